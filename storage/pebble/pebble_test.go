@@ -1,0 +1,21 @@
+package pebble_test
+
+import (
+	"testing"
+
+	"github.com/switchboard-im/switchboard/storage"
+	"github.com/switchboard-im/switchboard/storage/pebble"
+	"github.com/switchboard-im/switchboard/storage/storagetest"
+)
+
+func openTemp(t *testing.T) storage.Store {
+	s, err := pebble.Open(pebble.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestConformance(t *testing.T) {
+	t.Run("pebble", func(t *testing.T) { storagetest.Run(t, openTemp) })
+}

@@ -1,0 +1,310 @@
+// Package storage defines the Store interface over Switchboard's logical data
+// model (conversations, members, messages, per-user conversation state, inbox,
+// device cursors, metrics checkpoints) and the rules every backend obeys.
+//
+// Backends: storage/pebble (embedded, one node) and storage/cql (ScyllaDB or
+// Apache Cassandra through gocqlx). Both pass the same conformance suite in
+// storage/storagetest.
+//
+// Times are stored with millisecond precision; backends return them in UTC,
+// truncated to the millisecond.
+package storage
+
+import (
+	"context"
+	"time"
+)
+
+// ConvKind is the kind of a conversation.
+type ConvKind uint8
+
+const (
+	KindDirect  ConvKind = 1 // two users
+	KindGroup   ConvKind = 2 // many users, roles
+	KindService ConvKind = 3 // a customer and one or more agents
+)
+
+func (k ConvKind) String() string {
+	switch k {
+	case KindDirect:
+		return "direct"
+	case KindGroup:
+		return "group"
+	case KindService:
+		return "service"
+	}
+	return "unknown"
+}
+
+// Valid reports whether k is one of the defined kinds.
+func (k ConvKind) Valid() bool { return k >= KindDirect && k <= KindService }
+
+// Role is a member's role in a conversation.
+type Role uint8
+
+const (
+	RoleMember   Role = 0
+	RoleAdmin    Role = 1
+	RoleOwner    Role = 2
+	RoleCustomer Role = 3 // service conversations
+	RoleAgent    Role = 4 // service conversations
+)
+
+func (r Role) String() string {
+	switch r {
+	case RoleMember:
+		return "member"
+	case RoleAdmin:
+		return "admin"
+	case RoleOwner:
+		return "owner"
+	case RoleCustomer:
+		return "customer"
+	case RoleAgent:
+		return "agent"
+	}
+	return "unknown"
+}
+
+// Conversation is a conversation's head row.
+type Conversation struct {
+	ID        string
+	Kind      ConvKind
+	Title     string
+	CreatedAt time.Time
+	// Epoch is the fencing token: an activation of the conversation grain
+	// takes a new epoch with AcquireEpoch and checks it in ReserveSeqs.
+	Epoch uint64
+	// ReservedSeq is the highest seq the holder of Epoch may assign.
+	ReservedSeq uint64
+	// LastSeq is the highest seq stored in messages (computed on read).
+	LastSeq uint64
+}
+
+// Member is one user's membership of a conversation.
+//
+// The member sees messages with JoinedSeq <= seq, and, once it has left
+// (LeftSeq > 0), only those with seq <= LeftSeq. Joining again replaces the
+// row: a new JoinedSeq, LeftSeq back to 0.
+type Member struct {
+	ConvID    string
+	UserID    string
+	Role      Role
+	JoinedSeq uint64
+	LeftSeq   uint64 // 0 while still a member
+	Muted     bool   // muted by an admin: may read, may not send
+	JoinedAt  time.Time
+}
+
+// Active reports whether the member has not left.
+func (m Member) Active() bool { return m.LeftSeq == 0 }
+
+// Sees reports whether the member may see the message with this seq.
+func (m Member) Sees(seq uint64) bool {
+	return seq >= m.JoinedSeq && (m.LeftSeq == 0 || seq <= m.LeftSeq)
+}
+
+// MessageKind distinguishes user messages from events that take a seq.
+type MessageKind uint8
+
+const (
+	MsgNormal MessageKind = 0 // a user's message
+	MsgRecall MessageKind = 1 // withdraws RefSeq; has its own seq so every device learns of it
+	MsgSystem MessageKind = 2 // membership changes and other server notes
+)
+
+// SenderRole is the sender's side in a service conversation (for metrics).
+type SenderRole uint8
+
+const (
+	SenderUnspecified SenderRole = 0
+	SenderCustomer    SenderRole = 1
+	SenderAgent       SenderRole = 2
+	SenderSystem      SenderRole = 3
+)
+
+// Message flags.
+const (
+	FlagRecalled uint32 = 1 << 0 // tombstoned: body cleared
+	FlagFlagged  uint32 = 1 << 1 // matched the content policy in "flag" mode
+)
+
+// Message is one entry of a conversation's log.
+type Message struct {
+	ConvID      string
+	Seq         uint64
+	MsgID       uint64 // globally unique, time-ordered
+	ClientMsgID string // the sender's idempotency key; may be empty
+	Sender      string
+	SenderRole  SenderRole
+	Kind        MessageKind
+	RefSeq      uint64 // for MsgRecall: the recalled seq
+	Body        []byte
+	Flags       uint32
+	ClientTS    time.Time // the client's send time (event time); zero if unknown
+	ServerTS    time.Time
+}
+
+// Recalled reports whether the message was tombstoned.
+func (m Message) Recalled() bool { return m.Flags&FlagRecalled != 0 }
+
+// Order is the direction of a page of messages.
+type Order uint8
+
+const (
+	NewestFirst Order = 0
+	OldestFirst Order = 1
+)
+
+// UserConv is a user's private state of one conversation.
+type UserConv struct {
+	UserID       string
+	ConvID       string
+	ReadSeq      uint64 // highest seq the user has read; never moves backwards
+	Pinned       bool
+	Muted        bool // muted by the user: no notifications
+	LastActivity time.Time
+}
+
+// ActivityCursor marks a position in a user's conversation list (ordered by
+// last activity, newest first; ties by conversation id ascending). The zero
+// cursor means "from the start".
+type ActivityCursor struct {
+	At     time.Time
+	ConvID string
+}
+
+// InboxKind is what an inbox entry says changed.
+type InboxKind uint8
+
+const (
+	InboxMessage    InboxKind = 1 // conversation advanced to ConvSeq
+	InboxRead       InboxKind = 2 // read cursor moved to ConvSeq
+	InboxMembership InboxKind = 3 // joined/left/role changed
+	InboxRecall     InboxKind = 4 // a message was recalled
+)
+
+// InboxEntry is one entry of a user's change log.
+type InboxEntry struct {
+	UserID  string
+	Seq     uint64 // inbox_seq, assigned by the user grain: 1, 2, 3 …
+	Kind    InboxKind
+	ConvID  string
+	ConvSeq uint64
+	At      time.Time
+	Payload []byte // optional, small (e.g. a preview)
+}
+
+// Device is one installation of a client and how far it consumed the inbox.
+type Device struct {
+	UserID   string
+	DeviceID string
+	Cursor   uint64 // inbox_seq consumed; never moves backwards
+	LastSeen time.Time
+}
+
+// Checkpoint is a metrics actor's state with the per-conversation seqs it
+// covers, written atomically together.
+type Checkpoint struct {
+	Key      string
+	ConvSeqs map[string]uint64
+	State    []byte
+	At       time.Time
+}
+
+// Store is the persistence interface of Switchboard. Implementations are
+// safe for concurrent use.
+//
+// Errors are wrapped sentinels from errors.go; test them with errors.Is.
+type Store interface {
+	// CreateConversation inserts a new head with Epoch 0 and ReservedSeq 0.
+	// ErrExists if the id is taken.
+	CreateConversation(ctx context.Context, c Conversation) error
+	// GetConversation returns the head with LastSeq filled in. ErrNotFound.
+	GetConversation(ctx context.Context, id string) (Conversation, error)
+	// ListConversations pages through all conversations in an order of the
+	// backend's choosing; pass the returned cursor back for the next page,
+	// an empty cursor means done.
+	ListConversations(ctx context.Context, cursor string, limit int) ([]Conversation, string, error)
+	// AcquireEpoch moves the epoch from seen to seen+1 with a conditional
+	// write and returns the new epoch. ErrEpochLost if the current epoch is
+	// not seen (another activation got there first). ErrNotFound.
+	AcquireEpoch(ctx context.Context, id string, seen uint64) (uint64, error)
+	// ReserveSeqs raises ReservedSeq to upTo if the epoch is still epoch.
+	// ErrEpochLost otherwise. Lowering is a no-op.
+	ReserveSeqs(ctx context.Context, id string, epoch uint64, upTo uint64) error
+
+	// PutMember adds a member or replaces its row (role, joined, left, muted).
+	PutMember(ctx context.Context, m Member) error
+	// RemoveMember sets LeftSeq. ErrNotFound if the user never joined.
+	RemoveMember(ctx context.Context, convID, userID string, leftSeq uint64) error
+	// GetMember returns one membership row (active or left). ErrNotFound.
+	GetMember(ctx context.Context, convID, userID string) (Member, error)
+	// ListMembers pages a conversation's members (active and left) ordered
+	// by user id, starting after afterUser.
+	ListMembers(ctx context.Context, convID, afterUser string, limit int) ([]Member, error)
+	// ListMemberships pages a user's memberships ordered by conversation id,
+	// starting after afterConv.
+	ListMemberships(ctx context.Context, userID, afterConv string, limit int) ([]Member, error)
+
+	// AppendMessages durably stores a batch of one conversation's messages
+	// with caller-assigned seqs. ErrSeqExists if any seq is already stored
+	// (nothing of the batch is then guaranteed written; the caller must
+	// re-read). Returns only after the data is durable.
+	AppendMessages(ctx context.Context, convID string, msgs []Message) error
+	// AppendMessagesAsync is AppendMessages without waiting: done is called
+	// exactly once, from a store goroutine, when the batch is durable or has
+	// failed. It blocks only while the commit queue is full (back-pressure)
+	// or until ctx ends, in which case done is called with the ctx error.
+	AppendMessagesAsync(ctx context.Context, convID string, msgs []Message, done func(error))
+	// GetMessage returns one message. ErrNotFound.
+	GetMessage(ctx context.Context, convID string, seq uint64) (Message, error)
+	// ListMessages returns up to limit messages with fromSeq <= seq <= toSeq
+	// in the given order (toSeq 0 means no upper bound).
+	ListMessages(ctx context.Context, convID string, fromSeq, toSeq uint64, order Order, limit int) ([]Message, error)
+	// FindByClientMsgID finds a message by its sender's idempotency key.
+	// ErrNotFound.
+	FindByClientMsgID(ctx context.Context, convID, sender, clientMsgID string) (Message, error)
+	// TombstoneMessage clears the body and sets FlagRecalled. ErrNotFound.
+	// Tombstoning twice is a no-op.
+	TombstoneMessage(ctx context.Context, convID string, seq uint64) error
+
+	// GetUserConv returns the user's state of a conversation; the zero
+	// state (with ids filled) if none was written.
+	GetUserConv(ctx context.Context, userID, convID string) (UserConv, error)
+	// AdvanceReadCursor moves the read cursor to seq if that is higher and
+	// returns the resulting cursor. Lower or equal seqs are a no-op.
+	AdvanceReadCursor(ctx context.Context, userID, convID string, seq uint64) (uint64, error)
+	// SetPinned and SetMuted set the user's flags for a conversation.
+	SetPinned(ctx context.Context, userID, convID string, pinned bool) error
+	SetMuted(ctx context.Context, userID, convID string, muted bool) error
+	// TouchConversation moves last activity forward to at (never backwards).
+	TouchConversation(ctx context.Context, userID, convID string, at time.Time) error
+	// ListUserConvs pages a user's conversations by last activity, newest
+	// first, after the cursor (zero cursor = first page).
+	ListUserConvs(ctx context.Context, userID string, after ActivityCursor, limit int) ([]UserConv, error)
+
+	// AppendInbox durably stores entries with caller-assigned inbox seqs.
+	// ErrSeqExists if one exists.
+	AppendInbox(ctx context.Context, userID string, entries []InboxEntry) error
+	// ListInbox returns up to limit entries with seq > after, ascending.
+	ListInbox(ctx context.Context, userID string, after uint64, limit int) ([]InboxEntry, error)
+	// LastInboxSeq returns the highest stored inbox seq (0 if none).
+	LastInboxSeq(ctx context.Context, userID string) (uint64, error)
+
+	// SetDeviceCursor records a device and moves its cursor forward (never
+	// backwards); returns the resulting cursor.
+	SetDeviceCursor(ctx context.Context, userID, deviceID string, cursor uint64, seen time.Time) (uint64, error)
+	// GetDevice returns one device. ErrNotFound.
+	GetDevice(ctx context.Context, userID, deviceID string) (Device, error)
+	// ListDevices returns all of a user's devices ordered by device id.
+	ListDevices(ctx context.Context, userID string) ([]Device, error)
+
+	// SaveCheckpoint writes a checkpoint atomically (state and seqs together).
+	SaveCheckpoint(ctx context.Context, cp Checkpoint) error
+	// LoadCheckpoint returns the last saved checkpoint. ErrNotFound.
+	LoadCheckpoint(ctx context.Context, key string) (Checkpoint, error)
+
+	// Close releases resources; pending async appends complete first.
+	Close() error
+}
