@@ -19,3 +19,13 @@ func openTemp(t *testing.T) storage.Store {
 func TestConformance(t *testing.T) {
 	t.Run("pebble", func(t *testing.T) { storagetest.Run(t, openTemp) })
 }
+
+func BenchmarkStore(b *testing.B) {
+	storagetest.Bench(b, func(b *testing.B) storage.Store {
+		s, err := pebble.Open(pebble.Config{Dir: b.TempDir()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return s
+	})
+}

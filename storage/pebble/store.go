@@ -33,6 +33,9 @@ type Config struct {
 	MemTableSize uint64
 	// CacheSize is Pebble's block cache size (default 128 MiB).
 	CacheSize int64
+	// LastSeqCacheSize bounds how many conversations' highest seq the
+	// committer remembers to skip existence reads (default 1<<20).
+	LastSeqCacheSize int
 	// Logger receives Pebble's log lines (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -40,14 +43,15 @@ type Config struct {
 // DefaultConfig returns the defaults for dir.
 func DefaultConfig(dir string) Config {
 	return Config{
-		Dir:           dir,
-		Limits:        storage.DefaultLimits(),
-		CommitQueue:   8192,
-		MaxGroupOps:   4096,
-		MaxGroupBytes: 8 << 20,
-		MemTableSize:  64 << 20,
-		CacheSize:     128 << 20,
-		Logger:        slog.Default(),
+		Dir:              dir,
+		Limits:           storage.DefaultLimits(),
+		CommitQueue:      8192,
+		MaxGroupOps:      4096,
+		MaxGroupBytes:    8 << 20,
+		MemTableSize:     64 << 20,
+		CacheSize:        128 << 20,
+		LastSeqCacheSize: 1 << 20,
+		Logger:           slog.Default(),
 	}
 }
 
@@ -69,6 +73,9 @@ func (c Config) withDefaults() Config {
 	if c.CacheSize <= 0 {
 		c.CacheSize = d.CacheSize
 	}
+	if c.LastSeqCacheSize <= 0 {
+		c.LastSeqCacheSize = d.LastSeqCacheSize
+	}
 	if c.Logger == nil {
 		c.Logger = d.Logger
 	}
@@ -77,9 +84,10 @@ func (c Config) withDefaults() Config {
 
 // Store is the Pebble implementation of storage.Store.
 type Store struct {
-	db     *pebble.DB
-	commit *committer
-	limits storage.Limits
+	db       *pebble.DB
+	commit   *committer
+	limits   storage.Limits
+	lastSeqs *lastSeqCache // owned by the committer goroutine
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -102,9 +110,10 @@ func Open(cfg Config) (*Store, error) {
 		return nil, fmt.Errorf("pebble: open %s: %w", cfg.Dir, err)
 	}
 	return &Store{
-		db:     db,
-		commit: newCommitter(db, cfg.CommitQueue, cfg.MaxGroupOps, cfg.MaxGroupBytes),
-		limits: cfg.Limits,
+		db:       db,
+		commit:   newCommitter(db, cfg.CommitQueue, cfg.MaxGroupOps, cfg.MaxGroupBytes),
+		limits:   cfg.Limits,
+		lastSeqs: newLastSeqCache(cfg.LastSeqCacheSize),
 	}, nil
 }
 
@@ -436,8 +445,19 @@ func (s *Store) appendMessagesOp(convID string, msgs []storage.Message) (writeOp
 			dedupe = append(dedupe, kv{dedupeKey(convID, m.Sender, m.ClientMsgID), appendUint64(nil, m.Seq)})
 		}
 	}
+	var batchMax uint64
+	for i := range msgs {
+		batchMax = max(batchMax, msgs[i].Seq)
+	}
 	return func(b *pebble.Batch) error {
+		last, err := s.lastSeqs.get(b, convID)
+		if err != nil {
+			return err
+		}
 		for i, r := range rows {
+			if msgs[i].Seq > last {
+				continue // above everything stored: cannot exist
+			}
 			found, err := exists(b, r.k)
 			if err != nil {
 				return err
@@ -446,6 +466,7 @@ func (s *Store) appendMessagesOp(convID string, msgs []storage.Message) (writeOp
 				return fmt.Errorf("conversation %q seq %d: %w", convID, msgs[i].Seq, storage.ErrSeqExists)
 			}
 		}
+		s.lastSeqs.raise(convID, batchMax)
 		for _, r := range rows {
 			if err := b.Set(r.k, r.v, nil); err != nil {
 				return err
