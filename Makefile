@@ -1,0 +1,53 @@
+# Switchboard. `make run` starts a dev node; `make test` runs every test,
+# including the CQL suite against a real Cassandra it starts itself.
+
+GO        ?= go
+BIN       := bin/switchboard
+DATA_DIR  ?= ./data
+# Packages whose tests run under the race detector. Everything of ours
+# except those that drive protoactor-go, whose own code trips it.
+RACE_PKGS ?= ./storage/... ./cmd/...
+GOTEST_FLAGS ?= -count=1 -timeout 30m
+
+.PHONY: all build run test test-go lint generate bench cassandra cassandra-stop clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/switchboard
+
+run: build
+	$(BIN) serve --dev --data-dir $(DATA_DIR)
+
+# test: lint, then all tests (CQL ones against SWITCHBOARD_CQL_HOSTS, or a
+# Cassandra started for the run), then the race detector on our packages.
+test: lint
+	bash scripts/with-cassandra.sh $(MAKE) --no-print-directory test-go
+
+test-go:
+	$(GO) test $(GOTEST_FLAGS) ./...
+	$(GO) test $(GOTEST_FLAGS) -race $(RACE_PKGS)
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+# generate: regenerate the committed protobuf code.
+generate:
+	bash scripts/generate.sh
+
+# bench: the storage benchmarks (both backends; CQL needs a Cassandra).
+bench:
+	bash scripts/with-cassandra.sh $(GO) test -run '^$$' -bench . -benchtime 2s ./storage/...
+
+# cassandra: start the test database in the background and print the
+# SWITCHBOARD_CQL_HOSTS line to export; cassandra-stop stops it.
+cassandra:
+	@bash scripts/cassandra.sh start
+
+cassandra-stop:
+	@bash scripts/cassandra.sh stop
+
+clean:
+	rm -rf bin
