@@ -22,6 +22,9 @@ type Config struct {
 	// Replication is the keyspace's replication map as a CQL map literal,
 	// used only when the keyspace is created. Default: SimpleStrategy with
 	// replication factor 1. See SimpleStrategy and NetworkTopologyStrategy.
+	// An existing keyspace is used as it is: create it beforehand for
+	// options beyond replication (e.g. on ScyllaDB releases whose tablets
+	// keyspaces lack lightweight transactions, with tablets disabled).
 	Replication string
 	// Consistency of reads and writes (default LOCAL_QUORUM).
 	Consistency gocql.Consistency

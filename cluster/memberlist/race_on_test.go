@@ -1,0 +1,5 @@
+//go:build race
+
+package memberlist
+
+const raceEnabled = true

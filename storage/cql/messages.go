@@ -1,0 +1,358 @@
+package cql
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/gocql/gocql"
+	"github.com/scylladb/gocqlx/v2/qb"
+
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+type msgRow struct {
+	ConvID      string     `db:"conv_id"`
+	Bucket      int64      `db:"bucket"`
+	Seq         int64      `db:"seq"`
+	MsgID       int64      `db:"msg_id"`
+	ClientMsgID string     `db:"client_msg_id"`
+	Sender      string     `db:"sender"`
+	SenderRole  int        `db:"sender_role"`
+	Kind        int        `db:"kind"`
+	RefSeq      int64      `db:"ref_seq"`
+	Body        []byte     `db:"body"`
+	Flags       int64      `db:"flags"`
+	ClientTS    *time.Time `db:"client_ts"`
+	ServerTS    *time.Time `db:"server_ts"`
+}
+
+func (s *Store) msgRow(convID string, m *storage.Message) msgRow {
+	return msgRow{
+		ConvID:      convID,
+		Bucket:      bucketOf(m.Seq, s.cfg.MessageBucketSize),
+		Seq:         int64(m.Seq),
+		MsgID:       int64(m.MsgID), // bit pattern kept: ids are only compared for equality
+		ClientMsgID: m.ClientMsgID,
+		Sender:      m.Sender,
+		SenderRole:  int(m.SenderRole),
+		Kind:        int(m.Kind),
+		RefSeq:      int64(m.RefSeq),
+		Body:        m.Body,
+		Flags:       int64(m.Flags),
+		ClientTS:    ts(m.ClientTS),
+		ServerTS:    ts(m.ServerTS),
+	}
+}
+
+func (r msgRow) msg() storage.Message {
+	return storage.Message{
+		ConvID:      r.ConvID,
+		Seq:         uint64(r.Seq),
+		MsgID:       uint64(r.MsgID),
+		ClientMsgID: r.ClientMsgID,
+		Sender:      r.Sender,
+		SenderRole:  storage.SenderRole(r.SenderRole),
+		Kind:        storage.MessageKind(r.Kind),
+		RefSeq:      uint64(r.RefSeq),
+		Body:        noEmpty(r.Body),
+		Flags:       uint32(r.Flags),
+		ClientTS:    fromTS(r.ClientTS),
+		ServerTS:    fromTS(r.ServerTS),
+	}
+}
+
+var msgCols = []string{"conv_id", "bucket", "seq", "msg_id", "client_msg_id", "sender", "sender_role",
+	"kind", "ref_seq", "body", "flags", "client_ts", "server_ts"}
+
+var (
+	msgInsert = mk(qb.Insert("messages").Columns(msgCols...).Unique().ToCql())
+	msgGet    = mk(qb.Select("messages").Columns(msgCols...).
+			Where(qb.Eq("conv_id"), qb.Eq("bucket"), qb.Eq("seq")).ToCql())
+	msgPageDesc = mk(qb.Select("messages").Columns(msgCols...).
+			Where(qb.Eq("conv_id"), qb.Eq("bucket"), qb.GtOrEqNamed("seq", "lo"), qb.LtOrEqNamed("seq", "hi")).
+			LimitNamed("lim").ToCql())
+	msgPageAsc = mk(qb.Select("messages").Columns(msgCols...).
+			Where(qb.Eq("conv_id"), qb.Eq("bucket"), qb.GtOrEqNamed("seq", "lo"), qb.LtOrEqNamed("seq", "hi")).
+			OrderBy("seq", qb.ASC).LimitNamed("lim").ToCql())
+	msgTombstone = mk(qb.Update("messages").Set("body", "flags").
+			Where(qb.Eq("conv_id"), qb.Eq("bucket"), qb.Eq("seq")).ToCql())
+
+	dedupeInsert = mk(qb.Insert("messages_by_client_id").Columns("conv_id", "sender", "client_msg_id", "seq").ToCql())
+	dedupeGet    = mk(qb.Select("messages_by_client_id").Columns("seq").
+			Where(qb.Eq("conv_id"), qb.Eq("sender"), qb.Eq("client_msg_id")).ToCql())
+)
+
+// Conditional batches are cut at these sizes: one Paxos round per batch,
+// and a mutation must stay well under half a commit log segment.
+const (
+	maxBatchRows  = 128
+	maxBatchBytes = 2 << 20
+)
+
+// AppendMessages writes the batch with INSERT ... IF NOT EXISTS, one
+// conditional batch per (conv_id, bucket) partition, then the client id
+// lookups, then raises the last-seq hint.
+func (s *Store) AppendMessages(ctx context.Context, convID string, msgs []storage.Message) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	return s.appendMessages(ctx, convID, msgs)
+}
+
+func (s *Store) appendMessages(ctx context.Context, convID string, msgs []storage.Message) error {
+	if err := s.lim.CheckMessages(convID, msgs); err != nil {
+		return err
+	}
+	var maxSeq uint64
+	for i := range msgs {
+		if err := checkSeq("seq", msgs[i].Seq); err != nil {
+			return err
+		}
+		maxSeq = max(maxSeq, msgs[i].Seq)
+	}
+
+	for _, chunk := range s.partitionChunks(convID, msgs) {
+		if err := s.insertIfNotExists(ctx, msgInsert, chunk); err != nil {
+			return fmt.Errorf("cql: append to %q: %w", convID, err)
+		}
+	}
+
+	// Lookups and hint only after the rows: neither may point at a failed
+	// append. They are independent of each other, so they go in parallel.
+	var keyed []int
+	for i := range msgs {
+		if msgs[i].ClientMsgID != "" {
+			keyed = append(keyed, i)
+		}
+	}
+	return parallel(len(keyed)+1, 16, func(i int) error {
+		if i == len(keyed) {
+			return s.setHint(ctx, convHintSet, convID, maxSeq)
+		}
+		m := &msgs[keyed[i]]
+		err := s.query(ctx, dedupeInsert).Bind(convID, m.Sender, m.ClientMsgID, int64(m.Seq)).ExecRelease()
+		return s.wrap(fmt.Sprintf("append to %q: client id lookup", convID), err)
+	})
+}
+
+// partitionChunks groups rows by bucket (the input order within a bucket
+// kept) and cuts each group to the batch limits.
+func (s *Store) partitionChunks(convID string, msgs []storage.Message) [][]any {
+	var order []int64
+	groups := map[int64][]any{}
+	sizes := map[int64]int{}
+	var out [][]any
+	for i := range msgs {
+		r := s.msgRow(convID, &msgs[i])
+		g, seen := groups[r.Bucket]
+		if !seen {
+			order = append(order, r.Bucket)
+		}
+		if len(g) >= maxBatchRows || (len(g) > 0 && sizes[r.Bucket]+len(r.Body) > maxBatchBytes) {
+			out = append(out, g)
+			g, sizes[r.Bucket] = nil, 0
+		}
+		groups[r.Bucket] = append(g, r)
+		sizes[r.Bucket] += len(r.Body) + 256
+	}
+	for _, b := range order {
+		out = append(out, groups[b])
+	}
+	return out
+}
+
+// insertIfNotExists writes rows of one partition with IF NOT EXISTS: one
+// statement for one row, a conditional batch (single partition, which
+// Cassandra and Scylla both accept) for more. Not applied: ErrSeqExists.
+func (s *Store) insertIfNotExists(ctx context.Context, st stmt, rows []any) error {
+	if len(rows) == 1 {
+		applied, err := s.lwt(ctx, st).BindStruct(rows[0]).ExecCASRelease()
+		if err != nil {
+			return s.wrap("conditional insert", err)
+		}
+		if !applied {
+			return fmt.Errorf("seq already stored: %w", storage.ErrSeqExists)
+		}
+		return nil
+	}
+	b := s.sess.Session.NewBatch(gocql.UnloggedBatch).WithContext(ctx)
+	b.SerialConsistency(s.cfg.SerialConsistency)
+	for _, r := range rows {
+		b.Query(st.cql, structArgs(st.names, r)...)
+	}
+	applied, iter, err := s.sess.Session.MapExecuteBatchCAS(b, map[string]any{})
+	if err != nil {
+		if iter != nil {
+			iter.Close()
+		}
+		return s.wrap("conditional batch", err)
+	}
+	if err := iter.Close(); err != nil {
+		return s.wrap("conditional batch", err)
+	}
+	if !applied {
+		return fmt.Errorf("one of %d seqs already stored: %w", len(rows), storage.ErrSeqExists)
+	}
+	return nil
+}
+
+// GetMessage reads one row.
+func (s *Store) GetMessage(ctx context.Context, convID string, seq uint64) (storage.Message, error) {
+	if err := s.check(); err != nil {
+		return storage.Message{}, err
+	}
+	if err := s.lim.CheckID("conversation", convID); err != nil {
+		return storage.Message{}, err
+	}
+	if seq == 0 || seq > math.MaxInt64 {
+		return storage.Message{}, fmt.Errorf("cql: message %q/%d: %w", convID, seq, storage.ErrNotFound)
+	}
+	return s.getMessage(ctx, convID, seq)
+}
+
+func (s *Store) getMessage(ctx context.Context, convID string, seq uint64) (storage.Message, error) {
+	var row msgRow
+	err := s.query(ctx, msgGet).Bind(convID, bucketOf(seq, s.cfg.MessageBucketSize), int64(seq)).GetRelease(&row)
+	if err != nil {
+		return storage.Message{}, s.wrap(fmt.Sprintf("get message %q/%d", convID, seq), err)
+	}
+	return row.msg(), nil
+}
+
+// ListMessages walks the buckets of [fromSeq, toSeq] in the requested
+// order, one single-partition slice per bucket, until limit.
+func (s *Store) ListMessages(ctx context.Context, convID string, fromSeq, toSeq uint64, order storage.Order, limit int) ([]storage.Message, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	if err := s.lim.CheckID("conversation", convID); err != nil {
+		return nil, err
+	}
+	if err := storage.CheckLimit(limit); err != nil {
+		return nil, err
+	}
+	if order != storage.NewestFirst && order != storage.OldestFirst {
+		return nil, fmt.Errorf("message order %d: %w", order, storage.ErrInvalid)
+	}
+	fromSeq = max(fromSeq, 1)
+	size := s.cfg.MessageBucketSize
+	top := int64(-1) // the walk's first bucket when newest-first is unbounded
+	if toSeq == 0 || toSeq > math.MaxInt64 {
+		reserved, hint, err := s.headAndHint(ctx, convID)
+		if err != nil {
+			return nil, err
+		}
+		top = bucketOf(max(reserved, hint+1), size)
+		if order == storage.NewestFirst && top-bucketOf(hint+1, size) < maxDownProbe {
+			// Slicing down from the reservation's bucket reads the newest
+			// rows directly; the slices double as the probe above the hint.
+			toSeq = math.MaxInt64
+		} else if toSeq, err = s.probeAbove(ctx, msgProbe, convID, hint, reserved, size); err != nil {
+			return nil, err
+		}
+	}
+	if fromSeq > toSeq {
+		return nil, nil
+	}
+
+	first, last, step, st := bucketOf(toSeq, size), bucketOf(fromSeq, size), int64(-1), msgPageDesc
+	if toSeq == math.MaxInt64 {
+		first = top
+	}
+	if order == storage.OldestFirst {
+		first, last, step, st = last, first, 1, msgPageAsc
+	}
+	var out []storage.Message
+	for b := first; len(out) < limit; b += step {
+		var rows []msgRow
+		err := s.query(ctx, st).BindMap(map[string]any{
+			"conv_id": convID, "bucket": b, "lo": int64(fromSeq), "hi": int64(toSeq), "lim": limit - len(out),
+		}).SelectRelease(&rows)
+		if err != nil {
+			return nil, s.wrap(fmt.Sprintf("list messages of %q", convID), err)
+		}
+		for _, r := range rows {
+			out = append(out, r.msg())
+		}
+		if b == last {
+			break
+		}
+	}
+	if toSeq == math.MaxInt64 && len(out) > 0 && out[0].Seq == bucketEnd(out[0].Seq, size) && bucketOf(out[0].Seq, size) == top {
+		// The top bucket is full: later buckets may hold rows nobody
+		// reserved or hinted. Rare; take the exact last seq and redo.
+		lastSeq, err := s.lastSeq(ctx, convID, out[0].Seq)
+		if err != nil {
+			return nil, err
+		}
+		if lastSeq > out[0].Seq {
+			return s.ListMessages(ctx, convID, fromSeq, lastSeq, order, limit)
+		}
+	}
+	return out, nil
+}
+
+// headAndHint reads the head's reservation (0 without a head) and the
+// last-seq hint, concurrently.
+func (s *Store) headAndHint(ctx context.Context, convID string) (reserved, hint uint64, err error) {
+	err = parallel(2, 2, func(i int) error {
+		if i == 1 {
+			h, err := s.readHint(ctx, convHintGet, convID)
+			hint = h
+			return err
+		}
+		var head convRow
+		switch err := s.query(ctx, convGet).Bind(convID).GetRelease(&head); {
+		case err == nil:
+			reserved = uint64(head.ReservedSeq)
+		case !errors.Is(err, gocql.ErrNotFound):
+			return s.wrap("read conversation head", err)
+		}
+		return nil
+	})
+	return reserved, hint, err
+}
+
+// FindByClientMsgID follows the lookup row to the message and checks the
+// message still carries that key (a lookup may outlive a failed append).
+func (s *Store) FindByClientMsgID(ctx context.Context, convID, sender, clientMsgID string) (storage.Message, error) {
+	if err := s.check(); err != nil {
+		return storage.Message{}, err
+	}
+	for _, c := range []struct{ what, id string }{{"conversation", convID}, {"sender", sender}, {"client message", clientMsgID}} {
+		if err := s.lim.CheckID(c.what, c.id); err != nil {
+			return storage.Message{}, err
+		}
+	}
+	var seq int64
+	op := fmt.Sprintf("find %q/%q/%q", convID, sender, clientMsgID)
+	if err := s.query(ctx, dedupeGet).Bind(convID, sender, clientMsgID).Scan(&seq); err != nil {
+		return storage.Message{}, s.wrap(op, err)
+	}
+	m, err := s.getMessage(ctx, convID, uint64(seq))
+	if err != nil {
+		return storage.Message{}, err
+	}
+	if m.Sender != sender || m.ClientMsgID != clientMsgID {
+		return storage.Message{}, fmt.Errorf("cql: %s: %w", op, storage.ErrNotFound)
+	}
+	return m, nil
+}
+
+// TombstoneMessage clears the body and sets FlagRecalled. Read first: an
+// UPDATE alone would create a row for a missing seq.
+func (s *Store) TombstoneMessage(ctx context.Context, convID string, seq uint64) error {
+	m, err := s.GetMessage(ctx, convID, seq)
+	if err != nil {
+		return err
+	}
+	if m.Recalled() && len(m.Body) == 0 {
+		return nil
+	}
+	err = s.query(ctx, msgTombstone).Bind([]byte(nil), int64(m.Flags|storage.FlagRecalled),
+		convID, bucketOf(seq, s.cfg.MessageBucketSize), int64(seq)).ExecRelease()
+	return s.wrap(fmt.Sprintf("tombstone %q/%d", convID, seq), err)
+}
