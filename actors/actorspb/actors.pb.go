@@ -1589,15 +1589,17 @@ func (x *ReadBy) GetSeq() uint64 {
 	return 0
 }
 
-// Deliver is a conversation telling a member about a new event.
+// Deliver is a conversation telling a member about new events, in seq
+// order; the user grain answers with an Ack once its inbox entry is durable.
 type Deliver struct {
-	state     protoimpl.MessageState `protogen:"open.v1"`
-	User      string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
-	Message   *Message               `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
-	Kind      ConvKind               `protobuf:"varint,3,opt,name=kind,proto3,enum=switchboard.actors.ConvKind" json:"kind,omitempty"`
-	JoinedSeq uint64                 `protobuf:"varint,4,opt,name=joined_seq,json=joinedSeq,proto3" json:"joined_seq,omitempty"`
-	// counts: the message counts towards unread for this user.
-	Counts        bool `protobuf:"varint,5,opt,name=counts,proto3" json:"counts,omitempty"`
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Conv          string                 `protobuf:"bytes,2,opt,name=conv,proto3" json:"conv,omitempty"`
+	Kind          ConvKind               `protobuf:"varint,3,opt,name=kind,proto3,enum=switchboard.actors.ConvKind" json:"kind,omitempty"`
+	Messages      []*Message             `protobuf:"bytes,4,rep,name=messages,proto3" json:"messages,omitempty"`
+	Member        *Member                `protobuf:"bytes,5,opt,name=member,proto3" json:"member,omitempty"` // the user's membership (visibility, role)
+	Large         bool                   `protobuf:"varint,6,opt,name=large,proto3" json:"large,omitempty"`  // read fan-out group: record activity only
+	LastSeq       uint64                 `protobuf:"varint,7,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1639,11 +1641,11 @@ func (x *Deliver) GetUser() string {
 	return ""
 }
 
-func (x *Deliver) GetMessage() *Message {
+func (x *Deliver) GetConv() string {
 	if x != nil {
-		return x.Message
+		return x.Conv
 	}
-	return nil
+	return ""
 }
 
 func (x *Deliver) GetKind() ConvKind {
@@ -1653,18 +1655,32 @@ func (x *Deliver) GetKind() ConvKind {
 	return ConvKind_CONV_KIND_UNSPECIFIED
 }
 
-func (x *Deliver) GetJoinedSeq() uint64 {
+func (x *Deliver) GetMessages() []*Message {
 	if x != nil {
-		return x.JoinedSeq
+		return x.Messages
 	}
-	return 0
+	return nil
 }
 
-func (x *Deliver) GetCounts() bool {
+func (x *Deliver) GetMember() *Member {
 	if x != nil {
-		return x.Counts
+		return x.Member
+	}
+	return nil
+}
+
+func (x *Deliver) GetLarge() bool {
+	if x != nil {
+		return x.Large
 	}
 	return false
+}
+
+func (x *Deliver) GetLastSeq() uint64 {
+	if x != nil {
+		return x.LastSeq
+	}
+	return 0
 }
 
 // MembershipNotice tells a user it joined or left, or its role changed.
@@ -1821,9 +1837,12 @@ func (x *RegisterDevice) GetConnId() string {
 }
 
 type RegisterDeviceResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
-	Cursor        uint64                 `protobuf:"varint,2,opt,name=cursor,proto3" json:"cursor,omitempty"` // the device's stored inbox cursor
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Error  *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Cursor uint64                 `protobuf:"varint,2,opt,name=cursor,proto3" json:"cursor,omitempty"` // the device's stored inbox cursor
+	// large_convs are the read fan-out groups the user is in: the connection
+	// subscribes to them at its node's hub to receive their pushes.
+	LargeConvs    []string `protobuf:"bytes,3,rep,name=large_convs,json=largeConvs,proto3" json:"large_convs,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1870,6 +1889,13 @@ func (x *RegisterDeviceResponse) GetCursor() uint64 {
 		return x.Cursor
 	}
 	return 0
+}
+
+func (x *RegisterDeviceResponse) GetLargeConvs() []string {
+	if x != nil {
+		return x.LargeConvs
+	}
+	return nil
 }
 
 type UnregisterDevice struct {
@@ -3246,14 +3272,15 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x06ReadBy\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x12\n" +
 	"\x04user\x18\x02 \x01(\tR\x04user\x12\x10\n" +
-	"\x03seq\x18\x03 \x01(\x04R\x03seq\"\xbd\x01\n" +
+	"\x03seq\x18\x03 \x01(\x04R\x03seq\"\x81\x02\n" +
 	"\aDeliver\x12\x12\n" +
-	"\x04user\x18\x01 \x01(\tR\x04user\x125\n" +
-	"\amessage\x18\x02 \x01(\v2\x1b.switchboard.actors.MessageR\amessage\x120\n" +
-	"\x04kind\x18\x03 \x01(\x0e2\x1c.switchboard.actors.ConvKindR\x04kind\x12\x1d\n" +
-	"\n" +
-	"joined_seq\x18\x04 \x01(\x04R\tjoinedSeq\x12\x16\n" +
-	"\x06counts\x18\x05 \x01(\bR\x06counts\"\xd1\x01\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
+	"\x04conv\x18\x02 \x01(\tR\x04conv\x120\n" +
+	"\x04kind\x18\x03 \x01(\x0e2\x1c.switchboard.actors.ConvKindR\x04kind\x127\n" +
+	"\bmessages\x18\x04 \x03(\v2\x1b.switchboard.actors.MessageR\bmessages\x122\n" +
+	"\x06member\x18\x05 \x01(\v2\x1a.switchboard.actors.MemberR\x06member\x12\x14\n" +
+	"\x05large\x18\x06 \x01(\bR\x05large\x12\x19\n" +
+	"\blast_seq\x18\a \x01(\x04R\alastSeq\"\xd1\x01\n" +
 	"\x10MembershipNotice\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
 	"\x04conv\x18\x02 \x01(\tR\x04conv\x120\n" +
@@ -3265,10 +3292,12 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06device\x18\x02 \x01(\tR\x06device\x12!\n" +
 	"\fconn_address\x18\x03 \x01(\tR\vconnAddress\x12\x17\n" +
-	"\aconn_id\x18\x04 \x01(\tR\x06connId\"a\n" +
+	"\aconn_id\x18\x04 \x01(\tR\x06connId\"\x82\x01\n" +
 	"\x16RegisterDeviceResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x16\n" +
-	"\x06cursor\x18\x02 \x01(\x04R\x06cursor\"W\n" +
+	"\x06cursor\x18\x02 \x01(\x04R\x06cursor\x12\x1f\n" +
+	"\vlarge_convs\x18\x03 \x03(\tR\n" +
+	"largeConvs\"W\n" +
 	"\x10UnregisterDevice\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06device\x18\x02 \x01(\tR\x06device\x12\x17\n" +
@@ -3482,30 +3511,31 @@ var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	1,  // 17: switchboard.actors.ConvStateResponse.kind:type_name -> switchboard.actors.ConvKind
 	6,  // 18: switchboard.actors.ConvStateResponse.last_message:type_name -> switchboard.actors.Message
 	7,  // 19: switchboard.actors.ConvStateResponse.member:type_name -> switchboard.actors.Member
-	6,  // 20: switchboard.actors.Deliver.message:type_name -> switchboard.actors.Message
-	1,  // 21: switchboard.actors.Deliver.kind:type_name -> switchboard.actors.ConvKind
-	1,  // 22: switchboard.actors.MembershipNotice.kind:type_name -> switchboard.actors.ConvKind
-	7,  // 23: switchboard.actors.MembershipNotice.member:type_name -> switchboard.actors.Member
-	5,  // 24: switchboard.actors.RegisterDeviceResponse.error:type_name -> switchboard.actors.Error
-	1,  // 25: switchboard.actors.ConvSummary.kind:type_name -> switchboard.actors.ConvKind
-	6,  // 26: switchboard.actors.ConvSummary.last_message:type_name -> switchboard.actors.Message
-	5,  // 27: switchboard.actors.SyncResponse.error:type_name -> switchboard.actors.Error
-	29, // 28: switchboard.actors.SyncResponse.conversations:type_name -> switchboard.actors.ConvSummary
-	5,  // 29: switchboard.actors.MarkReadResponse.error:type_name -> switchboard.actors.Error
-	5,  // 30: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
-	29, // 31: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
-	5,  // 32: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
-	45, // 33: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
-	6,  // 34: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
-	41, // 35: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
-	24, // 36: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
-	42, // 37: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
-	6,  // 38: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
-	39, // [39:39] is the sub-list for method output_type
-	39, // [39:39] is the sub-list for method input_type
-	39, // [39:39] is the sub-list for extension type_name
-	39, // [39:39] is the sub-list for extension extendee
-	0,  // [0:39] is the sub-list for field type_name
+	1,  // 20: switchboard.actors.Deliver.kind:type_name -> switchboard.actors.ConvKind
+	6,  // 21: switchboard.actors.Deliver.messages:type_name -> switchboard.actors.Message
+	7,  // 22: switchboard.actors.Deliver.member:type_name -> switchboard.actors.Member
+	1,  // 23: switchboard.actors.MembershipNotice.kind:type_name -> switchboard.actors.ConvKind
+	7,  // 24: switchboard.actors.MembershipNotice.member:type_name -> switchboard.actors.Member
+	5,  // 25: switchboard.actors.RegisterDeviceResponse.error:type_name -> switchboard.actors.Error
+	1,  // 26: switchboard.actors.ConvSummary.kind:type_name -> switchboard.actors.ConvKind
+	6,  // 27: switchboard.actors.ConvSummary.last_message:type_name -> switchboard.actors.Message
+	5,  // 28: switchboard.actors.SyncResponse.error:type_name -> switchboard.actors.Error
+	29, // 29: switchboard.actors.SyncResponse.conversations:type_name -> switchboard.actors.ConvSummary
+	5,  // 30: switchboard.actors.MarkReadResponse.error:type_name -> switchboard.actors.Error
+	5,  // 31: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
+	29, // 32: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
+	5,  // 33: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
+	45, // 34: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
+	6,  // 35: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
+	41, // 36: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
+	24, // 37: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
+	42, // 38: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
+	6,  // 39: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
+	40, // [40:40] is the sub-list for method output_type
+	40, // [40:40] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_actors_proto_init() }

@@ -1,0 +1,126 @@
+// Package actors holds Switchboard's grains — conversation, user — the
+// per-node hub that fans large-group messages out to local connections, and
+// Node, the Go API the connection layer and the tests call.
+package actors
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+// PolicyMode is what the content policy does with a matching message.
+type PolicyMode string
+
+const (
+	PolicyOff   PolicyMode = "off"
+	PolicyBlock PolicyMode = "block" // the sender gets REJECTED_POLICY; nobody else sees it
+	PolicyFlag  PolicyMode = "flag"  // delivered, marked for audit
+)
+
+// Config holds the grains' limits and behaviour. DefaultConfig documents the
+// defaults; zero fields take them.
+type Config struct {
+	// MaxBodyBytes is the largest message body (default 64 KiB).
+	MaxBodyBytes int
+	// MaxGroupMembers is the largest group (default 10,000).
+	MaxGroupMembers int
+	// FanoutThreshold: conversations with at most this many members get one
+	// Deliver (inbox entry) per member per message; larger groups use read
+	// fan-out (default 500).
+	FanoutThreshold int
+	// SendRate and SendBurst limit each sender in each conversation
+	// (default 50 messages/s, burst 100).
+	SendRate  float64
+	SendBurst int
+	// RecallWindow is how long a sender may recall its message (default
+	// 2 min); owners and admins of a group may recall any message any time.
+	RecallWindow time.Duration
+	// PolicyWords are matched case-insensitively against message bodies.
+	PolicyWords []string
+	PolicyMode  PolicyMode
+	// IdleTimeout passivates a grain that received nothing for this long
+	// (default 10 min).
+	IdleTimeout time.Duration
+	// DedupeWindow is how many recent messages' client ids a conversation
+	// remembers (default 4096); rebuilt from the store on activation.
+	DedupeWindow int
+	// SeqReserve is how many seqs a conversation reserves per conditional
+	// write of its head (default 1000).
+	SeqReserve uint64
+	// RequestTimeout bounds one grain request (default 5 s).
+	RequestTimeout time.Duration
+	// MaxHistoryPage caps one history page (default 200).
+	MaxHistoryPage int
+	// SyncPage caps the conversations of one sync answer (default 500).
+	SyncPage int
+	// OnDurable, if set, is called by a conversation grain for each message
+	// once it is durable, in seq order: the metrics hook. It must not block.
+	OnDurable func(kind storage.ConvKind, m storage.Message)
+	// Logger (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns the documented defaults.
+func DefaultConfig() Config {
+	return Config{
+		MaxBodyBytes:    64 << 10,
+		MaxGroupMembers: 10000,
+		FanoutThreshold: 500,
+		SendRate:        50,
+		SendBurst:       100,
+		RecallWindow:    2 * time.Minute,
+		PolicyMode:      PolicyOff,
+		IdleTimeout:     10 * time.Minute,
+		DedupeWindow:    4096,
+		SeqReserve:      1000,
+		RequestTimeout:  5 * time.Second,
+		MaxHistoryPage:  200,
+		SyncPage:        500,
+		Logger:          slog.Default(),
+	}
+}
+
+func (c Config) withDefaults() (Config, error) {
+	d := DefaultConfig()
+	setInt := func(v *int, def int) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	setInt(&c.MaxBodyBytes, d.MaxBodyBytes)
+	setInt(&c.MaxGroupMembers, d.MaxGroupMembers)
+	setInt(&c.FanoutThreshold, d.FanoutThreshold)
+	setInt(&c.SendBurst, d.SendBurst)
+	setInt(&c.DedupeWindow, d.DedupeWindow)
+	setInt(&c.MaxHistoryPage, d.MaxHistoryPage)
+	setInt(&c.SyncPage, d.SyncPage)
+	if c.SendRate <= 0 {
+		c.SendRate = d.SendRate
+	}
+	if c.RecallWindow <= 0 {
+		c.RecallWindow = d.RecallWindow
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = d.IdleTimeout
+	}
+	if c.SeqReserve == 0 {
+		c.SeqReserve = d.SeqReserve
+	}
+	if c.RequestTimeout <= 0 {
+		c.RequestTimeout = d.RequestTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = d.Logger
+	}
+	switch c.PolicyMode {
+	case "":
+		c.PolicyMode = PolicyOff
+	case PolicyOff, PolicyBlock, PolicyFlag:
+	default:
+		return c, fmt.Errorf("policy mode %q: want off, block or flag", c.PolicyMode)
+	}
+	return c, nil
+}

@@ -1,0 +1,896 @@
+package actors
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/cluster"
+	"golang.org/x/time/rate"
+
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+// conversation is the grain that owns one conversation's log: it checks
+// membership, limits and policy, assigns seqs, appends through the store's
+// group commit without waiting on it, acks in seq order once durable, and
+// fans out.
+//
+// Fencing: on activation it takes a new epoch with the store's conditional
+// write and reserves seq ranges under that epoch. A write that finds its seq
+// taken, or a reservation that finds the epoch moved, means another
+// activation owns the conversation: this one answers RETRY to everything in
+// flight and stops.
+type conversation struct {
+	rt  *Runtime
+	id  string
+	log *slog.Logger
+
+	loaded   bool
+	exists   bool
+	fenced   bool
+	kind     storage.ConvKind
+	epoch    uint64
+	reserved uint64 // highest seq this epoch may assign
+	lastSeq  uint64 // highest seq assigned
+	durable  uint64 // highest seq acked
+
+	members map[string]*storage.Member
+	active  int
+
+	dedupe   map[dedupeKey]dedupeEntry
+	ring     []dedupeKey // FIFO of dedupe keys, DedupeWindow long
+	ringNext int
+
+	limiters map[string]*rate.Limiter
+
+	pending        []*pendingWrite // assigned, not yet acked, in seq order
+	unflushed      []storage.Message
+	flushScheduled bool
+
+	lastMsg  *storage.Message // last durable message, for summaries
+	noncount []uint64         // durable seqs that never count as unread, ascending (read fan-out unread)
+	fanout   *fanout
+}
+
+type dedupeKey struct{ sender, clientMsgID string }
+
+type dedupeEntry struct {
+	seq, msgID uint64
+	serverTS   time.Time
+	flagged    bool
+	waiting    []*actor.PID // duplicates that arrived before the first was durable
+}
+
+// pendingWrite is one assigned seq waiting for durability.
+type pendingWrite struct {
+	msg     storage.Message
+	durable bool
+	reply   func(e *pb.Error) // answers the request that caused it
+}
+
+// Messages the grain sends itself.
+type (
+	flushNow   struct{}
+	appendDone struct {
+		first, last uint64
+		err         error
+	}
+)
+
+func newConversation(rt *Runtime) *conversation {
+	return &conversation{rt: rt, log: rt.log}
+}
+
+func (c *conversation) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *cluster.ClusterInit:
+		c.id = m.Identity.Identity
+		c.log = c.rt.log.With("conv", c.id)
+		ctx.SetReceiveTimeout(c.rt.cfg.IdleTimeout)
+		c.load(ctx)
+	case *actor.ReceiveTimeout:
+		if len(c.pending) == 0 && len(c.unflushed) == 0 {
+			ctx.Stop(ctx.Self())
+		}
+	case *actor.Stopping:
+		c.stopFanout()
+	case *pb.CreateConversation:
+		c.create(ctx, m)
+	case *pb.SendMessage:
+		c.send(ctx, m)
+	case *pb.RecallMessage:
+		c.recall(ctx, m)
+	case *pb.MembershipChange:
+		c.changeMembership(ctx, m)
+	case *pb.ConvState:
+		c.state(ctx, m)
+	case *pb.ReadBy:
+		c.readBy(m)
+	case flushNow:
+		c.flush(ctx)
+	case *appendDone:
+		c.appended(ctx, m)
+	}
+}
+
+// ---- activation -----------------------------------------------------------
+
+// load restores the conversation from the store and takes a new epoch. A
+// conversation that does not exist yet stays unloaded-but-empty until
+// CreateConversation.
+func (c *conversation) load(ctx actor.Context) {
+	bg := context.Background()
+	c.members = map[string]*storage.Member{}
+	c.dedupe = map[dedupeKey]dedupeEntry{}
+	c.ring = make([]dedupeKey, 0, 16)
+	c.limiters = map[string]*rate.Limiter{}
+	head, err := c.rt.store.GetConversation(bg, c.id)
+	if errors.Is(err, storage.ErrNotFound) {
+		c.loaded = true
+		return
+	}
+	if err == nil {
+		err = c.activate(bg, head)
+	}
+	if err != nil {
+		c.log.Error("activation failed", "err", err)
+		c.fenced = true
+		ctx.Stop(ctx.Self())
+		return
+	}
+	c.loaded = true
+}
+
+// activate takes the epoch and loads members and the recent log of an
+// existing conversation.
+func (c *conversation) activate(bg context.Context, head storage.Conversation) error {
+	var err error
+	for try := 0; ; try++ {
+		c.epoch, err = c.rt.store.AcquireEpoch(bg, c.id, head.Epoch)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, storage.ErrEpochLost) || try == 5 {
+			return fmt.Errorf("acquire epoch: %w", err)
+		}
+		if head, err = c.rt.store.GetConversation(bg, c.id); err != nil {
+			return err
+		}
+	}
+	c.exists, c.kind = true, head.Kind
+	after := ""
+	for {
+		page, err := c.rt.store.ListMembers(bg, c.id, after, 1000)
+		if err != nil {
+			return fmt.Errorf("load members: %w", err)
+		}
+		for i := range page {
+			c.addMember(page[i])
+		}
+		if len(page) < 1000 {
+			break
+		}
+		after = page[len(page)-1].UserID
+	}
+	recent, err := c.rt.store.ListMessages(bg, c.id, 1, 0, storage.NewestFirst, c.rt.cfg.DedupeWindow)
+	if err != nil {
+		return fmt.Errorf("load recent messages: %w", err)
+	}
+	c.lastSeq = head.LastSeq
+	if err := c.reserve(bg, c.lastSeq+c.rt.cfg.SeqReserve); err != nil {
+		return err
+	}
+	if err := c.fillGaps(bg, recent); err != nil {
+		return err
+	}
+	for i := len(recent) - 1; i >= 0; i-- {
+		m := recent[i]
+		c.remember(&m, nil)
+		c.noteDurable(&m)
+	}
+	c.durable = c.lastSeq
+	c.startFanout()
+	return nil
+}
+
+// fillGaps writes a placeholder for each seq missing below the last one in
+// the recent window: a write that failed after a later one succeeded leaves
+// a hole, and seqs must stay contiguous for clients to trust their gaps.
+func (c *conversation) fillGaps(bg context.Context, recentNewestFirst []storage.Message) error {
+	if len(recentNewestFirst) == 0 {
+		return nil
+	}
+	var holes []storage.Message
+	next := recentNewestFirst[0].Seq
+	for _, m := range recentNewestFirst {
+		for s := next; s > m.Seq; s-- {
+			holes = append(holes, storage.Message{ConvID: c.id, Seq: s, Sender: "system", SenderRole: storage.SenderSystem, Kind: storage.MsgSystem, Body: []byte(`{"op":"gap"}`), ServerTS: time.Now()})
+		}
+		next = m.Seq - 1
+	}
+	if len(holes) == 0 {
+		return nil
+	}
+	c.log.Warn("filling seq gaps left by failed writes", "count", len(holes))
+	sort.Slice(holes, func(i, j int) bool { return holes[i].Seq < holes[j].Seq })
+	return c.rt.store.AppendMessages(bg, c.id, holes)
+}
+
+func (c *conversation) reserve(bg context.Context, upTo uint64) error {
+	if err := c.rt.store.ReserveSeqs(bg, c.id, c.epoch, upTo); err != nil {
+		return fmt.Errorf("reserve seqs: %w", err)
+	}
+	c.reserved = upTo
+	return nil
+}
+
+func (c *conversation) addMember(m storage.Member) {
+	old, ok := c.members[m.UserID]
+	if ok && old.Active() {
+		c.active--
+	}
+	mm := m
+	c.members[m.UserID] = &mm
+	if mm.Active() {
+		c.active++
+	}
+}
+
+// large reports read fan-out mode.
+func (c *conversation) large() bool { return c.active > c.rt.cfg.FanoutThreshold }
+
+// ready answers false (and replies) when requests cannot be served now.
+func (c *conversation) ready(reply func(*pb.Error)) bool {
+	switch {
+	case c.fenced || !c.loaded:
+		reply(pbErr(pb.Code_RETRY, "conversation %s is moving", c.id))
+		return false
+	case !c.exists:
+		reply(pbErr(pb.Code_NOT_FOUND, "no conversation %s", c.id))
+		return false
+	}
+	return true
+}
+
+// ---- create -----------------------------------------------------------------
+
+func (c *conversation) create(ctx actor.Context, m *pb.CreateConversation) {
+	sender := ctx.Sender()
+	reply := func(e *pb.Error) {
+		respond(ctx, sender, &pb.CreateConversationResponse{Error: e, LastSeq: c.lastSeq})
+	}
+	if c.fenced || !c.loaded {
+		reply(pbErr(pb.Code_RETRY, "conversation %s is moving", c.id))
+		return
+	}
+	if c.exists {
+		reply(pbErr(pb.Code_EXISTS, "conversation %s exists", c.id))
+		return
+	}
+	kind := storage.ConvKind(m.Kind)
+	if !kind.Valid() {
+		reply(pbErr(pb.Code_INVALID, "conversation kind %v", m.Kind))
+		return
+	}
+	members := map[string]storage.Role{}
+	for _, mm := range m.Members {
+		if mm.GetUser() != "" {
+			members[mm.User] = storage.Role(mm.Role)
+		}
+	}
+	if m.Creator != "" {
+		if _, ok := members[m.Creator]; !ok || kind == storage.KindGroup {
+			members[m.Creator] = map[storage.ConvKind]storage.Role{
+				storage.KindGroup: storage.RoleOwner, storage.KindService: storage.RoleCustomer,
+			}[kind]
+		}
+	}
+	switch {
+	case kind == storage.KindDirect && len(members) != 2:
+		reply(pbErr(pb.Code_INVALID, "a direct conversation has exactly two members, not %d", len(members)))
+		return
+	case len(members) == 0:
+		reply(pbErr(pb.Code_INVALID, "a conversation needs members"))
+		return
+	case len(members) > c.rt.cfg.MaxGroupMembers:
+		reply(pbErr(pb.Code_GROUP_FULL, "%d members, limit %d", len(members), c.rt.cfg.MaxGroupMembers))
+		return
+	}
+	bg := context.Background()
+	now := time.Now()
+	err := c.rt.store.CreateConversation(bg, storage.Conversation{ID: c.id, Kind: kind, Title: m.Title, CreatedAt: now})
+	if errors.Is(err, storage.ErrExists) {
+		// Created by another activation: this one is stale.
+		c.fenced = true
+		reply(pbErr(pb.Code_RETRY, "conversation %s was created concurrently", c.id))
+		ctx.Stop(ctx.Self())
+		return
+	}
+	if err != nil {
+		reply(storeErr(err))
+		return
+	}
+	for user, role := range members {
+		mem := storage.Member{ConvID: c.id, UserID: user, Role: role, JoinedSeq: 1, JoinedAt: now}
+		if err := c.rt.store.PutMember(bg, mem); err != nil {
+			reply(storeErr(err))
+			return
+		}
+	}
+	head, err := c.rt.store.GetConversation(bg, c.id)
+	if err == nil {
+		err = c.activate(bg, head)
+	}
+	if err != nil {
+		c.fenced = true
+		reply(storeErr(err))
+		ctx.Stop(ctx.Self())
+		return
+	}
+	// Members learn of the conversation with a membership notice.
+	for user := range members {
+		c.fanout.notice(c.noticeFor(user))
+	}
+	reply(nil)
+}
+
+func (c *conversation) noticeFor(user string) *pb.MembershipNotice {
+	mem := c.members[user]
+	return &pb.MembershipNotice{User: user, Conv: c.id, Kind: convKindToPB(c.kind), Member: toPBMember(*mem), LastSeq: c.durable, Large: c.large()}
+}
+
+// ---- send -----------------------------------------------------------------
+
+func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
+	sender := ctx.Sender()
+	now := time.Now()
+	reply := func(e *pb.Error) { respond(ctx, sender, &pb.SendResponse{Error: e}) }
+	if !c.ready(reply) {
+		return
+	}
+	mem := c.members[m.Sender]
+	switch {
+	case mem == nil || !mem.Active():
+		reply(pbErr(pb.Code_NOT_MEMBER, "%s is not a member of %s", m.Sender, c.id))
+		return
+	case mem.Muted:
+		reply(pbErr(pb.Code_MUTED, "%s is muted in %s", m.Sender, c.id))
+		return
+	case len(m.Body) > c.rt.cfg.MaxBodyBytes:
+		reply(pbErr(pb.Code_TOO_LARGE, "message body is %d bytes, limit %d", len(m.Body), c.rt.cfg.MaxBodyBytes))
+		return
+	case len(m.Body) == 0:
+		reply(pbErr(pb.Code_INVALID, "empty message body"))
+		return
+	case len(m.ClientMsgId) > 128:
+		reply(pbErr(pb.Code_INVALID, "client_msg_id is %d bytes, limit 128", len(m.ClientMsgId)))
+		return
+	}
+	if m.ClientMsgId != "" {
+		key := dedupeKey{m.Sender, m.ClientMsgId}
+		if d, ok := c.dedupe[key]; ok {
+			if d.seq <= c.durable {
+				respond(ctx, sender, &pb.SendResponse{MsgId: d.msgID, Seq: d.seq, ServerTsMs: millis(d.serverTS), Duplicate: true, Flagged: d.flagged})
+			} else if sender != nil {
+				d.waiting = append(d.waiting, sender)
+				c.dedupe[key] = d
+			}
+			return
+		}
+	}
+	if !c.limiter(m.Sender).AllowN(now, 1) {
+		reply(pbErr(pb.Code_RATE_LIMITED, "%s sends faster than %.0f messages/s in %s", m.Sender, c.rt.cfg.SendRate, c.id))
+		return
+	}
+	var flags uint32
+	if c.rt.policy.matches(m.Body) {
+		if c.rt.policy.mode == PolicyBlock {
+			reply(pbErr(pb.Code_REJECTED_POLICY, "rejected: policy"))
+			return
+		}
+		flags |= storage.FlagFlagged
+	}
+	msg := storage.Message{
+		ConvID: c.id, MsgID: c.rt.ids.next(now), ClientMsgID: m.ClientMsgId, Sender: m.Sender,
+		SenderRole: senderRole(mem.Role), Kind: storage.MsgNormal, Body: m.Body, Flags: flags,
+		ClientTS: fromMillis(m.ClientTsMs), ServerTS: now,
+	}
+	c.enqueue(ctx, &msg, func(e *pb.Error) {
+		if e != nil {
+			reply(e)
+			return
+		}
+		respond(ctx, sender, &pb.SendResponse{MsgId: msg.MsgID, Seq: msg.Seq, ServerTsMs: millis(now), Flagged: flags != 0})
+	})
+}
+
+func (c *conversation) limiter(user string) *rate.Limiter {
+	l, ok := c.limiters[user]
+	if !ok {
+		if len(c.limiters) > 10000 {
+			clear(c.limiters) // bounded memory; a cleared sender starts with a full burst
+		}
+		l = rate.NewLimiter(rate.Limit(c.rt.cfg.SendRate), c.rt.cfg.SendBurst)
+		c.limiters[user] = l
+	}
+	return l
+}
+
+// enqueue assigns the next seq to msg and queues it for the next group
+// commit; reply runs once it is durable (or failed).
+func (c *conversation) enqueue(ctx actor.Context, msg *storage.Message, reply func(*pb.Error)) bool {
+	seq := c.lastSeq + 1
+	if seq > c.reserved {
+		if err := c.reserve(context.Background(), c.lastSeq+c.rt.cfg.SeqReserve); err != nil {
+			reply(storeErr(err))
+			c.fence(ctx, err)
+			return false
+		}
+	}
+	c.lastSeq = seq
+	msg.Seq = seq
+	c.pending = append(c.pending, &pendingWrite{msg: *msg, reply: reply})
+	c.unflushed = append(c.unflushed, *msg)
+	c.remember(msg, nil)
+	if !c.flushScheduled {
+		// The flush goes to the back of the mailbox: every send already
+		// queued joins this batch.
+		c.flushScheduled = true
+		ctx.Send(ctx.Self(), flushNow{})
+	}
+	return true
+}
+
+func (c *conversation) remember(m *storage.Message, waiting []*actor.PID) {
+	if m.ClientMsgID == "" {
+		return
+	}
+	key := dedupeKey{m.Sender, m.ClientMsgID}
+	if _, ok := c.dedupe[key]; !ok {
+		if len(c.ring) < c.rt.cfg.DedupeWindow {
+			c.ring = append(c.ring, key)
+		} else {
+			delete(c.dedupe, c.ring[c.ringNext])
+			c.ring[c.ringNext] = key
+			c.ringNext = (c.ringNext + 1) % len(c.ring)
+		}
+	}
+	c.dedupe[key] = dedupeEntry{seq: m.Seq, msgID: m.MsgID, serverTS: m.ServerTS, flagged: m.Flags&storage.FlagFlagged != 0, waiting: waiting}
+}
+
+func (c *conversation) flush(ctx actor.Context) {
+	c.flushScheduled = false
+	if len(c.unflushed) == 0 || c.fenced {
+		return
+	}
+	self, root := ctx.Self(), c.rt.system.Root
+	maxBatch := storage.DefaultLimits().MaxBatch
+	for len(c.unflushed) > 0 {
+		n := min(len(c.unflushed), maxBatch)
+		batch := c.unflushed[:n:n]
+		c.unflushed = c.unflushed[n:]
+		first, last := batch[0].Seq, batch[n-1].Seq
+		c.rt.store.AppendMessagesAsync(context.Background(), c.id, batch, func(err error) {
+			root.Send(self, &appendDone{first: first, last: last, err: err})
+		})
+	}
+	c.unflushed = nil
+}
+
+// appended handles a group commit's completion: acks flow back in seq order.
+func (c *conversation) appended(ctx actor.Context, d *appendDone) {
+	if c.fenced {
+		return
+	}
+	if d.err != nil {
+		c.log.Warn("append failed; giving up this activation", "first", d.first, "last", d.last, "err", d.err)
+		c.fence(ctx, d.err)
+		return
+	}
+	if len(c.pending) == 0 {
+		return
+	}
+	base := c.pending[0].msg.Seq
+	for s := d.first; s <= d.last; s++ {
+		if s >= base && s-base < uint64(len(c.pending)) {
+			c.pending[s-base].durable = true
+		}
+	}
+	var done []*pendingWrite
+	for len(c.pending) > 0 && c.pending[0].durable {
+		p := c.pending[0]
+		c.pending = c.pending[1:]
+		c.durable = p.msg.Seq
+		done = append(done, p)
+	}
+	if len(done) == 0 {
+		return
+	}
+	msgs := make([]*pb.Message, 0, len(done))
+	for _, p := range done {
+		p.reply(nil)
+		c.noteDurable(&p.msg)
+		if p.msg.ClientMsgID != "" {
+			key := dedupeKey{p.msg.Sender, p.msg.ClientMsgID}
+			if e, ok := c.dedupe[key]; ok && len(e.waiting) > 0 {
+				for _, w := range e.waiting {
+					respond(ctx, w, &pb.SendResponse{MsgId: e.msgID, Seq: e.seq, ServerTsMs: millis(e.serverTS), Duplicate: true, Flagged: e.flagged})
+				}
+				e.waiting = nil
+				c.dedupe[key] = e
+			}
+		}
+		if c.rt.cfg.OnDurable != nil {
+			c.rt.cfg.OnDurable(c.kind, p.msg)
+		}
+		msgs = append(msgs, toPBMessage(&p.msg))
+	}
+	c.fanOut(msgs)
+}
+
+// noteDurable keeps the summary state in step with the durable log.
+func (c *conversation) noteDurable(m *storage.Message) {
+	if m.Kind != storage.MsgNormal || m.Recalled() {
+		c.noncount = append(c.noncount, m.Seq)
+	}
+	if m.Kind == storage.MsgRecall {
+		c.markRecalled(m.RefSeq)
+	}
+	if m.Kind == storage.MsgNormal || c.lastMsg == nil || m.Seq > c.lastMsg.Seq {
+		mm := *m
+		c.lastMsg = &mm
+	}
+}
+
+func (c *conversation) markRecalled(seq uint64) {
+	i := sort.Search(len(c.noncount), func(i int) bool { return c.noncount[i] >= seq })
+	if i < len(c.noncount) && c.noncount[i] == seq {
+		return
+	}
+	c.noncount = append(c.noncount, 0)
+	copy(c.noncount[i+1:], c.noncount[i:])
+	c.noncount[i] = seq
+	if c.lastMsg != nil && c.lastMsg.Seq == seq {
+		c.lastMsg.Flags |= storage.FlagRecalled
+		c.lastMsg.Body = nil
+	}
+}
+
+// fence gives up this activation: everything in flight is told to retry,
+// and the grain stops so the next request activates a fresh one.
+func (c *conversation) fence(ctx actor.Context, cause error) {
+	if c.fenced {
+		return
+	}
+	c.fenced = true
+	e := pbErr(pb.Code_RETRY, "conversation %s moved: %v", c.id, cause)
+	for _, p := range c.pending {
+		p.reply(e)
+	}
+	for key, d := range c.dedupe {
+		for _, w := range d.waiting {
+			respond(ctx, w, &pb.SendResponse{Error: e})
+		}
+		d.waiting = nil
+		c.dedupe[key] = d
+	}
+	c.pending, c.unflushed = nil, nil
+	ctx.Stop(ctx.Self())
+}
+
+// fanOut tells the members about durable messages: small conversations get
+// one Deliver per member (an inbox entry each); large groups push once per
+// node and only the sender's user grain hears of it.
+func (c *conversation) fanOut(msgs []*pb.Message) {
+	if c.large() {
+		for _, addr := range c.rt.ClusterMembers() {
+			for _, m := range msgs {
+				c.rt.system.Root.Send(actor.NewPID(addr, hubName), &pb.GroupPush{Conv: c.id, Message: m})
+			}
+		}
+		senders := map[string][]*pb.Message{}
+		for _, m := range msgs {
+			if m.Kind == pb.MessageKind_NORMAL {
+				senders[m.Sender] = append(senders[m.Sender], m)
+			}
+		}
+		for user, ms := range senders {
+			if mem := c.members[user]; mem != nil {
+				c.fanout.deliver(&pb.Deliver{User: user, Conv: c.id, Kind: convKindToPB(c.kind), Messages: ms, Member: toPBMember(*mem), Large: true, LastSeq: c.durable})
+			}
+		}
+		return
+	}
+	for user, mem := range c.members {
+		var visible []*pb.Message
+		for _, m := range msgs {
+			if mem.Sees(m.Seq) {
+				visible = append(visible, m)
+			}
+		}
+		if len(visible) == 0 {
+			continue
+		}
+		c.fanout.deliver(&pb.Deliver{User: user, Conv: c.id, Kind: convKindToPB(c.kind), Messages: visible, Member: toPBMember(*mem), LastSeq: c.durable})
+	}
+}
+
+// ---- recall -----------------------------------------------------------------
+
+func (c *conversation) recall(ctx actor.Context, m *pb.RecallMessage) {
+	sender := ctx.Sender()
+	reply := func(e *pb.Error) { respond(ctx, sender, &pb.RecallResponse{Error: e}) }
+	if !c.ready(reply) {
+		return
+	}
+	mem := c.members[m.User]
+	if mem == nil || !mem.Active() {
+		reply(pbErr(pb.Code_NOT_MEMBER, "%s is not a member of %s", m.User, c.id))
+		return
+	}
+	if m.Seq == 0 || m.Seq > c.durable || !mem.Sees(m.Seq) {
+		reply(pbErr(pb.Code_NOT_FOUND, "no message %d in %s", m.Seq, c.id))
+		return
+	}
+	bg := context.Background()
+	target, err := c.rt.store.GetMessage(bg, c.id, m.Seq)
+	if err != nil {
+		reply(storeErr(err))
+		return
+	}
+	privileged := (c.kind == storage.KindGroup || c.kind == storage.KindService) &&
+		(mem.Role == storage.RoleOwner || mem.Role == storage.RoleAdmin)
+	switch {
+	case target.Kind != storage.MsgNormal:
+		reply(pbErr(pb.Code_INVALID, "message %d is not a user message", m.Seq))
+		return
+	case target.Recalled():
+		reply(pbErr(pb.Code_INVALID, "message %d is already recalled", m.Seq))
+		return
+	case target.Sender != m.User && !privileged:
+		reply(pbErr(pb.Code_FORBIDDEN, "only the sender or a group owner/admin may recall message %d", m.Seq))
+		return
+	case target.Sender == m.User && !privileged && time.Since(target.ServerTS) > c.rt.cfg.RecallWindow:
+		reply(pbErr(pb.Code_RECALL_EXPIRED, "message %d is older than the %s recall limit", m.Seq, c.rt.cfg.RecallWindow))
+		return
+	}
+	// Tombstone first: if we crash before the recall event is durable the
+	// caller retries, and the tombstone is idempotent.
+	if err := c.rt.store.TombstoneMessage(bg, c.id, m.Seq); err != nil {
+		reply(storeErr(err))
+		return
+	}
+	now := time.Now()
+	ev := storage.Message{ConvID: c.id, MsgID: c.rt.ids.next(now), Sender: m.User, SenderRole: senderRole(mem.Role),
+		Kind: storage.MsgRecall, RefSeq: m.Seq, ServerTS: now}
+	c.enqueue(ctx, &ev, func(e *pb.Error) {
+		respond(ctx, sender, &pb.RecallResponse{Error: e, Seq: ev.Seq})
+	})
+}
+
+// ---- membership -------------------------------------------------------------
+
+func (c *conversation) changeMembership(ctx actor.Context, m *pb.MembershipChange) {
+	sender := ctx.Sender()
+	reply := func(e *pb.Error, seq uint64) { respond(ctx, sender, &pb.MembershipResponse{Error: e, Seq: seq}) }
+	if !c.ready(func(e *pb.Error) { reply(e, 0) }) {
+		return
+	}
+	if e := c.checkMembership(m); e != nil {
+		reply(e, 0)
+		return
+	}
+	seq := c.lastSeq + 1 // the system message recording the change
+	if seq > c.reserved {
+		if err := c.reserve(context.Background(), c.lastSeq+c.rt.cfg.SeqReserve); err != nil {
+			reply(storeErr(err), 0)
+			c.fence(ctx, err)
+			return
+		}
+	}
+	bg := context.Background()
+	now := time.Now()
+	var changed []storage.Member
+	for _, user := range m.Users {
+		old := c.members[user]
+		var mem storage.Member
+		switch m.Op {
+		case pb.MembershipChange_ADD:
+			if old != nil && old.Active() {
+				continue
+			}
+			role := storage.Role(m.Role)
+			if role == storage.RoleOwner {
+				role = storage.RoleMember
+			}
+			mem = storage.Member{ConvID: c.id, UserID: user, Role: role, JoinedSeq: seq, JoinedAt: now}
+		case pb.MembershipChange_REMOVE, pb.MembershipChange_LEAVE:
+			mem = *old
+			mem.LeftSeq = seq
+		case pb.MembershipChange_SET_ROLE:
+			mem = *old
+			mem.Role = storage.Role(m.Role)
+		case pb.MembershipChange_MUTE, pb.MembershipChange_UNMUTE:
+			mem = *old
+			mem.Muted = m.Op == pb.MembershipChange_MUTE
+		}
+		if err := c.rt.store.PutMember(bg, mem); err != nil {
+			reply(storeErr(err), 0)
+			return
+		}
+		changed = append(changed, mem)
+	}
+	if len(changed) == 0 {
+		reply(nil, c.durable)
+		return
+	}
+	wasLarge := c.large()
+	for _, mem := range changed {
+		c.addMember(mem)
+	}
+	body, _ := json.Marshal(map[string]any{"op": opName(m.Op), "actor": m.Actor, "users": m.Users, "role": storage.Role(m.Role).String()})
+	ev := storage.Message{ConvID: c.id, MsgID: c.rt.ids.next(now), Sender: m.Actor, SenderRole: storage.SenderSystem,
+		Kind: storage.MsgSystem, Body: body, ServerTS: now}
+	c.enqueue(ctx, &ev, func(e *pb.Error) {
+		reply(e, seq)
+		if e != nil {
+			return
+		}
+		// Users who left get one last notice (the system message is their
+		// last visible seq); in read fan-out groups every change is told to
+		// the users concerned, since they get no per-message Deliver.
+		for _, mem := range changed {
+			if c.large() || wasLarge || !mem.Active() {
+				c.fanout.notice(c.noticeFor(mem.UserID))
+			}
+		}
+		if c.large() != wasLarge {
+			// Crossing the threshold switches every member's unread mode.
+			for user, mem := range c.members {
+				if mem.Active() {
+					c.fanout.notice(c.noticeFor(user))
+				}
+			}
+		}
+	})
+}
+
+func opName(op pb.MembershipChange_Op) string {
+	return map[pb.MembershipChange_Op]string{
+		pb.MembershipChange_ADD: "add", pb.MembershipChange_REMOVE: "remove", pb.MembershipChange_LEAVE: "leave",
+		pb.MembershipChange_SET_ROLE: "set_role", pb.MembershipChange_MUTE: "mute", pb.MembershipChange_UNMUTE: "unmute",
+	}[op]
+}
+
+// checkMembership applies the role rules: owners and admins manage groups,
+// agents manage service conversations, anyone may leave, direct
+// conversations have fixed members, only the owner changes roles.
+func (c *conversation) checkMembership(m *pb.MembershipChange) *pb.Error {
+	actorMem := c.members[m.Actor]
+	if actorMem == nil || !actorMem.Active() {
+		return pbErr(pb.Code_NOT_MEMBER, "%s is not a member of %s", m.Actor, c.id)
+	}
+	if c.kind == storage.KindDirect {
+		return pbErr(pb.Code_FORBIDDEN, "direct conversations have fixed members")
+	}
+	if len(m.Users) == 0 {
+		if m.Op != pb.MembershipChange_LEAVE {
+			return pbErr(pb.Code_INVALID, "no users named")
+		}
+		m.Users = []string{m.Actor}
+	}
+	if len(m.Users) > c.rt.cfg.MaxGroupMembers {
+		return pbErr(pb.Code_GROUP_FULL, "%d users in one change, limit %d", len(m.Users), c.rt.cfg.MaxGroupMembers)
+	}
+	manager := actorMem.Role == storage.RoleOwner || actorMem.Role == storage.RoleAdmin ||
+		(c.kind == storage.KindService && actorMem.Role == storage.RoleAgent)
+	seen := map[string]bool{}
+	adds := 0
+	for _, u := range m.Users {
+		if u == "" || len(u) > 128 {
+			return pbErr(pb.Code_INVALID, "bad user id %q", u)
+		}
+		if seen[u] {
+			return pbErr(pb.Code_INVALID, "user %s named twice", u)
+		}
+		seen[u] = true
+		target := c.members[u]
+		switch m.Op {
+		case pb.MembershipChange_ADD:
+			if !manager {
+				return pbErr(pb.Code_FORBIDDEN, "only owners and admins add members")
+			}
+			if target == nil || !target.Active() {
+				adds++
+			}
+		case pb.MembershipChange_LEAVE:
+			if u != m.Actor {
+				return pbErr(pb.Code_FORBIDDEN, "one can only leave oneself")
+			}
+		case pb.MembershipChange_REMOVE, pb.MembershipChange_SET_ROLE, pb.MembershipChange_MUTE, pb.MembershipChange_UNMUTE:
+			if target == nil || !target.Active() {
+				return pbErr(pb.Code_NOT_MEMBER, "%s is not a member of %s", u, c.id)
+			}
+			if m.Op == pb.MembershipChange_SET_ROLE {
+				if actorMem.Role != storage.RoleOwner {
+					return pbErr(pb.Code_FORBIDDEN, "only the owner changes roles")
+				}
+				if storage.Role(m.Role) > storage.RoleAgent {
+					return pbErr(pb.Code_INVALID, "role %v", m.Role)
+				}
+				continue
+			}
+			if !manager {
+				return pbErr(pb.Code_FORBIDDEN, "only owners and admins manage members")
+			}
+			if target.Role == storage.RoleOwner && actorMem.Role != storage.RoleOwner {
+				return pbErr(pb.Code_FORBIDDEN, "an admin cannot act on the owner")
+			}
+		default:
+			return pbErr(pb.Code_INVALID, "membership op %v", m.Op)
+		}
+	}
+	if c.active+adds > c.rt.cfg.MaxGroupMembers {
+		return pbErr(pb.Code_GROUP_FULL, "%s would have %d members, limit %d", c.id, c.active+adds, c.rt.cfg.MaxGroupMembers)
+	}
+	return nil
+}
+
+// ---- state and receipts -----------------------------------------------------
+
+// state answers a user grain's question about this conversation, with the
+// unread count for read fan-out groups computed from the read cursor.
+func (c *conversation) state(ctx actor.Context, m *pb.ConvState) {
+	sender := ctx.Sender()
+	if !c.ready(func(e *pb.Error) { respond(ctx, sender, &pb.ConvStateResponse{Error: e}) }) {
+		return
+	}
+	mem := c.members[m.User]
+	if mem == nil {
+		respond(ctx, sender, &pb.ConvStateResponse{Error: pbErr(pb.Code_NOT_MEMBER, "%s is not a member of %s", m.User, c.id)})
+		return
+	}
+	res := &pb.ConvStateResponse{Kind: convKindToPB(c.kind), LastSeq: c.durable, Member: toPBMember(*mem), MemberCount: uint32(c.active)}
+	last := c.durable
+	if !mem.Active() {
+		last = min(last, mem.LeftSeq)
+	}
+	if c.lastMsg != nil && c.lastMsg.Seq <= last && mem.Sees(c.lastMsg.Seq) {
+		res.LastMessage = toPBMessage(c.lastMsg)
+	}
+	from := max(m.ReadSeq+1, mem.JoinedSeq)
+	if last >= from {
+		lo := sort.Search(len(c.noncount), func(i int) bool { return c.noncount[i] >= from })
+		hi := sort.Search(len(c.noncount), func(i int) bool { return c.noncount[i] > last })
+		res.Unread = last - from + 1 - uint64(hi-lo)
+	}
+	respond(ctx, sender, res)
+}
+
+// readBy turns a read in a direct or service conversation into receipts to
+// the other members.
+func (c *conversation) readBy(m *pb.ReadBy) {
+	if !c.exists || c.fenced || (c.kind != storage.KindDirect && c.kind != storage.KindService) {
+		return
+	}
+	for user, mem := range c.members {
+		if user != m.User && mem.Active() {
+			c.fanout.receipt(user, &pb.ReadReceipt{Conv: c.id, Reader: m.User, Seq: m.Seq})
+		}
+	}
+}
+
+// respond answers a request; a nil sender (a fire-and-forget Send) gets
+// nothing.
+func respond(ctx actor.Context, to *actor.PID, msg any) {
+	if to != nil {
+		ctx.Send(to, msg)
+	}
+}

@@ -1,0 +1,73 @@
+package actors
+
+import (
+	"time"
+
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+func toPBMessage(m *storage.Message) *pb.Message {
+	return &pb.Message{
+		Conv:        m.ConvID,
+		Seq:         m.Seq,
+		MsgId:       m.MsgID,
+		ClientMsgId: m.ClientMsgID,
+		Sender:      m.Sender,
+		Kind:        pb.MessageKind(m.Kind),
+		RefSeq:      m.RefSeq,
+		Body:        m.Body,
+		Recalled:    m.Recalled(),
+		Flagged:     m.Flags&storage.FlagFlagged != 0,
+		ClientTsMs:  millis(m.ClientTS),
+		ServerTsMs:  millis(m.ServerTS),
+		SenderRole:  senderRoleToPB(m.SenderRole),
+	}
+}
+
+func senderRoleToPB(r storage.SenderRole) pb.Role {
+	switch r {
+	case storage.SenderCustomer:
+		return pb.Role_CUSTOMER
+	case storage.SenderAgent:
+		return pb.Role_AGENT
+	}
+	return pb.Role_MEMBER
+}
+
+// senderRole is the metrics role of a member's messages.
+func senderRole(r storage.Role) storage.SenderRole {
+	switch r {
+	case storage.RoleCustomer:
+		return storage.SenderCustomer
+	case storage.RoleAgent:
+		return storage.SenderAgent
+	}
+	return storage.SenderUnspecified
+}
+
+func toPBMember(m storage.Member) *pb.Member {
+	return &pb.Member{User: m.UserID, Role: pb.Role(m.Role), JoinedSeq: m.JoinedSeq, LeftSeq: m.LeftSeq, Muted: m.Muted}
+}
+
+func millis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+func fromMillis(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+func convKindToPB(k storage.ConvKind) pb.ConvKind { return pb.ConvKind(k) }
+
+// countsAsUnread: a message counts towards a member's unread when it is a
+// normal message from someone else and not recalled.
+func countsAsUnread(m *storage.Message, user string) bool {
+	return m.Kind == storage.MsgNormal && m.Sender != user && !m.Recalled()
+}

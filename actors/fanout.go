@@ -1,0 +1,134 @@
+package actors
+
+import (
+	"context"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+)
+
+// fanout delivers a conversation's durable messages to its members' user
+// grains from a goroutine of its own, so the conversation's mailbox never
+// waits on a user grain. Jobs run in order; a user grain answers each
+// Deliver once its inbox entry is durable, and a Deliver that finds the
+// grain moving is retried with backoff, so an acked message reaches every
+// member's inbox. Queued jobs are merged: one Deliver per member per round.
+type fanout struct {
+	rt   *Runtime
+	jobs chan fanoutJob
+	done chan struct{}
+}
+
+type fanoutJob struct {
+	deliver *pb.Deliver
+	notice  *pb.MembershipNotice
+	receipt *pb.ReadReceipt
+	user    string // receipt target
+}
+
+// fanoutQueue bounds the jobs waiting; past it the conversation blocks,
+// which slows its senders (back-pressure) rather than growing memory.
+const fanoutQueue = 4096
+
+// deliverAttempts bounds the retries of one Deliver to a moving grain.
+const deliverTimeout = 30 * time.Second
+
+func (c *conversation) startFanout() {
+	if c.fanout != nil {
+		return
+	}
+	c.fanout = &fanout{rt: c.rt, jobs: make(chan fanoutJob, fanoutQueue), done: make(chan struct{})}
+	go c.fanout.run()
+}
+
+func (c *conversation) stopFanout() {
+	if c.fanout != nil {
+		close(c.fanout.jobs)
+		c.fanout = nil
+	}
+}
+
+func (f *fanout) deliver(d *pb.Deliver)           { f.jobs <- fanoutJob{deliver: d} }
+func (f *fanout) notice(n *pb.MembershipNotice)   { f.jobs <- fanoutJob{notice: n} }
+func (f *fanout) receipt(user string, r *pb.ReadReceipt) {
+	f.jobs <- fanoutJob{receipt: r, user: user}
+}
+
+func (f *fanout) run() {
+	defer close(f.done)
+	for job := range f.jobs {
+		round := []fanoutJob{job}
+	drain:
+		for len(round) < 1024 {
+			select {
+			case j, ok := <-f.jobs:
+				if !ok {
+					break drain
+				}
+				round = append(round, j)
+			default:
+				break drain
+			}
+		}
+		f.runRound(round)
+	}
+}
+
+// runRound merges a round's Delivers per user (messages stay in seq order)
+// and sends everything concurrently, then waits for every answer.
+func (f *fanout) runRound(round []fanoutJob) {
+	var order []string
+	merged := map[string]*pb.Deliver{}
+	var sends []func() error
+	for _, j := range round {
+		switch {
+		case j.deliver != nil:
+			d := j.deliver
+			if m, ok := merged[d.User]; ok {
+				m.Messages = append(m.Messages, d.Messages...)
+				m.Member, m.LastSeq, m.Large = d.Member, d.LastSeq, d.Large
+				continue
+			}
+			merged[d.User] = d
+			order = append(order, d.User)
+		case j.notice != nil:
+			n := j.notice
+			sends = append(sends, func() error { return f.call(n.User, n) })
+		case j.receipt != nil:
+			user, r := j.user, j.receipt
+			f.rt.tell(KindUser, user, r)
+		}
+	}
+	for _, user := range order {
+		d := merged[user]
+		sends = append(sends, func() error { return f.call(d.User, d) })
+	}
+	errs := make(chan error, len(sends))
+	for _, s := range sends {
+		go func() { errs <- s() }()
+	}
+	for range sends {
+		if err := <-errs; err != nil {
+			f.rt.log.Error("delivery failed", "err", err)
+		}
+	}
+}
+
+func (f *fanout) call(user string, msg any) error {
+	ctx, cancel := context.WithTimeout(context.Background(), deliverTimeout)
+	defer cancel()
+	_, err := f.rt.request(ctx, KindUser, user, msg)
+	return err
+}
+
+// tell sends a grain a message without waiting (best effort: receipts,
+// pushes, notices whose loss a sync repairs).
+func (n *Runtime) tell(kind, identity string, msg any) {
+	if pid := n.pid(kind, identity); pid != nil {
+		n.system.Root.Send(pid, msg)
+	}
+}
+
+var _ = actor.NewPID

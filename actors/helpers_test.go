@@ -1,0 +1,136 @@
+package actors_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/switchboard-im/switchboard/actors"
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/cluster"
+	"github.com/switchboard-im/switchboard/storage"
+	"github.com/switchboard-im/switchboard/storage/pebble"
+)
+
+func testLogger() *slog.Logger {
+	if os.Getenv("SWITCHBOARD_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+func openStore(t testing.TB) storage.Store {
+	s, err := pebble.Open(pebble.Config{Dir: t.TempDir(), Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// startCluster starts n nodes on loopback sharing one store.
+func startCluster(t testing.TB, n int, store storage.Store, cfg actors.Config) []*cluster.Node {
+	t.Helper()
+	cfg.Logger = testLogger()
+	var nodes []*cluster.Node
+	for i := 0; i < n; i++ {
+		nc := cluster.NodeConfig{Store: store, Actors: cfg, Logger: cfg.Logger, ClusterName: "test"}
+		nc.Membership.BindPort = 0
+		if i > 0 {
+			nc.Membership.Seeds = []string{nodes[0].MembershipAddr()}
+		}
+		node, err := cluster.StartNode(nc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodes = append(nodes, node)
+	}
+	t.Cleanup(func() {
+		var wg sync.WaitGroup
+		for _, n := range nodes {
+			wg.Add(1)
+			go func() { defer wg.Done(); n.Stop(true) }()
+		}
+		wg.Wait()
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for _, node := range nodes {
+		for len(node.ClusterMembers()) != n {
+			if time.Now().After(deadline) {
+				t.Fatalf("cluster did not form: %v", node.ClusterMembers())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return nodes
+}
+
+func tctx(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// device is a test connection: an actor that records the pushes it gets.
+type device struct {
+	pid    *actor.PID
+	mu     sync.Mutex
+	pushes []*pb.Push
+	got    chan struct{}
+}
+
+func connect(t testing.TB, node *cluster.Node, user, dev string) (*device, *pb.RegisterDeviceResponse) {
+	t.Helper()
+	d := &device{got: make(chan struct{}, 1)}
+	d.pid = node.System().Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
+		if p, ok := ctx.Message().(*pb.Push); ok {
+			d.mu.Lock()
+			d.pushes = append(d.pushes, p)
+			d.mu.Unlock()
+			select {
+			case d.got <- struct{}{}:
+			default:
+			}
+		}
+	}))
+	res, err := node.RegisterDevice(tctx(t), user, dev, d.pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, res
+}
+
+// messages returns the message pushes seen so far.
+func (d *device) messages() []*pb.Message {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []*pb.Message
+	for _, p := range d.pushes {
+		if m := p.GetMessage(); m != nil {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// waitMessages waits until the device saw at least n message pushes.
+func (d *device) waitMessages(t testing.TB, n int) []*pb.Message {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		if ms := d.messages(); len(ms) >= n {
+			return ms
+		}
+		select {
+		case <-d.got:
+		case <-deadline:
+			t.Fatalf("device saw %d message pushes, want %d", len(d.messages()), n)
+		}
+	}
+}

@@ -1,0 +1,168 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/cluster"
+	"github.com/asynkron/protoactor-go/remote"
+
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+// Grain kinds.
+const (
+	KindConversation = "conversation"
+	KindUser         = "user"
+	hubName          = "switchboard-hub"
+)
+
+// Runtime owns the grains of one node: it builds their kinds for the
+// protoactor cluster and is the Go API to them. cluster.StartNode wires it
+// to a real cluster.
+type Runtime struct {
+	system  *actor.ActorSystem
+	cluster *cluster.Cluster
+	store   storage.Store
+	cfg     Config
+	ids     *idGen
+	policy  *policy
+	hub     *actor.PID
+	log     *slog.Logger
+}
+
+// NewRuntime validates cfg and prepares the grains over store.
+func NewRuntime(cfg Config, store storage.Store) (*Runtime, error) {
+	if store == nil {
+		return nil, errors.New("actors: no store")
+	}
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return &Runtime{store: store, cfg: cfg, policy: newPolicy(cfg.PolicyMode, cfg.PolicyWords), log: cfg.Logger}, nil
+}
+
+// Kinds are the grain kinds to register with the cluster.
+func (n *Runtime) Kinds() []*cluster.Kind {
+	return []*cluster.Kind{
+		cluster.NewKind(KindConversation, actor.PropsFromProducer(func() actor.Actor { return newConversation(n) })),
+		cluster.NewKind(KindUser, actor.PropsFromProducer(func() actor.Actor { return newUser(n) })),
+	}
+}
+
+// Attach binds the runtime to its cluster (before StartMember) and spawns
+// this node's hub.
+func (n *Runtime) Attach(c *cluster.Cluster) error {
+	n.cluster = c
+	n.system = c.ActorSystem
+	n.ids = newIDGen(n.system.ID)
+	hub, err := n.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return newHub(n) }), hubName)
+	if err != nil {
+		return fmt.Errorf("spawn hub: %w", err)
+	}
+	n.hub = hub
+	return nil
+}
+
+// ClusterMembers lists the actor addresses of the cluster's members.
+func (n *Runtime) ClusterMembers() []string {
+	var out []string
+	for _, m := range n.cluster.MemberList.Members().Members() {
+		out = append(out, m.Address())
+	}
+	return out
+}
+
+// System exposes the actor system, for the connection layer's actors.
+func (n *Runtime) System() *actor.ActorSystem { return n.system }
+
+// Store is the node's store.
+func (n *Runtime) Store() storage.Store { return n.store }
+
+// Config is the grains' configuration in force.
+func (n *Runtime) Config() Config { return n.cfg }
+
+// Hub is this node's hub PID, where connections subscribe to large groups.
+func (n *Runtime) Hub() *actor.PID { return n.hub }
+
+// pid finds (and activates, when needed) a grain. cluster.Get activates the
+// grain: that is intended here, every caller is about to message it.
+func (n *Runtime) pid(kind, identity string) *actor.PID {
+	if pid, ok := n.cluster.PidCache.Get(identity, kind); ok && pid != nil {
+		return pid
+	}
+	pid := n.cluster.Get(identity, kind)
+	if pid != nil {
+		n.cluster.PidCache.Set(identity, kind, pid)
+	}
+	return pid
+}
+
+// errNoPlacement: the identity lookup found no member for the grain
+// (topology changing); retried.
+var errNoPlacement = errors.New("no member hosts the grain")
+
+// request sends msg to a grain and waits for its answer, retrying with
+// exponential backoff and jitter while the grain is moving (dead letter,
+// time-out, or a RETRY answer from a fenced activation) until ctx ends.
+//
+// It deliberately does not use cluster.Request/RequestFuture: at the pinned
+// protoactor version RequestFuture's options overwrite a process-wide
+// default, and their retry "backoff" sleeps nanoseconds.
+func (n *Runtime) request(ctx context.Context, kind, identity string, msg any) (any, error) {
+	backoff := 10 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		timeout := n.cfg.RequestTimeout
+		if dl, ok := ctx.Deadline(); ok {
+			timeout = min(timeout, time.Until(dl))
+		}
+		if timeout <= 0 {
+			return nil, fmt.Errorf("%s/%s: %w", kind, identity, context.DeadlineExceeded)
+		}
+		var res any
+		var err error
+		if pid := n.pid(kind, identity); pid == nil {
+			err = errNoPlacement
+		} else {
+			res, err = n.system.Root.RequestFuture(pid, msg, timeout).Result()
+			if err != nil {
+				n.cluster.PidCache.Remove(identity, kind)
+			}
+		}
+		if err == nil {
+			if ec, ok := res.(interface{ GetError() *pb.Error }); ok && ec.GetError().GetCode() == pb.Code_RETRY {
+				err = fromPB(ec.GetError())
+			} else {
+				return res, nil
+			}
+		}
+		if !retryable(err) {
+			return nil, fmt.Errorf("%s/%s: %w", kind, identity, err)
+		}
+		sleep := backoff/2 + jitter(backoff/2)
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%s/%s: %w (last: %v)", kind, identity, ctx.Err(), err)
+		case <-time.After(sleep):
+		}
+		backoff = min(backoff*2, time.Second)
+	}
+}
+
+func retryable(err error) bool {
+	switch {
+	case errors.Is(err, actor.ErrTimeout), errors.Is(err, actor.ErrDeadLetter),
+		errors.Is(err, remote.ErrTimeout), errors.Is(err, remote.ErrDeadLetter):
+		return true
+	}
+	return CodeOf(err) == pb.Code_RETRY || errors.Is(err, errNoPlacement)
+}
+
+func jitter(d time.Duration) time.Duration { return rand.N(d + 1) }

@@ -1,0 +1,135 @@
+// Package cluster boots a Switchboard node: an actor system with the
+// grains of package actors, placed by protoactor's cluster with membership
+// from hashicorp/memberlist (package cluster/memberlist). A single node is
+// a cluster of one.
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	pcluster "github.com/asynkron/protoactor-go/cluster"
+	"github.com/asynkron/protoactor-go/cluster/identitylookup/disthash"
+	"github.com/asynkron/protoactor-go/remote"
+
+	"github.com/switchboard-im/switchboard/actors"
+	"github.com/switchboard-im/switchboard/cluster/memberlist"
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+// NodeConfig configures one node.
+type NodeConfig struct {
+	// ClusterName must be the same on every node (default "switchboard").
+	ClusterName string
+	// Host and Port are where the actor remote listens (default
+	// 127.0.0.1, port 0 = a free port). AdvertisedHost is what other nodes
+	// dial, when it differs.
+	Host           string
+	Port           int
+	AdvertisedHost string
+	// Membership configures memberlist (bind address, seeds, timings). When
+	// its timings are unset (zero ProbeInterval), memberlist.DefaultConfig's
+	// are used with this config's addresses and seeds; BindPort 0 picks a
+	// free port.
+	Membership memberlist.Config
+	// Store is shared by every node of the cluster.
+	Store storage.Store
+	// Actors configures the grains.
+	Actors actors.Config
+	// Logger (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// Node is a running cluster member.
+type Node struct {
+	*actors.Runtime
+	system   *actor.ActorSystem
+	cluster  *pcluster.Cluster
+	provider *memberlist.Provider
+	started  time.Time
+}
+
+// StartNode starts a node and joins (or forms) the cluster.
+func StartNode(cfg NodeConfig) (n *Node, err error) {
+	if cfg.Store == nil {
+		return nil, errors.New("cluster: no store")
+	}
+	if cfg.ClusterName == "" {
+		cfg.ClusterName = "switchboard"
+	}
+	if cfg.Host == "" {
+		cfg.Host = "127.0.0.1"
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if cfg.Actors.Logger == nil {
+		cfg.Actors.Logger = log
+	}
+	rt, err := actors.NewRuntime(cfg.Actors, cfg.Store)
+	if err != nil {
+		return nil, err
+	}
+	mcfg := cfg.Membership
+	if mcfg.ProbeInterval == 0 {
+		d := memberlist.DefaultConfig()
+		d.BindAddr, d.BindPort, d.AdvertiseAddr, d.AdvertisePort = mcfg.BindAddr, mcfg.BindPort, mcfg.AdvertiseAddr, mcfg.AdvertisePort
+		d.Seeds, d.Label, d.Logger = mcfg.Seeds, mcfg.Label, mcfg.Logger
+		mcfg = d
+	}
+	if mcfg.BindAddr == "" {
+		mcfg.BindAddr = cfg.Host
+	}
+	if mcfg.Logger == nil {
+		mcfg.Logger = log.With("component", "membership")
+	}
+	provider, err := memberlist.New(mcfg)
+	if err != nil {
+		return nil, fmt.Errorf("membership: %w", err)
+	}
+	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return log.With("component", "actor")
+	}))
+	var ropts []remote.ConfigOption
+	if cfg.AdvertisedHost != "" {
+		ropts = append(ropts, remote.WithAdvertisedHost(cfg.AdvertisedHost))
+	}
+	ccfg := pcluster.Configure(cfg.ClusterName, provider, disthash.New(), remote.Configure(cfg.Host, cfg.Port, ropts...),
+		pcluster.WithKinds(rt.Kinds()...), pcluster.WithRequestTimeout(rt.Config().RequestTimeout))
+	c := pcluster.New(system, ccfg)
+	if err := rt.Attach(c); err != nil {
+		return nil, err
+	}
+	// protoactor's StartMember panics on provider errors.
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("start cluster member: %v", r)
+		}
+	}()
+	c.StartMember()
+	log.Info("cluster member started", "id", system.ID, "address", system.Address(), "membership", provider.Addr())
+	return &Node{Runtime: rt, system: system, cluster: c, provider: provider, started: time.Now()}, nil
+}
+
+// Stop leaves the cluster and stops the node; graceful tells the others at
+// once (they take over its grains), otherwise they notice by failure
+// detection. The store is not closed.
+func (n *Node) Stop(graceful bool) {
+	n.cluster.Shutdown(graceful)
+	// At the pinned protoactor version Shutdown(false) does not stop the
+	// provider: memberlist would keep answering probes for a dead node.
+	if !graceful {
+		_ = n.provider.Shutdown(false)
+	}
+}
+
+// MembershipAddr is this node's memberlist address, to give other nodes as
+// a seed.
+func (n *Node) MembershipAddr() string { return n.provider.Addr() }
+
+// Uptime is how long the node has run.
+func (n *Node) Uptime() time.Duration { return time.Since(n.started) }
