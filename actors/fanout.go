@@ -4,8 +4,6 @@ import (
 	"context"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
-
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 )
 
@@ -50,8 +48,8 @@ func (c *conversation) stopFanout() {
 	}
 }
 
-func (f *fanout) deliver(d *pb.Deliver)           { f.jobs <- fanoutJob{deliver: d} }
-func (f *fanout) notice(n *pb.MembershipNotice)   { f.jobs <- fanoutJob{notice: n} }
+func (f *fanout) deliver(d *pb.Deliver)         { f.jobs <- fanoutJob{deliver: d} }
+func (f *fanout) notice(n *pb.MembershipNotice) { f.jobs <- fanoutJob{notice: n} }
 func (f *fanout) receipt(user string, r *pb.ReadReceipt) {
 	f.jobs <- fanoutJob{receipt: r, user: user}
 }
@@ -130,5 +128,3 @@ func (n *Runtime) tell(kind, identity string, msg any) {
 		n.system.Root.Send(pid, msg)
 	}
 }
-
-var _ = actor.NewPID
