@@ -17,11 +17,11 @@ import (
 // model is the plain in-memory reference the randomized test compares a
 // store against. It holds only what the random operations touch.
 type model struct {
-	msgs     map[string]map[uint64]storage.Message // conv → seq → message
+	msgs     map[string]map[uint64]storage.Message  // conv → seq → message
 	dedupe   map[string]uint64                      // conv|sender|client id → seq
 	userConv map[string]map[string]storage.UserConv // user → conv → state
 	inbox    map[string]map[uint64]storage.InboxEntry
-	devices  map[string]uint64 // user|device → cursor
+	devices  map[string]uint64                    // user|device → cursor
 	members  map[string]map[string]storage.Member // conv → user → member
 	epochs   map[string]uint64
 }
