@@ -1,12 +1,14 @@
 # Switchboard. `make run` starts a dev node; `make test` runs every test,
 # including the CQL suite against a real Cassandra it starts itself.
 
+SHELL        := bash
+.SHELLFLAGS  := -o pipefail -ec
 GO        ?= go
 BIN       := bin/switchboard
 DATA_DIR  ?= ./data
 # Packages whose tests run under the race detector. Everything of ours
 # except those that drive protoactor-go, whose own code trips it.
-RACE_PKGS ?= ./storage/... ./cmd/...
+RACE_PKGS ?= ./storage/... ./cluster/memberlist/... ./cmd/...
 GOTEST_FLAGS ?= -count=1 -timeout 30m
 
 .PHONY: all build run test test-go lint generate bench cassandra cassandra-stop clean
@@ -25,7 +27,11 @@ test: lint
 	bash scripts/with-cassandra.sh $(MAKE) --no-print-directory test-go
 
 test-go:
+	@echo "== storage conformance (both backends)"
+	$(GO) test $(GOTEST_FLAGS) -run 'TestConformance' -v ./storage/... | grep -E '^(\s*--- |ok|FAIL|PASS)'
+	@echo "== all tests"
 	$(GO) test $(GOTEST_FLAGS) ./...
+	@echo "== race detector"
 	$(GO) test $(GOTEST_FLAGS) -race $(RACE_PKGS)
 
 lint:

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"time"
 
@@ -50,13 +51,21 @@ type conversation struct {
 
 	limiters map[string]*rate.Limiter
 
-	pending        []*pendingWrite // assigned, not yet acked, in seq order
+	pending        []*pendingWrite // assigned, not yet answered, in seq order
 	unflushed      []storage.Message
+	inflight       []*flight // batches handed to the store, not yet settled
 	flushScheduled bool
 
 	lastMsg  *storage.Message // last durable message, for summaries
 	noncount []uint64         // durable seqs that never count as unread, ascending (read fan-out unread)
-	fanout   *fanout
+	// noncountFrom is the lowest seq noncount covers: it starts at the
+	// oldest message loaded on activation and is extended downwards on
+	// demand when a lagging reader's unread is counted.
+	noncountFrom uint64
+	// recallEvents holds the seqs that have a durable recall event (within
+	// what this activation loaded or wrote), to finish interrupted recalls.
+	recallEvents map[uint64]bool
+	fanout       *fanout
 }
 
 type dedupeKey struct{ sender, clientMsgID string }
@@ -70,17 +79,32 @@ type dedupeEntry struct {
 
 // pendingWrite is one assigned seq waiting for durability.
 type pendingWrite struct {
-	msg     storage.Message
-	durable bool
-	reply   func(e *pb.Error) // answers the request that caused it
+	msg   storage.Message
+	state writeState
+	reply func(e *pb.Error) // answers the request that caused it
+}
+
+type writeState uint8
+
+const (
+	writeWaiting writeState = iota // queued or in flight
+	writeDurable
+	writeFailed // never written: answered RETRY
+)
+
+// flight is one batch handed to the store. Its result reaches the mailbox
+// as an appendDone and, for a grain that stops first, the done channel.
+type flight struct {
+	first, last uint64
+	done        chan error // buffered: the store's callback never blocks
 }
 
 // Messages the grain sends itself.
 type (
 	flushNow   struct{}
 	appendDone struct {
-		first, last uint64
-		err         error
+		f   *flight
+		err error
 	}
 )
 
@@ -96,11 +120,18 @@ func (c *conversation) Receive(ctx actor.Context) {
 		ctx.SetReceiveTimeout(c.rt.cfg.IdleTimeout)
 		c.load(ctx)
 	case *actor.ReceiveTimeout:
+		// Poison, not Stop: requests already in the mailbox are served
+		// (Stop would drop them unanswered and their callers would wait
+		// a whole request timeout); Stopping settles what they start.
+		// protoactor disarms the timer after firing, so re-arm it when
+		// the grain stays.
 		if len(c.pending) == 0 && len(c.unflushed) == 0 {
-			ctx.Stop(ctx.Self())
+			ctx.Poison(ctx.Self())
+		} else {
+			ctx.SetReceiveTimeout(c.rt.cfg.IdleTimeout)
 		}
 	case *actor.Stopping:
-		c.stopFanout()
+		c.stopping(ctx)
 	case *pb.CreateConversation:
 		c.create(ctx, m)
 	case *pb.SendMessage:
@@ -131,6 +162,7 @@ func (c *conversation) load(ctx actor.Context) {
 	c.dedupe = map[dedupeKey]dedupeEntry{}
 	c.ring = make([]dedupeKey, 0, 16)
 	c.limiters = map[string]*rate.Limiter{}
+	c.recallEvents = map[uint64]bool{}
 	head, err := c.rt.store.GetConversation(bg, c.id)
 	if errors.Is(err, storage.ErrNotFound) {
 		c.loaded = true
@@ -183,14 +215,26 @@ func (c *conversation) activate(bg context.Context, head storage.Conversation) e
 	if err != nil {
 		return fmt.Errorf("load recent messages: %w", err)
 	}
+	// The log may have grown since the head was read (another activation
+	// still writing): start above everything seen.
 	c.lastSeq = head.LastSeq
+	if len(recent) > 0 {
+		c.lastSeq = max(c.lastSeq, recent[0].Seq)
+	}
 	if err := c.reserve(bg, c.lastSeq+c.rt.cfg.SeqReserve); err != nil {
 		return err
 	}
-	if err := c.fillGaps(bg, recent); err != nil {
+	holes, err := c.fillGaps(bg, recent)
+	if err != nil {
 		return err
 	}
-	for i := len(recent) - 1; i >= 0; i-- {
+	recent = append(recent, holes...)
+	sort.Slice(recent, func(i, j int) bool { return recent[i].Seq < recent[j].Seq })
+	c.noncountFrom = c.lastSeq + 1
+	if len(recent) > 0 {
+		c.noncountFrom = recent[0].Seq
+	}
+	for i := range recent {
 		m := recent[i]
 		c.remember(&m, nil)
 		c.noteDurable(&m)
@@ -203,9 +247,9 @@ func (c *conversation) activate(bg context.Context, head storage.Conversation) e
 // fillGaps writes a placeholder for each seq missing below the last one in
 // the recent window: a write that failed after a later one succeeded leaves
 // a hole, and seqs must stay contiguous for clients to trust their gaps.
-func (c *conversation) fillGaps(bg context.Context, recentNewestFirst []storage.Message) error {
+func (c *conversation) fillGaps(bg context.Context, recentNewestFirst []storage.Message) ([]storage.Message, error) {
 	if len(recentNewestFirst) == 0 {
-		return nil
+		return nil, nil
 	}
 	var holes []storage.Message
 	next := recentNewestFirst[0].Seq
@@ -216,11 +260,14 @@ func (c *conversation) fillGaps(bg context.Context, recentNewestFirst []storage.
 		next = m.Seq - 1
 	}
 	if len(holes) == 0 {
-		return nil
+		return nil, nil
 	}
 	c.log.Warn("filling seq gaps left by failed writes", "count", len(holes))
 	sort.Slice(holes, func(i, j int) bool { return holes[i].Seq < holes[j].Seq })
-	return c.rt.store.AppendMessages(bg, c.id, holes)
+	if err := c.rt.store.AppendMessages(bg, c.id, holes); err != nil {
+		return nil, fmt.Errorf("fill seq gaps: %w", err)
+	}
+	return holes, nil
 }
 
 func (c *conversation) reserve(bg context.Context, upTo uint64) error {
@@ -281,9 +328,15 @@ func (c *conversation) create(ctx actor.Context, m *pb.CreateConversation) {
 	}
 	members := map[string]storage.Role{}
 	for _, mm := range m.Members {
-		if mm.GetUser() != "" {
-			members[mm.User] = storage.Role(mm.Role)
+		if mm.GetUser() == "" {
+			continue
 		}
+		role := storage.Role(mm.Role)
+		if role > storage.RoleAgent || (role == storage.RoleOwner && m.Creator != "") {
+			reply(pbErr(pb.Code_INVALID, "role %v for %s", mm.Role, mm.User))
+			return
+		}
+		members[mm.User] = role
 	}
 	if m.Creator != "" {
 		if _, ok := members[m.Creator]; !ok || kind == storage.KindGroup {
@@ -317,12 +370,13 @@ func (c *conversation) create(ctx actor.Context, m *pb.CreateConversation) {
 		reply(storeErr(err))
 		return
 	}
+	rows := make([]storage.Member, 0, len(members))
 	for user, role := range members {
-		mem := storage.Member{ConvID: c.id, UserID: user, Role: role, JoinedSeq: 1, JoinedAt: now}
-		if err := c.rt.store.PutMember(bg, mem); err != nil {
-			reply(storeErr(err))
-			return
-		}
+		rows = append(rows, storage.Member{ConvID: c.id, UserID: user, Role: role, JoinedSeq: 1, JoinedAt: now})
+	}
+	if err := c.putMembers(bg, rows); err != nil {
+		reply(storeErr(err))
+		return
 	}
 	head, err := c.rt.store.GetConversation(bg, c.id)
 	if err == nil {
@@ -476,9 +530,11 @@ func (c *conversation) flush(ctx actor.Context) {
 		n := min(len(c.unflushed), maxBatch)
 		batch := c.unflushed[:n:n]
 		c.unflushed = c.unflushed[n:]
-		first, last := batch[0].Seq, batch[n-1].Seq
+		f := &flight{first: batch[0].Seq, last: batch[n-1].Seq, done: make(chan error, 1)}
+		c.inflight = append(c.inflight, f)
 		c.rt.store.AppendMessagesAsync(context.Background(), c.id, batch, func(err error) {
-			root.Send(self, &appendDone{first: first, last: last, err: err})
+			f.done <- err
+			root.Send(self, &appendDone{f: f, err: err})
 		})
 	}
 	c.unflushed = nil
@@ -486,103 +542,175 @@ func (c *conversation) flush(ctx actor.Context) {
 
 // appended handles a group commit's completion: acks flow back in seq order.
 func (c *conversation) appended(ctx actor.Context, d *appendDone) {
-	if c.fenced {
-		return
+	i := slices.Index(c.inflight, d.f)
+	if i < 0 {
+		return // settled already
 	}
-	if d.err != nil {
-		c.log.Warn("append failed; giving up this activation", "first", d.first, "last", d.last, "err", d.err)
-		c.fence(ctx, d.err)
-		return
-	}
-	if len(c.pending) == 0 {
-		return
-	}
-	base := c.pending[0].msg.Seq
-	for s := d.first; s <= d.last; s++ {
-		if s >= base && s-base < uint64(len(c.pending)) {
-			c.pending[s-base].durable = true
+	c.inflight = slices.Delete(c.inflight, i, i+1)
+	c.settle(ctx, d.f, d.err)
+}
+
+// settle records a batch's outcome and answers every pending write that is
+// decided, in seq order. A failed batch wrote nothing (the store's append
+// is all or nothing), so its writes are answered RETRY and the activation
+// is fenced; batches already in flight behind it still get their own
+// outcome, so a message that became durable is acked, never retried into
+// a second copy.
+func (c *conversation) settle(ctx actor.Context, f *flight, err error) {
+	if len(c.pending) > 0 {
+		base := c.pending[0].msg.Seq
+		for s := max(f.first, base); s <= f.last && s-base < uint64(len(c.pending)); s++ {
+			if err != nil {
+				c.pending[s-base].state = writeFailed
+			} else {
+				c.pending[s-base].state = writeDurable
+			}
 		}
 	}
-	var done []*pendingWrite
-	for len(c.pending) > 0 && c.pending[0].durable {
-		p := c.pending[0]
-		c.pending = c.pending[1:]
-		c.durable = p.msg.Seq
-		done = append(done, p)
-	}
-	if len(done) == 0 {
+	if err != nil && !c.fenced {
+		c.log.Warn("append failed; giving up this activation", "first", f.first, "last", f.last, "err", err)
+		c.fence(ctx, err) // answers what it can itself
 		return
 	}
-	msgs := make([]*pb.Message, 0, len(done))
-	for _, p := range done {
+	c.answer(ctx)
+}
+
+// answer pops the decided writes off the front of the pending queue.
+func (c *conversation) answer(ctx actor.Context) {
+	var msgs []*pb.Message
+	for len(c.pending) > 0 && c.pending[0].state != writeWaiting {
+		p := c.pending[0]
+		c.pending = c.pending[1:]
+		var key dedupeKey
+		if p.msg.ClientMsgID != "" {
+			key = dedupeKey{p.msg.Sender, p.msg.ClientMsgID}
+		}
+		if p.state == writeFailed {
+			e := pbErr(pb.Code_RETRY, "conversation %s moved", c.id)
+			p.reply(e)
+			if d, ok := c.dedupe[key]; ok && d.seq == p.msg.Seq {
+				for _, w := range d.waiting {
+					respond(ctx, w, &pb.SendResponse{Error: e})
+				}
+				delete(c.dedupe, key) // forgotten: the retry writes it anew
+			}
+			continue
+		}
+		c.durable = max(c.durable, p.msg.Seq)
 		p.reply(nil)
 		c.noteDurable(&p.msg)
-		if p.msg.ClientMsgID != "" {
-			key := dedupeKey{p.msg.Sender, p.msg.ClientMsgID}
-			if e, ok := c.dedupe[key]; ok && len(e.waiting) > 0 {
-				for _, w := range e.waiting {
-					respond(ctx, w, &pb.SendResponse{MsgId: e.msgID, Seq: e.seq, ServerTsMs: millis(e.serverTS), Duplicate: true, Flagged: e.flagged})
-				}
-				e.waiting = nil
-				c.dedupe[key] = e
+		if d, ok := c.dedupe[key]; ok && len(d.waiting) > 0 {
+			for _, w := range d.waiting {
+				respond(ctx, w, &pb.SendResponse{MsgId: d.msgID, Seq: d.seq, ServerTsMs: millis(d.serverTS), Duplicate: true, Flagged: d.flagged})
 			}
+			d.waiting = nil
+			c.dedupe[key] = d
 		}
 		if c.rt.cfg.OnDurable != nil {
 			c.rt.cfg.OnDurable(c.kind, p.msg)
 		}
 		msgs = append(msgs, toPBMessage(&p.msg))
 	}
-	c.fanOut(msgs)
+	if len(msgs) > 0 && c.fanout != nil {
+		c.fanOut(msgs)
+	}
 }
 
 // noteDurable keeps the summary state in step with the durable log.
 func (c *conversation) noteDurable(m *storage.Message) {
 	if m.Kind != storage.MsgNormal || m.Recalled() {
-		c.noncount = append(c.noncount, m.Seq)
+		c.addNoncount(m.Seq)
 	}
 	if m.Kind == storage.MsgRecall {
+		c.recallEvents[m.RefSeq] = true
 		c.markRecalled(m.RefSeq)
 	}
-	if m.Kind == storage.MsgNormal || c.lastMsg == nil || m.Seq > c.lastMsg.Seq {
+	// A recall event is not a conversation's "last message" (the user
+	// grain's summaries skip it too); it only tombstones its target.
+	if m.Kind != storage.MsgRecall && (c.lastMsg == nil || m.Seq > c.lastMsg.Seq) {
 		mm := *m
 		c.lastMsg = &mm
 	}
 }
 
-func (c *conversation) markRecalled(seq uint64) {
-	i := sort.Search(len(c.noncount), func(i int) bool { return c.noncount[i] >= seq })
-	if i < len(c.noncount) && c.noncount[i] == seq {
-		return
+// addNoncount inserts seq into the sorted noncount list, once.
+func (c *conversation) addNoncount(seq uint64) {
+	i, found := slices.BinarySearch(c.noncount, seq)
+	if !found {
+		c.noncount = slices.Insert(c.noncount, i, seq)
 	}
-	c.noncount = append(c.noncount, 0)
-	copy(c.noncount[i+1:], c.noncount[i:])
-	c.noncount[i] = seq
+}
+
+func (c *conversation) markRecalled(seq uint64) {
+	c.addNoncount(seq)
 	if c.lastMsg != nil && c.lastMsg.Seq == seq {
 		c.lastMsg.Flags |= storage.FlagRecalled
 		c.lastMsg.Body = nil
 	}
 }
 
-// fence gives up this activation: everything in flight is told to retry,
-// and the grain stops so the next request activates a fresh one.
+// fence gives up this activation: writes not yet handed to the store are
+// told to retry, new requests are answered RETRY (see ready), and the grain
+// stops once the mailbox drained (Poison), settling what is still in flight.
 func (c *conversation) fence(ctx actor.Context, cause error) {
 	if c.fenced {
 		return
 	}
 	c.fenced = true
-	e := pbErr(pb.Code_RETRY, "conversation %s moved: %v", c.id, cause)
+	c.log.Info("fenced off", "cause", cause)
 	for _, p := range c.pending {
-		p.reply(e)
-	}
-	for key, d := range c.dedupe {
-		for _, w := range d.waiting {
-			respond(ctx, w, &pb.SendResponse{Error: e})
+		if p.state == writeWaiting && p.msg.Seq > c.flushedUpTo() {
+			p.state = writeFailed
 		}
-		d.waiting = nil
-		c.dedupe[key] = d
 	}
-	c.pending, c.unflushed = nil, nil
-	ctx.Stop(ctx.Self())
+	c.unflushed = nil
+	c.answer(ctx)
+	ctx.Poison(ctx.Self())
+}
+
+// flushedUpTo is the highest seq handed to the store.
+func (c *conversation) flushedUpTo() uint64 {
+	if len(c.inflight) == 0 {
+		return c.durable
+	}
+	return c.inflight[len(c.inflight)-1].last
+}
+
+// stopping runs whatever stopped the grain (passivation, fencing, the
+// placement moving it, node shutdown): writes never handed to the store
+// are answered RETRY, batches in flight are waited for and answered with
+// their real outcome, then the fan-out drains on its own goroutine.
+func (c *conversation) stopping(ctx actor.Context) {
+	if len(c.unflushed) > 0 {
+		c.fenced = true // nothing more is written by this activation
+		for _, p := range c.pending {
+			if p.state == writeWaiting && p.msg.Seq > c.flushedUpTo() {
+				p.state = writeFailed
+			}
+		}
+		c.unflushed = nil
+	}
+	timeout := time.NewTimer(2 * c.rt.cfg.RequestTimeout)
+	defer timeout.Stop()
+	for len(c.inflight) > 0 {
+		f := c.inflight[0]
+		c.inflight = c.inflight[1:]
+		var err error
+		select {
+		case err = <-f.done:
+		case <-timeout.C:
+			// The store hangs; the outcome is unknown, and callers that
+			// retry are deduplicated by the next activation's reload.
+			err = fmt.Errorf("store did not answer while stopping")
+			c.log.Error("append outcome unknown at stop", "first", f.first, "last", f.last)
+		}
+		c.settle(ctx, f, err)
+	}
+	for _, p := range c.pending {
+		p.reply(pbErr(pb.Code_RETRY, "conversation %s moved", c.id))
+	}
+	c.pending = nil
+	c.stopFanout()
 }
 
 // fanOut tells the members about durable messages: small conversations get
@@ -651,7 +779,7 @@ func (c *conversation) recall(ctx actor.Context, m *pb.RecallMessage) {
 	case target.Kind != storage.MsgNormal:
 		reply(pbErr(pb.Code_INVALID, "message %d is not a user message", m.Seq))
 		return
-	case target.Recalled():
+	case target.Recalled() && (c.recallEvents[m.Seq] || m.Seq < c.noncountFrom):
 		reply(pbErr(pb.Code_INVALID, "message %d is already recalled", m.Seq))
 		return
 	case target.Sender != m.User && !privileged:
@@ -662,7 +790,8 @@ func (c *conversation) recall(ctx actor.Context, m *pb.RecallMessage) {
 		return
 	}
 	// Tombstone first: if we crash before the recall event is durable the
-	// caller retries, and the tombstone is idempotent.
+	// caller retries, the tombstone is idempotent, and a tombstoned message
+	// without a known recall event (checked above) gets its event then.
 	if err := c.rt.store.TombstoneMessage(bg, c.id, m.Seq); err != nil {
 		reply(storeErr(err))
 		return
@@ -670,9 +799,11 @@ func (c *conversation) recall(ctx actor.Context, m *pb.RecallMessage) {
 	now := time.Now()
 	ev := storage.Message{ConvID: c.id, MsgID: c.rt.ids.next(now), Sender: m.User, SenderRole: senderRole(mem.Role),
 		Kind: storage.MsgRecall, RefSeq: m.Seq, ServerTS: now}
-	c.enqueue(ctx, &ev, func(e *pb.Error) {
+	if c.enqueue(ctx, &ev, func(e *pb.Error) {
 		respond(ctx, sender, &pb.RecallResponse{Error: e, Seq: ev.Seq})
-	})
+	}) {
+		c.recallEvents[m.Seq] = true // a second recall meanwhile is refused
+	}
 }
 
 // ---- membership -------------------------------------------------------------
@@ -695,7 +826,6 @@ func (c *conversation) changeMembership(ctx actor.Context, m *pb.MembershipChang
 			return
 		}
 	}
-	bg := context.Background()
 	now := time.Now()
 	var changed []storage.Member
 	for _, user := range m.Users {
@@ -721,11 +851,11 @@ func (c *conversation) changeMembership(ctx actor.Context, m *pb.MembershipChang
 			mem = *old
 			mem.Muted = m.Op == pb.MembershipChange_MUTE
 		}
-		if err := c.rt.store.PutMember(bg, mem); err != nil {
-			reply(storeErr(err), 0)
-			return
-		}
 		changed = append(changed, mem)
+	}
+	if err := c.putMembers(context.Background(), changed); err != nil {
+		reply(storeErr(err), 0)
+		return
 	}
 	if len(changed) == 0 {
 		reply(nil, c.durable)
@@ -760,6 +890,29 @@ func (c *conversation) changeMembership(ctx actor.Context, m *pb.MembershipChang
 			}
 		}
 	})
+}
+
+// putMembers writes membership rows concurrently: each PutMember waits for
+// a group commit, and many in flight share one (a 10,000-member group is
+// created in a few commits, not 10,000).
+func (c *conversation) putMembers(bg context.Context, rows []storage.Member) error {
+	const parallel = 64
+	sem := make(chan struct{}, parallel)
+	errs := make(chan error, len(rows))
+	for _, r := range rows {
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem }()
+			errs <- c.rt.store.PutMember(bg, r)
+		}()
+	}
+	var first error
+	for range rows {
+		if err := <-errs; err != nil && first == nil {
+			first = fmt.Errorf("put member: %w", err)
+		}
+	}
+	return first
 }
 
 func opName(op pb.MembershipChange_Op) string {
@@ -806,6 +959,9 @@ func (c *conversation) checkMembership(m *pb.MembershipChange) *pb.Error {
 		case pb.MembershipChange_ADD:
 			if !manager {
 				return pbErr(pb.Code_FORBIDDEN, "only owners and admins add members")
+			}
+			if storage.Role(m.Role) > storage.RoleAgent {
+				return pbErr(pb.Code_INVALID, "role %v", m.Role)
 			}
 			if target == nil || !target.Active() {
 				adds++
@@ -857,16 +1013,17 @@ func (c *conversation) state(ctx actor.Context, m *pb.ConvState) {
 		respond(ctx, sender, &pb.ConvStateResponse{Error: pbErr(pb.Code_NOT_MEMBER, "%s is not a member of %s", m.User, c.id)})
 		return
 	}
-	res := &pb.ConvStateResponse{Kind: convKindToPB(c.kind), LastSeq: c.durable, Member: toPBMember(*mem), MemberCount: uint32(c.active)}
 	last := c.durable
 	if !mem.Active() {
-		last = min(last, mem.LeftSeq)
+		last = min(last, mem.LeftSeq) // a member that left sees nothing after
 	}
+	res := &pb.ConvStateResponse{Kind: convKindToPB(c.kind), LastSeq: last, Member: toPBMember(*mem), MemberCount: uint32(c.active)}
 	if c.lastMsg != nil && c.lastMsg.Seq <= last && mem.Sees(c.lastMsg.Seq) {
 		res.LastMessage = toPBMessage(c.lastMsg)
 	}
-	from := max(m.ReadSeq+1, mem.JoinedSeq)
+	from := max(m.ReadSeq+1, mem.JoinedSeq, 1)
 	if last >= from {
+		c.extendNoncount(from)
 		lo := sort.Search(len(c.noncount), func(i int) bool { return c.noncount[i] >= from })
 		hi := sort.Search(len(c.noncount), func(i int) bool { return c.noncount[i] > last })
 		res.Unread = last - from + 1 - uint64(hi-lo)
@@ -874,10 +1031,42 @@ func (c *conversation) state(ctx actor.Context, m *pb.ConvState) {
 	respond(ctx, sender, res)
 }
 
+// extendNoncount makes noncount cover seqs from `from` on, reading the
+// older part of the log once per activation (bounded by maxUnreadScan per
+// call; past it older system messages count, as the count saturates).
+func (c *conversation) extendNoncount(from uint64) {
+	if from >= c.noncountFrom {
+		return
+	}
+	from = max(from, c.noncountFrom-min(c.noncountFrom-1, maxUnreadScan))
+	bg, cancel := context.WithTimeout(context.Background(), c.rt.cfg.RequestTimeout)
+	defer cancel()
+	for next := from; next < c.noncountFrom; {
+		page, err := c.rt.store.ListMessages(bg, c.id, next, c.noncountFrom-1, storage.OldestFirst, 1000)
+		if err != nil {
+			c.log.Warn("load older log for unread counts", "err", err)
+			return
+		}
+		for i := range page {
+			if page[i].Kind != storage.MsgNormal || page[i].Recalled() {
+				c.addNoncount(page[i].Seq)
+			}
+		}
+		if len(page) < 1000 {
+			break
+		}
+		next = page[len(page)-1].Seq + 1
+	}
+	c.noncountFrom = from
+}
+
 // readBy turns a read in a direct or service conversation into receipts to
 // the other members.
 func (c *conversation) readBy(m *pb.ReadBy) {
 	if !c.exists || c.fenced || (c.kind != storage.KindDirect && c.kind != storage.KindService) {
+		return
+	}
+	if mem := c.members[m.User]; mem == nil || !mem.Sees(m.Seq) {
 		return
 	}
 	for user, mem := range c.members {

@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sort"
 	"time"
 
@@ -71,8 +72,18 @@ func (u *user) Receive(ctx actor.Context) {
 		ctx.SetReceiveTimeout(u.rt.cfg.IdleTimeout)
 		u.load(ctx)
 	case *actor.ReceiveTimeout:
+		// Poison, not Stop, so requests already queued are answered;
+		// protoactor disarms the timer once it fired, so re-arm it.
 		if len(u.unflushed) == 0 && !u.online() {
-			ctx.Stop(ctx.Self())
+			ctx.Poison(ctx.Self())
+		} else {
+			ctx.SetReceiveTimeout(u.rt.cfg.IdleTimeout)
+		}
+	case *actor.Stopping:
+		// Entries queued but not written: write them now so the Delivers
+		// waiting on them are acked instead of timing out.
+		if !u.broken {
+			u.flush(ctx)
 		}
 	case *pb.Deliver:
 		u.deliver(ctx, m)
@@ -243,8 +254,21 @@ func (u *user) refreshLarge(convs []string) {
 		}
 		if cs := res.(*pb.ConvStateResponse); cs.Error == nil {
 			uc.lastSeq, uc.nUnread, uc.lastMsg = cs.LastSeq, cs.Unread, cs.LastMessage
-			uc.member = memberFromPB(id, cs.Member)
+			uc.setMember(memberFromPB(id, cs.Member))
 		}
+	}
+}
+
+// refreshLast asks a small conversation for its last seq visible to the user.
+func (u *user) refreshLast(id string, uc *userConv) {
+	ctx, cancel := context.WithTimeout(context.Background(), u.rt.cfg.RequestTimeout)
+	defer cancel()
+	res, err := u.rt.request(ctx, KindConversation, id, &pb.ConvState{Conv: id, User: u.id, ReadSeq: uc.readSeq})
+	if err != nil {
+		return
+	}
+	if cs := res.(*pb.ConvStateResponse); cs.Error == nil {
+		uc.lastSeq = max(uc.lastSeq, cs.LastSeq)
 	}
 }
 
@@ -304,8 +328,11 @@ func (u *user) deliver(ctx actor.Context, d *pb.Deliver) {
 		respond(ctx, sender, &pb.Ack{Error: e})
 		return
 	}
-	uc.member = memberFromPB(d.Conv, d.Member)
-	uc.large = d.Large
+	uc.setMember(memberFromPB(d.Conv, d.Member))
+	if e := u.setLarge(d.Conv, uc, d.Large, d.LastSeq); e != nil {
+		respond(ctx, sender, &pb.Ack{Error: e})
+		return
+	}
 	// A Deliver may repeat (its Ack was lost) or overlap what loading the
 	// conversation just read from the store: every update is idempotent.
 	fresh := d.Messages
@@ -313,8 +340,12 @@ func (u *user) deliver(ctx actor.Context, d *pb.Deliver) {
 		respond(ctx, sender, &pb.Ack{})
 		return
 	}
+	var own uint64 // the user's own newest message: sending implies having read up to it
 	for _, m := range fresh {
 		uc.lastSeq = max(uc.lastSeq, m.Seq)
+		if m.Kind == pb.MessageKind_NORMAL && m.Sender == u.id {
+			own = m.Seq
+		}
 		switch m.Kind {
 		case pb.MessageKind_RECALL:
 			uc.dropUnread(m.RefSeq)
@@ -338,10 +369,9 @@ func (u *user) deliver(ctx actor.Context, d *pb.Deliver) {
 		u.touch(d.Conv, at)
 	}
 	if uc.large {
-		// Read fan-out: only the sender hears of its own messages here;
-		// sending implies having read up to them.
-		u.advanceRead(ctx, d.Conv, uc, last.Seq, "")
-		respond(ctx, sender, &pb.Ack{})
+		// Read fan-out: only the sender hears of its own messages here.
+		u.advanceRead(ctx, d.Conv, uc, own, "")
+		u.afterDurable(ctx, func() { respond(ctx, sender, &pb.Ack{}) })
 		return
 	}
 	var seq uint64
@@ -351,6 +381,35 @@ func (u *user) deliver(ctx actor.Context, d *pb.Deliver) {
 			u.pushAll(&pb.Push{User: u.id, InboxSeq: seq, Event: &pb.Push_Message{Message: m}}, "")
 		}
 	})
+	// The same rule in both fan-out modes, so unread means the same
+	// thing whatever the group's size.
+	u.advanceRead(ctx, d.Conv, uc, own, "")
+}
+
+// setLarge switches a conversation's unread bookkeeping when the group
+// crossed the fan-out threshold: small conversations keep the exact list
+// of unread seqs (rebuilt from the log), large ones ask the conversation.
+func (u *user) setLarge(id string, uc *userConv, large bool, lastSeq uint64) *pb.Error {
+	if uc.large == large {
+		return nil
+	}
+	uc.large = large
+	uc.lastSeq = max(uc.lastSeq, lastSeq)
+	if large {
+		uc.unread = nil
+		u.refreshLarge([]string{id})
+		return nil
+	}
+	bg, cancel := context.WithTimeout(context.Background(), u.rt.cfg.RequestTimeout)
+	defer cancel()
+	return u.scanUnread(bg, id, uc)
+}
+
+// setMember records the user's membership row; joining again replaces the
+// row (a new joined seq), so unread seqs the user no longer sees go.
+func (uc *userConv) setMember(m storage.Member) {
+	uc.member = m
+	uc.unread = slices.DeleteFunc(uc.unread, func(seq uint64) bool { return !m.Sees(seq) })
 }
 
 // addUnread inserts seq into the unread list, once.
@@ -401,10 +460,19 @@ func (u *user) notice(ctx actor.Context, n *pb.MembershipNotice) {
 			return
 		}
 	}
-	uc.member = memberFromPB(n.Conv, n.Member)
+	uc.setMember(memberFromPB(n.Conv, n.Member))
 	uc.kind = storage.ConvKind(n.Kind)
-	uc.large = n.Large
-	uc.lastSeq = max(uc.lastSeq, n.LastSeq)
+	if !uc.member.Active() {
+		// The member's view ends at its leave.
+		uc.lastSeq = max(uc.lastSeq, min(n.LastSeq, uc.member.LeftSeq))
+	}
+	if e := u.setLarge(n.Conv, uc, n.Large, n.LastSeq); e != nil {
+		respond(ctx, sender, &pb.Ack{Error: e})
+		return
+	}
+	if uc.member.Active() {
+		uc.lastSeq = max(uc.lastSeq, n.LastSeq)
+	}
 	if uc.activity.IsZero() {
 		uc.activity = time.Now()
 		u.touch(n.Conv, uc.activity)
@@ -589,6 +657,11 @@ func (u *user) markRead(ctx actor.Context, m *pb.MarkRead) {
 	}
 	if uc.large {
 		u.refreshLarge([]string{m.Conv})
+	} else if m.Seq > uc.lastSeq {
+		// The device saw messages whose Deliver has not reached this
+		// grain yet: learn the conversation's last seq so the read is not
+		// clamped below what the device saw.
+		u.refreshLast(m.Conv, uc)
 	}
 	u.advanceRead(ctx, m.Conv, uc, m.Seq, m.Device)
 	u.afterDurable(ctx, func() {
