@@ -1,0 +1,355 @@
+// Package admin is the admin HTTP API every node serves: cluster members,
+// status, where a grain lives, drain, grain counts (JSON under /api/v1/,
+// protected by an admin token), Prometheus /metrics and /healthz.
+//
+// A node answers for the others by asking them: each node runs an actor
+// named "switchboard-admin" that reports its own grains, connections and
+// uptime, and drains on request.
+package admin
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/switchboard-im/switchboard/cluster"
+	"github.com/switchboard-im/switchboard/cluster/admin/adminpb"
+)
+
+const actorName = "switchboard-admin"
+
+// Config configures the admin API.
+type Config struct {
+	// Addr is this node's admin HTTP address, reported to the others.
+	Addr string
+	// Token protects /api/v1/; requests carry "Authorization: Bearer <token>".
+	// Empty: every API request is refused (401) unless OpenReadOnly.
+	Token string
+	// OpenReadOnly serves the read-only endpoints (GET) without a token.
+	OpenReadOnly bool
+	// PeerTimeout bounds one question to another node (default 2 s).
+	PeerTimeout time.Duration
+	// Logger (default slog.Default()).
+	Logger *slog.Logger
+	// Extra registers more handlers on the mux (e.g. a dashboard).
+	Extra func(mux *http.ServeMux)
+}
+
+// Hooks connect the API to the connection layer; nil hooks report zero
+// connections and drain by leaving the cluster only.
+type Hooks struct {
+	// Connections is the number of client connections on this node.
+	Connections func() int
+	// Drain tells this node's clients to reconnect elsewhere and stops
+	// accepting new ones; it returns when they are gone or ctx ends.
+	Drain func(ctx context.Context) error
+}
+
+// Server is one node's admin API.
+type Server struct {
+	node     *cluster.Node
+	cfg      Config
+	hooks    Hooks
+	self     *actor.PID
+	started  time.Time
+	draining atomic.Bool
+	log      *slog.Logger
+}
+
+// New starts the node's admin actor and returns the API.
+func New(node *cluster.Node, cfg Config, hooks Hooks) (*Server, error) {
+	if cfg.PeerTimeout <= 0 {
+		cfg.PeerTimeout = 2 * time.Second
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	s := &Server{node: node, cfg: cfg, hooks: hooks, started: time.Now(), log: cfg.Logger}
+	pid, err := node.System().Root.SpawnNamed(actor.PropsFromFunc(s.receive), actorName)
+	if err != nil {
+		return nil, fmt.Errorf("admin actor: %w", err)
+	}
+	s.self = pid
+	return s, nil
+}
+
+// Draining reports whether this node was asked to drain.
+func (s *Server) Draining() bool { return s.draining.Load() }
+
+// receive answers other nodes' admin questions about this node.
+func (s *Server) receive(ctx actor.Context) {
+	switch ctx.Message().(type) {
+	case *adminpb.NodeInfoRequest:
+		ctx.Respond(s.info())
+	case *adminpb.DrainRequest:
+		left := s.startDrain()
+		ctx.Respond(&adminpb.DrainResponse{ConnectionsLeft: int64(left)})
+	}
+}
+
+func (s *Server) info() *adminpb.NodeInfo {
+	info := &adminpb.NodeInfo{
+		Id: s.node.ID(), Address: s.node.Address(), MembershipAddr: s.node.MembershipAddr(), AdminAddr: s.cfg.Addr,
+		Grains: s.node.GrainCounts(), Connections: int64(s.connections()), StartedMs: s.started.UnixMilli(),
+		Draining: s.draining.Load(),
+	}
+	if err := s.node.Health(); err != nil {
+		info.Health = err.Error()
+	}
+	return info
+}
+
+func (s *Server) connections() int {
+	if s.hooks.Connections == nil {
+		return 0
+	}
+	return s.hooks.Connections()
+}
+
+// startDrain begins draining this node (once) and returns the connections
+// still open.
+func (s *Server) startDrain() int {
+	if s.draining.CompareAndSwap(false, true) {
+		s.log.Info("draining: clients are told to reconnect elsewhere")
+		go func() {
+			if s.hooks.Drain != nil {
+				ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+				defer cancel()
+				if err := s.hooks.Drain(ctx); err != nil {
+					s.log.Warn("drain", "err", err)
+				}
+			}
+		}()
+	}
+	return s.connections()
+}
+
+// ask sends a question to the admin actor of the member at addr.
+func (s *Server) ask(addr string, msg any) (any, error) {
+	pid := actor.NewPID(addr, actorName)
+	return s.node.System().Root.RequestFuture(pid, msg, s.cfg.PeerTimeout).Result()
+}
+
+// Handler serves /healthz, /metrics and /api/v1/.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if err := s.node.Health(); err != nil {
+			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ok")
+	})
+	mux.Handle("GET /metrics", promhttp.Handler())
+	mux.HandleFunc("GET /api/v1/members", s.auth(false, s.members))
+	mux.HandleFunc("GET /api/v1/status", s.auth(false, s.status))
+	mux.HandleFunc("GET /api/v1/where/{kind}/{id...}", s.auth(false, s.where))
+	mux.HandleFunc("GET /api/v1/grains", s.auth(false, s.grains))
+	mux.HandleFunc("POST /api/v1/drain/{node}", s.auth(true, s.drain))
+	if s.cfg.Extra != nil {
+		s.cfg.Extra(mux)
+	}
+	return mux
+}
+
+// auth checks the admin token; read-only endpoints may be open.
+func (s *Server) auth(mutating bool, h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !mutating && s.cfg.OpenReadOnly {
+			h(w, r)
+			return
+		}
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || s.cfg.Token == "" || subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.Token)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="switchboard-admin"`)
+			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "admin token required"})
+			return
+		}
+		h(w, r)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// Member is one row of GET /api/v1/members.
+type Member struct {
+	ID             string           `json:"id"`
+	Address        string           `json:"address"`
+	MembershipAddr string           `json:"membership_addr,omitempty"`
+	AdminAddr      string           `json:"admin_addr,omitempty"`
+	State          string           `json:"state"` // alive, draining, unreachable
+	Grains         map[string]int64 `json:"grains"`
+	Connections    int64            `json:"connections"`
+	UptimeSeconds  float64          `json:"uptime_s"`
+	Health         string           `json:"health,omitempty"`
+	Self           bool             `json:"self,omitempty"`
+}
+
+func (s *Server) memberRows() []Member {
+	members := s.node.ClusterMemberInfo()
+	rows := make([]Member, len(members))
+	done := make(chan struct{}, len(members))
+	for i, m := range members {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			row := Member{ID: m.ID, Address: m.Address, State: "unreachable", Grains: map[string]int64{}, Self: m.Address == s.node.Address()}
+			var info *adminpb.NodeInfo
+			if row.Self {
+				info = s.info()
+			} else if res, err := s.ask(m.Address, &adminpb.NodeInfoRequest{}); err == nil {
+				info, _ = res.(*adminpb.NodeInfo)
+			}
+			if info != nil {
+				row.State = "alive"
+				if info.Draining {
+					row.State = "draining"
+				}
+				row.MembershipAddr, row.AdminAddr, row.Grains = info.MembershipAddr, info.AdminAddr, info.Grains
+				row.Connections, row.Health = info.Connections, info.Health
+				row.UptimeSeconds = time.Since(time.UnixMilli(info.StartedMs)).Round(time.Second).Seconds()
+			}
+			rows[i] = row
+		}()
+	}
+	for range members {
+		<-done
+	}
+	return rows
+}
+
+func (s *Server) members(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{"members": s.memberRows()})
+}
+
+// Status is GET /api/v1/status.
+type Status struct {
+	Health      string             `json:"health"` // ok, degraded
+	Members     int                `json:"members"`
+	Unreachable int                `json:"unreachable"`
+	Grains      map[string]int64   `json:"grains"`
+	Connections int64              `json:"connections"`
+	Counters    map[string]float64 `json:"counters"` // switchboard_* counters and gauges of this node
+	Latency     map[string]float64 `json:"latency_ms,omitempty"`
+}
+
+func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
+	st := Status{Health: "ok", Grains: map[string]int64{}, Counters: map[string]float64{}, Latency: map[string]float64{}}
+	for _, m := range s.memberRows() {
+		st.Members++
+		if m.State == "unreachable" || m.Health != "" {
+			st.Unreachable++
+			st.Health = "degraded"
+		}
+		for k, v := range m.Grains {
+			st.Grains[k] += v
+		}
+		st.Connections += m.Connections
+	}
+	gatherInto(&st)
+	writeJSON(w, http.StatusOK, st)
+}
+
+// gatherInto copies this node's switchboard_* counters and gauges, and the
+// mean of its histograms (storage latency among them), into st.
+func gatherInto(st *Status) {
+	mfs, err := prometheus.DefaultGatherer.Gather()
+	if err != nil {
+		return
+	}
+	for _, mf := range mfs {
+		name := mf.GetName()
+		if !strings.HasPrefix(name, "switchboard_") {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			switch {
+			case m.GetCounter() != nil:
+				st.Counters[name] += m.GetCounter().GetValue()
+			case m.GetGauge() != nil:
+				st.Counters[name] += m.GetGauge().GetValue()
+			case m.GetHistogram() != nil && m.GetHistogram().GetSampleCount() > 0:
+				h := m.GetHistogram()
+				st.Latency[name] = h.GetSampleSum() / float64(h.GetSampleCount()) * 1000
+			}
+		}
+	}
+}
+
+func (s *Server) where(w http.ResponseWriter, r *http.Request) {
+	kind, id := r.PathValue("kind"), r.PathValue("id")
+	addr := s.node.Where(kind, id)
+	if addr == "" {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": fmt.Sprintf("no member hosts kind %q", kind)})
+		return
+	}
+	res := map[string]string{"kind": kind, "id": id, "address": addr}
+	for _, m := range s.node.ClusterMemberInfo() {
+		if m.Address == addr {
+			res["node"] = m.ID
+		}
+	}
+	writeJSON(w, http.StatusOK, res)
+}
+
+func (s *Server) grains(w http.ResponseWriter, r *http.Request) {
+	want := r.URL.Query().Get("node")
+	out := map[string]map[string]int64{}
+	for _, m := range s.memberRows() {
+		if want == "" || want == m.ID || want == m.Address {
+			out[m.ID] = m.Grains
+		}
+	}
+	if want != "" && len(out) == 0 {
+		writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such node: " + want})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"grains": out})
+}
+
+func (s *Server) drain(w http.ResponseWriter, r *http.Request) {
+	target := r.PathValue("node")
+	for _, m := range s.node.ClusterMemberInfo() {
+		if m.ID != target && m.Address != target {
+			continue
+		}
+		var left int64
+		if m.Address == s.node.Address() {
+			left = int64(s.startDrain())
+		} else {
+			res, err := s.ask(m.Address, &adminpb.DrainRequest{})
+			if err != nil {
+				writeJSON(w, http.StatusBadGateway, map[string]string{"error": fmt.Sprintf("node %s: %v", target, err)})
+				return
+			}
+			dr, _ := res.(*adminpb.DrainResponse)
+			if dr == nil {
+				writeJSON(w, http.StatusBadGateway, map[string]string{"error": "bad answer"})
+				return
+			}
+			if dr.Error != "" {
+				writeJSON(w, http.StatusInternalServerError, map[string]string{"error": dr.Error})
+				return
+			}
+			left = dr.ConnectionsLeft
+		}
+		writeJSON(w, http.StatusAccepted, map[string]any{"node": m.ID, "draining": true, "connections_left": left})
+		return
+	}
+	writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such node: " + target})
+}

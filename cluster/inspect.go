@@ -1,0 +1,61 @@
+package cluster
+
+import (
+	"sort"
+
+	pcluster "github.com/asynkron/protoactor-go/cluster"
+
+	"github.com/switchboard-im/switchboard/actors"
+)
+
+// GrainCounts returns how many grains of each kind are active on this node.
+func (n *Node) GrainCounts() map[string]int64 {
+	out := map[string]int64{}
+	for _, kind := range []string{actors.KindConversation, actors.KindUser} {
+		if k, ok := n.cluster.TryGetClusterKind(kind); ok {
+			out[kind] = int64(k.Count())
+		}
+	}
+	return out
+}
+
+// Where returns the actor address of the member that hosts (or would
+// host) the grain kind/identity, without activating it: the same
+// rendezvous hash the identity lookup uses.
+func (n *Node) Where(kind, identity string) string {
+	r := pcluster.NewRendezvous()
+	var members pcluster.Members
+	for _, m := range n.cluster.MemberList.Members().Members() {
+		if m.HasKind(kind) {
+			members = append(members, m)
+		}
+	}
+	r.UpdateMembers(members)
+	return r.GetByClusterIdentity(pcluster.NewClusterIdentity(identity, kind))
+}
+
+// MemberInfo is one cluster member as this node sees it.
+type MemberInfo struct {
+	ID      string
+	Address string
+	Kinds   []string
+}
+
+// ClusterMemberInfo lists the members of the cluster, ordered by address.
+func (n *Node) ClusterMemberInfo() []MemberInfo {
+	var out []MemberInfo
+	for _, m := range n.cluster.MemberList.Members().Members() {
+		out = append(out, MemberInfo{ID: m.Id, Address: m.Address(), Kinds: append([]string(nil), m.Kinds...)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Address < out[j].Address })
+	return out
+}
+
+// Health reports the membership provider's health (nil when healthy).
+func (n *Node) Health() error { return n.provider.GetHealthStatus() }
+
+// ID is the node's actor-system id (also its memberlist name).
+func (n *Node) ID() string { return n.system.ID }
+
+// Address is the node's actor remote address.
+func (n *Node) Address() string { return n.system.Address() }
