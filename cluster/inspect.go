@@ -1,11 +1,15 @@
 package cluster
 
 import (
+	"context"
 	"sort"
 
 	pcluster "github.com/asynkron/protoactor-go/cluster"
 
 	"github.com/switchboard-im/switchboard/actors"
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/actors/metricsactor"
+	"github.com/switchboard-im/switchboard/metrics"
 )
 
 // GrainCounts returns how many grains of each kind are active on this node.
@@ -59,3 +63,9 @@ func (n *Node) ID() string { return n.system.ID }
 
 // Address is the node's actor remote address.
 func (n *Node) Address() string { return n.system.Address() }
+
+// Metrics asks the metrics grain for a report: the streaming state caught
+// up with the log, or (q.Recompute) a batch recomputation over the log.
+func (n *Node) Metrics(ctx context.Context, q *pb.MetricsQuery) (metrics.Report, error) {
+	return metricsactor.Query(ctx, n.cluster, q)
+}

@@ -16,7 +16,9 @@ import (
 	"github.com/asynkron/protoactor-go/remote"
 
 	"github.com/switchboard-im/switchboard/actors"
+	"github.com/switchboard-im/switchboard/actors/metricsactor"
 	"github.com/switchboard-im/switchboard/cluster/memberlist"
+	"github.com/switchboard-im/switchboard/metrics"
 	"github.com/switchboard-im/switchboard/storage"
 )
 
@@ -39,6 +41,8 @@ type NodeConfig struct {
 	Store storage.Store
 	// Actors configures the grains.
 	Actors actors.Config
+	// Metrics configures the metrics grain (zero: metrics.DefaultConfig()).
+	Metrics metricsactor.Config
 	// Logger (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -46,10 +50,11 @@ type NodeConfig struct {
 // Node is a running cluster member.
 type Node struct {
 	*actors.Runtime
-	system   *actor.ActorSystem
-	cluster  *pcluster.Cluster
-	provider *memberlist.Provider
-	started  time.Time
+	system    *actor.ActorSystem
+	cluster   *pcluster.Cluster
+	provider  *memberlist.Provider
+	forwarder *metricsactor.Forwarder
+	started   time.Time
 }
 
 // StartNode starts a node and joins (or forms) the cluster.
@@ -69,6 +74,26 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 	}
 	if cfg.Actors.Logger == nil {
 		cfg.Actors.Logger = log
+	}
+	// The metrics hook forwards durable service messages to the metrics
+	// grain; the forwarder needs the cluster, which needs the runtime's kinds.
+	var fwd *metricsactor.Forwarder
+	userHook := cfg.Actors.OnDurable
+	cfg.Actors.OnDurable = func(kind storage.ConvKind, m storage.Message) {
+		fwd.OnDurable(kind, m)
+		if userHook != nil {
+			userHook(kind, m)
+		}
+	}
+	if len(cfg.Metrics.Engine.Windows) == 0 {
+		cfg.Metrics.Engine = metrics.DefaultConfig()
+	}
+	if cfg.Metrics.Logger == nil {
+		cfg.Metrics.Logger = log
+	}
+	metricsKind, err := metricsactor.NewKind(cfg.Store, cfg.Metrics)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
 	}
 	rt, err := actors.NewRuntime(cfg.Actors, cfg.Store)
 	if err != nil {
@@ -99,8 +124,9 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 		ropts = append(ropts, remote.WithAdvertisedHost(cfg.AdvertisedHost))
 	}
 	ccfg := pcluster.Configure(cfg.ClusterName, provider, disthash.New(), remote.Configure(cfg.Host, cfg.Port, ropts...),
-		pcluster.WithKinds(rt.Kinds()...), pcluster.WithRequestTimeout(rt.Config().RequestTimeout))
+		pcluster.WithKinds(append(rt.Kinds(), metricsKind)...), pcluster.WithRequestTimeout(rt.Config().RequestTimeout))
 	c := pcluster.New(system, ccfg)
+	fwd = metricsactor.NewForwarder(c, 65536)
 	if err := rt.Attach(c); err != nil {
 		return nil, err
 	}
@@ -112,7 +138,7 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 	}()
 	c.StartMember()
 	log.Info("cluster member started", "id", system.ID, "address", system.Address(), "membership", provider.Addr())
-	return &Node{Runtime: rt, system: system, cluster: c, provider: provider, started: time.Now()}, nil
+	return &Node{Runtime: rt, system: system, cluster: c, provider: provider, forwarder: fwd, started: time.Now()}, nil
 }
 
 // Stop leaves the cluster and stops the node; graceful tells the others at
@@ -125,6 +151,7 @@ func (n *Node) Stop(graceful bool) {
 	if !graceful {
 		_ = n.provider.Shutdown(false)
 	}
+	n.forwarder.Close()
 }
 
 // MembershipAddr is this node's memberlist address, to give other nodes as

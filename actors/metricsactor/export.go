@@ -1,0 +1,76 @@
+package metricsactor
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/switchboard-im/switchboard/metrics"
+)
+
+// Prometheus export: the rates and averages of the last final window of
+// the largest tumbling family, per agent key ("*" = everyone).
+var (
+	timelyRate = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "switchboard_metrics_timely_reply_rate",
+		Help: "Timely-reply rate (conversation model) of the last final window, per agent.",
+	}, []string{"agent", "window"})
+	avgResponse = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "switchboard_metrics_avg_response_seconds",
+		Help: "Average response time (conversation model) of the last final window, per agent.",
+	}, []string{"agent", "window"})
+	avgFirstResponse = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "switchboard_metrics_avg_first_response_seconds",
+		Help: "Average first response time of the sessions of the last final window, per agent.",
+	}, []string{"agent", "window"})
+	sessions = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "switchboard_metrics_sessions",
+		Help: "Sessions started in the last final window, per agent.",
+	}, []string{"agent", "window"})
+	lateEvents = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "switchboard_metrics_late_events",
+		Help: "Events excluded as later than the allowed lateness.",
+	})
+	futureEvents = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "switchboard_metrics_future_events",
+		Help: "Events excluded as too far in the future.",
+	})
+	lagSeconds = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "switchboard_metrics_watermark_lag_seconds",
+		Help: "Wall-clock time minus the metrics watermark: how far the pipeline trails.",
+	})
+)
+
+func init() {
+	prometheus.MustRegister(timelyRate, avgResponse, avgFirstResponse, sessions, lateEvents, futureEvents, lagSeconds)
+}
+
+func exportGauges(e *metrics.Engine) {
+	lateEvents.Set(float64(e.LateEvents()))
+	futureEvents.Set(float64(e.FutureEvents()))
+	if wm, ok := e.Watermark(); ok {
+		lagSeconds.Set(time.Since(wm).Seconds())
+	}
+	var family metrics.WindowSpec
+	for _, w := range e.Config().Windows {
+		if w.IsTumbling() && w.Size > family.Size {
+			family = w
+		}
+	}
+	if family.Size == 0 {
+		return
+	}
+	last := map[string]metrics.Row{}
+	for _, r := range e.Rows(metrics.Query{Size: family.Size, Slide: family.Slide}) {
+		if r.Final && r.WindowStart.After(last[r.Key].WindowStart) {
+			last[r.Key] = r
+		}
+	}
+	win := family.String()
+	for key, r := range last {
+		timelyRate.WithLabelValues(key, win).Set(r.TimelyRate)
+		avgResponse.WithLabelValues(key, win).Set(r.AvgResponseMs / 1000)
+		avgFirstResponse.WithLabelValues(key, win).Set(r.AvgFirstResponseMs / 1000)
+		sessions.WithLabelValues(key, win).Set(float64(r.Sessions))
+	}
+}
