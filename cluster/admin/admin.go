@@ -22,8 +22,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/cluster"
 	"github.com/switchboard-im/switchboard/cluster/admin/adminpb"
+	"github.com/switchboard-im/switchboard/metrics"
 )
 
 const actorName = "switchboard-admin"
@@ -156,6 +158,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/where/{kind}/{id...}", s.auth(false, s.where))
 	mux.HandleFunc("GET /api/v1/grains", s.auth(false, s.grains))
 	mux.HandleFunc("POST /api/v1/drain/{node}", s.auth(true, s.drain))
+	mux.HandleFunc("GET /api/v1/metrics", s.auth(false, s.metrics))
 	if s.cfg.Extra != nil {
 		s.cfg.Extra(mux)
 	}
@@ -352,4 +355,61 @@ func (s *Server) drain(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusNotFound, map[string]string{"error": "no such node: " + target})
+}
+
+// metrics answers GET /api/v1/metrics?window=1h[&slide=15s][&key=AGENT]
+// [&from=RFC3339&to=RFC3339][&recompute=1] with a metrics.Report.
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	mq := &pb.MetricsQuery{Key: q.Get("key"), Recompute: q.Get("recompute") == "1" || q.Get("recompute") == "true"}
+	parseDur := func(name string, def time.Duration) (time.Duration, bool) {
+		v := q.Get(name)
+		if v == "" {
+			return def, true
+		}
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("bad %s %q", name, v)})
+			return 0, false
+		}
+		return d, true
+	}
+	parseTime := func(name string) (int64, bool) {
+		v := q.Get(name)
+		if v == "" {
+			return 0, true
+		}
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("bad %s %q (want RFC 3339)", name, v)})
+			return 0, false
+		}
+		return t.UnixMilli(), true
+	}
+	size, ok := parseDur("window", time.Hour)
+	if !ok {
+		return
+	}
+	slide, ok := parseDur("slide", 0)
+	if !ok {
+		return
+	}
+	if mq.FromMs, ok = parseTime("from"); !ok {
+		return
+	}
+	if mq.ToMs, ok = parseTime("to"); !ok {
+		return
+	}
+	mq.SizeMs, mq.SlideMs = size.Milliseconds(), slide.Milliseconds()
+	ctx, cancel := context.WithTimeout(r.Context(), 60*time.Second)
+	defer cancel()
+	rep, err := s.node.Metrics(ctx, mq)
+	if err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
+		return
+	}
+	if rep.Rows == nil {
+		rep.Rows = []metrics.Row{}
+	}
+	writeJSON(w, http.StatusOK, rep)
 }
