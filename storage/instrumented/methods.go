@@ -1,0 +1,214 @@
+// The delegating methods of Store, one per storage.Store method: each
+// times the call and records its outcome.
+
+package instrumented
+
+import (
+	"context"
+	"time"
+
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+func (s *Store) CreateConversation(ctx context.Context, c storage.Conversation) error {
+	start := time.Now()
+	err := s.next.CreateConversation(ctx, c)
+	s.observe("CreateConversation", start, err)
+	return err
+}
+
+func (s *Store) GetConversation(ctx context.Context, id string) (storage.Conversation, error) {
+	start := time.Now()
+	r0, err := s.next.GetConversation(ctx, id)
+	s.observe("GetConversation", start, err)
+	return r0, err
+}
+
+func (s *Store) ListConversations(ctx context.Context, cursor string, limit int) ([]storage.Conversation, string, error) {
+	start := time.Now()
+	r0, r1, err := s.next.ListConversations(ctx, cursor, limit)
+	s.observe("ListConversations", start, err)
+	return r0, r1, err
+}
+
+func (s *Store) AcquireEpoch(ctx context.Context, id string, seen uint64) (uint64, error) {
+	start := time.Now()
+	r0, err := s.next.AcquireEpoch(ctx, id, seen)
+	s.observe("AcquireEpoch", start, err)
+	return r0, err
+}
+
+func (s *Store) ReserveSeqs(ctx context.Context, id string, epoch uint64, upTo uint64) error {
+	start := time.Now()
+	err := s.next.ReserveSeqs(ctx, id, epoch, upTo)
+	s.observe("ReserveSeqs", start, err)
+	return err
+}
+
+func (s *Store) PutMember(ctx context.Context, m storage.Member) error {
+	start := time.Now()
+	err := s.next.PutMember(ctx, m)
+	s.observe("PutMember", start, err)
+	return err
+}
+
+func (s *Store) RemoveMember(ctx context.Context, convID, userID string, leftSeq uint64) error {
+	start := time.Now()
+	err := s.next.RemoveMember(ctx, convID, userID, leftSeq)
+	s.observe("RemoveMember", start, err)
+	return err
+}
+
+func (s *Store) GetMember(ctx context.Context, convID, userID string) (storage.Member, error) {
+	start := time.Now()
+	r0, err := s.next.GetMember(ctx, convID, userID)
+	s.observe("GetMember", start, err)
+	return r0, err
+}
+
+func (s *Store) ListMembers(ctx context.Context, convID, afterUser string, limit int) ([]storage.Member, error) {
+	start := time.Now()
+	r0, err := s.next.ListMembers(ctx, convID, afterUser, limit)
+	s.observe("ListMembers", start, err)
+	return r0, err
+}
+
+func (s *Store) ListMemberships(ctx context.Context, userID, afterConv string, limit int) ([]storage.Member, error) {
+	start := time.Now()
+	r0, err := s.next.ListMemberships(ctx, userID, afterConv, limit)
+	s.observe("ListMemberships", start, err)
+	return r0, err
+}
+
+func (s *Store) AppendMessages(ctx context.Context, convID string, msgs []storage.Message) error {
+	start := time.Now()
+	err := s.next.AppendMessages(ctx, convID, msgs)
+	s.observe("AppendMessages", start, err)
+	return err
+}
+
+func (s *Store) GetMessage(ctx context.Context, convID string, seq uint64) (storage.Message, error) {
+	start := time.Now()
+	r0, err := s.next.GetMessage(ctx, convID, seq)
+	s.observe("GetMessage", start, err)
+	return r0, err
+}
+
+func (s *Store) ListMessages(ctx context.Context, convID string, fromSeq, toSeq uint64, order storage.Order, limit int) ([]storage.Message, error) {
+	start := time.Now()
+	r0, err := s.next.ListMessages(ctx, convID, fromSeq, toSeq, order, limit)
+	s.observe("ListMessages", start, err)
+	return r0, err
+}
+
+func (s *Store) FindByClientMsgID(ctx context.Context, convID, sender, clientMsgID string) (storage.Message, error) {
+	start := time.Now()
+	r0, err := s.next.FindByClientMsgID(ctx, convID, sender, clientMsgID)
+	s.observe("FindByClientMsgID", start, err)
+	return r0, err
+}
+
+func (s *Store) TombstoneMessage(ctx context.Context, convID string, seq uint64) error {
+	start := time.Now()
+	err := s.next.TombstoneMessage(ctx, convID, seq)
+	s.observe("TombstoneMessage", start, err)
+	return err
+}
+
+func (s *Store) GetUserConv(ctx context.Context, userID, convID string) (storage.UserConv, error) {
+	start := time.Now()
+	r0, err := s.next.GetUserConv(ctx, userID, convID)
+	s.observe("GetUserConv", start, err)
+	return r0, err
+}
+
+func (s *Store) AdvanceReadCursor(ctx context.Context, userID, convID string, seq uint64) (uint64, error) {
+	start := time.Now()
+	r0, err := s.next.AdvanceReadCursor(ctx, userID, convID, seq)
+	s.observe("AdvanceReadCursor", start, err)
+	return r0, err
+}
+
+func (s *Store) SetPinned(ctx context.Context, userID, convID string, pinned bool) error {
+	start := time.Now()
+	err := s.next.SetPinned(ctx, userID, convID, pinned)
+	s.observe("SetPinned", start, err)
+	return err
+}
+
+func (s *Store) SetMuted(ctx context.Context, userID, convID string, muted bool) error {
+	start := time.Now()
+	err := s.next.SetMuted(ctx, userID, convID, muted)
+	s.observe("SetMuted", start, err)
+	return err
+}
+
+func (s *Store) TouchConversation(ctx context.Context, userID, convID string, at time.Time) error {
+	start := time.Now()
+	err := s.next.TouchConversation(ctx, userID, convID, at)
+	s.observe("TouchConversation", start, err)
+	return err
+}
+
+func (s *Store) ListUserConvs(ctx context.Context, userID string, after storage.ActivityCursor, limit int) ([]storage.UserConv, error) {
+	start := time.Now()
+	r0, err := s.next.ListUserConvs(ctx, userID, after, limit)
+	s.observe("ListUserConvs", start, err)
+	return r0, err
+}
+
+func (s *Store) AppendInbox(ctx context.Context, userID string, entries []storage.InboxEntry) error {
+	start := time.Now()
+	err := s.next.AppendInbox(ctx, userID, entries)
+	s.observe("AppendInbox", start, err)
+	return err
+}
+
+func (s *Store) ListInbox(ctx context.Context, userID string, after uint64, limit int) ([]storage.InboxEntry, error) {
+	start := time.Now()
+	r0, err := s.next.ListInbox(ctx, userID, after, limit)
+	s.observe("ListInbox", start, err)
+	return r0, err
+}
+
+func (s *Store) LastInboxSeq(ctx context.Context, userID string) (uint64, error) {
+	start := time.Now()
+	r0, err := s.next.LastInboxSeq(ctx, userID)
+	s.observe("LastInboxSeq", start, err)
+	return r0, err
+}
+
+func (s *Store) SetDeviceCursor(ctx context.Context, userID, deviceID string, cursor uint64, seen time.Time) (uint64, error) {
+	start := time.Now()
+	r0, err := s.next.SetDeviceCursor(ctx, userID, deviceID, cursor, seen)
+	s.observe("SetDeviceCursor", start, err)
+	return r0, err
+}
+
+func (s *Store) GetDevice(ctx context.Context, userID, deviceID string) (storage.Device, error) {
+	start := time.Now()
+	r0, err := s.next.GetDevice(ctx, userID, deviceID)
+	s.observe("GetDevice", start, err)
+	return r0, err
+}
+
+func (s *Store) ListDevices(ctx context.Context, userID string) ([]storage.Device, error) {
+	start := time.Now()
+	r0, err := s.next.ListDevices(ctx, userID)
+	s.observe("ListDevices", start, err)
+	return r0, err
+}
+
+func (s *Store) SaveCheckpoint(ctx context.Context, cp storage.Checkpoint) error {
+	start := time.Now()
+	err := s.next.SaveCheckpoint(ctx, cp)
+	s.observe("SaveCheckpoint", start, err)
+	return err
+}
+
+func (s *Store) LoadCheckpoint(ctx context.Context, key string) (storage.Checkpoint, error) {
+	start := time.Now()
+	r0, err := s.next.LoadCheckpoint(ctx, key)
+	s.observe("LoadCheckpoint", start, err)
+	return r0, err
+}
