@@ -1,0 +1,66 @@
+package actors
+
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+)
+
+// Prometheus metrics of the grains. Names are documented in
+// docs/OPERATIONS.md.
+var (
+	messagesIn = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "switchboard_messages_received_total",
+		Help: "Send requests handled by conversation grains, by result code (OK = accepted).",
+	}, []string{"code"})
+	messagesAcked = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "switchboard_messages_acked_total",
+		Help: "Messages durably stored and acknowledged to their senders.",
+	})
+	ackSeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "switchboard_ack_latency_seconds",
+		Help:    "Time from a send reaching its conversation grain to its durable ack.",
+		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16),
+	})
+	deliveries = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "switchboard_deliveries_total",
+		Help: "Messages delivered into members' inboxes (pushed to online devices).",
+	})
+	deliverySeconds = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "switchboard_delivery_latency_seconds",
+		Help:    "Time from a message's server timestamp to its durable inbox entry at a member.",
+		Buckets: prometheus.ExponentialBuckets(0.0001, 2, 18),
+	})
+	activations = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "switchboard_grain_activations_total",
+		Help: "Grain activations, by kind.",
+	}, []string{"kind"})
+	passivations = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "switchboard_grain_passivations_total",
+		Help: "Grains stopped after their idle time, by kind.",
+	}, []string{"kind"})
+	fenced = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "switchboard_conversation_fenced_total",
+		Help: "Conversation activations that gave up because another activation took over (epoch lost, seq taken) or a write failed.",
+	})
+)
+
+func init() {
+	prometheus.MustRegister(messagesIn, messagesAcked, ackSeconds, deliveries, deliverySeconds, activations, passivations, fenced)
+}
+
+func observeSend(e *pb.Error) { messagesIn.WithLabelValues(e.GetCode().String()).Inc() }
+
+func observeAck(received time.Time) {
+	messagesAcked.Inc()
+	ackSeconds.Observe(time.Since(received).Seconds())
+}
+
+func observeDelivery(serverTsMs int64) {
+	deliveries.Inc()
+	if serverTsMs > 0 {
+		deliverySeconds.Observe(time.Since(time.UnixMilli(serverTsMs)).Seconds())
+	}
+}
