@@ -80,7 +80,7 @@ func (l Limits) CheckMessages(convID string, msgs []Message) error {
 	if len(msgs) > l.MaxBatch {
 		return fmt.Errorf("batch of %d messages, limit %d: %w", len(msgs), l.MaxBatch, ErrTooLarge)
 	}
-	seen := make(map[uint64]struct{}, len(msgs))
+	var seen map[uint64]struct{} // only for batches that are not ascending
 	for i := range msgs {
 		m := &msgs[i]
 		if m.ConvID != "" && m.ConvID != convID {
@@ -89,10 +89,9 @@ func (l Limits) CheckMessages(convID string, msgs []Message) error {
 		if m.Seq == 0 {
 			return fmt.Errorf("message %d has seq 0: %w", i, ErrInvalid)
 		}
-		if _, dup := seen[m.Seq]; dup {
-			return fmt.Errorf("seq %d twice in one batch: %w", m.Seq, ErrInvalid)
+		if err := checkSeqUnique(msgs, i, &seen); err != nil {
+			return err
 		}
-		seen[m.Seq] = struct{}{}
 		if err := l.CheckID("sender", m.Sender); err != nil {
 			return err
 		}
@@ -155,4 +154,24 @@ func Millis(t time.Time) time.Time {
 		return time.Time{}
 	}
 	return time.UnixMilli(t.UnixMilli()).UTC()
+}
+
+// checkSeqUnique rejects msgs[i] if its seq appeared earlier in the batch.
+// Batches are almost always ascending, which needs no memory to check; a
+// map is built only for the rest.
+func checkSeqUnique(msgs []Message, i int, seen *map[uint64]struct{}) error {
+	if *seen == nil {
+		if i == 0 || msgs[i].Seq > msgs[i-1].Seq {
+			return nil
+		}
+		*seen = make(map[uint64]struct{}, len(msgs))
+		for _, m := range msgs[:i] {
+			(*seen)[m.Seq] = struct{}{}
+		}
+	}
+	if _, dup := (*seen)[msgs[i].Seq]; dup {
+		return fmt.Errorf("seq %d twice in one batch: %w", msgs[i].Seq, ErrInvalid)
+	}
+	(*seen)[msgs[i].Seq] = struct{}{}
+	return nil
 }
