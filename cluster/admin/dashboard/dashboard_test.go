@@ -1,0 +1,503 @@
+package dashboard_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/switchboard-im/switchboard/actors"
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/cluster"
+	"github.com/switchboard-im/switchboard/cluster/admin"
+	"github.com/switchboard-im/switchboard/cluster/admin/dashboard"
+	"github.com/switchboard-im/switchboard/metrics"
+	"github.com/switchboard-im/switchboard/storage/pebble"
+)
+
+const (
+	token      = "s3cret"
+	msgCounter = "switchboard_messages_acked_total"
+)
+
+// testSends counts the test's own sends. The page shows every
+// switchboard_*_total counter as a rate, so this one moves while the load
+// runs whatever the grains export yet.
+var testSends = prometheus.NewCounter(prometheus.CounterOpts{
+	Name: "switchboard_dashboard_test_sends_total",
+	Help: "Messages the dashboard test sent.",
+})
+
+func init() { prometheus.MustRegister(testSends) }
+
+// TestServing checks the routes without a browser.
+func TestServing(t *testing.T) {
+	mux := http.NewServeMux()
+	dashboard.Register(mux)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+	res, err := client.Get(srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusFound || res.Header.Get("Location") != "dashboard/" {
+		t.Fatalf("/: %d %q, want a redirect to dashboard/", res.StatusCode, res.Header.Get("Location"))
+	}
+	for path, want := range map[string]string{
+		"/dashboard/":          "<title>Switchboard cluster</title>",
+		"/dashboard/app.js":    "../api/v1/",
+		"/dashboard/style.css": ".chart",
+	} {
+		res, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 || !strings.Contains(string(body), want) {
+			t.Fatalf("%s: %d, body without %q", path, res.StatusCode, want)
+		}
+		if csp := res.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "connect-src 'self'") {
+			t.Fatalf("%s: CSP %q", path, csp)
+		}
+	}
+	// Only the root redirects; other unknown paths stay 404.
+	if res, err := client.Get(srv.URL + "/nope"); err != nil || res.StatusCode != http.StatusNotFound {
+		t.Fatalf("/nope: %v %v", res, err)
+	}
+}
+
+// chromiumPath finds the browser, or skips (fails under CI=true).
+func chromiumPath(t *testing.T) string {
+	for _, name := range []string{"chromium", "/usr/bin/chromium"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	msg := "chromium not found: install the Debian package (apt-get install -y chromium)"
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// pageState is what the test reads back from the page.
+type pageState struct {
+	Members       []string `json:"members"`
+	Banner        string   `json:"banner"`
+	MsgState      string   `json:"msgState"`
+	MsgPoints     int      `json:"msgPoints"`
+	MsgLatest     string   `json:"msgLatest"`
+	GrainsSum     string   `json:"grainsSum"`
+	ConnsSum      string   `json:"connsSum"`
+	TimelyState   string   `json:"timelyState"`
+	SessionsState string   `json:"sessionsState"`
+	TestRate      string   `json:"testRate"`
+	LatencyState  string   `json:"latencyState"`
+	TimelyPoints  int      `json:"timelyPoints"`
+	RateCard      string   `json:"rateCard"`
+}
+
+const readState = `(() => {
+	const d = (id) => document.getElementById(id).dataset;
+	return {
+		members: [...document.querySelectorAll('#members tbody tr[data-id]')].map((r) => r.dataset.id),
+		banner: document.getElementById('banner').hidden ? '' : document.getElementById('banner').textContent,
+		msgState: d('chart-messages').state || '',
+		msgPoints: Number(d('chart-messages').points || 0),
+		msgLatest: d('chart-messages').latest || '',
+		grainsSum: d('chart-grains').sum || '',
+		connsSum: d('chart-connections').sum || '',
+		timelyState: d('chart-timely').state || '',
+		sessionsState: d('chart-sessions').state || '',
+		latencyState: d('chart-latency').state || '',
+		timelyPoints: Number(d('chart-timely').points || 0),
+		rateCard: document.getElementById('sum-rate').textContent,
+		testRate: (document.querySelector('#chart-counters path[data-name="switchboard_dashboard_test_sends_total"]') || { dataset: {} }).dataset.latest || '',
+	};
+})()`
+
+// TestChartsFromAPI serves the page next to a stand-in for the admin API
+// that needs no token (as with OpenReadOnly) and whose acked counter and
+// latency always move, and checks the message-rate, latency and service
+// metrics charts draw them.
+func TestChartsFromAPI(t *testing.T) {
+	chromium := chromiumPath(t)
+	var polls atomic.Int64
+	var sentToken atomic.Bool
+	mux := http.NewServeMux()
+	dashboard.Register(mux)
+	writeJSON := func(w http.ResponseWriter, r *http.Request, v any) {
+		if r.Header.Get("Authorization") != "" {
+			sentToken.Store(true)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(v)
+	}
+	mux.HandleFunc("GET /api/v1/members", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, r, map[string]any{"members": []admin.Member{
+			{ID: "node-a", Address: "10.0.0.1:7000", State: "alive", Grains: map[string]int64{"conversation": 2, "user": 3}, Connections: 5, UptimeSeconds: 3725, Self: true},
+			{ID: "node-b", Address: "10.0.0.2:7000", State: "unreachable", Grains: map[string]int64{}},
+		}})
+	})
+	mux.HandleFunc("GET /api/v1/status", func(w http.ResponseWriter, r *http.Request) {
+		n := float64(polls.Add(1))
+		writeJSON(w, r, admin.Status{
+			Health: "degraded", Members: 2, Unreachable: 1, Grains: map[string]int64{"conversation": 2, "user": 3}, Connections: 5,
+			Counters: map[string]float64{msgCounter: 250 * n, "switchboard_metrics_late_events": 0},
+			Latency:  map[string]float64{"switchboard_ack_latency_seconds": 1 + n/10},
+		})
+	})
+	mux.HandleFunc("GET /api/v1/metrics", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("window") != "1m" {
+			http.Error(w, "want window=1m", http.StatusBadRequest)
+			return
+		}
+		now := time.Now().Truncate(time.Minute)
+		var rows []metrics.Row
+		for i := 3; i >= 1; i-- {
+			start := now.Add(-time.Duration(i) * time.Minute)
+			for _, key := range []string{"*", "agent-7"} {
+				rows = append(rows, metrics.Row{Key: key, WindowStart: start, WindowEnd: start.Add(time.Minute),
+					Questions: 4, Timely: uint64(i), TimelyRate: float64(i) / 4, AvgResponseMs: 1500 * float64(i), Sessions: 2, AvgSessionMs: 60000})
+			}
+		}
+		writeJSON(w, r, metrics.Report{Rows: rows})
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	b := newBrowser(t, chromium)
+	b.open(srv.URL + "/dashboard/")
+	st := b.wait("the message rate", 10*time.Second, func(s pageState) bool {
+		return s.MsgState == "ok" && s.MsgLatest != "0" && s.LatencyState == "ok" && s.TimelyPoints == 3
+	})
+	if rate, err := strconv.ParseFloat(st.MsgLatest, 64); err != nil || rate < 50 || rate > 1000 {
+		t.Fatalf("message rate %q, want about 250 per 1.5 s", st.MsgLatest)
+	}
+	if st.RateCard == "–" || len(st.Members) != 2 {
+		t.Fatalf("page state %+v", st)
+	}
+	if sentToken.Load() {
+		t.Fatal("the page sent a token it was never given")
+	}
+	b.checkScriptErrors()
+}
+
+// TestDashboardInChromium runs a real 3-node cluster with the dashboard on
+// every admin port, opens it in headless Chromium, checks the members show
+// up and that the charts move while load runs, and saves a screenshot.
+func TestDashboardInChromium(t *testing.T) {
+	chromium := chromiumPath(t)
+	started := time.Now()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	store, err := pebble.Open(pebble.Config{Dir: t.TempDir(), Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+
+	var nodes []*cluster.Node
+	var servers []*httptest.Server
+	var conns [3]atomic.Int64 // what each node's connection hook reports
+	defer func() {
+		var wg sync.WaitGroup
+		for i, n := range nodes {
+			if i < len(servers) {
+				servers[i].Close()
+			}
+			wg.Add(1)
+			go func() { defer wg.Done(); n.Stop(true) }()
+		}
+		wg.Wait()
+	}()
+	for i := 0; i < 3; i++ {
+		cfg := cluster.NodeConfig{
+			Store: store, Logger: log, ClusterName: "dashboard-test",
+			// One sender drives the load: lift the per-sender rate limit.
+			Actors: actors.Config{SendRate: 1e6, SendBurst: 1e6},
+		}
+		if i > 0 {
+			cfg.Membership.Seeds = []string{nodes[0].MembershipAddr()}
+		}
+		n, err := cluster.StartNode(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodes = append(nodes, n)
+		c := &conns[i]
+		srv, err := admin.New(n, admin.Config{Token: token, Logger: log, Extra: dashboard.Register},
+			admin.Hooks{Connections: func() int { return int(c.Load()) }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		servers = append(servers, httptest.NewServer(srv.Handler()))
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(nodes[0].ClusterMemberInfo()) != 3 || len(nodes[2].ClusterMemberInfo()) != 3 {
+		if time.Now().After(deadline) {
+			t.Fatal("cluster did not form")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Logf("cluster up in %v", time.Since(started).Round(time.Millisecond))
+
+	b := newBrowser(t, chromium)
+
+	// Without a token the page asks for one.
+	b.open(servers[0].URL + "/dashboard/")
+	b.wait("the token prompt", 5*time.Second, func(s pageState) bool { return strings.Contains(s.Banner, "needs a token") })
+
+	// With the token in the fragment (through the / redirect) it shows the
+	// three members.
+	b.open(servers[0].URL + "/#token=" + token)
+	st := b.wait("3 members", 10*time.Second, func(s pageState) bool { return len(s.Members) == 3 })
+	for _, n := range nodes {
+		if !slices.Contains(st.Members, n.ID()) {
+			t.Fatalf("members table %v lacks node %s", st.Members, n.ID())
+		}
+	}
+	loc, err := chromedp.Run(b.ctx, chromedp.Location())
+	if err != nil || strings.Contains(loc, token) {
+		t.Fatalf("token left in the address bar: %q %v", loc, err)
+	}
+	before := st
+	t.Logf("members shown after %v", time.Since(started).Round(time.Millisecond))
+
+	// Load: a group conversation written through all three nodes, and two
+	// service conversations where customers ask and agents answer, for the
+	// service metrics charts.
+	lctx, stopLoad := context.WithCancel(context.Background())
+	var sent atomic.Int64
+	var wg sync.WaitGroup
+	defer func() { stopLoad(); wg.Wait() }()
+	if _, err := nodes[0].CreateConversation(lctx, &pb.CreateConversation{Conv: "g:1", Kind: pb.ConvKind_GROUP, Creator: "alice", Members: []*pb.Member{{User: "bob"}}}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 2; i++ {
+		if _, err := nodes[i].CreateConversation(lctx, &pb.CreateConversation{Conv: fmt.Sprintf("s:%d", i), Kind: pb.ConvKind_SERVICE, Members: []*pb.Member{
+			{User: fmt.Sprintf("cust%d", i), Role: pb.Role_CUSTOMER},
+			{User: fmt.Sprintf("agent%d", i), Role: pb.Role_AGENT},
+		}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range conns {
+		conns[i].Store(int64(10 * (i + 1)))
+	}
+	loadErr := make(chan error, 2)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		for i := 0; lctx.Err() == nil; i++ {
+			if _, err := nodes[i%3].Send(lctx, &pb.SendMessage{Conv: "g:1", Sender: "alice", Body: []byte("x")}); err != nil && lctx.Err() == nil {
+				loadErr <- fmt.Errorf("group send: %w", err)
+				return
+			}
+			sent.Add(1)
+			testSends.Inc()
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		for i := 0; lctx.Err() == nil; i++ {
+			c := i%2 + 1
+			conv := fmt.Sprintf("s:%d", c)
+			for _, from := range []string{fmt.Sprintf("cust%d", c), fmt.Sprintf("agent%d", c)} {
+				if _, err := nodes[i%3].Send(lctx, &pb.SendMessage{Conv: conv, Sender: from, Body: []byte("hi")}); err != nil && lctx.Err() == nil {
+					loadErr <- fmt.Errorf("service send: %w", err)
+					return
+				}
+				sent.Add(1)
+				testSends.Inc()
+				// Agents take a moment to answer, so response times aren't 0.
+				time.Sleep(20 * time.Millisecond)
+			}
+		}
+	}()
+
+	// A chart must move while the load runs: the message rate when the node
+	// counts acks, else the test's own counter rate and the per-node grain
+	// and connection counts.
+	st = b.wait("a chart to update", 15*time.Second, func(s pageState) bool {
+		select {
+		case err := <-loadErr:
+			t.Fatal(err)
+		default:
+		}
+		if s.MsgState == "ok" && s.MsgPoints > before.MsgPoints && s.MsgLatest != "" && s.MsgLatest != "0" {
+			return true
+		}
+		if counterValue(msgCounter) > 0 {
+			return false // the node counts acks: insist on the message rate
+		}
+		return s.TestRate != "" && s.TestRate != "0" && s.GrainsSum != before.GrainsSum && s.ConnsSum != before.ConnsSum
+	})
+	if st.MsgLatest != "" && st.MsgLatest != "0" {
+		t.Logf("message-rate chart: %d points, latest %s msg/s", st.MsgPoints, st.MsgLatest)
+	} else {
+		t.Logf("%s does not count yet; test counter at %s/s, grains chart sum %s → %s, connections %s → %s",
+			msgCounter, st.TestRate, before.GrainsSum, st.GrainsSum, before.ConnsSum, st.ConnsSum)
+	}
+	// The service metrics reach the page within a metrics poll or two.
+	b.wait("service metrics charts", 10*time.Second, func(s pageState) bool {
+		return s.TimelyState == "ok" && s.SessionsState == "ok"
+	})
+	// One more sample so the live charts show a line, then the picture.
+	time.Sleep(1600 * time.Millisecond)
+	b.screenshot("dashboard.png")
+	stopLoad()
+	wg.Wait()
+	t.Logf("%d messages sent during the test", sent.Load())
+
+	b.checkScriptErrors()
+	t.Logf("total %v", time.Since(started).Round(time.Millisecond))
+}
+
+// counterValue reads a counter of this process (the three nodes share the
+// default registry); 0 when it is missing.
+func counterValue(name string) float64 {
+	mfs, err := prometheus.DefaultGatherer.Gather()
+	if err != nil {
+		return 0
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			var sum float64
+			for _, m := range mf.GetMetric() {
+				sum += m.GetCounter().GetValue()
+			}
+			return sum
+		}
+	}
+	return 0
+}
+
+// browser is one headless Chromium tab.
+type browser struct {
+	t    *testing.T
+	ctx  context.Context
+	mu   sync.Mutex
+	errs []string // uncaught script errors
+}
+
+func newBrowser(t *testing.T, chromium string) *browser {
+	// A fresh profile, and no background traffic: without these flags
+	// Chromium keeps dialing out, which a closed network sees as a flood of
+	// failures.
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium),
+		chromedp.Headless,
+		chromedp.NoSandbox, // tests run as root in a container
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.WindowSize(1400, 1000),
+	)
+	// Bounds everything the browser does, hangs included.
+	bctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
+	actx, cancelAlloc := chromedp.NewExecAllocator(bctx, opts...)
+	ctx, cancelTab := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancelTab(); cancelAlloc(); cancel() })
+	b := &browser{t: t, ctx: ctx}
+	exceptions := chromedp.Events(ctx, runtime.ExceptionThrown)
+	go func() {
+		for ev, err := range exceptions {
+			if err != nil {
+				return
+			}
+			b.mu.Lock()
+			b.errs = append(b.errs, (&chromedp.ExceptionError{ExceptionDetails: ev.ExceptionDetails}).Error())
+			b.mu.Unlock()
+		}
+	}()
+	return b
+}
+
+func (b *browser) open(url string) {
+	b.t.Helper()
+	if err := chromedp.Do(b.ctx, chromedp.Navigate(url)); err != nil {
+		b.t.Fatalf("open %s: %v", url, err)
+	}
+}
+
+func (b *browser) state() pageState {
+	b.t.Helper()
+	st, err := chromedp.Run(b.ctx, chromedp.Evaluate[pageState](readState))
+	if err != nil {
+		b.t.Fatalf("read page: %v", err)
+	}
+	return st
+}
+
+// wait polls the page until ok holds, for at most d.
+func (b *browser) wait(what string, d time.Duration, ok func(pageState) bool) pageState {
+	b.t.Helper()
+	end := time.Now().Add(d)
+	for {
+		st := b.state()
+		if ok(st) {
+			return st
+		}
+		if time.Now().After(end) {
+			b.t.Fatalf("timed out waiting for %s; page state %+v", what, st)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// screenshot saves the whole page as a PNG artifact in
+// $SWITCHBOARD_ARTIFACTS (default: the temp dir).
+func (b *browser) screenshot(name string) {
+	b.t.Helper()
+	shot, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.t.Fatalf("screenshot: %v", err)
+	}
+	dir := os.Getenv("SWITCHBOARD_ARTIFACTS")
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.t.Fatal(err)
+	}
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, shot, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+	b.t.Logf("screenshot: %s (%d bytes)", path, len(shot))
+}
+
+func (b *browser) checkScriptErrors() {
+	b.t.Helper()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.errs) > 0 {
+		b.t.Fatalf("script errors on the page: %v", b.errs)
+	}
+}
