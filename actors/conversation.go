@@ -241,8 +241,25 @@ func (c *conversation) activate(bg context.Context, head storage.Conversation) e
 	}
 	c.durable = c.lastSeq
 	c.startFanout()
+	// The previous activation may have died between acking and fanning
+	// out: deliver the recent tail again (user grains apply a Deliver
+	// idempotently, clients dedupe pushes by seq).
+	var tail []*pb.Message
+	for i := range recent {
+		if time.Since(recent[i].ServerTS) < redeliverWindow {
+			tail = append(tail, toPBMessage(&recent[i]))
+		}
+	}
+	if len(tail) > 0 {
+		c.fanOut(tail)
+	}
 	return nil
 }
+
+// redeliverWindow: messages this recent are fanned out again on
+// activation. It covers a fan-out still retrying (deliverTimeout) when
+// the node hosting the conversation died.
+const redeliverWindow = deliverTimeout
 
 // fillGaps writes a placeholder for each seq missing below the last one in
 // the recent window: a write that failed after a later one succeeded leaves
@@ -739,7 +756,9 @@ func (c *conversation) fanOut(msgs []*pb.Message) {
 	for user, mem := range c.members {
 		var visible []*pb.Message
 		for _, m := range msgs {
-			if mem.Sees(m.Seq) {
+			// A recall reaches whoever saw its target, also a member that
+			// left before the recall (its unread must drop).
+			if mem.Sees(m.Seq) || (m.Kind == pb.MessageKind_RECALL && mem.Sees(m.RefSeq)) {
 				visible = append(visible, m)
 			}
 		}
@@ -882,11 +901,11 @@ func (c *conversation) changeMembership(ctx actor.Context, m *pb.MembershipChang
 			}
 		}
 		if c.large() != wasLarge {
-			// Crossing the threshold switches every member's unread mode.
-			for user, mem := range c.members {
-				if mem.Active() {
-					c.fanout.notice(c.noticeFor(user))
-				}
+			// Crossing the threshold switches every member's unread mode,
+			// also of members that left: their unread still drops on a
+			// recall, which read fan-out does not deliver.
+			for user := range c.members {
+				c.fanout.notice(c.noticeFor(user))
 			}
 		}
 	})

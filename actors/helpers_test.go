@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -52,12 +53,14 @@ func startCluster(t testing.TB, n int, store storage.Store, cfg actors.Config) [
 		nodes = append(nodes, node)
 	}
 	t.Cleanup(func() {
+		start := time.Now()
 		var wg sync.WaitGroup
 		for _, n := range nodes {
 			wg.Add(1)
 			go func() { defer wg.Done(); n.Stop(true) }()
 		}
 		wg.Wait()
+		t.Logf("cluster of %d stopped in %v", n, time.Since(start).Round(time.Millisecond))
 	})
 	deadline := time.Now().Add(10 * time.Second)
 	for _, node := range nodes {
@@ -83,12 +86,27 @@ type device struct {
 	mu     sync.Mutex
 	pushes []*pb.Push
 	got    chan struct{}
+	waiter *actor.PID // who asked for a subscription (actor goroutine only)
 }
 
 func connect(t testing.TB, node *cluster.Node, user, dev string) (*device, *pb.RegisterDeviceResponse) {
 	t.Helper()
 	d := &device{got: make(chan struct{}, 1)}
 	d.pid = node.System().Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
+		switch m := ctx.Message().(type) {
+		case *subscribeVia:
+			// Request, not RequestFuture: the hub must see this actor
+			// as the sender, it is what the hub forwards to.
+			d.waiter = ctx.Sender()
+			ctx.Request(m.hub, m.msg)
+			return
+		case *pb.Ack:
+			if d.waiter != nil {
+				ctx.Send(d.waiter, m)
+				d.waiter = nil
+			}
+			return
+		}
 		if p, ok := ctx.Message().(*pb.Push); ok {
 			d.mu.Lock()
 			d.pushes = append(d.pushes, p)
@@ -133,4 +151,26 @@ func (d *device) waitMessages(t testing.TB, n int) []*pb.Message {
 			t.Fatalf("device saw %d message pushes, want %d", len(d.messages()), n)
 		}
 	}
+}
+
+// eventually retries check until it passes or 10 s went by: fan-out runs
+// after the ack, so what members see settles shortly after.
+func eventually(t testing.TB, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func getenvInt(name string) int {
+	v, _ := strconv.Atoi(os.Getenv(name))
+	return v
 }

@@ -268,7 +268,7 @@ func (u *user) refreshLast(id string, uc *userConv) {
 		return
 	}
 	if cs := res.(*pb.ConvStateResponse); cs.Error == nil {
-		uc.lastSeq = max(uc.lastSeq, cs.LastSeq)
+		uc.lastSeq = max(uc.lastSeq, uc.clamp(cs.LastSeq))
 	}
 }
 
@@ -342,7 +342,9 @@ func (u *user) deliver(ctx actor.Context, d *pb.Deliver) {
 	}
 	var own uint64 // the user's own newest message: sending implies having read up to it
 	for _, m := range fresh {
-		uc.lastSeq = max(uc.lastSeq, m.Seq)
+		if uc.member.Sees(m.Seq) {
+			uc.lastSeq = max(uc.lastSeq, m.Seq)
+		}
 		if m.Kind == pb.MessageKind_NORMAL && m.Sender == u.id {
 			own = m.Seq
 		}
@@ -394,7 +396,7 @@ func (u *user) setLarge(id string, uc *userConv, large bool, lastSeq uint64) *pb
 		return nil
 	}
 	uc.large = large
-	uc.lastSeq = max(uc.lastSeq, lastSeq)
+	uc.lastSeq = max(uc.lastSeq, uc.clamp(lastSeq))
 	if large {
 		uc.unread = nil
 		u.refreshLarge([]string{id})
@@ -403,6 +405,15 @@ func (u *user) setLarge(id string, uc *userConv, large bool, lastSeq uint64) *pb
 	bg, cancel := context.WithTimeout(context.Background(), u.rt.cfg.RequestTimeout)
 	defer cancel()
 	return u.scanUnread(bg, id, uc)
+}
+
+// clamp limits a conversation's last seq to what the member sees: a
+// member that left sees nothing after its leave.
+func (uc *userConv) clamp(seq uint64) uint64 {
+	if !uc.member.Active() {
+		return min(seq, uc.member.LeftSeq)
+	}
+	return seq
 }
 
 // setMember records the user's membership row; joining again replaces the
@@ -462,16 +473,10 @@ func (u *user) notice(ctx actor.Context, n *pb.MembershipNotice) {
 	}
 	uc.setMember(memberFromPB(n.Conv, n.Member))
 	uc.kind = storage.ConvKind(n.Kind)
-	if !uc.member.Active() {
-		// The member's view ends at its leave.
-		uc.lastSeq = max(uc.lastSeq, min(n.LastSeq, uc.member.LeftSeq))
-	}
+	uc.lastSeq = max(uc.lastSeq, uc.clamp(n.LastSeq))
 	if e := u.setLarge(n.Conv, uc, n.Large, n.LastSeq); e != nil {
 		respond(ctx, sender, &pb.Ack{Error: e})
 		return
-	}
-	if uc.member.Active() {
-		uc.lastSeq = max(uc.lastSeq, n.LastSeq)
 	}
 	if uc.activity.IsZero() {
 		uc.activity = time.Now()

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -55,6 +56,7 @@ type Node struct {
 	provider  *memberlist.Provider
 	forwarder *metricsactor.Forwarder
 	started   time.Time
+	stopOnce  sync.Once // protoactor's Shutdown panics when called twice
 }
 
 // StartNode starts a node and joins (or forms) the cluster.
@@ -144,14 +146,18 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 // Stop leaves the cluster and stops the node; graceful tells the others at
 // once (they take over its grains), otherwise they notice by failure
 // detection. The store is not closed.
+// Calling it again is a no-op.
 func (n *Node) Stop(graceful bool) {
-	n.cluster.Shutdown(graceful)
-	// At the pinned protoactor version Shutdown(false) does not stop the
-	// provider: memberlist would keep answering probes for a dead node.
-	if !graceful {
-		_ = n.provider.Shutdown(false)
-	}
-	n.forwarder.Close()
+	n.stopOnce.Do(func() {
+		n.cluster.Shutdown(graceful)
+		// At the pinned protoactor version Shutdown(false) does not stop
+		// the provider: memberlist would keep answering probes for a dead
+		// node.
+		if !graceful {
+			_ = n.provider.Shutdown(false)
+		}
+		n.forwarder.Close()
+	})
 }
 
 // MembershipAddr is this node's memberlist address, to give other nodes as

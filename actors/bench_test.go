@@ -1,0 +1,115 @@
+package actors_test
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/switchboard-im/switchboard/actors"
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+)
+
+// BenchmarkSendDurable measures send → durable ack through conversation
+// grains on one node over Pebble, with many concurrent senders spread
+// over 1, 100 and 10,000 active conversations.
+func BenchmarkSendDurable(b *testing.B) {
+	store := openStore(b)
+	node := startCluster(b, 1, store, actors.Config{SendRate: 1e9, SendBurst: 1 << 30})[0]
+	for _, convs := range []int{1, 100, 10000} {
+		b.Run(fmt.Sprint("convs=", convs), func(b *testing.B) {
+			ids := make([]string, convs)
+			var wg sync.WaitGroup
+			sem := make(chan struct{}, 64)
+			for i := range ids {
+				ids[i] = fmt.Sprintf("bench%d-%d", convs, i)
+				wg.Add(1)
+				sem <- struct{}{}
+				go func() {
+					defer wg.Done()
+					defer func() { <-sem }()
+					// The benchmark function runs more than once: the
+					// conversations may exist already.
+					_, err := node.CreateConversation(tctx(b), &pb.CreateConversation{Conv: ids[i], Kind: pb.ConvKind_GROUP, Creator: "a", Members: []*pb.Member{{User: "b"}}})
+					if err != nil && actors.CodeOf(err) != pb.Code_EXISTS {
+						b.Error(err)
+					}
+					mustSend(b, node, ids[i], "a", "warm") // activated
+				}()
+			}
+			wg.Wait()
+			senders := max(256, min(convs, 2048))
+			var next, acked atomic.Int64
+			b.ResetTimer()
+			start := time.Now()
+			for w := range senders {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					ctx := tctx(b)
+					body := []byte("benchmark message body")
+					for i := next.Add(1); i <= int64(b.N); i = next.Add(1) {
+						conv := ids[(int(i)+w)%convs]
+						if _, err := node.Send(ctx, &pb.SendMessage{Conv: conv, Sender: "a", Body: body}); err != nil {
+							b.Error(err)
+							return
+						}
+						acked.Add(1)
+					}
+				}()
+			}
+			wg.Wait()
+			b.ReportMetric(float64(acked.Load())/time.Since(start).Seconds(), "acked/s")
+		})
+	}
+}
+
+// TestIdleUserGrainHeap activates many user grains (Presence) and reports
+// the heap each idle resident grain costs. It is a measurement, not a
+// check: it runs when SWITCHBOARD_GRAINS says how many (e.g. 100000).
+func TestIdleUserGrainHeap(t *testing.T) {
+	n := getenvInt("SWITCHBOARD_GRAINS")
+	if n <= 0 {
+		t.Skip("set SWITCHBOARD_GRAINS=100000 to measure")
+	}
+	store := openStore(t)
+	node := startCluster(t, 1, store, actors.Config{IdleTimeout: time.Hour})[0]
+	ctx := tctx(t)
+	measure := func() uint64 {
+		runtime.GC()
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	// Warm the paths once so one-off allocations are not charged to grains.
+	for i := range 100 {
+		if _, err := node.Presence(ctx, fmt.Sprint("warm", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before := measure()
+	start := time.Now()
+	var wg sync.WaitGroup
+	var next atomic.Int64
+	for range 64 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := next.Add(1); i <= int64(n); i = next.Add(1) {
+				ctx := tctx(t)
+				if _, err := node.Presence(ctx, fmt.Sprint("idle", i)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	took := time.Since(start)
+	after := measure()
+	t.Logf("%d idle user grains: %.0f bytes of heap each (%.1f MiB in all), activated in %v (%.0f/s)",
+		n, float64(after-before)/float64(n), float64(after-before)/(1<<20), took.Round(time.Millisecond), float64(n)/took.Seconds())
+}

@@ -1,0 +1,16 @@
+package actors
+
+import (
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/cluster"
+)
+
+// SpawnConversationForTest starts an extra activation of conversation id
+// outside the cluster's placement, beside whatever activation the cluster
+// has: the fencing tests use it to force two live activations.
+func SpawnConversationForTest(n *Runtime, id string) *actor.PID {
+	pid := n.system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return newConversation(n) }))
+	// First in the mailbox, as the cluster's middleware would deliver it.
+	n.system.Root.Send(pid, &cluster.ClusterInit{Identity: cluster.NewClusterIdentity(id, KindConversation)})
+	return pid
+}
