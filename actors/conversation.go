@@ -117,6 +117,7 @@ func (c *conversation) Receive(ctx actor.Context) {
 	case *cluster.ClusterInit:
 		c.id = m.Identity.Identity
 		c.log = c.rt.log.With("conv", c.id)
+		activations.WithLabelValues(KindConversation).Inc()
 		ctx.SetReceiveTimeout(c.rt.cfg.IdleTimeout)
 		c.load(ctx)
 	case *actor.ReceiveTimeout:
@@ -126,6 +127,7 @@ func (c *conversation) Receive(ctx actor.Context) {
 		// protoactor disarms the timer after firing, so re-arm it when
 		// the grain stays.
 		if len(c.pending) == 0 && len(c.unflushed) == 0 {
+			passivations.WithLabelValues(KindConversation).Inc()
 			ctx.Poison(ctx.Self())
 		} else {
 			ctx.SetReceiveTimeout(c.rt.cfg.IdleTimeout)
@@ -422,7 +424,10 @@ func (c *conversation) noticeFor(user string) *pb.MembershipNotice {
 func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 	sender := ctx.Sender()
 	now := time.Now()
-	reply := func(e *pb.Error) { respond(ctx, sender, &pb.SendResponse{Error: e}) }
+	reply := func(e *pb.Error) {
+		observeSend(e)
+		respond(ctx, sender, &pb.SendResponse{Error: e})
+	}
 	if !c.ready(reply) {
 		return
 	}
@@ -478,6 +483,8 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 			reply(e)
 			return
 		}
+		observeSend(nil)
+		observeAck(now)
 		respond(ctx, sender, &pb.SendResponse{MsgId: msg.MsgID, Seq: msg.Seq, ServerTsMs: millis(now), Flagged: flags != 0})
 	})
 }
@@ -674,6 +681,7 @@ func (c *conversation) fence(ctx actor.Context, cause error) {
 		return
 	}
 	c.fenced = true
+	fenced.Inc()
 	c.log.Info("fenced off", "cause", cause)
 	for _, p := range c.pending {
 		if p.state == writeWaiting && p.msg.Seq > c.flushedUpTo() {

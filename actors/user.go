@@ -69,12 +69,14 @@ func (u *user) Receive(ctx actor.Context) {
 	case *cluster.ClusterInit:
 		u.id = m.Identity.Identity
 		u.log = u.rt.log.With("user", u.id)
+		activations.WithLabelValues(KindUser).Inc()
 		ctx.SetReceiveTimeout(u.rt.cfg.IdleTimeout)
 		u.load(ctx)
 	case *actor.ReceiveTimeout:
 		// Poison, not Stop, so requests already queued are answered;
 		// protoactor disarms the timer once it fired, so re-arm it.
 		if len(u.unflushed) == 0 && !u.online() {
+			passivations.WithLabelValues(KindUser).Inc()
 			ctx.Poison(ctx.Self())
 		} else {
 			ctx.SetReceiveTimeout(u.rt.cfg.IdleTimeout)
@@ -380,6 +382,7 @@ func (u *user) deliver(ctx actor.Context, d *pb.Deliver) {
 	seq = u.appendInbox(ctx, storage.InboxEntry{Kind: storage.InboxMessage, ConvID: d.Conv, ConvSeq: uc.lastSeq, At: time.Now()}, func() {
 		respond(ctx, sender, &pb.Ack{})
 		for _, m := range fresh {
+			observeDelivery(m.ServerTsMs)
 			u.pushAll(&pb.Push{User: u.id, InboxSeq: seq, Event: &pb.Push_Message{Message: m}}, "")
 		}
 	})
