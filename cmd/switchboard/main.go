@@ -27,7 +27,12 @@ func newRootCmd() *cobra.Command {
 		Short:         "Switchboard: an actor-model instant-messaging runtime",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// Every flag of every command may come from SWITCHBOARD_<FLAG>.
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			return flagsFromEnv(cmd.Flags())
+		},
 	}
-	root.AddCommand(newServeCmd())
+	root.AddCommand(newServeCmd(), newTokenCmd(), newSendCmd(), newHistoryCmd(), newSyncCmd(), newReadCmd(),
+		newRecallCmd(), newConvsCmd(), newGroupCmd(), newChatCmd())
 	return root
 }

@@ -2,12 +2,15 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -15,19 +18,34 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/switchboard-im/switchboard/actors"
+	"github.com/switchboard-im/switchboard/cluster"
 	"github.com/switchboard-im/switchboard/storage"
 	"github.com/switchboard-im/switchboard/storage/cql"
 	"github.com/switchboard-im/switchboard/storage/pebble"
+	"github.com/switchboard-im/switchboard/transport"
 )
 
 type serveOptions struct {
-	dataDir     string
-	admin       string
-	store       string
-	cqlHosts    []string
-	cqlKeyspace string
-	dev         bool
-	logJSON     bool
+	dataDir       string
+	listen        string
+	admin         string
+	store         string
+	cqlHosts      []string
+	cqlKeyspace   string
+	tlsCert       string
+	tlsKey        string
+	authSecret    string
+	authPublicKey string
+	join          []string
+	gossip        string
+	clusterAddr   string
+	advertiseHost string
+	policyWords   []string
+	policyMode    string
+	drainTimeout  time.Duration
+	dev           bool
+	logJSON       bool
 }
 
 func newServeCmd() *cobra.Command {
@@ -35,22 +53,44 @@ func newServeCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "serve",
 		Short: "Run a node",
-		Long: `Run a Switchboard node. Every flag can also be set with an environment
-variable SWITCHBOARD_<FLAG> (upper case, dashes as underscores), e.g.
-SWITCHBOARD_DATA_DIR=/var/lib/switchboard.`,
+		Long: `Run a Switchboard node: the grains on the chosen store, the QUIC client
+server (--listen) and the admin HTTP server (--admin: /metrics, /healthz).
+A single node is a cluster of one; --join adds it to a cluster.
+
+--dev needs nothing else: a self-signed certificate and a token secret are
+generated into <data-dir>/dev (kept across restarts), with server.json
+telling the other commands where the node listens, so that
+
+  switchboard serve --dev --data-dir D
+  switchboard send --data-dir D --user alice --to user:bob --text hi
+
+work without further flags.
+
+Every flag can also be set with an environment variable SWITCHBOARD_<FLAG>
+(upper case, dashes as underscores), e.g. SWITCHBOARD_DATA_DIR=/var/lib/switchboard.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := flagsFromEnv(cmd.Flags()); err != nil {
-				return err
-			}
 			return runServe(cmd.Context(), o)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.dataDir, "data-dir", "./data", "directory for the embedded store and dev credentials")
+	f.StringVar(&o.listen, "listen", "127.0.0.1:4433", "QUIC address for clients (UDP host:port)")
 	f.StringVar(&o.admin, "admin", "127.0.0.1:8080", "admin HTTP address (/metrics, /healthz)")
 	f.StringVar(&o.store, "store", "pebble", "storage backend: pebble (embedded) or cql (ScyllaDB/Cassandra)")
 	f.StringSliceVar(&o.cqlHosts, "cql-hosts", []string{"127.0.0.1:9042"}, "CQL contact points (host:port)")
 	f.StringVar(&o.cqlKeyspace, "cql-keyspace", "switchboard", "CQL keyspace")
+	f.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate chain (PEM); --dev generates one")
+	f.StringVar(&o.tlsKey, "tls-key", "", "TLS private key (PEM)")
+	f.StringVar(&o.authSecret, "auth-secret-file", "", "file holding the HS256 token secret (at least 32 bytes); --dev generates one")
+	f.StringVar(&o.authPublicKey, "auth-public-key", "", "Ed25519 public key (PEM) verifying EdDSA tokens")
+	f.StringSliceVar(&o.join, "join", nil, "memberlist addresses (host:port) of cluster members to join")
+	f.StringVar(&o.gossip, "gossip", "", "memberlist bind address (default 127.0.0.1:0 with --dev, else 0.0.0.0:7946)")
+	f.StringVar(&o.clusterAddr, "cluster-addr", "127.0.0.1:0", "actor remoting address between nodes (host:port, port 0 = any)")
+	f.StringVar(&o.advertiseHost, "advertise-host", "", "host other nodes dial for actor remoting, when not the --cluster-addr host")
+	f.StringSliceVar(&o.policyWords, "policy-words", nil, "content policy: words matched in message bodies")
+	f.StringVar(&o.policyMode, "policy-mode", "off", "content policy mode: off, block or flag")
+	f.DurationVar(&o.drainTimeout, "drain-timeout", 10*time.Second, "on shutdown, how long clients get to reconnect elsewhere")
 	f.BoolVar(&o.dev, "dev", false, "development mode: zero configuration, everything local")
 	f.BoolVar(&o.logJSON, "log-json", false, "log as JSON lines")
 	return cmd
@@ -82,11 +122,31 @@ func runServe(ctx context.Context, o serveOptions) error {
 	log := slog.New(handler)
 	slog.SetDefault(log)
 
+	tlsConf, auth, err := serverCredentials(o)
+	if err != nil {
+		return err
+	}
 	store, err := openStore(ctx, o, log)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+
+	node, err := startNode(o, store, log)
+	if err != nil {
+		return err
+	}
+	defer node.Stop(true)
+
+	resetKey, err := loadResetKey(o.dataDir)
+	if err != nil {
+		return fmt.Errorf("stateless reset key: %w", err)
+	}
+	srv, err := transport.Listen(node.Runtime, transport.Config{Addr: o.listen, TLS: tlsConf, Auth: auth, StatelessResetKey: resetKey, Logger: log})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
 
 	ln, err := net.Listen("tcp", o.admin)
 	if err != nil {
@@ -95,15 +155,105 @@ func runServe(ctx context.Context, o serveOptions) error {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.Handler())
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	log.Info("node started", "store", o.store, "data_dir", o.dataDir, "admin", ln.Addr().String())
+	admin := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = admin.Serve(ln) }()
+
+	if o.dev {
+		if err := writeDevServerInfo(o.dataDir, devServerInfo{Addr: srv.Addr().String(), Admin: ln.Addr().String(), CA: devCertPath(o.dataDir)}); err != nil {
+			return err
+		}
+	}
+	log.Info("node started", "store", o.store, "data_dir", o.dataDir, "listen", srv.Addr().String(),
+		"admin", ln.Addr().String(), "membership", node.MembershipAddr(), "dev", o.dev)
 
 	<-ctx.Done()
-	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	log.Info("shutting down: draining clients", "timeout", o.drainTimeout)
+	drainCtx, cancel := context.WithTimeout(context.Background(), o.drainTimeout)
 	defer cancel()
-	return srv.Shutdown(shutdownCtx)
+	srv.Drain(drainCtx, "")
+	_ = srv.Close()
+	shutdownCtx, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel2()
+	return admin.Shutdown(shutdownCtx)
+}
+
+// serverCredentials loads the TLS certificate and the token verifier,
+// generating dev ones into the data dir with --dev.
+func serverCredentials(o serveOptions) (*tls.Config, *transport.Authenticator, error) {
+	certFile, keyFile, secretFile := o.tlsCert, o.tlsKey, o.authSecret
+	if o.dev {
+		if err := ensureDevCredentials(o.dataDir); err != nil {
+			return nil, nil, err
+		}
+		if certFile == "" {
+			certFile, keyFile = devCertPath(o.dataDir), devKeyPath(o.dataDir)
+		}
+		if secretFile == "" && o.authPublicKey == "" {
+			secretFile = devSecretPath(o.dataDir)
+		}
+	}
+	if certFile == "" || keyFile == "" {
+		return nil, nil, errors.New("no TLS certificate: give --tls-cert and --tls-key (or --dev)")
+	}
+	cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("TLS certificate: %w", err)
+	}
+	var ac transport.AuthConfig
+	if secretFile != "" {
+		if ac.Secret, err = readSecret(secretFile); err != nil {
+			return nil, nil, err
+		}
+	}
+	if o.authPublicKey != "" {
+		pk, err := transport.ReadEd25519PublicKey(o.authPublicKey)
+		if err != nil {
+			return nil, nil, err
+		}
+		ac.PublicKeys = []ed25519.PublicKey{pk}
+	}
+	if ac.Secret == nil && ac.PublicKeys == nil {
+		return nil, nil, errors.New("no token verification: give --auth-secret-file and/or --auth-public-key (or --dev)")
+	}
+	auth, err := transport.NewAuthenticator(ac)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}}, auth, nil
+}
+
+func startNode(o serveOptions, store storage.Store, log *slog.Logger) (*cluster.Node, error) {
+	host, port, err := splitHostPort(o.clusterAddr)
+	if err != nil {
+		return nil, fmt.Errorf("--cluster-addr: %w", err)
+	}
+	gossip := o.gossip
+	if gossip == "" {
+		gossip = "0.0.0.0:7946"
+		if o.dev {
+			gossip = "127.0.0.1:0"
+		}
+	}
+	ghost, gport, err := splitHostPort(gossip)
+	if err != nil {
+		return nil, fmt.Errorf("--gossip: %w", err)
+	}
+	cfg := cluster.NodeConfig{Host: host, Port: port, AdvertisedHost: o.advertiseHost, Store: store, Logger: log,
+		Actors: actors.Config{PolicyWords: o.policyWords, PolicyMode: actors.PolicyMode(o.policyMode)}}
+	cfg.Membership.BindAddr, cfg.Membership.BindPort, cfg.Membership.Seeds = ghost, gport, o.join
+	return cluster.StartNode(cfg)
+}
+
+func splitHostPort(addr string) (string, int, error) {
+	h, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil {
+		return "", 0, fmt.Errorf("port %q: %w", p, err)
+	}
+	return h, port, nil
 }
 
 func openStore(ctx context.Context, o serveOptions, log *slog.Logger) (storage.Store, error) {
