@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
@@ -77,37 +78,46 @@ func (f *fanout) run() {
 // runRound merges a round's Delivers per user (messages stay in seq order)
 // and sends everything concurrently, then waits for every answer.
 func (f *fanout) runRound(round []fanoutJob) {
-	var order []string
-	merged := map[string]*pb.Deliver{}
-	var sends []func() error
+	// Per user, calls keep their order (a membership notice must not
+	// overtake the Deliver queued before it); consecutive Delivers merge.
+	var users []string
+	calls := map[string][]any{}
 	for _, j := range round {
 		switch {
 		case j.deliver != nil:
 			d := j.deliver
-			if m, ok := merged[d.User]; ok {
-				m.Messages = append(m.Messages, d.Messages...)
-				m.Member, m.LastSeq, m.Large = d.Member, d.LastSeq, d.Large
-				continue
+			list := calls[d.User]
+			if len(list) == 0 {
+				users = append(users, d.User)
 			}
-			merged[d.User] = d
-			order = append(order, d.User)
+			if n := len(list); n > 0 {
+				if prev, ok := list[n-1].(*pb.Deliver); ok {
+					prev.Messages = append(prev.Messages, d.Messages...)
+					prev.Member, prev.LastSeq, prev.Large = d.Member, d.LastSeq, d.Large
+					continue
+				}
+			}
+			calls[d.User] = append(list, d)
 		case j.notice != nil:
-			n := j.notice
-			sends = append(sends, func() error { return f.call(n.User, n) })
+			if len(calls[j.notice.User]) == 0 {
+				users = append(users, j.notice.User)
+			}
+			calls[j.notice.User] = append(calls[j.notice.User], j.notice)
 		case j.receipt != nil:
-			user, r := j.user, j.receipt
-			f.rt.tell(KindUser, user, r)
+			f.rt.tell(KindUser, j.user, j.receipt)
 		}
 	}
-	for _, user := range order {
-		d := merged[user]
-		sends = append(sends, func() error { return f.call(d.User, d) })
+	errs := make(chan error, len(users))
+	for _, user := range users {
+		go func() {
+			var err error
+			for _, msg := range calls[user] {
+				err = errors.Join(err, f.call(user, msg))
+			}
+			errs <- err
+		}()
 	}
-	errs := make(chan error, len(sends))
-	for _, s := range sends {
-		go func() { errs <- s() }()
-	}
-	for range sends {
+	for range users {
 		if err := <-errs; err != nil {
 			f.rt.log.Error("delivery failed", "err", err)
 		}

@@ -51,6 +51,9 @@ type userConv struct {
 	pinned   bool
 	muted    bool
 	activity time.Time
+	// infoSeq is the conversation's last seq when member and large were
+	// last set: older news (a Deliver that raced a notice) is ignored.
+	infoSeq uint64
 }
 
 func (uc *userConv) unreadCount() uint64 {
@@ -168,7 +171,7 @@ func (u *user) conv(id string) (*userConv, *pb.Error) {
 	}
 	uc := &userConv{
 		kind: storage.ConvKind(cs.Kind), member: memberFromPB(id, cs.Member), large: int(cs.MemberCount) > u.rt.cfg.FanoutThreshold,
-		readSeq: state.ReadSeq, lastSeq: cs.LastSeq, nUnread: cs.Unread, lastMsg: cs.LastMessage,
+		readSeq: state.ReadSeq, lastSeq: cs.LastSeq, nUnread: cs.Unread, lastMsg: cs.LastMessage, infoSeq: cs.LastSeq,
 		pinned: state.Pinned, muted: state.Muted, activity: state.LastActivity,
 	}
 	if !uc.large {
@@ -330,10 +333,16 @@ func (u *user) deliver(ctx actor.Context, d *pb.Deliver) {
 		respond(ctx, sender, &pb.Ack{Error: e})
 		return
 	}
-	uc.setMember(memberFromPB(d.Conv, d.Member))
-	if e := u.setLarge(d.Conv, uc, d.Large, d.LastSeq); e != nil {
-		respond(ctx, sender, &pb.Ack{Error: e})
-		return
+	// Membership and mode travel with every Deliver; apply them only when
+	// they are at least as new as what the grain knows, so a Deliver that
+	// raced a newer notice cannot undo it.
+	if d.LastSeq >= uc.infoSeq {
+		uc.infoSeq = d.LastSeq
+		uc.setMember(memberFromPB(d.Conv, d.Member))
+		if e := u.setLarge(d.Conv, uc, d.Large, d.LastSeq); e != nil {
+			respond(ctx, sender, &pb.Ack{Error: e})
+			return
+		}
 	}
 	// A Deliver may repeat (its Ack was lost) or overlap what loading the
 	// conversation just read from the store: every update is idempotent.
@@ -474,12 +483,15 @@ func (u *user) notice(ctx actor.Context, n *pb.MembershipNotice) {
 			return
 		}
 	}
-	uc.setMember(memberFromPB(n.Conv, n.Member))
 	uc.kind = storage.ConvKind(n.Kind)
-	uc.lastSeq = max(uc.lastSeq, uc.clamp(n.LastSeq))
-	if e := u.setLarge(n.Conv, uc, n.Large, n.LastSeq); e != nil {
-		respond(ctx, sender, &pb.Ack{Error: e})
-		return
+	if n.LastSeq >= uc.infoSeq {
+		uc.infoSeq = n.LastSeq
+		uc.setMember(memberFromPB(n.Conv, n.Member))
+		uc.lastSeq = max(uc.lastSeq, uc.clamp(n.LastSeq))
+		if e := u.setLarge(n.Conv, uc, n.Large, n.LastSeq); e != nil {
+			respond(ctx, sender, &pb.Ack{Error: e})
+			return
+		}
 	}
 	if uc.activity.IsZero() {
 		uc.activity = time.Now()
