@@ -3,23 +3,28 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/rand"
 	"crypto/tls"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/switchboard-im/switchboard/actors"
 	"github.com/switchboard-im/switchboard/cluster"
+	"github.com/switchboard-im/switchboard/cluster/admin"
+	"github.com/switchboard-im/switchboard/cluster/admin/dashboard"
 	"github.com/switchboard-im/switchboard/storage"
 	"github.com/switchboard-im/switchboard/storage/cql"
 	"github.com/switchboard-im/switchboard/storage/pebble"
@@ -46,6 +51,9 @@ type serveOptions struct {
 	drainTimeout  time.Duration
 	dev           bool
 	logJSON       bool
+
+	adminTokenFile string
+	adminOpenRead  bool
 }
 
 func newServeCmd() *cobra.Command {
@@ -76,7 +84,7 @@ Every flag can also be set with an environment variable SWITCHBOARD_<FLAG>
 	f := cmd.Flags()
 	f.StringVar(&o.dataDir, "data-dir", "./data", "directory for the embedded store and dev credentials")
 	f.StringVar(&o.listen, "listen", "127.0.0.1:4433", "QUIC address for clients (UDP host:port)")
-	f.StringVar(&o.admin, "admin", "127.0.0.1:8080", "admin HTTP address (/metrics, /healthz)")
+	f.StringVar(&o.admin, "admin", "127.0.0.1:8080", "admin HTTP address (/metrics, /healthz, /api/v1/, dashboard at /)")
 	f.StringVar(&o.store, "store", "pebble", "storage backend: pebble (embedded) or cql (ScyllaDB/Cassandra)")
 	f.StringSliceVar(&o.cqlHosts, "cql-hosts", []string{"127.0.0.1:9042"}, "CQL contact points (host:port)")
 	f.StringVar(&o.cqlKeyspace, "cql-keyspace", "switchboard", "CQL keyspace")
@@ -91,6 +99,8 @@ Every flag can also be set with an environment variable SWITCHBOARD_<FLAG>
 	f.StringSliceVar(&o.policyWords, "policy-words", nil, "content policy: words matched in message bodies")
 	f.StringVar(&o.policyMode, "policy-mode", "off", "content policy mode: off, block or flag")
 	f.DurationVar(&o.drainTimeout, "drain-timeout", 10*time.Second, "on shutdown, how long clients get to reconnect elsewhere")
+	f.StringVar(&o.adminTokenFile, "admin-token-file", "", "file holding the admin API token (--dev generates one)")
+	f.BoolVar(&o.adminOpenRead, "admin-open-read", false, "serve the read-only admin endpoints without a token")
 	f.BoolVar(&o.dev, "dev", false, "development mode: zero configuration, everything local")
 	f.BoolVar(&o.logJSON, "log-json", false, "log as JSON lines")
 	return cmd
@@ -152,14 +162,31 @@ func runServe(ctx context.Context, o serveOptions) error {
 	if err != nil {
 		return fmt.Errorf("admin listen %s: %w", o.admin, err)
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.Handler())
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
-	admin := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = admin.Serve(ln) }()
+	adminToken, err := loadAdminToken(o)
+	if err != nil {
+		return err
+	}
+	adminAPI, err := admin.New(node, admin.Config{
+		Addr: ln.Addr().String(), Token: adminToken, OpenReadOnly: o.adminOpenRead, Logger: log, Extra: dashboard.Register,
+	}, admin.Hooks{
+		Connections: srv.Connections,
+		Drain: func(ctx context.Context) error {
+			srv.Drain(ctx, "")
+			return nil
+		},
+	})
+	if err != nil {
+		return err
+	}
+	adminSrv := &http.Server{Handler: adminAPI.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = adminSrv.Serve(ln) }()
 
 	if o.dev {
 		if err := writeDevServerInfo(o.dataDir, devServerInfo{Addr: srv.Addr().String(), Admin: ln.Addr().String(), CA: devCertPath(o.dataDir)}); err != nil {
+			return err
+		}
+		b, _ := json.Marshal(devAdmin{URL: "http://" + ln.Addr().String(), Token: adminToken})
+		if err := writeFileAtomic(devAdminPath(o.dataDir), b, 0o600); err != nil {
 			return err
 		}
 	}
@@ -174,7 +201,39 @@ func runServe(ctx context.Context, o serveOptions) error {
 	_ = srv.Close()
 	shutdownCtx, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel2()
-	return admin.Shutdown(shutdownCtx)
+	return adminSrv.Shutdown(shutdownCtx)
+}
+
+// loadAdminToken reads --admin-token-file; with --dev a token is generated
+// into the data dir once and kept.
+func loadAdminToken(o serveOptions) (string, error) {
+	path := o.adminTokenFile
+	if path == "" && o.dev {
+		path = filepath.Join(devDir(o.dataDir), "admin-token")
+		if ok, err := fileExists(path); err != nil {
+			return "", err
+		} else if !ok {
+			var b [24]byte
+			if _, err := rand.Read(b[:]); err != nil {
+				return "", err
+			}
+			if err := writeFileAtomic(path, []byte(hex.EncodeToString(b[:])+"\n"), 0o600); err != nil {
+				return "", err
+			}
+		}
+	}
+	if path == "" {
+		return "", nil // the API answers 401 (read-only endpoints only with --admin-open-read)
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", fmt.Errorf("admin token: %w", err)
+	}
+	tok := strings.TrimSpace(string(b))
+	if len(tok) < 16 {
+		return "", fmt.Errorf("admin token in %s is shorter than 16 characters", path)
+	}
+	return tok, nil
 }
 
 // serverCredentials loads the TLS certificate and the token verifier,

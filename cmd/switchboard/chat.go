@@ -1,0 +1,266 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/switchboard-im/switchboard/transport/client"
+	"github.com/switchboard-im/switchboard/transport/wirepb"
+)
+
+const chatHelp = `commands:
+  /convs                 conversations, unread counts in brackets
+  /open CONV | /to USER  switch conversation (shows its latest messages, marks them read)
+  /history [N]           the last N messages of this conversation
+  /read                  mark this conversation read
+  /recall SEQ            recall one of your messages
+  /group ID USER,USER    create a group and open it
+  /members               this conversation's members
+  /quit
+anything else is sent to the open conversation`
+
+func newChatCmd() *cobra.Command {
+	var o clientOptions
+	var with, conv string
+	cmd := &cobra.Command{
+		Use:   "chat",
+		Short: "Chat interactively (a line-oriented client)",
+		Example: `  terminal 1:  switchboard chat --data-dir D --user alice --with bob
+  terminal 2:  switchboard chat --data-dir D --user bob --with alice`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if o.device == "cli" {
+				o.device = "chat"
+			}
+			c, err := o.connect(cmd.Context(), false)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			ch := &chat{c: c, out: cmd.OutOrStdout(), ctx: cmd.Context()}
+			fmt.Fprintf(ch.out, "connected as %s/%s — /help for commands\n", c.User(), c.Device())
+			ch.listConvs()
+			switch {
+			case with != "":
+				ch.open(wirepb.DirectConvID(c.User(), with), with)
+			case conv != "":
+				ch.open(conv, "")
+			}
+			return ch.loop(cmd.InOrStdin())
+		},
+	}
+	o.register(cmd.Flags())
+	cmd.Flags().StringVar(&with, "with", "", "open the direct conversation with this user")
+	cmd.Flags().StringVar(&conv, "conv", "", "open this conversation")
+	return cmd
+}
+
+type chat struct {
+	c    *client.Client
+	out  io.Writer
+	ctx  context.Context
+	conv string // the open conversation
+	to   string // its other user, for a direct conversation not yet created
+}
+
+func (ch *chat) loop(in io.Reader) error {
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(in)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	for {
+		select {
+		case <-ch.ctx.Done():
+			return nil
+		case line, ok := <-lines:
+			if !ok || strings.TrimSpace(line) == "/quit" {
+				return nil
+			}
+			ch.command(strings.TrimSpace(line))
+		case e := <-ch.c.Events():
+			ch.event(e)
+		}
+	}
+}
+
+func (ch *chat) command(line string) {
+	if line == "" {
+		return
+	}
+	if !strings.HasPrefix(line, "/") {
+		ch.send(line)
+		return
+	}
+	f := strings.Fields(line)
+	arg := func(i int) string {
+		if i < len(f) {
+			return f[i]
+		}
+		return ""
+	}
+	switch f[0] {
+	case "/help":
+		fmt.Fprintln(ch.out, chatHelp)
+	case "/convs":
+		ch.listConvs()
+	case "/open":
+		ch.open(arg(1), "")
+	case "/to":
+		ch.open(wirepb.DirectConvID(ch.c.User(), arg(1)), arg(1))
+	case "/history":
+		n, _ := strconv.Atoi(arg(1))
+		ch.history(max(n, 20))
+	case "/read":
+		ch.markRead(0)
+	case "/recall":
+		seq, err := strconv.ParseUint(arg(1), 10, 64)
+		if err != nil || ch.conv == "" {
+			fmt.Fprintln(ch.out, "usage: /recall SEQ (in an open conversation)")
+			return
+		}
+		if _, err := ch.c.Recall(ch.ctx, ch.conv, seq); err != nil {
+			fmt.Fprintln(ch.out, "! recall:", err)
+		}
+	case "/group":
+		id, err := ch.c.CreateGroup(ch.ctx, arg(1), arg(1), strings.Split(arg(2), ","))
+		if err != nil {
+			fmt.Fprintln(ch.out, "! group:", err)
+			return
+		}
+		ch.open(id, "")
+	case "/members":
+		ms, err := ch.c.Members(ch.ctx, ch.conv, "", 1000)
+		if err != nil {
+			fmt.Fprintln(ch.out, "! members:", err)
+			return
+		}
+		for _, m := range ms {
+			fmt.Fprintf(ch.out, "  %s (%s)\n", m.User, strings.ToLower(m.Role.String()))
+		}
+	default:
+		fmt.Fprintln(ch.out, "unknown command; /help")
+	}
+}
+
+func (ch *chat) listConvs() {
+	list, total, err := ch.c.ListConversations(ch.ctx, "", 50)
+	if err != nil {
+		fmt.Fprintln(ch.out, "! conversations:", err)
+		return
+	}
+	fmt.Fprintf(ch.out, "— %d conversations, %d unread\n", len(list), total)
+	for _, s := range list {
+		fmt.Fprintln(ch.out, "  "+formatSummary(s))
+	}
+}
+
+func (ch *chat) open(conv, to string) {
+	if conv == "" {
+		fmt.Fprintln(ch.out, "usage: /open CONV or /to USER")
+		return
+	}
+	ch.conv, ch.to = conv, to
+	fmt.Fprintf(ch.out, "— %s\n", conv)
+	ch.history(20)
+}
+
+func (ch *chat) history(n int) {
+	if ch.conv == "" {
+		return
+	}
+	ms, err := ch.c.History(ch.ctx, ch.conv, client.HistoryOptions{Limit: n})
+	if err != nil {
+		if wirepb.CodeOf(err) != wirepb.Code_NOT_MEMBER || ch.to == "" {
+			fmt.Fprintln(ch.out, "! history:", err)
+		}
+		return
+	}
+	for i := len(ms) - 1; i >= 0; i-- {
+		fmt.Fprintln(ch.out, "  "+formatMessage(ms[i]))
+	}
+	if len(ms) > 0 {
+		ch.markRead(ms[0].Seq)
+	}
+}
+
+func (ch *chat) markRead(seq uint64) {
+	if ch.conv == "" {
+		return
+	}
+	if seq == 0 {
+		if c, ok := ch.c.Conversation(ch.conv); ok {
+			seq = c.LastSeq
+		}
+	}
+	if c, ok := ch.c.Conversation(ch.conv); ok && seq <= c.ReadSeq {
+		return
+	}
+	if _, _, err := ch.c.MarkRead(ch.ctx, ch.conv, seq); err != nil && wirepb.CodeOf(err) != wirepb.Code_NOT_MEMBER {
+		fmt.Fprintln(ch.out, "! read:", err)
+	}
+}
+
+func (ch *chat) send(text string) {
+	if ch.conv == "" {
+		fmt.Fprintln(ch.out, "open a conversation first: /to USER or /open CONV")
+		return
+	}
+	target := client.ToConv(ch.conv)
+	if ch.to != "" {
+		target = client.ToUser(ch.to)
+	}
+	if _, err := ch.c.Send(target, []byte(text), ""); err != nil {
+		fmt.Fprintln(ch.out, "! send:", err)
+	}
+}
+
+func (ch *chat) event(e client.Event) {
+	switch e.Kind {
+	case client.EventMessage:
+		m := e.Message
+		if m.Sender == ch.c.User() && m.Kind == wirepb.MessageKind_NORMAL {
+			return // shown by its state change
+		}
+		if m.Conv == ch.conv {
+			fmt.Fprintln(ch.out, "  "+formatMessage(*m))
+			ch.markRead(m.Seq)
+			return
+		}
+		conv, _ := ch.c.Conversation(m.Conv)
+		fmt.Fprintf(ch.out, "  [%s (%d)] %s\n", m.Conv, conv.Unread, formatMessage(*m))
+	case client.EventMessageState:
+		m := e.Message
+		switch m.State {
+		case client.StateSent:
+			fmt.Fprintf(ch.out, "  %s  ✓\n", formatMessage(*m))
+		case client.StateDelivered:
+			fmt.Fprintf(ch.out, "  ✓✓ #%d delivered\n", m.Seq)
+		case client.StateRead:
+			fmt.Fprintf(ch.out, "  ✓✓ #%d read\n", m.Seq)
+		case client.StateFailed:
+			fmt.Fprintf(ch.out, "  ! not sent (%q): %v\n", string(m.Body), m.Err)
+		}
+	case client.EventTyping:
+		if e.Conv == ch.conv && e.Typing {
+			fmt.Fprintf(ch.out, "  %s is typing…\n", e.User)
+		}
+	case client.EventMembership:
+		fmt.Fprintf(ch.out, "  — membership of %s changed\n", e.Conv)
+	case client.EventDisconnected:
+		fmt.Fprintln(ch.out, "  — disconnected; reconnecting…")
+	case client.EventConnected:
+		fmt.Fprintln(ch.out, "  — connected")
+	case client.EventError:
+		fmt.Fprintln(ch.out, "  ! stopped:", e.Err)
+	}
+}

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/switchboard-im/switchboard/transport"
+	"github.com/switchboard-im/switchboard/transport/client"
+	"github.com/switchboard-im/switchboard/transport/wirepb"
+)
+
+// clientOptions are the flags every client command shares. Against a dev
+// node (serve --dev) --data-dir and --user suffice: the address, the CA and
+// the token secret are read from <data-dir>/dev. Against a deployment give
+// --server, --ca and --token (or a key to mint one with).
+type clientOptions struct {
+	dataDir    string
+	user       string
+	device     string
+	server     string
+	ca         string
+	token      string
+	secretFile string
+	privateKey string
+	tokenTTL   time.Duration
+	timeout    time.Duration
+	json       bool
+}
+
+func (o *clientOptions) register(f *pflag.FlagSet) {
+	f.StringVar(&o.dataDir, "data-dir", "./data", "a dev node's data directory (address, CA and token secret)")
+	f.StringVar(&o.user, "user", "", "the user to act as (with a minted token)")
+	f.StringVar(&o.device, "device", "cli", "the device to act as")
+	f.StringVar(&o.server, "server", "", "the node's QUIC address host:port (default: from the dev data dir)")
+	f.StringVar(&o.ca, "ca", "", "PEM file of the CA to trust (default: the dev certificate, else the system roots)")
+	f.StringVar(&o.token, "token", "", "the token to connect with (default: minted for --user/--device)")
+	f.StringVar(&o.secretFile, "auth-secret-file", "", "HS256 secret to mint the token with (default: the dev secret)")
+	f.StringVar(&o.privateKey, "private-key", "", "Ed25519 private key (PEM) to mint an EdDSA token with")
+	f.DurationVar(&o.tokenTTL, "token-ttl", time.Hour, "lifetime of a minted token")
+	f.DurationVar(&o.timeout, "timeout", 15*time.Second, "how long the command may take")
+	f.BoolVar(&o.json, "json", false, "print JSON")
+}
+
+// mint makes a token for user/device from the configured key.
+func (o *clientOptions) mint(user, device string) (string, error) {
+	if !validID(user) {
+		return "", errors.New("give --user (letters, digits, ._@-)")
+	}
+	if o.privateKey != "" {
+		k, err := transport.ReadEd25519PrivateKey(o.privateKey)
+		if err != nil {
+			return "", err
+		}
+		return transport.MintEdDSA(k, user, device, o.tokenTTL, "")
+	}
+	file := o.secretFile
+	if file == "" {
+		file = devSecretPath(o.dataDir)
+	}
+	secret, err := readSecret(file)
+	if err != nil {
+		return "", fmt.Errorf("cannot mint a token (give --token, --auth-secret-file or --private-key, or --data-dir of a dev node): %w", err)
+	}
+	return transport.MintHS256(secret, user, device, o.tokenTTL, "")
+}
+
+func validID(s string) bool {
+	if s == "" || len(s) > 64 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._@-", r)) {
+			return false
+		}
+	}
+	return true
+}
+
+func (o *clientOptions) config() (client.Config, error) {
+	cfg := client.Config{Addr: o.server}
+	caFile := o.ca
+	if cfg.Addr == "" || caFile == "" {
+		if info, err := readDevServerInfo(o.dataDir); err == nil {
+			if cfg.Addr == "" {
+				cfg.Addr = info.Addr
+			}
+			if caFile == "" {
+				caFile = info.CA
+			}
+		} else if cfg.Addr == "" {
+			return cfg, err
+		}
+	}
+	tc := &tls.Config{}
+	if caFile != "" {
+		pemBytes, err := os.ReadFile(caFile)
+		if err != nil {
+			return cfg, fmt.Errorf("CA: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pemBytes) {
+			return cfg, fmt.Errorf("CA %s: no PEM certificate", caFile)
+		}
+		tc.RootCAs = pool
+	}
+	cfg.TLS = tc
+	if o.token != "" {
+		cfg.Token = o.token
+	} else {
+		user, device := o.user, o.device
+		if _, err := o.mint(user, device); err != nil {
+			return cfg, err
+		}
+		cfg.TokenSource = func(context.Context) (string, error) { return o.mint(user, device) }
+	}
+	return cfg, nil
+}
+
+// connect dials the node; manualAck leaves the device cursor alone (every
+// command but chat and sync --ack only looks).
+func (o *clientOptions) connect(ctx context.Context, manualAck bool) (*client.Client, error) {
+	cfg, err := o.config()
+	if err != nil {
+		return nil, err
+	}
+	cfg.ManualAck = manualAck
+	return client.Dial(ctx, cfg)
+}
+
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}
+
+// jsonMessage is how commands print a message.
+type jsonMessage struct {
+	Conv        string `json:"conv"`
+	Seq         uint64 `json:"seq"`
+	MsgID       uint64 `json:"msg_id"`
+	ClientMsgID string `json:"client_msg_id,omitempty"`
+	From        string `json:"from"`
+	Kind        string `json:"kind"`
+	Text        string `json:"text"`
+	RefSeq      uint64 `json:"ref_seq,omitempty"`
+	Recalled    bool   `json:"recalled,omitempty"`
+	Flagged     bool   `json:"flagged,omitempty"`
+	ServerTsMs  int64  `json:"server_ts_ms"`
+	State       string `json:"state,omitempty"`
+}
+
+func toJSONMessage(m client.Message) jsonMessage {
+	return jsonMessage{Conv: m.Conv, Seq: m.Seq, MsgID: m.MsgID, ClientMsgID: m.ClientMsgID, From: m.Sender,
+		Kind: strings.ToLower(m.Kind.String()), Text: string(m.Body), RefSeq: m.RefSeq, Recalled: m.Recalled,
+		Flagged: m.Flagged, ServerTsMs: millis(m.ServerTime)}
+}
+
+func wireToJSONMessage(m *wirepb.Message) *jsonMessage {
+	if m == nil {
+		return nil
+	}
+	j := toJSONMessage(client.Message{Conv: m.Conv, Seq: m.Seq, MsgID: m.MsgId, ClientMsgID: m.ClientMsgId, Sender: m.Sender,
+		Kind: m.Kind, Body: m.Body, RefSeq: m.RefSeq, Recalled: m.Recalled, Flagged: m.Flagged})
+	j.ServerTsMs = m.ServerTsMs
+	return &j
+}
+
+func millis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+// jsonSummary is how commands print a conversation summary.
+type jsonSummary struct {
+	Conv           string       `json:"conv"`
+	Kind           string       `json:"kind"`
+	LastSeq        uint64       `json:"last_seq"`
+	Unread         uint64       `json:"unread"`
+	ReadSeq        uint64       `json:"read_seq"`
+	Pinned         bool         `json:"pinned,omitempty"`
+	Muted          bool         `json:"muted,omitempty"`
+	Member         bool         `json:"member"`
+	LastActivityMs int64        `json:"last_activity_ms,omitempty"`
+	LastMessage    *jsonMessage `json:"last_message,omitempty"`
+}
+
+func toJSONSummary(s *wirepb.ConvSummary) jsonSummary {
+	return jsonSummary{Conv: s.Conv, Kind: strings.ToLower(s.Kind.String()), LastSeq: s.LastSeq, Unread: s.Unread, ReadSeq: s.ReadSeq,
+		Pinned: s.Pinned, Muted: s.Muted, Member: s.Member, LastActivityMs: s.LastActivityMs, LastMessage: wireToJSONMessage(s.LastMessage)}
+}
+
+// withTimeout bounds a command.
+func (o *clientOptions) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, o.timeout)
+}

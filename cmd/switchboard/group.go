@@ -1,0 +1,166 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/switchboard-im/switchboard/transport/client"
+	"github.com/switchboard-im/switchboard/transport/wirepb"
+)
+
+func newGroupCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "group", Short: "Create groups and manage their members"}
+	cmd.AddCommand(newGroupCreateCmd(), newGroupChangeCmd("add"), newGroupChangeCmd("remove"),
+		newGroupChangeCmd("leave"), newGroupChangeCmd("set-role"), newGroupMembersCmd())
+	return cmd
+}
+
+func newGroupCreateCmd() *cobra.Command {
+	var o clientOptions
+	var id, title string
+	var members []string
+	cmd := &cobra.Command{
+		Use:     "create",
+		Short:   "Create a group with this user as owner",
+		Example: `  switchboard group create --data-dir D --user alice --id g:team --title Team --members bob,carol`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
+				conv, err := c.CreateGroup(ctx, id, title, members)
+				if err != nil {
+					return err
+				}
+				if o.json {
+					return printJSON(cmd.OutOrStdout(), map[string]any{"conv": conv})
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), conv)
+				return nil
+			})
+		},
+	}
+	o.register(cmd.Flags())
+	cmd.Flags().StringVar(&id, "id", "", "the group's id (default: the server picks g:<random>)")
+	cmd.Flags().StringVar(&title, "title", "", "the group's title")
+	cmd.Flags().StringSliceVar(&members, "members", nil, "members besides this user")
+	return cmd
+}
+
+func newGroupChangeCmd(op string) *cobra.Command {
+	var o clientOptions
+	var conv, role string
+	var users []string
+	short := map[string]string{
+		"add":      "Add members (owners and admins)",
+		"remove":   "Remove members (owners and admins)",
+		"leave":    "Leave a group",
+		"set-role": "Set members' role: member or admin (the owner)",
+	}[op]
+	cmd := &cobra.Command{
+		Use:   op,
+		Short: short,
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if conv == "" {
+				return errors.New("give --conv")
+			}
+			if op != "leave" && len(users) == 0 {
+				return errors.New("give --users")
+			}
+			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
+				var seq uint64
+				var err error
+				switch op {
+				case "add":
+					seq, err = c.AddMembers(ctx, conv, users...)
+				case "remove":
+					seq, err = c.RemoveMembers(ctx, conv, users...)
+				case "leave":
+					seq, err = c.Leave(ctx, conv)
+				case "set-role":
+					r, ok := wirepb.Role_value[strings.ToUpper(role)]
+					if !ok {
+						return fmt.Errorf("role %q: want member or admin", role)
+					}
+					seq, err = c.SetRole(ctx, conv, wirepb.Role(r), users...)
+				}
+				if err != nil {
+					return err
+				}
+				if o.json {
+					return printJSON(cmd.OutOrStdout(), map[string]any{"conv": conv, "seq": seq})
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: done (#%d)\n", conv, seq)
+				return nil
+			})
+		},
+	}
+	o.register(cmd.Flags())
+	cmd.Flags().StringVar(&conv, "conv", "", "the group's id")
+	if op != "leave" {
+		cmd.Flags().StringSliceVar(&users, "users", nil, "the users to act on")
+	}
+	if op == "set-role" {
+		cmd.Flags().StringVar(&role, "role", "member", "member or admin")
+	}
+	return cmd
+}
+
+func newGroupMembersCmd() *cobra.Command {
+	var o clientOptions
+	var conv string
+	cmd := &cobra.Command{
+		Use:   "members",
+		Short: "List a group's members",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if conv == "" {
+				return errors.New("give --conv")
+			}
+			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
+				var all []*wirepb.Member
+				after := ""
+				for {
+					page, err := c.Members(ctx, conv, after, 1000)
+					if err != nil {
+						return err
+					}
+					all = append(all, page...)
+					if len(page) < 1000 {
+						break
+					}
+					after = page[len(page)-1].User
+				}
+				if o.json {
+					out := make([]map[string]any, len(all))
+					for i, m := range all {
+						out[i] = map[string]any{"user": m.User, "role": strings.ToLower(m.Role.String()), "joined_seq": m.JoinedSeq, "muted": m.Muted}
+					}
+					return printJSON(cmd.OutOrStdout(), out)
+				}
+				for _, m := range all {
+					fmt.Fprintf(cmd.OutOrStdout(), "%-24s %s\n", m.User, strings.ToLower(m.Role.String()))
+				}
+				return nil
+			})
+		},
+	}
+	o.register(cmd.Flags())
+	cmd.Flags().StringVar(&conv, "conv", "", "the group's id")
+	return cmd
+}
+
+// withClient runs f with a connected, look-only client.
+func withClient(cmd *cobra.Command, o *clientOptions, f func(context.Context, *client.Client) error) error {
+	ctx, cancel := o.withTimeout(cmd.Context())
+	defer cancel()
+	c, err := o.connect(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return f(ctx, c)
+}

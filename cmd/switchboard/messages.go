@@ -1,0 +1,345 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/switchboard-im/switchboard/transport/client"
+	"github.com/switchboard-im/switchboard/transport/wirepb"
+)
+
+func newSendCmd() *cobra.Command {
+	var o clientOptions
+	var to, conv, text, clientMsgID string
+	cmd := &cobra.Command{
+		Use:   "send",
+		Short: "Send a message (to user:NAME, or to a conversation)",
+		Example: `  switchboard send --data-dir D --user alice --to user:bob --text hi --json
+  switchboard send --data-dir D --user alice --conv g:team --text hello`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			target, err := parseTarget(to, conv)
+			if err != nil {
+				return err
+			}
+			if text == "" {
+				return errors.New("give --text")
+			}
+			ctx, cancel := o.withTimeout(cmd.Context())
+			defer cancel()
+			c, err := o.connect(ctx, true)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			p, err := c.Send(target, []byte(text), clientMsgID)
+			if err != nil {
+				return err
+			}
+			m, err := p.Wait(ctx)
+			if err != nil {
+				return err
+			}
+			if o.json {
+				return printJSON(cmd.OutOrStdout(), map[string]any{"conv": m.Conv, "seq": m.Seq, "msg_id": m.MsgID,
+					"client_msg_id": m.ClientMsgID, "server_ts_ms": millis(m.ServerTime), "flagged": m.Flagged})
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "sent %s #%d\n", m.Conv, m.Seq)
+			return nil
+		},
+	}
+	o.register(cmd.Flags())
+	cmd.Flags().StringVar(&to, "to", "", "user:NAME for the direct conversation, or conv:ID")
+	cmd.Flags().StringVar(&conv, "conv", "", "conversation id")
+	cmd.Flags().StringVar(&text, "text", "", "message text")
+	cmd.Flags().StringVar(&clientMsgID, "client-msg-id", "", "idempotency key (a resend with the same key is stored once)")
+	return cmd
+}
+
+func parseTarget(to, conv string) (client.Target, error) {
+	switch {
+	case to != "" && conv != "":
+		return client.Target{}, errors.New("give --to or --conv, not both")
+	case conv != "":
+		return client.ToConv(conv), nil
+	case strings.HasPrefix(to, "user:"):
+		return client.ToUser(strings.TrimPrefix(to, "user:")), nil
+	case strings.HasPrefix(to, "conv:"):
+		return client.ToConv(strings.TrimPrefix(to, "conv:")), nil
+	case to != "":
+		return client.ToUser(to), nil
+	}
+	return client.Target{}, errors.New("give --to user:NAME or --conv ID")
+}
+
+func newHistoryCmd() *cobra.Command {
+	var o clientOptions
+	var conv string
+	var from, to uint64
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "history",
+		Short: "Print a conversation's messages (the latest page, or a seq range), oldest first",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if conv == "" {
+				return errors.New("give --conv")
+			}
+			ctx, cancel := o.withTimeout(cmd.Context())
+			defer cancel()
+			c, err := o.connect(ctx, true)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			ms, err := c.History(ctx, conv, client.HistoryOptions{FromSeq: from, ToSeq: to, Limit: limit, OldestFirst: from > 0})
+			if err != nil {
+				return err
+			}
+			sort.Slice(ms, func(i, j int) bool { return ms[i].Seq < ms[j].Seq })
+			if o.json {
+				out := make([]jsonMessage, len(ms))
+				for i, m := range ms {
+					out[i] = toJSONMessage(m)
+				}
+				return printJSON(cmd.OutOrStdout(), out)
+			}
+			for _, m := range ms {
+				fmt.Fprintln(cmd.OutOrStdout(), formatMessage(m))
+			}
+			return nil
+		},
+	}
+	o.register(cmd.Flags())
+	cmd.Flags().StringVar(&conv, "conv", "", "conversation id")
+	cmd.Flags().Uint64Var(&from, "from", 0, "first seq (default: the latest page)")
+	cmd.Flags().Uint64Var(&to, "to", 0, "last seq (0: the latest)")
+	cmd.Flags().IntVar(&limit, "limit", 50, "messages at most (the server caps a page)")
+	return cmd
+}
+
+func formatMessage(m client.Message) string {
+	ts := ""
+	if !m.ServerTime.IsZero() {
+		ts = m.ServerTime.Local().Format(time.TimeOnly)
+	}
+	switch {
+	case m.Kind == wirepb.MessageKind_RECALL:
+		return fmt.Sprintf("#%-4d %s %s recalled #%d", m.Seq, ts, m.Sender, m.RefSeq)
+	case m.Kind == wirepb.MessageKind_SYSTEM:
+		return fmt.Sprintf("#%-4d %s * %s", m.Seq, ts, string(m.Body))
+	case m.Recalled:
+		return fmt.Sprintf("#%-4d %s %s: (recalled)", m.Seq, ts, m.Sender)
+	}
+	return fmt.Sprintf("#%-4d %s %s: %s", m.Seq, ts, m.Sender, string(m.Body))
+}
+
+func newSyncCmd() *cobra.Command {
+	var o clientOptions
+	var cursor uint64
+	var ack bool
+	cmd := &cobra.Command{
+		Use:   "sync",
+		Short: "Print the conversations changed since the device's cursor",
+		Long: `Print what a device would sync: the conversations changed since its stored
+cursor (or --cursor), with last seq, unread count and read cursor. It only
+looks; --ack moves the device cursor past what was printed.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := o.withTimeout(cmd.Context())
+			defer cancel()
+			c, err := o.connect(ctx, true)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			w := c.Welcome()
+			page := w.Sync
+			if cmd.Flags().Changed("cursor") {
+				if page, err = c.SyncFrom(ctx, cursor, 0); err != nil {
+					return err
+				}
+			}
+			all := append([]*wirepb.ConvSummary(nil), page.Conversations...)
+			for page.More {
+				if page, err = c.SyncFrom(ctx, page.Cursor, 0); err != nil {
+					return err
+				}
+				all = append(all, page.Conversations...)
+			}
+			if ack {
+				if _, err := c.AckSync(ctx, page.Cursor); err != nil {
+					return err
+				}
+			}
+			if o.json {
+				convs := make([]jsonSummary, len(all))
+				for i, s := range all {
+					convs[i] = toJSONSummary(s)
+				}
+				return printJSON(cmd.OutOrStdout(), map[string]any{"cursor": page.Cursor, "device_cursor": w.Cursor,
+					"total_unread": page.TotalUnread, "conversations": convs})
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "cursor %d (device cursor was %d), %d unread\n", page.Cursor, w.Cursor, page.TotalUnread)
+			for _, s := range all {
+				fmt.Fprintf(cmd.OutOrStdout(), "%-32s last #%-5d read #%-5d unread %d\n", s.Conv, s.LastSeq, s.ReadSeq, s.Unread)
+			}
+			return nil
+		},
+	}
+	o.register(cmd.Flags())
+	cmd.Flags().Uint64Var(&cursor, "cursor", 0, "sync from this cursor instead of the device's")
+	cmd.Flags().BoolVar(&ack, "ack", false, "move the device cursor past what was printed")
+	return cmd
+}
+
+func newReadCmd() *cobra.Command {
+	var o clientOptions
+	var conv string
+	var seq uint64
+	cmd := &cobra.Command{
+		Use:   "read",
+		Short: "Mark a conversation read up to a seq (default: all of it)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if conv == "" {
+				return errors.New("give --conv")
+			}
+			ctx, cancel := o.withTimeout(cmd.Context())
+			defer cancel()
+			c, err := o.connect(ctx, true)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			if seq == 0 {
+				last, err := c.History(ctx, conv, client.HistoryOptions{Limit: 1})
+				if err != nil {
+					return err
+				}
+				if len(last) > 0 {
+					seq = last[0].Seq
+				}
+			}
+			readSeq, total, err := c.MarkRead(ctx, conv, seq)
+			if err != nil {
+				return err
+			}
+			if o.json {
+				return printJSON(cmd.OutOrStdout(), map[string]any{"conv": conv, "read_seq": readSeq, "total_unread": total})
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s read up to #%d; %d unread in all\n", conv, readSeq, total)
+			return nil
+		},
+	}
+	o.register(cmd.Flags())
+	cmd.Flags().StringVar(&conv, "conv", "", "conversation id")
+	cmd.Flags().Uint64Var(&seq, "seq", 0, "read up to this seq (0: the latest)")
+	return cmd
+}
+
+func newRecallCmd() *cobra.Command {
+	var o clientOptions
+	var conv string
+	var seq uint64
+	cmd := &cobra.Command{
+		Use:   "recall",
+		Short: "Recall (withdraw) a message",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if conv == "" || seq == 0 {
+				return errors.New("give --conv and --seq")
+			}
+			ctx, cancel := o.withTimeout(cmd.Context())
+			defer cancel()
+			c, err := o.connect(ctx, true)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			ev, err := c.Recall(ctx, conv, seq)
+			if err != nil {
+				return err
+			}
+			if o.json {
+				return printJSON(cmd.OutOrStdout(), map[string]any{"conv": conv, "seq": seq, "recall_seq": ev})
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "recalled %s #%d (event #%d)\n", conv, seq, ev)
+			return nil
+		},
+	}
+	o.register(cmd.Flags())
+	cmd.Flags().StringVar(&conv, "conv", "", "conversation id")
+	cmd.Flags().Uint64Var(&seq, "seq", 0, "the message's seq")
+	return cmd
+}
+
+func newConvsCmd() *cobra.Command {
+	var o clientOptions
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "convs",
+		Short: "List the user's conversations with unread counts",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := o.withTimeout(cmd.Context())
+			defer cancel()
+			c, err := o.connect(ctx, true)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			list, total, err := c.ListConversations(ctx, "", limit)
+			if err != nil {
+				return err
+			}
+			if o.json {
+				out := make([]jsonSummary, len(list))
+				for i, s := range list {
+					out[i] = toJSONSummary(s)
+				}
+				return printJSON(cmd.OutOrStdout(), out)
+			}
+			for _, s := range list {
+				fmt.Fprintln(cmd.OutOrStdout(), formatSummary(s))
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%d unread in all\n", total)
+			return nil
+		},
+	}
+	o.register(cmd.Flags())
+	cmd.Flags().IntVar(&limit, "limit", 100, "conversations at most")
+	return cmd
+}
+
+func formatSummary(s *wirepb.ConvSummary) string {
+	badge := ""
+	if s.Unread > 0 {
+		badge = fmt.Sprintf(" (%d)", s.Unread)
+	}
+	last := ""
+	if m := s.LastMessage; m != nil {
+		last = fmt.Sprintf("  %s: %s", m.Sender, truncate(string(m.Body), 40))
+		if m.Recalled {
+			last = fmt.Sprintf("  %s: (recalled)", m.Sender)
+		}
+	}
+	pin := ""
+	if s.Pinned {
+		pin = "* "
+	}
+	return fmt.Sprintf("%s%s%s%s", pin, s.Conv, badge, last)
+}
+
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}

@@ -1,0 +1,200 @@
+package transport
+
+import (
+	"crypto/ed25519"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/switchboard-im/switchboard/actors"
+	"github.com/switchboard-im/switchboard/transport/wirepb"
+)
+
+// Tokens are JWTs (github.com/golang-jwt/jwt/v5: maintained, small, strict
+// about algorithms) naming the user in "sub" and the device in "dev", with a
+// mandatory "exp". HS256 (shared secret) and EdDSA (Ed25519 public key) are
+// accepted; nothing else, so an "alg":"none" or an RS/HS confusion never
+// verifies.
+
+// Claims are a token's claims.
+type Claims struct {
+	Device string `json:"dev"`
+	jwt.RegisteredClaims
+}
+
+// Identity is who a verified token speaks for.
+type Identity struct {
+	User    string
+	Device  string
+	Expires time.Time
+}
+
+// AuthConfig says which tokens a server accepts.
+type AuthConfig struct {
+	// Secret verifies HS256 tokens (at least 32 bytes); nil disables HS256.
+	Secret []byte
+	// PublicKeys verify EdDSA tokens; empty disables EdDSA.
+	PublicKeys []ed25519.PublicKey
+	// Audience, when set, must be in the token's "aud".
+	Audience string
+	// Leeway tolerates clock skew on exp/nbf (default 30 s).
+	Leeway time.Duration
+}
+
+// Authenticator verifies connection tokens.
+type Authenticator struct {
+	cfg     AuthConfig
+	methods []string
+	parser  *jwt.Parser
+}
+
+// MinSecretBytes is the shortest HS256 secret accepted.
+const MinSecretBytes = 32
+
+// NewAuthenticator checks cfg and returns a verifier.
+func NewAuthenticator(cfg AuthConfig) (*Authenticator, error) {
+	var methods []string
+	if cfg.Secret != nil {
+		if len(cfg.Secret) < MinSecretBytes {
+			return nil, fmt.Errorf("auth secret is %d bytes, need at least %d", len(cfg.Secret), MinSecretBytes)
+		}
+		methods = append(methods, jwt.SigningMethodHS256.Alg())
+	}
+	for i, k := range cfg.PublicKeys {
+		if len(k) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("auth public key %d: not an Ed25519 key", i)
+		}
+	}
+	if len(cfg.PublicKeys) > 0 {
+		methods = append(methods, jwt.SigningMethodEdDSA.Alg())
+	}
+	if len(methods) == 0 {
+		return nil, errors.New("auth: no secret and no public key configured")
+	}
+	if cfg.Leeway == 0 {
+		cfg.Leeway = 30 * time.Second
+	}
+	opts := []jwt.ParserOption{jwt.WithValidMethods(methods), jwt.WithExpirationRequired(), jwt.WithLeeway(cfg.Leeway)}
+	if cfg.Audience != "" {
+		opts = append(opts, jwt.WithAudience(cfg.Audience))
+	}
+	return &Authenticator{cfg: cfg, methods: methods, parser: jwt.NewParser(opts...)}, nil
+}
+
+// Verify checks a token; failures are *wirepb.Error with code
+// UNAUTHENTICATED or TOKEN_EXPIRED.
+func (a *Authenticator) Verify(token string) (Identity, error) {
+	if token == "" {
+		return Identity{}, wirepb.Errorf(wirepb.Code_UNAUTHENTICATED, "no token")
+	}
+	if len(token) > 8<<10 {
+		return Identity{}, wirepb.Errorf(wirepb.Code_UNAUTHENTICATED, "token too long")
+	}
+	var c Claims
+	_, err := a.parser.ParseWithClaims(token, &c, a.key)
+	switch {
+	case errors.Is(err, jwt.ErrTokenExpired):
+		return Identity{}, wirepb.Errorf(wirepb.Code_TOKEN_EXPIRED, "token expired")
+	case err != nil:
+		// The library's text says which check failed, never the key.
+		return Identity{}, wirepb.Errorf(wirepb.Code_UNAUTHENTICATED, "invalid token: %v", err)
+	}
+	if !actors.ValidUserID(c.Subject) || !actors.ValidUserID(c.Device) {
+		return Identity{}, wirepb.Errorf(wirepb.Code_UNAUTHENTICATED, "token names no valid user (sub) and device (dev)")
+	}
+	return Identity{User: c.Subject, Device: c.Device, Expires: c.ExpiresAt.Time}, nil
+}
+
+func (a *Authenticator) key(t *jwt.Token) (any, error) {
+	switch t.Method.Alg() {
+	case jwt.SigningMethodHS256.Alg():
+		return a.cfg.Secret, nil
+	case jwt.SigningMethodEdDSA.Alg():
+		keys := make([]jwt.VerificationKey, len(a.cfg.PublicKeys))
+		for i, k := range a.cfg.PublicKeys {
+			keys[i] = k
+		}
+		return jwt.VerificationKeySet{Keys: keys}, nil
+	}
+	return nil, fmt.Errorf("algorithm %s not accepted", t.Method.Alg())
+}
+
+func newClaims(user, device string, ttl time.Duration, audience string) Claims {
+	now := time.Now()
+	c := Claims{Device: device, RegisteredClaims: jwt.RegisteredClaims{
+		Subject: user, IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+	}}
+	if audience != "" {
+		c.Audience = jwt.ClaimStrings{audience}
+	}
+	return c
+}
+
+// MintHS256 signs a token for user and device, valid for ttl.
+func MintHS256(secret []byte, user, device string, ttl time.Duration, audience string) (string, error) {
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, newClaims(user, device, ttl, audience)).SignedString(secret)
+	if err != nil {
+		return "", fmt.Errorf("sign token: %w", err)
+	}
+	return s, nil
+}
+
+// MintEdDSA signs a token with an Ed25519 private key.
+func MintEdDSA(key ed25519.PrivateKey, user, device string, ttl time.Duration, audience string) (string, error) {
+	s, err := jwt.NewWithClaims(jwt.SigningMethodEdDSA, newClaims(user, device, ttl, audience)).SignedString(key)
+	if err != nil {
+		return "", fmt.Errorf("sign token: %w", err)
+	}
+	return s, nil
+}
+
+// ReadEd25519PublicKey reads a PEM "PUBLIC KEY" (PKIX) Ed25519 key file.
+func ReadEd25519PublicKey(path string) (ed25519.PublicKey, error) {
+	der, err := readPEM(path, "PUBLIC KEY")
+	if err != nil {
+		return nil, err
+	}
+	k, err := x509.ParsePKIXPublicKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	pk, ok := k.(ed25519.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("%s: not an Ed25519 public key", path)
+	}
+	return pk, nil
+}
+
+// ReadEd25519PrivateKey reads a PEM "PRIVATE KEY" (PKCS #8) Ed25519 key file.
+func ReadEd25519PrivateKey(path string) (ed25519.PrivateKey, error) {
+	der, err := readPEM(path, "PRIVATE KEY")
+	if err != nil {
+		return nil, err
+	}
+	k, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	pk, ok := k.(ed25519.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("%s: not an Ed25519 private key", path)
+	}
+	return pk, nil
+}
+
+func readPEM(path, typ string) ([]byte, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil || blk.Type != typ {
+		return nil, fmt.Errorf("%s: no PEM %q block", path, typ)
+	}
+	return blk.Bytes, nil
+}

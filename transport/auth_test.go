@@ -1,0 +1,135 @@
+package transport_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/switchboard-im/switchboard/transport"
+	"github.com/switchboard-im/switchboard/transport/client"
+	"github.com/switchboard-im/switchboard/transport/wirepb"
+)
+
+func TestAuthentication(t *testing.T) {
+	t.Parallel()
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, otherPriv, _ := ed25519.GenerateKey(rand.Reader)
+	auth, err := transport.NewAuthenticator(transport.AuthConfig{Secret: testSecret, PublicKeys: []ed25519.PublicKey{pub}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, envOptions{transport: transport.Config{Auth: auth}})
+	mint := func(f func() (string, error)) string {
+		s, err := f()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	forged := mint(func() (string, error) {
+		return transport.MintHS256([]byte("another-secret-another-secret-xx"), "alice", "phone", time.Hour, "")
+	})
+	expired := mint(func() (string, error) { return transport.MintHS256(testSecret, "alice", "phone", -time.Hour, "") })
+	wrongKey := mint(func() (string, error) { return transport.MintEdDSA(otherPriv, "alice", "phone", time.Hour, "") })
+	noExp := mint(func() (string, error) {
+		return jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{"sub": "alice", "dev": "phone"}).SignedString(testSecret)
+	})
+	noDevice := mint(func() (string, error) { return transport.MintHS256(testSecret, "alice", "", time.Hour, "") })
+	badUser := mint(func() (string, error) { return transport.MintHS256(testSecret, "al ice/../", "phone", time.Hour, "") })
+	parts := strings.Split(e.token("alice", "phone"), ".")
+	algNone := "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0." + parts[1] + "."
+
+	for _, tc := range []struct {
+		name  string
+		token string
+		want  wirepb.Code
+	}{
+		{"missing", "", wirepb.Code_UNAUTHENTICATED},
+		{"garbage", "not.a.jwt", wirepb.Code_UNAUTHENTICATED},
+		{"forged", forged, wirepb.Code_UNAUTHENTICATED},
+		{"expired", expired, wirepb.Code_TOKEN_EXPIRED},
+		{"wrong key", wrongKey, wirepb.Code_UNAUTHENTICATED},
+		{"alg none", algNone, wirepb.Code_UNAUTHENTICATED},
+		{"no exp", noExp, wirepb.Code_UNAUTHENTICATED},
+		{"no device", noDevice, wirepb.Code_UNAUTHENTICATED},
+		{"bad user", badUser, wirepb.Code_UNAUTHENTICATED},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := e.config("x", "y")
+			tok := tc.token
+			cfg.Token, cfg.TokenSource = "", func(_ context.Context) (string, error) { return tok, nil }
+			_, err := client.Dial(tctx(t), cfg)
+			if codeOf(err) != tc.want {
+				t.Fatalf("got %v, want %v", err, tc.want)
+			}
+		})
+	}
+	// Both accepted kinds work.
+	ed := mint(func() (string, error) { return transport.MintEdDSA(priv, "alice", "tablet", time.Hour, "") })
+	c := e.dial("alice", "tablet", func(c *client.Config) { c.Token = ed })
+	if c.User() != "alice" || c.Device() != "tablet" {
+		t.Fatalf("identity %s/%s", c.User(), c.Device())
+	}
+}
+
+// No user reads or writes a conversation it is not in, and nothing in a
+// request can make a device act as another user.
+func TestAuthorization(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	ctx := tctx(t)
+	alice := e.dial("alice", "phone")
+	eve := e.dial("eve", "phone")
+	conv := wirepb.DirectConvID("alice", "bob")
+	sent, err := alice.SendText(ctx, client.ToUser("bob"), "private")
+	if err != nil {
+		t.Fatal(err)
+	}
+	group, err := alice.CreateGroup(ctx, "", "", []string{"bob"})
+	if err != nil || !strings.HasPrefix(group, "g:") {
+		t.Fatalf("group %q %v", group, err)
+	}
+	for name, req := range map[string]*wirepb.Request{
+		"send":      {Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{Conv: conv, Body: []byte("x")}}},
+		"history":   {Op: &wirepb.Request_History{History: &wirepb.HistoryRequest{Conv: conv}}},
+		"mark read": {Op: &wirepb.Request_MarkRead{MarkRead: &wirepb.MarkReadRequest{Conv: conv, Seq: 1}}},
+		"recall":    {Op: &wirepb.Request_Recall{Recall: &wirepb.RecallRequest{Conv: conv, Seq: sent.Seq}}},
+		"members":   {Op: &wirepb.Request_Members{Members: &wirepb.MembersRequest{Conv: group}}},
+		"add self":  {Op: &wirepb.Request_Membership{Membership: &wirepb.MembershipRequest{Conv: group, Users: []string{"eve"}}}},
+		"group":     {Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{Conv: group, Body: []byte("x")}}},
+	} {
+		_, err := eve.Raw(ctx, req)
+		if c := codeOf(err); c != wirepb.Code_NOT_MEMBER && c != wirepb.Code_FORBIDDEN {
+			t.Errorf("eve %s: %v", name, err)
+		}
+	}
+	if _, _, err := eve.Presence(ctx, "alice"); codeOf(err) != wirepb.Code_FORBIDDEN {
+		t.Errorf("presence of a stranger: %v", err)
+	}
+	// Eve's sync shows nothing of alice's.
+	s, err := eve.SyncFrom(ctx, 0, 0)
+	if err != nil || len(s.Conversations) != 0 {
+		t.Fatalf("eve's sync: %v %v", s, err)
+	}
+	// Bob's token reads bob's data only: a send names no sender, so it is bob's.
+	bob := e.dial("bob", "phone")
+	m, err := bob.SendText(ctx, client.ToConv(conv), "from bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hist, err := alice.History(ctx, conv, client.HistoryOptions{FromSeq: m.Seq, ToSeq: m.Seq})
+	if err != nil || len(hist) != 1 || hist[0].Sender != "bob" {
+		t.Fatalf("bob's message as seen by alice: %+v %v", hist, err)
+	}
+	if online, n, err := alice.Presence(ctx, "bob"); err != nil || !online || n != 1 {
+		t.Fatalf("presence of a contact: %v %d %v", online, n, err)
+	}
+}

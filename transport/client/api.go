@@ -1,0 +1,256 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/switchboard-im/switchboard/transport/wirepb"
+)
+
+// Target is where a message goes: a user (the direct conversation) or a
+// conversation.
+type Target struct {
+	User string
+	Conv string
+}
+
+// ToUser and ToConv make Targets.
+func ToUser(user string) Target { return Target{User: user} }
+func ToConv(conv string) Target { return Target{Conv: conv} }
+
+// Send queues a message and returns at once; the message is in
+// Messages(conv) immediately, as sending. clientMsgID may be empty (one is
+// made); reuse one to make a resend idempotent.
+func (c *Client) Send(to Target, body []byte, clientMsgID string) (*Pending, error) {
+	if (to.User == "") == (to.Conv == "") {
+		return nil, errors.New("client: send to exactly one of a user and a conversation")
+	}
+	if len(body) == 0 {
+		return nil, errors.New("client: empty message")
+	}
+	if err := c.Err(); err != nil {
+		return nil, err
+	}
+	if clientMsgID == "" {
+		clientMsgID = NewClientMsgID()
+	}
+	conv := to.Conv
+	if to.User != "" {
+		conv = wirepb.DirectConvID(c.user, to.User)
+	}
+	o := &outgoing{to: to.User, done: make(chan struct{}), msg: Message{
+		Conv: conv, ClientMsgID: clientMsgID, Sender: c.user, Body: body, ClientTime: time.Now(), State: StateSending}}
+	c.enqueue(o)
+	return &Pending{o: o}, nil
+}
+
+// SendText sends text and waits for the server's answer.
+func (c *Client) SendText(ctx context.Context, to Target, text string) (Message, error) {
+	p, err := c.Send(to, []byte(text), "")
+	if err != nil {
+		return Message{}, err
+	}
+	return p.Wait(ctx)
+}
+
+// Messages returns what the client holds of conv: by seq, then the sends
+// still pending.
+func (c *Client) Messages(conv string) []Message { return c.store.messages(conv) }
+
+// Conversation returns the client's summary of conv.
+func (c *Client) Conversation(conv string) (Conversation, bool) { return c.store.conversation(conv) }
+
+// Conversations returns the summaries held: pinned first, then by activity.
+func (c *Client) Conversations() []Conversation { return c.store.conversations() }
+
+// HistoryOptions select a page of messages; zero values mean the latest
+// page, newest first.
+type HistoryOptions struct {
+	FromSeq     uint64
+	ToSeq       uint64
+	Limit       int
+	OldestFirst bool
+}
+
+// History fetches a page of conv's messages (also merged into Messages).
+func (c *Client) History(ctx context.Context, conv string, o HistoryOptions) ([]Message, error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_History{History: &wirepb.HistoryRequest{
+		Conv: conv, FromSeq: o.FromSeq, ToSeq: o.ToSeq, OldestFirst: o.OldestFirst, Limit: uint32(max(0, o.Limit))}}})
+	if err != nil {
+		return nil, err
+	}
+	ms := res.GetHistory().GetMessages()
+	c.store.addMessages(ms, false)
+	out := make([]Message, len(ms))
+	for i, m := range ms {
+		out[i] = fromWire(m)
+		out[i].State = StateReceived
+		if m.Sender == c.user {
+			out[i].State = StateSent
+		}
+	}
+	return out, nil
+}
+
+// MarkRead moves this user's read cursor in conv to seq (never back); it
+// returns the read cursor and the user's total unread count.
+func (c *Client) MarkRead(ctx context.Context, conv string, seq uint64) (readSeq, totalUnread uint64, err error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_MarkRead{MarkRead: &wirepb.MarkReadRequest{Conv: conv, Seq: seq}}})
+	if err != nil {
+		return 0, 0, err
+	}
+	r := res.GetMarkRead()
+	c.store.markedRead(conv, r.ReadSeq)
+	return r.ReadSeq, r.TotalUnread, nil
+}
+
+// Recall withdraws message seq of conv; it returns the recall event's seq.
+func (c *Client) Recall(ctx context.Context, conv string, seq uint64) (uint64, error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Recall{Recall: &wirepb.RecallRequest{Conv: conv, Seq: seq}}})
+	if err != nil {
+		return 0, err
+	}
+	return res.GetRecall().Seq, nil
+}
+
+// ListConversations asks the server for the user's conversations (pinned
+// first, then by last activity) and merges them into Conversations.
+func (c *Client) ListConversations(ctx context.Context, afterConv string, limit int) ([]*wirepb.ConvSummary, uint64, error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_ListConversations{ListConversations: &wirepb.ListConversationsRequest{
+		AfterConv: afterConv, Limit: uint32(max(0, limit))}}})
+	if err != nil {
+		return nil, 0, err
+	}
+	r := res.GetListConversations()
+	for _, s := range r.Conversations {
+		c.store.applySummary(s)
+	}
+	return r.Conversations, r.TotalUnread, nil
+}
+
+// SyncFrom asks for the changes since cursor, without applying them or
+// moving any cursor: what `switchboard sync` prints.
+func (c *Client) SyncFrom(ctx context.Context, cursor uint64, limit int) (*wirepb.SyncResult, error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Sync{Sync: &wirepb.SyncRequest{Cursor: cursor, Limit: uint32(max(0, limit))}}})
+	if err != nil {
+		return nil, err
+	}
+	return res.GetSync(), nil
+}
+
+// Resync applies the changes since cursor, fetching what the client lacks
+// of the conversations it holds.
+func (c *Client) Resync(ctx context.Context, cursor uint64) error {
+	cn, err := c.waitConn(ctx)
+	if err != nil {
+		return err
+	}
+	return c.resyncFrom(ctx, cn, cursor)
+}
+
+// AckSync acknowledges a sync answer up to cursor (moves the device cursor).
+func (c *Client) AckSync(ctx context.Context, cursor uint64) (uint64, error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Ack{Ack: &wirepb.AckRequest{SyncCursor: cursor}}})
+	if err != nil {
+		return 0, err
+	}
+	return res.GetAck().Cursor, nil
+}
+
+// CreateGroup creates a group (conv empty: the server names it) with this
+// user as owner; it returns the group's id.
+func (c *Client) CreateGroup(ctx context.Context, conv, title string, members []string) (string, error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_CreateGroup{CreateGroup: &wirepb.CreateGroupRequest{Conv: conv, Title: title, Members: members}}})
+	if err != nil {
+		return "", err
+	}
+	return res.GetCreateGroup().Conv, nil
+}
+
+func (c *Client) membership(ctx context.Context, conv string, op wirepb.MembershipRequest_Op, users []string, role wirepb.Role) (uint64, error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Membership{Membership: &wirepb.MembershipRequest{Conv: conv, Op: op, Users: users, Role: role}}})
+	if err != nil {
+		return 0, err
+	}
+	return res.GetMembership().Seq, nil
+}
+
+// AddMembers, RemoveMembers, Leave, SetRole, Mute and Unmute change a
+// group's members; each returns the seq of the system message recording it.
+func (c *Client) AddMembers(ctx context.Context, conv string, users ...string) (uint64, error) {
+	return c.membership(ctx, conv, wirepb.MembershipRequest_ADD, users, 0)
+}
+
+func (c *Client) RemoveMembers(ctx context.Context, conv string, users ...string) (uint64, error) {
+	return c.membership(ctx, conv, wirepb.MembershipRequest_REMOVE, users, 0)
+}
+
+func (c *Client) Leave(ctx context.Context, conv string) (uint64, error) {
+	return c.membership(ctx, conv, wirepb.MembershipRequest_LEAVE, nil, 0)
+}
+
+func (c *Client) SetRole(ctx context.Context, conv string, role wirepb.Role, users ...string) (uint64, error) {
+	return c.membership(ctx, conv, wirepb.MembershipRequest_SET_ROLE, users, role)
+}
+
+func (c *Client) Mute(ctx context.Context, conv string, users ...string) (uint64, error) {
+	return c.membership(ctx, conv, wirepb.MembershipRequest_MUTE, users, 0)
+}
+
+func (c *Client) Unmute(ctx context.Context, conv string, users ...string) (uint64, error) {
+	return c.membership(ctx, conv, wirepb.MembershipRequest_UNMUTE, users, 0)
+}
+
+// Members lists conv's members (a page of up to limit after user after).
+func (c *Client) Members(ctx context.Context, conv, after string, limit int) ([]*wirepb.Member, error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Members{Members: &wirepb.MembersRequest{Conv: conv, After: after, Limit: uint32(max(0, limit))}}})
+	if err != nil {
+		return nil, err
+	}
+	return res.GetMembers().Members, nil
+}
+
+// Presence says whether user has a device online (for oneself and the
+// other side of a direct conversation).
+func (c *Client) Presence(ctx context.Context, user string) (online bool, devices int, err error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Presence{Presence: &wirepb.PresenceRequest{User: user}}})
+	if err != nil {
+		return false, 0, err
+	}
+	return res.GetPresence().Online, int(res.GetPresence().Devices), nil
+}
+
+// SetPinned pins or unpins conv for this user.
+func (c *Client) SetPinned(ctx context.Context, conv string, pinned bool) error {
+	_, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Pin{Pin: &wirepb.PinRequest{Conv: conv, Pinned: pinned}}})
+	return err
+}
+
+// Ping measures a round trip.
+func (c *Client) Ping(ctx context.Context) (time.Duration, error) {
+	start := time.Now()
+	_, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Ping{Ping: &wirepb.PingRequest{}}})
+	return time.Since(start), err
+}
+
+// Typing tells conv's other members this user is typing (or stopped);
+// best effort, dropped while disconnected.
+func (c *Client) Typing(conv string, typing bool) error {
+	c.mu.Lock()
+	cn := c.cur
+	c.mu.Unlock()
+	if cn == nil {
+		return ErrDisconnected
+	}
+	kind := wirepb.Signal_TYPING
+	if !typing {
+		kind = wirepb.Signal_STOP_TYPING
+	}
+	return cn.signal(&wirepb.Signal{Kind: kind, Conv: conv})
+}
+
+// Raw sends a request as is and returns the answer (tools and tests).
+func (c *Client) Raw(ctx context.Context, req *wirepb.Request) (*wirepb.Response, error) {
+	return c.do(ctx, req)
+}

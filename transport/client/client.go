@@ -1,0 +1,383 @@
+// Package client is the Go SDK of Switchboard's client protocol
+// (docs/PROTOCOL.md): it connects over QUIC, reconnects with jittered
+// backoff and resyncs from the device cursor, queues sends with
+// client_msg_id so a retried send is stored once, and keeps a local,
+// deduplicated, seq-ordered message list per conversation.
+package client
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/switchboard-im/switchboard/transport/wirepb"
+)
+
+// Config configures a Client. Zero fields take the defaults given.
+type Config struct {
+	// Addr is the server's UDP address, host:port.
+	Addr string
+	// TLS must trust the server's certificate (RootCAs); TLS 1.3 and the
+	// ALPN are set by the client.
+	TLS *tls.Config
+	// Token is the JWT to connect with; TokenSource, when set, is asked
+	// for a fresh one at every connect instead.
+	Token       string
+	TokenSource func(ctx context.Context) (string, error)
+
+	// DialTimeout bounds one connect (default 10 s). KeepAlive (15 s) and
+	// IdleTimeout (60 s) tune QUIC for mobile networks.
+	DialTimeout time.Duration
+	KeepAlive   time.Duration
+	IdleTimeout time.Duration
+	// RequestTimeout bounds a request when its context has no deadline
+	// (default 15 s).
+	RequestTimeout time.Duration
+	// MinBackoff and MaxBackoff bound the jittered reconnect delay
+	// (default 200 ms and 15 s).
+	MinBackoff time.Duration
+	MaxBackoff time.Duration
+	// SendTimeout: a queued send not acknowledged by then fails (default 2 min).
+	SendTimeout time.Duration
+	// MaxFrame is the largest frame sent or accepted (default 256 KiB).
+	MaxFrame int
+	// FetchLimit caps the messages pulled per conversation to close a gap
+	// on resync (default 1000); older ones are left for History.
+	FetchLimit int
+	// ManualAck stops the client from acknowledging pushes and syncs: the
+	// device cursor stays where it is (tools that only look).
+	ManualAck bool
+	// EventBuffer is the Events channel's capacity (default 1024).
+	EventBuffer int
+	// Logger (default slog.Default()).
+	Logger *slog.Logger
+}
+
+func (c *Config) defaults() error {
+	if c.Addr == "" {
+		return errors.New("client: no server address")
+	}
+	if c.TLS == nil {
+		return errors.New("client: no TLS configuration")
+	}
+	if c.Token == "" && c.TokenSource == nil {
+		return errors.New("client: no token")
+	}
+	set := func(v *time.Duration, d time.Duration) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	set(&c.DialTimeout, 10*time.Second)
+	set(&c.KeepAlive, 15*time.Second)
+	set(&c.IdleTimeout, 60*time.Second)
+	set(&c.RequestTimeout, 15*time.Second)
+	set(&c.MinBackoff, 200*time.Millisecond)
+	set(&c.MaxBackoff, 15*time.Second)
+	set(&c.SendTimeout, 2*time.Minute)
+	if c.MaxFrame <= 0 {
+		c.MaxFrame = wirepb.DefaultMaxFrame
+	}
+	if c.FetchLimit <= 0 {
+		c.FetchLimit = 1000
+	}
+	if c.EventBuffer <= 0 {
+		c.EventBuffer = 1024
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return nil
+}
+
+// Client is a connection to Switchboard that survives network changes.
+type Client struct {
+	cfg    Config
+	log    *slog.Logger
+	ctx    context.Context
+	cancel context.CancelFunc
+	store  *store
+	events chan Event
+
+	mu      sync.Mutex
+	cur     *conn
+	changed chan struct{} // closed when cur changes
+	welcome *wirepb.Welcome
+	fatal   error
+
+	outMu  sync.Mutex
+	outbox map[string][]*outgoing
+
+	ackMu        sync.Mutex
+	ackSeqs      []uint64
+	ackSync      uint64
+	ackWake      chan struct{}
+	dropped      atomic.Int64
+	wg           sync.WaitGroup
+	closeOnce    sync.Once
+	ready        chan struct{} // closed after the first sync is applied
+	readyOnce    sync.Once
+	user, dev    string
+	addrOverride string
+}
+
+// Dial connects (the first connect must succeed, so a bad token or address
+// is reported here) and keeps the client connected until Close.
+func Dial(ctx context.Context, cfg Config) (*Client, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	c := &Client{cfg: cfg, log: cfg.Logger.With("component", "switchboard-client"), store: newStore(),
+		events: make(chan Event, cfg.EventBuffer), changed: make(chan struct{}), outbox: map[string][]*outgoing{},
+		ackWake: make(chan struct{}, 1), ready: make(chan struct{})}
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	cn, err := c.connect(ctx)
+	if err != nil {
+		c.cancel()
+		return nil, err
+	}
+	c.user, c.dev = cn.welcome.User, cn.welcome.Device
+	c.store.setUser(c.user)
+	c.wg.Add(1)
+	go c.run(cn)
+	select {
+	case <-c.ready:
+	case <-ctx.Done():
+		_ = c.Close()
+		return nil, ctx.Err()
+	}
+	return c, nil
+}
+
+// User and Device are who the token named.
+func (c *Client) User() string   { return c.user }
+func (c *Client) Device() string { return c.dev }
+
+// Events delivers what happens. It is never closed; read it or not.
+func (c *Client) Events() <-chan Event { return c.events }
+
+// DroppedEvents counts events dropped because Events was full.
+func (c *Client) DroppedEvents() int64 { return c.dropped.Load() }
+
+// Welcome is the last Welcome received (the cursor and sync at connect).
+func (c *Client) Welcome() *wirepb.Welcome {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.welcome
+}
+
+// Err is the error that stopped the client, if any.
+func (c *Client) Err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.fatal
+}
+
+// Close disconnects and stops; queued sends fail.
+func (c *Client) Close() error {
+	c.closeOnce.Do(func() {
+		c.cancel()
+		c.mu.Lock()
+		cn := c.cur
+		c.mu.Unlock()
+		if cn != nil {
+			cn.close()
+		}
+		c.wg.Wait()
+	})
+	return nil
+}
+
+func (c *Client) token(ctx context.Context) (string, error) {
+	if c.cfg.TokenSource != nil {
+		return c.cfg.TokenSource(ctx)
+	}
+	return c.cfg.Token, nil
+}
+
+func (c *Client) connect(ctx context.Context) (*conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.cfg.DialTimeout)
+	defer cancel()
+	tok, err := c.token(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("token: %w", err)
+	}
+	cfg := c.cfg
+	c.mu.Lock()
+	if c.addrOverride != "" {
+		cfg.Addr = c.addrOverride
+	}
+	c.mu.Unlock()
+	return dial(ctx, &cfg, tok)
+}
+
+func (c *Client) setConn(cn *conn) {
+	c.mu.Lock()
+	c.cur = cn
+	if cn != nil {
+		c.welcome = cn.welcome
+	}
+	close(c.changed)
+	c.changed = make(chan struct{})
+	c.mu.Unlock()
+}
+
+// Connected reports whether a connection is up.
+func (c *Client) Connected() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cur != nil
+}
+
+// waitConn returns the current connection, waiting for one.
+func (c *Client) waitConn(ctx context.Context) (*conn, error) {
+	for {
+		c.mu.Lock()
+		cn, ch, fatal := c.cur, c.changed, c.fatal
+		c.mu.Unlock()
+		if cn != nil {
+			return cn, nil
+		}
+		if fatal != nil {
+			return nil, fatal
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-c.ctx.Done():
+			return nil, ErrClosed
+		}
+	}
+}
+
+// ErrClosed: the client was closed.
+var ErrClosed = errors.New("switchboard: client closed")
+
+// do runs one request on the current connection (waiting for one).
+func (c *Client) do(ctx context.Context, req *wirepb.Request) (*wirepb.Response, error) {
+	cn, err := c.waitConn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// One request never waits longer than RequestTimeout, whatever the
+	// caller's deadline: a connection that stopped answering is found out
+	// (and probed, by senders) instead of waited on.
+	rctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
+	defer cancel()
+	res, err := cn.request(rctx, req)
+	if err != nil && rctx.Err() != nil && ctx.Err() == nil {
+		err = fmt.Errorf("%w: no answer within %s", ErrDisconnected, c.cfg.RequestTimeout)
+		go c.probe(c.ctx)
+	}
+	return res, err
+}
+
+// run keeps the client connected: serve a connection until it ends, then
+// reconnect after a jittered, growing delay.
+func (c *Client) run(cn *conn) {
+	defer c.wg.Done()
+	b := newBackoff(c.cfg.MinBackoff, c.cfg.MaxBackoff)
+	for {
+		var wait time.Duration
+		if cn != nil {
+			b.reset()
+			wait = c.serve(cn)
+		}
+		if c.ctx.Err() != nil {
+			return
+		}
+		if wait == 0 {
+			wait = b.next()
+		}
+		select {
+		case <-time.After(wait):
+		case <-c.ctx.Done():
+			return
+		}
+		var err error
+		cn, err = c.connect(c.ctx)
+		if err != nil {
+			c.log.Debug("reconnect failed", "err", err)
+			code := wirepb.CodeOf(err)
+			if (code == wirepb.Code_UNAUTHENTICATED || code == wirepb.Code_TOKEN_EXPIRED) && c.cfg.TokenSource == nil {
+				c.mu.Lock()
+				c.fatal = err
+				close(c.changed)
+				c.changed = make(chan struct{})
+				c.mu.Unlock()
+				c.emit(Event{Kind: EventError, Err: err})
+				return
+			}
+		}
+	}
+}
+
+// serve runs one connection until it ends; it returns how long to wait
+// before reconnecting when the server said (GoAway), else 0.
+func (c *Client) serve(cn *conn) time.Duration {
+	ctx, cancel := context.WithCancel(cn.qc.Context())
+	defer cancel()
+	var wg sync.WaitGroup
+	var goAway atomic.Int64
+	goAway.Store(-1)
+	start := func(f func()) {
+		wg.Add(1)
+		go func() { defer wg.Done(); f() }()
+	}
+	start(func() { c.acceptPushStreams(ctx, cn) })
+	start(func() { c.readDatagrams(ctx, cn) })
+	start(func() { c.readControl(ctx, cn, &goAway) })
+	if !c.cfg.ManualAck {
+		start(func() { c.ackLoop(ctx, cn) })
+	}
+	c.setConn(cn)
+	if err := c.resync(ctx, cn, cn.welcome.Sync); err != nil && ctx.Err() == nil {
+		c.log.Debug("resync after connect failed", "err", err)
+	}
+	c.readyOnce.Do(func() { close(c.ready) })
+	c.emit(Event{Kind: EventConnected})
+	select {
+	case <-ctx.Done():
+	case <-c.ctx.Done():
+		cn.close()
+	}
+	c.setConn(nil)
+	cancel()
+	wg.Wait()
+	c.emit(Event{Kind: EventDisconnected, Err: context.Cause(cn.qc.Context())})
+	if w := goAway.Load(); w >= 0 {
+		return time.Duration(w) + time.Millisecond
+	}
+	return 0
+}
+
+// backoff is exponential with full jitter.
+type backoff struct{ min, max, cur time.Duration }
+
+func newBackoff(lo, hi time.Duration) *backoff { return &backoff{min: lo, max: hi, cur: lo} }
+
+func (b *backoff) reset() { b.cur = b.min }
+
+func (b *backoff) next() time.Duration {
+	d := b.cur/2 + rand.N(b.cur/2+1)
+	b.cur = min(b.cur*2, b.max)
+	return d
+}
+
+// Reconnect drops the current connection; the client reconnects at once
+// and resyncs. Call it when the device's network changed.
+func (c *Client) Reconnect() {
+	c.mu.Lock()
+	cn := c.cur
+	c.mu.Unlock()
+	if cn != nil {
+		cn.close()
+	}
+}

@@ -1,0 +1,75 @@
+package client
+
+// EventKind says what an Event reports.
+type EventKind int
+
+const (
+	// EventConnected: a connection is up and its first sync applied.
+	EventConnected EventKind = iota + 1
+	// EventDisconnected: the connection dropped; the client reconnects.
+	EventDisconnected
+	// EventSynced: a resync finished; Conversations() is current.
+	EventSynced
+	// EventMessage: Message is new to this client, or changed (recalled).
+	EventMessage
+	// EventMessageState: one of this user's messages changed state.
+	EventMessageState
+	// EventRead: this user's read cursor in Conv moved to Seq (another device).
+	EventRead
+	// EventReceipt: User (the other side) read Conv up to Seq.
+	EventReceipt
+	// EventMembership: this user joined or left Conv, or its role changed.
+	EventMembership
+	// EventTyping: User is typing in Conv (Typing false: stopped).
+	EventTyping
+	// EventError: Err stopped the client (e.g. its token was refused).
+	EventError
+)
+
+func (k EventKind) String() string {
+	switch k {
+	case EventConnected:
+		return "connected"
+	case EventDisconnected:
+		return "disconnected"
+	case EventSynced:
+		return "synced"
+	case EventMessage:
+		return "message"
+	case EventMessageState:
+		return "message_state"
+	case EventRead:
+		return "read"
+	case EventReceipt:
+		return "receipt"
+	case EventMembership:
+		return "membership"
+	case EventTyping:
+		return "typing"
+	case EventError:
+		return "error"
+	}
+	return "unknown"
+}
+
+// Event is one thing that happened. The local state (Messages,
+// Conversations) is updated before the event is sent, so an application
+// that misses events (a full channel drops them) can always re-read it.
+type Event struct {
+	Kind    EventKind
+	Conv    string
+	User    string
+	Seq     uint64
+	Typing  bool
+	Message *Message
+	Err     error
+}
+
+// emit sends an event without blocking: the local state is the truth.
+func (c *Client) emit(e Event) {
+	select {
+	case c.events <- e:
+	default:
+		c.dropped.Add(1)
+	}
+}

@@ -1,0 +1,200 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"io"
+	"sync/atomic"
+	"time"
+
+	"github.com/quic-go/quic-go"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/switchboard-im/switchboard/transport/wirepb"
+)
+
+// acceptPushStreams reads every push lane the server opens.
+func (c *Client) acceptPushStreams(ctx context.Context, cn *conn) {
+	for {
+		st, err := cn.qc.AcceptUniStream(ctx)
+		if err != nil {
+			return
+		}
+		go func() {
+			r := wirepb.NewReader(st)
+			for {
+				var p wirepb.Push
+				if err := wirepb.ReadMsg(r, &p, cn.maxFrame); err != nil {
+					if !errors.Is(err, io.EOF) && ctx.Err() == nil {
+						c.log.Debug("push stream ended", "err", err)
+						if errors.Is(err, wirepb.ErrBadFrame) || errors.Is(err, wirepb.ErrFrameTooLarge) {
+							_ = cn.qc.CloseWithError(quic.ApplicationErrorCode(wirepb.Code_BAD_FRAME), "bad push frame")
+						}
+					}
+					return
+				}
+				c.onPush(ctx, cn, &p)
+			}
+		}()
+	}
+}
+
+// onPush applies one push to the local state, then queues its ack.
+func (c *Client) onPush(ctx context.Context, cn *conn, p *wirepb.Push) {
+	switch e := p.Event.(type) {
+	case *wirepb.Push_Message:
+		m := e.Message
+		added, _ := c.store.addMessages([]*wirepb.Message{m}, true)
+		for i := range added {
+			c.emit(Event{Kind: EventMessage, Conv: added[i].Conv, Seq: added[i].Seq, User: added[i].Sender, Message: &added[i]})
+		}
+		if from, to := c.store.gap(m.Conv); from <= to && to < m.Seq {
+			go c.fillGaps(ctx, cn, m.Conv)
+		}
+	case *wirepb.Push_Read:
+		c.store.readUpdate(e.Read.Conv, e.Read.ReadSeq, e.Read.Unread)
+		c.emit(Event{Kind: EventRead, Conv: e.Read.Conv, Seq: e.Read.ReadSeq})
+	case *wirepb.Push_Membership:
+		c.store.membership(e.Membership)
+		c.emit(Event{Kind: EventMembership, Conv: e.Membership.Conv, Seq: e.Membership.LastSeq})
+	case *wirepb.Push_Receipt:
+		r := e.Receipt
+		changed := c.store.receipt(r.Conv, r.Seq)
+		c.emit(Event{Kind: EventReceipt, Conv: r.Conv, User: r.Reader, Seq: r.Seq})
+		for i := range changed {
+			c.emit(Event{Kind: EventMessageState, Conv: r.Conv, Seq: changed[i].Seq, Message: &changed[i]})
+		}
+	}
+	if p.InboxSeq > 0 {
+		c.queueAck(p.InboxSeq, 0)
+	}
+}
+
+// readControl handles Resync and GoAway.
+func (c *Client) readControl(ctx context.Context, cn *conn, goAway *atomic.Int64) {
+	for {
+		var sc wirepb.ServerControl
+		if err := wirepb.ReadMsg(cn.ctrR, &sc, cn.maxFrame); err != nil {
+			return
+		}
+		switch m := sc.Msg.(type) {
+		case *wirepb.ServerControl_Resync:
+			c.log.Info("server asked to resync", "cursor", m.Resync.Cursor)
+			go func() {
+				if err := c.resyncFrom(ctx, cn, m.Resync.Cursor); err != nil && ctx.Err() == nil {
+					c.log.Warn("resync failed; reconnecting", "err", err)
+					cn.close()
+				}
+			}()
+		case *wirepb.ServerControl_GoAway:
+			c.log.Info("server going away", "reason", m.GoAway.Reason, "reconnect_to", m.GoAway.ReconnectTo)
+			var wait time.Duration
+			if w := m.GoAway.ReconnectWithinMs; w > 0 {
+				wait = time.Duration(rand64(int64(w))) * time.Millisecond
+			}
+			goAway.Store(int64(wait))
+			if m.GoAway.ReconnectTo != "" {
+				c.mu.Lock()
+				c.addrOverride = m.GoAway.ReconnectTo
+				c.mu.Unlock()
+			}
+			cn.close()
+			return
+		case *wirepb.ServerControl_Error:
+			c.log.Info("server closing the connection", "code", m.Error.Code, "reason", m.Error.Message)
+		}
+	}
+}
+
+// readDatagrams handles signals.
+func (c *Client) readDatagrams(ctx context.Context, cn *conn) {
+	for {
+		b, err := cn.qc.ReceiveDatagram(ctx)
+		if err != nil {
+			return
+		}
+		var s wirepb.Signal
+		if proto.Unmarshal(b, &s) != nil {
+			continue
+		}
+		switch s.Kind {
+		case wirepb.Signal_TYPING, wirepb.Signal_STOP_TYPING:
+			c.emit(Event{Kind: EventTyping, Conv: s.Conv, User: s.User, Typing: s.Kind == wirepb.Signal_TYPING})
+		case wirepb.Signal_DELIVERED:
+			for _, m := range c.store.delivered(s.Conv, s.Seq) {
+				m := m
+				c.emit(Event{Kind: EventMessageState, Conv: s.Conv, Seq: m.Seq, User: s.User, Message: &m})
+			}
+		}
+	}
+}
+
+// queueAck records a processed push (inboxSeq) or sync (syncCursor) for
+// the next ack.
+func (c *Client) queueAck(inboxSeq, syncCursor uint64) {
+	if c.cfg.ManualAck {
+		return
+	}
+	c.ackMu.Lock()
+	if inboxSeq > 0 {
+		c.ackSeqs = append(c.ackSeqs, inboxSeq)
+	}
+	c.ackSync = max(c.ackSync, syncCursor)
+	c.ackMu.Unlock()
+	select {
+	case c.ackWake <- struct{}{}:
+	default:
+	}
+}
+
+// ackInterval batches acks: one request per interval at most.
+const ackInterval = 50 * time.Millisecond
+
+func (c *Client) ackLoop(ctx context.Context, cn *conn) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.ackWake:
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(ackInterval):
+		}
+		c.flushAcks(ctx, cn)
+	}
+}
+
+func (c *Client) flushAcks(ctx context.Context, cn *conn) {
+	c.ackMu.Lock()
+	seqs, sc := c.ackSeqs, c.ackSync
+	c.ackSeqs, c.ackSync = nil, 0
+	c.ackMu.Unlock()
+	if len(seqs) == 0 && sc == 0 {
+		return
+	}
+	for len(seqs) > 0 || sc > 0 {
+		n := min(len(seqs), 8192)
+		rctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
+		_, err := cn.request(rctx, &wirepb.Request{Op: &wirepb.Request_Ack{Ack: &wirepb.AckRequest{InboxSeqs: seqs[:n], SyncCursor: sc}}})
+		cancel()
+		if err != nil {
+			// The server keeps what was not acknowledged and resends it
+			// by sync after a reconnect: nothing is lost, only repeated.
+			c.log.Debug("ack failed", "err", err)
+			return
+		}
+		seqs, sc = seqs[n:], 0
+	}
+}
+
+// Ack sends the pending acknowledgements now (tests, tools).
+func (c *Client) Ack(ctx context.Context) error {
+	cn, err := c.waitConn(ctx)
+	if err != nil {
+		return err
+	}
+	c.flushAcks(ctx, cn)
+	return nil
+}

@@ -1,0 +1,465 @@
+package client
+
+import (
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/switchboard-im/switchboard/transport/wirepb"
+)
+
+// State is where a message of this user stands.
+type State int
+
+const (
+	// StateSending: queued or in flight; no seq yet.
+	StateSending State = iota
+	// StateSent: durable on the server, with its seq.
+	StateSent
+	// StateDelivered: a device of the recipient received it (direct
+	// conversations; best effort).
+	StateDelivered
+	// StateRead: the other side read it (direct and service conversations).
+	StateRead
+	// StateFailed: the server refused it; Message.Err says why.
+	StateFailed
+	// StateReceived: a message of someone else.
+	StateReceived
+)
+
+func (s State) String() string {
+	switch s {
+	case StateSending:
+		return "sending"
+	case StateSent:
+		return "sent"
+	case StateDelivered:
+		return "delivered"
+	case StateRead:
+		return "read"
+	case StateFailed:
+		return "failed"
+	case StateReceived:
+		return "received"
+	}
+	return "unknown"
+}
+
+// Message is a message as the client knows it.
+type Message struct {
+	Conv        string
+	Seq         uint64 // 0 while sending
+	MsgID       uint64
+	ClientMsgID string
+	Sender      string
+	Kind        wirepb.MessageKind
+	RefSeq      uint64 // RECALL: the recalled message
+	Body        []byte
+	Recalled    bool
+	Flagged     bool
+	ClientTime  time.Time
+	ServerTime  time.Time
+	State       State
+	Err         error // StateFailed: the server's reason, a *wirepb.Error
+}
+
+// Conversation is the client's summary of a conversation.
+type Conversation struct {
+	ID           string
+	Kind         wirepb.ConvKind
+	LastSeq      uint64
+	Unread       uint64
+	ReadSeq      uint64
+	LastMessage  *Message
+	Pinned       bool
+	Muted        bool
+	Member       bool
+	LastActivity time.Time
+	// PeerReadSeq: the other side read up to here (receipts).
+	PeerReadSeq uint64
+	// DeliveredSeq: a device of the other side received up to here.
+	DeliveredSeq uint64
+}
+
+func fromWire(m *wirepb.Message) Message {
+	return Message{
+		Conv: m.Conv, Seq: m.Seq, MsgID: m.MsgId, ClientMsgID: m.ClientMsgId, Sender: m.Sender, Kind: m.Kind,
+		RefSeq: m.RefSeq, Body: m.Body, Recalled: m.Recalled, Flagged: m.Flagged,
+		ClientTime: millisTime(m.ClientTsMs), ServerTime: millisTime(m.ServerTsMs),
+	}
+}
+
+func millisTime(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
+}
+
+// store is the client's local state: per conversation, the messages it
+// holds ordered by seq (each seq once), its own pending sends, and the
+// summary. Safe for concurrent use.
+type store struct {
+	mu    sync.Mutex
+	me    string
+	convs map[string]*convState
+}
+
+type convState struct {
+	info     Conversation
+	msgs     []Message // ascending seq, unique
+	pending  []*outgoing
+	fetching bool
+}
+
+func newStore() *store { return &store{convs: map[string]*convState{}} }
+
+func (s *store) setUser(me string) {
+	s.mu.Lock()
+	s.me = me
+	s.mu.Unlock()
+}
+
+func (s *store) convLocked(id string) *convState {
+	cs := s.convs[id]
+	if cs == nil {
+		cs = &convState{info: Conversation{ID: id, Member: true}}
+		s.convs[id] = cs
+	}
+	return cs
+}
+
+// stateLocked computes an own message's state from the conversation's
+// receipts.
+func (s *store) stateLocked(cs *convState, m *Message) State {
+	switch {
+	case m.Sender != s.me:
+		return StateReceived
+	case m.Seq == 0:
+		return m.State
+	case m.Seq <= cs.info.PeerReadSeq:
+		return StateRead
+	case m.Seq <= cs.info.DeliveredSeq:
+		return StateDelivered
+	}
+	return StateSent
+}
+
+func (s *store) viewLocked(cs *convState, m Message) Message {
+	m.State = s.stateLocked(cs, &m)
+	return m
+}
+
+// insertLocked adds or updates a message; it reports whether it was new.
+func (s *store) insertLocked(cs *convState, m Message) bool {
+	i := sort.Search(len(cs.msgs), func(i int) bool { return cs.msgs[i].Seq >= m.Seq })
+	if i < len(cs.msgs) && cs.msgs[i].Seq == m.Seq {
+		old := &cs.msgs[i]
+		if m.Recalled && !old.Recalled {
+			old.Recalled, old.Body = true, nil
+		}
+		return false
+	}
+	cs.msgs = append(cs.msgs, Message{})
+	copy(cs.msgs[i+1:], cs.msgs[i:])
+	cs.msgs[i] = m
+	return true
+}
+
+// addMessages merges messages from a push, a history page or a send
+// answer. It returns those that were new (and recalled ones that changed),
+// and the pending sends they completed.
+func (s *store) addMessages(ms []*wirepb.Message, live bool) (added []Message, done []*outgoing) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, wm := range ms {
+		if wm == nil || wm.Seq == 0 || wm.Conv == "" {
+			continue
+		}
+		m := fromWire(wm)
+		cs := s.convLocked(m.Conv)
+		if m.Recalled {
+			m.Body = nil
+		}
+		if !s.insertLocked(cs, m) {
+			continue
+		}
+		if m.Kind == wirepb.MessageKind_RECALL {
+			i := sort.Search(len(cs.msgs), func(i int) bool { return cs.msgs[i].Seq >= m.RefSeq })
+			if i < len(cs.msgs) && cs.msgs[i].Seq == m.RefSeq && !cs.msgs[i].Recalled {
+				cs.msgs[i].Recalled, cs.msgs[i].Body = true, nil
+				added = append(added, s.viewLocked(cs, cs.msgs[i]))
+			}
+			if lm := cs.info.LastMessage; lm != nil && lm.Seq == m.RefSeq {
+				c := *lm
+				c.Recalled, c.Body = true, nil
+				cs.info.LastMessage = &c
+			}
+		}
+		if m.Sender == s.me && m.ClientMsgID != "" {
+			for i, o := range cs.pending {
+				if o.msg.ClientMsgID == m.ClientMsgID {
+					cs.pending = append(cs.pending[:i], cs.pending[i+1:]...)
+					done = append(done, o)
+					break
+				}
+			}
+		}
+		if m.Seq > cs.info.LastSeq {
+			cs.info.LastSeq = m.Seq
+			if m.Kind == wirepb.MessageKind_NORMAL {
+				c := m
+				cs.info.LastMessage = &c
+			}
+			if !m.ServerTime.IsZero() {
+				cs.info.LastActivity = m.ServerTime
+			}
+		}
+		// live: news the server's counts did not include yet.
+		if live && m.Kind == wirepb.MessageKind_NORMAL && m.Sender != s.me && m.Seq > cs.info.ReadSeq && !m.Recalled {
+			cs.info.Unread++
+		}
+		added = append(added, s.viewLocked(cs, m))
+	}
+	return added, done
+}
+
+// applySummary takes a conversation summary from a sync or a list; it
+// returns the range of messages the client should fetch to have no gap
+// (from > to: none).
+func (s *store) applySummary(w *wirepb.ConvSummary) (from, to uint64) {
+	s.mu.Lock()
+	cs := s.convLocked(w.Conv)
+	known := len(cs.msgs) > 0
+	var localLast uint64
+	if known {
+		localLast = cs.msgs[len(cs.msgs)-1].Seq
+	}
+	cs.info.Kind, cs.info.Pinned, cs.info.Muted, cs.info.Member = w.Kind, w.Pinned, w.Muted, w.Member
+	cs.info.LastSeq = max(cs.info.LastSeq, w.LastSeq)
+	cs.info.ReadSeq = max(cs.info.ReadSeq, w.ReadSeq)
+	cs.info.Unread = w.Unread
+	if w.LastActivityMs > 0 {
+		cs.info.LastActivity = time.UnixMilli(w.LastActivityMs)
+	}
+	s.mu.Unlock()
+	if w.LastMessage != nil {
+		s.addMessages([]*wirepb.Message{w.LastMessage}, false)
+	}
+	if !known {
+		return 1, 0 // never opened: its history is fetched when asked for
+	}
+	return localLast + 1, w.LastSeq
+}
+
+// gap returns the first missing range above the oldest message held, or
+// from > to when the list is contiguous up to the last known seq.
+func (s *store) gap(conv string) (from, to uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs := s.convs[conv]
+	if cs == nil || len(cs.msgs) == 0 {
+		return 1, 0
+	}
+	for i := 1; i < len(cs.msgs); i++ {
+		if cs.msgs[i].Seq != cs.msgs[i-1].Seq+1 {
+			return cs.msgs[i-1].Seq + 1, cs.msgs[i].Seq - 1
+		}
+	}
+	last := cs.msgs[len(cs.msgs)-1].Seq
+	return last + 1, cs.info.LastSeq
+}
+
+// startFetch marks a gap fetch running for conv; false if one already is.
+func (s *store) startFetch(conv string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs := s.convLocked(conv)
+	if cs.fetching {
+		return false
+	}
+	cs.fetching = true
+	return true
+}
+
+func (s *store) endFetch(conv string) {
+	s.mu.Lock()
+	s.convLocked(conv).fetching = false
+	s.mu.Unlock()
+}
+
+func (s *store) readUpdate(conv string, readSeq, unread uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs := s.convLocked(conv)
+	if readSeq >= cs.info.ReadSeq {
+		cs.info.ReadSeq, cs.info.Unread = readSeq, unread
+	}
+}
+
+// markedRead applies this device's own read: unread is counted from the
+// messages held when they cover everything after the read cursor.
+func (s *store) markedRead(conv string, readSeq uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs := s.convLocked(conv)
+	if readSeq < cs.info.ReadSeq {
+		return
+	}
+	cs.info.ReadSeq = readSeq
+	if readSeq >= cs.info.LastSeq {
+		cs.info.Unread = 0
+		return
+	}
+	var n uint64
+	next := readSeq + 1
+	for _, m := range cs.msgs {
+		if m.Seq <= readSeq {
+			continue
+		}
+		if m.Seq != next {
+			return // a gap: keep the server's count until the next sync
+		}
+		next++
+		if m.Kind == wirepb.MessageKind_NORMAL && m.Sender != s.me && !m.Recalled {
+			n++
+		}
+	}
+	if next > cs.info.LastSeq {
+		cs.info.Unread = n
+	}
+}
+
+// receipt and delivered move the watermarks own messages' states come
+// from; they return the own messages whose state changed.
+func (s *store) receipt(conv string, seq uint64) []Message {
+	return s.moveMark(conv, seq, func(c *Conversation) *uint64 { return &c.PeerReadSeq })
+}
+
+func (s *store) delivered(conv string, seq uint64) []Message {
+	return s.moveMark(conv, seq, func(c *Conversation) *uint64 { return &c.DeliveredSeq })
+}
+
+func (s *store) moveMark(conv string, seq uint64, field func(*Conversation) *uint64) []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs := s.convLocked(conv)
+	mark := field(&cs.info)
+	if seq <= *mark {
+		return nil
+	}
+	before := map[uint64]State{}
+	for i := range cs.msgs {
+		if m := &cs.msgs[i]; m.Sender == s.me && m.Seq > *mark && m.Seq <= seq {
+			before[m.Seq] = s.stateLocked(cs, m)
+		}
+	}
+	*mark = seq
+	var changed []Message
+	for i := range cs.msgs {
+		m := &cs.msgs[i]
+		if st, ok := before[m.Seq]; ok && st != s.stateLocked(cs, m) {
+			changed = append(changed, s.viewLocked(cs, *m))
+		}
+	}
+	return changed
+}
+
+func (s *store) membership(u *wirepb.MembershipUpdate) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs := s.convLocked(u.Conv)
+	cs.info.Kind = u.Kind
+	cs.info.Member = u.GetMember().GetLeftSeq() == 0
+	cs.info.LastSeq = max(cs.info.LastSeq, u.LastSeq)
+}
+
+// addPending shows a send at once, at the end of its conversation.
+func (s *store) addPending(o *outgoing) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs := s.convLocked(o.msg.Conv)
+	cs.pending = append(cs.pending, o)
+}
+
+// confirm replaces a pending send with the server's message.
+func (s *store) confirm(o *outgoing, r *wirepb.SendResult) Message {
+	m := o.msg
+	m.Conv, m.Seq, m.MsgID, m.ServerTime, m.Flagged = r.Conv, r.Seq, r.MsgId, millisTime(r.ServerTsMs), r.Flagged
+	s.mu.Lock()
+	if cs := s.convs[o.msg.Conv]; cs != nil {
+		for i, p := range cs.pending {
+			if p == o {
+				cs.pending = append(cs.pending[:i], cs.pending[i+1:]...)
+				break
+			}
+		}
+	}
+	s.mu.Unlock()
+	wm := &wirepb.Message{Conv: m.Conv, Seq: m.Seq, MsgId: m.MsgID, ClientMsgId: m.ClientMsgID, Sender: m.Sender,
+		Body: m.Body, Flagged: m.Flagged, ClientTsMs: m.ClientTime.UnixMilli(), ServerTsMs: r.ServerTsMs}
+	s.addMessages([]*wirepb.Message{wm}, false)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs := s.convLocked(m.Conv)
+	// Sending implies having read up to here (the server does the same).
+	cs.info.ReadSeq = max(cs.info.ReadSeq, m.Seq)
+	return s.viewLocked(cs, m)
+}
+
+// fail marks a pending send failed; it stays in the list, with its reason.
+func (s *store) fail(o *outgoing, err error) Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	o.msg.State, o.msg.Err = StateFailed, err
+	return o.msg
+}
+
+// messages returns a conversation's messages by seq, then the pending ones.
+func (s *store) messages(conv string) []Message {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs := s.convs[conv]
+	if cs == nil {
+		return nil
+	}
+	out := make([]Message, 0, len(cs.msgs)+len(cs.pending))
+	for _, m := range cs.msgs {
+		out = append(out, s.viewLocked(cs, m))
+	}
+	for _, o := range cs.pending {
+		out = append(out, o.msg)
+	}
+	return out
+}
+
+func (s *store) conversation(conv string) (Conversation, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs := s.convs[conv]
+	if cs == nil {
+		return Conversation{}, false
+	}
+	return cs.info, true
+}
+
+// conversations lists the summaries: pinned first, then by last activity.
+func (s *store) conversations() []Conversation {
+	s.mu.Lock()
+	out := make([]Conversation, 0, len(s.convs))
+	for _, cs := range s.convs {
+		out = append(out, cs.info)
+	}
+	s.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.Pinned != b.Pinned {
+			return a.Pinned
+		}
+		if !a.LastActivity.Equal(b.LastActivity) {
+			return a.LastActivity.After(b.LastActivity)
+		}
+		return a.ID < b.ID
+	})
+	return out
+}

@@ -1,0 +1,74 @@
+package client
+
+import (
+	"testing"
+
+	"github.com/switchboard-im/switchboard/transport/wirepb"
+)
+
+func msg(conv string, seq uint64, sender, cmid, body string) *wirepb.Message {
+	return &wirepb.Message{Conv: conv, Seq: seq, Sender: sender, ClientMsgId: cmid, Body: []byte(body)}
+}
+
+func seqs(ms []Message) []uint64 {
+	out := make([]uint64, len(ms))
+	for i, m := range ms {
+		out[i] = m.Seq
+	}
+	return out
+}
+
+// Messages are held once each, ordered by seq, whatever order they come in;
+// a pending send shows at once and is replaced by the server's message.
+func TestStoreOrderDedupeAndPending(t *testing.T) {
+	s := newStore()
+	s.setUser("me")
+	added, _ := s.addMessages([]*wirepb.Message{msg("c", 3, "bob", "", "three"), msg("c", 1, "bob", "", "one")}, true)
+	if len(added) != 2 {
+		t.Fatalf("added %d", len(added))
+	}
+	if added, _ := s.addMessages([]*wirepb.Message{msg("c", 3, "bob", "", "three")}, true); len(added) != 0 {
+		t.Fatal("duplicate added")
+	}
+	if from, to := s.gap("c"); from != 2 || to != 2 {
+		t.Fatalf("gap %d-%d", from, to)
+	}
+	s.addMessages([]*wirepb.Message{msg("c", 2, "bob", "", "two")}, false)
+	if got := seqs(s.messages("c")); len(got) != 3 || got[0] != 1 || got[2] != 3 {
+		t.Fatalf("order %v", got)
+	}
+	if c, _ := s.conversation("c"); c.Unread != 2 || c.LastSeq != 3 {
+		t.Fatalf("summary %+v", c)
+	}
+
+	o := &outgoing{done: make(chan struct{}), msg: Message{Conv: "c", ClientMsgID: "x1", Sender: "me", Body: []byte("mine")}}
+	s.addPending(o)
+	ms := s.messages("c")
+	if last := ms[len(ms)-1]; last.Seq != 0 || last.State != StateSending {
+		t.Fatalf("pending %+v", last)
+	}
+	// The push of the own message may come before the send's answer.
+	s.addMessages([]*wirepb.Message{msg("c", 4, "me", "x1", "mine")}, true)
+	m := s.confirm(o, &wirepb.SendResult{Conv: "c", Seq: 4, MsgId: 44})
+	if m.State != StateSent || m.Seq != 4 {
+		t.Fatalf("confirmed %+v", m)
+	}
+	if got := seqs(s.messages("c")); len(got) != 4 || got[3] != 4 {
+		t.Fatalf("after confirm %v", got)
+	}
+	if ch := s.delivered("c", 4); len(ch) != 1 || ch[0].State != StateDelivered {
+		t.Fatalf("delivered %+v", ch)
+	}
+	if ch := s.receipt("c", 4); len(ch) != 1 || ch[0].State != StateRead {
+		t.Fatalf("read %+v", ch)
+	}
+	// A recall event blanks its target.
+	s.addMessages([]*wirepb.Message{{Conv: "c", Seq: 5, Sender: "bob", Kind: wirepb.MessageKind_RECALL, RefSeq: 2}}, true)
+	if m := s.messages("c")[1]; !m.Recalled || m.Body != nil {
+		t.Fatalf("recalled %+v", m)
+	}
+	s.markedRead("c", 5)
+	if c, _ := s.conversation("c"); c.Unread != 0 || c.ReadSeq != 5 {
+		t.Fatalf("after read %+v", c)
+	}
+}

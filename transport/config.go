@@ -1,0 +1,170 @@
+package transport
+
+import (
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/quic-go/quic-go"
+
+	"github.com/switchboard-im/switchboard/transport/wirepb"
+)
+
+// Config configures a Server. DefaultConfig documents the defaults; zero
+// fields take them.
+type Config struct {
+	// Addr is the UDP address to listen on (default 127.0.0.1:4433).
+	Addr string
+	// TLS holds the server certificate; MinVersion and NextProtos are set
+	// here (TLS 1.3, ALPN switchboard/1).
+	TLS *tls.Config
+	// Auth verifies the connection tokens. Required.
+	Auth *Authenticator
+	// NodeName is told to clients in Welcome (default the actor address).
+	NodeName string
+	// StatelessResetKey lets a restarted server (or another node behind the
+	// same address) reset connections it no longer knows at once, instead
+	// of clients waiting for their idle timeout. Keep it the same across
+	// restarts and on every node sharing an address; nil disables resets.
+	StatelessResetKey *quic.StatelessResetKey
+
+	// MaxFrame is the largest frame payload accepted and sent (default 256 KiB).
+	MaxFrame int
+	// PushLanes is the number of push streams per connection (default 8).
+	PushLanes int
+	// PushQueue bounds the pushes waiting to be written to one connection;
+	// past it the queue is dropped and the client told to resync (default 1024).
+	PushQueue int
+	// PendingAcks bounds the pushes written but not yet acknowledged; past
+	// it the same happens (default 8192).
+	PendingAcks int
+
+	// KeepAlive is the QUIC keep-alive period (default 15 s, below the
+	// ~30 s UDP binding timeout of many mobile NATs). IdleTimeout closes a
+	// silent connection (default 60 s). HandshakeTimeout bounds the QUIC
+	// handshake, HelloTimeout the arrival of the Hello frame (10 s each).
+	KeepAlive        time.Duration
+	IdleTimeout      time.Duration
+	HandshakeTimeout time.Duration
+	HelloTimeout     time.Duration
+	// RequestTimeout bounds one request: reading its frame and the
+	// cluster's answer (default 10 s).
+	RequestTimeout time.Duration
+	// WriteTimeout closes a connection whose push stream accepts nothing
+	// for this long (default 30 s): a client that stopped reading.
+	WriteTimeout time.Duration
+	// MaxStreams is how many request streams a client may have open at
+	// once (default 64).
+	MaxStreams int
+
+	// ConnRate/ConnBurst limit requests per connection (default 50/s, 100);
+	// UserRate/UserBurst per user across its connections on this node
+	// (default 100/s, 200). SignalRate limits datagrams (default 10/s, burst 20).
+	ConnRate   float64
+	ConnBurst  int
+	UserRate   float64
+	UserBurst  int
+	SignalRate float64
+	// MaxRejected closes a connection that keeps flooding: this many
+	// rate-limited requests without an accepted one (default 200).
+	MaxRejected int
+	// TypingMaxMembers: typing signals are forwarded only in conversations
+	// with at most this many members (default 50).
+	TypingMaxMembers int
+
+	// DrainGrace is how long Drain waits for clients to leave after GoAway
+	// before closing their connections (default 5 s).
+	DrainGrace time.Duration
+
+	// Logger (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns the documented defaults (without TLS and Auth).
+func DefaultConfig() Config {
+	return Config{
+		Addr:             "127.0.0.1:4433",
+		MaxFrame:         wirepb.DefaultMaxFrame,
+		PushLanes:        8,
+		PushQueue:        1024,
+		PendingAcks:      8192,
+		KeepAlive:        15 * time.Second,
+		IdleTimeout:      60 * time.Second,
+		HandshakeTimeout: 10 * time.Second,
+		HelloTimeout:     10 * time.Second,
+		RequestTimeout:   10 * time.Second,
+		WriteTimeout:     30 * time.Second,
+		MaxStreams:       64,
+		ConnRate:         50,
+		ConnBurst:        100,
+		UserRate:         100,
+		UserBurst:        200,
+		SignalRate:       10,
+		MaxRejected:      200,
+		TypingMaxMembers: 50,
+		DrainGrace:       5 * time.Second,
+		Logger:           slog.Default(),
+	}
+}
+
+func (c Config) withDefaults() (Config, error) {
+	d := DefaultConfig()
+	if c.TLS == nil || len(c.TLS.Certificates) == 0 && c.TLS.GetCertificate == nil {
+		return c, errors.New("transport: no TLS certificate")
+	}
+	if c.Auth == nil {
+		return c, errors.New("transport: no authenticator")
+	}
+	if c.Addr == "" {
+		c.Addr = d.Addr
+	}
+	setInt := func(v *int, def int) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	setDur := func(v *time.Duration, def time.Duration) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	setF := func(v *float64, def float64) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
+	setInt(&c.MaxFrame, d.MaxFrame)
+	setInt(&c.PushLanes, d.PushLanes)
+	setInt(&c.PushQueue, d.PushQueue)
+	setInt(&c.PendingAcks, d.PendingAcks)
+	setInt(&c.MaxStreams, d.MaxStreams)
+	setInt(&c.ConnBurst, d.ConnBurst)
+	setInt(&c.UserBurst, d.UserBurst)
+	setInt(&c.MaxRejected, d.MaxRejected)
+	setInt(&c.TypingMaxMembers, d.TypingMaxMembers)
+	setDur(&c.KeepAlive, d.KeepAlive)
+	setDur(&c.IdleTimeout, d.IdleTimeout)
+	setDur(&c.HandshakeTimeout, d.HandshakeTimeout)
+	setDur(&c.HelloTimeout, d.HelloTimeout)
+	setDur(&c.RequestTimeout, d.RequestTimeout)
+	setDur(&c.WriteTimeout, d.WriteTimeout)
+	setDur(&c.DrainGrace, d.DrainGrace)
+	setF(&c.ConnRate, d.ConnRate)
+	setF(&c.UserRate, d.UserRate)
+	setF(&c.SignalRate, d.SignalRate)
+	if c.Logger == nil {
+		c.Logger = d.Logger
+	}
+	if c.MaxFrame > 16<<20 {
+		return c, errors.New("transport: MaxFrame above 16 MiB")
+	}
+	if c.PushLanes > 64 {
+		return c, errors.New("transport: more than 64 push lanes")
+	}
+	tc := c.TLS.Clone()
+	tc.MinVersion = tls.VersionTLS13
+	tc.NextProtos = []string{wirepb.ALPN}
+	c.TLS = tc
+	return c, nil
+}

@@ -1,0 +1,74 @@
+package transport
+
+import (
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/transport/wirepb"
+)
+
+// The wire messages mirror the grains' messages field by field today;
+// converting keeps the client contract free to stay put when they change.
+
+func wireMessage(m *pb.Message) *wirepb.Message {
+	if m == nil {
+		return nil
+	}
+	return &wirepb.Message{
+		Conv: m.Conv, Seq: m.Seq, MsgId: m.MsgId, ClientMsgId: m.ClientMsgId, Sender: m.Sender,
+		Kind: wirepb.MessageKind(m.Kind), RefSeq: m.RefSeq, Body: m.Body, Recalled: m.Recalled, Flagged: m.Flagged,
+		ClientTsMs: m.ClientTsMs, ServerTsMs: m.ServerTsMs, SenderRole: wirepb.Role(m.SenderRole),
+	}
+}
+
+func wireMessages(ms []*pb.Message) []*wirepb.Message {
+	out := make([]*wirepb.Message, len(ms))
+	for i, m := range ms {
+		out[i] = wireMessage(m)
+	}
+	return out
+}
+
+func wireMember(m *pb.Member) *wirepb.Member {
+	if m == nil {
+		return nil
+	}
+	return &wirepb.Member{User: m.User, Role: wirepb.Role(m.Role), JoinedSeq: m.JoinedSeq, LeftSeq: m.LeftSeq, Muted: m.Muted}
+}
+
+func wireSummaries(cs []*pb.ConvSummary) []*wirepb.ConvSummary {
+	out := make([]*wirepb.ConvSummary, len(cs))
+	for i, c := range cs {
+		out[i] = &wirepb.ConvSummary{
+			Conv: c.Conv, Kind: wirepb.ConvKind(c.Kind), LastSeq: c.LastSeq, Unread: c.Unread, ReadSeq: c.ReadSeq,
+			LastMessage: wireMessage(c.LastMessage), Pinned: c.Pinned, Muted: c.Muted, LastActivityMs: c.LastActivityMs, Member: c.Member,
+		}
+	}
+	return out
+}
+
+func wireSync(r *pb.SyncResponse) *wirepb.SyncResult {
+	return &wirepb.SyncResult{Cursor: r.Cursor, Conversations: wireSummaries(r.Conversations), More: r.More, TotalUnread: r.TotalUnread}
+}
+
+// wirePush converts a grain's push; ok is false for an event the wire
+// does not know (a newer grain), which is then skipped.
+func wirePush(p *pb.Push) (w *wirepb.Push, conv string, ok bool) {
+	w = &wirepb.Push{InboxSeq: p.InboxSeq}
+	switch e := p.Event.(type) {
+	case *pb.Push_Message:
+		w.Event = &wirepb.Push_Message{Message: wireMessage(e.Message)}
+		conv = e.Message.GetConv()
+	case *pb.Push_Read:
+		w.Event = &wirepb.Push_Read{Read: &wirepb.ReadUpdate{Conv: e.Read.Conv, ReadSeq: e.Read.ReadSeq, Unread: e.Read.Unread}}
+		conv = e.Read.GetConv()
+	case *pb.Push_Membership:
+		n := e.Membership
+		w.Event = &wirepb.Push_Membership{Membership: &wirepb.MembershipUpdate{Conv: n.Conv, Kind: wirepb.ConvKind(n.Kind), Member: wireMember(n.Member), LastSeq: n.LastSeq}}
+		conv = n.GetConv()
+	case *pb.Push_Receipt:
+		w.Event = &wirepb.Push_Receipt{Receipt: &wirepb.ReadReceipt{Conv: e.Receipt.Conv, Reader: e.Receipt.Reader, Seq: e.Receipt.Seq}}
+		conv = e.Receipt.GetConv()
+	default:
+		return nil, "", false
+	}
+	return w, conv, true
+}

@@ -1,0 +1,182 @@
+package transport_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/switchboard-im/switchboard/transport/client"
+	"github.com/switchboard-im/switchboard/transport/wirepb"
+)
+
+// Two users, three devices: live delivery to every device, message states
+// from sending to read, and a read on one device clearing the unread count
+// on the others.
+func TestDirectChatAcrossDevices(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	ctx := tctx(t)
+	alice := e.dial("alice", "phone")
+	bobPhone := e.dial("bob", "phone")
+	bobLaptop := e.dial("bob", "laptop")
+	conv := wirepb.DirectConvID("alice", "bob")
+
+	p, err := alice.Send(client.ToUser("bob"), []byte("hi bob"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Shown at once, as sending.
+	if ms := alice.Messages(conv); len(ms) != 1 || ms[0].State != client.StateSending && ms[0].State != client.StateSent {
+		t.Fatalf("pending message: %+v", ms)
+	}
+	m, err := p.Wait(ctx)
+	if err != nil || m.Seq != 1 || m.Conv != conv {
+		t.Fatalf("send: %+v %v", m, err)
+	}
+	for _, d := range []*client.Client{bobPhone, bobLaptop} {
+		eventually(t, "bob's devices get the message", func() bool { return joined(texts(t, d, conv)) == "hi bob" })
+		eventually(t, "unread 1", func() bool { c, _ := d.Conversation(conv); return c.Unread == 1 })
+	}
+	// A device of bob acknowledged it: delivered.
+	eventually(t, "delivered", func() bool { return alice.Messages(conv)[0].State == client.StateDelivered })
+
+	if _, _, err := bobPhone.MarkRead(ctx, conv, 1); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the laptop's unread cleared", func() bool { c, _ := bobLaptop.Conversation(conv); return c.Unread == 0 && c.ReadSeq == 1 })
+	if c, _ := bobPhone.Conversation(conv); c.Unread != 0 {
+		t.Fatalf("phone unread %d", c.Unread)
+	}
+	eventually(t, "read receipt", func() bool { return alice.Messages(conv)[0].State == client.StateRead })
+
+	// Replies flow back, in order, once each.
+	for i := range 5 {
+		if _, err := bobLaptop.SendText(ctx, client.ToUser("alice"), fmt.Sprintf("r%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := "hi bob,r0,r1,r2,r3,r4"
+	for _, d := range []*client.Client{alice, bobPhone, bobLaptop} {
+		eventually(t, "replies everywhere", func() bool { return joined(texts(t, d, conv)) == want })
+	}
+	eventually(t, "alice's unread", func() bool { c, _ := alice.Conversation(conv); return c.Unread == 5 })
+}
+
+// A device offline while messages arrive gets them by sync when it comes
+// back: summaries with unread counts, then the messages it asks for.
+func TestOfflineDeviceSyncsFromCursor(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	ctx := tctx(t)
+	alice := e.dial("alice", "phone")
+	bob := e.dial("bob", "phone")
+	conv := wirepb.DirectConvID("alice", "bob")
+	if _, err := alice.SendText(ctx, client.ToUser("bob"), "one"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "bob got one", func() bool { return len(texts(t, bob, conv)) == 1 })
+	if err := bob.Ack(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cursor := waitCursor(t, e, "bob", "phone", bob)
+	_ = bob.Close()
+	time.Sleep(50 * time.Millisecond)
+
+	for _, s := range []string{"two", "three", "four"} {
+		if _, err := alice.SendText(ctx, client.ToUser("bob"), s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bob2 := e.dial("bob", "phone")
+	w := bob2.Welcome()
+	if w.Cursor < cursor {
+		t.Fatalf("welcome cursor %d, stored before %d", w.Cursor, cursor)
+	}
+	if len(w.Sync.Conversations) != 1 || w.Sync.Conversations[0].LastSeq != 4 || w.Sync.Conversations[0].Unread != 4 {
+		t.Fatalf("welcome sync: %v", w.Sync)
+	}
+	// Only the last message came with the sync; history is on demand.
+	if got := texts(t, bob2, conv); joined(got) != "four" {
+		t.Fatalf("after sync bob holds %v", got)
+	}
+	if _, err := bob2.History(ctx, conv, client.HistoryOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if got := joined(texts(t, bob2, conv)); got != "one,two,three,four" {
+		t.Fatalf("after history: %s", got)
+	}
+}
+
+// waitCursor waits until the server stored the device's cursor past 0.
+func waitCursor(t *testing.T, e *env, user, device string, c *client.Client) uint64 {
+	t.Helper()
+	var cur uint64
+	eventually(t, "cursor stored", func() bool {
+		d, err := e.store.GetDevice(tctx(t), user, device)
+		cur = d.Cursor
+		return err == nil && d.Cursor > 0
+	})
+	return cur
+}
+
+// A dropped connection resumes: the client reconnects by itself, resyncs
+// from its cursor and fills the gap in what it holds, each message once.
+func TestReconnectResyncsWithoutGap(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	ctx := tctx(t)
+	alice := e.dial("alice", "phone")
+	bob := e.dial("bob", "phone", func(c *client.Config) { c.MinBackoff, c.MaxBackoff = 300*time.Millisecond, 400*time.Millisecond })
+	conv := wirepb.DirectConvID("alice", "bob")
+	if _, err := alice.SendText(ctx, client.ToUser("bob"), "m1"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "bob got m1", func() bool { return len(texts(t, bob, conv)) == 1 })
+
+	bob.Reconnect()
+	eventually(t, "bob offline", func() bool { return !bob.Connected() })
+	for i := 2; i <= 6; i++ {
+		if _, err := alice.SendText(ctx, client.ToUser("bob"), fmt.Sprintf("m%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "bob resynced", func() bool { return joined(texts(t, bob, conv)) == "m1,m2,m3,m4,m5,m6" })
+	// Live again after the resync.
+	if _, err := alice.SendText(ctx, client.ToUser("bob"), "m7"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "live after resync", func() bool { return len(texts(t, bob, conv)) == 7 })
+	if c, _ := bob.Conversation(conv); c.Unread != 7 || c.LastSeq != 7 {
+		t.Fatalf("bob's summary: %+v", c)
+	}
+}
+
+// Typing signals travel as datagrams to the other side's devices.
+func TestTypingSignal(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	ctx := tctx(t)
+	alice := e.dial("alice", "phone")
+	bob := e.dial("bob", "phone")
+	conv := wirepb.DirectConvID("alice", "bob")
+	if _, err := alice.SendText(ctx, client.ToUser("bob"), "hi"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.After(10 * time.Second)
+	tick := time.NewTicker(100 * time.Millisecond) // datagrams may be lost: repeat
+	defer tick.Stop()
+	for {
+		select {
+		case ev := <-bob.Events():
+			if ev.Kind == client.EventTyping && ev.Conv == conv && ev.User == "alice" && ev.Typing {
+				return
+			}
+		case <-tick.C:
+			if err := alice.Typing(conv, true); err != nil {
+				t.Fatal(err)
+			}
+		case <-deadline:
+			t.Fatal("no typing signal")
+		}
+	}
+}

@@ -1,0 +1,184 @@
+package transport
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/switchboard-im/switchboard/transport/wirepb"
+)
+
+// The fuzz targets cover every decoder of untrusted client bytes: the
+// framing, the requests (all operations), the hello (and its token) and
+// the datagram signals. `go test` runs their seeds (testdata/fuzz and the
+// f.Add calls); `go test -fuzz` explores.
+
+func seedRequests() []*wirepb.Request {
+	return []*wirepb.Request{
+		{Id: 1, Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{Conv: "g:x", ClientMsgId: "c1", Body: []byte("hi")}}},
+		{Id: 2, Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{To: "bob", Body: []byte("hi"), ClientTsMs: 1}}},
+		{Id: 3, Op: &wirepb.Request_Sync{Sync: &wirepb.SyncRequest{Cursor: 5, Limit: 10}}},
+		{Id: 4, Op: &wirepb.Request_Ack{Ack: &wirepb.AckRequest{InboxSeqs: []uint64{1, 2, 3}, SyncCursor: 3}}},
+		{Id: 5, Op: &wirepb.Request_History{History: &wirepb.HistoryRequest{Conv: "d:a:b", FromSeq: 1, ToSeq: 9, OldestFirst: true, Limit: 50}}},
+		{Id: 6, Op: &wirepb.Request_MarkRead{MarkRead: &wirepb.MarkReadRequest{Conv: "d:a:b", Seq: 3}}},
+		{Id: 7, Op: &wirepb.Request_Recall{Recall: &wirepb.RecallRequest{Conv: "d:a:b", Seq: 3}}},
+		{Id: 8, Op: &wirepb.Request_ListConversations{ListConversations: &wirepb.ListConversationsRequest{AfterConv: "g:x", Limit: 5}}},
+		{Id: 9, Op: &wirepb.Request_CreateGroup{CreateGroup: &wirepb.CreateGroupRequest{Conv: "g:team", Title: "t", Members: []string{"a", "b"}}}},
+		{Id: 10, Op: &wirepb.Request_Membership{Membership: &wirepb.MembershipRequest{Conv: "g:team", Op: wirepb.MembershipRequest_SET_ROLE, Users: []string{"a"}, Role: wirepb.Role_ADMIN}}},
+		{Id: 11, Op: &wirepb.Request_Members{Members: &wirepb.MembersRequest{Conv: "g:team", After: "a", Limit: 10}}},
+		{Id: 12, Op: &wirepb.Request_Presence{Presence: &wirepb.PresenceRequest{User: "bob"}}},
+		{Id: 13, Op: &wirepb.Request_Pin{Pin: &wirepb.PinRequest{Conv: "g:team", Pinned: true}}},
+		{Id: 14, Op: &wirepb.Request_Ping{Ping: &wirepb.PingRequest{}}},
+		{Id: 15},
+	}
+}
+
+func marshal(m proto.Message) []byte {
+	b, err := proto.Marshal(m)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+func FuzzFrame(f *testing.F) {
+	for _, r := range seedRequests() {
+		f.Add(wirepb.AppendFrame(nil, marshal(r)))
+	}
+	f.Add([]byte{})
+	f.Add([]byte{0x80, 0x80, 0x80, 0x80, 0x10})
+	f.Add([]byte{0x85, 0x00})
+	f.Add(append([]byte{0x05}, "abc"...))
+	const max = 1 << 10
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r := bytes.NewReader(b)
+		for {
+			p, err := wirepb.ReadFrame(r, max)
+			if err != nil {
+				if !errors.Is(err, io.EOF) && !errors.Is(err, wirepb.ErrBadFrame) && !errors.Is(err, wirepb.ErrFrameTooLarge) {
+					t.Fatalf("unexpected error %v", err)
+				}
+				return
+			}
+			if len(p) > max {
+				t.Fatalf("frame of %d bytes over the %d limit", len(p), max)
+			}
+			// A frame read back re-encodes to the same bytes.
+			if again, err := wirepb.ReadFrame(bytes.NewReader(wirepb.AppendFrame(nil, p)), max); err != nil || !bytes.Equal(again, p) {
+				t.Fatalf("round trip: %v", err)
+			}
+		}
+	})
+}
+
+func FuzzRequest(f *testing.F) {
+	for _, r := range seedRequests() {
+		f.Add(marshal(r))
+	}
+	f.Add([]byte{0x08, 0x07, 0x9a, 0x06, 0x00})
+	f.Add([]byte{0xff, 0xff})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		req, err := decodeRequest(b)
+		if err != nil {
+			switch wirepb.CodeOf(err) {
+			case wirepb.Code_BAD_FRAME, wirepb.Code_UNKNOWN_TYPE, wirepb.Code_INVALID:
+			default:
+				t.Fatalf("decode error with code %v: %v", wirepb.CodeOf(err), err)
+			}
+			return
+		}
+		if opName(req) == "unknown" {
+			t.Fatalf("accepted a request with no operation: %v", req)
+		}
+		if _, err := proto.Marshal(req); err != nil {
+			t.Fatalf("accepted request does not re-encode: %v", err)
+		}
+	})
+}
+
+func FuzzHello(f *testing.F) {
+	secret := []byte("0123456789abcdef0123456789abcdef-fuzz")
+	auth, err := NewAuthenticator(AuthConfig{Secret: secret})
+	if err != nil {
+		f.Fatal(err)
+	}
+	good, _ := MintHS256(secret, "alice", "phone", time.Hour, "")
+	f.Add(marshal(&wirepb.Hello{Token: good, Client: "fuzz"}))
+	f.Add(marshal(&wirepb.Hello{Token: "eyJhbGciOiJub25lIn0.e30."}))
+	f.Add(marshal(&wirepb.Hello{}))
+	f.Add([]byte{0x0a, 0xff})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h, err := decodeHello(b)
+		if err != nil {
+			if c := wirepb.CodeOf(err); c != wirepb.Code_BAD_FRAME && c != wirepb.Code_UNAUTHENTICATED {
+				t.Fatalf("hello error code %v", c)
+			}
+			return
+		}
+		id, err := auth.Verify(h.Token)
+		if err != nil {
+			if c := wirepb.CodeOf(err); c != wirepb.Code_UNAUTHENTICATED && c != wirepb.Code_TOKEN_EXPIRED {
+				t.Fatalf("verify error code %v", c)
+			}
+			return
+		}
+		if id.User == "" || id.Device == "" {
+			t.Fatalf("verified a token naming nobody: %+v", id)
+		}
+	})
+}
+
+func FuzzSignal(f *testing.F) {
+	f.Add(marshal(&wirepb.Signal{Kind: wirepb.Signal_TYPING, Conv: "d:a:b"}))
+	f.Add(marshal(&wirepb.Signal{Kind: wirepb.Signal_DELIVERED, Conv: "d:a:b", Seq: 4}))
+	f.Add(marshal(&wirepb.Signal{Kind: 77, Conv: "x"}))
+	f.Add([]byte{0x12, 0x80})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := decodeSignal(b)
+		if err != nil {
+			return
+		}
+		if s.Kind != wirepb.Signal_TYPING && s.Kind != wirepb.Signal_STOP_TYPING {
+			t.Fatalf("accepted signal kind %v from a client", s.Kind)
+		}
+	})
+}
+
+// TestWriteFuzzSeeds writes the committed seed corpus
+// (SWITCHBOARD_WRITE_FUZZ_SEEDS=1 go test ./transport -run TestWriteFuzzSeeds).
+func TestWriteFuzzSeeds(t *testing.T) {
+	if os.Getenv("SWITCHBOARD_WRITE_FUZZ_SEEDS") == "" {
+		t.Skip("set SWITCHBOARD_WRITE_FUZZ_SEEDS=1 to rewrite testdata/fuzz")
+	}
+	write := func(target, name string, b []byte) {
+		dir := filepath.Join("testdata", "fuzz", target)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		data := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", b)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, r := range seedRequests() {
+		name := fmt.Sprintf("%02d-%s", r.Id, opName(r))
+		write("FuzzRequest", name, marshal(r))
+		write("FuzzFrame", name, wirepb.AppendFrame(nil, marshal(r)))
+	}
+	two := append(wirepb.AppendFrame(nil, marshal(seedRequests()[0])), wirepb.AppendFrame(nil, marshal(seedRequests()[1]))...)
+	write("FuzzFrame", "two-frames", two)
+	write("FuzzFrame", "overlong-prefix", []byte{0x80, 0x80, 0x80, 0x80, 0x80, 0x01})
+	write("FuzzFrame", "cut-short", []byte{0x0a, 1, 2})
+	write("FuzzRequest", "unknown-field", []byte{0x08, 0x07, 0x9a, 0x06, 0x00})
+	write("FuzzHello", "no-token", marshal(&wirepb.Hello{Client: "x"}))
+	write("FuzzHello", "alg-none", marshal(&wirepb.Hello{Token: "eyJhbGciOiJub25lIn0.eyJzdWIiOiJhIiwiZGV2IjoiYiJ9."}))
+	write("FuzzSignal", "typing", marshal(&wirepb.Signal{Kind: wirepb.Signal_TYPING, Conv: "g:x"}))
+	write("FuzzSignal", "delivered-from-client", marshal(&wirepb.Signal{Kind: wirepb.Signal_DELIVERED, Conv: "g:x", Seq: 1}))
+}

@@ -1,0 +1,203 @@
+package transport_test
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/switchboard-im/switchboard/actors"
+	"github.com/switchboard-im/switchboard/transport/client"
+	"github.com/switchboard-im/switchboard/transport/wirepb"
+)
+
+// A group of 50 members, each on its own connection: every message reaches
+// every member once and in order; a removed member stops receiving; a
+// member who leaves cannot send; recall reaches everyone.
+func TestGroupOfFifty(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	ctx := tctx(t)
+	const n = 50
+	users := make([]string, n)
+	for i := range users {
+		users[i] = fmt.Sprintf("g%02d", i)
+	}
+	clients := make([]*client.Client, n)
+	var wg sync.WaitGroup
+	for i := range users {
+		wg.Add(1)
+		go func() { defer wg.Done(); clients[i] = e.dial(users[i], "phone") }()
+	}
+	wg.Wait()
+	owner := clients[0]
+	conv, err := owner.CreateGroup(ctx, "g:fifty", "fifty", users[1:])
+	if err != nil || conv != "g:fifty" {
+		t.Fatalf("create group: %q %v", conv, err)
+	}
+	members, err := clients[7].Members(ctx, conv, "", 0)
+	if err != nil || len(members) != n {
+		t.Fatalf("members: %d %v", len(members), err)
+	}
+	for i := range 3 {
+		if _, err := owner.SendText(ctx, client.ToConv(conv), fmt.Sprintf("hello %d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := clients[25].SendText(ctx, client.ToConv(conv), "from 25"); err != nil {
+		t.Fatal(err)
+	}
+	want := "hello 0,hello 1,hello 2,from 25"
+	for i, c := range clients {
+		eventually(t, fmt.Sprintf("member %d has every message", i), func() bool { return joined(texts(t, c, conv)) == want })
+	}
+	for i, c := range clients[1:] {
+		if cs, _ := c.Conversation(conv); i+1 != 25 && cs.Unread != 4 {
+			t.Fatalf("member %d unread %d", i+1, cs.Unread)
+		}
+	}
+
+	// Remove g49; g48 leaves; g48 can no longer send.
+	if _, err := owner.RemoveMembers(ctx, conv, "g49"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := clients[48].Leave(ctx, conv); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := clients[48].SendText(ctx, client.ToConv(conv), "still here?"); codeOf(err) != wirepb.Code_NOT_MEMBER {
+		t.Fatalf("send after leaving: %v", err)
+	}
+	last, err := owner.SendText(ctx, client.ToConv(conv), "after")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "g10 got the last message", func() bool { return len(texts(t, clients[10], conv)) == 5 })
+	for _, i := range []int{48, 49} {
+		for _, m := range clients[i].Messages(conv) {
+			if m.Seq >= last.Seq {
+				t.Fatalf("%s saw seq %d after leaving", users[i], m.Seq)
+			}
+		}
+		if _, err := clients[i].History(ctx, conv, client.HistoryOptions{FromSeq: last.Seq}); err != nil {
+			t.Fatal(err) // a former member still reads up to its leaving
+		}
+		if ms := clients[i].Messages(conv); ms[len(ms)-1].Seq >= last.Seq {
+			t.Fatalf("history shows a former member seq %d", ms[len(ms)-1].Seq)
+		}
+	}
+
+	// Recall by the sender reaches everyone.
+	if _, err := owner.Recall(ctx, conv, last.Seq); err != nil {
+		t.Fatal(err)
+	}
+	for _, i := range []int{0, 1, 30} {
+		c := clients[i]
+		eventually(t, "recall seen", func() bool {
+			for _, m := range c.Messages(conv) {
+				if m.Seq == last.Seq {
+					return m.Recalled && m.Body == nil
+				}
+			}
+			return false
+		})
+	}
+	// An ordinary member cannot recall another's message.
+	if _, err := clients[3].Recall(ctx, conv, 1+2); codeOf(err) != wirepb.Code_FORBIDDEN && codeOf(err) != wirepb.Code_INVALID {
+		t.Fatalf("member recalling another's message: %v", err)
+	}
+}
+
+// Sending a message the content policy blocks fails with the server's
+// reason and reaches nobody; a duplicate resend is delivered once.
+func TestPolicyRejectionAndDuplicateResend(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{actors: actors.Config{PolicyWords: []string{"contraband"}, PolicyMode: actors.PolicyBlock}})
+	ctx := tctx(t)
+	alice := e.dial("alice", "phone")
+	bob := e.dial("bob", "phone")
+	conv := wirepb.DirectConvID("alice", "bob")
+
+	if _, err := alice.SendText(ctx, client.ToUser("bob"), "ok"); err != nil {
+		t.Fatal(err)
+	}
+	p, err := alice.Send(client.ToUser("bob"), []byte("some CONTRABAND here"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := p.Wait(ctx)
+	if codeOf(err) != wirepb.Code_REJECTED_POLICY || m.State != client.StateFailed || codeOf(m.Err) != wirepb.Code_REJECTED_POLICY {
+		t.Fatalf("policy: %+v %v", m, err)
+	}
+	ms := alice.Messages(conv)
+	if last := ms[len(ms)-1]; last.State != client.StateFailed || last.Seq != 0 {
+		t.Fatalf("failed message not shown as failed: %+v", last)
+	}
+
+	// The same client_msg_id three times: one message, the same seq.
+	var seqs []uint64
+	for range 3 {
+		p, err := alice.Send(client.ToUser("bob"), []byte("once"), "dup-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := p.Wait(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seqs = append(seqs, m.Seq)
+	}
+	if seqs[0] != 2 || seqs[1] != 2 || seqs[2] != 2 {
+		t.Fatalf("duplicate sends got seqs %v", seqs)
+	}
+	res, err := alice.Raw(ctx, &wirepb.Request{Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{To: "bob", ClientMsgId: "dup-1", Body: []byte("once")}}})
+	if err != nil || !res.GetSend().Duplicate || res.GetSend().Seq != 2 {
+		t.Fatalf("raw resend: %v %v", res, err)
+	}
+	if _, err := alice.SendText(ctx, client.ToUser("bob"), "after"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "bob's list", func() bool { return joined(texts(t, bob, conv)) == "ok,once,after" })
+	hist, err := bob.History(ctx, conv, client.HistoryOptions{OldestFirst: true})
+	if err != nil || len(hist) != 3 {
+		t.Fatalf("history: %d %v", len(hist), err)
+	}
+	if got := alice.Messages(conv); len(got) != 4 { // ok, once, after + the failed one
+		t.Fatalf("alice holds %d messages", len(got))
+	}
+}
+
+// Groups above the fan-out threshold push through each node's hub (read
+// fan-out): members connected before and after get the messages, and sync
+// reports their unread counts.
+func TestLargeGroupReadFanout(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{actors: actors.Config{FanoutThreshold: 3}})
+	ctx := tctx(t)
+	users := []string{"l0", "l1", "l2", "l3", "l4", "l5"}
+	owner := e.dial(users[0], "phone")
+	early := e.dial(users[1], "phone")
+	conv, err := owner.CreateGroup(ctx, "g:large", "", users[1:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	late := e.dial(users[2], "phone") // subscribes at connect (Welcome's large groups)
+	for i := range 3 {
+		if _, err := owner.SendText(ctx, client.ToConv(conv), fmt.Sprintf("big %d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []*client.Client{early, late} {
+		eventually(t, "large group pushes", func() bool { return joined(texts(t, c, conv)) == "big 0,big 1,big 2" })
+	}
+	// An offline member learns of it by sync.
+	off := e.dial(users[5], "phone")
+	w := off.Welcome()
+	found := false
+	for _, s := range w.Sync.Conversations {
+		if s.Conv == conv {
+			found = s.Unread == 3 && s.LastSeq >= 3
+		}
+	}
+	if !found {
+		t.Fatalf("sync of an offline member: %v", w.Sync)
+	}
+}

@@ -1,0 +1,340 @@
+package transport
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"time"
+
+	"github.com/quic-go/quic-go"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/switchboard-im/switchboard/actors"
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/transport/wirepb"
+)
+
+// serveRequest answers one request stream: one Request frame in, one
+// Response frame out, then the stream is closed.
+func (c *conn) serveRequest(st *quic.Stream) {
+	start := time.Now()
+	op, code := "unknown", wirepb.Code_OK
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("request handler panicked", "op", op, "panic", r)
+			code = wirepb.Code_INTERNAL
+			st.CancelWrite(quic.StreamErrorCode(code))
+			st.CancelRead(quic.StreamErrorCode(code))
+		}
+		metricRequests.WithLabelValues(op, code.String()).Observe(time.Since(start).Seconds())
+		if code != wirepb.Code_OK {
+			metricErrors.WithLabelValues(code.String()).Inc()
+		}
+	}()
+	cfg := c.s.cfg
+	_ = st.SetReadDeadline(start.Add(cfg.RequestTimeout))
+	b, err := wirepb.ReadFrame(wirepb.NewReader(st), cfg.MaxFrame)
+	if err != nil {
+		err = frameError(err, "request")
+		if code = wirepb.CodeOf(err); code == wirepb.Code_INTERNAL {
+			code = wirepb.Code_OK // the stream or connection went away
+			st.CancelRead(0)
+			st.CancelWrite(0)
+			return
+		}
+		c.reply(st, &wirepb.Response{Error: wireErr(err)})
+		st.CancelRead(quic.StreamErrorCode(code))
+		return
+	}
+	metricFrames.WithLabelValues("in", "request").Inc()
+	// Exactly one frame per request stream: the rest is not read.
+	st.CancelRead(0)
+	req, err := decodeRequest(b)
+	if req != nil {
+		op = opName(req)
+	}
+	if err == nil {
+		err = c.admit()
+	}
+	var res *wirepb.Response
+	if err != nil {
+		res = &wirepb.Response{Error: wireErr(err)}
+	} else {
+		ctx, cancel := context.WithTimeout(c.ctx, cfg.RequestTimeout)
+		res = c.dispatch(ctx, req)
+		cancel()
+	}
+	if req != nil {
+		res.Id = req.Id
+	}
+	code = res.GetError().GetCode()
+	c.reply(st, res)
+}
+
+func (c *conn) reply(st *quic.Stream, res *wirepb.Response) {
+	_ = st.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
+	if err := wirepb.WriteMsg(st, res, c.s.cfg.MaxFrame); err != nil {
+		if errors.Is(err, wirepb.ErrFrameTooLarge) {
+			// Handlers fit their answers to the frame; this is a bug.
+			c.log.Error("response larger than the maximum frame", "id", res.Id)
+			_ = wirepb.WriteMsg(st, &wirepb.Response{Id: res.Id, Error: wirepb.Errorf(wirepb.Code_TOO_LARGE, "answer too large")}, c.s.cfg.MaxFrame)
+		} else {
+			st.CancelWrite(quic.StreamErrorCode(wirepb.Code_TIMEOUT))
+			return
+		}
+	}
+	metricFrames.WithLabelValues("out", "request").Inc()
+	_ = st.Close()
+}
+
+// admit applies the per-connection and per-user request rates; a client
+// that keeps flooding is disconnected.
+func (c *conn) admit() error {
+	if c.limiter.Allow() && c.userLimiter.Allow() {
+		c.rejected.Store(0)
+		return nil
+	}
+	if c.rejected.Add(1) > int64(c.s.cfg.MaxRejected) {
+		go c.close(wirepb.Errorf(wirepb.Code_RATE_LIMITED, "request flood"))
+	}
+	return wirepb.Errorf(wirepb.Code_RATE_LIMITED, "too many requests; slow down")
+}
+
+// wireErr turns any error into what the client is told: rejections keep
+// their code and text; other failures do not leak their details.
+func wireErr(err error) *wirepb.Error {
+	var we *wirepb.Error
+	if errors.As(err, &we) {
+		return we
+	}
+	var ae *actors.Error
+	if errors.As(err, &ae) {
+		return &wirepb.Error{Code: wireCode(ae.Code), Message: ae.Message}
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return wirepb.Errorf(wirepb.Code_UNAVAILABLE, "the cluster did not answer in time")
+	}
+	return wirepb.Errorf(wirepb.Code_INTERNAL, "internal error")
+}
+
+// wireCode maps the grains' codes, which share their numbers with the
+// wire's 0–13.
+func wireCode(c pb.Code) wirepb.Code {
+	if _, ok := wirepb.Code_name[int32(c)]; ok && c <= pb.Code_INTERNAL {
+		return wirepb.Code(c)
+	}
+	return wirepb.Code_INTERNAL
+}
+
+func (c *conn) fail(err error) *wirepb.Response {
+	e := wireErr(err)
+	if e.Code == wirepb.Code_INTERNAL {
+		c.log.Error("request failed", "err", err)
+	}
+	return &wirepb.Response{Error: e}
+}
+
+// dispatch runs a validated request as the connection's user and device:
+// no request names its sender, so no client can act as someone else.
+func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Response {
+	rt, user, device := c.s.rt, c.id.User, c.id.Device
+	switch op := req.Op.(type) {
+	case *wirepb.Request_Send:
+		s := op.Send
+		m := &pb.SendMessage{Conv: s.Conv, Sender: user, ClientMsgId: s.ClientMsgId, Body: s.Body, ClientTsMs: s.ClientTsMs}
+		var r *pb.SendResponse
+		var err error
+		if s.To != "" {
+			r, err = rt.SendDirect(ctx, s.To, m)
+		} else {
+			r, err = rt.Send(ctx, m)
+		}
+		if err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_Send{Send: &wirepb.SendResult{
+			Conv: m.Conv, Seq: r.Seq, MsgId: r.MsgId, ServerTsMs: r.ServerTsMs, Duplicate: r.Duplicate, Flagged: r.Flagged}}}
+
+	case *wirepb.Request_Sync:
+		r, err := rt.Sync(ctx, user, device, op.Sync.Cursor, int(op.Sync.Limit))
+		if err != nil {
+			return c.fail(err)
+		}
+		res := wireSync(r)
+		if err := fitSync(res, c.s.cfg.MaxFrame-64); err != nil {
+			return c.fail(err)
+		}
+		c.q.noteSync(res)
+		return &wirepb.Response{Result: &wirepb.Response_Sync{Sync: res}}
+
+	case *wirepb.Request_Ack:
+		_, delivered := c.q.ack(op.Ack.InboxSeqs, op.Ack.SyncCursor)
+		c.storeCursor(ctx)
+		if len(delivered) > 0 {
+			go c.signalDelivered(delivered)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_Ack{Ack: &wirepb.AckResult{Cursor: c.q.watermark()}}}
+
+	case *wirepb.Request_History:
+		h := op.History
+		ms, err := rt.History(ctx, &pb.GetHistory{Conv: h.Conv, User: user, FromSeq: h.FromSeq, ToSeq: h.ToSeq, OldestFirst: h.OldestFirst, Limit: h.Limit})
+		if err != nil {
+			return c.fail(err)
+		}
+		res := &wirepb.HistoryResult{Messages: wireMessages(ms)}
+		fitHistory(res, c.s.cfg.MaxFrame-64)
+		return &wirepb.Response{Result: &wirepb.Response_History{History: res}}
+
+	case *wirepb.Request_MarkRead:
+		r, err := rt.MarkRead(ctx, user, device, op.MarkRead.Conv, op.MarkRead.Seq)
+		if err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_MarkRead{MarkRead: &wirepb.MarkReadResult{ReadSeq: r.ReadSeq, TotalUnread: r.TotalUnread}}}
+
+	case *wirepb.Request_Recall:
+		seq, err := rt.Recall(ctx, op.Recall.Conv, user, op.Recall.Seq)
+		if err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_Recall{Recall: &wirepb.RecallResult{Seq: seq}}}
+
+	case *wirepb.Request_ListConversations:
+		r, err := rt.ListConversations(ctx, user, op.ListConversations.AfterConv, int(op.ListConversations.Limit))
+		if err != nil {
+			return c.fail(err)
+		}
+		res := &wirepb.ListConversationsResult{Conversations: wireSummaries(r.Conversations), TotalUnread: r.TotalUnread}
+		fitSummaries(&res.Conversations, c.s.cfg.MaxFrame-64)
+		return &wirepb.Response{Result: &wirepb.Response_ListConversations{ListConversations: res}}
+
+	case *wirepb.Request_CreateGroup:
+		g := op.CreateGroup
+		conv := g.Conv
+		if conv == "" {
+			conv = newGroupID()
+		}
+		members := make([]*pb.Member, len(g.Members))
+		for i, u := range g.Members {
+			members[i] = &pb.Member{User: u}
+		}
+		r, err := rt.CreateConversation(ctx, &pb.CreateConversation{Conv: conv, Kind: pb.ConvKind_GROUP, Creator: user, Members: members, Title: g.Title})
+		if err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_CreateGroup{CreateGroup: &wirepb.CreateGroupResult{Conv: conv, LastSeq: r.LastSeq}}}
+
+	case *wirepb.Request_Membership:
+		m := op.Membership
+		users := m.Users
+		if m.Op == wirepb.MembershipRequest_LEAVE {
+			users = []string{user}
+		}
+		seq, err := rt.ChangeMembership(ctx, &pb.MembershipChange{Conv: m.Conv, Actor: user, Op: pb.MembershipChange_Op(m.Op), Users: users, Role: pb.Role(m.Role)})
+		if err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_Membership{Membership: &wirepb.MembershipResult{Seq: seq}}}
+
+	case *wirepb.Request_Members:
+		ms, err := rt.Members(ctx, op.Members.Conv, user, op.Members.After, int(op.Members.Limit))
+		if err != nil {
+			return c.fail(err)
+		}
+		res := &wirepb.MembersResult{Members: make([]*wirepb.Member, len(ms))}
+		for i, m := range ms {
+			res.Members[i] = wireMember(m)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_Members{Members: res}}
+
+	case *wirepb.Request_Presence:
+		target := op.Presence.User
+		// Presence is visible to oneself and to the other side of a
+		// direct conversation.
+		if target != user {
+			if _, err := rt.Members(ctx, wirepb.DirectConvID(user, target), user, "", 1); err != nil {
+				if code := actors.CodeOf(err); code == pb.Code_NOT_MEMBER || code == pb.Code_NOT_FOUND {
+					return &wirepb.Response{Error: wirepb.Errorf(wirepb.Code_FORBIDDEN, "presence of %s is visible only to its contacts", target)}
+				}
+				return c.fail(err)
+			}
+		}
+		r, err := rt.Presence(ctx, target)
+		if err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_Presence{Presence: &wirepb.PresenceResult{Online: len(r.Devices) > 0, Devices: uint32(len(r.Devices))}}}
+
+	case *wirepb.Request_Pin:
+		if err := rt.SetPinned(ctx, user, op.Pin.Conv, op.Pin.Pinned); err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_Pin{Pin: &wirepb.PinResult{}}}
+
+	case *wirepb.Request_Ping:
+		return &wirepb.Response{Result: &wirepb.Response_Ping{Ping: &wirepb.PingResult{ServerTimeMs: time.Now().UnixMilli()}}}
+	}
+	return &wirepb.Response{Error: wirepb.Errorf(wirepb.Code_UNKNOWN_TYPE, "unknown operation")}
+}
+
+func newGroupID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return "g:" + hex.EncodeToString(b[:])
+}
+
+// fitHistory cuts a page to fit budget bytes, keeping its first messages.
+func fitHistory(res *wirepb.HistoryResult, budget int) {
+	if proto.Size(res) <= budget {
+		return
+	}
+	size := 0
+	for i, m := range res.Messages {
+		size += proto.Size(m) + 8
+		if size > budget {
+			res.Messages, res.Truncated = res.Messages[:i], true
+			return
+		}
+	}
+}
+
+// fitSummaries drops last-message bodies, then trailing summaries, until
+// the list fits budget.
+func fitSummaries(cs *[]*wirepb.ConvSummary, budget int) bool {
+	size := func() int {
+		n := 0
+		for _, c := range *cs {
+			n += proto.Size(c) + 8
+		}
+		return n
+	}
+	if size() <= budget {
+		return true
+	}
+	for _, c := range *cs {
+		if c.LastMessage != nil {
+			c.LastMessage = proto.CloneOf(c.LastMessage)
+			c.LastMessage.Body = nil
+		}
+	}
+	if size() <= budget {
+		return true
+	}
+	for size() > budget && len(*cs) > 0 {
+		*cs = (*cs)[:len(*cs)-1]
+	}
+	return false
+}
+
+// fitSync makes a sync page fit budget: without last-message bodies, or
+// refused (the client asks for a smaller limit); a sync page cannot be cut
+// since its cursor covers all of it.
+func fitSync(res *wirepb.SyncResult, budget int) error {
+	cs := append([]*wirepb.ConvSummary(nil), res.Conversations...)
+	if !fitSummaries(&cs, budget) {
+		return wirepb.Errorf(wirepb.Code_TOO_LARGE, "sync page does not fit a frame; ask with a smaller limit")
+	}
+	res.Conversations = cs
+	return nil
+}

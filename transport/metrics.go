@@ -1,0 +1,40 @@
+package transport
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// Metrics live in the default registry, which the admin server's /metrics
+// serves. Package-level, so several servers in one process (tests) share them.
+var (
+	metricConns = promauto.NewGauge(prometheus.GaugeOpts{
+		Namespace: "switchboard", Subsystem: "transport", Name: "connections",
+		Help: "Authenticated client connections open now.",
+	})
+	metricConnsTotal = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "switchboard", Subsystem: "transport", Name: "connections_total",
+		Help: "Client connections by outcome of the connect (ok, or the error code).",
+	}, []string{"result"})
+	metricFrames = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "switchboard", Subsystem: "transport", Name: "frames_total",
+		Help: "Frames and datagrams by direction (in, out) and stream kind (control, request, push, datagram).",
+	}, []string{"dir", "stream"})
+	metricErrors = promauto.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "switchboard", Subsystem: "transport", Name: "errors_total",
+		Help: "Error codes sent to clients (in responses, stream resets and connection closes).",
+	}, []string{"code"})
+	metricRequests = promauto.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: "switchboard", Subsystem: "transport", Name: "request_seconds",
+		Help:    "Request latency by operation and result code.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+	}, []string{"op", "code"})
+	metricPushOverflows = promauto.NewCounter(prometheus.CounterOpts{
+		Namespace: "switchboard", Subsystem: "transport", Name: "push_overflows_total",
+		Help: "Push queues dropped because a client read too slowly (the client was told to resync).",
+	})
+	metricPushes = promauto.NewCounter(prometheus.CounterOpts{
+		Namespace: "switchboard", Subsystem: "transport", Name: "pushes_total",
+		Help: "Pushes written to clients.",
+	})
+)

@@ -1,0 +1,273 @@
+package transport
+
+import (
+	"hash/fnv"
+	"math"
+	"sort"
+	"sync"
+
+	"github.com/switchboard-im/switchboard/transport/wirepb"
+)
+
+// pushQueue holds one connection's pushes between the grains and its push
+// lanes, and decides how far the device cursor may move.
+//
+// Memory is bounded whatever the client does: at most maxQueued pushes
+// wait, and at most maxPending inbox entries are tracked as written but
+// unacknowledged. Past either bound the queue is dropped, the dropped
+// entries are remembered as a "lost" range, and the client is told to
+// resync; the cursor never moves past a lost entry until a sync covering it
+// is acknowledged.
+type pushQueue struct {
+	mu         sync.Mutex
+	lanes      [][]*wirepb.Push
+	wake       []chan struct{}
+	queued     int
+	maxQueued  int
+	maxPending int
+	closed     bool
+
+	pending []pendingEntry // written or queued, not acknowledged; ascending inbox seq
+	high    uint64         // highest inbox seq pushed
+	floor   uint64         // covered: stored cursor, acknowledged syncs
+	lostLo  uint64         // lowest entry not delivered (0: none)
+	lostHi  uint64         // highest such entry; unknownLost: up to what existed at connect
+	served  uint64         // highest sync cursor answered on this connection
+	full    uint64         // highest cursor of a complete (more=false) sync answered
+	stored  uint64         // highest cursor written to the store
+
+	overflow chan struct{} // cap 1: the control writer sends Resync
+}
+
+// unknownLost marks entries before the connection whose extent is not
+// known; only a complete sync answered after it clears them.
+const unknownLost = math.MaxUint64
+
+type pendingEntry struct {
+	inbox uint64
+	count int      // pushes carrying this inbox seq (a Deliver of several messages)
+	refs  []msgRef // messages from other users, for delivery signals
+}
+
+// msgRef names a pushed message, for the DELIVERED signal to its sender.
+type msgRef struct {
+	conv, sender string
+	seq          uint64
+}
+
+func newPushQueue(lanes, maxQueued, maxPending int) *pushQueue {
+	q := &pushQueue{lanes: make([][]*wirepb.Push, lanes), wake: make([]chan struct{}, lanes),
+		maxQueued: maxQueued, maxPending: maxPending, overflow: make(chan struct{}, 1)}
+	for i := range q.wake {
+		q.wake[i] = make(chan struct{}, 1)
+	}
+	return q
+}
+
+// start sets the cursor state at connect: the device's stored cursor and
+// the first sync answer sent in Welcome.
+func (q *pushQueue) start(stored uint64, first *wirepb.SyncResult) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.floor, q.stored = stored, stored
+	q.noteSyncLocked(first)
+	// Everything between the stored cursor and "now" reached the client
+	// only as the first sync: not covered until that is acknowledged.
+	switch {
+	case first.More:
+		q.lostLo, q.lostHi = stored+1, unknownLost
+	case first.Cursor > stored:
+		q.lostLo, q.lostHi = stored+1, first.Cursor
+	}
+}
+
+func (q *pushQueue) noteSyncLocked(r *wirepb.SyncResult) {
+	q.served = max(q.served, r.Cursor)
+	if !r.More {
+		q.full = max(q.full, r.Cursor)
+	}
+}
+
+// noteSync records a sync answer sent to the client.
+func (q *pushQueue) noteSync(r *wirepb.SyncResult) {
+	q.mu.Lock()
+	q.noteSyncLocked(r)
+	q.mu.Unlock()
+}
+
+func (q *pushQueue) lane(conv string) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(conv))
+	return int(h.Sum32() % uint32(len(q.lanes)))
+}
+
+// enqueue adds a push for conv; it never blocks (it runs on the
+// connection actor). It reports false when the queue overflowed.
+func (q *pushQueue) enqueue(p *wirepb.Push, conv string, ref *msgRef) bool {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return true
+	}
+	if q.queued >= q.maxQueued || len(q.pending) >= q.maxPending {
+		q.dropLocked(p.InboxSeq, len(q.pending) >= q.maxPending)
+		q.mu.Unlock()
+		metricPushOverflows.Inc()
+		select {
+		case q.overflow <- struct{}{}:
+		default:
+		}
+		return false
+	}
+	l := q.lane(conv)
+	q.lanes[l] = append(q.lanes[l], p)
+	q.queued++
+	if p.InboxSeq > q.floor {
+		q.addPendingLocked(p.InboxSeq, ref)
+		q.high = max(q.high, p.InboxSeq)
+	}
+	q.mu.Unlock()
+	select {
+	case q.wake[l] <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+func (q *pushQueue) addPendingLocked(inbox uint64, ref *msgRef) {
+	i := sort.Search(len(q.pending), func(i int) bool { return q.pending[i].inbox >= inbox })
+	if i == len(q.pending) || q.pending[i].inbox != inbox {
+		q.pending = append(q.pending, pendingEntry{})
+		copy(q.pending[i+1:], q.pending[i:])
+		q.pending[i] = pendingEntry{inbox: inbox}
+	}
+	q.pending[i].count++
+	if ref != nil {
+		q.pending[i].refs = append(q.pending[i].refs, *ref)
+	}
+}
+
+// dropLocked empties the queue (and, when the client stopped
+// acknowledging, forgets what it was sent), remembering the lost range.
+func (q *pushQueue) dropLocked(trigger uint64, forgetPending bool) {
+	lost := func(s uint64) {
+		if s == 0 || s <= q.floor {
+			return
+		}
+		if q.lostLo == 0 || s < q.lostLo {
+			q.lostLo = s
+		}
+		if q.lostHi != unknownLost {
+			q.lostHi = max(q.lostHi, s)
+		}
+	}
+	lost(trigger)
+	q.high = max(q.high, trigger)
+	if forgetPending {
+		for _, e := range q.pending {
+			lost(e.inbox)
+		}
+		q.pending = nil
+	}
+	for i, lane := range q.lanes {
+		for _, p := range lane {
+			lost(p.InboxSeq)
+		}
+		q.lanes[i] = nil
+	}
+	q.queued = 0
+	// A complete sync answered before the loss does not cover it.
+	q.full = 0
+}
+
+// pop takes the next push of lane, if any.
+func (q *pushQueue) pop(lane int) (*wirepb.Push, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.lanes[lane]) == 0 {
+		return nil, false
+	}
+	p := q.lanes[lane][0]
+	q.lanes[lane][0] = nil
+	q.lanes[lane] = q.lanes[lane][1:]
+	if len(q.lanes[lane]) == 0 {
+		q.lanes[lane] = nil // release the backing array
+	}
+	q.queued--
+	return p, true
+}
+
+// ack applies an AckRequest and returns the cursor the device may be
+// moved to, and the messages now known delivered.
+func (q *pushQueue) ack(inboxSeqs []uint64, syncCursor uint64) (uint64, []msgRef) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	var delivered []msgRef
+	for _, s := range inboxSeqs {
+		i := sort.Search(len(q.pending), func(i int) bool { return q.pending[i].inbox >= s })
+		if i == len(q.pending) || q.pending[i].inbox != s {
+			continue // unknown, already covered, or forgotten: harmless
+		}
+		if q.pending[i].count--; q.pending[i].count <= 0 {
+			delivered = append(delivered, q.pending[i].refs...)
+			q.pending = append(q.pending[:i], q.pending[i+1:]...)
+		}
+	}
+	if syncCursor > 0 {
+		s := min(syncCursor, q.served) // only what this connection was told
+		q.floor = max(q.floor, s)
+		i := sort.Search(len(q.pending), func(i int) bool { return q.pending[i].inbox > s })
+		q.pending = append(q.pending[:0], q.pending[i:]...)
+		switch {
+		case q.lostLo == 0:
+		case q.lostHi != unknownLost && s >= q.lostHi,
+			q.lostHi == unknownLost && q.full > 0 && s >= q.full:
+			q.lostLo, q.lostHi = 0, 0
+		case q.lostLo <= s:
+			q.lostLo = s + 1
+		}
+	}
+	return q.watermarkLocked(), delivered
+}
+
+func (q *pushQueue) watermarkLocked() uint64 {
+	w := max(q.high, q.floor)
+	if len(q.pending) > 0 {
+		w = min(w, q.pending[0].inbox-1)
+	}
+	if q.lostLo > 0 {
+		w = min(w, q.lostLo-1)
+	}
+	return max(w, q.floor)
+}
+
+// watermark is the cursor the device may be moved to now.
+func (q *pushQueue) watermark() uint64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.watermarkLocked()
+}
+
+// toStore returns the cursor to write if it moved past what was stored,
+// and records it as stored.
+func (q *pushQueue) toStore() (uint64, bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	w := q.watermarkLocked()
+	if w <= q.stored {
+		return 0, false
+	}
+	q.stored = w
+	return w, true
+}
+
+// close drops everything; later enqueues are ignored.
+func (q *pushQueue) close() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.closed = true
+	for i := range q.lanes {
+		q.lanes[i] = nil
+	}
+	q.queued = 0
+}

@@ -1,0 +1,238 @@
+// Package transport is Switchboard's client-facing server: QUIC (quic-go),
+// TLS 1.3, ALPN switchboard/1, length-prefixed protobuf frames (package
+// wirepb), JWT authentication, a stream per request and a bounded set of
+// push streams per connection. docs/PROTOCOL.md is the specification.
+package transport
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/quic-go/quic-go"
+	"golang.org/x/time/rate"
+
+	"github.com/switchboard-im/switchboard/actors"
+	"github.com/switchboard-im/switchboard/transport/wirepb"
+)
+
+// Server accepts client connections for one node.
+type Server struct {
+	cfg    Config
+	rt     *actors.Runtime
+	log    *slog.Logger
+	udp    net.PacketConn
+	tr     *quic.Transport
+	ln     *quic.Listener
+	router *actor.PID
+
+	mu       sync.Mutex
+	users    map[string]*userConns
+	conns    map[*conn]struct{}
+	draining bool
+	wg       sync.WaitGroup
+	done     chan struct{}
+	closing  sync.Once
+}
+
+// userConns are one user's connections on this node, and the rate limit
+// they share.
+type userConns struct {
+	conns   map[*conn]struct{}
+	limiter *rate.Limiter
+}
+
+// Listen binds cfg.Addr and serves connections for rt's node until Close.
+func Listen(rt *actors.Runtime, cfg Config) (*Server, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if rt == nil || rt.System() == nil {
+		return nil, errors.New("transport: no running node")
+	}
+	if cfg.NodeName == "" {
+		cfg.NodeName = rt.System().Address()
+	}
+	udp, err := net.ListenPacket("udp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s: %w", cfg.Addr, err)
+	}
+	// An explicit Transport lets Drain stop accepting (close the listener)
+	// without closing the connections still open.
+	tr := &quic.Transport{Conn: udp, StatelessResetKey: cfg.StatelessResetKey}
+	ln, err := tr.Listen(cfg.TLS, &quic.Config{
+		HandshakeIdleTimeout:  cfg.HandshakeTimeout,
+		MaxIdleTimeout:        cfg.IdleTimeout,
+		KeepAlivePeriod:       cfg.KeepAlive,
+		MaxIncomingStreams:    int64(cfg.MaxStreams) + 1, // + the control stream
+		MaxIncomingUniStreams: -1,                        // clients open no unidirectional streams
+		EnableDatagrams:       true,
+	})
+	if err != nil {
+		_ = udp.Close()
+		return nil, fmt.Errorf("quic listen: %w", err)
+	}
+	s := &Server{cfg: cfg, rt: rt, log: cfg.Logger.With("component", "transport"), udp: udp, tr: tr, ln: ln,
+		users: map[string]*userConns{}, conns: map[*conn]struct{}{}, done: make(chan struct{})}
+	s.router, err = rt.System().Root.SpawnNamed(actor.PropsFromFunc(s.routerReceive), routerName)
+	if err != nil {
+		_ = ln.Close()
+		_ = tr.Close()
+		return nil, fmt.Errorf("spawn signal router: %w", err)
+	}
+	s.wg.Add(1)
+	go s.accept()
+	s.log.Info("listening", "addr", udp.LocalAddr().String(), "alpn", wirepb.ALPN)
+	return s, nil
+}
+
+// Addr is the bound UDP address.
+func (s *Server) Addr() net.Addr { return s.udp.LocalAddr() }
+
+func (s *Server) accept() {
+	defer s.wg.Done()
+	for {
+		qc, err := s.ln.Accept(context.Background())
+		if err != nil {
+			return // listener closed
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.serveConn(qc)
+		}()
+	}
+}
+
+// add registers an authenticated connection; false while draining.
+func (s *Server) add(c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.draining {
+		return false
+	}
+	s.conns[c] = struct{}{}
+	u := s.users[c.id.User]
+	if u == nil {
+		u = &userConns{conns: map[*conn]struct{}{}, limiter: rate.NewLimiter(rate.Limit(s.cfg.UserRate), s.cfg.UserBurst)}
+		s.users[c.id.User] = u
+	}
+	u.conns[c] = struct{}{}
+	c.userLimiter = u.limiter
+	metricConns.Inc()
+	return true
+}
+
+func (s *Server) remove(c *conn) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.conns[c]; !ok {
+		return
+	}
+	delete(s.conns, c)
+	if u := s.users[c.id.User]; u != nil {
+		delete(u.conns, c)
+		if len(u.conns) == 0 {
+			delete(s.users, c.id.User)
+		}
+	}
+	metricConns.Dec()
+}
+
+// userConnsOf lists a user's connections here.
+func (s *Server) userConnsOf(user string) []*conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u := s.users[user]
+	if u == nil {
+		return nil
+	}
+	out := make([]*conn, 0, len(u.conns))
+	for c := range u.conns {
+		out = append(out, c)
+	}
+	return out
+}
+
+// Connections is the number of authenticated connections open.
+func (s *Server) Connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
+// Drain stops accepting connections, tells every client to reconnect
+// (elsewhere: reconnectTo, when not empty) and waits for them to leave,
+// until ctx ends or cfg.DrainGrace passes; then closes what is left.
+func (s *Server) Drain(ctx context.Context, reconnectTo string) {
+	s.mu.Lock()
+	s.draining = true
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	_ = s.ln.Close()
+	s.log.Info("draining", "connections", len(conns))
+	within := uint32(min(s.cfg.DrainGrace, 10*time.Second) / time.Millisecond / 2)
+	for _, c := range conns {
+		c.goAway(reconnectTo, within)
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.cfg.DrainGrace)
+	defer cancel()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for s.Connections() > 0 {
+		select {
+		case <-ctx.Done():
+			s.mu.Lock()
+			left := make([]*conn, 0, len(s.conns))
+			for c := range s.conns {
+				left = append(left, c)
+			}
+			s.mu.Unlock()
+			for _, c := range left {
+				c.close(wirepb.Errorf(wirepb.Code_GOING_AWAY, "server drained"))
+			}
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// Close closes every connection and the listener, and waits for the
+// connection handlers to finish their cleanup.
+func (s *Server) Close() error {
+	s.closing.Do(func() {
+		s.mu.Lock()
+		s.draining = true
+		conns := make([]*conn, 0, len(s.conns))
+		for c := range s.conns {
+			conns = append(conns, c)
+		}
+		s.mu.Unlock()
+		_ = s.ln.Close()
+		for _, c := range conns {
+			c.close(wirepb.Errorf(wirepb.Code_GOING_AWAY, "server closing"))
+		}
+		// Give the handlers a moment to send their close frames, then cut
+		// whatever is still handshaking or saying hello.
+		waited := make(chan struct{})
+		go func() { s.wg.Wait(); close(waited) }()
+		select {
+		case <-waited:
+		case <-time.After(time.Second):
+		}
+		_ = s.tr.Close()
+		<-waited
+		_ = s.rt.System().Root.StopFuture(s.router).Wait()
+		close(s.done)
+	})
+	return nil
+}

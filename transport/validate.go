@@ -1,0 +1,198 @@
+package transport
+
+import (
+	"github.com/switchboard-im/switchboard/actors"
+	"github.com/switchboard-im/switchboard/transport/wirepb"
+)
+
+// Limits checked before a request reaches the cluster.
+const (
+	maxClientMsgID = 128
+	maxAckSeqs     = 16384
+	maxListUsers   = 1000
+	maxTitle       = 256
+)
+
+// decodeRequest decodes one request frame payload and validates it: the
+// server's whole parsing of untrusted request bytes, and the fuzz target's
+// subject. The error is a *wirepb.Error (BAD_FRAME, UNKNOWN_TYPE, INVALID).
+func decodeRequest(b []byte) (*wirepb.Request, error) {
+	var req wirepb.Request
+	if err := wirepb.Unmarshal(b, &req); err != nil {
+		return nil, wirepb.Errorf(wirepb.Code_BAD_FRAME, "%v", err)
+	}
+	return &req, validateRequest(&req)
+}
+
+func invalid(format string, args ...any) error {
+	return wirepb.Errorf(wirepb.Code_INVALID, format, args...)
+}
+
+func checkConv(id string) error {
+	if !actors.ValidConvID(id) {
+		return invalid("bad conversation id %q", id)
+	}
+	return nil
+}
+
+func checkUsers(users []string, min int) error {
+	if len(users) < min {
+		return invalid("no users named")
+	}
+	if len(users) > maxListUsers {
+		return invalid("%d users, limit %d", len(users), maxListUsers)
+	}
+	for _, u := range users {
+		if !actors.ValidUserID(u) {
+			return invalid("bad user id %q", u)
+		}
+	}
+	return nil
+}
+
+// validateRequest checks the shape of a request; the grains check the rest
+// (membership, roles, sizes against their configuration).
+func validateRequest(r *wirepb.Request) error {
+	switch op := r.Op.(type) {
+	case *wirepb.Request_Send:
+		s := op.Send
+		switch {
+		case (s.Conv == "") == (s.To == ""):
+			return invalid("a send names exactly one of conv and to")
+		case s.To != "" && !actors.ValidUserID(s.To):
+			return invalid("bad user id %q", s.To)
+		case len(s.Body) == 0:
+			return invalid("empty message body")
+		case len(s.ClientMsgId) > maxClientMsgID:
+			return invalid("client_msg_id is %d bytes, limit %d", len(s.ClientMsgId), maxClientMsgID)
+		}
+		if s.Conv != "" {
+			return checkConv(s.Conv)
+		}
+	case *wirepb.Request_Sync:
+	case *wirepb.Request_Ack:
+		if len(op.Ack.InboxSeqs) > maxAckSeqs {
+			return invalid("%d inbox seqs in one ack, limit %d", len(op.Ack.InboxSeqs), maxAckSeqs)
+		}
+	case *wirepb.Request_History:
+		h := op.History
+		if h.ToSeq != 0 && h.ToSeq < h.FromSeq {
+			return invalid("to_seq %d below from_seq %d", h.ToSeq, h.FromSeq)
+		}
+		return checkConv(h.Conv)
+	case *wirepb.Request_MarkRead:
+		return checkConv(op.MarkRead.Conv)
+	case *wirepb.Request_Recall:
+		if op.Recall.Seq == 0 {
+			return invalid("no seq")
+		}
+		return checkConv(op.Recall.Conv)
+	case *wirepb.Request_ListConversations:
+		if a := op.ListConversations.AfterConv; a != "" {
+			return checkConv(a)
+		}
+	case *wirepb.Request_CreateGroup:
+		g := op.CreateGroup
+		if len(g.Title) > maxTitle {
+			return invalid("title is %d bytes, limit %d", len(g.Title), maxTitle)
+		}
+		if g.Conv != "" {
+			if err := checkConv(g.Conv); err != nil {
+				return err
+			}
+		}
+		return checkUsers(g.Members, 0)
+	case *wirepb.Request_Membership:
+		m := op.Membership
+		if _, ok := wirepb.MembershipRequest_Op_name[int32(m.Op)]; !ok {
+			return invalid("unknown membership op %d", m.Op)
+		}
+		if _, ok := wirepb.Role_name[int32(m.Role)]; !ok {
+			return invalid("unknown role %d", m.Role)
+		}
+		need := 1
+		if m.Op == wirepb.MembershipRequest_LEAVE {
+			need = 0
+		}
+		if err := checkUsers(m.Users, need); err != nil {
+			return err
+		}
+		return checkConv(m.Conv)
+	case *wirepb.Request_Members:
+		if a := op.Members.After; a != "" && !actors.ValidUserID(a) {
+			return invalid("bad user id %q", a)
+		}
+		return checkConv(op.Members.Conv)
+	case *wirepb.Request_Presence:
+		if !actors.ValidUserID(op.Presence.User) {
+			return invalid("bad user id %q", op.Presence.User)
+		}
+	case *wirepb.Request_Pin:
+		return checkConv(op.Pin.Conv)
+	case *wirepb.Request_Ping:
+	default:
+		return wirepb.Errorf(wirepb.Code_UNKNOWN_TYPE, "request %d names no known operation", r.Id)
+	}
+	return nil
+}
+
+// opName names a request's operation for metrics and logs.
+func opName(r *wirepb.Request) string {
+	switch r.Op.(type) {
+	case *wirepb.Request_Send:
+		return "send"
+	case *wirepb.Request_Sync:
+		return "sync"
+	case *wirepb.Request_Ack:
+		return "ack"
+	case *wirepb.Request_History:
+		return "history"
+	case *wirepb.Request_MarkRead:
+		return "mark_read"
+	case *wirepb.Request_Recall:
+		return "recall"
+	case *wirepb.Request_ListConversations:
+		return "list_conversations"
+	case *wirepb.Request_CreateGroup:
+		return "create_group"
+	case *wirepb.Request_Membership:
+		return "membership"
+	case *wirepb.Request_Members:
+		return "members"
+	case *wirepb.Request_Presence:
+		return "presence"
+	case *wirepb.Request_Pin:
+		return "pin"
+	case *wirepb.Request_Ping:
+		return "ping"
+	}
+	return "unknown"
+}
+
+// decodeSignal decodes one client datagram; only typing signals with a
+// valid conversation are accepted from clients.
+func decodeSignal(b []byte) (*wirepb.Signal, error) {
+	var s wirepb.Signal
+	if err := wirepb.Unmarshal(b, &s); err != nil {
+		return nil, wirepb.Errorf(wirepb.Code_BAD_FRAME, "%v", err)
+	}
+	if s.Kind != wirepb.Signal_TYPING && s.Kind != wirepb.Signal_STOP_TYPING {
+		return nil, wirepb.Errorf(wirepb.Code_UNKNOWN_TYPE, "signal kind %d not accepted from clients", s.Kind)
+	}
+	if err := checkConv(s.Conv); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// decodeHello decodes the control stream's first frame.
+func decodeHello(b []byte) (*wirepb.Hello, error) {
+	var h wirepb.Hello
+	if err := wirepb.Unmarshal(b, &h); err != nil {
+		return nil, wirepb.Errorf(wirepb.Code_BAD_FRAME, "%v", err)
+	}
+	if h.Token == "" {
+		return nil, wirepb.Errorf(wirepb.Code_UNAUTHENTICATED, "no token in hello")
+	}
+	return &h, nil
+}
