@@ -8,10 +8,13 @@ BIN       := bin/switchboard
 DATA_DIR  ?= ./data
 # Packages whose tests run under the race detector. Everything of ours
 # except those that drive protoactor-go, whose own code trips it.
-RACE_PKGS ?= ./storage/... ./cluster/memberlist/... ./cmd/...
+RACE_PKGS ?= ./storage/... ./cluster/memberlist/... ./metrics/... ./transport/client/... ./cmd/...
+# Fuzz targets run for FUZZTIME each by `make test` (longer: make fuzz FUZZTIME=5m).
+FUZZTIME  ?= 5s
+FUZZ_TARGETS := ./transport:FuzzFrame ./transport:FuzzRequest ./transport:FuzzHello ./transport:FuzzSignal ./metrics:FuzzRestore
 GOTEST_FLAGS ?= -count=1 -timeout 30m
 
-.PHONY: all build run test test-go lint generate bench cassandra cassandra-stop clean
+.PHONY: all build run test test-go fuzz lint generate bench cassandra cassandra-stop clean
 
 all: build
 
@@ -25,6 +28,14 @@ run: build
 # Cassandra started for the run), then the race detector on our packages.
 test: lint
 	bash scripts/with-cassandra.sh $(MAKE) --no-print-directory test-go
+	$(MAKE) --no-print-directory fuzz
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; name=$${t##*:}; \
+		echo "== fuzz $$name ($$pkg, $(FUZZTIME))"; \
+		$(GO) test $$pkg -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) || exit 1; \
+	done
 
 test-go:
 	@echo "== storage conformance (both backends)"
