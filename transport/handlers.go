@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/quic-go/quic-go"
@@ -219,7 +220,28 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		for i, u := range g.Members {
 			members[i] = &pb.Member{User: u}
 		}
-		r, err := rt.CreateConversation(ctx, &pb.CreateConversation{Conv: conv, Kind: pb.ConvKind_GROUP, Creator: user, Members: members, Title: g.Title})
+		kind := pb.ConvKind_GROUP
+		switch g.Kind {
+		case wirepb.ConvKind_CONV_KIND_UNSPECIFIED, wirepb.ConvKind_GROUP:
+		case wirepb.ConvKind_SERVICE:
+			kind = pb.ConvKind_SERVICE
+		default:
+			return c.fail(&actors.Error{Code: pb.Code_INVALID, Message: "create: kind must be group or service"})
+		}
+		if len(g.Roles) > 0 {
+			members = members[:0]
+			for _, m := range g.Roles {
+				ok := m.Role == wirepb.Role_MEMBER || m.Role == wirepb.Role_ADMIN
+				if kind == pb.ConvKind_SERVICE {
+					ok = m.Role == wirepb.Role_MEMBER || m.Role == wirepb.Role_CUSTOMER || m.Role == wirepb.Role_AGENT
+				}
+				if !ok {
+					return c.fail(&actors.Error{Code: pb.Code_INVALID, Message: fmt.Sprintf("create: role %v not allowed in a %v conversation", m.Role, kind)})
+				}
+				members = append(members, &pb.Member{User: m.User, Role: pb.Role(m.Role)})
+			}
+		}
+		r, err := rt.CreateConversation(ctx, &pb.CreateConversation{Conv: conv, Kind: kind, Creator: user, Members: members, Title: g.Title})
 		if err != nil {
 			return c.fail(err)
 		}

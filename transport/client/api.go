@@ -23,6 +23,19 @@ func ToConv(conv string) Target { return Target{Conv: conv} }
 // Messages(conv) immediately, as sending. clientMsgID may be empty (one is
 // made); reuse one to make a resend idempotent.
 func (c *Client) Send(to Target, body []byte, clientMsgID string) (*Pending, error) {
+	return c.send(to, body, clientMsgID, time.Now())
+}
+
+// SendAt is Send with an explicit client send time (the event time the
+// service metrics use), e.g. when replaying a recorded conversation.
+func (c *Client) SendAt(to Target, body []byte, clientMsgID string, at time.Time) (*Pending, error) {
+	if at.IsZero() {
+		at = time.Now()
+	}
+	return c.send(to, body, clientMsgID, at)
+}
+
+func (c *Client) send(to Target, body []byte, clientMsgID string, at time.Time) (*Pending, error) {
 	if (to.User == "") == (to.Conv == "") {
 		return nil, errors.New("client: send to exactly one of a user and a conversation")
 	}
@@ -40,7 +53,7 @@ func (c *Client) Send(to Target, body []byte, clientMsgID string) (*Pending, err
 		conv = wirepb.DirectConvID(c.user, to.User)
 	}
 	o := &outgoing{to: to.User, done: make(chan struct{}), msg: Message{
-		Conv: conv, ClientMsgID: clientMsgID, Sender: c.user, Body: body, ClientTime: time.Now(), State: StateSending}}
+		Conv: conv, ClientMsgID: clientMsgID, Sender: c.user, Body: body, ClientTime: at, State: StateSending}}
 	c.enqueue(o)
 	return &Pending{o: o}, nil
 }
@@ -162,6 +175,17 @@ func (c *Client) AckSync(ctx context.Context, cursor uint64) (uint64, error) {
 // user as owner; it returns the group's id.
 func (c *Client) CreateGroup(ctx context.Context, conv, title string, members []string) (string, error) {
 	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_CreateGroup{CreateGroup: &wirepb.CreateGroupRequest{Conv: conv, Title: title, Members: members}}})
+	if err != nil {
+		return "", err
+	}
+	return res.GetCreateGroup().Conv, nil
+}
+
+// CreateConversation creates a group or service conversation whose
+// members carry roles (for a service conversation: CUSTOMER or AGENT; the
+// creator may be among them with its own role).
+func (c *Client) CreateConversation(ctx context.Context, conv, title string, kind wirepb.ConvKind, roles []*wirepb.Member) (string, error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_CreateGroup{CreateGroup: &wirepb.CreateGroupRequest{Conv: conv, Title: title, Kind: kind, Roles: roles}}})
 	if err != nil {
 		return "", err
 	}

@@ -2529,10 +2529,15 @@ func (x *ListConversationsResult) GetTotalUnread() uint64 {
 }
 
 type CreateGroupRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"` // optional; the server picks "g:<random>" when empty
-	Title         string                 `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
-	Members       []string               `protobuf:"bytes,3,rep,name=members,proto3" json:"members,omitempty"` // besides the creator, who becomes owner
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Conv    string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"` // optional; the server picks "g:<random>" when empty
+	Title   string                 `protobuf:"bytes,2,opt,name=title,proto3" json:"title,omitempty"`
+	Members []string               `protobuf:"bytes,3,rep,name=members,proto3" json:"members,omitempty"` // besides the creator, who becomes owner
+	// kind is GROUP (the default) or SERVICE: a customer ↔ agent service
+	// conversation, whose members carry the roles CUSTOMER or AGENT (the
+	// creator included, in roles); roles, when given, replace members.
+	Kind          ConvKind  `protobuf:"varint,4,opt,name=kind,proto3,enum=switchboard.wire.v1.ConvKind" json:"kind,omitempty"`
+	Roles         []*Member `protobuf:"bytes,5,rep,name=roles,proto3" json:"roles,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2584,6 +2589,20 @@ func (x *CreateGroupRequest) GetTitle() string {
 func (x *CreateGroupRequest) GetMembers() []string {
 	if x != nil {
 		return x.Members
+	}
+	return nil
+}
+
+func (x *CreateGroupRequest) GetKind() ConvKind {
+	if x != nil {
+		return x.Kind
+	}
+	return ConvKind_CONV_KIND_UNSPECIFIED
+}
+
+func (x *CreateGroupRequest) GetRoles() []*Member {
+	if x != nil {
+		return x.Roles
 	}
 	return nil
 }
@@ -3728,11 +3747,13 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x05limit\x18\x02 \x01(\rR\x05limit\"\x84\x01\n" +
 	"\x17ListConversationsResult\x12F\n" +
 	"\rconversations\x18\x01 \x03(\v2 .switchboard.wire.v1.ConvSummaryR\rconversations\x12!\n" +
-	"\ftotal_unread\x18\x02 \x01(\x04R\vtotalUnread\"X\n" +
+	"\ftotal_unread\x18\x02 \x01(\x04R\vtotalUnread\"\xbe\x01\n" +
 	"\x12CreateGroupRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x14\n" +
 	"\x05title\x18\x02 \x01(\tR\x05title\x12\x18\n" +
-	"\amembers\x18\x03 \x03(\tR\amembers\"B\n" +
+	"\amembers\x18\x03 \x03(\tR\amembers\x121\n" +
+	"\x04kind\x18\x04 \x01(\x0e2\x1d.switchboard.wire.v1.ConvKindR\x04kind\x121\n" +
+	"\x05roles\x18\x05 \x03(\v2\x1b.switchboard.wire.v1.MemberR\x05roles\"B\n" +
 	"\x11CreateGroupResult\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x19\n" +
 	"\blast_seq\x18\x02 \x01(\x04R\alastSeq\"\xf1\x01\n" +
@@ -3966,22 +3987,24 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	9,  // 38: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
 	7,  // 39: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
 	9,  // 40: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	4,  // 41: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
-	2,  // 42: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
-	8,  // 43: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
-	7,  // 44: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
-	44, // 45: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
-	45, // 46: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
-	46, // 47: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
-	1,  // 48: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
-	8,  // 49: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
-	5,  // 50: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
-	47, // 51: switchboard.wire.v1.Route.signal:type_name -> switchboard.wire.v1.Signal
-	52, // [52:52] is the sub-list for method output_type
-	52, // [52:52] is the sub-list for method input_type
-	52, // [52:52] is the sub-list for extension type_name
-	52, // [52:52] is the sub-list for extension extendee
-	0,  // [0:52] is the sub-list for field type_name
+	1,  // 41: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
+	8,  // 42: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
+	4,  // 43: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
+	2,  // 44: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
+	8,  // 45: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
+	7,  // 46: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
+	44, // 47: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
+	45, // 48: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
+	46, // 49: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
+	1,  // 50: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
+	8,  // 51: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
+	5,  // 52: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
+	47, // 53: switchboard.wire.v1.Route.signal:type_name -> switchboard.wire.v1.Signal
+	54, // [54:54] is the sub-list for method output_type
+	54, // [54:54] is the sub-list for method input_type
+	54, // [54:54] is the sub-list for extension type_name
+	54, // [54:54] is the sub-list for extension extendee
+	0,  // [0:54] is the sub-list for field type_name
 }
 
 func init() { file_transport_wirepb_wire_proto_init() }
