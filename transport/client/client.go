@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/quic-go/quic-go"
+
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
 
@@ -55,6 +57,15 @@ type Config struct {
 	ManualAck bool
 	// EventBuffer is the Events channel's capacity (default 1024).
 	EventBuffer int
+	// OnEvent, when set, is called with every event instead of sending it
+	// on Events (which then stays empty): nothing is dropped, at the price
+	// of running on the client's own goroutines, so it must return quickly.
+	// Load generators and tests that must see every message use it.
+	OnEvent func(Event)
+	// Transport, when set, is the QUIC transport (one UDP socket) to dial
+	// from; many clients may share one. By default every connection opens
+	// its own socket. The caller closes it after the clients.
+	Transport *quic.Transport
 	// Logger (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -89,6 +100,9 @@ func (c *Config) defaults() error {
 	}
 	if c.EventBuffer <= 0 {
 		c.EventBuffer = 1024
+	}
+	if c.OnEvent != nil {
+		c.EventBuffer = 0 // Events is unused: no buffer to allocate per client
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -226,6 +240,18 @@ func (c *Client) setConn(cn *conn) {
 	close(c.changed)
 	c.changed = make(chan struct{})
 	c.mu.Unlock()
+}
+
+// ConnStats returns the QUIC statistics (bytes, packets, RTT) of the
+// current connection; false while disconnected.
+func (c *Client) ConnStats() (quic.ConnectionStats, bool) {
+	c.mu.Lock()
+	cn := c.cur
+	c.mu.Unlock()
+	if cn == nil {
+		return quic.ConnectionStats{}, false
+	}
+	return cn.qc.ConnectionStats(), true
 }
 
 // Connected reports whether a connection is up.

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net"
 	"sync/atomic"
 	"time"
 
@@ -36,14 +37,21 @@ func dial(ctx context.Context, cfg *Config, token string) (*conn, error) {
 	tc := cfg.TLS.Clone()
 	tc.MinVersion = tls.VersionTLS13
 	tc.NextProtos = []string{wirepb.ALPN}
-	qc, err := quic.DialAddr(ctx, cfg.Addr, tc, &quic.Config{
+	qconf := &quic.Config{
 		HandshakeIdleTimeout:  cfg.DialTimeout,
 		MaxIdleTimeout:        cfg.IdleTimeout,
 		KeepAlivePeriod:       cfg.KeepAlive,
 		MaxIncomingStreams:    -1, // servers open no bidirectional streams
 		MaxIncomingUniStreams: 64, // push lanes
 		EnableDatagrams:       true,
-	})
+	}
+	var qc *quic.Conn
+	var err error
+	if cfg.Transport != nil {
+		qc, err = dialShared(ctx, cfg.Transport, cfg.Addr, tc, qconf)
+	} else {
+		qc, err = quic.DialAddr(ctx, cfg.Addr, tc, qconf)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", cfg.Addr, err)
 	}
@@ -53,6 +61,21 @@ func dial(ctx context.Context, cfg *Config, token string) (*conn, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// dialShared dials from a shared transport, naming the server as DialAddr
+// would (the host of addr), so certificates check the same either way.
+func dialShared(ctx context.Context, tr *quic.Transport, addr string, tc *tls.Config, qconf *quic.Config) (*quic.Conn, error) {
+	ua, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return nil, err
+	}
+	if tc.ServerName == "" {
+		if host, _, err := net.SplitHostPort(addr); err == nil {
+			tc.ServerName = host
+		}
+	}
+	return tr.Dial(ctx, ua, tc, qconf)
 }
 
 func (c *conn) hello(ctx context.Context, token string) error {

@@ -67,6 +67,10 @@ type Event struct {
 
 // emit sends an event without blocking: the local state is the truth.
 func (c *Client) emit(e Event) {
+	if c.cfg.OnEvent != nil {
+		c.cfg.OnEvent(e)
+		return
+	}
 	select {
 	case c.events <- e:
 	default:
