@@ -39,6 +39,11 @@ type Engine struct {
 	// OnSessionClosed, when set, is called for every session once no
 	// acceptable event can change it any more.
 	OnSessionClosed func(Session)
+	// OnSpanClosed, when set, is called for every question span an agent
+	// reply closes (conversation model), with the replying agent and the
+	// response time. Replays after a restore do not call it again for
+	// spans already consumed.
+	OnSpanClosed func(agent string, response time.Duration)
 }
 
 // New returns an empty engine.
@@ -179,6 +184,9 @@ func (e *Engine) reply(cs *convState, t int64, agent uint32) {
 	cs.spanOpen = false
 	cs.pending = cs.pending[:0]
 	e.contribute(t, agent, &c)
+	if e.OnSpanClosed != nil {
+		e.OnSpanClosed(e.keys[agent], time.Duration(r)*time.Millisecond)
+	}
 }
 
 // closeSessions retires the sessions no acceptable event can reach: any

@@ -35,6 +35,11 @@ var (
 		Name: "switchboard_metrics_future_events",
 		Help: "Events excluded as too far in the future.",
 	})
+	responseSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "switchboard_metrics_response_seconds",
+		Help:    "Response time of each answered question span (conversation model), per replying agent.",
+		Buckets: []float64{1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600},
+	}, []string{"agent"})
 	lagSeconds = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "switchboard_metrics_watermark_lag_seconds",
 		Help: "Wall-clock time minus the metrics watermark: how far the pipeline trails.",
@@ -42,7 +47,7 @@ var (
 )
 
 func init() {
-	prometheus.MustRegister(timelyRate, avgResponse, avgFirstResponse, sessions, lateEvents, futureEvents, lagSeconds)
+	prometheus.MustRegister(timelyRate, avgResponse, avgFirstResponse, sessions, lateEvents, futureEvents, lagSeconds, responseSeconds)
 }
 
 func exportGauges(e *metrics.Engine) {
@@ -73,4 +78,9 @@ func exportGauges(e *metrics.Engine) {
 		avgFirstResponse.WithLabelValues(key, win).Set(r.AvgFirstResponseMs / 1000)
 		sessions.WithLabelValues(key, win).Set(float64(r.Sessions))
 	}
+}
+
+// observeSpan feeds the response-time histogram.
+func observeSpan(agent string, response time.Duration) {
+	responseSeconds.WithLabelValues(agent).Observe(response.Seconds())
 }

@@ -132,6 +132,7 @@ func (g *grain) load() error {
 	default:
 		return fmt.Errorf("load metrics checkpoint: %w", err)
 	}
+	e.OnSpanClosed = observeSpan
 	g.engine = e
 	if err := g.catchUpAll(bg); err != nil {
 		return err
