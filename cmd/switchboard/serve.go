@@ -27,6 +27,7 @@ import (
 	"github.com/switchboard-im/switchboard/cluster/admin/dashboard"
 	"github.com/switchboard-im/switchboard/storage"
 	"github.com/switchboard-im/switchboard/storage/cql"
+	"github.com/switchboard-im/switchboard/storage/instrumented"
 	"github.com/switchboard-im/switchboard/storage/pebble"
 	"github.com/switchboard-im/switchboard/transport"
 )
@@ -54,6 +55,7 @@ type serveOptions struct {
 
 	adminTokenFile string
 	adminOpenRead  bool
+	tuning         tuning
 }
 
 func newServeCmd() *cobra.Command {
@@ -103,6 +105,7 @@ Every flag can also be set with an environment variable SWITCHBOARD_<FLAG>
 	f.BoolVar(&o.adminOpenRead, "admin-open-read", false, "serve the read-only admin endpoints without a token")
 	f.BoolVar(&o.dev, "dev", false, "development mode: zero configuration, everything local")
 	f.BoolVar(&o.logJSON, "log-json", false, "log as JSON lines")
+	o.tuning.register(f)
 	return cmd
 }
 
@@ -136,10 +139,11 @@ func runServe(ctx context.Context, o serveOptions) error {
 	if err != nil {
 		return err
 	}
-	store, err := openStore(ctx, o, log)
+	rawStore, err := openStore(ctx, o, log)
 	if err != nil {
 		return err
 	}
+	store := instrumented.Wrap(rawStore) // switchboard_store_op_seconds
 	defer store.Close()
 
 	node, err := startNode(o, store, log)
@@ -300,6 +304,9 @@ func startNode(o serveOptions, store storage.Store, log *slog.Logger) (*cluster.
 	cfg := cluster.NodeConfig{Host: host, Port: port, AdvertisedHost: o.advertiseHost, Store: store, Logger: log,
 		Actors: actors.Config{PolicyWords: o.policyWords, PolicyMode: actors.PolicyMode(o.policyMode)}}
 	cfg.Membership.BindAddr, cfg.Membership.BindPort, cfg.Membership.Seeds = ghost, gport, o.join
+	if err := o.tuning.apply(&cfg); err != nil {
+		return nil, err
+	}
 	return cluster.StartNode(cfg)
 }
 
