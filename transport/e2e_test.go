@@ -87,6 +87,12 @@ func TestOfflineDeviceSyncsFromCursor(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Acks come before fan-out: wait until bob's inbox has the last message
+	// (the store's inbox, as a sync would read it) before he comes back.
+	eventually(t, "bob's inbox has four", func() bool {
+		entries, err := e.store.ListInbox(tctx(t), "bob", cursor, 100)
+		return err == nil && len(entries) > 0 && entries[len(entries)-1].ConvSeq == 4
+	})
 	bob2 := e.dial("bob", "phone")
 	w := bob2.Welcome()
 	if w.Cursor < cursor {
