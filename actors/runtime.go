@@ -21,6 +21,10 @@ const (
 	KindConversation = "conversation"
 	KindUser         = "user"
 	hubName          = "switchboard-hub"
+	// ConnRegistryName is the actor the connection layer runs on every
+	// node to answer *pb.PresenceProbe: the user's local connections
+	// register their devices again.
+	ConnRegistryName = "switchboard-connections"
 )
 
 // Runtime owns the grains of one node: it builds their kinds for the

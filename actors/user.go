@@ -146,6 +146,12 @@ func (u *user) load(ctx actor.Context) {
 		u.log.Error("activation failed", "err", err)
 		u.broken = true
 		ctx.Stop(ctx.Self())
+		return
+	}
+	// Presence is not stored: ask every node to have this user's devices
+	// connected there register again with this activation.
+	for _, addr := range u.rt.ClusterMembers() {
+		ctx.Send(actor.NewPID(addr, ConnRegistryName), &pb.PresenceProbe{User: u.id})
 	}
 }
 

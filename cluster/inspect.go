@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"fmt"
 	"sort"
 
 	pcluster "github.com/asynkron/protoactor-go/cluster"
@@ -55,8 +56,35 @@ func (n *Node) ClusterMemberInfo() []MemberInfo {
 	return out
 }
 
-// Health reports the membership provider's health (nil when healthy).
-func (n *Node) Health() error { return n.provider.GetHealthStatus() }
+// Health reports the node's health (nil when healthy): the membership
+// provider's own, and whether this node is on the majority side of the
+// actor cluster. After a partition heals, memberlist sees every node alive
+// again, but protoactor never lets a member it saw leave rejoin (its block
+// list has no unblock): the nodes that were cut off stay a cluster of their
+// own beside the others. Fencing keeps that safe, but the minority side
+// must restart (a fresh process gets a fresh member id) — /healthz turning
+// 503 tells the orchestrator so. On an even split, the side holding the
+// lowest live member id stays healthy.
+func (n *Node) Health() error {
+	if err := n.provider.GetHealthStatus(); err != nil {
+		return err
+	}
+	alive := n.provider.Members()
+	topology := n.cluster.MemberList.Members()
+	if len(alive) <= 1 || topology.Len()*2 > len(alive) {
+		return nil
+	}
+	if topology.Len()*2 == len(alive) {
+		lowest := alive[0].Id
+		for _, m := range alive[1:] {
+			lowest = min(lowest, m.Id)
+		}
+		if topology.ContainsID(lowest) {
+			return nil
+		}
+	}
+	return fmt.Errorf("only %d of %d live members form this node's cluster: it was cut off and the others will not take it back; restart it", topology.Len(), len(alive))
+}
 
 // ID is the node's actor-system id (also its memberlist name).
 func (n *Node) ID() string { return n.system.ID }

@@ -30,6 +30,8 @@ type Server struct {
 	tr     *quic.Transport
 	ln     *quic.Listener
 	router *actor.PID
+	// registry answers user grains' presence probes (presence.go).
+	registry *actor.PID
 
 	mu       sync.Mutex
 	users    map[string]*userConns
@@ -85,6 +87,12 @@ func Listen(rt *actors.Runtime, cfg Config) (*Server, error) {
 		_ = ln.Close()
 		_ = tr.Close()
 		return nil, fmt.Errorf("spawn signal router: %w", err)
+	}
+	s.registry, err = rt.System().Root.SpawnNamed(actor.PropsFromFunc(s.registryReceive), actors.ConnRegistryName)
+	if err != nil {
+		_ = ln.Close()
+		_ = tr.Close()
+		return nil, fmt.Errorf("spawn connection registry: %w", err)
 	}
 	s.wg.Add(1)
 	go s.accept()
@@ -232,6 +240,7 @@ func (s *Server) Close() error {
 		_ = s.tr.Close()
 		<-waited
 		_ = s.rt.System().Root.StopFuture(s.router).Wait()
+		_ = s.rt.System().Root.StopFuture(s.registry).Wait()
 		close(s.done)
 	})
 	return nil

@@ -2682,6 +2682,54 @@ func (x *Presence) GetUser() string {
 	return ""
 }
 
+// PresenceProbe goes from a newly activated user grain to the connection
+// registry of every node (an actor named ConnRegistryName): the user's
+// devices connected there register again, so a grain that moved (node
+// loss, drain, partition) learns where its online devices are.
+type PresenceProbe struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PresenceProbe) Reset() {
+	*x = PresenceProbe{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PresenceProbe) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PresenceProbe) ProtoMessage() {}
+
+func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PresenceProbe.ProtoReflect.Descriptor instead.
+func (*PresenceProbe) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *PresenceProbe) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
 type PresenceResponse struct {
 	state         protoimpl.MessageState     `protogen:"open.v1"`
 	Devices       []*PresenceResponse_Device `protobuf:"bytes,1,rep,name=devices,proto3" json:"devices,omitempty"`
@@ -2691,7 +2739,7 @@ type PresenceResponse struct {
 
 func (x *PresenceResponse) Reset() {
 	*x = PresenceResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[34]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2703,7 +2751,7 @@ func (x *PresenceResponse) String() string {
 func (*PresenceResponse) ProtoMessage() {}
 
 func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[34]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2716,7 +2764,7 @@ func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse.ProtoReflect.Descriptor instead.
 func (*PresenceResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{34}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *PresenceResponse) GetDevices() []*PresenceResponse_Device {
@@ -2746,7 +2794,7 @@ type Push struct {
 
 func (x *Push) Reset() {
 	*x = Push{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[35]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2758,7 +2806,7 @@ func (x *Push) String() string {
 func (*Push) ProtoMessage() {}
 
 func (x *Push) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[35]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2771,7 +2819,7 @@ func (x *Push) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Push.ProtoReflect.Descriptor instead.
 func (*Push) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{35}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *Push) GetUser() string {
@@ -2878,7 +2926,7 @@ type ReadUpdate struct {
 
 func (x *ReadUpdate) Reset() {
 	*x = ReadUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[36]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2890,7 +2938,7 @@ func (x *ReadUpdate) String() string {
 func (*ReadUpdate) ProtoMessage() {}
 
 func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[36]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2903,7 +2951,7 @@ func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadUpdate.ProtoReflect.Descriptor instead.
 func (*ReadUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{36}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ReadUpdate) GetConv() string {
@@ -2939,7 +2987,7 @@ type ReadReceipt struct {
 
 func (x *ReadReceipt) Reset() {
 	*x = ReadReceipt{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[37]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2951,7 +2999,7 @@ func (x *ReadReceipt) String() string {
 func (*ReadReceipt) ProtoMessage() {}
 
 func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[37]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2964,7 +3012,7 @@ func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadReceipt.ProtoReflect.Descriptor instead.
 func (*ReadReceipt) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{37}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ReadReceipt) GetConv() string {
@@ -3000,7 +3048,7 @@ type GroupPush struct {
 
 func (x *GroupPush) Reset() {
 	*x = GroupPush{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[38]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3012,7 +3060,7 @@ func (x *GroupPush) String() string {
 func (*GroupPush) ProtoMessage() {}
 
 func (x *GroupPush) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[38]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3025,7 +3073,7 @@ func (x *GroupPush) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupPush.ProtoReflect.Descriptor instead.
 func (*GroupPush) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{38}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GroupPush) GetConv() string {
@@ -3055,7 +3103,7 @@ type Subscribe struct {
 
 func (x *Subscribe) Reset() {
 	*x = Subscribe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[39]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3067,7 +3115,7 @@ func (x *Subscribe) String() string {
 func (*Subscribe) ProtoMessage() {}
 
 func (x *Subscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[39]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3080,7 +3128,7 @@ func (x *Subscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subscribe.ProtoReflect.Descriptor instead.
 func (*Subscribe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{39}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *Subscribe) GetUser() string {
@@ -3114,7 +3162,7 @@ type PresenceResponse_Device struct {
 
 func (x *PresenceResponse_Device) Reset() {
 	*x = PresenceResponse_Device{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[40]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3126,7 +3174,7 @@ func (x *PresenceResponse_Device) String() string {
 func (*PresenceResponse_Device) ProtoMessage() {}
 
 func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[40]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3139,7 +3187,7 @@ func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse_Device.ProtoReflect.Descriptor instead.
 func (*PresenceResponse_Device) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{34, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{35, 0}
 }
 
 func (x *PresenceResponse_Device) GetDevice() string {
@@ -3355,6 +3403,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x03Ack\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\"\x1e\n" +
 	"\bPresence\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\"#\n" +
+	"\rPresenceProbe\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\"\x9e\x01\n" +
 	"\x10PresenceResponse\x12E\n" +
 	"\adevices\x18\x01 \x03(\v2+.switchboard.actors.PresenceResponse.DeviceR\adevices\x1aC\n" +
@@ -3441,7 +3491,7 @@ func file_actors_actorspb_actors_proto_rawDescGZIP() []byte {
 }
 
 var file_actors_actorspb_actors_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
+var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
 var file_actors_actorspb_actors_proto_goTypes = []any{
 	(Code)(0),                          // 0: switchboard.actors.Code
 	(ConvKind)(0),                      // 1: switchboard.actors.ConvKind
@@ -3482,13 +3532,14 @@ var file_actors_actorspb_actors_proto_goTypes = []any{
 	(*SetPinned)(nil),                  // 36: switchboard.actors.SetPinned
 	(*Ack)(nil),                        // 37: switchboard.actors.Ack
 	(*Presence)(nil),                   // 38: switchboard.actors.Presence
-	(*PresenceResponse)(nil),           // 39: switchboard.actors.PresenceResponse
-	(*Push)(nil),                       // 40: switchboard.actors.Push
-	(*ReadUpdate)(nil),                 // 41: switchboard.actors.ReadUpdate
-	(*ReadReceipt)(nil),                // 42: switchboard.actors.ReadReceipt
-	(*GroupPush)(nil),                  // 43: switchboard.actors.GroupPush
-	(*Subscribe)(nil),                  // 44: switchboard.actors.Subscribe
-	(*PresenceResponse_Device)(nil),    // 45: switchboard.actors.PresenceResponse.Device
+	(*PresenceProbe)(nil),              // 39: switchboard.actors.PresenceProbe
+	(*PresenceResponse)(nil),           // 40: switchboard.actors.PresenceResponse
+	(*Push)(nil),                       // 41: switchboard.actors.Push
+	(*ReadUpdate)(nil),                 // 42: switchboard.actors.ReadUpdate
+	(*ReadReceipt)(nil),                // 43: switchboard.actors.ReadReceipt
+	(*GroupPush)(nil),                  // 44: switchboard.actors.GroupPush
+	(*Subscribe)(nil),                  // 45: switchboard.actors.Subscribe
+	(*PresenceResponse_Device)(nil),    // 46: switchboard.actors.PresenceResponse.Device
 }
 var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	0,  // 0: switchboard.actors.Error.code:type_name -> switchboard.actors.Code
@@ -3525,11 +3576,11 @@ var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	5,  // 31: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
 	29, // 32: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
 	5,  // 33: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
-	45, // 34: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
+	46, // 34: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
 	6,  // 35: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
-	41, // 36: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
+	42, // 36: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
 	24, // 37: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
-	42, // 38: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
+	43, // 38: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
 	6,  // 39: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
 	40, // [40:40] is the sub-list for method output_type
 	40, // [40:40] is the sub-list for method input_type
@@ -3543,7 +3594,7 @@ func file_actors_actorspb_actors_proto_init() {
 	if File_actors_actorspb_actors_proto != nil {
 		return
 	}
-	file_actors_actorspb_actors_proto_msgTypes[35].OneofWrappers = []any{
+	file_actors_actorspb_actors_proto_msgTypes[36].OneofWrappers = []any{
 		(*Push_Message)(nil),
 		(*Push_Read)(nil),
 		(*Push_Membership)(nil),
@@ -3555,7 +3606,7 @@ func file_actors_actorspb_actors_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_actors_proto_rawDesc), len(file_actors_actorspb_actors_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   41,
+			NumMessages:   42,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,41 @@
+package transport
+
+import (
+	"context"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+)
+
+// The connection registry answers a user grain that was just activated
+// (possibly on another node than before: node loss, drain, partition) and
+// does not know where its user's devices are online: every connection of
+// that user on this node registers its device again.
+
+func (s *Server) registryReceive(ctx actor.Context) {
+	if p, ok := ctx.Message().(*pb.PresenceProbe); ok {
+		for _, c := range s.userConnsOf(p.User) {
+			go c.reregister()
+		}
+	}
+}
+
+// reregister registers the device with its user grain again and renews
+// the read fan-out subscriptions at this node's hub.
+func (c *conn) reregister() {
+	if c.pid == nil || c.ctx.Err() != nil {
+		return
+	}
+	rt := c.s.rt
+	ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.RequestTimeout)
+	defer cancel()
+	reg, err := rt.RegisterDevice(ctx, c.id.User, c.id.Device, c.pid)
+	if err != nil {
+		c.log.Debug("re-register device", "err", err)
+		return
+	}
+	if len(reg.LargeConvs) > 0 {
+		rt.System().Root.RequestWithCustomSender(rt.Hub(), &pb.Subscribe{User: c.id.User, Convs: reg.LargeConvs}, c.pid)
+	}
+}
