@@ -54,9 +54,14 @@ lint:
 generate:
 	bash scripts/generate.sh
 
-# bench: the storage benchmarks (both backends; CQL needs a Cassandra).
-bench:
-	bash scripts/with-cassandra.sh $(GO) test -run '^$$' -bench . -benchtime 2s ./storage/...
+# bench: a short run of every `switchboard bench` scenario against a fresh
+# dev node, reports in bench-results/ (JSON + HTML); BENCH_STORAGE=1 also
+# runs the storage benchmarks (both backends; CQL needs a Cassandra).
+bench: build
+	OUT=bench-results bash bench/make-bench.sh $(BIN)
+	@if [ -n "$(BENCH_STORAGE)" ]; then \
+		bash scripts/with-cassandra.sh $(GO) test -run '^$$' -bench . -benchtime 2s ./storage/...; \
+	fi
 
 # cassandra: start the test database in the background and print the
 # SWITCHBOARD_CQL_HOSTS line to export; cassandra-stop stops it.

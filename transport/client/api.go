@@ -137,7 +137,7 @@ func (c *Client) ListConversations(ctx context.Context, afterConv string, limit 
 	}
 	r := res.GetListConversations()
 	for _, s := range r.Conversations {
-		c.store.applySummary(s)
+		_, _, _ = c.store.applySummary(s)
 	}
 	return r.Conversations, r.TotalUnread, nil
 }

@@ -226,8 +226,10 @@ func (s *store) addMessages(ms []*wirepb.Message, live bool) (added []Message, d
 
 // applySummary takes a conversation summary from a sync or a list; it
 // returns the range of messages the client should fetch to have no gap
-// (from > to: none).
-func (s *store) applySummary(w *wirepb.ConvSummary) (from, to uint64) {
+// (from > to: none), and the summary's last message when it is news in a
+// conversation the client holds messages of (the fetch of the range then
+// finds it already stored, so only the caller can report it).
+func (s *store) applySummary(w *wirepb.ConvSummary) (from, to uint64, news []Message) {
 	s.mu.Lock()
 	cs := s.convLocked(w.Conv)
 	known := len(cs.msgs) > 0
@@ -244,12 +246,12 @@ func (s *store) applySummary(w *wirepb.ConvSummary) (from, to uint64) {
 	}
 	s.mu.Unlock()
 	if w.LastMessage != nil {
-		s.addMessages([]*wirepb.Message{w.LastMessage}, false)
+		news, _ = s.addMessages([]*wirepb.Message{w.LastMessage}, false)
 	}
 	if !known {
-		return 1, 0 // never opened: its history is fetched when asked for
+		return 1, 0, nil // never opened: its history is fetched when asked for
 	}
-	return localLast + 1, w.LastSeq
+	return localLast + 1, w.LastSeq, news
 }
 
 // gap returns the first missing range above the oldest message held, or

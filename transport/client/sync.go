@@ -30,8 +30,13 @@ func (c *Client) resync(ctx context.Context, cn *conn, first *wirepb.SyncResult)
 	page := first
 	for page != nil {
 		for _, s := range page.Conversations {
-			if from, to := c.store.applySummary(s); from <= to {
+			from, to, news := c.store.applySummary(s)
+			if from <= to {
 				c.fetch(ctx, cn, s.Conv, from, to, false)
+			}
+			// After the fetch, so the conversation's events stay in seq order.
+			for i := range news {
+				c.emit(Event{Kind: EventMessage, Conv: news[i].Conv, Seq: news[i].Seq, User: news[i].Sender, Message: &news[i]})
 			}
 		}
 		if !page.More {

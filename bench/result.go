@@ -1,0 +1,175 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Result is a run's report; the JSON file is this struct.
+type Result struct {
+	Scenario  string         `json:"scenario"`
+	Params    map[string]any `json:"params"`
+	StartedAt time.Time      `json:"started_at"`
+	DurationS float64        `json:"duration_s"`
+
+	Sent       int64 `json:"sent"`
+	Acked      int64 `json:"acked"`
+	Failed     int64 `json:"failed"`
+	Delivered  int64 `json:"delivered"`
+	Expected   int64 `json:"expected_deliveries"`
+	Lost       int64 `json:"lost"`
+	Duplicates int64 `json:"duplicates"`
+	OutOfOrder int64 `json:"out_of_order"`
+	// Reordered: older messages that arrived after newer ones because a
+	// resync filled a gap (not a fault: the SDK orders by seq).
+	Reordered int64 `json:"reordered_after_resync"`
+	// LostSample names a few lost messages, to start looking from.
+	LostSample []string `json:"lost_sample,omitempty"`
+
+	ThroughputAckedPerS     float64     `json:"throughput_acked_per_s"`
+	ThroughputDeliveredPerS float64     `json:"throughput_delivered_per_s"`
+	AckMs                   Percentiles `json:"ack_ms"`
+	DeliveryMs              Percentiles `json:"delivery_ms"`
+
+	Server ServerReport     `json:"server"`
+	Bench  BenchReport      `json:"bench"`
+	Errors map[string]int64 `json:"errors"`
+
+	Connect *ConnectReport `json:"connect,omitempty"`
+	Sync    *SyncReport    `json:"sync,omitempty"`
+
+	Series           []Point         `json:"series"`
+	AckSpectrum      []SpectrumPoint `json:"ack_spectrum,omitempty"`
+	ConnectSpectrum  []SpectrumPoint `json:"connect_spectrum,omitempty"`
+	DeliverySpectrum []SpectrumPoint `json:"delivery_spectrum,omitempty"`
+	Notes            []string        `json:"notes,omitempty"`
+}
+
+// ServerReport is the node's process, from its admin /metrics.
+type ServerReport struct {
+	Measured      bool    `json:"measured"`
+	RSSBytesMax   float64 `json:"rss_bytes_max"`
+	RSSBytesStart float64 `json:"rss_bytes_start"`
+	RSSBytesEnd   float64 `json:"rss_bytes_end"`
+	CPUSeconds    float64 `json:"cpu_seconds"`
+}
+
+// BenchReport is the bench's own cost: if it used most of a core, it, not
+// the server, may have been the bound.
+type BenchReport struct {
+	CPUSeconds   float64 `json:"cpu_seconds"`
+	CPUCoresAvg  float64 `json:"cpu_cores_avg"`
+	HeapBytesMax uint64  `json:"heap_bytes_max"`
+	Clients      int     `json:"clients"`
+	UDPSockets   int     `json:"udp_sockets"`
+}
+
+// Faults lists what verification found a fault: anything lost,
+// duplicated or out of order, or a send the server refused.
+func (r *Result) Faults() []string {
+	var f []string
+	if r.Lost > 0 {
+		f = append(f, fmt.Sprintf("lost=%d", r.Lost))
+	}
+	if r.Duplicates > 0 {
+		f = append(f, fmt.Sprintf("duplicates=%d", r.Duplicates))
+	}
+	if r.OutOfOrder > 0 {
+		f = append(f, fmt.Sprintf("out_of_order=%d", r.OutOfOrder))
+	}
+	if r.Failed > 0 {
+		f = append(f, fmt.Sprintf("failed_sends=%d", r.Failed))
+	}
+	if r.Connect != nil && r.Connect.Failed > 0 {
+		f = append(f, fmt.Sprintf("failed_connects=%d", r.Connect.Failed))
+	}
+	if r.Sync != nil && r.Sync.Incomplete > 0 {
+		f = append(f, fmt.Sprintf("incomplete_syncs=%d", r.Sync.Incomplete))
+	}
+	return f
+}
+
+// WriteJSON writes the report to path.
+func (r *Result) WriteJSON(path string) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("bench: write %s: %w", path, err)
+	}
+	return nil
+}
+
+// WriteTable prints the final table.
+func (r *Result) WriteTable(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	row := func(k string, f string, a ...any) { fmt.Fprintf(tw, "%s\t%s\n", k, fmt.Sprintf(f, a...)) }
+	row("scenario", "%s  (%s)", r.Scenario, paramString(r.Params))
+	row("duration", "%.1f s", r.DurationS)
+	if r.Sent > 0 || r.Scenario != "connect" && r.Scenario != "sync" {
+		row("messages", "sent %d  acked %d  failed %d", r.Sent, r.Acked, r.Failed)
+		row("deliveries", "%d of %d expected", r.Delivered, r.Expected)
+		row("verification", "lost %d  duplicates %d  out_of_order %d  (reordered after resync %d)", r.Lost, r.Duplicates, r.OutOfOrder, r.Reordered)
+		row("throughput", "acked %.0f/s  delivered %.0f/s", r.ThroughputAckedPerS, r.ThroughputDeliveredPerS)
+		fmt.Fprintf(tw, "latency (ms)\tp50\tp90\tp99\tp99.9\tmax\n")
+		lat := func(k string, p Percentiles) {
+			fmt.Fprintf(tw, "  %s\t%.2f\t%.2f\t%.2f\t%.2f\t%.2f\n", k, p.P50, p.P90, p.P99, p.P999, p.Max)
+		}
+		lat("send→ack", r.AckMs)
+		lat("send→delivery", r.DeliveryMs)
+	}
+	if c := r.Connect; c != nil {
+		row("connections", "%d of %d up (%d failed, %d dropped while held)", c.Connected, c.Target, c.Failed, c.Dropped)
+		row("connect rate", "%.0f/s  (connect p50 %.1f ms, p99 %.1f ms, max %.1f ms)", c.RatePerS, c.ConnectMs.P50, c.ConnectMs.P99, c.ConnectMs.Max)
+		if r.Server.Measured {
+			row("server memory", "%.1f KiB per connection (RSS %.0f → %.0f MiB)", c.ServerBytesPerConn/1024, c.ServerRSSBefore/(1<<20), c.ServerRSSAfter/(1<<20))
+		}
+		row("bench memory", "%.1f KiB per connection (heap)", c.BenchBytesPerConn/1024)
+	}
+	if s := r.Sync; s != nil {
+		row("sync", "%d users × %d changed conversations (%d incomplete)", s.Users, s.Convs, s.Incomplete)
+		row("  reconnect → full list", "p50 %.1f ms  max %.1f ms  (%.1f KiB on the wire, handshake included)", s.ListMs.P50, s.ListMs.Max, s.ListWireBytes/1024)
+		row("  sync requests alone", "p50 %.1f ms  max %.1f ms  (%.1f KiB of sync answers, %d pages)", s.SyncMs.P50, s.SyncMs.Max, s.SyncBytes/1024, s.SyncPages)
+		row("  latest page of each", "p50 %.0f ms  max %.0f ms  (%.1f KiB on the wire per user)", s.PagesMs.P50, s.PagesMs.Max, s.PagesWireBytes/1024)
+	}
+	if r.Server.Measured {
+		row("server", "RSS max %.0f MiB  CPU %.1f s (%.0f%% of a core)", r.Server.RSSBytesMax/(1<<20), r.Server.CPUSeconds, 100*r.Server.CPUSeconds/max(r.DurationS, 1e-9))
+	} else {
+		row("server", "not measured (no admin URL)")
+	}
+	row("bench", "CPU %.1f s (%.0f%% of a core)  heap max %.0f MiB  %d clients on %d UDP sockets",
+		r.Bench.CPUSeconds, 100*r.Bench.CPUCoresAvg, float64(r.Bench.HeapBytesMax)/(1<<20), r.Bench.Clients, r.Bench.UDPSockets)
+	if len(r.Errors) > 0 {
+		var parts []string
+		for _, k := range sortedKeys(r.Errors) {
+			parts = append(parts, fmt.Sprintf("%s=%d", k, r.Errors[k]))
+		}
+		row("errors", "%s", strings.Join(parts, "  "))
+	}
+	for _, l := range r.LostSample {
+		row("lost", "%s", l)
+	}
+	for _, n := range r.Notes {
+		row("note", "%s", n)
+	}
+	_ = tw.Flush()
+}
+
+func paramString(p map[string]any) string {
+	keys := make([]string, 0, len(p))
+	for k := range p {
+		keys = append(keys, k)
+	}
+	sortStrings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%v", k, p[k]))
+	}
+	return strings.Join(parts, " ")
+}

@@ -1,0 +1,66 @@
+package bench
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// serverSample is what a node's /metrics says about its process.
+type serverSample struct {
+	rss float64 // bytes
+	cpu float64 // seconds since the process started
+}
+
+var metricsClient = &http.Client{Timeout: 3 * time.Second}
+
+// scrape reads process_resident_memory_bytes and process_cpu_seconds_total
+// from the node's Prometheus endpoint (served without a token).
+func scrape(ctx context.Context, adminURL string) (serverSample, error) {
+	var s serverSample
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(adminURL, "/")+"/metrics", nil)
+	if err != nil {
+		return s, err
+	}
+	res, err := metricsClient.Do(req)
+	if err != nil {
+		return s, fmt.Errorf("admin metrics: %w", err)
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return s, fmt.Errorf("admin metrics: %s", res.Status)
+	}
+	found := 0
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		name, val, ok := strings.Cut(sc.Text(), " ")
+		if !ok {
+			continue
+		}
+		var dst *float64
+		switch name {
+		case "process_resident_memory_bytes":
+			dst = &s.rss
+		case "process_cpu_seconds_total":
+			dst = &s.cpu
+		default:
+			continue
+		}
+		if v, err := strconv.ParseFloat(strings.TrimSpace(val), 64); err == nil {
+			*dst = v
+			found++
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return s, fmt.Errorf("admin metrics: %w", err)
+	}
+	if found < 2 {
+		return s, fmt.Errorf("admin metrics: no process_resident_memory_bytes/process_cpu_seconds_total")
+	}
+	return s, nil
+}

@@ -1,0 +1,187 @@
+package bench_test
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-im/switchboard/actors"
+	"github.com/switchboard-im/switchboard/bench"
+	"github.com/switchboard-im/switchboard/cluster"
+	"github.com/switchboard-im/switchboard/storage/pebble"
+	"github.com/switchboard-im/switchboard/transport"
+)
+
+var secret = []byte("0123456789abcdef0123456789abcdef-bench")
+
+// node starts one in-process node with a QUIC server on loopback and
+// returns the bench target for it.
+func node(t testing.TB) bench.Target {
+	tg, _ := nodeWithCert(t)
+	return tg
+}
+
+func nodeWithCert(t testing.TB) (bench.Target, []byte) {
+	t.Helper()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	store, err := pebble.Open(pebble.Config{Dir: t.TempDir(), Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := cluster.StartNode(cluster.NodeConfig{Store: store, Logger: quiet, ClusterName: "bench-test", Actors: actors.Config{Logger: quiet}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM, keyPEM, err := transport.SelfSignedCert()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth, err := transport.NewAuthenticator(transport.AuthConfig{Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := transport.Listen(n.Runtime, transport.Config{Addr: "127.0.0.1:0", TLS: &tls.Config{Certificates: []tls.Certificate{cert}}, Auth: auth, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = srv.Close()
+		n.Stop(true)
+		_ = store.Close()
+	})
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(certPEM)
+	return bench.Target{
+		Addrs: []string{srv.Addr().String()}, TLS: &tls.Config{RootCAs: roots}, Sockets: 2, Logger: quiet,
+		Token: func(user, device string) (string, error) {
+			return transport.MintHS256(secret, user, device, time.Hour, "")
+		},
+	}, certPEM
+}
+
+// smokeDuration is how long each smoke run sends (SWITCHBOARD_BENCH_SMOKE,
+// seconds; default 5).
+func smokeDuration(t *testing.T) time.Duration {
+	if v := os.Getenv("SWITCHBOARD_BENCH_SMOKE"); v != "" {
+		s, err := strconv.Atoi(v)
+		if err != nil {
+			t.Fatalf("SWITCHBOARD_BENCH_SMOKE=%q: %v", v, err)
+		}
+		return time.Duration(s) * time.Second
+	}
+	return 5 * time.Second
+}
+
+// run runs a scenario against a fresh node and requires a clean
+// verification: the CI smoke check is about correctness, not speed.
+func run(t *testing.T, o bench.Options) *bench.Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if testing.Verbose() {
+		o.Progress = os.Stderr
+	}
+	res, err := bench.Run(ctx, node(t), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if testing.Verbose() {
+		res.WriteTable(os.Stderr)
+	}
+	if f := res.Faults(); len(f) > 0 {
+		t.Fatalf("verification failed: %v (%v)", f, res.LostSample)
+	}
+	if res.Sent == 0 || res.Acked != res.Sent || res.Delivered != res.Expected {
+		t.Fatalf("sent %d, acked %d, delivered %d of %d", res.Sent, res.Acked, res.Delivered, res.Expected)
+	}
+	return res
+}
+
+func TestSmokeChat(t *testing.T) {
+	res := run(t, bench.Options{Scenario: "chat", Duration: smokeDuration(t), Rate: 200, Users: 20, Drain: 30 * time.Second})
+	if res.Delivered != res.Sent {
+		t.Fatalf("chat: %d delivered of %d sent", res.Delivered, res.Sent)
+	}
+}
+
+func TestSmokeGroup(t *testing.T) {
+	// Two groups: one on write fan-out, one above the large-group
+	// threshold (500) on read fan-out through the node hub.
+	run(t, bench.Options{Scenario: "group", Duration: smokeDuration(t), Rate: 4, Groups: 1, Members: 20, Senders: 2, Drain: 30 * time.Second})
+	run(t, bench.Options{Scenario: "group", Duration: smokeDuration(t), Rate: 4, Groups: 1, Members: 520, Senders: 2, Drain: 30 * time.Second})
+}
+
+// TestProfile runs one scenario in-process for profiling the server and
+// the bench together, e.g.
+//
+//	SWITCHBOARD_BENCH_PROFILE=chat:5000 go test ./bench/ -run TestProfile -cpuprofile cpu.out
+//
+// (scenario:rate; SWITCHBOARD_BENCH_MEMBERS sets the group size).
+func TestProfile(t *testing.T) {
+	spec := os.Getenv("SWITCHBOARD_BENCH_PROFILE")
+	if spec == "" {
+		t.Skip("set SWITCHBOARD_BENCH_PROFILE=scenario:rate")
+	}
+	o := bench.Options{Scenario: spec, Duration: 10 * time.Second, Progress: os.Stderr}
+	if i := len(spec) - len(strings.TrimLeft(spec, "abcdefghijklmnopqrstuvwxyz")); i > 0 && i < len(spec) {
+		o.Scenario = spec[:i]
+		r, err := strconv.ParseFloat(strings.TrimPrefix(spec[i:], ":"), 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Rate = r
+	}
+	if m, err := strconv.Atoi(os.Getenv("SWITCHBOARD_BENCH_MEMBERS")); err == nil {
+		o.Members = m
+	}
+	res, err := bench.Run(context.Background(), node(t), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.WriteTable(os.Stderr)
+}
+
+// TestServe runs only the node, for profiling the server apart from the
+// bench driving it from another process:
+//
+//	SWITCHBOARD_BENCH_SERVE=DIR go test ./bench/ -run TestServe -cpuprofile cpu.out -timeout 1h &
+//	switchboard bench chat --server $(cat DIR/addr) --ca DIR/cert.pem --auth-secret-file DIR/secret
+//
+// It serves until DIR/stop exists.
+func TestServe(t *testing.T) {
+	dir := os.Getenv("SWITCHBOARD_BENCH_SERVE")
+	if dir == "" {
+		t.Skip("set SWITCHBOARD_BENCH_SERVE=DIR")
+	}
+	tg, certPEM := nodeWithCert(t)
+	for name, b := range map[string][]byte{"cert.pem": certPEM, "secret": secret, "addr": []byte(tg.Addrs[0])} {
+		if err := os.WriteFile(dir+"/"+name, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; ; i++ {
+		if _, err := os.Stat(dir + "/stop"); err == nil {
+			return
+		}
+		if i%10 == 0 { // goroutines and heap, to relate memory to connections
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			line := fmt.Sprintf("goroutines %d heap %d stacks %d sys %d\n", runtime.NumGoroutine(), ms.HeapAlloc, ms.StackInuse, ms.Sys)
+			_ = os.WriteFile(dir+"/stats", []byte(line), 0o600)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
