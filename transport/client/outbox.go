@@ -64,21 +64,25 @@ func (c *Client) enqueue(o *outgoing) {
 	}
 }
 
+// sendLoop delivers a conversation's queue in order. The send being
+// delivered stays at the head of the queue until it is done, and the last
+// one is popped together with deleting the queue, under one lock: enqueue
+// starts a new loop exactly when no loop owns the conversation.
 func (c *Client) sendLoop(conv string) {
 	defer c.wg.Done()
 	for {
 		c.outMu.Lock()
-		q := c.outbox[conv]
+		o := c.outbox[conv][0]
+		c.outMu.Unlock()
+		c.deliver(o)
+		c.outMu.Lock()
+		q := c.outbox[conv][1:]
 		if len(q) == 0 {
 			delete(c.outbox, conv)
 			c.outMu.Unlock()
 			return
 		}
-		o := q[0]
-		c.outMu.Unlock()
-		c.deliver(o)
-		c.outMu.Lock()
-		c.outbox[conv] = c.outbox[conv][1:]
+		c.outbox[conv] = q
 		c.outMu.Unlock()
 	}
 }

@@ -34,6 +34,7 @@ func (c *Client) resync(ctx context.Context, cn *conn, first *wirepb.SyncResult)
 			if from <= to {
 				c.fetch(ctx, cn, s.Conv, from, to, false)
 			}
+			c.closeGaps(ctx, cn, s.Conv)
 			// After the fetch, so the conversation's events stay in seq order.
 			for i := range news {
 				c.emit(Event{Kind: EventMessage, Conv: news[i].Conv, Seq: news[i].Seq, User: news[i].Sender, Message: &news[i]})
@@ -53,6 +54,21 @@ func (c *Client) resync(ctx context.Context, cn *conn, first *wirepb.SyncResult)
 	}
 	c.emit(Event{Kind: EventSynced})
 	return nil
+}
+
+// closeGaps fetches the holes below the newest message held (pushes lost
+// while the connection or the server was down), not only the range above
+// it; a hole the server cannot fill (nothing visible there) ends the loop.
+func (c *Client) closeGaps(ctx context.Context, cn *conn, conv string) {
+	prevFrom, prevTo := uint64(1), uint64(0)
+	for range 100 {
+		from, to := c.store.gap(conv)
+		if from > to || (from == prevFrom && to == prevTo) {
+			return
+		}
+		c.fetch(ctx, cn, conv, from, to, false)
+		prevFrom, prevTo = from, to
+	}
 }
 
 // fetch pulls messages from..to of conv, oldest first, at most FetchLimit
