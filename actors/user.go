@@ -619,6 +619,14 @@ scan:
 			if e.Seq > durable {
 				break scan
 			}
+			// An entry newer than this activation's view was written by
+			// another activation of this user (two can run briefly while
+			// the cluster's topology changes): reload the conversation
+			// rather than answer from a stale view.
+			if uc, ok := u.convs[e.ConvID]; ok && e.Kind == storage.InboxMessage && e.ConvSeq > uc.lastSeq {
+				delete(u.convs, e.ConvID)
+				u.allLoaded = false
+			}
 			if e.ConvID != "" && !seen[e.ConvID] {
 				if len(order) == limit {
 					more = true

@@ -54,6 +54,12 @@ type Config struct {
 	// WriteTimeout closes a connection whose push stream accepts nothing
 	// for this long (default 30 s): a client that stopped reading.
 	WriteTimeout time.Duration
+	// Reregister is how often (±50%) a connection registers its device
+	// with the user grain again (default 30 s). A grain that moved learns
+	// of online devices at once through a presence probe; this bounds the
+	// time a device can go without pushes should a probe be missed (a
+	// second activation alive for a moment while the topology changes).
+	Reregister time.Duration
 	// MaxStreams is how many request streams a client may have open at
 	// once (default 64).
 	MaxStreams int
@@ -95,6 +101,7 @@ func DefaultConfig() Config {
 		HelloTimeout:     10 * time.Second,
 		RequestTimeout:   10 * time.Second,
 		WriteTimeout:     30 * time.Second,
+		Reregister:       30 * time.Second,
 		MaxStreams:       64,
 		ConnRate:         50,
 		ConnBurst:        100,
@@ -149,6 +156,7 @@ func (c Config) withDefaults() (Config, error) {
 	setDur(&c.HelloTimeout, d.HelloTimeout)
 	setDur(&c.RequestTimeout, d.RequestTimeout)
 	setDur(&c.WriteTimeout, d.WriteTimeout)
+	setDur(&c.Reregister, d.Reregister)
 	setDur(&c.DrainGrace, d.DrainGrace)
 	setF(&c.ConnRate, d.ConnRate)
 	setF(&c.UserRate, d.UserRate)

@@ -172,6 +172,7 @@ func (c *conn) run() {
 	go c.readControl()
 	go c.writeResyncs()
 	go c.datagrams()
+	go c.reregisterLoop()
 	expiry := time.AfterFunc(time.Until(c.id.Expires), func() {
 		c.close(wirepb.Errorf(wirepb.Code_TOKEN_EXPIRED, "token expired"))
 	})

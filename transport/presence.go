@@ -2,6 +2,8 @@ package transport
 
 import (
 	"context"
+	"math/rand/v2"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -37,5 +39,21 @@ func (c *conn) reregister() {
 	}
 	if len(reg.LargeConvs) > 0 {
 		rt.System().Root.RequestWithCustomSender(rt.Hub(), &pb.Subscribe{User: c.id.User, Convs: reg.LargeConvs}, c.pid)
+	}
+}
+
+// reregisterLoop registers the device again every cfg.Reregister (±50%,
+// so a node's connections spread out) until the connection ends.
+func (c *conn) reregisterLoop() {
+	every := c.s.cfg.Reregister
+	for {
+		t := time.NewTimer(every/2 + time.Duration(rand.Int64N(int64(every))))
+		select {
+		case <-c.ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+			c.reregister()
+		}
 	}
 }
