@@ -1,0 +1,650 @@
+package clustertest
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gocql/gocql"
+
+	"github.com/switchboard-im/switchboard/transport"
+	"github.com/switchboard-im/switchboard/transport/client"
+)
+
+// The binary under test, built once per run.
+var (
+	buildOnce sync.Once
+	binDir    string
+	binPath   string
+	buildErr  error
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		_ = os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		if binDir, buildErr = os.MkdirTemp("", "switchboard-clustertest-"); buildErr != nil {
+			return
+		}
+		binPath = filepath.Join(binDir, "switchboard")
+		out, err := exec.Command("go", "build", "-o", binPath, "github.com/switchboard-im/switchboard/cmd/switchboard").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binPath
+}
+
+// cqlHosts returns SWITCHBOARD_CQL_HOSTS; without it the test skips,
+// except under CI=true, where a skip would hide an untested cluster.
+func cqlHosts(t *testing.T) []string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("multi-process cluster test")
+	}
+	v := strings.TrimSpace(os.Getenv("SWITCHBOARD_CQL_HOSTS"))
+	if v == "" {
+		const msg = "SWITCHBOARD_CQL_HOSTS is not set; run under scripts/with-cassandra.sh"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg + " (CI=true: the cluster tests must run)")
+		}
+		t.Skip(msg)
+	}
+	return strings.Split(v, ",")
+}
+
+// freePort returns a loopback port free for both TCP and UDP (memberlist
+// binds both).
+func freePort(t *testing.T) int {
+	t.Helper()
+	for range 50 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
+		l.Close()
+		if err == nil {
+			u.Close()
+			return port
+		}
+	}
+	t.Fatal("no free port")
+	return 0
+}
+
+// cluster is a set of serve processes sharing one keyspace and one set of
+// credentials, with a UDP front per node that clients connect through.
+type cluster struct {
+	t          *testing.T
+	bin        string
+	dir        string
+	cqlHosts   []string // as the nodes reach Cassandra
+	keyspace   string
+	certFile   string
+	keyFile    string
+	secretFile string
+	tokenFile  string
+	resetKey   []byte
+	secret     []byte
+	adminToken string
+	roots      *x509.CertPool
+	nodes      []*node
+	fronts     []*front
+	http       *http.Client
+	clog       *syncBuffer
+}
+
+// newCluster prepares credentials and a fresh keyspace (dropped at cleanup)
+// for nodes at the given hosts; certHosts are the extra addresses the
+// certificate must name.
+func newCluster(t *testing.T, cqlHostsForNodes []string, certHosts ...string) *cluster {
+	t.Helper()
+	hosts := cqlHosts(t)
+	if cqlHostsForNodes == nil {
+		cqlHostsForNodes = hosts
+	}
+	c := &cluster{t: t, bin: binary(t), dir: t.TempDir(), cqlHosts: cqlHostsForNodes,
+		keyspace: "sbcluster_" + randHex(t, 6), http: &http.Client{Timeout: 10 * time.Second}, clog: &syncBuffer{}}
+	t.Cleanup(func() { dropKeyspace(t, hosts, c.keyspace) })
+	certPEM, keyPEM, err := transport.SelfSignedCert(certHosts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.roots = x509.NewCertPool()
+	c.roots.AppendCertsFromPEM(certPEM)
+	c.secret = []byte(randHex(t, 32))
+	c.adminToken = randHex(t, 24)
+	// One stateless reset key for every node, as behind a real QUIC load
+	// balancer: a client whose packets land on another node after a
+	// failover is reset at once instead of waiting for its idle timeout.
+	c.resetKey = []byte(randHex(t, 32))
+	c.certFile, c.keyFile = filepath.Join(c.dir, "cert.pem"), filepath.Join(c.dir, "key.pem")
+	c.secretFile, c.tokenFile = filepath.Join(c.dir, "secret"), filepath.Join(c.dir, "admin-token")
+	for f, b := range map[string][]byte{c.certFile: certPEM, c.keyFile: keyPEM, c.secretFile: c.secret, c.tokenFile: []byte(c.adminToken)} {
+		if err := os.WriteFile(f, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("client log (tail):\n%s", tail(c.clog.String(), 60))
+		}
+	})
+	return c
+}
+
+func randHex(t *testing.T, n int) string {
+	t.Helper()
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return hex.EncodeToString(b)
+}
+
+func dropKeyspace(t *testing.T, hosts []string, ks string) {
+	cc := gocql.NewCluster(hosts...)
+	cc.Timeout, cc.ConnectTimeout = 30*time.Second, 10*time.Second
+	sess, err := cc.CreateSession()
+	if err != nil {
+		t.Logf("drop keyspace %s: %v", ks, err)
+		return
+	}
+	defer sess.Close()
+	if err := sess.Query("DROP KEYSPACE IF EXISTS " + ks).Exec(); err != nil {
+		t.Logf("drop keyspace %s: %v", ks, err)
+	}
+}
+
+// node is one `switchboard serve` process (restartable).
+type node struct {
+	c       *cluster
+	name    string
+	netns   string // run inside this network namespace, when set
+	host    string
+	listen  string // QUIC, UDP
+	admin   string // HTTP
+	gossip  string // memberlist
+	remote  string // actor remoting
+	dataDir string
+	logFile string
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+// addNode defines a node on host (loopback ports are picked free; in a
+// namespace the fixed ports of its own port space are used).
+func (c *cluster) addNode(host, netns string) *node {
+	c.t.Helper()
+	n := &node{c: c, name: fmt.Sprintf("n%d", len(c.nodes)), netns: netns, host: host}
+	var pl, pa, pg, pr int
+	if netns == "" {
+		pl, pa, pg, pr = freePort(c.t), freePort(c.t), freePort(c.t), freePort(c.t)
+	} else {
+		pl, pa, pg, pr = 4433, 8080, 7946, 9090
+	}
+	n.listen = net.JoinHostPort(host, fmt.Sprint(pl))
+	n.admin = net.JoinHostPort(host, fmt.Sprint(pa))
+	n.gossip = net.JoinHostPort(host, fmt.Sprint(pg))
+	n.remote = net.JoinHostPort(host, fmt.Sprint(pr))
+	n.dataDir = filepath.Join(c.dir, n.name)
+	n.logFile = filepath.Join(c.dir, n.name+".log")
+	if err := os.MkdirAll(n.dataDir, 0o700); err != nil {
+		c.t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(n.dataDir, "quic-reset.key"), c.resetKey, 0o600); err != nil {
+		c.t.Fatal(err)
+	}
+	c.nodes = append(c.nodes, n)
+	f := newFront(c.t, n.listen)
+	c.fronts = append(c.fronts, f)
+	c.t.Cleanup(func() {
+		n.stopNow()
+		if c.t.Failed() {
+			b, _ := os.ReadFile(n.logFile)
+			c.t.Logf("%s log (tail):\n%s", n.name, tail(string(b), 40))
+		}
+	})
+	return n
+}
+
+// start runs the process and waits until its admin API answers.
+func (n *node) start(join ...string) {
+	t := n.c.t
+	t.Helper()
+	args := []string{"serve", "--store", "cql", "--cql-hosts", strings.Join(n.c.cqlHosts, ","),
+		"--cql-keyspace", n.c.keyspace, "--data-dir", n.dataDir,
+		"--listen", n.listen, "--admin", n.admin, "--gossip", n.gossip, "--cluster-addr", n.remote,
+		"--tls-cert", n.c.certFile, "--tls-key", n.c.keyFile, "--auth-secret-file", n.c.secretFile,
+		"--admin-token-file", n.c.tokenFile, "--drain-timeout", "4s"}
+	if len(join) > 0 {
+		args = append(args, "--join", strings.Join(join, ","))
+	}
+	name, argv := n.c.bin, args
+	if n.netns != "" {
+		name, argv = "ip", append([]string{"netns", "exec", n.netns, n.c.bin}, args...)
+	}
+	logf, err := os.OpenFile(n.logFile, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(logf, "==== start %s\n", time.Now().Format(time.RFC3339Nano))
+	cmd := exec.Command(name, argv...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Env = append(os.Environ(), "GOMAXPROCS=2")
+	// Own process group: cleanup kills whatever the node started too; and
+	// the node dies with the test binary should it panic past the cleanups.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); logf.Close(); close(exited) }()
+	n.mu.Lock()
+	n.cmd, n.exited = cmd, exited
+	n.mu.Unlock()
+
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		res, err := n.c.http.Get("http://" + n.admin + "/healthz")
+		if err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		select {
+		case <-exited:
+			b, _ := os.ReadFile(n.logFile)
+			t.Fatalf("%s exited at start:\n%s", n.name, tail(string(b), 40))
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not start within 60 s", n.name)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (n *node) signal(sig syscall.Signal) {
+	n.mu.Lock()
+	cmd := n.cmd
+	n.mu.Unlock()
+	if cmd != nil {
+		_ = syscall.Kill(-cmd.Process.Pid, sig)
+	}
+}
+
+func (n *node) running() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.exited == nil {
+		return false
+	}
+	select {
+	case <-n.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// kill stops the node with SIGKILL (a crash).
+func (n *node) kill() {
+	n.signal(syscall.SIGKILL)
+	n.wait(10 * time.Second)
+}
+
+// term stops the node with SIGTERM (drain, leave) and waits for the exit.
+func (n *node) term() {
+	n.signal(syscall.SIGTERM)
+	if !n.wait(30 * time.Second) {
+		n.c.t.Errorf("%s did not exit within 30 s of SIGTERM", n.name)
+		n.kill()
+	}
+}
+
+func (n *node) wait(d time.Duration) bool {
+	n.mu.Lock()
+	exited := n.exited
+	n.mu.Unlock()
+	if exited == nil {
+		return true
+	}
+	select {
+	case <-exited:
+		return true
+	case <-time.After(d):
+		return false
+	}
+}
+
+func (n *node) stopNow() {
+	if n.running() {
+		n.kill()
+	}
+}
+
+// startAll starts node 0, then the others joining it.
+func (c *cluster) startAll() {
+	c.t.Helper()
+	c.nodes[0].start()
+	var wg sync.WaitGroup
+	for _, n := range c.nodes[1:] {
+		wg.Add(1)
+		go func() { defer wg.Done(); n.start(c.nodes[0].gossip) }()
+	}
+	wg.Wait()
+	c.waitMembers(c.nodes...)
+}
+
+// waitMembers waits until every node of alive sees exactly alive as the
+// cluster, every member reachable (alive or draining).
+func (c *cluster) waitMembers(alive ...*node) {
+	c.t.Helper()
+	want := make([]string, len(alive))
+	for i, n := range alive {
+		want[i] = n.remote
+	}
+	slices.Sort(want)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ok := true
+		var last []member
+		for _, n := range alive {
+			ms, err := c.members(n)
+			last = ms
+			if err != nil || len(ms) != len(want) {
+				ok = false
+				break
+			}
+			got := make([]string, len(ms))
+			for i, m := range ms {
+				got[i] = m.Address
+				if m.State == "unreachable" { // "draining" is a live member
+					ok = false
+				}
+			}
+			slices.Sort(got)
+			ok = ok && slices.Equal(got, want)
+			if !ok {
+				break
+			}
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			c.t.Fatalf("cluster did not converge on %v; last answer %+v", want, last)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// member is a row of GET /api/v1/members.
+type member struct {
+	ID          string `json:"id"`
+	Address     string `json:"address"`
+	State       string `json:"state"`
+	Connections int64  `json:"connections"`
+}
+
+func (c *cluster) api(method string, n *node, path string, out any) error {
+	req, err := http.NewRequest(method, "http://"+n.admin+path, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.adminToken)
+	res, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode/100 != 2 {
+		return fmt.Errorf("%s %s: %s: %s", method, path, res.Status, bytes.TrimSpace(b))
+	}
+	return json.Unmarshal(b, out)
+}
+
+func (c *cluster) members(n *node) ([]member, error) {
+	var r struct {
+		Members []member `json:"members"`
+	}
+	err := c.api("GET", n, "/api/v1/members", &r)
+	return r.Members, err
+}
+
+// where asks n which node hosts a grain.
+func (c *cluster) where(n *node, kind, id string) *node {
+	c.t.Helper()
+	var r struct {
+		Address string `json:"address"`
+	}
+	if err := c.api("GET", n, "/api/v1/where/"+kind+"/"+id, &r); err != nil {
+		c.t.Fatal(err)
+	}
+	for _, m := range c.nodes {
+		if m.remote == r.Address {
+			return m
+		}
+	}
+	c.t.Fatalf("where %s/%s: unknown address %q", kind, id, r.Address)
+	return nil
+}
+
+// client connects user/device through front f. Errors the client reports
+// as events are collected into *errs.
+type tclient struct {
+	*client.Client
+	name  string
+	front *front
+	mu    sync.Mutex
+	errs  []error
+	conns int // EventConnected seen
+}
+
+func (c *cluster) dial(ctx context.Context, user, device string, f *front) *tclient {
+	c.t.Helper()
+	secret := c.secret
+	cfg := client.Config{Addr: f.addr(), TLS: &tls.Config{RootCAs: c.roots},
+		TokenSource: func(context.Context) (string, error) {
+			return transport.MintHS256(secret, user, device, time.Hour, "")
+		},
+		MinBackoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond, SendTimeout: time.Minute,
+		// A killed server sends nothing: find out fast.
+		IdleTimeout: 3 * time.Second, KeepAlive: time.Second, RequestTimeout: 3 * time.Second,
+		Logger: slog.New(slog.NewTextHandler(c.clog, &slog.HandlerOptions{Level: slog.LevelInfo})).With("user", user, "device", device)}
+	cl, err := client.Dial(ctx, cfg)
+	if err != nil {
+		c.t.Fatalf("dial %s/%s: %v", user, device, err)
+	}
+	tc := &tclient{Client: cl, name: user + "/" + device, front: f}
+	evctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for {
+			select {
+			case ev := <-cl.Events():
+				tc.mu.Lock()
+				switch ev.Kind {
+				case client.EventError:
+					tc.errs = append(tc.errs, ev.Err)
+				case client.EventConnected:
+					tc.conns++
+				}
+				tc.mu.Unlock()
+			case <-evctx.Done():
+				return
+			}
+		}
+	}()
+	c.t.Cleanup(func() { _ = cl.Close(); cancel() })
+	return tc
+}
+
+func (tc *tclient) errors() []error {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	return slices.Clone(tc.errs)
+}
+
+func (tc *tclient) connects() int {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	return tc.conns
+}
+
+// front is a UDP forwarder standing for a load balancer's address: clients
+// dial it, it relays to one node, and the test can point it at another
+// node, as a load balancer does when a node fails or drains.
+type front struct {
+	t     *testing.T
+	pc    *net.UDPConn
+	mu    sync.Mutex
+	to    *net.UDPAddr
+	flows map[string]*net.UDPConn // client address → upstream socket
+}
+
+func newFront(t *testing.T, target string) *front {
+	t.Helper()
+	pc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &front{t: t, pc: pc, flows: map[string]*net.UDPConn{}}
+	f.point(target)
+	go f.serve()
+	t.Cleanup(f.close)
+	return f
+}
+
+func (f *front) addr() string { return f.pc.LocalAddr().String() }
+
+// point sends new packets to target; existing flows are cut, so a client's
+// next packet opens a flow to the new node.
+func (f *front) point(target string) {
+	ua, err := net.ResolveUDPAddr("udp", target)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.to = ua
+	for k, up := range f.flows {
+		up.Close()
+		delete(f.flows, k)
+	}
+}
+
+func (f *front) serve() {
+	buf := make([]byte, 65536)
+	for {
+		n, from, err := f.pc.ReadFromUDP(buf)
+		if err != nil {
+			return
+		}
+		f.mu.Lock()
+		up, ok := f.flows[from.String()]
+		if !ok {
+			up, err = net.DialUDP("udp", nil, f.to)
+			if err != nil {
+				f.mu.Unlock()
+				continue
+			}
+			f.flows[from.String()] = up
+			go f.back(up, from)
+		}
+		f.mu.Unlock()
+		_, _ = up.Write(buf[:n])
+	}
+}
+
+// back relays one flow's answers to its client.
+func (f *front) back(up *net.UDPConn, to *net.UDPAddr) {
+	buf := make([]byte, 65536)
+	for {
+		n, err := up.Read(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue // ICMP port unreachable from a dead node: keep the flow
+		}
+		_, _ = f.pc.WriteToUDP(buf[:n], to)
+	}
+}
+
+func (f *front) close() {
+	f.pc.Close()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for k, up := range f.flows {
+		up.Close()
+		delete(f.flows, k)
+	}
+}
+
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func tail(s string, lines int) string {
+	var all []string
+	sc := bufio.NewScanner(strings.NewReader(s))
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		all = append(all, sc.Text())
+	}
+	if len(all) > lines {
+		all = all[len(all)-lines:]
+	}
+	return strings.Join(all, "\n")
+}
