@@ -53,9 +53,10 @@ type serveOptions struct {
 	dev           bool
 	logJSON       bool
 
-	adminTokenFile string
-	adminOpenRead  bool
-	tuning         tuning
+	adminTokenFile  string
+	adminOpenRead   bool
+	cqlStartTimeout time.Duration
+	tuning          tuning
 }
 
 func newServeCmd() *cobra.Command {
@@ -90,6 +91,7 @@ Every flag can also be set with an environment variable SWITCHBOARD_<FLAG>
 	f.StringVar(&o.store, "store", "pebble", "storage backend: pebble (embedded) or cql (ScyllaDB/Cassandra)")
 	f.StringSliceVar(&o.cqlHosts, "cql-hosts", []string{"127.0.0.1:9042"}, "CQL contact points (host:port)")
 	f.StringVar(&o.cqlKeyspace, "cql-keyspace", "switchboard", "CQL keyspace")
+	f.DurationVar(&o.cqlStartTimeout, "cql-start-timeout", time.Minute, "how long to keep retrying to open the CQL store at start")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate chain (PEM); --dev generates one")
 	f.StringVar(&o.tlsKey, "tls-key", "", "TLS private key (PEM)")
 	f.StringVar(&o.authSecret, "auth-secret-file", "", "file holding the HS256 token secret (at least 32 bytes); --dev generates one")
@@ -335,7 +337,28 @@ func openStore(ctx context.Context, o serveOptions, log *slog.Logger) (storage.S
 		cfg := cql.DefaultConfig()
 		cfg.Hosts = o.cqlHosts
 		cfg.Keyspace = o.cqlKeyspace
-		return cql.Open(ctx, cfg)
+		cfg.Logger = log
+		// A node may start while the database is busy or still starting
+		// (a rolling restart under load, a cluster booting together):
+		// retry for a while before giving up.
+		wait := time.Second
+		deadline := time.Now().Add(o.cqlStartTimeout)
+		for {
+			st, err := cql.Open(ctx, cfg)
+			if err == nil {
+				return st, nil
+			}
+			if time.Now().After(deadline) || ctx.Err() != nil {
+				return nil, err
+			}
+			log.Warn("database not ready; retrying", "err", err, "in", wait)
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			wait = min(2*wait, 10*time.Second)
+		}
 	}
 	return nil, fmt.Errorf("unknown store %q (want pebble or cql)", o.store)
 }

@@ -49,6 +49,11 @@ func (c *Client) resync(ctx context.Context, cn *conn, first *wirepb.SyncResult)
 		}
 		page = res.GetSync()
 	}
+	// Holes can also sit in conversations the sync did not name (pushes
+	// lost while their inbox entries lie below the cursor): close them too.
+	for _, cv := range c.store.conversations() {
+		c.closeGaps(ctx, cn, cv.ID)
+	}
 	if page != nil {
 		c.queueAck(0, page.Cursor)
 	}
