@@ -41,7 +41,9 @@ test-go:
 	@echo "== storage conformance (both backends)"
 	$(GO) test $(GOTEST_FLAGS) -run 'TestConformance' -v ./storage/... | grep -E '^(\s*--- |ok|FAIL|PASS)'
 	@echo "== all tests"
-	$(GO) test $(GOTEST_FLAGS) ./...
+	$(GO) test $(GOTEST_FLAGS) $$($(GO) list ./... | grep -v /cluster/clustertest)
+	@echo "== multi-process cluster tests (alone: they load the shared Cassandra)"
+	$(GO) test $(GOTEST_FLAGS) -v ./cluster/clustertest/
 	@echo "== race detector"
 	$(GO) test $(GOTEST_FLAGS) -race $(RACE_PKGS)
 
