@@ -93,6 +93,15 @@ func (n *Runtime) Store() storage.Store { return n.store }
 // Config is the grains' configuration in force.
 func (n *Runtime) Config() Config { return n.cfg }
 
+// Owner returns the actor address of the member that hosts (or would host)
+// the grain kind/identity, without activating it: the rendezvous hash the
+// identity lookup places grains with.
+func (n *Runtime) Owner(kind, identity string) string {
+	r := cluster.NewRendezvous()
+	r.UpdateMembers(n.cluster.MemberList.Members().Members())
+	return r.GetByClusterIdentity(cluster.NewClusterIdentity(identity, kind))
+}
+
 // Hub is this node's hub PID, where connections subscribe to large groups.
 func (n *Runtime) Hub() *actor.PID { return n.hub }
 

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"sort"
 
-	pcluster "github.com/asynkron/protoactor-go/cluster"
-
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/actors/metricsactor"
@@ -27,17 +25,7 @@ func (n *Node) GrainCounts() map[string]int64 {
 // Where returns the actor address of the member that hosts (or would
 // host) the grain kind/identity, without activating it: the same
 // rendezvous hash the identity lookup uses.
-func (n *Node) Where(kind, identity string) string {
-	r := pcluster.NewRendezvous()
-	var members pcluster.Members
-	for _, m := range n.cluster.MemberList.Members().Members() {
-		if m.HasKind(kind) {
-			members = append(members, m)
-		}
-	}
-	r.UpdateMembers(members)
-	return r.GetByClusterIdentity(pcluster.NewClusterIdentity(identity, kind))
-}
+func (n *Node) Where(kind, identity string) string { return n.Owner(kind, identity) }
 
 // MemberInfo is one cluster member as this node sees it.
 type MemberInfo struct {

@@ -6,7 +6,9 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/cluster"
 
+	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 )
 
@@ -39,6 +41,59 @@ func (c *conn) reregister() {
 	}
 	if len(reg.LargeConvs) > 0 {
 		rt.System().Root.RequestWithCustomSender(rt.Hub(), &pb.Subscribe{User: c.id.User, Convs: reg.LargeConvs}, c.pid)
+	}
+}
+
+// watchTopology re-registers, after every change of the cluster's
+// membership, the connections whose user grain now maps to another member:
+// the grain is about to be activated there, and learns of the device at
+// once (a presence probe can miss a node that joined a moment later).
+func (s *Server) watchTopology() func() {
+	owners := map[string]string{} // user → owner address; only the goroutine below touches it
+	changed := make(chan struct{}, 1)
+	sub := s.rt.System().EventStream.Subscribe(func(ev any) {
+		if _, ok := ev.(*cluster.ClusterTopology); ok {
+			select {
+			case changed <- struct{}{}:
+			default:
+			}
+		}
+	})
+	stop := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-changed:
+			}
+			s.mu.Lock()
+			users := make([]string, 0, len(s.users))
+			for u := range s.users {
+				users = append(users, u)
+			}
+			s.mu.Unlock()
+			seen := make(map[string]bool, len(users))
+			for _, u := range users {
+				seen[u] = true
+				owner := s.rt.Owner(actors.KindUser, u)
+				if prev, ok := owners[u]; ok && prev != owner && owner != "" {
+					for _, c := range s.userConnsOf(u) {
+						go c.reregister()
+					}
+				}
+				owners[u] = owner
+			}
+			for u := range owners {
+				if !seen[u] {
+					delete(owners, u)
+				}
+			}
+		}
+	}()
+	return func() {
+		s.rt.System().EventStream.Unsubscribe(sub)
+		close(stop)
 	}
 }
 

@@ -32,6 +32,8 @@ type Server struct {
 	router *actor.PID
 	// registry answers user grains' presence probes (presence.go).
 	registry *actor.PID
+	// stopWatch ends the topology watch (presence.go).
+	stopWatch func()
 
 	mu       sync.Mutex
 	users    map[string]*userConns
@@ -94,6 +96,7 @@ func Listen(rt *actors.Runtime, cfg Config) (*Server, error) {
 		_ = tr.Close()
 		return nil, fmt.Errorf("spawn connection registry: %w", err)
 	}
+	s.stopWatch = s.watchTopology()
 	s.wg.Add(1)
 	go s.accept()
 	s.log.Info("listening", "addr", udp.LocalAddr().String(), "alpn", wirepb.ALPN)
@@ -241,6 +244,7 @@ func (s *Server) Close() error {
 		<-waited
 		_ = s.rt.System().Root.StopFuture(s.router).Wait()
 		_ = s.rt.System().Root.StopFuture(s.registry).Wait()
+		s.stopWatch()
 		close(s.done)
 	})
 	return nil
