@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -159,6 +160,13 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/grains", s.auth(false, s.grains))
 	mux.HandleFunc("POST /api/v1/drain/{node}", s.auth(true, s.drain))
 	mux.HandleFunc("GET /api/v1/metrics", s.auth(false, s.metrics))
+	// Profiles for the performance work (docs/PERFORMANCE.md); they reveal
+	// internals, so they always need the token.
+	mux.HandleFunc("GET /debug/pprof/", s.auth(true, pprof.Index))
+	mux.HandleFunc("GET /debug/pprof/cmdline", s.auth(true, pprof.Cmdline))
+	mux.HandleFunc("GET /debug/pprof/profile", s.auth(true, pprof.Profile))
+	mux.HandleFunc("GET /debug/pprof/symbol", s.auth(true, pprof.Symbol))
+	mux.HandleFunc("GET /debug/pprof/trace", s.auth(true, pprof.Trace))
 	if s.cfg.Extra != nil {
 		s.cfg.Extra(mux)
 	}

@@ -82,6 +82,18 @@ func TestAdminAPI(t *testing.T) {
 	if code, _ := get("/api/v1/members", "wrong"); code != http.StatusUnauthorized {
 		t.Fatalf("wrong token: %d, want 401", code)
 	}
+	// Profiles always need the token, even where reads are open.
+	if code, _ := get("/debug/pprof/", ""); code != http.StatusUnauthorized {
+		t.Fatalf("pprof without token: %d, want 401", code)
+	}
+	if req, _ := http.NewRequest(http.MethodGet, servers[0].URL+"/debug/pprof/heap?debug=1", nil); req != nil {
+		req.Header.Set("Authorization", "Bearer s3cret")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil || res.StatusCode != http.StatusOK {
+			t.Fatalf("pprof heap with token: %v %v", res, err)
+		}
+		res.Body.Close()
+	}
 	// /healthz and /metrics stay open for probes and scrapers.
 	if res, err := http.Get(servers[0].URL + "/healthz"); err != nil || res.StatusCode != 200 {
 		t.Fatalf("healthz: %v %v", res, err)
