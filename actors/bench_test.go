@@ -66,14 +66,13 @@ func BenchmarkSendDurable(b *testing.B) {
 	}
 }
 
-// TestIdleUserGrainHeap activates many user grains (Presence) and reports
-// the heap each idle resident grain costs. It is a measurement, not a
-// check: it runs when SWITCHBOARD_GRAINS says how many (e.g. 100000).
-func TestIdleUserGrainHeap(t *testing.T) {
-	n := getenvInt("SWITCHBOARD_GRAINS")
-	if n <= 0 {
-		t.Skip("set SWITCHBOARD_GRAINS=100000 to measure")
-	}
+// BenchmarkIdleUserGrainHeap activates b.N user grains (Presence) and
+// reports the heap each idle resident grain costs, e.g.
+//
+//	go test ./actors/ -run '^$' -bench IdleUserGrainHeap -benchtime 100000x
+func BenchmarkIdleUserGrainHeap(b *testing.B) {
+	t, n := b, b.N
+	run := idleRun.Add(1)
 	store := openStore(t)
 	node := startCluster(t, 1, store, actors.Config{IdleTimeout: time.Hour})[0]
 	ctx := tctx(t)
@@ -91,6 +90,7 @@ func TestIdleUserGrainHeap(t *testing.T) {
 		}
 	}
 	before := measure()
+	b.ResetTimer()
 	start := time.Now()
 	var wg sync.WaitGroup
 	var next atomic.Int64
@@ -100,7 +100,7 @@ func TestIdleUserGrainHeap(t *testing.T) {
 			defer wg.Done()
 			for i := next.Add(1); i <= int64(n); i = next.Add(1) {
 				ctx := tctx(t)
-				if _, err := node.Presence(ctx, fmt.Sprint("idle", i)); err != nil {
+				if _, err := node.Presence(ctx, fmt.Sprintf("idle%d-%d", run, i)); err != nil {
 					t.Error(err)
 					return
 				}
@@ -110,6 +110,12 @@ func TestIdleUserGrainHeap(t *testing.T) {
 	wg.Wait()
 	took := time.Since(start)
 	after := measure()
+	b.StopTimer()
+	b.ReportMetric(float64(after-before)/float64(n), "heap-B/grain")
+	b.ReportMetric(float64(n)/took.Seconds(), "activations/s")
 	t.Logf("%d idle user grains: %.0f bytes of heap each (%.1f MiB in all), activated in %v (%.0f/s)",
 		n, float64(after-before)/float64(n), float64(after-before)/(1<<20), took.Round(time.Millisecond), float64(n)/took.Seconds())
 }
+
+// idleRun names each run of BenchmarkIdleUserGrainHeap's users apart.
+var idleRun atomic.Int64

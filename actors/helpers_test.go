@@ -5,7 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -168,9 +167,4 @@ func eventually(t testing.TB, check func() error) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-}
-
-func getenvInt(name string) int {
-	v, _ := strconv.Atoi(os.Getenv(name))
-	return v
 }

@@ -4,13 +4,10 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"runtime"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -26,11 +23,6 @@ var secret = []byte("0123456789abcdef0123456789abcdef-bench")
 // node starts one in-process node with a QUIC server on loopback and
 // returns the bench target for it.
 func node(t testing.TB) bench.Target {
-	tg, _ := nodeWithCert(t)
-	return tg
-}
-
-func nodeWithCert(t testing.TB) (bench.Target, []byte) {
 	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	store, err := pebble.Open(pebble.Config{Dir: t.TempDir(), Logger: quiet})
@@ -69,7 +61,7 @@ func nodeWithCert(t testing.TB) (bench.Target, []byte) {
 		Token: func(user, device string) (string, error) {
 			return transport.MintHS256(secret, user, device, time.Hour, "")
 		},
-	}, certPEM
+	}
 }
 
 // smokeDuration is how long each smoke run sends (SWITCHBOARD_BENCH_SMOKE,
@@ -122,66 +114,4 @@ func TestSmokeGroup(t *testing.T) {
 	// threshold (500) on read fan-out through the node hub.
 	run(t, bench.Options{Scenario: "group", Duration: smokeDuration(t), Rate: 4, Groups: 1, Members: 20, Senders: 2, Drain: 30 * time.Second})
 	run(t, bench.Options{Scenario: "group", Duration: smokeDuration(t), Rate: 4, Groups: 1, Members: 520, Senders: 2, Drain: 30 * time.Second})
-}
-
-// TestProfile runs one scenario in-process for profiling the server and
-// the bench together, e.g.
-//
-//	SWITCHBOARD_BENCH_PROFILE=chat:5000 go test ./bench/ -run TestProfile -cpuprofile cpu.out
-//
-// (scenario:rate; SWITCHBOARD_BENCH_MEMBERS sets the group size).
-func TestProfile(t *testing.T) {
-	spec := os.Getenv("SWITCHBOARD_BENCH_PROFILE")
-	if spec == "" {
-		t.Skip("set SWITCHBOARD_BENCH_PROFILE=scenario:rate")
-	}
-	o := bench.Options{Scenario: spec, Duration: 10 * time.Second, Progress: os.Stderr}
-	if i := len(spec) - len(strings.TrimLeft(spec, "abcdefghijklmnopqrstuvwxyz")); i > 0 && i < len(spec) {
-		o.Scenario = spec[:i]
-		r, err := strconv.ParseFloat(strings.TrimPrefix(spec[i:], ":"), 64)
-		if err != nil {
-			t.Fatal(err)
-		}
-		o.Rate = r
-	}
-	if m, err := strconv.Atoi(os.Getenv("SWITCHBOARD_BENCH_MEMBERS")); err == nil {
-		o.Members = m
-	}
-	res, err := bench.Run(context.Background(), node(t), o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.WriteTable(os.Stderr)
-}
-
-// TestServe runs only the node, for profiling the server apart from the
-// bench driving it from another process:
-//
-//	SWITCHBOARD_BENCH_SERVE=DIR go test ./bench/ -run TestServe -cpuprofile cpu.out -timeout 1h &
-//	switchboard bench chat --server $(cat DIR/addr) --ca DIR/cert.pem --auth-secret-file DIR/secret
-//
-// It serves until DIR/stop exists.
-func TestServe(t *testing.T) {
-	dir := os.Getenv("SWITCHBOARD_BENCH_SERVE")
-	if dir == "" {
-		t.Skip("set SWITCHBOARD_BENCH_SERVE=DIR")
-	}
-	tg, certPEM := nodeWithCert(t)
-	for name, b := range map[string][]byte{"cert.pem": certPEM, "secret": secret, "addr": []byte(tg.Addrs[0])} {
-		if err := os.WriteFile(dir+"/"+name, b, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for i := 0; ; i++ {
-		if _, err := os.Stat(dir + "/stop"); err == nil {
-			return
-		}
-		if i%10 == 0 { // goroutines and heap, to relate memory to connections
-			var ms runtime.MemStats
-			runtime.ReadMemStats(&ms)
-			line := fmt.Sprintf("goroutines %d heap %d stacks %d sys %d\n", runtime.NumGoroutine(), ms.HeapAlloc, ms.StackInuse, ms.Sys)
-			_ = os.WriteFile(dir+"/stats", []byte(line), 0o600)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 }

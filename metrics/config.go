@@ -135,18 +135,3 @@ func checkDuration(name string, d time.Duration, positive bool) error {
 	}
 	return nil
 }
-
-// equal reports whether two configs are the same (Windows in order).
-func (c Config) equal(o Config) bool {
-	if c.FutureBound != o.FutureBound || c.OutOfOrderness != o.OutOfOrderness ||
-		c.AllowedLateness != o.AllowedLateness || c.ReplyThreshold != o.ReplyThreshold ||
-		c.SessionGap != o.SessionGap || len(c.Windows) != len(o.Windows) {
-		return false
-	}
-	for i := range c.Windows {
-		if c.Windows[i] != o.Windows[i] {
-			return false
-		}
-	}
-	return true
-}

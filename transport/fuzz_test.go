@@ -151,19 +151,26 @@ func FuzzSignal(f *testing.F) {
 	})
 }
 
-// TestWriteFuzzSeeds writes the committed seed corpus
-// (SWITCHBOARD_WRITE_FUZZ_SEEDS=1 go test ./transport -run TestWriteFuzzSeeds).
-func TestWriteFuzzSeeds(t *testing.T) {
-	if os.Getenv("SWITCHBOARD_WRITE_FUZZ_SEEDS") == "" {
-		t.Skip("set SWITCHBOARD_WRITE_FUZZ_SEEDS=1 to rewrite testdata/fuzz")
-	}
+// TestFuzzSeeds checks that the committed seed corpus is what the seed
+// requests encode to today (a protocol change must refresh it), and
+// rewrites it with SWITCHBOARD_WRITE_FUZZ_SEEDS=1.
+func TestFuzzSeeds(t *testing.T) {
+	rewrite := os.Getenv("SWITCHBOARD_WRITE_FUZZ_SEEDS") != ""
 	write := func(target, name string, b []byte) {
 		dir := filepath.Join("testdata", "fuzz", target)
+		data := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", b)
+		path := filepath.Join(dir, name)
+		if !rewrite {
+			got, err := os.ReadFile(path)
+			if err != nil || string(got) != data {
+				t.Errorf("seed %s is stale or missing (%v): rerun with SWITCHBOARD_WRITE_FUZZ_SEEDS=1", path, err)
+			}
+			return
+		}
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		data := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", b)
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+		if err := os.WriteFile(path, []byte(data), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
