@@ -30,6 +30,7 @@ type user struct {
 	unflushed      []storage.InboxEntry
 	afterFlush     []func() // run once the unflushed entries are durable
 	flushScheduled bool
+	touched        map[string]time.Time // last activity to write at the next flush
 	broken         bool
 }
 
@@ -294,17 +295,24 @@ func (u *user) appendInbox(ctx actor.Context, e storage.InboxEntry, then func())
 	if then != nil {
 		u.afterFlush = append(u.afterFlush, then)
 	}
+	u.scheduleFlush(ctx)
+	return e.Seq
+}
+
+// scheduleFlush queues a flush at the back of the mailbox, once: every
+// message already queued is handled before it, and joins its writes.
+func (u *user) scheduleFlush(ctx actor.Context) {
 	if !u.flushScheduled {
 		u.flushScheduled = true
 		ctx.Send(ctx.Self(), flushInbox{})
 	}
-	return e.Seq
 }
 
 // flush writes the queued inbox entries in one append. A failed append
 // leaves the inbox seq uncertain: the grain stops and its callers retry.
 func (u *user) flush(ctx actor.Context) {
 	u.flushScheduled = false
+	u.writeTouches()
 	if len(u.unflushed) == 0 {
 		return
 	}
@@ -385,7 +393,7 @@ func (u *user) deliver(ctx actor.Context, d *pb.Deliver) {
 	at := fromMillis(last.ServerTsMs)
 	if at.After(uc.activity) {
 		uc.activity = at
-		u.touch(d.Conv, at)
+		u.touch(ctx, d.Conv, at)
 	}
 	if uc.large {
 		// Read fan-out: only the sender hears of its own messages here.
@@ -466,15 +474,35 @@ func (uc *userConv) dropUnread(seq uint64) {
 	}
 }
 
-// touch moves the conversation's last activity in the store. It runs
-// beside the grain: activity only orders the conversation list, and the
-// store never moves it backwards, so order of completion does not matter.
-func (u *user) touch(conv string, at time.Time) {
+// touch records a conversation's new last activity; the next flush writes
+// every conversation touched since the last one, once each, beside the
+// grain (activity only orders the conversation list, and the store never
+// moves it backwards, so order of completion does not matter). A burst of
+// messages costs one write per conversation, not one per message.
+func (u *user) touch(ctx actor.Context, conv string, at time.Time) {
+	if u.touched == nil {
+		u.touched = map[string]time.Time{}
+	}
+	if at.After(u.touched[conv]) {
+		u.touched[conv] = at
+	}
+	u.scheduleFlush(ctx)
+}
+
+// writeTouches hands the recorded activities to one goroutine.
+func (u *user) writeTouches() {
+	if len(u.touched) == 0 {
+		return
+	}
+	touched := u.touched
+	u.touched = nil
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), u.rt.cfg.RequestTimeout)
 		defer cancel()
-		if err := u.rt.store.TouchConversation(ctx, u.id, conv, at); err != nil {
-			u.log.Warn("touch conversation", "conv", conv, "err", err)
+		for conv, at := range touched {
+			if err := u.rt.store.TouchConversation(ctx, u.id, conv, at); err != nil {
+				u.log.Warn("touch conversation", "conv", conv, "err", err)
+			}
 		}
 	}()
 }
@@ -501,7 +529,7 @@ func (u *user) notice(ctx actor.Context, n *pb.MembershipNotice) {
 	}
 	if uc.activity.IsZero() {
 		uc.activity = time.Now()
-		u.touch(n.Conv, uc.activity)
+		u.touch(ctx, n.Conv, uc.activity)
 	}
 	var seq uint64
 	seq = u.appendInbox(ctx, storage.InboxEntry{Kind: storage.InboxMembership, ConvID: n.Conv, ConvSeq: n.LastSeq, At: time.Now()}, func() {
