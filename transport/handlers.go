@@ -120,9 +120,9 @@ func wireErr(err error) *wirepb.Error {
 }
 
 // wireCode maps the grains' codes, which share their numbers with the
-// wire's 0–13.
+// wire.s 0–15.
 func wireCode(c pb.Code) wirepb.Code {
-	if _, ok := wirepb.Code_name[int32(c)]; ok && c <= pb.Code_INTERNAL {
+	if _, ok := wirepb.Code_name[int32(c)]; ok && c <= pb.Code_BUSY {
 		return wirepb.Code(c)
 	}
 	return wirepb.Code_INTERNAL

@@ -28,20 +28,22 @@ const (
 type Code int32
 
 const (
-	Code_OK              Code = 0
-	Code_INVALID         Code = 1  // malformed request
-	Code_NOT_MEMBER      Code = 2  // the user is not (or no longer) a member
-	Code_TOO_LARGE       Code = 3  // body or batch over its limit
-	Code_RATE_LIMITED    Code = 4  // per-sender rate exceeded
-	Code_REJECTED_POLICY Code = 5  // content policy in block mode
-	Code_NOT_FOUND       Code = 6  // no such conversation or message
-	Code_RETRY           Code = 7  // activation moved or was fenced off: retry the same request
-	Code_FORBIDDEN       Code = 8  // not allowed for this role
-	Code_GROUP_FULL      Code = 9  // group size limit reached
-	Code_MUTED           Code = 10 // muted by an admin
-	Code_RECALL_EXPIRED  Code = 11 // past the recall time limit
-	Code_EXISTS          Code = 12 // conversation already exists
-	Code_INTERNAL        Code = 13 // storage or other server failure
+	Code_OK                  Code = 0
+	Code_INVALID             Code = 1  // malformed request
+	Code_NOT_MEMBER          Code = 2  // the user is not (or no longer) a member
+	Code_TOO_LARGE           Code = 3  // body or batch over its limit
+	Code_RATE_LIMITED        Code = 4  // per-sender rate exceeded
+	Code_REJECTED_POLICY     Code = 5  // content policy in block mode
+	Code_NOT_FOUND           Code = 6  // no such conversation or message
+	Code_RETRY               Code = 7  // activation moved or was fenced off: retry the same request
+	Code_FORBIDDEN           Code = 8  // not allowed for this role
+	Code_GROUP_FULL          Code = 9  // group size limit reached
+	Code_MUTED               Code = 10 // muted by an admin
+	Code_RECALL_EXPIRED      Code = 11 // past the recall time limit
+	Code_EXISTS              Code = 12 // conversation already exists
+	Code_INTERNAL            Code = 13 // storage or other server failure
+	Code_STORAGE_UNAVAILABLE Code = 14 // the store refuses writes (disk full, I/O error); retry later
+	Code_BUSY                Code = 15 // overloaded: refused before any work; retry after the hinted delay
 )
 
 // Enum value maps for Code.
@@ -61,22 +63,26 @@ var (
 		11: "RECALL_EXPIRED",
 		12: "EXISTS",
 		13: "INTERNAL",
+		14: "STORAGE_UNAVAILABLE",
+		15: "BUSY",
 	}
 	Code_value = map[string]int32{
-		"OK":              0,
-		"INVALID":         1,
-		"NOT_MEMBER":      2,
-		"TOO_LARGE":       3,
-		"RATE_LIMITED":    4,
-		"REJECTED_POLICY": 5,
-		"NOT_FOUND":       6,
-		"RETRY":           7,
-		"FORBIDDEN":       8,
-		"GROUP_FULL":      9,
-		"MUTED":           10,
-		"RECALL_EXPIRED":  11,
-		"EXISTS":          12,
-		"INTERNAL":        13,
+		"OK":                  0,
+		"INVALID":             1,
+		"NOT_MEMBER":          2,
+		"TOO_LARGE":           3,
+		"RATE_LIMITED":        4,
+		"REJECTED_POLICY":     5,
+		"NOT_FOUND":           6,
+		"RETRY":               7,
+		"FORBIDDEN":           8,
+		"GROUP_FULL":          9,
+		"MUTED":               10,
+		"RECALL_EXPIRED":      11,
+		"EXISTS":              12,
+		"INTERNAL":            13,
+		"STORAGE_UNAVAILABLE": 14,
+		"BUSY":                15,
 	}
 )
 
@@ -325,6 +331,7 @@ type Error struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Code          Code                   `protobuf:"varint,1,opt,name=code,proto3,enum=switchboard.actors.Code" json:"code,omitempty"`
 	Message       string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	RetryAfterMs  uint32                 `protobuf:"varint,3,opt,name=retry_after_ms,json=retryAfterMs,proto3" json:"retry_after_ms,omitempty"` // with BUSY / STORAGE_UNAVAILABLE
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -371,6 +378,13 @@ func (x *Error) GetMessage() string {
 		return x.Message
 	}
 	return ""
+}
+
+func (x *Error) GetRetryAfterMs() uint32 {
+	if x != nil {
+		return x.RetryAfterMs
+	}
+	return 0
 }
 
 type Message struct {
@@ -3208,10 +3222,11 @@ var File_actors_actorspb_actors_proto protoreflect.FileDescriptor
 
 const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\n" +
-	"\x1cactors/actorspb/actors.proto\x12\x12switchboard.actors\"O\n" +
+	"\x1cactors/actorspb/actors.proto\x12\x12switchboard.actors\"u\n" +
 	"\x05Error\x12,\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x18.switchboard.actors.CodeR\x04code\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage\"\x99\x03\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\x12$\n" +
+	"\x0eretry_after_ms\x18\x03 \x01(\rR\fretryAfterMs\"\x99\x03\n" +
 	"\aMessage\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x15\n" +
@@ -3437,7 +3452,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\tSubscribe\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x14\n" +
 	"\x05convs\x18\x02 \x03(\tR\x05convs\x12 \n" +
-	"\vunsubscribe\x18\x03 \x01(\bR\vunsubscribe*\xd3\x01\n" +
+	"\vunsubscribe\x18\x03 \x01(\bR\vunsubscribe*\xf6\x01\n" +
 	"\x04Code\x12\x06\n" +
 	"\x02OK\x10\x00\x12\v\n" +
 	"\aINVALID\x10\x01\x12\x0e\n" +
@@ -3456,7 +3471,9 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x0eRECALL_EXPIRED\x10\v\x12\n" +
 	"\n" +
 	"\x06EXISTS\x10\f\x12\f\n" +
-	"\bINTERNAL\x10\r*I\n" +
+	"\bINTERNAL\x10\r\x12\x17\n" +
+	"\x13STORAGE_UNAVAILABLE\x10\x0e\x12\b\n" +
+	"\x04BUSY\x10\x0f*I\n" +
 	"\bConvKind\x12\x19\n" +
 	"\x15CONV_KIND_UNSPECIFIED\x10\x00\x12\n" +
 	"\n" +

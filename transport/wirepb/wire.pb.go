@@ -33,19 +33,21 @@ type Code int32
 const (
 	Code_OK Code = 0
 	// 1–13: answers from the conversation and user logic.
-	Code_INVALID         Code = 1  // malformed request (bad id, missing field)
-	Code_NOT_MEMBER      Code = 2  // not (or no longer) a member of the conversation
-	Code_TOO_LARGE       Code = 3  // body or batch over its limit
-	Code_RATE_LIMITED    Code = 4  // too many requests or messages; retry later
-	Code_REJECTED_POLICY Code = 5  // the content policy refused the message
-	Code_NOT_FOUND       Code = 6  // no such conversation or message
-	Code_RETRY           Code = 7  // transient: retry the same request (same client_msg_id)
-	Code_FORBIDDEN       Code = 8  // not allowed for this role or user
-	Code_GROUP_FULL      Code = 9  // group size limit reached
-	Code_MUTED           Code = 10 // muted by an admin
-	Code_RECALL_EXPIRED  Code = 11 // past the recall time limit
-	Code_EXISTS          Code = 12 // conversation already exists
-	Code_INTERNAL        Code = 13 // server failure; retrying may help
+	Code_INVALID             Code = 1  // malformed request (bad id, missing field)
+	Code_NOT_MEMBER          Code = 2  // not (or no longer) a member of the conversation
+	Code_TOO_LARGE           Code = 3  // body or batch over its limit
+	Code_RATE_LIMITED        Code = 4  // too many requests or messages; retry later
+	Code_REJECTED_POLICY     Code = 5  // the content policy refused the message
+	Code_NOT_FOUND           Code = 6  // no such conversation or message
+	Code_RETRY               Code = 7  // transient: retry the same request (same client_msg_id)
+	Code_FORBIDDEN           Code = 8  // not allowed for this role or user
+	Code_GROUP_FULL          Code = 9  // group size limit reached
+	Code_MUTED               Code = 10 // muted by an admin
+	Code_RECALL_EXPIRED      Code = 11 // past the recall time limit
+	Code_EXISTS              Code = 12 // conversation already exists
+	Code_INTERNAL            Code = 13 // server failure; retrying may help
+	Code_STORAGE_UNAVAILABLE Code = 14 // the store refuses writes (disk full, I/O error); reads still work; retry later
+	Code_BUSY                Code = 15 // the node is overloaded and refused before doing any work; retry after retry_after_ms
 	// 32–63: transport.
 	Code_UNAUTHENTICATED Code = 32 // missing, malformed, forged or wrong-key token
 	Code_TOKEN_EXPIRED   Code = 33 // token past its exp
@@ -76,6 +78,8 @@ var (
 		11: "RECALL_EXPIRED",
 		12: "EXISTS",
 		13: "INTERNAL",
+		14: "STORAGE_UNAVAILABLE",
+		15: "BUSY",
 		32: "UNAUTHENTICATED",
 		33: "TOKEN_EXPIRED",
 		34: "BAD_FRAME",
@@ -88,30 +92,32 @@ var (
 		41: "UNAVAILABLE",
 	}
 	Code_value = map[string]int32{
-		"OK":              0,
-		"INVALID":         1,
-		"NOT_MEMBER":      2,
-		"TOO_LARGE":       3,
-		"RATE_LIMITED":    4,
-		"REJECTED_POLICY": 5,
-		"NOT_FOUND":       6,
-		"RETRY":           7,
-		"FORBIDDEN":       8,
-		"GROUP_FULL":      9,
-		"MUTED":           10,
-		"RECALL_EXPIRED":  11,
-		"EXISTS":          12,
-		"INTERNAL":        13,
-		"UNAUTHENTICATED": 32,
-		"TOKEN_EXPIRED":   33,
-		"BAD_FRAME":       34,
-		"FRAME_TOO_LARGE": 35,
-		"UNKNOWN_TYPE":    36,
-		"PROTOCOL":        37,
-		"TIMEOUT":         38,
-		"SLOW_CONSUMER":   39,
-		"GOING_AWAY":      40,
-		"UNAVAILABLE":     41,
+		"OK":                  0,
+		"INVALID":             1,
+		"NOT_MEMBER":          2,
+		"TOO_LARGE":           3,
+		"RATE_LIMITED":        4,
+		"REJECTED_POLICY":     5,
+		"NOT_FOUND":           6,
+		"RETRY":               7,
+		"FORBIDDEN":           8,
+		"GROUP_FULL":          9,
+		"MUTED":               10,
+		"RECALL_EXPIRED":      11,
+		"EXISTS":              12,
+		"INTERNAL":            13,
+		"STORAGE_UNAVAILABLE": 14,
+		"BUSY":                15,
+		"UNAUTHENTICATED":     32,
+		"TOKEN_EXPIRED":       33,
+		"BAD_FRAME":           34,
+		"FRAME_TOO_LARGE":     35,
+		"UNKNOWN_TYPE":        36,
+		"PROTOCOL":            37,
+		"TIMEOUT":             38,
+		"SLOW_CONSUMER":       39,
+		"GOING_AWAY":          40,
+		"UNAVAILABLE":         41,
 	}
 )
 
@@ -406,9 +412,11 @@ func (Signal_Kind) EnumDescriptor() ([]byte, []int) {
 }
 
 type Error struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Code          Code                   `protobuf:"varint,1,opt,name=code,proto3,enum=switchboard.wire.v1.Code" json:"code,omitempty"`
-	Message       string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Code    Code                   `protobuf:"varint,1,opt,name=code,proto3,enum=switchboard.wire.v1.Code" json:"code,omitempty"`
+	Message string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
+	// With BUSY and STORAGE_UNAVAILABLE: how long to wait before retrying.
+	RetryAfterMs  uint32 `protobuf:"varint,3,opt,name=retry_after_ms,json=retryAfterMs,proto3" json:"retry_after_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -455,6 +463,13 @@ func (x *Error) GetMessage() string {
 		return x.Message
 	}
 	return ""
+}
+
+func (x *Error) GetRetryAfterMs() uint32 {
+	if x != nil {
+		return x.RetryAfterMs
+	}
+	return 0
 }
 
 type Message struct {
@@ -3582,10 +3597,11 @@ var File_transport_wirepb_wire_proto protoreflect.FileDescriptor
 
 const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\n" +
-	"\x1btransport/wirepb/wire.proto\x12\x13switchboard.wire.v1\"P\n" +
+	"\x1btransport/wirepb/wire.proto\x12\x13switchboard.wire.v1\"v\n" +
 	"\x05Error\x12-\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x19.switchboard.wire.v1.CodeR\x04code\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage\"\x9b\x03\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\x12$\n" +
+	"\x0eretry_after_ms\x18\x03 \x01(\rR\fretryAfterMs\"\x9b\x03\n" +
 	"\aMessage\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x15\n" +
@@ -3828,7 +3844,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\tDELIVERED\x10\x02\"P\n" +
 	"\x05Route\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x123\n" +
-	"\x06signal\x18\x02 \x01(\v2\x1b.switchboard.wire.v1.SignalR\x06signal*\x80\x03\n" +
+	"\x06signal\x18\x02 \x01(\v2\x1b.switchboard.wire.v1.SignalR\x06signal*\xa3\x03\n" +
 	"\x04Code\x12\x06\n" +
 	"\x02OK\x10\x00\x12\v\n" +
 	"\aINVALID\x10\x01\x12\x0e\n" +
@@ -3847,7 +3863,9 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x0eRECALL_EXPIRED\x10\v\x12\n" +
 	"\n" +
 	"\x06EXISTS\x10\f\x12\f\n" +
-	"\bINTERNAL\x10\r\x12\x13\n" +
+	"\bINTERNAL\x10\r\x12\x17\n" +
+	"\x13STORAGE_UNAVAILABLE\x10\x0e\x12\b\n" +
+	"\x04BUSY\x10\x0f\x12\x13\n" +
 	"\x0fUNAUTHENTICATED\x10 \x12\x11\n" +
 	"\rTOKEN_EXPIRED\x10!\x12\r\n" +
 	"\tBAD_FRAME\x10\"\x12\x13\n" +
