@@ -28,15 +28,6 @@ func ValidUserID(id string) bool { return userIDPattern.MatchString(id) }
 // of letters, digits and ._:@-
 func ValidConvID(id string) bool { return convIDPattern.MatchString(id) }
 
-// DirectConvID is the id of the direct conversation between a and b (the
-// same whichever way round).
-func DirectConvID(a, b string) string {
-	if b < a {
-		a, b = b, a
-	}
-	return "d:" + a + ":" + b
-}
-
 func invalid(format string, args ...any) error {
 	return &Error{Code: pb.Code_INVALID, Message: fmt.Sprintf(format, args...)}
 }
@@ -52,14 +43,53 @@ func checkConv(id string) error {
 	if !ValidConvID(id) {
 		return invalid("bad conversation id %q", id)
 	}
+	if _, ok := KindOfID(id); !ok {
+		return invalid("conversation id %q is in no namespace (d:, g:, s:)", id)
+	}
 	return nil
 }
 
-// CreateConversation creates a conversation with its creator and members.
+func forbidden(format string, args ...any) error {
+	return &Error{Code: pb.Code_FORBIDDEN, Message: fmt.Sprintf(format, args...)}
+}
+
+// CreateConversation creates a group or service conversation with its
+// creator and members and returns its id. An empty req.Conv gets a fresh id
+// in the kind's namespace. A user (req.Creator set) may name a group id
+// ("g:…"); service ids ("s:…") are named only by the node's own callers
+// (the desk: Creator empty), and direct conversations are created only by
+// the first SendDirect between their two users, so no id that belongs to
+// others can be squatted.
 func (n *Runtime) CreateConversation(ctx context.Context, req *pb.CreateConversation) (*pb.CreateConversationResponse, error) {
+	kind := storage.ConvKind(req.Kind)
+	switch kind {
+	case storage.KindGroup, storage.KindService:
+	case storage.KindDirect:
+		return nil, forbidden("direct conversations are created by sending to the other user")
+	default:
+		return nil, invalid("conversation kind %v", req.Kind)
+	}
+	if req.Conv == "" {
+		req.Conv = NewConvID(kind)
+	} else if idKind, ok := KindOfID(req.Conv); ok && idKind != kind {
+		return nil, forbidden("conversation id %q is reserved for %s conversations", req.Conv, idKind)
+	} else if kind == storage.KindService && req.Creator != "" {
+		return nil, forbidden("service conversation ids are assigned by the node; leave the id empty")
+	}
+	res, err := n.create(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	res.Conv = req.Conv
+	return res, nil
+}
+
+// create validates ids and roles and asks the grain to create.
+func (n *Runtime) create(ctx context.Context, req *pb.CreateConversation) (*pb.CreateConversationResponse, error) {
 	if err := checkConv(req.Conv); err != nil {
 		return nil, err
 	}
+	kind := storage.ConvKind(req.Kind)
 	if req.Creator != "" {
 		if err := checkUser(req.Creator); err != nil {
 			return nil, err
@@ -68,6 +98,10 @@ func (n *Runtime) CreateConversation(ctx context.Context, req *pb.CreateConversa
 	for _, m := range req.Members {
 		if err := checkUser(m.GetUser()); err != nil {
 			return nil, err
+		}
+		role := storage.Role(m.Role)
+		if !KindRoles[kind].has(role) || (role == storage.RoleOwner && req.Creator != "") {
+			return nil, invalid("role %v not allowed for %s in a %s conversation", m.Role, m.User, kind)
 		}
 	}
 	res, err := n.request(ctx, KindConversation, req.Conv, req)
@@ -110,7 +144,7 @@ func (n *Runtime) SendDirect(ctx context.Context, to string, req *pb.SendMessage
 	if CodeOf(err) != pb.Code_NOT_FOUND {
 		return res, err
 	}
-	_, err = n.CreateConversation(ctx, &pb.CreateConversation{Conv: req.Conv, Kind: pb.ConvKind_DIRECT,
+	_, err = n.create(ctx, &pb.CreateConversation{Conv: req.Conv, Kind: pb.ConvKind_DIRECT,
 		Members: []*pb.Member{{User: req.Sender}, {User: to}}})
 	if err != nil && CodeOf(err) != pb.Code_EXISTS {
 		return nil, err
@@ -157,12 +191,9 @@ func (n *Runtime) History(ctx context.Context, req *pb.GetHistory) ([]*pb.Messag
 	if err := errors.Join(checkConv(req.Conv), checkUser(req.User)); err != nil {
 		return nil, err
 	}
-	mem, err := n.store.GetMember(ctx, req.Conv, req.User)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, &Error{Code: pb.Code_NOT_MEMBER, Message: fmt.Sprintf("%s is not a member of %s", req.User, req.Conv)}
-	}
+	mem, err := n.authorize(ctx, req.Conv, req.User, ActHistory)
 	if err != nil {
-		return nil, fromPB(storeErr(err))
+		return nil, err
 	}
 	limit := int(req.Limit)
 	if limit <= 0 || limit > n.cfg.MaxHistoryPage {
@@ -195,11 +226,8 @@ func (n *Runtime) Members(ctx context.Context, conv, user, after string, limit i
 	if err := errors.Join(checkConv(conv), checkUser(user)); err != nil {
 		return nil, err
 	}
-	if _, err := n.store.GetMember(ctx, conv, user); err != nil {
-		if errors.Is(err, storage.ErrNotFound) {
-			return nil, &Error{Code: pb.Code_NOT_MEMBER, Message: fmt.Sprintf("%s is not a member of %s", user, conv)}
-		}
-		return nil, fromPB(storeErr(err))
+	if _, err := n.authorize(ctx, conv, user, ActMembers); err != nil {
+		return nil, err
 	}
 	if limit <= 0 || limit > 1000 {
 		limit = 1000
@@ -301,8 +329,54 @@ func (n *Runtime) SetPinned(ctx context.Context, user, conv string, pinned bool)
 	return fromPB(res.(*pb.Ack).Error)
 }
 
-// Presence lists the user's online devices and the nodes they are on.
-func (n *Runtime) Presence(ctx context.Context, user string) (*pb.PresenceResponse, error) {
+// authorize reads user's membership of conv from the store and checks the
+// action against the authorization table; it returns the member row.
+func (n *Runtime) authorize(ctx context.Context, conv, user string, a Action) (*storage.Member, error) {
+	kind, _ := KindOfID(conv)
+	mem, err := n.store.GetMember(ctx, conv, user)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return nil, fromPB(authorize(kind, conv, user, nil, a))
+	case err != nil:
+		return nil, fromPB(storeErr(err))
+	}
+	return &mem, fromPB(authorize(kind, conv, user, &mem, a))
+}
+
+// Presence tells viewer whether target is online. Presence is visible only
+// within a conversation both are active members of: conv, or their direct
+// conversation when conv is empty.
+func (n *Runtime) Presence(ctx context.Context, viewer, target, conv string) (*pb.PresenceResponse, error) {
+	if err := errors.Join(checkUser(viewer), checkUser(target)); err != nil {
+		return nil, err
+	}
+	if viewer != target {
+		if conv == "" {
+			conv = DirectConvID(viewer, target)
+		}
+		if err := checkConv(conv); err != nil {
+			return nil, err
+		}
+		// Refusals say FORBIDDEN whichever side is missing: presence does
+		// not tell a stranger who is in which conversation.
+		if _, err := n.authorize(ctx, conv, viewer, ActSeePresence); CodeOf(err) == pb.Code_NOT_MEMBER {
+			return nil, forbidden("presence of %s is visible only to users who share a conversation", target)
+		} else if err != nil {
+			return nil, err
+		}
+		if mem, err := n.store.GetMember(ctx, conv, target); err != nil || !mem.Active() {
+			if err != nil && !errors.Is(err, storage.ErrNotFound) {
+				return nil, fromPB(storeErr(err))
+			}
+			return nil, forbidden("presence of %s is visible only to users who share a conversation", target)
+		}
+	}
+	return n.OnlineDevices(ctx, target)
+}
+
+// OnlineDevices lists the user's online devices and the nodes they are on.
+// It is the node's own routing lookup (signals, admin): users ask Presence.
+func (n *Runtime) OnlineDevices(ctx context.Context, user string) (*pb.PresenceResponse, error) {
 	if err := checkUser(user); err != nil {
 		return nil, err
 	}

@@ -85,7 +85,7 @@ func BenchmarkIdleUserGrainHeap(b *testing.B) {
 	}
 	// Warm the paths once so one-off allocations are not charged to grains.
 	for i := range 100 {
-		if _, err := node.Presence(ctx, fmt.Sprint("warm", i)); err != nil {
+		if _, err := node.OnlineDevices(ctx, fmt.Sprint("warm", i)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -100,7 +100,7 @@ func BenchmarkIdleUserGrainHeap(b *testing.B) {
 			defer wg.Done()
 			for i := next.Add(1); i <= int64(n); i = next.Add(1) {
 				ctx := tctx(t)
-				if _, err := node.Presence(ctx, fmt.Sprintf("idle%d-%d", run, i)); err != nil {
+				if _, err := node.OnlineDevices(ctx, fmt.Sprintf("idle%d-%d", run, i)); err != nil {
 					t.Error(err)
 					return
 				}

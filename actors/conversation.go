@@ -340,9 +340,11 @@ func (c *conversation) create(ctx actor.Context, m *pb.CreateConversation) {
 		reply(pbErr(pb.Code_EXISTS, "conversation %s exists", c.id))
 		return
 	}
+	// The id's namespace fixes the kind (authz.go); the grain checks it
+	// again so that no path, however it reaches the grain, squats an id.
 	kind := storage.ConvKind(m.Kind)
-	if !kind.Valid() {
-		reply(pbErr(pb.Code_INVALID, "conversation kind %v", m.Kind))
+	if idKind, ok := KindOfID(c.id); !ok || idKind != kind || !kind.Valid() {
+		reply(pbErr(pb.Code_FORBIDDEN, "conversation id %s is not in the namespace of %v conversations", c.id, m.Kind))
 		return
 	}
 	members := map[string]storage.Role{}
@@ -351,11 +353,21 @@ func (c *conversation) create(ctx actor.Context, m *pb.CreateConversation) {
 			continue
 		}
 		role := storage.Role(mm.Role)
-		if role > storage.RoleAgent || (role == storage.RoleOwner && m.Creator != "") {
+		if !KindRoles[kind].has(role) || (role == storage.RoleOwner && m.Creator != "") {
 			reply(pbErr(pb.Code_INVALID, "role %v for %s", mm.Role, mm.User))
 			return
 		}
 		members[mm.User] = role
+	}
+	if kind == storage.KindDirect {
+		pair := make([]string, 0, 2)
+		for u := range members {
+			pair = append(pair, u)
+		}
+		if len(pair) != 2 || DirectConvID(pair[0], pair[1]) != c.id {
+			reply(pbErr(pb.Code_FORBIDDEN, "%s belongs to the two users it names", c.id))
+			return
+		}
 	}
 	if m.Creator != "" {
 		if _, ok := members[m.Creator]; !ok || kind == storage.KindGroup {
@@ -432,10 +444,11 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 		return
 	}
 	mem := c.members[m.Sender]
-	switch {
-	case mem == nil || !mem.Active():
-		reply(pbErr(pb.Code_NOT_MEMBER, "%s is not a member of %s", m.Sender, c.id))
+	if e := authorize(c.kind, c.id, m.Sender, mem, ActSend); e != nil {
+		reply(e)
 		return
+	}
+	switch {
 	case mem.Muted:
 		reply(pbErr(pb.Code_MUTED, "%s is muted in %s", m.Sender, c.id))
 		return
@@ -786,8 +799,8 @@ func (c *conversation) recall(ctx actor.Context, m *pb.RecallMessage) {
 		return
 	}
 	mem := c.members[m.User]
-	if mem == nil || !mem.Active() {
-		reply(pbErr(pb.Code_NOT_MEMBER, "%s is not a member of %s", m.User, c.id))
+	if e := authorize(c.kind, c.id, m.User, mem, ActRecallOwn); e != nil {
+		reply(e)
 		return
 	}
 	if m.Seq == 0 || m.Seq > c.durable || !mem.Sees(m.Seq) {
@@ -800,8 +813,7 @@ func (c *conversation) recall(ctx actor.Context, m *pb.RecallMessage) {
 		reply(storeErr(err))
 		return
 	}
-	privileged := (c.kind == storage.KindGroup || c.kind == storage.KindService) &&
-		(mem.Role == storage.RoleOwner || mem.Role == storage.RoleAdmin)
+	privileged := Allowed(c.kind, StandingOf(mem), ActRecallAny)
 	switch {
 	case target.Kind != storage.MsgNormal:
 		reply(pbErr(pb.Code_INVALID, "message %d is not a user message", m.Seq))
@@ -949,16 +961,25 @@ func opName(op pb.MembershipChange_Op) string {
 	}[op]
 }
 
-// checkMembership applies the role rules: owners and admins manage groups,
-// agents manage service conversations, anyone may leave, direct
-// conversations have fixed members, only the owner changes roles.
+// membershipActions maps a membership op to its row of the authorization
+// table.
+var membershipActions = map[pb.MembershipChange_Op]Action{
+	pb.MembershipChange_ADD: ActAdd, pb.MembershipChange_REMOVE: ActRemove, pb.MembershipChange_LEAVE: ActLeave,
+	pb.MembershipChange_SET_ROLE: ActSetRole, pb.MembershipChange_MUTE: ActMute, pb.MembershipChange_UNMUTE: ActMute,
+}
+
+// checkMembership checks a membership change against the authorization
+// table and the rules that depend on its targets: one leaves only oneself,
+// an admin does not act on an owner, roles exist in the kind, and a group
+// never loses its last owner while it has members.
 func (c *conversation) checkMembership(m *pb.MembershipChange) *pb.Error {
-	actorMem := c.members[m.Actor]
-	if actorMem == nil || !actorMem.Active() {
-		return pbErr(pb.Code_NOT_MEMBER, "%s is not a member of %s", m.Actor, c.id)
+	action, ok := membershipActions[m.Op]
+	if !ok {
+		return pbErr(pb.Code_INVALID, "membership op %v", m.Op)
 	}
-	if c.kind == storage.KindDirect {
-		return pbErr(pb.Code_FORBIDDEN, "direct conversations have fixed members")
+	actorMem := c.members[m.Actor]
+	if e := authorize(c.kind, c.id, m.Actor, actorMem, action); e != nil {
+		return e
 	}
 	if len(m.Users) == 0 {
 		if m.Op != pb.MembershipChange_LEAVE {
@@ -969,12 +990,14 @@ func (c *conversation) checkMembership(m *pb.MembershipChange) *pb.Error {
 	if len(m.Users) > c.rt.cfg.MaxGroupMembers {
 		return pbErr(pb.Code_GROUP_FULL, "%d users in one change, limit %d", len(m.Users), c.rt.cfg.MaxGroupMembers)
 	}
-	manager := actorMem.Role == storage.RoleOwner || actorMem.Role == storage.RoleAdmin ||
-		(c.kind == storage.KindService && actorMem.Role == storage.RoleAgent)
+	role := storage.Role(m.Role)
+	if (m.Op == pb.MembershipChange_ADD || m.Op == pb.MembershipChange_SET_ROLE) && !KindRoles[c.kind].has(role) {
+		return pbErr(pb.Code_INVALID, "role %v does not exist in a %s conversation", m.Role, c.kind)
+	}
 	seen := map[string]bool{}
-	adds := 0
+	adds, ownersLost := 0, 0
 	for _, u := range m.Users {
-		if u == "" || len(u) > 128 {
+		if !ValidUserID(u) {
 			return pbErr(pb.Code_INVALID, "bad user id %q", u)
 		}
 		if seen[u] {
@@ -982,42 +1005,46 @@ func (c *conversation) checkMembership(m *pb.MembershipChange) *pb.Error {
 		}
 		seen[u] = true
 		target := c.members[u]
+		active := target != nil && target.Active()
 		switch m.Op {
 		case pb.MembershipChange_ADD:
-			if !manager {
-				return pbErr(pb.Code_FORBIDDEN, "only owners and admins add members")
-			}
-			if storage.Role(m.Role) > storage.RoleAgent {
-				return pbErr(pb.Code_INVALID, "role %v", m.Role)
-			}
-			if target == nil || !target.Active() {
+			if !active {
 				adds++
 			}
+			continue
 		case pb.MembershipChange_LEAVE:
 			if u != m.Actor {
 				return pbErr(pb.Code_FORBIDDEN, "one can only leave oneself")
 			}
-		case pb.MembershipChange_REMOVE, pb.MembershipChange_SET_ROLE, pb.MembershipChange_MUTE, pb.MembershipChange_UNMUTE:
-			if target == nil || !target.Active() {
+		default:
+			if !active {
 				return pbErr(pb.Code_NOT_MEMBER, "%s is not a member of %s", u, c.id)
 			}
-			if m.Op == pb.MembershipChange_SET_ROLE {
-				if actorMem.Role != storage.RoleOwner {
-					return pbErr(pb.Code_FORBIDDEN, "only the owner changes roles")
-				}
-				if storage.Role(m.Role) > storage.RoleAgent {
-					return pbErr(pb.Code_INVALID, "role %v", m.Role)
-				}
-				continue
-			}
-			if !manager {
-				return pbErr(pb.Code_FORBIDDEN, "only owners and admins manage members")
-			}
-			if target.Role == storage.RoleOwner && actorMem.Role != storage.RoleOwner {
+			if m.Op != pb.MembershipChange_SET_ROLE && target.Role == storage.RoleOwner && actorMem.Role != storage.RoleOwner {
 				return pbErr(pb.Code_FORBIDDEN, "an admin cannot act on the owner")
 			}
-		default:
-			return pbErr(pb.Code_INVALID, "membership op %v", m.Op)
+		}
+		leaves := m.Op == pb.MembershipChange_LEAVE || m.Op == pb.MembershipChange_REMOVE ||
+			(m.Op == pb.MembershipChange_SET_ROLE && role != storage.RoleOwner)
+		if leaves && target.Role == storage.RoleOwner {
+			ownersLost++
+		}
+	}
+	if ownersLost > 0 && c.kind == storage.KindGroup {
+		owners, remaining := 0, 0
+		for _, mem := range c.members {
+			if mem.Active() {
+				remaining++
+				if mem.Role == storage.RoleOwner {
+					owners++
+				}
+			}
+		}
+		if m.Op != pb.MembershipChange_SET_ROLE {
+			remaining -= len(m.Users)
+		}
+		if owners-ownersLost == 0 && remaining > 0 {
+			return pbErr(pb.Code_FORBIDDEN, "%s would have no owner: make another member owner first", c.id)
 		}
 	}
 	if c.active+adds > c.rt.cfg.MaxGroupMembers {

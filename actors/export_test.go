@@ -1,8 +1,12 @@
 package actors
 
 import (
+	"context"
+
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/cluster"
+
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 )
 
 // SpawnConversationForTest starts an extra activation of conversation id
@@ -13,4 +17,11 @@ func SpawnConversationForTest(n *Runtime, id string) *actor.PID {
 	// First in the mailbox, as the cluster's middleware would deliver it.
 	n.system.Root.Send(pid, &cluster.ClusterInit{Identity: cluster.NewClusterIdentity(id, KindConversation)})
 	return pid
+}
+
+// CreateUncheckedForTest asks the grain to create req without the API's
+// namespace checks, to show the grain refuses a squatted id by itself.
+func CreateUncheckedForTest(ctx context.Context, n *Runtime, req *pb.CreateConversation) error {
+	_, err := n.create(ctx, req)
+	return err
 }

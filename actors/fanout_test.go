@@ -39,7 +39,7 @@ func TestReadFanoutAndFlag(t *testing.T) {
 	store := openStore(t)
 	node := startCluster(t, 1, store, actors.Config{FanoutThreshold: 3, PolicyWords: []string{"spam"}, PolicyMode: actors.PolicyFlag})[0]
 	ctx := tctx(t)
-	const g = "big"
+	const g = "g:big"
 	mustCreateGroup(t, node, g, "own", "m1", "m2", "m3", "m4")
 
 	m1, reg := connect(t, node, "m1", "phone")

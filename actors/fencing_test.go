@@ -25,7 +25,7 @@ func TestFencingTwoActivations(t *testing.T) {
 	// check as well as the store's seq-exists check.
 	node := startCluster(t, 1, store, actors.Config{SeqReserve: 4, RequestTimeout: 2 * time.Second})[0]
 	ctx := tctx(t)
-	const conv = "fenced"
+	const conv = "g:fenced"
 	mustCreateGroup(t, node, conv, "s0", "s1", "s2", "s3")
 	mustSend(t, node, conv, "s0", "warm-up")
 

@@ -65,59 +65,59 @@ func TestLimitsAndRejections(t *testing.T) {
 	ctx := tctx(t)
 
 	t.Run("body size", func(t *testing.T) {
-		mustCreateGroup(t, node, "body", "a", "b")
-		if _, err := send(ctx, node, "body", "a", strings.Repeat("x", 100)); err != nil {
+		mustCreateGroup(t, node, "g:body", "a", "b")
+		if _, err := send(ctx, node, "g:body", "a", strings.Repeat("x", 100)); err != nil {
 			t.Fatalf("body at the limit: %v", err)
 		}
-		_, err := send(ctx, node, "body", "a", strings.Repeat("x", 101))
+		_, err := send(ctx, node, "g:body", "a", strings.Repeat("x", 101))
 		wantCode(t, err, pb.Code_TOO_LARGE, "body one over")
-		_, err = send(ctx, node, "body", "b", "")
+		_, err = send(ctx, node, "g:body", "b", "")
 		wantCode(t, err, pb.Code_INVALID, "empty body")
 	})
 
 	t.Run("group size", func(t *testing.T) {
-		_, err := node.CreateConversation(ctx, &pb.CreateConversation{Conv: "full0", Kind: pb.ConvKind_GROUP, Creator: "o",
+		_, err := node.CreateConversation(ctx, &pb.CreateConversation{Conv: "g:full0", Kind: pb.ConvKind_GROUP, Creator: "o",
 			Members: []*pb.Member{{User: "m1"}, {User: "m2"}, {User: "m3"}, {User: "m4"}, {User: "m5"}}})
 		wantCode(t, err, pb.Code_GROUP_FULL, "create with 6 members")
-		mustCreateGroup(t, node, "full", "o", "m1", "m2", "m3")
-		if _, err := membership(node, t, "full", "o", pb.MembershipChange_ADD, pb.Role_MEMBER, "m4"); err != nil {
+		mustCreateGroup(t, node, "g:full", "o", "m1", "m2", "m3")
+		if _, err := membership(node, t, "g:full", "o", pb.MembershipChange_ADD, pb.Role_MEMBER, "m4"); err != nil {
 			t.Fatalf("add the 5th member: %v", err)
 		}
-		_, err = membership(node, t, "full", "o", pb.MembershipChange_ADD, pb.Role_MEMBER, "m5")
+		_, err = membership(node, t, "g:full", "o", pb.MembershipChange_ADD, pb.Role_MEMBER, "m5")
 		wantCode(t, err, pb.Code_GROUP_FULL, "add the 6th member")
 		// A member leaving makes room again.
-		if _, err := membership(node, t, "full", "m4", pb.MembershipChange_LEAVE, 0); err != nil {
+		if _, err := membership(node, t, "g:full", "m4", pb.MembershipChange_LEAVE, 0); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := membership(node, t, "full", "o", pb.MembershipChange_ADD, pb.Role_MEMBER, "m5"); err != nil {
+		if _, err := membership(node, t, "g:full", "o", pb.MembershipChange_ADD, pb.Role_MEMBER, "m5"); err != nil {
 			t.Fatalf("add after a leave: %v", err)
 		}
 	})
 
 	t.Run("rate", func(t *testing.T) {
-		mustCreateGroup(t, node, "rate", "r", "s")
+		mustCreateGroup(t, node, "g:rate", "r", "s")
 		for i := range 3 {
-			if _, err := node.Send(ctx, &pb.SendMessage{Conv: "rate", Sender: "r", ClientMsgId: fmt.Sprint("r", i), Body: []byte("x")}); err != nil {
+			if _, err := node.Send(ctx, &pb.SendMessage{Conv: "g:rate", Sender: "r", ClientMsgId: fmt.Sprint("r", i), Body: []byte("x")}); err != nil {
 				t.Fatalf("send %d within the burst: %v", i, err)
 			}
 		}
 		// A retried duplicate is not a new message: it costs no token.
-		dup, err := node.Send(ctx, &pb.SendMessage{Conv: "rate", Sender: "r", ClientMsgId: "r0", Body: []byte("x")})
+		dup, err := node.Send(ctx, &pb.SendMessage{Conv: "g:rate", Sender: "r", ClientMsgId: "r0", Body: []byte("x")})
 		if err != nil || !dup.Duplicate {
 			t.Fatalf("duplicate past the burst: %+v %v", dup, err)
 		}
-		_, err = send(ctx, node, "rate", "r", "x")
+		_, err = send(ctx, node, "g:rate", "r", "x")
 		wantCode(t, err, pb.Code_RATE_LIMITED, "4th send")
 		// The limit is per sender.
-		mustSend(t, node, "rate", "s", "y")
+		mustSend(t, node, "g:rate", "s", "y")
 	})
 
 	t.Run("policy block", func(t *testing.T) {
-		mustCreateGroup(t, node, "pol", "p", "q")
+		mustCreateGroup(t, node, "g:pol", "p", "q")
 		q, _ := connect(t, node, "q", "phone")
-		_, err := send(ctx, node, "pol", "p", "this is FORBIDDEN talk")
+		_, err := send(ctx, node, "g:pol", "p", "this is FORBIDDEN talk")
 		wantCode(t, err, pb.Code_REJECTED_POLICY, "blocked word")
-		ok := mustSend(t, node, "pol", "p", "harmless")
+		ok := mustSend(t, node, "g:pol", "p", "harmless")
 		ms := q.waitMessages(t, 1)
 		time.Sleep(100 * time.Millisecond)
 		for _, m := range q.messages() {
@@ -128,7 +128,7 @@ func TestLimitsAndRejections(t *testing.T) {
 		if ms[0].Seq != ok.Seq {
 			t.Fatalf("pushed %d, want %d", ms[0].Seq, ok.Seq)
 		}
-		hist, _ := node.History(ctx, &pb.GetHistory{Conv: "pol", User: "q"})
+		hist, _ := node.History(ctx, &pb.GetHistory{Conv: "g:pol", User: "q"})
 		for _, m := range hist {
 			if bytes.Contains(bytes.ToLower(m.Body), []byte("forbidden")) {
 				t.Fatalf("blocked message stored: %+v", m)
@@ -137,31 +137,31 @@ func TestLimitsAndRejections(t *testing.T) {
 	})
 
 	t.Run("recall", func(t *testing.T) {
-		mustCreateGroup(t, node, "rec", "owner", "adm", "mem", "other")
-		if _, err := membership(node, t, "rec", "owner", pb.MembershipChange_SET_ROLE, pb.Role_ADMIN, "adm"); err != nil {
+		mustCreateGroup(t, node, "g:rec", "owner", "adm", "mem", "other")
+		if _, err := membership(node, t, "g:rec", "owner", pb.MembershipChange_SET_ROLE, pb.Role_ADMIN, "adm"); err != nil {
 			t.Fatal(err)
 		}
-		m1 := mustSend(t, node, "rec", "mem", "one")
-		m2 := mustSend(t, node, "rec", "mem", "two")
-		m3 := mustSend(t, node, "rec", "other", "three")
-		ev, err := node.Recall(ctx, "rec", "mem", m1.Seq)
+		m1 := mustSend(t, node, "g:rec", "mem", "one")
+		m2 := mustSend(t, node, "g:rec", "mem", "two")
+		m3 := mustSend(t, node, "g:rec", "other", "three")
+		ev, err := node.Recall(ctx, "g:rec", "mem", m1.Seq)
 		if err != nil || ev <= m3.Seq {
 			t.Fatalf("recall within the window: ev %d %v", ev, err)
 		}
-		_, err = node.Recall(ctx, "rec", "mem", m1.Seq)
+		_, err = node.Recall(ctx, "g:rec", "mem", m1.Seq)
 		wantCode(t, err, pb.Code_INVALID, "recall twice")
-		_, err = node.Recall(ctx, "rec", "other", m2.Seq)
+		_, err = node.Recall(ctx, "g:rec", "other", m2.Seq)
 		wantCode(t, err, pb.Code_FORBIDDEN, "recall by another member")
 		time.Sleep(250 * time.Millisecond)
-		_, err = node.Recall(ctx, "rec", "mem", m2.Seq)
+		_, err = node.Recall(ctx, "g:rec", "mem", m2.Seq)
 		wantCode(t, err, pb.Code_RECALL_EXPIRED, "recall after the window")
-		if _, err := node.Recall(ctx, "rec", "adm", m2.Seq); err != nil {
+		if _, err := node.Recall(ctx, "g:rec", "adm", m2.Seq); err != nil {
 			t.Fatalf("recall by an admin after the window: %v", err)
 		}
-		if _, err := node.Recall(ctx, "rec", "owner", m3.Seq); err != nil {
+		if _, err := node.Recall(ctx, "g:rec", "owner", m3.Seq); err != nil {
 			t.Fatalf("recall by the owner: %v", err)
 		}
-		hist, err := node.History(ctx, &pb.GetHistory{Conv: "rec", User: "other", OldestFirst: true})
+		hist, err := node.History(ctx, &pb.GetHistory{Conv: "g:rec", User: "other", OldestFirst: true})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -187,40 +187,40 @@ func TestLimitsAndRejections(t *testing.T) {
 			}
 			return nil
 		})
-		_, err = node.Recall(ctx, "rec", "mem", 999)
+		_, err = node.Recall(ctx, "g:rec", "mem", 999)
 		wantCode(t, err, pb.Code_NOT_FOUND, "recall of a seq never assigned")
 	})
 
 	t.Run("membership", func(t *testing.T) {
-		mustCreateGroup(t, node, "mg", "boss", "ad", "plain")
-		if _, err := membership(node, t, "mg", "boss", pb.MembershipChange_SET_ROLE, pb.Role_ADMIN, "ad"); err != nil {
+		mustCreateGroup(t, node, "g:mg", "boss", "ad", "plain")
+		if _, err := membership(node, t, "g:mg", "boss", pb.MembershipChange_SET_ROLE, pb.Role_ADMIN, "ad"); err != nil {
 			t.Fatal(err)
 		}
-		_, err := membership(node, t, "mg", "plain", pb.MembershipChange_ADD, pb.Role_MEMBER, "x")
+		_, err := membership(node, t, "g:mg", "plain", pb.MembershipChange_ADD, pb.Role_MEMBER, "x")
 		wantCode(t, err, pb.Code_FORBIDDEN, "non-admin add")
-		_, err = membership(node, t, "mg", "ad", pb.MembershipChange_REMOVE, 0, "boss")
+		_, err = membership(node, t, "g:mg", "ad", pb.MembershipChange_REMOVE, 0, "boss")
 		wantCode(t, err, pb.Code_FORBIDDEN, "admin removes the owner")
-		_, err = membership(node, t, "mg", "ad", pb.MembershipChange_SET_ROLE, pb.Role_ADMIN, "plain")
+		_, err = membership(node, t, "g:mg", "ad", pb.MembershipChange_SET_ROLE, pb.Role_ADMIN, "plain")
 		wantCode(t, err, pb.Code_FORBIDDEN, "admin sets a role")
-		_, err = membership(node, t, "mg", "plain", pb.MembershipChange_LEAVE, 0, "ad")
+		_, err = membership(node, t, "g:mg", "plain", pb.MembershipChange_LEAVE, 0, "ad")
 		wantCode(t, err, pb.Code_FORBIDDEN, "leave on behalf of another")
-		_, err = membership(node, t, "mg", "outsider", pb.MembershipChange_LEAVE, 0)
+		_, err = membership(node, t, "g:mg", "outsider", pb.MembershipChange_LEAVE, 0)
 		wantCode(t, err, pb.Code_NOT_MEMBER, "outsider leaves")
 
-		before := mustSend(t, node, "mg", "boss", "before join")
-		joined, err := membership(node, t, "mg", "ad", pb.MembershipChange_ADD, pb.Role_MEMBER, "late")
+		before := mustSend(t, node, "g:mg", "boss", "before join")
+		joined, err := membership(node, t, "g:mg", "ad", pb.MembershipChange_ADD, pb.Role_MEMBER, "late")
 		if err != nil {
 			t.Fatal(err)
 		}
-		after := mustSend(t, node, "mg", "boss", "after join")
-		hist, err := node.History(ctx, &pb.GetHistory{Conv: "mg", User: "late", OldestFirst: true})
+		after := mustSend(t, node, "g:mg", "boss", "after join")
+		hist, err := node.History(ctx, &pb.GetHistory{Conv: "g:mg", User: "late", OldestFirst: true})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(hist) == 0 || hist[0].Seq != joined || hist[len(hist)-1].Seq != after.Seq {
 			t.Fatalf("late joiner's history %v, want %d..%d", seqs(hist), joined, after.Seq)
 		}
-		hist, _ = node.History(ctx, &pb.GetHistory{Conv: "mg", User: "late", FromSeq: 1, ToSeq: before.Seq})
+		hist, _ = node.History(ctx, &pb.GetHistory{Conv: "g:mg", User: "late", FromSeq: 1, ToSeq: before.Seq})
 		if len(hist) != 0 {
 			t.Fatalf("late joiner sees earlier history: %v", seqs(hist))
 		}
@@ -233,14 +233,14 @@ func TestLimitsAndRejections(t *testing.T) {
 			return nil
 		})
 
-		left, err := membership(node, t, "mg", "plain", pb.MembershipChange_LEAVE, 0)
+		left, err := membership(node, t, "g:mg", "plain", pb.MembershipChange_LEAVE, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = send(ctx, node, "mg", "plain", "still here?")
+		_, err = send(ctx, node, "g:mg", "plain", "still here?")
 		wantCode(t, err, pb.Code_NOT_MEMBER, "send after leaving")
-		mustSend(t, node, "mg", "boss", "after leave")
-		hist, err = node.History(ctx, &pb.GetHistory{Conv: "mg", User: "plain"})
+		mustSend(t, node, "g:mg", "boss", "after leave")
+		hist, err = node.History(ctx, &pb.GetHistory{Conv: "g:mg", User: "plain"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -253,24 +253,24 @@ func TestLimitsAndRejections(t *testing.T) {
 				return err
 			}
 			for _, c := range s.Conversations {
-				if c.Conv == "mg" && (c.LastSeq != left || c.Member) {
+				if c.Conv == "g:mg" && (c.LastSeq != left || c.Member) {
 					return fmt.Errorf("left member's summary %+v, want last %d", c, left)
 				}
 			}
 			return nil
 		})
 
-		if _, err := membership(node, t, "mg", "boss", pb.MembershipChange_MUTE, 0, "late"); err != nil {
+		if _, err := membership(node, t, "g:mg", "boss", pb.MembershipChange_MUTE, 0, "late"); err != nil {
 			t.Fatal(err)
 		}
-		_, err = send(ctx, node, "mg", "late", "hello")
+		_, err = send(ctx, node, "g:mg", "late", "hello")
 		wantCode(t, err, pb.Code_MUTED, "muted member sends")
-		if _, err := membership(node, t, "mg", "boss", pb.MembershipChange_UNMUTE, 0, "late"); err != nil {
+		if _, err := membership(node, t, "g:mg", "boss", pb.MembershipChange_UNMUTE, 0, "late"); err != nil {
 			t.Fatal(err)
 		}
-		mustSend(t, node, "mg", "late", "hello")
+		mustSend(t, node, "g:mg", "late", "hello")
 
-		_, err = membership(node, t, "mg", "boss", pb.MembershipChange_ADD, pb.Role_MEMBER, "a", "a")
+		_, err = membership(node, t, "g:mg", "boss", pb.MembershipChange_ADD, pb.Role_MEMBER, "a", "a")
 		wantCode(t, err, pb.Code_INVALID, "user named twice")
 		dm := actors.DirectConvID("d1", "d2")
 		if _, err := node.SendDirect(ctx, "d2", &pb.SendMessage{Sender: "d1", Body: []byte("hi")}); err != nil {
@@ -281,20 +281,20 @@ func TestLimitsAndRejections(t *testing.T) {
 	})
 
 	t.Run("read cursor", func(t *testing.T) {
-		mustCreateGroup(t, node, "rc", "w", "rd")
+		mustCreateGroup(t, node, "g:rc", "w", "rd")
 		for i := range 3 {
-			mustSend(t, node, "rc", "w", fmt.Sprint("m", i))
+			mustSend(t, node, "g:rc", "w", fmt.Sprint("m", i))
 		}
 		other, _ := connect(t, node, "rd", "tablet")
-		r, err := node.MarkRead(ctx, "rd", "phone", "rc", 3)
+		r, err := node.MarkRead(ctx, "rd", "phone", "g:rc", 3)
 		if err != nil || r.ReadSeq != 3 || r.TotalUnread != 0 {
 			t.Fatalf("read to 3: %+v %v", r, err)
 		}
-		r, err = node.MarkRead(ctx, "rd", "phone", "rc", 1)
+		r, err = node.MarkRead(ctx, "rd", "phone", "g:rc", 1)
 		if err != nil || r.ReadSeq != 3 {
 			t.Fatalf("read backwards moved the cursor: %+v %v", r, err)
 		}
-		r, err = node.MarkRead(ctx, "rd", "phone", "rc", 100)
+		r, err = node.MarkRead(ctx, "rd", "phone", "g:rc", 100)
 		if err != nil || r.ReadSeq != 3 {
 			t.Fatalf("read past the last seq: %+v %v", r, err)
 		}
@@ -304,7 +304,7 @@ func TestLimitsAndRejections(t *testing.T) {
 			other.mu.Lock()
 			var got uint64
 			for _, p := range other.pushes {
-				if rd := p.GetRead(); rd != nil && rd.Conv == "rc" {
+				if rd := p.GetRead(); rd != nil && rd.Conv == "g:rc" {
 					got = rd.ReadSeq
 				}
 			}
@@ -351,20 +351,22 @@ func TestLimitsAndRejections(t *testing.T) {
 	t.Run("bad ids", func(t *testing.T) {
 		_, err := send(ctx, node, "bad id!", "a", "x")
 		wantCode(t, err, pb.Code_INVALID, "bad conversation id")
-		_, err = send(ctx, node, "body", "a b", "x")
+		_, err = send(ctx, node, "g:body", "a b", "x")
 		wantCode(t, err, pb.Code_INVALID, "bad user id")
 		_, err = node.Sync(ctx, strings.Repeat("u", 65), "d", 0, 0)
 		wantCode(t, err, pb.Code_INVALID, "user id too long")
 		_, err = node.SendDirect(ctx, "same", &pb.SendMessage{Sender: "same", Body: []byte("x")})
 		wantCode(t, err, pb.Code_INVALID, "direct to oneself")
-		_, err = node.Send(ctx, &pb.SendMessage{Conv: "body", Sender: "a", ClientMsgId: strings.Repeat("c", 129), Body: []byte("x")})
+		_, err = node.Send(ctx, &pb.SendMessage{Conv: "g:body", Sender: "a", ClientMsgId: strings.Repeat("c", 129), Body: []byte("x")})
 		wantCode(t, err, pb.Code_INVALID, "client_msg_id too long")
-		_, err = node.CreateConversation(ctx, &pb.CreateConversation{Conv: "kind", Kind: 9, Creator: "a"})
+		_, err = node.CreateConversation(ctx, &pb.CreateConversation{Conv: "g:kind", Kind: 9, Creator: "a"})
 		wantCode(t, err, pb.Code_INVALID, "bad kind")
-		_, err = node.CreateConversation(ctx, &pb.CreateConversation{Conv: "body", Kind: pb.ConvKind_GROUP, Creator: "a"})
+		_, err = node.CreateConversation(ctx, &pb.CreateConversation{Conv: "g:body", Kind: pb.ConvKind_GROUP, Creator: "a"})
 		wantCode(t, err, pb.Code_EXISTS, "create twice")
-		_, err = send(ctx, node, "nosuch", "a", "x")
+		_, err = send(ctx, node, "g:nosuch", "a", "x")
 		wantCode(t, err, pb.Code_NOT_FOUND, "send to no conversation")
+		_, err = send(ctx, node, "nosuch", "a", "x")
+		wantCode(t, err, pb.Code_INVALID, "conversation id in no namespace")
 	})
 }
 

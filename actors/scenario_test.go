@@ -157,7 +157,7 @@ func (sc *scenario) setup() {
 	}
 	for g := range 4 {
 		perm := r.Perm(len(sc.users))
-		c := &mConv{id: fmt.Sprint("g", g), group: true, owner: sc.users[perm[0]], msgs: map[uint64]*mMsg{}, members: map[string]*mMember{}, read: map[string]uint64{}}
+		c := &mConv{id: fmt.Sprint("g:", g), group: true, owner: sc.users[perm[0]], msgs: map[uint64]*mMsg{}, members: map[string]*mMember{}, read: map[string]uint64{}}
 		req := &pb.CreateConversation{Conv: c.id, Kind: pb.ConvKind_GROUP, Creator: c.owner}
 		c.members[c.owner] = &mMember{role: pb.Role_OWNER, joined: 1}
 		for _, p := range perm[1 : 3+r.IntN(5)] {
@@ -509,9 +509,9 @@ func TestScenarioCluster(t *testing.T) {
 		for i, n := range nodes {
 			devs[i], _ = connect(t, n, "rx", fmt.Sprint("dev", i))
 		}
-		mustCreateGroup(t, nodes[0], "routed", "tx", "rx")
+		mustCreateGroup(t, nodes[0], "g:routed", "tx", "rx")
 		for i, n := range nodes {
-			res := mustSend(t, n, "routed", "tx", fmt.Sprint("via node ", i))
+			res := mustSend(t, n, "g:routed", "tx", fmt.Sprint("via node ", i))
 			if res.Seq != uint64(i+1) {
 				t.Fatalf("send via node %d got seq %d: not the same grain", i, res.Seq)
 			}

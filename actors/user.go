@@ -713,6 +713,9 @@ func (u *user) totalUnread() uint64 {
 func (u *user) markRead(ctx actor.Context, m *pb.MarkRead) {
 	sender := ctx.Sender()
 	uc, e := u.conv(m.Conv)
+	if e == nil {
+		e = authorize(uc.kind, m.Conv, u.id, &uc.member, ActMarkRead)
+	}
 	if e != nil {
 		respond(ctx, sender, &pb.MarkReadResponse{Error: e})
 		return
@@ -828,6 +831,9 @@ func (u *user) list(ctx actor.Context, m *pb.ListConversations) {
 func (u *user) setPinned(ctx actor.Context, m *pb.SetPinned) {
 	sender := ctx.Sender()
 	uc, e := u.conv(m.Conv)
+	if e == nil {
+		e = authorize(uc.kind, m.Conv, u.id, &uc.member, ActPin)
+	}
 	if e != nil {
 		respond(ctx, sender, &pb.Ack{Error: e})
 		return

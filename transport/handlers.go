@@ -2,10 +2,7 @@ package transport
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/quic-go/quic-go"
@@ -212,40 +209,22 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 
 	case *wirepb.Request_CreateGroup:
 		g := op.CreateGroup
-		conv := g.Conv
-		if conv == "" {
-			conv = newGroupID()
+		members := make([]*pb.Member, 0, len(g.Members)+len(g.Roles))
+		for _, u := range g.Members {
+			members = append(members, &pb.Member{User: u})
 		}
-		members := make([]*pb.Member, len(g.Members))
-		for i, u := range g.Members {
-			members[i] = &pb.Member{User: u}
+		for _, m := range g.Roles {
+			members = append(members, &pb.Member{User: m.User, Role: pb.Role(m.Role)})
 		}
 		kind := pb.ConvKind_GROUP
-		switch g.Kind {
-		case wirepb.ConvKind_CONV_KIND_UNSPECIFIED, wirepb.ConvKind_GROUP:
-		case wirepb.ConvKind_SERVICE:
-			kind = pb.ConvKind_SERVICE
-		default:
-			return c.fail(&actors.Error{Code: pb.Code_INVALID, Message: "create: kind must be group or service"})
+		if g.Kind != wirepb.ConvKind_CONV_KIND_UNSPECIFIED {
+			kind = pb.ConvKind(g.Kind)
 		}
-		if len(g.Roles) > 0 {
-			members = members[:0]
-			for _, m := range g.Roles {
-				ok := m.Role == wirepb.Role_MEMBER || m.Role == wirepb.Role_ADMIN
-				if kind == pb.ConvKind_SERVICE {
-					ok = m.Role == wirepb.Role_MEMBER || m.Role == wirepb.Role_CUSTOMER || m.Role == wirepb.Role_AGENT
-				}
-				if !ok {
-					return c.fail(&actors.Error{Code: pb.Code_INVALID, Message: fmt.Sprintf("create: role %v not allowed in a %v conversation", m.Role, kind)})
-				}
-				members = append(members, &pb.Member{User: m.User, Role: pb.Role(m.Role)})
-			}
-		}
-		r, err := rt.CreateConversation(ctx, &pb.CreateConversation{Conv: conv, Kind: kind, Creator: user, Members: members, Title: g.Title})
+		r, err := rt.CreateConversation(ctx, &pb.CreateConversation{Conv: g.Conv, Kind: kind, Creator: user, Members: members, Title: g.Title})
 		if err != nil {
 			return c.fail(err)
 		}
-		return &wirepb.Response{Result: &wirepb.Response_CreateGroup{CreateGroup: &wirepb.CreateGroupResult{Conv: conv, LastSeq: r.LastSeq}}}
+		return &wirepb.Response{Result: &wirepb.Response_CreateGroup{CreateGroup: &wirepb.CreateGroupResult{Conv: r.Conv, LastSeq: r.LastSeq}}}
 
 	case *wirepb.Request_Membership:
 		m := op.Membership
@@ -271,18 +250,7 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		return &wirepb.Response{Result: &wirepb.Response_Members{Members: res}}
 
 	case *wirepb.Request_Presence:
-		target := op.Presence.User
-		// Presence is visible to oneself and to the other side of a
-		// direct conversation.
-		if target != user {
-			if _, err := rt.Members(ctx, wirepb.DirectConvID(user, target), user, "", 1); err != nil {
-				if code := actors.CodeOf(err); code == pb.Code_NOT_MEMBER || code == pb.Code_NOT_FOUND {
-					return &wirepb.Response{Error: wirepb.Errorf(wirepb.Code_FORBIDDEN, "presence of %s is visible only to its contacts", target)}
-				}
-				return c.fail(err)
-			}
-		}
-		r, err := rt.Presence(ctx, target)
+		r, err := rt.Presence(ctx, user, op.Presence.User, op.Presence.Conv)
 		if err != nil {
 			return c.fail(err)
 		}
@@ -298,12 +266,6 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		return &wirepb.Response{Result: &wirepb.Response_Ping{Ping: &wirepb.PingResult{ServerTimeMs: time.Now().UnixMilli()}}}
 	}
 	return &wirepb.Response{Error: wirepb.Errorf(wirepb.Code_UNKNOWN_TYPE, "unknown operation")}
-}
-
-func newGroupID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return "g:" + hex.EncodeToString(b[:])
 }
 
 // fitHistory cuts a page to fit budget bytes, keeping its first messages.

@@ -148,8 +148,8 @@ func TestMalformedInput(t *testing.T) {
 		{"unknown op", wirepb.AppendFrame(nil, protowire99()), wirepb.Code_UNKNOWN_TYPE},
 		{"no op", frame(&wirepb.Request{Id: 4}), wirepb.Code_UNKNOWN_TYPE},
 		{"bad conv id", frame(&wirepb.Request{Op: &wirepb.Request_History{History: &wirepb.HistoryRequest{Conv: "bad conv!"}}}), wirepb.Code_INVALID},
-		{"send to both", frame(&wirepb.Request{Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{Conv: "c", To: "u", Body: []byte("x")}}}), wirepb.Code_INVALID},
-		{"bad role", frame(&wirepb.Request{Op: &wirepb.Request_Membership{Membership: &wirepb.MembershipRequest{Conv: "c", Users: []string{"u"}, Role: 99}}}), wirepb.Code_INVALID},
+		{"send to both", frame(&wirepb.Request{Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{Conv: "g:c", To: "u", Body: []byte("x")}}}), wirepb.Code_INVALID},
+		{"bad role", frame(&wirepb.Request{Op: &wirepb.Request_Membership{Membership: &wirepb.MembershipRequest{Conv: "g:c", Users: []string{"u"}, Role: 99}}}), wirepb.Code_INVALID},
 	} {
 		res, err := r.request(tc.b)
 		if err != nil {
@@ -201,7 +201,7 @@ func TestMalformedInput(t *testing.T) {
 
 // sendOfPayloadSize builds a send request frame whose payload is exactly n bytes.
 func sendOfPayloadSize(n int) []byte {
-	req := &wirepb.Request{Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{Conv: "c", ClientMsgId: "x"}}}
+	req := &wirepb.Request{Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{Conv: "g:c", ClientMsgId: "x"}}}
 	for body := n - proto.Size(req) - 8; ; body++ {
 		req.GetSend().Body = bytes.Repeat([]byte{'a'}, body)
 		if s := proto.Size(req); s == n {

@@ -43,7 +43,7 @@ func (s *Server) deliverLocal(user string, sig *wirepb.Signal) {
 
 // route sends a signal to every node where user has a connection.
 func (s *Server) route(ctx context.Context, user string, sig *wirepb.Signal) {
-	pres, err := s.rt.Presence(ctx, user)
+	pres, err := s.rt.OnlineDevices(ctx, user)
 	if err != nil {
 		return
 	}

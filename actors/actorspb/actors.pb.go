@@ -683,6 +683,7 @@ type CreateConversationResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
 	LastSeq       uint64                 `protobuf:"varint,2,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
+	Conv          string                 `protobuf:"bytes,3,opt,name=conv,proto3" json:"conv,omitempty"` // the id, generated when the request named none
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -729,6 +730,13 @@ func (x *CreateConversationResponse) GetLastSeq() uint64 {
 		return x.LastSeq
 	}
 	return 0
+}
+
+func (x *CreateConversationResponse) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
 }
 
 type SendMessage struct {
@@ -3257,10 +3265,11 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1c.switchboard.actors.ConvKindR\x04kind\x12\x18\n" +
 	"\acreator\x18\x03 \x01(\tR\acreator\x124\n" +
 	"\amembers\x18\x04 \x03(\v2\x1a.switchboard.actors.MemberR\amembers\x12\x14\n" +
-	"\x05title\x18\x05 \x01(\tR\x05title\"h\n" +
+	"\x05title\x18\x05 \x01(\tR\x05title\"|\n" +
 	"\x1aCreateConversationResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x19\n" +
-	"\blast_seq\x18\x02 \x01(\x04R\alastSeq\"\x93\x01\n" +
+	"\blast_seq\x18\x02 \x01(\x04R\alastSeq\x12\x12\n" +
+	"\x04conv\x18\x03 \x01(\tR\x04conv\"\x93\x01\n" +
 	"\vSendMessage\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
 	"\x06sender\x18\x02 \x01(\tR\x06sender\x12\"\n" +

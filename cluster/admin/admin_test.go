@@ -119,7 +119,7 @@ func TestAdminAPI(t *testing.T) {
 	if code != 200 {
 		t.Fatalf("where: %d %v", code, body)
 	}
-	if _, err := nodes[1].Presence(t.Context(), "alice"); err != nil {
+	if _, err := nodes[1].OnlineDevices(t.Context(), "alice"); err != nil {
 		t.Fatal(err)
 	}
 	host := body["address"].(string)

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -137,7 +136,9 @@ func runReplay(ctx context.Context, o *clientOptions, file string, rate float64)
 		return c, nil
 	}
 
-	created := map[string]bool{}
+	// Service conversation ids are assigned by the node: a trace's own ids
+	// map to the ones the node gave.
+	created := map[string]string{}
 	var interval time.Duration
 	if rate > 0 {
 		interval = time.Duration(float64(time.Second) / rate)
@@ -157,19 +158,19 @@ func runReplay(ctx context.Context, o *clientOptions, file string, rate float64)
 		if err != nil {
 			return err
 		}
-		if !created[l.Conv] {
+		conv, ok := created[l.Conv]
+		if !ok {
 			var roles []*wirepb.Member
 			for _, p := range convs[l.Conv] {
 				roles = append(roles, &wirepb.Member{User: p.user, Role: p.role})
 			}
 			rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-			_, err := c.CreateConversation(rctx, l.Conv, "", wirepb.ConvKind_SERVICE, roles)
+			conv, err = c.CreateConversation(rctx, "", "", wirepb.ConvKind_SERVICE, roles)
 			cancel()
-			var we *wirepb.Error
-			if err != nil && !(errors.As(err, &we) && we.Code == wirepb.Code_EXISTS) {
+			if err != nil {
 				return fmt.Errorf("create %s: %w", l.Conv, err)
 			}
-			created[l.Conv] = true
+			created[l.Conv] = conv
 		}
 		if interval > 0 {
 			if d := time.Until(next); d > 0 {
@@ -180,7 +181,7 @@ func runReplay(ctx context.Context, o *clientOptions, file string, rate float64)
 		// A deterministic client id makes a second replay of the same trace
 		// a no-op rather than a second copy.
 		id := fmt.Sprintf("replay-%s-%d", l.Conv, sent)
-		p, err := c.SendAt(client.ToConv(l.Conv), []byte(l.Text), id, l.TS)
+		p, err := c.SendAt(client.ToConv(conv), []byte(l.Text), id, l.TS)
 		if err != nil {
 			return err
 		}

@@ -2891,8 +2891,10 @@ func (x *MembersResult) GetMembers() []*Member {
 }
 
 type PresenceRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	User  string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	// A conversation both users are members of; empty: their direct conversation.
+	Conv          string `protobuf:"bytes,2,opt,name=conv,proto3" json:"conv,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2930,6 +2932,13 @@ func (*PresenceRequest) Descriptor() ([]byte, []int) {
 func (x *PresenceRequest) GetUser() string {
 	if x != nil {
 		return x.User
+	}
+	return ""
+}
+
+func (x *PresenceRequest) GetConv() string {
+	if x != nil {
+		return x.Conv
 	}
 	return ""
 }
@@ -3794,9 +3803,10 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x05after\x18\x02 \x01(\tR\x05after\x12\x14\n" +
 	"\x05limit\x18\x03 \x01(\rR\x05limit\"F\n" +
 	"\rMembersResult\x125\n" +
-	"\amembers\x18\x01 \x03(\v2\x1b.switchboard.wire.v1.MemberR\amembers\"%\n" +
+	"\amembers\x18\x01 \x03(\v2\x1b.switchboard.wire.v1.MemberR\amembers\"9\n" +
 	"\x0fPresenceRequest\x12\x12\n" +
-	"\x04user\x18\x01 \x01(\tR\x04user\"B\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
+	"\x04conv\x18\x02 \x01(\tR\x04conv\"B\n" +
 	"\x0ePresenceResult\x12\x16\n" +
 	"\x06online\x18\x01 \x01(\bR\x06online\x12\x18\n" +
 	"\adevices\x18\x02 \x01(\rR\adevices\"8\n" +
