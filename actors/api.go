@@ -4,29 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 
 	"github.com/asynkron/protoactor-go/actor"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/actors/session"
 	"github.com/switchboard-im/switchboard/storage"
 )
 
 // The Go API to the grains. Every method returns an *Error (see CodeOf) for
 // a rejection, and another error for a failure to reach the grain in time.
 
-var (
-	userIDPattern = regexp.MustCompile(`^[A-Za-z0-9._@-]{1,64}$`)
-	convIDPattern = regexp.MustCompile(`^[A-Za-z0-9._:@-]{1,128}$`)
-)
+// ValidUserID reports whether id is a well-formed user (or device) id.
+func ValidUserID(id string) bool { return session.ValidUserID(id) }
 
-// ValidUserID reports whether id is a well-formed user (or device) id:
-// 1–64 of letters, digits and ._@-
-func ValidUserID(id string) bool { return userIDPattern.MatchString(id) }
-
-// ValidConvID reports whether id is a well-formed conversation id: 1–128
-// of letters, digits and ._:@-
-func ValidConvID(id string) bool { return convIDPattern.MatchString(id) }
+// ValidConvID reports whether id is a well-formed conversation id.
+func ValidConvID(id string) bool { return session.ValidConvID(id) }
 
 func invalid(format string, args ...any) error {
 	return &Error{Code: pb.Code_INVALID, Message: fmt.Sprintf(format, args...)}
@@ -245,9 +238,9 @@ func (n *Runtime) Members(ctx context.Context, conv, user, after string, limit i
 	return out, nil
 }
 
-// RegisterDevice marks a device online at conn (a connection actor that
+// registerDevice marks a device online at conn (a session actor that
 // receives *pb.Push) and returns its stored cursor.
-func (n *Runtime) RegisterDevice(ctx context.Context, user, device string, conn *actor.PID) (*pb.RegisterDeviceResponse, error) {
+func (n *Runtime) registerDevice(ctx context.Context, user, device string, conn *actor.PID) (*pb.RegisterDeviceResponse, error) {
 	if err := errors.Join(checkUser(user), checkUser(device)); err != nil {
 		return nil, err
 	}
@@ -259,8 +252,8 @@ func (n *Runtime) RegisterDevice(ctx context.Context, user, device string, conn 
 	return r, fromPB(r.Error)
 }
 
-// UnregisterDevice marks a device offline, if conn is still its connection.
-func (n *Runtime) UnregisterDevice(ctx context.Context, user, device string, conn *actor.PID) error {
+// unregisterDevice marks a device offline, if conn is still its connection.
+func (n *Runtime) unregisterDevice(ctx context.Context, user, device string, conn *actor.PID) error {
 	_, err := n.request(ctx, KindUser, user, &pb.UnregisterDevice{User: user, Device: device, ConnId: conn.Id})
 	return err
 }

@@ -56,6 +56,15 @@ type Config struct {
 	MaxHistoryPage int
 	// SyncPage caps the conversations of one sync answer (default 500).
 	SyncPage int
+	// Reregister is how often (±50%) a session registers its device with
+	// the user grain again (default 30 s). A grain that moved learns of
+	// online devices at once through a presence probe; this bounds the time
+	// a device can go without pushes should a probe be missed (a second
+	// activation alive for a moment while the topology changes).
+	Reregister time.Duration
+	// TypingMaxMembers: typing signals are forwarded only in conversations
+	// with at most this many members (default 50).
+	TypingMaxMembers int
 	// OnDurable, if set, is called by a conversation grain for each message
 	// once it is durable, in seq order: the metrics hook. It must not block.
 	OnDurable func(kind storage.ConvKind, m storage.Message)
@@ -66,20 +75,22 @@ type Config struct {
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
 	return Config{
-		MaxBodyBytes:    64 << 10,
-		MaxGroupMembers: 10000,
-		FanoutThreshold: 500,
-		SendRate:        50,
-		SendBurst:       100,
-		RecallWindow:    2 * time.Minute,
-		PolicyMode:      PolicyOff,
-		IdleTimeout:     10 * time.Minute,
-		DedupeWindow:    4096,
-		SeqReserve:      1000,
-		RequestTimeout:  5 * time.Second,
-		MaxHistoryPage:  200,
-		SyncPage:        500,
-		Logger:          slog.Default(),
+		MaxBodyBytes:     64 << 10,
+		MaxGroupMembers:  10000,
+		FanoutThreshold:  500,
+		SendRate:         50,
+		SendBurst:        100,
+		RecallWindow:     2 * time.Minute,
+		PolicyMode:       PolicyOff,
+		IdleTimeout:      10 * time.Minute,
+		DedupeWindow:     4096,
+		SeqReserve:       1000,
+		RequestTimeout:   5 * time.Second,
+		MaxHistoryPage:   200,
+		SyncPage:         500,
+		Reregister:       30 * time.Second,
+		TypingMaxMembers: 50,
+		Logger:           slog.Default(),
 	}
 }
 
@@ -97,6 +108,10 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.DedupeWindow, d.DedupeWindow)
 	setInt(&c.MaxHistoryPage, d.MaxHistoryPage)
 	setInt(&c.SyncPage, d.SyncPage)
+	setInt(&c.TypingMaxMembers, d.TypingMaxMembers)
+	if c.Reregister <= 0 {
+		c.Reregister = d.Reregister
+	}
 	if c.SendRate <= 0 {
 		c.SendRate = d.SendRate
 	}

@@ -5,30 +5,16 @@ import (
 	"fmt"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/actors/session"
 	"github.com/switchboard-im/switchboard/storage"
 )
 
-// Error is a rejection a grain answered with: a code from the protocol and
-// a sentence for people.
-type Error struct {
-	Code    pb.Code
-	Message string
-}
-
-func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message) }
+// Error is a rejection a grain answered with (see package session).
+type Error = session.Error
 
 // CodeOf returns the code of an *Error in err's chain, INTERNAL for any other
 // error and OK for nil.
-func CodeOf(err error) pb.Code {
-	if err == nil {
-		return pb.Code_OK
-	}
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	return pb.Code_INTERNAL
-}
+func CodeOf(err error) pb.Code { return session.CodeOf(err) }
 
 func pbErr(code pb.Code, format string, args ...any) *pb.Error {
 	return &pb.Error{Code: code, Message: fmt.Sprintf(format, args...)}

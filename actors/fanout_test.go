@@ -3,34 +3,10 @@ package actors_test
 import (
 	"fmt"
 	"testing"
-	"time"
-
-	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
-	"github.com/switchboard-im/switchboard/cluster"
 )
-
-// subscribe asks the node's hub, from the device's own actor (so the hub
-// sees the connection as sender), to forward a large group's pushes.
-func (d *device) subscribe(t testing.TB, node *cluster.Node, user string, convs []string) {
-	t.Helper()
-	res, err := node.System().Root.RequestFuture(d.pid, &subscribeVia{hub: node.Hub(), msg: &pb.Subscribe{User: user, Convs: convs}}, 5*time.Second).Result()
-	if err != nil {
-		t.Fatalf("subscribe: %v", err)
-	}
-	if _, ok := res.(*pb.Ack); !ok {
-		t.Fatalf("subscribe answered %T", res)
-	}
-}
-
-// subscribeVia tells a test device actor to subscribe at hub and answer
-// with the hub's Ack.
-type subscribeVia struct {
-	hub *actor.PID
-	msg *pb.Subscribe
-}
 
 // TestReadFanoutAndFlag: a group above the fan-out threshold gets no
 // per-message inbox entries, unread is computed on read, and pushes come
@@ -42,11 +18,8 @@ func TestReadFanoutAndFlag(t *testing.T) {
 	const g = "g:big"
 	mustCreateGroup(t, node, g, "own", "m1", "m2", "m3", "m4")
 
-	m1, reg := connect(t, node, "m1", "phone")
-	if len(reg.LargeConvs) != 1 || reg.LargeConvs[0] != g {
-		t.Fatalf("large_convs %v, want [%s]", reg.LargeConvs, g)
-	}
-	m1.subscribe(t, node, "m1", reg.LargeConvs)
+	// Connecting subscribes the session to its large groups at the hub.
+	m1, _ := connect(t, node, "m1", "phone")
 	var before *pb.SyncResponse
 	eventually(t, func() error { // the creation notice is the one inbox entry
 		var err error

@@ -9,10 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
-
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/actors/session"
 	"github.com/switchboard-im/switchboard/cluster"
 	"github.com/switchboard-im/switchboard/storage"
 	"github.com/switchboard-im/switchboard/storage/pebble"
@@ -79,48 +78,37 @@ func tctx(t testing.TB) context.Context {
 	return ctx
 }
 
-// device is a test connection: an actor that records the pushes it gets.
+// device is a test connection: a session.Sink that records the pushes it
+// gets.
 type device struct {
-	pid    *actor.PID
+	sess   session.Session
 	mu     sync.Mutex
 	pushes []*pb.Push
 	got    chan struct{}
-	waiter *actor.PID // who asked for a subscription (actor goroutine only)
 }
 
-func connect(t testing.TB, node *cluster.Node, user, dev string) (*device, *pb.RegisterDeviceResponse) {
+func (d *device) Push(p *pb.Push) {
+	d.mu.Lock()
+	d.pushes = append(d.pushes, p)
+	d.mu.Unlock()
+	select {
+	case d.got <- struct{}{}:
+	default:
+	}
+}
+
+func (d *device) Signal(*pb.Signal) {}
+
+// connect connects a device through the node's session API.
+func connect(t testing.TB, node *cluster.Node, user, dev string) (*device, session.Session) {
 	t.Helper()
 	d := &device{got: make(chan struct{}, 1)}
-	d.pid = node.System().Root.Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
-		switch m := ctx.Message().(type) {
-		case *subscribeVia:
-			// Request, not RequestFuture: the hub must see this actor
-			// as the sender, it is what the hub forwards to.
-			d.waiter = ctx.Sender()
-			ctx.Request(m.hub, m.msg)
-			return
-		case *pb.Ack:
-			if d.waiter != nil {
-				ctx.Send(d.waiter, m)
-				d.waiter = nil
-			}
-			return
-		}
-		if p, ok := ctx.Message().(*pb.Push); ok {
-			d.mu.Lock()
-			d.pushes = append(d.pushes, p)
-			d.mu.Unlock()
-			select {
-			case d.got <- struct{}{}:
-			default:
-			}
-		}
-	}))
-	res, err := node.RegisterDevice(tctx(t), user, dev, d.pid)
+	sess, err := node.Connect(tctx(t), user, dev, d)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return d, res
+	d.sess = sess
+	return d, sess
 }
 
 // messages returns the message pushes seen so far.

@@ -21,10 +21,6 @@ const (
 	KindConversation = "conversation"
 	KindUser         = "user"
 	hubName          = "switchboard-hub"
-	// ConnRegistryName is the actor the connection layer runs on every
-	// node to answer *pb.PresenceProbe: the user's local connections
-	// register their devices again.
-	ConnRegistryName = "switchboard-connections"
 )
 
 // Runtime owns the grains of one node: it builds their kinds for the
@@ -39,6 +35,9 @@ type Runtime struct {
 	policy  *policy
 	hub     *actor.PID
 	log     *slog.Logger
+
+	sessions  *sessionIndex // this node's connected devices (sessions.go)
+	stopWatch func()
 }
 
 // NewRuntime validates cfg and prepares the grains over store.
@@ -72,6 +71,9 @@ func (n *Runtime) Attach(c *cluster.Cluster) error {
 		return fmt.Errorf("spawn hub: %w", err)
 	}
 	n.hub = hub
+	if err := n.startSessions(); err != nil {
+		return fmt.Errorf("start sessions: %w", err)
+	}
 	return nil
 }
 

@@ -12,9 +12,9 @@ func TestSingleNodeDirectChat(t *testing.T) {
 	node := startCluster(t, 1, store, actors.Config{})[0]
 	ctx := tctx(t)
 
-	bobPhone, reg := connect(t, node, "bob", "phone")
-	if reg.Cursor != 0 {
-		t.Fatalf("fresh device cursor %d", reg.Cursor)
+	bobPhone, bobSess := connect(t, node, "bob", "phone")
+	if bobSess.Cursor() != 0 {
+		t.Fatalf("fresh device cursor %d", bobSess.Cursor())
 	}
 	res, err := node.SendDirect(ctx, "bob", &pb.SendMessage{Sender: "alice", ClientMsgId: "a1", Body: []byte("hi bob")})
 	if err != nil {

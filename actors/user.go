@@ -152,7 +152,7 @@ func (u *user) load(ctx actor.Context) {
 	// Presence is not stored: ask every node to have this user's devices
 	// connected there register again with this activation.
 	for _, addr := range u.rt.ClusterMembers() {
-		ctx.Send(actor.NewPID(addr, ConnRegistryName), &pb.PresenceProbe{User: u.id})
+		ctx.Send(actor.NewPID(addr, sessionRegistryName), &pb.PresenceProbe{User: u.id})
 	}
 }
 

@@ -138,9 +138,20 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 			err = fmt.Errorf("start cluster member: %v", r)
 		}
 	}()
-	c.StartMember()
+	startMember(c)
 	log.Info("cluster member started", "id", system.ID, "address", system.Address(), "membership", provider.Addr())
 	return &Node{Runtime: rt, system: system, cluster: c, provider: provider, forwarder: fwd, started: time.Now()}, nil
+}
+
+var startMu sync.Mutex
+
+// startMember starts the cluster member. protoactor's remote sets grpc's
+// process-wide logger on start, so nodes of one process (tests) start one
+// at a time.
+func startMember(c *pcluster.Cluster) {
+	startMu.Lock()
+	defer startMu.Unlock()
+	c.StartMember()
 }
 
 // Stop leaves the cluster and stops the node; graceful tells the others at
@@ -156,6 +167,7 @@ func (n *Node) Stop(graceful bool) {
 		if !graceful {
 			_ = n.provider.Shutdown(false)
 		}
+		n.Runtime.Detach()
 		n.forwarder.Close()
 	})
 }

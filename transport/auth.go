@@ -11,7 +11,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/switchboard-im/switchboard/actors"
+	"github.com/switchboard-im/switchboard/actors/session"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
 
@@ -104,7 +104,7 @@ func (a *Authenticator) Verify(token string) (Identity, error) {
 		// The library's text says which check failed, never the key.
 		return Identity{}, wirepb.Errorf(wirepb.Code_UNAUTHENTICATED, "invalid token: %v", err)
 	}
-	if !actors.ValidUserID(c.Subject) || !actors.ValidUserID(c.Device) {
+	if !session.ValidUserID(c.Subject) || !session.ValidUserID(c.Device) {
 		return Identity{}, wirepb.Errorf(wirepb.Code_UNAUTHENTICATED, "token names no valid user (sub) and device (dev)")
 	}
 	return Identity{User: c.Subject, Device: c.Device, Expires: c.ExpiresAt.Time}, nil

@@ -54,12 +54,6 @@ type Config struct {
 	// WriteTimeout closes a connection whose push stream accepts nothing
 	// for this long (default 30 s): a client that stopped reading.
 	WriteTimeout time.Duration
-	// Reregister is how often (±50%) a connection registers its device
-	// with the user grain again (default 30 s). A grain that moved learns
-	// of online devices at once through a presence probe; this bounds the
-	// time a device can go without pushes should a probe be missed (a
-	// second activation alive for a moment while the topology changes).
-	Reregister time.Duration
 	// MaxStreams is how many request streams a client may have open at
 	// once (default 64).
 	MaxStreams int
@@ -75,9 +69,6 @@ type Config struct {
 	// MaxRejected closes a connection that keeps flooding: this many
 	// rate-limited requests without an accepted one (default 200).
 	MaxRejected int
-	// TypingMaxMembers: typing signals are forwarded only in conversations
-	// with at most this many members (default 50).
-	TypingMaxMembers int
 
 	// DrainGrace is how long Drain waits for clients to leave after GoAway
 	// before closing their connections (default 5 s).
@@ -101,7 +92,6 @@ func DefaultConfig() Config {
 		HelloTimeout:     10 * time.Second,
 		RequestTimeout:   10 * time.Second,
 		WriteTimeout:     30 * time.Second,
-		Reregister:       30 * time.Second,
 		MaxStreams:       64,
 		ConnRate:         50,
 		ConnBurst:        100,
@@ -109,7 +99,6 @@ func DefaultConfig() Config {
 		UserBurst:        200,
 		SignalRate:       10,
 		MaxRejected:      200,
-		TypingMaxMembers: 50,
 		DrainGrace:       5 * time.Second,
 		Logger:           slog.Default(),
 	}
@@ -149,14 +138,12 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.ConnBurst, d.ConnBurst)
 	setInt(&c.UserBurst, d.UserBurst)
 	setInt(&c.MaxRejected, d.MaxRejected)
-	setInt(&c.TypingMaxMembers, d.TypingMaxMembers)
 	setDur(&c.KeepAlive, d.KeepAlive)
 	setDur(&c.IdleTimeout, d.IdleTimeout)
 	setDur(&c.HandshakeTimeout, d.HandshakeTimeout)
 	setDur(&c.HelloTimeout, d.HelloTimeout)
 	setDur(&c.RequestTimeout, d.RequestTimeout)
 	setDur(&c.WriteTimeout, d.WriteTimeout)
-	setDur(&c.Reregister, d.Reregister)
 	setDur(&c.DrainGrace, d.DrainGrace)
 	setF(&c.ConnRate, d.ConnRate)
 	setF(&c.UserRate, d.UserRate)

@@ -11,25 +11,25 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
 	"github.com/quic-go/quic-go"
 	"golang.org/x/time/rate"
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/actors/session"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
 
 // conn is one authenticated client connection: its control stream, push
-// lanes, request streams and datagrams, and the actor the user grain
-// pushes to.
+// lanes, request streams and datagrams, and its session at the node (the
+// conn is the session's Sink).
 type conn struct {
 	s    *Server
 	qc   *quic.Conn
 	ctx  context.Context
 	log  *slog.Logger
 	id   Identity
-	pid  *actor.PID
+	sess session.Session
 	q    *pushQueue
 	ctrl *quic.Stream
 	ctrR wirepb.ByteReader
@@ -42,22 +42,15 @@ type conn struct {
 	rejected    atomic.Int64
 	closeOnce   sync.Once
 	requests    sync.WaitGroup
-
-	membersMu sync.Mutex
-	members   map[string]cachedMembers
 }
 
-type cachedMembers struct {
-	users []string
-	at    time.Time
-}
+var _ session.Sink = (*conn)(nil)
 
 func (s *Server) serveConn(qc *quic.Conn) {
 	c := &conn{s: s, qc: qc, ctx: qc.Context(), log: s.log.With("remote", qc.RemoteAddr().String()),
 		q:          newPushQueue(s.cfg.PushLanes, s.cfg.PushQueue, s.cfg.PendingAcks),
 		limiter:    rate.NewLimiter(rate.Limit(s.cfg.ConnRate), s.cfg.ConnBurst),
-		sigLimiter: rate.NewLimiter(rate.Limit(s.cfg.SignalRate), 2*int(s.cfg.SignalRate)),
-		members:    map[string]cachedMembers{}}
+		sigLimiter: rate.NewLimiter(rate.Limit(s.cfg.SignalRate), 2*int(s.cfg.SignalRate))}
 	defer func() {
 		// A bug in a handler must cost one connection, not the process.
 		if r := recover(); r != nil {
@@ -134,33 +127,30 @@ func frameError(err error, what string) error {
 	return err // the stream or connection is gone: nobody to tell
 }
 
-// start registers the device with its user grain, subscribes to the read
-// fan-out groups and sends Welcome with the first sync page.
+// start connects the device's session (the node registers it with its
+// user grain) and sends Welcome with the first sync page.
 func (c *conn) start() error {
-	rt, cfg := c.s.rt, c.s.cfg
-	c.pid = rt.System().Root.Spawn(actor.PropsFromFunc(c.receive))
+	cfg := c.s.cfg
 	ctx, cancel := context.WithTimeout(c.ctx, cfg.RequestTimeout)
 	defer cancel()
-	reg, err := rt.RegisterDevice(ctx, c.id.User, c.id.Device, c.pid)
+	sess, err := c.s.node.Connect(ctx, c.id.User, c.id.Device, c)
 	if err != nil {
 		return wireErr(err)
 	}
-	if len(reg.LargeConvs) > 0 {
-		rt.System().Root.RequestWithCustomSender(rt.Hub(), &pb.Subscribe{User: c.id.User, Convs: reg.LargeConvs}, c.pid)
-	}
-	sr, err := rt.Sync(ctx, c.id.User, c.id.Device, reg.Cursor, 0)
+	c.sess = sess
+	sr, err := sess.Sync(ctx, sess.Cursor(), 0)
 	if err != nil {
 		return wireErr(err)
 	}
 	first := wireSync(sr)
-	w := &wirepb.Welcome{User: c.id.User, Device: c.id.Device, Cursor: reg.Cursor, Sync: first,
+	w := &wirepb.Welcome{User: c.id.User, Device: c.id.Device, Cursor: sess.Cursor(), Sync: first,
 		MaxFrame: uint32(cfg.MaxFrame), PushLanes: uint32(cfg.PushLanes), ServerTimeMs: time.Now().UnixMilli(),
 		Node: cfg.NodeName, IdleTimeoutMs: uint32(cfg.IdleTimeout / time.Millisecond)}
 	msg := &wirepb.ServerControl{Msg: &wirepb.ServerControl_Welcome{Welcome: w}}
 	if err := fitSync(first, cfg.MaxFrame-proto.Size(msg)+proto.Size(first)); err != nil {
 		return err
 	}
-	c.q.start(reg.Cursor, first)
+	c.q.start(sess.Cursor(), first)
 	return c.writeControl(msg)
 }
 
@@ -172,7 +162,6 @@ func (c *conn) run() {
 	go c.readControl()
 	go c.writeResyncs()
 	go c.datagrams()
-	go c.reregisterLoop()
 	expiry := time.AfterFunc(time.Until(c.id.Expires), func() {
 		c.close(wirepb.Errorf(wirepb.Code_TOKEN_EXPIRED, "token expired"))
 	})
@@ -195,15 +184,11 @@ func (c *conn) run() {
 func (c *conn) cleanup() {
 	c.q.close()
 	c.requests.Wait()
-	rt := c.s.rt
-	ctx, cancel := context.WithTimeout(context.Background(), c.s.cfg.RequestTimeout)
-	defer cancel()
-	c.storeCursor(ctx)
-	if c.pid != nil {
-		if err := rt.UnregisterDevice(ctx, c.id.User, c.id.Device, c.pid); err != nil {
-			c.log.Warn("unregister device", "err", err)
-		}
-		rt.System().Root.Stop(c.pid) // the hub watches it and drops its subscriptions
+	if c.sess != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), c.s.cfg.RequestTimeout)
+		defer cancel()
+		c.storeCursor(ctx)
+		c.sess.Close()
 	}
 	c.log.Debug("disconnected")
 }
@@ -216,7 +201,7 @@ func (c *conn) storeCursor(ctx context.Context) {
 	if !ok {
 		return
 	}
-	if err := c.s.rt.AckCursor(ctx, c.id.User, c.id.Device, w); err != nil {
+	if err := c.sess.AckCursor(ctx, w); err != nil {
 		c.log.Warn("store cursor", "cursor", w, "err", err)
 	}
 }
@@ -327,23 +312,27 @@ func (c *conn) lane(i int) {
 	}
 }
 
-// receive is the connection actor: pushes from the user grain and the
-// node hub. It never blocks.
-func (c *conn) receive(ctx actor.Context) {
-	p, ok := ctx.Message().(*pb.Push)
-	if !ok {
-		return
-	}
+// Push queues an event from the node for the client. It never blocks: a
+// full queue makes the client resync (pushq.go).
+func (c *conn) Push(p *pb.Push) {
 	w, conv, ok := wirePush(p)
 	if !ok {
 		return
-	}
-	if n := p.GetMembership(); n != nil && n.Large {
-		ctx.Request(c.s.rt.Hub(), &pb.Subscribe{User: c.id.User, Convs: []string{conv}, Unsubscribe: n.GetMember().GetLeftSeq() > 0})
 	}
 	var ref *msgRef
 	if m := p.GetMessage(); m != nil && m.Sender != c.id.User && m.Kind == pb.MessageKind_NORMAL && strings.HasPrefix(conv, "d:") {
 		ref = &msgRef{conv: conv, sender: m.Sender, seq: m.Seq}
 	}
 	c.q.enqueue(w, conv, ref)
+}
+
+// Signal sends a best-effort signal to the client as a datagram.
+func (c *conn) Signal(sig *pb.Signal) {
+	b, err := proto.Marshal(&wirepb.Signal{Kind: wirepb.Signal_Kind(sig.Kind), Conv: sig.Conv, User: sig.User, Seq: sig.Seq})
+	if err != nil {
+		return
+	}
+	if c.qc.SendDatagram(b) == nil {
+		metricFrames.WithLabelValues("out", "datagram").Inc()
+	}
 }

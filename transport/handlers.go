@@ -8,8 +8,8 @@ import (
 	"github.com/quic-go/quic-go"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/actors/session"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
 
@@ -106,7 +106,7 @@ func wireErr(err error) *wirepb.Error {
 	if errors.As(err, &we) {
 		return we
 	}
-	var ae *actors.Error
+	var ae *session.Error
 	if errors.As(err, &ae) {
 		return &wirepb.Error{Code: wireCode(ae.Code), Message: ae.Message}
 	}
@@ -133,21 +133,16 @@ func (c *conn) fail(err error) *wirepb.Response {
 	return &wirepb.Response{Error: e}
 }
 
-// dispatch runs a validated request as the connection's user and device:
-// no request names its sender, so no client can act as someone else.
+// dispatch runs a validated request through the connection's session,
+// which acts as its user and device: no request names its sender, so no
+// client can act as someone else.
 func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Response {
-	rt, user, device := c.s.rt, c.id.User, c.id.Device
+	sess := c.sess
 	switch op := req.Op.(type) {
 	case *wirepb.Request_Send:
 		s := op.Send
-		m := &pb.SendMessage{Conv: s.Conv, Sender: user, ClientMsgId: s.ClientMsgId, Body: s.Body, ClientTsMs: s.ClientTsMs}
-		var r *pb.SendResponse
-		var err error
-		if s.To != "" {
-			r, err = rt.SendDirect(ctx, s.To, m)
-		} else {
-			r, err = rt.Send(ctx, m)
-		}
+		m := &pb.SendMessage{Conv: s.Conv, ClientMsgId: s.ClientMsgId, Body: s.Body, ClientTsMs: s.ClientTsMs}
+		r, err := sess.Send(ctx, s.To, m)
 		if err != nil {
 			return c.fail(err)
 		}
@@ -155,7 +150,7 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 			Conv: m.Conv, Seq: r.Seq, MsgId: r.MsgId, ServerTsMs: r.ServerTsMs, Duplicate: r.Duplicate, Flagged: r.Flagged}}}
 
 	case *wirepb.Request_Sync:
-		r, err := rt.Sync(ctx, user, device, op.Sync.Cursor, int(op.Sync.Limit))
+		r, err := sess.Sync(ctx, op.Sync.Cursor, int(op.Sync.Limit))
 		if err != nil {
 			return c.fail(err)
 		}
@@ -176,7 +171,7 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 
 	case *wirepb.Request_History:
 		h := op.History
-		ms, err := rt.History(ctx, &pb.GetHistory{Conv: h.Conv, User: user, FromSeq: h.FromSeq, ToSeq: h.ToSeq, OldestFirst: h.OldestFirst, Limit: h.Limit})
+		ms, err := sess.History(ctx, &pb.GetHistory{Conv: h.Conv, FromSeq: h.FromSeq, ToSeq: h.ToSeq, OldestFirst: h.OldestFirst, Limit: h.Limit})
 		if err != nil {
 			return c.fail(err)
 		}
@@ -185,21 +180,21 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		return &wirepb.Response{Result: &wirepb.Response_History{History: res}}
 
 	case *wirepb.Request_MarkRead:
-		r, err := rt.MarkRead(ctx, user, device, op.MarkRead.Conv, op.MarkRead.Seq)
+		r, err := sess.MarkRead(ctx, op.MarkRead.Conv, op.MarkRead.Seq)
 		if err != nil {
 			return c.fail(err)
 		}
 		return &wirepb.Response{Result: &wirepb.Response_MarkRead{MarkRead: &wirepb.MarkReadResult{ReadSeq: r.ReadSeq, TotalUnread: r.TotalUnread}}}
 
 	case *wirepb.Request_Recall:
-		seq, err := rt.Recall(ctx, op.Recall.Conv, user, op.Recall.Seq)
+		seq, err := sess.Recall(ctx, op.Recall.Conv, op.Recall.Seq)
 		if err != nil {
 			return c.fail(err)
 		}
 		return &wirepb.Response{Result: &wirepb.Response_Recall{Recall: &wirepb.RecallResult{Seq: seq}}}
 
 	case *wirepb.Request_ListConversations:
-		r, err := rt.ListConversations(ctx, user, op.ListConversations.AfterConv, int(op.ListConversations.Limit))
+		r, err := sess.ListConversations(ctx, op.ListConversations.AfterConv, int(op.ListConversations.Limit))
 		if err != nil {
 			return c.fail(err)
 		}
@@ -220,7 +215,7 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		if g.Kind != wirepb.ConvKind_CONV_KIND_UNSPECIFIED {
 			kind = pb.ConvKind(g.Kind)
 		}
-		r, err := rt.CreateConversation(ctx, &pb.CreateConversation{Conv: g.Conv, Kind: kind, Creator: user, Members: members, Title: g.Title})
+		r, err := sess.CreateConversation(ctx, &pb.CreateConversation{Conv: g.Conv, Kind: kind, Members: members, Title: g.Title})
 		if err != nil {
 			return c.fail(err)
 		}
@@ -228,18 +223,14 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 
 	case *wirepb.Request_Membership:
 		m := op.Membership
-		users := m.Users
-		if m.Op == wirepb.MembershipRequest_LEAVE {
-			users = []string{user}
-		}
-		seq, err := rt.ChangeMembership(ctx, &pb.MembershipChange{Conv: m.Conv, Actor: user, Op: pb.MembershipChange_Op(m.Op), Users: users, Role: pb.Role(m.Role)})
+		seq, err := sess.ChangeMembership(ctx, &pb.MembershipChange{Conv: m.Conv, Op: pb.MembershipChange_Op(m.Op), Users: m.Users, Role: pb.Role(m.Role)})
 		if err != nil {
 			return c.fail(err)
 		}
 		return &wirepb.Response{Result: &wirepb.Response_Membership{Membership: &wirepb.MembershipResult{Seq: seq}}}
 
 	case *wirepb.Request_Members:
-		ms, err := rt.Members(ctx, op.Members.Conv, user, op.Members.After, int(op.Members.Limit))
+		ms, err := sess.Members(ctx, op.Members.Conv, op.Members.After, int(op.Members.Limit))
 		if err != nil {
 			return c.fail(err)
 		}
@@ -250,14 +241,14 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		return &wirepb.Response{Result: &wirepb.Response_Members{Members: res}}
 
 	case *wirepb.Request_Presence:
-		r, err := rt.Presence(ctx, user, op.Presence.User, op.Presence.Conv)
+		r, err := sess.Presence(ctx, op.Presence.User, op.Presence.Conv)
 		if err != nil {
 			return c.fail(err)
 		}
 		return &wirepb.Response{Result: &wirepb.Response_Presence{Presence: &wirepb.PresenceResult{Online: len(r.Devices) > 0, Devices: uint32(len(r.Devices))}}}
 
 	case *wirepb.Request_Pin:
-		if err := rt.SetPinned(ctx, user, op.Pin.Conv, op.Pin.Pinned); err != nil {
+		if err := sess.SetPinned(ctx, op.Pin.Conv, op.Pin.Pinned); err != nil {
 			return c.fail(err)
 		}
 		return &wirepb.Response{Result: &wirepb.Response_Pin{Pin: &wirepb.PinResult{}}}

@@ -13,30 +13,24 @@ import (
 	"sync"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
 	"github.com/quic-go/quic-go"
 	"golang.org/x/time/rate"
 
-	"github.com/switchboard-im/switchboard/actors"
+	"github.com/switchboard-im/switchboard/actors/session"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
 
 // Server accepts client connections for one node.
 type Server struct {
-	cfg    Config
-	rt     *actors.Runtime
-	log    *slog.Logger
-	udp    net.PacketConn
-	tr     *quic.Transport
-	ln     *quic.Listener
-	router *actor.PID
-	// registry answers user grains' presence probes (presence.go).
-	registry *actor.PID
-	// stopWatch ends the topology watch (presence.go).
-	stopWatch func()
+	cfg  Config
+	node session.Node
+	log  *slog.Logger
+	udp  net.PacketConn
+	tr   *quic.Transport
+	ln   *quic.Listener
 
 	mu       sync.Mutex
-	users    map[string]*userConns
+	users    map[string]*userLimit
 	conns    map[*conn]struct{}
 	draining bool
 	wg       sync.WaitGroup
@@ -44,24 +38,24 @@ type Server struct {
 	closing  sync.Once
 }
 
-// userConns are one user's connections on this node, and the rate limit
-// they share.
-type userConns struct {
-	conns   map[*conn]struct{}
+// userLimit is the request rate one user's connections on this node
+// share, and how many of them hold it.
+type userLimit struct {
+	conns   int
 	limiter *rate.Limiter
 }
 
-// Listen binds cfg.Addr and serves connections for rt's node until Close.
-func Listen(rt *actors.Runtime, cfg Config) (*Server, error) {
+// Listen binds cfg.Addr and serves connections for node until Close.
+func Listen(node session.Node, cfg Config) (*Server, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	if rt == nil || rt.System() == nil {
+	if node == nil {
 		return nil, errors.New("transport: no running node")
 	}
 	if cfg.NodeName == "" {
-		cfg.NodeName = rt.System().Address()
+		cfg.NodeName = node.Address()
 	}
 	udp, err := net.ListenPacket("udp", cfg.Addr)
 	if err != nil {
@@ -82,21 +76,8 @@ func Listen(rt *actors.Runtime, cfg Config) (*Server, error) {
 		_ = udp.Close()
 		return nil, fmt.Errorf("quic listen: %w", err)
 	}
-	s := &Server{cfg: cfg, rt: rt, log: cfg.Logger.With("component", "transport"), udp: udp, tr: tr, ln: ln,
-		users: map[string]*userConns{}, conns: map[*conn]struct{}{}, done: make(chan struct{})}
-	s.router, err = rt.System().Root.SpawnNamed(actor.PropsFromFunc(s.routerReceive), routerName)
-	if err != nil {
-		_ = ln.Close()
-		_ = tr.Close()
-		return nil, fmt.Errorf("spawn signal router: %w", err)
-	}
-	s.registry, err = rt.System().Root.SpawnNamed(actor.PropsFromFunc(s.registryReceive), actors.ConnRegistryName)
-	if err != nil {
-		_ = ln.Close()
-		_ = tr.Close()
-		return nil, fmt.Errorf("spawn connection registry: %w", err)
-	}
-	s.stopWatch = s.watchTopology()
+	s := &Server{cfg: cfg, node: node, log: cfg.Logger.With("component", "transport"), udp: udp, tr: tr, ln: ln,
+		users: map[string]*userLimit{}, conns: map[*conn]struct{}{}, done: make(chan struct{})}
 	s.wg.Add(1)
 	go s.accept()
 	s.log.Info("listening", "addr", udp.LocalAddr().String(), "alpn", wirepb.ALPN)
@@ -131,10 +112,10 @@ func (s *Server) add(c *conn) bool {
 	s.conns[c] = struct{}{}
 	u := s.users[c.id.User]
 	if u == nil {
-		u = &userConns{conns: map[*conn]struct{}{}, limiter: rate.NewLimiter(rate.Limit(s.cfg.UserRate), s.cfg.UserBurst)}
+		u = &userLimit{limiter: rate.NewLimiter(rate.Limit(s.cfg.UserRate), s.cfg.UserBurst)}
 		s.users[c.id.User] = u
 	}
-	u.conns[c] = struct{}{}
+	u.conns++
 	c.userLimiter = u.limiter
 	metricConns.Inc()
 	return true
@@ -148,27 +129,11 @@ func (s *Server) remove(c *conn) {
 	}
 	delete(s.conns, c)
 	if u := s.users[c.id.User]; u != nil {
-		delete(u.conns, c)
-		if len(u.conns) == 0 {
+		if u.conns--; u.conns == 0 {
 			delete(s.users, c.id.User)
 		}
 	}
 	metricConns.Dec()
-}
-
-// userConnsOf lists a user's connections here.
-func (s *Server) userConnsOf(user string) []*conn {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	u := s.users[user]
-	if u == nil {
-		return nil
-	}
-	out := make([]*conn, 0, len(u.conns))
-	for c := range u.conns {
-		out = append(out, c)
-	}
-	return out
 }
 
 // Connections is the number of authenticated connections open.
@@ -242,9 +207,6 @@ func (s *Server) Close() error {
 		}
 		_ = s.tr.Close()
 		<-waited
-		_ = s.rt.System().Root.StopFuture(s.router).Wait()
-		_ = s.rt.System().Root.StopFuture(s.registry).Wait()
-		s.stopWatch()
 		close(s.done)
 	})
 	return nil

@@ -1,7 +1,7 @@
 package transport
 
 import (
-	"github.com/switchboard-im/switchboard/actors"
+	"github.com/switchboard-im/switchboard/actors/session"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
 
@@ -29,7 +29,7 @@ func invalid(format string, args ...any) error {
 }
 
 func checkConv(id string) error {
-	if !actors.ValidConvID(id) {
+	if !session.ValidConvID(id) {
 		return invalid("bad conversation id %q", id)
 	}
 	return nil
@@ -43,7 +43,7 @@ func checkUsers(users []string, min int) error {
 		return invalid("%d users, limit %d", len(users), maxListUsers)
 	}
 	for _, u := range users {
-		if !actors.ValidUserID(u) {
+		if !session.ValidUserID(u) {
 			return invalid("bad user id %q", u)
 		}
 	}
@@ -59,7 +59,7 @@ func validateRequest(r *wirepb.Request) error {
 		switch {
 		case (s.Conv == "") == (s.To == ""):
 			return invalid("a send names exactly one of conv and to")
-		case s.To != "" && !actors.ValidUserID(s.To):
+		case s.To != "" && !session.ValidUserID(s.To):
 			return invalid("bad user id %q", s.To)
 		case len(s.Body) == 0:
 			return invalid("empty message body")
@@ -119,12 +119,12 @@ func validateRequest(r *wirepb.Request) error {
 		}
 		return checkConv(m.Conv)
 	case *wirepb.Request_Members:
-		if a := op.Members.After; a != "" && !actors.ValidUserID(a) {
+		if a := op.Members.After; a != "" && !session.ValidUserID(a) {
 			return invalid("bad user id %q", a)
 		}
 		return checkConv(op.Members.Conv)
 	case *wirepb.Request_Presence:
-		if !actors.ValidUserID(op.Presence.User) {
+		if !session.ValidUserID(op.Presence.User) {
 			return invalid("bad user id %q", op.Presence.User)
 		}
 	case *wirepb.Request_Pin:

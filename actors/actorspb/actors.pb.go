@@ -327,6 +327,55 @@ func (MembershipChange_Op) EnumDescriptor() ([]byte, []int) {
 	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{11, 0}
 }
 
+type Signal_Kind int32
+
+const (
+	Signal_TYPING      Signal_Kind = 0
+	Signal_STOP_TYPING Signal_Kind = 1
+	Signal_DELIVERED   Signal_Kind = 2
+)
+
+// Enum value maps for Signal_Kind.
+var (
+	Signal_Kind_name = map[int32]string{
+		0: "TYPING",
+		1: "STOP_TYPING",
+		2: "DELIVERED",
+	}
+	Signal_Kind_value = map[string]int32{
+		"TYPING":      0,
+		"STOP_TYPING": 1,
+		"DELIVERED":   2,
+	}
+)
+
+func (x Signal_Kind) Enum() *Signal_Kind {
+	p := new(Signal_Kind)
+	*p = x
+	return p
+}
+
+func (x Signal_Kind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Signal_Kind) Descriptor() protoreflect.EnumDescriptor {
+	return file_actors_actorspb_actors_proto_enumTypes[5].Descriptor()
+}
+
+func (Signal_Kind) Type() protoreflect.EnumType {
+	return &file_actors_actorspb_actors_proto_enumTypes[5]
+}
+
+func (x Signal_Kind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Signal_Kind.Descriptor instead.
+func (Signal_Kind) EnumDescriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{41, 0}
+}
+
 type Error struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Code          Code                   `protobuf:"varint,1,opt,name=code,proto3,enum=switchboard.actors.Code" json:"code,omitempty"`
@@ -3174,6 +3223,129 @@ func (x *Subscribe) GetUnsubscribe() bool {
 	return false
 }
 
+// Signal is a best-effort event between devices, never stored: typing and
+// delivered.
+type Signal struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Kind          Signal_Kind            `protobuf:"varint,1,opt,name=kind,proto3,enum=switchboard.actors.Signal_Kind" json:"kind,omitempty"`
+	Conv          string                 `protobuf:"bytes,2,opt,name=conv,proto3" json:"conv,omitempty"`
+	User          string                 `protobuf:"bytes,3,opt,name=user,proto3" json:"user,omitempty"` // who typed, or who received
+	Seq           uint64                 `protobuf:"varint,4,opt,name=seq,proto3" json:"seq,omitempty"`  // DELIVERED: up to this seq
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Signal) Reset() {
+	*x = Signal{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Signal) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Signal) ProtoMessage() {}
+
+func (x *Signal) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Signal.ProtoReflect.Descriptor instead.
+func (*Signal) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *Signal) GetKind() Signal_Kind {
+	if x != nil {
+		return x.Kind
+	}
+	return Signal_TYPING
+}
+
+func (x *Signal) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *Signal) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *Signal) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+// RouteSignal carries a signal to the sessions of user on one node.
+type RouteSignal struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Signal        *Signal                `protobuf:"bytes,2,opt,name=signal,proto3" json:"signal,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RouteSignal) Reset() {
+	*x = RouteSignal{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RouteSignal) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RouteSignal) ProtoMessage() {}
+
+func (x *RouteSignal) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RouteSignal.ProtoReflect.Descriptor instead.
+func (*RouteSignal) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *RouteSignal) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *RouteSignal) GetSignal() *Signal {
+	if x != nil {
+		return x.Signal
+	}
+	return nil
+}
+
 type PresenceResponse_Device struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Device        string                 `protobuf:"bytes,1,opt,name=device,proto3" json:"device,omitempty"`
@@ -3184,7 +3356,7 @@ type PresenceResponse_Device struct {
 
 func (x *PresenceResponse_Device) Reset() {
 	*x = PresenceResponse_Device{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[41]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3196,7 +3368,7 @@ func (x *PresenceResponse_Device) String() string {
 func (*PresenceResponse_Device) ProtoMessage() {}
 
 func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[41]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3461,7 +3633,20 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\tSubscribe\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x14\n" +
 	"\x05convs\x18\x02 \x03(\tR\x05convs\x12 \n" +
-	"\vunsubscribe\x18\x03 \x01(\bR\vunsubscribe*\xf6\x01\n" +
+	"\vunsubscribe\x18\x03 \x01(\bR\vunsubscribe\"\xab\x01\n" +
+	"\x06Signal\x123\n" +
+	"\x04kind\x18\x01 \x01(\x0e2\x1f.switchboard.actors.Signal.KindR\x04kind\x12\x12\n" +
+	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x12\n" +
+	"\x04user\x18\x03 \x01(\tR\x04user\x12\x10\n" +
+	"\x03seq\x18\x04 \x01(\x04R\x03seq\"2\n" +
+	"\x04Kind\x12\n" +
+	"\n" +
+	"\x06TYPING\x10\x00\x12\x0f\n" +
+	"\vSTOP_TYPING\x10\x01\x12\r\n" +
+	"\tDELIVERED\x10\x02\"U\n" +
+	"\vRouteSignal\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x122\n" +
+	"\x06signal\x18\x02 \x01(\v2\x1a.switchboard.actors.SignalR\x06signal*\xf6\x01\n" +
 	"\x04Code\x12\x06\n" +
 	"\x02OK\x10\x00\x12\v\n" +
 	"\aINVALID\x10\x01\x12\x0e\n" +
@@ -3516,56 +3701,59 @@ func file_actors_actorspb_actors_proto_rawDescGZIP() []byte {
 	return file_actors_actorspb_actors_proto_rawDescData
 }
 
-var file_actors_actorspb_actors_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
+var file_actors_actorspb_actors_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
 var file_actors_actorspb_actors_proto_goTypes = []any{
 	(Code)(0),                          // 0: switchboard.actors.Code
 	(ConvKind)(0),                      // 1: switchboard.actors.ConvKind
 	(Role)(0),                          // 2: switchboard.actors.Role
 	(MessageKind)(0),                   // 3: switchboard.actors.MessageKind
 	(MembershipChange_Op)(0),           // 4: switchboard.actors.MembershipChange.Op
-	(*Error)(nil),                      // 5: switchboard.actors.Error
-	(*Message)(nil),                    // 6: switchboard.actors.Message
-	(*Member)(nil),                     // 7: switchboard.actors.Member
-	(*CreateConversation)(nil),         // 8: switchboard.actors.CreateConversation
-	(*CreateConversationResponse)(nil), // 9: switchboard.actors.CreateConversationResponse
-	(*SendMessage)(nil),                // 10: switchboard.actors.SendMessage
-	(*SendResponse)(nil),               // 11: switchboard.actors.SendResponse
-	(*RecallMessage)(nil),              // 12: switchboard.actors.RecallMessage
-	(*RecallResponse)(nil),             // 13: switchboard.actors.RecallResponse
-	(*GetHistory)(nil),                 // 14: switchboard.actors.GetHistory
-	(*HistoryResponse)(nil),            // 15: switchboard.actors.HistoryResponse
-	(*MembershipChange)(nil),           // 16: switchboard.actors.MembershipChange
-	(*MembershipResponse)(nil),         // 17: switchboard.actors.MembershipResponse
-	(*ListMembers)(nil),                // 18: switchboard.actors.ListMembers
-	(*MembersResponse)(nil),            // 19: switchboard.actors.MembersResponse
-	(*ConvState)(nil),                  // 20: switchboard.actors.ConvState
-	(*ConvStateResponse)(nil),          // 21: switchboard.actors.ConvStateResponse
-	(*ReadBy)(nil),                     // 22: switchboard.actors.ReadBy
-	(*Deliver)(nil),                    // 23: switchboard.actors.Deliver
-	(*MembershipNotice)(nil),           // 24: switchboard.actors.MembershipNotice
-	(*RegisterDevice)(nil),             // 25: switchboard.actors.RegisterDevice
-	(*RegisterDeviceResponse)(nil),     // 26: switchboard.actors.RegisterDeviceResponse
-	(*UnregisterDevice)(nil),           // 27: switchboard.actors.UnregisterDevice
-	(*Sync)(nil),                       // 28: switchboard.actors.Sync
-	(*ConvSummary)(nil),                // 29: switchboard.actors.ConvSummary
-	(*SyncResponse)(nil),               // 30: switchboard.actors.SyncResponse
-	(*AckCursor)(nil),                  // 31: switchboard.actors.AckCursor
-	(*MarkRead)(nil),                   // 32: switchboard.actors.MarkRead
-	(*MarkReadResponse)(nil),           // 33: switchboard.actors.MarkReadResponse
-	(*ListConversations)(nil),          // 34: switchboard.actors.ListConversations
-	(*ListConversationsResponse)(nil),  // 35: switchboard.actors.ListConversationsResponse
-	(*SetPinned)(nil),                  // 36: switchboard.actors.SetPinned
-	(*Ack)(nil),                        // 37: switchboard.actors.Ack
-	(*Presence)(nil),                   // 38: switchboard.actors.Presence
-	(*PresenceProbe)(nil),              // 39: switchboard.actors.PresenceProbe
-	(*PresenceResponse)(nil),           // 40: switchboard.actors.PresenceResponse
-	(*Push)(nil),                       // 41: switchboard.actors.Push
-	(*ReadUpdate)(nil),                 // 42: switchboard.actors.ReadUpdate
-	(*ReadReceipt)(nil),                // 43: switchboard.actors.ReadReceipt
-	(*GroupPush)(nil),                  // 44: switchboard.actors.GroupPush
-	(*Subscribe)(nil),                  // 45: switchboard.actors.Subscribe
-	(*PresenceResponse_Device)(nil),    // 46: switchboard.actors.PresenceResponse.Device
+	(Signal_Kind)(0),                   // 5: switchboard.actors.Signal.Kind
+	(*Error)(nil),                      // 6: switchboard.actors.Error
+	(*Message)(nil),                    // 7: switchboard.actors.Message
+	(*Member)(nil),                     // 8: switchboard.actors.Member
+	(*CreateConversation)(nil),         // 9: switchboard.actors.CreateConversation
+	(*CreateConversationResponse)(nil), // 10: switchboard.actors.CreateConversationResponse
+	(*SendMessage)(nil),                // 11: switchboard.actors.SendMessage
+	(*SendResponse)(nil),               // 12: switchboard.actors.SendResponse
+	(*RecallMessage)(nil),              // 13: switchboard.actors.RecallMessage
+	(*RecallResponse)(nil),             // 14: switchboard.actors.RecallResponse
+	(*GetHistory)(nil),                 // 15: switchboard.actors.GetHistory
+	(*HistoryResponse)(nil),            // 16: switchboard.actors.HistoryResponse
+	(*MembershipChange)(nil),           // 17: switchboard.actors.MembershipChange
+	(*MembershipResponse)(nil),         // 18: switchboard.actors.MembershipResponse
+	(*ListMembers)(nil),                // 19: switchboard.actors.ListMembers
+	(*MembersResponse)(nil),            // 20: switchboard.actors.MembersResponse
+	(*ConvState)(nil),                  // 21: switchboard.actors.ConvState
+	(*ConvStateResponse)(nil),          // 22: switchboard.actors.ConvStateResponse
+	(*ReadBy)(nil),                     // 23: switchboard.actors.ReadBy
+	(*Deliver)(nil),                    // 24: switchboard.actors.Deliver
+	(*MembershipNotice)(nil),           // 25: switchboard.actors.MembershipNotice
+	(*RegisterDevice)(nil),             // 26: switchboard.actors.RegisterDevice
+	(*RegisterDeviceResponse)(nil),     // 27: switchboard.actors.RegisterDeviceResponse
+	(*UnregisterDevice)(nil),           // 28: switchboard.actors.UnregisterDevice
+	(*Sync)(nil),                       // 29: switchboard.actors.Sync
+	(*ConvSummary)(nil),                // 30: switchboard.actors.ConvSummary
+	(*SyncResponse)(nil),               // 31: switchboard.actors.SyncResponse
+	(*AckCursor)(nil),                  // 32: switchboard.actors.AckCursor
+	(*MarkRead)(nil),                   // 33: switchboard.actors.MarkRead
+	(*MarkReadResponse)(nil),           // 34: switchboard.actors.MarkReadResponse
+	(*ListConversations)(nil),          // 35: switchboard.actors.ListConversations
+	(*ListConversationsResponse)(nil),  // 36: switchboard.actors.ListConversationsResponse
+	(*SetPinned)(nil),                  // 37: switchboard.actors.SetPinned
+	(*Ack)(nil),                        // 38: switchboard.actors.Ack
+	(*Presence)(nil),                   // 39: switchboard.actors.Presence
+	(*PresenceProbe)(nil),              // 40: switchboard.actors.PresenceProbe
+	(*PresenceResponse)(nil),           // 41: switchboard.actors.PresenceResponse
+	(*Push)(nil),                       // 42: switchboard.actors.Push
+	(*ReadUpdate)(nil),                 // 43: switchboard.actors.ReadUpdate
+	(*ReadReceipt)(nil),                // 44: switchboard.actors.ReadReceipt
+	(*GroupPush)(nil),                  // 45: switchboard.actors.GroupPush
+	(*Subscribe)(nil),                  // 46: switchboard.actors.Subscribe
+	(*Signal)(nil),                     // 47: switchboard.actors.Signal
+	(*RouteSignal)(nil),                // 48: switchboard.actors.RouteSignal
+	(*PresenceResponse_Device)(nil),    // 49: switchboard.actors.PresenceResponse.Device
 }
 var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	0,  // 0: switchboard.actors.Error.code:type_name -> switchboard.actors.Code
@@ -3573,46 +3761,48 @@ var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	2,  // 2: switchboard.actors.Message.sender_role:type_name -> switchboard.actors.Role
 	2,  // 3: switchboard.actors.Member.role:type_name -> switchboard.actors.Role
 	1,  // 4: switchboard.actors.CreateConversation.kind:type_name -> switchboard.actors.ConvKind
-	7,  // 5: switchboard.actors.CreateConversation.members:type_name -> switchboard.actors.Member
-	5,  // 6: switchboard.actors.CreateConversationResponse.error:type_name -> switchboard.actors.Error
-	5,  // 7: switchboard.actors.SendResponse.error:type_name -> switchboard.actors.Error
-	5,  // 8: switchboard.actors.RecallResponse.error:type_name -> switchboard.actors.Error
-	5,  // 9: switchboard.actors.HistoryResponse.error:type_name -> switchboard.actors.Error
-	6,  // 10: switchboard.actors.HistoryResponse.messages:type_name -> switchboard.actors.Message
+	8,  // 5: switchboard.actors.CreateConversation.members:type_name -> switchboard.actors.Member
+	6,  // 6: switchboard.actors.CreateConversationResponse.error:type_name -> switchboard.actors.Error
+	6,  // 7: switchboard.actors.SendResponse.error:type_name -> switchboard.actors.Error
+	6,  // 8: switchboard.actors.RecallResponse.error:type_name -> switchboard.actors.Error
+	6,  // 9: switchboard.actors.HistoryResponse.error:type_name -> switchboard.actors.Error
+	7,  // 10: switchboard.actors.HistoryResponse.messages:type_name -> switchboard.actors.Message
 	4,  // 11: switchboard.actors.MembershipChange.op:type_name -> switchboard.actors.MembershipChange.Op
 	2,  // 12: switchboard.actors.MembershipChange.role:type_name -> switchboard.actors.Role
-	5,  // 13: switchboard.actors.MembershipResponse.error:type_name -> switchboard.actors.Error
-	5,  // 14: switchboard.actors.MembersResponse.error:type_name -> switchboard.actors.Error
-	7,  // 15: switchboard.actors.MembersResponse.members:type_name -> switchboard.actors.Member
-	5,  // 16: switchboard.actors.ConvStateResponse.error:type_name -> switchboard.actors.Error
+	6,  // 13: switchboard.actors.MembershipResponse.error:type_name -> switchboard.actors.Error
+	6,  // 14: switchboard.actors.MembersResponse.error:type_name -> switchboard.actors.Error
+	8,  // 15: switchboard.actors.MembersResponse.members:type_name -> switchboard.actors.Member
+	6,  // 16: switchboard.actors.ConvStateResponse.error:type_name -> switchboard.actors.Error
 	1,  // 17: switchboard.actors.ConvStateResponse.kind:type_name -> switchboard.actors.ConvKind
-	6,  // 18: switchboard.actors.ConvStateResponse.last_message:type_name -> switchboard.actors.Message
-	7,  // 19: switchboard.actors.ConvStateResponse.member:type_name -> switchboard.actors.Member
+	7,  // 18: switchboard.actors.ConvStateResponse.last_message:type_name -> switchboard.actors.Message
+	8,  // 19: switchboard.actors.ConvStateResponse.member:type_name -> switchboard.actors.Member
 	1,  // 20: switchboard.actors.Deliver.kind:type_name -> switchboard.actors.ConvKind
-	6,  // 21: switchboard.actors.Deliver.messages:type_name -> switchboard.actors.Message
-	7,  // 22: switchboard.actors.Deliver.member:type_name -> switchboard.actors.Member
+	7,  // 21: switchboard.actors.Deliver.messages:type_name -> switchboard.actors.Message
+	8,  // 22: switchboard.actors.Deliver.member:type_name -> switchboard.actors.Member
 	1,  // 23: switchboard.actors.MembershipNotice.kind:type_name -> switchboard.actors.ConvKind
-	7,  // 24: switchboard.actors.MembershipNotice.member:type_name -> switchboard.actors.Member
-	5,  // 25: switchboard.actors.RegisterDeviceResponse.error:type_name -> switchboard.actors.Error
+	8,  // 24: switchboard.actors.MembershipNotice.member:type_name -> switchboard.actors.Member
+	6,  // 25: switchboard.actors.RegisterDeviceResponse.error:type_name -> switchboard.actors.Error
 	1,  // 26: switchboard.actors.ConvSummary.kind:type_name -> switchboard.actors.ConvKind
-	6,  // 27: switchboard.actors.ConvSummary.last_message:type_name -> switchboard.actors.Message
-	5,  // 28: switchboard.actors.SyncResponse.error:type_name -> switchboard.actors.Error
-	29, // 29: switchboard.actors.SyncResponse.conversations:type_name -> switchboard.actors.ConvSummary
-	5,  // 30: switchboard.actors.MarkReadResponse.error:type_name -> switchboard.actors.Error
-	5,  // 31: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
-	29, // 32: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
-	5,  // 33: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
-	46, // 34: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
-	6,  // 35: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
-	42, // 36: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
-	24, // 37: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
-	43, // 38: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
-	6,  // 39: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
-	40, // [40:40] is the sub-list for method output_type
-	40, // [40:40] is the sub-list for method input_type
-	40, // [40:40] is the sub-list for extension type_name
-	40, // [40:40] is the sub-list for extension extendee
-	0,  // [0:40] is the sub-list for field type_name
+	7,  // 27: switchboard.actors.ConvSummary.last_message:type_name -> switchboard.actors.Message
+	6,  // 28: switchboard.actors.SyncResponse.error:type_name -> switchboard.actors.Error
+	30, // 29: switchboard.actors.SyncResponse.conversations:type_name -> switchboard.actors.ConvSummary
+	6,  // 30: switchboard.actors.MarkReadResponse.error:type_name -> switchboard.actors.Error
+	6,  // 31: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
+	30, // 32: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
+	6,  // 33: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
+	49, // 34: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
+	7,  // 35: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
+	43, // 36: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
+	25, // 37: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
+	44, // 38: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
+	7,  // 39: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
+	5,  // 40: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
+	47, // 41: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
+	42, // [42:42] is the sub-list for method output_type
+	42, // [42:42] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_actors_proto_init() }
@@ -3631,8 +3821,8 @@ func file_actors_actorspb_actors_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_actors_proto_rawDesc), len(file_actors_actorspb_actors_proto_rawDesc)),
-			NumEnums:      5,
-			NumMessages:   42,
+			NumEnums:      6,
+			NumMessages:   44,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -3548,60 +3548,6 @@ func (x *Signal) GetSeq() uint64 {
 	return 0
 }
 
-// Route carries a signal between nodes, to the connections of user there.
-// Internal to servers; never on the wire to clients.
-type Route struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
-	Signal        *Signal                `protobuf:"bytes,2,opt,name=signal,proto3" json:"signal,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *Route) Reset() {
-	*x = Route{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[42]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *Route) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*Route) ProtoMessage() {}
-
-func (x *Route) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[42]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use Route.ProtoReflect.Descriptor instead.
-func (*Route) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{42}
-}
-
-func (x *Route) GetUser() string {
-	if x != nil {
-		return x.User
-	}
-	return ""
-}
-
-func (x *Route) GetSignal() *Signal {
-	if x != nil {
-		return x.Signal
-	}
-	return nil
-}
-
 var File_transport_wirepb_wire_proto protoreflect.FileDescriptor
 
 const file_transport_wirepb_wire_proto_rawDesc = "" +
@@ -3851,10 +3797,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\n" +
 	"\x06TYPING\x10\x00\x12\x0f\n" +
 	"\vSTOP_TYPING\x10\x01\x12\r\n" +
-	"\tDELIVERED\x10\x02\"P\n" +
-	"\x05Route\x12\x12\n" +
-	"\x04user\x18\x01 \x01(\tR\x04user\x123\n" +
-	"\x06signal\x18\x02 \x01(\v2\x1b.switchboard.wire.v1.SignalR\x06signal*\xa3\x03\n" +
+	"\tDELIVERED\x10\x02*\xa3\x03\n" +
 	"\x04Code\x12\x06\n" +
 	"\x02OK\x10\x00\x12\v\n" +
 	"\aINVALID\x10\x01\x12\x0e\n" +
@@ -3921,7 +3864,7 @@ func file_transport_wirepb_wire_proto_rawDescGZIP() []byte {
 }
 
 var file_transport_wirepb_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 43)
+var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
 var file_transport_wirepb_wire_proto_goTypes = []any{
 	(Code)(0),                        // 0: switchboard.wire.v1.Code
 	(ConvKind)(0),                    // 1: switchboard.wire.v1.ConvKind
@@ -3971,7 +3914,6 @@ var file_transport_wirepb_wire_proto_goTypes = []any{
 	(*MembershipUpdate)(nil),         // 45: switchboard.wire.v1.MembershipUpdate
 	(*ReadReceipt)(nil),              // 46: switchboard.wire.v1.ReadReceipt
 	(*Signal)(nil),                   // 47: switchboard.wire.v1.Signal
-	(*Route)(nil),                    // 48: switchboard.wire.v1.Route
 }
 var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	0,  // 0: switchboard.wire.v1.Error.code:type_name -> switchboard.wire.v1.Code
@@ -4027,12 +3969,11 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	1,  // 50: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
 	8,  // 51: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
 	5,  // 52: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
-	47, // 53: switchboard.wire.v1.Route.signal:type_name -> switchboard.wire.v1.Signal
-	54, // [54:54] is the sub-list for method output_type
-	54, // [54:54] is the sub-list for method input_type
-	54, // [54:54] is the sub-list for extension type_name
-	54, // [54:54] is the sub-list for extension extendee
-	0,  // [0:54] is the sub-list for field type_name
+	53, // [53:53] is the sub-list for method output_type
+	53, // [53:53] is the sub-list for method input_type
+	53, // [53:53] is the sub-list for extension type_name
+	53, // [53:53] is the sub-list for extension extendee
+	0,  // [0:53] is the sub-list for field type_name
 }
 
 func init() { file_transport_wirepb_wire_proto_init() }
@@ -4088,7 +4029,7 @@ func file_transport_wirepb_wire_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_transport_wirepb_wire_proto_rawDesc), len(file_transport_wirepb_wire_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   43,
+			NumMessages:   42,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

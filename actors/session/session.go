@@ -1,0 +1,72 @@
+// Package session is the contract between the actors and the transports
+// that carry clients to them (QUIC today; WebTransport and WebSocket are
+// the same shape). A transport authenticates a device, then asks the node
+// to Connect it with a Sink the transport implements; the node answers with
+// a Session through which every request of that device goes, as that user
+// and device: no request names its sender.
+//
+// The package knows no actor system, so a transport that imports it (and
+// not package actors) never depends on protoactor-go.
+package session
+
+import (
+	"context"
+
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+)
+
+// Sink is one client connection as the node sees it, in the shape of
+// centrifugal/centrifuge's Transport. Its methods are called from actor
+// mailboxes and must never block: a sink queues within a bound and, past
+// it, drops its queue and makes its client resync.
+type Sink interface {
+	// Push delivers an inbox event (message, read, membership, receipt)
+	// for this device.
+	Push(p *pb.Push)
+	// Signal delivers a best-effort signal (typing, delivered).
+	Signal(s *pb.Signal)
+}
+
+// Node is what a transport needs of the node it runs on.
+type Node interface {
+	// Connect registers an authenticated device as online and returns its
+	// session; pushes for the device go to sink until Session.Close.
+	Connect(ctx context.Context, user, device string, sink Sink) (Session, error)
+	// Address names this node (for clients and logs).
+	Address() string
+}
+
+// Session is one connected device's view of the node. Every method acts as
+// the session's user and device and applies the same rules as any other
+// caller of the actors API (the authorization table, limits).
+type Session interface {
+	User() string
+	Device() string
+	// Cursor is the device's stored inbox cursor when it connected.
+	Cursor() uint64
+
+	// Send posts into conv, or into the direct conversation with `to`
+	// (created on first use) when to is set.
+	Send(ctx context.Context, to string, req *pb.SendMessage) (*pb.SendResponse, error)
+	Sync(ctx context.Context, cursor uint64, limit int) (*pb.SyncResponse, error)
+	// AckCursor stores how far the device consumed its inbox.
+	AckCursor(ctx context.Context, cursor uint64) error
+	History(ctx context.Context, req *pb.GetHistory) ([]*pb.Message, error)
+	MarkRead(ctx context.Context, conv string, seq uint64) (*pb.MarkReadResponse, error)
+	Recall(ctx context.Context, conv string, seq uint64) (uint64, error)
+	ListConversations(ctx context.Context, afterConv string, limit int) (*pb.ListConversationsResponse, error)
+	CreateConversation(ctx context.Context, req *pb.CreateConversation) (*pb.CreateConversationResponse, error)
+	ChangeMembership(ctx context.Context, req *pb.MembershipChange) (uint64, error)
+	Members(ctx context.Context, conv, after string, limit int) ([]*pb.Member, error)
+	Presence(ctx context.Context, target, conv string) (*pb.PresenceResponse, error)
+	SetPinned(ctx context.Context, conv string, pinned bool) error
+
+	// Typing tells the other members of conv (best effort).
+	Typing(conv string, stop bool)
+	// Delivered tells sender that this device received its messages in
+	// conv up to seq (best effort).
+	Delivered(conv, sender string, seq uint64)
+
+	// Close marks the device offline and stops its pushes. Idempotent.
+	Close()
+}

@@ -1,0 +1,434 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/cluster"
+
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/actors/session"
+)
+
+// Sessions: the connected devices of this node. A transport connects a
+// device with Connect and a session.Sink; the node gives the device an
+// actor (the address its user grain pushes to), keeps it registered with
+// its user grain wherever that grain lives, and routes signals.
+//
+// Presence is not stored, so it must follow a user grain that moves:
+//   - a new activation of a user grain probes the session registry of every
+//     node (sessionRegistryName); the user's sessions there register again;
+//   - after every membership change, the sessions whose user grain now maps
+//     to another member register again at once (a probe can miss a node
+//     that joined a moment later);
+//   - every session also registers again every Config.Reregister (±50%),
+//     a backstop for anything both missed.
+
+const (
+	// sessionRegistryName answers *pb.PresenceProbe on every node.
+	sessionRegistryName = "switchboard-sessions"
+	// signalRouterName delivers *pb.RouteSignal to local sessions.
+	signalRouterName = "switchboard-signals"
+	// membersTTL is how long a session trusts its cached member list of a
+	// conversation for typing signals.
+	membersTTL = 30 * time.Second
+)
+
+// sessionIndex is this node's index of sessions by user.
+type sessionIndex struct {
+	mu     sync.Mutex
+	byUser map[string]map[*deviceSession]struct{}
+}
+
+func (x *sessionIndex) add(s *deviceSession) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	set := x.byUser[s.user]
+	if set == nil {
+		set = map[*deviceSession]struct{}{}
+		x.byUser[s.user] = set
+	}
+	set[s] = struct{}{}
+}
+
+func (x *sessionIndex) remove(s *deviceSession) {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if set := x.byUser[s.user]; set != nil {
+		delete(set, s)
+		if len(set) == 0 {
+			delete(x.byUser, s.user)
+		}
+	}
+}
+
+// of lists a user's sessions on this node.
+func (x *sessionIndex) of(user string) []*deviceSession {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	set := x.byUser[user]
+	out := make([]*deviceSession, 0, len(set))
+	for s := range set {
+		out = append(out, s)
+	}
+	return out
+}
+
+func (x *sessionIndex) users() []string {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	out := make([]string, 0, len(x.byUser))
+	for u := range x.byUser {
+		out = append(out, u)
+	}
+	return out
+}
+
+// deviceSession is one connected device: the session.Session a transport
+// uses, and the actor its user grain and this node's hub push to.
+type deviceSession struct {
+	rt     *Runtime
+	user   string
+	device string
+	sink   session.Sink
+	pid    *actor.PID
+	cursor uint64
+	rereg  *time.Timer
+	closed atomic.Bool
+
+	membersMu sync.Mutex
+	members   map[string]cachedMembers
+}
+
+type cachedMembers struct {
+	users []string
+	at    time.Time
+}
+
+var _ session.Node = (*Runtime)(nil)
+
+// Address names this node: its actor-system address.
+func (n *Runtime) Address() string { return n.system.Address() }
+
+// Connect registers a device as online at this node and returns its
+// session; pushes for it go to sink until the session is closed.
+func (n *Runtime) Connect(ctx context.Context, user, device string, sink session.Sink) (session.Session, error) {
+	if err := errors.Join(checkUser(user), checkUser(device)); err != nil {
+		return nil, err
+	}
+	s := &deviceSession{rt: n, user: user, device: device, sink: sink, members: map[string]cachedMembers{}}
+	s.pid = n.system.Root.Spawn(actor.PropsFromFunc(s.receive))
+	reg, err := n.registerDevice(ctx, user, device, s.pid)
+	if err != nil {
+		n.system.Root.Stop(s.pid)
+		return nil, err
+	}
+	s.subscribe(reg.LargeConvs, false)
+	s.cursor = reg.Cursor
+	n.sessions.add(s)
+	every := n.cfg.Reregister
+	s.rereg = time.AfterFunc(every/2+rand.N(every), s.reregisterLoop)
+	return s, nil
+}
+
+// receive is the session's actor: pushes from the user grain and the hub.
+// It never blocks (the sink queues).
+func (s *deviceSession) receive(ctx actor.Context) {
+	p, ok := ctx.Message().(*pb.Push)
+	if !ok {
+		return
+	}
+	if m := p.GetMembership(); m != nil && m.Large {
+		s.subscribe([]string{m.Conv}, m.GetMember().GetLeftSeq() > 0)
+	}
+	s.sink.Push(p)
+}
+
+// subscribe (un)subscribes the session to read fan-out groups at this
+// node's hub.
+func (s *deviceSession) subscribe(convs []string, unsubscribe bool) {
+	if len(convs) > 0 {
+		s.rt.system.Root.RequestWithCustomSender(s.rt.hub, &pb.Subscribe{User: s.user, Convs: convs, Unsubscribe: unsubscribe}, s.pid)
+	}
+}
+
+// reregister registers the device with its user grain again and renews its
+// hub subscriptions.
+func (s *deviceSession) reregister() {
+	if s.closed.Load() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), s.rt.cfg.RequestTimeout)
+	defer cancel()
+	reg, err := s.rt.registerDevice(ctx, s.user, s.device, s.pid)
+	if err != nil {
+		s.rt.log.Debug("re-register device", "user", s.user, "device", s.device, "err", err)
+		return
+	}
+	s.subscribe(reg.LargeConvs, false)
+}
+
+func (s *deviceSession) reregisterLoop() {
+	s.reregister()
+	if !s.closed.Load() {
+		every := s.rt.cfg.Reregister
+		s.rereg.Reset(every/2 + rand.N(every))
+	}
+}
+
+func (s *deviceSession) User() string   { return s.user }
+func (s *deviceSession) Device() string { return s.device }
+func (s *deviceSession) Cursor() uint64 { return s.cursor }
+
+// Close marks the device offline (if this session is still its
+// connection) and stops its actor; the hub watches it and drops its
+// subscriptions.
+func (s *deviceSession) Close() {
+	if s.closed.Swap(true) {
+		return
+	}
+	s.rereg.Stop()
+	s.rt.sessions.remove(s)
+	ctx, cancel := context.WithTimeout(context.Background(), s.rt.cfg.RequestTimeout)
+	defer cancel()
+	if err := s.rt.unregisterDevice(ctx, s.user, s.device, s.pid); err != nil {
+		s.rt.log.Warn("unregister device", "user", s.user, "device", s.device, "err", err)
+	}
+	s.rt.system.Root.Stop(s.pid)
+}
+
+// ---- requests, as the session's user and device ----------------------------
+
+func (s *deviceSession) Send(ctx context.Context, to string, req *pb.SendMessage) (*pb.SendResponse, error) {
+	req.Sender = s.user
+	if to != "" {
+		return s.rt.SendDirect(ctx, to, req)
+	}
+	return s.rt.Send(ctx, req)
+}
+
+func (s *deviceSession) Sync(ctx context.Context, cursor uint64, limit int) (*pb.SyncResponse, error) {
+	return s.rt.Sync(ctx, s.user, s.device, cursor, limit)
+}
+
+func (s *deviceSession) AckCursor(ctx context.Context, cursor uint64) error {
+	return s.rt.AckCursor(ctx, s.user, s.device, cursor)
+}
+
+func (s *deviceSession) History(ctx context.Context, req *pb.GetHistory) ([]*pb.Message, error) {
+	req.User = s.user
+	return s.rt.History(ctx, req)
+}
+
+func (s *deviceSession) MarkRead(ctx context.Context, conv string, seq uint64) (*pb.MarkReadResponse, error) {
+	return s.rt.MarkRead(ctx, s.user, s.device, conv, seq)
+}
+
+func (s *deviceSession) Recall(ctx context.Context, conv string, seq uint64) (uint64, error) {
+	return s.rt.Recall(ctx, conv, s.user, seq)
+}
+
+func (s *deviceSession) ListConversations(ctx context.Context, afterConv string, limit int) (*pb.ListConversationsResponse, error) {
+	return s.rt.ListConversations(ctx, s.user, afterConv, limit)
+}
+
+func (s *deviceSession) CreateConversation(ctx context.Context, req *pb.CreateConversation) (*pb.CreateConversationResponse, error) {
+	req.Creator = s.user
+	return s.rt.CreateConversation(ctx, req)
+}
+
+func (s *deviceSession) ChangeMembership(ctx context.Context, req *pb.MembershipChange) (uint64, error) {
+	req.Actor = s.user
+	if req.Op == pb.MembershipChange_LEAVE {
+		req.Users = []string{s.user}
+	}
+	return s.rt.ChangeMembership(ctx, req)
+}
+
+func (s *deviceSession) Members(ctx context.Context, conv, after string, limit int) ([]*pb.Member, error) {
+	return s.rt.Members(ctx, conv, s.user, after, limit)
+}
+
+func (s *deviceSession) Presence(ctx context.Context, target, conv string) (*pb.PresenceResponse, error) {
+	return s.rt.Presence(ctx, s.user, target, conv)
+}
+
+func (s *deviceSession) SetPinned(ctx context.Context, conv string, pinned bool) error {
+	return s.rt.SetPinned(ctx, s.user, conv, pinned)
+}
+
+// ---- signals ------------------------------------------------------------------
+
+// Typing tells the other members of a conversation small enough for it to
+// matter (Config.TypingMaxMembers).
+func (s *deviceSession) Typing(conv string, stop bool) {
+	kind := pb.Signal_TYPING
+	if stop {
+		kind = pb.Signal_STOP_TYPING
+	}
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), s.rt.cfg.RequestTimeout)
+		defer cancel()
+		users, ok := s.memberList(ctx, conv)
+		if !ok || len(users) > s.rt.cfg.TypingMaxMembers {
+			return
+		}
+		sig := &pb.Signal{Kind: kind, Conv: conv, User: s.user}
+		for _, u := range users {
+			if u != s.user {
+				s.rt.routeSignal(ctx, u, sig)
+			}
+		}
+	}()
+}
+
+// Delivered tells sender that this device received its messages up to seq.
+func (s *deviceSession) Delivered(conv, sender string, seq uint64) {
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), s.rt.cfg.RequestTimeout)
+		defer cancel()
+		s.rt.routeSignal(ctx, sender, &pb.Signal{Kind: pb.Signal_DELIVERED, Conv: conv, User: s.user, Seq: seq})
+	}()
+}
+
+// memberList returns the active members of conv if the session's user is
+// one, from a short-lived cache.
+func (s *deviceSession) memberList(ctx context.Context, conv string) ([]string, bool) {
+	s.membersMu.Lock()
+	e, ok := s.members[conv]
+	s.membersMu.Unlock()
+	if ok && time.Since(e.at) < membersTTL {
+		return e.users, true
+	}
+	ms, err := s.rt.Members(ctx, conv, s.user, "", s.rt.cfg.TypingMaxMembers+1)
+	if err != nil {
+		return nil, false
+	}
+	users := make([]string, len(ms))
+	for i, m := range ms {
+		users[i] = m.User
+	}
+	s.membersMu.Lock()
+	if len(s.members) >= 64 {
+		clear(s.members) // bounded; refilled on demand
+	}
+	s.members[conv] = cachedMembers{users: users, at: time.Now()}
+	s.membersMu.Unlock()
+	return users, true
+}
+
+// routeSignal sends a signal to every node where user has a session.
+func (n *Runtime) routeSignal(ctx context.Context, user string, sig *pb.Signal) {
+	pres, err := n.OnlineDevices(ctx, user)
+	if err != nil {
+		return
+	}
+	self := n.system.Address()
+	seen := map[string]bool{}
+	for _, d := range pres.Devices {
+		addr := d.ConnAddress
+		if seen[addr] {
+			continue
+		}
+		seen[addr] = true
+		if addr == self {
+			n.deliverSignal(user, sig)
+		} else {
+			n.system.Root.Send(actor.NewPID(addr, signalRouterName), &pb.RouteSignal{User: user, Signal: sig})
+		}
+	}
+}
+
+func (n *Runtime) deliverSignal(user string, sig *pb.Signal) {
+	for _, s := range n.sessions.of(user) {
+		s.sink.Signal(sig)
+	}
+}
+
+// ---- the per-node actors and the topology watch ---------------------------------
+
+// startSessions spawns the session registry and the signal router and
+// starts the topology watch.
+func (n *Runtime) startSessions() error {
+	n.sessions = &sessionIndex{byUser: map[string]map[*deviceSession]struct{}{}}
+	root := n.system.Root
+	if _, err := root.SpawnNamed(actor.PropsFromFunc(func(ctx actor.Context) {
+		if p, ok := ctx.Message().(*pb.PresenceProbe); ok {
+			for _, s := range n.sessions.of(p.User) {
+				go s.reregister()
+			}
+		}
+	}), sessionRegistryName); err != nil {
+		return err
+	}
+	if _, err := root.SpawnNamed(actor.PropsFromFunc(func(ctx actor.Context) {
+		if r, ok := ctx.Message().(*pb.RouteSignal); ok && r.Signal != nil {
+			n.deliverSignal(r.User, r.Signal)
+		}
+	}), signalRouterName); err != nil {
+		return err
+	}
+	n.stopWatch = n.watchTopology()
+	return nil
+}
+
+// watchTopology re-registers, after every change of the cluster's
+// membership, the sessions whose user grain now maps to another member.
+func (n *Runtime) watchTopology() func() {
+	owners := map[string]string{} // user → owner address; only the goroutine below touches it
+	changed := make(chan struct{}, 1)
+	sub := n.system.EventStream.Subscribe(func(ev any) {
+		if _, ok := ev.(*cluster.ClusterTopology); ok {
+			select {
+			case changed <- struct{}{}:
+			default:
+			}
+		}
+	})
+	stop := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-changed:
+			}
+			users := n.sessions.users()
+			seen := make(map[string]bool, len(users))
+			for _, u := range users {
+				seen[u] = true
+				owner := n.Owner(KindUser, u)
+				if prev, ok := owners[u]; ok && prev != owner && owner != "" {
+					for _, s := range n.sessions.of(u) {
+						go s.reregister()
+					}
+				}
+				owners[u] = owner
+			}
+			for u := range owners {
+				if !seen[u] {
+					delete(owners, u)
+				}
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			n.system.EventStream.Unsubscribe(sub)
+			close(stop)
+		})
+	}
+}
+
+// Detach stops the topology watch; the node is stopping.
+func (n *Runtime) Detach() {
+	if n.stopWatch != nil {
+		n.stopWatch()
+	}
+}
