@@ -62,6 +62,13 @@ type Config struct {
 	// a device can go without pushes should a probe be missed (a second
 	// activation alive for a moment while the topology changes).
 	Reregister time.Duration
+	// MaxOnlineDevices caps one user's devices online at once across the
+	// cluster (default 16); MaxDevices caps the devices a user has, where a
+	// device unseen for DeviceExpiry (default 30 days) no longer counts
+	// (default 64). Past either cap, connecting answers TOO_MANY.
+	MaxOnlineDevices int
+	MaxDevices       int
+	DeviceExpiry     time.Duration
 	// TypingMaxMembers: typing signals are forwarded only in conversations
 	// with at most this many members (default 50).
 	TypingMaxMembers int
@@ -90,6 +97,9 @@ func DefaultConfig() Config {
 		SyncPage:         500,
 		Reregister:       30 * time.Second,
 		TypingMaxMembers: 50,
+		MaxOnlineDevices: 16,
+		MaxDevices:       64,
+		DeviceExpiry:     30 * 24 * time.Hour,
 		Logger:           slog.Default(),
 	}
 }
@@ -109,6 +119,11 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.MaxHistoryPage, d.MaxHistoryPage)
 	setInt(&c.SyncPage, d.SyncPage)
 	setInt(&c.TypingMaxMembers, d.TypingMaxMembers)
+	setInt(&c.MaxOnlineDevices, d.MaxOnlineDevices)
+	setInt(&c.MaxDevices, d.MaxDevices)
+	if c.DeviceExpiry <= 0 {
+		c.DeviceExpiry = d.DeviceExpiry
+	}
 	if c.Reregister <= 0 {
 		c.Reregister = d.Reregister
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/actors/session"
 	"github.com/switchboard-im/switchboard/cluster"
 )
 
@@ -376,4 +377,37 @@ func seqs(ms []*pb.Message) []uint64 {
 		out[i] = m.Seq
 	}
 	return out
+}
+
+// TestDeviceCaps: devices online and devices known per user are capped, a
+// device unseen for DeviceExpiry stops counting, and one node holds at
+// most MaxOnlineDevices sessions of a user.
+func TestDeviceCaps(t *testing.T) {
+	node := startCluster(t, 1, openStore(t), actors.Config{MaxOnlineDevices: 2, MaxDevices: 3, DeviceExpiry: 3 * time.Second})[0]
+	try := func(dev string) (session.Session, error) {
+		return node.Connect(tctx(t), "capped", dev, &device{got: make(chan struct{}, 1)})
+	}
+	must := func(dev string) session.Session {
+		t.Helper()
+		s, err := try(dev)
+		if err != nil {
+			t.Fatalf("connect %s: %v", dev, err)
+		}
+		return s
+	}
+	d1 := must("d1")
+	d2 := must("d2")
+	_, err := try("d3")
+	wantCode(t, err, pb.Code_TOO_MANY, "third device online")
+	d2.Close()
+	d3 := must("d3") // d1, d2, d3 known: the edge of MaxDevices
+	d3.Close()
+	_, err = try("d4")
+	wantCode(t, err, pb.Code_TOO_MANY, "fourth device known")
+	time.Sleep(3500 * time.Millisecond) // d2 and d3 expire; d1 is online and stays
+	d4 := must("d4")
+	_, err = try("d1") // d1 a second time: a third session of the user on this node
+	wantCode(t, err, pb.Code_TOO_MANY, "third session on one node")
+	d1.Close()
+	d4.Close()
 }

@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
@@ -67,6 +68,12 @@ func (x *sessionIndex) remove(s *deviceSession) {
 	}
 }
 
+func (x *sessionIndex) count(user string) int {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	return len(x.byUser[user])
+}
+
 // of lists a user's sessions on this node.
 func (x *sessionIndex) of(user string) []*deviceSession {
 	x.mu.Lock()
@@ -120,6 +127,11 @@ func (n *Runtime) Address() string { return n.system.Address() }
 func (n *Runtime) Connect(ctx context.Context, user, device string, sink session.Sink) (session.Session, error) {
 	if err := errors.Join(checkUser(user), checkUser(device)); err != nil {
 		return nil, err
+	}
+	// The user grain caps devices cluster-wide; this caps sessions on this
+	// node, which also bounds one device connecting many times over.
+	if have := n.sessions.count(user); have >= n.cfg.MaxOnlineDevices {
+		return nil, &Error{Code: pb.Code_TOO_MANY, Message: fmt.Sprintf("%s has %d connections on this node, limit %d", user, have, n.cfg.MaxOnlineDevices)}
 	}
 	s := &deviceSession{rt: n, user: user, device: device, sink: sink, members: map[string]cachedMembers{}}
 	s.pid = n.system.Root.Spawn(actor.PropsFromFunc(s.receive))

@@ -35,8 +35,9 @@ type user struct {
 }
 
 type device struct {
-	cursor uint64
-	conn   *actor.PID // nil while offline
+	cursor   uint64
+	lastSeen time.Time  // last connect or acknowledgement
+	conn     *actor.PID // nil while offline
 }
 
 // userConv is the user's view of one conversation.
@@ -139,7 +140,7 @@ func (u *user) load(ctx actor.Context) {
 		var ds []storage.Device
 		if ds, err = u.rt.store.ListDevices(bg, u.id); err == nil {
 			for _, d := range ds {
-				u.devices[d.DeviceID] = &device{cursor: d.Cursor}
+				u.devices[d.DeviceID] = &device{cursor: d.Cursor, lastSeen: d.LastSeen}
 			}
 		}
 	}
@@ -566,12 +567,17 @@ func (u *user) register(ctx actor.Context, m *pb.RegisterDevice) {
 		respond(ctx, sender, &pb.RegisterDeviceResponse{Error: pbErr(pb.Code_INVALID, "bad device id")})
 		return
 	}
+	if e := u.admitDevice(m.Device); e != nil {
+		respond(ctx, sender, &pb.RegisterDeviceResponse{Error: e})
+		return
+	}
 	d := u.devices[m.Device]
 	if d == nil {
 		d = &device{}
 		u.devices[m.Device] = d
 	}
 	d.conn = actor.NewPID(m.ConnAddress, m.ConnId)
+	d.lastSeen = time.Now()
 	res := &pb.RegisterDeviceResponse{Cursor: d.cursor}
 	if e := u.loadAll(); e != nil {
 		res.Error = e
@@ -583,6 +589,37 @@ func (u *user) register(ctx actor.Context, m *pb.RegisterDevice) {
 	}
 	sort.Strings(res.LargeConvs)
 	respond(ctx, sender, res)
+}
+
+// admitDevice applies the per-user device caps to a device coming online:
+// at most MaxOnlineDevices online at once (cluster-wide: this grain sees
+// them all), and at most MaxDevices known devices, where a device unseen
+// for DeviceExpiry no longer counts (and is forgotten here).
+func (u *user) admitDevice(id string) *pb.Error {
+	cfg := u.rt.cfg
+	online, known := 0, 0
+	expired := time.Now().Add(-cfg.DeviceExpiry)
+	for did, d := range u.devices {
+		switch {
+		case d.conn != nil:
+			online++
+			known++
+		case d.lastSeen.Before(expired) && did != id:
+			delete(u.devices, did)
+		default:
+			known++
+		}
+	}
+	d := u.devices[id]
+	switch {
+	case d != nil && d.conn != nil:
+		return nil // the same device again (a reconnect or a re-registration)
+	case online >= cfg.MaxOnlineDevices:
+		return pbErr(pb.Code_TOO_MANY, "%s has %d devices online, limit %d", u.id, online, cfg.MaxOnlineDevices)
+	case d == nil && known >= cfg.MaxDevices:
+		return pbErr(pb.Code_TOO_MANY, "%s has %d devices, limit %d (a device unseen for %s expires)", u.id, known, cfg.MaxDevices, cfg.DeviceExpiry)
+	}
+	return nil
 }
 
 func (u *user) ackCursor(ctx actor.Context, m *pb.AckCursor) {
@@ -601,6 +638,7 @@ func (u *user) ackCursor(ctx actor.Context, m *pb.AckCursor) {
 		u.devices[m.Device] = d
 	}
 	d.cursor = got
+	d.lastSeen = time.Now()
 	respond(ctx, sender, &pb.Ack{})
 }
 

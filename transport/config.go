@@ -54,6 +54,11 @@ type Config struct {
 	// WriteTimeout closes a connection whose push stream accepts nothing
 	// for this long (default 30 s): a client that stopped reading.
 	WriteTimeout time.Duration
+	// MaxConnsPerAddr caps the connections (handshaking or open) from one
+	// source IP address; 0, the default, means no cap (carrier NAT puts
+	// many phones behind one address: set it to what your clients allow).
+	// Past it, a connection is closed with TOO_MANY before its hello.
+	MaxConnsPerAddr int
 	// MaxStreams is how many request streams a client may have open at
 	// once (default 64).
 	MaxStreams int

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"strings"
 	"sync"
@@ -58,6 +59,17 @@ func (s *Server) serveConn(qc *quic.Conn) {
 			c.close(wirepb.Errorf(wirepb.Code_INTERNAL, "internal error"))
 		}
 	}()
+	ip := qc.RemoteAddr().String()
+	if ua, ok := qc.RemoteAddr().(*net.UDPAddr); ok {
+		ip = ua.IP.String()
+	}
+	release, err := s.admitAddr(ip)
+	if err != nil {
+		metricConnsTotal.WithLabelValues(wirepb.CodeOf(err).String()).Inc()
+		c.close(err)
+		return
+	}
+	defer release()
 	id, err := c.hello()
 	if err != nil {
 		metricConnsTotal.WithLabelValues(wirepb.CodeOf(err).String()).Inc()

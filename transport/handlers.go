@@ -117,9 +117,9 @@ func wireErr(err error) *wirepb.Error {
 }
 
 // wireCode maps the grains' codes, which share their numbers with the
-// wire.s 0–15.
+// wire's 0–31.
 func wireCode(c pb.Code) wirepb.Code {
-	if _, ok := wirepb.Code_name[int32(c)]; ok && c <= pb.Code_BUSY {
+	if _, ok := wirepb.Code_name[int32(c)]; ok && c < 32 {
 		return wirepb.Code(c)
 	}
 	return wirepb.Code_INTERNAL

@@ -30,6 +30,7 @@ type Server struct {
 	ln   *quic.Listener
 
 	mu       sync.Mutex
+	addrs    map[string]int // connections per source IP
 	users    map[string]*userLimit
 	conns    map[*conn]struct{}
 	draining bool
@@ -77,7 +78,7 @@ func Listen(node session.Node, cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("quic listen: %w", err)
 	}
 	s := &Server{cfg: cfg, node: node, log: cfg.Logger.With("component", "transport"), udp: udp, tr: tr, ln: ln,
-		users: map[string]*userLimit{}, conns: map[*conn]struct{}{}, done: make(chan struct{})}
+		addrs: map[string]int{}, users: map[string]*userLimit{}, conns: map[*conn]struct{}{}, done: make(chan struct{})}
 	s.wg.Add(1)
 	go s.accept()
 	s.log.Info("listening", "addr", udp.LocalAddr().String(), "alpn", wirepb.ALPN)
@@ -100,6 +101,24 @@ func (s *Server) accept() {
 			s.serveConn(qc)
 		}()
 	}
+}
+
+// admitAddr counts a new connection from ip against MaxConnsPerAddr;
+// release undoes it when the connection ends.
+func (s *Server) admitAddr(ip string) (release func(), err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if limit := s.cfg.MaxConnsPerAddr; limit > 0 && s.addrs[ip] >= limit {
+		return nil, wirepb.Errorf(wirepb.Code_TOO_MANY, "%d connections from %s, limit %d", s.addrs[ip], ip, limit)
+	}
+	s.addrs[ip]++
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.addrs[ip]--; s.addrs[ip] <= 0 {
+			delete(s.addrs, ip)
+		}
+	}, nil
 }
 
 // add registers an authenticated connection; false while draining.

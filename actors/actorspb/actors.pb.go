@@ -44,6 +44,7 @@ const (
 	Code_INTERNAL            Code = 13 // storage or other server failure
 	Code_STORAGE_UNAVAILABLE Code = 14 // the store refuses writes (disk full, I/O error); retry later
 	Code_BUSY                Code = 15 // overloaded: refused before any work; retry after the hinted delay
+	Code_TOO_MANY            Code = 16 // a per-user or per-address cap is reached (connections, devices)
 )
 
 // Enum value maps for Code.
@@ -65,6 +66,7 @@ var (
 		13: "INTERNAL",
 		14: "STORAGE_UNAVAILABLE",
 		15: "BUSY",
+		16: "TOO_MANY",
 	}
 	Code_value = map[string]int32{
 		"OK":                  0,
@@ -83,6 +85,7 @@ var (
 		"INTERNAL":            13,
 		"STORAGE_UNAVAILABLE": 14,
 		"BUSY":                15,
+		"TOO_MANY":            16,
 	}
 )
 
@@ -3646,7 +3649,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\tDELIVERED\x10\x02\"U\n" +
 	"\vRouteSignal\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x122\n" +
-	"\x06signal\x18\x02 \x01(\v2\x1a.switchboard.actors.SignalR\x06signal*\xf6\x01\n" +
+	"\x06signal\x18\x02 \x01(\v2\x1a.switchboard.actors.SignalR\x06signal*\x84\x02\n" +
 	"\x04Code\x12\x06\n" +
 	"\x02OK\x10\x00\x12\v\n" +
 	"\aINVALID\x10\x01\x12\x0e\n" +
@@ -3667,7 +3670,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x06EXISTS\x10\f\x12\f\n" +
 	"\bINTERNAL\x10\r\x12\x17\n" +
 	"\x13STORAGE_UNAVAILABLE\x10\x0e\x12\b\n" +
-	"\x04BUSY\x10\x0f*I\n" +
+	"\x04BUSY\x10\x0f\x12\f\n" +
+	"\bTOO_MANY\x10\x10*I\n" +
 	"\bConvKind\x12\x19\n" +
 	"\x15CONV_KIND_UNSPECIFIED\x10\x00\x12\n" +
 	"\n" +

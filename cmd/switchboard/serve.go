@@ -52,6 +52,7 @@ type serveOptions struct {
 	drainTimeout  time.Duration
 	dev           bool
 	logJSON       bool
+	maxConnsAddr  int
 
 	adminTokenFile  string
 	adminOpenRead   bool
@@ -87,6 +88,7 @@ Every flag can also be set with an environment variable SWITCHBOARD_<FLAG>
 	f := cmd.Flags()
 	f.StringVar(&o.dataDir, "data-dir", "./data", "directory for the embedded store and dev credentials")
 	f.StringVar(&o.listen, "listen", "127.0.0.1:4433", "QUIC address for clients (UDP host:port)")
+	f.IntVar(&o.maxConnsAddr, "max-conns-per-addr", 0, "connections from one source IP (0: no cap; carrier NAT shares addresses)")
 	f.StringVar(&o.admin, "admin", "127.0.0.1:8080", "admin HTTP address (/metrics, /healthz, /api/v1/, dashboard at /)")
 	f.StringVar(&o.store, "store", "pebble", "storage backend: pebble (embedded) or cql (ScyllaDB/Cassandra)")
 	f.StringSliceVar(&o.cqlHosts, "cql-hosts", []string{"127.0.0.1:9042"}, "CQL contact points (host:port)")
@@ -158,7 +160,8 @@ func runServe(ctx context.Context, o serveOptions) error {
 	if err != nil {
 		return fmt.Errorf("stateless reset key: %w", err)
 	}
-	srv, err := transport.Listen(node.Runtime, transport.Config{Addr: o.listen, TLS: tlsConf, Auth: auth, StatelessResetKey: resetKey, Logger: log})
+	srv, err := transport.Listen(node.Runtime, transport.Config{Addr: o.listen, TLS: tlsConf, Auth: auth, StatelessResetKey: resetKey, Logger: log,
+		MaxConnsPerAddr: o.maxConnsAddr})
 	if err != nil {
 		return err
 	}

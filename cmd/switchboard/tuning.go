@@ -30,6 +30,9 @@ func (t *tuning) register(f *pflag.FlagSet) {
 	f.DurationVar(&t.actors.RecallWindow, "recall-window", a.RecallWindow, "how long a sender may recall its message")
 	f.DurationVar(&t.actors.IdleTimeout, "idle-timeout", a.IdleTimeout, "passivate grains idle this long")
 	f.IntVar(&t.actors.DedupeWindow, "dedupe-window", a.DedupeWindow, "recent messages per conversation whose client ids are remembered")
+	f.IntVar(&t.actors.MaxOnlineDevices, "max-online-devices", a.MaxOnlineDevices, "devices one user may have online at once (also: connections per user per node)")
+	f.IntVar(&t.actors.MaxDevices, "max-devices", a.MaxDevices, "devices one user may have (a device unseen for --device-expiry no longer counts)")
+	f.DurationVar(&t.actors.DeviceExpiry, "device-expiry", a.DeviceExpiry, "a device unseen this long no longer counts against --max-devices")
 
 	f.DurationVar(&t.metrics.ReplyThreshold, "metrics-reply-threshold", m.ReplyThreshold, "a reply within this is timely")
 	f.DurationVar(&t.metrics.SessionGap, "metrics-session-gap", m.SessionGap, "messages at most this far apart belong to one session")

@@ -48,6 +48,7 @@ const (
 	Code_INTERNAL            Code = 13 // server failure; retrying may help
 	Code_STORAGE_UNAVAILABLE Code = 14 // the store refuses writes (disk full, I/O error); reads still work; retry later
 	Code_BUSY                Code = 15 // the node is overloaded and refused before doing any work; retry after retry_after_ms
+	Code_TOO_MANY            Code = 16 // a per-user or per-address cap is reached (connections, devices)
 	// 32–63: transport.
 	Code_UNAUTHENTICATED Code = 32 // missing, malformed, forged or wrong-key token
 	Code_TOKEN_EXPIRED   Code = 33 // token past its exp
@@ -80,6 +81,7 @@ var (
 		13: "INTERNAL",
 		14: "STORAGE_UNAVAILABLE",
 		15: "BUSY",
+		16: "TOO_MANY",
 		32: "UNAUTHENTICATED",
 		33: "TOKEN_EXPIRED",
 		34: "BAD_FRAME",
@@ -108,6 +110,7 @@ var (
 		"INTERNAL":            13,
 		"STORAGE_UNAVAILABLE": 14,
 		"BUSY":                15,
+		"TOO_MANY":            16,
 		"UNAUTHENTICATED":     32,
 		"TOKEN_EXPIRED":       33,
 		"BAD_FRAME":           34,
@@ -3797,7 +3800,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\n" +
 	"\x06TYPING\x10\x00\x12\x0f\n" +
 	"\vSTOP_TYPING\x10\x01\x12\r\n" +
-	"\tDELIVERED\x10\x02*\xa3\x03\n" +
+	"\tDELIVERED\x10\x02*\xb1\x03\n" +
 	"\x04Code\x12\x06\n" +
 	"\x02OK\x10\x00\x12\v\n" +
 	"\aINVALID\x10\x01\x12\x0e\n" +
@@ -3818,7 +3821,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x06EXISTS\x10\f\x12\f\n" +
 	"\bINTERNAL\x10\r\x12\x17\n" +
 	"\x13STORAGE_UNAVAILABLE\x10\x0e\x12\b\n" +
-	"\x04BUSY\x10\x0f\x12\x13\n" +
+	"\x04BUSY\x10\x0f\x12\f\n" +
+	"\bTOO_MANY\x10\x10\x12\x13\n" +
 	"\x0fUNAUTHENTICATED\x10 \x12\x11\n" +
 	"\rTOKEN_EXPIRED\x10!\x12\r\n" +
 	"\tBAD_FRAME\x10\"\x12\x13\n" +
