@@ -105,7 +105,8 @@ func (n *Runtime) create(ctx context.Context, req *pb.CreateConversation) (*pb.C
 	return r, fromPB(r.Error)
 }
 
-// Send sends a message into an existing conversation.
+// Send sends a message into an existing conversation. An overloaded node
+// refuses it with BUSY before doing any work (admission.go).
 func (n *Runtime) Send(ctx context.Context, req *pb.SendMessage) (*pb.SendResponse, error) {
 	if err := checkConv(req.Conv); err != nil {
 		return nil, err
@@ -113,6 +114,11 @@ func (n *Runtime) Send(ctx context.Context, req *pb.SendMessage) (*pb.SendRespon
 	if err := checkUser(req.Sender); err != nil {
 		return nil, err
 	}
+	release, err := n.admit.admitSend()
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	res, err := n.request(ctx, KindConversation, req.Conv, req)
 	if err != nil {
 		return nil, err

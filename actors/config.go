@@ -69,6 +69,14 @@ type Config struct {
 	MaxOnlineDevices int
 	MaxDevices       int
 	DeviceExpiry     time.Duration
+	// MaxPendingSends and MaxPendingDeliveries bound the accepted work a
+	// node holds: sends not yet acked (default 2048) and fan-out jobs not
+	// yet delivered (default 8192). Past either, a send is refused with
+	// BUSY and a retry-after of about BusyRetryAfter (default 250 ms,
+	// jittered ±50%) instead of queueing.
+	MaxPendingSends      int
+	MaxPendingDeliveries int
+	BusyRetryAfter       time.Duration
 	// TypingMaxMembers: typing signals are forwarded only in conversations
 	// with at most this many members (default 50).
 	TypingMaxMembers int
@@ -82,25 +90,28 @@ type Config struct {
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
 	return Config{
-		MaxBodyBytes:     64 << 10,
-		MaxGroupMembers:  10000,
-		FanoutThreshold:  500,
-		SendRate:         50,
-		SendBurst:        100,
-		RecallWindow:     2 * time.Minute,
-		PolicyMode:       PolicyOff,
-		IdleTimeout:      10 * time.Minute,
-		DedupeWindow:     4096,
-		SeqReserve:       1000,
-		RequestTimeout:   5 * time.Second,
-		MaxHistoryPage:   200,
-		SyncPage:         500,
-		Reregister:       30 * time.Second,
-		TypingMaxMembers: 50,
-		MaxOnlineDevices: 16,
-		MaxDevices:       64,
-		DeviceExpiry:     30 * 24 * time.Hour,
-		Logger:           slog.Default(),
+		MaxBodyBytes:         64 << 10,
+		MaxGroupMembers:      10000,
+		FanoutThreshold:      500,
+		SendRate:             50,
+		SendBurst:            100,
+		RecallWindow:         2 * time.Minute,
+		PolicyMode:           PolicyOff,
+		IdleTimeout:          10 * time.Minute,
+		DedupeWindow:         4096,
+		SeqReserve:           1000,
+		RequestTimeout:       5 * time.Second,
+		MaxHistoryPage:       200,
+		SyncPage:             500,
+		Reregister:           30 * time.Second,
+		TypingMaxMembers:     50,
+		MaxOnlineDevices:     16,
+		MaxPendingSends:      2048,
+		MaxPendingDeliveries: 8192,
+		BusyRetryAfter:       250 * time.Millisecond,
+		MaxDevices:           64,
+		DeviceExpiry:         30 * 24 * time.Hour,
+		Logger:               slog.Default(),
 	}
 }
 
@@ -120,6 +131,11 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.SyncPage, d.SyncPage)
 	setInt(&c.TypingMaxMembers, d.TypingMaxMembers)
 	setInt(&c.MaxOnlineDevices, d.MaxOnlineDevices)
+	setInt(&c.MaxPendingSends, d.MaxPendingSends)
+	setInt(&c.MaxPendingDeliveries, d.MaxPendingDeliveries)
+	if c.BusyRetryAfter <= 0 {
+		c.BusyRetryAfter = d.BusyRetryAfter
+	}
 	setInt(&c.MaxDevices, d.MaxDevices)
 	if c.DeviceExpiry <= 0 {
 		c.DeviceExpiry = d.DeviceExpiry

@@ -49,10 +49,17 @@ func (c *conversation) stopFanout() {
 	}
 }
 
-func (f *fanout) deliver(d *pb.Deliver)         { f.jobs <- fanoutJob{deliver: d} }
-func (f *fanout) notice(n *pb.MembershipNotice) { f.jobs <- fanoutJob{notice: n} }
+func (f *fanout) deliver(d *pb.Deliver)         { f.queue(fanoutJob{deliver: d}) }
+func (f *fanout) notice(n *pb.MembershipNotice) { f.queue(fanoutJob{notice: n}) }
 func (f *fanout) receipt(user string, r *pb.ReadReceipt) {
-	f.jobs <- fanoutJob{receipt: r, user: user}
+	f.queue(fanoutJob{receipt: r, user: user})
+}
+
+// queue counts the job as pending work of the node (admission.go) until
+// its round is done.
+func (f *fanout) queue(j fanoutJob) {
+	f.rt.admit.queued(1)
+	f.jobs <- j
 }
 
 func (f *fanout) run() {
@@ -72,6 +79,7 @@ func (f *fanout) run() {
 			}
 		}
 		f.runRound(round)
+		f.rt.admit.done(len(round))
 	}
 }
 

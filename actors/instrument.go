@@ -45,10 +45,14 @@ var (
 		Name: "switchboard_conversation_fenced_total",
 		Help: "Conversation activations that gave up because another activation took over (epoch lost, seq taken) or a write failed.",
 	})
+	metricBusy = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "switchboard_busy_refusals_total",
+		Help: "Sends refused with BUSY because the node had too much accepted work pending (admission.go).",
+	})
 )
 
 func init() {
-	prometheus.MustRegister(messagesIn, messagesAcked, ackSeconds, deliveries, deliverySeconds, activations, passivations, fenced)
+	prometheus.MustRegister(messagesIn, messagesAcked, ackSeconds, deliveries, deliverySeconds, activations, passivations, fenced, metricBusy)
 }
 
 func observeSend(e *pb.Error) { messagesIn.WithLabelValues(e.GetCode().String()).Inc() }

@@ -36,6 +36,7 @@ type Runtime struct {
 	hub     *actor.PID
 	log     *slog.Logger
 
+	admit     *admission    // load shedding at the door (admission.go)
 	sessions  *sessionIndex // this node's connected devices (sessions.go)
 	stopWatch func()
 }
@@ -49,7 +50,7 @@ func NewRuntime(cfg Config, store storage.Store) (*Runtime, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Runtime{store: store, cfg: cfg, policy: newPolicy(cfg.PolicyMode, cfg.PolicyWords), log: cfg.Logger}, nil
+	return &Runtime{store: store, cfg: cfg, policy: newPolicy(cfg.PolicyMode, cfg.PolicyWords), log: cfg.Logger, admit: newAdmission(cfg)}, nil
 }
 
 // Kinds are the grain kinds to register with the cluster.

@@ -150,6 +150,11 @@ func Run(ctx context.Context, t Target, o Options) (*Result, error) {
 		return nil, fmt.Errorf("bench: unknown scenario %q (want one of %v)", o.Scenario, Scenarios)
 	}
 	res.Bench.Clients = len(clients)
+	for _, c := range clients {
+		if c != nil {
+			res.RefusedBusy += c.BusyRefusals()
+		}
+	}
 	closeAll(clients)
 	for _, pt := range res.Series {
 		res.Bench.HeapBytesMax = max(res.Bench.HeapBytesMax, pt.BenchHeap)

@@ -12,6 +12,9 @@ import (
 type Error struct {
 	Code    pb.Code
 	Message string
+	// RetryAfterMs, with BUSY and STORAGE_UNAVAILABLE, is how long to wait
+	// before retrying.
+	RetryAfterMs uint32
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message) }

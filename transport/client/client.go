@@ -133,6 +133,7 @@ type Client struct {
 	ackSync      uint64
 	ackWake      chan struct{}
 	dropped      atomic.Int64
+	busy         atomic.Int64 // BUSY refusals of sends
 	wg           sync.WaitGroup
 	closeOnce    sync.Once
 	ready        chan struct{} // closed after the first sync is applied
@@ -175,6 +176,10 @@ func (c *Client) Device() string { return c.dev }
 
 // Events delivers what happens. It is never closed; read it or not.
 func (c *Client) Events() <-chan Event { return c.events }
+
+// BusyRefusals counts sends the server refused with BUSY (and that were
+// retried after its retry-after).
+func (c *Client) BusyRefusals() int64 { return c.busy.Load() }
 
 // DroppedEvents counts events dropped because Events was full.
 func (c *Client) DroppedEvents() int64 { return c.dropped.Load() }

@@ -120,8 +120,17 @@ func (c *Client) deliver(o *outgoing) {
 			return
 		}
 		c.log.Debug("send failed; retrying", "conv", o.msg.Conv, "client_msg_id", o.msg.ClientMsgID, "err", err)
+		wait := b.next()
+		if we != nil && we.Code == wirepb.Code_BUSY {
+			c.busy.Add(1)
+		}
+		if we != nil && we.RetryAfterMs > 0 {
+			// The server said when (BUSY, STORAGE_UNAVAILABLE): not before;
+			// the backoff's jitter still spreads the retries.
+			wait = max(wait, time.Duration(we.RetryAfterMs)*time.Millisecond)
+		}
 		select {
-		case <-time.After(b.next()):
+		case <-time.After(wait):
 		case <-ctx.Done():
 		}
 	}

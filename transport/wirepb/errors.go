@@ -31,7 +31,8 @@ func CodeOf(err error) Code {
 // when retried unchanged (for a send: with the same client_msg_id).
 func Transient(code Code) bool {
 	switch code {
-	case Code_RETRY, Code_INTERNAL, Code_RATE_LIMITED, Code_TIMEOUT, Code_UNAVAILABLE, Code_GOING_AWAY, Code_SLOW_CONSUMER:
+	case Code_RETRY, Code_INTERNAL, Code_RATE_LIMITED, Code_TIMEOUT, Code_UNAVAILABLE, Code_GOING_AWAY, Code_SLOW_CONSUMER,
+		Code_BUSY, Code_STORAGE_UNAVAILABLE:
 		return true
 	}
 	return false
