@@ -445,8 +445,8 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 	case len(m.Body) == 0:
 		reply(pbErr(pb.Code_INVALID, "empty message body"))
 		return
-	case len(m.ClientMsgId) > 128:
-		reply(pbErr(pb.Code_INVALID, "client_msg_id is %d bytes, limit 128", len(m.ClientMsgId)))
+	case len(m.ClientMsgId) > c.rt.limits.MaxIDBytes:
+		reply(pbErr(pb.Code_INVALID, "client_msg_id is %d bytes, limit %d", len(m.ClientMsgId), c.rt.limits.MaxIDBytes))
 		return
 	}
 	if m.ClientMsgId != "" {
@@ -549,7 +549,7 @@ func (c *conversation) flush(ctx actor.Context) {
 		return
 	}
 	self, root := ctx.Self(), c.rt.system.Root
-	maxBatch := storage.DefaultLimits().MaxBatch
+	maxBatch := c.rt.limits.MaxBatch
 	for len(c.unflushed) > 0 {
 		n := min(len(c.unflushed), maxBatch)
 		batch := c.unflushed[:n:n]
@@ -974,7 +974,7 @@ func (c *conversation) checkMembership(m *pb.MembershipChange) *pb.Error {
 	seen := map[string]bool{}
 	adds := 0
 	for _, u := range m.Users {
-		if u == "" || len(u) > 128 {
+		if u == "" || len(u) > c.rt.limits.MaxIDBytes {
 			return pbErr(pb.Code_INVALID, "bad user id %q", u)
 		}
 		if seen[u] {

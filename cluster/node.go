@@ -135,6 +135,7 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 	// protoactor's StartMember panics on provider errors.
 	defer func() {
 		if r := recover(); r != nil {
+			rt.Detach(true)
 			err = fmt.Errorf("start cluster member: %v", r)
 		}
 	}()
@@ -157,6 +158,7 @@ func (n *Node) Stop(graceful bool) {
 			_ = n.provider.Shutdown(false)
 		}
 		n.forwarder.Close()
+		n.Runtime.Detach(graceful)
 	})
 }
 

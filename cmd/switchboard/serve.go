@@ -141,6 +141,9 @@ func runServe(ctx context.Context, o serveOptions) error {
 	if err != nil {
 		return err
 	}
+	if err := o.tuning.checkBodyLimit(); err != nil {
+		return err
+	}
 	rawStore, err := openStore(ctx, o, log)
 	if err != nil {
 		return err
@@ -332,12 +335,14 @@ func openStore(ctx context.Context, o serveOptions, log *slog.Logger) (storage.S
 		}
 		cfg := pebble.DefaultConfig(o.dataDir + "/store")
 		cfg.Logger = log
+		cfg.Limits = o.tuning.storeLimits()
 		return pebble.Open(cfg)
 	case "cql":
 		cfg := cql.DefaultConfig()
 		cfg.Hosts = o.cqlHosts
 		cfg.Keyspace = o.cqlKeyspace
 		cfg.Logger = log
+		cfg.Limits = o.tuning.storeLimits()
 		// A node may start while the database is busy or still starting
 		// (a rolling restart under load, a cluster booting together):
 		// retry for a while before giving up.
