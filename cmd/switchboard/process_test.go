@@ -336,7 +336,7 @@ func TestCommandsAgainstDevNode(t *testing.T) {
 	var sent struct {
 		Conv  string `json:"conv"`
 		Seq   uint64 `json:"seq"`
-		MsgID uint64 `json:"msg_id"`
+		MsgID uint64 `json:"msg_id,string"`
 	}
 	mustJSON(t, n.run("send", "--data-dir", d, "--user", "alice", "--to", "user:bob", "--text", "hi", "--json"), &sent)
 	if sent.Conv != "d:alice:bob" || sent.Seq != 1 || sent.MsgID == 0 {
