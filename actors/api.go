@@ -10,6 +10,7 @@ import (
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/storage"
+	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
 
 // The Go API to the grains. Every method returns an *Error (see CodeOf) for
@@ -27,15 +28,6 @@ func ValidUserID(id string) bool { return userIDPattern.MatchString(id) }
 // ValidConvID reports whether id is a well-formed conversation id: 1–128
 // of letters, digits and ._:@-
 func ValidConvID(id string) bool { return convIDPattern.MatchString(id) }
-
-// DirectConvID is the id of the direct conversation between a and b (the
-// same whichever way round).
-func DirectConvID(a, b string) string {
-	if b < a {
-		a, b = b, a
-	}
-	return "d:" + a + ":" + b
-}
 
 func invalid(format string, args ...any) error {
 	return &Error{Code: pb.Code_INVALID, Message: fmt.Sprintf(format, args...)}
@@ -105,7 +97,7 @@ func (n *Runtime) SendDirect(ctx context.Context, to string, req *pb.SendMessage
 	if to == req.Sender {
 		return nil, invalid("a direct conversation needs two different users")
 	}
-	req.Conv = DirectConvID(req.Sender, to)
+	req.Conv = wirepb.DirectConvID(req.Sender, to) // the protocol's rule, which clients compute too
 	res, err := n.Send(ctx, req)
 	if CodeOf(err) != pb.Code_NOT_FOUND {
 		return res, err

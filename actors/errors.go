@@ -6,6 +6,7 @@ import (
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/storage"
+	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
 
 // Error is a rejection a grain answered with: a code from the protocol and
@@ -17,18 +18,14 @@ type Error struct {
 
 func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message) }
 
-// CodeOf returns the code of an *Error in err's chain, INTERNAL for any other
-// error and OK for nil.
-func CodeOf(err error) pb.Code {
-	if err == nil {
-		return pb.Code_OK
-	}
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	return pb.Code_INTERNAL
-}
+// ProtocolCode makes *Error a coded error for wirepb.CodeOf: the grains'
+// codes are the wire's 0–15, number for number (the transport tests prove
+// the two enums equal).
+func (e *Error) ProtocolCode() int32 { return int32(e.Code) }
+
+// CodeOf is wirepb.CodeOf with the grains' type: the code of the *Error
+// (or wire error) in err's chain, INTERNAL for any other error, OK for nil.
+func CodeOf(err error) pb.Code { return pb.Code(wirepb.CodeOf(err)) }
 
 func pbErr(code pb.Code, format string, args ...any) *pb.Error {
 	return &pb.Error{Code: code, Message: fmt.Sprintf(format, args...)}
