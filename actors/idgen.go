@@ -22,12 +22,15 @@ var idEpoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func newIDGen(slot uint32) *idGen { return &idGen{node: uint64(slot) & 0x3ff} }
 
-// setNode switches to a newly leased node number. The ids already made
-// keep theirs; the time bits keep the sequence increasing.
+// setNode switches to a newly leased node number. It moves on to the next
+// millisecond, so ids stay strictly increasing even if the new number is
+// lower.
 func (g *idGen) setNode(slot uint32) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.node = uint64(slot) & 0x3ff
+	g.lastMs++
+	g.seq = 0
 }
 
 func (g *idGen) next(now time.Time) uint64 {

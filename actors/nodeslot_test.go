@@ -71,7 +71,8 @@ func TestNodeSlotLostLease(t *testing.T) {
 	}
 	defer s.close(ctx, true)
 	old := s.Slot()
-	if got := NodeOfMsgID(s.ids.next(time.Now())); got != old {
+	before := s.ids.next(time.Now())
+	if got := NodeOfMsgID(before); got != old {
 		t.Fatalf("id made with node %d, lease is %d", got, old)
 	}
 	// Another node takes the number as if the lease had run out.
@@ -86,7 +87,24 @@ func TestNodeSlotLostLease(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	if got := NodeOfMsgID(s.ids.next(time.Now())); got == old || got != s.Slot() {
+	after := s.ids.next(time.Now())
+	if got := NodeOfMsgID(after); got == old || got != s.Slot() {
 		t.Fatalf("after losing %d: id made with node %d, lease is %d", old, got, s.Slot())
+	}
+	if after <= before {
+		t.Fatalf("id %d after the switch is not above %d", after, before)
+	}
+}
+
+// Switching to a lower node number within one millisecond still makes a
+// larger id: ids from one node stay strictly increasing.
+func TestIDGenSwitchStaysIncreasing(t *testing.T) {
+	g := newIDGen(900)
+	now := time.Now()
+	a := g.next(now)
+	g.setNode(3)
+	b := g.next(now)
+	if b <= a || NodeOfMsgID(a) != 900 || NodeOfMsgID(b) != 3 {
+		t.Fatalf("ids %d (node %d) then %d (node %d)", a, NodeOfMsgID(a), b, NodeOfMsgID(b))
 	}
 }

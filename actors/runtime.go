@@ -86,6 +86,7 @@ func (n *Runtime) Attach(c *cluster.Cluster) error {
 	n.slot, n.ids = slot, slot.ids
 	hub, err := n.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return newHub(n) }), hubName)
 	if err != nil {
+		n.Detach(true)
 		return fmt.Errorf("spawn hub: %w", err)
 	}
 	n.hub = hub
