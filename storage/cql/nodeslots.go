@@ -34,13 +34,6 @@ var (
 // between the read and the conditional write.
 const claimAttempts = 4
 
-func checkSlot(slot uint32) error {
-	if slot >= storage.MaxNodeSlots {
-		return fmt.Errorf("node slot %d, limit %d: %w", slot, storage.MaxNodeSlots-1, storage.ErrInvalid)
-	}
-	return nil
-}
-
 // ClaimNodeSlot reads the lease at serial consistency, then writes it with
 // a lightweight transaction conditioned on what it read (INSERT IF NOT
 // EXISTS for a free slot).
@@ -48,10 +41,7 @@ func (s *Store) ClaimNodeSlot(ctx context.Context, slot uint32, owner string, no
 	if err := s.check(); err != nil {
 		return err
 	}
-	if err := checkSlot(slot); err != nil {
-		return err
-	}
-	if err := s.lim.CheckID("node owner", owner); err != nil {
+	if err := s.lim.CheckNodeSlot(slot, owner); err != nil {
 		return err
 	}
 	nowMs, expMs := storage.Millis(now).UnixMilli(), storage.Millis(expires).UnixMilli()
@@ -98,10 +88,7 @@ func (s *Store) ReleaseNodeSlot(ctx context.Context, slot uint32, owner string) 
 	if err := s.check(); err != nil {
 		return err
 	}
-	if err := checkSlot(slot); err != nil {
-		return err
-	}
-	if err := s.lim.CheckID("node owner", owner); err != nil {
+	if err := s.lim.CheckNodeSlot(slot, owner); err != nil {
 		return err
 	}
 	var seen nodeSlotRow

@@ -39,20 +39,10 @@ func decodeNodeLease(b []byte) (nodeLease, error) {
 	return l, d.err
 }
 
-func checkSlot(slot uint32) error {
-	if slot >= storage.MaxNodeSlots {
-		return fmt.Errorf("node slot %d, limit %d: %w", slot, storage.MaxNodeSlots-1, storage.ErrInvalid)
-	}
-	return nil
-}
-
 // ClaimNodeSlot reads and writes the lease inside the committer, which runs
 // one write at a time: the read-check-write is atomic.
 func (s *Store) ClaimNodeSlot(ctx context.Context, slot uint32, owner string, now, expires time.Time) error {
-	if err := checkSlot(slot); err != nil {
-		return err
-	}
-	if err := s.limits.CheckID("node owner", owner); err != nil {
+	if err := s.limits.CheckNodeSlot(slot, owner); err != nil {
 		return err
 	}
 	k := nodeSlotKey(slot)
@@ -76,10 +66,7 @@ func (s *Store) ClaimNodeSlot(ctx context.Context, slot uint32, owner string, no
 
 // ReleaseNodeSlot deletes the lease if owner holds it.
 func (s *Store) ReleaseNodeSlot(ctx context.Context, slot uint32, owner string) error {
-	if err := checkSlot(slot); err != nil {
-		return err
-	}
-	if err := s.limits.CheckID("node owner", owner); err != nil {
+	if err := s.limits.CheckNodeSlot(slot, owner); err != nil {
 		return err
 	}
 	k := nodeSlotKey(slot)
