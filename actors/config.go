@@ -23,10 +23,10 @@ const (
 // Config holds the grains' limits and behaviour. DefaultConfig documents the
 // defaults; zero fields take them.
 type Config struct {
-	// MaxBodyBytes is the largest message body (default: the store's
-	// limit, storage.Limits.MaxBodyBytes). NewRuntime refuses a value above
-	// the store's: such a message would pass the grain and fail in the
-	// store.
+	// MaxBodyBytes is the largest message body (zero: the store's limit,
+	// storage.Limits.MaxBodyBytes, its one owner). NewRuntime refuses a
+	// value above the store's: such a message would pass the grain and
+	// fail in the store.
 	MaxBodyBytes int
 	// MaxGroupMembers is the largest group (default 10,000).
 	MaxGroupMembers int
@@ -73,7 +73,6 @@ type Config struct {
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
 	return Config{
-		MaxBodyBytes:    64 << 10,
 		MaxGroupMembers: 10000,
 		FanoutThreshold: 500,
 		SendRate:        50,
@@ -98,7 +97,6 @@ func (c Config) withDefaults() (Config, error) {
 			*v = def
 		}
 	}
-	setInt(&c.MaxBodyBytes, d.MaxBodyBytes)
 	setInt(&c.MaxGroupMembers, d.MaxGroupMembers)
 	setInt(&c.FanoutThreshold, d.FanoutThreshold)
 	setInt(&c.SendBurst, d.SendBurst)

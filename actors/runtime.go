@@ -49,7 +49,7 @@ func NewRuntime(cfg Config, store storage.Store) (*Runtime, error) {
 		return nil, errors.New("actors: no store")
 	}
 	limits := store.Limits()
-	if cfg.MaxBodyBytes == 0 {
+	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = limits.MaxBodyBytes
 	}
 	cfg, err := cfg.withDefaults()
