@@ -7,6 +7,7 @@ import (
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/storage"
+	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
 
 // Who may do what. Every rule about a user acting on a conversation is a
@@ -231,13 +232,9 @@ func KindOfID(id string) (storage.ConvKind, bool) {
 }
 
 // DirectConvID is the id of the direct conversation between a and b (the
-// same whichever way round).
-func DirectConvID(a, b string) string {
-	if b < a {
-		a, b = b, a
-	}
-	return DirectPrefix + a + ":" + b
-}
+// same whichever way round): the protocol's rule, which clients compute
+// too, so it has one definition, in the wire package (a leaf package).
+func DirectConvID(a, b string) string { return wirepb.DirectConvID(a, b) }
 
 // NewConvID returns a fresh random id in kind's namespace.
 func NewConvID(kind storage.ConvKind) string {

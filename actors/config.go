@@ -23,7 +23,10 @@ const (
 // Config holds the grains' limits and behaviour. DefaultConfig documents the
 // defaults; zero fields take them.
 type Config struct {
-	// MaxBodyBytes is the largest message body (default 64 KiB).
+	// MaxBodyBytes is the largest message body (zero: the store's limit,
+	// storage.Limits.MaxBodyBytes, its one owner). NewRuntime refuses a
+	// value above the store's: such a message would pass the grain and
+	// fail in the store.
 	MaxBodyBytes int
 	// MaxGroupMembers is the largest group (default 10,000).
 	MaxGroupMembers int
@@ -50,6 +53,10 @@ type Config struct {
 	// SeqReserve is how many seqs a conversation reserves per conditional
 	// write of its head (default 1000).
 	SeqReserve uint64
+	// NodeLease is how long a node's lease of its node number (the node
+	// bits of message ids) lasts unrenewed; it is renewed every third of it
+	// (default 30 s).
+	NodeLease time.Duration
 	// RequestTimeout bounds one grain request (default 5 s).
 	RequestTimeout time.Duration
 	// MaxHistoryPage caps one history page (default 200).
@@ -90,7 +97,6 @@ type Config struct {
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
 	return Config{
-		MaxBodyBytes:         64 << 10,
 		MaxGroupMembers:      10000,
 		FanoutThreshold:      500,
 		SendRate:             50,
@@ -100,6 +106,7 @@ func DefaultConfig() Config {
 		IdleTimeout:          10 * time.Minute,
 		DedupeWindow:         4096,
 		SeqReserve:           1000,
+		NodeLease:            30 * time.Second,
 		RequestTimeout:       5 * time.Second,
 		MaxHistoryPage:       200,
 		SyncPage:             500,
@@ -122,7 +129,6 @@ func (c Config) withDefaults() (Config, error) {
 			*v = def
 		}
 	}
-	setInt(&c.MaxBodyBytes, d.MaxBodyBytes)
 	setInt(&c.MaxGroupMembers, d.MaxGroupMembers)
 	setInt(&c.FanoutThreshold, d.FanoutThreshold)
 	setInt(&c.SendBurst, d.SendBurst)
@@ -154,6 +160,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.SeqReserve == 0 {
 		c.SeqReserve = d.SeqReserve
+	}
+	if c.NodeLease <= 0 {
+		c.NodeLease = d.NodeLease
 	}
 	if c.RequestTimeout <= 0 {
 		c.RequestTimeout = d.RequestTimeout

@@ -458,8 +458,8 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 	case len(m.Body) == 0:
 		reply(pbErr(pb.Code_INVALID, "empty message body"))
 		return
-	case len(m.ClientMsgId) > 128:
-		reply(pbErr(pb.Code_INVALID, "client_msg_id is %d bytes, limit 128", len(m.ClientMsgId)))
+	case len(m.ClientMsgId) > c.rt.limits.MaxIDBytes:
+		reply(pbErr(pb.Code_INVALID, "client_msg_id is %d bytes, limit %d", len(m.ClientMsgId), c.rt.limits.MaxIDBytes))
 		return
 	}
 	if m.ClientMsgId != "" {
@@ -562,7 +562,7 @@ func (c *conversation) flush(ctx actor.Context) {
 		return
 	}
 	self, root := ctx.Self(), c.rt.system.Root
-	maxBatch := storage.DefaultLimits().MaxBatch
+	maxBatch := c.rt.limits.MaxBatch
 	for len(c.unflushed) > 0 {
 		n := min(len(c.unflushed), maxBatch)
 		batch := c.unflushed[:n:n]

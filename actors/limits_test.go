@@ -12,6 +12,7 @@ import (
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/actors/session"
 	"github.com/switchboard-im/switchboard/cluster"
+	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
 
 // wantCode fails unless err carries code.
@@ -273,7 +274,7 @@ func TestLimitsAndRejections(t *testing.T) {
 
 		_, err = membership(node, t, "g:mg", "boss", pb.MembershipChange_ADD, pb.Role_MEMBER, "a", "a")
 		wantCode(t, err, pb.Code_INVALID, "user named twice")
-		dm := actors.DirectConvID("d1", "d2")
+		dm := wirepb.DirectConvID("d1", "d2")
 		if _, err := node.SendDirect(ctx, "d2", &pb.SendMessage{Sender: "d1", Body: []byte("hi")}); err != nil {
 			t.Fatal(err)
 		}
@@ -326,7 +327,7 @@ func TestLimitsAndRejections(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := node.MarkRead(ctx, "rb", "phone", actors.DirectConvID("ra", "rb"), res.Seq); err != nil {
+		if _, err := node.MarkRead(ctx, "rb", "phone", wirepb.DirectConvID("ra", "rb"), res.Seq); err != nil {
 			t.Fatal(err)
 		}
 		deadline := time.Now().Add(5 * time.Second)

@@ -31,6 +31,8 @@ type Runtime struct {
 	cluster *cluster.Cluster
 	store   storage.Store
 	cfg     Config
+	limits  storage.Limits // the store's, checked by the grains first
+	slot    *nodeSlot
 	ids     *idGen
 	policy  *policy
 	hub     *actor.PID
@@ -46,11 +48,20 @@ func NewRuntime(cfg Config, store storage.Store) (*Runtime, error) {
 	if store == nil {
 		return nil, errors.New("actors: no store")
 	}
+	limits := store.Limits()
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = limits.MaxBodyBytes
+	}
 	cfg, err := cfg.withDefaults()
 	if err != nil {
 		return nil, err
 	}
-	return &Runtime{store: store, cfg: cfg, policy: newPolicy(cfg.PolicyMode, cfg.PolicyWords), log: cfg.Logger, admit: newAdmission(cfg)}, nil
+	// One owner per limit: a body the grain accepts must fit the store,
+	// or the append fails after the grain assigned a seq.
+	if cfg.MaxBodyBytes > limits.MaxBodyBytes {
+		return nil, fmt.Errorf("actors: max body bytes %d exceeds the store's limit %d: configure both from one value", cfg.MaxBodyBytes, limits.MaxBodyBytes)
+	}
+	return &Runtime{store: store, cfg: cfg, limits: limits, policy: newPolicy(cfg.PolicyMode, cfg.PolicyWords), log: cfg.Logger, admit: newAdmission(cfg)}, nil
 }
 
 // Kinds are the grain kinds to register with the cluster.
@@ -66,9 +77,16 @@ func (n *Runtime) Kinds() []*cluster.Kind {
 func (n *Runtime) Attach(c *cluster.Cluster) error {
 	n.cluster = c
 	n.system = c.ActorSystem
-	n.ids = newIDGen(n.system.ID)
+	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.RequestTimeout)
+	defer cancel()
+	slot, err := newNodeSlot(ctx, n.store, n.system.ID, n.cfg.NodeLease, n.log)
+	if err != nil {
+		return fmt.Errorf("node number: %w", err)
+	}
+	n.slot, n.ids = slot, slot.ids
 	hub, err := n.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return newHub(n) }), hubName)
 	if err != nil {
+		n.Detach(true)
 		return fmt.Errorf("spawn hub: %w", err)
 	}
 	n.hub = hub
@@ -77,6 +95,26 @@ func (n *Runtime) Attach(c *cluster.Cluster) error {
 	}
 	return nil
 }
+
+// Detach stops renewing the node number lease Attach took, and with
+// release frees it for the next node at once (a crash, not released, frees
+// it when the lease ends). Call it once the node stopped making messages.
+func (n *Runtime) Detach(release bool) {
+	n.stopSessions()
+	if n.slot == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.RequestTimeout)
+	defer cancel()
+	n.slot.close(ctx, release)
+}
+
+// NodeNumber is the node number this node's message ids carry (see
+// NodeOfMsgID).
+func (n *Runtime) NodeNumber() uint32 { return n.slot.Slot() }
+
+// Limits are the store's size limits the grains check first.
+func (n *Runtime) Limits() storage.Limits { return n.limits }
 
 // ClusterMembers lists the actor addresses of the cluster's members.
 func (n *Runtime) ClusterMembers() []string {

@@ -18,6 +18,7 @@ import (
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/cluster"
 	"github.com/switchboard-im/switchboard/storage"
+	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
 
 // The scenario tests drive the grains with random traffic and check them
@@ -172,7 +173,7 @@ func (sc *scenario) setup() {
 	seen := map[string]bool{}
 	for len(seen) < 8 {
 		a, b := sc.users[r.IntN(len(sc.users))], sc.users[r.IntN(len(sc.users))]
-		id := actors.DirectConvID(a, b)
+		id := wirepb.DirectConvID(a, b)
 		if a == b || seen[id] {
 			continue
 		}

@@ -438,8 +438,8 @@ func (n *Runtime) watchTopology() func() {
 	}
 }
 
-// Detach stops the topology watch; the node is stopping.
-func (n *Runtime) Detach() {
+// stopSessions stops the topology watch; the node is stopping.
+func (n *Runtime) stopSessions() {
 	if n.stopWatch != nil {
 		n.stopWatch()
 	}

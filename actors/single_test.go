@@ -5,6 +5,7 @@ import (
 
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
 
 func TestSingleNodeDirectChat(t *testing.T) {
@@ -32,7 +33,7 @@ func TestSingleNodeDirectChat(t *testing.T) {
 	if string(ms[0].Body) != "hi bob" || ms[0].Seq != 1 {
 		t.Fatalf("push %+v", ms[0])
 	}
-	conv := actors.DirectConvID("alice", "bob")
+	conv := wirepb.DirectConvID("alice", "bob")
 	sync, err := node.Sync(ctx, "bob", "phone", 0, 0)
 	if err != nil {
 		t.Fatal(err)

@@ -322,7 +322,7 @@ func (u *user) flush(ctx actor.Context) {
 	bg, cancel := context.WithTimeout(context.Background(), u.rt.cfg.RequestTimeout)
 	defer cancel()
 	var err error
-	maxBatch := storage.DefaultLimits().MaxBatch
+	maxBatch := u.rt.limits.MaxBatch
 	for len(entries) > 0 && err == nil {
 		n := min(len(entries), maxBatch)
 		err = u.rt.store.AppendInbox(bg, u.id, entries[:n])
@@ -563,7 +563,7 @@ func clonePush(p *pb.Push) *pb.Push {
 
 func (u *user) register(ctx actor.Context, m *pb.RegisterDevice) {
 	sender := ctx.Sender()
-	if m.Device == "" || len(m.Device) > 128 {
+	if m.Device == "" || len(m.Device) > u.rt.limits.MaxIDBytes {
 		respond(ctx, sender, &pb.RegisterDeviceResponse{Error: pbErr(pb.Code_INVALID, "bad device id")})
 		return
 	}

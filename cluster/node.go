@@ -135,6 +135,7 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 	// protoactor's StartMember panics on provider errors.
 	defer func() {
 		if r := recover(); r != nil {
+			rt.Detach(true)
 			err = fmt.Errorf("start cluster member: %v", r)
 		}
 	}()
@@ -167,8 +168,8 @@ func (n *Node) Stop(graceful bool) {
 		if !graceful {
 			_ = n.provider.Shutdown(false)
 		}
-		n.Runtime.Detach()
 		n.forwarder.Close()
+		n.Runtime.Detach(graceful)
 	})
 }
 

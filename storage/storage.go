@@ -305,6 +305,22 @@ type Store interface {
 	// LoadCheckpoint returns the last saved checkpoint. ErrNotFound.
 	LoadCheckpoint(ctx context.Context, key string) (Checkpoint, error)
 
+	// ClaimNodeSlot takes or renews the lease of one node number (the node
+	// bits of message ids) for owner until expires, with a conditional
+	// write: it succeeds if the slot is free, already owner's, or its lease
+	// ended before now. ErrExists if another owner holds it.
+	ClaimNodeSlot(ctx context.Context, slot uint32, owner string, now, expires time.Time) error
+	// ReleaseNodeSlot ends owner's lease of slot; a no-op if owner does
+	// not hold it.
+	ReleaseNodeSlot(ctx context.Context, slot uint32, owner string) error
+
+	// Limits are the size limits this store enforces, so that the layers
+	// above check the same ones first (one owner for each limit).
+	Limits() Limits
+
 	// Close releases resources; pending async appends complete first.
 	Close() error
 }
+
+// MaxNodeSlots is how many node numbers message ids can carry (10 bits).
+const MaxNodeSlots = 1024

@@ -29,8 +29,10 @@ type Claims struct {
 
 // Identity is who a verified token speaks for.
 type Identity struct {
-	User    string
-	Device  string
+	User   string
+	Device string
+	// Expires is when the server stops honouring the token: its exp plus
+	// the leeway. A connection lives until then.
 	Expires time.Time
 }
 
@@ -42,9 +44,19 @@ type AuthConfig struct {
 	PublicKeys []ed25519.PublicKey
 	// Audience, when set, must be in the token's "aud".
 	Audience string
-	// Leeway tolerates clock skew on exp/nbf (default 30 s).
+	// Leeway tolerates clock skew between token issuer and server: a
+	// token is accepted, and its connection kept, until exp + Leeway (and
+	// from nbf - Leeway). 0 takes DefaultLeeway; NoLeeway (any negative
+	// value) means none; at most MaxLeeway.
 	Leeway time.Duration
 }
+
+// Clock-skew leeway bounds.
+const (
+	DefaultLeeway = 30 * time.Second
+	NoLeeway      = time.Duration(-1)
+	MaxLeeway     = 5 * time.Minute
+)
 
 // Authenticator verifies connection tokens.
 type Authenticator struct {
@@ -76,8 +88,13 @@ func NewAuthenticator(cfg AuthConfig) (*Authenticator, error) {
 	if len(methods) == 0 {
 		return nil, errors.New("auth: no secret and no public key configured")
 	}
-	if cfg.Leeway == 0 {
-		cfg.Leeway = 30 * time.Second
+	switch {
+	case cfg.Leeway == 0:
+		cfg.Leeway = DefaultLeeway
+	case cfg.Leeway < 0:
+		cfg.Leeway = 0
+	case cfg.Leeway > MaxLeeway:
+		return nil, fmt.Errorf("auth leeway %v is above %v", cfg.Leeway, MaxLeeway)
 	}
 	opts := []jwt.ParserOption{jwt.WithValidMethods(methods), jwt.WithExpirationRequired(), jwt.WithLeeway(cfg.Leeway)}
 	if cfg.Audience != "" {
@@ -85,6 +102,9 @@ func NewAuthenticator(cfg AuthConfig) (*Authenticator, error) {
 	}
 	return &Authenticator{cfg: cfg, methods: methods, parser: jwt.NewParser(opts...)}, nil
 }
+
+// Leeway is the clock-skew leeway in force.
+func (a *Authenticator) Leeway() time.Duration { return a.cfg.Leeway }
 
 // Verify checks a token; failures are *wirepb.Error with code
 // UNAUTHENTICATED or TOKEN_EXPIRED.
@@ -107,7 +127,9 @@ func (a *Authenticator) Verify(token string) (Identity, error) {
 	if !session.ValidUserID(c.Subject) || !session.ValidUserID(c.Device) {
 		return Identity{}, wirepb.Errorf(wirepb.Code_UNAUTHENTICATED, "token names no valid user (sub) and device (dev)")
 	}
-	return Identity{User: c.Subject, Device: c.Device, Expires: c.ExpiresAt.Time}, nil
+	// The connection layer closes at Expires: with the bare exp, a token
+	// inside the leeway would be welcomed and then closed at once.
+	return Identity{User: c.Subject, Device: c.Device, Expires: c.ExpiresAt.Time.Add(a.cfg.Leeway)}, nil
 }
 
 func (a *Authenticator) key(t *jwt.Token) (any, error) {

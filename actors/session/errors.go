@@ -36,3 +36,8 @@ func CodeOf(err error) pb.Code {
 	}
 	return pb.Code_INTERNAL
 }
+
+// ProtocolCode makes *Error a coded error for wirepb.CodeOf: the grains'
+// codes are the wire's 0–31, number for number (a transport test proves the
+// two enums equal).
+func (e *Error) ProtocolCode() int32 { return int32(e.Code) }

@@ -159,6 +159,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/where/{kind}/{id...}", s.auth(false, s.where))
 	mux.HandleFunc("GET /api/v1/grains", s.auth(false, s.grains))
 	mux.HandleFunc("POST /api/v1/drain/{node}", s.auth(true, s.drain))
+	mux.HandleFunc("POST /api/v1/conversations", s.auth(true, s.createConversation))
 	mux.HandleFunc("GET /api/v1/metrics", s.auth(false, s.metrics))
 	// Profiles for the performance work (docs/PERFORMANCE.md); they reveal
 	// internals, so they always need the token.

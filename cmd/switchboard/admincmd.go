@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -15,6 +16,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/switchboard-im/switchboard/transport/wirepb"
 
 	"github.com/switchboard-im/switchboard/cluster/admin"
 	"github.com/switchboard-im/switchboard/metrics"
@@ -76,12 +79,28 @@ func (o *adminOptions) resolve() error {
 
 // call does one API request and decodes the JSON answer into out.
 func (o *adminOptions) call(ctx context.Context, method, path string, out any) error {
+	return o.callWith(ctx, method, path, nil, out)
+}
+
+// callWith is call with a JSON request body (in, unless nil).
+func (o *adminOptions) callWith(ctx context.Context, method, path string, in, out any) error {
 	if err := o.resolve(); err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(o.url, "/")+path, nil)
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(o.url, "/")+path, body)
 	if err != nil {
 		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	if o.token != "" {
 		req.Header.Set("Authorization", "Bearer "+o.token)
@@ -92,19 +111,23 @@ func (o *adminOptions) call(ctx context.Context, method, path string, out any) e
 		return fmt.Errorf("admin API: %w", err)
 	}
 	defer res.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
+	answer, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
 	if err != nil {
 		return fmt.Errorf("admin API: %w", err)
 	}
 	if res.StatusCode/100 != 2 {
-		var e struct{ Error string }
-		_ = json.Unmarshal(body, &e)
+		var e struct{ Error, Code string }
+		_ = json.Unmarshal(answer, &e)
 		if e.Error == "" {
-			e.Error = strings.TrimSpace(string(body))
+			e.Error = strings.TrimSpace(string(answer))
 		}
-		return fmt.Errorf("admin API %s %s: %s: %s", method, path, res.Status, e.Error)
+		err := fmt.Errorf("admin API %s %s: %s: %s", method, path, res.Status, e.Error)
+		if code, ok := wirepb.Code_value[e.Code]; ok {
+			err = fmt.Errorf("%w (%w)", err, wirepb.Errorf(wirepb.Code(code), "%s", e.Error))
+		}
+		return err
 	}
-	return json.Unmarshal(body, out)
+	return json.Unmarshal(answer, out)
 }
 
 func newClusterCmd() *cobra.Command {

@@ -147,7 +147,7 @@ func printJSON(w io.Writer, v any) error {
 type jsonMessage struct {
 	Conv        string `json:"conv"`
 	Seq         uint64 `json:"seq"`
-	MsgID       uint64 `json:"msg_id"`
+	MsgID       uint64 `json:"msg_id,string"` // above 2^53: a string, so JavaScript keeps every digit
 	ClientMsgID string `json:"client_msg_id,omitempty"`
 	From        string `json:"from"`
 	Kind        string `json:"kind"`

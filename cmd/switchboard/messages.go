@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -46,7 +47,7 @@ func newSendCmd() *cobra.Command {
 				return err
 			}
 			if o.json {
-				return printJSON(cmd.OutOrStdout(), map[string]any{"conv": m.Conv, "seq": m.Seq, "msg_id": m.MsgID,
+				return printJSON(cmd.OutOrStdout(), map[string]any{"conv": m.Conv, "seq": m.Seq, "msg_id": strconv.FormatUint(m.MsgID, 10),
 					"client_msg_id": m.ClientMsgID, "server_ts_ms": millis(m.ServerTime), "flagged": m.Flagged})
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "sent %s #%d\n", m.Conv, m.Seq)

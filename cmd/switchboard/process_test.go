@@ -100,6 +100,7 @@ type devNode struct {
 	cmd    *exec.Cmd
 	log    *bytes.Buffer
 	clog   clientLog
+	extra  []string // more serve flags
 }
 
 func newDevNode(t *testing.T) *devNode {
@@ -121,7 +122,7 @@ func newDevNode(t *testing.T) *devNode {
 func (n *devNode) start() {
 	n.t.Helper()
 	n.log = &bytes.Buffer{}
-	n.cmd = exec.Command(n.bin, "serve", "--dev", "--data-dir", n.dir, "--listen", n.listen, "--admin", n.admin)
+	n.cmd = exec.Command(n.bin, append([]string{"serve", "--dev", "--data-dir", n.dir, "--listen", n.listen, "--admin", n.admin}, n.extra...)...)
 	n.cmd.Stdout, n.cmd.Stderr = n.log, n.log
 	if err := n.cmd.Start(); err != nil {
 		n.t.Fatal(err)
@@ -335,7 +336,7 @@ func TestCommandsAgainstDevNode(t *testing.T) {
 	var sent struct {
 		Conv  string `json:"conv"`
 		Seq   uint64 `json:"seq"`
-		MsgID uint64 `json:"msg_id"`
+		MsgID uint64 `json:"msg_id,string"`
 	}
 	mustJSON(t, n.run("send", "--data-dir", d, "--user", "alice", "--to", "user:bob", "--text", "hi", "--json"), &sent)
 	if sent.Conv != "d:alice:bob" || sent.Seq != 1 || sent.MsgID == 0 {

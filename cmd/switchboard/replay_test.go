@@ -60,11 +60,17 @@ func TestReplayMetricsEqualRecompute(t *testing.T) {
 	trace := filepath.Join(t.TempDir(), "trace.jsonl")
 	lines := writeTrace(t, trace, 42)
 	out := n.run("replay", "--data-dir", n.dir, "--file", trace, "--json")
-	var res struct{ Sent int }
+	var res replayCounts
 	mustJSON(t, out, &res)
-	if res.Sent != lines {
-		t.Fatalf("replayed %d of %d lines", res.Sent, lines)
+	if res.Lines != lines || res.Stored != lines || res.Deduplicated != 0 || res.Refused != 0 {
+		t.Fatalf("replay of %d lines: %+v", lines, res)
 	}
+	// Replaying the same trace again stores nothing new (client ids).
+	mustJSON(t, n.run("replay", "--data-dir", n.dir, "--file", trace, "--json"), &res)
+	if res.Stored != 0 || res.Deduplicated != lines {
+		t.Fatalf("second replay of the same %d lines: %+v", lines, res)
+	}
+
 	for _, window := range []string{"1h", "1m"} {
 		streaming := n.run("metrics", "--data-dir", n.dir, "--window", window, "--json")
 		batch := n.run("metrics", "recompute", "--data-dir", n.dir, "--window", window, "--json")

@@ -43,6 +43,7 @@ type serveOptions struct {
 	tlsKey        string
 	authSecret    string
 	authPublicKey string
+	authLeeway    time.Duration
 	join          []string
 	gossip        string
 	clusterAddr   string
@@ -98,6 +99,7 @@ Every flag can also be set with an environment variable SWITCHBOARD_<FLAG>
 	f.StringVar(&o.tlsKey, "tls-key", "", "TLS private key (PEM)")
 	f.StringVar(&o.authSecret, "auth-secret-file", "", "file holding the HS256 token secret (at least 32 bytes); --dev generates one")
 	f.StringVar(&o.authPublicKey, "auth-public-key", "", "Ed25519 public key (PEM) verifying EdDSA tokens")
+	f.DurationVar(&o.authLeeway, "auth-leeway", transport.DefaultLeeway, "clock-skew leeway on token exp/nbf: a token is honoured until exp plus this (0: none)")
 	f.StringSliceVar(&o.join, "join", nil, "memberlist addresses (host:port) of cluster members to join")
 	f.StringVar(&o.gossip, "gossip", "", "memberlist bind address (default 127.0.0.1:0 with --dev, else 0.0.0.0:7946)")
 	f.StringVar(&o.clusterAddr, "cluster-addr", "127.0.0.1:0", "actor remoting address between nodes (host:port, port 0 = any)")
@@ -141,6 +143,9 @@ func runServe(ctx context.Context, o serveOptions) error {
 
 	tlsConf, auth, err := serverCredentials(o)
 	if err != nil {
+		return err
+	}
+	if err := o.tuning.checkBodyLimit(); err != nil {
 		return err
 	}
 	rawStore, err := openStore(ctx, o, log)
@@ -267,7 +272,13 @@ func serverCredentials(o serveOptions) (*tls.Config, *transport.Authenticator, e
 	if err != nil {
 		return nil, nil, fmt.Errorf("TLS certificate: %w", err)
 	}
-	var ac transport.AuthConfig
+	ac := transport.AuthConfig{Leeway: o.authLeeway}
+	switch {
+	case o.authLeeway == 0:
+		ac.Leeway = transport.NoLeeway
+	case o.authLeeway < 0:
+		return nil, nil, fmt.Errorf("--auth-leeway %v is negative", o.authLeeway)
+	}
 	if secretFile != "" {
 		if ac.Secret, err = readSecret(secretFile); err != nil {
 			return nil, nil, err
@@ -335,12 +346,14 @@ func openStore(ctx context.Context, o serveOptions, log *slog.Logger) (storage.S
 		}
 		cfg := pebble.DefaultConfig(o.dataDir + "/store")
 		cfg.Logger = log
+		cfg.Limits = o.tuning.storeLimits()
 		return pebble.Open(cfg)
 	case "cql":
 		cfg := cql.DefaultConfig()
 		cfg.Hosts = o.cqlHosts
 		cfg.Keyspace = o.cqlKeyspace
 		cfg.Logger = log
+		cfg.Limits = o.tuning.storeLimits()
 		// A node may start while the database is busy or still starting
 		// (a rolling restart under load, a cluster booting together):
 		// retry for a while before giving up.

@@ -10,6 +10,8 @@ import (
 	"github.com/switchboard-im/switchboard/actors"
 	"github.com/switchboard-im/switchboard/cluster"
 	"github.com/switchboard-im/switchboard/metrics"
+	"github.com/switchboard-im/switchboard/storage"
+	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
 
 // tuning holds serve's limits and service-metrics definitions: every limit
@@ -22,7 +24,7 @@ type tuning struct {
 
 func (t *tuning) register(f *pflag.FlagSet) {
 	a, m := actors.DefaultConfig(), metrics.DefaultConfig()
-	f.IntVar(&t.actors.MaxBodyBytes, "max-body-bytes", a.MaxBodyBytes, "largest message body")
+	f.IntVar(&t.actors.MaxBodyBytes, "max-body-bytes", storage.DefaultLimits().MaxBodyBytes, "largest message body: the grains' and the store's limit")
 	f.IntVar(&t.actors.MaxGroupMembers, "max-group-members", a.MaxGroupMembers, "largest group")
 	f.IntVar(&t.actors.FanoutThreshold, "fanout-threshold", a.FanoutThreshold, "conversations with more members use read fan-out (no per-member inbox entry per message)")
 	f.Float64Var(&t.actors.SendRate, "send-rate", a.SendRate, "messages/s each sender may send into one conversation")
@@ -51,6 +53,29 @@ func windowFlag(w metrics.WindowSpec) string {
 		return w.Size.String()
 	}
 	return w.Size.String() + "/" + w.Slide.String()
+}
+
+// frameOverhead is the room a frame needs beside a message body: ids,
+// seqs, times and protobuf tags of a send request or a message push.
+const frameOverhead = 4 << 10
+
+// checkBodyLimit refuses a body limit a frame cannot carry: such a message
+// would be refused as FRAME_TOO_LARGE, or its push dropped, instead of
+// TOO_LARGE.
+func (t *tuning) checkBodyLimit() error {
+	if b := t.actors.MaxBodyBytes; b <= 0 || b+frameOverhead > wirepb.DefaultMaxFrame {
+		return fmt.Errorf("--max-body-bytes %d: want 1 to %d (the %d-byte frame less %d for the envelope)",
+			b, wirepb.DefaultMaxFrame-frameOverhead, wirepb.DefaultMaxFrame, frameOverhead)
+	}
+	return nil
+}
+
+// storeLimits are the store's limits with serve's body limit: one flag
+// feeds the store and the grains, which refuse to start if they differ.
+func (t *tuning) storeLimits() storage.Limits {
+	l := storage.DefaultLimits()
+	l.MaxBodyBytes = t.actors.MaxBodyBytes
+	return l
 }
 
 // apply puts the flags into a node's configuration, validating them.

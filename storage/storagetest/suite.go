@@ -51,6 +51,7 @@ func Run(t *testing.T, open Opener) {
 		{"Inbox", testInbox},
 		{"Devices", testDevices},
 		{"Checkpoints", testCheckpoints},
+		{"NodeSlots", testNodeSlots},
 		{"BadInput", testBadInput},
 		{"Model", testModel},
 	} {
@@ -672,7 +673,7 @@ func testCheckpoints(t *testing.T, s storage.Store, id func(string) string) {
 func testBadInput(t *testing.T, s storage.Store, id func(string) string) {
 	c := ctx(t)
 	cid := id("c")
-	limits := storage.DefaultLimits()
+	limits := s.Limits() // what the store says it enforces is what it enforces
 	long := strings.Repeat("x", limits.MaxIDBytes+1)
 	edge := strings.Repeat("x", limits.MaxIDBytes)
 

@@ -206,6 +206,12 @@ func (c *Client) AddMembers(ctx context.Context, conv string, users ...string) (
 	return c.membership(ctx, conv, wirepb.MembershipRequest_ADD, users, 0)
 }
 
+// AddMembersWithRole adds users with role (for service conversations:
+// CUSTOMER or AGENT).
+func (c *Client) AddMembersWithRole(ctx context.Context, conv string, role wirepb.Role, users ...string) (uint64, error) {
+	return c.membership(ctx, conv, wirepb.MembershipRequest_ADD, users, role)
+}
+
 func (c *Client) RemoveMembers(ctx context.Context, conv string, users ...string) (uint64, error) {
 	return c.membership(ctx, conv, wirepb.MembershipRequest_REMOVE, users, 0)
 }

@@ -57,10 +57,13 @@ type Message struct {
 	Body        []byte
 	Recalled    bool
 	Flagged     bool
-	ClientTime  time.Time
-	ServerTime  time.Time
-	State       State
-	Err         error // StateFailed: the server's reason, a *wirepb.Error
+	// Duplicate: the answer to a send whose client_msg_id the server
+	// already had; the message is the original, stored once.
+	Duplicate  bool
+	ClientTime time.Time
+	ServerTime time.Time
+	State      State
+	Err        error // StateFailed: the server's reason, a *wirepb.Error
 }
 
 // Conversation is the client's summary of a conversation.
@@ -406,7 +409,9 @@ func (s *store) confirm(o *outgoing, r *wirepb.SendResult) Message {
 	cs := s.convLocked(m.Conv)
 	// Sending implies having read up to here (the server does the same).
 	cs.info.ReadSeq = max(cs.info.ReadSeq, m.Seq)
-	return s.viewLocked(cs, m)
+	v := s.viewLocked(cs, m)
+	v.Duplicate = r.Duplicate
+	return v
 }
 
 // fail marks a pending send failed; it stays in the list, with its reason.

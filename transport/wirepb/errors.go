@@ -14,8 +14,17 @@ func Errorf(code Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// CodeOf returns the code of an *Error in err's chain, OK for nil and
-// INTERNAL for any other error.
+// CodedError is an error carrying a code of the protocol's vocabulary
+// without being an *Error: the grains' errors (actors.Error), whose codes
+// are the wire's 0–31 number for number.
+type CodedError interface {
+	error
+	ProtocolCode() int32
+}
+
+// CodeOf returns the code of the *Error or CodedError in err's chain, OK
+// for nil and INTERNAL for any other error: the one place that reads a code
+// out of an error, for the grains and the wire alike.
 func CodeOf(err error) Code {
 	if err == nil {
 		return Code_OK
@@ -23,6 +32,12 @@ func CodeOf(err error) Code {
 	var e *Error
 	if errors.As(err, &e) {
 		return e.GetCode()
+	}
+	var ce CodedError
+	if errors.As(err, &ce) {
+		if _, ok := Code_name[ce.ProtocolCode()]; ok {
+			return Code(ce.ProtocolCode())
+		}
 	}
 	return Code_INTERNAL
 }
