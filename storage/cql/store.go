@@ -27,6 +27,7 @@ type Store struct {
 	sess   gocqlx.Session
 	lim    storage.Limits
 	closed atomic.Bool
+	stats  *statsObserver
 
 	// async appends: a fixed pool of workers fed by a bounded queue.
 	asyncMu sync.RWMutex // held for reading while enqueueing, for writing by Close
@@ -50,6 +51,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	cluster := newCluster(cfg)
 	cluster.Keyspace = cfg.Keyspace
+	stats := &statsObserver{}
+	cluster.QueryObserver, cluster.BatchObserver = stats, stats
 	sess, err := gocqlx.WrapSession(cluster.CreateSession())
 	if err != nil {
 		return nil, fmt.Errorf("cql: connect to %v: %w", cfg.Hosts, err)
@@ -58,7 +61,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		sess.Close()
 		return nil, err
 	}
-	s := &Store{cfg: cfg, sess: sess, lim: cfg.Limits}
+	s := &Store{cfg: cfg, sess: sess, lim: cfg.Limits, stats: stats}
 	s.startAsync()
 	return s, nil
 }
