@@ -283,7 +283,7 @@ func (c *conversation) fillGaps(bg context.Context, recentNewestFirst []storage.
 	}
 	c.log.Warn("filling seq gaps left by failed writes", "count", len(holes))
 	sort.Slice(holes, func(i, j int) bool { return holes[i].Seq < holes[j].Seq })
-	if err := c.rt.store.AppendMessages(bg, c.id, holes); err != nil {
+	if err := c.rt.store.AppendMessages(bg, c.id, c.epoch, holes); err != nil {
 		return nil, fmt.Errorf("fill seq gaps: %w", err)
 	}
 	return holes, nil
@@ -556,7 +556,7 @@ func (c *conversation) flush(ctx actor.Context) {
 		c.unflushed = c.unflushed[n:]
 		f := &flight{first: batch[0].Seq, last: batch[n-1].Seq, done: make(chan error, 1)}
 		c.inflight = append(c.inflight, f)
-		c.rt.store.AppendMessagesAsync(context.Background(), c.id, batch, func(err error) {
+		c.rt.store.AppendMessagesAsync(context.Background(), c.id, c.epoch, batch, func(err error) {
 			f.done <- err
 			root.Send(self, &appendDone{f: f, err: err})
 		})

@@ -53,6 +53,10 @@ type Config struct {
 	// batches waiting for a worker before enqueueing blocks (default 1024).
 	AsyncWorkers int
 	AsyncQueue   int
+	// LeaseCache is the number of conversations whose (epoch, reservation)
+	// the store remembers to check fenced appends before writing (default
+	// 100000; when full it is cleared and refilled by reads).
+	LeaseCache int
 	// Logger receives driver-independent diagnostics (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -73,6 +77,7 @@ func DefaultConfig() Config {
 		InboxBucketSize:   1000,
 		AsyncWorkers:      32,
 		AsyncQueue:        1024,
+		LeaseCache:        100000,
 	}
 }
 
@@ -154,6 +159,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.AsyncQueue <= 0 {
 		c.AsyncQueue = d.AsyncQueue
+	}
+	if c.LeaseCache <= 0 {
+		c.LeaseCache = d.LeaseCache
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

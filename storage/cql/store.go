@@ -28,6 +28,7 @@ type Store struct {
 	lim    storage.Limits
 	closed atomic.Bool
 	stats  *statsObserver
+	leases *leases
 
 	// async appends: a fixed pool of workers fed by a bounded queue.
 	asyncMu sync.RWMutex // held for reading while enqueueing, for writing by Close
@@ -61,7 +62,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		sess.Close()
 		return nil, err
 	}
-	s := &Store{cfg: cfg, sess: sess, lim: cfg.Limits, stats: stats}
+	s := &Store{cfg: cfg, sess: sess, lim: cfg.Limits, stats: stats, leases: newLeases(cfg.LeaseCache)}
 	s.startAsync()
 	return s, nil
 }

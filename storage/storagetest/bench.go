@@ -49,7 +49,7 @@ func benchAppend(b *testing.B, s storage.Store, prefix string, writers int, body
 			defer wg.Done()
 			for seq := uint64(1); next.Add(1) <= int64(b.N); seq++ {
 				m := storage.Message{Seq: seq, MsgID: seq, Sender: "bench", Body: body, ServerTS: time.Now()}
-				if err := s.AppendMessages(ctx, conv, []storage.Message{m}); err != nil {
+				if err := s.AppendMessages(ctx, conv, 0, []storage.Message{m}); err != nil {
 					b.Error(err)
 					return
 				}
@@ -81,7 +81,7 @@ func benchAppendPipelined(b *testing.B, s storage.Store, prefix string, writers,
 					return
 				}
 				m := storage.Message{Seq: seq, MsgID: seq, Sender: "bench", Body: body, ServerTS: time.Now()}
-				s.AppendMessagesAsync(ctx, conv, []storage.Message{m}, func(err error) { slots <- err })
+				s.AppendMessagesAsync(ctx, conv, 0, []storage.Message{m}, func(err error) { slots <- err })
 			}
 			for i := 0; i < inflight; i++ {
 				if err := <-slots; err != nil {
@@ -102,7 +102,7 @@ func benchLatestPage(b *testing.B, s storage.Store, conv string, body []byte) {
 		for seq := from; seq < from+200; seq++ {
 			batch = append(batch, storage.Message{Seq: seq, Sender: "bench", Body: body, ServerTS: time.Now()})
 		}
-		if err := s.AppendMessages(ctx, conv, batch); err != nil {
+		if err := s.AppendMessages(ctx, conv, 0, batch); err != nil {
 			b.Fatal(err)
 		}
 	}
