@@ -24,10 +24,11 @@ import (
 // fans out.
 //
 // Fencing: on activation it takes a new epoch with the store's conditional
-// write and reserves seq ranges under that epoch. A write that finds its seq
-// taken, or a reservation that finds the epoch moved, means another
-// activation owns the conversation: this one answers RETRY to everything in
-// flight and stops.
+// write and reserves seq ranges under that epoch; appends carry the epoch
+// and cost no conditional write of their own. An append or a reservation
+// that finds the epoch moved (ErrEpochLost; ErrSeqExists where the backend
+// also checks seqs) means another activation owns the conversation: this
+// one answers RETRY to everything in flight and stops.
 type conversation struct {
 	rt  *Runtime
 	id  string
@@ -575,9 +576,11 @@ func (c *conversation) appended(ctx actor.Context, d *appendDone) {
 }
 
 // settle records a batch's outcome and answers every pending write that is
-// decided, in seq order. A failed batch wrote nothing (the store's append
-// is all or nothing), so its writes are answered RETRY and the activation
-// is fenced; batches already in flight behind it still get their own
+// decided, in seq order. A failed batch is never acknowledged: its writes
+// are answered RETRY and the activation is fenced (rows of a batch that
+// lost its epoch may still show until the new activation supersedes them;
+// a retry the new activation finds in its reloaded window is answered as a
+// duplicate); batches already in flight behind it still get their own
 // outcome, so a message that became durable is acked, never retried into
 // a second copy.
 func (c *conversation) settle(ctx actor.Context, f *flight, err error) {
