@@ -57,6 +57,10 @@ type Config struct {
 	// the store remembers to check fenced appends before writing (default
 	// 100000; when full it is cleared and refilled by reads).
 	LeaseCache int
+	// ActivityCache is the number of (user, conversation) last activities
+	// the store remembers so TouchConversation needs no read (default
+	// 1000000, about 100 MB at most; when full it is cleared).
+	ActivityCache int
 	// Logger receives driver-independent diagnostics (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -78,6 +82,7 @@ func DefaultConfig() Config {
 		AsyncWorkers:      32,
 		AsyncQueue:        1024,
 		LeaseCache:        100000,
+		ActivityCache:     1000000,
 	}
 }
 
@@ -162,6 +167,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.LeaseCache <= 0 {
 		c.LeaseCache = d.LeaseCache
+	}
+	if c.ActivityCache <= 0 {
+		c.ActivityCache = d.ActivityCache
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

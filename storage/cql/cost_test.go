@@ -65,7 +65,7 @@ func TestOpCost(t *testing.T) {
 	}
 	appendAsync := func() error {
 		done := make(chan error, 1)
-		s.AppendMessagesAsync(ctx, conv, 0, []storage.Message{msg()}, func(err error) { done <- err })
+		s.AppendMessagesAsync(ctx, conv, epoch, []storage.Message{msg()}, func(err error) { done <- err })
 		return <-done
 	}
 	entry := func(user string) []storage.InboxEntry {

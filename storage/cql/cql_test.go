@@ -411,7 +411,8 @@ func testStaleActivity(t *testing.T, s *Store) {
 	must(t, s.TouchConversation(ctx, user, "b", at.Add(time.Second)))
 	// What two racing touches of "a" could leave: an entry at a time the
 	// row no longer has.
-	must(t, s.query(ctx, actInsert).Bind(user, at.Add(5*time.Second).UnixMilli(), "a").ExecRelease())
+	ahead := at.Add(5 * time.Second)
+	must(t, s.query(ctx, actInsert).Bind(user, ahead.UnixMilli(), "a", ahead.UnixMicro()).ExecRelease())
 	got, err := s.ListUserConvs(ctx, user, storage.ActivityCursor{}, 1)
 	must(t, err)
 	if len(got) != 1 || got[0].ConvID != "b" {
@@ -421,6 +422,39 @@ func testStaleActivity(t *testing.T, s *Store) {
 	must(t, err)
 	if len(got) != 1 || got[0].ConvID != "a" {
 		t.Fatalf("second page %+v, want a", got)
+	}
+}
+
+// TestTouchWithoutMemory: a touch by a store that does not remember the
+// previous activity (another node, a restart) leaves the old index entry;
+// the conversation is still listed once, and the list drops the entry.
+func TestTouchWithoutMemory(t *testing.T) {
+	cfg := testConfig(t)
+	a, b := openWith(t, cfg), openWith(t, cfg)
+	defer a.Close()
+	defer b.Close()
+	ctx := testCtx(t)
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	_, err := a.AdvanceReadCursor(ctx, "u", "c", 3) // "no activity" entry
+	must(t, err)
+	must(t, a.TouchConversation(ctx, "u", "c", at))
+	must(t, b.TouchConversation(ctx, "u", "c", at.Add(time.Minute)))
+	must(t, a.TouchConversation(ctx, "u", "d", at.Add(time.Second)))
+	entries := func() int {
+		var n int
+		must(t, a.sess.Query(`SELECT COUNT(*) FROM user_conv_activity WHERE user_id = ?`, nil).Bind("u").Get(&n))
+		return n
+	}
+	if n := entries(); n != 3 {
+		t.Fatalf("%d index entries before the list, want 3 (c twice, d)", n)
+	}
+	got, err := b.ListUserConvs(ctx, "u", storage.ActivityCursor{}, 10)
+	must(t, err)
+	if len(got) != 2 || got[0].ConvID != "c" || got[1].ConvID != "d" || got[0].ReadSeq != 3 {
+		t.Fatalf("list %+v, want c then d", got)
+	}
+	if n := entries(); n != 2 {
+		t.Fatalf("%d index entries after the list, want 2 (the stale one dropped)", n)
 	}
 }
 

@@ -23,12 +23,13 @@ import (
 
 // Store is a storage.Store on a CQL keyspace. Safe for concurrent use.
 type Store struct {
-	cfg    Config
-	sess   gocqlx.Session
-	lim    storage.Limits
-	closed atomic.Bool
-	stats  *statsObserver
-	leases *leases
+	cfg      Config
+	sess     gocqlx.Session
+	lim      storage.Limits
+	closed   atomic.Bool
+	stats    *statsObserver
+	leases   *leases
+	activity *activityCache
 
 	// async appends: a fixed pool of workers fed by a bounded queue.
 	asyncMu sync.RWMutex // held for reading while enqueueing, for writing by Close
@@ -62,7 +63,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		sess.Close()
 		return nil, err
 	}
-	s := &Store{cfg: cfg, sess: sess, lim: cfg.Limits, stats: stats, leases: newLeases(cfg.LeaseCache)}
+	s := &Store{cfg: cfg, sess: sess, lim: cfg.Limits, stats: stats, leases: newLeases(cfg.LeaseCache), activity: newActivityCache(cfg.ActivityCache)}
 	s.startAsync()
 	return s, nil
 }
