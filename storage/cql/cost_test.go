@@ -84,6 +84,21 @@ func TestOpCost(t *testing.T) {
 
 	costs := []opCost{
 		measure(t, s, "AppendMessagesAsync (1 message)", n, func(int) error { return appendAsync() }),
+		measure(t, s, "AppendMessagesAsync (1 message, 8 in flight)", n, func(i int) error {
+			if i%8 != 0 {
+				return nil
+			}
+			done := make(chan error, 8)
+			for range 8 {
+				s.AppendMessagesAsync(ctx, conv, epoch, []storage.Message{msg()}, func(err error) { done <- err })
+			}
+			for range 8 {
+				if err := <-done; err != nil {
+					return err
+				}
+			}
+			return nil
+		}),
 		measure(t, s, "AppendInbox (1 entry)", n, func(int) error { return s.AppendInbox(ctx, alice, entry(alice)) }),
 		measure(t, s, "TouchConversation", n, func(i int) error { return s.TouchConversation(ctx, alice, conv, at(i)) }),
 		measure(t, s, "SetDeviceCursor", n, func(i int) error {

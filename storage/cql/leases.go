@@ -65,15 +65,6 @@ func (l *leases) admit(ctx context.Context, s *Store, convID string, epoch, maxS
 	return v.check(convID, epoch, maxSeq)
 }
 
-// confirm reads the head after a fenced batch is durable.
-func (l *leases) confirm(ctx context.Context, s *Store, convID string, epoch, maxSeq uint64) error {
-	v, err := l.read(ctx, s, convID)
-	if err != nil {
-		return err
-	}
-	return v.check(convID, epoch, maxSeq)
-}
-
 func (l *leases) read(ctx context.Context, s *Store, convID string) (lease, error) {
 	var head casHead
 	err := s.query(ctx, convFence).Bind(convID).GetRelease(&head)
@@ -96,4 +87,71 @@ func (v lease) check(convID string, epoch, maxSeq uint64) error {
 		return fmt.Errorf("cql: append to %q: seq %d above the reservation %d: %w", convID, maxSeq, v.reserved, storage.ErrInvalid)
 	}
 	return nil
+}
+
+// confirms coalesces the post-write epoch reads of one conversation: at
+// most one read per conversation is in flight, and the batches that
+// finish writing meanwhile share the next one. Each read starts after
+// every batch it answers for was durable, which is all the fence needs.
+type confirms struct {
+	mu    sync.Mutex
+	convs map[string]*convConfirms
+}
+
+type convConfirms struct {
+	running bool
+	next    *confirmGroup // batches waiting for the read after the running one
+}
+
+type confirmGroup struct {
+	done chan struct{}
+	v    lease
+	err  error
+}
+
+func newConfirms() *confirms { return &confirms{convs: map[string]*convConfirms{}} }
+
+// confirm reads the head (or joins a read not yet started) after a fenced
+// batch is durable and checks the batch against it.
+func (c *confirms) confirm(ctx context.Context, s *Store, convID string, epoch, maxSeq uint64) error {
+	c.mu.Lock()
+	cc := c.convs[convID]
+	if cc == nil {
+		cc = &convConfirms{}
+		c.convs[convID] = cc
+	}
+	if cc.next == nil {
+		cc.next = &confirmGroup{done: make(chan struct{})}
+	}
+	g := cc.next
+	if !cc.running {
+		cc.running, cc.next = true, nil
+		go c.run(s, convID, cc, g)
+	}
+	c.mu.Unlock()
+	select {
+	case <-g.done:
+	case <-ctx.Done():
+		return fmt.Errorf("cql: append to %q: check epoch: %w", convID, ctx.Err())
+	}
+	if g.err != nil {
+		return g.err
+	}
+	return g.v.check(convID, epoch, maxSeq)
+}
+
+func (c *confirms) run(s *Store, convID string, cc *convConfirms, g *confirmGroup) {
+	for g != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Timeout)
+		g.v, g.err = s.leases.read(ctx, s, convID)
+		cancel()
+		close(g.done)
+		c.mu.Lock()
+		g, cc.next = cc.next, nil
+		if g == nil {
+			cc.running = false
+			delete(c.convs, convID)
+		}
+		c.mu.Unlock()
+	}
 }

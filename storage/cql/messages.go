@@ -156,18 +156,20 @@ func keyedMessages(msgs []storage.Message) []int {
 
 // appendFenced is the append of a writer that holds epoch: no Paxos round.
 //
+//  0. Before, the batch is checked against this process's view of the
+//     conversation's lease (kept by AcquireEpoch and ReserveSeqs, read from
+//     the head when missing): a writer this store already saw fenced off,
+//     or a seq outside the reservation, writes nothing.
 //  1. The rows go as plain inserts, one unlogged batch per (conv_id,
 //     bucket) partition, and the client id lookups beside them, all in
 //     parallel and all with the write timestamp epochTS(epoch, 1): a later
 //     epoch's rows and the range tombstone its AcquireEpoch writes
 //     (epochTS(later, 0)) win over them whatever the arrival order.
-//  0. Before, the batch is checked against this process's view of the
-//     conversation's lease (kept by AcquireEpoch and ReserveSeqs, read from
-//     the head when missing): a writer this store already saw fenced off,
-//     or a seq outside the reservation, writes nothing.
-//  2. Once they are durable, one read of the head checks the epoch. If it
-//     is still ours, AcquireEpoch of a successor has not completed before
-//     this read, so its last-seq read (made after it completed) sees these
+//  2. Once they are durable, one read of the head checks the epoch (one
+//     read serves every batch of the conversation that became durable
+//     while the previous read was in flight, see confirms). If it is still
+//     ours, AcquireEpoch of a successor had not completed when this read
+//     started, so its last-seq read (made after it completed) sees these
 //     rows and it neither reuses their seqs nor closes them: they are safe
 //     to acknowledge. Otherwise ErrEpochLost, and the caller must not.
 //
@@ -192,7 +194,7 @@ func (s *Store) appendFenced(ctx context.Context, convID string, epoch uint64, m
 	if err != nil {
 		return fmt.Errorf("cql: append to %q: %w", convID, err)
 	}
-	if err := s.leases.confirm(ctx, s, convID, epoch, maxSeq); err != nil {
+	if err := s.confirms.confirm(ctx, s, convID, epoch, maxSeq); err != nil {
 		return err
 	}
 	size := s.cfg.MessageBucketSize

@@ -29,6 +29,7 @@ type Store struct {
 	closed   atomic.Bool
 	stats    *statsObserver
 	leases   *leases
+	confirms *confirms
 	activity *activityCache
 
 	// async appends: a fixed pool of workers fed by a bounded queue.
@@ -63,7 +64,7 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		sess.Close()
 		return nil, err
 	}
-	s := &Store{cfg: cfg, sess: sess, lim: cfg.Limits, stats: stats, leases: newLeases(cfg.LeaseCache), activity: newActivityCache(cfg.ActivityCache)}
+	s := &Store{cfg: cfg, sess: sess, lim: cfg.Limits, stats: stats, leases: newLeases(cfg.LeaseCache), confirms: newConfirms(), activity: newActivityCache(cfg.ActivityCache)}
 	s.startAsync()
 	return s, nil
 }
