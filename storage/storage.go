@@ -293,7 +293,10 @@ type Store interface {
 	// state (with ids filled) if none was written.
 	GetUserConv(ctx context.Context, userID, convID string) (UserConv, error)
 	// AdvanceReadCursor moves the read cursor to seq if that is higher and
-	// returns the resulting cursor. Lower or equal seqs are a no-op.
+	// returns the resulting cursor. Lower or equal seqs are a no-op. (A
+	// backend without a read-modify-write may return a lower cursor than
+	// stored when another process raised it concurrently; the stored
+	// cursor is the highest ever written either way.)
 	AdvanceReadCursor(ctx context.Context, userID, convID string, seq uint64) (uint64, error)
 	// SetPinned and SetMuted set the user's flags for a conversation.
 	SetPinned(ctx context.Context, userID, convID string, pinned bool) error
@@ -313,7 +316,8 @@ type Store interface {
 	LastInboxSeq(ctx context.Context, userID string) (uint64, error)
 
 	// SetDeviceCursor records a device and moves its cursor forward (never
-	// backwards); returns the resulting cursor.
+	// backwards); returns the resulting cursor (with the same caveat as
+	// AdvanceReadCursor).
 	SetDeviceCursor(ctx context.Context, userID, deviceID string, cursor uint64, seen time.Time) (uint64, error)
 	// GetDevice returns one device. ErrNotFound.
 	GetDevice(ctx context.Context, userID, deviceID string) (Device, error)

@@ -2,29 +2,33 @@ package cql
 
 import "sync"
 
-// activityCache remembers the last activity (milliseconds) this store wrote
-// per user and conversation, so TouchConversation can delete the index
-// entry it replaces without reading it, and skip a touch that would not
-// move anything. Bounded: when full it is cleared (a forgotten entry costs
-// one stale index entry, removed by the next ListUserConvs that meets it).
-type activityCache struct {
+// maxCache remembers, per (user, conversation or device), the highest
+// value of a max-wins column this store wrote or read: the last activity
+// (milliseconds), so TouchConversation can delete the index entry it
+// replaces without reading it and skip a touch that would not move
+// anything; the read and device cursors, so raising them needs no read
+// for the resulting value. The user grain is the single writer of these
+// rows, so on its node the memory is exact. Bounded: when full it is
+// cleared (a forgotten activity costs one stale index entry, removed by
+// the next ListUserConvs that meets it; a forgotten cursor one read).
+type maxCache struct {
 	mu  sync.Mutex
 	m   map[[2]string]int64
 	max int
 }
 
-func newActivityCache(max int) *activityCache {
-	return &activityCache{m: map[[2]string]int64{}, max: max}
+func newMaxCache(max int) *maxCache {
+	return &maxCache{m: map[[2]string]int64{}, max: max}
 }
 
-func (c *activityCache) get(userID, convID string) (int64, bool) {
+func (c *maxCache) get(userID, convID string) (int64, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	v, ok := c.m[[2]string{userID, convID}]
 	return v, ok
 }
 
-func (c *activityCache) raise(userID, convID string, ms int64) {
+func (c *maxCache) raise(userID, convID string, ms int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	k := [2]string{userID, convID}

@@ -57,9 +57,10 @@ type Config struct {
 	// the store remembers to check fenced appends before writing (default
 	// 100000; when full it is cleared and refilled by reads).
 	LeaseCache int
-	// ActivityCache is the number of (user, conversation) last activities
-	// the store remembers so TouchConversation needs no read (default
-	// 1000000, about 100 MB at most; when full it is cleared).
+	// ActivityCache is the number of (user, conversation) last activities,
+	// and again of read cursors and of device cursors, the store remembers
+	// so TouchConversation and cursor writes need no read (default
+	// 1000000 each, about 100 MB each at most; when full one is cleared).
 	ActivityCache int
 	// Logger receives driver-independent diagnostics (default slog.Default()).
 	Logger *slog.Logger

@@ -37,9 +37,10 @@ var (
 
 // SetDeviceCursor is a max-wins write of the cursor (USING TIMESTAMP =
 // the cursor) and of the last-seen time (USING TIMESTAMP = its
-// microseconds), one single-partition batch, with a read of the row in
-// parallel for the resulting cursor: no lightweight transaction and no
-// read before the write.
+// microseconds), one single-partition batch: no lightweight transaction
+// and no read before the write. The resulting cursor comes from the
+// remembered highest cursor (devCursors); without one, the row is read in
+// parallel with the write.
 func (s *Store) SetDeviceCursor(ctx context.Context, userID, deviceID string, cursor uint64, seen time.Time) (uint64, error) {
 	if err := s.check(); err != nil {
 		return 0, err
@@ -54,6 +55,22 @@ func (s *Store) SetDeviceCursor(ctx context.Context, userID, deviceID string, cu
 		return 0, err
 	}
 	seen = storage.Millis(seen)
+	write := func() error {
+		b := s.sess.Session.NewBatch(gocql.UnloggedBatch).WithContext(ctx)
+		b.Query(devCursor.cql, int64(cursor), int64(cursor), userID, deviceID)
+		if !seen.IsZero() {
+			b.Query(devSeen.cql, seen.UnixMicro(), seen, userID, deviceID)
+		}
+		return s.wrap(fmt.Sprintf("set device cursor %q/%q", userID, deviceID), s.sess.Session.ExecuteBatch(b))
+	}
+	if known, ok := s.devCursors.get(userID, deviceID); ok {
+		if err := write(); err != nil {
+			return 0, err
+		}
+		got := max(cursor, uint64(known))
+		s.devCursors.raise(userID, deviceID, int64(got))
+		return got, nil
+	}
 	var row deviceRow
 	var found bool
 	err := parallel(2, 2, func(i int) error {
@@ -65,20 +82,17 @@ func (s *Store) SetDeviceCursor(ctx context.Context, userID, deviceID string, cu
 			}
 			return err
 		}
-		b := s.sess.Session.NewBatch(gocql.UnloggedBatch).WithContext(ctx)
-		b.Query(devCursor.cql, int64(cursor), int64(cursor), userID, deviceID)
-		if !seen.IsZero() {
-			b.Query(devSeen.cql, seen.UnixMicro(), seen, userID, deviceID)
-		}
-		return s.wrap(fmt.Sprintf("set device cursor %q/%q", userID, deviceID), s.sess.Session.ExecuteBatch(b))
+		return write()
 	})
 	if err != nil {
 		return 0, err
 	}
+	got := cursor
 	if found {
-		return max(cursor, row.device().Cursor), nil
+		got = max(cursor, row.device().Cursor)
 	}
-	return cursor, nil
+	s.devCursors.raise(userID, deviceID, int64(got))
+	return got, nil
 }
 
 func (s *Store) getDevice(ctx context.Context, userID, deviceID string) (deviceRow, error) {

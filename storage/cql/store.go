@@ -30,7 +30,9 @@ type Store struct {
 	stats    *statsObserver
 	leases   *leases
 	confirms *confirms
-	activity *activityCache
+	activity *maxCache // last activity, milliseconds
+	// highest read / device cursors written or read
+	readCursors, devCursors *maxCache
 
 	// async appends: a fixed pool of workers fed by a bounded queue.
 	asyncMu sync.RWMutex // held for reading while enqueueing, for writing by Close
@@ -64,7 +66,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		sess.Close()
 		return nil, err
 	}
-	s := &Store{cfg: cfg, sess: sess, lim: cfg.Limits, stats: stats, leases: newLeases(cfg.LeaseCache), confirms: newConfirms(), activity: newActivityCache(cfg.ActivityCache)}
+	s := &Store{cfg: cfg, sess: sess, lim: cfg.Limits, stats: stats,
+		leases: newLeases(cfg.LeaseCache), confirms: newConfirms(),
+		activity: newMaxCache(cfg.ActivityCache), readCursors: newMaxCache(cfg.ActivityCache),
+		devCursors: newMaxCache(cfg.ActivityCache)}
 	s.startAsync()
 	return s, nil
 }

@@ -107,16 +107,36 @@ func (s *Store) GetUserConv(ctx context.Context, userID, convID string) (storage
 	return row.userConv(), nil
 }
 
-// AdvanceReadCursor is a max-wins write of read_max with a read of the row
-// in parallel, for the resulting cursor and to learn whether the user's
-// state of the conversation is new: like every first write of that state it
-// then lists the conversation (with no activity yet) in the activity index.
+// AdvanceReadCursor is a max-wins write of read_max (USING TIMESTAMP =
+// the seq). The resulting cursor comes from the remembered highest cursor
+// (readCursors); without one, the row is read in parallel with the write,
+// which also tells whether the user's state of the conversation is new:
+// like every first write of that state it then lists the conversation
+// (with no activity yet) in the activity index. A seq at or below the
+// remembered cursor writes nothing.
 func (s *Store) AdvanceReadCursor(ctx context.Context, userID, convID string, seq uint64) (uint64, error) {
 	if err := s.checkUserConv(userID, convID); err != nil {
 		return 0, err
 	}
 	if err := checkSeq("read seq", seq); err != nil {
 		return 0, err
+	}
+	known, ok := s.readCursors.get(userID, convID)
+	if ok && seq <= uint64(known) {
+		return uint64(known), nil
+	}
+	write := func() error {
+		err := s.query(ctx, ucReadMax).BindMap(map[string]any{
+			"ts": int64(seq), "seq": int64(seq), "user_id": userID, "conv_id": convID,
+		}).ExecRelease()
+		return s.wrap(fmt.Sprintf("advance read cursor %q/%q", userID, convID), err)
+	}
+	if ok {
+		if err := write(); err != nil {
+			return 0, err
+		}
+		s.readCursors.raise(userID, convID, int64(seq))
+		return seq, nil
 	}
 	var row userConvRow
 	var found bool
@@ -126,10 +146,7 @@ func (s *Store) AdvanceReadCursor(ctx context.Context, userID, convID string, se
 			row, found, err = s.getUserConv(ctx, userID, convID)
 			return err
 		}
-		err := s.query(ctx, ucReadMax).BindMap(map[string]any{
-			"ts": int64(seq), "seq": int64(seq), "user_id": userID, "conv_id": convID,
-		}).ExecRelease()
-		return s.wrap(fmt.Sprintf("advance read cursor %q/%q", userID, convID), err)
+		return write()
 	})
 	if err != nil {
 		return 0, err
@@ -142,7 +159,9 @@ func (s *Store) AdvanceReadCursor(ctx context.Context, userID, convID string, se
 			s.activity.raise(userID, convID, math.MinInt64) // indexed: not again
 		}
 	}
-	return max(seq, row.userConv().ReadSeq), nil
+	got := max(seq, row.userConv().ReadSeq)
+	s.readCursors.raise(userID, convID, int64(got))
+	return got, nil
 }
 
 // indexInactive lists a conversation without activity in the activity
