@@ -49,7 +49,10 @@ type Config struct {
 	// InboxBucketSize is the same for inbox partitions (default 1000).
 	InboxBucketSize uint64
 	// AsyncWorkers is the number of goroutines committing
-	// AppendMessagesAsync batches (default 32), AsyncQueue the number of
+	// AppendMessagesAsync batches (default 256: each holds one batch for
+	// its round trips, so workers ÷ append latency bounds the batches/s of
+	// the whole node — 32 capped it near 100/s once Cassandra answered in
+	// ~150 ms under load), AsyncQueue the number of
 	// batches waiting for a worker before enqueueing blocks (default 1024).
 	AsyncWorkers int
 	AsyncQueue   int
@@ -80,7 +83,7 @@ func DefaultConfig() Config {
 		Limits:            storage.DefaultLimits(),
 		MessageBucketSize: 1000,
 		InboxBucketSize:   1000,
-		AsyncWorkers:      32,
+		AsyncWorkers:      256,
 		AsyncQueue:        1024,
 		LeaseCache:        100000,
 		ActivityCache:     1000000,
