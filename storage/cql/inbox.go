@@ -91,7 +91,8 @@ func (s *Store) AppendInbox(ctx context.Context, userID string, entries []storag
 	// trip less.
 	for i := range entries {
 		if entries[i].Seq%size == 0 {
-			return s.setHint(ctx, inboxHintSet, userID, maxSeq)
+			s.raiseHintBestEffort(ctx, inboxHintSet, userID, maxSeq)
+			break
 		}
 	}
 	return nil

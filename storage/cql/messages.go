@@ -200,10 +200,20 @@ func (s *Store) appendFenced(ctx context.Context, convID string, epoch uint64, m
 	size := s.cfg.MessageBucketSize
 	for i := range msgs {
 		if msgs[i].Seq%size == 0 {
-			return s.setHint(ctx, convHintSet, convID, maxSeq)
+			s.raiseHintBestEffort(ctx, convHintSet, convID, maxSeq)
+			break
 		}
 	}
 	return nil
+}
+
+// raiseHintBestEffort raises a hint after an append that is already
+// durable and confirmed: a failure only makes the next probes longer, so
+// it must not fail the append (and have its messages retried).
+func (s *Store) raiseHintBestEffort(ctx context.Context, st stmt, key string, seq uint64) {
+	if err := s.setHint(ctx, st, key, seq); err != nil {
+		s.cfg.Logger.WarnContext(ctx, "cql: raise a seq hint", "key", key, "seq", seq, "err", err)
+	}
 }
 
 // insertPlain writes rows of one partition without a condition: one
