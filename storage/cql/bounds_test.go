@@ -64,3 +64,18 @@ func TestLeasesBound(t *testing.T) {
 		t.Fatalf("%d leases in a cache of 2", len(l.m))
 	}
 }
+
+func TestIsLWT(t *testing.T) {
+	for stmt, want := range map[string]bool{
+		msgInsert.cql:      true,
+		msgInsertPlain.cql: false,
+		convAcquire.cql:    true,
+		ucReadMax.cql:      false,
+		"CREATE TABLE IF NOT EXISTS schema_lock (name text PRIMARY KEY)":                         false,
+		"INSERT INTO schema_lock (name, owner) VALUES ('schema', ?) IF NOT EXISTS USING TTL 120": true,
+	} {
+		if got := isLWT(stmt); got != want {
+			t.Errorf("isLWT(%q) = %v, want %v", stmt, got, want)
+		}
+	}
+}

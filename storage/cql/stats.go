@@ -42,8 +42,14 @@ type statsObserver struct {
 }
 
 // isLWT tells a conditional statement by its IF clause (the store's
-// statements are built by qb, which writes " IF " in capitals).
-func isLWT(stmt string) bool { return strings.Contains(stmt, " IF ") }
+// statements are built by qb, which writes " IF " in capitals); schema
+// statements ("CREATE TABLE IF NOT EXISTS") are not.
+func isLWT(stmt string) bool {
+	if strings.HasPrefix(stmt, "CREATE ") || strings.HasPrefix(stmt, "ALTER ") || strings.HasPrefix(stmt, "DROP ") {
+		return false
+	}
+	return strings.Contains(stmt, " IF ")
+}
 
 func (o *statsObserver) ObserveQuery(_ context.Context, q gocql.ObservedQuery) {
 	o.queries.Add(1)
