@@ -24,10 +24,11 @@ import (
 // fans out.
 //
 // Fencing: on activation it takes a new epoch with the store's conditional
-// write and reserves seq ranges under that epoch. A write that finds its seq
-// taken, or a reservation that finds the epoch moved, means another
-// activation owns the conversation: this one answers RETRY to everything in
-// flight and stops.
+// write and reserves seq ranges under that epoch; appends carry the epoch
+// and cost no conditional write of their own. An append or a reservation
+// that finds the epoch moved (ErrEpochLost; ErrSeqExists where the backend
+// also checks seqs) means another activation owns the conversation: this
+// one answers RETRY to everything in flight and stops.
 type conversation struct {
 	rt  *Runtime
 	id  string
@@ -283,7 +284,7 @@ func (c *conversation) fillGaps(bg context.Context, recentNewestFirst []storage.
 	}
 	c.log.Warn("filling seq gaps left by failed writes", "count", len(holes))
 	sort.Slice(holes, func(i, j int) bool { return holes[i].Seq < holes[j].Seq })
-	if err := c.rt.store.AppendMessages(bg, c.id, holes); err != nil {
+	if err := c.rt.store.AppendMessages(bg, c.id, c.epoch, holes); err != nil {
 		return nil, fmt.Errorf("fill seq gaps: %w", err)
 	}
 	return holes, nil
@@ -569,7 +570,7 @@ func (c *conversation) flush(ctx actor.Context) {
 		c.unflushed = c.unflushed[n:]
 		f := &flight{first: batch[0].Seq, last: batch[n-1].Seq, done: make(chan error, 1)}
 		c.inflight = append(c.inflight, f)
-		c.rt.store.AppendMessagesAsync(context.Background(), c.id, batch, func(err error) {
+		c.rt.store.AppendMessagesAsync(context.Background(), c.id, c.epoch, batch, func(err error) {
 			f.done <- err
 			root.Send(self, &appendDone{f: f, err: err})
 		})
@@ -588,9 +589,11 @@ func (c *conversation) appended(ctx actor.Context, d *appendDone) {
 }
 
 // settle records a batch's outcome and answers every pending write that is
-// decided, in seq order. A failed batch wrote nothing (the store's append
-// is all or nothing), so its writes are answered RETRY and the activation
-// is fenced; batches already in flight behind it still get their own
+// decided, in seq order. A failed batch is never acknowledged: its writes
+// are answered RETRY and the activation is fenced (rows of a batch that
+// lost its epoch may still show until the new activation supersedes them;
+// a retry the new activation finds in its reloaded window is answered as a
+// duplicate); batches already in flight behind it still get their own
 // outcome, so a message that became durable is acked, never retried into
 // a second copy.
 func (c *conversation) settle(ctx actor.Context, f *flight, err error) {

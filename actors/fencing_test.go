@@ -1,26 +1,78 @@
 package actors_test
 
 import (
+	"context"
+	crand "crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/gocql/gocql"
 
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/storage"
+	"github.com/switchboard-im/switchboard/storage/cql"
 )
 
 // TestFencingTwoActivations forces live activations of one conversation
 // beside the cluster's (the fencing case of a node presumed dead that is
 // still running) and interleaves sends through all of them: no seq may be
 // acked twice, and every acked message must be stored exactly once.
-func TestFencingTwoActivations(t *testing.T) {
-	store := openStore(t)
+func TestFencingTwoActivations(t *testing.T) { fencingTwoActivations(t, openStore(t)) }
+
+// TestFencingTwoActivationsCQL is the same on Cassandra, where appends are
+// fenced by the epoch without a conditional write of their own. Needs
+// SWITCHBOARD_CQL_HOSTS (skipped without it, failed under CI=true).
+func TestFencingTwoActivationsCQL(t *testing.T) { fencingTwoActivations(t, openCQLStore(t)) }
+
+// openCQLStore opens a CQL store on a fresh keyspace, dropped at cleanup.
+func openCQLStore(t *testing.T) storage.Store {
+	v := strings.TrimSpace(os.Getenv("SWITCHBOARD_CQL_HOSTS"))
+	if v == "" {
+		const msg = "SWITCHBOARD_CQL_HOSTS is not set; run under scripts/with-cassandra.sh"
+		if os.Getenv("CI") == "true" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	var r [6]byte
+	if _, err := crand.Read(r[:]); err != nil {
+		t.Fatal(err)
+	}
+	cfg := cql.DefaultConfig()
+	cfg.Hosts = strings.Split(v, ",")
+	cfg.Keyspace = "sbactors_" + hex.EncodeToString(r[:])
+	cfg.Logger = testLogger()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	s, err := cql.Open(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = s.Close()
+		sess, err := gocql.NewCluster(cfg.Hosts...).CreateSession()
+		if err != nil {
+			t.Logf("drop keyspace %s: %v", cfg.Keyspace, err)
+			return
+		}
+		defer sess.Close()
+		if err := sess.Query("DROP KEYSPACE IF EXISTS " + cfg.Keyspace).Exec(); err != nil {
+			t.Logf("drop keyspace %s: %v", cfg.Keyspace, err)
+		}
+	})
+	return s
+}
+
+func fencingTwoActivations(t *testing.T, store storage.Store) {
 	// A small reserve makes stale activations hit ReserveSeqs's epoch
 	// check as well as the store's seq-exists check.
 	node := startCluster(t, 1, store, actors.Config{SeqReserve: 4, RequestTimeout: 2 * time.Second})[0]

@@ -35,7 +35,7 @@ func storeTrace(t *testing.T, s storage.Store, trace map[string][]Event) map[str
 		}
 		for len(msgs) > 0 { // several appends, as the grain batches them
 			n := min(len(msgs), 7)
-			if err := s.AppendMessages(ctx, id, msgs[:n]); err != nil {
+			if err := s.AppendMessages(ctx, id, 0, msgs[:n]); err != nil {
 				t.Fatal(err)
 			}
 			out[id] = append(out[id], msgs[:n]...)
@@ -52,7 +52,7 @@ func storeTrace(t *testing.T, s storage.Store, trace map[string][]Event) map[str
 		t.Fatal(err)
 	}
 	group := storage.Message{ConvID: "group", Seq: 1, Sender: "a1", SenderRole: storage.SenderAgent, ServerTS: base}
-	if err := s.AppendMessages(ctx, "group", []storage.Message{group}); err != nil {
+	if err := s.AppendMessages(ctx, "group", 0, []storage.Message{group}); err != nil {
 		t.Fatal(err)
 	}
 	return out

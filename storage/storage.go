@@ -229,6 +229,11 @@ type Store interface {
 	// AcquireEpoch moves the epoch from seen to seen+1 with a conditional
 	// write and returns the new epoch. ErrEpochLost if the current epoch is
 	// not seen (another activation got there first). ErrNotFound.
+	//
+	// It closes the previous epoch's range: once it returns, no write of an
+	// earlier epoch above the conversation's LastSeq (as read after the
+	// epoch moved) can become visible, and an earlier epoch's append that
+	// was not yet durable fails with ErrEpochLost.
 	AcquireEpoch(ctx context.Context, id string, seen uint64) (uint64, error)
 	// ReserveSeqs raises ReservedSeq to upTo if the epoch is still epoch.
 	// ErrEpochLost otherwise. Lowering is a no-op.
@@ -248,15 +253,30 @@ type Store interface {
 	ListMemberships(ctx context.Context, userID, afterConv string, limit int) ([]Member, error)
 
 	// AppendMessages durably stores a batch of one conversation's messages
-	// with caller-assigned seqs. ErrSeqExists if any seq is already stored
-	// (nothing of the batch is then guaranteed written; the caller must
-	// re-read). Returns only after the data is durable.
-	AppendMessages(ctx context.Context, convID string, msgs []Message) error
+	// with caller-assigned seqs. Returns only after the data is durable.
+	//
+	// epoch says how the write is fenced:
+	//
+	//   - 0: unfenced. ErrSeqExists if any seq is already stored (nothing of
+	//     the batch is then guaranteed written; the caller must re-read).
+	//     For tools, imports and tests; a conversation's live writer uses
+	//     its epoch.
+	//   - > 0: the caller holds epoch (from AcquireEpoch) and reserved every
+	//     seq of the batch (ReserveSeqs); it never writes one seq twice
+	//     within the epoch. ErrEpochLost if the conversation's epoch is not
+	//     epoch once the batch is durable: the caller must not acknowledge
+	//     it (its rows may stay visible until the new epoch's writer
+	//     supersedes them). A later epoch's write of a seq always wins over
+	//     an earlier epoch's, so the current writer's history is the one
+	//     readers see. ErrSeqExists is not guaranteed here (a backend may
+	//     write without a per-row check); fencing rests on the epoch.
+	//     ErrInvalid if a seq is above the conversation's ReservedSeq.
+	AppendMessages(ctx context.Context, convID string, epoch uint64, msgs []Message) error
 	// AppendMessagesAsync is AppendMessages without waiting: done is called
 	// exactly once, from a store goroutine, when the batch is durable or has
 	// failed. It blocks only while the commit queue is full (back-pressure)
 	// or until ctx ends, in which case done is called with the ctx error.
-	AppendMessagesAsync(ctx context.Context, convID string, msgs []Message, done func(error))
+	AppendMessagesAsync(ctx context.Context, convID string, epoch uint64, msgs []Message, done func(error))
 	// GetMessage returns one message. ErrNotFound.
 	GetMessage(ctx context.Context, convID string, seq uint64) (Message, error)
 	// ListMessages returns up to limit messages with fromSeq <= seq <= toSeq
@@ -273,7 +293,10 @@ type Store interface {
 	// state (with ids filled) if none was written.
 	GetUserConv(ctx context.Context, userID, convID string) (UserConv, error)
 	// AdvanceReadCursor moves the read cursor to seq if that is higher and
-	// returns the resulting cursor. Lower or equal seqs are a no-op.
+	// returns the resulting cursor. Lower or equal seqs are a no-op. (A
+	// backend without a read-modify-write may return a lower cursor than
+	// stored when another process raised it concurrently; the stored
+	// cursor is the highest ever written either way.)
 	AdvanceReadCursor(ctx context.Context, userID, convID string, seq uint64) (uint64, error)
 	// SetPinned and SetMuted set the user's flags for a conversation.
 	SetPinned(ctx context.Context, userID, convID string, pinned bool) error
@@ -293,7 +316,8 @@ type Store interface {
 	LastInboxSeq(ctx context.Context, userID string) (uint64, error)
 
 	// SetDeviceCursor records a device and moves its cursor forward (never
-	// backwards); returns the resulting cursor.
+	// backwards); returns the resulting cursor (with the same caveat as
+	// AdvanceReadCursor).
 	SetDeviceCursor(ctx context.Context, userID, deviceID string, cursor uint64, seen time.Time) (uint64, error)
 	// GetDevice returns one device. ErrNotFound.
 	GetDevice(ctx context.Context, userID, deviceID string) (Device, error)

@@ -11,6 +11,7 @@ import (
 type asyncJob struct {
 	ctx    context.Context
 	convID string
+	epoch  uint64
 	msgs   []storage.Message
 	done   func(error)
 }
@@ -23,7 +24,7 @@ func (s *Store) startAsync() {
 		go func() {
 			defer s.asyncWG.Done()
 			for j := range s.asyncQ {
-				j.done(s.appendMessages(j.ctx, j.convID, j.msgs))
+				j.done(s.appendMessages(j.ctx, j.convID, j.epoch, j.msgs))
 			}
 		}()
 	}
@@ -41,7 +42,7 @@ func (s *Store) stopAsync() {
 // queue is full (back-pressure) or until ctx ends. Once queued, the batch
 // is committed even if ctx is cancelled later (its values are kept), so
 // Close can drain the queue and done always reports the real outcome.
-func (s *Store) AppendMessagesAsync(ctx context.Context, convID string, msgs []storage.Message, done func(error)) {
+func (s *Store) AppendMessagesAsync(ctx context.Context, convID string, epoch uint64, msgs []storage.Message, done func(error)) {
 	// Invalid input fails at once, without taking a queue slot.
 	if err := s.lim.CheckMessages(convID, msgs); err != nil {
 		go done(err)
@@ -56,7 +57,7 @@ func (s *Store) AppendMessagesAsync(ctx context.Context, convID string, msgs []s
 	// Workers never take asyncMu, so a full queue drains while we hold it
 	// for reading, and Close waits for us.
 	select {
-	case s.asyncQ <- asyncJob{ctx: context.WithoutCancel(ctx), convID: convID, msgs: slices.Clone(msgs), done: done}:
+	case s.asyncQ <- asyncJob{ctx: context.WithoutCancel(ctx), convID: convID, epoch: epoch, msgs: slices.Clone(msgs), done: done}:
 		s.asyncMu.RUnlock()
 	case <-ctx.Done():
 		s.asyncMu.RUnlock()

@@ -49,10 +49,22 @@ type Config struct {
 	// InboxBucketSize is the same for inbox partitions (default 1000).
 	InboxBucketSize uint64
 	// AsyncWorkers is the number of goroutines committing
-	// AppendMessagesAsync batches (default 32), AsyncQueue the number of
+	// AppendMessagesAsync batches (default 256: each holds one batch for
+	// its round trips, so workers ÷ append latency bounds the batches/s of
+	// the whole node — 32 capped it near 100/s once Cassandra answered in
+	// ~150 ms under load), AsyncQueue the number of
 	// batches waiting for a worker before enqueueing blocks (default 1024).
 	AsyncWorkers int
 	AsyncQueue   int
+	// LeaseCache is the number of conversations whose (epoch, reservation)
+	// the store remembers to check fenced appends before writing (default
+	// 100000; when full it is cleared and refilled by reads).
+	LeaseCache int
+	// ActivityCache is the number of (user, conversation) last activities,
+	// and again of read cursors and of device cursors, the store remembers
+	// so TouchConversation and cursor writes need no read (default
+	// 1000000 each, about 100 MB each at most; when full one is cleared).
+	ActivityCache int
 	// Logger receives driver-independent diagnostics (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -71,8 +83,10 @@ func DefaultConfig() Config {
 		Limits:            storage.DefaultLimits(),
 		MessageBucketSize: 1000,
 		InboxBucketSize:   1000,
-		AsyncWorkers:      32,
+		AsyncWorkers:      256,
 		AsyncQueue:        1024,
+		LeaseCache:        100000,
+		ActivityCache:     1000000,
 	}
 }
 
@@ -154,6 +168,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.AsyncQueue <= 0 {
 		c.AsyncQueue = d.AsyncQueue
+	}
+	if c.LeaseCache <= 0 {
+		c.LeaseCache = d.LeaseCache
+	}
+	if c.ActivityCache <= 0 {
+		c.ActivityCache = d.ActivityCache
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()

@@ -47,6 +47,9 @@ var (
 			Where(qb.Token("id").GtNamed("after")).LimitNamed("lim").ToCql())
 	convAcquire = mk(qb.Update("conversations").SetNamed("epoch", "next").
 			Where(qb.Eq("id")).If(qb.EqNamed("epoch", "seen")).ToCql())
+	convFence = mk(qb.Select("conversations").Columns("epoch", "reserved_seq").Where(qb.Eq("id")).ToCql())
+	msgClose  = mk(qb.Delete("messages").Where(qb.Eq("conv_id"), qb.Eq("bucket"),
+		qb.GtNamed("seq", "lo"), qb.LtOrEqNamed("seq", "hi")).ToCql())
 	convReserve = mk(qb.Update("conversations").SetNamed("reserved_seq", "up_to").
 			Where(qb.Eq("id")).If(qb.Eq("epoch"), qb.LtNamed("reserved_seq", "up_to")).ToCql())
 )
@@ -96,7 +99,7 @@ func (s *Store) GetConversation(ctx context.Context, id string) (storage.Convers
 		return storage.Conversation{}, err
 	}
 	c := row.conv()
-	last, err := s.probeAbove(ctx, msgProbe, id, hint, c.ReservedSeq, s.cfg.MessageBucketSize)
+	last, err := s.probeAbove(ctx, msgProbe, id, hint, c.ReservedSeq, s.cfg.MessageBucketSize, maxDownProbe)
 	if err != nil {
 		return storage.Conversation{}, err
 	}
@@ -138,7 +141,34 @@ func (s *Store) ListConversations(ctx context.Context, cursor string, limit int)
 	return out, next, nil
 }
 
-// AcquireEpoch is UPDATE ... SET epoch = seen+1 IF epoch = seen.
+// Write timestamps of fenced appends: the epoch in the high bits, so that
+// every write of a later epoch wins over every write of an earlier one.
+// The low bits order one epoch's own writes: 0 for the range tombstone
+// that closes the previous epochs, 1 for rows, above for updates of a row
+// (TombstoneMessage writes the row's timestamp + 1).
+const (
+	epochShift = 40
+	// MaxEpoch is the highest epoch a conversation can reach (the write
+	// timestamp must stay a positive int64): 8,388,607 activations.
+	MaxEpoch = 1<<(63-epochShift) - 1
+)
+
+func epochTS(epoch uint64, low int64) int64 { return int64(epoch)<<epochShift | low }
+
+func checkEpoch(epoch uint64) error {
+	if epoch > MaxEpoch {
+		return fmt.Errorf("epoch %d is above %d: %w", epoch, uint64(MaxEpoch), storage.ErrInvalid)
+	}
+	return nil
+}
+
+// AcquireEpoch is UPDATE ... SET epoch = seen+1 IF epoch = seen, then the
+// close of the previous epochs' range: with the epoch moved, no earlier
+// writer can reserve more, so its rows can only be at seqs up to the head's
+// ReservedSeq. The last seq is read (after the epoch moved, so every row
+// an earlier writer may still acknowledge is in it, see appendFenced), and
+// one range tombstone per bucket of (last, reserved], written with
+// epochTS(new, 0), hides whatever an earlier writer still lands there.
 func (s *Store) AcquireEpoch(ctx context.Context, id string, seen uint64) (uint64, error) {
 	if err := s.check(); err != nil {
 		return 0, err
@@ -149,6 +179,9 @@ func (s *Store) AcquireEpoch(ctx context.Context, id string, seen uint64) (uint6
 	if err := checkSeq("epoch", seen+1); err != nil {
 		return 0, err
 	}
+	if err := checkEpoch(seen + 1); err != nil {
+		return 0, err
+	}
 	var cur casHead
 	applied, err := s.lwt(ctx, convAcquire).
 		BindMap(map[string]any{"next": int64(seen + 1), "id": id, "seen": int64(seen)}).
@@ -156,13 +189,47 @@ func (s *Store) AcquireEpoch(ctx context.Context, id string, seen uint64) (uint6
 	if err != nil {
 		return 0, s.wrap("acquire epoch", err)
 	}
-	if applied {
-		return seen + 1, nil
+	if !applied {
+		if cur.Epoch == nil {
+			return 0, fmt.Errorf("cql: acquire epoch of %q: %w", id, storage.ErrNotFound)
+		}
+		return 0, fmt.Errorf("cql: acquire epoch of %q: at %d, not %d: %w", id, *cur.Epoch, seen, storage.ErrEpochLost)
 	}
-	if cur.Epoch == nil {
-		return 0, fmt.Errorf("cql: acquire epoch of %q: %w", id, storage.ErrNotFound)
+	if err := s.closeRange(ctx, id, seen+1); err != nil {
+		return 0, fmt.Errorf("cql: acquire epoch of %q: close the previous range: %w", id, err)
 	}
-	return 0, fmt.Errorf("cql: acquire epoch of %q: at %d, not %d: %w", id, *cur.Epoch, seen, storage.ErrEpochLost)
+	return seen + 1, nil
+}
+
+func (s *Store) closeRange(ctx context.Context, id string, epoch uint64) error {
+	var head casHead
+	if err := s.query(ctx, convFence).Bind(id).GetRelease(&head); err != nil {
+		return s.wrap("read head", err)
+	}
+	reserved := u64(head.ReservedSeq)
+	s.leases.note(id, epoch, reserved)
+	last, err := s.exactLastSeq(ctx, id, reserved)
+	if err != nil {
+		return err
+	}
+	size := s.cfg.MessageBucketSize
+	var buckets []int64
+	if reserved > last {
+		for b := bucketOf(last+1, size); b <= bucketOf(reserved, size); b++ {
+			buckets = append(buckets, b)
+		}
+	}
+	wts := epochTS(epoch, 0)
+	return parallel(len(buckets)+1, 16, func(i int) error {
+		if i == len(buckets) {
+			// The hint as of the takeover keeps the next reads' probes short.
+			return s.setHint(ctx, convHintSet, id, last)
+		}
+		err := s.query(ctx, msgClose).BindMap(map[string]any{
+			"conv_id": id, "bucket": buckets[i], "lo": int64(last), "hi": int64(reserved),
+		}).WithTimestamp(wts).ExecRelease()
+		return s.wrap("close range", err)
+	})
 }
 
 // ReserveSeqs is UPDATE ... SET reserved_seq = upTo IF epoch = ? AND
@@ -189,6 +256,7 @@ func (s *Store) ReserveSeqs(ctx context.Context, id string, epoch uint64, upTo u
 		return s.wrap("reserve seqs", err)
 	}
 	if applied {
+		s.leases.note(id, epoch, upTo)
 		return nil
 	}
 	if cur.Epoch == nil {
@@ -196,6 +264,7 @@ func (s *Store) ReserveSeqs(ctx context.Context, id string, epoch uint64, upTo u
 		// row is never without an epoch, so both mean "not found".
 		return fmt.Errorf("cql: reserve seqs of %q: %w", id, storage.ErrNotFound)
 	}
+	s.leases.note(id, uint64(*cur.Epoch), u64(cur.ReservedSeq))
 	if uint64(*cur.Epoch) != epoch {
 		return fmt.Errorf("cql: reserve seqs of %q: epoch %d, not %d: %w", id, *cur.Epoch, epoch, storage.ErrEpochLost)
 	}

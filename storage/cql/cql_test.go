@@ -157,7 +157,7 @@ func testBucketsCrossing(t *testing.T, s *Store) {
 	conv := "cross"
 	must(t, s.CreateConversation(ctx, storage.Conversation{ID: conv, Kind: storage.KindGroup}))
 	// One batch spanning buckets 0..3 (seqs 1..9, 10..19, 20..29, 30..35).
-	must(t, s.AppendMessages(ctx, conv, msgs(conv, 1, 35)))
+	must(t, s.AppendMessages(ctx, conv, 0, msgs(conv, 1, 35)))
 	head, err := s.GetConversation(ctx, conv)
 	must(t, err)
 	if head.LastSeq != 35 {
@@ -186,7 +186,7 @@ func testBucketsCrossing(t *testing.T, s *Store) {
 	}
 	// A batch over an existing seq in a later bucket fails as a whole
 	// partition: 36..39 may be written, 40 and 41 are not.
-	err = s.AppendMessages(ctx, conv, append(msgs(conv, 40, 41), msgs(conv, 35, 35)...))
+	err = s.AppendMessages(ctx, conv, 0, append(msgs(conv, 40, 41), msgs(conv, 35, 35)...))
 	if !errors.Is(err, storage.ErrSeqExists) {
 		t.Fatalf("append over seq 35: %v, want ErrSeqExists", err)
 	}
@@ -247,7 +247,7 @@ func testHintProbeAfterCrash(t *testing.T, s *Store) {
 
 	// Same bucket as the hint.
 	must(t, s.CreateConversation(ctx, storage.Conversation{ID: "crash1", Kind: storage.KindGroup}))
-	must(t, s.AppendMessages(ctx, "crash1", msgs("crash1", 1, 3)))
+	must(t, s.AppendMessages(ctx, "crash1", 0, msgs("crash1", 1, 3)))
 	writeRowsOnly(t, s, "crash1", msgs("crash1", 4, 6))
 	if got := lastSeq("crash1"); got != 6 {
 		t.Fatalf("same bucket: last seq %d, want 6", got)
@@ -255,7 +255,7 @@ func testHintProbeAfterCrash(t *testing.T, s *Store) {
 
 	// Crossing full buckets: hint 5, rows to 27 (buckets 0, 1, 2 full up to 27).
 	must(t, s.CreateConversation(ctx, storage.Conversation{ID: "crash2", Kind: storage.KindGroup}))
-	must(t, s.AppendMessages(ctx, "crash2", msgs("crash2", 1, 5)))
+	must(t, s.AppendMessages(ctx, "crash2", 0, msgs("crash2", 1, 5)))
 	writeRowsOnly(t, s, "crash2", msgs("crash2", 6, 27))
 	if got := lastSeq("crash2"); got != 27 {
 		t.Fatalf("full buckets: last seq %d, want 27", got)
@@ -275,13 +275,13 @@ func testHintProbeAfterCrash(t *testing.T, s *Store) {
 	e, err := s.AcquireEpoch(ctx, conv, 0)
 	must(t, err)
 	must(t, s.ReserveSeqs(ctx, conv, e, 40))
-	must(t, s.AppendMessages(ctx, conv, msgs(conv, 1, 3)))
+	must(t, s.AppendMessages(ctx, conv, 0, msgs(conv, 1, 3)))
 	writeRowsOnly(t, s, conv, msgs(conv, 31, 33))
 	if got := lastSeq(conv); got != 33 {
 		t.Fatalf("gap below the reservation: last seq %d, want 33", got)
 	}
 	// The next append raises the hint again.
-	must(t, s.AppendMessages(ctx, conv, msgs(conv, 34, 34)))
+	must(t, s.AppendMessages(ctx, conv, 0, msgs(conv, 34, 34)))
 	if got := lastSeq(conv); got != 34 {
 		t.Fatalf("after a new append: last seq %d, want 34", got)
 	}
@@ -302,7 +302,7 @@ func testHintNeverBackwards(t *testing.T, s *Store) {
 	var wg sync.WaitGroup
 	for seq := uint64(1); seq <= 40; seq++ {
 		wg.Add(1)
-		s.AppendMessagesAsync(ctx, "async", msgs("async", seq, seq), func(err error) {
+		s.AppendMessagesAsync(ctx, "async", 0, msgs("async", seq, seq), func(err error) {
 			defer wg.Done()
 			if err != nil {
 				t.Error(err)
@@ -358,8 +358,8 @@ func testInboxProbeAfterCrash(t *testing.T, s *Store) {
 func testConditionalBatch(t *testing.T, s *Store) {
 	ctx := testCtx(t)
 	conv := "cond"
-	must(t, s.AppendMessages(ctx, conv, msgs(conv, 5, 5)))
-	err := s.AppendMessages(ctx, conv, msgs(conv, 1, 8))
+	must(t, s.AppendMessages(ctx, conv, 0, msgs(conv, 5, 5)))
+	err := s.AppendMessages(ctx, conv, 0, msgs(conv, 1, 8))
 	if !errors.Is(err, storage.ErrSeqExists) {
 		t.Fatalf("append 1..8 over 5: %v", err)
 	}
@@ -411,7 +411,8 @@ func testStaleActivity(t *testing.T, s *Store) {
 	must(t, s.TouchConversation(ctx, user, "b", at.Add(time.Second)))
 	// What two racing touches of "a" could leave: an entry at a time the
 	// row no longer has.
-	must(t, s.query(ctx, actInsert).Bind(user, at.Add(5*time.Second).UnixMilli(), "a").ExecRelease())
+	ahead := at.Add(5 * time.Second)
+	must(t, s.query(ctx, actInsert).Bind(user, ahead.UnixMilli(), "a", ahead.UnixMicro()).ExecRelease())
 	got, err := s.ListUserConvs(ctx, user, storage.ActivityCursor{}, 1)
 	must(t, err)
 	if len(got) != 1 || got[0].ConvID != "b" {
@@ -421,6 +422,39 @@ func testStaleActivity(t *testing.T, s *Store) {
 	must(t, err)
 	if len(got) != 1 || got[0].ConvID != "a" {
 		t.Fatalf("second page %+v, want a", got)
+	}
+}
+
+// TestTouchWithoutMemory: a touch by a store that does not remember the
+// previous activity (another node, a restart) leaves the old index entry;
+// the conversation is still listed once, and the list drops the entry.
+func TestTouchWithoutMemory(t *testing.T) {
+	cfg := testConfig(t)
+	a, b := openWith(t, cfg), openWith(t, cfg)
+	defer a.Close()
+	defer b.Close()
+	ctx := testCtx(t)
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	_, err := a.AdvanceReadCursor(ctx, "u", "c", 3) // "no activity" entry
+	must(t, err)
+	must(t, a.TouchConversation(ctx, "u", "c", at))
+	must(t, b.TouchConversation(ctx, "u", "c", at.Add(time.Minute)))
+	must(t, a.TouchConversation(ctx, "u", "d", at.Add(time.Second)))
+	entries := func() int {
+		var n int
+		must(t, a.sess.Query(`SELECT COUNT(*) FROM user_conv_activity WHERE user_id = ?`, nil).Bind("u").Get(&n))
+		return n
+	}
+	if n := entries(); n != 3 {
+		t.Fatalf("%d index entries before the list, want 3 (c twice, d)", n)
+	}
+	got, err := b.ListUserConvs(ctx, "u", storage.ActivityCursor{}, 10)
+	must(t, err)
+	if len(got) != 2 || got[0].ConvID != "c" || got[1].ConvID != "d" || got[0].ReadSeq != 3 {
+		t.Fatalf("list %+v, want c then d", got)
+	}
+	if n := entries(); n != 2 {
+		t.Fatalf("%d index entries after the list, want 2 (the stale one dropped)", n)
 	}
 }
 
@@ -464,7 +498,7 @@ func TestCloseDrainsAsync(t *testing.T) {
 	const n = 100
 	var calls [n + 1]atomic.Int32
 	for seq := uint64(1); seq <= n; seq++ {
-		s.AppendMessagesAsync(ctx, "drain", msgs("drain", seq, seq), func(err error) {
+		s.AppendMessagesAsync(ctx, "drain", 0, msgs("drain", seq, seq), func(err error) {
 			if err != nil {
 				t.Errorf("seq %d: %v", seq, err)
 			}
@@ -478,7 +512,7 @@ func TestCloseDrainsAsync(t *testing.T) {
 		}
 	}
 	done := make(chan error, 1)
-	s.AppendMessagesAsync(ctx, "drain", msgs("drain", n+1, n+1), func(err error) { done <- err })
+	s.AppendMessagesAsync(ctx, "drain", 0, msgs("drain", n+1, n+1), func(err error) { done <- err })
 	if err := <-done; !errors.Is(err, storage.ErrClosed) {
 		t.Fatalf("append after Close: %v, want ErrClosed", err)
 	}

@@ -5,37 +5,42 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gocql/gocql"
 	"github.com/scylladb/gocqlx/v2/qb"
 
 	"github.com/switchboard-im/switchboard/storage"
 )
 
 type deviceRow struct {
-	UserID   string     `db:"user_id"`
-	DeviceID string     `db:"device_id"`
-	Cursor   *int64     `db:"cursor"`
-	LastSeen *time.Time `db:"last_seen"`
+	UserID    string     `db:"user_id"`
+	DeviceID  string     `db:"device_id"`
+	Cursor    *int64     `db:"cursor"`     // written by conditional updates before 0002
+	CursorMax *int64     `db:"cursor_max"` // max-wins
+	LastSeen  *time.Time `db:"last_seen"`
 }
 
 func (r deviceRow) device() storage.Device {
-	return storage.Device{UserID: r.UserID, DeviceID: r.DeviceID, Cursor: u64(r.Cursor), LastSeen: fromTS(r.LastSeen)}
+	return storage.Device{UserID: r.UserID, DeviceID: r.DeviceID, Cursor: max(u64(r.Cursor), u64(r.CursorMax)), LastSeen: fromTS(r.LastSeen)}
 }
 
-var devCols = []string{"user_id", "device_id", "cursor", "last_seen"}
+var devCols = []string{"user_id", "device_id", "cursor", "cursor_max", "last_seen"}
 
 var (
-	devGet    = mk(qb.Select("devices").Columns(devCols...).Where(qb.Eq("user_id"), qb.Eq("device_id")).ToCql())
-	devList   = mk(qb.Select("devices").Columns(devCols...).Where(qb.Eq("user_id")).ToCql())
-	devIfNull = mk(qb.Update("devices").Set("cursor").
-			Where(qb.Eq("user_id"), qb.Eq("device_id")).If(qb.EqLit("cursor", "null")).ToCql())
-	devIfLess = mk(qb.Update("devices").Set("cursor").
-			Where(qb.Eq("user_id"), qb.Eq("device_id")).If(qb.LtNamed("cursor", "cursor")).ToCql())
-	devSeen = mk(qb.Update("devices").Set("last_seen").Where(qb.Eq("user_id"), qb.Eq("device_id")).ToCql())
+	devGet  = mk(qb.Select("devices").Columns(devCols...).Where(qb.Eq("user_id"), qb.Eq("device_id")).ToCql())
+	devList = mk(qb.Select("devices").Columns(devCols...).Where(qb.Eq("user_id")).ToCql())
+	// Max-wins: the timestamp is the value, so the highest value wins.
+	devCursor = mk(qb.Update("devices").TimestampNamed("ts").Set("cursor_max").
+			Where(qb.Eq("user_id"), qb.Eq("device_id")).ToCql())
+	devSeen = mk(qb.Update("devices").TimestampNamed("seen_ts").Set("last_seen").
+		Where(qb.Eq("user_id"), qb.Eq("device_id")).ToCql())
 )
 
-// SetDeviceCursor raises the cursor with a lightweight transaction (like
-// AdvanceReadCursor), then records seen as the last-seen time (a plain
-// write: it is informational, not monotonic).
+// SetDeviceCursor is a max-wins write of the cursor (USING TIMESTAMP =
+// the cursor) and of the last-seen time (USING TIMESTAMP = its
+// microseconds), one single-partition batch: no lightweight transaction
+// and no read before the write. The resulting cursor comes from the
+// remembered highest cursor (devCursors); without one, the row is read in
+// parallel with the write.
 func (s *Store) SetDeviceCursor(ctx context.Context, userID, deviceID string, cursor uint64, seen time.Time) (uint64, error) {
 	if err := s.check(); err != nil {
 		return 0, err
@@ -49,38 +54,44 @@ func (s *Store) SetDeviceCursor(ctx context.Context, userID, deviceID string, cu
 	if err := checkSeq("device cursor", cursor); err != nil {
 		return 0, err
 	}
-	args := map[string]any{"user_id": userID, "device_id": deviceID, "cursor": int64(cursor), "last_seen": ts(seen)}
-	got, err := s.raise(ctx, cursor,
-		func() (*int64, error) {
-			row, err := s.getDevice(ctx, userID, deviceID)
-			if err != nil && !isNotFound(err) {
-				return nil, err
+	seen = storage.Millis(seen)
+	write := func() error {
+		b := s.sess.Session.NewBatch(gocql.UnloggedBatch).WithContext(ctx)
+		b.Query(devCursor.cql, int64(cursor), int64(cursor), userID, deviceID)
+		if !seen.IsZero() {
+			b.Query(devSeen.cql, seen.UnixMicro(), seen, userID, deviceID)
+		}
+		return s.wrap(fmt.Sprintf("set device cursor %q/%q", userID, deviceID), s.sess.Session.ExecuteBatch(b))
+	}
+	if known, ok := s.devCursors.get(userID, deviceID); ok {
+		if err := write(); err != nil {
+			return 0, err
+		}
+		got := max(cursor, uint64(known))
+		s.devCursors.raise(userID, deviceID, int64(got))
+		return got, nil
+	}
+	var row deviceRow
+	var found bool
+	err := parallel(2, 2, func(i int) error {
+		if i == 1 {
+			r, err := s.getDevice(ctx, userID, deviceID)
+			row, found = r, err == nil
+			if isNotFound(err) {
+				err = nil
 			}
-			if err != nil {
-				return nil, nil
-			}
-			return row.Cursor, nil
-		},
-		func(ifNull bool) (bool, *int64, error) {
-			st := devIfLess
-			if ifNull {
-				st = devIfNull
-			}
-			var cur struct {
-				Cursor *int64 `db:"cursor"`
-			}
-			applied, err := s.lwt(ctx, st).BindMap(args).GetCASRelease(&cur)
-			return applied, cur.Cursor, s.wrap("set device cursor", err)
-		})
+			return err
+		}
+		return write()
+	})
 	if err != nil {
 		return 0, err
 	}
-	if !seen.IsZero() {
-		err := s.query(ctx, devSeen).BindMap(args).ExecRelease()
-		if err != nil {
-			return 0, s.wrap(fmt.Sprintf("set device last seen %q/%q", userID, deviceID), err)
-		}
+	got := cursor
+	if found {
+		got = max(cursor, row.device().Cursor)
 	}
+	s.devCursors.raise(userID, deviceID, int64(got))
 	return got, nil
 }
 

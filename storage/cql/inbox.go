@@ -43,7 +43,9 @@ var (
 )
 
 // AppendInbox writes entries with IF NOT EXISTS per (user, bucket)
-// partition, then raises the user's inbox_seq hint.
+// partition (the user grain is the single writer of its inbox, but it has
+// no epoch to fence a second activation with, so "never overwrite an inbox
+// seq" still costs a Paxos round per call).
 func (s *Store) AppendInbox(ctx context.Context, userID string, entries []storage.InboxEntry) error {
 	if err := s.check(); err != nil {
 		return err
@@ -83,7 +85,17 @@ func (s *Store) AppendInbox(ctx context.Context, userID string, entries []storag
 			rows = rows[n:]
 		}
 	}
-	return s.setHint(ctx, inboxHintSet, userID, maxSeq)
+	// The hint is raised only when the entries enter a new bucket: reads
+	// walk forward from the hint's bucket while buckets are full, so a hint
+	// less than a bucket behind costs them nothing, and an append one round
+	// trip less.
+	for i := range entries {
+		if entries[i].Seq%size == 0 {
+			s.raiseHintBestEffort(ctx, inboxHintSet, userID, maxSeq)
+			break
+		}
+	}
+	return nil
 }
 
 // ListInbox slices buckets upwards from the one holding after+1. It goes

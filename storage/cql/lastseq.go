@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/gocql/gocql"
 	"github.com/scylladb/gocqlx/v2/qb"
@@ -66,7 +67,17 @@ func (s *Store) lastSeq(ctx context.Context, convID string, reserved uint64) (ui
 	if err != nil {
 		return 0, err
 	}
-	return s.probeAbove(ctx, msgProbe, convID, hint, reserved, s.cfg.MessageBucketSize)
+	return s.probeAbove(ctx, msgProbe, convID, hint, reserved, s.cfg.MessageBucketSize, maxDownProbe)
+}
+
+// exactLastSeq is lastSeq without the bound on the downward probe: the
+// takeover's close must not take a stale hint for the last seq.
+func (s *Store) exactLastSeq(ctx context.Context, convID string, reserved uint64) (uint64, error) {
+	hint, err := s.readHint(ctx, convHintGet, convID)
+	if err != nil {
+		return 0, err
+	}
+	return s.probeAbove(ctx, msgProbe, convID, hint, reserved, s.cfg.MessageBucketSize, math.MaxInt)
 }
 
 // lastInboxSeq is lastSeq for a user's inbox; inbox seqs have no reservation.
@@ -75,15 +86,15 @@ func (s *Store) lastInboxSeq(ctx context.Context, userID string) (uint64, error)
 	if err != nil {
 		return 0, err
 	}
-	return s.probeAbove(ctx, inboxProbe, userID, hint, 0, s.cfg.InboxBucketSize)
+	return s.probeAbove(ctx, inboxProbe, userID, hint, 0, s.cfg.InboxBucketSize, maxDownProbe)
 }
 
-func (s *Store) probeAbove(ctx context.Context, st stmt, key string, hint, reserved, size uint64) (uint64, error) {
+func (s *Store) probeAbove(ctx context.Context, st stmt, key string, hint, reserved, size uint64, maxDown int) (uint64, error) {
 	best := hint
 	// From the reservation's bucket down to the hint's, newest first.
 	lo := bucketOf(hint+1, size)
 	top := bucketOf(max(reserved, hint+1), size)
-	for b, n := top, 0; b >= lo && n < maxDownProbe; b, n = b-1, n+1 {
+	for b, n := top, 0; b >= lo && n < maxDown; b, n = b-1, n+1 {
 		seq, ok, err := s.probe(ctx, st, key, b, hint)
 		if err != nil {
 			return 0, err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/gocql/gocql"
@@ -68,8 +69,9 @@ var msgCols = []string{"conv_id", "bucket", "seq", "msg_id", "client_msg_id", "s
 	"kind", "ref_seq", "body", "flags", "client_ts", "server_ts"}
 
 var (
-	msgInsert = mk(qb.Insert("messages").Columns(msgCols...).Unique().ToCql())
-	msgGet    = mk(qb.Select("messages").Columns(msgCols...).
+	msgInsert      = mk(qb.Insert("messages").Columns(msgCols...).Unique().ToCql())
+	msgInsertPlain = mk(qb.Insert("messages").Columns(msgCols...).ToCql())
+	msgGet         = mk(qb.Select("messages").Columns(msgCols...).
 			Where(qb.Eq("conv_id"), qb.Eq("bucket"), qb.Eq("seq")).ToCql())
 	msgPageDesc = mk(qb.Select("messages").Columns(msgCols...).
 			Where(qb.Eq("conv_id"), qb.Eq("bucket"), qb.GtOrEqNamed("seq", "lo"), qb.LtOrEqNamed("seq", "hi")).
@@ -77,6 +79,8 @@ var (
 	msgPageAsc = mk(qb.Select("messages").Columns(msgCols...).
 			Where(qb.Eq("conv_id"), qb.Eq("bucket"), qb.GtOrEqNamed("seq", "lo"), qb.LtOrEqNamed("seq", "hi")).
 			OrderBy("seq", qb.ASC).LimitNamed("lim").ToCql())
+	msgGetWT = mk(qb.Select("messages").Columns(append(slices.Clone(msgCols), "WRITETIME(flags) AS wt")...).
+			Where(qb.Eq("conv_id"), qb.Eq("bucket"), qb.Eq("seq")).ToCql())
 	msgTombstone = mk(qb.Update("messages").Set("body", "flags").
 			Where(qb.Eq("conv_id"), qb.Eq("bucket"), qb.Eq("seq")).ToCql())
 
@@ -92,18 +96,22 @@ const (
 	maxBatchBytes = 2 << 20
 )
 
-// AppendMessages writes the batch with INSERT ... IF NOT EXISTS, one
-// conditional batch per (conv_id, bucket) partition, then the client id
-// lookups, then raises the last-seq hint.
-func (s *Store) AppendMessages(ctx context.Context, convID string, msgs []storage.Message) error {
+// AppendMessages writes the batch. Unfenced (epoch 0): INSERT ... IF NOT
+// EXISTS, one conditional batch per (conv_id, bucket) partition, then the
+// client id lookups, then the last-seq hint. Fenced (epoch > 0): see
+// appendFenced.
+func (s *Store) AppendMessages(ctx context.Context, convID string, epoch uint64, msgs []storage.Message) error {
 	if err := s.check(); err != nil {
 		return err
 	}
-	return s.appendMessages(ctx, convID, msgs)
+	return s.appendMessages(ctx, convID, epoch, msgs)
 }
 
-func (s *Store) appendMessages(ctx context.Context, convID string, msgs []storage.Message) error {
+func (s *Store) appendMessages(ctx context.Context, convID string, epoch uint64, msgs []storage.Message) error {
 	if err := s.lim.CheckMessages(convID, msgs); err != nil {
+		return err
+	}
+	if err := checkEpoch(epoch); err != nil {
 		return err
 	}
 	var maxSeq uint64
@@ -112,6 +120,9 @@ func (s *Store) appendMessages(ctx context.Context, convID string, msgs []storag
 			return err
 		}
 		maxSeq = max(maxSeq, msgs[i].Seq)
+	}
+	if epoch > 0 {
+		return s.appendFenced(ctx, convID, epoch, msgs, maxSeq)
 	}
 
 	for _, chunk := range s.partitionChunks(convID, msgs) {
@@ -122,12 +133,7 @@ func (s *Store) appendMessages(ctx context.Context, convID string, msgs []storag
 
 	// Lookups and hint only after the rows: neither may point at a failed
 	// append. They are independent of each other, so they go in parallel.
-	var keyed []int
-	for i := range msgs {
-		if msgs[i].ClientMsgID != "" {
-			keyed = append(keyed, i)
-		}
-	}
+	keyed := keyedMessages(msgs)
 	return parallel(len(keyed)+1, 16, func(i int) error {
 		if i == len(keyed) {
 			return s.setHint(ctx, convHintSet, convID, maxSeq)
@@ -136,6 +142,92 @@ func (s *Store) appendMessages(ctx context.Context, convID string, msgs []storag
 		err := s.query(ctx, dedupeInsert).Bind(convID, m.Sender, m.ClientMsgID, int64(m.Seq)).ExecRelease()
 		return s.wrap(fmt.Sprintf("append to %q: client id lookup", convID), err)
 	})
+}
+
+func keyedMessages(msgs []storage.Message) []int {
+	var keyed []int
+	for i := range msgs {
+		if msgs[i].ClientMsgID != "" {
+			keyed = append(keyed, i)
+		}
+	}
+	return keyed
+}
+
+// appendFenced is the append of a writer that holds epoch: no Paxos round.
+//
+//  0. Before, the batch is checked against this process's view of the
+//     conversation's lease (kept by AcquireEpoch and ReserveSeqs, read from
+//     the head when missing): a writer this store already saw fenced off,
+//     or a seq outside the reservation, writes nothing.
+//  1. The rows go as plain inserts, one unlogged batch per (conv_id,
+//     bucket) partition, and the client id lookups beside them, all in
+//     parallel and all with the write timestamp epochTS(epoch, 1): a later
+//     epoch's rows and the range tombstone its AcquireEpoch writes
+//     (epochTS(later, 0)) win over them whatever the arrival order.
+//  2. Once they are durable, one read of the head checks the epoch (one
+//     read serves every batch of the conversation that became durable
+//     while the previous read was in flight, see confirms). If it is still
+//     ours, AcquireEpoch of a successor had not completed when this read
+//     started, so its last-seq read (made after it completed) sees these
+//     rows and it neither reuses their seqs nor closes them: they are safe
+//     to acknowledge. Otherwise ErrEpochLost, and the caller must not.
+//
+// The last-seq hint is raised only when the batch enters a new bucket: the
+// head's reservation bounds where the last rows are, and the probe from
+// it finds them; the hint only keeps that probe short.
+func (s *Store) appendFenced(ctx context.Context, convID string, epoch uint64, msgs []storage.Message, maxSeq uint64) error {
+	if err := s.leases.admit(ctx, s, convID, epoch, maxSeq); err != nil {
+		return err
+	}
+	wts := epochTS(epoch, 1)
+	chunks := s.partitionChunks(convID, msgs)
+	keyed := keyedMessages(msgs)
+	err := parallel(len(chunks)+len(keyed), 16, func(i int) error {
+		if i < len(chunks) {
+			return s.insertPlain(ctx, msgInsertPlain, chunks[i], wts)
+		}
+		m := &msgs[keyed[i-len(chunks)]]
+		err := s.query(ctx, dedupeInsert).Bind(convID, m.Sender, m.ClientMsgID, int64(m.Seq)).WithTimestamp(wts).ExecRelease()
+		return s.wrap("client id lookup", err)
+	})
+	if err != nil {
+		return fmt.Errorf("cql: append to %q: %w", convID, err)
+	}
+	if err := s.confirms.confirm(ctx, s, convID, epoch, maxSeq); err != nil {
+		return err
+	}
+	size := s.cfg.MessageBucketSize
+	for i := range msgs {
+		if msgs[i].Seq%size == 0 {
+			s.raiseHintBestEffort(ctx, convHintSet, convID, maxSeq)
+			break
+		}
+	}
+	return nil
+}
+
+// raiseHintBestEffort raises a hint after an append that is already
+// durable and confirmed: a failure only makes the next probes longer, so
+// it must not fail the append (and have its messages retried).
+func (s *Store) raiseHintBestEffort(ctx context.Context, st stmt, key string, seq uint64) {
+	if err := s.setHint(ctx, st, key, seq); err != nil {
+		s.cfg.Logger.WarnContext(ctx, "cql: raise a seq hint", "key", key, "seq", seq, "err", err)
+	}
+}
+
+// insertPlain writes rows of one partition without a condition: one
+// statement for one row, an unlogged single-partition batch for more.
+func (s *Store) insertPlain(ctx context.Context, st stmt, rows []any, wts int64) error {
+	if len(rows) == 1 {
+		return s.wrap("insert", s.query(ctx, st).BindStruct(rows[0]).WithTimestamp(wts).ExecRelease())
+	}
+	b := s.sess.Session.NewBatch(gocql.UnloggedBatch).WithContext(ctx)
+	b.WithTimestamp(wts)
+	for _, r := range rows {
+		b.Query(st.cql, structArgs(st.names, r)...)
+	}
+	return s.wrap("batch insert", s.sess.Session.ExecuteBatch(b))
 }
 
 // partitionChunks groups rows by bucket (the input order within a bucket
@@ -250,7 +342,7 @@ func (s *Store) ListMessages(ctx context.Context, convID string, fromSeq, toSeq 
 			// Slicing down from the reservation's bucket reads the newest
 			// rows directly; the slices double as the probe above the hint.
 			toSeq = math.MaxInt64
-		} else if toSeq, err = s.probeAbove(ctx, msgProbe, convID, hint, reserved, size); err != nil {
+		} else if toSeq, err = s.probeAbove(ctx, msgProbe, convID, hint, reserved, size, maxDownProbe); err != nil {
 			return nil, err
 		}
 	}
@@ -343,16 +435,33 @@ func (s *Store) FindByClientMsgID(ctx context.Context, convID, sender, clientMsg
 }
 
 // TombstoneMessage clears the body and sets FlagRecalled. Read first: an
-// UPDATE alone would create a row for a missing seq.
+// UPDATE alone would create a row for a missing seq. The update is written
+// just above the row's own timestamp, which a fenced append set to its
+// epoch's (ahead of or behind the wall clock).
 func (s *Store) TombstoneMessage(ctx context.Context, convID string, seq uint64) error {
-	m, err := s.GetMessage(ctx, convID, seq)
-	if err != nil {
+	if err := s.check(); err != nil {
 		return err
 	}
+	if err := s.lim.CheckID("conversation", convID); err != nil {
+		return err
+	}
+	if seq == 0 || seq > math.MaxInt64 {
+		return fmt.Errorf("cql: message %q/%d: %w", convID, seq, storage.ErrNotFound)
+	}
+	var row struct {
+		msgRow
+		WT int64 `db:"wt"`
+	}
+	op := fmt.Sprintf("tombstone %q/%d", convID, seq)
+	err := s.query(ctx, msgGetWT).Bind(convID, bucketOf(seq, s.cfg.MessageBucketSize), int64(seq)).GetRelease(&row)
+	if err != nil {
+		return s.wrap(op, err)
+	}
+	m := row.msg()
 	if m.Recalled() && len(m.Body) == 0 {
 		return nil
 	}
 	err = s.query(ctx, msgTombstone).Bind([]byte(nil), int64(m.Flags|storage.FlagRecalled),
-		convID, bucketOf(seq, s.cfg.MessageBucketSize), int64(seq)).ExecRelease()
-	return s.wrap(fmt.Sprintf("tombstone %q/%d", convID, seq), err)
+		convID, bucketOf(seq, s.cfg.MessageBucketSize), int64(seq)).WithTimestamp(row.WT + 1).ExecRelease()
+	return s.wrap(op, err)
 }

@@ -23,10 +23,16 @@ import (
 
 // Store is a storage.Store on a CQL keyspace. Safe for concurrent use.
 type Store struct {
-	cfg    Config
-	sess   gocqlx.Session
-	lim    storage.Limits
-	closed atomic.Bool
+	cfg      Config
+	sess     gocqlx.Session
+	lim      storage.Limits
+	closed   atomic.Bool
+	stats    *statsObserver
+	leases   *leases
+	confirms *confirms
+	activity *maxCache // last activity, milliseconds
+	// highest read / device cursors written or read
+	readCursors, devCursors *maxCache
 
 	// async appends: a fixed pool of workers fed by a bounded queue.
 	asyncMu sync.RWMutex // held for reading while enqueueing, for writing by Close
@@ -50,6 +56,8 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 	}
 	cluster := newCluster(cfg)
 	cluster.Keyspace = cfg.Keyspace
+	stats := &statsObserver{}
+	cluster.QueryObserver, cluster.BatchObserver = stats, stats
 	sess, err := gocqlx.WrapSession(cluster.CreateSession())
 	if err != nil {
 		return nil, fmt.Errorf("cql: connect to %v: %w", cfg.Hosts, err)
@@ -58,7 +66,10 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		sess.Close()
 		return nil, err
 	}
-	s := &Store{cfg: cfg, sess: sess, lim: cfg.Limits}
+	s := &Store{cfg: cfg, sess: sess, lim: cfg.Limits, stats: stats,
+		leases: newLeases(cfg.LeaseCache), confirms: newConfirms(),
+		activity: newMaxCache(cfg.ActivityCache), readCursors: newMaxCache(cfg.ActivityCache),
+		devCursors: newMaxCache(cfg.ActivityCache)}
 	s.startAsync()
 	return s, nil
 }

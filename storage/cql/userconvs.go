@@ -16,7 +16,8 @@ import (
 type userConvRow struct {
 	UserID       string     `db:"user_id"`
 	ConvID       string     `db:"conv_id"`
-	ReadSeq      *int64     `db:"read_seq"`
+	ReadSeq      *int64     `db:"read_seq"` // written by conditional updates before 0002
+	ReadMax      *int64     `db:"read_max"` // max-wins
 	Pinned       bool       `db:"pinned"`
 	Muted        bool       `db:"muted"`
 	LastActivity *time.Time `db:"last_activity"`
@@ -26,7 +27,7 @@ func (r userConvRow) userConv() storage.UserConv {
 	return storage.UserConv{
 		UserID:       r.UserID,
 		ConvID:       r.ConvID,
-		ReadSeq:      u64(r.ReadSeq),
+		ReadSeq:      max(u64(r.ReadSeq), u64(r.ReadMax)),
 		Pinned:       r.Pinned,
 		Muted:        r.Muted,
 		LastActivity: fromTS(r.LastActivity),
@@ -42,23 +43,28 @@ func activityKey(t *time.Time) int64 {
 	return t.UnixMilli()
 }
 
-var ucCols = []string{"user_id", "conv_id", "read_seq", "pinned", "muted", "last_activity"}
+var ucCols = []string{"user_id", "conv_id", "read_seq", "read_max", "pinned", "muted", "last_activity"}
 
 var (
 	ucGet     = mk(qb.Select("user_convs").Columns(ucCols...).Where(qb.Eq("user_id"), qb.Eq("conv_id")).ToCql())
 	ucGetMany = mk(qb.Select("user_convs").Columns(ucCols...).Where(qb.Eq("user_id"), qb.In("conv_id")).ToCql())
-	// "IF read_seq = null" also applies when the row is missing.
-	ucReadIfNull = mk(qb.Update("user_convs").SetNamed("read_seq", "seq").
-			Where(qb.Eq("user_id"), qb.Eq("conv_id")).If(qb.EqLit("read_seq", "null")).ToCql())
-	ucReadIfLess = mk(qb.Update("user_convs").SetNamed("read_seq", "seq").
-			Where(qb.Eq("user_id"), qb.Eq("conv_id")).If(qb.LtNamed("read_seq", "seq")).ToCql())
+	// Max-wins writes: the timestamp is the value (the seq; the activity's
+	// microseconds), so the highest value wins in any order of arrival.
+	ucReadMax = mk(qb.Update("user_convs").TimestampNamed("ts").SetNamed("read_max", "seq").
+			Where(qb.Eq("user_id"), qb.Eq("conv_id")).ToCql())
 	ucSetPinned   = mk(qb.Update("user_convs").Set("pinned").Where(qb.Eq("user_id"), qb.Eq("conv_id")).ToCql())
 	ucSetMuted    = mk(qb.Update("user_convs").Set("muted").Where(qb.Eq("user_id"), qb.Eq("conv_id")).ToCql())
-	ucSetActivity = mk(qb.Update("user_convs").Set("last_activity").Where(qb.Eq("user_id"), qb.Eq("conv_id")).ToCql())
+	ucSetActivity = mk(qb.Update("user_convs").TimestampNamed("ts").Set("last_activity").
+			Where(qb.Eq("user_id"), qb.Eq("conv_id")).ToCql())
 
-	actInsert = mk(qb.Insert("user_conv_activity").Columns("user_id", "activity", "conv_id").ToCql())
-	actDelete = mk(qb.Delete("user_conv_activity").Where(qb.Eq("user_id"), qb.Eq("activity"), qb.Eq("conv_id")).ToCql())
-	actFirst  = mk(qb.Select("user_conv_activity").Columns("activity", "conv_id").
+	// Index entries are written with the activity's microseconds as their
+	// timestamp ("no activity" entries with 1), and deleted with the newer
+	// activity's: a late or repeated write of a superseded entry stays
+	// deleted.
+	actInsert = mk(qb.Insert("user_conv_activity").Columns("user_id", "activity", "conv_id").TimestampNamed("ts").ToCql())
+	actDelete = mk(qb.Delete("user_conv_activity").Where(qb.Eq("user_id"), qb.Eq("activity"), qb.Eq("conv_id")).
+			TimestampNamed("ts").ToCql())
+	actFirst = mk(qb.Select("user_conv_activity").Columns("activity", "conv_id").
 			Where(qb.Eq("user_id")).LimitNamed("lim").ToCql())
 	actTies = mk(qb.Select("user_conv_activity").Columns("activity", "conv_id").
 		Where(qb.Eq("user_id"), qb.Eq("activity"), qb.GtNamed("conv_id", "after")).LimitNamed("lim").ToCql())
@@ -101,10 +107,13 @@ func (s *Store) GetUserConv(ctx context.Context, userID, convID string) (storage
 	return row.userConv(), nil
 }
 
-// AdvanceReadCursor raises read_seq with a lightweight transaction, so
-// concurrent calls cannot move it backwards. Like every first write of a
-// user's conversation state it also lists the conversation (with no
-// activity yet) in the activity index.
+// AdvanceReadCursor is a max-wins write of read_max (USING TIMESTAMP =
+// the seq). The resulting cursor comes from the remembered highest cursor
+// (readCursors); without one, the row is read in parallel with the write,
+// which also tells whether the user's state of the conversation is new:
+// like every first write of that state it then lists the conversation
+// (with no activity yet) in the activity index. A seq at or below the
+// remembered cursor writes nothing.
 func (s *Store) AdvanceReadCursor(ctx context.Context, userID, convID string, seq uint64) (uint64, error) {
 	if err := s.checkUserConv(userID, convID); err != nil {
 		return 0, err
@@ -112,73 +121,55 @@ func (s *Store) AdvanceReadCursor(ctx context.Context, userID, convID string, se
 	if err := checkSeq("read seq", seq); err != nil {
 		return 0, err
 	}
-	key := map[string]any{"user_id": userID, "conv_id": convID, "seq": int64(seq)}
-	var unindexed bool
-	got, err := s.raise(ctx, seq,
-		func() (*int64, error) {
-			row, found, err := s.getUserConv(ctx, userID, convID)
-			unindexed = !found || row.LastActivity == nil
-			return row.ReadSeq, err
-		},
-		func(ifNull bool) (bool, *int64, error) {
-			st := ucReadIfLess
-			if ifNull {
-				st = ucReadIfNull
-			}
-			var cur struct {
-				ReadSeq *int64 `db:"read_seq"`
-			}
-			applied, err := s.lwt(ctx, st).BindMap(key).GetCASRelease(&cur)
-			return applied, cur.ReadSeq, s.wrap("advance read cursor", err)
-		})
+	known, ok := s.readCursors.get(userID, convID)
+	if ok && seq <= uint64(known) {
+		return uint64(known), nil
+	}
+	write := func() error {
+		err := s.query(ctx, ucReadMax).BindMap(map[string]any{
+			"ts": int64(seq), "seq": int64(seq), "user_id": userID, "conv_id": convID,
+		}).ExecRelease()
+		return s.wrap(fmt.Sprintf("advance read cursor %q/%q", userID, convID), err)
+	}
+	if ok {
+		if err := write(); err != nil {
+			return 0, err
+		}
+		s.readCursors.raise(userID, convID, int64(seq))
+		return seq, nil
+	}
+	var row userConvRow
+	var found bool
+	err := parallel(2, 2, func(i int) error {
+		if i == 1 {
+			var err error
+			row, found, err = s.getUserConv(ctx, userID, convID)
+			return err
+		}
+		return write()
+	})
 	if err != nil {
 		return 0, err
 	}
-	if unindexed {
-		if err := s.indexInactive(ctx, userID, convID); err != nil {
-			return 0, err
+	if !found || row.LastActivity == nil {
+		if _, touched := s.activity.get(userID, convID); !touched {
+			if err := s.indexInactive(ctx, userID, convID); err != nil {
+				return 0, err
+			}
+			s.activity.raise(userID, convID, math.MinInt64) // indexed: not again
 		}
 	}
+	got := max(seq, row.userConv().ReadSeq)
+	s.readCursors.raise(userID, convID, int64(got))
 	return got, nil
 }
 
 // indexInactive lists a conversation without activity in the activity
-// index. Idempotent; if a touch races it, the entry is stale and skipped.
+// index. Idempotent; written with timestamp 1, so the first touch's delete
+// removes it.
 func (s *Store) indexInactive(ctx context.Context, userID, convID string) error {
-	err := s.query(ctx, actInsert).Bind(userID, int64(math.MinInt64), convID).ExecRelease()
+	err := s.query(ctx, actInsert).Bind(userID, int64(math.MinInt64), convID, int64(1)).ExecRelease()
 	return s.wrap(fmt.Sprintf("index %q/%q", userID, convID), err)
-}
-
-// raise moves a monotonic bigint up to target: read it, then a conditional
-// update (IF v = null, or IF v < target); when another writer got there
-// first the returned value decides, or the loop reads again.
-func (s *Store) raise(ctx context.Context, target uint64, read func() (*int64, error),
-	update func(ifNull bool) (applied bool, cur *int64, err error)) (uint64, error) {
-	for attempt := 0; ; attempt++ {
-		cur, err := read()
-		if err != nil {
-			return 0, err
-		}
-		if cur != nil && uint64(*cur) >= target {
-			return uint64(*cur), nil
-		}
-		applied, now, err := update(cur == nil)
-		if err != nil {
-			return 0, err
-		}
-		if applied {
-			return target, nil
-		}
-		if now != nil && uint64(*now) >= target {
-			return uint64(*now), nil
-		}
-		if attempt >= 10 {
-			return 0, fmt.Errorf("cql: raise a cursor to %d: still contended after %d attempts", target, attempt+1)
-		}
-		if err := ctx.Err(); err != nil {
-			return 0, err
-		}
-	}
 }
 
 // SetPinned sets one column.
@@ -192,7 +183,7 @@ func (s *Store) SetMuted(ctx context.Context, userID, convID string, muted bool)
 }
 
 // setFlag is an upsert of one boolean; a row without activity gets its
-// index entry in the same logged batch.
+// index entry in the same single-partition batch.
 func (s *Store) setFlag(ctx context.Context, st stmt, userID, convID string, v bool) error {
 	if err := s.checkUserConv(userID, convID); err != nil {
 		return err
@@ -205,16 +196,20 @@ func (s *Store) setFlag(ctx context.Context, st stmt, userID, convID string, v b
 	if found && row.LastActivity != nil {
 		return s.wrap(op, s.query(ctx, st).Bind(v, userID, convID).ExecRelease())
 	}
-	b := s.sess.Session.NewBatch(gocql.LoggedBatch).WithContext(ctx)
+	b := s.sess.Session.NewBatch(gocql.UnloggedBatch).WithContext(ctx)
 	b.Query(st.cql, v, userID, convID)
-	b.Query(actInsert.cql, userID, int64(math.MinInt64), convID)
+	b.Query(actInsert.cql, userID, int64(math.MinInt64), convID, int64(1))
 	return s.wrap(op, s.sess.Session.ExecuteBatch(b))
 }
 
-// TouchConversation moves last_activity forward and its index entry with
-// it (delete old + insert new), all in one logged batch. The user grain is
-// the single writer of its rows; should two calls still race, the index
-// may keep a stale entry, which ListUserConvs recognises and skips.
+// TouchConversation moves last_activity forward without a read: a
+// max-wins write (USING TIMESTAMP = the activity's microseconds) and the
+// activity index entry for the new time, in one single-partition batch
+// (user_convs and user_conv_activity share the partition key). The entry
+// it replaces is deleted in the same batch when this store remembers it
+// (the user grain is the single writer of its rows, so on its node the
+// memory is exact); otherwise the old entry stays, is skipped on read as
+// stale, and deleted by the next ListUserConvs that meets it.
 func (s *Store) TouchConversation(ctx context.Context, userID, convID string, at time.Time) error {
 	if err := s.checkUserConv(userID, convID); err != nil {
 		return err
@@ -223,19 +218,24 @@ func (s *Store) TouchConversation(ctx context.Context, userID, convID string, at
 	if at.IsZero() {
 		return nil
 	}
-	row, _, err := s.getUserConv(ctx, userID, convID)
-	if err != nil {
-		return err
+	prev, known := s.activity.get(userID, convID)
+	if known && at.UnixMilli() <= prev {
+		return nil // already at or past at: max-wins would keep the row anyway
 	}
-	old := fromTS(row.LastActivity)
-	if !at.After(old) {
-		return nil
+	wts := at.UnixMicro()
+	b := s.sess.Session.NewBatch(gocql.UnloggedBatch).WithContext(ctx)
+	b.Query(ucSetActivity.cql, wts, at, userID, convID)
+	b.Query(actInsert.cql, userID, at.UnixMilli(), convID, wts)
+	old := int64(math.MinInt64) // a first touch replaces the "no activity" entry
+	if known {
+		old = prev
 	}
-	b := s.sess.Session.NewBatch(gocql.LoggedBatch).WithContext(ctx)
-	b.Query(ucSetActivity.cql, at, userID, convID)
-	b.Query(actDelete.cql, userID, activityKey(row.LastActivity), convID)
-	b.Query(actInsert.cql, userID, at.UnixMilli(), convID)
-	return s.wrap(fmt.Sprintf("touch %q/%q", userID, convID), s.sess.Session.ExecuteBatch(b))
+	b.Query(actDelete.cql, wts, userID, old, convID)
+	if err := s.sess.Session.ExecuteBatch(b); err != nil {
+		return s.wrap(fmt.Sprintf("touch %q/%q", userID, convID), err)
+	}
+	s.activity.raise(userID, convID, at.UnixMilli())
+	return nil
 }
 
 // ListUserConvs reads the activity index after the cursor, then the
@@ -275,11 +275,17 @@ func (s *Store) ListUserConvs(ctx context.Context, userID string, after storage.
 		for _, r := range rows {
 			byConv[r.ConvID] = r
 		}
+		var stale []activityEntry
 		for _, e := range entries {
-			if r, ok := byConv[e.ConvID]; ok && activityKey(r.LastActivity) == e.Activity {
+			r, ok := byConv[e.ConvID]
+			switch {
+			case ok && activityKey(r.LastActivity) == e.Activity:
 				out = append(out, r.userConv())
+			case ok && activityKey(r.LastActivity) > e.Activity:
+				stale = append(stale, e)
 			}
 		}
+		s.dropStale(ctx, userID, stale)
 		last := entries[len(entries)-1]
 		started, atKey, afterConv = true, last.Activity, last.ConvID
 		if len(entries) < want {
@@ -287,6 +293,23 @@ func (s *Store) ListUserConvs(ctx context.Context, userID string, after storage.
 		}
 	}
 	return out, nil
+}
+
+// dropStale deletes index entries a newer activity superseded (left by a
+// touch that did not know the entry it replaced). Best effort: a failure
+// leaves an entry that the next read skips again.
+func (s *Store) dropStale(ctx context.Context, userID string, stale []activityEntry) {
+	now := time.Now().UnixMicro()
+	for _, e := range stale {
+		if e.Activity != math.MinInt64 && e.Activity*1000 >= now {
+			continue // ahead of this clock: its delete could not win
+		}
+		err := s.query(ctx, actDelete).Bind(now, userID, e.Activity, e.ConvID).ExecRelease()
+		if err != nil {
+			s.cfg.Logger.DebugContext(ctx, "cql: drop a stale activity entry", "user", userID, "conv", e.ConvID, "err", err)
+			return
+		}
+	}
 }
 
 type activityEntry struct {

@@ -80,9 +80,9 @@ func (s *Store) ListMemberships(ctx context.Context, userID, afterConv string, l
 	return r0, err
 }
 
-func (s *Store) AppendMessages(ctx context.Context, convID string, msgs []storage.Message) error {
+func (s *Store) AppendMessages(ctx context.Context, convID string, epoch uint64, msgs []storage.Message) error {
 	start := time.Now()
-	err := s.next.AppendMessages(ctx, convID, msgs)
+	err := s.next.AppendMessages(ctx, convID, epoch, msgs)
 	s.observe("AppendMessages", start, err)
 	return err
 }

@@ -51,9 +51,9 @@ func result(err error) string {
 }
 
 // AppendMessagesAsync records the time from the call to its completion.
-func (s *Store) AppendMessagesAsync(ctx context.Context, convID string, msgs []storage.Message, done func(error)) {
+func (s *Store) AppendMessagesAsync(ctx context.Context, convID string, epoch uint64, msgs []storage.Message, done func(error)) {
 	start := time.Now()
-	s.next.AppendMessagesAsync(ctx, convID, msgs, func(err error) {
+	s.next.AppendMessagesAsync(ctx, convID, epoch, msgs, func(err error) {
 		s.observe("AppendMessagesAsync", start, err)
 		done(err)
 	})

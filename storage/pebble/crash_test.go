@@ -110,7 +110,7 @@ func crashChild(dir string) {
 			defer wg.Done()
 			for seq := uint64(1); ; seq++ {
 				m := storage.Message{Seq: seq, Sender: "u", Body: []byte(strconv.FormatUint(seq, 10)), ServerTS: time.Now()}
-				if err := s.AppendMessages(context.Background(), conv, []storage.Message{m}); err != nil {
+				if err := s.AppendMessages(context.Background(), conv, 0, []storage.Message{m}); err != nil {
 					fmt.Fprintln(os.Stderr, err)
 					os.Exit(1)
 				}

@@ -430,7 +430,10 @@ func (s *Store) ListMemberships(ctx context.Context, userID, afterConv string, l
 
 // appendMessagesOp encodes the batch on the caller's goroutine and returns
 // the op that checks and writes it on the committer.
-func (s *Store) appendMessagesOp(convID string, msgs []storage.Message) (writeOp, error) {
+// With epoch > 0 the op also checks, serialised with AcquireEpoch, that the
+// epoch is still the conversation's and the seqs are reserved; the per-row
+// seq check stays (it is cheap here).
+func (s *Store) appendMessagesOp(convID string, epoch uint64, msgs []storage.Message) (writeOp, error) {
 	if err := s.limits.CheckMessages(convID, msgs); err != nil {
 		return nil, err
 	}
@@ -450,6 +453,11 @@ func (s *Store) appendMessagesOp(convID string, msgs []storage.Message) (writeOp
 		batchMax = max(batchMax, msgs[i].Seq)
 	}
 	return func(b *pebble.Batch) error {
+		if epoch > 0 {
+			if err := checkEpoch(b, convID, epoch, batchMax); err != nil {
+				return err
+			}
+		}
 		last, err := s.lastSeqs.get(b, convID)
 		if err != nil {
 			return err
@@ -481,16 +489,39 @@ func (s *Store) appendMessagesOp(convID string, msgs []storage.Message) (writeOp
 	}, nil
 }
 
-func (s *Store) AppendMessages(ctx context.Context, convID string, msgs []storage.Message) error {
-	op, err := s.appendMessagesOp(convID, msgs)
+// checkEpoch fails an epoch-fenced append whose epoch moved on
+// (ErrEpochLost) or that writes above the reservation (ErrInvalid).
+func checkEpoch(b *pebble.Batch, convID string, epoch, maxSeq uint64) error {
+	v, found, err := get(b, convKey(convID))
+	if err != nil {
+		return err
+	}
+	if !found {
+		return fmt.Errorf("append to %q with epoch %d: no conversation head: %w", convID, epoch, storage.ErrEpochLost)
+	}
+	c, err := decodeConv(convID, v)
+	if err != nil {
+		return err
+	}
+	if c.Epoch != epoch {
+		return fmt.Errorf("append to %q: epoch is %d, not %d: %w", convID, c.Epoch, epoch, storage.ErrEpochLost)
+	}
+	if maxSeq > c.ReservedSeq {
+		return fmt.Errorf("append to %q: seq %d above the reservation %d: %w", convID, maxSeq, c.ReservedSeq, storage.ErrInvalid)
+	}
+	return nil
+}
+
+func (s *Store) AppendMessages(ctx context.Context, convID string, epoch uint64, msgs []storage.Message) error {
+	op, err := s.appendMessagesOp(convID, epoch, msgs)
 	if err != nil {
 		return err
 	}
 	return s.commit.do(ctx, op)
 }
 
-func (s *Store) AppendMessagesAsync(ctx context.Context, convID string, msgs []storage.Message, done func(error)) {
-	op, err := s.appendMessagesOp(convID, msgs)
+func (s *Store) AppendMessagesAsync(ctx context.Context, convID string, epoch uint64, msgs []storage.Message, done func(error)) {
+	op, err := s.appendMessagesOp(convID, epoch, msgs)
 	if err != nil {
 		done(err)
 		return

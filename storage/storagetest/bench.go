@@ -27,7 +27,12 @@ func Bench(b *testing.B, open func(b *testing.B) storage.Store) {
 	// Pipelined: each writer keeps several appends in flight with
 	// AppendMessagesAsync, as a conversation grain does.
 	b.Run("AppendPipelined/writers=256/inflight=8", func(b *testing.B) {
-		benchAppendPipelined(b, s, fmt.Sprintf("%s-p-%d", run, runCounter.Add(1)), 256, 8, body)
+		benchAppendPipelined(b, s, fmt.Sprintf("%s-p-%d", run, runCounter.Add(1)), 256, 8, body, false)
+	})
+	// The same with each writer holding an epoch, as a conversation grain
+	// does: the backend may skip its per-row seq check.
+	b.Run("AppendFenced/writers=256/inflight=8", func(b *testing.B) {
+		benchAppendPipelined(b, s, fmt.Sprintf("%s-f-%d", run, runCounter.Add(1)), 256, 8, body, true)
 	})
 	b.Run("LatestPage", func(b *testing.B) { benchLatestPage(b, s, fmt.Sprintf("%s-page-%d", run, runCounter.Add(1)), body) })
 	b.Run("InboxAppendPage", func(b *testing.B) { benchInbox(b, s, fmt.Sprintf("%s-inbox-%d", run, runCounter.Add(1))) })
@@ -49,7 +54,7 @@ func benchAppend(b *testing.B, s storage.Store, prefix string, writers int, body
 			defer wg.Done()
 			for seq := uint64(1); next.Add(1) <= int64(b.N); seq++ {
 				m := storage.Message{Seq: seq, MsgID: seq, Sender: "bench", Body: body, ServerTS: time.Now()}
-				if err := s.AppendMessages(ctx, conv, []storage.Message{m}); err != nil {
+				if err := s.AppendMessages(ctx, conv, 0, []storage.Message{m}); err != nil {
 					b.Error(err)
 					return
 				}
@@ -60,8 +65,25 @@ func benchAppend(b *testing.B, s storage.Store, prefix string, writers int, body
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "appends/s")
 }
 
-func benchAppendPipelined(b *testing.B, s storage.Store, prefix string, writers, inflight int, body []byte) {
+func benchAppendPipelined(b *testing.B, s storage.Store, prefix string, writers, inflight int, body []byte, fenced bool) {
 	ctx := context.Background()
+	epochs := make([]uint64, writers)
+	if fenced {
+		for w := range epochs {
+			conv := fmt.Sprintf("%s-%d", prefix, w)
+			if err := s.CreateConversation(ctx, storage.Conversation{ID: conv, Kind: storage.KindDirect}); err != nil {
+				b.Fatal(err)
+			}
+			e, err := s.AcquireEpoch(ctx, conv, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := s.ReserveSeqs(ctx, conv, e, uint64(b.N)+1); err != nil {
+				b.Fatal(err)
+			}
+			epochs[w] = e
+		}
+	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	b.SetBytes(int64(len(body)))
@@ -69,7 +91,7 @@ func benchAppendPipelined(b *testing.B, s storage.Store, prefix string, writers,
 	start := time.Now()
 	for w := 0; w < writers; w++ {
 		wg.Add(1)
-		go func(conv string) {
+		go func(conv string, epoch uint64) {
 			defer wg.Done()
 			slots := make(chan error, inflight)
 			for i := 0; i < inflight; i++ {
@@ -81,14 +103,14 @@ func benchAppendPipelined(b *testing.B, s storage.Store, prefix string, writers,
 					return
 				}
 				m := storage.Message{Seq: seq, MsgID: seq, Sender: "bench", Body: body, ServerTS: time.Now()}
-				s.AppendMessagesAsync(ctx, conv, []storage.Message{m}, func(err error) { slots <- err })
+				s.AppendMessagesAsync(ctx, conv, epoch, []storage.Message{m}, func(err error) { slots <- err })
 			}
 			for i := 0; i < inflight; i++ {
 				if err := <-slots; err != nil {
 					b.Error(err)
 				}
 			}
-		}(fmt.Sprintf("%s-%d", prefix, w))
+		}(fmt.Sprintf("%s-%d", prefix, w), epochs[w])
 	}
 	wg.Wait()
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "appends/s")
@@ -102,7 +124,7 @@ func benchLatestPage(b *testing.B, s storage.Store, conv string, body []byte) {
 		for seq := from; seq < from+200; seq++ {
 			batch = append(batch, storage.Message{Seq: seq, Sender: "bench", Body: body, ServerTS: time.Now()})
 		}
-		if err := s.AppendMessages(ctx, conv, batch); err != nil {
+		if err := s.AppendMessages(ctx, conv, 0, batch); err != nil {
 			b.Fatal(err)
 		}
 	}

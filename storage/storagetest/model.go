@@ -150,7 +150,7 @@ func testModel(t *testing.T, s storage.Store, id func(string) string) {
 		case 0, 1, 2: // append 1–3 new messages, or one existing seq
 			if rng.IntN(5) == 0 && m.lastSeq(conv) > 0 {
 				seq := 1 + uint64(rng.IntN(int(m.lastSeq(conv))))
-				err := s.AppendMessages(c, conv, []storage.Message{msg(conv, seq, user, "dup")})
+				err := s.AppendMessages(c, conv, 0, []storage.Message{msg(conv, seq, user, "dup")})
 				check(err, storage.ErrSeqExists)
 				continue
 			}
@@ -163,7 +163,7 @@ func testModel(t *testing.T, s storage.Store, id func(string) string) {
 				}
 				batch = append(batch, mm)
 			}
-			check(s.AppendMessages(c, conv, batch), nil)
+			check(s.AppendMessages(c, conv, 0, batch), nil)
 			if m.msgs[conv] == nil {
 				m.msgs[conv] = map[uint64]storage.Message{}
 			}

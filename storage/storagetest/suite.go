@@ -44,6 +44,7 @@ func Run(t *testing.T, open Opener) {
 		{"MessagesManyPages", testMessagesManyPages},
 		{"AppendExistingSeq", testAppendExistingSeq},
 		{"AppendAsync", testAppendAsync},
+		{"FencedAppend", testFencedAppend},
 		{"Dedupe", testDedupe},
 		{"Tombstone", testTombstone},
 		{"UserConvState", testUserConvState},
@@ -133,7 +134,7 @@ func testConversations(t *testing.T, s storage.Store, id func(string) string) {
 	_, err = s.GetConversation(c, id("missing"))
 	wantErr(t, err, storage.ErrNotFound)
 
-	must(t, s.AppendMessages(c, conv.ID, []storage.Message{msg(conv.ID, 1, "alice", "a"), msg(conv.ID, 2, "bob", "b")}))
+	must(t, s.AppendMessages(c, conv.ID, 0, []storage.Message{msg(conv.ID, 1, "alice", "a"), msg(conv.ID, 2, "bob", "b")}))
 	got, err = s.GetConversation(c, conv.ID)
 	must(t, err)
 	if got.LastSeq != 2 {
@@ -329,8 +330,8 @@ func testMessages(t *testing.T, s storage.Store, id func(string) string) {
 	batch[4].Kind, batch[4].RefSeq, batch[4].Body = storage.MsgRecall, 2, nil
 	batch[5].Flags = storage.FlagFlagged
 	batch[6].ClientTS = time.Time{}
-	must(t, s.AppendMessages(c, cid, batch[:6]))
-	must(t, s.AppendMessages(c, cid, batch[6:]))
+	must(t, s.AppendMessages(c, cid, 0, batch[:6]))
+	must(t, s.AppendMessages(c, cid, 0, batch[6:]))
 
 	for _, want := range batch {
 		got, err := s.GetMessage(c, cid, want.Seq)
@@ -387,7 +388,7 @@ func testMessagesManyPages(t *testing.T, s storage.Store, id func(string) string
 		for seq := from; seq < from+100 && seq <= n; seq++ {
 			batch = append(batch, msg(cid, seq, "u", "x"))
 		}
-		must(t, s.AppendMessages(c, cid, batch))
+		must(t, s.AppendMessages(c, cid, 0, batch))
 	}
 	head, err := s.GetConversation(c, cid)
 	must(t, err)
@@ -425,8 +426,8 @@ func testMessagesManyPages(t *testing.T, s storage.Store, id func(string) string
 func testAppendExistingSeq(t *testing.T, s storage.Store, id func(string) string) {
 	c := ctx(t)
 	cid := id("c")
-	must(t, s.AppendMessages(c, cid, []storage.Message{msg(cid, 1, "alice", "first")}))
-	err := s.AppendMessages(c, cid, []storage.Message{msg(cid, 1, "mallory", "overwrite")})
+	must(t, s.AppendMessages(c, cid, 0, []storage.Message{msg(cid, 1, "alice", "first")}))
+	err := s.AppendMessages(c, cid, 0, []storage.Message{msg(cid, 1, "mallory", "overwrite")})
 	wantErr(t, err, storage.ErrSeqExists)
 	got, err := s.GetMessage(c, cid, 1)
 	must(t, err)
@@ -440,7 +441,7 @@ func testAppendExistingSeq(t *testing.T, s storage.Store, id func(string) string
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			err := s.AppendMessages(c, cid, []storage.Message{msg(cid, 2, fmt.Sprintf("w%d", i), "race")})
+			err := s.AppendMessages(c, cid, 0, []storage.Message{msg(cid, 2, fmt.Sprintf("w%d", i), "race")})
 			if err == nil {
 				wins.Add(1)
 			} else if !errors.Is(err, storage.ErrSeqExists) {
@@ -454,13 +455,72 @@ func testAppendExistingSeq(t *testing.T, s storage.Store, id func(string) string
 	}
 }
 
+// testFencedAppend: appends with an epoch. A writer whose epoch moved on
+// is told ErrEpochLost and nothing it writes afterwards shows, neither
+// above the log (the takeover closed its range) nor over the new writer's
+// rows.
+func testFencedAppend(t *testing.T, s storage.Store, id func(string) string) {
+	c := ctx(t)
+	cid := id("c")
+	body := func(ms []storage.Message) string {
+		var b strings.Builder
+		for _, m := range ms {
+			fmt.Fprintf(&b, "%d:%s ", m.Seq, m.Body)
+		}
+		return b.String()
+	}
+	wantErr(t, s.AppendMessages(c, id("nohead"), 1, []storage.Message{msg(id("nohead"), 1, "a", "x")}), storage.ErrEpochLost)
+	must(t, s.CreateConversation(c, storage.Conversation{ID: cid, Kind: storage.KindGroup}))
+	e1, err := s.AcquireEpoch(c, cid, 0)
+	must(t, err)
+	must(t, s.ReserveSeqs(c, cid, e1, 10))
+	must(t, s.AppendMessages(c, cid, e1, []storage.Message{msg(cid, 1, "a", "e1"), msg(cid, 2, "a", "e1")}))
+	done := make(chan error, 1)
+	s.AppendMessagesAsync(c, cid, e1, []storage.Message{msg(cid, 3, "a", "e1")}, func(err error) { done <- err })
+	must(t, <-done)
+	wantErr(t, s.AppendMessages(c, cid, e1, []storage.Message{msg(cid, 11, "a", "unreserved")}), storage.ErrInvalid)
+
+	e2, err := s.AcquireEpoch(c, cid, e1)
+	must(t, err)
+	must(t, s.ReserveSeqs(c, cid, e2, 20))
+	// The stale writer, inside its old reservation: refused, and invisible.
+	wantErr(t, s.AppendMessages(c, cid, e1, []storage.Message{msg(cid, 4, "a", "stale"), msg(cid, 5, "a", "stale")}), storage.ErrEpochLost)
+	s.AppendMessagesAsync(c, cid, e1, []storage.Message{msg(cid, 6, "a", "stale")}, func(err error) { done <- err })
+	wantErr(t, <-done, storage.ErrEpochLost)
+	page, err := s.ListMessages(c, cid, 1, 0, storage.OldestFirst, 100)
+	must(t, err)
+	if got := body(page); got != "1:e1 2:e1 3:e1 " {
+		t.Fatalf("after the stale writes: %s", got)
+	}
+	// The current writer takes those seqs; a stale rewrite does not win.
+	must(t, s.AppendMessages(c, cid, e2, []storage.Message{msg(cid, 4, "b", "e2"), msg(cid, 5, "b", "e2")}))
+	wantErr(t, s.AppendMessages(c, cid, e1, []storage.Message{msg(cid, 5, "a", "stale")}), storage.ErrEpochLost)
+	page, err = s.ListMessages(c, cid, 1, 0, storage.OldestFirst, 100)
+	must(t, err)
+	if got := body(page); got != "1:e1 2:e1 3:e1 4:e2 5:e2 " {
+		t.Fatalf("history %s", got)
+	}
+	head, err := s.GetConversation(c, cid)
+	must(t, err)
+	if head.LastSeq != 5 || head.Epoch != e2 {
+		t.Fatalf("head %+v", head)
+	}
+	// Recall of a fenced row sticks.
+	must(t, s.TombstoneMessage(c, cid, 4))
+	got, err := s.GetMessage(c, cid, 4)
+	must(t, err)
+	if !got.Recalled() || len(got.Body) != 0 {
+		t.Fatalf("tombstone of a fenced row: %+v", got)
+	}
+}
+
 func testAppendAsync(t *testing.T, s storage.Store, id func(string) string) {
 	c := ctx(t)
 	cid := id("c")
 	const n = 200
 	errs := make(chan error, n)
 	for seq := uint64(1); seq <= n; seq++ {
-		s.AppendMessagesAsync(c, cid, []storage.Message{msg(cid, seq, "a", "x")}, func(err error) { errs <- err })
+		s.AppendMessagesAsync(c, cid, 0, []storage.Message{msg(cid, seq, "a", "x")}, func(err error) { errs <- err })
 	}
 	for i := 0; i < n; i++ {
 		must(t, <-errs)
@@ -474,14 +534,14 @@ func testAppendAsync(t *testing.T, s storage.Store, id func(string) string) {
 	cancelled, cancel := context.WithCancel(context.Background())
 	cancel()
 	done := make(chan error, 1)
-	s.AppendMessagesAsync(cancelled, cid, []storage.Message{msg(cid, n+1, "a", "x")}, func(err error) { done <- err })
+	s.AppendMessagesAsync(cancelled, cid, 0, []storage.Message{msg(cid, n+1, "a", "x")}, func(err error) { done <- err })
 	select {
 	case <-done: // either written before the check or the ctx error: both fine
 	case <-time.After(30 * time.Second):
 		t.Fatal("done not called for a cancelled context")
 	}
 	// Bad input reports through done too.
-	s.AppendMessagesAsync(c, cid, nil, func(err error) { done <- err })
+	s.AppendMessagesAsync(c, cid, 0, nil, func(err error) { done <- err })
 	wantErr(t, <-done, storage.ErrInvalid)
 }
 
@@ -490,7 +550,7 @@ func testDedupe(t *testing.T, s storage.Store, id func(string) string) {
 	cid := id("c")
 	m := msg(cid, 1, "alice", "hi")
 	m.ClientMsgID = "client-1"
-	must(t, s.AppendMessages(c, cid, []storage.Message{m}))
+	must(t, s.AppendMessages(c, cid, 0, []storage.Message{m}))
 	got, err := s.FindByClientMsgID(c, cid, "alice", "client-1")
 	must(t, err)
 	if got.Seq != 1 {
@@ -506,7 +566,7 @@ func testDedupe(t *testing.T, s storage.Store, id func(string) string) {
 func testTombstone(t *testing.T, s storage.Store, id func(string) string) {
 	c := ctx(t)
 	cid := id("c")
-	must(t, s.AppendMessages(c, cid, []storage.Message{msg(cid, 1, "alice", "oops"), msg(cid, 2, "alice", "fine")}))
+	must(t, s.AppendMessages(c, cid, 0, []storage.Message{msg(cid, 1, "alice", "oops"), msg(cid, 2, "alice", "fine")}))
 	must(t, s.TombstoneMessage(c, cid, 1))
 	must(t, s.TombstoneMessage(c, cid, 1)) // twice: no-op
 	got, err := s.GetMessage(c, cid, 1)
@@ -679,9 +739,9 @@ func testBadInput(t *testing.T, s storage.Store, id func(string) string) {
 
 	// Body at the limit passes; one byte more is refused and nothing is written.
 	ok := msg(cid, 1, "alice", strings.Repeat("b", limits.MaxBodyBytes))
-	must(t, s.AppendMessages(c, cid, []storage.Message{ok}))
+	must(t, s.AppendMessages(c, cid, 0, []storage.Message{ok}))
 	big := msg(cid, 2, "alice", strings.Repeat("b", limits.MaxBodyBytes+1))
-	wantErr(t, s.AppendMessages(c, cid, []storage.Message{big}), storage.ErrTooLarge)
+	wantErr(t, s.AppendMessages(c, cid, 0, []storage.Message{big}), storage.ErrTooLarge)
 	_, err := s.GetMessage(c, cid, 2)
 	wantErr(t, err, storage.ErrNotFound)
 
@@ -694,14 +754,14 @@ func testBadInput(t *testing.T, s storage.Store, id func(string) string) {
 	edgeID += edge[len(edgeID):]
 	must(t, s.CreateConversation(c, storage.Conversation{ID: edgeID, Kind: storage.KindDirect}))
 	wantErr(t, s.PutMember(c, storage.Member{ConvID: cid, UserID: ""}), storage.ErrInvalid)
-	wantErr(t, s.AppendMessages(c, cid, []storage.Message{msg(cid, 3, "", "x")}), storage.ErrInvalid)
+	wantErr(t, s.AppendMessages(c, cid, 0, []storage.Message{msg(cid, 3, "", "x")}), storage.ErrInvalid)
 	m := msg(cid, 3, "alice", "x")
 	m.ClientMsgID = long
-	wantErr(t, s.AppendMessages(c, cid, []storage.Message{m}), storage.ErrInvalid)
-	wantErr(t, s.AppendMessages(c, cid, []storage.Message{msg(cid, 0, "alice", "x")}), storage.ErrInvalid)
-	wantErr(t, s.AppendMessages(c, cid, []storage.Message{msg(cid, 5, "a", "x"), msg(cid, 5, "a", "y")}), storage.ErrInvalid)
-	wantErr(t, s.AppendMessages(c, cid, []storage.Message{msg(id("other"), 6, "a", "x")}), storage.ErrInvalid)
-	wantErr(t, s.AppendMessages(c, cid, nil), storage.ErrInvalid)
+	wantErr(t, s.AppendMessages(c, cid, 0, []storage.Message{m}), storage.ErrInvalid)
+	wantErr(t, s.AppendMessages(c, cid, 0, []storage.Message{msg(cid, 0, "alice", "x")}), storage.ErrInvalid)
+	wantErr(t, s.AppendMessages(c, cid, 0, []storage.Message{msg(cid, 5, "a", "x"), msg(cid, 5, "a", "y")}), storage.ErrInvalid)
+	wantErr(t, s.AppendMessages(c, cid, 0, []storage.Message{msg(id("other"), 6, "a", "x")}), storage.ErrInvalid)
+	wantErr(t, s.AppendMessages(c, cid, 0, nil), storage.ErrInvalid)
 	_, err = s.GetMessage(c, long, 1)
 	wantErr(t, err, storage.ErrInvalid)
 	_, err = s.ListMessages(c, cid, 1, 0, storage.NewestFirst, 0)
