@@ -35,6 +35,9 @@ func (t *tuning) register(f *pflag.FlagSet) {
 	f.IntVar(&t.actors.MaxOnlineDevices, "max-online-devices", a.MaxOnlineDevices, "devices one user may have online at once (also: connections per user per node)")
 	f.IntVar(&t.actors.MaxDevices, "max-devices", a.MaxDevices, "devices one user may have (a device unseen for --device-expiry no longer counts)")
 	f.DurationVar(&t.actors.DeviceExpiry, "device-expiry", a.DeviceExpiry, "a device unseen this long no longer counts against --max-devices")
+	f.IntVar(&t.actors.MaxPendingSends, "max-pending-sends", a.MaxPendingSends, "sends awaiting their ack on this node past which new sends are refused BUSY")
+	f.IntVar(&t.actors.MaxPendingDeliveries, "max-pending-deliveries", a.MaxPendingDeliveries, "fan-out jobs awaiting delivery on this node past which new sends are refused BUSY")
+	f.DurationVar(&t.actors.BusyRetryAfter, "busy-retry-after", a.BusyRetryAfter, "retry-after hint of a BUSY answer (jittered ±50%)")
 
 	f.DurationVar(&t.metrics.ReplyThreshold, "metrics-reply-threshold", m.ReplyThreshold, "a reply within this is timely")
 	f.DurationVar(&t.metrics.SessionGap, "metrics-session-gap", m.SessionGap, "messages at most this far apart belong to one session")
