@@ -1,0 +1,188 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"golang.org/x/time/rate"
+
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+// The conversation grain's activation: load the head, take a new epoch,
+// load members, reserve seqs and rebuild the dedupe window from the log.
+
+// load restores the conversation from the store and takes a new epoch. A
+// conversation that does not exist yet stays unloaded-but-empty until
+// CreateConversation.
+func (c *conversation) load(ctx actor.Context) {
+	bg := context.Background()
+	c.members = map[string]*storage.Member{}
+	c.dedupe = map[dedupeKey]dedupeEntry{}
+	c.ring = make([]dedupeKey, 0, 16)
+	c.limiters = map[string]*rate.Limiter{}
+	c.recallEvents = map[uint64]bool{}
+	head, err := c.rt.store.GetConversation(bg, c.id)
+	if errors.Is(err, storage.ErrNotFound) {
+		c.loaded = true
+		return
+	}
+	if err == nil {
+		err = c.activate(bg, head)
+	}
+	if err != nil {
+		c.log.Error("activation failed", "err", err)
+		c.fenced = true
+		ctx.Stop(ctx.Self())
+		return
+	}
+	c.loaded = true
+}
+
+// activate takes the epoch and loads members and the recent log of an
+// existing conversation.
+func (c *conversation) activate(bg context.Context, head storage.Conversation) error {
+	var err error
+	for try := 0; ; try++ {
+		c.epoch, err = c.rt.store.AcquireEpoch(bg, c.id, head.Epoch)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, storage.ErrEpochLost) || try == 5 {
+			return fmt.Errorf("acquire epoch: %w", err)
+		}
+		if head, err = c.rt.store.GetConversation(bg, c.id); err != nil {
+			return err
+		}
+	}
+	c.exists, c.kind = true, head.Kind
+	after := ""
+	for {
+		page, err := c.rt.store.ListMembers(bg, c.id, after, 1000)
+		if err != nil {
+			return fmt.Errorf("load members: %w", err)
+		}
+		for i := range page {
+			c.addMember(page[i])
+		}
+		if len(page) < 1000 {
+			break
+		}
+		after = page[len(page)-1].UserID
+	}
+	recent, err := c.rt.store.ListMessages(bg, c.id, 1, 0, storage.NewestFirst, c.rt.cfg.DedupeWindow)
+	if err != nil {
+		return fmt.Errorf("load recent messages: %w", err)
+	}
+	// The log may have grown since the head was read (another activation
+	// still writing): start above everything seen.
+	c.lastSeq = head.LastSeq
+	if len(recent) > 0 {
+		c.lastSeq = max(c.lastSeq, recent[0].Seq)
+	}
+	if err := c.reserve(bg, c.lastSeq+c.rt.cfg.SeqReserve); err != nil {
+		return err
+	}
+	holes, err := c.fillGaps(bg, recent)
+	if err != nil {
+		return err
+	}
+	recent = append(recent, holes...)
+	sort.Slice(recent, func(i, j int) bool { return recent[i].Seq < recent[j].Seq })
+	c.noncountFrom = c.lastSeq + 1
+	if len(recent) > 0 {
+		c.noncountFrom = recent[0].Seq
+	}
+	for i := range recent {
+		m := recent[i]
+		c.remember(&m, nil)
+		c.noteDurable(&m)
+	}
+	c.durable = c.lastSeq
+	c.startFanout()
+	// The previous activation may have died between acking and fanning
+	// out: deliver the recent tail again (user grains apply a Deliver
+	// idempotently, clients dedupe pushes by seq).
+	var tail []*pb.Message
+	for i := range recent {
+		if time.Since(recent[i].ServerTS) < redeliverWindow {
+			tail = append(tail, toPBMessage(&recent[i]))
+		}
+	}
+	if len(tail) > 0 {
+		c.fanOut(tail)
+	}
+	return nil
+}
+
+// redeliverWindow: messages this recent are fanned out again on
+// activation. It covers a fan-out still retrying (deliverTimeout) when
+// the node hosting the conversation died.
+const redeliverWindow = deliverTimeout
+
+// fillGaps writes a placeholder for each seq missing below the last one in
+// the recent window: a write that failed after a later one succeeded leaves
+// a hole, and seqs must stay contiguous for clients to trust their gaps.
+func (c *conversation) fillGaps(bg context.Context, recentNewestFirst []storage.Message) ([]storage.Message, error) {
+	if len(recentNewestFirst) == 0 {
+		return nil, nil
+	}
+	var holes []storage.Message
+	next := recentNewestFirst[0].Seq
+	for _, m := range recentNewestFirst {
+		for s := next; s > m.Seq; s-- {
+			holes = append(holes, storage.Message{ConvID: c.id, Seq: s, Sender: "system", SenderRole: storage.SenderSystem, Kind: storage.MsgSystem, Body: []byte(`{"op":"gap"}`), ServerTS: time.Now()})
+		}
+		next = m.Seq - 1
+	}
+	if len(holes) == 0 {
+		return nil, nil
+	}
+	c.log.Warn("filling seq gaps left by failed writes", "count", len(holes))
+	sort.Slice(holes, func(i, j int) bool { return holes[i].Seq < holes[j].Seq })
+	if err := c.rt.store.AppendMessages(bg, c.id, c.epoch, holes); err != nil {
+		return nil, fmt.Errorf("fill seq gaps: %w", err)
+	}
+	return holes, nil
+}
+
+func (c *conversation) reserve(bg context.Context, upTo uint64) error {
+	if err := c.rt.store.ReserveSeqs(bg, c.id, c.epoch, upTo); err != nil {
+		return fmt.Errorf("reserve seqs: %w", err)
+	}
+	c.reserved = upTo
+	return nil
+}
+
+func (c *conversation) addMember(m storage.Member) {
+	old, ok := c.members[m.UserID]
+	if ok && old.Active() {
+		c.active--
+	}
+	mm := m
+	c.members[m.UserID] = &mm
+	if mm.Active() {
+		c.active++
+	}
+}
+
+// large reports read fan-out mode.
+func (c *conversation) large() bool { return c.active > c.rt.cfg.FanoutThreshold }
+
+// ready answers false (and replies) when requests cannot be served now.
+func (c *conversation) ready(reply func(*pb.Error)) bool {
+	switch {
+	case c.fenced || !c.loaded:
+		reply(pbErr(pb.Code_RETRY, "conversation %s is moving", c.id))
+		return false
+	case !c.exists:
+		reply(pbErr(pb.Code_NOT_FOUND, "no conversation %s", c.id))
+		return false
+	}
+	return true
+}

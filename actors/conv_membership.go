@@ -1,0 +1,329 @@
+package actors
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+// Creating a conversation and changing its members, checked against the
+// authorization table (authz.go).
+
+func (c *conversation) create(ctx actor.Context, m *pb.CreateConversation) {
+	sender := ctx.Sender()
+	reply := func(e *pb.Error) {
+		respond(ctx, sender, &pb.CreateConversationResponse{Error: e, LastSeq: c.lastSeq})
+	}
+	if c.fenced || !c.loaded {
+		reply(pbErr(pb.Code_RETRY, "conversation %s is moving", c.id))
+		return
+	}
+	if c.exists {
+		reply(pbErr(pb.Code_EXISTS, "conversation %s exists", c.id))
+		return
+	}
+	// The id's namespace fixes the kind (authz.go); the grain checks it
+	// again so that no path, however it reaches the grain, squats an id.
+	kind := storage.ConvKind(m.Kind)
+	if idKind, ok := KindOfID(c.id); !ok || idKind != kind || !kind.Valid() {
+		reply(pbErr(pb.Code_FORBIDDEN, "conversation id %s is not in the namespace of %v conversations", c.id, m.Kind))
+		return
+	}
+	members := map[string]storage.Role{}
+	for _, mm := range m.Members {
+		if mm.GetUser() == "" {
+			continue
+		}
+		role := storage.Role(mm.Role)
+		if !KindRoles[kind].has(role) || (role == storage.RoleOwner && m.Creator != "") {
+			reply(pbErr(pb.Code_INVALID, "role %v for %s", mm.Role, mm.User))
+			return
+		}
+		members[mm.User] = role
+	}
+	if kind == storage.KindDirect {
+		pair := make([]string, 0, 2)
+		for u := range members {
+			pair = append(pair, u)
+		}
+		if len(pair) != 2 || DirectConvID(pair[0], pair[1]) != c.id {
+			reply(pbErr(pb.Code_FORBIDDEN, "%s belongs to the two users it names", c.id))
+			return
+		}
+	}
+	if m.Creator != "" {
+		if _, ok := members[m.Creator]; !ok || kind == storage.KindGroup {
+			members[m.Creator] = map[storage.ConvKind]storage.Role{
+				storage.KindGroup: storage.RoleOwner, storage.KindService: storage.RoleCustomer,
+			}[kind]
+		}
+	}
+	switch {
+	case kind == storage.KindDirect && len(members) != 2:
+		reply(pbErr(pb.Code_INVALID, "a direct conversation has exactly two members, not %d", len(members)))
+		return
+	case len(members) == 0:
+		reply(pbErr(pb.Code_INVALID, "a conversation needs members"))
+		return
+	case len(members) > c.rt.cfg.MaxGroupMembers:
+		reply(pbErr(pb.Code_GROUP_FULL, "%d members, limit %d", len(members), c.rt.cfg.MaxGroupMembers))
+		return
+	}
+	bg := context.Background()
+	now := time.Now()
+	err := c.rt.store.CreateConversation(bg, storage.Conversation{ID: c.id, Kind: kind, Title: m.Title, CreatedAt: now})
+	if errors.Is(err, storage.ErrExists) {
+		// Created by another activation: this one is stale.
+		c.fenced = true
+		reply(pbErr(pb.Code_RETRY, "conversation %s was created concurrently", c.id))
+		ctx.Stop(ctx.Self())
+		return
+	}
+	if err != nil {
+		reply(storeErr(err))
+		return
+	}
+	rows := make([]storage.Member, 0, len(members))
+	for user, role := range members {
+		rows = append(rows, storage.Member{ConvID: c.id, UserID: user, Role: role, JoinedSeq: 1, JoinedAt: now})
+	}
+	if err := c.putMembers(bg, rows); err != nil {
+		reply(storeErr(err))
+		return
+	}
+	head, err := c.rt.store.GetConversation(bg, c.id)
+	if err == nil {
+		err = c.activate(bg, head)
+	}
+	if err != nil {
+		c.fenced = true
+		reply(storeErr(err))
+		ctx.Stop(ctx.Self())
+		return
+	}
+	// Members learn of the conversation with a membership notice.
+	for user := range members {
+		c.fanout.notice(c.noticeFor(user))
+	}
+	reply(nil)
+}
+
+func (c *conversation) noticeFor(user string) *pb.MembershipNotice {
+	mem := c.members[user]
+	return &pb.MembershipNotice{User: user, Conv: c.id, Kind: convKindToPB(c.kind), Member: toPBMember(*mem), LastSeq: c.durable, Large: c.large()}
+}
+
+// ---- membership -------------------------------------------------------------
+
+func (c *conversation) changeMembership(ctx actor.Context, m *pb.MembershipChange) {
+	sender := ctx.Sender()
+	reply := func(e *pb.Error, seq uint64) { respond(ctx, sender, &pb.MembershipResponse{Error: e, Seq: seq}) }
+	if !c.ready(func(e *pb.Error) { reply(e, 0) }) {
+		return
+	}
+	if e := c.checkMembership(m); e != nil {
+		reply(e, 0)
+		return
+	}
+	seq := c.lastSeq + 1 // the system message recording the change
+	if seq > c.reserved {
+		if err := c.reserve(context.Background(), c.lastSeq+c.rt.cfg.SeqReserve); err != nil {
+			reply(storeErr(err), 0)
+			c.fence(ctx, err)
+			return
+		}
+	}
+	now := time.Now()
+	var changed []storage.Member
+	for _, user := range m.Users {
+		old := c.members[user]
+		var mem storage.Member
+		switch m.Op {
+		case pb.MembershipChange_ADD:
+			if old != nil && old.Active() {
+				continue
+			}
+			role := storage.Role(m.Role)
+			if role == storage.RoleOwner {
+				role = storage.RoleMember
+			}
+			mem = storage.Member{ConvID: c.id, UserID: user, Role: role, JoinedSeq: seq, JoinedAt: now}
+		case pb.MembershipChange_REMOVE, pb.MembershipChange_LEAVE:
+			mem = *old
+			mem.LeftSeq = seq
+		case pb.MembershipChange_SET_ROLE:
+			mem = *old
+			mem.Role = storage.Role(m.Role)
+		case pb.MembershipChange_MUTE, pb.MembershipChange_UNMUTE:
+			mem = *old
+			mem.Muted = m.Op == pb.MembershipChange_MUTE
+		}
+		changed = append(changed, mem)
+	}
+	if err := c.putMembers(context.Background(), changed); err != nil {
+		reply(storeErr(err), 0)
+		return
+	}
+	if len(changed) == 0 {
+		reply(nil, c.durable)
+		return
+	}
+	wasLarge := c.large()
+	for _, mem := range changed {
+		c.addMember(mem)
+	}
+	body, _ := json.Marshal(map[string]any{"op": opName(m.Op), "actor": m.Actor, "users": m.Users, "role": storage.Role(m.Role).String()})
+	ev := storage.Message{ConvID: c.id, MsgID: c.rt.ids.next(now), Sender: m.Actor, SenderRole: storage.SenderSystem,
+		Kind: storage.MsgSystem, Body: body, ServerTS: now}
+	c.enqueue(ctx, &ev, func(e *pb.Error) {
+		reply(e, seq)
+		if e != nil {
+			return
+		}
+		// Users who left get one last notice (the system message is their
+		// last visible seq); in read fan-out groups every change is told to
+		// the users concerned, since they get no per-message Deliver.
+		for _, mem := range changed {
+			if c.large() || wasLarge || !mem.Active() {
+				c.fanout.notice(c.noticeFor(mem.UserID))
+			}
+		}
+		if c.large() != wasLarge {
+			// Crossing the threshold switches every member's unread mode,
+			// also of members that left: their unread still drops on a
+			// recall, which read fan-out does not deliver.
+			for user := range c.members {
+				c.fanout.notice(c.noticeFor(user))
+			}
+		}
+	})
+}
+
+// putMembers writes membership rows concurrently: each PutMember waits for
+// a group commit, and many in flight share one (a 10,000-member group is
+// created in a few commits, not 10,000).
+func (c *conversation) putMembers(bg context.Context, rows []storage.Member) error {
+	const parallel = 64
+	sem := make(chan struct{}, parallel)
+	errs := make(chan error, len(rows))
+	for _, r := range rows {
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem }()
+			errs <- c.rt.store.PutMember(bg, r)
+		}()
+	}
+	var first error
+	for range rows {
+		if err := <-errs; err != nil && first == nil {
+			first = fmt.Errorf("put member: %w", err)
+		}
+	}
+	return first
+}
+
+func opName(op pb.MembershipChange_Op) string {
+	return map[pb.MembershipChange_Op]string{
+		pb.MembershipChange_ADD: "add", pb.MembershipChange_REMOVE: "remove", pb.MembershipChange_LEAVE: "leave",
+		pb.MembershipChange_SET_ROLE: "set_role", pb.MembershipChange_MUTE: "mute", pb.MembershipChange_UNMUTE: "unmute",
+	}[op]
+}
+
+// membershipActions maps a membership op to its row of the authorization
+// table.
+var membershipActions = map[pb.MembershipChange_Op]Action{
+	pb.MembershipChange_ADD: ActAdd, pb.MembershipChange_REMOVE: ActRemove, pb.MembershipChange_LEAVE: ActLeave,
+	pb.MembershipChange_SET_ROLE: ActSetRole, pb.MembershipChange_MUTE: ActMute, pb.MembershipChange_UNMUTE: ActMute,
+}
+
+// checkMembership checks a membership change against the authorization
+// table and the rules that depend on its targets: one leaves only oneself,
+// an admin does not act on an owner, roles exist in the kind, and a group
+// never loses its last owner while it has members.
+func (c *conversation) checkMembership(m *pb.MembershipChange) *pb.Error {
+	action, ok := membershipActions[m.Op]
+	if !ok {
+		return pbErr(pb.Code_INVALID, "membership op %v", m.Op)
+	}
+	actorMem := c.members[m.Actor]
+	if e := authorize(c.kind, c.id, m.Actor, actorMem, action); e != nil {
+		return e
+	}
+	if len(m.Users) == 0 {
+		if m.Op != pb.MembershipChange_LEAVE {
+			return pbErr(pb.Code_INVALID, "no users named")
+		}
+		m.Users = []string{m.Actor}
+	}
+	if len(m.Users) > c.rt.cfg.MaxGroupMembers {
+		return pbErr(pb.Code_GROUP_FULL, "%d users in one change, limit %d", len(m.Users), c.rt.cfg.MaxGroupMembers)
+	}
+	role := storage.Role(m.Role)
+	if (m.Op == pb.MembershipChange_ADD || m.Op == pb.MembershipChange_SET_ROLE) && !KindRoles[c.kind].has(role) {
+		return pbErr(pb.Code_INVALID, "role %v does not exist in a %s conversation", m.Role, c.kind)
+	}
+	seen := map[string]bool{}
+	adds, ownersLost := 0, 0
+	for _, u := range m.Users {
+		if !ValidUserID(u) {
+			return pbErr(pb.Code_INVALID, "bad user id %q", u)
+		}
+		if seen[u] {
+			return pbErr(pb.Code_INVALID, "user %s named twice", u)
+		}
+		seen[u] = true
+		target := c.members[u]
+		active := target != nil && target.Active()
+		switch m.Op {
+		case pb.MembershipChange_ADD:
+			if !active {
+				adds++
+			}
+			continue
+		case pb.MembershipChange_LEAVE:
+			if u != m.Actor {
+				return pbErr(pb.Code_FORBIDDEN, "one can only leave oneself")
+			}
+		default:
+			if !active {
+				return pbErr(pb.Code_NOT_MEMBER, "%s is not a member of %s", u, c.id)
+			}
+			if m.Op != pb.MembershipChange_SET_ROLE && target.Role == storage.RoleOwner && actorMem.Role != storage.RoleOwner {
+				return pbErr(pb.Code_FORBIDDEN, "an admin cannot act on the owner")
+			}
+		}
+		leaves := m.Op == pb.MembershipChange_LEAVE || m.Op == pb.MembershipChange_REMOVE ||
+			(m.Op == pb.MembershipChange_SET_ROLE && role != storage.RoleOwner)
+		if leaves && target.Role == storage.RoleOwner {
+			ownersLost++
+		}
+	}
+	if ownersLost > 0 && c.kind == storage.KindGroup {
+		owners, remaining := 0, 0
+		for _, mem := range c.members {
+			if mem.Active() {
+				remaining++
+				if mem.Role == storage.RoleOwner {
+					owners++
+				}
+			}
+		}
+		if m.Op != pb.MembershipChange_SET_ROLE {
+			remaining -= len(m.Users)
+		}
+		if owners-ownersLost == 0 && remaining > 0 {
+			return pbErr(pb.Code_FORBIDDEN, "%s would have no owner: make another member owner first", c.id)
+		}
+	}
+	if c.active+adds > c.rt.cfg.MaxGroupMembers {
+		return pbErr(pb.Code_GROUP_FULL, "%s would have %d members, limit %d", c.id, c.active+adds, c.rt.cfg.MaxGroupMembers)
+	}
+	return nil
+}

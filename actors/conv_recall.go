@@ -1,0 +1,66 @@
+package actors
+
+import (
+	"context"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+// Recall: tombstone the target, then append a recall event with its own seq.
+
+func (c *conversation) recall(ctx actor.Context, m *pb.RecallMessage) {
+	sender := ctx.Sender()
+	reply := func(e *pb.Error) { respond(ctx, sender, &pb.RecallResponse{Error: e}) }
+	if !c.ready(reply) {
+		return
+	}
+	mem := c.members[m.User]
+	if e := authorize(c.kind, c.id, m.User, mem, ActRecallOwn); e != nil {
+		reply(e)
+		return
+	}
+	if m.Seq == 0 || m.Seq > c.durable || !mem.Sees(m.Seq) {
+		reply(pbErr(pb.Code_NOT_FOUND, "no message %d in %s", m.Seq, c.id))
+		return
+	}
+	bg := context.Background()
+	target, err := c.rt.store.GetMessage(bg, c.id, m.Seq)
+	if err != nil {
+		reply(storeErr(err))
+		return
+	}
+	privileged := Allowed(c.kind, StandingOf(mem), ActRecallAny)
+	switch {
+	case target.Kind != storage.MsgNormal:
+		reply(pbErr(pb.Code_INVALID, "message %d is not a user message", m.Seq))
+		return
+	case target.Recalled() && (c.recallEvents[m.Seq] || m.Seq < c.noncountFrom):
+		reply(pbErr(pb.Code_INVALID, "message %d is already recalled", m.Seq))
+		return
+	case target.Sender != m.User && !privileged:
+		reply(pbErr(pb.Code_FORBIDDEN, "only the sender or a group owner/admin may recall message %d", m.Seq))
+		return
+	case target.Sender == m.User && !privileged && time.Since(target.ServerTS) > c.rt.cfg.RecallWindow:
+		reply(pbErr(pb.Code_RECALL_EXPIRED, "message %d is older than the %s recall limit", m.Seq, c.rt.cfg.RecallWindow))
+		return
+	}
+	// Tombstone first: if we crash before the recall event is durable the
+	// caller retries, the tombstone is idempotent, and a tombstoned message
+	// without a known recall event (checked above) gets its event then.
+	if err := c.rt.store.TombstoneMessage(bg, c.id, m.Seq); err != nil {
+		reply(storeErr(err))
+		return
+	}
+	now := time.Now()
+	ev := storage.Message{ConvID: c.id, MsgID: c.rt.ids.next(now), Sender: m.User, SenderRole: senderRole(mem.Role),
+		Kind: storage.MsgRecall, RefSeq: m.Seq, ServerTS: now}
+	if c.enqueue(ctx, &ev, func(e *pb.Error) {
+		respond(ctx, sender, &pb.RecallResponse{Error: e, Seq: ev.Seq})
+	}) {
+		c.recallEvents[m.Seq] = true // a second recall meanwhile is refused
+	}
+}

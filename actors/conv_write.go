@@ -1,0 +1,377 @@
+package actors
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"golang.org/x/time/rate"
+
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+// The conversation grain's write pipeline: checks, dedupe, seq assignment,
+// batched appends that never block the mailbox, acks in seq order once
+// durable, fencing, and the fan-out of what became durable.
+
+func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
+	sender := ctx.Sender()
+	now := time.Now()
+	reply := func(e *pb.Error) {
+		observeSend(e)
+		respond(ctx, sender, &pb.SendResponse{Error: e})
+	}
+	if !c.ready(reply) {
+		return
+	}
+	mem := c.members[m.Sender]
+	if e := authorize(c.kind, c.id, m.Sender, mem, ActSend); e != nil {
+		reply(e)
+		return
+	}
+	switch {
+	case mem.Muted:
+		reply(pbErr(pb.Code_MUTED, "%s is muted in %s", m.Sender, c.id))
+		return
+	case len(m.Body) > c.rt.cfg.MaxBodyBytes:
+		reply(pbErr(pb.Code_TOO_LARGE, "message body is %d bytes, limit %d", len(m.Body), c.rt.cfg.MaxBodyBytes))
+		return
+	case len(m.Body) == 0:
+		reply(pbErr(pb.Code_INVALID, "empty message body"))
+		return
+	case len(m.ClientMsgId) > c.rt.limits.MaxIDBytes:
+		reply(pbErr(pb.Code_INVALID, "client_msg_id is %d bytes, limit %d", len(m.ClientMsgId), c.rt.limits.MaxIDBytes))
+		return
+	}
+	if m.ClientMsgId != "" {
+		key := dedupeKey{m.Sender, m.ClientMsgId}
+		if d, ok := c.dedupe[key]; ok {
+			if d.seq <= c.durable {
+				respond(ctx, sender, &pb.SendResponse{MsgId: d.msgID, Seq: d.seq, ServerTsMs: millis(d.serverTS), Duplicate: true, Flagged: d.flagged})
+			} else if sender != nil {
+				d.waiting = append(d.waiting, sender)
+				c.dedupe[key] = d
+			}
+			return
+		}
+	}
+	if !c.limiter(m.Sender).AllowN(now, 1) {
+		reply(pbErr(pb.Code_RATE_LIMITED, "%s sends faster than %.0f messages/s in %s", m.Sender, c.rt.cfg.SendRate, c.id))
+		return
+	}
+	var flags uint32
+	if c.rt.policy.matches(m.Body) {
+		if c.rt.policy.mode == PolicyBlock {
+			reply(pbErr(pb.Code_REJECTED_POLICY, "rejected: policy"))
+			return
+		}
+		flags |= storage.FlagFlagged
+	}
+	msg := storage.Message{
+		ConvID: c.id, MsgID: c.rt.ids.next(now), ClientMsgID: m.ClientMsgId, Sender: m.Sender,
+		SenderRole: senderRole(mem.Role), Kind: storage.MsgNormal, Body: m.Body, Flags: flags,
+		ClientTS: fromMillis(m.ClientTsMs), ServerTS: now,
+	}
+	c.enqueue(ctx, &msg, func(e *pb.Error) {
+		if e != nil {
+			reply(e)
+			return
+		}
+		observeSend(nil)
+		observeAck(now)
+		respond(ctx, sender, &pb.SendResponse{MsgId: msg.MsgID, Seq: msg.Seq, ServerTsMs: millis(now), Flagged: flags != 0})
+	})
+}
+
+func (c *conversation) limiter(user string) *rate.Limiter {
+	l, ok := c.limiters[user]
+	if !ok {
+		if len(c.limiters) > 10000 {
+			clear(c.limiters) // bounded memory; a cleared sender starts with a full burst
+		}
+		l = rate.NewLimiter(rate.Limit(c.rt.cfg.SendRate), c.rt.cfg.SendBurst)
+		c.limiters[user] = l
+	}
+	return l
+}
+
+// enqueue assigns the next seq to msg and queues it for the next group
+// commit; reply runs once it is durable (or failed).
+func (c *conversation) enqueue(ctx actor.Context, msg *storage.Message, reply func(*pb.Error)) bool {
+	seq := c.lastSeq + 1
+	if seq > c.reserved {
+		if err := c.reserve(context.Background(), c.lastSeq+c.rt.cfg.SeqReserve); err != nil {
+			reply(storeErr(err))
+			c.fence(ctx, err)
+			return false
+		}
+	}
+	c.lastSeq = seq
+	msg.Seq = seq
+	c.pending = append(c.pending, &pendingWrite{msg: *msg, reply: reply})
+	c.unflushed = append(c.unflushed, *msg)
+	c.remember(msg, nil)
+	if !c.flushScheduled {
+		// The flush goes to the back of the mailbox: every send already
+		// queued joins this batch.
+		c.flushScheduled = true
+		ctx.Send(ctx.Self(), flushNow{})
+	}
+	return true
+}
+
+func (c *conversation) remember(m *storage.Message, waiting []*actor.PID) {
+	if m.ClientMsgID == "" {
+		return
+	}
+	key := dedupeKey{m.Sender, m.ClientMsgID}
+	if _, ok := c.dedupe[key]; !ok {
+		if len(c.ring) < c.rt.cfg.DedupeWindow {
+			c.ring = append(c.ring, key)
+		} else {
+			delete(c.dedupe, c.ring[c.ringNext])
+			c.ring[c.ringNext] = key
+			c.ringNext = (c.ringNext + 1) % len(c.ring)
+		}
+	}
+	c.dedupe[key] = dedupeEntry{seq: m.Seq, msgID: m.MsgID, serverTS: m.ServerTS, flagged: m.Flags&storage.FlagFlagged != 0, waiting: waiting}
+}
+
+func (c *conversation) flush(ctx actor.Context) {
+	c.flushScheduled = false
+	if len(c.unflushed) == 0 || c.fenced {
+		return
+	}
+	self, root := ctx.Self(), c.rt.system.Root
+	maxBatch := c.rt.limits.MaxBatch
+	for len(c.unflushed) > 0 {
+		n := min(len(c.unflushed), maxBatch)
+		batch := c.unflushed[:n:n]
+		c.unflushed = c.unflushed[n:]
+		f := &flight{first: batch[0].Seq, last: batch[n-1].Seq, done: make(chan error, 1)}
+		c.inflight = append(c.inflight, f)
+		c.rt.store.AppendMessagesAsync(context.Background(), c.id, c.epoch, batch, func(err error) {
+			f.done <- err
+			root.Send(self, &appendDone{f: f, err: err})
+		})
+	}
+	c.unflushed = nil
+}
+
+// appended handles a group commit's completion: acks flow back in seq order.
+func (c *conversation) appended(ctx actor.Context, d *appendDone) {
+	i := slices.Index(c.inflight, d.f)
+	if i < 0 {
+		return // settled already
+	}
+	c.inflight = slices.Delete(c.inflight, i, i+1)
+	c.settle(ctx, d.f, d.err)
+}
+
+// settle records a batch's outcome and answers every pending write that is
+// decided, in seq order. A failed batch is never acknowledged: its writes
+// are answered RETRY and the activation is fenced (rows of a batch that
+// lost its epoch may still show until the new activation supersedes them;
+// a retry the new activation finds in its reloaded window is answered as a
+// duplicate); batches already in flight behind it still get their own
+// outcome, so a message that became durable is acked, never retried into
+// a second copy.
+func (c *conversation) settle(ctx actor.Context, f *flight, err error) {
+	if len(c.pending) > 0 {
+		base := c.pending[0].msg.Seq
+		for s := max(f.first, base); s <= f.last && s-base < uint64(len(c.pending)); s++ {
+			if err != nil {
+				c.pending[s-base].state = writeFailed
+			} else {
+				c.pending[s-base].state = writeDurable
+			}
+		}
+	}
+	if err != nil && !c.fenced {
+		c.log.Warn("append failed; giving up this activation", "first", f.first, "last", f.last, "err", err)
+		c.fence(ctx, err) // answers what it can itself
+		return
+	}
+	c.answer(ctx)
+}
+
+// answer pops the decided writes off the front of the pending queue.
+func (c *conversation) answer(ctx actor.Context) {
+	var msgs []*pb.Message
+	for len(c.pending) > 0 && c.pending[0].state != writeWaiting {
+		p := c.pending[0]
+		c.pending = c.pending[1:]
+		var key dedupeKey
+		if p.msg.ClientMsgID != "" {
+			key = dedupeKey{p.msg.Sender, p.msg.ClientMsgID}
+		}
+		if p.state == writeFailed {
+			e := pbErr(pb.Code_RETRY, "conversation %s moved", c.id)
+			p.reply(e)
+			if d, ok := c.dedupe[key]; ok && d.seq == p.msg.Seq {
+				for _, w := range d.waiting {
+					respond(ctx, w, &pb.SendResponse{Error: e})
+				}
+				delete(c.dedupe, key) // forgotten: the retry writes it anew
+			}
+			continue
+		}
+		c.durable = max(c.durable, p.msg.Seq)
+		p.reply(nil)
+		c.noteDurable(&p.msg)
+		if d, ok := c.dedupe[key]; ok && len(d.waiting) > 0 {
+			for _, w := range d.waiting {
+				respond(ctx, w, &pb.SendResponse{MsgId: d.msgID, Seq: d.seq, ServerTsMs: millis(d.serverTS), Duplicate: true, Flagged: d.flagged})
+			}
+			d.waiting = nil
+			c.dedupe[key] = d
+		}
+		if c.rt.cfg.OnDurable != nil {
+			c.rt.cfg.OnDurable(c.kind, p.msg)
+		}
+		msgs = append(msgs, toPBMessage(&p.msg))
+	}
+	if len(msgs) > 0 && c.fanout != nil {
+		c.fanOut(msgs)
+	}
+}
+
+// noteDurable keeps the summary state in step with the durable log.
+func (c *conversation) noteDurable(m *storage.Message) {
+	if m.Kind != storage.MsgNormal || m.Recalled() {
+		c.addNoncount(m.Seq)
+	}
+	if m.Kind == storage.MsgRecall {
+		c.recallEvents[m.RefSeq] = true
+		c.markRecalled(m.RefSeq)
+	}
+	// A recall event is not a conversation's "last message" (the user
+	// grain's summaries skip it too); it only tombstones its target.
+	if m.Kind != storage.MsgRecall && (c.lastMsg == nil || m.Seq > c.lastMsg.Seq) {
+		mm := *m
+		c.lastMsg = &mm
+	}
+}
+
+// addNoncount inserts seq into the sorted noncount list, once.
+func (c *conversation) addNoncount(seq uint64) {
+	i, found := slices.BinarySearch(c.noncount, seq)
+	if !found {
+		c.noncount = slices.Insert(c.noncount, i, seq)
+	}
+}
+
+func (c *conversation) markRecalled(seq uint64) {
+	c.addNoncount(seq)
+	if c.lastMsg != nil && c.lastMsg.Seq == seq {
+		c.lastMsg.Flags |= storage.FlagRecalled
+		c.lastMsg.Body = nil
+	}
+}
+
+// fence gives up this activation: writes not yet handed to the store are
+// told to retry, new requests are answered RETRY (see ready), and the grain
+// stops once the mailbox drained (Poison), settling what is still in flight.
+func (c *conversation) fence(ctx actor.Context, cause error) {
+	if c.fenced {
+		return
+	}
+	c.fenced = true
+	fenced.Inc()
+	c.log.Info("fenced off", "cause", cause)
+	for _, p := range c.pending {
+		if p.state == writeWaiting && p.msg.Seq > c.flushedUpTo() {
+			p.state = writeFailed
+		}
+	}
+	c.unflushed = nil
+	c.answer(ctx)
+	ctx.Poison(ctx.Self())
+}
+
+// flushedUpTo is the highest seq handed to the store.
+func (c *conversation) flushedUpTo() uint64 {
+	if len(c.inflight) == 0 {
+		return c.durable
+	}
+	return c.inflight[len(c.inflight)-1].last
+}
+
+// stopping runs whatever stopped the grain (passivation, fencing, the
+// placement moving it, node shutdown): writes never handed to the store
+// are answered RETRY, batches in flight are waited for and answered with
+// their real outcome, then the fan-out drains on its own goroutine.
+func (c *conversation) stopping(ctx actor.Context) {
+	if len(c.unflushed) > 0 {
+		c.fenced = true // nothing more is written by this activation
+		for _, p := range c.pending {
+			if p.state == writeWaiting && p.msg.Seq > c.flushedUpTo() {
+				p.state = writeFailed
+			}
+		}
+		c.unflushed = nil
+	}
+	timeout := time.NewTimer(2 * c.rt.cfg.RequestTimeout)
+	defer timeout.Stop()
+	for len(c.inflight) > 0 {
+		f := c.inflight[0]
+		c.inflight = c.inflight[1:]
+		var err error
+		select {
+		case err = <-f.done:
+		case <-timeout.C:
+			// The store hangs; the outcome is unknown, and callers that
+			// retry are deduplicated by the next activation's reload.
+			err = fmt.Errorf("store did not answer while stopping")
+			c.log.Error("append outcome unknown at stop", "first", f.first, "last", f.last)
+		}
+		c.settle(ctx, f, err)
+	}
+	for _, p := range c.pending {
+		p.reply(pbErr(pb.Code_RETRY, "conversation %s moved", c.id))
+	}
+	c.pending = nil
+	c.stopFanout()
+}
+
+// fanOut tells the members about durable messages: small conversations get
+// one Deliver per member (an inbox entry each); large groups push once per
+// node and only the sender's user grain hears of it.
+func (c *conversation) fanOut(msgs []*pb.Message) {
+	if c.large() {
+		for _, addr := range c.rt.ClusterMembers() {
+			for _, m := range msgs {
+				c.rt.system.Root.Send(actor.NewPID(addr, hubName), &pb.GroupPush{Conv: c.id, Message: m})
+			}
+		}
+		senders := map[string][]*pb.Message{}
+		for _, m := range msgs {
+			if m.Kind == pb.MessageKind_NORMAL {
+				senders[m.Sender] = append(senders[m.Sender], m)
+			}
+		}
+		for user, ms := range senders {
+			if mem := c.members[user]; mem != nil {
+				c.fanout.deliver(&pb.Deliver{User: user, Conv: c.id, Kind: convKindToPB(c.kind), Messages: ms, Member: toPBMember(*mem), Large: true, LastSeq: c.durable})
+			}
+		}
+		return
+	}
+	for user, mem := range c.members {
+		var visible []*pb.Message
+		for _, m := range msgs {
+			// A recall reaches whoever saw its target, also a member that
+			// left before the recall (its unread must drop).
+			if mem.Sees(m.Seq) || (m.Kind == pb.MessageKind_RECALL && mem.Sees(m.RefSeq)) {
+				visible = append(visible, m)
+			}
+		}
+		if len(visible) == 0 {
+			continue
+		}
+		c.fanout.deliver(&pb.Deliver{User: user, Conv: c.id, Kind: convKindToPB(c.kind), Messages: visible, Member: toPBMember(*mem), LastSeq: c.durable})
+	}
+}

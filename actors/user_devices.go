@@ -1,0 +1,106 @@
+package actors
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+)
+
+// The user grain's devices: registration (with the per-user caps), cursors
+// and presence.
+
+func (u *user) register(ctx actor.Context, m *pb.RegisterDevice) {
+	sender := ctx.Sender()
+	if m.Device == "" || len(m.Device) > u.rt.limits.MaxIDBytes {
+		respond(ctx, sender, &pb.RegisterDeviceResponse{Error: pbErr(pb.Code_INVALID, "bad device id")})
+		return
+	}
+	if e := u.admitDevice(m.Device); e != nil {
+		respond(ctx, sender, &pb.RegisterDeviceResponse{Error: e})
+		return
+	}
+	d := u.devices[m.Device]
+	if d == nil {
+		d = &device{}
+		u.devices[m.Device] = d
+	}
+	d.conn = actor.NewPID(m.ConnAddress, m.ConnId)
+	d.lastSeen = time.Now()
+	res := &pb.RegisterDeviceResponse{Cursor: d.cursor}
+	if e := u.loadAll(); e != nil {
+		res.Error = e
+	}
+	for id, uc := range u.convs {
+		if uc.large && uc.member.Active() {
+			res.LargeConvs = append(res.LargeConvs, id)
+		}
+	}
+	sort.Strings(res.LargeConvs)
+	respond(ctx, sender, res)
+}
+
+// admitDevice applies the per-user device caps to a device coming online:
+// at most MaxOnlineDevices online at once (cluster-wide: this grain sees
+// them all), and at most MaxDevices known devices, where a device unseen
+// for DeviceExpiry no longer counts (and is forgotten here).
+func (u *user) admitDevice(id string) *pb.Error {
+	cfg := u.rt.cfg
+	online, known := 0, 0
+	expired := time.Now().Add(-cfg.DeviceExpiry)
+	for did, d := range u.devices {
+		switch {
+		case d.conn != nil:
+			online++
+			known++
+		case d.lastSeen.Before(expired) && did != id:
+			delete(u.devices, did)
+		default:
+			known++
+		}
+	}
+	d := u.devices[id]
+	switch {
+	case d != nil && d.conn != nil:
+		return nil // the same device again (a reconnect or a re-registration)
+	case online >= cfg.MaxOnlineDevices:
+		return pbErr(pb.Code_TOO_MANY, "%s has %d devices online, limit %d", u.id, online, cfg.MaxOnlineDevices)
+	case d == nil && known >= cfg.MaxDevices:
+		return pbErr(pb.Code_TOO_MANY, "%s has %d devices, limit %d (a device unseen for %s expires)", u.id, known, cfg.MaxDevices, cfg.DeviceExpiry)
+	}
+	return nil
+}
+
+func (u *user) ackCursor(ctx actor.Context, m *pb.AckCursor) {
+	sender := ctx.Sender()
+	cursor := min(m.Cursor, u.inboxSeq-uint64(len(u.unflushed)))
+	bg, cancel := context.WithTimeout(context.Background(), u.rt.cfg.RequestTimeout)
+	defer cancel()
+	got, err := u.rt.store.SetDeviceCursor(bg, u.id, m.Device, cursor, time.Now())
+	if err != nil {
+		respond(ctx, sender, &pb.Ack{Error: storeErr(err)})
+		return
+	}
+	d := u.devices[m.Device]
+	if d == nil {
+		d = &device{}
+		u.devices[m.Device] = d
+	}
+	d.cursor = got
+	d.lastSeen = time.Now()
+	respond(ctx, sender, &pb.Ack{})
+}
+
+func (u *user) presence(ctx actor.Context) {
+	res := &pb.PresenceResponse{}
+	for id, d := range u.devices {
+		if d.conn != nil {
+			res.Devices = append(res.Devices, &pb.PresenceResponse_Device{Device: id, ConnAddress: d.conn.Address})
+		}
+	}
+	sort.Slice(res.Devices, func(i, j int) bool { return res.Devices[i].Device < res.Devices[j].Device })
+	respond(ctx, ctx.Sender(), res)
+}

@@ -1,0 +1,288 @@
+package actors
+
+import (
+	"context"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+// The user grain's inbox (the per-user change log) and the deliveries that
+// append to it and push to online devices.
+
+// appendInbox queues an inbox entry for the next flush; then runs once it
+// is durable. It returns the entry's inbox seq.
+func (u *user) appendInbox(ctx actor.Context, e storage.InboxEntry, then func()) uint64 {
+	u.inboxSeq++
+	e.UserID, e.Seq = u.id, u.inboxSeq
+	u.unflushed = append(u.unflushed, e)
+	if then != nil {
+		u.afterFlush = append(u.afterFlush, then)
+	}
+	u.scheduleFlush(ctx)
+	return e.Seq
+}
+
+// scheduleFlush queues a flush at the back of the mailbox, once: every
+// message already queued is handled before it, and joins its writes.
+func (u *user) scheduleFlush(ctx actor.Context) {
+	if !u.flushScheduled {
+		u.flushScheduled = true
+		ctx.Send(ctx.Self(), flushInbox{})
+	}
+}
+
+// flush writes the queued inbox entries in one append. A failed append
+// leaves the inbox seq uncertain: the grain stops and its callers retry.
+func (u *user) flush(ctx actor.Context) {
+	u.flushScheduled = false
+	u.writeTouches()
+	if len(u.unflushed) == 0 {
+		return
+	}
+	entries, then := u.unflushed, u.afterFlush
+	u.unflushed, u.afterFlush = nil, nil
+	bg, cancel := context.WithTimeout(context.Background(), u.rt.cfg.RequestTimeout)
+	defer cancel()
+	var err error
+	maxBatch := u.rt.limits.MaxBatch
+	for len(entries) > 0 && err == nil {
+		n := min(len(entries), maxBatch)
+		err = u.rt.store.AppendInbox(bg, u.id, entries[:n])
+		entries = entries[n:]
+	}
+	if err != nil {
+		u.log.Error("inbox append failed; restarting the grain", "err", err)
+		u.broken = true
+		ctx.Stop(ctx.Self()) // callers waiting on an Ack time out and retry
+		return
+	}
+	for _, f := range then {
+		f()
+	}
+}
+
+// ---- deliveries ---------------------------------------------------------------
+
+func (u *user) deliver(ctx actor.Context, d *pb.Deliver) {
+	sender := ctx.Sender()
+	uc, e := u.conv(d.Conv)
+	if e != nil {
+		respond(ctx, sender, &pb.Ack{Error: e})
+		return
+	}
+	// Membership and mode travel with every Deliver; apply them only when
+	// they are at least as new as what the grain knows, so a Deliver that
+	// raced a newer notice cannot undo it.
+	if d.LastSeq >= uc.infoSeq {
+		uc.infoSeq = d.LastSeq
+		uc.setMember(memberFromPB(d.Conv, d.Member))
+		if e := u.setLarge(d.Conv, uc, d.Large, d.LastSeq); e != nil {
+			respond(ctx, sender, &pb.Ack{Error: e})
+			return
+		}
+	}
+	// A Deliver may repeat (its Ack was lost) or overlap what loading the
+	// conversation just read from the store: every update is idempotent.
+	fresh := d.Messages
+	if len(fresh) == 0 {
+		respond(ctx, sender, &pb.Ack{})
+		return
+	}
+	var own uint64 // the user's own newest message: sending implies having read up to it
+	for _, m := range fresh {
+		if uc.member.Sees(m.Seq) {
+			uc.lastSeq = max(uc.lastSeq, m.Seq)
+		}
+		if m.Kind == pb.MessageKind_NORMAL && m.Sender == u.id {
+			own = m.Seq
+		}
+		switch m.Kind {
+		case pb.MessageKind_RECALL:
+			uc.dropUnread(m.RefSeq)
+			if uc.lastMsg != nil && uc.lastMsg.Seq == m.RefSeq {
+				uc.lastMsg = cloneRecalled(uc.lastMsg)
+			}
+			continue
+		case pb.MessageKind_NORMAL:
+			if m.Sender != u.id && m.Seq > uc.readSeq && uc.member.Sees(m.Seq) && !m.Recalled {
+				uc.addUnread(m.Seq)
+			}
+		}
+		if uc.lastMsg == nil || m.Seq >= uc.lastMsg.Seq {
+			uc.lastMsg = m
+		}
+	}
+	last := fresh[len(fresh)-1]
+	at := fromMillis(last.ServerTsMs)
+	if at.After(uc.activity) {
+		uc.activity = at
+		u.touch(ctx, d.Conv, at)
+	}
+	if uc.large {
+		// Read fan-out: only the sender hears of its own messages here.
+		u.advanceRead(ctx, d.Conv, uc, own, "")
+		u.afterDurable(ctx, func() { respond(ctx, sender, &pb.Ack{}) })
+		return
+	}
+	var seq uint64
+	seq = u.appendInbox(ctx, storage.InboxEntry{Kind: storage.InboxMessage, ConvID: d.Conv, ConvSeq: uc.lastSeq, At: time.Now()}, func() {
+		respond(ctx, sender, &pb.Ack{})
+		for _, m := range fresh {
+			observeDelivery(m.ServerTsMs)
+			u.pushAll(&pb.Push{User: u.id, InboxSeq: seq, Event: &pb.Push_Message{Message: m}}, "")
+		}
+	})
+	// The same rule in both fan-out modes, so unread means the same
+	// thing whatever the group's size.
+	u.advanceRead(ctx, d.Conv, uc, own, "")
+}
+
+// setLarge switches a conversation's unread bookkeeping when the group
+// crossed the fan-out threshold: small conversations keep the exact list
+// of unread seqs (rebuilt from the log), large ones ask the conversation.
+func (u *user) setLarge(id string, uc *userConv, large bool, lastSeq uint64) *pb.Error {
+	if uc.large == large {
+		return nil
+	}
+	uc.large = large
+	uc.lastSeq = max(uc.lastSeq, uc.clamp(lastSeq))
+	if large {
+		uc.unread = nil
+		u.refreshLarge([]string{id})
+		return nil
+	}
+	bg, cancel := context.WithTimeout(context.Background(), u.rt.cfg.RequestTimeout)
+	defer cancel()
+	return u.scanUnread(bg, id, uc)
+}
+
+// clamp limits a conversation's last seq to what the member sees: a
+// member that left sees nothing after its leave.
+func (uc *userConv) clamp(seq uint64) uint64 {
+	if !uc.member.Active() {
+		return min(seq, uc.member.LeftSeq)
+	}
+	return seq
+}
+
+// setMember records the user's membership row; joining again replaces the
+// row (a new joined seq), so unread seqs the user no longer sees go.
+func (uc *userConv) setMember(m storage.Member) {
+	uc.member = m
+	uc.unread = slices.DeleteFunc(uc.unread, func(seq uint64) bool { return !m.Sees(seq) })
+}
+
+// addUnread inserts seq into the unread list, once.
+func (uc *userConv) addUnread(seq uint64) {
+	i := sort.Search(len(uc.unread), func(i int) bool { return uc.unread[i] >= seq })
+	if i < len(uc.unread) && uc.unread[i] == seq {
+		return
+	}
+	uc.unread = append(uc.unread, 0)
+	copy(uc.unread[i+1:], uc.unread[i:])
+	uc.unread[i] = seq
+}
+
+func cloneRecalled(m *pb.Message) *pb.Message {
+	c := &pb.Message{Conv: m.Conv, Seq: m.Seq, MsgId: m.MsgId, ClientMsgId: m.ClientMsgId, Sender: m.Sender, Kind: m.Kind,
+		RefSeq: m.RefSeq, Recalled: true, Flagged: m.Flagged, ClientTsMs: m.ClientTsMs, ServerTsMs: m.ServerTsMs, SenderRole: m.SenderRole}
+	return c
+}
+
+// dropUnread removes seq from the unread list (a recall).
+func (uc *userConv) dropUnread(seq uint64) {
+	i := sort.Search(len(uc.unread), func(i int) bool { return uc.unread[i] >= seq })
+	if i < len(uc.unread) && uc.unread[i] == seq {
+		uc.unread = append(uc.unread[:i], uc.unread[i+1:]...)
+	}
+}
+
+// touch records a conversation's new last activity; the next flush writes
+// every conversation touched since the last one, once each, beside the
+// grain (activity only orders the conversation list, and the store never
+// moves it backwards, so order of completion does not matter). A burst of
+// messages costs one write per conversation, not one per message.
+func (u *user) touch(ctx actor.Context, conv string, at time.Time) {
+	if u.touched == nil {
+		u.touched = map[string]time.Time{}
+	}
+	if at.After(u.touched[conv]) {
+		u.touched[conv] = at
+	}
+	u.scheduleFlush(ctx)
+}
+
+// writeTouches hands the recorded activities to one goroutine.
+func (u *user) writeTouches() {
+	if len(u.touched) == 0 {
+		return
+	}
+	touched := u.touched
+	u.touched = nil
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), u.rt.cfg.RequestTimeout)
+		defer cancel()
+		for conv, at := range touched {
+			if err := u.rt.store.TouchConversation(ctx, u.id, conv, at); err != nil {
+				u.log.Warn("touch conversation", "conv", conv, "err", err)
+			}
+		}
+	}()
+}
+
+func (u *user) notice(ctx actor.Context, n *pb.MembershipNotice) {
+	sender := ctx.Sender()
+	uc, ok := u.convs[n.Conv]
+	if !ok {
+		var e *pb.Error
+		if uc, e = u.conv(n.Conv); e != nil {
+			respond(ctx, sender, &pb.Ack{Error: e})
+			return
+		}
+	}
+	uc.kind = storage.ConvKind(n.Kind)
+	if n.LastSeq >= uc.infoSeq {
+		uc.infoSeq = n.LastSeq
+		uc.setMember(memberFromPB(n.Conv, n.Member))
+		uc.lastSeq = max(uc.lastSeq, uc.clamp(n.LastSeq))
+		if e := u.setLarge(n.Conv, uc, n.Large, n.LastSeq); e != nil {
+			respond(ctx, sender, &pb.Ack{Error: e})
+			return
+		}
+	}
+	if uc.activity.IsZero() {
+		uc.activity = time.Now()
+		u.touch(ctx, n.Conv, uc.activity)
+	}
+	var seq uint64
+	seq = u.appendInbox(ctx, storage.InboxEntry{Kind: storage.InboxMembership, ConvID: n.Conv, ConvSeq: n.LastSeq, At: time.Now()}, func() {
+		respond(ctx, sender, &pb.Ack{})
+		u.pushAll(&pb.Push{User: u.id, InboxSeq: seq, Event: &pb.Push_Membership{Membership: n}}, "")
+	})
+}
+
+// pushAll sends a push to every online device but skip.
+func (u *user) pushAll(p *pb.Push, skip string) {
+	for id, d := range u.devices {
+		if d.conn == nil || id == skip {
+			continue
+		}
+		pp := p
+		if len(u.devices) > 1 {
+			pp = clonePush(p)
+		}
+		pp.Device = id
+		u.rt.system.Root.Send(d.conn, pp)
+	}
+}
+
+// clonePush copies the envelope (the event is shared, read-only).
+func clonePush(p *pb.Push) *pb.Push {
+	return &pb.Push{User: p.User, InboxSeq: p.InboxSeq, Event: p.Event}
+}

@@ -1,0 +1,245 @@
+package actors
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+// Sync, read cursors and the conversation list of the user grain.
+
+// sync answers with the conversations changed since the device's cursor
+// (read from the durable inbox), plus every read fan-out group with unread
+// messages, which have no per-message inbox entries. Never message history.
+func (u *user) sync(ctx actor.Context, m *pb.Sync) {
+	sender := ctx.Sender()
+	limit := int(m.Limit)
+	if limit <= 0 || limit > u.rt.cfg.SyncPage {
+		limit = u.rt.cfg.SyncPage
+	}
+	durable := u.inboxSeq - uint64(len(u.unflushed))
+	bg, cancel := context.WithTimeout(context.Background(), u.rt.cfg.RequestTimeout)
+	defer cancel()
+	var order []string
+	seen := map[string]bool{}
+	cursor := min(m.Cursor, durable)
+	more := false
+scan:
+	for cursor < durable {
+		page, err := u.rt.store.ListInbox(bg, u.id, cursor, 1000)
+		if err != nil {
+			respond(ctx, sender, &pb.SyncResponse{Error: storeErr(err)})
+			return
+		}
+		if len(page) == 0 {
+			break
+		}
+		for _, e := range page {
+			if e.Seq > durable {
+				break scan
+			}
+			// An entry newer than this activation's view was written by
+			// another activation of this user (two can run briefly while
+			// the cluster's topology changes): reload the conversation
+			// rather than answer from a stale view.
+			if uc, ok := u.convs[e.ConvID]; ok && e.Kind == storage.InboxMessage && e.ConvSeq > uc.lastSeq {
+				delete(u.convs, e.ConvID)
+				u.allLoaded = false
+			}
+			if e.ConvID != "" && !seen[e.ConvID] {
+				if len(order) == limit {
+					more = true
+					break scan
+				}
+				seen[e.ConvID] = true
+				order = append(order, e.ConvID)
+			}
+			cursor = e.Seq
+		}
+	}
+	if e := u.loadAll(); e != nil {
+		respond(ctx, sender, &pb.SyncResponse{Error: e})
+		return
+	}
+	var large []string
+	for id, uc := range u.convs {
+		if uc.large {
+			large = append(large, id)
+		}
+	}
+	u.refreshLarge(large)
+	sort.Strings(large)
+	for _, id := range large {
+		if !seen[id] && u.convs[id].nUnread > 0 {
+			seen[id] = true
+			order = append(order, id)
+		}
+	}
+	res := &pb.SyncResponse{Cursor: cursor, More: more, TotalUnread: u.totalUnread()}
+	for _, id := range order {
+		if uc, e := u.conv(id); e == nil {
+			res.Conversations = append(res.Conversations, u.summary(id, uc))
+		}
+	}
+	respond(ctx, sender, res)
+}
+
+func (u *user) summary(id string, uc *userConv) *pb.ConvSummary {
+	return &pb.ConvSummary{
+		Conv: id, Kind: convKindToPB(uc.kind), LastSeq: uc.lastSeq, Unread: uc.unreadCount(), ReadSeq: uc.readSeq,
+		LastMessage: uc.lastMsg, Pinned: uc.pinned, Muted: uc.muted, LastActivityMs: millis(uc.activity), Member: uc.member.Active(),
+	}
+}
+
+func (u *user) totalUnread() uint64 {
+	var n uint64
+	for _, uc := range u.convs {
+		if !uc.muted {
+			n += uc.unreadCount()
+		}
+	}
+	return n
+}
+
+func (u *user) markRead(ctx actor.Context, m *pb.MarkRead) {
+	sender := ctx.Sender()
+	uc, e := u.conv(m.Conv)
+	if e == nil {
+		e = authorize(uc.kind, m.Conv, u.id, &uc.member, ActMarkRead)
+	}
+	if e != nil {
+		respond(ctx, sender, &pb.MarkReadResponse{Error: e})
+		return
+	}
+	if uc.large {
+		u.refreshLarge([]string{m.Conv})
+	} else if m.Seq > uc.lastSeq {
+		// The device saw messages whose Deliver has not reached this
+		// grain yet: learn the conversation's last seq so the read is not
+		// clamped below what the device saw.
+		u.refreshLast(m.Conv, uc)
+	}
+	u.advanceRead(ctx, m.Conv, uc, m.Seq, m.Device)
+	u.afterDurable(ctx, func() {
+		respond(ctx, sender, &pb.MarkReadResponse{ReadSeq: uc.readSeq, TotalUnread: u.totalUnread()})
+	})
+}
+
+// advanceRead moves the read cursor (never backwards, never past the last
+// seq), records it in the inbox and tells the other devices and, for direct
+// and service conversations, the other side.
+func (u *user) advanceRead(ctx actor.Context, conv string, uc *userConv, seq uint64, fromDevice string) {
+	seq = min(seq, uc.lastSeq)
+	if seq <= uc.readSeq {
+		return
+	}
+	bg, cancel := context.WithTimeout(context.Background(), u.rt.cfg.RequestTimeout)
+	defer cancel()
+	got, err := u.rt.store.AdvanceReadCursor(bg, u.id, conv, seq)
+	if err != nil {
+		u.log.Warn("advance read cursor", "conv", conv, "err", err)
+		return
+	}
+	uc.readSeq = got
+	i := sort.Search(len(uc.unread), func(i int) bool { return uc.unread[i] > got })
+	uc.unread = append(uc.unread[:0], uc.unread[i:]...)
+	if uc.large {
+		uc.nUnread = 0
+		if uc.lastSeq > got {
+			u.refreshLarge([]string{conv})
+		}
+	}
+	upd := &pb.ReadUpdate{Conv: conv, ReadSeq: got, Unread: uc.unreadCount()}
+	var iseq uint64
+	iseq = u.appendInbox(ctx, storage.InboxEntry{Kind: storage.InboxRead, ConvID: conv, ConvSeq: got, At: time.Now()}, func() {
+		u.pushAll(&pb.Push{User: u.id, InboxSeq: iseq, Event: &pb.Push_Read{Read: upd}}, fromDevice)
+	})
+	if uc.kind == storage.KindDirect || uc.kind == storage.KindService {
+		u.rt.tell(KindConversation, conv, &pb.ReadBy{Conv: conv, User: u.id, Seq: got})
+	}
+}
+
+// afterDurable runs f once everything queued so far is durable.
+func (u *user) afterDurable(ctx actor.Context, f func()) {
+	if len(u.unflushed) == 0 {
+		f()
+		return
+	}
+	u.afterFlush = append(u.afterFlush, f)
+}
+
+func (u *user) list(ctx actor.Context, m *pb.ListConversations) {
+	sender := ctx.Sender()
+	if e := u.loadAll(); e != nil {
+		respond(ctx, sender, &pb.ListConversationsResponse{Error: e})
+		return
+	}
+	var large []string
+	for id, uc := range u.convs {
+		if uc.large {
+			large = append(large, id)
+		}
+	}
+	u.refreshLarge(large)
+	type item struct {
+		id string
+		uc *userConv
+	}
+	items := make([]item, 0, len(u.convs))
+	for id, uc := range u.convs {
+		items = append(items, item{id, uc})
+	}
+	// Pinned first, then by last activity, newest first.
+	sort.Slice(items, func(i, j int) bool {
+		a, b := items[i], items[j]
+		if a.uc.pinned != b.uc.pinned {
+			return a.uc.pinned
+		}
+		if !a.uc.activity.Equal(b.uc.activity) {
+			return a.uc.activity.After(b.uc.activity)
+		}
+		return a.id < b.id
+	})
+	limit := int(m.Limit)
+	if limit <= 0 || limit > u.rt.cfg.SyncPage {
+		limit = u.rt.cfg.SyncPage
+	}
+	res := &pb.ListConversationsResponse{TotalUnread: u.totalUnread()}
+	started := m.AfterConv == ""
+	for _, it := range items {
+		if !started {
+			started = it.id == m.AfterConv
+			continue
+		}
+		if len(res.Conversations) == limit {
+			break
+		}
+		res.Conversations = append(res.Conversations, u.summary(it.id, it.uc))
+	}
+	respond(ctx, sender, res)
+}
+
+func (u *user) setPinned(ctx actor.Context, m *pb.SetPinned) {
+	sender := ctx.Sender()
+	uc, e := u.conv(m.Conv)
+	if e == nil {
+		e = authorize(uc.kind, m.Conv, u.id, &uc.member, ActPin)
+	}
+	if e != nil {
+		respond(ctx, sender, &pb.Ack{Error: e})
+		return
+	}
+	bg, cancel := context.WithTimeout(context.Background(), u.rt.cfg.RequestTimeout)
+	defer cancel()
+	if err := u.rt.store.SetPinned(bg, u.id, m.Conv, m.Pinned); err != nil {
+		respond(ctx, sender, &pb.Ack{Error: storeErr(err)})
+		return
+	}
+	uc.pinned = m.Pinned
+	respond(ctx, sender, &pb.Ack{})
+}
