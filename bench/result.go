@@ -20,9 +20,9 @@ type Result struct {
 	Sent   int64 `json:"sent"`
 	Acked  int64 `json:"acked"`
 	Failed int64 `json:"failed"`
-	// RefusedBusy counts the server's BUSY answers (load shed at the door);
-	// the SDK retried each after its retry-after, so a refused send that
-	// then got through counts in acked too, its latency from the first try.
+	// RefusedBusy counts sends the server refused with BUSY (load shed at
+	// the door). The bench does not resend them: they are neither acked nor
+	// failed, and owe no delivery.
 	RefusedBusy int64 `json:"refused_busy"`
 	Delivered   int64 `json:"delivered"`
 	Expected    int64 `json:"expected_deliveries"`
@@ -119,7 +119,7 @@ func (r *Result) WriteTable(w io.Writer) {
 	if r.Sent > 0 || r.Scenario != "connect" && r.Scenario != "sync" {
 		row("messages", "sent %d  acked %d  failed %d", r.Sent, r.Acked, r.Failed)
 		row("deliveries", "%d of %d expected", r.Delivered, r.Expected)
-		row("refused", "%d BUSY answers (retried after the server's retry-after)", r.RefusedBusy)
+		row("refused", "%d sends refused BUSY (load shed; not resent)", r.RefusedBusy)
 		row("verification", "lost %d  duplicates %d  out_of_order %d  (reordered after resync %d)", r.Lost, r.Duplicates, r.OutOfOrder, r.Reordered)
 		row("throughput", "acked %.0f/s  delivered %.0f/s", r.ThroughputAckedPerS, r.ThroughputDeliveredPerS)
 		fmt.Fprintf(tw, "latency (ms)\tp50\tp90\tp99\tp99.9\tmax\n")

@@ -74,8 +74,11 @@ func (p *pool) dial(ctx context.Context, user, device string, onEvent func(clien
 		TokenSource: func(context.Context) (string, error) {
 			return p.t.Token(user, device)
 		},
-		OnEvent:     onEvent,
-		Logger:      p.t.Logger,
+		OnEvent: onEvent,
+		Logger:  p.t.Logger,
+		// A BUSY refusal is counted, not retried: the load stays what was
+		// offered and latencies are those of accepted sends.
+		FailOnBusy:  true,
 		DialTimeout: 30 * time.Second,
 		MinBackoff:  100 * time.Millisecond,
 		MaxBackoff:  2 * time.Second,

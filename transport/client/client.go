@@ -47,6 +47,10 @@ type Config struct {
 	MaxBackoff time.Duration
 	// SendTimeout: a queued send not acknowledged by then fails (default 2 min).
 	SendTimeout time.Duration
+	// FailOnBusy makes a send the server refused with BUSY fail at once
+	// (with that error) instead of being resent after the retry-after: for
+	// load generators that count refusals.
+	FailOnBusy bool
 	// MaxFrame is the largest frame sent or accepted (default 256 KiB).
 	MaxFrame int
 	// FetchLimit caps the messages pulled per conversation to close a gap

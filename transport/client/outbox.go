@@ -112,6 +112,12 @@ func (c *Client) deliver(o *outgoing) {
 		if errors.As(err, &we) {
 			transient = wirepb.Transient(we.Code)
 		}
+		if we != nil && we.Code == wirepb.Code_BUSY {
+			c.busy.Add(1)
+			if c.cfg.FailOnBusy {
+				transient = false
+			}
+		}
 		if !transient || ctx.Err() != nil {
 			if ctx.Err() != nil && c.ctx.Err() == nil {
 				err = wirepb.Errorf(wirepb.Code_TIMEOUT, "not sent within %s: %v", c.cfg.SendTimeout, err)
@@ -121,9 +127,6 @@ func (c *Client) deliver(o *outgoing) {
 		}
 		c.log.Debug("send failed; retrying", "conv", o.msg.Conv, "client_msg_id", o.msg.ClientMsgID, "err", err)
 		wait := b.next()
-		if we != nil && we.Code == wirepb.Code_BUSY {
-			c.busy.Add(1)
-		}
 		if we != nil && we.RetryAfterMs > 0 {
 			// The server said when (BUSY, STORAGE_UNAVAILABLE): not before;
 			// the backoff's jitter still spreads the retries.
