@@ -218,6 +218,10 @@ func (c *conn) storeCursor(ctx context.Context) {
 	}
 }
 
+// closeLinger is how long a closing connection waits, after its Error
+// frame, for the client to read it before the connection is closed.
+const closeLinger = 250 * time.Millisecond
+
 // close ends the connection with err's code (INTERNAL for a non-protocol
 // error), telling the client on the control stream first when it can.
 func (c *conn) close(err error) {
@@ -225,7 +229,16 @@ func (c *conn) close(err error) {
 		e := wireErr(err)
 		metricErrors.WithLabelValues(e.Code.String()).Inc()
 		if c.ctrl != nil && c.ctx.Err() == nil {
-			_ = c.writeControlTimeout(&wirepb.ServerControl{Msg: &wirepb.ServerControl_Error{Error: e}}, 200*time.Millisecond)
+			if c.writeControlTimeout(&wirepb.ServerControl{Msg: &wirepb.ServerControl_Error{Error: e}}, 200*time.Millisecond) == nil {
+				// Closing the connection at once would discard the frame
+				// still in flight: end the control stream and give the
+				// client a moment to read it (and to close first).
+				_ = c.ctrl.Close()
+				select {
+				case <-c.ctx.Done():
+				case <-time.After(closeLinger):
+				}
+			}
 		}
 		_ = c.qc.CloseWithError(quic.ApplicationErrorCode(e.Code), e.Message)
 	})

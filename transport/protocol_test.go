@@ -358,3 +358,25 @@ func TestDrain(t *testing.T) {
 		t.Fatal("drained server accepted a connection")
 	}
 }
+
+// TestErrorFrameBeforeClose: a refused connection gets the documented
+// ServerControl.error frame on its control stream before the close, not
+// only the QUIC close reason.
+func TestErrorFrameBeforeClose(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	expired, err := transport.MintHS256(testSecret, "alice", "phone", -time.Hour, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rawDial(t, e, nil)
+	b, _ := wirepb.Marshal(&wirepb.Hello{Token: expired})
+	r.hello(b)
+	var sc wirepb.ServerControl
+	if err := wirepb.ReadMsg(r.ctrR, &sc, wirepb.DefaultMaxFrame); err != nil {
+		t.Fatalf("no error frame before the close: %v", err)
+	}
+	if got := sc.GetError().GetCode(); got != wirepb.Code_TOKEN_EXPIRED {
+		t.Fatalf("control frame %v, want an error TOKEN_EXPIRED", &sc)
+	}
+}
