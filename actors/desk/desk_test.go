@@ -1,0 +1,299 @@
+package desk_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/actors/desk"
+)
+
+func TestScenesValidatedAndPersisted(t *testing.T) {
+	store := openStore(t)
+	n := startNode(t, store, desk.Config{MaxScenes: 2})
+	ctx := tctx(t)
+	bad := []desk.Scene{
+		{Name: "listing", Line: "cars"},                                   // no route
+		{Name: "listing", Line: "cars", Route: []string{"queue:"}},        // no skill
+		{Name: "listing", Line: "cars", Route: []string{"robot"}},         // unknown step
+		{Name: "listing", Line: "cars", Route: []string{"queue:a", "bot"}}, // robot last
+		{Name: "list ing", Line: "cars", Route: []string{"bot"}},
+		{Name: "listing", Line: "", Route: []string{"bot"}},
+		{Name: "listing", Line: "cars", Route: strings.Split(strings.Repeat("queue:a,", 9)[:8*9-1], ",")},
+	}
+	for _, sc := range bad {
+		if _, err := n.Desk.SetScene(ctx, sc); code(err) != pb.Code_INVALID {
+			t.Errorf("SetScene(%+v) = %v, want INVALID", sc, err)
+		}
+	}
+	if _, err := n.Desk.SetScene(ctx, desk.Scene{Name: "listing", Line: "cars", Route: []string{"bot", "queue:sales"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Desk.SetScene(ctx, desk.Scene{Name: "complaint", Line: "cars", Route: []string{"agent:a1", "queue:service"}}); err != nil {
+		t.Fatal(err)
+	}
+	// The limit is on distinct scenes: a third is refused, replacing one is not.
+	if _, err := n.Desk.SetScene(ctx, desk.Scene{Name: "third", Line: "cars", Route: []string{"bot"}}); code(err) != pb.Code_TOO_LARGE {
+		t.Fatalf("third scene over the limit of 2: %v", err)
+	}
+	if _, err := n.Desk.SetScene(ctx, desk.Scene{Name: "listing", Line: "cars", Route: []string{"queue:sales"}}); err != nil {
+		t.Fatal(err)
+	}
+	n.Stop(false)
+	n = startNode(t, store, desk.Config{})
+	scenes, err := n.Desk.Scenes(tctx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fmt.Sprint(scenes)
+	want := "[{complaint cars [agent:a1 queue:service]} {listing cars [queue:sales]}]"
+	if got != want {
+		t.Fatalf("scenes after restart %s, want %s", got, want)
+	}
+	if _, err := n.Desk.Enter(ctx, "c1", "nosuch/1"); code(err) != pb.Code_NOT_FOUND {
+		t.Fatalf("enter unknown scene: %v", err)
+	}
+	if _, err := n.Desk.Enter(ctx, "c 1", "listing/1"); code(err) != pb.Code_INVALID {
+		t.Fatalf("enter with a bad user: %v", err)
+	}
+}
+
+func TestBotHandoverQueueTransferClose(t *testing.T) {
+	store := openStore(t)
+	n := startNode(t, store, desk.Config{})
+	ctx := tctx(t)
+	d := n.Desk
+	if _, err := d.SetScene(ctx, desk.Scene{Name: "listing", Line: "cars", Route: []string{"bot", "queue:sales"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []desk.AgentUpdate{
+		{User: "a1", Status: ptr("busy")},
+		{User: "a1", Capacity: ptr(-1)},
+		{User: "a1", Capacity: ptr(101)},
+		{User: "a1", Skills: ptr([]string{"no skill"})},
+	} {
+		if _, err := d.SetAgent(ctx, bad); code(err) != pb.Code_INVALID {
+			t.Errorf("SetAgent(%+v) = %v, want INVALID", bad, err)
+		}
+	}
+	a1, err := d.SetAgent(ctx, desk.AgentUpdate{User: "a1", Status: ptr(desk.Online), Capacity: ptr(1), Skills: ptr([]string{"sales"})})
+	if err != nil || a1.Capacity != 1 || a1.Status != desk.Online {
+		t.Fatalf("a1: %+v %v", a1, err)
+	}
+	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "a2", Status: ptr(desk.Online), Capacity: ptr(2), Skills: ptr([]string{"sales"})}); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err := d.Enter(ctx, "c1", "listing/123")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.State != desk.StateBot || s.Agent != nil || s.Bot != "bot" || !strings.HasPrefix(s.Conv, "svc:cars:c1:") {
+		t.Fatalf("enter: %+v", s)
+	}
+	conv := s.Conv
+	again, err := d.Enter(ctx, "c1", "listing/123")
+	if err != nil || again.Session != s.Session {
+		t.Fatalf("entering an open session again: %+v %v", again, err)
+	}
+	if _, err := d.Handover(ctx, "a1", conv); code(err) != pb.Code_FORBIDDEN {
+		t.Fatalf("handover by an agent: %v", err)
+	}
+	if _, err := d.Handover(ctx, "bot", conv); err != nil {
+		t.Fatal(err)
+	}
+	// Both agents are idle: the tie goes to a1 by name.
+	eventually(t, func() error {
+		s, err = d.Session(ctx, "a1", conv)
+		if err != nil || agentOf(s) != "a1" {
+			return fmt.Errorf("session %+v %v, want agent a1", s, err)
+		}
+		return nil
+	})
+	if _, err := d.Transfer(ctx, "a2", conv, "user:a1", ""); code(err) != pb.Code_FORBIDDEN {
+		t.Fatalf("transfer by an agent not holding it: %v", err)
+	}
+	if _, err := d.Transfer(ctx, "a1", conv, "user:a3", ""); code(err) != pb.Code_BUSY {
+		t.Fatalf("transfer to an offline agent: %v", err)
+	}
+	if _, err := d.Transfer(ctx, "a1", conv, "a2", ""); code(err) != pb.Code_INVALID {
+		t.Fatalf("transfer without a kind: %v", err)
+	}
+	s, err = d.Transfer(ctx, "a1", conv, "user:a2", "wants a test drive on Friday")
+	if err != nil || agentOf(s) != "a2" {
+		t.Fatalf("transfer: %+v %v", s, err)
+	}
+	// The note is internal: agents see it, the customer and the log do not.
+	if s, _ := d.Session(ctx, "a2", conv); len(s.Notes) != 1 || s.Notes[0].Text != "wants a test drive on Friday" {
+		t.Fatalf("agent's view of the notes: %+v", s.Notes)
+	}
+	if s, _ := d.Session(ctx, "c1", conv); len(s.Notes) != 0 {
+		t.Fatalf("customer sees notes: %+v", s.Notes)
+	}
+	for _, ag := range []string{"a1", "a2"} {
+		info, _ := d.Agent(ctx, ag)
+		want := map[string]int{"a1": 0, "a2": 1}[ag]
+		if info.Load != want {
+			t.Fatalf("%s load %d after transfer, want %d", ag, info.Load, want)
+		}
+	}
+	if _, err := d.Close(ctx, "a1", conv, ""); code(err) != pb.Code_FORBIDDEN {
+		t.Fatalf("close by the agent who transferred it away: %v", err)
+	}
+	if _, err := d.Close(ctx, "a2", conv, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Close(ctx, "a2", conv, ""); code(err) != pb.Code_NOT_FOUND {
+		t.Fatalf("closing twice: %v", err)
+	}
+	evs := deskEvents(t, n, "c1", conv)
+	if got, want := kinds(evs), "start handover queued assigned transfer close "; got != want {
+		t.Fatalf("desk events %q, want %q", got, want)
+	}
+	for _, e := range evs {
+		if e["session"] != s.Session {
+			t.Fatalf("event %v not of session %s", e, s.Session)
+		}
+		for _, v := range e {
+			if strings.Contains(fmt.Sprint(v), "Friday") {
+				t.Fatalf("the internal note is in the conversation: %v", e)
+			}
+		}
+	}
+	members, err := n.Members(ctx, conv, "c1", "", 0)
+	if err != nil || len(members) != 1 || members[0].User != "c1" {
+		t.Fatalf("members after close: %v %v", members, err)
+	}
+
+	// Back within the sticky window: same conversation, a new session, and
+	// the last agent (a2) although a1 is less loaded.
+	if _, err := d.SetScene(ctx, desk.Scene{Name: "listing", Line: "cars", Route: []string{"queue:sales"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "a2", Capacity: ptr(3)}); err != nil {
+		t.Fatal(err)
+	}
+	// Make a2 busier than a1, so only the preference explains a2.
+	if _, err := d.Enter(ctx, "c9", "listing/9"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() error {
+		if in, _ := d.Agent(ctx, "a1"); in.Load != 1 {
+			return fmt.Errorf("a1 load %d, want 1", in.Load)
+		}
+		return nil
+	})
+	s2, err := d.Enter(ctx, "c1", "listing/456")
+	if err != nil || s2.Conv != conv || s2.Session == s.Session {
+		t.Fatalf("sticky re-entry: %+v %v (first %+v)", s2, err, s)
+	}
+	eventually(t, func() error {
+		s2, err = d.Session(ctx, "a2", conv)
+		if err != nil || agentOf(s2) != "a2" {
+			return fmt.Errorf("re-entry %+v %v, want agent a2", s2, err)
+		}
+		return nil
+	})
+}
+
+func TestStickyWindowExpires(t *testing.T) {
+	n := startNode(t, openStore(t), desk.Config{StickyWindow: 50 * time.Millisecond})
+	ctx := tctx(t)
+	d := n.Desk
+	if _, err := d.SetScene(ctx, desk.Scene{Name: "s", Line: "l", Route: []string{"bot"}}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := d.Enter(ctx, "c1", "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Handover(ctx, "c1", s.Conv); code(err) != pb.Code_INVALID {
+		t.Fatalf("handover with a robot-only route: %v", err)
+	}
+	if _, err := d.Close(ctx, "c1", s.Conv, "bye"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(60 * time.Millisecond)
+	s2, err := d.Enter(ctx, "c1", "s")
+	if err != nil || s2.Conv == s.Conv {
+		t.Fatalf("after the sticky window: %+v %v, want a new conversation (was %s)", s2, err, s.Conv)
+	}
+	if _, err := d.Close(ctx, "c1", s.Conv, ""); code(err) != pb.Code_NOT_FOUND {
+		t.Fatalf("closing the old conversation: %v", err)
+	}
+}
+
+func TestOfflineRequeuesAndInactivityCloses(t *testing.T) {
+	n := startNode(t, openStore(t), desk.Config{InactivityTimeout: 700 * time.Millisecond})
+	ctx := tctx(t)
+	d := n.Desk
+	if _, err := d.SetScene(ctx, desk.Scene{Name: "help", Line: "l", Route: []string{"queue:care"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "a1", Status: ptr(desk.Online), Capacity: ptr(1), Skills: ptr([]string{"care"})}); err != nil {
+		t.Fatal(err)
+	}
+	s1, err := d.Enter(ctx, "c1", "help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, err := d.Enter(ctx, "c2", "help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() error {
+		q, err := d.Queue(ctx, "care")
+		if err != nil || len(q.Waiting) != 1 || q.Waiting[0].Session != s2.Session || q.Agents[0].Load != 1 {
+			return fmt.Errorf("queue %+v %v, want c2 waiting and a1 loaded", q, err)
+		}
+		return nil
+	})
+	if s, _ := d.Session(ctx, "a1", s2.Conv); s.QueuePosition != 1 || s.Agent != nil {
+		t.Fatalf("c2 while waiting: %+v", s)
+	}
+	// a2 comes online: c2 goes to a2. a2 turns away (keeps c2, takes
+	// nothing new) and a1 goes offline: c1 goes back to the queue and waits.
+	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "a2", Status: ptr(desk.Online), Capacity: ptr(1), Skills: ptr([]string{"care"})}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() error {
+		if s, _ := d.Session(ctx, "a2", s2.Conv); agentOf(s) != "a2" {
+			return fmt.Errorf("c2 %+v", s)
+		}
+		return nil
+	})
+	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "a2", Status: ptr(desk.Away)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "a1", Status: ptr(desk.Offline)}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() error {
+		s, _ := d.Session(ctx, "a2", s1.Conv)
+		if s.State != desk.StateQueued || s.QueuePosition != 1 {
+			return fmt.Errorf("c1 after a1 went offline: %+v", s)
+		}
+		return nil
+	})
+	// Nobody speaks: both sessions close on inactivity; c1 abandoned.
+	eventually(t, func() error {
+		for _, c := range []string{s1.Conv, s2.Conv} {
+			if s, _ := d.Session(ctx, "a2", c); s.State != desk.StateClosed {
+				return fmt.Errorf("%s still %s", c, s.State)
+			}
+		}
+		return nil
+	})
+	q, _ := d.Queue(ctx, "care")
+	if len(q.Waiting) != 0 || q.Stats.Abandoned != 1 || q.Stats.Assigned != 2 {
+		t.Fatalf("queue after the timeouts: %+v", q)
+	}
+	if got := kinds(deskEvents(t, n, "c1", s1.Conv)); got != "start queued assigned requeue queued close " {
+		t.Fatalf("c1 events %q", got)
+	}
+	if a2, _ := d.Agent(ctx, "a2"); a2.Load != 0 {
+		t.Fatalf("a2 load %d after the close", a2.Load)
+	}
+}
