@@ -15,9 +15,9 @@ func TestScenesValidatedAndPersisted(t *testing.T) {
 	n := startNode(t, store, desk.Config{MaxScenes: 2})
 	ctx := tctx(t)
 	bad := []desk.Scene{
-		{Name: "listing", Line: "cars"},                                   // no route
-		{Name: "listing", Line: "cars", Route: []string{"queue:"}},        // no skill
-		{Name: "listing", Line: "cars", Route: []string{"robot"}},         // unknown step
+		{Name: "listing", Line: "cars"},                                    // no route
+		{Name: "listing", Line: "cars", Route: []string{"queue:"}},         // no skill
+		{Name: "listing", Line: "cars", Route: []string{"robot"}},          // unknown step
 		{Name: "listing", Line: "cars", Route: []string{"queue:a", "bot"}}, // robot last
 		{Name: "list ing", Line: "cars", Route: []string{"bot"}},
 		{Name: "listing", Line: "", Route: []string{"bot"}},
