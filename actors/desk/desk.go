@@ -123,7 +123,7 @@ func (c Config) withDefaults() (Config, error) {
 
 // Event is one assignment decision, for Config.OnEvent.
 type Event struct {
-	Kind     string // hold, release (agent); enqueue, dequeue (queue); assign, unassign (thread)
+	Kind     string // hold, release (agent); enqueue, offer, dequeue (queue); assign, unassign (thread)
 	Queue    string
 	Session  string
 	Agent    string

@@ -184,6 +184,7 @@ func (q *queueGrain) handle(g *grain, ctx actor.Context, op string, body []byte)
 		}
 		if r.Abandoned {
 			q.Stats.Abandoned++
+			abandoned.WithLabelValues(q.Skill).Inc()
 		}
 		if err := g.save(ctx); err != nil {
 			return nil, err
@@ -231,20 +232,24 @@ func (q *queueGrain) note(v agentView) bool {
 }
 
 func (q *queueGrain) answer(g *grain, ctx actor.Context, a assignAnswer) error {
-	if q.Offer == nil || q.Offer.Session != a.Session || q.Offer.Agent != a.Agent {
-		return nil // a stale answer: the offer was withdrawn or timed out
+	current := q.Offer != nil && q.Offer.Session == a.Session
+	if !current && !a.Taken && !a.Gone {
+		return nil // a stale refusal: the offer was withdrawn or timed out
 	}
-	q.Offer = nil
+	if current {
+		q.Offer = nil
+	}
 	q.note(a.View)
-	if a.Taken || a.Gone {
-		if i := q.position(a.Session) - 1; i >= 0 {
-			q.Waiting = append(q.Waiting[:i], q.Waiting[i+1:]...)
-			if a.Taken {
-				q.Stats.Assigned++
-				q.Stats.WaitMsSum += a.WaitMs
-			}
-			g.d.event(Event{Kind: "dequeue", Queue: q.Skill, Session: a.Session, Agent: a.Agent})
+	// A taken session is counted even when its answer comes after the
+	// offer timed out: the thread has recorded the assignment.
+	if i := q.position(a.Session) - 1; i >= 0 && (a.Taken || a.Gone) {
+		q.Waiting = append(q.Waiting[:i], q.Waiting[i+1:]...)
+		if a.Taken {
+			q.Stats.Assigned++
+			q.Stats.WaitMsSum += a.WaitMs
+			observeAssigned(q.Skill, a.WaitMs)
 		}
+		g.d.event(Event{Kind: "dequeue", Queue: q.Skill, Session: a.Session, Agent: a.Agent})
 	}
 	if err := g.save(ctx); err != nil {
 		return err
@@ -297,6 +302,7 @@ func (q *queueGrain) dispatch(g *grain, ctx actor.Context) {
 	}
 	// The view counts the offer already: the next dispatch must not pick
 	// the agent on a load the offer is about to raise.
+	g.d.event(Event{Kind: "offer", Queue: q.Skill, Session: head.Session, Agent: agent})
 	v := q.Agents[agent]
 	v.Load++
 	q.Agents[agent] = v
