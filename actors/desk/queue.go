@@ -45,6 +45,7 @@ type queueGrain struct {
 	Offer   *inFlight            `json:"offer,omitempty"`
 	NextSeq uint64               `json:"next_seq"`
 	Stats   QueueStats           `json:"stats"`
+	timer   bool                 // an offer-timeout is scheduled
 }
 
 // Waiting is one waiting session, as `desk queue` shows it.
@@ -260,7 +261,10 @@ func (q *queueGrain) answer(g *grain, ctx actor.Context, a assignAnswer) error {
 
 func (q *queueGrain) self(g *grain, ctx actor.Context, m any) {
 	switch m.(selfMsg).what {
-	case "started", "dispatch", "offer-timeout":
+	case "offer-timeout":
+		q.timer = false
+		q.dispatch(g, ctx)
+	case "started", "dispatch":
 		q.dispatch(g, ctx)
 	}
 }
@@ -270,7 +274,13 @@ func (q *queueGrain) self(g *grain, ctx actor.Context, m any) {
 // at a time keeps FIFO exact: nothing overtakes a head that is in flight.
 func (q *queueGrain) dispatch(g *grain, ctx actor.Context) {
 	if q.Offer != nil {
-		if time.Since(time.UnixMilli(q.Offer.At)) < g.d.cfg.OfferTimeout {
+		if age := time.Since(time.UnixMilli(q.Offer.At)); age < g.d.cfg.OfferTimeout {
+			if !q.timer {
+				// Restored with an offer in flight: nothing else
+				// will wake the queue if its answer was lost.
+				q.timer = true
+				g.after(ctx, g.d.cfg.OfferTimeout-age, "offer-timeout")
+			}
 			return
 		}
 		q.Offer = nil // unanswered: offer again
@@ -306,7 +316,10 @@ func (q *queueGrain) dispatch(g *grain, ctx actor.Context) {
 	v := q.Agents[agent]
 	v.Load++
 	q.Agents[agent] = v
-	g.after(ctx, g.d.cfg.OfferTimeout, "offer-timeout")
+	if !q.timer {
+		q.timer = true
+		g.after(ctx, g.d.cfg.OfferTimeout, "offer-timeout")
+	}
 	req := assignReq{Session: head.Session, Queue: q.Skill, Agent: agent, Entered: head.Entered}
 	g.d.tell(KindThread, head.Thread, "assign", req, func(body []byte, err error) {
 		var a assignAnswer
