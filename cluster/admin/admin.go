@@ -160,6 +160,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/grains", s.auth(false, s.grains))
 	mux.HandleFunc("POST /api/v1/drain/{node}", s.auth(true, s.drain))
 	mux.HandleFunc("GET /api/v1/metrics", s.auth(false, s.metrics))
+	s.deskRoutes(mux)
 	// Profiles for the performance work (docs/PERFORMANCE.md); they reveal
 	// internals, so they always need the token.
 	mux.HandleFunc("GET /debug/pprof/", s.auth(true, pprof.Index))
