@@ -6,8 +6,6 @@ import (
 	"sort"
 
 	"github.com/asynkron/protoactor-go/actor"
-
-	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 )
 
 // Agent statuses: online takes new sessions, away keeps its sessions and
@@ -93,8 +91,16 @@ func (a *agentGrain) load(g *grain, blob []byte, found bool) error {
 func (a *agentGrain) self(g *grain, ctx actor.Context, m any) {
 	// An activation after a restart tells its queues where it stands:
 	// their views may predate the crash.
-	if m.(selfMsg).what == "started" && (a.Status != Offline || len(a.Held) > 0) {
+	if m.(selfMsg).what != "started" {
+		return
+	}
+	if a.Status != Offline || len(a.Held) > 0 {
 		a.report(g, a.queues(nil))
+	}
+	// A crash may have cut a step between this grain and a thread: each
+	// thread confirms the sessions held here, or has them released.
+	for s, h := range a.Held {
+		g.d.tell(KindThread, h.Thread, "held", requeue{Session: s, Agent: a.User}, nil)
 	}
 }
 
@@ -162,6 +168,36 @@ func (a *agentGrain) handle(g *grain, ctx actor.Context, op string, body []byte)
 		g.d.event(Event{Kind: "hold", Session: o.Session, Agent: a.User, Load: len(a.Held), Capacity: a.Capacity})
 		a.report(g, a.queues(nil))
 		return offerAnswer{Accepted: true, View: a.view(true)}, nil
+	case "report":
+		var q string
+		if err := decode(body, &q); err != nil {
+			return nil, err
+		}
+		a.report(g, []string{q})
+		return nil, nil
+	case "ensure":
+		// The thread says this agent has the session: after a crash the
+		// two may disagree. Hold it again if there is room, else give
+		// it back to its queue.
+		var o offer
+		if err := decode(body, &o); err != nil {
+			return nil, err
+		}
+		if _, ok := a.Held[o.Session]; ok {
+			return nil, nil
+		}
+		if a.Status == Offline || len(a.Held) >= a.Capacity {
+			g.d.tell(KindThread, o.Thread, "requeue", requeue{Session: o.Session, Agent: a.User}, nil)
+			return nil, nil
+		}
+		a.Held[o.Session] = held{Thread: o.Thread, Conv: o.Conv}
+		a.Version++
+		if err := g.save(ctx); err != nil {
+			return nil, err
+		}
+		g.d.event(Event{Kind: "hold", Session: o.Session, Agent: a.User, Load: len(a.Held), Capacity: a.Capacity})
+		a.report(g, a.queues(nil))
+		return nil, nil
 	case "release":
 		var o offer
 		if err := decode(body, &o); err != nil {
@@ -240,5 +276,3 @@ type requeue struct {
 	Session string `json:"session"`
 	Agent   string `json:"agent"`
 }
-
-var _ = pb.Code_OK

@@ -46,6 +46,14 @@ type queueGrain struct {
 	NextSeq uint64               `json:"next_seq"`
 	Stats   QueueStats           `json:"stats"`
 	timer   bool                 // an offer-timeout is scheduled
+	refresh bool                 // a refresh of the agents' views is scheduled
+}
+
+// askReports asks every agent of the view for a fresh report.
+func (q *queueGrain) askReports(g *grain) {
+	for u := range q.Agents {
+		g.d.tell(KindAgent, u, "report", q.Skill, nil)
+	}
 }
 
 // Waiting is one waiting session, as `desk queue` shows it.
@@ -264,7 +272,15 @@ func (q *queueGrain) self(g *grain, ctx actor.Context, m any) {
 	case "offer-timeout":
 		q.timer = false
 		q.dispatch(g, ctx)
-	case "started", "dispatch":
+	case "refresh":
+		q.refresh = false
+		if len(q.Waiting) > 0 {
+			q.askReports(g)
+		}
+	case "started":
+		q.askReports(g)
+		q.dispatch(g, ctx)
+	case "dispatch":
 		q.dispatch(g, ctx)
 	}
 }
@@ -304,6 +320,13 @@ func (q *queueGrain) dispatch(g *grain, ctx actor.Context) {
 		}
 	}
 	if agent == "" {
+		// Nobody has room by this queue's view. Reports are
+		// fire-and-forget and may be lost in a crash, so while sessions
+		// wait the view is refreshed now and then.
+		if !q.refresh {
+			q.refresh = true
+			g.after(ctx, g.d.cfg.OfferTimeout, "refresh")
+		}
 		return
 	}
 	q.Offer = &inFlight{Session: head.Session, Agent: agent, At: nowMs()}

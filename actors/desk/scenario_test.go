@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -98,7 +99,15 @@ func convOf(session string) string { return session[:strings.LastIndex(session, 
 // an agent of its queue has room, the agents' holdings and the sessions'
 // agents agree, the queues' live counts equal a recount from the log, and
 // the metrics grain equals a batch recomputation.
-func TestRandomizedScenario(t *testing.T) {
+func TestRandomizedScenario(t *testing.T) { runScenario(t, false) }
+
+// TestRandomizedScenarioWithCrash is the same with the node killed (no
+// graceful stop) half-way while the workers run, and a new one started on
+// the same store: the invariants hold throughout, and after the restarted
+// grains reconcile no session is lost or stuck.
+func TestRandomizedScenarioWithCrash(t *testing.T) { runScenario(t, true) }
+
+func runScenario(t *testing.T, crash bool) {
 	customers, ops := 300, 2500
 	if testing.Short() {
 		customers, ops = 60, 400
@@ -115,8 +124,16 @@ func TestRandomizedScenario(t *testing.T) {
 
 	chk := newChecker(capacity)
 	store := openStore(t)
-	n := startNode(t, store, desk.Config{OnEvent: chk.on, OfferTimeout: 2 * time.Second})
+	cfg := desk.Config{OnEvent: chk.on, OfferTimeout: 2 * time.Second}
+	handle := &killableStore{Store: store}
+	n := startNode(t, handle, cfg)
 	d := n.Desk
+	// The workers reach the node through cur; epoch counts crashes, so an
+	// operation that overlapped one may fail in any way.
+	var cur atomic.Pointer[cluster.Node]
+	var epoch atomic.Int64
+	cur.Store(n)
+	var done atomic.Int64
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 
@@ -170,65 +187,82 @@ func TestRandomizedScenario(t *testing.T) {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(seed, uint64(w)))
 			for range ops / workers {
-				agent := fmt.Sprintf("a%d", rng.IntN(agents))
-				cust := fmt.Sprintf("c%d", rng.IntN(customers))
-				switch r := rng.IntN(100); {
-				case r < 30: // a customer enters (again)
-					s, err := d.Enter(ctx, cust, scenes[rng.IntN(len(scenes))]+"/"+strconv.Itoa(rng.IntN(50)))
-					note("enter", err)
-					if err == nil {
-						mu.Lock()
-						sessions[s.Session] = true
-						convs = append(convs, s.Conv)
-						mu.Unlock()
-						_, err = n.Send(ctx, &pb.SendMessage{Conv: s.Conv, Sender: cust, Body: []byte("hello")})
-						note("customer send", err)
-						if s.State == desk.StateBot && rng.IntN(2) == 0 {
-							_, err = d.Handover(ctx, cust, s.Conv)
-							note("handover", err)
-						}
-					}
-				case r < 36: // a customer gives up (waiting) or is done
-					mu.Lock()
-					var conv string
-					if len(convs) > 0 {
-						conv = convs[rng.IntN(len(convs))]
-					}
-					mu.Unlock()
-					if conv != "" {
-						_, err := d.Close(ctx, strings.Split(conv, ":")[2], conv, "customer left")
-						note("customer close", err)
-					}
-				case r < 44: // an agent changes status
-					st := []string{desk.Online, desk.Online, desk.Away, desk.Offline}[rng.IntN(4)]
-					_, err := d.SetAgent(ctx, desk.AgentUpdate{User: agent, Status: &st})
-					note("status", err)
-				default: // an agent works on one of its sessions
-					info, err := d.Agent(ctx, agent)
-					note("agent", err)
-					if err != nil || len(info.Sessions) == 0 {
-						continue
-					}
-					conv := convOf(info.Sessions[rng.IntN(len(info.Sessions))])
-					switch r2 := rng.IntN(100); {
-					case r2 < 50:
-						_, err = n.Send(ctx, &pb.SendMessage{Conv: conv, Sender: agent, Body: []byte("how can I help")})
-						note("agent send", err)
-					case r2 < 65:
-						to := fmt.Sprintf("user:a%d", rng.IntN(agents))
-						if rng.IntN(2) == 0 {
-							to = "queue:" + []string{"sales", "support"}[rng.IntN(2)]
-						}
-						_, err = d.Transfer(ctx, agent, conv, to, "internal: see the listing")
-						note("transfer", err)
-					case r2 < 85:
-						_, err = d.Close(ctx, agent, conv, "resolved")
-						note("agent close", err)
-					default:
-						_, err = d.Close(ctx, strings.Split(conv, ":")[2], conv, "customer left")
-						note("customer close", err)
+				n := cur.Load()
+				d := n.Desk
+				e0 := epoch.Load()
+				// Per operation: one caught in the crash fails on its own.
+				ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+				note := func(op string, err error) {
+					if err != nil && epoch.Load() == e0 && cur.Load() == n {
+						note(op, err)
 					}
 				}
+				if done.Add(1) == int64(ops/2) && crash {
+					handle = crashNode(t, handle, cfg, &cur, &epoch)
+				}
+				agent := fmt.Sprintf("a%d", rng.IntN(agents))
+				cust := fmt.Sprintf("c%d", rng.IntN(customers))
+				r := rng.IntN(100)
+				func() {
+					defer cancel()
+					switch {
+					case r < 30: // a customer enters (again)
+						s, err := d.Enter(ctx, cust, scenes[rng.IntN(len(scenes))]+"/"+strconv.Itoa(rng.IntN(50)))
+						note("enter", err)
+						if err == nil {
+							mu.Lock()
+							sessions[s.Session] = true
+							convs = append(convs, s.Conv)
+							mu.Unlock()
+							_, err = n.Send(ctx, &pb.SendMessage{Conv: s.Conv, Sender: cust, Body: []byte("hello")})
+							note("customer send", err)
+							if s.State == desk.StateBot && rng.IntN(2) == 0 {
+								_, err = d.Handover(ctx, cust, s.Conv)
+								note("handover", err)
+							}
+						}
+					case r < 36: // a customer gives up (waiting) or is done
+						mu.Lock()
+						var conv string
+						if len(convs) > 0 {
+							conv = convs[rng.IntN(len(convs))]
+						}
+						mu.Unlock()
+						if conv != "" {
+							_, err := d.Close(ctx, strings.Split(conv, ":")[2], conv, "customer left")
+							note("customer close", err)
+						}
+					case r < 44: // an agent changes status
+						st := []string{desk.Online, desk.Online, desk.Away, desk.Offline}[rng.IntN(4)]
+						_, err := d.SetAgent(ctx, desk.AgentUpdate{User: agent, Status: &st})
+						note("status", err)
+					default: // an agent works on one of its sessions
+						info, err := d.Agent(ctx, agent)
+						note("agent", err)
+						if err != nil || len(info.Sessions) == 0 {
+							return
+						}
+						conv := convOf(info.Sessions[rng.IntN(len(info.Sessions))])
+						switch r2 := rng.IntN(100); {
+						case r2 < 50:
+							_, err = n.Send(ctx, &pb.SendMessage{Conv: conv, Sender: agent, Body: []byte("how can I help")})
+							note("agent send", err)
+						case r2 < 65:
+							to := fmt.Sprintf("user:a%d", rng.IntN(agents))
+							if rng.IntN(2) == 0 {
+								to = "queue:" + []string{"sales", "support"}[rng.IntN(2)]
+							}
+							_, err = d.Transfer(ctx, agent, conv, to, "internal: see the listing")
+							note("transfer", err)
+						case r2 < 85:
+							_, err = d.Close(ctx, agent, conv, "resolved")
+							note("agent close", err)
+						default:
+							_, err = d.Close(ctx, strings.Split(conv, ":")[2], conv, "customer left")
+							note("customer close", err)
+						}
+					}
+				}()
 			}
 		}()
 	}
@@ -236,6 +270,8 @@ func TestRandomizedScenario(t *testing.T) {
 	if len(unexpected) > 0 {
 		t.Fatalf("unexpected errors: %v", unexpected)
 	}
+	n = cur.Load()
+	d = n.Desk
 
 	// Settle: every agent's report reaches its queues, every offer is answered.
 	var held map[string]string
@@ -332,7 +368,11 @@ func TestRandomizedScenario(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if qi.Stats != recount[q] {
+		if crash {
+			// A crash between recording a step and counting it may
+			// separate the two (docs/DESK.md); report, don't compare.
+			t.Logf("queue %s: live %+v, recount %+v", q, qi.Stats, recount[q])
+		} else if qi.Stats != recount[q] {
 			t.Errorf("queue %s: live %+v, recount %+v", q, qi.Stats, recount[q])
 		}
 		total.Assigned += qi.Stats.Assigned
@@ -343,6 +383,19 @@ func TestRandomizedScenario(t *testing.T) {
 	}
 	t.Logf("queues: %d assignments, %d abandoned", total.Assigned, total.Abandoned)
 	checkMetrics(t, ctx, n)
+}
+
+// crashNode kills the current node without a graceful stop and starts a
+// new one on the same store.
+func crashNode(t *testing.T, old *killableStore, cfg desk.Config, cur *atomic.Pointer[cluster.Node], epoch *atomic.Int64) *killableStore {
+	epoch.Add(1)
+	old.kill()
+	cur.Load().Stop(false)
+	handle := &killableStore{Store: old.Store}
+	cur.Store(startNode(t, handle, cfg))
+	epoch.Add(1)
+	t.Logf("node killed and restarted")
+	return handle
 }
 
 // checkMetrics waits until the metrics grain has seen the whole log and

@@ -218,6 +218,18 @@ func (t *threadGrain) handle(g *grain, ctx actor.Context, op string, body []byte
 			return nil, err
 		}
 		return t.close(g, ctx, r)
+	case "held":
+		// An agent restarted holding this session: release it unless it
+		// is this session's agent.
+		var r requeue
+		if err := decode(body, &r); err != nil {
+			return nil, err
+		}
+		s := t.Session
+		if !t.open() || s.ID != r.Session || s.State != StateAssigned || s.Agent != r.Agent {
+			g.d.tell(KindAgent, r.Agent, "release", offer{Session: r.Session}, nil)
+		}
+		return nil, nil
 	case "requeue":
 		var r requeue
 		if err := decode(body, &r); err != nil {
@@ -230,7 +242,6 @@ func (t *threadGrain) handle(g *grain, ctx actor.Context, op string, body []byte
 		if err := t.record(g, System, map[string]any{"desk": "requeue", "agent": r.Agent}, nil, nil, []string{r.Agent}); err != nil {
 			return nil, err
 		}
-		g.d.event(Event{Kind: "unassign", Session: s.ID, Agent: s.Agent})
 		s.Agent = ""
 		pos, err := t.queue(g, s.Queue, s.Since, "")
 		if err != nil {
@@ -239,6 +250,7 @@ func (t *threadGrain) handle(g *grain, ctx actor.Context, op string, body []byte
 		if err := g.save(ctx); err != nil {
 			return nil, err
 		}
+		g.d.event(Event{Kind: "unassign", Session: s.ID, Agent: r.Agent})
 		return t.info(g, pos), nil
 	}
 	return nil, invalid("unknown op %q", op)
@@ -389,21 +401,20 @@ func (t *threadGrain) transfer(g *grain, ctx actor.Context, r transferReq) (any,
 			_ = g.d.call(cctx, KindAgent, arg, "release", offer{Session: s.ID}, nil)
 			return nil, err
 		}
-		g.d.event(Event{Kind: "unassign", Session: s.ID, Agent: s.Agent})
 		s.Agent = arg
 		t.LastAgent = arg
-		g.d.event(Event{Kind: "assign", Session: s.ID, Agent: arg})
 		note()
 		if err := g.save(ctx); err != nil {
 			return nil, err
 		}
+		g.d.event(Event{Kind: "unassign", Session: s.ID, Agent: r.By})
+		g.d.event(Event{Kind: "assign", Session: s.ID, Agent: arg})
 		_ = g.d.call(cctx, KindAgent, r.By, "release", offer{Session: s.ID}, nil)
 		return t.info(g, 0), nil
 	case kind == "queue" && validName(arg):
 		if err := t.record(g, r.By, map[string]any{"desk": "transfer", "from": r.By, "to": r.To}, nil, nil, []string{r.By}); err != nil {
 			return nil, err
 		}
-		g.d.event(Event{Kind: "unassign", Session: s.ID, Agent: s.Agent})
 		s.Agent = ""
 		note()
 		if err := g.d.call(cctx, KindAgent, r.By, "release", offer{Session: s.ID}, nil); err != nil {
@@ -416,6 +427,7 @@ func (t *threadGrain) transfer(g *grain, ctx actor.Context, r transferReq) (any,
 		if err := g.save(ctx); err != nil {
 			return nil, err
 		}
+		g.d.event(Event{Kind: "unassign", Session: s.ID, Agent: r.By})
 		return t.info(g, pos), nil
 	}
 	return nil, invalid("transfer to %q (want user:ID of another agent or queue:SKILL)", r.To)
@@ -460,13 +472,14 @@ func (t *threadGrain) close(g *grain, ctx actor.Context, r closeReq) (any, error
 	if err := t.record(g, r.By, body, nil, nil, remove); err != nil {
 		return nil, err
 	}
-	if s.State == StateAssigned {
-		g.d.event(Event{Kind: "unassign", Session: s.ID, Agent: s.Agent})
-	}
+	was := s.State
 	s.State = StateClosed
 	t.ClosedAt = nowMs()
 	if err := g.save(ctx); err != nil {
 		return nil, err
+	}
+	if was == StateAssigned {
+		g.d.event(Event{Kind: "unassign", Session: s.ID, Agent: s.Agent})
 	}
 	return t.info(g, 0), nil
 }
@@ -489,6 +502,12 @@ func (t *threadGrain) self(g *grain, ctx actor.Context, m any) {
 			s := t.Session
 			e := waitEntry{Thread: threadID(t.Line, t.Customer), Conv: t.Conv, Session: s.ID, Since: s.Since, Entered: s.Entered, Prefer: s.Prefer}
 			g.d.tell(KindQueue, s.Queue, "enqueue", enqueueReq{Entry: e}, nil)
+		}
+		// Likewise the agent may have lost the session (its requeue
+		// never arrived, or it restarted from an older state).
+		if t.open() && t.Session.State == StateAssigned {
+			s := t.Session
+			g.d.tell(KindAgent, s.Agent, "ensure", offer{Session: s.ID, Thread: threadID(t.Line, t.Customer), Conv: t.Conv}, nil)
 		}
 		t.arm(g, ctx)
 	case "idle":
