@@ -45,6 +45,9 @@ type agentGrain struct {
 	Capacity int             `json:"capacity"`
 	Skills   []string        `json:"skills"`
 	Held     map[string]held `json:"held"` // by session id
+	// Dropped are sessions handed back (going offline) whose threads have
+	// not confirmed the re-queue yet: an outbox, sent again on activation.
+	Dropped map[string]held `json:"dropped,omitempty"`
 	// Version orders the load reports queues get (they travel
 	// asynchronously and may overtake each other).
 	Version uint64 `json:"version"`
@@ -102,6 +105,20 @@ func (a *agentGrain) self(g *grain, ctx actor.Context, m any) {
 	for s, h := range a.Held {
 		g.d.tell(KindThread, h.Thread, "held", requeue{Session: s, Agent: a.User}, nil)
 	}
+	for s, h := range a.Dropped {
+		a.sendRequeue(g, s, h)
+	}
+}
+
+// sendRequeue tells the thread its agent dropped the session; once the
+// thread has answered, the outbox entry goes.
+func (a *agentGrain) sendRequeue(g *grain, session string, h held) {
+	user := a.User
+	g.d.tell(KindThread, h.Thread, "requeue", requeue{Session: session, Agent: user}, func(_ []byte, err error) {
+		if err == nil {
+			g.d.tell(KindAgent, user, "requeued", session, nil)
+		}
+	})
 }
 
 func (a *agentGrain) info() AgentInfo {
@@ -161,6 +178,7 @@ func (a *agentGrain) handle(g *grain, ctx actor.Context, op string, body []byte)
 			return offerAnswer{View: a.view(true)}, nil
 		}
 		a.Held[o.Session] = held{Thread: o.Thread, Conv: o.Conv}
+		delete(a.Dropped, o.Session) // the thread has it back: nothing to re-queue
 		a.Version++
 		if err := g.save(ctx); err != nil {
 			return nil, err
@@ -168,6 +186,18 @@ func (a *agentGrain) handle(g *grain, ctx actor.Context, op string, body []byte)
 		g.d.event(Event{Kind: "hold", Session: o.Session, Agent: a.User, Load: len(a.Held), Capacity: a.Capacity})
 		a.report(g, a.queues(nil))
 		return offerAnswer{Accepted: true, View: a.view(true)}, nil
+	case "requeued":
+		var session string
+		if err := decode(body, &session); err != nil {
+			return nil, err
+		}
+		if _, ok := a.Dropped[session]; ok {
+			delete(a.Dropped, session)
+			if err := g.save(ctx); err != nil {
+				return nil, err
+			}
+		}
+		return nil, nil
 	case "report":
 		var q string
 		if err := decode(body, &q); err != nil {
@@ -258,6 +288,12 @@ func (a *agentGrain) set(g *grain, ctx actor.Context, u AgentUpdate) (any, error
 	var dropped map[string]held
 	if a.Status == Offline && len(a.Held) > 0 {
 		dropped, a.Held = a.Held, map[string]held{}
+		if a.Dropped == nil {
+			a.Dropped = map[string]held{}
+		}
+		for s, h := range dropped {
+			a.Dropped[s] = h
+		}
 	}
 	a.Version++
 	if err := g.save(ctx); err != nil {
@@ -265,7 +301,7 @@ func (a *agentGrain) set(g *grain, ctx actor.Context, u AgentUpdate) (any, error
 	}
 	for s, h := range dropped {
 		g.d.event(Event{Kind: "release", Session: s, Agent: a.User, Load: 0, Capacity: a.Capacity})
-		g.d.tell(KindThread, h.Thread, "requeue", requeue{Session: s, Agent: a.User}, nil)
+		a.sendRequeue(g, s, h)
 	}
 	a.report(g, a.queues(before))
 	return a.info(), nil

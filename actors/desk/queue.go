@@ -193,10 +193,12 @@ func (q *queueGrain) handle(g *grain, ctx actor.Context, op string, body []byte)
 		}
 		if r.Abandoned {
 			q.Stats.Abandoned++
-			abandoned.WithLabelValues(q.Skill).Inc()
 		}
 		if err := g.save(ctx); err != nil {
 			return nil, err
+		}
+		if r.Abandoned {
+			abandoned.WithLabelValues(q.Skill).Inc()
 		}
 		g.d.event(Event{Kind: "dequeue", Queue: q.Skill, Session: r.Session})
 		ctx.Send(ctx.Self(), selfMsg{"dispatch"})
@@ -251,17 +253,23 @@ func (q *queueGrain) answer(g *grain, ctx actor.Context, a assignAnswer) error {
 	q.note(a.View)
 	// A taken session is counted even when its answer comes after the
 	// offer timed out: the thread has recorded the assignment.
+	removed := false
 	if i := q.position(a.Session) - 1; i >= 0 && (a.Taken || a.Gone) {
 		q.Waiting = append(q.Waiting[:i], q.Waiting[i+1:]...)
 		if a.Taken {
 			q.Stats.Assigned++
 			q.Stats.WaitMsSum += a.WaitMs
-			observeAssigned(q.Skill, a.WaitMs)
 		}
-		g.d.event(Event{Kind: "dequeue", Queue: q.Skill, Session: a.Session, Agent: a.Agent})
+		removed = true
 	}
 	if err := g.save(ctx); err != nil {
 		return err
+	}
+	if removed {
+		if a.Taken {
+			observeAssigned(q.Skill, a.WaitMs)
+		}
+		g.d.event(Event{Kind: "dequeue", Queue: q.Skill, Session: a.Session, Agent: a.Agent})
 	}
 	ctx.Send(ctx.Self(), selfMsg{"dispatch"})
 	return nil

@@ -239,6 +239,9 @@ func (t *threadGrain) handle(g *grain, ctx actor.Context, op string, body []byte
 		if !t.open() || s.ID != r.Session || s.State != StateAssigned || s.Agent != r.Agent {
 			return nil, nil
 		}
+		// Should the agent hold it again (a duplicate of an old drop),
+		// it must not keep a session it no longer has.
+		defer g.d.tell(KindAgent, r.Agent, "release", offer{Session: r.Session}, nil)
 		if err := t.record(g, System, map[string]any{"desk": "requeue", "agent": r.Agent}, nil, nil, []string{r.Agent}); err != nil {
 			return nil, err
 		}
