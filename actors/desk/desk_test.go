@@ -225,8 +225,8 @@ func TestStickyWindowExpires(t *testing.T) {
 	}
 }
 
-func TestOfflineRequeuesAndInactivityCloses(t *testing.T) {
-	n := startNode(t, openStore(t), desk.Config{InactivityTimeout: 700 * time.Millisecond})
+func TestOfflineRequeues(t *testing.T) {
+	n := startNode(t, openStore(t), desk.Config{})
 	ctx := tctx(t)
 	d := n.Desk
 	if _, err := d.SetScene(ctx, desk.Scene{Name: "help", Line: "l", Route: []string{"queue:care"}}); err != nil {
@@ -277,23 +277,77 @@ func TestOfflineRequeuesAndInactivityCloses(t *testing.T) {
 		}
 		return nil
 	})
-	// Nobody speaks: both sessions close on inactivity; c1 abandoned.
+	if got := kinds(deskEvents(t, n, "c1", s1.Conv)); got != "start queued assigned requeue queued " {
+		t.Fatalf("c1 events %q", got)
+	}
+	// The customer gives up: abandoned.
+	if _, err := d.Close(ctx, "c1", s1.Conv, "gave up"); err != nil {
+		t.Fatal(err)
+	}
+	q, _ := d.Queue(ctx, "care")
+	if len(q.Waiting) != 0 || q.Stats.Abandoned != 1 || q.Stats.Assigned != 2 {
+		t.Fatalf("queue: %+v", q)
+	}
+	if a1, _ := d.Agent(ctx, "a1"); a1.Load != 0 {
+		t.Fatalf("a1 load %d offline", a1.Load)
+	}
+}
+
+// TestInactivityCloses: a session closes once its conversation was silent
+// for the timeout, and not while people talk.
+func TestInactivityCloses(t *testing.T) {
+	const timeout = 400 * time.Millisecond
+	n := startNode(t, openStore(t), desk.Config{InactivityTimeout: timeout})
+	ctx := tctx(t)
+	d := n.Desk
+	if _, err := d.SetScene(ctx, desk.Scene{Name: "help", Line: "l", Route: []string{"queue:care"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "a1", Status: ptr(desk.Online), Capacity: ptr(1), Skills: ptr([]string{"care"})}); err != nil {
+		t.Fatal(err)
+	}
+	s1, err := d.Enter(ctx, "c1", "help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() error {
+		if s, _ := d.Session(ctx, "a1", s1.Conv); agentOf(s) != "a1" {
+			return fmt.Errorf("c1 %+v", s)
+		}
+		return nil
+	})
+	s2, err := d.Enter(ctx, "c2", "help") // waits: a1 is full
+	if err != nil {
+		t.Fatal(err)
+	}
+	// c1 keeps talking for three timeouts; c2 waits in silence.
+	for end := time.Now().Add(3 * timeout); time.Now().Before(end); time.Sleep(timeout / 4) {
+		if _, err := n.Send(ctx, &pb.SendMessage{Conv: s1.Conv, Sender: "c1", Body: []byte("still there?")}); err != nil {
+			t.Fatal(err)
+		}
+		if s, _ := d.Session(ctx, "a1", s1.Conv); s.State != desk.StateAssigned {
+			t.Fatalf("c1 closed while talking: %+v", s)
+		}
+	}
+	// c2 timed out while waiting (abandoned); once c1 is silent it closes
+	// too (c2's slot was never taken: c2 was gone first).
 	eventually(t, func() error {
 		for _, c := range []string{s1.Conv, s2.Conv} {
-			if s, _ := d.Session(ctx, "a2", c); s.State != desk.StateClosed {
+			if s, _ := d.Session(ctx, "a1", c); s.State != desk.StateClosed {
 				return fmt.Errorf("%s still %s", c, s.State)
 			}
 		}
 		return nil
 	})
 	q, _ := d.Queue(ctx, "care")
-	if len(q.Waiting) != 0 || q.Stats.Abandoned != 1 || q.Stats.Assigned != 2 {
+	if q.Stats.Abandoned != 1 || q.Stats.Assigned != 1 {
 		t.Fatalf("queue after the timeouts: %+v", q)
 	}
-	if got := kinds(deskEvents(t, n, "c1", s1.Conv)); got != "start queued assigned requeue queued close " {
-		t.Fatalf("c1 events %q", got)
+	evs := deskEvents(t, n, "a1", s1.Conv)
+	if last := evs[len(evs)-1]; last["desk"] != "close" || last["by"] != "desk" || last["reason"] != "inactive" {
+		t.Fatalf("c1's last desk event %v", last)
 	}
-	if a2, _ := d.Agent(ctx, "a2"); a2.Load != 0 {
-		t.Fatalf("a2 load %d after the close", a2.Load)
+	if a1, _ := d.Agent(ctx, "a1"); a1.Load != 0 {
+		t.Fatalf("a1 load %d after the close", a1.Load)
 	}
 }
