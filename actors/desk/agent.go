@@ -37,6 +37,10 @@ type AgentUpdate struct {
 type held struct {
 	Thread string `json:"thread"`
 	Conv   string `json:"conv"`
+	// Token is the thread's assignment this hold belongs to: messages
+	// that travel asynchronously (reconciliation after a crash) name it,
+	// so a late one can never undo a newer assignment.
+	Token uint64 `json:"token"`
 }
 
 type agentGrain struct {
@@ -58,6 +62,7 @@ type offer struct {
 	Session string `json:"session"`
 	Thread  string `json:"thread"`
 	Conv    string `json:"conv"`
+	Token   uint64 `json:"token"` // release: 0 = whatever the hold (a synchronous call of the thread)
 }
 
 // offerAnswer is the agent's answer, with its load for the queue's view.
@@ -103,7 +108,7 @@ func (a *agentGrain) self(g *grain, ctx actor.Context, m any) {
 	// A crash may have cut a step between this grain and a thread: each
 	// thread confirms the sessions held here, or has them released.
 	for s, h := range a.Held {
-		g.d.tell(KindThread, h.Thread, "held", requeue{Session: s, Agent: a.User}, nil)
+		g.d.tell(KindThread, h.Thread, "held", requeue{Session: s, Agent: a.User, Token: h.Token}, nil)
 	}
 	for s, h := range a.Dropped {
 		a.sendRequeue(g, s, h)
@@ -114,7 +119,7 @@ func (a *agentGrain) self(g *grain, ctx actor.Context, m any) {
 // thread has answered, the outbox entry goes.
 func (a *agentGrain) sendRequeue(g *grain, session string, h held) {
 	user := a.User
-	g.d.tell(KindThread, h.Thread, "requeue", requeue{Session: session, Agent: user}, func(_ []byte, err error) {
+	g.d.tell(KindThread, h.Thread, "requeue", requeue{Session: session, Agent: user, Token: h.Token}, func(_ []byte, err error) {
 		if err == nil {
 			g.d.tell(KindAgent, user, "requeued", session, nil)
 		}
@@ -171,13 +176,20 @@ func (a *agentGrain) handle(g *grain, ctx actor.Context, op string, body []byte)
 		if err := decode(body, &o); err != nil {
 			return nil, err
 		}
-		if _, ok := a.Held[o.Session]; ok {
+		if h, ok := a.Held[o.Session]; ok {
+			if h.Token != o.Token { // the thread's newer assignment
+				h.Token = o.Token
+				a.Held[o.Session] = h
+				if err := g.save(ctx); err != nil {
+					return nil, err
+				}
+			}
 			return offerAnswer{Accepted: true, View: a.view(true)}, nil
 		}
 		if a.Status != Online || len(a.Held) >= a.Capacity {
 			return offerAnswer{View: a.view(true)}, nil
 		}
-		a.Held[o.Session] = held{Thread: o.Thread, Conv: o.Conv}
+		a.Held[o.Session] = held{Thread: o.Thread, Conv: o.Conv, Token: o.Token}
 		delete(a.Dropped, o.Session) // the thread has it back: nothing to re-queue
 		a.Version++
 		if err := g.save(ctx); err != nil {
@@ -208,19 +220,24 @@ func (a *agentGrain) handle(g *grain, ctx actor.Context, op string, body []byte)
 	case "ensure":
 		// The thread says this agent has the session: after a crash the
 		// two may disagree. Hold it again if there is room, else give
-		// it back to its queue.
+		// it back to its queue. The message may be late, so the thread
+		// confirms every hold it causes ("held").
 		var o offer
 		if err := decode(body, &o); err != nil {
 			return nil, err
 		}
-		if _, ok := a.Held[o.Session]; ok {
+		if h, ok := a.Held[o.Session]; ok {
+			if h.Token != o.Token {
+				g.d.tell(KindThread, h.Thread, "held", requeue{Session: o.Session, Agent: a.User, Token: h.Token}, nil)
+			}
 			return nil, nil
 		}
 		if a.Status == Offline || len(a.Held) >= a.Capacity {
-			g.d.tell(KindThread, o.Thread, "requeue", requeue{Session: o.Session, Agent: a.User}, nil)
+			g.d.tell(KindThread, o.Thread, "requeue", requeue{Session: o.Session, Agent: a.User, Token: o.Token}, nil)
 			return nil, nil
 		}
-		a.Held[o.Session] = held{Thread: o.Thread, Conv: o.Conv}
+		g.d.tell(KindThread, o.Thread, "held", requeue{Session: o.Session, Agent: a.User, Token: o.Token}, nil)
+		a.Held[o.Session] = held{Thread: o.Thread, Conv: o.Conv, Token: o.Token}
 		a.Version++
 		if err := g.save(ctx); err != nil {
 			return nil, err
@@ -233,8 +250,8 @@ func (a *agentGrain) handle(g *grain, ctx actor.Context, op string, body []byte)
 		if err := decode(body, &o); err != nil {
 			return nil, err
 		}
-		if _, ok := a.Held[o.Session]; !ok {
-			return a.info(), nil
+		if h, ok := a.Held[o.Session]; !ok || (o.Token != 0 && h.Token != o.Token) {
+			return a.info(), nil // not held, or held for a newer assignment
 		}
 		delete(a.Held, o.Session)
 		a.Version++
@@ -311,4 +328,5 @@ func (a *agentGrain) set(g *grain, ctx actor.Context, u AgentUpdate) (any, error
 type requeue struct {
 	Session string `json:"session"`
 	Agent   string `json:"agent"`
+	Token   uint64 `json:"token"`
 }

@@ -17,6 +17,7 @@ import (
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/actors/desk"
 	"github.com/switchboard-im/switchboard/cluster"
+	"github.com/switchboard-im/switchboard/storage"
 )
 
 // checker replays the desk's decisions (Config.OnEvent) and records every
@@ -99,15 +100,20 @@ func convOf(session string) string { return session[:strings.LastIndex(session, 
 // an agent of its queue has room, the agents' holdings and the sessions'
 // agents agree, the queues' live counts equal a recount from the log, and
 // the metrics grain equals a batch recomputation.
-func TestRandomizedScenario(t *testing.T) { runScenario(t, false) }
+func TestRandomizedScenario(t *testing.T) { runScenario(t, false, 1) }
 
 // TestRandomizedScenarioWithCrash is the same with the node killed (no
 // graceful stop) half-way while the workers run, and a new one started on
 // the same store: the invariants hold throughout, and after the restarted
 // grains reconcile no session is lost or stuck.
-func TestRandomizedScenarioWithCrash(t *testing.T) { runScenario(t, true) }
+func TestRandomizedScenarioWithCrash(t *testing.T) { runScenario(t, true, 1) }
 
-func runScenario(t *testing.T, crash bool) {
+// TestRandomizedScenarioMultiNode runs it on three nodes, the workers
+// calling through any of them, and kills one half-way: its grains move to
+// the two others.
+func TestRandomizedScenarioMultiNode(t *testing.T) { runScenario(t, true, 3) }
+
+func runScenario(t *testing.T, crash bool, size int) {
 	customers, ops := 300, 2500
 	if testing.Short() {
 		customers, ops = 60, 400
@@ -125,14 +131,12 @@ func runScenario(t *testing.T, crash bool) {
 	chk := newChecker(capacity)
 	store := openStore(t)
 	cfg := desk.Config{OnEvent: chk.on, OfferTimeout: 2 * time.Second}
-	handle := &killableStore{Store: store}
-	n := startNode(t, handle, cfg)
+	fl := startFleet(t, store, cfg, size)
+	n := fl.pick(nil)
 	d := n.Desk
-	// The workers reach the node through cur; epoch counts crashes, so an
-	// operation that overlapped one may fail in any way.
-	var cur atomic.Pointer[cluster.Node]
+	// epoch counts crashes (odd while one is under way): an operation that
+	// overlapped one may fail in any way.
 	var epoch atomic.Int64
-	cur.Store(n)
 	var done atomic.Int64
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -187,19 +191,19 @@ func runScenario(t *testing.T, crash bool) {
 			defer wg.Done()
 			rng := rand.New(rand.NewPCG(seed, uint64(w)))
 			for range ops / workers {
-				n := cur.Load()
+				n := fl.pick(rng)
 				d := n.Desk
 				e0 := epoch.Load()
 				// Per operation: one caught in the crash fails on its own.
 				ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 				note := func(op string, err error) {
 					// epoch is odd while a crash is under way.
-					if err != nil && epoch.Load() == e0 && e0%2 == 0 && cur.Load() == n {
+					if err != nil && epoch.Load() == e0 && e0%2 == 0 {
 						note(op, err)
 					}
 				}
 				if done.Add(1) == int64(ops/2) && crash {
-					handle = crashNode(t, handle, cfg, &cur, &epoch)
+					fl.crash(t, &epoch)
 				}
 				agent := fmt.Sprintf("a%d", rng.IntN(agents))
 				cust := fmt.Sprintf("c%d", rng.IntN(customers))
@@ -271,7 +275,7 @@ func runScenario(t *testing.T, crash bool) {
 	if len(unexpected) > 0 {
 		t.Fatalf("unexpected errors: %v", unexpected)
 	}
-	n = cur.Load()
+	n = fl.pick(nil)
 	d = n.Desk
 
 	// Settle: every agent's report reaches its queues, every offer is answered.
@@ -387,17 +391,80 @@ func runScenario(t *testing.T, crash bool) {
 	checkMetrics(t, ctx, n)
 }
 
-// crashNode kills the current node without a graceful stop and starts a
-// new one on the same store.
-func crashNode(t *testing.T, old *killableStore, cfg desk.Config, cur *atomic.Pointer[cluster.Node], epoch *atomic.Int64) *killableStore {
+// fleet is the scenario's nodes on one store, each with its own handle.
+type fleet struct {
+	mu      sync.Mutex
+	store   storage.Store
+	cfg     desk.Config
+	nodes   []*cluster.Node
+	handles []*killableStore
+}
+
+func startFleet(t *testing.T, store storage.Store, cfg desk.Config, size int) *fleet {
+	f := &fleet{store: store, cfg: cfg}
+	log := testLogger()
+	cfg.Logger = log
+	for i := range size {
+		h := &killableStore{Store: store}
+		nc := cluster.NodeConfig{Store: h, Logger: log, ClusterName: fmt.Sprintf("desk-scenario-%d", size), Desk: cfg}
+		if i > 0 {
+			nc.Membership.Seeds = []string{f.nodes[0].MembershipAddr()}
+		}
+		n, err := cluster.StartNode(nc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { n.Stop(true) })
+		f.nodes, f.handles = append(f.nodes, n), append(f.handles, h)
+	}
+	f.waitMembers(t)
+	return f
+}
+
+func (f *fleet) waitMembers(t *testing.T) {
+	eventually(t, func() error {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		for _, n := range f.nodes {
+			if got := len(n.ClusterMembers()); got != len(f.nodes) {
+				return fmt.Errorf("a node sees %d members, want %d", got, len(f.nodes))
+			}
+		}
+		return nil
+	})
+}
+
+// pick returns a random live node (the first for a nil rng).
+func (f *fleet) pick(rng *rand.Rand) *cluster.Node {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if rng == nil {
+		return f.nodes[0]
+	}
+	return f.nodes[rng.IntN(len(f.nodes))]
+}
+
+// crash kills the last node without a graceful stop (its store handle
+// refuses every later write, as for a killed process). A lone node is
+// replaced by a new one on the same store; in a cluster the others take
+// its grains over once they noticed.
+func (f *fleet) crash(t *testing.T, epoch *atomic.Int64) {
 	epoch.Add(1)
-	old.kill()
-	cur.Load().Stop(false)
-	handle := &killableStore{Store: old.Store}
-	cur.Store(startNode(t, handle, cfg))
-	epoch.Add(1)
-	t.Logf("node killed and restarted")
-	return handle
+	defer epoch.Add(1)
+	f.mu.Lock()
+	last := len(f.nodes) - 1
+	victim, h := f.nodes[last], f.handles[last]
+	h.kill()
+	victim.Stop(false)
+	if last == 0 {
+		nh := &killableStore{Store: f.store}
+		f.nodes[0], f.handles[0] = startNode(t, nh, f.cfg), nh
+	} else {
+		f.nodes, f.handles = f.nodes[:last], f.handles[:last]
+	}
+	f.mu.Unlock()
+	f.waitMembers(t)
+	t.Logf("node %d killed", last)
 }
 
 // checkMetrics waits until the metrics grain has seen the whole log and

@@ -43,6 +43,7 @@ type session struct {
 	Since   int64    `json:"since,omitempty"`
 	Entered int64    `json:"entered,omitempty"`
 	Prefer  string   `json:"prefer,omitempty"`
+	Token   uint64   `json:"token,omitempty"` // the current assignment (see held.Token)
 	Started int64    `json:"started"`
 	Notes   []Note   `json:"notes,omitempty"`
 }
@@ -55,6 +56,7 @@ type threadGrain struct {
 	Gen       int      `json:"gen"`
 	Conv      string   `json:"conv"`
 	N         int      `json:"n"`
+	Tokens    uint64   `json:"tokens"` // assignments made, for their tokens
 	Session   *session `json:"session,omitempty"`
 	LastAgent string   `json:"last_agent,omitempty"`
 	ClosedAt  int64    `json:"closed_at,omitempty"`
@@ -226,8 +228,8 @@ func (t *threadGrain) handle(g *grain, ctx actor.Context, op string, body []byte
 			return nil, err
 		}
 		s := t.Session
-		if !t.open() || s.ID != r.Session || s.State != StateAssigned || s.Agent != r.Agent {
-			g.d.tell(KindAgent, r.Agent, "release", offer{Session: r.Session}, nil)
+		if !t.open() || s.ID != r.Session || s.State != StateAssigned || s.Agent != r.Agent || s.Token != r.Token {
+			g.d.tell(KindAgent, r.Agent, "release", offer{Session: r.Session, Token: r.Token}, nil)
 		}
 		return nil, nil
 	case "requeue":
@@ -236,12 +238,12 @@ func (t *threadGrain) handle(g *grain, ctx actor.Context, op string, body []byte
 			return nil, err
 		}
 		s := t.Session
-		if !t.open() || s.ID != r.Session || s.State != StateAssigned || s.Agent != r.Agent {
+		if !t.open() || s.ID != r.Session || s.State != StateAssigned || s.Agent != r.Agent || (r.Token != 0 && r.Token != s.Token) {
 			return nil, nil
 		}
 		// Should the agent hold it again (a duplicate of an old drop),
 		// it must not keep a session it no longer has.
-		defer g.d.tell(KindAgent, r.Agent, "release", offer{Session: r.Session}, nil)
+		defer g.d.tell(KindAgent, r.Agent, "release", offer{Session: r.Session, Token: r.Token}, nil)
 		if err := t.record(g, System, map[string]any{"desk": "requeue", "agent": r.Agent}, nil, nil, []string{r.Agent}); err != nil {
 			return nil, err
 		}
@@ -345,7 +347,9 @@ func (t *threadGrain) assign(g *grain, ctx actor.Context, r assignReq) (any, err
 	var oa offerAnswer
 	cctx, cancel := context.WithTimeout(context.Background(), 2*g.d.rt.Config().RequestTimeout)
 	defer cancel()
-	if err := g.d.call(cctx, KindAgent, r.Agent, "offer", offer{Session: s.ID, Thread: threadID(t.Line, t.Customer), Conv: t.Conv}, &oa); err != nil {
+	t.Tokens++
+	token := t.Tokens
+	if err := g.d.call(cctx, KindAgent, r.Agent, "offer", offer{Session: s.ID, Thread: threadID(t.Line, t.Customer), Conv: t.Conv, Token: token}, &oa); err != nil {
 		return nil, err
 	}
 	ans.View = oa.View
@@ -362,7 +366,7 @@ func (t *threadGrain) assign(g *grain, ctx actor.Context, r assignReq) (any, err
 		_ = g.d.call(cctx, KindAgent, r.Agent, "release", offer{Session: s.ID}, nil)
 		return nil, err
 	}
-	s.State, s.Agent, s.Bot, s.Prefer = StateAssigned, r.Agent, "", ""
+	s.State, s.Agent, s.Bot, s.Prefer, s.Token = StateAssigned, r.Agent, "", "", token
 	t.LastAgent = r.Agent
 	if err := g.save(ctx); err != nil {
 		return nil, err
@@ -394,7 +398,9 @@ func (t *threadGrain) transfer(g *grain, ctx actor.Context, r transferReq) (any,
 	switch {
 	case kind == "user" && actors.ValidUserID(arg) && arg != r.By:
 		var oa offerAnswer
-		if err := g.d.call(cctx, KindAgent, arg, "offer", offer{Session: s.ID, Thread: threadID(t.Line, t.Customer), Conv: t.Conv}, &oa); err != nil {
+		t.Tokens++
+		token := t.Tokens
+		if err := g.d.call(cctx, KindAgent, arg, "offer", offer{Session: s.ID, Thread: threadID(t.Line, t.Customer), Conv: t.Conv, Token: token}, &oa); err != nil {
 			return nil, err
 		}
 		if !oa.Accepted {
@@ -404,7 +410,7 @@ func (t *threadGrain) transfer(g *grain, ctx actor.Context, r transferReq) (any,
 			_ = g.d.call(cctx, KindAgent, arg, "release", offer{Session: s.ID}, nil)
 			return nil, err
 		}
-		s.Agent = arg
+		s.Agent, s.Token = arg, token
 		t.LastAgent = arg
 		note()
 		if err := g.save(ctx); err != nil {
@@ -510,7 +516,7 @@ func (t *threadGrain) self(g *grain, ctx actor.Context, m any) {
 		// never arrived, or it restarted from an older state).
 		if t.open() && t.Session.State == StateAssigned {
 			s := t.Session
-			g.d.tell(KindAgent, s.Agent, "ensure", offer{Session: s.ID, Thread: threadID(t.Line, t.Customer), Conv: t.Conv}, nil)
+			g.d.tell(KindAgent, s.Agent, "ensure", offer{Session: s.ID, Thread: threadID(t.Line, t.Customer), Conv: t.Conv, Token: s.Token}, nil)
 		}
 		t.arm(g, ctx)
 	case "idle":
