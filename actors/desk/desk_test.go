@@ -351,3 +351,67 @@ func TestInactivityCloses(t *testing.T) {
 		t.Fatalf("a1 load %d after the close", a1.Load)
 	}
 }
+
+// TestDeskEventRules: the conversation grain takes desk steps only in
+// service conversations, with a bounded body and member list, and applies
+// the membership change at the step's seq.
+func TestDeskEventRules(t *testing.T) {
+	n := startNode(t, openStore(t), desk.Config{})
+	ctx := tctx(t)
+	if _, err := n.CreateConversation(ctx, &pb.CreateConversation{Conv: "g:1", Kind: pb.ConvKind_GROUP, Creator: "u1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.DeskEvent(ctx, &pb.DeskEvent{Conv: "g:1", Actor: "desk", Body: []byte(`{"desk":"x"}`)}); code(err) != pb.Code_INVALID {
+		t.Fatalf("desk event in a group: %v", err)
+	}
+	if _, err := n.CreateConversation(ctx, &pb.CreateConversation{Conv: "s:1", Kind: pb.ConvKind_SERVICE,
+		Members: []*pb.Member{{User: "c1", Role: pb.Role_CUSTOMER}}}); err != nil {
+		t.Fatal(err)
+	}
+	big := make([]byte, n.Config().MaxBodyBytes+1)
+	many := make([]string, 17)
+	for i := range many {
+		many[i] = fmt.Sprintf("u%d", i)
+	}
+	for _, bad := range []*pb.DeskEvent{
+		{Conv: "s:1", Actor: "desk"},            // no body
+		{Conv: "s:1", Actor: "desk", Body: big}, // over the body limit
+		{Conv: "s:1", Actor: "desk", Body: []byte("{}"), AddAgents: many},
+		{Conv: "s:1", Actor: "de sk", Body: []byte("{}")},
+		{Conv: "s:1", Actor: "desk", Body: []byte("{}"), Remove: []string{""}},
+	} {
+		if _, err := n.DeskEvent(ctx, bad); code(err) != pb.Code_INVALID {
+			t.Errorf("DeskEvent(actor %q, %d bytes, %d agents) = %v, want INVALID", bad.Actor, len(bad.Body), len(bad.AddAgents), err)
+		}
+	}
+	if _, err := n.DeskEvent(ctx, &pb.DeskEvent{Conv: "nosuch", Actor: "desk", Body: []byte("{}")}); code(err) != pb.Code_NOT_FOUND {
+		t.Fatalf("desk event in a missing conversation: %v", err)
+	}
+	seq, err := n.DeskEvent(ctx, &pb.DeskEvent{Conv: "s:1", Actor: "desk", Body: []byte(`{"desk":"assigned"}`), AddAgents: []string{"a1"}, AddMembers: []string{"bot"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ms, err := n.Members(ctx, "s:1", "c1", "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roles := map[string]pb.Role{}
+	for _, m := range ms {
+		roles[m.User] = m.Role
+		if m.User != "c1" && m.JoinedSeq != seq {
+			t.Errorf("%s joined at %d, the step is %d", m.User, m.JoinedSeq, seq)
+		}
+	}
+	if len(roles) != 3 || roles["a1"] != pb.Role_AGENT || roles["bot"] != pb.Role_MEMBER {
+		t.Fatalf("members after the step: %v", roles)
+	}
+	if _, err := n.DeskEvent(ctx, &pb.DeskEvent{Conv: "s:1", Actor: "a1", Body: []byte(`{"desk":"close"}`), Remove: []string{"a1", "bot", "nobody"}}); err != nil {
+		t.Fatal(err)
+	}
+	if ms, _ := n.Members(ctx, "s:1", "c1", "", 0); len(ms) != 1 {
+		t.Fatalf("members after the close: %v", ms)
+	}
+	if got := kinds(deskEvents(t, n, "c1", "s:1")); got != "assigned close " {
+		t.Fatalf("events %q", got)
+	}
+}
