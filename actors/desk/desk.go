@@ -22,6 +22,7 @@
 package desk
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -268,7 +269,15 @@ func (g *grain) Receive(ctx actor.Context) {
 			ctx.Respond(&pb.DeskReply{Error: &pb.Error{Code: pb.Code_RETRY, Message: "desk grain is restarting"}})
 			return
 		}
+		before, _ := json.Marshal(g.logic.state())
 		out, err := g.logic.handle(g, ctx, m.Op, m.Body)
+		if err != nil && !g.failed {
+			// A step that failed half-way may have changed the state in
+			// memory only: start again from the stored state.
+			if after, _ := json.Marshal(g.logic.state()); !bytes.Equal(before, after) {
+				g.fail(ctx, fmt.Errorf("%s failed after changing state: %w", m.Op, err))
+			}
+		}
 		r := &pb.DeskReply{}
 		if err != nil {
 			var e *actors.Error

@@ -415,3 +415,33 @@ func TestDeskEventRules(t *testing.T) {
 		t.Fatalf("events %q", got)
 	}
 }
+
+// TestQueueLimit: a full queue refuses an entry with BUSY, and the refused
+// customer's thread does not keep a session that waits nowhere.
+func TestQueueLimit(t *testing.T) {
+	n := startNode(t, openStore(t), desk.Config{MaxWaiting: 2})
+	ctx := tctx(t)
+	d := n.Desk
+	if _, err := d.SetScene(ctx, desk.Scene{Name: "help", Line: "l", Route: []string{"queue:care"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"c1", "c2"} {
+		if s, err := d.Enter(ctx, c, "help"); err != nil || s.QueuePosition == 0 {
+			t.Fatalf("%s: %+v %v", c, s, err)
+		}
+	}
+	if _, err := d.Enter(ctx, "c3", "help"); code(err) != pb.Code_BUSY {
+		t.Fatalf("third entry into a queue of 2: %v", err)
+	}
+	// Once there is room, c3 gets in.
+	if _, err := d.Close(ctx, "c1", "svc:l:c1:1", "gave up"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() error {
+		s, err := d.Enter(ctx, "c3", "help")
+		if err != nil || s.QueuePosition != 2 {
+			return fmt.Errorf("c3: %+v %v", s, err)
+		}
+		return nil
+	})
+}
