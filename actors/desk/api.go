@@ -26,8 +26,8 @@ func (d *Desk) Scenes(ctx context.Context) ([]Scene, error) {
 // SetAgent changes an agent's status, capacity or skills.
 func (d *Desk) SetAgent(ctx context.Context, u AgentUpdate) (AgentInfo, error) {
 	var out AgentInfo
-	if !actors.ValidUserID(u.User) {
-		return out, invalid("bad user id %q", u.User)
+	if !actors.ValidUserID(u.User) || u.User == System {
+		return out, invalid("bad agent id %q", u.User)
 	}
 	err := d.call(ctx, KindAgent, u.User, "set", u, &out)
 	return out, err
