@@ -137,6 +137,8 @@ func (c *conversation) Receive(ctx actor.Context) {
 		c.recall(ctx, m)
 	case *pb.MembershipChange:
 		c.changeMembership(ctx, m)
+	case *pb.DeskEvent:
+		c.deskEvent(ctx, m)
 	case *pb.ConvState:
 		c.state(ctx, m)
 	case *pb.ReadBy:

@@ -17,6 +17,7 @@ import (
 	"github.com/asynkron/protoactor-go/remote"
 
 	"github.com/switchboard-im/switchboard/actors"
+	"github.com/switchboard-im/switchboard/actors/desk"
 	"github.com/switchboard-im/switchboard/actors/metricsactor"
 	"github.com/switchboard-im/switchboard/cluster/memberlist"
 	"github.com/switchboard-im/switchboard/metrics"
@@ -44,6 +45,8 @@ type NodeConfig struct {
 	Actors actors.Config
 	// Metrics configures the metrics grain (zero: metrics.DefaultConfig()).
 	Metrics metricsactor.Config
+	// Desk configures the service desk grains (zero: desk.DefaultConfig()).
+	Desk desk.Config
 	// Logger (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -51,6 +54,7 @@ type NodeConfig struct {
 // Node is a running cluster member.
 type Node struct {
 	*actors.Runtime
+	Desk      *desk.Desk
 	system    *actor.ActorSystem
 	cluster   *pcluster.Cluster
 	provider  *memberlist.Provider
@@ -101,6 +105,13 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Desk.Logger == nil {
+		cfg.Desk.Logger = log
+	}
+	dk, err := desk.New(rt, cfg.Desk)
+	if err != nil {
+		return nil, err
+	}
 	mcfg := cfg.Membership
 	if mcfg.ProbeInterval == 0 {
 		d := memberlist.DefaultConfig()
@@ -126,7 +137,7 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 		ropts = append(ropts, remote.WithAdvertisedHost(cfg.AdvertisedHost))
 	}
 	ccfg := pcluster.Configure(cfg.ClusterName, provider, disthash.New(), remote.Configure(cfg.Host, cfg.Port, ropts...),
-		pcluster.WithKinds(append(rt.Kinds(), metricsKind)...), pcluster.WithRequestTimeout(rt.Config().RequestTimeout))
+		pcluster.WithKinds(append(append(rt.Kinds(), metricsKind), dk.Kinds()...)...), pcluster.WithRequestTimeout(rt.Config().RequestTimeout))
 	c := pcluster.New(system, ccfg)
 	fwd = metricsactor.NewForwarder(c, 65536)
 	if err := rt.Attach(c); err != nil {
@@ -141,7 +152,7 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 	}()
 	startMember(c)
 	log.Info("cluster member started", "id", system.ID, "address", system.Address(), "membership", provider.Addr())
-	return &Node{Runtime: rt, system: system, cluster: c, provider: provider, forwarder: fwd, started: time.Now()}, nil
+	return &Node{Runtime: rt, Desk: dk, system: system, cluster: c, provider: provider, forwarder: fwd, started: time.Now()}, nil
 }
 
 var startMu sync.Mutex

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/switchboard-im/switchboard/actors"
+	"github.com/switchboard-im/switchboard/actors/desk"
 	"github.com/switchboard-im/switchboard/cluster"
 	"github.com/switchboard-im/switchboard/metrics"
 	"github.com/switchboard-im/switchboard/storage"
@@ -20,6 +21,7 @@ type tuning struct {
 	actors  actors.Config
 	metrics metrics.Config
 	windows []string
+	desk    desk.Config
 }
 
 func (t *tuning) register(f *pflag.FlagSet) {
@@ -49,6 +51,7 @@ func (t *tuning) register(f *pflag.FlagSet) {
 		def = append(def, windowFlag(w))
 	}
 	f.StringSliceVar(&t.windows, "metrics-windows", def, "window families: SIZE (tumbling) or SIZE/SLIDE (sliding), e.g. 1m,1h,30s/15s")
+	registerDeskFlags(f, &t.desk)
 }
 
 func windowFlag(w metrics.WindowSpec) string {
@@ -108,5 +111,6 @@ func (t *tuning) apply(cfg *cluster.NodeConfig) error {
 		return fmt.Errorf("metrics flags: %w", err)
 	}
 	cfg.Metrics.Engine = m
+	cfg.Desk = t.desk
 	return nil
 }

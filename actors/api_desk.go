@@ -1,0 +1,47 @@
+package actors
+
+import (
+	"context"
+	"errors"
+
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+)
+
+// DeskEvent appends a desk step (a system message and the membership change
+// it implies) to a service conversation; it returns the message's seq.
+// For the desk grains of package actors/desk only.
+func (n *Runtime) DeskEvent(ctx context.Context, req *pb.DeskEvent) (uint64, error) {
+	if err := errors.Join(checkConv(req.Conv), checkUser(req.Actor)); err != nil {
+		return 0, err
+	}
+	for _, list := range [][]string{req.AddAgents, req.AddMembers, req.Remove} {
+		for _, u := range list {
+			if err := checkUser(u); err != nil {
+				return 0, err
+			}
+		}
+	}
+	res, err := n.request(ctx, KindConversation, req.Conv, req)
+	if err != nil {
+		return 0, err
+	}
+	r := res.(*pb.DeskEventResponse)
+	return r.Seq, fromPB(r.Error)
+}
+
+// Call sends a DeskCall to grain kind/identity (a kind registered besides
+// the runtime's, such as the desk's) with the runtime's placement retries.
+func (n *Runtime) Call(ctx context.Context, kind, identity string, call *pb.DeskCall) (*pb.DeskReply, error) {
+	res, err := n.request(ctx, kind, identity, call)
+	if err != nil {
+		return nil, err
+	}
+	r, ok := res.(*pb.DeskReply)
+	if !ok {
+		return nil, invalid("%s/%s answered %T", kind, identity, res)
+	}
+	return r, fromPB(r.Error)
+}
+
+// NewError builds the *Error of a rejection, for grains outside this package.
+func NewError(code pb.Code, msg string) *Error { return &Error{Code: code, Message: msg} }

@@ -1,0 +1,332 @@
+package desk
+
+import (
+	"encoding/json"
+	"slices"
+	"sort"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// Agent statuses: online takes new sessions, away keeps its sessions and
+// takes none, offline hands its sessions back to their queues.
+const (
+	Online  = "online"
+	Away    = "away"
+	Offline = "offline"
+)
+
+// AgentInfo is an agent as its grain knows it.
+type AgentInfo struct {
+	User     string   `json:"user"`
+	Status   string   `json:"status"`
+	Capacity int      `json:"capacity"`
+	Skills   []string `json:"skills"`
+	Load     int      `json:"load"`
+	Sessions []string `json:"sessions"`
+}
+
+// AgentUpdate changes an agent; nil fields stay as they are.
+type AgentUpdate struct {
+	User     string    `json:"user"`
+	Status   *string   `json:"status,omitempty"`
+	Capacity *int      `json:"capacity,omitempty"`
+	Skills   *[]string `json:"skills,omitempty"`
+}
+
+type held struct {
+	Thread string `json:"thread"`
+	Conv   string `json:"conv"`
+	// Token is the thread's assignment this hold belongs to: messages
+	// that travel asynchronously (reconciliation after a crash) name it,
+	// so a late one can never undo a newer assignment.
+	Token uint64 `json:"token"`
+}
+
+type agentGrain struct {
+	User     string          `json:"user"`
+	Status   string          `json:"status"`
+	Capacity int             `json:"capacity"`
+	Skills   []string        `json:"skills"`
+	Held     map[string]held `json:"held"` // by session id
+	// Dropped are sessions handed back (going offline) whose threads have
+	// not confirmed the re-queue yet: an outbox, sent again on activation.
+	Dropped map[string]held `json:"dropped,omitempty"`
+	// Version orders the load reports queues get (they travel
+	// asynchronously and may overtake each other).
+	Version uint64 `json:"version"`
+}
+
+// offer asks an agent to take a session.
+type offer struct {
+	Session string `json:"session"`
+	Thread  string `json:"thread"`
+	Conv    string `json:"conv"`
+	Token   uint64 `json:"token"` // release: 0 = whatever the hold (a synchronous call of the thread)
+}
+
+// offerAnswer is the agent's answer, with its load for the queue's view.
+type offerAnswer struct {
+	Accepted bool      `json:"accepted"`
+	View     agentView `json:"view"`
+}
+
+// agentView is what a queue knows of an agent.
+type agentView struct {
+	User     string `json:"user"`
+	Status   string `json:"status"`
+	Load     int    `json:"load"`
+	Capacity int    `json:"capacity"`
+	Version  uint64 `json:"version"`
+	Member   bool   `json:"member"` // false: the agent left this queue
+}
+
+func (a *agentGrain) state() any { return a }
+
+func (a *agentGrain) load(g *grain, blob []byte, found bool) error {
+	a.User, a.Status, a.Held = g.id, Offline, map[string]held{}
+	if found {
+		if err := json.Unmarshal(blob, a); err != nil {
+			return err
+		}
+	}
+	if a.Held == nil {
+		a.Held = map[string]held{}
+	}
+	return nil
+}
+
+func (a *agentGrain) self(g *grain, ctx actor.Context, m any) {
+	// An activation after a restart tells its queues where it stands:
+	// their views may predate the crash.
+	if m.(selfMsg).what != "started" {
+		return
+	}
+	if a.Status != Offline || len(a.Held) > 0 {
+		a.report(g, a.queues(nil))
+	}
+	// A crash may have cut a step between this grain and a thread: each
+	// thread confirms the sessions held here, or has them released.
+	for s, h := range a.Held {
+		g.d.tell(KindThread, h.Thread, "held", requeue{Session: s, Agent: a.User, Token: h.Token}, nil)
+	}
+	for s, h := range a.Dropped {
+		a.sendRequeue(g, s, h)
+	}
+}
+
+// sendRequeue tells the thread its agent dropped the session; once the
+// thread has answered, the outbox entry goes.
+func (a *agentGrain) sendRequeue(g *grain, session string, h held) {
+	user := a.User
+	g.d.tell(KindThread, h.Thread, "requeue", requeue{Session: session, Agent: user, Token: h.Token}, func(_ []byte, err error) {
+		if err == nil {
+			g.d.tell(KindAgent, user, "requeued", session, nil)
+		}
+	})
+}
+
+func (a *agentGrain) info() AgentInfo {
+	in := AgentInfo{User: a.User, Status: a.Status, Capacity: a.Capacity, Skills: a.Skills, Load: len(a.Held), Sessions: []string{}}
+	for s := range a.Held {
+		in.Sessions = append(in.Sessions, s)
+	}
+	sort.Strings(in.Sessions)
+	if in.Skills == nil {
+		in.Skills = []string{}
+	}
+	return in
+}
+
+func (a *agentGrain) view(member bool) agentView {
+	return agentView{User: a.User, Status: a.Status, Load: len(a.Held), Capacity: a.Capacity, Version: a.Version, Member: member}
+}
+
+// queues are the agent's skill queues and its own ("@user"), plus extra.
+func (a *agentGrain) queues(extra []string) []string {
+	qs := append([]string{"@" + a.User}, a.Skills...)
+	for _, q := range extra {
+		if !slices.Contains(qs, q) {
+			qs = append(qs, q)
+		}
+	}
+	return qs
+}
+
+// report sends the agent's view to queues (asynchronously).
+func (a *agentGrain) report(g *grain, queues []string) {
+	for _, q := range queues {
+		member := q == "@"+a.User || slices.Contains(a.Skills, q)
+		g.d.tell(KindQueue, q, "agent", a.view(member), nil)
+	}
+}
+
+func (a *agentGrain) handle(g *grain, ctx actor.Context, op string, body []byte) (any, error) {
+	switch op {
+	case "get":
+		return a.info(), nil
+	case "set":
+		var u AgentUpdate
+		if err := decode(body, &u); err != nil {
+			return nil, err
+		}
+		return a.set(g, ctx, u)
+	case "offer":
+		var o offer
+		if err := decode(body, &o); err != nil {
+			return nil, err
+		}
+		if h, ok := a.Held[o.Session]; ok {
+			if h.Token != o.Token { // the thread's newer assignment
+				h.Token = o.Token
+				a.Held[o.Session] = h
+				if err := g.save(ctx); err != nil {
+					return nil, err
+				}
+			}
+			return offerAnswer{Accepted: true, View: a.view(true)}, nil
+		}
+		if a.Status != Online || len(a.Held) >= a.Capacity {
+			return offerAnswer{View: a.view(true)}, nil
+		}
+		a.Held[o.Session] = held{Thread: o.Thread, Conv: o.Conv, Token: o.Token}
+		delete(a.Dropped, o.Session) // the thread has it back: nothing to re-queue
+		a.Version++
+		if err := g.save(ctx); err != nil {
+			return nil, err
+		}
+		g.d.event(Event{Kind: "hold", Session: o.Session, Agent: a.User, Load: len(a.Held), Capacity: a.Capacity})
+		a.report(g, a.queues(nil))
+		return offerAnswer{Accepted: true, View: a.view(true)}, nil
+	case "requeued":
+		var session string
+		if err := decode(body, &session); err != nil {
+			return nil, err
+		}
+		if _, ok := a.Dropped[session]; ok {
+			delete(a.Dropped, session)
+			if err := g.save(ctx); err != nil {
+				return nil, err
+			}
+		}
+		return nil, nil
+	case "report":
+		var q string
+		if err := decode(body, &q); err != nil {
+			return nil, err
+		}
+		a.report(g, []string{q})
+		return nil, nil
+	case "ensure":
+		// The thread says this agent has the session: after a crash the
+		// two may disagree. Hold it again if there is room, else give
+		// it back to its queue. The message may be late, so the thread
+		// confirms every hold it causes ("held").
+		var o offer
+		if err := decode(body, &o); err != nil {
+			return nil, err
+		}
+		if h, ok := a.Held[o.Session]; ok {
+			if h.Token != o.Token {
+				g.d.tell(KindThread, h.Thread, "held", requeue{Session: o.Session, Agent: a.User, Token: h.Token}, nil)
+			}
+			return nil, nil
+		}
+		if a.Status == Offline || len(a.Held) >= a.Capacity {
+			g.d.tell(KindThread, o.Thread, "requeue", requeue{Session: o.Session, Agent: a.User, Token: o.Token}, nil)
+			return nil, nil
+		}
+		g.d.tell(KindThread, o.Thread, "held", requeue{Session: o.Session, Agent: a.User, Token: o.Token}, nil)
+		a.Held[o.Session] = held{Thread: o.Thread, Conv: o.Conv, Token: o.Token}
+		a.Version++
+		if err := g.save(ctx); err != nil {
+			return nil, err
+		}
+		g.d.event(Event{Kind: "hold", Session: o.Session, Agent: a.User, Load: len(a.Held), Capacity: a.Capacity})
+		a.report(g, a.queues(nil))
+		return nil, nil
+	case "release":
+		var o offer
+		if err := decode(body, &o); err != nil {
+			return nil, err
+		}
+		if h, ok := a.Held[o.Session]; !ok || (o.Token != 0 && h.Token != o.Token) {
+			return a.info(), nil // not held, or held for a newer assignment
+		}
+		delete(a.Held, o.Session)
+		a.Version++
+		if err := g.save(ctx); err != nil {
+			return nil, err
+		}
+		g.d.event(Event{Kind: "release", Session: o.Session, Agent: a.User, Load: len(a.Held), Capacity: a.Capacity})
+		a.report(g, a.queues(nil))
+		return a.info(), nil
+	}
+	return nil, invalid("unknown op %q", op)
+}
+
+func (a *agentGrain) set(g *grain, ctx actor.Context, u AgentUpdate) (any, error) {
+	if u.Status != nil {
+		switch *u.Status {
+		case Online, Away, Offline:
+		default:
+			return nil, invalid("status %q (want online, away or offline)", *u.Status)
+		}
+	}
+	if u.Capacity != nil && (*u.Capacity < 0 || *u.Capacity > g.d.cfg.MaxCapacity) {
+		return nil, invalid("capacity %d (want 0..%d)", *u.Capacity, g.d.cfg.MaxCapacity)
+	}
+	var skills []string
+	if u.Skills != nil {
+		if len(*u.Skills) > g.d.cfg.MaxSkills {
+			return nil, invalid("%d skills, limit %d", len(*u.Skills), g.d.cfg.MaxSkills)
+		}
+		for _, s := range *u.Skills {
+			if !validName(s) {
+				return nil, invalid("bad skill %q", s)
+			}
+			if !slices.Contains(skills, s) {
+				skills = append(skills, s)
+			}
+		}
+		sort.Strings(skills)
+	}
+	before := a.queues(nil)
+	if u.Status != nil {
+		a.Status = *u.Status
+	}
+	if u.Capacity != nil {
+		a.Capacity = *u.Capacity
+	}
+	if u.Skills != nil {
+		a.Skills = skills
+	}
+	// Going offline hands every session back: the threads re-queue them.
+	var dropped map[string]held
+	if a.Status == Offline && len(a.Held) > 0 {
+		dropped, a.Held = a.Held, map[string]held{}
+		if a.Dropped == nil {
+			a.Dropped = map[string]held{}
+		}
+		for s, h := range dropped {
+			a.Dropped[s] = h
+		}
+	}
+	a.Version++
+	if err := g.save(ctx); err != nil {
+		return nil, err
+	}
+	for s, h := range dropped {
+		g.d.event(Event{Kind: "release", Session: s, Agent: a.User, Load: 0, Capacity: a.Capacity})
+		a.sendRequeue(g, s, h)
+	}
+	a.report(g, a.queues(before))
+	return a.info(), nil
+}
+
+// requeue tells a thread that agent dropped its session.
+type requeue struct {
+	Session string `json:"session"`
+	Agent   string `json:"agent"`
+	Token   uint64 `json:"token"`
+}

@@ -1,0 +1,133 @@
+package desk
+
+import (
+	"context"
+	"strings"
+
+	"github.com/switchboard-im/switchboard/actors"
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+)
+
+// SetScene registers (or replaces) a scene and its route, e.g. scene
+// "listing", line "cars", route ["bot", "queue:sales"].
+func (d *Desk) SetScene(ctx context.Context, sc Scene) (Scene, error) {
+	var out Scene
+	err := d.call(ctx, KindScenes, scenesID, "set", sc, &out)
+	return out, err
+}
+
+// Scenes lists the registered scenes by name.
+func (d *Desk) Scenes(ctx context.Context) ([]Scene, error) {
+	var out []Scene
+	err := d.call(ctx, KindScenes, scenesID, "list", nil, &out)
+	return out, err
+}
+
+// SetAgent changes an agent's status, capacity or skills.
+func (d *Desk) SetAgent(ctx context.Context, u AgentUpdate) (AgentInfo, error) {
+	var out AgentInfo
+	if !actors.ValidUserID(u.User) || u.User == System {
+		return out, invalid("bad agent id %q", u.User)
+	}
+	err := d.call(ctx, KindAgent, u.User, "set", u, &out)
+	return out, err
+}
+
+// Agent returns an agent's state.
+func (d *Desk) Agent(ctx context.Context, user string) (AgentInfo, error) {
+	var out AgentInfo
+	if !actors.ValidUserID(user) {
+		return out, invalid("bad user id %q", user)
+	}
+	err := d.call(ctx, KindAgent, user, "get", nil, &out)
+	return out, err
+}
+
+// Queue returns a skill group's waiting sessions and agents ("@USER" is
+// an owner agent's own queue).
+func (d *Desk) Queue(ctx context.Context, skill string) (QueueInfo, error) {
+	var out QueueInfo
+	if !validName(strings.TrimPrefix(skill, "@")) {
+		return out, invalid("bad skill %q", skill)
+	}
+	err := d.call(ctx, KindQueue, skill, "show", nil, &out)
+	return out, err
+}
+
+// Enter opens (or returns) the customer's session for a scene such as
+// "listing/123": the scene's business line picks the conversation, its
+// route who answers.
+func (d *Desk) Enter(ctx context.Context, customer, scene string) (SessionInfo, error) {
+	var out SessionInfo
+	if !actors.ValidUserID(customer) || customer == System {
+		return out, invalid("bad user id %q", customer)
+	}
+	name, data, err := sceneName(scene)
+	if err != nil {
+		return out, err
+	}
+	var sc Scene
+	if err := d.call(ctx, KindScenes, scenesID, "get", name, &sc); err != nil {
+		return out, err
+	}
+	req := enterReq{Customer: customer, Line: sc.Line, Scene: scene, Data: data, Route: sc.Route}
+	err = d.call(ctx, KindThread, threadID(sc.Line, customer), "enter", req, &out)
+	return out, err
+}
+
+// Session returns the session of a desk conversation, with its internal
+// notes, for an agent of the desk (anyone but the customer).
+func (d *Desk) Session(ctx context.Context, user, conv string) (SessionInfo, error) {
+	var out SessionInfo
+	th, err := convThread(conv)
+	if err != nil {
+		return out, err
+	}
+	if err := d.call(ctx, KindThread, th, "get", nil, &out); err != nil {
+		return out, err
+	}
+	if out.Conv != conv {
+		return SessionInfo{}, rejected(pb.Code_NOT_FOUND, "%s is not the current conversation of %s", conv, th)
+	}
+	if user == out.Customer {
+		out.Notes = nil // internal
+	}
+	return out, nil
+}
+
+// Handover moves a session from the robot to the next step of its route;
+// by is the customer or the robot.
+func (d *Desk) Handover(ctx context.Context, by, conv string) (SessionInfo, error) {
+	return d.onThread(ctx, conv, "handover", handoverReq{By: by})
+}
+
+// Transfer hands the session of conv from agent by to "user:ID" or
+// "queue:SKILL", with an internal note the customer does not see.
+func (d *Desk) Transfer(ctx context.Context, by, conv, to, note string) (SessionInfo, error) {
+	return d.onThread(ctx, conv, "transfer", transferReq{By: by, To: to, Note: note})
+}
+
+// Close ends the session of conv; by is its agent or its customer.
+func (d *Desk) Close(ctx context.Context, by, conv, reason string) (SessionInfo, error) {
+	if by == System {
+		return SessionInfo{}, invalid("%q closes sessions on inactivity only", System)
+	}
+	return d.onThread(ctx, conv, "close", closeReq{By: by, Reason: reason})
+}
+
+func (d *Desk) onThread(ctx context.Context, conv, op string, req any) (SessionInfo, error) {
+	var out SessionInfo
+	th, err := convThread(conv)
+	if err != nil {
+		return out, err
+	}
+	var cur SessionInfo
+	if err := d.call(ctx, KindThread, th, "get", nil, &cur); err != nil {
+		return out, err
+	}
+	if cur.Conv != conv {
+		return out, rejected(pb.Code_NOT_FOUND, "%s is not the current conversation of %s", conv, th)
+	}
+	err = d.call(ctx, KindThread, th, op, req, &out)
+	return out, err
+}

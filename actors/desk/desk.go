@@ -1,0 +1,335 @@
+// Package desk is the service desk: scenes that route a customer's entry to
+// a robot, a skill queue or an owner agent, agents with a status, skills
+// and a capacity, queues that hand waiting sessions to the least-loaded
+// available agent in FIFO order, and the session lifecycle (enter,
+// handover, transfer, close, inactivity timeout).
+//
+// Three grain kinds hold the state, each persisted before it answers and
+// loaded again on activation:
+//
+//   - desk-agent, one per agent: the authority for capacity. A session is
+//     held by an agent only after its grain accepted an offer.
+//   - desk-queue, one per skill group (and "@user" for an owner agent):
+//     the waiting list and a view of its agents' loads; one offer in flight
+//     at a time, so sessions leave a queue in FIFO order.
+//   - desk-thread, one per business line and customer: the authority for a
+//     session's state and its agent (at most one at a time); it writes each
+//     step into the service conversation as a system message.
+//
+// Synchronous requests only go thread→queue and thread→agent (and from the
+// API into any grain); the other directions are fire-and-forget, so no two
+// grains ever wait for each other.
+package desk
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/cluster"
+
+	"github.com/switchboard-im/switchboard/actors"
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+// Grain kinds.
+const (
+	KindAgent  = "desk-agent"
+	KindQueue  = "desk-queue"
+	KindThread = "desk-thread"
+	KindScenes = "desk-scenes"
+)
+
+// System is the sender of desk system messages that no user caused (an
+// inactivity close, a re-queue).
+const System = "desk"
+
+// Config configures the desk. Zero fields take the defaults.
+type Config struct {
+	// StickyWindow: a customer who enters again through the same business
+	// line within this time of the last session's end reaches the same
+	// conversation and, when available, the same agent (default 30 min).
+	StickyWindow time.Duration
+	// InactivityTimeout closes an open session whose conversation had no
+	// message for this long (default 30 min).
+	InactivityTimeout time.Duration
+	// OfferTimeout: a queue offers its head again when an offer got no
+	// answer in this time (default 5 s).
+	OfferTimeout time.Duration
+	// MaxWaiting bounds each queue's waiting list (default 10,000); an
+	// entry beyond it is refused with BUSY.
+	MaxWaiting int
+	// MaxCapacity bounds an agent's capacity (default 100).
+	MaxCapacity int
+	// MaxSkills bounds an agent's skills (default 16).
+	MaxSkills int
+	// MaxScenes bounds the registered scenes (default 1,000).
+	MaxScenes int
+	// BotUser is the robot a "bot" route step adds (default "bot").
+	BotUser string
+	// IdleTimeout passivates a thread grain without an open session
+	// (default 10 min).
+	IdleTimeout time.Duration
+	// OnEvent, when set, sees every assignment decision as it is made (for
+	// tests and tracing). It runs inside the grains: keep it short.
+	OnEvent func(Event)
+	Logger  *slog.Logger
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{StickyWindow: 30 * time.Minute, InactivityTimeout: 30 * time.Minute, OfferTimeout: 5 * time.Second,
+		MaxWaiting: 10000, MaxCapacity: 100, MaxSkills: 16, MaxScenes: 1000, BotUser: "bot", IdleTimeout: 10 * time.Minute}
+}
+
+func (c Config) withDefaults() (Config, error) {
+	d := DefaultConfig()
+	for _, f := range []struct {
+		v   *time.Duration
+		def time.Duration
+	}{{&c.StickyWindow, d.StickyWindow}, {&c.InactivityTimeout, d.InactivityTimeout}, {&c.OfferTimeout, d.OfferTimeout}, {&c.IdleTimeout, d.IdleTimeout}} {
+		if *f.v < 0 {
+			return c, fmt.Errorf("desk: negative duration %v", *f.v)
+		}
+		if *f.v == 0 {
+			*f.v = f.def
+		}
+	}
+	for _, f := range []struct{ v, def *int }{{&c.MaxWaiting, &d.MaxWaiting}, {&c.MaxCapacity, &d.MaxCapacity}, {&c.MaxSkills, &d.MaxSkills}, {&c.MaxScenes, &d.MaxScenes}} {
+		if *f.v < 0 {
+			return c, fmt.Errorf("desk: negative limit %d", *f.v)
+		}
+		if *f.v == 0 {
+			*f.v = *f.def
+		}
+	}
+	if c.BotUser == "" {
+		c.BotUser = d.BotUser
+	}
+	if !actors.ValidUserID(c.BotUser) {
+		return c, fmt.Errorf("desk: bad bot user %q", c.BotUser)
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c, nil
+}
+
+// Event is one assignment decision, for Config.OnEvent.
+type Event struct {
+	Kind     string // hold, release (agent); enqueue, offer, dequeue (queue); assign, unassign (thread)
+	Queue    string
+	Session  string
+	Agent    string
+	Since    int64 // enqueue: the entry's order key (ms)
+	Load     int   // hold, release: the agent's load after
+	Capacity int
+}
+
+// Desk is the service desk of one node: its grain kinds and the Go API.
+type Desk struct {
+	rt  *actors.Runtime
+	cfg Config
+	log *slog.Logger
+}
+
+// New prepares the desk over a runtime; register Kinds with the cluster.
+func New(rt *actors.Runtime, cfg Config) (*Desk, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	return &Desk{rt: rt, cfg: cfg, log: cfg.Logger.With("component", "desk")}, nil
+}
+
+// Config is the configuration in force.
+func (d *Desk) Config() Config { return d.cfg }
+
+// Kinds are the desk's grain kinds.
+func (d *Desk) Kinds() []*cluster.Kind {
+	mk := func(kind string, f func() grainLogic) *cluster.Kind {
+		return cluster.NewKind(kind, actor.PropsFromProducer(func() actor.Actor { return &grain{d: d, kind: kind, logic: f()} }))
+	}
+	return []*cluster.Kind{
+		mk(KindAgent, func() grainLogic { return &agentGrain{} }),
+		mk(KindQueue, func() grainLogic { return &queueGrain{} }),
+		mk(KindThread, func() grainLogic { return &threadGrain{} }),
+		mk(KindScenes, func() grainLogic { return &scenesGrain{} }),
+	}
+}
+
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
+
+func validName(s string) bool { return namePattern.MatchString(s) }
+
+func invalid(format string, args ...any) error {
+	return actors.NewError(pb.Code_INVALID, fmt.Sprintf(format, args...))
+}
+
+func rejected(code pb.Code, format string, args ...any) error {
+	return actors.NewError(code, fmt.Sprintf(format, args...))
+}
+
+// call makes a synchronous request to a desk grain and decodes its answer.
+func (d *Desk) call(ctx context.Context, kind, id, op string, in, out any) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return fmt.Errorf("desk: encode %s: %w", op, err)
+	}
+	r, err := d.rt.Call(ctx, kind, id, &pb.DeskCall{Op: op, Body: body})
+	if err != nil {
+		return err
+	}
+	if out != nil && len(r.Body) > 0 {
+		if err := json.Unmarshal(r.Body, out); err != nil {
+			return fmt.Errorf("desk: decode %s answer: %w", op, err)
+		}
+	}
+	return nil
+}
+
+// tell is a request whose answer nobody waits for; failures are logged.
+// Whoever relies on it has a retry (offer timeout, activation).
+func (d *Desk) tell(kind, id, op string, in any, then func(body []byte, err error)) {
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 4*d.rt.Config().RequestTimeout)
+		defer cancel()
+		var raw json.RawMessage
+		err := d.call(ctx, kind, id, op, in, &raw)
+		if err != nil && actors.CodeOf(err) == pb.Code_INTERNAL {
+			d.log.Warn("desk message not delivered", "kind", kind, "id", id, "op", op, "err", err)
+		}
+		if then != nil {
+			then(raw, err)
+		}
+	}()
+}
+
+func (d *Desk) event(e Event) {
+	if d.cfg.OnEvent != nil {
+		d.cfg.OnEvent(e)
+	}
+}
+
+func (d *Desk) store() storage.Store { return d.rt.Store() }
+
+// ---- the grain shell ----------------------------------------------------------
+
+// grainLogic is one kind's state machine; the shell loads and replies.
+type grainLogic interface {
+	// load restores the state of identity id (absent: a fresh state).
+	load(g *grain, blob []byte, found bool) error
+	// handle serves one op; it must have saved any change before returning.
+	handle(g *grain, ctx actor.Context, op string, body []byte) (any, error)
+	// self handles a message the grain sent itself.
+	self(g *grain, ctx actor.Context, msg any)
+	state() any
+}
+
+type grain struct {
+	d      *Desk
+	kind   string
+	id     string
+	logic  grainLogic
+	failed bool
+}
+
+// selfMsg is a grain's note to itself (timers, deferred dispatch); it never
+// leaves the node.
+type selfMsg struct{ what string }
+
+func (g *grain) key() string { return "desk/" + g.kind + "/" + g.id }
+
+func (g *grain) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		g.id = cluster.GetClusterIdentity(ctx).Identity
+		cp, err := g.d.store().LoadCheckpoint(context.Background(), g.key())
+		found := err == nil
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			g.fail(ctx, fmt.Errorf("load: %w", err))
+			return
+		}
+		if err := g.logic.load(g, cp.State, found); err != nil {
+			g.fail(ctx, fmt.Errorf("load: %w", err))
+			return
+		}
+		g.logic.self(g, ctx, selfMsg{"started"})
+	case *actor.ReceiveTimeout:
+		g.logic.self(g, ctx, selfMsg{"idle"})
+	case *pb.DeskCall:
+		if g.failed {
+			ctx.Respond(&pb.DeskReply{Error: &pb.Error{Code: pb.Code_RETRY, Message: "desk grain is restarting"}})
+			return
+		}
+		before, _ := json.Marshal(g.logic.state())
+		out, err := g.logic.handle(g, ctx, m.Op, m.Body)
+		if err != nil && !g.failed {
+			// A step that failed half-way may have changed the state in
+			// memory only: start again from the stored state.
+			if after, _ := json.Marshal(g.logic.state()); !bytes.Equal(before, after) {
+				g.fail(ctx, fmt.Errorf("%s failed after changing state: %w", m.Op, err))
+			}
+		}
+		r := &pb.DeskReply{}
+		if err != nil {
+			var e *actors.Error
+			if errors.As(err, &e) {
+				r.Error = &pb.Error{Code: e.Code, Message: e.Message}
+			} else {
+				r.Error = &pb.Error{Code: pb.Code_INTERNAL, Message: err.Error()}
+			}
+		} else if out != nil {
+			r.Body, _ = json.Marshal(out)
+		}
+		ctx.Respond(r)
+	case selfMsg:
+		if !g.failed {
+			g.logic.self(g, ctx, m)
+		}
+	}
+}
+
+// fail stops the grain: its next activation loads the stored state again,
+// so memory never runs ahead of the store.
+func (g *grain) fail(ctx actor.Context, err error) {
+	g.d.log.Error("desk grain failed", "kind", g.kind, "id", g.id, "err", err)
+	g.failed = true
+	ctx.Poison(ctx.Self())
+}
+
+// save persists the state; on failure the grain stops (see fail) and the
+// caller answers with the error.
+func (g *grain) save(ctx actor.Context) error {
+	blob, err := json.Marshal(g.logic.state())
+	if err != nil {
+		return fmt.Errorf("encode state: %w", err)
+	}
+	if err := g.d.store().SaveCheckpoint(context.Background(), storage.Checkpoint{Key: g.key(), State: blob, At: time.Now()}); err != nil {
+		g.fail(ctx, err)
+		return rejected(pb.Code_RETRY, "desk state not saved: %v", err)
+	}
+	return nil
+}
+
+// after sends the grain a selfMsg once d has passed.
+func (g *grain) after(ctx actor.Context, d time.Duration, what string) {
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	time.AfterFunc(d, func() { root.Send(self, selfMsg{what}) })
+}
+
+func decode(body []byte, v any) error {
+	if err := json.Unmarshal(body, v); err != nil {
+		return invalid("bad request body: %v", err)
+	}
+	return nil
+}
+
+func nowMs() int64 { return time.Now().UnixMilli() }

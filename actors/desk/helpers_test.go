@@ -1,0 +1,110 @@
+package desk_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/switchboard-im/switchboard/actors"
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/actors/desk"
+	"github.com/switchboard-im/switchboard/cluster"
+	"github.com/switchboard-im/switchboard/storage"
+	"github.com/switchboard-im/switchboard/storage/pebble"
+)
+
+func testLogger() *slog.Logger {
+	if os.Getenv("SWITCHBOARD_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+func openStore(t testing.TB) storage.Store {
+	s, err := pebble.Open(pebble.Config{Dir: t.TempDir(), Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s
+}
+
+// startNode starts a one-node cluster on store; stop it with Stop (the
+// cleanup stops it gracefully otherwise).
+func startNode(t testing.TB, store storage.Store, cfg desk.Config) *cluster.Node {
+	t.Helper()
+	log := testLogger()
+	cfg.Logger = log
+	n, err := cluster.StartNode(cluster.NodeConfig{Store: store, Logger: log, ClusterName: "desk-test", Desk: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Stop(true) })
+	return n
+}
+
+func tctx(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func eventually(t testing.TB, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		err := check()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// deskEvents returns the desk system messages of conv (their "desk" field
+// and body), oldest first, as user sees them.
+func deskEvents(t testing.TB, n *cluster.Node, user, conv string) []map[string]any {
+	t.Helper()
+	msgs, err := n.History(tctx(t), &pb.GetHistory{Conv: conv, User: user, OldestFirst: true, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []map[string]any
+	for _, m := range msgs {
+		if m.Kind != pb.MessageKind_SYSTEM {
+			continue
+		}
+		var b map[string]any
+		if json.Unmarshal(m.Body, &b) == nil && b["desk"] != nil {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+func kinds(evs []map[string]any) string {
+	s := ""
+	for _, e := range evs {
+		s += fmt.Sprint(e["desk"]) + " "
+	}
+	return s
+}
+
+func agentOf(s desk.SessionInfo) string {
+	if s.Agent == nil {
+		return ""
+	}
+	return *s.Agent
+}
+
+func code(err error) pb.Code { return actors.CodeOf(err) }

@@ -1,0 +1,364 @@
+package desk
+
+import (
+	"encoding/json"
+	"sort"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+)
+
+// waitEntry is one session waiting in a queue.
+type waitEntry struct {
+	Thread  string `json:"thread"`
+	Conv    string `json:"conv"`
+	Session string `json:"session"`
+	// Since orders the queue (ms): the time the session first waited,
+	// kept when its agent drops it, so it is not sent to the back.
+	Since int64 `json:"since"`
+	// Entered is when it entered this time (ms): queue wait counts from here.
+	Entered int64  `json:"entered"`
+	Prefer  string `json:"prefer,omitempty"` // the agent it had before, if any
+	Seq     uint64 `json:"seq"`              // ties of Since, in arrival order
+}
+
+type inFlight struct {
+	Session string `json:"session"`
+	Agent   string `json:"agent"`
+	At      int64  `json:"at"`
+}
+
+// QueueStats count what left the queue: assigned sessions with their total
+// wait, and sessions closed while waiting (abandoned).
+type QueueStats struct {
+	Assigned  uint64 `json:"assigned"`
+	WaitMsSum int64  `json:"wait_ms_sum"`
+	Abandoned uint64 `json:"abandoned"`
+}
+
+type queueGrain struct {
+	Skill   string               `json:"skill"`
+	Waiting []waitEntry          `json:"waiting"`
+	Agents  map[string]agentView `json:"agents"`
+	Offer   *inFlight            `json:"offer,omitempty"`
+	NextSeq uint64               `json:"next_seq"`
+	Stats   QueueStats           `json:"stats"`
+	timer   bool                 // an offer-timeout is scheduled
+	refresh bool                 // a refresh of the agents' views is scheduled
+}
+
+// askReports asks every agent of the view for a fresh report.
+func (q *queueGrain) askReports(g *grain) {
+	for u := range q.Agents {
+		g.d.tell(KindAgent, u, "report", q.Skill, nil)
+	}
+}
+
+// Waiting is one waiting session, as `desk queue` shows it.
+type Waiting struct {
+	Conv    string `json:"conv"`
+	Session string `json:"session"`
+	SinceMs int64  `json:"since_ms"`
+}
+
+// QueueAgent is one agent of a queue, as `desk queue` shows it.
+type QueueAgent struct {
+	User     string `json:"user"`
+	Status   string `json:"status"`
+	Load     int    `json:"load"`
+	Capacity int    `json:"capacity"`
+}
+
+// QueueInfo is a queue's state.
+type QueueInfo struct {
+	Waiting []Waiting    `json:"waiting"`
+	Agents  []QueueAgent `json:"agents"`
+	Stats   QueueStats   `json:"stats"`
+}
+
+type enqueueReq struct {
+	Entry waitEntry `json:"entry"`
+}
+
+type withdrawReq struct {
+	Session   string `json:"session"`
+	Abandoned bool   `json:"abandoned"`
+}
+
+// assignReq is the queue's offer of a session to a thread: give it to Agent.
+type assignReq struct {
+	Session string `json:"session"`
+	Queue   string `json:"queue"`
+	Agent   string `json:"agent"`
+	Entered int64  `json:"entered"`
+}
+
+// assignAnswer is the thread's answer, passed back to the queue.
+type assignAnswer struct {
+	Session string    `json:"session"`
+	Agent   string    `json:"agent"`
+	Taken   bool      `json:"taken"`
+	Gone    bool      `json:"gone"` // the session no longer waits here
+	WaitMs  int64     `json:"wait_ms"`
+	View    agentView `json:"view"`
+}
+
+func (q *queueGrain) state() any { return q }
+
+func (q *queueGrain) load(g *grain, blob []byte, found bool) error {
+	q.Skill, q.Agents = g.id, map[string]agentView{}
+	if found {
+		if err := json.Unmarshal(blob, q); err != nil {
+			return err
+		}
+	}
+	if q.Agents == nil {
+		q.Agents = map[string]agentView{}
+	}
+	return nil
+}
+
+func (q *queueGrain) position(session string) int {
+	for i, e := range q.Waiting {
+		if e.Session == session {
+			return i + 1
+		}
+	}
+	return 0
+}
+
+func (q *queueGrain) info() QueueInfo {
+	in := QueueInfo{Waiting: []Waiting{}, Agents: []QueueAgent{}, Stats: q.Stats}
+	for _, e := range q.Waiting {
+		in.Waiting = append(in.Waiting, Waiting{Conv: e.Conv, Session: e.Session, SinceMs: e.Since})
+	}
+	for _, a := range q.Agents {
+		in.Agents = append(in.Agents, QueueAgent{User: a.User, Status: a.Status, Load: a.Load, Capacity: a.Capacity})
+	}
+	sort.Slice(in.Agents, func(i, j int) bool { return in.Agents[i].User < in.Agents[j].User })
+	return in
+}
+
+func (q *queueGrain) handle(g *grain, ctx actor.Context, op string, body []byte) (any, error) {
+	switch op {
+	case "show":
+		return q.info(), nil
+	case "position":
+		var s string
+		if err := decode(body, &s); err != nil {
+			return nil, err
+		}
+		return q.position(s), nil
+	case "enqueue":
+		var r enqueueReq
+		if err := decode(body, &r); err != nil {
+			return nil, err
+		}
+		if p := q.position(r.Entry.Session); p > 0 {
+			return p, nil
+		}
+		if len(q.Waiting) >= g.d.cfg.MaxWaiting {
+			return nil, rejected(pb.Code_BUSY, "queue %s has %d waiting, limit %d", q.Skill, len(q.Waiting), g.d.cfg.MaxWaiting)
+		}
+		q.NextSeq++
+		e := r.Entry
+		e.Seq = q.NextSeq
+		i := sort.Search(len(q.Waiting), func(i int) bool {
+			w := q.Waiting[i]
+			return w.Since > e.Since || (w.Since == e.Since && w.Seq > e.Seq)
+		})
+		q.Waiting = append(q.Waiting, waitEntry{})
+		copy(q.Waiting[i+1:], q.Waiting[i:])
+		q.Waiting[i] = e
+		if err := g.save(ctx); err != nil {
+			return nil, err
+		}
+		g.d.event(Event{Kind: "enqueue", Queue: q.Skill, Session: e.Session, Since: e.Since})
+		ctx.Send(ctx.Self(), selfMsg{"dispatch"})
+		return i + 1, nil
+	case "withdraw":
+		var r withdrawReq
+		if err := decode(body, &r); err != nil {
+			return nil, err
+		}
+		i := q.position(r.Session) - 1
+		if i < 0 {
+			return false, nil
+		}
+		q.Waiting = append(q.Waiting[:i], q.Waiting[i+1:]...)
+		if q.Offer != nil && q.Offer.Session == r.Session {
+			q.Offer = nil
+		}
+		if r.Abandoned {
+			q.Stats.Abandoned++
+		}
+		if err := g.save(ctx); err != nil {
+			return nil, err
+		}
+		if r.Abandoned {
+			abandoned.WithLabelValues(q.Skill).Inc()
+		}
+		g.d.event(Event{Kind: "dequeue", Queue: q.Skill, Session: r.Session})
+		ctx.Send(ctx.Self(), selfMsg{"dispatch"})
+		return true, nil
+	case "agent":
+		var v agentView
+		if err := decode(body, &v); err != nil {
+			return nil, err
+		}
+		if q.note(v) {
+			if err := g.save(ctx); err != nil {
+				return nil, err
+			}
+			ctx.Send(ctx.Self(), selfMsg{"dispatch"})
+		}
+		return nil, nil
+	case "answer":
+		var a assignAnswer
+		if err := decode(body, &a); err != nil {
+			return nil, err
+		}
+		return nil, q.answer(g, ctx, a)
+	}
+	return nil, invalid("unknown op %q", op)
+}
+
+// note updates the view of an agent unless v is older; reports a change.
+func (q *queueGrain) note(v agentView) bool {
+	old, ok := q.Agents[v.User]
+	if ok && old.Version > v.Version {
+		return false
+	}
+	if !v.Member {
+		if !ok {
+			return false
+		}
+		delete(q.Agents, v.User)
+		return true
+	}
+	q.Agents[v.User] = v
+	return old != v
+}
+
+func (q *queueGrain) answer(g *grain, ctx actor.Context, a assignAnswer) error {
+	current := q.Offer != nil && q.Offer.Session == a.Session
+	if !current && !a.Taken && !a.Gone {
+		return nil // a stale refusal: the offer was withdrawn or timed out
+	}
+	if current {
+		q.Offer = nil
+	}
+	q.note(a.View)
+	// A taken session is counted even when its answer comes after the
+	// offer timed out: the thread has recorded the assignment.
+	removed := false
+	if i := q.position(a.Session) - 1; i >= 0 && (a.Taken || a.Gone) {
+		q.Waiting = append(q.Waiting[:i], q.Waiting[i+1:]...)
+		if a.Taken {
+			q.Stats.Assigned++
+			q.Stats.WaitMsSum += a.WaitMs
+		}
+		removed = true
+	}
+	if err := g.save(ctx); err != nil {
+		return err
+	}
+	if removed {
+		if a.Taken {
+			observeAssigned(q.Skill, a.WaitMs)
+		}
+		g.d.event(Event{Kind: "dequeue", Queue: q.Skill, Session: a.Session, Agent: a.Agent})
+	}
+	ctx.Send(ctx.Self(), selfMsg{"dispatch"})
+	return nil
+}
+
+func (q *queueGrain) self(g *grain, ctx actor.Context, m any) {
+	switch m.(selfMsg).what {
+	case "offer-timeout":
+		q.timer = false
+		q.dispatch(g, ctx)
+	case "refresh":
+		q.refresh = false
+		if len(q.Waiting) > 0 {
+			q.askReports(g)
+		}
+	case "started":
+		q.askReports(g)
+		q.dispatch(g, ctx)
+	case "dispatch":
+		q.dispatch(g, ctx)
+	}
+}
+
+// dispatch offers the head of the queue to the least-loaded available
+// agent (the session's previous agent first, when it has room). One offer
+// at a time keeps FIFO exact: nothing overtakes a head that is in flight.
+func (q *queueGrain) dispatch(g *grain, ctx actor.Context) {
+	if q.Offer != nil {
+		if age := time.Since(time.UnixMilli(q.Offer.At)); age < g.d.cfg.OfferTimeout {
+			if !q.timer {
+				// Restored with an offer in flight: nothing else
+				// will wake the queue if its answer was lost.
+				q.timer = true
+				g.after(ctx, g.d.cfg.OfferTimeout-age, "offer-timeout")
+			}
+			return
+		}
+		q.Offer = nil // unanswered: offer again
+	}
+	if len(q.Waiting) == 0 {
+		return
+	}
+	head := q.Waiting[0]
+	agent := ""
+	if v, ok := q.Agents[head.Prefer]; ok && available(v) {
+		agent = v.User
+	} else {
+		var best agentView
+		for _, v := range q.Agents {
+			if !available(v) {
+				continue
+			}
+			if agent == "" || v.Load < best.Load || (v.Load == best.Load && v.User < best.User) {
+				agent, best = v.User, v
+			}
+		}
+	}
+	if agent == "" {
+		// Nobody has room by this queue's view. Reports are
+		// fire-and-forget and may be lost in a crash, so while sessions
+		// wait the view is refreshed now and then.
+		if !q.refresh {
+			q.refresh = true
+			g.after(ctx, g.d.cfg.OfferTimeout, "refresh")
+		}
+		return
+	}
+	q.Offer = &inFlight{Session: head.Session, Agent: agent, At: nowMs()}
+	if err := g.save(ctx); err != nil {
+		return
+	}
+	// The view counts the offer already: the next dispatch must not pick
+	// the agent on a load the offer is about to raise.
+	g.d.event(Event{Kind: "offer", Queue: q.Skill, Session: head.Session, Agent: agent})
+	v := q.Agents[agent]
+	v.Load++
+	q.Agents[agent] = v
+	if !q.timer {
+		q.timer = true
+		g.after(ctx, g.d.cfg.OfferTimeout, "offer-timeout")
+	}
+	req := assignReq{Session: head.Session, Queue: q.Skill, Agent: agent, Entered: head.Entered}
+	g.d.tell(KindThread, head.Thread, "assign", req, func(body []byte, err error) {
+		var a assignAnswer
+		if err != nil || json.Unmarshal(body, &a) != nil {
+			return // the offer times out and is made again
+		}
+		g.d.tell(KindQueue, q.Skill, "answer", a, nil)
+	})
+}
+
+func available(v agentView) bool { return v.Status == Online && v.Load < v.Capacity }

@@ -1,0 +1,83 @@
+package desk_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/switchboard-im/switchboard/actors/desk"
+)
+
+// TestStateSurvivesACrash: the node dies without a graceful stop; a new
+// one on the same store has the agents' sessions, the waiting list and
+// the notes, and goes on dispatching.
+func TestStateSurvivesACrash(t *testing.T) {
+	store := openStore(t)
+	n := startNode(t, store, desk.Config{})
+	ctx := tctx(t)
+	d := n.Desk
+	if _, err := d.SetScene(ctx, desk.Scene{Name: "q", Line: "l", Route: []string{"queue:sales"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "a1", Status: ptr(desk.Online), Capacity: ptr(2), Skills: ptr([]string{"sales"})}); err != nil {
+		t.Fatal(err)
+	}
+	var ss []desk.SessionInfo
+	for _, c := range []string{"c1", "c2", "c3"} {
+		s, err := d.Enter(ctx, c, "q")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ss = append(ss, s)
+		eventually(t, func() error { // one at a time: a known order
+			s, err := d.Session(ctx, "a1", s.Conv)
+			if err != nil || (s.State != desk.StateAssigned && c != "c3") {
+				return fmt.Errorf("%s: %+v %v", c, s, err)
+			}
+			return nil
+		})
+	}
+	if _, err := d.Transfer(ctx, "a1", ss[0].Conv, "queue:sales", "VIP, be quick"); err != nil {
+		t.Fatal(err)
+	}
+	// c1 is back in the queue behind c3 (a transfer is a new entry); a1
+	// took c3 in its place.
+	eventually(t, func() error {
+		q, err := d.Queue(ctx, "sales")
+		if err != nil || len(q.Waiting) != 1 || q.Waiting[0].Session != ss[0].Session {
+			return fmt.Errorf("queue %+v %v, want c1 waiting", q, err)
+		}
+		return nil
+	})
+	n.Stop(false)
+
+	n = startNode(t, store, desk.Config{})
+	d = n.Desk
+	a1, err := d.Agent(ctx, "a1")
+	if err != nil || a1.Load != 2 || a1.Status != desk.Online || fmt.Sprint(a1.Sessions) != fmt.Sprint([]string{ss[1].Session, ss[2].Session}) {
+		t.Fatalf("a1 after the crash: %+v %v", a1, err)
+	}
+	s1, err := d.Session(ctx, "a1", ss[0].Conv)
+	if err != nil || s1.State != desk.StateQueued || s1.QueuePosition != 1 || len(s1.Notes) != 1 || s1.Notes[0].Text != "VIP, be quick" {
+		t.Fatalf("c1 after the crash: %+v %v", s1, err)
+	}
+	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "a2", Status: ptr(desk.Online), Capacity: ptr(1), Skills: ptr([]string{"sales"})}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() error {
+		s, err := d.Session(ctx, "a2", ss[0].Conv)
+		if err != nil || agentOf(s) != "a2" {
+			return fmt.Errorf("c1 %+v %v, want a2", s, err)
+		}
+		return nil
+	})
+	if _, err := d.Close(ctx, "a1", ss[1].Conv, ""); err != nil {
+		t.Fatal(err)
+	}
+	if a1, _ := d.Agent(ctx, "a1"); a1.Load != 1 {
+		t.Fatalf("a1 load %d after closing one of two", a1.Load)
+	}
+	q, err := d.Queue(ctx, "sales")
+	if err != nil || q.Stats.Assigned != 4 || len(q.Waiting) != 0 {
+		t.Fatalf("queue: %+v %v, want 4 assignments (c1 twice)", q, err)
+	}
+}

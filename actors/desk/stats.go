@@ -1,0 +1,95 @@
+package desk
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+var (
+	queueWait = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "switchboard_desk_queue_wait_seconds",
+		Help:    "Time from a session entering a queue to its assignment to an agent.",
+		Buckets: []float64{1, 5, 15, 30, 60, 120, 300, 600, 1800},
+	}, []string{"queue"})
+	abandoned = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "switchboard_desk_abandoned_total",
+		Help: "Sessions closed while waiting in a queue.",
+	}, []string{"queue"})
+)
+
+func init() { prometheus.MustRegister(queueWait, abandoned) }
+
+func observeAssigned(queue string, waitMs int64) {
+	queueWait.WithLabelValues(queue).Observe(float64(waitMs) / 1000)
+}
+
+// deskBody is the part of a desk system message the counts read.
+type deskBody struct {
+	Desk      string `json:"desk"`
+	Queue     string `json:"queue"`
+	WaitMs    int64  `json:"wait_ms"`
+	Abandoned bool   `json:"abandoned"`
+}
+
+// Recount derives every queue's counts from the stored log (the desk
+// system messages of the service conversations): the batch side of the
+// queue grains' live QueueStats, which it equals when no grain crashed
+// between recording a step and counting it.
+func Recount(ctx context.Context, store storage.Store) (map[string]QueueStats, error) {
+	out := map[string]QueueStats{}
+	cursor := ""
+	for {
+		convs, next, err := store.ListConversations(ctx, cursor, 500)
+		if err != nil {
+			return nil, fmt.Errorf("recount: list conversations: %w", err)
+		}
+		for _, c := range convs {
+			if c.Kind != storage.KindService {
+				continue
+			}
+			if err := recountConv(ctx, store, c.ID, out); err != nil {
+				return nil, err
+			}
+		}
+		if next == "" {
+			return out, nil
+		}
+		cursor = next
+	}
+}
+
+func recountConv(ctx context.Context, store storage.Store, conv string, out map[string]QueueStats) error {
+	from := uint64(1)
+	for {
+		msgs, err := store.ListMessages(ctx, conv, from, 0, storage.OldestFirst, 1000)
+		if err != nil {
+			return fmt.Errorf("recount %s: %w", conv, err)
+		}
+		for _, m := range msgs {
+			var b deskBody
+			if m.Kind != storage.MsgSystem || json.Unmarshal(m.Body, &b) != nil {
+				continue
+			}
+			st := out[b.Queue]
+			switch {
+			case b.Desk == "assigned":
+				st.Assigned++
+				st.WaitMsSum += b.WaitMs
+			case b.Desk == "close" && b.Abandoned:
+				st.Abandoned++
+			default:
+				continue
+			}
+			out[b.Queue] = st
+		}
+		if len(msgs) < 1000 {
+			return nil
+		}
+		from = msgs[len(msgs)-1].Seq + 1
+	}
+}

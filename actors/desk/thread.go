@@ -1,0 +1,546 @@
+package desk
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/switchboard-im/switchboard/actors"
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+// Session states.
+const (
+	StateBot      = "bot"
+	StateQueued   = "queued"
+	StateAssigned = "assigned"
+	StateClosed   = "closed"
+)
+
+// Note is an internal note (written on transfer); customers never see it:
+// it lives in the desk's state, not in the conversation.
+type Note struct {
+	By   string `json:"by"`
+	At   int64  `json:"at_ms"`
+	Text string `json:"text"`
+}
+
+type session struct {
+	ID      string   `json:"id"`
+	Scene   string   `json:"scene"`
+	Data    string   `json:"data,omitempty"`
+	Route   []string `json:"route"`
+	Step    int      `json:"step"`
+	State   string   `json:"state"`
+	Queue   string   `json:"queue,omitempty"`
+	Agent   string   `json:"agent,omitempty"`
+	Bot     string   `json:"bot,omitempty"`
+	Since   int64    `json:"since,omitempty"`
+	Entered int64    `json:"entered,omitempty"`
+	Prefer  string   `json:"prefer,omitempty"`
+	Token   uint64   `json:"token,omitempty"` // the current assignment (see held.Token)
+	Started int64    `json:"started"`
+	Notes   []Note   `json:"notes,omitempty"`
+}
+
+// threadGrain is one customer's service thread in one business line: the
+// current conversation (a new one after StickyWindow) and its session.
+type threadGrain struct {
+	Line      string   `json:"line"`
+	Customer  string   `json:"customer"`
+	Gen       int      `json:"gen"`
+	Conv      string   `json:"conv"`
+	N         int      `json:"n"`
+	Tokens    uint64   `json:"tokens"` // assignments made, for their tokens
+	Session   *session `json:"session,omitempty"`
+	LastAgent string   `json:"last_agent,omitempty"`
+	ClosedAt  int64    `json:"closed_at,omitempty"`
+	armed     bool
+}
+
+// SessionInfo is a session as the API returns it. Agent is null while the
+// session waits or is with the robot.
+type SessionInfo struct {
+	Conv          string  `json:"conv"`
+	Session       string  `json:"session"`
+	Agent         *string `json:"agent"`
+	QueuePosition int     `json:"queue_position"`
+	State         string  `json:"state"`
+	Customer      string  `json:"customer"`
+	Line          string  `json:"line"`
+	Scene         string  `json:"scene"`
+	Queue         string  `json:"queue,omitempty"`
+	Bot           string  `json:"bot,omitempty"`
+	Notes         []Note  `json:"notes,omitempty"`
+}
+
+func threadID(line, customer string) string { return line + "/" + customer }
+
+// convThread finds the thread of a desk conversation id
+// ("s:LINE:CUSTOMER:GEN").
+func convThread(conv string) (string, error) {
+	parts := strings.Split(conv, ":")
+	if len(parts) != 4 || parts[0] != "s" || !validName(parts[1]) || !actors.ValidUserID(parts[2]) {
+		return "", rejected(pb.Code_NOT_FOUND, "%q is not a desk conversation", conv)
+	}
+	return threadID(parts[1], parts[2]), nil
+}
+
+func (t *threadGrain) state() any { return t }
+
+func (t *threadGrain) load(g *grain, blob []byte, found bool) error {
+	if found {
+		return json.Unmarshal(blob, t)
+	}
+	line, customer, _ := strings.Cut(g.id, "/")
+	t.Line, t.Customer = line, customer
+	return nil
+}
+
+func (t *threadGrain) open() bool { return t.Session != nil && t.Session.State != StateClosed }
+
+func (t *threadGrain) info(g *grain, pos int) SessionInfo {
+	in := SessionInfo{Conv: t.Conv, Customer: t.Customer, Line: t.Line, State: StateClosed}
+	if s := t.Session; s != nil {
+		in.Session, in.State, in.Scene, in.Queue, in.Bot, in.Notes = s.ID, s.State, s.Scene, s.Queue, s.Bot, s.Notes
+		if s.State == StateAssigned {
+			a := s.Agent
+			in.Agent = &a
+		}
+		if s.State == StateQueued && pos == 0 {
+			var p int
+			if err := g.d.call(context.Background(), KindQueue, s.Queue, "position", s.ID, &p); err == nil {
+				pos = p
+			}
+		}
+		if s.State == StateQueued {
+			in.QueuePosition = pos
+		}
+	}
+	return in
+}
+
+// record writes a desk step into the conversation.
+func (t *threadGrain) record(g *grain, actor string, body map[string]any, addAgents, addMembers, remove []string) error {
+	body["session"] = t.Session.ID
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*g.d.rt.Config().RequestTimeout)
+	defer cancel()
+	_, err = g.d.rt.DeskEvent(ctx, &pb.DeskEvent{Conv: t.Conv, Actor: actor, Body: b, AddAgents: addAgents, AddMembers: addMembers, Remove: remove})
+	if err != nil {
+		return fmt.Errorf("record %v in %s: %w", body["desk"], t.Conv, err)
+	}
+	return nil
+}
+
+type enterReq struct {
+	Customer string   `json:"customer"`
+	Line     string   `json:"line"`
+	Scene    string   `json:"scene"`
+	Data     string   `json:"data,omitempty"`
+	Route    []string `json:"route"`
+}
+
+type handoverReq struct {
+	By string `json:"by"`
+}
+
+type transferReq struct {
+	By   string `json:"by"`
+	To   string `json:"to"`
+	Note string `json:"note,omitempty"`
+}
+
+type closeReq struct {
+	By     string `json:"by"`
+	Reason string `json:"reason,omitempty"`
+}
+
+func (t *threadGrain) handle(g *grain, ctx actor.Context, op string, body []byte) (any, error) {
+	defer t.arm(g, ctx)
+	switch op {
+	case "get":
+		return t.info(g, 0), nil
+	case "enter":
+		var r enterReq
+		if err := decode(body, &r); err != nil {
+			return nil, err
+		}
+		return t.enter(g, ctx, r)
+	case "assign":
+		var r assignReq
+		if err := decode(body, &r); err != nil {
+			return nil, err
+		}
+		return t.assign(g, ctx, r)
+	case "handover":
+		var r handoverReq
+		if err := decode(body, &r); err != nil {
+			return nil, err
+		}
+		if !t.open() || t.Session.State != StateBot {
+			return nil, rejected(pb.Code_INVALID, "no session with the robot in %s", t.Conv)
+		}
+		if r.By != t.Customer && r.By != t.Session.Bot {
+			return nil, rejected(pb.Code_FORBIDDEN, "only the customer or the robot hands over")
+		}
+		s := t.Session
+		if s.Step+1 >= len(s.Route) {
+			return nil, rejected(pb.Code_INVALID, "scene %s routes to the robot only", s.Scene)
+		}
+		if err := t.record(g, r.By, map[string]any{"desk": "handover", "by": r.By}, nil, nil, []string{s.Bot}); err != nil {
+			return nil, err
+		}
+		s.Bot = ""
+		pos, err := t.step(g, s.Step+1)
+		if err != nil {
+			return nil, err
+		}
+		if err := g.save(ctx); err != nil {
+			return nil, err
+		}
+		return t.info(g, pos), nil
+	case "transfer":
+		var r transferReq
+		if err := decode(body, &r); err != nil {
+			return nil, err
+		}
+		return t.transfer(g, ctx, r)
+	case "close":
+		var r closeReq
+		if err := decode(body, &r); err != nil {
+			return nil, err
+		}
+		return t.close(g, ctx, r)
+	case "held":
+		// An agent restarted holding this session: release it unless it
+		// is this session's agent.
+		var r requeue
+		if err := decode(body, &r); err != nil {
+			return nil, err
+		}
+		s := t.Session
+		if !t.open() || s.ID != r.Session || s.State != StateAssigned || s.Agent != r.Agent || s.Token != r.Token {
+			g.d.tell(KindAgent, r.Agent, "release", offer{Session: r.Session, Token: r.Token}, nil)
+		}
+		return nil, nil
+	case "requeue":
+		var r requeue
+		if err := decode(body, &r); err != nil {
+			return nil, err
+		}
+		s := t.Session
+		if !t.open() || s.ID != r.Session || s.State != StateAssigned || s.Agent != r.Agent || (r.Token != 0 && r.Token != s.Token) {
+			return nil, nil
+		}
+		// Should the agent hold it again (a duplicate of an old drop),
+		// it must not keep a session it no longer has.
+		defer g.d.tell(KindAgent, r.Agent, "release", offer{Session: r.Session, Token: r.Token}, nil)
+		if err := t.record(g, System, map[string]any{"desk": "requeue", "agent": r.Agent}, nil, nil, []string{r.Agent}); err != nil {
+			return nil, err
+		}
+		s.Agent = ""
+		pos, err := t.queue(g, s.Queue, s.Since, "")
+		if err != nil {
+			return nil, err
+		}
+		if err := g.save(ctx); err != nil {
+			return nil, err
+		}
+		g.d.event(Event{Kind: "unassign", Session: s.ID, Agent: r.Agent})
+		return t.info(g, pos), nil
+	}
+	return nil, invalid("unknown op %q", op)
+}
+
+func (t *threadGrain) enter(g *grain, ctx actor.Context, r enterReq) (any, error) {
+	if r.Customer != t.Customer || r.Line != t.Line {
+		return nil, invalid("entry for %s/%s reached thread %s/%s", r.Line, r.Customer, t.Line, t.Customer)
+	}
+	if t.open() {
+		return t.info(g, 0), nil
+	}
+	now := nowMs()
+	sticky := t.Conv != "" && time.Duration(now-t.ClosedAt)*time.Millisecond <= g.d.cfg.StickyWindow
+	if !sticky {
+		t.Gen++
+		t.Conv = fmt.Sprintf("s:%s:%s:%d", t.Line, t.Customer, t.Gen)
+		cctx, cancel := context.WithTimeout(context.Background(), 2*g.d.rt.Config().RequestTimeout)
+		_, err := g.d.rt.CreateConversation(cctx, &pb.CreateConversation{Conv: t.Conv, Kind: pb.ConvKind_SERVICE, Title: r.Scene,
+			Members: []*pb.Member{{User: t.Customer, Role: pb.Role_CUSTOMER}}})
+		cancel()
+		if err != nil && actors.CodeOf(err) != pb.Code_EXISTS {
+			t.Gen--
+			return nil, fmt.Errorf("create %s: %w", t.Conv, err)
+		}
+	}
+	prefer := ""
+	if sticky {
+		prefer = t.LastAgent
+	}
+	t.N++
+	t.Session = &session{ID: fmt.Sprintf("%s/%d", t.Conv, t.N), Scene: r.Scene, Data: r.Data, Route: r.Route, Started: now, Prefer: prefer}
+	var bots []string
+	if b, ok := g.d.stepBot(r.Route[0]); ok {
+		bots = []string{b}
+	}
+	if err := t.record(g, t.Customer, map[string]any{"desk": "start", "line": t.Line, "scene": r.Scene, "data": r.Data}, nil, bots, nil); err != nil {
+		t.N--
+		t.Session = nil
+		return nil, err
+	}
+	pos, err := t.step(g, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := g.save(ctx); err != nil {
+		return nil, err
+	}
+	return t.info(g, pos), nil
+}
+
+// step moves the session to route step i; it returns the queue position.
+func (t *threadGrain) step(g *grain, i int) (int, error) {
+	s := t.Session
+	s.Step = i
+	if b, ok := g.d.stepBot(s.Route[i]); ok {
+		s.State, s.Bot = StateBot, b
+		return 0, nil
+	}
+	q, _ := stepQueue(s.Route[i])
+	return t.queue(g, q, nowMs(), s.Prefer)
+}
+
+// queue puts the session in queue q, ordered by since.
+func (t *threadGrain) queue(g *grain, q string, since int64, prefer string) (int, error) {
+	s := t.Session
+	now := nowMs()
+	s.State, s.Queue, s.Since, s.Entered, s.Agent = StateQueued, q, since, now, ""
+	e := waitEntry{Thread: threadID(t.Line, t.Customer), Conv: t.Conv, Session: s.ID, Since: since, Entered: now, Prefer: prefer}
+	var pos int
+	ctx, cancel := context.WithTimeout(context.Background(), 2*g.d.rt.Config().RequestTimeout)
+	defer cancel()
+	if err := g.d.call(ctx, KindQueue, q, "enqueue", enqueueReq{Entry: e}, &pos); err != nil {
+		return 0, fmt.Errorf("queue %s: %w", q, err)
+	}
+	if err := t.record(g, System, map[string]any{"desk": "queued", "queue": q, "position": pos}, nil, nil, nil); err != nil {
+		return 0, err
+	}
+	return pos, nil
+}
+
+func (t *threadGrain) assign(g *grain, ctx actor.Context, r assignReq) (any, error) {
+	s := t.Session
+	ans := assignAnswer{Session: r.Session, Agent: r.Agent}
+	if !t.open() || s.ID != r.Session || s.State != StateQueued || s.Queue != r.Queue {
+		ans.Gone = true
+		return ans, nil
+	}
+	var oa offerAnswer
+	cctx, cancel := context.WithTimeout(context.Background(), 2*g.d.rt.Config().RequestTimeout)
+	defer cancel()
+	t.Tokens++
+	token := t.Tokens
+	if err := g.d.call(cctx, KindAgent, r.Agent, "offer", offer{Session: s.ID, Thread: threadID(t.Line, t.Customer), Conv: t.Conv, Token: token}, &oa); err != nil {
+		return nil, err
+	}
+	ans.View = oa.View
+	if !oa.Accepted {
+		return ans, nil
+	}
+	wait := max(0, nowMs()-r.Entered)
+	var remove []string
+	if s.Bot != "" {
+		remove = []string{s.Bot}
+	}
+	err := t.record(g, System, map[string]any{"desk": "assigned", "queue": r.Queue, "agent": r.Agent, "wait_ms": wait}, []string{r.Agent}, nil, remove)
+	if err != nil {
+		_ = g.d.call(cctx, KindAgent, r.Agent, "release", offer{Session: s.ID}, nil)
+		return nil, err
+	}
+	s.State, s.Agent, s.Bot, s.Prefer, s.Token = StateAssigned, r.Agent, "", "", token
+	t.LastAgent = r.Agent
+	if err := g.save(ctx); err != nil {
+		return nil, err
+	}
+	g.d.event(Event{Kind: "assign", Queue: r.Queue, Session: s.ID, Agent: r.Agent})
+	ans.Taken, ans.WaitMs = true, wait
+	return ans, nil
+}
+
+func (t *threadGrain) transfer(g *grain, ctx actor.Context, r transferReq) (any, error) {
+	s := t.Session
+	if !t.open() || s.State != StateAssigned {
+		return nil, rejected(pb.Code_INVALID, "no assigned session in %s", t.Conv)
+	}
+	if r.By != s.Agent {
+		return nil, rejected(pb.Code_FORBIDDEN, "%s does not hold the session of %s", r.By, t.Conv)
+	}
+	if len(r.Note) > 2000 {
+		return nil, invalid("note is %d bytes, limit 2000", len(r.Note))
+	}
+	kind, arg, _ := strings.Cut(r.To, ":")
+	cctx, cancel := context.WithTimeout(context.Background(), 2*g.d.rt.Config().RequestTimeout)
+	defer cancel()
+	note := func() {
+		if r.Note != "" {
+			s.Notes = append(s.Notes, Note{By: r.By, At: nowMs(), Text: r.Note})
+		}
+	}
+	switch {
+	case kind == "user" && actors.ValidUserID(arg) && arg != r.By:
+		var oa offerAnswer
+		t.Tokens++
+		token := t.Tokens
+		if err := g.d.call(cctx, KindAgent, arg, "offer", offer{Session: s.ID, Thread: threadID(t.Line, t.Customer), Conv: t.Conv, Token: token}, &oa); err != nil {
+			return nil, err
+		}
+		if !oa.Accepted {
+			return nil, rejected(pb.Code_BUSY, "agent %s cannot take it (status %s, load %d of %d)", arg, oa.View.Status, oa.View.Load, oa.View.Capacity)
+		}
+		if err := t.record(g, r.By, map[string]any{"desk": "transfer", "from": r.By, "to": r.To}, []string{arg}, nil, []string{r.By}); err != nil {
+			_ = g.d.call(cctx, KindAgent, arg, "release", offer{Session: s.ID}, nil)
+			return nil, err
+		}
+		s.Agent, s.Token = arg, token
+		t.LastAgent = arg
+		note()
+		if err := g.save(ctx); err != nil {
+			return nil, err
+		}
+		g.d.event(Event{Kind: "unassign", Session: s.ID, Agent: r.By})
+		g.d.event(Event{Kind: "assign", Session: s.ID, Agent: arg})
+		_ = g.d.call(cctx, KindAgent, r.By, "release", offer{Session: s.ID}, nil)
+		return t.info(g, 0), nil
+	case kind == "queue" && validName(arg):
+		if err := t.record(g, r.By, map[string]any{"desk": "transfer", "from": r.By, "to": r.To}, nil, nil, []string{r.By}); err != nil {
+			return nil, err
+		}
+		s.Agent = ""
+		note()
+		if err := g.d.call(cctx, KindAgent, r.By, "release", offer{Session: s.ID}, nil); err != nil {
+			return nil, err
+		}
+		pos, err := t.queue(g, arg, nowMs(), "")
+		if err != nil {
+			return nil, err
+		}
+		if err := g.save(ctx); err != nil {
+			return nil, err
+		}
+		g.d.event(Event{Kind: "unassign", Session: s.ID, Agent: r.By})
+		return t.info(g, pos), nil
+	}
+	return nil, invalid("transfer to %q (want user:ID of another agent or queue:SKILL)", r.To)
+}
+
+func (t *threadGrain) close(g *grain, ctx actor.Context, r closeReq) (any, error) {
+	s := t.Session
+	if !t.open() {
+		return nil, rejected(pb.Code_NOT_FOUND, "no open session in %s", t.Conv)
+	}
+	if r.By != t.Customer && r.By != System && !(s.State == StateAssigned && r.By == s.Agent) {
+		return nil, rejected(pb.Code_FORBIDDEN, "%s may not close the session of %s", r.By, t.Conv)
+	}
+	cctx, cancel := context.WithTimeout(context.Background(), 2*g.d.rt.Config().RequestTimeout)
+	defer cancel()
+	abandoned := false
+	switch s.State {
+	case StateQueued:
+		if err := g.d.call(cctx, KindQueue, s.Queue, "withdraw", withdrawReq{Session: s.ID, Abandoned: true}, &abandoned); err != nil {
+			return nil, err
+		}
+	case StateAssigned:
+		if err := g.d.call(cctx, KindAgent, s.Agent, "release", offer{Session: s.ID}, nil); err != nil {
+			return nil, err
+		}
+	}
+	var remove []string
+	for _, u := range []string{s.Agent, s.Bot} {
+		if u != "" {
+			remove = append(remove, u)
+		}
+	}
+	reason := r.Reason
+	if reason == "" {
+		reason = "resolved"
+	}
+	body := map[string]any{"desk": "close", "by": r.By, "reason": reason, "state": s.State}
+	if abandoned {
+		body["abandoned"] = true
+		body["queue"] = s.Queue
+	}
+	if err := t.record(g, r.By, body, nil, nil, remove); err != nil {
+		return nil, err
+	}
+	was := s.State
+	s.State = StateClosed
+	t.ClosedAt = nowMs()
+	if err := g.save(ctx); err != nil {
+		return nil, err
+	}
+	if was == StateAssigned {
+		g.d.event(Event{Kind: "unassign", Session: s.ID, Agent: s.Agent})
+	}
+	return t.info(g, 0), nil
+}
+
+// arm starts the inactivity timer of an open session.
+func (t *threadGrain) arm(g *grain, ctx actor.Context) {
+	if t.open() && !t.armed {
+		t.armed = true
+		g.after(ctx, g.d.cfg.InactivityTimeout, "inactive")
+	}
+}
+
+func (t *threadGrain) self(g *grain, ctx actor.Context, m any) {
+	switch m.(selfMsg).what {
+	case "started":
+		ctx.SetReceiveTimeout(g.d.cfg.IdleTimeout)
+		// A session that was waiting when the node stopped may have lost
+		// its queue entry; entering again is idempotent.
+		if t.open() && t.Session.State == StateQueued {
+			s := t.Session
+			e := waitEntry{Thread: threadID(t.Line, t.Customer), Conv: t.Conv, Session: s.ID, Since: s.Since, Entered: s.Entered, Prefer: s.Prefer}
+			g.d.tell(KindQueue, s.Queue, "enqueue", enqueueReq{Entry: e}, nil)
+		}
+		// Likewise the agent may have lost the session (its requeue
+		// never arrived, or it restarted from an older state).
+		if t.open() && t.Session.State == StateAssigned {
+			s := t.Session
+			g.d.tell(KindAgent, s.Agent, "ensure", offer{Session: s.ID, Thread: threadID(t.Line, t.Customer), Conv: t.Conv, Token: s.Token}, nil)
+		}
+		t.arm(g, ctx)
+	case "idle":
+		if !t.open() {
+			ctx.Poison(ctx.Self())
+		}
+	case "inactive":
+		t.armed = false
+		if !t.open() {
+			return
+		}
+		last := t.Session.Started
+		msgs, err := g.d.store().ListMessages(context.Background(), t.Conv, 1, 0, storage.NewestFirst, 1)
+		if err == nil && len(msgs) > 0 {
+			last = max(last, msgs[0].ServerTS.UnixMilli())
+		}
+		idle := time.Duration(nowMs()-last) * time.Millisecond
+		if err == nil && idle >= g.d.cfg.InactivityTimeout {
+			if _, err := t.close(g, ctx, closeReq{By: System, Reason: "inactive"}); err != nil {
+				g.d.log.Warn("inactivity close failed", "conv", t.Conv, "err", err)
+			}
+			return
+		}
+		t.armed = true
+		g.after(ctx, max(g.d.cfg.InactivityTimeout-idle, 10*time.Millisecond), "inactive")
+	}
+}

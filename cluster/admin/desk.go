@@ -1,0 +1,165 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/switchboard-im/switchboard/actors"
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/actors/desk"
+)
+
+// The service desk's endpoints (docs/DESK.md). They act for the user named
+// in the request, so every one that changes something needs the token.
+func (s *Server) deskRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /api/v1/desk/scenes", s.auth(false, s.deskScenes))
+	mux.HandleFunc("PUT /api/v1/desk/scenes/{scene}", s.auth(true, s.deskSetScene))
+	mux.HandleFunc("GET /api/v1/desk/agents/{user}", s.auth(false, s.deskAgent))
+	mux.HandleFunc("POST /api/v1/desk/agents/{user}", s.auth(true, s.deskSetAgent))
+	mux.HandleFunc("GET /api/v1/desk/queues/{skill}", s.auth(false, s.deskQueue))
+	mux.HandleFunc("GET /api/v1/desk/sessions/{conv}", s.auth(true, s.deskSession))
+	mux.HandleFunc("POST /api/v1/desk/enter", s.auth(true, s.deskEnter))
+	for _, op := range []string{"handover", "transfer", "close"} {
+		mux.HandleFunc("POST /api/v1/desk/"+op, s.auth(true, func(w http.ResponseWriter, r *http.Request) { s.deskStep(w, r, op) }))
+	}
+}
+
+// DeskRequest is the body of POST /api/v1/desk/{enter,handover,transfer,close}.
+type DeskRequest struct {
+	User   string `json:"user"`
+	Scene  string `json:"scene,omitempty"`  // enter
+	Conv   string `json:"conv,omitempty"`   // handover, transfer, close
+	To     string `json:"to,omitempty"`     // transfer: user:ID or queue:SKILL
+	Note   string `json:"note,omitempty"`   // transfer
+	Reason string `json:"reason,omitempty"` // close
+}
+
+const maxDeskBody = 64 << 10
+
+func readDeskBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	b, err := io.ReadAll(io.LimitReader(r.Body, maxDeskBody+1))
+	if err == nil && len(b) > maxDeskBody {
+		err = fmt.Errorf("body over %d bytes", maxDeskBody)
+	}
+	if err == nil {
+		err = json.Unmarshal(b, v)
+	}
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "bad request body: " + err.Error()})
+		return false
+	}
+	return true
+}
+
+// deskAnswer writes v, or err with the status its code maps to.
+func deskAnswer(w http.ResponseWriter, v any, err error) {
+	if err == nil {
+		writeJSON(w, http.StatusOK, v)
+		return
+	}
+	status := http.StatusServiceUnavailable
+	switch actors.CodeOf(err) {
+	case pb.Code_INVALID:
+		status = http.StatusBadRequest
+	case pb.Code_NOT_FOUND:
+		status = http.StatusNotFound
+	case pb.Code_FORBIDDEN, pb.Code_NOT_MEMBER:
+		status = http.StatusForbidden
+	case pb.Code_BUSY:
+		status = http.StatusConflict
+	case pb.Code_TOO_LARGE:
+		status = http.StatusRequestEntityTooLarge
+	}
+	writeJSON(w, status, map[string]string{"error": err.Error(), "code": actors.CodeOf(err).String()})
+}
+
+func deskCtx(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(r.Context(), 30*time.Second)
+}
+
+func (s *Server) deskScenes(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := deskCtx(r)
+	defer cancel()
+	scenes, err := s.node.Desk.Scenes(ctx)
+	deskAnswer(w, map[string]any{"scenes": scenes}, err)
+}
+
+func (s *Server) deskSetScene(w http.ResponseWriter, r *http.Request) {
+	var sc desk.Scene
+	if !readDeskBody(w, r, &sc) {
+		return
+	}
+	sc.Name = r.PathValue("scene")
+	ctx, cancel := deskCtx(r)
+	defer cancel()
+	out, err := s.node.Desk.SetScene(ctx, sc)
+	deskAnswer(w, out, err)
+}
+
+func (s *Server) deskAgent(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := deskCtx(r)
+	defer cancel()
+	out, err := s.node.Desk.Agent(ctx, r.PathValue("user"))
+	deskAnswer(w, out, err)
+}
+
+func (s *Server) deskSetAgent(w http.ResponseWriter, r *http.Request) {
+	var u desk.AgentUpdate
+	if !readDeskBody(w, r, &u) {
+		return
+	}
+	u.User = r.PathValue("user")
+	ctx, cancel := deskCtx(r)
+	defer cancel()
+	out, err := s.node.Desk.SetAgent(ctx, u)
+	deskAnswer(w, out, err)
+}
+
+func (s *Server) deskQueue(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := deskCtx(r)
+	defer cancel()
+	out, err := s.node.Desk.Queue(ctx, r.PathValue("skill"))
+	deskAnswer(w, out, err)
+}
+
+func (s *Server) deskSession(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := deskCtx(r)
+	defer cancel()
+	out, err := s.node.Desk.Session(ctx, r.URL.Query().Get("user"), r.PathValue("conv"))
+	deskAnswer(w, out, err)
+}
+
+func (s *Server) deskEnter(w http.ResponseWriter, r *http.Request) {
+	var req DeskRequest
+	if !readDeskBody(w, r, &req) {
+		return
+	}
+	ctx, cancel := deskCtx(r)
+	defer cancel()
+	out, err := s.node.Desk.Enter(ctx, req.User, req.Scene)
+	deskAnswer(w, out, err)
+}
+
+func (s *Server) deskStep(w http.ResponseWriter, r *http.Request, op string) {
+	var req DeskRequest
+	if !readDeskBody(w, r, &req) {
+		return
+	}
+	ctx, cancel := deskCtx(r)
+	defer cancel()
+	var out desk.SessionInfo
+	var err error
+	switch op {
+	case "handover":
+		out, err = s.node.Desk.Handover(ctx, req.User, req.Conv)
+	case "transfer":
+		out, err = s.node.Desk.Transfer(ctx, req.User, req.Conv, req.To, req.Note)
+	case "close":
+		out, err = s.node.Desk.Close(ctx, req.User, req.Conv, req.Reason)
+	}
+	deskAnswer(w, out, err)
+}

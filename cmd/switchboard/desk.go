@@ -1,0 +1,290 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/switchboard-im/switchboard/actors/desk"
+	"github.com/switchboard-im/switchboard/cluster/admin"
+)
+
+// send is call with a JSON request body.
+func (o *adminOptions) send(ctx context.Context, method, path string, in, out any) error {
+	if err := o.resolve(); err != nil {
+		return err
+	}
+	body, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(o.url, "/")+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	if o.token != "" {
+		req.Header.Set("Authorization", "Bearer "+o.token)
+	}
+	res, err := (&http.Client{Timeout: 60 * time.Second}).Do(req)
+	if err != nil {
+		return fmt.Errorf("admin API: %w", err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(res.Body, 16<<20))
+	if err != nil {
+		return fmt.Errorf("admin API: %w", err)
+	}
+	if res.StatusCode/100 != 2 {
+		var e struct{ Error string }
+		_ = json.Unmarshal(b, &e)
+		if e.Error == "" {
+			e.Error = strings.TrimSpace(string(b))
+		}
+		return fmt.Errorf("%s", e.Error)
+	}
+	return json.Unmarshal(b, out)
+}
+
+func newDeskCmd() *cobra.Command {
+	var o adminOptions
+	cmd := &cobra.Command{Use: "desk", Short: "Service desk: scenes, agents, queues, sessions (through the admin API; docs/DESK.md)"}
+	o.flags(cmd)
+
+	scene := &cobra.Command{Use: "scene", Short: "Register and list entry scenes"}
+	var name, line, route string
+	set := &cobra.Command{
+		Use: "set", Short: "Register a scene of a business line and its route (bot, bot:ID, queue:SKILL, agent:ID)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var out desk.Scene
+			in := desk.Scene{Line: line, Route: strings.Split(route, ",")}
+			if err := o.send(cmd.Context(), http.MethodPut, "/api/v1/desk/scenes/"+url.PathEscape(name), in, &out); err != nil {
+				return err
+			}
+			if o.json {
+				return printJSON(os.Stdout, out)
+			}
+			fmt.Printf("scene %s (line %s): %s\n", out.Name, out.Line, strings.Join(out.Route, " → "))
+			return nil
+		},
+	}
+	set.Flags().StringVar(&name, "scene", "", "scene name, e.g. listing")
+	set.Flags().StringVar(&line, "line", "", "business line, e.g. cars")
+	set.Flags().StringVar(&route, "route", "", "route steps, comma-separated, e.g. bot,queue:sales")
+	for _, f := range []string{"scene", "line", "route"} {
+		_ = set.MarkFlagRequired(f)
+	}
+	list := &cobra.Command{
+		Use: "list", Short: "List the scenes", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var out struct {
+				Scenes []desk.Scene `json:"scenes"`
+			}
+			if err := o.call(cmd.Context(), http.MethodGet, "/api/v1/desk/scenes", &out); err != nil {
+				return err
+			}
+			if o.json {
+				return printJSON(os.Stdout, out)
+			}
+			for _, s := range out.Scenes {
+				fmt.Printf("%-20s %-12s %s\n", s.Name, s.Line, strings.Join(s.Route, ","))
+			}
+			return nil
+		},
+	}
+	scene.AddCommand(set, list)
+
+	var user, status, skills string
+	var capacity int
+	agent := &cobra.Command{
+		Use: "agent", Short: "Show an agent, or set its status, capacity and skills", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var out desk.AgentInfo
+			u := desk.AgentUpdate{}
+			f := cmd.Flags()
+			if f.Changed("status") {
+				u.Status = &status
+			}
+			if f.Changed("capacity") {
+				u.Capacity = &capacity
+			}
+			if f.Changed("skills") {
+				list := []string{}
+				for _, s := range strings.Split(skills, ",") {
+					if s = strings.TrimSpace(s); s != "" {
+						list = append(list, s)
+					}
+				}
+				u.Skills = &list
+			}
+			path := "/api/v1/desk/agents/" + url.PathEscape(user)
+			var err error
+			if u.Status == nil && u.Capacity == nil && u.Skills == nil {
+				err = o.call(cmd.Context(), http.MethodGet, path, &out)
+			} else {
+				err = o.send(cmd.Context(), http.MethodPost, path, u, &out)
+			}
+			if err != nil {
+				return err
+			}
+			if o.json {
+				return printJSON(os.Stdout, out)
+			}
+			fmt.Printf("%s %s load %d/%d skills %s sessions %s\n", out.User, out.Status, out.Load, out.Capacity,
+				strings.Join(out.Skills, ","), strings.Join(out.Sessions, " "))
+			return nil
+		},
+	}
+	agent.Flags().StringVar(&user, "user", "", "the agent")
+	agent.Flags().StringVar(&status, "status", "", "online, away or offline")
+	agent.Flags().IntVar(&capacity, "capacity", 0, "most sessions at once")
+	agent.Flags().StringVar(&skills, "skills", "", "skill groups, comma-separated")
+	_ = agent.MarkFlagRequired("user")
+
+	var skill string
+	queue := &cobra.Command{
+		Use: "queue", Short: "Show a skill group's waiting sessions and agents", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var out desk.QueueInfo
+			if err := o.call(cmd.Context(), http.MethodGet, "/api/v1/desk/queues/"+url.PathEscape(skill), &out); err != nil {
+				return err
+			}
+			if o.json {
+				return printJSON(os.Stdout, struct {
+					Waiting []desk.Waiting    `json:"waiting"`
+					Agents  []desk.QueueAgent `json:"agents"`
+				}{out.Waiting, out.Agents})
+			}
+			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "WAITING\tSESSION\tSINCE")
+			for _, w := range out.Waiting {
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", w.Conv, w.Session, time.UnixMilli(w.SinceMs).UTC().Format(time.RFC3339))
+			}
+			fmt.Fprintln(tw, "AGENT\tSTATUS\tLOAD")
+			for _, a := range out.Agents {
+				fmt.Fprintf(tw, "%s\t%s\t%d/%d\n", a.User, a.Status, a.Load, a.Capacity)
+			}
+			fmt.Fprintf(tw, "assigned %d, abandoned %d\n", out.Stats.Assigned, out.Stats.Abandoned)
+			return tw.Flush()
+		},
+	}
+	queue.Flags().StringVar(&skill, "skill", "", "skill group (or @USER for an owner agent's own queue)")
+	_ = queue.MarkFlagRequired("skill")
+
+	var sceneArg, conv, to, note, reason string
+	printSession := func(s desk.SessionInfo, full bool) error {
+		if o.json {
+			if full {
+				return printJSON(os.Stdout, s)
+			}
+			return printJSON(os.Stdout, struct {
+				Conv          string  `json:"conv"`
+				Session       string  `json:"session"`
+				Agent         *string `json:"agent"`
+				QueuePosition int     `json:"queue_position"`
+			}{s.Conv, s.Session, s.Agent, s.QueuePosition})
+		}
+		who := ""
+		switch {
+		case s.Agent != nil:
+			who = "agent " + *s.Agent
+		case s.Bot != "":
+			who = "robot " + s.Bot
+		case s.QueuePosition > 0:
+			who = fmt.Sprintf("queue %s, position %d", s.Queue, s.QueuePosition)
+		}
+		if who != "" {
+			who = " (" + who + ")"
+		}
+		fmt.Printf("%s session %s: %s%s\n", s.Conv, s.Session, s.State, who)
+		for _, n := range s.Notes {
+			fmt.Printf("  note by %s at %s: %s\n", n.By, time.UnixMilli(n.At).UTC().Format(time.RFC3339), n.Text)
+		}
+		return nil
+	}
+	enter := &cobra.Command{
+		Use: "enter", Short: "A customer enters through a scene (NAME or NAME/DATA)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var out desk.SessionInfo
+			if err := o.send(cmd.Context(), http.MethodPost, "/api/v1/desk/enter", admin.DeskRequest{User: user, Scene: sceneArg}, &out); err != nil {
+				return err
+			}
+			return printSession(out, false)
+		},
+	}
+	enter.Flags().StringVar(&user, "user", "", "the customer")
+	enter.Flags().StringVar(&sceneArg, "scene", "", "scene, e.g. listing/123")
+	step := func(use, short string, req func() admin.DeskRequest) *cobra.Command {
+		c := &cobra.Command{
+			Use: use, Short: short, Args: cobra.NoArgs,
+			RunE: func(cmd *cobra.Command, _ []string) error {
+				var out desk.SessionInfo
+				if err := o.send(cmd.Context(), http.MethodPost, "/api/v1/desk/"+use, req(), &out); err != nil {
+					return err
+				}
+				return printSession(out, true)
+			},
+		}
+		c.Flags().StringVar(&user, "user", "", "who does it")
+		c.Flags().StringVar(&conv, "conv", "", "the service conversation")
+		_ = c.MarkFlagRequired("user")
+		_ = c.MarkFlagRequired("conv")
+		return c
+	}
+	handover := step("handover", "The robot (or the customer) hands the session to the next step of its route", func() admin.DeskRequest {
+		return admin.DeskRequest{User: user, Conv: conv}
+	})
+	transfer := step("transfer", "An agent hands its session to user:ID or queue:SKILL, with an internal note", func() admin.DeskRequest {
+		return admin.DeskRequest{User: user, Conv: conv, To: to, Note: note}
+	})
+	transfer.Flags().StringVar(&to, "to", "", "user:ID or queue:SKILL")
+	transfer.Flags().StringVar(&note, "note", "", "internal note (the customer does not see it)")
+	_ = transfer.MarkFlagRequired("to")
+	closeCmd := step("close", "The agent or the customer closes the session", func() admin.DeskRequest {
+		return admin.DeskRequest{User: user, Conv: conv, Reason: reason}
+	})
+	closeCmd.Flags().StringVar(&reason, "reason", "", "why (default resolved)")
+	session := &cobra.Command{
+		Use: "session", Short: "Show the session of a conversation (with internal notes, unless --user is its customer)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var out desk.SessionInfo
+			path := "/api/v1/desk/sessions/" + url.PathEscape(conv) + "?user=" + url.QueryEscape(user)
+			if err := o.call(cmd.Context(), http.MethodGet, path, &out); err != nil {
+				return err
+			}
+			return printSession(out, true)
+		},
+	}
+	session.Flags().StringVar(&conv, "conv", "", "the service conversation")
+	session.Flags().StringVar(&user, "user", "", "who asks")
+	_ = session.MarkFlagRequired("conv")
+	_ = enter.MarkFlagRequired("user")
+	_ = enter.MarkFlagRequired("scene")
+
+	cmd.AddCommand(scene, agent, queue, enter, handover, transfer, closeCmd, session)
+	return cmd
+}
+
+// registerDeskFlags makes every desk limit and timing a serve flag.
+func registerDeskFlags(f *pflag.FlagSet, c *desk.Config) {
+	d := desk.DefaultConfig()
+	f.DurationVar(&c.StickyWindow, "desk-sticky-window", d.StickyWindow, "a customer back within this reaches the same conversation and agent")
+	f.DurationVar(&c.InactivityTimeout, "desk-inactivity-timeout", d.InactivityTimeout, "close a session whose conversation was silent this long")
+	f.DurationVar(&c.OfferTimeout, "desk-offer-timeout", d.OfferTimeout, "offer a queue's head again after this without an answer")
+	f.IntVar(&c.MaxWaiting, "desk-max-waiting", d.MaxWaiting, "most sessions waiting in one queue")
+	f.IntVar(&c.MaxCapacity, "desk-max-capacity", d.MaxCapacity, "largest agent capacity")
+	f.IntVar(&c.MaxSkills, "desk-max-skills", d.MaxSkills, "most skills per agent")
+	f.IntVar(&c.MaxScenes, "desk-max-scenes", d.MaxScenes, "most registered scenes")
+	f.StringVar(&c.BotUser, "desk-bot-user", d.BotUser, "the robot a \"bot\" route step adds")
+}

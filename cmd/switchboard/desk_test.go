@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+)
+
+// walkthrough returns the commands of docs/DESK.md's walkthrough, each
+// with the output shown under it (a "# {…}" line), if any.
+func walkthrough(t *testing.T) (cmds [][]string, want []string) {
+	t.Helper()
+	doc, err := os.ReadFile("../../docs/DESK.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, ok := strings.Cut(string(doc), "<!-- walkthrough:begin -->")
+	block, _, ok2 := strings.Cut(block, "<!-- walkthrough:end -->")
+	if !ok || !ok2 {
+		t.Fatal("docs/DESK.md has no walkthrough block")
+	}
+	for _, line := range strings.Split(block, "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(line, "switchboard "):
+			args, err := splitArgs(strings.TrimPrefix(line, "switchboard "))
+			if err != nil {
+				t.Fatalf("%q: %v", line, err)
+			}
+			cmds = append(cmds, args)
+			want = append(want, "")
+		case strings.HasPrefix(line, "# {") && len(want) > 0:
+			want[len(want)-1] = strings.TrimPrefix(line, "# ")
+		}
+	}
+	return cmds, want
+}
+
+// splitArgs splits a command line on spaces, keeping "double quoted" words.
+func splitArgs(s string) ([]string, error) {
+	var out []string
+	var cur strings.Builder
+	quoted, in := false, false
+	for _, r := range s {
+		switch {
+		case r == '"':
+			quoted, in = !quoted, true
+		case r == ' ' && !quoted:
+			if in {
+				out = append(out, cur.String())
+				cur.Reset()
+				in = false
+			}
+		default:
+			cur.WriteRune(r)
+			in = true
+		}
+	}
+	if quoted {
+		return nil, fmt.Errorf("unbalanced quote")
+	}
+	if in {
+		out = append(out, cur.String())
+	}
+	return out, nil
+}
+
+// TestDeskWalkthrough runs docs/DESK.md's walkthrough against a dev node:
+// every command succeeds and prints what the page shows. Assignment is
+// asynchronous, so a command is retried for a few seconds, as a reader
+// would run it again.
+func TestDeskWalkthrough(t *testing.T) {
+	cmds, want := walkthrough(t)
+	if len(cmds) < 10 {
+		t.Fatalf("walkthrough has %d commands", len(cmds))
+	}
+	n := newDevNode(t)
+	n.start()
+	for i, args := range cmds {
+		for j := range args {
+			args[j] = strings.ReplaceAll(args[j], "./data", n.dir)
+		}
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			cmd := exec.Command(n.bin, args...)
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			out, err := cmd.Output()
+			got := strings.TrimSpace(string(out))
+			if err == nil && (want[i] == "" || got == want[i]) {
+				t.Logf("switchboard %s\n%s", strings.Join(args, " "), got)
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("switchboard %s: %v\n%s\ngot  %s\nwant %s", strings.Join(args, " "), err, stderr.String(), got, want[i])
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	// The end state: closed, the note hidden from the customer, every step
+	// in the log.
+	out := string(n.run("desk", "session", "--data-dir", n.dir, "--user", "c1", "--conv", "s:cars:c1:1"))
+	if !strings.Contains(out, "closed") || strings.Contains(out, "Friday") {
+		t.Fatalf("customer's view of the session: %s", out)
+	}
+	hist := string(n.run("history", "--data-dir", n.dir, "--user", "c1", "--conv", "s:cars:c1:1", "--json"))
+	for _, step := range []string{"start", "handover", "queued", "assigned", "transfer", "close"} {
+		if !strings.Contains(hist, `\"desk\":\"`+step+`\"`) {
+			t.Errorf("no %s step in the history: %s", step, hist)
+		}
+	}
+	if strings.Contains(hist, "test drive") {
+		t.Errorf("the internal note is in the history")
+	}
+}
