@@ -230,13 +230,13 @@ func (s *Store) reopen() {
 	}
 	if s.db != nil {
 		if err := closeDB(s.db); err != nil {
-			s.log.Warn("closing the failed database", "err", err)
+			s.log.Warn("closing the failed database", "err", err.Error())
 		}
 		s.db = nil
 	}
 	db, err := s.openDB(false)
 	if err != nil {
-		s.throttled.log(s.log, "reopen", "reopening the store failed; retrying", "err", err)
+		s.throttled.log(s.log, "reopen", "reopening the store failed; retrying", "err", err.Error())
 		if s.readOnly {
 			// Keep serving reads from a read-only copy meanwhile.
 			if db, err = s.openDB(true); err == nil {
@@ -250,10 +250,10 @@ func (s *Store) reopen() {
 		for _, k := range s.undo {
 			_ = b.Delete(k, nil)
 		}
-		err = db.Apply(b, pebble.Sync)
+		err = applySync(db, b)
 		_ = b.Close()
 		if err != nil {
-			s.throttled.log(s.log, "reopen", "dropping unacknowledged writes failed; retrying", "err", err)
+			s.throttled.log(s.log, "reopen", "dropping unacknowledged writes failed; retrying", "err", err.Error())
 			_ = closeDB(db)
 			return
 		}
@@ -269,6 +269,17 @@ func (s *Store) reopen() {
 	s.db, s.readOnly, s.walErr = db, false, nil
 	s.commitSeq = max(s.commitSeq, commit)
 	s.setHealth(reasonOK, "")
+}
+
+// applySync applies b durably; Pebble calls Fatalf (which panics) when the
+// WAL sync fails, so the panic is turned into an error.
+func applySync(db *pebble.DB, b *pebble.Batch) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("pebble panicked applying: %v", r)
+		}
+	}()
+	return db.Apply(b, pebble.Sync)
 }
 
 // closeDB closes db, turning a panic into an error.
