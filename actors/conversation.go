@@ -82,6 +82,7 @@ type pendingWrite struct {
 	msg   storage.Message
 	state writeState
 	reply func(e *pb.Error) // answers the request that caused it
+	err   *pb.Error         // the answer of a failed write; nil means RETRY
 }
 
 type writeState uint8
@@ -586,12 +587,18 @@ func (c *conversation) settle(ctx actor.Context, f *flight, err error) {
 		for s := max(f.first, base); s <= f.last && s-base < uint64(len(c.pending)); s++ {
 			if err != nil {
 				c.pending[s-base].state = writeFailed
+				if errors.Is(err, storage.ErrUnavailable) {
+					c.pending[s-base].err = storeErr(err)
+				}
 			} else {
 				c.pending[s-base].state = writeDurable
 			}
 		}
 	}
-	if err != nil && !c.fenced {
+	// The store refusing writes (disk full) is no reason to give up the
+	// activation: the failed seqs are never handed out again (a later
+	// batch may be durable above them; the next activation fills the gap).
+	if err != nil && !c.fenced && !errors.Is(err, storage.ErrUnavailable) {
 		c.log.Warn("append failed; giving up this activation", "first", f.first, "last", f.last, "err", err)
 		c.fence(ctx, err) // answers what it can itself
 		return
@@ -610,7 +617,10 @@ func (c *conversation) answer(ctx actor.Context) {
 			key = dedupeKey{p.msg.Sender, p.msg.ClientMsgID}
 		}
 		if p.state == writeFailed {
-			e := pbErr(pb.Code_RETRY, "conversation %s moved", c.id)
+			e := p.err
+			if e == nil {
+				e = pbErr(pb.Code_RETRY, "conversation %s moved", c.id)
+			}
 			p.reply(e)
 			if d, ok := c.dedupe[key]; ok && d.seq == p.msg.Seq {
 				for _, w := range d.waiting {

@@ -42,6 +42,10 @@ func fromPB(e *pb.Error) error {
 	return &Error{Code: e.Code, Message: e.Message}
 }
 
+// storageRetryAfterMs is the retry hint sent with STORAGE_UNAVAILABLE: the
+// store rechecks free space on every write and recovers within a second.
+const storageRetryAfterMs = 1000
+
 // storeErr maps a storage error to an answer.
 func storeErr(err error) *pb.Error {
 	switch {
@@ -55,6 +59,10 @@ func storeErr(err error) *pb.Error {
 		return pbErr(pb.Code_EXISTS, "%v", err)
 	case errors.Is(err, storage.ErrEpochLost), errors.Is(err, storage.ErrSeqExists):
 		return pbErr(pb.Code_RETRY, "conversation moved: %v", err)
+	case errors.Is(err, storage.ErrUnavailable):
+		e := pbErr(pb.Code_STORAGE_UNAVAILABLE, "%v", err)
+		e.RetryAfterMs = storageRetryAfterMs
+		return e
 	}
 	return pbErr(pb.Code_INTERNAL, "storage: %v", err)
 }

@@ -180,6 +180,7 @@ func runServe(ctx context.Context, o serveOptions) error {
 			srv.Drain(ctx, "")
 			return nil
 		},
+		StoreHealth: storeHealth(rawStore),
 	})
 	if err != nil {
 		return err
@@ -322,6 +323,15 @@ func splitHostPort(addr string) (string, int, error) {
 		return "", 0, fmt.Errorf("port %q: %w", p, err)
 	}
 	return h, port, nil
+}
+
+// storeHealth returns the store's write health check if it has one (the
+// embedded store: disk full, WAL failure).
+func storeHealth(st storage.Store) func() error {
+	if h, ok := st.(interface{ Health() error }); ok {
+		return h.Health
+	}
+	return nil
 }
 
 func openStore(ctx context.Context, o serveOptions, log *slog.Logger) (storage.Store, error) {
