@@ -42,7 +42,10 @@ type Report struct {
 	WALs   []string `json:"wals,omitempty"`
 	Commit uint64   `json:"commit"` // commit counter in the store
 	Acked  uint64   `json:"acked"`  // last acknowledged commit counter (watermark)
-	Damage []Damage `json:"damage,omitempty"`
+	// TableSeq is the highest Pebble sequence number in tables: WAL records
+	// at or below it are already in tables.
+	TableSeq uint64   `json:"table_seq"`
+	Damage   []Damage `json:"damage,omitempty"`
 }
 
 // Damaged reports whether anything is damaged.
@@ -106,6 +109,7 @@ func (s *Store) inspect(full bool) (Report, error) {
 	for _, level := range tables {
 		for _, t := range level {
 			rep.Tables++
+			rep.TableSeq = max(rep.TableSeq, uint64(t.LargestSeqNum))
 			if t.Virtual {
 				continue
 			}
@@ -124,7 +128,7 @@ func (s *Store) inspect(full bool) (Report, error) {
 	}
 	if rep.Commit < rep.Acked {
 		rep.Damage = append(rep.Damage, Damage{Kind: "acked_missing", Detail: fmt.Sprintf(
-			"commits %d to %d were acknowledged but are not in the store (WAL truncated or lost)", rep.Commit+1, rep.Acked)})
+			"commits %d to %d were acknowledged but are not in the store (the WAL was truncated, damaged or lost)", rep.Commit+1, rep.Acked)})
 	}
 	if full && len(rep.Damage) == 0 {
 		if err := checkTables(db); err != nil {

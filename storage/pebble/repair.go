@@ -2,6 +2,7 @@ package pebble
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -26,9 +27,9 @@ type RepairReport struct {
 	After         Report   `json:"after"`
 }
 
-// Repair recovers what it can of a damaged store: a damaged WAL and every
-// newer one are moved aside and their readable records (up to the damage)
-// are applied again; then every conversation's log is moved forward past
+// Repair recovers what it can of a damaged store: the WALs are moved
+// aside and every readable record in them (before and after the damage)
+// is applied again; then every conversation's log is moved forward past
 // the highest seq that may have been acknowledged (its reservation plus
 // seqSkip, since the reservation itself may be lost) with gap messages,
 // so no acknowledged seq is given to a new message. Damaged tables are not
@@ -51,40 +52,33 @@ func Repair(ctx context.Context, cfg Config, seqSkip uint64) (RepairReport, erro
 		}
 	}
 	fs, dir := cfg.FS, cfg.Dir
+	// Every WAL is moved aside and its readable records newer than the
+	// tables are applied again in order: Pebble stops replaying at the
+	// first damaged chunk (or takes it for the end), dropping acknowledged
+	// records after it; reading on past the damage recovers them.
 	var salvage [][]byte
-	for _, d := range before.Damage {
-		if d.Kind != "wal" {
-			continue
-		}
-		// The damaged WAL is the one named, else the newest; it and every
-		// newer one are read up to the damage and moved aside.
-		first := uint64(0)
-		if n, ok := walNum(d.File); ok {
-			first = n
-		} else if len(before.WALs) > 0 {
-			first, _ = walNum(before.WALs[len(before.WALs)-1])
-		}
+	names := append([]string(nil), before.WALs...)
+	sort.Slice(names, func(i, j int) bool { a, _ := walNum(names[i]); b, _ := walNum(names[j]); return a < b })
+	if len(names) > 0 {
 		rr.AsideDir = fs.PathJoin(dir, fmt.Sprintf("damaged-%d", time.Now().Unix()))
 		if err := fs.MkdirAll(rr.AsideDir, 0o755); err != nil {
 			return rr, err
 		}
-		names := append([]string(nil), before.WALs...)
-		sort.Slice(names, func(i, j int) bool { a, _ := walNum(names[i]); b, _ := walNum(names[j]); return a < b })
-		for _, name := range names {
-			n, ok := walNum(name)
-			if !ok || n < first {
-				continue
-			}
-			recs, err := readWAL(cfg, name, n)
-			if err != nil {
-				return rr, err
-			}
-			salvage = append(salvage, recs...)
-			if err := fs.Rename(fs.PathJoin(dir, name), fs.PathJoin(rr.AsideDir, name)); err != nil {
-				return rr, err
-			}
-			rr.MovedAside = append(rr.MovedAside, name)
+	}
+	for _, name := range names {
+		n, ok := walNum(name)
+		if !ok {
+			continue
 		}
+		recs, err := readWAL(cfg, name, n, before.TableSeq)
+		if err != nil {
+			return rr, err
+		}
+		salvage = append(salvage, recs...)
+		if err := fs.Rename(fs.PathJoin(dir, name), fs.PathJoin(rr.AsideDir, name)); err != nil {
+			return rr, err
+		}
+		rr.MovedAside = append(rr.MovedAside, name)
 	}
 	// The loss is now known and handled below: start a new watermark.
 	if err := fs.Remove(fs.PathJoin(dir, watermarkFile)); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -118,28 +112,45 @@ func Repair(ctx context.Context, cfg Config, seqSkip uint64) (RepairReport, erro
 	return rr, err
 }
 
-// readWAL returns the records of a WAL up to its first damage.
-func readWAL(cfg Config, name string, num uint64) ([][]byte, error) {
+// readWAL returns the readable records of a WAL whose batches are newer
+// than tableSeq, skipping damaged blocks.
+func readWAL(cfg Config, name string, num, tableSeq uint64) ([][]byte, error) {
 	f, err := cfg.FS.Open(cfg.FS.PathJoin(cfg.Dir, name))
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	size := st.Size()
 	var logNum = pebble.SSTableInfo{}.BackingSSTNum
 	setNum(&logNum, num)
-	r := record.NewReader(f, logNum)
+	const block = 32 << 10 // the WAL's block size: chunks never straddle one
 	var out [][]byte
-	for {
-		rec, err := r.Next()
-		if err != nil {
-			return out, nil // EOF or damage: keep what came before
+	for off := int64(0); off < size; {
+		r := record.NewReader(io.NewSectionReader(f, off, size-off), logNum)
+		for {
+			at := r.Offset() // where the next record starts
+			rec, err := r.Next()
+			var b []byte
+			if err == nil {
+				b, err = io.ReadAll(rec)
+			}
+			if err != nil {
+				// Damage (which the reader may also report as the end):
+				// read on from the block after the one the failed record
+				// starts in, to the file's end.
+				off += (at/block + 1) * block
+				break
+			}
+			if len(b) >= 12 && binary.LittleEndian.Uint64(b) > tableSeq {
+				out = append(out, b) // else already in a table
+			}
 		}
-		b, err := io.ReadAll(rec)
-		if err != nil {
-			return out, nil
-		}
-		out = append(out, b)
 	}
+	return out, nil
 }
 
 func setNum[T ~uint64](p *T, v uint64) { *p = T(v) }
