@@ -162,7 +162,8 @@ func (c *committer) applyLoop() {
 func apply(db *pebble.DB, b *pebble.Batch) (err error, panicked bool) {
 	defer func() {
 		if r := recover(); r != nil {
-			err, panicked = fmt.Errorf("pebble panicked applying a batch: %v", r), true
+			_, fatalf := r.(fatalPanic)
+			err, panicked = fmt.Errorf("pebble failed applying a batch: %v", r), !fatalf
 		}
 	}()
 	return db.ApplyNoSyncWait(b, pebble.Sync), false

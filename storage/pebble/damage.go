@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"sort"
 	"strconv"
@@ -230,7 +231,7 @@ func (s *Store) writeWatermark() {
 		return
 	}
 	if err := writeWatermarkFile(s.fs, s.dir, acked); err != nil {
-		s.throttled.log(s.log, "watermark", "writing the acknowledged-commit watermark failed", "err", err)
+		s.throttled.log(s.log, slog.LevelError, "watermark", "writing the acknowledged-commit watermark failed", "err", err)
 		return
 	}
 	s.watermark = acked

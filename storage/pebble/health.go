@@ -1,6 +1,7 @@
 package pebble
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -73,11 +74,11 @@ func (s *Store) setHealth(reason, detail string) {
 	writableGauge.Reset()
 	if reason == reasonOK {
 		writableGauge.WithLabelValues(reason).Set(1)
-		s.log.Info("store writable again", "was", old)
+		s.throttled.log(s.log, slog.LevelInfo, "health-"+reason, "store writable again", "was", old)
 		return
 	}
 	writableGauge.WithLabelValues(reason).Set(0)
-	s.log.Error("store refuses writes", "reason", reason, "detail", detail)
+	s.throttled.log(s.log, slog.LevelError, "health-"+reason, "store refuses writes", "reason", reason, "detail", detail)
 }
 
 func (s *Store) reason() string {
@@ -236,7 +237,7 @@ func (s *Store) reopen() {
 	}
 	db, err := s.openDB(false)
 	if err != nil {
-		s.throttled.log(s.log, "reopen", "reopening the store failed; retrying", "err", err.Error())
+		s.throttled.log(s.log, slog.LevelError, "reopen", "reopening the store failed; retrying", "err", err.Error())
 		if s.readOnly {
 			// Keep serving reads from a read-only copy meanwhile.
 			if db, err = s.openDB(true); err == nil {
@@ -253,7 +254,7 @@ func (s *Store) reopen() {
 		err = applySync(db, b)
 		_ = b.Close()
 		if err != nil {
-			s.throttled.log(s.log, "reopen", "dropping unacknowledged writes failed; retrying", "err", err.Error())
+			s.throttled.log(s.log, slog.LevelError, "reopen", "dropping unacknowledged writes failed; retrying", "err", err.Error())
 			_ = closeDB(db)
 			return
 		}
@@ -262,7 +263,7 @@ func (s *Store) reopen() {
 	}
 	commit, err := readCommit(db)
 	if err != nil {
-		s.throttled.log(s.log, "reopen", "reading the commit counter failed; retrying", "err", err)
+		s.throttled.log(s.log, slog.LevelError, "reopen", "reading the commit counter failed; retrying", "err", err)
 		_ = closeDB(db)
 		return
 	}
@@ -310,7 +311,7 @@ func newThrottle(every time.Duration) *throttle {
 	return &throttle{every: every, last: map[string]time.Time{}, held: map[string]int{}}
 }
 
-func (t *throttle) log(l *slog.Logger, key, msg string, args ...any) {
+func (t *throttle) log(l *slog.Logger, level slog.Level, key, msg string, args ...any) {
 	t.mu.Lock()
 	now := time.Now()
 	if now.Sub(t.last[key]) < t.every {
@@ -324,5 +325,5 @@ func (t *throttle) log(l *slog.Logger, key, msg string, args ...any) {
 	if held > 0 {
 		args = append(args, "repeated", held)
 	}
-	l.Error(msg, args...)
+	l.Log(context.Background(), level, msg, args...)
 }

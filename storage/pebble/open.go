@@ -156,10 +156,10 @@ func (s *Store) options(readOnly bool) *pebble.Options {
 		EventListener: &pebble.EventListener{
 			BackgroundError: func(err error) {
 				backgroundErrors.Inc()
-				s.throttled.log(s.log, "background", "store background error", "err", err.Error())
+				s.throttled.log(s.log, slog.LevelError, "background", "store background error", "err", err.Error())
 			},
 			DiskSlow: func(info pebble.DiskSlowInfo) {
-				s.throttled.log(s.log, "disk-slow", "slow disk", "path", info.Path, "op", info.OpType.String(), "duration", info.Duration)
+				s.throttled.log(s.log, slog.LevelError, "disk-slow", "slow disk", "path", info.Path, "op", info.OpType.String(), "duration", info.Duration)
 			},
 		},
 	}

@@ -899,9 +899,16 @@ func (s slogLogger) Infof(format string, args ...any) {
 	s.l.Debug(fmt.Sprintf(format, args...))
 }
 func (s slogLogger) Errorf(format string, args ...any) {
-	s.t.log(s.l, format, fmt.Sprintf(format, args...))
+	s.t.log(s.l, slog.LevelError, format, fmt.Sprintf(format, args...))
 }
 func (s slogLogger) Fatalf(format string, args ...any) {
-	s.l.Error(fmt.Sprintf(format, args...))
-	panic(fmt.Sprintf(format, args...))
+	msg := fmt.Sprintf(format, args...)
+	s.l.Error(msg)
+	panic(fatalPanic(msg))
 }
+
+// fatalPanic is what Fatalf panics with. Pebble calls Fatalf without
+// holding its commit lock when a commit fails, so the committer can close
+// and reopen the database; any other panic in a commit (Pebble panics on a
+// WAL write error while holding that lock) leaves a restart as the only way.
+type fatalPanic string
