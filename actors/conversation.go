@@ -509,7 +509,7 @@ func (c *conversation) enqueue(ctx actor.Context, msg *storage.Message, reply fu
 	if seq > c.reserved {
 		if err := c.reserve(context.Background(), c.lastSeq+c.rt.cfg.SeqReserve); err != nil {
 			reply(storeErr(err))
-			c.fence(ctx, err)
+			c.fenceUnlessUnavailable(ctx, err)
 			return false
 		}
 	}
@@ -703,6 +703,15 @@ func (c *conversation) fence(ctx actor.Context, cause error) {
 	ctx.Poison(ctx.Self())
 }
 
+// fenceUnlessUnavailable fences after a failed reservation, except when
+// the store refuses writes for now (disk full): a reservation only raises
+// the bound, so the activation stays valid and retries it on the next send.
+func (c *conversation) fenceUnlessUnavailable(ctx actor.Context, err error) {
+	if !errors.Is(err, storage.ErrUnavailable) {
+		c.fence(ctx, err)
+	}
+}
+
 // flushedUpTo is the highest seq handed to the store.
 func (c *conversation) flushedUpTo() uint64 {
 	if len(c.inflight) == 0 {
@@ -859,7 +868,7 @@ func (c *conversation) changeMembership(ctx actor.Context, m *pb.MembershipChang
 	if seq > c.reserved {
 		if err := c.reserve(context.Background(), c.lastSeq+c.rt.cfg.SeqReserve); err != nil {
 			reply(storeErr(err), 0)
-			c.fence(ctx, err)
+			c.fenceUnlessUnavailable(ctx, err)
 			return
 		}
 	}
