@@ -39,8 +39,12 @@ type conversation struct {
 	kind     storage.ConvKind
 	epoch    uint64
 	reserved uint64 // highest seq this epoch may assign
-	lastSeq  uint64 // highest seq assigned
-	durable  uint64 // highest seq acked
+	// noEpoch: activated while the store refused writes; seenEpoch is the
+	// head's epoch then, taken with the first write (takeEpoch).
+	noEpoch   bool
+	seenEpoch uint64
+	lastSeq   uint64 // highest seq assigned
+	durable   uint64 // highest seq acked
 
 	members map[string]*storage.Member
 	active  int
@@ -192,6 +196,12 @@ func (c *conversation) activate(bg context.Context, head storage.Conversation) e
 		if err == nil {
 			break
 		}
+		if errors.Is(err, storage.ErrUnavailable) {
+			// The store refuses writes (disk full): serve reads now and
+			// take the epoch with the first write (takeEpoch).
+			c.noEpoch, c.seenEpoch = true, head.Epoch
+			break
+		}
 		if !errors.Is(err, storage.ErrEpochLost) || try == 5 {
 			return fmt.Errorf("acquire epoch: %w", err)
 		}
@@ -224,14 +234,16 @@ func (c *conversation) activate(bg context.Context, head storage.Conversation) e
 	if len(recent) > 0 {
 		c.lastSeq = max(c.lastSeq, recent[0].Seq)
 	}
-	if err := c.reserve(bg, c.lastSeq+c.rt.cfg.SeqReserve); err != nil {
-		return err
+	if !c.noEpoch {
+		if err := c.reserve(bg, c.lastSeq+c.rt.cfg.SeqReserve); err != nil {
+			return err
+		}
+		holes, err := c.fillGaps(bg, recent)
+		if err != nil {
+			return err
+		}
+		recent = append(recent, holes...)
 	}
-	holes, err := c.fillGaps(bg, recent)
-	if err != nil {
-		return err
-	}
-	recent = append(recent, holes...)
 	sort.Slice(recent, func(i, j int) bool { return recent[i].Seq < recent[j].Seq })
 	c.noncountFrom = c.lastSeq + 1
 	if len(recent) > 0 {
@@ -288,6 +300,44 @@ func (c *conversation) fillGaps(bg context.Context, recentNewestFirst []storage.
 		return nil, fmt.Errorf("fill seq gaps: %w", err)
 	}
 	return holes, nil
+}
+
+// reserveMore extends the seq reservation, first taking the epoch if the
+// activation started without one (store unavailable at the time).
+func (c *conversation) reserveMore(bg context.Context) error {
+	if c.noEpoch {
+		return c.takeEpoch(bg)
+	}
+	return c.reserve(bg, c.lastSeq+c.rt.cfg.SeqReserve)
+}
+
+// takeEpoch finishes a read-only activation: the epoch, a reservation and
+// the gap filling activate skipped. If the log moved meanwhile (another
+// activation wrote), this one is stale: ErrEpochLost, and the caller fences.
+func (c *conversation) takeEpoch(bg context.Context) error {
+	epoch, err := c.rt.store.AcquireEpoch(bg, c.id, c.seenEpoch)
+	if err != nil {
+		return fmt.Errorf("acquire epoch: %w", err)
+	}
+	c.epoch, c.noEpoch = epoch, false
+	recent, err := c.rt.store.ListMessages(bg, c.id, 1, 0, storage.NewestFirst, c.rt.cfg.DedupeWindow)
+	if err != nil {
+		return fmt.Errorf("load recent messages: %w", err)
+	}
+	if len(recent) > 0 && recent[0].Seq > c.lastSeq {
+		return fmt.Errorf("log moved to %d while activating read-only at %d: %w", recent[0].Seq, c.lastSeq, storage.ErrEpochLost)
+	}
+	if err := c.reserve(bg, c.lastSeq+c.rt.cfg.SeqReserve); err != nil {
+		return err
+	}
+	holes, err := c.fillGaps(bg, recent)
+	if err != nil {
+		return err
+	}
+	for i := range holes {
+		c.noteDurable(&holes[i])
+	}
+	return nil
 }
 
 func (c *conversation) reserve(bg context.Context, upTo uint64) error {
@@ -507,7 +557,7 @@ func (c *conversation) limiter(user string) *rate.Limiter {
 func (c *conversation) enqueue(ctx actor.Context, msg *storage.Message, reply func(*pb.Error)) bool {
 	seq := c.lastSeq + 1
 	if seq > c.reserved {
-		if err := c.reserve(context.Background(), c.lastSeq+c.rt.cfg.SeqReserve); err != nil {
+		if err := c.reserveMore(context.Background()); err != nil {
 			reply(storeErr(err))
 			c.fenceUnlessUnavailable(ctx, err)
 			return false
@@ -866,7 +916,7 @@ func (c *conversation) changeMembership(ctx actor.Context, m *pb.MembershipChang
 	}
 	seq := c.lastSeq + 1 // the system message recording the change
 	if seq > c.reserved {
-		if err := c.reserve(context.Background(), c.lastSeq+c.rt.cfg.SeqReserve); err != nil {
+		if err := c.reserveMore(context.Background()); err != nil {
 			reply(storeErr(err), 0)
 			c.fenceUnlessUnavailable(ctx, err)
 			return

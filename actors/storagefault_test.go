@@ -1,6 +1,8 @@
 package actors_test
 
 import (
+	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -81,5 +83,75 @@ func TestStorageUnavailable(t *testing.T) {
 	}
 	if len(bodies) != 2 || bodies[0] != "before" || bodies[1] != "after" {
 		t.Fatalf("stored messages %q, want only the acked [before after]", bodies)
+	}
+}
+
+// TestStartOnFullDisk: a node whose store opened read-only on a full disk
+// serves connects and history (conversations activate without taking an
+// epoch), refuses sends with STORAGE_UNAVAILABLE, and takes sends again
+// once space is back, continuing the log without reusing a seq.
+func TestStartOnFullDisk(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	{ // a conversation with three messages, written directly
+		s, err := pebble.Open(pebble.Config{Dir: dir, Logger: testLogger()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CreateConversation(ctx, storage.Conversation{ID: "g", Kind: storage.KindGroup}); err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range []string{"a", "b"} {
+			if err := s.PutMember(ctx, storage.Member{ConvID: "g", UserID: u, JoinedSeq: 1}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for seq := uint64(1); seq <= 3; seq++ {
+			m := storage.Message{ConvID: "g", Seq: seq, MsgID: seq, Sender: "a", Body: []byte(fmt.Sprint("m", seq)), ServerTS: time.Now()}
+			if err := s.AppendMessages(ctx, "g", []storage.Message{m}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fs := &spaceFS{FS: vfs.Default}
+	fs.free.Store(0)
+	store, err := pebble.Open(pebble.Config{Dir: dir, FS: fs, MinFreeBytes: 1 << 20, MonitorInterval: 20 * time.Millisecond, Logger: testLogger()})
+	if err != nil {
+		t.Fatalf("open on a full disk: %v", err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	if store.Health() == nil {
+		t.Fatal("store healthy on a full disk")
+	}
+	node := startCluster(t, 1, store, actors.Config{})[0]
+	tc := tctx(t)
+	hist, err := node.History(tc, &pb.GetHistory{Conv: "g", User: "b", FromSeq: 1, OldestFirst: true, Limit: 10})
+	if err != nil || len(hist) != 3 {
+		t.Fatalf("history on a full disk: %d messages, %v", len(hist), err)
+	}
+	if _, err := send(tc, node, "g", "a", "refused"); actors.CodeOf(err) != pb.Code_STORAGE_UNAVAILABLE {
+		t.Fatalf("send on a full disk: %v", err)
+	}
+	fs.free.Store(-1)
+	deadline := time.Now().Add(5 * time.Second)
+	for store.Health() != nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("store not writable after space came back: %v", store.Health())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	res, err := send(tc, node, "g", "a", "after")
+	if err != nil {
+		t.Fatalf("send after space came back: %v", err)
+	}
+	if res.Seq != 4 {
+		t.Fatalf("first seq after recovery %d, want 4 (no failed write was stored)", res.Seq)
+	}
+	hist, err = node.History(tc, &pb.GetHistory{Conv: "g", User: "b", FromSeq: 1, OldestFirst: true, Limit: 10})
+	if err != nil || len(hist) != 4 || string(hist[3].Body) != "after" {
+		t.Fatalf("history after recovery: %v %v", hist, err)
 	}
 }
