@@ -95,7 +95,7 @@ Every flag can also be set with an environment variable SWITCHBOARD_<FLAG>
 	f.StringVar(&o.cqlKeyspace, "cql-keyspace", "switchboard", "CQL keyspace")
 	f.DurationVar(&o.cqlStartTimeout, "cql-start-timeout", time.Minute, "how long to keep retrying to open the CQL store at start")
 	f.Int64Var(&o.storeMinFree, "store-min-free", 0, "embedded store: free bytes below which writes are refused (STORAGE_UNAVAILABLE) until space is back; 0 = 2× the memtable (128 MiB), -1 = off")
-	f.StringVar(&o.storeVerify, "store-verify", "full", "embedded store: checks at start, full (also every table's checksums) or files")
+	f.StringVar(&o.storeVerify, "store-verify", "auto", "embedded store: checks at start: full (also every table's checksums), files, or auto (full up to 256 MiB of tables)")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate chain (PEM); --dev generates one")
 	f.StringVar(&o.tlsKey, "tls-key", "", "TLS private key (PEM)")
 	f.StringVar(&o.authSecret, "auth-secret-file", "", "file holding the HS256 token secret (at least 32 bytes); --dev generates one")

@@ -114,10 +114,12 @@ func (c *committer) applyLoop() {
 	for first := range c.queue {
 		db, release, err := c.host.beginGroup()
 		if err != nil {
-			// Refuse at once whatever is queued: callers learn quickly and
-			// nothing waits behind a full disk.
+			// Refuse at once what was queued before the check: callers
+			// learn quickly and nothing waits behind a full disk. Later
+			// requests get a fresh check.
+			n := len(c.queue)
 			first.done(err)
-			c.refuseQueued(err)
+			c.refuseQueued(n, err)
 			continue
 		}
 		g := &group{batch: db.NewIndexedBatch()}
@@ -169,8 +171,8 @@ func apply(db *pebble.DB, b *pebble.Batch) (err error, panicked bool) {
 	return db.ApplyNoSyncWait(b, pebble.Sync), false
 }
 
-func (c *committer) refuseQueued(err error) {
-	for {
+func (c *committer) refuseQueued(n int, err error) {
+	for range n {
 		select {
 		case r, ok := <-c.queue:
 			if !ok {

@@ -22,6 +22,11 @@ var ErrDamaged = errors.New("pebble: store damaged")
 type Verify string
 
 const (
+	// VerifyAuto is VerifyFull while the tables total at most
+	// Config.VerifyFullMaxBytes, else VerifyFiles (start time stays bounded;
+	// table damage is then found by reads, which fail on a bad checksum,
+	// and by `switchboard store check`).
+	VerifyAuto Verify = "auto"
 	// VerifyFull checks everything VerifyFiles does and reads every table,
 	// verifying its block checksums (time proportional to the data).
 	VerifyFull Verify = "full"
@@ -75,8 +80,8 @@ func Open(cfg Config) (*Store, error) {
 	if cfg.Dir == "" {
 		return nil, fmt.Errorf("pebble: no data directory: %w", storage.ErrInvalid)
 	}
-	if cfg.Verify != VerifyFull && cfg.Verify != VerifyFiles {
-		return nil, fmt.Errorf("pebble: verify %q (want full or files): %w", cfg.Verify, storage.ErrInvalid)
+	if cfg.Verify != VerifyAuto && cfg.Verify != VerifyFull && cfg.Verify != VerifyFiles {
+		return nil, fmt.Errorf("pebble: verify %q (want auto, full or files): %w", cfg.Verify, storage.ErrInvalid)
 	}
 	if err := cfg.FS.MkdirAll(cfg.Dir, 0o755); err != nil {
 		return nil, fmt.Errorf("pebble: create %s: %w", cfg.Dir, err)
@@ -110,7 +115,9 @@ func Open(cfg Config) (*Store, error) {
 	}
 	// Check before anything is written: a read-write open replays a WAL,
 	// flushes it and deletes it, and with it the evidence of damage.
-	rep, err := s.inspect(cfg.Verify == VerifyFull)
+	rep, err := s.inspect(func(tableBytes uint64) bool {
+		return cfg.Verify == VerifyFull || cfg.Verify == VerifyAuto && tableBytes <= uint64(cfg.VerifyFullMaxBytes)
+	})
 	if err != nil {
 		return fail(err)
 	}

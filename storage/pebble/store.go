@@ -48,10 +48,13 @@ type Config struct {
 	// free space while refusing writes and tries to recover (default
 	// 250ms); repeated background errors are logged at most this often.
 	MonitorInterval time.Duration
-	// Verify selects the checks on open: VerifyFull (default) also reads
-	// every table and checks its checksums; VerifyFiles checks the WAL,
-	// that every table exists with its size, and the watermark.
-	Verify Verify
+	// Verify selects the checks on open: VerifyFull also reads every table
+	// and checks its checksums (about 10 MB of tables a second on a busy
+	// 2-core machine); VerifyFiles checks the WAL, that every table exists
+	// with its size, and the watermark; VerifyAuto (default) is full up to
+	// VerifyFullMaxBytes of tables (default 256 MiB), files above.
+	Verify             Verify
+	VerifyFullMaxBytes int64
 	// FS is the file system (default the OS's); tests inject faults here.
 	FS vfs.FS
 }
@@ -59,19 +62,20 @@ type Config struct {
 // DefaultConfig returns the defaults for dir.
 func DefaultConfig(dir string) Config {
 	return Config{
-		Dir:              dir,
-		Limits:           storage.DefaultLimits(),
-		CommitQueue:      8192,
-		MaxGroupOps:      4096,
-		MaxGroupBytes:    8 << 20,
-		MemTableSize:     64 << 20,
-		CacheSize:        128 << 20,
-		LastSeqCacheSize: 1 << 20,
-		Logger:           slog.Default(),
-		MinFreeBytes:     2 * (64 << 20),
-		MonitorInterval:  250 * time.Millisecond,
-		Verify:           VerifyFull,
-		FS:               vfs.Default,
+		Dir:                dir,
+		Limits:             storage.DefaultLimits(),
+		CommitQueue:        8192,
+		MaxGroupOps:        4096,
+		MaxGroupBytes:      8 << 20,
+		MemTableSize:       64 << 20,
+		CacheSize:          128 << 20,
+		LastSeqCacheSize:   1 << 20,
+		Logger:             slog.Default(),
+		MinFreeBytes:       2 * (64 << 20),
+		MonitorInterval:    250 * time.Millisecond,
+		Verify:             VerifyAuto,
+		VerifyFullMaxBytes: 256 << 20,
+		FS:                 vfs.Default,
 	}
 }
 
@@ -107,6 +111,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Verify == "" {
 		c.Verify = d.Verify
+	}
+	if c.VerifyFullMaxBytes <= 0 {
+		c.VerifyFullMaxBytes = d.VerifyFullMaxBytes
 	}
 	if c.FS == nil {
 		c.FS = d.FS
