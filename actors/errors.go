@@ -13,6 +13,8 @@ import (
 type Error struct {
 	Code    pb.Code
 	Message string
+	// RetryAfterMs is the retry hint of BUSY / STORAGE_UNAVAILABLE.
+	RetryAfterMs uint32
 }
 
 func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message) }
@@ -39,7 +41,7 @@ func fromPB(e *pb.Error) error {
 	if e == nil || e.Code == pb.Code_OK {
 		return nil
 	}
-	return &Error{Code: e.Code, Message: e.Message}
+	return &Error{Code: e.Code, Message: e.Message, RetryAfterMs: e.RetryAfterMs}
 }
 
 // storageRetryAfterMs is the retry hint sent with STORAGE_UNAVAILABLE: the

@@ -2,6 +2,7 @@ package actors_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -53,6 +54,9 @@ func TestStorageUnavailable(t *testing.T) {
 		_, err := send(ctx, node, conv, "a", "lost")
 		if code := actors.CodeOf(err); code != pb.Code_STORAGE_UNAVAILABLE {
 			t.Fatalf("send %d on a full disk: %v (%v), want STORAGE_UNAVAILABLE", i, code, err)
+		}
+		if ae := (*actors.Error)(nil); !errors.As(err, &ae) || ae.RetryAfterMs == 0 {
+			t.Fatalf("send %d on a full disk: no retry hint in %v", i, err)
 		}
 	}
 	fs.free.Store(-1)

@@ -111,7 +111,7 @@ func wireErr(err error) *wirepb.Error {
 	}
 	var ae *actors.Error
 	if errors.As(err, &ae) {
-		return &wirepb.Error{Code: wireCode(ae.Code), Message: ae.Message}
+		return &wirepb.Error{Code: wireCode(ae.Code), Message: ae.Message, RetryAfterMs: ae.RetryAfterMs}
 	}
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return wirepb.Errorf(wirepb.Code_UNAVAILABLE, "the cluster did not answer in time")
