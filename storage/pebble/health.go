@@ -210,24 +210,40 @@ func (s *Store) monitor() {
 			if !ro && walErr == nil {
 				s.setHealth(reasonDiskFull, why)
 			}
+		case time.Now().Before(s.nextReopen):
+			// backing off after a failed reopen
 		case walErr != nil:
 			if s.commit.inflight.Load() == 0 {
-				s.reopen()
+				s.backOff(s.reopen())
 			}
 		case ro:
-			s.reopen()
+			s.backOff(s.reopen())
 		case s.reason() == reasonDiskFull:
 			s.setHealth(reasonOK, "")
 		}
 	}
 }
 
-// reopen closes the database and opens it read-write.
-func (s *Store) reopen() {
+// backOff spaces out reopen attempts that keep failing (doubling from
+// MonitorInterval up to maxReopenBackoff), so a broken disk is not hammered
+// and reads are not paused every tick.
+func (s *Store) backOff(ok bool) {
+	if ok {
+		s.reopenWait, s.nextReopen = 0, time.Time{}
+		return
+	}
+	s.reopenWait = min(max(2*s.reopenWait, s.cfg.MonitorInterval), maxReopenBackoff)
+	s.nextReopen = time.Now().Add(s.reopenWait)
+}
+
+const maxReopenBackoff = 30 * time.Second
+
+// reopen closes the database and opens it read-write; false if it failed.
+func (s *Store) reopen() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.commit.inflight.Load() != 0 {
-		return // a group slipped in before the lock; next tick
+		return true // a group slipped in before the lock; next tick
 	}
 	if s.db != nil {
 		if err := closeDB(s.db); err != nil {
@@ -244,7 +260,7 @@ func (s *Store) reopen() {
 				s.db = db
 			}
 		}
-		return
+		return false
 	}
 	if len(s.undo) > 0 {
 		b := db.NewBatch()
@@ -256,7 +272,7 @@ func (s *Store) reopen() {
 		if err != nil {
 			s.throttled.log(s.log, slog.LevelError, "reopen", "dropping unacknowledged writes failed; retrying", "err", err.Error())
 			_ = closeDB(db)
-			return
+			return false
 		}
 		s.log.Warn("dropped writes whose WAL write failed", "keys", len(s.undo))
 		s.undo = nil
@@ -265,11 +281,12 @@ func (s *Store) reopen() {
 	if err != nil {
 		s.throttled.log(s.log, slog.LevelError, "reopen", "reading the commit counter failed; retrying", "err", err)
 		_ = closeDB(db)
-		return
+		return false
 	}
 	s.db, s.readOnly, s.walErr = db, false, nil
 	s.commitSeq = max(s.commitSeq, commit)
 	s.setHealth(reasonOK, "")
+	return true
 }
 
 // applySync applies b durably; Pebble calls Fatalf (which panics) when the

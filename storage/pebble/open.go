@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
@@ -54,6 +55,9 @@ type Store struct {
 	fatal     error    // Pebble panicked: restart required
 	undo      [][]byte // keys of failed groups to delete on reopen
 	commitSeq uint64   // last commit counter handed out (committer, or under mu)
+
+	nextReopen time.Time     // monitor: no reopen attempt before this
+	reopenWait time.Duration // monitor: the current back-off
 
 	acked     atomic.Uint64 // last durable commit counter
 	watermark uint64        // last acked counter written to the watermark file (monitor)
