@@ -101,6 +101,13 @@ func Repair(ctx context.Context, cfg Config, seqSkip uint64) (RepairReport, erro
 		}
 		rr.Salvaged++
 	}
+	// The salvaged records carry their commit counters: continue above.
+	commit, err := readCommit(s.db)
+	if err != nil {
+		_ = s.Close()
+		return rr, err
+	}
+	s.commitSeq = max(s.commitSeq, commit) // before any write: the committer reads it
 	if err := s.moveSeqsForward(ctx, seqSkip, &rr); err != nil {
 		_ = s.Close()
 		return rr, err
