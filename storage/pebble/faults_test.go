@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -181,5 +179,29 @@ func TestWALFailureRecovers(t *testing.T) {
 	}
 }
 
-var _ = exec.Command
-var _ = filepath.Join
+// A new store on a disk under the floor is created (a few KiB), refuses
+// writes and becomes writable once space is back.
+func TestNewStoreUnderFloor(t *testing.T) {
+	fs := newFaultFS()
+	fs.free.Store(0)
+	s, err := pebble.Open(pebble.Config{Dir: t.TempDir(), FS: fs, MinFreeBytes: 1 << 20, MonitorInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("open a new store under the floor: %v", err)
+	}
+	defer s.Close()
+	if h := s.Health(); !errors.Is(h, storage.ErrUnavailable) || !strings.Contains(h.Error(), "disk_full") {
+		t.Fatalf("health: %v", h)
+	}
+	ctx := context.Background()
+	if _, err := s.GetConversation(ctx, "c1"); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("read: %v", err)
+	}
+	if err := s.CreateConversation(ctx, storage.Conversation{ID: "c1", Kind: storage.KindGroup}); !errors.Is(err, storage.ErrUnavailable) {
+		t.Fatalf("write under the floor: %v", err)
+	}
+	fs.free.Store(-1)
+	waitWritable(t, s)
+	if err := s.CreateConversation(ctx, storage.Conversation{ID: "c1", Kind: storage.KindGroup}); err != nil {
+		t.Fatal(err)
+	}
+}

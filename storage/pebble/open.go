@@ -128,16 +128,19 @@ func Open(cfg Config) (*Store, error) {
 	if len(rep.Damage) > 0 {
 		return fail(fmt.Errorf("%w: %s: %s (run `switchboard store check --data-dir` for details)", ErrDamaged, cfg.Dir, rep.Damage[0]))
 	}
+	// Below the floor an existing store opens read-only; a new one is
+	// created (a few KiB) and refuses writes through the floor check.
 	ok, why := s.roomToWrite()
-	s.db, err = s.openDB(!ok)
-	if err != nil && ok && isNoSpace(err) {
-		ok, why = false, err.Error()
+	readOnly := !ok && rep.Exists
+	s.db, err = s.openDB(readOnly)
+	if err != nil && !readOnly && rep.Exists && isNoSpace(err) {
+		readOnly, why = true, err.Error()
 		s.db, err = s.openDB(true)
 	}
 	if err != nil {
 		return fail(fmt.Errorf("pebble: open %s: %w", cfg.Dir, err))
 	}
-	s.readOnly = !ok
+	s.readOnly = readOnly
 	if s.commitSeq, err = readCommit(s.db); err != nil {
 		return fail(fmt.Errorf("pebble: open %s: %w", cfg.Dir, err))
 	}
@@ -145,8 +148,11 @@ func Open(cfg Config) (*Store, error) {
 	s.watermark = s.commitSeq
 	writableGauge.Reset()
 	writableGauge.WithLabelValues(reasonOK).Set(1)
-	if s.readOnly {
+	switch {
+	case s.readOnly:
 		s.setHealth(reasonReadOnly, why)
+	case !ok:
+		s.setHealth(reasonDiskFull, why)
 	}
 	s.commit = newCommitter(s, cfg.CommitQueue, cfg.MaxGroupOps, cfg.MaxGroupBytes)
 	go s.monitor()
