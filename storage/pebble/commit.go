@@ -21,9 +21,7 @@ type writeOp func(b *pebble.Batch) error
 type commitReq struct {
 	op   writeOp
 	done func(error)
-	// undo are keys to delete if the group's WAL write fails: a failed
-	// write must not surface after the store recovers (message rows).
-	undo [][]byte
+	app  *appendInfo // set for message appends
 }
 
 // group is one WAL sync's worth of requests.
@@ -42,11 +40,14 @@ type commitHost interface {
 	// walFailed reports a failed apply or WAL sync: the store stops
 	// writing, hides what the failed groups wrote and recovers. panicked
 	// says Pebble panicked, which leaves its commit pipeline locked.
-	walFailed(err error, undo [][]byte, panicked bool)
+	walFailed(err error, failed []*appendInfo, panicked bool)
 	// durable reports that the group with this commit counter is synced.
 	durable(commit uint64)
 	// nextCommit returns the next commit counter (committer goroutine only).
 	nextCommit() uint64
+	// hide keeps appends from readers until unhide (after their sync).
+	hide(apps []*appendInfo)
+	unhide(apps []*appendInfo)
 }
 
 // committer is the durable group commit: callers enqueue ops into a bounded
@@ -87,7 +88,7 @@ func newCommitter(host commitHost, queueDepth, maxOps, maxBytes int) *committer 
 }
 
 // submit enqueues op; done is called exactly once.
-func (c *committer) submit(ctx context.Context, op writeOp, undo [][]byte, done func(error)) {
+func (c *committer) submit(ctx context.Context, op writeOp, app *appendInfo, done func(error)) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
 	if c.closed {
@@ -95,7 +96,7 @@ func (c *committer) submit(ctx context.Context, op writeOp, undo [][]byte, done 
 		return
 	}
 	select {
-	case c.queue <- &commitReq{op: op, done: done, undo: undo}:
+	case c.queue <- &commitReq{op: op, done: done, app: app}:
 	case <-ctx.Done():
 		done(ctx.Err())
 	}
@@ -147,9 +148,11 @@ func (c *committer) applyLoop() {
 			c.finish(g, err)
 			continue
 		}
+		// Hidden before the batch becomes visible, shown after its sync.
+		c.host.hide(g.appends())
 		if err, panicked := apply(db, g.batch); err != nil {
 			release()
-			c.host.walFailed(err, g.undo(), panicked)
+			c.host.walFailed(err, g.appends(), panicked)
 			c.finish(g, unavailable("write-ahead log", err))
 			continue
 		}
@@ -190,14 +193,15 @@ func (c *committer) add(g *group, r *commitReq) {
 	g.errs = append(g.errs, r.op(g.batch))
 }
 
-func (g *group) undo() [][]byte {
-	var keys [][]byte
+// appends are the group's message appends whose ops succeeded.
+func (g *group) appends() []*appendInfo {
+	var out []*appendInfo
 	for i, r := range g.reqs {
-		if g.errs[i] == nil {
-			keys = append(keys, r.undo...)
+		if r.app != nil && g.errs[i] == nil {
+			out = append(out, r.app)
 		}
 	}
-	return keys
+	return out
 }
 
 func (c *committer) syncLoop() {
@@ -205,9 +209,11 @@ func (c *committer) syncLoop() {
 	for g := range c.synced {
 		err := g.batch.SyncWait()
 		if err != nil {
-			c.host.walFailed(err, g.undo(), false)
+			// Stays hidden: the reopen deletes its rows, then shows.
+			c.host.walFailed(err, g.appends(), false)
 			err = unavailable("write-ahead log sync", err)
 		} else {
+			c.host.unhide(g.appends())
 			c.host.durable(g.commit)
 		}
 		c.finish(g, err)

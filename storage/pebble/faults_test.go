@@ -24,12 +24,21 @@ type faultFS struct {
 	*errorfs.FS
 	walFull atomic.Bool
 	free    atomic.Int64 // -1: the real value
+	// hold, while set, blocks WAL syncs until it is closed; held reports
+	// that one is blocked.
+	hold atomic.Pointer[chan struct{}]
+	held atomic.Bool
 }
 
 func newFaultFS() *faultFS {
 	f := &faultFS{}
 	f.free.Store(-1)
 	f.FS = errorfs.Wrap(vfs.Default, errorfs.InjectorFunc(func(op errorfs.Op) error {
+		if h := f.hold.Load(); h != nil && strings.HasSuffix(op.Path, ".log") &&
+			(op.Kind == errorfs.OpFileSync || op.Kind == errorfs.OpFileSyncData || op.Kind == errorfs.OpFileSyncTo) {
+			f.held.Store(true)
+			<-*h
+		}
 		if f.walFull.Load() && strings.HasSuffix(op.Path, ".log") &&
 			(op.Kind == errorfs.OpFileWrite || op.Kind == errorfs.OpFileSync || op.Kind == errorfs.OpFileSyncData || op.Kind == errorfs.OpFileWriteAt) {
 			return &os.PathError{Op: "write", Path: op.Path, Err: syscall.ENOSPC}
@@ -203,5 +212,89 @@ func TestNewStoreUnderFloor(t *testing.T) {
 	waitWritable(t, s)
 	if err := s.CreateConversation(ctx, storage.Conversation{ID: "c1", Kind: storage.KindGroup}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A message is invisible to readers from the moment its batch is applied
+// until its WAL sync completes, and for ever if the sync fails.
+func TestUnsyncedInvisible(t *testing.T) {
+	fs := newFaultFS()
+	s, err := pebble.Open(pebble.Config{Dir: t.TempDir(), FS: fs, MinFreeBytes: -1, MonitorInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.CreateConversation(ctx, storage.Conversation{ID: "c1", Kind: storage.KindGroup}); err != nil {
+		t.Fatal(err)
+	}
+	if err := appendSeq(s, 1); err != nil {
+		t.Fatal(err)
+	}
+	invisible := func(seq uint64, want string) {
+		t.Helper()
+		if _, err := s.GetMessage(ctx, "c1", seq); !errors.Is(err, storage.ErrNotFound) {
+			t.Fatalf("seq %d before its sync: %v", seq, err)
+		}
+		if _, err := s.FindByClientMsgID(ctx, "c1", "alice", fmt.Sprintf("c%d", seq)); !errors.Is(err, storage.ErrNotFound) {
+			t.Fatalf("seq %d by client id before its sync: %v", seq, err)
+		}
+		if got := fmt.Sprint(seqs(t, s)); got != want {
+			t.Fatalf("list before the sync of %d: %s, want %s", seq, got, want)
+		}
+		if c, err := s.GetConversation(ctx, "c1"); err != nil || c.LastSeq >= seq {
+			t.Fatalf("head before the sync of %d: %+v %v", seq, c, err)
+		}
+	}
+	// holdSync appends seq and returns once its WAL sync is blocked.
+	var gates []chan struct{}
+	defer func() { // before Close (deferred earlier): a failed check must not leave a sync blocked
+		fs.hold.Store(nil)
+		for _, g := range gates {
+			select {
+			case <-g:
+			default:
+				close(g)
+			}
+		}
+	}()
+	holdSync := func(seq uint64) (chan struct{}, chan error) {
+		gate, done := make(chan struct{}), make(chan error, 1)
+		gates = append(gates, gate)
+		fs.held.Store(false)
+		fs.hold.Store(&gate)
+		s.AppendMessagesAsync(ctx, "c1", []storage.Message{msg("c1", seq)}, func(err error) { done <- err })
+		for !fs.held.Load() {
+			time.Sleep(time.Millisecond)
+		}
+		return gate, done
+	}
+
+	gate, done := holdSync(2)
+	invisible(2, "[1]")
+	fs.hold.Store(nil)
+	close(gate)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.GetMessage(ctx, "c1", 2); err != nil {
+		t.Fatalf("seq 2 after its sync: %v", err)
+	}
+
+	gate, done = holdSync(3)
+	invisible(3, "[1 2]")
+	fs.walFull.Store(true) // the sync fails
+	fs.hold.Store(nil)
+	close(gate)
+	if err := <-done; !errors.Is(err, storage.ErrUnavailable) {
+		t.Fatalf("failed sync: %v", err)
+	}
+	fs.walFull.Store(false)
+	waitWritable(t, s)
+	if _, err := s.GetMessage(ctx, "c1", 3); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("seq 3 after its failed sync and the reopen: %v", err)
+	}
+	if got := fmt.Sprint(seqs(t, s)); got != "[1 2]" {
+		t.Fatalf("after the reopen: %s", got)
 	}
 }

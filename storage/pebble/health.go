@@ -140,10 +140,12 @@ func (s *Store) beginGroup() (*pebble.DB, func(), error) {
 	return s.db, s.mu.RUnlock, nil
 }
 
-func (s *Store) walFailed(err error, undo [][]byte, panicked bool) {
+func (s *Store) walFailed(err error, failed []*appendInfo, panicked bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.undo = append(s.undo, undo...)
+	for _, a := range failed {
+		s.undo = append(s.undo, a.undo...)
+	}
 	if panicked {
 		if s.fatal == nil {
 			s.fatal = err
@@ -158,6 +160,9 @@ func (s *Store) walFailed(err error, undo [][]byte, panicked bool) {
 }
 
 func (s *Store) durable(commit uint64) { s.acked.Store(commit) }
+
+func (s *Store) hide(apps []*appendInfo)   { s.unsynced.add(apps) }
+func (s *Store) unhide(apps []*appendInfo) { s.unsynced.remove(apps) }
 
 func (s *Store) nextCommit() uint64 {
 	s.commitSeq++
@@ -277,6 +282,7 @@ func (s *Store) reopen() bool {
 		s.log.Warn("dropped writes whose WAL write failed", "keys", len(s.undo))
 		s.undo = nil
 	}
+	s.unsynced.clear() // what is left belongs to failed groups, deleted above
 	commit, err := readCommit(db)
 	if err != nil {
 		s.throttled.log(s.log, slog.LevelError, "reopen", "reading the commit counter failed; retrying", "err", err)

@@ -59,6 +59,8 @@ type Store struct {
 	nextReopen time.Time     // monitor: no reopen attempt before this
 	reopenWait time.Duration // monitor: the current back-off
 
+	unsynced *unsynced // appends applied but not yet synced: hidden from reads
+
 	acked     atomic.Uint64 // last durable commit counter
 	watermark uint64        // last acked counter written to the watermark file (monitor)
 
@@ -108,6 +110,7 @@ func Open(cfg Config) (*Store, error) {
 		stop:        make(chan struct{}),
 		monitorDone: make(chan struct{}),
 		health:      health{reason: reasonOK},
+		unsynced:    newUnsynced(),
 	}
 	fail := func(err error) (*Store, error) {
 		if s.db != nil {

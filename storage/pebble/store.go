@@ -221,7 +221,11 @@ func (s *Store) GetConversation(ctx context.Context, id string) (storage.Convers
 		return c, fmt.Errorf("conversation %q: %w", id, err)
 	}
 	p := prefix(tagMessage, id)
-	err = s.scan(p, upperBound(p), true, func(k, _ []byte) (bool, error) {
+	upper := upperBound(p)
+	if from, ok := s.unsynced.hideFrom(id); ok {
+		upper = messageKey(id, from) // not yet durable
+	}
+	err = s.scan(p, upper, true, func(k, _ []byte) (bool, error) {
 		c.LastSeq = seqSuffix(k)
 		return false, nil
 	})
@@ -441,7 +445,7 @@ func (s *Store) ListMemberships(ctx context.Context, userID, afterConv string, l
 
 // appendMessagesOp encodes the batch on the caller's goroutine and returns
 // the op that checks and writes it on the committer.
-func (s *Store) appendMessagesOp(convID string, msgs []storage.Message) (writeOp, [][]byte, error) {
+func (s *Store) appendMessagesOp(convID string, msgs []storage.Message) (writeOp, *appendInfo, error) {
 	if err := s.limits.CheckMessages(convID, msgs); err != nil {
 		return nil, nil, err
 	}
@@ -490,14 +494,15 @@ func (s *Store) appendMessagesOp(convID string, msgs []storage.Message) (writeOp
 		}
 		return nil
 	}
-	undo := make([][]byte, 0, len(rows)+len(dedupe))
-	for _, r := range rows {
-		undo = append(undo, r.k)
+	app := &appendInfo{conv: convID, first: ^uint64(0), undo: make([][]byte, 0, len(rows)+len(dedupe))}
+	for i, r := range rows {
+		app.first = min(app.first, msgs[i].Seq)
+		app.undo = append(app.undo, r.k)
 	}
 	for _, r := range dedupe {
-		undo = append(undo, r.k)
+		app.undo = append(app.undo, r.k)
 	}
-	return op, undo, nil
+	return op, app, nil
 }
 
 func (s *Store) AppendMessages(ctx context.Context, convID string, msgs []storage.Message) error {
@@ -507,12 +512,12 @@ func (s *Store) AppendMessages(ctx context.Context, convID string, msgs []storag
 }
 
 func (s *Store) AppendMessagesAsync(ctx context.Context, convID string, msgs []storage.Message, done func(error)) {
-	op, undo, err := s.appendMessagesOp(convID, msgs)
+	op, app, err := s.appendMessagesOp(convID, msgs)
 	if err != nil {
 		done(err)
 		return
 	}
-	s.commit.submit(ctx, op, undo, done)
+	s.commit.submit(ctx, op, app, done)
 }
 
 func (s *Store) GetMessage(ctx context.Context, convID string, seq uint64) (storage.Message, error) {
@@ -522,6 +527,9 @@ func (s *Store) GetMessage(ctx context.Context, convID string, seq uint64) (stor
 	v, found, err := s.sget(messageKey(convID, seq))
 	if err != nil {
 		return storage.Message{}, fmt.Errorf("get message: %w", err)
+	}
+	if from, ok := s.unsynced.hideFrom(convID); ok && seq >= from {
+		found = false // not yet durable
 	}
 	if !found {
 		return storage.Message{}, fmt.Errorf("conversation %q seq %d: %w", convID, seq, storage.ErrNotFound)
@@ -545,6 +553,14 @@ func (s *Store) ListMessages(ctx context.Context, convID string, fromSeq, toSeq 
 		}
 		if toSeq < ^uint64(0) {
 			upper = messageKey(convID, toSeq+1)
+		}
+	}
+	if from, ok := s.unsynced.hideFrom(convID); ok {
+		if from <= fromSeq {
+			return nil, nil
+		}
+		if toSeq == 0 || toSeq >= from {
+			upper = messageKey(convID, from) // not yet durable
 		}
 	}
 	var out []storage.Message
