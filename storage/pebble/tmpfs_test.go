@@ -30,6 +30,8 @@ func smallDisk(t *testing.T) string {
 	}
 	t.Cleanup(func() {
 		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+			// Busy (a failed test left the store open): detach it anyway.
+			_ = exec.Command("umount", "-l", dir).Run()
 			t.Errorf("umount %s: %v: %s", dir, err, out)
 		}
 	})
