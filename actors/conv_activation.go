@@ -53,6 +53,12 @@ func (c *conversation) activate(bg context.Context, head storage.Conversation) e
 		if err == nil {
 			break
 		}
+		if errors.Is(err, storage.ErrUnavailable) {
+			// The store refuses writes (disk full): serve reads now and
+			// take the epoch with the first write (takeEpoch).
+			c.noEpoch, c.seenEpoch = true, head.Epoch
+			break
+		}
 		if !errors.Is(err, storage.ErrEpochLost) || try == 5 {
 			return fmt.Errorf("acquire epoch: %w", err)
 		}
@@ -85,14 +91,16 @@ func (c *conversation) activate(bg context.Context, head storage.Conversation) e
 	if len(recent) > 0 {
 		c.lastSeq = max(c.lastSeq, recent[0].Seq)
 	}
-	if err := c.reserve(bg, c.lastSeq+c.rt.cfg.SeqReserve); err != nil {
-		return err
+	if !c.noEpoch {
+		if err := c.reserve(bg, c.lastSeq+c.rt.cfg.SeqReserve); err != nil {
+			return err
+		}
+		holes, err := c.fillGaps(bg, recent)
+		if err != nil {
+			return err
+		}
+		recent = append(recent, holes...)
 	}
-	holes, err := c.fillGaps(bg, recent)
-	if err != nil {
-		return err
-	}
-	recent = append(recent, holes...)
 	sort.Slice(recent, func(i, j int) bool { return recent[i].Seq < recent[j].Seq })
 	c.noncountFrom = c.lastSeq + 1
 	if len(recent) > 0 {
@@ -149,6 +157,59 @@ func (c *conversation) fillGaps(bg context.Context, recentNewestFirst []storage.
 		return nil, fmt.Errorf("fill seq gaps: %w", err)
 	}
 	return holes, nil
+}
+
+// reserveFor makes sure seq is within this epoch's reservation. A failed
+// reservation fences the activation, unless the store only refuses writes
+// for now (disk full): a reservation only raises the bound, so the
+// activation stays valid and retries on the next write.
+func (c *conversation) reserveFor(ctx actor.Context, seq uint64) *pb.Error {
+	if seq <= c.reserved {
+		return nil
+	}
+	if err := c.reserveMore(context.Background()); err != nil {
+		c.fenceUnlessUnavailable(ctx, err)
+		return storeErr(err)
+	}
+	return nil
+}
+
+// reserveMore extends the seq reservation, first taking the epoch if the
+// activation started without one (store unavailable at the time).
+func (c *conversation) reserveMore(bg context.Context) error {
+	if c.noEpoch {
+		return c.takeEpoch(bg)
+	}
+	return c.reserve(bg, c.lastSeq+c.rt.cfg.SeqReserve)
+}
+
+// takeEpoch finishes a read-only activation: the epoch, a reservation and
+// the gap filling activate skipped. If the log moved meanwhile (another
+// activation wrote), this one is stale: ErrEpochLost, and the caller fences.
+func (c *conversation) takeEpoch(bg context.Context) error {
+	epoch, err := c.rt.store.AcquireEpoch(bg, c.id, c.seenEpoch)
+	if err != nil {
+		return fmt.Errorf("acquire epoch: %w", err)
+	}
+	c.epoch, c.noEpoch = epoch, false
+	recent, err := c.rt.store.ListMessages(bg, c.id, 1, 0, storage.NewestFirst, c.rt.cfg.DedupeWindow)
+	if err != nil {
+		return fmt.Errorf("load recent messages: %w", err)
+	}
+	if len(recent) > 0 && recent[0].Seq > c.lastSeq {
+		return fmt.Errorf("log moved to %d while activating read-only at %d: %w", recent[0].Seq, c.lastSeq, storage.ErrEpochLost)
+	}
+	if err := c.reserve(bg, c.lastSeq+c.rt.cfg.SeqReserve); err != nil {
+		return err
+	}
+	holes, err := c.fillGaps(bg, recent)
+	if err != nil {
+		return err
+	}
+	for i := range holes {
+		c.noteDurable(&holes[i])
+	}
+	return nil
 }
 
 func (c *conversation) reserve(bg context.Context, upTo uint64) error {

@@ -133,12 +133,9 @@ func (c *conversation) changeMembership(ctx actor.Context, m *pb.MembershipChang
 		return
 	}
 	seq := c.lastSeq + 1 // the system message recording the change
-	if seq > c.reserved {
-		if err := c.reserve(context.Background(), c.lastSeq+c.rt.cfg.SeqReserve); err != nil {
-			reply(storeErr(err), 0)
-			c.fence(ctx, err)
-			return
-		}
+	if e := c.reserveFor(ctx, seq); e != nil {
+		reply(e, 0)
+		return
 	}
 	now := time.Now()
 	var changed []storage.Member

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -102,12 +103,9 @@ func (c *conversation) limiter(user string) *rate.Limiter {
 // commit; reply runs once it is durable (or failed).
 func (c *conversation) enqueue(ctx actor.Context, msg *storage.Message, reply func(*pb.Error)) bool {
 	seq := c.lastSeq + 1
-	if seq > c.reserved {
-		if err := c.reserve(context.Background(), c.lastSeq+c.rt.cfg.SeqReserve); err != nil {
-			reply(storeErr(err))
-			c.fence(ctx, err)
-			return false
-		}
+	if e := c.reserveFor(ctx, seq); e != nil {
+		reply(e)
+		return false
 	}
 	c.lastSeq = seq
 	msg.Seq = seq
@@ -185,12 +183,18 @@ func (c *conversation) settle(ctx actor.Context, f *flight, err error) {
 		for s := max(f.first, base); s <= f.last && s-base < uint64(len(c.pending)); s++ {
 			if err != nil {
 				c.pending[s-base].state = writeFailed
+				if errors.Is(err, storage.ErrUnavailable) {
+					c.pending[s-base].err = storeErr(err)
+				}
 			} else {
 				c.pending[s-base].state = writeDurable
 			}
 		}
 	}
-	if err != nil && !c.fenced {
+	// The store refusing writes (disk full) is no reason to give up the
+	// activation: the failed seqs are never handed out again (a later
+	// batch may be durable above them; the next activation fills the gap).
+	if err != nil && !c.fenced && !errors.Is(err, storage.ErrUnavailable) {
 		c.log.Warn("append failed; giving up this activation", "first", f.first, "last", f.last, "err", err)
 		c.fence(ctx, err) // answers what it can itself
 		return
@@ -209,7 +213,10 @@ func (c *conversation) answer(ctx actor.Context) {
 			key = dedupeKey{p.msg.Sender, p.msg.ClientMsgID}
 		}
 		if p.state == writeFailed {
-			e := pbErr(pb.Code_RETRY, "conversation %s moved", c.id)
+			e := p.err
+			if e == nil {
+				e = pbErr(pb.Code_RETRY, "conversation %s moved", c.id)
+			}
 			p.reply(e)
 			if d, ok := c.dedupe[key]; ok && d.seq == p.msg.Seq {
 				for _, w := range d.waiting {
@@ -290,6 +297,15 @@ func (c *conversation) fence(ctx actor.Context, cause error) {
 	c.unflushed = nil
 	c.answer(ctx)
 	ctx.Poison(ctx.Self())
+}
+
+// fenceUnlessUnavailable fences after a failed reservation, except when
+// the store refuses writes for now (disk full): a reservation only raises
+// the bound, so the activation stays valid and retries it on the next send.
+func (c *conversation) fenceUnlessUnavailable(ctx actor.Context, err error) {
+	if !errors.Is(err, storage.ErrUnavailable) {
+		c.fence(ctx, err)
+	}
 }
 
 // flushedUpTo is the highest seq handed to the store.

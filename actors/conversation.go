@@ -34,8 +34,12 @@ type conversation struct {
 	kind     storage.ConvKind
 	epoch    uint64
 	reserved uint64 // highest seq this epoch may assign
-	lastSeq  uint64 // highest seq assigned
-	durable  uint64 // highest seq acked
+	// noEpoch: activated while the store refused writes; seenEpoch is the
+	// head's epoch then, taken with the first write (takeEpoch).
+	noEpoch   bool
+	seenEpoch uint64
+	lastSeq   uint64 // highest seq assigned
+	durable   uint64 // highest seq acked
 
 	members map[string]*storage.Member
 	active  int
@@ -77,6 +81,7 @@ type pendingWrite struct {
 	msg   storage.Message
 	state writeState
 	reply func(e *pb.Error) // answers the request that caused it
+	err   *pb.Error         // the answer of a failed write; nil means RETRY
 }
 
 type writeState uint8

@@ -32,12 +32,9 @@ func (c *conversation) deskEvent(ctx actor.Context, m *pb.DeskEvent) {
 		return
 	}
 	seq := c.lastSeq + 1
-	if seq > c.reserved {
-		if err := c.reserve(context.Background(), c.lastSeq+c.rt.cfg.SeqReserve); err != nil {
-			reply(storeErr(err), 0)
-			c.fence(ctx, err)
-			return
-		}
+	if e := c.reserveFor(ctx, seq); e != nil {
+		reply(e, 0)
+		return
 	}
 	now := time.Now()
 	var changed []storage.Member

@@ -25,8 +25,12 @@ func fromPB(e *pb.Error) error {
 	if e == nil || e.Code == pb.Code_OK {
 		return nil
 	}
-	return &Error{Code: e.Code, Message: e.Message}
+	return &Error{Code: e.Code, Message: e.Message, RetryAfterMs: e.RetryAfterMs}
 }
+
+// storageRetryAfterMs is the retry hint sent with STORAGE_UNAVAILABLE: the
+// store rechecks free space on every write and recovers within a second.
+const storageRetryAfterMs = 1000
 
 // storeErr maps a storage error to an answer.
 func storeErr(err error) *pb.Error {
@@ -41,6 +45,10 @@ func storeErr(err error) *pb.Error {
 		return pbErr(pb.Code_EXISTS, "%v", err)
 	case errors.Is(err, storage.ErrEpochLost), errors.Is(err, storage.ErrSeqExists):
 		return pbErr(pb.Code_RETRY, "conversation moved: %v", err)
+	case errors.Is(err, storage.ErrUnavailable):
+		e := pbErr(pb.Code_STORAGE_UNAVAILABLE, "%v", err)
+		e.RetryAfterMs = storageRetryAfterMs
+		return e
 	}
 	return pbErr(pb.Code_INTERNAL, "storage: %v", err)
 }

@@ -26,6 +26,7 @@ type nodeSlot struct {
 
 	mu   sync.Mutex
 	slot uint32
+	held bool // false while a claim waits for a writable store
 
 	stop      chan struct{}
 	closeOnce sync.Once
@@ -58,12 +59,23 @@ func startSlot(owner string) uint32 {
 
 func newNodeSlot(ctx context.Context, store storage.Store, owner string, ttl time.Duration, log *slog.Logger) (*nodeSlot, error) {
 	slot, err := claimSlot(ctx, store, owner, startSlot(owner), ttl)
+	held := err == nil
+	if errors.Is(err, storage.ErrUnavailable) {
+		// A node started on a full disk serves reads: it leases its
+		// number once the store takes writes again (it retries every
+		// second; until then no message can be stored anyway), with the
+		// hash-spread number meanwhile.
+		slot, err = startSlot(owner), nil
+		log.Warn("node number not leased yet: the store refuses writes", "node_number", slot)
+	}
 	if err != nil {
 		return nil, err
 	}
-	s := &nodeSlot{store: store, owner: owner, ttl: ttl, log: log, ids: newIDGen(slot), slot: slot,
+	s := &nodeSlot{store: store, owner: owner, ttl: ttl, log: log, ids: newIDGen(slot), slot: slot, held: held,
 		stop: make(chan struct{}), done: make(chan struct{})}
-	log.Info("node number leased", "node_number", slot, "owner", owner, "lease", ttl)
+	if held {
+		log.Info("node number leased", "node_number", slot, "owner", owner, "lease", ttl)
+	}
 	go s.renewLoop()
 	return s, nil
 }
@@ -79,17 +91,50 @@ func (s *nodeSlot) renewLoop() {
 	defer close(s.done)
 	t := time.NewTicker(s.ttl / 3)
 	defer t.Stop()
+	retry := time.NewTicker(time.Second)
+	defer retry.Stop()
 	for {
 		select {
 		case <-s.stop:
 			return
 		case <-t.C:
 			s.renew()
+		case <-retry.C:
+			s.mu.Lock()
+			held := s.held
+			s.mu.Unlock()
+			if held {
+				retry.Stop()
+			} else {
+				s.claimLate()
+			}
 		}
 	}
 }
 
+// claimLate leases a number for a node that started while the store
+// refused writes.
+func (s *nodeSlot) claimLate() {
+	ctx, cancel := context.WithTimeout(context.Background(), s.ttl/3)
+	defer cancel()
+	slot, err := claimSlot(ctx, s.store, s.owner, startSlot(s.owner), s.ttl)
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	s.slot, s.held = slot, true
+	s.mu.Unlock()
+	s.ids.setNode(slot)
+	s.log.Info("node number leased", "node_number", slot, "owner", s.owner, "lease", s.ttl)
+}
+
 func (s *nodeSlot) renew() {
+	s.mu.Lock()
+	held := s.held
+	s.mu.Unlock()
+	if !held {
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.ttl/3)
 	defer cancel()
 	slot := s.Slot()

@@ -11,4 +11,8 @@ var (
 	ErrTooLarge  = errors.New("storage: value over the limit")
 	ErrInvalid   = errors.New("storage: invalid argument")
 	ErrClosed    = errors.New("storage: store closed")
+	// ErrUnavailable: the store cannot write now (disk full, I/O error)
+	// and nothing of the request was acknowledged; retry later. Reads may
+	// still work.
+	ErrUnavailable = errors.New("storage: unavailable")
 )

@@ -56,6 +56,9 @@ type Hooks struct {
 	// Drain tells this node's clients to reconnect elsewhere and stops
 	// accepting new ones; it returns when they are gone or ctx ends.
 	Drain func(ctx context.Context) error
+	// StoreHealth, if set, says why the store refuses writes (nil: it
+	// does not); /healthz answers 503 with that reason.
+	StoreHealth func() error
 }
 
 // Server is one node's admin API.
@@ -150,6 +153,12 @@ func (s *Server) Handler() http.Handler {
 		if err := s.node.Health(); err != nil {
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
+		}
+		if s.hooks.StoreHealth != nil {
+			if err := s.hooks.StoreHealth(); err != nil {
+				http.Error(w, "store: "+err.Error(), http.StatusServiceUnavailable)
+				return
+			}
 		}
 		fmt.Fprintln(w, "ok")
 	})

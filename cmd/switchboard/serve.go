@@ -58,6 +58,8 @@ type serveOptions struct {
 	adminTokenFile  string
 	adminOpenRead   bool
 	cqlStartTimeout time.Duration
+	storeMinFree    int64
+	storeVerify     string
 	tuning          tuning
 }
 
@@ -95,6 +97,8 @@ Every flag can also be set with an environment variable SWITCHBOARD_<FLAG>
 	f.StringSliceVar(&o.cqlHosts, "cql-hosts", []string{"127.0.0.1:9042"}, "CQL contact points (host:port)")
 	f.StringVar(&o.cqlKeyspace, "cql-keyspace", "switchboard", "CQL keyspace")
 	f.DurationVar(&o.cqlStartTimeout, "cql-start-timeout", time.Minute, "how long to keep retrying to open the CQL store at start")
+	f.Int64Var(&o.storeMinFree, "store-min-free", 0, "embedded store: free bytes below which writes are refused (STORAGE_UNAVAILABLE) until space is back; 0 = 2× the memtable (128 MiB), -1 = off")
+	f.StringVar(&o.storeVerify, "store-verify", "auto", "embedded store: checks at start: full (also every table's checksums), files, or auto (full up to 256 MiB of tables)")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate chain (PEM); --dev generates one")
 	f.StringVar(&o.tlsKey, "tls-key", "", "TLS private key (PEM)")
 	f.StringVar(&o.authSecret, "auth-secret-file", "", "file holding the HS256 token secret (at least 32 bytes); --dev generates one")
@@ -188,6 +192,7 @@ func runServe(ctx context.Context, o serveOptions) error {
 			srv.Drain(ctx, "")
 			return nil
 		},
+		StoreHealth: storeHealth(rawStore),
 	})
 	if err != nil {
 		return err
@@ -338,6 +343,15 @@ func splitHostPort(addr string) (string, int, error) {
 	return h, port, nil
 }
 
+// storeHealth returns the store's write health check if it has one (the
+// embedded store: disk full, WAL failure).
+func storeHealth(st storage.Store) func() error {
+	if h, ok := st.(interface{ Health() error }); ok {
+		return h.Health
+	}
+	return nil
+}
+
 func openStore(ctx context.Context, o serveOptions, log *slog.Logger) (storage.Store, error) {
 	switch o.store {
 	case "pebble":
@@ -347,6 +361,8 @@ func openStore(ctx context.Context, o serveOptions, log *slog.Logger) (storage.S
 		cfg := pebble.DefaultConfig(o.dataDir + "/store")
 		cfg.Logger = log
 		cfg.Limits = o.tuning.storeLimits()
+		cfg.MinFreeBytes = o.storeMinFree
+		cfg.Verify = pebble.Verify(o.storeVerify)
 		return pebble.Open(cfg)
 	case "cql":
 		cfg := cql.DefaultConfig()

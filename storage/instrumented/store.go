@@ -15,7 +15,7 @@ import (
 
 var opSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 	Name:    "switchboard_store_op_seconds",
-	Help:    "Latency of storage operations, by operation and outcome (ok, not_found, conflict, invalid, error).",
+	Help:    "Latency of storage operations, by operation and outcome (ok, not_found, conflict, invalid, unavailable, error).",
 	Buckets: prometheus.ExponentialBuckets(0.0001, 2, 16), // 100 µs … 3.3 s
 }, []string{"op", "result"})
 
@@ -46,6 +46,8 @@ func result(err error) string {
 		return "conflict"
 	case errors.Is(err, storage.ErrInvalid), errors.Is(err, storage.ErrTooLarge):
 		return "invalid"
+	case errors.Is(err, storage.ErrUnavailable):
+		return "unavailable"
 	}
 	return "error"
 }

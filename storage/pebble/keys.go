@@ -22,6 +22,7 @@ import (
 //	'i'  i user 0 inbox_seq(8)                       inbox entry
 //	'v'  v user 0 device                             device cursor
 //	'k'  k key                                       metrics checkpoint
+//	'x'  x name                                      store metadata (the commit counter)
 const (
 	tagConv       = 'c'
 	tagMember     = 'm'
@@ -33,7 +34,13 @@ const (
 	tagInbox      = 'i'
 	tagDevice     = 'v'
 	tagCheckpoint = 'k'
+	tagMeta       = 'x'
 )
+
+// metaCommitKey holds the counter of the last applied commit group; the
+// store's watermark file records the last acknowledged one, so a WAL that
+// lost acknowledged groups is detected on open (damage.go).
+var metaCommitKey = key(tagMeta, "commit")
 
 // key builds a key from a tag and parts; strings are joined by 0x00.
 func key(tag byte, parts ...string) []byte {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/cockroachdb/pebble/v2/vfs"
 
 	"github.com/switchboard-im/switchboard/storage"
 )
@@ -38,20 +39,43 @@ type Config struct {
 	LastSeqCacheSize int
 	// Logger receives Pebble's log lines (default slog.Default()).
 	Logger *slog.Logger
+	// MinFreeBytes is the free-space floor: below it the store refuses
+	// writes with storage.ErrUnavailable (reads go on) and resumes by
+	// itself once space is back. Default 2×MemTableSize, room for one
+	// memtable flush plus the next WAL; negative disables the check.
+	MinFreeBytes int64
+	// MonitorInterval is how often the store writes its watermark, checks
+	// free space while refusing writes and tries to recover (default
+	// 250ms); repeated background errors are logged at most this often.
+	MonitorInterval time.Duration
+	// Verify selects the checks on open: VerifyFull also reads every table
+	// and checks its checksums (about 10 MB of tables a second on a busy
+	// 2-core machine); VerifyFiles checks the WAL, that every table exists
+	// with its size, and the watermark; VerifyAuto (default) is full up to
+	// VerifyFullMaxBytes of tables (default 256 MiB), files above.
+	Verify             Verify
+	VerifyFullMaxBytes int64
+	// FS is the file system (default the OS's); tests inject faults here.
+	FS vfs.FS
 }
 
 // DefaultConfig returns the defaults for dir.
 func DefaultConfig(dir string) Config {
 	return Config{
-		Dir:              dir,
-		Limits:           storage.DefaultLimits(),
-		CommitQueue:      8192,
-		MaxGroupOps:      4096,
-		MaxGroupBytes:    8 << 20,
-		MemTableSize:     64 << 20,
-		CacheSize:        128 << 20,
-		LastSeqCacheSize: 1 << 20,
-		Logger:           slog.Default(),
+		Dir:                dir,
+		Limits:             storage.DefaultLimits(),
+		CommitQueue:        8192,
+		MaxGroupOps:        4096,
+		MaxGroupBytes:      8 << 20,
+		MemTableSize:       64 << 20,
+		CacheSize:          128 << 20,
+		LastSeqCacheSize:   1 << 20,
+		Logger:             slog.Default(),
+		MinFreeBytes:       2 * (64 << 20),
+		MonitorInterval:    250 * time.Millisecond,
+		Verify:             VerifyAuto,
+		VerifyFullMaxBytes: 256 << 20,
+		FS:                 vfs.Default,
 	}
 }
 
@@ -79,48 +103,22 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = d.Logger
 	}
+	if c.MinFreeBytes == 0 {
+		c.MinFreeBytes = 2 * int64(c.MemTableSize)
+	}
+	if c.MonitorInterval <= 0 {
+		c.MonitorInterval = d.MonitorInterval
+	}
+	if c.Verify == "" {
+		c.Verify = d.Verify
+	}
+	if c.VerifyFullMaxBytes <= 0 {
+		c.VerifyFullMaxBytes = d.VerifyFullMaxBytes
+	}
+	if c.FS == nil {
+		c.FS = d.FS
+	}
 	return c
-}
-
-// Store is the Pebble implementation of storage.Store.
-type Store struct {
-	db       *pebble.DB
-	commit   *committer
-	limits   storage.Limits
-	lastSeqs *lastSeqCache // owned by the committer goroutine
-}
-
-var _ storage.Store = (*Store)(nil)
-
-// Open opens (or creates) the store in cfg.Dir.
-func Open(cfg Config) (*Store, error) {
-	cfg = cfg.withDefaults()
-	if cfg.Dir == "" {
-		return nil, fmt.Errorf("pebble: no data directory: %w", storage.ErrInvalid)
-	}
-	cache := pebble.NewCache(cfg.CacheSize)
-	defer cache.Unref()
-	opts := &pebble.Options{
-		Cache:        cache,
-		MemTableSize: cfg.MemTableSize,
-		Logger:       slogLogger{cfg.Logger.With("component", "pebble")},
-	}
-	db, err := pebble.Open(cfg.Dir, opts)
-	if err != nil {
-		return nil, fmt.Errorf("pebble: open %s: %w", cfg.Dir, err)
-	}
-	return &Store{
-		db:       db,
-		commit:   newCommitter(db, cfg.CommitQueue, cfg.MaxGroupOps, cfg.MaxGroupBytes),
-		limits:   cfg.Limits,
-		lastSeqs: newLastSeqCache(cfg.LastSeqCacheSize),
-	}, nil
-}
-
-// Close completes queued writes and closes the database.
-func (s *Store) Close() error {
-	s.commit.close()
-	return s.db.Close()
 }
 
 // get reads a key from r (the db, or a group batch inside a writeOp); found
@@ -145,7 +143,20 @@ func exists(r pebble.Reader, k []byte) (bool, error) {
 // scan calls fn for each key/value in [lower, upper) in order (reverse when
 // asked) until fn returns false.
 func (s *Store) scan(lower, upper []byte, reverse bool, fn func(k, v []byte) (bool, error)) error {
-	it, err := s.db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
+	return s.read(func(db *pebble.DB) error { return scanDB(db, lower, upper, reverse, fn) })
+}
+
+// sget is get on the current database.
+func (s *Store) sget(k []byte) (val []byte, found bool, err error) {
+	err = s.read(func(db *pebble.DB) error {
+		val, found, err = get(db, k)
+		return err
+	})
+	return val, found, err
+}
+
+func scanDB(db *pebble.DB, lower, upper []byte, reverse bool, fn func(k, v []byte) (bool, error)) error {
+	it, err := db.NewIter(&pebble.IterOptions{LowerBound: lower, UpperBound: upper})
 	if err != nil {
 		return err
 	}
@@ -198,7 +209,7 @@ func (s *Store) GetConversation(ctx context.Context, id string) (storage.Convers
 	if err := s.limits.CheckID("conversation", id); err != nil {
 		return storage.Conversation{}, err
 	}
-	v, found, err := get(s.db, convKey(id))
+	v, found, err := s.sget(convKey(id))
 	if err != nil {
 		return storage.Conversation{}, fmt.Errorf("get conversation %q: %w", id, err)
 	}
@@ -210,7 +221,11 @@ func (s *Store) GetConversation(ctx context.Context, id string) (storage.Convers
 		return c, fmt.Errorf("conversation %q: %w", id, err)
 	}
 	p := prefix(tagMessage, id)
-	err = s.scan(p, upperBound(p), true, func(k, _ []byte) (bool, error) {
+	upper := upperBound(p)
+	if from, ok := s.unsynced.hideFrom(id); ok {
+		upper = messageKey(id, from) // not yet durable
+	}
+	err = s.scan(p, upper, true, func(k, _ []byte) (bool, error) {
 		c.LastSeq = seqSuffix(k)
 		return false, nil
 	})
@@ -364,7 +379,7 @@ func (s *Store) GetMember(ctx context.Context, convID, userID string) (storage.M
 	if err := s.checkPair("conversation", convID, "user", userID); err != nil {
 		return storage.Member{}, err
 	}
-	v, found, err := get(s.db, memberKey(convID, userID))
+	v, found, err := s.sget(memberKey(convID, userID))
 	if err != nil {
 		return storage.Member{}, fmt.Errorf("get member: %w", err)
 	}
@@ -433,9 +448,9 @@ func (s *Store) ListMemberships(ctx context.Context, userID, afterConv string, l
 // With epoch > 0 the op also checks, serialised with AcquireEpoch, that the
 // epoch is still the conversation's and the seqs are reserved; the per-row
 // seq check stays (it is cheap here).
-func (s *Store) appendMessagesOp(convID string, epoch uint64, msgs []storage.Message) (writeOp, error) {
+func (s *Store) appendMessagesOp(convID string, epoch uint64, msgs []storage.Message) (writeOp, *appendInfo, error) {
 	if err := s.limits.CheckMessages(convID, msgs); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	type kv struct{ k, v []byte }
 	rows := make([]kv, 0, len(msgs))
@@ -452,7 +467,7 @@ func (s *Store) appendMessagesOp(convID string, epoch uint64, msgs []storage.Mes
 	for i := range msgs {
 		batchMax = max(batchMax, msgs[i].Seq)
 	}
-	return func(b *pebble.Batch) error {
+	op := func(b *pebble.Batch) error {
 		if epoch > 0 {
 			if err := checkEpoch(b, convID, epoch, batchMax); err != nil {
 				return err
@@ -486,7 +501,16 @@ func (s *Store) appendMessagesOp(convID string, epoch uint64, msgs []storage.Mes
 			}
 		}
 		return nil
-	}, nil
+	}
+	app := &appendInfo{conv: convID, first: ^uint64(0), undo: make([][]byte, 0, len(rows)+len(dedupe))}
+	for i, r := range rows {
+		app.first = min(app.first, msgs[i].Seq)
+		app.undo = append(app.undo, r.k)
+	}
+	for _, r := range dedupe {
+		app.undo = append(app.undo, r.k)
+	}
+	return op, app, nil
 }
 
 // checkEpoch fails an epoch-fenced append whose epoch moved on
@@ -513,29 +537,30 @@ func checkEpoch(b *pebble.Batch, convID string, epoch, maxSeq uint64) error {
 }
 
 func (s *Store) AppendMessages(ctx context.Context, convID string, epoch uint64, msgs []storage.Message) error {
-	op, err := s.appendMessagesOp(convID, epoch, msgs)
-	if err != nil {
-		return err
-	}
-	return s.commit.do(ctx, op)
+	ch := make(chan error, 1)
+	s.AppendMessagesAsync(ctx, convID, epoch, msgs, func(err error) { ch <- err })
+	return <-ch
 }
 
 func (s *Store) AppendMessagesAsync(ctx context.Context, convID string, epoch uint64, msgs []storage.Message, done func(error)) {
-	op, err := s.appendMessagesOp(convID, epoch, msgs)
+	op, app, err := s.appendMessagesOp(convID, epoch, msgs)
 	if err != nil {
 		done(err)
 		return
 	}
-	s.commit.submit(ctx, op, done)
+	s.commit.submit(ctx, op, app, done)
 }
 
 func (s *Store) GetMessage(ctx context.Context, convID string, seq uint64) (storage.Message, error) {
 	if err := s.limits.CheckID("conversation", convID); err != nil {
 		return storage.Message{}, err
 	}
-	v, found, err := get(s.db, messageKey(convID, seq))
+	v, found, err := s.sget(messageKey(convID, seq))
 	if err != nil {
 		return storage.Message{}, fmt.Errorf("get message: %w", err)
+	}
+	if from, ok := s.unsynced.hideFrom(convID); ok && seq >= from {
+		found = false // not yet durable
 	}
 	if !found {
 		return storage.Message{}, fmt.Errorf("conversation %q seq %d: %w", convID, seq, storage.ErrNotFound)
@@ -561,6 +586,14 @@ func (s *Store) ListMessages(ctx context.Context, convID string, fromSeq, toSeq 
 			upper = messageKey(convID, toSeq+1)
 		}
 	}
+	if from, ok := s.unsynced.hideFrom(convID); ok {
+		if from <= fromSeq {
+			return nil, nil
+		}
+		if toSeq == 0 || toSeq >= from {
+			upper = messageKey(convID, from) // not yet durable
+		}
+	}
 	var out []storage.Message
 	err := s.scan(lower, upper, order == storage.NewestFirst, func(k, v []byte) (bool, error) {
 		m, err := decodeMessage(convID, seqSuffix(k), v)
@@ -583,7 +616,7 @@ func (s *Store) FindByClientMsgID(ctx context.Context, convID, sender, clientMsg
 	if err := s.limits.CheckID("client message", clientMsgID); err != nil {
 		return storage.Message{}, err
 	}
-	v, found, err := get(s.db, dedupeKey(convID, sender, clientMsgID))
+	v, found, err := s.sget(dedupeKey(convID, sender, clientMsgID))
 	if err != nil {
 		return storage.Message{}, fmt.Errorf("find client message: %w", err)
 	}
@@ -625,7 +658,12 @@ func (s *Store) GetUserConv(ctx context.Context, userID, convID string) (storage
 	if err := s.checkPair("user", userID, "conversation", convID); err != nil {
 		return storage.UserConv{}, err
 	}
-	u, _, err := loadUserConv(s.db, userID, convID)
+	var u storage.UserConv
+	err := s.read(func(db *pebble.DB) error {
+		var err error
+		u, _, err = loadUserConv(db, userID, convID)
+		return err
+	})
 	return u, err
 }
 
@@ -725,14 +763,16 @@ func (s *Store) ListUserConvs(ctx context.Context, userID string, after storage.
 		lower = append(activityKey(userID, after.At, after.ConvID), 0)
 	}
 	var out []storage.UserConv
-	err := s.scan(lower, upperBound(p), false, func(k, _ []byte) (bool, error) {
-		convID := string(k[len(p)+8:])
-		u, _, err := loadUserConv(s.db, userID, convID)
-		if err != nil {
-			return false, err
-		}
-		out = append(out, u)
-		return len(out) < limit, nil
+	err := s.read(func(db *pebble.DB) error {
+		return scanDB(db, lower, upperBound(p), false, func(k, _ []byte) (bool, error) {
+			convID := string(k[len(p)+8:])
+			u, _, err := loadUserConv(db, userID, convID)
+			if err != nil {
+				return false, err
+			}
+			out = append(out, u)
+			return len(out) < limit, nil
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list conversations of %q: %w", userID, err)
@@ -845,7 +885,7 @@ func (s *Store) GetDevice(ctx context.Context, userID, deviceID string) (storage
 	if err := s.checkPair("user", userID, "device", deviceID); err != nil {
 		return storage.Device{}, err
 	}
-	v, found, err := get(s.db, deviceKey(userID, deviceID))
+	v, found, err := s.sget(deviceKey(userID, deviceID))
 	if err != nil {
 		return storage.Device{}, fmt.Errorf("get device: %w", err)
 	}
@@ -892,7 +932,7 @@ func (s *Store) LoadCheckpoint(ctx context.Context, key string) (storage.Checkpo
 	if err := s.limits.CheckID("checkpoint", key); err != nil {
 		return storage.Checkpoint{}, err
 	}
-	v, found, err := get(s.db, checkpointKey(key))
+	v, found, err := s.sget(checkpointKey(key))
 	if err != nil {
 		return storage.Checkpoint{}, fmt.Errorf("load checkpoint: %w", err)
 	}
@@ -902,16 +942,27 @@ func (s *Store) LoadCheckpoint(ctx context.Context, key string) (storage.Checkpo
 	return decodeCheckpoint(key, v)
 }
 
-// slogLogger adapts Pebble's logger to slog.
-type slogLogger struct{ l *slog.Logger }
+// slogLogger adapts Pebble's logger to slog; errors repeating the same
+// format are logged at most once per interval.
+type slogLogger struct {
+	l *slog.Logger
+	t *throttle
+}
 
 func (s slogLogger) Infof(format string, args ...any) {
 	s.l.Debug(fmt.Sprintf(format, args...))
 }
 func (s slogLogger) Errorf(format string, args ...any) {
-	s.l.Error(fmt.Sprintf(format, args...))
+	s.t.log(s.l, slog.LevelError, format, fmt.Sprintf(format, args...))
 }
 func (s slogLogger) Fatalf(format string, args ...any) {
-	s.l.Error(fmt.Sprintf(format, args...))
-	panic(fmt.Sprintf(format, args...))
+	msg := fmt.Sprintf(format, args...)
+	s.l.Error(msg)
+	panic(fatalPanic(msg))
 }
+
+// fatalPanic is what Fatalf panics with. Pebble calls Fatalf without
+// holding its commit lock when a commit fails, so the committer can close
+// and reopen the database; any other panic in a commit (Pebble panics on a
+// WAL write error while holding that lock) leaves a restart as the only way.
+type fatalPanic string

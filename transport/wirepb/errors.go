@@ -44,10 +44,12 @@ func CodeOf(err error) Code {
 
 // Transient reports whether a request that failed with code may succeed
 // when retried unchanged (for a send: with the same client_msg_id).
+// STORAGE_UNAVAILABLE is retryable too, but can last: it goes to the
+// application with its retry hint rather than being resent blindly.
 func Transient(code Code) bool {
 	switch code {
 	case Code_RETRY, Code_INTERNAL, Code_RATE_LIMITED, Code_TIMEOUT, Code_UNAVAILABLE, Code_GOING_AWAY, Code_SLOW_CONSUMER,
-		Code_BUSY, Code_STORAGE_UNAVAILABLE:
+		Code_BUSY:
 		return true
 	}
 	return false

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/switchboard-im/switchboard/storage/pebble"
+)
+
+// errDamaged makes `store check` exit non-zero after printing its report.
+var errDamaged = errors.New("store damaged")
+
+func newStoreCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "store",
+		Short: "Check or repair a node's embedded (Pebble) store",
+		Long: `Inspect the embedded store in <data-dir>/store while its node is stopped.
+
+  switchboard store check --data-dir D     report damage; exit 1 if damaged
+  switchboard store repair --data-dir D    recover what can be recovered`,
+	}
+	cmd.AddCommand(newStoreCheckCmd(), newStoreRepairCmd())
+	return cmd
+}
+
+type storeOptions struct {
+	dataDir string
+	json    bool
+}
+
+func (o *storeOptions) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&o.dataDir, "data-dir", "", "the node's data directory (the store is <data-dir>/store)")
+	cmd.Flags().BoolVar(&o.json, "json", false, "print JSON")
+}
+
+func (o *storeOptions) config() (pebble.Config, error) {
+	if o.dataDir == "" {
+		return pebble.Config{}, errors.New("give --data-dir")
+	}
+	return pebble.DefaultConfig(filepath.Join(o.dataDir, "store")), nil
+}
+
+func newStoreCheckCmd() *cobra.Command {
+	var o storeOptions
+	var quick bool
+	cmd := &cobra.Command{
+		Use:   "check",
+		Short: "Report damage in the store (WAL, tables, acknowledged writes missing)",
+		Long: `Open the store read-only (nothing is written) and check the WAL, that every
+table exists with its recorded size, that no acknowledged commit is missing,
+and (unless --quick) every table's checksums. Exits 1 when damaged.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := o.config()
+			if err != nil {
+				return err
+			}
+			rep, err := pebble.Check(cfg, !quick)
+			if err != nil {
+				return err
+			}
+			out := cmd.OutOrStdout()
+			if o.json {
+				if err := printJSON(out, rep); err != nil {
+					return err
+				}
+			} else {
+				printReport(cmd, rep)
+			}
+			if rep.Damaged() {
+				return fmt.Errorf("%w: %d problem(s); see `switchboard store repair`", errDamaged, len(rep.Damage))
+			}
+			return nil
+		},
+	}
+	o.register(cmd)
+	cmd.Flags().BoolVar(&quick, "quick", false, "skip reading every table (checksums)")
+	return cmd
+}
+
+func printReport(cmd *cobra.Command, rep pebble.Report) {
+	out := cmd.OutOrStdout()
+	fmt.Fprintf(out, "store %s: %d table(s), %d WAL(s), commit %d, acknowledged %d\n", rep.Dir, rep.Tables, len(rep.WALs), rep.Commit, rep.Acked)
+	if !rep.Exists {
+		fmt.Fprintln(out, "no store here")
+	}
+	for _, d := range rep.Damage {
+		fmt.Fprintln(out, "DAMAGED:", d)
+	}
+	if !rep.Damaged() {
+		fmt.Fprintln(out, "ok")
+	}
+}
+
+func newStoreRepairCmd() *cobra.Command {
+	var o storeOptions
+	var skip uint64
+	cmd := &cobra.Command{
+		Use:   "repair",
+		Short: "Recover what can be recovered and move every conversation's seqs forward",
+		Long: `Repair a damaged store (stop the node first). A damaged WAL and every newer
+one are moved into <data-dir>/store/damaged-<time>/ and their records up to
+the damage are applied again. Then every conversation's log is moved past
+the highest seq that may have been acknowledged (its reservation plus
+--seq-skip) with gap messages, so no acknowledged seq is ever given to a new
+message. Damaged or missing tables cannot be repaired: restore a backup.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := o.config()
+			if err != nil {
+				return err
+			}
+			rr, err := pebble.Repair(cmd.Context(), cfg, skip)
+			if err != nil {
+				return err
+			}
+			if o.json {
+				return printJSON(cmd.OutOrStdout(), rr)
+			}
+			out := cmd.OutOrStdout()
+			if !rr.Before.Damaged() {
+				fmt.Fprintln(out, "nothing to repair")
+				return nil
+			}
+			for _, d := range rr.Before.Damage {
+				fmt.Fprintln(out, "was damaged:", d)
+			}
+			if len(rr.MovedAside) > 0 {
+				fmt.Fprintf(out, "moved %v to %s; re-applied %d record(s) read before the damage\n", rr.MovedAside, rr.AsideDir, rr.Salvaged)
+			}
+			fmt.Fprintf(out, "moved %d conversation(s) forward with %d gap message(s)\n", rr.Conversations, rr.GapRows)
+			printReport(cmd, rr.After)
+			return nil
+		},
+	}
+	o.register(cmd)
+	cmd.Flags().Uint64Var(&skip, "seq-skip", 1000, "seqs skipped above each conversation's reservation (the reservation itself may be lost; default = the grains' SeqReserve)")
+	return cmd
+}
