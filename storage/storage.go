@@ -282,9 +282,6 @@ type Store interface {
 	// ListMessages returns up to limit messages with fromSeq <= seq <= toSeq
 	// in the given order (toSeq 0 means no upper bound).
 	ListMessages(ctx context.Context, convID string, fromSeq, toSeq uint64, order Order, limit int) ([]Message, error)
-	// FindByClientMsgID finds a message by its sender's idempotency key.
-	// ErrNotFound.
-	FindByClientMsgID(ctx context.Context, convID, sender, clientMsgID string) (Message, error)
 	// TombstoneMessage clears the body and sets FlagRecalled. ErrNotFound.
 	// Tombstoning twice is a no-op.
 	TombstoneMessage(ctx context.Context, convID string, seq uint64) error

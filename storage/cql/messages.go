@@ -84,9 +84,6 @@ var (
 	msgTombstone = mk(qb.Update("messages").Set("body", "flags").
 			Where(qb.Eq("conv_id"), qb.Eq("bucket"), qb.Eq("seq")).ToCql())
 
-	dedupeInsert = mk(qb.Insert("messages_by_client_id").Columns("conv_id", "sender", "client_msg_id", "seq").ToCql())
-	dedupeGet    = mk(qb.Select("messages_by_client_id").Columns("seq").
-			Where(qb.Eq("conv_id"), qb.Eq("sender"), qb.Eq("client_msg_id")).ToCql())
 )
 
 // Conditional batches are cut at these sizes: one Paxos round per batch,
@@ -131,27 +128,8 @@ func (s *Store) appendMessages(ctx context.Context, convID string, epoch uint64,
 		}
 	}
 
-	// Lookups and hint only after the rows: neither may point at a failed
-	// append. They are independent of each other, so they go in parallel.
-	keyed := keyedMessages(msgs)
-	return parallel(len(keyed)+1, 16, func(i int) error {
-		if i == len(keyed) {
-			return s.setHint(ctx, convHintSet, convID, maxSeq)
-		}
-		m := &msgs[keyed[i]]
-		err := s.query(ctx, dedupeInsert).Bind(convID, m.Sender, m.ClientMsgID, int64(m.Seq)).ExecRelease()
-		return s.wrap(fmt.Sprintf("append to %q: client id lookup", convID), err)
-	})
-}
-
-func keyedMessages(msgs []storage.Message) []int {
-	var keyed []int
-	for i := range msgs {
-		if msgs[i].ClientMsgID != "" {
-			keyed = append(keyed, i)
-		}
-	}
-	return keyed
+	// The hint only after the rows: it may not point at a failed append.
+	return s.setHint(ctx, convHintSet, convID, maxSeq)
 }
 
 // appendFenced is the append of a writer that holds epoch: no Paxos round.
@@ -182,14 +160,8 @@ func (s *Store) appendFenced(ctx context.Context, convID string, epoch uint64, m
 	}
 	wts := epochTS(epoch, 1)
 	chunks := s.partitionChunks(convID, msgs)
-	keyed := keyedMessages(msgs)
-	err := parallel(len(chunks)+len(keyed), 16, func(i int) error {
-		if i < len(chunks) {
-			return s.insertPlain(ctx, msgInsertPlain, chunks[i], wts)
-		}
-		m := &msgs[keyed[i-len(chunks)]]
-		err := s.query(ctx, dedupeInsert).Bind(convID, m.Sender, m.ClientMsgID, int64(m.Seq)).WithTimestamp(wts).ExecRelease()
-		return s.wrap("client id lookup", err)
+	err := parallel(len(chunks), 16, func(i int) error {
+		return s.insertPlain(ctx, msgInsertPlain, chunks[i], wts)
 	})
 	if err != nil {
 		return fmt.Errorf("cql: append to %q: %w", convID, err)
@@ -406,32 +378,6 @@ func (s *Store) headAndHint(ctx context.Context, convID string) (reserved, hint 
 		return nil
 	})
 	return reserved, hint, err
-}
-
-// FindByClientMsgID follows the lookup row to the message and checks the
-// message still carries that key (a lookup may outlive a failed append).
-func (s *Store) FindByClientMsgID(ctx context.Context, convID, sender, clientMsgID string) (storage.Message, error) {
-	if err := s.check(); err != nil {
-		return storage.Message{}, err
-	}
-	for _, c := range []struct{ what, id string }{{"conversation", convID}, {"sender", sender}, {"client message", clientMsgID}} {
-		if err := s.lim.CheckID(c.what, c.id); err != nil {
-			return storage.Message{}, err
-		}
-	}
-	var seq int64
-	op := fmt.Sprintf("find %q/%q/%q", convID, sender, clientMsgID)
-	if err := s.query(ctx, dedupeGet).Bind(convID, sender, clientMsgID).Scan(&seq); err != nil {
-		return storage.Message{}, s.wrap(op, err)
-	}
-	m, err := s.getMessage(ctx, convID, uint64(seq))
-	if err != nil {
-		return storage.Message{}, err
-	}
-	if m.Sender != sender || m.ClientMsgID != clientMsgID {
-		return storage.Message{}, fmt.Errorf("cql: %s: %w", op, storage.ErrNotFound)
-	}
-	return m, nil
 }
 
 // TombstoneMessage clears the body and sets FlagRecalled. Read first: an

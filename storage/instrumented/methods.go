@@ -101,13 +101,6 @@ func (s *Store) ListMessages(ctx context.Context, convID string, fromSeq, toSeq 
 	return r0, err
 }
 
-func (s *Store) FindByClientMsgID(ctx context.Context, convID, sender, clientMsgID string) (storage.Message, error) {
-	start := time.Now()
-	r0, err := s.next.FindByClientMsgID(ctx, convID, sender, clientMsgID)
-	s.observe("FindByClientMsgID", start, err)
-	return r0, err
-}
-
 func (s *Store) TombstoneMessage(ctx context.Context, convID string, seq uint64) error {
 	start := time.Now()
 	err := s.next.TombstoneMessage(ctx, convID, seq)

@@ -169,9 +169,6 @@ func TestWALFailureRecovers(t *testing.T) {
 	if got := seqs(t, s); fmt.Sprint(got) != "[1 2 3]" {
 		t.Fatalf("after recovery: %v, want the acked 1..3 only", got)
 	}
-	if _, err := s.FindByClientMsgID(ctx, "c1", "alice", "c4"); !errors.Is(err, storage.ErrNotFound) {
-		t.Fatalf("dedupe row of the failed message: %v", err)
-	}
 	if err := appendSeq(s, 6); err != nil {
 		t.Fatalf("append after recovery: %v", err)
 	}
@@ -235,9 +232,6 @@ func TestUnsyncedInvisible(t *testing.T) {
 		t.Helper()
 		if _, err := s.GetMessage(ctx, "c1", seq); !errors.Is(err, storage.ErrNotFound) {
 			t.Fatalf("seq %d before its sync: %v", seq, err)
-		}
-		if _, err := s.FindByClientMsgID(ctx, "c1", "alice", fmt.Sprintf("c%d", seq)); !errors.Is(err, storage.ErrNotFound) {
-			t.Fatalf("seq %d by client id before its sync: %v", seq, err)
 		}
 		if got := fmt.Sprint(seqs(t, s)); got != want {
 			t.Fatalf("list before the sync of %d: %s, want %s", seq, got, want)

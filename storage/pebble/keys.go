@@ -16,7 +16,6 @@ import (
 //	'm'  m conv 0 user                               member
 //	'M'  M user 0 conv                               member (by user; written with 'm')
 //	's'  s conv 0 seq(8)                             message
-//	'd'  d conv 0 sender 0 client_msg_id             seq(8): dedupe lookup
 //	'u'  u user 0 conv                               user-conversation state
 //	'a'  a user 0 ^activity_ms(8) conv               empty: activity index, newest first
 //	'i'  i user 0 inbox_seq(8)                       inbox entry
@@ -28,7 +27,8 @@ const (
 	tagMember     = 'm'
 	tagMembership = 'M'
 	tagMessage    = 's'
-	tagDedupe     = 'd'
+	// 'd' was a client-id lookup, retired: nothing read it (the grains
+	// dedupe from the recent log), and every append paid its write.
 	tagUserConv   = 'u'
 	tagActivity   = 'a'
 	tagInbox      = 'i'
@@ -74,9 +74,6 @@ func memberKey(conv, user string) []byte     { return key(tagMember, conv, user)
 func membershipKey(user, conv string) []byte { return key(tagMembership, user, conv) }
 func messageKey(conv string, seq uint64) []byte {
 	return appendUint64(prefix(tagMessage, conv), seq)
-}
-func dedupeKey(conv, sender, clientMsgID string) []byte {
-	return key(tagDedupe, conv, sender, clientMsgID)
 }
 func userConvKey(user, conv string) []byte { return key(tagUserConv, user, conv) }
 func activityKey(user string, at time.Time, conv string) []byte {

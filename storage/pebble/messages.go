@@ -22,14 +22,10 @@ func (s *Store) appendMessagesOp(convID string, epoch uint64, msgs []storage.Mes
 	}
 	type kv struct{ k, v []byte }
 	rows := make([]kv, 0, len(msgs))
-	var dedupe []kv
 	for i := range msgs {
 		m := msgs[i]
 		m.ClientTS, m.ServerTS = storage.Millis(m.ClientTS), storage.Millis(m.ServerTS)
 		rows = append(rows, kv{messageKey(convID, m.Seq), encodeMessage(&m)})
-		if m.ClientMsgID != "" {
-			dedupe = append(dedupe, kv{dedupeKey(convID, m.Sender, m.ClientMsgID), appendUint64(nil, m.Seq)})
-		}
 	}
 	var batchMax uint64
 	for i := range msgs {
@@ -63,19 +59,11 @@ func (s *Store) appendMessagesOp(convID string, epoch uint64, msgs []storage.Mes
 				return err
 			}
 		}
-		for _, r := range dedupe {
-			if err := b.Set(r.k, r.v, nil); err != nil {
-				return err
-			}
-		}
 		return nil
 	}
-	app := &appendInfo{conv: convID, first: ^uint64(0), undo: make([][]byte, 0, len(rows)+len(dedupe))}
+	app := &appendInfo{conv: convID, first: ^uint64(0), undo: make([][]byte, 0, len(rows))}
 	for i, r := range rows {
 		app.first = min(app.first, msgs[i].Seq)
-		app.undo = append(app.undo, r.k)
-	}
-	for _, r := range dedupe {
 		app.undo = append(app.undo, r.k)
 	}
 	return op, app, nil
@@ -175,23 +163,6 @@ func (s *Store) ListMessages(ctx context.Context, convID string, fromSeq, toSeq 
 		return nil, fmt.Errorf("list messages of %q: %w", convID, err)
 	}
 	return out, nil
-}
-
-func (s *Store) FindByClientMsgID(ctx context.Context, convID, sender, clientMsgID string) (storage.Message, error) {
-	if err := s.checkPair("conversation", convID, "sender", sender); err != nil {
-		return storage.Message{}, err
-	}
-	if err := s.limits.CheckID("client message", clientMsgID); err != nil {
-		return storage.Message{}, err
-	}
-	v, found, err := s.sget(dedupeKey(convID, sender, clientMsgID))
-	if err != nil {
-		return storage.Message{}, fmt.Errorf("find client message: %w", err)
-	}
-	if !found || len(v) != 8 {
-		return storage.Message{}, fmt.Errorf("client message %q of %q in %q: %w", clientMsgID, sender, convID, storage.ErrNotFound)
-	}
-	return s.GetMessage(ctx, convID, seqSuffix(v))
 }
 
 func (s *Store) TombstoneMessage(ctx context.Context, convID string, seq uint64) error {

@@ -18,7 +18,6 @@ import (
 // store against. It holds only what the random operations touch.
 type model struct {
 	msgs     map[string]map[uint64]storage.Message  // conv → seq → message
-	dedupe   map[string]uint64                      // conv|sender|client id → seq
 	userConv map[string]map[string]storage.UserConv // user → conv → state
 	inbox    map[string]map[uint64]storage.InboxEntry
 	devices  map[string]uint64                    // user|device → cursor
@@ -28,7 +27,7 @@ type model struct {
 
 func newModel() *model {
 	return &model{
-		msgs: map[string]map[uint64]storage.Message{}, dedupe: map[string]uint64{},
+		msgs:     map[string]map[uint64]storage.Message{},
 		userConv: map[string]map[string]storage.UserConv{}, inbox: map[string]map[uint64]storage.InboxEntry{},
 		devices: map[string]uint64{}, members: map[string]map[string]storage.Member{}, epochs: map[string]uint64{},
 	}
@@ -169,11 +168,8 @@ func testModel(t *testing.T, s storage.Store, id func(string) string) {
 			}
 			for _, mm := range batch {
 				m.msgs[conv][mm.Seq] = mm
-				if mm.ClientMsgID != "" {
-					m.dedupe[conv+"|"+mm.Sender+"|"+mm.ClientMsgID] = mm.Seq
-				}
 			}
-		case 3: // get one message
+		case 3, 6: // get one message
 			seq := randSeq(conv)
 			if seq == 0 {
 				seq = 1
@@ -204,15 +200,6 @@ func testModel(t *testing.T, s storage.Store, id func(string) string) {
 				if !equalMessage(g, m.msgs[conv][g.Seq]) {
 					fail("page message %d differs", g.Seq)
 				}
-			}
-		case 6: // dedupe lookup
-			k := fmt.Sprintf("k%d", rng.IntN(1000))
-			got, err := s.FindByClientMsgID(c, conv, user, k)
-			seq, ok := m.dedupe[conv+"|"+user+"|"+k]
-			if !ok {
-				check(err, storage.ErrNotFound)
-			} else if check(err, nil); got.Seq != seq {
-				fail("dedupe %s: seq %d, want %d", k, got.Seq, seq)
 			}
 		case 7: // tombstone
 			seq := randSeq(conv)
