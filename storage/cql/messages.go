@@ -83,7 +83,6 @@ var (
 			Where(qb.Eq("conv_id"), qb.Eq("bucket"), qb.Eq("seq")).ToCql())
 	msgTombstone = mk(qb.Update("messages").Set("body", "flags").
 			Where(qb.Eq("conv_id"), qb.Eq("bucket"), qb.Eq("seq")).ToCql())
-
 )
 
 // Conditional batches are cut at these sizes: one Paxos round per batch,
