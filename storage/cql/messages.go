@@ -94,7 +94,7 @@ const (
 
 // AppendMessages writes the batch. Unfenced (epoch 0): INSERT ... IF NOT
 // EXISTS, one conditional batch per (conv_id, bucket) partition, then the
-// client id lookups, then the last-seq hint. Fenced (epoch > 0): see
+// last-seq hint. Fenced (epoch > 0): see
 // appendFenced.
 func (s *Store) AppendMessages(ctx context.Context, convID string, epoch uint64, msgs []storage.Message) error {
 	if err := s.check(); err != nil {
@@ -138,8 +138,7 @@ func (s *Store) appendMessages(ctx context.Context, convID string, epoch uint64,
 //     the head when missing): a writer this store already saw fenced off,
 //     or a seq outside the reservation, writes nothing.
 //  1. The rows go as plain inserts, one unlogged batch per (conv_id,
-//     bucket) partition, and the client id lookups beside them, all in
-//     parallel and all with the write timestamp epochTS(epoch, 1): a later
+//     bucket) partition, in parallel and all with the write timestamp epochTS(epoch, 1): a later
 //     epoch's rows and the range tombstone its AcquireEpoch writes
 //     (epochTS(later, 0)) win over them whatever the arrival order.
 //  2. Once they are durable, one read of the head checks the epoch (one
