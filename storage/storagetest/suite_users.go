@@ -1,0 +1,159 @@
+package storagetest
+
+import (
+	"bytes"
+	"fmt"
+	"testing"
+
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+// Conformance: user state — read cursors, the conversation list, inbox, devices, checkpoints.
+
+func testUserConvState(t *testing.T, s storage.Store, id func(string) string) {
+	c := ctx(t)
+	u, cid := id("u"), id("c")
+	got, err := s.GetUserConv(c, u, cid)
+	must(t, err)
+	if got != (storage.UserConv{UserID: u, ConvID: cid}) {
+		t.Fatalf("fresh state %+v", got)
+	}
+	r, err := s.AdvanceReadCursor(c, u, cid, 5)
+	must(t, err)
+	if r != 5 {
+		t.Fatalf("read cursor %d, want 5", r)
+	}
+	r, err = s.AdvanceReadCursor(c, u, cid, 3) // backwards: ignored
+	must(t, err)
+	if r != 5 {
+		t.Fatalf("read cursor moved back to %d", r)
+	}
+	must(t, s.SetPinned(c, u, cid, true))
+	must(t, s.SetMuted(c, u, cid, true))
+	must(t, s.TouchConversation(c, u, cid, at(10)))
+	must(t, s.TouchConversation(c, u, cid, at(5))) // backwards: ignored
+	got, err = s.GetUserConv(c, u, cid)
+	must(t, err)
+	want := storage.UserConv{UserID: u, ConvID: cid, ReadSeq: 5, Pinned: true, Muted: true, LastActivity: at(10)}
+	if got != want {
+		t.Fatalf("state %+v, want %+v", got, want)
+	}
+	must(t, s.SetMuted(c, u, cid, false))
+	got, err = s.GetUserConv(c, u, cid)
+	must(t, err)
+	if got.Muted || !got.Pinned || got.ReadSeq != 5 {
+		t.Fatalf("state after unmute %+v", got)
+	}
+}
+
+func testConversationListOrder(t *testing.T, s storage.Store, id func(string) string) {
+	c := ctx(t)
+	u := id("u")
+	// c0..c5 with activities; c2 and c3 tie; c5 never active.
+	times := []float64{30, 10, 20, 20, 40}
+	for i, sec := range times {
+		must(t, s.TouchConversation(c, u, id(fmt.Sprintf("c%d", i)), at(sec)))
+	}
+	must(t, s.SetPinned(c, u, id("c5"), true))
+	// Moving c1 forward must move it in the list, not duplicate it.
+	must(t, s.TouchConversation(c, u, id("c1"), at(50)))
+	want := []string{id("c1"), id("c4"), id("c0"), id("c2"), id("c3"), id("c5")}
+
+	var listed []string
+	var cursor storage.ActivityCursor
+	for {
+		page, err := s.ListUserConvs(c, u, cursor, 2)
+		must(t, err)
+		for _, uc := range page {
+			listed = append(listed, uc.ConvID)
+		}
+		if len(page) < 2 {
+			break
+		}
+		last := page[len(page)-1]
+		cursor = storage.ActivityCursor{At: last.LastActivity, ConvID: last.ConvID}
+	}
+	if fmt.Sprint(listed) != fmt.Sprint(want) {
+		t.Fatalf("order %v, want %v", listed, want)
+	}
+}
+
+func testInbox(t *testing.T, s storage.Store, id func(string) string) {
+	c := ctx(t)
+	u := id("u")
+	last, err := s.LastInboxSeq(c, u)
+	must(t, err)
+	if last != 0 {
+		t.Fatalf("empty inbox last seq %d", last)
+	}
+	var entries []storage.InboxEntry
+	for seq := uint64(1); seq <= 1205; seq++ {
+		entries = append(entries, storage.InboxEntry{UserID: u, Seq: seq, Kind: storage.InboxMessage, ConvID: "c", ConvSeq: seq * 2, At: at(float64(seq))})
+	}
+	entries[3].Payload = []byte("preview")
+	for from := 0; from < len(entries); from += 500 {
+		must(t, s.AppendInbox(c, u, entries[from:min(from+500, len(entries))]))
+	}
+	wantErr(t, s.AppendInbox(c, u, entries[7:8]), storage.ErrSeqExists)
+	last, err = s.LastInboxSeq(c, u)
+	must(t, err)
+	if last != 1205 {
+		t.Fatalf("last inbox seq %d, want 1205", last)
+	}
+	page, err := s.ListInbox(c, u, 3, 2)
+	must(t, err)
+	if len(page) != 2 || page[0].Seq != 4 || page[1].Seq != 5 || string(page[0].Payload) != "preview" ||
+		page[0].ConvSeq != 8 || !page[0].At.Equal(at(4)) || page[0].Kind != storage.InboxMessage {
+		t.Fatalf("inbox page %+v", page)
+	}
+	page, err = s.ListInbox(c, u, 995, 100)
+	must(t, err)
+	if len(page) != 100 || page[0].Seq != 996 || page[99].Seq != 1095 {
+		t.Fatalf("inbox page across partitions: %d from %d", len(page), page[0].Seq)
+	}
+	page, err = s.ListInbox(c, u, 1205, 10)
+	must(t, err)
+	if len(page) != 0 {
+		t.Fatalf("inbox after the end: %d entries", len(page))
+	}
+}
+
+func testDevices(t *testing.T, s storage.Store, id func(string) string) {
+	c := ctx(t)
+	u := id("u")
+	_, err := s.GetDevice(c, u, "phone")
+	wantErr(t, err, storage.ErrNotFound)
+	cur, err := s.SetDeviceCursor(c, u, "phone", 7, at(1))
+	must(t, err)
+	if cur != 7 {
+		t.Fatalf("cursor %d", cur)
+	}
+	cur, err = s.SetDeviceCursor(c, u, "phone", 3, at(2)) // backwards: ignored
+	must(t, err)
+	if cur != 7 {
+		t.Fatalf("cursor moved back to %d", cur)
+	}
+	_, err = s.SetDeviceCursor(c, u, "desktop", 0, at(3))
+	must(t, err)
+	ds, err := s.ListDevices(c, u)
+	must(t, err)
+	if len(ds) != 2 || ds[0].DeviceID != "desktop" || ds[1].DeviceID != "phone" || ds[1].Cursor != 7 || !ds[1].LastSeen.Equal(at(2)) {
+		t.Fatalf("devices %+v", ds)
+	}
+}
+
+func testCheckpoints(t *testing.T, s storage.Store, id func(string) string) {
+	c := ctx(t)
+	k := id("agent-7")
+	_, err := s.LoadCheckpoint(c, k)
+	wantErr(t, err, storage.ErrNotFound)
+	cp := storage.Checkpoint{Key: k, ConvSeqs: map[string]uint64{"s:1": 10, "s:2": 4}, State: []byte{1, 2, 3}, At: at(1)}
+	must(t, s.SaveCheckpoint(c, cp))
+	cp2 := storage.Checkpoint{Key: k, ConvSeqs: map[string]uint64{"s:1": 12}, State: []byte{9}, At: at(2)}
+	must(t, s.SaveCheckpoint(c, cp2))
+	got, err := s.LoadCheckpoint(c, k)
+	must(t, err)
+	if got.Key != k || fmt.Sprint(got.ConvSeqs) != fmt.Sprint(cp2.ConvSeqs) || !bytes.Equal(got.State, cp2.State) || !got.At.Equal(cp2.At) {
+		t.Fatalf("checkpoint %+v, want %+v (a save replaces state and seqs together)", got, cp2)
+	}
+}
