@@ -44,7 +44,7 @@ func Run(t *testing.T, open Opener) {
 		{"AppendExistingSeq", testAppendExistingSeq},
 		{"AppendAsync", testAppendAsync},
 		{"FencedAppend", testFencedAppend},
-		{"Dedupe", testDedupe},
+		{"ClientMsgIDKept", testClientMsgIDKept},
 		{"Tombstone", testTombstone},
 		{"UserConvState", testUserConvState},
 		{"ConversationListOrder", testConversationListOrder},

@@ -242,7 +242,7 @@ func testAppendAsync(t *testing.T, s storage.Store, id func(string) string) {
 	wantErr(t, <-done, storage.ErrInvalid)
 }
 
-func testDedupe(t *testing.T, s storage.Store, id func(string) string) {
+func testClientMsgIDKept(t *testing.T, s storage.Store, id func(string) string) {
 	c := ctx(t)
 	cid := id("c")
 	m := msg(cid, 1, "alice", "hi")
