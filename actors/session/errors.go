@@ -1,10 +1,10 @@
 package session
 
 import (
-	"errors"
 	"fmt"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
 
 // Error is a rejection the node answered with: a code from the protocol and
@@ -24,18 +24,10 @@ func Errorf(code pb.Code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
-// CodeOf returns the code of an *Error in err's chain, INTERNAL for any other
-// error and OK for nil.
-func CodeOf(err error) pb.Code {
-	if err == nil {
-		return pb.Code_OK
-	}
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	return pb.Code_INTERNAL
-}
+// CodeOf returns the code of the *Error (or wire error) in err's chain,
+// INTERNAL for any other error and OK for nil: wirepb.CodeOf, the one
+// reader of codes, with the grains' type.
+func CodeOf(err error) pb.Code { return pb.Code(wirepb.CodeOf(err)) }
 
 // ProtocolCode makes *Error a coded error for wirepb.CodeOf: the grains'
 // codes are the wire's 0–31, number for number (a transport test proves the
