@@ -98,13 +98,13 @@ func TestAuthorization(t *testing.T) {
 		t.Fatalf("group %q %v", group, err)
 	}
 	for name, req := range map[string]*wirepb.Request{
-		"send":      {Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{Conv: conv, Body: []byte("x")}}},
+		"send":      {Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{Conv: conv, ClientMsgId: "e1", Body: []byte("x")}}},
 		"history":   {Op: &wirepb.Request_History{History: &wirepb.HistoryRequest{Conv: conv}}},
 		"mark read": {Op: &wirepb.Request_MarkRead{MarkRead: &wirepb.MarkReadRequest{Conv: conv, Seq: 1}}},
 		"recall":    {Op: &wirepb.Request_Recall{Recall: &wirepb.RecallRequest{Conv: conv, Seq: sent.Seq}}},
 		"members":   {Op: &wirepb.Request_Members{Members: &wirepb.MembersRequest{Conv: group}}},
 		"add self":  {Op: &wirepb.Request_Membership{Membership: &wirepb.MembershipRequest{Conv: group, Users: []string{"eve"}}}},
-		"group":     {Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{Conv: group, Body: []byte("x")}}},
+		"group":     {Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{Conv: group, ClientMsgId: "e2", Body: []byte("x")}}},
 	} {
 		_, err := eve.Raw(ctx, req)
 		if c := codeOf(err); c != wirepb.Code_NOT_MEMBER && c != wirepb.Code_FORBIDDEN {

@@ -148,6 +148,7 @@ func TestMalformedInput(t *testing.T) {
 		{"unknown op", wirepb.AppendFrame(nil, protowire99()), wirepb.Code_UNKNOWN_TYPE},
 		{"no op", frame(&wirepb.Request{Id: 4}), wirepb.Code_UNKNOWN_TYPE},
 		{"bad conv id", frame(&wirepb.Request{Op: &wirepb.Request_History{History: &wirepb.HistoryRequest{Conv: "bad conv!"}}}), wirepb.Code_INVALID},
+		{"send without client_msg_id", frame(&wirepb.Request{Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{Conv: "g:c", Body: []byte("x")}}}), wirepb.Code_INVALID},
 		{"send to both", frame(&wirepb.Request{Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{Conv: "g:c", To: "u", Body: []byte("x")}}}), wirepb.Code_INVALID},
 		{"bad role", frame(&wirepb.Request{Op: &wirepb.Request_Membership{Membership: &wirepb.MembershipRequest{Conv: "g:c", Users: []string{"u"}, Role: 99}}}), wirepb.Code_INVALID},
 	} {

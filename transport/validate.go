@@ -63,6 +63,10 @@ func validateRequest(r *wirepb.Request) error {
 			return invalid("bad user id %q", s.To)
 		case len(s.Body) == 0:
 			return invalid("empty message body")
+		case s.ClientMsgId == "":
+			// The idempotency key makes a resend after a lost answer safe:
+			// without it a retry stores the message twice.
+			return invalid("client_msg_id is required")
 		case len(s.ClientMsgId) > maxClientMsgID:
 			return invalid("client_msg_id is %d bytes, limit %d", len(s.ClientMsgId), maxClientMsgID)
 		}
