@@ -492,14 +492,6 @@ func TestScenarioSingleNode(t *testing.T) {
 var raceProto = flag.Bool("actors.protoactor-race", false, "run the multi-node test under -race although protoactor itself races")
 
 func TestScenarioCluster(t *testing.T) {
-	if raceEnabled && !*raceProto {
-		// protoactor-go races internally between its own goroutines when
-		// several members run in one process (grpclog.SetLoggerV2 per
-		// remote, the remote BlockList, MemberList topology vs gossip,
-		// Informer's shared math/rand, the receive-timeout timer); the
-		// single-node tests cover this package under -race.
-		t.Skip("protoactor-go has data races of its own; pass -actors.protoactor-race to run anyway")
-	}
 	store := openStore(t)
 	nodes := startCluster(t, 3, store, scenarioConfig())
 	ctx := tctx(t)

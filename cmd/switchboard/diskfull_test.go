@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"io"
@@ -50,7 +49,7 @@ func TestServeOnFullDisk(t *testing.T) {
 	}
 	// The tmpfs is far below the default floor: a 2 MiB one fits it.
 	serve := func() {
-		n.log = &bytes.Buffer{}
+		n.log = &lockedBuffer{}
 		n.cmd = exec.Command(n.bin, "serve", "--dev", "--data-dir", n.dir, "--listen", n.listen, "--admin", n.admin, "--store-min-free", "2097152")
 		n.cmd.Stdout, n.cmd.Stderr = n.log, n.log
 		if err := n.cmd.Start(); err != nil {

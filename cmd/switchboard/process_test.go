@@ -98,7 +98,7 @@ type devNode struct {
 	listen string
 	admin  string
 	cmd    *exec.Cmd
-	log    *bytes.Buffer
+	log    *lockedBuffer
 	clog   clientLog
 	extra  []string // more serve flags
 }
@@ -121,7 +121,7 @@ func newDevNode(t *testing.T) *devNode {
 
 func (n *devNode) start() {
 	n.t.Helper()
-	n.log = &bytes.Buffer{}
+	n.log = &lockedBuffer{}
 	n.cmd = exec.Command(n.bin, append([]string{"serve", "--dev", "--data-dir", n.dir, "--listen", n.listen, "--admin", n.admin}, n.extra...)...)
 	n.cmd.Stdout, n.cmd.Stderr = n.log, n.log
 	if err := n.cmd.Start(); err != nil {
@@ -410,4 +410,23 @@ func mustJSON(t *testing.T, b []byte, v any) {
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatalf("%v in %s", err, b)
 	}
+}
+
+// lockedBuffer collects a process's output: the exec package writes it
+// from its own goroutines while a test may read it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
