@@ -83,10 +83,17 @@ func cqlHosts(t *testing.T) []string {
 	return strings.Split(v, ",")
 }
 
+var (
+	handedOutMu sync.Mutex
+	handedOut   = map[int]bool{} // ports freePort returned, in this test process
+)
+
 // freePort returns a loopback port free for both TCP and UDP (memberlist
 // binds both).
 func freePort(t *testing.T) int {
 	t.Helper()
+	handedOutMu.Lock()
+	defer handedOutMu.Unlock()
 	for range 50 {
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -97,6 +104,13 @@ func freePort(t *testing.T) int {
 		l.Close()
 		if err == nil {
 			u.Close()
+			// The kernel may hand a port out again once its probe closed:
+			// never give one port to two roles (a node's admin and remote
+			// address once collided that way).
+			if handedOut[port] {
+				continue
+			}
+			handedOut[port] = true
 			return port
 		}
 	}
