@@ -93,7 +93,7 @@ func (n *Runtime) create(ctx context.Context, req *pb.CreateConversation) (*pb.C
 			return nil, err
 		}
 		role := storage.Role(m.Role)
-		if !KindRoles[kind].has(role) || (role == storage.RoleOwner && req.Creator != "") {
+		if !kindRoles[kind].has(role) || (role == storage.RoleOwner && req.Creator != "") {
 			return nil, invalid("role %v not allowed for %s in a %s conversation", m.Role, m.User, kind)
 		}
 	}

@@ -109,8 +109,9 @@ var (
 	nobody         = who{}
 )
 
-// KindRoles are the roles a member of each kind of conversation can have.
-var KindRoles = map[storage.ConvKind]roleSet{
+// kindRoles are the roles a member of each kind of conversation can have
+// (RolesOf lists them).
+var kindRoles = map[storage.ConvKind]roleSet{
 	storage.KindDirect:  roles(storage.RoleMember),
 	storage.KindGroup:   anyGroupRole,
 	storage.KindService: anyServiceRole,
@@ -120,7 +121,7 @@ var KindRoles = map[storage.ConvKind]roleSet{
 func RolesOf(kind storage.ConvKind) []storage.Role {
 	var out []storage.Role
 	for r := storage.RoleMember; r <= storage.RoleAgent; r++ {
-		if KindRoles[kind].has(r) {
+		if kindRoles[kind].has(r) {
 			out = append(out, r)
 		}
 	}

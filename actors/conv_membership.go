@@ -42,7 +42,7 @@ func (c *conversation) create(ctx actor.Context, m *pb.CreateConversation) {
 			continue
 		}
 		role := storage.Role(mm.Role)
-		if !KindRoles[kind].has(role) || (role == storage.RoleOwner && m.Creator != "") {
+		if !kindRoles[kind].has(role) || (role == storage.RoleOwner && m.Creator != "") {
 			reply(pbErr(pb.Code_INVALID, "role %v for %s", mm.Role, mm.User))
 			return
 		}
@@ -263,7 +263,7 @@ func (c *conversation) checkMembership(m *pb.MembershipChange) *pb.Error {
 		return pbErr(pb.Code_GROUP_FULL, "%d users in one change, limit %d", len(m.Users), c.rt.cfg.MaxGroupMembers)
 	}
 	role := storage.Role(m.Role)
-	if (m.Op == pb.MembershipChange_ADD || m.Op == pb.MembershipChange_SET_ROLE) && !KindRoles[c.kind].has(role) {
+	if (m.Op == pb.MembershipChange_ADD || m.Op == pb.MembershipChange_SET_ROLE) && !kindRoles[c.kind].has(role) {
 		return pbErr(pb.Code_INVALID, "role %v does not exist in a %s conversation", m.Role, c.kind)
 	}
 	seen := map[string]bool{}

@@ -143,9 +143,6 @@ func (n *Runtime) Owner(kind, identity string) string {
 	return r.GetByClusterIdentity(cluster.NewClusterIdentity(identity, kind))
 }
 
-// Hub is this node's hub PID, where connections subscribe to large groups.
-func (n *Runtime) Hub() *actor.PID { return n.hub }
-
 // pid finds (and activates, when needed) a grain. cluster.Get activates the
 // grain: that is intended here, every caller is about to message it.
 func (n *Runtime) pid(kind, identity string) *actor.PID {
