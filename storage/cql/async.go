@@ -19,15 +19,26 @@ type asyncJob struct {
 // startAsync starts the fixed pool of commit workers.
 func (s *Store) startAsync() {
 	s.asyncQ = make(chan asyncJob, s.cfg.AsyncQueue)
+	s.casSem = make(chan struct{}, s.cfg.ConditionalAppends)
 	for range s.cfg.AsyncWorkers {
 		s.asyncWG.Add(1)
 		go func() {
 			defer s.asyncWG.Done()
 			for j := range s.asyncQ {
-				j.done(s.appendMessages(j.ctx, j.convID, j.epoch, j.msgs))
+				j.done(s.appendQueued(j))
 			}
 		}()
 	}
+}
+
+// appendQueued commits one queued batch; unfenced batches are conditional
+// writes and take a slot of ConditionalAppends first.
+func (s *Store) appendQueued(j asyncJob) error {
+	if j.epoch == 0 {
+		s.casSem <- struct{}{}
+		defer func() { <-s.casSem }()
+	}
+	return s.appendMessages(j.ctx, j.convID, j.epoch, j.msgs)
 }
 
 // stopAsync closes the queue and waits until the workers drained it.

@@ -56,6 +56,10 @@ type Config struct {
 	// batches waiting for a worker before enqueueing blocks (default 1024).
 	AsyncWorkers int
 	AsyncQueue   int
+	// ConditionalAppends bounds the unfenced (epoch 0, IF NOT EXISTS)
+	// async appends in flight at once (default 32): conditional writes to
+	// one partition contend in Paxos, and hundreds at once time out.
+	ConditionalAppends int
 	// LeaseCache is the number of conversations whose (epoch, reservation)
 	// the store remembers to check fenced appends before writing (default
 	// 100000; when full it is cleared and refilled by reads).
@@ -72,21 +76,22 @@ type Config struct {
 // DefaultConfig returns the documented defaults with Hosts 127.0.0.1:9042.
 func DefaultConfig() Config {
 	return Config{
-		Hosts:             []string{"127.0.0.1:9042"},
-		Keyspace:          "switchboard",
-		Replication:       SimpleStrategy(1),
-		Consistency:       gocql.LocalQuorum,
-		SerialConsistency: gocql.LocalSerial,
-		Timeout:           10 * time.Second,
-		ConnectTimeout:    10 * time.Second,
-		NumConns:          2,
-		Limits:            storage.DefaultLimits(),
-		MessageBucketSize: 1000,
-		InboxBucketSize:   1000,
-		AsyncWorkers:      256,
-		AsyncQueue:        1024,
-		LeaseCache:        100000,
-		ActivityCache:     1000000,
+		Hosts:              []string{"127.0.0.1:9042"},
+		Keyspace:           "switchboard",
+		Replication:        SimpleStrategy(1),
+		Consistency:        gocql.LocalQuorum,
+		SerialConsistency:  gocql.LocalSerial,
+		Timeout:            10 * time.Second,
+		ConnectTimeout:     10 * time.Second,
+		NumConns:           2,
+		Limits:             storage.DefaultLimits(),
+		MessageBucketSize:  1000,
+		InboxBucketSize:    1000,
+		AsyncWorkers:       256,
+		ConditionalAppends: 32,
+		AsyncQueue:         1024,
+		LeaseCache:         100000,
+		ActivityCache:      1000000,
 	}
 }
 
@@ -162,6 +167,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.InboxBucketSize == 0 {
 		c.InboxBucketSize = d.InboxBucketSize
+	}
+	if c.ConditionalAppends <= 0 {
+		c.ConditionalAppends = d.ConditionalAppends
 	}
 	if c.AsyncWorkers <= 0 {
 		c.AsyncWorkers = d.AsyncWorkers

@@ -37,6 +37,7 @@ type Store struct {
 	// async appends: a fixed pool of workers fed by a bounded queue.
 	asyncMu sync.RWMutex // held for reading while enqueueing, for writing by Close
 	asyncQ  chan asyncJob
+	casSem  chan struct{} // bounds unfenced conditional appends in flight
 	asyncWG sync.WaitGroup
 
 	closeOnce sync.Once
