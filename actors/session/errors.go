@@ -19,11 +19,6 @@ type Error struct {
 
 func (e *Error) Error() string { return fmt.Sprintf("%s: %s", e.Code, e.Message) }
 
-// Errorf makes an *Error.
-func Errorf(code pb.Code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
-}
-
 // CodeOf returns the code of the *Error (or wire error) in err's chain,
 // INTERNAL for any other error and OK for nil: wirepb.CodeOf, the one
 // reader of codes, with the grains' type.
