@@ -8,7 +8,7 @@ import (
 
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
-	"github.com/switchboard-im/switchboard/cluster"
+	"github.com/switchboard-im/switchboard/cluster/boot"
 	"github.com/switchboard-im/switchboard/storage"
 )
 
@@ -74,7 +74,7 @@ func TestAuthorizationTable(t *testing.T) {
 // runCell builds a fresh conversation in which user "u" has the cell's
 // standing, another member "x" and a message from each, then performs the
 // action as u and returns the node's answer.
-func runCell(t *testing.T, node *cluster.Node, tag string, c authzCell) error {
+func runCell(t *testing.T, node *boot.Node, tag string, c authzCell) error {
 	t.Helper()
 	ctx := tctx(t)
 	u, x := "u-"+tag, "x-"+tag
@@ -139,7 +139,7 @@ func runCell(t *testing.T, node *cluster.Node, tag string, c authzCell) error {
 	return doAction(ctx, node, conv, u, x, uSeq, xSeq, c)
 }
 
-func doAction(ctx context.Context, node *cluster.Node, conv, u, x string, uSeq, xSeq uint64, c authzCell) error {
+func doAction(ctx context.Context, node *boot.Node, conv, u, x string, uSeq, xSeq uint64, c authzCell) error {
 	change := func(op pb.MembershipChange_Op, role pb.Role, users ...string) error {
 		_, err := node.ChangeMembership(ctx, &pb.MembershipChange{Conv: conv, Actor: u, Op: op, Role: role, Users: users})
 		return err

@@ -12,9 +12,9 @@ import (
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/actors/session"
-	"github.com/switchboard-im/switchboard/cluster"
+	"github.com/switchboard-im/switchboard/cluster/boot"
 	"github.com/switchboard-im/switchboard/storage"
-	"github.com/switchboard-im/switchboard/storage/pebble"
+	"github.com/switchboard-im/switchboard/storage/pebblestore"
 )
 
 func testLogger() *slog.Logger {
@@ -25,7 +25,7 @@ func testLogger() *slog.Logger {
 }
 
 func openStore(t testing.TB) storage.Store {
-	s, err := pebble.Open(pebble.Config{Dir: t.TempDir(), Logger: testLogger()})
+	s, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir(), Logger: testLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func openStore(t testing.TB) storage.Store {
 }
 
 // startCluster starts n nodes on loopback sharing one store.
-func startCluster(t testing.TB, n int, store storage.Store, cfg actors.Config) []*cluster.Node {
+func startCluster(t testing.TB, n int, store storage.Store, cfg actors.Config) []*boot.Node {
 	t.Helper()
 	if n > 1 && raceEnabled && !*raceProto {
 		// protoactor-go races internally between its own goroutines when
@@ -45,14 +45,14 @@ func startCluster(t testing.TB, n int, store storage.Store, cfg actors.Config) [
 		t.Skip("several nodes in one process: protoactor-go has data races of its own; pass -actors.protoactor-race to run anyway")
 	}
 	cfg.Logger = testLogger()
-	var nodes []*cluster.Node
+	var nodes []*boot.Node
 	for i := 0; i < n; i++ {
-		nc := cluster.NodeConfig{Store: store, Actors: cfg, Logger: cfg.Logger, ClusterName: "test"}
+		nc := boot.NodeConfig{Store: store, Actors: cfg, Logger: cfg.Logger, ClusterName: "test"}
 		nc.Membership.BindPort = 0
 		if i > 0 {
 			nc.Membership.Seeds = []string{nodes[0].MembershipAddr()}
 		}
-		node, err := cluster.StartNode(nc)
+		node, err := boot.StartNode(nc)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -108,7 +108,7 @@ func (d *device) Push(p *pb.Push) {
 func (d *device) Signal(*pb.Signal) {}
 
 // connect connects a device through the node's session API.
-func connect(t testing.TB, node *cluster.Node, user, dev string) (*device, session.Session) {
+func connect(t testing.TB, node *boot.Node, user, dev string) (*device, session.Session) {
 	t.Helper()
 	d := &device{got: make(chan struct{}, 1)}
 	sess, err := node.Connect(tctx(t), user, dev, d)

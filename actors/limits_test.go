@@ -11,7 +11,7 @@ import (
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/actors/session"
-	"github.com/switchboard-im/switchboard/cluster"
+	"github.com/switchboard-im/switchboard/cluster/boot"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
 
@@ -23,7 +23,7 @@ func wantCode(t testing.TB, err error, code pb.Code, what string) {
 	}
 }
 
-func mustCreateGroup(t testing.TB, node *cluster.Node, conv, owner string, members ...string) {
+func mustCreateGroup(t testing.TB, node *boot.Node, conv, owner string, members ...string) {
 	t.Helper()
 	req := &pb.CreateConversation{Conv: conv, Kind: pb.ConvKind_GROUP, Creator: owner}
 	for _, m := range members {
@@ -34,11 +34,11 @@ func mustCreateGroup(t testing.TB, node *cluster.Node, conv, owner string, membe
 	}
 }
 
-func send(ctx context.Context, node *cluster.Node, conv, sender, body string) (*pb.SendResponse, error) {
+func send(ctx context.Context, node *boot.Node, conv, sender, body string) (*pb.SendResponse, error) {
 	return node.Send(ctx, &pb.SendMessage{Conv: conv, Sender: sender, Body: []byte(body)})
 }
 
-func mustSend(t testing.TB, node *cluster.Node, conv, sender, body string) *pb.SendResponse {
+func mustSend(t testing.TB, node *boot.Node, conv, sender, body string) *pb.SendResponse {
 	t.Helper()
 	res, err := send(tctx(t), node, conv, sender, body)
 	if err != nil {
@@ -47,7 +47,7 @@ func mustSend(t testing.TB, node *cluster.Node, conv, sender, body string) *pb.S
 	return res
 }
 
-func membership(node *cluster.Node, t testing.TB, conv, actor string, op pb.MembershipChange_Op, role pb.Role, users ...string) (uint64, error) {
+func membership(node *boot.Node, t testing.TB, conv, actor string, op pb.MembershipChange_Op, role pb.Role, users ...string) (uint64, error) {
 	return node.ChangeMembership(tctx(t), &pb.MembershipChange{Conv: conv, Actor: actor, Op: op, Users: users, Role: role})
 }
 

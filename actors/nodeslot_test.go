@@ -9,11 +9,11 @@ import (
 	"time"
 
 	"github.com/switchboard-im/switchboard/storage"
-	"github.com/switchboard-im/switchboard/storage/pebble"
+	"github.com/switchboard-im/switchboard/storage/pebblestore"
 )
 
 func openSlotStore(t *testing.T) storage.Store {
-	s, err := pebble.Open(pebble.Config{Dir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	s, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)
 	}

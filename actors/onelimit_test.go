@@ -8,13 +8,13 @@ import (
 
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
-	"github.com/switchboard-im/switchboard/cluster"
+	"github.com/switchboard-im/switchboard/cluster/boot"
 	"github.com/switchboard-im/switchboard/storage"
-	"github.com/switchboard-im/switchboard/storage/pebble"
+	"github.com/switchboard-im/switchboard/storage/pebblestore"
 )
 
 func openStoreWithLimits(t testing.TB, lim storage.Limits) storage.Store {
-	s, err := pebble.Open(pebble.Config{Dir: t.TempDir(), Logger: testLogger(), Limits: lim})
+	s, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir(), Logger: testLogger(), Limits: lim})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestBodyLimitHasOneOwner(t *testing.T) {
 // start.
 func TestBodyLimitAboveStoreRefused(t *testing.T) {
 	store := openStore(t) // default limits: 64 KiB
-	_, err := cluster.StartNode(cluster.NodeConfig{Store: store, Actors: actors.Config{MaxBodyBytes: 128 << 10, Logger: testLogger()}, Logger: testLogger()})
+	_, err := boot.StartNode(boot.NodeConfig{Store: store, Actors: actors.Config{MaxBodyBytes: 128 << 10, Logger: testLogger()}, Logger: testLogger()})
 	if err == nil || !strings.Contains(err.Error(), "exceeds the store's limit") {
 		t.Fatalf("start with grain limit above the store's: %v", err)
 	}

@@ -24,7 +24,7 @@ const (
 )
 
 // Runtime owns the grains of one node: it builds their kinds for the
-// protoactor cluster and is the Go API to them. cluster.StartNode wires it
+// protoactor cluster and is the Go API to them. boot.StartNode wires it
 // to a real cluster.
 type Runtime struct {
 	system  *actor.ActorSystem

@@ -16,7 +16,7 @@ import (
 
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
-	"github.com/switchboard-im/switchboard/cluster"
+	"github.com/switchboard-im/switchboard/cluster/boot"
 	"github.com/switchboard-im/switchboard/storage"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
@@ -93,7 +93,7 @@ type scenario struct {
 	t      *testing.T
 	seed   uint64
 	store  storage.Store
-	nodes  []*cluster.Node
+	nodes  []*boot.Node
 	dead   []atomic.Bool
 	users  []string
 	online map[string]bool
@@ -102,7 +102,7 @@ type scenario struct {
 	noKill bool // membership and recalls allowed (their retry is not idempotent)
 }
 
-func newScenario(t *testing.T, store storage.Store, nodes []*cluster.Node) *scenario {
+func newScenario(t *testing.T, store storage.Store, nodes []*boot.Node) *scenario {
 	seed := rand.Uint64()
 	if s := os.Getenv("SWITCHBOARD_SEED"); s != "" {
 		var err error
@@ -123,7 +123,7 @@ func newScenario(t *testing.T, store storage.Store, nodes []*cluster.Node) *scen
 }
 
 // node picks a live node.
-func (sc *scenario) node(r *rand.Rand) *cluster.Node {
+func (sc *scenario) node(r *rand.Rand) *boot.Node {
 	for {
 		i := r.IntN(len(sc.nodes))
 		if !sc.dead[i].Load() {
@@ -134,7 +134,7 @@ func (sc *scenario) node(r *rand.Rand) *cluster.Node {
 
 // retry repeats an idempotent request through live nodes until it is
 // answered (a rejection is an answer).
-func retry[T any](sc *scenario, r *rand.Rand, f func(ctx context.Context, n *cluster.Node) (T, error)) (T, error) {
+func retry[T any](sc *scenario, r *rand.Rand, f func(ctx context.Context, n *boot.Node) (T, error)) (T, error) {
 	deadline := time.Now().Add(40 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(context.Background(), 8*time.Second)
@@ -243,7 +243,7 @@ func (sc *scenario) op(r *rand.Rand, c *mConv) error {
 		msg := func() *pb.SendMessage {
 			return &pb.SendMessage{Conv: c.id, Sender: sender, ClientMsgId: cid, Body: []byte(body)}
 		}
-		res, err := retry(sc, r, func(ctx context.Context, n *cluster.Node) (*pb.SendResponse, error) { return n.Send(ctx, msg()) })
+		res, err := retry(sc, r, func(ctx context.Context, n *boot.Node) (*pb.SendResponse, error) { return n.Send(ctx, msg()) })
 		if err != nil {
 			return fmt.Errorf("send %s to %s: %w", cid, c.id, err)
 		}
@@ -253,7 +253,7 @@ func (sc *scenario) op(r *rand.Rand, c *mConv) error {
 		c.msgs[res.Seq] = &mMsg{sender: sender, body: body, cid: cid}
 		c.read[sender] = max(c.read[sender], res.Seq) // sending reads up to it
 		if r.IntN(5) == 0 {
-			dup, err := retry(sc, r, func(ctx context.Context, n *cluster.Node) (*pb.SendResponse, error) { return n.Send(ctx, msg()) })
+			dup, err := retry(sc, r, func(ctx context.Context, n *boot.Node) (*pb.SendResponse, error) { return n.Send(ctx, msg()) })
 			if err != nil || !dup.Duplicate || dup.Seq != res.Seq || dup.MsgId != res.MsgId {
 				return fmt.Errorf("duplicate of %s: %+v %v (first %+v)", cid, dup, err, res)
 			}
@@ -261,7 +261,7 @@ func (sc *scenario) op(r *rand.Rand, c *mConv) error {
 	case k < 58: // an outsider sends
 		for _, u := range sc.users {
 			if _, ok := c.members[u]; !ok {
-				_, err := retry(sc, r, func(ctx context.Context, n *cluster.Node) (*pb.SendResponse, error) {
+				_, err := retry(sc, r, func(ctx context.Context, n *boot.Node) (*pb.SendResponse, error) {
 					return send(ctx, n, c.id, u, "let me in")
 				})
 				if actors.CodeOf(err) != pb.Code_NOT_MEMBER {
@@ -282,7 +282,7 @@ func (sc *scenario) op(r *rand.Rand, c *mConv) error {
 			return nil
 		}
 		seq := 1 + r.Uint64N(vl)
-		res, err := retry(sc, r, func(ctx context.Context, n *cluster.Node) (*pb.MarkReadResponse, error) {
+		res, err := retry(sc, r, func(ctx context.Context, n *boot.Node) (*pb.MarkReadResponse, error) {
 			return n.MarkRead(ctx, u, "phone", c.id, seq)
 		})
 		if err != nil {
@@ -426,7 +426,7 @@ func (sc *scenario) check(name string) {
 		}
 		for _, d := range devs {
 			eventually(t, func() error {
-				s, err := retry(sc, r, func(ctx context.Context, n *cluster.Node) (*pb.SyncResponse, error) { return n.Sync(ctx, u, d, 0, 0) })
+				s, err := retry(sc, r, func(ctx context.Context, n *boot.Node) (*pb.SyncResponse, error) { return n.Sync(ctx, u, d, 0, 0) })
 				if err != nil {
 					return err
 				}
@@ -446,7 +446,7 @@ func (sc *scenario) check(name string) {
 			})
 		}
 		eventually(t, func() error {
-			l, err := retry(sc, r, func(ctx context.Context, n *cluster.Node) (*pb.ListConversationsResponse, error) {
+			l, err := retry(sc, r, func(ctx context.Context, n *boot.Node) (*pb.ListConversationsResponse, error) {
 				return n.ListConversations(ctx, u, "", 0)
 			})
 			if err != nil {

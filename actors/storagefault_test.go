@@ -13,7 +13,7 @@ import (
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/storage"
-	"github.com/switchboard-im/switchboard/storage/pebble"
+	"github.com/switchboard-im/switchboard/storage/pebblestore"
 )
 
 // spaceFS reports free space as set by the test (the real file system
@@ -38,7 +38,7 @@ func (f *spaceFS) GetDiskUsage(path string) (vfs.DiskUsage, error) {
 func TestStorageUnavailable(t *testing.T) {
 	fs := &spaceFS{FS: vfs.Default}
 	fs.free.Store(-1)
-	store, err := pebble.Open(pebble.Config{Dir: t.TempDir(), FS: fs, MinFreeBytes: 1 << 20, MonitorInterval: 20 * time.Millisecond, Logger: testLogger()})
+	store, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir(), FS: fs, MinFreeBytes: 1 << 20, MonitorInterval: 20 * time.Millisecond, Logger: testLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +98,7 @@ func TestStartOnFullDisk(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
 	{ // a conversation with three messages, written directly
-		s, err := pebble.Open(pebble.Config{Dir: dir, Logger: testLogger()})
+		s, err := pebblestore.Open(pebblestore.Config{Dir: dir, Logger: testLogger()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -122,7 +122,7 @@ func TestStartOnFullDisk(t *testing.T) {
 	}
 	fs := &spaceFS{FS: vfs.Default}
 	fs.free.Store(0)
-	store, err := pebble.Open(pebble.Config{Dir: dir, FS: fs, MinFreeBytes: 1 << 20, MonitorInterval: 20 * time.Millisecond, Logger: testLogger()})
+	store, err := pebblestore.Open(pebblestore.Config{Dir: dir, FS: fs, MinFreeBytes: 1 << 20, MonitorInterval: 20 * time.Millisecond, Logger: testLogger()})
 	if err != nil {
 		t.Fatalf("open on a full disk: %v", err)
 	}

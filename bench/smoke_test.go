@@ -13,8 +13,8 @@ import (
 
 	"github.com/switchboard-im/switchboard/actors"
 	"github.com/switchboard-im/switchboard/bench"
-	"github.com/switchboard-im/switchboard/cluster"
-	"github.com/switchboard-im/switchboard/storage/pebble"
+	"github.com/switchboard-im/switchboard/cluster/boot"
+	"github.com/switchboard-im/switchboard/storage/pebblestore"
 	"github.com/switchboard-im/switchboard/transport"
 )
 
@@ -25,11 +25,11 @@ var secret = []byte("0123456789abcdef0123456789abcdef-bench")
 func node(t testing.TB) bench.Target {
 	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store, err := pebble.Open(pebble.Config{Dir: t.TempDir(), Logger: quiet})
+	store, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir(), Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := cluster.StartNode(cluster.NodeConfig{Store: store, Logger: quiet, ClusterName: "bench-test", Actors: actors.Config{Logger: quiet}})
+	n, err := boot.StartNode(boot.NodeConfig{Store: store, Logger: quiet, ClusterName: "bench-test", Actors: actors.Config{Logger: quiet}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,7 +2,7 @@
 // model (conversations, members, messages, per-user conversation state, inbox,
 // device cursors, metrics checkpoints) and the rules every backend obeys.
 //
-// Backends: storage/pebble (embedded, one node) and storage/cql (ScyllaDB or
+// Backends: storage/pebblestore (embedded, one node) and storage/cql (ScyllaDB or
 // Apache Cassandra through gocqlx). Both pass the same conformance suite in
 // storage/storagetest.
 //

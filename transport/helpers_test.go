@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/switchboard-im/switchboard/actors"
-	"github.com/switchboard-im/switchboard/cluster"
+	"github.com/switchboard-im/switchboard/cluster/boot"
 	"github.com/switchboard-im/switchboard/storage"
-	"github.com/switchboard-im/switchboard/storage/pebble"
+	"github.com/switchboard-im/switchboard/storage/pebblestore"
 	"github.com/switchboard-im/switchboard/transport"
 	"github.com/switchboard-im/switchboard/transport/client"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
@@ -34,7 +34,7 @@ var testSecret = []byte("0123456789abcdef0123456789abcdef-test")
 type env struct {
 	t       testing.TB
 	store   storage.Store
-	nodes   []*cluster.Node
+	nodes   []*boot.Node
 	servers []*transport.Server
 	certPEM []byte
 	roots   *x509.CertPool
@@ -67,7 +67,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 		nodeLifetimes.Lock()
 		t.Cleanup(nodeLifetimes.Unlock)
 	}
-	store, err := pebble.Open(pebble.Config{Dir: t.TempDir(), Logger: testLogger()})
+	store, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir(), Logger: testLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,11 +90,11 @@ func newEnv(t testing.TB, o envOptions) *env {
 	}
 	o.actors.Logger = testLogger()
 	for i := 0; i < o.nodes; i++ {
-		nc := cluster.NodeConfig{Store: store, Actors: o.actors, Logger: testLogger(), ClusterName: "transport-test"}
+		nc := boot.NodeConfig{Store: store, Actors: o.actors, Logger: testLogger(), ClusterName: "transport-test"}
 		if i > 0 {
 			nc.Membership.Seeds = []string{e.nodes[0].MembershipAddr()}
 		}
-		node, err := cluster.StartNode(nc)
+		node, err := boot.StartNode(nc)
 		if err != nil {
 			t.Fatal(err)
 		}

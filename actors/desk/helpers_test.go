@@ -13,9 +13,9 @@ import (
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/actors/desk"
-	"github.com/switchboard-im/switchboard/cluster"
+	"github.com/switchboard-im/switchboard/cluster/boot"
 	"github.com/switchboard-im/switchboard/storage"
-	"github.com/switchboard-im/switchboard/storage/pebble"
+	"github.com/switchboard-im/switchboard/storage/pebblestore"
 )
 
 func testLogger() *slog.Logger {
@@ -26,7 +26,7 @@ func testLogger() *slog.Logger {
 }
 
 func openStore(t testing.TB) storage.Store {
-	s, err := pebble.Open(pebble.Config{Dir: t.TempDir(), Logger: testLogger()})
+	s, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir(), Logger: testLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,11 +36,11 @@ func openStore(t testing.TB) storage.Store {
 
 // startNode starts a one-node cluster on store; stop it with Stop (the
 // cleanup stops it gracefully otherwise).
-func startNode(t testing.TB, store storage.Store, cfg desk.Config) *cluster.Node {
+func startNode(t testing.TB, store storage.Store, cfg desk.Config) *boot.Node {
 	t.Helper()
 	log := testLogger()
 	cfg.Logger = log
-	n, err := cluster.StartNode(cluster.NodeConfig{Store: store, Logger: log, ClusterName: "desk-test", Desk: cfg})
+	n, err := boot.StartNode(boot.NodeConfig{Store: store, Logger: log, ClusterName: "desk-test", Desk: cfg})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func ptr[T any](v T) *T { return &v }
 
 // deskEvents returns the desk system messages of conv (their "desk" field
 // and body), oldest first, as user sees them.
-func deskEvents(t testing.TB, n *cluster.Node, user, conv string) []map[string]any {
+func deskEvents(t testing.TB, n *boot.Node, user, conv string) []map[string]any {
 	t.Helper()
 	msgs, err := n.History(tctx(t), &pb.GetHistory{Conv: conv, User: user, OldestFirst: true, Limit: 1000})
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/actors/desk"
-	"github.com/switchboard-im/switchboard/cluster"
+	"github.com/switchboard-im/switchboard/cluster/boot"
 	"github.com/switchboard-im/switchboard/storage"
 )
 
@@ -396,7 +396,7 @@ type fleet struct {
 	mu      sync.Mutex
 	store   storage.Store
 	cfg     desk.Config
-	nodes   []*cluster.Node
+	nodes   []*boot.Node
 	handles []*killableStore
 }
 
@@ -406,11 +406,11 @@ func startFleet(t *testing.T, store storage.Store, cfg desk.Config, size int) *f
 	cfg.Logger = log
 	for i := range size {
 		h := &killableStore{Store: store}
-		nc := cluster.NodeConfig{Store: h, Logger: log, ClusterName: fmt.Sprintf("desk-scenario-%d", size), Desk: cfg}
+		nc := boot.NodeConfig{Store: h, Logger: log, ClusterName: fmt.Sprintf("desk-scenario-%d", size), Desk: cfg}
 		if i > 0 {
 			nc.Membership.Seeds = []string{f.nodes[0].MembershipAddr()}
 		}
-		n, err := cluster.StartNode(nc)
+		n, err := boot.StartNode(nc)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -435,7 +435,7 @@ func (f *fleet) waitMembers(t *testing.T) {
 }
 
 // pick returns a random live node (the first for a nil rng).
-func (f *fleet) pick(rng *rand.Rand) *cluster.Node {
+func (f *fleet) pick(rng *rand.Rand) *boot.Node {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if rng == nil {
@@ -469,7 +469,7 @@ func (f *fleet) crash(t *testing.T, epoch *atomic.Int64) {
 
 // checkMetrics waits until the metrics grain has seen the whole log and
 // compares it with a batch recomputation.
-func checkMetrics(t *testing.T, ctx context.Context, n *cluster.Node) {
+func checkMetrics(t *testing.T, ctx context.Context, n *boot.Node) {
 	t.Helper()
 	q := &pb.MetricsQuery{SizeMs: time.Hour.Milliseconds()}
 	eventually(t, func() error {

@@ -5,7 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/switchboard-im/switchboard/metrics"
+	"github.com/switchboard-im/switchboard/analytics"
 )
 
 // Prometheus export: the rates and averages of the last final window of
@@ -50,13 +50,13 @@ func init() {
 	prometheus.MustRegister(timelyRate, avgResponse, avgFirstResponse, sessions, lateEvents, futureEvents, lagSeconds, responseSeconds)
 }
 
-func exportGauges(e *metrics.Engine) {
+func exportGauges(e *analytics.Engine) {
 	lateEvents.Set(float64(e.LateEvents()))
 	futureEvents.Set(float64(e.FutureEvents()))
 	if wm, ok := e.Watermark(); ok {
 		lagSeconds.Set(time.Since(wm).Seconds())
 	}
-	var family metrics.WindowSpec
+	var family analytics.WindowSpec
 	for _, w := range e.Config().Windows {
 		if w.IsTumbling() && w.Size > family.Size {
 			family = w
@@ -65,8 +65,8 @@ func exportGauges(e *metrics.Engine) {
 	if family.Size == 0 {
 		return
 	}
-	last := map[string]metrics.Row{}
-	for _, r := range e.Rows(metrics.Query{Size: family.Size, Slide: family.Slide}) {
+	last := map[string]analytics.Row{}
+	for _, r := range e.Rows(analytics.Query{Size: family.Size, Slide: family.Slide}) {
 		if r.Final && r.WindowStart.After(last[r.Key].WindowStart) {
 			last[r.Key] = r
 		}

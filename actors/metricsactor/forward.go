@@ -11,7 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
-	"github.com/switchboard-im/switchboard/metrics"
+	"github.com/switchboard-im/switchboard/analytics"
 	"github.com/switchboard-im/switchboard/storage"
 )
 
@@ -85,8 +85,8 @@ func (f *Forwarder) run(c *cluster.Cluster) {
 }
 
 // Query asks the metrics grain for a report (see pb.MetricsQuery).
-func Query(ctx context.Context, c *cluster.Cluster, q *pb.MetricsQuery) (metrics.Report, error) {
-	var rep metrics.Report
+func Query(ctx context.Context, c *cluster.Cluster, q *pb.MetricsQuery) (analytics.Report, error) {
+	var rep analytics.Report
 	timeout := 30 * time.Second
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = time.Until(dl)

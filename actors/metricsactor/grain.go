@@ -27,7 +27,7 @@ import (
 	"github.com/asynkron/protoactor-go/cluster"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
-	"github.com/switchboard-im/switchboard/metrics"
+	"github.com/switchboard-im/switchboard/analytics"
 	"github.com/switchboard-im/switchboard/storage"
 )
 
@@ -41,7 +41,7 @@ const (
 
 // Config configures the metrics grain.
 type Config struct {
-	Engine metrics.Config
+	Engine analytics.Config
 	// CheckpointInterval is how often a changed state is saved (default 1 s).
 	CheckpointInterval time.Duration
 	Logger             *slog.Logger
@@ -67,7 +67,7 @@ type grain struct {
 	store  storage.Store
 	cfg    Config
 	log    *slog.Logger
-	engine *metrics.Engine
+	engine *analytics.Engine
 	dirty  bool
 	stop   chan struct{}
 }
@@ -113,7 +113,7 @@ func (g *grain) Receive(ctx actor.Context) {
 // load restores the last checkpoint and catches every service
 // conversation up with the log.
 func (g *grain) load() error {
-	e, err := metrics.New(g.cfg.Engine)
+	e, err := analytics.New(g.cfg.Engine)
 	if err != nil {
 		return err
 	}
@@ -124,7 +124,7 @@ func (g *grain) load() error {
 		if err := e.RestoreCheckpoint(cp); err != nil {
 			// A checkpoint from another configuration: start over from the log.
 			g.log.Warn("metrics checkpoint not usable; recomputing from the log", "err", err)
-			if e, err = metrics.New(g.cfg.Engine); err != nil {
+			if e, err = analytics.New(g.cfg.Engine); err != nil {
 				return err
 			}
 		}
@@ -177,7 +177,7 @@ func (g *grain) process(m *pb.MetricsEvent) {
 		g.dirty = true
 		return
 	}
-	ev := metrics.EventFromMessage(storage.Message{
+	ev := analytics.EventFromMessage(storage.Message{
 		ConvID: m.Conv, Seq: m.Seq, Sender: m.Sender, SenderRole: storage.SenderRole(m.SenderRole),
 		Kind: storage.MessageKind(m.Kind), ClientTS: fromMillis(m.ClientTsMs), ServerTS: fromMillis(m.ServerTsMs),
 	})
@@ -206,7 +206,7 @@ func (g *grain) checkpoint() {
 }
 
 func (g *grain) query(q *pb.MetricsQuery) *pb.MetricsAnswer {
-	mq := metrics.Query{
+	mq := analytics.Query{
 		Size: time.Duration(q.SizeMs) * time.Millisecond, Slide: time.Duration(q.SlideMs) * time.Millisecond,
 		Key: q.Key, From: fromMillis(q.FromMs), To: fromMillis(q.ToMs),
 	}
@@ -216,7 +216,7 @@ func (g *grain) query(q *pb.MetricsQuery) *pb.MetricsAnswer {
 	e := g.engine
 	if q.Recompute {
 		var err error
-		if e, err = metrics.Recompute(context.Background(), g.store, g.cfg.Engine); err != nil {
+		if e, err = analytics.Recompute(context.Background(), g.store, g.cfg.Engine); err != nil {
 			return &pb.MetricsAnswer{Error: err.Error()}
 		}
 	} else if err := g.catchUpAll(context.Background()); err != nil {

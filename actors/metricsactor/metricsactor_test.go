@@ -11,9 +11,9 @@ import (
 	"time"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
-	"github.com/switchboard-im/switchboard/cluster"
-	"github.com/switchboard-im/switchboard/metrics"
-	"github.com/switchboard-im/switchboard/storage/pebble"
+	"github.com/switchboard-im/switchboard/analytics"
+	"github.com/switchboard-im/switchboard/cluster/boot"
+	"github.com/switchboard-im/switchboard/storage/pebblestore"
 )
 
 // TestStreamingEqualsRecompute drives service conversations through real
@@ -22,13 +22,13 @@ import (
 // equal a batch recomputation over the log.
 func TestStreamingEqualsRecompute(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store, err := pebble.Open(pebble.Config{Dir: t.TempDir(), Logger: log})
+	store, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir(), Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	start := func() *cluster.Node {
-		n, err := cluster.StartNode(cluster.NodeConfig{Store: store, Logger: log, ClusterName: "metrics-test"})
+	start := func() *boot.Node {
+		n, err := boot.StartNode(boot.NodeConfig{Store: store, Logger: log, ClusterName: "metrics-test"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -51,7 +51,7 @@ func TestStreamingEqualsRecompute(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	send := func(n *cluster.Node, round int) {
+	send := func(n *boot.Node, round int) {
 		for c := 0; c < convs; c++ {
 			conv := fmt.Sprintf("s:%d", c)
 			ts := base.Add(time.Duration(round)*10*time.Minute + time.Duration(rng.IntN(300))*time.Second)
@@ -83,11 +83,11 @@ func TestStreamingEqualsRecompute(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	direct, err := metrics.Recompute(ctx, store, metrics.DefaultConfig())
+	direct, err := analytics.Recompute(ctx, store, analytics.DefaultConfig())
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := direct.Report(metrics.Query{Size: time.Hour, Slide: time.Hour})
+	want := direct.Report(analytics.Query{Size: time.Hour, Slide: time.Hour})
 	s, b, w := mustJSON(t, streaming), mustJSON(t, batch), mustJSON(t, want)
 	if s != b || b != w {
 		t.Fatalf("streaming and batch differ:\nstreaming %s\nbatch     %s\ndirect    %s", s, b, w)

@@ -24,9 +24,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
-	"github.com/switchboard-im/switchboard/cluster"
+	"github.com/switchboard-im/switchboard/analytics"
 	"github.com/switchboard-im/switchboard/cluster/admin/adminpb"
-	"github.com/switchboard-im/switchboard/metrics"
+	"github.com/switchboard-im/switchboard/cluster/boot"
 )
 
 const actorName = "switchboard-admin"
@@ -63,7 +63,7 @@ type Hooks struct {
 
 // Server is one node's admin API.
 type Server struct {
-	node     *cluster.Node
+	node     *boot.Node
 	cfg      Config
 	hooks    Hooks
 	self     *actor.PID
@@ -73,7 +73,7 @@ type Server struct {
 }
 
 // New starts the node's admin actor and returns the API.
-func New(node *cluster.Node, cfg Config, hooks Hooks) (*Server, error) {
+func New(node *boot.Node, cfg Config, hooks Hooks) (*Server, error) {
 	if cfg.PeerTimeout <= 0 {
 		cfg.PeerTimeout = 2 * time.Second
 	}
@@ -428,7 +428,7 @@ func (s *Server) metrics(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if rep.Rows == nil {
-		rep.Rows = []metrics.Row{}
+		rep.Rows = []analytics.Row{}
 	}
 	writeJSON(w, http.StatusOK, rep)
 }

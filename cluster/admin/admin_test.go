@@ -12,29 +12,29 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard-im/switchboard/cluster"
 	"github.com/switchboard-im/switchboard/cluster/admin"
-	"github.com/switchboard-im/switchboard/storage/pebble"
+	"github.com/switchboard-im/switchboard/cluster/boot"
+	"github.com/switchboard-im/switchboard/storage/pebblestore"
 )
 
 // TestAdminAPI runs a real 3-node cluster on loopback with an admin server
 // on each node and exercises the API through one of them.
 func TestAdminAPI(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store, err := pebble.Open(pebble.Config{Dir: t.TempDir(), Logger: log})
+	store, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir(), Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	var nodes []*cluster.Node
+	var nodes []*boot.Node
 	var servers []*httptest.Server
 	drained := make(chan string, 3)
 	for i := 0; i < 3; i++ {
-		cfg := cluster.NodeConfig{Store: store, Logger: log, ClusterName: "admin-test"}
+		cfg := boot.NodeConfig{Store: store, Logger: log, ClusterName: "admin-test"}
 		if i > 0 {
 			cfg.Membership.Seeds = []string{nodes[0].MembershipAddr()}
 		}
-		n, err := cluster.StartNode(cfg)
+		n, err := boot.StartNode(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -123,7 +123,7 @@ func TestAdminAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	host := body["address"].(string)
-	var hosting *cluster.Node
+	var hosting *boot.Node
 	for _, n := range nodes {
 		if n.Address() == host {
 			hosting = n

@@ -11,9 +11,9 @@ import (
 	"testing"
 
 	"github.com/switchboard-im/switchboard/actors/desk"
-	"github.com/switchboard-im/switchboard/cluster"
 	"github.com/switchboard-im/switchboard/cluster/admin"
-	"github.com/switchboard-im/switchboard/storage/pebble"
+	"github.com/switchboard-im/switchboard/cluster/boot"
+	"github.com/switchboard-im/switchboard/storage/pebblestore"
 )
 
 // TestDeskAPI drives the desk through one node's admin API of a 3-node
@@ -21,18 +21,18 @@ import (
 // that every kind of bad request gets its status and a message.
 func TestDeskAPI(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store, err := pebble.Open(pebble.Config{Dir: t.TempDir(), Logger: log})
+	store, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir(), Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	var nodes []*cluster.Node
+	var nodes []*boot.Node
 	for i := 0; i < 3; i++ {
-		cfg := cluster.NodeConfig{Store: store, Logger: log, ClusterName: "desk-admin-test"}
+		cfg := boot.NodeConfig{Store: store, Logger: log, ClusterName: "desk-admin-test"}
 		if i > 0 {
 			cfg.Membership.Seeds = []string{nodes[0].MembershipAddr()}
 		}
-		n, err := cluster.StartNode(cfg)
+		n, err := boot.StartNode(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}

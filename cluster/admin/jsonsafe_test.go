@@ -12,9 +12,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/switchboard-im/switchboard/cluster"
 	"github.com/switchboard-im/switchboard/cluster/admin"
-	"github.com/switchboard-im/switchboard/storage/pebble"
+	"github.com/switchboard-im/switchboard/cluster/boot"
+	"github.com/switchboard-im/switchboard/storage/pebblestore"
 )
 
 // maxSafeInt is the largest integer a JavaScript number (float64) holds
@@ -61,12 +61,12 @@ func TestUnsafeNumbersSeen(t *testing.T) {
 // client (the dashboard) holds exactly.
 func TestAdminJSONSafeForJavaScript(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store, err := pebble.Open(pebble.Config{Dir: t.TempDir(), Logger: log})
+	store, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir(), Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer store.Close()
-	n, err := cluster.StartNode(cluster.NodeConfig{Store: store, Logger: log, ClusterName: "admin-json"})
+	n, err := boot.StartNode(boot.NodeConfig{Store: store, Logger: log, ClusterName: "admin-json"})
 	if err != nil {
 		t.Fatal(err)
 	}

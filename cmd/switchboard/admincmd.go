@@ -19,8 +19,8 @@ import (
 
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 
+	"github.com/switchboard-im/switchboard/analytics"
 	"github.com/switchboard-im/switchboard/cluster/admin"
-	"github.com/switchboard-im/switchboard/metrics"
 )
 
 // The admin commands talk to any node's admin HTTP API. Against a local dev
@@ -326,12 +326,12 @@ func newMetricsCmd() *cobra.Command {
 			if recompute {
 				q.Set("recompute", "1")
 			}
-			var rep metrics.Report
+			var rep analytics.Report
 			if err := o.call(cmd.Context(), http.MethodGet, "/api/v1/metrics?"+q.Encode(), &rep); err != nil {
 				return err
 			}
 			if rep.Rows == nil {
-				rep.Rows = []metrics.Row{}
+				rep.Rows = []analytics.Row{}
 			}
 			if o.json {
 				return printJSON(os.Stdout, rep)
@@ -360,7 +360,7 @@ stored log instead; the two agree.`,
 	return cmd
 }
 
-func printMetrics(rep metrics.Report) error {
+func printMetrics(rep analytics.Report) error {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "KEY\tWINDOW START\tQUESTIONS\tTIMELY\tAVG RESP\tMSG TIMELY\tAVG MSG RESP\tSESSIONS\tAVG SESSION\tMSGS/SESSION\tAVG FIRST RESP\tFINAL\t")
 	for _, r := range rep.Rows {

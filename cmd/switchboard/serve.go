@@ -22,13 +22,13 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/switchboard-im/switchboard/actors"
-	"github.com/switchboard-im/switchboard/cluster"
 	"github.com/switchboard-im/switchboard/cluster/admin"
 	"github.com/switchboard-im/switchboard/cluster/admin/dashboard"
+	"github.com/switchboard-im/switchboard/cluster/boot"
 	"github.com/switchboard-im/switchboard/storage"
 	"github.com/switchboard-im/switchboard/storage/cql"
 	"github.com/switchboard-im/switchboard/storage/instrumented"
-	"github.com/switchboard-im/switchboard/storage/pebble"
+	"github.com/switchboard-im/switchboard/storage/pebblestore"
 	"github.com/switchboard-im/switchboard/transport"
 )
 
@@ -306,7 +306,7 @@ func serverCredentials(o serveOptions) (*tls.Config, *transport.Authenticator, e
 	return &tls.Config{Certificates: []tls.Certificate{cert}}, auth, nil
 }
 
-func startNode(o serveOptions, store storage.Store, log *slog.Logger) (*cluster.Node, error) {
+func startNode(o serveOptions, store storage.Store, log *slog.Logger) (*boot.Node, error) {
 	host, port, err := splitHostPort(o.clusterAddr)
 	if err != nil {
 		return nil, fmt.Errorf("--cluster-addr: %w", err)
@@ -322,13 +322,13 @@ func startNode(o serveOptions, store storage.Store, log *slog.Logger) (*cluster.
 	if err != nil {
 		return nil, fmt.Errorf("--gossip: %w", err)
 	}
-	cfg := cluster.NodeConfig{Host: host, Port: port, AdvertisedHost: o.advertiseHost, Store: store, Logger: log,
+	cfg := boot.NodeConfig{Host: host, Port: port, AdvertisedHost: o.advertiseHost, Store: store, Logger: log,
 		Actors: actors.Config{PolicyWords: o.policyWords, PolicyMode: actors.PolicyMode(o.policyMode)}}
 	cfg.Membership.BindAddr, cfg.Membership.BindPort, cfg.Membership.Seeds = ghost, gport, o.join
 	if err := o.tuning.apply(&cfg); err != nil {
 		return nil, err
 	}
-	return cluster.StartNode(cfg)
+	return boot.StartNode(cfg)
 }
 
 func splitHostPort(addr string) (string, int, error) {
@@ -358,12 +358,12 @@ func openStore(ctx context.Context, o serveOptions, log *slog.Logger) (storage.S
 		if err := os.MkdirAll(o.dataDir, 0o700); err != nil {
 			return nil, fmt.Errorf("data dir: %w", err)
 		}
-		cfg := pebble.DefaultConfig(o.dataDir + "/store")
+		cfg := pebblestore.DefaultConfig(o.dataDir + "/store")
 		cfg.Logger = log
 		cfg.Limits = o.tuning.storeLimits()
 		cfg.MinFreeBytes = o.storeMinFree
-		cfg.Verify = pebble.Verify(o.storeVerify)
-		return pebble.Open(cfg)
+		cfg.Verify = pebblestore.Verify(o.storeVerify)
+		return pebblestore.Open(cfg)
 	case "cql":
 		cfg := cql.DefaultConfig()
 		cfg.Hosts = o.cqlHosts

@@ -7,7 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/switchboard-im/switchboard/storage/pebble"
+	"github.com/switchboard-im/switchboard/storage/pebblestore"
 )
 
 // errDamaged makes `store check` exit non-zero after printing its report.
@@ -36,11 +36,11 @@ func (o *storeOptions) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVar(&o.json, "json", false, "print JSON")
 }
 
-func (o *storeOptions) config() (pebble.Config, error) {
+func (o *storeOptions) config() (pebblestore.Config, error) {
 	if o.dataDir == "" {
-		return pebble.Config{}, errors.New("give --data-dir")
+		return pebblestore.Config{}, errors.New("give --data-dir")
 	}
-	return pebble.DefaultConfig(filepath.Join(o.dataDir, "store")), nil
+	return pebblestore.DefaultConfig(filepath.Join(o.dataDir, "store")), nil
 }
 
 func newStoreCheckCmd() *cobra.Command {
@@ -58,7 +58,7 @@ and (unless --quick) every table's checksums. Exits 1 when damaged.`,
 			if err != nil {
 				return err
 			}
-			rep, err := pebble.Check(cfg, !quick)
+			rep, err := pebblestore.Check(cfg, !quick)
 			if err != nil {
 				return err
 			}
@@ -81,7 +81,7 @@ and (unless --quick) every table's checksums. Exits 1 when damaged.`,
 	return cmd
 }
 
-func printReport(cmd *cobra.Command, rep pebble.Report) {
+func printReport(cmd *cobra.Command, rep pebblestore.Report) {
 	out := cmd.OutOrStdout()
 	fmt.Fprintf(out, "store %s: %d table(s), %d WAL(s), commit %d, acknowledged %d\n", rep.Dir, rep.Tables, len(rep.WALs), rep.Commit, rep.Acked)
 	if !rep.Exists {
@@ -113,7 +113,7 @@ message. Damaged or missing tables cannot be repaired: restore a backup.`,
 			if err != nil {
 				return err
 			}
-			rr, err := pebble.Repair(cmd.Context(), cfg, skip)
+			rr, err := pebblestore.Repair(cmd.Context(), cfg, skip)
 			if err != nil {
 				return err
 			}

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/switchboard-im/switchboard/storage"
-	"github.com/switchboard-im/switchboard/storage/pebble"
+	"github.com/switchboard-im/switchboard/storage/pebblestore"
 )
 
 func runCmd(args ...string) (string, error) {
@@ -33,7 +33,7 @@ func runCmd(args ...string) (string, error) {
 func TestStoreCheckRepair(t *testing.T) {
 	dataDir := t.TempDir()
 	dir := filepath.Join(dataDir, "store")
-	s, err := pebble.Open(pebble.Config{Dir: dir})
+	s, err := pebblestore.Open(pebblestore.Config{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func TestStoreCheckRepair(t *testing.T) {
 	if !errors.Is(err, errDamaged) {
 		t.Fatalf("check of a truncated WAL: %v, want errDamaged\n%s", err, out)
 	}
-	var rep pebble.Report
+	var rep pebblestore.Report
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatalf("check --json: %v\n%s", err, out)
 	}
@@ -84,7 +84,7 @@ func TestStoreCheckRepair(t *testing.T) {
 	if out, err := runCmd("store", "check", "--data-dir", dataDir); err != nil {
 		t.Fatalf("check after repair: %v\n%s", err, out)
 	}
-	s, err = pebble.Open(pebble.Config{Dir: dir})
+	s, err = pebblestore.Open(pebblestore.Config{Dir: dir})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,8 +9,8 @@ import (
 
 	"github.com/switchboard-im/switchboard/actors"
 	"github.com/switchboard-im/switchboard/actors/desk"
-	"github.com/switchboard-im/switchboard/cluster"
-	"github.com/switchboard-im/switchboard/metrics"
+	"github.com/switchboard-im/switchboard/analytics"
+	"github.com/switchboard-im/switchboard/cluster/boot"
 	"github.com/switchboard-im/switchboard/storage"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
@@ -19,13 +19,13 @@ import (
 // and every metrics default is a flag (and so an environment variable).
 type tuning struct {
 	actors  actors.Config
-	metrics metrics.Config
+	metrics analytics.Config
 	windows []string
 	desk    desk.Config
 }
 
 func (t *tuning) register(f *pflag.FlagSet) {
-	a, m := actors.DefaultConfig(), metrics.DefaultConfig()
+	a, m := actors.DefaultConfig(), analytics.DefaultConfig()
 	f.IntVar(&t.actors.MaxBodyBytes, "max-body-bytes", storage.DefaultLimits().MaxBodyBytes, "largest message body: the grains' and the store's limit")
 	f.IntVar(&t.actors.MaxGroupMembers, "max-group-members", a.MaxGroupMembers, "largest group")
 	f.IntVar(&t.actors.FanoutThreshold, "fanout-threshold", a.FanoutThreshold, "conversations with more members use read fan-out (no per-member inbox entry per message)")
@@ -54,7 +54,7 @@ func (t *tuning) register(f *pflag.FlagSet) {
 	registerDeskFlags(f, &t.desk)
 }
 
-func windowFlag(w metrics.WindowSpec) string {
+func windowFlag(w analytics.WindowSpec) string {
 	if w.IsTumbling() {
 		return w.Size.String()
 	}
@@ -85,7 +85,7 @@ func (t *tuning) storeLimits() storage.Limits {
 }
 
 // apply puts the flags into a node's configuration, validating them.
-func (t *tuning) apply(cfg *cluster.NodeConfig) error {
+func (t *tuning) apply(cfg *boot.NodeConfig) error {
 	pm, pw := cfg.Actors.PolicyMode, cfg.Actors.PolicyWords
 	cfg.Actors = t.actors
 	cfg.Actors.PolicyMode, cfg.Actors.PolicyWords = pm, pw
@@ -97,13 +97,13 @@ func (t *tuning) apply(cfg *cluster.NodeConfig) error {
 		if err != nil {
 			return fmt.Errorf("--metrics-windows %q: %w", s, err)
 		}
-		w := metrics.Tumbling(d)
+		w := analytics.Tumbling(d)
 		if sliding {
 			sl, err := time.ParseDuration(slide)
 			if err != nil {
 				return fmt.Errorf("--metrics-windows %q: %w", s, err)
 			}
-			w = metrics.Sliding(d, sl)
+			w = analytics.Sliding(d, sl)
 		}
 		m.Windows = append(m.Windows, w)
 	}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/switchboard-im/switchboard/storage"
 	"github.com/switchboard-im/switchboard/storage/instrumented"
-	"github.com/switchboard-im/switchboard/storage/pebble"
+	"github.com/switchboard-im/switchboard/storage/pebblestore"
 	"github.com/switchboard-im/switchboard/storage/storagetest"
 )
 
@@ -15,7 +15,7 @@ import (
 // and it records what it saw.
 func TestWrapped(t *testing.T) {
 	storagetest.Run(t, func(t *testing.T) storage.Store {
-		s, err := pebble.Open(pebble.Config{Dir: t.TempDir()})
+		s, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir()})
 		if err != nil {
 			t.Fatal(err)
 		}

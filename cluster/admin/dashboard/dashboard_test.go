@@ -25,11 +25,11 @@ import (
 
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
-	"github.com/switchboard-im/switchboard/cluster"
+	"github.com/switchboard-im/switchboard/analytics"
 	"github.com/switchboard-im/switchboard/cluster/admin"
 	"github.com/switchboard-im/switchboard/cluster/admin/dashboard"
-	"github.com/switchboard-im/switchboard/metrics"
-	"github.com/switchboard-im/switchboard/storage/pebble"
+	"github.com/switchboard-im/switchboard/cluster/boot"
+	"github.com/switchboard-im/switchboard/storage/pebblestore"
 )
 
 const (
@@ -175,15 +175,15 @@ func TestChartsFromAPI(t *testing.T) {
 			return
 		}
 		now := time.Now().Truncate(time.Minute)
-		var rows []metrics.Row
+		var rows []analytics.Row
 		for i := 3; i >= 1; i-- {
 			start := now.Add(-time.Duration(i) * time.Minute)
 			for _, key := range []string{"*", "agent-7"} {
-				rows = append(rows, metrics.Row{Key: key, WindowStart: start, WindowEnd: start.Add(time.Minute),
+				rows = append(rows, analytics.Row{Key: key, WindowStart: start, WindowEnd: start.Add(time.Minute),
 					Questions: 4, Timely: uint64(i), TimelyRate: float64(i) / 4, AvgResponseMs: 1500 * float64(i), Sessions: 2, AvgSessionMs: 60000})
 			}
 		}
-		writeJSON(w, r, metrics.Report{Rows: rows})
+		writeJSON(w, r, analytics.Report{Rows: rows})
 	})
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
@@ -212,13 +212,13 @@ func TestDashboardInChromium(t *testing.T) {
 	chromium := chromiumPath(t)
 	started := time.Now()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store, err := pebble.Open(pebble.Config{Dir: t.TempDir(), Logger: log})
+	store, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir(), Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer store.Close()
 
-	var nodes []*cluster.Node
+	var nodes []*boot.Node
 	var servers []*httptest.Server
 	var conns [3]atomic.Int64 // what each node's connection hook reports
 	defer func() {
@@ -233,7 +233,7 @@ func TestDashboardInChromium(t *testing.T) {
 		wg.Wait()
 	}()
 	for i := 0; i < 3; i++ {
-		cfg := cluster.NodeConfig{
+		cfg := boot.NodeConfig{
 			Store: store, Logger: log, ClusterName: "dashboard-test",
 			// One sender drives the load: lift the per-sender rate limit.
 			Actors: actors.Config{SendRate: 1e6, SendBurst: 1e6},
@@ -241,7 +241,7 @@ func TestDashboardInChromium(t *testing.T) {
 		if i > 0 {
 			cfg.Membership.Seeds = []string{nodes[0].MembershipAddr()}
 		}
-		n, err := cluster.StartNode(cfg)
+		n, err := boot.StartNode(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}

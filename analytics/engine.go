@@ -1,0 +1,257 @@
+package analytics
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+// convState is everything the engine keeps per conversation.
+type convState struct {
+	lastSeq   uint64
+	newest    int64 // newest accepted event time; valid when hasNewest
+	hasNewest bool
+	spanOpen  bool
+	spanStart int64     // event time of the message that opened the span
+	pending   []int64   // customer messages since the last agent message
+	sessions  []session // open sessions, oldest first
+}
+
+// Engine computes the metrics. It is not safe for concurrent use: a metrics
+// actor owns one.
+type Engine struct {
+	cfg   Config
+	specs []spec
+	// The config in milliseconds.
+	future, ooo, lateness, threshold, gap int64
+
+	convs  map[string]*convState
+	keyIDs map[string]uint32
+	keys   []string // by id; keys[0] is AllKey
+	aggs   map[aggKey]*agg
+	cache  []cached // see aggAt
+
+	late, futureN uint64
+	maxT          int64 // newest accepted event time overall; math.MinInt64 if none
+
+	// OnSessionClosed, when set, is called for every session once no
+	// acceptable event can change it any more.
+	OnSessionClosed func(Session)
+	// OnSpanClosed, when set, is called for every question span an agent
+	// reply closes (conversation model), with the replying agent and the
+	// response time. Replays after a restore do not call it again for
+	// spans already consumed.
+	OnSpanClosed func(agent string, response time.Duration)
+}
+
+// New returns an empty engine.
+func New(cfg Config) (*Engine, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg.Windows = append([]WindowSpec(nil), cfg.Windows...)
+	e := &Engine{
+		cfg:       cfg,
+		future:    cfg.FutureBound.Milliseconds(),
+		ooo:       cfg.OutOfOrderness.Milliseconds(),
+		lateness:  cfg.AllowedLateness.Milliseconds(),
+		threshold: cfg.ReplyThreshold.Milliseconds(),
+		gap:       cfg.SessionGap.Milliseconds(),
+	}
+	for _, w := range cfg.Windows {
+		e.specs = append(e.specs, spec{size: w.Size.Milliseconds(), slide: w.Slide.Milliseconds()})
+	}
+	e.reset()
+	return e, nil
+}
+
+func (e *Engine) reset() {
+	e.convs = make(map[string]*convState)
+	e.keyIDs = map[string]uint32{AllKey: 0}
+	e.keys = []string{AllKey}
+	e.aggs = make(map[aggKey]*agg)
+	e.late, e.futureN = 0, 0
+	e.maxT = math.MinInt64
+	e.resetCache()
+}
+
+// Config returns the engine's configuration.
+func (e *Engine) Config() Config {
+	c := e.cfg
+	c.Windows = append([]WindowSpec(nil), c.Windows...)
+	return c
+}
+
+// LateEvents counts events excluded for being more than B+L behind the
+// newest event time of their conversation.
+func (e *Engine) LateEvents() uint64 { return e.late }
+
+// FutureEvents counts events excluded for being more than FutureBound ahead
+// of their server time.
+func (e *Engine) FutureEvents() uint64 { return e.futureN }
+
+// ConvSeqs returns the seq consumed per conversation, the position to
+// resume the log from (exclusive) after a Restore.
+func (e *Engine) ConvSeqs() map[string]uint64 {
+	out := make(map[string]uint64, len(e.convs))
+	for id, cs := range e.convs {
+		out[id] = cs.lastSeq
+	}
+	return out
+}
+
+// ConvSeq returns the seq consumed for one conversation (0 if none).
+func (e *Engine) ConvSeq(conv string) uint64 {
+	if cs := e.convs[conv]; cs != nil {
+		return cs.lastSeq
+	}
+	return 0
+}
+
+// Process consumes one event. Events of a conversation must come in seq
+// order; an event with a seq not above the last one consumed for its
+// conversation is a duplicate and is ignored, which makes replays after a
+// Restore exactly-once. Invalid events return an error wrapping
+// ErrInvalidEvent and change nothing.
+func (e *Engine) Process(ev Event) error {
+	if err := ev.check(); err != nil {
+		return err
+	}
+	cs := e.convs[ev.Conv]
+	if cs == nil {
+		cs = &convState{}
+		e.convs[ev.Conv] = cs
+	}
+	if ev.Seq <= cs.lastSeq {
+		return nil
+	}
+	cs.lastSeq = ev.Seq
+	if !ev.counts() {
+		return nil
+	}
+	t := ev.eventTime()
+	if t-ev.ServerTS.UnixMilli() > e.future {
+		e.futureN++
+		return nil
+	}
+	if cs.hasNewest && t < cs.newest-e.ooo-e.lateness {
+		e.late++
+		return nil
+	}
+	if !cs.hasNewest || t > cs.newest {
+		cs.newest, cs.hasNewest = t, true
+	}
+	e.maxT = max(e.maxT, t)
+
+	customer := ev.Role == storage.SenderCustomer
+	var agent uint32
+	if customer {
+		if !cs.spanOpen {
+			cs.spanOpen, cs.spanStart = true, t
+		}
+		cs.pending = append(cs.pending, t)
+	} else {
+		agent = e.intern(ev.Sender)
+		e.reply(cs, t, agent)
+	}
+	cs.addToSessions(t, e.gap, customer, agent)
+	e.closeSessions(ev.Conv, cs)
+	return nil
+}
+
+// reply closes the open span and answers the pending questions with an
+// agent message at t.
+func (e *Engine) reply(cs *convState, t int64, agent uint32) {
+	if !cs.spanOpen {
+		return
+	}
+	var c agg
+	r := max(0, t-cs.spanStart)
+	c.questions, c.respSum = 1, r
+	if r <= e.threshold {
+		c.timely = 1
+	}
+	for _, q := range cs.pending {
+		r := max(0, t-q)
+		c.msgQuestions++
+		c.msgRespSum += r
+		if r <= e.threshold {
+			c.msgTimely++
+		}
+	}
+	cs.spanOpen = false
+	cs.pending = cs.pending[:0]
+	e.contribute(t, agent, &c)
+	if e.OnSpanClosed != nil {
+		e.OnSpanClosed(e.keys[agent], time.Duration(r)*time.Millisecond)
+	}
+}
+
+// closeSessions retires the sessions no acceptable event can reach: any
+// later event is at least newest−B−L, and joins only sessions whose
+// last+gap it does not exceed.
+func (e *Engine) closeSessions(conv string, cs *convState) {
+	wm := cs.newest - e.ooo - e.lateness
+	n := 0
+	for n < len(cs.sessions) && cs.sessions[n].last+e.gap < wm {
+		s := &cs.sessions[n]
+		c := s.contribution()
+		e.contribute(s.first, s.agent, &c)
+		if e.OnSessionClosed != nil {
+			e.OnSessionClosed(e.describe(conv, s))
+		}
+		n++
+	}
+	if n > 0 {
+		cs.sessions = append(cs.sessions[:0], cs.sessions[n:]...)
+	}
+}
+
+func (e *Engine) intern(id string) uint32 {
+	if k, ok := e.keyIDs[id]; ok {
+		return k
+	}
+	k := uint32(len(e.keys))
+	e.keyIDs[id] = k
+	e.keys = append(e.keys, id)
+	e.cache = append(e.cache, make([]cached, len(e.specs)*cacheWays)...)
+	return k
+}
+
+// OpenSessions returns the sessions of a conversation that may still change.
+func (e *Engine) OpenSessions(conv string) []Session {
+	cs := e.convs[conv]
+	if cs == nil {
+		return nil
+	}
+	out := make([]Session, 0, len(cs.sessions))
+	for i := range cs.sessions {
+		out = append(out, e.describe(conv, &cs.sessions[i]))
+	}
+	return out
+}
+
+// Watermark returns the global watermark, the newest accepted event time
+// minus B, and false before any event was accepted.
+func (e *Engine) Watermark() (time.Time, bool) {
+	wm, ok := e.watermark()
+	if !ok {
+		return time.Time{}, false
+	}
+	return fromMillis(wm), true
+}
+
+func (e *Engine) watermark() (int64, bool) {
+	if e.maxT == math.MinInt64 {
+		return 0, false
+	}
+	return e.maxT - e.ooo, true
+}
+
+// String is for debugging.
+func (e *Engine) String() string {
+	return fmt.Sprintf("analytics.Engine{convs: %d, keys: %d, aggregates: %d, late: %d, future: %d}",
+		len(e.convs), len(e.keys)-1, len(e.aggs), e.late, e.futureN)
+}

@@ -1,0 +1,90 @@
+package analytics
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+	"time"
+)
+
+func TestSnapshotRoundTrip(t *testing.T) {
+	sd := seed()
+	rng := rand.New(rand.NewPCG(sd, 2))
+	cfg := randomConfig(rng)
+	trace := randomTrace(rng, cfg)
+	e := batch(t, cfg, trace)
+	snap, err := e.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newEngine(t, cfg)
+	if err := r.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	again, _ := r.Snapshot()
+	if !bytes.Equal(snap, again) || !reflect.DeepEqual(e.Rows(Query{}), r.Rows(Query{})) {
+		t.Fatalf("seed %d: round trip changed the state", sd)
+	}
+}
+
+// TestRestoreBadInput: every truncation and many corruptions fail cleanly
+// and leave the engine as it was.
+func TestRestoreBadInput(t *testing.T) {
+	cfg := DefaultConfig()
+	e := newEngine(t, cfg)
+	feed(t, e, events("c1", msg{who: "c", at: 0}, msg{who: "c", at: sec}, msg{who: "a1", at: 3 * sec}, msg{who: "c", at: 40 * mn}))
+	feed(t, e, events("c2", msg{who: "a2", at: 0}, msg{who: "c", at: 2 * sec}))
+	snap, err := e.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := newEngine(t, cfg)
+	feed(t, target, events("x", msg{who: "c", at: 0}))
+	before, _ := target.Snapshot()
+	check := func(what string, data []byte) {
+		t.Helper()
+		if err := target.Restore(data); !errors.Is(err, ErrBadSnapshot) {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if now, _ := target.Snapshot(); !bytes.Equal(now, before) {
+			t.Fatalf("%s: engine changed", what)
+		}
+	}
+	for n := range len(snap) {
+		check("truncated", snap[:n])
+	}
+	for i := range len(snap) {
+		bad := bytes.Clone(snap)
+		bad[i] ^= 0x41
+		check("flipped", bad)
+	}
+	other := cfg
+	other.ReplyThreshold = time.Second
+	if err := newEngine(t, other).Restore(snap); !errors.Is(err, ErrBadSnapshot) {
+		t.Errorf("different config: %v", err)
+	}
+}
+
+// FuzzRestore feeds arbitrary bytes (with a valid checksum, to get past it)
+// to the decoder.
+func FuzzRestore(f *testing.F) {
+	e, _ := New(DefaultConfig())
+	for _, ev := range events("c1", msg{who: "c", at: 0}, msg{who: "a1", at: 3 * sec}, msg{who: "c", at: 40 * mn}) {
+		_ = e.Process(ev)
+	}
+	snap, _ := e.Snapshot()
+	f.Add(snap[:len(snap)-4])
+	f.Fuzz(func(t *testing.T, body []byte) {
+		data := append([]byte(snapshotMagic), body...)
+		data = binary.LittleEndian.AppendUint32(data, crc32.Checksum(data, castagnoli))
+		r, _ := New(DefaultConfig())
+		if err := r.Restore(data); err == nil {
+			r.Rows(Query{})
+			_ = r.Process(Event{Conv: "c1", Seq: 1 << 40, Role: 1, ServerTS: base})
+		}
+	})
+}

@@ -1,0 +1,102 @@
+package analytics
+
+// spec is a WindowSpec in milliseconds.
+type spec struct{ size, slide int64 }
+
+// floorDiv rounds towards negative infinity so that windows before 1970
+// align like the others.
+func floorDiv(a, b int64) int64 {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
+}
+
+// firstStart returns the start of the earliest window of s containing t;
+// the others follow every slide while start <= t.
+func (s spec) firstStart(t int64) int64 {
+	return (floorDiv(t-s.size, s.slide) + 1) * s.slide
+}
+
+// aggKey identifies one (window family, key, window) aggregate.
+type aggKey struct {
+	start int64
+	key   uint32 // 0 is AllKey, else an interned agent
+	spec  uint16
+}
+
+// agg holds the sums of one (window family, key, window); averages are
+// derived when rows are read so that merging stays exact.
+type agg struct {
+	questions, timely uint64
+	respSum           int64
+	msgQuestions      uint64
+	msgTimely         uint64
+	msgRespSum        int64
+	sessions          uint64
+	sessSum           int64
+	sessMsgs          uint64
+	frtCount          uint64
+	frtSum            int64
+}
+
+func (a *agg) add(b *agg) {
+	a.questions += b.questions
+	a.timely += b.timely
+	a.respSum += b.respSum
+	a.msgQuestions += b.msgQuestions
+	a.msgTimely += b.msgTimely
+	a.msgRespSum += b.msgRespSum
+	a.sessions += b.sessions
+	a.sessSum += b.sessSum
+	a.sessMsgs += b.sessMsgs
+	a.frtCount += b.frtCount
+	a.frtSum += b.frtSum
+}
+
+// contribute adds c to every window of every family containing t, for the
+// given key and for AllKey.
+func (e *Engine) contribute(t int64, key uint32, c *agg) {
+	for i, s := range e.specs {
+		for start := s.firstStart(t); start <= t; start += s.slide {
+			e.aggAt(aggKey{start: start, key: 0, spec: uint16(i)}).add(c)
+			if key != 0 {
+				e.aggAt(aggKey{start: start, key: key, spec: uint16(i)}).add(c)
+			}
+		}
+	}
+}
+
+// cacheWays is the number of recent windows remembered per (key, family):
+// events arrive roughly in time order, so most updates hit a window touched
+// moments ago and skip the map.
+const cacheWays = 4
+
+// cached is one slot of the window cache; a nil agg is empty.
+type cached struct {
+	start int64
+	a     *agg
+}
+
+func (e *Engine) aggAt(k aggKey) *agg {
+	ways := len(e.specs) * cacheWays
+	slot := int(k.key)*ways + int(k.spec)*cacheWays + int(uint64(k.start/e.specs[k.spec].slide)&(cacheWays-1))
+	c := &e.cache[slot]
+	if c.a != nil && c.start == k.start {
+		return c.a
+	}
+	a := e.aggs[k]
+	if a == nil {
+		a = new(agg)
+		e.aggs[k] = a
+	}
+	c.start, c.a = k.start, a
+	return a
+}
+
+// resetCache empties the window cache, sized for the interned keys; it
+// must run whenever aggregates are dropped or replaced.
+func (e *Engine) resetCache() {
+	e.cache = make([]cached, len(e.keys)*len(e.specs)*cacheWays)
+}

@@ -1,0 +1,192 @@
+// Package boot boots a Switchboard node: an actor system with the
+// grains of package actors, placed by protoactor's cluster with membership
+// from hashicorp/memberlist (package cluster/membership). A single node is
+// a cluster of one.
+package boot
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	pcluster "github.com/asynkron/protoactor-go/cluster"
+	"github.com/asynkron/protoactor-go/cluster/identitylookup/disthash"
+	"github.com/asynkron/protoactor-go/remote"
+
+	"github.com/switchboard-im/switchboard/actors"
+	"github.com/switchboard-im/switchboard/actors/desk"
+	"github.com/switchboard-im/switchboard/actors/metricsactor"
+	"github.com/switchboard-im/switchboard/analytics"
+	"github.com/switchboard-im/switchboard/cluster/membership"
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+// NodeConfig configures one node.
+type NodeConfig struct {
+	// ClusterName must be the same on every node (default "switchboard").
+	ClusterName string
+	// Host and Port are where the actor remote listens (default
+	// 127.0.0.1, port 0 = a free port). AdvertisedHost is what other nodes
+	// dial, when it differs.
+	Host           string
+	Port           int
+	AdvertisedHost string
+	// Membership configures memberlist (bind address, seeds, timings). When
+	// its timings are unset (zero ProbeInterval), memberlist.DefaultConfig's
+	// are used with this config's addresses and seeds; BindPort 0 picks a
+	// free port.
+	Membership membership.Config
+	// Store is shared by every node of the cluster.
+	Store storage.Store
+	// Actors configures the grains.
+	Actors actors.Config
+	// Metrics configures the metrics grain (zero: metrics.DefaultConfig()).
+	Metrics metricsactor.Config
+	// Desk configures the service desk grains (zero: desk.DefaultConfig()).
+	Desk desk.Config
+	// Logger (default slog.Default()).
+	Logger *slog.Logger
+}
+
+// Node is a running cluster member.
+type Node struct {
+	*actors.Runtime
+	Desk      *desk.Desk
+	system    *actor.ActorSystem
+	cluster   *pcluster.Cluster
+	provider  *membership.Provider
+	forwarder *metricsactor.Forwarder
+	started   time.Time
+	stopOnce  sync.Once // protoactor's Shutdown panics when called twice
+}
+
+// StartNode starts a node and joins (or forms) the cluster.
+func StartNode(cfg NodeConfig) (n *Node, err error) {
+	if cfg.Store == nil {
+		return nil, errors.New("cluster: no store")
+	}
+	if cfg.ClusterName == "" {
+		cfg.ClusterName = "switchboard"
+	}
+	if cfg.Host == "" {
+		cfg.Host = "127.0.0.1"
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if cfg.Actors.Logger == nil {
+		cfg.Actors.Logger = log
+	}
+	// The metrics hook forwards durable service messages to the metrics
+	// grain; the forwarder needs the cluster, which needs the runtime's kinds.
+	var fwd *metricsactor.Forwarder
+	userHook := cfg.Actors.OnDurable
+	cfg.Actors.OnDurable = func(kind storage.ConvKind, m storage.Message) {
+		fwd.OnDurable(kind, m)
+		if userHook != nil {
+			userHook(kind, m)
+		}
+	}
+	if len(cfg.Metrics.Engine.Windows) == 0 {
+		cfg.Metrics.Engine = analytics.DefaultConfig()
+	}
+	if cfg.Metrics.Logger == nil {
+		cfg.Metrics.Logger = log
+	}
+	metricsKind, err := metricsactor.NewKind(cfg.Store, cfg.Metrics)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	rt, err := actors.NewRuntime(cfg.Actors, cfg.Store)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Desk.Logger == nil {
+		cfg.Desk.Logger = log
+	}
+	dk, err := desk.New(rt, cfg.Desk)
+	if err != nil {
+		return nil, err
+	}
+	mcfg := cfg.Membership
+	if mcfg.ProbeInterval == 0 {
+		d := membership.DefaultConfig()
+		d.BindAddr, d.BindPort, d.AdvertiseAddr, d.AdvertisePort = mcfg.BindAddr, mcfg.BindPort, mcfg.AdvertiseAddr, mcfg.AdvertisePort
+		d.Seeds, d.Label, d.Logger = mcfg.Seeds, mcfg.Label, mcfg.Logger
+		mcfg = d
+	}
+	if mcfg.BindAddr == "" {
+		mcfg.BindAddr = cfg.Host
+	}
+	if mcfg.Logger == nil {
+		mcfg.Logger = log.With("component", "membership")
+	}
+	provider, err := membership.New(mcfg)
+	if err != nil {
+		return nil, fmt.Errorf("membership: %w", err)
+	}
+	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
+		return log.With("component", "actor")
+	}))
+	var ropts []remote.ConfigOption
+	if cfg.AdvertisedHost != "" {
+		ropts = append(ropts, remote.WithAdvertisedHost(cfg.AdvertisedHost))
+	}
+	ccfg := pcluster.Configure(cfg.ClusterName, provider, disthash.New(), remote.Configure(cfg.Host, cfg.Port, ropts...),
+		pcluster.WithKinds(append(append(rt.Kinds(), metricsKind), dk.Kinds()...)...), pcluster.WithRequestTimeout(rt.Config().RequestTimeout))
+	c := pcluster.New(system, ccfg)
+	fwd = metricsactor.NewForwarder(c, 65536)
+	if err := rt.Attach(c); err != nil {
+		return nil, err
+	}
+	// protoactor's StartMember panics on provider errors.
+	defer func() {
+		if r := recover(); r != nil {
+			rt.Detach(true)
+			err = fmt.Errorf("start cluster member: %v", r)
+		}
+	}()
+	startMember(c)
+	log.Info("cluster member started", "id", system.ID, "address", system.Address(), "membership", provider.Addr())
+	return &Node{Runtime: rt, Desk: dk, system: system, cluster: c, provider: provider, forwarder: fwd, started: time.Now()}, nil
+}
+
+var startMu sync.Mutex
+
+// startMember starts the cluster member. protoactor's remote sets grpc's
+// process-wide logger on start, so nodes of one process (tests) start one
+// at a time.
+func startMember(c *pcluster.Cluster) {
+	startMu.Lock()
+	defer startMu.Unlock()
+	c.StartMember()
+}
+
+// Stop leaves the cluster and stops the node; graceful tells the others at
+// once (they take over its grains), otherwise they notice by failure
+// detection. The store is not closed.
+// Calling it again is a no-op.
+func (n *Node) Stop(graceful bool) {
+	n.stopOnce.Do(func() {
+		n.cluster.Shutdown(graceful)
+		// At the pinned protoactor version Shutdown(false) does not stop
+		// the provider: memberlist would keep answering probes for a dead
+		// node.
+		if !graceful {
+			_ = n.provider.Shutdown(false)
+		}
+		n.forwarder.Close()
+		n.Runtime.Detach(graceful)
+	})
+}
+
+// MembershipAddr is this node's memberlist address, to give other nodes as
+// a seed.
+func (n *Node) MembershipAddr() string { return n.provider.Addr() }
+
+// Uptime is how long the node has run.
+func (n *Node) Uptime() time.Duration { return time.Since(n.started) }

@@ -1,5 +1,0 @@
-//go:build race
-
-package memberlist
-
-const raceEnabled = true

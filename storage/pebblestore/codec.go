@@ -1,0 +1,278 @@
+package pebblestore
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+// Values are a version byte followed by fields in a fixed order: unsigned
+// varints for numbers, varint-length-prefixed bytes for strings and blobs,
+// times as varint Unix milliseconds (0 = zero time). Adding a field means
+// appending it and bumping the version; decoders accept older versions.
+
+const valueVersion = 1
+
+var errCorrupt = errors.New("pebble: corrupt value")
+
+type encoder struct{ b []byte }
+
+func newEncoder(size int) *encoder {
+	e := &encoder{b: make([]byte, 0, size+1)}
+	e.b = append(e.b, valueVersion)
+	return e
+}
+
+func (e *encoder) uint(v uint64)    { e.b = binary.AppendUvarint(e.b, v) }
+func (e *encoder) bytes(v []byte)   { e.uint(uint64(len(v))); e.b = append(e.b, v...) }
+func (e *encoder) string(v string)  { e.uint(uint64(len(v))); e.b = append(e.b, v...) }
+func (e *encoder) time(t time.Time) { e.int(timeMillis(t)) }
+func (e *encoder) int(v int64)      { e.b = binary.AppendVarint(e.b, v) }
+func (e *encoder) bool(v bool) {
+	if v {
+		e.uint(1)
+	} else {
+		e.uint(0)
+	}
+}
+
+func timeMillis(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMilli()
+}
+
+type decoder struct {
+	b   []byte
+	err error
+}
+
+func newDecoder(b []byte) *decoder {
+	d := &decoder{b: b}
+	if len(b) == 0 || b[0] != valueVersion {
+		d.err = fmt.Errorf("%w: unknown value version", errCorrupt)
+		return d
+	}
+	d.b = b[1:]
+	return d
+}
+
+func (d *decoder) uint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.err = errCorrupt
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) int() int64 {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.err = errCorrupt
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) bytes() []byte {
+	n := d.uint()
+	if d.err != nil {
+		return nil
+	}
+	if uint64(len(d.b)) < n {
+		d.err = errCorrupt
+		return nil
+	}
+	v := append([]byte(nil), d.b[:n]...)
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) string() string { return string(d.bytes()) }
+func (d *decoder) bool() bool     { return d.uint() != 0 }
+func (d *decoder) time() time.Time {
+	ms := d.int()
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms).UTC()
+}
+
+func encodeConv(c storage.Conversation) []byte {
+	e := newEncoder(32 + len(c.Title))
+	e.uint(uint64(c.Kind))
+	e.string(c.Title)
+	e.time(c.CreatedAt)
+	e.uint(c.Epoch)
+	e.uint(c.ReservedSeq)
+	return e.b
+}
+
+func decodeConv(id string, b []byte) (storage.Conversation, error) {
+	d := newDecoder(b)
+	c := storage.Conversation{ID: id}
+	c.Kind = storage.ConvKind(d.uint())
+	c.Title = d.string()
+	c.CreatedAt = d.time()
+	c.Epoch = d.uint()
+	c.ReservedSeq = d.uint()
+	return c, d.err
+}
+
+func encodeMember(m storage.Member) []byte {
+	e := newEncoder(24)
+	e.uint(uint64(m.Role))
+	e.uint(m.JoinedSeq)
+	e.uint(m.LeftSeq)
+	e.bool(m.Muted)
+	e.time(m.JoinedAt)
+	return e.b
+}
+
+func decodeMember(conv, user string, b []byte) (storage.Member, error) {
+	d := newDecoder(b)
+	m := storage.Member{ConvID: conv, UserID: user}
+	m.Role = storage.Role(d.uint())
+	m.JoinedSeq = d.uint()
+	m.LeftSeq = d.uint()
+	m.Muted = d.bool()
+	m.JoinedAt = d.time()
+	return m, d.err
+}
+
+func encodeMessage(m *storage.Message) []byte {
+	e := newEncoder(48 + len(m.ClientMsgID) + len(m.Sender) + len(m.Body))
+	e.uint(m.MsgID)
+	e.string(m.ClientMsgID)
+	e.string(m.Sender)
+	e.uint(uint64(m.SenderRole))
+	e.uint(uint64(m.Kind))
+	e.uint(m.RefSeq)
+	e.bytes(m.Body)
+	e.uint(uint64(m.Flags))
+	e.time(m.ClientTS)
+	e.time(m.ServerTS)
+	return e.b
+}
+
+func decodeMessage(conv string, seq uint64, b []byte) (storage.Message, error) {
+	d := newDecoder(b)
+	m := storage.Message{ConvID: conv, Seq: seq}
+	m.MsgID = d.uint()
+	m.ClientMsgID = d.string()
+	m.Sender = d.string()
+	m.SenderRole = storage.SenderRole(d.uint())
+	m.Kind = storage.MessageKind(d.uint())
+	m.RefSeq = d.uint()
+	m.Body = d.bytes()
+	if len(m.Body) == 0 {
+		m.Body = nil
+	}
+	m.Flags = uint32(d.uint())
+	m.ClientTS = d.time()
+	m.ServerTS = d.time()
+	return m, d.err
+}
+
+func encodeUserConv(u storage.UserConv) []byte {
+	e := newEncoder(24)
+	e.uint(u.ReadSeq)
+	e.bool(u.Pinned)
+	e.bool(u.Muted)
+	e.time(u.LastActivity)
+	return e.b
+}
+
+func decodeUserConv(user, conv string, b []byte) (storage.UserConv, error) {
+	d := newDecoder(b)
+	u := storage.UserConv{UserID: user, ConvID: conv}
+	u.ReadSeq = d.uint()
+	u.Pinned = d.bool()
+	u.Muted = d.bool()
+	u.LastActivity = d.time()
+	return u, d.err
+}
+
+func encodeInbox(x *storage.InboxEntry) []byte {
+	e := newEncoder(24 + len(x.ConvID) + len(x.Payload))
+	e.uint(uint64(x.Kind))
+	e.string(x.ConvID)
+	e.uint(x.ConvSeq)
+	e.time(x.At)
+	e.bytes(x.Payload)
+	return e.b
+}
+
+func decodeInbox(user string, seq uint64, b []byte) (storage.InboxEntry, error) {
+	d := newDecoder(b)
+	x := storage.InboxEntry{UserID: user, Seq: seq}
+	x.Kind = storage.InboxKind(d.uint())
+	x.ConvID = d.string()
+	x.ConvSeq = d.uint()
+	x.At = d.time()
+	x.Payload = d.bytes()
+	if len(x.Payload) == 0 {
+		x.Payload = nil
+	}
+	return x, d.err
+}
+
+func encodeDevice(v storage.Device) []byte {
+	e := newEncoder(16)
+	e.uint(v.Cursor)
+	e.time(v.LastSeen)
+	return e.b
+}
+
+func decodeDevice(user, device string, b []byte) (storage.Device, error) {
+	d := newDecoder(b)
+	v := storage.Device{UserID: user, DeviceID: device}
+	v.Cursor = d.uint()
+	v.LastSeen = d.time()
+	return v, d.err
+}
+
+func encodeCheckpoint(cp storage.Checkpoint) []byte {
+	e := newEncoder(16 + len(cp.State) + 24*len(cp.ConvSeqs))
+	e.time(cp.At)
+	e.bytes(cp.State)
+	e.uint(uint64(len(cp.ConvSeqs)))
+	for conv, seq := range cp.ConvSeqs {
+		e.string(conv)
+		e.uint(seq)
+	}
+	return e.b
+}
+
+func decodeCheckpoint(k string, b []byte) (storage.Checkpoint, error) {
+	d := newDecoder(b)
+	cp := storage.Checkpoint{Key: k}
+	cp.At = d.time()
+	cp.State = d.bytes()
+	if len(cp.State) == 0 {
+		cp.State = nil
+	}
+	n := d.uint()
+	if d.err == nil && n > uint64(len(d.b)) {
+		d.err = errCorrupt
+	}
+	cp.ConvSeqs = make(map[string]uint64, n)
+	for i := uint64(0); i < n && d.err == nil; i++ {
+		conv := d.string()
+		cp.ConvSeqs[conv] = d.uint()
+	}
+	return cp, d.err
+}

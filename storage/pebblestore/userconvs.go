@@ -1,0 +1,139 @@
+package pebblestore
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+// User–conversation state: read cursors, pins, mutes, the activity index.
+
+func (s *Store) GetUserConv(ctx context.Context, userID, convID string) (storage.UserConv, error) {
+	if err := s.checkPair("user", userID, "conversation", convID); err != nil {
+		return storage.UserConv{}, err
+	}
+	var u storage.UserConv
+	err := s.read(func(db *pebble.DB) error {
+		var err error
+		u, _, err = loadUserConv(db, userID, convID)
+		return err
+	})
+	return u, err
+}
+
+func loadUserConv(r pebble.Reader, userID, convID string) (storage.UserConv, bool, error) {
+	v, found, err := get(r, userConvKey(userID, convID))
+	if err != nil || !found {
+		return storage.UserConv{UserID: userID, ConvID: convID}, false, err
+	}
+	u, err := decodeUserConv(userID, convID, v)
+	return u, true, err
+}
+
+// updateUserConv applies fn to the user's state of a conversation and keeps
+// the activity index in step with it.
+func (s *Store) updateUserConv(ctx context.Context, userID, convID string, fn func(u *storage.UserConv) bool) (storage.UserConv, error) {
+	if err := s.checkPair("user", userID, "conversation", convID); err != nil {
+		return storage.UserConv{}, err
+	}
+	var result storage.UserConv
+	err := s.commit.do(ctx, func(b *pebble.Batch) error {
+		old, found, err := loadUserConv(b, userID, convID)
+		if err != nil {
+			return err
+		}
+		u := old
+		if !fn(&u) && found {
+			result = old
+			return nil
+		}
+		result = u
+		if found && !old.LastActivity.Equal(u.LastActivity) {
+			if err := b.Delete(activityKey(userID, old.LastActivity, convID), nil); err != nil {
+				return err
+			}
+		}
+		if !found || !old.LastActivity.Equal(u.LastActivity) {
+			if err := b.Set(activityKey(userID, u.LastActivity, convID), nil, nil); err != nil {
+				return err
+			}
+		}
+		return b.Set(userConvKey(userID, convID), encodeUserConv(u), nil)
+	})
+	return result, err
+}
+
+func (s *Store) AdvanceReadCursor(ctx context.Context, userID, convID string, seq uint64) (uint64, error) {
+	u, err := s.updateUserConv(ctx, userID, convID, func(u *storage.UserConv) bool {
+		if seq <= u.ReadSeq {
+			return false
+		}
+		u.ReadSeq = seq
+		return true
+	})
+	return u.ReadSeq, err
+}
+
+func (s *Store) SetPinned(ctx context.Context, userID, convID string, pinned bool) error {
+	_, err := s.updateUserConv(ctx, userID, convID, func(u *storage.UserConv) bool {
+		changed := u.Pinned != pinned
+		u.Pinned = pinned
+		return changed
+	})
+	return err
+}
+
+func (s *Store) SetMuted(ctx context.Context, userID, convID string, muted bool) error {
+	_, err := s.updateUserConv(ctx, userID, convID, func(u *storage.UserConv) bool {
+		changed := u.Muted != muted
+		u.Muted = muted
+		return changed
+	})
+	return err
+}
+
+func (s *Store) TouchConversation(ctx context.Context, userID, convID string, at time.Time) error {
+	at = storage.Millis(at)
+	_, err := s.updateUserConv(ctx, userID, convID, func(u *storage.UserConv) bool {
+		if !at.After(u.LastActivity) {
+			return false
+		}
+		u.LastActivity = at
+		return true
+	})
+	return err
+}
+
+func (s *Store) ListUserConvs(ctx context.Context, userID string, after storage.ActivityCursor, limit int) ([]storage.UserConv, error) {
+	if err := s.limits.CheckID("user", userID); err != nil {
+		return nil, err
+	}
+	if err := storage.CheckLimit(limit); err != nil {
+		return nil, err
+	}
+	p := prefix(tagActivity, userID)
+	lower := p
+	if after.ConvID != "" {
+		lower = append(activityKey(userID, after.At, after.ConvID), 0)
+	}
+	var out []storage.UserConv
+	err := s.read(func(db *pebble.DB) error {
+		return scanDB(db, lower, upperBound(p), false, func(k, _ []byte) (bool, error) {
+			convID := string(k[len(p)+8:])
+			u, _, err := loadUserConv(db, userID, convID)
+			if err != nil {
+				return false, err
+			}
+			out = append(out, u)
+			return len(out) < limit, nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list conversations of %q: %w", userID, err)
+	}
+	return out, nil
+}
