@@ -166,14 +166,6 @@ type UserConv struct {
 	LastActivity time.Time
 }
 
-// ActivityCursor marks a position in a user's conversation list (ordered by
-// last activity, newest first; ties by conversation id ascending). The zero
-// cursor means "from the start".
-type ActivityCursor struct {
-	At     time.Time
-	ConvID string
-}
-
 // InboxKind is what an inbox entry says changed.
 type InboxKind uint8
 
@@ -239,10 +231,9 @@ type Store interface {
 	// ErrEpochLost otherwise. Lowering is a no-op.
 	ReserveSeqs(ctx context.Context, id string, epoch uint64, upTo uint64) error
 
-	// PutMember adds a member or replaces its row (role, joined, left, muted).
+	// PutMember adds a member or replaces its row (role, joined, left, muted);
+	// leaving is a PutMember with LeftSeq set.
 	PutMember(ctx context.Context, m Member) error
-	// RemoveMember sets LeftSeq. ErrNotFound if the user never joined.
-	RemoveMember(ctx context.Context, convID, userID string, leftSeq uint64) error
 	// GetMember returns one membership row (active or left). ErrNotFound.
 	GetMember(ctx context.Context, convID, userID string) (Member, error)
 	// ListMembers pages a conversation's members (active and left) ordered
@@ -295,14 +286,13 @@ type Store interface {
 	// stored when another process raised it concurrently; the stored
 	// cursor is the highest ever written either way.)
 	AdvanceReadCursor(ctx context.Context, userID, convID string, seq uint64) (uint64, error)
-	// SetPinned and SetMuted set the user's flags for a conversation.
+	// SetPinned and SetMuted set the user's own flags for a conversation
+	// (a muted conversation's unread messages leave the user's total).
 	SetPinned(ctx context.Context, userID, convID string, pinned bool) error
 	SetMuted(ctx context.Context, userID, convID string, muted bool) error
-	// TouchConversation moves last activity forward to at (never backwards).
+	// TouchConversation moves last activity forward to at (never backwards);
+	// the user grain orders the conversation list by it, in memory.
 	TouchConversation(ctx context.Context, userID, convID string, at time.Time) error
-	// ListUserConvs pages a user's conversations by last activity, newest
-	// first, after the cursor (zero cursor = first page).
-	ListUserConvs(ctx context.Context, userID string, after ActivityCursor, limit int) ([]UserConv, error)
 
 	// AppendInbox durably stores entries with caller-assigned inbox seqs.
 	// ErrSeqExists if one exists.
@@ -316,8 +306,6 @@ type Store interface {
 	// backwards); returns the resulting cursor (with the same caveat as
 	// AdvanceReadCursor).
 	SetDeviceCursor(ctx context.Context, userID, deviceID string, cursor uint64, seen time.Time) (uint64, error)
-	// GetDevice returns one device. ErrNotFound.
-	GetDevice(ctx context.Context, userID, deviceID string) (Device, error)
 	// ListDevices returns all of a user's devices ordered by device id.
 	ListDevices(ctx context.Context, userID string) ([]Device, error)
 

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-im/switchboard/storage"
 	"github.com/switchboard-im/switchboard/transport/client"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
@@ -118,11 +119,26 @@ func waitCursor(t *testing.T, e *env, user, device string, c *client.Client) uin
 	t.Helper()
 	var cur uint64
 	eventually(t, "cursor stored", func() bool {
-		d, err := e.store.GetDevice(tctx(t), user, device)
+		d, ok := storedDevice(t, e, user, device)
 		cur = d.Cursor
-		return err == nil && d.Cursor > 0
+		return ok && d.Cursor > 0
 	})
 	return cur
+}
+
+// storedDevice reads one device's stored row; ok is false if there is none.
+func storedDevice(t *testing.T, e *env, user, device string) (storage.Device, bool) {
+	t.Helper()
+	ds, err := e.store.ListDevices(tctx(t), user)
+	if err != nil {
+		t.Fatalf("list devices of %s: %v", user, err)
+	}
+	for _, d := range ds {
+		if d.DeviceID == device {
+			return d, true
+		}
+	}
+	return storage.Device{}, false
 }
 
 // A dropped connection resumes: the client reconnects by itself, resyncs

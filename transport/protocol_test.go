@@ -319,7 +319,7 @@ func TestSlowConsumer(t *testing.T) {
 	}
 	eventually(t, "the healthy device got everything", func() bool { return len(texts(t, bobOK, conv)) == 60 })
 	// Nothing was acknowledged by the phone: its cursor did not move.
-	if d, err := e.store.GetDevice(ctx, "bob", "phone"); err == nil && d.Cursor != 0 {
+	if d, ok := storedDevice(t, e, "bob", "phone"); ok && d.Cursor != 0 {
 		t.Fatalf("phone cursor moved to %d", d.Cursor)
 	}
 }

@@ -57,13 +57,6 @@ func (s *killableStore) PutMember(ctx context.Context, m storage.Member) error {
 	return s.Store.PutMember(ctx, m)
 }
 
-func (s *killableStore) RemoveMember(ctx context.Context, conv, user string, left uint64) error {
-	if err := s.check(); err != nil {
-		return err
-	}
-	return s.Store.RemoveMember(ctx, conv, user, left)
-}
-
 func (s *killableStore) AppendMessages(ctx context.Context, conv string, epoch uint64, msgs []storage.Message) error {
 	if err := s.check(); err != nil {
 		return err

@@ -4,13 +4,12 @@ import "sync"
 
 // maxCache remembers, per (user, conversation or device), the highest
 // value of a max-wins column this store wrote or read: the last activity
-// (milliseconds), so TouchConversation can delete the index entry it
-// replaces without reading it and skip a touch that would not move
+// (milliseconds), so TouchConversation skips a touch that would not move
 // anything; the read and device cursors, so raising them needs no read
 // for the resulting value. The user grain is the single writer of these
 // rows, so on its node the memory is exact. Bounded: when full it is
-// cleared (a forgotten activity costs one stale index entry, removed by
-// the next ListUserConvs that meets it; a forgotten cursor one read).
+// cleared (a forgotten activity costs one redundant write, a forgotten
+// cursor one read).
 type maxCache struct {
 	mu  sync.Mutex
 	m   map[[2]string]int64

@@ -135,8 +135,11 @@ func TestOpCost(t *testing.T) {
 			_, err := s.ListInbox(ctx, alice, max(inbox, 100)-100, 100)
 			return err
 		}),
-		measure(t, s, "conversation list: ListUserConvs 20", n, func(int) error {
-			_, err := s.ListUserConvs(ctx, alice, storage.ActivityCursor{}, 20)
+		measure(t, s, "conversation list: ListMemberships + GetUserConv", n, func(int) error {
+			if _, err := s.ListMemberships(ctx, alice, "", 1000); err != nil {
+				return err
+			}
+			_, err := s.GetUserConv(ctx, alice, conv)
 			return err
 		}),
 		measure(t, s, "activation: GetConversation + AcquireEpoch + ReserveSeqs", 10, func(int) error {

@@ -101,24 +101,6 @@ func (s *Store) getDevice(ctx context.Context, userID, deviceID string) (deviceR
 	return row, s.wrap(fmt.Sprintf("get device %q/%q", userID, deviceID), err)
 }
 
-// GetDevice reads one device row.
-func (s *Store) GetDevice(ctx context.Context, userID, deviceID string) (storage.Device, error) {
-	if err := s.check(); err != nil {
-		return storage.Device{}, err
-	}
-	if err := s.lim.CheckID("user", userID); err != nil {
-		return storage.Device{}, err
-	}
-	if err := s.lim.CheckID("device", deviceID); err != nil {
-		return storage.Device{}, err
-	}
-	row, err := s.getDevice(ctx, userID, deviceID)
-	if err != nil {
-		return storage.Device{}, err
-	}
-	return row.device(), nil
-}
-
 // ListDevices reads the user's partition (ordered by device id).
 func (s *Store) ListDevices(ctx context.Context, userID string) ([]storage.Device, error) {
 	if err := s.check(); err != nil {

@@ -78,21 +78,6 @@ func (s *Store) PutMember(ctx context.Context, m storage.Member) error {
 	return s.wrap(fmt.Sprintf("put member %q/%q", m.ConvID, m.UserID), s.sess.Session.ExecuteBatch(b))
 }
 
-// RemoveMember reads the row (ErrNotFound if never joined), then sets
-// left_seq on both rows.
-func (s *Store) RemoveMember(ctx context.Context, convID, userID string, leftSeq uint64) error {
-	if _, err := s.GetMember(ctx, convID, userID); err != nil {
-		return err
-	}
-	if err := checkSeq("left seq", leftSeq); err != nil {
-		return err
-	}
-	b := s.sess.Session.NewBatch(gocql.LoggedBatch).WithContext(ctx)
-	b.Query(memberLeave.cql, int64(leftSeq), convID, userID)
-	b.Query(membershipLeave.cql, int64(leftSeq), userID, convID)
-	return s.wrap(fmt.Sprintf("remove member %q/%q", convID, userID), s.sess.Session.ExecuteBatch(b))
-}
-
 // GetMember reads the by-conversation row.
 func (s *Store) GetMember(ctx context.Context, convID, userID string) (storage.Member, error) {
 	if err := s.check(); err != nil {

@@ -52,13 +52,6 @@ func (s *Store) PutMember(ctx context.Context, m storage.Member) error {
 	return err
 }
 
-func (s *Store) RemoveMember(ctx context.Context, convID, userID string, leftSeq uint64) error {
-	start := time.Now()
-	err := s.next.RemoveMember(ctx, convID, userID, leftSeq)
-	s.observe("RemoveMember", start, err)
-	return err
-}
-
 func (s *Store) GetMember(ctx context.Context, convID, userID string) (storage.Member, error) {
 	start := time.Now()
 	r0, err := s.next.GetMember(ctx, convID, userID)
@@ -143,13 +136,6 @@ func (s *Store) TouchConversation(ctx context.Context, userID, convID string, at
 	return err
 }
 
-func (s *Store) ListUserConvs(ctx context.Context, userID string, after storage.ActivityCursor, limit int) ([]storage.UserConv, error) {
-	start := time.Now()
-	r0, err := s.next.ListUserConvs(ctx, userID, after, limit)
-	s.observe("ListUserConvs", start, err)
-	return r0, err
-}
-
 func (s *Store) AppendInbox(ctx context.Context, userID string, entries []storage.InboxEntry) error {
 	start := time.Now()
 	err := s.next.AppendInbox(ctx, userID, entries)
@@ -175,13 +161,6 @@ func (s *Store) SetDeviceCursor(ctx context.Context, userID, deviceID string, cu
 	start := time.Now()
 	r0, err := s.next.SetDeviceCursor(ctx, userID, deviceID, cursor, seen)
 	s.observe("SetDeviceCursor", start, err)
-	return r0, err
-}
-
-func (s *Store) GetDevice(ctx context.Context, userID, deviceID string) (storage.Device, error) {
-	start := time.Now()
-	r0, err := s.next.GetDevice(ctx, userID, deviceID)
-	s.observe("GetDevice", start, err)
 	return r0, err
 }
 

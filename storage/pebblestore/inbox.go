@@ -111,20 +111,6 @@ func (s *Store) SetDeviceCursor(ctx context.Context, userID, deviceID string, cu
 	return result, err
 }
 
-func (s *Store) GetDevice(ctx context.Context, userID, deviceID string) (storage.Device, error) {
-	if err := s.checkPair("user", userID, "device", deviceID); err != nil {
-		return storage.Device{}, err
-	}
-	v, found, err := s.sget(deviceKey(userID, deviceID))
-	if err != nil {
-		return storage.Device{}, fmt.Errorf("get device: %w", err)
-	}
-	if !found {
-		return storage.Device{}, fmt.Errorf("device %q of %q: %w", deviceID, userID, storage.ErrNotFound)
-	}
-	return decodeDevice(userID, deviceID, v)
-}
-
 func (s *Store) ListDevices(ctx context.Context, userID string) ([]storage.Device, error) {
 	if err := s.limits.CheckID("user", userID); err != nil {
 		return nil, err

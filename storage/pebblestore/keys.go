@@ -2,8 +2,6 @@ package pebblestore
 
 import (
 	"encoding/binary"
-	"math"
-	"time"
 )
 
 // Key encodings. Every key starts with a one-byte table tag; ids are
@@ -17,7 +15,6 @@ import (
 //	'M'  M user 0 conv                               member (by user; written with 'm')
 //	's'  s conv 0 seq(8)                             message
 //	'u'  u user 0 conv                               user-conversation state
-//	'a'  a user 0 ^activity_ms(8) conv               empty: activity index, newest first
 //	'i'  i user 0 inbox_seq(8)                       inbox entry
 //	'v'  v user 0 device                             device cursor
 //	'k'  k key                                       metrics checkpoint
@@ -29,8 +26,10 @@ const (
 	tagMessage    = 's'
 	// 'd' was a client-id lookup, retired: nothing read it (the grains
 	// dedupe from the recent log), and every append paid its write.
-	tagUserConv   = 'u'
-	tagActivity   = 'a'
+	tagUserConv = 'u'
+	// 'a' was an activity index (conversations by last activity), retired:
+	// the user grain orders its list in memory, and every touch paid a
+	// delete and a write for it. Stores written before keep dead 'a' keys.
 	tagInbox      = 'i'
 	tagDevice     = 'v'
 	tagCheckpoint = 'k'
@@ -75,23 +74,10 @@ func membershipKey(user, conv string) []byte { return key(tagMembership, user, c
 func messageKey(conv string, seq uint64) []byte {
 	return appendUint64(prefix(tagMessage, conv), seq)
 }
-func userConvKey(user, conv string) []byte { return key(tagUserConv, user, conv) }
-func activityKey(user string, at time.Time, conv string) []byte {
-	k := appendUint64(prefix(tagActivity, user), math.MaxUint64-activityMillis(at))
-	return append(k, conv...)
-}
+func userConvKey(user, conv string) []byte    { return key(tagUserConv, user, conv) }
 func inboxKey(user string, seq uint64) []byte { return appendUint64(prefix(tagInbox, user), seq) }
 func deviceKey(user, device string) []byte    { return key(tagDevice, user, device) }
 func checkpointKey(k string) []byte           { return key(tagCheckpoint, k) }
-
-// activityMillis maps a time to a non-negative millisecond count; the zero
-// time (never active) maps to 0 and so sorts last.
-func activityMillis(t time.Time) uint64 {
-	if t.IsZero() || t.UnixMilli() < 0 {
-		return 0
-	}
-	return uint64(t.UnixMilli())
-}
 
 // upperBound returns the smallest key greater than every key with prefix p.
 func upperBound(p []byte) []byte {

@@ -36,35 +36,6 @@ func (s *Store) PutMember(ctx context.Context, m storage.Member) error {
 	})
 }
 
-func (s *Store) RemoveMember(ctx context.Context, convID, userID string, leftSeq uint64) error {
-	if err := s.checkPair("conversation", convID, "user", userID); err != nil {
-		return err
-	}
-	if leftSeq == 0 {
-		return fmt.Errorf("left seq 0: %w", storage.ErrInvalid)
-	}
-	mk, uk := memberKey(convID, userID), membershipKey(userID, convID)
-	return s.commit.do(ctx, func(b *pebble.Batch) error {
-		v, found, err := get(b, mk)
-		if err != nil {
-			return err
-		}
-		if !found {
-			return fmt.Errorf("member %q of %q: %w", userID, convID, storage.ErrNotFound)
-		}
-		m, err := decodeMember(convID, userID, v)
-		if err != nil {
-			return err
-		}
-		m.LeftSeq = leftSeq
-		v = encodeMember(m)
-		if err := b.Set(mk, v, nil); err != nil {
-			return err
-		}
-		return b.Set(uk, v, nil)
-	})
-}
-
 func (s *Store) GetMember(ctx context.Context, convID, userID string) (storage.Member, error) {
 	if err := s.checkPair("conversation", convID, "user", userID); err != nil {
 		return storage.Member{}, err

@@ -2,7 +2,6 @@ package pebblestore
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -10,7 +9,7 @@ import (
 	"github.com/switchboard-im/switchboard/storage"
 )
 
-// User–conversation state: read cursors, pins, mutes, the activity index.
+// User–conversation state: read cursors, pins, mutes, last activity.
 
 func (s *Store) GetUserConv(ctx context.Context, userID, convID string) (storage.UserConv, error) {
 	if err := s.checkPair("user", userID, "conversation", convID); err != nil {
@@ -34,8 +33,8 @@ func loadUserConv(r pebble.Reader, userID, convID string) (storage.UserConv, boo
 	return u, true, err
 }
 
-// updateUserConv applies fn to the user's state of a conversation and keeps
-// the activity index in step with it.
+// updateUserConv applies fn to the user's state of a conversation and
+// writes the row if fn changed it (or there was none).
 func (s *Store) updateUserConv(ctx context.Context, userID, convID string, fn func(u *storage.UserConv) bool) (storage.UserConv, error) {
 	if err := s.checkPair("user", userID, "conversation", convID); err != nil {
 		return storage.UserConv{}, err
@@ -52,16 +51,6 @@ func (s *Store) updateUserConv(ctx context.Context, userID, convID string, fn fu
 			return nil
 		}
 		result = u
-		if found && !old.LastActivity.Equal(u.LastActivity) {
-			if err := b.Delete(activityKey(userID, old.LastActivity, convID), nil); err != nil {
-				return err
-			}
-		}
-		if !found || !old.LastActivity.Equal(u.LastActivity) {
-			if err := b.Set(activityKey(userID, u.LastActivity, convID), nil, nil); err != nil {
-				return err
-			}
-		}
 		return b.Set(userConvKey(userID, convID), encodeUserConv(u), nil)
 	})
 	return result, err
@@ -106,34 +95,4 @@ func (s *Store) TouchConversation(ctx context.Context, userID, convID string, at
 		return true
 	})
 	return err
-}
-
-func (s *Store) ListUserConvs(ctx context.Context, userID string, after storage.ActivityCursor, limit int) ([]storage.UserConv, error) {
-	if err := s.limits.CheckID("user", userID); err != nil {
-		return nil, err
-	}
-	if err := storage.CheckLimit(limit); err != nil {
-		return nil, err
-	}
-	p := prefix(tagActivity, userID)
-	lower := p
-	if after.ConvID != "" {
-		lower = append(activityKey(userID, after.At, after.ConvID), 0)
-	}
-	var out []storage.UserConv
-	err := s.read(func(db *pebble.DB) error {
-		return scanDB(db, lower, upperBound(p), false, func(k, _ []byte) (bool, error) {
-			convID := string(k[len(p)+8:])
-			u, _, err := loadUserConv(db, userID, convID)
-			if err != nil {
-				return false, err
-			}
-			out = append(out, u)
-			return len(out) < limit, nil
-		})
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list conversations of %q: %w", userID, err)
-	}
-	return out, nil
 }
