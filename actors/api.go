@@ -328,6 +328,20 @@ func (n *Runtime) SetPinned(ctx context.Context, user, conv string, pinned bool)
 	return fromPB(res.(*pb.Ack).Error)
 }
 
+// SetMuted mutes or unmutes a conversation for the user alone: its unread
+// messages leave the total (the badge). Returns the new total.
+func (n *Runtime) SetMuted(ctx context.Context, user, conv string, muted bool) (uint64, error) {
+	if err := errors.Join(checkUser(user), checkConv(conv)); err != nil {
+		return 0, err
+	}
+	res, err := n.request(ctx, KindUser, user, &pb.SetMuted{User: user, Conv: conv, Muted: muted})
+	if err != nil {
+		return 0, err
+	}
+	r := res.(*pb.SetMutedResponse)
+	return r.TotalUnread, fromPB(r.Error)
+}
+
 // authorize reads user's membership of conv from the store and checks the
 // action against the authorization table; it returns the member row.
 func (n *Runtime) authorize(ctx context.Context, conv, user string, a Action) (*storage.Member, error) {

@@ -24,7 +24,7 @@ const (
 	ActHistory                   // read messages (within one's visibility)
 	ActMembers                   // list the members
 	ActMarkRead                  // move one's read cursor
-	ActPin                       // pin or unpin in one's own list
+	ActPin                       // pin, unpin, mute or unmute in one's own list
 	ActRecallOwn                 // recall one's own message within the recall window
 	ActRecallAny                 // recall anybody's message, any time
 	ActAdd                       // add members

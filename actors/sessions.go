@@ -274,6 +274,10 @@ func (s *deviceSession) SetPinned(ctx context.Context, conv string, pinned bool)
 	return s.rt.SetPinned(ctx, s.user, conv, pinned)
 }
 
+func (s *deviceSession) SetMuted(ctx context.Context, conv string, muted bool) (uint64, error) {
+	return s.rt.SetMuted(ctx, s.user, conv, muted)
+}
+
 // ---- signals ------------------------------------------------------------------
 
 // Typing tells the other members of a conversation small enough for it to

@@ -113,6 +113,8 @@ func (u *user) Receive(ctx actor.Context) {
 		u.list(ctx, m)
 	case *pb.SetPinned:
 		u.setPinned(ctx, m)
+	case *pb.SetMuted:
+		u.setMuted(ctx, m)
 	case *pb.Presence:
 		u.presence(ctx)
 	case flushInbox:

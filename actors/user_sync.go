@@ -225,21 +225,50 @@ func (u *user) list(ctx actor.Context, m *pb.ListConversations) {
 }
 
 func (u *user) setPinned(ctx actor.Context, m *pb.SetPinned) {
-	sender := ctx.Sender()
-	uc, e := u.conv(m.Conv)
+	e := u.setOwnFlag(m.Conv, func(bg context.Context, uc *userConv) error {
+		if err := u.rt.store.SetPinned(bg, u.id, m.Conv, m.Pinned); err != nil {
+			return err
+		}
+		uc.pinned = m.Pinned
+		return nil
+	})
+	respond(ctx, ctx.Sender(), &pb.Ack{Error: e})
+}
+
+// setMuted answers with the total unread count, which a mute changes (of
+// every conversation, as list and sync count it).
+func (u *user) setMuted(ctx actor.Context, m *pb.SetMuted) {
+	e := u.loadAll()
 	if e == nil {
-		e = authorize(uc.kind, m.Conv, u.id, &uc.member, ActPin)
+		e = u.setOwnFlag(m.Conv, func(bg context.Context, uc *userConv) error {
+			if err := u.rt.store.SetMuted(bg, u.id, m.Conv, m.Muted); err != nil {
+				return err
+			}
+			uc.muted = m.Muted
+			return nil
+		})
 	}
 	if e != nil {
-		respond(ctx, sender, &pb.Ack{Error: e})
+		respond(ctx, ctx.Sender(), &pb.SetMutedResponse{Error: e})
 		return
+	}
+	respond(ctx, ctx.Sender(), &pb.SetMutedResponse{TotalUnread: u.totalUnread()})
+}
+
+// setOwnFlag applies set to a conversation's entry in the user's own list
+// (pin, mute: one rule, ActPin, for both) once the user may change it.
+func (u *user) setOwnFlag(conv string, set func(context.Context, *userConv) error) *pb.Error {
+	uc, e := u.conv(conv)
+	if e == nil {
+		e = authorize(uc.kind, conv, u.id, &uc.member, ActPin)
+	}
+	if e != nil {
+		return e
 	}
 	bg, cancel := context.WithTimeout(context.Background(), u.rt.cfg.RequestTimeout)
 	defer cancel()
-	if err := u.rt.store.SetPinned(bg, u.id, m.Conv, m.Pinned); err != nil {
-		respond(ctx, sender, &pb.Ack{Error: storeErr(err)})
-		return
+	if err := set(bg, uc); err != nil {
+		return storeErr(err)
 	}
-	uc.pinned = m.Pinned
-	respond(ctx, sender, &pb.Ack{})
+	return nil
 }

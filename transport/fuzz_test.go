@@ -35,6 +35,7 @@ func seedRequests() []*wirepb.Request {
 		{Id: 11, Op: &wirepb.Request_Members{Members: &wirepb.MembersRequest{Conv: "g:team", After: "a", Limit: 10}}},
 		{Id: 12, Op: &wirepb.Request_Presence{Presence: &wirepb.PresenceRequest{User: "bob"}}},
 		{Id: 13, Op: &wirepb.Request_Pin{Pin: &wirepb.PinRequest{Conv: "g:team", Pinned: true}}},
+		{Id: 16, Op: &wirepb.Request_Mute{Mute: &wirepb.MuteRequest{Conv: "g:team", Muted: true}}},
 		{Id: 14, Op: &wirepb.Request_Ping{Ping: &wirepb.PingRequest{}}},
 		{Id: 15},
 	}

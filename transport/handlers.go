@@ -253,6 +253,13 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		}
 		return &wirepb.Response{Result: &wirepb.Response_Pin{Pin: &wirepb.PinResult{}}}
 
+	case *wirepb.Request_Mute:
+		total, err := sess.SetMuted(ctx, op.Mute.Conv, op.Mute.Muted)
+		if err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_Mute{Mute: &wirepb.MuteResult{TotalUnread: total}}}
+
 	case *wirepb.Request_Ping:
 		return &wirepb.Response{Result: &wirepb.Response_Ping{Ping: &wirepb.PingResult{ServerTimeMs: time.Now().UnixMilli()}}}
 	}

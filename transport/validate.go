@@ -133,6 +133,8 @@ func validateRequest(r *wirepb.Request) error {
 		}
 	case *wirepb.Request_Pin:
 		return checkConv(op.Pin.Conv)
+	case *wirepb.Request_Mute:
+		return checkConv(op.Mute.Conv)
 	case *wirepb.Request_Ping:
 	default:
 		return wirepb.Errorf(wirepb.Code_UNKNOWN_TYPE, "request %d names no known operation", r.Id)
@@ -167,6 +169,8 @@ func opName(r *wirepb.Request) string {
 		return "presence"
 	case *wirepb.Request_Pin:
 		return "pin"
+	case *wirepb.Request_Mute:
+		return "mute"
 	case *wirepb.Request_Ping:
 		return "ping"
 	}

@@ -376,7 +376,7 @@ func (x Signal_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Signal_Kind.Descriptor instead.
 func (Signal_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{41, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{43, 0}
 }
 
 type Error struct {
@@ -2712,6 +2712,120 @@ func (x *Ack) GetError() *Error {
 	return nil
 }
 
+// SetMuted mutes or unmutes a conversation for the user alone (not an
+// admin's mute of a member): its unread messages leave total_unread.
+type SetMuted struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Conv          string                 `protobuf:"bytes,2,opt,name=conv,proto3" json:"conv,omitempty"`
+	Muted         bool                   `protobuf:"varint,3,opt,name=muted,proto3" json:"muted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetMuted) Reset() {
+	*x = SetMuted{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetMuted) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetMuted) ProtoMessage() {}
+
+func (x *SetMuted) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetMuted.ProtoReflect.Descriptor instead.
+func (*SetMuted) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *SetMuted) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *SetMuted) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *SetMuted) GetMuted() bool {
+	if x != nil {
+		return x.Muted
+	}
+	return false
+}
+
+type SetMutedResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	TotalUnread   uint64                 `protobuf:"varint,2,opt,name=total_unread,json=totalUnread,proto3" json:"total_unread,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetMutedResponse) Reset() {
+	*x = SetMutedResponse{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetMutedResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetMutedResponse) ProtoMessage() {}
+
+func (x *SetMutedResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetMutedResponse.ProtoReflect.Descriptor instead.
+func (*SetMutedResponse) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *SetMutedResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *SetMutedResponse) GetTotalUnread() uint64 {
+	if x != nil {
+		return x.TotalUnread
+	}
+	return 0
+}
+
 type Presence struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
@@ -2721,7 +2835,7 @@ type Presence struct {
 
 func (x *Presence) Reset() {
 	*x = Presence{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[33]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2733,7 +2847,7 @@ func (x *Presence) String() string {
 func (*Presence) ProtoMessage() {}
 
 func (x *Presence) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[33]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2746,7 +2860,7 @@ func (x *Presence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Presence.ProtoReflect.Descriptor instead.
 func (*Presence) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{33}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *Presence) GetUser() string {
@@ -2769,7 +2883,7 @@ type PresenceProbe struct {
 
 func (x *PresenceProbe) Reset() {
 	*x = PresenceProbe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[34]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2781,7 +2895,7 @@ func (x *PresenceProbe) String() string {
 func (*PresenceProbe) ProtoMessage() {}
 
 func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[34]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2794,7 +2908,7 @@ func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceProbe.ProtoReflect.Descriptor instead.
 func (*PresenceProbe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{34}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *PresenceProbe) GetUser() string {
@@ -2813,7 +2927,7 @@ type PresenceResponse struct {
 
 func (x *PresenceResponse) Reset() {
 	*x = PresenceResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[35]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2825,7 +2939,7 @@ func (x *PresenceResponse) String() string {
 func (*PresenceResponse) ProtoMessage() {}
 
 func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[35]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2838,7 +2952,7 @@ func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse.ProtoReflect.Descriptor instead.
 func (*PresenceResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{35}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *PresenceResponse) GetDevices() []*PresenceResponse_Device {
@@ -2868,7 +2982,7 @@ type Push struct {
 
 func (x *Push) Reset() {
 	*x = Push{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[36]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2880,7 +2994,7 @@ func (x *Push) String() string {
 func (*Push) ProtoMessage() {}
 
 func (x *Push) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[36]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2893,7 +3007,7 @@ func (x *Push) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Push.ProtoReflect.Descriptor instead.
 func (*Push) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{36}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *Push) GetUser() string {
@@ -3000,7 +3114,7 @@ type ReadUpdate struct {
 
 func (x *ReadUpdate) Reset() {
 	*x = ReadUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[37]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3012,7 +3126,7 @@ func (x *ReadUpdate) String() string {
 func (*ReadUpdate) ProtoMessage() {}
 
 func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[37]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3025,7 +3139,7 @@ func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadUpdate.ProtoReflect.Descriptor instead.
 func (*ReadUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{37}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ReadUpdate) GetConv() string {
@@ -3061,7 +3175,7 @@ type ReadReceipt struct {
 
 func (x *ReadReceipt) Reset() {
 	*x = ReadReceipt{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[38]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3073,7 +3187,7 @@ func (x *ReadReceipt) String() string {
 func (*ReadReceipt) ProtoMessage() {}
 
 func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[38]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3086,7 +3200,7 @@ func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadReceipt.ProtoReflect.Descriptor instead.
 func (*ReadReceipt) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{38}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ReadReceipt) GetConv() string {
@@ -3122,7 +3236,7 @@ type GroupPush struct {
 
 func (x *GroupPush) Reset() {
 	*x = GroupPush{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[39]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3134,7 +3248,7 @@ func (x *GroupPush) String() string {
 func (*GroupPush) ProtoMessage() {}
 
 func (x *GroupPush) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[39]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3147,7 +3261,7 @@ func (x *GroupPush) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupPush.ProtoReflect.Descriptor instead.
 func (*GroupPush) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{39}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *GroupPush) GetConv() string {
@@ -3177,7 +3291,7 @@ type Subscribe struct {
 
 func (x *Subscribe) Reset() {
 	*x = Subscribe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[40]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3189,7 +3303,7 @@ func (x *Subscribe) String() string {
 func (*Subscribe) ProtoMessage() {}
 
 func (x *Subscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[40]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3202,7 +3316,7 @@ func (x *Subscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subscribe.ProtoReflect.Descriptor instead.
 func (*Subscribe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{40}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *Subscribe) GetUser() string {
@@ -3240,7 +3354,7 @@ type Signal struct {
 
 func (x *Signal) Reset() {
 	*x = Signal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[41]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3252,7 +3366,7 @@ func (x *Signal) String() string {
 func (*Signal) ProtoMessage() {}
 
 func (x *Signal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[41]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3265,7 +3379,7 @@ func (x *Signal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Signal.ProtoReflect.Descriptor instead.
 func (*Signal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{41}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *Signal) GetKind() Signal_Kind {
@@ -3307,7 +3421,7 @@ type RouteSignal struct {
 
 func (x *RouteSignal) Reset() {
 	*x = RouteSignal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[42]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3319,7 +3433,7 @@ func (x *RouteSignal) String() string {
 func (*RouteSignal) ProtoMessage() {}
 
 func (x *RouteSignal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[42]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3332,7 +3446,7 @@ func (x *RouteSignal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteSignal.ProtoReflect.Descriptor instead.
 func (*RouteSignal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{42}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *RouteSignal) GetUser() string {
@@ -3359,7 +3473,7 @@ type PresenceResponse_Device struct {
 
 func (x *PresenceResponse_Device) Reset() {
 	*x = PresenceResponse_Device{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[43]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3371,7 +3485,7 @@ func (x *PresenceResponse_Device) String() string {
 func (*PresenceResponse_Device) ProtoMessage() {}
 
 func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[43]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3384,7 +3498,7 @@ func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse_Device.ProtoReflect.Descriptor instead.
 func (*PresenceResponse_Device) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{35, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{37, 0}
 }
 
 func (x *PresenceResponse_Device) GetDevice() string {
@@ -3600,7 +3714,14 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x16\n" +
 	"\x06pinned\x18\x03 \x01(\bR\x06pinned\"6\n" +
 	"\x03Ack\x12/\n" +
-	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\"\x1e\n" +
+	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\"H\n" +
+	"\bSetMuted\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
+	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x14\n" +
+	"\x05muted\x18\x03 \x01(\bR\x05muted\"f\n" +
+	"\x10SetMutedResponse\x12/\n" +
+	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12!\n" +
+	"\ftotal_unread\x18\x02 \x01(\x04R\vtotalUnread\"\x1e\n" +
 	"\bPresence\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\"#\n" +
 	"\rPresenceProbe\x12\x12\n" +
@@ -3706,7 +3827,7 @@ func file_actors_actorspb_actors_proto_rawDescGZIP() []byte {
 }
 
 var file_actors_actorspb_actors_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
+var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_actors_actorspb_actors_proto_goTypes = []any{
 	(Code)(0),                          // 0: switchboard.actors.Code
 	(ConvKind)(0),                      // 1: switchboard.actors.ConvKind
@@ -3747,17 +3868,19 @@ var file_actors_actorspb_actors_proto_goTypes = []any{
 	(*ListConversationsResponse)(nil),  // 36: switchboard.actors.ListConversationsResponse
 	(*SetPinned)(nil),                  // 37: switchboard.actors.SetPinned
 	(*Ack)(nil),                        // 38: switchboard.actors.Ack
-	(*Presence)(nil),                   // 39: switchboard.actors.Presence
-	(*PresenceProbe)(nil),              // 40: switchboard.actors.PresenceProbe
-	(*PresenceResponse)(nil),           // 41: switchboard.actors.PresenceResponse
-	(*Push)(nil),                       // 42: switchboard.actors.Push
-	(*ReadUpdate)(nil),                 // 43: switchboard.actors.ReadUpdate
-	(*ReadReceipt)(nil),                // 44: switchboard.actors.ReadReceipt
-	(*GroupPush)(nil),                  // 45: switchboard.actors.GroupPush
-	(*Subscribe)(nil),                  // 46: switchboard.actors.Subscribe
-	(*Signal)(nil),                     // 47: switchboard.actors.Signal
-	(*RouteSignal)(nil),                // 48: switchboard.actors.RouteSignal
-	(*PresenceResponse_Device)(nil),    // 49: switchboard.actors.PresenceResponse.Device
+	(*SetMuted)(nil),                   // 39: switchboard.actors.SetMuted
+	(*SetMutedResponse)(nil),           // 40: switchboard.actors.SetMutedResponse
+	(*Presence)(nil),                   // 41: switchboard.actors.Presence
+	(*PresenceProbe)(nil),              // 42: switchboard.actors.PresenceProbe
+	(*PresenceResponse)(nil),           // 43: switchboard.actors.PresenceResponse
+	(*Push)(nil),                       // 44: switchboard.actors.Push
+	(*ReadUpdate)(nil),                 // 45: switchboard.actors.ReadUpdate
+	(*ReadReceipt)(nil),                // 46: switchboard.actors.ReadReceipt
+	(*GroupPush)(nil),                  // 47: switchboard.actors.GroupPush
+	(*Subscribe)(nil),                  // 48: switchboard.actors.Subscribe
+	(*Signal)(nil),                     // 49: switchboard.actors.Signal
+	(*RouteSignal)(nil),                // 50: switchboard.actors.RouteSignal
+	(*PresenceResponse_Device)(nil),    // 51: switchboard.actors.PresenceResponse.Device
 }
 var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	0,  // 0: switchboard.actors.Error.code:type_name -> switchboard.actors.Code
@@ -3794,19 +3917,20 @@ var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	6,  // 31: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
 	30, // 32: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
 	6,  // 33: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
-	49, // 34: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
-	7,  // 35: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
-	43, // 36: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
-	25, // 37: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
-	44, // 38: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
-	7,  // 39: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
-	5,  // 40: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
-	47, // 41: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
-	42, // [42:42] is the sub-list for method output_type
-	42, // [42:42] is the sub-list for method input_type
-	42, // [42:42] is the sub-list for extension type_name
-	42, // [42:42] is the sub-list for extension extendee
-	0,  // [0:42] is the sub-list for field type_name
+	6,  // 34: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
+	51, // 35: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
+	7,  // 36: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
+	45, // 37: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
+	25, // 38: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
+	46, // 39: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
+	7,  // 40: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
+	5,  // 41: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
+	49, // 42: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
+	43, // [43:43] is the sub-list for method output_type
+	43, // [43:43] is the sub-list for method input_type
+	43, // [43:43] is the sub-list for extension type_name
+	43, // [43:43] is the sub-list for extension extendee
+	0,  // [0:43] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_actors_proto_init() }
@@ -3814,7 +3938,7 @@ func file_actors_actorspb_actors_proto_init() {
 	if File_actors_actorspb_actors_proto != nil {
 		return
 	}
-	file_actors_actorspb_actors_proto_msgTypes[36].OneofWrappers = []any{
+	file_actors_actorspb_actors_proto_msgTypes[38].OneofWrappers = []any{
 		(*Push_Message)(nil),
 		(*Push_Read)(nil),
 		(*Push_Membership)(nil),
@@ -3826,7 +3950,7 @@ func file_actors_actorspb_actors_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_actors_proto_rawDesc), len(file_actors_actorspb_actors_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   44,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -60,6 +60,8 @@ type Session interface {
 	Members(ctx context.Context, conv, after string, limit int) ([]*pb.Member, error)
 	Presence(ctx context.Context, target, conv string) (*pb.PresenceResponse, error)
 	SetPinned(ctx context.Context, conv string, pinned bool) error
+	// SetMuted mutes conv for the user alone; returns the new total unread.
+	SetMuted(ctx context.Context, conv string, muted bool) (totalUnread uint64, err error)
 
 	// Typing tells the other members of conv (best effort).
 	Typing(conv string, stop bool)

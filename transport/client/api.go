@@ -257,6 +257,17 @@ func (c *Client) SetPinned(ctx context.Context, conv string, pinned bool) error 
 	return err
 }
 
+// SetMuted mutes or unmutes conv for this user alone (not an admin's mute
+// of a member): its unread messages leave the total. Returns the new total
+// unread count.
+func (c *Client) SetMuted(ctx context.Context, conv string, muted bool) (uint64, error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Mute{Mute: &wirepb.MuteRequest{Conv: conv, Muted: muted}}})
+	if err != nil {
+		return 0, err
+	}
+	return res.GetMute().GetTotalUnread(), nil
+}
+
 // Ping measures a round trip.
 func (c *Client) Ping(ctx context.Context) (time.Duration, error) {
 	start := time.Now()

@@ -411,7 +411,7 @@ func (x Signal_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Signal_Kind.Descriptor instead.
 func (Signal_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{41, 0}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{43, 0}
 }
 
 type Error struct {
@@ -1210,6 +1210,7 @@ type Request struct {
 	//	*Request_Presence
 	//	*Request_Pin
 	//	*Request_Ping
+	//	*Request_Mute
 	Op            isRequest_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1376,6 +1377,15 @@ func (x *Request) GetPing() *PingRequest {
 	return nil
 }
 
+func (x *Request) GetMute() *MuteRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Request_Mute); ok {
+			return x.Mute
+		}
+	}
+	return nil
+}
+
 type isRequest_Op interface {
 	isRequest_Op()
 }
@@ -1432,6 +1442,10 @@ type Request_Ping struct {
 	Ping *PingRequest `protobuf:"bytes,22,opt,name=ping,proto3,oneof"`
 }
 
+type Request_Mute struct {
+	Mute *MuteRequest `protobuf:"bytes,23,opt,name=mute,proto3,oneof"`
+}
+
 func (*Request_Send) isRequest_Op() {}
 
 func (*Request_Sync) isRequest_Op() {}
@@ -1458,6 +1472,8 @@ func (*Request_Pin) isRequest_Op() {}
 
 func (*Request_Ping) isRequest_Op() {}
 
+func (*Request_Mute) isRequest_Op() {}
+
 type Response struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -1477,6 +1493,7 @@ type Response struct {
 	//	*Response_Presence
 	//	*Response_Pin
 	//	*Response_Ping
+	//	*Response_Mute
 	Result        isResponse_Result `protobuf_oneof:"result"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1650,6 +1667,15 @@ func (x *Response) GetPing() *PingResult {
 	return nil
 }
 
+func (x *Response) GetMute() *MuteResult {
+	if x != nil {
+		if x, ok := x.Result.(*Response_Mute); ok {
+			return x.Mute
+		}
+	}
+	return nil
+}
+
 type isResponse_Result interface {
 	isResponse_Result()
 }
@@ -1706,6 +1732,10 @@ type Response_Ping struct {
 	Ping *PingResult `protobuf:"bytes,22,opt,name=ping,proto3,oneof"`
 }
 
+type Response_Mute struct {
+	Mute *MuteResult `protobuf:"bytes,23,opt,name=mute,proto3,oneof"`
+}
+
 func (*Response_Send) isResponse_Result() {}
 
 func (*Response_Sync) isResponse_Result() {}
@@ -1731,6 +1761,8 @@ func (*Response_Presence) isResponse_Result() {}
 func (*Response_Pin) isResponse_Result() {}
 
 func (*Response_Ping) isResponse_Result() {}
+
+func (*Response_Mute) isResponse_Result() {}
 
 // SendRequest names exactly one of conv or to.
 type SendRequest struct {
@@ -3086,6 +3118,105 @@ func (*PinResult) Descriptor() ([]byte, []int) {
 	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{34}
 }
 
+// MuteRequest mutes or unmutes a conversation for the caller alone (not
+// the admin MUTE of a member, which is a membership op): its unread
+// messages no longer count in total_unread. Pushes still arrive.
+type MuteRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	Muted         bool                   `protobuf:"varint,2,opt,name=muted,proto3" json:"muted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MuteRequest) Reset() {
+	*x = MuteRequest{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MuteRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MuteRequest) ProtoMessage() {}
+
+func (x *MuteRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MuteRequest.ProtoReflect.Descriptor instead.
+func (*MuteRequest) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *MuteRequest) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *MuteRequest) GetMuted() bool {
+	if x != nil {
+		return x.Muted
+	}
+	return false
+}
+
+type MuteResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TotalUnread   uint64                 `protobuf:"varint,1,opt,name=total_unread,json=totalUnread,proto3" json:"total_unread,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MuteResult) Reset() {
+	*x = MuteResult{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MuteResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MuteResult) ProtoMessage() {}
+
+func (x *MuteResult) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MuteResult.ProtoReflect.Descriptor instead.
+func (*MuteResult) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *MuteResult) GetTotalUnread() uint64 {
+	if x != nil {
+		return x.TotalUnread
+	}
+	return 0
+}
+
 type PingRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -3094,7 +3225,7 @@ type PingRequest struct {
 
 func (x *PingRequest) Reset() {
 	*x = PingRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[35]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3106,7 +3237,7 @@ func (x *PingRequest) String() string {
 func (*PingRequest) ProtoMessage() {}
 
 func (x *PingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[35]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3119,7 +3250,7 @@ func (x *PingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PingRequest.ProtoReflect.Descriptor instead.
 func (*PingRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{35}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{37}
 }
 
 type PingResult struct {
@@ -3131,7 +3262,7 @@ type PingResult struct {
 
 func (x *PingResult) Reset() {
 	*x = PingResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[36]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3143,7 +3274,7 @@ func (x *PingResult) String() string {
 func (*PingResult) ProtoMessage() {}
 
 func (x *PingResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[36]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3156,7 +3287,7 @@ func (x *PingResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PingResult.ProtoReflect.Descriptor instead.
 func (*PingResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{36}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *PingResult) GetServerTimeMs() int64 {
@@ -3182,7 +3313,7 @@ type Push struct {
 
 func (x *Push) Reset() {
 	*x = Push{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[37]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3194,7 +3325,7 @@ func (x *Push) String() string {
 func (*Push) ProtoMessage() {}
 
 func (x *Push) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[37]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3207,7 +3338,7 @@ func (x *Push) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Push.ProtoReflect.Descriptor instead.
 func (*Push) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{37}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *Push) GetInboxSeq() uint64 {
@@ -3300,7 +3431,7 @@ type ReadUpdate struct {
 
 func (x *ReadUpdate) Reset() {
 	*x = ReadUpdate{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[38]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3312,7 +3443,7 @@ func (x *ReadUpdate) String() string {
 func (*ReadUpdate) ProtoMessage() {}
 
 func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[38]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3325,7 +3456,7 @@ func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadUpdate.ProtoReflect.Descriptor instead.
 func (*ReadUpdate) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{38}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ReadUpdate) GetConv() string {
@@ -3362,7 +3493,7 @@ type MembershipUpdate struct {
 
 func (x *MembershipUpdate) Reset() {
 	*x = MembershipUpdate{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[39]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3374,7 +3505,7 @@ func (x *MembershipUpdate) String() string {
 func (*MembershipUpdate) ProtoMessage() {}
 
 func (x *MembershipUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[39]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3387,7 +3518,7 @@ func (x *MembershipUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembershipUpdate.ProtoReflect.Descriptor instead.
 func (*MembershipUpdate) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{39}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *MembershipUpdate) GetConv() string {
@@ -3430,7 +3561,7 @@ type ReadReceipt struct {
 
 func (x *ReadReceipt) Reset() {
 	*x = ReadReceipt{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[40]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3442,7 +3573,7 @@ func (x *ReadReceipt) String() string {
 func (*ReadReceipt) ProtoMessage() {}
 
 func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[40]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3455,7 +3586,7 @@ func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadReceipt.ProtoReflect.Descriptor instead.
 func (*ReadReceipt) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{40}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ReadReceipt) GetConv() string {
@@ -3495,7 +3626,7 @@ type Signal struct {
 
 func (x *Signal) Reset() {
 	*x = Signal{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[41]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3507,7 +3638,7 @@ func (x *Signal) String() string {
 func (*Signal) ProtoMessage() {}
 
 func (x *Signal) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[41]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3520,7 +3651,7 @@ func (x *Signal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Signal.ProtoReflect.Descriptor instead.
 func (*Signal) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{41}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *Signal) GetKind() Signal_Kind {
@@ -3622,7 +3753,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x06GoAway\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12!\n" +
 	"\freconnect_to\x18\x02 \x01(\tR\vreconnectTo\x12.\n" +
-	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\xf2\x06\n" +
+	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\xaa\a\n" +
 	"\aRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x126\n" +
 	"\x04send\x18\n" +
@@ -3640,8 +3771,9 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\amembers\x18\x13 \x01(\v2#.switchboard.wire.v1.MembersRequestH\x00R\amembers\x12B\n" +
 	"\bpresence\x18\x14 \x01(\v2$.switchboard.wire.v1.PresenceRequestH\x00R\bpresence\x123\n" +
 	"\x03pin\x18\x15 \x01(\v2\x1f.switchboard.wire.v1.PinRequestH\x00R\x03pin\x126\n" +
-	"\x04ping\x18\x16 \x01(\v2 .switchboard.wire.v1.PingRequestH\x00R\x04pingB\x04\n" +
-	"\x02op\"\x9c\a\n" +
+	"\x04ping\x18\x16 \x01(\v2 .switchboard.wire.v1.PingRequestH\x00R\x04ping\x126\n" +
+	"\x04mute\x18\x17 \x01(\v2 .switchboard.wire.v1.MuteRequestH\x00R\x04muteB\x04\n" +
+	"\x02op\"\xd3\a\n" +
 	"\bResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x120\n" +
 	"\x05error\x18\x02 \x01(\v2\x1a.switchboard.wire.v1.ErrorR\x05error\x125\n" +
@@ -3660,7 +3792,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\amembers\x18\x13 \x01(\v2\".switchboard.wire.v1.MembersResultH\x00R\amembers\x12A\n" +
 	"\bpresence\x18\x14 \x01(\v2#.switchboard.wire.v1.PresenceResultH\x00R\bpresence\x122\n" +
 	"\x03pin\x18\x15 \x01(\v2\x1e.switchboard.wire.v1.PinResultH\x00R\x03pin\x125\n" +
-	"\x04ping\x18\x16 \x01(\v2\x1f.switchboard.wire.v1.PingResultH\x00R\x04pingB\b\n" +
+	"\x04ping\x18\x16 \x01(\v2\x1f.switchboard.wire.v1.PingResultH\x00R\x04ping\x125\n" +
+	"\x04mute\x18\x17 \x01(\v2\x1f.switchboard.wire.v1.MuteResultH\x00R\x04muteB\b\n" +
 	"\x06result\"\x8b\x01\n" +
 	"\vSendRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x0e\n" +
@@ -3763,7 +3896,13 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"PinRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
 	"\x06pinned\x18\x02 \x01(\bR\x06pinned\"\v\n" +
-	"\tPinResult\"\r\n" +
+	"\tPinResult\"7\n" +
+	"\vMuteRequest\x12\x12\n" +
+	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x14\n" +
+	"\x05muted\x18\x02 \x01(\bR\x05muted\"/\n" +
+	"\n" +
+	"MuteResult\x12!\n" +
+	"\ftotal_unread\x18\x01 \x01(\x04R\vtotalUnread\"\r\n" +
 	"\vPingRequest\"2\n" +
 	"\n" +
 	"PingResult\x12$\n" +
@@ -3868,7 +4007,7 @@ func file_transport_wirepb_wire_proto_rawDescGZIP() []byte {
 }
 
 var file_transport_wirepb_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
+var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
 var file_transport_wirepb_wire_proto_goTypes = []any{
 	(Code)(0),                        // 0: switchboard.wire.v1.Code
 	(ConvKind)(0),                    // 1: switchboard.wire.v1.ConvKind
@@ -3911,13 +4050,15 @@ var file_transport_wirepb_wire_proto_goTypes = []any{
 	(*PresenceResult)(nil),           // 38: switchboard.wire.v1.PresenceResult
 	(*PinRequest)(nil),               // 39: switchboard.wire.v1.PinRequest
 	(*PinResult)(nil),                // 40: switchboard.wire.v1.PinResult
-	(*PingRequest)(nil),              // 41: switchboard.wire.v1.PingRequest
-	(*PingResult)(nil),               // 42: switchboard.wire.v1.PingResult
-	(*Push)(nil),                     // 43: switchboard.wire.v1.Push
-	(*ReadUpdate)(nil),               // 44: switchboard.wire.v1.ReadUpdate
-	(*MembershipUpdate)(nil),         // 45: switchboard.wire.v1.MembershipUpdate
-	(*ReadReceipt)(nil),              // 46: switchboard.wire.v1.ReadReceipt
-	(*Signal)(nil),                   // 47: switchboard.wire.v1.Signal
+	(*MuteRequest)(nil),              // 41: switchboard.wire.v1.MuteRequest
+	(*MuteResult)(nil),               // 42: switchboard.wire.v1.MuteResult
+	(*PingRequest)(nil),              // 43: switchboard.wire.v1.PingRequest
+	(*PingResult)(nil),               // 44: switchboard.wire.v1.PingResult
+	(*Push)(nil),                     // 45: switchboard.wire.v1.Push
+	(*ReadUpdate)(nil),               // 46: switchboard.wire.v1.ReadUpdate
+	(*MembershipUpdate)(nil),         // 47: switchboard.wire.v1.MembershipUpdate
+	(*ReadReceipt)(nil),              // 48: switchboard.wire.v1.ReadReceipt
+	(*Signal)(nil),                   // 49: switchboard.wire.v1.Signal
 }
 var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	0,  // 0: switchboard.wire.v1.Error.code:type_name -> switchboard.wire.v1.Code
@@ -3943,41 +4084,43 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	35, // 20: switchboard.wire.v1.Request.members:type_name -> switchboard.wire.v1.MembersRequest
 	37, // 21: switchboard.wire.v1.Request.presence:type_name -> switchboard.wire.v1.PresenceRequest
 	39, // 22: switchboard.wire.v1.Request.pin:type_name -> switchboard.wire.v1.PinRequest
-	41, // 23: switchboard.wire.v1.Request.ping:type_name -> switchboard.wire.v1.PingRequest
-	6,  // 24: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
-	18, // 25: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
-	20, // 26: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
-	22, // 27: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
-	24, // 28: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
-	26, // 29: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
-	28, // 30: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
-	30, // 31: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
-	32, // 32: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
-	34, // 33: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
-	36, // 34: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
-	38, // 35: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
-	40, // 36: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
-	42, // 37: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
-	9,  // 38: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	7,  // 39: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
-	9,  // 40: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	1,  // 41: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
-	8,  // 42: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
-	4,  // 43: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
-	2,  // 44: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
-	8,  // 45: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
-	7,  // 46: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
-	44, // 47: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
-	45, // 48: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
-	46, // 49: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
-	1,  // 50: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
-	8,  // 51: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
-	5,  // 52: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
-	53, // [53:53] is the sub-list for method output_type
-	53, // [53:53] is the sub-list for method input_type
-	53, // [53:53] is the sub-list for extension type_name
-	53, // [53:53] is the sub-list for extension extendee
-	0,  // [0:53] is the sub-list for field type_name
+	43, // 23: switchboard.wire.v1.Request.ping:type_name -> switchboard.wire.v1.PingRequest
+	41, // 24: switchboard.wire.v1.Request.mute:type_name -> switchboard.wire.v1.MuteRequest
+	6,  // 25: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
+	18, // 26: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
+	20, // 27: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
+	22, // 28: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
+	24, // 29: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
+	26, // 30: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
+	28, // 31: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
+	30, // 32: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
+	32, // 33: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
+	34, // 34: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
+	36, // 35: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
+	38, // 36: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
+	40, // 37: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
+	44, // 38: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
+	42, // 39: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
+	9,  // 40: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	7,  // 41: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
+	9,  // 42: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	1,  // 43: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
+	8,  // 44: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
+	4,  // 45: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
+	2,  // 46: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
+	8,  // 47: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
+	7,  // 48: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
+	46, // 49: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
+	47, // 50: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
+	48, // 51: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
+	1,  // 52: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
+	8,  // 53: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
+	5,  // 54: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
+	55, // [55:55] is the sub-list for method output_type
+	55, // [55:55] is the sub-list for method input_type
+	55, // [55:55] is the sub-list for extension type_name
+	55, // [55:55] is the sub-list for extension extendee
+	0,  // [0:55] is the sub-list for field type_name
 }
 
 func init() { file_transport_wirepb_wire_proto_init() }
@@ -4005,6 +4148,7 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Request_Presence)(nil),
 		(*Request_Pin)(nil),
 		(*Request_Ping)(nil),
+		(*Request_Mute)(nil),
 	}
 	file_transport_wirepb_wire_proto_msgTypes[10].OneofWrappers = []any{
 		(*Response_Send)(nil),
@@ -4020,8 +4164,9 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Response_Presence)(nil),
 		(*Response_Pin)(nil),
 		(*Response_Ping)(nil),
+		(*Response_Mute)(nil),
 	}
-	file_transport_wirepb_wire_proto_msgTypes[37].OneofWrappers = []any{
+	file_transport_wirepb_wire_proto_msgTypes[39].OneofWrappers = []any{
 		(*Push_Message)(nil),
 		(*Push_Read)(nil),
 		(*Push_Membership)(nil),
@@ -4033,7 +4178,7 @@ func file_transport_wirepb_wire_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_transport_wirepb_wire_proto_rawDesc), len(file_transport_wirepb_wire_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   42,
+			NumMessages:   44,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
