@@ -334,6 +334,9 @@ func formatSummary(s *wirepb.ConvSummary) string {
 	if s.Pinned {
 		pin = "* "
 	}
+	if s.Muted {
+		badge += " (muted)"
+	}
 	return fmt.Sprintf("%s%s%s%s", pin, s.Conv, badge, last)
 }
 

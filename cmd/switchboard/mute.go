@@ -1,0 +1,53 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+func newMuteCmd() *cobra.Command {
+	var o clientOptions
+	var conv string
+	var off bool
+	cmd := &cobra.Command{
+		Use:   "mute",
+		Short: "Mute a conversation for the user (its unread messages leave the total); --off unmutes",
+		Long: `Mute a conversation for the user alone: its messages still arrive and keep
+their own unread count, but no longer count in the user's total unread (the
+badge). Not an admin's mute of a member (the membership op MUTE).`,
+		Example: `  switchboard mute --data-dir D --user bob --conv d:alice:bob
+  switchboard mute --data-dir D --user bob --conv d:alice:bob --off`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if conv == "" {
+				return errors.New("give --conv")
+			}
+			ctx, cancel := o.withTimeout(cmd.Context())
+			defer cancel()
+			c, err := o.connect(ctx, true)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			total, err := c.SetMuted(ctx, conv, !off)
+			if err != nil {
+				return err
+			}
+			if o.json {
+				return printJSON(cmd.OutOrStdout(), map[string]any{"conv": conv, "muted": !off, "total_unread": total})
+			}
+			state := "muted"
+			if off {
+				state = "unmuted"
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s %s; %d unread in all\n", conv, state, total)
+			return nil
+		},
+	}
+	o.register(cmd.Flags())
+	cmd.Flags().StringVar(&conv, "conv", "", "conversation id")
+	cmd.Flags().BoolVar(&off, "off", false, "unmute")
+	return cmd
+}

@@ -1,0 +1,36 @@
+package main
+
+import "testing"
+
+// switchboard mute against a dev node: the answer is the new total unread,
+// convs shows the conversation muted, --off undoes it.
+func TestMuteCommand(t *testing.T) {
+	n := newDevNode(t)
+	n.start()
+	d := n.dir
+	n.run("send", "--data-dir", d, "--user", "alice", "--to", "user:bob", "--text", "one")
+	n.run("send", "--data-dir", d, "--user", "carol", "--to", "user:bob", "--text", "two")
+	var muted struct {
+		Muted       bool   `json:"muted"`
+		TotalUnread uint64 `json:"total_unread"`
+	}
+	mustJSON(t, n.run("mute", "--data-dir", d, "--user", "bob", "--conv", "d:alice:bob", "--json"), &muted)
+	if !muted.Muted || muted.TotalUnread != 1 {
+		t.Fatalf("mute: %+v, want muted with 1 unread in all", muted)
+	}
+	var convs []struct {
+		Conv   string `json:"conv"`
+		Muted  bool   `json:"muted"`
+		Unread uint64 `json:"unread"`
+	}
+	mustJSON(t, n.run("convs", "--data-dir", d, "--user", "bob", "--json"), &convs)
+	for _, c := range convs {
+		if (c.Conv == "d:alice:bob") != c.Muted || c.Unread != 1 {
+			t.Fatalf("convs: %+v, want only d:alice:bob muted, each with 1 unread", convs)
+		}
+	}
+	mustJSON(t, n.run("mute", "--data-dir", d, "--user", "bob", "--conv", "d:alice:bob", "--off", "--json"), &muted)
+	if muted.Muted || muted.TotalUnread != 2 {
+		t.Fatalf("unmute: %+v, want 2 unread in all", muted)
+	}
+}
