@@ -1,0 +1,170 @@
+package clustertest
+
+// The test clients of a cluster and the UDP front they connect through
+// (which a test can point at another node, like a load balancer).
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"log/slog"
+	"net"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard-im/switchboard/transport"
+	"github.com/switchboard-im/switchboard/transport/client"
+)
+
+// client connects user/device through front f. Errors the client reports
+// as events are collected into *errs.
+type tclient struct {
+	*client.Client
+	name  string
+	front *front
+	mu    sync.Mutex
+	errs  []error
+	conns int // EventConnected seen
+}
+
+func (c *cluster) dial(ctx context.Context, user, device string, f *front) *tclient {
+	c.t.Helper()
+	secret := c.secret
+	cfg := client.Config{Addr: f.addr(), TLS: &tls.Config{RootCAs: c.roots},
+		TokenSource: func(context.Context) (string, error) {
+			return transport.MintHS256(secret, user, device, time.Hour, "")
+		},
+		MinBackoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond, SendTimeout: time.Minute,
+		// A killed server sends nothing: find out fast.
+		IdleTimeout: 3 * time.Second, KeepAlive: time.Second, RequestTimeout: 3 * time.Second,
+		Logger: slog.New(slog.NewTextHandler(c.clog, &slog.HandlerOptions{Level: slog.LevelInfo})).With("user", user, "device", device)}
+	cl, err := client.Dial(ctx, cfg)
+	if err != nil {
+		c.t.Fatalf("dial %s/%s: %v", user, device, err)
+	}
+	tc := &tclient{Client: cl, name: user + "/" + device, front: f}
+	evctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		for {
+			select {
+			case ev := <-cl.Events():
+				tc.mu.Lock()
+				switch ev.Kind {
+				case client.EventError:
+					tc.errs = append(tc.errs, ev.Err)
+				case client.EventConnected:
+					tc.conns++
+				}
+				tc.mu.Unlock()
+			case <-evctx.Done():
+				return
+			}
+		}
+	}()
+	c.t.Cleanup(func() { _ = cl.Close(); cancel() })
+	return tc
+}
+
+func (tc *tclient) errors() []error {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	return slices.Clone(tc.errs)
+}
+
+func (tc *tclient) connects() int {
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	return tc.conns
+}
+
+// front is a UDP forwarder standing for a load balancer's address: clients
+// dial it, it relays to one node, and the test can point it at another
+// node, as a load balancer does when a node fails or drains.
+type front struct {
+	t     *testing.T
+	pc    *net.UDPConn
+	mu    sync.Mutex
+	to    *net.UDPAddr
+	flows map[string]*net.UDPConn // client address → upstream socket
+}
+
+func newFront(t *testing.T, target string) *front {
+	t.Helper()
+	pc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &front{t: t, pc: pc, flows: map[string]*net.UDPConn{}}
+	f.point(target)
+	go f.serve()
+	t.Cleanup(f.close)
+	return f
+}
+
+func (f *front) addr() string { return f.pc.LocalAddr().String() }
+
+// point sends new packets to target; existing flows are cut, so a client's
+// next packet opens a flow to the new node.
+func (f *front) point(target string) {
+	ua, err := net.ResolveUDPAddr("udp", target)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.to = ua
+	for k, up := range f.flows {
+		up.Close()
+		delete(f.flows, k)
+	}
+}
+
+func (f *front) serve() {
+	buf := make([]byte, 65536)
+	for {
+		n, from, err := f.pc.ReadFromUDP(buf)
+		if err != nil {
+			return
+		}
+		f.mu.Lock()
+		up, ok := f.flows[from.String()]
+		if !ok {
+			up, err = net.DialUDP("udp", nil, f.to)
+			if err != nil {
+				f.mu.Unlock()
+				continue
+			}
+			f.flows[from.String()] = up
+			go f.back(up, from)
+		}
+		f.mu.Unlock()
+		_, _ = up.Write(buf[:n])
+	}
+}
+
+// back relays one flow's answers to its client.
+func (f *front) back(up *net.UDPConn, to *net.UDPAddr) {
+	buf := make([]byte, 65536)
+	for {
+		n, err := up.Read(buf)
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue // ICMP port unreachable from a dead node: keep the flow
+		}
+		_, _ = f.pc.WriteToUDP(buf[:n], to)
+	}
+}
+
+func (f *front) close() {
+	f.pc.Close()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for k, up := range f.flows {
+		up.Close()
+		delete(f.flows, k)
+	}
+}
