@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/switchboard-im/switchboard/transport"
@@ -204,4 +205,16 @@ func toJSONSummary(s *wirepb.ConvSummary) jsonSummary {
 // withTimeout bounds a command.
 func (o *clientOptions) withTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
 	return context.WithTimeout(ctx, o.timeout)
+}
+
+// withClient runs f with a connected, look-only client.
+func withClient(cmd *cobra.Command, o *clientOptions, f func(context.Context, *client.Client) error) error {
+	ctx, cancel := o.withTimeout(cmd.Context())
+	defer cancel()
+	c, err := o.connect(ctx, true)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	return f(ctx, c)
 }

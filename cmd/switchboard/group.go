@@ -152,15 +152,3 @@ func newGroupMembersCmd() *cobra.Command {
 	cmd.Flags().StringVar(&conv, "conv", "", "the group's id")
 	return cmd
 }
-
-// withClient runs f with a connected, look-only client.
-func withClient(cmd *cobra.Command, o *clientOptions, f func(context.Context, *client.Client) error) error {
-	ctx, cancel := o.withTimeout(cmd.Context())
-	defer cancel()
-	c, err := o.connect(ctx, true)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	return f(ctx, c)
-}

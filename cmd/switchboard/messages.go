@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -31,27 +32,22 @@ func newSendCmd() *cobra.Command {
 			if text == "" {
 				return errors.New("give --text")
 			}
-			ctx, cancel := o.withTimeout(cmd.Context())
-			defer cancel()
-			c, err := o.connect(ctx, true)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			p, err := c.Send(target, []byte(text), clientMsgID)
-			if err != nil {
-				return err
-			}
-			m, err := p.Wait(ctx)
-			if err != nil {
-				return err
-			}
-			if o.json {
-				return printJSON(cmd.OutOrStdout(), map[string]any{"conv": m.Conv, "seq": m.Seq, "msg_id": strconv.FormatUint(m.MsgID, 10),
-					"client_msg_id": m.ClientMsgID, "server_ts_ms": millis(m.ServerTime), "flagged": m.Flagged})
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "sent %s #%d\n", m.Conv, m.Seq)
-			return nil
+			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
+				p, err := c.Send(target, []byte(text), clientMsgID)
+				if err != nil {
+					return err
+				}
+				m, err := p.Wait(ctx)
+				if err != nil {
+					return err
+				}
+				if o.json {
+					return printJSON(cmd.OutOrStdout(), map[string]any{"conv": m.Conv, "seq": m.Seq, "msg_id": strconv.FormatUint(m.MsgID, 10),
+						"client_msg_id": m.ClientMsgID, "server_ts_ms": millis(m.ServerTime), "flagged": m.Flagged})
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "sent %s #%d\n", m.Conv, m.Seq)
+				return nil
+			})
 		},
 	}
 	o.register(cmd.Flags())
@@ -91,29 +87,24 @@ func newHistoryCmd() *cobra.Command {
 			if conv == "" {
 				return errors.New("give --conv")
 			}
-			ctx, cancel := o.withTimeout(cmd.Context())
-			defer cancel()
-			c, err := o.connect(ctx, true)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			ms, err := c.History(ctx, conv, client.HistoryOptions{FromSeq: from, ToSeq: to, Limit: limit, OldestFirst: from > 0})
-			if err != nil {
-				return err
-			}
-			sort.Slice(ms, func(i, j int) bool { return ms[i].Seq < ms[j].Seq })
-			if o.json {
-				out := make([]jsonMessage, len(ms))
-				for i, m := range ms {
-					out[i] = toJSONMessage(m)
+			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
+				ms, err := c.History(ctx, conv, client.HistoryOptions{FromSeq: from, ToSeq: to, Limit: limit, OldestFirst: from > 0})
+				if err != nil {
+					return err
 				}
-				return printJSON(cmd.OutOrStdout(), out)
-			}
-			for _, m := range ms {
-				fmt.Fprintln(cmd.OutOrStdout(), formatMessage(m))
-			}
-			return nil
+				sort.Slice(ms, func(i, j int) bool { return ms[i].Seq < ms[j].Seq })
+				if o.json {
+					out := make([]jsonMessage, len(ms))
+					for i, m := range ms {
+						out[i] = toJSONMessage(m)
+					}
+					return printJSON(cmd.OutOrStdout(), out)
+				}
+				for _, m := range ms {
+					fmt.Fprintln(cmd.OutOrStdout(), formatMessage(m))
+				}
+				return nil
+			})
 		},
 	}
 	o.register(cmd.Flags())
@@ -152,45 +143,41 @@ cursor (or --cursor), with last seq, unread count and read cursor. It only
 looks; --ack moves the device cursor past what was printed.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, cancel := o.withTimeout(cmd.Context())
-			defer cancel()
-			c, err := o.connect(ctx, true)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			w := c.Welcome()
-			page := w.Sync
-			if cmd.Flags().Changed("cursor") {
-				if page, err = c.SyncFrom(ctx, cursor, 0); err != nil {
-					return err
+			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
+				w := c.Welcome()
+				page := w.Sync
+				var err error
+				if cmd.Flags().Changed("cursor") {
+					if page, err = c.SyncFrom(ctx, cursor, 0); err != nil {
+						return err
+					}
 				}
-			}
-			all := append([]*wirepb.ConvSummary(nil), page.Conversations...)
-			for page.More {
-				if page, err = c.SyncFrom(ctx, page.Cursor, 0); err != nil {
-					return err
+				all := append([]*wirepb.ConvSummary(nil), page.Conversations...)
+				for page.More {
+					if page, err = c.SyncFrom(ctx, page.Cursor, 0); err != nil {
+						return err
+					}
+					all = append(all, page.Conversations...)
 				}
-				all = append(all, page.Conversations...)
-			}
-			if ack {
-				if _, err := c.AckSync(ctx, page.Cursor); err != nil {
-					return err
+				if ack {
+					if _, err := c.AckSync(ctx, page.Cursor); err != nil {
+						return err
+					}
 				}
-			}
-			if o.json {
-				convs := make([]jsonSummary, len(all))
-				for i, s := range all {
-					convs[i] = toJSONSummary(s)
+				if o.json {
+					convs := make([]jsonSummary, len(all))
+					for i, s := range all {
+						convs[i] = toJSONSummary(s)
+					}
+					return printJSON(cmd.OutOrStdout(), map[string]any{"cursor": page.Cursor, "device_cursor": w.Cursor,
+						"total_unread": page.TotalUnread, "conversations": convs})
 				}
-				return printJSON(cmd.OutOrStdout(), map[string]any{"cursor": page.Cursor, "device_cursor": w.Cursor,
-					"total_unread": page.TotalUnread, "conversations": convs})
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "cursor %d (device cursor was %d), %d unread\n", page.Cursor, w.Cursor, page.TotalUnread)
-			for _, s := range all {
-				fmt.Fprintf(cmd.OutOrStdout(), "%-32s last #%-5d read #%-5d unread %d\n", s.Conv, s.LastSeq, s.ReadSeq, s.Unread)
-			}
-			return nil
+				fmt.Fprintf(cmd.OutOrStdout(), "cursor %d (device cursor was %d), %d unread\n", page.Cursor, w.Cursor, page.TotalUnread)
+				for _, s := range all {
+					fmt.Fprintf(cmd.OutOrStdout(), "%-32s last #%-5d read #%-5d unread %d\n", s.Conv, s.LastSeq, s.ReadSeq, s.Unread)
+				}
+				return nil
+			})
 		},
 	}
 	o.register(cmd.Flags())
@@ -211,31 +198,26 @@ func newReadCmd() *cobra.Command {
 			if conv == "" {
 				return errors.New("give --conv")
 			}
-			ctx, cancel := o.withTimeout(cmd.Context())
-			defer cancel()
-			c, err := o.connect(ctx, true)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			if seq == 0 {
-				last, err := c.History(ctx, conv, client.HistoryOptions{Limit: 1})
+			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
+				if seq == 0 {
+					last, err := c.History(ctx, conv, client.HistoryOptions{Limit: 1})
+					if err != nil {
+						return err
+					}
+					if len(last) > 0 {
+						seq = last[0].Seq
+					}
+				}
+				readSeq, total, err := c.MarkRead(ctx, conv, seq)
 				if err != nil {
 					return err
 				}
-				if len(last) > 0 {
-					seq = last[0].Seq
+				if o.json {
+					return printJSON(cmd.OutOrStdout(), map[string]any{"conv": conv, "read_seq": readSeq, "total_unread": total})
 				}
-			}
-			readSeq, total, err := c.MarkRead(ctx, conv, seq)
-			if err != nil {
-				return err
-			}
-			if o.json {
-				return printJSON(cmd.OutOrStdout(), map[string]any{"conv": conv, "read_seq": readSeq, "total_unread": total})
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s read up to #%d; %d unread in all\n", conv, readSeq, total)
-			return nil
+				fmt.Fprintf(cmd.OutOrStdout(), "%s read up to #%d; %d unread in all\n", conv, readSeq, total)
+				return nil
+			})
 		},
 	}
 	o.register(cmd.Flags())
@@ -256,22 +238,17 @@ func newRecallCmd() *cobra.Command {
 			if conv == "" || seq == 0 {
 				return errors.New("give --conv and --seq")
 			}
-			ctx, cancel := o.withTimeout(cmd.Context())
-			defer cancel()
-			c, err := o.connect(ctx, true)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			ev, err := c.Recall(ctx, conv, seq)
-			if err != nil {
-				return err
-			}
-			if o.json {
-				return printJSON(cmd.OutOrStdout(), map[string]any{"conv": conv, "seq": seq, "recall_seq": ev})
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "recalled %s #%d (event #%d)\n", conv, seq, ev)
-			return nil
+			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
+				ev, err := c.Recall(ctx, conv, seq)
+				if err != nil {
+					return err
+				}
+				if o.json {
+					return printJSON(cmd.OutOrStdout(), map[string]any{"conv": conv, "seq": seq, "recall_seq": ev})
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "recalled %s #%d (event #%d)\n", conv, seq, ev)
+				return nil
+			})
 		},
 	}
 	o.register(cmd.Flags())
@@ -288,29 +265,24 @@ func newConvsCmd() *cobra.Command {
 		Short: "List the user's conversations with unread counts",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, cancel := o.withTimeout(cmd.Context())
-			defer cancel()
-			c, err := o.connect(ctx, true)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			list, total, err := c.ListConversations(ctx, "", limit)
-			if err != nil {
-				return err
-			}
-			if o.json {
-				out := make([]jsonSummary, len(list))
-				for i, s := range list {
-					out[i] = toJSONSummary(s)
+			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
+				list, total, err := c.ListConversations(ctx, "", limit)
+				if err != nil {
+					return err
 				}
-				return printJSON(cmd.OutOrStdout(), out)
-			}
-			for _, s := range list {
-				fmt.Fprintln(cmd.OutOrStdout(), formatSummary(s))
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%d unread in all\n", total)
-			return nil
+				if o.json {
+					out := make([]jsonSummary, len(list))
+					for i, s := range list {
+						out[i] = toJSONSummary(s)
+					}
+					return printJSON(cmd.OutOrStdout(), out)
+				}
+				for _, s := range list {
+					fmt.Fprintln(cmd.OutOrStdout(), formatSummary(s))
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%d unread in all\n", total)
+				return nil
+			})
 		},
 	}
 	o.register(cmd.Flags())

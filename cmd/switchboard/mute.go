@@ -1,10 +1,13 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
+
+	"github.com/switchboard-im/switchboard/transport/client"
 )
 
 func newMuteCmd() *cobra.Command {
@@ -24,26 +27,21 @@ badge). Not an admin's mute of a member (the membership op MUTE).`,
 			if conv == "" {
 				return errors.New("give --conv")
 			}
-			ctx, cancel := o.withTimeout(cmd.Context())
-			defer cancel()
-			c, err := o.connect(ctx, true)
-			if err != nil {
-				return err
-			}
-			defer c.Close()
-			total, err := c.SetMuted(ctx, conv, !off)
-			if err != nil {
-				return err
-			}
-			if o.json {
-				return printJSON(cmd.OutOrStdout(), map[string]any{"conv": conv, "muted": !off, "total_unread": total})
-			}
-			state := "muted"
-			if off {
-				state = "unmuted"
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%s %s; %d unread in all\n", conv, state, total)
-			return nil
+			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
+				total, err := c.SetMuted(ctx, conv, !off)
+				if err != nil {
+					return err
+				}
+				if o.json {
+					return printJSON(cmd.OutOrStdout(), map[string]any{"conv": conv, "muted": !off, "total_unread": total})
+				}
+				state := "muted"
+				if off {
+					state = "unmuted"
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s %s; %d unread in all\n", conv, state, total)
+				return nil
+			})
 		},
 	}
 	o.register(cmd.Flags())
