@@ -2481,13 +2481,12 @@ func (x *MarkReadResponse) GetTotalUnread() uint64 {
 }
 
 type ListConversations struct {
-	state           protoimpl.MessageState `protogen:"open.v1"`
-	User            string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
-	AfterActivityMs int64                  `protobuf:"varint,2,opt,name=after_activity_ms,json=afterActivityMs,proto3" json:"after_activity_ms,omitempty"`
-	AfterConv       string                 `protobuf:"bytes,3,opt,name=after_conv,json=afterConv,proto3" json:"after_conv,omitempty"`
-	Limit           uint32                 `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	AfterConv     string                 `protobuf:"bytes,3,opt,name=after_conv,json=afterConv,proto3" json:"after_conv,omitempty"`
+	Limit         uint32                 `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListConversations) Reset() {
@@ -2525,13 +2524,6 @@ func (x *ListConversations) GetUser() string {
 		return x.User
 	}
 	return ""
-}
-
-func (x *ListConversations) GetAfterActivityMs() int64 {
-	if x != nil {
-		return x.AfterActivityMs
-	}
-	return 0
 }
 
 func (x *ListConversations) GetAfterConv() string {
@@ -3698,13 +3690,12 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x10MarkReadResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x19\n" +
 	"\bread_seq\x18\x02 \x01(\x04R\areadSeq\x12!\n" +
-	"\ftotal_unread\x18\x03 \x01(\x04R\vtotalUnread\"\x88\x01\n" +
+	"\ftotal_unread\x18\x03 \x01(\x04R\vtotalUnread\"b\n" +
 	"\x11ListConversations\x12\x12\n" +
-	"\x04user\x18\x01 \x01(\tR\x04user\x12*\n" +
-	"\x11after_activity_ms\x18\x02 \x01(\x03R\x0fafterActivityMs\x12\x1d\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12\x1d\n" +
 	"\n" +
 	"after_conv\x18\x03 \x01(\tR\tafterConv\x12\x14\n" +
-	"\x05limit\x18\x04 \x01(\rR\x05limit\"\xb6\x01\n" +
+	"\x05limit\x18\x04 \x01(\rR\x05limitJ\x04\b\x02\x10\x03\"\xb6\x01\n" +
 	"\x19ListConversationsResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12E\n" +
 	"\rconversations\x18\x02 \x03(\v2\x1f.switchboard.actors.ConvSummaryR\rconversations\x12!\n" +
