@@ -62,18 +62,11 @@ scan:
 			cursor = e.Seq
 		}
 	}
-	if e := u.loadAll(); e != nil {
+	large, e := u.loadAllFresh()
+	if e != nil {
 		respond(ctx, sender, &pb.SyncResponse{Error: e})
 		return
 	}
-	var large []string
-	for id, uc := range u.convs {
-		if uc.large {
-			large = append(large, id)
-		}
-	}
-	u.refreshLarge(large)
-	sort.Strings(large)
 	for _, id := range large {
 		if !seen[id] && u.convs[id].nUnread > 0 {
 			seen[id] = true
@@ -87,6 +80,24 @@ scan:
 		}
 	}
 	respond(ctx, sender, res)
+}
+
+// loadAllFresh loads every conversation (loadAll) and refreshes the unread
+// counts of the read fan-out groups among them, so a total counts every
+// conversation as it is now; returns those groups' ids, sorted.
+func (u *user) loadAllFresh() ([]string, *pb.Error) {
+	if e := u.loadAll(); e != nil {
+		return nil, e
+	}
+	var large []string
+	for id, uc := range u.convs {
+		if uc.large {
+			large = append(large, id)
+		}
+	}
+	u.refreshLarge(large)
+	sort.Strings(large)
+	return large, nil
 }
 
 func (u *user) summary(id string, uc *userConv) *pb.ConvSummary {
@@ -175,17 +186,10 @@ func (u *user) afterDurable(ctx actor.Context, f func()) {
 
 func (u *user) list(ctx actor.Context, m *pb.ListConversations) {
 	sender := ctx.Sender()
-	if e := u.loadAll(); e != nil {
+	if _, e := u.loadAllFresh(); e != nil {
 		respond(ctx, sender, &pb.ListConversationsResponse{Error: e})
 		return
 	}
-	var large []string
-	for id, uc := range u.convs {
-		if uc.large {
-			large = append(large, id)
-		}
-	}
-	u.refreshLarge(large)
 	type item struct {
 		id string
 		uc *userConv
@@ -238,7 +242,7 @@ func (u *user) setPinned(ctx actor.Context, m *pb.SetPinned) {
 // setMuted answers with the total unread count, which a mute changes (of
 // every conversation, as list and sync count it).
 func (u *user) setMuted(ctx actor.Context, m *pb.SetMuted) {
-	e := u.loadAll()
+	_, e := u.loadAllFresh()
 	if e == nil {
 		e = u.setOwnFlag(m.Conv, func(bg context.Context, uc *userConv) error {
 			if err := u.rt.store.SetMuted(bg, u.id, m.Conv, m.Muted); err != nil {
