@@ -162,7 +162,7 @@ type UserConv struct {
 	ConvID       string
 	ReadSeq      uint64 // highest seq the user has read; never moves backwards
 	Pinned       bool
-	Muted        bool // muted by the user: no notifications
+	Muted        bool // muted by the user: out of its total unread
 	LastActivity time.Time
 }
 

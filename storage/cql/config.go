@@ -66,7 +66,8 @@ type Config struct {
 	LeaseCache int
 	// ActivityCache is the number of (user, conversation) last activities,
 	// and again of read cursors and of device cursors, the store remembers
-	// so TouchConversation and cursor writes need no read (default
+	// so a touch that would not move the activity writes nothing and cursor
+	// writes need no read (default
 	// 1000000 each, about 100 MB each at most; when full one is cleared).
 	ActivityCache int
 	// Logger receives driver-independent diagnostics (default slog.Default()).
