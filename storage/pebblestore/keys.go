@@ -20,6 +20,7 @@ import (
 //	'a'  a user 0 ^activity_ms(8) conv               empty: activity index, newest first
 //	'i'  i user 0 inbox_seq(8)                       inbox entry
 //	'v'  v user 0 device                             device cursor
+//	'I'  I user                                      inbox head: epoch(8) reserved(8) (userwrite.go)
 //	'k'  k key                                       metrics checkpoint
 //	'x'  x name                                      store metadata (the commit counter)
 const (
