@@ -33,7 +33,7 @@ type Store struct {
 	// the same for user inboxes (inbox_heads)
 	inboxLeases   *leases
 	inboxConfirms *confirms
-	activity *maxCache // last activity, milliseconds
+	activity      *maxCache // last activity, milliseconds
 	// highest read / device cursors written or read
 	readCursors, devCursors *maxCache
 
