@@ -50,6 +50,8 @@ func Run(t *testing.T, open Opener) {
 		{"ConversationListOrder", testConversationListOrder},
 		{"Inbox", testInbox},
 		{"Devices", testDevices},
+		{"InboxTakeover", testInboxTakeover},
+		{"UserWrite", testUserWrite},
 		{"Checkpoints", testCheckpoints},
 		{"NodeSlots", testNodeSlots},
 		{"BadInput", testBadInput},
