@@ -155,8 +155,12 @@ func TestOpCost(t *testing.T) {
 			if err := appendAsync(); err != nil {
 				return err
 			}
+			ws := make([]storage.UserWrite, len(group)) // built first: flush numbers entries in a map
+			for k, u := range group {
+				ws[k] = flush(u, 1, at(3*n+i), false)
+			}
 			return parallel(len(group), 8, func(k int) error {
-				return s.WriteUser(ctx, group[k], leases[group[k]].Epoch, flush(group[k], 1, at(3*n+i), false))
+				return s.WriteUser(ctx, group[k], leases[group[k]].Epoch, ws[k])
 			})
 		}),
 		measure(t, s, "large group message (append; the sender's flush only: read fan-out)", n, func(i int) error {
