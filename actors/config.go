@@ -53,6 +53,9 @@ type Config struct {
 	// SeqReserve is how many seqs a conversation reserves per conditional
 	// write of its head (default 1000).
 	SeqReserve uint64
+	// InboxReserve is how many inbox seqs a user grain reserves per
+	// conditional write of its inbox head (default 1000).
+	InboxReserve uint64
 	// NodeLease is how long a node's lease of its node number (the node
 	// bits of message ids) lasts unrenewed; it is renewed every third of it
 	// (default 30 s).
@@ -106,6 +109,7 @@ func DefaultConfig() Config {
 		IdleTimeout:          10 * time.Minute,
 		DedupeWindow:         4096,
 		SeqReserve:           1000,
+		InboxReserve:         1000,
 		NodeLease:            30 * time.Second,
 		RequestTimeout:       5 * time.Second,
 		MaxHistoryPage:       200,
@@ -160,6 +164,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.SeqReserve == 0 {
 		c.SeqReserve = d.SeqReserve
+	}
+	if c.InboxReserve == 0 {
+		c.InboxReserve = d.InboxReserve
 	}
 	if c.NodeLease <= 0 {
 		c.NodeLease = d.NodeLease

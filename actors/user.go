@@ -20,15 +20,23 @@ type user struct {
 	id  string
 	log *slog.Logger
 
-	inboxSeq  uint64 // last inbox seq assigned
-	devices   map[string]*device
-	convs     map[string]*userConv
-	allLoaded bool // every membership is in convs
+	inboxSeq uint64 // last inbox seq assigned
+	// inboxEpoch fences this activation's inbox writes (AcquireInbox at
+	// activation): a later activation's entries always win, and this
+	// one's flush fails once it was taken over. inboxReserved is the
+	// highest inbox seq it may assign before reserving more.
+	inboxEpoch, inboxReserved uint64
+	devices                   map[string]*device
+	convs                     map[string]*userConv
+	allLoaded                 bool // every membership is in convs
 
 	unflushed      []storage.InboxEntry
 	afterFlush     []func() // run once the unflushed entries are durable
 	flushScheduled bool
-	touched        map[string]time.Time // last activity to write at the next flush
+	touched        map[string]time.Time      // last activity to write at the next flush
+	touchedPrev    map[string]time.Time      // the activity each touched conversation had before
+	reads          map[string]uint64         // read cursors to write at the next flush
+	cursors        map[string]storage.Device // device cursors to write at the next flush
 	broken         bool
 }
 
@@ -78,7 +86,7 @@ func (u *user) Receive(ctx actor.Context) {
 	case *actor.ReceiveTimeout:
 		// Poison, not Stop, so requests already queued are answered;
 		// protoactor disarms the timer once it fired, so re-arm it.
-		if len(u.unflushed) == 0 && !u.online() {
+		if !u.pending() && !u.online() {
 			passivations.WithLabelValues(KindUser).Inc()
 			ctx.Poison(ctx.Self())
 		} else {
@@ -135,8 +143,9 @@ func (u *user) load(ctx actor.Context) {
 	bg := context.Background()
 	u.devices = map[string]*device{}
 	u.convs = map[string]*userConv{}
-	var err error
-	if u.inboxSeq, err = u.rt.store.LastInboxSeq(bg, u.id); err == nil {
+	lease, err := u.rt.store.AcquireInbox(bg, u.id)
+	if err == nil {
+		u.inboxEpoch, u.inboxReserved, u.inboxSeq = lease.Epoch, lease.ReservedSeq, lease.LastSeq
 		var ds []storage.Device
 		if ds, err = u.rt.store.ListDevices(bg, u.id); err == nil {
 			for _, d := range ds {

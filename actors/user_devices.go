@@ -1,13 +1,13 @@
 package actors
 
 import (
-	"context"
 	"sort"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/storage"
 )
 
 // The user grain's devices: registration (with the per-user caps), cursors
@@ -74,24 +74,28 @@ func (u *user) admitDevice(id string) *pb.Error {
 	return nil
 }
 
+// ackCursor moves a device's cursor (never backwards, never past what is
+// durable) and answers once the next flush wrote it with the rest.
 func (u *user) ackCursor(ctx actor.Context, m *pb.AckCursor) {
 	sender := ctx.Sender()
-	cursor := min(m.Cursor, u.inboxSeq-uint64(len(u.unflushed)))
-	bg, cancel := context.WithTimeout(context.Background(), u.rt.cfg.RequestTimeout)
-	defer cancel()
-	got, err := u.rt.store.SetDeviceCursor(bg, u.id, m.Device, cursor, time.Now())
-	if err != nil {
-		respond(ctx, sender, &pb.Ack{Error: storeErr(err)})
+	if m.Device == "" || len(m.Device) > u.rt.limits.MaxIDBytes {
+		respond(ctx, sender, &pb.Ack{Error: pbErr(pb.Code_INVALID, "bad device id")})
 		return
 	}
+	cursor := min(m.Cursor, u.inboxSeq-uint64(len(u.unflushed)))
 	d := u.devices[m.Device]
 	if d == nil {
 		d = &device{}
 		u.devices[m.Device] = d
 	}
-	d.cursor = got
+	d.cursor = max(d.cursor, cursor)
 	d.lastSeen = time.Now()
-	respond(ctx, sender, &pb.Ack{})
+	if u.cursors == nil {
+		u.cursors = map[string]storage.Device{}
+	}
+	u.cursors[m.Device] = storage.Device{DeviceID: m.Device, Cursor: d.cursor, LastSeen: d.lastSeen}
+	u.afterFlush = append(u.afterFlush, func() { respond(ctx, sender, &pb.Ack{}) })
+	u.scheduleFlush(ctx)
 }
 
 func (u *user) presence(ctx actor.Context) {

@@ -37,27 +37,38 @@ func (u *user) scheduleFlush(ctx actor.Context) {
 	}
 }
 
-// flush writes the queued inbox entries in one append. A failed append
-// leaves the inbox seq uncertain: the grain stops and its callers retry.
+// pending reports whether writes are queued for the next flush.
+func (u *user) pending() bool {
+	return len(u.unflushed) > 0 || len(u.touched) > 0 || len(u.reads) > 0 || len(u.cursors) > 0
+}
+
+// flush writes everything queued since the last flush (inbox entries,
+// read and device cursors, last activities) in one store call, cut only at
+// the store's batch limit. A failed write leaves the inbox seq uncertain
+// (or the epoch lost to a newer activation): the grain stops and its
+// callers retry.
 func (u *user) flush(ctx actor.Context) {
 	u.flushScheduled = false
-	u.writeTouches()
-	if len(u.unflushed) == 0 {
+	if !u.pending() {
 		return
 	}
-	entries, then := u.unflushed, u.afterFlush
-	u.unflushed, u.afterFlush = nil, nil
+	w := u.takeWrites()
+	then := u.afterFlush
+	u.afterFlush = nil
 	bg, cancel := context.WithTimeout(context.Background(), u.rt.cfg.RequestTimeout)
 	defer cancel()
-	var err error
+	err := u.reserveInbox(bg, w.Inbox)
 	maxBatch := u.rt.limits.MaxBatch
-	for len(entries) > 0 && err == nil {
-		n := min(len(entries), maxBatch)
-		err = u.rt.store.AppendInbox(bg, u.id, entries[:n])
-		entries = entries[n:]
+	for err == nil && !w.Empty() {
+		var part storage.UserWrite
+		part.Inbox, w.Inbox = cut(w.Inbox, maxBatch)
+		part.Reads, w.Reads = cut(w.Reads, maxBatch)
+		part.Activity, w.Activity = cut(w.Activity, maxBatch)
+		part.Devices, w.Devices = cut(w.Devices, maxBatch)
+		err = u.rt.store.WriteUser(bg, u.id, u.inboxEpoch, part)
 	}
 	if err != nil {
-		u.log.Error("inbox append failed; restarting the grain", "err", err)
+		u.log.Error("user write failed; restarting the grain", "err", err)
 		u.broken = true
 		ctx.Stop(ctx.Self()) // callers waiting on an Ack time out and retry
 		return
@@ -65,6 +76,42 @@ func (u *user) flush(ctx actor.Context) {
 	for _, f := range then {
 		f()
 	}
+}
+
+// cut splits the first n items off s.
+func cut[T any](s []T, n int) ([]T, []T) {
+	n = min(n, len(s))
+	return s[:n], s[n:]
+}
+
+// takeWrites empties the queues into one UserWrite.
+func (u *user) takeWrites() storage.UserWrite {
+	w := storage.UserWrite{Inbox: u.unflushed}
+	for conv, at := range u.touched {
+		w.Activity = append(w.Activity, storage.ActivityMove{ConvID: conv, At: at, Prev: u.touchedPrev[conv]})
+	}
+	for conv, seq := range u.reads {
+		w.Reads = append(w.Reads, storage.ReadMove{ConvID: conv, Seq: seq})
+	}
+	for _, d := range u.cursors {
+		w.Devices = append(w.Devices, d)
+	}
+	u.unflushed, u.touched, u.touchedPrev, u.reads, u.cursors = nil, nil, nil, nil, nil
+	return w
+}
+
+// reserveInbox raises the inbox reservation, InboxReserve ahead, when the
+// entries go past it: one conditional write per range, not per entry.
+func (u *user) reserveInbox(ctx context.Context, entries []storage.InboxEntry) error {
+	if len(entries) == 0 || entries[len(entries)-1].Seq <= u.inboxReserved {
+		return nil
+	}
+	upTo := entries[len(entries)-1].Seq + u.rt.cfg.InboxReserve
+	if err := u.rt.store.ReserveInboxSeqs(ctx, u.id, u.inboxEpoch, upTo); err != nil {
+		return err
+	}
+	u.inboxReserved = upTo
+	return nil
 }
 
 // ---- deliveries ---------------------------------------------------------------
@@ -121,8 +168,9 @@ func (u *user) deliver(ctx actor.Context, d *pb.Deliver) {
 	last := fresh[len(fresh)-1]
 	at := fromMillis(last.ServerTsMs)
 	if at.After(uc.activity) {
+		prev := uc.activity
 		uc.activity = at
-		u.touch(ctx, d.Conv, at)
+		u.touch(ctx, d.Conv, at, prev)
 	}
 	if uc.large {
 		// Read fan-out: only the sender hears of its own messages here.
@@ -203,37 +251,22 @@ func (uc *userConv) dropUnread(seq uint64) {
 	}
 }
 
-// touch records a conversation's new last activity; the next flush writes
-// every conversation touched since the last one, once each, beside the
-// grain (activity only orders the conversation list, and the store never
-// moves it backwards, so order of completion does not matter). A burst of
-// messages costs one write per conversation, not one per message.
-func (u *user) touch(ctx actor.Context, conv string, at time.Time) {
+// touch records a conversation's new last activity (and the one it had,
+// so the store can replace its index entry without a read); the next
+// flush writes every conversation touched since the last one, once each.
+// A burst of messages costs one write per conversation, not one per
+// message.
+func (u *user) touch(ctx actor.Context, conv string, at, prev time.Time) {
 	if u.touched == nil {
-		u.touched = map[string]time.Time{}
+		u.touched, u.touchedPrev = map[string]time.Time{}, map[string]time.Time{}
+	}
+	if _, ok := u.touched[conv]; !ok {
+		u.touchedPrev[conv] = prev
 	}
 	if at.After(u.touched[conv]) {
 		u.touched[conv] = at
 	}
 	u.scheduleFlush(ctx)
-}
-
-// writeTouches hands the recorded activities to one goroutine.
-func (u *user) writeTouches() {
-	if len(u.touched) == 0 {
-		return
-	}
-	touched := u.touched
-	u.touched = nil
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), u.rt.cfg.RequestTimeout)
-		defer cancel()
-		for conv, at := range touched {
-			if err := u.rt.store.TouchConversation(ctx, u.id, conv, at); err != nil {
-				u.log.Warn("touch conversation", "conv", conv, "err", err)
-			}
-		}
-	}()
 }
 
 func (u *user) notice(ctx actor.Context, n *pb.MembershipNotice) {
@@ -258,7 +291,7 @@ func (u *user) notice(ctx actor.Context, n *pb.MembershipNotice) {
 	}
 	if uc.activity.IsZero() {
 		uc.activity = time.Now()
-		u.touch(ctx, n.Conv, uc.activity)
+		u.touch(ctx, n.Conv, uc.activity, time.Time{})
 	}
 	var seq uint64
 	seq = u.appendInbox(ctx, storage.InboxEntry{Kind: storage.InboxMembership, ConvID: n.Conv, ConvSeq: n.LastSeq, At: time.Now()}, func() {

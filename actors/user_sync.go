@@ -149,14 +149,14 @@ func (u *user) advanceRead(ctx actor.Context, conv string, uc *userConv, seq uin
 	if seq <= uc.readSeq {
 		return
 	}
-	bg, cancel := context.WithTimeout(context.Background(), u.rt.cfg.RequestTimeout)
-	defer cancel()
-	got, err := u.rt.store.AdvanceReadCursor(bg, u.id, conv, seq)
-	if err != nil {
-		u.log.Warn("advance read cursor", "conv", conv, "err", err)
-		return
-	}
+	// This grain is the only one that moves the user's read cursors: the
+	// next flush writes it (max-wins) with the inbox entry below.
+	got := seq
 	uc.readSeq = got
+	if u.reads == nil {
+		u.reads = map[string]uint64{}
+	}
+	u.reads[conv] = got
 	i := sort.Search(len(uc.unread), func(i int) bool { return uc.unread[i] > got })
 	uc.unread = append(uc.unread[:0], uc.unread[i:]...)
 	if uc.large {
@@ -177,7 +177,7 @@ func (u *user) advanceRead(ctx actor.Context, conv string, uc *userConv, seq uin
 
 // afterDurable runs f once everything queued so far is durable.
 func (u *user) afterDurable(ctx actor.Context, f func()) {
-	if len(u.unflushed) == 0 {
+	if !u.pending() {
 		f()
 		return
 	}

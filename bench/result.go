@@ -61,6 +61,30 @@ type ServerReport struct {
 	RSSBytesStart float64 `json:"rss_bytes_start"`
 	RSSBytesEnd   float64 `json:"rss_bytes_end"`
 	CPUSeconds    float64 `json:"cpu_seconds"`
+	// The node's store work over the run (counter deltas), when it reports
+	// them: store operations (switchboard_store_op_seconds_count), and on
+	// CQL the requests and lightweight transactions it sent
+	// (switchboard_cql_requests_total). Per message = over acked messages.
+	StoreOps          float64 `json:"store_ops,omitempty"`
+	CQLRequests       float64 `json:"cql_requests,omitempty"`
+	CQLLWTs           float64 `json:"cql_lwts,omitempty"`
+	StoreOpsPerMsg    float64 `json:"store_ops_per_msg,omitempty"`
+	CQLRequestsPerMsg float64 `json:"cql_requests_per_msg,omitempty"`
+	LWTPerMsg         float64 `json:"lwt_per_msg,omitempty"`
+	HasStoreOps       bool    `json:"has_store_ops,omitempty"`
+	HasCQL            bool    `json:"has_cql,omitempty"`
+}
+
+// setStore fills the store figures from the counters at begin and end.
+func (r *ServerReport) setStore(first, last serverSample, acked int64) {
+	r.HasStoreOps, r.HasCQL = last.hasStore, last.hasCQL
+	r.StoreOps = last.storeOps - first.storeOps
+	r.CQLRequests = last.cqlRequests - first.cqlRequests
+	r.CQLLWTs = last.cqlLWTs - first.cqlLWTs
+	if acked > 0 {
+		n := float64(acked)
+		r.StoreOpsPerMsg, r.CQLRequestsPerMsg, r.LWTPerMsg = r.StoreOps/n, r.CQLRequests/n, r.CQLLWTs/n
+	}
 }
 
 // BenchReport is the bench's own cost: if it used most of a core, it, not
@@ -145,6 +169,12 @@ func (r *Result) WriteTable(w io.Writer) {
 	}
 	if r.Server.Measured {
 		row("server", "RSS max %.0f MiB  CPU %.1f s (%.0f%% of a core)", r.Server.RSSBytesMax/(1<<20), r.Server.CPUSeconds, 100*r.Server.CPUSeconds/max(r.DurationS, 1e-9))
+		if sv := r.Server; sv.HasStoreOps && r.Acked > 0 {
+			row("store ops per message", "%.2f  (%.0f store operations / %d acked)", sv.StoreOpsPerMsg, sv.StoreOps, r.Acked)
+		}
+		if sv := r.Server; sv.HasCQL && r.Acked > 0 {
+			row("LWT per message", "%.4f  (%.0f lightweight transactions; %.2f CQL requests per message)", sv.LWTPerMsg, sv.CQLLWTs, sv.CQLRequestsPerMsg)
+		}
 	} else {
 		row("server", "not measured (no admin URL)")
 	}

@@ -275,5 +275,6 @@ func fillCommon(res *Result, smp *sampler, elapsed time.Duration, errs *errCount
 	res.Bench.HeapBytesMax = ms.HeapAlloc
 	if s := smp.srv; s.ok {
 		res.Server = ServerReport{Measured: true, RSSBytesMax: s.rssMax, RSSBytesStart: s.rssStart, RSSBytesEnd: s.rssEnd, CPUSeconds: s.cpuEnd - s.cpu0}
+		res.Server.setStore(s.first, s.last, res.Acked)
 	}
 }

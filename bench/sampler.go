@@ -53,6 +53,7 @@ type serverStats struct {
 	ok                   bool
 	rssStart, rssMax     float64
 	rssEnd, cpu0, cpuEnd float64
+	first, last          serverSample // the store counters at begin and end
 }
 
 func newSampler(label string, out io.Writer, adminURL string, c *counters, ack, dlv *latency, errs *errCount) *sampler {
@@ -70,7 +71,7 @@ func (s *sampler) begin(ctx context.Context) {
 	s.cpu0 = selfCPU()
 	if s.adminURL != "" {
 		if v, err := scrape(ctx, s.adminURL); err == nil {
-			s.srv = serverStats{ok: true, rssStart: v.rss, rssMax: v.rss, rssEnd: v.rss, cpu0: v.cpu, cpuEnd: v.cpu}
+			s.srv = serverStats{ok: true, rssStart: v.rss, rssMax: v.rss, rssEnd: v.rss, cpu0: v.cpu, cpuEnd: v.cpu, first: v, last: v}
 		}
 	}
 	s.stop, s.done = make(chan struct{}), make(chan struct{})
@@ -88,6 +89,7 @@ func (s *sampler) end(ctx context.Context) {
 		if v, err := scrape(ctx, s.adminURL); err == nil {
 			s.srv.rssEnd, s.srv.cpuEnd = v.rss, v.cpu
 			s.srv.rssMax = max(s.srv.rssMax, v.rss)
+			s.srv.last = v
 		}
 	}
 }

@@ -14,12 +14,17 @@ import (
 type serverSample struct {
 	rss float64 // bytes
 	cpu float64 // seconds since the process started
+	// Store counters, summed over their labels; has* say whether the node
+	// reports them (a Pebble node has no CQL counters).
+	storeOps, cqlRequests, cqlLWTs float64
+	hasStore, hasCQL               bool
 }
 
 var metricsClient = &http.Client{Timeout: 3 * time.Second}
 
 // scrape reads process_resident_memory_bytes and process_cpu_seconds_total
-// from the node's Prometheus endpoint (served without a token).
+// from the node's Prometheus endpoint (served without a token), and the
+// store's operation and CQL request counters when the node has them.
 func scrape(ctx context.Context, adminURL string) (serverSample, error) {
 	var s serverSample
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(adminURL, "/")+"/metrics", nil)
@@ -40,6 +45,24 @@ func scrape(ctx context.Context, adminURL string) (serverSample, error) {
 	for sc.Scan() {
 		name, val, ok := strings.Cut(sc.Text(), " ")
 		if !ok {
+			continue
+		}
+		name, labels, _ := strings.Cut(name, "{")
+		switch name {
+		case "switchboard_store_op_seconds_count":
+			if v, err := strconv.ParseFloat(strings.TrimSpace(val), 64); err == nil {
+				s.storeOps += v
+				s.hasStore = true
+			}
+			continue
+		case "switchboard_cql_requests_total":
+			if v, err := strconv.ParseFloat(strings.TrimSpace(val), 64); err == nil {
+				s.cqlRequests += v
+				if strings.Contains(labels, `lwt="true"`) {
+					s.cqlLWTs += v
+				}
+				s.hasCQL = true
+			}
 			continue
 		}
 		var dst *float64

@@ -6,14 +6,20 @@ import (
 	"crypto/x509"
 	"io"
 	"log/slog"
+	"net/http/httptest"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/switchboard-im/switchboard/actors"
 	"github.com/switchboard-im/switchboard/bench"
 	"github.com/switchboard-im/switchboard/cluster/boot"
+	"github.com/switchboard-im/switchboard/storage"
+	"github.com/switchboard-im/switchboard/storage/instrumented"
 	"github.com/switchboard-im/switchboard/storage/pebblestore"
 	"github.com/switchboard-im/switchboard/transport"
 )
@@ -22,12 +28,16 @@ var secret = []byte("0123456789abcdef0123456789abcdef-bench")
 
 // node starts one in-process node with a QUIC server on loopback and
 // returns the bench target for it.
-func node(t testing.TB) bench.Target {
+func node(t testing.TB, wrap ...func(storage.Store) *instrumented.Store) bench.Target {
 	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir(), Logger: quiet})
+	raw, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir(), Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
+	}
+	var store storage.Store = raw
+	for _, w := range wrap {
+		store = w(store)
 	}
 	n, err := boot.StartNode(boot.NodeConfig{Store: store, Logger: quiet, ClusterName: "bench-test", Actors: actors.Config{Logger: quiet}})
 	if err != nil {
@@ -106,6 +116,36 @@ func TestSmokeChat(t *testing.T) {
 	res := run(t, bench.Options{Scenario: "chat", Duration: smokeDuration(t), Rate: 200, Users: 20, Drain: 30 * time.Second})
 	if res.Delivered != res.Sent {
 		t.Fatalf("chat: %d delivered of %d sent", res.Delivered, res.Sent)
+	}
+}
+
+// TestSmokeStoreOps runs chat against a node whose store is instrumented
+// and whose Prometheus registry is served as its admin /metrics: the
+// report must carry the store operations per message.
+func TestSmokeStoreOps(t *testing.T) {
+	tg := node(t, instrumented.Wrap)
+	admin := httptest.NewServer(promhttp.Handler())
+	defer admin.Close()
+	tg.AdminURL = admin.URL
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	res, err := bench.Run(ctx, tg, bench.Options{Scenario: "chat", Duration: 2 * time.Second, Rate: 100, Users: 10, Drain: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sv := res.Server
+	if !sv.Measured || !sv.HasStoreOps || sv.HasCQL || res.Acked == 0 {
+		t.Fatalf("server report %+v, %d acked", sv, res.Acked)
+	}
+	// A message costs its append plus one write per user grain flush,
+	// amortized over the flushes' batching: at least one operation.
+	if sv.StoreOpsPerMsg < 1 || sv.StoreOpsPerMsg > 20 {
+		t.Fatalf("%.2f store operations per message", sv.StoreOpsPerMsg)
+	}
+	var out strings.Builder
+	res.WriteTable(&out)
+	if !strings.Contains(out.String(), "store ops per message") || strings.Contains(out.String(), "LWT per message") {
+		t.Fatalf("table:\n%s", out.String())
 	}
 }
 

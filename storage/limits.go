@@ -139,6 +139,44 @@ func (l Limits) CheckInbox(userID string, entries []InboxEntry) error {
 	return nil
 }
 
+// CheckUserWrite validates one WriteUser: the inbox entries as for
+// AppendInbox (when there are any), and at most MaxBatch read cursors,
+// activities and devices each, all with valid ids.
+func (l Limits) CheckUserWrite(userID string, w *UserWrite) error {
+	if err := l.CheckID("user", userID); err != nil {
+		return err
+	}
+	if len(w.Inbox) > 0 {
+		if err := l.CheckInbox(userID, w.Inbox); err != nil {
+			return err
+		}
+	}
+	for what, n := range map[string]int{"read cursors": len(w.Reads), "activities": len(w.Activity), "devices": len(w.Devices)} {
+		if n > l.MaxBatch {
+			return fmt.Errorf("%d %s in one user write, limit %d: %w", n, what, l.MaxBatch, ErrTooLarge)
+		}
+	}
+	for _, r := range w.Reads {
+		if err := l.CheckID("conversation", r.ConvID); err != nil {
+			return err
+		}
+	}
+	for _, a := range w.Activity {
+		if err := l.CheckID("conversation", a.ConvID); err != nil {
+			return err
+		}
+	}
+	for _, d := range w.Devices {
+		if d.UserID != "" && d.UserID != userID {
+			return fmt.Errorf("device %q belongs to %q, not %q: %w", d.DeviceID, d.UserID, userID, ErrInvalid)
+		}
+		if err := l.CheckID("device", d.DeviceID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // CheckLimit rejects a non-positive page size.
 func CheckLimit(limit int) error {
 	if limit <= 0 {

@@ -187,6 +187,40 @@ type InboxEntry struct {
 	Payload []byte // optional, small (e.g. a preview)
 }
 
+// InboxLease is a user grain activation's hold on its inbox (AcquireInbox).
+type InboxLease struct {
+	Epoch       uint64
+	ReservedSeq uint64 // the highest inbox seq the holder may assign
+	LastSeq     uint64 // the highest inbox seq stored as of the takeover
+}
+
+// ReadMove moves a user's read cursor of a conversation to Seq (if higher).
+type ReadMove struct {
+	ConvID string
+	Seq    uint64
+}
+
+// ActivityMove moves a conversation's last activity to At (if later). Prev
+// is the activity the writer last knew for it (zero: none or unknown); a
+// backend may use it to replace its index entry without a read.
+type ActivityMove struct {
+	ConvID   string
+	At, Prev time.Time
+}
+
+// UserWrite is what a user grain writes at one flush.
+type UserWrite struct {
+	Inbox    []InboxEntry
+	Reads    []ReadMove
+	Activity []ActivityMove
+	Devices  []Device // Cursor and LastSeen, each forward only
+}
+
+// Empty reports whether w writes nothing.
+func (w *UserWrite) Empty() bool {
+	return len(w.Inbox) == 0 && len(w.Reads) == 0 && len(w.Activity) == 0 && len(w.Devices) == 0
+}
+
 // Device is one installation of a client and how far it consumed the inbox.
 type Device struct {
 	UserID   string
@@ -301,6 +335,29 @@ type Store interface {
 	ListInbox(ctx context.Context, userID string, after uint64, limit int) ([]InboxEntry, error)
 	// LastInboxSeq returns the highest stored inbox seq (0 if none).
 	LastInboxSeq(ctx context.Context, userID string) (uint64, error)
+
+	// AcquireInbox makes the caller the only writer of userID's inbox: it
+	// moves the inbox epoch to the next one (creating the head at epoch 1)
+	// and closes the previous epoch's range. Once it returns, no write of an
+	// earlier epoch above the returned LastSeq can become visible, and an
+	// earlier epoch's WriteUser that was not yet durable fails with
+	// ErrEpochLost. The caller numbers its entries from LastSeq+1 and may
+	// assign seqs up to ReservedSeq (then ReserveInboxSeqs for more).
+	// ErrEpochLost only if other activations kept taking the epoch while
+	// this one retried.
+	AcquireInbox(ctx context.Context, userID string) (InboxLease, error)
+	// ReserveInboxSeqs raises the inbox reservation to upTo if the inbox
+	// epoch is still epoch. ErrEpochLost otherwise. Lowering is a no-op.
+	ReserveInboxSeqs(ctx context.Context, userID string, epoch, upTo uint64) error
+	// WriteUser durably writes one flush of a user grain in one call: its
+	// inbox entries (fenced: the caller holds epoch from AcquireInbox and
+	// reserved every seq; ErrEpochLost if the epoch moved on, in which case
+	// the caller must not acknowledge them; a later epoch's entry always
+	// wins over an earlier epoch's at the same seq), read cursors and
+	// device cursors (each moves forward only) and last activities (forward
+	// only). Entries may be empty (then epoch is not checked). ErrInvalid
+	// for an entry above the reservation or a bad id.
+	WriteUser(ctx context.Context, userID string, epoch uint64, w UserWrite) error
 
 	// SetDeviceCursor records a device and moves its cursor forward (never
 	// backwards); returns the resulting cursor (with the same caveat as

@@ -119,6 +119,27 @@ func (s *killableStore) AppendInbox(ctx context.Context, user string, e []storag
 	return s.Store.AppendInbox(ctx, user, e)
 }
 
+func (s *killableStore) AcquireInbox(ctx context.Context, user string) (storage.InboxLease, error) {
+	if err := s.check(); err != nil {
+		return storage.InboxLease{}, err
+	}
+	return s.Store.AcquireInbox(ctx, user)
+}
+
+func (s *killableStore) ReserveInboxSeqs(ctx context.Context, user string, epoch, upTo uint64) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	return s.Store.ReserveInboxSeqs(ctx, user, epoch, upTo)
+}
+
+func (s *killableStore) WriteUser(ctx context.Context, user string, epoch uint64, w storage.UserWrite) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	return s.Store.WriteUser(ctx, user, epoch, w)
+}
+
 func (s *killableStore) SetDeviceCursor(ctx context.Context, user, dev string, c uint64, seen time.Time) (uint64, error) {
 	if err := s.check(); err != nil {
 		return 0, err

@@ -45,17 +45,17 @@ func TestMaxCacheBound(t *testing.T) {
 }
 
 func TestLeasesBound(t *testing.T) {
-	l := newLeases(2)
+	l := newLeases(2, convFence, "append to")
 	l.note("a", 2, 100)
 	l.note("a", 1, 500) // an older epoch never replaces a newer one
 	l.note("a", 2, 50)  // within an epoch the reservation only grows
 	if v, _ := l.get("a"); v != (lease{2, 100}) {
 		t.Fatalf("lease %+v, want {2 100}", v)
 	}
-	if err := (lease{2, 100}).check("a", 1, 10); !errors.Is(err, storage.ErrEpochLost) {
+	if err := (lease{2, 100}).check("append to", "a", 1, 10); !errors.Is(err, storage.ErrEpochLost) {
 		t.Fatalf("stale epoch: %v", err)
 	}
-	if err := (lease{2, 100}).check("a", 2, 101); !errors.Is(err, storage.ErrInvalid) {
+	if err := (lease{2, 100}).check("append to", "a", 2, 101); !errors.Is(err, storage.ErrInvalid) {
 		t.Fatalf("above the reservation: %v", err)
 	}
 	l.note("b", 1, 1)

@@ -51,7 +51,7 @@ func TestOpCost(t *testing.T) {
 	defer s.Close()
 	ctx := testCtx(t)
 	const n = 50
-	conv, alice, bob := "cost-c", "cost-alice", "cost-bob"
+	conv, alice, bob, carol, dave := "cost-c", "cost-alice", "cost-bob", "cost-carol", "cost-dave"
 	must(t, s.CreateConversation(ctx, storage.Conversation{ID: conv, Kind: storage.KindDirect}))
 	epoch, err := s.AcquireEpoch(ctx, conv, 0)
 	must(t, err)
@@ -74,13 +74,41 @@ func TestOpCost(t *testing.T) {
 	}
 	// Warm up: first writes of each row and the prepared-statement cache.
 	must(t, appendAsync())
-	must(t, s.AppendInbox(ctx, alice, entry(alice)))
+	must(t, s.AppendInbox(ctx, dave, entry(dave)))
 	must(t, s.TouchConversation(ctx, alice, conv, now))
 	_, err = s.SetDeviceCursor(ctx, alice, "phone", 1, now)
 	must(t, err)
 	_, err = s.AdvanceReadCursor(ctx, bob, conv, 1)
 	must(t, err)
 	at := func(i int) time.Time { return now.Add(time.Duration(i) * time.Second) }
+	// User grains: an inbox epoch each and a reservation, as on activation.
+	group := []string{alice, bob}
+	for k := range 6 {
+		group = append(group, fmt.Sprint("cost-member-", k))
+	}
+	leases := map[string]storage.InboxLease{}
+	next := map[string]uint64{}
+	for _, u := range group {
+		l, err := s.AcquireInbox(ctx, u)
+		must(t, err)
+		must(t, s.ReserveInboxSeqs(ctx, u, l.Epoch, l.LastSeq+1000))
+		leases[u], next[u] = l, l.LastSeq
+	}
+	flush := func(user string, entries int, act time.Time, device bool) storage.UserWrite {
+		var w storage.UserWrite
+		for range entries {
+			next[user]++
+			w.Inbox = append(w.Inbox, storage.InboxEntry{Seq: next[user], Kind: storage.InboxMessage, ConvID: conv, ConvSeq: seq, At: now})
+		}
+		w.Activity = []storage.ActivityMove{{ConvID: conv, At: act}}
+		if device {
+			w.Devices = []storage.Device{{DeviceID: "phone", Cursor: next[user], LastSeen: act}}
+		}
+		return w
+	}
+	for _, u := range group {
+		must(t, s.WriteUser(ctx, u, leases[u].Epoch, flush(u, 1, at(0), true)))
+	}
 
 	costs := []opCost{
 		measure(t, s, "AppendMessagesAsync (1 message)", n, func(int) error { return appendAsync() }),
@@ -99,7 +127,7 @@ func TestOpCost(t *testing.T) {
 			}
 			return nil
 		}),
-		measure(t, s, "AppendInbox (1 entry)", n, func(int) error { return s.AppendInbox(ctx, alice, entry(alice)) }),
+		measure(t, s, "AppendInbox (1 entry)", n, func(int) error { return s.AppendInbox(ctx, dave, entry(dave)) }),
 		measure(t, s, "TouchConversation", n, func(i int) error { return s.TouchConversation(ctx, alice, conv, at(i)) }),
 		measure(t, s, "SetDeviceCursor", n, func(i int) error {
 			_, err := s.SetDeviceCursor(ctx, alice, "phone", uint64(i+1), at(i))
@@ -109,30 +137,46 @@ func TestOpCost(t *testing.T) {
 			_, err := s.AdvanceReadCursor(ctx, bob, conv, uint64(i+1))
 			return err
 		}),
-		measure(t, s, "1:1 message (grain calls: append, 2 inbox, 2 touch, device cursor, read cursor)", n, func(i int) error {
+		measure(t, s, "WriteUser (1 entry, 1 activity)", n, func(i int) error {
+			return s.WriteUser(ctx, bob, leases[bob].Epoch, flush(bob, 1, at(n+i), false))
+		}),
+		measure(t, s, "1:1 message (append; sender flush: 2 entries, activity, read cursor; receiver flush: entry, activity, device cursor)", n, func(i int) error {
 			if err := appendAsync(); err != nil {
 				return err
 			}
-			for _, u := range []string{alice, bob} {
-				if err := s.AppendInbox(ctx, u, entry(u)); err != nil {
-					return err
-				}
-				if err := s.TouchConversation(ctx, u, conv, at(n+i)); err != nil {
-					return err
-				}
-			}
-			if _, err := s.SetDeviceCursor(ctx, alice, "phone", uint64(n+i+1), at(i)); err != nil {
+			w := flush(alice, 2, at(2*n+i), false)
+			w.Reads = []storage.ReadMove{{ConvID: conv, Seq: seq}}
+			if err := s.WriteUser(ctx, alice, leases[alice].Epoch, w); err != nil {
 				return err
 			}
-			_, err := s.AdvanceReadCursor(ctx, bob, conv, seq)
-			return err
+			return s.WriteUser(ctx, bob, leases[bob].Epoch, flush(bob, 1, at(2*n+i), true))
+		}),
+		measure(t, s, "small group message (append; 8 member flushes)", n, func(i int) error {
+			if err := appendAsync(); err != nil {
+				return err
+			}
+			ws := make([]storage.UserWrite, len(group)) // built first: flush numbers entries in a map
+			for k, u := range group {
+				ws[k] = flush(u, 1, at(3*n+i), false)
+			}
+			return parallel(len(group), 8, func(k int) error {
+				return s.WriteUser(ctx, group[k], leases[group[k]].Epoch, ws[k])
+			})
+		}),
+		measure(t, s, "large group message (append; the sender's flush only: read fan-out)", n, func(i int) error {
+			if err := appendAsync(); err != nil {
+				return err
+			}
+			w := flush(alice, 1, at(4*n+i), false)
+			w.Reads = []storage.ReadMove{{ConvID: conv, Seq: seq}}
+			return s.WriteUser(ctx, alice, leases[alice].Epoch, w)
 		}),
 		measure(t, s, "read: ListMessages newest 50", n, func(int) error {
 			_, err := s.ListMessages(ctx, conv, 1, 0, storage.NewestFirst, 50)
 			return err
 		}),
 		measure(t, s, "sync page: ListInbox 100", n, func(int) error {
-			_, err := s.ListInbox(ctx, alice, max(inbox, 100)-100, 100)
+			_, err := s.ListInbox(ctx, dave, max(inbox, 100)-100, 100)
 			return err
 		}),
 		measure(t, s, "conversation list: ListMemberships + GetUserConv", n, func(int) error {
@@ -140,6 +184,16 @@ func TestOpCost(t *testing.T) {
 				return err
 			}
 			_, err := s.GetUserConv(ctx, alice, conv)
+			return err
+		}),
+		measure(t, s, "reconnect (user grain activation: AcquireInbox + ListDevices + ListUserConvs 20)", 10, func(int) error {
+			if _, err := s.AcquireInbox(ctx, carol); err != nil {
+				return err
+			}
+			if _, err := s.ListDevices(ctx, carol); err != nil {
+				return err
+			}
+			_, err := s.ListUserConvs(ctx, carol, storage.ActivityCursor{}, 20)
 			return err
 		}),
 		measure(t, s, "activation: GetConversation + AcquireEpoch + ReserveSeqs", 10, func(int) error {

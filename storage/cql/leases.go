@@ -20,12 +20,16 @@ type lease struct{ epoch, reserved uint64 }
 // outside the reservation) without a read in the common case. It is a
 // cache: the read after the write (confirm) is what fences.
 type leases struct {
-	mu  sync.Mutex
-	m   map[string]lease
-	max int
+	mu    sync.Mutex
+	m     map[string]lease
+	max   int
+	fence stmt   // reads (epoch, reserved_seq) of one head by its key
+	what  string // "append to" or "write inbox of", for errors
 }
 
-func newLeases(max int) *leases { return &leases{m: map[string]lease{}, max: max} }
+func newLeases(max int, fence stmt, what string) *leases {
+	return &leases{m: map[string]lease{}, max: max, fence: fence, what: what}
+}
 
 // note records a head seen or written; an older epoch never replaces a
 // newer one, and within an epoch the reservation only grows.
@@ -56,18 +60,18 @@ func (l *leases) get(convID string) (lease, bool) {
 // the cached lease cannot decide.
 func (l *leases) admit(ctx context.Context, s *Store, convID string, epoch, maxSeq uint64) error {
 	if v, ok := l.get(convID); ok && (v.epoch > epoch || (v.epoch == epoch && maxSeq <= v.reserved)) {
-		return v.check(convID, epoch, maxSeq)
+		return v.check(l.what, convID, epoch, maxSeq)
 	}
 	v, err := l.read(ctx, s, convID)
 	if err != nil {
 		return err
 	}
-	return v.check(convID, epoch, maxSeq)
+	return v.check(l.what, convID, epoch, maxSeq)
 }
 
 func (l *leases) read(ctx context.Context, s *Store, convID string) (lease, error) {
 	var head casHead
-	err := s.query(ctx, convFence).Bind(convID).GetRelease(&head)
+	err := s.query(ctx, l.fence).Bind(convID).GetRelease(&head)
 	if errors.Is(err, gocql.ErrNotFound) {
 		return lease{}, nil
 	}
@@ -79,12 +83,12 @@ func (l *leases) read(ctx context.Context, s *Store, convID string) (lease, erro
 	return v, nil
 }
 
-func (v lease) check(convID string, epoch, maxSeq uint64) error {
+func (v lease) check(what, key string, epoch, maxSeq uint64) error {
 	if v.epoch != epoch {
-		return fmt.Errorf("cql: append to %q: epoch is %d, not %d: %w", convID, v.epoch, epoch, storage.ErrEpochLost)
+		return fmt.Errorf("cql: %s %q: epoch is %d, not %d: %w", what, key, v.epoch, epoch, storage.ErrEpochLost)
 	}
 	if maxSeq > v.reserved {
-		return fmt.Errorf("cql: append to %q: seq %d above the reservation %d: %w", convID, maxSeq, v.reserved, storage.ErrInvalid)
+		return fmt.Errorf("cql: %s %q: seq %d above the reservation %d: %w", what, key, maxSeq, v.reserved, storage.ErrInvalid)
 	}
 	return nil
 }
@@ -94,8 +98,9 @@ func (v lease) check(convID string, epoch, maxSeq uint64) error {
 // finish writing meanwhile share the next one. Each read starts after
 // every batch it answers for was durable, which is all the fence needs.
 type confirms struct {
-	mu    sync.Mutex
-	convs map[string]*convConfirms
+	mu     sync.Mutex
+	convs  map[string]*convConfirms
+	leases *leases // whose fence read confirms
 }
 
 type convConfirms struct {
@@ -109,7 +114,7 @@ type confirmGroup struct {
 	err  error
 }
 
-func newConfirms() *confirms { return &confirms{convs: map[string]*convConfirms{}} }
+func newConfirms(l *leases) *confirms { return &confirms{convs: map[string]*convConfirms{}, leases: l} }
 
 // confirm reads the head (or joins a read not yet started) after a fenced
 // batch is durable and checks the batch against it.
@@ -132,18 +137,18 @@ func (c *confirms) confirm(ctx context.Context, s *Store, convID string, epoch, 
 	select {
 	case <-g.done:
 	case <-ctx.Done():
-		return fmt.Errorf("cql: append to %q: check epoch: %w", convID, ctx.Err())
+		return fmt.Errorf("cql: %s %q: check epoch: %w", c.leases.what, convID, ctx.Err())
 	}
 	if g.err != nil {
 		return g.err
 	}
-	return g.v.check(convID, epoch, maxSeq)
+	return g.v.check(c.leases.what, convID, epoch, maxSeq)
 }
 
 func (c *confirms) run(s *Store, convID string, cc *convConfirms, g *confirmGroup) {
 	for g != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.Timeout)
-		g.v, g.err = s.leases.read(ctx, s, convID)
+		g.v, g.err = c.leases.read(ctx, s, convID)
 		cancel()
 		close(g.done)
 		c.mu.Lock()

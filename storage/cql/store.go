@@ -30,7 +30,10 @@ type Store struct {
 	stats    *statsObserver
 	leases   *leases
 	confirms *confirms
-	activity *maxCache // last activity, milliseconds
+	// the same for user inboxes (inbox_heads)
+	inboxLeases   *leases
+	inboxConfirms *confirms
+	activity      *maxCache // last activity, milliseconds
 	// highest read / device cursors written or read
 	readCursors, devCursors *maxCache
 
@@ -67,8 +70,11 @@ func Open(ctx context.Context, cfg Config) (*Store, error) {
 		sess.Close()
 		return nil, err
 	}
+	convLeases := newLeases(cfg.LeaseCache, convFence, "append to")
+	inboxLeases := newLeases(cfg.LeaseCache, inboxFence, "write inbox of")
 	s := &Store{cfg: cfg, sess: sess, lim: cfg.Limits, stats: stats,
-		leases: newLeases(cfg.LeaseCache), confirms: newConfirms(),
+		leases: convLeases, confirms: newConfirms(convLeases),
+		inboxLeases: inboxLeases, inboxConfirms: newConfirms(inboxLeases),
 		activity: newMaxCache(cfg.ActivityCache), readCursors: newMaxCache(cfg.ActivityCache),
 		devCursors: newMaxCache(cfg.ActivityCache)}
 	s.startAsync()

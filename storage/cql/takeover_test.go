@@ -226,7 +226,8 @@ func TestStaleRowsLose(t *testing.T) {
 	}
 	// staleView makes a believe epoch e still holds up to 30, whatever it saw.
 	staleView := func(e uint64) {
-		a.leases = newLeases(10)
+		a.leases = newLeases(10, convFence, "append to")
+		a.confirms = newConfirms(a.leases)
 		a.leases.note(conv, e, 30)
 	}
 	must(t, a.CreateConversation(ctx, storage.Conversation{ID: conv, Kind: storage.KindGroup}))

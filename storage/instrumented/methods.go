@@ -184,3 +184,24 @@ func (s *Store) LoadCheckpoint(ctx context.Context, key string) (storage.Checkpo
 	s.observe("LoadCheckpoint", start, err)
 	return r0, err
 }
+
+func (s *Store) AcquireInbox(ctx context.Context, userID string) (storage.InboxLease, error) {
+	start := time.Now()
+	r0, err := s.next.AcquireInbox(ctx, userID)
+	s.observe("AcquireInbox", start, err)
+	return r0, err
+}
+
+func (s *Store) ReserveInboxSeqs(ctx context.Context, userID string, epoch, upTo uint64) error {
+	start := time.Now()
+	err := s.next.ReserveInboxSeqs(ctx, userID, epoch, upTo)
+	s.observe("ReserveInboxSeqs", start, err)
+	return err
+}
+
+func (s *Store) WriteUser(ctx context.Context, userID string, epoch uint64, w storage.UserWrite) error {
+	start := time.Now()
+	err := s.next.WriteUser(ctx, userID, epoch, w)
+	s.observe("WriteUser", start, err)
+	return err
+}

@@ -49,6 +49,8 @@ func Run(t *testing.T, open Opener) {
 		{"UserConvState", testUserConvState},
 		{"Inbox", testInbox},
 		{"Devices", testDevices},
+		{"InboxTakeover", testInboxTakeover},
+		{"UserWrite", testUserWrite},
 		{"Checkpoints", testCheckpoints},
 		{"NodeSlots", testNodeSlots},
 		{"BadInput", testBadInput},
