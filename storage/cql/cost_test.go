@@ -186,14 +186,14 @@ func TestOpCost(t *testing.T) {
 			_, err := s.GetUserConv(ctx, alice, conv)
 			return err
 		}),
-		measure(t, s, "reconnect (user grain activation: AcquireInbox + ListDevices + ListUserConvs 20)", 10, func(int) error {
+		measure(t, s, "reconnect (user grain activation: AcquireInbox + ListDevices + ListMemberships)", 10, func(int) error {
 			if _, err := s.AcquireInbox(ctx, carol); err != nil {
 				return err
 			}
 			if _, err := s.ListDevices(ctx, carol); err != nil {
 				return err
 			}
-			_, err := s.ListUserConvs(ctx, carol, storage.ActivityCursor{}, 20)
+			_, err := s.ListMemberships(ctx, carol, "", 1000)
 			return err
 		}),
 		measure(t, s, "activation: GetConversation + AcquireEpoch + ReserveSeqs", 10, func(int) error {

@@ -277,20 +277,8 @@ func (s *Store) userStatements(userID string, w *storage.UserWrite) ([][]boundSt
 			touched[a.ConvID] = true
 			continue
 		}
-		old := int64(math.MinInt64) // a first touch replaces the "no activity" entry
-		switch {
-		case known:
-			old = prev
-		case !a.Prev.IsZero():
-			old = storage.Millis(a.Prev).UnixMilli()
-		}
 		wts := at.UnixMicro()
-		all = append(all,
-			boundStmt{ucSetActivity.cql, []any{wts, at, userID, a.ConvID}},
-			boundStmt{actInsert.cql, []any{userID, at.UnixMilli(), a.ConvID, wts}})
-		if old != at.UnixMilli() {
-			all = append(all, boundStmt{actDelete.cql, []any{wts, userID, old, a.ConvID}})
-		}
+		all = append(all, boundStmt{ucSetActivity.cql, []any{wts, at, userID, a.ConvID}})
 		touched[a.ConvID] = true
 		conv, ms := a.ConvID, at.UnixMilli()
 		raises = append(raises, func() { s.activity.raise(userID, conv, ms) })
@@ -300,13 +288,6 @@ func (s *Store) userStatements(userID string, w *storage.UserWrite) ([][]boundSt
 			continue
 		}
 		all = append(all, boundStmt{ucReadMax.cql, []any{int64(r.Seq), int64(r.Seq), userID, r.ConvID}})
-		if _, ok := s.activity.get(userID, r.ConvID); !ok && !touched[r.ConvID] {
-			// The state may be new: list it without activity (idempotent,
-			// timestamp 1, so a touch's delete always wins over it).
-			all = append(all, boundStmt{actInsert.cql, []any{userID, int64(math.MinInt64), r.ConvID, int64(1)}})
-			conv := r.ConvID
-			raises = append(raises, func() { s.activity.raise(userID, conv, math.MinInt64) })
-		}
 		conv, seq := r.ConvID, int64(r.Seq)
 		raises = append(raises, func() {
 			// Only a remembered cursor is raised: the cache stands for the

@@ -170,12 +170,6 @@ func (s *Store) WriteUser(ctx context.Context, userID string, epoch uint64, w st
 			if found && *u == old {
 				continue
 			}
-			if found && !old.LastActivity.Equal(u.LastActivity) {
-				dels = append(dels, kv{k: activityKey(userID, old.LastActivity, conv)})
-			}
-			if !found || !old.LastActivity.Equal(u.LastActivity) {
-				sets = append(sets, kv{activityKey(userID, u.LastActivity, conv), nil})
-			}
 			sets = append(sets, kv{userConvKey(userID, conv), encodeUserConv(*u)})
 		}
 		for _, d := range w.Devices {
