@@ -16,13 +16,18 @@ import (
 // second takes the inbox epoch, the first's next flush is refused and it
 // stops, the retried deliveries reach a fresh activation, and the inbox
 // ends up numbered by one writer: every message is in it, in order.
-func TestUserTwoActivations(t *testing.T) { userTwoActivations(t, openStore(t)) }
+func TestUserTwoActivations(t *testing.T) { userTwoActivations(t, openStore(t), 0) }
 
 // TestUserTwoActivationsCQL is the same on Cassandra.
-func TestUserTwoActivationsCQL(t *testing.T) { userTwoActivations(t, openCQLStore(t)) }
+func TestUserTwoActivationsCQL(t *testing.T) { userTwoActivations(t, openCQLStore(t), 0) }
 
-func userTwoActivations(t *testing.T, store storage.Store) {
-	node := startCluster(t, 1, store, actors.Config{RequestTimeout: 2 * time.Second})[0]
+// TestUserInboxReserveEdge runs it with the smallest reservation, one
+// inbox seq: every flush reserves, so the fenced-off activation meets its
+// lost epoch at the reservation as well as at the write.
+func TestUserInboxReserveEdge(t *testing.T) { userTwoActivations(t, openStore(t), 1) }
+
+func userTwoActivations(t *testing.T, store storage.Store, reserve uint64) {
+	node := startCluster(t, 1, store, actors.Config{RequestTimeout: 2 * time.Second, InboxReserve: reserve})[0]
 	const conv = "g:takeover"
 	mustCreateGroup(t, node, conv, "alice", "bob")
 	var last uint64
