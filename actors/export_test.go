@@ -25,3 +25,13 @@ func CreateUncheckedForTest(ctx context.Context, n *Runtime, req *pb.CreateConve
 	_, err := n.create(ctx, req)
 	return err
 }
+
+// SpawnUserForTest starts an extra activation of user id outside the
+// cluster's placement: it takes the user's inbox epoch from whatever
+// activation the cluster has, as a second node's activation would after a
+// node kill.
+func SpawnUserForTest(n *Runtime, id string) *actor.PID {
+	pid := n.system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return newUser(n) }))
+	n.system.Root.Send(pid, &cluster.ClusterInit{Identity: cluster.NewClusterIdentity(id, KindUser)})
+	return pid
+}

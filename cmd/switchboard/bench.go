@@ -45,7 +45,9 @@ intended send time. Every message carries its sender, number and intended
 time; the report counts lost, duplicated and out-of-order deliveries and
 the command exits non-zero when any is found (or a send was refused).
 Server memory and CPU come from the node's admin /metrics (--admin, or the
-dev data dir's admin.json).`,
+dev data dir's admin.json), and so do "store ops per message" and, on a CQL
+store, "LWT per message": the node's store counters before and after the
+run, over the acked messages.`,
 		Args:      cobra.ExactArgs(1),
 		ValidArgs: bench.Scenarios,
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -1,0 +1,81 @@
+package actors_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/switchboard-im/switchboard/actors"
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+// TestUserTwoActivations forces a second activation of a user grain beside
+// the cluster's (as after a node kill, before membership settles): the
+// second takes the inbox epoch, the first's next flush is refused and it
+// stops, the retried deliveries reach a fresh activation, and the inbox
+// ends up numbered by one writer: every message is in it, in order.
+func TestUserTwoActivations(t *testing.T) { userTwoActivations(t, openStore(t), 0) }
+
+// TestUserTwoActivationsCQL is the same on Cassandra.
+func TestUserTwoActivationsCQL(t *testing.T) { userTwoActivations(t, openCQLStore(t), 0) }
+
+// TestUserInboxReserveEdge runs it with the smallest reservation, one
+// inbox seq: every flush reserves, so the fenced-off activation meets its
+// lost epoch at the reservation as well as at the write.
+func TestUserInboxReserveEdge(t *testing.T) { userTwoActivations(t, openStore(t), 1) }
+
+func userTwoActivations(t *testing.T, store storage.Store, reserve uint64) {
+	node := startCluster(t, 1, store, actors.Config{RequestTimeout: 2 * time.Second, InboxReserve: reserve})[0]
+	const conv = "g:takeover"
+	mustCreateGroup(t, node, conv, "alice", "bob")
+	var last uint64
+	for i := range 5 {
+		last = mustSend(t, node, conv, "alice", fmt.Sprint("before-", i)).Seq
+	}
+	inboxHas := func(seq uint64) func() error {
+		return func() error {
+			entries, err := store.ListInbox(context.Background(), "bob", 0, 1000)
+			if err != nil {
+				return err
+			}
+			var top uint64
+			for i, e := range entries {
+				if i > 0 && e.Seq != entries[i-1].Seq+1 {
+					return fmt.Errorf("inbox seq %d after %d", e.Seq, entries[i-1].Seq)
+				}
+				if e.Kind == storage.InboxMessage && e.ConvID == conv {
+					if e.ConvSeq < top {
+						return fmt.Errorf("inbox entry %d says seq %d after %d: two writers numbered the inbox", e.Seq, e.ConvSeq, top)
+					}
+					top = e.ConvSeq
+				}
+			}
+			if top < seq {
+				return fmt.Errorf("bob's inbox reaches seq %d of %d", top, seq)
+			}
+			return nil
+		}
+	}
+	eventually(t, inboxHas(last))
+
+	stray := actors.SpawnUserForTest(node.Runtime, "bob")
+	// Answered only once its activation (and so the epoch take) is done.
+	if _, err := node.System().Root.RequestFuture(stray, &pb.Presence{}, 10*time.Second).Result(); err != nil {
+		t.Fatalf("second activation: %v", err)
+	}
+	for i := range 5 {
+		last = mustSend(t, node, conv, "alice", fmt.Sprint("after-", i)).Seq
+	}
+	eventually(t, inboxHas(last))
+	lease, err := store.AcquireInbox(tctx(t), "bob") // a third writer: none of the others may write now
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 1: the cluster's first activation; 2: the stray; 3: the fresh one the
+	// refused flush made room for; 4: this.
+	if lease.Epoch < 4 {
+		t.Fatalf("inbox epoch %d: the first activation was not fenced off and replaced", lease.Epoch)
+	}
+}
