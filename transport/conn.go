@@ -225,7 +225,7 @@ func (c *conn) run() {
 			}
 			return
 		}
-		metricFrames.WithLabelValues("in", "request").Inc()
+		framesInRequest.Inc()
 		c.handle(b)
 	}
 }
@@ -433,12 +433,12 @@ func (c *conn) appendFrame(buf []byte, m proto.Message) []byte {
 	if err == nil {
 		switch m.(type) {
 		case *wirepb.Push:
-			metricFrames.WithLabelValues("out", "push").Inc()
+			framesOutPush.Inc()
 			metricPushes.Inc()
 		case *wirepb.Response:
-			metricFrames.WithLabelValues("out", "response").Inc()
+			framesOutResponse.Inc()
 		default:
-			metricFrames.WithLabelValues("out", "control").Inc()
+			framesOutControl.Inc()
 		}
 		return out
 	}
@@ -502,6 +502,6 @@ func (c *conn) Signal(sig *pb.Signal) {
 		return
 	}
 	if c.qc.SendDatagram(b) == nil {
-		metricFrames.WithLabelValues("out", "datagram").Inc()
+		framesOutDatagram.Inc()
 	}
 }
