@@ -1,5 +1,5 @@
-// The Switchboard client protocol, version switchboard/1. See
-// docs/PROTOCOL.md for streams, framing and the rules a client follows.
+// The Switchboard client protocol, version switchboard/2. See
+// docs/PROTOCOL.md for the stream, framing and the rules a client follows.
 // These messages are the whole contract between clients and servers; they
 // deliberately do not reuse the grains' internal messages.
 
@@ -807,11 +807,12 @@ func (x *ConvSummary) GetMember() bool {
 	return false
 }
 
-// Hello is the first and only frame a client writes on the control stream.
+// Hello is the first frame a client writes on its stream; every later
+// frame from the client is a Request.
 type Hello struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Token         string                 `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`   // JWT naming user (sub) and device (dev)
-	Client        string                 `protobuf:"bytes,2,opt,name=client,proto3" json:"client,omitempty"` // free text, e.g. "switchboard-go/1"
+	Client        string                 `protobuf:"bytes,2,opt,name=client,proto3" json:"client,omitempty"` // free text, e.g. "switchboard-go/2"
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -860,34 +861,37 @@ func (x *Hello) GetClient() string {
 	return ""
 }
 
-// ServerControl frames follow on the control stream, server to client.
-type ServerControl struct {
+// ServerFrame is every frame the server writes on the stream: Welcome
+// first, then responses, pushes and control messages, interleaved.
+type ServerFrame struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Msg:
 	//
-	//	*ServerControl_Welcome
-	//	*ServerControl_Resync
-	//	*ServerControl_GoAway
-	//	*ServerControl_Error
-	Msg           isServerControl_Msg `protobuf_oneof:"msg"`
+	//	*ServerFrame_Welcome
+	//	*ServerFrame_Resync
+	//	*ServerFrame_GoAway
+	//	*ServerFrame_Error
+	//	*ServerFrame_Response
+	//	*ServerFrame_Push
+	Msg           isServerFrame_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *ServerControl) Reset() {
-	*x = ServerControl{}
+func (x *ServerFrame) Reset() {
+	*x = ServerFrame{}
 	mi := &file_transport_wirepb_wire_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *ServerControl) String() string {
+func (x *ServerFrame) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*ServerControl) ProtoMessage() {}
+func (*ServerFrame) ProtoMessage() {}
 
-func (x *ServerControl) ProtoReflect() protoreflect.Message {
+func (x *ServerFrame) ProtoReflect() protoreflect.Message {
 	mi := &file_transport_wirepb_wire_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -899,93 +903,125 @@ func (x *ServerControl) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use ServerControl.ProtoReflect.Descriptor instead.
-func (*ServerControl) Descriptor() ([]byte, []int) {
+// Deprecated: Use ServerFrame.ProtoReflect.Descriptor instead.
+func (*ServerFrame) Descriptor() ([]byte, []int) {
 	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{5}
 }
 
-func (x *ServerControl) GetMsg() isServerControl_Msg {
+func (x *ServerFrame) GetMsg() isServerFrame_Msg {
 	if x != nil {
 		return x.Msg
 	}
 	return nil
 }
 
-func (x *ServerControl) GetWelcome() *Welcome {
+func (x *ServerFrame) GetWelcome() *Welcome {
 	if x != nil {
-		if x, ok := x.Msg.(*ServerControl_Welcome); ok {
+		if x, ok := x.Msg.(*ServerFrame_Welcome); ok {
 			return x.Welcome
 		}
 	}
 	return nil
 }
 
-func (x *ServerControl) GetResync() *Resync {
+func (x *ServerFrame) GetResync() *Resync {
 	if x != nil {
-		if x, ok := x.Msg.(*ServerControl_Resync); ok {
+		if x, ok := x.Msg.(*ServerFrame_Resync); ok {
 			return x.Resync
 		}
 	}
 	return nil
 }
 
-func (x *ServerControl) GetGoAway() *GoAway {
+func (x *ServerFrame) GetGoAway() *GoAway {
 	if x != nil {
-		if x, ok := x.Msg.(*ServerControl_GoAway); ok {
+		if x, ok := x.Msg.(*ServerFrame_GoAway); ok {
 			return x.GoAway
 		}
 	}
 	return nil
 }
 
-func (x *ServerControl) GetError() *Error {
+func (x *ServerFrame) GetError() *Error {
 	if x != nil {
-		if x, ok := x.Msg.(*ServerControl_Error); ok {
+		if x, ok := x.Msg.(*ServerFrame_Error); ok {
 			return x.Error
 		}
 	}
 	return nil
 }
 
-type isServerControl_Msg interface {
-	isServerControl_Msg()
+func (x *ServerFrame) GetResponse() *Response {
+	if x != nil {
+		if x, ok := x.Msg.(*ServerFrame_Response); ok {
+			return x.Response
+		}
+	}
+	return nil
 }
 
-type ServerControl_Welcome struct {
+func (x *ServerFrame) GetPush() *Push {
+	if x != nil {
+		if x, ok := x.Msg.(*ServerFrame_Push); ok {
+			return x.Push
+		}
+	}
+	return nil
+}
+
+type isServerFrame_Msg interface {
+	isServerFrame_Msg()
+}
+
+type ServerFrame_Welcome struct {
 	Welcome *Welcome `protobuf:"bytes,1,opt,name=welcome,proto3,oneof"`
 }
 
-type ServerControl_Resync struct {
+type ServerFrame_Resync struct {
 	Resync *Resync `protobuf:"bytes,2,opt,name=resync,proto3,oneof"`
 }
 
-type ServerControl_GoAway struct {
+type ServerFrame_GoAway struct {
 	GoAway *GoAway `protobuf:"bytes,3,opt,name=go_away,json=goAway,proto3,oneof"`
 }
 
-type ServerControl_Error struct {
+type ServerFrame_Error struct {
 	Error *Error `protobuf:"bytes,4,opt,name=error,proto3,oneof"` // the connection is about to close with this code
 }
 
-func (*ServerControl_Welcome) isServerControl_Msg() {}
+type ServerFrame_Response struct {
+	Response *Response `protobuf:"bytes,5,opt,name=response,proto3,oneof"`
+}
 
-func (*ServerControl_Resync) isServerControl_Msg() {}
+type ServerFrame_Push struct {
+	Push *Push `protobuf:"bytes,6,opt,name=push,proto3,oneof"`
+}
 
-func (*ServerControl_GoAway) isServerControl_Msg() {}
+func (*ServerFrame_Welcome) isServerFrame_Msg() {}
 
-func (*ServerControl_Error) isServerControl_Msg() {}
+func (*ServerFrame_Resync) isServerFrame_Msg() {}
+
+func (*ServerFrame_GoAway) isServerFrame_Msg() {}
+
+func (*ServerFrame_Error) isServerFrame_Msg() {}
+
+func (*ServerFrame_Response) isServerFrame_Msg() {}
+
+func (*ServerFrame_Push) isServerFrame_Msg() {}
 
 type Welcome struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
 	Device        string                 `protobuf:"bytes,2,opt,name=device,proto3" json:"device,omitempty"`
-	Cursor        uint64                 `protobuf:"varint,3,opt,name=cursor,proto3" json:"cursor,omitempty"`                        // the device's stored inbox cursor
-	Sync          *SyncResult            `protobuf:"bytes,4,opt,name=sync,proto3" json:"sync,omitempty"`                             // the first sync page from that cursor
-	MaxFrame      uint32                 `protobuf:"varint,5,opt,name=max_frame,json=maxFrame,proto3" json:"max_frame,omitempty"`    // the server's maximum frame size, bytes
-	PushLanes     uint32                 `protobuf:"varint,6,opt,name=push_lanes,json=pushLanes,proto3" json:"push_lanes,omitempty"` // how many push streams the server opens
+	Cursor        uint64                 `protobuf:"varint,3,opt,name=cursor,proto3" json:"cursor,omitempty"`                     // the device's stored inbox cursor
+	Sync          *SyncResult            `protobuf:"bytes,4,opt,name=sync,proto3" json:"sync,omitempty"`                          // the first sync page from that cursor
+	MaxFrame      uint32                 `protobuf:"varint,5,opt,name=max_frame,json=maxFrame,proto3" json:"max_frame,omitempty"` // the server's maximum frame size, bytes
 	ServerTimeMs  int64                  `protobuf:"varint,7,opt,name=server_time_ms,json=serverTimeMs,proto3" json:"server_time_ms,omitempty"`
 	Node          string                 `protobuf:"bytes,8,opt,name=node,proto3" json:"node,omitempty"` // the node's name, for diagnostics
 	IdleTimeoutMs uint32                 `protobuf:"varint,9,opt,name=idle_timeout_ms,json=idleTimeoutMs,proto3" json:"idle_timeout_ms,omitempty"`
+	// How many requests the client may have unanswered at once; more are
+	// refused with BUSY.
+	MaxInflight   uint32 `protobuf:"varint,10,opt,name=max_inflight,json=maxInflight,proto3" json:"max_inflight,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1055,13 +1091,6 @@ func (x *Welcome) GetMaxFrame() uint32 {
 	return 0
 }
 
-func (x *Welcome) GetPushLanes() uint32 {
-	if x != nil {
-		return x.PushLanes
-	}
-	return 0
-}
-
 func (x *Welcome) GetServerTimeMs() int64 {
 	if x != nil {
 		return x.ServerTimeMs
@@ -1079,6 +1108,13 @@ func (x *Welcome) GetNode() string {
 func (x *Welcome) GetIdleTimeoutMs() uint32 {
 	if x != nil {
 		return x.IdleTimeoutMs
+	}
+	return 0
+}
+
+func (x *Welcome) GetMaxInflight() uint32 {
+	if x != nil {
+		return x.MaxInflight
 	}
 	return 0
 }
@@ -1194,7 +1230,7 @@ func (x *GoAway) GetReconnectWithinMs() uint32 {
 
 type Request struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"` // chosen by the client, echoed in the Response
+	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"` // chosen by the client, unique among its unanswered requests; echoed in the Response
 	// Types that are valid to be assigned to Op:
 	//
 	//	*Request_Send
@@ -3730,24 +3766,26 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	" \x01(\bR\x06member\"5\n" +
 	"\x05Hello\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x12\x16\n" +
-	"\x06client\x18\x02 \x01(\tR\x06client\"\xf3\x01\n" +
-	"\rServerControl\x128\n" +
+	"\x06client\x18\x02 \x01(\tR\x06client\"\xdf\x02\n" +
+	"\vServerFrame\x128\n" +
 	"\awelcome\x18\x01 \x01(\v2\x1c.switchboard.wire.v1.WelcomeH\x00R\awelcome\x125\n" +
 	"\x06resync\x18\x02 \x01(\v2\x1b.switchboard.wire.v1.ResyncH\x00R\x06resync\x126\n" +
 	"\ago_away\x18\x03 \x01(\v2\x1b.switchboard.wire.v1.GoAwayH\x00R\x06goAway\x122\n" +
-	"\x05error\x18\x04 \x01(\v2\x1a.switchboard.wire.v1.ErrorH\x00R\x05errorB\x05\n" +
-	"\x03msg\"\xa0\x02\n" +
+	"\x05error\x18\x04 \x01(\v2\x1a.switchboard.wire.v1.ErrorH\x00R\x05error\x12;\n" +
+	"\bresponse\x18\x05 \x01(\v2\x1d.switchboard.wire.v1.ResponseH\x00R\bresponse\x12/\n" +
+	"\x04push\x18\x06 \x01(\v2\x19.switchboard.wire.v1.PushH\x00R\x04pushB\x05\n" +
+	"\x03msg\"\xaa\x02\n" +
 	"\aWelcome\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06device\x18\x02 \x01(\tR\x06device\x12\x16\n" +
 	"\x06cursor\x18\x03 \x01(\x04R\x06cursor\x123\n" +
 	"\x04sync\x18\x04 \x01(\v2\x1f.switchboard.wire.v1.SyncResultR\x04sync\x12\x1b\n" +
-	"\tmax_frame\x18\x05 \x01(\rR\bmaxFrame\x12\x1d\n" +
-	"\n" +
-	"push_lanes\x18\x06 \x01(\rR\tpushLanes\x12$\n" +
+	"\tmax_frame\x18\x05 \x01(\rR\bmaxFrame\x12$\n" +
 	"\x0eserver_time_ms\x18\a \x01(\x03R\fserverTimeMs\x12\x12\n" +
 	"\x04node\x18\b \x01(\tR\x04node\x12&\n" +
-	"\x0fidle_timeout_ms\x18\t \x01(\rR\ridleTimeoutMs\" \n" +
+	"\x0fidle_timeout_ms\x18\t \x01(\rR\ridleTimeoutMs\x12!\n" +
+	"\fmax_inflight\x18\n" +
+	" \x01(\rR\vmaxInflightJ\x04\b\x06\x10\a\" \n" +
 	"\x06Resync\x12\x16\n" +
 	"\x06cursor\x18\x01 \x01(\x04R\x06cursor\"s\n" +
 	"\x06GoAway\x12\x16\n" +
@@ -4020,7 +4058,7 @@ var file_transport_wirepb_wire_proto_goTypes = []any{
 	(*Member)(nil),                   // 8: switchboard.wire.v1.Member
 	(*ConvSummary)(nil),              // 9: switchboard.wire.v1.ConvSummary
 	(*Hello)(nil),                    // 10: switchboard.wire.v1.Hello
-	(*ServerControl)(nil),            // 11: switchboard.wire.v1.ServerControl
+	(*ServerFrame)(nil),              // 11: switchboard.wire.v1.ServerFrame
 	(*Welcome)(nil),                  // 12: switchboard.wire.v1.Welcome
 	(*Resync)(nil),                   // 13: switchboard.wire.v1.Resync
 	(*GoAway)(nil),                   // 14: switchboard.wire.v1.GoAway
@@ -4067,60 +4105,62 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	2,  // 3: switchboard.wire.v1.Member.role:type_name -> switchboard.wire.v1.Role
 	1,  // 4: switchboard.wire.v1.ConvSummary.kind:type_name -> switchboard.wire.v1.ConvKind
 	7,  // 5: switchboard.wire.v1.ConvSummary.last_message:type_name -> switchboard.wire.v1.Message
-	12, // 6: switchboard.wire.v1.ServerControl.welcome:type_name -> switchboard.wire.v1.Welcome
-	13, // 7: switchboard.wire.v1.ServerControl.resync:type_name -> switchboard.wire.v1.Resync
-	14, // 8: switchboard.wire.v1.ServerControl.go_away:type_name -> switchboard.wire.v1.GoAway
-	6,  // 9: switchboard.wire.v1.ServerControl.error:type_name -> switchboard.wire.v1.Error
-	20, // 10: switchboard.wire.v1.Welcome.sync:type_name -> switchboard.wire.v1.SyncResult
-	17, // 11: switchboard.wire.v1.Request.send:type_name -> switchboard.wire.v1.SendRequest
-	19, // 12: switchboard.wire.v1.Request.sync:type_name -> switchboard.wire.v1.SyncRequest
-	21, // 13: switchboard.wire.v1.Request.ack:type_name -> switchboard.wire.v1.AckRequest
-	23, // 14: switchboard.wire.v1.Request.history:type_name -> switchboard.wire.v1.HistoryRequest
-	25, // 15: switchboard.wire.v1.Request.mark_read:type_name -> switchboard.wire.v1.MarkReadRequest
-	27, // 16: switchboard.wire.v1.Request.recall:type_name -> switchboard.wire.v1.RecallRequest
-	29, // 17: switchboard.wire.v1.Request.list_conversations:type_name -> switchboard.wire.v1.ListConversationsRequest
-	31, // 18: switchboard.wire.v1.Request.create_group:type_name -> switchboard.wire.v1.CreateGroupRequest
-	33, // 19: switchboard.wire.v1.Request.membership:type_name -> switchboard.wire.v1.MembershipRequest
-	35, // 20: switchboard.wire.v1.Request.members:type_name -> switchboard.wire.v1.MembersRequest
-	37, // 21: switchboard.wire.v1.Request.presence:type_name -> switchboard.wire.v1.PresenceRequest
-	39, // 22: switchboard.wire.v1.Request.pin:type_name -> switchboard.wire.v1.PinRequest
-	43, // 23: switchboard.wire.v1.Request.ping:type_name -> switchboard.wire.v1.PingRequest
-	41, // 24: switchboard.wire.v1.Request.mute:type_name -> switchboard.wire.v1.MuteRequest
-	6,  // 25: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
-	18, // 26: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
-	20, // 27: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
-	22, // 28: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
-	24, // 29: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
-	26, // 30: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
-	28, // 31: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
-	30, // 32: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
-	32, // 33: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
-	34, // 34: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
-	36, // 35: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
-	38, // 36: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
-	40, // 37: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
-	44, // 38: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
-	42, // 39: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
-	9,  // 40: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	7,  // 41: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
-	9,  // 42: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	1,  // 43: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
-	8,  // 44: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
-	4,  // 45: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
-	2,  // 46: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
-	8,  // 47: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
-	7,  // 48: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
-	46, // 49: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
-	47, // 50: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
-	48, // 51: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
-	1,  // 52: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
-	8,  // 53: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
-	5,  // 54: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
-	55, // [55:55] is the sub-list for method output_type
-	55, // [55:55] is the sub-list for method input_type
-	55, // [55:55] is the sub-list for extension type_name
-	55, // [55:55] is the sub-list for extension extendee
-	0,  // [0:55] is the sub-list for field type_name
+	12, // 6: switchboard.wire.v1.ServerFrame.welcome:type_name -> switchboard.wire.v1.Welcome
+	13, // 7: switchboard.wire.v1.ServerFrame.resync:type_name -> switchboard.wire.v1.Resync
+	14, // 8: switchboard.wire.v1.ServerFrame.go_away:type_name -> switchboard.wire.v1.GoAway
+	6,  // 9: switchboard.wire.v1.ServerFrame.error:type_name -> switchboard.wire.v1.Error
+	16, // 10: switchboard.wire.v1.ServerFrame.response:type_name -> switchboard.wire.v1.Response
+	45, // 11: switchboard.wire.v1.ServerFrame.push:type_name -> switchboard.wire.v1.Push
+	20, // 12: switchboard.wire.v1.Welcome.sync:type_name -> switchboard.wire.v1.SyncResult
+	17, // 13: switchboard.wire.v1.Request.send:type_name -> switchboard.wire.v1.SendRequest
+	19, // 14: switchboard.wire.v1.Request.sync:type_name -> switchboard.wire.v1.SyncRequest
+	21, // 15: switchboard.wire.v1.Request.ack:type_name -> switchboard.wire.v1.AckRequest
+	23, // 16: switchboard.wire.v1.Request.history:type_name -> switchboard.wire.v1.HistoryRequest
+	25, // 17: switchboard.wire.v1.Request.mark_read:type_name -> switchboard.wire.v1.MarkReadRequest
+	27, // 18: switchboard.wire.v1.Request.recall:type_name -> switchboard.wire.v1.RecallRequest
+	29, // 19: switchboard.wire.v1.Request.list_conversations:type_name -> switchboard.wire.v1.ListConversationsRequest
+	31, // 20: switchboard.wire.v1.Request.create_group:type_name -> switchboard.wire.v1.CreateGroupRequest
+	33, // 21: switchboard.wire.v1.Request.membership:type_name -> switchboard.wire.v1.MembershipRequest
+	35, // 22: switchboard.wire.v1.Request.members:type_name -> switchboard.wire.v1.MembersRequest
+	37, // 23: switchboard.wire.v1.Request.presence:type_name -> switchboard.wire.v1.PresenceRequest
+	39, // 24: switchboard.wire.v1.Request.pin:type_name -> switchboard.wire.v1.PinRequest
+	43, // 25: switchboard.wire.v1.Request.ping:type_name -> switchboard.wire.v1.PingRequest
+	41, // 26: switchboard.wire.v1.Request.mute:type_name -> switchboard.wire.v1.MuteRequest
+	6,  // 27: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
+	18, // 28: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
+	20, // 29: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
+	22, // 30: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
+	24, // 31: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
+	26, // 32: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
+	28, // 33: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
+	30, // 34: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
+	32, // 35: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
+	34, // 36: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
+	36, // 37: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
+	38, // 38: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
+	40, // 39: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
+	44, // 40: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
+	42, // 41: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
+	9,  // 42: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	7,  // 43: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
+	9,  // 44: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	1,  // 45: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
+	8,  // 46: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
+	4,  // 47: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
+	2,  // 48: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
+	8,  // 49: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
+	7,  // 50: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
+	46, // 51: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
+	47, // 52: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
+	48, // 53: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
+	1,  // 54: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
+	8,  // 55: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
+	5,  // 56: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
+	57, // [57:57] is the sub-list for method output_type
+	57, // [57:57] is the sub-list for method input_type
+	57, // [57:57] is the sub-list for extension type_name
+	57, // [57:57] is the sub-list for extension extendee
+	0,  // [0:57] is the sub-list for field type_name
 }
 
 func init() { file_transport_wirepb_wire_proto_init() }
@@ -4129,10 +4169,12 @@ func file_transport_wirepb_wire_proto_init() {
 		return
 	}
 	file_transport_wirepb_wire_proto_msgTypes[5].OneofWrappers = []any{
-		(*ServerControl_Welcome)(nil),
-		(*ServerControl_Resync)(nil),
-		(*ServerControl_GoAway)(nil),
-		(*ServerControl_Error)(nil),
+		(*ServerFrame_Welcome)(nil),
+		(*ServerFrame_Resync)(nil),
+		(*ServerFrame_GoAway)(nil),
+		(*ServerFrame_Error)(nil),
+		(*ServerFrame_Response)(nil),
+		(*ServerFrame_Push)(nil),
 	}
 	file_transport_wirepb_wire_proto_msgTypes[9].OneofWrappers = []any{
 		(*Request_Send)(nil),
