@@ -2,8 +2,10 @@ package boot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
@@ -44,15 +46,19 @@ func (n *Node) ClusterMemberInfo() []MemberInfo {
 	return out
 }
 
+// ErrCutOff is Health's error when this node's protoactor cluster holds
+// only a minority of the members memberlist sees alive: it was cut off and
+// the others went on without it. After a partition heals memberlist sees
+// every node alive again, but protoactor never lets a member it saw leave
+// rejoin (its block list has no unblock), so the nodes that were cut off
+// stay a cluster of their own beside the others. Fencing keeps that safe;
+// WatchCutOff tells the process to restart its member with a new id.
+var ErrCutOff = errors.New("cut off from the cluster")
+
 // Health reports the node's health (nil when healthy): the membership
 // provider's own, and whether this node is on the majority side of the
-// actor cluster. After a partition heals, memberlist sees every node alive
-// again, but protoactor never lets a member it saw leave rejoin (its block
-// list has no unblock): the nodes that were cut off stay a cluster of their
-// own beside the others. Fencing keeps that safe, but the minority side
-// must restart (a fresh process gets a fresh member id) — /healthz turning
-// 503 tells the orchestrator so. On an even split, the side holding the
-// lowest live member id stays healthy.
+// actor cluster (ErrCutOff otherwise). On an even split, the side holding
+// the lowest live member id stays healthy.
 func (n *Node) Health() error {
 	if err := n.provider.GetHealthStatus(); err != nil {
 		return err
@@ -71,7 +77,38 @@ func (n *Node) Health() error {
 			return nil
 		}
 	}
-	return fmt.Errorf("only %d of %d live members form this node's cluster: it was cut off and the others will not take it back; restart it", topology.Len(), len(alive))
+	return fmt.Errorf("%w: only %d of %d live members form this node's cluster, the others will not take this member back", ErrCutOff, topology.Len(), len(alive))
+}
+
+// WatchCutOff calls onCutOff once, with the memberlist addresses of the
+// peers to rejoin, when Health has said ErrCutOff continuously for `after`
+// (checked every `after`/8): the others are reachable again (memberlist
+// sees them alive) but will not take this member back. The watch ends
+// then, or with ctx.
+func (n *Node) WatchCutOff(ctx context.Context, after time.Duration, onCutOff func(peers []string)) {
+	go func() {
+		t := time.NewTicker(max(after/8, 10*time.Millisecond))
+		defer t.Stop()
+		var since time.Time
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if !errors.Is(n.Health(), ErrCutOff) {
+				since = time.Time{}
+				continue
+			}
+			if since.IsZero() {
+				since = time.Now()
+			}
+			if time.Since(since) >= after {
+				onCutOff(n.provider.KnownPeers())
+				return
+			}
+		}
+	}()
 }
 
 // ID is the node's actor-system id (also its memberlist name).

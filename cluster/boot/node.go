@@ -59,6 +59,7 @@ type Node struct {
 	cluster   *pcluster.Cluster
 	provider  *membership.Provider
 	forwarder *metricsactor.Forwarder
+	log       *slog.Logger
 	started   time.Time
 	stopOnce  sync.Once // protoactor's Shutdown panics when called twice
 }
@@ -152,7 +153,7 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 	}()
 	startMember(c)
 	log.Info("cluster member started", "id", system.ID, "address", system.Address(), "membership", provider.Addr())
-	return &Node{Runtime: rt, Desk: dk, system: system, cluster: c, provider: provider, forwarder: fwd, started: time.Now()}, nil
+	return &Node{Runtime: rt, Desk: dk, system: system, cluster: c, provider: provider, forwarder: fwd, log: log, started: time.Now()}, nil
 }
 
 var startMu sync.Mutex
@@ -181,6 +182,23 @@ func (n *Node) Stop(graceful bool) {
 		}
 		n.forwarder.Close()
 		n.Runtime.Detach(graceful)
+	})
+}
+
+// Leave stops the node quickly for a restart in process: memberlist
+// announces the leave (the others drop this member id at once instead of
+// after failure detection), then the actor system stops without
+// protoactor's graceful hand-over (this member's grains already live
+// elsewhere) and the node number is released. The store is not closed.
+// After Leave or Stop, the other is a no-op.
+func (n *Node) Leave() {
+	n.stopOnce.Do(func() {
+		if err := n.provider.Shutdown(true); err != nil {
+			n.log.Warn("leave", "err", err)
+		}
+		n.cluster.Shutdown(false)
+		n.forwarder.Close()
+		n.Runtime.Detach(true)
 	})
 }
 

@@ -114,6 +114,7 @@ func TestFailoverKill(t *testing.T) {
 	defer cancel()
 	l := newLoad(t, ctx)
 	w := startWorkload(t, ctx, c, l, 100*time.Millisecond)
+	rd := startReads(ctx, w, 300*time.Millisecond)
 	l.waitMore(150, 30*time.Second)
 
 	// The victim is the node hosting the most conversations.
@@ -192,12 +193,15 @@ func TestFailoverKill(t *testing.T) {
 	c.waitMembers(c.nodes...)
 	c.fronts[vi].point(victim.listen)
 	l.waitMore(150, 30*time.Second)
+	l.halt()
+	checkLinearizable(t, l, rd)
 	w.check(t, ctx, l, func(u *tclient) string {
 		if userHost[u] == victim && u.front != c.fronts[vi] {
 			return fmt.Sprintf(" (its user grain lived on the killed %s and moved; the device stayed connected to another node: the new activation does not know it is online)", victim.name)
 		}
 		return ""
 	})
+	pushLatency(t, l, w, time.Time{}, time.Now())
 }
 
 // A graceful drain moves a node's clients to the others with nothing
@@ -269,6 +273,7 @@ func TestDrainAndRollingRestart(t *testing.T) {
 		l.waitMore(60, 30*time.Second)
 	}
 	w.check(t, ctx, l, func(*tclient) string { return " (its user grain moved during the restarts while it stayed connected)" })
+	pushLatency(t, l, w, time.Time{}, time.Now())
 }
 
 func (c *cluster) memberID(ask, n *node) string {

@@ -28,6 +28,7 @@ type eventDelegate struct {
 func (e eventDelegate) NotifyJoin(n *hcml.Node) {
 	e.logger.Debug("node joined", slog.String("node", n.Name), slog.String("addr", n.Address()))
 	e.p.setMeta(n)
+	e.p.remember(n)
 	e.p.kick()
 }
 
@@ -40,5 +41,6 @@ func (e eventDelegate) NotifyLeave(n *hcml.Node) {
 func (e eventDelegate) NotifyUpdate(n *hcml.Node) {
 	e.logger.Debug("node updated", slog.String("node", n.Name), slog.String("addr", n.Address()))
 	e.p.setMeta(n)
+	e.p.remember(n)
 	e.p.kick()
 }
