@@ -43,13 +43,18 @@ type conn struct {
 	rejected    atomic.Int64
 	closeOnce   sync.Once
 	requests    sync.WaitGroup
+	resync      chan struct{} // cap 1: the node asks the client to resync (Resync)
 }
 
-var _ session.Sink = (*conn)(nil)
+var (
+	_ session.Sink     = (*conn)(nil)
+	_ session.Resyncer = (*conn)(nil)
+)
 
 func (s *Server) serveConn(qc *quic.Conn) {
 	c := &conn{s: s, qc: qc, ctx: qc.Context(), log: s.log.With("remote", qc.RemoteAddr().String()),
 		q:          newPushQueue(s.cfg.PushLanes, s.cfg.PushQueue, s.cfg.PendingAcks),
+		resync:     make(chan struct{}, 1),
 		limiter:    rate.NewLimiter(rate.Limit(s.cfg.ConnRate), s.cfg.ConnBurst),
 		sigLimiter: rate.NewLimiter(rate.Limit(s.cfg.SignalRate), 2*int(s.cfg.SignalRate))}
 	defer func() {
@@ -274,7 +279,18 @@ func (c *conn) readControl() {
 	}
 }
 
-// writeResyncs tells the client to resync each time its queue overflowed.
+// Resync asks the client to sync from its cursor: the node may have
+// missed pushes for it (its user grain moved). It never blocks; requests
+// made while one is pending are one.
+func (c *conn) Resync() {
+	select {
+	case c.resync <- struct{}{}:
+	default:
+	}
+}
+
+// writeResyncs tells the client to resync each time its queue overflowed
+// or the node asked for it.
 func (c *conn) writeResyncs() {
 	for {
 		select {
@@ -283,10 +299,13 @@ func (c *conn) writeResyncs() {
 		case <-c.q.overflow:
 			c.log.Info("push queue overflow; client told to resync")
 			metricErrors.WithLabelValues(wirepb.Code_SLOW_CONSUMER.String()).Inc()
-			if err := c.writeControl(&wirepb.ServerControl{Msg: &wirepb.ServerControl_Resync{Resync: &wirepb.Resync{Cursor: c.q.watermark()}}}); err != nil {
-				c.close(wirepb.Errorf(wirepb.Code_SLOW_CONSUMER, "the client does not read its control stream"))
-				return
-			}
+		case <-c.resync:
+			c.log.Debug("pushes may have been missed while the user grain moved; client told to resync")
+			metricResyncs.Inc()
+		}
+		if err := c.writeControl(&wirepb.ServerControl{Msg: &wirepb.ServerControl_Resync{Resync: &wirepb.Resync{Cursor: c.q.watermark()}}}); err != nil {
+			c.close(wirepb.Errorf(wirepb.Code_SLOW_CONSUMER, "the client does not read its control stream"))
+			return
 		}
 	}
 }

@@ -104,7 +104,7 @@ func (n *Node) WatchCutOff(ctx context.Context, after time.Duration, onCutOff fu
 				since = time.Now()
 			}
 			if time.Since(since) >= after {
-				onCutOff(n.provider.KnownPeers())
+				onCutOff(n.KnownPeers())
 				return
 			}
 		}

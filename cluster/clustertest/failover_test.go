@@ -48,7 +48,7 @@ func startWorkload(t *testing.T, ctx context.Context, c *cluster, l *load, every
 	}
 	for g := range 2 {
 		ms := w.users[3*g : 3*g+3]
-		conv, err := ms[0].CreateGroup(ctx, fmt.Sprintf("g:%d", g), "load", []string{ms[1].User(), ms[2].User()})
+		conv, err := createGroup(ctx, ms[0], fmt.Sprintf("g:%d", g), []string{ms[1].User(), ms[2].User()})
 		if err != nil {
 			t.Fatal(err)
 		}

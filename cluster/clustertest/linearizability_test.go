@@ -2,6 +2,7 @@ package clustertest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	"github.com/anishathalye/porcupine"
 
 	"github.com/switchboard-im/switchboard/transport/client"
+	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
 
 // Linearizability of each conversation's log, checked with porcupine on the
@@ -281,4 +283,23 @@ func checkLinearizable(t *testing.T, l *load, r *reads) {
 		}
 	}
 	t.Logf("LINEARIZABILITY: %d conversations, %d acked sends and %d reads checked with porcupine", len(convs), len(acks), reads)
+}
+
+// createGroup creates a group, retrying a request that got no answer (a
+// loaded machine): a retry that finds the group made by the lost attempt
+// takes it.
+func createGroup(ctx context.Context, cl *tclient, conv string, members []string) (string, error) {
+	for try := 0; ; try++ {
+		id, err := cl.CreateGroup(ctx, conv, "load", members)
+		switch {
+		case err == nil:
+			return id, nil
+		case try > 0 && wirepb.CodeOf(err) == wirepb.Code_EXISTS:
+			return conv, nil
+		case errors.Is(err, client.ErrDisconnected) && try < 5:
+			time.Sleep(time.Second)
+		default:
+			return "", err
+		}
+	}
 }

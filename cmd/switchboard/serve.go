@@ -284,10 +284,12 @@ func (m member) serve(ctx context.Context, o serveOptions, join []string) ([]str
 	select {
 	case <-ctx.Done():
 	case peers := <-cutOff:
+		// Leave first: the sessions the transport then closes make no
+		// more grain requests on their way out.
 		handler.Store(nil)
-		_ = srv.Close()
 		left = true
 		node.Leave()
+		_ = srv.Close()
 		return peers, nil
 	}
 	log.Info("shutting down: draining clients", "timeout", o.drainTimeout)
