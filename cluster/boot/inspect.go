@@ -11,6 +11,7 @@ import (
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/actors/metricsactor"
 	"github.com/switchboard-im/switchboard/analytics"
+	"github.com/switchboard-im/switchboard/cluster/membership"
 )
 
 // GrainCounts returns how many grains of each kind are active on this node.
@@ -56,35 +57,56 @@ func (n *Node) ClusterMemberInfo() []MemberInfo {
 var ErrCutOff = errors.New("cut off from the cluster")
 
 // Health reports the node's health (nil when healthy): the membership
-// provider's own, and whether this node is on the majority side of the
-// actor cluster (ErrCutOff otherwise). On an even split, the side holding
-// the lowest live member id stays healthy.
+// provider's own, and whether this member is counted in by a majority of
+// the members memberlist sees alive (ErrCutOff otherwise). A peer counts
+// this member in when its last topology view (membership.SeenBy) holds
+// this member's id, or, without a fresh view, when this member's own
+// topology holds the peer. On an even split, the side holding the lowest
+// live member id stays healthy.
 func (n *Node) Health() error {
 	if err := n.provider.GetHealthStatus(); err != nil {
 		return err
 	}
 	alive := n.provider.Members()
-	topology := n.cluster.MemberList.Members()
-	if len(alive) <= 1 || topology.Len()*2 > len(alive) {
+	if len(alive) <= 1 {
 		return nil
 	}
-	if topology.Len()*2 == len(alive) {
-		lowest := alive[0].Id
-		for _, m := range alive[1:] {
-			lowest = min(lowest, m.Id)
+	self := n.system.ID
+	topology := n.cluster.MemberList.Members()
+	seen := n.provider.SeenBy(self)
+	countsMe := func(id string) bool {
+		if id == self {
+			return true
 		}
-		if topology.ContainsID(lowest) {
-			return nil
+		if in, ok := seen[id]; ok {
+			return in
 		}
+		return topology.ContainsID(id)
 	}
-	return fmt.Errorf("%w: only %d of %d live members form this node's cluster, the others will not take this member back", ErrCutOff, topology.Len(), len(alive))
+	support, lowest := 0, alive[0].Id
+	for _, m := range alive {
+		if countsMe(m.Id) {
+			support++
+		}
+		lowest = min(lowest, m.Id)
+	}
+	if support*2 > len(alive) || (support*2 == len(alive) && countsMe(lowest)) {
+		return nil
+	}
+	return fmt.Errorf("%w: only %d of %d live members count this member in (its own cluster has %d), the others will not take it back",
+		ErrCutOff, support, len(alive), topology.Len())
 }
+
+// cutOffGrace is how long after its start a member is not restarted for
+// being cut off: views of it are still on their way (membership.ViewMaxAge).
+const cutOffGrace = membership.ViewMaxAge + time.Second
 
 // WatchCutOff calls onCutOff once, with the memberlist addresses of the
 // peers to rejoin, when Health has said ErrCutOff continuously for `after`
 // (checked every `after`/8): the others are reachable again (memberlist
-// sees them alive) but will not take this member back. The watch ends
-// then, or with ctx.
+// sees them alive) but will not take this member back. It starts counting
+// once the node has run for cutOffGrace: the peers' views of a member that
+// just joined take a moment to hold it. The watch ends then, or with ctx.
 func (n *Node) WatchCutOff(ctx context.Context, after time.Duration, onCutOff func(peers []string)) {
 	go func() {
 		t := time.NewTicker(max(after/8, 10*time.Millisecond))
@@ -96,7 +118,7 @@ func (n *Node) WatchCutOff(ctx context.Context, after time.Duration, onCutOff fu
 				return
 			case <-t.C:
 			}
-			if !errors.Is(n.Health(), ErrCutOff) {
+			if n.Uptime() < cutOffGrace || !errors.Is(n.Health(), ErrCutOff) {
 				since = time.Time{}
 				continue
 			}

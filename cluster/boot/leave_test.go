@@ -73,8 +73,15 @@ func TestLeaveAndStartAgainOnTheSamePorts(t *testing.T) {
 	}
 	waitMembers(t, a, 2)
 	waitMembers(t, c, 2)
-	if err := c.Health(); err != nil {
-		t.Fatalf("new member unhealthy: %v", err)
+	// Healthy once the others' topology views hold the new member.
+	deadline := time.Now().Add(10 * time.Second)
+	for _, n := range []*boot.Node{a, c} {
+		for err := n.Health(); err != nil; err = n.Health() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s unhealthy: %v", n.ID(), err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
 	}
 }
 

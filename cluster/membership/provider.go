@@ -73,6 +73,8 @@ type Provider struct {
 	// "host:port"), under metaMu: the re-join loop and a member restarted
 	// in process contact them.
 	known map[string]string
+	// views is each peer's last topology view (views.go), under metaMu.
+	views map[string]peerView
 }
 
 var _ cluster.ClusterProvider = (*Provider)(nil)
@@ -83,7 +85,7 @@ func New(cfg Config) (*Provider, error) {
 		return nil, err
 	}
 	cfg.Seeds = slices.Clone(cfg.Seeds)
-	return &Provider{cfg: cfg, signal: make(chan struct{}, 1), metas: map[string][]byte{}, known: map[string]string{}}, nil
+	return &Provider{cfg: cfg, signal: make(chan struct{}, 1), metas: map[string][]byte{}, known: map[string]string{}, views: map[string]peerView{}}, nil
 }
 
 // StartMember joins the memberlist cluster as a member hosting the
@@ -178,6 +180,7 @@ func (p *Provider) create(c *cluster.Cluster, client bool) (*hcml.Memberlist, []
 	self := list.LocalNode().Address()
 	seeds := slices.DeleteFunc(slices.Clone(cfg.Seeds), func(s string) bool { return s == self })
 	go p.runRejoin(list, self, seeds, p.stop)
+	go p.runViews(list, id, p.stop)
 	logger.Info("memberlist started",
 		slog.String("addr", self), slog.String("remote", c.ActorSystem.Address()),
 		slog.Bool("client", client), slog.Int("meta_bytes", len(meta)), slog.Any("seeds", seeds))
@@ -208,7 +211,7 @@ func (p *Provider) memberlistConfig(cfg Config, id string, meta []byte, logger *
 	mc.PushPullInterval = cfg.PushPullInterval
 	mc.TCPTimeout = cfg.TCPTimeout
 	mc.DeadNodeReclaimTime = cfg.DeadNodeReclaimTime
-	mc.Delegate = metaDelegate{meta: meta}
+	mc.Delegate = metaDelegate{meta: meta, p: p}
 	mc.Events = eventDelegate{p: p, logger: logger}
 	mc.Logger = newStdLogger(logger)
 	return mc
