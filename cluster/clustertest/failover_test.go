@@ -114,8 +114,9 @@ func TestFailoverKill(t *testing.T) {
 	defer cancel()
 	l := newLoad(t, ctx)
 	w := startWorkload(t, ctx, c, l, 100*time.Millisecond)
-	rd := startReads(ctx, w, 300*time.Millisecond)
+	rd := startReads(ctx, c, w, 300*time.Millisecond)
 	l.waitMore(150, 30*time.Second)
+	steady := time.Now() // push latency is measured from here
 
 	// The victim is the node hosting the most conversations.
 	hosted := map[*node][]string{}
@@ -189,6 +190,7 @@ func TestFailoverKill(t *testing.T) {
 	}
 
 	// The node comes back (a fresh member id) and takes its share again.
+	restarted := time.Now()
 	victim.start(survivors[0].gossip)
 	c.waitMembers(c.nodes...)
 	c.fronts[vi].point(victim.listen)
@@ -201,7 +203,7 @@ func TestFailoverKill(t *testing.T) {
 		}
 		return ""
 	})
-	pushLatency(t, l, w, time.Time{}, time.Now())
+	pushLatency(t, l, w, steady, time.Now(), t0, restarted)
 }
 
 // A graceful drain moves a node's clients to the others with nothing
@@ -218,6 +220,7 @@ func TestDrainAndRollingRestart(t *testing.T) {
 	l := newLoad(t, ctx)
 	w := startWorkload(t, ctx, c, l, 100*time.Millisecond)
 	l.waitMore(100, 30*time.Second)
+	steady := time.Now() // push latency is measured from here
 
 	// Drain n2 through n0's admin API. The load balancer stops sending new
 	// connections to it first, as it would once the node reports draining.
@@ -258,13 +261,16 @@ func TestDrainAndRollingRestart(t *testing.T) {
 	l.waitMore(100, 30*time.Second)
 
 	// Rolling restart: each node in turn leaves gracefully and comes back.
+	changes := []time.Time{t0}
 	for i, n := range c.nodes {
 		others := slices.DeleteFunc(slices.Clone(c.nodes), func(o *node) bool { return o == n })
 		c.fronts[i].point(others[0].listen)
 		t1 := time.Now()
+		changes = append(changes, t1)
 		n.term()
 		stopped := time.Since(t1)
 		c.waitMembers(others...)
+		changes = append(changes, time.Now())
 		n.start(others[0].gossip)
 		c.waitMembers(c.nodes...)
 		c.fronts[i].point(n.listen)
@@ -273,7 +279,7 @@ func TestDrainAndRollingRestart(t *testing.T) {
 		l.waitMore(60, 30*time.Second)
 	}
 	w.check(t, ctx, l, func(*tclient) string { return " (its user grain moved during the restarts while it stayed connected)" })
-	pushLatency(t, l, w, time.Time{}, time.Now())
+	pushLatency(t, l, w, steady, time.Now(), changes...)
 }
 
 func (c *cluster) memberID(ask, n *node) string {

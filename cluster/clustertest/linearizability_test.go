@@ -179,11 +179,19 @@ type readOp struct {
 const pageSize = 40
 
 // startReads reads every conversation's newest page every `every`, until
-// stopped, through a member of it.
-func startReads(ctx context.Context, w *workload, every time.Duration) *reads {
+// stopped, through a second device ("audit") of a member: the member's
+// own device must get its messages by push or resync, not by these reads
+// (push latency is measured on it).
+func startReads(ctx context.Context, c *cluster, w *workload, every time.Duration) *reads {
 	r := &reads{stop: make(chan struct{})}
+	audit := map[string]*tclient{}
 	for _, conv := range w.convs {
-		cl := w.readers[conv]
+		m := w.readers[conv]
+		cl := audit[m.User()]
+		if cl == nil {
+			cl = c.dial(ctx, m.User(), "audit", m.front)
+			audit[m.User()] = cl
+		}
 		r.wg.Add(1)
 		go func() {
 			defer r.wg.Done()

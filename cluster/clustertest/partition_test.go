@@ -182,7 +182,7 @@ func TestPartitionFencing(t *testing.T) {
 	defer cancel()
 	l := newLoad(t, ctx)
 	w := startWorkload(t, ctx, c, l, 100*time.Millisecond)
-	rd := startReads(ctx, w, 300*time.Millisecond)
+	rd := startReads(ctx, c, w, 300*time.Millisecond)
 	l.waitMore(100, 30*time.Second)
 
 	const hold = 6 * time.Second // longer than failure detection: both sides take over
