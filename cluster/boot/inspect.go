@@ -62,7 +62,8 @@ var ErrCutOff = errors.New("cut off from the cluster")
 // this member in when its last topology view (membership.SeenBy) holds
 // this member's id, or, without a fresh view, when this member's own
 // topology holds the peer. On an even split, the side holding the lowest
-// live member id stays healthy.
+// live member id stays healthy. A member is also cut off when a live peer
+// it counts in has dropped it (one-way): that peer never re-admits it.
 func (n *Node) Health() error {
 	if err := n.provider.GetHealthStatus(); err != nil {
 		return err
@@ -89,6 +90,12 @@ func (n *Node) Health() error {
 			support++
 		}
 		lowest = min(lowest, m.Id)
+		// A peer this member counts in but that dropped it (a false
+		// failure suspicion, a slow detector on one side) will never take
+		// this member id back, whatever the majority says.
+		if in, ok := seen[m.Id]; ok && !in && m.Id != self && topology.ContainsID(m.Id) {
+			return fmt.Errorf("%w: member %s dropped this member while this member still counts it in", ErrCutOff, m.Id)
+		}
 	}
 	if support*2 > len(alive) || (support*2 == len(alive) && countsMe(lowest)) {
 		return nil
