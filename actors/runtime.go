@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -38,6 +39,7 @@ type Runtime struct {
 	hub     *actor.PID
 	log     *slog.Logger
 
+	leaving   atomic.Bool   // MarkLeaving: this member is leaving the cluster
 	admit     *admission    // load shedding at the door (admission.go)
 	sessions  *sessionIndex // this node's connected devices (sessions.go)
 	stopWatch func()
@@ -109,6 +111,13 @@ func (n *Runtime) Detach(release bool) {
 	n.slot.close(ctx, release)
 }
 
+// MarkLeaving tells the runtime its cluster member is going away for a
+// restart in process: grain requests fail at once with RETRY (the client
+// retries on the new member) and closing sessions no longer unregisters
+// them from their user grains (the grains live on other members, which
+// learn of the device again when it reconnects).
+func (n *Runtime) MarkLeaving() { n.leaving.Store(true) }
+
 // NodeNumber is the node number this node's message ids carry (see
 // NodeOfMsgID).
 func (n *Runtime) NodeNumber() uint32 { return n.slot.Slot() }
@@ -170,6 +179,9 @@ var errNoPlacement = errors.New("no member hosts the grain")
 func (n *Runtime) request(ctx context.Context, kind, identity string, msg any) (any, error) {
 	backoff := 10 * time.Millisecond
 	for attempt := 0; ; attempt++ {
+		if n.leaving.Load() {
+			return nil, fmt.Errorf("%s/%s: %w", kind, identity, &Error{Code: pb.Code_RETRY, Message: "this cluster member is restarting; retry"})
+		}
 		timeout := n.cfg.RequestTimeout
 		if dl, ok := ctx.Deadline(); ok {
 			timeout = min(timeout, time.Until(dl))

@@ -29,6 +29,10 @@ import (
 //     that joined a moment later);
 //   - every session also registers again every Config.Reregister (±50%),
 //     a backstop for anything both missed.
+//
+// After the first two the node also asks the client to resync from its
+// cursor (session.Resyncer): pushes the grain made before it knew the
+// device was online went nowhere, but their inbox entries are durable.
 
 const (
 	// sessionRegistryName answers *pb.PresenceProbe on every node.
@@ -170,8 +174,10 @@ func (s *deviceSession) subscribe(convs []string, unsubscribe bool) {
 }
 
 // reregister registers the device with its user grain again and renews its
-// hub subscriptions.
-func (s *deviceSession) reregister() {
+// hub subscriptions; with resync (after a topology change or a new
+// activation of the user grain) it then asks the client to sync from its
+// cursor: pushes made meanwhile went nowhere, their inbox entries did not.
+func (s *deviceSession) reregister(resync bool) {
 	if s.closed.Load() {
 		return
 	}
@@ -183,10 +189,13 @@ func (s *deviceSession) reregister() {
 		return
 	}
 	s.subscribe(reg.LargeConvs, false)
+	if r, ok := s.sink.(session.Resyncer); ok && resync {
+		r.Resync()
+	}
 }
 
 func (s *deviceSession) reregisterLoop() {
-	s.reregister()
+	s.reregister(false)
 	if !s.closed.Load() {
 		every := s.rt.cfg.Reregister
 		s.rereg.Reset(every/2 + rand.N(every))
@@ -206,6 +215,10 @@ func (s *deviceSession) Close() {
 	}
 	s.rereg.Stop()
 	s.rt.sessions.remove(s)
+	if s.rt.leaving.Load() {
+		s.rt.system.Root.Stop(s.pid)
+		return
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.rt.cfg.RequestTimeout)
 	defer cancel()
 	if err := s.rt.unregisterDevice(ctx, s.user, s.device, s.pid); err != nil {
@@ -376,7 +389,7 @@ func (n *Runtime) startSessions() error {
 	if _, err := root.SpawnNamed(actor.PropsFromFunc(func(ctx actor.Context) {
 		if p, ok := ctx.Message().(*pb.PresenceProbe); ok {
 			for _, s := range n.sessions.of(p.User) {
-				go s.reregister()
+				go s.reregister(true)
 			}
 		}
 	}), sessionRegistryName); err != nil {
@@ -421,7 +434,7 @@ func (n *Runtime) watchTopology() func() {
 				owner := n.Owner(KindUser, u)
 				if prev, ok := owners[u]; ok && prev != owner && owner != "" {
 					for _, s := range n.sessions.of(u) {
-						go s.reregister()
+						go s.reregister(true)
 					}
 				}
 				owners[u] = owner

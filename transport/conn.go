@@ -69,9 +69,13 @@ type conn struct {
 	requests sync.WaitGroup
 
 	cursorBusy atomic.Bool // a cursor store is running
+	resyncDue  bool        // Resync asked before the Welcome was queued (under outMu)
 }
 
-var _ session.Sink = (*conn)(nil)
+var (
+	_ session.Sink     = (*conn)(nil)
+	_ session.Resyncer = (*conn)(nil)
+)
 
 func (s *Server) serveConn(qc *quic.Conn) {
 	c := &conn{s: s, qc: qc, ctx: qc.Context(), log: s.log.With("remote", qc.RemoteAddr().String()),
@@ -195,8 +199,12 @@ func (c *conn) start() error {
 	}
 	c.q.start(sess.Cursor(), first)
 	// Welcome goes first: pushes queued since Connect wait behind it.
+	wm := c.q.watermark()
 	c.outMu.Lock()
 	c.out = append(c.out, w)
+	if c.resyncDue {
+		c.out = append(c.out, &wirepb.Resync{Cursor: wm})
+	}
 	c.ready = true
 	c.outMu.Unlock()
 	c.kick()
@@ -346,6 +354,22 @@ func (c *conn) queue(m proto.Message) {
 	c.out = append(c.out, m)
 	c.outMu.Unlock()
 	c.kick()
+}
+
+// Resync asks the client to sync from its cursor: the node may have
+// missed pushes for it (its user grain moved). It never blocks; before the
+// Welcome it is remembered and sent right after it.
+func (c *conn) Resync() {
+	c.log.Debug("pushes may have been missed while the user grain moved; client told to resync")
+	metricResyncs.Inc()
+	c.outMu.Lock()
+	if !c.ready {
+		c.resyncDue = true
+		c.outMu.Unlock()
+		return
+	}
+	c.outMu.Unlock()
+	c.queue(&wirepb.Resync{Cursor: c.q.watermark()})
 }
 
 // kick makes sure a writer runs to write what was queued.

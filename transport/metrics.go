@@ -35,6 +35,10 @@ var (
 		Namespace: "switchboard", Subsystem: "transport", Name: "push_overflows_total",
 		Help: "Push queues dropped because a client read too slowly (the client was told to resync).",
 	})
+	metricResyncs = promauto.NewCounter(prometheus.CounterOpts{
+		Namespace: "switchboard", Subsystem: "transport", Name: "node_resyncs_total",
+		Help: "Clients told to resync because the node may have missed pushes for them (their user grain moved).",
+	})
 	metricPushes = promauto.NewCounter(prometheus.CounterOpts{
 		Namespace: "switchboard", Subsystem: "transport", Name: "pushes_total",
 		Help: "Pushes written to clients.",

@@ -247,6 +247,10 @@ func (s *Server) Close() error {
 		case <-time.After(time.Second):
 		}
 		_ = s.tr.Close()
+		// quic-go closes only a socket it created itself: free the port,
+		// so a node can listen on it again in the same process (a cluster
+		// member restarted in process).
+		_ = s.udp.Close()
 		<-waited
 		close(s.done)
 	})

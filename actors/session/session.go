@@ -27,6 +27,14 @@ type Sink interface {
 	Signal(s *pb.Signal)
 }
 
+// Resyncer is a Sink that can make its client sync from its cursor. The
+// node asks for it when pushes may have been missed: the device's user
+// grain moved to another member (a topology change) and the new activation
+// did not know the device was online until it registered again.
+type Resyncer interface {
+	Resync()
+}
+
 // Node is what a transport needs of the node it runs on.
 type Node interface {
 	// Connect registers an authenticated device as online and returns its

@@ -59,6 +59,7 @@ type Node struct {
 	cluster   *pcluster.Cluster
 	provider  *membership.Provider
 	forwarder *metricsactor.Forwarder
+	log       *slog.Logger
 	started   time.Time
 	stopOnce  sync.Once // protoactor's Shutdown panics when called twice
 }
@@ -152,7 +153,7 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 	}()
 	startMember(c)
 	log.Info("cluster member started", "id", system.ID, "address", system.Address(), "membership", provider.Addr())
-	return &Node{Runtime: rt, Desk: dk, system: system, cluster: c, provider: provider, forwarder: fwd, started: time.Now()}, nil
+	return &Node{Runtime: rt, Desk: dk, system: system, cluster: c, provider: provider, forwarder: fwd, log: log, started: time.Now()}, nil
 }
 
 var startMu sync.Mutex
@@ -184,9 +185,36 @@ func (n *Node) Stop(graceful bool) {
 	})
 }
 
+// Leave stops the node quickly for a restart in process: the runtime
+// stops making grain requests (MarkLeaving), memberlist announces the
+// leave (the others drop this member id at once instead of after failure
+// detection), and the actor system stops without protoactor's graceful
+// hand-over (this member's grains already live elsewhere). When it
+// returns, the memberlist and remote ports are free; the metrics forwarder
+// and the node number lease (released) finish in the background, since a
+// lease renewal in flight may wait on a slow store. The store is not
+// closed. After Leave or Stop, the other is a no-op.
+func (n *Node) Leave() {
+	n.stopOnce.Do(func() {
+		n.Runtime.MarkLeaving()
+		if err := n.provider.Shutdown(true); err != nil {
+			n.log.Warn("leave", "err", err)
+		}
+		n.cluster.Shutdown(false)
+		go func() {
+			n.forwarder.Close()
+			n.Runtime.Detach(true)
+		}()
+	})
+}
+
 // MembershipAddr is this node's memberlist address, to give other nodes as
 // a seed.
 func (n *Node) MembershipAddr() string { return n.provider.Addr() }
 
 // Uptime is how long the node has run.
 func (n *Node) Uptime() time.Duration { return time.Since(n.started) }
+
+// KnownPeers lists the memberlist addresses of every peer this node has
+// seen: seeds for a member restarted in process.
+func (n *Node) KnownPeers() []string { return n.provider.KnownPeers() }

@@ -27,6 +27,7 @@ type tclient struct {
 	mu    sync.Mutex
 	errs  []error
 	conns int // EventConnected seen
+	seen  seenLog
 }
 
 func (c *cluster) dial(ctx context.Context, user, device string, f *front) *tclient {
@@ -58,6 +59,7 @@ func (c *cluster) dial(ctx context.Context, user, device string, f *front) *tcli
 					tc.conns++
 				}
 				tc.mu.Unlock()
+				tc.seen.record(ev) // push latency (push_latency_test.go)
 			case <-evctx.Done():
 				return
 			}

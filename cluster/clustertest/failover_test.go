@@ -48,7 +48,7 @@ func startWorkload(t *testing.T, ctx context.Context, c *cluster, l *load, every
 	}
 	for g := range 2 {
 		ms := w.users[3*g : 3*g+3]
-		conv, err := ms[0].CreateGroup(ctx, fmt.Sprintf("g:%d", g), "load", []string{ms[1].User(), ms[2].User()})
+		conv, err := createGroup(ctx, ms[0], fmt.Sprintf("g:%d", g), []string{ms[1].User(), ms[2].User()})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -114,7 +114,9 @@ func TestFailoverKill(t *testing.T) {
 	defer cancel()
 	l := newLoad(t, ctx)
 	w := startWorkload(t, ctx, c, l, 100*time.Millisecond)
+	rd := startReads(ctx, c, w, 300*time.Millisecond)
 	l.waitMore(150, 30*time.Second)
+	steady := time.Now() // push latency is measured from here
 
 	// The victim is the node hosting the most conversations.
 	hosted := map[*node][]string{}
@@ -188,16 +190,20 @@ func TestFailoverKill(t *testing.T) {
 	}
 
 	// The node comes back (a fresh member id) and takes its share again.
+	restarted := time.Now()
 	victim.start(survivors[0].gossip)
 	c.waitMembers(c.nodes...)
 	c.fronts[vi].point(victim.listen)
 	l.waitMore(150, 30*time.Second)
+	l.halt()
+	checkLinearizable(t, l, rd)
 	w.check(t, ctx, l, func(u *tclient) string {
 		if userHost[u] == victim && u.front != c.fronts[vi] {
 			return fmt.Sprintf(" (its user grain lived on the killed %s and moved; the device stayed connected to another node: the new activation does not know it is online)", victim.name)
 		}
 		return ""
 	})
+	pushLatency(t, l, w, steady, time.Now(), t0, restarted)
 }
 
 // A graceful drain moves a node's clients to the others with nothing
@@ -214,6 +220,7 @@ func TestDrainAndRollingRestart(t *testing.T) {
 	l := newLoad(t, ctx)
 	w := startWorkload(t, ctx, c, l, 100*time.Millisecond)
 	l.waitMore(100, 30*time.Second)
+	steady := time.Now() // push latency is measured from here
 
 	// Drain n2 through n0's admin API. The load balancer stops sending new
 	// connections to it first, as it would once the node reports draining.
@@ -254,13 +261,16 @@ func TestDrainAndRollingRestart(t *testing.T) {
 	l.waitMore(100, 30*time.Second)
 
 	// Rolling restart: each node in turn leaves gracefully and comes back.
+	changes := []time.Time{t0}
 	for i, n := range c.nodes {
 		others := slices.DeleteFunc(slices.Clone(c.nodes), func(o *node) bool { return o == n })
 		c.fronts[i].point(others[0].listen)
 		t1 := time.Now()
+		changes = append(changes, t1)
 		n.term()
 		stopped := time.Since(t1)
 		c.waitMembers(others...)
+		changes = append(changes, time.Now())
 		n.start(others[0].gossip)
 		c.waitMembers(c.nodes...)
 		c.fronts[i].point(n.listen)
@@ -269,6 +279,7 @@ func TestDrainAndRollingRestart(t *testing.T) {
 		l.waitMore(60, 30*time.Second)
 	}
 	w.check(t, ctx, l, func(*tclient) string { return " (its user grain moved during the restarts while it stayed connected)" })
+	pushLatency(t, l, w, steady, time.Now(), changes...)
 }
 
 func (c *cluster) memberID(ask, n *node) string {

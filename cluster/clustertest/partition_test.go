@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"strings"
@@ -181,6 +182,7 @@ func TestPartitionFencing(t *testing.T) {
 	defer cancel()
 	l := newLoad(t, ctx)
 	w := startWorkload(t, ctx, c, l, 100*time.Millisecond)
+	rd := startReads(ctx, c, w, 300*time.Millisecond)
 	l.waitMore(100, 30*time.Second)
 
 	const hold = 6 * time.Second // longer than failure detection: both sides take over
@@ -201,24 +203,47 @@ func TestPartitionFencing(t *testing.T) {
 		lab.heal()
 		during := l.count() - before
 		healed := time.Now()
-		ok := c.tryWaitMembers(12*time.Second, c.nodes...)
+		// No operator: the cut-off node sees the others alive again, finds
+		// they will not take its member id back and restarts its cluster
+		// member in process with a new id.
+		ok := c.tryWaitMembers(rejoinBound, c.nodes...)
 		t.Logf("cut %s from %s for %s: %d acks meanwhile; cluster whole again: %v after %s; conversation fences so far: %.0f (+%.0f)",
 			n.name, what, hold, during, ok, time.Since(healed).Round(time.Millisecond), c.fencedTotal(), c.fencedTotal()-fenced0)
 		if !ok {
-			// Each side has blocked the other's member ids for good
-			// (protoactor's BlockList): only a restart rejoins the node.
 			for _, m := range c.nodes {
 				ms, err := c.members(m)
 				t.Logf("  %s sees %s %v", m.name, memberSummary(c, ms), err)
 			}
-			t.Logf("%s did not rejoin within 12 s of the heal; restarting it", n.name)
-			n.kill()
-			n.start(c.nodes[(cy.node+1)%3].gossip)
-			c.waitMembers(c.nodes...)
+			t.Fatalf("%s did not rejoin within %s of the heal", n.name, rejoinBound)
+		}
+		for _, m := range c.nodes {
+			if err := c.healthz(m); err != nil {
+				t.Errorf("%s after the heal: /healthz %v", m.name, err)
+			}
 		}
 		l.waitMore(50, 60*time.Second)
 	}
+	l.halt()
+	checkLinearizable(t, l, rd)
 	w.check(t, ctx, l, func(*tclient) string { return " (its user grain moved during a partition)" })
+}
+
+// rejoinBound is how soon after a partition heals a node that was cut off
+// must be a member of the whole cluster again, by itself.
+const rejoinBound = 15 * time.Second
+
+// healthz returns nil when n's /healthz answers 200.
+func (c *cluster) healthz(n *node) error {
+	res, err := c.http.Get("http://" + n.admin + "/healthz")
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", res.Status, strings.TrimSpace(string(b)))
+	}
+	return nil
 }
 
 // tryWaitMembers is waitMembers without failing.

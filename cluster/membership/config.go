@@ -63,6 +63,13 @@ type Config struct {
 	// shutdown. Default 2 s.
 	LeaveTimeout time.Duration
 
+	// RejoinInterval is how often a running member contacts the seeds and
+	// every peer it has seen that is not a live member now. memberlist
+	// forgets a dead node after GossipToTheDeadTime; without this, two sides
+	// of a partition longer than that would never find each other again.
+	// Default 5 s; negative turns it off.
+	RejoinInterval time.Duration
+
 	// Label isolates clusters sharing a network: memberlist drops packets
 	// with another label. Empty means the protoactor cluster name.
 	Label string
@@ -130,6 +137,7 @@ func DefaultConfig() Config {
 		JoinBackoffMin:          100 * time.Millisecond,
 		JoinBackoffMax:          2 * time.Second,
 		LeaveTimeout:            2 * time.Second,
+		RejoinInterval:          5 * time.Second,
 		ProbeInterval:           400 * time.Millisecond,
 		ProbeTimeout:            200 * time.Millisecond,
 		SuspicionMult:           4,

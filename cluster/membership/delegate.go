@@ -6,14 +6,19 @@ import (
 	hcml "github.com/hashicorp/memberlist"
 )
 
-// metaDelegate hands memberlist the node metadata. The provider uses no
-// custom messages or state exchange, so the rest is empty.
+// metaDelegate hands memberlist the node metadata and receives the
+// members' topology views (views.go). There is no state exchange.
 type metaDelegate struct {
-	meta []byte // checked against MetaMaxSize before memberlist starts
+	meta []byte    // checked against MetaMaxSize before memberlist starts
+	p    *Provider // nil in tests of the delegate alone
 }
 
-func (d metaDelegate) NodeMeta(int) []byte                  { return d.meta }
-func (metaDelegate) NotifyMsg([]byte)                       {}
+func (d metaDelegate) NodeMeta(int) []byte { return d.meta }
+func (d metaDelegate) NotifyMsg(b []byte) {
+	if d.p != nil {
+		d.p.receiveView(b)
+	}
+}
 func (metaDelegate) GetBroadcasts(int, int) [][]byte        { return nil }
 func (metaDelegate) LocalState(bool) []byte                 { return nil }
 func (metaDelegate) MergeRemoteState(buf []byte, join bool) {}
@@ -28,6 +33,7 @@ type eventDelegate struct {
 func (e eventDelegate) NotifyJoin(n *hcml.Node) {
 	e.logger.Debug("node joined", slog.String("node", n.Name), slog.String("addr", n.Address()))
 	e.p.setMeta(n)
+	e.p.remember(n)
 	e.p.kick()
 }
 
@@ -40,5 +46,6 @@ func (e eventDelegate) NotifyLeave(n *hcml.Node) {
 func (e eventDelegate) NotifyUpdate(n *hcml.Node) {
 	e.logger.Debug("node updated", slog.String("node", n.Name), slog.String("addr", n.Address()))
 	e.p.setMeta(n)
+	e.p.remember(n)
 	e.p.kick()
 }

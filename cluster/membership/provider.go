@@ -69,6 +69,12 @@ type Provider struct {
 	// lock, so reading Meta through them races.
 	metaMu sync.Mutex
 	metas  map[string][]byte
+	// known is every peer's memberlist address ever seen (node name →
+	// "host:port"), under metaMu: the re-join loop and a member restarted
+	// in process contact them.
+	known map[string]string
+	// views is each peer's last topology view (views.go), under metaMu.
+	views map[string]peerView
 }
 
 var _ cluster.ClusterProvider = (*Provider)(nil)
@@ -79,7 +85,7 @@ func New(cfg Config) (*Provider, error) {
 		return nil, err
 	}
 	cfg.Seeds = slices.Clone(cfg.Seeds)
-	return &Provider{cfg: cfg, signal: make(chan struct{}, 1), metas: map[string][]byte{}}, nil
+	return &Provider{cfg: cfg, signal: make(chan struct{}, 1), metas: map[string][]byte{}, known: map[string]string{}, views: map[string]peerView{}}, nil
 }
 
 // StartMember joins the memberlist cluster as a member hosting the
@@ -173,6 +179,8 @@ func (p *Provider) create(c *cluster.Cluster, client bool) (*hcml.Memberlist, []
 
 	self := list.LocalNode().Address()
 	seeds := slices.DeleteFunc(slices.Clone(cfg.Seeds), func(s string) bool { return s == self })
+	go p.runRejoin(list, self, seeds, p.stop)
+	go p.runViews(list, id, p.stop)
 	logger.Info("memberlist started",
 		slog.String("addr", self), slog.String("remote", c.ActorSystem.Address()),
 		slog.Bool("client", client), slog.Int("meta_bytes", len(meta)), slog.Any("seeds", seeds))
@@ -203,7 +211,7 @@ func (p *Provider) memberlistConfig(cfg Config, id string, meta []byte, logger *
 	mc.PushPullInterval = cfg.PushPullInterval
 	mc.TCPTimeout = cfg.TCPTimeout
 	mc.DeadNodeReclaimTime = cfg.DeadNodeReclaimTime
-	mc.Delegate = metaDelegate{meta: meta}
+	mc.Delegate = metaDelegate{meta: meta, p: p}
 	mc.Events = eventDelegate{p: p, logger: logger}
 	mc.Logger = newStdLogger(logger)
 	return mc
@@ -267,6 +275,8 @@ func (p *Provider) Shutdown(graceful bool) error {
 	// last events.
 	close(stop)
 	<-done
+	// The re-join loop is not waited for: a join to an unreachable peer
+	// takes TCPTimeout, and memberlist refuses it once shut down.
 
 	var errs []error
 	if graceful {
@@ -363,6 +373,87 @@ func (p *Provider) setMeta(n *hcml.Node) {
 	p.metaMu.Lock()
 	p.metas[n.Name] = slices.Clone(n.Meta)
 	p.metaMu.Unlock()
+}
+
+// remember records a peer's address for the re-join loop; like setMeta it
+// runs under memberlist's node lock.
+func (p *Provider) remember(n *hcml.Node) {
+	p.metaMu.Lock()
+	p.known[n.Name] = n.Address()
+	p.metaMu.Unlock()
+}
+
+// KnownPeers lists the memberlist addresses of every peer this provider
+// has seen, live or not, without its own: seeds for a member that restarts
+// in process.
+func (p *Provider) KnownPeers() []string {
+	self := p.Addr()
+	p.metaMu.Lock()
+	defer p.metaMu.Unlock()
+	var out []string
+	for _, a := range p.known {
+		if a != self && !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// runRejoin contacts, every RejoinInterval, the seeds and every peer seen
+// before whose address no live member has now. memberlist merges two sides
+// of a partition only while each still gossips to the other's dead nodes
+// (GossipToTheDeadTime); past that only a join brings them together again.
+func (p *Provider) runRejoin(list *hcml.Memberlist, self string, seeds []string, stop <-chan struct{}) {
+	every := p.cfg.RejoinInterval
+	if every == 0 {
+		every = DefaultConfig().RejoinInterval
+	}
+	if every < 0 {
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-t.C:
+		}
+		live := map[string]bool{self: true}
+		for _, n := range list.Members() {
+			live[n.Name] = true
+		}
+		p.metaMu.Lock()
+		liveAddrs := map[string]bool{self: true}
+		for name, a := range p.known {
+			if live[name] {
+				liveAddrs[a] = true
+			}
+		}
+		var targets []string
+		for _, a := range p.known {
+			if !liveAddrs[a] && !slices.Contains(targets, a) {
+				targets = append(targets, a)
+			}
+		}
+		p.metaMu.Unlock()
+		for _, s := range seeds {
+			if !liveAddrs[s] && !slices.Contains(targets, s) {
+				targets = append(targets, s)
+			}
+		}
+		if len(targets) == 0 {
+			continue
+		}
+		// Each unreachable target costs up to TCPTimeout here; the loop
+		// runs on its own goroutine.
+		if n, err := list.Join(targets); n > 0 {
+			p.logger.Info("re-joined peers", slog.Int("reached", n), slog.Any("tried", targets), slog.Int("members", list.NumMembers()))
+		} else {
+			p.logger.Debug("re-join found no peer", slog.Any("tried", targets), slog.Any("error", err))
+		}
+	}
 }
 
 func (p *Provider) dropMeta(n *hcml.Node) {

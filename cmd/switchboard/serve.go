@@ -14,8 +14,10 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -51,6 +53,7 @@ type serveOptions struct {
 	policyWords   []string
 	policyMode    string
 	drainTimeout  time.Duration
+	rejoinAfter   time.Duration
 	dev           bool
 	logJSON       bool
 	maxConnsAddr  int
@@ -111,6 +114,7 @@ Every flag can also be set with an environment variable SWITCHBOARD_<FLAG>
 	f.StringSliceVar(&o.policyWords, "policy-words", nil, "content policy: words matched in message bodies")
 	f.StringVar(&o.policyMode, "policy-mode", "off", "content policy mode: off, block or flag")
 	f.DurationVar(&o.drainTimeout, "drain-timeout", 10*time.Second, "on shutdown, how long clients get to reconnect elsewhere")
+	f.DurationVar(&o.rejoinAfter, "rejoin-after", 2*time.Second, "a member cut off from a cluster that is reachable again (the others will not take its member id back) restarts in process with a new id after this long; 0 = never (/healthz answers 503 until restarted)")
 	f.StringVar(&o.adminTokenFile, "admin-token-file", "", "file holding the admin API token (--dev generates one)")
 	f.BoolVar(&o.adminOpenRead, "admin-open-read", false, "serve the read-only admin endpoints without a token")
 	f.BoolVar(&o.dev, "dev", false, "development mode: zero configuration, everything local")
@@ -159,23 +163,8 @@ func runServe(ctx context.Context, o serveOptions) error {
 	store := instrumented.Wrap(rawStore) // switchboard_store_op_seconds
 	defer store.Close()
 
-	node, err := startNode(o, store, log)
-	if err != nil {
-		return err
-	}
-	defer node.Stop(true)
-
-	resetKey, err := loadResetKey(o.dataDir)
-	if err != nil {
-		return fmt.Errorf("stateless reset key: %w", err)
-	}
-	srv, err := transport.Listen(node.Runtime, transport.Config{Addr: o.listen, TLS: tlsConf, Auth: auth, StatelessResetKey: resetKey, Logger: log,
-		MaxConnsPerAddr: o.maxConnsAddr})
-	if err != nil {
-		return err
-	}
-	defer srv.Close()
-
+	// The admin server outlives the cluster member: a member restarted in
+	// process (see member.serve) swaps in its handler.
 	ln, err := net.Listen("tcp", o.admin)
 	if err != nil {
 		return fmt.Errorf("admin listen %s: %w", o.admin, err)
@@ -184,8 +173,81 @@ func runServe(ctx context.Context, o serveOptions) error {
 	if err != nil {
 		return err
 	}
+	var adminHandler atomic.Pointer[http.Handler]
+	adminSrv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := adminHandler.Load()
+		if h == nil {
+			http.Error(w, "restarting the cluster member", http.StatusServiceUnavailable)
+			return
+		}
+		(*h).ServeHTTP(w, r)
+	})}
+	go func() { _ = adminSrv.Serve(ln) }()
+	defer func() {
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = adminSrv.Shutdown(shutdownCtx)
+	}()
+
+	join := o.join
+	for {
+		m := member{store: store, rawStore: rawStore, tls: tlsConf, auth: auth, adminAddr: ln.Addr().String(), adminToken: adminToken, handler: &adminHandler, log: log}
+		peers, err := m.serve(ctx, o, join)
+		if err != nil || peers == nil {
+			return err
+		}
+		// Seeds: the configured ones and every peer seen, so a node that
+		// formed the cluster (no --join) finds it again too.
+		join = append(slices.Clone(o.join), peers...)
+		slices.Sort(join)
+		join = slices.Compact(join)
+		log.Warn("cut off from the cluster: restarting the cluster member in process with a new id", "join", join)
+	}
+}
+
+// member is what the cluster members of one process share.
+type member struct {
+	store, rawStore       storage.Store
+	tls                   *tls.Config
+	auth                  *transport.Authenticator
+	adminAddr, adminToken string
+	handler               *atomic.Pointer[http.Handler]
+	log                   *slog.Logger
+}
+
+// serve runs one cluster member with its QUIC server and admin API
+// until ctx ends (it returns nil, nil after draining) or the member finds
+// itself cut off from a cluster that is reachable again and will not take
+// it back (it returns the peers to join). Then it closes the client
+// connections (the clients reconnect and resync), leaves, and the caller
+// starts a new member with a new id: the others admit that one.
+func (m member) serve(ctx context.Context, o serveOptions, join []string) ([]string, error) {
+	store, rawStore, adminAddr, adminToken, handler, log := m.store, m.rawStore, m.adminAddr, m.adminToken, m.handler, m.log
+	o.join = join
+	node, err := startNode(o, store, log)
+	if err != nil {
+		return nil, err
+	}
+	left := false
+	defer func() {
+		if !left {
+			node.Stop(true)
+		}
+	}()
+
+	resetKey, err := loadResetKey(o.dataDir)
+	if err != nil {
+		return nil, fmt.Errorf("stateless reset key: %w", err)
+	}
+	srv, err := transport.Listen(node.Runtime, transport.Config{Addr: o.listen, TLS: m.tls, Auth: m.auth, StatelessResetKey: resetKey, Logger: log,
+		MaxConnsPerAddr: o.maxConnsAddr})
+	if err != nil {
+		return nil, err
+	}
+	defer srv.Close()
+
 	adminAPI, err := admin.New(node, admin.Config{
-		Addr: ln.Addr().String(), Token: adminToken, OpenReadOnly: o.adminOpenRead, Logger: log, Extra: dashboard.Register,
+		Addr: adminAddr, Token: adminToken, OpenReadOnly: o.adminOpenRead, Logger: log, Extra: dashboard.Register,
 	}, admin.Hooks{
 		Connections: srv.Connections,
 		Drain: func(ctx context.Context) error {
@@ -195,32 +257,46 @@ func runServe(ctx context.Context, o serveOptions) error {
 		StoreHealth: storeHealth(rawStore),
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	adminSrv := &http.Server{Handler: adminAPI.Handler(), ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = adminSrv.Serve(ln) }()
+	h := adminAPI.Handler()
+	handler.Store(&h)
+	defer handler.Store(nil)
 
 	if o.dev {
-		if err := writeDevServerInfo(o.dataDir, devServerInfo{Addr: srv.Addr().String(), Admin: ln.Addr().String(), CA: devCertPath(o.dataDir)}); err != nil {
-			return err
+		if err := writeDevServerInfo(o.dataDir, devServerInfo{Addr: srv.Addr().String(), Admin: adminAddr, CA: devCertPath(o.dataDir)}); err != nil {
+			return nil, err
 		}
-		b, _ := json.Marshal(devAdmin{URL: "http://" + ln.Addr().String(), Token: adminToken})
+		b, _ := json.Marshal(devAdmin{URL: "http://" + adminAddr, Token: adminToken})
 		if err := writeFileAtomic(devAdminPath(o.dataDir), b, 0o600); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	log.Info("node started", "store", o.store, "data_dir", o.dataDir, "listen", srv.Addr().String(),
-		"admin", ln.Addr().String(), "membership", node.MembershipAddr(), "dev", o.dev)
+		"admin", adminAddr, "membership", node.MembershipAddr(), "member", node.ID(), "dev", o.dev)
 
-	<-ctx.Done()
+	cutOff := make(chan []string, 1)
+	if o.rejoinAfter > 0 {
+		watchCtx, stopWatch := context.WithCancel(ctx)
+		defer stopWatch()
+		node.WatchCutOff(watchCtx, o.rejoinAfter, func(peers []string) { cutOff <- peers })
+	}
+	select {
+	case <-ctx.Done():
+	case peers := <-cutOff:
+		// Leave first: the sessions the transport then closes make no
+		// more grain requests on their way out.
+		handler.Store(nil)
+		left = true
+		node.Leave()
+		_ = srv.Close()
+		return peers, nil
+	}
 	log.Info("shutting down: draining clients", "timeout", o.drainTimeout)
 	drainCtx, cancel := context.WithTimeout(context.Background(), o.drainTimeout)
 	defer cancel()
 	srv.Drain(drainCtx, "")
-	_ = srv.Close()
-	shutdownCtx, cancel2 := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel2()
-	return adminSrv.Shutdown(shutdownCtx)
+	return nil, nil
 }
 
 // loadAdminToken reads --admin-token-file; with --dev a token is generated
