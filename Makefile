@@ -13,7 +13,7 @@ DATA_DIR  ?= ./data
 RACE_PKGS ?= ./storage/... ./cluster/membership/... ./analytics/... ./actors/ ./transport/... ./cmd/...
 # Fuzz targets run for FUZZTIME each by `make test` (longer: make fuzz FUZZTIME=5m).
 FUZZTIME  ?= 5s
-FUZZ_TARGETS := ./transport:FuzzFrame ./transport:FuzzRequest ./transport:FuzzHello ./transport:FuzzSignal ./metrics:FuzzRestore
+FUZZ_TARGETS := ./transport:FuzzFrame ./transport:FuzzRequest ./transport:FuzzHello ./transport:FuzzSignal ./analytics:FuzzRestore
 GOTEST_FLAGS ?= -count=1 -timeout 30m
 
 .PHONY: all build run test test-go fuzz lint generate bench cassandra cassandra-stop clean
