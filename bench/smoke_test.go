@@ -137,9 +137,10 @@ func TestSmokeStoreOps(t *testing.T) {
 	if !sv.Measured || !sv.HasStoreOps || sv.HasCQL || res.Acked == 0 {
 		t.Fatalf("server report %+v, %d acked", sv, res.Acked)
 	}
-	// A message costs its append plus one write per user grain flush,
-	// amortized over the flushes' batching: at least one operation.
-	if sv.StoreOpsPerMsg < 1 || sv.StoreOpsPerMsg > 20 {
+	// A message costs its append plus one write per user grain flush (3),
+	// less where flushes batch several messages; the bounds only catch a
+	// scrape that read nothing or the wrong counter.
+	if sv.StoreOpsPerMsg < 0.2 || sv.StoreOpsPerMsg > 20 {
 		t.Fatalf("%.2f store operations per message", sv.StoreOpsPerMsg)
 	}
 	var out strings.Builder
