@@ -138,6 +138,7 @@ type cluster struct {
 	fronts     []*front
 	http       *http.Client
 	clog       *syncBuffer
+	serveArgs  []string // more flags for every node's serve
 }
 
 // newCluster prepares credentials and a fresh keyspace (dropped at cleanup)
@@ -149,6 +150,12 @@ func newCluster(t *testing.T, cqlHostsForNodes []string, certHosts ...string) *c
 	if cqlHostsForNodes == nil {
 		cqlHostsForNodes = hosts
 	}
+	return newClusterOn(t, hosts, cqlHostsForNodes, certHosts...)
+}
+
+// newClusterOn is newCluster on the Cassandra the test reaches at hosts.
+func newClusterOn(t *testing.T, hosts, cqlHostsForNodes []string, certHosts ...string) *cluster {
+	t.Helper()
 	c := &cluster{t: t, bin: binary(t), dir: t.TempDir(), cqlHosts: cqlHostsForNodes,
 		keyspace: "sbcluster_" + randHex(t, 6), http: &http.Client{Timeout: 10 * time.Second}, clog: &syncBuffer{}}
 	t.Cleanup(func() { dropKeyspace(t, hosts, c.keyspace) })
@@ -265,6 +272,7 @@ func (n *node) start(join ...string) {
 		"--listen", n.listen, "--admin", n.admin, "--gossip", n.gossip, "--cluster-addr", n.remote,
 		"--tls-cert", n.c.certFile, "--tls-key", n.c.keyFile, "--auth-secret-file", n.c.secretFile,
 		"--admin-token-file", n.c.tokenFile, "--drain-timeout", "4s"}
+	args = append(args, n.c.serveArgs...)
 	if len(join) > 0 {
 		args = append(args, "--join", strings.Join(join, ","))
 	}
