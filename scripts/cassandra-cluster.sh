@@ -158,6 +158,7 @@ cmd_start() {
       SWITCHBOARD_CASSANDRA_CLUSTER=switchboard-ring \
       SWITCHBOARD_CASSANDRA_TOKEN=$(token "$i") \
       SWITCHBOARD_CASSANDRA_RING_DELAY_MS=30000 \
+      SWITCHBOARD_CASSANDRA_UNSAFE_SYSTEM=0 \
       SWITCHBOARD_CASSANDRA_HEAP=$HEAP \
       SWITCHBOARD_CASSANDRA_TIMEOUT=$NODE_TIMEOUT \
       node "$i" start >/dev/null || die "node $i (${ADDRESSES[i - 1]}) did not start (logs in $(node_dir "$i"))"
@@ -241,7 +242,7 @@ cmd_resume() {
   node_arg "${1:-}"
   local started=$SECONDS
   SWITCHBOARD_CASSANDRA_HEAP=$HEAP SWITCHBOARD_CASSANDRA_TIMEOUT=$NODE_TIMEOUT \
-    SWITCHBOARD_CASSANDRA_RING_DELAY_MS=30000 node "$1" resume >/dev/null
+    SWITCHBOARD_CASSANDRA_RING_DELAY_MS=30000 SWITCHBOARD_CASSANDRA_UNSAFE_SYSTEM=0 node "$1" resume >/dev/null
   log "node $1 (${ADDRESSES[$1 - 1]}) serves CQL again after $((SECONDS - started))s"
 }
 

@@ -26,7 +26,11 @@
 #   SWITCHBOARD_CASSANDRA_TOKEN       the node's one token (default 0)
 #   SWITCHBOARD_CASSANDRA_RING_DELAY_MS  how long a joining node waits to hear from the seeds
 #                                     (default 100: a single node has none to wait for)
-#   (the last six let scripts/cassandra-cluster.sh run a ring of these nodes)
+#   SWITCHBOARD_CASSANDRA_UNSAFE_SYSTEM  1 (default): system tables are not flushed on change, which
+#                                     starts faster; 0 for a node that must restart on its data (a
+#                                     schema change lives only in the commit log otherwise, and the
+#                                     replay skips the rows of tables it does not know yet)
+#   (the last seven let scripts/cassandra-cluster.sh run a ring of these nodes)
 #   KEEP=1                            stop: keep the run dir (logs, data)
 #   JAVA                              java binary (default: java on PATH, JDK 17)
 #   MVN                               mvn binary (default: mvn on PATH)
@@ -54,6 +58,7 @@ SEEDS=${SWITCHBOARD_CASSANDRA_SEEDS:-}
 CLUSTER_NAME=${SWITCHBOARD_CASSANDRA_CLUSTER:-switchboard-test}
 TOKEN=${SWITCHBOARD_CASSANDRA_TOKEN:-0}
 RING_DELAY_MS=${SWITCHBOARD_CASSANDRA_RING_DELAY_MS:-100}
+UNSAFE_SYSTEM=${SWITCHBOARD_CASSANDRA_UNSAFE_SYSTEM:-1}
 STOP_TIMEOUT=30
 JAVA=${JAVA:-java}
 MVN=${MVN:-mvn}
@@ -395,8 +400,8 @@ launch() {
     -Dcassandra.skip_wait_for_gossip_to_settle=0
     -Dcassandra.ring_delay_ms="$RING_DELAY_MS"
     -Dcassandra.load_ring_state=false
-    -Dcassandra.unsafesystem=true
   )
+  [[ $UNSAFE_SYSTEM == 1 ]] && jvm_opts+=(-Dcassandra.unsafesystem=true)
   # Cassandra measures object sizes with jamm; its start script loads it as an agent.
   local jamm
   jamm=$(compgen -G "$LIB_DIR/jamm-*.jar" | head -n 1 || true)
