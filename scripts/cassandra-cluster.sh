@@ -21,7 +21,7 @@
 #   SWITCHBOARD_RING_ADDRESSES  the nodes' addresses (default "127.0.0.2 127.0.0.3 127.0.0.4")
 #   SWITCHBOARD_RING_PORT       preferred CQL port, the same on every node (default 9042)
 #   SWITCHBOARD_RING_HEAP       heap per node (default 768M)
-#   SWITCHBOARD_RING_TIMEOUT    seconds to wait for each node (default 240; nodes start one at a time)
+#   SWITCHBOARD_RING_TIMEOUT    seconds to wait for each node (default 600: a loaded 2-core box is slow; nodes start one at a time)
 #   CI=true                     "with": fail if the ring does not start (else warn and run CMD without it)
 #
 # Only the hosts line goes to stdout, so callers can do:
@@ -35,7 +35,7 @@ RING_DIR=${SWITCHBOARD_RING_DIR:-/tmp/switchboard-cassandra-ring}
 read -r -a ADDRESSES <<<"${SWITCHBOARD_RING_ADDRESSES:-127.0.0.2 127.0.0.3 127.0.0.4}"
 PREFERRED_PORT=${SWITCHBOARD_RING_PORT:-9042}
 HEAP=${SWITCHBOARD_RING_HEAP:-768M}
-NODE_TIMEOUT=${SWITCHBOARD_RING_TIMEOUT:-240}
+NODE_TIMEOUT=${SWITCHBOARD_RING_TIMEOUT:-600}
 readonly RING_MARKER=.switchboard-cassandra-ring
 
 log() { printf '[cassandra-ring] %s\n' "$*" >&2; }

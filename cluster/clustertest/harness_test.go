@@ -142,6 +142,8 @@ type cluster struct {
 	serveArgs  []string // more flags for every node's serve
 	// requestTimeout of the clients' requests (default 3 s).
 	requestTimeout time.Duration
+	// startWithin bounds a node's start, to /healthz (default 60 s).
+	startWithin time.Duration
 }
 
 // newCluster prepares credentials and a fresh keyspace (dropped at cleanup)
@@ -304,7 +306,8 @@ func (n *node) start(join ...string) {
 	n.cmd, n.exited = cmd, exited
 	n.mu.Unlock()
 
-	deadline := time.Now().Add(60 * time.Second)
+	within := cmp.Or(n.c.startWithin, 60*time.Second)
+	deadline := time.Now().Add(within)
 	for {
 		res, err := n.c.http.Get("http://" + n.admin + "/healthz")
 		if err == nil {
@@ -320,7 +323,7 @@ func (n *node) start(join ...string) {
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s did not start within 60 s", n.name)
+			t.Fatalf("%s did not start within %s", n.name, within)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

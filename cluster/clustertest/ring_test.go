@@ -41,7 +41,9 @@ func ringHosts(t *testing.T) []string {
 // ring runs the ring script (kill N, resume N) and fails the test if it fails.
 func ring(t *testing.T, args ...string) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	// A node restarting on a loaded 2-core machine can take minutes (the
+	// script's own bound is SWITCHBOARD_RING_TIMEOUT, 10 minutes).
+	ctx, cancel := context.WithTimeout(context.Background(), 11*time.Minute)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, "bash", append([]string{ringScript}, args...)...).CombinedOutput()
 	if err != nil {
@@ -110,10 +112,15 @@ func warmUp(t *testing.T, ctx context.Context, c *cluster) {
 // message is lost, no seq is acked twice, every device converges.
 func TestRingFailover(t *testing.T) {
 	hosts := ringHosts(t)
+	ring(t, "status") // every node up: a ring left with a node down by an earlier run fails here, saying so
 	c := newClusterOn(t, hosts, hosts)
 	// Three JVMs share the machine with the nodes: give the store time.
-	c.serveArgs = []string{"--cql-replication", "3", "--cql-start-timeout", "3m"}
+	// A grain request that times out is retried, and a retried group
+	// creation whose first attempt went through is answered EXISTS, which
+	// the workload takes for a failure: on this slow store, wait longer.
+	c.serveArgs = []string{"--cql-replication", "3", "--cql-start-timeout", "4m", "--grain-request-timeout", "20s"}
 	c.requestTimeout = 15 * time.Second
+	c.startWithin = 4 * time.Minute
 	for range 3 {
 		c.addNode("127.0.0.1", "")
 	}
@@ -124,7 +131,7 @@ func TestRingFailover(t *testing.T) {
 		t.Fatalf("keyspace %s replication %v, want replication factor 3", c.keyspace, repl)
 	}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	warmUp(t, ctx, c)
 	l := newLoad(t, ctx)

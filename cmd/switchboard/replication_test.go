@@ -3,6 +3,11 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/switchboard-im/switchboard/cluster/boot"
 )
 
 // --cql-replication is checked at its edge: 1 is the least factor a
@@ -19,6 +24,31 @@ func TestCQLReplicationFlag(t *testing.T) {
 			"--data-dir", t.TempDir(), "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0")
 		if err == nil || !strings.Contains(err.Error(), "--cql-replication "+rf) {
 			t.Fatalf("serve --cql-replication %s: err %v, output %s", rf, err, out)
+		}
+	}
+}
+
+// --grain-request-timeout must be positive: 0 is refused, the least
+// positive value is taken as given.
+func TestGrainRequestTimeoutFlag(t *testing.T) {
+	for _, tc := range []struct {
+		val  string
+		ok   bool
+		want time.Duration
+	}{{"0s", false, 0}, {"-1s", false, 0}, {"1ns", true, time.Nanosecond}, {"20s", true, 20 * time.Second}} {
+		var tu tuning
+		f := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+		tu.register(f)
+		if err := f.Parse([]string{"--grain-request-timeout", tc.val}); err != nil {
+			t.Fatal(err)
+		}
+		var cfg boot.NodeConfig
+		err := tu.apply(&cfg)
+		if (err == nil) != tc.ok {
+			t.Fatalf("--grain-request-timeout %s: err %v, want ok=%v", tc.val, err, tc.ok)
+		}
+		if tc.ok && cfg.Actors.RequestTimeout != tc.want {
+			t.Fatalf("--grain-request-timeout %s: RequestTimeout %s", tc.val, cfg.Actors.RequestTimeout)
 		}
 	}
 }
