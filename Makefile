@@ -16,7 +16,7 @@ FUZZTIME  ?= 5s
 FUZZ_TARGETS := ./transport:FuzzFrame ./transport:FuzzRequest ./transport:FuzzHello ./transport:FuzzSignal ./analytics:FuzzRestore
 GOTEST_FLAGS ?= -count=1 -timeout 30m
 
-.PHONY: all build run test test-go fuzz lint generate bench cassandra cassandra-stop clean
+.PHONY: all build run test test-go test-ring fuzz lint generate bench cassandra cassandra-stop cassandra-cluster cassandra-cluster-stop clean
 
 all: build
 
@@ -27,9 +27,11 @@ run: build
 	$(BIN) serve --dev --data-dir $(DATA_DIR)
 
 # test: lint, then all tests (CQL ones against SWITCHBOARD_CQL_HOSTS, or a
-# Cassandra started for the run), then the race detector on our packages.
+# Cassandra started for the run), then the race detector on our packages,
+# then the ring test (its 3-node ring starts once the single node stopped).
 test: lint
 	bash scripts/with-cassandra.sh $(MAKE) --no-print-directory test-go
+	$(MAKE) --no-print-directory test-ring
 	$(MAKE) --no-print-directory fuzz
 
 fuzz:
@@ -45,7 +47,7 @@ test-go:
 	@echo "== all tests"
 	$(GO) test $(GOTEST_FLAGS) $$($(GO) list ./... | grep -v /cluster/clustertest)
 	@echo "== multi-process cluster tests (alone: they load the shared Cassandra)"
-	$(GO) test $(GOTEST_FLAGS) -v ./cluster/clustertest/
+	$(GO) test $(GOTEST_FLAGS) -v -skip '^TestRing' ./cluster/clustertest/
 	@echo "== race detector"
 	$(GO) test $(GOTEST_FLAGS) -race $(RACE_PKGS)
 
@@ -74,6 +76,24 @@ cassandra:
 
 cassandra-stop:
 	@bash scripts/cassandra.sh stop
+
+# cassandra-cluster: a 3-node Cassandra ring on 127.0.0.2-4 in the
+# background; prints the SWITCHBOARD_CQL_RING_HOSTS line to export.
+cassandra-cluster:
+	@bash scripts/cassandra-cluster.sh start
+
+cassandra-cluster-stop:
+	@bash scripts/cassandra-cluster.sh stop
+
+# test-ring: the failover test on a 3-node ring at replication factor 3
+# (one Cassandra node killed mid-run), on SWITCHBOARD_CQL_RING_HOSTS or a
+# ring started for the run and stopped after it.
+test-ring:
+	@if [ -n "$$SWITCHBOARD_CQL_RING_HOSTS" ]; then \
+		$(GO) test $(GOTEST_FLAGS) -v -run '^TestRing' ./cluster/clustertest/; \
+	else \
+		bash scripts/cassandra-cluster.sh with $(GO) test $(GOTEST_FLAGS) -v -run '^TestRing' ./cluster/clustertest/; \
+	fi
 
 clean:
 	rm -rf bin

@@ -4,6 +4,7 @@ package clustertest
 // (which a test can point at another node, like a load balancer).
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -33,13 +34,14 @@ type tclient struct {
 func (c *cluster) dial(ctx context.Context, user, device string, f *front) *tclient {
 	c.t.Helper()
 	secret := c.secret
+	reqTimeout := cmp.Or(c.requestTimeout, 3*time.Second)
 	cfg := client.Config{Addr: f.addr(), TLS: &tls.Config{RootCAs: c.roots},
 		TokenSource: func(context.Context) (string, error) {
 			return transport.MintHS256(secret, user, device, time.Hour, "")
 		},
 		MinBackoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond, SendTimeout: time.Minute,
 		// A killed server sends nothing: find out fast.
-		IdleTimeout: 3 * time.Second, KeepAlive: time.Second, RequestTimeout: 3 * time.Second,
+		IdleTimeout: 3 * time.Second, KeepAlive: time.Second, RequestTimeout: reqTimeout,
 		Logger: slog.New(slog.NewTextHandler(c.clog, &slog.HandlerOptions{Level: slog.LevelInfo})).With("user", user, "device", device)}
 	cl, err := client.Dial(ctx, cfg)
 	if err != nil {

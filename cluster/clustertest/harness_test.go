@@ -3,6 +3,7 @@ package clustertest
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/hex"
@@ -133,6 +134,11 @@ type cluster struct {
 	fronts     []*front
 	http       *http.Client
 	clog       *syncBuffer
+	serveArgs  []string // more flags for every node's serve
+	// requestTimeout of the clients' requests (default 3 s).
+	requestTimeout time.Duration
+	// startWithin bounds a node's start, to /healthz (default 60 s).
+	startWithin time.Duration
 }
 
 // newCluster prepares credentials and a fresh keyspace (dropped at cleanup)
@@ -144,6 +150,12 @@ func newCluster(t *testing.T, cqlHostsForNodes []string, certHosts ...string) *c
 	if cqlHostsForNodes == nil {
 		cqlHostsForNodes = hosts
 	}
+	return newClusterOn(t, hosts, cqlHostsForNodes, certHosts...)
+}
+
+// newClusterOn is newCluster on the Cassandra the test reaches at hosts.
+func newClusterOn(t *testing.T, hosts, cqlHostsForNodes []string, certHosts ...string) *cluster {
+	t.Helper()
 	c := &cluster{t: t, bin: binary(t), dir: t.TempDir(), cqlHosts: cqlHostsForNodes,
 		keyspace: "sbcluster_" + randHex(t, 6), http: &http.Client{Timeout: 10 * time.Second}, clog: &syncBuffer{}}
 	t.Cleanup(func() { dropKeyspace(t, hosts, c.keyspace) })
@@ -260,6 +272,7 @@ func (n *node) start(join ...string) {
 		"--listen", n.listen, "--admin", n.admin, "--gossip", n.gossip, "--cluster-addr", n.remote,
 		"--tls-cert", n.c.certFile, "--tls-key", n.c.keyFile, "--auth-secret-file", n.c.secretFile,
 		"--admin-token-file", n.c.tokenFile, "--drain-timeout", "4s"}
+	args = append(args, n.c.serveArgs...)
 	if len(join) > 0 {
 		args = append(args, "--join", strings.Join(join, ","))
 	}
@@ -288,7 +301,8 @@ func (n *node) start(join ...string) {
 	n.cmd, n.exited = cmd, exited
 	n.mu.Unlock()
 
-	deadline := time.Now().Add(60 * time.Second)
+	within := cmp.Or(n.c.startWithin, 60*time.Second)
+	deadline := time.Now().Add(within)
 	for {
 		res, err := n.c.http.Get("http://" + n.admin + "/healthz")
 		if err == nil {
@@ -304,7 +318,7 @@ func (n *node) start(join ...string) {
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s did not start within 60 s", n.name)
+			t.Fatalf("%s did not start within %s", n.name, within)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -61,6 +61,7 @@ type serveOptions struct {
 	adminTokenFile  string
 	adminOpenRead   bool
 	cqlStartTimeout time.Duration
+	cqlReplication  int
 	storeMinFree    int64
 	storeVerify     string
 	tuning          tuning
@@ -100,6 +101,7 @@ Every flag can also be set with an environment variable SWITCHBOARD_<FLAG>
 	f.StringSliceVar(&o.cqlHosts, "cql-hosts", []string{"127.0.0.1:9042"}, "CQL contact points (host:port)")
 	f.StringVar(&o.cqlKeyspace, "cql-keyspace", "switchboard", "CQL keyspace")
 	f.DurationVar(&o.cqlStartTimeout, "cql-start-timeout", time.Minute, "how long to keep retrying to open the CQL store at start")
+	f.IntVar(&o.cqlReplication, "cql-replication", 1, "replication factor (SimpleStrategy) of the CQL keyspace when serve creates it; an existing keyspace keeps its own. 3 for production (LOCAL_QUORUM then survives one replica down)")
 	f.Int64Var(&o.storeMinFree, "store-min-free", 0, "embedded store: free bytes below which writes are refused (STORAGE_UNAVAILABLE) until space is back; 0 = 2× the memtable (128 MiB), -1 = off")
 	f.StringVar(&o.storeVerify, "store-verify", "auto", "embedded store: checks at start: full (also every table's checksums), files, or auto (full up to 256 MiB of tables)")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate chain (PEM); --dev generates one")
@@ -149,6 +151,10 @@ func runServe(ctx context.Context, o serveOptions) error {
 	log := slog.New(handler)
 	slog.SetDefault(log)
 
+	// Bad flags fail before anything is opened.
+	if _, err := cqlReplication(o.cqlReplication); err != nil {
+		return err
+	}
 	tlsConf, auth, err := serverCredentials(o)
 	if err != nil {
 		return err
@@ -428,6 +434,14 @@ func storeHealth(st storage.Store) func() error {
 	return nil
 }
 
+// cqlReplication is the replication map of --cql-replication rf.
+func cqlReplication(rf int) (string, error) {
+	if rf < 1 {
+		return "", fmt.Errorf("--cql-replication %d: the replication factor must be at least 1", rf)
+	}
+	return cql.SimpleStrategy(rf), nil
+}
+
 func openStore(ctx context.Context, o serveOptions, log *slog.Logger) (storage.Store, error) {
 	switch o.store {
 	case "pebble":
@@ -444,6 +458,11 @@ func openStore(ctx context.Context, o serveOptions, log *slog.Logger) (storage.S
 		cfg := cql.DefaultConfig()
 		cfg.Hosts = o.cqlHosts
 		cfg.Keyspace = o.cqlKeyspace
+		repl, err := cqlReplication(o.cqlReplication)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Replication = repl
 		cfg.Logger = log
 		cfg.Limits = o.tuning.storeLimits()
 		// A node may start while the database is busy or still starting

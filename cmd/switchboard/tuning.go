@@ -40,6 +40,7 @@ func (t *tuning) register(f *pflag.FlagSet) {
 	f.IntVar(&t.actors.MaxPendingSends, "max-pending-sends", a.MaxPendingSends, "sends awaiting their ack on this node past which new sends are refused BUSY")
 	f.IntVar(&t.actors.MaxPendingDeliveries, "max-pending-deliveries", a.MaxPendingDeliveries, "fan-out jobs awaiting delivery on this node past which new sends are refused BUSY")
 	f.DurationVar(&t.actors.BusyRetryAfter, "busy-retry-after", a.BusyRetryAfter, "retry-after hint of a BUSY answer (jittered ±50%)")
+	f.DurationVar(&t.actors.RequestTimeout, "grain-request-timeout", a.RequestTimeout, "how long one request to a grain may take before it is retried (raise it when the store answers slowly; a crashed node's grains are also given up on after it)")
 
 	f.DurationVar(&t.metrics.ReplyThreshold, "metrics-reply-threshold", m.ReplyThreshold, "a reply within this is timely")
 	f.DurationVar(&t.metrics.SessionGap, "metrics-session-gap", m.SessionGap, "messages at most this far apart belong to one session")
@@ -86,6 +87,9 @@ func (t *tuning) storeLimits() storage.Limits {
 
 // apply puts the flags into a node's configuration, validating them.
 func (t *tuning) apply(cfg *boot.NodeConfig) error {
+	if t.actors.RequestTimeout <= 0 {
+		return fmt.Errorf("--grain-request-timeout %s: must be positive", t.actors.RequestTimeout)
+	}
 	pm, pw := cfg.Actors.PolicyMode, cfg.Actors.PolicyWords
 	cfg.Actors = t.actors
 	cfg.Actors.PolicyMode, cfg.Actors.PolicyWords = pm, pw

@@ -1,0 +1,54 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/switchboard-im/switchboard/cluster/boot"
+)
+
+// --cql-replication is checked at its edge: 1 is the least factor a
+// keyspace can have, below it serve refuses to start.
+func TestCQLReplicationFlag(t *testing.T) {
+	if got, err := cqlReplication(1); err != nil || got != "{'class': 'SimpleStrategy', 'replication_factor': 1}" {
+		t.Fatalf("cqlReplication(1) = %q, %v", got, err)
+	}
+	if got, err := cqlReplication(3); err != nil || !strings.Contains(got, "'replication_factor': 3") {
+		t.Fatalf("cqlReplication(3) = %q, %v", got, err)
+	}
+	for _, rf := range []string{"0", "-1"} {
+		out, err := runCmd("serve", "--store", "cql", "--cql-hosts", "127.0.0.1:1", "--cql-replication", rf,
+			"--data-dir", t.TempDir(), "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0")
+		if err == nil || !strings.Contains(err.Error(), "--cql-replication "+rf) {
+			t.Fatalf("serve --cql-replication %s: err %v, output %s", rf, err, out)
+		}
+	}
+}
+
+// --grain-request-timeout must be positive: 0 is refused, the least
+// positive value is taken as given.
+func TestGrainRequestTimeoutFlag(t *testing.T) {
+	for _, tc := range []struct {
+		val  string
+		ok   bool
+		want time.Duration
+	}{{"0s", false, 0}, {"-1s", false, 0}, {"1ns", true, time.Nanosecond}, {"20s", true, 20 * time.Second}} {
+		var tu tuning
+		f := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+		tu.register(f)
+		if err := f.Parse([]string{"--grain-request-timeout", tc.val}); err != nil {
+			t.Fatal(err)
+		}
+		var cfg boot.NodeConfig
+		err := tu.apply(&cfg)
+		if (err == nil) != tc.ok {
+			t.Fatalf("--grain-request-timeout %s: err %v, want ok=%v", tc.val, err, tc.ok)
+		}
+		if tc.ok && cfg.Actors.RequestTimeout != tc.want {
+			t.Fatalf("--grain-request-timeout %s: RequestTimeout %s", tc.val, cfg.Actors.RequestTimeout)
+		}
+	}
+}
