@@ -333,9 +333,10 @@ func (MembershipChange_Op) EnumDescriptor() ([]byte, []int) {
 type Signal_Kind int32
 
 const (
-	Signal_TYPING      Signal_Kind = 0
-	Signal_STOP_TYPING Signal_Kind = 1
-	Signal_DELIVERED   Signal_Kind = 2
+	Signal_TYPING         Signal_Kind = 0
+	Signal_STOP_TYPING    Signal_Kind = 1
+	Signal_DELIVERED      Signal_Kind = 2
+	Signal_QUEUE_POSITION Signal_Kind = 3 // desk: the customer's place in a queue (seq), 0 = left it
 )
 
 // Enum value maps for Signal_Kind.
@@ -344,11 +345,13 @@ var (
 		0: "TYPING",
 		1: "STOP_TYPING",
 		2: "DELIVERED",
+		3: "QUEUE_POSITION",
 	}
 	Signal_Kind_value = map[string]int32{
-		"TYPING":      0,
-		"STOP_TYPING": 1,
-		"DELIVERED":   2,
+		"TYPING":         0,
+		"STOP_TYPING":    1,
+		"DELIVERED":      2,
+		"QUEUE_POSITION": 3,
 	}
 )
 
@@ -3233,7 +3236,7 @@ type Signal struct {
 	Kind          Signal_Kind            `protobuf:"varint,1,opt,name=kind,proto3,enum=switchboard.actors.Signal_Kind" json:"kind,omitempty"`
 	Conv          string                 `protobuf:"bytes,2,opt,name=conv,proto3" json:"conv,omitempty"`
 	User          string                 `protobuf:"bytes,3,opt,name=user,proto3" json:"user,omitempty"` // who typed, or who received
-	Seq           uint64                 `protobuf:"varint,4,opt,name=seq,proto3" json:"seq,omitempty"`  // DELIVERED: up to this seq
+	Seq           uint64                 `protobuf:"varint,4,opt,name=seq,proto3" json:"seq,omitempty"`  // DELIVERED: up to this seq; QUEUE_POSITION: the position
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3636,17 +3639,18 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\tSubscribe\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x14\n" +
 	"\x05convs\x18\x02 \x03(\tR\x05convs\x12 \n" +
-	"\vunsubscribe\x18\x03 \x01(\bR\vunsubscribe\"\xab\x01\n" +
+	"\vunsubscribe\x18\x03 \x01(\bR\vunsubscribe\"\xbf\x01\n" +
 	"\x06Signal\x123\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1f.switchboard.actors.Signal.KindR\x04kind\x12\x12\n" +
 	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x12\n" +
 	"\x04user\x18\x03 \x01(\tR\x04user\x12\x10\n" +
-	"\x03seq\x18\x04 \x01(\x04R\x03seq\"2\n" +
+	"\x03seq\x18\x04 \x01(\x04R\x03seq\"F\n" +
 	"\x04Kind\x12\n" +
 	"\n" +
 	"\x06TYPING\x10\x00\x12\x0f\n" +
 	"\vSTOP_TYPING\x10\x01\x12\r\n" +
-	"\tDELIVERED\x10\x02\"U\n" +
+	"\tDELIVERED\x10\x02\x12\x12\n" +
+	"\x0eQUEUE_POSITION\x10\x03\"U\n" +
 	"\vRouteSignal\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x122\n" +
 	"\x06signal\x18\x02 \x01(\v2\x1a.switchboard.actors.SignalR\x06signal*\x84\x02\n" +

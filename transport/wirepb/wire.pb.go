@@ -371,6 +371,9 @@ const (
 	Signal_TYPING      Signal_Kind = 0
 	Signal_STOP_TYPING Signal_Kind = 1
 	Signal_DELIVERED   Signal_Kind = 2
+	// Server to a waiting customer of the service desk: conv's session is
+	// at position seq of its queue (1 = next); 0: it left the queue.
+	Signal_QUEUE_POSITION Signal_Kind = 3
 )
 
 // Enum value maps for Signal_Kind.
@@ -379,11 +382,13 @@ var (
 		0: "TYPING",
 		1: "STOP_TYPING",
 		2: "DELIVERED",
+		3: "QUEUE_POSITION",
 	}
 	Signal_Kind_value = map[string]int32{
-		"TYPING":      0,
-		"STOP_TYPING": 1,
-		"DELIVERED":   2,
+		"TYPING":         0,
+		"STOP_TYPING":    1,
+		"DELIVERED":      2,
+		"QUEUE_POSITION": 3,
 	}
 )
 
@@ -3790,17 +3795,18 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\vReadReceipt\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
 	"\x06reader\x18\x02 \x01(\tR\x06reader\x12\x10\n" +
-	"\x03seq\x18\x03 \x01(\x04R\x03seq\"\xac\x01\n" +
+	"\x03seq\x18\x03 \x01(\x04R\x03seq\"\xc0\x01\n" +
 	"\x06Signal\x124\n" +
 	"\x04kind\x18\x01 \x01(\x0e2 .switchboard.wire.v1.Signal.KindR\x04kind\x12\x12\n" +
 	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x12\n" +
 	"\x04user\x18\x03 \x01(\tR\x04user\x12\x10\n" +
-	"\x03seq\x18\x04 \x01(\x04R\x03seq\"2\n" +
+	"\x03seq\x18\x04 \x01(\x04R\x03seq\"F\n" +
 	"\x04Kind\x12\n" +
 	"\n" +
 	"\x06TYPING\x10\x00\x12\x0f\n" +
 	"\vSTOP_TYPING\x10\x01\x12\r\n" +
-	"\tDELIVERED\x10\x02*\xb1\x03\n" +
+	"\tDELIVERED\x10\x02\x12\x12\n" +
+	"\x0eQUEUE_POSITION\x10\x03*\xb1\x03\n" +
 	"\x04Code\x12\x06\n" +
 	"\x02OK\x10\x00\x12\v\n" +
 	"\aINVALID\x10\x01\x12\x0e\n" +
