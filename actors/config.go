@@ -30,6 +30,12 @@ type Config struct {
 	MaxBodyBytes int
 	// MaxGroupMembers is the largest group (default 10,000).
 	MaxGroupMembers int
+	// PreJoinHistory: in groups without their own setting, a member added
+	// later sees the last this many seqs before its join (default 0: from
+	// its join on). MaxPreJoinHistory bounds a group's setting (default
+	// 1,000).
+	PreJoinHistory    int
+	MaxPreJoinHistory int
 	// FanoutThreshold: conversations with at most this many members get one
 	// Deliver (inbox entry) per member per message; larger groups use read
 	// fan-out (default 500).
@@ -98,6 +104,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		MaxGroupMembers:      10000,
+		MaxPreJoinHistory:    1000,
 		FanoutThreshold:      500,
 		SendRate:             50,
 		SendBurst:            100,
@@ -130,6 +137,10 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	setInt(&c.MaxGroupMembers, d.MaxGroupMembers)
+	setInt(&c.MaxPreJoinHistory, d.MaxPreJoinHistory)
+	if c.PreJoinHistory < 0 || c.PreJoinHistory > c.MaxPreJoinHistory {
+		return c, fmt.Errorf("actors: pre-join history %d, want 0..%d", c.PreJoinHistory, c.MaxPreJoinHistory)
+	}
 	setInt(&c.FanoutThreshold, d.FanoutThreshold)
 	setInt(&c.SendBurst, d.SendBurst)
 	setInt(&c.DedupeWindow, d.DedupeWindow)
