@@ -64,11 +64,12 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 		return
 	}
 	var flags uint32
-	if c.rt.policy.matches(m.Body) {
-		if c.rt.policy.mode == PolicyBlock {
-			reply(pbErr(pb.Code_REJECTED_POLICY, "rejected: policy"))
-			return
-		}
+	flagged, e := c.checkWords(m.Sender, m.Body)
+	if e != nil {
+		reply(e)
+		return
+	}
+	if flagged {
 		flags |= storage.FlagFlagged
 	}
 	msg := storage.Message{

@@ -86,9 +86,10 @@ func (t *tuning) storeLimits() storage.Limits {
 
 // apply puts the flags into a node's configuration, validating them.
 func (t *tuning) apply(cfg *boot.NodeConfig) error {
-	pm, pw := cfg.Actors.PolicyMode, cfg.Actors.PolicyWords
+	pol := cfg.Actors
 	cfg.Actors = t.actors
-	cfg.Actors.PolicyMode, cfg.Actors.PolicyWords = pm, pw
+	cfg.Actors.PolicyMode, cfg.Actors.PolicyWords = pol.PolicyMode, pol.PolicyWords
+	cfg.Actors.BlockedWords, cfg.Actors.MonitorWords, cfg.Actors.WordListReload = pol.BlockedWords, pol.MonitorWords, pol.WordListReload
 	m := t.metrics
 	m.Windows = nil
 	for _, s := range t.windows {
