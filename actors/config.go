@@ -59,6 +59,10 @@ type Config struct {
 	BlockedWords   []string
 	MonitorWords   []string
 	WordListReload time.Duration
+	// MaxCardActions bounds a card's action buttons (default 4),
+	// MaxCardFields its fields (default 16).
+	MaxCardActions int
+	MaxCardFields  int
 	// MaxWords bounds each list (default 10,000), MaxWordBytes each word
 	// (default 128).
 	MaxWords     int
@@ -120,6 +124,8 @@ func DefaultConfig() Config {
 		MaxPreJoinHistory:    1000,
 		WordListReload:       5 * time.Second,
 		MaxWords:             10000,
+		MaxCardActions:       4,
+		MaxCardFields:        16,
 		MaxWordBytes:         128,
 		FanoutThreshold:      500,
 		SendRate:             50,
@@ -155,6 +161,8 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.MaxGroupMembers, d.MaxGroupMembers)
 	setInt(&c.MaxPreJoinHistory, d.MaxPreJoinHistory)
 	setInt(&c.MaxWords, d.MaxWords)
+	setInt(&c.MaxCardActions, d.MaxCardActions)
+	setInt(&c.MaxCardFields, d.MaxCardFields)
 	setInt(&c.MaxWordBytes, d.MaxWordBytes)
 	if c.WordListReload <= 0 {
 		c.WordListReload = d.WordListReload

@@ -63,6 +63,10 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 		reply(pbErr(pb.Code_RATE_LIMITED, "%s sends faster than %.0f messages/s in %s", m.Sender, c.rt.cfg.SendRate, c.id))
 		return
 	}
+	if e := c.checkKind(m); e != nil {
+		reply(e)
+		return
+	}
 	var flags uint32
 	flagged, e := c.checkWords(m.Sender, m.Body)
 	if e != nil {
@@ -74,7 +78,7 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 	}
 	msg := storage.Message{
 		ConvID: c.id, MsgID: c.rt.ids.next(now), ClientMsgID: m.ClientMsgId, Sender: m.Sender,
-		SenderRole: senderRole(mem.Role), Kind: storage.MsgNormal, Body: m.Body, Flags: flags,
+		SenderRole: senderRole(mem.Role), Kind: storage.MessageKind(m.Kind), RefSeq: m.RefSeq, Body: m.Body, Flags: flags,
 		ClientTS: fromMillis(m.ClientTsMs), ServerTS: now,
 	}
 	c.enqueue(ctx, &msg, func(e *pb.Error) {

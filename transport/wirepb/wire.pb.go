@@ -49,6 +49,7 @@ const (
 	Code_STORAGE_UNAVAILABLE Code = 14 // the store refuses writes (disk full, I/O error); reads still work; retry later
 	Code_BUSY                Code = 15 // the node is overloaded and refused before doing any work; retry after retry_after_ms
 	Code_TOO_MANY            Code = 16 // a per-user or per-address cap is reached (connections, devices)
+	Code_UPSTREAM_FAILED     Code = 17 // the business system (card webhook) failed, timed out or answered unsigned
 	// 32–63: transport.
 	Code_UNAUTHENTICATED Code = 32 // missing, malformed, forged or wrong-key token
 	Code_TOKEN_EXPIRED   Code = 33 // token past its exp
@@ -82,6 +83,7 @@ var (
 		14: "STORAGE_UNAVAILABLE",
 		15: "BUSY",
 		16: "TOO_MANY",
+		17: "UPSTREAM_FAILED",
 		32: "UNAUTHENTICATED",
 		33: "TOKEN_EXPIRED",
 		34: "BAD_FRAME",
@@ -111,6 +113,7 @@ var (
 		"STORAGE_UNAVAILABLE": 14,
 		"BUSY":                15,
 		"TOO_MANY":            16,
+		"UPSTREAM_FAILED":     17,
 		"UNAUTHENTICATED":     32,
 		"TOKEN_EXPIRED":       33,
 		"BAD_FRAME":           34,
@@ -264,6 +267,9 @@ const (
 	MessageKind_NORMAL MessageKind = 0
 	MessageKind_RECALL MessageKind = 1 // ref_seq was recalled
 	MessageKind_SYSTEM MessageKind = 2 // membership change and other server notes
+	// A business card: body is JSON {title, fields, image_url, actions}
+	// (PROTOCOL.md, "Cards"); ref_seq set: it replaces the card at ref_seq.
+	MessageKind_CARD MessageKind = 3
 )
 
 // Enum value maps for MessageKind.
@@ -272,11 +278,13 @@ var (
 		0: "NORMAL",
 		1: "RECALL",
 		2: "SYSTEM",
+		3: "CARD",
 	}
 	MessageKind_value = map[string]int32{
 		"NORMAL": 0,
 		"RECALL": 1,
 		"SYSTEM": 2,
+		"CARD":   3,
 	}
 )
 
@@ -3806,7 +3814,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x06TYPING\x10\x00\x12\x0f\n" +
 	"\vSTOP_TYPING\x10\x01\x12\r\n" +
 	"\tDELIVERED\x10\x02\x12\x12\n" +
-	"\x0eQUEUE_POSITION\x10\x03*\xb1\x03\n" +
+	"\x0eQUEUE_POSITION\x10\x03*\xc6\x03\n" +
 	"\x04Code\x12\x06\n" +
 	"\x02OK\x10\x00\x12\v\n" +
 	"\aINVALID\x10\x01\x12\x0e\n" +
@@ -3829,6 +3837,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x13STORAGE_UNAVAILABLE\x10\x0e\x12\b\n" +
 	"\x04BUSY\x10\x0f\x12\f\n" +
 	"\bTOO_MANY\x10\x10\x12\x13\n" +
+	"\x0fUPSTREAM_FAILED\x10\x11\x12\x13\n" +
 	"\x0fUNAUTHENTICATED\x10 \x12\x11\n" +
 	"\rTOKEN_EXPIRED\x10!\x12\r\n" +
 	"\tBAD_FRAME\x10\"\x12\x13\n" +
@@ -3852,14 +3861,15 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x05ADMIN\x10\x01\x12\t\n" +
 	"\x05OWNER\x10\x02\x12\f\n" +
 	"\bCUSTOMER\x10\x03\x12\t\n" +
-	"\x05AGENT\x10\x04*1\n" +
+	"\x05AGENT\x10\x04*;\n" +
 	"\vMessageKind\x12\n" +
 	"\n" +
 	"\x06NORMAL\x10\x00\x12\n" +
 	"\n" +
 	"\x06RECALL\x10\x01\x12\n" +
 	"\n" +
-	"\x06SYSTEM\x10\x02B8Z6github.com/switchboard-im/switchboard/transport/wirepbb\x06proto3"
+	"\x06SYSTEM\x10\x02\x12\b\n" +
+	"\x04CARD\x10\x03B8Z6github.com/switchboard-im/switchboard/transport/wirepbb\x06proto3"
 
 var (
 	file_transport_wirepb_wire_proto_rawDescOnce sync.Once
