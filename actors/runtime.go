@@ -41,8 +41,10 @@ type Runtime struct {
 	wordPolicy atomic.Pointer[wordPolicy]
 	wordsMu    sync.Mutex
 	stopWords  func()
-	hub        *actor.PID
-	log        *slog.Logger
+	// cardClicker serves card clicks (session_cards.go).
+	cardClicker atomic.Pointer[CardClicker]
+	hub         *actor.PID
+	log         *slog.Logger
 
 	admit     *admission    // load shedding at the door (admission.go)
 	sessions  *sessionIndex // this node's connected devices (sessions.go)

@@ -134,6 +134,8 @@ func validateRequest(r *wirepb.Request) error {
 	case *wirepb.Request_Pin:
 		return checkConv(op.Pin.Conv)
 	case *wirepb.Request_Ping:
+	case *wirepb.Request_CardClick:
+		return validateCardClick(op.CardClick)
 	default:
 		return wirepb.Errorf(wirepb.Code_UNKNOWN_TYPE, "request %d names no known operation", r.Id)
 	}
@@ -169,6 +171,8 @@ func opName(r *wirepb.Request) string {
 		return "pin"
 	case *wirepb.Request_Ping:
 		return "ping"
+	case *wirepb.Request_CardClick:
+		return "card_click"
 	}
 	return "unknown"
 }

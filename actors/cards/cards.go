@@ -291,3 +291,12 @@ func (c *Cards) attempt(ctx context.Context, key string, body []byte) (Answer, b
 	}
 	return ans, false, nil
 }
+
+// Serve is Click in the shape of actors.CardClicker.
+func (c *Cards) Serve(ctx context.Context, k *pb.CardClick) (*pb.CardClickResult, error) {
+	r, err := c.Click(ctx, k.User, k.Conv, k.Seq, k.Action)
+	if err != nil {
+		return nil, err
+	}
+	return &pb.CardClickResult{Mode: r.Mode, Seq: r.Seq, Duplicate: r.Duplicate, Attempts: uint32(r.Attempts)}, nil
+}

@@ -123,6 +123,7 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
+	rt.SetCardClicker(cd.Serve)
 	mcfg := cfg.Membership
 	if mcfg.ProbeInterval == 0 {
 		d := membership.DefaultConfig()

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,7 +17,7 @@ import (
 
 func newSendCmd() *cobra.Command {
 	var o clientOptions
-	var to, conv, text, clientMsgID string
+	var to, conv, text, clientMsgID, cardFile string
 	cmd := &cobra.Command{
 		Use:   "send",
 		Short: "Send a message (to user:NAME, or to a conversation)",
@@ -28,8 +29,14 @@ func newSendCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if text == "" {
-				return errors.New("give --text")
+			if (text == "") == (cardFile == "") {
+				return errors.New("give --text or --card")
+			}
+			var card []byte
+			if cardFile != "" {
+				if card, err = os.ReadFile(cardFile); err != nil {
+					return err
+				}
 			}
 			ctx, cancel := o.withTimeout(cmd.Context())
 			defer cancel()
@@ -38,7 +45,12 @@ func newSendCmd() *cobra.Command {
 				return err
 			}
 			defer c.Close()
-			p, err := c.Send(target, []byte(text), clientMsgID)
+			send := c.Send
+			body := []byte(text)
+			if card != nil {
+				send, body = c.SendCard, card
+			}
+			p, err := send(target, body, clientMsgID)
 			if err != nil {
 				return err
 			}
@@ -58,6 +70,7 @@ func newSendCmd() *cobra.Command {
 	cmd.Flags().StringVar(&to, "to", "", "user:NAME for the direct conversation, or conv:ID")
 	cmd.Flags().StringVar(&conv, "conv", "", "conversation id")
 	cmd.Flags().StringVar(&text, "text", "", "message text")
+	cmd.Flags().StringVar(&cardFile, "card", "", "send a business card: a JSON file {title, fields, image_url, actions} (docs/DESK.md)")
 	cmd.Flags().StringVar(&clientMsgID, "client-msg-id", "", "idempotency key (a resend with the same key is stored once)")
 	return cmd
 }

@@ -1223,6 +1223,7 @@ type Request struct {
 	//	*Request_Presence
 	//	*Request_Pin
 	//	*Request_Ping
+	//	*Request_CardClick
 	Op            isRequest_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1389,6 +1390,15 @@ func (x *Request) GetPing() *PingRequest {
 	return nil
 }
 
+func (x *Request) GetCardClick() *CardClickRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Request_CardClick); ok {
+			return x.CardClick
+		}
+	}
+	return nil
+}
+
 type isRequest_Op interface {
 	isRequest_Op()
 }
@@ -1445,6 +1455,10 @@ type Request_Ping struct {
 	Ping *PingRequest `protobuf:"bytes,22,opt,name=ping,proto3,oneof"`
 }
 
+type Request_CardClick struct {
+	CardClick *CardClickRequest `protobuf:"bytes,23,opt,name=card_click,json=cardClick,proto3,oneof"`
+}
+
 func (*Request_Send) isRequest_Op() {}
 
 func (*Request_Sync) isRequest_Op() {}
@@ -1471,6 +1485,8 @@ func (*Request_Pin) isRequest_Op() {}
 
 func (*Request_Ping) isRequest_Op() {}
 
+func (*Request_CardClick) isRequest_Op() {}
+
 type Response struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -1490,6 +1506,7 @@ type Response struct {
 	//	*Response_Presence
 	//	*Response_Pin
 	//	*Response_Ping
+	//	*Response_CardClick
 	Result        isResponse_Result `protobuf_oneof:"result"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1663,6 +1680,15 @@ func (x *Response) GetPing() *PingResult {
 	return nil
 }
 
+func (x *Response) GetCardClick() *CardClickResult {
+	if x != nil {
+		if x, ok := x.Result.(*Response_CardClick); ok {
+			return x.CardClick
+		}
+	}
+	return nil
+}
+
 type isResponse_Result interface {
 	isResponse_Result()
 }
@@ -1719,6 +1745,10 @@ type Response_Ping struct {
 	Ping *PingResult `protobuf:"bytes,22,opt,name=ping,proto3,oneof"`
 }
 
+type Response_CardClick struct {
+	CardClick *CardClickResult `protobuf:"bytes,23,opt,name=card_click,json=cardClick,proto3,oneof"`
+}
+
 func (*Response_Send) isResponse_Result() {}
 
 func (*Response_Sync) isResponse_Result() {}
@@ -1745,6 +1775,8 @@ func (*Response_Pin) isResponse_Result() {}
 
 func (*Response_Ping) isResponse_Result() {}
 
+func (*Response_CardClick) isResponse_Result() {}
+
 // SendRequest names exactly one of conv or to.
 type SendRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1753,6 +1785,7 @@ type SendRequest struct {
 	ClientMsgId   string                 `protobuf:"bytes,3,opt,name=client_msg_id,json=clientMsgId,proto3" json:"client_msg_id,omitempty"` // idempotency key: a resend with the same id is answered with the original
 	Body          []byte                 `protobuf:"bytes,4,opt,name=body,proto3" json:"body,omitempty"`
 	ClientTsMs    int64                  `protobuf:"varint,5,opt,name=client_ts_ms,json=clientTsMs,proto3" json:"client_ts_ms,omitempty"`
+	Kind          MessageKind            `protobuf:"varint,6,opt,name=kind,proto3,enum=switchboard.wire.v1.MessageKind" json:"kind,omitempty"` // NORMAL (text, the default) or CARD (body: the card's JSON)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1820,6 +1853,13 @@ func (x *SendRequest) GetClientTsMs() int64 {
 		return x.ClientTsMs
 	}
 	return 0
+}
+
+func (x *SendRequest) GetKind() MessageKind {
+	if x != nil {
+		return x.Kind
+	}
+	return MessageKind_NORMAL
 }
 
 type SendResult struct {
@@ -3564,6 +3604,129 @@ func (x *Signal) GetSeq() uint64 {
 	return 0
 }
 
+// CardClickRequest: the user clicked action (an action id) of the card at
+// seq of conv. The node calls the business's card webhook and posts its
+// answer into conv (a card update or a new message) before it answers.
+type CardClickRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	Seq           uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	Action        string                 `protobuf:"bytes,3,opt,name=action,proto3" json:"action,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CardClickRequest) Reset() {
+	*x = CardClickRequest{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CardClickRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CardClickRequest) ProtoMessage() {}
+
+func (x *CardClickRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CardClickRequest.ProtoReflect.Descriptor instead.
+func (*CardClickRequest) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *CardClickRequest) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *CardClickRequest) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *CardClickRequest) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+type CardClickResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Mode          string                 `protobuf:"bytes,1,opt,name=mode,proto3" json:"mode,omitempty"`            // update, new or none: what the business answered
+	Seq           uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`             // the posted answer's seq (0 for none)
+	Duplicate     bool                   `protobuf:"varint,3,opt,name=duplicate,proto3" json:"duplicate,omitempty"` // the answer of an earlier click of the same action
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CardClickResult) Reset() {
+	*x = CardClickResult{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CardClickResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CardClickResult) ProtoMessage() {}
+
+func (x *CardClickResult) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CardClickResult.ProtoReflect.Descriptor instead.
+func (*CardClickResult) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *CardClickResult) GetMode() string {
+	if x != nil {
+		return x.Mode
+	}
+	return ""
+}
+
+func (x *CardClickResult) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *CardClickResult) GetDuplicate() bool {
+	if x != nil {
+		return x.Duplicate
+	}
+	return false
+}
+
 var File_transport_wirepb_wire_proto protoreflect.FileDescriptor
 
 const file_transport_wirepb_wire_proto_rawDesc = "" +
@@ -3635,7 +3798,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x06GoAway\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12!\n" +
 	"\freconnect_to\x18\x02 \x01(\tR\vreconnectTo\x12.\n" +
-	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\xf2\x06\n" +
+	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\xba\a\n" +
 	"\aRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x126\n" +
 	"\x04send\x18\n" +
@@ -3653,8 +3816,10 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\amembers\x18\x13 \x01(\v2#.switchboard.wire.v1.MembersRequestH\x00R\amembers\x12B\n" +
 	"\bpresence\x18\x14 \x01(\v2$.switchboard.wire.v1.PresenceRequestH\x00R\bpresence\x123\n" +
 	"\x03pin\x18\x15 \x01(\v2\x1f.switchboard.wire.v1.PinRequestH\x00R\x03pin\x126\n" +
-	"\x04ping\x18\x16 \x01(\v2 .switchboard.wire.v1.PingRequestH\x00R\x04pingB\x04\n" +
-	"\x02op\"\x9c\a\n" +
+	"\x04ping\x18\x16 \x01(\v2 .switchboard.wire.v1.PingRequestH\x00R\x04ping\x12F\n" +
+	"\n" +
+	"card_click\x18\x17 \x01(\v2%.switchboard.wire.v1.CardClickRequestH\x00R\tcardClickB\x04\n" +
+	"\x02op\"\xe3\a\n" +
 	"\bResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x120\n" +
 	"\x05error\x18\x02 \x01(\v2\x1a.switchboard.wire.v1.ErrorR\x05error\x125\n" +
@@ -3673,15 +3838,18 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\amembers\x18\x13 \x01(\v2\".switchboard.wire.v1.MembersResultH\x00R\amembers\x12A\n" +
 	"\bpresence\x18\x14 \x01(\v2#.switchboard.wire.v1.PresenceResultH\x00R\bpresence\x122\n" +
 	"\x03pin\x18\x15 \x01(\v2\x1e.switchboard.wire.v1.PinResultH\x00R\x03pin\x125\n" +
-	"\x04ping\x18\x16 \x01(\v2\x1f.switchboard.wire.v1.PingResultH\x00R\x04pingB\b\n" +
-	"\x06result\"\x8b\x01\n" +
+	"\x04ping\x18\x16 \x01(\v2\x1f.switchboard.wire.v1.PingResultH\x00R\x04ping\x12E\n" +
+	"\n" +
+	"card_click\x18\x17 \x01(\v2$.switchboard.wire.v1.CardClickResultH\x00R\tcardClickB\b\n" +
+	"\x06result\"\xc1\x01\n" +
 	"\vSendRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x12\"\n" +
 	"\rclient_msg_id\x18\x03 \x01(\tR\vclientMsgId\x12\x12\n" +
 	"\x04body\x18\x04 \x01(\fR\x04body\x12 \n" +
 	"\fclient_ts_ms\x18\x05 \x01(\x03R\n" +
-	"clientTsMs\"\xa3\x01\n" +
+	"clientTsMs\x124\n" +
+	"\x04kind\x18\x06 \x01(\x0e2 .switchboard.wire.v1.MessageKindR\x04kind\"\xa3\x01\n" +
 	"\n" +
 	"SendResult\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
@@ -3814,7 +3982,15 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x06TYPING\x10\x00\x12\x0f\n" +
 	"\vSTOP_TYPING\x10\x01\x12\r\n" +
 	"\tDELIVERED\x10\x02\x12\x12\n" +
-	"\x0eQUEUE_POSITION\x10\x03*\xc6\x03\n" +
+	"\x0eQUEUE_POSITION\x10\x03\"P\n" +
+	"\x10CardClickRequest\x12\x12\n" +
+	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x16\n" +
+	"\x06action\x18\x03 \x01(\tR\x06action\"U\n" +
+	"\x0fCardClickResult\x12\x12\n" +
+	"\x04mode\x18\x01 \x01(\tR\x04mode\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x1c\n" +
+	"\tduplicate\x18\x03 \x01(\bR\tduplicate*\xc6\x03\n" +
 	"\x04Code\x12\x06\n" +
 	"\x02OK\x10\x00\x12\v\n" +
 	"\aINVALID\x10\x01\x12\x0e\n" +
@@ -3884,7 +4060,7 @@ func file_transport_wirepb_wire_proto_rawDescGZIP() []byte {
 }
 
 var file_transport_wirepb_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
+var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
 var file_transport_wirepb_wire_proto_goTypes = []any{
 	(Code)(0),                        // 0: switchboard.wire.v1.Code
 	(ConvKind)(0),                    // 1: switchboard.wire.v1.ConvKind
@@ -3934,6 +4110,8 @@ var file_transport_wirepb_wire_proto_goTypes = []any{
 	(*MembershipUpdate)(nil),         // 45: switchboard.wire.v1.MembershipUpdate
 	(*ReadReceipt)(nil),              // 46: switchboard.wire.v1.ReadReceipt
 	(*Signal)(nil),                   // 47: switchboard.wire.v1.Signal
+	(*CardClickRequest)(nil),         // 48: switchboard.wire.v1.CardClickRequest
+	(*CardClickResult)(nil),          // 49: switchboard.wire.v1.CardClickResult
 }
 var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	0,  // 0: switchboard.wire.v1.Error.code:type_name -> switchboard.wire.v1.Code
@@ -3960,40 +4138,43 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	37, // 21: switchboard.wire.v1.Request.presence:type_name -> switchboard.wire.v1.PresenceRequest
 	39, // 22: switchboard.wire.v1.Request.pin:type_name -> switchboard.wire.v1.PinRequest
 	41, // 23: switchboard.wire.v1.Request.ping:type_name -> switchboard.wire.v1.PingRequest
-	6,  // 24: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
-	18, // 25: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
-	20, // 26: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
-	22, // 27: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
-	24, // 28: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
-	26, // 29: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
-	28, // 30: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
-	30, // 31: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
-	32, // 32: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
-	34, // 33: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
-	36, // 34: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
-	38, // 35: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
-	40, // 36: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
-	42, // 37: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
-	9,  // 38: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	7,  // 39: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
-	9,  // 40: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	1,  // 41: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
-	8,  // 42: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
-	4,  // 43: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
-	2,  // 44: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
-	8,  // 45: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
-	7,  // 46: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
-	44, // 47: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
-	45, // 48: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
-	46, // 49: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
-	1,  // 50: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
-	8,  // 51: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
-	5,  // 52: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
-	53, // [53:53] is the sub-list for method output_type
-	53, // [53:53] is the sub-list for method input_type
-	53, // [53:53] is the sub-list for extension type_name
-	53, // [53:53] is the sub-list for extension extendee
-	0,  // [0:53] is the sub-list for field type_name
+	48, // 24: switchboard.wire.v1.Request.card_click:type_name -> switchboard.wire.v1.CardClickRequest
+	6,  // 25: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
+	18, // 26: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
+	20, // 27: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
+	22, // 28: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
+	24, // 29: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
+	26, // 30: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
+	28, // 31: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
+	30, // 32: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
+	32, // 33: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
+	34, // 34: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
+	36, // 35: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
+	38, // 36: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
+	40, // 37: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
+	42, // 38: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
+	49, // 39: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
+	3,  // 40: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
+	9,  // 41: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	7,  // 42: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
+	9,  // 43: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	1,  // 44: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
+	8,  // 45: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
+	4,  // 46: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
+	2,  // 47: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
+	8,  // 48: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
+	7,  // 49: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
+	44, // 50: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
+	45, // 51: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
+	46, // 52: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
+	1,  // 53: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
+	8,  // 54: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
+	5,  // 55: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
+	56, // [56:56] is the sub-list for method output_type
+	56, // [56:56] is the sub-list for method input_type
+	56, // [56:56] is the sub-list for extension type_name
+	56, // [56:56] is the sub-list for extension extendee
+	0,  // [0:56] is the sub-list for field type_name
 }
 
 func init() { file_transport_wirepb_wire_proto_init() }
@@ -4021,6 +4202,7 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Request_Presence)(nil),
 		(*Request_Pin)(nil),
 		(*Request_Ping)(nil),
+		(*Request_CardClick)(nil),
 	}
 	file_transport_wirepb_wire_proto_msgTypes[10].OneofWrappers = []any{
 		(*Response_Send)(nil),
@@ -4036,6 +4218,7 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Response_Presence)(nil),
 		(*Response_Pin)(nil),
 		(*Response_Ping)(nil),
+		(*Response_CardClick)(nil),
 	}
 	file_transport_wirepb_wire_proto_msgTypes[37].OneofWrappers = []any{
 		(*Push_Message)(nil),
@@ -4049,7 +4232,7 @@ func file_transport_wirepb_wire_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_transport_wirepb_wire_proto_rawDesc), len(file_transport_wirepb_wire_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   42,
+			NumMessages:   44,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
