@@ -52,7 +52,8 @@ type queueGrain struct {
 	// pushed is the position each waiting customer was last told; not
 	// stored: a new activation tells everyone again.
 	pushed    map[string]int
-	positions bool // a position push is scheduled
+	positions bool // positions changed since the last push
+	pushing   bool // a push is under way: the next waits for it
 }
 
 // positionsChanged schedules a push of the changed positions. It goes
@@ -60,14 +61,21 @@ type queueGrain struct {
 func (q *queueGrain) positionsChanged(ctx actor.Context) {
 	if !q.positions {
 		q.positions = true
-		ctx.Send(ctx.Self(), selfMsg{"positions"})
+		if !q.pushing {
+			ctx.Send(ctx.Self(), selfMsg{"positions"})
+		}
 	}
 }
 
 // pushPositions tells the customers among the first PositionPushes waiting
 // whose position changed, and those who left, where they are now (best
-// effort: a signal, never stored).
-func (q *queueGrain) pushPositions(g *grain) {
+// effort: a signal, never stored). One push at a time per queue: changes
+// made meanwhile are pushed together once it is done, so a busy queue
+// costs at most PositionPushes signals per push, not per change.
+func (q *queueGrain) pushPositions(g *grain, ctx actor.Context) {
+	if q.pushing || !q.positions {
+		return
+	}
 	q.positions = false
 	if q.pushed == nil {
 		q.pushed = map[string]int{}
@@ -101,11 +109,14 @@ func (q *queueGrain) pushPositions(g *grain) {
 	if len(out) == 0 {
 		return
 	}
+	q.pushing = true
+	self, root := ctx.Self(), ctx.ActorSystem().Root
 	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 4*g.d.rt.Config().RequestTimeout)
+		defer root.Send(self, selfMsg{"pushed"})
+		pctx, cancel := context.WithTimeout(context.Background(), 4*g.d.rt.Config().RequestTimeout)
 		defer cancel()
 		for _, p := range out {
-			g.d.rt.DeskPosition(ctx, p.user, p.conv, p.pos)
+			g.d.rt.DeskPosition(pctx, p.user, p.conv, p.pos)
 		}
 	}()
 }
@@ -365,7 +376,10 @@ func (q *queueGrain) self(g *grain, ctx actor.Context, m any) {
 		q.dispatch(g, ctx)
 		q.positionsChanged(ctx)
 	case "positions":
-		q.pushPositions(g)
+		q.pushPositions(g, ctx)
+	case "pushed":
+		q.pushing = false
+		q.pushPositions(g, ctx)
 	case "dispatch":
 		q.dispatch(g, ctx)
 	}
