@@ -152,6 +152,19 @@ func TestCardRoundTrip(t *testing.T) {
 	if _, err := send(pb.MessageKind_CARD, card("a1", "a2", "a3", "a4", "a5", "a6", "a7", "a8", "a9")); actors.CodeOf(err) != pb.Code_INVALID || !strings.Contains(err.Error(), "limit 8") {
 		t.Errorf("9 actions: %v", err)
 	}
+	fields := func(n int) []byte {
+		var fs []string
+		for i := range n {
+			fs = append(fs, fmt.Sprintf(`{"label":"f%d","value":"v"}`, i))
+		}
+		return []byte(`{"title":"t","fields":[` + strings.Join(fs, ",") + `]}`)
+	}
+	if _, err := send(pb.MessageKind_CARD, fields(16)); err != nil {
+		t.Errorf("16 fields (the default limit): %v", err)
+	}
+	if _, err := send(pb.MessageKind_CARD, fields(17)); actors.CodeOf(err) != pb.Code_INVALID || !strings.Contains(err.Error(), "limit 16") {
+		t.Errorf("17 fields: %v", err)
+	}
 	r, err := send(pb.MessageKind_CARD, card("book", "flaky", "slow", "down", "refuse", "forged", "badcard", "nothing"))
 	if err != nil {
 		t.Fatal(err)
