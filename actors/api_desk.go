@@ -45,3 +45,9 @@ func (n *Runtime) Call(ctx context.Context, kind, identity string, call *pb.Desk
 
 // NewError builds the *Error of a rejection, for grains outside this package.
 func NewError(code pb.Code, msg string) *Error { return &Error{Code: code, Message: msg} }
+
+// DeskPosition tells user's connected devices (best effort, never stored)
+// that the session of conv is at position pos of its queue; 0: it left it.
+func (n *Runtime) DeskPosition(ctx context.Context, user, conv string, pos int) {
+	n.routeSignal(ctx, user, &pb.Signal{Kind: pb.Signal_QUEUE_POSITION, Conv: conv, User: user, Seq: uint64(max(pos, 0))})
+}

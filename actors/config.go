@@ -30,6 +30,12 @@ type Config struct {
 	MaxBodyBytes int
 	// MaxGroupMembers is the largest group (default 10,000).
 	MaxGroupMembers int
+	// PreJoinHistory: in groups without their own setting, a member added
+	// later sees the last this many seqs before its join (default 0: from
+	// its join on). MaxPreJoinHistory bounds a group's setting (default
+	// 1,000).
+	PreJoinHistory    int
+	MaxPreJoinHistory int
 	// FanoutThreshold: conversations with at most this many members get one
 	// Deliver (inbox entry) per member per message; larger groups use read
 	// fan-out (default 500).
@@ -41,9 +47,26 @@ type Config struct {
 	// RecallWindow is how long a sender may recall its message (default
 	// 2 min); owners and admins of a group may recall any message any time.
 	RecallWindow time.Duration
-	// PolicyWords are matched case-insensitively against message bodies.
+	// PolicyWords are matched case-insensitively against message bodies;
+	// PolicyMode block adds them to the blocked list, flag to the monitor
+	// list.
 	PolicyWords []string
 	PolicyMode  PolicyMode
+	// BlockedWords refuse a send (REJECTED_POLICY); MonitorWords deliver
+	// it flagged, counted and logged. Both apply at once and are replaced
+	// at run time with Runtime.SetWordLists (wordlists.go), whose stored
+	// lists every node reloads every WordListReload (default 5 s).
+	BlockedWords   []string
+	MonitorWords   []string
+	WordListReload time.Duration
+	// MaxCardActions bounds a card's action buttons (default 4),
+	// MaxCardFields its fields (default 16).
+	MaxCardActions int
+	MaxCardFields  int
+	// MaxWords bounds each list (default 10,000), MaxWordBytes each word
+	// (default 128).
+	MaxWords     int
+	MaxWordBytes int
 	// IdleTimeout passivates a grain that received nothing for this long
 	// (default 10 min).
 	IdleTimeout time.Duration
@@ -101,6 +124,12 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		MaxGroupMembers:      10000,
+		MaxPreJoinHistory:    1000,
+		WordListReload:       5 * time.Second,
+		MaxWords:             10000,
+		MaxCardActions:       4,
+		MaxCardFields:        16,
+		MaxWordBytes:         128,
 		FanoutThreshold:      500,
 		SendRate:             50,
 		SendBurst:            100,
@@ -134,6 +163,17 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	setInt(&c.MaxGroupMembers, d.MaxGroupMembers)
+	setInt(&c.MaxPreJoinHistory, d.MaxPreJoinHistory)
+	setInt(&c.MaxWords, d.MaxWords)
+	setInt(&c.MaxCardActions, d.MaxCardActions)
+	setInt(&c.MaxCardFields, d.MaxCardFields)
+	setInt(&c.MaxWordBytes, d.MaxWordBytes)
+	if c.WordListReload <= 0 {
+		c.WordListReload = d.WordListReload
+	}
+	if c.PreJoinHistory < 0 || c.PreJoinHistory > c.MaxPreJoinHistory {
+		return c, fmt.Errorf("actors: pre-join history %d, want 0..%d", c.PreJoinHistory, c.MaxPreJoinHistory)
+	}
 	setInt(&c.FanoutThreshold, d.FanoutThreshold)
 	setInt(&c.SendBurst, d.SendBurst)
 	setInt(&c.DedupeWindow, d.DedupeWindow)

@@ -23,6 +23,7 @@ import (
 func (c *conversation) load(ctx actor.Context) {
 	bg := context.Background()
 	c.members = map[string]*storage.Member{}
+	c.settings = nil
 	c.dedupe = map[dedupeKey]dedupeEntry{}
 	c.ring = make([]dedupeKey, 0, 16)
 	c.limiters = map[string]*rate.Limiter{}

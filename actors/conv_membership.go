@@ -137,6 +137,14 @@ func (c *conversation) changeMembership(ctx actor.Context, m *pb.MembershipChang
 		reply(e, 0)
 		return
 	}
+	joined := seq
+	if m.Op == pb.MembershipChange_ADD {
+		var e *pb.Error
+		if joined, e = c.joinedSeq(seq); e != nil {
+			reply(e, 0)
+			return
+		}
+	}
 	now := time.Now()
 	var changed []storage.Member
 	for _, user := range m.Users {
@@ -151,7 +159,7 @@ func (c *conversation) changeMembership(ctx actor.Context, m *pb.MembershipChang
 			if role == storage.RoleOwner {
 				role = storage.RoleMember
 			}
-			mem = storage.Member{ConvID: c.id, UserID: user, Role: role, JoinedSeq: seq, JoinedAt: now}
+			mem = storage.Member{ConvID: c.id, UserID: user, Role: role, JoinedSeq: joined, JoinedAt: now}
 		case pb.MembershipChange_REMOVE, pb.MembershipChange_LEAVE:
 			mem = *old
 			mem.LeftSeq = seq

@@ -63,17 +63,22 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 		reply(pbErr(pb.Code_RATE_LIMITED, "%s sends faster than %.0f messages/s in %s", m.Sender, c.rt.cfg.SendRate, c.id))
 		return
 	}
+	if e := c.checkKind(m); e != nil {
+		reply(e)
+		return
+	}
 	var flags uint32
-	if c.rt.policy.matches(m.Body) {
-		if c.rt.policy.mode == PolicyBlock {
-			reply(pbErr(pb.Code_REJECTED_POLICY, "rejected: policy"))
-			return
-		}
+	flagged, e := c.checkWords(m.Sender, m.Body)
+	if e != nil {
+		reply(e)
+		return
+	}
+	if flagged {
 		flags |= storage.FlagFlagged
 	}
 	msg := storage.Message{
 		ConvID: c.id, MsgID: c.rt.ids.next(now), ClientMsgID: m.ClientMsgId, Sender: m.Sender,
-		SenderRole: senderRole(mem.Role), Kind: storage.MsgNormal, Body: m.Body, Flags: flags,
+		SenderRole: senderRole(mem.Role), Kind: storage.MessageKind(m.Kind), RefSeq: m.RefSeq, Body: m.Body, Flags: flags,
 		ClientTS: fromMillis(m.ClientTsMs), ServerTS: now,
 	}
 	c.enqueue(ctx, &msg, func(e *pb.Error) {

@@ -31,6 +31,7 @@ type conversation struct {
 	loaded   bool
 	exists   bool
 	fenced   bool
+	settings *groupSettings // loaded on first use (conv_settings.go)
 	kind     storage.ConvKind
 	epoch    uint64
 	reserved uint64 // highest seq this epoch may assign
@@ -144,6 +145,8 @@ func (c *conversation) Receive(ctx actor.Context) {
 		c.changeMembership(ctx, m)
 	case *pb.DeskEvent:
 		c.deskEvent(ctx, m)
+	case *pb.GroupSettings:
+		c.groupSettings(ctx, m)
 	case *pb.ConvState:
 		c.state(ctx, m)
 	case *pb.ReadBy:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -35,9 +36,15 @@ type Runtime struct {
 	limits  storage.Limits // the store's, checked by the grains first
 	slot    *nodeSlot
 	ids     *idGen
-	policy  *policy
-	hub     *actor.PID
-	log     *slog.Logger
+	// wordPolicy holds the word lists in force (wordlists.go); wordsMu
+	// orders their replacement.
+	wordPolicy atomic.Pointer[wordPolicy]
+	wordsMu    sync.Mutex
+	stopWords  func()
+	// cardClicker serves card clicks (session_cards.go).
+	cardClicker atomic.Pointer[CardClicker]
+	hub         *actor.PID
+	log         *slog.Logger
 
 	leaving   atomic.Bool   // MarkLeaving: this member is leaving the cluster
 	admit     *admission    // load shedding at the door (admission.go)
@@ -63,7 +70,13 @@ func NewRuntime(cfg Config, store storage.Store) (*Runtime, error) {
 	if cfg.MaxBodyBytes > limits.MaxBodyBytes {
 		return nil, fmt.Errorf("actors: max body bytes %d exceeds the store's limit %d: configure both from one value", cfg.MaxBodyBytes, limits.MaxBodyBytes)
 	}
-	return &Runtime{store: store, cfg: cfg, limits: limits, policy: newPolicy(cfg.PolicyMode, cfg.PolicyWords), log: cfg.Logger, admit: newAdmission(cfg)}, nil
+	rt := &Runtime{store: store, cfg: cfg, limits: limits, log: cfg.Logger, admit: newAdmission(cfg)}
+	wl := configWordLists(cfg)
+	if err := rt.checkWordLists(wl); err != nil {
+		return nil, err
+	}
+	rt.wordPolicy.Store(newWordPolicy(wl))
+	return rt, nil
 }
 
 // Kinds are the grain kinds to register with the cluster.
@@ -95,6 +108,12 @@ func (n *Runtime) Attach(c *cluster.Cluster) error {
 	if err := n.startSessions(); err != nil {
 		return fmt.Errorf("start sessions: %w", err)
 	}
+	// Lists changed at run time outlive restarts; a store that cannot say
+	// is retried by the watch.
+	if err := n.reloadWordLists(ctx); err != nil {
+		n.log.Warn("stored word lists not loaded", "err", err)
+	}
+	n.stopWords = n.watchWordLists()
 	return nil
 }
 
@@ -102,6 +121,9 @@ func (n *Runtime) Attach(c *cluster.Cluster) error {
 // release frees it for the next node at once (a crash, not released, frees
 // it when the lease ends). Call it once the node stopped making messages.
 func (n *Runtime) Detach(release bool) {
+	if n.stopWords != nil {
+		n.stopWords()
+	}
 	n.stopSessions()
 	if n.slot == nil {
 		return

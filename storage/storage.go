@@ -111,6 +111,9 @@ const (
 	MsgNormal MessageKind = 0 // a user's message
 	MsgRecall MessageKind = 1 // withdraws RefSeq; has its own seq so every device learns of it
 	MsgSystem MessageKind = 2 // membership changes and other server notes
+	// MsgCard is a business card (a JSON body, see actors/card.go); with
+	// RefSeq set it is an update of the card at RefSeq.
+	MsgCard MessageKind = 3
 )
 
 // SenderRole is the sender's side in a service conversation (for metrics).
@@ -138,7 +141,7 @@ type Message struct {
 	Sender      string
 	SenderRole  SenderRole
 	Kind        MessageKind
-	RefSeq      uint64 // for MsgRecall: the recalled seq
+	RefSeq      uint64 // for MsgRecall: the recalled seq; for MsgCard: the card it updates
 	Body        []byte
 	Flags       uint32
 	ClientTS    time.Time // the client's send time (event time); zero if unknown

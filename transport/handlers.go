@@ -181,7 +181,7 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 	switch op := req.Op.(type) {
 	case *wirepb.Request_Send:
 		s := op.Send
-		m := &pb.SendMessage{Conv: s.Conv, ClientMsgId: s.ClientMsgId, Body: s.Body, ClientTsMs: s.ClientTsMs}
+		m := &pb.SendMessage{Conv: s.Conv, ClientMsgId: s.ClientMsgId, Body: s.Body, ClientTsMs: s.ClientTsMs, Kind: pb.MessageKind(s.Kind)}
 		r, err := sess.Send(ctx, s.To, m)
 		if err != nil {
 			return c.fail(err)
@@ -291,6 +291,9 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 			return c.fail(err)
 		}
 		return &wirepb.Response{Result: &wirepb.Response_Mute{Mute: &wirepb.MuteResult{TotalUnread: total}}}
+
+	case *wirepb.Request_CardClick:
+		return c.cardClick(ctx, op.CardClick)
 	}
 	return &wirepb.Response{Error: wirepb.Errorf(wirepb.Code_UNKNOWN_TYPE, "unknown operation")}
 }

@@ -136,6 +136,8 @@ func validateRequest(r *wirepb.Request) error {
 	case *wirepb.Request_Mute:
 		return checkConv(op.Mute.Conv)
 	case *wirepb.Request_Ping:
+	case *wirepb.Request_CardClick:
+		return validateCardClick(op.CardClick)
 	default:
 		return wirepb.Errorf(wirepb.Code_UNKNOWN_TYPE, "request %d names no known operation", r.Id)
 	}
@@ -173,6 +175,8 @@ func opName(r *wirepb.Request) string {
 		return "mute"
 	case *wirepb.Request_Ping:
 		return "ping"
+	case *wirepb.Request_CardClick:
+		return "card_click"
 	}
 	return "unknown"
 }

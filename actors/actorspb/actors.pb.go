@@ -45,6 +45,7 @@ const (
 	Code_STORAGE_UNAVAILABLE Code = 14 // the store refuses writes (disk full, I/O error); retry later
 	Code_BUSY                Code = 15 // overloaded: refused before any work; retry after the hinted delay
 	Code_TOO_MANY            Code = 16 // a per-user or per-address cap is reached (connections, devices)
+	Code_UPSTREAM_FAILED     Code = 17 // the business system (card webhook) failed, timed out or answered unsigned
 )
 
 // Enum value maps for Code.
@@ -67,6 +68,7 @@ var (
 		14: "STORAGE_UNAVAILABLE",
 		15: "BUSY",
 		16: "TOO_MANY",
+		17: "UPSTREAM_FAILED",
 	}
 	Code_value = map[string]int32{
 		"OK":                  0,
@@ -86,6 +88,7 @@ var (
 		"STORAGE_UNAVAILABLE": 14,
 		"BUSY":                15,
 		"TOO_MANY":            16,
+		"UPSTREAM_FAILED":     17,
 	}
 )
 
@@ -229,6 +232,7 @@ const (
 	MessageKind_NORMAL MessageKind = 0
 	MessageKind_RECALL MessageKind = 1 // ref_seq was recalled
 	MessageKind_SYSTEM MessageKind = 2 // membership change and other server notes
+	MessageKind_CARD   MessageKind = 3 // a business card (JSON body); ref_seq set: updates that card
 )
 
 // Enum value maps for MessageKind.
@@ -237,11 +241,13 @@ var (
 		0: "NORMAL",
 		1: "RECALL",
 		2: "SYSTEM",
+		3: "CARD",
 	}
 	MessageKind_value = map[string]int32{
 		"NORMAL": 0,
 		"RECALL": 1,
 		"SYSTEM": 2,
+		"CARD":   3,
 	}
 )
 
@@ -333,9 +339,10 @@ func (MembershipChange_Op) EnumDescriptor() ([]byte, []int) {
 type Signal_Kind int32
 
 const (
-	Signal_TYPING      Signal_Kind = 0
-	Signal_STOP_TYPING Signal_Kind = 1
-	Signal_DELIVERED   Signal_Kind = 2
+	Signal_TYPING         Signal_Kind = 0
+	Signal_STOP_TYPING    Signal_Kind = 1
+	Signal_DELIVERED      Signal_Kind = 2
+	Signal_QUEUE_POSITION Signal_Kind = 3 // desk: the customer's place in a queue (seq), 0 = left it
 )
 
 // Enum value maps for Signal_Kind.
@@ -344,11 +351,13 @@ var (
 		0: "TYPING",
 		1: "STOP_TYPING",
 		2: "DELIVERED",
+		3: "QUEUE_POSITION",
 	}
 	Signal_Kind_value = map[string]int32{
-		"TYPING":      0,
-		"STOP_TYPING": 1,
-		"DELIVERED":   2,
+		"TYPING":         0,
+		"STOP_TYPING":    1,
+		"DELIVERED":      2,
+		"QUEUE_POSITION": 3,
 	}
 )
 
@@ -798,6 +807,8 @@ type SendMessage struct {
 	ClientMsgId   string                 `protobuf:"bytes,3,opt,name=client_msg_id,json=clientMsgId,proto3" json:"client_msg_id,omitempty"`
 	Body          []byte                 `protobuf:"bytes,4,opt,name=body,proto3" json:"body,omitempty"`
 	ClientTsMs    int64                  `protobuf:"varint,5,opt,name=client_ts_ms,json=clientTsMs,proto3" json:"client_ts_ms,omitempty"`
+	Kind          MessageKind            `protobuf:"varint,6,opt,name=kind,proto3,enum=switchboard.actors.MessageKind" json:"kind,omitempty"` // NORMAL (text) or CARD
+	RefSeq        uint64                 `protobuf:"varint,7,opt,name=ref_seq,json=refSeq,proto3" json:"ref_seq,omitempty"`                   // CARD: the sender's card this one updates
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -863,6 +874,20 @@ func (x *SendMessage) GetBody() []byte {
 func (x *SendMessage) GetClientTsMs() int64 {
 	if x != nil {
 		return x.ClientTsMs
+	}
+	return 0
+}
+
+func (x *SendMessage) GetKind() MessageKind {
+	if x != nil {
+		return x.Kind
+	}
+	return MessageKind_NORMAL
+}
+
+func (x *SendMessage) GetRefSeq() uint64 {
+	if x != nil {
+		return x.RefSeq
 	}
 	return 0
 }
@@ -3339,7 +3364,7 @@ type Signal struct {
 	Kind          Signal_Kind            `protobuf:"varint,1,opt,name=kind,proto3,enum=switchboard.actors.Signal_Kind" json:"kind,omitempty"`
 	Conv          string                 `protobuf:"bytes,2,opt,name=conv,proto3" json:"conv,omitempty"`
 	User          string                 `protobuf:"bytes,3,opt,name=user,proto3" json:"user,omitempty"` // who typed, or who received
-	Seq           uint64                 `protobuf:"varint,4,opt,name=seq,proto3" json:"seq,omitempty"`  // DELIVERED: up to this seq
+	Seq           uint64                 `protobuf:"varint,4,opt,name=seq,proto3" json:"seq,omitempty"`  // DELIVERED: up to this seq; QUEUE_POSITION: the position
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3550,14 +3575,16 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x1aCreateConversationResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x19\n" +
 	"\blast_seq\x18\x02 \x01(\x04R\alastSeq\x12\x12\n" +
-	"\x04conv\x18\x03 \x01(\tR\x04conv\"\x93\x01\n" +
+	"\x04conv\x18\x03 \x01(\tR\x04conv\"\xe1\x01\n" +
 	"\vSendMessage\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
 	"\x06sender\x18\x02 \x01(\tR\x06sender\x12\"\n" +
 	"\rclient_msg_id\x18\x03 \x01(\tR\vclientMsgId\x12\x12\n" +
 	"\x04body\x18\x04 \x01(\fR\x04body\x12 \n" +
 	"\fclient_ts_ms\x18\x05 \x01(\x03R\n" +
-	"clientTsMs\"\xc2\x01\n" +
+	"clientTsMs\x123\n" +
+	"\x04kind\x18\x06 \x01(\x0e2\x1f.switchboard.actors.MessageKindR\x04kind\x12\x17\n" +
+	"\aref_seq\x18\a \x01(\x04R\x06refSeq\"\xc2\x01\n" +
 	"\fSendResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x15\n" +
 	"\x06msg_id\x18\x02 \x01(\x04R\x05msgId\x12\x10\n" +
@@ -3748,20 +3775,21 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\tSubscribe\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x14\n" +
 	"\x05convs\x18\x02 \x03(\tR\x05convs\x12 \n" +
-	"\vunsubscribe\x18\x03 \x01(\bR\vunsubscribe\"\xab\x01\n" +
+	"\vunsubscribe\x18\x03 \x01(\bR\vunsubscribe\"\xbf\x01\n" +
 	"\x06Signal\x123\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1f.switchboard.actors.Signal.KindR\x04kind\x12\x12\n" +
 	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x12\n" +
 	"\x04user\x18\x03 \x01(\tR\x04user\x12\x10\n" +
-	"\x03seq\x18\x04 \x01(\x04R\x03seq\"2\n" +
+	"\x03seq\x18\x04 \x01(\x04R\x03seq\"F\n" +
 	"\x04Kind\x12\n" +
 	"\n" +
 	"\x06TYPING\x10\x00\x12\x0f\n" +
 	"\vSTOP_TYPING\x10\x01\x12\r\n" +
-	"\tDELIVERED\x10\x02\"U\n" +
+	"\tDELIVERED\x10\x02\x12\x12\n" +
+	"\x0eQUEUE_POSITION\x10\x03\"U\n" +
 	"\vRouteSignal\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x122\n" +
-	"\x06signal\x18\x02 \x01(\v2\x1a.switchboard.actors.SignalR\x06signal*\x84\x02\n" +
+	"\x06signal\x18\x02 \x01(\v2\x1a.switchboard.actors.SignalR\x06signal*\x99\x02\n" +
 	"\x04Code\x12\x06\n" +
 	"\x02OK\x10\x00\x12\v\n" +
 	"\aINVALID\x10\x01\x12\x0e\n" +
@@ -3783,7 +3811,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\bINTERNAL\x10\r\x12\x17\n" +
 	"\x13STORAGE_UNAVAILABLE\x10\x0e\x12\b\n" +
 	"\x04BUSY\x10\x0f\x12\f\n" +
-	"\bTOO_MANY\x10\x10*I\n" +
+	"\bTOO_MANY\x10\x10\x12\x13\n" +
+	"\x0fUPSTREAM_FAILED\x10\x11*I\n" +
 	"\bConvKind\x12\x19\n" +
 	"\x15CONV_KIND_UNSPECIFIED\x10\x00\x12\n" +
 	"\n" +
@@ -3796,14 +3825,15 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x05ADMIN\x10\x01\x12\t\n" +
 	"\x05OWNER\x10\x02\x12\f\n" +
 	"\bCUSTOMER\x10\x03\x12\t\n" +
-	"\x05AGENT\x10\x04*1\n" +
+	"\x05AGENT\x10\x04*;\n" +
 	"\vMessageKind\x12\n" +
 	"\n" +
 	"\x06NORMAL\x10\x00\x12\n" +
 	"\n" +
 	"\x06RECALL\x10\x01\x12\n" +
 	"\n" +
-	"\x06SYSTEM\x10\x02B7Z5github.com/switchboard-im/switchboard/actors/actorspbb\x06proto3"
+	"\x06SYSTEM\x10\x02\x12\b\n" +
+	"\x04CARD\x10\x03B7Z5github.com/switchboard-im/switchboard/actors/actorspbb\x06proto3"
 
 var (
 	file_actors_actorspb_actors_proto_rawDescOnce sync.Once
@@ -3881,47 +3911,48 @@ var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	1,  // 4: switchboard.actors.CreateConversation.kind:type_name -> switchboard.actors.ConvKind
 	8,  // 5: switchboard.actors.CreateConversation.members:type_name -> switchboard.actors.Member
 	6,  // 6: switchboard.actors.CreateConversationResponse.error:type_name -> switchboard.actors.Error
-	6,  // 7: switchboard.actors.SendResponse.error:type_name -> switchboard.actors.Error
-	6,  // 8: switchboard.actors.RecallResponse.error:type_name -> switchboard.actors.Error
-	6,  // 9: switchboard.actors.HistoryResponse.error:type_name -> switchboard.actors.Error
-	7,  // 10: switchboard.actors.HistoryResponse.messages:type_name -> switchboard.actors.Message
-	4,  // 11: switchboard.actors.MembershipChange.op:type_name -> switchboard.actors.MembershipChange.Op
-	2,  // 12: switchboard.actors.MembershipChange.role:type_name -> switchboard.actors.Role
-	6,  // 13: switchboard.actors.MembershipResponse.error:type_name -> switchboard.actors.Error
-	6,  // 14: switchboard.actors.MembersResponse.error:type_name -> switchboard.actors.Error
-	8,  // 15: switchboard.actors.MembersResponse.members:type_name -> switchboard.actors.Member
-	6,  // 16: switchboard.actors.ConvStateResponse.error:type_name -> switchboard.actors.Error
-	1,  // 17: switchboard.actors.ConvStateResponse.kind:type_name -> switchboard.actors.ConvKind
-	7,  // 18: switchboard.actors.ConvStateResponse.last_message:type_name -> switchboard.actors.Message
-	8,  // 19: switchboard.actors.ConvStateResponse.member:type_name -> switchboard.actors.Member
-	1,  // 20: switchboard.actors.Deliver.kind:type_name -> switchboard.actors.ConvKind
-	7,  // 21: switchboard.actors.Deliver.messages:type_name -> switchboard.actors.Message
-	8,  // 22: switchboard.actors.Deliver.member:type_name -> switchboard.actors.Member
-	1,  // 23: switchboard.actors.MembershipNotice.kind:type_name -> switchboard.actors.ConvKind
-	8,  // 24: switchboard.actors.MembershipNotice.member:type_name -> switchboard.actors.Member
-	6,  // 25: switchboard.actors.RegisterDeviceResponse.error:type_name -> switchboard.actors.Error
-	1,  // 26: switchboard.actors.ConvSummary.kind:type_name -> switchboard.actors.ConvKind
-	7,  // 27: switchboard.actors.ConvSummary.last_message:type_name -> switchboard.actors.Message
-	6,  // 28: switchboard.actors.SyncResponse.error:type_name -> switchboard.actors.Error
-	30, // 29: switchboard.actors.SyncResponse.conversations:type_name -> switchboard.actors.ConvSummary
-	6,  // 30: switchboard.actors.MarkReadResponse.error:type_name -> switchboard.actors.Error
-	6,  // 31: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
-	30, // 32: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
-	6,  // 33: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
-	6,  // 34: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
-	51, // 35: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
-	7,  // 36: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
-	45, // 37: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
-	25, // 38: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
-	46, // 39: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
-	7,  // 40: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
-	5,  // 41: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
-	49, // 42: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
-	43, // [43:43] is the sub-list for method output_type
-	43, // [43:43] is the sub-list for method input_type
-	43, // [43:43] is the sub-list for extension type_name
-	43, // [43:43] is the sub-list for extension extendee
-	0,  // [0:43] is the sub-list for field type_name
+	3,  // 7: switchboard.actors.SendMessage.kind:type_name -> switchboard.actors.MessageKind
+	6,  // 8: switchboard.actors.SendResponse.error:type_name -> switchboard.actors.Error
+	6,  // 9: switchboard.actors.RecallResponse.error:type_name -> switchboard.actors.Error
+	6,  // 10: switchboard.actors.HistoryResponse.error:type_name -> switchboard.actors.Error
+	7,  // 11: switchboard.actors.HistoryResponse.messages:type_name -> switchboard.actors.Message
+	4,  // 12: switchboard.actors.MembershipChange.op:type_name -> switchboard.actors.MembershipChange.Op
+	2,  // 13: switchboard.actors.MembershipChange.role:type_name -> switchboard.actors.Role
+	6,  // 14: switchboard.actors.MembershipResponse.error:type_name -> switchboard.actors.Error
+	6,  // 15: switchboard.actors.MembersResponse.error:type_name -> switchboard.actors.Error
+	8,  // 16: switchboard.actors.MembersResponse.members:type_name -> switchboard.actors.Member
+	6,  // 17: switchboard.actors.ConvStateResponse.error:type_name -> switchboard.actors.Error
+	1,  // 18: switchboard.actors.ConvStateResponse.kind:type_name -> switchboard.actors.ConvKind
+	7,  // 19: switchboard.actors.ConvStateResponse.last_message:type_name -> switchboard.actors.Message
+	8,  // 20: switchboard.actors.ConvStateResponse.member:type_name -> switchboard.actors.Member
+	1,  // 21: switchboard.actors.Deliver.kind:type_name -> switchboard.actors.ConvKind
+	7,  // 22: switchboard.actors.Deliver.messages:type_name -> switchboard.actors.Message
+	8,  // 23: switchboard.actors.Deliver.member:type_name -> switchboard.actors.Member
+	1,  // 24: switchboard.actors.MembershipNotice.kind:type_name -> switchboard.actors.ConvKind
+	8,  // 25: switchboard.actors.MembershipNotice.member:type_name -> switchboard.actors.Member
+	6,  // 26: switchboard.actors.RegisterDeviceResponse.error:type_name -> switchboard.actors.Error
+	1,  // 27: switchboard.actors.ConvSummary.kind:type_name -> switchboard.actors.ConvKind
+	7,  // 28: switchboard.actors.ConvSummary.last_message:type_name -> switchboard.actors.Message
+	6,  // 29: switchboard.actors.SyncResponse.error:type_name -> switchboard.actors.Error
+	30, // 30: switchboard.actors.SyncResponse.conversations:type_name -> switchboard.actors.ConvSummary
+	6,  // 31: switchboard.actors.MarkReadResponse.error:type_name -> switchboard.actors.Error
+	6,  // 32: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
+	30, // 33: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
+	6,  // 34: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
+	6,  // 35: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
+	51, // 36: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
+	7,  // 37: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
+	45, // 38: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
+	25, // 39: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
+	46, // 40: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
+	7,  // 41: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
+	5,  // 42: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
+	49, // 43: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
+	44, // [44:44] is the sub-list for method output_type
+	44, // [44:44] is the sub-list for method input_type
+	44, // [44:44] is the sub-list for extension type_name
+	44, // [44:44] is the sub-list for extension extendee
+	0,  // [0:44] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_actors_proto_init() }

@@ -72,6 +72,10 @@ type Config struct {
 	MaxSkills int
 	// MaxScenes bounds the registered scenes (default 1,000).
 	MaxScenes int
+	// PositionPushes: the first this many waiting customers of a queue
+	// are told their position whenever it changes (default 100); those
+	// further back learn it when they come within the bound.
+	PositionPushes int
 	// BotUser is the robot a "bot" route step adds (default "bot").
 	BotUser string
 	// IdleTimeout passivates a thread grain without an open session
@@ -86,7 +90,7 @@ type Config struct {
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{StickyWindow: 30 * time.Minute, InactivityTimeout: 30 * time.Minute, OfferTimeout: 5 * time.Second,
-		MaxWaiting: 10000, MaxCapacity: 100, MaxSkills: 16, MaxScenes: 1000, BotUser: "bot", IdleTimeout: 10 * time.Minute}
+		MaxWaiting: 10000, MaxCapacity: 100, MaxSkills: 16, MaxScenes: 1000, PositionPushes: 100, BotUser: "bot", IdleTimeout: 10 * time.Minute}
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -102,7 +106,7 @@ func (c Config) withDefaults() (Config, error) {
 			*f.v = f.def
 		}
 	}
-	for _, f := range []struct{ v, def *int }{{&c.MaxWaiting, &d.MaxWaiting}, {&c.MaxCapacity, &d.MaxCapacity}, {&c.MaxSkills, &d.MaxSkills}, {&c.MaxScenes, &d.MaxScenes}} {
+	for _, f := range []struct{ v, def *int }{{&c.MaxWaiting, &d.MaxWaiting}, {&c.MaxCapacity, &d.MaxCapacity}, {&c.MaxSkills, &d.MaxSkills}, {&c.MaxScenes, &d.MaxScenes}, {&c.PositionPushes, &d.PositionPushes}} {
 		if *f.v < 0 {
 			return c, fmt.Errorf("desk: negative limit %d", *f.v)
 		}

@@ -1,8 +1,10 @@
 package desk
 
 import (
+	"context"
 	"encoding/json"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -47,6 +49,87 @@ type queueGrain struct {
 	Stats   QueueStats           `json:"stats"`
 	timer   bool                 // an offer-timeout is scheduled
 	refresh bool                 // a refresh of the agents' views is scheduled
+	// pushed is the position each waiting customer was last told; not
+	// stored: a new activation tells everyone again.
+	pushed    map[string]int
+	positions bool // positions changed since the last push
+	pushing   bool // a push is under way: the next waits for it
+}
+
+// positionsChanged schedules a push of the changed positions. It goes
+// through the mailbox, so a burst of changes is pushed once.
+func (q *queueGrain) positionsChanged(ctx actor.Context) {
+	if !q.positions {
+		q.positions = true
+		if !q.pushing {
+			ctx.Send(ctx.Self(), selfMsg{"positions"})
+		}
+	}
+}
+
+// pushPositions tells the customers among the first PositionPushes waiting
+// whose position changed, and those who left, where they are now (best
+// effort: a signal, never stored). One push at a time per queue: changes
+// made meanwhile are pushed together once it is done, so a busy queue
+// costs at most PositionPushes signals per push, not per change.
+func (q *queueGrain) pushPositions(g *grain, ctx actor.Context) {
+	if q.pushing || !q.positions {
+		return
+	}
+	q.positions = false
+	if q.pushed == nil {
+		q.pushed = map[string]int{}
+	}
+	type push struct {
+		user, conv string
+		pos        int
+	}
+	var out []push
+	waiting := map[string]bool{}
+	for i, e := range q.Waiting {
+		waiting[e.Session] = true
+		if i >= g.d.cfg.PositionPushes {
+			delete(q.pushed, e.Session) // told again once it comes within the bound
+			continue
+		}
+		if q.pushed[e.Session] != i+1 {
+			q.pushed[e.Session] = i + 1
+			_, customer, _ := strings.Cut(e.Thread, "/")
+			out = append(out, push{customer, e.Conv, i + 1})
+		}
+	}
+	for s := range q.pushed {
+		if !waiting[s] {
+			delete(q.pushed, s)
+			if conv, customer, ok := sessionCustomer(s); ok {
+				out = append(out, push{customer, conv, 0})
+			}
+		}
+	}
+	if len(out) == 0 {
+		return
+	}
+	q.pushing = true
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	go func() {
+		defer root.Send(self, selfMsg{"pushed"})
+		pctx, cancel := context.WithTimeout(context.Background(), 4*g.d.rt.Config().RequestTimeout)
+		defer cancel()
+		for _, p := range out {
+			g.d.rt.DeskPosition(pctx, p.user, p.conv, p.pos)
+		}
+	}()
+}
+
+// sessionCustomer splits a session id "s:LINE:CUSTOMER:N/K" into its
+// conversation and customer.
+func sessionCustomer(session string) (conv, customer string, ok bool) {
+	conv, _, _ = strings.Cut(session, "/")
+	parts := strings.Split(conv, ":")
+	if len(parts) != 4 {
+		return "", "", false
+	}
+	return conv, parts[2], true
 }
 
 // askReports asks every agent of the view for a fresh report.
@@ -177,6 +260,7 @@ func (q *queueGrain) handle(g *grain, ctx actor.Context, op string, body []byte)
 		}
 		g.d.event(Event{Kind: "enqueue", Queue: q.Skill, Session: e.Session, Since: e.Since})
 		ctx.Send(ctx.Self(), selfMsg{"dispatch"})
+		q.positionsChanged(ctx)
 		return i + 1, nil
 	case "withdraw":
 		var r withdrawReq
@@ -202,6 +286,7 @@ func (q *queueGrain) handle(g *grain, ctx actor.Context, op string, body []byte)
 		}
 		g.d.event(Event{Kind: "dequeue", Queue: q.Skill, Session: r.Session})
 		ctx.Send(ctx.Self(), selfMsg{"dispatch"})
+		q.positionsChanged(ctx)
 		return true, nil
 	case "agent":
 		var v agentView
@@ -270,6 +355,7 @@ func (q *queueGrain) answer(g *grain, ctx actor.Context, a assignAnswer) error {
 			observeAssigned(q.Skill, a.WaitMs)
 		}
 		g.d.event(Event{Kind: "dequeue", Queue: q.Skill, Session: a.Session, Agent: a.Agent})
+		q.positionsChanged(ctx)
 	}
 	ctx.Send(ctx.Self(), selfMsg{"dispatch"})
 	return nil
@@ -288,6 +374,12 @@ func (q *queueGrain) self(g *grain, ctx actor.Context, m any) {
 	case "started":
 		q.askReports(g)
 		q.dispatch(g, ctx)
+		q.positionsChanged(ctx)
+	case "positions":
+		q.pushPositions(g, ctx)
+	case "pushed":
+		q.pushing = false
+		q.pushPositions(g, ctx)
 	case "dispatch":
 		q.dispatch(g, ctx)
 	}

@@ -71,6 +71,10 @@ type Session interface {
 	// SetMuted mutes conv for the user alone; returns the new total unread.
 	SetMuted(ctx context.Context, conv string, muted bool) (totalUnread uint64, err error)
 
+	// ClickCard clicks action of the card at seq of conv: the node calls
+	// the business's card webhook and posts its answer (package actors/cards).
+	ClickCard(ctx context.Context, conv string, seq uint64, action string) (*pb.CardClickResult, error)
+
 	// Typing tells the other members of conv (best effort).
 	Typing(conv string, stop bool)
 	// Delivered tells sender that this device received its messages in

@@ -171,6 +171,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/conversations", s.auth(true, s.createConversation))
 	mux.HandleFunc("GET /api/v1/metrics", s.auth(false, s.metrics))
 	s.deskRoutes(mux)
+	s.wordRoutes(mux)
 	// Profiles for the performance work (docs/PERFORMANCE.md); they reveal
 	// internals, so they always need the token.
 	mux.HandleFunc("GET /debug/pprof/", s.auth(true, pprof.Index))

@@ -17,6 +17,7 @@ import (
 	"github.com/asynkron/protoactor-go/remote"
 
 	"github.com/switchboard-im/switchboard/actors"
+	"github.com/switchboard-im/switchboard/actors/cards"
 	"github.com/switchboard-im/switchboard/actors/desk"
 	"github.com/switchboard-im/switchboard/actors/metricsactor"
 	"github.com/switchboard-im/switchboard/analytics"
@@ -47,6 +48,8 @@ type NodeConfig struct {
 	Metrics metricsactor.Config
 	// Desk configures the service desk grains (zero: desk.DefaultConfig()).
 	Desk desk.Config
+	// Cards configures the business card webhook (zero: no webhook).
+	Cards cards.Config
 	// Logger (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -55,6 +58,7 @@ type NodeConfig struct {
 type Node struct {
 	*actors.Runtime
 	Desk      *desk.Desk
+	Cards     *cards.Cards
 	system    *actor.ActorSystem
 	cluster   *pcluster.Cluster
 	provider  *membership.Provider
@@ -113,6 +117,14 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Cards.Logger == nil {
+		cfg.Cards.Logger = log
+	}
+	cd, err := cards.New(rt, cfg.Cards)
+	if err != nil {
+		return nil, err
+	}
+	rt.SetCardClicker(cd.Serve)
 	mcfg := cfg.Membership
 	if mcfg.ProbeInterval == 0 {
 		d := membership.DefaultConfig()
@@ -153,7 +165,7 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 	}()
 	startMember(c)
 	log.Info("cluster member started", "id", system.ID, "address", system.Address(), "membership", provider.Addr())
-	return &Node{Runtime: rt, Desk: dk, system: system, cluster: c, provider: provider, forwarder: fwd, log: log, started: time.Now()}, nil
+	return &Node{Runtime: rt, Desk: dk, Cards: cd, system: system, cluster: c, provider: provider, forwarder: fwd, log: log, started: time.Now()}, nil
 }
 
 var startMu sync.Mutex

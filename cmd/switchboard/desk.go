@@ -286,5 +286,6 @@ func registerDeskFlags(f *pflag.FlagSet, c *desk.Config) {
 	f.IntVar(&c.MaxCapacity, "desk-max-capacity", d.MaxCapacity, "largest agent capacity")
 	f.IntVar(&c.MaxSkills, "desk-max-skills", d.MaxSkills, "most skills per agent")
 	f.IntVar(&c.MaxScenes, "desk-max-scenes", d.MaxScenes, "most registered scenes")
+	f.IntVar(&c.PositionPushes, "desk-position-pushes", d.PositionPushes, "the first this many waiting customers of a queue are told each change of their position")
 	f.StringVar(&c.BotUser, "desk-bot-user", d.BotUser, "the robot a \"bot\" route step adds")
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,7 +18,7 @@ import (
 
 func newSendCmd() *cobra.Command {
 	var o clientOptions
-	var to, conv, text, clientMsgID string
+	var to, conv, text, clientMsgID, cardFile string
 	cmd := &cobra.Command{
 		Use:   "send",
 		Short: "Send a message (to user:NAME, or to a conversation)",
@@ -29,11 +30,22 @@ func newSendCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if text == "" {
-				return errors.New("give --text")
+			if (text == "") == (cardFile == "") {
+				return errors.New("give --text or --card")
+			}
+			var card []byte
+			if cardFile != "" {
+				if card, err = os.ReadFile(cardFile); err != nil {
+					return err
+				}
 			}
 			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
-				p, err := c.Send(target, []byte(text), clientMsgID)
+				send := c.Send
+				body := []byte(text)
+				if card != nil {
+					send, body = c.SendCard, card
+				}
+				p, err := send(target, body, clientMsgID)
 				if err != nil {
 					return err
 				}
@@ -54,6 +66,7 @@ func newSendCmd() *cobra.Command {
 	cmd.Flags().StringVar(&to, "to", "", "user:NAME for the direct conversation, or conv:ID")
 	cmd.Flags().StringVar(&conv, "conv", "", "conversation id")
 	cmd.Flags().StringVar(&text, "text", "", "message text")
+	cmd.Flags().StringVar(&cardFile, "card", "", "send a business card: a JSON file {title, fields, image_url, actions} (docs/DESK.md)")
 	cmd.Flags().StringVar(&clientMsgID, "client-msg-id", "", "idempotency key (a resend with the same key is stored once)")
 	return cmd
 }

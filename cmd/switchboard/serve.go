@@ -52,6 +52,9 @@ type serveOptions struct {
 	advertiseHost string
 	policyWords   []string
 	policyMode    string
+	blockedWords  []string
+	monitorWords  []string
+	wordReload    time.Duration
 	drainTimeout  time.Duration
 	rejoinAfter   time.Duration
 	dev           bool
@@ -115,6 +118,9 @@ Every flag can also be set with an environment variable SWITCHBOARD_<FLAG>
 	f.StringVar(&o.advertiseHost, "advertise-host", "", "host other nodes dial for actor remoting, when not the --cluster-addr host")
 	f.StringSliceVar(&o.policyWords, "policy-words", nil, "content policy: words matched in message bodies")
 	f.StringVar(&o.policyMode, "policy-mode", "off", "content policy mode: off, block or flag")
+	f.StringSliceVar(&o.blockedWords, "policy-blocked-words", nil, "content policy: sends with these words are refused (REJECTED_POLICY); `switchboard policy words` replaces the list at run time")
+	f.StringSliceVar(&o.monitorWords, "policy-monitor-words", nil, "content policy: sends with these words are delivered flagged, counted and logged")
+	f.DurationVar(&o.wordReload, "policy-reload", actors.DefaultConfig().WordListReload, "how often every node reloads the word lists changed through the admin API")
 	f.DurationVar(&o.drainTimeout, "drain-timeout", 10*time.Second, "on shutdown, how long clients get to reconnect elsewhere")
 	f.DurationVar(&o.rejoinAfter, "rejoin-after", 2*time.Second, "a member cut off from a cluster that is reachable again (the others will not take its member id back) restarts in process with a new id after this long; 0 = never (/healthz answers 503 until restarted)")
 	f.StringVar(&o.adminTokenFile, "admin-token-file", "", "file holding the admin API token (--dev generates one)")
@@ -405,7 +411,8 @@ func startNode(o serveOptions, store storage.Store, log *slog.Logger) (*boot.Nod
 		return nil, fmt.Errorf("--gossip: %w", err)
 	}
 	cfg := boot.NodeConfig{Host: host, Port: port, AdvertisedHost: o.advertiseHost, Store: store, Logger: log,
-		Actors: actors.Config{PolicyWords: o.policyWords, PolicyMode: actors.PolicyMode(o.policyMode)}}
+		Actors: actors.Config{PolicyWords: o.policyWords, PolicyMode: actors.PolicyMode(o.policyMode),
+			BlockedWords: o.blockedWords, MonitorWords: o.monitorWords, WordListReload: o.wordReload}}
 	cfg.Membership.BindAddr, cfg.Membership.BindPort, cfg.Membership.Seeds = ghost, gport, o.join
 	if err := o.tuning.apply(&cfg); err != nil {
 		return nil, err

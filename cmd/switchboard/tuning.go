@@ -22,6 +22,7 @@ type tuning struct {
 	metrics analytics.Config
 	windows []string
 	desk    desk.Config
+	cards   cardFlags
 }
 
 func (t *tuning) register(f *pflag.FlagSet) {
@@ -53,6 +54,9 @@ func (t *tuning) register(f *pflag.FlagSet) {
 	}
 	f.StringSliceVar(&t.windows, "metrics-windows", def, "window families: SIZE (tumbling) or SIZE/SLIDE (sliding), e.g. 1m,1h,30s/15s")
 	registerDeskFlags(f, &t.desk)
+	f.IntVar(&t.actors.MaxCardActions, "max-card-actions", a.MaxCardActions, "most action buttons on a business card")
+	f.IntVar(&t.actors.MaxCardFields, "max-card-fields", a.MaxCardFields, "most fields on a business card")
+	t.cards.register(f)
 }
 
 func windowFlag(w analytics.WindowSpec) string {
@@ -90,9 +94,10 @@ func (t *tuning) apply(cfg *boot.NodeConfig) error {
 	if t.actors.RequestTimeout <= 0 {
 		return fmt.Errorf("--grain-request-timeout %s: must be positive", t.actors.RequestTimeout)
 	}
-	pm, pw := cfg.Actors.PolicyMode, cfg.Actors.PolicyWords
+	pol := cfg.Actors
 	cfg.Actors = t.actors
-	cfg.Actors.PolicyMode, cfg.Actors.PolicyWords = pm, pw
+	cfg.Actors.PolicyMode, cfg.Actors.PolicyWords = pol.PolicyMode, pol.PolicyWords
+	cfg.Actors.BlockedWords, cfg.Actors.MonitorWords, cfg.Actors.WordListReload = pol.BlockedWords, pol.MonitorWords, pol.WordListReload
 	m := t.metrics
 	m.Windows = nil
 	for _, s := range t.windows {
@@ -116,5 +121,10 @@ func (t *tuning) apply(cfg *boot.NodeConfig) error {
 	}
 	cfg.Metrics.Engine = m
 	cfg.Desk = t.desk
+	cc, err := t.cards.config()
+	if err != nil {
+		return err
+	}
+	cfg.Cards = cc
 	return nil
 }

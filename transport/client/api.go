@@ -23,7 +23,7 @@ func ToConv(conv string) Target { return Target{Conv: conv} }
 // Messages(conv) immediately, as sending. clientMsgID may be empty (one is
 // made); reuse one to make a resend idempotent.
 func (c *Client) Send(to Target, body []byte, clientMsgID string) (*Pending, error) {
-	return c.send(to, body, clientMsgID, time.Now())
+	return c.send(to, body, clientMsgID, time.Now(), wirepb.MessageKind_NORMAL)
 }
 
 // SendAt is Send with an explicit client send time (the event time the
@@ -32,10 +32,10 @@ func (c *Client) SendAt(to Target, body []byte, clientMsgID string, at time.Time
 	if at.IsZero() {
 		at = time.Now()
 	}
-	return c.send(to, body, clientMsgID, at)
+	return c.send(to, body, clientMsgID, at, wirepb.MessageKind_NORMAL)
 }
 
-func (c *Client) send(to Target, body []byte, clientMsgID string, at time.Time) (*Pending, error) {
+func (c *Client) send(to Target, body []byte, clientMsgID string, at time.Time, kind wirepb.MessageKind) (*Pending, error) {
 	if (to.User == "") == (to.Conv == "") {
 		return nil, errors.New("client: send to exactly one of a user and a conversation")
 	}
@@ -53,7 +53,7 @@ func (c *Client) send(to Target, body []byte, clientMsgID string, at time.Time) 
 		conv = wirepb.DirectConvID(c.user, to.User)
 	}
 	o := &outgoing{to: to.User, done: make(chan struct{}), msg: Message{
-		Conv: conv, ClientMsgID: clientMsgID, Sender: c.user, Body: body, ClientTime: at, State: StateSending}}
+		Conv: conv, ClientMsgID: clientMsgID, Sender: c.user, Kind: kind, Body: body, ClientTime: at, State: StateSending}}
 	c.enqueue(o)
 	return &Pending{o: o}, nil
 }

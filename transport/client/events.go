@@ -24,6 +24,10 @@ const (
 	EventTyping
 	// EventError: Err stopped the client (e.g. its token was refused).
 	EventError
+	// EventQueuePosition: this user's service session in Conv waits at
+	// position Seq of its queue (1 = next); Seq 0: it left the queue.
+	// Best effort: the desk's "queued" and "assigned" messages are the record.
+	EventQueuePosition
 )
 
 func (k EventKind) String() string {
@@ -48,6 +52,8 @@ func (k EventKind) String() string {
 		return "typing"
 	case EventError:
 		return "error"
+	case EventQueuePosition:
+		return "queue_position"
 	}
 	return "unknown"
 }

@@ -94,7 +94,7 @@ func (c *Client) deliver(o *outgoing) {
 	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.SendTimeout)
 	defer cancel()
 	req := &wirepb.Request{Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{
-		ClientMsgId: o.msg.ClientMsgID, Body: o.msg.Body, ClientTsMs: o.msg.ClientTime.UnixMilli()}}}
+		ClientMsgId: o.msg.ClientMsgID, Body: o.msg.Body, ClientTsMs: o.msg.ClientTime.UnixMilli(), Kind: o.msg.Kind}}}
 	if o.to != "" {
 		req.GetSend().To = o.to
 	} else {

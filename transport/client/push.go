@@ -110,6 +110,8 @@ func (c *Client) readDatagrams(ctx context.Context, cn *conn) {
 				m := m
 				c.emit(Event{Kind: EventMessageState, Conv: s.Conv, Seq: m.Seq, User: s.User, Message: &m})
 			}
+		case wirepb.Signal_QUEUE_POSITION:
+			c.emit(Event{Kind: EventQueuePosition, Conv: s.Conv, Seq: s.Seq})
 		}
 	}
 }

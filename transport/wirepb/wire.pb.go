@@ -49,6 +49,7 @@ const (
 	Code_STORAGE_UNAVAILABLE Code = 14 // the store refuses writes (disk full, I/O error); reads still work; retry later
 	Code_BUSY                Code = 15 // the node is overloaded and refused before doing any work; retry after retry_after_ms
 	Code_TOO_MANY            Code = 16 // a per-user or per-address cap is reached (connections, devices)
+	Code_UPSTREAM_FAILED     Code = 17 // the business system (card webhook) failed, timed out or answered unsigned
 	// 32–63: transport.
 	Code_UNAUTHENTICATED Code = 32 // missing, malformed, forged or wrong-key token
 	Code_TOKEN_EXPIRED   Code = 33 // token past its exp
@@ -82,6 +83,7 @@ var (
 		14: "STORAGE_UNAVAILABLE",
 		15: "BUSY",
 		16: "TOO_MANY",
+		17: "UPSTREAM_FAILED",
 		32: "UNAUTHENTICATED",
 		33: "TOKEN_EXPIRED",
 		34: "BAD_FRAME",
@@ -111,6 +113,7 @@ var (
 		"STORAGE_UNAVAILABLE": 14,
 		"BUSY":                15,
 		"TOO_MANY":            16,
+		"UPSTREAM_FAILED":     17,
 		"UNAUTHENTICATED":     32,
 		"TOKEN_EXPIRED":       33,
 		"BAD_FRAME":           34,
@@ -264,6 +267,9 @@ const (
 	MessageKind_NORMAL MessageKind = 0
 	MessageKind_RECALL MessageKind = 1 // ref_seq was recalled
 	MessageKind_SYSTEM MessageKind = 2 // membership change and other server notes
+	// A business card: body is JSON {title, fields, image_url, actions}
+	// (PROTOCOL.md, "Cards"); ref_seq set: it replaces the card at ref_seq.
+	MessageKind_CARD MessageKind = 3
 )
 
 // Enum value maps for MessageKind.
@@ -272,11 +278,13 @@ var (
 		0: "NORMAL",
 		1: "RECALL",
 		2: "SYSTEM",
+		3: "CARD",
 	}
 	MessageKind_value = map[string]int32{
 		"NORMAL": 0,
 		"RECALL": 1,
 		"SYSTEM": 2,
+		"CARD":   3,
 	}
 )
 
@@ -371,6 +379,9 @@ const (
 	Signal_TYPING      Signal_Kind = 0
 	Signal_STOP_TYPING Signal_Kind = 1
 	Signal_DELIVERED   Signal_Kind = 2
+	// Server to a waiting customer of the service desk: conv's session is
+	// at position seq of its queue (1 = next); 0: it left the queue.
+	Signal_QUEUE_POSITION Signal_Kind = 3
 )
 
 // Enum value maps for Signal_Kind.
@@ -379,11 +390,13 @@ var (
 		0: "TYPING",
 		1: "STOP_TYPING",
 		2: "DELIVERED",
+		3: "QUEUE_POSITION",
 	}
 	Signal_Kind_value = map[string]int32{
-		"TYPING":      0,
-		"STOP_TYPING": 1,
-		"DELIVERED":   2,
+		"TYPING":         0,
+		"STOP_TYPING":    1,
+		"DELIVERED":      2,
+		"QUEUE_POSITION": 3,
 	}
 )
 
@@ -1247,6 +1260,7 @@ type Request struct {
 	//	*Request_Pin
 	//	*Request_Ping
 	//	*Request_Mute
+	//	*Request_CardClick
 	Op            isRequest_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1422,6 +1436,15 @@ func (x *Request) GetMute() *MuteRequest {
 	return nil
 }
 
+func (x *Request) GetCardClick() *CardClickRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Request_CardClick); ok {
+			return x.CardClick
+		}
+	}
+	return nil
+}
+
 type isRequest_Op interface {
 	isRequest_Op()
 }
@@ -1482,6 +1505,10 @@ type Request_Mute struct {
 	Mute *MuteRequest `protobuf:"bytes,23,opt,name=mute,proto3,oneof"`
 }
 
+type Request_CardClick struct {
+	CardClick *CardClickRequest `protobuf:"bytes,24,opt,name=card_click,json=cardClick,proto3,oneof"`
+}
+
 func (*Request_Send) isRequest_Op() {}
 
 func (*Request_Sync) isRequest_Op() {}
@@ -1510,6 +1537,8 @@ func (*Request_Ping) isRequest_Op() {}
 
 func (*Request_Mute) isRequest_Op() {}
 
+func (*Request_CardClick) isRequest_Op() {}
+
 type Response struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -1530,6 +1559,7 @@ type Response struct {
 	//	*Response_Pin
 	//	*Response_Ping
 	//	*Response_Mute
+	//	*Response_CardClick
 	Result        isResponse_Result `protobuf_oneof:"result"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1712,6 +1742,15 @@ func (x *Response) GetMute() *MuteResult {
 	return nil
 }
 
+func (x *Response) GetCardClick() *CardClickResult {
+	if x != nil {
+		if x, ok := x.Result.(*Response_CardClick); ok {
+			return x.CardClick
+		}
+	}
+	return nil
+}
+
 type isResponse_Result interface {
 	isResponse_Result()
 }
@@ -1772,6 +1811,10 @@ type Response_Mute struct {
 	Mute *MuteResult `protobuf:"bytes,23,opt,name=mute,proto3,oneof"`
 }
 
+type Response_CardClick struct {
+	CardClick *CardClickResult `protobuf:"bytes,24,opt,name=card_click,json=cardClick,proto3,oneof"`
+}
+
 func (*Response_Send) isResponse_Result() {}
 
 func (*Response_Sync) isResponse_Result() {}
@@ -1800,6 +1843,8 @@ func (*Response_Ping) isResponse_Result() {}
 
 func (*Response_Mute) isResponse_Result() {}
 
+func (*Response_CardClick) isResponse_Result() {}
+
 // SendRequest names exactly one of conv or to.
 type SendRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1808,6 +1853,7 @@ type SendRequest struct {
 	ClientMsgId   string                 `protobuf:"bytes,3,opt,name=client_msg_id,json=clientMsgId,proto3" json:"client_msg_id,omitempty"` // idempotency key: a resend with the same id is answered with the original
 	Body          []byte                 `protobuf:"bytes,4,opt,name=body,proto3" json:"body,omitempty"`
 	ClientTsMs    int64                  `protobuf:"varint,5,opt,name=client_ts_ms,json=clientTsMs,proto3" json:"client_ts_ms,omitempty"`
+	Kind          MessageKind            `protobuf:"varint,6,opt,name=kind,proto3,enum=switchboard.wire.v1.MessageKind" json:"kind,omitempty"` // NORMAL (text, the default) or CARD (body: the card's JSON)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1875,6 +1921,13 @@ func (x *SendRequest) GetClientTsMs() int64 {
 		return x.ClientTsMs
 	}
 	return 0
+}
+
+func (x *SendRequest) GetKind() MessageKind {
+	if x != nil {
+		return x.Kind
+	}
+	return MessageKind_NORMAL
 }
 
 type SendResult struct {
@@ -3718,6 +3771,129 @@ func (x *Signal) GetSeq() uint64 {
 	return 0
 }
 
+// CardClickRequest: the user clicked action (an action id) of the card at
+// seq of conv. The node calls the business's card webhook and posts its
+// answer into conv (a card update or a new message) before it answers.
+type CardClickRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	Seq           uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	Action        string                 `protobuf:"bytes,3,opt,name=action,proto3" json:"action,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CardClickRequest) Reset() {
+	*x = CardClickRequest{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CardClickRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CardClickRequest) ProtoMessage() {}
+
+func (x *CardClickRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CardClickRequest.ProtoReflect.Descriptor instead.
+func (*CardClickRequest) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *CardClickRequest) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *CardClickRequest) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *CardClickRequest) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+type CardClickResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Mode          string                 `protobuf:"bytes,1,opt,name=mode,proto3" json:"mode,omitempty"`            // update, new or none: what the business answered
+	Seq           uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`             // the posted answer's seq (0 for none)
+	Duplicate     bool                   `protobuf:"varint,3,opt,name=duplicate,proto3" json:"duplicate,omitempty"` // the answer of an earlier click of the same action
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CardClickResult) Reset() {
+	*x = CardClickResult{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CardClickResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CardClickResult) ProtoMessage() {}
+
+func (x *CardClickResult) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CardClickResult.ProtoReflect.Descriptor instead.
+func (*CardClickResult) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *CardClickResult) GetMode() string {
+	if x != nil {
+		return x.Mode
+	}
+	return ""
+}
+
+func (x *CardClickResult) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *CardClickResult) GetDuplicate() bool {
+	if x != nil {
+		return x.Duplicate
+	}
+	return false
+}
+
 var File_transport_wirepb_wire_proto protoreflect.FileDescriptor
 
 const file_transport_wirepb_wire_proto_rawDesc = "" +
@@ -3791,7 +3967,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x06GoAway\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12!\n" +
 	"\freconnect_to\x18\x02 \x01(\tR\vreconnectTo\x12.\n" +
-	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\xaa\a\n" +
+	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\xf2\a\n" +
 	"\aRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x126\n" +
 	"\x04send\x18\n" +
@@ -3810,8 +3986,10 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\bpresence\x18\x14 \x01(\v2$.switchboard.wire.v1.PresenceRequestH\x00R\bpresence\x123\n" +
 	"\x03pin\x18\x15 \x01(\v2\x1f.switchboard.wire.v1.PinRequestH\x00R\x03pin\x126\n" +
 	"\x04ping\x18\x16 \x01(\v2 .switchboard.wire.v1.PingRequestH\x00R\x04ping\x126\n" +
-	"\x04mute\x18\x17 \x01(\v2 .switchboard.wire.v1.MuteRequestH\x00R\x04muteB\x04\n" +
-	"\x02op\"\xd3\a\n" +
+	"\x04mute\x18\x17 \x01(\v2 .switchboard.wire.v1.MuteRequestH\x00R\x04mute\x12F\n" +
+	"\n" +
+	"card_click\x18\x18 \x01(\v2%.switchboard.wire.v1.CardClickRequestH\x00R\tcardClickB\x04\n" +
+	"\x02op\"\x9a\b\n" +
 	"\bResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x120\n" +
 	"\x05error\x18\x02 \x01(\v2\x1a.switchboard.wire.v1.ErrorR\x05error\x125\n" +
@@ -3831,15 +4009,18 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\bpresence\x18\x14 \x01(\v2#.switchboard.wire.v1.PresenceResultH\x00R\bpresence\x122\n" +
 	"\x03pin\x18\x15 \x01(\v2\x1e.switchboard.wire.v1.PinResultH\x00R\x03pin\x125\n" +
 	"\x04ping\x18\x16 \x01(\v2\x1f.switchboard.wire.v1.PingResultH\x00R\x04ping\x125\n" +
-	"\x04mute\x18\x17 \x01(\v2\x1f.switchboard.wire.v1.MuteResultH\x00R\x04muteB\b\n" +
-	"\x06result\"\x8b\x01\n" +
+	"\x04mute\x18\x17 \x01(\v2\x1f.switchboard.wire.v1.MuteResultH\x00R\x04mute\x12E\n" +
+	"\n" +
+	"card_click\x18\x18 \x01(\v2$.switchboard.wire.v1.CardClickResultH\x00R\tcardClickB\b\n" +
+	"\x06result\"\xc1\x01\n" +
 	"\vSendRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x12\"\n" +
 	"\rclient_msg_id\x18\x03 \x01(\tR\vclientMsgId\x12\x12\n" +
 	"\x04body\x18\x04 \x01(\fR\x04body\x12 \n" +
 	"\fclient_ts_ms\x18\x05 \x01(\x03R\n" +
-	"clientTsMs\"\xa3\x01\n" +
+	"clientTsMs\x124\n" +
+	"\x04kind\x18\x06 \x01(\x0e2 .switchboard.wire.v1.MessageKindR\x04kind\"\xa3\x01\n" +
 	"\n" +
 	"SendResult\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
@@ -3967,17 +4148,26 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\vReadReceipt\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
 	"\x06reader\x18\x02 \x01(\tR\x06reader\x12\x10\n" +
-	"\x03seq\x18\x03 \x01(\x04R\x03seq\"\xac\x01\n" +
+	"\x03seq\x18\x03 \x01(\x04R\x03seq\"\xc0\x01\n" +
 	"\x06Signal\x124\n" +
 	"\x04kind\x18\x01 \x01(\x0e2 .switchboard.wire.v1.Signal.KindR\x04kind\x12\x12\n" +
 	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x12\n" +
 	"\x04user\x18\x03 \x01(\tR\x04user\x12\x10\n" +
-	"\x03seq\x18\x04 \x01(\x04R\x03seq\"2\n" +
+	"\x03seq\x18\x04 \x01(\x04R\x03seq\"F\n" +
 	"\x04Kind\x12\n" +
 	"\n" +
 	"\x06TYPING\x10\x00\x12\x0f\n" +
 	"\vSTOP_TYPING\x10\x01\x12\r\n" +
-	"\tDELIVERED\x10\x02*\xb1\x03\n" +
+	"\tDELIVERED\x10\x02\x12\x12\n" +
+	"\x0eQUEUE_POSITION\x10\x03\"P\n" +
+	"\x10CardClickRequest\x12\x12\n" +
+	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x16\n" +
+	"\x06action\x18\x03 \x01(\tR\x06action\"U\n" +
+	"\x0fCardClickResult\x12\x12\n" +
+	"\x04mode\x18\x01 \x01(\tR\x04mode\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x1c\n" +
+	"\tduplicate\x18\x03 \x01(\bR\tduplicate*\xc6\x03\n" +
 	"\x04Code\x12\x06\n" +
 	"\x02OK\x10\x00\x12\v\n" +
 	"\aINVALID\x10\x01\x12\x0e\n" +
@@ -4000,6 +4190,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x13STORAGE_UNAVAILABLE\x10\x0e\x12\b\n" +
 	"\x04BUSY\x10\x0f\x12\f\n" +
 	"\bTOO_MANY\x10\x10\x12\x13\n" +
+	"\x0fUPSTREAM_FAILED\x10\x11\x12\x13\n" +
 	"\x0fUNAUTHENTICATED\x10 \x12\x11\n" +
 	"\rTOKEN_EXPIRED\x10!\x12\r\n" +
 	"\tBAD_FRAME\x10\"\x12\x13\n" +
@@ -4023,14 +4214,15 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x05ADMIN\x10\x01\x12\t\n" +
 	"\x05OWNER\x10\x02\x12\f\n" +
 	"\bCUSTOMER\x10\x03\x12\t\n" +
-	"\x05AGENT\x10\x04*1\n" +
+	"\x05AGENT\x10\x04*;\n" +
 	"\vMessageKind\x12\n" +
 	"\n" +
 	"\x06NORMAL\x10\x00\x12\n" +
 	"\n" +
 	"\x06RECALL\x10\x01\x12\n" +
 	"\n" +
-	"\x06SYSTEM\x10\x02B8Z6github.com/switchboard-im/switchboard/transport/wirepbb\x06proto3"
+	"\x06SYSTEM\x10\x02\x12\b\n" +
+	"\x04CARD\x10\x03B8Z6github.com/switchboard-im/switchboard/transport/wirepbb\x06proto3"
 
 var (
 	file_transport_wirepb_wire_proto_rawDescOnce sync.Once
@@ -4045,7 +4237,7 @@ func file_transport_wirepb_wire_proto_rawDescGZIP() []byte {
 }
 
 var file_transport_wirepb_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
+var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
 var file_transport_wirepb_wire_proto_goTypes = []any{
 	(Code)(0),                        // 0: switchboard.wire.v1.Code
 	(ConvKind)(0),                    // 1: switchboard.wire.v1.ConvKind
@@ -4097,6 +4289,8 @@ var file_transport_wirepb_wire_proto_goTypes = []any{
 	(*MembershipUpdate)(nil),         // 47: switchboard.wire.v1.MembershipUpdate
 	(*ReadReceipt)(nil),              // 48: switchboard.wire.v1.ReadReceipt
 	(*Signal)(nil),                   // 49: switchboard.wire.v1.Signal
+	(*CardClickRequest)(nil),         // 50: switchboard.wire.v1.CardClickRequest
+	(*CardClickResult)(nil),          // 51: switchboard.wire.v1.CardClickResult
 }
 var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	0,  // 0: switchboard.wire.v1.Error.code:type_name -> switchboard.wire.v1.Code
@@ -4126,41 +4320,44 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	39, // 24: switchboard.wire.v1.Request.pin:type_name -> switchboard.wire.v1.PinRequest
 	43, // 25: switchboard.wire.v1.Request.ping:type_name -> switchboard.wire.v1.PingRequest
 	41, // 26: switchboard.wire.v1.Request.mute:type_name -> switchboard.wire.v1.MuteRequest
-	6,  // 27: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
-	18, // 28: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
-	20, // 29: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
-	22, // 30: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
-	24, // 31: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
-	26, // 32: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
-	28, // 33: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
-	30, // 34: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
-	32, // 35: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
-	34, // 36: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
-	36, // 37: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
-	38, // 38: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
-	40, // 39: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
-	44, // 40: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
-	42, // 41: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
-	9,  // 42: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	7,  // 43: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
-	9,  // 44: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	1,  // 45: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
-	8,  // 46: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
-	4,  // 47: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
-	2,  // 48: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
-	8,  // 49: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
-	7,  // 50: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
-	46, // 51: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
-	47, // 52: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
-	48, // 53: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
-	1,  // 54: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
-	8,  // 55: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
-	5,  // 56: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
-	57, // [57:57] is the sub-list for method output_type
-	57, // [57:57] is the sub-list for method input_type
-	57, // [57:57] is the sub-list for extension type_name
-	57, // [57:57] is the sub-list for extension extendee
-	0,  // [0:57] is the sub-list for field type_name
+	50, // 27: switchboard.wire.v1.Request.card_click:type_name -> switchboard.wire.v1.CardClickRequest
+	6,  // 28: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
+	18, // 29: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
+	20, // 30: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
+	22, // 31: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
+	24, // 32: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
+	26, // 33: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
+	28, // 34: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
+	30, // 35: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
+	32, // 36: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
+	34, // 37: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
+	36, // 38: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
+	38, // 39: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
+	40, // 40: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
+	44, // 41: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
+	42, // 42: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
+	51, // 43: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
+	3,  // 44: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
+	9,  // 45: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	7,  // 46: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
+	9,  // 47: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	1,  // 48: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
+	8,  // 49: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
+	4,  // 50: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
+	2,  // 51: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
+	8,  // 52: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
+	7,  // 53: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
+	46, // 54: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
+	47, // 55: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
+	48, // 56: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
+	1,  // 57: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
+	8,  // 58: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
+	5,  // 59: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
+	60, // [60:60] is the sub-list for method output_type
+	60, // [60:60] is the sub-list for method input_type
+	60, // [60:60] is the sub-list for extension type_name
+	60, // [60:60] is the sub-list for extension extendee
+	0,  // [0:60] is the sub-list for field type_name
 }
 
 func init() { file_transport_wirepb_wire_proto_init() }
@@ -4191,6 +4388,7 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Request_Pin)(nil),
 		(*Request_Ping)(nil),
 		(*Request_Mute)(nil),
+		(*Request_CardClick)(nil),
 	}
 	file_transport_wirepb_wire_proto_msgTypes[10].OneofWrappers = []any{
 		(*Response_Send)(nil),
@@ -4207,6 +4405,7 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Response_Pin)(nil),
 		(*Response_Ping)(nil),
 		(*Response_Mute)(nil),
+		(*Response_CardClick)(nil),
 	}
 	file_transport_wirepb_wire_proto_msgTypes[39].OneofWrappers = []any{
 		(*Push_Message)(nil),
@@ -4220,7 +4419,7 @@ func file_transport_wirepb_wire_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_transport_wirepb_wire_proto_rawDesc), len(file_transport_wirepb_wire_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   44,
+			NumMessages:   46,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

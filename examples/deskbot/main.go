@@ -1,0 +1,206 @@
+// Command deskbot is a tiny service-desk robot: it connects to a node with
+// the Go SDK as the robot user (default "bot"), answers customers from a
+// keyword table, and hands the session over to a human agent when the
+// customer asks for one (through the admin API's desk handover).
+//
+// On a dev node (docs/DESK.md, "Robots"):
+//
+//	go run ./examples/deskbot --data-dir ./data --token "$(switchboard token --data-dir ./data --user bot)"
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/switchboard-im/switchboard/transport/client"
+	"github.com/switchboard-im/switchboard/transport/wirepb"
+)
+
+// Rule answers a message containing any of its keywords.
+type Rule struct {
+	Keywords []string `json:"keywords"`
+	Reply    string   `json:"reply"`
+	// Handover: instead of replying (or after the reply), pass the
+	// session to the next step of the scene's route (a human queue).
+	Handover bool `json:"handover,omitempty"`
+}
+
+// DefaultRules is the table used without --rules.
+var DefaultRules = []Rule{
+	{Keywords: []string{"human", "agent", "person", "salesperson"}, Reply: "Sure, I'm getting you a colleague.", Handover: true},
+	{Keywords: []string{"price", "cost", "how much"}, Reply: "The price is on the listing; a colleague can talk about offers."},
+	{Keywords: []string{"still for sale", "available"}, Reply: "It is! Shall I get you a salesperson?"},
+	{Keywords: []string{"hours", "open"}, Reply: "We are open 9:00–18:00, Monday to Saturday."},
+}
+
+// Fallback answers what no rule matched.
+const Fallback = "I'm the robot. Ask me about price, availability or opening hours, or say \"agent\" for a person."
+
+// Answer picks the reply to text: the first rule with a keyword in it
+// (case-insensitive), else the fallback.
+func Answer(rules []Rule, text string) (reply string, handover bool) {
+	t := strings.ToLower(text)
+	for _, r := range rules {
+		for _, k := range r.Keywords {
+			if k != "" && strings.Contains(t, strings.ToLower(k)) {
+				return r.Reply, r.Handover
+			}
+		}
+	}
+	return Fallback, false
+}
+
+type bot struct {
+	user       string
+	rules      []Rule
+	admin      string
+	adminToken string
+	c          *client.Client
+	log        *slog.Logger
+	started    time.Time
+}
+
+func main() {
+	var dataDir, addr, caFile, token, rulesFile string
+	b := &bot{log: slog.New(slog.NewTextHandler(os.Stderr, nil)), started: time.Now()}
+	flag.StringVar(&dataDir, "data-dir", "", "data directory of a dev node (its address, CA and admin API)")
+	flag.StringVar(&addr, "addr", "", "node address host:port (default: from --data-dir)")
+	flag.StringVar(&caFile, "ca", "", "CA certificate of the node (default: from --data-dir)")
+	flag.StringVar(&token, "token", os.Getenv("DESKBOT_TOKEN"), "connection token of the robot user (`switchboard token --user bot`)")
+	flag.StringVar(&b.admin, "admin", "", "admin API URL for hand-overs (default: from --data-dir)")
+	flag.StringVar(&b.adminToken, "admin-token", os.Getenv("SWITCHBOARD_ADMIN_TOKEN"), "admin token (default: from --data-dir)")
+	flag.StringVar(&b.user, "user", "bot", "the robot's user id (the token's)")
+	flag.StringVar(&rulesFile, "rules", "", "keyword table, a JSON list of {keywords, reply, handover}")
+	flag.Parse()
+	if err := run(b, dataDir, addr, caFile, token, rulesFile); err != nil {
+		fmt.Fprintln(os.Stderr, "deskbot:", err)
+		os.Exit(1)
+	}
+}
+
+func run(b *bot, dataDir, addr, caFile, token, rulesFile string) error {
+	b.rules = DefaultRules
+	if rulesFile != "" {
+		raw, err := os.ReadFile(rulesFile)
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(raw, &b.rules); err != nil {
+			return fmt.Errorf("%s: %w", rulesFile, err)
+		}
+	}
+	if dataDir != "" {
+		var srv struct{ Addr, CA string }
+		var adm struct{ URL, Token string }
+		if raw, err := os.ReadFile(filepath.Join(dataDir, "dev", "server.json")); err == nil {
+			_ = json.Unmarshal(raw, &srv)
+		}
+		if raw, err := os.ReadFile(filepath.Join(dataDir, "dev", "admin.json")); err == nil {
+			_ = json.Unmarshal(raw, &adm)
+		}
+		addr, caFile = or(addr, srv.Addr), or(caFile, srv.CA)
+		b.admin, b.adminToken = or(b.admin, adm.URL), or(b.adminToken, adm.Token)
+	}
+	if addr == "" || token == "" {
+		return fmt.Errorf("give --addr (or --data-dir) and --token")
+	}
+	tc := &tls.Config{}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return err
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return fmt.Errorf("%s: no PEM certificate", caFile)
+		}
+		tc.RootCAs = pool
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	c, err := client.Dial(ctx, client.Config{Addr: addr, TLS: tc, Token: token})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	b.c = c
+	b.log.Info("deskbot connected", "user", b.user, "addr", addr)
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case e := <-c.Events():
+			if e.Kind == client.EventError {
+				return e.Err
+			}
+			if e.Kind == client.EventMessage && e.Message != nil {
+				b.handle(ctx, *e.Message)
+			}
+		}
+	}
+}
+
+// handle answers one customer message of a service conversation. Messages
+// older than the bot's start (a resync after a restart) are left alone.
+func (b *bot) handle(ctx context.Context, m client.Message) {
+	if m.Sender == b.user || m.Kind != wirepb.MessageKind_NORMAL || m.Recalled || !strings.HasPrefix(m.Conv, "s:") ||
+		m.ServerTime.Before(b.started) {
+		return
+	}
+	reply, handover := Answer(b.rules, string(m.Body))
+	if reply != "" {
+		if _, err := b.c.SendText(ctx, client.Target{Conv: m.Conv}, reply); err != nil {
+			b.log.Warn("reply not sent", "conv", m.Conv, "err", err)
+		}
+	}
+	if handover {
+		if err := b.handover(ctx, m.Conv); err != nil {
+			b.log.Warn("hand-over failed", "conv", m.Conv, "err", err)
+		}
+	}
+}
+
+// handover asks the desk to move the session to its route's next step.
+func (b *bot) handover(ctx context.Context, conv string) error {
+	if b.admin == "" {
+		return fmt.Errorf("no admin API (--admin) for hand-overs")
+	}
+	body, _ := json.Marshal(map[string]string{"user": b.user, "conv": conv})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(b.admin, "/")+"/api/v1/desk/handover", bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+b.adminToken)
+	res, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode/100 != 2 {
+		msg, _ := io.ReadAll(io.LimitReader(res.Body, 1024))
+		return fmt.Errorf("handover: %s: %s", res.Status, bytes.TrimSpace(msg))
+	}
+	b.log.Info("handed over", "conv", conv)
+	return nil
+}
+
+func or(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
