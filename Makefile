@@ -1,5 +1,6 @@
 # Switchboard. `make run` starts a dev node; `make test` runs every test,
-# including the CQL suite against a real Cassandra it starts itself.
+# including the CQL suite against a real Cassandra and the export tests
+# against a real Kafka, both started for the run.
 
 SHELL        := bash
 .SHELLFLAGS  := -o pipefail -ec
@@ -16,7 +17,7 @@ FUZZTIME  ?= 5s
 FUZZ_TARGETS := ./transport:FuzzFrame ./transport:FuzzRequest ./transport:FuzzHello ./transport:FuzzSignal ./metrics:FuzzRestore
 GOTEST_FLAGS ?= -count=1 -timeout 30m
 
-.PHONY: all build run test test-go fuzz lint generate bench cassandra cassandra-stop clean
+.PHONY: all build run test test-go fuzz lint generate bench cassandra cassandra-stop kafka kafka-stop clean
 
 all: build
 
@@ -29,7 +30,7 @@ run: build
 # test: lint, then all tests (CQL ones against SWITCHBOARD_CQL_HOSTS, or a
 # Cassandra started for the run), then the race detector on our packages.
 test: lint
-	bash scripts/with-cassandra.sh $(MAKE) --no-print-directory test-go
+	bash scripts/with-cassandra.sh bash scripts/with-kafka.sh $(MAKE) --no-print-directory test-go
 	$(MAKE) --no-print-directory fuzz
 
 fuzz:
@@ -74,6 +75,14 @@ cassandra:
 
 cassandra-stop:
 	@bash scripts/cassandra.sh stop
+
+# kafka: start a single-node KRaft Kafka in the background and print the
+# SWITCHBOARD_KAFKA_BROKERS line to export; kafka-stop stops it.
+kafka:
+	@bash scripts/kafka.sh start
+
+kafka-stop:
+	@bash scripts/kafka.sh stop
 
 clean:
 	rm -rf bin
