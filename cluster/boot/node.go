@@ -21,6 +21,7 @@ import (
 	"github.com/switchboard-im/switchboard/actors/metricsactor"
 	"github.com/switchboard-im/switchboard/analytics"
 	"github.com/switchboard-im/switchboard/cluster/membership"
+	"github.com/switchboard-im/switchboard/export"
 	"github.com/switchboard-im/switchboard/storage"
 )
 
@@ -47,6 +48,8 @@ type NodeConfig struct {
 	Metrics metricsactor.Config
 	// Desk configures the service desk grains (zero: desk.DefaultConfig()).
 	Desk desk.Config
+	// Export configures the Kafka export grain; off unless Brokers are set.
+	Export export.Config
 	// Logger (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -59,6 +62,7 @@ type Node struct {
 	cluster   *pcluster.Cluster
 	provider  *membership.Provider
 	forwarder *metricsactor.Forwarder
+	exportFwd *export.Forwarder
 	started   time.Time
 	stopOnce  sync.Once // protoactor's Shutdown panics when called twice
 }
@@ -84,9 +88,13 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 	// The metrics hook forwards durable service messages to the metrics
 	// grain; the forwarder needs the cluster, which needs the runtime's kinds.
 	var fwd *metricsactor.Forwarder
+	var efwd *export.Forwarder
 	userHook := cfg.Actors.OnDurable
 	cfg.Actors.OnDurable = func(kind storage.ConvKind, m storage.Message) {
 		fwd.OnDurable(kind, m)
+		if efwd != nil {
+			efwd.OnDurable(kind, m)
+		}
 		if userHook != nil {
 			userHook(kind, m)
 		}
@@ -100,6 +108,17 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 	metricsKind, err := metricsactor.NewKind(cfg.Store, cfg.Metrics)
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	kinds := []*pcluster.Kind{metricsKind}
+	if cfg.Export.Enabled() {
+		if cfg.Export.Logger == nil {
+			cfg.Export.Logger = log
+		}
+		exportKind, err := export.NewKind(cfg.Store, cfg.Export)
+		if err != nil {
+			return nil, err
+		}
+		kinds = append(kinds, exportKind)
 	}
 	rt, err := actors.NewRuntime(cfg.Actors, cfg.Store)
 	if err != nil {
@@ -137,9 +156,12 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 		ropts = append(ropts, remote.WithAdvertisedHost(cfg.AdvertisedHost))
 	}
 	ccfg := pcluster.Configure(cfg.ClusterName, provider, disthash.New(), remote.Configure(cfg.Host, cfg.Port, ropts...),
-		pcluster.WithKinds(append(append(rt.Kinds(), metricsKind), dk.Kinds()...)...), pcluster.WithRequestTimeout(rt.Config().RequestTimeout))
+		pcluster.WithKinds(append(append(rt.Kinds(), kinds...), dk.Kinds()...)...), pcluster.WithRequestTimeout(rt.Config().RequestTimeout))
 	c := pcluster.New(system, ccfg)
 	fwd = metricsactor.NewForwarder(c, 65536)
+	if cfg.Export.Enabled() {
+		efwd = export.NewForwarder(c, cfg.Export.NudgeQueue, 0)
+	}
 	if err := rt.Attach(c); err != nil {
 		return nil, err
 	}
@@ -152,7 +174,7 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 	}()
 	startMember(c)
 	log.Info("cluster member started", "id", system.ID, "address", system.Address(), "membership", provider.Addr())
-	return &Node{Runtime: rt, Desk: dk, system: system, cluster: c, provider: provider, forwarder: fwd, started: time.Now()}, nil
+	return &Node{Runtime: rt, Desk: dk, system: system, cluster: c, provider: provider, forwarder: fwd, exportFwd: efwd, started: time.Now()}, nil
 }
 
 var startMu sync.Mutex
@@ -180,6 +202,9 @@ func (n *Node) Stop(graceful bool) {
 			_ = n.provider.Shutdown(false)
 		}
 		n.forwarder.Close()
+		if n.exportFwd != nil {
+			n.exportFwd.Close()
+		}
 		n.Runtime.Detach(graceful)
 	})
 }

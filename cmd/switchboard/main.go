@@ -33,6 +33,6 @@ func newRootCmd() *cobra.Command {
 		},
 	}
 	root.AddCommand(newServeCmd(), newTokenCmd(), newSendCmd(), newHistoryCmd(), newSyncCmd(), newReadCmd(),
-		newRecallCmd(), newConvsCmd(), newGroupCmd(), newChatCmd(), newClusterCmd(), newMetricsCmd(), newReplayCmd(), newBenchCmd(), newDeskCmd(), newStoreCmd())
+		newRecallCmd(), newConvsCmd(), newGroupCmd(), newChatCmd(), newClusterCmd(), newMetricsCmd(), newReplayCmd(), newBenchCmd(), newDeskCmd(), newStoreCmd(), newExportCmd())
 	return root
 }
