@@ -58,6 +58,9 @@ func kafkaScript(t *testing.T, sub string) {
 // while Kafka is down.
 func TestExportToKafkaEndToEnd(t *testing.T) {
 	brokers := kafkaBrokers(t)
+	if exportRace {
+		t.Skip("runs in the normal pass only")
+	}
 	if os.Getenv("SWITCHBOARD_KAFKA_SCRIPT") == "" && os.Getenv("SWITCHBOARD_KAFKA_DIR") == "" {
 		// make kafka's default run dir; kafka.sh status tells if it is ours.
 		if err := exec.Command("bash", filepath.Join("..", "..", "scripts", "kafka.sh"), "status").Run(); err != nil {
