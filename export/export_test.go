@@ -16,6 +16,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/switchboard-im/switchboard/actors/desk"
 	"github.com/switchboard-im/switchboard/export"
 	"github.com/switchboard-im/switchboard/storage"
 	"github.com/switchboard-im/switchboard/storage/pebblestore"
@@ -329,5 +330,59 @@ func TestReplayRange(t *testing.T) {
 	}
 	if _, err := export.Replay(context.Background(), s, cl, from, from, 0); err == nil {
 		t.Fatal("an empty range was accepted")
+	}
+}
+
+// Desk decisions reach switchboard.events keyed by session, in order.
+func TestDeskEvents(t *testing.T) {
+	bk := brokers(t)
+	sink, err := export.NewDeskSink(export.Config{Brokers: bk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	session := "s:desk-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	ops := []desk.Event{
+		{Kind: "enqueue", Queue: "billing", Session: session, Since: 1234},
+		{Kind: "offer", Queue: "billing", Session: session, Agent: "ann"},
+		{Kind: "assign", Session: session, Agent: "ann"},
+		{Kind: "unassign", Session: session, Agent: "ann"},
+	}
+	for _, e := range ops {
+		sink.OnEvent(e)
+	}
+	sink.Close(10 * time.Second)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(bk...), kgo.ConsumeTopics(export.TopicEvents), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var got []export.DeskRecord
+	deadline := time.Now().Add(time.Minute)
+	for len(got) < len(ops) {
+		if time.Now().After(deadline) {
+			t.Fatalf("got %d desk records: %+v", len(got), got)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
+			if string(r.Key) != session {
+				return
+			}
+			var rec export.DeskRecord
+			if err := json.Unmarshal(r.Value, &rec); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, rec)
+		})
+		cancel()
+	}
+	ids := map[string]bool{}
+	for i, r := range got {
+		if r.Type != "desk" || r.Op != ops[i].Kind || r.Session != session || r.Agent != ops[i].Agent || r.AtMs == 0 || ids[r.EventID] {
+			t.Fatalf("record %d: %+v, want op %s", i, r, ops[i].Kind)
+		}
+		ids[r.EventID] = true
+	}
+	if got[0].Queue != "billing" || got[0].SinceMs != 1234 {
+		t.Fatalf("enqueue record %+v", got[0])
 	}
 }

@@ -148,6 +148,12 @@ var (
 	})
 )
 
+func newCounter(name, help string) prometheus.Counter {
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
+	prometheus.MustRegister(c)
+	return c
+}
+
 func init() {
 	prometheus.MustRegister(lagGauge, inflightGauge, recordsTotal, failuresTotal, droppedNudges)
 }

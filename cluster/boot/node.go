@@ -63,6 +63,7 @@ type Node struct {
 	provider  *membership.Provider
 	forwarder *metricsactor.Forwarder
 	exportFwd *export.Forwarder
+	deskSink  *export.DeskSink
 	started   time.Time
 	stopOnce  sync.Once // protoactor's Shutdown panics when called twice
 }
@@ -127,6 +128,19 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 	if cfg.Desk.Logger == nil {
 		cfg.Desk.Logger = log
 	}
+	var deskSink *export.DeskSink
+	if cfg.Export.Enabled() {
+		if deskSink, err = export.NewDeskSink(cfg.Export); err != nil {
+			return nil, err
+		}
+		userDesk := cfg.Desk.OnEvent
+		cfg.Desk.OnEvent = func(e desk.Event) {
+			deskSink.OnEvent(e)
+			if userDesk != nil {
+				userDesk(e)
+			}
+		}
+	}
 	dk, err := desk.New(rt, cfg.Desk)
 	if err != nil {
 		return nil, err
@@ -174,7 +188,7 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 	}()
 	startMember(c)
 	log.Info("cluster member started", "id", system.ID, "address", system.Address(), "membership", provider.Addr())
-	return &Node{Runtime: rt, Desk: dk, system: system, cluster: c, provider: provider, forwarder: fwd, exportFwd: efwd, started: time.Now()}, nil
+	return &Node{Runtime: rt, Desk: dk, system: system, cluster: c, provider: provider, forwarder: fwd, exportFwd: efwd, deskSink: deskSink, started: time.Now()}, nil
 }
 
 var startMu sync.Mutex
@@ -204,6 +218,9 @@ func (n *Node) Stop(graceful bool) {
 		n.forwarder.Close()
 		if n.exportFwd != nil {
 			n.exportFwd.Close()
+		}
+		if n.deskSink != nil {
+			n.deskSink.Close(2 * time.Second)
 		}
 		n.Runtime.Detach(graceful)
 	})
