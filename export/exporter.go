@@ -32,6 +32,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/switchboard-im/switchboard/analytics"
 	"github.com/switchboard-im/switchboard/storage"
 )
 
@@ -67,6 +68,13 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	// CheckpointKey is where the checkpoint is saved (default "export/kafka").
 	CheckpointKey string
+	// MetricsWindows are the metrics window families whose final rows go
+	// to TopicMetrics (boot sets the metrics grain's); none: not published.
+	MetricsWindows []analytics.WindowSpec
+	// MetricsInterval is how often the metrics grain is asked for newly
+	// final windows (default 10 s; each ask catches the grain up with
+	// every service conversation's log).
+	MetricsInterval time.Duration
 	// Logger (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -76,7 +84,7 @@ func DefaultConfig() Config {
 	return Config{
 		ClientID: "switchboard", MaxBuffered: 10000, Page: 500, NudgeQueue: 65536,
 		FlushInterval: 20 * time.Millisecond, CheckpointInterval: time.Second,
-		GapTimeout: 10 * time.Second, RetryInterval: time.Second, ShutdownTimeout: 5 * time.Second,
+		GapTimeout: 10 * time.Second, RetryInterval: time.Second, ShutdownTimeout: 5 * time.Second, MetricsInterval: 10 * time.Second,
 		CheckpointKey: "export/kafka",
 	}
 }
@@ -109,7 +117,7 @@ func (c Config) WithDefaults() (Config, error) {
 		v   *time.Duration
 		def time.Duration
 	}{{&c.FlushInterval, d.FlushInterval}, {&c.CheckpointInterval, d.CheckpointInterval},
-		{&c.GapTimeout, d.GapTimeout}, {&c.RetryInterval, d.RetryInterval}, {&c.ShutdownTimeout, d.ShutdownTimeout}} {
+		{&c.GapTimeout, d.GapTimeout}, {&c.RetryInterval, d.RetryInterval}, {&c.ShutdownTimeout, d.ShutdownTimeout}, {&c.MetricsInterval, d.MetricsInterval}} {
 		if *p.v <= 0 {
 			*p.v = p.def
 		}

@@ -37,6 +37,7 @@ type grain struct {
 	store storage.Store
 	cfg   Config
 	e     *Exporter
+	stopM chan struct{}
 }
 
 func (g *grain) Receive(ctx actor.Context) {
@@ -50,8 +51,22 @@ func (g *grain) Receive(ctx actor.Context) {
 		}
 		g.e = e
 		e.Start()
+		if len(g.cfg.MetricsWindows) > 0 {
+			cl, err := NewClient(g.cfg)
+			if err != nil {
+				g.cfg.Logger.Error("export grain: metrics producer", "err", err)
+				break
+			}
+			p := &metricsPublisher{cfg: g.cfg, store: g.store, c: cluster.GetCluster(ctx.ActorSystem()), cl: cl,
+				log: g.cfg.Logger.With("component", "export")}
+			g.stopM = make(chan struct{})
+			go p.run(g.stopM)
+		}
 		g.cfg.Logger.Info("export grain active", "brokers", g.cfg.Brokers)
 	case *actor.Stopping:
+		if g.stopM != nil {
+			close(g.stopM)
+		}
 		if g.e != nil {
 			g.e.Close()
 		}

@@ -115,6 +115,9 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 		if cfg.Export.Logger == nil {
 			cfg.Export.Logger = log
 		}
+		if cfg.Export.MetricsWindows == nil {
+			cfg.Export.MetricsWindows = cfg.Metrics.Engine.Windows
+		}
 		exportKind, err := export.NewKind(cfg.Store, cfg.Export)
 		if err != nil {
 			return nil, err
