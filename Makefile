@@ -17,7 +17,7 @@ FUZZTIME  ?= 5s
 FUZZ_TARGETS := ./transport:FuzzFrame ./transport:FuzzRequest ./transport:FuzzHello ./transport:FuzzSignal ./metrics:FuzzRestore
 GOTEST_FLAGS ?= -count=1 -timeout 30m
 
-.PHONY: all build run test test-go fuzz lint generate bench cassandra cassandra-stop kafka kafka-stop clean
+.PHONY: all build run test test-go fuzz lint generate bench cassandra cassandra-stop kafka kafka-stop alerts-test clean
 
 all: build
 
@@ -29,9 +29,14 @@ run: build
 
 # test: lint, then all tests (CQL ones against SWITCHBOARD_CQL_HOSTS, or a
 # Cassandra started for the run), then the race detector on our packages.
-test: lint
+test: lint alerts-test
 	bash scripts/with-cassandra.sh bash scripts/with-kafka.sh $(MAKE) --no-print-directory test-go
 	$(MAKE) --no-print-directory fuzz
+
+# alerts-test: the Prometheus alert rules against their unit tests.
+alerts-test:
+	promtool check rules deploy/prometheus/alerts.yml
+	promtool test rules deploy/prometheus/alerts_test.yml
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
