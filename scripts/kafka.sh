@@ -19,7 +19,8 @@
 #   SWITCHBOARD_KAFKA_VERSION    org.apache.kafka version (default below)
 #   SWITCHBOARD_KAFKA_DIR        run dir: config, data, logs, pid (default /tmp/switchboard-kafka)
 #   SWITCHBOARD_KAFKA_PORT       preferred client port (default 9092; a free one is used if taken)
-#   SWITCHBOARD_KAFKA_TIMEOUT    seconds to wait for the broker on start (default 120)
+#   SWITCHBOARD_KAFKA_TIMEOUT    seconds to wait for the broker on start (default 300: a
+#                                loaded 2-core machine has taken over 2 min)
 #   SWITCHBOARD_KAFKA_HEAP       heap size (default 512M)
 #   KEEP=1                       stop: keep the run dir (logs, data)
 #   JAVA, MVN                    java (JDK 17+) and mvn binaries (default: on PATH)
@@ -42,7 +43,7 @@ LIB_DIR=$INSTALL_DIR/lib
 LIB_MARKER=$INSTALL_DIR/.complete
 RUN_DIR=${SWITCHBOARD_KAFKA_DIR:-/tmp/switchboard-kafka}
 PREFERRED_PORT=${SWITCHBOARD_KAFKA_PORT:-9092}
-START_TIMEOUT=${SWITCHBOARD_KAFKA_TIMEOUT:-120}
+START_TIMEOUT=${SWITCHBOARD_KAFKA_TIMEOUT:-300}
 HEAP=${SWITCHBOARD_KAFKA_HEAP:-512M}
 STOP_TIMEOUT=30
 JAVA=${JAVA:-java}

@@ -70,7 +70,7 @@ func TestExportToKafkaEndToEnd(t *testing.T) {
 	n := newDevNode(t)
 	n.extra = []string{"--kafka-brokers", brokers, "--kafka-checkpoint-interval", "200ms"}
 	n.start()
-	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
 	// Unique names: the topics outlive test runs.
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)
@@ -151,12 +151,19 @@ func TestExportToKafkaEndToEnd(t *testing.T) {
 
 	// 2. Kafka stops: sends go on and are acknowledged; the lag shows it.
 	kafkaScript(t, "pause")
+	resumed := false
+	t.Cleanup(func() {
+		if !resumed { // the broker is shared with the other tests
+			kafkaScript(t, "resume")
+		}
+	})
 	before = count()
 	waitCount(before + 200)
 	if lag := scrapeGauge(t, n.admin, "switchboard_export_lag_messages"); lag <= 0 {
 		t.Errorf("export lag with Kafka down = %v, want > 0", lag)
 	}
 	kafkaScript(t, "resume")
+	resumed = true
 	before = count()
 	waitCount(before + 100)
 	close(stop)
