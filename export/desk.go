@@ -29,11 +29,23 @@ type DeskRecord struct {
 	AtMs     int64  `json:"at_ms"`
 }
 
-var deskDropped = newCounter("switchboard_export_desk_dropped_total",
-	"Desk events not exported: more than MaxBuffered waiting for Kafka, or Kafka refused them.")
+// ReadRecord is a read-cursor move on TopicEvents (type "read"), keyed by
+// conversation. Its id is deterministic (user, conversation, seq).
+type ReadRecord struct {
+	EventID string `json:"event_id"`
+	Type    string `json:"type"` // always "read"
+	Conv    string `json:"conv"`
+	User    string `json:"user"`
+	Seq     uint64 `json:"seq"`
+	AtMs    int64  `json:"at_ms"`
+}
 
-// DeskSink publishes a node's desk decisions as they are made. Unlike
-// messages they are not in a log the exporter could re-read, so this path
+var deskDropped = newCounter("switchboard_export_desk_dropped_total",
+	"Desk and read events not exported: more than MaxBuffered waiting for Kafka, or Kafka refused them.")
+
+// DeskSink publishes a node's desk decisions and read-cursor moves as they
+// are made. Unlike messages they are not in a log the exporter re-reads
+// (reads are in each user's inbox, which it does not tail), so this path
 // is at-most-once: bounded by MaxBuffered records waiting for Kafka, past
 // which an event is dropped and counted, never blocking a desk grain.
 type DeskSink struct {
@@ -72,6 +84,21 @@ func (s *DeskSink) OnEvent(e desk.Event) {
 	if key == "" {
 		key = e.Agent
 	}
+	s.send(key, b)
+}
+
+// OnRead is the hook for actors.Config.OnRead.
+func (s *DeskSink) OnRead(user, conv string, seq uint64) {
+	b, err := encodeJSON(ReadRecord{EventID: "read/" + user + "/" + conv + "/" + strconv.FormatUint(seq, 10), Type: "read",
+		Conv: conv, User: user, Seq: seq, AtMs: time.Now().UnixMilli()})
+	if err != nil {
+		deskDropped.Inc()
+		return
+	}
+	s.send(conv, b)
+}
+
+func (s *DeskSink) send(key string, b []byte) {
 	s.cl.TryProduce(context.Background(), &kgo.Record{Topic: TopicEvents, Key: []byte(key), Value: b}, func(_ *kgo.Record, err error) {
 		if err != nil {
 			deskDropped.Inc()

@@ -18,9 +18,8 @@ import (
 )
 
 // A node with export on publishes final metrics windows (per agent and
-// "*") to switchboard.metrics, and its service messages to
-// switchboard.messages.
-func TestFinalWindowsPublished(t *testing.T) {
+// "*") to switchboard.metrics and read-cursor moves to switchboard.events.
+func TestNodeExportsWindowsAndReads(t *testing.T) {
 	bk := brokers(t)
 	store := openStore(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -78,6 +77,36 @@ func TestFinalWindowsPublished(t *testing.T) {
 		if found != nil {
 			if found.Questions != 1 || found.Timely != 1 || found.SizeMs != time.Hour.Milliseconds() {
 				t.Fatalf("window %+v", *found)
+			}
+			break
+		}
+	}
+
+	res, err := n.MarkRead(ctx, agent, "desk", conv, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := kgo.NewClient(kgo.SeedBrokers(bk...), kgo.ConsumeTopics(export.TopicEvents), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ev.Close()
+	for {
+		if ctx.Err() != nil {
+			t.Fatalf("no read record for %s", conv)
+		}
+		pctx, pcancel := context.WithTimeout(ctx, time.Second)
+		var got *export.ReadRecord
+		ev.PollFetches(pctx).EachRecord(func(r *kgo.Record) {
+			var rec export.ReadRecord
+			if string(r.Key) == conv && json.Unmarshal(r.Value, &rec) == nil && rec.Type == "read" {
+				got = &rec
+			}
+		})
+		pcancel()
+		if got != nil {
+			if got.User != agent || got.Seq != res.ReadSeq || got.EventID != fmt.Sprintf("read/%s/%s/%d", agent, conv, res.ReadSeq) {
+				t.Fatalf("read record %+v, read seq %d", *got, res.ReadSeq)
 			}
 			return
 		}

@@ -110,6 +110,26 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
 	}
+	var deskSink *export.DeskSink
+	if cfg.Export.Enabled() {
+		if deskSink, err = export.NewDeskSink(cfg.Export); err != nil {
+			return nil, err
+		}
+		userRead := cfg.Actors.OnRead
+		cfg.Actors.OnRead = func(user, conv string, seq uint64) {
+			deskSink.OnRead(user, conv, seq)
+			if userRead != nil {
+				userRead(user, conv, seq)
+			}
+		}
+		userDesk := cfg.Desk.OnEvent
+		cfg.Desk.OnEvent = func(e desk.Event) {
+			deskSink.OnEvent(e)
+			if userDesk != nil {
+				userDesk(e)
+			}
+		}
+	}
 	kinds := []*pcluster.Kind{metricsKind}
 	if cfg.Export.Enabled() {
 		if cfg.Export.Logger == nil {
@@ -130,19 +150,6 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 	}
 	if cfg.Desk.Logger == nil {
 		cfg.Desk.Logger = log
-	}
-	var deskSink *export.DeskSink
-	if cfg.Export.Enabled() {
-		if deskSink, err = export.NewDeskSink(cfg.Export); err != nil {
-			return nil, err
-		}
-		userDesk := cfg.Desk.OnEvent
-		cfg.Desk.OnEvent = func(e desk.Event) {
-			deskSink.OnEvent(e)
-			if userDesk != nil {
-				userDesk(e)
-			}
-		}
 	}
 	dk, err := desk.New(rt, cfg.Desk)
 	if err != nil {
