@@ -11,7 +11,7 @@ DATA_DIR  ?= ./data
 # the admin/dashboard packages, which only run multi-node clusters (their
 # protoactor-go trips the detector). actors and transport run their
 # multi-node tests in the normal pass only.
-RACE_PKGS ?= ./storage/... ./cluster/membership/... ./analytics/... ./actors/ ./transport/... ./cmd/... ./export/...
+RACE_PKGS ?= ./storage/... ./cluster/membership/... ./analytics/... ./actors/ ./transport/... ./cmd/... ./export/... ./push/...
 # Fuzz targets run for FUZZTIME each by `make test` (longer: make fuzz FUZZTIME=5m).
 FUZZTIME  ?= 5s
 FUZZ_TARGETS := ./transport:FuzzFrame ./transport:FuzzRequest ./transport:FuzzHello ./transport:FuzzSignal ./metrics:FuzzRestore
