@@ -18,7 +18,10 @@ import (
 // from an empty checkpoint to a real Kafka (log read, JSON, produce, ack,
 // checkpoint); reports messages/s.
 func BenchmarkCatchUp(b *testing.B) {
-	bk := os.Getenv("SWITCHBOARD_KAFKA_BROKERS")
+	bk := os.Getenv("SWITCHBOARD_TEST_KAFKA_BROKERS")
+	if bk == "" {
+		bk = os.Getenv("SWITCHBOARD_KAFKA_BROKERS")
+	}
 	if bk == "" {
 		b.Skip("SWITCHBOARD_KAFKA_BROKERS not set")
 	}

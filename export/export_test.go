@@ -173,9 +173,12 @@ func TestKafkaDownIsBoundedAndNeverBlocks(t *testing.T) {
 
 func brokers(t *testing.T) []string {
 	t.Helper()
-	b := os.Getenv("SWITCHBOARD_KAFKA_BROKERS")
+	b := os.Getenv("SWITCHBOARD_TEST_KAFKA_BROKERS")
 	if b == "" {
-		t.Skip("SWITCHBOARD_KAFKA_BROKERS not set (make kafka, or make test starts one)")
+		b = os.Getenv("SWITCHBOARD_KAFKA_BROKERS")
+	}
+	if b == "" {
+		t.Skip("SWITCHBOARD_TEST_KAFKA_BROKERS or SWITCHBOARD_KAFKA_BROKERS not set (make kafka, or make test starts one)")
 	}
 	return strings.Split(b, ",")
 }

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# with-kafka.sh CMD [ARGS...]: run CMD with SWITCHBOARD_KAFKA_BROKERS set.
+# with-kafka.sh CMD [ARGS...]: run CMD with SWITCHBOARD_TEST_KAFKA_BROKERS set.
 #
-# If SWITCHBOARD_KAFKA_BROKERS is already set, CMD runs against that broker.
+# The tests read SWITCHBOARD_TEST_KAFKA_BROKERS (or SWITCHBOARD_KAFKA_BROKERS).
+# Not SWITCHBOARD_KAFKA_BROKERS itself: serve takes every flag from
+# SWITCHBOARD_<FLAG>, so that name would switch the export on in every node
+# the other tests start.
+#
+# If either is already set, CMD runs against that broker.
 # Otherwise a throw-away broker is started with scripts/kafka.sh (in its own
 # run dir), CMD runs, and the broker is stopped whatever CMD's exit status.
 # If the broker cannot be started: with CI=true this fails; otherwise a
@@ -12,7 +17,8 @@ if (($# == 0)); then
   echo "usage: $0 CMD [ARGS...]" >&2
   exit 2
 fi
-if [[ -n ${SWITCHBOARD_KAFKA_BROKERS:-} ]]; then
+if [[ -n ${SWITCHBOARD_TEST_KAFKA_BROKERS:-${SWITCHBOARD_KAFKA_BROKERS:-}} ]]; then
+  export SWITCHBOARD_TEST_KAFKA_BROKERS=${SWITCHBOARD_TEST_KAFKA_BROKERS:-$SWITCHBOARD_KAFKA_BROKERS}
   exec "$@"
 fi
 
@@ -29,8 +35,8 @@ if line=$(bash "$kafka" start); then
   trap stop_kafka EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
-  export "${line?}"
-  echo "[with-kafka] ${line}" >&2
+  export SWITCHBOARD_TEST_KAFKA_BROKERS=${line#*=}
+  echo "[with-kafka] SWITCHBOARD_TEST_KAFKA_BROKERS=${SWITCHBOARD_TEST_KAFKA_BROKERS}" >&2
 else
   KEEP=1 bash "$kafka" stop || true
   if [[ ${CI:-} == true ]]; then
