@@ -115,6 +115,11 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 		if deskSink, err = export.NewDeskSink(cfg.Export); err != nil {
 			return nil, err
 		}
+		defer func() {
+			if err != nil {
+				deskSink.Close(0)
+			}
+		}()
 		userRead := cfg.Actors.OnRead
 		cfg.Actors.OnRead = func(user, conv string, seq uint64) {
 			deskSink.OnRead(user, conv, seq)
