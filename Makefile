@@ -1,5 +1,6 @@
 # Switchboard. `make run` starts a dev node; `make test` runs every test,
-# including the CQL suite against a real Cassandra it starts itself.
+# including the CQL suite against a real Cassandra and the export tests
+# against a real Kafka, both started for the run.
 
 SHELL        := bash
 .SHELLFLAGS  := -o pipefail -ec
@@ -10,13 +11,13 @@ DATA_DIR  ?= ./data
 # the admin/dashboard packages, which only run multi-node clusters (their
 # protoactor-go trips the detector). actors and transport run their
 # multi-node tests in the normal pass only.
-RACE_PKGS ?= ./storage/... ./cluster/membership/... ./analytics/... ./actors/ ./transport/... ./cmd/...
+RACE_PKGS ?= ./storage/... ./cluster/membership/... ./analytics/... ./actors/ ./transport/... ./cmd/... ./export/... ./push/...
 # Fuzz targets run for FUZZTIME each by `make test` (longer: make fuzz FUZZTIME=5m).
 FUZZTIME  ?= 5s
 FUZZ_TARGETS := ./transport:FuzzFrame ./transport:FuzzRequest ./transport:FuzzHello ./transport:FuzzSignal ./analytics:FuzzRestore
 GOTEST_FLAGS ?= -count=1 -timeout 30m
 
-.PHONY: all build run test test-go test-ring fuzz lint generate bench cassandra cassandra-stop cassandra-cluster cassandra-cluster-stop clean
+.PHONY: all build run test test-go test-ring fuzz lint generate bench cassandra cassandra-stop cassandra-cluster cassandra-cluster-stop kafka kafka-stop alerts-test clean
 
 all: build
 
@@ -27,12 +28,19 @@ run: build
 	$(BIN) serve --dev --data-dir $(DATA_DIR)
 
 # test: lint, then all tests (CQL ones against SWITCHBOARD_CQL_HOSTS, or a
-# Cassandra started for the run), then the race detector on our packages,
-# then the ring test (its 3-node ring starts once the single node stopped).
-test: lint
-	bash scripts/with-cassandra.sh $(MAKE) --no-print-directory test-go
+# Cassandra and a Kafka started for the run), then the race detector on our
+# packages, then the ring test (its 3-node ring starts once the single node
+# stopped).
+test: lint alerts-test
+	bash scripts/with-cassandra.sh bash scripts/with-kafka.sh $(MAKE) --no-print-directory test-go
 	$(MAKE) --no-print-directory test-ring
 	$(MAKE) --no-print-directory fuzz
+
+# alerts-test: the Prometheus alert rules against their unit tests.
+alerts-test:
+	@command -v promtool >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; }
+	promtool check rules deploy/prometheus/alerts.yml
+	promtool test rules deploy/prometheus/alerts_test.yml
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
@@ -94,6 +102,14 @@ test-ring:
 	else \
 		bash scripts/cassandra-cluster.sh with $(GO) test $(GOTEST_FLAGS) -v -run '^TestRing' ./cluster/clustertest/; \
 	fi
+
+# kafka: start a single-node KRaft Kafka in the background and print the
+# SWITCHBOARD_KAFKA_BROKERS line to export; kafka-stop stops it.
+kafka:
+	@bash scripts/kafka.sh start
+
+kafka-stop:
+	@bash scripts/kafka.sh stop
 
 clean:
 	rm -rf bin

@@ -116,6 +116,10 @@ type Config struct {
 	// OnDurable, if set, is called by a conversation grain for each message
 	// once it is durable, in seq order: the metrics hook. It must not block.
 	OnDurable func(kind storage.ConvKind, m storage.Message)
+	// OnRead, if set, is called by a user grain each time the user's read
+	// cursor in a conversation moved forward (the export hook). It must
+	// not block.
+	OnRead func(user, conv string, seq uint64)
 	// Logger (default slog.Default()).
 	Logger *slog.Logger
 }

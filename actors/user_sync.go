@@ -157,6 +157,9 @@ func (u *user) advanceRead(ctx actor.Context, conv string, uc *userConv, seq uin
 		u.reads = map[string]uint64{}
 	}
 	u.reads[conv] = got
+	if u.rt.cfg.OnRead != nil {
+		u.rt.cfg.OnRead(u.id, conv, got)
+	}
 	i := sort.Search(len(uc.unread), func(i int) bool { return uc.unread[i] > got })
 	uc.unread = append(uc.unread[:0], uc.unread[i:]...)
 	if uc.large {

@@ -22,6 +22,7 @@ import (
 	"github.com/switchboard-im/switchboard/actors/metricsactor"
 	"github.com/switchboard-im/switchboard/analytics"
 	"github.com/switchboard-im/switchboard/cluster/membership"
+	"github.com/switchboard-im/switchboard/export"
 	"github.com/switchboard-im/switchboard/storage"
 )
 
@@ -50,6 +51,9 @@ type NodeConfig struct {
 	Desk desk.Config
 	// Cards configures the business card webhook (zero: no webhook).
 	Cards cards.Config
+
+	// Export configures the Kafka export grain; off unless Brokers are set.
+	Export export.Config
 	// Logger (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -64,6 +68,8 @@ type Node struct {
 	provider  *membership.Provider
 	forwarder *metricsactor.Forwarder
 	log       *slog.Logger
+	exportFwd *export.Forwarder
+	deskSink  *export.DeskSink
 	started   time.Time
 	stopOnce  sync.Once // protoactor's Shutdown panics when called twice
 }
@@ -89,9 +95,13 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 	// The metrics hook forwards durable service messages to the metrics
 	// grain; the forwarder needs the cluster, which needs the runtime's kinds.
 	var fwd *metricsactor.Forwarder
+	var efwd *export.Forwarder
 	userHook := cfg.Actors.OnDurable
 	cfg.Actors.OnDurable = func(kind storage.ConvKind, m storage.Message) {
 		fwd.OnDurable(kind, m)
+		if efwd != nil {
+			efwd.OnDurable(kind, m)
+		}
 		if userHook != nil {
 			userHook(kind, m)
 		}
@@ -105,6 +115,45 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 	metricsKind, err := metricsactor.NewKind(cfg.Store, cfg.Metrics)
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	var deskSink *export.DeskSink
+	if cfg.Export.Enabled() {
+		if deskSink, err = export.NewDeskSink(cfg.Export); err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err != nil {
+				deskSink.Close(0)
+			}
+		}()
+		userRead := cfg.Actors.OnRead
+		cfg.Actors.OnRead = func(user, conv string, seq uint64) {
+			deskSink.OnRead(user, conv, seq)
+			if userRead != nil {
+				userRead(user, conv, seq)
+			}
+		}
+		userDesk := cfg.Desk.OnEvent
+		cfg.Desk.OnEvent = func(e desk.Event) {
+			deskSink.OnEvent(e)
+			if userDesk != nil {
+				userDesk(e)
+			}
+		}
+	}
+	kinds := []*pcluster.Kind{metricsKind}
+	if cfg.Export.Enabled() {
+		if cfg.Export.Logger == nil {
+			cfg.Export.Logger = log
+		}
+		if cfg.Export.MetricsWindows == nil {
+			cfg.Export.MetricsWindows = cfg.Metrics.Engine.Windows
+		}
+		exportKind, err := export.NewKind(cfg.Store, cfg.Export)
+		if err != nil {
+			return nil, err
+		}
+		kinds = append(kinds, exportKind)
 	}
 	rt, err := actors.NewRuntime(cfg.Actors, cfg.Store)
 	if err != nil {
@@ -150,9 +199,12 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 		ropts = append(ropts, remote.WithAdvertisedHost(cfg.AdvertisedHost))
 	}
 	ccfg := pcluster.Configure(cfg.ClusterName, provider, disthash.New(), remote.Configure(cfg.Host, cfg.Port, ropts...),
-		pcluster.WithKinds(append(append(rt.Kinds(), metricsKind), dk.Kinds()...)...), pcluster.WithRequestTimeout(rt.Config().RequestTimeout))
+		pcluster.WithKinds(append(append(rt.Kinds(), kinds...), dk.Kinds()...)...), pcluster.WithRequestTimeout(rt.Config().RequestTimeout))
 	c := pcluster.New(system, ccfg)
 	fwd = metricsactor.NewForwarder(c, 65536)
+	if cfg.Export.Enabled() {
+		efwd = export.NewForwarder(c, cfg.Export.NudgeQueue, 0)
+	}
 	if err := rt.Attach(c); err != nil {
 		return nil, err
 	}
@@ -165,7 +217,7 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 	}()
 	startMember(c)
 	log.Info("cluster member started", "id", system.ID, "address", system.Address(), "membership", provider.Addr())
-	return &Node{Runtime: rt, Desk: dk, Cards: cd, system: system, cluster: c, provider: provider, forwarder: fwd, log: log, started: time.Now()}, nil
+	return &Node{Runtime: rt, Desk: dk, Cards: cd, system: system, cluster: c, provider: provider, forwarder: fwd, exportFwd: efwd, deskSink: deskSink, log: log, started: time.Now()}, nil
 }
 
 var startMu sync.Mutex
@@ -193,6 +245,12 @@ func (n *Node) Stop(graceful bool) {
 			_ = n.provider.Shutdown(false)
 		}
 		n.forwarder.Close()
+		if n.exportFwd != nil {
+			n.exportFwd.Close()
+		}
+		if n.deskSink != nil {
+			n.deskSink.Close(2 * time.Second)
+		}
 		n.Runtime.Detach(graceful)
 	})
 }

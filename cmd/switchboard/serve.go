@@ -68,6 +68,7 @@ type serveOptions struct {
 	storeMinFree    int64
 	storeVerify     string
 	tuning          tuning
+	kafka           kafkaOptions
 }
 
 func newServeCmd() *cobra.Command {
@@ -128,6 +129,7 @@ Every flag can also be set with an environment variable SWITCHBOARD_<FLAG>
 	f.BoolVar(&o.dev, "dev", false, "development mode: zero configuration, everything local")
 	f.BoolVar(&o.logJSON, "log-json", false, "log as JSON lines")
 	o.tuning.register(f)
+	o.kafka.register(f)
 	return cmd
 }
 
@@ -415,6 +417,9 @@ func startNode(o serveOptions, store storage.Store, log *slog.Logger) (*boot.Nod
 			BlockedWords: o.blockedWords, MonitorWords: o.monitorWords, WordListReload: o.wordReload}}
 	cfg.Membership.BindAddr, cfg.Membership.BindPort, cfg.Membership.Seeds = ghost, gport, o.join
 	if err := o.tuning.apply(&cfg); err != nil {
+		return nil, err
+	}
+	if cfg.Export, err = o.kafka.config(); err != nil {
 		return nil, err
 	}
 	return boot.StartNode(cfg)

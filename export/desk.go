@@ -1,0 +1,117 @@
+package export
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/switchboard-im/switchboard/actors/desk"
+)
+
+// DeskRecord is one service-desk decision on TopicEvents (type "desk"),
+// keyed by session: agent hold/release, queue enqueue/offer/dequeue,
+// thread assign/unassign.
+type DeskRecord struct {
+	EventID  string `json:"event_id"`
+	Type     string `json:"type"` // always "desk"
+	Op       string `json:"op"`
+	Session  string `json:"session,omitempty"`
+	Queue    string `json:"queue,omitempty"`
+	Agent    string `json:"agent,omitempty"`
+	SinceMs  int64  `json:"since_ms,omitempty"` // enqueue: when the wait started
+	Load     int    `json:"load,omitempty"`
+	Capacity int    `json:"capacity,omitempty"`
+	AtMs     int64  `json:"at_ms"`
+}
+
+// ReadRecord is a read-cursor move on TopicEvents (type "read"), keyed by
+// conversation. Its id is deterministic (user, conversation, seq).
+type ReadRecord struct {
+	EventID string `json:"event_id"`
+	Type    string `json:"type"` // always "read"
+	Conv    string `json:"conv"`
+	User    string `json:"user"`
+	Seq     uint64 `json:"seq"`
+	AtMs    int64  `json:"at_ms"`
+}
+
+var deskDropped = newCounter("switchboard_export_desk_dropped_total",
+	"Desk and read events not exported: more than MaxBuffered waiting for Kafka, or Kafka refused them.")
+
+// DeskSink publishes a node's desk decisions and read-cursor moves as they
+// are made. Unlike messages they are not in a log the exporter re-reads
+// (reads are in each user's inbox, which it does not tail), so this path
+// is at-most-once: bounded by MaxBuffered records waiting for Kafka, past
+// which an event is dropped and counted, never blocking a desk grain.
+type DeskSink struct {
+	cl     *kgo.Client
+	prefix string
+	n      atomic.Uint64
+}
+
+// NewDeskSink starts a producer for this node's desk events.
+func NewDeskSink(cfg Config) (*DeskSink, error) {
+	cfg, err := cfg.WithDefaults()
+	if err != nil {
+		return nil, err
+	}
+	cl, err := NewClient(cfg, kgo.MaxBufferedRecords(cfg.MaxBuffered))
+	if err != nil {
+		return nil, err
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	// Event ids: a per-process random prefix and a counter.
+	return &DeskSink{cl: cl, prefix: "desk/" + hex.EncodeToString(b[:]) + "/"}, nil
+}
+
+// OnEvent is the hook for desk.Config.OnEvent.
+func (s *DeskSink) OnEvent(e desk.Event) {
+	rec := DeskRecord{EventID: s.prefix + strconv.FormatUint(s.n.Add(1), 10), Type: "desk", Op: e.Kind,
+		Session: e.Session, Queue: e.Queue, Agent: e.Agent, SinceMs: e.Since, Load: e.Load, Capacity: e.Capacity,
+		AtMs: time.Now().UnixMilli()}
+	b, err := encodeJSON(rec)
+	if err != nil {
+		deskDropped.Inc()
+		return
+	}
+	key := e.Session
+	if key == "" {
+		key = e.Agent
+	}
+	s.send(key, b)
+}
+
+// OnRead is the hook for actors.Config.OnRead.
+func (s *DeskSink) OnRead(user, conv string, seq uint64) {
+	b, err := encodeJSON(ReadRecord{EventID: "read/" + user + "/" + conv + "/" + strconv.FormatUint(seq, 10), Type: "read",
+		Conv: conv, User: user, Seq: seq, AtMs: time.Now().UnixMilli()})
+	if err != nil {
+		deskDropped.Inc()
+		return
+	}
+	s.send(conv, b)
+}
+
+func (s *DeskSink) send(key string, b []byte) {
+	s.cl.TryProduce(context.Background(), &kgo.Record{Topic: TopicEvents, Key: []byte(key), Value: b}, func(_ *kgo.Record, err error) {
+		if err != nil {
+			deskDropped.Inc()
+			return
+		}
+		recordsTotal.WithLabelValues(TopicEvents).Inc()
+	})
+}
+
+// Close flushes for up to timeout and closes the producer.
+func (s *DeskSink) Close(timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	_ = s.cl.Flush(ctx)
+	s.cl.Close()
+}

@@ -1,0 +1,99 @@
+package export
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+// Topic names (OPERATIONS.md documents the records).
+const (
+	TopicMessages = "switchboard.messages"
+	TopicEvents   = "switchboard.events"
+	TopicMetrics  = "switchboard.metrics"
+)
+
+// MessageRecord is one durable message on TopicMessages, keyed by conv.
+// Text carries a body that is valid UTF-8, Body (base64 in JSON) any other.
+type MessageRecord struct {
+	EventID    string `json:"event_id"`
+	Conv       string `json:"conv"`
+	Seq        uint64 `json:"seq"`
+	MsgID      string `json:"msg_id"`
+	From       string `json:"from"`
+	Kind       string `json:"kind"`
+	Text       string `json:"text,omitempty"`
+	Body       []byte `json:"body,omitempty"`
+	ServerTsMs int64  `json:"server_ts_ms"`
+	ClientTsMs int64  `json:"client_ts_ms"`
+}
+
+// EventRecord is one conversation event on TopicEvents, keyed by conv:
+// a recall (TargetSeq is the recalled message) or a membership change
+// (Detail is the system message's JSON: op, actor, users, role).
+type EventRecord struct {
+	EventID    string          `json:"event_id"`
+	Type       string          `json:"type"`
+	Conv       string          `json:"conv"`
+	Seq        uint64          `json:"seq"`
+	Actor      string          `json:"actor,omitempty"`
+	TargetSeq  uint64          `json:"target_seq,omitempty"`
+	Detail     json.RawMessage `json:"detail,omitempty"`
+	ServerTsMs int64           `json:"server_ts_ms"`
+}
+
+// MessageEventID is the stable id of a message record: the same on every
+// re-export (after a crash, a Kafka outage or a replay), so consumers dedupe
+// on it.
+func MessageEventID(conv string, seq uint64) string {
+	return "msg/" + conv + "/" + strconv.FormatUint(seq, 10)
+}
+
+// kindName names a message kind in records.
+func kindName(k storage.MessageKind) string {
+	switch k {
+	case storage.MsgNormal:
+		return "normal"
+	case storage.MsgRecall:
+		return "recall"
+	case storage.MsgSystem:
+		return "system"
+	}
+	return "kind" + strconv.Itoa(int(k))
+}
+
+// NewMessageRecord converts a stored message.
+func NewMessageRecord(m storage.Message) MessageRecord {
+	r := MessageRecord{
+		EventID: MessageEventID(m.ConvID, m.Seq), Conv: m.ConvID, Seq: m.Seq,
+		MsgID: strconv.FormatUint(m.MsgID, 10), From: m.Sender, Kind: kindName(m.Kind),
+		ServerTsMs: millis(m.ServerTS), ClientTsMs: millis(m.ClientTS),
+	}
+	if utf8.Valid(m.Body) {
+		r.Text = string(m.Body)
+	} else {
+		r.Body = m.Body
+	}
+	return r
+}
+
+// eventFor returns the TopicEvents record a stored message implies, if any.
+func eventFor(m storage.Message) (EventRecord, bool) {
+	base := EventRecord{Conv: m.ConvID, Seq: m.Seq, Actor: m.Sender, ServerTsMs: millis(m.ServerTS)}
+	switch m.Kind {
+	case storage.MsgRecall:
+		base.Type, base.TargetSeq = "recall", m.RefSeq
+	case storage.MsgSystem:
+		base.Type = "membership"
+		if json.Valid(m.Body) {
+			base.Detail = json.RawMessage(m.Body)
+		}
+	default:
+		return EventRecord{}, false
+	}
+	base.EventID = fmt.Sprintf("%s/%s/%d", base.Type, m.ConvID, m.Seq)
+	return base, true
+}

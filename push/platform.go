@@ -1,0 +1,237 @@
+package push
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/big"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// APNs sends through Apple's HTTP/2 provider API with token auth: one
+// request per device token, an ES256 JWT (iss = TeamID, kid = KeyID)
+// renewed every 50 minutes. Tokens answered 410 (Unregistered) or 400
+// BadDeviceToken are reported invalid.
+type APNs struct {
+	BaseURL string // https://api.push.apple.com (tests: a local HTTP/2 server)
+	Topic   string // the app's bundle id
+	TeamID  string
+	KeyID   string
+	Key     *ecdsa.PrivateKey
+	Client  *http.Client // must speak HTTP/2 for Apple
+
+	mu     sync.Mutex
+	jwt    string
+	jwtAt  time.Time
+	nowFor func() time.Time
+}
+
+// APNsPayload is the body Apple receives.
+func APNsPayload(n Notification) ([]byte, error) {
+	alert := map[string]any{"title": n.From}
+	if n.Text != "" {
+		alert["body"] = n.Text
+	} else {
+		alert["body"] = strconv.Itoa(n.Count) + " new messages"
+	}
+	return json.Marshal(map[string]any{
+		"aps":  map[string]any{"alert": alert, "badge": n.Badge, "thread-id": n.Conv, "sound": "default"},
+		"conv": n.Conv, "seq": n.Seq, "count": n.Count,
+	})
+}
+
+func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+
+// token returns the provider JWT, renewed before Apple's one-hour limit.
+func (a *APNs) token() (string, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := time.Now()
+	if a.nowFor != nil {
+		now = a.nowFor()
+	}
+	if a.jwt != "" && now.Sub(a.jwtAt) < 50*time.Minute {
+		return a.jwt, nil
+	}
+	if a.Key == nil || a.TeamID == "" || a.KeyID == "" {
+		return "", fmt.Errorf("%w: APNs needs TeamID, KeyID and Key", ErrPermanent)
+	}
+	h, _ := json.Marshal(map[string]string{"alg": "ES256", "kid": a.KeyID})
+	c, _ := json.Marshal(map[string]any{"iss": a.TeamID, "iat": now.Unix()})
+	signing := b64(h) + "." + b64(c)
+	sum := sha256.Sum256([]byte(signing))
+	r, s, err := ecdsa.Sign(rand.Reader, a.Key, sum[:])
+	if err != nil {
+		return "", err
+	}
+	sig := make([]byte, 64)
+	r.FillBytes(sig[:32])
+	s.FillBytes(sig[32:])
+	a.jwt, a.jwtAt = signing+"."+b64(sig), now
+	return a.jwt, nil
+}
+
+// VerifyES256 checks a JWT's ES256 signature (for tests and receivers).
+func VerifyES256(pub *ecdsa.PublicKey, jwt string) bool {
+	i := bytes.LastIndexByte([]byte(jwt), '.')
+	if i < 0 {
+		return false
+	}
+	sig, err := base64.RawURLEncoding.DecodeString(jwt[i+1:])
+	if err != nil || len(sig) != 64 {
+		return false
+	}
+	sum := sha256.Sum256([]byte(jwt[:i]))
+	return ecdsa.Verify(pub, sum[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:]))
+}
+
+// Send posts n to every token; it fails only if no token was delivered
+// and some failure was not an invalid token.
+func (a *APNs) Send(ctx context.Context, n Notification) (Result, error) {
+	body, err := APNsPayload(n)
+	if err != nil {
+		return Result{}, err
+	}
+	jwt, err := a.token()
+	if err != nil {
+		return Result{}, err
+	}
+	var res Result
+	var last error
+	for _, tok := range n.Tokens {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.BaseURL+"/3/device/"+url.PathEscape(tok), bytes.NewReader(body))
+		if err != nil {
+			return res, fmt.Errorf("%w: %v", ErrPermanent, err)
+		}
+		req.Header.Set("authorization", "bearer "+jwt)
+		req.Header.Set("apns-topic", a.Topic)
+		req.Header.Set("apns-push-type", "alert")
+		req.Header.Set("apns-collapse-id", n.Conv) // coalesced on the device too
+		if n.ID != "" {
+			req.Header.Set("apns-id", uuidFrom(n.ID+"/"+tok))
+		}
+		resp, err := a.Client.Do(req)
+		if err != nil {
+			last = fmt.Errorf("apns: %w", err)
+			continue
+		}
+		rb, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+		resp.Body.Close()
+		var reason struct {
+			Reason string `json:"reason"`
+		}
+		_ = json.Unmarshal(rb, &reason)
+		switch {
+		case resp.StatusCode == http.StatusOK:
+		case resp.StatusCode == http.StatusGone || reason.Reason == "BadDeviceToken" || reason.Reason == "Unregistered":
+			res.InvalidTokens = append(res.InvalidTokens, tok)
+		default:
+			last = fmt.Errorf("apns: status %d %s", resp.StatusCode, reason.Reason)
+		}
+	}
+	return res, last
+}
+
+// uuidFrom derives a stable UUID-shaped apns-id from s.
+func uuidFrom(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
+}
+
+// FCM sends through Firebase Cloud Messaging's HTTP v1 API, one request
+// per token. TokenSource returns the OAuth2 access token (the service
+// account flow is the deployment's). Tokens answered UNREGISTERED (404) or
+// INVALID_ARGUMENT about the token are reported invalid.
+type FCM struct {
+	BaseURL     string // https://fcm.googleapis.com
+	Project     string
+	TokenSource func(context.Context) (string, error)
+	Client      *http.Client
+}
+
+// FCMPayload is the v1 request body for one device token.
+func FCMPayload(n Notification, token string) ([]byte, error) {
+	body := n.Text
+	if body == "" {
+		body = strconv.Itoa(n.Count) + " new messages"
+	}
+	return json.Marshal(map[string]any{"message": map[string]any{
+		"token":        token,
+		"notification": map[string]string{"title": n.From, "body": body},
+		"android":      map[string]any{"collapse_key": n.Conv, "notification": map[string]any{"notification_count": n.Badge, "tag": n.Conv}},
+		"apns":         map[string]any{"payload": map[string]any{"aps": map[string]any{"badge": n.Badge, "thread-id": n.Conv}}},
+		"data":         map[string]string{"conv": n.Conv, "seq": strconv.FormatUint(n.Seq, 10), "count": strconv.Itoa(n.Count)},
+	}})
+}
+
+// Send posts n to every token (see FCM).
+func (f *FCM) Send(ctx context.Context, n Notification) (Result, error) {
+	if f.TokenSource == nil || f.Project == "" {
+		return Result{}, fmt.Errorf("%w: FCM needs Project and TokenSource", ErrPermanent)
+	}
+	bearer, err := f.TokenSource(ctx)
+	if err != nil {
+		return Result{}, fmt.Errorf("fcm token: %w", err)
+	}
+	var res Result
+	var last error
+	for _, tok := range n.Tokens {
+		body, err := FCMPayload(n, tok)
+		if err != nil {
+			return res, err
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, f.BaseURL+"/v1/projects/"+url.PathEscape(f.Project)+"/messages:send", bytes.NewReader(body))
+		if err != nil {
+			return res, fmt.Errorf("%w: %v", ErrPermanent, err)
+		}
+		req.Header.Set("Authorization", "Bearer "+bearer)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := f.Client.Do(req)
+		if err != nil {
+			last = fmt.Errorf("fcm: %w", err)
+			continue
+		}
+		rb, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+		resp.Body.Close()
+		var e struct {
+			Error struct {
+				Status  string `json:"status"`
+				Details []struct {
+					ErrorCode string `json:"errorCode"`
+				} `json:"details"`
+			} `json:"error"`
+		}
+		_ = json.Unmarshal(rb, &e)
+		code := e.Error.Status
+		for _, d := range e.Error.Details {
+			if d.ErrorCode != "" {
+				code = d.ErrorCode
+			}
+		}
+		switch {
+		case resp.StatusCode == http.StatusOK:
+		case code == "UNREGISTERED" || (resp.StatusCode == http.StatusBadRequest && code == "INVALID_ARGUMENT"):
+			res.InvalidTokens = append(res.InvalidTokens, tok)
+		default:
+			last = fmt.Errorf("fcm: status %d %s", resp.StatusCode, code)
+		}
+	}
+	return res, last
+}
+
+// The gateways share one interface.
+var (
+	_ Gateway = (*Webhook)(nil)
+	_ Gateway = (*APNs)(nil)
+	_ Gateway = (*FCM)(nil)
+)

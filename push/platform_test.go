@@ -1,0 +1,129 @@
+package push_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/switchboard-im/switchboard/push"
+)
+
+// h2 starts a local TLS server that only accepts HTTP/2, as Apple does.
+func h2(t *testing.T, h func(w http.ResponseWriter, r *http.Request)) *httptest.Server {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ProtoMajor != 2 {
+			t.Errorf("request over %s, want HTTP/2", r.Proto)
+			w.WriteHeader(http.StatusHTTPVersionNotSupported)
+			return
+		}
+		h(w, r)
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func TestAPNsRequestFormat(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tokensSeen []string
+	srv := h2(t, func(w http.ResponseWriter, r *http.Request) {
+		tok := strings.TrimPrefix(r.URL.Path, "/3/device/")
+		tokensSeen = append(tokensSeen, tok)
+		jwt := strings.TrimPrefix(r.Header.Get("authorization"), "bearer ")
+		parts := strings.Split(jwt, ".")
+		hdr, _ := base64.RawURLEncoding.DecodeString(parts[0])
+		claims, _ := base64.RawURLEncoding.DecodeString(parts[1])
+		if len(parts) != 3 || !push.VerifyES256(&key.PublicKey, jwt) || !strings.Contains(string(hdr), `"kid":"KEY123"`) ||
+			!strings.Contains(string(claims), `"iss":"TEAM42"`) {
+			t.Errorf("bad provider token %q (%s %s)", jwt, hdr, claims)
+		}
+		if r.Method != http.MethodPost || r.Header.Get("apns-topic") != "im.switchboard.app" || r.Header.Get("apns-push-type") != "alert" ||
+			r.Header.Get("apns-collapse-id") != "g:team" || len(r.Header.Get("apns-id")) != 36 {
+			t.Errorf("headers %v", r.Header)
+		}
+		var body struct {
+			Aps struct {
+				Alert    map[string]string `json:"alert"`
+				Badge    int               `json:"badge"`
+				ThreadID string            `json:"thread-id"`
+			} `json:"aps"`
+			Count int `json:"count"`
+		}
+		b, _ := io.ReadAll(r.Body)
+		if err := json.Unmarshal(b, &body); err != nil || body.Aps.Badge != 9 || body.Aps.ThreadID != "g:team" ||
+			body.Aps.Alert["body"] != "3 new messages" || body.Count != 3 {
+			t.Errorf("body %s: %v", b, err)
+		}
+		if tok == "dead" {
+			w.WriteHeader(http.StatusGone)
+			_, _ = io.WriteString(w, `{"reason":"Unregistered"}`)
+		}
+	})
+	a := &push.APNs{BaseURL: srv.URL, Topic: "im.switchboard.app", TeamID: "TEAM42", KeyID: "KEY123", Key: key, Client: srv.Client()}
+	// A recalled newest message left no text: the body says how many.
+	res, err := a.Send(context.Background(), push.Notification{ID: "push/u/g:team/5", User: "u", Conv: "g:team", Seq: 5, Count: 3, Badge: 9,
+		From: "alice", Tokens: []string{"live", "dead"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.InvalidTokens) != 1 || res.InvalidTokens[0] != "dead" || len(tokensSeen) != 2 {
+		t.Fatalf("result %+v, tokens seen %v", res, tokensSeen)
+	}
+	if _, err := (&push.APNs{Client: srv.Client(), BaseURL: srv.URL}).Send(context.Background(), push.Notification{Tokens: []string{"x"}}); err == nil {
+		t.Fatal("APNs without a key sent")
+	}
+}
+
+func TestFCMRequestFormat(t *testing.T) {
+	srv := h2(t, func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/v1/projects/sb-test/messages:send" || r.Header.Get("Authorization") != "Bearer ya29.test" ||
+			r.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("request %s %v", r.URL.Path, r.Header)
+		}
+		var body struct {
+			Message struct {
+				Token        string            `json:"token"`
+				Notification map[string]string `json:"notification"`
+				Android      struct {
+					CollapseKey  string         `json:"collapse_key"`
+					Notification map[string]any `json:"notification"`
+				} `json:"android"`
+				Data map[string]string `json:"data"`
+			} `json:"message"`
+		}
+		b, _ := io.ReadAll(r.Body)
+		if err := json.Unmarshal(b, &body); err != nil || body.Message.Notification["body"] != "hi there" ||
+			body.Message.Android.CollapseKey != "g:team" || body.Message.Android.Notification["notification_count"] != 2.0 ||
+			body.Message.Data["seq"] != "8" {
+			t.Errorf("body %s: %v", b, err)
+		}
+		if body.Message.Token == "gone" {
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = io.WriteString(w, `{"error":{"code":404,"status":"NOT_FOUND","details":[{"@type":"type.googleapis.com/google.firebase.fcm.v1.FcmError","errorCode":"UNREGISTERED"}]}}`)
+			return
+		}
+		_, _ = io.WriteString(w, `{"name":"projects/sb-test/messages/1"}`)
+	})
+	f := &push.FCM{BaseURL: srv.URL, Project: "sb-test", Client: srv.Client(),
+		TokenSource: func(context.Context) (string, error) { return "ya29.test", nil }}
+	res, err := f.Send(context.Background(), push.Notification{User: "u", Conv: "g:team", Seq: 8, Count: 1, Badge: 2, From: "bob", Text: "hi there",
+		Tokens: []string{"ok", "gone"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.InvalidTokens) != 1 || res.InvalidTokens[0] != "gone" {
+		t.Fatalf("result %+v", res)
+	}
+}
