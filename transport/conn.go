@@ -43,6 +43,9 @@ type conn struct {
 	rejected    atomic.Int64
 	closeOnce   sync.Once
 	requests    sync.WaitGroup
+	// link, when set, carries the connection instead of qc: a one-stream
+	// connection (stream.go) that shares this session code.
+	link link
 }
 
 var _ session.Sink = (*conn)(nil)
@@ -156,7 +159,7 @@ func (c *conn) start() error {
 	}
 	first := wireSync(sr)
 	w := &wirepb.Welcome{User: c.id.User, Device: c.id.Device, Cursor: sess.Cursor(), Sync: first,
-		MaxFrame: uint32(cfg.MaxFrame), PushLanes: uint32(cfg.PushLanes), ServerTimeMs: time.Now().UnixMilli(),
+		MaxFrame: uint32(cfg.MaxFrame), PushLanes: uint32(len(c.q.wake)), ServerTimeMs: time.Now().UnixMilli(),
 		Node: cfg.NodeName, IdleTimeoutMs: uint32(cfg.IdleTimeout / time.Millisecond)}
 	msg := &wirepb.ServerControl{Msg: &wirepb.ServerControl_Welcome{Welcome: w}}
 	if err := fitSync(first, cfg.MaxFrame-proto.Size(msg)+proto.Size(first)); err != nil {
@@ -228,6 +231,10 @@ func (c *conn) close(err error) {
 	c.closeOnce.Do(func() {
 		e := wireErr(err)
 		metricErrors.WithLabelValues(e.Code.String()).Inc()
+		if c.link != nil {
+			c.link.closeWith(e)
+			return
+		}
 		if c.ctrl != nil && c.ctx.Err() == nil {
 			if c.writeControlTimeout(&wirepb.ServerControl{Msg: &wirepb.ServerControl_Error{Error: e}}, 200*time.Millisecond) == nil {
 				// Closing the connection at once would discard the frame
@@ -249,6 +256,9 @@ func (c *conn) writeControl(m *wirepb.ServerControl) error {
 }
 
 func (c *conn) writeControlTimeout(m *wirepb.ServerControl, d time.Duration) error {
+	if c.link != nil {
+		return c.link.writeControl(m, d)
+	}
 	c.ctrlMu.Lock()
 	defer c.ctrlMu.Unlock()
 	_ = c.ctrl.SetWriteDeadline(time.Now().Add(d))
@@ -353,7 +363,12 @@ func (c *conn) Push(p *pb.Push) {
 
 // Signal sends a best-effort signal to the client as a datagram.
 func (c *conn) Signal(sig *pb.Signal) {
-	b, err := proto.Marshal(&wirepb.Signal{Kind: wirepb.Signal_Kind(sig.Kind), Conv: sig.Conv, User: sig.User, Seq: sig.Seq})
+	w := &wirepb.Signal{Kind: wirepb.Signal_Kind(sig.Kind), Conv: sig.Conv, User: sig.User, Seq: sig.Seq}
+	if c.link != nil {
+		c.link.signal(w)
+		return
+	}
+	b, err := proto.Marshal(w)
 	if err != nil {
 		return
 	}

@@ -3551,6 +3551,221 @@ func (x *Signal) GetSeq() uint64 {
 	return 0
 }
 
+// ClientFrame: the client's frames. The first is hello, then requests
+// (answered by Response frames with the same id, in any order) and signals.
+type ClientFrame struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Msg:
+	//
+	//	*ClientFrame_Hello
+	//	*ClientFrame_Request
+	//	*ClientFrame_Signal
+	Msg           isClientFrame_Msg `protobuf_oneof:"msg"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClientFrame) Reset() {
+	*x = ClientFrame{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClientFrame) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClientFrame) ProtoMessage() {}
+
+func (x *ClientFrame) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClientFrame.ProtoReflect.Descriptor instead.
+func (*ClientFrame) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *ClientFrame) GetMsg() isClientFrame_Msg {
+	if x != nil {
+		return x.Msg
+	}
+	return nil
+}
+
+func (x *ClientFrame) GetHello() *Hello {
+	if x != nil {
+		if x, ok := x.Msg.(*ClientFrame_Hello); ok {
+			return x.Hello
+		}
+	}
+	return nil
+}
+
+func (x *ClientFrame) GetRequest() *Request {
+	if x != nil {
+		if x, ok := x.Msg.(*ClientFrame_Request); ok {
+			return x.Request
+		}
+	}
+	return nil
+}
+
+func (x *ClientFrame) GetSignal() *Signal {
+	if x != nil {
+		if x, ok := x.Msg.(*ClientFrame_Signal); ok {
+			return x.Signal
+		}
+	}
+	return nil
+}
+
+type isClientFrame_Msg interface {
+	isClientFrame_Msg()
+}
+
+type ClientFrame_Hello struct {
+	Hello *Hello `protobuf:"bytes,1,opt,name=hello,proto3,oneof"`
+}
+
+type ClientFrame_Request struct {
+	Request *Request `protobuf:"bytes,2,opt,name=request,proto3,oneof"`
+}
+
+type ClientFrame_Signal struct {
+	Signal *Signal `protobuf:"bytes,3,opt,name=signal,proto3,oneof"`
+}
+
+func (*ClientFrame_Hello) isClientFrame_Msg() {}
+
+func (*ClientFrame_Request) isClientFrame_Msg() {}
+
+func (*ClientFrame_Signal) isClientFrame_Msg() {}
+
+// ServerFrame: the server's frames. control Welcome comes first.
+type ServerFrame struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Msg:
+	//
+	//	*ServerFrame_Control
+	//	*ServerFrame_Response
+	//	*ServerFrame_Push
+	//	*ServerFrame_Signal
+	Msg           isServerFrame_Msg `protobuf_oneof:"msg"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServerFrame) Reset() {
+	*x = ServerFrame{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServerFrame) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServerFrame) ProtoMessage() {}
+
+func (x *ServerFrame) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServerFrame.ProtoReflect.Descriptor instead.
+func (*ServerFrame) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *ServerFrame) GetMsg() isServerFrame_Msg {
+	if x != nil {
+		return x.Msg
+	}
+	return nil
+}
+
+func (x *ServerFrame) GetControl() *ServerControl {
+	if x != nil {
+		if x, ok := x.Msg.(*ServerFrame_Control); ok {
+			return x.Control
+		}
+	}
+	return nil
+}
+
+func (x *ServerFrame) GetResponse() *Response {
+	if x != nil {
+		if x, ok := x.Msg.(*ServerFrame_Response); ok {
+			return x.Response
+		}
+	}
+	return nil
+}
+
+func (x *ServerFrame) GetPush() *Push {
+	if x != nil {
+		if x, ok := x.Msg.(*ServerFrame_Push); ok {
+			return x.Push
+		}
+	}
+	return nil
+}
+
+func (x *ServerFrame) GetSignal() *Signal {
+	if x != nil {
+		if x, ok := x.Msg.(*ServerFrame_Signal); ok {
+			return x.Signal
+		}
+	}
+	return nil
+}
+
+type isServerFrame_Msg interface {
+	isServerFrame_Msg()
+}
+
+type ServerFrame_Control struct {
+	Control *ServerControl `protobuf:"bytes,1,opt,name=control,proto3,oneof"`
+}
+
+type ServerFrame_Response struct {
+	Response *Response `protobuf:"bytes,2,opt,name=response,proto3,oneof"`
+}
+
+type ServerFrame_Push struct {
+	Push *Push `protobuf:"bytes,3,opt,name=push,proto3,oneof"`
+}
+
+type ServerFrame_Signal struct {
+	Signal *Signal `protobuf:"bytes,4,opt,name=signal,proto3,oneof"`
+}
+
+func (*ServerFrame_Control) isServerFrame_Msg() {}
+
+func (*ServerFrame_Response) isServerFrame_Msg() {}
+
+func (*ServerFrame_Push) isServerFrame_Msg() {}
+
+func (*ServerFrame_Signal) isServerFrame_Msg() {}
+
 var File_transport_wirepb_wire_proto protoreflect.FileDescriptor
 
 const file_transport_wirepb_wire_proto_rawDesc = "" +
@@ -3800,7 +4015,18 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\n" +
 	"\x06TYPING\x10\x00\x12\x0f\n" +
 	"\vSTOP_TYPING\x10\x01\x12\r\n" +
-	"\tDELIVERED\x10\x02*\xb1\x03\n" +
+	"\tDELIVERED\x10\x02\"\xb9\x01\n" +
+	"\vClientFrame\x122\n" +
+	"\x05hello\x18\x01 \x01(\v2\x1a.switchboard.wire.v1.HelloH\x00R\x05hello\x128\n" +
+	"\arequest\x18\x02 \x01(\v2\x1c.switchboard.wire.v1.RequestH\x00R\arequest\x125\n" +
+	"\x06signal\x18\x03 \x01(\v2\x1b.switchboard.wire.v1.SignalH\x00R\x06signalB\x05\n" +
+	"\x03msg\"\xf9\x01\n" +
+	"\vServerFrame\x12>\n" +
+	"\acontrol\x18\x01 \x01(\v2\".switchboard.wire.v1.ServerControlH\x00R\acontrol\x12;\n" +
+	"\bresponse\x18\x02 \x01(\v2\x1d.switchboard.wire.v1.ResponseH\x00R\bresponse\x12/\n" +
+	"\x04push\x18\x03 \x01(\v2\x19.switchboard.wire.v1.PushH\x00R\x04push\x125\n" +
+	"\x06signal\x18\x04 \x01(\v2\x1b.switchboard.wire.v1.SignalH\x00R\x06signalB\x05\n" +
+	"\x03msg*\xb1\x03\n" +
 	"\x04Code\x12\x06\n" +
 	"\x02OK\x10\x00\x12\v\n" +
 	"\aINVALID\x10\x01\x12\x0e\n" +
@@ -3868,7 +4094,7 @@ func file_transport_wirepb_wire_proto_rawDescGZIP() []byte {
 }
 
 var file_transport_wirepb_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
+var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
 var file_transport_wirepb_wire_proto_goTypes = []any{
 	(Code)(0),                        // 0: switchboard.wire.v1.Code
 	(ConvKind)(0),                    // 1: switchboard.wire.v1.ConvKind
@@ -3918,6 +4144,8 @@ var file_transport_wirepb_wire_proto_goTypes = []any{
 	(*MembershipUpdate)(nil),         // 45: switchboard.wire.v1.MembershipUpdate
 	(*ReadReceipt)(nil),              // 46: switchboard.wire.v1.ReadReceipt
 	(*Signal)(nil),                   // 47: switchboard.wire.v1.Signal
+	(*ClientFrame)(nil),              // 48: switchboard.wire.v1.ClientFrame
+	(*ServerFrame)(nil),              // 49: switchboard.wire.v1.ServerFrame
 }
 var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	0,  // 0: switchboard.wire.v1.Error.code:type_name -> switchboard.wire.v1.Code
@@ -3973,11 +4201,18 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	1,  // 50: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
 	8,  // 51: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
 	5,  // 52: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
-	53, // [53:53] is the sub-list for method output_type
-	53, // [53:53] is the sub-list for method input_type
-	53, // [53:53] is the sub-list for extension type_name
-	53, // [53:53] is the sub-list for extension extendee
-	0,  // [0:53] is the sub-list for field type_name
+	10, // 53: switchboard.wire.v1.ClientFrame.hello:type_name -> switchboard.wire.v1.Hello
+	15, // 54: switchboard.wire.v1.ClientFrame.request:type_name -> switchboard.wire.v1.Request
+	47, // 55: switchboard.wire.v1.ClientFrame.signal:type_name -> switchboard.wire.v1.Signal
+	11, // 56: switchboard.wire.v1.ServerFrame.control:type_name -> switchboard.wire.v1.ServerControl
+	16, // 57: switchboard.wire.v1.ServerFrame.response:type_name -> switchboard.wire.v1.Response
+	43, // 58: switchboard.wire.v1.ServerFrame.push:type_name -> switchboard.wire.v1.Push
+	47, // 59: switchboard.wire.v1.ServerFrame.signal:type_name -> switchboard.wire.v1.Signal
+	60, // [60:60] is the sub-list for method output_type
+	60, // [60:60] is the sub-list for method input_type
+	60, // [60:60] is the sub-list for extension type_name
+	60, // [60:60] is the sub-list for extension extendee
+	0,  // [0:60] is the sub-list for field type_name
 }
 
 func init() { file_transport_wirepb_wire_proto_init() }
@@ -4027,13 +4262,24 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Push_Membership)(nil),
 		(*Push_Receipt)(nil),
 	}
+	file_transport_wirepb_wire_proto_msgTypes[42].OneofWrappers = []any{
+		(*ClientFrame_Hello)(nil),
+		(*ClientFrame_Request)(nil),
+		(*ClientFrame_Signal)(nil),
+	}
+	file_transport_wirepb_wire_proto_msgTypes[43].OneofWrappers = []any{
+		(*ServerFrame_Control)(nil),
+		(*ServerFrame_Response)(nil),
+		(*ServerFrame_Push)(nil),
+		(*ServerFrame_Signal)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_transport_wirepb_wire_proto_rawDesc), len(file_transport_wirepb_wire_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   42,
+			NumMessages:   44,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
