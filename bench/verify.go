@@ -29,7 +29,7 @@ func (s *stream) set(n uint64) {
 	s.bits[i] |= 1 << (n % 64)
 }
 
-// recipient is one receiving user. Its push lanes call in concurrently.
+// recipient is one receiving user. Its clients call in concurrently.
 type recipient struct {
 	name      string
 	mu        sync.Mutex

@@ -17,7 +17,7 @@ type Config struct {
 	// Addr is the UDP address to listen on (default 127.0.0.1:4433).
 	Addr string
 	// TLS holds the server certificate; MinVersion and NextProtos are set
-	// here (TLS 1.3, ALPN switchboard/1).
+	// here (TLS 1.3, ALPN switchboard/2).
 	TLS *tls.Config
 	// Auth verifies the connection tokens. Required.
 	Auth *Authenticator
@@ -31,8 +31,6 @@ type Config struct {
 
 	// MaxFrame is the largest frame payload accepted and sent (default 256 KiB).
 	MaxFrame int
-	// PushLanes is the number of push streams per connection (default 8).
-	PushLanes int
 	// PushQueue bounds the pushes waiting to be written to one connection;
 	// past it the queue is dropped and the client told to resync (default 1024).
 	PushQueue int
@@ -40,9 +38,11 @@ type Config struct {
 	// it the same happens (default 8192).
 	PendingAcks int
 
-	// KeepAlive is the QUIC keep-alive period (default 15 s, below the
-	// ~30 s UDP binding timeout of many mobile NATs). IdleTimeout closes a
-	// silent connection (default 60 s). HandshakeTimeout bounds the QUIC
+	// KeepAlive is the server's QUIC keep-alive period; 0 (the default)
+	// sends none: clients keep their NAT bindings open (every 15 s), and a
+	// server pinging every idle phone would wake it (and itself) twice as
+	// often for nothing. IdleTimeout closes a silent connection (default
+	// 60 s). HandshakeTimeout bounds the QUIC
 	// handshake, HelloTimeout the arrival of the Hello frame (10 s each).
 	KeepAlive        time.Duration
 	IdleTimeout      time.Duration
@@ -59,9 +59,19 @@ type Config struct {
 	// many phones behind one address: set it to what your clients allow).
 	// Past it, a connection is closed with TOO_MANY before its hello.
 	MaxConnsPerAddr int
-	// MaxStreams is how many request streams a client may have open at
-	// once (default 64).
-	MaxStreams int
+	// MaxInflight is how many requests a client may have unanswered at
+	// once (default 64, announced in Welcome); past it a request is
+	// refused with BUSY at once.
+	MaxInflight int
+	// Workers is how many goroutines of a connection wait on the cluster
+	// for its requests at once (default 8); they exist only while
+	// requests wait.
+	Workers int
+	// ReceiveWindow bounds what a client may have in flight towards the
+	// server, per stream and per connection (default 1 MiB; at least
+	// MaxFrame plus a little). quic-go allocates it as data arrives, so an
+	// idle connection holds none of it.
+	ReceiveWindow int
 
 	// ConnRate/ConnBurst limit requests per connection (default 50/s, 100);
 	// UserRate/UserBurst per user across its connections on this node
@@ -88,16 +98,16 @@ func DefaultConfig() Config {
 	return Config{
 		Addr:             "127.0.0.1:4433",
 		MaxFrame:         wirepb.DefaultMaxFrame,
-		PushLanes:        8,
 		PushQueue:        1024,
 		PendingAcks:      8192,
-		KeepAlive:        15 * time.Second,
 		IdleTimeout:      60 * time.Second,
 		HandshakeTimeout: 10 * time.Second,
 		HelloTimeout:     10 * time.Second,
 		RequestTimeout:   10 * time.Second,
 		WriteTimeout:     30 * time.Second,
-		MaxStreams:       64,
+		MaxInflight:      64,
+		Workers:          8,
+		ReceiveWindow:    1 << 20,
 		ConnRate:         50,
 		ConnBurst:        100,
 		UserRate:         100,
@@ -136,14 +146,17 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	setInt(&c.MaxFrame, d.MaxFrame)
-	setInt(&c.PushLanes, d.PushLanes)
 	setInt(&c.PushQueue, d.PushQueue)
 	setInt(&c.PendingAcks, d.PendingAcks)
-	setInt(&c.MaxStreams, d.MaxStreams)
+	setInt(&c.MaxInflight, d.MaxInflight)
+	setInt(&c.Workers, d.Workers)
+	setInt(&c.ReceiveWindow, d.ReceiveWindow)
 	setInt(&c.ConnBurst, d.ConnBurst)
 	setInt(&c.UserBurst, d.UserBurst)
 	setInt(&c.MaxRejected, d.MaxRejected)
-	setDur(&c.KeepAlive, d.KeepAlive)
+	if c.KeepAlive < 0 {
+		c.KeepAlive = 0
+	}
 	setDur(&c.IdleTimeout, d.IdleTimeout)
 	setDur(&c.HandshakeTimeout, d.HandshakeTimeout)
 	setDur(&c.HelloTimeout, d.HelloTimeout)
@@ -159,8 +172,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxFrame > 16<<20 {
 		return c, errors.New("transport: MaxFrame above 16 MiB")
 	}
-	if c.PushLanes > 64 {
-		return c, errors.New("transport: more than 64 push lanes")
+	if c.ReceiveWindow < c.MaxFrame+16<<10 {
+		// A whole frame must fit the window, or a large request stalls.
+		c.ReceiveWindow = c.MaxFrame + 16<<10
 	}
 	tc := c.TLS.Clone()
 	tc.MinVersion = tls.VersionTLS13

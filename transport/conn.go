@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -12,7 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/quic-go/quic-go"
 	"golang.org/x/time/rate"
 	"google.golang.org/protobuf/proto"
 
@@ -21,40 +21,63 @@ import (
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
 
-// conn is one authenticated client connection: its control stream, push
-// lanes, request streams and datagrams, and its session at the node (the
-// conn is the session's Sink).
+// conn is one authenticated client connection: its one bidirectional
+// stream (Hello, then pipelined requests in; Welcome, then responses,
+// pushes and control frames out), its datagrams, and its session at the
+// node (the conn is the session's Sink).
+//
+// Goroutines: the connection's own (it reads the stream), one reading
+// datagrams, a writer that exists only while there is something to write,
+// and at most Config.Workers request workers, which exist only while
+// requests wait on the cluster. An idle connection holds two of them.
 type conn struct {
 	s    *Server
-	qc   *quic.Conn
+	cr   Carrier
 	ctx  context.Context
 	log  *slog.Logger
 	id   Identity
 	sess session.Session
 	q    *pushQueue
-	ctrl *quic.Stream
-	ctrR wirepb.ByteReader
+	st   Stream
+	rd   *bufio.Reader
 
-	ctrlMu      sync.Mutex // serializes control stream writes
-	cursorMu    sync.Mutex // serializes cursor writes
 	limiter     *rate.Limiter
 	userLimiter *rate.Limiter
 	sigLimiter  *rate.Limiter
 	rejected    atomic.Int64
 	closeOnce   sync.Once
-	requests    sync.WaitGroup
-	// link, when set, carries the connection instead of qc: a one-stream
-	// connection (stream.go) that shares this session code.
-	link link
+
+	// The outbound side: frames wait in out (responses, control) and in q
+	// (pushes); one writer at a time encodes what waits into one buffer
+	// and writes it with one stream write.
+	outMu   sync.Mutex
+	out     []proto.Message // *wirepb.Response, *Welcome, *Resync, *GoAway
+	ready   bool            // Welcome queued: the writer may run
+	writing bool            // a writer goroutine is running
+	dirty   bool            // something was queued since the writer last looked
+	closed  bool            // closing: the writer writes nothing more
+	writeMu sync.Mutex      // held during a stream write
+	broken  bool            // a write was cut inside a frame (under writeMu)
+
+	// Requests waiting on the cluster: at most MaxInflight unanswered, run
+	// by at most Workers goroutines that exit when none wait.
+	reqMu    sync.Mutex
+	reqQ     []*wirepb.Request
+	inflight map[uint64]struct{}
+	workers  int
+	requests sync.WaitGroup
+
+	cursorBusy atomic.Bool // a cursor store is running
 }
 
 var _ session.Sink = (*conn)(nil)
 
-func (s *Server) serveConn(qc *quic.Conn) {
-	c := &conn{s: s, qc: qc, ctx: qc.Context(), log: s.log.With("remote", qc.RemoteAddr().String()),
-		q:          newPushQueue(s.cfg.PushLanes, s.cfg.PushQueue, s.cfg.PendingAcks),
+func (s *Server) serveConn(cr Carrier) {
+	c := &conn{s: s, cr: cr, ctx: cr.Context(), log: s.log.With("remote", cr.RemoteAddr().String()),
+		q:          newPushQueue(s.cfg.PushQueue, s.cfg.PendingAcks),
 		limiter:    rate.NewLimiter(rate.Limit(s.cfg.ConnRate), s.cfg.ConnBurst),
-		sigLimiter: rate.NewLimiter(rate.Limit(s.cfg.SignalRate), 2*int(s.cfg.SignalRate))}
+		sigLimiter: rate.NewLimiter(rate.Limit(s.cfg.SignalRate), 2*int(s.cfg.SignalRate)),
+		inflight:   map[uint64]struct{}{}}
 	defer func() {
 		// A bug in a handler must cost one connection, not the process.
 		if r := recover(); r != nil {
@@ -62,9 +85,9 @@ func (s *Server) serveConn(qc *quic.Conn) {
 			c.close(wirepb.Errorf(wirepb.Code_INTERNAL, "internal error"))
 		}
 	}()
-	ip := qc.RemoteAddr().String()
-	if ua, ok := qc.RemoteAddr().(*net.UDPAddr); ok {
-		ip = ua.IP.String()
+	ip := cr.RemoteAddr().String()
+	if host, _, err := net.SplitHostPort(ip); err == nil {
+		ip = host
 	}
 	release, err := s.admitAddr(ip)
 	if err != nil {
@@ -100,25 +123,25 @@ func (s *Server) serveConn(qc *quic.Conn) {
 	c.run()
 }
 
-// hello reads and verifies the control stream's Hello.
+// hello accepts the client's stream and reads and verifies its Hello.
 func (c *conn) hello() (Identity, error) {
 	cfg := c.s.cfg
 	ctx, cancel := context.WithTimeout(c.ctx, cfg.HelloTimeout)
 	defer cancel()
-	st, err := c.qc.AcceptStream(ctx)
+	st, err := c.cr.AcceptStream(ctx)
 	if err != nil {
 		if ctx.Err() != nil && c.ctx.Err() == nil {
-			return Identity{}, wirepb.Errorf(wirepb.Code_TIMEOUT, "no control stream within %s", cfg.HelloTimeout)
+			return Identity{}, wirepb.Errorf(wirepb.Code_TIMEOUT, "no stream within %s", cfg.HelloTimeout)
 		}
 		return Identity{}, err
 	}
-	c.ctrl, c.ctrR = st, wirepb.NewReader(st)
+	c.st, c.rd = st, bufio.NewReaderSize(st, readBuffer)
 	_ = st.SetReadDeadline(time.Now().Add(cfg.HelloTimeout))
-	b, err := wirepb.ReadFrame(c.ctrR, cfg.MaxFrame)
+	b, err := wirepb.ReadFrame(c.rd, cfg.MaxFrame)
 	if err != nil {
 		return Identity{}, frameError(err, "hello")
 	}
-	metricFrames.WithLabelValues("in", "control").Inc()
+	metricFrames.WithLabelValues("in", "hello").Inc()
 	_ = st.SetReadDeadline(time.Time{})
 	h, err := decodeHello(b)
 	if err != nil {
@@ -126,6 +149,10 @@ func (c *conn) hello() (Identity, error) {
 	}
 	return cfg.Auth.Verify(h.Token)
 }
+
+// readBuffer is the stream reader's buffer: small, since an idle
+// connection holds it; a large frame is read past it.
+const readBuffer = 2048
 
 // frameError turns a read failure into the code the peer is told.
 func frameError(err error, what string) error {
@@ -143,7 +170,7 @@ func frameError(err error, what string) error {
 }
 
 // start connects the device's session (the node registers it with its
-// user grain) and sends Welcome with the first sync page.
+// user grain) and queues Welcome with the first sync page.
 func (c *conn) start() error {
 	cfg := c.s.cfg
 	ctx, cancel := context.WithTimeout(c.ctx, cfg.RequestTimeout)
@@ -159,39 +186,60 @@ func (c *conn) start() error {
 	}
 	first := wireSync(sr)
 	w := &wirepb.Welcome{User: c.id.User, Device: c.id.Device, Cursor: sess.Cursor(), Sync: first,
-		MaxFrame: uint32(cfg.MaxFrame), PushLanes: uint32(len(c.q.wake)), ServerTimeMs: time.Now().UnixMilli(),
-		Node: cfg.NodeName, IdleTimeoutMs: uint32(cfg.IdleTimeout / time.Millisecond)}
-	msg := &wirepb.ServerControl{Msg: &wirepb.ServerControl_Welcome{Welcome: w}}
-	if err := fitSync(first, cfg.MaxFrame-proto.Size(msg)+proto.Size(first)); err != nil {
+		MaxFrame: uint32(cfg.MaxFrame), ServerTimeMs: time.Now().UnixMilli(), Node: cfg.NodeName,
+		IdleTimeoutMs: uint32(cfg.IdleTimeout / time.Millisecond), MaxInflight: uint32(cfg.MaxInflight)}
+	// 16: the ServerFrame field and length around the Welcome.
+	if err := fitSync(first, cfg.MaxFrame-16-proto.Size(w)+proto.Size(first)); err != nil {
 		return err
 	}
 	c.q.start(sess.Cursor(), first)
-	return c.writeControl(msg)
+	// Welcome goes first: pushes queued since Connect wait behind it.
+	c.outMu.Lock()
+	c.out = append(c.out, w)
+	c.ready = true
+	c.outMu.Unlock()
+	c.kick()
+	return nil
 }
 
+// run reads the client's requests until the stream or connection ends.
 func (c *conn) run() {
-	cfg := c.s.cfg
-	for i := range cfg.PushLanes {
-		go c.lane(i)
-	}
-	go c.readControl()
-	go c.writeResyncs()
 	go c.datagrams()
 	expiry := time.AfterFunc(time.Until(c.id.Expires), func() {
 		c.close(wirepb.Errorf(wirepb.Code_TOKEN_EXPIRED, "token expired"))
 	})
 	defer expiry.Stop()
 	for {
-		st, err := c.qc.AcceptStream(c.ctx)
+		b, err := c.readFrame()
 		if err != nil {
+			if errors.Is(err, io.EOF) {
+				// The client ended its side: no more requests, but it
+				// still reads answers and pushes until it closes.
+				<-c.ctx.Done()
+				return
+			}
+			if e := frameError(err, "request"); wirepb.CodeOf(e) != wirepb.Code_INTERNAL {
+				// The framing is lost: nothing after this can be read.
+				c.close(e)
+			}
 			return
 		}
-		c.requests.Add(1)
-		go func() {
-			defer c.requests.Done()
-			c.serveRequest(st)
-		}()
+		metricFrames.WithLabelValues("in", "request").Inc()
+		c.handle(b)
 	}
+}
+
+// readFrame reads the next request frame. Waiting for a frame has no
+// deadline; a frame once begun must arrive within RequestTimeout.
+func (c *conn) readFrame() ([]byte, error) {
+	if c.rd.Buffered() == 0 {
+		_ = c.st.SetReadDeadline(time.Time{})
+		if _, err := c.rd.Peek(1); err != nil {
+			return nil, err
+		}
+	}
+	_ = c.st.SetReadDeadline(time.Now().Add(c.s.cfg.RequestTimeout))
+	return wirepb.ReadFrame(c.rd, c.s.cfg.MaxFrame)
 }
 
 // cleanup runs once the connection is gone: the last cursor is stored and
@@ -210,8 +258,6 @@ func (c *conn) cleanup() {
 
 // storeCursor writes the device cursor if acknowledgements moved it.
 func (c *conn) storeCursor(ctx context.Context) {
-	c.cursorMu.Lock()
-	defer c.cursorMu.Unlock()
 	w, ok := c.q.toStore()
 	if !ok {
 		return
@@ -221,130 +267,216 @@ func (c *conn) storeCursor(ctx context.Context) {
 	}
 }
 
+// storeCursorLater stores the cursor off the reading goroutine; acks that
+// arrive while a store runs are covered by the next one (one store at a
+// time, each writing the latest cursor).
+func (c *conn) storeCursorLater() {
+	if !c.cursorBusy.CompareAndSwap(false, true) {
+		return
+	}
+	c.requests.Add(1)
+	go func() {
+		defer c.requests.Done()
+		for {
+			ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.RequestTimeout)
+			c.storeCursor(ctx)
+			cancel()
+			c.cursorBusy.Store(false)
+			// An ack that came during the store found it busy: go again.
+			if w, stored := c.q.storedCursor(); w <= stored || !c.cursorBusy.CompareAndSwap(false, true) {
+				return
+			}
+		}
+	}()
+}
+
 // closeLinger is how long a closing connection waits, after its Error
 // frame, for the client to read it before the connection is closed.
 const closeLinger = 250 * time.Millisecond
 
 // close ends the connection with err's code (INTERNAL for a non-protocol
-// error), telling the client on the control stream first when it can.
+// error), telling the client with an Error frame first when it can.
 func (c *conn) close(err error) {
 	c.closeOnce.Do(func() {
 		e := wireErr(err)
 		metricErrors.WithLabelValues(e.Code.String()).Inc()
-		if c.link != nil {
-			c.link.closeWith(e)
-			return
-		}
-		if c.ctrl != nil && c.ctx.Err() == nil {
-			if c.writeControlTimeout(&wirepb.ServerControl{Msg: &wirepb.ServerControl_Error{Error: e}}, 200*time.Millisecond) == nil {
+		c.outMu.Lock()
+		c.closed = true
+		c.outMu.Unlock()
+		if c.st != nil && c.ctx.Err() == nil {
+			// A writer blocked on a client that does not read gives up
+			// now and leaves the stream to us.
+			_ = c.st.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
+			c.writeMu.Lock()
+			sent := false
+			if !c.broken {
+				if b, err := wirepb.AppendServerFrame(nil, e, 0); err == nil {
+					_ = c.st.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
+					_, err = c.st.Write(b)
+					sent = err == nil
+				}
+			}
+			if sent {
 				// Closing the connection at once would discard the frame
-				// still in flight: end the control stream and give the
-				// client a moment to read it (and to close first).
-				_ = c.ctrl.Close()
+				// still in flight: end the stream and give the client a
+				// moment to read it (and to close first).
+				_ = c.st.Close()
+			}
+			c.writeMu.Unlock()
+			if sent {
+				metricFrames.WithLabelValues("out", "error").Inc()
 				select {
 				case <-c.ctx.Done():
 				case <-time.After(closeLinger):
 				}
 			}
 		}
-		_ = c.qc.CloseWithError(quic.ApplicationErrorCode(e.Code), e.Message)
+		_ = c.cr.CloseWithError(e.Code, e.Message)
 	})
 }
 
-func (c *conn) writeControl(m *wirepb.ServerControl) error {
-	return c.writeControlTimeout(m, c.s.cfg.WriteTimeout)
+// queue adds a response or control frame for the writer.
+func (c *conn) queue(m proto.Message) {
+	c.outMu.Lock()
+	if c.closed {
+		c.outMu.Unlock()
+		return
+	}
+	c.out = append(c.out, m)
+	c.outMu.Unlock()
+	c.kick()
 }
 
-func (c *conn) writeControlTimeout(m *wirepb.ServerControl, d time.Duration) error {
-	if c.link != nil {
-		return c.link.writeControl(m, d)
+// kick makes sure a writer runs to write what was queued.
+func (c *conn) kick() {
+	c.outMu.Lock()
+	c.dirty = true
+	start := c.ready && !c.writing && !c.closed
+	if start {
+		c.writing = true
 	}
-	c.ctrlMu.Lock()
-	defer c.ctrlMu.Unlock()
-	_ = c.ctrl.SetWriteDeadline(time.Now().Add(d))
-	if err := wirepb.WriteMsg(c.ctrl, m, c.s.cfg.MaxFrame); err != nil {
-		return err
-	}
-	metricFrames.WithLabelValues("out", "control").Inc()
-	return nil
-}
-
-// readControl watches the control stream: after Hello the client may only
-// close its side.
-func (c *conn) readControl() {
-	_, err := wirepb.ReadFrame(c.ctrR, c.s.cfg.MaxFrame)
-	switch {
-	case err == nil:
-		c.close(wirepb.Errorf(wirepb.Code_PROTOCOL, "no frames after hello on the control stream"))
-	case errors.Is(err, io.EOF):
-	default:
-		if e := frameError(err, "control stream"); wirepb.CodeOf(e) != wirepb.Code_INTERNAL {
-			c.close(e)
-		}
+	c.outMu.Unlock()
+	if start {
+		go c.writeLoop()
 	}
 }
 
-// writeResyncs tells the client to resync each time its queue overflowed.
-func (c *conn) writeResyncs() {
+// Writes coalesce at most this many frames (or about this many bytes).
+const (
+	writeBatchFrames = 256
+	writeBatchBytes  = 256 << 10
+)
+
+// writeLoop writes what is queued, coalescing the frames waiting at each
+// round into one stream write, and exits when nothing is left.
+func (c *conn) writeLoop() {
+	var (
+		buf    []byte
+		ctl    []proto.Message
+		pushes []*wirepb.Push
+	)
 	for {
-		select {
-		case <-c.ctx.Done():
+		c.outMu.Lock()
+		if c.closed {
+			c.writing = false
+			c.outMu.Unlock()
 			return
-		case <-c.q.overflow:
+		}
+		c.dirty = false
+		ctl, c.out = c.out, ctl[:0]
+		c.outMu.Unlock()
+		pushes, resync, cursor := c.q.take(pushes[:0], writeBatchFrames)
+		if resync {
 			c.log.Info("push queue overflow; client told to resync")
 			metricErrors.WithLabelValues(wirepb.Code_SLOW_CONSUMER.String()).Inc()
-			if err := c.writeControl(&wirepb.ServerControl{Msg: &wirepb.ServerControl_Resync{Resync: &wirepb.Resync{Cursor: c.q.watermark()}}}); err != nil {
-				c.close(wirepb.Errorf(wirepb.Code_SLOW_CONSUMER, "the client does not read its control stream"))
+			ctl = append(ctl, &wirepb.Resync{Cursor: cursor})
+		}
+		if len(ctl) == 0 && len(pushes) == 0 {
+			c.outMu.Lock()
+			if !c.dirty || c.closed {
+				c.writing = false
+				c.outMu.Unlock()
 				return
 			}
+			c.outMu.Unlock()
+			continue
+		}
+		buf = buf[:0]
+		for i, m := range ctl {
+			buf = c.appendFrame(buf, m)
+			ctl[i] = nil
+		}
+		for i, p := range pushes {
+			buf = c.appendFrame(buf, p)
+			pushes[i] = nil
+		}
+		if err := c.write(buf); err != nil {
+			c.outMu.Lock()
+			c.writing = false
+			c.outMu.Unlock()
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				c.close(wirepb.Errorf(wirepb.Code_SLOW_CONSUMER, "stream blocked for %s", c.s.cfg.WriteTimeout))
+			}
+			return
+		}
+		if cap(buf) > writeBatchBytes {
+			buf = nil // let a burst's buffer go
 		}
 	}
+}
+
+// appendFrame encodes one outbound frame; one that cannot be sent is
+// replaced (a response) or dropped (a push), never cut.
+func (c *conn) appendFrame(buf []byte, m proto.Message) []byte {
+	out, err := wirepb.AppendServerFrame(buf, m, c.s.cfg.MaxFrame)
+	if err == nil {
+		switch m.(type) {
+		case *wirepb.Push:
+			metricFrames.WithLabelValues("out", "push").Inc()
+			metricPushes.Inc()
+		case *wirepb.Response:
+			metricFrames.WithLabelValues("out", "response").Inc()
+		default:
+			metricFrames.WithLabelValues("out", "control").Inc()
+		}
+		return out
+	}
+	switch m := m.(type) {
+	case *wirepb.Response:
+		// Handlers fit their answers to the frame; this is a bug.
+		c.log.Error("response larger than the maximum frame", "id", m.Id, "err", err)
+		out, _ = wirepb.AppendServerFrame(buf, &wirepb.Response{Id: m.Id, Error: wirepb.Errorf(wirepb.Code_TOO_LARGE, "answer too large")}, 0)
+		return out
+	case *wirepb.Push:
+		// Cannot happen with grain limits below MaxFrame; the client
+		// learns of the message at its next sync.
+		c.log.Error("push larger than the maximum frame dropped", "inbox_seq", m.InboxSeq, "err", err)
+	default:
+		c.log.Error("control frame not sent", "err", err)
+	}
+	return buf
+}
+
+// write writes b to the stream within WriteTimeout.
+func (c *conn) write(b []byte) error {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	c.outMu.Lock()
+	closed := c.closed
+	c.outMu.Unlock()
+	if closed || c.broken {
+		return net.ErrClosed
+	}
+	_ = c.st.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
+	n, err := c.st.Write(b)
+	if err != nil && n > 0 {
+		c.broken = true // the client has half a frame: no Error frame after it
+	}
+	return err
 }
 
 func (c *conn) goAway(reconnectTo string, withinMS uint32) {
-	if err := c.writeControl(&wirepb.ServerControl{Msg: &wirepb.ServerControl_GoAway{GoAway: &wirepb.GoAway{
-		Reason: "server draining", ReconnectTo: reconnectTo, ReconnectWithinMs: withinMS}}}); err != nil {
-		c.close(wirepb.Errorf(wirepb.Code_GOING_AWAY, "server draining"))
-	}
-}
-
-// lane writes the pushes of one lane to its own unidirectional stream,
-// opened at the first push.
-func (c *conn) lane(i int) {
-	var st *quic.SendStream
-	for {
-		p, ok := c.q.pop(i)
-		if !ok {
-			select {
-			case <-c.q.wake[i]:
-				continue
-			case <-c.ctx.Done():
-				return
-			}
-		}
-		if st == nil {
-			var err error
-			if st, err = c.qc.OpenUniStreamSync(c.ctx); err != nil {
-				return
-			}
-		}
-		_ = st.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
-		err := wirepb.WriteMsg(st, p, c.s.cfg.MaxFrame)
-		switch {
-		case errors.Is(err, wirepb.ErrFrameTooLarge):
-			// Cannot happen with grain limits below MaxFrame; the client
-			// learns of the message at its next sync.
-			c.log.Error("push larger than the maximum frame dropped", "inbox_seq", p.InboxSeq)
-		case errors.Is(err, os.ErrDeadlineExceeded):
-			c.close(wirepb.Errorf(wirepb.Code_SLOW_CONSUMER, "push stream blocked for %s", c.s.cfg.WriteTimeout))
-			return
-		case err != nil:
-			return
-		default:
-			metricFrames.WithLabelValues("out", "push").Inc()
-			metricPushes.Inc()
-		}
-	}
+	c.queue(&wirepb.GoAway{Reason: "server draining", ReconnectTo: reconnectTo, ReconnectWithinMs: withinMS})
 }
 
 // Push queues an event from the node for the client. It never blocks: a
@@ -358,21 +490,32 @@ func (c *conn) Push(p *pb.Push) {
 	if m := p.GetMessage(); m != nil && m.Sender != c.id.User && m.Kind == pb.MessageKind_NORMAL && strings.HasPrefix(conv, "d:") {
 		ref = &msgRef{conv: conv, sender: m.Sender, seq: m.Seq}
 	}
-	c.q.enqueue(w, conv, ref)
+	c.q.enqueue(w, ref)
+	c.kick()
 }
 
-// Signal sends a best-effort signal to the client as a datagram.
+// Signal sends a best-effort signal to the client: a datagram, or a
+// ServerFrame on a carrier without datagrams (dropped, not queued, when
+// the stream is backed up).
 func (c *conn) Signal(sig *pb.Signal) {
 	w := &wirepb.Signal{Kind: wirepb.Signal_Kind(sig.Kind), Conv: sig.Conv, User: sig.User, Seq: sig.Seq}
-	if c.link != nil {
-		c.link.signal(w)
-		return
-	}
 	b, err := proto.Marshal(w)
 	if err != nil {
 		return
 	}
-	if c.qc.SendDatagram(b) == nil {
+	switch err := c.cr.SendSignal(b); {
+	case err == nil:
 		metricFrames.WithLabelValues("out", "datagram").Inc()
+	case err == ErrNoDatagrams:
+		c.outMu.Lock()
+		busy := len(c.out) >= maxQueuedSignals
+		c.outMu.Unlock()
+		if !busy {
+			c.queue(w)
+		}
 	}
 }
+
+// maxQueuedSignals: in-band signals are dropped while this many frames
+// wait for the writer (signals are best effort, like datagrams).
+const maxQueuedSignals = 64

@@ -103,6 +103,45 @@ func FuzzRequest(f *testing.F) {
 	})
 }
 
+// FuzzServerFrame: a response or push the server encodes without the
+// ServerFrame wrapper (AppendServerFrame) decodes, through the SDK's one
+// decoder of server bytes, as the ServerFrame holding it; and that decoder
+// takes any bytes without panicking.
+func FuzzServerFrame(f *testing.F) {
+	f.Add(marshal(&wirepb.Response{Id: 3, Result: &wirepb.Response_Ping{Ping: &wirepb.PingResult{ServerTimeMs: 9}}}))
+	f.Add(marshal(&wirepb.Response{Id: 4, Error: wirepb.Errorf(wirepb.Code_BUSY, "x")}))
+	f.Add(marshal(&wirepb.Push{InboxSeq: 7, Event: &wirepb.Push_Message{Message: &wirepb.Message{Conv: "d:a:b", Seq: 2, Body: []byte("hi")}}}))
+	f.Add([]byte{0x2a, 0x80})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var any wirepb.ServerFrame
+		_ = wirepb.Unmarshal(b, &any)
+		for _, m := range []proto.Message{&wirepb.Response{}, &wirepb.Push{}} {
+			if proto.Unmarshal(b, m) != nil {
+				continue
+			}
+			fr, err := wirepb.AppendServerFrame(nil, m, 0)
+			if err != nil {
+				t.Fatalf("encode %T: %v", m, err)
+			}
+			p, err := wirepb.ReadFrame(bytes.NewReader(fr), len(fr))
+			if err != nil {
+				t.Fatalf("read back: %v", err)
+			}
+			var sf wirepb.ServerFrame
+			if err := wirepb.Unmarshal(p, &sf); err != nil {
+				t.Fatalf("decode back: %v", err)
+			}
+			var got proto.Message = sf.GetResponse()
+			if _, ok := m.(*wirepb.Push); ok {
+				got = sf.GetPush()
+			}
+			if !proto.Equal(got, m) {
+				t.Fatalf("round trip of %T: %v, want %v", m, got, m)
+			}
+		}
+	})
+}
+
 func FuzzHello(f *testing.F) {
 	secret := []byte("0123456789abcdef0123456789abcdef-fuzz")
 	auth, err := NewAuthenticator(AuthConfig{Secret: secret})
@@ -181,6 +220,14 @@ func TestFuzzSeeds(t *testing.T) {
 	}
 	two := append(wirepb.AppendFrame(nil, marshal(seedRequests()[0])), wirepb.AppendFrame(nil, marshal(seedRequests()[1]))...)
 	write("FuzzFrame", "two-frames", two)
+	// A session stream as a client writes it: Hello, then pipelined requests.
+	session := wirepb.AppendFrame(nil, marshal(&wirepb.Hello{Token: "t", Client: "switchboard-go/2"}))
+	for _, r := range seedRequests()[:4] {
+		session = wirepb.AppendFrame(session, marshal(r))
+	}
+	write("FuzzFrame", "session-stream", session)
+	write("FuzzServerFrame", "response-sync", marshal(&wirepb.Response{Id: 3, Result: &wirepb.Response_Sync{Sync: &wirepb.SyncResult{Cursor: 4, More: true}}}))
+	write("FuzzServerFrame", "push-receipt", marshal(&wirepb.Push{Event: &wirepb.Push_Receipt{Receipt: &wirepb.ReadReceipt{Conv: "d:a:b", Reader: "b", Seq: 3}}}))
 	write("FuzzFrame", "overlong-prefix", []byte{0x80, 0x80, 0x80, 0x80, 0x80, 0x01})
 	write("FuzzFrame", "cut-short", []byte{0x0a, 1, 2})
 	write("FuzzRequest", "unknown-field", []byte{0x08, 0x07, 0x9a, 0x06, 0x00})

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/quic-go/quic-go"
 	"google.golang.org/protobuf/proto"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
@@ -13,77 +12,129 @@ import (
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
 
-// serveRequest answers one request stream: one Request frame in, one
-// Response frame out, then the stream is closed.
-func (c *conn) serveRequest(st *quic.Stream) {
-	start := time.Now()
-	op, code := "unknown", wirepb.Code_OK
-	defer func() {
-		if r := recover(); r != nil {
-			c.log.Error("request handler panicked", "op", op, "panic", r)
-			code = wirepb.Code_INTERNAL
-			st.CancelWrite(quic.StreamErrorCode(code))
-			st.CancelRead(quic.StreamErrorCode(code))
-		}
-		metricRequests.WithLabelValues(op, code.String()).Observe(time.Since(start).Seconds())
-		if code != wirepb.Code_OK {
-			metricErrors.WithLabelValues(code.String()).Inc()
-		}
-	}()
-	cfg := c.s.cfg
-	_ = st.SetReadDeadline(start.Add(cfg.RequestTimeout))
-	b, err := wirepb.ReadFrame(wirepb.NewReader(st), cfg.MaxFrame)
-	if err != nil {
-		err = frameError(err, "request")
-		if code = wirepb.CodeOf(err); code == wirepb.Code_INTERNAL {
-			code = wirepb.Code_OK // the stream or connection went away
-			st.CancelRead(0)
-			st.CancelWrite(0)
-			return
-		}
-		c.reply(st, &wirepb.Response{Error: wireErr(err)})
-		st.CancelRead(quic.StreamErrorCode(code))
+// handle takes one request frame off the stream. What needs no grain
+// (refusals, ping, ack) is answered here, on the reading goroutine; the
+// rest goes to the connection's workers, at most MaxInflight unanswered.
+func (c *conn) handle(b []byte) {
+	req, err := decodeRequest(b)
+	if req == nil {
+		// Not a Request: its id is unknown, so the answer carries 0.
+		c.answer(nil, time.Now(), &wirepb.Response{Error: wireErr(err)})
 		return
 	}
-	metricFrames.WithLabelValues("in", "request").Inc()
-	// Exactly one frame per request stream: the rest is not read.
-	st.CancelRead(0)
-	req, err := decodeRequest(b)
-	if req != nil {
-		op = opName(req)
+	start := time.Now()
+	if sig := req.GetSignal(); sig != nil && err == nil {
+		// In-band typing (carriers without datagrams): the signal rate
+		// limit, not the request rate, as for datagrams.
+		if !c.sigLimiter.Allow() {
+			c.answer(req, start, &wirepb.Response{Error: wirepb.Errorf(wirepb.Code_RATE_LIMITED, "too many signals")})
+			return
+		}
+		c.sess.Typing(sig.Conv, sig.Kind == wirepb.Signal_STOP_TYPING)
+		c.answer(req, start, &wirepb.Response{})
+		return
 	}
 	if err == nil {
 		err = c.admit()
 	}
-	var res *wirepb.Response
 	if err != nil {
-		res = &wirepb.Response{Error: wireErr(err)}
-	} else {
-		ctx, cancel := context.WithTimeout(c.ctx, cfg.RequestTimeout)
-		res = c.dispatch(ctx, req)
-		cancel()
+		c.answer(req, start, &wirepb.Response{Error: wireErr(err)})
+		return
 	}
-	if req != nil {
-		res.Id = req.Id
+	switch op := req.Op.(type) {
+	case *wirepb.Request_Ping:
+		c.answer(req, start, &wirepb.Response{Result: &wirepb.Response_Ping{Ping: &wirepb.PingResult{ServerTimeMs: time.Now().UnixMilli()}}})
+		return
+	case *wirepb.Request_Ack:
+		cursor, delivered := c.q.ack(op.Ack.InboxSeqs, op.Ack.SyncCursor)
+		c.storeCursorLater()
+		if len(delivered) > 0 {
+			c.signalDelivered(delivered)
+		}
+		c.answer(req, start, &wirepb.Response{Result: &wirepb.Response_Ack{Ack: &wirepb.AckResult{Cursor: cursor}}})
+		return
 	}
-	code = res.GetError().GetCode()
-	c.reply(st, res)
+	c.reqMu.Lock()
+	if _, dup := c.inflight[req.Id]; dup {
+		c.reqMu.Unlock()
+		c.answer(req, start, &wirepb.Response{Error: wirepb.Errorf(wirepb.Code_PROTOCOL, "request id %d is already in flight", req.Id)})
+		return
+	}
+	if len(c.inflight) >= c.s.cfg.MaxInflight {
+		c.reqMu.Unlock()
+		c.answer(req, start, &wirepb.Response{Error: &wirepb.Error{Code: wirepb.Code_BUSY, RetryAfterMs: busyRetryMs,
+			Message: "too many requests in flight on this connection"}})
+		return
+	}
+	c.inflight[req.Id] = struct{}{}
+	c.reqQ = append(c.reqQ, req)
+	spawn := c.workers < c.s.cfg.Workers
+	if spawn {
+		c.workers++
+		c.requests.Add(1)
+	}
+	c.reqMu.Unlock()
+	if spawn {
+		go c.work()
+	}
 }
 
-func (c *conn) reply(st *quic.Stream, res *wirepb.Response) {
-	_ = st.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
-	if err := wirepb.WriteMsg(st, res, c.s.cfg.MaxFrame); err != nil {
-		if errors.Is(err, wirepb.ErrFrameTooLarge) {
-			// Handlers fit their answers to the frame; this is a bug.
-			c.log.Error("response larger than the maximum frame", "id", res.Id)
-			_ = wirepb.WriteMsg(st, &wirepb.Response{Id: res.Id, Error: wirepb.Errorf(wirepb.Code_TOO_LARGE, "answer too large")}, c.s.cfg.MaxFrame)
-		} else {
-			st.CancelWrite(quic.StreamErrorCode(wirepb.Code_TIMEOUT))
+// busyRetryMs is the retry-after of a request refused because its
+// connection has MaxInflight requests unanswered.
+const busyRetryMs = 50
+
+// work runs queued requests until none is left.
+func (c *conn) work() {
+	defer c.requests.Done()
+	for {
+		c.reqMu.Lock()
+		if len(c.reqQ) == 0 {
+			c.workers--
+			c.reqQ = nil
+			c.reqMu.Unlock()
 			return
 		}
+		req := c.reqQ[0]
+		c.reqQ[0] = nil
+		c.reqQ = c.reqQ[1:]
+		c.reqMu.Unlock()
+		c.serve(req)
+		c.reqMu.Lock()
+		delete(c.inflight, req.Id)
+		c.reqMu.Unlock()
 	}
-	metricFrames.WithLabelValues("out", "request").Inc()
-	_ = st.Close()
+}
+
+// serve runs one admitted request against the cluster and answers it.
+func (c *conn) serve(req *wirepb.Request) {
+	start := time.Now()
+	defer func() {
+		// A bug in a handler costs its request, not the connection.
+		if r := recover(); r != nil {
+			c.log.Error("request handler panicked", "op", opName(req), "panic", r)
+			c.answer(req, start, &wirepb.Response{Error: wirepb.Errorf(wirepb.Code_INTERNAL, "internal error")})
+		}
+	}()
+	ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.RequestTimeout)
+	res := c.dispatch(ctx, req)
+	cancel()
+	c.answer(req, start, res)
+}
+
+// answer queues res as the answer to req (nil: a frame that was no
+// request) and records it.
+func (c *conn) answer(req *wirepb.Request, start time.Time, res *wirepb.Response) {
+	op := "unknown"
+	if req != nil {
+		res.Id = req.Id
+		op = opName(req)
+	}
+	code := res.GetError().GetCode()
+	metricRequests.WithLabelValues(op, code.String()).Observe(time.Since(start).Seconds())
+	if code != wirepb.Code_OK {
+		metricErrors.WithLabelValues(code.String()).Inc()
+	}
+	c.queue(res)
 }
 
 // admit applies the per-connection and per-user request rates; a client
@@ -160,14 +211,6 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		}
 		c.q.noteSync(res)
 		return &wirepb.Response{Result: &wirepb.Response_Sync{Sync: res}}
-
-	case *wirepb.Request_Ack:
-		_, delivered := c.q.ack(op.Ack.InboxSeqs, op.Ack.SyncCursor)
-		c.storeCursor(ctx)
-		if len(delivered) > 0 {
-			go c.signalDelivered(delivered)
-		}
-		return &wirepb.Response{Result: &wirepb.Response_Ack{Ack: &wirepb.AckResult{Cursor: c.q.watermark()}}}
 
 	case *wirepb.Request_History:
 		h := op.History
@@ -253,8 +296,6 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		}
 		return &wirepb.Response{Result: &wirepb.Response_Pin{Pin: &wirepb.PinResult{}}}
 
-	case *wirepb.Request_Ping:
-		return &wirepb.Response{Result: &wirepb.Response_Ping{Ping: &wirepb.PingResult{ServerTimeMs: time.Now().UnixMilli()}}}
 	}
 	return &wirepb.Response{Error: wirepb.Errorf(wirepb.Code_UNKNOWN_TYPE, "unknown operation")}
 }

@@ -1,7 +1,6 @@
 package transport
 
 import (
-	"hash/fnv"
 	"math"
 	"sort"
 	"sync"
@@ -9,8 +8,10 @@ import (
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
 
-// pushQueue holds one connection's pushes between the grains and its push
-// lanes, and decides how far the device cursor may move.
+// pushQueue holds one connection's pushes between the grains and its
+// writer, in arrival order (so in order per conversation: a grain pushes a
+// conversation's events in seq order), and decides how far the device
+// cursor may move.
 //
 // Memory is bounded whatever the client does: at most maxQueued pushes
 // wait, and at most maxPending inbox entries are tracked as written but
@@ -20,8 +21,8 @@ import (
 // is acknowledged.
 type pushQueue struct {
 	mu         sync.Mutex
-	lanes      [][]*wirepb.Push
-	wake       []chan struct{}
+	items      []*wirepb.Push // FIFO: items[head:] wait
+	head       int
 	queued     int
 	maxQueued  int
 	maxPending int
@@ -36,7 +37,7 @@ type pushQueue struct {
 	full    uint64         // highest cursor of a complete (more=false) sync answered
 	stored  uint64         // highest cursor written to the store
 
-	overflow chan struct{} // cap 1: the control writer sends Resync
+	resync bool // the queue overflowed: the writer sends Resync next
 }
 
 // unknownLost marks entries before the connection whose extent is not
@@ -55,13 +56,8 @@ type msgRef struct {
 	seq          uint64
 }
 
-func newPushQueue(lanes, maxQueued, maxPending int) *pushQueue {
-	q := &pushQueue{lanes: make([][]*wirepb.Push, lanes), wake: make([]chan struct{}, lanes),
-		maxQueued: maxQueued, maxPending: maxPending, overflow: make(chan struct{}, 1)}
-	for i := range q.wake {
-		q.wake[i] = make(chan struct{}, 1)
-	}
-	return q
+func newPushQueue(maxQueued, maxPending int) *pushQueue {
+	return &pushQueue{maxQueued: maxQueued, maxPending: maxPending}
 }
 
 // start sets the cursor state at connect: the device's stored cursor and
@@ -95,15 +91,10 @@ func (q *pushQueue) noteSync(r *wirepb.SyncResult) {
 	q.mu.Unlock()
 }
 
-func (q *pushQueue) lane(conv string) int {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(conv))
-	return int(h.Sum32() % uint32(len(q.lanes)))
-}
-
-// enqueue adds a push for conv; it never blocks (it runs on the
-// connection actor). It reports false when the queue overflowed.
-func (q *pushQueue) enqueue(p *wirepb.Push, conv string, ref *msgRef) bool {
+// enqueue adds a push; it never blocks (it runs on an actor's mailbox).
+// It reports false when the queue overflowed (the client will be told to
+// resync).
+func (q *pushQueue) enqueue(p *wirepb.Push, ref *msgRef) bool {
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
@@ -111,26 +102,18 @@ func (q *pushQueue) enqueue(p *wirepb.Push, conv string, ref *msgRef) bool {
 	}
 	if q.queued >= q.maxQueued || len(q.pending) >= q.maxPending {
 		q.dropLocked(p.InboxSeq, len(q.pending) >= q.maxPending)
+		q.resync = true
 		q.mu.Unlock()
 		metricPushOverflows.Inc()
-		select {
-		case q.overflow <- struct{}{}:
-		default:
-		}
 		return false
 	}
-	l := q.lane(conv)
-	q.lanes[l] = append(q.lanes[l], p)
+	q.items = append(q.items, p)
 	q.queued++
 	if p.InboxSeq > q.floor {
 		q.addPendingLocked(p.InboxSeq, ref)
 		q.high = max(q.high, p.InboxSeq)
 	}
 	q.mu.Unlock()
-	select {
-	case q.wake[l] <- struct{}{}:
-	default:
-	}
 	return true
 }
 
@@ -169,32 +152,39 @@ func (q *pushQueue) dropLocked(trigger uint64, forgetPending bool) {
 		}
 		q.pending = nil
 	}
-	for i, lane := range q.lanes {
-		for _, p := range lane {
-			lost(p.InboxSeq)
-		}
-		q.lanes[i] = nil
+	for _, p := range q.items[q.head:] {
+		lost(p.InboxSeq)
 	}
-	q.queued = 0
+	q.items, q.head, q.queued = nil, 0, 0
 	// A complete sync answered before the loss does not cover it.
 	q.full = 0
 }
 
-// pop takes the next push of lane, if any.
-func (q *pushQueue) pop(lane int) (*wirepb.Push, bool) {
+// take moves up to max waiting pushes to dst, in order, and reports
+// whether a Resync is due (with the cursor to name in it): the queue
+// overflowed since the last take.
+func (q *pushQueue) take(dst []*wirepb.Push, max int) (out []*wirepb.Push, resync bool, cursor uint64) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if len(q.lanes[lane]) == 0 {
-		return nil, false
+	n := min(max, len(q.items)-q.head)
+	dst = append(dst, q.items[q.head:q.head+n]...)
+	clear(q.items[q.head : q.head+n])
+	q.head += n
+	q.queued -= n
+	if q.head == len(q.items) {
+		// Reuse the array while it is small; let a burst's go.
+		if cap(q.items) > 256 {
+			q.items = nil
+		} else {
+			q.items = q.items[:0]
+		}
+		q.head = 0
 	}
-	p := q.lanes[lane][0]
-	q.lanes[lane][0] = nil
-	q.lanes[lane] = q.lanes[lane][1:]
-	if len(q.lanes[lane]) == 0 {
-		q.lanes[lane] = nil // release the backing array
+	if q.resync {
+		q.resync = false
+		return dst, true, q.watermarkLocked()
 	}
-	q.queued--
-	return p, true
+	return dst, false, 0
 }
 
 // ack applies an AckRequest and returns the cursor the device may be
@@ -261,13 +251,18 @@ func (q *pushQueue) toStore() (uint64, bool) {
 	return w, true
 }
 
+// storedCursor returns the cursor the device may be moved to now and the
+// one last stored.
+func (q *pushQueue) storedCursor() (now, stored uint64) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.watermarkLocked(), q.stored
+}
+
 // close drops everything; later enqueues are ignored.
 func (q *pushQueue) close() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.closed = true
-	for i := range q.lanes {
-		q.lanes[i] = nil
-	}
-	q.queued = 0
+	q.items, q.head, q.queued = nil, 0, 0
 }

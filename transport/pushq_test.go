@@ -11,14 +11,14 @@ func push(inbox uint64) *wirepb.Push { return &wirepb.Push{InboxSeq: inbox} }
 // The cursor moves only past what the client acknowledged, never past a
 // push it did not, nor past dropped entries until a sync covers them.
 func TestPushQueueCursor(t *testing.T) {
-	q := newPushQueue(4, 3, 100)
+	q := newPushQueue(3, 100)
 	q.start(10, &wirepb.SyncResult{Cursor: 12})
 	if w := q.watermark(); w != 10 {
 		t.Fatalf("before the first sync is acked: %d", w)
 	}
-	q.enqueue(push(13), "a", nil)
-	q.enqueue(push(14), "b", nil)
-	q.enqueue(push(14), "b", nil) // a Deliver of two messages: one inbox entry, two pushes
+	q.enqueue(push(13), nil)
+	q.enqueue(push(14), nil)
+	q.enqueue(push(14), nil) // a Deliver of two messages: one inbox entry, two pushes
 	if w, _ := q.ack([]uint64{13, 14}, 0); w != 10 {
 		t.Fatalf("sync not acked yet: %d", w)
 	}
@@ -34,19 +34,14 @@ func TestPushQueueCursor(t *testing.T) {
 	}
 
 	// Overflow: the queue holds 3; the 4th drops everything queued.
-	for i := range 4 {
-		for _, ok := q.pop(i); ok; _, ok = q.pop(i) {
-		}
-	}
+	q.take(nil, 100)
 	for s := uint64(15); s <= 18; s++ {
-		q.enqueue(push(s), "c", nil)
+		q.enqueue(push(s), nil)
 	}
-	select {
-	case <-q.overflow:
-	default:
-		t.Fatal("no overflow signal")
+	if _, resync, _ := q.take(nil, 100); !resync {
+		t.Fatal("no resync due after the overflow")
 	}
-	q.enqueue(push(19), "c", nil)
+	q.enqueue(push(19), nil)
 	if w, _ := q.ack([]uint64{19}, 0); w != 14 {
 		t.Fatalf("cursor passed dropped entries: %d", w)
 	}
@@ -64,9 +59,9 @@ func TestPushQueueCursor(t *testing.T) {
 
 // A first sync with more pages leaves the cursor until a complete one.
 func TestPushQueuePartialFirstSync(t *testing.T) {
-	q := newPushQueue(1, 10, 10)
+	q := newPushQueue(10, 10)
 	q.start(0, &wirepb.SyncResult{Cursor: 5, More: true})
-	q.enqueue(push(30), "a", nil)
+	q.enqueue(push(30), nil)
 	if w, _ := q.ack([]uint64{30}, 5); w != 5 {
 		t.Fatalf("first page acked: %d", w)
 	}
@@ -78,13 +73,13 @@ func TestPushQueuePartialFirstSync(t *testing.T) {
 
 // Pending acknowledgements are bounded too.
 func TestPushQueueUnackedBound(t *testing.T) {
-	q := newPushQueue(1, 100, 2)
+	q := newPushQueue(100, 2)
 	q.start(0, &wirepb.SyncResult{})
-	q.enqueue(push(1), "a", nil)
-	q.pop(0)
-	q.enqueue(push(2), "a", nil)
-	q.pop(0)
-	if q.enqueue(push(3), "a", nil) {
+	q.enqueue(push(1), nil)
+	q.take(nil, 1)
+	q.enqueue(push(2), nil)
+	q.take(nil, 1)
+	if q.enqueue(push(3), nil) {
 		t.Fatal("third unacknowledged push accepted")
 	}
 	if len(q.pending) != 0 || q.watermark() != 0 {

@@ -1,7 +1,8 @@
 // Package transport is Switchboard's client-facing server: QUIC (quic-go),
-// TLS 1.3, ALPN switchboard/1, length-prefixed protobuf frames (package
-// wirepb), JWT authentication, a stream per request and a bounded set of
-// push streams per connection. docs/PROTOCOL.md is the specification.
+// TLS 1.3, ALPN switchboard/2, length-prefixed protobuf frames (package
+// wirepb), JWT authentication, and one bidirectional stream per connection
+// carrying pipelined requests, their answers and the pushes.
+// docs/PROTOCOL.md is the specification.
 package transport
 
 import (
@@ -65,28 +66,49 @@ func Listen(node session.Node, cfg Config) (*Server, error) {
 	// An explicit Transport lets Drain stop accepting (close the listener)
 	// without closing the connections still open.
 	tr := &quic.Transport{Conn: udp, StatelessResetKey: cfg.StatelessResetKey}
-	ln, err := tr.Listen(cfg.TLS, &quic.Config{
-		HandshakeIdleTimeout:  cfg.HandshakeTimeout,
-		MaxIdleTimeout:        cfg.IdleTimeout,
-		KeepAlivePeriod:       cfg.KeepAlive,
-		MaxIncomingStreams:    int64(cfg.MaxStreams) + 1, // + the control stream
-		MaxIncomingUniStreams: -1,                        // clients open no unidirectional streams
-		EnableDatagrams:       true,
-	})
+	ln, err := tr.Listen(cfg.TLS, quicConfig(cfg))
 	if err != nil {
 		_ = udp.Close()
 		return nil, fmt.Errorf("quic listen: %w", err)
 	}
 	s := &Server{cfg: cfg, node: node, log: cfg.Logger.With("component", "transport"), udp: udp, tr: tr, ln: ln,
 		addrs: map[string]int{}, users: map[string]*userLimit{}, conns: map[*conn]struct{}{}, done: make(chan struct{})}
-	s.wg.Add(1)
-	go s.accept()
+	for range acceptors {
+		s.wg.Add(1)
+		go s.accept()
+	}
 	s.log.Info("listening", "addr", udp.LocalAddr().String(), "alpn", wirepb.ALPN)
 	return s, nil
 }
 
 // Addr is the bound UDP address.
 func (s *Server) Addr() net.Addr { return s.udp.LocalAddr() }
+
+// quicConfig tunes quic-go for many mostly idle mobile connections: one
+// stream each, windows bounded (memory is allocated as data arrives, the
+// bound caps what one client can make the server hold), no server
+// keep-alives by default (the clients send them).
+func quicConfig(cfg Config) *quic.Config {
+	w := uint64(cfg.ReceiveWindow)
+	return &quic.Config{
+		HandshakeIdleTimeout:           cfg.HandshakeTimeout,
+		MaxIdleTimeout:                 cfg.IdleTimeout,
+		KeepAlivePeriod:                cfg.KeepAlive,
+		MaxIncomingStreams:             1,  // the session stream
+		MaxIncomingUniStreams:          -1, // clients open no unidirectional streams
+		InitialStreamReceiveWindow:     min(w, 512<<10),
+		MaxStreamReceiveWindow:         w,
+		InitialConnectionReceiveWindow: min(w, 512<<10) + 64<<10,
+		MaxConnectionReceiveWindow:     w + 64<<10,
+		EnableDatagrams:                true,
+	}
+}
+
+// acceptors is how many goroutines take handshaken connections off
+// quic-go's accept queue (32 deep; a full queue refuses new handshakes
+// with CONNECTION_REFUSED): under a reconnect storm on busy cores one can
+// fall behind.
+const acceptors = 4
 
 func (s *Server) accept() {
 	defer s.wg.Done()
@@ -98,7 +120,7 @@ func (s *Server) accept() {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			s.serveConn(qc)
+			s.serveConn(quicCarrier{qc})
 		}()
 	}
 }

@@ -134,6 +134,11 @@ func validateRequest(r *wirepb.Request) error {
 	case *wirepb.Request_Pin:
 		return checkConv(op.Pin.Conv)
 	case *wirepb.Request_Ping:
+	case *wirepb.Request_Signal:
+		if k := op.Signal.GetKind(); k != wirepb.Signal_TYPING && k != wirepb.Signal_STOP_TYPING {
+			return wirepb.Errorf(wirepb.Code_INVALID, "signal kind %d not accepted from clients", k)
+		}
+		return checkConv(op.Signal.GetConv())
 	default:
 		return wirepb.Errorf(wirepb.Code_UNKNOWN_TYPE, "request %d names no known operation", r.Id)
 	}
@@ -169,6 +174,8 @@ func opName(r *wirepb.Request) string {
 		return "pin"
 	case *wirepb.Request_Ping:
 		return "ping"
+	case *wirepb.Request_Signal:
+		return "signal"
 	}
 	return "unknown"
 }

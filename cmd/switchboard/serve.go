@@ -61,6 +61,7 @@ type serveOptions struct {
 	storeMinFree    int64
 	storeVerify     string
 	tuning          tuning
+	web             webOptions
 }
 
 func newServeCmd() *cobra.Command {
@@ -116,6 +117,7 @@ Every flag can also be set with an environment variable SWITCHBOARD_<FLAG>
 	f.BoolVar(&o.dev, "dev", false, "development mode: zero configuration, everything local")
 	f.BoolVar(&o.logJSON, "log-json", false, "log as JSON lines")
 	o.tuning.register(f)
+	o.web.register(f)
 	return cmd
 }
 
@@ -175,6 +177,11 @@ func runServe(ctx context.Context, o serveOptions) error {
 		return err
 	}
 	defer srv.Close()
+	webAddr, stopWeb, err := startWeb(o.web, o.dev, srv, tlsConf, log)
+	if err != nil {
+		return err
+	}
+	defer stopWeb()
 
 	ln, err := net.Listen("tcp", o.admin)
 	if err != nil {
@@ -201,7 +208,7 @@ func runServe(ctx context.Context, o serveOptions) error {
 	go func() { _ = adminSrv.Serve(ln) }()
 
 	if o.dev {
-		if err := writeDevServerInfo(o.dataDir, devServerInfo{Addr: srv.Addr().String(), Admin: ln.Addr().String(), CA: devCertPath(o.dataDir)}); err != nil {
+		if err := writeDevServerInfo(o.dataDir, devServerInfo{Addr: srv.Addr().String(), Admin: ln.Addr().String(), CA: devCertPath(o.dataDir), Web: webAddr}); err != nil {
 			return err
 		}
 		b, _ := json.Marshal(devAdmin{URL: "http://" + ln.Addr().String(), Token: adminToken})

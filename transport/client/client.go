@@ -156,7 +156,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		events: make(chan Event, cfg.EventBuffer), changed: make(chan struct{}), outbox: map[string][]*outgoing{},
 		ackWake: make(chan struct{}, 1), ready: make(chan struct{})}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
-	cn, err := c.connect(ctx)
+	cn, err := c.firstConnect(ctx)
 	if err != nil {
 		c.cancel()
 		return nil, err
@@ -238,6 +238,48 @@ func (c *Client) connect(ctx context.Context) (*conn, error) {
 	}
 	c.mu.Unlock()
 	return dial(ctx, &cfg, tok)
+}
+
+// firstConnect connects, retrying with jittered exponential backoff while
+// the server refuses for now (a reconnect storm: QUIC CONNECTION_REFUSED,
+// BUSY, GOING_AWAY, UNAVAILABLE) until ctx ends; any other failure (a bad
+// token or address) is returned at once.
+func (c *Client) firstConnect(ctx context.Context) (*conn, error) {
+	b := newBackoff(c.cfg.MinBackoff, c.cfg.MaxBackoff)
+	for {
+		cn, err := c.connect(ctx)
+		if err == nil || !Refused(err) {
+			return cn, err
+		}
+		wait := b.next()
+		var we *wirepb.Error
+		if errors.As(err, &we) && we.RetryAfterMs > 0 {
+			wait = max(wait, time.Duration(we.RetryAfterMs)*time.Millisecond)
+		}
+		c.log.Debug("connect refused; retrying", "err", err, "in", wait)
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w (last attempt: %v)", ctx.Err(), err)
+		}
+	}
+}
+
+// Refused reports whether a connect failed because the server turned it
+// away for now (retry later, with backoff), not because it is wrong.
+func Refused(err error) bool {
+	var te *quic.TransportError
+	if errors.As(err, &te) && te.ErrorCode == quic.ConnectionRefused {
+		return true
+	}
+	var we *wirepb.Error
+	if errors.As(err, &we) {
+		switch we.Code {
+		case wirepb.Code_BUSY, wirepb.Code_GOING_AWAY, wirepb.Code_UNAVAILABLE:
+			return true
+		}
+	}
+	return false
 }
 
 func (c *Client) setConn(cn *conn) {
@@ -366,9 +408,8 @@ func (c *Client) serve(cn *conn) time.Duration {
 		wg.Add(1)
 		go func() { defer wg.Done(); f() }()
 	}
-	start(func() { c.acceptPushStreams(ctx, cn) })
+	start(func() { c.readStream(ctx, cn, &goAway) })
 	start(func() { c.readDatagrams(ctx, cn) })
-	start(func() { c.readControl(ctx, cn, &goAway) })
 	if !c.cfg.ManualAck {
 		start(func() { c.ackLoop(ctx, cn) })
 	}

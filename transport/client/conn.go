@@ -1,11 +1,13 @@
 package client
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -20,19 +22,29 @@ import (
 // safe to retry (the client_msg_id dedupes them).
 var ErrDisconnected = errors.New("switchboard: disconnected")
 
-// conn is one QUIC connection: the control stream and the request
-// streams. The Client runs its push lanes and datagrams.
+// conn is one QUIC connection and its one bidirectional stream: requests
+// go out pipelined, answers come back matched by id, interleaved with
+// pushes and control frames (read by Client.readStream).
 type conn struct {
 	qc       *quic.Conn
-	ctrl     *quic.Stream
-	ctrR     wirepb.ByteReader
+	st       *quic.Stream
+	rd       wirepb.ByteReader
 	welcome  *wirepb.Welcome
 	maxFrame int
 	nextID   atomic.Uint64
+	slots    chan struct{} // one per request in flight, up to Welcome.max_inflight
+
+	wmu    sync.Mutex // serializes stream writes
+	broken bool       // a write stopped inside a frame (under wmu)
+
+	mu      sync.Mutex
+	pending map[uint64]chan *wirepb.Response
+	done    chan struct{} // closed when the stream can no longer be read
+	doneErr error
 }
 
 // dial connects, says hello and waits for Welcome. A refusal is a
-// *wirepb.Error (UNAUTHENTICATED, TOKEN_EXPIRED, GOING_AWAY, …).
+// *wirepb.Error (UNAUTHENTICATED, TOKEN_EXPIRED, GOING_AWAY, BUSY, …).
 func dial(ctx context.Context, cfg *Config, token string) (*conn, error) {
 	tc := cfg.TLS.Clone()
 	tc.MinVersion = tls.VersionTLS13
@@ -41,8 +53,8 @@ func dial(ctx context.Context, cfg *Config, token string) (*conn, error) {
 		HandshakeIdleTimeout:  cfg.DialTimeout,
 		MaxIdleTimeout:        cfg.IdleTimeout,
 		KeepAlivePeriod:       cfg.KeepAlive,
-		MaxIncomingStreams:    -1, // servers open no bidirectional streams
-		MaxIncomingUniStreams: 64, // push lanes
+		MaxIncomingStreams:    -1, // servers open no streams
+		MaxIncomingUniStreams: -1,
 		EnableDatagrams:       true,
 	}
 	var qc *quic.Conn
@@ -55,7 +67,7 @@ func dial(ctx context.Context, cfg *Config, token string) (*conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", cfg.Addr, err)
 	}
-	c := &conn{qc: qc, maxFrame: cfg.MaxFrame}
+	c := &conn{qc: qc, maxFrame: cfg.MaxFrame, pending: map[uint64]chan *wirepb.Response{}, done: make(chan struct{})}
 	if err := c.hello(ctx, token); err != nil {
 		_ = qc.CloseWithError(0, "")
 		return nil, err
@@ -83,30 +95,38 @@ func (c *conn) hello(ctx context.Context, token string) error {
 	if err != nil {
 		return c.closedErr(err)
 	}
-	c.ctrl, c.ctrR = st, wirepb.NewReader(st)
+	c.st, c.rd = st, bufio.NewReaderSize(st, 4096)
 	if dl, ok := ctx.Deadline(); ok {
 		_ = st.SetDeadline(dl)
 	}
-	if err := wirepb.WriteMsg(st, &wirepb.Hello{Token: token, Client: "switchboard-go/1"}, c.maxFrame); err != nil {
+	if err := wirepb.WriteMsg(st, &wirepb.Hello{Token: token, Client: "switchboard-go/2"}, c.maxFrame); err != nil {
 		return c.closedErr(err)
 	}
-	var sc wirepb.ServerControl
-	if err := wirepb.ReadMsg(c.ctrR, &sc, c.maxFrame); err != nil {
+	var sf wirepb.ServerFrame
+	if err := wirepb.ReadMsg(c.rd, &sf, c.maxFrame); err != nil {
 		return c.closedErr(err)
 	}
 	_ = st.SetDeadline(time.Time{})
-	switch m := sc.Msg.(type) {
-	case *wirepb.ServerControl_Welcome:
+	switch m := sf.Msg.(type) {
+	case *wirepb.ServerFrame_Welcome:
 		c.welcome = m.Welcome
 		if m.Welcome.MaxFrame > 0 {
 			c.maxFrame = min(c.maxFrame, int(m.Welcome.MaxFrame))
 		}
+		n := int(m.Welcome.MaxInflight)
+		if n <= 0 {
+			n = defaultMaxInflight
+		}
+		c.slots = make(chan struct{}, n)
 		return nil
-	case *wirepb.ServerControl_Error:
+	case *wirepb.ServerFrame_Error:
 		return m.Error
 	}
-	return wirepb.Errorf(wirepb.Code_PROTOCOL, "expected Welcome, got %T", sc.Msg)
+	return wirepb.Errorf(wirepb.Code_PROTOCOL, "expected Welcome, got %T", sf.Msg)
 }
+
+// defaultMaxInflight is used when a Welcome names no limit.
+const defaultMaxInflight = 16
 
 // closedErr prefers the code the server closed the connection with.
 func (c *conn) closedErr(err error) error {
@@ -122,56 +142,106 @@ func (c *conn) closedErr(err error) error {
 	return fmt.Errorf("%w: %v", ErrDisconnected, err)
 }
 
-// request sends one request on its own stream and reads the answer. A
-// rejection is a *wirepb.Error.
+// request sends one request and waits for its answer. A rejection is a
+// *wirepb.Error.
 func (c *conn) request(ctx context.Context, req *wirepb.Request) (*wirepb.Response, error) {
+	// Stay within the server's in-flight limit rather than be refused.
+	select {
+	case c.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-c.done:
+		return nil, c.readErr()
+	}
+	defer func() { <-c.slots }()
 	req.Id = c.nextID.Add(1)
-	st, err := c.qc.OpenStreamSync(ctx)
+	b, err := wirepb.AppendMsg(nil, req, c.maxFrame)
 	if err != nil {
+		if errors.Is(err, wirepb.ErrFrameTooLarge) {
+			return nil, wirepb.Errorf(wirepb.Code_TOO_LARGE, "%v", err)
+		}
+		return nil, err
+	}
+	ch := make(chan *wirepb.Response, 1)
+	c.mu.Lock()
+	c.pending[req.Id] = ch
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.pending, req.Id)
+		c.mu.Unlock()
+	}()
+	if err := c.write(ctx, b); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		return nil, c.closedErr(err)
 	}
-	if dl, ok := ctx.Deadline(); ok {
-		_ = st.SetDeadline(dl)
-	}
-	stop := context.AfterFunc(ctx, func() {
-		st.CancelRead(0)
-		st.CancelWrite(0)
-	})
-	defer stop()
-	if err := wirepb.WriteMsg(st, req, c.maxFrame); err != nil {
-		st.CancelRead(0)
-		if errors.Is(err, wirepb.ErrFrameTooLarge) {
-			st.CancelWrite(quic.StreamErrorCode(wirepb.Code_FRAME_TOO_LARGE))
-			return nil, wirepb.Errorf(wirepb.Code_TOO_LARGE, "%v", err)
+	select {
+	case res := <-ch:
+		if res.Error != nil && res.Error.Code != wirepb.Code_OK {
+			return res, res.Error
 		}
-		return nil, c.streamErr(ctx, err)
+		return res, nil
+	case <-c.done:
+		return nil, c.readErr()
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
-	_ = st.Close()
-	var res wirepb.Response
-	if err := wirepb.ReadMsg(wirepb.NewReader(st), &res, c.maxFrame); err != nil {
-		return nil, c.streamErr(ctx, err)
-	}
-	if res.Error != nil && res.Error.Code != wirepb.Code_OK {
-		return &res, res.Error
-	}
-	if res.Id != req.Id {
-		return nil, wirepb.Errorf(wirepb.Code_PROTOCOL, "answer %d to request %d", res.Id, req.Id)
-	}
-	return &res, nil
 }
 
-func (c *conn) streamErr(ctx context.Context, err error) error {
-	if ctx.Err() != nil {
-		return ctx.Err()
+// write writes one whole frame; a write cut inside it (the deadline
+// passed) leaves the stream unusable, so the connection is closed.
+func (c *conn) write(ctx context.Context, b []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.broken {
+		return ErrDisconnected
 	}
-	var se *quic.StreamError
-	if errors.As(err, &se) && se.Remote && se.ErrorCode != 0 {
-		return &wirepb.Error{Code: wirepb.Code(se.ErrorCode), Message: "stream reset by the server"}
+	dl, _ := ctx.Deadline()
+	_ = c.st.SetWriteDeadline(dl)
+	n, err := c.st.Write(b)
+	if err != nil && n > 0 {
+		c.broken = true
+		go c.close()
 	}
-	return c.closedErr(err)
+	return err
+}
+
+// answer hands a response to the request waiting for it; an answer
+// nobody waits for (the caller gave up) is dropped.
+func (c *conn) answer(res *wirepb.Response) {
+	c.mu.Lock()
+	ch := c.pending[res.Id]
+	delete(c.pending, res.Id)
+	c.mu.Unlock()
+	if ch != nil {
+		ch <- res
+	}
+}
+
+// ended records why the stream can no longer be read and fails the
+// requests waiting.
+func (c *conn) ended(err error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	select {
+	case <-c.done:
+	default:
+		var we *wirepb.Error
+		if errors.As(err, &we) {
+			c.doneErr = we // the server's Error frame: its code
+		} else {
+			c.doneErr = c.closedErr(err)
+		}
+		close(c.done)
+	}
+}
+
+func (c *conn) readErr() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.doneErr
 }
 
 // signal sends a datagram; best effort.

@@ -3,7 +3,6 @@ package client
 import (
 	"context"
 	"errors"
-	"io"
 	"sync/atomic"
 	"time"
 
@@ -12,32 +11,6 @@ import (
 
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
-
-// acceptPushStreams reads every push lane the server opens.
-func (c *Client) acceptPushStreams(ctx context.Context, cn *conn) {
-	for {
-		st, err := cn.qc.AcceptUniStream(ctx)
-		if err != nil {
-			return
-		}
-		go func() {
-			r := wirepb.NewReader(st)
-			for {
-				var p wirepb.Push
-				if err := wirepb.ReadMsg(r, &p, cn.maxFrame); err != nil {
-					if !errors.Is(err, io.EOF) && ctx.Err() == nil {
-						c.log.Debug("push stream ended", "err", err)
-						if errors.Is(err, wirepb.ErrBadFrame) || errors.Is(err, wirepb.ErrFrameTooLarge) {
-							_ = cn.qc.CloseWithError(quic.ApplicationErrorCode(wirepb.Code_BAD_FRAME), "bad push frame")
-						}
-					}
-					return
-				}
-				c.onPush(ctx, cn, &p)
-			}
-		}()
-	}
-}
 
 // onPush applies one push to the local state, then queues its ack.
 func (c *Client) onPush(ctx context.Context, cn *conn, p *wirepb.Push) {
@@ -70,15 +43,25 @@ func (c *Client) onPush(ctx context.Context, cn *conn, p *wirepb.Push) {
 	}
 }
 
-// readControl handles Resync and GoAway.
-func (c *Client) readControl(ctx context.Context, cn *conn, goAway *atomic.Int64) {
+// readStream reads the server's frames until the stream ends: answers go
+// to their requests, pushes are applied, Resync and GoAway acted on.
+func (c *Client) readStream(ctx context.Context, cn *conn, goAway *atomic.Int64) {
 	for {
-		var sc wirepb.ServerControl
-		if err := wirepb.ReadMsg(cn.ctrR, &sc, cn.maxFrame); err != nil {
+		var sf wirepb.ServerFrame
+		if err := wirepb.ReadMsg(cn.rd, &sf, cn.maxFrame); err != nil {
+			if ctx.Err() == nil && (errors.Is(err, wirepb.ErrBadFrame) || errors.Is(err, wirepb.ErrFrameTooLarge)) {
+				c.log.Debug("bad frame from the server", "err", err)
+				_ = cn.qc.CloseWithError(quic.ApplicationErrorCode(wirepb.Code_BAD_FRAME), "bad frame")
+			}
+			cn.ended(err)
 			return
 		}
-		switch m := sc.Msg.(type) {
-		case *wirepb.ServerControl_Resync:
+		switch m := sf.Msg.(type) {
+		case *wirepb.ServerFrame_Response:
+			cn.answer(m.Response)
+		case *wirepb.ServerFrame_Push:
+			c.onPush(ctx, cn, m.Push)
+		case *wirepb.ServerFrame_Resync:
 			c.log.Info("server asked to resync", "cursor", m.Resync.Cursor)
 			go func() {
 				if err := c.resyncFrom(ctx, cn, m.Resync.Cursor); err != nil && ctx.Err() == nil {
@@ -86,7 +69,7 @@ func (c *Client) readControl(ctx context.Context, cn *conn, goAway *atomic.Int64
 					cn.close()
 				}
 			}()
-		case *wirepb.ServerControl_GoAway:
+		case *wirepb.ServerFrame_GoAway:
 			c.log.Info("server going away", "reason", m.GoAway.Reason, "reconnect_to", m.GoAway.ReconnectTo)
 			var wait time.Duration
 			if w := m.GoAway.ReconnectWithinMs; w > 0 {
@@ -98,10 +81,12 @@ func (c *Client) readControl(ctx context.Context, cn *conn, goAway *atomic.Int64
 				c.addrOverride = m.GoAway.ReconnectTo
 				c.mu.Unlock()
 			}
+			// Requests in flight are answered or fail with the close;
+			// sends are retried on the next connection.
 			cn.close()
-			return
-		case *wirepb.ServerControl_Error:
+		case *wirepb.ServerFrame_Error:
 			c.log.Info("server closing the connection", "code", m.Error.Code, "reason", m.Error.Message)
+			cn.ended(m.Error)
 		}
 	}
 }

@@ -43,9 +43,10 @@ type Config struct {
 	// Cert, when set (dev), is the certificate browsers trust by hash: its
 	// hash is published at ConfigPath.
 	Cert *HashedCert
-	// HelloTimeout bounds the wait for a WebTransport client's stream
-	// (default 10 s); the Hello itself is the transport server's.
-	HelloTimeout time.Duration
+	// MaxMessage bounds one WebSocket message (default the default
+	// maximum frame plus its length prefix; a client sends a frame per
+	// message, or less).
+	MaxMessage int
 	// KeepAlive and IdleTimeout of the WebTransport QUIC connections
 	// (default 15 s and 60 s, as for raw QUIC).
 	KeepAlive   time.Duration
@@ -74,8 +75,8 @@ func New(ts *transport.Server, cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.HelloTimeout <= 0 {
-		cfg.HelloTimeout = 10 * time.Second
+	if cfg.MaxMessage <= 0 {
+		cfg.MaxMessage = wirepb.DefaultMaxFrame + 16
 	}
 	if cfg.KeepAlive <= 0 {
 		cfg.KeepAlive = 15 * time.Second
@@ -215,9 +216,8 @@ func (s *Server) serveWebSocket(w http.ResponseWriter, r *http.Request) {
 		s.log.Debug("websocket upgrade failed", "err", err)
 		return
 	}
-	ctx := context.WithoutCancel(r.Context())
-	st := &wsStream{Conn: websocket.NetConn(ctx, c, websocket.MessageBinary), c: c, remote: remoteAddr(r)}
-	_ = s.ts.ServeStream(ctx, st)
+	c.SetReadLimit(int64(s.cfg.MaxMessage))
+	_ = s.ts.ServeCarrier(newWSCarrier(c, remoteAddr(r)))
 }
 
 // remoteAddr is the request's peer as a net.Addr.
@@ -228,28 +228,8 @@ func remoteAddr(r *http.Request) net.Addr {
 	return &net.TCPAddr{}
 }
 
-// wsStream is a WebSocket as a transport.Stream: binary messages form one
-// byte stream; the close code is 4000 + the protocol's code.
-type wsStream struct {
-	net.Conn
-	c      *websocket.Conn
-	remote net.Addr
-}
-
-func (w *wsStream) RemoteAddr() net.Addr { return w.remote }
-
-func (w *wsStream) Close(code wirepb.Code, reason string) error {
-	if code == wirepb.Code_OK {
-		return w.c.Close(websocket.StatusNormalClosure, "")
-	}
-	if len(reason) > 120 { // a close frame's reason is at most 123 bytes
-		reason = reason[:120]
-	}
-	return w.c.Close(websocket.StatusCode(4000+int(code)), reason)
-}
-
-// serveWebTransport accepts a session, then its first bidirectional
-// stream, which carries the connection.
+// serveWebTransport accepts a session and serves the connection its
+// first bidirectional stream carries.
 func (s *Server) serveWebTransport(w http.ResponseWriter, r *http.Request) {
 	sess, err := s.wt.Upgrade(w, r)
 	if err != nil {
@@ -257,26 +237,23 @@ func (s *Server) serveWebTransport(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusForbidden)
 		return
 	}
-	ctx, cancel := context.WithTimeout(sess.Context(), s.cfg.HelloTimeout)
-	st, err := sess.AcceptStream(ctx)
-	cancel()
-	if err != nil {
-		_ = sess.CloseWithError(webtransport.SessionErrorCode(wirepb.Code_TIMEOUT), "no stream opened in time")
-		return
-	}
-	_ = s.ts.ServeStream(sess.Context(), &wtStream{Stream: st, sess: sess})
+	_ = s.ts.ServeCarrier(wtCarrier{sess})
 }
 
-// wtStream is a WebTransport bidirectional stream as a transport.Stream;
-// the session's close code is the protocol's code.
-type wtStream struct {
-	*webtransport.Stream
-	sess *webtransport.Session
+// wtCarrier is a WebTransport session: its first bidirectional stream is
+// the connection, its datagrams carry the signals, and its close code is
+// the protocol's code.
+type wtCarrier struct{ sess *webtransport.Session }
+
+func (w wtCarrier) AcceptStream(ctx context.Context) (transport.Stream, error) {
+	return w.sess.AcceptStream(ctx)
 }
-
-func (w *wtStream) RemoteAddr() net.Addr { return w.sess.RemoteAddr() }
-
-func (w *wtStream) Close(code wirepb.Code, reason string) error {
-	_ = w.Stream.Close()
+func (w wtCarrier) Context() context.Context { return w.sess.Context() }
+func (w wtCarrier) RemoteAddr() net.Addr     { return w.sess.RemoteAddr() }
+func (w wtCarrier) CloseWithError(code wirepb.Code, reason string) error {
 	return w.sess.CloseWithError(webtransport.SessionErrorCode(code), reason)
+}
+func (w wtCarrier) SendSignal(b []byte) error { return w.sess.SendDatagram(b) }
+func (w wtCarrier) ReceiveSignal(ctx context.Context) ([]byte, error) {
+	return w.sess.ReceiveDatagram(ctx)
 }

@@ -7,11 +7,12 @@ import (
 	"fmt"
 	"io"
 
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 )
 
 // ALPN is the TLS application protocol of this protocol version.
-const ALPN = "switchboard/1"
+const ALPN = "switchboard/2"
 
 // DefaultMaxFrame is the default largest frame payload, in bytes.
 const DefaultMaxFrame = 256 << 10
@@ -56,6 +57,62 @@ func WriteMsg(w io.Writer, m proto.Message, maxFrame int) error {
 	}
 	_, err = w.Write(AppendFrame(make([]byte, 0, len(b)+maxPrefix), b))
 	return err
+}
+
+// AppendMsg appends m as one frame, refusing a payload over maxFrame
+// (when maxFrame > 0) with ErrFrameTooLarge; dst is returned unchanged
+// on error.
+func AppendMsg(dst []byte, m proto.Message, maxFrame int) ([]byte, error) {
+	n := proto.Size(m)
+	if maxFrame > 0 && n > maxFrame {
+		return dst, fmt.Errorf("%w: %d bytes, limit %d", ErrFrameTooLarge, n, maxFrame)
+	}
+	start := len(dst)
+	dst = binary.AppendUvarint(dst, uint64(n))
+	out, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(dst, m)
+	if err != nil {
+		return dst[:start], fmt.Errorf("marshal %T: %w", m, err)
+	}
+	return out, nil
+}
+
+// AppendServerFrame appends the frame of a ServerFrame holding m (a
+// *Welcome, *Resync, *GoAway, *Error, *Response or *Push) without building
+// the wrapper: the server encodes every response and push this way.
+func AppendServerFrame(dst []byte, m proto.Message, maxFrame int) ([]byte, error) {
+	var field protowire.Number
+	switch m.(type) {
+	case *Welcome:
+		field = 1
+	case *Resync:
+		field = 2
+	case *GoAway:
+		field = 3
+	case *Error:
+		field = 4
+	case *Response:
+		field = 5
+	case *Push:
+		field = 6
+	case *Signal:
+		field = 7
+	default:
+		return dst, fmt.Errorf("%T is not a server frame", m)
+	}
+	n := proto.Size(m)
+	payload := protowire.SizeTag(field) + protowire.SizeBytes(n)
+	if maxFrame > 0 && payload > maxFrame {
+		return dst, fmt.Errorf("%w: %d bytes, limit %d", ErrFrameTooLarge, payload, maxFrame)
+	}
+	start := len(dst)
+	dst = binary.AppendUvarint(dst, uint64(payload))
+	dst = protowire.AppendTag(dst, field, protowire.BytesType)
+	dst = protowire.AppendVarint(dst, uint64(n))
+	out, err := proto.MarshalOptions{UseCachedSize: true}.MarshalAppend(dst, m)
+	if err != nil {
+		return dst[:start], fmt.Errorf("marshal %T: %w", m, err)
+	}
+	return out, nil
 }
 
 // ByteReader is what ReadFrame reads from: a bufio.Reader or a bytes.Reader.

@@ -1,5 +1,5 @@
-// The Switchboard client protocol, version switchboard/1. See
-// docs/PROTOCOL.md for streams, framing and the rules a client follows.
+// The Switchboard client protocol, version switchboard/2. See
+// docs/PROTOCOL.md for the stream, framing and the rules a client follows.
 // These messages are the whole contract between clients and servers; they
 // deliberately do not reuse the grains' internal messages.
 
@@ -807,11 +807,12 @@ func (x *ConvSummary) GetMember() bool {
 	return false
 }
 
-// Hello is the first and only frame a client writes on the control stream.
+// Hello is the first frame a client writes on its stream; every later
+// frame from the client is a Request.
 type Hello struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Token         string                 `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`   // JWT naming user (sub) and device (dev)
-	Client        string                 `protobuf:"bytes,2,opt,name=client,proto3" json:"client,omitempty"` // free text, e.g. "switchboard-go/1"
+	Client        string                 `protobuf:"bytes,2,opt,name=client,proto3" json:"client,omitempty"` // free text, e.g. "switchboard-go/2"
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -860,34 +861,38 @@ func (x *Hello) GetClient() string {
 	return ""
 }
 
-// ServerControl frames follow on the control stream, server to client.
-type ServerControl struct {
+// ServerFrame is every frame the server writes on the stream: Welcome
+// first, then responses, pushes and control messages, interleaved.
+type ServerFrame struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Types that are valid to be assigned to Msg:
 	//
-	//	*ServerControl_Welcome
-	//	*ServerControl_Resync
-	//	*ServerControl_GoAway
-	//	*ServerControl_Error
-	Msg           isServerControl_Msg `protobuf_oneof:"msg"`
+	//	*ServerFrame_Welcome
+	//	*ServerFrame_Resync
+	//	*ServerFrame_GoAway
+	//	*ServerFrame_Error
+	//	*ServerFrame_Response
+	//	*ServerFrame_Push
+	//	*ServerFrame_Signal
+	Msg           isServerFrame_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *ServerControl) Reset() {
-	*x = ServerControl{}
+func (x *ServerFrame) Reset() {
+	*x = ServerFrame{}
 	mi := &file_transport_wirepb_wire_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *ServerControl) String() string {
+func (x *ServerFrame) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*ServerControl) ProtoMessage() {}
+func (*ServerFrame) ProtoMessage() {}
 
-func (x *ServerControl) ProtoReflect() protoreflect.Message {
+func (x *ServerFrame) ProtoReflect() protoreflect.Message {
 	mi := &file_transport_wirepb_wire_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -899,93 +904,141 @@ func (x *ServerControl) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use ServerControl.ProtoReflect.Descriptor instead.
-func (*ServerControl) Descriptor() ([]byte, []int) {
+// Deprecated: Use ServerFrame.ProtoReflect.Descriptor instead.
+func (*ServerFrame) Descriptor() ([]byte, []int) {
 	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{5}
 }
 
-func (x *ServerControl) GetMsg() isServerControl_Msg {
+func (x *ServerFrame) GetMsg() isServerFrame_Msg {
 	if x != nil {
 		return x.Msg
 	}
 	return nil
 }
 
-func (x *ServerControl) GetWelcome() *Welcome {
+func (x *ServerFrame) GetWelcome() *Welcome {
 	if x != nil {
-		if x, ok := x.Msg.(*ServerControl_Welcome); ok {
+		if x, ok := x.Msg.(*ServerFrame_Welcome); ok {
 			return x.Welcome
 		}
 	}
 	return nil
 }
 
-func (x *ServerControl) GetResync() *Resync {
+func (x *ServerFrame) GetResync() *Resync {
 	if x != nil {
-		if x, ok := x.Msg.(*ServerControl_Resync); ok {
+		if x, ok := x.Msg.(*ServerFrame_Resync); ok {
 			return x.Resync
 		}
 	}
 	return nil
 }
 
-func (x *ServerControl) GetGoAway() *GoAway {
+func (x *ServerFrame) GetGoAway() *GoAway {
 	if x != nil {
-		if x, ok := x.Msg.(*ServerControl_GoAway); ok {
+		if x, ok := x.Msg.(*ServerFrame_GoAway); ok {
 			return x.GoAway
 		}
 	}
 	return nil
 }
 
-func (x *ServerControl) GetError() *Error {
+func (x *ServerFrame) GetError() *Error {
 	if x != nil {
-		if x, ok := x.Msg.(*ServerControl_Error); ok {
+		if x, ok := x.Msg.(*ServerFrame_Error); ok {
 			return x.Error
 		}
 	}
 	return nil
 }
 
-type isServerControl_Msg interface {
-	isServerControl_Msg()
+func (x *ServerFrame) GetResponse() *Response {
+	if x != nil {
+		if x, ok := x.Msg.(*ServerFrame_Response); ok {
+			return x.Response
+		}
+	}
+	return nil
 }
 
-type ServerControl_Welcome struct {
+func (x *ServerFrame) GetPush() *Push {
+	if x != nil {
+		if x, ok := x.Msg.(*ServerFrame_Push); ok {
+			return x.Push
+		}
+	}
+	return nil
+}
+
+func (x *ServerFrame) GetSignal() *Signal {
+	if x != nil {
+		if x, ok := x.Msg.(*ServerFrame_Signal); ok {
+			return x.Signal
+		}
+	}
+	return nil
+}
+
+type isServerFrame_Msg interface {
+	isServerFrame_Msg()
+}
+
+type ServerFrame_Welcome struct {
 	Welcome *Welcome `protobuf:"bytes,1,opt,name=welcome,proto3,oneof"`
 }
 
-type ServerControl_Resync struct {
+type ServerFrame_Resync struct {
 	Resync *Resync `protobuf:"bytes,2,opt,name=resync,proto3,oneof"`
 }
 
-type ServerControl_GoAway struct {
+type ServerFrame_GoAway struct {
 	GoAway *GoAway `protobuf:"bytes,3,opt,name=go_away,json=goAway,proto3,oneof"`
 }
 
-type ServerControl_Error struct {
+type ServerFrame_Error struct {
 	Error *Error `protobuf:"bytes,4,opt,name=error,proto3,oneof"` // the connection is about to close with this code
 }
 
-func (*ServerControl_Welcome) isServerControl_Msg() {}
+type ServerFrame_Response struct {
+	Response *Response `protobuf:"bytes,5,opt,name=response,proto3,oneof"`
+}
 
-func (*ServerControl_Resync) isServerControl_Msg() {}
+type ServerFrame_Push struct {
+	Push *Push `protobuf:"bytes,6,opt,name=push,proto3,oneof"`
+}
 
-func (*ServerControl_GoAway) isServerControl_Msg() {}
+type ServerFrame_Signal struct {
+	// On connections without datagrams (WebSocket), signals travel here.
+	Signal *Signal `protobuf:"bytes,7,opt,name=signal,proto3,oneof"`
+}
 
-func (*ServerControl_Error) isServerControl_Msg() {}
+func (*ServerFrame_Welcome) isServerFrame_Msg() {}
+
+func (*ServerFrame_Resync) isServerFrame_Msg() {}
+
+func (*ServerFrame_GoAway) isServerFrame_Msg() {}
+
+func (*ServerFrame_Error) isServerFrame_Msg() {}
+
+func (*ServerFrame_Response) isServerFrame_Msg() {}
+
+func (*ServerFrame_Push) isServerFrame_Msg() {}
+
+func (*ServerFrame_Signal) isServerFrame_Msg() {}
 
 type Welcome struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
 	Device        string                 `protobuf:"bytes,2,opt,name=device,proto3" json:"device,omitempty"`
-	Cursor        uint64                 `protobuf:"varint,3,opt,name=cursor,proto3" json:"cursor,omitempty"`                        // the device's stored inbox cursor
-	Sync          *SyncResult            `protobuf:"bytes,4,opt,name=sync,proto3" json:"sync,omitempty"`                             // the first sync page from that cursor
-	MaxFrame      uint32                 `protobuf:"varint,5,opt,name=max_frame,json=maxFrame,proto3" json:"max_frame,omitempty"`    // the server's maximum frame size, bytes
-	PushLanes     uint32                 `protobuf:"varint,6,opt,name=push_lanes,json=pushLanes,proto3" json:"push_lanes,omitempty"` // how many push streams the server opens
+	Cursor        uint64                 `protobuf:"varint,3,opt,name=cursor,proto3" json:"cursor,omitempty"`                     // the device's stored inbox cursor
+	Sync          *SyncResult            `protobuf:"bytes,4,opt,name=sync,proto3" json:"sync,omitempty"`                          // the first sync page from that cursor
+	MaxFrame      uint32                 `protobuf:"varint,5,opt,name=max_frame,json=maxFrame,proto3" json:"max_frame,omitempty"` // the server's maximum frame size, bytes
 	ServerTimeMs  int64                  `protobuf:"varint,7,opt,name=server_time_ms,json=serverTimeMs,proto3" json:"server_time_ms,omitempty"`
 	Node          string                 `protobuf:"bytes,8,opt,name=node,proto3" json:"node,omitempty"` // the node's name, for diagnostics
 	IdleTimeoutMs uint32                 `protobuf:"varint,9,opt,name=idle_timeout_ms,json=idleTimeoutMs,proto3" json:"idle_timeout_ms,omitempty"`
+	// How many requests the client may have unanswered at once; more are
+	// refused with BUSY.
+	MaxInflight   uint32 `protobuf:"varint,10,opt,name=max_inflight,json=maxInflight,proto3" json:"max_inflight,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1055,13 +1108,6 @@ func (x *Welcome) GetMaxFrame() uint32 {
 	return 0
 }
 
-func (x *Welcome) GetPushLanes() uint32 {
-	if x != nil {
-		return x.PushLanes
-	}
-	return 0
-}
-
 func (x *Welcome) GetServerTimeMs() int64 {
 	if x != nil {
 		return x.ServerTimeMs
@@ -1079,6 +1125,13 @@ func (x *Welcome) GetNode() string {
 func (x *Welcome) GetIdleTimeoutMs() uint32 {
 	if x != nil {
 		return x.IdleTimeoutMs
+	}
+	return 0
+}
+
+func (x *Welcome) GetMaxInflight() uint32 {
+	if x != nil {
+		return x.MaxInflight
 	}
 	return 0
 }
@@ -1194,7 +1247,7 @@ func (x *GoAway) GetReconnectWithinMs() uint32 {
 
 type Request struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"` // chosen by the client, echoed in the Response
+	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"` // chosen by the client, unique among its unanswered requests; echoed in the Response
 	// Types that are valid to be assigned to Op:
 	//
 	//	*Request_Send
@@ -1210,6 +1263,7 @@ type Request struct {
 	//	*Request_Presence
 	//	*Request_Pin
 	//	*Request_Ping
+	//	*Request_Signal
 	Op            isRequest_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1376,6 +1430,15 @@ func (x *Request) GetPing() *PingRequest {
 	return nil
 }
 
+func (x *Request) GetSignal() *Signal {
+	if x != nil {
+		if x, ok := x.Op.(*Request_Signal); ok {
+			return x.Signal
+		}
+	}
+	return nil
+}
+
 type isRequest_Op interface {
 	isRequest_Op()
 }
@@ -1432,6 +1495,12 @@ type Request_Ping struct {
 	Ping *PingRequest `protobuf:"bytes,22,opt,name=ping,proto3,oneof"`
 }
 
+type Request_Signal struct {
+	// On connections without datagrams (WebSocket): a typing signal,
+	// answered with an empty Response.
+	Signal *Signal `protobuf:"bytes,23,opt,name=signal,proto3,oneof"`
+}
+
 func (*Request_Send) isRequest_Op() {}
 
 func (*Request_Sync) isRequest_Op() {}
@@ -1457,6 +1526,8 @@ func (*Request_Presence) isRequest_Op() {}
 func (*Request_Pin) isRequest_Op() {}
 
 func (*Request_Ping) isRequest_Op() {}
+
+func (*Request_Signal) isRequest_Op() {}
 
 type Response struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3551,221 +3622,6 @@ func (x *Signal) GetSeq() uint64 {
 	return 0
 }
 
-// ClientFrame: the client's frames. The first is hello, then requests
-// (answered by Response frames with the same id, in any order) and signals.
-type ClientFrame struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// Types that are valid to be assigned to Msg:
-	//
-	//	*ClientFrame_Hello
-	//	*ClientFrame_Request
-	//	*ClientFrame_Signal
-	Msg           isClientFrame_Msg `protobuf_oneof:"msg"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *ClientFrame) Reset() {
-	*x = ClientFrame{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[42]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *ClientFrame) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*ClientFrame) ProtoMessage() {}
-
-func (x *ClientFrame) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[42]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use ClientFrame.ProtoReflect.Descriptor instead.
-func (*ClientFrame) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{42}
-}
-
-func (x *ClientFrame) GetMsg() isClientFrame_Msg {
-	if x != nil {
-		return x.Msg
-	}
-	return nil
-}
-
-func (x *ClientFrame) GetHello() *Hello {
-	if x != nil {
-		if x, ok := x.Msg.(*ClientFrame_Hello); ok {
-			return x.Hello
-		}
-	}
-	return nil
-}
-
-func (x *ClientFrame) GetRequest() *Request {
-	if x != nil {
-		if x, ok := x.Msg.(*ClientFrame_Request); ok {
-			return x.Request
-		}
-	}
-	return nil
-}
-
-func (x *ClientFrame) GetSignal() *Signal {
-	if x != nil {
-		if x, ok := x.Msg.(*ClientFrame_Signal); ok {
-			return x.Signal
-		}
-	}
-	return nil
-}
-
-type isClientFrame_Msg interface {
-	isClientFrame_Msg()
-}
-
-type ClientFrame_Hello struct {
-	Hello *Hello `protobuf:"bytes,1,opt,name=hello,proto3,oneof"`
-}
-
-type ClientFrame_Request struct {
-	Request *Request `protobuf:"bytes,2,opt,name=request,proto3,oneof"`
-}
-
-type ClientFrame_Signal struct {
-	Signal *Signal `protobuf:"bytes,3,opt,name=signal,proto3,oneof"`
-}
-
-func (*ClientFrame_Hello) isClientFrame_Msg() {}
-
-func (*ClientFrame_Request) isClientFrame_Msg() {}
-
-func (*ClientFrame_Signal) isClientFrame_Msg() {}
-
-// ServerFrame: the server's frames. control Welcome comes first.
-type ServerFrame struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// Types that are valid to be assigned to Msg:
-	//
-	//	*ServerFrame_Control
-	//	*ServerFrame_Response
-	//	*ServerFrame_Push
-	//	*ServerFrame_Signal
-	Msg           isServerFrame_Msg `protobuf_oneof:"msg"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *ServerFrame) Reset() {
-	*x = ServerFrame{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[43]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *ServerFrame) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*ServerFrame) ProtoMessage() {}
-
-func (x *ServerFrame) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[43]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use ServerFrame.ProtoReflect.Descriptor instead.
-func (*ServerFrame) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{43}
-}
-
-func (x *ServerFrame) GetMsg() isServerFrame_Msg {
-	if x != nil {
-		return x.Msg
-	}
-	return nil
-}
-
-func (x *ServerFrame) GetControl() *ServerControl {
-	if x != nil {
-		if x, ok := x.Msg.(*ServerFrame_Control); ok {
-			return x.Control
-		}
-	}
-	return nil
-}
-
-func (x *ServerFrame) GetResponse() *Response {
-	if x != nil {
-		if x, ok := x.Msg.(*ServerFrame_Response); ok {
-			return x.Response
-		}
-	}
-	return nil
-}
-
-func (x *ServerFrame) GetPush() *Push {
-	if x != nil {
-		if x, ok := x.Msg.(*ServerFrame_Push); ok {
-			return x.Push
-		}
-	}
-	return nil
-}
-
-func (x *ServerFrame) GetSignal() *Signal {
-	if x != nil {
-		if x, ok := x.Msg.(*ServerFrame_Signal); ok {
-			return x.Signal
-		}
-	}
-	return nil
-}
-
-type isServerFrame_Msg interface {
-	isServerFrame_Msg()
-}
-
-type ServerFrame_Control struct {
-	Control *ServerControl `protobuf:"bytes,1,opt,name=control,proto3,oneof"`
-}
-
-type ServerFrame_Response struct {
-	Response *Response `protobuf:"bytes,2,opt,name=response,proto3,oneof"`
-}
-
-type ServerFrame_Push struct {
-	Push *Push `protobuf:"bytes,3,opt,name=push,proto3,oneof"`
-}
-
-type ServerFrame_Signal struct {
-	Signal *Signal `protobuf:"bytes,4,opt,name=signal,proto3,oneof"`
-}
-
-func (*ServerFrame_Control) isServerFrame_Msg() {}
-
-func (*ServerFrame_Response) isServerFrame_Msg() {}
-
-func (*ServerFrame_Push) isServerFrame_Msg() {}
-
-func (*ServerFrame_Signal) isServerFrame_Msg() {}
-
 var File_transport_wirepb_wire_proto protoreflect.FileDescriptor
 
 const file_transport_wirepb_wire_proto_rawDesc = "" +
@@ -3814,30 +3670,33 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	" \x01(\bR\x06member\"5\n" +
 	"\x05Hello\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x12\x16\n" +
-	"\x06client\x18\x02 \x01(\tR\x06client\"\xf3\x01\n" +
-	"\rServerControl\x128\n" +
+	"\x06client\x18\x02 \x01(\tR\x06client\"\x96\x03\n" +
+	"\vServerFrame\x128\n" +
 	"\awelcome\x18\x01 \x01(\v2\x1c.switchboard.wire.v1.WelcomeH\x00R\awelcome\x125\n" +
 	"\x06resync\x18\x02 \x01(\v2\x1b.switchboard.wire.v1.ResyncH\x00R\x06resync\x126\n" +
 	"\ago_away\x18\x03 \x01(\v2\x1b.switchboard.wire.v1.GoAwayH\x00R\x06goAway\x122\n" +
-	"\x05error\x18\x04 \x01(\v2\x1a.switchboard.wire.v1.ErrorH\x00R\x05errorB\x05\n" +
-	"\x03msg\"\xa0\x02\n" +
+	"\x05error\x18\x04 \x01(\v2\x1a.switchboard.wire.v1.ErrorH\x00R\x05error\x12;\n" +
+	"\bresponse\x18\x05 \x01(\v2\x1d.switchboard.wire.v1.ResponseH\x00R\bresponse\x12/\n" +
+	"\x04push\x18\x06 \x01(\v2\x19.switchboard.wire.v1.PushH\x00R\x04push\x125\n" +
+	"\x06signal\x18\a \x01(\v2\x1b.switchboard.wire.v1.SignalH\x00R\x06signalB\x05\n" +
+	"\x03msg\"\xaa\x02\n" +
 	"\aWelcome\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06device\x18\x02 \x01(\tR\x06device\x12\x16\n" +
 	"\x06cursor\x18\x03 \x01(\x04R\x06cursor\x123\n" +
 	"\x04sync\x18\x04 \x01(\v2\x1f.switchboard.wire.v1.SyncResultR\x04sync\x12\x1b\n" +
-	"\tmax_frame\x18\x05 \x01(\rR\bmaxFrame\x12\x1d\n" +
-	"\n" +
-	"push_lanes\x18\x06 \x01(\rR\tpushLanes\x12$\n" +
+	"\tmax_frame\x18\x05 \x01(\rR\bmaxFrame\x12$\n" +
 	"\x0eserver_time_ms\x18\a \x01(\x03R\fserverTimeMs\x12\x12\n" +
 	"\x04node\x18\b \x01(\tR\x04node\x12&\n" +
-	"\x0fidle_timeout_ms\x18\t \x01(\rR\ridleTimeoutMs\" \n" +
+	"\x0fidle_timeout_ms\x18\t \x01(\rR\ridleTimeoutMs\x12!\n" +
+	"\fmax_inflight\x18\n" +
+	" \x01(\rR\vmaxInflightJ\x04\b\x06\x10\a\" \n" +
 	"\x06Resync\x12\x16\n" +
 	"\x06cursor\x18\x01 \x01(\x04R\x06cursor\"s\n" +
 	"\x06GoAway\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12!\n" +
 	"\freconnect_to\x18\x02 \x01(\tR\vreconnectTo\x12.\n" +
-	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\xf2\x06\n" +
+	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\xa9\a\n" +
 	"\aRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x126\n" +
 	"\x04send\x18\n" +
@@ -3855,7 +3714,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\amembers\x18\x13 \x01(\v2#.switchboard.wire.v1.MembersRequestH\x00R\amembers\x12B\n" +
 	"\bpresence\x18\x14 \x01(\v2$.switchboard.wire.v1.PresenceRequestH\x00R\bpresence\x123\n" +
 	"\x03pin\x18\x15 \x01(\v2\x1f.switchboard.wire.v1.PinRequestH\x00R\x03pin\x126\n" +
-	"\x04ping\x18\x16 \x01(\v2 .switchboard.wire.v1.PingRequestH\x00R\x04pingB\x04\n" +
+	"\x04ping\x18\x16 \x01(\v2 .switchboard.wire.v1.PingRequestH\x00R\x04ping\x125\n" +
+	"\x06signal\x18\x17 \x01(\v2\x1b.switchboard.wire.v1.SignalH\x00R\x06signalB\x04\n" +
 	"\x02op\"\x9c\a\n" +
 	"\bResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x120\n" +
@@ -4015,18 +3875,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\n" +
 	"\x06TYPING\x10\x00\x12\x0f\n" +
 	"\vSTOP_TYPING\x10\x01\x12\r\n" +
-	"\tDELIVERED\x10\x02\"\xb9\x01\n" +
-	"\vClientFrame\x122\n" +
-	"\x05hello\x18\x01 \x01(\v2\x1a.switchboard.wire.v1.HelloH\x00R\x05hello\x128\n" +
-	"\arequest\x18\x02 \x01(\v2\x1c.switchboard.wire.v1.RequestH\x00R\arequest\x125\n" +
-	"\x06signal\x18\x03 \x01(\v2\x1b.switchboard.wire.v1.SignalH\x00R\x06signalB\x05\n" +
-	"\x03msg\"\xf9\x01\n" +
-	"\vServerFrame\x12>\n" +
-	"\acontrol\x18\x01 \x01(\v2\".switchboard.wire.v1.ServerControlH\x00R\acontrol\x12;\n" +
-	"\bresponse\x18\x02 \x01(\v2\x1d.switchboard.wire.v1.ResponseH\x00R\bresponse\x12/\n" +
-	"\x04push\x18\x03 \x01(\v2\x19.switchboard.wire.v1.PushH\x00R\x04push\x125\n" +
-	"\x06signal\x18\x04 \x01(\v2\x1b.switchboard.wire.v1.SignalH\x00R\x06signalB\x05\n" +
-	"\x03msg*\xb1\x03\n" +
+	"\tDELIVERED\x10\x02*\xb1\x03\n" +
 	"\x04Code\x12\x06\n" +
 	"\x02OK\x10\x00\x12\v\n" +
 	"\aINVALID\x10\x01\x12\x0e\n" +
@@ -4094,7 +3943,7 @@ func file_transport_wirepb_wire_proto_rawDescGZIP() []byte {
 }
 
 var file_transport_wirepb_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
+var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
 var file_transport_wirepb_wire_proto_goTypes = []any{
 	(Code)(0),                        // 0: switchboard.wire.v1.Code
 	(ConvKind)(0),                    // 1: switchboard.wire.v1.ConvKind
@@ -4107,7 +3956,7 @@ var file_transport_wirepb_wire_proto_goTypes = []any{
 	(*Member)(nil),                   // 8: switchboard.wire.v1.Member
 	(*ConvSummary)(nil),              // 9: switchboard.wire.v1.ConvSummary
 	(*Hello)(nil),                    // 10: switchboard.wire.v1.Hello
-	(*ServerControl)(nil),            // 11: switchboard.wire.v1.ServerControl
+	(*ServerFrame)(nil),              // 11: switchboard.wire.v1.ServerFrame
 	(*Welcome)(nil),                  // 12: switchboard.wire.v1.Welcome
 	(*Resync)(nil),                   // 13: switchboard.wire.v1.Resync
 	(*GoAway)(nil),                   // 14: switchboard.wire.v1.GoAway
@@ -4144,8 +3993,6 @@ var file_transport_wirepb_wire_proto_goTypes = []any{
 	(*MembershipUpdate)(nil),         // 45: switchboard.wire.v1.MembershipUpdate
 	(*ReadReceipt)(nil),              // 46: switchboard.wire.v1.ReadReceipt
 	(*Signal)(nil),                   // 47: switchboard.wire.v1.Signal
-	(*ClientFrame)(nil),              // 48: switchboard.wire.v1.ClientFrame
-	(*ServerFrame)(nil),              // 49: switchboard.wire.v1.ServerFrame
 }
 var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	0,  // 0: switchboard.wire.v1.Error.code:type_name -> switchboard.wire.v1.Code
@@ -4154,65 +4001,62 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	2,  // 3: switchboard.wire.v1.Member.role:type_name -> switchboard.wire.v1.Role
 	1,  // 4: switchboard.wire.v1.ConvSummary.kind:type_name -> switchboard.wire.v1.ConvKind
 	7,  // 5: switchboard.wire.v1.ConvSummary.last_message:type_name -> switchboard.wire.v1.Message
-	12, // 6: switchboard.wire.v1.ServerControl.welcome:type_name -> switchboard.wire.v1.Welcome
-	13, // 7: switchboard.wire.v1.ServerControl.resync:type_name -> switchboard.wire.v1.Resync
-	14, // 8: switchboard.wire.v1.ServerControl.go_away:type_name -> switchboard.wire.v1.GoAway
-	6,  // 9: switchboard.wire.v1.ServerControl.error:type_name -> switchboard.wire.v1.Error
-	20, // 10: switchboard.wire.v1.Welcome.sync:type_name -> switchboard.wire.v1.SyncResult
-	17, // 11: switchboard.wire.v1.Request.send:type_name -> switchboard.wire.v1.SendRequest
-	19, // 12: switchboard.wire.v1.Request.sync:type_name -> switchboard.wire.v1.SyncRequest
-	21, // 13: switchboard.wire.v1.Request.ack:type_name -> switchboard.wire.v1.AckRequest
-	23, // 14: switchboard.wire.v1.Request.history:type_name -> switchboard.wire.v1.HistoryRequest
-	25, // 15: switchboard.wire.v1.Request.mark_read:type_name -> switchboard.wire.v1.MarkReadRequest
-	27, // 16: switchboard.wire.v1.Request.recall:type_name -> switchboard.wire.v1.RecallRequest
-	29, // 17: switchboard.wire.v1.Request.list_conversations:type_name -> switchboard.wire.v1.ListConversationsRequest
-	31, // 18: switchboard.wire.v1.Request.create_group:type_name -> switchboard.wire.v1.CreateGroupRequest
-	33, // 19: switchboard.wire.v1.Request.membership:type_name -> switchboard.wire.v1.MembershipRequest
-	35, // 20: switchboard.wire.v1.Request.members:type_name -> switchboard.wire.v1.MembersRequest
-	37, // 21: switchboard.wire.v1.Request.presence:type_name -> switchboard.wire.v1.PresenceRequest
-	39, // 22: switchboard.wire.v1.Request.pin:type_name -> switchboard.wire.v1.PinRequest
-	41, // 23: switchboard.wire.v1.Request.ping:type_name -> switchboard.wire.v1.PingRequest
-	6,  // 24: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
-	18, // 25: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
-	20, // 26: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
-	22, // 27: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
-	24, // 28: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
-	26, // 29: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
-	28, // 30: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
-	30, // 31: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
-	32, // 32: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
-	34, // 33: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
-	36, // 34: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
-	38, // 35: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
-	40, // 36: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
-	42, // 37: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
-	9,  // 38: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	7,  // 39: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
-	9,  // 40: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	1,  // 41: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
-	8,  // 42: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
-	4,  // 43: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
-	2,  // 44: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
-	8,  // 45: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
-	7,  // 46: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
-	44, // 47: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
-	45, // 48: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
-	46, // 49: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
-	1,  // 50: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
-	8,  // 51: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
-	5,  // 52: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
-	10, // 53: switchboard.wire.v1.ClientFrame.hello:type_name -> switchboard.wire.v1.Hello
-	15, // 54: switchboard.wire.v1.ClientFrame.request:type_name -> switchboard.wire.v1.Request
-	47, // 55: switchboard.wire.v1.ClientFrame.signal:type_name -> switchboard.wire.v1.Signal
-	11, // 56: switchboard.wire.v1.ServerFrame.control:type_name -> switchboard.wire.v1.ServerControl
-	16, // 57: switchboard.wire.v1.ServerFrame.response:type_name -> switchboard.wire.v1.Response
-	43, // 58: switchboard.wire.v1.ServerFrame.push:type_name -> switchboard.wire.v1.Push
-	47, // 59: switchboard.wire.v1.ServerFrame.signal:type_name -> switchboard.wire.v1.Signal
-	60, // [60:60] is the sub-list for method output_type
-	60, // [60:60] is the sub-list for method input_type
-	60, // [60:60] is the sub-list for extension type_name
-	60, // [60:60] is the sub-list for extension extendee
-	0,  // [0:60] is the sub-list for field type_name
+	12, // 6: switchboard.wire.v1.ServerFrame.welcome:type_name -> switchboard.wire.v1.Welcome
+	13, // 7: switchboard.wire.v1.ServerFrame.resync:type_name -> switchboard.wire.v1.Resync
+	14, // 8: switchboard.wire.v1.ServerFrame.go_away:type_name -> switchboard.wire.v1.GoAway
+	6,  // 9: switchboard.wire.v1.ServerFrame.error:type_name -> switchboard.wire.v1.Error
+	16, // 10: switchboard.wire.v1.ServerFrame.response:type_name -> switchboard.wire.v1.Response
+	43, // 11: switchboard.wire.v1.ServerFrame.push:type_name -> switchboard.wire.v1.Push
+	47, // 12: switchboard.wire.v1.ServerFrame.signal:type_name -> switchboard.wire.v1.Signal
+	20, // 13: switchboard.wire.v1.Welcome.sync:type_name -> switchboard.wire.v1.SyncResult
+	17, // 14: switchboard.wire.v1.Request.send:type_name -> switchboard.wire.v1.SendRequest
+	19, // 15: switchboard.wire.v1.Request.sync:type_name -> switchboard.wire.v1.SyncRequest
+	21, // 16: switchboard.wire.v1.Request.ack:type_name -> switchboard.wire.v1.AckRequest
+	23, // 17: switchboard.wire.v1.Request.history:type_name -> switchboard.wire.v1.HistoryRequest
+	25, // 18: switchboard.wire.v1.Request.mark_read:type_name -> switchboard.wire.v1.MarkReadRequest
+	27, // 19: switchboard.wire.v1.Request.recall:type_name -> switchboard.wire.v1.RecallRequest
+	29, // 20: switchboard.wire.v1.Request.list_conversations:type_name -> switchboard.wire.v1.ListConversationsRequest
+	31, // 21: switchboard.wire.v1.Request.create_group:type_name -> switchboard.wire.v1.CreateGroupRequest
+	33, // 22: switchboard.wire.v1.Request.membership:type_name -> switchboard.wire.v1.MembershipRequest
+	35, // 23: switchboard.wire.v1.Request.members:type_name -> switchboard.wire.v1.MembersRequest
+	37, // 24: switchboard.wire.v1.Request.presence:type_name -> switchboard.wire.v1.PresenceRequest
+	39, // 25: switchboard.wire.v1.Request.pin:type_name -> switchboard.wire.v1.PinRequest
+	41, // 26: switchboard.wire.v1.Request.ping:type_name -> switchboard.wire.v1.PingRequest
+	47, // 27: switchboard.wire.v1.Request.signal:type_name -> switchboard.wire.v1.Signal
+	6,  // 28: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
+	18, // 29: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
+	20, // 30: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
+	22, // 31: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
+	24, // 32: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
+	26, // 33: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
+	28, // 34: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
+	30, // 35: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
+	32, // 36: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
+	34, // 37: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
+	36, // 38: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
+	38, // 39: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
+	40, // 40: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
+	42, // 41: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
+	9,  // 42: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	7,  // 43: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
+	9,  // 44: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	1,  // 45: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
+	8,  // 46: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
+	4,  // 47: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
+	2,  // 48: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
+	8,  // 49: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
+	7,  // 50: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
+	44, // 51: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
+	45, // 52: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
+	46, // 53: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
+	1,  // 54: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
+	8,  // 55: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
+	5,  // 56: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
+	57, // [57:57] is the sub-list for method output_type
+	57, // [57:57] is the sub-list for method input_type
+	57, // [57:57] is the sub-list for extension type_name
+	57, // [57:57] is the sub-list for extension extendee
+	0,  // [0:57] is the sub-list for field type_name
 }
 
 func init() { file_transport_wirepb_wire_proto_init() }
@@ -4221,10 +4065,13 @@ func file_transport_wirepb_wire_proto_init() {
 		return
 	}
 	file_transport_wirepb_wire_proto_msgTypes[5].OneofWrappers = []any{
-		(*ServerControl_Welcome)(nil),
-		(*ServerControl_Resync)(nil),
-		(*ServerControl_GoAway)(nil),
-		(*ServerControl_Error)(nil),
+		(*ServerFrame_Welcome)(nil),
+		(*ServerFrame_Resync)(nil),
+		(*ServerFrame_GoAway)(nil),
+		(*ServerFrame_Error)(nil),
+		(*ServerFrame_Response)(nil),
+		(*ServerFrame_Push)(nil),
+		(*ServerFrame_Signal)(nil),
 	}
 	file_transport_wirepb_wire_proto_msgTypes[9].OneofWrappers = []any{
 		(*Request_Send)(nil),
@@ -4240,6 +4087,7 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Request_Presence)(nil),
 		(*Request_Pin)(nil),
 		(*Request_Ping)(nil),
+		(*Request_Signal)(nil),
 	}
 	file_transport_wirepb_wire_proto_msgTypes[10].OneofWrappers = []any{
 		(*Response_Send)(nil),
@@ -4262,24 +4110,13 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Push_Membership)(nil),
 		(*Push_Receipt)(nil),
 	}
-	file_transport_wirepb_wire_proto_msgTypes[42].OneofWrappers = []any{
-		(*ClientFrame_Hello)(nil),
-		(*ClientFrame_Request)(nil),
-		(*ClientFrame_Signal)(nil),
-	}
-	file_transport_wirepb_wire_proto_msgTypes[43].OneofWrappers = []any{
-		(*ServerFrame_Control)(nil),
-		(*ServerFrame_Response)(nil),
-		(*ServerFrame_Push)(nil),
-		(*ServerFrame_Signal)(nil),
-	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_transport_wirepb_wire_proto_rawDesc), len(file_transport_wirepb_wire_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   44,
+			NumMessages:   42,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,78 @@
+package main
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/switchboard-im/switchboard/transport"
+	"github.com/switchboard-im/switchboard/transport/web"
+)
+
+// webOptions are the browser transports' serve flags.
+type webOptions struct {
+	addr         string
+	webtransport string
+	origins      []string
+}
+
+func (o *webOptions) register(f *pflag.FlagSet) {
+	f.StringVar(&o.addr, "web", "", "HTTP address for browsers, e.g. 127.0.0.1:8081: WebSocket at /ws, /web.json (empty: off; HTTPS with the node certificate unless --dev)")
+	f.StringVar(&o.webtransport, "webtransport", "127.0.0.1:4434", "UDP address of the WebTransport (HTTP/3) server (empty: off; browsers fall back to WebSocket)")
+	f.StringSliceVar(&o.origins, "web-origins", nil, "web origins allowed to connect (scheme://host[:port], * for any); --dev also allows localhost")
+}
+
+// startWeb starts the browser transports in front of srv; stop ends them.
+func startWeb(o webOptions, dev bool, srv *transport.Server, tlsConf *tls.Config, log *slog.Logger) (addr string, stop func(), err error) {
+	if o.addr == "" {
+		return "", func() {}, nil
+	}
+	cfg := web.Config{Origins: web.Origins{Allowed: o.origins, Localhost: dev}, WebTransportAddr: o.webtransport, Logger: log}
+	if o.webtransport != "" {
+		if dev {
+			// Browsers trust a dev node by certificate hash, which needs
+			// a short-lived ECDSA certificate (rotated; web.HashedCert).
+			hc, err := web.NewHashedCert(0, 0)
+			if err != nil {
+				return "", nil, err
+			}
+			cfg.Cert = hc
+			cfg.TLS = &tls.Config{GetCertificate: hc.GetCertificate}
+		} else {
+			cfg.TLS = tlsConf.Clone()
+			cfg.TLS.NextProtos = nil
+		}
+	}
+	ws, err := web.New(srv, cfg)
+	if err != nil {
+		return "", nil, err
+	}
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		_ = ws.Close()
+		return "", nil, fmt.Errorf("web listen %s: %w", o.addr, err)
+	}
+	hs := &http.Server{Handler: ws.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		var err error
+		if dev {
+			err = hs.Serve(ln)
+		} else {
+			tc := tlsConf.Clone()
+			tc.NextProtos = []string{"http/1.1"}
+			hs.TLSConfig = tc
+			err = hs.ServeTLS(ln, "", "")
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("web server stopped", "err", err)
+		}
+	}()
+	log.Info("web listening", "addr", ln.Addr().String(), "webtransport", ws.WebTransportAddr())
+	return ln.Addr().String(), func() { _ = hs.Close(); _ = ws.Close() }, nil
+}
