@@ -177,7 +177,7 @@ func runServe(ctx context.Context, o serveOptions) error {
 		return err
 	}
 	defer srv.Close()
-	webAddr, stopWeb, err := startWeb(o.web, o.dev, srv, tlsConf, log)
+	webSrv, webAddr, stopWeb, err := startWeb(o.web, o.dev, srv, tlsConf, log)
 	if err != nil {
 		return err
 	}
@@ -205,6 +205,13 @@ func runServe(ctx context.Context, o serveOptions) error {
 		return err
 	}
 	adminSrv := &http.Server{Handler: adminAPI.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	if o.dev && webSrv != nil {
+		secret, err := readSecret(devSecretPath(o.dataDir))
+		if err != nil {
+			return err
+		}
+		mountDevWeb(webSrv, secret, adminAPI.Handler(), adminToken)
+	}
 	go func() { _ = adminSrv.Serve(ln) }()
 
 	if o.dev {

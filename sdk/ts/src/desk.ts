@@ -12,13 +12,13 @@ export class Desk {
   constructor(
     private adminUrl: string,
     private adminToken = "",
-    private f: typeof fetch = fetch,
+    private f: typeof fetch = (input, init) => fetch(input, init),
   ) {}
 
   private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { "Content-Type": "application/json" };
     if (this.adminToken) headers.Authorization = `Bearer ${this.adminToken}`;
-    const r = await this.f(new URL(path, this.adminUrl).toString(), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    const r = await this.f(this.adminUrl.replace(/\/$/, "") + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     const text = await r.text();
     if (!r.ok) throw new Error(`desk ${method} ${path}: HTTP ${r.status}: ${text}`);
     return (text ? JSON.parse(text) : {}) as T;
