@@ -167,7 +167,7 @@ func browserRun(t *testing.T, browser, transport string) {
 
 	dir := artifactDir(t)
 	for name, page := range map[string]context.Context{"agent": agent, "customer": customer} {
-		png, err := chromedp.Run(page, chromedp.FullScreenshot(90))
+		png, err := chromedp.Run(page, chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -30,9 +30,16 @@ export function renderMessages(el, conv, me) {
     if (m.kind === "recall") continue;
     d.dataset.seq = String(m.seq);
     const who = m.kind === "system" ? "" : m.sender === me ? "" : m.sender + ": ";
+    let text = m.body;
+    if (m.kind === "system") {
+      try {
+        const s = JSON.parse(m.body); // desk steps are JSON (docs/DESK.md)
+        text = s.desk ? `${s.desk}${s.agent ? " · " + s.agent : ""}${s.queue ? " · queue " + s.queue : ""}` : m.body;
+      } catch {}
+    }
     const b = document.createElement("span");
     b.className = "body";
-    b.textContent = who + m.body;
+    b.textContent = who + text;
     d.append(b);
     if (m.state) {
       const s = document.createElement("span");
