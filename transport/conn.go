@@ -458,7 +458,13 @@ func (c *conn) appendFrame(buf []byte, m proto.Message) []byte {
 	return buf
 }
 
-// write writes b to the stream within WriteTimeout.
+// writeChunk is how much of a batch must be accepted within each
+// WriteTimeout: a client that reads slowly but steadily is not cut off
+// because a large batch took long as a whole.
+const writeChunk = 16 << 10
+
+// write writes b to the stream; it fails when the stream accepts nothing
+// (less than writeChunk) for WriteTimeout.
 func (c *conn) write(b []byte) error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
@@ -468,12 +474,20 @@ func (c *conn) write(b []byte) error {
 	if closed || c.broken {
 		return net.ErrClosed
 	}
-	_ = c.st.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
-	n, err := c.st.Write(b)
-	if err != nil && n > 0 {
-		c.broken = true // the client has half a frame: no Error frame after it
+	written := 0
+	for written < len(b) {
+		end := min(len(b), written+writeChunk)
+		_ = c.st.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
+		n, err := c.st.Write(b[written:end])
+		written += n
+		if err != nil {
+			if written > 0 {
+				c.broken = true // the client has half a frame: no Error frame after it
+			}
+			return err
+		}
 	}
-	return err
+	return nil
 }
 
 func (c *conn) goAway(reconnectTo string, withinMS uint32) {
