@@ -224,7 +224,7 @@ func (c *conn) run() {
 			}
 			return
 		}
-		metricFrames.WithLabelValues("in", "request").Inc()
+		framesInRequest.Inc()
 		c.handle(b)
 	}
 }
@@ -432,12 +432,12 @@ func (c *conn) appendFrame(buf []byte, m proto.Message) []byte {
 	if err == nil {
 		switch m.(type) {
 		case *wirepb.Push:
-			metricFrames.WithLabelValues("out", "push").Inc()
+			framesOutPush.Inc()
 			metricPushes.Inc()
 		case *wirepb.Response:
-			metricFrames.WithLabelValues("out", "response").Inc()
+			framesOutResponse.Inc()
 		default:
-			metricFrames.WithLabelValues("out", "control").Inc()
+			framesOutControl.Inc()
 		}
 		return out
 	}
@@ -457,7 +457,13 @@ func (c *conn) appendFrame(buf []byte, m proto.Message) []byte {
 	return buf
 }
 
-// write writes b to the stream within WriteTimeout.
+// writeChunk is how much of a batch must be accepted within each
+// WriteTimeout: a client that reads slowly but steadily is not cut off
+// because a large batch took long as a whole.
+const writeChunk = 16 << 10
+
+// write writes b to the stream; it fails when the stream accepts nothing
+// (less than writeChunk) for WriteTimeout.
 func (c *conn) write(b []byte) error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
@@ -467,12 +473,20 @@ func (c *conn) write(b []byte) error {
 	if closed || c.broken {
 		return net.ErrClosed
 	}
-	_ = c.st.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
-	n, err := c.st.Write(b)
-	if err != nil && n > 0 {
-		c.broken = true // the client has half a frame: no Error frame after it
+	written := 0
+	for written < len(b) {
+		end := min(len(b), written+writeChunk)
+		_ = c.st.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
+		n, err := c.st.Write(b[written:end])
+		written += n
+		if err != nil {
+			if written > 0 {
+				c.broken = true // the client has half a frame: no Error frame after it
+			}
+			return err
+		}
 	}
-	return err
+	return nil
 }
 
 func (c *conn) goAway(reconnectTo string, withinMS uint32) {
@@ -505,7 +519,7 @@ func (c *conn) Signal(sig *pb.Signal) {
 	}
 	switch err := c.cr.SendSignal(b); {
 	case err == nil:
-		metricFrames.WithLabelValues("out", "datagram").Inc()
+		framesOutDatagram.Inc()
 	case err == ErrNoDatagrams:
 		c.outMu.Lock()
 		busy := len(c.out) >= maxQueuedSignals

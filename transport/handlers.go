@@ -130,7 +130,7 @@ func (c *conn) answer(req *wirepb.Request, start time.Time, res *wirepb.Response
 		op = opName(req)
 	}
 	code := res.GetError().GetCode()
-	metricRequests.WithLabelValues(op, code.String()).Observe(time.Since(start).Seconds())
+	observeRequest(op, code.String(), time.Since(start).Seconds())
 	if code != wirepb.Code_OK {
 		metricErrors.WithLabelValues(code.String()).Inc()
 	}

@@ -1,6 +1,8 @@
 package transport
 
 import (
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 )
@@ -18,7 +20,7 @@ var (
 	}, []string{"result"})
 	metricFrames = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "switchboard", Subsystem: "transport", Name: "frames_total",
-		Help: "Frames and datagrams by direction (in, out) and stream kind (control, request, push, datagram).",
+		Help: "Frames and datagrams by direction (in, out) and kind (hello, request, response, push, control, error, datagram).",
 	}, []string{"dir", "stream"})
 	metricErrors = promauto.NewCounterVec(prometheus.CounterOpts{
 		Namespace: "switchboard", Subsystem: "transport", Name: "errors_total",
@@ -38,3 +40,28 @@ var (
 		Help: "Pushes written to clients.",
 	})
 )
+
+// The per-frame counters, looked up once: a label lookup hashes its
+// values, and these run for every frame.
+var (
+	framesInRequest   = metricFrames.WithLabelValues("in", "request")
+	framesOutPush     = metricFrames.WithLabelValues("out", "push")
+	framesOutResponse = metricFrames.WithLabelValues("out", "response")
+	framesOutControl  = metricFrames.WithLabelValues("out", "control")
+	framesOutDatagram = metricFrames.WithLabelValues("out", "datagram")
+	framesInDatagram  = metricFrames.WithLabelValues("in", "datagram")
+	requestsOK        sync.Map // op -> prometheus.Observer for code OK
+)
+
+// observeRequest records one answered request.
+func observeRequest(op string, code string, seconds float64) {
+	if code == "OK" {
+		o, ok := requestsOK.Load(op)
+		if !ok {
+			o, _ = requestsOK.LoadOrStore(op, metricRequests.WithLabelValues(op, code))
+		}
+		o.(prometheus.Observer).Observe(seconds)
+		return
+	}
+	metricRequests.WithLabelValues(op, code).Observe(seconds)
+}

@@ -15,7 +15,7 @@ func (c *conn) datagrams() {
 		if err != nil {
 			return
 		}
-		metricFrames.WithLabelValues("in", "datagram").Inc()
+		framesInDatagram.Inc()
 		if !c.sigLimiter.Allow() {
 			metricErrors.WithLabelValues(wirepb.Code_RATE_LIMITED.String()).Inc()
 			continue
