@@ -25,3 +25,12 @@ if ((${#protos[@]} == 0)); then
 fi
 PATH=$gobin:$PATH protoc --proto_path=. --go_out=. --go_opt=paths=source_relative "${protos[@]}"
 echo "[generate] generated ${#protos[@]} file(s): ${protos[*]}" >&2
+
+# The TypeScript SDK's protobuf code (committed too), when its tools are
+# installed (npm ci in sdk/ts).
+if [[ -x sdk/ts/node_modules/.bin/protoc-gen-es ]]; then
+  (cd sdk/ts && rm -f src/gen/wire_pb.ts && npm run --silent generate)
+  echo "[generate] generated sdk/ts/src/gen/wire_pb.ts" >&2
+else
+  echo "[generate] sdk/ts: protoc-gen-es not installed (npm ci in sdk/ts); TypeScript code not regenerated" >&2
+fi

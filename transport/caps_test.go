@@ -25,8 +25,16 @@ func TestConnectionCaps(t *testing.T) {
 		t.Fatalf("third device online: %v, want TOO_MANY", err)
 	}
 	// The third connection from this address is the edge of the address
-	// cap (the refused one above is gone); a fourth is refused.
-	e.dial("bea", "phone")
+	// cap once the refused one above is gone (the server lingers a moment
+	// after its Error frame); a fourth is refused.
+	eventually(t, "a third connection from the address", func() bool {
+		c, err := client.Dial(tctx(t), e.config("bea", "phone"))
+		if err != nil {
+			return false
+		}
+		t.Cleanup(func() { _ = c.Close() })
+		return true
+	})
 	_, err = client.Dial(tctx(t), e.config("cid", "phone"))
 	if codeOf(err) != wirepb.Code_TOO_MANY {
 		t.Fatalf("fourth connection from one address: %v, want TOO_MANY", err)

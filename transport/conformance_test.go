@@ -29,7 +29,10 @@ func TestErrorCodeConformance(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{
 		transport: transport.Config{HelloTimeout: 500 * time.Millisecond, RequestTimeout: 2 * time.Second,
-			WriteTimeout: 2 * time.Second, MaxInflight: 1, Workers: 1, DrainGrace: time.Second},
+			WriteTimeout: 2 * time.Second, MaxInflight: 1, Workers: 1, DrainGrace: time.Second,
+			// A slow refill: the flood below gets MaxRejected refusals in
+			// a row however slowly a loaded machine reads it.
+			ConnRate: 1},
 		actors: actors.Config{MaxGroupMembers: 3, RecallWindow: time.Nanosecond, PolicyWords: []string{"contraband"},
 			PolicyMode: actors.PolicyBlock, MaxOnlineDevices: 2},
 	})

@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/quic-go/quic-go"
 	"golang.org/x/time/rate"
 	"google.golang.org/protobuf/proto"
 
@@ -33,13 +32,13 @@ import (
 // requests wait on the cluster. An idle connection holds two of them.
 type conn struct {
 	s    *Server
-	qc   *quic.Conn
+	cr   Carrier
 	ctx  context.Context
 	log  *slog.Logger
 	id   Identity
 	sess session.Session
 	q    *pushQueue
-	st   *quic.Stream
+	st   Stream
 	rd   *bufio.Reader
 
 	limiter     *rate.Limiter
@@ -77,8 +76,8 @@ var (
 	_ session.Resyncer = (*conn)(nil)
 )
 
-func (s *Server) serveConn(qc *quic.Conn) {
-	c := &conn{s: s, qc: qc, ctx: qc.Context(), log: s.log.With("remote", qc.RemoteAddr().String()),
+func (s *Server) serveConn(cr Carrier) {
+	c := &conn{s: s, cr: cr, ctx: cr.Context(), log: s.log.With("remote", cr.RemoteAddr().String()),
 		q:          newPushQueue(s.cfg.PushQueue, s.cfg.PendingAcks),
 		limiter:    rate.NewLimiter(rate.Limit(s.cfg.ConnRate), s.cfg.ConnBurst),
 		sigLimiter: rate.NewLimiter(rate.Limit(s.cfg.SignalRate), 2*int(s.cfg.SignalRate)),
@@ -90,9 +89,9 @@ func (s *Server) serveConn(qc *quic.Conn) {
 			c.close(wirepb.Errorf(wirepb.Code_INTERNAL, "internal error"))
 		}
 	}()
-	ip := qc.RemoteAddr().String()
-	if ua, ok := qc.RemoteAddr().(*net.UDPAddr); ok {
-		ip = ua.IP.String()
+	ip := cr.RemoteAddr().String()
+	if host, _, err := net.SplitHostPort(ip); err == nil {
+		ip = host
 	}
 	release, err := s.admitAddr(ip)
 	if err != nil {
@@ -133,7 +132,7 @@ func (c *conn) hello() (Identity, error) {
 	cfg := c.s.cfg
 	ctx, cancel := context.WithTimeout(c.ctx, cfg.HelloTimeout)
 	defer cancel()
-	st, err := c.qc.AcceptStream(ctx)
+	st, err := c.cr.AcceptStream(ctx)
 	if err != nil {
 		if ctx.Err() != nil && c.ctx.Err() == nil {
 			return Identity{}, wirepb.Errorf(wirepb.Code_TIMEOUT, "no stream within %s", cfg.HelloTimeout)
@@ -340,7 +339,7 @@ func (c *conn) close(err error) {
 				}
 			}
 		}
-		_ = c.qc.CloseWithError(quic.ApplicationErrorCode(e.Code), e.Message)
+		_ = c.cr.CloseWithError(e.Code, e.Message)
 	})
 }
 
@@ -482,7 +481,13 @@ func (c *conn) appendFrame(buf []byte, m proto.Message) []byte {
 	return buf
 }
 
-// write writes b to the stream within WriteTimeout.
+// writeChunk is how much of a batch must be accepted within each
+// WriteTimeout: a client that reads slowly but steadily is not cut off
+// because a large batch took long as a whole.
+const writeChunk = 16 << 10
+
+// write writes b to the stream; it fails when the stream accepts nothing
+// (less than writeChunk) for WriteTimeout.
 func (c *conn) write(b []byte) error {
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
@@ -492,12 +497,20 @@ func (c *conn) write(b []byte) error {
 	if closed || c.broken {
 		return net.ErrClosed
 	}
-	_ = c.st.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
-	n, err := c.st.Write(b)
-	if err != nil && n > 0 {
-		c.broken = true // the client has half a frame: no Error frame after it
+	written := 0
+	for written < len(b) {
+		end := min(len(b), written+writeChunk)
+		_ = c.st.SetWriteDeadline(time.Now().Add(c.s.cfg.WriteTimeout))
+		n, err := c.st.Write(b[written:end])
+		written += n
+		if err != nil {
+			if written > 0 {
+				c.broken = true // the client has half a frame: no Error frame after it
+			}
+			return err
+		}
 	}
-	return err
+	return nil
 }
 
 func (c *conn) goAway(reconnectTo string, withinMS uint32) {
@@ -519,13 +532,28 @@ func (c *conn) Push(p *pb.Push) {
 	c.kick()
 }
 
-// Signal sends a best-effort signal to the client as a datagram.
+// Signal sends a best-effort signal to the client: a datagram, or a
+// ServerFrame on a carrier without datagrams (dropped, not queued, when
+// the stream is backed up).
 func (c *conn) Signal(sig *pb.Signal) {
-	b, err := proto.Marshal(&wirepb.Signal{Kind: wirepb.Signal_Kind(sig.Kind), Conv: sig.Conv, User: sig.User, Seq: sig.Seq})
+	w := &wirepb.Signal{Kind: wirepb.Signal_Kind(sig.Kind), Conv: sig.Conv, User: sig.User, Seq: sig.Seq}
+	b, err := proto.Marshal(w)
 	if err != nil {
 		return
 	}
-	if c.qc.SendDatagram(b) == nil {
+	switch err := c.cr.SendSignal(b); {
+	case err == nil:
 		framesOutDatagram.Inc()
+	case err == ErrNoDatagrams:
+		c.outMu.Lock()
+		busy := len(c.out) >= maxQueuedSignals
+		c.outMu.Unlock()
+		if !busy {
+			c.queue(w)
+		}
 	}
 }
+
+// maxQueuedSignals: in-band signals are dropped while this many frames
+// wait for the writer (signals are best effort, like datagrams).
+const maxQueuedSignals = 64

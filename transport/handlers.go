@@ -23,6 +23,17 @@ func (c *conn) handle(b []byte) {
 		return
 	}
 	start := time.Now()
+	if sig := req.GetSignal(); sig != nil && err == nil {
+		// In-band typing (carriers without datagrams): the signal rate
+		// limit, not the request rate, as for datagrams.
+		if !c.sigLimiter.Allow() {
+			c.answer(req, start, &wirepb.Response{Error: wirepb.Errorf(wirepb.Code_RATE_LIMITED, "too many signals")})
+			return
+		}
+		c.sess.Typing(sig.Conv, sig.Kind == wirepb.Signal_STOP_TYPING)
+		c.answer(req, start, &wirepb.Response{})
+		return
+	}
 	if err == nil {
 		err = c.admit()
 	}

@@ -326,8 +326,7 @@ func TestSlowConsumer(t *testing.T) {
 	alice := e.dial("alice", "phone")
 	bobOK := e.dial("bob", "laptop")
 	// Bob's phone and tablet give the stream a tiny flow-control window;
-	// the phone reads nothing until the pushes overflowed, the tablet
-	// never reads again.
+	// the phone reads slowly, the tablet never reads again.
 	small := func() *quic.Config {
 		return &quic.Config{InitialStreamReceiveWindow: 1 << 10, MaxStreamReceiveWindow: 1 << 10}
 	}
@@ -337,6 +336,24 @@ func TestSlowConsumer(t *testing.T) {
 	}
 	tablet := rawDial(t, e, small())
 	tablet.login(e.token("bob", "tablet"))
+	// The phone reads a frame every 50 ms: its stream never stalls for
+	// WriteTimeout, but pushes come faster than it drains them.
+	resync := make(chan *wirepb.Resync, 1)
+	go func() {
+		for {
+			sf, err := phone.next()
+			if err != nil {
+				return
+			}
+			if rs := sf.GetResync(); rs != nil {
+				select {
+				case resync <- rs:
+				default:
+				}
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
 	body := bytes.Repeat([]byte("x"), 2000)
 	conv := wirepb.DirectConvID("alice", "bob")
 	for i := range 60 {
@@ -351,18 +368,15 @@ func TestSlowConsumer(t *testing.T) {
 		}
 	}
 	eventually(t, "the healthy device got everything", func() bool { return len(texts(t, bobOK, conv)) == 60 })
-	// Now the phone reads: among its frames, a Resync naming the cursor
-	// (nothing was acknowledged, so 0).
-	var rs *wirepb.Resync
-	for rs == nil {
-		sf, err := phone.next()
-		if err != nil {
-			t.Fatalf("no resync: %v", err)
+	// Among the phone's frames, a Resync naming the cursor (nothing was
+	// acknowledged, so 0).
+	select {
+	case rs := <-resync:
+		if rs.Cursor != 0 {
+			t.Fatalf("resync cursor %d: nothing was acknowledged", rs.Cursor)
 		}
-		rs = sf.GetResync()
-	}
-	if rs.Cursor != 0 {
-		t.Fatalf("resync cursor %d: nothing was acknowledged", rs.Cursor)
+	case <-time.After(20 * time.Second):
+		t.Fatal("no resync")
 	}
 	if got := tablet.closeCode(); got != wirepb.Code_SLOW_CONSUMER {
 		t.Fatalf("slow consumer closed with %v", got)

@@ -120,7 +120,7 @@ func (s *Server) accept() {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			s.serveConn(qc)
+			s.serveConn(quicCarrier{qc})
 		}()
 	}
 }

@@ -11,7 +11,7 @@ import (
 // datagrams reads the client's signals.
 func (c *conn) datagrams() {
 	for {
-		b, err := c.qc.ReceiveDatagram(c.ctx)
+		b, err := c.cr.ReceiveSignal(c.ctx)
 		if err != nil {
 			return
 		}

@@ -138,6 +138,11 @@ func validateRequest(r *wirepb.Request) error {
 	case *wirepb.Request_Ping:
 	case *wirepb.Request_CardClick:
 		return validateCardClick(op.CardClick)
+	case *wirepb.Request_Signal:
+		if k := op.Signal.GetKind(); k != wirepb.Signal_TYPING && k != wirepb.Signal_STOP_TYPING {
+			return wirepb.Errorf(wirepb.Code_INVALID, "signal kind %d not accepted from clients", k)
+		}
+		return checkConv(op.Signal.GetConv())
 	default:
 		return wirepb.Errorf(wirepb.Code_UNKNOWN_TYPE, "request %d names no known operation", r.Id)
 	}
@@ -177,6 +182,8 @@ func opName(r *wirepb.Request) string {
 		return "ping"
 	case *wirepb.Request_CardClick:
 		return "card_click"
+	case *wirepb.Request_Signal:
+		return "signal"
 	}
 	return "unknown"
 }

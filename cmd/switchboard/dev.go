@@ -119,6 +119,7 @@ type devServerInfo struct {
 	Addr  string `json:"addr"`
 	Admin string `json:"admin"`
 	CA    string `json:"ca"`
+	Web   string `json:"web,omitempty"` // the browsers' HTTP address (serve --web)
 }
 
 func writeDevServerInfo(dataDir string, info devServerInfo) error {

@@ -69,6 +69,7 @@ type serveOptions struct {
 	storeVerify     string
 	tuning          tuning
 	kafka           kafkaOptions
+	web             webOptions
 }
 
 func newServeCmd() *cobra.Command {
@@ -130,6 +131,7 @@ Every flag can also be set with an environment variable SWITCHBOARD_<FLAG>
 	f.BoolVar(&o.logJSON, "log-json", false, "log as JSON lines")
 	o.tuning.register(f)
 	o.kafka.register(f)
+	o.web.register(f)
 	return cmd
 }
 
@@ -259,6 +261,13 @@ func (m member) serve(ctx context.Context, o serveOptions, join []string) ([]str
 		return nil, err
 	}
 	defer srv.Close()
+	// The browser carriers feed this member's server; a member restarted
+	// in process starts them again.
+	webSrv, webAddr, stopWeb, err := startWeb(o.web, o.dev, srv, m.tls, log)
+	if err != nil {
+		return nil, err
+	}
+	defer stopWeb()
 
 	adminAPI, err := admin.New(node, admin.Config{
 		Addr: adminAddr, Token: adminToken, OpenReadOnly: o.adminOpenRead, Logger: log, Extra: dashboard.Register,
@@ -276,9 +285,16 @@ func (m member) serve(ctx context.Context, o serveOptions, join []string) ([]str
 	h := adminAPI.Handler()
 	handler.Store(&h)
 	defer handler.Store(nil)
+	if o.dev && webSrv != nil {
+		secret, err := readSecret(devSecretPath(o.dataDir))
+		if err != nil {
+			return nil, err
+		}
+		mountDevWeb(webSrv, secret, h, adminToken)
+	}
 
 	if o.dev {
-		if err := writeDevServerInfo(o.dataDir, devServerInfo{Addr: srv.Addr().String(), Admin: adminAddr, CA: devCertPath(o.dataDir)}); err != nil {
+		if err := writeDevServerInfo(o.dataDir, devServerInfo{Addr: srv.Addr().String(), Admin: adminAddr, CA: devCertPath(o.dataDir), Web: webAddr}); err != nil {
 			return nil, err
 		}
 		b, _ := json.Marshal(devAdmin{URL: "http://" + adminAddr, Token: adminToken})

@@ -94,6 +94,8 @@ func AppendServerFrame(dst []byte, m proto.Message, maxFrame int) ([]byte, error
 		field = 5
 	case *Push:
 		field = 6
+	case *Signal:
+		field = 7
 	default:
 		return dst, fmt.Errorf("%T is not a server frame", m)
 	}

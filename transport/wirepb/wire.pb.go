@@ -886,6 +886,7 @@ type ServerFrame struct {
 	//	*ServerFrame_Error
 	//	*ServerFrame_Response
 	//	*ServerFrame_Push
+	//	*ServerFrame_Signal
 	Msg           isServerFrame_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -982,6 +983,15 @@ func (x *ServerFrame) GetPush() *Push {
 	return nil
 }
 
+func (x *ServerFrame) GetSignal() *Signal {
+	if x != nil {
+		if x, ok := x.Msg.(*ServerFrame_Signal); ok {
+			return x.Signal
+		}
+	}
+	return nil
+}
+
 type isServerFrame_Msg interface {
 	isServerFrame_Msg()
 }
@@ -1010,6 +1020,11 @@ type ServerFrame_Push struct {
 	Push *Push `protobuf:"bytes,6,opt,name=push,proto3,oneof"`
 }
 
+type ServerFrame_Signal struct {
+	// On connections without datagrams (WebSocket), signals travel here.
+	Signal *Signal `protobuf:"bytes,7,opt,name=signal,proto3,oneof"`
+}
+
 func (*ServerFrame_Welcome) isServerFrame_Msg() {}
 
 func (*ServerFrame_Resync) isServerFrame_Msg() {}
@@ -1021,6 +1036,8 @@ func (*ServerFrame_Error) isServerFrame_Msg() {}
 func (*ServerFrame_Response) isServerFrame_Msg() {}
 
 func (*ServerFrame_Push) isServerFrame_Msg() {}
+
+func (*ServerFrame_Signal) isServerFrame_Msg() {}
 
 type Welcome struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1259,6 +1276,7 @@ type Request struct {
 	//	*Request_Presence
 	//	*Request_Pin
 	//	*Request_Ping
+	//	*Request_Signal
 	//	*Request_Mute
 	//	*Request_CardClick
 	Op            isRequest_Op `protobuf_oneof:"op"`
@@ -1427,6 +1445,15 @@ func (x *Request) GetPing() *PingRequest {
 	return nil
 }
 
+func (x *Request) GetSignal() *Signal {
+	if x != nil {
+		if x, ok := x.Op.(*Request_Signal); ok {
+			return x.Signal
+		}
+	}
+	return nil
+}
+
 func (x *Request) GetMute() *MuteRequest {
 	if x != nil {
 		if x, ok := x.Op.(*Request_Mute); ok {
@@ -1501,12 +1528,18 @@ type Request_Ping struct {
 	Ping *PingRequest `protobuf:"bytes,22,opt,name=ping,proto3,oneof"`
 }
 
+type Request_Signal struct {
+	// On connections without datagrams (WebSocket): a typing signal,
+	// answered with an empty Response.
+	Signal *Signal `protobuf:"bytes,23,opt,name=signal,proto3,oneof"`
+}
+
 type Request_Mute struct {
-	Mute *MuteRequest `protobuf:"bytes,23,opt,name=mute,proto3,oneof"`
+	Mute *MuteRequest `protobuf:"bytes,24,opt,name=mute,proto3,oneof"`
 }
 
 type Request_CardClick struct {
-	CardClick *CardClickRequest `protobuf:"bytes,24,opt,name=card_click,json=cardClick,proto3,oneof"`
+	CardClick *CardClickRequest `protobuf:"bytes,25,opt,name=card_click,json=cardClick,proto3,oneof"`
 }
 
 func (*Request_Send) isRequest_Op() {}
@@ -1534,6 +1567,8 @@ func (*Request_Presence) isRequest_Op() {}
 func (*Request_Pin) isRequest_Op() {}
 
 func (*Request_Ping) isRequest_Op() {}
+
+func (*Request_Signal) isRequest_Op() {}
 
 func (*Request_Mute) isRequest_Op() {}
 
@@ -3942,14 +3977,15 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	" \x01(\bR\x06member\"5\n" +
 	"\x05Hello\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x12\x16\n" +
-	"\x06client\x18\x02 \x01(\tR\x06client\"\xdf\x02\n" +
+	"\x06client\x18\x02 \x01(\tR\x06client\"\x96\x03\n" +
 	"\vServerFrame\x128\n" +
 	"\awelcome\x18\x01 \x01(\v2\x1c.switchboard.wire.v1.WelcomeH\x00R\awelcome\x125\n" +
 	"\x06resync\x18\x02 \x01(\v2\x1b.switchboard.wire.v1.ResyncH\x00R\x06resync\x126\n" +
 	"\ago_away\x18\x03 \x01(\v2\x1b.switchboard.wire.v1.GoAwayH\x00R\x06goAway\x122\n" +
 	"\x05error\x18\x04 \x01(\v2\x1a.switchboard.wire.v1.ErrorH\x00R\x05error\x12;\n" +
 	"\bresponse\x18\x05 \x01(\v2\x1d.switchboard.wire.v1.ResponseH\x00R\bresponse\x12/\n" +
-	"\x04push\x18\x06 \x01(\v2\x19.switchboard.wire.v1.PushH\x00R\x04pushB\x05\n" +
+	"\x04push\x18\x06 \x01(\v2\x19.switchboard.wire.v1.PushH\x00R\x04push\x125\n" +
+	"\x06signal\x18\a \x01(\v2\x1b.switchboard.wire.v1.SignalH\x00R\x06signalB\x05\n" +
 	"\x03msg\"\xaa\x02\n" +
 	"\aWelcome\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
@@ -3967,7 +4003,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x06GoAway\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12!\n" +
 	"\freconnect_to\x18\x02 \x01(\tR\vreconnectTo\x12.\n" +
-	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\xf2\a\n" +
+	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\xa9\b\n" +
 	"\aRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x126\n" +
 	"\x04send\x18\n" +
@@ -3985,10 +4021,11 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\amembers\x18\x13 \x01(\v2#.switchboard.wire.v1.MembersRequestH\x00R\amembers\x12B\n" +
 	"\bpresence\x18\x14 \x01(\v2$.switchboard.wire.v1.PresenceRequestH\x00R\bpresence\x123\n" +
 	"\x03pin\x18\x15 \x01(\v2\x1f.switchboard.wire.v1.PinRequestH\x00R\x03pin\x126\n" +
-	"\x04ping\x18\x16 \x01(\v2 .switchboard.wire.v1.PingRequestH\x00R\x04ping\x126\n" +
-	"\x04mute\x18\x17 \x01(\v2 .switchboard.wire.v1.MuteRequestH\x00R\x04mute\x12F\n" +
+	"\x04ping\x18\x16 \x01(\v2 .switchboard.wire.v1.PingRequestH\x00R\x04ping\x125\n" +
+	"\x06signal\x18\x17 \x01(\v2\x1b.switchboard.wire.v1.SignalH\x00R\x06signal\x126\n" +
+	"\x04mute\x18\x18 \x01(\v2 .switchboard.wire.v1.MuteRequestH\x00R\x04mute\x12F\n" +
 	"\n" +
-	"card_click\x18\x18 \x01(\v2%.switchboard.wire.v1.CardClickRequestH\x00R\tcardClickB\x04\n" +
+	"card_click\x18\x19 \x01(\v2%.switchboard.wire.v1.CardClickRequestH\x00R\tcardClickB\x04\n" +
 	"\x02op\"\x9a\b\n" +
 	"\bResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x120\n" +
@@ -4305,59 +4342,61 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	6,  // 9: switchboard.wire.v1.ServerFrame.error:type_name -> switchboard.wire.v1.Error
 	16, // 10: switchboard.wire.v1.ServerFrame.response:type_name -> switchboard.wire.v1.Response
 	45, // 11: switchboard.wire.v1.ServerFrame.push:type_name -> switchboard.wire.v1.Push
-	20, // 12: switchboard.wire.v1.Welcome.sync:type_name -> switchboard.wire.v1.SyncResult
-	17, // 13: switchboard.wire.v1.Request.send:type_name -> switchboard.wire.v1.SendRequest
-	19, // 14: switchboard.wire.v1.Request.sync:type_name -> switchboard.wire.v1.SyncRequest
-	21, // 15: switchboard.wire.v1.Request.ack:type_name -> switchboard.wire.v1.AckRequest
-	23, // 16: switchboard.wire.v1.Request.history:type_name -> switchboard.wire.v1.HistoryRequest
-	25, // 17: switchboard.wire.v1.Request.mark_read:type_name -> switchboard.wire.v1.MarkReadRequest
-	27, // 18: switchboard.wire.v1.Request.recall:type_name -> switchboard.wire.v1.RecallRequest
-	29, // 19: switchboard.wire.v1.Request.list_conversations:type_name -> switchboard.wire.v1.ListConversationsRequest
-	31, // 20: switchboard.wire.v1.Request.create_group:type_name -> switchboard.wire.v1.CreateGroupRequest
-	33, // 21: switchboard.wire.v1.Request.membership:type_name -> switchboard.wire.v1.MembershipRequest
-	35, // 22: switchboard.wire.v1.Request.members:type_name -> switchboard.wire.v1.MembersRequest
-	37, // 23: switchboard.wire.v1.Request.presence:type_name -> switchboard.wire.v1.PresenceRequest
-	39, // 24: switchboard.wire.v1.Request.pin:type_name -> switchboard.wire.v1.PinRequest
-	43, // 25: switchboard.wire.v1.Request.ping:type_name -> switchboard.wire.v1.PingRequest
-	41, // 26: switchboard.wire.v1.Request.mute:type_name -> switchboard.wire.v1.MuteRequest
-	50, // 27: switchboard.wire.v1.Request.card_click:type_name -> switchboard.wire.v1.CardClickRequest
-	6,  // 28: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
-	18, // 29: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
-	20, // 30: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
-	22, // 31: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
-	24, // 32: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
-	26, // 33: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
-	28, // 34: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
-	30, // 35: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
-	32, // 36: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
-	34, // 37: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
-	36, // 38: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
-	38, // 39: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
-	40, // 40: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
-	44, // 41: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
-	42, // 42: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
-	51, // 43: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
-	3,  // 44: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
-	9,  // 45: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	7,  // 46: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
-	9,  // 47: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	1,  // 48: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
-	8,  // 49: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
-	4,  // 50: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
-	2,  // 51: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
-	8,  // 52: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
-	7,  // 53: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
-	46, // 54: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
-	47, // 55: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
-	48, // 56: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
-	1,  // 57: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
-	8,  // 58: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
-	5,  // 59: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
-	60, // [60:60] is the sub-list for method output_type
-	60, // [60:60] is the sub-list for method input_type
-	60, // [60:60] is the sub-list for extension type_name
-	60, // [60:60] is the sub-list for extension extendee
-	0,  // [0:60] is the sub-list for field type_name
+	49, // 12: switchboard.wire.v1.ServerFrame.signal:type_name -> switchboard.wire.v1.Signal
+	20, // 13: switchboard.wire.v1.Welcome.sync:type_name -> switchboard.wire.v1.SyncResult
+	17, // 14: switchboard.wire.v1.Request.send:type_name -> switchboard.wire.v1.SendRequest
+	19, // 15: switchboard.wire.v1.Request.sync:type_name -> switchboard.wire.v1.SyncRequest
+	21, // 16: switchboard.wire.v1.Request.ack:type_name -> switchboard.wire.v1.AckRequest
+	23, // 17: switchboard.wire.v1.Request.history:type_name -> switchboard.wire.v1.HistoryRequest
+	25, // 18: switchboard.wire.v1.Request.mark_read:type_name -> switchboard.wire.v1.MarkReadRequest
+	27, // 19: switchboard.wire.v1.Request.recall:type_name -> switchboard.wire.v1.RecallRequest
+	29, // 20: switchboard.wire.v1.Request.list_conversations:type_name -> switchboard.wire.v1.ListConversationsRequest
+	31, // 21: switchboard.wire.v1.Request.create_group:type_name -> switchboard.wire.v1.CreateGroupRequest
+	33, // 22: switchboard.wire.v1.Request.membership:type_name -> switchboard.wire.v1.MembershipRequest
+	35, // 23: switchboard.wire.v1.Request.members:type_name -> switchboard.wire.v1.MembersRequest
+	37, // 24: switchboard.wire.v1.Request.presence:type_name -> switchboard.wire.v1.PresenceRequest
+	39, // 25: switchboard.wire.v1.Request.pin:type_name -> switchboard.wire.v1.PinRequest
+	43, // 26: switchboard.wire.v1.Request.ping:type_name -> switchboard.wire.v1.PingRequest
+	49, // 27: switchboard.wire.v1.Request.signal:type_name -> switchboard.wire.v1.Signal
+	41, // 28: switchboard.wire.v1.Request.mute:type_name -> switchboard.wire.v1.MuteRequest
+	50, // 29: switchboard.wire.v1.Request.card_click:type_name -> switchboard.wire.v1.CardClickRequest
+	6,  // 30: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
+	18, // 31: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
+	20, // 32: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
+	22, // 33: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
+	24, // 34: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
+	26, // 35: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
+	28, // 36: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
+	30, // 37: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
+	32, // 38: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
+	34, // 39: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
+	36, // 40: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
+	38, // 41: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
+	40, // 42: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
+	44, // 43: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
+	42, // 44: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
+	51, // 45: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
+	3,  // 46: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
+	9,  // 47: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	7,  // 48: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
+	9,  // 49: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	1,  // 50: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
+	8,  // 51: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
+	4,  // 52: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
+	2,  // 53: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
+	8,  // 54: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
+	7,  // 55: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
+	46, // 56: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
+	47, // 57: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
+	48, // 58: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
+	1,  // 59: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
+	8,  // 60: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
+	5,  // 61: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
+	62, // [62:62] is the sub-list for method output_type
+	62, // [62:62] is the sub-list for method input_type
+	62, // [62:62] is the sub-list for extension type_name
+	62, // [62:62] is the sub-list for extension extendee
+	0,  // [0:62] is the sub-list for field type_name
 }
 
 func init() { file_transport_wirepb_wire_proto_init() }
@@ -4372,6 +4411,7 @@ func file_transport_wirepb_wire_proto_init() {
 		(*ServerFrame_Error)(nil),
 		(*ServerFrame_Response)(nil),
 		(*ServerFrame_Push)(nil),
+		(*ServerFrame_Signal)(nil),
 	}
 	file_transport_wirepb_wire_proto_msgTypes[9].OneofWrappers = []any{
 		(*Request_Send)(nil),
@@ -4387,6 +4427,7 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Request_Presence)(nil),
 		(*Request_Pin)(nil),
 		(*Request_Ping)(nil),
+		(*Request_Signal)(nil),
 		(*Request_Mute)(nil),
 		(*Request_CardClick)(nil),
 	}

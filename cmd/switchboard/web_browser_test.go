@@ -1,0 +1,194 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// chromium finds Debian's browser, or skips (fails under CI=true, where
+// .ci/run installs it).
+func chromium(t *testing.T) string {
+	for _, name := range []string{"chromium", "/usr/bin/chromium"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	msg := "chromium not found: apt-get install -y chromium"
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// artifactDir is where screenshots go: $SWITCHBOARD_ARTIFACTS, or a
+// directory under the system's temporary one.
+func artifactDir(t *testing.T) string {
+	dir := os.Getenv("SWITCHBOARD_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "switchboard-artifacts")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestBrowserPages drives the customer chat and the agent workbench in
+// headless Chromium against a real dev node, once over WebTransport and
+// once over WebSocket only: the customer enters from a scene, the agent
+// gets the session, messages go both ways with their states, the
+// customer's connection is cut and resyncs with nothing lost or doubled,
+// the agent transfers and the session is closed.
+func TestBrowserPages(t *testing.T) {
+	browser := chromium(t)
+	for _, tr := range []string{"webtransport", "websocket"} {
+		t.Run(tr, func(t *testing.T) { browserRun(t, browser, tr) })
+	}
+}
+
+func browserRun(t *testing.T, browser, transport string) {
+	n := newDevNode(t)
+	webAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t, "tcp"))
+	n.extra = []string{"--web", webAddr, "--webtransport", fmt.Sprintf("127.0.0.1:%d", freePort(t, "udp"))}
+	n.start()
+	n.run("desk", "scene", "set", "--data-dir", n.dir, "--scene", "listing", "--line", "cars", "--route", "queue:sales")
+	n.run("desk", "agent", "--data-dir", n.dir, "--user", "a2", "--status", "online", "--capacity", "3", "--skills", "sales")
+	base := "http://" + webAddr
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox,
+		chromedp.Flag("headless", "new"), chromedp.WindowSize(1000, 700))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	bctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancel := context.WithTimeout(bctx, 2*time.Minute)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	// Two pages in their own browser contexts (no shared storage).
+	agent, cancelA := chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())
+	defer cancelA()
+	customer, cancelC := chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())
+	defer cancelC()
+
+	run := func(c context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(c, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	eval := func(c context.Context, what, expr string, v any) {
+		t.Helper()
+		res, err := chromedp.Run(c, chromedp.Evaluate[json.RawMessage](expr))
+		if err == nil && v != nil {
+			err = json.Unmarshal(res, v)
+		}
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	// until polls a JavaScript condition on a page.
+	until := func(c context.Context, what, expr string) {
+		t.Helper()
+		tctx, cancel := context.WithTimeout(c, 20*time.Second)
+		defer cancel()
+		if _, err := chromedp.Run(tctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
+			page, _ := chromedp.Run(c, chromedp.Evaluate[string](`document.body.innerText`))
+			t.Fatalf("waiting for %s: %v\npage:\n%s\nserver log:\n%s", what, err, page, n.log.String())
+		}
+	}
+	q := "&transport=" + transport
+	if transport == "webtransport" {
+		q = ""
+	}
+	run(agent, "agent page", chromedp.Navigate(base+"/agent.html?user=a1"+q), chromedp.Click("#connect"))
+	until(agent, "agent connected", `document.querySelector("#status").dataset.state === "connected"`)
+	run(customer, "customer page", chromedp.Navigate(base+"/chat.html?user=c1&scene=listing/123"+q), chromedp.Click("#enter"))
+	until(customer, "customer connected", `document.querySelector("#status").dataset.state === "connected"`)
+	for _, page := range []context.Context{agent, customer} {
+		var got string
+		eval(page, "transport", `document.querySelector("#status").dataset.transport`, &got)
+		if got != transport {
+			t.Fatalf("page connected over %q, want %q", got, transport)
+		}
+	}
+	until(customer, "the session", `!!document.querySelector("#info").dataset.conv`)
+	var conv string
+	eval(customer, "conv", `document.querySelector("#info").dataset.conv`, &conv)
+
+	// The least-loaded agent with the skill gets it: a1 (load 0, first by name).
+	until(agent, "the session in the agent's list", fmt.Sprintf(`!!document.querySelector('#convs li[data-conv=%q]')`, conv))
+	run(agent, "open it", chromedp.Click(fmt.Sprintf(`#convs li[data-conv=%q]`, conv)))
+
+	say := func(page context.Context, text string) {
+		t.Helper()
+		run(page, "send "+text, chromedp.SendKeys("#text", text), chromedp.Click("#send"))
+	}
+	has := func(text string) string {
+		return fmt.Sprintf(`[...document.querySelectorAll("#messages .msg .body")].filter(e => e.textContent.endsWith(%q)).length === 1`, text)
+	}
+	stateOf := func(text string) string {
+		return fmt.Sprintf(`[...document.querySelectorAll("#messages .msg")].find(e => e.querySelector(".body").textContent.endsWith(%q))?.querySelector(".state")?.dataset.state`, text)
+	}
+	say(customer, "Is the car still for sale?")
+	until(agent, "the customer's message at the agent", has("Is the car still for sale?"))
+	// The agent has the conversation open: it is read, and the customer sees ✓✓ read.
+	until(customer, "read state", stateOf("Is the car still for sale?")+` === "read"`)
+	say(agent, "Yes it is!")
+	until(customer, "the agent's reply", has("Yes it is!"))
+	until(agent, "the reply read", stateOf("Yes it is!")+` === "read"`)
+
+	// The customer's connection dies; the agent writes meanwhile; the page
+	// reconnects and resyncs: every message once, in order.
+	eval(customer, "cut", `window.switchboardClient.drop(); true`, nil)
+	for i := range 3 {
+		say(agent, fmt.Sprintf("while you were away %d", i))
+	}
+	for i := range 3 {
+		until(customer, "resynced messages", has(fmt.Sprintf("while you were away %d", i)))
+	}
+	var seqs []int
+	eval(customer, "seqs", `[...document.querySelectorAll("#messages .msg")].map(e => +e.dataset.seq).filter(s => s > 0)`, &seqs)
+	for i := 1; i < len(seqs); i++ {
+		if seqs[i] <= seqs[i-1] {
+			t.Fatalf("customer's messages out of order or doubled: %v", seqs)
+		}
+	}
+
+	dir := artifactDir(t)
+	for name, page := range map[string]context.Context{"agent": agent, "customer": customer} {
+		png, err := chromedp.Run(page, chromedp.FullScreenshot(100))
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(dir, fmt.Sprintf("%s-%s.png", name, transport))
+		if err := os.WriteFile(path, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot %s", path)
+	}
+
+	// Transfer to a2 from the workbench, then a2 closes.
+	run(agent, "transfer", chromedp.SendKeys("#transfer-to", "user:a2"), chromedp.Click("#transfer"))
+	until(agent, "transferred", `document.querySelector("#title").textContent.includes("transferred")`)
+	var sess struct {
+		Agent string `json:"agent"`
+		State string `json:"state"`
+	}
+	mustJSON(t, n.run("desk", "session", "--data-dir", n.dir, "--conv", conv, "--json"), &sess)
+	if sess.Agent != "a2" {
+		t.Fatalf("after transfer: %+v", sess)
+	}
+	n.run("desk", "close", "--data-dir", n.dir, "--user", "a2", "--conv", conv)
+	until(customer, "the close in the customer's log", `[...document.querySelectorAll("#messages .msg.system")].length >= 3`)
+}

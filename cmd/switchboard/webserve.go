@@ -1,0 +1,106 @@
+package main
+
+import (
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/switchboard-im/switchboard/transport"
+	"github.com/switchboard-im/switchboard/transport/web"
+	"github.com/switchboard-im/switchboard/transport/web/ui"
+)
+
+// webOptions are the browser transports' serve flags.
+type webOptions struct {
+	addr         string
+	webtransport string
+	origins      []string
+}
+
+func (o *webOptions) register(f *pflag.FlagSet) {
+	f.StringVar(&o.addr, "web", "", "HTTP address for browsers, e.g. 127.0.0.1:8081: WebSocket at /ws, /web.json (empty: off; HTTPS with the node certificate unless --dev)")
+	f.StringVar(&o.webtransport, "webtransport", "127.0.0.1:4434", "UDP address of the WebTransport (HTTP/3) server (empty: off; browsers fall back to WebSocket)")
+	f.StringSliceVar(&o.origins, "web-origins", nil, "web origins allowed to connect (scheme://host[:port], * for any); --dev also allows localhost")
+}
+
+// startWeb starts the browser transports in front of srv; stop ends them.
+func startWeb(o webOptions, dev bool, srv *transport.Server, tlsConf *tls.Config, log *slog.Logger) (ws *web.Server, addr string, stop func(), err error) {
+	if o.addr == "" {
+		return nil, "", func() {}, nil
+	}
+	cfg := web.Config{Origins: web.Origins{Allowed: o.origins, Localhost: dev}, WebTransportAddr: o.webtransport, Logger: log}
+	if o.webtransport != "" {
+		if dev {
+			// Browsers trust a dev node by certificate hash, which needs
+			// a short-lived ECDSA certificate (rotated; web.HashedCert).
+			hc, err := web.NewHashedCert(0, 0)
+			if err != nil {
+				return nil, "", nil, err
+			}
+			cfg.Cert = hc
+			cfg.TLS = &tls.Config{GetCertificate: hc.GetCertificate}
+		} else {
+			cfg.TLS = tlsConf.Clone()
+			cfg.TLS.NextProtos = nil
+		}
+	}
+	ws, err = web.New(srv, cfg)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	ws.Mux().Handle("/", ui.Handler())
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		_ = ws.Close()
+		return nil, "", nil, fmt.Errorf("web listen %s: %w", o.addr, err)
+	}
+	hs := &http.Server{Handler: ws.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		var err error
+		if dev {
+			err = hs.Serve(ln)
+		} else {
+			tc := tlsConf.Clone()
+			tc.NextProtos = []string{"http/1.1"}
+			hs.TLSConfig = tc
+			err = hs.ServeTLS(ln, "", "")
+		}
+		if err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("web server stopped", "err", err)
+		}
+	}()
+	log.Info("web listening", "addr", ln.Addr().String(), "webtransport", ws.WebTransportAddr())
+	return ws, ln.Addr().String(), func() { _ = hs.Close(); _ = ws.Close() }, nil
+}
+
+// mountDevWeb adds what the pages of a dev node use instead of a real
+// sign-in: /dev/token mints a token for any user (the dev secret), and
+// /dev/admin/ passes requests to the admin API with the admin token (desk
+// requests). Never without --dev.
+func mountDevWeb(ws *web.Server, secret []byte, admin http.Handler, adminToken string) {
+	ws.Mux().HandleFunc("GET /dev/token", func(w http.ResponseWriter, r *http.Request) {
+		user, device := r.URL.Query().Get("user"), r.URL.Query().Get("device")
+		if device == "" {
+			device = "web"
+		}
+		tok, err := transport.MintHS256(secret, user, device, 12*time.Hour, "")
+		if err != nil || user == "" {
+			http.Error(w, "give user (and device)", http.StatusBadRequest)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-store")
+		_ = json.NewEncoder(w).Encode(map[string]string{"token": tok})
+	})
+	ws.Mux().Handle("/dev/admin/", http.StripPrefix("/dev/admin", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Header.Set("Authorization", "Bearer "+adminToken)
+		admin.ServeHTTP(w, r)
+	})))
+}

@@ -1,0 +1,482 @@
+import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
+import {
+  Code,
+  HelloSchema,
+  MessageKind,
+  RequestSchema,
+  ServerFrameSchema,
+  Signal_Kind,
+  SignalSchema,
+  type Message,
+  type Response,
+  type ServerFrame,
+  type SyncResult,
+  type Welcome,
+} from "./gen/wire_pb.js";
+import { backoffDelay } from "./backoff.js";
+import { encodeFrame, FrameReader } from "./frames.js";
+import { openWebSocket, openWebTransport, type Link, type TransportKind, type WebConfig } from "./links.js";
+import { Conversation, type ChatMessage } from "./store.js";
+
+export interface ClientOptions {
+  /** The node's web address (serve --web), e.g. "http://127.0.0.1:8081". */
+  url: string;
+  /** The JWT, or a function fetching a fresh one before each connect. */
+  token: string | (() => Promise<string>);
+  /** Tried in order; default WebTransport, then WebSocket. */
+  transports?: TransportKind[];
+  minBackoffMs?: number; // default 200
+  maxBackoffMs?: number; // default 15000
+  requestTimeoutMs?: number; // default 10000
+  /** How often acknowledgements are sent, batched (default 50 ms). */
+  ackIntervalMs?: number;
+  /** A WebSocket constructor where there is no global one. */
+  WebSocket?: any;
+  fetch?: typeof fetch;
+}
+
+export type ConnState = "connecting" | "connected" | "disconnected" | "closed";
+
+export interface ClientEvents {
+  state: (s: ConnState, transport?: TransportKind) => void;
+  /** A conversation's messages or states changed. */
+  conversation: (c: Conversation) => void;
+  typing: (conv: string, user: string, typing: boolean) => void;
+  error: (code: Code, message: string) => void;
+}
+
+/** ProtocolError is a request refused by the server. */
+export class ProtocolError extends Error {
+  constructor(
+    readonly code: Code,
+    message: string,
+  ) {
+    super(`${Code[code] ?? code}: ${message}`);
+  }
+}
+
+// Codes after which the same request (same client_msg_id) is retried.
+const transient = new Set<Code>([Code.RETRY, Code.INTERNAL, Code.RATE_LIMITED, Code.TIMEOUT, Code.UNAVAILABLE, Code.GOING_AWAY, Code.BUSY, Code.STORAGE_UNAVAILABLE]);
+
+type Pending = { resolve: (r: Response) => void; reject: (e: Error) => void; timer: ReturnType<typeof setTimeout> };
+
+/** directConv is the id of the direct conversation between a and b. */
+export function directConv(a: string, b: string): string {
+  return a < b ? `d:${a}:${b}` : `d:${b}:${a}`;
+}
+
+function chatMessage(m: Message, me: string): ChatMessage {
+  return {
+    conv: m.conv,
+    seq: Number(m.seq),
+    clientMsgId: m.clientMsgId,
+    sender: m.sender,
+    body: new TextDecoder().decode(m.body),
+    kind: m.kind === MessageKind.RECALL ? "recall" : m.kind === MessageKind.SYSTEM ? "system" : "normal",
+    recalled: m.recalled,
+    serverTsMs: Number(m.serverTsMs),
+    state: m.sender === me && m.kind === MessageKind.NORMAL ? "sent" : undefined,
+  };
+}
+
+/**
+ * Client is one device's connection to a node: it connects over
+ * WebTransport or WebSocket, reconnects with jittered backoff, resumes
+ * from the device cursor, keeps ordered and deduplicated conversations,
+ * and sends through an outbox that survives reconnects.
+ */
+export class Client {
+  readonly conversations = new Map<string, Conversation>();
+  user = "";
+  device = "";
+  state: ConnState = "disconnected";
+  transport?: TransportKind;
+
+  private opts: Required<Omit<ClientOptions, "WebSocket" | "fetch" | "token">> & ClientOptions;
+  private link?: Link;
+  private nextId = 1;
+  private pending = new Map<bigint, Pending>();
+  private acks: bigint[] = [];
+  private syncCursor = 0n;
+  private ackTimer?: ReturnType<typeof setInterval>;
+  private closed = false;
+  private listeners: { [K in keyof ClientEvents]?: ClientEvents[K][] } = {};
+  private connectedOnce?: { resolve: () => void; reject: (e: Error) => void };
+  private linkDone?: () => void;
+
+  constructor(opts: ClientOptions) {
+    this.opts = { transports: ["webtransport", "websocket"], minBackoffMs: 200, maxBackoffMs: 15000, requestTimeoutMs: 10000, ackIntervalMs: 50, ...opts };
+  }
+
+  on<K extends keyof ClientEvents>(ev: K, fn: ClientEvents[K]): void {
+    ((this.listeners[ev] ??= []) as any[]).push(fn);
+  }
+
+  private emit<K extends keyof ClientEvents>(ev: K, ...args: Parameters<ClientEvents[K]>): void {
+    for (const fn of this.listeners[ev] ?? []) (fn as any)(...args);
+  }
+
+  private setState(s: ConnState): void {
+    this.state = s;
+    this.emit("state", s, this.transport);
+  }
+
+  /** connect starts the connection loop; it resolves once connected. */
+  connect(): Promise<void> {
+    const p = new Promise<void>((resolve, reject) => (this.connectedOnce = { resolve, reject }));
+    this.ackTimer = setInterval(() => this.flushAcks(), this.opts.ackIntervalMs);
+    void this.loop();
+    return p;
+  }
+
+  /** close ends the connection for good. */
+  close(): void {
+    this.closed = true;
+    clearInterval(this.ackTimer);
+    this.link?.close();
+    this.setState("closed");
+  }
+
+  /** drop cuts the current connection (as a network failure would); the client reconnects. */
+  drop(): void {
+    this.link?.close();
+  }
+
+  conversation(id: string): Conversation {
+    let c = this.conversations.get(id);
+    if (!c) {
+      c = new Conversation(id);
+      this.conversations.set(id, c);
+    }
+    return c;
+  }
+
+  private async loop(): Promise<void> {
+    let attempt = 0;
+    while (!this.closed) {
+      this.setState("connecting");
+      try {
+        await this.connectOnce();
+        attempt = 0;
+        await new Promise<void>((r) => (this.linkDone = r));
+      } catch (e) {
+        if (this.closed) return;
+      }
+      this.failPending(new Error("connection lost"));
+      if (this.closed) return;
+      this.setState("disconnected");
+      await new Promise((r) => setTimeout(r, backoffDelay(attempt++, this.opts.minBackoffMs, this.opts.maxBackoffMs)));
+    }
+  }
+
+  private async webConfig(): Promise<WebConfig> {
+    const f = this.opts.fetch ?? fetch;
+    const r = await f(new URL("/web.json", this.opts.url).toString(), { cache: "no-store" });
+    if (!r.ok) throw new Error(`web.json: HTTP ${r.status}`);
+    return (await r.json()) as WebConfig;
+  }
+
+  private async connectOnce(): Promise<void> {
+    const token = typeof this.opts.token === "string" ? this.opts.token : await this.opts.token();
+    const cfg = await this.webConfig();
+    const reader = new FrameReader();
+    let welcome!: (w: Welcome) => void;
+    let refused!: (e: Error) => void;
+    const welcomed = new Promise<Welcome>((res, rej) => ((welcome = res), (refused = rej)));
+    let gotWelcome = false;
+    const handlers = {
+      onData: (chunk: Uint8Array) => {
+        let frames: Uint8Array[];
+        try {
+          frames = reader.push(chunk);
+        } catch {
+          this.link?.close();
+          return;
+        }
+        for (const b of frames) {
+          const f = fromBinary(ServerFrameSchema, b);
+          if (f.msg.case === "welcome" && !gotWelcome) {
+            gotWelcome = true;
+            welcome(f.msg.value);
+          } else {
+            this.onFrame(f);
+          }
+        }
+      },
+      onDatagram: (b: Uint8Array) => this.onSignal(fromBinary(SignalSchema, b)),
+      onClose: (code: number | undefined, reason: string) => {
+        if (!gotWelcome) refused(new ProtocolError(code ?? Code.UNAVAILABLE, reason || "closed before welcome"));
+        this.link = undefined;
+        this.linkDone?.();
+      },
+    };
+    let link: Link | undefined;
+    let lastErr: unknown;
+    for (const kind of this.opts.transports) {
+      try {
+        if (kind === "webtransport") {
+          if (!cfg.webtransport || !(globalThis as any).WebTransport) continue;
+          link = await openWebTransport(cfg, handlers);
+        } else {
+          const u = new URL(cfg.websocket, this.opts.url);
+          u.protocol = u.protocol === "https:" ? "wss:" : "ws:";
+          link = await openWebSocket(u.toString(), handlers, this.opts.WebSocket);
+        }
+        break;
+      } catch (e) {
+        lastErr = e;
+      }
+    }
+    if (!link) throw lastErr ?? new Error("no transport available");
+    this.link = link;
+    this.transport = link.kind;
+    link.send(encodeFrame(toBinary(HelloSchema, create(HelloSchema, { token, client: "switchboard-ts/2" }))));
+    const w = await welcomed;
+    this.user = w.user;
+    this.device = w.device;
+    this.setState("connected");
+    this.connectedOnce?.resolve();
+    this.connectedOnce = undefined;
+    // Resume: apply the sync from the stored cursor, pull what is missing
+    // of the conversations held, then resend the outbox.
+    await this.applySync(w.sync);
+    this.flushOutbox();
+  }
+
+  private async applySync(s: SyncResult | undefined): Promise<void> {
+    while (s) {
+      for (const cs of s.conversations) {
+        const c = this.conversation(cs.conv);
+        c.unread = Number(cs.unread);
+        c.readSeq = Number(cs.readSeq);
+        const last = Number(cs.lastSeq);
+        const held = c.highestSeq();
+        c.lastSeq = Math.max(c.lastSeq, last);
+        if (held > 0 && last > held) {
+          await this.pullRange(c.id, held + 1, last);
+        } else if (cs.lastMessage && cs.lastMessage.seq > 0n) {
+          c.insert(chatMessage(cs.lastMessage, this.user));
+        }
+        c.refreshStates(this.user);
+        this.emit("conversation", c);
+      }
+      this.syncCursor = s.cursor > this.syncCursor ? s.cursor : this.syncCursor;
+      if (!s.more) break;
+      const r = await this.request({ case: "sync", value: { cursor: s.cursor, limit: 0 } });
+      s = r.result.case === "sync" ? r.result.value : undefined;
+    }
+  }
+
+  /** pullRange fetches messages from..to (inclusive) of conv. */
+  private async pullRange(conv: string, from: number, to: number): Promise<void> {
+    let next = from;
+    while (next <= to) {
+      const r = await this.request({ case: "history", value: { conv, fromSeq: BigInt(next), toSeq: BigInt(to), oldestFirst: true, limit: 200 } });
+      if (r.result.case !== "history" || r.result.value.messages.length === 0) return;
+      const c = this.conversation(conv);
+      for (const m of r.result.value.messages) {
+        this.insertMessage(c, m);
+        next = Math.max(next, Number(m.seq) + 1);
+      }
+    }
+  }
+
+  private insertMessage(c: Conversation, m: Message): void {
+    c.insert(chatMessage(m, this.user));
+    if (m.kind === MessageKind.RECALL) {
+      const target = c.messages.find((x) => x.seq === Number(m.refSeq));
+      if (target) target.recalled = true;
+    }
+  }
+
+  private onFrame(f: ServerFrame): void {
+    switch (f.msg.case) {
+      case "response": {
+        const p = this.pending.get(f.msg.value.id);
+        if (p) {
+          this.pending.delete(f.msg.value.id);
+          clearTimeout(p.timer);
+          p.resolve(f.msg.value);
+        }
+        return;
+      }
+      case "push": {
+        const p = f.msg.value;
+        if (p.inboxSeq > 0n) this.acks.push(p.inboxSeq);
+        const ev = p.event;
+        if (ev.case === "message") {
+          const c = this.conversation(ev.value.conv);
+          const held = c.highestSeq();
+          this.insertMessage(c, ev.value);
+          // A gap (pushes dropped on a resync, or a message of before the
+          // connect): pull it.
+          if (held > 0 && Number(ev.value.seq) > held + 1) void this.pullRange(c.id, held + 1, Number(ev.value.seq) - 1).then(() => this.emit("conversation", c), () => {});
+          c.refreshStates(this.user);
+          this.emit("conversation", c);
+        } else if (ev.case === "read") {
+          const c = this.conversation(ev.value.conv);
+          c.readSeq = Number(ev.value.readSeq);
+          c.unread = Number(ev.value.unread);
+          this.emit("conversation", c);
+        } else if (ev.case === "receipt") {
+          const c = this.conversation(ev.value.conv);
+          c.peerReadSeq = Math.max(c.peerReadSeq, Number(ev.value.seq));
+          c.refreshStates(this.user);
+          this.emit("conversation", c);
+        }
+        return;
+      }
+      case "signal":
+        this.onSignal(f.msg.value);
+        return;
+      case "resync":
+        void this.request({ case: "sync", value: { cursor: f.msg.value.cursor, limit: 0 } }).then(
+          (r) => (r.result.case === "sync" ? this.applySync(r.result.value) : undefined),
+          () => {},
+        );
+        return;
+      case "goAway":
+        // Reconnect after a random part of the window the server gave.
+        setTimeout(() => this.link?.close(), Math.random() * (f.msg.value.reconnectWithinMs || 1000));
+        return;
+      case "error":
+        this.emit("error", f.msg.value.code, f.msg.value.message);
+        return;
+    }
+  }
+
+  private onSignal(s: { kind: Signal_Kind; conv: string; user: string; seq: bigint }): void {
+    if (s.kind === Signal_Kind.DELIVERED) {
+      const c = this.conversation(s.conv);
+      c.peerDeliveredSeq = Math.max(c.peerDeliveredSeq, Number(s.seq));
+      c.refreshStates(this.user);
+      this.emit("conversation", c);
+    } else {
+      this.emit("typing", s.conv, s.user, s.kind === Signal_Kind.TYPING);
+    }
+  }
+
+  private flushAcks(): void {
+    if (!this.link || this.state !== "connected") return;
+    if (this.acks.length === 0 && this.syncCursor === 0n) return;
+    const seqs = this.acks;
+    const cursor = this.syncCursor;
+    this.acks = [];
+    this.syncCursor = 0n;
+    this.request({ case: "ack", value: { inboxSeqs: seqs, syncCursor: cursor } }).catch(() => {
+      this.acks.push(...seqs);
+      if (cursor > this.syncCursor) this.syncCursor = cursor;
+    });
+  }
+
+  private failPending(e: Error): void {
+    for (const [, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(e);
+    }
+    this.pending.clear();
+  }
+
+  /** request sends one operation and resolves with the server's answer (rejecting on an error answer). */
+  request(op: MessageInitShape<typeof RequestSchema>["op"]): Promise<Response> {
+    const link = this.link;
+    if (!link) return Promise.reject(new Error("not connected"));
+    const id = BigInt(this.nextId++);
+    const req = create(RequestSchema, { id, op } as any);
+    return new Promise<Response>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new ProtocolError(Code.TIMEOUT, "no answer in time"));
+      }, this.opts.requestTimeoutMs);
+      this.pending.set(id, {
+        resolve: (r) => (r.error && r.error.code !== Code.OK ? reject(new ProtocolError(r.error.code, r.error.message)) : resolve(r)),
+        reject,
+        timer,
+      });
+      link.send(encodeFrame(toBinary(RequestSchema, req)));
+    });
+  }
+
+  /**
+   * send queues a text message (to a conversation, or {to: user} for the
+   * direct conversation) and returns it in state "sending"; it becomes
+   * "sent" once durable, and is resent with the same client message id
+   * after a reconnect until it is.
+   */
+  send(target: string | { to: string }, text: string): ChatMessage {
+    const to = typeof target === "string" ? "" : target.to;
+    const convId = typeof target === "string" ? target : directConv(this.user, to);
+    const m: ChatMessage = {
+      conv: convId,
+      seq: 0,
+      clientMsgId: (globalThis.crypto as Crypto).randomUUID(),
+      sender: this.user,
+      body: text,
+      kind: "normal",
+      recalled: false,
+      serverTsMs: 0,
+      state: "sending",
+    };
+    (m as any).to = to;
+    const c = this.conversation(convId);
+    c.pending.push(m);
+    this.emit("conversation", c);
+    if (this.state === "connected") this.transmit(m);
+    return m;
+  }
+
+  private transmit(m: ChatMessage): void {
+    const to = (m as any).to as string;
+    this.request({
+      case: "send",
+      value: { conv: to ? "" : m.conv, to, clientMsgId: m.clientMsgId, body: new TextEncoder().encode(m.body), clientTsMs: BigInt(Date.now()) },
+    }).then(
+      (r) => {
+        if (r.result.case !== "send") return;
+        const c = this.conversation(r.result.value.conv);
+        if (c.id !== m.conv) {
+          const old = this.conversation(m.conv);
+          old.pending.splice(old.pending.indexOf(m), 1);
+          c.pending.push(m);
+        }
+        c.insert({ ...m, conv: c.id, seq: Number(r.result.value.seq), serverTsMs: Number(r.result.value.serverTsMs), state: "sent" });
+        c.refreshStates(this.user);
+        this.emit("conversation", c);
+      },
+      (e) => {
+        if (e instanceof ProtocolError && !transient.has(e.code)) {
+          m.state = "failed";
+          m.error = e.message;
+          this.emit("conversation", this.conversation(m.conv));
+        }
+        // Otherwise it stays in the outbox and goes again after reconnect.
+      },
+    );
+  }
+
+  private flushOutbox(): void {
+    for (const c of this.conversations.values()) for (const m of [...c.pending]) if (m.state === "sending") this.transmit(m);
+  }
+
+  async history(conv: string, fromSeq = 0, limit = 50): Promise<void> {
+    const r = await this.request({ case: "history", value: { conv, fromSeq: BigInt(fromSeq), toSeq: 0n, oldestFirst: fromSeq > 0, limit } });
+    if (r.result.case !== "history") return;
+    const c = this.conversation(conv);
+    for (const m of r.result.value.messages) this.insertMessage(c, m);
+    c.refreshStates(this.user);
+    this.emit("conversation", c);
+  }
+
+  async markRead(conv: string, seq: number): Promise<void> {
+    await this.request({ case: "markRead", value: { conv, seq: BigInt(seq) } });
+  }
+
+  async recall(conv: string, seq: number): Promise<void> {
+    await this.request({ case: "recall", value: { conv, seq: BigInt(seq) } });
+  }
+
+  /** typing tells the other members (best effort). */
+  typing(conv: string, typing = true): void {
+    this.request({ case: "signal", value: { kind: typing ? Signal_Kind.TYPING : Signal_Kind.STOP_TYPING, conv } }).catch(() => {});
+  }
+}

@@ -1,0 +1,61 @@
+// Against a real dev node: SWITCHBOARD_WEB_URL (its --web address) and
+// SWITCHBOARD_TOKENS (JSON {"alice": token, "bob": token}) name it; the Go
+// test transport/web TestTypeScriptSDK starts the node and runs this file.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { Client } from "../src/client.js";
+
+const url = process.env.SWITCHBOARD_WEB_URL;
+const tokens = JSON.parse(process.env.SWITCHBOARD_TOKENS ?? "{}");
+
+async function until(what: string, cond: () => boolean, ms = 10000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+test("chat over WebSocket: states, dedupe, reconnect and resync", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  const opts = { url: url!, transports: ["websocket" as const], minBackoffMs: 20, maxBackoffMs: 200 };
+  const alice = new Client({ ...opts, token: tokens.alice });
+  const bob = new Client({ ...opts, token: tokens.bob });
+  await alice.connect();
+  await bob.connect();
+  try {
+    assert.equal(alice.transport, "websocket");
+    const m = alice.send({ to: "bob" }, "hello bob");
+    assert.equal(m.state, "sending");
+    const conv = "d:alice:bob";
+    await until("bob has the message", () => bob.conversation(conv).messages.some((x) => x.body === "hello bob"));
+    await until("delivered", () => alice.conversation(conv).messages.find((x) => x.body === "hello bob")?.state === "delivered");
+    const seq = bob.conversation(conv).messages.find((x) => x.body === "hello bob")!.seq;
+    await bob.markRead(conv, seq);
+    await until("read", () => alice.conversation(conv).messages.find((x) => x.body === "hello bob")?.state === "read");
+
+    // Bob's connection is cut; alice writes meanwhile; bob comes back by
+    // himself and resyncs: everything once, in order.
+    bob.drop();
+    await until("bob notices", () => bob.state !== "connected");
+    for (let i = 0; i < 5; i++) alice.send(conv, `while away ${i}`);
+    await until("alice's sends are durable", () => alice.conversation(conv).pending.length === 0);
+    await until("bob reconnected", () => bob.state === "connected", 15000);
+    await until("bob resynced", () => bob.conversation(conv).messages.filter((x) => x.body.startsWith("while away")).length === 5);
+    const seqs = bob.conversation(conv).messages.map((x) => x.seq);
+    assert.deepEqual(seqs, [...new Set(seqs)].sort((a, b) => a - b), "ordered, no duplicates");
+    assert.deepEqual(
+      bob.conversation(conv).messages.filter((x) => x.body.startsWith("while away")).map((x) => x.body),
+      [0, 1, 2, 3, 4].map((i) => `while away ${i}`),
+    );
+
+    // A send while disconnected waits in the outbox and goes once connected.
+    alice.drop();
+    const queued = alice.send(conv, "from the outbox");
+    await until("outbox delivered", () => bob.conversation(conv).messages.some((x) => x.body === "from the outbox"), 15000);
+    assert.equal(bob.conversation(conv).messages.filter((x) => x.body === "from the outbox").length, 1);
+    await until("queued is sent", () => alice.conversation(conv).messages.some((x) => x.clientMsgId === queued.clientMsgId));
+  } finally {
+    alice.close();
+    bob.close();
+  }
+});

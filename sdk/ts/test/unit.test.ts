@@ -1,0 +1,75 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { FrameReader, FrameError, encodeFrame } from "../src/frames.js";
+import { backoffDelay } from "../src/backoff.js";
+import { Conversation, type ChatMessage } from "../src/store.js";
+import { directConv } from "../src/client.js";
+
+test("frames: split anywhere, several per chunk", () => {
+  const a = encodeFrame(new Uint8Array([1, 2, 3]));
+  const b = encodeFrame(new Uint8Array(300).fill(7)); // two-byte prefix
+  const c = encodeFrame(new Uint8Array(0));
+  const all = new Uint8Array([...a, ...b, ...c]);
+  for (let cut = 0; cut <= all.length; cut++) {
+    const r = new FrameReader();
+    const got = [...r.push(all.subarray(0, cut)), ...r.push(all.subarray(cut))];
+    assert.equal(got.length, 3, `cut at ${cut}`);
+    assert.deepEqual([...got[0]], [1, 2, 3]);
+    assert.equal(got[1].length, 300);
+    assert.equal(got[2].length, 0);
+  }
+  assert.deepEqual([...b.subarray(0, 2)], [0xac, 0x02]);
+});
+
+test("frames: the maximum is accepted, one byte more refused", () => {
+  const r = new FrameReader(10);
+  assert.equal(r.push(encodeFrame(new Uint8Array(10))).length, 1);
+  assert.throws(() => new FrameReader(10).push(encodeFrame(new Uint8Array(11))), FrameError);
+});
+
+test("frames: bad prefixes", () => {
+  assert.throws(() => new FrameReader().push(new Uint8Array([0x85, 0x00])), /non-minimal/);
+  assert.throws(() => new FrameReader(2 ** 40).push(new Uint8Array([0x80, 0x80, 0x80, 0x80, 0x80, 0x01])), /longer than 5/);
+});
+
+test("backoff: full jitter within the cap", () => {
+  assert.equal(backoffDelay(0, 200, 15000, () => 0.999999), 199);
+  assert.equal(backoffDelay(3, 200, 15000, () => 0.5), 800);
+  assert.equal(backoffDelay(50, 200, 15000, () => 0.999999), 14999);
+  assert.equal(backoffDelay(5, 200, 15000, () => 0), 0);
+});
+
+const msg = (seq: number, over: Partial<ChatMessage> = {}): ChatMessage => ({
+  conv: "d:a:b", seq, clientMsgId: `c${seq}`, sender: "b", body: `m${seq}`, kind: "normal", recalled: false, serverTsMs: seq, ...over,
+});
+
+test("conversation: ordered by seq, each seq once, gaps found", () => {
+  const c = new Conversation("d:a:b");
+  for (const s of [5, 2, 9, 2, 5, 3]) c.insert(msg(s));
+  assert.deepEqual(c.messages.map((m) => m.seq), [2, 3, 5, 9]);
+  assert.deepEqual(c.gaps(), [[4, 4], [6, 8]]);
+  assert.equal(c.lastSeq, 9);
+});
+
+test("conversation: a pending message becomes sent once stored; states follow the peer cursors", () => {
+  const c = new Conversation("d:a:b");
+  c.pending.push(msg(0, { sender: "a", clientMsgId: "x", state: "sending" }));
+  assert.equal(c.all().at(-1)!.state, "sending");
+  c.insert(msg(1, { sender: "a", clientMsgId: "x" }));
+  c.insert(msg(2, { sender: "a", clientMsgId: "y" }));
+  assert.equal(c.pending.length, 0);
+  c.refreshStates("a");
+  assert.deepEqual(c.messages.map((m) => m.state), ["sent", "sent"]);
+  c.peerDeliveredSeq = 2;
+  c.peerReadSeq = 1;
+  c.refreshStates("a");
+  assert.deepEqual(c.messages.map((m) => m.state), ["read", "delivered"]);
+  // The push of one's own message after the send answer: no duplicate.
+  assert.equal(c.insert(msg(2, { sender: "a", clientMsgId: "y" })), false);
+  assert.equal(c.messages.length, 2);
+});
+
+test("direct conversation ids", () => {
+  assert.equal(directConv("bob", "alice"), "d:alice:bob");
+  assert.equal(directConv("alice", "bob"), "d:alice:bob");
+});

@@ -1,0 +1,5 @@
+package web
+
+import "io"
+
+var errEOF = io.EOF

@@ -1,0 +1,40 @@
+package web_test
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/switchboard-im/switchboard/transport"
+	"github.com/switchboard-im/switchboard/transport/web"
+)
+
+// TestTypeScriptSDK runs the TypeScript SDK's integration test
+// (sdk/ts/test/integration.test.ts, built by `npm test` in sdk/ts) with
+// node against a real node over WebSocket. Without node or the built SDK
+// it is skipped, except under CI=true, where it fails.
+func TestTypeScriptSDK(t *testing.T) {
+	script, err := filepath.Abs("../../sdk/ts/dist/test/integration.test.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	node, lookErr := exec.LookPath("node")
+	_, statErr := os.Stat(script)
+	if lookErr != nil || statErr != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("node (%v) or the built SDK (%v) missing: .ci/run builds it with npm", lookErr, statErr)
+		}
+		t.Skipf("node (%v) or the built SDK (%v) missing: run npm ci && npm test in sdk/ts", lookErr, statErr)
+	}
+	n := newNode(t, transport.Config{}, web.Config{})
+	tokens, _ := json.Marshal(map[string]string{"alice": token(t, "alice", "ts1"), "bob": token(t, "bob", "ts1")})
+	cmd := exec.CommandContext(tctx(t), node, "--experimental-websocket", "--test", script)
+	cmd.Env = append(os.Environ(), "SWITCHBOARD_WEB_URL="+n.http.URL, "SWITCHBOARD_TOKENS="+string(tokens))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node --test: %v\n%s", err, out)
+	}
+	t.Logf("%s", out)
+}
