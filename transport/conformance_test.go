@@ -41,6 +41,7 @@ func TestErrorCodeConformance(t *testing.T) {
 		wirepb.Code_INTERNAL:            "a server bug",
 		wirepb.Code_STORAGE_UNAVAILABLE: "a failing disk: actors storage-fault tests",
 		wirepb.Code_UNAVAILABLE:         "a cluster that does not answer: cluster tests",
+		wirepb.Code_UPSTREAM_FAILED:     "a business card webhook that fails: the card tests",
 	}
 	where := documentedWhere(t)
 	seen := map[wirepb.Code]bool{}
