@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -198,7 +199,9 @@ func runServe(ctx context.Context, o serveOptions) error {
 		}
 		(*h).ServeHTTP(w, r)
 	})}
-	go func() { _ = adminSrv.Serve(ln) }()
+	// Served from the first member's start on: before it, /healthz has
+	// nothing true to say.
+	serveAdmin := sync.OnceFunc(func() { go func() { _ = adminSrv.Serve(ln) }() })
 	defer func() {
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -207,7 +210,8 @@ func runServe(ctx context.Context, o serveOptions) error {
 
 	join := o.join
 	for {
-		m := member{store: store, rawStore: rawStore, tls: tlsConf, auth: auth, adminAddr: ln.Addr().String(), adminToken: adminToken, handler: &adminHandler, log: log}
+		m := member{store: store, rawStore: rawStore, tls: tlsConf, auth: auth, adminAddr: ln.Addr().String(), adminToken: adminToken,
+			handler: &adminHandler, ready: serveAdmin, log: log}
 		peers, err := m.serve(ctx, o, join)
 		if err != nil || peers == nil {
 			return err
@@ -228,6 +232,7 @@ type member struct {
 	auth                  *transport.Authenticator
 	adminAddr, adminToken string
 	handler               *atomic.Pointer[http.Handler]
+	ready                 func() // starts serving the admin API (once)
 	log                   *slog.Logger
 }
 
@@ -292,6 +297,7 @@ func (m member) serve(ctx context.Context, o serveOptions, join []string) ([]str
 		}
 		mountDevWeb(webSrv, secret, h, adminToken)
 	}
+	m.ready()
 
 	if o.dev {
 		if err := writeDevServerInfo(o.dataDir, devServerInfo{Addr: srv.Addr().String(), Admin: adminAddr, CA: devCertPath(o.dataDir), Web: webAddr}); err != nil {
