@@ -144,6 +144,8 @@ type cluster struct {
 	requestTimeout time.Duration
 	// startWithin bounds a node's start, to /healthz (default 60 s).
 	startWithin time.Duration
+	// sendTimeout of the clients' sends (default 1 min).
+	sendTimeout time.Duration
 }
 
 // newCluster prepares credentials and a fresh keyspace (dropped at cleanup)
@@ -515,7 +517,7 @@ func (c *cluster) dial(ctx context.Context, user, device string, f *front) *tcli
 		TokenSource: func(context.Context) (string, error) {
 			return transport.MintHS256(secret, user, device, time.Hour, "")
 		},
-		MinBackoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond, SendTimeout: time.Minute,
+		MinBackoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond, SendTimeout: cmp.Or(c.sendTimeout, time.Minute),
 		// A killed server sends nothing: find out fast.
 		IdleTimeout: 3 * time.Second, KeepAlive: time.Second, RequestTimeout: reqTimeout,
 		Logger: slog.New(slog.NewTextHandler(c.clog, &slog.HandlerOptions{Level: slog.LevelInfo})).With("user", user, "device", device)}
