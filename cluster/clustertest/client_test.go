@@ -39,7 +39,7 @@ func (c *cluster) dial(ctx context.Context, user, device string, f *front) *tcli
 		TokenSource: func(context.Context) (string, error) {
 			return transport.MintHS256(secret, user, device, time.Hour, "")
 		},
-		MinBackoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond, SendTimeout: time.Minute,
+		MinBackoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond, SendTimeout: cmp.Or(c.sendTimeout, time.Minute),
 		// A killed server sends nothing: find out fast.
 		IdleTimeout: 3 * time.Second, KeepAlive: time.Second, RequestTimeout: reqTimeout,
 		Logger: slog.New(slog.NewTextHandler(c.clog, &slog.HandlerOptions{Level: slog.LevelInfo})).With("user", user, "device", device)}

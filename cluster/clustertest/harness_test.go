@@ -139,6 +139,8 @@ type cluster struct {
 	requestTimeout time.Duration
 	// startWithin bounds a node's start, to /healthz (default 60 s).
 	startWithin time.Duration
+	// sendTimeout of the clients' sends (default 1 min).
+	sendTimeout time.Duration
 }
 
 // newCluster prepares credentials and a fresh keyspace (dropped at cleanup)
