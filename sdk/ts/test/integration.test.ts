@@ -35,8 +35,10 @@ test("chat over WebSocket: states, dedupe, reconnect and resync", { skip: !url &
 
     // Bob's connection is cut; alice writes meanwhile; bob comes back by
     // himself and resyncs: everything once, in order.
+    let lost = 0;
+    bob.on("state", (s) => void (s === "disconnected" && lost++));
     bob.drop();
-    await until("bob notices", () => bob.state !== "connected");
+    await until("bob notices", () => lost > 0);
     for (let i = 0; i < 5; i++) alice.send(conv, `while away ${i}`);
     await until("alice's sends are durable", () => alice.conversation(conv).pending.length === 0);
     await until("bob reconnected", () => bob.state === "connected", 15000);
