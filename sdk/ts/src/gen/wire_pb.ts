@@ -15,7 +15,7 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file wire.proto.
  */
 export const file_wire: GenFile = /*@__PURE__*/
-  fileDesc("Cgp3aXJlLnByb3RvEhNzd2l0Y2hib2FyZC53aXJlLnYxIlkKBUVycm9yEicKBGNvZGUYASABKA4yGS5zd2l0Y2hib2FyZC53aXJlLnYxLkNvZGUSDwoHbWVzc2FnZRgCIAEoCRIWCg5yZXRyeV9hZnRlcl9tcxgDIAEoDSKpAgoHTWVzc2FnZRIMCgRjb252GAEgASgJEgsKA3NlcRgCIAEoBBIOCgZtc2dfaWQYAyABKAQSFQoNY2xpZW50X21zZ19pZBgEIAEoCRIOCgZzZW5kZXIYBSABKAkSLgoEa2luZBgGIAEoDjIgLnN3aXRjaGJvYXJkLndpcmUudjEuTWVzc2FnZUtpbmQSDwoHcmVmX3NlcRgHIAEoBBIMCgRib2R5GAggASgMEhAKCHJlY2FsbGVkGAkgASgIEg8KB2ZsYWdnZWQYCiABKAgSFAoMY2xpZW50X3RzX21zGAsgASgDEhQKDHNlcnZlcl90c19tcxgMIAEoAxIuCgtzZW5kZXJfcm9sZRgNIAEoDjIZLnN3aXRjaGJvYXJkLndpcmUudjEuUm9sZSJ0CgZNZW1iZXISDAoEdXNlchgBIAEoCRInCgRyb2xlGAIgASgOMhkuc3dpdGNoYm9hcmQud2lyZS52MS5Sb2xlEhIKCmpvaW5lZF9zZXEYAyABKAQSEAoIbGVmdF9zZXEYBCABKAQSDQoFbXV0ZWQYBSABKAgi+QEKC0NvbnZTdW1tYXJ5EgwKBGNvbnYYASABKAkSKwoEa2luZBgCIAEoDjIdLnN3aXRjaGJvYXJkLndpcmUudjEuQ29udktpbmQSEAoIbGFzdF9zZXEYAyABKAQSDgoGdW5yZWFkGAQgASgEEhAKCHJlYWRfc2VxGAUgASgEEjIKDGxhc3RfbWVzc2FnZRgGIAEoCzIcLnN3aXRjaGJvYXJkLndpcmUudjEuTWVzc2FnZRIOCgZwaW5uZWQYByABKAgSDQoFbXV0ZWQYCCABKAgSGAoQbGFzdF9hY3Rpdml0eV9tcxgJIAEoAxIOCgZtZW1iZXIYCiABKAgiJgoFSGVsbG8SDQoFdG9rZW4YASABKAkSDgoGY2xpZW50GAIgASgJIt4CCgtTZXJ2ZXJGcmFtZRIvCgd3ZWxjb21lGAEgASgLMhwuc3dpdGNoYm9hcmQud2lyZS52MS5XZWxjb21lSAASLQoGcmVzeW5jGAIgASgLMhsuc3dpdGNoYm9hcmQud2lyZS52MS5SZXN5bmNIABIuCgdnb19hd2F5GAMgASgLMhsuc3dpdGNoYm9hcmQud2lyZS52MS5Hb0F3YXlIABIrCgVlcnJvchgEIAEoCzIaLnN3aXRjaGJvYXJkLndpcmUudjEuRXJyb3JIABIxCghyZXNwb25zZRgFIAEoCzIdLnN3aXRjaGJvYXJkLndpcmUudjEuUmVzcG9uc2VIABIpCgRwdXNoGAYgASgLMhkuc3dpdGNoYm9hcmQud2lyZS52MS5QdXNoSAASLQoGc2lnbmFsGAcgASgLMhsuc3dpdGNoYm9hcmQud2lyZS52MS5TaWduYWxIAEIFCgNtc2ci1AEKB1dlbGNvbWUSDAoEdXNlchgBIAEoCRIOCgZkZXZpY2UYAiABKAkSDgoGY3Vyc29yGAMgASgEEi0KBHN5bmMYBCABKAsyHy5zd2l0Y2hib2FyZC53aXJlLnYxLlN5bmNSZXN1bHQSEQoJbWF4X2ZyYW1lGAUgASgNEhYKDnNlcnZlcl90aW1lX21zGAcgASgDEgwKBG5vZGUYCCABKAkSFwoPaWRsZV90aW1lb3V0X21zGAkgASgNEhQKDG1heF9pbmZsaWdodBgKIAEoDUoECAYQByIYCgZSZXN5bmMSDgoGY3Vyc29yGAEgASgEIksKBkdvQXdheRIOCgZyZWFzb24YASABKAkSFAoMcmVjb25uZWN0X3RvGAIgASgJEhsKE3JlY29ubmVjdF93aXRoaW5fbXMYAyABKA0ipwYKB1JlcXVlc3QSCgoCaWQYASABKAQSMAoEc2VuZBgKIAEoCzIgLnN3aXRjaGJvYXJkLndpcmUudjEuU2VuZFJlcXVlc3RIABIwCgRzeW5jGAsgASgLMiAuc3dpdGNoYm9hcmQud2lyZS52MS5TeW5jUmVxdWVzdEgAEi4KA2FjaxgMIAEoCzIfLnN3aXRjaGJvYXJkLndpcmUudjEuQWNrUmVxdWVzdEgAEjYKB2hpc3RvcnkYDSABKAsyIy5zd2l0Y2hib2FyZC53aXJlLnYxLkhpc3RvcnlSZXF1ZXN0SAASOQoJbWFya19yZWFkGA4gASgLMiQuc3dpdGNoYm9hcmQud2lyZS52MS5NYXJrUmVhZFJlcXVlc3RIABI0CgZyZWNhbGwYDyABKAsyIi5zd2l0Y2hib2FyZC53aXJlLnYxLlJlY2FsbFJlcXVlc3RIABJLChJsaXN0X2NvbnZlcnNhdGlvbnMYECABKAsyLS5zd2l0Y2hib2FyZC53aXJlLnYxLkxpc3RDb252ZXJzYXRpb25zUmVxdWVzdEgAEj8KDGNyZWF0ZV9ncm91cBgRIAEoCzInLnN3aXRjaGJvYXJkLndpcmUudjEuQ3JlYXRlR3JvdXBSZXF1ZXN0SAASPAoKbWVtYmVyc2hpcBgSIAEoCzImLnN3aXRjaGJvYXJkLndpcmUudjEuTWVtYmVyc2hpcFJlcXVlc3RIABI2CgdtZW1iZXJzGBMgASgLMiMuc3dpdGNoYm9hcmQud2lyZS52MS5NZW1iZXJzUmVxdWVzdEgAEjgKCHByZXNlbmNlGBQgASgLMiQuc3dpdGNoYm9hcmQud2lyZS52MS5QcmVzZW5jZVJlcXVlc3RIABIuCgNwaW4YFSABKAsyHy5zd2l0Y2hib2FyZC53aXJlLnYxLlBpblJlcXVlc3RIABIwCgRwaW5nGBYgASgLMiAuc3dpdGNoYm9hcmQud2lyZS52MS5QaW5nUmVxdWVzdEgAEi0KBnNpZ25hbBgXIAEoCzIbLnN3aXRjaGJvYXJkLndpcmUudjEuU2lnbmFsSABCBAoCb3AimwYKCFJlc3BvbnNlEgoKAmlkGAEgASgEEikKBWVycm9yGAIgASgLMhouc3dpdGNoYm9hcmQud2lyZS52MS5FcnJvchIvCgRzZW5kGAogASgLMh8uc3dpdGNoYm9hcmQud2lyZS52MS5TZW5kUmVzdWx0SAASLwoEc3luYxgLIAEoCzIfLnN3aXRjaGJvYXJkLndpcmUudjEuU3luY1Jlc3VsdEgAEi0KA2FjaxgMIAEoCzIeLnN3aXRjaGJvYXJkLndpcmUudjEuQWNrUmVzdWx0SAASNQoHaGlzdG9yeRgNIAEoCzIiLnN3aXRjaGJvYXJkLndpcmUudjEuSGlzdG9yeVJlc3VsdEgAEjgKCW1hcmtfcmVhZBgOIAEoCzIjLnN3aXRjaGJvYXJkLndpcmUudjEuTWFya1JlYWRSZXN1bHRIABIzCgZyZWNhbGwYDyABKAsyIS5zd2l0Y2hib2FyZC53aXJlLnYxLlJlY2FsbFJlc3VsdEgAEkoKEmxpc3RfY29udmVyc2F0aW9ucxgQIAEoCzIsLnN3aXRjaGJvYXJkLndpcmUudjEuTGlzdENvbnZlcnNhdGlvbnNSZXN1bHRIABI+CgxjcmVhdGVfZ3JvdXAYESABKAsyJi5zd2l0Y2hib2FyZC53aXJlLnYxLkNyZWF0ZUdyb3VwUmVzdWx0SAASOwoKbWVtYmVyc2hpcBgSIAEoCzIlLnN3aXRjaGJvYXJkLndpcmUudjEuTWVtYmVyc2hpcFJlc3VsdEgAEjUKB21lbWJlcnMYEyABKAsyIi5zd2l0Y2hib2FyZC53aXJlLnYxLk1lbWJlcnNSZXN1bHRIABI3CghwcmVzZW5jZRgUIAEoCzIjLnN3aXRjaGJvYXJkLndpcmUudjEuUHJlc2VuY2VSZXN1bHRIABItCgNwaW4YFSABKAsyHi5zd2l0Y2hib2FyZC53aXJlLnYxLlBpblJlc3VsdEgAEi8KBHBpbmcYFiABKAsyHy5zd2l0Y2hib2FyZC53aXJlLnYxLlBpbmdSZXN1bHRIAEIICgZyZXN1bHQiYgoLU2VuZFJlcXVlc3QSDAoEY29udhgBIAEoCRIKCgJ0bxgCIAEoCRIVCg1jbGllbnRfbXNnX2lkGAMgASgJEgwKBGJvZHkYBCABKAwSFAoMY2xpZW50X3RzX21zGAUgASgDInEKClNlbmRSZXN1bHQSDAoEY29udhgBIAEoCRILCgNzZXEYAiABKAQSDgoGbXNnX2lkGAMgASgEEhQKDHNlcnZlcl90c19tcxgEIAEoAxIRCglkdXBsaWNhdGUYBSABKAgSDwoHZmxhZ2dlZBgGIAEoCCIsCgtTeW5jUmVxdWVzdBIOCgZjdXJzb3IYASABKAQSDQoFbGltaXQYAiABKA0ieQoKU3luY1Jlc3VsdBIOCgZjdXJzb3IYASABKAQSNwoNY29udmVyc2F0aW9ucxgCIAMoCzIgLnN3aXRjaGJvYXJkLndpcmUudjEuQ29udlN1bW1hcnkSDAoEbW9yZRgDIAEoCBIUCgx0b3RhbF91bnJlYWQYBCABKAQiNQoKQWNrUmVxdWVzdBISCgppbmJveF9zZXFzGAEgAygEEhMKC3N5bmNfY3Vyc29yGAIgASgEIhsKCUFja1Jlc3VsdBIOCgZjdXJzb3IYASABKAQiZQoOSGlzdG9yeVJlcXVlc3QSDAoEY29udhgBIAEoCRIQCghmcm9tX3NlcRgCIAEoBBIOCgZ0b19zZXEYAyABKAQSFAoMb2xkZXN0X2ZpcnN0GAQgASgIEg0KBWxpbWl0GAUgASgNIlIKDUhpc3RvcnlSZXN1bHQSLgoIbWVzc2FnZXMYASADKAsyHC5zd2l0Y2hib2FyZC53aXJlLnYxLk1lc3NhZ2USEQoJdHJ1bmNhdGVkGAIgASgIIiwKD01hcmtSZWFkUmVxdWVzdBIMCgRjb252GAEgASgJEgsKA3NlcRgCIAEoBCI4Cg5NYXJrUmVhZFJlc3VsdBIQCghyZWFkX3NlcRgBIAEoBBIUCgx0b3RhbF91bnJlYWQYAiABKAQiKgoNUmVjYWxsUmVxdWVzdBIMCgRjb252GAEgASgJEgsKA3NlcRgCIAEoBCIbCgxSZWNhbGxSZXN1bHQSCwoDc2VxGAEgASgEIj0KGExpc3RDb252ZXJzYXRpb25zUmVxdWVzdBISCgphZnRlcl9jb252GAEgASgJEg0KBWxpbWl0GAIgASgNImgKF0xpc3RDb252ZXJzYXRpb25zUmVzdWx0EjcKDWNvbnZlcnNhdGlvbnMYASADKAsyIC5zd2l0Y2hib2FyZC53aXJlLnYxLkNvbnZTdW1tYXJ5EhQKDHRvdGFsX3VucmVhZBgCIAEoBCKbAQoSQ3JlYXRlR3JvdXBSZXF1ZXN0EgwKBGNvbnYYASABKAkSDQoFdGl0bGUYAiABKAkSDwoHbWVtYmVycxgDIAMoCRIrCgRraW5kGAQgASgOMh0uc3dpdGNoYm9hcmQud2lyZS52MS5Db252S2luZBIqCgVyb2xlcxgFIAMoCzIbLnN3aXRjaGJvYXJkLndpcmUudjEuTWVtYmVyIjMKEUNyZWF0ZUdyb3VwUmVzdWx0EgwKBGNvbnYYASABKAkSEAoIbGFzdF9zZXEYAiABKAQi2gEKEU1lbWJlcnNoaXBSZXF1ZXN0EgwKBGNvbnYYASABKAkSNQoCb3AYAiABKA4yKS5zd2l0Y2hib2FyZC53aXJlLnYxLk1lbWJlcnNoaXBSZXF1ZXN0Lk9wEg0KBXVzZXJzGAMgAygJEicKBHJvbGUYBCABKA4yGS5zd2l0Y2hib2FyZC53aXJlLnYxLlJvbGUiSAoCT3ASBwoDQUREEAASCgoGUkVNT1ZFEAESCQoFTEVBVkUQAhIMCghTRVRfUk9MRRADEggKBE1VVEUQBBIKCgZVTk1VVEUQBSIfChBNZW1iZXJzaGlwUmVzdWx0EgsKA3NlcRgBIAEoBCI8Cg5NZW1iZXJzUmVxdWVzdBIMCgRjb252GAEgASgJEg0KBWFmdGVyGAIgASgJEg0KBWxpbWl0GAMgASgNIj0KDU1lbWJlcnNSZXN1bHQSLAoHbWVtYmVycxgBIAMoCzIbLnN3aXRjaGJvYXJkLndpcmUudjEuTWVtYmVyIi0KD1ByZXNlbmNlUmVxdWVzdBIMCgR1c2VyGAEgASgJEgwKBGNvbnYYAiABKAkiMQoOUHJlc2VuY2VSZXN1bHQSDgoGb25saW5lGAEgASgIEg8KB2RldmljZXMYAiABKA0iKgoKUGluUmVxdWVzdBIMCgRjb252GAEgASgJEg4KBnBpbm5lZBgCIAEoCCILCglQaW5SZXN1bHQiDQoLUGluZ1JlcXVlc3QiJAoKUGluZ1Jlc3VsdBIWCg5zZXJ2ZXJfdGltZV9tcxgBIAEoAyL2AQoEUHVzaBIRCglpbmJveF9zZXEYASABKAQSLwoHbWVzc2FnZRgCIAEoCzIcLnN3aXRjaGJvYXJkLndpcmUudjEuTWVzc2FnZUgAEi8KBHJlYWQYAyABKAsyHy5zd2l0Y2hib2FyZC53aXJlLnYxLlJlYWRVcGRhdGVIABI7CgptZW1iZXJzaGlwGAQgASgLMiUuc3dpdGNoYm9hcmQud2lyZS52MS5NZW1iZXJzaGlwVXBkYXRlSAASMwoHcmVjZWlwdBgFIAEoCzIgLnN3aXRjaGJvYXJkLndpcmUudjEuUmVhZFJlY2VpcHRIAEIHCgVldmVudCI8CgpSZWFkVXBkYXRlEgwKBGNvbnYYASABKAkSEAoIcmVhZF9zZXEYAiABKAQSDgoGdW5yZWFkGAMgASgEIowBChBNZW1iZXJzaGlwVXBkYXRlEgwKBGNvbnYYASABKAkSKwoEa2luZBgCIAEoDjIdLnN3aXRjaGJvYXJkLndpcmUudjEuQ29udktpbmQSKwoGbWVtYmVyGAMgASgLMhsuc3dpdGNoYm9hcmQud2lyZS52MS5NZW1iZXISEAoIbGFzdF9zZXEYBCABKAQiOAoLUmVhZFJlY2VpcHQSDAoEY29udhgBIAEoCRIOCgZyZWFkZXIYAiABKAkSCwoDc2VxGAMgASgEIpUBCgZTaWduYWwSLgoEa2luZBgBIAEoDjIgLnN3aXRjaGJvYXJkLndpcmUudjEuU2lnbmFsLktpbmQSDAoEY29udhgCIAEoCRIMCgR1c2VyGAMgASgJEgsKA3NlcRgEIAEoBCIyCgRLaW5kEgoKBlRZUElORxAAEg8KC1NUT1BfVFlQSU5HEAESDQoJREVMSVZFUkVEEAIqsQMKBENvZGUSBgoCT0sQABILCgdJTlZBTElEEAESDgoKTk9UX01FTUJFUhACEg0KCVRPT19MQVJHRRADEhAKDFJBVEVfTElNSVRFRBAEEhMKD1JFSkVDVEVEX1BPTElDWRAFEg0KCU5PVF9GT1VORBAGEgkKBVJFVFJZEAcSDQoJRk9SQklEREVOEAgSDgoKR1JPVVBfRlVMTBAJEgkKBU1VVEVEEAoSEgoOUkVDQUxMX0VYUElSRUQQCxIKCgZFWElTVFMQDBIMCghJTlRFUk5BTBANEhcKE1NUT1JBR0VfVU5BVkFJTEFCTEUQDhIICgRCVVNZEA8SDAoIVE9PX01BTlkQEBITCg9VTkFVVEhFTlRJQ0FURUQQIBIRCg1UT0tFTl9FWFBJUkVEECESDQoJQkFEX0ZSQU1FECISEwoPRlJBTUVfVE9PX0xBUkdFECMSEAoMVU5LTk9XTl9UWVBFECQSDAoIUFJPVE9DT0wQJRILCgdUSU1FT1VUECYSEQoNU0xPV19DT05TVU1FUhAnEg4KCkdPSU5HX0FXQVkQKBIPCgtVTkFWQUlMQUJMRRApKkkKCENvbnZLaW5kEhkKFUNPTlZfS0lORF9VTlNQRUNJRklFRBAAEgoKBkRJUkVDVBABEgkKBUdST1VQEAISCwoHU0VSVklDRRADKkEKBFJvbGUSCgoGTUVNQkVSEAASCQoFQURNSU4QARIJCgVPV05FUhACEgwKCENVU1RPTUVSEAMSCQoFQUdFTlQQBCoxCgtNZXNzYWdlS2luZBIKCgZOT1JNQUwQABIKCgZSRUNBTEwQARIKCgZTWVNURU0QAkI4WjZnaXRodWIuY29tL3N3aXRjaGJvYXJkLWltL3N3aXRjaGJvYXJkL3RyYW5zcG9ydC93aXJlcGJiBnByb3RvMw");
+  fileDesc("Cgp3aXJlLnByb3RvEhNzd2l0Y2hib2FyZC53aXJlLnYxIlkKBUVycm9yEicKBGNvZGUYASABKA4yGS5zd2l0Y2hib2FyZC53aXJlLnYxLkNvZGUSDwoHbWVzc2FnZRgCIAEoCRIWCg5yZXRyeV9hZnRlcl9tcxgDIAEoDSKpAgoHTWVzc2FnZRIMCgRjb252GAEgASgJEgsKA3NlcRgCIAEoBBIOCgZtc2dfaWQYAyABKAQSFQoNY2xpZW50X21zZ19pZBgEIAEoCRIOCgZzZW5kZXIYBSABKAkSLgoEa2luZBgGIAEoDjIgLnN3aXRjaGJvYXJkLndpcmUudjEuTWVzc2FnZUtpbmQSDwoHcmVmX3NlcRgHIAEoBBIMCgRib2R5GAggASgMEhAKCHJlY2FsbGVkGAkgASgIEg8KB2ZsYWdnZWQYCiABKAgSFAoMY2xpZW50X3RzX21zGAsgASgDEhQKDHNlcnZlcl90c19tcxgMIAEoAxIuCgtzZW5kZXJfcm9sZRgNIAEoDjIZLnN3aXRjaGJvYXJkLndpcmUudjEuUm9sZSJ0CgZNZW1iZXISDAoEdXNlchgBIAEoCRInCgRyb2xlGAIgASgOMhkuc3dpdGNoYm9hcmQud2lyZS52MS5Sb2xlEhIKCmpvaW5lZF9zZXEYAyABKAQSEAoIbGVmdF9zZXEYBCABKAQSDQoFbXV0ZWQYBSABKAgi+QEKC0NvbnZTdW1tYXJ5EgwKBGNvbnYYASABKAkSKwoEa2luZBgCIAEoDjIdLnN3aXRjaGJvYXJkLndpcmUudjEuQ29udktpbmQSEAoIbGFzdF9zZXEYAyABKAQSDgoGdW5yZWFkGAQgASgEEhAKCHJlYWRfc2VxGAUgASgEEjIKDGxhc3RfbWVzc2FnZRgGIAEoCzIcLnN3aXRjaGJvYXJkLndpcmUudjEuTWVzc2FnZRIOCgZwaW5uZWQYByABKAgSDQoFbXV0ZWQYCCABKAgSGAoQbGFzdF9hY3Rpdml0eV9tcxgJIAEoAxIOCgZtZW1iZXIYCiABKAgiJgoFSGVsbG8SDQoFdG9rZW4YASABKAkSDgoGY2xpZW50GAIgASgJIt4CCgtTZXJ2ZXJGcmFtZRIvCgd3ZWxjb21lGAEgASgLMhwuc3dpdGNoYm9hcmQud2lyZS52MS5XZWxjb21lSAASLQoGcmVzeW5jGAIgASgLMhsuc3dpdGNoYm9hcmQud2lyZS52MS5SZXN5bmNIABIuCgdnb19hd2F5GAMgASgLMhsuc3dpdGNoYm9hcmQud2lyZS52MS5Hb0F3YXlIABIrCgVlcnJvchgEIAEoCzIaLnN3aXRjaGJvYXJkLndpcmUudjEuRXJyb3JIABIxCghyZXNwb25zZRgFIAEoCzIdLnN3aXRjaGJvYXJkLndpcmUudjEuUmVzcG9uc2VIABIpCgRwdXNoGAYgASgLMhkuc3dpdGNoYm9hcmQud2lyZS52MS5QdXNoSAASLQoGc2lnbmFsGAcgASgLMhsuc3dpdGNoYm9hcmQud2lyZS52MS5TaWduYWxIAEIFCgNtc2ci1AEKB1dlbGNvbWUSDAoEdXNlchgBIAEoCRIOCgZkZXZpY2UYAiABKAkSDgoGY3Vyc29yGAMgASgEEi0KBHN5bmMYBCABKAsyHy5zd2l0Y2hib2FyZC53aXJlLnYxLlN5bmNSZXN1bHQSEQoJbWF4X2ZyYW1lGAUgASgNEhYKDnNlcnZlcl90aW1lX21zGAcgASgDEgwKBG5vZGUYCCABKAkSFwoPaWRsZV90aW1lb3V0X21zGAkgASgNEhQKDG1heF9pbmZsaWdodBgKIAEoDUoECAYQByIYCgZSZXN5bmMSDgoGY3Vyc29yGAEgASgEIksKBkdvQXdheRIOCgZyZWFzb24YASABKAkSFAoMcmVjb25uZWN0X3RvGAIgASgJEhsKE3JlY29ubmVjdF93aXRoaW5fbXMYAyABKA0ilgcKB1JlcXVlc3QSCgoCaWQYASABKAQSMAoEc2VuZBgKIAEoCzIgLnN3aXRjaGJvYXJkLndpcmUudjEuU2VuZFJlcXVlc3RIABIwCgRzeW5jGAsgASgLMiAuc3dpdGNoYm9hcmQud2lyZS52MS5TeW5jUmVxdWVzdEgAEi4KA2FjaxgMIAEoCzIfLnN3aXRjaGJvYXJkLndpcmUudjEuQWNrUmVxdWVzdEgAEjYKB2hpc3RvcnkYDSABKAsyIy5zd2l0Y2hib2FyZC53aXJlLnYxLkhpc3RvcnlSZXF1ZXN0SAASOQoJbWFya19yZWFkGA4gASgLMiQuc3dpdGNoYm9hcmQud2lyZS52MS5NYXJrUmVhZFJlcXVlc3RIABI0CgZyZWNhbGwYDyABKAsyIi5zd2l0Y2hib2FyZC53aXJlLnYxLlJlY2FsbFJlcXVlc3RIABJLChJsaXN0X2NvbnZlcnNhdGlvbnMYECABKAsyLS5zd2l0Y2hib2FyZC53aXJlLnYxLkxpc3RDb252ZXJzYXRpb25zUmVxdWVzdEgAEj8KDGNyZWF0ZV9ncm91cBgRIAEoCzInLnN3aXRjaGJvYXJkLndpcmUudjEuQ3JlYXRlR3JvdXBSZXF1ZXN0SAASPAoKbWVtYmVyc2hpcBgSIAEoCzImLnN3aXRjaGJvYXJkLndpcmUudjEuTWVtYmVyc2hpcFJlcXVlc3RIABI2CgdtZW1iZXJzGBMgASgLMiMuc3dpdGNoYm9hcmQud2lyZS52MS5NZW1iZXJzUmVxdWVzdEgAEjgKCHByZXNlbmNlGBQgASgLMiQuc3dpdGNoYm9hcmQud2lyZS52MS5QcmVzZW5jZVJlcXVlc3RIABIuCgNwaW4YFSABKAsyHy5zd2l0Y2hib2FyZC53aXJlLnYxLlBpblJlcXVlc3RIABIwCgRwaW5nGBYgASgLMiAuc3dpdGNoYm9hcmQud2lyZS52MS5QaW5nUmVxdWVzdEgAEi0KBnNpZ25hbBgXIAEoCzIbLnN3aXRjaGJvYXJkLndpcmUudjEuU2lnbmFsSAASMAoEbXV0ZRgYIAEoCzIgLnN3aXRjaGJvYXJkLndpcmUudjEuTXV0ZVJlcXVlc3RIABI7CgpjYXJkX2NsaWNrGBkgASgLMiUuc3dpdGNoYm9hcmQud2lyZS52MS5DYXJkQ2xpY2tSZXF1ZXN0SABCBAoCb3AiiAcKCFJlc3BvbnNlEgoKAmlkGAEgASgEEikKBWVycm9yGAIgASgLMhouc3dpdGNoYm9hcmQud2lyZS52MS5FcnJvchIvCgRzZW5kGAogASgLMh8uc3dpdGNoYm9hcmQud2lyZS52MS5TZW5kUmVzdWx0SAASLwoEc3luYxgLIAEoCzIfLnN3aXRjaGJvYXJkLndpcmUudjEuU3luY1Jlc3VsdEgAEi0KA2FjaxgMIAEoCzIeLnN3aXRjaGJvYXJkLndpcmUudjEuQWNrUmVzdWx0SAASNQoHaGlzdG9yeRgNIAEoCzIiLnN3aXRjaGJvYXJkLndpcmUudjEuSGlzdG9yeVJlc3VsdEgAEjgKCW1hcmtfcmVhZBgOIAEoCzIjLnN3aXRjaGJvYXJkLndpcmUudjEuTWFya1JlYWRSZXN1bHRIABIzCgZyZWNhbGwYDyABKAsyIS5zd2l0Y2hib2FyZC53aXJlLnYxLlJlY2FsbFJlc3VsdEgAEkoKEmxpc3RfY29udmVyc2F0aW9ucxgQIAEoCzIsLnN3aXRjaGJvYXJkLndpcmUudjEuTGlzdENvbnZlcnNhdGlvbnNSZXN1bHRIABI+CgxjcmVhdGVfZ3JvdXAYESABKAsyJi5zd2l0Y2hib2FyZC53aXJlLnYxLkNyZWF0ZUdyb3VwUmVzdWx0SAASOwoKbWVtYmVyc2hpcBgSIAEoCzIlLnN3aXRjaGJvYXJkLndpcmUudjEuTWVtYmVyc2hpcFJlc3VsdEgAEjUKB21lbWJlcnMYEyABKAsyIi5zd2l0Y2hib2FyZC53aXJlLnYxLk1lbWJlcnNSZXN1bHRIABI3CghwcmVzZW5jZRgUIAEoCzIjLnN3aXRjaGJvYXJkLndpcmUudjEuUHJlc2VuY2VSZXN1bHRIABItCgNwaW4YFSABKAsyHi5zd2l0Y2hib2FyZC53aXJlLnYxLlBpblJlc3VsdEgAEi8KBHBpbmcYFiABKAsyHy5zd2l0Y2hib2FyZC53aXJlLnYxLlBpbmdSZXN1bHRIABIvCgRtdXRlGBcgASgLMh8uc3dpdGNoYm9hcmQud2lyZS52MS5NdXRlUmVzdWx0SAASOgoKY2FyZF9jbGljaxgYIAEoCzIkLnN3aXRjaGJvYXJkLndpcmUudjEuQ2FyZENsaWNrUmVzdWx0SABCCAoGcmVzdWx0IpIBCgtTZW5kUmVxdWVzdBIMCgRjb252GAEgASgJEgoKAnRvGAIgASgJEhUKDWNsaWVudF9tc2dfaWQYAyABKAkSDAoEYm9keRgEIAEoDBIUCgxjbGllbnRfdHNfbXMYBSABKAMSLgoEa2luZBgGIAEoDjIgLnN3aXRjaGJvYXJkLndpcmUudjEuTWVzc2FnZUtpbmQicQoKU2VuZFJlc3VsdBIMCgRjb252GAEgASgJEgsKA3NlcRgCIAEoBBIOCgZtc2dfaWQYAyABKAQSFAoMc2VydmVyX3RzX21zGAQgASgDEhEKCWR1cGxpY2F0ZRgFIAEoCBIPCgdmbGFnZ2VkGAYgASgIIiwKC1N5bmNSZXF1ZXN0Eg4KBmN1cnNvchgBIAEoBBINCgVsaW1pdBgCIAEoDSJ5CgpTeW5jUmVzdWx0Eg4KBmN1cnNvchgBIAEoBBI3Cg1jb252ZXJzYXRpb25zGAIgAygLMiAuc3dpdGNoYm9hcmQud2lyZS52MS5Db252U3VtbWFyeRIMCgRtb3JlGAMgASgIEhQKDHRvdGFsX3VucmVhZBgEIAEoBCI1CgpBY2tSZXF1ZXN0EhIKCmluYm94X3NlcXMYASADKAQSEwoLc3luY19jdXJzb3IYAiABKAQiGwoJQWNrUmVzdWx0Eg4KBmN1cnNvchgBIAEoBCJlCg5IaXN0b3J5UmVxdWVzdBIMCgRjb252GAEgASgJEhAKCGZyb21fc2VxGAIgASgEEg4KBnRvX3NlcRgDIAEoBBIUCgxvbGRlc3RfZmlyc3QYBCABKAgSDQoFbGltaXQYBSABKA0iUgoNSGlzdG9yeVJlc3VsdBIuCghtZXNzYWdlcxgBIAMoCzIcLnN3aXRjaGJvYXJkLndpcmUudjEuTWVzc2FnZRIRCgl0cnVuY2F0ZWQYAiABKAgiLAoPTWFya1JlYWRSZXF1ZXN0EgwKBGNvbnYYASABKAkSCwoDc2VxGAIgASgEIjgKDk1hcmtSZWFkUmVzdWx0EhAKCHJlYWRfc2VxGAEgASgEEhQKDHRvdGFsX3VucmVhZBgCIAEoBCIqCg1SZWNhbGxSZXF1ZXN0EgwKBGNvbnYYASABKAkSCwoDc2VxGAIgASgEIhsKDFJlY2FsbFJlc3VsdBILCgNzZXEYASABKAQiPQoYTGlzdENvbnZlcnNhdGlvbnNSZXF1ZXN0EhIKCmFmdGVyX2NvbnYYASABKAkSDQoFbGltaXQYAiABKA0iaAoXTGlzdENvbnZlcnNhdGlvbnNSZXN1bHQSNwoNY29udmVyc2F0aW9ucxgBIAMoCzIgLnN3aXRjaGJvYXJkLndpcmUudjEuQ29udlN1bW1hcnkSFAoMdG90YWxfdW5yZWFkGAIgASgEIpsBChJDcmVhdGVHcm91cFJlcXVlc3QSDAoEY29udhgBIAEoCRINCgV0aXRsZRgCIAEoCRIPCgdtZW1iZXJzGAMgAygJEisKBGtpbmQYBCABKA4yHS5zd2l0Y2hib2FyZC53aXJlLnYxLkNvbnZLaW5kEioKBXJvbGVzGAUgAygLMhsuc3dpdGNoYm9hcmQud2lyZS52MS5NZW1iZXIiMwoRQ3JlYXRlR3JvdXBSZXN1bHQSDAoEY29udhgBIAEoCRIQCghsYXN0X3NlcRgCIAEoBCLaAQoRTWVtYmVyc2hpcFJlcXVlc3QSDAoEY29udhgBIAEoCRI1CgJvcBgCIAEoDjIpLnN3aXRjaGJvYXJkLndpcmUudjEuTWVtYmVyc2hpcFJlcXVlc3QuT3ASDQoFdXNlcnMYAyADKAkSJwoEcm9sZRgEIAEoDjIZLnN3aXRjaGJvYXJkLndpcmUudjEuUm9sZSJICgJPcBIHCgNBREQQABIKCgZSRU1PVkUQARIJCgVMRUFWRRACEgwKCFNFVF9ST0xFEAMSCAoETVVURRAEEgoKBlVOTVVURRAFIh8KEE1lbWJlcnNoaXBSZXN1bHQSCwoDc2VxGAEgASgEIjwKDk1lbWJlcnNSZXF1ZXN0EgwKBGNvbnYYASABKAkSDQoFYWZ0ZXIYAiABKAkSDQoFbGltaXQYAyABKA0iPQoNTWVtYmVyc1Jlc3VsdBIsCgdtZW1iZXJzGAEgAygLMhsuc3dpdGNoYm9hcmQud2lyZS52MS5NZW1iZXIiLQoPUHJlc2VuY2VSZXF1ZXN0EgwKBHVzZXIYASABKAkSDAoEY29udhgCIAEoCSIxCg5QcmVzZW5jZVJlc3VsdBIOCgZvbmxpbmUYASABKAgSDwoHZGV2aWNlcxgCIAEoDSIqCgpQaW5SZXF1ZXN0EgwKBGNvbnYYASABKAkSDgoGcGlubmVkGAIgASgIIgsKCVBpblJlc3VsdCIqCgtNdXRlUmVxdWVzdBIMCgRjb252GAEgASgJEg0KBW11dGVkGAIgASgIIiIKCk11dGVSZXN1bHQSFAoMdG90YWxfdW5yZWFkGAEgASgEIg0KC1BpbmdSZXF1ZXN0IiQKClBpbmdSZXN1bHQSFgoOc2VydmVyX3RpbWVfbXMYASABKAMi9gEKBFB1c2gSEQoJaW5ib3hfc2VxGAEgASgEEi8KB21lc3NhZ2UYAiABKAsyHC5zd2l0Y2hib2FyZC53aXJlLnYxLk1lc3NhZ2VIABIvCgRyZWFkGAMgASgLMh8uc3dpdGNoYm9hcmQud2lyZS52MS5SZWFkVXBkYXRlSAASOwoKbWVtYmVyc2hpcBgEIAEoCzIlLnN3aXRjaGJvYXJkLndpcmUudjEuTWVtYmVyc2hpcFVwZGF0ZUgAEjMKB3JlY2VpcHQYBSABKAsyIC5zd2l0Y2hib2FyZC53aXJlLnYxLlJlYWRSZWNlaXB0SABCBwoFZXZlbnQiPAoKUmVhZFVwZGF0ZRIMCgRjb252GAEgASgJEhAKCHJlYWRfc2VxGAIgASgEEg4KBnVucmVhZBgDIAEoBCKMAQoQTWVtYmVyc2hpcFVwZGF0ZRIMCgRjb252GAEgASgJEisKBGtpbmQYAiABKA4yHS5zd2l0Y2hib2FyZC53aXJlLnYxLkNvbnZLaW5kEisKBm1lbWJlchgDIAEoCzIbLnN3aXRjaGJvYXJkLndpcmUudjEuTWVtYmVyEhAKCGxhc3Rfc2VxGAQgASgEIjgKC1JlYWRSZWNlaXB0EgwKBGNvbnYYASABKAkSDgoGcmVhZGVyGAIgASgJEgsKA3NlcRgDIAEoBCKpAQoGU2lnbmFsEi4KBGtpbmQYASABKA4yIC5zd2l0Y2hib2FyZC53aXJlLnYxLlNpZ25hbC5LaW5kEgwKBGNvbnYYAiABKAkSDAoEdXNlchgDIAEoCRILCgNzZXEYBCABKAQiRgoES2luZBIKCgZUWVBJTkcQABIPCgtTVE9QX1RZUElORxABEg0KCURFTElWRVJFRBACEhIKDlFVRVVFX1BPU0lUSU9OEAMiPQoQQ2FyZENsaWNrUmVxdWVzdBIMCgRjb252GAEgASgJEgsKA3NlcRgCIAEoBBIOCgZhY3Rpb24YAyABKAkiPwoPQ2FyZENsaWNrUmVzdWx0EgwKBG1vZGUYASABKAkSCwoDc2VxGAIgASgEEhEKCWR1cGxpY2F0ZRgDIAEoCCrGAwoEQ29kZRIGCgJPSxAAEgsKB0lOVkFMSUQQARIOCgpOT1RfTUVNQkVSEAISDQoJVE9PX0xBUkdFEAMSEAoMUkFURV9MSU1JVEVEEAQSEwoPUkVKRUNURURfUE9MSUNZEAUSDQoJTk9UX0ZPVU5EEAYSCQoFUkVUUlkQBxINCglGT1JCSURERU4QCBIOCgpHUk9VUF9GVUxMEAkSCQoFTVVURUQQChISCg5SRUNBTExfRVhQSVJFRBALEgoKBkVYSVNUUxAMEgwKCElOVEVSTkFMEA0SFwoTU1RPUkFHRV9VTkFWQUlMQUJMRRAOEggKBEJVU1kQDxIMCghUT09fTUFOWRAQEhMKD1VQU1RSRUFNX0ZBSUxFRBAREhMKD1VOQVVUSEVOVElDQVRFRBAgEhEKDVRPS0VOX0VYUElSRUQQIRINCglCQURfRlJBTUUQIhITCg9GUkFNRV9UT09fTEFSR0UQIxIQCgxVTktOT1dOX1RZUEUQJBIMCghQUk9UT0NPTBAlEgsKB1RJTUVPVVQQJhIRCg1TTE9XX0NPTlNVTUVSECcSDgoKR09JTkdfQVdBWRAoEg8KC1VOQVZBSUxBQkxFECkqSQoIQ29udktpbmQSGQoVQ09OVl9LSU5EX1VOU1BFQ0lGSUVEEAASCgoGRElSRUNUEAESCQoFR1JPVVAQAhILCgdTRVJWSUNFEAMqQQoEUm9sZRIKCgZNRU1CRVIQABIJCgVBRE1JThABEgkKBU9XTkVSEAISDAoIQ1VTVE9NRVIQAxIJCgVBR0VOVBAEKjsKC01lc3NhZ2VLaW5kEgoKBk5PUk1BTBAAEgoKBlJFQ0FMTBABEgoKBlNZU1RFTRACEggKBENBUkQQA0I4WjZnaXRodWIuY29tL3N3aXRjaGJvYXJkLWltL3N3aXRjaGJvYXJkL3RyYW5zcG9ydC93aXJlcGJiBnByb3RvMw");
 
 /**
  * @generated from message switchboard.wire.v1.Error
@@ -539,6 +539,18 @@ export type Request = Message$1<"switchboard.wire.v1.Request"> & {
      */
     value: Signal;
     case: "signal";
+  } | {
+    /**
+     * @generated from field: switchboard.wire.v1.MuteRequest mute = 24;
+     */
+    value: MuteRequest;
+    case: "mute";
+  } | {
+    /**
+     * @generated from field: switchboard.wire.v1.CardClickRequest card_click = 25;
+     */
+    value: CardClickRequest;
+    case: "cardClick";
   } | { case: undefined; value?: undefined };
 };
 
@@ -646,6 +658,18 @@ export type Response = Message$1<"switchboard.wire.v1.Response"> & {
      */
     value: PingResult;
     case: "ping";
+  } | {
+    /**
+     * @generated from field: switchboard.wire.v1.MuteResult mute = 23;
+     */
+    value: MuteResult;
+    case: "mute";
+  } | {
+    /**
+     * @generated from field: switchboard.wire.v1.CardClickResult card_click = 24;
+     */
+    value: CardClickResult;
+    case: "cardClick";
   } | { case: undefined; value?: undefined };
 };
 
@@ -692,6 +716,13 @@ export type SendRequest = Message$1<"switchboard.wire.v1.SendRequest"> & {
    * @generated from field: int64 client_ts_ms = 5;
    */
   clientTsMs: bigint;
+
+  /**
+   * NORMAL (text, the default) or CARD (body: the card's JSON)
+   *
+   * @generated from field: switchboard.wire.v1.MessageKind kind = 6;
+   */
+  kind: MessageKind;
 };
 
 /**
@@ -1326,6 +1357,49 @@ export const PinResultSchema: GenMessage<PinResult> = /*@__PURE__*/
   messageDesc(file_wire, 34);
 
 /**
+ * MuteRequest mutes or unmutes a conversation for the caller alone (not
+ * the admin MUTE of a member, which is a membership op): its unread
+ * messages no longer count in total_unread. Pushes still arrive.
+ *
+ * @generated from message switchboard.wire.v1.MuteRequest
+ */
+export type MuteRequest = Message$1<"switchboard.wire.v1.MuteRequest"> & {
+  /**
+   * @generated from field: string conv = 1;
+   */
+  conv: string;
+
+  /**
+   * @generated from field: bool muted = 2;
+   */
+  muted: boolean;
+};
+
+/**
+ * Describes the message switchboard.wire.v1.MuteRequest.
+ * Use `create(MuteRequestSchema)` to create a new message.
+ */
+export const MuteRequestSchema: GenMessage<MuteRequest> = /*@__PURE__*/
+  messageDesc(file_wire, 35);
+
+/**
+ * @generated from message switchboard.wire.v1.MuteResult
+ */
+export type MuteResult = Message$1<"switchboard.wire.v1.MuteResult"> & {
+  /**
+   * @generated from field: uint64 total_unread = 1;
+   */
+  totalUnread: bigint;
+};
+
+/**
+ * Describes the message switchboard.wire.v1.MuteResult.
+ * Use `create(MuteResultSchema)` to create a new message.
+ */
+export const MuteResultSchema: GenMessage<MuteResult> = /*@__PURE__*/
+  messageDesc(file_wire, 36);
+
+/**
  * @generated from message switchboard.wire.v1.PingRequest
  */
 export type PingRequest = Message$1<"switchboard.wire.v1.PingRequest"> & {
@@ -1336,7 +1410,7 @@ export type PingRequest = Message$1<"switchboard.wire.v1.PingRequest"> & {
  * Use `create(PingRequestSchema)` to create a new message.
  */
 export const PingRequestSchema: GenMessage<PingRequest> = /*@__PURE__*/
-  messageDesc(file_wire, 35);
+  messageDesc(file_wire, 37);
 
 /**
  * @generated from message switchboard.wire.v1.PingResult
@@ -1353,7 +1427,7 @@ export type PingResult = Message$1<"switchboard.wire.v1.PingResult"> & {
  * Use `create(PingResultSchema)` to create a new message.
  */
 export const PingResultSchema: GenMessage<PingResult> = /*@__PURE__*/
-  messageDesc(file_wire, 36);
+  messageDesc(file_wire, 38);
 
 /**
  * @generated from message switchboard.wire.v1.Push
@@ -1401,7 +1475,7 @@ export type Push = Message$1<"switchboard.wire.v1.Push"> & {
  * Use `create(PushSchema)` to create a new message.
  */
 export const PushSchema: GenMessage<Push> = /*@__PURE__*/
-  messageDesc(file_wire, 37);
+  messageDesc(file_wire, 39);
 
 /**
  * ReadUpdate: the user's read cursor moved (on another device).
@@ -1430,7 +1504,7 @@ export type ReadUpdate = Message$1<"switchboard.wire.v1.ReadUpdate"> & {
  * Use `create(ReadUpdateSchema)` to create a new message.
  */
 export const ReadUpdateSchema: GenMessage<ReadUpdate> = /*@__PURE__*/
-  messageDesc(file_wire, 38);
+  messageDesc(file_wire, 40);
 
 /**
  * MembershipUpdate: the user joined or left a conversation, or its role changed.
@@ -1464,7 +1538,7 @@ export type MembershipUpdate = Message$1<"switchboard.wire.v1.MembershipUpdate">
  * Use `create(MembershipUpdateSchema)` to create a new message.
  */
 export const MembershipUpdateSchema: GenMessage<MembershipUpdate> = /*@__PURE__*/
-  messageDesc(file_wire, 39);
+  messageDesc(file_wire, 41);
 
 /**
  * ReadReceipt: the other side of a direct or service conversation read up to seq.
@@ -1493,7 +1567,7 @@ export type ReadReceipt = Message$1<"switchboard.wire.v1.ReadReceipt"> & {
  * Use `create(ReadReceiptSchema)` to create a new message.
  */
 export const ReadReceiptSchema: GenMessage<ReadReceipt> = /*@__PURE__*/
-  messageDesc(file_wire, 40);
+  messageDesc(file_wire, 42);
 
 /**
  * Signal is one whole datagram. Clients send TYPING and STOP_TYPING (user
@@ -1530,7 +1604,7 @@ export type Signal = Message$1<"switchboard.wire.v1.Signal"> & {
  * Use `create(SignalSchema)` to create a new message.
  */
 export const SignalSchema: GenMessage<Signal> = /*@__PURE__*/
-  messageDesc(file_wire, 41);
+  messageDesc(file_wire, 43);
 
 /**
  * @generated from enum switchboard.wire.v1.Signal.Kind
@@ -1550,13 +1624,85 @@ export enum Signal_Kind {
    * @generated from enum value: DELIVERED = 2;
    */
   DELIVERED = 2,
+
+  /**
+   * Server to a waiting customer of the service desk: conv's session is
+   * at position seq of its queue (1 = next); 0: it left the queue.
+   *
+   * @generated from enum value: QUEUE_POSITION = 3;
+   */
+  QUEUE_POSITION = 3,
 }
 
 /**
  * Describes the enum switchboard.wire.v1.Signal.Kind.
  */
 export const Signal_KindSchema: GenEnum<Signal_Kind> = /*@__PURE__*/
-  enumDesc(file_wire, 41, 0);
+  enumDesc(file_wire, 43, 0);
+
+/**
+ * CardClickRequest: the user clicked action (an action id) of the card at
+ * seq of conv. The node calls the business's card webhook and posts its
+ * answer into conv (a card update or a new message) before it answers.
+ *
+ * @generated from message switchboard.wire.v1.CardClickRequest
+ */
+export type CardClickRequest = Message$1<"switchboard.wire.v1.CardClickRequest"> & {
+  /**
+   * @generated from field: string conv = 1;
+   */
+  conv: string;
+
+  /**
+   * @generated from field: uint64 seq = 2;
+   */
+  seq: bigint;
+
+  /**
+   * @generated from field: string action = 3;
+   */
+  action: string;
+};
+
+/**
+ * Describes the message switchboard.wire.v1.CardClickRequest.
+ * Use `create(CardClickRequestSchema)` to create a new message.
+ */
+export const CardClickRequestSchema: GenMessage<CardClickRequest> = /*@__PURE__*/
+  messageDesc(file_wire, 44);
+
+/**
+ * @generated from message switchboard.wire.v1.CardClickResult
+ */
+export type CardClickResult = Message$1<"switchboard.wire.v1.CardClickResult"> & {
+  /**
+   * update, new or none: what the business answered
+   *
+   * @generated from field: string mode = 1;
+   */
+  mode: string;
+
+  /**
+   * the posted answer's seq (0 for none)
+   *
+   * @generated from field: uint64 seq = 2;
+   */
+  seq: bigint;
+
+  /**
+   * the answer of an earlier click of the same action
+   *
+   * @generated from field: bool duplicate = 3;
+   */
+  duplicate: boolean;
+};
+
+/**
+ * Describes the message switchboard.wire.v1.CardClickResult.
+ * Use `create(CardClickResultSchema)` to create a new message.
+ */
+export const CardClickResultSchema: GenMessage<CardClickResult> = /*@__PURE__*/
+  messageDesc(file_wire, 45);
 
 /**
  * Code is carried in Error.code, and is also the QUIC application error
@@ -1683,6 +1829,13 @@ export enum Code {
    * @generated from enum value: TOO_MANY = 16;
    */
   TOO_MANY = 16,
+
+  /**
+   * the business system (card webhook) failed, timed out or answered unsigned
+   *
+   * @generated from enum value: UPSTREAM_FAILED = 17;
+   */
+  UPSTREAM_FAILED = 17,
 
   /**
    * 32–63: transport.
@@ -1852,6 +2005,14 @@ export enum MessageKind {
    * @generated from enum value: SYSTEM = 2;
    */
   SYSTEM = 2,
+
+  /**
+   * A business card: body is JSON {title, fields, image_url, actions}
+   * (PROTOCOL.md, "Cards"); ref_seq set: it replaces the card at ref_seq.
+   *
+   * @generated from enum value: CARD = 3;
+   */
+  CARD = 3,
 }
 
 /**
