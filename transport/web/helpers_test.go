@@ -1,0 +1,369 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/quic-go/webtransport-go"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/switchboard-im/switchboard/cluster/boot"
+	"github.com/switchboard-im/switchboard/storage/pebblestore"
+	"github.com/switchboard-im/switchboard/transport"
+	"github.com/switchboard-im/switchboard/transport/web"
+	"github.com/switchboard-im/switchboard/transport/wirepb"
+)
+
+func testLogger() *slog.Logger {
+	if os.Getenv("SWITCHBOARD_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+var testSecret = []byte("0123456789abcdef0123456789abcdef-test")
+
+// node is a real node (Pebble on disk, actors) with its QUIC server and
+// the browser transports: WebSocket on an HTTP test server, WebTransport
+// on loopback UDP with a hashed dev certificate.
+type node struct {
+	t    *testing.T
+	ts   *transport.Server
+	web  *web.Server
+	http *httptest.Server
+}
+
+func newNode(t *testing.T, tc transport.Config, wc web.Config) *node {
+	t.Helper()
+	store, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir(), Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := boot.StartNode(boot.NodeConfig{Store: store, Logger: testLogger(), ClusterName: "web-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	certPEM, keyPEM, err := transport.SelfSignedCert()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tc.Auth == nil {
+		if tc.Auth, err = transport.NewAuthenticator(transport.AuthConfig{Secret: testSecret}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tc.Addr, tc.TLS, tc.Logger = "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}}, testLogger()
+	ts, err := transport.Listen(n.Runtime, tc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc, err := web.NewHashedCert(0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wc.WebTransportAddr = "127.0.0.1:0"
+	wc.TLS = &tls.Config{GetCertificate: hc.GetCertificate}
+	wc.Cert = hc
+	wc.Logger = testLogger()
+	ws, err := web.New(ts, wc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(ws.Handler())
+	t.Cleanup(func() {
+		_ = ts.Close()
+		_ = ws.Close()
+		hs.Close()
+		n.Stop(true)
+		_ = store.Close()
+	})
+	return &node{t: t, ts: ts, web: ws, http: hs}
+}
+
+func token(t testing.TB, user, device string) string {
+	tok, err := transport.MintHS256(testSecret, user, device, time.Hour, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+func tctx(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// peer is a raw protocol client on one stream: it writes ClientFrames and
+// reads ServerFrames, as a browser does.
+type peer struct {
+	t      testing.TB
+	w      io.Writer
+	frames chan *wirepb.ServerFrame
+	err    chan error // why reading stopped
+	close  func()
+	nextID uint64
+	wsConn *websocket.Conn
+	wtSess *webtransport.Session
+
+	mu     sync.Mutex
+	pushed []uint64 // inbox seqs of the pushes read, to acknowledge
+}
+
+func newPeer(t testing.TB, rw io.ReadWriter, close func()) *peer {
+	p := &peer{t: t, w: rw, frames: make(chan *wirepb.ServerFrame, 1024), err: make(chan error, 1), close: close}
+	go func() {
+		r := wirepb.NewReader(rw)
+		for {
+			var f wirepb.ServerFrame
+			if err := wirepb.ReadMsg(r, &f, wirepb.DefaultMaxFrame); err != nil {
+				p.err <- err
+				return
+			}
+			if s := f.GetPush().GetInboxSeq(); s > 0 {
+				p.mu.Lock()
+				p.pushed = append(p.pushed, s)
+				p.mu.Unlock()
+			}
+			p.frames <- &f
+		}
+	}()
+	t.Cleanup(close)
+	return p
+}
+
+func (p *peer) send(f proto.Message) {
+	p.t.Helper()
+	if err := wirepb.WriteMsg(p.w, f, wirepb.DefaultMaxFrame); err != nil {
+		p.t.Fatalf("write: %v", err)
+	}
+}
+
+func (p *peer) hello(tok string) *wirepb.Welcome {
+	p.t.Helper()
+	p.send(&wirepb.Hello{Token: tok, Client: "test"})
+	f := p.next()
+	if f.GetWelcome() == nil {
+		p.t.Fatalf("first frame is not Welcome: %v", f)
+	}
+	return f.GetWelcome()
+}
+
+// next is the next frame; it fails the test after 10 s or when the
+// stream ended.
+func (p *peer) next() *wirepb.ServerFrame {
+	p.t.Helper()
+	select {
+	case f := <-p.frames:
+		return f
+	case err := <-p.err:
+		p.t.Fatalf("stream ended: %v", err)
+	case <-time.After(10 * time.Second):
+		p.t.Fatal("no frame within 10 s")
+	}
+	return nil
+}
+
+// until skips frames until one satisfies ok.
+func (p *peer) until(what string, ok func(*wirepb.ServerFrame) bool) *wirepb.ServerFrame {
+	p.t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case f := <-p.frames:
+			if ok(f) {
+				return f
+			}
+		case err := <-p.err:
+			p.t.Fatalf("waiting for %s: stream ended: %v", what, err)
+		case <-deadline:
+			p.t.Fatalf("waiting for %s: nothing within 10 s", what)
+		}
+	}
+}
+
+// call sends a request and waits for its response (other frames skipped).
+func (p *peer) call(req *wirepb.Request) *wirepb.Response {
+	p.t.Helper()
+	p.nextID++
+	req.Id = p.nextID
+	p.send(req)
+	return p.until(fmt.Sprintf("response %d", req.Id), func(f *wirepb.ServerFrame) bool {
+		return f.GetResponse() != nil && f.GetResponse().Id == req.Id
+	}).GetResponse()
+}
+
+// ackAll acknowledges every push read so far and the sync answer with
+// cursor syncCursor; it returns the device cursor.
+func (p *peer) ackAll(syncCursor uint64) uint64 {
+	p.t.Helper()
+	p.mu.Lock()
+	seqs := append([]uint64(nil), p.pushed...)
+	p.mu.Unlock()
+	r := p.call(&wirepb.Request{Op: &wirepb.Request_Ack{Ack: &wirepb.AckRequest{InboxSeqs: seqs, SyncCursor: syncCursor}}})
+	if r.Error != nil {
+		p.t.Fatalf("ack: %v", r.Error)
+	}
+	return r.GetAck().Cursor
+}
+
+// ended waits for the server to end the stream, returning the Error
+// control frame it sent first (nil if none) and the read error.
+func (p *peer) ended() (*wirepb.Error, error) {
+	p.t.Helper()
+	var e *wirepb.Error
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case f := <-p.frames:
+			if f.GetError() != nil {
+				e = f.GetError()
+			}
+		case err := <-p.err:
+			if p.wtSess != nil && errors.Is(err, io.EOF) {
+				// The stream ended cleanly; the session's close follows.
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				_, err = p.wtSess.AcceptStream(ctx)
+				cancel()
+			}
+			return e, err
+		case <-deadline:
+			p.t.Fatal("stream still open after 10 s")
+		}
+	}
+}
+
+func (n *node) wsURL() string {
+	return "ws" + strings.TrimPrefix(n.http.URL, "http") + web.WebSocketPath
+}
+
+func dialWS(t testing.TB, n *node, origin string) (*peer, error) {
+	h := http.Header{}
+	if origin != "" {
+		h.Set("Origin", origin)
+	}
+	c, resp, err := websocket.Dial(tctx(t), n.wsURL(), &websocket.DialOptions{HTTPHeader: h})
+	if err != nil {
+		if resp != nil {
+			return nil, fmt.Errorf("%w (HTTP %d)", err, resp.StatusCode)
+		}
+		return nil, err
+	}
+	nc := websocket.NetConn(context.Background(), c, websocket.MessageBinary)
+	p := newPeer(t, nc, func() { _ = nc.Close() })
+	p.wsConn = c
+	return p, nil
+}
+
+// webConfig fetches the document a page reads before connecting.
+func webConfig(t testing.TB, n *node) (wt string, hash []byte) {
+	t.Helper()
+	resp, err := http.Get(n.http.URL + web.ConfigPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var c struct {
+		WebSocket    string `json:"websocket"`
+		WebTransport string `json:"webtransport"`
+		CertHashes   []struct {
+			Algorithm, Value string
+		} `json:"cert_hashes"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&c); err != nil {
+		t.Fatal(err)
+	}
+	if c.WebSocket != web.WebSocketPath || c.WebTransport == "" || len(c.CertHashes) != 1 || c.CertHashes[0].Algorithm != "sha-256" {
+		t.Fatalf("config %+v", c)
+	}
+	h, err := base64.StdEncoding.DecodeString(c.CertHashes[0].Value)
+	if err != nil || len(h) != 32 {
+		t.Fatalf("hash %q: %v", c.CertHashes[0].Value, err)
+	}
+	return c.WebTransport, h
+}
+
+// dialWT connects over WebTransport trusting the server's certificate by
+// the published hash only, as a browser with serverCertificateHashes does.
+func dialWT(t testing.TB, n *node, origin string) (*peer, error) {
+	url, hash := webConfig(t, n)
+	tr := &webtransport.Transport{TLSClientConfig: &tls.Config{
+		InsecureSkipVerify: true, // replaced by the hash check below
+		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
+			if len(raw) == 0 {
+				return errors.New("no certificate")
+			}
+			if got := sha256.Sum256(raw[0]); !bytes.Equal(got[:], hash) {
+				return errors.New("certificate hash differs from the published one")
+			}
+			return nil
+		}}}
+	t.Cleanup(func() { _ = tr.Close() })
+	h := http.Header{}
+	if origin != "" {
+		h.Set("Origin", origin)
+	}
+	resp, sess, err := tr.Dial(tctx(t), url, h)
+	if err != nil {
+		if resp != nil {
+			return nil, fmt.Errorf("%w (HTTP %d)", err, resp.StatusCode)
+		}
+		return nil, err
+	}
+	st, err := sess.OpenStreamSync(tctx(t))
+	if err != nil {
+		return nil, err
+	}
+	p := newPeer(t, st, func() { _ = sess.CloseWithError(0, "") })
+	p.wtSess = sess
+	go func() { // signals come as datagrams
+		for {
+			b, err := sess.ReceiveDatagram(context.Background())
+			if err != nil {
+				return
+			}
+			var sig wirepb.Signal
+			if proto.Unmarshal(b, &sig) == nil {
+				p.frames <- &wirepb.ServerFrame{Msg: &wirepb.ServerFrame_Signal{Signal: &sig}}
+			}
+		}
+	}()
+	return p, nil
+}
+
+type dialer func(testing.TB, *node, string) (*peer, error)
+
+var transports = []struct {
+	name string
+	dial dialer
+}{{"websocket", dialWS}, {"webtransport", dialWT}}
+
+func mustDial(t testing.TB, d dialer, n *node) *peer {
+	t.Helper()
+	p, err := d(t, n, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
