@@ -66,6 +66,9 @@ MVN=${MVN:-mvn}
 # File in the run dir that marks it as ours, so start/stop never wipe a
 # directory this script did not create.
 readonly RUN_MARKER=.switchboard-cassandra
+PID_NAME=cassandra.pid
+# shellcheck source=lib/service.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/service.sh"
 
 log() { printf '[cassandra] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -158,24 +161,7 @@ free_port() {
 
 # -------------------------------------------------------------- run dir ---
 
-pid_alive() {
-  [[ -f $RUN_DIR/cassandra.pid ]] || return 1
-  local pid
-  pid=$(<"$RUN_DIR/cassandra.pid")
-  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null
-}
-
 hosts_line() { echo "SWITCHBOARD_CQL_HOSTS=$ADDRESS:$(<"$RUN_DIR/port")"; }
-
-# Remove the run dir, but only if it is ours (or empty).
-wipe_run_dir() {
-  [[ -e $RUN_DIR ]] || return 0
-  if [[ -f $RUN_DIR/$RUN_MARKER ]] || [[ -z $(ls -A "$RUN_DIR") ]]; then
-    rm -rf "$RUN_DIR"
-  else
-    die "$RUN_DIR exists and was not created by this script; refusing to delete it"
-  fi
-}
 
 write_config() {
   local cql_port=$1 storage_port=$2
@@ -451,33 +437,11 @@ launch() {
 
 # ----------------------------------------------------------------- stop ---
 
-# wait_gone PID SECONDS: wait until PID has exited; false on timeout.
-wait_gone() {
-  local pid=$1 deadline=$((SECONDS + $2))
-  while kill -0 "$pid" 2>/dev/null; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.2
-  done
-}
-
 cmd_stop() {
-  if pid_alive; then
-    local pid
-    pid=$(<"$RUN_DIR/cassandra.pid")
-    log "stopping Cassandra (pid $pid)"
-    # TERM lets Cassandra drain and shut down cleanly (a few seconds).
-    kill -TERM "$pid" 2>/dev/null || true
-    if ! wait_gone "$pid" "$STOP_TIMEOUT"; then
-      log "still running after ${STOP_TIMEOUT}s; killing it"
-      kill -KILL "$pid" 2>/dev/null || true
-      wait_gone "$pid" 10 || log "pid $pid did not go away"
-    fi
-  else
-    log "not running"
-  fi
+  # TERM lets Cassandra drain and shut down cleanly (a few seconds).
+  stop_service Cassandra
   if [[ ${KEEP:-0} == 1 ]]; then
     [[ -d $RUN_DIR ]] && log "keeping $RUN_DIR"
-    rm -f "$RUN_DIR/cassandra.pid"
   else
     wipe_run_dir
   fi

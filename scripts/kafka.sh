@@ -52,6 +52,9 @@ MVN=${MVN:-mvn}
 readonly CLUSTER_ID=c3dpdGNoYm9hcmQtdGVzdA
 
 readonly RUN_MARKER=.switchboard-kafka
+PID_NAME=kafka.pid
+# shellcheck source=lib/service.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/service.sh"
 
 log() { printf '[kafka] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -126,23 +129,7 @@ free_port() {
 
 # -------------------------------------------------------------- run dir ---
 
-pid_alive() {
-  [[ -f $RUN_DIR/kafka.pid ]] || return 1
-  local pid
-  pid=$(<"$RUN_DIR/kafka.pid")
-  [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null
-}
-
 brokers_line() { echo "SWITCHBOARD_KAFKA_BROKERS=127.0.0.1:$(<"$RUN_DIR/port")"; }
-
-wipe_run_dir() {
-  [[ -e $RUN_DIR ]] || return 0
-  if [[ -f $RUN_DIR/$RUN_MARKER ]] || [[ -z $(ls -A "$RUN_DIR") ]]; then
-    rm -rf "$RUN_DIR"
-  else
-    die "$RUN_DIR exists and was not created by this script; refusing to delete it"
-  fi
-}
 
 write_config() {
   local port=$1 ctl_port=$2
@@ -286,30 +273,7 @@ cmd_resume() {
 
 # ----------------------------------------------------------------- stop ---
 
-wait_gone() {
-  local pid=$1 deadline=$((SECONDS + $2))
-  while kill -0 "$pid" 2>/dev/null; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.2
-  done
-}
-
-stop_broker() {
-  if pid_alive; then
-    local pid
-    pid=$(<"$RUN_DIR/kafka.pid")
-    log "stopping Kafka (pid $pid)"
-    kill -TERM "$pid" 2>/dev/null || true
-    if ! wait_gone "$pid" "$STOP_TIMEOUT"; then
-      log "still running after ${STOP_TIMEOUT}s; killing it"
-      kill -KILL "$pid" 2>/dev/null || true
-      wait_gone "$pid" 10 || log "pid $pid did not go away"
-    fi
-  else
-    log "not running"
-  fi
-  rm -f "$RUN_DIR/kafka.pid"
-}
+stop_broker() { stop_service Kafka; }
 
 cmd_stop() {
   stop_broker
