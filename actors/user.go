@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
@@ -26,15 +27,17 @@ type user struct {
 	// one's flush fails once it was taken over. inboxReserved is the
 	// highest inbox seq it may assign before reserving more.
 	inboxEpoch, inboxReserved uint64
-	devices                   map[string]*device
-	convs                     map[string]*userConv
-	allLoaded                 bool // every membership is in convs
+	// inboxLeaseDue: activated while the store refused writes, so without
+	// an inbox epoch yet.
+	inboxLeaseDue bool
+	devices       map[string]*device
+	convs         map[string]*userConv
+	allLoaded     bool // every membership is in convs
 
 	unflushed      []storage.InboxEntry
 	afterFlush     []func() // run once the unflushed entries are durable
 	flushScheduled bool
 	touched        map[string]time.Time      // last activity to write at the next flush
-	touchedPrev    map[string]time.Time      // the activity each touched conversation had before
 	reads          map[string]uint64         // read cursors to write at the next flush
 	cursors        map[string]storage.Device // device cursors to write at the next flush
 	broken         bool
@@ -144,6 +147,13 @@ func (u *user) load(ctx actor.Context) {
 	u.devices = map[string]*device{}
 	u.convs = map[string]*userConv{}
 	lease, err := u.rt.store.AcquireInbox(bg, u.id)
+	if errors.Is(err, storage.ErrUnavailable) {
+		// A store that refuses writes (a full disk) still serves reads:
+		// activate without an inbox epoch; the first flush with inbox
+		// entries takes it (flush).
+		u.inboxLeaseDue = true
+		lease.LastSeq, err = u.rt.store.LastInboxSeq(bg, u.id)
+	}
 	if err == nil {
 		u.inboxEpoch, u.inboxReserved, u.inboxSeq = lease.Epoch, lease.ReservedSeq, lease.LastSeq
 		var ds []storage.Device

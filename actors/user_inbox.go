@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sort"
 	"time"
@@ -57,7 +58,10 @@ func (u *user) flush(ctx actor.Context) {
 	u.afterFlush = nil
 	bg, cancel := context.WithTimeout(context.Background(), u.rt.cfg.RequestTimeout)
 	defer cancel()
-	err := u.reserveInbox(bg, w.Inbox)
+	err := u.leaseInbox(bg, w.Inbox)
+	if err == nil {
+		err = u.reserveInbox(bg, w.Inbox)
+	}
 	maxBatch := u.rt.limits.MaxBatch
 	for err == nil && !w.Empty() {
 		var part storage.UserWrite
@@ -88,7 +92,7 @@ func cut[T any](s []T, n int) ([]T, []T) {
 func (u *user) takeWrites() storage.UserWrite {
 	w := storage.UserWrite{Inbox: u.unflushed}
 	for conv, at := range u.touched {
-		w.Activity = append(w.Activity, storage.ActivityMove{ConvID: conv, At: at, Prev: u.touchedPrev[conv]})
+		w.Activity = append(w.Activity, storage.ActivityMove{ConvID: conv, At: at})
 	}
 	for conv, seq := range u.reads {
 		w.Reads = append(w.Reads, storage.ReadMove{ConvID: conv, Seq: seq})
@@ -96,8 +100,28 @@ func (u *user) takeWrites() storage.UserWrite {
 	for _, d := range u.cursors {
 		w.Devices = append(w.Devices, d)
 	}
-	u.unflushed, u.touched, u.touchedPrev, u.reads, u.cursors = nil, nil, nil, nil, nil
+	u.unflushed, u.touched, u.reads, u.cursors = nil, nil, nil, nil
 	return w
+}
+
+// leaseInbox takes the inbox epoch that an activation on a store refusing
+// writes went without, before its first inbox entries are written. The
+// entries were numbered from the last stored seq seen then; if another
+// writer moved it since, they are wrong and the grain restarts.
+func (u *user) leaseInbox(ctx context.Context, entries []storage.InboxEntry) error {
+	if !u.inboxLeaseDue || len(entries) == 0 {
+		return nil
+	}
+	lease, err := u.rt.store.AcquireInbox(ctx, u.id)
+	if err != nil {
+		return err
+	}
+	if lease.LastSeq != entries[0].Seq-1 {
+		return fmt.Errorf("inbox of %s moved to seq %d while this activation numbered from %d: %w",
+			u.id, lease.LastSeq, entries[0].Seq-1, storage.ErrEpochLost)
+	}
+	u.inboxEpoch, u.inboxReserved, u.inboxLeaseDue = lease.Epoch, lease.ReservedSeq, false
+	return nil
 }
 
 // reserveInbox raises the inbox reservation, InboxReserve ahead, when the
@@ -168,9 +192,8 @@ func (u *user) deliver(ctx actor.Context, d *pb.Deliver) {
 	last := fresh[len(fresh)-1]
 	at := fromMillis(last.ServerTsMs)
 	if at.After(uc.activity) {
-		prev := uc.activity
 		uc.activity = at
-		u.touch(ctx, d.Conv, at, prev)
+		u.touch(ctx, d.Conv, at)
 	}
 	if uc.large {
 		// Read fan-out: only the sender hears of its own messages here.
@@ -251,17 +274,12 @@ func (uc *userConv) dropUnread(seq uint64) {
 	}
 }
 
-// touch records a conversation's new last activity (and the one it had,
-// so the store can replace its index entry without a read); the next
-// flush writes every conversation touched since the last one, once each.
-// A burst of messages costs one write per conversation, not one per
-// message.
-func (u *user) touch(ctx actor.Context, conv string, at, prev time.Time) {
+// touch records a conversation's new last activity; the next flush
+// writes every conversation touched since the last one, once each. A burst
+// of messages costs one write per conversation, not one per message.
+func (u *user) touch(ctx actor.Context, conv string, at time.Time) {
 	if u.touched == nil {
-		u.touched, u.touchedPrev = map[string]time.Time{}, map[string]time.Time{}
-	}
-	if _, ok := u.touched[conv]; !ok {
-		u.touchedPrev[conv] = prev
+		u.touched = map[string]time.Time{}
 	}
 	if at.After(u.touched[conv]) {
 		u.touched[conv] = at
@@ -291,7 +309,7 @@ func (u *user) notice(ctx actor.Context, n *pb.MembershipNotice) {
 	}
 	if uc.activity.IsZero() {
 		uc.activity = time.Now()
-		u.touch(ctx, n.Conv, uc.activity, time.Time{})
+		u.touch(ctx, n.Conv, uc.activity)
 	}
 	var seq uint64
 	seq = u.appendInbox(ctx, storage.InboxEntry{Kind: storage.InboxMembership, ConvID: n.Conv, ConvSeq: n.LastSeq, At: time.Now()}, func() {

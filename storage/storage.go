@@ -203,12 +203,10 @@ type ReadMove struct {
 	Seq    uint64
 }
 
-// ActivityMove moves a conversation's last activity to At (if later). Prev
-// is the activity the writer last knew for it (zero: none or unknown); a
-// backend may use it to replace its index entry without a read.
+// ActivityMove moves a conversation's last activity to At (if later).
 type ActivityMove struct {
-	ConvID   string
-	At, Prev time.Time
+	ConvID string
+	At     time.Time
 }
 
 // UserWrite is what a user grain writes at one flush.

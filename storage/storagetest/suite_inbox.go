@@ -133,7 +133,7 @@ func testUserWrite(t *testing.T, s storage.Store, id func(string) string) {
 	// Lower values are no-ops; a later activity replaces the index entry.
 	must(t, s.WriteUser(c, u, 0, storage.UserWrite{
 		Reads:    []storage.ReadMove{{ConvID: "c1", Seq: 3}},
-		Activity: []storage.ActivityMove{{ConvID: "c1", At: at(5)}, {ConvID: "c2", At: at(30), Prev: at(0)}},
+		Activity: []storage.ActivityMove{{ConvID: "c1", At: at(5)}, {ConvID: "c2", At: at(30)}},
 		Devices:  []storage.Device{{DeviceID: "phone", Cursor: 4, LastSeen: at(0.5)}, {DeviceID: "tablet", Cursor: 1}},
 	}))
 	for conv, want := range map[string]uint64{"c1": 5, "c2": 2, "c3": 0} {
