@@ -296,7 +296,9 @@ func TestOfflineRequeues(t *testing.T) {
 // TestInactivityCloses: a session closes once its conversation was silent
 // for the timeout, and not while people talk.
 func TestInactivityCloses(t *testing.T) {
-	const timeout = 400 * time.Millisecond
+	// Long enough that a loaded machine's slow send does not look like
+	// silence: c1 speaks every timeout/8 below.
+	const timeout = 1500 * time.Millisecond
 	n := startNode(t, openStore(t), desk.Config{InactivityTimeout: timeout})
 	ctx := tctx(t)
 	d := n.Desk
@@ -321,7 +323,7 @@ func TestInactivityCloses(t *testing.T) {
 		t.Fatal(err)
 	}
 	// c1 keeps talking for three timeouts; c2 waits in silence.
-	for end := time.Now().Add(3 * timeout); time.Now().Before(end); time.Sleep(timeout / 4) {
+	for end := time.Now().Add(3 * timeout); time.Now().Before(end); time.Sleep(timeout / 8) {
 		if _, err := n.Send(ctx, &pb.SendMessage{Conv: s1.Conv, Sender: "c1", Body: []byte("still there?")}); err != nil {
 			t.Fatal(err)
 		}
