@@ -56,8 +56,8 @@ export class Desk {
   transfer(user: string, conv: string, to: string, note = ""): Promise<unknown> {
     return this.call("POST", "/api/v1/desk/transfer", { user, conv, to, note });
   }
-  /** metrics: agent's service metrics per window (window: a Go duration, e.g. "24h"). */
-  async metrics(agent: string, window = "24h"): Promise<MetricsRow[]> {
+  /** metrics: agent's service metrics per window (window: one of the engine's window sizes, by default "1m" or "1h"). */
+  async metrics(agent: string, window = "1h"): Promise<MetricsRow[]> {
     const r = await this.call<{ rows: MetricsRow[] }>("GET", `/api/v1/metrics?key=${encodeURIComponent(agent)}&window=${encodeURIComponent(window)}`);
     return r.rows ?? [];
   }

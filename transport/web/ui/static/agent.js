@@ -12,14 +12,23 @@ const onRecall = (m) => {
 const draw = (c) => renderMessages($("messages"), c, user, { onRecall });
 
 // My service metrics from the metrics engine (docs/METRICS.md), over the
-// last 24 hours' windows: the newest row with questions.
+// hour windows (a family the engine keeps by default): the newest with activity.
+// After a reply the metrics engine takes a moment to see it: look again
+// shortly, a few times, rather than waiting for the half-minute refresh.
+let metricsTimer, metricsTries = 0;
+function soonMetrics(tries) {
+  if (tries !== undefined) metricsTries = tries;
+  if (!metricsTimer) metricsTimer = setTimeout(showMetrics, 2000);
+}
 const secs = (ms) => (ms > 0 ? `${(ms / 1000).toFixed(1)} s` : "–");
 async function showMetrics() {
+  metricsTimer = undefined;
   try {
-    const rows = await desk.metrics(user, "24h");
+    const rows = await desk.metrics(user, "1h");
     const r = rows.filter((x) => x.questions > 0 || x.sessions > 0).sort((a, b) => Date.parse(b.window_end) - Date.parse(a.window_end))[0];
     const el = $("metrics");
     el.dataset.loaded = "1";
+    if (!r && metricsTries-- > 0) soonMetrics();
     el.textContent = r
       ? `reply rate ${Math.round(r.timely_rate * 100)}% · first response ${secs(r.avg_first_response_ms)} · avg response ${secs(r.avg_response_ms)} · ${r.sessions} sessions`
       : "no service metrics yet";
@@ -99,6 +108,7 @@ $("compose").onsubmit = (ev) => {
   if (!t || !current) return;
   client.send(current, t);
   $("text").value = "";
+  soonMetrics(5);
 };
 $("send-card").onclick = () => current && client.sendCard(current, demoCard);
 $("transfer").onclick = async () => {
