@@ -4,13 +4,19 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/switchboard-im/switchboard/actors/cards"
 )
 
 // chromium finds Debian's browser, or skips (fails under CI=true, where
@@ -47,7 +53,9 @@ func artifactDir(t *testing.T) string {
 // once over WebSocket only: the customer enters from a scene, the agent
 // gets the session, messages go both ways with their states, the
 // customer's connection is cut and resyncs with nothing lost or doubled,
-// the agent transfers and the session is closed.
+// the agent sends a card whose action the customer clicks (a real webhook
+// gets the signed click and its signed answer updates the card in both
+// pages), the agent transfers and the session is closed.
 func TestBrowserPages(t *testing.T) {
 	browser := chromium(t)
 	for _, tr := range []string{"webtransport", "websocket"} {
@@ -55,10 +63,46 @@ func TestBrowserPages(t *testing.T) {
 	}
 }
 
+// cardWebhook is the business system's card webhook: it checks the node's
+// signature, keeps the clicks, and answers with a signed card update.
+type cardWebhook struct {
+	mu     sync.Mutex
+	clicks []cards.Request
+	forged int
+}
+
+func (h *cardWebhook) serve(secret []byte) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if !cards.Verify(secret, body, r.Header.Get(cards.SignatureHeader)) {
+			h.forged++
+			http.Error(w, "bad signature", http.StatusUnauthorized)
+			return
+		}
+		var req cards.Request
+		if err := json.Unmarshal(body, &req); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		h.clicks = append(h.clicks, req)
+		card, _ := json.Marshal(map[string]any{"title": "Booked: " + req.Action + " for " + req.User, "fields": []map[string]string{{"label": "status", "value": "confirmed"}}})
+		out, _ := json.Marshal(cards.Answer{Mode: "update", Card: card})
+		w.Header().Set(cards.SignatureHeader, cards.Sign(secret, out))
+		_, _ = w.Write(out)
+	}
+}
+
 func browserRun(t *testing.T, browser, transport string) {
+	secret := []byte("browser-card-secret-0123456789")
+	hook := &cardWebhook{}
+	hs := httptest.NewServer(hook.serve(secret))
+	defer hs.Close()
+	t.Setenv("SWITCHBOARD_CARD_WEBHOOK_SECRET", string(secret))
 	n := newDevNode(t)
 	webAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t, "tcp"))
-	n.extra = []string{"--web", webAddr, "--webtransport", fmt.Sprintf("127.0.0.1:%d", freePort(t, "udp"))}
+	n.extra = []string{"--web", webAddr, "--webtransport", fmt.Sprintf("127.0.0.1:%d", freePort(t, "udp")), "--card-webhook-url", hs.URL}
 	n.start()
 	n.run("desk", "scene", "set", "--data-dir", n.dir, "--scene", "listing", "--line", "cars", "--route", "queue:sales")
 	n.run("desk", "agent", "--data-dir", n.dir, "--user", "a2", "--status", "online", "--capacity", "3", "--skills", "sales")
@@ -164,6 +208,39 @@ func browserRun(t *testing.T, browser, transport string) {
 			t.Fatalf("customer's messages out of order or doubled: %v", seqs)
 		}
 	}
+
+	// A card from the workbench; the customer clicks one of its actions;
+	// the webhook's answer replaces the card on both pages.
+	run(agent, "send a card", chromedp.Click("#send-card"))
+	fri := `document.querySelector('#messages .msg.card button[data-action="fri-10"]')`
+	until(customer, "the card's actions at the customer", fri+`?.disabled === false`)
+	until(agent, "the card sent", `document.querySelector('#messages .msg.card .state')?.dataset.state === "read"`)
+	run(customer, "click an action", chromedp.Click(`#messages .msg.card button[data-action="fri-10"]`))
+	booked := `[...document.querySelectorAll("#messages .msg.card .body")].filter(e => e.textContent.endsWith("Booked: fri-10 for c1")).length === 1`
+	until(customer, "the business's answer at the customer", booked)
+	until(agent, "the business's answer at the agent", booked)
+	hook.mu.Lock()
+	clicks, forged := hook.clicks, hook.forged
+	hook.mu.Unlock()
+	if len(clicks) != 1 || forged != 0 {
+		t.Fatalf("webhook: %d signed clicks, %d unsigned, want 1 and 0: %+v", len(clicks), forged, clicks)
+	}
+	var payload struct{ Slot string }
+	if c := clicks[0]; c.Conv != conv || c.User != "c1" || c.Action != "fri-10" || c.CardSender != "a1" || json.Unmarshal(c.Payload, &payload) != nil || payload.Slot != "fri-10" {
+		t.Fatalf("webhook got %+v", c)
+	}
+	var cardCount int
+	eval(customer, "cards", `document.querySelectorAll("#messages .msg.card").length`, &cardCount)
+	if cardCount != 1 {
+		t.Fatalf("the customer sees %d cards, want the one, updated", cardCount)
+	}
+
+	// The agent recalls a recent message of its own from the workbench.
+	eval(agent, "recall", `[...document.querySelectorAll("#messages .msg")].find(e => e.querySelector(".body").textContent.endsWith("while you were away 2")).querySelector("button.recall").click(); true`, nil)
+	until(customer, "the recall at the customer", `[...document.querySelectorAll("#messages .msg.recalled .body")].some(e => e.textContent.endsWith("while you were away 2"))`)
+	// The workbench shows the agent's metrics, read through the dev admin
+	// proxy from the metrics engine, which has seen the replies.
+	until(agent, "the agent's metrics", `document.querySelector("#metrics").textContent.startsWith("reply rate ")`)
 
 	dir := artifactDir(t)
 	for name, page := range map[string]context.Context{"agent": agent, "customer": customer} {

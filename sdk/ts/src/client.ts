@@ -16,7 +16,7 @@ import {
 import { backoffDelay } from "./backoff.js";
 import { encodeFrame, FrameReader } from "./frames.js";
 import { openWebSocket, openWebTransport, type Link, type TransportKind, type WebConfig } from "./links.js";
-import { Conversation, type ChatMessage } from "./store.js";
+import { Conversation, parseCard, type Card, type ChatMessage } from "./store.js";
 
 export interface ClientOptions {
   /** The node's web address (serve --web), e.g. "http://127.0.0.1:8081". */
@@ -42,6 +42,10 @@ export interface ClientEvents {
   /** A conversation's messages or states changed. */
   conversation: (c: Conversation) => void;
   typing: (conv: string, user: string, typing: boolean) => void;
+  /** A card message arrived, or an update replaced the card at seq. */
+  card: (conv: string, seq: number, card: Card, updated: boolean) => void;
+  /** Desk customers: conv's session is at position (1 = next) of its queue; 0: it left the queue. */
+  queuePosition: (conv: string, position: number) => void;
   error: (code: Code, message: string) => void;
 }
 
@@ -65,18 +69,31 @@ export function directConv(a: string, b: string): string {
   return a < b ? `d:${a}:${b}` : `d:${b}:${a}`;
 }
 
+const kinds: Partial<Record<MessageKind, ChatMessage["kind"]>> = {
+  [MessageKind.RECALL]: "recall",
+  [MessageKind.SYSTEM]: "system",
+  [MessageKind.CARD]: "card",
+};
+
 function chatMessage(m: Message, me: string): ChatMessage {
-  return {
+  const kind = kinds[m.kind] ?? "normal";
+  const body = new TextDecoder().decode(m.body);
+  const out: ChatMessage = {
     conv: m.conv,
     seq: Number(m.seq),
     clientMsgId: m.clientMsgId,
     sender: m.sender,
-    body: new TextDecoder().decode(m.body),
-    kind: m.kind === MessageKind.RECALL ? "recall" : m.kind === MessageKind.SYSTEM ? "system" : "normal",
+    body,
+    kind,
     recalled: m.recalled,
     serverTsMs: Number(m.serverTsMs),
-    state: m.sender === me && m.kind === MessageKind.NORMAL ? "sent" : undefined,
+    state: m.sender === me && (kind === "normal" || (kind === "card" && m.refSeq === 0n)) ? "sent" : undefined,
   };
+  if (kind === "card") {
+    out.card = parseCard(body);
+    if (m.refSeq > 0n) out.refSeq = Number(m.refSeq);
+  }
+  return out;
 }
 
 /**
@@ -282,7 +299,12 @@ export class Client {
   }
 
   private insertMessage(c: Conversation, m: Message): void {
-    c.insert(chatMessage(m, this.user));
+    const cm = chatMessage(m, this.user);
+    const fresh = c.insert(cm);
+    if (fresh && cm.card) {
+      const target = cm.refSeq ? c.messages.find((x) => x.seq === cm.refSeq) : cm;
+      if (target && target.card && (!cm.refSeq || target.cardUpdateSeq === cm.seq)) this.emit("card", c.id, target.seq, target.card, !!cm.refSeq);
+    }
     if (m.kind === MessageKind.RECALL) {
       const target = c.messages.find((x) => x.seq === Number(m.refSeq));
       if (target) target.recalled = true;
@@ -346,7 +368,9 @@ export class Client {
   }
 
   private onSignal(s: { kind: Signal_Kind; conv: string; user: string; seq: bigint }): void {
-    if (s.kind === Signal_Kind.DELIVERED) {
+    if (s.kind === Signal_Kind.QUEUE_POSITION) {
+      this.emit("queuePosition", s.conv, Number(s.seq));
+    } else if (s.kind === Signal_Kind.DELIVERED) {
       const c = this.conversation(s.conv);
       c.peerDeliveredSeq = Math.max(c.peerDeliveredSeq, Number(s.seq));
       c.refreshStates(this.user);
@@ -404,6 +428,20 @@ export class Client {
    * after a reconnect until it is.
    */
   send(target: string | { to: string }, text: string): ChatMessage {
+    return this.queue(target, text, "normal");
+  }
+
+  /**
+   * sendCard queues a business card (docs/PROTOCOL.md, "Cards") like send;
+   * the server checks it (a malformed card fails with INVALID).
+   */
+  sendCard(target: string | { to: string }, card: Card): ChatMessage {
+    const m = this.queue(target, JSON.stringify(card), "card");
+    m.card = card;
+    return m;
+  }
+
+  private queue(target: string | { to: string }, text: string, kind: "normal" | "card"): ChatMessage {
     const to = typeof target === "string" ? "" : target.to;
     const convId = typeof target === "string" ? target : directConv(this.user, to);
     const m: ChatMessage = {
@@ -412,7 +450,7 @@ export class Client {
       clientMsgId: (globalThis.crypto as Crypto).randomUUID(),
       sender: this.user,
       body: text,
-      kind: "normal",
+      kind,
       recalled: false,
       serverTsMs: 0,
       state: "sending",
@@ -429,7 +467,7 @@ export class Client {
     const to = (m as any).to as string;
     this.request({
       case: "send",
-      value: { conv: to ? "" : m.conv, to, clientMsgId: m.clientMsgId, body: new TextEncoder().encode(m.body), clientTsMs: BigInt(Date.now()) },
+      value: { conv: to ? "" : m.conv, to, clientMsgId: m.clientMsgId, body: new TextEncoder().encode(m.body), clientTsMs: BigInt(Date.now()), kind: m.kind === "card" ? MessageKind.CARD : MessageKind.NORMAL },
     }).then(
       (r) => {
         if (r.result.case !== "send") return;
@@ -473,6 +511,17 @@ export class Client {
 
   async recall(conv: string, seq: number): Promise<void> {
     await this.request({ case: "recall", value: { conv, seq: BigInt(seq) } });
+  }
+
+  /**
+   * clickCard clicks action of the card at seq of conv: the node asks the
+   * business's card webhook and posts its answer into conv (a card update
+   * or a new message, arriving like any message) before it resolves.
+   */
+  async clickCard(conv: string, seq: number, action: string): Promise<{ mode: string; seq: number; duplicate: boolean }> {
+    const r = await this.request({ case: "cardClick", value: { conv, seq: BigInt(seq), action } });
+    if (r.result.case !== "cardClick") throw new Error("card_click: unexpected answer");
+    return { mode: r.result.value.mode, seq: Number(r.result.value.seq), duplicate: r.result.value.duplicate };
   }
 
   /** typing tells the other members (best effort). */

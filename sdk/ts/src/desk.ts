@@ -8,6 +8,20 @@ export interface EnterResult {
   queue_position: number;
 }
 
+/** One window of an agent's service metrics (GET /api/v1/metrics, docs/METRICS.md). */
+export interface MetricsRow {
+  key: string;
+  window_start: string;
+  window_end: string;
+  questions: number;
+  timely: number;
+  timely_rate: number;
+  avg_response_ms: number;
+  sessions: number;
+  avg_first_response_ms: number;
+  final: boolean;
+}
+
 export class Desk {
   constructor(
     private adminUrl: string,
@@ -41,6 +55,11 @@ export class Desk {
   }
   transfer(user: string, conv: string, to: string, note = ""): Promise<unknown> {
     return this.call("POST", "/api/v1/desk/transfer", { user, conv, to, note });
+  }
+  /** metrics: agent's service metrics per window (window: one of the engine's window sizes, by default "1m" or "1h"). */
+  async metrics(agent: string, window = "1h"): Promise<MetricsRow[]> {
+    const r = await this.call<{ rows: MetricsRow[] }>("GET", `/api/v1/metrics?key=${encodeURIComponent(agent)}&window=${encodeURIComponent(window)}`);
+    return r.rows ?? [];
   }
   close(user: string, conv: string, reason = ""): Promise<unknown> {
     return this.call("POST", "/api/v1/desk/close", { user, conv, reason });

@@ -1,6 +1,6 @@
 export { Client, ProtocolError, directConv, type ClientOptions, type ClientEvents, type ConnState } from "./client.js";
-export { Conversation, type ChatMessage, type MessageState } from "./store.js";
-export { Desk, type EnterResult } from "./desk.js";
+export { Conversation, parseCard, type Card, type ChatMessage, type MessageState } from "./store.js";
+export { Desk, type EnterResult, type MetricsRow } from "./desk.js";
 export { FrameReader, FrameError, encodeFrame, DEFAULT_MAX_FRAME } from "./frames.js";
 export { backoffDelay } from "./backoff.js";
 export type { TransportKind } from "./links.js";

@@ -5,6 +5,30 @@
 /** Message states (docs/PROTOCOL.md §7). */
 export type MessageState = "sending" | "sent" | "delivered" | "read" | "failed";
 
+/** A business card (docs/PROTOCOL.md, "Cards"). */
+export interface Card {
+  title: string;
+  fields?: Array<{ label: string; value: string }>;
+  image_url?: string;
+  actions?: Array<{ id: string; label: string; payload?: unknown }>;
+}
+
+/** parseCard reads a card body; undefined when it is not a card's JSON. */
+export function parseCard(body: string): Card | undefined {
+  try {
+    const c = JSON.parse(body);
+    if (!c || typeof c !== "object" || typeof c.title !== "string") return undefined;
+    return {
+      title: c.title,
+      fields: Array.isArray(c.fields) ? c.fields.filter((f: any) => f && typeof f.label === "string").map((f: any) => ({ label: f.label, value: String(f.value ?? "") })) : [],
+      image_url: typeof c.image_url === "string" ? c.image_url : undefined,
+      actions: Array.isArray(c.actions) ? c.actions.filter((a: any) => a && typeof a.id === "string").map((a: any) => ({ id: a.id, label: String(a.label ?? a.id), payload: a.payload })) : [],
+    };
+  } catch {
+    return undefined;
+  }
+}
+
 export interface ChatMessage {
   conv: string;
   /** 0 while sending. */
@@ -12,8 +36,14 @@ export interface ChatMessage {
   clientMsgId: string;
   sender: string;
   body: string;
-  kind: "normal" | "recall" | "system";
+  kind: "normal" | "recall" | "system" | "card";
   recalled: boolean;
+  /** Cards: the parsed body, replaced by the latest update. */
+  card?: Card;
+  /** A card update (kind "card"): the seq of the card it replaces. */
+  refSeq?: number;
+  /** A card: the seq of the update shown (0 or unset: the original). */
+  cardUpdateSeq?: number;
   serverTsMs: number;
   /** Own messages only. */
   state?: MessageState;
@@ -58,11 +88,34 @@ export class Conversation {
     }
     ms.splice(lo, 0, m);
     this.lastSeq = Math.max(this.lastSeq, m.seq);
-    if (m.kind === "recall") {
-      // A recall event names the message it withdraws by refSeq; the
-      // caller marks it (see Client).
+    if (m.kind === "card") {
+      if (m.refSeq) this.applyCardUpdate(m);
+      else {
+        // Updates can arrive before the card they replace (a pulled gap):
+        // apply the latest one already held.
+        for (let i = ms.length - 1; i > lo; i--) {
+          if (ms[i].kind === "card" && ms[i].refSeq === m.seq) {
+            this.applyCardUpdate(ms[i]);
+            break;
+          }
+        }
+      }
     }
     return true;
+  }
+
+  /** The card update u (refSeq set) replaces its card when newer than what it shows. */
+  private applyCardUpdate(u: ChatMessage): ChatMessage | undefined {
+    const t = this.messages.find((x) => x.seq === u.refSeq);
+    if (!t || !u.card || (t.cardUpdateSeq ?? 0) > u.seq) return undefined;
+    t.card = u.card;
+    t.cardUpdateSeq = u.seq;
+    return t;
+  }
+
+  /** visible is what a page shows: no recall events, no card updates (their card shows the update). */
+  visible(): ChatMessage[] {
+    return this.all().filter((m) => m.kind !== "recall" && !(m.kind === "card" && m.refSeq));
   }
 
   /** The seqs missing between the first held message and lastSeq. */
@@ -88,7 +141,7 @@ export class Conversation {
   /** stateOf is an own stored message's state given the peer cursors. */
   refreshStates(me: string): void {
     for (const m of this.messages) {
-      if (m.sender !== me || m.kind !== "normal") continue;
+      if (m.sender !== me || !(m.kind === "normal" || (m.kind === "card" && !m.refSeq))) continue;
       if (m.seq <= this.peerReadSeq) m.state = "read";
       else if (m.seq <= this.peerDeliveredSeq) m.state = "delivered";
       else m.state = "sent";

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { FrameReader, FrameError, encodeFrame } from "../src/frames.js";
 import { backoffDelay } from "../src/backoff.js";
-import { Conversation, type ChatMessage } from "../src/store.js";
+import { Conversation, parseCard, type ChatMessage } from "../src/store.js";
 import { directConv } from "../src/client.js";
 
 test("frames: split anywhere, several per chunk", () => {
@@ -72,4 +72,42 @@ test("conversation: a pending message becomes sent once stored; states follow th
 test("direct conversation ids", () => {
   assert.equal(directConv("bob", "alice"), "d:alice:bob");
   assert.equal(directConv("alice", "bob"), "d:alice:bob");
+});
+
+test("cards: the body is parsed; junk is not a card", () => {
+  const c = parseCard('{"title":"Pick a time","fields":[{"label":"where","value":"showroom"}],"actions":[{"id":"fri","label":"Friday 10:00","payload":{"slot":"fri-10"}},{"id":"sat"}]}')!;
+  assert.equal(c.title, "Pick a time");
+  assert.deepEqual(c.fields, [{ label: "where", value: "showroom" }]);
+  assert.deepEqual(c.actions!.map((a) => [a.id, a.label]), [["fri", "Friday 10:00"], ["sat", "sat"]]);
+  assert.deepEqual(c.actions![0].payload, { slot: "fri-10" });
+  for (const bad of ["", "not json", "null", "[]", '{"fields":[]}', '{"title":5}']) assert.equal(parseCard(bad), undefined, bad);
+});
+
+test("cards: an update replaces its card, in either arrival order, newest wins; updates are hidden", () => {
+  const card = (seq: number, title: string, refSeq?: number) =>
+    msg(seq, { kind: "card", body: JSON.stringify({ title }), card: parseCard(JSON.stringify({ title })), refSeq });
+  const a = new Conversation("d:a:b");
+  a.insert(card(3, "v1"));
+  a.insert(card(5, "v2", 3));
+  assert.equal(a.messages[0].card!.title, "v2");
+  assert.equal(a.messages[0].cardUpdateSeq, 5);
+  a.insert(card(4, "older", 3)); // an older update pulled late does not win
+  assert.equal(a.messages[0].card!.title, "v2");
+  assert.deepEqual(a.visible().map((m) => m.seq), [3]);
+
+  const b = new Conversation("d:a:b");
+  b.insert(card(7, "late", 3));
+  b.insert(card(6, "early", 3));
+  b.insert(card(3, "v1"));
+  assert.equal(b.messages[0].card!.title, "late");
+});
+
+test("cards: own cards have message states, updates do not", () => {
+  const c = new Conversation("d:a:b");
+  c.insert(msg(1, { sender: "a", kind: "card", card: { title: "t" } }));
+  c.insert(msg(2, { sender: "a", kind: "card", card: { title: "u" }, refSeq: 1 }));
+  c.peerReadSeq = 2;
+  c.refreshStates("a");
+  assert.equal(c.messages[0].state, "read");
+  assert.equal(c.messages[1].state, undefined);
 });

@@ -1,8 +1,41 @@
-import { Client, desk, params, renderMessages, showStatus, token, transports, typingLine } from "./common.js";
+import { Client, demoCard, desk, params, renderMessages, showStatus, token, transports, typingLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 if (params.get("user")) $("user").value = params.get("user");
 let client, current, user;
+
+const note = (t) => ($("card-note").textContent = t);
+const onRecall = (m) => {
+  note("");
+  client.recall(m.conv, m.seq).catch((err) => note(`recall failed: ${err.message}`));
+};
+const draw = (c) => renderMessages($("messages"), c, user, { onRecall });
+
+// My service metrics from the metrics engine (docs/METRICS.md), over the
+// hour windows (a family the engine keeps by default): the newest with activity.
+// After a reply the metrics engine takes a moment to see it: look again
+// shortly, a few times, rather than waiting for the half-minute refresh.
+let metricsTimer, metricsTries = 0;
+function soonMetrics(tries) {
+  if (tries !== undefined) metricsTries = tries;
+  if (!metricsTimer) metricsTimer = setTimeout(showMetrics, 2000);
+}
+const secs = (ms) => (ms > 0 ? `${(ms / 1000).toFixed(1)} s` : "–");
+async function showMetrics() {
+  metricsTimer = undefined;
+  try {
+    const rows = await desk.metrics(user, "1h");
+    const r = rows.filter((x) => x.questions > 0 || x.sessions > 0).sort((a, b) => Date.parse(b.window_end) - Date.parse(a.window_end))[0];
+    const el = $("metrics");
+    el.dataset.loaded = "1";
+    if (!r && metricsTries-- > 0) soonMetrics();
+    el.textContent = r
+      ? `reply rate ${Math.round(r.timely_rate * 100)}% · first response ${secs(r.avg_first_response_ms)} · avg response ${secs(r.avg_response_ms)} · ${r.sessions} sessions`
+      : "no service metrics yet";
+  } catch (err) {
+    $("metrics").textContent = `metrics unavailable: ${err.message}`;
+  }
+}
 
 function renderList() {
   const ul = $("convs");
@@ -13,8 +46,8 @@ function renderList() {
     const li = document.createElement("li");
     li.dataset.conv = c.id;
     if (c.id === current) li.className = "active";
-    const last = c.all().filter((m) => m.kind !== "recall").at(-1);
-    li.textContent = `${c.id} — ${last ? last.body.slice(0, 40) : ""} `;
+    const last = c.visible().at(-1);
+    li.textContent = `${c.id} — ${last ? (last.kind === "card" ? "[card] " + (last.card?.title ?? "") : last.body).slice(0, 40) : ""} `;
     const unread = c.id === current ? 0 : c.messages.filter((m) => m.seq > c.readSeq && m.sender !== user && m.kind === "normal").length;
     if (unread) {
       const u = document.createElement("span");
@@ -30,10 +63,10 @@ function renderList() {
 async function open(id) {
   current = id;
   $("title").textContent = id;
-  $("text").disabled = $("send").disabled = $("transfer").disabled = $("close").disabled = false;
+  $("text").disabled = $("send").disabled = $("send-card").disabled = $("transfer").disabled = $("close").disabled = false;
   await client.history(id).catch(() => {});
   const c = client.conversation(id);
-  renderMessages($("messages"), c, user);
+  draw(c);
   const last = c.messages.at(-1);
   if (last) client.markRead(id, last.seq).catch(() => {});
   renderList();
@@ -48,7 +81,7 @@ $("connect").onclick = async () => {
   typingLine(client, $("typing"), () => current);
   client.on("conversation", (c) => {
     if (c.id === current) {
-      renderMessages($("messages"), c, user);
+      draw(c);
       const last = c.messages.at(-1);
       if (last && last.sender !== user && last.seq > c.readSeq) {
         c.readSeq = last.seq;
@@ -61,6 +94,10 @@ $("connect").onclick = async () => {
   await desk.agent(user, { status: "online", capacity: 3, skills: $("skills").value.split(",").map((s) => s.trim()).filter(Boolean) });
   $("presence").disabled = false;
   renderList();
+  void showMetrics();
+  setInterval(showMetrics, 30000);
+  // Recall buttons go away when the recall window ends.
+  setInterval(() => current && draw(client.conversation(current)), 15000);
 };
 
 $("presence").onchange = () => desk.agent(user, { status: $("presence").value });
@@ -71,7 +108,9 @@ $("compose").onsubmit = (ev) => {
   if (!t || !current) return;
   client.send(current, t);
   $("text").value = "";
+  soonMetrics(5);
 };
+$("send-card").onclick = () => current && client.sendCard(current, demoCard);
 $("transfer").onclick = async () => {
   await desk.transfer(user, current, $("transfer-to").value.trim());
   $("title").textContent = `${current} (transferred)`;

@@ -3,7 +3,33 @@ import { Client, desk, params, renderMessages, showStatus, token, transports, ty
 const $ = (id) => document.getElementById(id);
 if (params.get("user")) $("user").value = params.get("user");
 if (params.get("scene")) $("scene").value = params.get("scene");
-let client, conv;
+let client, conv, queuePos = 0;
+
+// The session's state, from the desk steps in the conversation (system
+// messages, docs/DESK.md) and the QUEUE_POSITION signals: no polling.
+function deskInfo(c) {
+  for (const m of [...c.messages].reverse()) {
+    if (m.kind !== "system") continue;
+    let s;
+    try {
+      s = JSON.parse(m.body);
+    } catch {
+      continue;
+    }
+    if (s.desk === "close") return "closed";
+    if (s.desk === "assigned" && s.agent) return `with ${s.agent}`;
+    if (s.desk === "transfer" && s.to) return s.to.startsWith("user:") ? `with ${s.to.slice(5)}` : "waiting (transferred)";
+    if (s.desk === "queued") return `queue position ${queuePos || s.position || "?"}`;
+    if (s.desk === "requeue") return "waiting";
+  }
+  return undefined;
+}
+
+const onCard = (m, action) => {
+  $("card-note").textContent = "";
+  client.clickCard(m.conv, m.seq, action).catch((err) => ($("card-note").textContent = `could not send your choice: ${err.message}`));
+};
+const draw = (c) => renderMessages($("messages"), c, client.user, { onClick: onCard });
 
 $("enter").onclick = async () => {
   const user = $("user").value.trim();
@@ -14,9 +40,16 @@ $("enter").onclick = async () => {
   typingLine(client, $("typing"), () => conv);
   client.on("conversation", (c) => {
     if (c.id !== conv) return;
-    renderMessages($("messages"), c, client.user);
+    draw(c);
+    const info = deskInfo(c);
+    if (info) $("info").textContent = info;
     const last = c.messages.at(-1);
     if (last && last.sender !== client.user && last.seq > c.readSeq) client.markRead(conv, last.seq).catch(() => {});
+  });
+  client.on("queuePosition", (c, pos) => {
+    if (c !== conv) return;
+    queuePos = pos;
+    if (pos > 0) $("info").textContent = `queue position ${pos}`;
   });
   await client.connect();
   let e;
@@ -31,14 +64,8 @@ $("enter").onclick = async () => {
   $("info").textContent = e.agent ? `with ${e.agent}` : `queue position ${e.queue_position}`;
   $("info").dataset.conv = conv;
   await client.history(conv);
-  renderMessages($("messages"), client.conversation(conv), client.user);
+  draw(client.conversation(conv));
   $("text").disabled = $("send").disabled = false;
-  setInterval(async () => {
-    try {
-      const s = await desk.session(conv, user);
-      $("info").textContent = s.agent ? `with ${s.agent}` : s.state === "closed" ? "closed" : `queue position ${s.queue_position ?? "?"}`;
-    } catch {}
-  }, 2000);
 };
 
 $("text").oninput = () => conv && client.typing(conv);

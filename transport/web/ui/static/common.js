@@ -22,12 +22,18 @@ export const desk = new Desk(location.origin + "/dev/admin");
 
 const marks = { sending: "…", sent: "✓", delivered: "✓✓", read: "✓✓ read", failed: "✗ failed" };
 
-export function renderMessages(el, conv, me) {
+// The recall limit of a node's default configuration (actors.Config.RecallWindow):
+// the workbench offers a recall only within it.
+export const RECALL_WINDOW_MS = 2 * 60 * 1000;
+
+// renderMessages draws conv's messages. opts.onClick(m, action) makes card
+// actions clickable; opts.onRecall(m) adds a recall button to one's own
+// recent messages.
+export function renderMessages(el, conv, me, opts = {}) {
   el.textContent = "";
-  for (const m of conv.all()) {
+  for (const m of conv.visible()) {
     const d = document.createElement("div");
-    d.className = "msg" + (m.kind === "system" ? " system" : m.sender === me ? " mine" : "") + (m.recalled ? " recalled" : "");
-    if (m.kind === "recall") continue;
+    d.className = "msg" + (m.kind === "system" ? " system" : m.sender === me ? " mine" : "") + (m.kind === "card" ? " card" : "") + (m.recalled ? " recalled" : "");
     d.dataset.seq = String(m.seq);
     const who = m.kind === "system" ? "" : m.sender === me ? "" : m.sender + ": ";
     let text = m.body;
@@ -36,11 +42,14 @@ export function renderMessages(el, conv, me) {
         const s = JSON.parse(m.body); // desk steps are JSON (docs/DESK.md)
         text = s.desk ? `${s.desk}${s.agent ? " · " + s.agent : ""}${s.queue ? " · queue " + s.queue : ""}` : m.body;
       } catch {}
+    } else if (m.kind === "card") {
+      text = m.card ? m.card.title : "(a card that could not be read)";
     }
     const b = document.createElement("span");
     b.className = "body";
     b.textContent = who + text;
     d.append(b);
+    if (m.kind === "card" && m.card && !m.recalled) d.append(cardView(m, opts.onClick));
     if (m.state) {
       const s = document.createElement("span");
       s.className = "state";
@@ -48,10 +57,64 @@ export function renderMessages(el, conv, me) {
       s.textContent = marks[m.state] ?? m.state;
       d.append(s);
     }
+    if (opts.onRecall && m.sender === me && m.seq > 0 && !m.recalled && (m.kind === "normal" || m.kind === "card") && Date.now() - m.serverTsMs < RECALL_WINDOW_MS) {
+      const r = document.createElement("button");
+      r.className = "recall";
+      r.textContent = "recall";
+      r.onclick = () => opts.onRecall(m);
+      d.append(r);
+    }
     el.append(d);
   }
   el.scrollTop = el.scrollHeight;
 }
+
+function cardView(m, onClick) {
+  const c = m.card;
+  const box = document.createElement("div");
+  box.className = "card-box";
+  if (m.cardUpdateSeq) box.dataset.updated = String(m.cardUpdateSeq);
+  if (c.image_url && /^https?:/.test(c.image_url)) {
+    const img = document.createElement("img");
+    img.src = c.image_url;
+    img.alt = "";
+    box.append(img);
+  }
+  for (const f of c.fields ?? []) {
+    const row = document.createElement("div");
+    row.className = "field";
+    row.textContent = `${f.label}: ${f.value}`;
+    box.append(row);
+  }
+  if (c.actions?.length) {
+    const bar = document.createElement("div");
+    bar.className = "actions";
+    for (const a of c.actions) {
+      const btn = document.createElement("button");
+      btn.textContent = a.label;
+      btn.dataset.action = a.id;
+      btn.disabled = !onClick || m.seq === 0;
+      if (onClick) btn.onclick = () => {
+        btn.disabled = true;
+        onClick(m, a.id);
+      };
+      bar.append(btn);
+    }
+    box.append(bar);
+  }
+  return box;
+}
+
+// demoCard is what the workbench's "Send card" sends: the business's card
+// webhook decides what a click does.
+export const demoCard = {
+  title: "Pick a time for a viewing",
+  fields: [{ label: "where", value: "the showroom" }],
+  actions: [
+    { id: "fri-10", label: "Friday 10:00", payload: { slot: "fri-10" } },
+    { id: "sat-14", label: "Saturday 14:00", payload: { slot: "sat-14" } },
+  ],
+};
 
 export function showStatus(client) {
   const el = document.getElementById("status");
