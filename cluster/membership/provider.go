@@ -75,6 +75,11 @@ type Provider struct {
 	known map[string]string
 	// views is each peer's last topology view (views.go), under metaMu.
 	views map[string]peerView
+
+	// topoIDs: the member ids protoactor's topology held after the
+	// updater's last update, which runViews sends (under topoMu).
+	topoMu  sync.Mutex
+	topoIDs []string
 }
 
 var _ cluster.ClusterProvider = (*Provider)(nil)
@@ -364,7 +369,24 @@ func (p *Provider) runUpdater(stop <-chan struct{}, done chan<- struct{}) {
 		members := p.currentMembers()
 		p.logger.Debug("updating cluster topology", slog.Int("members", len(members)))
 		p.cluster.MemberList.UpdateClusterTopology(members)
+		// protoactor's member list is not safe to read from other
+		// goroutines: keep a copy of the ids it now holds for runViews.
+		var ids []string
+		for _, m := range p.cluster.MemberList.Members().Members() {
+			ids = append(ids, m.Id)
+		}
+		p.topoMu.Lock()
+		p.topoIDs = ids
+		p.topoMu.Unlock()
 	}
+}
+
+// topologyIDs returns the member ids protoactor's topology held after the
+// last update.
+func (p *Provider) topologyIDs() []string {
+	p.topoMu.Lock()
+	defer p.topoMu.Unlock()
+	return p.topoIDs
 }
 
 // setMeta records a node's metadata; memberlist calls the delegates with

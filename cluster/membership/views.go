@@ -43,8 +43,8 @@ func (p *Provider) runViews(list *hcml.Memberlist, self string, stop <-chan stru
 		case <-t.C:
 		}
 		msg := append(bytes.Clone(viewMagic), self...)
-		for _, m := range p.cluster.MemberList.Members().Members() {
-			msg = append(append(msg, 0), m.Id...)
+		for _, id := range p.topologyIDs() {
+			msg = append(append(msg, 0), id...)
 		}
 		if len(msg) > 1200 {
 			// Past one UDP packet: large clusters go without views (the
