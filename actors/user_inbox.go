@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -71,6 +72,15 @@ func (u *user) flush(ctx actor.Context) {
 		part.Devices, w.Devices = cut(w.Devices, maxBatch)
 		err = u.rt.store.WriteUser(bg, u.id, u.inboxEpoch, part)
 	}
+	if err != nil && errors.Is(err, storage.ErrUnavailable) && len(w.Inbox) == 0 {
+		// A store refusing writes (a full disk) while only cursors and
+		// activity wait: nothing is numbered, so the grain goes on serving
+		// reads and keeps them for a later flush. Callers waiting on
+		// their durability are not answered and retry.
+		u.log.Warn("user write refused; kept for a later flush", "err", err)
+		u.requeue(w)
+		return
+	}
 	if err != nil {
 		u.log.Error("user write failed; restarting the grain", "err", err)
 		u.broken = true
@@ -79,6 +89,33 @@ func (u *user) flush(ctx actor.Context) {
 	}
 	for _, f := range then {
 		f()
+	}
+}
+
+// requeue puts back the cursors and activity of a refused flush, under
+// anything newer queued since.
+func (u *user) requeue(w storage.UserWrite) {
+	for _, a := range w.Activity {
+		if u.touched == nil {
+			u.touched = map[string]time.Time{}
+		}
+		if a.At.After(u.touched[a.ConvID]) {
+			u.touched[a.ConvID] = a.At
+		}
+	}
+	for _, r := range w.Reads {
+		if u.reads == nil {
+			u.reads = map[string]uint64{}
+		}
+		u.reads[r.ConvID] = max(u.reads[r.ConvID], r.Seq)
+	}
+	for _, d := range w.Devices {
+		if u.cursors == nil {
+			u.cursors = map[string]storage.Device{}
+		}
+		if _, newer := u.cursors[d.DeviceID]; !newer {
+			u.cursors[d.DeviceID] = d
+		}
 	}
 }
 
