@@ -64,6 +64,7 @@ type conn struct {
 	reqMu    sync.Mutex
 	reqQ     []*wirepb.Request
 	inflight map[uint64]struct{}
+	lanes    map[string][]*wirepb.Request // conversation → sends waiting behind the one running
 	workers  int
 	requests sync.WaitGroup
 
@@ -81,7 +82,7 @@ func (s *Server) serveConn(cr Carrier) {
 		q:          newPushQueue(s.cfg.PushQueue, s.cfg.PendingAcks),
 		limiter:    rate.NewLimiter(rate.Limit(s.cfg.ConnRate), s.cfg.ConnBurst),
 		sigLimiter: rate.NewLimiter(rate.Limit(s.cfg.SignalRate), 2*int(s.cfg.SignalRate)),
-		inflight:   map[uint64]struct{}{}}
+		inflight:   map[uint64]struct{}{}, lanes: map[string][]*wirepb.Request{}}
 	defer func() {
 		// A bug in a handler must cost one connection, not the process.
 		if r := recover(); r != nil {

@@ -67,6 +67,16 @@ func (c *conn) handle(b []byte) {
 		return
 	}
 	c.inflight[req.Id] = struct{}{}
+	if lane := c.laneOf(req); lane != "" {
+		if waiting, busy := c.lanes[lane]; busy {
+			// A send to this conversation is still running: this one
+			// follows it, so seqs are given in the order sent.
+			c.lanes[lane] = append(waiting, req)
+			c.reqMu.Unlock()
+			return
+		}
+		c.lanes[lane] = nil
+	}
 	c.reqQ = append(c.reqQ, req)
 	spawn := c.workers < c.s.cfg.Workers
 	if spawn {
@@ -101,7 +111,32 @@ func (c *conn) work() {
 		c.serve(req)
 		c.reqMu.Lock()
 		delete(c.inflight, req.Id)
+		if lane := c.laneOf(req); lane != "" {
+			if waiting := c.lanes[lane]; len(waiting) > 0 {
+				c.reqQ = append(c.reqQ, waiting[0])
+				c.lanes[lane] = waiting[1:]
+			} else {
+				delete(c.lanes, lane)
+			}
+		}
 		c.reqMu.Unlock()
+	}
+}
+
+// laneOf names the ordered lane a request runs in, "" for none. Sends to
+// one conversation from one connection run one after another: pipelined
+// sends are sequenced in the order they were written (§9 invariant 2 as a
+// sender sees it), while sends to other conversations and every other
+// request still run side by side.
+func (c *conn) laneOf(req *wirepb.Request) string {
+	s := req.GetSend()
+	switch {
+	case s == nil:
+		return ""
+	case s.To != "":
+		return wirepb.DirectConvID(c.id.User, s.To)
+	default:
+		return s.Conv
 	}
 }
 
