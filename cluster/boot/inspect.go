@@ -40,7 +40,7 @@ type MemberInfo struct {
 // ClusterMemberInfo lists the members of the cluster, ordered by address.
 func (n *Node) ClusterMemberInfo() []MemberInfo {
 	var out []MemberInfo
-	for _, m := range n.cluster.MemberList.Members().Members() {
+	for _, m := range n.provider.Topology() {
 		out = append(out, MemberInfo{ID: m.Id, Address: m.Address(), Kinds: append([]string(nil), m.Kinds...)})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Address < out[j].Address })
@@ -73,7 +73,10 @@ func (n *Node) Health() error {
 		return nil
 	}
 	self := n.system.ID
-	topology := n.cluster.MemberList.Members()
+	topology := map[string]bool{}
+	for _, m := range n.provider.Topology() {
+		topology[m.Id] = true
+	}
 	seen := n.provider.SeenBy(self)
 	countsMe := func(id string) bool {
 		if id == self {
@@ -82,7 +85,7 @@ func (n *Node) Health() error {
 		if in, ok := seen[id]; ok {
 			return in
 		}
-		return topology.ContainsID(id)
+		return topology[id]
 	}
 	support, lowest := 0, alive[0].Id
 	for _, m := range alive {
@@ -93,7 +96,7 @@ func (n *Node) Health() error {
 		// A peer this member counts in but that dropped it (a false
 		// failure suspicion, a slow detector on one side) will never take
 		// this member id back, whatever the majority says.
-		if in, ok := seen[m.Id]; ok && !in && m.Id != self && topology.ContainsID(m.Id) {
+		if in, ok := seen[m.Id]; ok && !in && m.Id != self && topology[m.Id] {
 			return fmt.Errorf("%w: member %s dropped this member while this member still counts it in", ErrCutOff, m.Id)
 		}
 	}
@@ -101,7 +104,7 @@ func (n *Node) Health() error {
 		return nil
 	}
 	return fmt.Errorf("%w: only %d of %d live members count this member in (its own cluster has %d), the others will not take it back",
-		ErrCutOff, support, len(alive), topology.Len())
+		ErrCutOff, support, len(alive), len(topology))
 }
 
 // cutOffGrace is how long after its start a member is not restarted for

@@ -80,6 +80,7 @@ type Provider struct {
 	// updater's last update, which runViews sends (under topoMu).
 	topoMu  sync.Mutex
 	topoIDs []string
+	topo    []*cluster.Member
 }
 
 var _ cluster.ClusterProvider = (*Provider)(nil)
@@ -371,12 +372,13 @@ func (p *Provider) runUpdater(stop <-chan struct{}, done chan<- struct{}) {
 		p.cluster.MemberList.UpdateClusterTopology(members)
 		// protoactor's member list is not safe to read from other
 		// goroutines: keep a copy of the ids it now holds for runViews.
+		topo := p.cluster.MemberList.Members().Members()
 		var ids []string
-		for _, m := range p.cluster.MemberList.Members().Members() {
+		for _, m := range topo {
 			ids = append(ids, m.Id)
 		}
 		p.topoMu.Lock()
-		p.topoIDs = ids
+		p.topoIDs, p.topo = ids, topo
 		p.topoMu.Unlock()
 	}
 }
@@ -387,6 +389,15 @@ func (p *Provider) topologyIDs() []string {
 	p.topoMu.Lock()
 	defer p.topoMu.Unlock()
 	return p.topoIDs
+}
+
+// Topology returns the members protoactor's topology held after the last
+// update: what other goroutines (admin handlers, health checks) read
+// instead of protoactor's member list, which is not safe for them.
+func (p *Provider) Topology() []*cluster.Member {
+	p.topoMu.Lock()
+	defer p.topoMu.Unlock()
+	return p.topo
 }
 
 // setMeta records a node's metadata; memberlist calls the delegates with
