@@ -23,12 +23,28 @@ func TestGroupOfFifty(t *testing.T) {
 		users[i] = fmt.Sprintf("g%02d", i)
 	}
 	clients := make([]*client.Client, n)
+	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range users {
 		wg.Add(1)
-		go func() { defer wg.Done(); clients[i] = e.dial(users[i], "phone") }()
+		// Dialled side by side; failures are reported from the test's
+		// goroutine (t.Fatal must not run on another).
+		go func() {
+			defer wg.Done()
+			clients[i], errs[i] = client.Dial(ctx, e.config(users[i], "phone"))
+		}()
 	}
 	wg.Wait()
+	for _, c := range clients {
+		if c != nil {
+			t.Cleanup(func() { _ = c.Close() })
+		}
+	}
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("dial %s: %v", users[i], err)
+		}
+	}
 	owner := clients[0]
 	conv, err := owner.CreateGroup(ctx, "g:fifty", "fifty", users[1:])
 	if err != nil || conv != "g:fifty" {
