@@ -25,10 +25,6 @@ func (c *conversation) create(ctx actor.Context, m *pb.CreateConversation) {
 		reply(pbErr(pb.Code_RETRY, "conversation %s is moving", c.id))
 		return
 	}
-	if c.exists {
-		reply(pbErr(pb.Code_EXISTS, "conversation %s exists", c.id))
-		return
-	}
 	// The id's namespace fixes the kind (authz.go); the grain checks it
 	// again so that no path, however it reaches the grain, squats an id.
 	kind := storage.ConvKind(m.Kind)
@@ -76,6 +72,16 @@ func (c *conversation) create(ctx actor.Context, m *pb.CreateConversation) {
 		reply(pbErr(pb.Code_GROUP_FULL, "%d members, limit %d", len(members), c.rt.cfg.MaxGroupMembers))
 		return
 	}
+	if c.exists {
+		if c.sameCreation(kind, members) {
+			// A retried create (its first answer was lost: a grain
+			// request timed out and went again) finds what it made.
+			reply(nil)
+			return
+		}
+		reply(pbErr(pb.Code_EXISTS, "conversation %s exists", c.id))
+		return
+	}
 	bg := context.Background()
 	now := time.Now()
 	err := c.rt.store.CreateConversation(bg, storage.Conversation{ID: c.id, Kind: kind, Title: m.Title, CreatedAt: now})
@@ -113,6 +119,29 @@ func (c *conversation) create(ctx actor.Context, m *pb.CreateConversation) {
 		c.fanout.notice(c.noticeFor(user))
 	}
 	reply(nil)
+}
+
+// sameCreation reports whether the conversation is still exactly what a
+// create of kind with members made: the same members in the same roles,
+// all of them joined at one instant (the creation's) and none gone.
+// Asked again, such a create succeeds.
+func (c *conversation) sameCreation(kind storage.ConvKind, members map[string]storage.Role) bool {
+	if c.kind != kind || len(c.members) != len(members) {
+		return false
+	}
+	var at time.Time
+	for user, role := range members {
+		m := c.members[user]
+		if m == nil || !m.Active() || m.Role != role || m.JoinedSeq != 1 {
+			return false
+		}
+		if at.IsZero() {
+			at = m.JoinedAt
+		} else if !m.JoinedAt.Equal(at) {
+			return false
+		}
+	}
+	return true
 }
 
 func (c *conversation) noticeFor(user string) *pb.MembershipNotice {

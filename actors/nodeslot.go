@@ -33,20 +33,46 @@ type nodeSlot struct {
 	done      chan struct{}
 }
 
-// claimSlot claims the first free node number, probing from start.
+// claimRetryMax caps the pause between claims of one number that failed
+// for a reason other than its being leased (a replica timing out).
+const claimRetryMax = 2 * time.Second
+
+// claimSlot claims the first free node number, probing from start. A claim
+// that fails for another reason than the number being leased (a timeout of
+// a starved or restarting replica) is tried again until ctx ends: the
+// claim is safe to repeat, since the owner claiming again renews its own
+// lease. A refusing (full), closed or invalid store fails at once.
 func claimSlot(ctx context.Context, store storage.Store, owner string, start uint32, ttl time.Duration) (uint32, error) {
 	for i := uint32(0); i < storage.MaxNodeSlots; i++ {
 		slot := (start + i) % storage.MaxNodeSlots
-		now := time.Now()
-		err := store.ClaimNodeSlot(ctx, slot, owner, now, now.Add(ttl))
-		if err == nil {
-			return slot, nil
-		}
-		if !errors.Is(err, storage.ErrExists) {
-			return 0, fmt.Errorf("claim node number %d: %w", slot, err)
+		pause := 50 * time.Millisecond
+		for {
+			now := time.Now()
+			err := store.ClaimNodeSlot(ctx, slot, owner, now, now.Add(ttl))
+			if err == nil {
+				return slot, nil
+			}
+			if errors.Is(err, storage.ErrExists) {
+				break
+			}
+			if !retryableClaim(err) || ctx.Err() != nil {
+				return 0, fmt.Errorf("claim node number %d: %w", slot, err)
+			}
+			select {
+			case <-ctx.Done():
+				return 0, fmt.Errorf("claim node number %d: %w (before: %w)", slot, ctx.Err(), err)
+			case <-time.After(pause):
+			}
+			pause = min(2*pause, claimRetryMax)
 		}
 	}
 	return 0, fmt.Errorf("all %d node numbers are leased: %w", storage.MaxNodeSlots, storage.ErrExists)
+}
+
+// retryableClaim reports whether a failed claim may succeed when repeated.
+func retryableClaim(err error) bool {
+	return !errors.Is(err, storage.ErrUnavailable) && !errors.Is(err, storage.ErrClosed) &&
+		!errors.Is(err, storage.ErrInvalid) && !errors.Is(err, context.Canceled)
 }
 
 // startSlot is where owner starts probing: spread by a hash so that nodes

@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"testing"
@@ -106,5 +107,51 @@ func TestIDGenSwitchStaysIncreasing(t *testing.T) {
 	b := g.next(now)
 	if b <= a || NodeOfMsgID(a) != 900 || NodeOfMsgID(b) != 3 {
 		t.Fatalf("ids %d (node %d) then %d (node %d)", a, NodeOfMsgID(a), b, NodeOfMsgID(b))
+	}
+}
+
+// slowClaims is the real store whose first claims fail as a starved
+// replica's do (a driver timeout), some after the lease was written.
+type slowClaims struct {
+	storage.Store
+	fail, applied int // claims still to fail; of them, how many first write
+	calls         int
+}
+
+func (s *slowClaims) ClaimNodeSlot(ctx context.Context, slot uint32, owner string, now, expires time.Time) error {
+	s.calls++
+	if s.fail > 0 {
+		s.fail--
+		if s.applied > 0 {
+			s.applied--
+			if err := s.Store.ClaimNodeSlot(ctx, slot, owner, now, expires); err != nil {
+				return err
+			}
+		}
+		return errors.New("gocql: no response received from cassandra within timeout period")
+	}
+	return s.Store.ClaimNodeSlot(ctx, slot, owner, now, expires)
+}
+
+// A claim that times out is repeated on the same number until it answers
+// (one that went through is then a renewal of its own lease), within the
+// caller's deadline; a store refusing writes is not retried.
+func TestNodeSlotClaimRetriesTimeouts(t *testing.T) {
+	store := &slowClaims{Store: openSlotStore(t), fail: 3, applied: 2}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	slot, err := claimSlot(ctx, store, "node-a", 42, time.Minute)
+	if err != nil || slot != 42 || store.calls != 4 {
+		t.Fatalf("claim after 3 timeouts: slot %d, %v, %d calls; want 42 after 4", slot, err, store.calls)
+	}
+	// A deadline ends the retries with the last error.
+	store = &slowClaims{Store: openSlotStore(t), fail: 1 << 30}
+	short, cancel2 := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel2()
+	if _, err := claimSlot(short, store, "node-a", 42, time.Minute); err == nil || !errors.Is(err, context.DeadlineExceeded) || store.calls < 2 {
+		t.Fatalf("claim timing out until the deadline: %v after %d calls", err, store.calls)
+	}
+	if retryableClaim(fmt.Errorf("x: %w", storage.ErrUnavailable)) || retryableClaim(storage.ErrClosed) || !retryableClaim(errors.New("timeout")) {
+		t.Fatal("retryableClaim: refusing and closed stores must not be retried, timeouts must")
 	}
 }

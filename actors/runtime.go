@@ -92,7 +92,10 @@ func (n *Runtime) Kinds() []*cluster.Kind {
 func (n *Runtime) Attach(c *cluster.Cluster) error {
 	n.cluster = c
 	n.system = c.ActorSystem
-	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.RequestTimeout)
+	// A claim timing out against a starved replica is retried for up to a
+	// lease (at least a grain request): a node that started is worth more
+	// than one that exited on its first slow answer.
+	ctx, cancel := context.WithTimeout(context.Background(), max(n.cfg.RequestTimeout, n.cfg.NodeLease))
 	defer cancel()
 	slot, err := newNodeSlot(ctx, n.store, n.system.ID, n.cfg.NodeLease, n.log)
 	if err != nil {

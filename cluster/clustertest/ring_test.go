@@ -2,6 +2,7 @@ package clustertest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -67,6 +68,54 @@ func replicationOf(t *testing.T, hosts []string, ks string) map[string]string {
 		t.Fatalf("replication of %s: %v", ks, err)
 	}
 	return repl
+}
+
+// replicaSteady is how many reads in a row a resumed replica must answer,
+// each within replicaAnswer, before the test goes on: a node restarting
+// on a loaded box takes connections long before it answers in time.
+const (
+	replicaSteady = 5
+	replicaAnswer = 2 * time.Second
+)
+
+// waitAnswering waits until host, as the only coordinator, answers
+// replicaSteady reads of the keyspace in a row at LOCAL_QUORUM within
+// replicaAnswer each (so it serves as a replica too), or fails after max.
+func waitAnswering(t *testing.T, host, ks string, max time.Duration) {
+	t.Helper()
+	t0 := time.Now()
+	deadline := t0.Add(max)
+	var last error
+	for time.Now().Before(deadline) {
+		cc := gocql.NewCluster(host)
+		cc.DisableInitialHostLookup = true
+		cc.Timeout, cc.ConnectTimeout = replicaAnswer, 10*time.Second
+		cc.Consistency = gocql.LocalQuorum
+		cc.Keyspace = ks
+		sess, err := cc.CreateSession()
+		if err != nil {
+			last = err
+			time.Sleep(time.Second)
+			continue
+		}
+		ok := 0
+		for ok < replicaSteady && time.Now().Before(deadline) {
+			var id string
+			err := sess.Query("SELECT id FROM conversations LIMIT 1").Scan(&id)
+			if err != nil && !errors.Is(err, gocql.ErrNotFound) {
+				last, ok = err, 0
+				time.Sleep(500 * time.Millisecond)
+				continue
+			}
+			ok++
+		}
+		sess.Close()
+		if ok == replicaSteady {
+			t.Logf("Cassandra %s answers reads as coordinator after %s", host, time.Since(t0).Round(time.Millisecond))
+			return
+		}
+	}
+	t.Fatalf("Cassandra %s did not answer %d reads in a row within %s: %v", host, replicaSteady, max, last)
 }
 
 // warmUp creates a group and sends into it through every node until each
@@ -205,6 +254,7 @@ func TestRingFailover(t *testing.T) {
 	ring(t, "resume", deadReplica)
 	resumed = true
 	t.Logf("Cassandra node %s back after %s", deadReplica, time.Since(tr).Round(time.Millisecond))
+	waitAnswering(t, hosts[1], c.keyspace, 5*time.Minute) // node 2 of 127.0.0.2-4
 	victim.start(survivors[0].gossip)
 	c.waitMembers(c.nodes...)
 	c.fronts[vi].point(victim.listen)
