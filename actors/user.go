@@ -41,6 +41,7 @@ type user struct {
 	reads          map[string]uint64         // read cursors to write at the next flush
 	cursors        map[string]storage.Device // device cursors to write at the next flush
 	broken         bool
+	idle           idleStamp
 }
 
 type device struct {
@@ -79,22 +80,30 @@ type flushInbox struct{}
 func newUser(rt *Runtime) *user { return &user{rt: rt, log: rt.log} }
 
 func (u *user) Receive(ctx actor.Context) {
-	switch m := ctx.Message().(type) {
+	msg := ctx.Message()
+	if _, ok := msg.(idleCheck); ok {
+		// Poison, not Stop, so requests already queued are answered.
+		if !u.rt.idle.idle(&u.idle) {
+			return
+		}
+		if u.pending() || u.online() {
+			u.rt.idle.touch(&u.idle)
+			return
+		}
+		passivations.WithLabelValues(KindUser).Inc()
+		ctx.Poison(ctx.Self())
+		return
+	}
+	u.rt.idle.touch(&u.idle)
+	switch m := msg.(type) {
 	case *cluster.ClusterInit:
 		u.id = m.Identity.Identity
 		u.log = u.rt.log.With("user", u.id)
 		activations.WithLabelValues(KindUser).Inc()
-		ctx.SetReceiveTimeout(u.rt.cfg.IdleTimeout)
+		u.rt.idle.add(&u.idle, ctx.Self())
 		u.load(ctx)
-	case *actor.ReceiveTimeout:
-		// Poison, not Stop, so requests already queued are answered;
-		// protoactor disarms the timer once it fired, so re-arm it.
-		if !u.pending() && !u.online() {
-			passivations.WithLabelValues(KindUser).Inc()
-			ctx.Poison(ctx.Self())
-		} else {
-			ctx.SetReceiveTimeout(u.rt.cfg.IdleTimeout)
-		}
+	case *actor.Stopped, *actor.Restarting:
+		u.rt.idle.remove(&u.idle)
 	case *actor.Stopping:
 		// Entries queued but not written: write them now so the Delivers
 		// waiting on them are acked instead of timing out.
