@@ -17,8 +17,8 @@ import (
 // whose stamp is older than the idle timeout. The grain decides on its own
 // goroutine whether to stop: the timer goroutine never touches grain state.
 //
-// A grain idle for IdleTimeout is checked within IdleTimeout plus one sweep
-// (IdleTimeout/idleSweepsPerTimeout).
+// A grain is checked after it was idle for at least IdleTimeout and at
+// most IdleTimeout plus one sweep (IdleTimeout/idleSweepsPerTimeout).
 
 // idleSweepsPerTimeout is how many sweeps one idle timeout spans: the
 // passivation lag beyond IdleTimeout is at most one sweep.
@@ -39,8 +39,11 @@ type idleCheck struct{}
 
 type idleSweeper struct {
 	every time.Duration // one sweep
-	limit int64         // sweeps without a message before a check
-	tick  atomic.Int64  // sweeps since start: the grains' clock
+	// limit: a grain is checked once more than this many sweeps went by
+	// since the sweep its last message came in (the stamp is one sweep
+	// coarse, so one more than the timeout's worth of sweeps).
+	limit int64
+	tick  atomic.Int64 // sweeps since start: the grains' clock
 	send  func(*actor.PID, any)
 
 	mu     sync.Mutex
@@ -85,7 +88,7 @@ func (s *idleSweeper) run() {
 		due = due[:0]
 		s.mu.Lock()
 		for g := range s.grains {
-			if now-g.last.Load() >= s.limit && !g.checking.Swap(true) {
+			if now-g.last.Load() > s.limit && !g.checking.Swap(true) {
 				due = append(due, g.pid)
 			}
 		}
@@ -125,7 +128,7 @@ func (s *idleSweeper) touch(g *idleStamp) {
 // online) calls touch to be checked again a timeout later.
 func (s *idleSweeper) idle(g *idleStamp) bool {
 	g.checking.Store(false)
-	return s.tick.Load()-g.last.Load() >= s.limit
+	return s.tick.Load()-g.last.Load() > s.limit
 }
 
 // watched is how many grains the sweeper watches (tests).

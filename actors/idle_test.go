@@ -45,9 +45,7 @@ func TestIdleGrainsPassivate(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := node.GrainCounts()[actors.KindUser]; n != 21 {
-		t.Fatalf("%d user grains active, want 21", n)
-	}
+	passivated := counterValue(t, "switchboard_grain_passivations_total", actors.KindUser)
 	busy := func(d time.Duration) {
 		for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(idle / 5) {
 			if _, err := node.OnlineDevices(ctx, "idle-busy"); err != nil {
@@ -62,6 +60,9 @@ func TestIdleGrainsPassivate(t *testing.T) {
 			t.Fatalf("%d user grains still active, want the online and the busy one", node.GrainCounts()[actors.KindUser])
 		}
 		busy(idle / 4)
+	}
+	if n := counterValue(t, "switchboard_grain_passivations_total", actors.KindUser) - passivated; n < 20 {
+		t.Fatalf("%v user grains passivated, want the 20 idle ones", n)
 	}
 	// From now on nothing may passivate: one grain is online, the other
 	// gets a request every fifth of a timeout.
