@@ -66,6 +66,7 @@ type conversation struct {
 	// what this activation loaded or wrote), to finish interrupted recalls.
 	recallEvents map[uint64]bool
 	fanout       *fanout
+	idle         idleStamp
 }
 
 type dedupeKey struct{ sender, clientMsgID string }
@@ -114,25 +115,32 @@ func newConversation(rt *Runtime) *conversation {
 }
 
 func (c *conversation) Receive(ctx actor.Context) {
-	switch m := ctx.Message().(type) {
+	msg := ctx.Message()
+	if _, ok := msg.(idleCheck); ok {
+		// Poison, not Stop: requests already in the mailbox are served
+		// (Stop would drop them unanswered and their callers would wait
+		// a whole request timeout); Stopping settles what they start.
+		if !c.rt.idle.idle(&c.idle) {
+			return
+		}
+		if len(c.pending) > 0 || len(c.unflushed) > 0 {
+			c.rt.idle.touch(&c.idle)
+			return
+		}
+		passivations.WithLabelValues(KindConversation).Inc()
+		ctx.Poison(ctx.Self())
+		return
+	}
+	c.rt.idle.touch(&c.idle)
+	switch m := msg.(type) {
 	case *cluster.ClusterInit:
 		c.id = m.Identity.Identity
 		c.log = c.rt.log.With("conv", c.id)
 		activations.WithLabelValues(KindConversation).Inc()
-		ctx.SetReceiveTimeout(c.rt.cfg.IdleTimeout)
+		c.rt.idle.add(&c.idle, ctx.Self())
 		c.load(ctx)
-	case *actor.ReceiveTimeout:
-		// Poison, not Stop: requests already in the mailbox are served
-		// (Stop would drop them unanswered and their callers would wait
-		// a whole request timeout); Stopping settles what they start.
-		// protoactor disarms the timer after firing, so re-arm it when
-		// the grain stays.
-		if len(c.pending) == 0 && len(c.unflushed) == 0 {
-			passivations.WithLabelValues(KindConversation).Inc()
-			ctx.Poison(ctx.Self())
-		} else {
-			ctx.SetReceiveTimeout(c.rt.cfg.IdleTimeout)
-		}
+	case *actor.Stopped, *actor.Restarting:
+		c.rt.idle.remove(&c.idle)
 	case *actor.Stopping:
 		c.stopping(ctx)
 	case *pb.CreateConversation:

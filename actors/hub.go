@@ -4,6 +4,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/actors/session"
 )
 
 // hub is one per node: read fan-out groups send each message once per node
@@ -61,8 +62,14 @@ func (h *hub) Receive(ctx actor.Context) {
 		}
 		delete(h.byConn, key)
 	case *pb.GroupPush:
-		for _, s := range h.subs[m.Conv] {
-			ctx.Send(s.conn, &pb.Push{User: s.user, Event: &pb.Push_Message{Message: m.Message}})
+		// One push for every member here: the transport encodes it once.
+		subs := h.subs[m.Conv]
+		if len(subs) == 0 {
+			return
+		}
+		p := session.NewSharedPush(&pb.Push{Event: &pb.Push_Message{Message: m.Message}})
+		for _, s := range subs {
+			ctx.Send(s.conn, p)
 		}
 	}
 }

@@ -155,8 +155,17 @@ func (n *Runtime) Connect(ctx context.Context, user, device string, sink session
 // receive is the session's actor: pushes from the user grain and the hub.
 // It never blocks (the sink queues).
 func (s *deviceSession) receive(ctx actor.Context) {
-	p, ok := ctx.Message().(*pb.Push)
-	if !ok {
+	var p *pb.Push
+	switch m := ctx.Message().(type) {
+	case *pb.Push:
+		p = m
+	case *session.SharedPush:
+		if sh, ok := s.sink.(session.SharedSink); ok {
+			sh.PushShared(m)
+			return
+		}
+		p = m.Push
+	default:
 		return
 	}
 	if m := p.GetMembership(); m != nil && m.Large {

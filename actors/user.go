@@ -19,7 +19,7 @@ import (
 type user struct {
 	rt  *Runtime
 	id  string
-	log *slog.Logger
+	log *slog.Logger // the node's: calls name the user (a With per grain costs heap)
 
 	inboxSeq uint64 // last inbox seq assigned
 	// inboxEpoch fences this activation's inbox writes (AcquireInbox at
@@ -41,6 +41,7 @@ type user struct {
 	reads          map[string]uint64         // read cursors to write at the next flush
 	cursors        map[string]storage.Device // device cursors to write at the next flush
 	broken         bool
+	idle           idleStamp
 }
 
 type device struct {
@@ -79,22 +80,29 @@ type flushInbox struct{}
 func newUser(rt *Runtime) *user { return &user{rt: rt, log: rt.log} }
 
 func (u *user) Receive(ctx actor.Context) {
-	switch m := ctx.Message().(type) {
+	msg := ctx.Message()
+	if _, ok := msg.(idleCheck); ok {
+		// Poison, not Stop, so requests already queued are answered.
+		if !u.rt.idle.idle(&u.idle) {
+			return
+		}
+		if u.pending() || u.online() {
+			u.rt.idle.touch(&u.idle)
+			return
+		}
+		passivations.WithLabelValues(KindUser).Inc()
+		ctx.Poison(ctx.Self())
+		return
+	}
+	u.rt.idle.touch(&u.idle)
+	switch m := msg.(type) {
 	case *cluster.ClusterInit:
 		u.id = m.Identity.Identity
-		u.log = u.rt.log.With("user", u.id)
 		activations.WithLabelValues(KindUser).Inc()
-		ctx.SetReceiveTimeout(u.rt.cfg.IdleTimeout)
+		u.rt.idle.add(&u.idle, ctx.Self())
 		u.load(ctx)
-	case *actor.ReceiveTimeout:
-		// Poison, not Stop, so requests already queued are answered;
-		// protoactor disarms the timer once it fired, so re-arm it.
-		if !u.pending() && !u.online() {
-			passivations.WithLabelValues(KindUser).Inc()
-			ctx.Poison(ctx.Self())
-		} else {
-			ctx.SetReceiveTimeout(u.rt.cfg.IdleTimeout)
-		}
+	case *actor.Stopped, *actor.Restarting:
+		u.rt.idle.remove(&u.idle)
 	case *actor.Stopping:
 		// Entries queued but not written: write them now so the Delivers
 		// waiting on them are acked instead of timing out.
@@ -133,6 +141,15 @@ func (u *user) Receive(ctx actor.Context) {
 	}
 }
 
+// setDevice adds a device; the map is made on first use (an idle grain
+// without devices holds none).
+func (u *user) setDevice(id string, d *device) {
+	if u.devices == nil {
+		u.devices = map[string]*device{}
+	}
+	u.devices[id] = d
+}
+
 func (u *user) online() bool {
 	for _, d := range u.devices {
 		if d.conn != nil {
@@ -144,8 +161,6 @@ func (u *user) online() bool {
 
 func (u *user) load(ctx actor.Context) {
 	bg := context.Background()
-	u.devices = map[string]*device{}
-	u.convs = map[string]*userConv{}
 	lease, err := u.rt.store.AcquireInbox(bg, u.id)
 	if errors.Is(err, storage.ErrUnavailable) {
 		// A store that refuses writes (a full disk) still serves reads:
@@ -159,12 +174,12 @@ func (u *user) load(ctx actor.Context) {
 		var ds []storage.Device
 		if ds, err = u.rt.store.ListDevices(bg, u.id); err == nil {
 			for _, d := range ds {
-				u.devices[d.DeviceID] = &device{cursor: d.Cursor, lastSeen: d.LastSeen}
+				u.setDevice(d.DeviceID, &device{cursor: d.Cursor, lastSeen: d.LastSeen})
 			}
 		}
 	}
 	if err != nil {
-		u.log.Error("activation failed", "err", err)
+		u.log.Error("activation failed", "user", u.id, "err", err)
 		u.broken = true
 		ctx.Stop(ctx.Self())
 		return
@@ -205,6 +220,9 @@ func (u *user) conv(id string) (*userConv, *pb.Error) {
 		if e := u.scanUnread(bg, id, uc); e != nil {
 			return nil, e
 		}
+	}
+	if u.convs == nil {
+		u.convs = map[string]*userConv{}
 	}
 	u.convs[id] = uc
 	return uc, nil

@@ -26,7 +26,7 @@ func (u *user) register(ctx actor.Context, m *pb.RegisterDevice) {
 	d := u.devices[m.Device]
 	if d == nil {
 		d = &device{}
-		u.devices[m.Device] = d
+		u.setDevice(m.Device, d)
 	}
 	d.conn = actor.NewPID(m.ConnAddress, m.ConnId)
 	d.lastSeen = time.Now()
@@ -86,7 +86,7 @@ func (u *user) ackCursor(ctx actor.Context, m *pb.AckCursor) {
 	d := u.devices[m.Device]
 	if d == nil {
 		d = &device{}
-		u.devices[m.Device] = d
+		u.setDevice(m.Device, d)
 	}
 	d.cursor = max(d.cursor, cursor)
 	d.lastSeen = time.Now()

@@ -77,12 +77,12 @@ func (u *user) flush(ctx actor.Context) {
 		// activity wait: nothing is numbered, so the grain goes on serving
 		// reads and keeps them for a later flush. Callers waiting on
 		// their durability are not answered and retry.
-		u.log.Warn("user write refused; kept for a later flush", "err", err)
+		u.log.Warn("user write refused; kept for a later flush", "user", u.id, "err", err)
 		u.requeue(w)
 		return
 	}
 	if err != nil {
-		u.log.Error("user write failed; restarting the grain", "err", err)
+		u.log.Error("user write failed; restarting the grain", "user", u.id, "err", err)
 		u.broken = true
 		ctx.Stop(ctx.Self()) // callers waiting on an Ack time out and retry
 		return
@@ -234,7 +234,7 @@ func (u *user) deliver(ctx actor.Context, d *pb.Deliver) {
 	}
 	if uc.large {
 		// Read fan-out: only the sender hears of its own messages here.
-		u.advanceRead(ctx, d.Conv, uc, own, "")
+		u.readOwn(ctx, d.Conv, uc, own)
 		u.afterDurable(ctx, func() { respond(ctx, sender, &pb.Ack{}) })
 		return
 	}
@@ -248,7 +248,7 @@ func (u *user) deliver(ctx actor.Context, d *pb.Deliver) {
 	})
 	// The same rule in both fan-out modes, so unread means the same
 	// thing whatever the group's size.
-	u.advanceRead(ctx, d.Conv, uc, own, "")
+	u.readOwn(ctx, d.Conv, uc, own)
 }
 
 // setLarge switches a conversation's unread bookkeeping when the group

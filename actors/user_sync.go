@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/prometheus/client_golang/prometheus"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/storage"
@@ -139,6 +140,34 @@ func (u *user) markRead(ctx actor.Context, m *pb.MarkRead) {
 	u.afterDurable(ctx, func() {
 		respond(ctx, sender, &pb.MarkReadResponse{ReadSeq: uc.readSeq, TotalUnread: u.totalUnread()})
 	})
+}
+
+// readOwn moves the read cursor over the user's own newest message in a
+// Deliver: sending implies having read up to it. When that clears no
+// unread message of a small conversation, the move changes no count: only
+// the cursor is written (it joins the message's own flush, and a reload
+// counts unread from it), without the inbox entry, the push to the other
+// devices and the receipt to the other side, which would tell nothing new
+// (every message of the other side up to it was read and receipted).
+func (u *user) readOwn(ctx actor.Context, conv string, uc *userConv, own uint64) {
+	seq := min(own, uc.lastSeq)
+	if seq <= uc.readSeq {
+		return
+	}
+	if uc.large || (len(uc.unread) > 0 && uc.unread[0] <= seq) {
+		u.advanceRead(ctx, conv, uc, seq, "")
+		return
+	}
+	uc.readSeq = seq
+	if u.reads == nil {
+		u.reads = map[string]uint64{}
+	}
+	u.reads[conv] = seq
+	ownReadsQuiet.Inc()
+	if u.rt.cfg.OnRead != nil {
+		u.rt.cfg.OnRead(u.id, conv, seq)
+	}
+	u.scheduleFlush(ctx)
 }
 
 // advanceRead moves the read cursor (never backwards, never past the last
@@ -279,3 +308,12 @@ func (u *user) setOwnFlag(conv string, set func(context.Context, *userConv) erro
 	}
 	return nil
 }
+
+// ownReadsQuiet counts the read cursor moves over the user's own message
+// that wrote only the cursor (readOwn).
+var ownReadsQuiet = prometheus.NewCounter(prometheus.CounterOpts{
+	Name: "switchboard_own_reads_quiet_total",
+	Help: "Read cursor moves over the user's own message that changed no unread count: cursor written, no inbox entry, push or receipt.",
+})
+
+func init() { prometheus.MustRegister(ownReadsQuiet) }

@@ -398,7 +398,7 @@ func (c *conn) writeLoop() {
 	var (
 		buf    []byte
 		ctl    []proto.Message
-		pushes []*wirepb.Push
+		pushes []pushItem
 	)
 	for {
 		c.outMu.Lock()
@@ -431,9 +431,15 @@ func (c *conn) writeLoop() {
 			buf = c.appendFrame(buf, m)
 			ctl[i] = nil
 		}
-		for i, p := range pushes {
-			buf = c.appendFrame(buf, p)
-			pushes[i] = nil
+		for i, it := range pushes {
+			if it.frame != nil {
+				buf = append(buf, it.frame...)
+				framesOutPush.Inc()
+				metricPushes.Inc()
+			} else {
+				buf = c.appendFrame(buf, it.p)
+			}
+			pushes[i] = pushItem{}
 		}
 		if err := c.write(buf); err != nil {
 			c.outMu.Lock()
@@ -531,6 +537,46 @@ func (c *conn) Push(p *pb.Push) {
 	}
 	c.q.enqueue(w, ref)
 	c.kick()
+}
+
+// PushShared queues a push shared by the connections of a group's
+// members on this node: the first connection to take it encodes its frame
+// and the others write the same bytes.
+var _ session.SharedSink = (*conn)(nil)
+
+func (c *conn) PushShared(sp *session.SharedPush) {
+	maxFrame := c.s.cfg.MaxFrame
+	f, _ := sp.Encoded(func(p *pb.Push) any { return encodeShared(p, maxFrame) }).(*sharedFrame)
+	if f == nil || f.max != maxFrame || f.direct {
+		c.Push(sp.Push) // encoded by another kind of sink, or needs a delivery ref
+		return
+	}
+	if f.w == nil {
+		return // an event the wire does not know
+	}
+	c.q.enqueueFrame(f.w, f.frame, nil)
+	c.kick()
+}
+
+// sharedFrame is a shared push encoded once: its frame, nil when it does
+// not fit max (the writer then logs and drops it as any other).
+type sharedFrame struct {
+	w      *wirepb.Push
+	frame  []byte
+	max    int
+	direct bool // a direct conversation's: each connection tracks its delivery
+}
+
+func encodeShared(p *pb.Push, maxFrame int) *sharedFrame {
+	w, conv, ok := wirePush(p)
+	if !ok {
+		return &sharedFrame{max: maxFrame}
+	}
+	f := &sharedFrame{w: w, max: maxFrame, direct: strings.HasPrefix(conv, "d:")}
+	if frame, err := wirepb.AppendServerFrame(nil, w, maxFrame); err == nil {
+		f.frame = frame
+	}
+	return f
 }
 
 // Signal sends a best-effort signal to the client: a datagram, or a

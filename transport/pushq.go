@@ -21,7 +21,7 @@ import (
 // is acknowledged.
 type pushQueue struct {
 	mu         sync.Mutex
-	items      []*wirepb.Push // FIFO: items[head:] wait
+	items      []pushItem // FIFO: items[head:] wait
 	head       int
 	queued     int
 	maxQueued  int
@@ -43,6 +43,13 @@ type pushQueue struct {
 // unknownLost marks entries before the connection whose extent is not
 // known; only a complete sync answered after it clears them.
 const unknownLost = math.MaxUint64
+
+// pushItem is a queued push, with its frame when it was encoded already
+// (a push shared by the connections of a group's members).
+type pushItem struct {
+	p     *wirepb.Push
+	frame []byte
+}
 
 type pendingEntry struct {
 	inbox uint64
@@ -95,6 +102,12 @@ func (q *pushQueue) noteSync(r *wirepb.SyncResult) {
 // It reports false when the queue overflowed (the client will be told to
 // resync).
 func (q *pushQueue) enqueue(p *wirepb.Push, ref *msgRef) bool {
+	return q.enqueueFrame(p, nil, ref)
+}
+
+// enqueueFrame is enqueue with the push's frame encoded already (nil: the
+// writer encodes it).
+func (q *pushQueue) enqueueFrame(p *wirepb.Push, frame []byte, ref *msgRef) bool {
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
@@ -107,7 +120,7 @@ func (q *pushQueue) enqueue(p *wirepb.Push, ref *msgRef) bool {
 		metricPushOverflows.Inc()
 		return false
 	}
-	q.items = append(q.items, p)
+	q.items = append(q.items, pushItem{p: p, frame: frame})
 	q.queued++
 	if p.InboxSeq > q.floor {
 		q.addPendingLocked(p.InboxSeq, ref)
@@ -152,8 +165,8 @@ func (q *pushQueue) dropLocked(trigger uint64, forgetPending bool) {
 		}
 		q.pending = nil
 	}
-	for _, p := range q.items[q.head:] {
-		lost(p.InboxSeq)
+	for _, it := range q.items[q.head:] {
+		lost(it.p.InboxSeq)
 	}
 	q.items, q.head, q.queued = nil, 0, 0
 	// A complete sync answered before the loss does not cover it.
@@ -163,7 +176,7 @@ func (q *pushQueue) dropLocked(trigger uint64, forgetPending bool) {
 // take moves up to max waiting pushes to dst, in order, and reports
 // whether a Resync is due (with the cursor to name in it): the queue
 // overflowed since the last take.
-func (q *pushQueue) take(dst []*wirepb.Push, max int) (out []*wirepb.Push, resync bool, cursor uint64) {
+func (q *pushQueue) take(dst []pushItem, max int) (out []pushItem, resync bool, cursor uint64) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	n := min(max, len(q.items)-q.head)
