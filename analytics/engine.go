@@ -17,6 +17,7 @@ type convState struct {
 	spanStart int64     // event time of the message that opened the span
 	pending   []int64   // customer messages since the last agent message
 	sessions  []session // open sessions, oldest first
+	line      uint32    // key of the business line (LineKey); 0 if none known
 }
 
 // Engine computes the metrics. It is not safe for concurrent use: a metrics
@@ -32,6 +33,7 @@ type Engine struct {
 	keys   []string // by id; keys[0] is AllKey
 	aggs   map[aggKey]*agg
 	cache  []cached // see aggAt
+	zone   *zoneDays // local days of Config.Location; nil for UTC
 
 	late, futureN uint64
 	maxT          int64 // newest accepted event time overall; math.MinInt64 if none
@@ -60,8 +62,12 @@ func New(cfg Config) (*Engine, error) {
 		threshold: cfg.ReplyThreshold.Milliseconds(),
 		gap:       cfg.SessionGap.Milliseconds(),
 	}
+	if cfg.zoned() {
+		e.zone = &zoneDays{loc: cfg.Location}
+	}
 	for _, w := range cfg.Windows {
-		e.specs = append(e.specs, spec{size: w.Size.Milliseconds(), slide: w.Slide.Milliseconds()})
+		e.specs = append(e.specs, spec{size: w.Size.Milliseconds(), slide: w.Slide.Milliseconds(),
+			zoned: e.zone != nil && w.IsTumbling() && dayMs%w.Size.Milliseconds() == 0})
 	}
 	e.reset()
 	return e, nil
@@ -128,6 +134,11 @@ func (e *Engine) Process(ev Event) error {
 		return nil
 	}
 	cs.lastSeq = ev.Seq
+	if ev.Line != "" && cs.line == 0 {
+		// The first line a conversation names is its line: the desk keeps a
+		// conversation within one line.
+		cs.line = e.intern(LineKey(ev.Line))
+	}
 	if !ev.counts() {
 		return nil
 	}
@@ -183,7 +194,7 @@ func (e *Engine) reply(cs *convState, t int64, agent uint32) {
 	}
 	cs.spanOpen = false
 	cs.pending = cs.pending[:0]
-	e.contribute(t, agent, &c)
+	e.contribute(t, agent, cs.line, &c)
 	if e.OnSpanClosed != nil {
 		e.OnSpanClosed(e.keys[agent], time.Duration(r)*time.Millisecond)
 	}
@@ -198,7 +209,7 @@ func (e *Engine) closeSessions(conv string, cs *convState) {
 	for n < len(cs.sessions) && cs.sessions[n].last+e.gap < wm {
 		s := &cs.sessions[n]
 		c := s.contribution()
-		e.contribute(s.first, s.agent, &c)
+		e.contribute(s.first, s.agent, cs.line, &c)
 		if e.OnSessionClosed != nil {
 			e.OnSessionClosed(e.describe(conv, s))
 		}
@@ -231,6 +242,14 @@ func (e *Engine) OpenSessions(conv string) []Session {
 		out = append(out, e.describe(conv, &cs.sessions[i]))
 	}
 	return out
+}
+
+// sessionHorizon is the global watermark less L: an open session whose
+// last+gap is before it is closed by the watermark of the whole stream
+// (see Rows), even while its own conversation is quiet.
+func (e *Engine) sessionHorizon() (int64, bool) {
+	wm, ok := e.watermark()
+	return wm - e.lateness, ok
 }
 
 // Watermark returns the global watermark, the newest accepted event time

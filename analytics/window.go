@@ -1,7 +1,11 @@
 package analytics
 
-// spec is a WindowSpec in milliseconds.
-type spec struct{ size, slide int64 }
+// spec is a WindowSpec in milliseconds. A zoned spec is a tumbling family
+// whose size divides a day, aligned to local midnight in Config.Location.
+type spec struct {
+	size, slide int64
+	zoned       bool
+}
 
 // floorDiv rounds towards negative infinity so that windows before 1970
 // align like the others.
@@ -19,10 +23,33 @@ func (s spec) firstStart(t int64) int64 {
 	return (floorDiv(t-s.size, s.slide) + 1) * s.slide
 }
 
+// starts returns the first and the last start of the windows of family s
+// containing t; the others lie every slide in between.
+func (e *Engine) starts(s spec, t int64) (first, last int64) {
+	if s.zoned {
+		from, _ := e.zone.day(t)
+		start := from + floorDiv(t-from, s.size)*s.size
+		return start, start
+	}
+	return s.firstStart(t), floorDiv(t, s.slide) * s.slide
+}
+
+// end returns the end of the window of family s starting at start. A zoned
+// window ends at the next local midnight at the latest: a 23- or 25-hour
+// day holds 23 or 25 hourly windows, and its last window of a size that
+// does not fit is shorter.
+func (e *Engine) end(s spec, start int64) int64 {
+	if !s.zoned {
+		return start + s.size
+	}
+	_, upto := e.zone.day(start)
+	return min(start+s.size, upto)
+}
+
 // aggKey identifies one (window family, key, window) aggregate.
 type aggKey struct {
 	start int64
-	key   uint32 // 0 is AllKey, else an interned agent
+	key   uint32 // 0 is AllKey, else an interned agent or line key
 	spec  uint16
 }
 
@@ -56,13 +83,17 @@ func (a *agg) add(b *agg) {
 }
 
 // contribute adds c to every window of every family containing t, for the
-// given key and for AllKey.
-func (e *Engine) contribute(t int64, key uint32, c *agg) {
+// given agent and business line (0: none) and for AllKey.
+func (e *Engine) contribute(t int64, agent, line uint32, c *agg) {
 	for i, s := range e.specs {
-		for start := s.firstStart(t); start <= t; start += s.slide {
+		first, last := e.starts(s, t)
+		for start := first; start <= last; start += s.slide {
 			e.aggAt(aggKey{start: start, key: 0, spec: uint16(i)}).add(c)
-			if key != 0 {
-				e.aggAt(aggKey{start: start, key: key, spec: uint16(i)}).add(c)
+			if agent != 0 {
+				e.aggAt(aggKey{start: start, key: agent, spec: uint16(i)}).add(c)
+			}
+			if line != 0 {
+				e.aggAt(aggKey{start: start, key: line, spec: uint16(i)}).add(c)
 			}
 		}
 	}
@@ -81,7 +112,7 @@ type cached struct {
 
 func (e *Engine) aggAt(k aggKey) *agg {
 	ways := len(e.specs) * cacheWays
-	slot := int(k.key)*ways + int(k.spec)*cacheWays + int(uint64(k.start/e.specs[k.spec].slide)&(cacheWays-1))
+	slot := int(k.key)*ways + int(k.spec)*cacheWays + int(uint64(floorDiv(k.start, e.specs[k.spec].slide))&(cacheWays-1))
 	c := &e.cache[slot]
 	if c.a != nil && c.start == k.start {
 		return c.a
