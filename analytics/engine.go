@@ -32,7 +32,7 @@ type Engine struct {
 	keyIDs map[string]uint32
 	keys   []string // by id; keys[0] is AllKey
 	aggs   map[aggKey]*agg
-	cache  []cached // see aggAt
+	cache  []cached  // see aggAt
 	zone   *zoneDays // local days of Config.Location; nil for UTC
 
 	late, futureN uint64

@@ -99,7 +99,7 @@ func randomTrace(rng *rand.Rand, cfg Config) map[string][]Event {
 // changes (New York: 23- and 25-hour days; Lord Howe: a 30-minute shift)
 // and local midnights (Kolkata: +05:30, no DST).
 var zoneEdges = map[string][]time.Time{
-	"America/New_York":   {time.Date(2024, 3, 10, 7, 0, 0, 0, time.UTC), time.Date(2024, 11, 3, 6, 0, 0, 0, time.UTC), time.Date(2024, 3, 10, 5, 0, 0, 0, time.UTC)},
+	"America/New_York":    {time.Date(2024, 3, 10, 7, 0, 0, 0, time.UTC), time.Date(2024, 11, 3, 6, 0, 0, 0, time.UTC), time.Date(2024, 3, 10, 5, 0, 0, 0, time.UTC)},
 	"Australia/Lord_Howe": {time.Date(2024, 4, 6, 15, 0, 0, 0, time.UTC), time.Date(2024, 10, 5, 15, 30, 0, 0, time.UTC)},
 	"Asia/Kolkata":        {time.Date(2024, 3, 1, 18, 30, 0, 0, time.UTC)},
 }
