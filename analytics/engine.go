@@ -32,8 +32,7 @@ type Engine struct {
 	keyIDs map[string]uint32
 	keys   []string // by id; keys[0] is AllKey
 	aggs   map[aggKey]*agg
-	cache  []cached  // see aggAt
-	zone   *zoneDays // local days of Config.Location; nil for UTC
+	cache  []cached // see aggAt
 
 	late, futureN uint64
 	maxT          int64 // newest accepted event time overall; math.MinInt64 if none
@@ -62,12 +61,12 @@ func New(cfg Config) (*Engine, error) {
 		threshold: cfg.ReplyThreshold.Milliseconds(),
 		gap:       cfg.SessionGap.Milliseconds(),
 	}
-	if cfg.zoned() {
-		e.zone = &zoneDays{loc: cfg.Location}
-	}
 	for _, w := range cfg.Windows {
-		e.specs = append(e.specs, spec{size: w.Size.Milliseconds(), slide: w.Slide.Milliseconds(),
-			zoned: e.zone != nil && w.IsTumbling() && dayMs%w.Size.Milliseconds() == 0})
+		s := spec{size: w.Size.Milliseconds(), slide: w.Slide.Milliseconds()}
+		if cfg.zoned() && w.IsTumbling() && dayMs%s.size == 0 {
+			s.zone = &zoneWindows{loc: cfg.Location, size: s.size}
+		}
+		e.specs = append(e.specs, s)
 	}
 	e.reset()
 	return e, nil

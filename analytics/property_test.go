@@ -104,6 +104,35 @@ var zoneEdges = map[string][]time.Time{
 	"Asia/Kolkata":        {time.Date(2024, 3, 1, 18, 30, 0, 0, time.UTC)},
 }
 
+// zoneBoundaries lists, minute by minute from a week before the zone's
+// first edge to a week after its last, the instants at which the local
+// clock reaches or jumps over a multiple of size (sizes here are whole
+// minutes and the tz database changes offsets on whole minutes).
+func zoneBoundaries(loc *time.Location, size int64) []int64 {
+	key := fmt.Sprint(loc, size)
+	if bs, ok := boundaryCache[key]; ok {
+		return bs
+	}
+	edges := zoneEdges[loc.String()]
+	from := slices.MinFunc(edges, time.Time.Compare).Add(-7 * 24 * time.Hour).UnixMilli()
+	to := slices.MaxFunc(edges, time.Time.Compare).Add(7 * 24 * time.Hour).UnixMilli()
+	wall := func(t int64) int64 {
+		_, off := time.UnixMilli(t).In(loc).Zone()
+		return t + int64(off)*1000
+	}
+	var bs []int64
+	for x := from; x < to; x += 60000 {
+		w, before := wall(x), wall(x-60000)+60000-1 // the offset holds through the minute before x
+		if w%size == 0 || before/size < w/size {
+			bs = append(bs, x)
+		}
+	}
+	boundaryCache[key] = bs
+	return bs
+}
+
+var boundaryCache = map[string][]int64{}
+
 func loadZone(tb testing.TB, name string) *time.Location {
 	tb.Helper()
 	loc, err := time.LoadLocation(name)
@@ -303,11 +332,9 @@ func reference(cfg Config, trace map[string][]Event) referenceResult {
 	windows := func(w WindowSpec, t int64) [][2]int64 {
 		size, slide := ms(w.Size), ms(w.Slide)
 		if cfg.Location != nil && cfg.Location.String() != "UTC" && w.IsTumbling() && dayMs%size == 0 {
-			y, m, d := time.UnixMilli(t).In(cfg.Location).Date()
-			mid := time.Date(y, m, d, 0, 0, 0, 0, cfg.Location).UnixMilli()
-			next := time.Date(y, m, d+1, 0, 0, 0, 0, cfg.Location).UnixMilli()
-			start := mid + (t-mid)/size*size
-			return [][2]int64{{start, min(start+size, next)}}
+			bs := zoneBoundaries(cfg.Location, size)
+			i, _ := slices.BinarySearch(bs, t+1) // bs[i-1] <= t < bs[i]
+			return [][2]int64{{bs[i-1], bs[i]}}
 		}
 		var out [][2]int64
 		for k := int64(math.Floor(float64(t) / float64(slide))); k*slide+size > t; k-- {

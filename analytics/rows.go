@@ -101,8 +101,7 @@ func (e *Engine) Rows(q Query) []Row {
 	wm, hasWM := e.watermark()
 	rows := make([]Row, 0, len(sel))
 	for k, a := range sel {
-		sp := e.specs[k.spec]
-		end := e.end(sp, k.start)
+		end := e.end(int(k.spec), k.start)
 		rows = append(rows, a.row(e.keys[k.key], k.start, end, e.cfg.Windows[k.spec],
 			hasWM && !a.open && wm >= end+e.lateness))
 	}
@@ -129,7 +128,7 @@ func (e *Engine) Report(q Query) Report {
 // open marks them not final.
 func (e *Engine) overlay(sel map[aggKey]*queried, want func(aggKey) bool, t int64, agent, line uint32, c *agg, open bool) {
 	for i, s := range e.specs {
-		first, last := e.starts(s, t)
+		first, last := e.starts(i, t)
 		for start := first; start <= last; start += s.slide {
 			for j, kk := range [3]uint32{0, agent, line} {
 				if j > 0 && kk == 0 {
@@ -187,7 +186,7 @@ func (e *Engine) Prune(before time.Time) int {
 	b := before.UnixMilli()
 	n := 0
 	for k := range e.aggs {
-		if e.end(e.specs[k.spec], k.start) <= b {
+		if e.end(int(k.spec), k.start) <= b {
 			delete(e.aggs, k)
 			n++
 		}

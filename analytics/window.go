@@ -1,10 +1,11 @@
 package analytics
 
 // spec is a WindowSpec in milliseconds. A zoned spec is a tumbling family
-// whose size divides a day, aligned to local midnight in Config.Location.
+// whose size divides a day, aligned to the local wall clock in
+// Config.Location.
 type spec struct {
 	size, slide int64
-	zoned       bool
+	zone        *zoneWindows // nil: aligned to the epoch
 }
 
 // floorDiv rounds towards negative infinity so that windows before 1970
@@ -23,27 +24,25 @@ func (s spec) firstStart(t int64) int64 {
 	return (floorDiv(t-s.size, s.slide) + 1) * s.slide
 }
 
-// starts returns the first and the last start of the windows of family s
+// starts returns the first and the last start of the windows of family i
 // containing t; the others lie every slide in between.
-func (e *Engine) starts(s spec, t int64) (first, last int64) {
-	if s.zoned {
-		from, _ := e.zone.day(t)
-		start := from + floorDiv(t-from, s.size)*s.size
+func (e *Engine) starts(i int, t int64) (first, last int64) {
+	s := &e.specs[i]
+	if s.zone != nil {
+		start, _ := s.zone.window(t)
 		return start, start
 	}
 	return s.firstStart(t), floorDiv(t, s.slide) * s.slide
 }
 
-// end returns the end of the window of family s starting at start. A zoned
-// window ends at the next local midnight at the latest: a 23- or 25-hour
-// day holds 23 or 25 hourly windows, and its last window of a size that
-// does not fit is shorter.
-func (e *Engine) end(s spec, start int64) int64 {
-	if !s.zoned {
+// end returns the end of the window of family i starting at start.
+func (e *Engine) end(i int, start int64) int64 {
+	s := &e.specs[i]
+	if s.zone == nil {
 		return start + s.size
 	}
-	_, upto := e.zone.day(start)
-	return min(start+s.size, upto)
+	_, end := s.zone.window(start)
+	return end
 }
 
 // aggKey identifies one (window family, key, window) aggregate.
@@ -86,7 +85,7 @@ func (a *agg) add(b *agg) {
 // given agent and business line (0: none) and for AllKey.
 func (e *Engine) contribute(t int64, agent, line uint32, c *agg) {
 	for i, s := range e.specs {
-		first, last := e.starts(s, t)
+		first, last := e.starts(i, t)
 		for start := first; start <= last; start += s.slide {
 			e.aggAt(aggKey{start: start, key: 0, spec: uint16(i)}).add(c)
 			if agent != 0 {
