@@ -61,6 +61,23 @@ type Config struct {
 	// Windows are the window families aggregated. Default tumbling 1 min
 	// and 1 h.
 	Windows []WindowSpec
+	// Location aligns the tumbling families whose size divides a day to
+	// local midnight in this IANA time zone (a desk reports per local day).
+	// Other families stay aligned to the Unix epoch. Nil means UTC.
+	Location *time.Location
+}
+
+// zoned reports whether windows need the time-zone database.
+func (c Config) zoned() bool {
+	return c.Location != nil && c.Location != time.UTC && c.Location.String() != "UTC"
+}
+
+// zoneName is the location as the snapshot records it; "" for UTC.
+func (c Config) zoneName() string {
+	if !c.zoned() {
+		return ""
+	}
+	return c.Location.String()
 }
 
 // DefaultConfig returns the documented defaults.

@@ -17,6 +17,7 @@ type convState struct {
 	spanStart int64     // event time of the message that opened the span
 	pending   []int64   // customer messages since the last agent message
 	sessions  []session // open sessions, oldest first
+	line      uint32    // key of the business line (LineKey); 0 if none known
 }
 
 // Engine computes the metrics. It is not safe for concurrent use: a metrics
@@ -61,7 +62,11 @@ func New(cfg Config) (*Engine, error) {
 		gap:       cfg.SessionGap.Milliseconds(),
 	}
 	for _, w := range cfg.Windows {
-		e.specs = append(e.specs, spec{size: w.Size.Milliseconds(), slide: w.Slide.Milliseconds()})
+		s := spec{size: w.Size.Milliseconds(), slide: w.Slide.Milliseconds()}
+		if cfg.zoned() && w.IsTumbling() && dayMs%s.size == 0 {
+			s.zone = &zoneWindows{loc: cfg.Location, size: s.size}
+		}
+		e.specs = append(e.specs, s)
 	}
 	e.reset()
 	return e, nil
@@ -128,6 +133,11 @@ func (e *Engine) Process(ev Event) error {
 		return nil
 	}
 	cs.lastSeq = ev.Seq
+	if ev.Line != "" && cs.line == 0 {
+		// The first line a conversation names is its line: the desk keeps a
+		// conversation within one line.
+		cs.line = e.intern(LineKey(ev.Line))
+	}
 	if !ev.counts() {
 		return nil
 	}
@@ -183,7 +193,7 @@ func (e *Engine) reply(cs *convState, t int64, agent uint32) {
 	}
 	cs.spanOpen = false
 	cs.pending = cs.pending[:0]
-	e.contribute(t, agent, &c)
+	e.contribute(t, agent, cs.line, &c)
 	if e.OnSpanClosed != nil {
 		e.OnSpanClosed(e.keys[agent], time.Duration(r)*time.Millisecond)
 	}
@@ -198,7 +208,7 @@ func (e *Engine) closeSessions(conv string, cs *convState) {
 	for n < len(cs.sessions) && cs.sessions[n].last+e.gap < wm {
 		s := &cs.sessions[n]
 		c := s.contribution()
-		e.contribute(s.first, s.agent, &c)
+		e.contribute(s.first, s.agent, cs.line, &c)
 		if e.OnSessionClosed != nil {
 			e.OnSessionClosed(e.describe(conv, s))
 		}
@@ -231,6 +241,14 @@ func (e *Engine) OpenSessions(conv string) []Session {
 		out = append(out, e.describe(conv, &cs.sessions[i]))
 	}
 	return out
+}
+
+// sessionHorizon is the global watermark less L: an open session whose
+// last+gap is before it is closed by the watermark of the whole stream
+// (see Rows), even while its own conversation is quiet.
+func (e *Engine) sessionHorizon() (int64, bool) {
+	wm, ok := e.watermark()
+	return wm - e.lateness, ok
 }
 
 // Watermark returns the global watermark, the newest accepted event time

@@ -1,8 +1,11 @@
 package analytics
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/switchboard-im/switchboard/storage"
@@ -14,6 +17,17 @@ var ErrInvalidEvent = errors.New("metrics: invalid event")
 
 // AllKey is the aggregation key that covers every agent.
 const AllKey = "*"
+
+// LinePrefix starts the key of a business line's rows: "line:cars" covers
+// every agent's work in conversations of the line "cars". User ids cannot
+// contain ':', so line keys never meet agent ids.
+const LinePrefix = "line:"
+
+// maxLineLen bounds a business line's name.
+const maxLineLen = 64
+
+// LineKey is the row key of a business line.
+func LineKey(line string) string { return LinePrefix + line }
 
 // maxAbsMillis bounds event times (about ±35,000 years) so that the
 // millisecond arithmetic can never overflow.
@@ -27,6 +41,10 @@ type Event struct {
 	Role     storage.SenderRole
 	ClientTS time.Time // the client's send time; zero if unknown
 	ServerTS time.Time // the server's receive time
+	// Line is the business line the event places its conversation in (the
+	// desk's session start names it); empty for most events. The first
+	// line a conversation gets is kept.
+	Line string
 }
 
 // EventFromMessage converts a stored message. System messages and recall
@@ -39,7 +57,38 @@ func EventFromMessage(m storage.Message) Event {
 	if m.Kind == storage.MsgSystem || m.Kind == storage.MsgRecall {
 		role = storage.SenderSystem
 	}
-	return Event{Conv: m.ConvID, Seq: m.Seq, Sender: m.Sender, Role: role, ClientTS: m.ClientTS, ServerTS: m.ServerTS}
+	return Event{Conv: m.ConvID, Seq: m.Seq, Sender: m.Sender, Role: role, ClientTS: m.ClientTS, ServerTS: m.ServerTS,
+		Line: LineOf(m)}
+}
+
+// LineOf returns the business line a desk session-start system message
+// names ({"desk":"start","line":"cars",…}, docs/DESK.md), or "". A body
+// that is not such a message, or a line that is not a valid name, gives "".
+func LineOf(m storage.Message) string {
+	if m.Kind != storage.MsgSystem || len(m.Body) == 0 || m.Body[0] != '{' || !bytes.Contains(m.Body, []byte(`"start"`)) {
+		return ""
+	}
+	var b struct {
+		Desk string `json:"desk"`
+		Line string `json:"line"`
+	}
+	if json.Unmarshal(m.Body, &b) != nil || b.Desk != "start" || !validLine(b.Line) {
+		return ""
+	}
+	return b.Line
+}
+
+// validLine: 1–64 bytes of letters, digits, '_', '-' and '.'.
+func validLine(s string) bool {
+	if s == "" || len(s) > maxLineLen {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
 }
 
 // counts reports whether the event takes part in the metrics.
@@ -58,8 +107,11 @@ func (ev *Event) check() error {
 		return fmt.Errorf("%w: conversation %q seq %d: no server time", ErrInvalidEvent, ev.Conv, ev.Seq)
 	case !inRange(ev.ServerTS) || !inRange(ev.ClientTS):
 		return fmt.Errorf("%w: conversation %q seq %d: time out of range", ErrInvalidEvent, ev.Conv, ev.Seq)
-	case ev.Role == storage.SenderAgent && (ev.Sender == "" || ev.Sender == AllKey):
+	case ev.Role == storage.SenderAgent && (ev.Sender == "" || ev.Sender == AllKey || strings.HasPrefix(ev.Sender, LinePrefix)):
 		return fmt.Errorf("%w: conversation %q seq %d: agent id %q", ErrInvalidEvent, ev.Conv, ev.Seq, ev.Sender)
+	case ev.Line != "" && !validLine(ev.Line):
+		return fmt.Errorf("%w: conversation %q seq %d: business line %q (want 1-%d of letters, digits, _ - .)",
+			ErrInvalidEvent, ev.Conv, ev.Seq, ev.Line, maxLineLen)
 	}
 	return nil
 }

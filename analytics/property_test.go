@@ -31,14 +31,26 @@ func seed() uint64 {
 // gap, transfers, and system messages.
 func randomTrace(rng *rand.Rand, cfg Config) map[string][]Event {
 	agents := []string{"a1", "a2", "a3", "a4"}
+	lines := []string{"cars", "homes", "jobs"}
 	gap := cfg.SessionGap
 	trace := make(map[string][]Event)
+	// In a time zone, start near one of its DST changes or local midnight.
+	start := base
+	if cfg.zoned() {
+		start = zoneEdges[cfg.Location.String()][rng.IntN(len(zoneEdges[cfg.Location.String()]))].Add(-2 * time.Hour)
+	}
 	for c := range 1 + rng.IntN(6) {
 		conv := fmt.Sprintf("conv-%d", c)
-		server := base.Add(time.Duration(rng.IntN(7200)) * time.Second)
+		server := start.Add(time.Duration(rng.IntN(7200)) * time.Second)
 		agent := agents[rng.IntN(len(agents))]
 		var evs []Event
-		for i := range rng.IntN(80) {
+		// Most conversations come from the desk: a session start naming
+		// the business line comes first.
+		if rng.IntN(4) > 0 {
+			evs = append(evs, Event{Conv: conv, Seq: 1, Role: storage.SenderSystem, ServerTS: server, Line: lines[rng.IntN(len(lines))]})
+		}
+		n := len(evs) + rng.IntN(80)
+		for i := len(evs); i < n; i++ {
 			switch r := rng.IntN(20); {
 			case r < 10:
 				server = server.Add(time.Duration(rng.IntN(5000)) * time.Millisecond)
@@ -61,6 +73,9 @@ func randomTrace(rng *rand.Rand, cfg Config) map[string][]Event {
 				ev.Role, ev.Sender = storage.SenderAgent, agent
 			case r < 19:
 				ev.Role = storage.SenderSystem
+				if len(evs) > 0 && evs[0].Line != "" && rng.IntN(4) == 0 {
+					ev.Line = lines[rng.IntN(len(lines))] // a later start: the first line stays
+				}
 			default:
 				ev.Role = storage.SenderUnspecified
 			}
@@ -80,9 +95,67 @@ func randomTrace(rng *rand.Rand, cfg Config) map[string][]Event {
 	return trace
 }
 
+// zoneEdges are instants around which time-zone traces start: DST
+// changes (New York: 23- and 25-hour days; Lord Howe: a 30-minute shift)
+// and local midnights (Kolkata: +05:30, no DST).
+var zoneEdges = map[string][]time.Time{
+	"America/New_York":    {time.Date(2024, 3, 10, 7, 0, 0, 0, time.UTC), time.Date(2024, 11, 3, 6, 0, 0, 0, time.UTC), time.Date(2024, 3, 10, 5, 0, 0, 0, time.UTC)},
+	"Australia/Lord_Howe": {time.Date(2024, 4, 6, 15, 0, 0, 0, time.UTC), time.Date(2024, 10, 5, 15, 30, 0, 0, time.UTC)},
+	"Asia/Kolkata":        {time.Date(2024, 3, 1, 18, 30, 0, 0, time.UTC)},
+}
+
+// zoneBoundaries lists, minute by minute from a week before the zone's
+// first edge to a week after its last, the instants at which the local
+// clock reaches or jumps over a multiple of size (sizes here are whole
+// minutes and the tz database changes offsets on whole minutes).
+func zoneBoundaries(loc *time.Location, size int64) []int64 {
+	key := fmt.Sprint(loc, size)
+	if bs, ok := boundaryCache[key]; ok {
+		return bs
+	}
+	edges := zoneEdges[loc.String()]
+	from := slices.MinFunc(edges, time.Time.Compare).Add(-7 * 24 * time.Hour).UnixMilli()
+	to := slices.MaxFunc(edges, time.Time.Compare).Add(7 * 24 * time.Hour).UnixMilli()
+	wall := func(t int64) int64 {
+		_, off := time.UnixMilli(t).In(loc).Zone()
+		return t + int64(off)*1000
+	}
+	var bs []int64
+	for x := from; x < to; x += 60000 {
+		w, before := wall(x), wall(x-60000)+60000-1 // the offset holds through the minute before x
+		if w%size == 0 || before/size < w/size {
+			bs = append(bs, x)
+		}
+	}
+	boundaryCache[key] = bs
+	return bs
+}
+
+var boundaryCache = map[string][]int64{}
+
+func loadZone(tb testing.TB, name string) *time.Location {
+	tb.Helper()
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		tb.Fatalf("time zone %s: %v", name, err)
+	}
+	return loc
+}
+
 func randomConfig(rng *rand.Rand) Config {
 	cfg := DefaultConfig()
 	cfg.Windows = append(cfg.Windows, Sliding(30*time.Second, 15*time.Second))
+	if rng.IntN(2) == 0 {
+		cfg.Windows = append(cfg.Windows, Tumbling(24*time.Hour), Tumbling(45*time.Minute), Tumbling(7*time.Hour))
+	}
+	if z := rng.IntN(5); z < 3 {
+		name := []string{"America/New_York", "Australia/Lord_Howe", "Asia/Kolkata"}[z]
+		loc, err := time.LoadLocation(name)
+		if err != nil {
+			panic(err)
+		}
+		cfg.Location = loc
+	}
 	if rng.IntN(2) == 0 {
 		cfg.AllowedLateness = 2 * time.Second
 	}
@@ -252,26 +325,49 @@ func reference(cfg Config, trace map[string][]Event) referenceResult {
 	ms := func(d time.Duration) int64 { return d.Milliseconds() }
 	b, l, gap, thr := ms(cfg.OutOfOrderness), ms(cfg.AllowedLateness), ms(cfg.SessionGap), ms(cfg.ReplyThreshold)
 	aggs := make(map[refKey]*refAgg)
-	place := func(t int64, agent string, c agg, open bool) {
+	ends := make(map[refKey]int64)
+	dayMs := int64(24 * time.Hour / time.Millisecond)
+	// windows lists the [start, end) of family w containing t: on the epoch
+	// grid, or within the local day for a zoned tumbling family.
+	windows := func(w WindowSpec, t int64) [][2]int64 {
+		size, slide := ms(w.Size), ms(w.Slide)
+		if cfg.Location != nil && cfg.Location.String() != "UTC" && w.IsTumbling() && dayMs%size == 0 {
+			bs := zoneBoundaries(cfg.Location, size)
+			i, _ := slices.BinarySearch(bs, t+1) // bs[i-1] <= t < bs[i]
+			return [][2]int64{{bs[i-1], bs[i]}}
+		}
+		var out [][2]int64
+		for k := int64(math.Floor(float64(t) / float64(slide))); k*slide+size > t; k-- {
+			out = append(out, [2]int64{k * slide, k*slide + size})
+		}
+		return out
+	}
+	place := func(t int64, agent, line string, c agg, open bool) {
 		for i, w := range cfg.Windows {
-			size, slide := ms(w.Size), ms(w.Slide)
-			for k := int64(math.Floor(float64(t) / float64(slide))); k*slide+size > t; k-- {
-				for _, key := range []string{AllKey, agent} {
+			for _, win := range windows(w, t) {
+				for _, key := range []string{AllKey, agent, line} {
 					if key == "" {
 						continue
 					}
-					rk := refKey{i, key, k * slide}
+					rk := refKey{i, key, win[0]}
 					a := aggs[rk]
 					if a == nil {
 						a = &refAgg{}
 						aggs[rk] = a
 					}
+					ends[rk] = win[1]
 					a.add(&c)
 					a.open = a.open || open
 				}
 			}
 		}
 	}
+	type refSession struct {
+		t, last     int64
+		owner, line string
+		c           agg
+	}
+	var sessions []refSession
 	maxT := int64(math.MinInt64)
 	type accepted struct {
 		t        int64
@@ -282,7 +378,11 @@ func reference(cfg Config, trace map[string][]Event) referenceResult {
 	for _, id := range sortedConvs(trace) {
 		var acc []accepted
 		newest, has := int64(0), false
+		line := ""
 		for _, ev := range trace[id] {
+			if line == "" && ev.Line != "" {
+				line = LineKey(ev.Line)
+			}
 			if ev.Role != storage.SenderCustomer && ev.Role != storage.SenderAgent {
 				continue
 			}
@@ -331,7 +431,7 @@ func reference(cfg Config, trace map[string][]Event) referenceResult {
 					c.msgTimely++
 				}
 			}
-			place(a.t, a.agent, c, false)
+			place(a.t, a.agent, line, c, false)
 			open = open[:0]
 		}
 		// Sessions in event time.
@@ -353,13 +453,18 @@ func reference(cfg Config, trace map[string][]Event) referenceResult {
 					break
 				}
 			}
-			place(s[0].t, owner, c, s[len(s)-1].t+gap >= newest-b-l)
+			sessions = append(sessions, refSession{t: s[0].t, last: s[len(s)-1].t, owner: owner, line: line, c: c})
 			i = j
 		}
 	}
+	// A session is open until the global watermark less L passes its
+	// last message + gap.
+	for _, s := range sessions {
+		place(s.t, s.owner, s.line, s.c, s.last+gap >= maxT-b-l)
+	}
 	for k, a := range aggs {
 		w := cfg.Windows[k.spec]
-		end := k.start + ms(w.Size)
+		end := ends[k]
 		final := maxT != math.MinInt64 && !a.open && maxT-b >= end+l
 		q := queried{agg: a.agg}
 		res.rows = append(res.rows, q.row(k.key, k.start, end, w, final))

@@ -24,8 +24,8 @@ type Row struct {
 	AvgSessionMs       float64   `json:"avg_session_ms"`
 	AvgSessionMessages float64   `json:"avg_session_messages"`
 	AvgFirstResponseMs float64   `json:"avg_first_response_ms"`
-	// Final: the watermark has passed WindowEnd+L and no open session
-	// contributes to the row.
+	// Final: the watermark has passed WindowEnd+L and no session that the
+	// watermark has not closed contributes to the row.
 	Final bool `json:"final"`
 	// Window is the family the row belongs to (not in the JSON shape; the
 	// size is WindowEnd − WindowStart).
@@ -86,19 +86,22 @@ func (e *Engine) Rows(q Query) []Row {
 			sel[k] = &queried{agg: *a}
 		}
 	}
+	// A session still open in its conversation counts as it stands. It
+	// holds its rows open only until the global watermark passes its
+	// last+gap+L: a quiet conversation does not keep "*" open for ever.
+	horizon, _ := e.sessionHorizon()
 	for _, cs := range e.convs {
 		for i := range cs.sessions {
 			s := &cs.sessions[i]
 			c := s.contribution()
-			e.overlay(sel, want, s.first, s.agent, &c)
+			e.overlay(sel, want, s.first, s.agent, cs.line, &c, s.last+e.gap >= horizon)
 		}
 	}
 
 	wm, hasWM := e.watermark()
 	rows := make([]Row, 0, len(sel))
 	for k, a := range sel {
-		sp := e.specs[k.spec]
-		end := k.start + sp.size
+		end := e.end(int(k.spec), k.start)
 		rows = append(rows, a.row(e.keys[k.key], k.start, end, e.cfg.Windows[k.spec],
 			hasWM && !a.open && wm >= end+e.lateness))
 	}
@@ -121,11 +124,16 @@ func (e *Engine) Report(q Query) Report {
 	return Report{LateEvents: e.late, FutureEvents: e.futureN, Rows: e.Rows(q)}
 }
 
-// overlay adds an open session's contribution to the selected windows.
-func (e *Engine) overlay(sel map[aggKey]*queried, want func(aggKey) bool, t int64, key uint32, c *agg) {
+// overlay adds an open session's contribution to the selected windows;
+// open marks them not final.
+func (e *Engine) overlay(sel map[aggKey]*queried, want func(aggKey) bool, t int64, agent, line uint32, c *agg, open bool) {
 	for i, s := range e.specs {
-		for start := s.firstStart(t); start <= t; start += s.slide {
-			for _, kk := range []uint32{0, key} {
+		first, last := e.starts(i, t)
+		for start := first; start <= last; start += s.slide {
+			for j, kk := range [3]uint32{0, agent, line} {
+				if j > 0 && kk == 0 {
+					continue
+				}
 				k := aggKey{start: start, key: kk, spec: uint16(i)}
 				if !want(k) {
 					continue
@@ -136,10 +144,7 @@ func (e *Engine) overlay(sel map[aggKey]*queried, want func(aggKey) bool, t int6
 					sel[k] = a
 				}
 				a.add(c)
-				a.open = true
-				if key == 0 {
-					break
-				}
+				a.open = a.open || open
 			}
 		}
 	}
@@ -181,7 +186,7 @@ func (e *Engine) Prune(before time.Time) int {
 	b := before.UnixMilli()
 	n := 0
 	for k := range e.aggs {
-		if k.start+e.specs[k.spec].size <= b {
+		if e.end(int(k.spec), k.start) <= b {
 			delete(e.aggs, k)
 			n++
 		}

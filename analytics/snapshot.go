@@ -8,6 +8,7 @@ import (
 	"hash/crc32"
 	"math"
 	"slices"
+	"strings"
 )
 
 // ErrBadSnapshot is wrapped by Restore when the bytes are not a snapshot
@@ -17,7 +18,7 @@ var ErrBadSnapshot = errors.New("metrics: bad snapshot")
 // The snapshot is a versioned varint encoding followed by a CRC-32C of
 // everything before it. Maps are written in sorted order and agents by name,
 // so equal states give equal bytes whatever order events were seen in.
-const snapshotMagic = "SBM\x01"
+const snapshotMagic = "SBM\x02"
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -33,11 +34,12 @@ func (e *Engine) Snapshot() ([]byte, error) {
 	for _, s := range e.specs {
 		b = appendInts(b, s.size, s.slide)
 	}
+	b = appendString(b, e.cfg.zoneName())
 	b = binary.AppendUvarint(b, e.late)
 	b = binary.AppendUvarint(b, e.futureN)
 	b = binary.AppendVarint(b, e.maxT)
 
-	// Agents by name; rank 0 is AllKey.
+	// Agents and line keys by name; rank 0 is AllKey.
 	names := slices.Clone(e.keys[1:])
 	slices.Sort(names)
 	rank := make([]uint32, len(e.keys))
@@ -99,6 +101,7 @@ const (
 func appendConv(b []byte, id string, cs *convState, rank []uint32) []byte {
 	b = appendString(b, id)
 	b = binary.AppendUvarint(b, cs.lastSeq)
+	b = binary.AppendUvarint(b, uint64(rank[cs.line]))
 	var flags byte
 	if cs.hasNewest {
 		flags |= convHasNewest
@@ -168,7 +171,7 @@ func appendUints(b []byte, vs ...uint64) []byte {
 // with the same Config. On error the engine is left unchanged.
 func (e *Engine) Restore(data []byte) error {
 	if len(data) < len(snapshotMagic)+4 || string(data[:len(snapshotMagic)]) != snapshotMagic {
-		return fmt.Errorf("%w: not a version 1 metrics snapshot", ErrBadSnapshot)
+		return fmt.Errorf("%w: not a version 2 metrics snapshot", ErrBadSnapshot)
 	}
 	body := data[:len(data)-4]
 	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(data[len(body):]) {
@@ -302,6 +305,7 @@ func (d *decoder) state(e *Engine) (*restored, error) {
 			same = d.varint() == s.slide && same
 		}
 	}
+	same = d.string() == e.cfg.zoneName() && same
 	if d.err != nil {
 		return nil, d.err
 	}
@@ -336,7 +340,7 @@ func (d *decoder) state(e *Engine) (*restored, error) {
 			d.fail("conversation ids not sorted and distinct")
 		}
 		prevConv = id
-		cs := d.conv(e.gap, uint64(len(st.keys)))
+		cs := d.conv(e.gap, st.keys)
 		if d.err != nil {
 			return nil, d.err
 		}
@@ -380,8 +384,16 @@ func cmpAggKey(x, y aggKey) int {
 	return cmp.Or(cmp.Compare(x.spec, y.spec), cmp.Compare(x.key, y.key), cmp.Compare(x.start, y.start))
 }
 
-func (d *decoder) conv(gap int64, nkeys uint64) *convState {
+func (d *decoder) conv(gap int64, keys []string) *convState {
+	nkeys := uint64(len(keys))
+	isLine := func(k uint64) bool { return k > 0 && k < nkeys && strings.HasPrefix(keys[k], LinePrefix) }
 	cs := &convState{lastSeq: d.uvarint()}
+	if l := d.uvarint(); l != 0 {
+		if !isLine(l) {
+			d.fail("conversation line %d is not a line key", l)
+		}
+		cs.line = uint32(l)
+	}
 	flags := d.byte()
 	if flags&^(convHasNewest|convSpanOpen) != 0 {
 		d.fail("unknown conversation flags %#x", flags)
@@ -422,7 +434,7 @@ func (d *decoder) conv(gap int64, nkeys uint64) *convState {
 		if f&sessHasAgent != 0 {
 			s.agentFirst = s.first + d.span()
 			k := d.uvarint()
-			if k == 0 || k >= nkeys {
+			if k == 0 || k >= nkeys || isLine(k) {
 				d.fail("session agent %d unknown", k)
 			}
 			s.agent = uint32(k)

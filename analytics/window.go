@@ -1,7 +1,12 @@
 package analytics
 
-// spec is a WindowSpec in milliseconds.
-type spec struct{ size, slide int64 }
+// spec is a WindowSpec in milliseconds. A zoned spec is a tumbling family
+// whose size divides a day, aligned to the local wall clock in
+// Config.Location.
+type spec struct {
+	size, slide int64
+	zone        *zoneWindows // nil: aligned to the epoch
+}
 
 // floorDiv rounds towards negative infinity so that windows before 1970
 // align like the others.
@@ -19,10 +24,31 @@ func (s spec) firstStart(t int64) int64 {
 	return (floorDiv(t-s.size, s.slide) + 1) * s.slide
 }
 
+// starts returns the first and the last start of the windows of family i
+// containing t; the others lie every slide in between.
+func (e *Engine) starts(i int, t int64) (first, last int64) {
+	s := &e.specs[i]
+	if s.zone != nil {
+		start, _ := s.zone.window(t)
+		return start, start
+	}
+	return s.firstStart(t), floorDiv(t, s.slide) * s.slide
+}
+
+// end returns the end of the window of family i starting at start.
+func (e *Engine) end(i int, start int64) int64 {
+	s := &e.specs[i]
+	if s.zone == nil {
+		return start + s.size
+	}
+	_, end := s.zone.window(start)
+	return end
+}
+
 // aggKey identifies one (window family, key, window) aggregate.
 type aggKey struct {
 	start int64
-	key   uint32 // 0 is AllKey, else an interned agent
+	key   uint32 // 0 is AllKey, else an interned agent or line key
 	spec  uint16
 }
 
@@ -56,13 +82,17 @@ func (a *agg) add(b *agg) {
 }
 
 // contribute adds c to every window of every family containing t, for the
-// given key and for AllKey.
-func (e *Engine) contribute(t int64, key uint32, c *agg) {
+// given agent and business line (0: none) and for AllKey.
+func (e *Engine) contribute(t int64, agent, line uint32, c *agg) {
 	for i, s := range e.specs {
-		for start := s.firstStart(t); start <= t; start += s.slide {
+		first, last := e.starts(i, t)
+		for start := first; start <= last; start += s.slide {
 			e.aggAt(aggKey{start: start, key: 0, spec: uint16(i)}).add(c)
-			if key != 0 {
-				e.aggAt(aggKey{start: start, key: key, spec: uint16(i)}).add(c)
+			if agent != 0 {
+				e.aggAt(aggKey{start: start, key: agent, spec: uint16(i)}).add(c)
+			}
+			if line != 0 {
+				e.aggAt(aggKey{start: start, key: line, spec: uint16(i)}).add(c)
 			}
 		}
 	}
@@ -81,7 +111,7 @@ type cached struct {
 
 func (e *Engine) aggAt(k aggKey) *agg {
 	ways := len(e.specs) * cacheWays
-	slot := int(k.key)*ways + int(k.spec)*cacheWays + int(uint64(k.start/e.specs[k.spec].slide)&(cacheWays-1))
+	slot := int(k.key)*ways + int(k.spec)*cacheWays + int(uint64(floorDiv(k.start, e.specs[k.spec].slide))&(cacheWays-1))
 	c := &e.cache[slot]
 	if c.a != nil && c.start == k.start {
 		return c.a

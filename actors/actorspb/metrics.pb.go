@@ -25,14 +25,17 @@ const (
 
 // MetricsEvent is one durable message of a service conversation.
 type MetricsEvent struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
-	Seq           uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
-	Sender        string                 `protobuf:"bytes,3,opt,name=sender,proto3" json:"sender,omitempty"`
-	SenderRole    uint32                 `protobuf:"varint,4,opt,name=sender_role,json=senderRole,proto3" json:"sender_role,omitempty"` // storage.SenderRole
-	Kind          uint32                 `protobuf:"varint,5,opt,name=kind,proto3" json:"kind,omitempty"`                               // storage.MessageKind
-	ClientTsMs    int64                  `protobuf:"varint,6,opt,name=client_ts_ms,json=clientTsMs,proto3" json:"client_ts_ms,omitempty"`
-	ServerTsMs    int64                  `protobuf:"varint,7,opt,name=server_ts_ms,json=serverTsMs,proto3" json:"server_ts_ms,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Conv       string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	Seq        uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	Sender     string                 `protobuf:"bytes,3,opt,name=sender,proto3" json:"sender,omitempty"`
+	SenderRole uint32                 `protobuf:"varint,4,opt,name=sender_role,json=senderRole,proto3" json:"sender_role,omitempty"` // storage.SenderRole
+	Kind       uint32                 `protobuf:"varint,5,opt,name=kind,proto3" json:"kind,omitempty"`                               // storage.MessageKind
+	ClientTsMs int64                  `protobuf:"varint,6,opt,name=client_ts_ms,json=clientTsMs,proto3" json:"client_ts_ms,omitempty"`
+	ServerTsMs int64                  `protobuf:"varint,7,opt,name=server_ts_ms,json=serverTsMs,proto3" json:"server_ts_ms,omitempty"`
+	// line is the business line a desk session-start message names
+	// (analytics.LineOf); empty for other messages.
+	Line          string `protobuf:"bytes,8,opt,name=line,proto3" json:"line,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -114,6 +117,13 @@ func (x *MetricsEvent) GetServerTsMs() int64 {
 		return x.ServerTsMs
 	}
 	return 0
+}
+
+func (x *MetricsEvent) GetLine() string {
+	if x != nil {
+		return x.Line
+	}
+	return ""
 }
 
 // MetricsQuery asks for rows of one window family (size, slide; slide 0 =
@@ -261,7 +271,7 @@ var File_actors_actorspb_metrics_proto protoreflect.FileDescriptor
 
 const file_actors_actorspb_metrics_proto_rawDesc = "" +
 	"\n" +
-	"\x1dactors/actorspb/metrics.proto\x12\x12switchboard.actors\"\xc5\x01\n" +
+	"\x1dactors/actorspb/metrics.proto\x12\x12switchboard.actors\"\xd9\x01\n" +
 	"\fMetricsEvent\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x16\n" +
@@ -272,7 +282,8 @@ const file_actors_actorspb_metrics_proto_rawDesc = "" +
 	"\fclient_ts_ms\x18\x06 \x01(\x03R\n" +
 	"clientTsMs\x12 \n" +
 	"\fserver_ts_ms\x18\a \x01(\x03R\n" +
-	"serverTsMs\"\xa0\x01\n" +
+	"serverTsMs\x12\x12\n" +
+	"\x04line\x18\b \x01(\tR\x04line\"\xa0\x01\n" +
 	"\fMetricsQuery\x12\x17\n" +
 	"\asize_ms\x18\x01 \x01(\x03R\x06sizeMs\x12\x19\n" +
 	"\bslide_ms\x18\x02 \x01(\x03R\aslideMs\x12\x10\n" +

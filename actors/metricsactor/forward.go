@@ -46,7 +46,7 @@ func (f *Forwarder) OnDurable(kind storage.ConvKind, m storage.Message) {
 		return
 	}
 	ev := &pb.MetricsEvent{Conv: m.ConvID, Seq: m.Seq, Sender: m.Sender, SenderRole: uint32(m.SenderRole),
-		Kind: uint32(m.Kind), ClientTsMs: millis(m.ClientTS), ServerTsMs: millis(m.ServerTS)}
+		Kind: uint32(m.Kind), ClientTsMs: millis(m.ClientTS), ServerTsMs: millis(m.ServerTS), Line: analytics.LineOf(m)}
 	select {
 	case f.events <- ev:
 	default:

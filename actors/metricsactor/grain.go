@@ -181,6 +181,7 @@ func (g *grain) process(m *pb.MetricsEvent) {
 		ConvID: m.Conv, Seq: m.Seq, Sender: m.Sender, SenderRole: storage.SenderRole(m.SenderRole),
 		Kind: storage.MessageKind(m.Kind), ClientTS: fromMillis(m.ClientTsMs), ServerTS: fromMillis(m.ServerTsMs),
 	})
+	ev.Line = m.Line // the body stays with the forwarder, which read the line from it
 	if err := g.engine.Process(ev); err != nil {
 		g.log.Warn("metrics event rejected", "conv", m.Conv, "seq", m.Seq, "err", err)
 	}
