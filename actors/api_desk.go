@@ -51,3 +51,17 @@ func NewError(code pb.Code, msg string) *Error { return &Error{Code: code, Messa
 func (n *Runtime) DeskPosition(ctx context.Context, user, conv string, pos int) {
 	n.routeSignal(ctx, user, &pb.Signal{Kind: pb.Signal_QUEUE_POSITION, Conv: conv, User: user, Seq: uint64(max(pos, 0))})
 }
+
+// MergeMember moves from's membership of conv to to (identity merge; see
+// pb.MergeMember). For the desk's merge grain only.
+func (n *Runtime) MergeMember(ctx context.Context, req *pb.MergeMember) (*pb.MergeMemberResponse, error) {
+	if err := errors.Join(checkConv(req.Conv), checkUser(req.From), checkUser(req.To), checkUser(req.Actor)); err != nil {
+		return nil, err
+	}
+	res, err := n.request(ctx, KindConversation, req.Conv, req)
+	if err != nil {
+		return nil, err
+	}
+	r := res.(*pb.MergeMemberResponse)
+	return r, fromPB(r.Error)
+}

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -79,5 +80,81 @@ func (c *conversation) deskEvent(ctx actor.Context, m *pb.DeskEvent) {
 				c.fanout.notice(c.noticeFor(mem.UserID))
 			}
 		}
+	})
+}
+
+// mergeMember moves from's membership to to (identity merge, see
+// pb.MergeMember). to joins at from's joined seq, so it sees the history
+// from saw; if to is already an active member its row stays as it is. A
+// row from had left before the merge is copied as a left row without a
+// system message. Repeating it changes nothing: from has left and to
+// holds a row.
+func (c *conversation) mergeMember(ctx actor.Context, m *pb.MergeMember) {
+	sender := ctx.Sender()
+	reply := func(r *pb.MergeMemberResponse) { respond(ctx, sender, r) }
+	if !c.ready(func(e *pb.Error) { reply(&pb.MergeMemberResponse{Error: e}) }) {
+		return
+	}
+	from, to := c.members[m.From], c.members[m.To]
+	toActive := to != nil && to.Active()
+	switch {
+	case m.From == m.To:
+		reply(&pb.MergeMemberResponse{Error: pbErr(pb.Code_INVALID, "merge of %s into itself", m.From)})
+		return
+	case from == nil:
+		// Never a member (or a listing that raced a removal): nothing to move.
+		reply(&pb.MergeMemberResponse{Moved: to != nil, ToBefore: toActive})
+		return
+	case !from.Active():
+		if to == nil {
+			row := *from
+			row.UserID = m.To
+			if err := c.rt.store.PutMember(context.Background(), row); err != nil {
+				reply(&pb.MergeMemberResponse{Error: storeErr(err)})
+				return
+			}
+			c.addMember(row)
+		}
+		reply(&pb.MergeMemberResponse{Moved: true, ToBefore: toActive})
+		return
+	}
+	seq := c.lastSeq + 1
+	if e := c.reserveFor(ctx, seq); e != nil {
+		reply(&pb.MergeMemberResponse{Error: e})
+		return
+	}
+	now := time.Now()
+	// to first, then from's leave: a crash between the two leaves both
+	// active, and the repeat finishes it (never neither).
+	var changed []storage.Member
+	if !toActive {
+		row := storage.Member{ConvID: c.id, UserID: m.To, Role: from.Role, JoinedSeq: from.JoinedSeq, Muted: from.Muted, JoinedAt: now}
+		if to != nil { // to had left: it keeps what it saw before, and sees from's history
+			row.JoinedSeq = min(to.JoinedSeq, from.JoinedSeq)
+		}
+		changed = append(changed, row)
+	}
+	left := *from
+	left.LeftSeq = seq
+	changed = append(changed, left)
+	for _, row := range changed {
+		if err := c.rt.store.PutMember(context.Background(), row); err != nil {
+			reply(&pb.MergeMemberResponse{Error: storeErr(err)})
+			return
+		}
+		c.addMember(row)
+	}
+	body, _ := json.Marshal(map[string]any{"op": "merge", "actor": m.Actor, "from": m.From, "to": m.To})
+	ev := storage.Message{ConvID: c.id, MsgID: c.rt.ids.next(now), Sender: m.Actor, SenderRole: storage.SenderSystem,
+		Kind: storage.MsgSystem, Body: body, ServerTS: now}
+	c.enqueue(ctx, &ev, func(e *pb.Error) {
+		reply(&pb.MergeMemberResponse{Error: e, Seq: ev.Seq, Moved: e == nil, ToBefore: toActive})
+		if e != nil {
+			return
+		}
+		// Both hear of it whatever the fan-out mode: to's grain loads the
+		// conversation (and its unread) from the new row.
+		c.fanout.notice(c.noticeFor(m.From))
+		c.fanout.notice(c.noticeFor(m.To))
 	})
 }

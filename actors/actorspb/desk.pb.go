@@ -270,6 +270,147 @@ func (x *DeskReply) GetBody() []byte {
 	return nil
 }
 
+// MergeMember moves user from's membership of conv to user to (identity
+// merge: an anonymous visitor who logged in). One system message records
+// it; to joins at from's joined seq with from's role (so it sees the same
+// history), from leaves. Idempotent: once from has left and to holds a
+// row, it changes nothing. Trusted: only the desk's merge grain sends it.
+type MergeMember struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	From          string                 `protobuf:"bytes,2,opt,name=from,proto3" json:"from,omitempty"`
+	To            string                 `protobuf:"bytes,3,opt,name=to,proto3" json:"to,omitempty"`
+	Actor         string                 `protobuf:"bytes,4,opt,name=actor,proto3" json:"actor,omitempty"` // the system message's sender
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MergeMember) Reset() {
+	*x = MergeMember{}
+	mi := &file_actors_actorspb_desk_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MergeMember) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MergeMember) ProtoMessage() {}
+
+func (x *MergeMember) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_desk_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MergeMember.ProtoReflect.Descriptor instead.
+func (*MergeMember) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_desk_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *MergeMember) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *MergeMember) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *MergeMember) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+func (x *MergeMember) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+type MergeMemberResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Seq           uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`                           // the merge's system message, 0 if nothing changed
+	Moved         bool                   `protobuf:"varint,3,opt,name=moved,proto3" json:"moved,omitempty"`                       // to holds a row of conv now (from had one)
+	ToBefore      bool                   `protobuf:"varint,4,opt,name=to_before,json=toBefore,proto3" json:"to_before,omitempty"` // to was already an active member
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MergeMemberResponse) Reset() {
+	*x = MergeMemberResponse{}
+	mi := &file_actors_actorspb_desk_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MergeMemberResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MergeMemberResponse) ProtoMessage() {}
+
+func (x *MergeMemberResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_desk_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MergeMemberResponse.ProtoReflect.Descriptor instead.
+func (*MergeMemberResponse) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_desk_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *MergeMemberResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *MergeMemberResponse) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *MergeMemberResponse) GetMoved() bool {
+	if x != nil {
+		return x.Moved
+	}
+	return false
+}
+
+func (x *MergeMemberResponse) GetToBefore() bool {
+	if x != nil {
+		return x.ToBefore
+	}
+	return false
+}
+
 var File_actors_actorspb_desk_proto protoreflect.FileDescriptor
 
 const file_actors_actorspb_desk_proto_rawDesc = "" +
@@ -292,7 +433,17 @@ const file_actors_actorspb_desk_proto_rawDesc = "" +
 	"\x04body\x18\x02 \x01(\fR\x04body\"P\n" +
 	"\tDeskReply\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x12\n" +
-	"\x04body\x18\x02 \x01(\fR\x04bodyB7Z5github.com/switchboard-im/switchboard/actors/actorspbb\x06proto3"
+	"\x04body\x18\x02 \x01(\fR\x04body\"[\n" +
+	"\vMergeMember\x12\x12\n" +
+	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x12\n" +
+	"\x04from\x18\x02 \x01(\tR\x04from\x12\x0e\n" +
+	"\x02to\x18\x03 \x01(\tR\x02to\x12\x14\n" +
+	"\x05actor\x18\x04 \x01(\tR\x05actor\"\x8b\x01\n" +
+	"\x13MergeMemberResponse\x12/\n" +
+	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x14\n" +
+	"\x05moved\x18\x03 \x01(\bR\x05moved\x12\x1b\n" +
+	"\tto_before\x18\x04 \x01(\bR\btoBeforeB7Z5github.com/switchboard-im/switchboard/actors/actorspbb\x06proto3"
 
 var (
 	file_actors_actorspb_desk_proto_rawDescOnce sync.Once
@@ -306,22 +457,25 @@ func file_actors_actorspb_desk_proto_rawDescGZIP() []byte {
 	return file_actors_actorspb_desk_proto_rawDescData
 }
 
-var file_actors_actorspb_desk_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_actors_actorspb_desk_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_actors_actorspb_desk_proto_goTypes = []any{
-	(*DeskEvent)(nil),         // 0: switchboard.actors.DeskEvent
-	(*DeskEventResponse)(nil), // 1: switchboard.actors.DeskEventResponse
-	(*DeskCall)(nil),          // 2: switchboard.actors.DeskCall
-	(*DeskReply)(nil),         // 3: switchboard.actors.DeskReply
-	(*Error)(nil),             // 4: switchboard.actors.Error
+	(*DeskEvent)(nil),           // 0: switchboard.actors.DeskEvent
+	(*DeskEventResponse)(nil),   // 1: switchboard.actors.DeskEventResponse
+	(*DeskCall)(nil),            // 2: switchboard.actors.DeskCall
+	(*DeskReply)(nil),           // 3: switchboard.actors.DeskReply
+	(*MergeMember)(nil),         // 4: switchboard.actors.MergeMember
+	(*MergeMemberResponse)(nil), // 5: switchboard.actors.MergeMemberResponse
+	(*Error)(nil),               // 6: switchboard.actors.Error
 }
 var file_actors_actorspb_desk_proto_depIdxs = []int32{
-	4, // 0: switchboard.actors.DeskEventResponse.error:type_name -> switchboard.actors.Error
-	4, // 1: switchboard.actors.DeskReply.error:type_name -> switchboard.actors.Error
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	6, // 0: switchboard.actors.DeskEventResponse.error:type_name -> switchboard.actors.Error
+	6, // 1: switchboard.actors.DeskReply.error:type_name -> switchboard.actors.Error
+	6, // 2: switchboard.actors.MergeMemberResponse.error:type_name -> switchboard.actors.Error
+	3, // [3:3] is the sub-list for method output_type
+	3, // [3:3] is the sub-list for method input_type
+	3, // [3:3] is the sub-list for extension type_name
+	3, // [3:3] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_desk_proto_init() }
@@ -336,7 +490,7 @@ func file_actors_actorspb_desk_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_desk_proto_rawDesc), len(file_actors_actorspb_desk_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

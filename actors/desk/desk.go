@@ -84,7 +84,10 @@ type Config struct {
 	// OnEvent, when set, sees every assignment decision as it is made (for
 	// tests and tracing). It runs inside the grains: keep it short.
 	OnEvent func(Event)
-	Logger  *slog.Logger
+	// OnMergeStep, when set, is called inside a merge at each point a
+	// crash could cut (for tests that crash there).
+	OnMergeStep func(from, what string)
+	Logger      *slog.Logger
 }
 
 // DefaultConfig returns the defaults.
@@ -166,6 +169,8 @@ func (d *Desk) Kinds() []*cluster.Kind {
 		mk(KindQueue, func() grainLogic { return &queueGrain{} }),
 		mk(KindThread, func() grainLogic { return &threadGrain{} }),
 		mk(KindScenes, func() grainLogic { return &scenesGrain{} }),
+		mk(KindMerge, func() grainLogic { return &mergeGrain{} }),
+		mk(KindMerges, func() grainLogic { return &mergesGrain{} }),
 	}
 }
 

@@ -5,6 +5,7 @@
 package boot
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -216,6 +217,16 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 		}
 	}()
 	startMember(c)
+	// Identity merges that a crash cut are finished in the background.
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if pending, err := dk.ResumeMerges(ctx); err != nil {
+			log.Warn("desk: pending merges not resumed", "err", err)
+		} else if len(pending) > 0 {
+			log.Info("desk: resuming merges", "pending", len(pending))
+		}
+	}()
 	log.Info("cluster member started", "id", system.ID, "address", system.Address(), "membership", provider.Addr())
 	return &Node{Runtime: rt, Desk: dk, Cards: cd, system: system, cluster: c, provider: provider, forwarder: fwd, exportFwd: efwd, deskSink: deskSink, log: log, started: time.Now()}, nil
 }
