@@ -3,6 +3,7 @@ package actors
 import (
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -16,17 +17,45 @@ import (
 // latency of what is accepted stays bounded, nothing is acked that then
 // waits behind an unbounded delivery backlog, and the node recovers at once
 // when load drops. Refusing costs a counter check, no store or grain work.
+//
+// A fixed bound on pending sends is not enough: how many sends a node can
+// hold without queueing depends on its CPU, its disk and what else runs
+// beside it, and a bound high enough for a quiet node lets a loaded one
+// queue for seconds (every sender's one outstanding send is "pending", so
+// the queue is in the run queue and the store's commit queue, invisible to
+// a count). So the bound on pending sends adapts to the latency sends get,
+// in the manner of CoDel: when even the fastest send finished in one
+// SendLatencyInterval took longer than SendLatencyTarget, a standing queue
+// has formed, and the bound drops to three quarters of what was in use;
+// after an interval whose fastest send met the target it grows again by an
+// eighth, never past MaxPendingSends nor below MinPendingSends.
 type admission struct {
 	maxSends      int64
+	minSends      int64
 	maxDeliveries int64
 	retryAfter    time.Duration
+	target        time.Duration
+	interval      time.Duration
+	now           func() time.Time // time.Now; tests step it
 
 	sends      atomic.Int64
 	deliveries atomic.Int64
+	limit      atomic.Int64 // the adaptive bound on sends, minSends..maxSends
+	peak       atomic.Int64 // most sends pending at once in the current interval
+
+	mu       sync.Mutex
+	winStart time.Time     // the current interval's start
+	winMin   time.Duration // fastest send finished in it (0: none yet)
 }
 
 func newAdmission(cfg Config) *admission {
-	return &admission{maxSends: int64(cfg.MaxPendingSends), maxDeliveries: int64(cfg.MaxPendingDeliveries), retryAfter: cfg.BusyRetryAfter}
+	a := &admission{maxSends: int64(cfg.MaxPendingSends), minSends: int64(min(cfg.MinPendingSends, cfg.MaxPendingSends)),
+		maxDeliveries: int64(cfg.MaxPendingDeliveries), retryAfter: cfg.BusyRetryAfter,
+		target: cfg.SendLatencyTarget, interval: cfg.SendLatencyInterval, now: time.Now}
+	a.limit.Store(a.maxSends)
+	a.winStart = a.now()
+	metricSendLimit.Set(float64(a.maxSends))
+	return a
 }
 
 // admitSend takes a slot for one send; release gives it back once answered.
@@ -34,11 +63,54 @@ func (a *admission) admitSend() (release func(), err error) {
 	if d := a.deliveries.Load(); d >= a.maxDeliveries {
 		return nil, a.busy("%d deliveries pending, limit %d", d, a.maxDeliveries)
 	}
-	if n := a.sends.Add(1); n > a.maxSends {
+	n := a.sends.Add(1)
+	if limit := a.limit.Load(); n > limit {
 		a.sends.Add(-1)
-		return nil, a.busy("%d sends pending, limit %d", n-1, a.maxSends)
+		if limit < a.maxSends {
+			return nil, a.busy("sends are taking longer than %s: %d pending, limit %d for now", a.target, n-1, limit)
+		}
+		return nil, a.busy("%d sends pending, limit %d", n-1, limit)
 	}
-	return func() { a.sends.Add(-1) }, nil
+	for p := a.peak.Load(); n > p && !a.peak.CompareAndSwap(p, n); p = a.peak.Load() {
+	}
+	start := a.now()
+	var once atomic.Bool
+	return func() {
+		if once.CompareAndSwap(false, true) {
+			a.sends.Add(-1)
+			a.observe(a.now().Sub(start))
+		}
+	}, nil
+}
+
+// observe records how long one answered send took; at the end of an
+// interval the bound moves. A zero target (an admission built without
+// Config defaults) keeps the bound fixed at MaxPendingSends.
+func (a *admission) observe(took time.Duration) {
+	if a.target <= 0 {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.winMin == 0 || took < a.winMin {
+		a.winMin = max(took, 1)
+	}
+	now := a.now()
+	if now.Sub(a.winStart) < a.interval {
+		return
+	}
+	limit := a.limit.Load()
+	if a.winMin > a.target {
+		// A standing queue: shrink from what was really in use, so a
+		// bound far above the load does not take many intervals to bite.
+		limit = max(a.minSends, min(limit, a.peak.Load())*3/4)
+	} else {
+		limit = min(a.maxSends, limit+limit/8+1)
+	}
+	a.limit.Store(limit)
+	metricSendLimit.Set(float64(limit))
+	a.winStart, a.winMin = now, 0
+	a.peak.Store(a.sends.Load())
 }
 
 // busy is the refusal, with a retry-after jittered ±50% so that refused

@@ -110,6 +110,17 @@ type Config struct {
 	MaxPendingSends      int
 	MaxPendingDeliveries int
 	BusyRetryAfter       time.Duration
+	// SendLatencyTarget and SendLatencyInterval make the bound on pending
+	// sends adapt to the latency sends get (admission.go): after an
+	// interval (default 100 ms) in which even the fastest send took longer
+	// than the target (default 200 ms) the bound drops, after one that met
+	// it the bound grows back towards MaxPendingSends; it never goes below
+	// MinPendingSends (default 64). The target must sit above what a send
+	// costs on an idle node (its fsync included), or the node sheds
+	// without being overloaded.
+	SendLatencyTarget   time.Duration
+	SendLatencyInterval time.Duration
+	MinPendingSends     int
 	// TypingMaxMembers: typing signals are forwarded only in conversations
 	// with at most this many members (default 50).
 	TypingMaxMembers int
@@ -153,6 +164,9 @@ func DefaultConfig() Config {
 		MaxPendingSends:      2048,
 		MaxPendingDeliveries: 8192,
 		BusyRetryAfter:       250 * time.Millisecond,
+		SendLatencyTarget:    200 * time.Millisecond,
+		SendLatencyInterval:  100 * time.Millisecond,
+		MinPendingSends:      64,
 		MaxDevices:           64,
 		DeviceExpiry:         30 * 24 * time.Hour,
 		Logger:               slog.Default(),
@@ -190,6 +204,13 @@ func (c Config) withDefaults() (Config, error) {
 	if c.BusyRetryAfter <= 0 {
 		c.BusyRetryAfter = d.BusyRetryAfter
 	}
+	if c.SendLatencyTarget <= 0 {
+		c.SendLatencyTarget = d.SendLatencyTarget
+	}
+	if c.SendLatencyInterval <= 0 {
+		c.SendLatencyInterval = d.SendLatencyInterval
+	}
+	setInt(&c.MinPendingSends, d.MinPendingSends)
 	setInt(&c.MaxDevices, d.MaxDevices)
 	if c.DeviceExpiry <= 0 {
 		c.DeviceExpiry = d.DeviceExpiry

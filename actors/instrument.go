@@ -49,10 +49,14 @@ var (
 		Name: "switchboard_busy_refusals_total",
 		Help: "Sends refused with BUSY because the node had too much accepted work pending (admission.go).",
 	})
+	metricSendLimit = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "switchboard_admission_send_limit",
+		Help: "Sends this node takes at once now: MaxPendingSends, lowered while sends take longer than SendLatencyTarget (admission.go).",
+	})
 )
 
 func init() {
-	prometheus.MustRegister(messagesIn, messagesAcked, ackSeconds, deliveries, deliverySeconds, activations, passivations, fenced, metricBusy)
+	prometheus.MustRegister(messagesIn, messagesAcked, ackSeconds, deliveries, deliverySeconds, activations, passivations, fenced, metricBusy, metricSendLimit)
 }
 
 func observeSend(e *pb.Error) { messagesIn.WithLabelValues(e.GetCode().String()).Inc() }

@@ -40,6 +40,9 @@ func (t *tuning) register(f *pflag.FlagSet) {
 	f.DurationVar(&t.actors.DeviceExpiry, "device-expiry", a.DeviceExpiry, "a device unseen this long no longer counts against --max-devices")
 	f.IntVar(&t.actors.MaxPendingSends, "max-pending-sends", a.MaxPendingSends, "sends awaiting their ack on this node past which new sends are refused BUSY")
 	f.IntVar(&t.actors.MaxPendingDeliveries, "max-pending-deliveries", a.MaxPendingDeliveries, "fan-out jobs awaiting delivery on this node past which new sends are refused BUSY")
+	f.DurationVar(&t.actors.SendLatencyTarget, "send-latency-target", a.SendLatencyTarget, "while even the fastest sends take longer than this, the bound on pending sends drops (sends past it are refused BUSY); keep it above an idle node's send latency")
+	f.DurationVar(&t.actors.SendLatencyInterval, "send-latency-interval", a.SendLatencyInterval, "how often the adaptive bound on pending sends is moved")
+	f.IntVar(&t.actors.MinPendingSends, "min-pending-sends", a.MinPendingSends, "the adaptive bound on pending sends never drops below this")
 	f.DurationVar(&t.actors.BusyRetryAfter, "busy-retry-after", a.BusyRetryAfter, "retry-after hint of a BUSY answer (jittered ±50%)")
 	f.DurationVar(&t.actors.RequestTimeout, "grain-request-timeout", a.RequestTimeout, "how long one request to a grain may take before it is retried (raise it when the store answers slowly; a crashed node's grains are also given up on after it)")
 
