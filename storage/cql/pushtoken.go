@@ -14,11 +14,11 @@ type pushTokenRow struct {
 	UserID    string     `db:"user_id"`
 	DeviceID  string     `db:"device_id"`
 	Platform  string     `db:"platform"`
-	Token     string     `db:"token"`
+	Token     string     `db:"push_token"`
 	UpdatedAt *time.Time `db:"updated_at"`
 }
 
-var pushCols = []string{"user_id", "device_id", "platform", "token", "updated_at"}
+var pushCols = []string{"user_id", "device_id", "platform", "push_token", "updated_at"}
 
 var (
 	pushSet  = mk(qb.Insert("push_tokens").Columns(pushCols...).ToCql())
@@ -26,7 +26,7 @@ var (
 	pushDel  = mk(qb.Delete("push_tokens").Where(qb.Eq("user_id"), qb.Eq("device_id")).ToCql())
 	// Conditional: a token re-registered since the gateway rejected the
 	// old one stays.
-	pushDelIf = mk(qb.Delete("push_tokens").Where(qb.Eq("user_id"), qb.Eq("device_id")).If(qb.Eq("token")).ToCql())
+	pushDelIf = mk(qb.Delete("push_tokens").Where(qb.Eq("user_id"), qb.Eq("device_id")).If(qb.Eq("push_token")).ToCql())
 )
 
 // SetPushToken upserts the device's row.
