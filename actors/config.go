@@ -131,6 +131,9 @@ type Config struct {
 	// cursor in a conversation moved forward (the export hook). It must
 	// not block.
 	OnRead func(user, conv string, seq uint64)
+	// Push configures offline push notifications (push.go); off unless
+	// a gateway is set.
+	Push PushConfig
 	// Logger (default slog.Default()).
 	Logger *slog.Logger
 }

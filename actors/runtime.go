@@ -43,6 +43,7 @@ type Runtime struct {
 	stopWords  func()
 	// cardClicker serves card clicks (session_cards.go).
 	cardClicker atomic.Pointer[CardClicker]
+	push        *offlinePush // nil: offline push is off (push.go)
 	hub         *actor.PID
 	log         *slog.Logger
 
@@ -77,6 +78,9 @@ func NewRuntime(cfg Config, store storage.Store) (*Runtime, error) {
 		return nil, err
 	}
 	rt.wordPolicy.Store(newWordPolicy(wl))
+	if rt.push, err = startPush(cfg, store); err != nil {
+		return nil, fmt.Errorf("offline push: %w", err)
+	}
 	return rt, nil
 }
 
@@ -134,6 +138,7 @@ func (n *Runtime) Detach(release bool) {
 	}
 	n.stopSessions()
 	n.idle.close()
+	n.push.stop()
 	if n.slot == nil {
 		return
 	}

@@ -226,6 +226,7 @@ func (u *user) deliver(ctx actor.Context, d *pb.Deliver) {
 			uc.lastMsg = m
 		}
 	}
+	u.offlinePush(d.Conv, uc, fresh)
 	last := fresh[len(fresh)-1]
 	at := fromMillis(last.ServerTsMs)
 	if at.After(uc.activity) {

@@ -2,6 +2,7 @@ package push
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 )
@@ -19,8 +20,9 @@ type Message struct {
 
 // Coalescer merges the messages of one (user, conversation) within Interval
 // into one Notification with a count, the newest badge and preview. A
-// recalled message never contributes its text; Recall also strips the text
-// of a pending notification whose preview was the recalled message.
+// recalled message never contributes its text; Recall takes a pending
+// message out of its notification (the count drops, the preview goes if
+// it was that message's) and a notification left with none is not sent.
 type Coalescer struct {
 	Interval time.Duration
 	// Flush receives each merged notification (without tokens).
@@ -28,7 +30,9 @@ type Coalescer struct {
 
 	mu      sync.Mutex
 	pending map[string]*Notification
+	seqs    map[string][]uint64 // the pending messages of each key
 	timers  map[string]*time.Timer
+	stopped bool
 }
 
 func key(user, conv string) string { return user + "\x00" + conv }
@@ -37,8 +41,11 @@ func key(user, conv string) string { return user + "\x00" + conv }
 func (c *Coalescer) Add(m Message) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.stopped {
+		return
+	}
 	if c.pending == nil {
-		c.pending, c.timers = map[string]*Notification{}, map[string]*time.Timer{}
+		c.pending, c.timers, c.seqs = map[string]*Notification{}, map[string]*time.Timer{}, map[string][]uint64{}
 	}
 	k := key(m.User, m.Conv)
 	n := c.pending[k]
@@ -47,6 +54,10 @@ func (c *Coalescer) Add(m Message) {
 		c.pending[k] = n
 		c.timers[k] = time.AfterFunc(c.Interval, func() { c.fire(k) })
 	}
+	if slices.Contains(c.seqs[k], m.Seq) {
+		return // a repeated delivery
+	}
+	c.seqs[k] = append(c.seqs[k], m.Seq)
 	n.Count++
 	if m.Seq >= n.Seq {
 		n.Seq, n.Badge, n.From, n.Text = m.Seq, m.Badge, m.From, m.Text
@@ -56,13 +67,49 @@ func (c *Coalescer) Add(m Message) {
 	}
 }
 
-// Recall drops the preview of a pending notification showing seq.
-func (c *Coalescer) Recall(user, conv string, seq uint64) {
+// Recall takes seq out of its pending notification, if any: the count
+// drops, the preview goes if it showed seq, and a notification left with
+// no message is not sent at all. It reports whether seq was pending.
+func (c *Coalescer) Recall(user, conv string, seq uint64) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if n := c.pending[key(user, conv)]; n != nil && n.Seq == seq {
+	k := key(user, conv)
+	n := c.pending[k]
+	i := slices.Index(c.seqs[k], seq)
+	if n == nil || i < 0 {
+		return false
+	}
+	c.seqs[k] = slices.Delete(c.seqs[k], i, i+1)
+	n.Count--
+	if n.Seq == seq {
 		n.Text = ""
 	}
+	if n.Count <= 0 {
+		c.timers[k].Stop()
+		delete(c.pending, k)
+		delete(c.timers, k)
+		delete(c.seqs, k)
+	}
+	return true
+}
+
+// Pending is how many notifications wait for their interval to end.
+func (c *Coalescer) Pending() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.pending)
+}
+
+// Stop drops every pending notification and refuses new ones.
+func (c *Coalescer) Stop() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stopped = true
+	for k, t := range c.timers {
+		t.Stop()
+		delete(c.timers, k)
+	}
+	c.pending, c.seqs = nil, nil
 }
 
 func (c *Coalescer) fire(k string) {
@@ -70,6 +117,7 @@ func (c *Coalescer) fire(k string) {
 	n := c.pending[k]
 	delete(c.pending, k)
 	delete(c.timers, k)
+	delete(c.seqs, k)
 	c.mu.Unlock()
 	if n != nil && c.Flush != nil {
 		n.ID = fmt.Sprintf("push/%s/%s/%d", n.User, n.Conv, n.Seq)

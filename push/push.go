@@ -1,6 +1,7 @@
-// Package push hands offline notifications to a push gateway. It is not
-// wired into the delivery path yet (see docs/ARCHITECTURE.md): what is
-// built is the signed webhook gateway and the per-conversation coalescer.
+// Package push hands offline notifications to a push gateway: the signed
+// webhook, APNs and FCM gateways, the per-conversation coalescer, and the
+// dispatcher that sends from its own goroutines with retries, dead letters
+// and invalid-token removal. The user grain feeds it (actors/push.go).
 package push
 
 import (

@@ -112,6 +112,11 @@ func TestCoalescer(t *testing.T) {
 	c.Add(push.Message{User: "u", Conv: "b", Seq: 7, From: "y", Text: "secret", Badge: 3, Recalled: true})
 	c.Add(push.Message{User: "u", Conv: "a", Seq: 3, From: "x", Text: "three", Badge: 4})
 	c.Recall("u", "a", 3)
+	// A conversation whose only pending message was recalled sends nothing.
+	c.Add(push.Message{User: "u", Conv: "c", Seq: 4, From: "z", Text: "oops", Badge: 5})
+	if !c.Recall("u", "c", 4) || c.Recall("u", "c", 4) {
+		t.Fatal("Recall of a pending message not reported once")
+	}
 	got := map[string]push.Notification{}
 	for len(got) < 2 {
 		select {
@@ -121,8 +126,8 @@ func TestCoalescer(t *testing.T) {
 			t.Fatalf("got %v", got)
 		}
 	}
-	if a := got["a"]; a.Count != 3 || a.Seq != 3 || a.Badge != 4 || a.Text != "" || a.ID != "push/u/a/3" {
-		t.Fatalf("conv a: %+v (the recalled newest message must leave no text)", a)
+	if a := got["a"]; a.Count != 2 || a.Seq != 3 || a.Badge != 4 || a.Text != "" || a.ID != "push/u/a/3" {
+		t.Fatalf("conv a: %+v (the recalled newest message must leave no text and not count)", a)
 	}
 	if b := got["b"]; b.Count != 1 || b.Text != "" {
 		t.Fatalf("conv b: %+v (recalled text pushed)", b)

@@ -367,6 +367,17 @@ type Store interface {
 	// ListDevices returns all of a user's devices ordered by device id.
 	ListDevices(ctx context.Context, userID string) ([]Device, error)
 
+	// SetPushToken stores a device's push registration, replacing the
+	// device's previous one (see PushToken).
+	SetPushToken(ctx context.Context, t PushToken) error
+	// DeletePushToken removes a device's push registration; with token
+	// set, only if the stored one is still that token (a gateway that
+	// rejected an old token must not remove a newer registration). No
+	// error if there is none.
+	DeletePushToken(ctx context.Context, userID, deviceID, token string) error
+	// ListPushTokens returns a user's push registrations ordered by device id.
+	ListPushTokens(ctx context.Context, userID string) ([]PushToken, error)
+
 	// SaveCheckpoint writes a checkpoint atomically (state and seqs together).
 	SaveCheckpoint(ctx context.Context, cp Checkpoint) error
 	// LoadCheckpoint returns the last saved checkpoint. ErrNotFound.

@@ -340,6 +340,18 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 
 	case *wirepb.Request_CardClick:
 		return c.cardClick(ctx, op.CardClick)
+
+	case *wirepb.Request_RegisterPush:
+		if err := sess.RegisterPush(ctx, op.RegisterPush.Platform, op.RegisterPush.Token); err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_RegisterPush{RegisterPush: &wirepb.RegisterPushResult{}}}
+
+	case *wirepb.Request_UnregisterPush:
+		if err := sess.UnregisterPush(ctx); err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_UnregisterPush{UnregisterPush: &wirepb.UnregisterPushResult{}}}
 	}
 	return &wirepb.Response{Error: wirepb.Errorf(wirepb.Code_UNKNOWN_TYPE, "unknown operation")}
 }

@@ -1,7 +1,11 @@
 package transport
 
 import (
+	"slices"
+	"unicode/utf8"
+
 	"github.com/switchboard-im/switchboard/actors/session"
+	"github.com/switchboard-im/switchboard/storage"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
 
@@ -136,6 +140,9 @@ func validateRequest(r *wirepb.Request) error {
 	case *wirepb.Request_Mute:
 		return checkConv(op.Mute.Conv)
 	case *wirepb.Request_Ping:
+	case *wirepb.Request_RegisterPush:
+		return validateRegisterPush(op.RegisterPush)
+	case *wirepb.Request_UnregisterPush:
 	case *wirepb.Request_CardClick:
 		return validateCardClick(op.CardClick)
 	case *wirepb.Request_Signal:
@@ -182,6 +189,10 @@ func opName(r *wirepb.Request) string {
 		return "ping"
 	case *wirepb.Request_CardClick:
 		return "card_click"
+	case *wirepb.Request_RegisterPush:
+		return "register_push"
+	case *wirepb.Request_UnregisterPush:
+		return "unregister_push"
 	case *wirepb.Request_Signal:
 		return "signal"
 	}
@@ -214,4 +225,21 @@ func decodeHello(b []byte) (*wirepb.Hello, error) {
 		return nil, wirepb.Errorf(wirepb.Code_UNAUTHENTICATED, "no token in hello")
 	}
 	return &h, nil
+}
+
+// validateRegisterPush checks a push registration before the store does
+// (the same limits: storage.CheckPushToken).
+func validateRegisterPush(r *wirepb.RegisterPushRequest) error {
+	if !slices.Contains(storage.PushPlatforms, r.Platform) {
+		return invalid("push platform %q is not one of %v", r.Platform, storage.PushPlatforms)
+	}
+	switch {
+	case r.Token == "":
+		return invalid("empty push token")
+	case len(r.Token) > storage.MaxPushTokenBytes:
+		return invalid("push token is %d bytes, limit %d", len(r.Token), storage.MaxPushTokenBytes)
+	case !utf8.ValidString(r.Token):
+		return invalid("push token is not UTF-8")
+	}
+	return nil
 }

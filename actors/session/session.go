@@ -75,6 +75,13 @@ type Session interface {
 	// the business's card webhook and posts its answer (package actors/cards).
 	ClickCard(ctx context.Context, conv string, seq uint64, action string) (*pb.CardClickResult, error)
 
+	// RegisterPush stores the device's push token for platform ("apns",
+	// "fcm" or "webhook"), replacing its previous one: the device is
+	// notified of messages while no device of the user is connected.
+	RegisterPush(ctx context.Context, platform, token string) error
+	// UnregisterPush removes the device's push token.
+	UnregisterPush(ctx context.Context) error
+
 	// Typing tells the other members of conv (best effort).
 	Typing(conv string, stop bool)
 	// Delivered tells sender that this device received its messages in

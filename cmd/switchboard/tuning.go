@@ -23,6 +23,7 @@ type tuning struct {
 	windows []string
 	desk    desk.Config
 	cards   cardFlags
+	push    pushFlags
 }
 
 func (t *tuning) register(f *pflag.FlagSet) {
@@ -60,6 +61,7 @@ func (t *tuning) register(f *pflag.FlagSet) {
 	f.IntVar(&t.actors.MaxCardActions, "max-card-actions", a.MaxCardActions, "most action buttons on a business card")
 	f.IntVar(&t.actors.MaxCardFields, "max-card-fields", a.MaxCardFields, "most fields on a business card")
 	t.cards.register(f)
+	t.push.register(f)
 }
 
 func windowFlag(w analytics.WindowSpec) string {
@@ -129,5 +131,8 @@ func (t *tuning) apply(cfg *boot.NodeConfig) error {
 		return err
 	}
 	cfg.Cards = cc
+	if cfg.Actors.Push, err = t.push.config(); err != nil {
+		return err
+	}
 	return nil
 }

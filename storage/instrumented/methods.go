@@ -171,6 +171,27 @@ func (s *Store) ListDevices(ctx context.Context, userID string) ([]storage.Devic
 	return r0, err
 }
 
+func (s *Store) SetPushToken(ctx context.Context, t storage.PushToken) error {
+	start := time.Now()
+	err := s.next.SetPushToken(ctx, t)
+	s.observe("SetPushToken", start, err)
+	return err
+}
+
+func (s *Store) DeletePushToken(ctx context.Context, userID, deviceID, token string) error {
+	start := time.Now()
+	err := s.next.DeletePushToken(ctx, userID, deviceID, token)
+	s.observe("DeletePushToken", start, err)
+	return err
+}
+
+func (s *Store) ListPushTokens(ctx context.Context, userID string) ([]storage.PushToken, error) {
+	start := time.Now()
+	r0, err := s.next.ListPushTokens(ctx, userID)
+	s.observe("ListPushTokens", start, err)
+	return r0, err
+}
+
 func (s *Store) SaveCheckpoint(ctx context.Context, cp storage.Checkpoint) error {
 	start := time.Now()
 	err := s.next.SaveCheckpoint(ctx, cp)

@@ -17,6 +17,7 @@ import (
 //	'u'  u user 0 conv                               user-conversation state
 //	'i'  i user 0 inbox_seq(8)                       inbox entry
 //	'v'  v user 0 device                             device cursor
+//	'p'  p user 0 device                             push token: platform, token, updated (pushtoken.go)
 //	'I'  I user                                      inbox head: epoch(8) reserved(8) (userwrite.go)
 //	'k'  k key                                       metrics checkpoint
 //	'x'  x name                                      store metadata (the commit counter)
@@ -33,6 +34,7 @@ const (
 	// delete and a write for it. Stores written before keep dead 'a' keys.
 	tagInbox      = 'i'
 	tagDevice     = 'v'
+	tagPushToken  = 'p'
 	tagCheckpoint = 'k'
 	tagMeta       = 'x'
 )

@@ -49,6 +49,7 @@ func Run(t *testing.T, open Opener) {
 		{"UserConvState", testUserConvState},
 		{"Inbox", testInbox},
 		{"Devices", testDevices},
+		{"PushTokens", testPushTokens},
 		{"InboxTakeover", testInboxTakeover},
 		{"UserWrite", testUserWrite},
 		{"Checkpoints", testCheckpoints},

@@ -424,7 +424,7 @@ func (x Signal_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Signal_Kind.Descriptor instead.
 func (Signal_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{43, 0}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{47, 0}
 }
 
 type Error struct {
@@ -1279,6 +1279,8 @@ type Request struct {
 	//	*Request_Signal
 	//	*Request_Mute
 	//	*Request_CardClick
+	//	*Request_RegisterPush
+	//	*Request_UnregisterPush
 	Op            isRequest_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1472,6 +1474,24 @@ func (x *Request) GetCardClick() *CardClickRequest {
 	return nil
 }
 
+func (x *Request) GetRegisterPush() *RegisterPushRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Request_RegisterPush); ok {
+			return x.RegisterPush
+		}
+	}
+	return nil
+}
+
+func (x *Request) GetUnregisterPush() *UnregisterPushRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Request_UnregisterPush); ok {
+			return x.UnregisterPush
+		}
+	}
+	return nil
+}
+
 type isRequest_Op interface {
 	isRequest_Op()
 }
@@ -1542,6 +1562,14 @@ type Request_CardClick struct {
 	CardClick *CardClickRequest `protobuf:"bytes,25,opt,name=card_click,json=cardClick,proto3,oneof"`
 }
 
+type Request_RegisterPush struct {
+	RegisterPush *RegisterPushRequest `protobuf:"bytes,26,opt,name=register_push,json=registerPush,proto3,oneof"`
+}
+
+type Request_UnregisterPush struct {
+	UnregisterPush *UnregisterPushRequest `protobuf:"bytes,27,opt,name=unregister_push,json=unregisterPush,proto3,oneof"`
+}
+
 func (*Request_Send) isRequest_Op() {}
 
 func (*Request_Sync) isRequest_Op() {}
@@ -1574,6 +1602,10 @@ func (*Request_Mute) isRequest_Op() {}
 
 func (*Request_CardClick) isRequest_Op() {}
 
+func (*Request_RegisterPush) isRequest_Op() {}
+
+func (*Request_UnregisterPush) isRequest_Op() {}
+
 type Response struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -1595,6 +1627,8 @@ type Response struct {
 	//	*Response_Ping
 	//	*Response_Mute
 	//	*Response_CardClick
+	//	*Response_RegisterPush
+	//	*Response_UnregisterPush
 	Result        isResponse_Result `protobuf_oneof:"result"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1786,6 +1820,24 @@ func (x *Response) GetCardClick() *CardClickResult {
 	return nil
 }
 
+func (x *Response) GetRegisterPush() *RegisterPushResult {
+	if x != nil {
+		if x, ok := x.Result.(*Response_RegisterPush); ok {
+			return x.RegisterPush
+		}
+	}
+	return nil
+}
+
+func (x *Response) GetUnregisterPush() *UnregisterPushResult {
+	if x != nil {
+		if x, ok := x.Result.(*Response_UnregisterPush); ok {
+			return x.UnregisterPush
+		}
+	}
+	return nil
+}
+
 type isResponse_Result interface {
 	isResponse_Result()
 }
@@ -1850,6 +1902,14 @@ type Response_CardClick struct {
 	CardClick *CardClickResult `protobuf:"bytes,24,opt,name=card_click,json=cardClick,proto3,oneof"`
 }
 
+type Response_RegisterPush struct {
+	RegisterPush *RegisterPushResult `protobuf:"bytes,25,opt,name=register_push,json=registerPush,proto3,oneof"`
+}
+
+type Response_UnregisterPush struct {
+	UnregisterPush *UnregisterPushResult `protobuf:"bytes,26,opt,name=unregister_push,json=unregisterPush,proto3,oneof"`
+}
+
 func (*Response_Send) isResponse_Result() {}
 
 func (*Response_Sync) isResponse_Result() {}
@@ -1879,6 +1939,10 @@ func (*Response_Ping) isResponse_Result() {}
 func (*Response_Mute) isResponse_Result() {}
 
 func (*Response_CardClick) isResponse_Result() {}
+
+func (*Response_RegisterPush) isResponse_Result() {}
+
+func (*Response_UnregisterPush) isResponse_Result() {}
 
 // SendRequest names exactly one of conv or to.
 type SendRequest struct {
@@ -3244,7 +3308,8 @@ func (*PinResult) Descriptor() ([]byte, []int) {
 
 // MuteRequest mutes or unmutes a conversation for the caller alone (not
 // the admin MUTE of a member, which is a membership op): its unread
-// messages no longer count in total_unread. Pushes still arrive.
+// messages no longer count in total_unread. Pushes to connected devices
+// still arrive; offline push notifications do not.
 type MuteRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
@@ -3341,6 +3406,171 @@ func (x *MuteResult) GetTotalUnread() uint64 {
 	return 0
 }
 
+// RegisterPushRequest stores this device's push token, replacing its
+// previous one: while none of the user's devices is connected, messages
+// from others in conversations not muted are notified through the
+// node's push gateway for the platform (coalesced per conversation).
+type RegisterPushRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Platform      string                 `protobuf:"bytes,1,opt,name=platform,proto3" json:"platform,omitempty"` // "apns", "fcm" or "webhook"
+	Token         string                 `protobuf:"bytes,2,opt,name=token,proto3" json:"token,omitempty"`       // the platform's device token, at most 1024 bytes
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RegisterPushRequest) Reset() {
+	*x = RegisterPushRequest{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegisterPushRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegisterPushRequest) ProtoMessage() {}
+
+func (x *RegisterPushRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegisterPushRequest.ProtoReflect.Descriptor instead.
+func (*RegisterPushRequest) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *RegisterPushRequest) GetPlatform() string {
+	if x != nil {
+		return x.Platform
+	}
+	return ""
+}
+
+func (x *RegisterPushRequest) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+type RegisterPushResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RegisterPushResult) Reset() {
+	*x = RegisterPushResult{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegisterPushResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegisterPushResult) ProtoMessage() {}
+
+func (x *RegisterPushResult) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegisterPushResult.ProtoReflect.Descriptor instead.
+func (*RegisterPushResult) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{38}
+}
+
+// UnregisterPushRequest removes this device's push token (a no-op if none).
+type UnregisterPushRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnregisterPushRequest) Reset() {
+	*x = UnregisterPushRequest{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnregisterPushRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnregisterPushRequest) ProtoMessage() {}
+
+func (x *UnregisterPushRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnregisterPushRequest.ProtoReflect.Descriptor instead.
+func (*UnregisterPushRequest) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{39}
+}
+
+type UnregisterPushResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnregisterPushResult) Reset() {
+	*x = UnregisterPushResult{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnregisterPushResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnregisterPushResult) ProtoMessage() {}
+
+func (x *UnregisterPushResult) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnregisterPushResult.ProtoReflect.Descriptor instead.
+func (*UnregisterPushResult) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{40}
+}
+
 type PingRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -3349,7 +3579,7 @@ type PingRequest struct {
 
 func (x *PingRequest) Reset() {
 	*x = PingRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[37]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3361,7 +3591,7 @@ func (x *PingRequest) String() string {
 func (*PingRequest) ProtoMessage() {}
 
 func (x *PingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[37]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3374,7 +3604,7 @@ func (x *PingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PingRequest.ProtoReflect.Descriptor instead.
 func (*PingRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{37}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{41}
 }
 
 type PingResult struct {
@@ -3386,7 +3616,7 @@ type PingResult struct {
 
 func (x *PingResult) Reset() {
 	*x = PingResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[38]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3398,7 +3628,7 @@ func (x *PingResult) String() string {
 func (*PingResult) ProtoMessage() {}
 
 func (x *PingResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[38]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3411,7 +3641,7 @@ func (x *PingResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PingResult.ProtoReflect.Descriptor instead.
 func (*PingResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{38}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *PingResult) GetServerTimeMs() int64 {
@@ -3437,7 +3667,7 @@ type Push struct {
 
 func (x *Push) Reset() {
 	*x = Push{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[39]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3449,7 +3679,7 @@ func (x *Push) String() string {
 func (*Push) ProtoMessage() {}
 
 func (x *Push) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[39]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3462,7 +3692,7 @@ func (x *Push) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Push.ProtoReflect.Descriptor instead.
 func (*Push) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{39}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *Push) GetInboxSeq() uint64 {
@@ -3555,7 +3785,7 @@ type ReadUpdate struct {
 
 func (x *ReadUpdate) Reset() {
 	*x = ReadUpdate{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[40]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3567,7 +3797,7 @@ func (x *ReadUpdate) String() string {
 func (*ReadUpdate) ProtoMessage() {}
 
 func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[40]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3580,7 +3810,7 @@ func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadUpdate.ProtoReflect.Descriptor instead.
 func (*ReadUpdate) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{40}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ReadUpdate) GetConv() string {
@@ -3617,7 +3847,7 @@ type MembershipUpdate struct {
 
 func (x *MembershipUpdate) Reset() {
 	*x = MembershipUpdate{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[41]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3629,7 +3859,7 @@ func (x *MembershipUpdate) String() string {
 func (*MembershipUpdate) ProtoMessage() {}
 
 func (x *MembershipUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[41]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3642,7 +3872,7 @@ func (x *MembershipUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembershipUpdate.ProtoReflect.Descriptor instead.
 func (*MembershipUpdate) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{41}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *MembershipUpdate) GetConv() string {
@@ -3685,7 +3915,7 @@ type ReadReceipt struct {
 
 func (x *ReadReceipt) Reset() {
 	*x = ReadReceipt{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[42]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3697,7 +3927,7 @@ func (x *ReadReceipt) String() string {
 func (*ReadReceipt) ProtoMessage() {}
 
 func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[42]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3710,7 +3940,7 @@ func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadReceipt.ProtoReflect.Descriptor instead.
 func (*ReadReceipt) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{42}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ReadReceipt) GetConv() string {
@@ -3750,7 +3980,7 @@ type Signal struct {
 
 func (x *Signal) Reset() {
 	*x = Signal{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[43]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3762,7 +3992,7 @@ func (x *Signal) String() string {
 func (*Signal) ProtoMessage() {}
 
 func (x *Signal) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[43]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3775,7 +4005,7 @@ func (x *Signal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Signal.ProtoReflect.Descriptor instead.
 func (*Signal) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{43}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *Signal) GetKind() Signal_Kind {
@@ -3820,7 +4050,7 @@ type CardClickRequest struct {
 
 func (x *CardClickRequest) Reset() {
 	*x = CardClickRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[44]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3832,7 +4062,7 @@ func (x *CardClickRequest) String() string {
 func (*CardClickRequest) ProtoMessage() {}
 
 func (x *CardClickRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[44]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3845,7 +4075,7 @@ func (x *CardClickRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardClickRequest.ProtoReflect.Descriptor instead.
 func (*CardClickRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{44}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *CardClickRequest) GetConv() string {
@@ -3880,7 +4110,7 @@ type CardClickResult struct {
 
 func (x *CardClickResult) Reset() {
 	*x = CardClickResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[45]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3892,7 +4122,7 @@ func (x *CardClickResult) String() string {
 func (*CardClickResult) ProtoMessage() {}
 
 func (x *CardClickResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[45]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3905,7 +4135,7 @@ func (x *CardClickResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardClickResult.ProtoReflect.Descriptor instead.
 func (*CardClickResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{45}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *CardClickResult) GetMode() string {
@@ -4003,7 +4233,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x06GoAway\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12!\n" +
 	"\freconnect_to\x18\x02 \x01(\tR\vreconnectTo\x12.\n" +
-	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\xa9\b\n" +
+	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\xd1\t\n" +
 	"\aRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x126\n" +
 	"\x04send\x18\n" +
@@ -4025,8 +4255,10 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x06signal\x18\x17 \x01(\v2\x1b.switchboard.wire.v1.SignalH\x00R\x06signal\x126\n" +
 	"\x04mute\x18\x18 \x01(\v2 .switchboard.wire.v1.MuteRequestH\x00R\x04mute\x12F\n" +
 	"\n" +
-	"card_click\x18\x19 \x01(\v2%.switchboard.wire.v1.CardClickRequestH\x00R\tcardClickB\x04\n" +
-	"\x02op\"\x9a\b\n" +
+	"card_click\x18\x19 \x01(\v2%.switchboard.wire.v1.CardClickRequestH\x00R\tcardClick\x12O\n" +
+	"\rregister_push\x18\x1a \x01(\v2(.switchboard.wire.v1.RegisterPushRequestH\x00R\fregisterPush\x12U\n" +
+	"\x0funregister_push\x18\x1b \x01(\v2*.switchboard.wire.v1.UnregisterPushRequestH\x00R\x0eunregisterPushB\x04\n" +
+	"\x02op\"\xc0\t\n" +
 	"\bResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x120\n" +
 	"\x05error\x18\x02 \x01(\v2\x1a.switchboard.wire.v1.ErrorR\x05error\x125\n" +
@@ -4048,7 +4280,9 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x04ping\x18\x16 \x01(\v2\x1f.switchboard.wire.v1.PingResultH\x00R\x04ping\x125\n" +
 	"\x04mute\x18\x17 \x01(\v2\x1f.switchboard.wire.v1.MuteResultH\x00R\x04mute\x12E\n" +
 	"\n" +
-	"card_click\x18\x18 \x01(\v2$.switchboard.wire.v1.CardClickResultH\x00R\tcardClickB\b\n" +
+	"card_click\x18\x18 \x01(\v2$.switchboard.wire.v1.CardClickResultH\x00R\tcardClick\x12N\n" +
+	"\rregister_push\x18\x19 \x01(\v2'.switchboard.wire.v1.RegisterPushResultH\x00R\fregisterPush\x12T\n" +
+	"\x0funregister_push\x18\x1a \x01(\v2).switchboard.wire.v1.UnregisterPushResultH\x00R\x0eunregisterPushB\b\n" +
 	"\x06result\"\xc1\x01\n" +
 	"\vSendRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x0e\n" +
@@ -4158,7 +4392,13 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x05muted\x18\x02 \x01(\bR\x05muted\"/\n" +
 	"\n" +
 	"MuteResult\x12!\n" +
-	"\ftotal_unread\x18\x01 \x01(\x04R\vtotalUnread\"\r\n" +
+	"\ftotal_unread\x18\x01 \x01(\x04R\vtotalUnread\"G\n" +
+	"\x13RegisterPushRequest\x12\x1a\n" +
+	"\bplatform\x18\x01 \x01(\tR\bplatform\x12\x14\n" +
+	"\x05token\x18\x02 \x01(\tR\x05token\"\x14\n" +
+	"\x12RegisterPushResult\"\x17\n" +
+	"\x15UnregisterPushRequest\"\x16\n" +
+	"\x14UnregisterPushResult\"\r\n" +
 	"\vPingRequest\"2\n" +
 	"\n" +
 	"PingResult\x12$\n" +
@@ -4274,7 +4514,7 @@ func file_transport_wirepb_wire_proto_rawDescGZIP() []byte {
 }
 
 var file_transport_wirepb_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
+var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 50)
 var file_transport_wirepb_wire_proto_goTypes = []any{
 	(Code)(0),                        // 0: switchboard.wire.v1.Code
 	(ConvKind)(0),                    // 1: switchboard.wire.v1.ConvKind
@@ -4319,15 +4559,19 @@ var file_transport_wirepb_wire_proto_goTypes = []any{
 	(*PinResult)(nil),                // 40: switchboard.wire.v1.PinResult
 	(*MuteRequest)(nil),              // 41: switchboard.wire.v1.MuteRequest
 	(*MuteResult)(nil),               // 42: switchboard.wire.v1.MuteResult
-	(*PingRequest)(nil),              // 43: switchboard.wire.v1.PingRequest
-	(*PingResult)(nil),               // 44: switchboard.wire.v1.PingResult
-	(*Push)(nil),                     // 45: switchboard.wire.v1.Push
-	(*ReadUpdate)(nil),               // 46: switchboard.wire.v1.ReadUpdate
-	(*MembershipUpdate)(nil),         // 47: switchboard.wire.v1.MembershipUpdate
-	(*ReadReceipt)(nil),              // 48: switchboard.wire.v1.ReadReceipt
-	(*Signal)(nil),                   // 49: switchboard.wire.v1.Signal
-	(*CardClickRequest)(nil),         // 50: switchboard.wire.v1.CardClickRequest
-	(*CardClickResult)(nil),          // 51: switchboard.wire.v1.CardClickResult
+	(*RegisterPushRequest)(nil),      // 43: switchboard.wire.v1.RegisterPushRequest
+	(*RegisterPushResult)(nil),       // 44: switchboard.wire.v1.RegisterPushResult
+	(*UnregisterPushRequest)(nil),    // 45: switchboard.wire.v1.UnregisterPushRequest
+	(*UnregisterPushResult)(nil),     // 46: switchboard.wire.v1.UnregisterPushResult
+	(*PingRequest)(nil),              // 47: switchboard.wire.v1.PingRequest
+	(*PingResult)(nil),               // 48: switchboard.wire.v1.PingResult
+	(*Push)(nil),                     // 49: switchboard.wire.v1.Push
+	(*ReadUpdate)(nil),               // 50: switchboard.wire.v1.ReadUpdate
+	(*MembershipUpdate)(nil),         // 51: switchboard.wire.v1.MembershipUpdate
+	(*ReadReceipt)(nil),              // 52: switchboard.wire.v1.ReadReceipt
+	(*Signal)(nil),                   // 53: switchboard.wire.v1.Signal
+	(*CardClickRequest)(nil),         // 54: switchboard.wire.v1.CardClickRequest
+	(*CardClickResult)(nil),          // 55: switchboard.wire.v1.CardClickResult
 }
 var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	0,  // 0: switchboard.wire.v1.Error.code:type_name -> switchboard.wire.v1.Code
@@ -4341,8 +4585,8 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	14, // 8: switchboard.wire.v1.ServerFrame.go_away:type_name -> switchboard.wire.v1.GoAway
 	6,  // 9: switchboard.wire.v1.ServerFrame.error:type_name -> switchboard.wire.v1.Error
 	16, // 10: switchboard.wire.v1.ServerFrame.response:type_name -> switchboard.wire.v1.Response
-	45, // 11: switchboard.wire.v1.ServerFrame.push:type_name -> switchboard.wire.v1.Push
-	49, // 12: switchboard.wire.v1.ServerFrame.signal:type_name -> switchboard.wire.v1.Signal
+	49, // 11: switchboard.wire.v1.ServerFrame.push:type_name -> switchboard.wire.v1.Push
+	53, // 12: switchboard.wire.v1.ServerFrame.signal:type_name -> switchboard.wire.v1.Signal
 	20, // 13: switchboard.wire.v1.Welcome.sync:type_name -> switchboard.wire.v1.SyncResult
 	17, // 14: switchboard.wire.v1.Request.send:type_name -> switchboard.wire.v1.SendRequest
 	19, // 15: switchboard.wire.v1.Request.sync:type_name -> switchboard.wire.v1.SyncRequest
@@ -4356,47 +4600,51 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	35, // 23: switchboard.wire.v1.Request.members:type_name -> switchboard.wire.v1.MembersRequest
 	37, // 24: switchboard.wire.v1.Request.presence:type_name -> switchboard.wire.v1.PresenceRequest
 	39, // 25: switchboard.wire.v1.Request.pin:type_name -> switchboard.wire.v1.PinRequest
-	43, // 26: switchboard.wire.v1.Request.ping:type_name -> switchboard.wire.v1.PingRequest
-	49, // 27: switchboard.wire.v1.Request.signal:type_name -> switchboard.wire.v1.Signal
+	47, // 26: switchboard.wire.v1.Request.ping:type_name -> switchboard.wire.v1.PingRequest
+	53, // 27: switchboard.wire.v1.Request.signal:type_name -> switchboard.wire.v1.Signal
 	41, // 28: switchboard.wire.v1.Request.mute:type_name -> switchboard.wire.v1.MuteRequest
-	50, // 29: switchboard.wire.v1.Request.card_click:type_name -> switchboard.wire.v1.CardClickRequest
-	6,  // 30: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
-	18, // 31: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
-	20, // 32: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
-	22, // 33: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
-	24, // 34: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
-	26, // 35: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
-	28, // 36: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
-	30, // 37: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
-	32, // 38: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
-	34, // 39: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
-	36, // 40: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
-	38, // 41: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
-	40, // 42: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
-	44, // 43: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
-	42, // 44: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
-	51, // 45: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
-	3,  // 46: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
-	9,  // 47: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	7,  // 48: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
-	9,  // 49: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	1,  // 50: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
-	8,  // 51: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
-	4,  // 52: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
-	2,  // 53: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
-	8,  // 54: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
-	7,  // 55: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
-	46, // 56: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
-	47, // 57: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
-	48, // 58: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
-	1,  // 59: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
-	8,  // 60: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
-	5,  // 61: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
-	62, // [62:62] is the sub-list for method output_type
-	62, // [62:62] is the sub-list for method input_type
-	62, // [62:62] is the sub-list for extension type_name
-	62, // [62:62] is the sub-list for extension extendee
-	0,  // [0:62] is the sub-list for field type_name
+	54, // 29: switchboard.wire.v1.Request.card_click:type_name -> switchboard.wire.v1.CardClickRequest
+	43, // 30: switchboard.wire.v1.Request.register_push:type_name -> switchboard.wire.v1.RegisterPushRequest
+	45, // 31: switchboard.wire.v1.Request.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushRequest
+	6,  // 32: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
+	18, // 33: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
+	20, // 34: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
+	22, // 35: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
+	24, // 36: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
+	26, // 37: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
+	28, // 38: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
+	30, // 39: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
+	32, // 40: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
+	34, // 41: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
+	36, // 42: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
+	38, // 43: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
+	40, // 44: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
+	48, // 45: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
+	42, // 46: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
+	55, // 47: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
+	44, // 48: switchboard.wire.v1.Response.register_push:type_name -> switchboard.wire.v1.RegisterPushResult
+	46, // 49: switchboard.wire.v1.Response.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushResult
+	3,  // 50: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
+	9,  // 51: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	7,  // 52: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
+	9,  // 53: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	1,  // 54: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
+	8,  // 55: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
+	4,  // 56: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
+	2,  // 57: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
+	8,  // 58: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
+	7,  // 59: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
+	50, // 60: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
+	51, // 61: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
+	52, // 62: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
+	1,  // 63: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
+	8,  // 64: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
+	5,  // 65: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
+	66, // [66:66] is the sub-list for method output_type
+	66, // [66:66] is the sub-list for method input_type
+	66, // [66:66] is the sub-list for extension type_name
+	66, // [66:66] is the sub-list for extension extendee
+	0,  // [0:66] is the sub-list for field type_name
 }
 
 func init() { file_transport_wirepb_wire_proto_init() }
@@ -4430,6 +4678,8 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Request_Signal)(nil),
 		(*Request_Mute)(nil),
 		(*Request_CardClick)(nil),
+		(*Request_RegisterPush)(nil),
+		(*Request_UnregisterPush)(nil),
 	}
 	file_transport_wirepb_wire_proto_msgTypes[10].OneofWrappers = []any{
 		(*Response_Send)(nil),
@@ -4447,8 +4697,10 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Response_Ping)(nil),
 		(*Response_Mute)(nil),
 		(*Response_CardClick)(nil),
+		(*Response_RegisterPush)(nil),
+		(*Response_UnregisterPush)(nil),
 	}
-	file_transport_wirepb_wire_proto_msgTypes[39].OneofWrappers = []any{
+	file_transport_wirepb_wire_proto_msgTypes[43].OneofWrappers = []any{
 		(*Push_Message)(nil),
 		(*Push_Read)(nil),
 		(*Push_Membership)(nil),
@@ -4460,7 +4712,7 @@ func file_transport_wirepb_wire_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_transport_wirepb_wire_proto_rawDesc), len(file_transport_wirepb_wire_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   46,
+			NumMessages:   50,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

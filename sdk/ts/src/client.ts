@@ -565,6 +565,20 @@ export class Client {
     return { mode: r.result.value.mode, seq: Number(r.result.value.seq), duplicate: r.result.value.duplicate };
   }
 
+  /**
+   * registerPush stores this device's push token ("apns", "fcm" or
+   * "webhook"): while none of the user's devices is connected, the node
+   * notifies it of messages through its push gateway.
+   */
+  async registerPush(platform: "apns" | "fcm" | "webhook", token: string): Promise<void> {
+    await this.request({ case: "registerPush", value: { platform, token } });
+  }
+
+  /** unregisterPush removes this device's push token. */
+  async unregisterPush(): Promise<void> {
+    await this.request({ case: "unregisterPush", value: {} });
+  }
+
   /** typing tells the other members (best effort). */
   typing(conv: string, typing = true): void {
     this.request({ case: "signal", value: { kind: typing ? Signal_Kind.TYPING : Signal_Kind.STOP_TYPING, conv } }).catch(() => {});

@@ -1,0 +1,161 @@
+package actors
+
+import (
+	"context"
+	"time"
+	"unicode/utf8"
+
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/push"
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+// Offline push: a user grain that receives a message while none of the
+// user's devices is connected hands it to the node's coalescer; the
+// coalesced notification goes to a push.Dispatcher, whose own goroutines
+// look up the user's push tokens and call the gateway. The grain never
+// waits on either.
+
+// PushConfig turns offline push on (a gateway set) and names its limits;
+// zero limits take the push package's defaults.
+type PushConfig struct {
+	// Gateways by token platform ("apns", "fcm", "webhook"); Default
+	// serves the platforms without one (a webhook relay).
+	Gateways map[string]push.Gateway
+	Default  push.Gateway
+	// Coalesce: the messages of one conversation within this interval
+	// make one notification with a count (default 2 s).
+	Coalesce time.Duration
+	// PreviewBytes bounds the message text carried as the preview
+	// (default 120; negative: never carry text).
+	PreviewBytes int
+	// MaxAttempts, BaseBackoff, MaxBackoff, AttemptTimeout, QueueSize,
+	// Workers: see push.Dispatcher.
+	MaxAttempts    int
+	BaseBackoff    time.Duration
+	MaxBackoff     time.Duration
+	AttemptTimeout time.Duration
+	QueueSize      int
+	Workers        int
+	// DeadLetter, if set, also receives each notification given up on.
+	DeadLetter func(push.Notification, error)
+}
+
+// Defaults of PushConfig.
+const (
+	DefaultPushCoalesce     = 2 * time.Second
+	DefaultPushPreviewBytes = 120
+)
+
+// Enabled reports whether a gateway is configured.
+func (c PushConfig) Enabled() bool { return c.Default != nil || len(c.Gateways) > 0 }
+
+// offlinePush is the node's coalescer and senders.
+type offlinePush struct {
+	preview int
+	co      *push.Coalescer
+	d       *push.Dispatcher
+}
+
+// startPush starts offline push if configured; nil when it is off.
+func startPush(cfg Config, store storage.Store) (*offlinePush, error) {
+	pc := cfg.Push
+	if !pc.Enabled() {
+		return nil, nil
+	}
+	if pc.Coalesce <= 0 {
+		pc.Coalesce = DefaultPushCoalesce
+	}
+	if pc.PreviewBytes == 0 {
+		pc.PreviewBytes = DefaultPushPreviewBytes
+	}
+	d := &push.Dispatcher{Tokens: store, Gateways: pc.Gateways, Default: pc.Default, MaxAttempts: pc.MaxAttempts,
+		BaseBackoff: pc.BaseBackoff, MaxBackoff: pc.MaxBackoff, AttemptTimeout: pc.AttemptTimeout,
+		QueueSize: pc.QueueSize, Workers: pc.Workers, Log: cfg.Logger.With("component", "push"), DeadLetter: pc.DeadLetter}
+	if err := d.Start(); err != nil {
+		return nil, err
+	}
+	p := &offlinePush{preview: pc.PreviewBytes, d: d}
+	p.co = &push.Coalescer{Interval: pc.Coalesce, Flush: func(n push.Notification) { d.Enqueue(n) }}
+	return p, nil
+}
+
+func (p *offlinePush) stop() {
+	if p != nil {
+		p.co.Stop()
+		p.d.Stop()
+	}
+}
+
+// offlinePush is the user grain's hook, called for each Deliver: recalls
+// take their message out of a pending notification; messages from others
+// the user has not read, in a conversation it did not mute, are queued
+// for a notification while no device of the user is online.
+func (u *user) offlinePush(conv string, uc *userConv, msgs []*pb.Message) {
+	p := u.rt.push
+	if p == nil {
+		return
+	}
+	online := u.online()
+	for _, m := range msgs {
+		switch {
+		case m.Kind == pb.MessageKind_RECALL:
+			p.co.Recall(u.id, conv, m.RefSeq)
+		case online || uc.muted || m.Recalled || m.Sender == u.id || m.Seq <= uc.readSeq || !uc.member.Sees(m.Seq):
+		case m.Kind == pb.MessageKind_NORMAL || m.Kind == pb.MessageKind_CARD:
+			text := ""
+			if m.Kind == pb.MessageKind_NORMAL {
+				text = previewText(m.Body, p.preview)
+			}
+			p.co.Add(push.Message{User: u.id, Conv: conv, Seq: m.Seq, From: m.Sender, Text: text, Badge: int(u.totalUnread())})
+		}
+	}
+}
+
+// previewText cuts a message body to at most n bytes of whole UTF-8
+// characters; n < 0 carries no text.
+func previewText(body []byte, n int) string {
+	if n < 0 || !utf8.Valid(body) {
+		return ""
+	}
+	if len(body) <= n {
+		return string(body)
+	}
+	b := body[:n]
+	for len(b) > 0 && !utf8.Valid(b) {
+		b = b[:len(b)-1]
+	}
+	return string(b)
+}
+
+// RegisterPushToken stores device's push token (replacing its previous
+// one): the device is notified while the user has no connected device.
+func (n *Runtime) RegisterPushToken(ctx context.Context, user, device, platform, token string) error {
+	if err := checkUser(user); err != nil {
+		return err
+	}
+	err := n.store.SetPushToken(ctx, storage.PushToken{UserID: user, DeviceID: device, Platform: platform, Token: token, UpdatedAt: time.Now()})
+	if err != nil {
+		return fromPB(storeErr(err))
+	}
+	return nil
+}
+
+// UnregisterPushToken removes device's push token, if any.
+func (n *Runtime) UnregisterPushToken(ctx context.Context, user, device string) error {
+	if err := checkUser(user); err != nil {
+		return err
+	}
+	if err := n.store.DeletePushToken(ctx, user, device, ""); err != nil {
+		return fromPB(storeErr(err))
+	}
+	return nil
+}
+
+func (s *deviceSession) RegisterPush(ctx context.Context, platform, token string) error {
+	return s.rt.RegisterPushToken(ctx, s.user, s.device, platform, token)
+}
+
+func (s *deviceSession) UnregisterPush(ctx context.Context) error {
+	return s.rt.UnregisterPushToken(ctx, s.user, s.device)
+}

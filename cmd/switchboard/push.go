@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/switchboard-im/switchboard/actors"
+	"github.com/switchboard-im/switchboard/push"
+)
+
+// pushFlags are serve's offline push flags: which gateways, and the
+// dispatcher's limits (docs/OPERATIONS.md, "Offline push").
+type pushFlags struct {
+	cfg actors.PushConfig
+
+	webhookURL, webhookSecretFile string
+	apnsURL, apnsKeyFile          string
+	apnsKeyID, apnsTeamID, topic  string
+	fcmURL, fcmProject, fcmToken  string
+}
+
+func (p *pushFlags) register(f *pflag.FlagSet) {
+	f.StringVar(&p.webhookURL, "push-webhook-url", "", "offline push: POST signed notifications to this relay (for tokens of every platform without a gateway of its own); off when no gateway is set")
+	f.StringVar(&p.webhookSecretFile, "push-webhook-secret-file", "", "file holding the HMAC-SHA256 secret of the push webhook (else SWITCHBOARD_PUSH_WEBHOOK_SECRET)")
+	f.StringVar(&p.apnsKeyFile, "push-apns-key-file", "", "APNs token auth: the .p8 signing key (PEM, PKCS#8); sets APNs on for apns tokens")
+	f.StringVar(&p.apnsKeyID, "push-apns-key-id", "", "APNs token auth: the key id")
+	f.StringVar(&p.apnsTeamID, "push-apns-team-id", "", "APNs token auth: the team id")
+	f.StringVar(&p.topic, "push-apns-topic", "", "APNs: the app's bundle id")
+	f.StringVar(&p.apnsURL, "push-apns-url", "https://api.push.apple.com", "APNs provider API base URL (the sandbox: https://api.sandbox.push.apple.com)")
+	f.StringVar(&p.fcmProject, "push-fcm-project", "", "FCM HTTP v1: the Firebase project id; sets FCM on for fcm tokens")
+	f.StringVar(&p.fcmToken, "push-fcm-token-file", "", "FCM HTTP v1: file holding an OAuth2 access token, read again before every send (kept fresh by the deployment)")
+	f.StringVar(&p.fcmURL, "push-fcm-url", "https://fcm.googleapis.com", "FCM API base URL")
+	f.DurationVar(&p.cfg.Coalesce, "push-coalesce", actors.DefaultPushCoalesce, "messages of one conversation within this interval make one notification with a count")
+	f.IntVar(&p.cfg.PreviewBytes, "push-preview-bytes", actors.DefaultPushPreviewBytes, "most bytes of message text a notification carries (negative: none)")
+	f.IntVar(&p.cfg.MaxAttempts, "push-max-attempts", push.DefaultMaxAttempts, "gateway attempts per notification before it is dead-lettered")
+	f.DurationVar(&p.cfg.BaseBackoff, "push-backoff", push.DefaultBaseBackoff, "first wait between push attempts, doubled each time (jittered)")
+	f.DurationVar(&p.cfg.MaxBackoff, "push-max-backoff", push.DefaultMaxBackoff, "longest wait between push attempts")
+	f.DurationVar(&p.cfg.AttemptTimeout, "push-timeout", push.DefaultAttemptTimeout, "one gateway call times out after this")
+	f.IntVar(&p.cfg.QueueSize, "push-queue", push.DefaultQueueSize, "notifications waiting for a sender; past it new ones are dropped (counted)")
+	f.IntVar(&p.cfg.Workers, "push-workers", push.DefaultWorkers, "concurrent gateway sends")
+}
+
+// config builds the gateways the flags name; none: push is off.
+func (p *pushFlags) config() (actors.PushConfig, error) {
+	cfg := p.cfg
+	cfg.Gateways = map[string]push.Gateway{}
+	for name, v := range map[string]int{"--push-max-attempts": cfg.MaxAttempts, "--push-queue": cfg.QueueSize, "--push-workers": cfg.Workers} {
+		if v <= 0 {
+			return cfg, fmt.Errorf("%s %d: must be positive", name, v)
+		}
+	}
+	for name, v := range map[string]time.Duration{"--push-coalesce": cfg.Coalesce, "--push-backoff": cfg.BaseBackoff,
+		"--push-max-backoff": cfg.MaxBackoff, "--push-timeout": cfg.AttemptTimeout} {
+		if v <= 0 {
+			return cfg, fmt.Errorf("%s %s: must be positive", name, v)
+		}
+	}
+	client := func() *http.Client {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.ForceAttemptHTTP2 = true // APNs speaks HTTP/2 only
+		return &http.Client{Transport: tr, Timeout: cfg.AttemptTimeout}
+	}
+	if p.webhookURL != "" {
+		secret := os.Getenv("SWITCHBOARD_PUSH_WEBHOOK_SECRET")
+		if p.webhookSecretFile != "" {
+			b, err := os.ReadFile(p.webhookSecretFile)
+			if err != nil {
+				return cfg, fmt.Errorf("--push-webhook-secret-file: %w", err)
+			}
+			secret = strings.TrimSpace(string(b))
+		}
+		if secret == "" {
+			return cfg, errors.New("--push-webhook-url needs a secret: --push-webhook-secret-file or SWITCHBOARD_PUSH_WEBHOOK_SECRET")
+		}
+		// One post per attempt: the dispatcher owns retries and dead letters.
+		cfg.Default = &push.Webhook{URL: p.webhookURL, Secret: []byte(secret), Client: client(), MaxAttempts: 1}
+	}
+	if p.apnsKeyFile != "" {
+		if p.apnsKeyID == "" || p.apnsTeamID == "" || p.topic == "" {
+			return cfg, errors.New("--push-apns-key-file needs --push-apns-key-id, --push-apns-team-id and --push-apns-topic")
+		}
+		key, err := readP8(p.apnsKeyFile)
+		if err != nil {
+			return cfg, fmt.Errorf("--push-apns-key-file: %w", err)
+		}
+		cfg.Gateways["apns"] = &push.APNs{BaseURL: strings.TrimRight(p.apnsURL, "/"), Topic: p.topic, TeamID: p.apnsTeamID, KeyID: p.apnsKeyID, Key: key, Client: client()}
+	}
+	if p.fcmProject != "" {
+		if p.fcmToken == "" {
+			return cfg, errors.New("--push-fcm-project needs --push-fcm-token-file")
+		}
+		file := p.fcmToken
+		cfg.Gateways["fcm"] = &push.FCM{BaseURL: strings.TrimRight(p.fcmURL, "/"), Project: p.fcmProject, Client: client(),
+			TokenSource: func(context.Context) (string, error) {
+				b, err := os.ReadFile(file)
+				if err != nil {
+					return "", err
+				}
+				return strings.TrimSpace(string(b)), nil
+			}}
+	}
+	return cfg, nil
+}
+
+// readP8 reads an APNs signing key: PEM, PKCS#8, P-256.
+func readP8(file string) (*ecdsa.PrivateKey, error) {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return nil, err
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		return nil, errors.New("no PEM block")
+	}
+	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	if err != nil {
+		return nil, err
+	}
+	ek, ok := k.(*ecdsa.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("a %T key, want ECDSA P-256", k)
+	}
+	return ek, nil
+}

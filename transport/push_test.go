@@ -1,0 +1,288 @@
+package transport_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard-im/switchboard/actors"
+	"github.com/switchboard-im/switchboard/push"
+	"github.com/switchboard-im/switchboard/transport/client"
+	"github.com/switchboard-im/switchboard/transport/wirepb"
+)
+
+var pushSecret = []byte("push-test-secret-0123456789abcdef")
+
+// gateway is a real HTTP server standing in for the deployment's push
+// relay: it checks every request's HMAC signature and answers as told
+// per user (by default 200).
+type gateway struct {
+	t      *testing.T
+	srv    *httptest.Server
+	mu     sync.Mutex
+	calls  map[string]int                 // requests per user
+	got    map[string][]push.Notification // accepted notifications per user
+	answer map[string]func(call int) (int, string)
+}
+
+func newGateway(t *testing.T) *gateway {
+	g := &gateway{t: t, calls: map[string]int{}, got: map[string][]push.Notification{}, answer: map[string]func(int) (int, string){}}
+	g.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		if !push.Verify(pushSecret, r.Header.Get("X-Switchboard-Timestamp"), b, r.Header.Get("X-Switchboard-Signature")) {
+			t.Errorf("unsigned push request: %s", b)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		var n push.Notification
+		if err := json.Unmarshal(b, &n); err != nil {
+			t.Errorf("push body %s: %v", b, err)
+			w.WriteHeader(http.StatusBadRequest)
+			return
+		}
+		g.mu.Lock()
+		call := g.calls[n.User]
+		g.calls[n.User]++
+		code, body := http.StatusOK, ""
+		if f := g.answer[n.User]; f != nil {
+			code, body = f(call)
+		}
+		if code == http.StatusOK {
+			g.got[n.User] = append(g.got[n.User], n)
+		}
+		g.mu.Unlock()
+		w.WriteHeader(code)
+		_, _ = io.WriteString(w, body)
+	}))
+	t.Cleanup(g.srv.Close)
+	return g
+}
+
+func (g *gateway) notes(user string) []push.Notification {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]push.Notification(nil), g.got[user]...)
+}
+
+func (g *gateway) callsOf(user string) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.calls[user]
+}
+
+func (g *gateway) answerFor(user string, f func(call int) (int, string)) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.answer[user] = f
+}
+
+// TestOfflinePush runs a node whose push gateway is a local webhook
+// server, over real QUIC connections and a real Pebble store.
+func TestOfflinePush(t *testing.T) {
+	gw := newGateway(t)
+	var deadMu sync.Mutex
+	dead := map[string]int{}
+	const coalesce = 400 * time.Millisecond
+	e := newEnv(t, envOptions{actors: actors.Config{Push: actors.PushConfig{
+		// The dispatcher owns the retries: one post per attempt.
+		Default:     &push.Webhook{URL: gw.srv.URL, Secret: pushSecret, MaxAttempts: 1},
+		Coalesce:    coalesce,
+		MaxAttempts: 3, BaseBackoff: 5 * time.Millisecond, MaxBackoff: 20 * time.Millisecond,
+		DeadLetter: func(n push.Notification, _ error) { deadMu.Lock(); dead[n.User]++; deadMu.Unlock() },
+	}}})
+	ctx := tctx(t)
+	rt := e.nodes[0].Runtime
+
+	// offline registers user's phone for push and disconnects it.
+	offline := func(user, token string) {
+		t.Helper()
+		c := e.dial(user, "phone")
+		if err := c.RegisterPush(ctx, "webhook", token); err != nil {
+			t.Fatalf("register push for %s: %v", user, err)
+		}
+		_ = c.Close()
+		eventually(t, user+" offline", func() bool {
+			p, err := rt.Presence(ctx, user, user, "")
+			return err == nil && len(p.Devices) == 0
+		})
+	}
+	alice := e.dial("alice", "phone")
+	send := func(to, text string) client.Message {
+		t.Helper()
+		m, err := alice.SendText(ctx, client.ToUser(to), text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	// quiet asserts user got no notification over a few coalescing intervals.
+	quiet := func(user string) {
+		t.Helper()
+		time.Sleep(3 * coalesce)
+		if n := gw.notes(user); len(n) != 0 || gw.callsOf(user) != 0 {
+			t.Fatalf("%s: %d calls, notifications %+v; want none", user, gw.callsOf(user), n)
+		}
+	}
+
+	t.Run("OfflineGetsOneOnlineNone", func(t *testing.T) {
+		offline("bob1", "bob1-tok")
+		carol := e.dial("carol1", "phone")
+		if err := carol.RegisterPush(ctx, "webhook", "carol1-tok"); err != nil {
+			t.Fatal(err)
+		}
+		send("bob1", "hello bob")
+		send("carol1", "hello carol")
+		eventually(t, "bob1's notification", func() bool { return len(gw.notes("bob1")) == 1 })
+		n := gw.notes("bob1")[0]
+		if n.Count != 1 || n.Text != "hello bob" || n.From != "alice" || n.Badge != 1 || n.Conv != wirepb.DirectConvID("alice", "bob1") ||
+			len(n.Tokens) != 1 || n.Tokens[0] != "bob1-tok" || n.ID == "" {
+			t.Fatalf("notification %+v", n)
+		}
+		quiet("carol1") // online: the message reached the device itself
+		if len(gw.notes("bob1")) != 1 {
+			t.Fatalf("bob1 notified %d times", len(gw.notes("bob1")))
+		}
+	})
+
+	t.Run("Coalesced", func(t *testing.T) {
+		offline("bob2", "bob2-tok")
+		for _, text := range []string{"one", "two", "three"} {
+			send("bob2", text)
+		}
+		eventually(t, "bob2's notification", func() bool { return len(gw.notes("bob2")) > 0 })
+		time.Sleep(2 * coalesce)
+		ns := gw.notes("bob2")
+		if len(ns) != 1 || ns[0].Count != 3 || ns[0].Badge != 3 || ns[0].Text != "three" {
+			t.Fatalf("notifications %+v, want one with count 3, badge 3, the newest text", ns)
+		}
+	})
+
+	t.Run("RetriedOn5xx", func(t *testing.T) {
+		gw.answerFor("bob3", func(call int) (int, string) {
+			if call < 2 {
+				return http.StatusServiceUnavailable, ""
+			}
+			return http.StatusOK, ""
+		})
+		offline("bob3", "bob3-tok")
+		send("bob3", "retry me")
+		eventually(t, "bob3's notification", func() bool { return len(gw.notes("bob3")) == 1 })
+		if c := gw.callsOf("bob3"); c != 3 {
+			t.Fatalf("%d gateway calls, want 3 (two 503s, then 200)", c)
+		}
+	})
+
+	t.Run("DeadLettered", func(t *testing.T) {
+		gw.answerFor("bob4", func(int) (int, string) { return http.StatusBadGateway, "" })
+		offline("bob4", "bob4-tok")
+		send("bob4", "never arrives")
+		eventually(t, "bob4's dead letter", func() bool { deadMu.Lock(); defer deadMu.Unlock(); return dead["bob4"] == 1 })
+		time.Sleep(2 * coalesce)
+		if c := gw.callsOf("bob4"); c != 3 {
+			t.Fatalf("%d gateway calls, want MaxAttempts = 3", c)
+		}
+		// A 4xx is not retried: dead-lettered after one call.
+		gw.answerFor("bob5", func(int) (int, string) { return http.StatusBadRequest, "" })
+		offline("bob5", "bob5-tok")
+		send("bob5", "refused")
+		eventually(t, "bob5's dead letter", func() bool { deadMu.Lock(); defer deadMu.Unlock(); return dead["bob5"] == 1 })
+		if c := gw.callsOf("bob5"); c != 1 {
+			t.Fatalf("%d gateway calls for a 400, want 1", c)
+		}
+	})
+
+	t.Run("Muted", func(t *testing.T) {
+		bob := e.dial("bob6", "phone")
+		send("bob6", "before mute")
+		if _, err := bob.SetMuted(ctx, wirepb.DirectConvID("alice", "bob6"), true); err != nil {
+			t.Fatal(err)
+		}
+		_ = bob.Close()
+		offline("bob6", "bob6-tok")
+		send("bob6", "muted: no push")
+		// Another conversation of bob6's still notifies (and shows the
+		// pipeline works while the muted one stays silent).
+		dave := e.dial("dave", "phone")
+		if _, err := dave.SendText(ctx, client.ToUser("bob6"), "not muted"); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "bob6's notification from dave", func() bool { return len(gw.notes("bob6")) > 0 })
+		time.Sleep(2 * coalesce)
+		ns := gw.notes("bob6")
+		if len(ns) != 1 || ns[0].Conv != wirepb.DirectConvID("bob6", "dave") || ns[0].Text != "not muted" {
+			t.Fatalf("notifications %+v, want only dave's", ns)
+		}
+	})
+
+	t.Run("Recalled", func(t *testing.T) {
+		offline("bob7", "bob7-tok")
+		conv := wirepb.DirectConvID("alice", "bob7")
+		// Recalled before the notification went out: nothing is sent.
+		m := send("bob7", "oops, secret")
+		if _, err := alice.Recall(ctx, conv, m.Seq); err != nil {
+			t.Fatal(err)
+		}
+		quiet("bob7")
+		// With another message pending, the recalled one neither counts
+		// nor shows its text.
+		send("bob7", "kept")
+		m = send("bob7", "oops again")
+		if _, err := alice.Recall(ctx, conv, m.Seq); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "bob7's notification", func() bool { return len(gw.notes("bob7")) > 0 })
+		time.Sleep(2 * coalesce)
+		ns := gw.notes("bob7")
+		if len(ns) != 1 || ns[0].Count != 1 || strings.Contains(ns[0].Text, "oops") {
+			t.Fatalf("notifications %+v, want one counting 1 without the recalled text", ns)
+		}
+	})
+
+	t.Run("InvalidTokenRemoved", func(t *testing.T) {
+		// bob8 has two devices; the gateway reports the tablet's token dead.
+		tab := e.dial("bob8", "tablet")
+		if err := tab.RegisterPush(ctx, "webhook", "bob8-dead"); err != nil {
+			t.Fatal(err)
+		}
+		_ = tab.Close()
+		gw.answerFor("bob8", func(int) (int, string) { return http.StatusOK, `{"invalid_tokens":["bob8-dead"]}` })
+		offline("bob8", "bob8-live")
+		toks, err := e.store.ListPushTokens(ctx, "bob8")
+		if err != nil || len(toks) != 2 {
+			t.Fatalf("tokens before: %+v, %v", toks, err)
+		}
+		send("bob8", "hi")
+		eventually(t, "the dead token dropped", func() bool {
+			toks, err := e.store.ListPushTokens(ctx, "bob8")
+			return err == nil && len(toks) == 1 && toks[0].Token == "bob8-live" && toks[0].DeviceID == "phone"
+		})
+		if ns := gw.notes("bob8"); len(ns) != 1 || len(ns[0].Tokens) != 2 {
+			t.Fatalf("notifications %+v, want one to both tokens", ns)
+		}
+	})
+
+	t.Run("BadRegistration", func(t *testing.T) {
+		c := e.dial("erin", "phone")
+		for _, tc := range []struct{ platform, token string }{
+			{"pager", "x"}, {"apns", ""}, {"fcm", strings.Repeat("t", 1025)},
+		} {
+			if err := c.RegisterPush(ctx, tc.platform, tc.token); codeOf(err) != wirepb.Code_INVALID {
+				t.Errorf("register %q/%d bytes: %v, want INVALID", tc.platform, len(tc.token), err)
+			}
+		}
+		if err := c.RegisterPush(ctx, "fcm", strings.Repeat("t", 1024)); err != nil {
+			t.Fatalf("a token at the limit: %v", err)
+		}
+		if err := c.UnregisterPush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if toks, err := e.store.ListPushTokens(ctx, "erin"); err != nil || len(toks) != 0 {
+			t.Fatalf("tokens after unregister: %+v, %v", toks, err)
+		}
+	})
+}
