@@ -23,6 +23,8 @@ func (s *Server) deskRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/desk/queues/{skill}", s.auth(false, s.deskQueue))
 	mux.HandleFunc("GET /api/v1/desk/sessions/{conv}", s.auth(true, s.deskSession))
 	mux.HandleFunc("POST /api/v1/desk/enter", s.auth(true, s.deskEnter))
+	mux.HandleFunc("POST /api/v1/desk/merge", s.auth(true, s.deskMerge))
+	mux.HandleFunc("GET /api/v1/desk/merges/{from}", s.auth(true, s.deskMergeStatus))
 	for _, op := range []string{"handover", "transfer", "close"} {
 		mux.HandleFunc("POST /api/v1/desk/"+op, s.auth(true, func(w http.ResponseWriter, r *http.Request) { s.deskStep(w, r, op) }))
 	}
@@ -161,5 +163,32 @@ func (s *Server) deskStep(w http.ResponseWriter, r *http.Request, op string) {
 	case "close":
 		out, err = s.node.Desk.Close(ctx, req.User, req.Conv, req.Reason)
 	}
+	deskAnswer(w, out, err)
+}
+
+// MergeRequest is the body of POST /api/v1/desk/merge.
+type MergeRequest struct {
+	From string `json:"from"` // the anonymous identity
+	To   string `json:"to"`   // the account it is merged into
+}
+
+// deskMerge merges an identity and answers its record once done (phase
+// "done"), or with phase "moving" when it takes longer than the request's
+// time; the merge then goes on and GET /api/v1/desk/merges/{from} follows it.
+func (s *Server) deskMerge(w http.ResponseWriter, r *http.Request) {
+	var req MergeRequest
+	if !readDeskBody(w, r, &req) {
+		return
+	}
+	ctx, cancel := deskCtx(r)
+	defer cancel()
+	out, err := s.node.Desk.Merge(ctx, req.From, req.To)
+	deskAnswer(w, out, err)
+}
+
+func (s *Server) deskMergeStatus(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := deskCtx(r)
+	defer cancel()
+	out, err := s.node.Desk.MergeStatus(ctx, r.PathValue("from"))
 	deskAnswer(w, out, err)
 }

@@ -272,7 +272,27 @@ func newDeskCmd() *cobra.Command {
 	_ = enter.MarkFlagRequired("user")
 	_ = enter.MarkFlagRequired("scene")
 
-	cmd.AddCommand(scene, agent, queue, enter, handover, transfer, closeCmd, session)
+	var from string
+	merge := &cobra.Command{
+		Use: "merge", Short: "Merge an anonymous identity into an account (its conversations, read cursors and unread move over)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var out desk.MergeInfo
+			if err := o.send(cmd.Context(), http.MethodPost, "/api/v1/desk/merge", admin.MergeRequest{From: from, To: to}, &out); err != nil {
+				return err
+			}
+			if o.json {
+				return printJSON(os.Stdout, out)
+			}
+			fmt.Printf("merge of %s into %s: %s, %d conversation(s) moved\n", out.From, out.To, out.Phase, out.Moved)
+			return nil
+		},
+	}
+	merge.Flags().StringVar(&from, "from", "", "the anonymous identity")
+	merge.Flags().StringVar(&to, "to", "", "the account")
+	_ = merge.MarkFlagRequired("from")
+	_ = merge.MarkFlagRequired("to")
+
+	cmd.AddCommand(scene, agent, queue, enter, handover, transfer, closeCmd, session, merge)
 	return cmd
 }
 

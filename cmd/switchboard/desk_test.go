@@ -116,4 +116,9 @@ func TestDeskWalkthrough(t *testing.T) {
 	if strings.Contains(hist, "test drive") {
 		t.Errorf("the internal note is in the history")
 	}
+	// The merged visitor's conversation is c1's, its question included.
+	merged := string(n.run("history", "--data-dir", n.dir, "--user", "c1", "--conv", "s:cars:v-7f3a:1", "--json"))
+	if !strings.Contains(merged, "estate cars") || !strings.Contains(merged, `\"op\":\"merge\"`) {
+		t.Errorf("c1 does not see the merged conversation: %s", merged)
+	}
 }
