@@ -63,6 +63,13 @@ type Config struct {
 	// once (default 64, announced in Welcome); past it a request is
 	// refused with BUSY at once.
 	MaxInflight int
+	// MaxQueueWait bounds how long an admitted request may wait for a
+	// worker (behind MaxInflight others, or behind an earlier send to its
+	// conversation) before its turn comes (default 500 ms): one that
+	// waited longer is answered BUSY, with a retry-after of about this
+	// long, instead of being run late — its client has waited long enough
+	// and a queue that deep means the node is behind.
+	MaxQueueWait time.Duration
 	// Workers is how many goroutines of a connection wait on the cluster
 	// for its requests at once (default 8); they exist only while
 	// requests wait.
@@ -106,6 +113,7 @@ func DefaultConfig() Config {
 		RequestTimeout:   10 * time.Second,
 		WriteTimeout:     30 * time.Second,
 		MaxInflight:      64,
+		MaxQueueWait:     500 * time.Millisecond,
 		Workers:          8,
 		ReceiveWindow:    1 << 20,
 		ConnRate:         50,
@@ -162,6 +170,7 @@ func (c Config) withDefaults() (Config, error) {
 	setDur(&c.HelloTimeout, d.HelloTimeout)
 	setDur(&c.RequestTimeout, d.RequestTimeout)
 	setDur(&c.WriteTimeout, d.WriteTimeout)
+	setDur(&c.MaxQueueWait, d.MaxQueueWait)
 	setDur(&c.DrainGrace, d.DrainGrace)
 	setF(&c.ConnRate, d.ConnRate)
 	setF(&c.UserRate, d.UserRate)

@@ -63,7 +63,7 @@ type conn struct {
 	// by at most Workers goroutines that exit when none wait.
 	reqMu    sync.Mutex
 	reqQ     []*wirepb.Request
-	inflight map[uint64]struct{}
+	inflight map[uint64]time.Time         // request id → when it arrived
 	lanes    map[string][]*wirepb.Request // conversation → sends waiting behind the one running
 	workers  int
 	requests sync.WaitGroup
@@ -82,7 +82,7 @@ func (s *Server) serveConn(cr Carrier) {
 		q:          newPushQueue(s.cfg.PushQueue, s.cfg.PendingAcks),
 		limiter:    rate.NewLimiter(rate.Limit(s.cfg.ConnRate), s.cfg.ConnBurst),
 		sigLimiter: rate.NewLimiter(rate.Limit(s.cfg.SignalRate), 2*int(s.cfg.SignalRate)),
-		inflight:   map[uint64]struct{}{}, lanes: map[string][]*wirepb.Request{}}
+		inflight:   map[uint64]time.Time{}, lanes: map[string][]*wirepb.Request{}}
 	defer func() {
 		// A bug in a handler must cost one connection, not the process.
 		if r := recover(); r != nil {

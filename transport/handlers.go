@@ -3,6 +3,8 @@ package transport
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -66,7 +68,7 @@ func (c *conn) handle(b []byte) {
 			Message: "too many requests in flight on this connection"}})
 		return
 	}
-	c.inflight[req.Id] = struct{}{}
+	c.inflight[req.Id] = start
 	if lane := c.laneOf(req); lane != "" {
 		if waiting, busy := c.lanes[lane]; busy {
 			// A send to this conversation is still running: this one
@@ -89,11 +91,26 @@ func (c *conn) handle(b []byte) {
 	}
 }
 
+// queuedTooLong is the refusal of a request that waited past MaxQueueWait
+// for its turn: BUSY, come back in about MaxQueueWait (jittered ±50% so
+// the refused do not return together).
+func (c *conn) queuedTooLong(arrived time.Time) *wirepb.Error {
+	metricQueueWaitRefusals.Inc()
+	waited := time.Since(arrived)
+	bound := c.s.cfg.MaxQueueWait
+	after := bound/2 + rand.N(bound)
+	return &wirepb.Error{Code: wirepb.Code_BUSY, RetryAfterMs: uint32(max(after/time.Millisecond, 1)),
+		Message: fmt.Sprintf("waited %s for its turn on this connection, limit %s", waited.Round(time.Millisecond), bound)}
+}
+
 // busyRetryMs is the retry-after of a request refused because its
 // connection has MaxInflight requests unanswered.
 const busyRetryMs = 50
 
-// work runs queued requests until none is left.
+// work runs queued requests until none is left. A request that waited
+// past MaxQueueWait for its turn is refused BUSY instead, and so are the
+// sends queued behind it in its lane: accepting them would sequence them
+// before the refused one when its client sends it again.
 func (c *conn) work() {
 	defer c.requests.Done()
 	for {
@@ -107,19 +124,37 @@ func (c *conn) work() {
 		req := c.reqQ[0]
 		c.reqQ[0] = nil
 		c.reqQ = c.reqQ[1:]
+		arrived := c.inflight[req.Id]
 		c.reqMu.Unlock()
-		c.serve(req)
+		late := time.Since(arrived) > c.s.cfg.MaxQueueWait
+		if late {
+			c.answer(req, arrived, &wirepb.Response{Error: c.queuedTooLong(arrived)})
+		} else {
+			c.serve(req)
+		}
+		var refused []*wirepb.Request
+		var since []time.Time
 		c.reqMu.Lock()
 		delete(c.inflight, req.Id)
 		if lane := c.laneOf(req); lane != "" {
-			if waiting := c.lanes[lane]; len(waiting) > 0 {
+			switch waiting := c.lanes[lane]; {
+			case late:
+				for _, w := range waiting {
+					refused, since = append(refused, w), append(since, c.inflight[w.Id])
+					delete(c.inflight, w.Id)
+				}
+				delete(c.lanes, lane)
+			case len(waiting) > 0:
 				c.reqQ = append(c.reqQ, waiting[0])
 				c.lanes[lane] = waiting[1:]
-			} else {
+			default:
 				delete(c.lanes, lane)
 			}
 		}
 		c.reqMu.Unlock()
+		for i, w := range refused {
+			c.answer(w, since[i], &wirepb.Response{Error: c.queuedTooLong(since[i])})
+		}
 	}
 }
 

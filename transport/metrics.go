@@ -26,6 +26,10 @@ var (
 		Namespace: "switchboard", Subsystem: "transport", Name: "errors_total",
 		Help: "Error codes sent to clients (in responses, stream resets and connection closes).",
 	}, []string{"code"})
+	metricQueueWaitRefusals = promauto.NewCounter(prometheus.CounterOpts{
+		Namespace: "switchboard", Subsystem: "transport", Name: "queue_wait_refusals_total",
+		Help: "Requests answered BUSY because they waited longer than MaxQueueWait for a worker of their connection.",
+	})
 	metricRequests = promauto.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: "switchboard", Subsystem: "transport", Name: "request_seconds",
 		Help:    "Request latency by operation and result code.",

@@ -3,6 +3,9 @@ package transport_test
 import (
 	"fmt"
 	"testing"
+	"time"
+
+	"github.com/switchboard-im/switchboard/transport"
 
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
@@ -13,7 +16,8 @@ import (
 // workers run per connection, so without ordered lanes this reorders.
 func TestPipelinedSendsKeepTheirOrder(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, envOptions{})
+	// However slow the machine, none may be refused for waiting its turn.
+	e := newEnv(t, envOptions{transport: transport.Config{MaxQueueWait: time.Minute}})
 	r := rawDial(t, e, nil)
 	r.login(e.token("alice", "phone"))
 	// The first send creates the direct conversation.
