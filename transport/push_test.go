@@ -91,7 +91,8 @@ func TestOfflinePush(t *testing.T) {
 	gw := newGateway(t)
 	var deadMu sync.Mutex
 	dead := map[string]int{}
-	const coalesce = 400 * time.Millisecond
+	// Long enough that a burst lands in one interval on a loaded machine.
+	const coalesce = time.Second
 	e := newEnv(t, envOptions{actors: actors.Config{Push: actors.PushConfig{
 		// The dispatcher owns the retries: one post per attempt.
 		Default:     &push.Webhook{URL: gw.srv.URL, Secret: pushSecret, MaxAttempts: 1},
@@ -127,7 +128,7 @@ func TestOfflinePush(t *testing.T) {
 	// quiet asserts user got no notification over a few coalescing intervals.
 	quiet := func(user string) {
 		t.Helper()
-		time.Sleep(3 * coalesce)
+		time.Sleep(2 * coalesce)
 		if n := gw.notes(user); len(n) != 0 || gw.callsOf(user) != 0 {
 			t.Fatalf("%s: %d calls, notifications %+v; want none", user, gw.callsOf(user), n)
 		}
@@ -159,7 +160,7 @@ func TestOfflinePush(t *testing.T) {
 			send("bob2", text)
 		}
 		eventually(t, "bob2's notification", func() bool { return len(gw.notes("bob2")) > 0 })
-		time.Sleep(2 * coalesce)
+		time.Sleep(coalesce + coalesce/2)
 		ns := gw.notes("bob2")
 		if len(ns) != 1 || ns[0].Count != 3 || ns[0].Badge != 3 || ns[0].Text != "three" {
 			t.Fatalf("notifications %+v, want one with count 3, badge 3, the newest text", ns)
@@ -186,7 +187,7 @@ func TestOfflinePush(t *testing.T) {
 		offline("bob4", "bob4-tok")
 		send("bob4", "never arrives")
 		eventually(t, "bob4's dead letter", func() bool { deadMu.Lock(); defer deadMu.Unlock(); return dead["bob4"] == 1 })
-		time.Sleep(2 * coalesce)
+		time.Sleep(coalesce + coalesce/2)
 		if c := gw.callsOf("bob4"); c != 3 {
 			t.Fatalf("%d gateway calls, want MaxAttempts = 3", c)
 		}
@@ -216,7 +217,7 @@ func TestOfflinePush(t *testing.T) {
 			t.Fatal(err)
 		}
 		eventually(t, "bob6's notification from dave", func() bool { return len(gw.notes("bob6")) > 0 })
-		time.Sleep(2 * coalesce)
+		time.Sleep(coalesce + coalesce/2)
 		ns := gw.notes("bob6")
 		if len(ns) != 1 || ns[0].Conv != wirepb.DirectConvID("bob6", "dave") || ns[0].Text != "not muted" {
 			t.Fatalf("notifications %+v, want only dave's", ns)
@@ -240,7 +241,7 @@ func TestOfflinePush(t *testing.T) {
 			t.Fatal(err)
 		}
 		eventually(t, "bob7's notification", func() bool { return len(gw.notes("bob7")) > 0 })
-		time.Sleep(2 * coalesce)
+		time.Sleep(coalesce + coalesce/2)
 		ns := gw.notes("bob7")
 		if len(ns) != 1 || ns[0].Count != 1 || strings.Contains(ns[0].Text, "oops") {
 			t.Fatalf("notifications %+v, want one counting 1 without the recalled text", ns)
