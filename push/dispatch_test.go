@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -92,5 +93,17 @@ func TestDispatcherNoTokens(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	if calls.Load() != 1 || dead.Load() != 0 {
 		t.Fatalf("%d calls, %d dead letters; want 1 call (the user with a token), none dead", calls.Load(), dead.Load())
+	}
+}
+
+// BenchmarkCoalescerAdd is the cost a user grain pays per message for an
+// offline user: a map lookup and append under the coalescer's lock.
+func BenchmarkCoalescerAdd(b *testing.B) {
+	c := &push.Coalescer{Interval: time.Hour, Flush: func(push.Notification) {}}
+	defer c.Stop()
+	convs := []string{"d:a:b", "d:a:c", "g:team", "g:ops"}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		c.Add(push.Message{User: "u" + strconv.Itoa(i%1000), Conv: convs[i%len(convs)], Seq: uint64(i), From: "x", Text: "hello", Badge: i})
 	}
 }
