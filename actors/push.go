@@ -97,6 +97,7 @@ func (u *user) offlinePush(conv string, uc *userConv, msgs []*pb.Message) {
 		return
 	}
 	online := u.online()
+	badge := -1 // the total unread, counted once per Deliver and only if needed
 	for _, m := range msgs {
 		switch {
 		case m.Kind == pb.MessageKind_RECALL:
@@ -107,7 +108,10 @@ func (u *user) offlinePush(conv string, uc *userConv, msgs []*pb.Message) {
 			if m.Kind == pb.MessageKind_NORMAL {
 				text = previewText(m.Body, p.preview)
 			}
-			p.co.Add(push.Message{User: u.id, Conv: conv, Seq: m.Seq, From: m.Sender, Text: text, Badge: int(u.totalUnread())})
+			if badge < 0 {
+				badge = int(u.totalUnread())
+			}
+			p.co.Add(push.Message{User: u.id, Conv: conv, Seq: m.Seq, From: m.Sender, Text: text, Badge: badge})
 		}
 	}
 }

@@ -36,6 +36,8 @@ func seedRequests() []*wirepb.Request {
 		{Id: 12, Op: &wirepb.Request_Presence{Presence: &wirepb.PresenceRequest{User: "bob"}}},
 		{Id: 13, Op: &wirepb.Request_Pin{Pin: &wirepb.PinRequest{Conv: "g:team", Pinned: true}}},
 		{Id: 16, Op: &wirepb.Request_Mute{Mute: &wirepb.MuteRequest{Conv: "g:team", Muted: true}}},
+		{Id: 17, Op: &wirepb.Request_RegisterPush{RegisterPush: &wirepb.RegisterPushRequest{Platform: "apns", Token: "0a1b"}}},
+		{Id: 18, Op: &wirepb.Request_UnregisterPush{UnregisterPush: &wirepb.UnregisterPushRequest{}}},
 		{Id: 14, Op: &wirepb.Request_Ping{Ping: &wirepb.PingRequest{}}},
 		{Id: 15},
 	}

@@ -1,6 +1,10 @@
 package transport_test
 
 import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -87,7 +91,8 @@ func TestOfflinePush(t *testing.T) {
 	gw := newGateway(t)
 	var deadMu sync.Mutex
 	dead := map[string]int{}
-	const coalesce = 400 * time.Millisecond
+	// Long enough that a burst lands in one interval on a loaded machine.
+	const coalesce = time.Second
 	e := newEnv(t, envOptions{actors: actors.Config{Push: actors.PushConfig{
 		// The dispatcher owns the retries: one post per attempt.
 		Default:     &push.Webhook{URL: gw.srv.URL, Secret: pushSecret, MaxAttempts: 1},
@@ -123,7 +128,7 @@ func TestOfflinePush(t *testing.T) {
 	// quiet asserts user got no notification over a few coalescing intervals.
 	quiet := func(user string) {
 		t.Helper()
-		time.Sleep(3 * coalesce)
+		time.Sleep(2 * coalesce)
 		if n := gw.notes(user); len(n) != 0 || gw.callsOf(user) != 0 {
 			t.Fatalf("%s: %d calls, notifications %+v; want none", user, gw.callsOf(user), n)
 		}
@@ -155,7 +160,7 @@ func TestOfflinePush(t *testing.T) {
 			send("bob2", text)
 		}
 		eventually(t, "bob2's notification", func() bool { return len(gw.notes("bob2")) > 0 })
-		time.Sleep(2 * coalesce)
+		time.Sleep(coalesce + coalesce/2)
 		ns := gw.notes("bob2")
 		if len(ns) != 1 || ns[0].Count != 3 || ns[0].Badge != 3 || ns[0].Text != "three" {
 			t.Fatalf("notifications %+v, want one with count 3, badge 3, the newest text", ns)
@@ -182,7 +187,7 @@ func TestOfflinePush(t *testing.T) {
 		offline("bob4", "bob4-tok")
 		send("bob4", "never arrives")
 		eventually(t, "bob4's dead letter", func() bool { deadMu.Lock(); defer deadMu.Unlock(); return dead["bob4"] == 1 })
-		time.Sleep(2 * coalesce)
+		time.Sleep(coalesce + coalesce/2)
 		if c := gw.callsOf("bob4"); c != 3 {
 			t.Fatalf("%d gateway calls, want MaxAttempts = 3", c)
 		}
@@ -212,7 +217,7 @@ func TestOfflinePush(t *testing.T) {
 			t.Fatal(err)
 		}
 		eventually(t, "bob6's notification from dave", func() bool { return len(gw.notes("bob6")) > 0 })
-		time.Sleep(2 * coalesce)
+		time.Sleep(coalesce + coalesce/2)
 		ns := gw.notes("bob6")
 		if len(ns) != 1 || ns[0].Conv != wirepb.DirectConvID("bob6", "dave") || ns[0].Text != "not muted" {
 			t.Fatalf("notifications %+v, want only dave's", ns)
@@ -236,7 +241,7 @@ func TestOfflinePush(t *testing.T) {
 			t.Fatal(err)
 		}
 		eventually(t, "bob7's notification", func() bool { return len(gw.notes("bob7")) > 0 })
-		time.Sleep(2 * coalesce)
+		time.Sleep(coalesce + coalesce/2)
 		ns := gw.notes("bob7")
 		if len(ns) != 1 || ns[0].Count != 1 || strings.Contains(ns[0].Text, "oops") {
 			t.Fatalf("notifications %+v, want one counting 1 without the recalled text", ns)
@@ -285,4 +290,87 @@ func TestOfflinePush(t *testing.T) {
 			t.Fatalf("tokens after unregister: %+v, %v", toks, err)
 		}
 	})
+}
+
+// TestOfflinePushAPNsAndFCM routes tokens by platform to APNs and FCM,
+// both local HTTP/2 TLS servers, and drops the token APNs answers 410.
+func TestOfflinePushAPNsAndFCM(t *testing.T) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type hit struct{ path, auth, body string }
+	var mu sync.Mutex
+	var apnsHits, fcmHits []hit
+	h2 := func(record *[]hit, answer func(r *http.Request) int) *httptest.Server {
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			b, _ := io.ReadAll(r.Body)
+			mu.Lock()
+			*record = append(*record, hit{r.URL.Path, r.Header.Get("Authorization"), string(b)})
+			mu.Unlock()
+			if r.ProtoMajor != 2 {
+				t.Errorf("push over %s, want HTTP/2", r.Proto)
+			}
+			w.WriteHeader(answer(r))
+		}))
+		srv.EnableHTTP2 = true
+		srv.StartTLS()
+		t.Cleanup(srv.Close)
+		return srv
+	}
+	apns := h2(&apnsHits, func(r *http.Request) int {
+		if strings.HasSuffix(r.URL.Path, "/gone-token") {
+			return http.StatusGone
+		}
+		return http.StatusOK
+	})
+	fcm := h2(&fcmHits, func(*http.Request) int { return http.StatusOK })
+	e := newEnv(t, envOptions{actors: actors.Config{Push: actors.PushConfig{
+		Gateways: map[string]push.Gateway{
+			"apns": &push.APNs{BaseURL: apns.URL, Topic: "im.switchboard.test", TeamID: "TEAM", KeyID: "KEY", Key: key, Client: apns.Client()},
+			"fcm": &push.FCM{BaseURL: fcm.URL, Project: "sb", Client: fcm.Client(),
+				TokenSource: func(context.Context) (string, error) { return "ya29.test", nil }},
+		},
+		Coalesce: 200 * time.Millisecond, BaseBackoff: 5 * time.Millisecond,
+	}}})
+	ctx := tctx(t)
+	for dev, reg := range map[string][2]string{"iphone": {"apns", "live-token"}, "ipad": {"apns", "gone-token"}, "pixel": {"fcm", "fcm-token"}} {
+		c := e.dial("bob", dev)
+		if err := c.RegisterPush(ctx, reg[0], reg[1]); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.Close()
+	}
+	eventually(t, "bob offline", func() bool {
+		p, err := e.nodes[0].Runtime.Presence(ctx, "bob", "bob", "")
+		return err == nil && len(p.Devices) == 0
+	})
+	if _, err := e.dial("alice", "phone").SendText(ctx, client.ToUser("bob"), "via the platforms"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the gone token dropped and FCM called", func() bool {
+		toks, err := e.store.ListPushTokens(ctx, "bob")
+		mu.Lock()
+		defer mu.Unlock()
+		return err == nil && len(toks) == 2 && len(fcmHits) == 1
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	if len(apnsHits) != 2 || len(fcmHits) != 1 {
+		t.Fatalf("APNs got %d requests, FCM %d; want 2 and 1", len(apnsHits), len(fcmHits))
+	}
+	for _, h := range apnsHits {
+		if !strings.HasPrefix(h.path, "/3/device/") || !strings.Contains(h.body, "via the platforms") {
+			t.Errorf("APNs request %+v", h)
+		}
+	}
+	if h := fcmHits[0]; h.path != "/v1/projects/sb/messages:send" || h.auth != "Bearer ya29.test" || !strings.Contains(h.body, `"token":"fcm-token"`) {
+		t.Errorf("FCM request %+v", h)
+	}
+	toks, _ := e.store.ListPushTokens(ctx, "bob")
+	for _, tk := range toks {
+		if tk.Token == "gone-token" {
+			t.Fatalf("the token APNs answered 410 is still stored: %+v", toks)
+		}
+	}
 }

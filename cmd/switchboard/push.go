@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
 	"github.com/switchboard-im/switchboard/actors"
@@ -131,4 +132,50 @@ func readP8(file string) (*ecdsa.PrivateKey, error) {
 		return nil, fmt.Errorf("a %T key, want ECDSA P-256", k)
 	}
 	return ek, nil
+}
+
+func newPushCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "push", Short: "Offline push: register or remove a device's push token"}
+	var o clientOptions
+	var platform, token string
+	reg := &cobra.Command{
+		Use:     "register",
+		Short:   "Store the device's push token (apns, fcm or webhook); the device is notified while the user has none connected",
+		Example: `  switchboard push register --data-dir D --user bob --platform apns --push-token 9f2c…`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := o.withTimeout(cmd.Context())
+			defer cancel()
+			c, err := o.connect(ctx, false)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			return c.RegisterPush(ctx, platform, token)
+		},
+	}
+	o.register(reg.Flags())
+	reg.Flags().StringVar(&platform, "platform", "", "apns, fcm or webhook")
+	reg.Flags().StringVar(&token, "push-token", "", "the platform's device token")
+	_ = reg.MarkFlagRequired("platform")
+	_ = reg.MarkFlagRequired("push-token")
+	var uo clientOptions
+	unreg := &cobra.Command{
+		Use:   "unregister",
+		Short: "Remove the device's push token",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := uo.withTimeout(cmd.Context())
+			defer cancel()
+			c, err := uo.connect(ctx, false)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			return c.UnregisterPush(ctx)
+		},
+	}
+	uo.register(unreg.Flags())
+	cmd.AddCommand(reg, unreg)
+	return cmd
 }

@@ -5,11 +5,17 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/x509"
+	"encoding/json"
 	"encoding/pem"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -80,5 +86,45 @@ func TestPushFlags(t *testing.T) {
 	}
 	if w, ok := cfg.Default.(*push.Webhook); !ok || string(w.Secret) != "s3cret" || w.MaxAttempts != 1 {
 		t.Fatalf("webhook gateway %+v", cfg.Default)
+	}
+}
+
+// A dev node started with --push-webhook-url notifies a user whose only
+// device registered a token with `push register` and disconnected.
+func TestPushCommands(t *testing.T) {
+	secret := "cli-push-secret-0123456789"
+	got := make(chan push.Notification, 4)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if !push.Verify([]byte(secret), r.Header.Get("X-Switchboard-Timestamp"), body, r.Header.Get("X-Switchboard-Signature")) {
+			http.Error(w, "bad signature", http.StatusUnauthorized)
+			return
+		}
+		var n push.Notification
+		_ = json.Unmarshal(body, &n)
+		got <- n
+	}))
+	defer hs.Close()
+	t.Setenv("SWITCHBOARD_PUSH_WEBHOOK_SECRET", secret)
+	n := newDevNode(t)
+	n.extra = []string{"--push-webhook-url", hs.URL, "--push-coalesce", "100ms"}
+	n.start()
+	n.run("push", "register", "--data-dir", n.dir, "--user", "bob", "--device", "phone", "--platform", "webhook", "--push-token", "bob-tok")
+	// The register command's connection is gone once it exits; the user
+	// grain may hear of it a moment later, so send until notified.
+	deadline := time.After(20 * time.Second)
+	for i := 0; ; i++ {
+		n.run("send", "--data-dir", n.dir, "--user", "alice", "--to", "user:bob", "--text", "ping "+strconv.Itoa(i))
+		select {
+		case note := <-got:
+			if note.User != "bob" || len(note.Tokens) != 1 || note.Tokens[0] != "bob-tok" || !strings.HasPrefix(note.Text, "ping ") {
+				t.Fatalf("notification %+v", note)
+			}
+			n.run("push", "unregister", "--data-dir", n.dir, "--user", "bob", "--device", "phone")
+			return
+		case <-time.After(500 * time.Millisecond):
+		case <-deadline:
+			t.Fatal("no push notification reached the webhook")
+		}
 	}
 }

@@ -1,0 +1,109 @@
+package push_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/switchboard-im/switchboard/push"
+	"github.com/switchboard-im/switchboard/storage"
+	"github.com/switchboard-im/switchboard/storage/pebblestore"
+)
+
+func tokenStore(t *testing.T, users ...string) storage.Store {
+	s, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	for _, u := range users {
+		if err := s.SetPushToken(context.Background(), storage.PushToken{UserID: u, DeviceID: "phone", Platform: "webhook", Token: u + "-tok"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return s
+}
+
+// The queue holds QueueSize notifications while the senders are busy;
+// the next one is dropped at once instead of blocking the caller.
+func TestDispatcherQueueLimit(t *testing.T) {
+	release := make(chan struct{})
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		<-release
+	}))
+	defer srv.Close()
+	d := &push.Dispatcher{Tokens: tokenStore(t, "u"), Default: &push.Webhook{URL: srv.URL, Secret: secret, MaxAttempts: 1},
+		Workers: 1, QueueSize: 2}
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Stop()
+	defer close(release)
+	if !d.Enqueue(push.Notification{ID: "1", User: "u"}) {
+		t.Fatal("first notification refused")
+	}
+	for calls.Load() == 0 { // the one sender is now busy
+		time.Sleep(time.Millisecond)
+	}
+	if !d.Enqueue(push.Notification{ID: "2", User: "u"}) || !d.Enqueue(push.Notification{ID: "3", User: "u"}) {
+		t.Fatal("notifications within QueueSize refused")
+	}
+	start := time.Now()
+	if d.Enqueue(push.Notification{ID: "4", User: "u"}) {
+		t.Fatal("a notification past QueueSize was queued")
+	}
+	if el := time.Since(start); el > time.Second {
+		t.Fatalf("Enqueue blocked %s on a full queue", el)
+	}
+}
+
+func TestDispatcherNeedsGatewayAndStore(t *testing.T) {
+	if err := (&push.Dispatcher{Tokens: tokenStore(t)}).Start(); err == nil {
+		t.Fatal("started without a gateway")
+	}
+	if err := (&push.Dispatcher{Default: &push.Webhook{}}).Start(); err == nil {
+		t.Fatal("started without a token store")
+	}
+}
+
+// A user without a registered token costs a store read and no call.
+func TestDispatcherNoTokens(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { calls.Add(1) }))
+	defer srv.Close()
+	var dead atomic.Int32
+	d := &push.Dispatcher{Tokens: tokenStore(t, "with"), Default: &push.Webhook{URL: srv.URL, Secret: secret, MaxAttempts: 1},
+		DeadLetter: func(push.Notification, error) { dead.Add(1) }}
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Stop()
+	d.Enqueue(push.Notification{ID: "a", User: "without"})
+	d.Enqueue(push.Notification{ID: "b", User: "with"})
+	deadline := time.Now().Add(10 * time.Second)
+	for calls.Load() < 1 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond)
+	if calls.Load() != 1 || dead.Load() != 0 {
+		t.Fatalf("%d calls, %d dead letters; want 1 call (the user with a token), none dead", calls.Load(), dead.Load())
+	}
+}
+
+// BenchmarkCoalescerAdd is the cost a user grain pays per message for an
+// offline user: a map lookup and append under the coalescer's lock.
+func BenchmarkCoalescerAdd(b *testing.B) {
+	c := &push.Coalescer{Interval: time.Hour, Flush: func(push.Notification) {}}
+	defer c.Stop()
+	convs := []string{"d:a:b", "d:a:c", "g:team", "g:ops"}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		c.Add(push.Message{User: "u" + strconv.Itoa(i%1000), Conv: convs[i%len(convs)], Seq: uint64(i), From: "x", Text: "hello", Badge: i})
+	}
+}
