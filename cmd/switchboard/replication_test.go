@@ -52,3 +52,27 @@ func TestGrainRequestTimeoutFlag(t *testing.T) {
 		}
 	}
 }
+
+// --metrics-zone takes IANA names; an unknown name or "Local" is refused.
+func TestMetricsZoneFlag(t *testing.T) {
+	for _, tc := range []struct {
+		val string
+		ok  bool
+	}{{"UTC", true}, {"Asia/Shanghai", true}, {"America/New_York", true}, {"Mars/Olympus", false}, {"Local", false}, {"", false}} {
+		var tu tuning
+		tu.actors.RequestTimeout = time.Second
+		f := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+		tu.register(f)
+		if err := f.Parse([]string{"--metrics-zone", tc.val}); err != nil {
+			t.Fatal(err)
+		}
+		var cfg boot.NodeConfig
+		err := tu.apply(&cfg)
+		if (err == nil) != tc.ok {
+			t.Fatalf("--metrics-zone %q: err %v, want ok=%v", tc.val, err, tc.ok)
+		}
+		if tc.ok && cfg.Metrics.Engine.Location.String() != tc.val {
+			t.Fatalf("--metrics-zone %q: location %v", tc.val, cfg.Metrics.Engine.Location)
+		}
+	}
+}
