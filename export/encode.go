@@ -44,7 +44,9 @@ func encode(f Format, r record) ([]byte, error) {
 	return json.Marshal(r)
 }
 
-func encodeMessage(f Format, m storage.Message) ([]byte, error) { return encode(f, NewMessageRecord(m)) }
+func encodeMessage(f Format, m storage.Message) ([]byte, error) {
+	return encode(f, NewMessageRecord(m))
+}
 
 func (r MessageRecord) proto() proto.Message {
 	return &exportpb.MessageRecord{EventId: r.EventID, Conv: r.Conv, Seq: r.Seq, MsgId: r.MsgID, From: r.From, Kind: r.Kind,
