@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
-	"github.com/switchboard-im/switchboard/storage"
 	"hash/crc32"
 	"math/rand/v2"
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/switchboard-im/switchboard/storage"
 )
 
 func TestSnapshotRoundTrip(t *testing.T) {
