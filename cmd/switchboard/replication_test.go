@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/switchboard-im/switchboard/cluster/boot"
+	"github.com/switchboard-im/switchboard/export"
 )
 
 // --cql-replication is checked at its edge: 1 is the least factor a
@@ -73,6 +74,22 @@ func TestMetricsZoneFlag(t *testing.T) {
 		}
 		if tc.ok && cfg.Metrics.Engine.Location.String() != tc.val {
 			t.Fatalf("--metrics-zone %q: location %v", tc.val, cfg.Metrics.Engine.Location)
+		}
+	}
+}
+
+// --kafka-format: json (default) or protobuf; anything else is refused.
+func TestKafkaFormatFlag(t *testing.T) {
+	for val, want := range map[string]export.Format{"json": export.FormatJSON, "protobuf": export.FormatProtobuf, "xml": "", "proto": ""} {
+		var k kafkaOptions
+		f := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+		k.register(f)
+		if err := f.Parse([]string{"--kafka-format", val}); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := k.config()
+		if (err == nil) != (want != "") || (err == nil && cfg.Format != want) {
+			t.Errorf("--kafka-format %s: format %q, err %v", val, cfg.Format, err)
 		}
 	}
 }
