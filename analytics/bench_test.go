@@ -73,9 +73,31 @@ func benchTrace(n, convs int) []Event {
 // BenchmarkEngine measures single-goroutine throughput with both response
 // models, sessions, tumbling 1 min and 1 h and sliding 30 s by 15 s windows.
 func BenchmarkEngine(b *testing.B) {
-	evs := benchTrace(1<<20, 5000)
 	cfg := DefaultConfig()
 	cfg.Windows = append(cfg.Windows, Sliding(30*time.Second, 15*time.Second))
+	benchEngine(b, cfg)
+}
+
+// BenchmarkEngineZoned is BenchmarkEngine with the windows in a time zone
+// (America/New_York) plus local days, and a business line per
+// conversation: the cost of the zone lookups and the third key.
+func BenchmarkEngineZoned(b *testing.B) {
+	cfg := DefaultConfig()
+	cfg.Windows = append(cfg.Windows, Sliding(30*time.Second, 15*time.Second), Tumbling(24*time.Hour))
+	cfg.Location = loadZone(b, "America/New_York")
+	benchEngine(b, cfg)
+}
+
+func benchEngine(b *testing.B, cfg Config) {
+	evs := benchTrace(1<<20, 5000)
+	if cfg.Location != nil {
+		lines := []string{"cars", "homes", "jobs"}
+		for i := range evs {
+			if evs[i].Seq == 1 {
+				evs[i].Line = lines[len(evs[i].Conv)%len(lines)]
+			}
+		}
+	}
 	e := newEngine(b, cfg)
 	b.ReportAllocs()
 	b.ResetTimer()

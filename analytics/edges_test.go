@@ -278,5 +278,14 @@ func TestZoneWindowsPartition(t *testing.T) {
 				t0 = end
 			}
 		}
+		// Anywhere in the accepted range (±35,000 years) a window holds t.
+		for _, t0 := range []int64{-maxAbsMillis, -1, 0, 1, maxAbsMillis, 1 << 45, -(1 << 45), 253402300799999} {
+			for i := range e.specs {
+				start, _ := e.starts(i, t0)
+				if end := e.end(i, start); start > t0 || t0 >= end {
+					t.Fatalf("%s family %d: %d lies in [%d, %d)", name, i, t0, start, end)
+				}
+			}
+		}
 	}
 }

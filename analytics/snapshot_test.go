@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/switchboard-im/switchboard/storage"
 )
 
 func TestSnapshotRoundTrip(t *testing.T) {
@@ -78,6 +80,13 @@ func FuzzRestore(f *testing.F) {
 	}
 	snap, _ := e.Snapshot()
 	f.Add(snap[:len(snap)-4])
+	// With a business line.
+	_ = e.Process(Event{Conv: "c2", Seq: 1, Role: storage.SenderSystem, ServerTS: base, Line: "cars"})
+	for _, ev := range events("c2", msg{who: "sys"}, msg{who: "c", at: 0}, msg{who: "a2", at: 3 * sec})[1:] {
+		_ = e.Process(ev)
+	}
+	snap, _ = e.Snapshot()
+	f.Add(snap[len(snapshotMagic) : len(snap)-4])
 	f.Fuzz(func(t *testing.T, body []byte) {
 		data := append([]byte(snapshotMagic), body...)
 		data = binary.LittleEndian.AppendUint32(data, crc32.Checksum(data, castagnoli))

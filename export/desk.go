@@ -50,6 +50,7 @@ var deskDropped = newCounter("switchboard_export_desk_dropped_total",
 // which an event is dropped and counted, never blocking a desk grain.
 type DeskSink struct {
 	cl     *kgo.Client
+	format Format
 	prefix string
 	n      atomic.Uint64
 }
@@ -67,7 +68,7 @@ func NewDeskSink(cfg Config) (*DeskSink, error) {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	// Event ids: a per-process random prefix and a counter.
-	return &DeskSink{cl: cl, prefix: "desk/" + hex.EncodeToString(b[:]) + "/"}, nil
+	return &DeskSink{cl: cl, format: cfg.Format, prefix: "desk/" + hex.EncodeToString(b[:]) + "/"}, nil
 }
 
 // OnEvent is the hook for desk.Config.OnEvent.
@@ -75,7 +76,7 @@ func (s *DeskSink) OnEvent(e desk.Event) {
 	rec := DeskRecord{EventID: s.prefix + strconv.FormatUint(s.n.Add(1), 10), Type: "desk", Op: e.Kind,
 		Session: e.Session, Queue: e.Queue, Agent: e.Agent, SinceMs: e.Since, Load: e.Load, Capacity: e.Capacity,
 		AtMs: time.Now().UnixMilli()}
-	b, err := encodeJSON(rec)
+	b, err := encode(s.format, rec)
 	if err != nil {
 		deskDropped.Inc()
 		return
@@ -89,7 +90,7 @@ func (s *DeskSink) OnEvent(e desk.Event) {
 
 // OnRead is the hook for actors.Config.OnRead.
 func (s *DeskSink) OnRead(user, conv string, seq uint64) {
-	b, err := encodeJSON(ReadRecord{EventID: "read/" + user + "/" + conv + "/" + strconv.FormatUint(seq, 10), Type: "read",
+	b, err := encode(s.format, ReadRecord{EventID: "read/" + user + "/" + conv + "/" + strconv.FormatUint(seq, 10), Type: "read",
 		Conv: conv, User: user, Seq: seq, AtMs: time.Now().UnixMilli()})
 	if err != nil {
 		deskDropped.Inc()

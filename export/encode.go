@@ -2,14 +2,81 @@ package export
 
 import (
 	"encoding/json"
+	"fmt"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
+	"github.com/switchboard-im/switchboard/export/exportpb"
 	"github.com/switchboard-im/switchboard/storage"
 )
 
-func encodeMessage(m storage.Message) ([]byte, error) { return encodeJSON(NewMessageRecord(m)) }
+// Format is the encoding of the records' values.
+type Format string
 
-func encodeJSON(v any) ([]byte, error) { return json.Marshal(v) }
+// The record formats: JSON objects (the default) or the protobuf messages
+// of export/exportpb (MessageRecord on TopicMessages, Event on
+// TopicEvents, MetricsRecord on TopicMetrics).
+const (
+	FormatJSON     Format = "json"
+	FormatProtobuf Format = "protobuf"
+)
+
+// ParseFormat reads a --kafka-format value.
+func ParseFormat(s string) (Format, error) {
+	switch f := Format(s); f {
+	case FormatJSON, FormatProtobuf:
+		return f, nil
+	case "":
+		return FormatJSON, nil
+	}
+	return "", fmt.Errorf("export: record format %q (want json or protobuf)", s)
+}
+
+// record is a value on a topic, in both formats.
+type record interface{ proto() proto.Message }
+
+// encode gives a record's bytes in format f.
+func encode(f Format, r record) ([]byte, error) {
+	if f == FormatProtobuf {
+		return proto.Marshal(r.proto())
+	}
+	return json.Marshal(r)
+}
+
+func encodeMessage(f Format, m storage.Message) ([]byte, error) {
+	return encode(f, NewMessageRecord(m))
+}
+
+func (r MessageRecord) proto() proto.Message {
+	return &exportpb.MessageRecord{EventId: r.EventID, Conv: r.Conv, Seq: r.Seq, MsgId: r.MsgID, From: r.From, Kind: r.Kind,
+		Text: r.Text, Body: r.Body, ServerTsMs: r.ServerTsMs, ClientTsMs: r.ClientTsMs}
+}
+
+func (r EventRecord) proto() proto.Message {
+	return &exportpb.Event{Kind: &exportpb.Event_Conv{Conv: &exportpb.EventRecord{EventId: r.EventID, Type: r.Type, Conv: r.Conv,
+		Seq: r.Seq, Actor: r.Actor, TargetSeq: r.TargetSeq, DetailJson: string(r.Detail), ServerTsMs: r.ServerTsMs}}}
+}
+
+func (r DeskRecord) proto() proto.Message {
+	return &exportpb.Event{Kind: &exportpb.Event_Desk{Desk: &exportpb.DeskRecord{EventId: r.EventID, Type: r.Type, Op: r.Op,
+		Session: r.Session, Queue: r.Queue, Agent: r.Agent, SinceMs: r.SinceMs, Load: int64(r.Load), Capacity: int64(r.Capacity), AtMs: r.AtMs}}}
+}
+
+func (r ReadRecord) proto() proto.Message {
+	return &exportpb.Event{Kind: &exportpb.Event_Read{Read: &exportpb.ReadRecord{EventId: r.EventID, Type: r.Type, Conv: r.Conv,
+		User: r.User, Seq: r.Seq, AtMs: r.AtMs}}}
+}
+
+func (r MetricsRecord) proto() proto.Message {
+	w := r.Row
+	return &exportpb.MetricsRecord{EventId: r.EventID, SizeMs: r.SizeMs, SlideMs: r.SlideMs, Key: w.Key,
+		WindowStartMs: w.WindowStart.UnixMilli(), WindowEndMs: w.WindowEnd.UnixMilli(),
+		Questions: w.Questions, Timely: w.Timely, TimelyRate: w.TimelyRate, AvgResponseMs: w.AvgResponseMs,
+		MsgQuestions: w.MsgQuestions, MsgTimely: w.MsgTimely, MsgTimelyRate: w.MsgTimelyRate, AvgMsgResponseMs: w.AvgMsgResponseMs,
+		Sessions: w.Sessions, AvgSessionMs: w.AvgSessionMs, AvgSessionMessages: w.AvgSessionMessages,
+		AvgFirstResponseMs: w.AvgFirstResponseMs, Final: w.Final}
+}
 
 func millis(t time.Time) int64 {
 	if t.IsZero() {

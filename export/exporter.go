@@ -40,6 +40,8 @@ import (
 type Config struct {
 	// Brokers are Kafka bootstrap addresses (host:port). Empty: export off.
 	Brokers []string
+	// Format is the records' encoding (default FormatJSON).
+	Format Format
 	// ClientID names the producer to Kafka (default "switchboard").
 	ClientID string
 	// MaxBuffered bounds the records handed to Kafka and not yet
@@ -101,6 +103,11 @@ func (c Config) WithDefaults() (Config, error) {
 	if c.CheckpointKey == "" {
 		c.CheckpointKey = d.CheckpointKey
 	}
+	f, err := ParseFormat(string(c.Format))
+	if err != nil {
+		return c, err
+	}
+	c.Format = f
 	for _, p := range []struct {
 		v   *int
 		def int
@@ -476,7 +483,7 @@ func (e *Exporter) readConv(id string, st *convState, now time.Time) (bool, erro
 }
 
 func (e *Exporter) produce(id string, st *convState, m storage.Message) {
-	recs := records(m)
+	recs := records(e.cfg.Format, m)
 	st.sent = m.Seq
 	if len(recs) == 0 {
 		// Nothing to publish for this seq (cannot encode): never blocks the rest.

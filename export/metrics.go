@@ -117,7 +117,7 @@ func (p *metricsPublisher) tick() error {
 			if _, done := p.sent[id]; done {
 				continue
 			}
-			b, err := encodeJSON(MetricsRecord{EventID: id, SizeMs: w.Size.Milliseconds(), SlideMs: w.Slide.Milliseconds(), Row: r})
+			b, err := encode(p.cfg.Format, MetricsRecord{EventID: id, SizeMs: w.Size.Milliseconds(), SlideMs: w.Slide.Milliseconds(), Row: r})
 			if err != nil {
 				continue
 			}

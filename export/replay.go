@@ -16,6 +16,11 @@ import (
 // live export, for a consumer that lost data. It returns the number of
 // messages published. It does not touch the exporter's checkpoint.
 func Replay(ctx context.Context, store storage.Store, cl *kgo.Client, from, to time.Time, page int) (int, error) {
+	return ReplayFormat(ctx, store, cl, FormatJSON, from, to, page)
+}
+
+// ReplayFormat is Replay with records in format f.
+func ReplayFormat(ctx context.Context, store storage.Store, cl *kgo.Client, f Format, from, to time.Time, page int) (int, error) {
 	if page <= 0 {
 		page = 500
 	}
@@ -52,7 +57,7 @@ func Replay(ctx context.Context, store storage.Store, cl *kgo.Client, from, to t
 					if m.ServerTS.Before(from) || (!to.IsZero() && !m.ServerTS.Before(to)) {
 						continue
 					}
-					batch = append(batch, records(m)...)
+					batch = append(batch, records(f, m)...)
 					n++
 				}
 				if len(batch) >= page {
@@ -75,13 +80,13 @@ func Replay(ctx context.Context, store storage.Store, cl *kgo.Client, from, to t
 
 // records are the Kafka records of one stored message: its message record
 // and, for recalls and membership changes, an event record.
-func records(m storage.Message) []*kgo.Record {
+func records(f Format, m storage.Message) []*kgo.Record {
 	recs := make([]*kgo.Record, 0, 2)
-	if b, err := encodeMessage(m); err == nil {
+	if b, err := encodeMessage(f, m); err == nil {
 		recs = append(recs, &kgo.Record{Topic: TopicMessages, Key: []byte(m.ConvID), Value: b})
 	}
 	if ev, ok := eventFor(m); ok {
-		if b, err := encodeJSON(ev); err == nil {
+		if b, err := encode(f, ev); err == nil {
 			recs = append(recs, &kgo.Record{Topic: TopicEvents, Key: []byte(m.ConvID), Value: b})
 		}
 	}

@@ -300,16 +300,29 @@ func gatherInto(st *Status) {
 		if !strings.HasPrefix(name, "switchboard_") {
 			continue
 		}
+		var sum float64
+		var count uint64
 		for _, m := range mf.GetMetric() {
+			// Of the service-metrics gauges labelled by agent (rates and
+			// averages per agent, per business line and "*"), only "*" is
+			// the team-wide value: a sum of them means nothing.
+			perAgent := false
+			for _, l := range m.GetLabel() {
+				perAgent = perAgent || (l.GetName() == "agent" && l.GetValue() != "*")
+			}
 			switch {
 			case m.GetCounter() != nil:
 				st.Counters[name] += m.GetCounter().GetValue()
-			case m.GetGauge() != nil:
+			case m.GetGauge() != nil && !perAgent:
 				st.Counters[name] += m.GetGauge().GetValue()
-			case m.GetHistogram() != nil && m.GetHistogram().GetSampleCount() > 0:
-				h := m.GetHistogram()
-				st.Latency[name] = h.GetSampleSum() / float64(h.GetSampleCount()) * 1000
+			case m.GetHistogram() != nil:
+				// The mean over every series: sums and counts add up.
+				sum += m.GetHistogram().GetSampleSum()
+				count += m.GetHistogram().GetSampleCount()
 			}
+		}
+		if count > 0 {
+			st.Latency[name] = sum / float64(count) * 1000
 		}
 	}
 }

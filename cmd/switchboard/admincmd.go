@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -306,7 +307,7 @@ func sortedKeys[V any](m map[string]V) []string {
 type metricsOptions struct {
 	adminOptions
 	window, slide time.Duration
-	key           string
+	key, line     string
 	from, to      string
 }
 
@@ -315,6 +316,12 @@ func newMetricsCmd() *cobra.Command {
 	run := func(recompute bool) func(cmd *cobra.Command, _ []string) error {
 		return func(cmd *cobra.Command, _ []string) error {
 			q := url.Values{"window": {o.window.String()}}
+			switch {
+			case o.line != "" && o.key != "":
+				return errors.New("--key and --line select different rows: give one")
+			case o.line != "":
+				q.Set("key", analytics.LineKey(o.line))
+			}
 			if o.slide > 0 {
 				q.Set("slide", o.slide.String())
 			}
@@ -343,8 +350,8 @@ func newMetricsCmd() *cobra.Command {
 		Use:   "metrics",
 		Short: "Service metrics: timely-reply rate, response times, sessions (see docs/METRICS.md)",
 		Long: `Service metrics of service conversations, computed in event time by the
-metrics grain from the durable message log: per agent and "*" (everyone), per
-window. "metrics recompute" answers from a batch recomputation over the
+metrics grain from the durable message log: per agent, per business line
+("line:NAME", from the desk's scenes) and "*" (everyone), per window. "metrics recompute" answers from a batch recomputation over the
 stored log instead; the two agree.`,
 		Args: cobra.NoArgs,
 		RunE: run(false),
@@ -353,7 +360,8 @@ stored log instead; the two agree.`,
 	f := cmd.PersistentFlags()
 	f.DurationVar(&o.window, "window", time.Hour, "window size")
 	f.DurationVar(&o.slide, "slide", 0, "window slide (default: the size, a tumbling window)")
-	f.StringVar(&o.key, "key", "", `only this agent ("*" = everyone)`)
+	f.StringVar(&o.key, "key", "", `only this agent ("*" = everyone, "line:NAME" = a business line)`)
+	f.StringVar(&o.line, "line", "", "only this business line (the desk scenes' line), the same as --key line:NAME")
 	f.StringVar(&o.from, "from", "", "only windows starting at or after this time (RFC 3339)")
 	f.StringVar(&o.to, "to", "", "only windows starting before this time (RFC 3339)")
 	cmd.AddCommand(&cobra.Command{Use: "recompute", Short: "The batch recomputation over the stored log, same output", Args: cobra.NoArgs, RunE: run(true)})

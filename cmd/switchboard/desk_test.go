@@ -79,6 +79,7 @@ func TestDeskWalkthrough(t *testing.T) {
 		t.Fatalf("walkthrough has %d commands", len(cmds))
 	}
 	n := newDevNode(t)
+	n.extra = []string{"--metrics-zone", "Asia/Shanghai", "--metrics-windows", "1m,1h,24h"}
 	n.start()
 	for i, args := range cmds {
 		for j := range args {
@@ -120,5 +121,34 @@ func TestDeskWalkthrough(t *testing.T) {
 	merged := string(n.run("history", "--data-dir", n.dir, "--user", "c1", "--conv", "s:cars:v-7f3a:1", "--json"))
 	if !strings.Contains(merged, "estate cars") || !strings.Contains(merged, `\"op\":\"merge\"`) {
 		t.Errorf("c1 does not see the merged conversation: %s", merged)
+	}
+
+	// The scene's business line has its rows, in Shanghai days, and the
+	// streaming numbers equal the recomputation.
+	streaming := n.run("metrics", "--data-dir", n.dir, "--window", "24h", "--line", "cars", "--json")
+	batch := n.run("metrics", "recompute", "--data-dir", n.dir, "--window", "24h", "--line", "cars", "--json")
+	if !bytes.Equal(streaming, batch) {
+		t.Fatalf("line cars: streaming and recompute differ:\n%s\n%s", streaming, batch)
+	}
+	var rep struct {
+		Rows []struct {
+			Key         string    `json:"key"`
+			WindowStart time.Time `json:"window_start"`
+			Questions   int       `json:"questions"`
+		} `json:"rows"`
+	}
+	mustJSON(t, streaming, &rep)
+	questions := 0
+	for _, r := range rep.Rows {
+		if r.Key != "line:cars" || r.WindowStart.UTC().Hour() != 16 || r.WindowStart.Minute() != 0 {
+			t.Errorf("row %+v: want key line:cars starting at Shanghai midnight (16:00 UTC)", r)
+		}
+		questions += r.Questions
+	}
+	if questions != 1 {
+		t.Errorf("line cars answered %d questions, want 1 (the customer's, answered by a1): %s", questions, streaming)
+	}
+	if err := exec.Command(n.bin, "metrics", "--data-dir", n.dir, "--line", "cars", "--key", "a1").Run(); err == nil {
+		t.Error("--line with --key was accepted")
 	}
 }

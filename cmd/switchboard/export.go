@@ -24,17 +24,19 @@ type kafkaOptions struct {
 func (k *kafkaOptions) register(f *pflag.FlagSet) {
 	d := export.DefaultConfig()
 	f.StringSliceVar(&k.brokers, "kafka-brokers", nil, "export durable messages and events to these Kafka brokers (host:port); off when empty")
-	f.StringVar(&k.format, "kafka-format", "json", "record format on the export topics: json")
+	f.StringVar(&k.format, "kafka-format", "json", "record format on the export topics: json, or protobuf (export/exportpb/records.proto)")
 	f.IntVar(&k.cfg.MaxBuffered, "kafka-max-buffered", d.MaxBuffered, "export: records waiting for Kafka's acknowledgement past which the log is not read further (the log is the spill)")
 	f.DurationVar(&k.cfg.CheckpointInterval, "kafka-checkpoint-interval", d.CheckpointInterval, "export: how often the acknowledged position is saved (the most a crash re-exports)")
 	f.DurationVar(&k.cfg.FlushInterval, "kafka-flush-interval", d.FlushInterval, "export: how often conversations with new messages are read")
 }
 
 func (k *kafkaOptions) config() (export.Config, error) {
-	if k.format != "json" {
-		return export.Config{}, fmt.Errorf("--kafka-format %q: only json is built", k.format)
+	format, err := export.ParseFormat(k.format)
+	if err != nil {
+		return export.Config{}, fmt.Errorf("--kafka-format: %w", err)
 	}
 	c := k.cfg
+	c.Format = format
 	c.Brokers = k.brokers
 	return c.WithDefaults()
 }
@@ -48,7 +50,7 @@ func newExportCmd() *cobra.Command {
 func newExportReplayCmd() *cobra.Command {
 	var o serveOptions
 	var brokers []string
-	var from, to string
+	var from, to, format string
 	cmd := &cobra.Command{
 		Use:   "replay --from TIME [--to TIME] --kafka-brokers host:port",
 		Short: "Re-publish stored messages of a time range to the export topics",
@@ -64,6 +66,10 @@ it may run. TIME is RFC 3339 (2026-05-01T10:00:00Z) or a duration ago (2h).`,
 			}
 			if len(brokers) == 0 {
 				return fmt.Errorf("--kafka-brokers is required")
+			}
+			rf, err := export.ParseFormat(format)
+			if err != nil {
+				return fmt.Errorf("--kafka-format: %w", err)
 			}
 			now := time.Now()
 			f, err := parseReplayTime(from, now)
@@ -91,7 +97,7 @@ it may run. TIME is RFC 3339 (2026-05-01T10:00:00Z) or a duration ago (2h).`,
 				return err
 			}
 			defer cl.Close()
-			n, err := export.Replay(ctx, store, cl, f, t, 500)
+			n, err := export.ReplayFormat(ctx, store, cl, rf, f, t, 500)
 			if err != nil {
 				return err
 			}
@@ -103,6 +109,7 @@ it may run. TIME is RFC 3339 (2026-05-01T10:00:00Z) or a duration ago (2h).`,
 	fl.StringVar(&from, "from", "", "start of the range (RFC 3339 or a duration ago)")
 	fl.StringVar(&to, "to", "", "end of the range, exclusive (default: now and later)")
 	fl.StringSliceVar(&brokers, "kafka-brokers", nil, "Kafka brokers (host:port)")
+	fl.StringVar(&format, "kafka-format", "json", "record format, as the node's --kafka-format: json or protobuf")
 	fl.StringVar(&o.store, "store", "pebble", "storage backend: pebble or cql")
 	fl.StringVar(&o.dataDir, "data-dir", "./data", "the node's data directory (pebble)")
 	fl.StringSliceVar(&o.cqlHosts, "cql-hosts", []string{"127.0.0.1:9042"}, "CQL contact points")

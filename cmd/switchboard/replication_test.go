@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/switchboard-im/switchboard/cluster/boot"
+	"github.com/switchboard-im/switchboard/export"
 )
 
 // --cql-replication is checked at its edge: 1 is the least factor a
@@ -49,6 +50,46 @@ func TestGrainRequestTimeoutFlag(t *testing.T) {
 		}
 		if tc.ok && cfg.Actors.RequestTimeout != tc.want {
 			t.Fatalf("--grain-request-timeout %s: RequestTimeout %s", tc.val, cfg.Actors.RequestTimeout)
+		}
+	}
+}
+
+// --metrics-zone takes IANA names; an unknown name or "Local" is refused.
+func TestMetricsZoneFlag(t *testing.T) {
+	for _, tc := range []struct {
+		val string
+		ok  bool
+	}{{"UTC", true}, {"Asia/Shanghai", true}, {"America/New_York", true}, {"Mars/Olympus", false}, {"Local", false}, {"", false}} {
+		var tu tuning
+		tu.actors.RequestTimeout = time.Second
+		f := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+		tu.register(f)
+		if err := f.Parse([]string{"--metrics-zone", tc.val}); err != nil {
+			t.Fatal(err)
+		}
+		var cfg boot.NodeConfig
+		err := tu.apply(&cfg)
+		if (err == nil) != tc.ok {
+			t.Fatalf("--metrics-zone %q: err %v, want ok=%v", tc.val, err, tc.ok)
+		}
+		if tc.ok && cfg.Metrics.Engine.Location.String() != tc.val {
+			t.Fatalf("--metrics-zone %q: location %v", tc.val, cfg.Metrics.Engine.Location)
+		}
+	}
+}
+
+// --kafka-format: json (default) or protobuf; anything else is refused.
+func TestKafkaFormatFlag(t *testing.T) {
+	for val, want := range map[string]export.Format{"json": export.FormatJSON, "protobuf": export.FormatProtobuf, "xml": "", "proto": ""} {
+		var k kafkaOptions
+		f := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+		k.register(f)
+		if err := f.Parse([]string{"--kafka-format", val}); err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := k.config()
+		if (err == nil) != (want != "") || (err == nil && cfg.Format != want) {
+			t.Errorf("--kafka-format %s: format %q, err %v", val, cfg.Format, err)
 		}
 	}
 }

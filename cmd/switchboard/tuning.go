@@ -21,6 +21,7 @@ type tuning struct {
 	actors  actors.Config
 	metrics analytics.Config
 	windows []string
+	zone    string
 	desk    desk.Config
 	cards   cardFlags
 	push    pushFlags
@@ -57,6 +58,7 @@ func (t *tuning) register(f *pflag.FlagSet) {
 		def = append(def, windowFlag(w))
 	}
 	f.StringSliceVar(&t.windows, "metrics-windows", def, "window families: SIZE (tumbling) or SIZE/SLIDE (sliding), e.g. 1m,1h,30s/15s")
+	f.StringVar(&t.zone, "metrics-zone", "UTC", "IANA time zone (e.g. Asia/Shanghai) whose wall clock aligns the tumbling windows that divide a day (24h = the local day)")
 	registerDeskFlags(f, &t.desk)
 	f.IntVar(&t.actors.MaxCardActions, "max-card-actions", a.MaxCardActions, "most action buttons on a business card")
 	f.IntVar(&t.actors.MaxCardFields, "max-card-fields", a.MaxCardFields, "most fields on a business card")
@@ -121,6 +123,11 @@ func (t *tuning) apply(cfg *boot.NodeConfig) error {
 		}
 		m.Windows = append(m.Windows, w)
 	}
+	loc, err := metricsZone(t.zone)
+	if err != nil {
+		return err
+	}
+	m.Location = loc
 	if err := m.Validate(); err != nil {
 		return fmt.Errorf("metrics flags: %w", err)
 	}
@@ -135,4 +142,18 @@ func (t *tuning) apply(cfg *boot.NodeConfig) error {
 		return err
 	}
 	return nil
+}
+
+// metricsZone loads --metrics-zone. "Local" is refused: the windows would
+// move with the machine's setting, and a checkpoint taken under another
+// would be discarded.
+func metricsZone(name string) (*time.Location, error) {
+	if name == "" || name == "Local" {
+		return nil, fmt.Errorf("--metrics-zone %q: name an IANA time zone such as Europe/Berlin, or UTC", name)
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics-zone %q: %w", name, err)
+	}
+	return loc, nil
 }
