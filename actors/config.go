@@ -79,6 +79,12 @@ type Config struct {
 	// InboxReserve is how many inbox seqs a user grain reserves per
 	// conditional write of its inbox head (default 1000).
 	InboxReserve uint64
+	// CursorFlushDelay is how long a user grain holds a device's cursor
+	// ack when nothing else is to be written (no inbox entry, no read
+	// cursor), so that it joins the next flush instead of costing a store
+	// call of its own: its answer waits that much longer (default 250 ms;
+	// negative: written at once).
+	CursorFlushDelay time.Duration
 	// NodeLease is how long a node's lease of its node number (the node
 	// bits of message ids) lasts unrenewed; it is renewed every third of it
 	// (default 30 s).
@@ -157,6 +163,7 @@ func DefaultConfig() Config {
 		DedupeWindow:         4096,
 		SeqReserve:           1000,
 		InboxReserve:         1000,
+		CursorFlushDelay:     250 * time.Millisecond,
 		NodeLease:            30 * time.Second,
 		RequestTimeout:       5 * time.Second,
 		MaxHistoryPage:       200,
@@ -232,6 +239,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.SeqReserve == 0 {
 		c.SeqReserve = d.SeqReserve
+	}
+	if c.CursorFlushDelay == 0 {
+		c.CursorFlushDelay = d.CursorFlushDelay
 	}
 	if c.InboxReserve == 0 {
 		c.InboxReserve = d.InboxReserve

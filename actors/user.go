@@ -37,6 +37,7 @@ type user struct {
 	unflushed      []storage.InboxEntry
 	afterFlush     []func() // run once the unflushed entries are durable
 	flushScheduled bool
+	flushDelayed   bool                      // a flush of writes without inbox entries is due after CursorFlushDelay
 	touched        map[string]time.Time      // last activity to write at the next flush
 	reads          map[string]uint64         // read cursors to write at the next flush
 	cursors        map[string]storage.Device // device cursors to write at the next flush

@@ -32,11 +32,24 @@ func (u *user) appendInbox(ctx actor.Context, e storage.InboxEntry, then func())
 
 // scheduleFlush queues a flush at the back of the mailbox, once: every
 // message already queued is handled before it, and joins its writes.
+// Device cursors (and activity) with no inbox entry or read cursor wait
+// CursorFlushDelay first: a device's cursor ack follows every push, and
+// written alone it costs a store call per message; an inbox entry or a
+// read queued meanwhile takes them along at once.
 func (u *user) scheduleFlush(ctx actor.Context) {
-	if !u.flushScheduled {
-		u.flushScheduled = true
-		ctx.Send(ctx.Self(), flushInbox{})
+	if u.flushScheduled {
+		return
 	}
+	if delay := u.rt.cfg.CursorFlushDelay; delay > 0 && len(u.unflushed) == 0 && len(u.reads) == 0 {
+		if !u.flushDelayed {
+			u.flushDelayed = true
+			self, root := ctx.Self(), u.rt.system.Root
+			time.AfterFunc(delay, func() { root.Send(self, flushInbox{}) })
+		}
+		return
+	}
+	u.flushScheduled = true
+	ctx.Send(ctx.Self(), flushInbox{})
 }
 
 // pending reports whether writes are queued for the next flush.
@@ -50,7 +63,7 @@ func (u *user) pending() bool {
 // (or the epoch lost to a newer activation): the grain stops and its
 // callers retry.
 func (u *user) flush(ctx actor.Context) {
-	u.flushScheduled = false
+	u.flushScheduled, u.flushDelayed = false, false
 	if !u.pending() {
 		return
 	}
