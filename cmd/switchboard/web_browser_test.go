@@ -296,6 +296,7 @@ func killAndResume(t *testing.T, ctx, customer, agent context.Context, n *devNod
 	until func(c context.Context, what, expr string), eval func(c context.Context, what, expr string, v any),
 	say func(page context.Context, text string), has func(text string) string, stateOf func(text string) string) context.Context {
 	t.Helper()
+	start := time.Now()
 	const inFlight = "One more thing: is it red?"
 	if err := n.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
@@ -377,5 +378,6 @@ func killAndResume(t *testing.T, ctx, customer, agent context.Context, n *devNod
 	if len(theirs) < 5 || fmt.Sprint(tail) != fmt.Sprint(theirs) {
 		t.Fatalf("the new tab shows seqs %v, the agent %v", mine, theirs)
 	}
+	t.Logf("killed, resumed and checked in %v", time.Since(start).Round(time.Millisecond))
 	return fresh
 }
