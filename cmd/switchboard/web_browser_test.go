@@ -11,9 +11,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/switchboard-im/switchboard/actors/cards"
@@ -53,7 +56,8 @@ func artifactDir(t *testing.T) string {
 // once over WebSocket only: the customer enters from a scene, the agent
 // gets the session, messages go both ways with their states, the
 // customer's connection is cut and resyncs with nothing lost or doubled,
-// the agent sends a card whose action the customer clicks (a real webhook
+// the customer's tab is killed with a message still unanswered and a new
+// tab resumes the chat with every message once, the agent sends a card whose action the customer clicks (a real webhook
 // gets the signed click and its signed answer updates the card in both
 // pages), the agent transfers and the session is closed.
 func TestBrowserPages(t *testing.T) {
@@ -162,7 +166,10 @@ func browserRun(t *testing.T, browser, transport string) {
 	}
 	run(agent, "agent page", chromedp.Navigate(base+"/agent.html?user=a1"+q), chromedp.Click("#connect"))
 	until(agent, "agent connected", `document.querySelector("#status").dataset.state === "connected"`)
-	run(customer, "customer page", chromedp.Navigate(base+"/chat.html?user=c1&scene=listing/123"+q), chromedp.Click("#enter"))
+	// Not the chat page's default name: a new tab must find it in the
+	// browser's storage.
+	const visitor = "c5"
+	run(customer, "customer page", chromedp.Navigate(base+"/chat.html?user="+visitor+"&scene=listing/123"+q), chromedp.Click("#enter"))
 	until(customer, "customer connected", `document.querySelector("#status").dataset.state === "connected"`)
 	for _, page := range []context.Context{agent, customer} {
 		var got string
@@ -214,6 +221,8 @@ func browserRun(t *testing.T, browser, transport string) {
 		}
 	}
 
+	customer = killAndResume(t, ctx, customer, agent, n, conv, base, transport, until, eval, say, has, stateOf)
+
 	// A card from the workbench; the customer clicks one of its actions;
 	// the webhook's answer replaces the card on both pages.
 	run(agent, "send a card", chromedp.Click("#send-card"))
@@ -221,7 +230,7 @@ func browserRun(t *testing.T, browser, transport string) {
 	until(customer, "the card's actions at the customer", fri+`?.disabled === false`)
 	until(agent, "the card sent", `document.querySelector('#messages .msg.card .state')?.dataset.state === "read"`)
 	run(customer, "click an action", chromedp.Click(`#messages .msg.card button[data-action="fri-10"]`))
-	booked := `[...document.querySelectorAll("#messages .msg.card .body")].filter(e => e.textContent.endsWith("Booked: fri-10 for c1")).length === 1`
+	booked := `[...document.querySelectorAll("#messages .msg.card .body")].filter(e => e.textContent.endsWith("Booked: fri-10 for ` + visitor + `")).length === 1`
 	until(customer, "the business's answer at the customer", booked)
 	until(agent, "the business's answer at the agent", booked)
 	hook.mu.Lock()
@@ -231,7 +240,7 @@ func browserRun(t *testing.T, browser, transport string) {
 		t.Fatalf("webhook: %d signed clicks, %d unsigned, want 1 and 0: %+v", len(clicks), forged, clicks)
 	}
 	var payload struct{ Slot string }
-	if c := clicks[0]; c.Conv != conv || c.User != "c1" || c.Action != "fri-10" || c.CardSender != "a1" || json.Unmarshal(c.Payload, &payload) != nil || payload.Slot != "fri-10" {
+	if c := clicks[0]; c.Conv != conv || c.User != visitor || c.Action != "fri-10" || c.CardSender != "a1" || json.Unmarshal(c.Payload, &payload) != nil || payload.Slot != "fri-10" {
 		t.Fatalf("webhook got %+v", c)
 	}
 	var cardCount int
@@ -273,4 +282,102 @@ func browserRun(t *testing.T, browser, transport string) {
 	}
 	n.run("desk", "close", "--data-dir", n.dir, "--user", "a2", "--conv", conv)
 	until(customer, "the close in the customer's log", `[...document.querySelectorAll("#messages .msg.system")].length >= 3`)
+}
+
+// killAndResume kills the customer's tab while its last message waits for
+// the node's answer (the node is stopped for that moment, so that the
+// message is certainly in flight), lets the agent write while the tab is
+// gone, and opens a new tab of the same browser: with no name in its
+// address it must resume the same chat from the browser's storage, show
+// every message exactly once in seq order, send the message left unanswered
+// exactly once, and reach the right states on both sides. It returns the
+// new tab.
+func killAndResume(t *testing.T, ctx, customer, agent context.Context, n *devNode, conv, base, transport string,
+	until func(c context.Context, what, expr string), eval func(c context.Context, what, expr string, v any),
+	say func(page context.Context, text string), has func(text string) string, stateOf func(text string) string) context.Context {
+	t.Helper()
+	start := time.Now()
+	const inFlight = "One more thing: is it red?"
+	if err := n.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	stopped := true
+	cont := func() {
+		if stopped {
+			stopped = false
+			if err := n.cmd.Process.Signal(syscall.SIGCONT); err != nil {
+				t.Error(err)
+			}
+		}
+	}
+	defer cont()
+	say(customer, inFlight)
+	until(customer, "the message waiting for the node", stateOf(inFlight)+` === "sending"`)
+	// The renderer dies on the spot: no unload, no close of the connection
+	// by the page. Chromium answers Page.crash with the crash or not at all.
+	cctx, cancel := context.WithTimeout(customer, time.Second)
+	_, _ = chromedp.Call(cctx, page.Crash, cdp.Empty{})
+	cancel()
+	cont()
+
+	for i := range 3 {
+		say(agent, fmt.Sprintf("while your tab was gone %d", i))
+	}
+	for i := range 3 {
+		until(agent, "the agent's message stored", stateOf(fmt.Sprintf("while your tab was gone %d", i))+` === "sent"`)
+	}
+
+	// A new tab of the same browser (same storage), at the bare address.
+	fresh, cancelFresh := chromedp.NewContext(ctx, chromedp.WithExistingBrowserContext(chromedp.FromContext(customer).BrowserContextID))
+	t.Cleanup(cancelFresh)
+	addr := base + "/chat.html"
+	if transport != "webtransport" {
+		addr += "?transport=" + transport
+	}
+	if err := chromedp.Do(fresh, chromedp.Navigate(addr)); err != nil {
+		t.Fatalf("new tab: %v", err)
+	}
+	until(fresh, "the new tab resumed the chat", fmt.Sprintf(`document.querySelector("#status").dataset.state === "connected" && document.querySelector("#info").dataset.conv === %q`, conv))
+	texts := []string{"Is the car still for sale?", "Yes it is!", inFlight}
+	for i := range 3 {
+		texts = append(texts, fmt.Sprintf("while you were away %d", i), fmt.Sprintf("while your tab was gone %d", i))
+	}
+	for _, text := range texts {
+		until(fresh, "in the new tab once: "+text, has(text))
+	}
+	until(agent, "the message left unanswered, at the agent once", has(inFlight))
+	// Nothing still sending or failed: the customer's messages are stored
+	// (✓ at least: read receipts are not replayed to a new device, the
+	// next one tells it). The new tab read the agent's messages.
+	until(fresh, "nothing left sending", `document.querySelectorAll('#messages .msg[data-seq="0"]').length === 0 && [...document.querySelectorAll("#messages .msg.mine .state")].every(e => ["sent", "delivered", "read"].includes(e.dataset.state))`)
+	for i := range 3 {
+		until(agent, "the agent's message read", stateOf(fmt.Sprintf("while your tab was gone %d", i))+` === "read"`)
+	}
+	// The customer writes from the new tab; the agent, chat open, reads it,
+	// and its receipt marks everything the customer wrote read.
+	say(fresh, "Thanks, I will come by")
+	until(agent, "the new tab's message at the agent", has("Thanks, I will come by"))
+	for _, text := range []string{"Is the car still for sale?", inFlight, "Thanks, I will come by"} {
+		until(fresh, "read state in the new tab: "+text, stateOf(text)+` === "read"`)
+	}
+	// Both pages show the same messages, each once, in seq order (the
+	// agent's from its joining: the desk steps before are the customer's).
+	seqsOf := `[...document.querySelectorAll("#messages .msg")].map(e => +e.dataset.seq)`
+	var mine, theirs []int
+	eval(fresh, "seqs", seqsOf, &mine)
+	eval(agent, "seqs", seqsOf, &theirs)
+	for i := 1; i < len(mine); i++ {
+		if mine[i] <= mine[i-1] {
+			t.Fatalf("the new tab's messages are out of order or doubled: %v", mine)
+		}
+	}
+	tail := mine
+	for len(tail) > 0 && len(theirs) > 0 && tail[0] < theirs[0] {
+		tail = tail[1:]
+	}
+	if len(theirs) < 5 || fmt.Sprint(tail) != fmt.Sprint(theirs) {
+		t.Fatalf("the new tab shows seqs %v, the agent %v", mine, theirs)
+	}
+	t.Logf("killed, resumed and checked in %v", time.Since(start).Round(time.Millisecond))
+	return fresh
 }

@@ -17,6 +17,7 @@ import { backoffDelay } from "./backoff.js";
 import { encodeFrame, FrameReader } from "./frames.js";
 import { openWebSocket, openWebTransport, type Link, type TransportKind, type WebConfig } from "./links.js";
 import { Conversation, parseCard, type Card, type ChatMessage } from "./store.js";
+import { forgetMessage, loadMessages, queuedAt, saveMessage, type OutboxStorage } from "./outbox.js";
 
 export interface ClientOptions {
   /** The node's web address (serve --web), e.g. "http://127.0.0.1:8081". */
@@ -30,6 +31,14 @@ export interface ClientOptions {
   requestTimeoutMs?: number; // default 10000
   /** How often acknowledgements are sent, batched (default 50 ms). */
   ackIntervalMs?: number;
+  /**
+   * Where unsent messages are kept across page loads (window.localStorage):
+   * a page closed or killed before the node answered leaves them there, and
+   * the next client of the same user sends them once connected, with their
+   * client message ids (stored once). Without it the outbox lives as long
+   * as the client.
+   */
+  outbox?: OutboxStorage;
   /** A WebSocket constructor where there is no global one. */
   WebSocket?: any;
   fetch?: typeof fetch;
@@ -109,7 +118,7 @@ export class Client {
   state: ConnState = "disconnected";
   transport?: TransportKind;
 
-  private opts: Required<Omit<ClientOptions, "WebSocket" | "fetch" | "token">> & ClientOptions;
+  private opts: Required<Omit<ClientOptions, "WebSocket" | "fetch" | "token" | "outbox">> & ClientOptions;
   private link?: Link;
   private nextId = 1;
   private pending = new Map<bigint, Pending>();
@@ -254,8 +263,10 @@ export class Client {
     this.setState("connected");
     this.connectedOnce?.resolve();
     this.connectedOnce = undefined;
-    // Resume: apply the sync from the stored cursor, pull what is missing
-    // of the conversations held, then resend the outbox.
+    // Resume: take in what an earlier page left unsent, apply the sync from
+    // the stored cursor, pull what is missing of the conversations held,
+    // then resend the outbox.
+    this.loadOutbox();
     await this.applySync(w.sync);
     this.flushOutbox();
   }
@@ -298,9 +309,37 @@ export class Client {
     }
   }
 
+  /** store inserts a stored message; one of the outbox leaves the persisted outbox. */
+  private store(c: Conversation, cm: ChatMessage): boolean {
+    const pending = c.pending.length;
+    const fresh = c.insert(cm);
+    if (c.pending.length !== pending && this.opts.outbox) forgetMessage(this.opts.outbox, this.user, cm.clientMsgId);
+    return fresh;
+  }
+
+  /** loadOutbox queues the messages a persisted outbox holds for this user and this client lacks. */
+  private loadOutbox(): void {
+    const s = this.opts.outbox;
+    if (!s) return;
+    const known = new Set<string>();
+    for (const c of this.conversations.values()) {
+      for (const m of c.pending) known.add(m.clientMsgId);
+      for (const m of c.messages) if (m.sender === this.user) known.add(m.clientMsgId);
+    }
+    for (const e of loadMessages(s, this.user)) {
+      if (known.has(e.clientMsgId)) continue;
+      const m: ChatMessage = { conv: e.conv, seq: 0, clientMsgId: e.clientMsgId, sender: this.user, body: e.body, kind: e.kind, recalled: false, serverTsMs: 0, state: "sending" };
+      if (e.kind === "card") m.card = parseCard(e.body);
+      (m as any).to = e.to;
+      const c = this.conversation(e.conv);
+      c.pending.push(m);
+      this.emit("conversation", c);
+    }
+  }
+
   private insertMessage(c: Conversation, m: Message): void {
     const cm = chatMessage(m, this.user);
-    const fresh = c.insert(cm);
+    const fresh = this.store(c, cm);
     if (fresh && cm.card) {
       const target = cm.refSeq ? c.messages.find((x) => x.seq === cm.refSeq) : cm;
       if (target && target.card && (!cm.refSeq || target.cardUpdateSeq === cm.seq)) this.emit("card", c.id, target.seq, target.card, !!cm.refSeq);
@@ -458,6 +497,7 @@ export class Client {
     (m as any).to = to;
     const c = this.conversation(convId);
     c.pending.push(m);
+    if (this.opts.outbox && this.user) saveMessage(this.opts.outbox, this.user, { conv: convId, to, clientMsgId: m.clientMsgId, body: text, kind, at: queuedAt() });
     this.emit("conversation", c);
     if (this.state === "connected") this.transmit(m);
     return m;
@@ -477,7 +517,7 @@ export class Client {
           old.pending.splice(old.pending.indexOf(m), 1);
           c.pending.push(m);
         }
-        c.insert({ ...m, conv: c.id, seq: Number(r.result.value.seq), serverTsMs: Number(r.result.value.serverTsMs), state: "sent" });
+        this.store(c, { ...m, conv: c.id, seq: Number(r.result.value.seq), serverTsMs: Number(r.result.value.serverTsMs), state: "sent" });
         c.refreshStates(this.user);
         this.emit("conversation", c);
       },
@@ -485,6 +525,7 @@ export class Client {
         if (e instanceof ProtocolError && !transient.has(e.code)) {
           m.state = "failed";
           m.error = e.message;
+          if (this.opts.outbox) forgetMessage(this.opts.outbox, this.user, m.clientMsgId);
           this.emit("conversation", this.conversation(m.conv));
         }
         // Otherwise it stays in the outbox and goes again after reconnect.

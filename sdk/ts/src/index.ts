@@ -3,5 +3,6 @@ export { Conversation, parseCard, type Card, type ChatMessage, type MessageState
 export { Desk, type EnterResult, type MetricsRow } from "./desk.js";
 export { FrameReader, FrameError, encodeFrame, DEFAULT_MAX_FRAME } from "./frames.js";
 export { backoffDelay } from "./backoff.js";
+export { OUTBOX_PREFIX, type OutboxStorage, type SavedMessage } from "./outbox.js";
 export type { TransportKind } from "./links.js";
 export { Code } from "./gen/wire_pb.js";

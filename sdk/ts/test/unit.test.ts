@@ -4,6 +4,7 @@ import { FrameReader, FrameError, encodeFrame } from "../src/frames.js";
 import { backoffDelay } from "../src/backoff.js";
 import { Conversation, parseCard, type ChatMessage } from "../src/store.js";
 import { directConv } from "../src/client.js";
+import { OUTBOX_PREFIX, forgetMessage, loadMessages, queuedAt, saveMessage } from "../src/outbox.js";
 
 test("frames: split anywhere, several per chunk", () => {
   const a = encodeFrame(new Uint8Array([1, 2, 3]));
@@ -110,4 +111,47 @@ test("cards: own cards have message states, updates do not", () => {
   c.refreshStates("a");
   assert.equal(c.messages[0].state, "read");
   assert.equal(c.messages[1].state, undefined);
+});
+
+class MemStorage {
+  m = new Map<string, string>();
+  full = false;
+  get length() {
+    return this.m.size;
+  }
+  key(i: number) {
+    return [...this.m.keys()][i] ?? null;
+  }
+  getItem(k: string) {
+    return this.m.get(k) ?? null;
+  }
+  setItem(k: string, v: string) {
+    if (this.full) throw new Error("QuotaExceededError");
+    this.m.set(k, v);
+  }
+  removeItem(k: string) {
+    this.m.delete(k);
+  }
+}
+
+test("outbox: kept per user in queue order, forgotten once stored, junk dropped", () => {
+  const s = new MemStorage();
+  const at = [queuedAt(), queuedAt(), queuedAt()];
+  assert.ok(at[0] < at[1] && at[1] < at[2]);
+  // Saved out of order: loaded in the order queued.
+  assert.ok(saveMessage(s, "a", { conv: "c", to: "", clientMsgId: "x2", body: "two", kind: "normal", at: at[1] }));
+  assert.ok(saveMessage(s, "a", { conv: "c", to: "", clientMsgId: "x1", body: "one", kind: "normal", at: at[0] }));
+  // Another user, whose name starts like a's prefix, is kept apart.
+  assert.ok(saveMessage(s, "a:b", { conv: "d:a:b", to: "a", clientMsgId: "y", body: "{}", kind: "card", at: at[2] }));
+  s.setItem(OUTBOX_PREFIX + "a:junk", "{not json");
+  s.setItem(OUTBOX_PREFIX + "a:z", JSON.stringify({ conv: "c", to: "", clientMsgId: "other", body: "b", kind: "normal", at: 1 }));
+  assert.deepEqual(loadMessages(s, "a").map((m) => m.body), ["one", "two"]);
+  assert.equal(s.getItem(OUTBOX_PREFIX + "a:junk"), null, "junk is dropped");
+  assert.equal(s.getItem(OUTBOX_PREFIX + "a:z"), null, "an entry under another id's key is dropped");
+  assert.deepEqual(loadMessages(s, "a:b").map((m) => [m.clientMsgId, m.to, m.kind]), [["y", "a", "card"]]);
+  forgetMessage(s, "a", "x1");
+  assert.deepEqual(loadMessages(s, "a").map((m) => m.clientMsgId), ["x2"]);
+  s.full = true;
+  assert.equal(saveMessage(s, "a", { conv: "c", to: "", clientMsgId: "x3", body: "three", kind: "normal", at: queuedAt() }), false);
+  assert.deepEqual(loadMessages(s, "a").map((m) => m.clientMsgId), ["x2"]);
 });

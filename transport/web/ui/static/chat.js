@@ -1,8 +1,26 @@
 import { Client, desk, params, renderMessages, showStatus, token, transports, typingLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
-if (params.get("user")) $("user").value = params.get("user");
-if (params.get("scene")) $("scene").value = params.get("scene");
+
+// As web chats do, the visitor's name and open chat are kept in this
+// browser: a reload, a new tab or a tab that crashed picks the chat up
+// again (entering again returns the open session), and the outbox in the
+// same storage sends what had not reached the node (docs/PROTOCOL.md §12).
+const SAVED = "switchboard.chat";
+const saved = (() => {
+  try {
+    return JSON.parse(localStorage.getItem(SAVED) ?? "null") ?? {};
+  } catch {
+    return {};
+  }
+})();
+const save = (v) => {
+  try {
+    localStorage.setItem(SAVED, JSON.stringify(v));
+  } catch {}
+};
+$("user").value = params.get("user") ?? saved.user ?? $("user").value;
+$("scene").value = params.get("scene") ?? saved.scene ?? $("scene").value;
 let client, conv, queuePos = 0;
 
 // The session's state, from the desk steps in the conversation (system
@@ -31,10 +49,11 @@ const onCard = (m, action) => {
 };
 const draw = (c) => renderMessages($("messages"), c, client.user, { onClick: onCard });
 
-$("enter").onclick = async () => {
+async function start() {
   const user = $("user").value.trim();
+  const scene = $("scene").value.trim();
   $("enter").disabled = true;
-  client = new Client({ url: location.origin, token: () => token(user, "web"), transports: transports(), minBackoffMs: 100, maxBackoffMs: 2000 });
+  client = new Client({ url: location.origin, token: () => token(user, "web"), transports: transports(), minBackoffMs: 100, maxBackoffMs: 2000, outbox: localStorage });
   window.switchboardClient = client;
   showStatus(client);
   typingLine(client, $("typing"), () => conv);
@@ -43,6 +62,8 @@ $("enter").onclick = async () => {
     draw(c);
     const info = deskInfo(c);
     if (info) $("info").textContent = info;
+    // A closed session is not resumed: the next visit enters anew.
+    if (info === "closed") save({ user: client.user, scene: $("scene").value.trim() });
     const last = c.messages.at(-1);
     if (last && last.sender !== client.user && last.seq > c.readSeq) client.markRead(conv, last.seq).catch(() => {});
   });
@@ -54,7 +75,7 @@ $("enter").onclick = async () => {
   await client.connect();
   let e;
   try {
-    e = await desk.enter(user, $("scene").value.trim());
+    e = await desk.enter(user, scene);
   } catch (err) {
     $("info").textContent = `could not start: ${err.message}`;
     $("enter").disabled = false;
@@ -63,10 +84,15 @@ $("enter").onclick = async () => {
   conv = e.conv;
   $("info").textContent = e.agent ? `with ${e.agent}` : `queue position ${e.queue_position}`;
   $("info").dataset.conv = conv;
+  save({ user, scene, conv });
   await client.history(conv);
   draw(client.conversation(conv));
   $("text").disabled = $("send").disabled = false;
-};
+}
+
+$("enter").onclick = start;
+// The chat this browser had open, for the same visitor: resume it.
+if (saved.conv && saved.user === $("user").value.trim()) start();
 
 $("text").oninput = () => conv && client.typing(conv);
 $("compose").onsubmit = (ev) => {
