@@ -346,10 +346,14 @@ func killAndResume(t *testing.T, ctx, customer, agent context.Context, n *devNod
 		until(fresh, "in the new tab once: "+text, has(text))
 	}
 	until(agent, "the message left unanswered, at the agent once", has(inFlight))
-	// Nothing still sending or failed: the customer's messages are stored
-	// (✓ at least: read receipts are not replayed to a new device, the
-	// next one tells it). The new tab read the agent's messages.
+	// Nothing still sending or failed; what the customer wrote before the
+	// agent's last message shows read at once: the agent's cursor moved
+	// when it wrote, and the new tab's first sync says so (no receipt
+	// reached this tab). The new tab read the agent's messages.
 	until(fresh, "nothing left sending", `document.querySelectorAll('#messages .msg[data-seq="0"]').length === 0 && [...document.querySelectorAll("#messages .msg.mine .state")].every(e => ["sent", "delivered", "read"].includes(e.dataset.state))`)
+	for _, text := range []string{"Is the car still for sale?", inFlight} {
+		until(fresh, "read state from the new tab's sync: "+text, stateOf(text)+` === "read"`)
+	}
 	for i := range 3 {
 		until(agent, "the agent's message read", stateOf(fmt.Sprintf("while your tab was gone %d", i))+` === "read"`)
 	}
