@@ -77,11 +77,42 @@ scan:
 	res := &pb.SyncResponse{Cursor: cursor, More: more, TotalUnread: u.totalUnread()}
 	for _, id := range order {
 		if uc, e := u.conv(id); e == nil {
-			res.Conversations = append(res.Conversations, u.summary(id, uc))
+			cs := u.summary(id, uc)
+			cs.PeerReadSeq = u.peerRead(bg, id, uc)
+			res.Conversations = append(res.Conversations, cs)
 		}
 	}
 	respond(ctx, sender, res)
 }
+
+// peerRead is how far the other members of a direct or service
+// conversation have read, from their durable read cursors: receipts are
+// pushed only to devices online when the read happens, so a device that
+// syncs afresh learns its own messages' read state here. 0 for other
+// kinds, and when the store cannot say (the receipts still come).
+func (u *user) peerRead(ctx context.Context, conv string, uc *userConv) uint64 {
+	if uc.lastSeq == 0 || (uc.kind != storage.KindDirect && uc.kind != storage.KindService) {
+		return 0
+	}
+	members, err := u.rt.store.ListMembers(ctx, conv, "", peerReadMembers)
+	if err != nil {
+		return 0
+	}
+	var read uint64
+	for _, m := range members {
+		if m.UserID == u.id || !m.Active() {
+			continue
+		}
+		if pc, err := u.rt.store.GetUserConv(ctx, m.UserID, conv); err == nil {
+			read = max(read, min(pc.ReadSeq, uc.lastSeq))
+		}
+	}
+	return read
+}
+
+// peerReadMembers bounds the members peerRead looks at: a direct
+// conversation has two, a service session a customer and its agents.
+const peerReadMembers = 16
 
 // loadAllFresh loads every conversation (loadAll) and refreshes the unread
 // counts of the read fan-out groups among them, so a total counts every

@@ -202,3 +202,48 @@ func TestTypingSignal(t *testing.T) {
 		}
 	}
 }
+
+// A device that starts afresh (a new phone, a reopened browser tab) learns
+// from its first sync how far the other side has read: its own messages
+// show as read without waiting for a receipt, which went only to the
+// devices online when bob read.
+func TestFreshDeviceLearnsPeerRead(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	ctx := tctx(t)
+	alice := e.dial("alice", "phone")
+	bob := e.dial("bob", "phone")
+	conv := wirepb.DirectConvID("alice", "bob")
+	for _, s := range []string{"one", "two", "three"} {
+		if _, err := alice.SendText(ctx, client.ToUser("bob"), s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "bob got three", func() bool { return len(texts(t, bob, conv)) == 3 })
+	if _, _, err := bob.MarkRead(ctx, conv, 2); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "bob's read is durable", func() bool {
+		uc, err := e.store.GetUserConv(tctx(t), "bob", conv)
+		return err == nil && uc.ReadSeq == 2
+	})
+	laptop := e.dial("alice", "laptop")
+	if cs := laptop.Welcome().Sync.Conversations; len(cs) != 1 || cs[0].PeerReadSeq != 2 {
+		t.Fatalf("welcome sync: %v", cs)
+	}
+	if _, err := laptop.History(ctx, conv, client.HistoryOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	var states []string
+	for _, m := range laptop.Messages(conv) {
+		states = append(states, string(m.Body)+":"+m.State.String())
+	}
+	if got := joined(states); got != "one:read,two:read,three:"+client.StateSent.String() {
+		t.Fatalf("states on the fresh device: %s", got)
+	}
+	// Bob's view: a sender has read up to its own last message.
+	bobTablet := e.dial("bob", "tablet")
+	if cs := bobTablet.Welcome().Sync.Conversations; len(cs) != 1 || cs[0].PeerReadSeq != 3 {
+		t.Fatalf("bob's sync: %v", cs)
+	}
+}

@@ -2137,8 +2137,12 @@ type ConvSummary struct {
 	Muted          bool                   `protobuf:"varint,8,opt,name=muted,proto3" json:"muted,omitempty"`
 	LastActivityMs int64                  `protobuf:"varint,9,opt,name=last_activity_ms,json=lastActivityMs,proto3" json:"last_activity_ms,omitempty"`
 	Member         bool                   `protobuf:"varint,10,opt,name=member,proto3" json:"member,omitempty"` // false once the user left
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// direct and service conversations: how far the other member has read
+	// (its durable read cursor; 0 when unknown), so a client that starts
+	// afresh shows its own messages' read state without waiting for a receipt
+	PeerReadSeq   uint64 `protobuf:"varint,11,opt,name=peer_read_seq,json=peerReadSeq,proto3" json:"peer_read_seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ConvSummary) Reset() {
@@ -2239,6 +2243,13 @@ func (x *ConvSummary) GetMember() bool {
 		return x.Member
 	}
 	return false
+}
+
+func (x *ConvSummary) GetPeerReadSeq() uint64 {
+	if x != nil {
+		return x.PeerReadSeq
+	}
+	return 0
 }
 
 type SyncResponse struct {
@@ -3686,7 +3697,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06device\x18\x02 \x01(\tR\x06device\x12\x16\n" +
 	"\x06cursor\x18\x03 \x01(\x04R\x06cursor\x12\x14\n" +
-	"\x05limit\x18\x04 \x01(\rR\x05limit\"\xd1\x02\n" +
+	"\x05limit\x18\x04 \x01(\rR\x05limit\"\xf5\x02\n" +
 	"\vConvSummary\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x120\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1c.switchboard.actors.ConvKindR\x04kind\x12\x19\n" +
@@ -3698,7 +3709,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x05muted\x18\b \x01(\bR\x05muted\x12(\n" +
 	"\x10last_activity_ms\x18\t \x01(\x03R\x0elastActivityMs\x12\x16\n" +
 	"\x06member\x18\n" +
-	" \x01(\bR\x06member\"\xd5\x01\n" +
+	" \x01(\bR\x06member\x12\"\n" +
+	"\rpeer_read_seq\x18\v \x01(\x04R\vpeerReadSeq\"\xd5\x01\n" +
 	"\fSyncResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x16\n" +
 	"\x06cursor\x18\x02 \x01(\x04R\x06cursor\x12E\n" +

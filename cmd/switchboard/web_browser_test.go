@@ -296,6 +296,7 @@ func killAndResume(t *testing.T, ctx, customer, agent context.Context, n *devNod
 	until func(c context.Context, what, expr string), eval func(c context.Context, what, expr string, v any),
 	say func(page context.Context, text string), has func(text string) string, stateOf func(text string) string) context.Context {
 	t.Helper()
+	start := time.Now()
 	const inFlight = "One more thing: is it red?"
 	if err := n.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
@@ -345,10 +346,14 @@ func killAndResume(t *testing.T, ctx, customer, agent context.Context, n *devNod
 		until(fresh, "in the new tab once: "+text, has(text))
 	}
 	until(agent, "the message left unanswered, at the agent once", has(inFlight))
-	// Nothing still sending or failed: the customer's messages are stored
-	// (✓ at least: read receipts are not replayed to a new device, the
-	// next one tells it). The new tab read the agent's messages.
+	// Nothing still sending or failed; what the customer wrote before the
+	// agent's last message shows read at once: the agent's cursor moved
+	// when it wrote, and the new tab's first sync says so (no receipt
+	// reached this tab). The new tab read the agent's messages.
 	until(fresh, "nothing left sending", `document.querySelectorAll('#messages .msg[data-seq="0"]').length === 0 && [...document.querySelectorAll("#messages .msg.mine .state")].every(e => ["sent", "delivered", "read"].includes(e.dataset.state))`)
+	for _, text := range []string{"Is the car still for sale?", inFlight} {
+		until(fresh, "read state from the new tab's sync: "+text, stateOf(text)+` === "read"`)
+	}
 	for i := range 3 {
 		until(agent, "the agent's message read", stateOf(fmt.Sprintf("while your tab was gone %d", i))+` === "read"`)
 	}
@@ -377,5 +382,6 @@ func killAndResume(t *testing.T, ctx, customer, agent context.Context, n *devNod
 	if len(theirs) < 5 || fmt.Sprint(tail) != fmt.Sprint(theirs) {
 		t.Fatalf("the new tab shows seqs %v, the agent %v", mine, theirs)
 	}
+	t.Logf("killed, resumed and checked in %v", time.Since(start).Round(time.Millisecond))
 	return fresh
 }

@@ -243,6 +243,7 @@ func (s *store) applySummary(w *wirepb.ConvSummary) (from, to uint64, news []Mes
 	cs.info.Kind, cs.info.Pinned, cs.info.Muted, cs.info.Member = w.Kind, w.Pinned, w.Muted, w.Member
 	cs.info.LastSeq = max(cs.info.LastSeq, w.LastSeq)
 	cs.info.ReadSeq = max(cs.info.ReadSeq, w.ReadSeq)
+	cs.info.PeerReadSeq = max(cs.info.PeerReadSeq, w.PeerReadSeq)
 	cs.info.Unread = w.Unread
 	if w.LastActivityMs > 0 {
 		cs.info.LastActivity = time.UnixMilli(w.LastActivityMs)

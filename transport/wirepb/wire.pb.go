@@ -716,8 +716,12 @@ type ConvSummary struct {
 	Muted          bool                   `protobuf:"varint,8,opt,name=muted,proto3" json:"muted,omitempty"`
 	LastActivityMs int64                  `protobuf:"varint,9,opt,name=last_activity_ms,json=lastActivityMs,proto3" json:"last_activity_ms,omitempty"`
 	Member         bool                   `protobuf:"varint,10,opt,name=member,proto3" json:"member,omitempty"` // false once the user left
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// direct and service conversations: how far the other member has read
+	// (its durable read cursor; 0 when unknown), so a client that starts
+	// afresh shows its own messages' read state without waiting for a receipt
+	PeerReadSeq   uint64 `protobuf:"varint,11,opt,name=peer_read_seq,json=peerReadSeq,proto3" json:"peer_read_seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ConvSummary) Reset() {
@@ -818,6 +822,13 @@ func (x *ConvSummary) GetMember() bool {
 		return x.Member
 	}
 	return false
+}
+
+func (x *ConvSummary) GetPeerReadSeq() uint64 {
+	if x != nil {
+		return x.PeerReadSeq
+	}
+	return 0
 }
 
 // Hello is the first frame a client writes on its stream; every later
@@ -4192,7 +4203,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\n" +
 	"joined_seq\x18\x03 \x01(\x04R\tjoinedSeq\x12\x19\n" +
 	"\bleft_seq\x18\x04 \x01(\x04R\aleftSeq\x12\x14\n" +
-	"\x05muted\x18\x05 \x01(\bR\x05muted\"\xd3\x02\n" +
+	"\x05muted\x18\x05 \x01(\bR\x05muted\"\xf7\x02\n" +
 	"\vConvSummary\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x121\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1d.switchboard.wire.v1.ConvKindR\x04kind\x12\x19\n" +
@@ -4204,7 +4215,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x05muted\x18\b \x01(\bR\x05muted\x12(\n" +
 	"\x10last_activity_ms\x18\t \x01(\x03R\x0elastActivityMs\x12\x16\n" +
 	"\x06member\x18\n" +
-	" \x01(\bR\x06member\"5\n" +
+	" \x01(\bR\x06member\x12\"\n" +
+	"\rpeer_read_seq\x18\v \x01(\x04R\vpeerReadSeq\"5\n" +
 	"\x05Hello\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x12\x16\n" +
 	"\x06client\x18\x02 \x01(\tR\x06client\"\x96\x03\n" +

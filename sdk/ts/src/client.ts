@@ -277,6 +277,7 @@ export class Client {
         const c = this.conversation(cs.conv);
         c.unread = Number(cs.unread);
         c.readSeq = Number(cs.readSeq);
+        c.peerReadSeq = Math.max(c.peerReadSeq, Number(cs.peerReadSeq));
         const last = Number(cs.lastSeq);
         const held = c.highestSeq();
         c.lastSeq = Math.max(c.lastSeq, last);

@@ -61,3 +61,58 @@ test("chat over WebSocket: states, dedupe, reconnect and resync", { skip: !url &
     bob.close();
   }
 });
+
+// A Web Storage in memory (node has no localStorage).
+class MemStorage {
+  m = new Map<string, string>();
+  get length() {
+    return this.m.size;
+  }
+  key(i: number) {
+    return [...this.m.keys()][i] ?? null;
+  }
+  getItem(k: string) {
+    return this.m.get(k) ?? null;
+  }
+  setItem(k: string, v: string) {
+    this.m.set(k, v);
+  }
+  removeItem(k: string) {
+    this.m.delete(k);
+  }
+}
+
+test("persisted outbox: what a client that went away left unsent goes once from the next one", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  const opts = { url: url!, transports: ["websocket" as const], minBackoffMs: 20, maxBackoffMs: 200 };
+  const storage = new MemStorage();
+  // The first client never gets a second token: once cut, it stays away,
+  // as a closed page would.
+  let tokenCalls = 0;
+  const gone = new Client({ ...opts, outbox: storage, token: () => (tokenCalls++ === 0 ? Promise.resolve(tokens.alice as string) : new Promise<string>(() => {})) });
+  const bob = new Client({ ...opts, token: tokens.bob });
+  let next: Client | undefined;
+  await gone.connect();
+  await bob.connect();
+  try {
+    const conv = "d:alice:bob";
+    gone.drop();
+    await until("the first client is cut", () => gone.state !== "connected");
+    const left = gone.send({ to: "bob" }, "left in the outbox");
+    assert.equal(left.state, "sending");
+    assert.equal(storage.length, 1, "the unsent message is in the storage");
+
+    next = new Client({ ...opts, outbox: storage, token: tokens.alice });
+    await next.connect();
+    await until("bob has it", () => bob.conversation(conv).messages.some((x) => x.body === "left in the outbox"), 15000);
+    await until("the next client has it stored", () => next!.conversation(conv).messages.some((x) => x.clientMsgId === left.clientMsgId));
+    assert.equal(storage.length, 0, "the storage is emptied once the node stored it");
+    await next.history(conv);
+    assert.equal(next.conversation(conv).all().filter((x) => x.clientMsgId === left.clientMsgId).length, 1);
+    await bob.history(conv);
+    assert.equal(bob.conversation(conv).messages.filter((x) => x.body === "left in the outbox").length, 1);
+  } finally {
+    gone.close();
+    bob.close();
+    next?.close();
+  }
+});
