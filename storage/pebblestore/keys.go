@@ -19,6 +19,7 @@ import (
 //	'v'  v user 0 device                             device cursor
 //	'I'  I user                                      inbox head: epoch(8) reserved(8) (userwrite.go)
 //	'k'  k key                                       metrics checkpoint
+//	'f'  f key                                       checkpoint fence: epoch(8) (fence.go)
 //	'x'  x name                                      store metadata (the commit counter)
 const (
 	tagConv       = 'c'
@@ -34,6 +35,7 @@ const (
 	tagInbox      = 'i'
 	tagDevice     = 'v'
 	tagCheckpoint = 'k'
+	tagFence      = 'f'
 	tagMeta       = 'x'
 )
 
