@@ -43,8 +43,10 @@ type Runtime struct {
 	stopWords  func()
 	// cardClicker serves card clicks (session_cards.go).
 	cardClicker atomic.Pointer[CardClicker]
-	hub         *actor.PID
-	log         *slog.Logger
+	// deskHandover serves hand-overs asked over the wire (session_desk.go).
+	deskHandover atomic.Pointer[DeskHandover]
+	hub          *actor.PID
+	log          *slog.Logger
 
 	leaving   atomic.Bool   // MarkLeaving: this member is leaving the cluster
 	admit     *admission    // load shedding at the door (admission.go)

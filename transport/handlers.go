@@ -340,6 +340,8 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 
 	case *wirepb.Request_CardClick:
 		return c.cardClick(ctx, op.CardClick)
+	case *wirepb.Request_DeskHandover:
+		return c.deskHandover(ctx, op.DeskHandover)
 	}
 	return &wirepb.Response{Error: wirepb.Errorf(wirepb.Code_UNKNOWN_TYPE, "unknown operation")}
 }

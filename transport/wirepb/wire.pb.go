@@ -1279,6 +1279,7 @@ type Request struct {
 	//	*Request_Signal
 	//	*Request_Mute
 	//	*Request_CardClick
+	//	*Request_DeskHandover
 	Op            isRequest_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1472,6 +1473,15 @@ func (x *Request) GetCardClick() *CardClickRequest {
 	return nil
 }
 
+func (x *Request) GetDeskHandover() *DeskHandoverRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Request_DeskHandover); ok {
+			return x.DeskHandover
+		}
+	}
+	return nil
+}
+
 type isRequest_Op interface {
 	isRequest_Op()
 }
@@ -1542,6 +1552,10 @@ type Request_CardClick struct {
 	CardClick *CardClickRequest `protobuf:"bytes,25,opt,name=card_click,json=cardClick,proto3,oneof"`
 }
 
+type Request_DeskHandover struct {
+	DeskHandover *DeskHandoverRequest `protobuf:"bytes,26,opt,name=desk_handover,json=deskHandover,proto3,oneof"`
+}
+
 func (*Request_Send) isRequest_Op() {}
 
 func (*Request_Sync) isRequest_Op() {}
@@ -1574,6 +1588,8 @@ func (*Request_Mute) isRequest_Op() {}
 
 func (*Request_CardClick) isRequest_Op() {}
 
+func (*Request_DeskHandover) isRequest_Op() {}
+
 type Response struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -1595,6 +1611,7 @@ type Response struct {
 	//	*Response_Ping
 	//	*Response_Mute
 	//	*Response_CardClick
+	//	*Response_DeskHandover
 	Result        isResponse_Result `protobuf_oneof:"result"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1786,6 +1803,15 @@ func (x *Response) GetCardClick() *CardClickResult {
 	return nil
 }
 
+func (x *Response) GetDeskHandover() *DeskHandoverResult {
+	if x != nil {
+		if x, ok := x.Result.(*Response_DeskHandover); ok {
+			return x.DeskHandover
+		}
+	}
+	return nil
+}
+
 type isResponse_Result interface {
 	isResponse_Result()
 }
@@ -1850,6 +1876,10 @@ type Response_CardClick struct {
 	CardClick *CardClickResult `protobuf:"bytes,24,opt,name=card_click,json=cardClick,proto3,oneof"`
 }
 
+type Response_DeskHandover struct {
+	DeskHandover *DeskHandoverResult `protobuf:"bytes,25,opt,name=desk_handover,json=deskHandover,proto3,oneof"`
+}
+
 func (*Response_Send) isResponse_Result() {}
 
 func (*Response_Sync) isResponse_Result() {}
@@ -1879,6 +1909,8 @@ func (*Response_Ping) isResponse_Result() {}
 func (*Response_Mute) isResponse_Result() {}
 
 func (*Response_CardClick) isResponse_Result() {}
+
+func (*Response_DeskHandover) isResponse_Result() {}
 
 // SendRequest names exactly one of conv or to.
 type SendRequest struct {
@@ -3929,6 +3961,122 @@ func (x *CardClickResult) GetDuplicate() bool {
 	return false
 }
 
+// DeskHandoverRequest: the robot (or the customer) hands the service
+// session of conv from the robot to the next step of its route, a human
+// queue or agent (docs/DESK.md, "Robots"). FORBIDDEN for anyone else,
+// INVALID when the session is not with the robot.
+type DeskHandoverRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeskHandoverRequest) Reset() {
+	*x = DeskHandoverRequest{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeskHandoverRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeskHandoverRequest) ProtoMessage() {}
+
+func (x *DeskHandoverRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeskHandoverRequest.ProtoReflect.Descriptor instead.
+func (*DeskHandoverRequest) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *DeskHandoverRequest) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+type DeskHandoverResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Session       string                 `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
+	State         string                 `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`                                       // queued or assigned
+	QueuePosition uint32                 `protobuf:"varint,3,opt,name=queue_position,json=queuePosition,proto3" json:"queue_position,omitempty"` // 0 once assigned
+	Agent         string                 `protobuf:"bytes,4,opt,name=agent,proto3" json:"agent,omitempty"`                                       // the agent, once assigned
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeskHandoverResult) Reset() {
+	*x = DeskHandoverResult{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeskHandoverResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeskHandoverResult) ProtoMessage() {}
+
+func (x *DeskHandoverResult) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeskHandoverResult.ProtoReflect.Descriptor instead.
+func (*DeskHandoverResult) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *DeskHandoverResult) GetSession() string {
+	if x != nil {
+		return x.Session
+	}
+	return ""
+}
+
+func (x *DeskHandoverResult) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *DeskHandoverResult) GetQueuePosition() uint32 {
+	if x != nil {
+		return x.QueuePosition
+	}
+	return 0
+}
+
+func (x *DeskHandoverResult) GetAgent() string {
+	if x != nil {
+		return x.Agent
+	}
+	return ""
+}
+
 var File_transport_wirepb_wire_proto protoreflect.FileDescriptor
 
 const file_transport_wirepb_wire_proto_rawDesc = "" +
@@ -4003,7 +4151,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x06GoAway\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12!\n" +
 	"\freconnect_to\x18\x02 \x01(\tR\vreconnectTo\x12.\n" +
-	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\xa9\b\n" +
+	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\xfa\b\n" +
 	"\aRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x126\n" +
 	"\x04send\x18\n" +
@@ -4025,8 +4173,9 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x06signal\x18\x17 \x01(\v2\x1b.switchboard.wire.v1.SignalH\x00R\x06signal\x126\n" +
 	"\x04mute\x18\x18 \x01(\v2 .switchboard.wire.v1.MuteRequestH\x00R\x04mute\x12F\n" +
 	"\n" +
-	"card_click\x18\x19 \x01(\v2%.switchboard.wire.v1.CardClickRequestH\x00R\tcardClickB\x04\n" +
-	"\x02op\"\x9a\b\n" +
+	"card_click\x18\x19 \x01(\v2%.switchboard.wire.v1.CardClickRequestH\x00R\tcardClick\x12O\n" +
+	"\rdesk_handover\x18\x1a \x01(\v2(.switchboard.wire.v1.DeskHandoverRequestH\x00R\fdeskHandoverB\x04\n" +
+	"\x02op\"\xea\b\n" +
 	"\bResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x120\n" +
 	"\x05error\x18\x02 \x01(\v2\x1a.switchboard.wire.v1.ErrorR\x05error\x125\n" +
@@ -4048,7 +4197,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x04ping\x18\x16 \x01(\v2\x1f.switchboard.wire.v1.PingResultH\x00R\x04ping\x125\n" +
 	"\x04mute\x18\x17 \x01(\v2\x1f.switchboard.wire.v1.MuteResultH\x00R\x04mute\x12E\n" +
 	"\n" +
-	"card_click\x18\x18 \x01(\v2$.switchboard.wire.v1.CardClickResultH\x00R\tcardClickB\b\n" +
+	"card_click\x18\x18 \x01(\v2$.switchboard.wire.v1.CardClickResultH\x00R\tcardClick\x12N\n" +
+	"\rdesk_handover\x18\x19 \x01(\v2'.switchboard.wire.v1.DeskHandoverResultH\x00R\fdeskHandoverB\b\n" +
 	"\x06result\"\xc1\x01\n" +
 	"\vSendRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x0e\n" +
@@ -4204,7 +4354,14 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x0fCardClickResult\x12\x12\n" +
 	"\x04mode\x18\x01 \x01(\tR\x04mode\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x1c\n" +
-	"\tduplicate\x18\x03 \x01(\bR\tduplicate*\xc6\x03\n" +
+	"\tduplicate\x18\x03 \x01(\bR\tduplicate\")\n" +
+	"\x13DeskHandoverRequest\x12\x12\n" +
+	"\x04conv\x18\x01 \x01(\tR\x04conv\"\x81\x01\n" +
+	"\x12DeskHandoverResult\x12\x18\n" +
+	"\asession\x18\x01 \x01(\tR\asession\x12\x14\n" +
+	"\x05state\x18\x02 \x01(\tR\x05state\x12%\n" +
+	"\x0equeue_position\x18\x03 \x01(\rR\rqueuePosition\x12\x14\n" +
+	"\x05agent\x18\x04 \x01(\tR\x05agent*\xc6\x03\n" +
 	"\x04Code\x12\x06\n" +
 	"\x02OK\x10\x00\x12\v\n" +
 	"\aINVALID\x10\x01\x12\x0e\n" +
@@ -4274,7 +4431,7 @@ func file_transport_wirepb_wire_proto_rawDescGZIP() []byte {
 }
 
 var file_transport_wirepb_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
+var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 48)
 var file_transport_wirepb_wire_proto_goTypes = []any{
 	(Code)(0),                        // 0: switchboard.wire.v1.Code
 	(ConvKind)(0),                    // 1: switchboard.wire.v1.ConvKind
@@ -4328,6 +4485,8 @@ var file_transport_wirepb_wire_proto_goTypes = []any{
 	(*Signal)(nil),                   // 49: switchboard.wire.v1.Signal
 	(*CardClickRequest)(nil),         // 50: switchboard.wire.v1.CardClickRequest
 	(*CardClickResult)(nil),          // 51: switchboard.wire.v1.CardClickResult
+	(*DeskHandoverRequest)(nil),      // 52: switchboard.wire.v1.DeskHandoverRequest
+	(*DeskHandoverResult)(nil),       // 53: switchboard.wire.v1.DeskHandoverResult
 }
 var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	0,  // 0: switchboard.wire.v1.Error.code:type_name -> switchboard.wire.v1.Code
@@ -4360,43 +4519,45 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	49, // 27: switchboard.wire.v1.Request.signal:type_name -> switchboard.wire.v1.Signal
 	41, // 28: switchboard.wire.v1.Request.mute:type_name -> switchboard.wire.v1.MuteRequest
 	50, // 29: switchboard.wire.v1.Request.card_click:type_name -> switchboard.wire.v1.CardClickRequest
-	6,  // 30: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
-	18, // 31: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
-	20, // 32: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
-	22, // 33: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
-	24, // 34: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
-	26, // 35: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
-	28, // 36: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
-	30, // 37: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
-	32, // 38: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
-	34, // 39: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
-	36, // 40: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
-	38, // 41: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
-	40, // 42: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
-	44, // 43: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
-	42, // 44: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
-	51, // 45: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
-	3,  // 46: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
-	9,  // 47: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	7,  // 48: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
-	9,  // 49: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	1,  // 50: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
-	8,  // 51: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
-	4,  // 52: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
-	2,  // 53: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
-	8,  // 54: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
-	7,  // 55: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
-	46, // 56: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
-	47, // 57: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
-	48, // 58: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
-	1,  // 59: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
-	8,  // 60: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
-	5,  // 61: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
-	62, // [62:62] is the sub-list for method output_type
-	62, // [62:62] is the sub-list for method input_type
-	62, // [62:62] is the sub-list for extension type_name
-	62, // [62:62] is the sub-list for extension extendee
-	0,  // [0:62] is the sub-list for field type_name
+	52, // 30: switchboard.wire.v1.Request.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverRequest
+	6,  // 31: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
+	18, // 32: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
+	20, // 33: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
+	22, // 34: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
+	24, // 35: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
+	26, // 36: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
+	28, // 37: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
+	30, // 38: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
+	32, // 39: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
+	34, // 40: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
+	36, // 41: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
+	38, // 42: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
+	40, // 43: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
+	44, // 44: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
+	42, // 45: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
+	51, // 46: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
+	53, // 47: switchboard.wire.v1.Response.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverResult
+	3,  // 48: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
+	9,  // 49: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	7,  // 50: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
+	9,  // 51: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	1,  // 52: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
+	8,  // 53: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
+	4,  // 54: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
+	2,  // 55: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
+	8,  // 56: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
+	7,  // 57: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
+	46, // 58: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
+	47, // 59: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
+	48, // 60: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
+	1,  // 61: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
+	8,  // 62: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
+	5,  // 63: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
+	64, // [64:64] is the sub-list for method output_type
+	64, // [64:64] is the sub-list for method input_type
+	64, // [64:64] is the sub-list for extension type_name
+	64, // [64:64] is the sub-list for extension extendee
+	0,  // [0:64] is the sub-list for field type_name
 }
 
 func init() { file_transport_wirepb_wire_proto_init() }
@@ -4430,6 +4591,7 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Request_Signal)(nil),
 		(*Request_Mute)(nil),
 		(*Request_CardClick)(nil),
+		(*Request_DeskHandover)(nil),
 	}
 	file_transport_wirepb_wire_proto_msgTypes[10].OneofWrappers = []any{
 		(*Response_Send)(nil),
@@ -4447,6 +4609,7 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Response_Ping)(nil),
 		(*Response_Mute)(nil),
 		(*Response_CardClick)(nil),
+		(*Response_DeskHandover)(nil),
 	}
 	file_transport_wirepb_wire_proto_msgTypes[39].OneofWrappers = []any{
 		(*Push_Message)(nil),
@@ -4460,7 +4623,7 @@ func file_transport_wirepb_wire_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_transport_wirepb_wire_proto_rawDesc), len(file_transport_wirepb_wire_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   46,
+			NumMessages:   48,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
