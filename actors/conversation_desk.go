@@ -115,6 +115,9 @@ func (c *conversation) mergeMember(ctx actor.Context, m *pb.MergeMember) {
 			}
 			c.addMember(row)
 		}
+		// Told again on a repeat: the notice puts the conversation in to's
+		// inbox, and the first one may have been cut by a crash.
+		c.fanout.notice(c.noticeFor(m.To))
 		reply(&pb.MergeMemberResponse{Moved: true, ToBefore: toActive})
 		return
 	}

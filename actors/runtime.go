@@ -44,8 +44,10 @@ type Runtime struct {
 	// cardClicker serves card clicks (session_cards.go).
 	cardClicker atomic.Pointer[CardClicker]
 	push        *offlinePush // nil: offline push is off (push.go)
-	hub         *actor.PID
-	log         *slog.Logger
+	// deskHandover serves hand-overs asked over the wire (session_desk.go).
+	deskHandover atomic.Pointer[DeskHandover]
+	hub          *actor.PID
+	log          *slog.Logger
 
 	leaving   atomic.Bool   // MarkLeaving: this member is leaving the cluster
 	admit     *admission    // load shedding at the door (admission.go)

@@ -387,6 +387,9 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 			return c.fail(err)
 		}
 		return &wirepb.Response{Result: &wirepb.Response_UnregisterPush{UnregisterPush: &wirepb.UnregisterPushResult{}}}
+
+	case *wirepb.Request_DeskHandover:
+		return c.deskHandover(ctx, op.DeskHandover)
 	}
 	return &wirepb.Response{Error: wirepb.Errorf(wirepb.Code_UNKNOWN_TYPE, "unknown operation")}
 }

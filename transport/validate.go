@@ -145,6 +145,8 @@ func validateRequest(r *wirepb.Request) error {
 	case *wirepb.Request_UnregisterPush:
 	case *wirepb.Request_CardClick:
 		return validateCardClick(op.CardClick)
+	case *wirepb.Request_DeskHandover:
+		return checkConv(op.DeskHandover.Conv)
 	case *wirepb.Request_Signal:
 		if k := op.Signal.GetKind(); k != wirepb.Signal_TYPING && k != wirepb.Signal_STOP_TYPING {
 			return wirepb.Errorf(wirepb.Code_INVALID, "signal kind %d not accepted from clients", k)
@@ -193,6 +195,8 @@ func opName(r *wirepb.Request) string {
 		return "register_push"
 	case *wirepb.Request_UnregisterPush:
 		return "unregister_push"
+	case *wirepb.Request_DeskHandover:
+		return "desk_handover"
 	case *wirepb.Request_Signal:
 		return "signal"
 	}

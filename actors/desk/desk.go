@@ -248,6 +248,10 @@ type grain struct {
 	id     string
 	logic  grainLogic
 	failed bool
+	// fence is this activation's epoch of its checkpoint's fence (0: the
+	// store has no fences): a newer activation elsewhere takes the next
+	// one, and this one's saves then fail, so it stops.
+	fence uint64
 }
 
 // selfMsg is a grain's note to itself (timers, deferred dispatch); it never
@@ -260,6 +264,17 @@ func (g *grain) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		g.id = cluster.GetClusterIdentity(ctx).Identity
+		// Fence first, then load: every save of an older activation is
+		// either in what is loaded or refused.
+		if f := storage.FencesOf(g.d.store()); f != nil {
+			epoch, err := f.AcquireCheckpointFence(context.Background(), g.key())
+			if err != nil {
+				g.fail(ctx, fmt.Errorf("fence: %w", err))
+				return
+			}
+			g.fence = epoch
+			fencesTaken.Inc()
+		}
 		cp, err := g.d.store().LoadCheckpoint(context.Background(), g.key())
 		found := err == nil
 		if err != nil && !errors.Is(err, storage.ErrNotFound) {
@@ -321,7 +336,17 @@ func (g *grain) save(ctx actor.Context) error {
 	if err != nil {
 		return fmt.Errorf("encode state: %w", err)
 	}
-	if err := g.d.store().SaveCheckpoint(context.Background(), storage.Checkpoint{Key: g.key(), State: blob, At: time.Now()}); err != nil {
+	cp := storage.Checkpoint{Key: g.key(), State: blob, At: time.Now()}
+	if g.fence > 0 {
+		err = storage.FencesOf(g.d.store()).SaveCheckpointFenced(context.Background(), cp, g.fence)
+		if errors.Is(err, storage.ErrEpochLost) {
+			fencedWrites.Inc()
+			g.d.log.Warn("desk grain lost its fence to a newer activation; stopping", "kind", g.kind, "id", g.id)
+		}
+	} else {
+		err = g.d.store().SaveCheckpoint(context.Background(), cp)
+	}
+	if err != nil {
 		g.fail(ctx, err)
 		return rejected(pb.Code_RETRY, "desk state not saved: %v", err)
 	}

@@ -156,3 +156,18 @@ func (s *killableStore) SaveCheckpoint(ctx context.Context, cp storage.Checkpoin
 
 // Close leaves the shared store open.
 func (s *killableStore) Close() error { return nil }
+
+// The fenced checkpoint methods, refused once killed like the rest.
+func (s *killableStore) AcquireCheckpointFence(ctx context.Context, key string) (uint64, error) {
+	if err := s.check(); err != nil {
+		return 0, err
+	}
+	return storage.FencesOf(s.Store).AcquireCheckpointFence(ctx, key)
+}
+
+func (s *killableStore) SaveCheckpointFenced(ctx context.Context, cp storage.Checkpoint, epoch uint64) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	return storage.FencesOf(s.Store).SaveCheckpointFenced(ctx, cp, epoch)
+}

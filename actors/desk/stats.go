@@ -20,9 +20,17 @@ var (
 		Name: "switchboard_desk_abandoned_total",
 		Help: "Sessions closed while waiting in a queue.",
 	}, []string{"queue"})
+	fencesTaken = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "switchboard_desk_fences_total",
+		Help: "Desk grain activations that took their checkpoint's fence.",
+	})
+	fencedWrites = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "switchboard_desk_fenced_writes_total",
+		Help: "Desk grain state writes refused because a newer activation took the fence (the stale grain stops).",
+	})
 )
 
-func init() { prometheus.MustRegister(queueWait, abandoned) }
+func init() { prometheus.MustRegister(queueWait, abandoned, fencesTaken, fencedWrites) }
 
 func observeAssigned(queue string, waitMs int64) {
 	queueWait.WithLabelValues(queue).Observe(float64(waitMs) / 1000)

@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -141,5 +142,20 @@ func TestDeskAPI(t *testing.T) {
 	scenes := must(do(http.MethodGet, "/api/v1/desk/scenes", tok, nil))(200)
 	if len(scenes["scenes"].([]any)) != 1 {
 		t.Fatalf("scenes: %v", scenes)
+	}
+	// Identity merge: c1's conversation becomes c9's.
+	must(do(http.MethodPost, "/api/v1/desk/merge", tok, map[string]any{"from": "c1", "to": "c1"}))(400)
+	must(do(http.MethodPost, "/api/v1/desk/merge", tok, map[string]any{"from": "c 1", "to": "c9"}))(400)
+	m := must(do(http.MethodPost, "/api/v1/desk/merge", tok, map[string]any{"from": "c1", "to": "c9"}))(200)
+	if m["phase"] != desk.MergeDone || m["moved"] != 1.0 {
+		t.Fatalf("merge: %v", m)
+	}
+	if m = must(do(http.MethodGet, "/api/v1/desk/merges/c1", tok, nil))(200); m["to"] != "c9" {
+		t.Fatalf("merge record: %v", m)
+	}
+	must(do(http.MethodGet, "/api/v1/desk/merges/c7", tok, nil))(404)
+	must(do(http.MethodPost, "/api/v1/desk/merge", tok, map[string]any{"from": "c1", "to": "c8"}))(409)
+	if mem, err := nodes[1].Store().GetMember(context.Background(), conv, "c9"); err != nil || !mem.Active() {
+		t.Fatalf("c9 in %s: %+v %v", conv, mem, err)
 	}
 }

@@ -175,6 +175,14 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 		return nil, err
 	}
 	rt.SetCardClicker(cd.Serve)
+	rt.SetDeskHandover(func(ctx context.Context, by, conv string) (actors.DeskHandoverResult, error) {
+		s, err := dk.Handover(ctx, by, conv)
+		r := actors.DeskHandoverResult{Session: s.Session, State: s.State, QueuePosition: s.QueuePosition}
+		if s.Agent != nil {
+			r.Agent = *s.Agent
+		}
+		return r, err
+	})
 	mcfg := cfg.Membership
 	if mcfg.ProbeInterval == 0 {
 		d := membership.DefaultConfig()

@@ -1,7 +1,7 @@
 // Command deskbot is a tiny service-desk robot: it connects to a node with
 // the Go SDK as the robot user (default "bot"), answers customers from a
 // keyword table, and hands the session over to a human agent when the
-// customer asks for one (through the admin API's desk handover).
+// customer asks for one (the protocol's desk_handover request).
 //
 // On a dev node (docs/DESK.md, "Robots"):
 //
@@ -9,16 +9,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -64,24 +61,20 @@ func Answer(rules []Rule, text string) (reply string, handover bool) {
 }
 
 type bot struct {
-	user       string
-	rules      []Rule
-	admin      string
-	adminToken string
-	c          *client.Client
-	log        *slog.Logger
-	started    time.Time
+	user    string
+	rules   []Rule
+	c       *client.Client
+	log     *slog.Logger
+	started time.Time
 }
 
 func main() {
 	var dataDir, addr, caFile, token, rulesFile string
 	b := &bot{log: slog.New(slog.NewTextHandler(os.Stderr, nil)), started: time.Now()}
-	flag.StringVar(&dataDir, "data-dir", "", "data directory of a dev node (its address, CA and admin API)")
+	flag.StringVar(&dataDir, "data-dir", "", "data directory of a dev node (its address and CA)")
 	flag.StringVar(&addr, "addr", "", "node address host:port (default: from --data-dir)")
 	flag.StringVar(&caFile, "ca", "", "CA certificate of the node (default: from --data-dir)")
 	flag.StringVar(&token, "token", os.Getenv("DESKBOT_TOKEN"), "connection token of the robot user (`switchboard token --user bot`)")
-	flag.StringVar(&b.admin, "admin", "", "admin API URL for hand-overs (default: from --data-dir)")
-	flag.StringVar(&b.adminToken, "admin-token", os.Getenv("SWITCHBOARD_ADMIN_TOKEN"), "admin token (default: from --data-dir)")
 	flag.StringVar(&b.user, "user", "bot", "the robot's user id (the token's)")
 	flag.StringVar(&rulesFile, "rules", "", "keyword table, a JSON list of {keywords, reply, handover}")
 	flag.Parse()
@@ -104,15 +97,10 @@ func run(b *bot, dataDir, addr, caFile, token, rulesFile string) error {
 	}
 	if dataDir != "" {
 		var srv struct{ Addr, CA string }
-		var adm struct{ URL, Token string }
 		if raw, err := os.ReadFile(filepath.Join(dataDir, "dev", "server.json")); err == nil {
 			_ = json.Unmarshal(raw, &srv)
 		}
-		if raw, err := os.ReadFile(filepath.Join(dataDir, "dev", "admin.json")); err == nil {
-			_ = json.Unmarshal(raw, &adm)
-		}
 		addr, caFile = or(addr, srv.Addr), or(caFile, srv.CA)
-		b.admin, b.adminToken = or(b.admin, adm.URL), or(b.adminToken, adm.Token)
 	}
 	if addr == "" || token == "" {
 		return fmt.Errorf("give --addr (or --data-dir) and --token")
@@ -173,28 +161,14 @@ func (b *bot) handle(ctx context.Context, m client.Message) {
 	}
 }
 
-// handover asks the desk to move the session to its route's next step.
+// handover asks the desk, over the protocol as the robot itself, to move
+// the session to its route's next step.
 func (b *bot) handover(ctx context.Context, conv string) error {
-	if b.admin == "" {
-		return fmt.Errorf("no admin API (--admin) for hand-overs")
-	}
-	body, _ := json.Marshal(map[string]string{"user": b.user, "conv": conv})
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(b.admin, "/")+"/api/v1/desk/handover", bytes.NewReader(body))
+	r, err := b.c.DeskHandover(ctx, conv)
 	if err != nil {
-		return err
+		return fmt.Errorf("handover: %w", err)
 	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Authorization", "Bearer "+b.adminToken)
-	res, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
-	if err != nil {
-		return err
-	}
-	defer res.Body.Close()
-	if res.StatusCode/100 != 2 {
-		msg, _ := io.ReadAll(io.LimitReader(res.Body, 1024))
-		return fmt.Errorf("handover: %s: %s", res.Status, bytes.TrimSpace(msg))
-	}
-	b.log.Info("handed over", "conv", conv)
+	b.log.Info("handed over", "conv", conv, "state", r.State, "queue_position", r.QueuePosition, "agent", r.Agent)
 	return nil
 }
 

@@ -20,6 +20,7 @@ import (
 //	'p'  p user 0 device                             push token: platform, token, updated (pushtoken.go)
 //	'I'  I user                                      inbox head: epoch(8) reserved(8) (userwrite.go)
 //	'k'  k key                                       metrics checkpoint
+//	'f'  f key                                       checkpoint fence: epoch(8) (fence.go)
 //	'x'  x name                                      store metadata (the commit counter)
 const (
 	tagConv       = 'c'
@@ -36,6 +37,7 @@ const (
 	tagDevice     = 'v'
 	tagPushToken  = 'p'
 	tagCheckpoint = 'k'
+	tagFence      = 'f'
 	tagMeta       = 'x'
 )
 

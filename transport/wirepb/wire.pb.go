@@ -1292,6 +1292,7 @@ type Request struct {
 	//	*Request_CardClick
 	//	*Request_RegisterPush
 	//	*Request_UnregisterPush
+	//	*Request_DeskHandover
 	Op            isRequest_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1503,6 +1504,15 @@ func (x *Request) GetUnregisterPush() *UnregisterPushRequest {
 	return nil
 }
 
+func (x *Request) GetDeskHandover() *DeskHandoverRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Request_DeskHandover); ok {
+			return x.DeskHandover
+		}
+	}
+	return nil
+}
+
 type isRequest_Op interface {
 	isRequest_Op()
 }
@@ -1581,6 +1591,10 @@ type Request_UnregisterPush struct {
 	UnregisterPush *UnregisterPushRequest `protobuf:"bytes,27,opt,name=unregister_push,json=unregisterPush,proto3,oneof"`
 }
 
+type Request_DeskHandover struct {
+	DeskHandover *DeskHandoverRequest `protobuf:"bytes,28,opt,name=desk_handover,json=deskHandover,proto3,oneof"`
+}
+
 func (*Request_Send) isRequest_Op() {}
 
 func (*Request_Sync) isRequest_Op() {}
@@ -1617,6 +1631,8 @@ func (*Request_RegisterPush) isRequest_Op() {}
 
 func (*Request_UnregisterPush) isRequest_Op() {}
 
+func (*Request_DeskHandover) isRequest_Op() {}
+
 type Response struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -1640,6 +1656,7 @@ type Response struct {
 	//	*Response_CardClick
 	//	*Response_RegisterPush
 	//	*Response_UnregisterPush
+	//	*Response_DeskHandover
 	Result        isResponse_Result `protobuf_oneof:"result"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1849,6 +1866,15 @@ func (x *Response) GetUnregisterPush() *UnregisterPushResult {
 	return nil
 }
 
+func (x *Response) GetDeskHandover() *DeskHandoverResult {
+	if x != nil {
+		if x, ok := x.Result.(*Response_DeskHandover); ok {
+			return x.DeskHandover
+		}
+	}
+	return nil
+}
+
 type isResponse_Result interface {
 	isResponse_Result()
 }
@@ -1921,6 +1947,10 @@ type Response_UnregisterPush struct {
 	UnregisterPush *UnregisterPushResult `protobuf:"bytes,26,opt,name=unregister_push,json=unregisterPush,proto3,oneof"`
 }
 
+type Response_DeskHandover struct {
+	DeskHandover *DeskHandoverResult `protobuf:"bytes,27,opt,name=desk_handover,json=deskHandover,proto3,oneof"`
+}
+
 func (*Response_Send) isResponse_Result() {}
 
 func (*Response_Sync) isResponse_Result() {}
@@ -1954,6 +1984,8 @@ func (*Response_CardClick) isResponse_Result() {}
 func (*Response_RegisterPush) isResponse_Result() {}
 
 func (*Response_UnregisterPush) isResponse_Result() {}
+
+func (*Response_DeskHandover) isResponse_Result() {}
 
 // SendRequest names exactly one of conv or to.
 type SendRequest struct {
@@ -4170,6 +4202,122 @@ func (x *CardClickResult) GetDuplicate() bool {
 	return false
 }
 
+// DeskHandoverRequest: the robot (or the customer) hands the service
+// session of conv from the robot to the next step of its route, a human
+// queue or agent (docs/DESK.md, "Robots"). FORBIDDEN for anyone else,
+// INVALID when the session is not with the robot.
+type DeskHandoverRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeskHandoverRequest) Reset() {
+	*x = DeskHandoverRequest{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeskHandoverRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeskHandoverRequest) ProtoMessage() {}
+
+func (x *DeskHandoverRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeskHandoverRequest.ProtoReflect.Descriptor instead.
+func (*DeskHandoverRequest) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *DeskHandoverRequest) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+type DeskHandoverResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Session       string                 `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
+	State         string                 `protobuf:"bytes,2,opt,name=state,proto3" json:"state,omitempty"`                                       // queued or assigned
+	QueuePosition uint32                 `protobuf:"varint,3,opt,name=queue_position,json=queuePosition,proto3" json:"queue_position,omitempty"` // 0 once assigned
+	Agent         string                 `protobuf:"bytes,4,opt,name=agent,proto3" json:"agent,omitempty"`                                       // the agent, once assigned
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeskHandoverResult) Reset() {
+	*x = DeskHandoverResult{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeskHandoverResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeskHandoverResult) ProtoMessage() {}
+
+func (x *DeskHandoverResult) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeskHandoverResult.ProtoReflect.Descriptor instead.
+func (*DeskHandoverResult) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *DeskHandoverResult) GetSession() string {
+	if x != nil {
+		return x.Session
+	}
+	return ""
+}
+
+func (x *DeskHandoverResult) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *DeskHandoverResult) GetQueuePosition() uint32 {
+	if x != nil {
+		return x.QueuePosition
+	}
+	return 0
+}
+
+func (x *DeskHandoverResult) GetAgent() string {
+	if x != nil {
+		return x.Agent
+	}
+	return ""
+}
+
 var File_transport_wirepb_wire_proto protoreflect.FileDescriptor
 
 const file_transport_wirepb_wire_proto_rawDesc = "" +
@@ -4245,7 +4393,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x06GoAway\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12!\n" +
 	"\freconnect_to\x18\x02 \x01(\tR\vreconnectTo\x12.\n" +
-	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\xd1\t\n" +
+	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\xa2\n" +
+	"\n" +
 	"\aRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x126\n" +
 	"\x04send\x18\n" +
@@ -4269,8 +4418,10 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\n" +
 	"card_click\x18\x19 \x01(\v2%.switchboard.wire.v1.CardClickRequestH\x00R\tcardClick\x12O\n" +
 	"\rregister_push\x18\x1a \x01(\v2(.switchboard.wire.v1.RegisterPushRequestH\x00R\fregisterPush\x12U\n" +
-	"\x0funregister_push\x18\x1b \x01(\v2*.switchboard.wire.v1.UnregisterPushRequestH\x00R\x0eunregisterPushB\x04\n" +
-	"\x02op\"\xc0\t\n" +
+	"\x0funregister_push\x18\x1b \x01(\v2*.switchboard.wire.v1.UnregisterPushRequestH\x00R\x0eunregisterPush\x12O\n" +
+	"\rdesk_handover\x18\x1c \x01(\v2(.switchboard.wire.v1.DeskHandoverRequestH\x00R\fdeskHandoverB\x04\n" +
+	"\x02op\"\x90\n" +
+	"\n" +
 	"\bResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x120\n" +
 	"\x05error\x18\x02 \x01(\v2\x1a.switchboard.wire.v1.ErrorR\x05error\x125\n" +
@@ -4294,7 +4445,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\n" +
 	"card_click\x18\x18 \x01(\v2$.switchboard.wire.v1.CardClickResultH\x00R\tcardClick\x12N\n" +
 	"\rregister_push\x18\x19 \x01(\v2'.switchboard.wire.v1.RegisterPushResultH\x00R\fregisterPush\x12T\n" +
-	"\x0funregister_push\x18\x1a \x01(\v2).switchboard.wire.v1.UnregisterPushResultH\x00R\x0eunregisterPushB\b\n" +
+	"\x0funregister_push\x18\x1a \x01(\v2).switchboard.wire.v1.UnregisterPushResultH\x00R\x0eunregisterPush\x12N\n" +
+	"\rdesk_handover\x18\x1b \x01(\v2'.switchboard.wire.v1.DeskHandoverResultH\x00R\fdeskHandoverB\b\n" +
 	"\x06result\"\xc1\x01\n" +
 	"\vSendRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x0e\n" +
@@ -4456,7 +4608,14 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x0fCardClickResult\x12\x12\n" +
 	"\x04mode\x18\x01 \x01(\tR\x04mode\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x1c\n" +
-	"\tduplicate\x18\x03 \x01(\bR\tduplicate*\xc6\x03\n" +
+	"\tduplicate\x18\x03 \x01(\bR\tduplicate\")\n" +
+	"\x13DeskHandoverRequest\x12\x12\n" +
+	"\x04conv\x18\x01 \x01(\tR\x04conv\"\x81\x01\n" +
+	"\x12DeskHandoverResult\x12\x18\n" +
+	"\asession\x18\x01 \x01(\tR\asession\x12\x14\n" +
+	"\x05state\x18\x02 \x01(\tR\x05state\x12%\n" +
+	"\x0equeue_position\x18\x03 \x01(\rR\rqueuePosition\x12\x14\n" +
+	"\x05agent\x18\x04 \x01(\tR\x05agent*\xc6\x03\n" +
 	"\x04Code\x12\x06\n" +
 	"\x02OK\x10\x00\x12\v\n" +
 	"\aINVALID\x10\x01\x12\x0e\n" +
@@ -4526,7 +4685,7 @@ func file_transport_wirepb_wire_proto_rawDescGZIP() []byte {
 }
 
 var file_transport_wirepb_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 50)
+var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
 var file_transport_wirepb_wire_proto_goTypes = []any{
 	(Code)(0),                        // 0: switchboard.wire.v1.Code
 	(ConvKind)(0),                    // 1: switchboard.wire.v1.ConvKind
@@ -4584,6 +4743,8 @@ var file_transport_wirepb_wire_proto_goTypes = []any{
 	(*Signal)(nil),                   // 53: switchboard.wire.v1.Signal
 	(*CardClickRequest)(nil),         // 54: switchboard.wire.v1.CardClickRequest
 	(*CardClickResult)(nil),          // 55: switchboard.wire.v1.CardClickResult
+	(*DeskHandoverRequest)(nil),      // 56: switchboard.wire.v1.DeskHandoverRequest
+	(*DeskHandoverResult)(nil),       // 57: switchboard.wire.v1.DeskHandoverResult
 }
 var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	0,  // 0: switchboard.wire.v1.Error.code:type_name -> switchboard.wire.v1.Code
@@ -4618,45 +4779,47 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	54, // 29: switchboard.wire.v1.Request.card_click:type_name -> switchboard.wire.v1.CardClickRequest
 	43, // 30: switchboard.wire.v1.Request.register_push:type_name -> switchboard.wire.v1.RegisterPushRequest
 	45, // 31: switchboard.wire.v1.Request.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushRequest
-	6,  // 32: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
-	18, // 33: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
-	20, // 34: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
-	22, // 35: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
-	24, // 36: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
-	26, // 37: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
-	28, // 38: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
-	30, // 39: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
-	32, // 40: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
-	34, // 41: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
-	36, // 42: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
-	38, // 43: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
-	40, // 44: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
-	48, // 45: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
-	42, // 46: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
-	55, // 47: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
-	44, // 48: switchboard.wire.v1.Response.register_push:type_name -> switchboard.wire.v1.RegisterPushResult
-	46, // 49: switchboard.wire.v1.Response.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushResult
-	3,  // 50: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
-	9,  // 51: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	7,  // 52: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
-	9,  // 53: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	1,  // 54: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
-	8,  // 55: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
-	4,  // 56: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
-	2,  // 57: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
-	8,  // 58: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
-	7,  // 59: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
-	50, // 60: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
-	51, // 61: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
-	52, // 62: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
-	1,  // 63: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
-	8,  // 64: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
-	5,  // 65: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
-	66, // [66:66] is the sub-list for method output_type
-	66, // [66:66] is the sub-list for method input_type
-	66, // [66:66] is the sub-list for extension type_name
-	66, // [66:66] is the sub-list for extension extendee
-	0,  // [0:66] is the sub-list for field type_name
+	56, // 32: switchboard.wire.v1.Request.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverRequest
+	6,  // 33: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
+	18, // 34: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
+	20, // 35: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
+	22, // 36: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
+	24, // 37: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
+	26, // 38: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
+	28, // 39: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
+	30, // 40: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
+	32, // 41: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
+	34, // 42: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
+	36, // 43: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
+	38, // 44: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
+	40, // 45: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
+	48, // 46: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
+	42, // 47: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
+	55, // 48: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
+	44, // 49: switchboard.wire.v1.Response.register_push:type_name -> switchboard.wire.v1.RegisterPushResult
+	46, // 50: switchboard.wire.v1.Response.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushResult
+	57, // 51: switchboard.wire.v1.Response.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverResult
+	3,  // 52: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
+	9,  // 53: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	7,  // 54: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
+	9,  // 55: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	1,  // 56: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
+	8,  // 57: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
+	4,  // 58: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
+	2,  // 59: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
+	8,  // 60: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
+	7,  // 61: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
+	50, // 62: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
+	51, // 63: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
+	52, // 64: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
+	1,  // 65: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
+	8,  // 66: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
+	5,  // 67: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
+	68, // [68:68] is the sub-list for method output_type
+	68, // [68:68] is the sub-list for method input_type
+	68, // [68:68] is the sub-list for extension type_name
+	68, // [68:68] is the sub-list for extension extendee
+	0,  // [0:68] is the sub-list for field type_name
 }
 
 func init() { file_transport_wirepb_wire_proto_init() }
@@ -4692,6 +4855,7 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Request_CardClick)(nil),
 		(*Request_RegisterPush)(nil),
 		(*Request_UnregisterPush)(nil),
+		(*Request_DeskHandover)(nil),
 	}
 	file_transport_wirepb_wire_proto_msgTypes[10].OneofWrappers = []any{
 		(*Response_Send)(nil),
@@ -4711,6 +4875,7 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Response_CardClick)(nil),
 		(*Response_RegisterPush)(nil),
 		(*Response_UnregisterPush)(nil),
+		(*Response_DeskHandover)(nil),
 	}
 	file_transport_wirepb_wire_proto_msgTypes[43].OneofWrappers = []any{
 		(*Push_Message)(nil),
@@ -4724,7 +4889,7 @@ func file_transport_wirepb_wire_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_transport_wirepb_wire_proto_rawDesc), len(file_transport_wirepb_wire_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   50,
+			NumMessages:   52,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
