@@ -34,19 +34,29 @@ func (s *Store) SaveCheckpoint(ctx context.Context, cp storage.Checkpoint) error
 	if err := s.lim.CheckID("checkpoint", cp.Key); err != nil {
 		return err
 	}
+	seqs, err := s.checkpointSeqs(cp)
+	if err != nil {
+		return err
+	}
+	row := checkpointRow{Key: cp.Key, State: cp.State, ConvSeqs: seqs, At: ts(cp.At)}
+	err = s.query(ctx, cpInsert).BindStruct(row).ExecRelease()
+	return s.wrap(fmt.Sprintf("save checkpoint %q", cp.Key), err)
+}
+
+// checkpointSeqs checks cp's conversation seqs and returns them as the
+// conv_seqs column holds them.
+func (s *Store) checkpointSeqs(cp storage.Checkpoint) (map[string]int64, error) {
 	seqs := make(map[string]int64, len(cp.ConvSeqs))
 	for conv, seq := range cp.ConvSeqs {
 		if err := s.lim.CheckID("conversation", conv); err != nil {
-			return err
+			return nil, err
 		}
 		if err := checkSeq("checkpoint seq", seq); err != nil {
-			return err
+			return nil, err
 		}
 		seqs[conv] = int64(seq)
 	}
-	row := checkpointRow{Key: cp.Key, State: cp.State, ConvSeqs: seqs, At: ts(cp.At)}
-	err := s.query(ctx, cpInsert).BindStruct(row).ExecRelease()
-	return s.wrap(fmt.Sprintf("save checkpoint %q", cp.Key), err)
+	return seqs, nil
 }
 
 // LoadCheckpoint reads the checkpoint's row.
@@ -60,6 +70,10 @@ func (s *Store) LoadCheckpoint(ctx context.Context, key string) (storage.Checkpo
 	var row checkpointRow
 	if err := s.query(ctx, cpGet).Bind(key).GetRelease(&row); err != nil {
 		return storage.Checkpoint{}, s.wrap(fmt.Sprintf("load checkpoint %q", key), err)
+	}
+	if row.State == nil && row.At == nil && len(row.ConvSeqs) == 0 {
+		// Only a fence (AcquireCheckpointFence), no checkpoint yet.
+		return storage.Checkpoint{}, fmt.Errorf("cql: load checkpoint %q: %w", key, storage.ErrNotFound)
 	}
 	cp := storage.Checkpoint{Key: row.Key, State: noEmpty(row.State), At: fromTS(row.At),
 		ConvSeqs: make(map[string]uint64, len(row.ConvSeqs))}

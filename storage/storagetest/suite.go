@@ -53,6 +53,7 @@ func Run(t *testing.T, open Opener) {
 		{"InboxTakeover", testInboxTakeover},
 		{"UserWrite", testUserWrite},
 		{"Checkpoints", testCheckpoints},
+		{"CheckpointFences", testCheckpointFences},
 		{"NodeSlots", testNodeSlots},
 		{"BadInput", testBadInput},
 		{"Model", testModel},
