@@ -91,6 +91,11 @@ type Config struct {
 	NodeLease time.Duration
 	// RequestTimeout bounds one grain request (default 5 s).
 	RequestTimeout time.Duration
+	// DeliverAttemptTimeout bounds the first attempt of a fan-out Deliver
+	// to a member's grain; each retry waits twice as long, up to
+	// RequestTimeout (default 1 s). Short, so that a grain on a node that
+	// died is looked up again soon instead of after RequestTimeout.
+	DeliverAttemptTimeout time.Duration
 	// MaxHistoryPage caps one history page (default 200).
 	MaxHistoryPage int
 	// SyncPage caps the conversations of one sync answer (default 500).
@@ -251,6 +256,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.RequestTimeout <= 0 {
 		c.RequestTimeout = d.RequestTimeout
+	}
+	if c.DeliverAttemptTimeout <= 0 {
+		c.DeliverAttemptTimeout = defaultDeliverAttemptTimeout
 	}
 	if c.Logger == nil {
 		c.Logger = d.Logger

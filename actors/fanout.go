@@ -3,21 +3,34 @@ package actors
 import (
 	"context"
 	"errors"
+	"slices"
+	"sync"
 	"time"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 )
 
 // fanout delivers a conversation's durable messages to its members' user
-// grains from a goroutine of its own, so the conversation's mailbox never
-// waits on a user grain. Jobs run in order; a user grain answers each
-// Deliver once its inbox entry is durable, and a Deliver that finds the
-// grain moving is retried with backoff, so an acked message reaches every
-// member's inbox. Queued jobs are merged: one Deliver per member per round.
+// grains from goroutines of its own, so the conversation's mailbox never
+// waits on a user grain. Each member has a lane of its own: its jobs run in
+// order (seq order in its inbox; a membership notice never overtakes the
+// Deliver queued before it), but lanes do not wait for each other, so a
+// member whose grain is slow or lived on a dead node holds back nobody
+// else. A user grain answers each Deliver once its inbox entry is durable;
+// a Deliver that finds the grain moving is retried with backoff (it is
+// idempotent), so an acked message reaches every member's inbox.
+// Consecutive Delivers waiting in one lane are merged into one.
 type fanout struct {
-	rt   *Runtime
-	jobs chan fanoutJob
-	done chan struct{}
+	rt    *Runtime
+	slots chan struct{} // one per job queued and not finished: back-pressure
+
+	mu    sync.Mutex
+	lanes map[string]*lane // members with jobs queued or running
+}
+
+// lane is one member's queue; a goroutine drains it while it is not empty.
+type lane struct {
+	jobs []fanoutJob // guarded by fanout.mu
 }
 
 type fanoutJob struct {
@@ -27,26 +40,41 @@ type fanoutJob struct {
 	user    string // receipt target
 }
 
-// fanoutQueue bounds the jobs waiting; past it the conversation blocks,
-// which slows its senders (back-pressure) rather than growing memory.
+func (j fanoutJob) target() string {
+	switch {
+	case j.deliver != nil:
+		return j.deliver.User
+	case j.notice != nil:
+		return j.notice.User
+	}
+	return j.user
+}
+
+// fanoutQueue bounds the jobs queued over all lanes of a conversation;
+// past it the conversation blocks, which slows its senders (back-pressure)
+// rather than growing memory.
 const fanoutQueue = 4096
 
-// deliverAttempts bounds the retries of one Deliver to a moving grain.
+// laneBatch bounds the jobs one lane takes at once (merged Delivers).
+const laneBatch = 1024
+
+// deliverTimeout bounds all the attempts of one Deliver to a moving grain;
+// each attempt is bounded by Config.DeliverAttemptTimeout.
 const deliverTimeout = 30 * time.Second
+
+// defaultDeliverAttemptTimeout is Config.DeliverAttemptTimeout's default.
+const defaultDeliverAttemptTimeout = time.Second
 
 func (c *conversation) startFanout() {
 	if c.fanout != nil {
 		return
 	}
-	c.fanout = &fanout{rt: c.rt, jobs: make(chan fanoutJob, fanoutQueue), done: make(chan struct{})}
-	go c.fanout.run()
+	c.fanout = &fanout{rt: c.rt, slots: make(chan struct{}, fanoutQueue), lanes: map[string]*lane{}}
 }
 
+// stopFanout forgets the fan-out; the lanes finish what they hold.
 func (c *conversation) stopFanout() {
-	if c.fanout != nil {
-		close(c.fanout.jobs)
-		c.fanout = nil
-	}
+	c.fanout = nil
 }
 
 func (f *fanout) deliver(d *pb.Deliver)         { f.queue(fanoutJob{deliver: d}) }
@@ -55,87 +83,96 @@ func (f *fanout) receipt(user string, r *pb.ReadReceipt) {
 	f.queue(fanoutJob{receipt: r, user: user})
 }
 
-// queue counts the job as pending work of the node (admission.go) until
-// its round is done.
+// queue appends the job to its member's lane, starting the lane's
+// goroutine when it was idle. The job counts as pending work of the node
+// (admission.go) until it is done.
 func (f *fanout) queue(j fanoutJob) {
+	f.slots <- struct{}{}
 	f.rt.admit.queued(1)
-	f.jobs <- j
-}
-
-func (f *fanout) run() {
-	defer close(f.done)
-	for job := range f.jobs {
-		round := []fanoutJob{job}
-	drain:
-		for len(round) < 1024 {
-			select {
-			case j, ok := <-f.jobs:
-				if !ok {
-					break drain
-				}
-				round = append(round, j)
-			default:
-				break drain
-			}
-		}
-		f.runRound(round)
-		f.rt.admit.done(len(round))
+	user := j.target()
+	f.mu.Lock()
+	l, running := f.lanes[user]
+	if !running {
+		l = &lane{}
+		f.lanes[user] = l
+	}
+	l.jobs = append(l.jobs, j)
+	f.mu.Unlock()
+	if !running {
+		go f.drain(user, l)
 	}
 }
 
-// runRound merges a round's Delivers per user (messages stay in seq order)
-// and sends everything concurrently, then waits for every answer.
-func (f *fanout) runRound(round []fanoutJob) {
-	// Per user, calls keep their order (a membership notice must not
-	// overtake the Deliver queued before it); consecutive Delivers merge.
-	var users []string
-	calls := map[string][]any{}
-	for _, j := range round {
+// drain runs a lane's jobs in order until the lane is empty.
+func (f *fanout) drain(user string, l *lane) {
+	for {
+		f.mu.Lock()
+		n := min(len(l.jobs), laneBatch)
+		if n == 0 {
+			delete(f.lanes, user)
+			f.mu.Unlock()
+			return
+		}
+		batch := l.jobs[:n:n]
+		l.jobs = l.jobs[n:]
+		if len(l.jobs) == 0 {
+			l.jobs = nil // let the backing array go
+		}
+		f.mu.Unlock()
+		if err := f.run(user, batch); err != nil {
+			f.rt.log.Error("delivery failed", "user", user, "err", err)
+		}
+		for range n {
+			<-f.slots
+		}
+		f.rt.admit.done(n)
+	}
+}
+
+// run sends one member's jobs in order, merging consecutive Delivers
+// (messages stay in seq order).
+func (f *fanout) run(user string, batch []fanoutJob) error {
+	var calls []any
+	for _, j := range batch {
 		switch {
 		case j.deliver != nil:
 			d := j.deliver
-			list := calls[d.User]
-			if len(list) == 0 {
-				users = append(users, d.User)
-			}
-			if n := len(list); n > 0 {
-				if prev, ok := list[n-1].(*pb.Deliver); ok {
-					prev.Messages = append(prev.Messages, d.Messages...)
-					prev.Member, prev.LastSeq, prev.Large = d.Member, d.LastSeq, d.Large
+			if n := len(calls); n > 0 {
+				if prev, ok := calls[n-1].(*pb.Deliver); ok {
+					// A new Deliver: the queued ones may share their
+					// message slices with other members' lanes.
+					calls[n-1] = &pb.Deliver{User: d.User, Conv: d.Conv, Kind: d.Kind,
+						Messages: slices.Concat(prev.Messages, d.Messages),
+						Member:   d.Member, Large: d.Large, LastSeq: d.LastSeq}
 					continue
 				}
 			}
-			calls[d.User] = append(list, d)
+			calls = append(calls, d)
 		case j.notice != nil:
-			if len(calls[j.notice.User]) == 0 {
-				users = append(users, j.notice.User)
-			}
-			calls[j.notice.User] = append(calls[j.notice.User], j.notice)
+			calls = append(calls, j.notice)
 		case j.receipt != nil:
-			f.rt.tell(KindUser, j.user, j.receipt)
+			calls = append(calls, j.receipt)
 		}
 	}
-	errs := make(chan error, len(users))
-	for _, user := range users {
-		go func() {
-			var err error
-			for _, msg := range calls[user] {
-				err = errors.Join(err, f.call(user, msg))
-			}
-			errs <- err
-		}()
-	}
-	for range users {
-		if err := <-errs; err != nil {
-			f.rt.log.Error("delivery failed", "err", err)
+	var err error
+	for _, msg := range calls {
+		if r, ok := msg.(*pb.ReadReceipt); ok {
+			f.rt.tell(KindUser, user, r)
+			continue
 		}
+		err = errors.Join(err, f.call(user, msg))
 	}
+	return err
 }
 
+// call delivers one message to a member's grain. Each attempt is short
+// (DeliverAttemptTimeout, doubling per retry): a grain on a node that just
+// died never answers, and the sooner its cached PID is dropped the sooner
+// the retry finds the grain's new activation.
 func (f *fanout) call(user string, msg any) error {
 	ctx, cancel := context.WithTimeout(context.Background(), deliverTimeout)
 	defer cancel()
-	_, err := f.rt.request(ctx, KindUser, user, msg)
+	_, err := f.rt.requestEach(ctx, KindUser, user, msg, f.rt.cfg.DeliverAttemptTimeout)
 	return err
 }
 

@@ -215,12 +215,21 @@ var errNoPlacement = errors.New("no member hosts the grain")
 // protoactor version RequestFuture's options overwrite a process-wide
 // default, and their retry "backoff" sleeps nanoseconds.
 func (n *Runtime) request(ctx context.Context, kind, identity string, msg any) (any, error) {
+	return n.requestEach(ctx, kind, identity, msg, n.cfg.RequestTimeout)
+}
+
+// requestEach is request with its first attempt bounded by first, each
+// next one by twice the one before, up to RequestTimeout. Only for
+// idempotent messages: an attempt that timed out may still be processed.
+func (n *Runtime) requestEach(ctx context.Context, kind, identity string, msg any, first time.Duration) (any, error) {
 	backoff := 10 * time.Millisecond
+	perAttempt := min(first, n.cfg.RequestTimeout)
 	for attempt := 0; ; attempt++ {
 		if n.leaving.Load() {
 			return nil, fmt.Errorf("%s/%s: %w", kind, identity, &Error{Code: pb.Code_RETRY, Message: "this cluster member is restarting; retry"})
 		}
-		timeout := n.cfg.RequestTimeout
+		timeout := perAttempt
+		perAttempt = min(perAttempt*2, n.cfg.RequestTimeout)
 		if dl, ok := ctx.Deadline(); ok {
 			timeout = min(timeout, time.Until(dl))
 		}
