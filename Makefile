@@ -9,12 +9,11 @@ BIN       := bin/switchboard
 DATA_DIR  ?= ./data
 # Packages whose tests run under the race detector: everything of ours but
 # the admin/dashboard packages, which only run multi-node clusters (their
-# protoactor-go trips the detector). transport runs its multi-node tests
-# in the normal pass only. actors is out for now: protoactor-go's
-# receive-timeout timer (passivation) reads and writes its timer from the
-# timer's goroutine and the mailbox's without a lock, and the detector
-# catches it now and then (`make race-actors` runs it on its own).
-RACE_PKGS ?= ./storage/... ./cluster/membership/... ./analytics/... ./transport/... ./cmd/... ./export/... ./push/...
+# protoactor-go trips the detector). actors and transport run their
+# multi-node tests in the normal pass only. Grains passivate with the
+# node's own idle sweeper (actors/idle.go), not protoactor-go's
+# receive-timeout timer, whose timer goroutine races with the mailbox.
+RACE_PKGS ?= ./storage/... ./cluster/membership/... ./analytics/... ./actors/ ./transport/... ./cmd/... ./export/... ./push/...
 # Fuzz targets run for FUZZTIME each by `make test` (longer: make fuzz FUZZTIME=5m).
 FUZZTIME  ?= 5s
 FUZZ_TARGETS := ./transport:FuzzFrame ./transport:FuzzRequest ./transport:FuzzHello ./transport:FuzzSignal ./transport/web:FuzzWebSocketFrames ./analytics:FuzzRestore

@@ -1,8 +1,11 @@
 package actors_test
 
 import (
+	"context"
 	"fmt"
+	"os"
 	"runtime"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -89,6 +92,12 @@ func BenchmarkIdleUserGrainHeap(b *testing.B) {
 			t.Fatal(err)
 		}
 	}
+	// SWITCHBOARD_HEAP_PROFILE=file writes the heap profile of the
+	// resident grains (sampled finely) for `go tool pprof -inuse_space`.
+	profile := os.Getenv("SWITCHBOARD_HEAP_PROFILE")
+	if profile != "" {
+		runtime.MemProfileRate = 64
+	}
 	before := measure()
 	b.ResetTimer()
 	start := time.Now()
@@ -99,8 +108,13 @@ func BenchmarkIdleUserGrainHeap(b *testing.B) {
 		go func() {
 			defer wg.Done()
 			for i := next.Add(1); i <= int64(n); i = next.Add(1) {
-				ctx := tctx(t)
-				if _, err := node.OnlineDevices(ctx, fmt.Sprintf("idle%d-%d", run, i)); err != nil {
+				// A context per call, cancelled at once: tctx's cleanup
+				// and timer would stay until the end and count as grain
+				// heap.
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				_, err := node.OnlineDevices(ctx, fmt.Sprintf("idle%d-%d", run, i))
+				cancel()
+				if err != nil {
 					t.Error(err)
 					return
 				}
@@ -111,6 +125,16 @@ func BenchmarkIdleUserGrainHeap(b *testing.B) {
 	took := time.Since(start)
 	after := measure()
 	b.StopTimer()
+	if profile != "" {
+		f, err := os.Create(profile)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pprof.WriteHeapProfile(f); err != nil {
+			t.Fatal(err)
+		}
+		_ = f.Close()
+	}
 	b.ReportMetric(float64(after-before)/float64(n), "heap-B/grain")
 	b.ReportMetric(float64(n)/took.Seconds(), "activations/s")
 	t.Logf("%d idle user grains: %.0f bytes of heap each (%.1f MiB in all), activated in %v (%.0f/s)",

@@ -27,22 +27,25 @@ type user struct {
 	// one's flush fails once it was taken over. inboxReserved is the
 	// highest inbox seq it may assign before reserving more.
 	inboxEpoch, inboxReserved uint64
+	devices                   map[string]*device
+	convs                     map[string]*userConv
+
+	unflushed  []storage.InboxEntry
+	afterFlush []func()                  // run once the unflushed entries are durable
+	touched    map[string]time.Time      // last activity to write at the next flush
+	reads      map[string]uint64         // read cursors to write at the next flush
+	cursors    map[string]storage.Device // device cursors to write at the next flush
+	idle       idleStamp
+
+	// The flags last, packed (an idle grain's size is its heap).
+
 	// inboxLeaseDue: activated while the store refused writes, so without
 	// an inbox epoch yet.
-	inboxLeaseDue bool
-	devices       map[string]*device
-	convs         map[string]*userConv
-	allLoaded     bool // every membership is in convs
-
-	unflushed      []storage.InboxEntry
-	afterFlush     []func() // run once the unflushed entries are durable
+	inboxLeaseDue  bool
+	allLoaded      bool // every membership is in convs
 	flushScheduled bool
-	flushDelayed   bool                      // a flush of writes without inbox entries is due after CursorFlushDelay
-	touched        map[string]time.Time      // last activity to write at the next flush
-	reads          map[string]uint64         // read cursors to write at the next flush
-	cursors        map[string]storage.Device // device cursors to write at the next flush
+	flushDelayed   bool // a flush of writes without inbox entries is due after CursorFlushDelay
 	broken         bool
-	idle           idleStamp
 }
 
 type device struct {

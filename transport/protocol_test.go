@@ -368,18 +368,22 @@ func TestSlowConsumer(t *testing.T) {
 	}()
 	body := bytes.Repeat([]byte("x"), 2000)
 	conv := wirepb.DirectConvID("alice", "bob")
-	for i := range 60 {
+	// One push per message reaches bob's devices (alice's reads of her own
+	// messages send no receipts): enough of them to overflow a queue of 16
+	// drained at 20 frames/s however slowly a loaded box sends.
+	const sent = 150
+	for i := range sent {
 		p, err := alice.Send(client.ToUser("bob"), body, "")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if i == 59 {
+		if i == sent-1 {
 			if _, err := p.Wait(ctx); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	eventually(t, "the healthy device got everything", func() bool { return len(texts(t, bobOK, conv)) == 60 })
+	eventually(t, "the healthy device got everything", func() bool { return len(texts(t, bobOK, conv)) == sent })
 	// Among the phone's frames, a Resync naming the cursor (nothing was
 	// acknowledged, so 0).
 	select {
