@@ -160,6 +160,13 @@ func browserRun(t *testing.T, browser, transport string) {
 			t.Fatalf("waiting for %s: %v\npage:\n%s\nserver log:\n%s", what, err, page, n.log.String())
 		}
 	}
+	// click clicks what selector names as soon as it is there. A page
+	// re-renders its lists on every event, so a node looked up and then
+	// clicked over CDP may be gone in between: look up and click in one go.
+	click := func(c context.Context, what, selector string) {
+		t.Helper()
+		until(c, what, fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (!e) return false; e.click(); return true })()`, selector))
+	}
 	q := "&transport=" + transport
 	if transport == "webtransport" {
 		q = ""
@@ -184,7 +191,7 @@ func browserRun(t *testing.T, browser, transport string) {
 
 	// The least-loaded agent with the skill gets it: a1 (load 0, first by name).
 	until(agent, "the session in the agent's list", fmt.Sprintf(`!!document.querySelector('#convs li[data-conv=%q]')`, conv))
-	run(agent, "open it", chromedp.Click(fmt.Sprintf(`#convs li[data-conv=%q]`, conv)))
+	click(agent, "open it", fmt.Sprintf(`#convs li[data-conv=%q]`, conv))
 
 	say := func(page context.Context, text string) {
 		t.Helper()
@@ -229,7 +236,7 @@ func browserRun(t *testing.T, browser, transport string) {
 	fri := `document.querySelector('#messages .msg.card button[data-action="fri-10"]')`
 	until(customer, "the card's actions at the customer", fri+`?.disabled === false`)
 	until(agent, "the card sent", `document.querySelector('#messages .msg.card .state')?.dataset.state === "read"`)
-	run(customer, "click an action", chromedp.Click(`#messages .msg.card button[data-action="fri-10"]`))
+	click(customer, "click an action", `#messages .msg.card button[data-action="fri-10"]`)
 	booked := `[...document.querySelectorAll("#messages .msg.card .body")].filter(e => e.textContent.endsWith("Booked: fri-10 for ` + visitor + `")).length === 1`
 	until(customer, "the business's answer at the customer", booked)
 	until(agent, "the business's answer at the agent", booked)
