@@ -580,6 +580,18 @@ export class Client {
     await this.request({ case: "unregisterPush", value: {} });
   }
 
+  /**
+   * deskHandover hands the service session of conv from the robot to the
+   * next step of its route (a human queue or the owner agent); the robot or
+   * the customer asks (docs/DESK.md, "Robots").
+   */
+  async deskHandover(conv: string): Promise<{ session: string; state: string; queuePosition: number; agent: string }> {
+    const r = await this.request({ case: "deskHandover", value: { conv } });
+    if (r.result.case !== "deskHandover") throw new Error("desk_handover: unexpected answer");
+    const v = r.result.value;
+    return { session: v.session, state: v.state, queuePosition: v.queuePosition, agent: v.agent };
+  }
+
   /** typing tells the other members (best effort). */
   typing(conv: string, typing = true): void {
     this.request({ case: "signal", value: { kind: typing ? Signal_Kind.TYPING : Signal_Kind.STOP_TYPING, conv } }).catch(() => {});
