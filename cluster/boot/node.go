@@ -256,7 +256,7 @@ func startMember(c *pcluster.Cluster) {
 // Calling it again is a no-op.
 func (n *Node) Stop(graceful bool) {
 	n.stopOnce.Do(func() {
-		n.cluster.Shutdown(graceful)
+		n.shutdownCluster(graceful)
 		// At the pinned protoactor version Shutdown(false) does not stop
 		// the provider: memberlist would keep answering probes for a dead
 		// node.
@@ -272,6 +272,22 @@ func (n *Node) Stop(graceful bool) {
 		}
 		n.Runtime.Detach(graceful)
 	})
+}
+
+// shutdownCluster shuts the protoactor cluster down. At the pinned
+// version a graceful shutdown can panic ("send on closed channel"): the
+// endpoint manager signals every endpoint reader's channel while a reader
+// whose peer just went away closes its own. The node is stopping anyway:
+// the panic must not cost the rest of Stop (its forwarders, the runtime's
+// flushes), so it is logged and the gRPC server stopped outright.
+func (n *Node) shutdownCluster(graceful bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			n.log.Warn("cluster shutdown panicked; stopping its server outright", "panic", r)
+			n.cluster.Remote.Shutdown(false)
+		}
+	}()
+	n.cluster.Shutdown(graceful)
 }
 
 // Leave stops the node quickly for a restart in process: the runtime
