@@ -96,6 +96,13 @@ func newCluster(cfg Config) *gocql.ClusterConfig {
 	// round-robin (replica metadata is read from Scylla-only tables), which
 	// is correct, only one hop longer.
 	c.PoolConfig.HostSelectionPolicy = gocql.TokenAwareHostPolicy(gocql.RoundRobinHostPolicy())
+	// No schema events: the driver (v1.14.4) panics in the token-aware
+	// policy when a keyspace event reaches a session without ring metadata
+	// (a short-lived bootstrap session, or one still connecting, while
+	// other keyspaces are created or dropped). The main session reads its
+	// keyspace's replication when it connects; a replication change is
+	// picked up at the next start.
+	c.Events.DisableSchemaEvents = true
 	c.Logger = driverLogger{cfg.Logger}
 	if cfg.Username != "" {
 		c.Authenticator = gocql.PasswordAuthenticator{Username: cfg.Username, Password: cfg.Password}
