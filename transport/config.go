@@ -64,8 +64,9 @@ type Config struct {
 	// refused with BUSY at once.
 	MaxInflight int
 	// MaxQueueWait bounds how long an admitted request may wait for a
-	// worker (behind MaxInflight others, or behind an earlier send to its
-	// conversation) before its turn comes (default 500 ms): one that
+	// worker (behind up to MaxInflight others) once it can run; a send's
+	// wait in its lane behind an earlier send to the same conversation is
+	// not counted (default 500 ms): one that
 	// waited longer is answered BUSY, with a retry-after of about this
 	// long, instead of being run late — its client has waited long enough
 	// and a queue that deep means the node is behind.

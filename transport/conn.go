@@ -63,13 +63,21 @@ type conn struct {
 	// by at most Workers goroutines that exit when none wait.
 	reqMu    sync.Mutex
 	reqQ     []*wirepb.Request
-	inflight map[uint64]time.Time         // request id → when it arrived
+	inflight map[uint64]inflightReq       // request id → its times
 	lanes    map[string][]*wirepb.Request // conversation → sends waiting behind the one running
 	workers  int
 	requests sync.WaitGroup
 
 	cursorBusy atomic.Bool // a cursor store is running
 	resyncDue  bool        // Resync asked before the Welcome was queued (under outMu)
+}
+
+// inflightReq is when an unanswered request arrived (its latency counts
+// from there) and when it could first run: a send waiting in its lane
+// behind an earlier one is not waiting for a worker, and MaxQueueWait
+// bounds only the wait for a worker.
+type inflightReq struct {
+	arrived, runnable time.Time
 }
 
 var (
@@ -82,7 +90,7 @@ func (s *Server) serveConn(cr Carrier) {
 		q:          newPushQueue(s.cfg.PushQueue, s.cfg.PendingAcks),
 		limiter:    rate.NewLimiter(rate.Limit(s.cfg.ConnRate), s.cfg.ConnBurst),
 		sigLimiter: rate.NewLimiter(rate.Limit(s.cfg.SignalRate), 2*int(s.cfg.SignalRate)),
-		inflight:   map[uint64]time.Time{}, lanes: map[string][]*wirepb.Request{}}
+		inflight:   map[uint64]inflightReq{}, lanes: map[string][]*wirepb.Request{}}
 	defer func() {
 		// A bug in a handler must cost one connection, not the process.
 		if r := recover(); r != nil {

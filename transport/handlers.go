@@ -68,7 +68,7 @@ func (c *conn) handle(b []byte) {
 			Message: "too many requests in flight on this connection"}})
 		return
 	}
-	c.inflight[req.Id] = start
+	c.inflight[req.Id] = inflightReq{arrived: start, runnable: start}
 	if lane := c.laneOf(req); lane != "" {
 		if waiting, busy := c.lanes[lane]; busy {
 			// A send to this conversation is still running: this one
@@ -124,16 +124,16 @@ func (c *conn) work() {
 		req := c.reqQ[0]
 		c.reqQ[0] = nil
 		c.reqQ = c.reqQ[1:]
-		arrived := c.inflight[req.Id]
+		times := c.inflight[req.Id]
 		c.reqMu.Unlock()
-		late := time.Since(arrived) > c.s.cfg.MaxQueueWait
+		late := time.Since(times.runnable) > c.s.cfg.MaxQueueWait
 		if late {
-			c.answer(req, arrived, &wirepb.Response{Error: c.queuedTooLong(arrived)})
+			c.answer(req, times.arrived, &wirepb.Response{Error: c.queuedTooLong(times.runnable)})
 		} else {
 			c.serve(req)
 		}
 		var refused []*wirepb.Request
-		var since []time.Time
+		var since []inflightReq
 		c.reqMu.Lock()
 		delete(c.inflight, req.Id)
 		if lane := c.laneOf(req); lane != "" {
@@ -145,7 +145,11 @@ func (c *conn) work() {
 				}
 				delete(c.lanes, lane)
 			case len(waiting) > 0:
-				c.reqQ = append(c.reqQ, waiting[0])
+				next := waiting[0]
+				times := c.inflight[next.Id]
+				times.runnable = time.Now()
+				c.inflight[next.Id] = times
+				c.reqQ = append(c.reqQ, next)
 				c.lanes[lane] = waiting[1:]
 			default:
 				delete(c.lanes, lane)
@@ -153,7 +157,7 @@ func (c *conn) work() {
 		}
 		c.reqMu.Unlock()
 		for i, w := range refused {
-			c.answer(w, since[i], &wirepb.Response{Error: c.queuedTooLong(since[i])})
+			c.answer(w, since[i].arrived, &wirepb.Response{Error: c.queuedTooLong(since[i].arrived)})
 		}
 	}
 }

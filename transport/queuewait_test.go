@@ -12,25 +12,27 @@ import (
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
 
-// Sends pipelined into one conversation faster than the node sequences
-// them wait in their lane; those that waited past MaxQueueWait (1 ms here:
-// 64 sends cannot all be sequenced within it) are answered BUSY with a
-// retry-after and the reason, never run late. What is accepted keeps the
-// order written (a refused send takes the sends behind it along), and the
-// refused ones, sent again, all go through: every message gets exactly one
-// seq, with no gap.
+// Requests that wait for a worker past MaxQueueWait (1 ms here, with one
+// worker and sends to 32 conversations pipelined: the last lane heads wait
+// for 31 sends) are answered BUSY with a retry-after and the reason, never
+// run late; a refused send takes the sends queued behind it in its lane
+// along, so what is accepted keeps the order written per conversation.
+// The refused ones, sent again, all go through: every message gets exactly
+// one seq, per conversation with no gap.
 func TestQueueWaitRefusesLateRequests(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{
 		actors:    actors.Config{SendRate: 1e6, SendBurst: 1e6},
-		transport: transport.Config{MaxQueueWait: time.Millisecond, ConnRate: 1e6, ConnBurst: 1e6, UserRate: 1e6, UserBurst: 1e6},
+		transport: transport.Config{MaxQueueWait: time.Millisecond, Workers: 1, ConnRate: 1e6, ConnBurst: 1e6, UserRate: 1e6, UserBurst: 1e6},
 	})
 	r := rawDial(t, e, nil)
 	r.login(e.token("alice", "phone"))
+	const peers, perPeer = 32, 2
+	const n = peers * perPeer // MaxInflight: none is refused for that
+	peerOf := func(i int) string { return fmt.Sprintf("bob%02d", i%peers) }
 	send := func(id uint64, i int) []byte {
-		return frame(&wirepb.Request{Id: id, Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{To: "bob", ClientMsgId: fmt.Sprintf("m%d", i), Body: []byte(fmt.Sprint(i))}}})
+		return frame(&wirepb.Request{Id: id, Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{To: peerOf(i), ClientMsgId: fmt.Sprintf("m%d", i), Body: []byte(fmt.Sprint(i))}}})
 	}
-	const n = 64 // MaxInflight: none is refused for that
 	var batch []byte
 	for i := range n {
 		batch = append(batch, send(uint64(i+1), i)...)
@@ -63,18 +65,20 @@ func TestQueueWaitRefusesLateRequests(t *testing.T) {
 	}
 	t.Logf("%d accepted, %d refused for waiting", len(seqOf), len(refused))
 	if len(refused) == 0 {
-		t.Fatal("no send was refused: 64 sends sequenced within 1 ms?")
+		t.Fatal("no send was refused: 32 sends sequenced within 1 ms?")
 	}
-	// Accepted ones keep the order written.
+	// Accepted ones keep the order written, per conversation.
 	var done []int
 	for i := range seqOf {
 		done = append(done, i)
 	}
 	sort.Ints(done)
-	for k := 1; k < len(done); k++ {
-		if seqOf[done[k]] <= seqOf[done[k-1]] {
-			t.Fatalf("send %d got seq %d, not after send %d's %d", done[k], seqOf[done[k]], done[k-1], seqOf[done[k-1]])
+	last := map[string]uint64{}
+	for _, i := range done {
+		if seqOf[i] <= last[peerOf(i)] {
+			t.Fatalf("send %d to %s got seq %d, not after %d", i, peerOf(i), seqOf[i], last[peerOf(i)])
 		}
+		last[peerOf(i)] = seqOf[i]
 	}
 	// The refused ones, sent again one at a time, go through.
 	id := uint64(1000)
@@ -94,13 +98,48 @@ func TestQueueWaitRefusesLateRequests(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
-	seqs := map[uint64]bool{}
-	lo, hi := ^uint64(0), uint64(0)
-	for _, s := range seqOf {
-		seqs[s] = true
-		lo, hi = min(lo, s), max(hi, s)
+	seqs := map[string][]uint64{}
+	for i, s := range seqOf {
+		seqs[peerOf(i)] = append(seqs[peerOf(i)], s)
 	}
-	if len(seqs) != n || hi-lo+1 != n {
-		t.Fatalf("%d distinct seqs in %d..%d for %d messages: want %d, contiguous", len(seqs), lo, hi, n, n)
+	for p := range peers {
+		got := seqs[peerOf(p)]
+		sort.Slice(got, func(a, b int) bool { return got[a] < got[b] })
+		if fmt.Sprint(got) != fmt.Sprint([]uint64{1, 2}) {
+			t.Fatalf("%s: seqs %v, want [1 2]", peerOf(p), got)
+		}
 	}
+}
+
+// A send waiting in its lane behind an earlier send to the same
+// conversation is not waiting for a worker: pipelined sends to one
+// conversation are not refused for the time their predecessors take.
+func TestLaneWaitIsNotQueueWait(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{
+		actors:    actors.Config{SendRate: 1e6, SendBurst: 1e6},
+		transport: transport.Config{MaxQueueWait: 50 * time.Millisecond, ConnRate: 1e6, ConnBurst: 1e6, UserRate: 1e6, UserBurst: 1e6},
+	})
+	r := rawDial(t, e, nil)
+	r.login(e.token("alice", "phone"))
+	const n = 64
+	var batch []byte
+	for i := range n {
+		batch = append(batch, frame(&wirepb.Request{Id: uint64(i + 1), Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{
+			To: "bob", ClientMsgId: fmt.Sprintf("m%d", i), Body: []byte(fmt.Sprint(i))}}})...)
+	}
+	start := time.Now()
+	if _, err := r.st.Write(batch); err != nil {
+		t.Fatal(err)
+	}
+	for range n {
+		res, err := r.response()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e := res.GetError(); e != nil {
+			t.Fatalf("send %d: %v", res.Id, e)
+		}
+	}
+	t.Logf("%d pipelined sends to one conversation in %s", n, time.Since(start).Round(time.Millisecond))
 }
