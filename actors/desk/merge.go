@@ -3,6 +3,7 @@ package desk
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/storage"
 )
 
 // Identity merge: an anonymous visitor (a device-bound id) who logs in is
@@ -354,9 +356,26 @@ func (d *Desk) MergeStatus(ctx context.Context, from string) (MergeInfo, error) 
 }
 
 // ResumeMerges wakes the merges a crash left unfinished; it returns the
-// anonymous ids still pending. Node start-up calls it.
+// anonymous ids still pending. Node start-up calls it. The saved list is
+// read first and the grain woken only when it names a merge: the common
+// start has none, and a grain request at start races protoactor's first
+// topology update (its identity lookup is not safe for that).
 func (d *Desk) ResumeMerges(ctx context.Context) ([]string, error) {
+	cp, err := d.store().LoadCheckpoint(ctx, "desk/"+KindMerges+"/"+mergesID)
+	if errors.Is(err, storage.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var saved mergesGrain
+	if err := json.Unmarshal(cp.State, &saved); err != nil {
+		return nil, fmt.Errorf("desk: pending merges: %w", err)
+	}
+	if len(saved.Pending) == 0 {
+		return nil, nil
+	}
 	var out []string
-	err := d.call(ctx, KindMerges, mergesID, "list", nil, &out)
+	err = d.call(ctx, KindMerges, mergesID, "list", nil, &out)
 	return out, err
 }
