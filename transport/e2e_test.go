@@ -238,7 +238,11 @@ func TestFreshDeviceLearnsPeerRead(t *testing.T) {
 	for _, m := range laptop.Messages(conv) {
 		states = append(states, string(m.Body)+":"+m.State.String())
 	}
-	if got := joined(states); got != "one:read,two:read,three:"+client.StateSent.String() {
+	// "three" is unread; it may show delivered if bob's phone's delivery
+	// receipt reaches the laptop after it connected.
+	got := joined(states)
+	if got != "one:read,two:read,three:"+client.StateSent.String() &&
+		got != "one:read,two:read,three:"+client.StateDelivered.String() {
 		t.Fatalf("states on the fresh device: %s", got)
 	}
 	// Bob's view: a sender has read up to its own last message.
