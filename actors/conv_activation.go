@@ -113,6 +113,7 @@ func (c *conversation) activate(bg context.Context, head storage.Conversation) e
 		c.noteDurable(&m)
 	}
 	c.durable = c.lastSeq
+	c.log.Info("conversation activated", "epoch", c.epoch, "last_seq", c.lastSeq, "head_last_seq", head.LastSeq, "recent", len(recent), "reserved", c.reserved)
 	c.startFanout()
 	// The previous activation may have died between acking and fanning
 	// out: deliver the recent tail again (user grains apply a Deliver
@@ -152,7 +153,7 @@ func (c *conversation) fillGaps(bg context.Context, recentNewestFirst []storage.
 	if len(holes) == 0 {
 		return nil, nil
 	}
-	c.log.Warn("filling seq gaps left by failed writes", "count", len(holes))
+	c.log.Warn("filling seq gaps left by failed writes", "count", len(holes), "first", holes[len(holes)-1].Seq, "last", holes[0].Seq)
 	sort.Slice(holes, func(i, j int) bool { return holes[i].Seq < holes[j].Seq })
 	if err := c.rt.store.AppendMessages(bg, c.id, c.epoch, holes); err != nil {
 		return nil, fmt.Errorf("fill seq gaps: %w", err)

@@ -33,6 +33,13 @@ type workload struct {
 func startWorkload(t *testing.T, ctx context.Context, c *cluster, l *load, every time.Duration) *workload {
 	t.Helper()
 	w := &workload{members: map[*tclient][]string{}, readers: map[string]*tclient{}}
+	l.nodeLogs = func() []string {
+		var fs []string
+		for _, n := range c.nodes {
+			fs = append(fs, n.logFile)
+		}
+		return fs
+	}
 	for k := range 6 {
 		w.users = append(w.users, c.dial(ctx, fmt.Sprintf("u%d", k), "phone", c.fronts[k%len(c.fronts)]))
 	}

@@ -3,8 +3,11 @@ package clustertest
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,15 +20,20 @@ type ack struct {
 	conv, id string
 	seq      uint64
 	sent, at time.Time // when Send was called, when the ack came
+	msgID    uint64
+	dup      bool // answered as a duplicate of an earlier attempt
 }
 
 // load runs senders through the SDK, each sending with its own
 // client_msg_ids, one message at a time, and records every ack.
 type load struct {
-	t    *testing.T
-	ctx  context.Context
-	stop chan struct{}
-	wg   sync.WaitGroup
+	t *testing.T
+	// nodeLogs names the nodes' log files, for the lines a failed audit
+	// prints (nil: none).
+	nodeLogs func() []string
+	ctx      context.Context
+	stop     chan struct{}
+	wg       sync.WaitGroup
 
 	mu   sync.Mutex
 	acks []ack
@@ -64,7 +72,7 @@ func (l *load) send(c *tclient, to client.Target, name string, every time.Durati
 				continue
 			}
 			l.mu.Lock()
-			l.acks = append(l.acks, ack{conv: m.Conv, id: id, seq: m.Seq, sent: sent, at: time.Now()})
+			l.acks = append(l.acks, ack{conv: m.Conv, id: id, seq: m.Seq, sent: sent, at: time.Now(), msgID: m.MsgID, dup: m.Duplicate})
 			l.mu.Unlock()
 		}
 	}()
@@ -194,7 +202,14 @@ func (l *load) verify(ctx context.Context, readers map[string]*tclient) map[stri
 			}
 			bySeq[a.seq] = a.id
 			if s, ok := ids[a.id]; !ok || s != a.seq {
-				t.Fatalf("%s: %s acked at seq %d, stored at %d (present %v): acked message lost", conv, a.id, a.seq, s, ok)
+				held := "nothing"
+				if a.seq >= 1 && a.seq <= uint64(len(all)) {
+					m := all[a.seq-1]
+					held = fmt.Sprintf("msg %d from %s, client id %q, kind %v, %q", m.MsgID, m.Sender, m.ClientMsgID, m.Kind, trim(string(m.Body), 40))
+				}
+				l.logConvLines(conv)
+				t.Fatalf("%s: %s acked at seq %d (msg %d, duplicate answer %v, sent %s, acked %s), stored at %d (present %v): acked message lost; seq %d holds %s",
+					conv, a.id, a.seq, a.msgID, a.dup, a.sent.Format("15:04:05.000"), a.at.Format("15:04:05.000"), s, ok, a.seq, held)
 			}
 		}
 		last[conv] = uint64(len(all))
@@ -248,4 +263,33 @@ func seqSummary(ms []client.Message) string {
 		i = j + 1
 	}
 	return fmt.Sprint(out)
+}
+
+// trim cuts s to at most n bytes for a log line.
+func trim(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// logConvLines prints the nodes' log lines that name conv (the last 80 of
+// each), so a failed audit shows what the conversation's grains did.
+func (l *load) logConvLines(conv string) {
+	if l.nodeLogs == nil {
+		return
+	}
+	for _, f := range l.nodeLogs() {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		var hits []string
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.Contains(line, conv) {
+				hits = append(hits, line)
+			}
+		}
+		l.t.Logf("%s: %d lines name %s; the last 80:\n%s", filepath.Base(f), len(hits), conv, strings.Join(hits[max(0, len(hits)-80):], "\n"))
+	}
 }
