@@ -36,6 +36,9 @@ type Runtime struct {
 	limits  storage.Limits // the store's, checked by the grains first
 	slot    *nodeSlot
 	ids     *idGen
+	// dispatch runs the grains' and the hub's mailboxes on goroutines
+	// that keep their stacks between runs (dispatch.go).
+	dispatch *warmDispatcher
 	// wordPolicy holds the word lists in force (wordlists.go); wordsMu
 	// orders their replacement.
 	wordPolicy atomic.Pointer[wordPolicy]
@@ -74,7 +77,8 @@ func NewRuntime(cfg Config, store storage.Store) (*Runtime, error) {
 	if cfg.MaxBodyBytes > limits.MaxBodyBytes {
 		return nil, fmt.Errorf("actors: max body bytes %d exceeds the store's limit %d: configure both from one value", cfg.MaxBodyBytes, limits.MaxBodyBytes)
 	}
-	rt := &Runtime{store: store, cfg: cfg, limits: limits, log: cfg.Logger, admit: newAdmission(cfg), idle: newIdleSweeper(cfg.IdleTimeout)}
+	rt := &Runtime{store: store, cfg: cfg, limits: limits, log: cfg.Logger, admit: newAdmission(cfg), idle: newIdleSweeper(cfg.IdleTimeout),
+		dispatch: newWarmDispatcher(mailboxThroughput)}
 	wl := configWordLists(cfg)
 	if err := rt.checkWordLists(wl); err != nil {
 		return nil, err
@@ -89,11 +93,11 @@ func NewRuntime(cfg Config, store storage.Store) (*Runtime, error) {
 // Kinds are the grain kinds to register with the cluster.
 func (n *Runtime) Kinds() []*cluster.Kind {
 	return []*cluster.Kind{
-		cluster.NewKind(KindConversation, actor.PropsFromProducer(func() actor.Actor { return newConversation(n) })),
+		cluster.NewKind(KindConversation, actor.PropsFromProducer(func() actor.Actor { return newConversation(n) }, actor.WithDispatcher(n.dispatch))),
 		// User grains are mostly idle: the lock-free mailbox holds ~50
 		// bytes where the default ring holds ~250 (one 24-byte node per
 		// queued message instead).
-		cluster.NewKind(KindUser, actor.PropsFromProducer(func() actor.Actor { return newUser(n) }, actor.WithMailbox(actor.UnboundedLockfree()))),
+		cluster.NewKind(KindUser, actor.PropsFromProducer(func() actor.Actor { return newUser(n) }, actor.WithMailbox(actor.UnboundedLockfree()), actor.WithDispatcher(n.dispatch))),
 	}
 }
 
@@ -112,7 +116,7 @@ func (n *Runtime) Attach(c *cluster.Cluster) error {
 		return fmt.Errorf("node number: %w", err)
 	}
 	n.slot, n.ids = slot, slot.ids
-	hub, err := n.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return newHub(n) }), hubName)
+	hub, err := n.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return newHub(n) }, actor.WithDispatcher(n.dispatch)), hubName)
 	if err != nil {
 		n.Detach(true)
 		return fmt.Errorf("spawn hub: %w", err)
