@@ -41,6 +41,9 @@ type commitHost interface {
 	// writing, hides what the failed groups wrote and recovers. panicked
 	// says Pebble panicked, which leaves its commit pipeline locked.
 	walFailed(err error, failed []*appendInfo, panicked bool)
+	// groupFailed reports that a group whose ops ran was not applied:
+	// what the ops cached of their writes is void (committer goroutine).
+	groupFailed()
 	// durable reports that the group with this commit counter is synced.
 	durable(commit uint64)
 	// nextCommit returns the next commit counter (committer goroutine only).
@@ -144,6 +147,7 @@ func (c *committer) applyLoop() {
 		}
 		g.commit = c.host.nextCommit()
 		if err := g.batch.Set(metaCommitKey, appendUint64(nil, g.commit), nil); err != nil {
+			c.host.groupFailed()
 			release()
 			c.finish(g, err)
 			continue
@@ -151,6 +155,7 @@ func (c *committer) applyLoop() {
 		// Hidden before the batch becomes visible, shown after its sync.
 		c.host.hide(g.appends())
 		if err, panicked := apply(db, g.batch); err != nil {
+			c.host.groupFailed()
 			release()
 			c.host.walFailed(err, g.appends(), panicked)
 			c.finish(g, unavailable("write-ahead log", err))

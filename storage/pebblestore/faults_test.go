@@ -292,3 +292,45 @@ func TestUnsyncedInvisible(t *testing.T) {
 		t.Fatalf("after the reopen: %s", got)
 	}
 }
+
+// An inbox takeover whose WAL write failed leaves no trace: after the
+// store recovered, the previous activation's epoch is still the one in
+// force (the committer's cached head of the failed op was dropped), and
+// the next takeover moves it by one.
+func TestFailedInboxTakeoverIsForgotten(t *testing.T) {
+	fs := newFaultFS()
+	cfg := pebblestore.Config{Dir: t.TempDir(), FS: fs, MinFreeBytes: -1, MonitorInterval: 20 * time.Millisecond}
+	s, err := pebblestore.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	lease, err := s.AcquireInbox(ctx, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReserveInboxSeqs(ctx, "bob", lease.Epoch, 10); err != nil {
+		t.Fatal(err)
+	}
+	fs.walFull.Store(true)
+	if _, err := s.AcquireInbox(ctx, "bob"); !errors.Is(err, storage.ErrUnavailable) {
+		t.Fatalf("takeover with a failing WAL: %v, want ErrUnavailable", err)
+	}
+	fs.walFull.Store(false)
+	waitWritable(t, s)
+	w := storage.UserWrite{Inbox: []storage.InboxEntry{{Seq: 1, ConvID: "c1", Kind: storage.InboxMessage, ConvSeq: 1, At: time.Now()}}}
+	if err := s.WriteUser(ctx, "bob", lease.Epoch, w); err != nil {
+		t.Fatalf("write with the epoch in force after the failed takeover: %v", err)
+	}
+	next, err := s.AcquireInbox(ctx, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next.Epoch != lease.Epoch+1 || next.LastSeq != 1 {
+		t.Fatalf("next takeover: %+v, want epoch %d and last seq 1", next, lease.Epoch+1)
+	}
+	if err := s.WriteUser(ctx, "bob", lease.Epoch, w); !errors.Is(err, storage.ErrEpochLost) {
+		t.Fatalf("write with the superseded epoch: %v, want ErrEpochLost", err)
+	}
+}

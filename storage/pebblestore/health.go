@@ -161,6 +161,10 @@ func (s *Store) walFailed(err error, failed []*appendInfo, panicked bool) {
 
 func (s *Store) durable(commit uint64) { s.acked.Store(commit) }
 
+// groupFailed voids what the failed group's ops cached (committer
+// goroutine; reopen clears them too, for groups whose sync failed).
+func (s *Store) groupFailed() { s.inboxHeads.clear() }
+
 func (s *Store) hide(apps []*appendInfo)   { s.unsynced.add(apps) }
 func (s *Store) unhide(apps []*appendInfo) { s.unsynced.remove(apps) }
 
@@ -283,6 +287,10 @@ func (s *Store) reopen() bool {
 		s.undo = nil
 	}
 	s.unsynced.clear() // what is left belongs to failed groups, deleted above
+	// No op runs while s.mu is held: the committer's caches may hold
+	// writes of failed groups that the reopened database does not.
+	s.inboxHeads.clear()
+	s.lastInbox = newLastSeqCache(tagInbox, s.cfg.LastSeqCacheSize)
 	commit, err := readCommit(db)
 	if err != nil {
 		s.throttled.log(s.log, slog.LevelError, "reopen", "reading the commit counter failed; retrying", "err", err)

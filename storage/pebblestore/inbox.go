@@ -33,11 +33,14 @@ func (s *Store) AppendInbox(ctx context.Context, userID string, entries []storag
 				return fmt.Errorf("inbox of %q seq %d: %w", userID, entries[i].Seq, storage.ErrSeqExists)
 			}
 		}
+		var maxSeq uint64
 		for i, k := range keys {
 			if err := b.Set(k, vals[i], nil); err != nil {
 				return err
 			}
+			maxSeq = max(maxSeq, entries[i].Seq)
 		}
+		s.lastInbox.raise(userID, maxSeq)
 		return nil
 	})
 }

@@ -5,19 +5,20 @@ import (
 )
 
 // lastSeqCache remembers the highest stored seq of recently written
-// conversations so that an append above it skips the existence read (a
-// memtable seek that otherwise dominates the append cost). It is used only
-// on the committer goroutine, which performs every message write, so an
-// entry is never lower than the truth; an entry that is too high (a group
+// conversations (or inboxes) so that an append above it skips the
+// existence read (a memtable seek that otherwise dominates the append
+// cost). It is used only on the committer goroutine, which performs every
+// write of its log, so an entry is never lower than the truth; an entry that is too high (a group
 // whose commit failed) only costs a read. It is cleared when full rather
 // than evicting one by one: reloading is one reverse seek per conversation.
 type lastSeqCache struct {
+	tag   byte // the log's key tag: tagMessage or tagInbox
 	seqs  map[string]uint64
 	limit int
 }
 
-func newLastSeqCache(limit int) *lastSeqCache {
-	return &lastSeqCache{seqs: make(map[string]uint64), limit: limit}
+func newLastSeqCache(tag byte, limit int) *lastSeqCache {
+	return &lastSeqCache{tag: tag, seqs: make(map[string]uint64), limit: limit}
 }
 
 // get returns the highest seq stored for conv, reading it through r (the
@@ -26,7 +27,7 @@ func (c *lastSeqCache) get(r pebble.Reader, conv string) (uint64, error) {
 	if last, ok := c.seqs[conv]; ok {
 		return last, nil
 	}
-	p := prefix(tagMessage, conv)
+	p := prefix(c.tag, conv)
 	it, err := r.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: upperBound(p)})
 	if err != nil {
 		return 0, err

@@ -67,10 +67,14 @@ type Store struct {
 	hmu    sync.Mutex
 	health health
 
-	throttled   *throttle
-	commit      *committer
-	limits      storage.Limits
-	lastSeqs    *lastSeqCache // owned by the committer goroutine
+	throttled *throttle
+	commit    *committer
+	limits    storage.Limits
+	lastSeqs  *lastSeqCache // owned by the committer goroutine
+	// lastInbox and inboxHeads do for the inboxes what lastSeqs does for
+	// the conversations; also the committer's (cleared by reopen).
+	lastInbox   *lastSeqCache
+	inboxHeads  *inboxHeadCache
 	stop        chan struct{}
 	monitorDone chan struct{}
 }
@@ -106,7 +110,9 @@ func Open(cfg Config) (*Store, error) {
 		cache:       pebble.NewCache(cfg.CacheSize),
 		throttled:   newThrottle(cfg.MonitorInterval),
 		limits:      cfg.Limits,
-		lastSeqs:    newLastSeqCache(cfg.LastSeqCacheSize),
+		lastSeqs:    newLastSeqCache(tagMessage, cfg.LastSeqCacheSize),
+		lastInbox:   newLastSeqCache(tagInbox, cfg.LastSeqCacheSize),
+		inboxHeads:  newInboxHeadCache(cfg.LastSeqCacheSize),
 		stop:        make(chan struct{}),
 		monitorDone: make(chan struct{}),
 		health:      health{reason: reasonOK},

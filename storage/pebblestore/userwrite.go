@@ -57,7 +57,7 @@ func (s *Store) AcquireInbox(ctx context.Context, userID string) (storage.InboxL
 	}
 	var lease storage.InboxLease
 	err := s.commit.do(ctx, func(b *pebble.Batch) error {
-		h, err := loadInboxHead(b, userID)
+		h, err := s.inboxHeads.get(b, userID)
 		if err != nil {
 			return err
 		}
@@ -67,7 +67,11 @@ func (s *Store) AcquireInbox(ctx context.Context, userID string) (storage.InboxL
 		}
 		h.epoch++
 		lease = storage.InboxLease{Epoch: h.epoch, ReservedSeq: h.reserved, LastSeq: last}
-		return b.Set(inboxHeadKey(userID), h.encode(), nil)
+		if err := b.Set(inboxHeadKey(userID), h.encode(), nil); err != nil {
+			return err
+		}
+		s.inboxHeads.put(userID, h)
+		return nil
 	})
 	return lease, err
 }
@@ -77,7 +81,7 @@ func (s *Store) ReserveInboxSeqs(ctx context.Context, userID string, epoch, upTo
 		return err
 	}
 	return s.commit.do(ctx, func(b *pebble.Batch) error {
-		h, err := loadInboxHead(b, userID)
+		h, err := s.inboxHeads.get(b, userID)
 		if err != nil {
 			return err
 		}
@@ -88,7 +92,11 @@ func (s *Store) ReserveInboxSeqs(ctx context.Context, userID string, epoch, upTo
 			return nil
 		}
 		h.reserved = upTo
-		return b.Set(inboxHeadKey(userID), h.encode(), nil)
+		if err := b.Set(inboxHeadKey(userID), h.encode(), nil); err != nil {
+			return err
+		}
+		s.inboxHeads.put(userID, h)
+		return nil
 	})
 }
 
@@ -111,7 +119,7 @@ func (s *Store) WriteUser(ctx context.Context, userID string, epoch uint64, w st
 	}
 	return s.commit.do(ctx, func(b *pebble.Batch) error {
 		if len(entries) > 0 {
-			h, err := loadInboxHead(b, userID)
+			h, err := s.inboxHeads.get(b, userID)
 			if err != nil {
 				return err
 			}
@@ -121,7 +129,14 @@ func (s *Store) WriteUser(ctx context.Context, userID string, epoch uint64, w st
 			if maxSeq > h.reserved {
 				return fmt.Errorf("write inbox of %q: seq %d above the reservation %d: %w", userID, maxSeq, h.reserved, storage.ErrInvalid)
 			}
+			last, err := s.lastInbox.get(b, userID)
+			if err != nil {
+				return err
+			}
 			for i, kv := range entries {
+				if w.Inbox[i].Seq > last {
+					continue // above everything stored: cannot exist
+				}
 				found, err := exists(b, kv[0])
 				if err != nil {
 					return err
@@ -194,6 +209,9 @@ func (s *Store) WriteUser(ctx context.Context, userID string, epoch uint64, w st
 			if err := b.Set(e[0], e[1], nil); err != nil {
 				return err
 			}
+		}
+		if len(entries) > 0 {
+			s.lastInbox.raise(userID, maxSeq)
 		}
 		for _, d := range dels {
 			if err := b.Delete(d.k, nil); err != nil {
