@@ -30,6 +30,10 @@ type Target struct {
 	// connections per socket keep the bench's own file descriptors and
 	// per-socket overhead small.
 	Sockets int
+	// SendPipeline is each client's client.Config.SendPipeline: how many
+	// sends to one conversation it writes before the first is answered
+	// (0: the SDK's default; 1: one at a time).
+	SendPipeline int
 	// Logger for the clients (default: warnings and errors to stderr).
 	Logger *slog.Logger
 }
@@ -78,10 +82,11 @@ func (p *pool) dial(ctx context.Context, user, device string, onEvent func(clien
 		Logger:  p.t.Logger,
 		// A BUSY refusal is counted, not retried: the load stays what was
 		// offered and latencies are those of accepted sends.
-		FailOnBusy:  true,
-		DialTimeout: 30 * time.Second,
-		MinBackoff:  100 * time.Millisecond,
-		MaxBackoff:  2 * time.Second,
+		FailOnBusy:   true,
+		SendPipeline: p.t.SendPipeline,
+		DialTimeout:  30 * time.Second,
+		MinBackoff:   100 * time.Millisecond,
+		MaxBackoff:   2 * time.Second,
 	}
 	if onEvent == nil {
 		cfg.OnEvent = func(client.Event) {}

@@ -71,6 +71,12 @@ type Config struct {
 	// long, instead of being run late — its client has waited long enough
 	// and a queue that deep means the node is behind.
 	MaxQueueWait time.Duration
+	// RefusedSends is how many sends refused with a transient code one
+	// connection remembers (default 1024), so that a pipelined send
+	// written behind one of them (after_client_msg_id) is refused too
+	// rather than sequenced before its resend. A client has at most
+	// MaxInflight sends unanswered: keep it well above that.
+	RefusedSends int
 	// Workers is how many goroutines of a connection wait on the cluster
 	// for its requests at once (default 8); they exist only while
 	// requests wait.
@@ -114,6 +120,7 @@ func DefaultConfig() Config {
 		RequestTimeout:   10 * time.Second,
 		WriteTimeout:     30 * time.Second,
 		MaxInflight:      64,
+		RefusedSends:     1024,
 		MaxQueueWait:     500 * time.Millisecond,
 		Workers:          8,
 		ReceiveWindow:    1 << 20,
@@ -158,6 +165,7 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.PushQueue, d.PushQueue)
 	setInt(&c.PendingAcks, d.PendingAcks)
 	setInt(&c.MaxInflight, d.MaxInflight)
+	setInt(&c.RefusedSends, d.RefusedSends)
 	setInt(&c.Workers, d.Workers)
 	setInt(&c.ReceiveWindow, d.ReceiveWindow)
 	setInt(&c.ConnBurst, d.ConnBurst)

@@ -65,6 +65,7 @@ type conn struct {
 	reqQ     []*wirepb.Request
 	inflight map[uint64]inflightReq       // request id → its times
 	lanes    map[string][]*wirepb.Request // conversation → sends waiting behind the one running
+	refused  *refusedSends                // sends refused transiently, for the sends written behind them
 	workers  int
 	requests sync.WaitGroup
 
@@ -90,7 +91,7 @@ func (s *Server) serveConn(cr Carrier) {
 		q:          newPushQueue(s.cfg.PushQueue, s.cfg.PendingAcks),
 		limiter:    rate.NewLimiter(rate.Limit(s.cfg.ConnRate), s.cfg.ConnBurst),
 		sigLimiter: rate.NewLimiter(rate.Limit(s.cfg.SignalRate), 2*int(s.cfg.SignalRate)),
-		inflight:   map[uint64]inflightReq{}, lanes: map[string][]*wirepb.Request{}}
+		inflight:   map[uint64]inflightReq{}, lanes: map[string][]*wirepb.Request{}, refused: newRefusedSends(s.cfg.RefusedSends)}
 	defer func() {
 		// A bug in a handler must cost one connection, not the process.
 		if r := recover(); r != nil {

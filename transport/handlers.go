@@ -40,7 +40,11 @@ func (c *conn) handle(b []byte) {
 		err = c.admit()
 	}
 	if err != nil {
-		c.answer(req, start, &wirepb.Response{Error: wireErr(err)})
+		we := wireErr(err)
+		c.reqMu.Lock()
+		c.noteRefusedEarly(req, we)
+		c.reqMu.Unlock()
+		c.answer(req, start, &wirepb.Response{Error: we})
 		return
 	}
 	switch op := req.Op.(type) {
@@ -58,14 +62,17 @@ func (c *conn) handle(b []byte) {
 	}
 	c.reqMu.Lock()
 	if _, dup := c.inflight[req.Id]; dup {
+		we := wirepb.Errorf(wirepb.Code_PROTOCOL, "request id %d is already in flight", req.Id)
+		c.noteRefusedEarly(req, we)
 		c.reqMu.Unlock()
-		c.answer(req, start, &wirepb.Response{Error: wirepb.Errorf(wirepb.Code_PROTOCOL, "request id %d is already in flight", req.Id)})
+		c.answer(req, start, &wirepb.Response{Error: we})
 		return
 	}
 	if len(c.inflight) >= c.s.cfg.MaxInflight {
+		we := &wirepb.Error{Code: wirepb.Code_BUSY, RetryAfterMs: busyRetryMs, Message: "too many requests in flight on this connection"}
+		c.noteRefusedEarly(req, we)
 		c.reqMu.Unlock()
-		c.answer(req, start, &wirepb.Response{Error: &wirepb.Error{Code: wirepb.Code_BUSY, RetryAfterMs: busyRetryMs,
-			Message: "too many requests in flight on this connection"}})
+		c.answer(req, start, &wirepb.Response{Error: we})
 		return
 	}
 	c.inflight[req.Id] = inflightReq{arrived: start, runnable: start}
@@ -110,7 +117,9 @@ const busyRetryMs = 50
 // work runs queued requests until none is left. A request that waited
 // past MaxQueueWait for its turn is refused BUSY instead, and so are the
 // sends queued behind it in its lane: accepting them would sequence them
-// before the refused one when its client sends it again.
+// before the refused one when its client sends it again. For the same
+// reason a send written behind one refused transiently (its
+// after_client_msg_id, chain.go) is refused in its turn.
 func (c *conn) work() {
 	defer c.requests.Done()
 	for {
@@ -125,23 +134,40 @@ func (c *conn) work() {
 		c.reqQ[0] = nil
 		c.reqQ = c.reqQ[1:]
 		times := c.inflight[req.Id]
+		lane := c.laneOf(req)
+		var chained *wirepb.Error
+		if lane != "" {
+			if after := req.GetSend().GetAfterClientMsgId(); after != "" {
+				if retryMs, behind := c.refused.behind(lane, after); behind {
+					chained = behindRefused(after, retryMs)
+				}
+			}
+		}
 		c.reqMu.Unlock()
 		late := time.Since(times.runnable) > c.s.cfg.MaxQueueWait
-		if late {
-			c.answer(req, times.arrived, &wirepb.Response{Error: c.queuedTooLong(times.runnable)})
-		} else {
-			c.serve(req)
+		var outcome *wirepb.Error
+		switch {
+		case late:
+			outcome = c.queuedTooLong(times.runnable)
+			c.answer(req, times.arrived, &wirepb.Response{Error: outcome})
+		case chained != nil:
+			outcome = chained
+			c.answer(req, times.arrived, &wirepb.Response{Error: outcome})
+		default:
+			outcome = c.serve(req)
 		}
 		var refused []*wirepb.Request
 		var since []inflightReq
 		c.reqMu.Lock()
 		delete(c.inflight, req.Id)
-		if lane := c.laneOf(req); lane != "" {
+		if lane != "" {
+			c.noteOutcome(req, lane, outcome)
 			switch waiting := c.lanes[lane]; {
 			case late:
 				for _, w := range waiting {
 					refused, since = append(refused, w), append(since, c.inflight[w.Id])
 					delete(c.inflight, w.Id)
+					c.refused.refused(lane, w.GetSend().GetClientMsgId(), outcome.RetryAfterMs)
 				}
 				delete(c.lanes, lane)
 			case len(waiting) > 0:
@@ -179,20 +205,27 @@ func (c *conn) laneOf(req *wirepb.Request) string {
 	}
 }
 
-// serve runs one admitted request against the cluster and answers it.
-func (c *conn) serve(req *wirepb.Request) {
+// serve runs one admitted request against the cluster and answers it;
+// it returns the refusal, nil when it succeeded.
+func (c *conn) serve(req *wirepb.Request) (refusal *wirepb.Error) {
 	start := time.Now()
 	defer func() {
 		// A bug in a handler costs its request, not the connection.
 		if r := recover(); r != nil {
 			c.log.Error("request handler panicked", "op", opName(req), "panic", r)
-			c.answer(req, start, &wirepb.Response{Error: wirepb.Errorf(wirepb.Code_INTERNAL, "internal error")})
+			refusal = wirepb.Errorf(wirepb.Code_INTERNAL, "internal error")
+			c.answer(req, start, &wirepb.Response{Error: refusal})
 		}
 	}()
 	ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.RequestTimeout)
 	res := c.dispatch(ctx, req)
 	cancel()
+	refusal = res.GetError()
+	if refusal.GetCode() == wirepb.Code_OK {
+		refusal = nil
+	}
 	c.answer(req, start, res)
+	return refusal
 }
 
 // answer queues res as the answer to req (nil: a frame that was no

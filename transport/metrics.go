@@ -30,6 +30,10 @@ var (
 		Namespace: "switchboard", Subsystem: "transport", Name: "queue_wait_refusals_total",
 		Help: "Requests answered BUSY because they waited longer than MaxQueueWait for a worker of their connection.",
 	})
+	metricChainedRefusals = promauto.NewCounter(prometheus.CounterOpts{
+		Namespace: "switchboard", Subsystem: "transport", Name: "chained_send_refusals_total",
+		Help: "Sends answered BUSY because they were pipelined behind a send of theirs refused with a transient code.",
+	})
 	metricRequests = promauto.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: "switchboard", Subsystem: "transport", Name: "request_seconds",
 		Help:    "Request latency by operation and result code.",

@@ -73,6 +73,8 @@ func validateRequest(r *wirepb.Request) error {
 			return invalid("client_msg_id is required")
 		case len(s.ClientMsgId) > maxClientMsgID:
 			return invalid("client_msg_id is %d bytes, limit %d", len(s.ClientMsgId), maxClientMsgID)
+		case len(s.AfterClientMsgId) > maxClientMsgID:
+			return invalid("after_client_msg_id is %d bytes, limit %d", len(s.AfterClientMsgId), maxClientMsgID)
 		}
 		if s.Conv != "" {
 			return checkConv(s.Conv)

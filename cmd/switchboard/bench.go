@@ -20,6 +20,7 @@ type benchOptions struct {
 	admin   string
 	opts    bench.Options
 	sockets int
+	pipe    int
 	jsonOut string
 	htmlOut string
 	quiet   bool
@@ -75,6 +76,7 @@ run, over the acked messages.`,
 	f.DurationVar(&o.opts.Drain, "drain", 30*time.Second, "after sending, how long to wait for outstanding acks and deliveries")
 	f.IntVar(&o.opts.DialConcurrency, "dial-concurrency", 64, "connects in flight at once")
 	f.IntVar(&o.sockets, "sockets", 8, "UDP sockets the client connections share")
+	f.IntVar(&o.pipe, "send-pipeline", 0, "sends to one conversation a client writes before the first is answered (0: the SDK's default, 16; 1: one at a time)")
 	f.StringVar(&o.jsonOut, "json", "", "write the report as JSON to this file")
 	f.StringVar(&o.htmlOut, "html", "", "write the report as a self-contained HTML page to this file")
 	f.BoolVar(&o.quiet, "quiet", false, "no live progress line")
@@ -132,7 +134,7 @@ func benchTarget(o benchOptions) (bench.Target, error) {
 	if len(addrs) == 0 {
 		addrs = []string{cfg.Addr}
 	}
-	t := bench.Target{Addrs: addrs, TLS: cfg.TLS, Sockets: o.sockets, AdminURL: o.admin,
+	t := bench.Target{Addrs: addrs, TLS: cfg.TLS, Sockets: o.sockets, SendPipeline: o.pipe, AdminURL: o.admin,
 		Token: func(user, device string) (string, error) { return co.mint(user, device) }}
 	if o.verbose {
 		t.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))

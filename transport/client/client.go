@@ -47,9 +47,15 @@ type Config struct {
 	MaxBackoff time.Duration
 	// SendTimeout: a queued send not acknowledged by then fails (default 2 min).
 	SendTimeout time.Duration
+	// SendPipeline is how many sends to one conversation may be written
+	// before the first is answered (default 16; 1 sends one at a time),
+	// within the connection's in-flight limit. Order is kept whatever
+	// the server refuses: see docs/PROTOCOL.md, "Pipelined sends".
+	SendPipeline int
 	// FailOnBusy makes a send the server refused with BUSY fail at once
 	// (with that error) instead of being resent after the retry-after: for
-	// load generators that count refusals.
+	// load generators that count refusals. The sends pipelined behind it
+	// come back BUSY and fail too (whatever the refusal they follow).
 	FailOnBusy bool
 	// MaxFrame is the largest frame sent or accepted (default 256 KiB).
 	MaxFrame int
@@ -96,6 +102,9 @@ func (c *Config) defaults() error {
 	set(&c.MinBackoff, 200*time.Millisecond)
 	set(&c.MaxBackoff, 15*time.Second)
 	set(&c.SendTimeout, 2*time.Minute)
+	if c.SendPipeline <= 0 {
+		c.SendPipeline = DefaultSendPipeline
+	}
 	if c.MaxFrame <= 0 {
 		c.MaxFrame = wirepb.DefaultMaxFrame
 	}
@@ -114,6 +123,9 @@ func (c *Config) defaults() error {
 	return nil
 }
 
+// DefaultSendPipeline is Config.SendPipeline's default.
+const DefaultSendPipeline = 16
+
 // Client is a connection to Switchboard that survives network changes.
 type Client struct {
 	cfg    Config
@@ -130,7 +142,7 @@ type Client struct {
 	fatal   error
 
 	outMu  sync.Mutex
-	outbox map[string][]*outgoing
+	outbox map[string]*convQueue
 
 	ackMu        sync.Mutex
 	ackSeqs      []uint64
@@ -153,7 +165,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 		return nil, err
 	}
 	c := &Client{cfg: cfg, log: cfg.Logger.With("component", "switchboard-client"), store: newStore(),
-		events: make(chan Event, cfg.EventBuffer), changed: make(chan struct{}), outbox: map[string][]*outgoing{},
+		events: make(chan Event, cfg.EventBuffer), changed: make(chan struct{}), outbox: map[string]*convQueue{},
 		ackWake: make(chan struct{}, 1), ready: make(chan struct{})}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	cn, err := c.firstConnect(ctx)

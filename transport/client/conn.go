@@ -145,6 +145,25 @@ func (c *conn) closedErr(err error) error {
 // request sends one request and waits for its answer. A rejection is a
 // *wirepb.Error.
 func (c *conn) request(ctx context.Context, req *wirepb.Request) (*wirepb.Response, error) {
+	k, err := c.start(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return k.wait(ctx)
+}
+
+// call is a request written to the stream and not yet answered; it holds
+// one of the connection's in-flight slots until wait returns.
+type call struct {
+	c  *conn
+	id uint64
+	ch chan *wirepb.Response
+}
+
+// start writes req (once one of the in-flight slots is free) without
+// waiting for the answer: requests started one after another are written
+// in that order, which pipelined sends to one conversation rely on.
+func (c *conn) start(ctx context.Context, req *wirepb.Request) (*call, error) {
 	// Stay within the server's in-flight limit rather than be refused.
 	select {
 	case c.slots <- struct{}{}:
@@ -153,41 +172,51 @@ func (c *conn) request(ctx context.Context, req *wirepb.Request) (*wirepb.Respon
 	case <-c.done:
 		return nil, c.readErr()
 	}
-	defer func() { <-c.slots }()
 	req.Id = c.nextID.Add(1)
 	b, err := wirepb.AppendMsg(nil, req, c.maxFrame)
 	if err != nil {
+		<-c.slots
 		if errors.Is(err, wirepb.ErrFrameTooLarge) {
 			return nil, wirepb.Errorf(wirepb.Code_TOO_LARGE, "%v", err)
 		}
 		return nil, err
 	}
-	ch := make(chan *wirepb.Response, 1)
+	k := &call{c: c, id: req.Id, ch: make(chan *wirepb.Response, 1)}
 	c.mu.Lock()
-	c.pending[req.Id] = ch
+	c.pending[req.Id] = k.ch
 	c.mu.Unlock()
-	defer func() {
-		c.mu.Lock()
-		delete(c.pending, req.Id)
-		c.mu.Unlock()
-	}()
 	if err := c.write(ctx, b); err != nil {
+		k.release()
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		return nil, c.closedErr(err)
 	}
+	return k, nil
+}
+
+// wait waits for the call's answer. A rejection is a *wirepb.Error.
+func (k *call) wait(ctx context.Context) (*wirepb.Response, error) {
+	defer k.release()
 	select {
-	case res := <-ch:
+	case res := <-k.ch:
 		if res.Error != nil && res.Error.Code != wirepb.Code_OK {
 			return res, res.Error
 		}
 		return res, nil
-	case <-c.done:
-		return nil, c.readErr()
+	case <-k.c.done:
+		return nil, k.c.readErr()
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
+}
+
+// release gives the call's slot back and stops waiting for its answer.
+func (k *call) release() {
+	k.c.mu.Lock()
+	delete(k.c.pending, k.id)
+	k.c.mu.Unlock()
+	<-k.c.slots
 }
 
 // write writes one whole frame; a write cut inside it (the deadline

@@ -1989,15 +1989,21 @@ func (*Response_DeskHandover) isResponse_Result() {}
 
 // SendRequest names exactly one of conv or to.
 type SendRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`                                    // an existing conversation
-	To            string                 `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`                                        // a user: the direct conversation, created on first use
-	ClientMsgId   string                 `protobuf:"bytes,3,opt,name=client_msg_id,json=clientMsgId,proto3" json:"client_msg_id,omitempty"` // idempotency key: a resend with the same id is answered with the original
-	Body          []byte                 `protobuf:"bytes,4,opt,name=body,proto3" json:"body,omitempty"`
-	ClientTsMs    int64                  `protobuf:"varint,5,opt,name=client_ts_ms,json=clientTsMs,proto3" json:"client_ts_ms,omitempty"`
-	Kind          MessageKind            `protobuf:"varint,6,opt,name=kind,proto3,enum=switchboard.wire.v1.MessageKind" json:"kind,omitempty"` // NORMAL (text, the default) or CARD (body: the card's JSON)
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Conv        string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`                                    // an existing conversation
+	To          string                 `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`                                        // a user: the direct conversation, created on first use
+	ClientMsgId string                 `protobuf:"bytes,3,opt,name=client_msg_id,json=clientMsgId,proto3" json:"client_msg_id,omitempty"` // idempotency key: a resend with the same id is answered with the original
+	Body        []byte                 `protobuf:"bytes,4,opt,name=body,proto3" json:"body,omitempty"`
+	ClientTsMs  int64                  `protobuf:"varint,5,opt,name=client_ts_ms,json=clientTsMs,proto3" json:"client_ts_ms,omitempty"`
+	Kind        MessageKind            `protobuf:"varint,6,opt,name=kind,proto3,enum=switchboard.wire.v1.MessageKind" json:"kind,omitempty"` // NORMAL (text, the default) or CARD (body: the card's JSON)
+	// The client_msg_id of the send to the same conversation this one must
+	// follow, while that one is still unanswered in the client's pipeline;
+	// empty when nothing is ahead of it. A send written behind one the
+	// server refused transiently is refused BUSY too (PROTOCOL.md, "Pipelined
+	// sends"), so a resend is never sequenced after its successor.
+	AfterClientMsgId string `protobuf:"bytes,7,opt,name=after_client_msg_id,json=afterClientMsgId,proto3" json:"after_client_msg_id,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *SendRequest) Reset() {
@@ -2070,6 +2076,13 @@ func (x *SendRequest) GetKind() MessageKind {
 		return x.Kind
 	}
 	return MessageKind_NORMAL
+}
+
+func (x *SendRequest) GetAfterClientMsgId() string {
+	if x != nil {
+		return x.AfterClientMsgId
+	}
+	return ""
 }
 
 type SendResult struct {
@@ -4447,7 +4460,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\rregister_push\x18\x19 \x01(\v2'.switchboard.wire.v1.RegisterPushResultH\x00R\fregisterPush\x12T\n" +
 	"\x0funregister_push\x18\x1a \x01(\v2).switchboard.wire.v1.UnregisterPushResultH\x00R\x0eunregisterPush\x12N\n" +
 	"\rdesk_handover\x18\x1b \x01(\v2'.switchboard.wire.v1.DeskHandoverResultH\x00R\fdeskHandoverB\b\n" +
-	"\x06result\"\xc1\x01\n" +
+	"\x06result\"\xf0\x01\n" +
 	"\vSendRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x12\"\n" +
@@ -4455,7 +4468,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x04body\x18\x04 \x01(\fR\x04body\x12 \n" +
 	"\fclient_ts_ms\x18\x05 \x01(\x03R\n" +
 	"clientTsMs\x124\n" +
-	"\x04kind\x18\x06 \x01(\x0e2 .switchboard.wire.v1.MessageKindR\x04kind\"\xa3\x01\n" +
+	"\x04kind\x18\x06 \x01(\x0e2 .switchboard.wire.v1.MessageKindR\x04kind\x12-\n" +
+	"\x13after_client_msg_id\x18\a \x01(\tR\x10afterClientMsgId\"\xa3\x01\n" +
 	"\n" +
 	"SendResult\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
