@@ -24,11 +24,14 @@ type Result struct {
 	// the door). The bench does not resend them: they are neither acked nor
 	// failed, and owe no delivery.
 	RefusedBusy int64 `json:"refused_busy"`
-	Delivered   int64 `json:"delivered"`
-	Expected    int64 `json:"expected_deliveries"`
-	Lost        int64 `json:"lost"`
-	Duplicates  int64 `json:"duplicates"`
-	OutOfOrder  int64 `json:"out_of_order"`
+	// RefusedLocal is the part of RefusedBusy the clients refused
+	// themselves, unsent, while a BUSY's retry-after ran.
+	RefusedLocal int64 `json:"refused_local"`
+	Delivered    int64 `json:"delivered"`
+	Expected     int64 `json:"expected_deliveries"`
+	Lost         int64 `json:"lost"`
+	Duplicates   int64 `json:"duplicates"`
+	OutOfOrder   int64 `json:"out_of_order"`
 	// Reordered: older messages that arrived after newer ones because a
 	// resync filled a gap (not a fault: the SDK orders by seq).
 	Reordered int64 `json:"reordered_after_resync"`
@@ -143,7 +146,7 @@ func (r *Result) WriteTable(w io.Writer) {
 	if r.Sent > 0 || r.Scenario != "connect" && r.Scenario != "sync" {
 		row("messages", "sent %d  acked %d  failed %d", r.Sent, r.Acked, r.Failed)
 		row("deliveries", "%d of %d expected", r.Delivered, r.Expected)
-		row("refused", "%d sends refused BUSY (load shed; not resent)", r.RefusedBusy)
+		row("refused", "%d sends refused BUSY (load shed; not resent), %d of them by the clients during a retry-after", r.RefusedBusy, r.RefusedLocal)
 		row("verification", "lost %d  duplicates %d  out_of_order %d  (reordered after resync %d)", r.Lost, r.Duplicates, r.OutOfOrder, r.Reordered)
 		row("throughput", "acked %.0f/s  delivered %.0f/s", r.ThroughputAckedPerS, r.ThroughputDeliveredPerS)
 		fmt.Fprintf(tw, "latency (ms)\tp50\tp90\tp99\tp99.9\tmax\n")

@@ -153,6 +153,7 @@ func Run(ctx context.Context, t Target, o Options) (*Result, error) {
 	for _, c := range clients {
 		if c != nil {
 			res.RefusedBusy += c.BusyRefusals()
+			res.RefusedLocal += c.BusyHeldSends() // FailOnBusy: every held send was refused
 		}
 	}
 	closeAll(clients)

@@ -55,8 +55,17 @@ type Config struct {
 	// FailOnBusy makes a send the server refused with BUSY fail at once
 	// (with that error) instead of being resent after the retry-after: for
 	// load generators that count refusals. The sends pipelined behind it
-	// come back BUSY and fail too (whatever the refusal they follow).
+	// come back BUSY and fail too (whatever the refusal they follow), and
+	// sends made while the server's retry-after runs fail at once,
+	// without being written.
 	FailOnBusy bool
+	// MaxBusyHold bounds the back-off a BUSY answer puts on all of the
+	// client's sends (default 5 s): after the server answers any request
+	// BUSY with a retry-after, sends are not written until it has passed
+	// (they wait; with FailOnBusy they fail at once with ErrHeldBusy), or
+	// until MaxBusyHold has if that is sooner. Negative: no client-wide
+	// hold (only the refused send waits, as it always does).
+	MaxBusyHold time.Duration
 	// MaxFrame is the largest frame sent or accepted (default 256 KiB).
 	MaxFrame int
 	// FetchLimit caps the messages pulled per conversation to close a gap
@@ -105,6 +114,9 @@ func (c *Config) defaults() error {
 	if c.SendPipeline <= 0 {
 		c.SendPipeline = DefaultSendPipeline
 	}
+	if c.MaxBusyHold == 0 {
+		c.MaxBusyHold = defaultMaxBusyHold
+	}
 	if c.MaxFrame <= 0 {
 		c.MaxFrame = wirepb.DefaultMaxFrame
 	}
@@ -150,6 +162,7 @@ type Client struct {
 	ackWake      chan struct{}
 	dropped      atomic.Int64
 	busy         atomic.Int64 // BUSY refusals of sends
+	hold         busyHold     // no sends until the server's retry-after (busy.go)
 	wg           sync.WaitGroup
 	closeOnce    sync.Once
 	ready        chan struct{} // closed after the first sync is applied
@@ -166,7 +179,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	c := &Client{cfg: cfg, log: cfg.Logger.With("component", "switchboard-client"), store: newStore(),
 		events: make(chan Event, cfg.EventBuffer), changed: make(chan struct{}), outbox: map[string]*convQueue{},
-		ackWake: make(chan struct{}, 1), ready: make(chan struct{})}
+		ackWake: make(chan struct{}, 1), ready: make(chan struct{}), hold: busyHold{max: cfg.MaxBusyHold}}
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	cn, err := c.firstConnect(ctx)
 	if err != nil {
@@ -193,8 +206,9 @@ func (c *Client) Device() string { return c.dev }
 // Events delivers what happens. It is never closed; read it or not.
 func (c *Client) Events() <-chan Event { return c.events }
 
-// BusyRefusals counts sends the server refused with BUSY (and that were
-// retried after its retry-after).
+// BusyRefusals counts sends refused with BUSY: by the server (and then
+// retried after its retry-after, unless FailOnBusy), or with FailOnBusy by
+// the client itself while that retry-after runs (ErrHeldBusy).
 func (c *Client) BusyRefusals() int64 { return c.busy.Load() }
 
 // DroppedEvents counts events dropped because Events was full.
@@ -349,8 +363,14 @@ func (c *Client) waitConn(ctx context.Context) (*conn, error) {
 // ErrClosed: the client was closed.
 var ErrClosed = errors.New("switchboard: client closed")
 
-// do runs one request on the current connection (waiting for one).
+// do runs one request on the current connection (waiting for one). A
+// send waits first for the back-off of an earlier BUSY (busy.go).
 func (c *Client) do(ctx context.Context, req *wirepb.Request) (*wirepb.Response, error) {
+	if req.GetSend() != nil {
+		if err := c.hold.wait(ctx, c.ctx.Done(), c.cfg.FailOnBusy); err != nil {
+			return nil, err
+		}
+	}
 	cn, err := c.waitConn(ctx)
 	if err != nil {
 		return nil, err
@@ -361,6 +381,7 @@ func (c *Client) do(ctx context.Context, req *wirepb.Request) (*wirepb.Response,
 	rctx, cancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
 	defer cancel()
 	res, err := cn.request(rctx, req)
+	c.hold.note(err)
 	if err != nil && rctx.Err() != nil && ctx.Err() == nil {
 		err = fmt.Errorf("%w: no answer within %s", ErrDisconnected, c.cfg.RequestTimeout)
 		go c.probe(c.ctx)

@@ -154,6 +154,20 @@ func (p *pipeline) fill() {
 			p.outcome(o, nil, context.DeadlineExceeded)
 			continue
 		}
+		// The client-wide back-off after a BUSY (busy.go): nothing is
+		// written while it runs; with FailOnBusy the send fails unsent.
+		if time.Now().Before(p.c.hold.heldUntil()) {
+			if !p.c.cfg.FailOnBusy && p.inflight > 0 {
+				return // written once the sends ahead are answered and the hold ended
+			}
+			ctx, cancel := context.WithDeadline(p.c.ctx, o.deadline)
+			err := p.c.hold.wait(ctx, p.c.ctx.Done(), p.c.cfg.FailOnBusy)
+			cancel()
+			if err != nil {
+				p.outcome(o, nil, err)
+				continue
+			}
+		}
 		if p.inflight == 0 {
 			ctx, cancel := context.WithDeadline(p.c.ctx, o.deadline)
 			cn, err := p.c.waitConn(ctx)
@@ -223,6 +237,7 @@ func (p *pipeline) outcome(o *outgoing, res *wirepb.Response, err error) {
 		c.finish(o, c.store.confirm(o, res.GetSend()), nil)
 		return
 	}
+	c.hold.note(err)
 	var we *wirepb.Error
 	errors.As(err, &we)
 	transient := errors.Is(err, ErrDisconnected) || we != nil && wirepb.Transient(we.Code)
