@@ -289,6 +289,7 @@ func (c *conversation) adopted(ctx actor.Context, m *adoptDone) {
 	d.waiting = nil
 	switch {
 	case m.err == nil:
+		adoptions.WithLabelValues("adopted").Inc()
 		d.loaded = false
 		c.dedupe[m.key] = d
 		for _, w := range waiting {
@@ -299,8 +300,10 @@ func (c *conversation) adopted(ctx actor.Context, m *adoptDone) {
 		// A later write of an earlier epoch replaced the row: the message
 		// is not stored, and the retry writes it anew.
 		c.log.Warn("a reloaded message was superseded; its retry is written anew", "seq", m.seq, "sender", m.key.sender, "client_msg_id", m.key.clientMsgID)
+		adoptions.WithLabelValues("superseded").Inc()
 		delete(c.dedupe, m.key)
 	default:
+		adoptions.WithLabelValues("failed").Inc()
 		c.dedupe[m.key] = d
 	}
 	e := pbErr(pb.Code_RETRY, "conversation %s could not confirm a stored message; retry", c.id)
