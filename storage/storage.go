@@ -292,7 +292,8 @@ type Store interface {
 	//     within the epoch. ErrEpochLost if the conversation's epoch is not
 	//     epoch once the batch is durable: the caller must not acknowledge
 	//     it (its rows may stay visible until the new epoch's writer
-	//     supersedes them). A later epoch's write of a seq always wins over
+	//     supersedes them, and a row of it that a later epoch read is only
+	//     that epoch's to acknowledge after AdoptMessage). A later epoch's write of a seq always wins over
 	//     an earlier epoch's, so the current writer's history is the one
 	//     readers see. ErrSeqExists is not guaranteed here (a backend may
 	//     write without a per-row check); fencing rests on the epoch.
