@@ -110,6 +110,10 @@ func (c *conversation) activate(bg context.Context, head storage.Conversation) e
 	for i := range recent {
 		m := recent[i]
 		c.remember(&m, nil)
+		if d, ok := c.dedupe[dedupeKey{m.Sender, m.ClientMsgID}]; ok && m.ClientMsgID != "" {
+			d.loaded = true // a retry's duplicate answer waits for adopt
+			c.dedupe[dedupeKey{m.Sender, m.ClientMsgID}] = d
+		}
 		c.noteDurable(&m)
 	}
 	c.durable = c.lastSeq

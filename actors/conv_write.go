@@ -50,9 +50,12 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 	if m.ClientMsgId != "" {
 		key := dedupeKey{m.Sender, m.ClientMsgId}
 		if d, ok := c.dedupe[key]; ok {
-			if d.seq <= c.durable {
+			switch {
+			case d.loaded && !c.noEpoch:
+				c.adopt(ctx, key, d, sender)
+			case d.seq <= c.durable:
 				respond(ctx, sender, &pb.SendResponse{MsgId: d.msgID, Seq: d.seq, ServerTsMs: millis(d.serverTS), Duplicate: true, Flagged: d.flagged})
-			} else if sender != nil {
+			case sender != nil:
 				d.waiting = append(d.waiting, sender)
 				c.dedupe[key] = d
 			}
@@ -251,6 +254,70 @@ func (c *conversation) answer(ctx actor.Context) {
 	}
 }
 
+// adopt answers a retry of a message this activation found in the store
+// (an earlier activation wrote it, maybe without acknowledging it) once
+// the store made the row this epoch's own (AdoptMessage): a row an earlier
+// epoch landed late can still be removed by the late write of an epoch
+// between it and this one, and a duplicate answer given before would then
+// acknowledge a message that is lost.
+func (c *conversation) adopt(ctx actor.Context, key dedupeKey, d dedupeEntry, sender *actor.PID) {
+	if sender != nil {
+		d.waiting = append(d.waiting, sender)
+	}
+	if !d.adopting {
+		d.adopting = true
+		store, id, epoch, seq := c.rt.store, c.id, c.epoch, d.seq
+		self, root, timeout := ctx.Self(), c.rt.system.Root, c.rt.cfg.RequestTimeout
+		go func() {
+			actx, cancel := context.WithTimeout(context.Background(), timeout)
+			defer cancel()
+			err := store.AdoptMessage(actx, id, epoch, seq, key.sender, key.clientMsgID)
+			root.Send(self, &adoptDone{key: key, seq: seq, err: err})
+		}()
+	}
+	c.dedupe[key] = d
+}
+
+// adopted answers the retries that waited for an adoption.
+func (c *conversation) adopted(ctx actor.Context, m *adoptDone) {
+	d, ok := c.dedupe[m.key]
+	if !ok || d.seq != m.seq || !d.adopting {
+		return
+	}
+	d.adopting = false
+	waiting := d.waiting
+	d.waiting = nil
+	switch {
+	case m.err == nil:
+		adoptions.WithLabelValues("adopted").Inc()
+		d.loaded = false
+		c.dedupe[m.key] = d
+		for _, w := range waiting {
+			respond(ctx, w, &pb.SendResponse{MsgId: d.msgID, Seq: d.seq, ServerTsMs: millis(d.serverTS), Duplicate: true, Flagged: d.flagged})
+		}
+		return
+	case errors.Is(m.err, storage.ErrNotFound):
+		// A later write of an earlier epoch replaced the row: the message
+		// is not stored, and the retry writes it anew.
+		c.log.Warn("a reloaded message was superseded; its retry is written anew", "seq", m.seq, "sender", m.key.sender, "client_msg_id", m.key.clientMsgID)
+		adoptions.WithLabelValues("superseded").Inc()
+		delete(c.dedupe, m.key)
+	default:
+		adoptions.WithLabelValues("failed").Inc()
+		c.dedupe[m.key] = d
+	}
+	e := pbErr(pb.Code_RETRY, "conversation %s could not confirm a stored message; retry", c.id)
+	if !errors.Is(m.err, storage.ErrNotFound) {
+		c.log.Warn("adopting a reloaded message failed", "seq", m.seq, "err", m.err)
+	}
+	for _, w := range waiting {
+		respond(ctx, w, &pb.SendResponse{Error: e})
+	}
+	if errors.Is(m.err, storage.ErrEpochLost) {
+		c.fence(ctx, m.err)
+	}
+}
+
 // noteDurable keeps the summary state in step with the durable log.
 func (c *conversation) noteDurable(m *storage.Message) {
 	if m.Kind != storage.MsgNormal || m.Recalled() {
@@ -355,6 +422,15 @@ func (c *conversation) stopping(ctx actor.Context) {
 		p.reply(pbErr(pb.Code_RETRY, "conversation %s moved", c.id))
 	}
 	c.pending = nil
+	for key, d := range c.dedupe {
+		if d.adopting {
+			for _, w := range d.waiting {
+				respond(ctx, w, &pb.SendResponse{Error: pbErr(pb.Code_RETRY, "conversation %s moved", c.id)})
+			}
+			d.waiting, d.adopting = nil, false
+			c.dedupe[key] = d
+		}
+	}
 	c.stopFanout()
 }
 

@@ -75,7 +75,11 @@ type dedupeEntry struct {
 	seq, msgID uint64
 	serverTS   time.Time
 	flagged    bool
-	waiting    []*actor.PID // duplicates that arrived before the first was durable
+	waiting    []*actor.PID // duplicates that arrived before the first was durable (or adopted)
+	// loaded: read from the store at activation, written by an earlier
+	// activation, so not yet known to be final (see adopt); adopting: an
+	// AdoptMessage for it is in flight.
+	loaded, adopting bool
 }
 
 // pendingWrite is one assigned seq waiting for durability.
@@ -106,6 +110,11 @@ type (
 	flushNow   struct{}
 	appendDone struct {
 		f   *flight
+		err error
+	}
+	adoptDone struct {
+		key dedupeKey
+		seq uint64
 		err error
 	}
 )
@@ -165,5 +174,7 @@ func (c *conversation) Receive(ctx actor.Context) {
 		c.flush(ctx)
 	case *appendDone:
 		c.appended(ctx, m)
+	case *adoptDone:
+		c.adopted(ctx, m)
 	}
 }

@@ -35,6 +35,12 @@ func TestFencingTwoActivationsCQL(t *testing.T) { fencingTwoActivations(t, openC
 
 // openCQLStore opens a CQL store on a fresh keyspace, dropped at cleanup.
 func openCQLStore(t *testing.T) storage.Store {
+	s, _ := openCQLStoreConfig(t)
+	return s
+}
+
+// openCQLStoreConfig is openCQLStore, also returning the store's config.
+func openCQLStoreConfig(t *testing.T) (storage.Store, cql.Config) {
 	v := strings.TrimSpace(os.Getenv("SWITCHBOARD_CQL_HOSTS"))
 	if v == "" {
 		const msg = "SWITCHBOARD_CQL_HOSTS is not set; run under scripts/with-cassandra.sh"
@@ -69,7 +75,7 @@ func openCQLStore(t *testing.T) storage.Store {
 			t.Logf("drop keyspace %s: %v", cfg.Keyspace, err)
 		}
 	})
-	return s
+	return s, cfg
 }
 
 func fencingTwoActivations(t *testing.T, store storage.Store) {

@@ -45,6 +45,10 @@ var (
 		Name: "switchboard_conversation_fenced_total",
 		Help: "Conversation activations that gave up because another activation took over (epoch lost, seq taken) or a write failed.",
 	})
+	adoptions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "switchboard_conversation_adoptions_total",
+		Help: "Retries of a message found in the store at activation, by how adopting its row ended (adopted: answered as a duplicate; superseded: written anew; failed: answered RETRY).",
+	}, []string{"result"})
 	metricBusy = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "switchboard_busy_refusals_total",
 		Help: "Sends refused with BUSY because the node had too much accepted work pending (admission.go).",
@@ -56,7 +60,7 @@ var (
 )
 
 func init() {
-	prometheus.MustRegister(messagesIn, messagesAcked, ackSeconds, deliveries, deliverySeconds, activations, passivations, fenced, metricBusy, metricSendLimit)
+	prometheus.MustRegister(messagesIn, messagesAcked, ackSeconds, deliveries, deliverySeconds, activations, passivations, fenced, adoptions, metricBusy, metricSendLimit)
 }
 
 func observeSend(e *pb.Error) { messagesIn.WithLabelValues(e.GetCode().String()).Inc() }

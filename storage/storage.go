@@ -292,7 +292,8 @@ type Store interface {
 	//     within the epoch. ErrEpochLost if the conversation's epoch is not
 	//     epoch once the batch is durable: the caller must not acknowledge
 	//     it (its rows may stay visible until the new epoch's writer
-	//     supersedes them). A later epoch's write of a seq always wins over
+	//     supersedes them, and a row of it that a later epoch read is only
+	//     that epoch's to acknowledge after AdoptMessage). A later epoch's write of a seq always wins over
 	//     an earlier epoch's, so the current writer's history is the one
 	//     readers see. ErrSeqExists is not guaranteed here (a backend may
 	//     write without a per-row check); fencing rests on the epoch.
@@ -303,6 +304,14 @@ type Store interface {
 	// failed. It blocks only while the commit queue is full (back-pressure)
 	// or until ctx ends, in which case done is called with the ctx error.
 	AppendMessagesAsync(ctx context.Context, convID string, epoch uint64, msgs []Message, done func(error))
+	// AdoptMessage makes the message stored at seq, which an earlier epoch
+	// wrote, part of epoch's own history before the caller acknowledges it
+	// (a retry answered as a duplicate): once it returns nil, no write of an
+	// earlier epoch, however late it lands, can hide or replace it.
+	// ErrNotFound if seq does not hold sender's clientMsgID (the row was
+	// superseded: the message is not stored and must be written anew);
+	// ErrEpochLost if epoch is no longer the conversation's.
+	AdoptMessage(ctx context.Context, convID string, epoch, seq uint64, sender, clientMsgID string) error
 	// GetMessage returns one message. ErrNotFound.
 	GetMessage(ctx context.Context, convID string, seq uint64) (Message, error)
 	// ListMessages returns up to limit messages with fromSeq <= seq <= toSeq

@@ -169,6 +169,9 @@ func checkEpoch(epoch uint64) error {
 // an earlier writer may still acknowledge is in it, see appendFenced), and
 // one range tombstone per bucket of (last, reserved], written with
 // epochTS(new, 0), hides whatever an earlier writer still lands there.
+// These writes (and the activation's gap placeholders) can themselves land
+// after a later epoch read the rows they remove: that epoch acknowledges
+// such a row only after AdoptMessage.
 func (s *Store) AcquireEpoch(ctx context.Context, id string, seen uint64) (uint64, error) {
 	if err := s.check(); err != nil {
 		return 0, err

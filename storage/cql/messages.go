@@ -378,6 +378,54 @@ func (s *Store) headAndHint(ctx context.Context, convID string) (reserved, hint 
 	return reserved, hint, err
 }
 
+// AdoptMessage re-writes the row at seq with epoch's write timestamp, then
+// confirms the epoch as an append does. An earlier epoch k's row can land
+// late (after k+1 took over: k never acknowledged it) and still be read
+// by a later activation m, because the write of an epoch j between them
+// that removes it (j's range tombstone over (last, reserved], or j's gap
+// placeholder over a seq j found missing) is sent after j's read and can
+// land after m's. m's history holds the row, but j's write, timestamped
+// above k's rows, hides it when it lands: a duplicate answer m gave for it
+// would be an acknowledged message lost. Re-written at epochTS(m, 1) the
+// row wins over every write of an epoch before m, and the confirming read
+// puts it in the view of every later epoch (see appendFenced), so it can
+// be acknowledged. The row is re-written as read (a recall included).
+func (s *Store) AdoptMessage(ctx context.Context, convID string, epoch, seq uint64, sender, clientMsgID string) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	if err := s.lim.CheckID("conversation", convID); err != nil {
+		return err
+	}
+	if err := checkEpoch(epoch); err != nil {
+		return err
+	}
+	op := fmt.Sprintf("adopt %q/%d", convID, seq)
+	if seq == 0 || seq > math.MaxInt64 {
+		return fmt.Errorf("cql: %s: %w", op, storage.ErrNotFound)
+	}
+	if err := s.leases.admit(ctx, s, convID, epoch, seq); err != nil {
+		return err
+	}
+	var row struct {
+		msgRow
+		WT int64 `db:"wt"`
+	}
+	err := s.query(ctx, msgGetWT).Bind(convID, bucketOf(seq, s.cfg.MessageBucketSize), int64(seq)).GetRelease(&row)
+	if err != nil {
+		return s.wrap(op, err)
+	}
+	if row.Sender != sender || row.ClientMsgID != clientMsgID {
+		return fmt.Errorf("cql: %s: the seq holds another message: %w", op, storage.ErrNotFound)
+	}
+	if wts := epochTS(epoch, 1); row.WT < wts {
+		if err := s.insertPlain(ctx, msgInsertPlain, []any{row.msgRow}, wts); err != nil {
+			return fmt.Errorf("cql: %s: %w", op, err)
+		}
+	}
+	return s.confirms.confirm(ctx, s, convID, epoch, seq)
+}
+
 // TombstoneMessage clears the body and sets FlagRecalled. Read first: an
 // UPDATE alone would create a row for a missing seq. The update is written
 // just above the row's own timestamp, which a fenced append set to its

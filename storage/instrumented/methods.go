@@ -94,6 +94,13 @@ func (s *Store) ListMessages(ctx context.Context, convID string, fromSeq, toSeq 
 	return r0, err
 }
 
+func (s *Store) AdoptMessage(ctx context.Context, convID string, epoch, seq uint64, sender, clientMsgID string) error {
+	start := time.Now()
+	err := s.next.AdoptMessage(ctx, convID, epoch, seq, sender, clientMsgID)
+	s.observe("AdoptMessage", start, err)
+	return err
+}
+
 func (s *Store) TombstoneMessage(ctx context.Context, convID string, seq uint64) error {
 	start := time.Now()
 	err := s.next.TombstoneMessage(ctx, convID, seq)

@@ -165,6 +165,28 @@ func (s *Store) ListMessages(ctx context.Context, convID string, fromSeq, toSeq 
 	return out, nil
 }
 
+// AdoptMessage only checks the epoch and that seq holds the message: a
+// Pebble commit checks the epoch in the same batch, so no write of an
+// earlier epoch lands after a later one took over, and nothing can
+// replace the row.
+func (s *Store) AdoptMessage(ctx context.Context, convID string, epoch, seq uint64, sender, clientMsgID string) error {
+	head, err := s.GetConversation(ctx, convID)
+	if err != nil {
+		return err
+	}
+	if head.Epoch != epoch {
+		return fmt.Errorf("adopt %q seq %d: epoch is %d, not %d: %w", convID, seq, head.Epoch, epoch, storage.ErrEpochLost)
+	}
+	m, err := s.GetMessage(ctx, convID, seq)
+	if err != nil {
+		return err
+	}
+	if m.Sender != sender || m.ClientMsgID != clientMsgID {
+		return fmt.Errorf("conversation %q seq %d holds another message: %w", convID, seq, storage.ErrNotFound)
+	}
+	return nil
+}
+
 func (s *Store) TombstoneMessage(ctx context.Context, convID string, seq uint64) error {
 	if err := s.limits.CheckID("conversation", convID); err != nil {
 		return err

@@ -209,6 +209,26 @@ func testFencedAppend(t *testing.T, s storage.Store, id func(string) string) {
 	if !got.Recalled() || len(got.Body) != 0 {
 		t.Fatalf("tombstone of a fenced row: %+v", got)
 	}
+	// The next epoch adopts rows earlier epochs wrote (a retry it answers
+	// as a duplicate): they stay as they are, the recall included; a seq
+	// holding another message, or none, is not adopted; a stale epoch
+	// cannot adopt.
+	e3, err := s.AcquireEpoch(c, cid, e2)
+	must(t, err)
+	must(t, s.AdoptMessage(c, cid, e3, 1, "a", ""))
+	must(t, s.AdoptMessage(c, cid, e3, 4, "b", ""))
+	wantErr(t, s.AdoptMessage(c, cid, e3, 5, "a", ""), storage.ErrNotFound)
+	wantErr(t, s.AdoptMessage(c, cid, e3, 5, "b", "other"), storage.ErrNotFound)
+	wantErr(t, s.AdoptMessage(c, cid, e3, 9, "b", ""), storage.ErrNotFound)
+	page, err = s.ListMessages(c, cid, 1, 0, storage.OldestFirst, 100)
+	must(t, err)
+	if got := body(page); got != "1:e1 2:e1 3:e1 4: 5:e2 " {
+		t.Fatalf("after adopting: %s", got)
+	}
+	if got, err := s.GetMessage(c, cid, 4); err != nil || !got.Recalled() {
+		t.Fatalf("an adopted recalled row: %+v %v", got, err)
+	}
+	wantErr(t, s.AdoptMessage(c, cid, e2, 1, "a", ""), storage.ErrEpochLost)
 }
 
 func testAppendAsync(t *testing.T, s storage.Store, id func(string) string) {
