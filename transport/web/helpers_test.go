@@ -241,8 +241,11 @@ func (p *peer) ended() (*wirepb.Error, error) {
 				e = f.GetError()
 			}
 		case err := <-p.err:
-			if p.wtSess != nil && errors.Is(err, io.EOF) {
-				// The stream ended cleanly; the session's close follows.
+			var se *webtransport.SessionError
+			if p.wtSess != nil && !errors.As(err, &se) {
+				// The stream ended (cleanly, or reset or rejected while
+				// the session closed): the session's close follows and
+				// carries the code.
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 				_, err = p.wtSess.AcceptStream(ctx)
 				cancel()
