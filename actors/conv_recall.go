@@ -48,6 +48,12 @@ func (c *conversation) recall(ctx actor.Context, m *pb.RecallMessage) {
 		reply(pbErr(pb.Code_RECALL_EXPIRED, "message %d is older than the %s recall limit", m.Seq, c.rt.cfg.RecallWindow))
 		return
 	}
+	if d, ok := c.dedupe[dedupeKey{target.Sender, target.ClientMsgID}]; ok && d.adopting && d.seq == m.Seq {
+		// Its adoption rewrites the row as it read it (conv_write.go,
+		// adopt): a tombstone written meanwhile could be undone.
+		reply(pbErr(pb.Code_RETRY, "message %d is being confirmed; retry", m.Seq))
+		return
+	}
 	// Tombstone first: if we crash before the recall event is durable the
 	// caller retries, the tombstone is idempotent, and a tombstoned message
 	// without a known recall event (checked above) gets its event then.
