@@ -24,10 +24,6 @@ func TestSendBehindRefusedSendIsRefused(t *testing.T) {
 	})
 	r := rawDial(t, e, nil)
 	r.login(e.token("alice", "phone"))
-	send := func(id uint64, cm, after string) []byte {
-		return frame(&wirepb.Request{Id: id, Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{
-			To: "bob", ClientMsgId: cm, AfterClientMsgId: after, Body: []byte(cm)}}})
-	}
 	collect := func(n int) map[uint64]*wirepb.Response {
 		got := map[uint64]*wirepb.Response{}
 		for len(got) < n {
@@ -40,11 +36,11 @@ func TestSendBehindRefusedSendIsRefused(t *testing.T) {
 		return got
 	}
 	var batch []byte
-	batch = append(batch, send(1, "m1", "")...)
-	batch = append(batch, send(2, "m2", "m1")...)
-	batch = append(batch, send(3, "m3", "m2")...) // the grain's limit: RATE_LIMITED
-	batch = append(batch, send(4, "m4", "m3")...) // behind m3: BUSY
-	batch = append(batch, send(5, "m5", "m4")...) // behind m4: BUSY
+	batch = append(batch, sendAfter(1, "m1", "")...)
+	batch = append(batch, sendAfter(2, "m2", "m1")...)
+	batch = append(batch, sendAfter(3, "m3", "m2")...) // the grain's limit: RATE_LIMITED
+	batch = append(batch, sendAfter(4, "m4", "m3")...) // behind m3: BUSY
+	batch = append(batch, sendAfter(5, "m5", "m4")...) // behind m4: BUSY
 	if _, err := r.st.Write(batch); err != nil {
 		t.Fatal(err)
 	}
@@ -67,8 +63,8 @@ func TestSendBehindRefusedSendIsRefused(t *testing.T) {
 	// behind it (they run); m5 behind m4, which ran, is not chained: it
 	// reaches the grain, whose limit refuses it.
 	time.Sleep(2100 * time.Millisecond)
-	batch = append(send(6, "m3", ""), send(7, "m4", "m3")...)
-	batch = append(batch, send(8, "m5", "m4")...)
+	batch = append(sendAfter(6, "m3", ""), sendAfter(7, "m4", "m3")...)
+	batch = append(batch, sendAfter(8, "m5", "m4")...)
 	if _, err := r.st.Write(batch); err != nil {
 		t.Fatal(err)
 	}
@@ -96,15 +92,11 @@ func TestSendBehindSkippedSendFollowsItsPredecessor(t *testing.T) {
 	})
 	r := rawDial(t, e, nil)
 	r.login(e.token("alice", "phone"))
-	send := func(id uint64, cm, after string) []byte {
-		return frame(&wirepb.Request{Id: id, Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{
-			To: "bob", ClientMsgId: cm, AfterClientMsgId: after, Body: []byte(cm)}}})
-	}
 	var batch []byte
-	batch = append(batch, send(1, "m0", "")...)   // runs
-	batch = append(batch, send(2, "m1", "m0")...) // waits behind m0, then the grain's limit: RATE_LIMITED
-	batch = append(batch, send(2, "m2", "m1")...) // id 2 is in flight: PROTOCOL when read
-	batch = append(batch, send(3, "m3", "m2")...) // behind m2, so behind m1: BUSY
+	batch = append(batch, sendAfter(1, "m0", "")...)   // runs
+	batch = append(batch, sendAfter(2, "m1", "m0")...) // waits behind m0, then the grain's limit: RATE_LIMITED
+	batch = append(batch, sendAfter(2, "m2", "m1")...) // id 2 is in flight: PROTOCOL when read
+	batch = append(batch, sendAfter(3, "m3", "m2")...) // behind m2, so behind m1: BUSY
 	if _, err := r.st.Write(batch); err != nil {
 		t.Fatal(err)
 	}
@@ -134,4 +126,11 @@ func TestSendBehindSkippedSendFollowsItsPredecessor(t *testing.T) {
 	if e := got[3].GetError(); e.GetCode() != wirepb.Code_BUSY || !strings.Contains(e.GetMessage(), "behind a refused send") {
 		t.Fatalf("m3, behind m2 which followed refused m1: %v, want BUSY behind a refused send", e)
 	}
+}
+
+// sendAfter is the frame of a send to bob with client id cm, written
+// behind the send named after ("": none).
+func sendAfter(id uint64, cm, after string) []byte {
+	return frame(&wirepb.Request{Id: id, Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{
+		To: "bob", ClientMsgId: cm, AfterClientMsgId: after, Body: []byte(cm)}}})
 }
