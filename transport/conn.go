@@ -26,10 +26,12 @@ import (
 // pushes and control frames out), its datagrams, and its session at the
 // node (the conn is the session's Sink).
 //
-// Goroutines: the connection's own (it reads the stream), one reading
-// datagrams, a writer that exists only while there is something to write,
-// and at most Config.Workers request workers, which exist only while
-// requests wait on the cluster. An idle connection holds two of them.
+// Goroutines: the connection's own (it reads the stream; started fresh
+// after the hello, see openConn), on switchboard/2 one reading datagrams,
+// a writer that exists only while there is something to write, and at
+// most Config.Workers request workers, which exist only while requests
+// wait on the cluster. An idle connection holds one of them (two on
+// switchboard/2), plus quic-go's two (its run loop and its send queue).
 type conn struct {
 	s    *Server
 	cr   Carrier
@@ -85,17 +87,37 @@ var (
 	_ session.Resyncer = (*conn)(nil)
 )
 
-func (s *Server) serveConn(cr Carrier) {
+// openConn admits cr's client and says hello: it reads and verifies the
+// Hello, connects the session and queues the Welcome. It returns the rest
+// of the connection's life (reading requests until it ends, then the
+// cleanup), or nil when the connection was refused. The caller runs that
+// on a fresh goroutine: the hello (grain Connect, the first sync, the
+// Welcome) grows the stack of the goroutine that runs it, and the stream
+// reader, which lives as long as the connection, would keep that stack.
+func (s *Server) openConn(cr Carrier) (serve func()) {
 	c := &conn{s: s, cr: cr, ctx: cr.Context(), log: s.log.With("remote", cr.RemoteAddr().String()),
 		q:          newPushQueue(s.cfg.PushQueue, s.cfg.PendingAcks),
 		limiter:    rate.NewLimiter(rate.Limit(s.cfg.ConnRate), s.cfg.ConnBurst),
 		sigLimiter: rate.NewLimiter(rate.Limit(s.cfg.SignalRate), 2*int(s.cfg.SignalRate)),
 		inflight:   map[uint64]inflightReq{}, lanes: map[string][]*wirepb.Request{}}
+	var release func()
+	added := false
 	defer func() {
 		// A bug in a handler must cost one connection, not the process.
 		if r := recover(); r != nil {
 			c.log.Error("connection handler panicked", "panic", r)
 			c.close(wirepb.Errorf(wirepb.Code_INTERNAL, "internal error"))
+			serve = nil
+		}
+		if serve != nil {
+			return
+		}
+		if added {
+			c.cleanup()
+			s.remove(c)
+		}
+		if release != nil {
+			release()
 		}
 	}()
 	ip := cr.RemoteAddr().String()
@@ -106,34 +128,43 @@ func (s *Server) serveConn(cr Carrier) {
 	if err != nil {
 		metricConnsTotal.WithLabelValues(wirepb.CodeOf(err).String()).Inc()
 		c.close(err)
-		return
+		return nil
 	}
-	defer release()
 	id, err := c.hello()
 	if err != nil {
 		metricConnsTotal.WithLabelValues(wirepb.CodeOf(err).String()).Inc()
 		c.log.Debug("connect refused", "err", err)
 		c.close(err)
-		return
+		return nil
 	}
 	c.id = id
 	c.log = c.log.With("user", id.User, "device", id.Device)
 	if !s.add(c) {
 		metricConnsTotal.WithLabelValues(wirepb.Code_GOING_AWAY.String()).Inc()
 		c.close(wirepb.Errorf(wirepb.Code_GOING_AWAY, "server draining"))
-		return
+		return nil
 	}
-	defer s.remove(c)
-	defer c.cleanup()
+	added = true
 	if err := c.start(); err != nil {
 		metricConnsTotal.WithLabelValues(wirepb.CodeOf(err).String()).Inc()
 		c.log.Warn("connect failed", "err", err)
 		c.close(err)
-		return
+		return nil
 	}
 	metricConnsTotal.WithLabelValues("ok").Inc()
 	c.log.Debug("connected")
-	c.run()
+	return func() {
+		defer func() {
+			if r := recover(); r != nil {
+				c.log.Error("connection handler panicked", "panic", r)
+				c.close(wirepb.Errorf(wirepb.Code_INTERNAL, "internal error"))
+			}
+		}()
+		defer release()
+		defer s.remove(c)
+		defer c.cleanup()
+		c.run()
+	}
 }
 
 // hello accepts the client's stream and reads and verifies its Hello.
@@ -221,7 +252,9 @@ func (c *conn) start() error {
 
 // run reads the client's requests until the stream or connection ends.
 func (c *conn) run() {
-	go c.datagrams()
+	if sr, ok := c.cr.(SignalReceiver); ok {
+		go c.datagrams(sr) // switchboard/2: typing may come as datagrams
+	}
 	expiry := time.AfterFunc(time.Until(c.id.Expires), func() {
 		c.close(wirepb.Errorf(wirepb.Code_TOKEN_EXPIRED, "token expired"))
 	})
