@@ -36,12 +36,16 @@ type conn struct {
 	s    *Server
 	cr   Carrier
 	ctx  context.Context
-	log  *slog.Logger
 	id   Identity
 	sess session.Session
 	q    *pushQueue
 	st   Stream
-	rd   *bufio.Reader
+	// rd buffers the stream while a frame is being read; between frames
+	// (an idle connection) it is back in readers and the reader waits on
+	// first, one byte, which pre then hands to the next buffer.
+	rd    *bufio.Reader
+	first [1]byte
+	pre   prefixed
 
 	limiter     *rate.Limiter
 	userLimiter *rate.Limiter
@@ -95,7 +99,7 @@ var (
 // Welcome) grows the stack of the goroutine that runs it, and the stream
 // reader, which lives as long as the connection, would keep that stack.
 func (s *Server) openConn(cr Carrier) (serve func()) {
-	c := &conn{s: s, cr: cr, ctx: cr.Context(), log: s.log.With("remote", cr.RemoteAddr().String()),
+	c := &conn{s: s, cr: cr, ctx: cr.Context(),
 		q:          newPushQueue(s.cfg.PushQueue, s.cfg.PendingAcks),
 		limiter:    rate.NewLimiter(rate.Limit(s.cfg.ConnRate), s.cfg.ConnBurst),
 		sigLimiter: rate.NewLimiter(rate.Limit(s.cfg.SignalRate), 2*int(s.cfg.SignalRate)),
@@ -105,7 +109,7 @@ func (s *Server) openConn(cr Carrier) (serve func()) {
 	defer func() {
 		// A bug in a handler must cost one connection, not the process.
 		if r := recover(); r != nil {
-			c.log.Error("connection handler panicked", "panic", r)
+			c.logger().Error("connection handler panicked", "panic", r)
 			c.close(wirepb.Errorf(wirepb.Code_INTERNAL, "internal error"))
 			serve = nil
 		}
@@ -133,12 +137,11 @@ func (s *Server) openConn(cr Carrier) (serve func()) {
 	id, err := c.hello()
 	if err != nil {
 		metricConnsTotal.WithLabelValues(wirepb.CodeOf(err).String()).Inc()
-		c.log.Debug("connect refused", "err", err)
+		c.debug("connect refused", "err", err)
 		c.close(err)
 		return nil
 	}
 	c.id = id
-	c.log = c.log.With("user", id.User, "device", id.Device)
 	if !s.add(c) {
 		metricConnsTotal.WithLabelValues(wirepb.Code_GOING_AWAY.String()).Inc()
 		c.close(wirepb.Errorf(wirepb.Code_GOING_AWAY, "server draining"))
@@ -147,16 +150,16 @@ func (s *Server) openConn(cr Carrier) (serve func()) {
 	added = true
 	if err := c.start(); err != nil {
 		metricConnsTotal.WithLabelValues(wirepb.CodeOf(err).String()).Inc()
-		c.log.Warn("connect failed", "err", err)
+		c.logger().Warn("connect failed", "err", err)
 		c.close(err)
 		return nil
 	}
 	metricConnsTotal.WithLabelValues("ok").Inc()
-	c.log.Debug("connected")
+	c.debug("connected")
 	return func() {
 		defer func() {
 			if r := recover(); r != nil {
-				c.log.Error("connection handler panicked", "panic", r)
+				c.logger().Error("connection handler panicked", "panic", r)
 				c.close(wirepb.Errorf(wirepb.Code_INTERNAL, "internal error"))
 			}
 		}()
@@ -179,12 +182,15 @@ func (c *conn) hello() (Identity, error) {
 		}
 		return Identity{}, err
 	}
-	c.st, c.rd = st, bufio.NewReaderSize(st, readBuffer)
+	c.st = st
+	c.rd = readers.Get().(*bufio.Reader)
+	c.rd.Reset(st)
 	_ = st.SetReadDeadline(time.Now().Add(cfg.HelloTimeout))
 	b, err := wirepb.ReadFrame(c.rd, cfg.MaxFrame)
 	if err != nil {
 		return Identity{}, frameError(err, "hello")
 	}
+	c.releaseReader()
 	metricFrames.WithLabelValues("in", "hello").Inc()
 	_ = st.SetReadDeadline(time.Time{})
 	h, err := decodeHello(b)
@@ -194,9 +200,38 @@ func (c *conn) hello() (Identity, error) {
 	return cfg.Auth.Verify(h.Token)
 }
 
-// readBuffer is the stream reader's buffer: small, since an idle
-// connection holds it; a large frame is read past it.
+// readBuffer is the stream reader's buffer: small, since a connection
+// holds it while a frame is read; a large frame is read past it.
 const readBuffer = 2048
+
+// readers are the stream buffers of the connections reading a frame; an
+// idle connection holds none (2 KiB each, with 100,000 connections 200 MiB).
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBuffer) }}
+
+// releaseReader returns the stream buffer to readers once it holds
+// nothing more (the client may have pipelined frames behind this one).
+func (c *conn) releaseReader() {
+	if c.rd != nil && c.rd.Buffered() == 0 {
+		c.rd.Reset(nil)
+		readers.Put(c.rd)
+		c.rd = nil
+	}
+}
+
+// prefixed reads one byte already read from the stream, then the stream.
+type prefixed struct {
+	b   byte
+	has bool
+	st  Stream
+}
+
+func (p *prefixed) Read(b []byte) (int, error) {
+	if p.has && len(b) > 0 {
+		b[0], p.has = p.b, false
+		return 1, nil
+	}
+	return p.st.Read(b)
+}
 
 // frameError turns a read failure into the code the peer is told.
 func frameError(err error, what string) error {
@@ -280,16 +315,46 @@ func (c *conn) run() {
 }
 
 // readFrame reads the next request frame. Waiting for a frame has no
-// deadline; a frame once begun must arrive within RequestTimeout.
+// deadline and holds no buffer; a frame once begun must arrive within
+// RequestTimeout.
 func (c *conn) readFrame() ([]byte, error) {
-	if c.rd.Buffered() == 0 {
+	if c.rd == nil {
 		_ = c.st.SetReadDeadline(time.Time{})
-		if _, err := c.rd.Peek(1); err != nil {
-			return nil, err
+		for {
+			n, err := c.st.Read(c.first[:])
+			if n == 1 {
+				break // an error comes again with the next read
+			}
+			if err != nil {
+				return nil, err
+			}
 		}
+		c.pre = prefixed{b: c.first[0], has: true, st: c.st}
+		c.rd = readers.Get().(*bufio.Reader)
+		c.rd.Reset(&c.pre)
 	}
 	_ = c.st.SetReadDeadline(time.Now().Add(c.s.cfg.RequestTimeout))
-	return wirepb.ReadFrame(c.rd, c.s.cfg.MaxFrame)
+	b, err := wirepb.ReadFrame(c.rd, c.s.cfg.MaxFrame)
+	if err == nil {
+		c.releaseReader()
+	}
+	return b, err
+}
+
+// logger is the connection's logger, made when something is logged: an
+// idle connection keeps none (a slog handler with attributes is ~0.5 KiB).
+func (c *conn) logger() *slog.Logger {
+	l := c.s.log.With("remote", c.cr.RemoteAddr().String())
+	if c.id.User != "" {
+		l = l.With("user", c.id.User, "device", c.id.Device)
+	}
+	return l
+}
+
+func (c *conn) debug(msg string, args ...any) {
+	if c.s.log.Enabled(context.Background(), slog.LevelDebug) {
+		c.logger().Debug(msg, args...)
+	}
 }
 
 // cleanup runs once the connection is gone: the last cursor is stored and
@@ -303,7 +368,7 @@ func (c *conn) cleanup() {
 		c.storeCursor(ctx)
 		c.sess.Close()
 	}
-	c.log.Debug("disconnected")
+	c.debug("disconnected")
 }
 
 // storeCursor writes the device cursor if acknowledgements moved it.
@@ -313,7 +378,7 @@ func (c *conn) storeCursor(ctx context.Context) {
 		return
 	}
 	if err := c.sess.AckCursor(ctx, w); err != nil {
-		c.log.Warn("store cursor", "cursor", w, "err", err)
+		c.logger().Warn("store cursor", "cursor", w, "err", err)
 	}
 }
 
@@ -401,7 +466,7 @@ func (c *conn) queue(m proto.Message) {
 // missed pushes for it (its user grain moved). It never blocks; before the
 // Welcome it is remembered and sent right after it.
 func (c *conn) Resync() {
-	c.log.Debug("pushes may have been missed while the user grain moved; client told to resync")
+	c.debug("pushes may have been missed while the user grain moved; client told to resync")
 	metricResyncs.Inc()
 	c.outMu.Lock()
 	if !c.ready {
@@ -453,7 +518,7 @@ func (c *conn) writeLoop() {
 		c.outMu.Unlock()
 		pushes, resync, cursor := c.q.take(pushes[:0], writeBatchFrames)
 		if resync {
-			c.log.Info("push queue overflow; client told to resync")
+			c.logger().Info("push queue overflow; client told to resync")
 			metricErrors.WithLabelValues(wirepb.Code_SLOW_CONSUMER.String()).Inc()
 			ctl = append(ctl, &wirepb.Resync{Cursor: cursor})
 		}
@@ -516,15 +581,15 @@ func (c *conn) appendFrame(buf []byte, m proto.Message) []byte {
 	switch m := m.(type) {
 	case *wirepb.Response:
 		// Handlers fit their answers to the frame; this is a bug.
-		c.log.Error("response larger than the maximum frame", "id", m.Id, "err", err)
+		c.logger().Error("response larger than the maximum frame", "id", m.Id, "err", err)
 		out, _ = wirepb.AppendServerFrame(buf, &wirepb.Response{Id: m.Id, Error: wirepb.Errorf(wirepb.Code_TOO_LARGE, "answer too large")}, 0)
 		return out
 	case *wirepb.Push:
 		// Cannot happen with grain limits below MaxFrame; the client
 		// learns of the message at its next sync.
-		c.log.Error("push larger than the maximum frame dropped", "inbox_seq", m.InboxSeq, "err", err)
+		c.logger().Error("push larger than the maximum frame dropped", "inbox_seq", m.InboxSeq, "err", err)
 	default:
-		c.log.Error("control frame not sent", "err", err)
+		c.logger().Error("control frame not sent", "err", err)
 	}
 	return buf
 }

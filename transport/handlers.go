@@ -127,10 +127,12 @@ func (c *conn) work() {
 		times := c.inflight[req.Id]
 		c.reqMu.Unlock()
 		late := time.Since(times.runnable) > c.s.cfg.MaxQueueWait
+		start, res := times.arrived, (*wirepb.Response)(nil)
 		if late {
-			c.answer(req, times.arrived, &wirepb.Response{Error: c.queuedTooLong(times.runnable)})
+			res = &wirepb.Response{Error: c.queuedTooLong(times.runnable)}
 		} else {
-			c.serve(req)
+			start = time.Now()
+			res = c.serve(req)
 		}
 		var refused []*wirepb.Request
 		var since []inflightReq
@@ -156,6 +158,9 @@ func (c *conn) work() {
 			}
 		}
 		c.reqMu.Unlock()
+		// Answered only once it no longer counts as in flight: a client
+		// at MaxInflight sends its next request when it reads this.
+		c.answer(req, start, res)
 		for i, w := range refused {
 			c.answer(w, since[i].arrived, &wirepb.Response{Error: c.queuedTooLong(since[i].arrived)})
 		}
@@ -179,20 +184,19 @@ func (c *conn) laneOf(req *wirepb.Request) string {
 	}
 }
 
-// serve runs one admitted request against the cluster and answers it.
-func (c *conn) serve(req *wirepb.Request) {
-	start := time.Now()
+// serve runs one admitted request against the cluster and returns its
+// answer.
+func (c *conn) serve(req *wirepb.Request) (res *wirepb.Response) {
 	defer func() {
 		// A bug in a handler costs its request, not the connection.
 		if r := recover(); r != nil {
-			c.log.Error("request handler panicked", "op", opName(req), "panic", r)
-			c.answer(req, start, &wirepb.Response{Error: wirepb.Errorf(wirepb.Code_INTERNAL, "internal error")})
+			c.logger().Error("request handler panicked", "op", opName(req), "panic", r)
+			res = &wirepb.Response{Error: wirepb.Errorf(wirepb.Code_INTERNAL, "internal error")}
 		}
 	}()
 	ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.RequestTimeout)
-	res := c.dispatch(ctx, req)
-	cancel()
-	c.answer(req, start, res)
+	defer cancel()
+	return c.dispatch(ctx, req)
 }
 
 // answer queues res as the answer to req (nil: a frame that was no
@@ -253,7 +257,7 @@ func wireCode(c pb.Code) wirepb.Code {
 func (c *conn) fail(err error) *wirepb.Response {
 	e := wireErr(err)
 	if e.Code == wirepb.Code_INTERNAL {
-		c.log.Error("request failed", "err", err)
+		c.logger().Error("request failed", "err", err)
 	}
 	return &wirepb.Response{Error: e}
 }
