@@ -74,6 +74,7 @@ type conn struct {
 	workers  int
 	requests sync.WaitGroup
 
+	expiryIdx  int         // place in Server.expiries (under its lock), -1: none
 	cursorBusy atomic.Bool // a cursor store is running
 	resyncDue  bool        // Resync asked before the Welcome was queued (under outMu)
 }
@@ -99,7 +100,7 @@ var (
 // Welcome) grows the stack of the goroutine that runs it, and the stream
 // reader, which lives as long as the connection, would keep that stack.
 func (s *Server) openConn(cr Carrier) (serve func()) {
-	c := &conn{s: s, cr: cr, ctx: cr.Context(),
+	c := &conn{s: s, cr: cr, ctx: cr.Context(), expiryIdx: -1,
 		q:          newPushQueue(s.cfg.PushQueue, s.cfg.PendingAcks),
 		limiter:    rate.NewLimiter(rate.Limit(s.cfg.ConnRate), s.cfg.ConnBurst),
 		sigLimiter: rate.NewLimiter(rate.Limit(s.cfg.SignalRate), 2*int(s.cfg.SignalRate)),
@@ -290,10 +291,8 @@ func (c *conn) run() {
 	if sr, ok := c.cr.(SignalReceiver); ok {
 		go c.datagrams(sr) // switchboard/2: typing may come as datagrams
 	}
-	expiry := time.AfterFunc(time.Until(c.id.Expires), func() {
-		c.close(wirepb.Errorf(wirepb.Code_TOKEN_EXPIRED, "token expired"))
-	})
-	defer expiry.Stop()
+	c.s.expiries.add(c)
+	defer c.s.expiries.remove(c)
 	for {
 		b, err := c.readFrame()
 		if err != nil {

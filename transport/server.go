@@ -34,6 +34,7 @@ type Server struct {
 	addrs    map[string]int // connections per source IP
 	users    map[string]*userLimit
 	conns    map[*conn]struct{}
+	expiries expiries // token expiries of the connections being served
 	draining bool
 	wg       sync.WaitGroup
 	done     chan struct{}
