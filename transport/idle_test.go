@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-im/switchboard/transport"
 	"github.com/switchboard-im/switchboard/transport/client"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
@@ -164,5 +165,48 @@ func TestTypingInBandRefused(t *testing.T) {
 	}
 	if err := alice.Typing("", true); codeOf(err) != wirepb.Code_INVALID {
 		t.Fatalf("typing in no conversation: %v, want INVALID", err)
+	}
+}
+
+// Connections close with TOKEN_EXPIRED when their tokens expire (one
+// timer for the server, earliest first), whatever order they connected
+// in; a connection that ended before its token expired leaves the
+// schedule, and a later token's connection stays open.
+func TestTokenExpiryCloses(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	// exp in the past but within the 30 s leeway: the identity expires at
+	// exp + leeway, a moment from now.
+	mint := func(user string, in time.Duration) string {
+		tok, err := transport.MintHS256(testSecret, user, "phone", in-transport.DefaultLeeway, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	late := rawDial(t, e, nil)
+	late.login(mint("late", 2500*time.Millisecond))
+	gone := rawDial(t, e, nil)
+	gone.login(mint("gone", 1500*time.Millisecond))
+	early := rawDial(t, e, nil)
+	early.login(mint("early", 1500*time.Millisecond))
+	stays := rawDial(t, e, nil)
+	stays.login(e.token("stays", "phone"))
+	_ = gone.qc.CloseWithError(0, "")
+	start := time.Now()
+	for _, r := range []*raw{early, late} {
+		if got := r.errorFrame().GetCode(); got != wirepb.Code_TOKEN_EXPIRED {
+			t.Fatalf("error frame %v, want TOKEN_EXPIRED", got)
+		}
+		if got := r.closeCode(); got != wirepb.Code_TOKEN_EXPIRED {
+			t.Fatalf("closed with %v, want TOKEN_EXPIRED", got)
+		}
+	}
+	if waited := time.Since(start); waited < 500*time.Millisecond {
+		t.Fatalf("the later token's connection closed after %s, before its token expired", waited)
+	}
+	res, err := stays.request(frame(&wirepb.Request{Id: 1, Op: &wirepb.Request_Ping{Ping: &wirepb.PingRequest{}}}))
+	if err != nil || res.Error != nil {
+		t.Fatalf("a connection with a valid token: %v %v", res, err)
 	}
 }
