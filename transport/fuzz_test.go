@@ -17,8 +17,9 @@ import (
 
 // The fuzz targets cover every decoder of untrusted client bytes: the
 // framing, the requests (all operations), the hello (and its token) and
-// the signals (in band, and the datagrams of switchboard/2). `go test` runs their seeds (testdata/fuzz and the
-// f.Add calls); `go test -fuzz` explores.
+// the signals (in band, and the datagrams of switchboard/2). `go test`
+// runs their seeds (testdata/fuzz and the f.Add calls); `go test -fuzz`
+// explores.
 
 func seedRequests() []*wirepb.Request {
 	return []*wirepb.Request{
