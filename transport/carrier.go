@@ -14,7 +14,7 @@ import (
 
 // A connection is one bidirectional byte stream of frames inside a
 // carrier. Raw QUIC is one carrier (the client's first bidirectional
-// stream, signals as datagrams); the browser transports of package
+// stream, server signals as datagrams); the browser transports of package
 // transport/web are others: WebTransport (a stream and datagrams of a
 // session) and WebSocket (binary messages as one byte stream, signals in
 // band). Every carrier runs the same connection code (conn.go): the same
@@ -43,17 +43,26 @@ type Carrier interface {
 	// carrier can (QUIC and WebTransport: the application error code;
 	// WebSocket: close status 4000 + code).
 	CloseWithError(code wirepb.Code, reason string) error
-	// SendSignal and ReceiveSignal carry Signal messages (encoded) as
-	// datagrams. Carriers without datagrams return ErrNoDatagrams: their
-	// signals travel in ServerFrame.signal and Request.signal.
+	// SendSignal sends a Signal message (encoded) as a datagram. Carriers
+	// without datagrams return ErrNoDatagrams: their signals travel in
+	// ServerFrame.signal.
 	SendSignal(b []byte) error
+}
+
+// SignalReceiver is a carrier whose client may send its signals as
+// datagrams (raw QUIC on switchboard/2): the connection spends a goroutine
+// reading them. On every other carrier clients send signals in band
+// (Request.signal) and no goroutine waits for datagrams.
+type SignalReceiver interface {
 	ReceiveSignal(ctx context.Context) ([]byte, error)
 }
 
 // ErrNoDatagrams is a carrier's answer when it has no datagrams.
 var ErrNoDatagrams = errors.New("transport: no datagrams on this carrier")
 
-// quicCarrier is a raw QUIC connection (ALPN switchboard/2).
+// quicCarrier is a raw QUIC connection on switchboard/3: the client sends
+// signals in band; datagrams it sends anyway are not read (quic-go keeps
+// at most 128 of them, then drops).
 type quicCarrier struct{ qc *quic.Conn }
 
 func (q quicCarrier) AcceptStream(ctx context.Context) (Stream, error) { return q.qc.AcceptStream(ctx) }
@@ -63,8 +72,22 @@ func (q quicCarrier) CloseWithError(code wirepb.Code, reason string) error {
 	return q.qc.CloseWithError(quic.ApplicationErrorCode(code), reason)
 }
 func (q quicCarrier) SendSignal(b []byte) error { return q.qc.SendDatagram(b) }
-func (q quicCarrier) ReceiveSignal(ctx context.Context) ([]byte, error) {
+
+// quicCarrier2 is a raw QUIC connection on switchboard/2, whose clients
+// send typing as datagrams.
+type quicCarrier2 struct{ quicCarrier }
+
+func (q quicCarrier2) ReceiveSignal(ctx context.Context) ([]byte, error) {
 	return q.qc.ReceiveDatagram(ctx)
+}
+
+// newQUICCarrier picks the carrier for the protocol version the handshake
+// agreed on.
+func newQUICCarrier(qc *quic.Conn) Carrier {
+	if qc.ConnectionState().TLS.NegotiatedProtocol == wirepb.ALPN2 {
+		return quicCarrier2{quicCarrier{qc}}
+	}
+	return quicCarrier{qc}
 }
 
 // ServeCarrier serves one client connection held by cr until it ends. It
@@ -79,7 +102,13 @@ func (s *Server) ServeCarrier(cr Carrier) error {
 	s.wg.Add(1)
 	s.mu.Unlock()
 	defer s.wg.Done()
-	s.serveConn(cr)
+	// The hello runs on a goroutine of its own (see openConn), the
+	// connection on the caller's.
+	opened := make(chan func(), 1)
+	go func() { opened <- s.openConn(cr) }()
+	if serve := <-opened; serve != nil {
+		serve()
+	}
 	return nil
 }
 

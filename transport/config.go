@@ -17,7 +17,7 @@ type Config struct {
 	// Addr is the UDP address to listen on (default 127.0.0.1:4433).
 	Addr string
 	// TLS holds the server certificate; MinVersion and NextProtos are set
-	// here (TLS 1.3, ALPN switchboard/2).
+	// here (TLS 1.3, ALPN switchboard/3 and switchboard/2).
 	TLS *tls.Config
 	// Auth verifies the connection tokens. Required.
 	Auth *Authenticator
@@ -196,7 +196,7 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	tc := c.TLS.Clone()
 	tc.MinVersion = tls.VersionTLS13
-	tc.NextProtos = []string{wirepb.ALPN}
+	tc.NextProtos = wirepb.ALPNs()
 	c.TLS = tc
 	return c, nil
 }

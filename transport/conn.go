@@ -26,20 +26,26 @@ import (
 // pushes and control frames out), its datagrams, and its session at the
 // node (the conn is the session's Sink).
 //
-// Goroutines: the connection's own (it reads the stream), one reading
-// datagrams, a writer that exists only while there is something to write,
-// and at most Config.Workers request workers, which exist only while
-// requests wait on the cluster. An idle connection holds two of them.
+// Goroutines: the connection's own (it reads the stream; started fresh
+// after the hello, see openConn), on switchboard/2 one reading datagrams,
+// a writer that exists only while there is something to write, and at
+// most Config.Workers request workers, which exist only while requests
+// wait on the cluster. An idle connection holds one of them (two on
+// switchboard/2), plus quic-go's two (its run loop and its send queue).
 type conn struct {
 	s    *Server
 	cr   Carrier
 	ctx  context.Context
-	log  *slog.Logger
 	id   Identity
 	sess session.Session
 	q    *pushQueue
 	st   Stream
-	rd   *bufio.Reader
+	// rd buffers the stream while a frame is being read; between frames
+	// (an idle connection) it is back in readers and the reader waits on
+	// first, one byte, which pre then hands to the next buffer.
+	rd    *bufio.Reader
+	first [1]byte
+	pre   prefixed
 
 	limiter     *rate.Limiter
 	userLimiter *rate.Limiter
@@ -69,6 +75,7 @@ type conn struct {
 	workers  int
 	requests sync.WaitGroup
 
+	expiryIdx  int         // place in Server.expiries (under its lock), -1: none
 	cursorBusy atomic.Bool // a cursor store is running
 	resyncDue  bool        // Resync asked before the Welcome was queued (under outMu)
 }
@@ -86,17 +93,37 @@ var (
 	_ session.Resyncer = (*conn)(nil)
 )
 
-func (s *Server) serveConn(cr Carrier) {
-	c := &conn{s: s, cr: cr, ctx: cr.Context(), log: s.log.With("remote", cr.RemoteAddr().String()),
+// openConn admits cr's client and says hello: it reads and verifies the
+// Hello, connects the session and queues the Welcome. It returns the rest
+// of the connection's life (reading requests until it ends, then the
+// cleanup), or nil when the connection was refused. The caller runs that
+// on a fresh goroutine: the hello (grain Connect, the first sync, the
+// Welcome) grows the stack of the goroutine that runs it, and the stream
+// reader, which lives as long as the connection, would keep that stack.
+func (s *Server) openConn(cr Carrier) (serve func()) {
+	c := &conn{s: s, cr: cr, ctx: cr.Context(), expiryIdx: -1,
 		q:          newPushQueue(s.cfg.PushQueue, s.cfg.PendingAcks),
 		limiter:    rate.NewLimiter(rate.Limit(s.cfg.ConnRate), s.cfg.ConnBurst),
 		sigLimiter: rate.NewLimiter(rate.Limit(s.cfg.SignalRate), 2*int(s.cfg.SignalRate)),
 		inflight:   map[uint64]inflightReq{}, lanes: map[string][]*wirepb.Request{}, refused: newRefusedSends(s.cfg.RefusedSends)}
+	var release func()
+	added := false
 	defer func() {
 		// A bug in a handler must cost one connection, not the process.
 		if r := recover(); r != nil {
-			c.log.Error("connection handler panicked", "panic", r)
+			c.logger().Error("connection handler panicked", "panic", r)
 			c.close(wirepb.Errorf(wirepb.Code_INTERNAL, "internal error"))
+			serve = nil
+		}
+		if serve != nil {
+			return
+		}
+		if added {
+			c.cleanup()
+			s.remove(c)
+		}
+		if release != nil {
+			release()
 		}
 	}()
 	ip := cr.RemoteAddr().String()
@@ -107,34 +134,42 @@ func (s *Server) serveConn(cr Carrier) {
 	if err != nil {
 		metricConnsTotal.WithLabelValues(wirepb.CodeOf(err).String()).Inc()
 		c.close(err)
-		return
+		return nil
 	}
-	defer release()
 	id, err := c.hello()
 	if err != nil {
 		metricConnsTotal.WithLabelValues(wirepb.CodeOf(err).String()).Inc()
-		c.log.Debug("connect refused", "err", err)
+		c.debug("connect refused", "err", err)
 		c.close(err)
-		return
+		return nil
 	}
 	c.id = id
-	c.log = c.log.With("user", id.User, "device", id.Device)
 	if !s.add(c) {
 		metricConnsTotal.WithLabelValues(wirepb.Code_GOING_AWAY.String()).Inc()
 		c.close(wirepb.Errorf(wirepb.Code_GOING_AWAY, "server draining"))
-		return
+		return nil
 	}
-	defer s.remove(c)
-	defer c.cleanup()
+	added = true
 	if err := c.start(); err != nil {
 		metricConnsTotal.WithLabelValues(wirepb.CodeOf(err).String()).Inc()
-		c.log.Warn("connect failed", "err", err)
+		c.logger().Warn("connect failed", "err", err)
 		c.close(err)
-		return
+		return nil
 	}
 	metricConnsTotal.WithLabelValues("ok").Inc()
-	c.log.Debug("connected")
-	c.run()
+	c.debug("connected")
+	return func() {
+		defer func() {
+			if r := recover(); r != nil {
+				c.logger().Error("connection handler panicked", "panic", r)
+				c.close(wirepb.Errorf(wirepb.Code_INTERNAL, "internal error"))
+			}
+		}()
+		defer release()
+		defer s.remove(c)
+		defer c.cleanup()
+		c.run()
+	}
 }
 
 // hello accepts the client's stream and reads and verifies its Hello.
@@ -149,12 +184,15 @@ func (c *conn) hello() (Identity, error) {
 		}
 		return Identity{}, err
 	}
-	c.st, c.rd = st, bufio.NewReaderSize(st, readBuffer)
+	c.st = st
+	c.rd = readers.Get().(*bufio.Reader)
+	c.rd.Reset(st)
 	_ = st.SetReadDeadline(time.Now().Add(cfg.HelloTimeout))
 	b, err := wirepb.ReadFrame(c.rd, cfg.MaxFrame)
 	if err != nil {
 		return Identity{}, frameError(err, "hello")
 	}
+	c.releaseReader()
 	metricFrames.WithLabelValues("in", "hello").Inc()
 	_ = st.SetReadDeadline(time.Time{})
 	h, err := decodeHello(b)
@@ -164,9 +202,38 @@ func (c *conn) hello() (Identity, error) {
 	return cfg.Auth.Verify(h.Token)
 }
 
-// readBuffer is the stream reader's buffer: small, since an idle
-// connection holds it; a large frame is read past it.
+// readBuffer is the stream reader's buffer: small, since a connection
+// holds it while a frame is read; a large frame is read past it.
 const readBuffer = 2048
+
+// readers are the stream buffers of the connections reading a frame; an
+// idle connection holds none (2 KiB each, with 100,000 connections 200 MiB).
+var readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, readBuffer) }}
+
+// releaseReader returns the stream buffer to readers once it holds
+// nothing more (the client may have pipelined frames behind this one).
+func (c *conn) releaseReader() {
+	if c.rd != nil && c.rd.Buffered() == 0 {
+		c.rd.Reset(nil)
+		readers.Put(c.rd)
+		c.rd = nil
+	}
+}
+
+// prefixed reads one byte already read from the stream, then the stream.
+type prefixed struct {
+	b   byte
+	has bool
+	st  Stream
+}
+
+func (p *prefixed) Read(b []byte) (int, error) {
+	if p.has && len(b) > 0 {
+		b[0], p.has = p.b, false
+		return 1, nil
+	}
+	return p.st.Read(b)
+}
 
 // frameError turns a read failure into the code the peer is told.
 func frameError(err error, what string) error {
@@ -222,11 +289,11 @@ func (c *conn) start() error {
 
 // run reads the client's requests until the stream or connection ends.
 func (c *conn) run() {
-	go c.datagrams()
-	expiry := time.AfterFunc(time.Until(c.id.Expires), func() {
-		c.close(wirepb.Errorf(wirepb.Code_TOKEN_EXPIRED, "token expired"))
-	})
-	defer expiry.Stop()
+	if sr, ok := c.cr.(SignalReceiver); ok {
+		go c.datagrams(sr) // switchboard/2: typing may come as datagrams
+	}
+	c.s.expiries.add(c)
+	defer c.s.expiries.remove(c)
 	for {
 		b, err := c.readFrame()
 		if err != nil {
@@ -248,16 +315,46 @@ func (c *conn) run() {
 }
 
 // readFrame reads the next request frame. Waiting for a frame has no
-// deadline; a frame once begun must arrive within RequestTimeout.
+// deadline and holds no buffer; a frame once begun must arrive within
+// RequestTimeout.
 func (c *conn) readFrame() ([]byte, error) {
-	if c.rd.Buffered() == 0 {
+	if c.rd == nil {
 		_ = c.st.SetReadDeadline(time.Time{})
-		if _, err := c.rd.Peek(1); err != nil {
-			return nil, err
+		for {
+			n, err := c.st.Read(c.first[:])
+			if n == 1 {
+				break // an error comes again with the next read
+			}
+			if err != nil {
+				return nil, err
+			}
 		}
+		c.pre = prefixed{b: c.first[0], has: true, st: c.st}
+		c.rd = readers.Get().(*bufio.Reader)
+		c.rd.Reset(&c.pre)
 	}
 	_ = c.st.SetReadDeadline(time.Now().Add(c.s.cfg.RequestTimeout))
-	return wirepb.ReadFrame(c.rd, c.s.cfg.MaxFrame)
+	b, err := wirepb.ReadFrame(c.rd, c.s.cfg.MaxFrame)
+	if err == nil {
+		c.releaseReader()
+	}
+	return b, err
+}
+
+// logger is the connection's logger, made when something is logged: an
+// idle connection keeps none (a slog handler with attributes is ~0.5 KiB).
+func (c *conn) logger() *slog.Logger {
+	l := c.s.log.With("remote", c.cr.RemoteAddr().String())
+	if c.id.User != "" {
+		l = l.With("user", c.id.User, "device", c.id.Device)
+	}
+	return l
+}
+
+func (c *conn) debug(msg string, args ...any) {
+	if c.s.log.Enabled(context.Background(), slog.LevelDebug) {
+		c.logger().Debug(msg, args...)
+	}
 }
 
 // cleanup runs once the connection is gone: the last cursor is stored and
@@ -271,7 +368,7 @@ func (c *conn) cleanup() {
 		c.storeCursor(ctx)
 		c.sess.Close()
 	}
-	c.log.Debug("disconnected")
+	c.debug("disconnected")
 }
 
 // storeCursor writes the device cursor if acknowledgements moved it.
@@ -281,7 +378,7 @@ func (c *conn) storeCursor(ctx context.Context) {
 		return
 	}
 	if err := c.sess.AckCursor(ctx, w); err != nil {
-		c.log.Warn("store cursor", "cursor", w, "err", err)
+		c.logger().Warn("store cursor", "cursor", w, "err", err)
 	}
 }
 
@@ -369,7 +466,7 @@ func (c *conn) queue(m proto.Message) {
 // missed pushes for it (its user grain moved). It never blocks; before the
 // Welcome it is remembered and sent right after it.
 func (c *conn) Resync() {
-	c.log.Debug("pushes may have been missed while the user grain moved; client told to resync")
+	c.debug("pushes may have been missed while the user grain moved; client told to resync")
 	metricResyncs.Inc()
 	c.outMu.Lock()
 	if !c.ready {
@@ -421,7 +518,7 @@ func (c *conn) writeLoop() {
 		c.outMu.Unlock()
 		pushes, resync, cursor := c.q.take(pushes[:0], writeBatchFrames)
 		if resync {
-			c.log.Info("push queue overflow; client told to resync")
+			c.logger().Info("push queue overflow; client told to resync")
 			metricErrors.WithLabelValues(wirepb.Code_SLOW_CONSUMER.String()).Inc()
 			ctl = append(ctl, &wirepb.Resync{Cursor: cursor})
 		}
@@ -484,15 +581,15 @@ func (c *conn) appendFrame(buf []byte, m proto.Message) []byte {
 	switch m := m.(type) {
 	case *wirepb.Response:
 		// Handlers fit their answers to the frame; this is a bug.
-		c.log.Error("response larger than the maximum frame", "id", m.Id, "err", err)
+		c.logger().Error("response larger than the maximum frame", "id", m.Id, "err", err)
 		out, _ = wirepb.AppendServerFrame(buf, &wirepb.Response{Id: m.Id, Error: wirepb.Errorf(wirepb.Code_TOO_LARGE, "answer too large")}, 0)
 		return out
 	case *wirepb.Push:
 		// Cannot happen with grain limits below MaxFrame; the client
 		// learns of the message at its next sync.
-		c.log.Error("push larger than the maximum frame dropped", "inbox_seq", m.InboxSeq, "err", err)
+		c.logger().Error("push larger than the maximum frame dropped", "inbox_seq", m.InboxSeq, "err", err)
 	default:
-		c.log.Error("control frame not sent", "err", err)
+		c.logger().Error("control frame not sent", "err", err)
 	}
 	return buf
 }

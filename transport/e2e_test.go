@@ -173,36 +173,6 @@ func TestReconnectResyncsWithoutGap(t *testing.T) {
 	}
 }
 
-// Typing signals travel as datagrams to the other side's devices.
-func TestTypingSignal(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, envOptions{})
-	ctx := tctx(t)
-	alice := e.dial("alice", "phone")
-	bob := e.dial("bob", "phone")
-	conv := wirepb.DirectConvID("alice", "bob")
-	if _, err := alice.SendText(ctx, client.ToUser("bob"), "hi"); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.After(10 * time.Second)
-	tick := time.NewTicker(100 * time.Millisecond) // datagrams may be lost: repeat
-	defer tick.Stop()
-	for {
-		select {
-		case ev := <-bob.Events():
-			if ev.Kind == client.EventTyping && ev.Conv == conv && ev.User == "alice" && ev.Typing {
-				return
-			}
-		case <-tick.C:
-			if err := alice.Typing(conv, true); err != nil {
-				t.Fatal(err)
-			}
-		case <-deadline:
-			t.Fatal("no typing signal")
-		}
-	}
-}
-
 // A device that starts afresh (a new phone, a reopened browser tab) learns
 // from its first sync how far the other side has read: its own messages
 // show as read without waiting for a receipt, which went only to the

@@ -17,8 +17,9 @@ import (
 
 // The fuzz targets cover every decoder of untrusted client bytes: the
 // framing, the requests (all operations), the hello (and its token) and
-// the datagram signals. `go test` runs their seeds (testdata/fuzz and the
-// f.Add calls); `go test -fuzz` explores.
+// the signals (in band, and the datagrams of switchboard/2). `go test`
+// runs their seeds (testdata/fuzz and the f.Add calls); `go test -fuzz`
+// explores.
 
 func seedRequests() []*wirepb.Request {
 	return []*wirepb.Request{
@@ -38,6 +39,8 @@ func seedRequests() []*wirepb.Request {
 		{Id: 16, Op: &wirepb.Request_Mute{Mute: &wirepb.MuteRequest{Conv: "g:team", Muted: true}}},
 		{Id: 17, Op: &wirepb.Request_RegisterPush{RegisterPush: &wirepb.RegisterPushRequest{Platform: "apns", Token: "0a1b"}}},
 		{Id: 18, Op: &wirepb.Request_UnregisterPush{UnregisterPush: &wirepb.UnregisterPushRequest{}}},
+		// switchboard/3: typing in band.
+		{Id: 19, Op: &wirepb.Request_Signal{Signal: &wirepb.Signal{Kind: wirepb.Signal_TYPING, Conv: "d:a:b"}}},
 		{Id: 14, Op: &wirepb.Request_Ping{Ping: &wirepb.PingRequest{}}},
 		{Id: 15},
 	}
@@ -224,7 +227,7 @@ func TestFuzzSeeds(t *testing.T) {
 	two := append(wirepb.AppendFrame(nil, marshal(seedRequests()[0])), wirepb.AppendFrame(nil, marshal(seedRequests()[1]))...)
 	write("FuzzFrame", "two-frames", two)
 	// A session stream as a client writes it: Hello, then pipelined requests.
-	session := wirepb.AppendFrame(nil, marshal(&wirepb.Hello{Token: "t", Client: "switchboard-go/2"}))
+	session := wirepb.AppendFrame(nil, marshal(&wirepb.Hello{Token: "t", Client: "switchboard-go/3"}))
 	for _, r := range seedRequests()[:4] {
 		session = wirepb.AppendFrame(session, marshal(r))
 	}

@@ -145,16 +145,19 @@ func (c *conn) work() {
 		}
 		c.reqMu.Unlock()
 		late := time.Since(times.runnable) > c.s.cfg.MaxQueueWait
-		var outcome *wirepb.Error
+		start, res := times.arrived, (*wirepb.Response)(nil)
 		switch {
 		case late:
-			outcome = c.queuedTooLong(times.runnable)
-			c.answer(req, times.arrived, &wirepb.Response{Error: outcome})
+			res = &wirepb.Response{Error: c.queuedTooLong(times.runnable)}
 		case chained != nil:
-			outcome = chained
-			c.answer(req, times.arrived, &wirepb.Response{Error: outcome})
+			res = &wirepb.Response{Error: chained}
 		default:
-			outcome = c.serve(req)
+			start = time.Now()
+			res = c.serve(req)
+		}
+		outcome := res.GetError() // nil when it succeeded
+		if outcome.GetCode() == wirepb.Code_OK {
+			outcome = nil
 		}
 		var refused []*wirepb.Request
 		var since []inflightReq
@@ -182,6 +185,9 @@ func (c *conn) work() {
 			}
 		}
 		c.reqMu.Unlock()
+		// Answered only once it no longer counts as in flight: a client
+		// at MaxInflight sends its next request when it reads this.
+		c.answer(req, start, res)
 		for i, w := range refused {
 			c.answer(w, since[i].arrived, &wirepb.Response{Error: c.queuedTooLong(since[i].arrived)})
 		}
@@ -205,27 +211,19 @@ func (c *conn) laneOf(req *wirepb.Request) string {
 	}
 }
 
-// serve runs one admitted request against the cluster and answers it;
-// it returns the refusal, nil when it succeeded.
-func (c *conn) serve(req *wirepb.Request) (refusal *wirepb.Error) {
-	start := time.Now()
+// serve runs one admitted request against the cluster and returns its
+// answer.
+func (c *conn) serve(req *wirepb.Request) (res *wirepb.Response) {
 	defer func() {
 		// A bug in a handler costs its request, not the connection.
 		if r := recover(); r != nil {
-			c.log.Error("request handler panicked", "op", opName(req), "panic", r)
-			refusal = wirepb.Errorf(wirepb.Code_INTERNAL, "internal error")
-			c.answer(req, start, &wirepb.Response{Error: refusal})
+			c.logger().Error("request handler panicked", "op", opName(req), "panic", r)
+			res = &wirepb.Response{Error: wirepb.Errorf(wirepb.Code_INTERNAL, "internal error")}
 		}
 	}()
 	ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.RequestTimeout)
-	res := c.dispatch(ctx, req)
-	cancel()
-	refusal = res.GetError()
-	if refusal.GetCode() == wirepb.Code_OK {
-		refusal = nil
-	}
-	c.answer(req, start, res)
-	return refusal
+	defer cancel()
+	return c.dispatch(ctx, req)
 }
 
 // answer queues res as the answer to req (nil: a frame that was no
@@ -286,7 +284,7 @@ func wireCode(c pb.Code) wirepb.Code {
 func (c *conn) fail(err error) *wirepb.Response {
 	e := wireErr(err)
 	if e.Code == wirepb.Code_INTERNAL {
-		c.log.Error("request failed", "err", err)
+		c.logger().Error("request failed", "err", err)
 	}
 	return &wirepb.Response{Error: e}
 }

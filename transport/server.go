@@ -1,5 +1,5 @@
 // Package transport is Switchboard's client-facing server: QUIC (quic-go),
-// TLS 1.3, ALPN switchboard/2, length-prefixed protobuf frames (package
+// TLS 1.3, ALPN switchboard/3 (and /2), length-prefixed protobuf frames (package
 // wirepb), JWT authentication, and one bidirectional stream per connection
 // carrying pipelined requests, their answers and the pushes.
 // docs/PROTOCOL.md is the specification.
@@ -34,6 +34,7 @@ type Server struct {
 	addrs    map[string]int // connections per source IP
 	users    map[string]*userLimit
 	conns    map[*conn]struct{}
+	expiries expiries // token expiries of the connections being served
 	draining bool
 	wg       sync.WaitGroup
 	done     chan struct{}
@@ -77,7 +78,7 @@ func Listen(node session.Node, cfg Config) (*Server, error) {
 		s.wg.Add(1)
 		go s.accept()
 	}
-	s.log.Info("listening", "addr", udp.LocalAddr().String(), "alpn", wirepb.ALPN)
+	s.log.Info("listening", "addr", udp.LocalAddr().String(), "alpn", wirepb.ALPNs())
 	return s, nil
 }
 
@@ -120,7 +121,14 @@ func (s *Server) accept() {
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
-			s.serveConn(quicCarrier{qc})
+			if serve := s.openConn(newQUICCarrier(qc)); serve != nil {
+				// The stream reader starts on a fresh, small stack.
+				s.wg.Add(1)
+				go func() {
+					defer s.wg.Done()
+					serve()
+				}()
+			}
 		}()
 	}
 }

@@ -5,13 +5,15 @@ import (
 )
 
 // Signals (typing, delivered) are best effort and never stored: QUIC
-// datagrams to and from clients; the node routes them (actors/sessions.go)
-// and hands them to the conn's Signal.
+// datagrams to clients (ServerFrame.signal on WebSocket); from clients
+// Request.signal (handlers.go), and on switchboard/2 QUIC datagrams too.
+// The node routes them (actors/sessions.go) and hands them to the conn's
+// Signal.
 
-// datagrams reads the client's signals.
-func (c *conn) datagrams() {
+// datagrams reads the signals a switchboard/2 client sends as datagrams.
+func (c *conn) datagrams(sr SignalReceiver) {
 	for {
-		b, err := c.cr.ReceiveSignal(c.ctx)
+		b, err := sr.ReceiveSignal(c.ctx)
 		if err != nil {
 			return
 		}

@@ -276,7 +276,10 @@ func (c *Client) Ping(ctx context.Context) (time.Duration, error) {
 }
 
 // Typing tells conv's other members this user is typing (or stopped);
-// best effort, dropped while disconnected.
+// best effort, dropped while disconnected. On switchboard/3 it is a
+// request (Request.signal) and returns once the server took it (or
+// refused it: RATE_LIMITED), at most RequestTimeout later; on /2 a
+// datagram, sent without waiting.
 func (c *Client) Typing(conv string, typing bool) error {
 	c.mu.Lock()
 	cn := c.cur
@@ -288,7 +291,26 @@ func (c *Client) Typing(conv string, typing bool) error {
 	if !typing {
 		kind = wirepb.Signal_STOP_TYPING
 	}
-	return cn.signal(&wirepb.Signal{Kind: kind, Conv: conv})
+	sig := &wirepb.Signal{Kind: kind, Conv: conv}
+	if cn.datagramSignals {
+		return cn.signal(sig)
+	}
+	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.RequestTimeout)
+	defer cancel()
+	_, err := cn.request(ctx, &wirepb.Request{Op: &wirepb.Request_Signal{Signal: sig}})
+	return err
+}
+
+// Protocol is the protocol version (ALPN) of the current connection, ""
+// while disconnected.
+func (c *Client) Protocol() string {
+	c.mu.Lock()
+	cn := c.cur
+	c.mu.Unlock()
+	if cn == nil {
+		return ""
+	}
+	return cn.qc.ConnectionState().TLS.NegotiatedProtocol
 }
 
 // Raw sends a request as is and returns the answer (tools and tests).

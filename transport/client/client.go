@@ -81,6 +81,10 @@ type Config struct {
 	// of running on the client's own goroutines, so it must return quickly.
 	// Load generators and tests that must see every message use it.
 	OnEvent func(Event)
+	// Protocols are the protocol versions (ALPN) offered, preferred first
+	// (default wirepb.ALPNs(): switchboard/3, then /2 for older servers).
+	// On switchboard/3 Typing travels in band, on /2 as a datagram.
+	Protocols []string
 	// Transport, when set, is the QUIC transport (one UDP socket) to dial
 	// from; many clients may share one. By default every connection opens
 	// its own socket. The caller closes it after the clients.

@@ -33,6 +33,9 @@ type conn struct {
 	maxFrame int
 	nextID   atomic.Uint64
 	slots    chan struct{} // one per request in flight, up to Welcome.max_inflight
+	// datagramSignals: the server speaks switchboard/2, where typing goes
+	// as a datagram; on /3 it goes in band.
+	datagramSignals bool
 
 	wmu    sync.Mutex // serializes stream writes
 	broken bool       // a write stopped inside a frame (under wmu)
@@ -48,7 +51,10 @@ type conn struct {
 func dial(ctx context.Context, cfg *Config, token string) (*conn, error) {
 	tc := cfg.TLS.Clone()
 	tc.MinVersion = tls.VersionTLS13
-	tc.NextProtos = []string{wirepb.ALPN}
+	tc.NextProtos = cfg.Protocols
+	if len(tc.NextProtos) == 0 {
+		tc.NextProtos = wirepb.ALPNs()
+	}
 	qconf := &quic.Config{
 		HandshakeIdleTimeout:  cfg.DialTimeout,
 		MaxIdleTimeout:        cfg.IdleTimeout,
@@ -67,7 +73,8 @@ func dial(ctx context.Context, cfg *Config, token string) (*conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", cfg.Addr, err)
 	}
-	c := &conn{qc: qc, maxFrame: cfg.MaxFrame, pending: map[uint64]chan *wirepb.Response{}, done: make(chan struct{})}
+	c := &conn{qc: qc, maxFrame: cfg.MaxFrame, pending: map[uint64]chan *wirepb.Response{}, done: make(chan struct{}),
+		datagramSignals: qc.ConnectionState().TLS.NegotiatedProtocol == wirepb.ALPN2}
 	if err := c.hello(ctx, token); err != nil {
 		_ = qc.CloseWithError(0, "")
 		return nil, err
@@ -99,7 +106,7 @@ func (c *conn) hello(ctx context.Context, token string) error {
 	if dl, ok := ctx.Deadline(); ok {
 		_ = st.SetDeadline(dl)
 	}
-	if err := wirepb.WriteMsg(st, &wirepb.Hello{Token: token, Client: "switchboard-go/2"}, c.maxFrame); err != nil {
+	if err := wirepb.WriteMsg(st, &wirepb.Hello{Token: token, Client: "switchboard-go/3"}, c.maxFrame); err != nil {
 		return c.closedErr(err)
 	}
 	var sf wirepb.ServerFrame
@@ -273,7 +280,7 @@ func (c *conn) readErr() error {
 	return c.doneErr
 }
 
-// signal sends a datagram; best effort.
+// signal sends a datagram (switchboard/2); best effort.
 func (c *conn) signal(s *wirepb.Signal) error {
 	b, err := proto.Marshal(s)
 	if err != nil {

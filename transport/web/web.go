@@ -241,8 +241,10 @@ func (s *Server) serveWebTransport(w http.ResponseWriter, r *http.Request) {
 }
 
 // wtCarrier is a WebTransport session: its first bidirectional stream is
-// the connection, its datagrams carry the signals, and its close code is
-// the protocol's code.
+// the connection, its datagrams carry the server's signals, and its close
+// code is the protocol's code. Clients send their signals in band
+// (Request.signal, as the TypeScript SDK always did): as on switchboard/3,
+// no goroutine per session waits for datagrams.
 type wtCarrier struct{ sess *webtransport.Session }
 
 func (w wtCarrier) AcceptStream(ctx context.Context) (transport.Stream, error) {
@@ -254,6 +256,3 @@ func (w wtCarrier) CloseWithError(code wirepb.Code, reason string) error {
 	return w.sess.CloseWithError(webtransport.SessionErrorCode(code), reason)
 }
 func (w wtCarrier) SendSignal(b []byte) error { return w.sess.SendDatagram(b) }
-func (w wtCarrier) ReceiveSignal(ctx context.Context) ([]byte, error) {
-	return w.sess.ReceiveDatagram(ctx)
-}

@@ -75,14 +75,8 @@ func (w *wsCarrier) CloseWithError(code wirepb.Code, reason string) error {
 	return nil
 }
 
+// SendSignal: WebSocket has no datagrams; signals go in band both ways.
 func (w *wsCarrier) SendSignal([]byte) error { return transport.ErrNoDatagrams }
-func (w *wsCarrier) ReceiveSignal(ctx context.Context) ([]byte, error) {
-	select {
-	case <-ctx.Done():
-	case <-w.ctx.Done():
-	}
-	return nil, transport.ErrNoDatagrams
-}
 
 // wsStream reads messages through pump and writes each Write as one
 // binary message.

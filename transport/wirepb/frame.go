@@ -11,8 +11,18 @@ import (
 	"google.golang.org/protobuf/proto"
 )
 
-// ALPN is the TLS application protocol of this protocol version.
-const ALPN = "switchboard/2"
+// ALPN is the TLS application protocol of this protocol version: on
+// switchboard/3 clients send their signals in band (Request.signal) only.
+// ALPN2 is the previous version, still served: the same frames, and
+// client signals as QUIC datagrams too (docs/PROTOCOL.md, version history).
+const (
+	ALPN  = "switchboard/3"
+	ALPN2 = "switchboard/2"
+)
+
+// ALPNs are the versions a server offers (and the Go SDK asks for), the
+// preferred first.
+func ALPNs() []string { return []string{ALPN, ALPN2} }
 
 // DefaultMaxFrame is the default largest frame payload, in bytes.
 const DefaultMaxFrame = 256 << 10

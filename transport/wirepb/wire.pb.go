@@ -1,4 +1,4 @@
-// The Switchboard client protocol, version switchboard/2. See
+// The Switchboard client protocol, version switchboard/3. See
 // docs/PROTOCOL.md for the stream, framing and the rules a client follows.
 // These messages are the whole contract between clients and servers; they
 // deliberately do not reuse the grains' internal messages.
@@ -1570,8 +1570,8 @@ type Request_Ping struct {
 }
 
 type Request_Signal struct {
-	// On connections without datagrams (WebSocket): a typing signal,
-	// answered with an empty Response.
+	// A typing signal (switchboard/3, WebTransport, WebSocket; /2 may
+	// also send datagrams), answered with an empty Response.
 	Signal *Signal `protobuf:"bytes,23,opt,name=signal,proto3,oneof"`
 }
 

@@ -1,4 +1,4 @@
-// The Switchboard client protocol, version switchboard/2. See
+// The Switchboard client protocol, version switchboard/3. See
 // docs/PROTOCOL.md for the stream, framing and the rules a client follows.
 // These messages are the whole contract between clients and servers; they
 // deliberately do not reuse the grains' internal messages.
@@ -541,8 +541,8 @@ export type Request = Message$1<"switchboard.wire.v1.Request"> & {
     case: "ping";
   } | {
     /**
-     * On connections without datagrams (WebSocket): a typing signal,
-     * answered with an empty Response.
+     * A typing signal (switchboard/3, WebTransport, WebSocket; /2 may
+     * also send datagrams), answered with an empty Response.
      *
      * @generated from field: switchboard.wire.v1.Signal signal = 23;
      */

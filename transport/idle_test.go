@@ -1,0 +1,212 @@
+package transport_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-im/switchboard/transport"
+	"github.com/switchboard-im/switchboard/transport/client"
+	"github.com/switchboard-im/switchboard/transport/wirepb"
+)
+
+// sideLabel marks the goroutines of the node and its server: every
+// goroutine they start inherits it (quic-go's per-connection goroutines
+// too, started by the listener's), and the clients of the same process,
+// started without it, are not counted.
+const sideLabel = "switchboard-side"
+
+// serverGoroutines counts the goroutines labelled as the server's.
+func serverGoroutines(t *testing.T) int {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := pprof.Lookup("goroutine").WriteTo(&buf, 1); err != nil {
+		t.Fatal(err)
+	}
+	// debug=1: "N @ 0x…" opens each stack group, "# labels: {…}" follows.
+	n, count := 0, 0
+	sc := bufio.NewScanner(&buf)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if i := strings.Index(line, " @ "); i > 0 && !strings.HasPrefix(line, "#") {
+			n, _ = strconv.Atoi(line[:i])
+			continue
+		}
+		if strings.HasPrefix(line, "# labels:") && strings.Contains(line, `"`+sideLabel+`":"server"`) {
+			count += n
+			n = 0
+		}
+	}
+	return count
+}
+
+// settled waits until the server's goroutine count stops moving and
+// returns it.
+func settled(t *testing.T) int {
+	t.Helper()
+	last, same := -1, 0
+	for range 100 {
+		runtime.GC()
+		n := serverGoroutines(t)
+		if n == last {
+			if same++; same == 5 {
+				return n
+			}
+		} else {
+			last, same = n, 0
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return last
+}
+
+// An idle switchboard/3 connection costs the server at most 3 goroutines,
+// quic-go's included (its run loop and send queue, and the stream reader);
+// switchboard/2 adds the datagram reader.
+func TestIdleConnGoroutines(t *testing.T) {
+	n := 200
+	if raceEnabled {
+		n = 40
+	}
+	labelled := pprof.WithLabels(context.Background(), pprof.Labels(sideLabel, "server"))
+	pprof.SetGoroutineLabels(labelled)
+	e := newEnv(t, envOptions{})
+	pprof.SetGoroutineLabels(context.Background())
+
+	for _, tc := range []struct {
+		proto, device string
+		perConn       int
+	}{{wirepb.ALPN, "v3", 3}, {wirepb.ALPN2, "v2", 4}} {
+		t.Run(tc.proto, func(t *testing.T) {
+			base := settled(t)
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			stackBase := ms.StackInuse
+			clients := make([]*client.Client, 0, n)
+			for i := range n {
+				c := e.dial(fmt.Sprintf("idle%d", i), tc.device, func(c *client.Config) { c.Protocols = []string{tc.proto} })
+				if got := c.Protocol(); got != tc.proto {
+					t.Fatalf("connected with %q, want %q", got, tc.proto)
+				}
+				clients = append(clients, c)
+			}
+			eventually(t, "all connected", func() bool { return e.servers[0].Connections() == n })
+			got := settled(t) - base
+			runtime.ReadMemStats(&ms)
+			t.Logf("%s: %d connections: %d server goroutines (%.2f each), stacks %+d KiB (client stacks included)",
+				tc.proto, n, got, float64(got)/float64(n), (int64(ms.StackInuse)-int64(stackBase))>>10)
+			// Slack for the node's own goroutines that come and go.
+			if limit := tc.perConn*n + 20; got > limit {
+				t.Fatalf("%d idle connections hold %d server goroutines, want at most %d (%d each)", n, got, limit, tc.perConn)
+			}
+			for _, c := range clients {
+				_ = c.Close()
+			}
+			eventually(t, "all gone", func() bool { return e.servers[0].Connections() == 0 })
+		})
+	}
+}
+
+// Typing reaches the other side whichever version the typist speaks: in
+// band on switchboard/3, as a datagram on /2.
+func TestTypingSignal(t *testing.T) {
+	t.Parallel()
+	for _, proto := range []string{wirepb.ALPN, wirepb.ALPN2} {
+		t.Run(proto, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t, envOptions{})
+			ctx := tctx(t)
+			alice := e.dial("alice", "phone", func(c *client.Config) { c.Protocols = []string{proto} })
+			bob := e.dial("bob", "phone")
+			if got := alice.Protocol(); got != proto {
+				t.Fatalf("alice connected with %q, want %q", got, proto)
+			}
+			conv := wirepb.DirectConvID("alice", "bob")
+			if _, err := alice.SendText(ctx, client.ToUser("bob"), "hi"); err != nil {
+				t.Fatal(err)
+			}
+			deadline := time.After(10 * time.Second)
+			tick := time.NewTicker(150 * time.Millisecond) // datagrams may be lost: repeat
+			defer tick.Stop()
+			for {
+				select {
+				case ev := <-bob.Events():
+					if ev.Kind == client.EventTyping && ev.Conv == conv && ev.User == "alice" && ev.Typing {
+						return
+					}
+				case <-tick.C:
+					if err := alice.Typing(conv, true); err != nil {
+						t.Fatal(err)
+					}
+				case <-deadline:
+					t.Fatal("no typing signal")
+				}
+			}
+		})
+	}
+}
+
+// On switchboard/3 a typing signal is a request: the server's refusal
+// comes back to the caller.
+func TestTypingInBandRefused(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	alice := e.dial("alice", "phone")
+	if got := alice.Protocol(); got != wirepb.ALPN {
+		t.Fatalf("default protocol %q, want %q", got, wirepb.ALPN)
+	}
+	if err := alice.Typing("", true); codeOf(err) != wirepb.Code_INVALID {
+		t.Fatalf("typing in no conversation: %v, want INVALID", err)
+	}
+}
+
+// Connections close with TOKEN_EXPIRED when their tokens expire (one
+// timer for the server, earliest first), whatever order they connected
+// in; a connection that ended before its token expired leaves the
+// schedule, and a later token's connection stays open.
+func TestTokenExpiryCloses(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	// exp in the past but within the 30 s leeway: the identity expires at
+	// exp + leeway, a moment from now.
+	mint := func(user string, in time.Duration) string {
+		tok, err := transport.MintHS256(testSecret, user, "phone", in-transport.DefaultLeeway, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	late := rawDial(t, e, nil)
+	late.login(mint("late", 2500*time.Millisecond))
+	gone := rawDial(t, e, nil)
+	gone.login(mint("gone", 1500*time.Millisecond))
+	early := rawDial(t, e, nil)
+	early.login(mint("early", 1500*time.Millisecond))
+	stays := rawDial(t, e, nil)
+	stays.login(e.token("stays", "phone"))
+	_ = gone.qc.CloseWithError(0, "")
+	start := time.Now()
+	for _, r := range []*raw{early, late} {
+		if got := r.errorFrame().GetCode(); got != wirepb.Code_TOKEN_EXPIRED {
+			t.Fatalf("error frame %v, want TOKEN_EXPIRED", got)
+		}
+		if got := r.closeCode(); got != wirepb.Code_TOKEN_EXPIRED {
+			t.Fatalf("closed with %v, want TOKEN_EXPIRED", got)
+		}
+	}
+	if waited := time.Since(start); waited < 500*time.Millisecond {
+		t.Fatalf("the later token's connection closed after %s, before its token expired", waited)
+	}
+	res, err := stays.request(frame(&wirepb.Request{Id: 1, Op: &wirepb.Request_Ping{Ping: &wirepb.PingRequest{}}}))
+	if err != nil || res.Error != nil {
+		t.Fatalf("a connection with a valid token: %v %v", res, err)
+	}
+}
