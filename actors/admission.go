@@ -40,8 +40,15 @@ type admission struct {
 
 	sends      atomic.Int64
 	deliveries atomic.Int64
-	limit      atomic.Int64 // the adaptive bound on sends, minSends..maxSends
-	peak       atomic.Int64 // most sends pending at once in the current interval
+	// Retry-after scaled by the overload: admitted and refused count the
+	// current second's sends; scale is the last full second's refused per
+	// admitted, 1..maxRetryAfter/retryAfter.
+	admitted, refused atomic.Int64
+	scale             atomic.Int64
+	maxRetryAfter     time.Duration
+	scaleStart        atomic.Int64 // unix nanos of the current second
+	limit             atomic.Int64 // the adaptive bound on sends, minSends..maxSends
+	peak              atomic.Int64 // most sends pending at once in the current interval
 
 	mu       sync.Mutex
 	winStart time.Time     // the current interval's start
@@ -51,8 +58,11 @@ type admission struct {
 func newAdmission(cfg Config) *admission {
 	a := &admission{maxSends: int64(cfg.MaxPendingSends), minSends: int64(min(cfg.MinPendingSends, cfg.MaxPendingSends)),
 		maxDeliveries: int64(cfg.MaxPendingDeliveries), retryAfter: cfg.BusyRetryAfter,
-		target: cfg.SendLatencyTarget, interval: cfg.SendLatencyInterval, now: time.Now}
+		target: cfg.SendLatencyTarget, interval: cfg.SendLatencyInterval, now: time.Now,
+		maxRetryAfter: max(cfg.MaxBusyRetryAfter, cfg.BusyRetryAfter)}
 	a.limit.Store(a.maxSends)
+	a.scale.Store(1)
+	a.scaleStart.Store(a.now().UnixNano())
 	a.winStart = a.now()
 	metricSendLimit.Set(float64(a.maxSends))
 	return a
@@ -73,6 +83,8 @@ func (a *admission) admitSend() (release func(), err error) {
 	}
 	for p := a.peak.Load(); n > p && !a.peak.CompareAndSwap(p, n); p = a.peak.Load() {
 	}
+	a.rollScale()
+	a.admitted.Add(1)
 	start := a.now()
 	var once atomic.Bool
 	return func() {
@@ -114,11 +126,34 @@ func (a *admission) observe(took time.Duration) {
 }
 
 // busy is the refusal, with a retry-after jittered ±50% so that refused
-// clients do not come back together.
+// clients do not come back together. The retry-after grows with the
+// overload: a node that refused k sends per accepted one in the last
+// second asks for k × BusyRetryAfter (at most MaxBusyRetryAfter). Clients
+// hold all their sends during a retry-after (the Go SDK does), so the
+// share of the offered load the node cannot take stops reaching it,
+// instead of costing it a refusal each (about what an accepted send costs).
 func (a *admission) busy(format string, args ...any) error {
 	metricBusy.Inc()
-	after := a.retryAfter/2 + rand.N(a.retryAfter)
+	a.rollScale()
+	a.refused.Add(1)
+	base := min(a.retryAfter*time.Duration(a.scale.Load()), a.maxRetryAfter)
+	after := base/2 + rand.N(base)
 	return &Error{Code: pb.Code_BUSY, Message: "node busy: " + fmt.Sprintf(format, args...), RetryAfterMs: uint32(after / time.Millisecond)}
+}
+
+// rollScale ends the current second: its refused-per-admitted becomes
+// the retry-after scale. One caller wins the swap; the others go on.
+func (a *admission) rollScale() {
+	now := a.now().UnixNano()
+	start := a.scaleStart.Load()
+	if now-start < int64(time.Second) || !a.scaleStart.CompareAndSwap(start, now) {
+		return
+	}
+	refused, admitted := a.refused.Swap(0), a.admitted.Swap(0)
+	limit := max(int64(a.maxRetryAfter/a.retryAfter), 1)
+	scale := min(max(refused/max(admitted, 1), 1), limit)
+	a.scale.Store(scale)
+	metricBusyRetryAfter.Set(float64(min(a.retryAfter*time.Duration(scale), a.maxRetryAfter)) / float64(time.Second))
 }
 
 // queued and done count fan-out jobs.

@@ -121,6 +121,10 @@ type Config struct {
 	MaxPendingSends      int
 	MaxPendingDeliveries int
 	BusyRetryAfter       time.Duration
+	// MaxBusyRetryAfter caps the retry-after as it grows with the share of
+	// sends refused (admission.go: a node refusing k sends per accepted one
+	// asks for about k × BusyRetryAfter; default 2 s).
+	MaxBusyRetryAfter time.Duration
 	// SendLatencyTarget and SendLatencyInterval make the bound on pending
 	// sends adapt to the latency sends get (admission.go): after an
 	// interval (default 100 ms) in which even the fastest send took longer
@@ -179,6 +183,7 @@ func DefaultConfig() Config {
 		MaxPendingSends:      2048,
 		MaxPendingDeliveries: 8192,
 		BusyRetryAfter:       250 * time.Millisecond,
+		MaxBusyRetryAfter:    2 * time.Second,
 		SendLatencyTarget:    200 * time.Millisecond,
 		SendLatencyInterval:  100 * time.Millisecond,
 		MinPendingSends:      64,
@@ -219,6 +224,10 @@ func (c Config) withDefaults() (Config, error) {
 	if c.BusyRetryAfter <= 0 {
 		c.BusyRetryAfter = d.BusyRetryAfter
 	}
+	if c.MaxBusyRetryAfter <= 0 {
+		c.MaxBusyRetryAfter = d.MaxBusyRetryAfter
+	}
+	c.MaxBusyRetryAfter = max(c.MaxBusyRetryAfter, c.BusyRetryAfter)
 	if c.SendLatencyTarget <= 0 {
 		c.SendLatencyTarget = d.SendLatencyTarget
 	}

@@ -53,6 +53,10 @@ var (
 		Name: "switchboard_busy_refusals_total",
 		Help: "Sends refused with BUSY because the node had too much accepted work pending (admission.go).",
 	})
+	metricBusyRetryAfter = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "switchboard_admission_retry_after_seconds",
+		Help: "The retry-after a BUSY refusal asks for now (before its ±50% jitter): BusyRetryAfter times the sends refused per accepted in the last second, at most MaxBusyRetryAfter (admission.go).",
+	})
 	metricSendLimit = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "switchboard_admission_send_limit",
 		Help: "Sends this node takes at once now: MaxPendingSends, lowered while sends take longer than SendLatencyTarget (admission.go).",
@@ -60,7 +64,7 @@ var (
 )
 
 func init() {
-	prometheus.MustRegister(messagesIn, messagesAcked, ackSeconds, deliveries, deliverySeconds, activations, passivations, fenced, adoptions, metricBusy, metricSendLimit)
+	prometheus.MustRegister(messagesIn, messagesAcked, ackSeconds, deliveries, deliverySeconds, activations, passivations, fenced, adoptions, metricBusy, metricBusyRetryAfter, metricSendLimit)
 }
 
 func observeSend(e *pb.Error) { messagesIn.WithLabelValues(e.GetCode().String()).Inc() }

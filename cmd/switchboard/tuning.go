@@ -45,7 +45,8 @@ func (t *tuning) register(f *pflag.FlagSet) {
 	f.DurationVar(&t.actors.SendLatencyTarget, "send-latency-target", a.SendLatencyTarget, "while even the fastest sends take longer than this, the bound on pending sends drops (sends past it are refused BUSY); keep it above an idle node's send latency")
 	f.DurationVar(&t.actors.SendLatencyInterval, "send-latency-interval", a.SendLatencyInterval, "how often the adaptive bound on pending sends is moved")
 	f.IntVar(&t.actors.MinPendingSends, "min-pending-sends", a.MinPendingSends, "the adaptive bound on pending sends never drops below this")
-	f.DurationVar(&t.actors.BusyRetryAfter, "busy-retry-after", a.BusyRetryAfter, "retry-after hint of a BUSY answer (jittered ±50%)")
+	f.DurationVar(&t.actors.BusyRetryAfter, "busy-retry-after", a.BusyRetryAfter, "retry-after hint of a BUSY answer (jittered ±50%) while few sends are refused")
+	f.DurationVar(&t.actors.MaxBusyRetryAfter, "max-busy-retry-after", a.MaxBusyRetryAfter, "the retry-after grows with the share of sends refused (k refused per accepted: about k × --busy-retry-after), up to this")
 	f.DurationVar(&t.actors.RequestTimeout, "grain-request-timeout", a.RequestTimeout, "how long one request to a grain may take before it is retried (raise it when the store answers slowly; a crashed node's grains are also given up on after it)")
 
 	f.DurationVar(&t.metrics.ReplyThreshold, "metrics-reply-threshold", m.ReplyThreshold, "a reply within this is timely")

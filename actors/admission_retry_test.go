@@ -1,0 +1,72 @@
+package actors
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+// TestRetryAfterGrowsWithOverload: a second in which the node refused k
+// sends per accepted one makes the next refusals ask for about k ×
+// BusyRetryAfter (±50% jitter), never more than MaxBusyRetryAfter, and a
+// second with fewer refusals than admissions brings it back to
+// BusyRetryAfter. The clock is stepped by hand: no timing is asserted.
+func TestRetryAfterGrowsWithOverload(t *testing.T) {
+	clk := time.Unix(1e9, 0)
+	cfg := Config{MaxPendingSends: 1, MaxPendingDeliveries: 1000, BusyRetryAfter: 100 * time.Millisecond, MaxBusyRetryAfter: time.Second}
+	a := newAdmission(cfg)
+	a.now = func() time.Time { return clk }
+	a.scaleStart.Store(clk.UnixNano())
+	// One send holds the only slot; every other is refused.
+	release, err := a.admitSend()
+	if err != nil {
+		t.Fatal(err)
+	}
+	refuse := func(n int) (lo, hi time.Duration) {
+		t.Helper()
+		for i := range n {
+			_, err := a.admitSend()
+			var e *Error
+			if !errors.As(err, &e) || e.RetryAfterMs == 0 {
+				t.Fatalf("refusal %d: %v, want BUSY with a retry-after", i, err)
+			}
+			d := time.Duration(e.RetryAfterMs) * time.Millisecond
+			if i == 0 || d < lo {
+				lo = d
+			}
+			hi = max(hi, d)
+		}
+		return lo, hi
+	}
+	// The first second: nothing measured yet, so the base retry-after.
+	if lo, hi := refuse(6); lo < 50*time.Millisecond || hi >= 150*time.Millisecond {
+		t.Fatalf("first second: retry-after %s..%s, want the base 100 ms ±50%%", lo, hi)
+	}
+	// 6 refused per admitted: 600 ms ±50%.
+	clk = clk.Add(time.Second)
+	if lo, hi := refuse(40); lo < 300*time.Millisecond || hi >= 900*time.Millisecond {
+		t.Fatalf("after 6 refusals per admission: retry-after %s..%s, want 600 ms ±50%%", lo, hi)
+	}
+	// 40 refused, none admitted: capped at 1 s ±50%.
+	clk = clk.Add(time.Second)
+	if lo, hi := refuse(5); lo < 500*time.Millisecond || hi >= 1500*time.Millisecond {
+		t.Fatalf("past the cap: retry-after %s..%s, want MaxBusyRetryAfter 1 s ±50%%", lo, hi)
+	}
+	// A calm second: more admitted than refused.
+	clk = clk.Add(time.Second)
+	release()
+	for range 10 {
+		r, err := a.admitSend()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r()
+	}
+	clk = clk.Add(time.Second)
+	if _, err := a.admitSend(); err != nil { // rolls the calm second
+		t.Fatal(err)
+	}
+	if lo, hi := refuse(3); lo < 50*time.Millisecond || hi >= 150*time.Millisecond {
+		t.Fatalf("after a calm second: retry-after %s..%s, want the base 100 ms ±50%%", lo, hi)
+	}
+}
