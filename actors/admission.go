@@ -83,9 +83,9 @@ func (a *admission) admitSend() (release func(), err error) {
 	}
 	for p := a.peak.Load(); n > p && !a.peak.CompareAndSwap(p, n); p = a.peak.Load() {
 	}
-	a.rollScale()
-	a.admitted.Add(1)
 	start := a.now()
+	a.rollScale(start)
+	a.admitted.Add(1)
 	var once atomic.Bool
 	return func() {
 		if once.CompareAndSwap(false, true) {
@@ -134,7 +134,7 @@ func (a *admission) observe(took time.Duration) {
 // instead of costing it a refusal each (about what an accepted send costs).
 func (a *admission) busy(format string, args ...any) error {
 	metricBusy.Inc()
-	a.rollScale()
+	a.rollScale(a.now())
 	a.refused.Add(1)
 	base := min(a.retryAfter*time.Duration(a.scale.Load()), a.maxRetryAfter)
 	after := base/2 + rand.N(base)
@@ -143,8 +143,8 @@ func (a *admission) busy(format string, args ...any) error {
 
 // rollScale ends the current second: its refused-per-admitted becomes
 // the retry-after scale. One caller wins the swap; the others go on.
-func (a *admission) rollScale() {
-	now := a.now().UnixNano()
+func (a *admission) rollScale(at time.Time) {
+	now := at.UnixNano()
 	start := a.scaleStart.Load()
 	if now-start < int64(time.Second) || !a.scaleStart.CompareAndSwap(start, now) {
 		return
