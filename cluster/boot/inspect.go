@@ -57,51 +57,98 @@ func (n *Node) ClusterMemberInfo() []MemberInfo {
 var ErrCutOff = errors.New("cut off from the cluster")
 
 // Health reports the node's health (nil when healthy): the membership
-// provider's own, and whether this member is counted in by a majority of
-// the members memberlist sees alive (ErrCutOff otherwise). A peer counts
-// this member in when its last topology view (membership.SeenBy) holds
-// this member's id, or, without a fresh view, when this member's own
-// topology holds the peer. On an even split, the side holding the lowest
-// live member id stays healthy. A member is also cut off when a live peer
-// it counts in has dropped it (one-way): that peer never re-admits it.
+// provider's own, and whether this member should restart with a new id
+// (ErrCutOff, see cutOff).
 func (n *Node) Health() error {
 	if err := n.provider.GetHealthStatus(); err != nil {
 		return err
 	}
 	alive := n.provider.Members()
-	if len(alive) <= 1 {
-		return nil
+	ids := make([]string, len(alive))
+	for i, m := range alive {
+		ids[i] = m.Id
 	}
-	self := n.system.ID
 	topology := map[string]bool{}
 	for _, m := range n.provider.Topology() {
 		topology[m.Id] = true
 	}
-	seen := n.provider.SeenBy(self)
-	countsMe := func(id string) bool {
-		if id == self {
-			return true
+	return cutOff(n.system.ID, ids, topology, n.provider.Views())
+}
+
+// cutOff decides, from this member's protoactor topology and the last
+// topology views of its peers, whether member self is cut off from the
+// members memberlist sees alive, so that only a restart with a new member
+// id brings it back (protoactor never re-admits a member id it dropped).
+//
+// A member counts another in when its view holds it; a peer without a
+// fresh view is taken to count self in when self's own topology holds it.
+// Self is cut off when
+//   - fewer than a majority of the live members count it in (on an even
+//     split the side holding the lowest live member id stays), or
+//   - a live peer that self counts in has dropped it (one-way: a false
+//     suspicion, a slow failure detector on one side), or
+//   - self and a live peer have dropped each other while each is counted in
+//     by a majority (a heal where both sides kept the third nodes): neither
+//     will take the other back, so the larger member id of the two restarts.
+func cutOff(self string, alive []string, topology map[string]bool, views map[string]map[string]bool) error {
+	if len(alive) <= 1 {
+		return nil
+	}
+	// holds says whether member m counts member id in, and whether that is known.
+	holds := func(m, id string) (in, known bool) {
+		switch {
+		case m == id:
+			return true, true
+		case m == self:
+			return topology[id], true
 		}
-		if in, ok := seen[id]; ok {
+		v, ok := views[m]
+		if !ok {
+			return false, false
+		}
+		return v[id], true
+	}
+	countsSelf := func(m string) bool {
+		if in, known := holds(m, self); known {
 			return in
 		}
-		return topology[id]
+		return topology[m]
 	}
-	support, lowest := 0, alive[0].Id
+	// majority says whether the members counts says yes to are a majority.
+	majority := func(counts func(m string) bool) bool {
+		support, lowest := 0, alive[0]
+		for _, m := range alive {
+			if counts(m) {
+				support++
+			}
+			lowest = min(lowest, m)
+		}
+		return support*2 > len(alive) || (support*2 == len(alive) && counts(lowest))
+	}
 	for _, m := range alive {
-		if countsMe(m.Id) {
+		if m == self {
+			continue
+		}
+		in, known := holds(m, self)
+		if !known || in {
+			continue
+		}
+		if topology[m] {
+			return fmt.Errorf("%w: member %s dropped this member while this member still counts it in", ErrCutOff, m)
+		}
+		peerCounted := func(o string) bool { in, _ := holds(o, m); return in }
+		if self > m && majority(countsSelf) && majority(peerCounted) {
+			return fmt.Errorf("%w: this member and member %s dropped each other while the others count both in; the larger id restarts", ErrCutOff, m)
+		}
+	}
+	if majority(countsSelf) {
+		return nil
+	}
+	support := 0
+	for _, m := range alive {
+		if countsSelf(m) {
 			support++
 		}
-		lowest = min(lowest, m.Id)
-		// A peer this member counts in but that dropped it (a false
-		// failure suspicion, a slow detector on one side) will never take
-		// this member id back, whatever the majority says.
-		if in, ok := seen[m.Id]; ok && !in && m.Id != self && topology[m.Id] {
-			return fmt.Errorf("%w: member %s dropped this member while this member still counts it in", ErrCutOff, m.Id)
-		}
-	}
-	if support*2 > len(alive) || (support*2 == len(alive) && countsMe(lowest)) {
-		return nil
 	}
 	return fmt.Errorf("%w: only %d of %d live members count this member in (its own cluster has %d), the others will not take it back",
 		ErrCutOff, support, len(alive), len(topology))

@@ -14,7 +14,7 @@ import (
 // it was cut off) may still count a peer as a member while that peer
 // dropped it long ago. Each member therefore tells every live peer, over
 // memberlist's best-effort messages, which member ids its protoactor
-// topology holds; SeenBy says which peers still count a given member in.
+// topology holds; Views returns what each peer said last.
 
 const (
 	// viewEvery is how often a member sends its view to each peer.
@@ -82,15 +82,15 @@ func (p *Provider) receiveView(b []byte) {
 	p.metaMu.Unlock()
 }
 
-// SeenBy reports, for each peer that sent a view within ViewMaxAge,
-// whether its protoactor topology holds member id.
-func (p *Provider) SeenBy(id string) map[string]bool {
+// Views returns, for each peer that sent a view within ViewMaxAge, the
+// member ids its protoactor topology holds. The maps are shared: read only.
+func (p *Provider) Views() map[string]map[string]bool {
 	p.metaMu.Lock()
 	defer p.metaMu.Unlock()
-	out := map[string]bool{}
+	out := make(map[string]map[string]bool, len(p.views))
 	for peer, v := range p.views {
 		if time.Since(v.at) <= ViewMaxAge {
-			out[peer] = v.ids[id]
+			out[peer] = v.ids
 		}
 	}
 	return out
