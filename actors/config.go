@@ -40,6 +40,15 @@ type Config struct {
 	// Deliver (inbox entry) per member per message; larger groups use read
 	// fan-out (default 500).
 	FanoutThreshold int
+	// Large groups' messages reach this node's connections in rounds
+	// (broadcast.go): BroadcastChunk connections at a time (default 256),
+	// waiting for a chunk's writes at most BroadcastChunkWait (default
+	// 100 ms) before the next; at most BroadcastMaxPending messages of one
+	// group wait for a round (default 4,096; past it the oldest are
+	// dropped and clients fetch the gap).
+	BroadcastChunk      int
+	BroadcastChunkWait  time.Duration
+	BroadcastMaxPending int
 	// SendRate and SendBurst limit each sender in each conversation
 	// (default 50 messages/s, burst 100).
 	SendRate  float64
@@ -164,6 +173,9 @@ func DefaultConfig() Config {
 		MaxCardFields:        16,
 		MaxWordBytes:         128,
 		FanoutThreshold:      500,
+		BroadcastChunk:       256,
+		BroadcastChunkWait:   100 * time.Millisecond,
+		BroadcastMaxPending:  4096,
 		SendRate:             50,
 		SendBurst:            100,
 		RecallWindow:         2 * time.Minute,
@@ -213,6 +225,11 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("actors: pre-join history %d, want 0..%d", c.PreJoinHistory, c.MaxPreJoinHistory)
 	}
 	setInt(&c.FanoutThreshold, d.FanoutThreshold)
+	setInt(&c.BroadcastChunk, d.BroadcastChunk)
+	setInt(&c.BroadcastMaxPending, d.BroadcastMaxPending)
+	if c.BroadcastChunkWait <= 0 {
+		c.BroadcastChunkWait = d.BroadcastChunkWait
+	}
 	setInt(&c.SendBurst, d.SendBurst)
 	setInt(&c.DedupeWindow, d.DedupeWindow)
 	setInt(&c.MaxHistoryPage, d.MaxHistoryPage)

@@ -49,8 +49,10 @@ type Runtime struct {
 	push        *offlinePush // nil: offline push is off (push.go)
 	// deskHandover serves hand-overs asked over the wire (session_desk.go).
 	deskHandover atomic.Pointer[DeskHandover]
-	hub          *actor.PID
-	log          *slog.Logger
+	// broadcast pushes large groups' messages to this node's connections
+	// (broadcast.go); the hub actor feeds it.
+	broadcast *broadcaster
+	log       *slog.Logger
 
 	leaving   atomic.Bool   // MarkLeaving: this member is leaving the cluster
 	admit     *admission    // load shedding at the door (admission.go)
@@ -116,12 +118,11 @@ func (n *Runtime) Attach(c *cluster.Cluster) error {
 		return fmt.Errorf("node number: %w", err)
 	}
 	n.slot, n.ids = slot, slot.ids
-	hub, err := n.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return newHub(n) }, actor.WithDispatcher(n.dispatch)), hubName)
-	if err != nil {
+	n.broadcast = newBroadcaster(n.cfg)
+	if _, err := n.system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return &hub{b: n.broadcast} }, actor.WithDispatcher(n.dispatch)), hubName); err != nil {
 		n.Detach(true)
 		return fmt.Errorf("spawn hub: %w", err)
 	}
-	n.hub = hub
 	n.idle.start(func(pid *actor.PID, m any) { n.system.Root.Send(pid, m) })
 	if err := n.startSessions(); err != nil {
 		return fmt.Errorf("start sessions: %w", err)
@@ -143,6 +144,9 @@ func (n *Runtime) Detach(release bool) {
 		n.stopWords()
 	}
 	n.stopSessions()
+	if n.broadcast != nil {
+		n.broadcast.close()
+	}
 	n.idle.close()
 	n.push.stop()
 	if n.slot == nil {

@@ -101,7 +101,7 @@ func (x *sessionIndex) users() []string {
 }
 
 // deviceSession is one connected device: the session.Session a transport
-// uses, and the actor its user grain and this node's hub push to.
+// uses, and the actor its user grain pushes to.
 type deviceSession struct {
 	rt     *Runtime
 	user   string
@@ -152,19 +152,13 @@ func (n *Runtime) Connect(ctx context.Context, user, device string, sink session
 	return s, nil
 }
 
-// receive is the session's actor: pushes from the user grain and the hub.
+// receive is the session's actor: pushes from the user grain.
 // It never blocks (the sink queues).
 func (s *deviceSession) receive(ctx actor.Context) {
 	var p *pb.Push
 	switch m := ctx.Message().(type) {
 	case *pb.Push:
 		p = m
-	case *session.SharedPush:
-		if sh, ok := s.sink.(session.SharedSink); ok {
-			sh.PushShared(m)
-			return
-		}
-		p = m.Push
 	default:
 		return
 	}
@@ -175,11 +169,29 @@ func (s *deviceSession) receive(ctx actor.Context) {
 }
 
 // subscribe (un)subscribes the session to read fan-out groups at this
-// node's hub.
+// node's broadcaster.
 func (s *deviceSession) subscribe(convs []string, unsubscribe bool) {
-	if len(convs) > 0 {
-		s.rt.system.Root.RequestWithCustomSender(s.rt.hub, &pb.Subscribe{User: s.user, Convs: convs, Unsubscribe: unsubscribe}, s.pid)
+	if len(convs) > 0 && !s.closed.Load() {
+		s.rt.broadcast.subscribe(s, convs, unsubscribe)
 	}
+}
+
+// pushBatch hands a large group's batch to the sink (from the
+// broadcaster, not through the session's mailbox: one hop less per
+// delivery) and calls done once it left or was dropped.
+func (s *deviceSession) pushBatch(b *session.SharedBatch, done func()) {
+	if s.closed.Load() {
+		done()
+		return
+	}
+	if sh, ok := s.sink.(session.SharedSink); ok {
+		sh.PushShared(b, done)
+		return
+	}
+	for _, p := range b.Pushes {
+		s.sink.Push(p)
+	}
+	done()
 }
 
 // reregister registers the device with its user grain again and renews its
@@ -216,14 +228,14 @@ func (s *deviceSession) Device() string { return s.device }
 func (s *deviceSession) Cursor() uint64 { return s.cursor }
 
 // Close marks the device offline (if this session is still its
-// connection) and stops its actor; the hub watches it and drops its
-// subscriptions.
+// connection), drops its large-group subscriptions and stops its actor.
 func (s *deviceSession) Close() {
 	if s.closed.Swap(true) {
 		return
 	}
 	s.rereg.Stop()
 	s.rt.sessions.remove(s)
+	s.rt.broadcast.drop(s)
 	if s.rt.leaving.Load() {
 		s.rt.system.Root.Stop(s.pid)
 		return

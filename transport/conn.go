@@ -537,17 +537,21 @@ func (c *conn) writeLoop() {
 			buf = c.appendFrame(buf, m)
 			ctl[i] = nil
 		}
-		for i, it := range pushes {
-			if it.frame != nil {
-				buf = append(buf, it.frame...)
-				framesOutPush.Inc()
-				metricPushes.Inc()
+		for _, it := range pushes {
+			if it.frames != nil {
+				buf = append(buf, it.frames...)
+				framesOutPush.Add(float64(it.count))
+				metricPushes.Add(float64(it.count))
 			} else {
 				buf = c.appendFrame(buf, it.p)
 			}
+		}
+		err := c.write(buf)
+		for i, it := range pushes {
+			it.finish()
 			pushes[i] = pushItem{}
 		}
-		if err := c.write(buf); err != nil {
+		if err != nil {
 			c.outMu.Lock()
 			c.writing = false
 			c.outMu.Unlock()
@@ -645,42 +649,58 @@ func (c *conn) Push(p *pb.Push) {
 	c.kick()
 }
 
-// PushShared queues a push shared by the connections of a group's
-// members on this node: the first connection to take it encodes its frame
-// and the others write the same bytes.
+// PushShared queues a large group's batch shared by the connections of
+// its members on this node: the first connection to take it encodes the
+// frames and the others write the same bytes; done runs once the batch was
+// written or dropped.
 var _ session.SharedSink = (*conn)(nil)
 
-func (c *conn) PushShared(sp *session.SharedPush) {
+func (c *conn) PushShared(b *session.SharedBatch, done func()) {
 	maxFrame := c.s.cfg.MaxFrame
-	f, _ := sp.Encoded(func(p *pb.Push) any { return encodeShared(p, maxFrame) }).(*sharedFrame)
-	if f == nil || f.max != maxFrame || f.direct {
-		c.Push(sp.Push) // encoded by another kind of sink, or needs a delivery ref
+	f, _ := b.Encoded(func(ps []*pb.Push) any { return encodeShared(c.logger(), ps, maxFrame) }).(*sharedFrames)
+	if f == nil || f.max != maxFrame {
+		// Encoded by another kind of sink: one push at a time.
+		for _, p := range b.Pushes {
+			c.Push(p)
+		}
+		done()
 		return
 	}
-	if f.w == nil {
-		return // an event the wire does not know
+	if len(f.frames) == 0 {
+		done() // nothing the wire knows, or nothing that fits a frame
+		return
 	}
-	c.q.enqueueFrame(f.w, f.frame, nil)
+	c.q.enqueueShared(f.first, f.frames, f.count, done)
 	c.kick()
 }
 
-// sharedFrame is a shared push encoded once: its frame, nil when it does
-// not fit max (the writer then logs and drops it as any other).
-type sharedFrame struct {
-	w      *wirepb.Push
-	frame  []byte
+// sharedFrames is a shared batch encoded once: the frames of its pushes
+// that fit max, back to back (one that does not is logged and dropped, as
+// any push too large for a frame).
+type sharedFrames struct {
+	first  *wirepb.Push
+	frames []byte
+	count  int
 	max    int
-	direct bool // a direct conversation's: each connection tracks its delivery
 }
 
-func encodeShared(p *pb.Push, maxFrame int) *sharedFrame {
-	w, conv, ok := wirePush(p)
-	if !ok {
-		return &sharedFrame{max: maxFrame}
-	}
-	f := &sharedFrame{w: w, max: maxFrame, direct: strings.HasPrefix(conv, "d:")}
-	if frame, err := wirepb.AppendServerFrame(nil, w, maxFrame); err == nil {
-		f.frame = frame
+func encodeShared(log *slog.Logger, ps []*pb.Push, maxFrame int) *sharedFrames {
+	f := &sharedFrames{max: maxFrame}
+	for _, p := range ps {
+		w, _, ok := wirePush(p)
+		if !ok {
+			continue
+		}
+		out, err := wirepb.AppendServerFrame(f.frames, w, maxFrame)
+		if err != nil {
+			log.Error("push larger than the maximum frame dropped", "err", err)
+			continue
+		}
+		f.frames = out
+		f.count++
+		if f.first == nil {
+			f.first = w
+		}
 	}
 	return f
 }

@@ -44,11 +44,22 @@ type pushQueue struct {
 // known; only a complete sync answered after it clears them.
 const unknownLost = math.MaxUint64
 
-// pushItem is a queued push, with its frame when it was encoded already
-// (a push shared by the connections of a group's members).
+// pushItem is a queued push, or a large group's batch encoded already
+// (frames: shared by the connections of the group's members, count pushes
+// back to back; p is the first), with what to call once it was written
+// or dropped.
 type pushItem struct {
-	p     *wirepb.Push
-	frame []byte
+	p      *wirepb.Push
+	frames []byte
+	count  int
+	done   func()
+}
+
+// finish calls the item's done, if any.
+func (it pushItem) finish() {
+	if it.done != nil {
+		it.done()
+	}
 }
 
 type pendingEntry struct {
@@ -102,25 +113,34 @@ func (q *pushQueue) noteSync(r *wirepb.SyncResult) {
 // It reports false when the queue overflowed (the client will be told to
 // resync).
 func (q *pushQueue) enqueue(p *wirepb.Push, ref *msgRef) bool {
-	return q.enqueueFrame(p, nil, ref)
+	return q.add(pushItem{p: p, count: 1}, ref)
 }
 
-// enqueueFrame is enqueue with the push's frame encoded already (nil: the
-// writer encodes it).
-func (q *pushQueue) enqueueFrame(p *wirepb.Push, frame []byte, ref *msgRef) bool {
+// enqueueShared adds a large group's batch, encoded already: count pushes
+// back to back in frames, the first of them first. done runs once the batch
+// was written or dropped.
+func (q *pushQueue) enqueueShared(first *wirepb.Push, frames []byte, count int, done func()) bool {
+	return q.add(pushItem{p: first, frames: frames, count: count, done: done}, nil)
+}
+
+func (q *pushQueue) add(it pushItem, ref *msgRef) bool {
+	p := it.p
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
+		it.finish()
 		return true
 	}
 	if q.queued >= q.maxQueued || len(q.pending) >= q.maxPending {
-		q.dropLocked(p.InboxSeq, len(q.pending) >= q.maxPending)
+		dropped := q.dropLocked(p.InboxSeq, len(q.pending) >= q.maxPending)
 		q.resync = true
 		q.mu.Unlock()
 		metricPushOverflows.Inc()
+		it.finish()
+		finishAll(dropped)
 		return false
 	}
-	q.items = append(q.items, pushItem{p: p, frame: frame})
+	q.items = append(q.items, it)
 	q.queued++
 	if p.InboxSeq > q.floor {
 		q.addPendingLocked(p.InboxSeq, ref)
@@ -144,8 +164,9 @@ func (q *pushQueue) addPendingLocked(inbox uint64, ref *msgRef) {
 }
 
 // dropLocked empties the queue (and, when the client stopped
-// acknowledging, forgets what it was sent), remembering the lost range.
-func (q *pushQueue) dropLocked(trigger uint64, forgetPending bool) {
+// acknowledging, forgets what it was sent), remembering the lost range. It
+// returns the dropped items, to finish once the lock is released.
+func (q *pushQueue) dropLocked(trigger uint64, forgetPending bool) []pushItem {
 	lost := func(s uint64) {
 		if s == 0 || s <= q.floor {
 			return
@@ -165,12 +186,21 @@ func (q *pushQueue) dropLocked(trigger uint64, forgetPending bool) {
 		}
 		q.pending = nil
 	}
-	for _, it := range q.items[q.head:] {
+	dropped := q.items[q.head:]
+	for _, it := range dropped {
 		lost(it.p.InboxSeq)
 	}
 	q.items, q.head, q.queued = nil, 0, 0
 	// A complete sync answered before the loss does not cover it.
 	q.full = 0
+	return dropped
+}
+
+// finishAll finishes dropped items.
+func finishAll(items []pushItem) {
+	for _, it := range items {
+		it.finish()
+	}
 }
 
 // take moves up to max waiting pushes to dst, in order, and reports
@@ -275,7 +305,9 @@ func (q *pushQueue) storedCursor() (now, stored uint64) {
 // close drops everything; later enqueues are ignored.
 func (q *pushQueue) close() {
 	q.mu.Lock()
-	defer q.mu.Unlock()
 	q.closed = true
+	dropped := q.items[q.head:]
 	q.items, q.head, q.queued = nil, 0, 0
+	q.mu.Unlock()
+	finishAll(dropped)
 }

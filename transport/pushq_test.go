@@ -86,3 +86,35 @@ func TestPushQueueUnackedBound(t *testing.T) {
 		t.Fatalf("pending %d, watermark %d", len(q.pending), q.watermark())
 	}
 }
+
+// A large group's shared batch is finished exactly once however it leaves
+// the queue: taken (the writer finishes it after writing), dropped by an
+// overflow, refused by the full queue, or dropped when the queue closes.
+// The broadcaster paces its rounds on it.
+func TestPushQueueSharedDone(t *testing.T) {
+	q := newPushQueue(2, 100)
+	q.start(0, &wirepb.SyncResult{})
+	finished := map[string]int{}
+	done := func(name string) func() { return func() { finished[name]++ } }
+	q.enqueueShared(push(0), []byte{1}, 1, done("taken"))
+	items, _, _ := q.take(nil, 10)
+	if len(items) != 1 || finished["taken"] != 0 {
+		t.Fatalf("take: %d items, finished %v", len(items), finished)
+	}
+	items[0].finish()
+
+	q.enqueueShared(push(0), []byte{1}, 1, done("queued"))
+	q.enqueueShared(push(0), []byte{1}, 1, done("queued"))
+	if q.enqueueShared(push(0), []byte{1}, 1, done("overflowing")) {
+		t.Fatal("a third item fitted a queue of two")
+	}
+	q.enqueueShared(push(0), []byte{1}, 1, done("at close"))
+	q.close()
+	q.enqueueShared(push(0), []byte{1}, 1, done("after close"))
+	want := map[string]int{"taken": 1, "queued": 2, "overflowing": 1, "at close": 1, "after close": 1}
+	for k, v := range want {
+		if finished[k] != v {
+			t.Fatalf("finished %v, want %v", finished, want)
+		}
+	}
+}
