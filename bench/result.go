@@ -76,6 +76,14 @@ type ServerReport struct {
 	LWTPerMsg         float64 `json:"lwt_per_msg,omitempty"`
 	HasStoreOps       bool    `json:"has_store_ops,omitempty"`
 	HasCQL            bool    `json:"has_cql,omitempty"`
+	// NodeSendP50Ms/P99Ms: the node's own time from reading a send to
+	// writing its answer (its request histogram over the run, as the upper
+	// bound of the bucket holding the quantile). Beside the bench's
+	// send→ack it tells the node's part from the clients' and the
+	// network's: a bench that starves its own clients (10,000 of them on
+	// the same cores) sees acks late that the node answered in time.
+	NodeSendP50Ms float64 `json:"node_send_p50_ms,omitempty"`
+	NodeSendP99Ms float64 `json:"node_send_p99_ms,omitempty"`
 }
 
 // setStore fills the store figures from the counters at begin and end.
@@ -84,6 +92,7 @@ func (r *ServerReport) setStore(first, last serverSample, acked int64) {
 	r.StoreOps = last.storeOps - first.storeOps
 	r.CQLRequests = last.cqlRequests - first.cqlRequests
 	r.CQLLWTs = last.cqlLWTs - first.cqlLWTs
+	r.NodeSendP50Ms, r.NodeSendP99Ms = sendQuantile(first, last, 0.5), sendQuantile(first, last, 0.99)
 	if acked > 0 {
 		n := float64(acked)
 		r.StoreOpsPerMsg, r.CQLRequestsPerMsg, r.LWTPerMsg = r.StoreOps/n, r.CQLRequests/n, r.CQLLWTs/n
@@ -172,6 +181,9 @@ func (r *Result) WriteTable(w io.Writer) {
 	}
 	if r.Server.Measured {
 		row("server", "RSS max %.0f MiB  CPU %.1f s (%.0f%% of a core)", r.Server.RSSBytesMax/(1<<20), r.Server.CPUSeconds, 100*r.Server.CPUSeconds/max(r.DurationS, 1e-9))
+		if sv := r.Server; sv.NodeSendP99Ms > 0 {
+			row("node send→answer", "p50 ≤ %g ms  p99 ≤ %g ms  (the node's own histogram, read to answer written)", sv.NodeSendP50Ms, sv.NodeSendP99Ms)
+		}
 		if sv := r.Server; sv.HasStoreOps && r.Acked > 0 {
 			row("store ops per message", "%.2f  (%.0f store operations / %d acked)", sv.StoreOpsPerMsg, sv.StoreOps, r.Acked)
 		}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +19,10 @@ type serverSample struct {
 	// reports them (a Pebble node has no CQL counters).
 	storeOps, cqlRequests, cqlLWTs float64
 	hasStore, hasCQL               bool
+	// sendBuckets is the node's histogram of answered sends
+	// (switchboard_transport_request_seconds, op="send", every code):
+	// upper bound in seconds → cumulative count.
+	sendBuckets map[float64]float64
 }
 
 var metricsClient = &http.Client{Timeout: 3 * time.Second}
@@ -55,6 +60,20 @@ func scrape(ctx context.Context, adminURL string) (serverSample, error) {
 				s.hasStore = true
 			}
 			continue
+		case "switchboard_transport_request_seconds_bucket":
+			le, ok := labelValue(labels, "le")
+			if !ok || !strings.Contains(labels, `op="send"`) {
+				continue
+			}
+			bound, err1 := strconv.ParseFloat(le, 64) // "+Inf" parses as +Inf
+			v, err2 := strconv.ParseFloat(strings.TrimSpace(val), 64)
+			if err1 == nil && err2 == nil {
+				if s.sendBuckets == nil {
+					s.sendBuckets = map[float64]float64{}
+				}
+				s.sendBuckets[bound] += v
+			}
+			continue
 		case "switchboard_cql_requests_total":
 			if v, err := strconv.ParseFloat(strings.TrimSpace(val), 64); err == nil {
 				s.cqlRequests += v
@@ -86,4 +105,39 @@ func scrape(ctx context.Context, adminURL string) (serverSample, error) {
 		return s, fmt.Errorf("admin metrics: no process_resident_memory_bytes/process_cpu_seconds_total")
 	}
 	return s, nil
+}
+
+// labelValue returns the value of label name in a Prometheus text-format
+// label list (`a="x",b="y"}`).
+func labelValue(labels, name string) (string, bool) {
+	_, rest, ok := strings.Cut(labels, name+`="`)
+	if !ok {
+		return "", false
+	}
+	v, _, ok := strings.Cut(rest, `"`)
+	return v, ok
+}
+
+// sendQuantile returns the upper bound, in ms, of the histogram bucket that
+// holds quantile q of the sends answered between first and last (0 when
+// none were).
+func sendQuantile(first, last serverSample, q float64) float64 {
+	bounds := make([]float64, 0, len(last.sendBuckets))
+	for b := range last.sendBuckets {
+		bounds = append(bounds, b)
+	}
+	sort.Float64s(bounds)
+	if len(bounds) == 0 {
+		return 0
+	}
+	total := last.sendBuckets[bounds[len(bounds)-1]] - first.sendBuckets[bounds[len(bounds)-1]]
+	if total <= 0 {
+		return 0
+	}
+	for _, b := range bounds {
+		if last.sendBuckets[b]-first.sendBuckets[b] >= q*total {
+			return b * 1000
+		}
+	}
+	return bounds[len(bounds)-1] * 1000
 }
