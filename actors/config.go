@@ -109,12 +109,23 @@ type Config struct {
 	MaxHistoryPage int
 	// SyncPage caps the conversations of one sync answer (default 500).
 	SyncPage int
-	// Reregister is how often (±50%) a session registers its device with
-	// the user grain again (default 30 s). A grain that moved learns of
-	// online devices at once through a presence probe; this bounds the time
-	// a device can go without pushes should a probe be missed (a second
-	// activation alive for a moment while the topology changes).
+	// Reregister is how often each session registers its device with the
+	// user grain again (default 60 s); one node-wide sweep does it, a
+	// 64th of the sessions every Reregister/64 (reregister.go). A grain
+	// that moved learns of online devices at once through a presence
+	// probe, and the sessions whose grain maps to another member after a
+	// membership change register again at once; this only bounds the time
+	// a device can go without pushes should both be missed (a second
+	// activation alive for a moment while the topology changes). It was
+	// 30 s ± 50% (gaps up to 45 s) with a timer per session; the sweep's
+	// period is exact, so 60 s keeps the worst gap near what it was at
+	// half the grain requests of an idle node (sync from the cursor, the
+	// guarantee, does not depend on it).
 	Reregister time.Duration
+	// ReregisterWorkers caps the sweep's re-registrations in flight at
+	// once (default 8): a slow user grain holds up one worker, and the
+	// sweep never runs a goroutine per session.
+	ReregisterWorkers int
 	// MaxOnlineDevices caps one user's devices online at once across the
 	// cluster (default 16); MaxDevices caps the devices a user has, where a
 	// device unseen for DeviceExpiry (default 30 days) no longer counts
@@ -189,7 +200,8 @@ func DefaultConfig() Config {
 		RequestTimeout:       5 * time.Second,
 		MaxHistoryPage:       200,
 		SyncPage:             500,
-		Reregister:           30 * time.Second,
+		Reregister:           60 * time.Second,
+		ReregisterWorkers:    8,
 		TypingMaxMembers:     50,
 		MaxOnlineDevices:     16,
 		MaxPendingSends:      2048,
@@ -236,6 +248,7 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.SyncPage, d.SyncPage)
 	setInt(&c.TypingMaxMembers, d.TypingMaxMembers)
 	setInt(&c.MaxOnlineDevices, d.MaxOnlineDevices)
+	setInt(&c.ReregisterWorkers, d.ReregisterWorkers)
 	setInt(&c.MaxPendingSends, d.MaxPendingSends)
 	setInt(&c.MaxPendingDeliveries, d.MaxPendingDeliveries)
 	if c.BusyRetryAfter <= 0 {

@@ -35,3 +35,20 @@ func SpawnUserForTest(n *Runtime, id string) *actor.PID {
 	n.system.Root.Send(pid, &cluster.ClusterInit{Identity: cluster.NewClusterIdentity(id, KindUser)})
 	return pid
 }
+
+// ForgetDevicesForTest makes user's grain forget this node's sessions of
+// the user without closing them, as a grain that lost them would (a
+// second activation, a node that died unseen): only the re-registration
+// sweep tells it again.
+func ForgetDevicesForTest(ctx context.Context, n *Runtime, user string) error {
+	for _, s := range n.sessions.of(user) {
+		if err := n.unregisterDevice(ctx, user, s.device, s.pid); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ReregisterMaxInFlightForTest is the most re-registrations the sweep had
+// in flight at once.
+func ReregisterMaxInFlightForTest(n *Runtime) int64 { return n.rereg.maxInFlight.Load() }

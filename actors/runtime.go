@@ -58,6 +58,7 @@ type Runtime struct {
 	admit     *admission    // load shedding at the door (admission.go)
 	sessions  *sessionIndex // this node's connected devices (sessions.go)
 	stopWatch func()
+	rereg     *reregSweep  // the re-registration sweep (reregister.go)
 	idle      *idleSweeper // grain passivation (idle.go)
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,8 +26,9 @@ import (
 //   - after every membership change, the sessions whose user grain now maps
 //     to another member register again at once (a probe can miss a node
 //     that joined a moment later);
-//   - every session also registers again every Config.Reregister (±50%),
-//     a backstop for anything both missed.
+//   - every session also registers again every Config.Reregister, a
+//     backstop for anything both missed: one sweep per node walks the
+//     sessions in slices (reregister.go).
 //
 // After the first two the node also asks the client to resync from its
 // cursor (session.Resyncer): pushes the grain made before it knew the
@@ -48,6 +48,8 @@ const (
 type sessionIndex struct {
 	mu     sync.Mutex
 	byUser map[string]map[*deviceSession]struct{}
+	// slices deal the sessions out to the re-registration sweep's turns.
+	slices [reregSlices][]*deviceSession
 }
 
 func (x *sessionIndex) add(s *deviceSession) {
@@ -59,6 +61,7 @@ func (x *sessionIndex) add(s *deviceSession) {
 		x.byUser[s.user] = set
 	}
 	set[s] = struct{}{}
+	x.addSlice(s)
 }
 
 func (x *sessionIndex) remove(s *deviceSession) {
@@ -70,6 +73,7 @@ func (x *sessionIndex) remove(s *deviceSession) {
 			delete(x.byUser, s.user)
 		}
 	}
+	x.removeSlice(s)
 }
 
 func (x *sessionIndex) count(user string) int {
@@ -109,8 +113,10 @@ type deviceSession struct {
 	sink   session.Sink
 	pid    *actor.PID
 	cursor uint64
-	rereg  *time.Timer
 	closed atomic.Bool
+	// slice and pos place the session in sessionIndex.slices (under its mu).
+	slice uint8
+	pos   int
 
 	membersMu sync.Mutex
 	members   map[string]cachedMembers
@@ -147,8 +153,6 @@ func (n *Runtime) Connect(ctx context.Context, user, device string, sink session
 	s.subscribe(reg.LargeConvs, false)
 	s.cursor = reg.Cursor
 	n.sessions.add(s)
-	every := n.cfg.Reregister
-	s.rereg = time.AfterFunc(every/2+rand.N(every), s.reregisterLoop)
 	return s, nil
 }
 
@@ -198,28 +202,28 @@ func (s *deviceSession) pushBatch(b *session.SharedBatch, done func()) {
 // hub subscriptions; with resync (after a topology change or a new
 // activation of the user grain) it then asks the client to sync from its
 // cursor: pushes made meanwhile went nowhere, their inbox entries did not.
-func (s *deviceSession) reregister(resync bool) {
+func (s *deviceSession) reregister(parent context.Context, resync bool) {
 	if s.closed.Load() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), s.rt.cfg.RequestTimeout)
+	ctx, cancel := context.WithTimeout(parent, s.rt.cfg.RequestTimeout)
 	defer cancel()
 	reg, err := s.rt.registerDevice(ctx, s.user, s.device, s.pid)
 	if err != nil {
 		s.rt.log.Debug("re-register device", "user", s.user, "device", s.device, "err", err)
 		return
 	}
+	if s.closed.Load() {
+		// Closed while registering: Close's unregister may have reached
+		// the grain first, so take this registration back.
+		if !s.rt.leaving.Load() {
+			_ = s.rt.unregisterDevice(ctx, s.user, s.device, s.pid)
+		}
+		return
+	}
 	s.subscribe(reg.LargeConvs, false)
 	if r, ok := s.sink.(session.Resyncer); ok && resync {
 		r.Resync()
-	}
-}
-
-func (s *deviceSession) reregisterLoop() {
-	s.reregister(false)
-	if !s.closed.Load() {
-		every := s.rt.cfg.Reregister
-		s.rereg.Reset(every/2 + rand.N(every))
 	}
 }
 
@@ -233,7 +237,6 @@ func (s *deviceSession) Close() {
 	if s.closed.Swap(true) {
 		return
 	}
-	s.rereg.Stop()
 	s.rt.sessions.remove(s)
 	s.rt.broadcast.drop(s)
 	if s.rt.leaving.Load() {
@@ -410,7 +413,7 @@ func (n *Runtime) startSessions() error {
 	if _, err := root.SpawnNamed(actor.PropsFromFunc(func(ctx actor.Context) {
 		if p, ok := ctx.Message().(*pb.PresenceProbe); ok {
 			for _, s := range n.sessions.of(p.User) {
-				go s.reregister(true)
+				go s.reregister(context.Background(), true)
 			}
 		}
 	}), sessionRegistryName); err != nil {
@@ -423,7 +426,12 @@ func (n *Runtime) startSessions() error {
 	}), signalRouterName); err != nil {
 		return err
 	}
-	n.stopWatch = n.watchTopology()
+	stopWatch, sweep := n.watchTopology(), n.startReregister()
+	n.rereg = sweep
+	n.stopWatch = func() {
+		stopWatch()
+		sweep.stop()
+	}
 	return nil
 }
 
@@ -455,7 +463,7 @@ func (n *Runtime) watchTopology() func() {
 				owner := n.Owner(KindUser, u)
 				if prev, ok := owners[u]; ok && prev != owner && owner != "" {
 					for _, s := range n.sessions.of(u) {
-						go s.reregister(true)
+						go s.reregister(context.Background(), true)
 					}
 				}
 				owners[u] = owner
@@ -476,7 +484,8 @@ func (n *Runtime) watchTopology() func() {
 	}
 }
 
-// stopSessions stops the topology watch; the node is stopping.
+// stopSessions stops the topology watch and the re-registration sweep;
+// the node is stopping.
 func (n *Runtime) stopSessions() {
 	if n.stopWatch != nil {
 		n.stopWatch()

@@ -1,0 +1,114 @@
+package actors_test
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/switchboard-im/switchboard/actors"
+	"github.com/switchboard-im/switchboard/actors/session"
+	"github.com/switchboard-im/switchboard/cluster/boot"
+)
+
+// onlineDevices lists the devices user's grain knows online.
+func onlineDevices(t *testing.T, node *boot.Node, user string) []string {
+	t.Helper()
+	res, err := node.OnlineDevices(tctx(t), user)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, d := range res.Devices {
+		out = append(out, d.Device)
+	}
+	return out
+}
+
+// reregSessions connects users × devices sessions, all registered.
+func reregSessions(t *testing.T, node *boot.Node, users, devices int) map[string][]session.Session {
+	t.Helper()
+	out := map[string][]session.Session{}
+	for u := range users {
+		user := fmt.Sprintf("rereg-u%d", u)
+		for d := range devices {
+			_, s := connect(t, node, user, fmt.Sprintf("dev%d", d))
+			out[user] = append(out[user], s)
+		}
+		if got := onlineDevices(t, node, user); len(got) != devices {
+			t.Fatalf("%s: %d devices online after connecting, want %d: %v", user, len(got), devices, got)
+		}
+	}
+	// A new user grain's presence probe makes the sessions register once
+	// more, possibly after the test made the grain forget them: let those
+	// land first.
+	time.Sleep(500 * time.Millisecond)
+	return out
+}
+
+// TestReregisterSweep: with a short Reregister, sessions whose user grain
+// forgot them are registered again within about two periods, by the
+// node's one sweep with at most ReregisterWorkers requests in flight; a
+// closed session is not registered again.
+func TestReregisterSweep(t *testing.T) {
+	for _, workers := range []int{1, 4} { // 1: the edge, one request at a time
+		t.Run(fmt.Sprint("workers=", workers), func(t *testing.T) {
+			const every = 250 * time.Millisecond
+			node := startCluster(t, 1, openStore(t), actors.Config{Reregister: every, ReregisterWorkers: workers})[0]
+			sessions := reregSessions(t, node, 12, 2)
+			closed := sessions["rereg-u0"][1] // dev1 of rereg-u0
+			closed.Close()
+			if got := onlineDevices(t, node, "rereg-u0"); !slices.Equal(got, []string{"dev0"}) {
+				t.Fatalf("after closing dev1, online %v", got)
+			}
+			start := time.Now()
+			for user := range sessions {
+				if err := actors.ForgetDevicesForTest(tctx(t), node.Runtime, user); err != nil {
+					t.Fatal(err)
+				}
+			}
+			// Two periods and slack for a loaded machine: every slice of
+			// the sessions gets its turn within one period.
+			deadline := start.Add(2*every + time.Second)
+			for user := range sessions {
+				want := []string{"dev0", "dev1"}
+				if user == "rereg-u0" {
+					want = want[:1]
+				}
+				for got := onlineDevices(t, node, user); !slices.Equal(got, want); got = onlineDevices(t, node, user) {
+					if time.Now().After(deadline) {
+						t.Fatalf("%s: online %v %v after its grain forgot them, want %v", user, got, time.Since(start), want)
+					}
+					time.Sleep(10 * time.Millisecond)
+				}
+			}
+			t.Logf("all registered again within %v", time.Since(start).Round(time.Millisecond))
+			time.Sleep(3 * every) // the closed session's slice had turns
+			if got := onlineDevices(t, node, "rereg-u0"); !slices.Equal(got, []string{"dev0"}) {
+				t.Fatalf("closed session registered again: online %v", got)
+			}
+			if m := actors.ReregisterMaxInFlightForTest(node.Runtime); m < 1 || m > int64(workers) {
+				t.Fatalf("%d re-registrations in flight at once, limit %d", m, workers)
+			}
+		})
+	}
+}
+
+// TestReregisterSweepOnly is the control: with a period far longer than
+// the test, a forgotten session stays forgotten, so what brings it back
+// above is the sweep and nothing else.
+func TestReregisterSweepOnly(t *testing.T) {
+	node := startCluster(t, 1, openStore(t), actors.Config{Reregister: time.Hour})[0]
+	sessions := reregSessions(t, node, 3, 1)
+	for user := range sessions {
+		if err := actors.ForgetDevicesForTest(tctx(t), node.Runtime, user); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(time.Second)
+	for user := range sessions {
+		if got := onlineDevices(t, node, user); len(got) != 0 {
+			t.Fatalf("%s: online %v though its grain forgot it and no sweep ran", user, got)
+		}
+	}
+}
