@@ -23,12 +23,14 @@ import (
 // beside it, and a bound high enough for a quiet node lets a loaded one
 // queue for seconds (every sender's one outstanding send is "pending", so
 // the queue is in the run queue and the store's commit queue, invisible to
-// a count). So the bound on pending sends adapts to the latency sends get,
-// in the manner of CoDel: when even the fastest send finished in one
-// SendLatencyInterval took longer than SendLatencyTarget, a standing queue
-// has formed, and the bound drops to three quarters of what was in use;
-// after an interval whose fastest send met the target it grows again by an
-// eighth, never past MaxPendingSends nor below MinPendingSends.
+// a count). So the bound on pending sends adapts to the latency sends get:
+// when more than half the sends finished in one SendLatencyInterval took
+// longer than SendLatencyTarget, a standing queue has formed, and the
+// bound drops to three quarters of what was in use; after an interval
+// whose median send met the target it grows again by an eighth, never past
+// MaxPendingSends nor below MinPendingSends. (CoDel's fastest-send test
+// does not fit here: the sends do not share one queue, and under overload
+// a send to a quiet conversation still finishes fast while most wait.)
 type admission struct {
 	maxSends      int64
 	minSends      int64
@@ -51,8 +53,9 @@ type admission struct {
 	peak              atomic.Int64 // most sends pending at once in the current interval
 
 	mu       sync.Mutex
-	winStart time.Time     // the current interval's start
-	winMin   time.Duration // fastest send finished in it (0: none yet)
+	winStart time.Time // the current interval's start
+	winSends int       // sends finished in it
+	winSlow  int       // of them, those over the target
 }
 
 func newAdmission(cfg Config) *admission {
@@ -104,15 +107,16 @@ func (a *admission) observe(took time.Duration) {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.winMin == 0 || took < a.winMin {
-		a.winMin = max(took, 1)
+	a.winSends++
+	if took > a.target {
+		a.winSlow++
 	}
 	now := a.now()
 	if now.Sub(a.winStart) < a.interval {
 		return
 	}
 	limit := a.limit.Load()
-	if a.winMin > a.target {
+	if a.winSlow*2 > a.winSends {
 		// A standing queue: shrink from what was really in use, so a
 		// bound far above the load does not take many intervals to bite.
 		limit = max(a.minSends, min(limit, a.peak.Load())*3/4)
@@ -121,7 +125,7 @@ func (a *admission) observe(took time.Duration) {
 	}
 	a.limit.Store(limit)
 	metricSendLimit.Set(float64(limit))
-	a.winStart, a.winMin = now, 0
+	a.winStart, a.winSends, a.winSlow = now, 0, 0
 	a.peak.Store(a.sends.Load())
 }
 

@@ -9,12 +9,13 @@ import (
 )
 
 // TestAdmissionLatencyBound: the bound on pending sends stays put after an
-// interval whose fastest send took exactly SendLatencyTarget, drops to
-// three quarters of the sends in use after one whose fastest took a
+// interval whose median send took exactly SendLatencyTarget, drops to
+// three quarters of the sends in use after one whose median took a
 // nanosecond more (the next send past it is BUSY with a retry-after and
-// says why), never drops below MinPendingSends, and grows back by an eighth
-// after an interval that met the target. The clock is stepped by hand: no
-// timing is asserted.
+// says why) even when some sends of it were fast, never drops below
+// MinPendingSends, and grows back by an eighth after an interval whose
+// median met the target even when some sends of it were slow. The clock
+// is stepped by hand: no timing is asserted.
 func TestAdmissionLatencyBound(t *testing.T) {
 	clk := time.Unix(1e9, 0)
 	cfg := Config{MaxPendingSends: 100, MinPendingSends: 10, MaxPendingDeliveries: 1000, BusyRetryAfter: 200 * time.Millisecond,
@@ -90,11 +91,33 @@ func TestAdmissionLatencyBound(t *testing.T) {
 	rs = admit(10)
 	refused("the 11th send at the floor")
 
-	// The queue is gone: sends fast again, the bound grows by an eighth.
-	clk = clk.Add(100 * time.Millisecond) // the interval is over, and these took 100 ms
-	releaseAll(rs)
+	// The queue is gone: most sends fast again (one slow one does not
+	// count against them), the bound grows by an eighth.
+	slow := rs[9]
+	a.winStart, a.winSends, a.winSlow = clk, 0, 0 // the slow sends above are behind us
+	clk = clk.Add(100 * time.Millisecond)         // the interval is over, and these took 100 ms
+	releaseAll(rs[:9])
 	if l := a.limit.Load(); l != 12 {
 		t.Fatalf("after a fast interval: limit %d, want 12 (10 + 10/8 + 1)", l)
+	}
+	clk = clk.Add(time.Second)
+	slow()
+
+	// A standing queue that some sends slip past: in one interval 5 sends
+	// took 350 ms and 4 took 50 ms or less. The fastest met the target; the
+	// median did not.
+	a.limit.Store(100)
+	slowOnes := admit(5)
+	clk = clk.Add(300 * time.Millisecond)
+	a.winStart, a.winSends, a.winSlow = clk, 0, 0
+	fastOnes := admit(3)
+	clk = clk.Add(50 * time.Millisecond)
+	releaseAll(fastOnes)
+	releaseAll(slowOnes)
+	clk = clk.Add(70 * time.Millisecond) // the interval is over
+	releaseAll(admit(1))                 // took 0: ends it
+	if l := a.limit.Load(); l >= 100 {
+		t.Fatalf("after an interval whose median send was slow: limit %d, want it lowered", l)
 	}
 	if a.sends.Load() != 0 {
 		t.Fatalf("%d sends still counted, want 0", a.sends.Load())

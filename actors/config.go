@@ -147,9 +147,9 @@ type Config struct {
 	MaxBusyRetryAfter time.Duration
 	// SendLatencyTarget and SendLatencyInterval make the bound on pending
 	// sends adapt to the latency sends get (admission.go): after an
-	// interval (default 100 ms) in which even the fastest send took longer
-	// than the target (default 200 ms) the bound drops, after one that met
-	// it the bound grows back towards MaxPendingSends; it never goes below
+	// interval (default 100 ms) in which more than half the sends took
+	// longer than the target (default 200 ms) the bound drops, after one
+	// whose median met it the bound grows back towards MaxPendingSends; it never goes below
 	// MinPendingSends (default 64). The target must sit above what a send
 	// costs on an idle node (its fsync included), or the node sheds
 	// without being overloaded.

@@ -76,8 +76,8 @@ type ServerReport struct {
 	LWTPerMsg         float64 `json:"lwt_per_msg,omitempty"`
 	HasStoreOps       bool    `json:"has_store_ops,omitempty"`
 	HasCQL            bool    `json:"has_cql,omitempty"`
-	// NodeSendP50Ms/P99Ms: the node's own time from reading a send to
-	// writing its answer (its request histogram over the run, as the upper
+	// NodeSendP50Ms/P99Ms: the node's own time from reading an accepted
+	// send to writing its ack (its request histogram over the run, as the upper
 	// bound of the bucket holding the quantile). Beside the bench's
 	// send→ack it tells the node's part from the clients' and the
 	// network's: a bench that starves its own clients (10,000 of them on
@@ -182,7 +182,7 @@ func (r *Result) WriteTable(w io.Writer) {
 	if r.Server.Measured {
 		row("server", "RSS max %.0f MiB  CPU %.1f s (%.0f%% of a core)", r.Server.RSSBytesMax/(1<<20), r.Server.CPUSeconds, 100*r.Server.CPUSeconds/max(r.DurationS, 1e-9))
 		if sv := r.Server; sv.NodeSendP99Ms > 0 {
-			row("node send→answer", "p50 ≤ %g ms  p99 ≤ %g ms  (the node's own histogram, read to answer written)", sv.NodeSendP50Ms, sv.NodeSendP99Ms)
+			row("node send→ack", "p50 ≤ %g ms  p99 ≤ %g ms  (accepted sends, the node's own histogram: read to ack written)", sv.NodeSendP50Ms, sv.NodeSendP99Ms)
 		}
 		if sv := r.Server; sv.HasStoreOps && r.Acked > 0 {
 			row("store ops per message", "%.2f  (%.0f store operations / %d acked)", sv.StoreOpsPerMsg, sv.StoreOps, r.Acked)

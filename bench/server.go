@@ -19,8 +19,8 @@ type serverSample struct {
 	// reports them (a Pebble node has no CQL counters).
 	storeOps, cqlRequests, cqlLWTs float64
 	hasStore, hasCQL               bool
-	// sendBuckets is the node's histogram of answered sends
-	// (switchboard_transport_request_seconds, op="send", every code):
+	// sendBuckets is the node's histogram of accepted sends
+	// (switchboard_transport_request_seconds, op="send", code="OK"):
 	// upper bound in seconds → cumulative count.
 	sendBuckets map[float64]float64
 }
@@ -62,7 +62,7 @@ func scrape(ctx context.Context, adminURL string) (serverSample, error) {
 			continue
 		case "switchboard_transport_request_seconds_bucket":
 			le, ok := labelValue(labels, "le")
-			if !ok || !strings.Contains(labels, `op="send"`) {
+			if !ok || !strings.Contains(labels, `op="send"`) || !strings.Contains(labels, `code="OK"`) {
 				continue
 			}
 			bound, err1 := strconv.ParseFloat(le, 64) // "+Inf" parses as +Inf

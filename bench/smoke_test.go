@@ -150,7 +150,7 @@ func TestSmokeStoreOps(t *testing.T) {
 	}
 	var out strings.Builder
 	res.WriteTable(&out)
-	if !strings.Contains(out.String(), "node send→answer") || !strings.Contains(out.String(), "store ops per message") || strings.Contains(out.String(), "LWT per message") {
+	if !strings.Contains(out.String(), "node send→ack") || !strings.Contains(out.String(), "store ops per message") || strings.Contains(out.String(), "LWT per message") {
 		t.Fatalf("table:\n%s", out.String())
 	}
 }
