@@ -66,11 +66,18 @@ type Config struct {
 	// MaxQueueWait bounds how long an admitted request may wait for a
 	// worker (behind up to MaxInflight others) once it can run; a send's
 	// wait in its lane behind an earlier send to the same conversation is
-	// not counted (default 500 ms): one that
+	// bounded by MaxLaneWait instead (default 500 ms): one that
 	// waited longer is answered BUSY, with a retry-after of about this
 	// long, instead of being run late — its client has waited long enough
 	// and a queue that deep means the node is behind.
 	MaxQueueWait time.Duration
+	// MaxLaneWait bounds a send's whole wait at the node before it runs,
+	// its lane included (default 1 s): pipelined sends to one
+	// conversation run one after another, and on a node behind its load
+	// the last of a pipeline would otherwise wait for all the others'
+	// slow answers. Past it the send is answered BUSY like one past
+	// MaxQueueWait, with the sends behind it in its lane.
+	MaxLaneWait time.Duration
 	// RefusedSends is how many sends refused with a transient code one
 	// connection remembers (default 1024), so that a pipelined send
 	// written behind one of them (after_client_msg_id) is refused too
@@ -122,6 +129,7 @@ func DefaultConfig() Config {
 		MaxInflight:      64,
 		RefusedSends:     1024,
 		MaxQueueWait:     500 * time.Millisecond,
+		MaxLaneWait:      time.Second,
 		Workers:          8,
 		ReceiveWindow:    1 << 20,
 		ConnRate:         50,
@@ -180,6 +188,7 @@ func (c Config) withDefaults() (Config, error) {
 	setDur(&c.RequestTimeout, d.RequestTimeout)
 	setDur(&c.WriteTimeout, d.WriteTimeout)
 	setDur(&c.MaxQueueWait, d.MaxQueueWait)
+	setDur(&c.MaxLaneWait, d.MaxLaneWait)
 	setDur(&c.DrainGrace, d.DrainGrace)
 	setF(&c.ConnRate, d.ConnRate)
 	setF(&c.UserRate, d.UserRate)

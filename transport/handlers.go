@@ -98,16 +98,24 @@ func (c *conn) handle(b []byte) {
 	}
 }
 
-// queuedTooLong is the refusal of a request that waited past MaxQueueWait
-// for its turn: BUSY, come back in about MaxQueueWait (jittered ±50% so
-// the refused do not return together).
-func (c *conn) queuedTooLong(arrived time.Time) *wirepb.Error {
+// tooLate says whether a request waited past MaxQueueWait for a worker
+// once it could run, or (a send) past MaxLaneWait since it arrived.
+func (c *conn) tooLate(t inflightReq) bool {
+	return time.Since(t.runnable) > c.s.cfg.MaxQueueWait || time.Since(t.arrived) > c.s.cfg.MaxLaneWait
+}
+
+// queuedTooLong is the refusal of a request that waited too long for its
+// turn: BUSY, come back in about MaxQueueWait (jittered ±50% so the
+// refused do not return together).
+func (c *conn) queuedTooLong(t inflightReq) *wirepb.Error {
 	metricQueueWaitRefusals.Inc()
-	waited := time.Since(arrived)
 	bound := c.s.cfg.MaxQueueWait
 	after := bound/2 + rand.N(bound)
-	return &wirepb.Error{Code: wirepb.Code_BUSY, RetryAfterMs: uint32(max(after/time.Millisecond, 1)),
-		Message: fmt.Sprintf("waited %s for its turn on this connection, limit %s", waited.Round(time.Millisecond), bound)}
+	msg := fmt.Sprintf("waited %s for its turn on this connection, limit %s", time.Since(t.runnable).Round(time.Millisecond), bound)
+	if time.Since(t.arrived) > c.s.cfg.MaxLaneWait {
+		msg = fmt.Sprintf("waited %s for its turn at the node, behind earlier sends to its conversation, limit %s", time.Since(t.arrived).Round(time.Millisecond), c.s.cfg.MaxLaneWait)
+	}
+	return &wirepb.Error{Code: wirepb.Code_BUSY, RetryAfterMs: uint32(max(after/time.Millisecond, 1)), Message: msg}
 }
 
 // busyRetryMs is the retry-after of a request refused because its
@@ -144,11 +152,11 @@ func (c *conn) work() {
 			}
 		}
 		c.reqMu.Unlock()
-		late := time.Since(times.runnable) > c.s.cfg.MaxQueueWait
+		late := c.tooLate(times)
 		start, res := times.arrived, (*wirepb.Response)(nil)
 		switch {
 		case late:
-			res = &wirepb.Response{Error: c.queuedTooLong(times.runnable)}
+			res = &wirepb.Response{Error: c.queuedTooLong(times)}
 		case chained != nil:
 			res = &wirepb.Response{Error: chained}
 		default:
@@ -189,7 +197,7 @@ func (c *conn) work() {
 		// at MaxInflight sends its next request when it reads this.
 		c.answer(req, start, res)
 		for i, w := range refused {
-			c.answer(w, since[i].arrived, &wirepb.Response{Error: c.queuedTooLong(since[i].arrived)})
+			c.answer(w, since[i].arrived, &wirepb.Response{Error: c.queuedTooLong(since[i])})
 		}
 	}
 }

@@ -113,12 +113,13 @@ func TestQueueWaitRefusesLateRequests(t *testing.T) {
 
 // A send waiting in its lane behind an earlier send to the same
 // conversation is not waiting for a worker: pipelined sends to one
-// conversation are not refused for the time their predecessors take.
+// conversation are not refused under MaxQueueWait for the time their
+// predecessors take (MaxLaneWait bounds that, TestLaneWaitBound).
 func TestLaneWaitIsNotQueueWait(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{
 		actors:    actors.Config{SendRate: 1e6, SendBurst: 1e6},
-		transport: transport.Config{MaxQueueWait: 50 * time.Millisecond, ConnRate: 1e6, ConnBurst: 1e6, UserRate: 1e6, UserBurst: 1e6},
+		transport: transport.Config{MaxQueueWait: 50 * time.Millisecond, MaxLaneWait: time.Minute, ConnRate: 1e6, ConnBurst: 1e6, UserRate: 1e6, UserBurst: 1e6},
 	})
 	r := rawDial(t, e, nil)
 	r.login(e.token("alice", "phone"))
@@ -142,4 +143,82 @@ func TestLaneWaitIsNotQueueWait(t *testing.T) {
 		}
 	}
 	t.Logf("%d pipelined sends to one conversation in %s", n, time.Since(start).Round(time.Millisecond))
+}
+
+// A pipeline of sends to one conversation waits at most MaxLaneWait at the
+// node (1 ms here: the last of 64 waits for 63 answers): the late one is
+// answered BUSY, and so is every send behind it, so the accepted ones are
+// the first ones written, in order. Sent again, the refused go through
+// with the next seqs: nothing reordered, nothing lost.
+func TestLaneWaitBound(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{
+		actors:    actors.Config{SendRate: 1e6, SendBurst: 1e6},
+		transport: transport.Config{MaxLaneWait: time.Millisecond, ConnRate: 1e6, ConnBurst: 1e6, UserRate: 1e6, UserBurst: 1e6},
+	})
+	r := rawDial(t, e, nil)
+	r.login(e.token("alice", "phone"))
+	const n = 64
+	send := func(id uint64, i int) []byte {
+		return frame(&wirepb.Request{Id: id, Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{To: "bob", ClientMsgId: fmt.Sprintf("m%d", i), Body: []byte(fmt.Sprint(i))}}})
+	}
+	var batch []byte
+	for i := range n {
+		batch = append(batch, send(uint64(i+1), i)...)
+	}
+	if _, err := r.st.Write(batch); err != nil {
+		t.Fatal(err)
+	}
+	seqOf := map[int]uint64{}
+	var refused []int
+	for range n {
+		res, err := r.response()
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := int(res.Id) - 1
+		switch e := res.GetError(); {
+		case e == nil:
+			seqOf[i] = res.GetSend().Seq
+		case e.Code == wirepb.Code_BUSY:
+			if !strings.Contains(e.Message, "for its turn") {
+				t.Fatalf("send %d: %q does not say it waited too long", i, e.Message)
+			}
+			refused = append(refused, i)
+		default:
+			t.Fatalf("send %d: %v", i, e)
+		}
+	}
+	if len(refused) == 0 {
+		t.Fatal("no send of 64 pipelined waited past 1 ms")
+	}
+	sort.Ints(refused)
+	// The accepted are a prefix of what was written, with consecutive seqs.
+	for i := range refused[0] {
+		if seqOf[i] == 0 || (i > 0 && seqOf[i] != seqOf[i-1]+1) {
+			t.Fatalf("accepted sends are not the first ones in order: %v (refused from %d)", seqOf, refused[0])
+		}
+	}
+	if len(refused) != n-refused[0] {
+		t.Fatalf("refused %v: a send behind a refused one was accepted", refused)
+	}
+	// Sent again one at a time (as the SDK does after its back-off), they all
+	// go through after the others.
+	last := seqOf[refused[0]-1]
+	for k, i := range refused {
+		if _, err := r.st.Write(send(uint64(1000+k), i)); err != nil {
+			t.Fatal(err)
+		}
+		res, err := r.response()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e := res.GetError(); e != nil {
+			t.Fatalf("send %d again: %v", i, e)
+		}
+		if s := res.GetSend().Seq; s != last+1 {
+			t.Fatalf("send %d again: seq %d, want %d", i, s, last+1)
+		}
+		last++
+	}
 }

@@ -62,6 +62,7 @@ type serveOptions struct {
 	logJSON       bool
 	maxConnsAddr  int
 	maxQueueWait  time.Duration
+	maxLaneWait   time.Duration
 
 	adminTokenFile  string
 	adminOpenRead   bool
@@ -103,6 +104,7 @@ Every flag can also be set with an environment variable SWITCHBOARD_<FLAG>
 	f.StringVar(&o.dataDir, "data-dir", "./data", "directory for the embedded store and dev credentials")
 	f.StringVar(&o.listen, "listen", "127.0.0.1:4433", "QUIC address for clients (UDP host:port)")
 	f.DurationVar(&o.maxQueueWait, "max-queue-wait", transport.DefaultConfig().MaxQueueWait, "a request that waited longer than this for its turn on its connection is answered BUSY instead of run late")
+	f.DurationVar(&o.maxLaneWait, "max-lane-wait", transport.DefaultConfig().MaxLaneWait, "a send that waited longer than this at the node (behind earlier sends to its conversation included) is answered BUSY instead of run late")
 	f.IntVar(&o.maxConnsAddr, "max-conns-per-addr", 0, "connections from one source IP (0: no cap; carrier NAT shares addresses)")
 	f.StringVar(&o.admin, "admin", "127.0.0.1:8080", "admin HTTP address (/metrics, /healthz, /api/v1/, dashboard at /)")
 	f.StringVar(&o.store, "store", "pebble", "storage backend: pebble (embedded) or cql (ScyllaDB/Cassandra)")
@@ -263,7 +265,7 @@ func (m member) serve(ctx context.Context, o serveOptions, join []string) ([]str
 		return nil, fmt.Errorf("stateless reset key: %w", err)
 	}
 	srv, err := transport.Listen(node.Runtime, transport.Config{Addr: o.listen, TLS: m.tls, Auth: m.auth, StatelessResetKey: resetKey, Logger: log,
-		MaxConnsPerAddr: o.maxConnsAddr, MaxQueueWait: o.maxQueueWait})
+		MaxConnsPerAddr: o.maxConnsAddr, MaxQueueWait: o.maxQueueWait, MaxLaneWait: o.maxLaneWait})
 	if err != nil {
 		return nil, err
 	}
