@@ -160,7 +160,7 @@ func (c *conn) work() {
 		case chained != nil:
 			res = &wirepb.Response{Error: chained}
 		default:
-			start = time.Now()
+			metricRequestWait.WithLabelValues(opName(req)).Observe(time.Since(times.arrived).Seconds())
 			res = c.serve(req)
 		}
 		outcome := res.GetError() // nil when it succeeded

@@ -36,9 +36,14 @@ var (
 	})
 	metricRequests = promauto.NewHistogramVec(prometheus.HistogramOpts{
 		Namespace: "switchboard", Subsystem: "transport", Name: "request_seconds",
-		Help:    "Request latency by operation and result code.",
+		Help:    "Request latency at the node by operation and result code: from reading the request to writing its answer, waits for a worker and in a send's lane included.",
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 	}, []string{"op", "code"})
+	metricRequestWait = promauto.NewHistogramVec(prometheus.HistogramOpts{
+		Namespace: "switchboard", Subsystem: "transport", Name: "request_wait_seconds",
+		Help:    "How long a request that ran waited for its turn: for a worker of its connection, and a send in its lane behind earlier sends to its conversation.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+	}, []string{"op"})
 	metricPushOverflows = promauto.NewCounter(prometheus.CounterOpts{
 		Namespace: "switchboard", Subsystem: "transport", Name: "push_overflows_total",
 		Help: "Push queues dropped because a client read too slowly (the client was told to resync).",
