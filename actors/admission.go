@@ -43,8 +43,8 @@ type admission struct {
 	sends      atomic.Int64
 	deliveries atomic.Int64
 	// Retry-after scaled by the overload: admitted and refused count the
-	// current second's sends; scale is the last full second's refused per
-	// admitted, 1..maxRetryAfter/retryAfter.
+	// current second's sends; scale (1..maxRetryAfter/retryAfter) follows
+	// them second by second (rollScale).
 	admitted, refused atomic.Int64
 	scale             atomic.Int64
 	maxRetryAfter     time.Duration
@@ -132,7 +132,8 @@ func (a *admission) observe(took time.Duration) {
 // busy is the refusal, with a retry-after jittered ±50% so that refused
 // clients do not come back together. The retry-after grows with the
 // overload: a node that refused k sends per accepted one in the last
-// second asks for k × BusyRetryAfter (at most MaxBusyRetryAfter). Clients
+// second asks for at least k × BusyRetryAfter, twice as long as before
+// while it keeps refusing more than it takes (at most MaxBusyRetryAfter). Clients
 // hold all their sends during a retry-after (the Go SDK does), so the
 // share of the offered load the node cannot take stops reaching it,
 // instead of costing it a refusal each (about what an accepted send costs).
@@ -145,8 +146,13 @@ func (a *admission) busy(format string, args ...any) error {
 	return &Error{Code: pb.Code_BUSY, Message: "node busy: " + fmt.Sprintf(format, args...), RetryAfterMs: uint32(after / time.Millisecond)}
 }
 
-// rollScale ends the current second: its refused-per-admitted becomes
-// the retry-after scale. One caller wins the swap; the others go on.
+// rollScale ends the current second and moves the retry-after scale: up
+// to the second's refused-per-admitted, and at least doubled while the
+// node still refused more sends than it took (the retry-after it asked for
+// was not long enough to keep the excess away: each refusal costs the node
+// a packet in, a decode and an answer); halved after a second with fewer
+// than one refusal per four admissions. One caller wins the swap; the
+// others go on.
 func (a *admission) rollScale(at time.Time) {
 	now := at.UnixNano()
 	start := a.scaleStart.Load()
@@ -155,7 +161,14 @@ func (a *admission) rollScale(at time.Time) {
 	}
 	refused, admitted := a.refused.Swap(0), a.admitted.Swap(0)
 	limit := max(int64(a.maxRetryAfter/a.retryAfter), 1)
-	scale := min(max(refused/max(admitted, 1), 1), limit)
+	scale := a.scale.Load()
+	switch {
+	case refused > admitted:
+		scale = max(scale*2, refused/max(admitted, 1))
+	case refused*4 < admitted:
+		scale /= 2
+	}
+	scale = min(max(scale, 1), limit)
 	a.scale.Store(scale)
 	metricBusyRetryAfter.Set(float64(min(a.retryAfter*time.Duration(scale), a.maxRetryAfter)) / float64(time.Second))
 }

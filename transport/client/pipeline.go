@@ -17,6 +17,12 @@ import (
 // sequenced first. On a transient refusal or a lost connection the
 // pipeline stops writing, waits for every send of it to be answered,
 // backs off, and starts again from the oldest unacknowledged send.
+//
+// The window is a congestion window, as TCP's: a BUSY shrinks it to one
+// send and every acknowledged send widens it by one, up to SendPipeline.
+// A node that is shedding load would otherwise refuse a whole pipeline
+// behind the send it refused (each refusal a round trip it pays for),
+// every time the client comes back.
 
 // convQueue is the hand-off between enqueue and a conversation's
 // pipeline goroutine.
@@ -75,6 +81,7 @@ type pipeline struct {
 	retryAfter time.Duration
 	b          *backoff
 	results    chan sendResult
+	cwnd       int // sends that may be in flight now: 1 after a BUSY, +1 per ack, at most SendPipeline
 }
 
 // sendLoop delivers a conversation's queue in order. It exits, deleting
@@ -83,7 +90,7 @@ type pipeline struct {
 func (c *Client) sendLoop(conv string, q *convQueue) {
 	defer c.wg.Done()
 	p := &pipeline{c: c, conv: conv, q: q, b: newBackoff(c.cfg.MinBackoff, c.cfg.MaxBackoff),
-		results: make(chan sendResult, c.cfg.SendPipeline)}
+		results: make(chan sendResult, c.cfg.SendPipeline), cwnd: c.cfg.SendPipeline}
 	for {
 		c.outMu.Lock()
 		p.list = append(p.list, q.add...)
@@ -131,7 +138,7 @@ func (p *pipeline) pause() {
 }
 
 // window is how many sends may be in flight on p.cn.
-func (p *pipeline) window() int { return min(p.c.cfg.SendPipeline, cap(p.cn.slots)) }
+func (p *pipeline) window() int { return min(p.cwnd, p.c.cfg.SendPipeline, cap(p.cn.slots)) }
 
 // fill writes sends until the window is full or none is left.
 func (p *pipeline) fill() {
@@ -234,6 +241,7 @@ func (p *pipeline) outcome(o *outgoing, res *wirepb.Response, err error) {
 	if err == nil {
 		p.remove(o)
 		p.b.reset()
+		p.cwnd = min(p.cwnd+1, c.cfg.SendPipeline)
 		c.finish(o, c.store.confirm(o, res.GetSend()), nil)
 		return
 	}
@@ -243,6 +251,7 @@ func (p *pipeline) outcome(o *outgoing, res *wirepb.Response, err error) {
 	transient := errors.Is(err, ErrDisconnected) || we != nil && wirepb.Transient(we.Code)
 	if we != nil && we.Code == wirepb.Code_BUSY {
 		c.busy.Add(1)
+		p.cwnd = 1
 		if c.cfg.FailOnBusy {
 			// Final; the sends written behind it come back BUSY too.
 			// Drain them before writing more, so later sends do not
