@@ -17,6 +17,7 @@ import { backoffDelay } from "./backoff.js";
 import { encodeFrame, FrameReader } from "./frames.js";
 import { openWebSocket, openWebTransport, type Link, type TransportKind, type WebConfig } from "./links.js";
 import { Conversation, parseCard, type Card, type ChatMessage } from "./store.js";
+import { BusyHold, ProtocolError, SendPipeline } from "./pipeline.js";
 import { forgetMessage, loadMessages, queuedAt, saveMessage, type OutboxStorage } from "./outbox.js";
 
 export interface ClientOptions {
@@ -39,6 +40,20 @@ export interface ClientOptions {
    * as the client.
    */
   outbox?: OutboxStorage;
+  /**
+   * How many sends of one conversation may be written before the first is
+   * answered (default 16). They go in queue order, each naming the one
+   * ahead, so a refused send is never overtaken; after a BUSY the window is
+   * one send, growing by one per acknowledged send back to this.
+   */
+  sendPipeline?: number;
+  /**
+   * A BUSY with a retry-after holds every send of the client (not sync,
+   * history, acks or pings) until it has passed: at most this long
+   * (default 5000 ms; 0 or less: no hold, only the refused conversation
+   * waits).
+   */
+  maxBusyHoldMs?: number;
   /** A WebSocket constructor where there is no global one. */
   WebSocket?: any;
   fetch?: typeof fetch;
@@ -58,18 +73,7 @@ export interface ClientEvents {
   error: (code: Code, message: string) => void;
 }
 
-/** ProtocolError is a request refused by the server. */
-export class ProtocolError extends Error {
-  constructor(
-    readonly code: Code,
-    message: string,
-  ) {
-    super(`${Code[code] ?? code}: ${message}`);
-  }
-}
-
-// Codes after which the same request (same client_msg_id) is retried.
-const transient = new Set<Code>([Code.RETRY, Code.INTERNAL, Code.RATE_LIMITED, Code.TIMEOUT, Code.UNAVAILABLE, Code.GOING_AWAY, Code.BUSY, Code.STORAGE_UNAVAILABLE]);
+export { ProtocolError };
 
 type Pending = { resolve: (r: Response) => void; reject: (e: Error) => void; timer: ReturnType<typeof setTimeout> };
 
@@ -129,9 +133,38 @@ export class Client {
   private listeners: { [K in keyof ClientEvents]?: ClientEvents[K][] } = {};
   private connectedOnce?: { resolve: () => void; reject: (e: Error) => void };
   private linkDone?: () => void;
+  private linkGen = 0;
+  private pipelines = new Map<string, SendPipeline<ChatMessage>>();
+  private hold: BusyHold;
 
   constructor(opts: ClientOptions) {
-    this.opts = { transports: ["webtransport", "websocket"], minBackoffMs: 200, maxBackoffMs: 15000, requestTimeoutMs: 10000, ackIntervalMs: 50, ...opts };
+    this.opts = { transports: ["webtransport", "websocket"], minBackoffMs: 200, maxBackoffMs: 15000, requestTimeoutMs: 10000, ackIntervalMs: 50, sendPipeline: 16, maxBusyHoldMs: 5000, ...opts };
+    this.hold = new BusyHold(this.opts.maxBusyHoldMs);
+  }
+
+  /** busyRefusals is how many sends the server refused BUSY (each resent later). */
+  get busyRefusals(): number {
+    let n = 0;
+    for (const p of this.pipelines.values()) n += p.busy;
+    return n;
+  }
+
+  /** pipeline is conv's send pipeline. */
+  private pipeline(conv: string): SendPipeline<ChatMessage> {
+    let p = this.pipelines.get(conv);
+    if (!p) {
+      p = new SendPipeline<ChatMessage>(
+        {
+          conn: () => (this.link && this.state === "connected" ? this.linkGen : undefined),
+          write: (m, after) => this.transmit(m, after),
+          done: (m, r) => this.sent(m, r),
+          failed: (m, e) => this.failed(m, e),
+        },
+        { window: Math.max(1, this.opts.sendPipeline), minBackoffMs: this.opts.minBackoffMs, maxBackoffMs: this.opts.maxBackoffMs, hold: this.hold },
+      );
+      this.pipelines.set(conv, p);
+    }
+    return p;
   }
 
   on<K extends keyof ClientEvents>(ev: K, fn: ClientEvents[K]): void {
@@ -159,6 +192,7 @@ export class Client {
   close(): void {
     this.closed = true;
     clearInterval(this.ackTimer);
+    for (const p of this.pipelines.values()) p.stop();
     this.link?.close();
     this.setState("closed");
   }
@@ -255,6 +289,7 @@ export class Client {
     }
     if (!link) throw lastErr ?? new Error("no transport available");
     this.link = link;
+    this.linkGen++;
     this.transport = link.kind;
     link.send(encodeFrame(toBinary(HelloSchema, create(HelloSchema, { token, client: "switchboard-ts/2" }))));
     const w = await welcomed;
@@ -335,6 +370,7 @@ export class Client {
       const c = this.conversation(e.conv);
       c.pending.push(m);
       this.emit("conversation", c);
+      this.pipeline(e.conv).add(m);
     }
   }
 
@@ -453,7 +489,7 @@ export class Client {
         reject(new ProtocolError(Code.TIMEOUT, "no answer in time"));
       }, this.opts.requestTimeoutMs);
       this.pending.set(id, {
-        resolve: (r) => (r.error && r.error.code !== Code.OK ? reject(new ProtocolError(r.error.code, r.error.message)) : resolve(r)),
+        resolve: (r) => (r.error && r.error.code !== Code.OK ? reject(new ProtocolError(r.error.code, r.error.message, r.error.retryAfterMs)) : resolve(r)),
         reject,
         timer,
       });
@@ -500,42 +536,53 @@ export class Client {
     c.pending.push(m);
     if (this.opts.outbox && this.user) saveMessage(this.opts.outbox, this.user, { conv: convId, to, clientMsgId: m.clientMsgId, body: text, kind, at: queuedAt() });
     this.emit("conversation", c);
-    if (this.state === "connected") this.transmit(m);
+    this.pipeline(convId).add(m);
     return m;
   }
 
-  private transmit(m: ChatMessage): void {
+  // transmit writes m's send (the pipeline decides when), naming after.
+  private transmit(m: ChatMessage, after: string): Promise<Response> {
     const to = (m as any).to as string;
-    this.request({
+    return this.request({
       case: "send",
-      value: { conv: to ? "" : m.conv, to, clientMsgId: m.clientMsgId, body: new TextEncoder().encode(m.body), clientTsMs: BigInt(Date.now()), kind: m.kind === "card" ? MessageKind.CARD : MessageKind.NORMAL },
-    }).then(
-      (r) => {
-        if (r.result.case !== "send") return;
-        const c = this.conversation(r.result.value.conv);
-        if (c.id !== m.conv) {
-          const old = this.conversation(m.conv);
-          old.pending.splice(old.pending.indexOf(m), 1);
-          c.pending.push(m);
-        }
-        this.store(c, { ...m, conv: c.id, seq: Number(r.result.value.seq), serverTsMs: Number(r.result.value.serverTsMs), state: "sent" });
-        c.refreshStates(this.user);
-        this.emit("conversation", c);
+      value: {
+        conv: to ? "" : m.conv,
+        to,
+        clientMsgId: m.clientMsgId,
+        body: new TextEncoder().encode(m.body),
+        clientTsMs: BigInt(Date.now()),
+        kind: m.kind === "card" ? MessageKind.CARD : MessageKind.NORMAL,
+        afterClientMsgId: after,
       },
-      (e) => {
-        if (e instanceof ProtocolError && !transient.has(e.code)) {
-          m.state = "failed";
-          m.error = e.message;
-          if (this.opts.outbox) forgetMessage(this.opts.outbox, this.user, m.clientMsgId);
-          this.emit("conversation", this.conversation(m.conv));
-        }
-        // Otherwise it stays in the outbox and goes again after reconnect.
-      },
-    );
+    });
   }
 
+  // sent stores m once the node answered its send.
+  private sent(m: ChatMessage, r: Response): void {
+    if (r.result.case !== "send") return;
+    const c = this.conversation(r.result.value.conv);
+    if (c.id !== m.conv) {
+      const old = this.conversation(m.conv);
+      const i = old.pending.indexOf(m);
+      if (i >= 0) old.pending.splice(i, 1);
+      c.pending.push(m);
+    }
+    this.store(c, { ...m, conv: c.id, seq: Number(r.result.value.seq), serverTsMs: Number(r.result.value.serverTsMs), state: "sent" });
+    c.refreshStates(this.user);
+    this.emit("conversation", c);
+  }
+
+  // failed marks m refused for good: it is not sent again.
+  private failed(m: ChatMessage, e: Error): void {
+    m.state = "failed";
+    m.error = e.message;
+    if (this.opts.outbox) forgetMessage(this.opts.outbox, this.user, m.clientMsgId);
+    this.emit("conversation", this.conversation(m.conv));
+  }
+
+  // flushOutbox writes what waited for the connection.
   private flushOutbox(): void {
-    for (const c of this.conversations.values()) for (const m of [...c.pending]) if (m.state === "sending") this.transmit(m);
+    for (const p of this.pipelines.values()) p.pump();
   }
 
   async history(conv: string, fromSeq = 0, limit = 50): Promise<void> {
