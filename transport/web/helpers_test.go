@@ -24,6 +24,7 @@ import (
 	"github.com/quic-go/webtransport-go"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/switchboard-im/switchboard/actors"
 	"github.com/switchboard-im/switchboard/cluster/boot"
 	"github.com/switchboard-im/switchboard/storage/pebblestore"
 	"github.com/switchboard-im/switchboard/transport"
@@ -52,11 +53,17 @@ type node struct {
 
 func newNode(t *testing.T, tc transport.Config, wc web.Config) *node {
 	t.Helper()
+	return newActorNode(t, actors.Config{}, tc, wc)
+}
+
+// newActorNode is newNode with the grains configured by ac.
+func newActorNode(t *testing.T, ac actors.Config, tc transport.Config, wc web.Config) *node {
+	t.Helper()
 	store, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir(), Logger: testLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := boot.StartNode(boot.NodeConfig{Store: store, Logger: testLogger(), ClusterName: "web-test"})
+	n, err := boot.StartNode(boot.NodeConfig{Store: store, Logger: testLogger(), ClusterName: "web-test", Actors: ac})
 	if err != nil {
 		t.Fatal(err)
 	}

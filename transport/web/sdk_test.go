@@ -1,12 +1,15 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
+	"github.com/switchboard-im/switchboard/actors"
 	"github.com/switchboard-im/switchboard/transport"
 	"github.com/switchboard-im/switchboard/transport/web"
 )
@@ -29,9 +32,16 @@ func TestTypeScriptSDK(t *testing.T) {
 		t.Skipf("node (%v) or the built SDK (%v) missing: run npm ci && npm test in sdk/ts", lookErr, statErr)
 	}
 	n := newNode(t, transport.Config{}, web.Config{})
+	// A node that takes one pending send at a time and refuses the others
+	// BUSY with a short retry-after: the SDK's pipeline must resend them
+	// in order (the "pipelined sends" case).
+	busy := newActorNode(t, actors.Config{MaxPendingSends: 1, MinPendingSends: 1, BusyRetryAfter: 40 * time.Millisecond,
+		MaxBusyRetryAfter: 200 * time.Millisecond, SendRate: 1e6, SendBurst: 1e6}, transport.Config{}, web.Config{})
 	tokens, _ := json.Marshal(map[string]string{"alice": token(t, "alice", "ts1"), "bob": token(t, "bob", "ts1")})
-	cmd := exec.CommandContext(tctx(t), node, "--experimental-websocket", "--test", script)
-	cmd.Env = append(os.Environ(), "SWITCHBOARD_WEB_URL="+n.http.URL, "SWITCHBOARD_TOKENS="+string(tokens))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "--experimental-websocket", "--test", script)
+	cmd.Env = append(os.Environ(), "SWITCHBOARD_WEB_URL="+n.http.URL, "SWITCHBOARD_BUSY_WEB_URL="+busy.http.URL, "SWITCHBOARD_TOKENS="+string(tokens))
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("node --test: %v\n%s", err, out)

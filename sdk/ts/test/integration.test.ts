@@ -116,3 +116,52 @@ test("persisted outbox: what a client that went away left unsent goes once from 
     next?.close();
   }
 });
+
+// SWITCHBOARD_BUSY_WEB_URL is a node that takes one pending send at a time
+// and refuses the others BUSY with a retry-after (sdk_test.go).
+const busyUrl = process.env.SWITCHBOARD_BUSY_WEB_URL;
+
+test("pipelined sends to a node refusing BUSY: all once, in send order, consecutive seqs", { skip: !busyUrl && "SWITCHBOARD_BUSY_WEB_URL not set" }, async (t) => {
+  const opts = { url: busyUrl!, transports: ["websocket" as const], minBackoffMs: 20, maxBackoffMs: 200 };
+  const alice = new Client({ ...opts, token: tokens.alice });
+  const bob = new Client({ ...opts, token: tokens.bob });
+  await alice.connect();
+  await bob.connect();
+  try {
+    const conv = "d:alice:bob";
+    const n = 50;
+    // The node takes one pending send at a time and a conversation's sends
+    // run one by one, so sends to a few other conversations at once make
+    // it refuse some of bob's.
+    const others = ["noise0", "noise1", "noise2"];
+    const sent = [];
+    const start = Date.now();
+    for (let i = 0; i < n; i++) {
+      sent.push(alice.send({ to: "bob" }, `p${i}`));
+      alice.send({ to: others[i % others.length] }, `n${i}`);
+    }
+    const convs = [conv, ...others.map((u) => `d:alice:${u}`)];
+    await until("every send answered", () => convs.every((c) => alice.conversation(c).pending.length === 0), 60000);
+    t.diagnostic(`${n + n} sends in ${Date.now() - start} ms, ${alice.busyRefusals} refused BUSY and resent`);
+    assert.ok(alice.busyRefusals > 0, "the node refused some sends BUSY (else this tests nothing)");
+    const mine = alice.conversation(conv).messages;
+    assert.deepEqual(
+      sent.map((m) => mine.find((x) => x.clientMsgId === m.clientMsgId)?.seq),
+      Array.from({ length: n }, (_, i) => i + 1),
+      "seqs 1..n in send order",
+    );
+    for (const [k, u] of others.entries()) {
+      const got = alice.conversation(`d:alice:${u}`).messages.map((x) => x.body);
+      assert.deepEqual(got, sent.map((_, i) => `n${i}`).filter((_, i) => i % others.length === k), `to ${u}: in send order`);
+    }
+    // What the node stored, as bob reads it: each once, in order.
+    await bob.history(conv, 1, 200);
+    assert.deepEqual(
+      bob.conversation(conv).messages.map((x) => [x.seq, x.body]),
+      Array.from({ length: n }, (_, i) => [i + 1, `p${i}`]),
+    );
+  } finally {
+    alice.close();
+    bob.close();
+  }
+});
