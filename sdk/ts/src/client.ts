@@ -500,8 +500,10 @@ export class Client {
   /**
    * send queues a text message (to a conversation, or {to: user} for the
    * direct conversation) and returns it in state "sending"; it becomes
-   * "sent" once durable, and is resent with the same client message id
-   * after a reconnect until it is.
+   * "sent" once durable. A conversation's sends go in order through its
+   * pipeline (pipeline.ts): a transient refusal or a lost connection is
+   * resent with the same client message id, after a backoff and the
+   * node's retry-after, before anything queued behind it.
    */
   send(target: string | { to: string }, text: string): ChatMessage {
     return this.queue(target, text, "normal");
