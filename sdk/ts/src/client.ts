@@ -139,6 +139,8 @@ export class Client {
 
   constructor(opts: ClientOptions) {
     this.opts = { transports: ["webtransport", "websocket"], minBackoffMs: 200, maxBackoffMs: 15000, requestTimeoutMs: 10000, ackIntervalMs: 50, sendPipeline: 16, maxBusyHoldMs: 5000, ...opts };
+    if (!Number.isInteger(this.opts.sendPipeline) || this.opts.sendPipeline < 1) throw new RangeError(`sendPipeline: ${this.opts.sendPipeline}, want an integer ≥ 1`);
+    if (typeof this.opts.maxBusyHoldMs !== "number" || Number.isNaN(this.opts.maxBusyHoldMs)) throw new RangeError(`maxBusyHoldMs: ${this.opts.maxBusyHoldMs}, want a number of ms`);
     this.hold = new BusyHold(this.opts.maxBusyHoldMs);
   }
 
@@ -160,7 +162,7 @@ export class Client {
           done: (m, r) => this.sent(m, r),
           failed: (m, e) => this.failed(m, e),
         },
-        { window: Math.max(1, this.opts.sendPipeline), minBackoffMs: this.opts.minBackoffMs, maxBackoffMs: this.opts.maxBackoffMs, hold: this.hold },
+        { window: this.opts.sendPipeline, minBackoffMs: this.opts.minBackoffMs, maxBackoffMs: this.opts.maxBackoffMs, hold: this.hold },
       );
       this.pipelines.set(conv, p);
     }

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { create } from "@bufbuild/protobuf";
 import { Code, ResponseSchema, type Response } from "../src/gen/wire_pb.js";
 import { BusyHold, ProtocolError, SendPipeline } from "../src/pipeline.js";
+import { Client } from "../src/client.js";
 
 type Msg = { clientMsgId: string };
 type Write = { id: string; after: string; at: number; outstanding: number };
@@ -179,4 +180,20 @@ test("pipeline: a lost connection resends from the oldest unacknowledged once co
   await all;
   assert.deepEqual(done, [["m1", 1], ["m2", 2], ["m3", 3]]);
   assert.deepEqual(node.writes.map((w) => w.id), ["m1", "m2", "m3", "m2", "m3"]);
+});
+
+test("client options: a pipeline of at least one send; the hold a number", () => {
+  const opts = { url: "http://127.0.0.1:1", token: "t" };
+  for (const bad of [0, -1, 1.5, NaN]) assert.throws(() => new Client({ ...opts, sendPipeline: bad }), /sendPipeline/, String(bad));
+  assert.throws(() => new Client({ ...opts, maxBusyHoldMs: NaN }), /maxBusyHoldMs/);
+  new Client({ ...opts, sendPipeline: 1, maxBusyHoldMs: 0 }); // the edges: one send at a time, no hold
+});
+
+test("pipeline: a window of one writes one send at a time, each naming nothing", async () => {
+  const node = new FakeNode();
+  const { done, all, send } = pipeline(node, new BusyHold(5000), 1);
+  send(...ids(4));
+  await all;
+  assert.deepEqual(done.map(([, s]) => s), [1, 2, 3, 4]);
+  assert.deepEqual(node.writes.map((w) => [w.outstanding, w.after]), [[1, ""], [1, ""], [1, ""], [1, ""]]);
 });
