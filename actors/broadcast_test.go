@@ -134,9 +134,18 @@ func TestBroadcastChunks(t *testing.T) {
 	}
 	b.add("g:big", msg(1))
 	waitFor(2, "the first chunk, its writes not done")
-	// Releasing the first chunk lets the second go at once.
+	// Releasing the first chunk lets the second go at once. The dones are
+	// taken from every sink before any is called: the second chunk, once
+	// out, must stay held.
+	var first []func()
 	for _, s := range sinks {
-		s.release()
+		s.mu.Lock()
+		first = append(first, s.dones...)
+		s.dones = nil
+		s.mu.Unlock()
+	}
+	for _, d := range first {
+		d()
 	}
 	waitFor(4, "the second chunk")
 	// A chunk whose writes never finish holds the round back only for
