@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -96,9 +97,14 @@ func (b *broadcaster) close() {
 }
 
 // subscribe adds (or with unsubscribe removes) s as a subscriber of convs.
+// A closed session is not added: Close marks it closed before it drops it,
+// so checking under the lock leaves nothing behind.
 func (b *broadcaster) subscribe(s *deviceSession, convs []string, unsubscribe bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if s.closed.Load() && !unsubscribe {
+		return
+	}
 	for _, conv := range convs {
 		set := b.subs[conv]
 		if unsubscribe {
@@ -107,7 +113,9 @@ func (b *broadcaster) subscribe(s *deviceSession, convs []string, unsubscribe bo
 				if len(set) == 0 {
 					delete(b.subs, conv)
 				}
-				b.byConn[s] = deleteString(b.byConn[s], conv)
+				if i := slices.Index(b.byConn[s], conv); i >= 0 {
+					b.byConn[s] = slices.Delete(b.byConn[s], i, i+1)
+				}
 				if len(b.byConn[s]) == 0 {
 					delete(b.byConn, s)
 				}
@@ -138,15 +146,6 @@ func (b *broadcaster) drop(s *deviceSession) {
 	delete(b.byConn, s)
 }
 
-func deleteString(list []string, s string) []string {
-	for i, v := range list {
-		if v == s {
-			return append(list[:i], list[i+1:]...)
-		}
-	}
-	return list
-}
-
 // add queues a group's message for the next round. It never blocks (it
 // runs on the hub's mailbox).
 func (b *broadcaster) add(conv string, m *pb.Message) {
@@ -171,7 +170,7 @@ func (b *broadcaster) add(conv string, m *pb.Message) {
 	}
 }
 
-// round is one group's part of a round: its batch and who gets it.
+// roundPart is one group's part of a round: its batch and who gets it.
 type roundPart struct {
 	batch *session.SharedBatch
 	to    []*deviceSession

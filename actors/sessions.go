@@ -175,7 +175,7 @@ func (s *deviceSession) receive(ctx actor.Context) {
 // subscribe (un)subscribes the session to read fan-out groups at this
 // node's broadcaster.
 func (s *deviceSession) subscribe(convs []string, unsubscribe bool) {
-	if len(convs) > 0 && !s.closed.Load() {
+	if len(convs) > 0 {
 		s.rt.broadcast.subscribe(s, convs, unsubscribe)
 	}
 }
