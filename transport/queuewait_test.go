@@ -40,29 +40,14 @@ func TestQueueWaitRefusesLateRequests(t *testing.T) {
 	if _, err := r.st.Write(batch); err != nil {
 		t.Fatal(err)
 	}
-	seqOf := map[int]uint64{}
-	var refused []int
-	for range n {
-		res, err := r.response()
-		if err != nil {
-			t.Fatal(err)
+	seqOf, refused := readSendAnswers(t, r, n, func(i int, e *wirepb.Error) {
+		if e.RetryAfterMs < 1 || e.RetryAfterMs > 2 {
+			t.Fatalf("send %d: retry-after %d ms, want 1–2 (1 ms ± 50%%, at least 1)", i, e.RetryAfterMs)
 		}
-		i := int(res.Id) - 1
-		switch e := res.GetError(); {
-		case e == nil:
-			seqOf[i] = res.GetSend().Seq
-		case e.Code == wirepb.Code_BUSY:
-			if e.RetryAfterMs < 1 || e.RetryAfterMs > 2 {
-				t.Fatalf("send %d: retry-after %d ms, want 1–2 (1 ms ± 50%%, at least 1)", i, e.RetryAfterMs)
-			}
-			if !strings.Contains(e.Message, "for its turn") {
-				t.Fatalf("send %d: %q does not say it waited too long", i, e.Message)
-			}
-			refused = append(refused, i)
-		default:
-			t.Fatalf("send %d: %v", i, e)
+		if !strings.Contains(e.Message, "for its turn") {
+			t.Fatalf("send %d: %q does not say it waited too long", i, e.Message)
 		}
-	}
+	})
 	t.Logf("%d accepted, %d refused for waiting", len(seqOf), len(refused))
 	if len(refused) == 0 {
 		t.Fatal("no send was refused: 32 sends sequenced within 1 ms?")
@@ -177,26 +162,11 @@ func TestLaneWaitBound(t *testing.T) {
 	if _, err := r.st.Write(batch); err != nil {
 		t.Fatal(err)
 	}
-	seqOf := map[int]uint64{}
-	var refused []int
-	for range n {
-		res, err := r.response()
-		if err != nil {
-			t.Fatal(err)
+	seqOf, refused := readSendAnswers(t, r, n, func(i int, e *wirepb.Error) {
+		if !strings.Contains(e.Message, "for its turn") && !strings.Contains(e.Message, "behind a refused send") {
+			t.Fatalf("send %d: %q does not say it waited too long or behind a refused one", i, e.Message)
 		}
-		i := int(res.Id) - 1
-		switch e := res.GetError(); {
-		case e == nil:
-			seqOf[i] = res.GetSend().Seq
-		case e.Code == wirepb.Code_BUSY:
-			if !strings.Contains(e.Message, "for its turn") && !strings.Contains(e.Message, "behind a refused send") {
-				t.Fatalf("send %d: %q does not say it waited too long or behind a refused one", i, e.Message)
-			}
-			refused = append(refused, i)
-		default:
-			t.Fatalf("send %d: %v", i, e)
-		}
-	}
+	})
 	if len(refused) == 0 {
 		t.Fatal("no send of 64 pipelined waited past 1 ms")
 	}
@@ -238,4 +208,30 @@ func TestLaneWaitBound(t *testing.T) {
 			break
 		}
 	}
+}
+
+// readSendAnswers reads the answers to n sends with request ids 1..n: the
+// seq of each accepted one, and the ones refused BUSY (checked by busy);
+// any other answer fails the test.
+func readSendAnswers(t *testing.T, r *raw, n int, busy func(i int, e *wirepb.Error)) (map[int]uint64, []int) {
+	t.Helper()
+	seqOf := map[int]uint64{}
+	var refused []int
+	for range n {
+		res, err := r.response()
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := int(res.Id) - 1
+		switch e := res.GetError(); {
+		case e == nil:
+			seqOf[i] = res.GetSend().Seq
+		case e.Code == wirepb.Code_BUSY:
+			busy(i, e)
+			refused = append(refused, i)
+		default:
+			t.Fatalf("send %d: %v", i, e)
+		}
+	}
+	return seqOf, refused
 }
