@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -67,6 +68,7 @@ func newActorNode(t *testing.T, ac actors.Config, tc transport.Config, wc web.Co
 	if err != nil {
 		t.Fatal(err)
 	}
+	waitRemoteServing(t, n.Address())
 	certPEM, keyPEM, err := transport.SelfSignedCert()
 	if err != nil {
 		t.Fatal(err)
@@ -376,4 +378,26 @@ func mustDial(t testing.TB, d dialer, n *node) *peer {
 		t.Fatal(err)
 	}
 	return p
+}
+
+// waitRemoteServing returns once the node's actor remoting (a gRPC server)
+// answers an HTTP/2 connection preface with its SETTINGS: its Serve
+// goroutine is past its first log line then. protoactor-go sets grpc's
+// global logger in every remote's Start, so the next node started in this
+// process would otherwise race (under -race) with that log line.
+func waitRemoteServing(t *testing.T, addr string) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatalf("actor remoting at %s: %v", addr, err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	preface := append([]byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), 0, 0, 0, 4, 0, 0, 0, 0, 0) // + an empty SETTINGS frame
+	if _, err := c.Write(preface); err != nil {
+		t.Fatalf("actor remoting at %s: %v", addr, err)
+	}
+	if _, err := io.ReadFull(c, make([]byte, 9)); err != nil { // the server's first frame header
+		t.Fatalf("actor remoting at %s did not answer: %v", addr, err)
+	}
 }
