@@ -16,6 +16,7 @@ import (
 	"github.com/asynkron/protoactor-go/cluster"
 	"github.com/asynkron/protoactor-go/cluster/identitylookup/disthash"
 	"github.com/asynkron/protoactor-go/remote"
+	hcml "github.com/hashicorp/memberlist"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
@@ -365,8 +366,15 @@ func TestCluster(t *testing.T) {
 	})
 
 	t.Run("restart with same id", func(t *testing.T) {
-		// Let memberlist's DeadNodeReclaimTime pass so the name may move to
-		// the new ports.
+		// The topologies dropped the crashed node as soon as its ports
+		// refused (gone.go); memberlist declares it dead on its own later.
+		// Wait for that, then let its DeadNodeReclaimTime pass so the name
+		// may move to the new ports.
+		for _, n := range []*testNode{b, d} {
+			waitFor(t, crashBound, n.id+" memberlist to declare the crashed node dead", func() bool {
+				return !slices.ContainsFunc(n.provider.list.Members(), func(m *hcml.Node) bool { return m.Name == crashedID })
+			})
+		}
 		time.Sleep(DefaultConfig().DeadNodeReclaimTime)
 		r := startNode(t, crashedID, d.provider.Addr())
 		cleanup = append(cleanup, r.stop)

@@ -123,6 +123,13 @@ type Config struct {
 	// rejoin under its old name. Default 1 s (memberlist: never).
 	DeadNodeReclaimTime time.Duration
 
+	// GoneCheckTimeout bounds each of the two dials that confirm a peer's
+	// process is gone after its remoting connection broke (gone.go): a
+	// peer whose memberlist and remoting ports both refuse is dropped from
+	// this node's topology without waiting for failure detection. Default
+	// 500 ms (also when zero); negative turns the check off.
+	GoneCheckTimeout time.Duration
+
 	// Logger receives the provider's logs; memberlist's own log lines are
 	// forwarded at debug level. Nil means the actor system's logger.
 	Logger *slog.Logger
@@ -151,6 +158,7 @@ func DefaultConfig() Config {
 		PushPullInterval:        10 * time.Second,
 		TCPTimeout:              2 * time.Second,
 		DeadNodeReclaimTime:     time.Second,
+		GoneCheckTimeout:        500 * time.Millisecond,
 	}
 }
 

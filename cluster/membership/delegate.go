@@ -32,6 +32,7 @@ type eventDelegate struct {
 
 func (e eventDelegate) NotifyJoin(n *hcml.Node) {
 	e.logger.Debug("node joined", slog.String("node", n.Name), slog.String("addr", n.Address()))
+	e.p.forgetGone(n.Name)
 	e.p.setMeta(n)
 	e.p.remember(n)
 	e.p.kick()
@@ -40,6 +41,7 @@ func (e eventDelegate) NotifyJoin(n *hcml.Node) {
 func (e eventDelegate) NotifyLeave(n *hcml.Node) {
 	e.logger.Debug("node left or failed", slog.String("node", n.Name), slog.String("addr", n.Address()))
 	e.p.dropMeta(n)
+	e.p.forgetGone(n.Name)
 	e.p.kick()
 }
 

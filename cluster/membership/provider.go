@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/cluster"
@@ -75,6 +76,11 @@ type Provider struct {
 	known map[string]string
 	// views is each peer's last topology view (views.go), under metaMu.
 	views map[string]peerView
+	// gone marks nodes whose process was found dead before memberlist
+	// declared it (gone.go); checking, the ones being dialled. Both under
+	// metaMu. goneChecks counts finished checks (tests wait on it).
+	gone, checking map[string]bool
+	goneChecks     atomic.Int64
 
 	// topoIDs: the member ids protoactor's topology held after the
 	// updater's last update, which runViews sends (under topoMu).
@@ -91,7 +97,11 @@ func New(cfg Config) (*Provider, error) {
 		return nil, err
 	}
 	cfg.Seeds = slices.Clone(cfg.Seeds)
-	return &Provider{cfg: cfg, signal: make(chan struct{}, 1), metas: map[string][]byte{}, known: map[string]string{}, views: map[string]peerView{}}, nil
+	if cfg.GoneCheckTimeout == 0 {
+		cfg.GoneCheckTimeout = DefaultConfig().GoneCheckTimeout
+	}
+	return &Provider{cfg: cfg, signal: make(chan struct{}, 1), metas: map[string][]byte{}, known: map[string]string{}, views: map[string]peerView{},
+		gone: map[string]bool{}, checking: map[string]bool{}}, nil
 }
 
 // StartMember joins the memberlist cluster as a member hosting the
@@ -187,6 +197,7 @@ func (p *Provider) create(c *cluster.Cluster, client bool) (*hcml.Memberlist, []
 	seeds := slices.DeleteFunc(slices.Clone(cfg.Seeds), func(s string) bool { return s == self })
 	go p.runRejoin(list, self, seeds, p.stop)
 	go p.runViews(list, id, p.stop)
+	p.watchEndpoints(p.stop)
 	logger.Info("memberlist started",
 		slog.String("addr", self), slog.String("remote", c.ActorSystem.Address()),
 		slog.Bool("client", client), slog.Int("meta_bytes", len(meta)), slog.Any("seeds", seeds))
@@ -518,7 +529,7 @@ func (p *Provider) currentMembers() []*cluster.Member {
 			p.logger.Warn("skipping node with unreadable metadata", slog.String("node", n.Name), slog.Any("error", err))
 			continue
 		}
-		if client {
+		if client || p.gone[n.Name] {
 			continue
 		}
 		members = append(members, m)

@@ -1,0 +1,139 @@
+package membership
+
+import (
+	"errors"
+	"log/slog"
+	"net"
+	"syscall"
+	"time"
+
+	"github.com/asynkron/protoactor-go/remote"
+)
+
+// A member whose process died (SIGKILL, a crash, the OOM killer) stays in
+// memberlist's view until failure detection declares it dead: 2–6 s with
+// DefaultConfig on a healthy node, longer on a loaded one, and every grain
+// placed on it is unreachable meanwhile. Its peers usually learn sooner:
+// their remoting connection to it breaks and protoactor publishes an
+// EndpointTerminatedEvent at once. A broken connection alone proves
+// nothing (a stream reset, a network blip), so the provider then dials the
+// member's memberlist and remoting ports; when both actively refuse (a TCP
+// reset: the host is up and nothing listens there) the process is gone, and
+// this node drops it from its own topology without waiting. A partition or
+// a hung process does not refuse (packets are dropped, or the kernel still
+// accepts into the listen backlog), so those wait for memberlist as before.
+// memberlist itself is not told: it declares the node dead on its own, and
+// its NotifyLeave clears the mark.
+
+// goneCheckPauses are the waits before each check of a lost peer: a
+// killed process's sockets close one by one, so the first dial can still
+// reach a listener the kernel has not torn down yet. A live peer answers
+// every dial, so it costs 2·len dials, once per broken connection.
+var goneCheckPauses = []time.Duration{0, 50 * time.Millisecond, 200 * time.Millisecond, 500 * time.Millisecond, time.Second}
+
+// watchEndpoints subscribes to the actor system's endpoint events until
+// stop is closed.
+func (p *Provider) watchEndpoints(stop <-chan struct{}) {
+	if p.cfg.GoneCheckTimeout < 0 {
+		return
+	}
+	stream := p.cluster.ActorSystem.EventStream
+	sub := stream.Subscribe(func(ev any) {
+		if e, ok := ev.(*remote.EndpointTerminatedEvent); ok {
+			// The stream calls handlers on the publisher's goroutine
+			// (protoactor's endpoint writer): do nothing slow here.
+			go p.endpointLost(e.Address)
+		}
+	})
+	go func() {
+		<-stop
+		stream.Unsubscribe(sub)
+	}()
+}
+
+// endpointLost checks whether the member behind a lost remoting address is
+// gone and drops it from the topology if so.
+func (p *Provider) endpointLost(remoteAddr string) {
+	name, listAddr, ok := p.memberAt(remoteAddr)
+	if !ok {
+		return // not a live member (any more): nothing to speed up
+	}
+	p.metaMu.Lock()
+	if p.gone[name] || p.checking[name] {
+		p.metaMu.Unlock()
+		return
+	}
+	p.checking[name] = true
+	p.metaMu.Unlock()
+
+	timeout := p.cfg.GoneCheckTimeout
+	gone, live := false, true
+	for _, wait := range goneCheckPauses {
+		time.Sleep(wait)
+		p.metaMu.Lock()
+		_, live = p.metas[name] // a NotifyLeave dropped it already
+		p.metaMu.Unlock()
+		if !live {
+			break
+		}
+		if gone = refuses(listAddr, timeout) && refuses(remoteAddr, timeout); gone {
+			break
+		}
+	}
+
+	p.metaMu.Lock()
+	delete(p.checking, name)
+	if gone && live {
+		p.gone[name] = true
+	}
+	p.metaMu.Unlock()
+	p.goneChecks.Add(1)
+	if gone && live {
+		p.logger.Warn("member's process is gone (its ports refuse connections): dropped from the topology ahead of failure detection",
+			slog.String("node", name), slog.String("memberlist", listAddr), slog.String("remote", remoteAddr))
+		p.kick()
+	}
+}
+
+// memberAt finds the live memberlist node whose remoting address is addr.
+func (p *Provider) memberAt(addr string) (name, listAddr string, ok bool) {
+	p.mu.Lock()
+	list := p.list
+	running := p.state == stateRunning
+	p.mu.Unlock()
+	if !running {
+		return "", "", false
+	}
+	for _, n := range list.Members() {
+		p.metaMu.Lock()
+		meta, has := p.metas[n.Name]
+		listAddr, known := p.known[n.Name]
+		p.metaMu.Unlock()
+		if !has || !known {
+			continue
+		}
+		m, _, err := decodeMember(n.Name, meta)
+		if err == nil && m.Address() == addr {
+			return n.Name, listAddr, true
+		}
+	}
+	return "", "", false
+}
+
+// refuses reports whether a TCP connect to addr is actively refused. A
+// timeout or any other error is not proof of anything and counts as no.
+func refuses(addr string, timeout time.Duration) bool {
+	c, err := net.DialTimeout("tcp", addr, timeout)
+	if err == nil {
+		_ = c.Close()
+		return false
+	}
+	return errors.Is(err, syscall.ECONNREFUSED)
+}
+
+// forgetGone clears the mark once memberlist itself has news of the node.
+func (p *Provider) forgetGone(name string) {
+	p.metaMu.Lock()
+	delete(p.gone, name)
+	p.metaMu.Unlock()
+}
