@@ -60,6 +60,8 @@ type Runtime struct {
 	stopWatch func()
 	rereg     *reregSweep  // the re-registration sweep (reregister.go)
 	idle      *idleSweeper // grain passivation (idle.go)
+	// inflight: requests waiting on other members (inflight.go).
+	inflight inflight
 }
 
 // NewRuntime validates cfg and prepares the grains over store.
@@ -250,7 +252,7 @@ func (n *Runtime) requestEach(ctx context.Context, kind, identity string, msg an
 		if pid := n.pid(kind, identity); pid == nil {
 			err = errNoPlacement
 		} else {
-			res, err = n.system.Root.RequestFuture(pid, msg, timeout).Result()
+			res, err = n.ask(pid, msg, timeout)
 			if err != nil {
 				n.cluster.PidCache.Remove(identity, kind)
 			}
@@ -275,9 +277,27 @@ func (n *Runtime) requestEach(ctx context.Context, kind, identity string, msg an
 	}
 }
 
+// ask sends one request and waits for its answer; a request to another
+// member is tracked so that member leaving the topology ends the wait
+// (inflight.go).
+func (n *Runtime) ask(pid *actor.PID, msg any, timeout time.Duration) (any, error) {
+	f := n.system.Root.RequestFuture(pid, msg, timeout)
+	if pid.Address == n.system.Address() || pid.Address == "nonhost" { // protoactor's address of a system without remoting
+		return f.Result()
+	}
+	n.inflight.add(pid.Address, f.PID())
+	res, err := f.Result()
+	n.inflight.remove(pid.Address, f.PID())
+	if _, ok := res.(*memberLeft); ok {
+		return nil, errMemberLeft
+	}
+	return res, err
+}
+
 func retryable(err error) bool {
 	switch {
-	case errors.Is(err, actor.ErrTimeout), errors.Is(err, actor.ErrDeadLetter),
+	case errors.Is(err, errMemberLeft),
+		errors.Is(err, actor.ErrTimeout), errors.Is(err, actor.ErrDeadLetter),
 		errors.Is(err, remote.ErrTimeout), errors.Is(err, remote.ErrDeadLetter):
 		return true
 	}

@@ -426,10 +426,11 @@ func (n *Runtime) startSessions() error {
 	}), signalRouterName); err != nil {
 		return err
 	}
-	stopWatch, sweep := n.watchTopology(), n.startReregister()
+	stopWatch, stopDepartures, sweep := n.watchTopology(), n.watchDepartures(), n.startReregister()
 	n.rereg = sweep
 	n.stopWatch = func() {
 		stopWatch()
+		stopDepartures()
 		sweep.stop()
 	}
 	return nil

@@ -1,0 +1,92 @@
+package actors
+
+import (
+	"errors"
+	"sync"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/cluster"
+)
+
+// A request to a grain on another member waits for its answer or its
+// time-out (up to RequestTimeout, 5 s by default). When that member dies
+// the answer never comes, and every send, deliver and read that was in
+// flight to it waited out the whole time-out before being retried on the
+// grain's next activation, although the topology had dropped the member
+// long before. The runtime therefore tracks its requests in flight by the
+// member they went to, and when a topology change drops that member it
+// answers them itself with memberLeft, which request retries at once.
+
+// memberLeft is the answer a request gets when the member holding its
+// grain left the topology before answering.
+type memberLeft struct{ address string }
+
+// errMemberLeft: the grain's member left the topology; retried.
+var errMemberLeft = errors.New("the member holding the grain left the cluster")
+
+// inflight is the runtime's requests in flight to other members: the
+// futures' PIDs by the address of the member asked.
+type inflight struct {
+	mu sync.Mutex
+	by map[string]map[*actor.PID]struct{}
+}
+
+func (f *inflight) add(address string, future *actor.PID) {
+	f.mu.Lock()
+	if f.by == nil {
+		f.by = map[string]map[*actor.PID]struct{}{}
+	}
+	m := f.by[address]
+	if m == nil {
+		m = map[*actor.PID]struct{}{}
+		f.by[address] = m
+	}
+	m[future] = struct{}{}
+	f.mu.Unlock()
+}
+
+func (f *inflight) remove(address string, future *actor.PID) {
+	f.mu.Lock()
+	if m := f.by[address]; m != nil {
+		delete(m, future)
+		if len(m) == 0 {
+			delete(f.by, address)
+		}
+	}
+	f.mu.Unlock()
+}
+
+// take removes and returns the futures waiting on address.
+func (f *inflight) take(address string) []*actor.PID {
+	f.mu.Lock()
+	m := f.by[address]
+	delete(f.by, address)
+	f.mu.Unlock()
+	out := make([]*actor.PID, 0, len(m))
+	for pid := range m {
+		out = append(out, pid)
+	}
+	return out
+}
+
+// watchDepartures answers, whenever a topology change drops members, the
+// requests in flight to them. It returns the function that stops it.
+func (n *Runtime) watchDepartures() func() {
+	sub := n.system.EventStream.Subscribe(func(ev any) {
+		topo, ok := ev.(*cluster.ClusterTopology)
+		if !ok {
+			return
+		}
+		for _, m := range topo.Left {
+			address := m.Address()
+			futures := n.inflight.take(address)
+			if len(futures) > 0 {
+				n.log.Info("answering requests in flight to a member that left", "member", m.Id, "address", address, "requests", len(futures))
+			}
+			for _, pid := range futures {
+				n.system.Root.Send(pid, &memberLeft{address: address})
+			}
+		}
+	})
+	return func() { n.system.EventStream.Unsubscribe(sub) }
+}
