@@ -36,3 +36,24 @@ func TestSenderProcessFailure(t *testing.T) {
 		})
 	}
 }
+
+// The sender process refuses orders it cannot carry out with an error
+// that says why, before it connects anything.
+func TestRunSenderBadSpec(t *testing.T) {
+	tg := bench.Target{Addrs: []string{"127.0.0.1:1"}}
+	for in, want := range map[string]string{
+		"":                   "read spec",
+		"not json\n":         "spec:",
+		`{"rate":10}` + "\n": "needs senders",
+		`{"rate":10,"duration_ns":1000000000,"start_unix_nano":1,"senders":[{"idx":0,"user":"u"}]}` + "\n": "no TLS configuration",
+	} {
+		var out strings.Builder
+		err := bench.RunSender(context.Background(), tg, strings.NewReader(in), &out)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("spec %q: error %v, want %q", in, err, want)
+		}
+		if out.Len() != 0 {
+			t.Errorf("spec %q: reported %q", in, out.String())
+		}
+	}
+}
