@@ -23,7 +23,34 @@ func runGroup(ctx context.Context, p *pool, o Options, res *Result) ([]*client.C
 	if err != nil {
 		return clients, err
 	}
-	return clients, runTraffic(ctx, t, o, p, res, errs)
+	if len(o.SenderExec) == 0 {
+		return clients, runTraffic(ctx, t, o, p, res, errs)
+	}
+	// Senders in their own process: each sender user is connected there
+	// alone. This process made the group through them and now lets go;
+	// they are no one's recipients here (with several senders per group
+	// they would otherwise receive each other's messages).
+	isSender := map[string]bool{}
+	var senderClients []*client.Client
+	for _, s := range t.senders {
+		isSender[s.c.User()] = true
+		senderClients = append(senderClients, s.c)
+		s.self.handedOff.Store(true)
+	}
+	for _, s := range t.senders {
+		rs := s.recips[:0:0]
+		for _, r := range s.recips {
+			if !isSender[r.name] {
+				rs = append(rs, r)
+			}
+		}
+		s.recips, s.fanout = rs, len(rs)
+	}
+	if o.Senders > 1 {
+		res.Notes = append(res.Notes, "senders in their own process: a group's senders do not receive each other's messages")
+	}
+	closeAll(senderClients)
+	return clients, runRemoteTraffic(ctx, t, o, p, res, errs)
 }
 
 // maxUsersPerChange is the most users one create_group or membership
@@ -107,7 +134,7 @@ func groupSetup(ctx context.Context, p *pool, o Options, t *traffic, prefix stri
 					rs = append(rs, recips[g*members+m])
 				}
 			}
-			t.addSender(clients[g*members+s], client.ToConv(convs[g]), rs)
+			t.addSender(clients[g*members+s], client.ToConv(convs[g]), rs).self = recips[g*members+s]
 		}
 	}
 	return clients, nil

@@ -64,6 +64,16 @@ func (l *latency) interval() *hdrhistogram.Histogram {
 	return h
 }
 
+// merge adds the values of h (recorded elsewhere) to the run and the
+// current interval.
+func (l *latency) merge(h *hdrhistogram.Histogram) {
+	s := &l.sh[0]
+	s.mu.Lock()
+	s.total.Merge(h)
+	s.win.Merge(h)
+	s.mu.Unlock()
+}
+
 func (l *latency) total() *hdrhistogram.Histogram {
 	h := newHist()
 	for i := range l.sh {

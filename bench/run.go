@@ -60,6 +60,14 @@ type Options struct {
 	RunID string
 	// Progress receives the live progress line (nil: none).
 	Progress io.Writer
+	// SenderExec, when set, runs the group scenario's senders in a
+	// process of their own: the argv that starts it (its program runs
+	// RunSender on its stdin and stdout, as `switchboard bench-sender`
+	// does). The members still connect, and the group is made, here; the
+	// senders' schedule, sends and ack latencies are the child's, so a
+	// bench busy receiving on thousands of connections does not delay
+	// its own acks. Empty: senders in this process.
+	SenderExec []string
 }
 
 func (o *Options) defaults() error {
@@ -224,10 +232,7 @@ func closeAll(cs []*client.Client) {
 // runTraffic warms up, runs the schedule, drains and fills res.
 func runTraffic(ctx context.Context, t *traffic, o Options, p *pool, res *Result, errs *errCount) error {
 	t.ready.Store(int64(len(t.senders)))
-	perSender := o.Rate / float64(len(t.senders))
-	if perSender > maxSenderRate {
-		res.Notes = append(res.Notes, fmt.Sprintf("%.0f messages/s per sender is above %d/s: expect RATE_LIMITED (use more users or senders)", perSender, maxSenderRate))
-	}
+	rateNote(t, o, res)
 	t.startAckWaiters()
 	defer t.stopAckWaiters()
 	if err := t.warmup(ctx, 60*time.Second); err != nil {
@@ -247,6 +252,15 @@ func runTraffic(ctx context.Context, t *traffic, o Options, p *pool, res *Result
 	smp.end(context.WithoutCancel(ctx))
 	fillTraffic(res, t, elapsed, smp, errs)
 	return ctx.Err()
+}
+
+// rateNote warns when each sender is asked for more than the server
+// allows it.
+func rateNote(t *traffic, o Options, res *Result) {
+	perSender := o.Rate / float64(len(t.senders))
+	if perSender > maxSenderRate {
+		res.Notes = append(res.Notes, fmt.Sprintf("%.0f messages/s per sender is above %d/s: expect RATE_LIMITED (use more users or senders)", perSender, maxSenderRate))
+	}
 }
 
 func fillTraffic(res *Result, t *traffic, elapsed time.Duration, smp *sampler, errs *errCount) {

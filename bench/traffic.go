@@ -23,6 +23,10 @@ type traffic struct {
 	ack, dlv *latency
 	errs     *errCount
 
+	// acksOnly: this process only sends (the sender process of a split
+	// run); settle waits for acks, the deliveries are the parent's.
+	acksOnly bool
+
 	ready                atomic.Int64 // senders set up; messages of others are ignored
 	unique               atomic.Int64 // deliveries counted once, warm-up included
 	dups, ooo, reordered atomic.Int64
@@ -38,6 +42,10 @@ type sender struct {
 	c      *client.Client
 	to     client.Target
 	recips []*recipient
+	self   *recipient // the sending user as a recipient (group only)
+	// fanout is the deliveries one acked message owes: len(recips), or
+	// in a sender process the count the parent gave.
+	fanout int
 	next   uint64 // the last number used; the scheduler's alone
 
 	mu     sync.Mutex
@@ -56,7 +64,7 @@ type pendingSend struct {
 }
 
 func (t *traffic) addSender(c *client.Client, to client.Target, recips []*recipient) *sender {
-	s := &sender{idx: len(t.senders), c: c, to: to, recips: recips}
+	s := &sender{idx: len(t.senders), c: c, to: to, recips: recips, fanout: len(recips)}
 	s.cond = sync.NewCond(&s.mu)
 	t.senders = append(t.senders, s)
 	return s
@@ -65,6 +73,9 @@ func (t *traffic) addSender(c *client.Client, to client.Target, recips []*recipi
 // onEvent makes the event handler of a receiving client.
 func (t *traffic) onEvent(r *recipient, me string, shard int) func(client.Event) {
 	return func(e client.Event) {
+		if r.handedOff.Load() {
+			return
+		}
 		switch e.Kind {
 		case client.EventDisconnected:
 			r.resyncing.Store(true)
@@ -150,7 +161,7 @@ func (t *traffic) waitAcks(s *sender) {
 			t.c.failed.Add(1)
 			t.errs.addErr(err)
 		} else {
-			t.c.expected.Add(int64(len(s.recips)))
+			t.c.expected.Add(int64(s.fanout))
 			if !ps.warmup {
 				t.c.acked.Add(1)
 				t.ack.record(s.idx, now-ps.intended)
@@ -209,7 +220,7 @@ func (t *traffic) settle(ctx context.Context, timeout time.Duration) error {
 		for _, s := range t.senders {
 			busy += s.pending()
 		}
-		if busy == 0 && t.unique.Load() >= t.c.expected.Load() {
+		if busy == 0 && (t.acksOnly || t.unique.Load() >= t.c.expected.Load()) {
 			return nil
 		}
 		if time.Now().After(deadline) {

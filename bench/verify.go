@@ -40,6 +40,9 @@ type recipient struct {
 	// fills may legitimately bring older messages after newer ones.
 	disturbed atomic.Bool
 	joined    atomic.Int64 // membership events seen
+	// handedOff: this user's connection here was closed on purpose (it
+	// sends from the sender process): its events mean nothing now.
+	handedOff atomic.Bool
 }
 
 func newRecipient(name string) *recipient { return &recipient{name: name, from: map[int]*stream{}} }

@@ -25,6 +25,8 @@ type benchOptions struct {
 	htmlOut string
 	quiet   bool
 	verbose bool
+	// inProc keeps the group senders in the bench's own process.
+	inProc bool
 }
 
 func newBenchCmd() *cobra.Command {
@@ -45,6 +47,11 @@ Sends are scheduled open loop and latency is taken from each message's
 intended send time. Every message carries its sender, number and intended
 time; the report counts lost, duplicated and out-of-order deliveries and
 the command exits non-zero when any is found (or a send was refused).
+In group, the senders (their schedule, sends and ack latencies) run in a
+process of their own, this binary started again: the bench receiving on
+thousands of connections would otherwise delay its own senders' acks and
+report its own starvation as the node's latency. --senders-in-process
+keeps them in the bench process.
 Server memory and CPU come from the node's admin /metrics (--admin, or the
 dev data dir's admin.json), and so do "store ops per message" and, on a CQL
 store, "LWT per message": the node's store counters before and after the
@@ -81,6 +88,7 @@ run, over the acked messages.`,
 	f.StringVar(&o.htmlOut, "html", "", "write the report as a self-contained HTML page to this file")
 	f.BoolVar(&o.quiet, "quiet", false, "no live progress line")
 	f.BoolVar(&o.verbose, "verbose", false, "log the clients' debug messages (reconnects, failed fetches) to stderr")
+	f.BoolVar(&o.inProc, "senders-in-process", false, "group: run the senders in the bench process instead of a process of their own")
 	return cmd
 }
 
@@ -90,6 +98,11 @@ func runBench(cmd *cobra.Command, scenario string, o benchOptions) error {
 		return err
 	}
 	o.opts.Scenario = scenario
+	if scenario == "group" && !o.inProc {
+		if o.opts.SenderExec, err = senderExec(o); err != nil {
+			return err
+		}
+	}
 	if !o.quiet {
 		o.opts.Progress = cmd.ErrOrStderr()
 	}
