@@ -203,7 +203,13 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return log.With("component", "actor")
 	}))
-	var ropts []remote.ConfigOption
+	// One connect attempt per remoting endpoint: protoactor's writer
+	// otherwise retries a failed connect 5 times, 2 s apart, holding
+	// every message to that member meanwhile — also after the member came
+	// back on the same address. A failed connect now ends the endpoint at
+	// once (its messages go to dead letters, which requests retry) and the
+	// next message dials afresh.
+	ropts := []remote.ConfigOption{func(c *remote.Config) { c.MaxRetryCount = 1 }}
 	if cfg.AdvertisedHost != "" {
 		ropts = append(ropts, remote.WithAdvertisedHost(cfg.AdvertisedHost))
 	}
