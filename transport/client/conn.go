@@ -146,7 +146,15 @@ func (c *conn) closedErr(err error) error {
 			return &wirepb.Error{Code: wirepb.Code(ae.ErrorCode), Message: ae.ErrorMessage}
 		}
 	}
-	return fmt.Errorf("%w: %v", ErrDisconnected, err)
+	return disconnected(err)
+}
+
+// disconnected wraps why a connection ended in ErrDisconnected, keeping
+// the cause inspectable: a QUIC CONNECTION_REFUSED after the handshake
+// (the server's accept queue was full) is a refusal that Refused sees and
+// the first connect retries.
+func disconnected(err error) error {
+	return fmt.Errorf("%w: %w", ErrDisconnected, err)
 }
 
 // request sends one request and waits for its answer. A rejection is a
