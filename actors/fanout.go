@@ -38,6 +38,7 @@ type fanoutJob struct {
 	notice  *pb.MembershipNotice
 	receipt *pb.ReadReceipt
 	user    string // receipt target
+	slot    bool   // holds one of fanout.slots
 }
 
 func (j fanoutJob) target() string {
@@ -86,8 +87,25 @@ func (f *fanout) receipt(user string, r *pb.ReadReceipt) {
 // queue appends the job to its member's lane, starting the lane's
 // goroutine when it was idle. The job counts as pending work of the node
 // (admission.go) until it is done.
+//
+// A Deliver or receipt waits for a slot (back-pressure on the senders); a
+// membership notice does not: a change of a large group queues one per
+// user it names (a crossing of the fan-out threshold one per member), and
+// waiting for slots there held the grain's mailbox for as long as
+// thousands of user grains took to activate, so its next requests timed
+// out. Notices are bounded by the membership they describe and counted
+// by admission like every job.
 func (f *fanout) queue(j fanoutJob) {
-	f.slots <- struct{}{}
+	if j.notice == nil {
+		f.slots <- struct{}{}
+		j.slot = true
+	} else {
+		select {
+		case f.slots <- struct{}{}:
+			j.slot = true
+		default:
+		}
+	}
 	f.rt.admit.queued(1)
 	user := j.target()
 	f.mu.Lock()
@@ -122,11 +140,18 @@ func (f *fanout) drain(user string, l *lane) {
 		if err := f.run(user, batch); err != nil {
 			f.rt.log.Error("delivery failed", "user", user, "err", err)
 		}
-		for range n {
+		f.finished(batch)
+	}
+}
+
+// finished gives back the slots of done jobs.
+func (f *fanout) finished(batch []fanoutJob) {
+	for _, j := range batch {
+		if j.slot {
 			<-f.slots
 		}
-		f.rt.admit.done(n)
 	}
+	f.rt.admit.done(len(batch))
 }
 
 // run sends one member's jobs in order, merging consecutive Delivers
