@@ -26,9 +26,9 @@ type Server struct {
 	cfg  Config
 	node session.Node
 	log  *slog.Logger
-	udp  net.PacketConn
-	tr   *quic.Transport
-	ln   *quic.Listener
+	// socks are the UDP sockets of the QUIC port (Config.Sockets), each
+	// with its own quic-go Transport and listener.
+	socks []*udpSocket
 
 	mu       sync.Mutex
 	addrs    map[string]int // connections per source IP
@@ -60,30 +60,79 @@ func Listen(node session.Node, cfg Config) (*Server, error) {
 	if cfg.NodeName == "" {
 		cfg.NodeName = node.Address()
 	}
-	udp, err := net.ListenPacket("udp", cfg.Addr)
+	socks, err := listenSockets(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("listen %s: %w", cfg.Addr, err)
+		return nil, err
 	}
-	// An explicit Transport lets Drain stop accepting (close the listener)
-	// without closing the connections still open.
-	tr := &quic.Transport{Conn: udp, StatelessResetKey: cfg.StatelessResetKey}
-	ln, err := tr.Listen(cfg.TLS, quicConfig(cfg))
-	if err != nil {
-		_ = udp.Close()
-		return nil, fmt.Errorf("quic listen: %w", err)
-	}
-	s := &Server{cfg: cfg, node: node, log: cfg.Logger.With("component", "transport"), udp: udp, tr: tr, ln: ln,
+	s := &Server{cfg: cfg, node: node, log: cfg.Logger.With("component", "transport"), socks: socks,
 		addrs: map[string]int{}, users: map[string]*userLimit{}, conns: map[*conn]struct{}{}, done: make(chan struct{})}
-	for range acceptors {
-		s.wg.Add(1)
-		go s.accept()
+	for _, sock := range socks {
+		for range acceptors {
+			s.wg.Add(1)
+			go s.accept(sock.ln)
+		}
 	}
-	s.log.Info("listening", "addr", udp.LocalAddr().String(), "alpn", wirepb.ALPNs())
+	s.log.Info("listening", "addr", s.Addr().String(), "sockets", len(socks), "alpn", wirepb.ALPNs())
 	return s, nil
 }
 
+// udpSocket is one socket of the QUIC port. An explicit Transport lets
+// Drain stop accepting (close the listener) without closing the
+// connections still open.
+type udpSocket struct {
+	udp net.PacketConn
+	tr  *quic.Transport
+	ln  *quic.Listener
+}
+
+// listenSockets binds cfg.Addr with cfg.Sockets sockets: the first picks
+// the port (cfg.Addr may say 0), the others share it.
+func listenSockets(cfg Config) ([]*udpSocket, error) {
+	lc := net.ListenConfig{}
+	if cfg.Sockets > 1 {
+		lc.Control = reusePort
+	}
+	var socks []*udpSocket
+	closeAll := func() {
+		for _, s := range socks {
+			_ = s.ln.Close()
+			_ = s.tr.Close()
+			_ = s.udp.Close()
+		}
+	}
+	addr := cfg.Addr
+	if cfg.Sockets > 1 {
+		// SO_REUSEPORT would let a second node started on this port by
+		// mistake join the group and take part of the clients: bind it
+		// alone first, so a port in use fails as without the option.
+		probe, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("listen %s: %w", addr, err)
+		}
+		addr = probe.LocalAddr().String()
+		_ = probe.Close()
+	}
+	for range cfg.Sockets {
+		udp, err := lc.ListenPacket(context.Background(), "udp", addr)
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("listen %s: %w", addr, err)
+		}
+		addr = udp.LocalAddr().String()
+		tr := &quic.Transport{Conn: udp, StatelessResetKey: cfg.StatelessResetKey}
+		ln, err := tr.Listen(cfg.TLS, quicConfig(cfg))
+		if err != nil {
+			_ = udp.Close()
+			closeAll()
+			return nil, fmt.Errorf("quic listen: %w", err)
+		}
+		socks = append(socks, &udpSocket{udp: udp, tr: tr, ln: ln})
+	}
+	return socks, nil
+}
+
 // Addr is the bound UDP address.
-func (s *Server) Addr() net.Addr { return s.udp.LocalAddr() }
+func (s *Server) Addr() net.Addr { return s.socks[0].udp.LocalAddr() }
 
 // quicConfig tunes quic-go for many mostly idle mobile connections: one
 // stream each, windows bounded (memory is allocated as data arrives, the
@@ -105,16 +154,16 @@ func quicConfig(cfg Config) *quic.Config {
 	}
 }
 
-// acceptors is how many goroutines take handshaken connections off
-// quic-go's accept queue (32 deep; a full queue refuses new handshakes
-// with CONNECTION_REFUSED): under a reconnect storm on busy cores one can
-// fall behind.
-const acceptors = 4
+// acceptors is how many goroutines take handshaken connections off each
+// socket's accept queue (quic-go's, 32 deep; a full queue refuses new
+// handshakes with CONNECTION_REFUSED): under a reconnect storm on busy
+// cores one can fall behind.
+const acceptors = 2
 
-func (s *Server) accept() {
+func (s *Server) accept(ln *quic.Listener) {
 	defer s.wg.Done()
 	for {
-		qc, err := s.ln.Accept(context.Background())
+		qc, err := ln.Accept(context.Background())
 		if err != nil {
 			return // listener closed
 		}
@@ -203,7 +252,7 @@ func (s *Server) Drain(ctx context.Context, reconnectTo string) {
 		conns = append(conns, c)
 	}
 	s.mu.Unlock()
-	_ = s.ln.Close()
+	s.closeListeners()
 	s.log.Info("draining", "connections", len(conns))
 	within := uint32(min(s.cfg.DrainGrace, 10*time.Second) / time.Millisecond / 2)
 	for _, c := range conns {
@@ -231,6 +280,13 @@ func (s *Server) Drain(ctx context.Context, reconnectTo string) {
 	}
 }
 
+// closeListeners stops accepting on every socket.
+func (s *Server) closeListeners() {
+	for _, sock := range s.socks {
+		_ = sock.ln.Close()
+	}
+}
+
 // Close closes every connection and the listener, and waits for the
 // connection handlers to finish their cleanup.
 func (s *Server) Close() error {
@@ -242,7 +298,7 @@ func (s *Server) Close() error {
 			conns = append(conns, c)
 		}
 		s.mu.Unlock()
-		_ = s.ln.Close()
+		s.closeListeners()
 		for _, c := range conns {
 			c.close(wirepb.Errorf(wirepb.Code_GOING_AWAY, "server closing"))
 		}
@@ -254,11 +310,13 @@ func (s *Server) Close() error {
 		case <-waited:
 		case <-time.After(time.Second):
 		}
-		_ = s.tr.Close()
-		// quic-go closes only a socket it created itself: free the port,
-		// so a node can listen on it again in the same process (a cluster
-		// member restarted in process).
-		_ = s.udp.Close()
+		for _, sock := range s.socks {
+			_ = sock.tr.Close()
+			// quic-go closes only a socket it created itself: free the
+			// port, so a node can listen on it again in the same process
+			// (a cluster member restarted in process).
+			_ = sock.udp.Close()
+		}
 		<-waited
 		close(s.done)
 	})

@@ -63,6 +63,7 @@ type serveOptions struct {
 	maxConnsAddr  int
 	maxQueueWait  time.Duration
 	maxLaneWait   time.Duration
+	udpSockets    int
 
 	adminTokenFile  string
 	adminOpenRead   bool
@@ -104,6 +105,7 @@ Every flag can also be set with an environment variable SWITCHBOARD_<FLAG>
 	f.StringVar(&o.dataDir, "data-dir", "./data", "directory for the embedded store and dev credentials")
 	f.StringVar(&o.listen, "listen", "127.0.0.1:4433", "QUIC address for clients (UDP host:port)")
 	f.DurationVar(&o.maxQueueWait, "max-queue-wait", transport.DefaultConfig().MaxQueueWait, "a request that waited longer than this for its turn on its connection is answered BUSY instead of run late")
+	f.IntVar(&o.udpSockets, "udp-sockets", transport.DefaultConfig().Sockets, "UDP sockets serving the QUIC port (Linux SO_REUSEPORT; more kernel buffer and readers for very large groups; a client whose NAT rebinds may land on another socket and reconnect)")
 	f.DurationVar(&o.maxLaneWait, "max-lane-wait", transport.DefaultConfig().MaxLaneWait, "a send that waited longer than this at the node (behind earlier sends to its conversation included) is answered BUSY instead of run late")
 	f.IntVar(&o.maxConnsAddr, "max-conns-per-addr", 0, "connections from one source IP (0: no cap; carrier NAT shares addresses)")
 	f.StringVar(&o.admin, "admin", "127.0.0.1:8080", "admin HTTP address (/metrics, /healthz, /api/v1/, dashboard at /)")
@@ -265,7 +267,7 @@ func (m member) serve(ctx context.Context, o serveOptions, join []string) ([]str
 		return nil, fmt.Errorf("stateless reset key: %w", err)
 	}
 	srv, err := transport.Listen(node.Runtime, transport.Config{Addr: o.listen, TLS: m.tls, Auth: m.auth, StatelessResetKey: resetKey, Logger: log,
-		MaxConnsPerAddr: o.maxConnsAddr, MaxQueueWait: o.maxQueueWait, MaxLaneWait: o.maxLaneWait})
+		MaxConnsPerAddr: o.maxConnsAddr, MaxQueueWait: o.maxQueueWait, MaxLaneWait: o.maxLaneWait, Sockets: o.udpSockets})
 	if err != nil {
 		return nil, err
 	}
