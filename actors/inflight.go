@@ -2,6 +2,7 @@ package actors
 
 import (
 	"errors"
+	"slices"
 	"sync"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -70,12 +71,16 @@ func (f *inflight) take(address string) []*actor.PID {
 }
 
 // watchDepartures answers, whenever a topology change drops members, the
-// requests in flight to them. It returns the function that stops it.
+// requests in flight to them, and after a join forgets the cached grain
+// PIDs. It returns the function that stops it.
 func (n *Runtime) watchDepartures() func() {
 	sub := n.system.EventStream.Subscribe(func(ev any) {
 		topo, ok := ev.(*cluster.ClusterTopology)
 		if !ok {
 			return
+		}
+		if len(topo.Joined) > 0 {
+			n.forgetCachedPIDs(topo)
 		}
 		for _, m := range topo.Left {
 			address := m.Address()
@@ -89,4 +94,20 @@ func (n *Runtime) watchDepartures() func() {
 		}
 	})
 	return func() { n.system.EventStream.Unsubscribe(sub) }
+}
+
+// forgetCachedPIDs empties the grain PID cache after members joined.
+// protoactor drops the cached PIDs of members that left, not of grains
+// whose owner is now a member that joined: requests kept going to the old
+// activation. A device's re-registration after the move (the topology
+// watch, or the new activation's presence probe) then reached the old
+// activation, which the new one soon fenced off, and the new one never
+// learned the device was online: its pushes were lost until the next
+// sweep or reconnect. Joins are rare; every grain is looked up once again.
+func (n *Runtime) forgetCachedPIDs(topo *cluster.ClusterTopology) {
+	for _, m := range topo.Members {
+		if !slices.ContainsFunc(topo.Joined, func(j *cluster.Member) bool { return j.Id == m.Id }) {
+			n.cluster.PidCache.RemoveByMember(m)
+		}
+	}
 }

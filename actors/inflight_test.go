@@ -7,6 +7,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/cluster"
+	"github.com/asynkron/protoactor-go/remote"
 )
 
 // A topology change that drops a member answers the requests in flight to
@@ -43,5 +44,33 @@ func TestDeparturesAnswerRequestsInFlight(t *testing.T) {
 	}
 	if !retryable(errMemberLeft) {
 		t.Fatal("errMemberLeft is not retried")
+	}
+}
+
+// After a member joined, the cached grain PIDs are forgotten: some grains
+// are now owned by the new member, and requests must find their new
+// activation, not the old one. A change without a join keeps the cache.
+func TestJoinForgetsCachedPIDs(t *testing.T) {
+	system := actor.NewActorSystem()
+	c := cluster.New(system, cluster.Configure("t", nil, nil, remote.Configure("127.0.0.1", 0)))
+	n := &Runtime{system: system, cluster: c, log: slog.New(slog.DiscardHandler)}
+	stop := n.watchDepartures()
+	defer stop()
+
+	a := &cluster.Member{Id: "a", Host: "10.0.0.1", Port: 4000}
+	b := &cluster.Member{Id: "b", Host: "10.0.0.2", Port: 4000}
+	joined := &cluster.Member{Id: "c", Host: "10.0.0.3", Port: 4000}
+	c.PidCache.Set("u1", KindUser, actor.NewPID(a.Address(), "u1"))
+	c.PidCache.Set("u2", KindUser, actor.NewPID(b.Address(), "u2"))
+
+	system.EventStream.Publish(&cluster.ClusterTopology{Members: []*cluster.Member{a, b}})
+	if _, ok := c.PidCache.Get("u1", KindUser); !ok {
+		t.Fatal("a topology change without a join emptied the PID cache")
+	}
+	system.EventStream.Publish(&cluster.ClusterTopology{Members: []*cluster.Member{a, b, joined}, Joined: []*cluster.Member{joined}})
+	for _, u := range []string{"u1", "u2"} {
+		if pid, ok := c.PidCache.Get(u, KindUser); ok {
+			t.Fatalf("%s still cached at %v after a member joined", u, pid)
+		}
 	}
 }
