@@ -18,20 +18,7 @@ func TestCloseFreesThePort(t *testing.T) {
 	if err := e.servers[0].Close(); err != nil {
 		t.Fatal(err)
 	}
-	certPEM, keyPEM, err := transport.SelfSignedCert()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	auth, err := transport.NewAuthenticator(e.auth)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := transport.Listen(e.nodes[0].Runtime, transport.Config{Addr: addr, Auth: auth,
-		TLS: &tls.Config{Certificates: []tls.Certificate{cert}}, Logger: testLogger()})
+	srv, err := listenAgain(t, e, addr, 1)
 	if err != nil {
 		t.Fatalf("listen again on %s after Close: %v", addr, err)
 	}
@@ -42,20 +29,7 @@ func TestCloseFreesThePort(t *testing.T) {
 // SO_REUSEPORT sockets: a second server on the same address fails.
 func TestPortInUseFails(t *testing.T) {
 	e := newEnv(t, envOptions{transport: transport.Config{Sockets: 4}})
-	certPEM, keyPEM, err := transport.SelfSignedCert()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	auth, err := transport.NewAuthenticator(e.auth)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := transport.Listen(e.nodes[0].Runtime, transport.Config{Addr: e.addr(0), Auth: auth, Sockets: 4,
-		TLS: &tls.Config{Certificates: []tls.Certificate{cert}}, Logger: testLogger()})
+	srv, err := listenAgain(t, e, e.addr(0), 4)
 	if err == nil {
 		_ = srv.Close()
 		t.Fatalf("a second server listened on %s, which the first still serves", e.addr(0))
@@ -89,4 +63,23 @@ func TestSeveralSocketsServeEveryClient(t *testing.T) {
 		want := fmt.Sprintf("from s%d", prev)
 		eventually(t, fmt.Sprintf("s%d gets %q", i, want), func() bool { return joined(texts(t, c, conv)) == want })
 	}
+}
+
+// listenAgain starts a second server for e's first node on addr.
+func listenAgain(t *testing.T, e *env, addr string, sockets int) (*transport.Server, error) {
+	t.Helper()
+	certPEM, keyPEM, err := transport.SelfSignedCert()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	auth, err := transport.NewAuthenticator(e.auth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return transport.Listen(e.nodes[0].Runtime, transport.Config{Addr: addr, Auth: auth, Sockets: sockets,
+		TLS: &tls.Config{Certificates: []tls.Certificate{cert}}, Logger: testLogger()})
 }
