@@ -61,9 +61,10 @@ type Server struct {
 	log *slog.Logger
 	mux *http.ServeMux
 
-	udp net.PacketConn
-	h3  *http3.Server
-	wt  *webtransport.Server
+	udp  net.PacketConn
+	h3   *http3.Server
+	wt   *webtransport.Server
+	wtLn *quic.EarlyListener // ours: see listenWebTransport
 }
 
 // New starts the WebTransport listener (when configured); mount Handler
@@ -115,7 +116,8 @@ func (s *Server) Close() error {
 	if s.wt == nil {
 		return nil
 	}
-	err := s.wt.Close()
+	err := s.wt.Close() // closes the connections while the socket can still say so
+	_ = s.wtLn.Close()
 	_ = s.udp.Close()
 	return err
 }
@@ -143,9 +145,29 @@ func (s *Server) listenWebTransport() error {
 	s.wt = &webtransport.Server{H3: s.h3, CheckOrigin: s.cfg.Origins.Check}
 	mux.HandleFunc(WebTransportPath, s.serveWebTransport)
 	s.udp = udp
+	// The QUIC listener is ours, not webtransport.Server.Serve's: Serve
+	// registers itself with the server (a WaitGroup Add) only once its
+	// goroutine runs, so a Close right after New raced with it (-race
+	// caught it). Accepting here and handing each connection to
+	// ServeQUICConn leaves Close nothing to wait for but the connections.
+	qconf := s.h3.QUICConfig.Clone()
+	ln, err := quic.ListenEarly(udp, s.h3.TLSConfig, qconf)
+	if err != nil {
+		_ = udp.Close()
+		return fmt.Errorf("web: webtransport listen: %w", err)
+	}
+	s.wtLn = ln
 	go func() {
-		if err := s.wt.Serve(udp); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, quic.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
-			s.log.Warn("webtransport server stopped", "err", err)
+		for {
+			qc, err := ln.Accept(context.Background())
+			if err != nil {
+				return // listener closed
+			}
+			go func() {
+				if err := s.wt.ServeQUICConn(qc); err != nil && !errors.Is(err, http.ErrServerClosed) {
+					s.log.Debug("webtransport connection ended", "err", err)
+				}
+			}()
 		}
 	}()
 	s.log.Info("webtransport listening", "addr", udp.LocalAddr().String())
