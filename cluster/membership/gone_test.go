@@ -2,6 +2,7 @@ package membership
 
 import (
 	"errors"
+	"net"
 	"slices"
 	"sync"
 	"testing"
@@ -96,4 +97,21 @@ func TestGoneProcessDroppedBeforeFailureDetection(t *testing.T) {
 		// The survivors place a's grains on themselves.
 		assertSinglePlacement(t, []*testNode{b, d}, "ga", "gb", "gc", "gd")
 	})
+}
+
+// refuses is the whole proof that a process is gone: a port with a
+// listener is not refused, the same port once its listener closed is.
+func TestRefuses(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := ln.Addr().String()
+	if refuses(open, time.Second) {
+		t.Fatalf("%s has a listener but counts as refusing", open)
+	}
+	_ = ln.Close()
+	if !refuses(open, time.Second) {
+		t.Fatalf("%s has no listener any more but does not count as refusing", open)
+	}
 }
