@@ -18,96 +18,15 @@ import { encodeFrame, FrameReader } from "./frames.js";
 import { openWebSocket, openWebTransport, type Link, type TransportKind, type WebConfig } from "./links.js";
 import { Conversation, parseCard, type Card, type ChatMessage } from "./store.js";
 import { BusyHold, ProtocolError, SendPipeline } from "./pipeline.js";
-import { forgetMessage, loadMessages, queuedAt, saveMessage, type OutboxStorage } from "./outbox.js";
+import { forgetMessage, loadMessages, queuedAt, saveMessage } from "./outbox.js";
+import { chatMessage, directConv } from "./messages.js";
+import type { ClientEvents, ClientOptions, ConnState } from "./options.js";
 
-export interface ClientOptions {
-  /** The node's web address (serve --web), e.g. "http://127.0.0.1:8081". */
-  url: string;
-  /** The JWT, or a function fetching a fresh one before each connect. */
-  token: string | (() => Promise<string>);
-  /** Tried in order; default WebTransport, then WebSocket. */
-  transports?: TransportKind[];
-  minBackoffMs?: number; // default 200
-  maxBackoffMs?: number; // default 15000
-  requestTimeoutMs?: number; // default 10000
-  /** How often acknowledgements are sent, batched (default 50 ms). */
-  ackIntervalMs?: number;
-  /**
-   * Where unsent messages are kept across page loads (window.localStorage):
-   * a page closed or killed before the node answered leaves them there, and
-   * the next client of the same user sends them once connected, with their
-   * client message ids (stored once). Without it the outbox lives as long
-   * as the client.
-   */
-  outbox?: OutboxStorage;
-  /**
-   * How many sends of one conversation may be written before the first is
-   * answered (default 16). They go in queue order, each naming the one
-   * ahead, so a refused send is never overtaken; after a BUSY the window is
-   * one send, growing by one per acknowledged send back to this.
-   */
-  sendPipeline?: number;
-  /**
-   * A BUSY with a retry-after holds every send of the client (not sync,
-   * history, acks or pings) until it has passed: at most this long
-   * (default 5000 ms; 0 or less: no hold, only the refused conversation
-   * waits).
-   */
-  maxBusyHoldMs?: number;
-  /** A WebSocket constructor where there is no global one. */
-  WebSocket?: any;
-  fetch?: typeof fetch;
-}
-
-export type ConnState = "connecting" | "connected" | "disconnected" | "closed";
-
-export interface ClientEvents {
-  state: (s: ConnState, transport?: TransportKind) => void;
-  /** A conversation's messages or states changed. */
-  conversation: (c: Conversation) => void;
-  typing: (conv: string, user: string, typing: boolean) => void;
-  /** A card message arrived, or an update replaced the card at seq. */
-  card: (conv: string, seq: number, card: Card, updated: boolean) => void;
-  /** Desk customers: conv's session is at position (1 = next) of its queue; 0: it left the queue. */
-  queuePosition: (conv: string, position: number) => void;
-  error: (code: Code, message: string) => void;
-}
+export { directConv, type ClientEvents, type ClientOptions, type ConnState };
 
 export { ProtocolError };
 
 type Pending = { resolve: (r: Response) => void; reject: (e: Error) => void; timer: ReturnType<typeof setTimeout> };
-
-/** directConv is the id of the direct conversation between a and b. */
-export function directConv(a: string, b: string): string {
-  return a < b ? `d:${a}:${b}` : `d:${b}:${a}`;
-}
-
-const kinds: Partial<Record<MessageKind, ChatMessage["kind"]>> = {
-  [MessageKind.RECALL]: "recall",
-  [MessageKind.SYSTEM]: "system",
-  [MessageKind.CARD]: "card",
-};
-
-function chatMessage(m: Message, me: string): ChatMessage {
-  const kind = kinds[m.kind] ?? "normal";
-  const body = new TextDecoder().decode(m.body);
-  const out: ChatMessage = {
-    conv: m.conv,
-    seq: Number(m.seq),
-    clientMsgId: m.clientMsgId,
-    sender: m.sender,
-    body,
-    kind,
-    recalled: m.recalled,
-    serverTsMs: Number(m.serverTsMs),
-    state: m.sender === me && (kind === "normal" || (kind === "card" && m.refSeq === 0n)) ? "sent" : undefined,
-  };
-  if (kind === "card") {
-    out.card = parseCard(body);
-    if (m.refSeq > 0n) out.refSeq = Number(m.refSeq);
-  }
-  return out;
-}
 
 /**
  * Client is one device's connection to a node: it connects over

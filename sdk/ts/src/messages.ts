@@ -1,0 +1,36 @@
+// Wire messages as the client's conversations hold them.
+
+import { MessageKind, type Message } from "./gen/wire_pb.js";
+import { parseCard, type ChatMessage } from "./store.js";
+
+/** directConv is the id of the direct conversation between a and b. */
+export function directConv(a: string, b: string): string {
+  return a < b ? `d:${a}:${b}` : `d:${b}:${a}`;
+}
+
+const kinds: Partial<Record<MessageKind, ChatMessage["kind"]>> = {
+  [MessageKind.RECALL]: "recall",
+  [MessageKind.SYSTEM]: "system",
+  [MessageKind.CARD]: "card",
+};
+
+export function chatMessage(m: Message, me: string): ChatMessage {
+  const kind = kinds[m.kind] ?? "normal";
+  const body = new TextDecoder().decode(m.body);
+  const out: ChatMessage = {
+    conv: m.conv,
+    seq: Number(m.seq),
+    clientMsgId: m.clientMsgId,
+    sender: m.sender,
+    body,
+    kind,
+    recalled: m.recalled,
+    serverTsMs: Number(m.serverTsMs),
+    state: m.sender === me && (kind === "normal" || (kind === "card" && m.refSeq === 0n)) ? "sent" : undefined,
+  };
+  if (kind === "card") {
+    out.card = parseCard(body);
+    if (m.refSeq > 0n) out.refSeq = Number(m.refSeq);
+  }
+  return out;
+}

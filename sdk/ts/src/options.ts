@@ -1,0 +1,59 @@
+// What a Client is configured with, and the events it emits.
+
+import type { Code } from "./gen/wire_pb.js";
+import type { TransportKind } from "./links.js";
+import type { OutboxStorage } from "./outbox.js";
+import type { Card, Conversation } from "./store.js";
+
+export interface ClientOptions {
+  /** The node's web address (serve --web), e.g. "http://127.0.0.1:8081". */
+  url: string;
+  /** The JWT, or a function fetching a fresh one before each connect. */
+  token: string | (() => Promise<string>);
+  /** Tried in order; default WebTransport, then WebSocket. */
+  transports?: TransportKind[];
+  minBackoffMs?: number; // default 200
+  maxBackoffMs?: number; // default 15000
+  requestTimeoutMs?: number; // default 10000
+  /** How often acknowledgements are sent, batched (default 50 ms). */
+  ackIntervalMs?: number;
+  /**
+   * Where unsent messages are kept across page loads (window.localStorage):
+   * a page closed or killed before the node answered leaves them there, and
+   * the next client of the same user sends them once connected, with their
+   * client message ids (stored once). Without it the outbox lives as long
+   * as the client.
+   */
+  outbox?: OutboxStorage;
+  /**
+   * How many sends of one conversation may be written before the first is
+   * answered (default 16). They go in queue order, each naming the one
+   * ahead, so a refused send is never overtaken; after a BUSY the window is
+   * one send, growing by one per acknowledged send back to this.
+   */
+  sendPipeline?: number;
+  /**
+   * A BUSY with a retry-after holds every send of the client (not sync,
+   * history, acks or pings) until it has passed: at most this long
+   * (default 5000 ms; 0 or less: no hold, only the refused conversation
+   * waits).
+   */
+  maxBusyHoldMs?: number;
+  /** A WebSocket constructor where there is no global one. */
+  WebSocket?: any;
+  fetch?: typeof fetch;
+}
+
+export type ConnState = "connecting" | "connected" | "disconnected" | "closed";
+
+export interface ClientEvents {
+  state: (s: ConnState, transport?: TransportKind) => void;
+  /** A conversation's messages or states changed. */
+  conversation: (c: Conversation) => void;
+  typing: (conv: string, user: string, typing: boolean) => void;
+  /** A card message arrived, or an update replaced the card at seq. */
+  card: (conv: string, seq: number, card: Card, updated: boolean) => void;
+  /** Desk customers: conv's session is at position (1 = next) of its queue; 0: it left the queue. */
+  queuePosition: (conv: string, position: number) => void;
+  error: (code: Code, message: string) => void;
+}
