@@ -62,6 +62,9 @@ type Runtime struct {
 	idle      *idleSweeper // grain passivation (idle.go)
 	// inflight: requests waiting on other members (inflight.go).
 	inflight inflight
+	// members: the cluster's membership as grains read it (members.go).
+	members     atomic.Pointer[memberView]
+	stopMembers func()
 }
 
 // NewRuntime validates cfg and prepares the grains over store.
@@ -111,6 +114,8 @@ func (n *Runtime) Kinds() []*cluster.Kind {
 func (n *Runtime) Attach(c *cluster.Cluster) error {
 	n.cluster = c
 	n.system = c.ActorSystem
+	n.members.Store(nil) // a member restarted in process starts from its new cluster's view
+	n.stopMembers = n.watchMembers()
 	// A claim timing out against a starved replica is retried for up to a
 	// lease (at least a grain request): a node that started is worth more
 	// than one that exited on its first slow answer.
@@ -143,6 +148,9 @@ func (n *Runtime) Attach(c *cluster.Cluster) error {
 // release frees it for the next node at once (a crash, not released, frees
 // it when the lease ends). Call it once the node stopped making messages.
 func (n *Runtime) Detach(release bool) {
+	if n.stopMembers != nil {
+		n.stopMembers()
+	}
 	if n.stopWords != nil {
 		n.stopWords()
 	}
@@ -174,15 +182,6 @@ func (n *Runtime) NodeNumber() uint32 { return n.slot.Slot() }
 // Limits are the store's size limits the grains check first.
 func (n *Runtime) Limits() storage.Limits { return n.limits }
 
-// ClusterMembers lists the actor addresses of the cluster's members.
-func (n *Runtime) ClusterMembers() []string {
-	var out []string
-	for _, m := range n.cluster.MemberList.Members().Members() {
-		out = append(out, m.Address())
-	}
-	return out
-}
-
 // System exposes the actor system, for the connection layer's actors.
 func (n *Runtime) System() *actor.ActorSystem { return n.system }
 
@@ -191,15 +190,6 @@ func (n *Runtime) Store() storage.Store { return n.store }
 
 // Config is the grains' configuration in force.
 func (n *Runtime) Config() Config { return n.cfg }
-
-// Owner returns the actor address of the member that hosts (or would host)
-// the grain kind/identity, without activating it: the rendezvous hash the
-// identity lookup places grains with.
-func (n *Runtime) Owner(kind, identity string) string {
-	r := cluster.NewRendezvous()
-	r.UpdateMembers(n.cluster.MemberList.Members().Members())
-	return r.GetByClusterIdentity(cluster.NewClusterIdentity(identity, kind))
-}
 
 // pid finds (and activates, when needed) a grain. cluster.Get activates the
 // grain: that is intended here, every caller is about to message it.
