@@ -783,6 +783,9 @@ type MetricsRecord struct {
 	AvgSessionMessages float64                `protobuf:"fixed64,17,opt,name=avg_session_messages,json=avgSessionMessages,proto3" json:"avg_session_messages,omitempty"`
 	AvgFirstResponseMs float64                `protobuf:"fixed64,18,opt,name=avg_first_response_ms,json=avgFirstResponseMs,proto3" json:"avg_first_response_ms,omitempty"`
 	Final              bool                   `protobuf:"varint,19,opt,name=final,proto3" json:"final,omitempty"`
+	QueueWaits         uint64                 `protobuf:"varint,20,opt,name=queue_waits,json=queueWaits,proto3" json:"queue_waits,omitempty"`
+	AvgQueueWaitMs     float64                `protobuf:"fixed64,21,opt,name=avg_queue_wait_ms,json=avgQueueWaitMs,proto3" json:"avg_queue_wait_ms,omitempty"`
+	Abandoned          uint64                 `protobuf:"varint,22,opt,name=abandoned,proto3" json:"abandoned,omitempty"`
 	unknownFields      protoimpl.UnknownFields
 	sizeCache          protoimpl.SizeCache
 }
@@ -950,6 +953,27 @@ func (x *MetricsRecord) GetFinal() bool {
 	return false
 }
 
+func (x *MetricsRecord) GetQueueWaits() uint64 {
+	if x != nil {
+		return x.QueueWaits
+	}
+	return 0
+}
+
+func (x *MetricsRecord) GetAvgQueueWaitMs() float64 {
+	if x != nil {
+		return x.AvgQueueWaitMs
+	}
+	return 0
+}
+
+func (x *MetricsRecord) GetAbandoned() uint64 {
+	if x != nil {
+		return x.Abandoned
+	}
+	return 0
+}
+
 var File_export_exportpb_records_proto protoreflect.FileDescriptor
 
 const file_export_exportpb_records_proto_rawDesc = "" +
@@ -1033,7 +1057,7 @@ const file_export_exportpb_records_proto_rawDesc = "" +
 	"\x04desk\x18\x02 \x01(\v2\x1e.switchboard.export.DeskRecordH\x00R\x04desk\x124\n" +
 	"\x04read\x18\x03 \x01(\v2\x1e.switchboard.export.ReadRecordH\x00R\x04read\x128\n" +
 	"\x04step\x18\x04 \x01(\v2\".switchboard.export.DeskStepRecordH\x00R\x04stepB\x06\n" +
-	"\x04kind\"\x93\x05\n" +
+	"\x04kind\"\xfd\x05\n" +
 	"\rMetricsRecord\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x17\n" +
 	"\asize_ms\x18\x02 \x01(\x03R\x06sizeMs\x12\x19\n" +
@@ -1056,7 +1080,11 @@ const file_export_exportpb_records_proto_rawDesc = "" +
 	"\x0eavg_session_ms\x18\x10 \x01(\x01R\favgSessionMs\x120\n" +
 	"\x14avg_session_messages\x18\x11 \x01(\x01R\x12avgSessionMessages\x121\n" +
 	"\x15avg_first_response_ms\x18\x12 \x01(\x01R\x12avgFirstResponseMs\x12\x14\n" +
-	"\x05final\x18\x13 \x01(\bR\x05finalB7Z5github.com/switchboard-im/switchboard/export/exportpbb\x06proto3"
+	"\x05final\x18\x13 \x01(\bR\x05final\x12\x1f\n" +
+	"\vqueue_waits\x18\x14 \x01(\x04R\n" +
+	"queueWaits\x12)\n" +
+	"\x11avg_queue_wait_ms\x18\x15 \x01(\x01R\x0eavgQueueWaitMs\x12\x1c\n" +
+	"\tabandoned\x18\x16 \x01(\x04R\tabandonedB7Z5github.com/switchboard-im/switchboard/export/exportpbb\x06proto3"
 
 var (
 	file_export_exportpb_records_proto_rawDescOnce sync.Once
