@@ -47,7 +47,8 @@ type Engine struct {
 	// acceptable event can change it any more.
 	OnSessionClosed func(Session)
 	// OnSpanClosed, when set, is called for every question span an agent
-	// reply closes (conversation model), with the replying agent and the
+	// reply closes (conversation model), with the agent it counts for (the
+	// owner, else the replying agent) and the
 	// response time. Replays after a restore do not call it again for
 	// spans already consumed.
 	OnSpanClosed func(agent string, response time.Duration)

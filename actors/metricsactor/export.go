@@ -37,7 +37,7 @@ var (
 	})
 	responseSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "switchboard_metrics_response_seconds",
-		Help:    "Response time of each answered question span (conversation model), per replying agent.",
+		Help:    "Response time of each answered question span (conversation model), per agent it counts for (the desk owner, else the replying agent).",
 		Buckets: []float64{1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600},
 	}, []string{"agent"})
 	lagSeconds = prometheus.NewGauge(prometheus.GaugeOpts{
