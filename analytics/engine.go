@@ -18,6 +18,12 @@ type convState struct {
 	pending   []int64   // customer messages since the last agent message
 	sessions  []session // open sessions, oldest first
 	line      uint32    // key of the business line (LineKey); 0 if none known
+	// The desk's owner of the conversation (an agent key; 0: nobody) and
+	// the event time of the last desk step that set or cleared it, from
+	// which the questions it leaves pending are timed.
+	owner    uint32
+	since    int64 // valid when hasSince
+	hasSince bool
 }
 
 // Engine computes the metrics. It is not safe for concurrent use: a metrics
@@ -41,7 +47,8 @@ type Engine struct {
 	// acceptable event can change it any more.
 	OnSessionClosed func(Session)
 	// OnSpanClosed, when set, is called for every question span an agent
-	// reply closes (conversation model), with the replying agent and the
+	// reply closes (conversation model), with the agent it counts for (the
+	// owner, else the replying agent) and the
 	// response time. Replays after a restore do not call it again for
 	// spans already consumed.
 	OnSpanClosed func(agent string, response time.Duration)
@@ -138,6 +145,9 @@ func (e *Engine) Process(ev Event) error {
 		// conversation within one line.
 		cs.line = e.intern(LineKey(ev.Line))
 	}
+	if ev.Desk.Op != "" {
+		e.deskStep(cs, &ev.Desk, ev.ServerTS.UnixMilli())
+	}
 	if !ev.counts() {
 		return nil
 	}
@@ -158,24 +168,63 @@ func (e *Engine) Process(ev Event) error {
 	customer := ev.Role == storage.SenderCustomer
 	var agent uint32
 	if customer {
-		if !cs.spanOpen {
-			cs.spanOpen, cs.spanStart = true, t
+		// A question is the owner's to answer from the later of its own
+		// time and the owner's taking over.
+		q := t
+		if cs.hasSince {
+			q = max(q, cs.since)
 		}
-		cs.pending = append(cs.pending, t)
+		if !cs.spanOpen {
+			cs.spanOpen, cs.spanStart = true, q
+		}
+		cs.pending = append(cs.pending, q)
 	} else {
 		agent = e.intern(ev.Sender)
 		e.reply(cs, t, agent)
 	}
-	cs.addToSessions(t, e.gap, customer, agent)
+	cs.addToSessions(t, e.gap, customer, agent, cs.owner)
 	e.closeSessions(ev.Conv, cs)
 	return nil
 }
 
+// deskStep applies a desk step at its server time t: it counts the queue
+// wait an assignment ends and an abandoned session, and hands the
+// conversation to its new owner (or to nobody), who answers the questions
+// still pending from t on.
+func (e *Engine) deskStep(cs *convState, d *DeskStep, t int64) {
+	owner := uint32(0)
+	if d.Owner != "" {
+		owner = e.intern(d.Owner)
+	}
+	if d.Op == DeskAssigned {
+		c := agg{queueWaits: 1, queueWaitSum: d.WaitMs}
+		e.contribute(t, owner, cs.line, &c)
+	}
+	if d.Abandoned {
+		c := agg{abandoned: 1}
+		e.contribute(t, 0, cs.line, &c)
+	}
+	if d.Op == DeskStart || d.Op == DeskAssigned || d.Op == DeskTransfer || d.Op == DeskRequeue || d.Op == DeskClose {
+		cs.owner = owner
+		cs.since, cs.hasSince = t, true
+		if cs.spanOpen {
+			cs.spanStart = max(cs.spanStart, t)
+		}
+		for i, q := range cs.pending {
+			cs.pending[i] = max(q, t)
+		}
+	}
+}
+
 // reply closes the open span and answers the pending questions with an
-// agent message at t.
+// agent message at t. They count for the conversation's owner if it has
+// one, else for the agent who replied.
 func (e *Engine) reply(cs *convState, t int64, agent uint32) {
 	if !cs.spanOpen {
 		return
+	}
+	if cs.owner != 0 {
+		agent = cs.owner
 	}
 	var c agg
 	r := max(0, t-cs.spanStart)
@@ -208,7 +257,7 @@ func (e *Engine) closeSessions(conv string, cs *convState) {
 	for n < len(cs.sessions) && cs.sessions[n].last+e.gap < wm {
 		s := &cs.sessions[n]
 		c := s.contribution()
-		e.contribute(s.first, s.agent, cs.line, &c)
+		e.contribute(s.first, s.key(), cs.line, &c)
 		if e.OnSessionClosed != nil {
 			e.OnSessionClosed(e.describe(conv, s))
 		}

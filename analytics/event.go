@@ -45,7 +45,34 @@ type Event struct {
 	// desk's session start names it); empty for most events. The first
 	// line a conversation gets is kept.
 	Line string
+	// Desk is the service-desk step a system message records (DeskOf):
+	// it moves the conversation's owner and carries the queue counts.
+	// Zero for every other event.
+	Desk DeskStep
 }
+
+// Desk steps that the engine reads (docs/DESK.md, "The system messages").
+const (
+	DeskStart    = "start"
+	DeskAssigned = "assigned"
+	DeskTransfer = "transfer"
+	DeskRequeue  = "requeue"
+	DeskClose    = "close"
+)
+
+// DeskStep is what the metrics take from a desk system message. Every
+// step but handover and queued sets the conversation's owner: Owner
+// after an assignment or a transfer to an agent, nobody after a start, a
+// transfer to a queue, a requeue or a close.
+type DeskStep struct {
+	Op        string // one of the Desk* constants; "" for no step
+	Owner     string // the agent who owns the conversation after the step
+	WaitMs    int64  // assigned: the queue wait it ends
+	Abandoned bool   // close: the session was waiting in a queue
+}
+
+// maxWaitMs bounds a recorded queue wait (about 35 years).
+const maxWaitMs = 1 << 40
 
 // EventFromMessage converts a stored message. System messages and recall
 // markers (MsgRecall) become SenderSystem events, which only consume their
@@ -58,7 +85,80 @@ func EventFromMessage(m storage.Message) Event {
 		role = storage.SenderSystem
 	}
 	return Event{Conv: m.ConvID, Seq: m.Seq, Sender: m.Sender, Role: role, ClientTS: m.ClientTS, ServerTS: m.ServerTS,
-		Line: LineOf(m)}
+		Line: LineOf(m), Desk: DeskOf(m)}
+}
+
+// DeskOf returns the desk step a system message records
+// ({"desk":"assigned","agent":"a1","wait_ms":…}, docs/DESK.md), or a zero
+// step. A body that is not a desk step the engine reads, or names an agent
+// that cannot be one, gives a zero step too: the message then only
+// consumes its seq, as before.
+func DeskOf(m storage.Message) DeskStep {
+	if m.Kind != storage.MsgSystem || len(m.Body) == 0 || m.Body[0] != '{' || !bytes.Contains(m.Body, []byte(`"desk"`)) {
+		return DeskStep{}
+	}
+	var b struct {
+		Desk      string `json:"desk"`
+		Agent     string `json:"agent"`
+		To        string `json:"to"`
+		WaitMs    int64  `json:"wait_ms"`
+		Abandoned bool   `json:"abandoned"`
+	}
+	if json.Unmarshal(m.Body, &b) != nil {
+		return DeskStep{}
+	}
+	st := DeskStep{Op: b.Desk}
+	switch b.Desk {
+	case DeskStart, DeskRequeue:
+	case DeskAssigned:
+		st.Owner, st.WaitMs = b.Agent, b.WaitMs
+	case DeskTransfer:
+		switch kind, arg, _ := strings.Cut(b.To, ":"); {
+		case kind == "user" && arg != "":
+			st.Owner = arg
+		case kind != "queue" || arg == "":
+			return DeskStep{}
+		}
+	case DeskClose:
+		st.Abandoned = b.Abandoned
+	default:
+		return DeskStep{}
+	}
+	if st.check() != nil {
+		return DeskStep{}
+	}
+	return st
+}
+
+// check validates a step: a known op, an owner that can be an agent key
+// (only where the op names one) and a wait in range.
+func (d *DeskStep) check() error {
+	switch d.Op {
+	case "":
+		if *d != (DeskStep{}) {
+			return errors.New("desk fields without a desk step")
+		}
+		return nil
+	case DeskStart, DeskAssigned, DeskTransfer, DeskRequeue, DeskClose:
+	default:
+		return fmt.Errorf("unknown desk step %q", d.Op)
+	}
+	switch {
+	case d.Op == DeskAssigned && d.Owner == "":
+		return errors.New("an assignment names no agent")
+	case d.Owner != "" && (d.Op != DeskAssigned && d.Op != DeskTransfer || !validAgent(d.Owner)):
+		return fmt.Errorf("desk step %s: owner %q", d.Op, d.Owner)
+	case d.WaitMs != 0 && d.Op != DeskAssigned, d.WaitMs < 0 || d.WaitMs > maxWaitMs:
+		return fmt.Errorf("desk step %s: queue wait %d ms", d.Op, d.WaitMs)
+	case d.Abandoned && d.Op != DeskClose:
+		return fmt.Errorf("desk step %s: abandoned", d.Op)
+	}
+	return nil
+}
+
+// validAgent: an id that can be an agent's row key.
+func validAgent(id string) bool {
+	return id != "" && id != AllKey && !strings.HasPrefix(id, LinePrefix)
 }
 
 // LineOf returns the business line a desk session-start system message
@@ -107,11 +207,16 @@ func (ev *Event) check() error {
 		return fmt.Errorf("%w: conversation %q seq %d: no server time", ErrInvalidEvent, ev.Conv, ev.Seq)
 	case !inRange(ev.ServerTS) || !inRange(ev.ClientTS):
 		return fmt.Errorf("%w: conversation %q seq %d: time out of range", ErrInvalidEvent, ev.Conv, ev.Seq)
-	case ev.Role == storage.SenderAgent && (ev.Sender == "" || ev.Sender == AllKey || strings.HasPrefix(ev.Sender, LinePrefix)):
+	case ev.Role == storage.SenderAgent && !validAgent(ev.Sender):
 		return fmt.Errorf("%w: conversation %q seq %d: agent id %q", ErrInvalidEvent, ev.Conv, ev.Seq, ev.Sender)
 	case ev.Line != "" && !validLine(ev.Line):
 		return fmt.Errorf("%w: conversation %q seq %d: business line %q (want 1-%d of letters, digits, _ - .)",
 			ErrInvalidEvent, ev.Conv, ev.Seq, ev.Line, maxLineLen)
+	case ev.Desk.Op != "" && ev.counts():
+		return fmt.Errorf("%w: conversation %q seq %d: a desk step from a customer or agent message", ErrInvalidEvent, ev.Conv, ev.Seq)
+	}
+	if err := ev.Desk.check(); err != nil {
+		return fmt.Errorf("%w: conversation %q seq %d: %w", ErrInvalidEvent, ev.Conv, ev.Seq, err)
 	}
 	return nil
 }

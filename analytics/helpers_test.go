@@ -23,6 +23,8 @@ type msg struct {
 	at       int64
 	srv      int64
 	noClient bool
+	desk     DeskStep // a desk step (who "sys"): server time at, no client time
+	line     string
 }
 
 // events turns messages into one conversation's events with seqs 1, 2, …
@@ -41,7 +43,8 @@ func events(conv string, msgs ...msg) []Event {
 			ev.Role = storage.SenderAgent
 		}
 		ev.ServerTS = base.Add(time.Duration(m.at+m.srv) * time.Millisecond)
-		if !m.noClient {
+		ev.Desk, ev.Line = m.desk, m.line
+		if !m.noClient && m.desk.Op == "" {
 			ev.ClientTS = base.Add(time.Duration(m.at) * time.Millisecond)
 		}
 		out = append(out, ev)

@@ -46,8 +46,10 @@ func randomTrace(rng *rand.Rand, cfg Config) map[string][]Event {
 		var evs []Event
 		// Most conversations come from the desk: a session start naming
 		// the business line comes first.
-		if rng.IntN(4) > 0 {
-			evs = append(evs, Event{Conv: conv, Seq: 1, Role: storage.SenderSystem, ServerTS: server, Line: lines[rng.IntN(len(lines))]})
+		desk := rng.IntN(4) > 0
+		if desk {
+			evs = append(evs, Event{Conv: conv, Seq: 1, Role: storage.SenderSystem, ServerTS: server, Line: lines[rng.IntN(len(lines))],
+				Desk: DeskStep{Op: DeskStart}})
 		}
 		n := len(evs) + rng.IntN(80)
 		for i := len(evs); i < n; i++ {
@@ -71,10 +73,20 @@ func randomTrace(rng *rand.Rand, cfg Config) map[string][]Event {
 					agent = agents[rng.IntN(len(agents))] // transfer
 				}
 				ev.Role, ev.Sender = storage.SenderAgent, agent
-			case r < 19:
+			case r < 19 || desk && r < 20 && rng.IntN(2) == 0:
 				ev.Role = storage.SenderSystem
-				if len(evs) > 0 && evs[0].Line != "" && rng.IntN(4) == 0 {
-					ev.Line = lines[rng.IntN(len(lines))] // a later start: the first line stays
+				if !desk {
+					break
+				}
+				// The desk's steps: assignments, transfers (to an agent or
+				// a queue), requeues, closes (some abandoned) and later
+				// starts, which keep the first line.
+				ev.Desk = randomStep(rng, agents)
+				if ev.Desk.Owner != "" && rng.IntN(4) > 0 {
+					agent = ev.Desk.Owner // the new owner is usually the one who answers
+				}
+				if ev.Desk.Op == DeskStart && rng.IntN(2) == 0 {
+					ev.Line = lines[rng.IntN(len(lines))]
 				}
 			default:
 				ev.Role = storage.SenderUnspecified
@@ -93,6 +105,24 @@ func randomTrace(rng *rand.Rand, cfg Config) map[string][]Event {
 		trace[conv] = evs
 	}
 	return trace
+}
+
+// randomStep draws a desk step with the fields the desk writes.
+func randomStep(rng *rand.Rand, agents []string) DeskStep {
+	a := agents[rng.IntN(len(agents))]
+	switch rng.IntN(7) {
+	case 0, 1:
+		return DeskStep{Op: DeskAssigned, Owner: a, WaitMs: rng.Int64N(10 * 60 * 1000)}
+	case 2:
+		return DeskStep{Op: DeskTransfer, Owner: a}
+	case 3:
+		return DeskStep{Op: DeskTransfer} // to a queue
+	case 4:
+		return DeskStep{Op: DeskRequeue}
+	case 5:
+		return DeskStep{Op: DeskClose, Abandoned: rng.IntN(2) == 0}
+	}
+	return DeskStep{Op: DeskStart}
 }
 
 // zoneEdges are instants around which time-zone traces start: DST
@@ -374,14 +404,33 @@ func reference(cfg Config, trace map[string][]Event) referenceResult {
 		seq      uint64
 		customer bool
 		agent    string
+		owner    string // the desk's owner when it was sent
 	}
 	for _, id := range sortedConvs(trace) {
 		var acc []accepted
 		newest, has := int64(0), false
 		line := ""
+		owner := ""
+		since, hasSince := int64(0), false
+		// Questions waiting for a reply: when each became the owner's to
+		// answer (its own time, or the last owner change after it).
+		var open []int64
 		for _, ev := range trace[id] {
 			if line == "" && ev.Line != "" {
 				line = LineKey(ev.Line)
+			}
+			if d := ev.Desk; d.Op != "" {
+				t := ev.ServerTS.UnixMilli()
+				if d.Op == DeskAssigned {
+					place(t, d.Owner, line, agg{queueWaits: 1, queueWaitSum: d.WaitMs}, false)
+				}
+				if d.Abandoned {
+					place(t, "", line, agg{abandoned: 1}, false)
+				}
+				owner, since, hasSince = d.Owner, t, true
+				for i := range open {
+					open[i] = max(open[i], t)
+				}
 			}
 			if ev.Role != storage.SenderCustomer && ev.Role != storage.SenderAgent {
 				continue
@@ -402,17 +451,18 @@ func reference(cfg Config, trace map[string][]Event) referenceResult {
 				newest, has = t, true
 			}
 			maxT = max(maxT, t)
-			a := accepted{t: t, seq: ev.Seq, customer: ev.Role == storage.SenderCustomer}
+			a := accepted{t: t, seq: ev.Seq, customer: ev.Role == storage.SenderCustomer, owner: owner}
 			if !a.customer {
 				a.agent = ev.Sender
 			}
 			acc = append(acc, a)
-		}
-		// Both response models, in seq order.
-		var open []int64
-		for _, a := range acc {
+			// Both response models, in seq order.
 			if a.customer {
-				open = append(open, a.t)
+				q := t
+				if hasSince {
+					q = max(q, since)
+				}
+				open = append(open, q)
 				continue
 			}
 			if len(open) == 0 {
@@ -431,7 +481,11 @@ func reference(cfg Config, trace map[string][]Event) referenceResult {
 					c.msgTimely++
 				}
 			}
-			place(a.t, a.agent, line, c, false)
+			who := a.agent
+			if owner != "" {
+				who = owner
+			}
+			place(a.t, who, line, c, false)
 			open = open[:0]
 		}
 		// Sessions in event time.
@@ -443,17 +497,23 @@ func reference(cfg Config, trace map[string][]Event) referenceResult {
 			}
 			s := acc[i:j]
 			c := agg{sessions: 1, sessSum: s[len(s)-1].t - s[0].t, sessMsgs: uint64(len(s))}
-			owner := ""
+			who := ""
 			for _, m := range s {
 				if !m.customer {
-					owner = m.agent
+					who = m.agent
 					if s[0].customer {
 						c.frtCount, c.frtSum = 1, m.t-s[0].t
 					}
 					break
 				}
 			}
-			sessions = append(sessions, refSession{t: s[0].t, last: s[len(s)-1].t, owner: owner, line: line, c: c})
+			// The last owner (event time, then seq) takes it.
+			for _, m := range s {
+				if m.owner != "" {
+					who = m.owner
+				}
+			}
+			sessions = append(sessions, refSession{t: s[0].t, last: s[len(s)-1].t, owner: who, line: line, c: c})
 			i = j
 		}
 	}

@@ -3,6 +3,7 @@ package analytics
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"math/rand/v2"
 	"reflect"
 	"strings"
@@ -29,8 +30,8 @@ func storeTrace(t *testing.T, s storage.Store, trace map[string][]Event) map[str
 			if ev.Role == storage.SenderSystem {
 				m.Kind = storage.MsgSystem
 			}
-			if ev.Line != "" { // as the desk writes a session start
-				m.Body = []byte(`{"desk":"start","session":"` + id + `/1","line":"` + ev.Line + `","scene":"listing","data":"7"}`)
+			if ev.Desk.Op != "" { // as the desk writes its steps
+				m.Body = deskBody(id, ev)
 			}
 			if m.Sender == "" {
 				m.Sender = "server"
@@ -62,6 +63,36 @@ func storeTrace(t *testing.T, s storage.Store, trace map[string][]Event) map[str
 	group := storage.Message{ConvID: "group", Seq: 1, Sender: "a1", SenderRole: storage.SenderAgent, ServerTS: base}
 	if err := s.AppendMessages(ctx, "group", 0, []storage.Message{group}); err != nil {
 		t.Fatal(err)
+	}
+	return out
+}
+
+// deskBody is the system message the desk writes for a trace's step
+// (docs/DESK.md, "The system messages").
+func deskBody(conv string, ev Event) []byte {
+	d := ev.Desk
+	b := map[string]any{"desk": d.Op, "session": conv + "/1"}
+	switch d.Op {
+	case DeskStart:
+		b["line"], b["scene"], b["data"] = ev.Line, "listing", "7"
+	case DeskAssigned:
+		b["queue"], b["agent"], b["wait_ms"] = "sales", d.Owner, d.WaitMs
+	case DeskTransfer:
+		b["from"], b["to"] = "a0", "queue:sales"
+		if d.Owner != "" {
+			b["to"] = "user:" + d.Owner
+		}
+	case DeskRequeue:
+		b["agent"] = "a0"
+	case DeskClose:
+		b["by"], b["reason"], b["state"] = "system", "inactive", "assigned"
+		if d.Abandoned {
+			b["state"], b["abandoned"], b["queue"] = "queued", true, "sales"
+		}
+	}
+	out, err := json.Marshal(b)
+	if err != nil {
+		panic(err)
 	}
 	return out
 }

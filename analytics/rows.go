@@ -24,6 +24,12 @@ type Row struct {
 	AvgSessionMs       float64   `json:"avg_session_ms"`
 	AvgSessionMessages float64   `json:"avg_session_messages"`
 	AvgFirstResponseMs float64   `json:"avg_first_response_ms"`
+	// QueueWaits counts the desk's assignments placed in the window (by
+	// the assignment's time), AvgQueueWaitMs their average wait, and
+	// Abandoned the sessions closed while waiting in a queue.
+	QueueWaits     uint64  `json:"queue_waits"`
+	AvgQueueWaitMs float64 `json:"avg_queue_wait_ms"`
+	Abandoned      uint64  `json:"abandoned"`
 	// Final: the watermark has passed WindowEnd+L and no session that the
 	// watermark has not closed contributes to the row.
 	Final bool `json:"final"`
@@ -94,7 +100,7 @@ func (e *Engine) Rows(q Query) []Row {
 		for i := range cs.sessions {
 			s := &cs.sessions[i]
 			c := s.contribution()
-			e.overlay(sel, want, s.first, s.agent, cs.line, &c, s.last+e.gap >= horizon)
+			e.overlay(sel, want, s.first, s.key(), cs.line, &c, s.last+e.gap >= horizon)
 		}
 	}
 
@@ -167,6 +173,9 @@ func (a *queried) row(key string, start, end int64, w WindowSpec, final bool) Ro
 		AvgSessionMs:       ratio(float64(a.sessSum), a.sessions),
 		AvgSessionMessages: ratio(float64(a.sessMsgs), a.sessions),
 		AvgFirstResponseMs: ratio(float64(a.frtSum), a.frtCount),
+		QueueWaits:         a.queueWaits,
+		AvgQueueWaitMs:     ratio(float64(a.queueWaitSum), a.queueWaits),
+		Abandoned:          a.abandoned,
 		Final:              final,
 		Window:             w,
 	}

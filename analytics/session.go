@@ -16,18 +16,31 @@ type session struct {
 	custFirst     int64  // earliest customer message, or none
 	agentFirst    int64  // earliest agent message, or none
 	agent         uint32 // key of the agent at agentFirst; 0 if none
+	// owner is the desk's owner of the conversation at the latest message
+	// (event time, then seq) sent while it had one, at ownerAt; 0 if none.
+	owner   uint32
+	ownerAt int64
 }
 
-func newSession(t int64, customer bool, agent uint32) session {
+func newSession(t int64, customer bool, agent, owner uint32) session {
 	s := session{first: t, last: t, custFirst: none, agentFirst: none}
 	s.firstCustomer = customer
-	s.note(t, customer, agent)
+	s.note(t, customer, agent, owner)
 	return s
+}
+
+// key is the agent the session counts for: its last owner, else the
+// first agent who spoke; 0 if neither.
+func (s *session) key() uint32 {
+	if s.owner != 0 {
+		return s.owner
+	}
+	return s.agent
 }
 
 // add puts one more message in s. Events arrive in seq order, so strict
 // comparisons keep the lowest seq on ties.
-func (s *session) add(t int64, customer bool, agent uint32) {
+func (s *session) add(t int64, customer bool, agent, owner uint32) {
 	if t < s.first {
 		s.first = t
 		s.firstCustomer = customer
@@ -35,11 +48,14 @@ func (s *session) add(t int64, customer bool, agent uint32) {
 	if t > s.last {
 		s.last = t
 	}
-	s.note(t, customer, agent)
+	s.note(t, customer, agent, owner)
 }
 
-func (s *session) note(t int64, customer bool, agent uint32) {
+func (s *session) note(t int64, customer bool, agent, owner uint32) {
 	s.msgs++
+	if owner != 0 && (s.owner == 0 || t >= s.ownerAt) {
+		s.owner, s.ownerAt = owner, t
+	}
 	if customer {
 		s.custFirst = min(s.custFirst, t)
 	} else if t < s.agentFirst {
@@ -57,6 +73,9 @@ func (s *session) merge(o *session) {
 	if o.agentFirst < s.agentFirst {
 		s.agentFirst = o.agentFirst
 		s.agent = o.agent
+	}
+	if o.owner != 0 && (s.owner == 0 || o.ownerAt > s.ownerAt) {
+		s.owner, s.ownerAt = o.owner, o.ownerAt
 	}
 }
 
@@ -81,7 +100,7 @@ func (s *session) contribution() agg {
 // addToSessions places a message at t among the conversation's open
 // sessions (sorted, pairwise more than gap apart): it joins every session it
 // is within gap of, merging two if it bridges them, or starts a new one.
-func (cs *convState) addToSessions(t, gap int64, customer bool, agent uint32) {
+func (cs *convState) addToSessions(t, gap int64, customer bool, agent, owner uint32) {
 	ss := cs.sessions
 	i := 0
 	for i < len(ss) && ss[i].last+gap < t {
@@ -94,21 +113,21 @@ func (cs *convState) addToSessions(t, gap int64, customer bool, agent uint32) {
 	if i == j {
 		ss = append(ss, session{})
 		copy(ss[i+1:], ss[i:])
-		ss[i] = newSession(t, customer, agent)
+		ss[i] = newSession(t, customer, agent, owner)
 		cs.sessions = ss
 		return
 	}
 	for k := i + 1; k < j; k++ {
 		ss[i].merge(&ss[k])
 	}
-	ss[i].add(t, customer, agent)
+	ss[i].add(t, customer, agent, owner)
 	cs.sessions = append(ss[:i+1], ss[j:]...)
 }
 
 // Session describes one session, for OnSessionClosed and OpenSessions.
 type Session struct {
 	Conv     string
-	Agent    string // the first agent who spoke; empty if none did
+	Agent    string // the last desk owner, else the first agent who spoke; empty if neither
 	First    time.Time
 	Last     time.Time
 	End      time.Time // Last + SessionGap: the session window's end
@@ -130,8 +149,8 @@ func (e *Engine) describe(conv string, s *session) Session {
 		End:      fromMillis(s.last + e.gap),
 		Messages: s.msgs,
 	}
-	if s.agentFirst != none {
-		out.Agent = e.keys[s.agent]
+	if k := s.key(); k != 0 {
+		out.Agent = e.keys[k]
 	}
 	if frt, ok := s.firstResponse(); ok {
 		out.FirstResponse = time.Duration(frt) * time.Millisecond

@@ -18,7 +18,7 @@ var ErrBadSnapshot = errors.New("metrics: bad snapshot")
 // The snapshot is a versioned varint encoding followed by a CRC-32C of
 // everything before it. Maps are written in sorted order and agents by name,
 // so equal states give equal bytes whatever order events were seen in.
-const snapshotMagic = "SBM\x02"
+const snapshotMagic = "SBM\x03"
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -82,6 +82,7 @@ func (e *Engine) Snapshot() ([]byte, error) {
 		a := e.aggs[k]
 		b = appendUints(b, a.questions, a.timely, a.msgQuestions, a.msgTimely, a.sessions, a.sessMsgs, a.frtCount)
 		b = appendInts(b, a.respSum, a.msgRespSum, a.sessSum, a.frtSum)
+		b = appendUints(b, a.queueWaits, uint64(a.queueWaitSum), a.abandoned)
 		prev = k
 	}
 	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli)), nil
@@ -90,18 +91,21 @@ func (e *Engine) Snapshot() ([]byte, error) {
 const (
 	convHasNewest = 1 << iota
 	convSpanOpen
+	convHasSince
 )
 
 const (
 	sessFirstCustomer = 1 << iota
 	sessHasCustomer
 	sessHasAgent
+	sessHasOwner
 )
 
 func appendConv(b []byte, id string, cs *convState, rank []uint32) []byte {
 	b = appendString(b, id)
 	b = binary.AppendUvarint(b, cs.lastSeq)
 	b = binary.AppendUvarint(b, uint64(rank[cs.line]))
+	b = binary.AppendUvarint(b, uint64(rank[cs.owner]))
 	var flags byte
 	if cs.hasNewest {
 		flags |= convHasNewest
@@ -109,12 +113,18 @@ func appendConv(b []byte, id string, cs *convState, rank []uint32) []byte {
 	if cs.spanOpen {
 		flags |= convSpanOpen
 	}
+	if cs.hasSince {
+		flags |= convHasSince
+	}
 	b = append(b, flags)
 	if cs.hasNewest {
 		b = binary.AppendVarint(b, cs.newest)
 	}
 	if cs.spanOpen {
 		b = binary.AppendVarint(b, cs.spanStart)
+	}
+	if cs.hasSince {
+		b = binary.AppendVarint(b, cs.since)
 	}
 	b = binary.AppendUvarint(b, uint64(len(cs.pending)))
 	prev := int64(0)
@@ -135,6 +145,9 @@ func appendConv(b []byte, id string, cs *convState, rank []uint32) []byte {
 		if s.agentFirst != none {
 			f |= sessHasAgent
 		}
+		if s.owner != 0 {
+			f |= sessHasOwner
+		}
 		b = append(b, f)
 		b = binary.AppendVarint(b, s.first)
 		b = appendUints(b, uint64(s.last-s.first), s.msgs)
@@ -143,6 +156,9 @@ func appendConv(b []byte, id string, cs *convState, rank []uint32) []byte {
 		}
 		if s.agentFirst != none {
 			b = appendUints(b, uint64(s.agentFirst-s.first), uint64(rank[s.agent]))
+		}
+		if s.owner != 0 {
+			b = appendUints(b, uint64(s.ownerAt-s.first), uint64(rank[s.owner]))
 		}
 	}
 	return b
@@ -171,7 +187,7 @@ func appendUints(b []byte, vs ...uint64) []byte {
 // with the same Config. On error the engine is left unchanged.
 func (e *Engine) Restore(data []byte) error {
 	if len(data) < len(snapshotMagic)+4 || string(data[:len(snapshotMagic)]) != snapshotMagic {
-		return fmt.Errorf("%w: not a version 2 metrics snapshot", ErrBadSnapshot)
+		return fmt.Errorf("%w: not a version 3 metrics snapshot", ErrBadSnapshot)
 	}
 	body := data[:len(data)-4]
 	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(data[len(body):]) {
@@ -365,6 +381,10 @@ func (d *decoder) state(e *Engine) (*restored, error) {
 		a.questions, a.timely, a.msgQuestions, a.msgTimely = d.uvarint(), d.uvarint(), d.uvarint(), d.uvarint()
 		a.sessions, a.sessMsgs, a.frtCount = d.uvarint(), d.uvarint(), d.uvarint()
 		a.respSum, a.msgRespSum, a.sessSum, a.frtSum = d.varint(), d.varint(), d.varint(), d.varint()
+		a.queueWaits, a.queueWaitSum, a.abandoned = d.uvarint(), int64(d.uvarint()), d.uvarint()
+		if d.err == nil && a.queueWaitSum < 0 {
+			d.fail("queue wait sum out of range")
+		}
 		if d.err != nil {
 			return nil, d.err
 		}
@@ -394,8 +414,15 @@ func (d *decoder) conv(gap int64, keys []string) *convState {
 		}
 		cs.line = uint32(l)
 	}
+	isAgent := func(k uint64) bool { return k > 0 && k < nkeys && !isLine(k) }
+	if o := d.uvarint(); o != 0 {
+		if !isAgent(o) {
+			d.fail("conversation owner %d is not an agent key", o)
+		}
+		cs.owner = uint32(o)
+	}
 	flags := d.byte()
-	if flags&^(convHasNewest|convSpanOpen) != 0 {
+	if flags&^(convHasNewest|convSpanOpen|convHasSince) != 0 {
 		d.fail("unknown conversation flags %#x", flags)
 	}
 	if flags&convHasNewest != 0 {
@@ -403,6 +430,9 @@ func (d *decoder) conv(gap int64, keys []string) *convState {
 	}
 	if flags&convSpanOpen != 0 {
 		cs.spanStart, cs.spanOpen = d.time(), true
+	}
+	if flags&convHasSince != 0 {
+		cs.since, cs.hasSince = d.time(), true
 	}
 	n := d.count()
 	if n > 0 {
@@ -422,7 +452,7 @@ func (d *decoder) conv(gap int64, keys []string) *convState {
 	}
 	for i := range n {
 		f := d.byte()
-		if f&^(sessFirstCustomer|sessHasCustomer|sessHasAgent) != 0 {
+		if f&^(sessFirstCustomer|sessHasCustomer|sessHasAgent|sessHasOwner) != 0 {
 			d.fail("unknown session flags %#x", f)
 		}
 		s := session{first: d.time(), custFirst: none, agentFirst: none, firstCustomer: f&sessFirstCustomer != 0}
@@ -434,10 +464,18 @@ func (d *decoder) conv(gap int64, keys []string) *convState {
 		if f&sessHasAgent != 0 {
 			s.agentFirst = s.first + d.span()
 			k := d.uvarint()
-			if k == 0 || k >= nkeys || isLine(k) {
+			if !isAgent(k) {
 				d.fail("session agent %d unknown", k)
 			}
 			s.agent = uint32(k)
+		}
+		if f&sessHasOwner != 0 {
+			s.ownerAt = s.first + d.span()
+			k := d.uvarint()
+			if !isAgent(k) {
+				d.fail("session owner %d unknown", k)
+			}
+			s.owner = uint32(k)
 		}
 		if s.last > maxAbsMillis || (i > 0 && s.first <= cs.sessions[i-1].last+gap) {
 			d.fail("open sessions out of order")

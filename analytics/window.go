@@ -65,6 +65,9 @@ type agg struct {
 	sessMsgs          uint64
 	frtCount          uint64
 	frtSum            int64
+	queueWaits        uint64
+	queueWaitSum      int64
+	abandoned         uint64
 }
 
 func (a *agg) add(b *agg) {
@@ -79,6 +82,9 @@ func (a *agg) add(b *agg) {
 	a.sessMsgs += b.sessMsgs
 	a.frtCount += b.frtCount
 	a.frtSum += b.frtSum
+	a.queueWaits += b.queueWaits
+	a.queueWaitSum += b.queueWaitSum
+	a.abandoned += b.abandoned
 }
 
 // contribute adds c to every window of every family containing t, for the

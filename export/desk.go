@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -13,12 +14,16 @@ import (
 	"github.com/switchboard-im/switchboard/actors/desk"
 )
 
-// DeskRecord is one service-desk decision on TopicEvents (type "desk"),
-// keyed by session: agent hold/release, queue enqueue/offer/dequeue,
-// thread assign/unassign.
+// DeskRecord is one service-desk decision on TopicEvents (type
+// "desk_decision"), keyed by the session's conversation (by the agent for
+// an agent's own hold/release without a session): agent hold/release,
+// queue enqueue/offer/dequeue, thread assign/unassign. These are the
+// grains' internal decisions, for diagnostics; the session's steps
+// themselves (opened, assigned, transferred, closed…) are DeskStepRecords,
+// exported from the log at-least-once.
 type DeskRecord struct {
 	EventID  string `json:"event_id"`
-	Type     string `json:"type"` // always "desk"
+	Type     string `json:"type"` // always "desk_decision"
 	Op       string `json:"op"`
 	Session  string `json:"session,omitempty"`
 	Queue    string `json:"queue,omitempty"`
@@ -44,10 +49,14 @@ var deskDropped = newCounter("switchboard_export_desk_dropped_total",
 	"Desk and read events not exported: more than MaxBuffered waiting for Kafka, or Kafka refused them.")
 
 // DeskSink publishes a node's desk decisions and read-cursor moves as they
-// are made. Unlike messages they are not in a log the exporter re-reads
-// (reads are in each user's inbox, which it does not tail), so this path
-// is at-most-once: bounded by MaxBuffered records waiting for Kafka, past
-// which an event is dropped and counted, never blocking a desk grain.
+// are made. Unlike messages and desk steps they are not in a log the
+// exporter re-reads: a read cursor is one stored value per (user,
+// conversation) that each move overwrites, and the decisions are not
+// stored at all. So this path is at-most-once: bounded by MaxBuffered
+// records waiting for Kafka, past which an event is dropped and counted,
+// never blocking a desk grain or a read; a crash loses what the client had
+// not delivered. Ids are stable where the event is (a read: user,
+// conversation, seq), so a repeated read of the same seq dedupes.
 type DeskSink struct {
 	cl     *kgo.Client
 	format Format
@@ -67,13 +76,14 @@ func NewDeskSink(cfg Config) (*DeskSink, error) {
 	}
 	var b [6]byte
 	_, _ = rand.Read(b[:])
-	// Event ids: a per-process random prefix and a counter.
-	return &DeskSink{cl: cl, format: cfg.Format, prefix: "desk/" + hex.EncodeToString(b[:]) + "/"}, nil
+	// Event ids: a per-process random prefix and a counter (a decision is
+	// made once, and is not stored: there is nothing stable to derive).
+	return &DeskSink{cl: cl, format: cfg.Format, prefix: "desk_decision/" + hex.EncodeToString(b[:]) + "/"}, nil
 }
 
 // OnEvent is the hook for desk.Config.OnEvent.
 func (s *DeskSink) OnEvent(e desk.Event) {
-	rec := DeskRecord{EventID: s.prefix + strconv.FormatUint(s.n.Add(1), 10), Type: "desk", Op: e.Kind,
+	rec := DeskRecord{EventID: s.prefix + strconv.FormatUint(s.n.Add(1), 10), Type: "desk_decision", Op: e.Kind,
 		Session: e.Session, Queue: e.Queue, Agent: e.Agent, SinceMs: e.Since, Load: e.Load, Capacity: e.Capacity,
 		AtMs: time.Now().UnixMilli()}
 	b, err := encode(s.format, rec)
@@ -81,7 +91,11 @@ func (s *DeskSink) OnEvent(e desk.Event) {
 		deskDropped.Inc()
 		return
 	}
+	// A session id is CONV/N: its records go with the conversation's.
 	key := e.Session
+	if i := strings.LastIndexByte(key, '/'); i > 0 {
+		key = key[:i]
+	}
 	if key == "" {
 		key = e.Agent
 	}

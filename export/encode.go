@@ -75,7 +75,8 @@ func (r MetricsRecord) proto() proto.Message {
 		Questions: w.Questions, Timely: w.Timely, TimelyRate: w.TimelyRate, AvgResponseMs: w.AvgResponseMs,
 		MsgQuestions: w.MsgQuestions, MsgTimely: w.MsgTimely, MsgTimelyRate: w.MsgTimelyRate, AvgMsgResponseMs: w.AvgMsgResponseMs,
 		Sessions: w.Sessions, AvgSessionMs: w.AvgSessionMs, AvgSessionMessages: w.AvgSessionMessages,
-		AvgFirstResponseMs: w.AvgFirstResponseMs, Final: w.Final}
+		AvgFirstResponseMs: w.AvgFirstResponseMs, Final: w.Final,
+		QueueWaits: w.QueueWaits, AvgQueueWaitMs: w.AvgQueueWaitMs, Abandoned: w.Abandoned}
 }
 
 func millis(t time.Time) int64 {

@@ -340,14 +340,16 @@ func TestReplayRange(t *testing.T) {
 	}
 }
 
-// Desk decisions reach switchboard.events keyed by session, in order.
+// Desk decisions reach switchboard.events keyed by the session's
+// conversation, in order, as "desk_decision" records.
 func TestDeskEvents(t *testing.T) {
 	bk := brokers(t)
 	sink, err := export.NewDeskSink(export.Config{Brokers: bk})
 	if err != nil {
 		t.Fatal(err)
 	}
-	session := "s:desk-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	conv := "s:desk-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	session := conv + "/1"
 	ops := []desk.Event{
 		{Kind: "enqueue", Queue: "billing", Session: session, Since: 1234},
 		{Kind: "offer", Queue: "billing", Session: session, Agent: "ann"},
@@ -371,7 +373,7 @@ func TestDeskEvents(t *testing.T) {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
-			if string(r.Key) != session {
+			if string(r.Key) != conv {
 				return
 			}
 			var rec export.DeskRecord
@@ -384,7 +386,7 @@ func TestDeskEvents(t *testing.T) {
 	}
 	ids := map[string]bool{}
 	for i, r := range got {
-		if r.Type != "desk" || r.Op != ops[i].Kind || r.Session != session || r.Agent != ops[i].Agent || r.AtMs == 0 || ids[r.EventID] {
+		if r.Type != "desk_decision" || r.Op != ops[i].Kind || r.Session != session || r.Agent != ops[i].Agent || r.AtMs == 0 || ids[r.EventID] {
 			t.Fatalf("record %d: %+v, want op %s", i, r, ops[i].Kind)
 		}
 		ids[r.EventID] = true

@@ -79,13 +79,19 @@ func ReplayFormat(ctx context.Context, store storage.Store, cl *kgo.Client, f Fo
 }
 
 // records are the Kafka records of one stored message: its message record
-// and, for recalls and membership changes, an event record.
+// and, for recalls, membership changes and desk steps, an event record.
 func records(f Format, m storage.Message) []*kgo.Record {
 	recs := make([]*kgo.Record, 0, 2)
 	if b, err := encodeMessage(f, m); err == nil {
 		recs = append(recs, &kgo.Record{Topic: TopicMessages, Key: []byte(m.ConvID), Value: b})
 	}
-	if ev, ok := eventFor(m); ok {
+	if st, ok := deskStepFor(m); ok {
+		// A desk step is a "desk" event, not a membership change (the
+		// membership it implies is in docs/DESK.md's table).
+		if b, err := encode(f, st); err == nil {
+			recs = append(recs, &kgo.Record{Topic: TopicEvents, Key: []byte(m.ConvID), Value: b})
+		}
+	} else if ev, ok := eventFor(m); ok {
 		if b, err := encode(f, ev); err == nil {
 			recs = append(recs, &kgo.Record{Topic: TopicEvents, Key: []byte(m.ConvID), Value: b})
 		}

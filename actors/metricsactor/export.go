@@ -27,6 +27,14 @@ var (
 		Name: "switchboard_metrics_sessions",
 		Help: "Sessions started in the last final window, per agent.",
 	}, []string{"agent", "window"})
+	avgQueueWait = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "switchboard_metrics_avg_queue_wait_seconds",
+		Help: "Average queue wait of the desk's assignments in the last final window, per agent, line and *.",
+	}, []string{"agent", "window"})
+	abandonedSessions = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "switchboard_metrics_abandoned_sessions",
+		Help: "Desk sessions closed while waiting in a queue in the last final window, per line and *.",
+	}, []string{"agent", "window"})
 	lateEvents = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "switchboard_metrics_late_events",
 		Help: "Events excluded as later than the allowed lateness.",
@@ -37,7 +45,7 @@ var (
 	})
 	responseSeconds = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "switchboard_metrics_response_seconds",
-		Help:    "Response time of each answered question span (conversation model), per replying agent.",
+		Help:    "Response time of each answered question span (conversation model), per agent it counts for (the desk owner, else the replying agent).",
 		Buckets: []float64{1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600},
 	}, []string{"agent"})
 	lagSeconds = prometheus.NewGauge(prometheus.GaugeOpts{
@@ -47,7 +55,8 @@ var (
 )
 
 func init() {
-	prometheus.MustRegister(timelyRate, avgResponse, avgFirstResponse, sessions, lateEvents, futureEvents, lagSeconds, responseSeconds)
+	prometheus.MustRegister(timelyRate, avgResponse, avgFirstResponse, sessions, avgQueueWait, abandonedSessions,
+		lateEvents, futureEvents, lagSeconds, responseSeconds)
 }
 
 func exportGauges(e *analytics.Engine) {
@@ -77,6 +86,8 @@ func exportGauges(e *analytics.Engine) {
 		avgResponse.WithLabelValues(key, win).Set(r.AvgResponseMs / 1000)
 		avgFirstResponse.WithLabelValues(key, win).Set(r.AvgFirstResponseMs / 1000)
 		sessions.WithLabelValues(key, win).Set(float64(r.Sessions))
+		avgQueueWait.WithLabelValues(key, win).Set(r.AvgQueueWaitMs / 1000)
+		abandonedSessions.WithLabelValues(key, win).Set(float64(r.Abandoned))
 	}
 }
 

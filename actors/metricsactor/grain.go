@@ -169,8 +169,10 @@ func (g *grain) process(m *pb.MetricsEvent) {
 	if m.Seq <= consumed {
 		return
 	}
-	if m.Seq > consumed+1 {
-		// Something before this event never arrived: read it from the log.
+	if m.Seq > consumed+1 || storage.MessageKind(m.Kind) == storage.MsgSystem {
+		// Something before this event never arrived, or it is a system
+		// message, whose body (a desk step moves the conversation's owner,
+		// analytics.DeskOf) stays in the log: read it from there.
 		if err := g.engine.CatchUp(context.Background(), g.store, m.Conv); err != nil {
 			g.log.Warn("metrics catch-up", "conv", m.Conv, "err", err)
 		}

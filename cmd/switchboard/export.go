@@ -55,7 +55,7 @@ func newExportReplayCmd() *cobra.Command {
 		Use:   "replay --from TIME [--to TIME] --kafka-brokers host:port",
 		Short: "Re-publish stored messages of a time range to the export topics",
 		Long: `Re-publish every stored message whose server time is in [--from, --to) to
-switchboard.messages (and its recall/membership events to switchboard.events),
+switchboard.messages (and its recall, membership and desk events to switchboard.events),
 with the same records and event ids as the live export: consumers that dedupe
 on event_id see no duplicates. Reads the store directly: with --store pebble
 the node must be stopped (the store is locked while it runs); with --store cql

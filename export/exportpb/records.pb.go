@@ -447,6 +447,204 @@ func (x *ReadRecord) GetAtMs() int64 {
 	return 0
 }
 
+// DeskStepRecord: one step of a service-desk session (type "desk"), derived
+// from the desk's system message in the conversation's log, keyed by conv.
+type DeskStepRecord struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	EventId       string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	Type          string                 `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
+	Op            string                 `protobuf:"bytes,3,opt,name=op,proto3" json:"op,omitempty"` // opened, queued, assigned, transferred, requeued, handover, closed
+	Conv          string                 `protobuf:"bytes,4,opt,name=conv,proto3" json:"conv,omitempty"`
+	Seq           uint64                 `protobuf:"varint,5,opt,name=seq,proto3" json:"seq,omitempty"`
+	Session       string                 `protobuf:"bytes,6,opt,name=session,proto3" json:"session,omitempty"`
+	Actor         string                 `protobuf:"bytes,7,opt,name=actor,proto3" json:"actor,omitempty"`
+	Line          string                 `protobuf:"bytes,8,opt,name=line,proto3" json:"line,omitempty"`
+	Scene         string                 `protobuf:"bytes,9,opt,name=scene,proto3" json:"scene,omitempty"`
+	Queue         string                 `protobuf:"bytes,10,opt,name=queue,proto3" json:"queue,omitempty"`
+	Position      int64                  `protobuf:"varint,11,opt,name=position,proto3" json:"position,omitempty"`
+	Agent         string                 `protobuf:"bytes,12,opt,name=agent,proto3" json:"agent,omitempty"`
+	From          string                 `protobuf:"bytes,13,opt,name=from,proto3" json:"from,omitempty"`
+	To            string                 `protobuf:"bytes,14,opt,name=to,proto3" json:"to,omitempty"`
+	WaitMs        *int64                 `protobuf:"varint,15,opt,name=wait_ms,json=waitMs,proto3,oneof" json:"wait_ms,omitempty"`
+	Reason        string                 `protobuf:"bytes,16,opt,name=reason,proto3" json:"reason,omitempty"`
+	State         string                 `protobuf:"bytes,17,opt,name=state,proto3" json:"state,omitempty"`
+	Abandoned     bool                   `protobuf:"varint,18,opt,name=abandoned,proto3" json:"abandoned,omitempty"`
+	DetailJson    string                 `protobuf:"bytes,19,opt,name=detail_json,json=detailJson,proto3" json:"detail_json,omitempty"` // the system message's JSON
+	ServerTsMs    int64                  `protobuf:"varint,20,opt,name=server_ts_ms,json=serverTsMs,proto3" json:"server_ts_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeskStepRecord) Reset() {
+	*x = DeskStepRecord{}
+	mi := &file_export_exportpb_records_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeskStepRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeskStepRecord) ProtoMessage() {}
+
+func (x *DeskStepRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_export_exportpb_records_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeskStepRecord.ProtoReflect.Descriptor instead.
+func (*DeskStepRecord) Descriptor() ([]byte, []int) {
+	return file_export_exportpb_records_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *DeskStepRecord) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *DeskStepRecord) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *DeskStepRecord) GetOp() string {
+	if x != nil {
+		return x.Op
+	}
+	return ""
+}
+
+func (x *DeskStepRecord) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *DeskStepRecord) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *DeskStepRecord) GetSession() string {
+	if x != nil {
+		return x.Session
+	}
+	return ""
+}
+
+func (x *DeskStepRecord) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *DeskStepRecord) GetLine() string {
+	if x != nil {
+		return x.Line
+	}
+	return ""
+}
+
+func (x *DeskStepRecord) GetScene() string {
+	if x != nil {
+		return x.Scene
+	}
+	return ""
+}
+
+func (x *DeskStepRecord) GetQueue() string {
+	if x != nil {
+		return x.Queue
+	}
+	return ""
+}
+
+func (x *DeskStepRecord) GetPosition() int64 {
+	if x != nil {
+		return x.Position
+	}
+	return 0
+}
+
+func (x *DeskStepRecord) GetAgent() string {
+	if x != nil {
+		return x.Agent
+	}
+	return ""
+}
+
+func (x *DeskStepRecord) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *DeskStepRecord) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+func (x *DeskStepRecord) GetWaitMs() int64 {
+	if x != nil && x.WaitMs != nil {
+		return *x.WaitMs
+	}
+	return 0
+}
+
+func (x *DeskStepRecord) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *DeskStepRecord) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *DeskStepRecord) GetAbandoned() bool {
+	if x != nil {
+		return x.Abandoned
+	}
+	return false
+}
+
+func (x *DeskStepRecord) GetDetailJson() string {
+	if x != nil {
+		return x.DetailJson
+	}
+	return ""
+}
+
+func (x *DeskStepRecord) GetServerTsMs() int64 {
+	if x != nil {
+		return x.ServerTsMs
+	}
+	return 0
+}
+
 // Event is every record on switchboard.events: exactly one of the kinds.
 type Event struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -455,6 +653,7 @@ type Event struct {
 	//	*Event_Conv
 	//	*Event_Desk
 	//	*Event_Read
+	//	*Event_Step
 	Kind          isEvent_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -462,7 +661,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_export_exportpb_records_proto_msgTypes[4]
+	mi := &file_export_exportpb_records_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -474,7 +673,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_export_exportpb_records_proto_msgTypes[4]
+	mi := &file_export_exportpb_records_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -487,7 +686,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_export_exportpb_records_proto_rawDescGZIP(), []int{4}
+	return file_export_exportpb_records_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Event) GetKind() isEvent_Kind {
@@ -524,6 +723,15 @@ func (x *Event) GetRead() *ReadRecord {
 	return nil
 }
 
+func (x *Event) GetStep() *DeskStepRecord {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_Step); ok {
+			return x.Step
+		}
+	}
+	return nil
+}
+
 type isEvent_Kind interface {
 	isEvent_Kind()
 }
@@ -533,11 +741,15 @@ type Event_Conv struct {
 }
 
 type Event_Desk struct {
-	Desk *DeskRecord `protobuf:"bytes,2,opt,name=desk,proto3,oneof"`
+	Desk *DeskRecord `protobuf:"bytes,2,opt,name=desk,proto3,oneof"` // type "desk_decision"
 }
 
 type Event_Read struct {
 	Read *ReadRecord `protobuf:"bytes,3,opt,name=read,proto3,oneof"`
+}
+
+type Event_Step struct {
+	Step *DeskStepRecord `protobuf:"bytes,4,opt,name=step,proto3,oneof"` // type "desk"
 }
 
 func (*Event_Conv) isEvent_Kind() {}
@@ -545,6 +757,8 @@ func (*Event_Conv) isEvent_Kind() {}
 func (*Event_Desk) isEvent_Kind() {}
 
 func (*Event_Read) isEvent_Kind() {}
+
+func (*Event_Step) isEvent_Kind() {}
 
 // MetricsRecord: one final metrics window on switchboard.metrics, keyed by
 // the row's key (an agent, "line:NAME" or "*").
@@ -569,13 +783,16 @@ type MetricsRecord struct {
 	AvgSessionMessages float64                `protobuf:"fixed64,17,opt,name=avg_session_messages,json=avgSessionMessages,proto3" json:"avg_session_messages,omitempty"`
 	AvgFirstResponseMs float64                `protobuf:"fixed64,18,opt,name=avg_first_response_ms,json=avgFirstResponseMs,proto3" json:"avg_first_response_ms,omitempty"`
 	Final              bool                   `protobuf:"varint,19,opt,name=final,proto3" json:"final,omitempty"`
+	QueueWaits         uint64                 `protobuf:"varint,20,opt,name=queue_waits,json=queueWaits,proto3" json:"queue_waits,omitempty"`
+	AvgQueueWaitMs     float64                `protobuf:"fixed64,21,opt,name=avg_queue_wait_ms,json=avgQueueWaitMs,proto3" json:"avg_queue_wait_ms,omitempty"`
+	Abandoned          uint64                 `protobuf:"varint,22,opt,name=abandoned,proto3" json:"abandoned,omitempty"`
 	unknownFields      protoimpl.UnknownFields
 	sizeCache          protoimpl.SizeCache
 }
 
 func (x *MetricsRecord) Reset() {
 	*x = MetricsRecord{}
-	mi := &file_export_exportpb_records_proto_msgTypes[5]
+	mi := &file_export_exportpb_records_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -587,7 +804,7 @@ func (x *MetricsRecord) String() string {
 func (*MetricsRecord) ProtoMessage() {}
 
 func (x *MetricsRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_export_exportpb_records_proto_msgTypes[5]
+	mi := &file_export_exportpb_records_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -600,7 +817,7 @@ func (x *MetricsRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetricsRecord.ProtoReflect.Descriptor instead.
 func (*MetricsRecord) Descriptor() ([]byte, []int) {
-	return file_export_exportpb_records_proto_rawDescGZIP(), []int{5}
+	return file_export_exportpb_records_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *MetricsRecord) GetEventId() string {
@@ -736,6 +953,27 @@ func (x *MetricsRecord) GetFinal() bool {
 	return false
 }
 
+func (x *MetricsRecord) GetQueueWaits() uint64 {
+	if x != nil {
+		return x.QueueWaits
+	}
+	return 0
+}
+
+func (x *MetricsRecord) GetAvgQueueWaitMs() float64 {
+	if x != nil {
+		return x.AvgQueueWaitMs
+	}
+	return 0
+}
+
+func (x *MetricsRecord) GetAbandoned() uint64 {
+	if x != nil {
+		return x.Abandoned
+	}
+	return 0
+}
+
 var File_export_exportpb_records_proto protoreflect.FileDescriptor
 
 const file_export_exportpb_records_proto_rawDesc = "" +
@@ -787,12 +1025,39 @@ const file_export_exportpb_records_proto_rawDesc = "" +
 	"\x04conv\x18\x03 \x01(\tR\x04conv\x12\x12\n" +
 	"\x04user\x18\x04 \x01(\tR\x04user\x12\x10\n" +
 	"\x03seq\x18\x05 \x01(\x04R\x03seq\x12\x13\n" +
-	"\x05at_ms\x18\x06 \x01(\x03R\x04atMs\"\xb2\x01\n" +
+	"\x05at_ms\x18\x06 \x01(\x03R\x04atMs\"\xf4\x03\n" +
+	"\x0eDeskStepRecord\x12\x19\n" +
+	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
+	"\x04type\x18\x02 \x01(\tR\x04type\x12\x0e\n" +
+	"\x02op\x18\x03 \x01(\tR\x02op\x12\x12\n" +
+	"\x04conv\x18\x04 \x01(\tR\x04conv\x12\x10\n" +
+	"\x03seq\x18\x05 \x01(\x04R\x03seq\x12\x18\n" +
+	"\asession\x18\x06 \x01(\tR\asession\x12\x14\n" +
+	"\x05actor\x18\a \x01(\tR\x05actor\x12\x12\n" +
+	"\x04line\x18\b \x01(\tR\x04line\x12\x14\n" +
+	"\x05scene\x18\t \x01(\tR\x05scene\x12\x14\n" +
+	"\x05queue\x18\n" +
+	" \x01(\tR\x05queue\x12\x1a\n" +
+	"\bposition\x18\v \x01(\x03R\bposition\x12\x14\n" +
+	"\x05agent\x18\f \x01(\tR\x05agent\x12\x12\n" +
+	"\x04from\x18\r \x01(\tR\x04from\x12\x0e\n" +
+	"\x02to\x18\x0e \x01(\tR\x02to\x12\x1c\n" +
+	"\await_ms\x18\x0f \x01(\x03H\x00R\x06waitMs\x88\x01\x01\x12\x16\n" +
+	"\x06reason\x18\x10 \x01(\tR\x06reason\x12\x14\n" +
+	"\x05state\x18\x11 \x01(\tR\x05state\x12\x1c\n" +
+	"\tabandoned\x18\x12 \x01(\bR\tabandoned\x12\x1f\n" +
+	"\vdetail_json\x18\x13 \x01(\tR\n" +
+	"detailJson\x12 \n" +
+	"\fserver_ts_ms\x18\x14 \x01(\x03R\n" +
+	"serverTsMsB\n" +
+	"\n" +
+	"\b_wait_ms\"\xec\x01\n" +
 	"\x05Event\x125\n" +
 	"\x04conv\x18\x01 \x01(\v2\x1f.switchboard.export.EventRecordH\x00R\x04conv\x124\n" +
 	"\x04desk\x18\x02 \x01(\v2\x1e.switchboard.export.DeskRecordH\x00R\x04desk\x124\n" +
-	"\x04read\x18\x03 \x01(\v2\x1e.switchboard.export.ReadRecordH\x00R\x04readB\x06\n" +
-	"\x04kind\"\x93\x05\n" +
+	"\x04read\x18\x03 \x01(\v2\x1e.switchboard.export.ReadRecordH\x00R\x04read\x128\n" +
+	"\x04step\x18\x04 \x01(\v2\".switchboard.export.DeskStepRecordH\x00R\x04stepB\x06\n" +
+	"\x04kind\"\xfd\x05\n" +
 	"\rMetricsRecord\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x17\n" +
 	"\asize_ms\x18\x02 \x01(\x03R\x06sizeMs\x12\x19\n" +
@@ -815,7 +1080,11 @@ const file_export_exportpb_records_proto_rawDesc = "" +
 	"\x0eavg_session_ms\x18\x10 \x01(\x01R\favgSessionMs\x120\n" +
 	"\x14avg_session_messages\x18\x11 \x01(\x01R\x12avgSessionMessages\x121\n" +
 	"\x15avg_first_response_ms\x18\x12 \x01(\x01R\x12avgFirstResponseMs\x12\x14\n" +
-	"\x05final\x18\x13 \x01(\bR\x05finalB7Z5github.com/switchboard-im/switchboard/export/exportpbb\x06proto3"
+	"\x05final\x18\x13 \x01(\bR\x05final\x12\x1f\n" +
+	"\vqueue_waits\x18\x14 \x01(\x04R\n" +
+	"queueWaits\x12)\n" +
+	"\x11avg_queue_wait_ms\x18\x15 \x01(\x01R\x0eavgQueueWaitMs\x12\x1c\n" +
+	"\tabandoned\x18\x16 \x01(\x04R\tabandonedB7Z5github.com/switchboard-im/switchboard/export/exportpbb\x06proto3"
 
 var (
 	file_export_exportpb_records_proto_rawDescOnce sync.Once
@@ -829,24 +1098,26 @@ func file_export_exportpb_records_proto_rawDescGZIP() []byte {
 	return file_export_exportpb_records_proto_rawDescData
 }
 
-var file_export_exportpb_records_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_export_exportpb_records_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_export_exportpb_records_proto_goTypes = []any{
-	(*MessageRecord)(nil), // 0: switchboard.export.MessageRecord
-	(*EventRecord)(nil),   // 1: switchboard.export.EventRecord
-	(*DeskRecord)(nil),    // 2: switchboard.export.DeskRecord
-	(*ReadRecord)(nil),    // 3: switchboard.export.ReadRecord
-	(*Event)(nil),         // 4: switchboard.export.Event
-	(*MetricsRecord)(nil), // 5: switchboard.export.MetricsRecord
+	(*MessageRecord)(nil),  // 0: switchboard.export.MessageRecord
+	(*EventRecord)(nil),    // 1: switchboard.export.EventRecord
+	(*DeskRecord)(nil),     // 2: switchboard.export.DeskRecord
+	(*ReadRecord)(nil),     // 3: switchboard.export.ReadRecord
+	(*DeskStepRecord)(nil), // 4: switchboard.export.DeskStepRecord
+	(*Event)(nil),          // 5: switchboard.export.Event
+	(*MetricsRecord)(nil),  // 6: switchboard.export.MetricsRecord
 }
 var file_export_exportpb_records_proto_depIdxs = []int32{
 	1, // 0: switchboard.export.Event.conv:type_name -> switchboard.export.EventRecord
 	2, // 1: switchboard.export.Event.desk:type_name -> switchboard.export.DeskRecord
 	3, // 2: switchboard.export.Event.read:type_name -> switchboard.export.ReadRecord
-	3, // [3:3] is the sub-list for method output_type
-	3, // [3:3] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	4, // 3: switchboard.export.Event.step:type_name -> switchboard.export.DeskStepRecord
+	4, // [4:4] is the sub-list for method output_type
+	4, // [4:4] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_export_exportpb_records_proto_init() }
@@ -854,10 +1125,12 @@ func file_export_exportpb_records_proto_init() {
 	if File_export_exportpb_records_proto != nil {
 		return
 	}
-	file_export_exportpb_records_proto_msgTypes[4].OneofWrappers = []any{
+	file_export_exportpb_records_proto_msgTypes[4].OneofWrappers = []any{}
+	file_export_exportpb_records_proto_msgTypes[5].OneofWrappers = []any{
 		(*Event_Conv)(nil),
 		(*Event_Desk)(nil),
 		(*Event_Read)(nil),
+		(*Event_Step)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -865,7 +1138,7 @@ func file_export_exportpb_records_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_export_exportpb_records_proto_rawDesc), len(file_export_exportpb_records_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

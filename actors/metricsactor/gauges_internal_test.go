@@ -1,0 +1,58 @@
+package metricsactor
+
+import (
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
+	"github.com/switchboard-im/switchboard/analytics"
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+// The desk's queue counts reach Prometheus from the last final window,
+// per agent, line and "*".
+func TestQueueGauges(t *testing.T) {
+	cfg := analytics.DefaultConfig()
+	e, err := analytics.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+	sys := func(conv string, seq uint64, at time.Duration, d analytics.DeskStep, line string) analytics.Event {
+		return analytics.Event{Conv: conv, Seq: seq, Role: storage.SenderSystem, ServerTS: base.Add(at), Desk: d, Line: line}
+	}
+	for _, ev := range []analytics.Event{
+		sys("g1", 1, 0, analytics.DeskStep{Op: analytics.DeskStart}, "cars"),
+		sys("g1", 2, time.Minute, analytics.DeskStep{Op: analytics.DeskAssigned, Owner: "qa1", WaitMs: 30000}, ""),
+		sys("g2", 1, 0, analytics.DeskStep{Op: analytics.DeskStart}, "cars"),
+		sys("g2", 2, 2*time.Minute, analytics.DeskStep{Op: analytics.DeskClose, Abandoned: true}, ""),
+		// Hours later: the 10:00 hour is final.
+		{Conv: "g3", Seq: 1, Role: storage.SenderCustomer, Sender: "c", ServerTS: base.Add(3 * time.Hour)},
+	} {
+		if err := e.Process(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exportGauges(e)
+	win := analytics.Tumbling(time.Hour).String()
+	if got := value(t, avgQueueWait.WithLabelValues("qa1", win)); got != 30 {
+		t.Errorf("qa1 average queue wait %v s, want 30", got)
+	}
+	if got := value(t, avgQueueWait.WithLabelValues("line:cars", win)); got != 30 {
+		t.Errorf("line average queue wait %v s, want 30", got)
+	}
+	if got := value(t, abandonedSessions.WithLabelValues("line:cars", win)); got != 1 {
+		t.Errorf("line abandoned %v, want 1", got)
+	}
+}
+
+func value(t *testing.T, g prometheus.Gauge) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := g.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetGauge().GetValue()
+}

@@ -1,0 +1,198 @@
+package analytics
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+// Desk steps as test messages.
+func start(at int64, line string) msg {
+	return msg{who: "sys", at: at, desk: DeskStep{Op: DeskStart}, line: line}
+}
+func assigned(at int64, agent string, waitMs int64) msg {
+	return msg{who: "sys", at: at, desk: DeskStep{Op: DeskAssigned, Owner: agent, WaitMs: waitMs}}
+}
+func transfer(at int64, to string) msg { // to "" is a transfer to a queue
+	return msg{who: "sys", at: at, desk: DeskStep{Op: DeskTransfer, Owner: to}}
+}
+func closed(at int64, abandoned bool) msg {
+	return msg{who: "sys", at: at, desk: DeskStep{Op: DeskClose, Abandoned: abandoned}}
+}
+
+// The worked example of docs/METRICS.md, "Service desk": after a transfer
+// the new agent owns the session and the questions still open, timed from
+// the transfer.
+func TestTransferMovesOwnership(t *testing.T) {
+	e := newEngine(t, DefaultConfig())
+	feed(t, e, events("c1",
+		start(0, "cars"),
+		msg{who: "c", at: 1 * sec},     // queued: a1's to answer from 21 s
+		assigned(21*sec, "a1", 20*sec), // waited 20 s
+		msg{who: "a1", at: 31 * sec},   // 10 s
+		msg{who: "c", at: 40 * sec},    // a1 does not answer…
+		transfer(100*sec, "a2"),        // …and hands it over: a2's from 100 s
+		msg{who: "c", at: 105 * sec},   // a follow-up: 100 s is still the span's start
+		msg{who: "a2", at: 170 * sec},  // 70 s: not timely
+		msg{who: "c", at: 180 * sec},   // a2's
+		msg{who: "a1", at: 190 * sec},  // a1 speaks, but a2 owns: a2's reply, 10 s
+		closed(200*sec, false)))
+	a1, a2, all := only(t, e, time.Hour, "a1"), only(t, e, time.Hour, "a2"), only(t, e, time.Hour, "*")
+	if got(a1) != (want{questions: 1, timely: 1, avgResp: 10000, msgQuestions: 1, msgTimely: 1, avgMsgResp: 10000}) ||
+		a1.QueueWaits != 1 || a1.AvgQueueWaitMs != 20000 {
+		t.Errorf("a1 %+v", a1)
+	}
+	// Spans 70 s and 10 s; questions 40 s → 70 s, 105 s → 65 s, 180 s → 10 s.
+	// The session (1 s to 190 s, 7 messages, first response 30 s) is a2's.
+	if g := got(a2); g != (want{questions: 2, timely: 1, avgResp: 40000, msgQuestions: 3, msgTimely: 1, avgMsgResp: 145000.0 / 3,
+		sessions: 1, avgSession: 189000, avgSessMsgs: 7, avgFirstResp: 30000}) || a2.QueueWaits != 0 {
+		t.Errorf("a2 %+v", g)
+	}
+	if all.Questions != 3 || all.MsgQuestions != 4 || all.Sessions != 1 || all.QueueWaits != 1 || all.Abandoned != 0 {
+		t.Errorf("* %+v", all)
+	}
+	if cars := only(t, e, time.Hour, LineKey("cars")); cars.Questions != 3 || cars.QueueWaits != 1 || cars.Sessions != 1 {
+		t.Errorf("line %+v", cars)
+	}
+	if s := e.OpenSessions("c1"); len(s) != 1 || s[0].Agent != "a2" {
+		t.Errorf("open sessions %+v", s)
+	}
+}
+
+// A transfer to a queue leaves the conversation without an owner: a
+// question asked meanwhile waits for the next assignment, whose agent
+// answers it from then; each assignment counts its own queue wait.
+func TestTransferToQueueAndAbandoned(t *testing.T) {
+	e := newEngine(t, DefaultConfig())
+	feed(t, e, events("c1",
+		start(0, "homes"),
+		assigned(5*sec, "a1", 5*sec),
+		msg{who: "c", at: 6 * sec},
+		transfer(8*sec, ""),
+		msg{who: "c", at: 9 * sec},
+		assigned(68*sec, "a3", 60*sec),
+		msg{who: "a3", at: 78 * sec}, // span from 68 s: 10 s; both questions 10 s
+	))
+	feed(t, e, events("c2",
+		start(10*sec, "homes"),
+		msg{who: "c", at: 11 * sec},
+		closed(40*sec, true))) // closed while waiting: abandoned
+	if a3 := only(t, e, time.Hour, "a3"); a3.Questions != 1 || a3.AvgResponseMs != 10000 || a3.MsgQuestions != 2 ||
+		a3.AvgMsgResponseMs != 10000 || a3.QueueWaits != 1 || a3.AvgQueueWaitMs != 60000 || a3.Sessions != 1 {
+		t.Errorf("a3 %+v", a3)
+	}
+	if a1 := only(t, e, time.Hour, "a1"); a1.Questions != 0 || a1.QueueWaits != 1 || a1.AvgQueueWaitMs != 5000 || a1.Sessions != 0 || a1.Abandoned != 0 {
+		t.Errorf("a1 %+v", a1)
+	}
+	for _, key := range []string{AllKey, LineKey("homes")} {
+		if r := only(t, e, time.Hour, key); r.QueueWaits != 2 || r.AvgQueueWaitMs != 32500 || r.Abandoned != 1 || r.Sessions != 2 {
+			t.Errorf("%s %+v", key, r)
+		}
+	}
+	// Placed by the step's time: the abandoned close at 10:00:40, the
+	// second assignment at 10:01:08.
+	for _, r := range e.Rows(Query{Size: time.Minute, Key: AllKey}) {
+		switch r.WindowStart {
+		case base:
+			if r.QueueWaits != 1 || r.Abandoned != 1 {
+				t.Errorf("10:00 %+v", r)
+			}
+		case base.Add(time.Minute):
+			if r.QueueWaits != 1 || r.Abandoned != 0 {
+				t.Errorf("10:01 %+v", r)
+			}
+		}
+	}
+}
+
+// Without desk steps nothing changes: the replying agent answers and the
+// first agent who spoke owns the session (TestTransferBetweenAgents).
+// A requeue or a close clears the owner: a later reply counts for the
+// agent who sent it.
+func TestOwnerClearedByRequeueAndClose(t *testing.T) {
+	for _, clear := range []msg{{who: "sys", at: 20 * sec, desk: DeskStep{Op: DeskRequeue}}, closed(20*sec, false)} {
+		e := newEngine(t, DefaultConfig())
+		feed(t, e, events("c1", assigned(0, "a1", 0), msg{who: "c", at: 10 * sec}, clear, msg{who: "a2", at: 50 * sec}))
+		if a2 := only(t, e, time.Hour, "a2"); a2.Questions != 1 || a2.AvgResponseMs != 30000 || a2.Sessions != 0 {
+			t.Errorf("after %s: a2 %+v", clear.desk.Op, a2)
+		}
+		// The session is still a1's: its last owner, at the question.
+		if a1 := only(t, e, time.Hour, "a1"); a1.Questions != 0 || a1.Sessions != 1 || a1.QueueWaits != 1 {
+			t.Errorf("after %s: a1 %+v", clear.desk.Op, a1)
+		}
+	}
+}
+
+func TestDeskOf(t *testing.T) {
+	sys := func(body string) storage.Message {
+		return storage.Message{Kind: storage.MsgSystem, SenderRole: storage.SenderSystem, Body: []byte(body)}
+	}
+	for _, tc := range []struct {
+		body string
+		want DeskStep
+	}{
+		{`{"desk":"start","session":"s/1","line":"cars","scene":"listing","data":""}`, DeskStep{Op: DeskStart}},
+		{`{"desk":"assigned","session":"s/1","queue":"sales","agent":"a1","wait_ms":1234}`, DeskStep{Op: DeskAssigned, Owner: "a1", WaitMs: 1234}},
+		{`{"desk":"transfer","session":"s/1","from":"a1","to":"user:a2"}`, DeskStep{Op: DeskTransfer, Owner: "a2"}},
+		{`{"desk":"transfer","session":"s/1","from":"a1","to":"queue:sales"}`, DeskStep{Op: DeskTransfer}},
+		{`{"desk":"requeue","session":"s/1","agent":"a1"}`, DeskStep{Op: DeskRequeue}},
+		{`{"desk":"close","session":"s/1","by":"c1","reason":"resolved","state":"queued","abandoned":true,"queue":"sales"}`,
+			DeskStep{Op: DeskClose, Abandoned: true}},
+		{`{"desk":"close","session":"s/1","by":"a1","reason":"resolved","state":"assigned"}`, DeskStep{Op: DeskClose}},
+		// Steps the metrics do not read, and bodies that are no step.
+		{`{"desk":"queued","session":"s/1","queue":"sales","position":2}`, DeskStep{}},
+		{`{"desk":"handover","session":"s/1","by":"bot"}`, DeskStep{}},
+		{`{"op":"add","actor":"a","users":["b"]}`, DeskStep{}},
+		{`{"desk":"assigned","agent":"*","wait_ms":1}`, DeskStep{}},
+		{`{"desk":"assigned","agent":"line:cars"}`, DeskStep{}},
+		{`{"desk":"assigned","wait_ms":1}`, DeskStep{}},
+		{`{"desk":"assigned","agent":"a1","wait_ms":-5}`, DeskStep{}},
+		{`{"desk":"transfer","to":"user:"}`, DeskStep{}},
+		{`{"desk":"transfer","to":"a2"}`, DeskStep{}},
+		{`{"desk":"assigned","agent":"a1"`, DeskStep{}},
+		{`{"desk":7}`, DeskStep{}},
+	} {
+		if got := DeskOf(sys(tc.body)); got != tc.want {
+			t.Errorf("%s: %+v, want %+v", tc.body, got, tc.want)
+		}
+	}
+	m := sys(`{"desk":"assigned","agent":"a1","wait_ms":5}`)
+	m.Kind = storage.MsgNormal
+	if got := DeskOf(m); got != (DeskStep{}) {
+		t.Errorf("a normal message's body read as a step: %+v", got)
+	}
+	if ev := EventFromMessage(sys(`{"desk":"assigned","agent":"a1","wait_ms":5}`)); ev.Desk.Owner != "a1" || ev.Desk.WaitMs != 5 {
+		t.Errorf("EventFromMessage %+v", ev)
+	}
+}
+
+func TestDeskStepRejected(t *testing.T) {
+	at := base.Add(time.Second)
+	for _, ev := range []Event{
+		{Conv: "c", Seq: 1, Role: storage.SenderCustomer, ServerTS: at, Desk: DeskStep{Op: DeskClose}},
+		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{Op: "queued"}},
+		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{Op: DeskAssigned}},
+		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{Op: DeskAssigned, Owner: "*"}},
+		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{Op: DeskAssigned, Owner: "a", WaitMs: -1}},
+		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{Op: DeskAssigned, Owner: "a", WaitMs: maxWaitMs + 1}},
+		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{Op: DeskRequeue, Owner: "a"}},
+		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{Op: DeskTransfer, Abandoned: true}},
+		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{WaitMs: 3}},
+	} {
+		e := newEngine(t, DefaultConfig())
+		if err := e.Process(ev); !errors.Is(err, ErrInvalidEvent) {
+			t.Errorf("%+v: %v", ev.Desk, err)
+		}
+		if e.ConvSeq("c") != 0 {
+			t.Errorf("%+v consumed its seq", ev.Desk)
+		}
+	}
+	// At the edge: the longest wait is accepted.
+	e := newEngine(t, DefaultConfig())
+	if err := e.Process(Event{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at,
+		Desk: DeskStep{Op: DeskAssigned, Owner: "a", WaitMs: maxWaitMs}}); err != nil {
+		t.Fatal(err)
+	}
+}

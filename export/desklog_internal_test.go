@@ -1,0 +1,80 @@
+package export
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/switchboard-im/switchboard/export/exportpb"
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+func sysMsg(seq uint64, body string) storage.Message {
+	return storage.Message{ConvID: "s:cars:c1:1", Seq: seq, Sender: "a1", SenderRole: storage.SenderSystem, Kind: storage.MsgSystem,
+		Body: []byte(body), ServerTS: time.UnixMilli(1_700_000_000_000 + int64(seq))}
+}
+
+// Each desk step becomes one "desk" record on the events topic (not a
+// membership record), in both formats; other system messages stay
+// membership records.
+func TestDeskStepRecords(t *testing.T) {
+	for _, tc := range []struct {
+		body  string
+		check func(DeskStepRecord) bool
+	}{
+		{`{"desk":"start","session":"s/1","line":"cars","scene":"listing/1","data":"1"}`,
+			func(r DeskStepRecord) bool { return r.Op == "opened" && r.Line == "cars" && r.Scene == "listing/1" }},
+		{`{"desk":"queued","session":"s/1","queue":"sales","position":2}`,
+			func(r DeskStepRecord) bool { return r.Op == "queued" && r.Queue == "sales" && r.Position == 2 }},
+		{`{"desk":"assigned","session":"s/1","queue":"sales","agent":"a1","wait_ms":0}`,
+			func(r DeskStepRecord) bool {
+				return r.Op == "assigned" && r.Agent == "a1" && r.WaitMs != nil && *r.WaitMs == 0
+			}},
+		{`{"desk":"transfer","session":"s/1","from":"a1","to":"user:a2"}`,
+			func(r DeskStepRecord) bool {
+				return r.Op == "transferred" && r.Agent == "a2" && r.From == "a1" && r.To == "user:a2"
+			}},
+		{`{"desk":"transfer","session":"s/1","from":"a1","to":"queue:vip"}`,
+			func(r DeskStepRecord) bool { return r.Op == "transferred" && r.Agent == "" && r.Queue == "vip" }},
+		{`{"desk":"requeue","session":"s/1","agent":"a1"}`,
+			func(r DeskStepRecord) bool { return r.Op == "requeued" && r.Agent == "a1" }},
+		{`{"desk":"handover","session":"s/1","by":"bot"}`,
+			func(r DeskStepRecord) bool { return r.Op == "handover" }},
+		{`{"desk":"close","session":"s/1","by":"c1","reason":"resolved","state":"queued","abandoned":true,"queue":"sales"}`,
+			func(r DeskStepRecord) bool {
+				return r.Op == "closed" && r.Abandoned && r.State == "queued" && r.Reason == "resolved" && r.WaitMs == nil
+			}},
+	} {
+		m := sysMsg(7, tc.body)
+		recs := records(FormatJSON, m)
+		if len(recs) != 2 || recs[1].Topic != TopicEvents || string(recs[1].Key) != m.ConvID {
+			t.Fatalf("%s: %d records", tc.body, len(recs))
+		}
+		var r DeskStepRecord
+		if err := json.Unmarshal(recs[1].Value, &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Type != "desk" || r.EventID != "desk/s:cars:c1:1/7" || r.Conv != m.ConvID || r.Seq != 7 || r.Actor != "a1" ||
+			r.ServerTsMs != 1_700_000_000_007 || string(r.Detail) != tc.body || !tc.check(r) {
+			t.Errorf("%s: %s", tc.body, recs[1].Value)
+		}
+		pr := records(FormatProtobuf, m)
+		var ev exportpb.Event
+		if err := proto.Unmarshal(pr[1].Value, &ev); err != nil {
+			t.Fatal(err)
+		}
+		if st := ev.GetStep(); st == nil || st.EventId != r.EventID || st.Op != r.Op || st.DetailJson != tc.body ||
+			(r.WaitMs != nil) != (st.WaitMs != nil) {
+			t.Errorf("%s: protobuf %v", tc.body, &ev)
+		}
+	}
+	for _, body := range []string{`{"op":"add","actor":"a","users":["b"],"role":"member"}`, `{"op":"gap"}`, `{"desk":""}`, `not json "desk"`} {
+		recs := records(FormatJSON, sysMsg(3, body))
+		var r map[string]any
+		if len(recs) != 2 || json.Unmarshal(recs[1].Value, &r) != nil || r["type"] != "membership" {
+			t.Errorf("%s: %d records %v", body, len(recs), r)
+		}
+	}
+}
