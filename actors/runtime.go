@@ -49,6 +49,9 @@ type Runtime struct {
 	push        *offlinePush // nil: offline push is off (push.go)
 	// deskHandover serves hand-overs asked over the wire (session_desk.go).
 	deskHandover atomic.Pointer[DeskHandover]
+	// deskWire serves the other desk requests asked over the wire
+	// (session_deskwire.go).
+	deskWire atomic.Pointer[deskWireBox]
 	// broadcast pushes large groups' messages to this node's connections
 	// (broadcast.go); the hub actor feeds it.
 	broadcast *broadcaster

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"context"
+	"strings"
 
 	"github.com/switchboard-im/switchboard/actors/session"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
@@ -20,4 +21,106 @@ func (c *conn) deskHandover(ctx context.Context, op *wirepb.DeskHandoverRequest)
 	}
 	return &wirepb.Response{Result: &wirepb.Response_DeskHandover{DeskHandover: &wirepb.DeskHandoverResult{
 		Session: r.Session, State: r.State, QueuePosition: uint32(max(r.QueuePosition, 0)), Agent: r.Agent}}}
+}
+
+// Limits of the desk requests' free-text fields, checked before a request
+// reaches the node (the desk checks a transfer note's own limit).
+const (
+	MaxDeskSceneBytes  = 300 // NAME/DATA: a 32-byte name and up to 256 bytes of data
+	MaxDeskReasonBytes = 200
+	MaxDeskTargetBytes = 140 // user:ID or queue:SKILL
+)
+
+func validateDesk(r *wirepb.Request) error {
+	switch op := r.Op.(type) {
+	case *wirepb.Request_DeskEnter:
+		if op.DeskEnter.Scene == "" {
+			return invalid("desk_enter names no scene")
+		}
+		if n := len(op.DeskEnter.Scene) + len(op.DeskEnter.Data); n > MaxDeskSceneBytes {
+			return invalid("scene and data are %d bytes, limit %d", n, MaxDeskSceneBytes)
+		}
+	case *wirepb.Request_DeskStatus:
+		switch op.DeskStatus.Status {
+		case "", "online", "away", "offline":
+		default:
+			return invalid("status %q (want online, away or offline)", op.DeskStatus.Status)
+		}
+	case *wirepb.Request_DeskQueue:
+		if s := op.DeskQueue.Skill; s == "" || len(s) > MaxDeskTargetBytes {
+			return invalid("bad skill %q", s)
+		}
+	case *wirepb.Request_DeskTransfer:
+		if t := op.DeskTransfer.To; !strings.HasPrefix(t, "user:") && !strings.HasPrefix(t, "queue:") || len(t) > MaxDeskTargetBytes {
+			return invalid("transfer to %q (want user:ID or queue:SKILL)", t)
+		}
+		return checkConv(op.DeskTransfer.Conv)
+	case *wirepb.Request_DeskClose:
+		if n := len(op.DeskClose.Reason); n > MaxDeskReasonBytes {
+			return invalid("close reason is %d bytes, limit %d", n, MaxDeskReasonBytes)
+		}
+		return checkConv(op.DeskClose.Conv)
+	}
+	return nil
+}
+
+func (c *conn) deskSession() (session.DeskSession, *wirepb.Response) {
+	ds, ok := c.sess.(session.DeskSession)
+	if !ok {
+		return nil, &wirepb.Response{Error: &wirepb.Error{Code: wirepb.Code_INVALID, Message: "this node has no service desk"}}
+	}
+	return ds, nil
+}
+
+func wireDeskSession(s session.DeskSessionInfo) *wirepb.DeskSession {
+	return &wirepb.DeskSession{Conv: s.Conv, Session: s.Session, State: s.State, QueuePosition: uint32(max(s.QueuePosition, 0)), Agent: s.Agent, Queue: s.Queue}
+}
+
+// desk serves the desk requests that act as the connection's user.
+func (c *conn) desk(ctx context.Context, r *wirepb.Request) *wirepb.Response {
+	ds, refused := c.deskSession()
+	if refused != nil {
+		return refused
+	}
+	switch op := r.Op.(type) {
+	case *wirepb.Request_DeskEnter:
+		s, err := ds.DeskEnter(ctx, op.DeskEnter.Scene, op.DeskEnter.Data)
+		if err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_DeskEnter{DeskEnter: wireDeskSession(s)}}
+	case *wirepb.Request_DeskStatus:
+		a, err := ds.DeskStatus(ctx, op.DeskStatus.Status)
+		if err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_DeskStatus{DeskStatus: &wirepb.DeskAgent{
+			User: a.User, Status: a.Status, Capacity: uint32(max(a.Capacity, 0)), Skills: a.Skills, Load: uint32(max(a.Load, 0)), Sessions: a.Sessions}}}
+	case *wirepb.Request_DeskQueue:
+		q, err := ds.DeskQueue(ctx, op.DeskQueue.Skill)
+		if err != nil {
+			return c.fail(err)
+		}
+		out := &wirepb.DeskQueueResult{Skill: q.Skill, TotalWaiting: uint32(max(q.Total, 0))}
+		for _, w := range q.Waiting {
+			out.Waiting = append(out.Waiting, &wirepb.DeskWaiting{Conv: w.Conv, Session: w.Session, Position: uint32(max(w.Position, 0)), SinceMs: w.SinceMs})
+		}
+		for _, a := range q.Agents {
+			out.Agents = append(out.Agents, &wirepb.DeskQueueAgent{User: a.User, Status: a.Status, Load: uint32(max(a.Load, 0)), Capacity: uint32(max(a.Capacity, 0))})
+		}
+		return &wirepb.Response{Result: &wirepb.Response_DeskQueue{DeskQueue: out}}
+	case *wirepb.Request_DeskTransfer:
+		s, err := ds.DeskTransfer(ctx, op.DeskTransfer.Conv, op.DeskTransfer.To, op.DeskTransfer.Note)
+		if err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_DeskTransfer{DeskTransfer: wireDeskSession(s)}}
+	case *wirepb.Request_DeskClose:
+		s, err := ds.DeskClose(ctx, op.DeskClose.Conv, op.DeskClose.Reason)
+		if err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_DeskClose{DeskClose: wireDeskSession(s)}}
+	}
+	return &wirepb.Response{Error: wirepb.Errorf(wirepb.Code_UNKNOWN_TYPE, "unknown operation")}
 }

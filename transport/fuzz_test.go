@@ -39,6 +39,10 @@ func seedRequests() []*wirepb.Request {
 		{Id: 16, Op: &wirepb.Request_Mute{Mute: &wirepb.MuteRequest{Conv: "g:team", Muted: true}}},
 		{Id: 17, Op: &wirepb.Request_RegisterPush{RegisterPush: &wirepb.RegisterPushRequest{Platform: "apns", Token: "0a1b"}}},
 		{Id: 18, Op: &wirepb.Request_UnregisterPush{UnregisterPush: &wirepb.UnregisterPushRequest{}}},
+		{Id: 20, Op: &wirepb.Request_DeskEnter{DeskEnter: &wirepb.DeskEnterRequest{Scene: "listing", Data: "1"}}},
+		{Id: 21, Op: &wirepb.Request_DeskQueue{DeskQueue: &wirepb.DeskQueueRequest{Skill: "sales"}}},
+		{Id: 22, Op: &wirepb.Request_DeskTransfer{DeskTransfer: &wirepb.DeskTransferRequest{Conv: "s:cars:c1:1", To: "queue:sales", Note: "n"}}},
+		{Id: 23, Op: &wirepb.Request_DeskClose{DeskClose: &wirepb.DeskCloseRequest{Conv: "s:cars:c1:1"}}},
 		// switchboard/3: typing in band.
 		{Id: 19, Op: &wirepb.Request_Signal{Signal: &wirepb.Signal{Kind: wirepb.Signal_TYPING, Conv: "d:a:b"}}},
 		{Id: 14, Op: &wirepb.Request_Ping{Ping: &wirepb.PingRequest{}}},

@@ -149,6 +149,8 @@ func validateRequest(r *wirepb.Request) error {
 		return validateCardClick(op.CardClick)
 	case *wirepb.Request_DeskHandover:
 		return checkConv(op.DeskHandover.Conv)
+	case *wirepb.Request_DeskEnter, *wirepb.Request_DeskStatus, *wirepb.Request_DeskQueue, *wirepb.Request_DeskTransfer, *wirepb.Request_DeskClose:
+		return validateDesk(r)
 	case *wirepb.Request_Signal:
 		if k := op.Signal.GetKind(); k != wirepb.Signal_TYPING && k != wirepb.Signal_STOP_TYPING {
 			return wirepb.Errorf(wirepb.Code_INVALID, "signal kind %d not accepted from clients", k)
@@ -199,6 +201,16 @@ func opName(r *wirepb.Request) string {
 		return "unregister_push"
 	case *wirepb.Request_DeskHandover:
 		return "desk_handover"
+	case *wirepb.Request_DeskEnter:
+		return "desk_enter"
+	case *wirepb.Request_DeskStatus:
+		return "desk_status"
+	case *wirepb.Request_DeskQueue:
+		return "desk_queue"
+	case *wirepb.Request_DeskTransfer:
+		return "desk_transfer"
+	case *wirepb.Request_DeskClose:
+		return "desk_close"
 	case *wirepb.Request_Signal:
 		return "signal"
 	}

@@ -18,4 +18,61 @@ type DeskSession interface {
 	// next step of its route; the desk checks that the user is the robot
 	// or the customer.
 	DeskHandover(ctx context.Context, conv string) (DeskHandoverResult, error)
+	// DeskEnter enters the desk as the customer from scene (NAME/DATA, or
+	// NAME with data apart).
+	DeskEnter(ctx context.Context, scene, data string) (DeskSessionInfo, error)
+	// DeskStatus sets the user's agent status ("" reads it); the user must
+	// be a registered agent.
+	DeskStatus(ctx context.Context, status string) (DeskAgentInfo, error)
+	// DeskQueue lists a skill group's waiting sessions for one of its agents.
+	DeskQueue(ctx context.Context, skill string) (DeskQueueInfo, error)
+	// DeskTransfer hands the session of conv, held by the user, to
+	// "user:ID" or "queue:SKILL" with an internal note.
+	DeskTransfer(ctx context.Context, conv, to, note string) (DeskSessionInfo, error)
+	// DeskClose closes the session of conv; the user is its agent or customer.
+	DeskClose(ctx context.Context, conv, reason string) (DeskSessionInfo, error)
+}
+
+// DeskSessionInfo is a service session as its participants see it.
+type DeskSessionInfo struct {
+	Conv          string
+	Session       string
+	State         string // bot, queued, assigned or closed
+	QueuePosition int
+	Agent         string // once assigned
+	Queue         string // while queued
+}
+
+// DeskAgentInfo is an agent's state.
+type DeskAgentInfo struct {
+	User     string
+	Status   string
+	Capacity int
+	Skills   []string
+	Load     int
+	Sessions []string // session ids
+}
+
+// DeskWaiting is one waiting session of a queue.
+type DeskWaiting struct {
+	Conv     string
+	Session  string
+	Position int // 1 = next
+	SinceMs  int64
+}
+
+// DeskQueueAgent is one agent of a queue as the queue sees it.
+type DeskQueueAgent struct {
+	User     string
+	Status   string
+	Load     int
+	Capacity int
+}
+
+// DeskQueueInfo is a queue as one of its agents sees it.
+type DeskQueueInfo struct {
+	Skill   string
+	Waiting []DeskWaiting // the first ones, in queue order
+	Total   int           // all waiting
+	Agents  []DeskQueueAgent
 }

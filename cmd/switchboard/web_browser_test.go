@@ -60,6 +60,10 @@ func artifactDir(t *testing.T) string {
 // tab resumes the chat with every message once, the agent sends a card whose action the customer clicks (a real webhook
 // gets the signed click and its signed answer updates the card in both
 // pages), the agent transfers and the session is closed.
+// The customer is queued first (a1 signs in away, a2 is offline): the
+// customer page shows its position and the workbench's queue panel the
+// waiting customer, until a1 goes online. Every desk step of the pages is
+// a protocol request as the page's own user; the close is a click.
 func TestBrowserPages(t *testing.T) {
 	if exportRace {
 		// The pages' timing under a race-instrumented node is not what
@@ -114,7 +118,8 @@ func browserRun(t *testing.T, browser, transport string) {
 	n.extra = []string{"--web", webAddr, "--webtransport", fmt.Sprintf("127.0.0.1:%d", freePort(t, "udp")), "--card-webhook-url", hs.URL}
 	n.start()
 	n.run("desk", "scene", "set", "--data-dir", n.dir, "--scene", "listing", "--line", "cars", "--route", "queue:sales")
-	n.run("desk", "agent", "--data-dir", n.dir, "--user", "a2", "--status", "online", "--capacity", "3", "--skills", "sales")
+	// a2 stays offline until the transfer: the customer must wait for a1.
+	n.run("desk", "agent", "--data-dir", n.dir, "--user", "a2", "--status", "offline", "--capacity", "3", "--skills", "sales")
 	base := "http://" + webAddr
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox,
@@ -171,8 +176,11 @@ func browserRun(t *testing.T, browser, transport string) {
 	if transport == "webtransport" {
 		q = ""
 	}
-	run(agent, "agent page", chromedp.Navigate(base+"/agent.html?user=a1"+q), chromedp.Click("#connect"))
+	// a1 signs in away: the page registers it (a dev convenience) and sets
+	// its status over the protocol, as a1.
+	run(agent, "agent page", chromedp.Navigate(base+"/agent.html?user=a1"+q), chromedp.SetValue("#presence", "away"), chromedp.Click("#connect"))
 	until(agent, "agent connected", `document.querySelector("#status").dataset.state === "connected"`)
+	until(agent, "the queue panel", `document.querySelector("#queue").dataset.loaded === "1"`)
 	// Not the chat page's default name: a new tab must find it in the
 	// browser's storage.
 	const visitor = "c5"
@@ -189,7 +197,15 @@ func browserRun(t *testing.T, browser, transport string) {
 	var conv string
 	eval(customer, "conv", `document.querySelector("#info").dataset.conv`, &conv)
 
-	// The least-loaded agent with the skill gets it: a1 (load 0, first by name).
+	// No agent is online: the customer waits, and sees where; the agent's
+	// queue panel shows the waiting customer.
+	until(customer, "the customer's queue position", `document.querySelector("#info").textContent === "queue position 1"`)
+	until(agent, "the waiting customer in the queue panel", fmt.Sprintf(`document.querySelector('#queue li[data-conv=%q]')?.dataset.position === "1"`, conv))
+	screenshot(t, agent, "agent-queue-"+transport)
+	// a1 goes online from the page and gets the session.
+	eval(agent, "go online", `(() => { const p = document.querySelector("#presence"); p.value = "online"; p.dispatchEvent(new Event("change")); return true })()`, nil)
+	until(customer, "the customer assigned", `document.querySelector("#info").textContent === "with a1"`)
+	until(agent, "the queue panel emptied", fmt.Sprintf(`!document.querySelector('#queue li[data-conv=%q]')`, conv))
 	until(agent, "the session in the agent's list", fmt.Sprintf(`!!document.querySelector('#convs li[data-conv=%q]')`, conv))
 	click(agent, "open it", fmt.Sprintf(`#convs li[data-conv=%q]`, conv))
 
@@ -263,32 +279,51 @@ func browserRun(t *testing.T, browser, transport string) {
 	// proxy from the metrics engine, which has seen the replies.
 	until(agent, "the agent's metrics", `document.querySelector("#metrics").textContent.startsWith("reply rate ")`)
 
-	dir := artifactDir(t)
-	for name, page := range map[string]context.Context{"agent": agent, "customer": customer} {
-		png, err := chromedp.Run(page, chromedp.FullScreenshot(100))
-		if err != nil {
-			t.Fatal(err)
-		}
-		path := filepath.Join(dir, fmt.Sprintf("%s-%s.png", name, transport))
-		if err := os.WriteFile(path, png, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("screenshot %s", path)
-	}
+	screenshot(t, agent, "agent-"+transport)
+	screenshot(t, customer, "customer-"+transport)
 
-	// Transfer to a2 from the workbench, then a2 closes.
-	run(agent, "transfer", chromedp.SendKeys("#transfer-to", "user:a2"), chromedp.Click("#transfer"))
-	until(agent, "transferred", `document.querySelector("#title").textContent.includes("transferred")`)
+	// Transfer to a2 from the workbench (a2 comes online for it), with an
+	// internal note.
+	n.run("desk", "agent", "--data-dir", n.dir, "--user", "a2", "--status", "online")
+	run(agent, "transfer", chromedp.SendKeys("#transfer-to", "user:a2"), chromedp.SendKeys("#transfer-note", "wants friday"), chromedp.Click("#transfer"))
+	until(agent, "transferred", `document.querySelector("#title").textContent.includes("transferred to a2")`)
 	var sess struct {
 		Agent string `json:"agent"`
 		State string `json:"state"`
+		Notes []struct {
+			By   string `json:"by"`
+			Text string `json:"text"`
+		} `json:"notes"`
 	}
 	mustJSON(t, n.run("desk", "session", "--data-dir", n.dir, "--conv", conv, "--json"), &sess)
-	if sess.Agent != "a2" {
+	if sess.Agent != "a2" || len(sess.Notes) != 1 || sess.Notes[0].By != "a1" || sess.Notes[0].Text != "wants friday" {
 		t.Fatalf("after transfer: %+v", sess)
 	}
-	n.run("desk", "close", "--data-dir", n.dir, "--user", "a2", "--conv", conv)
-	until(customer, "the close in the customer's log", `[...document.querySelectorAll("#messages .msg.system")].length >= 3`)
+	until(customer, "the customer with a2", `document.querySelector("#info").textContent === "with a2"`)
+	// a2 hands it back; a1 closes it by clicking in the workbench.
+	n.run("desk", "transfer", "--data-dir", n.dir, "--user", "a2", "--conv", conv, "--to", "user:a1")
+	until(customer, "the customer back with a1", `document.querySelector("#info").textContent === "with a1"`)
+	click(agent, "close", "#close")
+	until(agent, "closed at the agent", fmt.Sprintf(`document.querySelector("#title").dataset.closed === %q && document.querySelector("#title").textContent.includes("(closed)")`, conv))
+	until(customer, "closed at the customer", `document.querySelector("#info").textContent === "closed"`)
+	mustJSON(t, n.run("desk", "session", "--data-dir", n.dir, "--conv", conv, "--json"), &sess)
+	if sess.State != "closed" {
+		t.Fatalf("after the workbench's close: %+v", sess)
+	}
+}
+
+// screenshot saves what page shows as NAME.png in the artifact directory.
+func screenshot(t *testing.T, page context.Context, name string) {
+	t.Helper()
+	png, err := chromedp.Run(page, chromedp.FullScreenshot(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(artifactDir(t), name+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot %s", path)
 }
 
 // killAndResume kills the customer's tab while its last message waits for

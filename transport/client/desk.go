@@ -17,3 +17,54 @@ func (c *Client) DeskHandover(ctx context.Context, conv string) (*wirepb.DeskHan
 	}
 	return res.GetDeskHandover(), nil
 }
+
+// The desk requests below act as the client's own user (the token's).
+
+// DeskEnter enters the service desk as a customer from scene ("listing"
+// with data "123", or "listing/123" and no data).
+func (c *Client) DeskEnter(ctx context.Context, scene, data string) (*wirepb.DeskSession, error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_DeskEnter{DeskEnter: &wirepb.DeskEnterRequest{Scene: scene, Data: data}}})
+	if err != nil {
+		return nil, err
+	}
+	return res.GetDeskEnter(), nil
+}
+
+// DeskStatus sets the user's agent status: online, away or offline; ""
+// reads the agent's state. FORBIDDEN unless the user is a registered agent.
+func (c *Client) DeskStatus(ctx context.Context, status string) (*wirepb.DeskAgent, error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_DeskStatus{DeskStatus: &wirepb.DeskStatusRequest{Status: status}}})
+	if err != nil {
+		return nil, err
+	}
+	return res.GetDeskStatus(), nil
+}
+
+// DeskQueue lists the waiting sessions of a skill group the user is an
+// agent of ("@USER": the user's own queue).
+func (c *Client) DeskQueue(ctx context.Context, skill string) (*wirepb.DeskQueueResult, error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_DeskQueue{DeskQueue: &wirepb.DeskQueueRequest{Skill: skill}}})
+	if err != nil {
+		return nil, err
+	}
+	return res.GetDeskQueue(), nil
+}
+
+// DeskTransfer hands the session of conv, which the user holds, to
+// "user:ID" or "queue:SKILL" with an internal note.
+func (c *Client) DeskTransfer(ctx context.Context, conv, to, note string) (*wirepb.DeskSession, error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_DeskTransfer{DeskTransfer: &wirepb.DeskTransferRequest{Conv: conv, To: to, Note: note}}})
+	if err != nil {
+		return nil, err
+	}
+	return res.GetDeskTransfer(), nil
+}
+
+// DeskClose closes the session of conv; the user is its agent or customer.
+func (c *Client) DeskClose(ctx context.Context, conv, reason string) (*wirepb.DeskSession, error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_DeskClose{DeskClose: &wirepb.DeskCloseRequest{Conv: conv, Reason: reason}}})
+	if err != nil {
+		return nil, err
+	}
+	return res.GetDeskClose(), nil
+}

@@ -50,6 +50,7 @@ type node struct {
 	ts   *transport.Server
 	web  *web.Server
 	http *httptest.Server
+	boot *boot.Node
 }
 
 func newNode(t *testing.T, tc transport.Config, wc web.Config) *node {
@@ -107,7 +108,7 @@ func newActorNode(t *testing.T, ac actors.Config, tc transport.Config, wc web.Co
 		n.Stop(true)
 		_ = store.Close()
 	})
-	return &node{t: t, ts: ts, web: ws, http: hs}
+	return &node{t: t, ts: ts, web: ws, http: hs, boot: n}
 }
 
 func token(t testing.TB, user, device string) string {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/switchboard-im/switchboard/actors"
+	"github.com/switchboard-im/switchboard/actors/desk"
 	"github.com/switchboard-im/switchboard/transport"
 	"github.com/switchboard-im/switchboard/transport/web"
 )
@@ -44,9 +45,19 @@ func TestTypeScriptSDK(t *testing.T) {
 			MaxBusyRetryAfter: 200 * time.Millisecond, SendRate: 1e6, SendBurst: 1e6}, transport.Config{}, web.Config{})
 		env = append(env, "SWITCHBOARD_BUSY_WEB_URL="+busy.http.URL)
 	}
-	tokens, _ := json.Marshal(map[string]string{"alice": token(t, "alice", "ts1"), "bob": token(t, "bob", "ts1")})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	// The service desk case: a scene straight to the sales queue and one
+	// registered agent, offline; c1 and eve are plain users.
+	if _, err := n.boot.Desk.SetScene(ctx, desk.Scene{Name: "listing", Line: "cars", Route: []string{"queue:sales"}}); err != nil {
+		t.Fatal(err)
+	}
+	offline, one, sales := desk.Offline, 1, []string{"sales"}
+	if _, err := n.boot.Desk.SetAgent(ctx, desk.AgentUpdate{User: "a1", Status: &offline, Capacity: &one, Skills: &sales}); err != nil {
+		t.Fatal(err)
+	}
+	tokens, _ := json.Marshal(map[string]string{"alice": token(t, "alice", "ts1"), "bob": token(t, "bob", "ts1"),
+		"c1": token(t, "c1", "ts1"), "a1": token(t, "a1", "ts1"), "eve": token(t, "eve", "ts1")})
 	cmd := exec.CommandContext(ctx, node, "--experimental-websocket", "--test", script)
 	cmd.Env = append(env, "SWITCHBOARD_TOKENS="+string(tokens))
 	out, err := cmd.CombinedOutput()

@@ -1293,6 +1293,11 @@ type Request struct {
 	//	*Request_RegisterPush
 	//	*Request_UnregisterPush
 	//	*Request_DeskHandover
+	//	*Request_DeskEnter
+	//	*Request_DeskStatus
+	//	*Request_DeskQueue
+	//	*Request_DeskTransfer
+	//	*Request_DeskClose
 	Op            isRequest_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1513,6 +1518,51 @@ func (x *Request) GetDeskHandover() *DeskHandoverRequest {
 	return nil
 }
 
+func (x *Request) GetDeskEnter() *DeskEnterRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Request_DeskEnter); ok {
+			return x.DeskEnter
+		}
+	}
+	return nil
+}
+
+func (x *Request) GetDeskStatus() *DeskStatusRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Request_DeskStatus); ok {
+			return x.DeskStatus
+		}
+	}
+	return nil
+}
+
+func (x *Request) GetDeskQueue() *DeskQueueRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Request_DeskQueue); ok {
+			return x.DeskQueue
+		}
+	}
+	return nil
+}
+
+func (x *Request) GetDeskTransfer() *DeskTransferRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Request_DeskTransfer); ok {
+			return x.DeskTransfer
+		}
+	}
+	return nil
+}
+
+func (x *Request) GetDeskClose() *DeskCloseRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Request_DeskClose); ok {
+			return x.DeskClose
+		}
+	}
+	return nil
+}
+
 type isRequest_Op interface {
 	isRequest_Op()
 }
@@ -1595,6 +1645,26 @@ type Request_DeskHandover struct {
 	DeskHandover *DeskHandoverRequest `protobuf:"bytes,28,opt,name=desk_handover,json=deskHandover,proto3,oneof"`
 }
 
+type Request_DeskEnter struct {
+	DeskEnter *DeskEnterRequest `protobuf:"bytes,29,opt,name=desk_enter,json=deskEnter,proto3,oneof"`
+}
+
+type Request_DeskStatus struct {
+	DeskStatus *DeskStatusRequest `protobuf:"bytes,30,opt,name=desk_status,json=deskStatus,proto3,oneof"`
+}
+
+type Request_DeskQueue struct {
+	DeskQueue *DeskQueueRequest `protobuf:"bytes,31,opt,name=desk_queue,json=deskQueue,proto3,oneof"`
+}
+
+type Request_DeskTransfer struct {
+	DeskTransfer *DeskTransferRequest `protobuf:"bytes,32,opt,name=desk_transfer,json=deskTransfer,proto3,oneof"`
+}
+
+type Request_DeskClose struct {
+	DeskClose *DeskCloseRequest `protobuf:"bytes,33,opt,name=desk_close,json=deskClose,proto3,oneof"`
+}
+
 func (*Request_Send) isRequest_Op() {}
 
 func (*Request_Sync) isRequest_Op() {}
@@ -1633,6 +1703,16 @@ func (*Request_UnregisterPush) isRequest_Op() {}
 
 func (*Request_DeskHandover) isRequest_Op() {}
 
+func (*Request_DeskEnter) isRequest_Op() {}
+
+func (*Request_DeskStatus) isRequest_Op() {}
+
+func (*Request_DeskQueue) isRequest_Op() {}
+
+func (*Request_DeskTransfer) isRequest_Op() {}
+
+func (*Request_DeskClose) isRequest_Op() {}
+
 type Response struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -1657,6 +1737,11 @@ type Response struct {
 	//	*Response_RegisterPush
 	//	*Response_UnregisterPush
 	//	*Response_DeskHandover
+	//	*Response_DeskEnter
+	//	*Response_DeskStatus
+	//	*Response_DeskQueue
+	//	*Response_DeskTransfer
+	//	*Response_DeskClose
 	Result        isResponse_Result `protobuf_oneof:"result"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1875,6 +1960,51 @@ func (x *Response) GetDeskHandover() *DeskHandoverResult {
 	return nil
 }
 
+func (x *Response) GetDeskEnter() *DeskSession {
+	if x != nil {
+		if x, ok := x.Result.(*Response_DeskEnter); ok {
+			return x.DeskEnter
+		}
+	}
+	return nil
+}
+
+func (x *Response) GetDeskStatus() *DeskAgent {
+	if x != nil {
+		if x, ok := x.Result.(*Response_DeskStatus); ok {
+			return x.DeskStatus
+		}
+	}
+	return nil
+}
+
+func (x *Response) GetDeskQueue() *DeskQueueResult {
+	if x != nil {
+		if x, ok := x.Result.(*Response_DeskQueue); ok {
+			return x.DeskQueue
+		}
+	}
+	return nil
+}
+
+func (x *Response) GetDeskTransfer() *DeskSession {
+	if x != nil {
+		if x, ok := x.Result.(*Response_DeskTransfer); ok {
+			return x.DeskTransfer
+		}
+	}
+	return nil
+}
+
+func (x *Response) GetDeskClose() *DeskSession {
+	if x != nil {
+		if x, ok := x.Result.(*Response_DeskClose); ok {
+			return x.DeskClose
+		}
+	}
+	return nil
+}
+
 type isResponse_Result interface {
 	isResponse_Result()
 }
@@ -1951,6 +2081,26 @@ type Response_DeskHandover struct {
 	DeskHandover *DeskHandoverResult `protobuf:"bytes,27,opt,name=desk_handover,json=deskHandover,proto3,oneof"`
 }
 
+type Response_DeskEnter struct {
+	DeskEnter *DeskSession `protobuf:"bytes,28,opt,name=desk_enter,json=deskEnter,proto3,oneof"`
+}
+
+type Response_DeskStatus struct {
+	DeskStatus *DeskAgent `protobuf:"bytes,29,opt,name=desk_status,json=deskStatus,proto3,oneof"`
+}
+
+type Response_DeskQueue struct {
+	DeskQueue *DeskQueueResult `protobuf:"bytes,30,opt,name=desk_queue,json=deskQueue,proto3,oneof"`
+}
+
+type Response_DeskTransfer struct {
+	DeskTransfer *DeskSession `protobuf:"bytes,31,opt,name=desk_transfer,json=deskTransfer,proto3,oneof"`
+}
+
+type Response_DeskClose struct {
+	DeskClose *DeskSession `protobuf:"bytes,32,opt,name=desk_close,json=deskClose,proto3,oneof"`
+}
+
 func (*Response_Send) isResponse_Result() {}
 
 func (*Response_Sync) isResponse_Result() {}
@@ -1986,6 +2136,16 @@ func (*Response_RegisterPush) isResponse_Result() {}
 func (*Response_UnregisterPush) isResponse_Result() {}
 
 func (*Response_DeskHandover) isResponse_Result() {}
+
+func (*Response_DeskEnter) isResponse_Result() {}
+
+func (*Response_DeskStatus) isResponse_Result() {}
+
+func (*Response_DeskQueue) isResponse_Result() {}
+
+func (*Response_DeskTransfer) isResponse_Result() {}
+
+func (*Response_DeskClose) isResponse_Result() {}
 
 // SendRequest names exactly one of conv or to.
 type SendRequest struct {
@@ -4331,6 +4491,646 @@ func (x *DeskHandoverResult) GetAgent() string {
 	return ""
 }
 
+// DeskEnterRequest: the user enters the service desk as a customer from a
+// scene ("listing", with data "123"; or "listing/123" and no data). The
+// answer is the session of the scene's business line: a new one, or the
+// open one when the customer comes back. NOT_FOUND: no such scene.
+type DeskEnterRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Scene         string                 `protobuf:"bytes,1,opt,name=scene,proto3" json:"scene,omitempty"`
+	Data          string                 `protobuf:"bytes,2,opt,name=data,proto3" json:"data,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeskEnterRequest) Reset() {
+	*x = DeskEnterRequest{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeskEnterRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeskEnterRequest) ProtoMessage() {}
+
+func (x *DeskEnterRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeskEnterRequest.ProtoReflect.Descriptor instead.
+func (*DeskEnterRequest) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *DeskEnterRequest) GetScene() string {
+	if x != nil {
+		return x.Scene
+	}
+	return ""
+}
+
+func (x *DeskEnterRequest) GetData() string {
+	if x != nil {
+		return x.Data
+	}
+	return ""
+}
+
+// DeskSession is a service session as its participants see it.
+type DeskSession struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	Session       string                 `protobuf:"bytes,2,opt,name=session,proto3" json:"session,omitempty"`
+	State         string                 `protobuf:"bytes,3,opt,name=state,proto3" json:"state,omitempty"`                                       // bot, queued, assigned or closed
+	QueuePosition uint32                 `protobuf:"varint,4,opt,name=queue_position,json=queuePosition,proto3" json:"queue_position,omitempty"` // 1 = next; 0 unless queued
+	Agent         string                 `protobuf:"bytes,5,opt,name=agent,proto3" json:"agent,omitempty"`                                       // the agent, once assigned
+	Queue         string                 `protobuf:"bytes,6,opt,name=queue,proto3" json:"queue,omitempty"`                                       // the skill group it waits in (queued)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeskSession) Reset() {
+	*x = DeskSession{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeskSession) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeskSession) ProtoMessage() {}
+
+func (x *DeskSession) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeskSession.ProtoReflect.Descriptor instead.
+func (*DeskSession) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *DeskSession) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *DeskSession) GetSession() string {
+	if x != nil {
+		return x.Session
+	}
+	return ""
+}
+
+func (x *DeskSession) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *DeskSession) GetQueuePosition() uint32 {
+	if x != nil {
+		return x.QueuePosition
+	}
+	return 0
+}
+
+func (x *DeskSession) GetAgent() string {
+	if x != nil {
+		return x.Agent
+	}
+	return ""
+}
+
+func (x *DeskSession) GetQueue() string {
+	if x != nil {
+		return x.Queue
+	}
+	return ""
+}
+
+// DeskStatusRequest: the user, a registered agent (one the admin gave
+// skills or a capacity; FORBIDDEN otherwise), sets their status: online,
+// away or offline. An empty status changes nothing and answers the
+// agent's state (the workbench's "who am I").
+type DeskStatusRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Status        string                 `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeskStatusRequest) Reset() {
+	*x = DeskStatusRequest{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeskStatusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeskStatusRequest) ProtoMessage() {}
+
+func (x *DeskStatusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeskStatusRequest.ProtoReflect.Descriptor instead.
+func (*DeskStatusRequest) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *DeskStatusRequest) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+type DeskAgent struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Status        string                 `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
+	Capacity      uint32                 `protobuf:"varint,3,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	Skills        []string               `protobuf:"bytes,4,rep,name=skills,proto3" json:"skills,omitempty"`
+	Load          uint32                 `protobuf:"varint,5,opt,name=load,proto3" json:"load,omitempty"`        // sessions held
+	Sessions      []string               `protobuf:"bytes,6,rep,name=sessions,proto3" json:"sessions,omitempty"` // their session ids
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeskAgent) Reset() {
+	*x = DeskAgent{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeskAgent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeskAgent) ProtoMessage() {}
+
+func (x *DeskAgent) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeskAgent.ProtoReflect.Descriptor instead.
+func (*DeskAgent) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *DeskAgent) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *DeskAgent) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *DeskAgent) GetCapacity() uint32 {
+	if x != nil {
+		return x.Capacity
+	}
+	return 0
+}
+
+func (x *DeskAgent) GetSkills() []string {
+	if x != nil {
+		return x.Skills
+	}
+	return nil
+}
+
+func (x *DeskAgent) GetLoad() uint32 {
+	if x != nil {
+		return x.Load
+	}
+	return 0
+}
+
+func (x *DeskAgent) GetSessions() []string {
+	if x != nil {
+		return x.Sessions
+	}
+	return nil
+}
+
+// DeskQueueRequest: the waiting sessions of a skill group the user is an
+// agent of (FORBIDDEN otherwise); "@USER" is the user's own queue.
+type DeskQueueRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Skill         string                 `protobuf:"bytes,1,opt,name=skill,proto3" json:"skill,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeskQueueRequest) Reset() {
+	*x = DeskQueueRequest{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeskQueueRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeskQueueRequest) ProtoMessage() {}
+
+func (x *DeskQueueRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeskQueueRequest.ProtoReflect.Descriptor instead.
+func (*DeskQueueRequest) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *DeskQueueRequest) GetSkill() string {
+	if x != nil {
+		return x.Skill
+	}
+	return ""
+}
+
+type DeskWaiting struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	Session       string                 `protobuf:"bytes,2,opt,name=session,proto3" json:"session,omitempty"`
+	Position      uint32                 `protobuf:"varint,3,opt,name=position,proto3" json:"position,omitempty"`              // 1 = next
+	SinceMs       int64                  `protobuf:"varint,4,opt,name=since_ms,json=sinceMs,proto3" json:"since_ms,omitempty"` // waiting since (unix ms)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeskWaiting) Reset() {
+	*x = DeskWaiting{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeskWaiting) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeskWaiting) ProtoMessage() {}
+
+func (x *DeskWaiting) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeskWaiting.ProtoReflect.Descriptor instead.
+func (*DeskWaiting) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *DeskWaiting) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *DeskWaiting) GetSession() string {
+	if x != nil {
+		return x.Session
+	}
+	return ""
+}
+
+func (x *DeskWaiting) GetPosition() uint32 {
+	if x != nil {
+		return x.Position
+	}
+	return 0
+}
+
+func (x *DeskWaiting) GetSinceMs() int64 {
+	if x != nil {
+		return x.SinceMs
+	}
+	return 0
+}
+
+type DeskQueueAgent struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Status        string                 `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
+	Load          uint32                 `protobuf:"varint,3,opt,name=load,proto3" json:"load,omitempty"`
+	Capacity      uint32                 `protobuf:"varint,4,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeskQueueAgent) Reset() {
+	*x = DeskQueueAgent{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeskQueueAgent) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeskQueueAgent) ProtoMessage() {}
+
+func (x *DeskQueueAgent) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeskQueueAgent.ProtoReflect.Descriptor instead.
+func (*DeskQueueAgent) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *DeskQueueAgent) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *DeskQueueAgent) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *DeskQueueAgent) GetLoad() uint32 {
+	if x != nil {
+		return x.Load
+	}
+	return 0
+}
+
+func (x *DeskQueueAgent) GetCapacity() uint32 {
+	if x != nil {
+		return x.Capacity
+	}
+	return 0
+}
+
+type DeskQueueResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Skill         string                 `protobuf:"bytes,1,opt,name=skill,proto3" json:"skill,omitempty"`
+	Waiting       []*DeskWaiting         `protobuf:"bytes,2,rep,name=waiting,proto3" json:"waiting,omitempty"`                                // the first MaxQueueList, in queue order
+	TotalWaiting  uint32                 `protobuf:"varint,3,opt,name=total_waiting,json=totalWaiting,proto3" json:"total_waiting,omitempty"` // all of them
+	Agents        []*DeskQueueAgent      `protobuf:"bytes,4,rep,name=agents,proto3" json:"agents,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeskQueueResult) Reset() {
+	*x = DeskQueueResult{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeskQueueResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeskQueueResult) ProtoMessage() {}
+
+func (x *DeskQueueResult) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeskQueueResult.ProtoReflect.Descriptor instead.
+func (*DeskQueueResult) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *DeskQueueResult) GetSkill() string {
+	if x != nil {
+		return x.Skill
+	}
+	return ""
+}
+
+func (x *DeskQueueResult) GetWaiting() []*DeskWaiting {
+	if x != nil {
+		return x.Waiting
+	}
+	return nil
+}
+
+func (x *DeskQueueResult) GetTotalWaiting() uint32 {
+	if x != nil {
+		return x.TotalWaiting
+	}
+	return 0
+}
+
+func (x *DeskQueueResult) GetAgents() []*DeskQueueAgent {
+	if x != nil {
+		return x.Agents
+	}
+	return nil
+}
+
+// DeskTransferRequest: the session's current agent (FORBIDDEN for anyone
+// else) hands it to "user:ID" or "queue:SKILL", with an internal note the
+// customer does not see.
+type DeskTransferRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	To            string                 `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
+	Note          string                 `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeskTransferRequest) Reset() {
+	*x = DeskTransferRequest{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeskTransferRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeskTransferRequest) ProtoMessage() {}
+
+func (x *DeskTransferRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeskTransferRequest.ProtoReflect.Descriptor instead.
+func (*DeskTransferRequest) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *DeskTransferRequest) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *DeskTransferRequest) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+func (x *DeskTransferRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+// DeskCloseRequest: the session's agent or its customer (FORBIDDEN for
+// anyone else) closes it.
+type DeskCloseRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeskCloseRequest) Reset() {
+	*x = DeskCloseRequest{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeskCloseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeskCloseRequest) ProtoMessage() {}
+
+func (x *DeskCloseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeskCloseRequest.ProtoReflect.Descriptor instead.
+func (*DeskCloseRequest) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *DeskCloseRequest) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *DeskCloseRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
 var File_transport_wirepb_wire_proto protoreflect.FileDescriptor
 
 const file_transport_wirepb_wire_proto_rawDesc = "" +
@@ -4406,8 +5206,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x06GoAway\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12!\n" +
 	"\freconnect_to\x18\x02 \x01(\tR\vreconnectTo\x12.\n" +
-	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\xa2\n" +
-	"\n" +
+	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\x96\r\n" +
 	"\aRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x126\n" +
 	"\x04send\x18\n" +
@@ -4432,9 +5231,17 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"card_click\x18\x19 \x01(\v2%.switchboard.wire.v1.CardClickRequestH\x00R\tcardClick\x12O\n" +
 	"\rregister_push\x18\x1a \x01(\v2(.switchboard.wire.v1.RegisterPushRequestH\x00R\fregisterPush\x12U\n" +
 	"\x0funregister_push\x18\x1b \x01(\v2*.switchboard.wire.v1.UnregisterPushRequestH\x00R\x0eunregisterPush\x12O\n" +
-	"\rdesk_handover\x18\x1c \x01(\v2(.switchboard.wire.v1.DeskHandoverRequestH\x00R\fdeskHandoverB\x04\n" +
-	"\x02op\"\x90\n" +
+	"\rdesk_handover\x18\x1c \x01(\v2(.switchboard.wire.v1.DeskHandoverRequestH\x00R\fdeskHandover\x12F\n" +
 	"\n" +
+	"desk_enter\x18\x1d \x01(\v2%.switchboard.wire.v1.DeskEnterRequestH\x00R\tdeskEnter\x12I\n" +
+	"\vdesk_status\x18\x1e \x01(\v2&.switchboard.wire.v1.DeskStatusRequestH\x00R\n" +
+	"deskStatus\x12F\n" +
+	"\n" +
+	"desk_queue\x18\x1f \x01(\v2%.switchboard.wire.v1.DeskQueueRequestH\x00R\tdeskQueue\x12O\n" +
+	"\rdesk_transfer\x18  \x01(\v2(.switchboard.wire.v1.DeskTransferRequestH\x00R\fdeskTransfer\x12F\n" +
+	"\n" +
+	"desk_close\x18! \x01(\v2%.switchboard.wire.v1.DeskCloseRequestH\x00R\tdeskCloseB\x04\n" +
+	"\x02op\"\xe9\f\n" +
 	"\bResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x120\n" +
 	"\x05error\x18\x02 \x01(\v2\x1a.switchboard.wire.v1.ErrorR\x05error\x125\n" +
@@ -4459,7 +5266,16 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"card_click\x18\x18 \x01(\v2$.switchboard.wire.v1.CardClickResultH\x00R\tcardClick\x12N\n" +
 	"\rregister_push\x18\x19 \x01(\v2'.switchboard.wire.v1.RegisterPushResultH\x00R\fregisterPush\x12T\n" +
 	"\x0funregister_push\x18\x1a \x01(\v2).switchboard.wire.v1.UnregisterPushResultH\x00R\x0eunregisterPush\x12N\n" +
-	"\rdesk_handover\x18\x1b \x01(\v2'.switchboard.wire.v1.DeskHandoverResultH\x00R\fdeskHandoverB\b\n" +
+	"\rdesk_handover\x18\x1b \x01(\v2'.switchboard.wire.v1.DeskHandoverResultH\x00R\fdeskHandover\x12A\n" +
+	"\n" +
+	"desk_enter\x18\x1c \x01(\v2 .switchboard.wire.v1.DeskSessionH\x00R\tdeskEnter\x12A\n" +
+	"\vdesk_status\x18\x1d \x01(\v2\x1e.switchboard.wire.v1.DeskAgentH\x00R\n" +
+	"deskStatus\x12E\n" +
+	"\n" +
+	"desk_queue\x18\x1e \x01(\v2$.switchboard.wire.v1.DeskQueueResultH\x00R\tdeskQueue\x12G\n" +
+	"\rdesk_transfer\x18\x1f \x01(\v2 .switchboard.wire.v1.DeskSessionH\x00R\fdeskTransfer\x12A\n" +
+	"\n" +
+	"desk_close\x18  \x01(\v2 .switchboard.wire.v1.DeskSessionH\x00R\tdeskCloseB\b\n" +
 	"\x06result\"\xf0\x01\n" +
 	"\vSendRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x0e\n" +
@@ -4629,7 +5445,50 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\asession\x18\x01 \x01(\tR\asession\x12\x14\n" +
 	"\x05state\x18\x02 \x01(\tR\x05state\x12%\n" +
 	"\x0equeue_position\x18\x03 \x01(\rR\rqueuePosition\x12\x14\n" +
-	"\x05agent\x18\x04 \x01(\tR\x05agent*\xc6\x03\n" +
+	"\x05agent\x18\x04 \x01(\tR\x05agent\"<\n" +
+	"\x10DeskEnterRequest\x12\x14\n" +
+	"\x05scene\x18\x01 \x01(\tR\x05scene\x12\x12\n" +
+	"\x04data\x18\x02 \x01(\tR\x04data\"\xa4\x01\n" +
+	"\vDeskSession\x12\x12\n" +
+	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x18\n" +
+	"\asession\x18\x02 \x01(\tR\asession\x12\x14\n" +
+	"\x05state\x18\x03 \x01(\tR\x05state\x12%\n" +
+	"\x0equeue_position\x18\x04 \x01(\rR\rqueuePosition\x12\x14\n" +
+	"\x05agent\x18\x05 \x01(\tR\x05agent\x12\x14\n" +
+	"\x05queue\x18\x06 \x01(\tR\x05queue\"+\n" +
+	"\x11DeskStatusRequest\x12\x16\n" +
+	"\x06status\x18\x01 \x01(\tR\x06status\"\x9b\x01\n" +
+	"\tDeskAgent\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
+	"\x06status\x18\x02 \x01(\tR\x06status\x12\x1a\n" +
+	"\bcapacity\x18\x03 \x01(\rR\bcapacity\x12\x16\n" +
+	"\x06skills\x18\x04 \x03(\tR\x06skills\x12\x12\n" +
+	"\x04load\x18\x05 \x01(\rR\x04load\x12\x1a\n" +
+	"\bsessions\x18\x06 \x03(\tR\bsessions\"(\n" +
+	"\x10DeskQueueRequest\x12\x14\n" +
+	"\x05skill\x18\x01 \x01(\tR\x05skill\"r\n" +
+	"\vDeskWaiting\x12\x12\n" +
+	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x18\n" +
+	"\asession\x18\x02 \x01(\tR\asession\x12\x1a\n" +
+	"\bposition\x18\x03 \x01(\rR\bposition\x12\x19\n" +
+	"\bsince_ms\x18\x04 \x01(\x03R\asinceMs\"l\n" +
+	"\x0eDeskQueueAgent\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
+	"\x06status\x18\x02 \x01(\tR\x06status\x12\x12\n" +
+	"\x04load\x18\x03 \x01(\rR\x04load\x12\x1a\n" +
+	"\bcapacity\x18\x04 \x01(\rR\bcapacity\"\xc5\x01\n" +
+	"\x0fDeskQueueResult\x12\x14\n" +
+	"\x05skill\x18\x01 \x01(\tR\x05skill\x12:\n" +
+	"\awaiting\x18\x02 \x03(\v2 .switchboard.wire.v1.DeskWaitingR\awaiting\x12#\n" +
+	"\rtotal_waiting\x18\x03 \x01(\rR\ftotalWaiting\x12;\n" +
+	"\x06agents\x18\x04 \x03(\v2#.switchboard.wire.v1.DeskQueueAgentR\x06agents\"M\n" +
+	"\x13DeskTransferRequest\x12\x12\n" +
+	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x0e\n" +
+	"\x02to\x18\x02 \x01(\tR\x02to\x12\x12\n" +
+	"\x04note\x18\x03 \x01(\tR\x04note\">\n" +
+	"\x10DeskCloseRequest\x12\x12\n" +
+	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason*\xc6\x03\n" +
 	"\x04Code\x12\x06\n" +
 	"\x02OK\x10\x00\x12\v\n" +
 	"\aINVALID\x10\x01\x12\x0e\n" +
@@ -4699,7 +5558,7 @@ func file_transport_wirepb_wire_proto_rawDescGZIP() []byte {
 }
 
 var file_transport_wirepb_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 52)
+var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
 var file_transport_wirepb_wire_proto_goTypes = []any{
 	(Code)(0),                        // 0: switchboard.wire.v1.Code
 	(ConvKind)(0),                    // 1: switchboard.wire.v1.ConvKind
@@ -4759,6 +5618,16 @@ var file_transport_wirepb_wire_proto_goTypes = []any{
 	(*CardClickResult)(nil),          // 55: switchboard.wire.v1.CardClickResult
 	(*DeskHandoverRequest)(nil),      // 56: switchboard.wire.v1.DeskHandoverRequest
 	(*DeskHandoverResult)(nil),       // 57: switchboard.wire.v1.DeskHandoverResult
+	(*DeskEnterRequest)(nil),         // 58: switchboard.wire.v1.DeskEnterRequest
+	(*DeskSession)(nil),              // 59: switchboard.wire.v1.DeskSession
+	(*DeskStatusRequest)(nil),        // 60: switchboard.wire.v1.DeskStatusRequest
+	(*DeskAgent)(nil),                // 61: switchboard.wire.v1.DeskAgent
+	(*DeskQueueRequest)(nil),         // 62: switchboard.wire.v1.DeskQueueRequest
+	(*DeskWaiting)(nil),              // 63: switchboard.wire.v1.DeskWaiting
+	(*DeskQueueAgent)(nil),           // 64: switchboard.wire.v1.DeskQueueAgent
+	(*DeskQueueResult)(nil),          // 65: switchboard.wire.v1.DeskQueueResult
+	(*DeskTransferRequest)(nil),      // 66: switchboard.wire.v1.DeskTransferRequest
+	(*DeskCloseRequest)(nil),         // 67: switchboard.wire.v1.DeskCloseRequest
 }
 var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	0,  // 0: switchboard.wire.v1.Error.code:type_name -> switchboard.wire.v1.Code
@@ -4794,46 +5663,58 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	43, // 30: switchboard.wire.v1.Request.register_push:type_name -> switchboard.wire.v1.RegisterPushRequest
 	45, // 31: switchboard.wire.v1.Request.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushRequest
 	56, // 32: switchboard.wire.v1.Request.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverRequest
-	6,  // 33: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
-	18, // 34: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
-	20, // 35: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
-	22, // 36: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
-	24, // 37: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
-	26, // 38: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
-	28, // 39: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
-	30, // 40: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
-	32, // 41: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
-	34, // 42: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
-	36, // 43: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
-	38, // 44: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
-	40, // 45: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
-	48, // 46: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
-	42, // 47: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
-	55, // 48: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
-	44, // 49: switchboard.wire.v1.Response.register_push:type_name -> switchboard.wire.v1.RegisterPushResult
-	46, // 50: switchboard.wire.v1.Response.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushResult
-	57, // 51: switchboard.wire.v1.Response.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverResult
-	3,  // 52: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
-	9,  // 53: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	7,  // 54: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
-	9,  // 55: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	1,  // 56: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
-	8,  // 57: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
-	4,  // 58: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
-	2,  // 59: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
-	8,  // 60: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
-	7,  // 61: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
-	50, // 62: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
-	51, // 63: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
-	52, // 64: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
-	1,  // 65: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
-	8,  // 66: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
-	5,  // 67: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
-	68, // [68:68] is the sub-list for method output_type
-	68, // [68:68] is the sub-list for method input_type
-	68, // [68:68] is the sub-list for extension type_name
-	68, // [68:68] is the sub-list for extension extendee
-	0,  // [0:68] is the sub-list for field type_name
+	58, // 33: switchboard.wire.v1.Request.desk_enter:type_name -> switchboard.wire.v1.DeskEnterRequest
+	60, // 34: switchboard.wire.v1.Request.desk_status:type_name -> switchboard.wire.v1.DeskStatusRequest
+	62, // 35: switchboard.wire.v1.Request.desk_queue:type_name -> switchboard.wire.v1.DeskQueueRequest
+	66, // 36: switchboard.wire.v1.Request.desk_transfer:type_name -> switchboard.wire.v1.DeskTransferRequest
+	67, // 37: switchboard.wire.v1.Request.desk_close:type_name -> switchboard.wire.v1.DeskCloseRequest
+	6,  // 38: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
+	18, // 39: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
+	20, // 40: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
+	22, // 41: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
+	24, // 42: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
+	26, // 43: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
+	28, // 44: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
+	30, // 45: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
+	32, // 46: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
+	34, // 47: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
+	36, // 48: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
+	38, // 49: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
+	40, // 50: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
+	48, // 51: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
+	42, // 52: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
+	55, // 53: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
+	44, // 54: switchboard.wire.v1.Response.register_push:type_name -> switchboard.wire.v1.RegisterPushResult
+	46, // 55: switchboard.wire.v1.Response.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushResult
+	57, // 56: switchboard.wire.v1.Response.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverResult
+	59, // 57: switchboard.wire.v1.Response.desk_enter:type_name -> switchboard.wire.v1.DeskSession
+	61, // 58: switchboard.wire.v1.Response.desk_status:type_name -> switchboard.wire.v1.DeskAgent
+	65, // 59: switchboard.wire.v1.Response.desk_queue:type_name -> switchboard.wire.v1.DeskQueueResult
+	59, // 60: switchboard.wire.v1.Response.desk_transfer:type_name -> switchboard.wire.v1.DeskSession
+	59, // 61: switchboard.wire.v1.Response.desk_close:type_name -> switchboard.wire.v1.DeskSession
+	3,  // 62: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
+	9,  // 63: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	7,  // 64: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
+	9,  // 65: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	1,  // 66: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
+	8,  // 67: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
+	4,  // 68: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
+	2,  // 69: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
+	8,  // 70: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
+	7,  // 71: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
+	50, // 72: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
+	51, // 73: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
+	52, // 74: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
+	1,  // 75: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
+	8,  // 76: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
+	5,  // 77: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
+	63, // 78: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
+	64, // 79: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
+	80, // [80:80] is the sub-list for method output_type
+	80, // [80:80] is the sub-list for method input_type
+	80, // [80:80] is the sub-list for extension type_name
+	80, // [80:80] is the sub-list for extension extendee
+	0,  // [0:80] is the sub-list for field type_name
 }
 
 func init() { file_transport_wirepb_wire_proto_init() }
@@ -4870,6 +5751,11 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Request_RegisterPush)(nil),
 		(*Request_UnregisterPush)(nil),
 		(*Request_DeskHandover)(nil),
+		(*Request_DeskEnter)(nil),
+		(*Request_DeskStatus)(nil),
+		(*Request_DeskQueue)(nil),
+		(*Request_DeskTransfer)(nil),
+		(*Request_DeskClose)(nil),
 	}
 	file_transport_wirepb_wire_proto_msgTypes[10].OneofWrappers = []any{
 		(*Response_Send)(nil),
@@ -4890,6 +5776,11 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Response_RegisterPush)(nil),
 		(*Response_UnregisterPush)(nil),
 		(*Response_DeskHandover)(nil),
+		(*Response_DeskEnter)(nil),
+		(*Response_DeskStatus)(nil),
+		(*Response_DeskQueue)(nil),
+		(*Response_DeskTransfer)(nil),
+		(*Response_DeskClose)(nil),
 	}
 	file_transport_wirepb_wire_proto_msgTypes[43].OneofWrappers = []any{
 		(*Push_Message)(nil),
@@ -4903,7 +5794,7 @@ func file_transport_wirepb_wire_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_transport_wirepb_wire_proto_rawDesc), len(file_transport_wirepb_wire_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   52,
+			NumMessages:   62,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,5 +1,97 @@
-// Desk: the service-desk requests of docs/DESK.md, through a node's admin
-// HTTP API (the client protocol has no desk requests yet).
+// The service desk (docs/DESK.md). ServiceDesk: what a customer or an
+// agent does for themselves, as protocol requests on their own Client
+// (the token's user). Desk: admin tasks (registering agents, scenes,
+// acting for any user, service metrics) through a node's admin HTTP API
+// and an admin token.
+
+import type { Client } from "./client.js";
+
+/** A service session as its customer and agent see it. */
+export interface DeskSessionView {
+  conv: string;
+  session: string;
+  /** bot, queued, assigned or closed */
+  state: string;
+  /** 1 = next; 0 unless queued */
+  queuePosition: number;
+  /** the agent, once assigned ("" before) */
+  agent: string;
+  /** the skill group it waits in, while queued */
+  queue: string;
+}
+
+/** An agent's own state. */
+export interface DeskAgentView {
+  user: string;
+  status: string;
+  capacity: number;
+  skills: string[];
+  load: number;
+  /** the session ids the agent holds */
+  sessions: string[];
+}
+
+/** A skill group's queue as one of its agents sees it. */
+export interface DeskQueueView {
+  skill: string;
+  /** the head of the queue, in order (the node bounds the list) */
+  waiting: { conv: string; session: string; position: number; sinceMs: number }[];
+  /** all waiting sessions */
+  total: number;
+  agents: { user: string; status: string; load: number; capacity: number }[];
+}
+
+type SessionMsg = { conv: string; session: string; state: string; queuePosition: number; agent: string; queue: string };
+const sessionView = (v: SessionMsg): DeskSessionView => ({ conv: v.conv, session: v.session, state: v.state, queuePosition: v.queuePosition, agent: v.agent, queue: v.queue });
+
+/**
+ * ServiceDesk: the desk requests a connected user makes for themselves
+ * (docs/PROTOCOL.md, "Service desk"). Refusals reject with a
+ * ProtocolError: FORBIDDEN (not the session's agent or customer, not a
+ * registered agent, not an agent of that skill), NOT_FOUND (no such scene
+ * or session), INVALID (malformed).
+ */
+export class ServiceDesk {
+  constructor(private client: Client) {}
+
+  /** enter: the user enters as a customer from a scene ("listing/123", or "listing" and data "123"). */
+  async enter(scene: string, data = ""): Promise<DeskSessionView> {
+    const r = await this.client.request({ case: "deskEnter", value: { scene, data } });
+    if (r.result.case !== "deskEnter") throw new Error("desk_enter: unexpected answer");
+    return sessionView(r.result.value);
+  }
+  /** status sets the user's agent status (online, away, offline); no argument: reads the agent's state. */
+  async status(status: "" | "online" | "away" | "offline" = ""): Promise<DeskAgentView> {
+    const r = await this.client.request({ case: "deskStatus", value: { status } });
+    if (r.result.case !== "deskStatus") throw new Error("desk_status: unexpected answer");
+    const v = r.result.value;
+    return { user: v.user, status: v.status, capacity: v.capacity, skills: [...v.skills], load: v.load, sessions: [...v.sessions] };
+  }
+  /** queue: the waiting sessions of a skill group the user is an agent of ("@USER": the user's own queue). */
+  async queue(skill: string): Promise<DeskQueueView> {
+    const r = await this.client.request({ case: "deskQueue", value: { skill } });
+    if (r.result.case !== "deskQueue") throw new Error("desk_queue: unexpected answer");
+    const v = r.result.value;
+    return {
+      skill: v.skill,
+      waiting: v.waiting.map((w) => ({ conv: w.conv, session: w.session, position: w.position, sinceMs: Number(w.sinceMs) })),
+      total: v.totalWaiting,
+      agents: v.agents.map((a) => ({ user: a.user, status: a.status, load: a.load, capacity: a.capacity })),
+    };
+  }
+  /** transfer hands the session of conv, which the user holds, to "user:ID" or "queue:SKILL" with an internal note. */
+  async transfer(conv: string, to: string, note = ""): Promise<DeskSessionView> {
+    const r = await this.client.request({ case: "deskTransfer", value: { conv, to, note } });
+    if (r.result.case !== "deskTransfer") throw new Error("desk_transfer: unexpected answer");
+    return sessionView(r.result.value);
+  }
+  /** close ends the session of conv; the user is its agent or its customer. */
+  async close(conv: string, reason = ""): Promise<DeskSessionView> {
+    const r = await this.client.request({ case: "deskClose", value: { conv, reason } });
+    if (r.result.case !== "deskClose") throw new Error("desk_close: unexpected answer");
+    return sessionView(r.result.value);
+  }
+}
 
 export interface EnterResult {
   conv: string;
@@ -22,6 +114,7 @@ export interface MetricsRow {
   final: boolean;
 }
 
+/** Desk: the admin HTTP API's desk endpoints (an admin token; acts for any user). */
 export class Desk {
   constructor(
     private adminUrl: string,

@@ -3,7 +3,9 @@
 // test transport/web TestTypeScriptSDK starts the node and runs this file.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Client } from "../src/client.js";
+import { Client, ProtocolError } from "../src/client.js";
+import { ServiceDesk } from "../src/desk.js";
+import { Code } from "../src/gen/wire_pb.js";
 
 const url = process.env.SWITCHBOARD_WEB_URL;
 const tokens = JSON.parse(process.env.SWITCHBOARD_TOKENS ?? "{}");
@@ -163,5 +165,35 @@ test("pipelined sends to a node refusing BUSY: all once, in send order, consecut
   } finally {
     alice.close();
     bob.close();
+  }
+});
+
+// The desk requests as the connection's own user: the node's test set up
+// scene "listing" (straight to queue "sales") and agent a1 (sales,
+// capacity 1, offline).
+test("service desk over the protocol: enter, queue, status, close, refusals", { skip: !(url && tokens.a1) && "SWITCHBOARD_WEB_URL or the desk tokens not set" }, async () => {
+  const opts = { url: url!, transports: ["websocket" as const], minBackoffMs: 20, maxBackoffMs: 200 };
+  const [c1, a1, eve] = [tokens.c1, tokens.a1, tokens.eve].map((token) => new Client({ ...opts, token }));
+  await Promise.all([c1, a1, eve].map((c) => c.connect()));
+  try {
+    const [customer, agent, stranger] = [c1, a1, eve].map((c) => new ServiceDesk(c));
+    const s = await customer.enter("listing", "7");
+    assert.equal(s.state, "queued");
+    assert.equal(s.queuePosition, 1);
+    const q = await agent.queue("sales");
+    assert.equal(q.total, 1);
+    assert.deepEqual(q.waiting.map((w) => [w.conv, w.position]), [[s.conv, 1]]);
+    await assert.rejects(stranger.queue("sales"), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
+    await assert.rejects(stranger.status("online"), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
+    await assert.rejects(customer.enter("nosuch"), (e: unknown) => e instanceof ProtocolError && e.code === Code.NOT_FOUND);
+    assert.equal((await agent.status("online")).status, "online");
+    let me = await agent.status();
+    for (const end = Date.now() + 10000; me.load === 0 && Date.now() < end; me = await agent.status()) await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(me.sessions, [s.session]);
+    await assert.rejects(stranger.close(s.conv), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
+    await assert.rejects(stranger.transfer(s.conv, "queue:sales"), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
+    assert.equal((await agent.close(s.conv, "resolved")).state, "closed");
+  } finally {
+    [c1, a1, eve].forEach((c) => c.close());
   }
 });

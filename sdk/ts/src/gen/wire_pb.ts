@@ -15,7 +15,7 @@ import type { Message as Message$1 } from "@bufbuild/protobuf";
  * Describes the file wire.proto.
  */
 export const file_wire: GenFile = /*@__PURE__*/
-  fileDesc("Cgp3aXJlLnByb3RvEhNzd2l0Y2hib2FyZC53aXJlLnYxIlkKBUVycm9yEicKBGNvZGUYASABKA4yGS5zd2l0Y2hib2FyZC53aXJlLnYxLkNvZGUSDwoHbWVzc2FnZRgCIAEoCRIWCg5yZXRyeV9hZnRlcl9tcxgDIAEoDSKpAgoHTWVzc2FnZRIMCgRjb252GAEgASgJEgsKA3NlcRgCIAEoBBIOCgZtc2dfaWQYAyABKAQSFQoNY2xpZW50X21zZ19pZBgEIAEoCRIOCgZzZW5kZXIYBSABKAkSLgoEa2luZBgGIAEoDjIgLnN3aXRjaGJvYXJkLndpcmUudjEuTWVzc2FnZUtpbmQSDwoHcmVmX3NlcRgHIAEoBBIMCgRib2R5GAggASgMEhAKCHJlY2FsbGVkGAkgASgIEg8KB2ZsYWdnZWQYCiABKAgSFAoMY2xpZW50X3RzX21zGAsgASgDEhQKDHNlcnZlcl90c19tcxgMIAEoAxIuCgtzZW5kZXJfcm9sZRgNIAEoDjIZLnN3aXRjaGJvYXJkLndpcmUudjEuUm9sZSJ0CgZNZW1iZXISDAoEdXNlchgBIAEoCRInCgRyb2xlGAIgASgOMhkuc3dpdGNoYm9hcmQud2lyZS52MS5Sb2xlEhIKCmpvaW5lZF9zZXEYAyABKAQSEAoIbGVmdF9zZXEYBCABKAQSDQoFbXV0ZWQYBSABKAgikAIKC0NvbnZTdW1tYXJ5EgwKBGNvbnYYASABKAkSKwoEa2luZBgCIAEoDjIdLnN3aXRjaGJvYXJkLndpcmUudjEuQ29udktpbmQSEAoIbGFzdF9zZXEYAyABKAQSDgoGdW5yZWFkGAQgASgEEhAKCHJlYWRfc2VxGAUgASgEEjIKDGxhc3RfbWVzc2FnZRgGIAEoCzIcLnN3aXRjaGJvYXJkLndpcmUudjEuTWVzc2FnZRIOCgZwaW5uZWQYByABKAgSDQoFbXV0ZWQYCCABKAgSGAoQbGFzdF9hY3Rpdml0eV9tcxgJIAEoAxIOCgZtZW1iZXIYCiABKAgSFQoNcGVlcl9yZWFkX3NlcRgLIAEoBCImCgVIZWxsbxINCgV0b2tlbhgBIAEoCRIOCgZjbGllbnQYAiABKAki3gIKC1NlcnZlckZyYW1lEi8KB3dlbGNvbWUYASABKAsyHC5zd2l0Y2hib2FyZC53aXJlLnYxLldlbGNvbWVIABItCgZyZXN5bmMYAiABKAsyGy5zd2l0Y2hib2FyZC53aXJlLnYxLlJlc3luY0gAEi4KB2dvX2F3YXkYAyABKAsyGy5zd2l0Y2hib2FyZC53aXJlLnYxLkdvQXdheUgAEisKBWVycm9yGAQgASgLMhouc3dpdGNoYm9hcmQud2lyZS52MS5FcnJvckgAEjEKCHJlc3BvbnNlGAUgASgLMh0uc3dpdGNoYm9hcmQud2lyZS52MS5SZXNwb25zZUgAEikKBHB1c2gYBiABKAsyGS5zd2l0Y2hib2FyZC53aXJlLnYxLlB1c2hIABItCgZzaWduYWwYByABKAsyGy5zd2l0Y2hib2FyZC53aXJlLnYxLlNpZ25hbEgAQgUKA21zZyLUAQoHV2VsY29tZRIMCgR1c2VyGAEgASgJEg4KBmRldmljZRgCIAEoCRIOCgZjdXJzb3IYAyABKAQSLQoEc3luYxgEIAEoCzIfLnN3aXRjaGJvYXJkLndpcmUudjEuU3luY1Jlc3VsdBIRCgltYXhfZnJhbWUYBSABKA0SFgoOc2VydmVyX3RpbWVfbXMYByABKAMSDAoEbm9kZRgIIAEoCRIXCg9pZGxlX3RpbWVvdXRfbXMYCSABKA0SFAoMbWF4X2luZmxpZ2h0GAogASgNSgQIBhAHIhgKBlJlc3luYxIOCgZjdXJzb3IYASABKAQiSwoGR29Bd2F5Eg4KBnJlYXNvbhgBIAEoCRIUCgxyZWNvbm5lY3RfdG8YAiABKAkSGwoTcmVjb25uZWN0X3dpdGhpbl9tcxgDIAEoDSLjCAoHUmVxdWVzdBIKCgJpZBgBIAEoBBIwCgRzZW5kGAogASgLMiAuc3dpdGNoYm9hcmQud2lyZS52MS5TZW5kUmVxdWVzdEgAEjAKBHN5bmMYCyABKAsyIC5zd2l0Y2hib2FyZC53aXJlLnYxLlN5bmNSZXF1ZXN0SAASLgoDYWNrGAwgASgLMh8uc3dpdGNoYm9hcmQud2lyZS52MS5BY2tSZXF1ZXN0SAASNgoHaGlzdG9yeRgNIAEoCzIjLnN3aXRjaGJvYXJkLndpcmUudjEuSGlzdG9yeVJlcXVlc3RIABI5CgltYXJrX3JlYWQYDiABKAsyJC5zd2l0Y2hib2FyZC53aXJlLnYxLk1hcmtSZWFkUmVxdWVzdEgAEjQKBnJlY2FsbBgPIAEoCzIiLnN3aXRjaGJvYXJkLndpcmUudjEuUmVjYWxsUmVxdWVzdEgAEksKEmxpc3RfY29udmVyc2F0aW9ucxgQIAEoCzItLnN3aXRjaGJvYXJkLndpcmUudjEuTGlzdENvbnZlcnNhdGlvbnNSZXF1ZXN0SAASPwoMY3JlYXRlX2dyb3VwGBEgASgLMicuc3dpdGNoYm9hcmQud2lyZS52MS5DcmVhdGVHcm91cFJlcXVlc3RIABI8CgptZW1iZXJzaGlwGBIgASgLMiYuc3dpdGNoYm9hcmQud2lyZS52MS5NZW1iZXJzaGlwUmVxdWVzdEgAEjYKB21lbWJlcnMYEyABKAsyIy5zd2l0Y2hib2FyZC53aXJlLnYxLk1lbWJlcnNSZXF1ZXN0SAASOAoIcHJlc2VuY2UYFCABKAsyJC5zd2l0Y2hib2FyZC53aXJlLnYxLlByZXNlbmNlUmVxdWVzdEgAEi4KA3BpbhgVIAEoCzIfLnN3aXRjaGJvYXJkLndpcmUudjEuUGluUmVxdWVzdEgAEjAKBHBpbmcYFiABKAsyIC5zd2l0Y2hib2FyZC53aXJlLnYxLlBpbmdSZXF1ZXN0SAASLQoGc2lnbmFsGBcgASgLMhsuc3dpdGNoYm9hcmQud2lyZS52MS5TaWduYWxIABIwCgRtdXRlGBggASgLMiAuc3dpdGNoYm9hcmQud2lyZS52MS5NdXRlUmVxdWVzdEgAEjsKCmNhcmRfY2xpY2sYGSABKAsyJS5zd2l0Y2hib2FyZC53aXJlLnYxLkNhcmRDbGlja1JlcXVlc3RIABJBCg1yZWdpc3Rlcl9wdXNoGBogASgLMiguc3dpdGNoYm9hcmQud2lyZS52MS5SZWdpc3RlclB1c2hSZXF1ZXN0SAASRQoPdW5yZWdpc3Rlcl9wdXNoGBsgASgLMiouc3dpdGNoYm9hcmQud2lyZS52MS5VbnJlZ2lzdGVyUHVzaFJlcXVlc3RIABJBCg1kZXNrX2hhbmRvdmVyGBwgASgLMiguc3dpdGNoYm9hcmQud2lyZS52MS5EZXNrSGFuZG92ZXJSZXF1ZXN0SABCBAoCb3Ai0ggKCFJlc3BvbnNlEgoKAmlkGAEgASgEEikKBWVycm9yGAIgASgLMhouc3dpdGNoYm9hcmQud2lyZS52MS5FcnJvchIvCgRzZW5kGAogASgLMh8uc3dpdGNoYm9hcmQud2lyZS52MS5TZW5kUmVzdWx0SAASLwoEc3luYxgLIAEoCzIfLnN3aXRjaGJvYXJkLndpcmUudjEuU3luY1Jlc3VsdEgAEi0KA2FjaxgMIAEoCzIeLnN3aXRjaGJvYXJkLndpcmUudjEuQWNrUmVzdWx0SAASNQoHaGlzdG9yeRgNIAEoCzIiLnN3aXRjaGJvYXJkLndpcmUudjEuSGlzdG9yeVJlc3VsdEgAEjgKCW1hcmtfcmVhZBgOIAEoCzIjLnN3aXRjaGJvYXJkLndpcmUudjEuTWFya1JlYWRSZXN1bHRIABIzCgZyZWNhbGwYDyABKAsyIS5zd2l0Y2hib2FyZC53aXJlLnYxLlJlY2FsbFJlc3VsdEgAEkoKEmxpc3RfY29udmVyc2F0aW9ucxgQIAEoCzIsLnN3aXRjaGJvYXJkLndpcmUudjEuTGlzdENvbnZlcnNhdGlvbnNSZXN1bHRIABI+CgxjcmVhdGVfZ3JvdXAYESABKAsyJi5zd2l0Y2hib2FyZC53aXJlLnYxLkNyZWF0ZUdyb3VwUmVzdWx0SAASOwoKbWVtYmVyc2hpcBgSIAEoCzIlLnN3aXRjaGJvYXJkLndpcmUudjEuTWVtYmVyc2hpcFJlc3VsdEgAEjUKB21lbWJlcnMYEyABKAsyIi5zd2l0Y2hib2FyZC53aXJlLnYxLk1lbWJlcnNSZXN1bHRIABI3CghwcmVzZW5jZRgUIAEoCzIjLnN3aXRjaGJvYXJkLndpcmUudjEuUHJlc2VuY2VSZXN1bHRIABItCgNwaW4YFSABKAsyHi5zd2l0Y2hib2FyZC53aXJlLnYxLlBpblJlc3VsdEgAEi8KBHBpbmcYFiABKAsyHy5zd2l0Y2hib2FyZC53aXJlLnYxLlBpbmdSZXN1bHRIABIvCgRtdXRlGBcgASgLMh8uc3dpdGNoYm9hcmQud2lyZS52MS5NdXRlUmVzdWx0SAASOgoKY2FyZF9jbGljaxgYIAEoCzIkLnN3aXRjaGJvYXJkLndpcmUudjEuQ2FyZENsaWNrUmVzdWx0SAASQAoNcmVnaXN0ZXJfcHVzaBgZIAEoCzInLnN3aXRjaGJvYXJkLndpcmUudjEuUmVnaXN0ZXJQdXNoUmVzdWx0SAASRAoPdW5yZWdpc3Rlcl9wdXNoGBogASgLMikuc3dpdGNoYm9hcmQud2lyZS52MS5VbnJlZ2lzdGVyUHVzaFJlc3VsdEgAEkAKDWRlc2tfaGFuZG92ZXIYGyABKAsyJy5zd2l0Y2hib2FyZC53aXJlLnYxLkRlc2tIYW5kb3ZlclJlc3VsdEgAQggKBnJlc3VsdCKvAQoLU2VuZFJlcXVlc3QSDAoEY29udhgBIAEoCRIKCgJ0bxgCIAEoCRIVCg1jbGllbnRfbXNnX2lkGAMgASgJEgwKBGJvZHkYBCABKAwSFAoMY2xpZW50X3RzX21zGAUgASgDEi4KBGtpbmQYBiABKA4yIC5zd2l0Y2hib2FyZC53aXJlLnYxLk1lc3NhZ2VLaW5kEhsKE2FmdGVyX2NsaWVudF9tc2dfaWQYByABKAkicQoKU2VuZFJlc3VsdBIMCgRjb252GAEgASgJEgsKA3NlcRgCIAEoBBIOCgZtc2dfaWQYAyABKAQSFAoMc2VydmVyX3RzX21zGAQgASgDEhEKCWR1cGxpY2F0ZRgFIAEoCBIPCgdmbGFnZ2VkGAYgASgIIiwKC1N5bmNSZXF1ZXN0Eg4KBmN1cnNvchgBIAEoBBINCgVsaW1pdBgCIAEoDSJ5CgpTeW5jUmVzdWx0Eg4KBmN1cnNvchgBIAEoBBI3Cg1jb252ZXJzYXRpb25zGAIgAygLMiAuc3dpdGNoYm9hcmQud2lyZS52MS5Db252U3VtbWFyeRIMCgRtb3JlGAMgASgIEhQKDHRvdGFsX3VucmVhZBgEIAEoBCI1CgpBY2tSZXF1ZXN0EhIKCmluYm94X3NlcXMYASADKAQSEwoLc3luY19jdXJzb3IYAiABKAQiGwoJQWNrUmVzdWx0Eg4KBmN1cnNvchgBIAEoBCJlCg5IaXN0b3J5UmVxdWVzdBIMCgRjb252GAEgASgJEhAKCGZyb21fc2VxGAIgASgEEg4KBnRvX3NlcRgDIAEoBBIUCgxvbGRlc3RfZmlyc3QYBCABKAgSDQoFbGltaXQYBSABKA0iUgoNSGlzdG9yeVJlc3VsdBIuCghtZXNzYWdlcxgBIAMoCzIcLnN3aXRjaGJvYXJkLndpcmUudjEuTWVzc2FnZRIRCgl0cnVuY2F0ZWQYAiABKAgiLAoPTWFya1JlYWRSZXF1ZXN0EgwKBGNvbnYYASABKAkSCwoDc2VxGAIgASgEIjgKDk1hcmtSZWFkUmVzdWx0EhAKCHJlYWRfc2VxGAEgASgEEhQKDHRvdGFsX3VucmVhZBgCIAEoBCIqCg1SZWNhbGxSZXF1ZXN0EgwKBGNvbnYYASABKAkSCwoDc2VxGAIgASgEIhsKDFJlY2FsbFJlc3VsdBILCgNzZXEYASABKAQiPQoYTGlzdENvbnZlcnNhdGlvbnNSZXF1ZXN0EhIKCmFmdGVyX2NvbnYYASABKAkSDQoFbGltaXQYAiABKA0iaAoXTGlzdENvbnZlcnNhdGlvbnNSZXN1bHQSNwoNY29udmVyc2F0aW9ucxgBIAMoCzIgLnN3aXRjaGJvYXJkLndpcmUudjEuQ29udlN1bW1hcnkSFAoMdG90YWxfdW5yZWFkGAIgASgEIpsBChJDcmVhdGVHcm91cFJlcXVlc3QSDAoEY29udhgBIAEoCRINCgV0aXRsZRgCIAEoCRIPCgdtZW1iZXJzGAMgAygJEisKBGtpbmQYBCABKA4yHS5zd2l0Y2hib2FyZC53aXJlLnYxLkNvbnZLaW5kEioKBXJvbGVzGAUgAygLMhsuc3dpdGNoYm9hcmQud2lyZS52MS5NZW1iZXIiMwoRQ3JlYXRlR3JvdXBSZXN1bHQSDAoEY29udhgBIAEoCRIQCghsYXN0X3NlcRgCIAEoBCLaAQoRTWVtYmVyc2hpcFJlcXVlc3QSDAoEY29udhgBIAEoCRI1CgJvcBgCIAEoDjIpLnN3aXRjaGJvYXJkLndpcmUudjEuTWVtYmVyc2hpcFJlcXVlc3QuT3ASDQoFdXNlcnMYAyADKAkSJwoEcm9sZRgEIAEoDjIZLnN3aXRjaGJvYXJkLndpcmUudjEuUm9sZSJICgJPcBIHCgNBREQQABIKCgZSRU1PVkUQARIJCgVMRUFWRRACEgwKCFNFVF9ST0xFEAMSCAoETVVURRAEEgoKBlVOTVVURRAFIh8KEE1lbWJlcnNoaXBSZXN1bHQSCwoDc2VxGAEgASgEIjwKDk1lbWJlcnNSZXF1ZXN0EgwKBGNvbnYYASABKAkSDQoFYWZ0ZXIYAiABKAkSDQoFbGltaXQYAyABKA0iPQoNTWVtYmVyc1Jlc3VsdBIsCgdtZW1iZXJzGAEgAygLMhsuc3dpdGNoYm9hcmQud2lyZS52MS5NZW1iZXIiLQoPUHJlc2VuY2VSZXF1ZXN0EgwKBHVzZXIYASABKAkSDAoEY29udhgCIAEoCSIxCg5QcmVzZW5jZVJlc3VsdBIOCgZvbmxpbmUYASABKAgSDwoHZGV2aWNlcxgCIAEoDSIqCgpQaW5SZXF1ZXN0EgwKBGNvbnYYASABKAkSDgoGcGlubmVkGAIgASgIIgsKCVBpblJlc3VsdCIqCgtNdXRlUmVxdWVzdBIMCgRjb252GAEgASgJEg0KBW11dGVkGAIgASgIIiIKCk11dGVSZXN1bHQSFAoMdG90YWxfdW5yZWFkGAEgASgEIjYKE1JlZ2lzdGVyUHVzaFJlcXVlc3QSEAoIcGxhdGZvcm0YASABKAkSDQoFdG9rZW4YAiABKAkiFAoSUmVnaXN0ZXJQdXNoUmVzdWx0IhcKFVVucmVnaXN0ZXJQdXNoUmVxdWVzdCIWChRVbnJlZ2lzdGVyUHVzaFJlc3VsdCINCgtQaW5nUmVxdWVzdCIkCgpQaW5nUmVzdWx0EhYKDnNlcnZlcl90aW1lX21zGAEgASgDIvYBCgRQdXNoEhEKCWluYm94X3NlcRgBIAEoBBIvCgdtZXNzYWdlGAIgASgLMhwuc3dpdGNoYm9hcmQud2lyZS52MS5NZXNzYWdlSAASLwoEcmVhZBgDIAEoCzIfLnN3aXRjaGJvYXJkLndpcmUudjEuUmVhZFVwZGF0ZUgAEjsKCm1lbWJlcnNoaXAYBCABKAsyJS5zd2l0Y2hib2FyZC53aXJlLnYxLk1lbWJlcnNoaXBVcGRhdGVIABIzCgdyZWNlaXB0GAUgASgLMiAuc3dpdGNoYm9hcmQud2lyZS52MS5SZWFkUmVjZWlwdEgAQgcKBWV2ZW50IjwKClJlYWRVcGRhdGUSDAoEY29udhgBIAEoCRIQCghyZWFkX3NlcRgCIAEoBBIOCgZ1bnJlYWQYAyABKAQijAEKEE1lbWJlcnNoaXBVcGRhdGUSDAoEY29udhgBIAEoCRIrCgRraW5kGAIgASgOMh0uc3dpdGNoYm9hcmQud2lyZS52MS5Db252S2luZBIrCgZtZW1iZXIYAyABKAsyGy5zd2l0Y2hib2FyZC53aXJlLnYxLk1lbWJlchIQCghsYXN0X3NlcRgEIAEoBCI4CgtSZWFkUmVjZWlwdBIMCgRjb252GAEgASgJEg4KBnJlYWRlchgCIAEoCRILCgNzZXEYAyABKAQiqQEKBlNpZ25hbBIuCgRraW5kGAEgASgOMiAuc3dpdGNoYm9hcmQud2lyZS52MS5TaWduYWwuS2luZBIMCgRjb252GAIgASgJEgwKBHVzZXIYAyABKAkSCwoDc2VxGAQgASgEIkYKBEtpbmQSCgoGVFlQSU5HEAASDwoLU1RPUF9UWVBJTkcQARINCglERUxJVkVSRUQQAhISCg5RVUVVRV9QT1NJVElPThADIj0KEENhcmRDbGlja1JlcXVlc3QSDAoEY29udhgBIAEoCRILCgNzZXEYAiABKAQSDgoGYWN0aW9uGAMgASgJIj8KD0NhcmRDbGlja1Jlc3VsdBIMCgRtb2RlGAEgASgJEgsKA3NlcRgCIAEoBBIRCglkdXBsaWNhdGUYAyABKAgiIwoTRGVza0hhbmRvdmVyUmVxdWVzdBIMCgRjb252GAEgASgJIlsKEkRlc2tIYW5kb3ZlclJlc3VsdBIPCgdzZXNzaW9uGAEgASgJEg0KBXN0YXRlGAIgASgJEhYKDnF1ZXVlX3Bvc2l0aW9uGAMgASgNEg0KBWFnZW50GAQgASgJKsYDCgRDb2RlEgYKAk9LEAASCwoHSU5WQUxJRBABEg4KCk5PVF9NRU1CRVIQAhINCglUT09fTEFSR0UQAxIQCgxSQVRFX0xJTUlURUQQBBITCg9SRUpFQ1RFRF9QT0xJQ1kQBRINCglOT1RfRk9VTkQQBhIJCgVSRVRSWRAHEg0KCUZPUkJJRERFThAIEg4KCkdST1VQX0ZVTEwQCRIJCgVNVVRFRBAKEhIKDlJFQ0FMTF9FWFBJUkVEEAsSCgoGRVhJU1RTEAwSDAoISU5URVJOQUwQDRIXChNTVE9SQUdFX1VOQVZBSUxBQkxFEA4SCAoEQlVTWRAPEgwKCFRPT19NQU5ZEBASEwoPVVBTVFJFQU1fRkFJTEVEEBESEwoPVU5BVVRIRU5USUNBVEVEECASEQoNVE9LRU5fRVhQSVJFRBAhEg0KCUJBRF9GUkFNRRAiEhMKD0ZSQU1FX1RPT19MQVJHRRAjEhAKDFVOS05PV05fVFlQRRAkEgwKCFBST1RPQ09MECUSCwoHVElNRU9VVBAmEhEKDVNMT1dfQ09OU1VNRVIQJxIOCgpHT0lOR19BV0FZECgSDwoLVU5BVkFJTEFCTEUQKSpJCghDb252S2luZBIZChVDT05WX0tJTkRfVU5TUEVDSUZJRUQQABIKCgZESVJFQ1QQARIJCgVHUk9VUBACEgsKB1NFUlZJQ0UQAypBCgRSb2xlEgoKBk1FTUJFUhAAEgkKBUFETUlOEAESCQoFT1dORVIQAhIMCghDVVNUT01FUhADEgkKBUFHRU5UEAQqOwoLTWVzc2FnZUtpbmQSCgoGTk9STUFMEAASCgoGUkVDQUxMEAESCgoGU1lTVEVNEAISCAoEQ0FSRBADQjhaNmdpdGh1Yi5jb20vc3dpdGNoYm9hcmQtaW0vc3dpdGNoYm9hcmQvdHJhbnNwb3J0L3dpcmVwYmIGcHJvdG8z");
+  fileDesc("Cgp3aXJlLnByb3RvEhNzd2l0Y2hib2FyZC53aXJlLnYxIlkKBUVycm9yEicKBGNvZGUYASABKA4yGS5zd2l0Y2hib2FyZC53aXJlLnYxLkNvZGUSDwoHbWVzc2FnZRgCIAEoCRIWCg5yZXRyeV9hZnRlcl9tcxgDIAEoDSKpAgoHTWVzc2FnZRIMCgRjb252GAEgASgJEgsKA3NlcRgCIAEoBBIOCgZtc2dfaWQYAyABKAQSFQoNY2xpZW50X21zZ19pZBgEIAEoCRIOCgZzZW5kZXIYBSABKAkSLgoEa2luZBgGIAEoDjIgLnN3aXRjaGJvYXJkLndpcmUudjEuTWVzc2FnZUtpbmQSDwoHcmVmX3NlcRgHIAEoBBIMCgRib2R5GAggASgMEhAKCHJlY2FsbGVkGAkgASgIEg8KB2ZsYWdnZWQYCiABKAgSFAoMY2xpZW50X3RzX21zGAsgASgDEhQKDHNlcnZlcl90c19tcxgMIAEoAxIuCgtzZW5kZXJfcm9sZRgNIAEoDjIZLnN3aXRjaGJvYXJkLndpcmUudjEuUm9sZSJ0CgZNZW1iZXISDAoEdXNlchgBIAEoCRInCgRyb2xlGAIgASgOMhkuc3dpdGNoYm9hcmQud2lyZS52MS5Sb2xlEhIKCmpvaW5lZF9zZXEYAyABKAQSEAoIbGVmdF9zZXEYBCABKAQSDQoFbXV0ZWQYBSABKAgikAIKC0NvbnZTdW1tYXJ5EgwKBGNvbnYYASABKAkSKwoEa2luZBgCIAEoDjIdLnN3aXRjaGJvYXJkLndpcmUudjEuQ29udktpbmQSEAoIbGFzdF9zZXEYAyABKAQSDgoGdW5yZWFkGAQgASgEEhAKCHJlYWRfc2VxGAUgASgEEjIKDGxhc3RfbWVzc2FnZRgGIAEoCzIcLnN3aXRjaGJvYXJkLndpcmUudjEuTWVzc2FnZRIOCgZwaW5uZWQYByABKAgSDQoFbXV0ZWQYCCABKAgSGAoQbGFzdF9hY3Rpdml0eV9tcxgJIAEoAxIOCgZtZW1iZXIYCiABKAgSFQoNcGVlcl9yZWFkX3NlcRgLIAEoBCImCgVIZWxsbxINCgV0b2tlbhgBIAEoCRIOCgZjbGllbnQYAiABKAki3gIKC1NlcnZlckZyYW1lEi8KB3dlbGNvbWUYASABKAsyHC5zd2l0Y2hib2FyZC53aXJlLnYxLldlbGNvbWVIABItCgZyZXN5bmMYAiABKAsyGy5zd2l0Y2hib2FyZC53aXJlLnYxLlJlc3luY0gAEi4KB2dvX2F3YXkYAyABKAsyGy5zd2l0Y2hib2FyZC53aXJlLnYxLkdvQXdheUgAEisKBWVycm9yGAQgASgLMhouc3dpdGNoYm9hcmQud2lyZS52MS5FcnJvckgAEjEKCHJlc3BvbnNlGAUgASgLMh0uc3dpdGNoYm9hcmQud2lyZS52MS5SZXNwb25zZUgAEikKBHB1c2gYBiABKAsyGS5zd2l0Y2hib2FyZC53aXJlLnYxLlB1c2hIABItCgZzaWduYWwYByABKAsyGy5zd2l0Y2hib2FyZC53aXJlLnYxLlNpZ25hbEgAQgUKA21zZyLUAQoHV2VsY29tZRIMCgR1c2VyGAEgASgJEg4KBmRldmljZRgCIAEoCRIOCgZjdXJzb3IYAyABKAQSLQoEc3luYxgEIAEoCzIfLnN3aXRjaGJvYXJkLndpcmUudjEuU3luY1Jlc3VsdBIRCgltYXhfZnJhbWUYBSABKA0SFgoOc2VydmVyX3RpbWVfbXMYByABKAMSDAoEbm9kZRgIIAEoCRIXCg9pZGxlX3RpbWVvdXRfbXMYCSABKA0SFAoMbWF4X2luZmxpZ2h0GAogASgNSgQIBhAHIhgKBlJlc3luYxIOCgZjdXJzb3IYASABKAQiSwoGR29Bd2F5Eg4KBnJlYXNvbhgBIAEoCRIUCgxyZWNvbm5lY3RfdG8YAiABKAkSGwoTcmVjb25uZWN0X3dpdGhpbl9tcxgDIAEoDSKcCwoHUmVxdWVzdBIKCgJpZBgBIAEoBBIwCgRzZW5kGAogASgLMiAuc3dpdGNoYm9hcmQud2lyZS52MS5TZW5kUmVxdWVzdEgAEjAKBHN5bmMYCyABKAsyIC5zd2l0Y2hib2FyZC53aXJlLnYxLlN5bmNSZXF1ZXN0SAASLgoDYWNrGAwgASgLMh8uc3dpdGNoYm9hcmQud2lyZS52MS5BY2tSZXF1ZXN0SAASNgoHaGlzdG9yeRgNIAEoCzIjLnN3aXRjaGJvYXJkLndpcmUudjEuSGlzdG9yeVJlcXVlc3RIABI5CgltYXJrX3JlYWQYDiABKAsyJC5zd2l0Y2hib2FyZC53aXJlLnYxLk1hcmtSZWFkUmVxdWVzdEgAEjQKBnJlY2FsbBgPIAEoCzIiLnN3aXRjaGJvYXJkLndpcmUudjEuUmVjYWxsUmVxdWVzdEgAEksKEmxpc3RfY29udmVyc2F0aW9ucxgQIAEoCzItLnN3aXRjaGJvYXJkLndpcmUudjEuTGlzdENvbnZlcnNhdGlvbnNSZXF1ZXN0SAASPwoMY3JlYXRlX2dyb3VwGBEgASgLMicuc3dpdGNoYm9hcmQud2lyZS52MS5DcmVhdGVHcm91cFJlcXVlc3RIABI8CgptZW1iZXJzaGlwGBIgASgLMiYuc3dpdGNoYm9hcmQud2lyZS52MS5NZW1iZXJzaGlwUmVxdWVzdEgAEjYKB21lbWJlcnMYEyABKAsyIy5zd2l0Y2hib2FyZC53aXJlLnYxLk1lbWJlcnNSZXF1ZXN0SAASOAoIcHJlc2VuY2UYFCABKAsyJC5zd2l0Y2hib2FyZC53aXJlLnYxLlByZXNlbmNlUmVxdWVzdEgAEi4KA3BpbhgVIAEoCzIfLnN3aXRjaGJvYXJkLndpcmUudjEuUGluUmVxdWVzdEgAEjAKBHBpbmcYFiABKAsyIC5zd2l0Y2hib2FyZC53aXJlLnYxLlBpbmdSZXF1ZXN0SAASLQoGc2lnbmFsGBcgASgLMhsuc3dpdGNoYm9hcmQud2lyZS52MS5TaWduYWxIABIwCgRtdXRlGBggASgLMiAuc3dpdGNoYm9hcmQud2lyZS52MS5NdXRlUmVxdWVzdEgAEjsKCmNhcmRfY2xpY2sYGSABKAsyJS5zd2l0Y2hib2FyZC53aXJlLnYxLkNhcmRDbGlja1JlcXVlc3RIABJBCg1yZWdpc3Rlcl9wdXNoGBogASgLMiguc3dpdGNoYm9hcmQud2lyZS52MS5SZWdpc3RlclB1c2hSZXF1ZXN0SAASRQoPdW5yZWdpc3Rlcl9wdXNoGBsgASgLMiouc3dpdGNoYm9hcmQud2lyZS52MS5VbnJlZ2lzdGVyUHVzaFJlcXVlc3RIABJBCg1kZXNrX2hhbmRvdmVyGBwgASgLMiguc3dpdGNoYm9hcmQud2lyZS52MS5EZXNrSGFuZG92ZXJSZXF1ZXN0SAASOwoKZGVza19lbnRlchgdIAEoCzIlLnN3aXRjaGJvYXJkLndpcmUudjEuRGVza0VudGVyUmVxdWVzdEgAEj0KC2Rlc2tfc3RhdHVzGB4gASgLMiYuc3dpdGNoYm9hcmQud2lyZS52MS5EZXNrU3RhdHVzUmVxdWVzdEgAEjsKCmRlc2tfcXVldWUYHyABKAsyJS5zd2l0Y2hib2FyZC53aXJlLnYxLkRlc2tRdWV1ZVJlcXVlc3RIABJBCg1kZXNrX3RyYW5zZmVyGCAgASgLMiguc3dpdGNoYm9hcmQud2lyZS52MS5EZXNrVHJhbnNmZXJSZXF1ZXN0SAASOwoKZGVza19jbG9zZRghIAEoCzIlLnN3aXRjaGJvYXJkLndpcmUudjEuRGVza0Nsb3NlUmVxdWVzdEgAQgQKAm9wIvAKCghSZXNwb25zZRIKCgJpZBgBIAEoBBIpCgVlcnJvchgCIAEoCzIaLnN3aXRjaGJvYXJkLndpcmUudjEuRXJyb3ISLwoEc2VuZBgKIAEoCzIfLnN3aXRjaGJvYXJkLndpcmUudjEuU2VuZFJlc3VsdEgAEi8KBHN5bmMYCyABKAsyHy5zd2l0Y2hib2FyZC53aXJlLnYxLlN5bmNSZXN1bHRIABItCgNhY2sYDCABKAsyHi5zd2l0Y2hib2FyZC53aXJlLnYxLkFja1Jlc3VsdEgAEjUKB2hpc3RvcnkYDSABKAsyIi5zd2l0Y2hib2FyZC53aXJlLnYxLkhpc3RvcnlSZXN1bHRIABI4CgltYXJrX3JlYWQYDiABKAsyIy5zd2l0Y2hib2FyZC53aXJlLnYxLk1hcmtSZWFkUmVzdWx0SAASMwoGcmVjYWxsGA8gASgLMiEuc3dpdGNoYm9hcmQud2lyZS52MS5SZWNhbGxSZXN1bHRIABJKChJsaXN0X2NvbnZlcnNhdGlvbnMYECABKAsyLC5zd2l0Y2hib2FyZC53aXJlLnYxLkxpc3RDb252ZXJzYXRpb25zUmVzdWx0SAASPgoMY3JlYXRlX2dyb3VwGBEgASgLMiYuc3dpdGNoYm9hcmQud2lyZS52MS5DcmVhdGVHcm91cFJlc3VsdEgAEjsKCm1lbWJlcnNoaXAYEiABKAsyJS5zd2l0Y2hib2FyZC53aXJlLnYxLk1lbWJlcnNoaXBSZXN1bHRIABI1CgdtZW1iZXJzGBMgASgLMiIuc3dpdGNoYm9hcmQud2lyZS52MS5NZW1iZXJzUmVzdWx0SAASNwoIcHJlc2VuY2UYFCABKAsyIy5zd2l0Y2hib2FyZC53aXJlLnYxLlByZXNlbmNlUmVzdWx0SAASLQoDcGluGBUgASgLMh4uc3dpdGNoYm9hcmQud2lyZS52MS5QaW5SZXN1bHRIABIvCgRwaW5nGBYgASgLMh8uc3dpdGNoYm9hcmQud2lyZS52MS5QaW5nUmVzdWx0SAASLwoEbXV0ZRgXIAEoCzIfLnN3aXRjaGJvYXJkLndpcmUudjEuTXV0ZVJlc3VsdEgAEjoKCmNhcmRfY2xpY2sYGCABKAsyJC5zd2l0Y2hib2FyZC53aXJlLnYxLkNhcmRDbGlja1Jlc3VsdEgAEkAKDXJlZ2lzdGVyX3B1c2gYGSABKAsyJy5zd2l0Y2hib2FyZC53aXJlLnYxLlJlZ2lzdGVyUHVzaFJlc3VsdEgAEkQKD3VucmVnaXN0ZXJfcHVzaBgaIAEoCzIpLnN3aXRjaGJvYXJkLndpcmUudjEuVW5yZWdpc3RlclB1c2hSZXN1bHRIABJACg1kZXNrX2hhbmRvdmVyGBsgASgLMicuc3dpdGNoYm9hcmQud2lyZS52MS5EZXNrSGFuZG92ZXJSZXN1bHRIABI2CgpkZXNrX2VudGVyGBwgASgLMiAuc3dpdGNoYm9hcmQud2lyZS52MS5EZXNrU2Vzc2lvbkgAEjUKC2Rlc2tfc3RhdHVzGB0gASgLMh4uc3dpdGNoYm9hcmQud2lyZS52MS5EZXNrQWdlbnRIABI6CgpkZXNrX3F1ZXVlGB4gASgLMiQuc3dpdGNoYm9hcmQud2lyZS52MS5EZXNrUXVldWVSZXN1bHRIABI5Cg1kZXNrX3RyYW5zZmVyGB8gASgLMiAuc3dpdGNoYm9hcmQud2lyZS52MS5EZXNrU2Vzc2lvbkgAEjYKCmRlc2tfY2xvc2UYICABKAsyIC5zd2l0Y2hib2FyZC53aXJlLnYxLkRlc2tTZXNzaW9uSABCCAoGcmVzdWx0Iq8BCgtTZW5kUmVxdWVzdBIMCgRjb252GAEgASgJEgoKAnRvGAIgASgJEhUKDWNsaWVudF9tc2dfaWQYAyABKAkSDAoEYm9keRgEIAEoDBIUCgxjbGllbnRfdHNfbXMYBSABKAMSLgoEa2luZBgGIAEoDjIgLnN3aXRjaGJvYXJkLndpcmUudjEuTWVzc2FnZUtpbmQSGwoTYWZ0ZXJfY2xpZW50X21zZ19pZBgHIAEoCSJxCgpTZW5kUmVzdWx0EgwKBGNvbnYYASABKAkSCwoDc2VxGAIgASgEEg4KBm1zZ19pZBgDIAEoBBIUCgxzZXJ2ZXJfdHNfbXMYBCABKAMSEQoJZHVwbGljYXRlGAUgASgIEg8KB2ZsYWdnZWQYBiABKAgiLAoLU3luY1JlcXVlc3QSDgoGY3Vyc29yGAEgASgEEg0KBWxpbWl0GAIgASgNInkKClN5bmNSZXN1bHQSDgoGY3Vyc29yGAEgASgEEjcKDWNvbnZlcnNhdGlvbnMYAiADKAsyIC5zd2l0Y2hib2FyZC53aXJlLnYxLkNvbnZTdW1tYXJ5EgwKBG1vcmUYAyABKAgSFAoMdG90YWxfdW5yZWFkGAQgASgEIjUKCkFja1JlcXVlc3QSEgoKaW5ib3hfc2VxcxgBIAMoBBITCgtzeW5jX2N1cnNvchgCIAEoBCIbCglBY2tSZXN1bHQSDgoGY3Vyc29yGAEgASgEImUKDkhpc3RvcnlSZXF1ZXN0EgwKBGNvbnYYASABKAkSEAoIZnJvbV9zZXEYAiABKAQSDgoGdG9fc2VxGAMgASgEEhQKDG9sZGVzdF9maXJzdBgEIAEoCBINCgVsaW1pdBgFIAEoDSJSCg1IaXN0b3J5UmVzdWx0Ei4KCG1lc3NhZ2VzGAEgAygLMhwuc3dpdGNoYm9hcmQud2lyZS52MS5NZXNzYWdlEhEKCXRydW5jYXRlZBgCIAEoCCIsCg9NYXJrUmVhZFJlcXVlc3QSDAoEY29udhgBIAEoCRILCgNzZXEYAiABKAQiOAoOTWFya1JlYWRSZXN1bHQSEAoIcmVhZF9zZXEYASABKAQSFAoMdG90YWxfdW5yZWFkGAIgASgEIioKDVJlY2FsbFJlcXVlc3QSDAoEY29udhgBIAEoCRILCgNzZXEYAiABKAQiGwoMUmVjYWxsUmVzdWx0EgsKA3NlcRgBIAEoBCI9ChhMaXN0Q29udmVyc2F0aW9uc1JlcXVlc3QSEgoKYWZ0ZXJfY29udhgBIAEoCRINCgVsaW1pdBgCIAEoDSJoChdMaXN0Q29udmVyc2F0aW9uc1Jlc3VsdBI3Cg1jb252ZXJzYXRpb25zGAEgAygLMiAuc3dpdGNoYm9hcmQud2lyZS52MS5Db252U3VtbWFyeRIUCgx0b3RhbF91bnJlYWQYAiABKAQimwEKEkNyZWF0ZUdyb3VwUmVxdWVzdBIMCgRjb252GAEgASgJEg0KBXRpdGxlGAIgASgJEg8KB21lbWJlcnMYAyADKAkSKwoEa2luZBgEIAEoDjIdLnN3aXRjaGJvYXJkLndpcmUudjEuQ29udktpbmQSKgoFcm9sZXMYBSADKAsyGy5zd2l0Y2hib2FyZC53aXJlLnYxLk1lbWJlciIzChFDcmVhdGVHcm91cFJlc3VsdBIMCgRjb252GAEgASgJEhAKCGxhc3Rfc2VxGAIgASgEItoBChFNZW1iZXJzaGlwUmVxdWVzdBIMCgRjb252GAEgASgJEjUKAm9wGAIgASgOMikuc3dpdGNoYm9hcmQud2lyZS52MS5NZW1iZXJzaGlwUmVxdWVzdC5PcBINCgV1c2VycxgDIAMoCRInCgRyb2xlGAQgASgOMhkuc3dpdGNoYm9hcmQud2lyZS52MS5Sb2xlIkgKAk9wEgcKA0FERBAAEgoKBlJFTU9WRRABEgkKBUxFQVZFEAISDAoIU0VUX1JPTEUQAxIICgRNVVRFEAQSCgoGVU5NVVRFEAUiHwoQTWVtYmVyc2hpcFJlc3VsdBILCgNzZXEYASABKAQiPAoOTWVtYmVyc1JlcXVlc3QSDAoEY29udhgBIAEoCRINCgVhZnRlchgCIAEoCRINCgVsaW1pdBgDIAEoDSI9Cg1NZW1iZXJzUmVzdWx0EiwKB21lbWJlcnMYASADKAsyGy5zd2l0Y2hib2FyZC53aXJlLnYxLk1lbWJlciItCg9QcmVzZW5jZVJlcXVlc3QSDAoEdXNlchgBIAEoCRIMCgRjb252GAIgASgJIjEKDlByZXNlbmNlUmVzdWx0Eg4KBm9ubGluZRgBIAEoCBIPCgdkZXZpY2VzGAIgASgNIioKClBpblJlcXVlc3QSDAoEY29udhgBIAEoCRIOCgZwaW5uZWQYAiABKAgiCwoJUGluUmVzdWx0IioKC011dGVSZXF1ZXN0EgwKBGNvbnYYASABKAkSDQoFbXV0ZWQYAiABKAgiIgoKTXV0ZVJlc3VsdBIUCgx0b3RhbF91bnJlYWQYASABKAQiNgoTUmVnaXN0ZXJQdXNoUmVxdWVzdBIQCghwbGF0Zm9ybRgBIAEoCRINCgV0b2tlbhgCIAEoCSIUChJSZWdpc3RlclB1c2hSZXN1bHQiFwoVVW5yZWdpc3RlclB1c2hSZXF1ZXN0IhYKFFVucmVnaXN0ZXJQdXNoUmVzdWx0Ig0KC1BpbmdSZXF1ZXN0IiQKClBpbmdSZXN1bHQSFgoOc2VydmVyX3RpbWVfbXMYASABKAMi9gEKBFB1c2gSEQoJaW5ib3hfc2VxGAEgASgEEi8KB21lc3NhZ2UYAiABKAsyHC5zd2l0Y2hib2FyZC53aXJlLnYxLk1lc3NhZ2VIABIvCgRyZWFkGAMgASgLMh8uc3dpdGNoYm9hcmQud2lyZS52MS5SZWFkVXBkYXRlSAASOwoKbWVtYmVyc2hpcBgEIAEoCzIlLnN3aXRjaGJvYXJkLndpcmUudjEuTWVtYmVyc2hpcFVwZGF0ZUgAEjMKB3JlY2VpcHQYBSABKAsyIC5zd2l0Y2hib2FyZC53aXJlLnYxLlJlYWRSZWNlaXB0SABCBwoFZXZlbnQiPAoKUmVhZFVwZGF0ZRIMCgRjb252GAEgASgJEhAKCHJlYWRfc2VxGAIgASgEEg4KBnVucmVhZBgDIAEoBCKMAQoQTWVtYmVyc2hpcFVwZGF0ZRIMCgRjb252GAEgASgJEisKBGtpbmQYAiABKA4yHS5zd2l0Y2hib2FyZC53aXJlLnYxLkNvbnZLaW5kEisKBm1lbWJlchgDIAEoCzIbLnN3aXRjaGJvYXJkLndpcmUudjEuTWVtYmVyEhAKCGxhc3Rfc2VxGAQgASgEIjgKC1JlYWRSZWNlaXB0EgwKBGNvbnYYASABKAkSDgoGcmVhZGVyGAIgASgJEgsKA3NlcRgDIAEoBCKpAQoGU2lnbmFsEi4KBGtpbmQYASABKA4yIC5zd2l0Y2hib2FyZC53aXJlLnYxLlNpZ25hbC5LaW5kEgwKBGNvbnYYAiABKAkSDAoEdXNlchgDIAEoCRILCgNzZXEYBCABKAQiRgoES2luZBIKCgZUWVBJTkcQABIPCgtTVE9QX1RZUElORxABEg0KCURFTElWRVJFRBACEhIKDlFVRVVFX1BPU0lUSU9OEAMiPQoQQ2FyZENsaWNrUmVxdWVzdBIMCgRjb252GAEgASgJEgsKA3NlcRgCIAEoBBIOCgZhY3Rpb24YAyABKAkiPwoPQ2FyZENsaWNrUmVzdWx0EgwKBG1vZGUYASABKAkSCwoDc2VxGAIgASgEEhEKCWR1cGxpY2F0ZRgDIAEoCCIjChNEZXNrSGFuZG92ZXJSZXF1ZXN0EgwKBGNvbnYYASABKAkiWwoSRGVza0hhbmRvdmVyUmVzdWx0Eg8KB3Nlc3Npb24YASABKAkSDQoFc3RhdGUYAiABKAkSFgoOcXVldWVfcG9zaXRpb24YAyABKA0SDQoFYWdlbnQYBCABKAkiLwoQRGVza0VudGVyUmVxdWVzdBINCgVzY2VuZRgBIAEoCRIMCgRkYXRhGAIgASgJInEKC0Rlc2tTZXNzaW9uEgwKBGNvbnYYASABKAkSDwoHc2Vzc2lvbhgCIAEoCRINCgVzdGF0ZRgDIAEoCRIWCg5xdWV1ZV9wb3NpdGlvbhgEIAEoDRINCgVhZ2VudBgFIAEoCRINCgVxdWV1ZRgGIAEoCSIjChFEZXNrU3RhdHVzUmVxdWVzdBIOCgZzdGF0dXMYASABKAkiawoJRGVza0FnZW50EgwKBHVzZXIYASABKAkSDgoGc3RhdHVzGAIgASgJEhAKCGNhcGFjaXR5GAMgASgNEg4KBnNraWxscxgEIAMoCRIMCgRsb2FkGAUgASgNEhAKCHNlc3Npb25zGAYgAygJIiEKEERlc2tRdWV1ZVJlcXVlc3QSDQoFc2tpbGwYASABKAkiUAoLRGVza1dhaXRpbmcSDAoEY29udhgBIAEoCRIPCgdzZXNzaW9uGAIgASgJEhAKCHBvc2l0aW9uGAMgASgNEhAKCHNpbmNlX21zGAQgASgDIk4KDkRlc2tRdWV1ZUFnZW50EgwKBHVzZXIYASABKAkSDgoGc3RhdHVzGAIgASgJEgwKBGxvYWQYAyABKA0SEAoIY2FwYWNpdHkYBCABKA0inwEKD0Rlc2tRdWV1ZVJlc3VsdBINCgVza2lsbBgBIAEoCRIxCgd3YWl0aW5nGAIgAygLMiAuc3dpdGNoYm9hcmQud2lyZS52MS5EZXNrV2FpdGluZxIVCg10b3RhbF93YWl0aW5nGAMgASgNEjMKBmFnZW50cxgEIAMoCzIjLnN3aXRjaGJvYXJkLndpcmUudjEuRGVza1F1ZXVlQWdlbnQiPQoTRGVza1RyYW5zZmVyUmVxdWVzdBIMCgRjb252GAEgASgJEgoKAnRvGAIgASgJEgwKBG5vdGUYAyABKAkiMAoQRGVza0Nsb3NlUmVxdWVzdBIMCgRjb252GAEgASgJEg4KBnJlYXNvbhgCIAEoCSrGAwoEQ29kZRIGCgJPSxAAEgsKB0lOVkFMSUQQARIOCgpOT1RfTUVNQkVSEAISDQoJVE9PX0xBUkdFEAMSEAoMUkFURV9MSU1JVEVEEAQSEwoPUkVKRUNURURfUE9MSUNZEAUSDQoJTk9UX0ZPVU5EEAYSCQoFUkVUUlkQBxINCglGT1JCSURERU4QCBIOCgpHUk9VUF9GVUxMEAkSCQoFTVVURUQQChISCg5SRUNBTExfRVhQSVJFRBALEgoKBkVYSVNUUxAMEgwKCElOVEVSTkFMEA0SFwoTU1RPUkFHRV9VTkFWQUlMQUJMRRAOEggKBEJVU1kQDxIMCghUT09fTUFOWRAQEhMKD1VQU1RSRUFNX0ZBSUxFRBAREhMKD1VOQVVUSEVOVElDQVRFRBAgEhEKDVRPS0VOX0VYUElSRUQQIRINCglCQURfRlJBTUUQIhITCg9GUkFNRV9UT09fTEFSR0UQIxIQCgxVTktOT1dOX1RZUEUQJBIMCghQUk9UT0NPTBAlEgsKB1RJTUVPVVQQJhIRCg1TTE9XX0NPTlNVTUVSECcSDgoKR09JTkdfQVdBWRAoEg8KC1VOQVZBSUxBQkxFECkqSQoIQ29udktpbmQSGQoVQ09OVl9LSU5EX1VOU1BFQ0lGSUVEEAASCgoGRElSRUNUEAESCQoFR1JPVVAQAhILCgdTRVJWSUNFEAMqQQoEUm9sZRIKCgZNRU1CRVIQABIJCgVBRE1JThABEgkKBU9XTkVSEAISDAoIQ1VTVE9NRVIQAxIJCgVBR0VOVBAEKjsKC01lc3NhZ2VLaW5kEgoKBk5PUk1BTBAAEgoKBlJFQ0FMTBABEgoKBlNZU1RFTRACEggKBENBUkQQA0I4WjZnaXRodWIuY29tL3N3aXRjaGJvYXJkLWltL3N3aXRjaGJvYXJkL3RyYW5zcG9ydC93aXJlcGJiBnByb3RvMw");
 
 /**
  * @generated from message switchboard.wire.v1.Error
@@ -578,6 +578,36 @@ export type Request = Message$1<"switchboard.wire.v1.Request"> & {
      */
     value: DeskHandoverRequest;
     case: "deskHandover";
+  } | {
+    /**
+     * @generated from field: switchboard.wire.v1.DeskEnterRequest desk_enter = 29;
+     */
+    value: DeskEnterRequest;
+    case: "deskEnter";
+  } | {
+    /**
+     * @generated from field: switchboard.wire.v1.DeskStatusRequest desk_status = 30;
+     */
+    value: DeskStatusRequest;
+    case: "deskStatus";
+  } | {
+    /**
+     * @generated from field: switchboard.wire.v1.DeskQueueRequest desk_queue = 31;
+     */
+    value: DeskQueueRequest;
+    case: "deskQueue";
+  } | {
+    /**
+     * @generated from field: switchboard.wire.v1.DeskTransferRequest desk_transfer = 32;
+     */
+    value: DeskTransferRequest;
+    case: "deskTransfer";
+  } | {
+    /**
+     * @generated from field: switchboard.wire.v1.DeskCloseRequest desk_close = 33;
+     */
+    value: DeskCloseRequest;
+    case: "deskClose";
   } | { case: undefined; value?: undefined };
 };
 
@@ -715,6 +745,36 @@ export type Response = Message$1<"switchboard.wire.v1.Response"> & {
      */
     value: DeskHandoverResult;
     case: "deskHandover";
+  } | {
+    /**
+     * @generated from field: switchboard.wire.v1.DeskSession desk_enter = 28;
+     */
+    value: DeskSession;
+    case: "deskEnter";
+  } | {
+    /**
+     * @generated from field: switchboard.wire.v1.DeskAgent desk_status = 29;
+     */
+    value: DeskAgent;
+    case: "deskStatus";
+  } | {
+    /**
+     * @generated from field: switchboard.wire.v1.DeskQueueResult desk_queue = 30;
+     */
+    value: DeskQueueResult;
+    case: "deskQueue";
+  } | {
+    /**
+     * @generated from field: switchboard.wire.v1.DeskSession desk_transfer = 31;
+     */
+    value: DeskSession;
+    case: "deskTransfer";
+  } | {
+    /**
+     * @generated from field: switchboard.wire.v1.DeskSession desk_close = 32;
+     */
+    value: DeskSession;
+    case: "deskClose";
   } | { case: undefined; value?: undefined };
 };
 
@@ -1892,6 +1952,333 @@ export type DeskHandoverResult = Message$1<"switchboard.wire.v1.DeskHandoverResu
  */
 export const DeskHandoverResultSchema: GenMessage<DeskHandoverResult> = /*@__PURE__*/
   messageDesc(file_wire, 51);
+
+/**
+ * DeskEnterRequest: the user enters the service desk as a customer from a
+ * scene ("listing", with data "123"; or "listing/123" and no data). The
+ * answer is the session of the scene's business line: a new one, or the
+ * open one when the customer comes back. NOT_FOUND: no such scene.
+ *
+ * @generated from message switchboard.wire.v1.DeskEnterRequest
+ */
+export type DeskEnterRequest = Message$1<"switchboard.wire.v1.DeskEnterRequest"> & {
+  /**
+   * @generated from field: string scene = 1;
+   */
+  scene: string;
+
+  /**
+   * @generated from field: string data = 2;
+   */
+  data: string;
+};
+
+/**
+ * Describes the message switchboard.wire.v1.DeskEnterRequest.
+ * Use `create(DeskEnterRequestSchema)` to create a new message.
+ */
+export const DeskEnterRequestSchema: GenMessage<DeskEnterRequest> = /*@__PURE__*/
+  messageDesc(file_wire, 52);
+
+/**
+ * DeskSession is a service session as its participants see it.
+ *
+ * @generated from message switchboard.wire.v1.DeskSession
+ */
+export type DeskSession = Message$1<"switchboard.wire.v1.DeskSession"> & {
+  /**
+   * @generated from field: string conv = 1;
+   */
+  conv: string;
+
+  /**
+   * @generated from field: string session = 2;
+   */
+  session: string;
+
+  /**
+   * bot, queued, assigned or closed
+   *
+   * @generated from field: string state = 3;
+   */
+  state: string;
+
+  /**
+   * 1 = next; 0 unless queued
+   *
+   * @generated from field: uint32 queue_position = 4;
+   */
+  queuePosition: number;
+
+  /**
+   * the agent, once assigned
+   *
+   * @generated from field: string agent = 5;
+   */
+  agent: string;
+
+  /**
+   * the skill group it waits in (queued)
+   *
+   * @generated from field: string queue = 6;
+   */
+  queue: string;
+};
+
+/**
+ * Describes the message switchboard.wire.v1.DeskSession.
+ * Use `create(DeskSessionSchema)` to create a new message.
+ */
+export const DeskSessionSchema: GenMessage<DeskSession> = /*@__PURE__*/
+  messageDesc(file_wire, 53);
+
+/**
+ * DeskStatusRequest: the user, a registered agent (one the admin gave
+ * skills or a capacity; FORBIDDEN otherwise), sets their status: online,
+ * away or offline. An empty status changes nothing and answers the
+ * agent's state (the workbench's "who am I").
+ *
+ * @generated from message switchboard.wire.v1.DeskStatusRequest
+ */
+export type DeskStatusRequest = Message$1<"switchboard.wire.v1.DeskStatusRequest"> & {
+  /**
+   * @generated from field: string status = 1;
+   */
+  status: string;
+};
+
+/**
+ * Describes the message switchboard.wire.v1.DeskStatusRequest.
+ * Use `create(DeskStatusRequestSchema)` to create a new message.
+ */
+export const DeskStatusRequestSchema: GenMessage<DeskStatusRequest> = /*@__PURE__*/
+  messageDesc(file_wire, 54);
+
+/**
+ * @generated from message switchboard.wire.v1.DeskAgent
+ */
+export type DeskAgent = Message$1<"switchboard.wire.v1.DeskAgent"> & {
+  /**
+   * @generated from field: string user = 1;
+   */
+  user: string;
+
+  /**
+   * @generated from field: string status = 2;
+   */
+  status: string;
+
+  /**
+   * @generated from field: uint32 capacity = 3;
+   */
+  capacity: number;
+
+  /**
+   * @generated from field: repeated string skills = 4;
+   */
+  skills: string[];
+
+  /**
+   * sessions held
+   *
+   * @generated from field: uint32 load = 5;
+   */
+  load: number;
+
+  /**
+   * their session ids
+   *
+   * @generated from field: repeated string sessions = 6;
+   */
+  sessions: string[];
+};
+
+/**
+ * Describes the message switchboard.wire.v1.DeskAgent.
+ * Use `create(DeskAgentSchema)` to create a new message.
+ */
+export const DeskAgentSchema: GenMessage<DeskAgent> = /*@__PURE__*/
+  messageDesc(file_wire, 55);
+
+/**
+ * DeskQueueRequest: the waiting sessions of a skill group the user is an
+ * agent of (FORBIDDEN otherwise); "@USER" is the user's own queue.
+ *
+ * @generated from message switchboard.wire.v1.DeskQueueRequest
+ */
+export type DeskQueueRequest = Message$1<"switchboard.wire.v1.DeskQueueRequest"> & {
+  /**
+   * @generated from field: string skill = 1;
+   */
+  skill: string;
+};
+
+/**
+ * Describes the message switchboard.wire.v1.DeskQueueRequest.
+ * Use `create(DeskQueueRequestSchema)` to create a new message.
+ */
+export const DeskQueueRequestSchema: GenMessage<DeskQueueRequest> = /*@__PURE__*/
+  messageDesc(file_wire, 56);
+
+/**
+ * @generated from message switchboard.wire.v1.DeskWaiting
+ */
+export type DeskWaiting = Message$1<"switchboard.wire.v1.DeskWaiting"> & {
+  /**
+   * @generated from field: string conv = 1;
+   */
+  conv: string;
+
+  /**
+   * @generated from field: string session = 2;
+   */
+  session: string;
+
+  /**
+   * 1 = next
+   *
+   * @generated from field: uint32 position = 3;
+   */
+  position: number;
+
+  /**
+   * waiting since (unix ms)
+   *
+   * @generated from field: int64 since_ms = 4;
+   */
+  sinceMs: bigint;
+};
+
+/**
+ * Describes the message switchboard.wire.v1.DeskWaiting.
+ * Use `create(DeskWaitingSchema)` to create a new message.
+ */
+export const DeskWaitingSchema: GenMessage<DeskWaiting> = /*@__PURE__*/
+  messageDesc(file_wire, 57);
+
+/**
+ * @generated from message switchboard.wire.v1.DeskQueueAgent
+ */
+export type DeskQueueAgent = Message$1<"switchboard.wire.v1.DeskQueueAgent"> & {
+  /**
+   * @generated from field: string user = 1;
+   */
+  user: string;
+
+  /**
+   * @generated from field: string status = 2;
+   */
+  status: string;
+
+  /**
+   * @generated from field: uint32 load = 3;
+   */
+  load: number;
+
+  /**
+   * @generated from field: uint32 capacity = 4;
+   */
+  capacity: number;
+};
+
+/**
+ * Describes the message switchboard.wire.v1.DeskQueueAgent.
+ * Use `create(DeskQueueAgentSchema)` to create a new message.
+ */
+export const DeskQueueAgentSchema: GenMessage<DeskQueueAgent> = /*@__PURE__*/
+  messageDesc(file_wire, 58);
+
+/**
+ * @generated from message switchboard.wire.v1.DeskQueueResult
+ */
+export type DeskQueueResult = Message$1<"switchboard.wire.v1.DeskQueueResult"> & {
+  /**
+   * @generated from field: string skill = 1;
+   */
+  skill: string;
+
+  /**
+   * the first MaxQueueList, in queue order
+   *
+   * @generated from field: repeated switchboard.wire.v1.DeskWaiting waiting = 2;
+   */
+  waiting: DeskWaiting[];
+
+  /**
+   * all of them
+   *
+   * @generated from field: uint32 total_waiting = 3;
+   */
+  totalWaiting: number;
+
+  /**
+   * @generated from field: repeated switchboard.wire.v1.DeskQueueAgent agents = 4;
+   */
+  agents: DeskQueueAgent[];
+};
+
+/**
+ * Describes the message switchboard.wire.v1.DeskQueueResult.
+ * Use `create(DeskQueueResultSchema)` to create a new message.
+ */
+export const DeskQueueResultSchema: GenMessage<DeskQueueResult> = /*@__PURE__*/
+  messageDesc(file_wire, 59);
+
+/**
+ * DeskTransferRequest: the session's current agent (FORBIDDEN for anyone
+ * else) hands it to "user:ID" or "queue:SKILL", with an internal note the
+ * customer does not see.
+ *
+ * @generated from message switchboard.wire.v1.DeskTransferRequest
+ */
+export type DeskTransferRequest = Message$1<"switchboard.wire.v1.DeskTransferRequest"> & {
+  /**
+   * @generated from field: string conv = 1;
+   */
+  conv: string;
+
+  /**
+   * @generated from field: string to = 2;
+   */
+  to: string;
+
+  /**
+   * @generated from field: string note = 3;
+   */
+  note: string;
+};
+
+/**
+ * Describes the message switchboard.wire.v1.DeskTransferRequest.
+ * Use `create(DeskTransferRequestSchema)` to create a new message.
+ */
+export const DeskTransferRequestSchema: GenMessage<DeskTransferRequest> = /*@__PURE__*/
+  messageDesc(file_wire, 60);
+
+/**
+ * DeskCloseRequest: the session's agent or its customer (FORBIDDEN for
+ * anyone else) closes it.
+ *
+ * @generated from message switchboard.wire.v1.DeskCloseRequest
+ */
+export type DeskCloseRequest = Message$1<"switchboard.wire.v1.DeskCloseRequest"> & {
+  /**
+   * @generated from field: string conv = 1;
+   */
+  conv: string;
+
+  /**
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message switchboard.wire.v1.DeskCloseRequest.
+ * Use `create(DeskCloseRequestSchema)` to create a new message.
+ */
+export const DeskCloseRequestSchema: GenMessage<DeskCloseRequest> = /*@__PURE__*/
+  messageDesc(file_wire, 61);
 
 /**
  * Code is carried in Error.code, and is also the QUIC application error

@@ -1,8 +1,8 @@
-import { Client, demoCard, desk, params, renderMessages, showStatus, token, transports, typingLine } from "./common.js";
+import { adminDesk, Client, demoCard, isForbidden, params, renderMessages, ServiceDesk, showStatus, token, transports, typingLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 if (params.get("user")) $("user").value = params.get("user");
-let client, current, user;
+let client, current, user, sd, me;
 
 const note = (t) => ($("card-note").textContent = t);
 const onRecall = (m) => {
@@ -24,7 +24,7 @@ const secs = (ms) => (ms > 0 ? `${(ms / 1000).toFixed(1)} s` : "–");
 async function showMetrics() {
   metricsTimer = undefined;
   try {
-    const rows = await desk.metrics(user, "1h");
+    const rows = await adminDesk.metrics(user, "1h");
     const r = rows.filter((x) => x.questions > 0 || x.sessions > 0).sort((a, b) => Date.parse(b.window_end) - Date.parse(a.window_end))[0];
     const el = $("metrics");
     el.dataset.loaded = "1";
@@ -91,16 +91,91 @@ $("connect").onclick = async () => {
     renderList();
   });
   await client.connect();
-  await desk.agent(user, { status: "online", capacity: 3, skills: $("skills").value.split(",").map((s) => s.trim()).filter(Boolean) });
-  $("presence").disabled = false;
+  sd = new ServiceDesk(client);
+  try {
+    me = await signIn();
+  } catch (err) {
+    note(`not signed in as an agent: ${err.message}`);
+    client.close();
+    $("connect").disabled = false;
+    return;
+  }
+  $("presence").value = me.status;
   renderList();
+  void showQueue();
+  setInterval(showQueue, 2000);
   void showMetrics();
   setInterval(showMetrics, 30000);
   // Recall buttons go away when the recall window ends.
   setInterval(() => current && draw(client.conversation(current)), 15000);
 };
 
-$("presence").onchange = () => desk.agent(user, { status: $("presence").value });
+// signIn sets the chosen status over the protocol, as the signed-in user.
+// Only a registered agent may: a dev node registers a new one (capacity 3,
+// the skills typed in) through its admin proxy, a convenience no other
+// node offers (there the admin registers agents: docs/DESK.md).
+async function signIn() {
+  const status = $("presence").value;
+  try {
+    return await sd.status(status);
+  } catch (err) {
+    if (!isForbidden(err)) throw err;
+    const skills = $("skills").value.split(",").map((s) => s.trim()).filter(Boolean);
+    try {
+      await adminDesk.agent(user, { capacity: 3, skills });
+    } catch {
+      throw err; // no dev node: the protocol's refusal says it all
+    }
+    return await sd.status(status);
+  }
+}
+
+// The queue panel: the waiting customers of my skill groups (and my own
+// queue), polled over the protocol.
+let queueBusy = false;
+async function showQueue() {
+  if (queueBusy) return;
+  queueBusy = true;
+  try {
+    await drawQueue();
+  } finally {
+    queueBusy = false;
+  }
+}
+async function drawQueue() {
+  const ul = $("queue");
+  const rows = [];
+  try {
+    for (const skill of [...me.skills, "@" + user]) {
+      const q = await sd.queue(skill);
+      rows.push(...q.waiting.map((w) => ({ ...w, skill, total: q.total })));
+    }
+  } catch (err) {
+    $("queue-count").textContent = `(unavailable: ${err.message})`;
+    return;
+  }
+  rows.sort((a, b) => a.sinceMs - b.sinceMs);
+  ul.textContent = "";
+  for (const w of rows) {
+    const li = document.createElement("li");
+    li.dataset.conv = w.conv;
+    li.dataset.position = String(w.position);
+    li.textContent = `#${w.position} ${w.skill} · ${w.conv} · waiting ${Math.max(0, Math.round((Date.now() - w.sinceMs) / 1000))} s`;
+    ul.append(li);
+  }
+  $("queue-count").textContent = `(${rows.length})`;
+  ul.dataset.loaded = "1";
+}
+
+$("presence").onchange = async () => {
+  if (!sd) return;
+  try {
+    me = await sd.status($("presence").value);
+    note("");
+  } catch (err) {
+    note(`status: ${err.message}`);
+  }
+};
 $("text").oninput = () => current && client.typing(current);
 $("compose").onsubmit = (ev) => {
   ev.preventDefault();
@@ -112,10 +187,22 @@ $("compose").onsubmit = (ev) => {
 };
 $("send-card").onclick = () => current && client.sendCard(current, demoCard);
 $("transfer").onclick = async () => {
-  await desk.transfer(user, current, $("transfer-to").value.trim());
-  $("title").textContent = `${current} (transferred)`;
+  const conv = current;
+  try {
+    const s = await sd.transfer(conv, $("transfer-to").value.trim(), $("transfer-note").value.trim());
+    $("title").textContent = `${conv} (transferred${s.agent ? " to " + s.agent : ""})`;
+    $("transfer-note").value = "";
+  } catch (err) {
+    note(`transfer failed: ${err.message}`);
+  }
 };
 $("close").onclick = async () => {
-  await desk.close(user, current);
-  $("title").textContent = `${current} (closed)`;
+  const conv = current;
+  try {
+    await sd.close(conv);
+    $("title").textContent = `${conv} (closed)`;
+    $("title").dataset.closed = conv;
+  } catch (err) {
+    note(`close failed: ${err.message}`);
+  }
 };

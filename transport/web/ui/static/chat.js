@@ -1,4 +1,4 @@
-import { Client, desk, params, renderMessages, showStatus, token, transports, typingLine } from "./common.js";
+import { Client, params, ServiceDesk, renderMessages, showStatus, token, transports, typingLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -21,7 +21,7 @@ const save = (v) => {
 };
 $("user").value = params.get("user") ?? saved.user ?? $("user").value;
 $("scene").value = params.get("scene") ?? saved.scene ?? $("scene").value;
-let client, conv, queuePos = 0;
+let client, conv, sd, queuePos = 0;
 
 // The session's state, from the desk steps in the conversation (system
 // messages, docs/DESK.md) and the QUEUE_POSITION signals: no polling.
@@ -73,24 +73,37 @@ async function start() {
     if (pos > 0) $("info").textContent = `queue position ${pos}`;
   });
   await client.connect();
+  sd = new ServiceDesk(client);
   let e;
   try {
-    e = await desk.enter(user, scene);
+    e = await sd.enter(scene); // as this connection's user: the token's
   } catch (err) {
     $("info").textContent = `could not start: ${err.message}`;
+    client.close();
     $("enter").disabled = false;
     return;
   }
   conv = e.conv;
-  $("info").textContent = e.agent ? `with ${e.agent}` : `queue position ${e.queue_position}`;
+  if (e.state === "queued") queuePos = e.queuePosition;
+  $("info").textContent = e.agent ? `with ${e.agent}` : e.state === "queued" ? `queue position ${e.queuePosition}` : e.state === "bot" ? "with the assistant" : e.state;
   $("info").dataset.conv = conv;
   save({ user, scene, conv });
   await client.history(conv);
   draw(client.conversation(conv));
-  $("text").disabled = $("send").disabled = false;
+  $("text").disabled = $("send").disabled = $("end").disabled = false;
 }
 
 $("enter").onclick = start;
+// The customer ends the chat (desk_close as its customer).
+$("end").onclick = async () => {
+  if (!conv) return;
+  try {
+    await sd.close(conv, "customer");
+    $("info").textContent = "closed";
+  } catch (err) {
+    $("info").textContent = `could not end the chat: ${err.message}`;
+  }
+};
 // The chat this browser had open, for the same visitor: resume it.
 if (saved.conv && saved.user === $("user").value.trim()) start();
 

@@ -1,6 +1,6 @@
 // Shared by the pages: tokens, rendering, the SDK.
-import { Client, Desk } from "./switchboard.js";
-export { Client, Desk };
+import { Client, Code, Desk, ServiceDesk } from "./switchboard.js";
+export { Client, Desk, ServiceDesk };
 
 export const params = new URLSearchParams(location.search);
 
@@ -18,7 +18,14 @@ export async function token(user, device) {
   return t;
 }
 
-export const desk = new Desk(location.origin + "/dev/admin");
+// adminDesk reaches the admin API through a dev node's proxy: only for dev
+// conveniences (registering a demo agent, the metrics panel). What a
+// customer or an agent does goes over the protocol (ServiceDesk), as
+// their own user, and works on any node given a token.
+export const adminDesk = new Desk(location.origin + "/dev/admin");
+
+// A refusal with FORBIDDEN (docs/PROTOCOL.md §9).
+export const isForbidden = (err) => err?.code === Code.FORBIDDEN;
 
 const marks = { sending: "…", sent: "✓", delivered: "✓✓", read: "✓✓ read", failed: "✗ failed" };
 

@@ -1,0 +1,137 @@
+package desk
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/switchboard-im/switchboard/actors"
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+)
+
+// DefaultMaxQueueList bounds the waiting sessions a desk_queue answer
+// lists (its total counts them all): an agent's panel shows the head of
+// the queue, and the answer stays far below the protocol's frame limit.
+const DefaultMaxQueueList = 100
+
+// Wire serves the desk requests users make over the client protocol for
+// themselves (actors.DeskWire). The admin API acts for any user; these
+// act only for the connection's user, so each checks that user's right:
+// the customer is always the caller, status needs a registered agent,
+// a queue needs one of its agents, transfer the session's agent, close
+// its agent or customer (the last two checked by the thread).
+type Wire struct {
+	d *Desk
+	// MaxQueueList bounds the waiting sessions one queue answer lists.
+	MaxQueueList int
+}
+
+// NewWire serves d's wire requests.
+func NewWire(d *Desk) *Wire { return &Wire{d: d, MaxQueueList: DefaultMaxQueueList} }
+
+var _ actors.DeskWire = (*Wire)(nil)
+
+func wireSession(s SessionInfo) actors.DeskSessionInfo {
+	out := actors.DeskSessionInfo{Conv: s.Conv, Session: s.Session, State: s.State, QueuePosition: s.QueuePosition, Queue: s.Queue}
+	if s.Agent != nil {
+		out.Agent = *s.Agent
+	}
+	return out
+}
+
+// Enter: by enters as the customer. data, when set, is the scene's data
+// ("listing" + "123" = "listing/123").
+func (w *Wire) Enter(ctx context.Context, by, scene, data string) (actors.DeskSessionInfo, error) {
+	if data != "" {
+		if strings.Contains(scene, "/") {
+			return actors.DeskSessionInfo{}, invalid("scene %q carries data already; data must be empty", scene)
+		}
+		scene += "/" + data
+	}
+	s, err := w.d.Enter(ctx, by, scene)
+	if err != nil {
+		return actors.DeskSessionInfo{}, err
+	}
+	return wireSession(s), nil
+}
+
+// registered: the admin gave the user skills or a capacity (an agent
+// record is never created by the agent itself).
+func registered(a AgentInfo) bool { return len(a.Skills) > 0 || a.Capacity > 0 }
+
+// Status sets by's status; "" reads it. Capacity and skills stay the
+// admin's.
+func (w *Wire) Status(ctx context.Context, by, status string) (actors.DeskAgentInfo, error) {
+	a, err := w.d.Agent(ctx, by)
+	if err != nil {
+		return actors.DeskAgentInfo{}, err
+	}
+	if !registered(a) {
+		return actors.DeskAgentInfo{}, rejected(pb.Code_FORBIDDEN, "%s is not a registered agent", by)
+	}
+	if status != "" {
+		switch status {
+		case Online, Away, Offline:
+		default:
+			return actors.DeskAgentInfo{}, invalid("status %q (want online, away or offline)", status)
+		}
+		if a, err = w.d.SetAgent(ctx, AgentUpdate{User: by, Status: &status}); err != nil {
+			return actors.DeskAgentInfo{}, err
+		}
+	}
+	return actors.DeskAgentInfo{User: a.User, Status: a.Status, Capacity: a.Capacity, Skills: a.Skills, Load: a.Load, Sessions: a.Sessions}, nil
+}
+
+// Queue lists skill's waiting sessions for one of its agents ("@by" is
+// by's own queue).
+func (w *Wire) Queue(ctx context.Context, by, skill string) (actors.DeskQueueInfo, error) {
+	if owner, ok := strings.CutPrefix(skill, "@"); ok {
+		if owner != by {
+			return actors.DeskQueueInfo{}, rejected(pb.Code_FORBIDDEN, "queue %s is %s's own", skill, owner)
+		}
+	} else {
+		if !validName(skill) {
+			return actors.DeskQueueInfo{}, invalid("bad skill %q", skill)
+		}
+		a, err := w.d.Agent(ctx, by)
+		if err != nil {
+			return actors.DeskQueueInfo{}, err
+		}
+		if !slices.Contains(a.Skills, skill) {
+			return actors.DeskQueueInfo{}, rejected(pb.Code_FORBIDDEN, "%s is no agent of skill %s", by, skill)
+		}
+	}
+	q, err := w.d.Queue(ctx, skill)
+	if err != nil {
+		return actors.DeskQueueInfo{}, err
+	}
+	out := actors.DeskQueueInfo{Skill: skill, Total: len(q.Waiting), Waiting: []actors.DeskWaiting{}, Agents: []actors.DeskQueueAgent{}}
+	for i, e := range q.Waiting {
+		if i >= max(w.MaxQueueList, 0) {
+			break
+		}
+		out.Waiting = append(out.Waiting, actors.DeskWaiting{Conv: e.Conv, Session: e.Session, Position: i + 1, SinceMs: e.SinceMs})
+	}
+	for _, a := range q.Agents {
+		out.Agents = append(out.Agents, actors.DeskQueueAgent{User: a.User, Status: a.Status, Load: a.Load, Capacity: a.Capacity})
+	}
+	return out, nil
+}
+
+// Transfer: the thread refuses anyone but the session's agent.
+func (w *Wire) Transfer(ctx context.Context, by, conv, to, note string) (actors.DeskSessionInfo, error) {
+	s, err := w.d.Transfer(ctx, by, conv, to, note)
+	if err != nil {
+		return actors.DeskSessionInfo{}, err
+	}
+	return wireSession(s), nil
+}
+
+// Close: the thread refuses anyone but the session's agent or customer.
+func (w *Wire) Close(ctx context.Context, by, conv, reason string) (actors.DeskSessionInfo, error) {
+	s, err := w.d.Close(ctx, by, conv, reason)
+	if err != nil {
+		return actors.DeskSessionInfo{}, err
+	}
+	return wireSession(s), nil
+}

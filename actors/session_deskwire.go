@@ -1,0 +1,96 @@
+package actors
+
+import (
+	"context"
+
+	"github.com/switchboard-im/switchboard/actors/session"
+)
+
+// Desk types of the session seam, for the desk's side of the wire.
+type (
+	DeskSessionInfo = session.DeskSessionInfo
+	DeskAgentInfo   = session.DeskAgentInfo
+	DeskQueueInfo   = session.DeskQueueInfo
+	DeskWaiting     = session.DeskWaiting
+	DeskQueueAgent  = session.DeskQueueAgent
+)
+
+// DeskWire serves the desk requests a connected user makes for themselves
+// (package actors/desk, wired by boot.StartNode). by is always the
+// connection's user, never a name from the request: the desk decides what
+// that user may do (its agent record, the session's agent and customer).
+type DeskWire interface {
+	Enter(ctx context.Context, by, scene, data string) (DeskSessionInfo, error)
+	Status(ctx context.Context, by, status string) (DeskAgentInfo, error)
+	Queue(ctx context.Context, by, skill string) (DeskQueueInfo, error)
+	Transfer(ctx context.Context, by, conv, to, note string) (DeskSessionInfo, error)
+	Close(ctx context.Context, by, conv, reason string) (DeskSessionInfo, error)
+}
+
+type deskWireBox struct{ w DeskWire }
+
+// SetDeskWire installs the desk's wire requests; nil: refused.
+func (n *Runtime) SetDeskWire(w DeskWire) { n.deskWire.Store(&deskWireBox{w}) }
+
+func (n *Runtime) wire(by string, convs ...string) (DeskWire, error) {
+	if err := checkUser(by); err != nil {
+		return nil, err
+	}
+	for _, c := range convs {
+		if err := checkConv(c); err != nil {
+			return nil, err
+		}
+	}
+	b := n.deskWire.Load()
+	if b == nil || b.w == nil {
+		return nil, invalid("this node has no service desk")
+	}
+	return b.w, nil
+}
+
+var _ session.DeskSession = (*deviceSession)(nil)
+
+// DeskEnter is the device's user entering as a customer.
+func (s *deviceSession) DeskEnter(ctx context.Context, scene, data string) (DeskSessionInfo, error) {
+	w, err := s.rt.wire(s.user)
+	if err != nil {
+		return DeskSessionInfo{}, err
+	}
+	return w.Enter(ctx, s.user, scene, data)
+}
+
+// DeskStatus is the device's user setting (or reading) their agent status.
+func (s *deviceSession) DeskStatus(ctx context.Context, status string) (DeskAgentInfo, error) {
+	w, err := s.rt.wire(s.user)
+	if err != nil {
+		return DeskAgentInfo{}, err
+	}
+	return w.Status(ctx, s.user, status)
+}
+
+// DeskQueue is the device's user, an agent, looking at a queue.
+func (s *deviceSession) DeskQueue(ctx context.Context, skill string) (DeskQueueInfo, error) {
+	w, err := s.rt.wire(s.user)
+	if err != nil {
+		return DeskQueueInfo{}, err
+	}
+	return w.Queue(ctx, s.user, skill)
+}
+
+// DeskTransfer is the device's user handing a session on.
+func (s *deviceSession) DeskTransfer(ctx context.Context, conv, to, note string) (DeskSessionInfo, error) {
+	w, err := s.rt.wire(s.user, conv)
+	if err != nil {
+		return DeskSessionInfo{}, err
+	}
+	return w.Transfer(ctx, s.user, conv, to, note)
+}
+
+// DeskClose is the device's user closing a session.
+func (s *deviceSession) DeskClose(ctx context.Context, conv, reason string) (DeskSessionInfo, error) {
+	w, err := s.rt.wire(s.user, conv)
+	if err != nil {
+		return DeskSessionInfo{}, err
+	}
+	return w.Close(ctx, s.user, conv, reason)
+}

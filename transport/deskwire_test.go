@@ -1,0 +1,155 @@
+package transport_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/switchboard-im/switchboard/actors/desk"
+	"github.com/switchboard-im/switchboard/transport/wirepb"
+)
+
+// The desk requests that act as the connection's own user, over QUIC: a
+// customer enters and waits, an agent sees the queue, goes online and is
+// assigned, transfers, the new agent closes; every refusal has its code.
+func TestDeskWireRequests(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx := tctx(t)
+	d := e.nodes[0].Desk
+	if _, err := d.SetScene(ctx, desk.Scene{Name: "listing", Line: "cars", Route: []string{"queue:sales"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []string{"a1", "a2"} {
+		if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: a, Status: ptr(desk.Offline), Capacity: ptr(1), Skills: ptr([]string{"sales"})}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c1, a1, a2, eve := e.dial("c1", "web"), e.dial("a1", "wb"), e.dial("a2", "wb"), e.dial("eve", "phone")
+	want := func(what string, err error, code wirepb.Code) {
+		t.Helper()
+		if wirepb.CodeOf(err) != code {
+			t.Fatalf("%s: %v, want %s", what, err, code)
+		}
+	}
+
+	// Entering: the customer is the connection's user.
+	_, err := c1.DeskEnter(ctx, "", "")
+	want("enter without a scene", err, wirepb.Code_INVALID)
+	_, err = c1.DeskEnter(ctx, "listing/1", "2")
+	want("enter with data twice", err, wirepb.Code_INVALID)
+	_, err = c1.DeskEnter(ctx, "nosuch", "")
+	want("enter an unknown scene", err, wirepb.Code_NOT_FOUND)
+	s, err := c1.DeskEnter(ctx, "listing", "1")
+	if err != nil || s.State != desk.StateQueued || s.QueuePosition != 1 || s.Queue != "sales" || s.Agent != "" || !strings.HasPrefix(s.Conv, "s:cars:c1:") {
+		t.Fatalf("enter with no agent online: %+v %v, want queued first", s, err)
+	}
+	conv := s.Conv
+	if again, err := c1.DeskEnter(ctx, "listing/1", ""); err != nil || again.Session != s.Session {
+		t.Fatalf("entering again: %+v %v, want the open session %s", again, err, s.Session)
+	}
+
+	// Status: registered agents only; capacity and skills stay the admin's.
+	_, err = eve.DeskStatus(ctx, desk.Online)
+	want("a stranger going online", err, wirepb.Code_FORBIDDEN)
+	_, err = eve.DeskStatus(ctx, "")
+	want("a stranger reading agent status", err, wirepb.Code_FORBIDDEN)
+	_, err = a1.DeskStatus(ctx, "busy")
+	want("an unknown status", err, wirepb.Code_INVALID)
+	me, err := a1.DeskStatus(ctx, "")
+	if err != nil || me.User != "a1" || me.Status != desk.Offline || me.Capacity != 1 || len(me.Skills) != 1 || me.Skills[0] != "sales" {
+		t.Fatalf("a1 reads its state: %+v %v", me, err)
+	}
+
+	// The queue, for its agents only.
+	q, err := a1.DeskQueue(ctx, "sales")
+	if err != nil || q.TotalWaiting != 1 || len(q.Waiting) != 1 || q.Waiting[0].Conv != conv || q.Waiting[0].Position != 1 || q.Waiting[0].SinceMs <= 0 {
+		t.Fatalf("a1's queue: %+v %v, want c1 waiting first", q, err)
+	}
+	_, err = eve.DeskQueue(ctx, "sales")
+	want("a stranger's queue", err, wirepb.Code_FORBIDDEN)
+	_, err = c1.DeskQueue(ctx, "sales")
+	want("the customer's queue", err, wirepb.Code_FORBIDDEN)
+	_, err = a1.DeskQueue(ctx, "support")
+	want("a skill a1 lacks", err, wirepb.Code_FORBIDDEN)
+	_, err = a1.DeskQueue(ctx, "@a2")
+	want("another agent's own queue", err, wirepb.Code_FORBIDDEN)
+	if own, err := a1.DeskQueue(ctx, "@a1"); err != nil || own.TotalWaiting != 0 {
+		t.Fatalf("a1's own queue: %+v %v", own, err)
+	}
+	_, err = a1.DeskQueue(ctx, "no such!")
+	want("a malformed skill", err, wirepb.Code_INVALID)
+
+	// a1 goes online and gets the session.
+	if me, err := a1.DeskStatus(ctx, desk.Online); err != nil || me.Status != desk.Online {
+		t.Fatalf("a1 online: %+v %v", me, err)
+	}
+	eventually(t, "a1 holds c1's session", func() bool {
+		me, err := a1.DeskStatus(ctx, "")
+		return err == nil && me.Load == 1 && len(me.Sessions) == 1 && me.Sessions[0] == s.Session
+	})
+	// The queue hears of the assignment after the agent and the thread.
+	eventually(t, "the queue empty after the assignment", func() bool {
+		q, err := a1.DeskQueue(ctx, "sales")
+		return err == nil && q.TotalWaiting == 0 && len(q.Waiting) == 0
+	})
+
+	// Transfer: the session's agent only.
+	_, err = eve.DeskTransfer(ctx, conv, "user:a2", "")
+	want("a stranger's transfer", err, wirepb.Code_FORBIDDEN)
+	_, err = c1.DeskTransfer(ctx, conv, "user:a2", "")
+	want("the customer's transfer", err, wirepb.Code_FORBIDDEN)
+	_, err = a2.DeskTransfer(ctx, conv, "user:a1", "")
+	want("another agent's transfer", err, wirepb.Code_FORBIDDEN)
+	_, err = a1.DeskTransfer(ctx, conv, "a2", "")
+	want("a transfer to no user: or queue:", err, wirepb.Code_INVALID)
+	_, err = a1.DeskTransfer(ctx, "not a conv", "user:a2", "")
+	want("a transfer of a malformed conv", err, wirepb.Code_INVALID)
+	_, err = a1.DeskTransfer(ctx, "s:cars:nobody:1", "user:a2", "")
+	want("a transfer of an unknown conv", err, wirepb.Code_NOT_FOUND)
+	_, err = a1.DeskTransfer(ctx, "g:team", "user:a2", "")
+	want("a transfer of a group", err, wirepb.Code_NOT_FOUND)
+	_, err = a1.DeskTransfer(ctx, conv, "user:a2", strings.Repeat("n", 2001))
+	want("a transfer note over its limit", err, wirepb.Code_INVALID)
+	if _, err := a2.DeskStatus(ctx, desk.Online); err != nil {
+		t.Fatal(err)
+	}
+	tr, err := a1.DeskTransfer(ctx, conv, "user:a2", "wants a test drive")
+	if err != nil || tr.Conv != conv || tr.State != desk.StateAssigned || tr.Agent != "a2" {
+		t.Fatalf("a1 transfers to a2: %+v %v", tr, err)
+	}
+	if si, err := d.Session(ctx, "a2", conv); err != nil || len(si.Notes) != 1 || si.Notes[0].By != "a1" || si.Notes[0].Text != "wants a test drive" {
+		t.Fatalf("the internal note: %+v %v", si, err)
+	}
+
+	// Close: the session's agent (now a2) or its customer.
+	_, err = eve.DeskClose(ctx, conv, "")
+	want("a stranger's close", err, wirepb.Code_FORBIDDEN)
+	_, err = a1.DeskClose(ctx, conv, "")
+	want("the former agent's close", err, wirepb.Code_FORBIDDEN)
+	_, err = a2.DeskClose(ctx, conv, strings.Repeat("r", 201))
+	want("a close reason over its limit", err, wirepb.Code_INVALID)
+	_, err = a2.DeskClose(ctx, "x", "")
+	want("a close of a malformed conv", err, wirepb.Code_INVALID)
+	cl, err := a2.DeskClose(ctx, conv, "resolved")
+	if err != nil || cl.State != desk.StateClosed {
+		t.Fatalf("a2 closes: %+v %v", cl, err)
+	}
+	_, err = a2.DeskClose(ctx, conv, "")
+	want("closing a closed session", err, wirepb.Code_NOT_FOUND)
+	eventually(t, "a2's load back to 0", func() bool {
+		me, err := a2.DeskStatus(ctx, "")
+		return err == nil && me.Load == 0
+	})
+
+	// A customer closes their own session; going offline takes effect.
+	c2 := e.dial("c2", "web")
+	s2, err := c2.DeskEnter(ctx, "listing/9", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cl, err := c2.DeskClose(ctx, s2.Conv, "never mind"); err != nil || cl.State != desk.StateClosed {
+		t.Fatalf("the customer closes: %+v %v", cl, err)
+	}
+	if me, err := a1.DeskStatus(ctx, desk.Offline); err != nil || me.Status != desk.Offline {
+		t.Fatalf("a1 offline: %+v %v", me, err)
+	}
+}
