@@ -52,6 +52,8 @@ type Runtime struct {
 	// deskWire serves the other desk requests asked over the wire
 	// (session_deskwire.go).
 	deskWire atomic.Pointer[deskWireBox]
+	// myMetrics answers my_metrics (session_mymetrics.go).
+	myMetrics atomic.Pointer[MyMetrics]
 	// broadcast pushes large groups' messages to this node's connections
 	// (broadcast.go); the hub actor feeds it.
 	broadcast *broadcaster

@@ -436,6 +436,9 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 
 	case *wirepb.Request_DeskEnter, *wirepb.Request_DeskStatus, *wirepb.Request_DeskQueue, *wirepb.Request_DeskTransfer, *wirepb.Request_DeskClose:
 		return c.desk(ctx, req)
+
+	case *wirepb.Request_MyMetrics:
+		return c.myMetrics(ctx, op.MyMetrics)
 	}
 	return &wirepb.Response{Error: wirepb.Errorf(wirepb.Code_UNKNOWN_TYPE, "unknown operation")}
 }

@@ -151,6 +151,8 @@ func validateRequest(r *wirepb.Request) error {
 		return checkConv(op.DeskHandover.Conv)
 	case *wirepb.Request_DeskEnter, *wirepb.Request_DeskStatus, *wirepb.Request_DeskQueue, *wirepb.Request_DeskTransfer, *wirepb.Request_DeskClose:
 		return validateDesk(r)
+	case *wirepb.Request_MyMetrics:
+		return validateMyMetrics(op.MyMetrics)
 	case *wirepb.Request_Signal:
 		if k := op.Signal.GetKind(); k != wirepb.Signal_TYPING && k != wirepb.Signal_STOP_TYPING {
 			return wirepb.Errorf(wirepb.Code_INVALID, "signal kind %d not accepted from clients", k)
@@ -211,6 +213,8 @@ func opName(r *wirepb.Request) string {
 		return "desk_transfer"
 	case *wirepb.Request_DeskClose:
 		return "desk_close"
+	case *wirepb.Request_MyMetrics:
+		return "my_metrics"
 	case *wirepb.Request_Signal:
 		return "signal"
 	}

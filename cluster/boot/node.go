@@ -218,6 +218,7 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 		pcluster.WithKinds(append(append(rt.Kinds(), kinds...), dk.Kinds()...)...), pcluster.WithRequestTimeout(rt.Config().RequestTimeout))
 	c := pcluster.New(system, ccfg)
 	fwd = metricsactor.NewForwarder(c, 65536)
+	rt.SetMyMetrics(myMetrics(c, cfg.Metrics.Engine.Windows))
 	if cfg.Export.Enabled() {
 		efwd = export.NewForwarder(c, cfg.Export.NudgeQueue, 0)
 	}

@@ -1298,6 +1298,7 @@ type Request struct {
 	//	*Request_DeskQueue
 	//	*Request_DeskTransfer
 	//	*Request_DeskClose
+	//	*Request_MyMetrics
 	Op            isRequest_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1563,6 +1564,15 @@ func (x *Request) GetDeskClose() *DeskCloseRequest {
 	return nil
 }
 
+func (x *Request) GetMyMetrics() *MyMetricsRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Request_MyMetrics); ok {
+			return x.MyMetrics
+		}
+	}
+	return nil
+}
+
 type isRequest_Op interface {
 	isRequest_Op()
 }
@@ -1665,6 +1675,10 @@ type Request_DeskClose struct {
 	DeskClose *DeskCloseRequest `protobuf:"bytes,33,opt,name=desk_close,json=deskClose,proto3,oneof"`
 }
 
+type Request_MyMetrics struct {
+	MyMetrics *MyMetricsRequest `protobuf:"bytes,34,opt,name=my_metrics,json=myMetrics,proto3,oneof"`
+}
+
 func (*Request_Send) isRequest_Op() {}
 
 func (*Request_Sync) isRequest_Op() {}
@@ -1713,6 +1727,8 @@ func (*Request_DeskTransfer) isRequest_Op() {}
 
 func (*Request_DeskClose) isRequest_Op() {}
 
+func (*Request_MyMetrics) isRequest_Op() {}
+
 type Response struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -1742,6 +1758,7 @@ type Response struct {
 	//	*Response_DeskQueue
 	//	*Response_DeskTransfer
 	//	*Response_DeskClose
+	//	*Response_MyMetrics
 	Result        isResponse_Result `protobuf_oneof:"result"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2005,6 +2022,15 @@ func (x *Response) GetDeskClose() *DeskSession {
 	return nil
 }
 
+func (x *Response) GetMyMetrics() *MyMetricsResult {
+	if x != nil {
+		if x, ok := x.Result.(*Response_MyMetrics); ok {
+			return x.MyMetrics
+		}
+	}
+	return nil
+}
+
 type isResponse_Result interface {
 	isResponse_Result()
 }
@@ -2101,6 +2127,10 @@ type Response_DeskClose struct {
 	DeskClose *DeskSession `protobuf:"bytes,32,opt,name=desk_close,json=deskClose,proto3,oneof"`
 }
 
+type Response_MyMetrics struct {
+	MyMetrics *MyMetricsResult `protobuf:"bytes,33,opt,name=my_metrics,json=myMetrics,proto3,oneof"`
+}
+
 func (*Response_Send) isResponse_Result() {}
 
 func (*Response_Sync) isResponse_Result() {}
@@ -2146,6 +2176,8 @@ func (*Response_DeskQueue) isResponse_Result() {}
 func (*Response_DeskTransfer) isResponse_Result() {}
 
 func (*Response_DeskClose) isResponse_Result() {}
+
+func (*Response_MyMetrics) isResponse_Result() {}
 
 // SendRequest names exactly one of conv or to.
 type SendRequest struct {
@@ -5131,6 +5163,307 @@ func (x *DeskCloseRequest) GetReason() string {
 	return ""
 }
 
+// MyMetricsRequest: the user's own service metrics from the metrics engine
+// (docs/METRICS.md), the rows keyed by the token's user in one window
+// family: "1h" (tumbling) or "30s/15s" (sliding), one of the node's
+// --metrics-windows (INVALID otherwise). The newest limit windows with
+// activity come back, newest first; limit 0 means 1, more than
+// MaxMyMetricsRows is INVALID. Nobody reads another user's rows, nor the
+// team-wide "*" row (the admin API's).
+type MyMetricsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Window        string                 `protobuf:"bytes,1,opt,name=window,proto3" json:"window,omitempty"`
+	Limit         uint32                 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MyMetricsRequest) Reset() {
+	*x = MyMetricsRequest{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MyMetricsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MyMetricsRequest) ProtoMessage() {}
+
+func (x *MyMetricsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MyMetricsRequest.ProtoReflect.Descriptor instead.
+func (*MyMetricsRequest) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{62}
+}
+
+func (x *MyMetricsRequest) GetWindow() string {
+	if x != nil {
+		return x.Window
+	}
+	return ""
+}
+
+func (x *MyMetricsRequest) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+// MyMetricsRow is one window of the user's metrics, the same numbers as the
+// admin API's row for that key (averages in ms, 0 when nothing to average).
+type MyMetricsRow struct {
+	state              protoimpl.MessageState `protogen:"open.v1"`
+	WindowStartMs      int64                  `protobuf:"varint,1,opt,name=window_start_ms,json=windowStartMs,proto3" json:"window_start_ms,omitempty"`
+	WindowEndMs        int64                  `protobuf:"varint,2,opt,name=window_end_ms,json=windowEndMs,proto3" json:"window_end_ms,omitempty"`
+	Questions          uint64                 `protobuf:"varint,3,opt,name=questions,proto3" json:"questions,omitempty"`                      // docs/METRICS.md defines each column
+	Timely             uint64                 `protobuf:"varint,4,opt,name=timely,proto3" json:"timely,omitempty"`                            // of them, replied within the threshold
+	TimelyRate         float64                `protobuf:"fixed64,5,opt,name=timely_rate,json=timelyRate,proto3" json:"timely_rate,omitempty"` // the reply rate
+	AvgResponseMs      float64                `protobuf:"fixed64,6,opt,name=avg_response_ms,json=avgResponseMs,proto3" json:"avg_response_ms,omitempty"`
+	MsgQuestions       uint64                 `protobuf:"varint,7,opt,name=msg_questions,json=msgQuestions,proto3" json:"msg_questions,omitempty"`
+	MsgTimely          uint64                 `protobuf:"varint,8,opt,name=msg_timely,json=msgTimely,proto3" json:"msg_timely,omitempty"`
+	MsgTimelyRate      float64                `protobuf:"fixed64,9,opt,name=msg_timely_rate,json=msgTimelyRate,proto3" json:"msg_timely_rate,omitempty"`
+	AvgMsgResponseMs   float64                `protobuf:"fixed64,10,opt,name=avg_msg_response_ms,json=avgMsgResponseMs,proto3" json:"avg_msg_response_ms,omitempty"`
+	Sessions           uint64                 `protobuf:"varint,11,opt,name=sessions,proto3" json:"sessions,omitempty"`
+	AvgSessionMs       float64                `protobuf:"fixed64,12,opt,name=avg_session_ms,json=avgSessionMs,proto3" json:"avg_session_ms,omitempty"`
+	AvgSessionMessages float64                `protobuf:"fixed64,13,opt,name=avg_session_messages,json=avgSessionMessages,proto3" json:"avg_session_messages,omitempty"`
+	AvgFirstResponseMs float64                `protobuf:"fixed64,14,opt,name=avg_first_response_ms,json=avgFirstResponseMs,proto3" json:"avg_first_response_ms,omitempty"`
+	QueueWaits         uint64                 `protobuf:"varint,15,opt,name=queue_waits,json=queueWaits,proto3" json:"queue_waits,omitempty"` // assignments placed in the window
+	AvgQueueWaitMs     float64                `protobuf:"fixed64,16,opt,name=avg_queue_wait_ms,json=avgQueueWaitMs,proto3" json:"avg_queue_wait_ms,omitempty"`
+	Abandoned          uint64                 `protobuf:"varint,17,opt,name=abandoned,proto3" json:"abandoned,omitempty"`
+	Final              bool                   `protobuf:"varint,18,opt,name=final,proto3" json:"final,omitempty"` // no later event can change it
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *MyMetricsRow) Reset() {
+	*x = MyMetricsRow{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[63]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MyMetricsRow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MyMetricsRow) ProtoMessage() {}
+
+func (x *MyMetricsRow) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[63]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MyMetricsRow.ProtoReflect.Descriptor instead.
+func (*MyMetricsRow) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{63}
+}
+
+func (x *MyMetricsRow) GetWindowStartMs() int64 {
+	if x != nil {
+		return x.WindowStartMs
+	}
+	return 0
+}
+
+func (x *MyMetricsRow) GetWindowEndMs() int64 {
+	if x != nil {
+		return x.WindowEndMs
+	}
+	return 0
+}
+
+func (x *MyMetricsRow) GetQuestions() uint64 {
+	if x != nil {
+		return x.Questions
+	}
+	return 0
+}
+
+func (x *MyMetricsRow) GetTimely() uint64 {
+	if x != nil {
+		return x.Timely
+	}
+	return 0
+}
+
+func (x *MyMetricsRow) GetTimelyRate() float64 {
+	if x != nil {
+		return x.TimelyRate
+	}
+	return 0
+}
+
+func (x *MyMetricsRow) GetAvgResponseMs() float64 {
+	if x != nil {
+		return x.AvgResponseMs
+	}
+	return 0
+}
+
+func (x *MyMetricsRow) GetMsgQuestions() uint64 {
+	if x != nil {
+		return x.MsgQuestions
+	}
+	return 0
+}
+
+func (x *MyMetricsRow) GetMsgTimely() uint64 {
+	if x != nil {
+		return x.MsgTimely
+	}
+	return 0
+}
+
+func (x *MyMetricsRow) GetMsgTimelyRate() float64 {
+	if x != nil {
+		return x.MsgTimelyRate
+	}
+	return 0
+}
+
+func (x *MyMetricsRow) GetAvgMsgResponseMs() float64 {
+	if x != nil {
+		return x.AvgMsgResponseMs
+	}
+	return 0
+}
+
+func (x *MyMetricsRow) GetSessions() uint64 {
+	if x != nil {
+		return x.Sessions
+	}
+	return 0
+}
+
+func (x *MyMetricsRow) GetAvgSessionMs() float64 {
+	if x != nil {
+		return x.AvgSessionMs
+	}
+	return 0
+}
+
+func (x *MyMetricsRow) GetAvgSessionMessages() float64 {
+	if x != nil {
+		return x.AvgSessionMessages
+	}
+	return 0
+}
+
+func (x *MyMetricsRow) GetAvgFirstResponseMs() float64 {
+	if x != nil {
+		return x.AvgFirstResponseMs
+	}
+	return 0
+}
+
+func (x *MyMetricsRow) GetQueueWaits() uint64 {
+	if x != nil {
+		return x.QueueWaits
+	}
+	return 0
+}
+
+func (x *MyMetricsRow) GetAvgQueueWaitMs() float64 {
+	if x != nil {
+		return x.AvgQueueWaitMs
+	}
+	return 0
+}
+
+func (x *MyMetricsRow) GetAbandoned() uint64 {
+	if x != nil {
+		return x.Abandoned
+	}
+	return 0
+}
+
+func (x *MyMetricsRow) GetFinal() bool {
+	if x != nil {
+		return x.Final
+	}
+	return false
+}
+
+type MyMetricsResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Window        string                 `protobuf:"bytes,2,opt,name=window,proto3" json:"window,omitempty"` // the family, as asked
+	Rows          []*MyMetricsRow        `protobuf:"bytes,3,rep,name=rows,proto3" json:"rows,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MyMetricsResult) Reset() {
+	*x = MyMetricsResult{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[64]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MyMetricsResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MyMetricsResult) ProtoMessage() {}
+
+func (x *MyMetricsResult) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[64]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MyMetricsResult.ProtoReflect.Descriptor instead.
+func (*MyMetricsResult) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{64}
+}
+
+func (x *MyMetricsResult) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *MyMetricsResult) GetWindow() string {
+	if x != nil {
+		return x.Window
+	}
+	return ""
+}
+
+func (x *MyMetricsResult) GetRows() []*MyMetricsRow {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
 var File_transport_wirepb_wire_proto protoreflect.FileDescriptor
 
 const file_transport_wirepb_wire_proto_rawDesc = "" +
@@ -5206,7 +5539,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x06GoAway\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12!\n" +
 	"\freconnect_to\x18\x02 \x01(\tR\vreconnectTo\x12.\n" +
-	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\x96\r\n" +
+	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\xde\r\n" +
 	"\aRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x126\n" +
 	"\x04send\x18\n" +
@@ -5240,8 +5573,10 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"desk_queue\x18\x1f \x01(\v2%.switchboard.wire.v1.DeskQueueRequestH\x00R\tdeskQueue\x12O\n" +
 	"\rdesk_transfer\x18  \x01(\v2(.switchboard.wire.v1.DeskTransferRequestH\x00R\fdeskTransfer\x12F\n" +
 	"\n" +
-	"desk_close\x18! \x01(\v2%.switchboard.wire.v1.DeskCloseRequestH\x00R\tdeskCloseB\x04\n" +
-	"\x02op\"\xe9\f\n" +
+	"desk_close\x18! \x01(\v2%.switchboard.wire.v1.DeskCloseRequestH\x00R\tdeskClose\x12F\n" +
+	"\n" +
+	"my_metrics\x18\" \x01(\v2%.switchboard.wire.v1.MyMetricsRequestH\x00R\tmyMetricsB\x04\n" +
+	"\x02op\"\xb0\r\n" +
 	"\bResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x120\n" +
 	"\x05error\x18\x02 \x01(\v2\x1a.switchboard.wire.v1.ErrorR\x05error\x125\n" +
@@ -5275,7 +5610,9 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"desk_queue\x18\x1e \x01(\v2$.switchboard.wire.v1.DeskQueueResultH\x00R\tdeskQueue\x12G\n" +
 	"\rdesk_transfer\x18\x1f \x01(\v2 .switchboard.wire.v1.DeskSessionH\x00R\fdeskTransfer\x12A\n" +
 	"\n" +
-	"desk_close\x18  \x01(\v2 .switchboard.wire.v1.DeskSessionH\x00R\tdeskCloseB\b\n" +
+	"desk_close\x18  \x01(\v2 .switchboard.wire.v1.DeskSessionH\x00R\tdeskClose\x12E\n" +
+	"\n" +
+	"my_metrics\x18! \x01(\v2$.switchboard.wire.v1.MyMetricsResultH\x00R\tmyMetricsB\b\n" +
 	"\x06result\"\xf0\x01\n" +
 	"\vSendRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x0e\n" +
@@ -5488,7 +5825,37 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x04note\x18\x03 \x01(\tR\x04note\">\n" +
 	"\x10DeskCloseRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason*\xc6\x03\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"@\n" +
+	"\x10MyMetricsRequest\x12\x16\n" +
+	"\x06window\x18\x01 \x01(\tR\x06window\x12\x14\n" +
+	"\x05limit\x18\x02 \x01(\rR\x05limit\"\x9b\x05\n" +
+	"\fMyMetricsRow\x12&\n" +
+	"\x0fwindow_start_ms\x18\x01 \x01(\x03R\rwindowStartMs\x12\"\n" +
+	"\rwindow_end_ms\x18\x02 \x01(\x03R\vwindowEndMs\x12\x1c\n" +
+	"\tquestions\x18\x03 \x01(\x04R\tquestions\x12\x16\n" +
+	"\x06timely\x18\x04 \x01(\x04R\x06timely\x12\x1f\n" +
+	"\vtimely_rate\x18\x05 \x01(\x01R\n" +
+	"timelyRate\x12&\n" +
+	"\x0favg_response_ms\x18\x06 \x01(\x01R\ravgResponseMs\x12#\n" +
+	"\rmsg_questions\x18\a \x01(\x04R\fmsgQuestions\x12\x1d\n" +
+	"\n" +
+	"msg_timely\x18\b \x01(\x04R\tmsgTimely\x12&\n" +
+	"\x0fmsg_timely_rate\x18\t \x01(\x01R\rmsgTimelyRate\x12-\n" +
+	"\x13avg_msg_response_ms\x18\n" +
+	" \x01(\x01R\x10avgMsgResponseMs\x12\x1a\n" +
+	"\bsessions\x18\v \x01(\x04R\bsessions\x12$\n" +
+	"\x0eavg_session_ms\x18\f \x01(\x01R\favgSessionMs\x120\n" +
+	"\x14avg_session_messages\x18\r \x01(\x01R\x12avgSessionMessages\x121\n" +
+	"\x15avg_first_response_ms\x18\x0e \x01(\x01R\x12avgFirstResponseMs\x12\x1f\n" +
+	"\vqueue_waits\x18\x0f \x01(\x04R\n" +
+	"queueWaits\x12)\n" +
+	"\x11avg_queue_wait_ms\x18\x10 \x01(\x01R\x0eavgQueueWaitMs\x12\x1c\n" +
+	"\tabandoned\x18\x11 \x01(\x04R\tabandoned\x12\x14\n" +
+	"\x05final\x18\x12 \x01(\bR\x05final\"t\n" +
+	"\x0fMyMetricsResult\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
+	"\x06window\x18\x02 \x01(\tR\x06window\x125\n" +
+	"\x04rows\x18\x03 \x03(\v2!.switchboard.wire.v1.MyMetricsRowR\x04rows*\xc6\x03\n" +
 	"\x04Code\x12\x06\n" +
 	"\x02OK\x10\x00\x12\v\n" +
 	"\aINVALID\x10\x01\x12\x0e\n" +
@@ -5558,7 +5925,7 @@ func file_transport_wirepb_wire_proto_rawDescGZIP() []byte {
 }
 
 var file_transport_wirepb_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
+var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 65)
 var file_transport_wirepb_wire_proto_goTypes = []any{
 	(Code)(0),                        // 0: switchboard.wire.v1.Code
 	(ConvKind)(0),                    // 1: switchboard.wire.v1.ConvKind
@@ -5628,6 +5995,9 @@ var file_transport_wirepb_wire_proto_goTypes = []any{
 	(*DeskQueueResult)(nil),          // 65: switchboard.wire.v1.DeskQueueResult
 	(*DeskTransferRequest)(nil),      // 66: switchboard.wire.v1.DeskTransferRequest
 	(*DeskCloseRequest)(nil),         // 67: switchboard.wire.v1.DeskCloseRequest
+	(*MyMetricsRequest)(nil),         // 68: switchboard.wire.v1.MyMetricsRequest
+	(*MyMetricsRow)(nil),             // 69: switchboard.wire.v1.MyMetricsRow
+	(*MyMetricsResult)(nil),          // 70: switchboard.wire.v1.MyMetricsResult
 }
 var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	0,  // 0: switchboard.wire.v1.Error.code:type_name -> switchboard.wire.v1.Code
@@ -5668,53 +6038,56 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	62, // 35: switchboard.wire.v1.Request.desk_queue:type_name -> switchboard.wire.v1.DeskQueueRequest
 	66, // 36: switchboard.wire.v1.Request.desk_transfer:type_name -> switchboard.wire.v1.DeskTransferRequest
 	67, // 37: switchboard.wire.v1.Request.desk_close:type_name -> switchboard.wire.v1.DeskCloseRequest
-	6,  // 38: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
-	18, // 39: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
-	20, // 40: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
-	22, // 41: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
-	24, // 42: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
-	26, // 43: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
-	28, // 44: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
-	30, // 45: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
-	32, // 46: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
-	34, // 47: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
-	36, // 48: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
-	38, // 49: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
-	40, // 50: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
-	48, // 51: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
-	42, // 52: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
-	55, // 53: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
-	44, // 54: switchboard.wire.v1.Response.register_push:type_name -> switchboard.wire.v1.RegisterPushResult
-	46, // 55: switchboard.wire.v1.Response.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushResult
-	57, // 56: switchboard.wire.v1.Response.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverResult
-	59, // 57: switchboard.wire.v1.Response.desk_enter:type_name -> switchboard.wire.v1.DeskSession
-	61, // 58: switchboard.wire.v1.Response.desk_status:type_name -> switchboard.wire.v1.DeskAgent
-	65, // 59: switchboard.wire.v1.Response.desk_queue:type_name -> switchboard.wire.v1.DeskQueueResult
-	59, // 60: switchboard.wire.v1.Response.desk_transfer:type_name -> switchboard.wire.v1.DeskSession
-	59, // 61: switchboard.wire.v1.Response.desk_close:type_name -> switchboard.wire.v1.DeskSession
-	3,  // 62: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
-	9,  // 63: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	7,  // 64: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
-	9,  // 65: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	1,  // 66: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
-	8,  // 67: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
-	4,  // 68: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
-	2,  // 69: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
-	8,  // 70: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
-	7,  // 71: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
-	50, // 72: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
-	51, // 73: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
-	52, // 74: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
-	1,  // 75: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
-	8,  // 76: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
-	5,  // 77: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
-	63, // 78: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
-	64, // 79: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
-	80, // [80:80] is the sub-list for method output_type
-	80, // [80:80] is the sub-list for method input_type
-	80, // [80:80] is the sub-list for extension type_name
-	80, // [80:80] is the sub-list for extension extendee
-	0,  // [0:80] is the sub-list for field type_name
+	68, // 38: switchboard.wire.v1.Request.my_metrics:type_name -> switchboard.wire.v1.MyMetricsRequest
+	6,  // 39: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
+	18, // 40: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
+	20, // 41: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
+	22, // 42: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
+	24, // 43: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
+	26, // 44: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
+	28, // 45: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
+	30, // 46: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
+	32, // 47: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
+	34, // 48: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
+	36, // 49: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
+	38, // 50: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
+	40, // 51: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
+	48, // 52: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
+	42, // 53: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
+	55, // 54: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
+	44, // 55: switchboard.wire.v1.Response.register_push:type_name -> switchboard.wire.v1.RegisterPushResult
+	46, // 56: switchboard.wire.v1.Response.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushResult
+	57, // 57: switchboard.wire.v1.Response.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverResult
+	59, // 58: switchboard.wire.v1.Response.desk_enter:type_name -> switchboard.wire.v1.DeskSession
+	61, // 59: switchboard.wire.v1.Response.desk_status:type_name -> switchboard.wire.v1.DeskAgent
+	65, // 60: switchboard.wire.v1.Response.desk_queue:type_name -> switchboard.wire.v1.DeskQueueResult
+	59, // 61: switchboard.wire.v1.Response.desk_transfer:type_name -> switchboard.wire.v1.DeskSession
+	59, // 62: switchboard.wire.v1.Response.desk_close:type_name -> switchboard.wire.v1.DeskSession
+	70, // 63: switchboard.wire.v1.Response.my_metrics:type_name -> switchboard.wire.v1.MyMetricsResult
+	3,  // 64: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
+	9,  // 65: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	7,  // 66: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
+	9,  // 67: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	1,  // 68: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
+	8,  // 69: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
+	4,  // 70: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
+	2,  // 71: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
+	8,  // 72: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
+	7,  // 73: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
+	50, // 74: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
+	51, // 75: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
+	52, // 76: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
+	1,  // 77: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
+	8,  // 78: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
+	5,  // 79: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
+	63, // 80: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
+	64, // 81: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
+	69, // 82: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
+	83, // [83:83] is the sub-list for method output_type
+	83, // [83:83] is the sub-list for method input_type
+	83, // [83:83] is the sub-list for extension type_name
+	83, // [83:83] is the sub-list for extension extendee
+	0,  // [0:83] is the sub-list for field type_name
 }
 
 func init() { file_transport_wirepb_wire_proto_init() }
@@ -5756,6 +6129,7 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Request_DeskQueue)(nil),
 		(*Request_DeskTransfer)(nil),
 		(*Request_DeskClose)(nil),
+		(*Request_MyMetrics)(nil),
 	}
 	file_transport_wirepb_wire_proto_msgTypes[10].OneofWrappers = []any{
 		(*Response_Send)(nil),
@@ -5781,6 +6155,7 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Response_DeskQueue)(nil),
 		(*Response_DeskTransfer)(nil),
 		(*Response_DeskClose)(nil),
+		(*Response_MyMetrics)(nil),
 	}
 	file_transport_wirepb_wire_proto_msgTypes[43].OneofWrappers = []any{
 		(*Push_Message)(nil),
@@ -5794,7 +6169,7 @@ func file_transport_wirepb_wire_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_transport_wirepb_wire_proto_rawDesc), len(file_transport_wirepb_wire_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   62,
+			NumMessages:   65,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,67 @@
+package boot
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"slices"
+	"strings"
+
+	pcluster "github.com/asynkron/protoactor-go/cluster"
+
+	"github.com/switchboard-im/switchboard/actors"
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/actors/metricsactor"
+	"github.com/switchboard-im/switchboard/actors/session"
+	"github.com/switchboard-im/switchboard/analytics"
+)
+
+// myMetrics answers a connected user's own rows from the metrics grain,
+// the same query the admin API's /api/v1/metrics?key=USER makes, so the
+// numbers equal `switchboard metrics`. Only the user's key is asked for:
+// not another agent's row, nor the team-wide "*" row.
+func myMetrics(c *pcluster.Cluster, windows []analytics.WindowSpec) actors.MyMetrics {
+	return func(ctx context.Context, user, window string, limit int) ([]actors.MetricsRow, error) {
+		w, err := analytics.ParseWindow(window)
+		if err != nil {
+			return nil, &session.Error{Code: pb.Code_INVALID, Message: err.Error()}
+		}
+		if !slices.Contains(windows, w) {
+			names := make([]string, len(windows))
+			for i, k := range windows {
+				names[i] = k.Flag()
+			}
+			return nil, &session.Error{Code: pb.Code_INVALID, Message: "window " + window + " is not kept by this node's metrics engine (it keeps " + strings.Join(names, ", ") + ")"}
+		}
+		if user == "" || user == analytics.AllKey {
+			return nil, &session.Error{Code: pb.Code_INVALID, Message: "no such user"}
+		}
+		limit = max(limit, 1)
+		rep, err := metricsactor.Query(ctx, c, &pb.MetricsQuery{SizeMs: w.Size.Milliseconds(), SlideMs: w.Slide.Milliseconds(), Key: user})
+		if err != nil {
+			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+				return nil, err
+			}
+			// The grain is activating or moving: the client retries.
+			return nil, &session.Error{Code: pb.Code_RETRY, Message: err.Error()}
+		}
+		rows := make([]actors.MetricsRow, 0, min(limit, len(rep.Rows)))
+		slices.SortFunc(rep.Rows, func(a, b analytics.Row) int { return cmp.Compare(b.WindowStart.UnixMilli(), a.WindowStart.UnixMilli()) })
+		for _, r := range rep.Rows {
+			if r.Key != user { // the grain filters by key; never let another through
+				continue
+			}
+			if len(rows) == limit {
+				break
+			}
+			rows = append(rows, actors.MetricsRow{
+				WindowStart: r.WindowStart, WindowEnd: r.WindowEnd,
+				Questions: r.Questions, Timely: r.Timely, TimelyRate: r.TimelyRate, AvgResponseMs: r.AvgResponseMs,
+				MsgQuestions: r.MsgQuestions, MsgTimely: r.MsgTimely, MsgTimelyRate: r.MsgTimelyRate, AvgMsgResponseMs: r.AvgMsgResponseMs,
+				Sessions: r.Sessions, AvgSessionMs: r.AvgSessionMs, AvgSessionMessages: r.AvgSessionMessages, AvgFirstResponseMs: r.AvgFirstResponseMs,
+				QueueWaits: r.QueueWaits, AvgQueueWaitMs: r.AvgQueueWaitMs, Abandoned: r.Abandoned, Final: r.Final,
+			})
+		}
+		return rows, nil
+	}
+}

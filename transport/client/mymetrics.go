@@ -1,0 +1,18 @@
+package client
+
+import (
+	"context"
+
+	"github.com/switchboard-im/switchboard/transport/wirepb"
+)
+
+// MyMetrics reads the client's own user's service metrics in window ("1h",
+// or "30s/15s" for a sliding family; one of the node's --metrics-windows):
+// the newest limit windows with activity, newest first (limit 0: one).
+func (c *Client) MyMetrics(ctx context.Context, window string, limit int) (*wirepb.MyMetricsResult, error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_MyMetrics{MyMetrics: &wirepb.MyMetricsRequest{Window: window, Limit: uint32(max(limit, 0))}}})
+	if err != nil {
+		return nil, err
+	}
+	return res.GetMyMetrics(), nil
+}
