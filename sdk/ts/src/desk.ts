@@ -5,6 +5,7 @@
 // and an admin token.
 
 import type { Client } from "./client.js";
+import { myMetricsView, type MyMetricsView } from "./mymetrics.js";
 
 /** A service session as its customer and agent see it. */
 export interface DeskSessionView {
@@ -90,6 +91,16 @@ export class ServiceDesk {
     const r = await this.client.request({ case: "deskClose", value: { conv, reason } });
     if (r.result.case !== "deskClose") throw new Error("desk_close: unexpected answer");
     return sessionView(r.result.value);
+  }
+  /**
+   * myMetrics: the user's own service metrics in a window family the node
+   * keeps ("1h"; "30s/15s" sliding): the newest `limit` windows with
+   * activity, newest first. INVALID: a window the engine does not keep.
+   */
+  async myMetrics(window = "1h", limit = 1): Promise<MyMetricsView> {
+    const r = await this.client.request({ case: "myMetrics", value: { window, limit } });
+    if (r.result.case !== "myMetrics") throw new Error("my_metrics: unexpected answer");
+    return myMetricsView(r.result.value);
   }
 }
 

@@ -197,3 +197,40 @@ test("service desk over the protocol: enter, queue, status, close, refusals", { 
     [c1, a1, eve].forEach((c) => c.close());
   }
 });
+
+// my_metrics: after the desk case above (a1 online, capacity 1, free), a
+// customer is assigned to a1, asks and is answered; a1 then reads its own
+// service metrics, and nobody else gets a1's row.
+test("my service metrics over the protocol", { skip: !(url && tokens.a1) && "SWITCHBOARD_WEB_URL or the desk tokens not set" }, async () => {
+  const opts = { url: url!, transports: ["websocket" as const], minBackoffMs: 20, maxBackoffMs: 200 };
+  const [c1, a1, eve] = [tokens.c1, tokens.a1, tokens.eve].map((token) => new Client({ ...opts, token }));
+  await Promise.all([c1, a1, eve].map((c) => c.connect()));
+  try {
+    const [customer, agent, stranger] = [c1, a1, eve].map((c) => new ServiceDesk(c));
+    assert.equal((await agent.status("online")).status, "online");
+    let s = await customer.enter("listing", "8");
+    for (const end = Date.now() + 10000; s.state !== "assigned" && Date.now() < end; s = await customer.enter("listing", "8")) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(s.agent, "a1");
+    c1.send(s.conv, "is it still for sale?");
+    await until("a1 has the question", () => a1.conversation(s.conv).messages.some((m) => m.body === "is it still for sale?"));
+    a1.send(s.conv, "yes");
+    await until("the answer delivered", () => a1.conversation(s.conv).messages.find((m) => m.body === "yes")?.state !== "sending");
+
+    let mine = await agent.myMetrics("1h");
+    for (const end = Date.now() + 15000; !(mine.rows[0]?.questions > 0) && Date.now() < end; mine = await agent.myMetrics("1h")) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(mine.user, "a1");
+    assert.equal(mine.rows.length, 1);
+    const r = mine.rows[0];
+    assert.ok(r.questions >= 1 && r.timely >= 1 && r.timelyRate > 0 && r.sessions >= 1, JSON.stringify(r));
+    assert.equal(r.windowEndMs - r.windowStartMs, 3600_000);
+
+    const theirs = await stranger.myMetrics("1h", 48);
+    assert.equal(theirs.user, "eve");
+    assert.deepEqual(theirs.rows, []);
+    await assert.rejects(agent.myMetrics("2h"), (e: unknown) => e instanceof ProtocolError && e.code === Code.INVALID);
+    await assert.rejects(agent.myMetrics("1h", 49), (e: unknown) => e instanceof ProtocolError && e.code === Code.INVALID);
+    await agent.close(s.conv, "resolved");
+  } finally {
+    [c1, a1, eve].forEach((c) => c.close());
+  }
+});

@@ -1,0 +1,60 @@
+// my_metrics: a user's own service metrics from the metrics engine
+// (docs/PROTOCOL.md, "My metrics"; columns in docs/METRICS.md).
+
+import type { MyMetricsResult } from "./gen/wire_pb.js";
+
+/** One window of the user's own metrics; averages in milliseconds (0: nothing to average). */
+export interface MyMetricsRow {
+  windowStartMs: number;
+  windowEndMs: number;
+  questions: number;
+  timely: number;
+  /** the reply rate: timely / questions */
+  timelyRate: number;
+  avgResponseMs: number;
+  msgQuestions: number;
+  msgTimely: number;
+  msgTimelyRate: number;
+  avgMsgResponseMs: number;
+  sessions: number;
+  avgSessionMs: number;
+  avgSessionMessages: number;
+  avgFirstResponseMs: number;
+  queueWaits: number;
+  avgQueueWaitMs: number;
+  abandoned: number;
+  /** no later event changes the row */
+  final: boolean;
+}
+
+export interface MyMetricsView {
+  user: string;
+  window: string;
+  /** newest first */
+  rows: MyMetricsRow[];
+}
+
+export const myMetricsView = (v: MyMetricsResult): MyMetricsView => ({
+  user: v.user,
+  window: v.window,
+  rows: v.rows.map((r) => ({
+    windowStartMs: Number(r.windowStartMs),
+    windowEndMs: Number(r.windowEndMs),
+    questions: Number(r.questions),
+    timely: Number(r.timely),
+    timelyRate: r.timelyRate,
+    avgResponseMs: r.avgResponseMs,
+    msgQuestions: Number(r.msgQuestions),
+    msgTimely: Number(r.msgTimely),
+    msgTimelyRate: r.msgTimelyRate,
+    avgMsgResponseMs: r.avgMsgResponseMs,
+    sessions: Number(r.sessions),
+    avgSessionMs: r.avgSessionMs,
+    avgSessionMessages: r.avgSessionMessages,
+    avgFirstResponseMs: r.avgFirstResponseMs,
+    queueWaits: Number(r.queueWaits),
+    avgQueueWaitMs: r.avgQueueWaitMs,
+    abandoned: Number(r.abandoned),
+    final: r.final,
+  })),
+});
