@@ -275,8 +275,9 @@ func browserRun(t *testing.T, browser, transport string) {
 	// The agent recalls a recent message of its own from the workbench.
 	eval(agent, "recall", `[...document.querySelectorAll("#messages .msg")].find(e => e.querySelector(".body").textContent.endsWith("while you were away 2")).querySelector("button.recall").click(); true`, nil)
 	until(customer, "the recall at the customer", `[...document.querySelectorAll("#messages .msg.recalled .body")].some(e => e.textContent.endsWith("while you were away 2"))`)
-	// The workbench shows the agent's metrics, read through the dev admin
-	// proxy from the metrics engine, which has seen the replies.
+	// The workbench shows the agent's metrics, asked over the protocol as
+	// the agent (my_metrics) from the metrics engine, which has seen the
+	// replies.
 	until(agent, "the agent's metrics", `document.querySelector("#metrics").textContent.startsWith("reply rate ")`)
 
 	screenshot(t, agent, "agent-"+transport)

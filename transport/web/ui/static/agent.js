@@ -1,4 +1,4 @@
-import { adminDesk, Client, demoCard, isForbidden, params, renderMessages, ServiceDesk, showStatus, token, transports, typingLine } from "./common.js";
+import { adminDesk, Client, demoCard, isForbidden, params, renderMessages, ServiceDesk, showStatus, token, tokenWorked, transports, typingLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 if (params.get("user")) $("user").value = params.get("user");
@@ -11,8 +11,9 @@ const onRecall = (m) => {
 };
 const draw = (c) => renderMessages($("messages"), c, user, { onRecall });
 
-// My service metrics from the metrics engine (docs/METRICS.md), over the
-// hour windows (a family the engine keeps by default): the newest with activity.
+// My service metrics from the metrics engine (docs/METRICS.md), asked over
+// the protocol as this connection's user (my_metrics), in the hour windows
+// (a family the engine keeps by default): the newest with activity.
 // After a reply the metrics engine takes a moment to see it: look again
 // shortly, a few times, rather than waiting for the half-minute refresh.
 let metricsTimer, metricsTries = 0;
@@ -24,13 +25,13 @@ const secs = (ms) => (ms > 0 ? `${(ms / 1000).toFixed(1)} s` : "–");
 async function showMetrics() {
   metricsTimer = undefined;
   try {
-    const rows = await adminDesk.metrics(user, "1h");
-    const r = rows.filter((x) => x.questions > 0 || x.sessions > 0).sort((a, b) => Date.parse(b.window_end) - Date.parse(a.window_end))[0];
+    const r = (await sd.myMetrics("1h")).rows[0];
     const el = $("metrics");
     el.dataset.loaded = "1";
     if (!r && metricsTries-- > 0) soonMetrics();
     el.textContent = r
-      ? `reply rate ${Math.round(r.timely_rate * 100)}% · first response ${secs(r.avg_first_response_ms)} · avg response ${secs(r.avg_response_ms)} · ${r.sessions} sessions`
+      ? `reply rate ${Math.round(r.timelyRate * 100)}% · first response ${secs(r.avgFirstResponseMs)} · avg response ${secs(r.avgResponseMs)} · ${r.sessions} sessions` +
+        (r.queueWaits > 0 ? ` · avg queue wait ${secs(r.avgQueueWaitMs)}` : "")
       : "no service metrics yet";
   } catch (err) {
     $("metrics").textContent = `metrics unavailable: ${err.message}`;
@@ -76,6 +77,7 @@ $("connect").onclick = async () => {
   user = $("user").value.trim();
   $("connect").disabled = true;
   client = new Client({ url: location.origin, token: () => token(user, "workbench"), transports: transports(), minBackoffMs: 100, maxBackoffMs: 2000 });
+  client.on("state", (s) => s === "connected" && tokenWorked(user, "workbench"));
   window.switchboardClient = client;
   showStatus(client);
   typingLine(client, $("typing"), () => current);

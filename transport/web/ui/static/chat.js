@@ -1,4 +1,4 @@
-import { Client, params, ServiceDesk, renderMessages, showStatus, token, transports, typingLine } from "./common.js";
+import { Client, params, ServiceDesk, renderMessages, showStatus, token, tokenWorked, transports, typingLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -54,6 +54,7 @@ async function start() {
   const scene = $("scene").value.trim();
   $("enter").disabled = true;
   client = new Client({ url: location.origin, token: () => token(user, "web"), transports: transports(), minBackoffMs: 100, maxBackoffMs: 2000, outbox: localStorage });
+  client.on("state", (s) => s === "connected" && tokenWorked(user, "web"));
   window.switchboardClient = client;
   showStatus(client);
   typingLine(client, $("typing"), () => conv);

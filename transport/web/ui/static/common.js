@@ -9,17 +9,45 @@ export function transports() {
   return params.get("transport") === "websocket" ? ["websocket"] : ["webtransport", "websocket"];
 }
 
-// token: a dev node mints one (/dev/token); elsewhere the page asks.
+// token: a dev node mints one (/dev/token); elsewhere the page asks, once
+// per tab: the token is kept in sessionStorage for the reconnects, and
+// asked for again only once it has expired or TOKEN_TRIES connections with
+// it in a row got no welcome (tokenWorked, on "connected", resets that).
+const TOKEN_TRIES = 3;
+const tokenTries = new Map();
+const tokenKey = (user, device) => `switchboard.token.${user}/${device}`;
+export function tokenWorked(user, device) {
+  tokenTries.delete(tokenKey(user, device));
+}
+function expired(t) {
+  try {
+    const exp = JSON.parse(atob(t.split(".")[1].replace(/-/g, "+").replace(/_/g, "/"))).exp;
+    return typeof exp === "number" && exp * 1000 < Date.now() + 5000;
+  } catch {
+    return false; // not a JWT we can read: let the node judge it
+  }
+}
 export async function token(user, device) {
   const r = await fetch(`/dev/token?user=${encodeURIComponent(user)}&device=${encodeURIComponent(device)}`);
   if (r.ok) return (await r.json()).token;
+  const key = tokenKey(user, device);
+  const kept = sessionStorage.getItem(key);
+  const tries = tokenTries.get(key) ?? 0;
+  if (kept && tries < TOKEN_TRIES && !expired(kept)) {
+    tokenTries.set(key, tries + 1);
+    return kept;
+  }
+  sessionStorage.removeItem(key);
+  tokenTries.delete(key);
   const t = prompt(`Token for ${user}`);
   if (!t) throw new Error("no token");
+  sessionStorage.setItem(key, t);
+  tokenTries.set(key, 1);
   return t;
 }
 
 // adminDesk reaches the admin API through a dev node's proxy: only for dev
-// conveniences (registering a demo agent, the metrics panel). What a
+// conveniences (registering a demo agent). What a
 // customer or an agent does goes over the protocol (ServiceDesk), as
 // their own user, and works on any node given a token.
 export const adminDesk = new Desk(location.origin + "/dev/admin");
