@@ -137,7 +137,12 @@ type MetricsQuery struct {
 	ToMs    int64                  `protobuf:"varint,5,opt,name=to_ms,json=toMs,proto3" json:"to_ms,omitempty"`
 	// recompute answers from a batch recomputation over the stored log
 	// instead of the streaming state.
-	Recompute     bool `protobuf:"varint,6,opt,name=recompute,proto3" json:"recompute,omitempty"`
+	Recompute bool `protobuf:"varint,6,opt,name=recompute,proto3" json:"recompute,omitempty"`
+	// streaming answers from the streaming state as it stands, without first
+	// catching every service conversation up with the log (a read per
+	// conversation): for frequent per-user questions (my_metrics). It differs
+	// from a caught-up answer only while forwarded events were dropped.
+	Streaming     bool `protobuf:"varint,7,opt,name=streaming,proto3" json:"streaming,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -214,6 +219,13 @@ func (x *MetricsQuery) GetRecompute() bool {
 	return false
 }
 
+func (x *MetricsQuery) GetStreaming() bool {
+	if x != nil {
+		return x.Streaming
+	}
+	return false
+}
+
 // MetricsAnswer carries a metrics.Report as JSON.
 type MetricsAnswer struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -283,14 +295,15 @@ const file_actors_actorspb_metrics_proto_rawDesc = "" +
 	"clientTsMs\x12 \n" +
 	"\fserver_ts_ms\x18\a \x01(\x03R\n" +
 	"serverTsMs\x12\x12\n" +
-	"\x04line\x18\b \x01(\tR\x04line\"\xa0\x01\n" +
+	"\x04line\x18\b \x01(\tR\x04line\"\xbe\x01\n" +
 	"\fMetricsQuery\x12\x17\n" +
 	"\asize_ms\x18\x01 \x01(\x03R\x06sizeMs\x12\x19\n" +
 	"\bslide_ms\x18\x02 \x01(\x03R\aslideMs\x12\x10\n" +
 	"\x03key\x18\x03 \x01(\tR\x03key\x12\x17\n" +
 	"\afrom_ms\x18\x04 \x01(\x03R\x06fromMs\x12\x13\n" +
 	"\x05to_ms\x18\x05 \x01(\x03R\x04toMs\x12\x1c\n" +
-	"\trecompute\x18\x06 \x01(\bR\trecompute\"F\n" +
+	"\trecompute\x18\x06 \x01(\bR\trecompute\x12\x1c\n" +
+	"\tstreaming\x18\a \x01(\bR\tstreaming\"F\n" +
 	"\rMetricsAnswer\x12\x14\n" +
 	"\x05error\x18\x01 \x01(\tR\x05error\x12\x1f\n" +
 	"\vreport_json\x18\x02 \x01(\fR\n" +

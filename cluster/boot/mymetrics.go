@@ -19,7 +19,9 @@ import (
 // myMetrics answers a connected user's own rows from the metrics grain,
 // the same query the admin API's /api/v1/metrics?key=USER makes, so the
 // numbers equal `switchboard metrics`. Only the user's key is asked for:
-// not another agent's row, nor the team-wide "*" row.
+// not another agent's row, nor the team-wide "*" row. It reads the
+// streaming state as it stands: every agent's workbench polls, and a
+// catch-up with the log reads every service conversation.
 func myMetrics(c *pcluster.Cluster, windows []analytics.WindowSpec) actors.MyMetrics {
 	return func(ctx context.Context, user, window string, limit int) ([]actors.MetricsRow, error) {
 		w, err := analytics.ParseWindow(window)
@@ -37,7 +39,7 @@ func myMetrics(c *pcluster.Cluster, windows []analytics.WindowSpec) actors.MyMet
 			return nil, &session.Error{Code: pb.Code_INVALID, Message: "no such user"}
 		}
 		limit = max(limit, 1)
-		rep, err := metricsactor.Query(ctx, c, &pb.MetricsQuery{SizeMs: w.Size.Milliseconds(), SlideMs: w.Slide.Milliseconds(), Key: user})
+		rep, err := metricsactor.Query(ctx, c, &pb.MetricsQuery{SizeMs: w.Size.Milliseconds(), SlideMs: w.Slide.Milliseconds(), Key: user, Streaming: true})
 		if err != nil {
 			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 				return nil, err
