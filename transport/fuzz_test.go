@@ -43,6 +43,7 @@ func seedRequests() []*wirepb.Request {
 		{Id: 21, Op: &wirepb.Request_DeskQueue{DeskQueue: &wirepb.DeskQueueRequest{Skill: "sales"}}},
 		{Id: 22, Op: &wirepb.Request_DeskTransfer{DeskTransfer: &wirepb.DeskTransferRequest{Conv: "s:cars:c1:1", To: "queue:sales", Note: "n"}}},
 		{Id: 23, Op: &wirepb.Request_DeskClose{DeskClose: &wirepb.DeskCloseRequest{Conv: "s:cars:c1:1"}}},
+		{Id: 24, Op: &wirepb.Request_MyMetrics{MyMetrics: &wirepb.MyMetricsRequest{Window: "30s/15s", Limit: 3}}},
 		// switchboard/3: typing in band.
 		{Id: 19, Op: &wirepb.Request_Signal{Signal: &wirepb.Signal{Kind: wirepb.Signal_TYPING, Conv: "d:a:b"}}},
 		{Id: 14, Op: &wirepb.Request_Ping{Ping: &wirepb.PingRequest{}}},

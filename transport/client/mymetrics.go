@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"math"
 
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
@@ -10,7 +11,12 @@ import (
 // or "30s/15s" for a sliding family; one of the node's --metrics-windows):
 // the newest limit windows with activity, newest first (limit 0: one).
 func (c *Client) MyMetrics(ctx context.Context, window string, limit int) (*wirepb.MyMetricsResult, error) {
-	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_MyMetrics{MyMetrics: &wirepb.MyMetricsRequest{Window: window, Limit: uint32(max(limit, 0))}}})
+	// A limit past uint32 stays past the node's bound (INVALID), not wrapped.
+	n := uint32(math.MaxUint32)
+	if limit < math.MaxUint32 {
+		n = uint32(max(limit, 0))
+	}
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_MyMetrics{MyMetrics: &wirepb.MyMetricsRequest{Window: window, Limit: n}}})
 	if err != nil {
 		return nil, err
 	}
