@@ -25,7 +25,9 @@ const secs = (ms) => (ms > 0 ? `${(ms / 1000).toFixed(1)} s` : "–");
 async function showMetrics() {
   metricsTimer = undefined;
   try {
-    const r = (await sd.myMetrics("1h")).rows[0];
+    // A new window may so far hold only a queue wait: show the newest of a
+    // few that has questions or sessions.
+    const r = (await sd.myMetrics("1h", 3)).rows.find((x) => x.questions > 0 || x.sessions > 0);
     const el = $("metrics");
     el.dataset.loaded = "1";
     if (!r && metricsTries-- > 0) soonMetrics();
