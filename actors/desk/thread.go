@@ -60,7 +60,22 @@ type threadGrain struct {
 	Session   *session `json:"session,omitempty"`
 	LastAgent string   `json:"last_agent,omitempty"`
 	ClosedAt  int64    `json:"closed_at,omitempty"`
-	armed     bool
+	// Merged: the account this (anonymous) customer was merged into; it
+	// is the thread's customer from then on (merge_thread.go).
+	Merged string `json:"merged,omitempty"`
+	// Alias: a merged thread of this account in the same line, where an
+	// entry goes first while that thread is open or sticky.
+	Alias string `json:"alias,omitempty"`
+	armed bool
+}
+
+// who is the thread's customer: the account once the anonymous id it was
+// opened by has been merged into it.
+func (t *threadGrain) who() string {
+	if t.Merged != "" {
+		return t.Merged
+	}
+	return t.Customer
 }
 
 // SessionInfo is a session as the API returns it. Agent is null while the
@@ -105,7 +120,7 @@ func (t *threadGrain) load(g *grain, blob []byte, found bool) error {
 func (t *threadGrain) open() bool { return t.Session != nil && t.Session.State != StateClosed }
 
 func (t *threadGrain) info(g *grain, pos int) SessionInfo {
-	in := SessionInfo{Conv: t.Conv, Customer: t.Customer, Line: t.Line, State: StateClosed}
+	in := SessionInfo{Conv: t.Conv, Customer: t.who(), Line: t.Line, State: StateClosed}
 	if s := t.Session; s != nil {
 		in.Session, in.State, in.Scene, in.Queue, in.Bot, in.Notes = s.ID, s.State, s.Scene, s.Queue, s.Bot, s.Notes
 		if s.State == StateAssigned {
@@ -147,6 +162,12 @@ type enterReq struct {
 	Scene    string   `json:"scene"`
 	Data     string   `json:"data,omitempty"`
 	Route    []string `json:"route"`
+	// Via is set on an entry an account's thread forwards to its merged
+	// thread (Alias); Own is then the account thread's own last close
+	// (0 if none within the sticky window), which a more recent merged
+	// thread must beat.
+	Via string `json:"via,omitempty"`
+	Own int64  `json:"own,omitempty"`
 }
 
 type handoverReq struct {
@@ -189,7 +210,7 @@ func (t *threadGrain) handle(g *grain, ctx actor.Context, op string, body []byte
 		if !t.open() || t.Session.State != StateBot {
 			return nil, rejected(pb.Code_INVALID, "no session with the robot in %s", t.Conv)
 		}
-		if r.By != t.Customer && r.By != t.Session.Bot {
+		if r.By != t.who() && r.By != t.Session.Bot {
 			return nil, rejected(pb.Code_FORBIDDEN, "only the customer or the robot hands over")
 		}
 		s := t.Session
@@ -208,6 +229,12 @@ func (t *threadGrain) handle(g *grain, ctx actor.Context, op string, body []byte
 			return nil, err
 		}
 		return t.info(g, pos), nil
+	case "merged", "alias":
+		var to string
+		if err := decode(body, &to); err != nil {
+			return nil, err
+		}
+		return t.mergeOp(g, ctx, op, to)
 	case "transfer":
 		var r transferReq
 		if err := decode(body, &r); err != nil {
@@ -262,14 +289,27 @@ func (t *threadGrain) handle(g *grain, ctx actor.Context, op string, body []byte
 }
 
 func (t *threadGrain) enter(g *grain, ctx actor.Context, r enterReq) (any, error) {
-	if r.Customer != t.Customer || r.Line != t.Line {
-		return nil, invalid("entry for %s/%s reached thread %s/%s", r.Line, r.Customer, t.Line, t.Customer)
+	if r.Customer != t.who() || r.Line != t.Line {
+		if t.Merged != "" && r.Customer == t.Customer {
+			return nil, rejected(pb.Code_FORBIDDEN, "%s was merged into %s: enter as %s", t.Customer, t.Merged, t.Merged)
+		}
+		return nil, invalid("entry for %s/%s reached thread %s/%s", r.Line, r.Customer, t.Line, t.who())
 	}
 	if t.open() {
 		return t.info(g, 0), nil
 	}
 	now := nowMs()
 	sticky := t.Conv != "" && time.Duration(now-t.ClosedAt)*time.Millisecond <= g.d.cfg.StickyWindow
+	if r.Via != "" && (!sticky || t.ClosedAt < r.Own) {
+		return SessionInfo{}, nil // declined: the account's own thread goes on
+	}
+	if r.Via == "" && t.Alias != "" {
+		in, err := t.viaAlias(g, r, sticky)
+		if err != nil || in.Session != "" {
+			return in, err
+		}
+		t.Alias = "" // past its window or older than our own: never again
+	}
 	if !sticky {
 		t.Gen++
 		t.Conv = fmt.Sprintf("s:%s:%s:%d", t.Line, t.Customer, t.Gen)
@@ -292,7 +332,7 @@ func (t *threadGrain) enter(g *grain, ctx actor.Context, r enterReq) (any, error
 	if b, ok := g.d.stepBot(r.Route[0]); ok {
 		bots = []string{b}
 	}
-	if err := t.record(g, t.Customer, map[string]any{"desk": "start", "line": t.Line, "scene": r.Scene, "data": r.Data}, nil, bots, nil); err != nil {
+	if err := t.record(g, t.who(), map[string]any{"desk": "start", "line": t.Line, "scene": r.Scene, "data": r.Data}, nil, bots, nil); err != nil {
 		t.N--
 		t.Session = nil
 		return nil, err
@@ -447,7 +487,7 @@ func (t *threadGrain) close(g *grain, ctx actor.Context, r closeReq) (any, error
 	if !t.open() {
 		return nil, rejected(pb.Code_NOT_FOUND, "no open session in %s", t.Conv)
 	}
-	if r.By != t.Customer && r.By != System && !(s.State == StateAssigned && r.By == s.Agent) {
+	if r.By != t.who() && r.By != System && !(s.State == StateAssigned && r.By == s.Agent) {
 		return nil, rejected(pb.Code_FORBIDDEN, "%s may not close the session of %s", r.By, t.Conv)
 	}
 	cctx, cancel := context.WithTimeout(context.Background(), 2*g.d.rt.Config().RequestTimeout)
