@@ -182,6 +182,15 @@ func TestDeskWalkthrough(t *testing.T) {
 	if !strings.Contains(merged, "estate cars") || !strings.Contains(merged, `\"op\":\"merge\"`) {
 		t.Errorf("c1 does not see the merged conversation: %s", merged)
 	}
+	// c1's next entry through the line reaches it (its session is open
+	// with the robot).
+	var again struct {
+		Conv string `json:"conv"`
+	}
+	mustJSON(t, n.run("desk", "enter", "--data-dir", n.dir, "--user", "c1", "--scene", "listing/123", "--json"), &again)
+	if again.Conv != "s:cars:v-7f3a:1" {
+		t.Errorf("c1's entry after the merge went to %q, want the merged s:cars:v-7f3a:1", again.Conv)
+	}
 
 	// The scene's business line has its rows, in Shanghai days, and the
 	// streaming numbers equal the recomputation.
