@@ -44,8 +44,18 @@ type session struct {
 	Entered int64    `json:"entered,omitempty"`
 	Prefer  string   `json:"prefer,omitempty"`
 	Token   uint64   `json:"token,omitempty"` // the current assignment (see held.Token)
-	Started int64    `json:"started"`
-	Notes   []Note   `json:"notes,omitempty"`
+	// AssignedFrom is the Entered of the queue entry the session was last
+	// assigned from, WaitMs that assignment's wait: a queue that lost the
+	// answer (a crash) offers the entry again and hears the same answer,
+	// so it counts the assignment exactly once.
+	AssignedFrom int64 `json:"assigned_from,omitempty"`
+	WaitMs       int64 `json:"wait_ms,omitempty"`
+	// Closing is a close of a waiting session under way: saved before
+	// the queue counts the abandon, so a crash before the close is
+	// recorded finishes it on activation instead of queueing again.
+	Closing *closeReq `json:"closing,omitempty"`
+	Started int64     `json:"started"`
+	Notes   []Note    `json:"notes,omitempty"`
 }
 
 // threadGrain is one customer's service thread in one business line: the
@@ -380,7 +390,12 @@ func (t *threadGrain) queue(g *grain, q string, since int64, prefer string) (int
 func (t *threadGrain) assign(g *grain, ctx actor.Context, r assignReq) (any, error) {
 	s := t.Session
 	ans := assignAnswer{Session: r.Session, Agent: r.Agent}
-	if !t.open() || s.ID != r.Session || s.State != StateQueued || s.Queue != r.Queue {
+	if s != nil && s.ID == r.Session && s.Queue == r.Queue && r.Entered != 0 && s.AssignedFrom == r.Entered {
+		// This entry was assigned already; the queue did not hear it.
+		ans.Agent, ans.Taken, ans.WaitMs = s.Agent, true, s.WaitMs
+		return ans, nil
+	}
+	if !t.open() || s.ID != r.Session || s.State != StateQueued || s.Queue != r.Queue || s.Closing != nil {
 		ans.Gone = true
 		return ans, nil
 	}
@@ -407,6 +422,7 @@ func (t *threadGrain) assign(g *grain, ctx actor.Context, r assignReq) (any, err
 		return nil, err
 	}
 	s.State, s.Agent, s.Bot, s.Prefer, s.Token = StateAssigned, r.Agent, "", "", token
+	s.AssignedFrom, s.WaitMs = r.Entered, wait
 	t.LastAgent = r.Agent
 	if err := g.save(ctx); err != nil {
 		return nil, err
@@ -495,6 +511,12 @@ func (t *threadGrain) close(g *grain, ctx actor.Context, r closeReq) (any, error
 	abandoned := false
 	switch s.State {
 	case StateQueued:
+		if s.Closing == nil {
+			s.Closing = &r
+			if err := g.save(ctx); err != nil {
+				return nil, err
+			}
+		}
 		if err := g.d.call(cctx, KindQueue, s.Queue, "withdraw", withdrawReq{Session: s.ID, Abandoned: true}, &abandoned); err != nil {
 			return nil, err
 		}
@@ -522,7 +544,7 @@ func (t *threadGrain) close(g *grain, ctx actor.Context, r closeReq) (any, error
 		return nil, err
 	}
 	was := s.State
-	s.State = StateClosed
+	s.State, s.Closing = StateClosed, nil
 	t.ClosedAt = nowMs()
 	if err := g.save(ctx); err != nil {
 		return nil, err
@@ -547,7 +569,9 @@ func (t *threadGrain) self(g *grain, ctx actor.Context, m any) {
 		ctx.SetReceiveTimeout(g.d.cfg.IdleTimeout)
 		// A session that was waiting when the node stopped may have lost
 		// its queue entry; entering again is idempotent.
-		if t.open() && t.Session.State == StateQueued {
+		if t.open() && t.Session.Closing != nil {
+			ctx.Send(ctx.Self(), selfMsg{"finish-close"})
+		} else if t.open() && t.Session.State == StateQueued {
 			s := t.Session
 			e := waitEntry{Thread: threadID(t.Line, t.Customer), Conv: t.Conv, Session: s.ID, Since: s.Since, Entered: s.Entered, Prefer: s.Prefer}
 			g.d.tell(KindQueue, s.Queue, "enqueue", enqueueReq{Entry: e}, nil)
@@ -559,6 +583,15 @@ func (t *threadGrain) self(g *grain, ctx actor.Context, m any) {
 			g.d.tell(KindAgent, s.Agent, "ensure", offer{Session: s.ID, Thread: threadID(t.Line, t.Customer), Conv: t.Conv, Token: s.Token}, nil)
 		}
 		t.arm(g, ctx)
+	case "finish-close":
+		// A close of a waiting session that a crash cut: the queue may
+		// have counted the abandon; record it (a repeated withdraw
+		// answers the same).
+		if t.open() && t.Session.Closing != nil {
+			if _, err := t.close(g, ctx, *t.Session.Closing); err != nil {
+				g.d.log.Warn("finishing a close cut by a crash failed", "conv", t.Conv, "err", err)
+			}
+		}
 	case "idle":
 		if !t.open() {
 			ctx.Poison(ctx.Self())
