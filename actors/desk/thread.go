@@ -44,12 +44,6 @@ type session struct {
 	Entered int64    `json:"entered,omitempty"`
 	Prefer  string   `json:"prefer,omitempty"`
 	Token   uint64   `json:"token,omitempty"` // the current assignment (see held.Token)
-	// AssignedFrom is the Entered of the queue entry the session was last
-	// assigned from, WaitMs that assignment's wait: a queue that lost the
-	// answer (a crash) offers the entry again and hears the same answer,
-	// so it counts the assignment exactly once.
-	AssignedFrom int64 `json:"assigned_from,omitempty"`
-	WaitMs       int64 `json:"wait_ms,omitempty"`
 	// Closing is a close of a waiting session under way: saved before
 	// the queue counts the abandon, so a crash before the close is
 	// recorded finishes it on activation instead of queueing again.
@@ -70,6 +64,11 @@ type threadGrain struct {
 	Session   *session `json:"session,omitempty"`
 	LastAgent string   `json:"last_agent,omitempty"`
 	ClosedAt  int64    `json:"closed_at,omitempty"`
+	// Recent are the latest assignments from a queue (at most
+	// recentAssigns): a queue that lost the answer (a crash) offers the
+	// entry again, maybe after the session moved on, and hears the same
+	// answer, so it counts the assignment exactly once.
+	Recent []assignMemo `json:"recent,omitempty"`
 	// Merged: the account this (anonymous) customer was merged into; it
 	// is the thread's customer from then on (merge_thread.go).
 	Merged string `json:"merged,omitempty"`
@@ -78,6 +77,20 @@ type threadGrain struct {
 	Alias string `json:"alias,omitempty"`
 	armed bool
 }
+
+// assignMemo is one assignment of a queue entry (see threadGrain.Recent).
+type assignMemo struct {
+	Session string `json:"session"`
+	Queue   string `json:"queue"`
+	Entered int64  `json:"entered"`
+	Agent   string `json:"agent"`
+	WaitMs  int64  `json:"wait_ms"`
+}
+
+// recentAssigns bounds threadGrain.Recent: a repeated offer comes within
+// the offer timeout of the queue's restart, long before this many more
+// assignments of one customer in one line.
+const recentAssigns = 16
 
 // who is the thread's customer: the account once the anonymous id it was
 // opened by has been merged into it.
@@ -390,10 +403,12 @@ func (t *threadGrain) queue(g *grain, q string, since int64, prefer string) (int
 func (t *threadGrain) assign(g *grain, ctx actor.Context, r assignReq) (any, error) {
 	s := t.Session
 	ans := assignAnswer{Session: r.Session, Agent: r.Agent}
-	if s != nil && s.ID == r.Session && s.Queue == r.Queue && r.Entered != 0 && s.AssignedFrom == r.Entered {
-		// This entry was assigned already; the queue did not hear it.
-		ans.Agent, ans.Taken, ans.WaitMs = s.Agent, true, s.WaitMs
-		return ans, nil
+	for _, m := range t.Recent {
+		if m.Session == r.Session && m.Queue == r.Queue && m.Entered == r.Entered {
+			// This entry was assigned already; the queue did not hear it.
+			ans.Agent, ans.Taken, ans.WaitMs = m.Agent, true, m.WaitMs
+			return ans, nil
+		}
 	}
 	if !t.open() || s.ID != r.Session || s.State != StateQueued || s.Queue != r.Queue || s.Closing != nil {
 		ans.Gone = true
@@ -422,7 +437,10 @@ func (t *threadGrain) assign(g *grain, ctx actor.Context, r assignReq) (any, err
 		return nil, err
 	}
 	s.State, s.Agent, s.Bot, s.Prefer, s.Token = StateAssigned, r.Agent, "", "", token
-	s.AssignedFrom, s.WaitMs = r.Entered, wait
+	t.Recent = append(t.Recent, assignMemo{Session: s.ID, Queue: r.Queue, Entered: r.Entered, Agent: r.Agent, WaitMs: wait})
+	if len(t.Recent) > recentAssigns {
+		t.Recent = t.Recent[len(t.Recent)-recentAssigns:]
+	}
 	t.LastAgent = r.Agent
 	if err := g.save(ctx); err != nil {
 		return nil, err
