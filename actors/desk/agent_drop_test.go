@@ -14,7 +14,7 @@ import (
 // everything; an agent never seen connected is never dropped. Real
 // connections through the node's session API, on Pebble.
 func TestAgentDrop(t *testing.T) {
-	const grace = 400 * time.Millisecond
+	const grace = time.Second
 	n := startNode(t, openStore(t), desk.Config{DropGrace: grace})
 	ctx := tctx(t)
 	if _, err := n.Desk.SetScene(ctx, desk.Scene{Name: "listing", Line: "cars", Route: []string{"queue:sales"}}); err != nil {
@@ -68,11 +68,12 @@ func TestAgentDrop(t *testing.T) {
 	}
 	eventually(t, assignedTo("a1"))
 
-	// Gone for half the grace (a few checks see no device), then back.
+	// Gone for 40% of the grace (checks run every quarter: one finds no
+	// device), then back.
 	closeConn()
-	time.Sleep(grace / 2)
+	time.Sleep(grace * 4 / 10)
 	closeConn = connect()
-	time.Sleep(3 * grace)
+	time.Sleep(2 * grace)
 	if a, err := n.Desk.Agent(ctx, "a1"); err != nil || a.Status != desk.Online || a.Load != 2 {
 		t.Fatalf("a1 after a reconnect within the grace: %+v %v, want online with 2 sessions", a, err)
 	}
