@@ -606,8 +606,9 @@ func (t *threadGrain) self(g *grain, ctx actor.Context, m any) {
 		// have counted the abandon; record it (a repeated withdraw
 		// answers the same).
 		if t.open() && t.Session.Closing != nil {
-			if _, err := t.close(g, ctx, *t.Session.Closing); err != nil {
-				g.d.log.Warn("finishing a close cut by a crash failed", "conv", t.Conv, "err", err)
+			if _, err := t.close(g, ctx, *t.Session.Closing); err != nil && !g.failed {
+				g.d.log.Warn("finishing a close cut by a crash failed; retrying", "conv", t.Conv, "err", err)
+				g.after(ctx, g.d.cfg.OfferTimeout, "finish-close")
 			}
 		}
 	case "idle":
@@ -628,6 +629,9 @@ func (t *threadGrain) self(g *grain, ctx actor.Context, m any) {
 		if err == nil && idle >= g.d.cfg.InactivityTimeout {
 			if _, err := t.close(g, ctx, closeReq{By: System, Reason: "inactive"}); err != nil {
 				g.d.log.Warn("inactivity close failed", "conv", t.Conv, "err", err)
+				if t.open() && t.Session.Closing != nil && !g.failed {
+					g.after(ctx, g.d.cfg.OfferTimeout, "finish-close")
+				}
 			}
 			return
 		}
