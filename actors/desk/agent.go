@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"slices"
 	"sort"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 )
@@ -24,6 +25,9 @@ type AgentInfo struct {
 	Skills   []string `json:"skills"`
 	Load     int      `json:"load"`
 	Sessions []string `json:"sessions"`
+	// Present: a device of the agent was seen connected since it came
+	// online; losing every device for DropGrace then takes it offline.
+	Present bool `json:"present,omitempty"`
 }
 
 // AgentUpdate changes an agent; nil fields stay as they are.
@@ -55,6 +59,10 @@ type agentGrain struct {
 	// Version orders the load reports queues get (they travel
 	// asynchronously and may overtake each other).
 	Version uint64 `json:"version"`
+	// Present, missingSince, watching: see agent_drop.go.
+	Present      bool `json:"present,omitempty"`
+	missingSince time.Time
+	watching     bool
 }
 
 // offer asks an agent to take a session.
@@ -97,11 +105,17 @@ func (a *agentGrain) load(g *grain, blob []byte, found bool) error {
 }
 
 func (a *agentGrain) self(g *grain, ctx actor.Context, m any) {
-	// An activation after a restart tells its queues where it stands:
-	// their views may predate the crash.
-	if m.(selfMsg).what != "started" {
+	switch m.(selfMsg).what {
+	case "presence":
+		a.checkPresence(g, ctx)
+		return
+	case "started":
+		defer a.watch(g, ctx)
+	default:
 		return
 	}
+	// An activation after a restart tells its queues where it stands:
+	// their views may predate the crash.
 	if a.Status != Offline || len(a.Held) > 0 {
 		a.report(g, a.queues(nil))
 	}
@@ -127,7 +141,7 @@ func (a *agentGrain) sendRequeue(g *grain, session string, h held) {
 }
 
 func (a *agentGrain) info() AgentInfo {
-	in := AgentInfo{User: a.User, Status: a.Status, Capacity: a.Capacity, Skills: a.Skills, Load: len(a.Held), Sessions: []string{}}
+	in := AgentInfo{User: a.User, Status: a.Status, Capacity: a.Capacity, Skills: a.Skills, Load: len(a.Held), Sessions: []string{}, Present: a.Present}
 	for s := range a.Held {
 		in.Sessions = append(in.Sessions, s)
 	}
@@ -312,10 +326,14 @@ func (a *agentGrain) set(g *grain, ctx actor.Context, u AgentUpdate) (any, error
 			a.Dropped[s] = h
 		}
 	}
+	if a.Status == Offline {
+		a.Present, a.missingSince = false, time.Time{}
+	}
 	a.Version++
 	if err := g.save(ctx); err != nil {
 		return nil, err
 	}
+	a.watch(g, ctx)
 	for s, h := range dropped {
 		g.d.event(Event{Kind: "release", Session: s, Agent: a.User, Load: 0, Capacity: a.Capacity})
 		a.sendRequeue(g, s, h)

@@ -78,6 +78,11 @@ type Config struct {
 	PositionPushes int
 	// BotUser is the robot a "bot" route step adds (default "bot").
 	BotUser string
+	// DropGrace: an agent (online or away) whose every device has been
+	// disconnected this long goes offline, its sessions back to their
+	// queues (default 60 s; agent_drop.go). Only an agent seen connected
+	// since it came online can drop.
+	DropGrace time.Duration
 	// IdleTimeout passivates a thread grain without an open session
 	// (default 10 min).
 	IdleTimeout time.Duration
@@ -93,7 +98,8 @@ type Config struct {
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{StickyWindow: 30 * time.Minute, InactivityTimeout: 30 * time.Minute, OfferTimeout: 5 * time.Second,
-		MaxWaiting: 10000, MaxCapacity: 100, MaxSkills: 16, MaxScenes: 1000, PositionPushes: 100, BotUser: "bot", IdleTimeout: 10 * time.Minute}
+		MaxWaiting: 10000, MaxCapacity: 100, MaxSkills: 16, MaxScenes: 1000, PositionPushes: 100, BotUser: "bot", IdleTimeout: 10 * time.Minute,
+		DropGrace: time.Minute}
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -101,7 +107,7 @@ func (c Config) withDefaults() (Config, error) {
 	for _, f := range []struct {
 		v   *time.Duration
 		def time.Duration
-	}{{&c.StickyWindow, d.StickyWindow}, {&c.InactivityTimeout, d.InactivityTimeout}, {&c.OfferTimeout, d.OfferTimeout}, {&c.IdleTimeout, d.IdleTimeout}} {
+	}{{&c.StickyWindow, d.StickyWindow}, {&c.InactivityTimeout, d.InactivityTimeout}, {&c.OfferTimeout, d.OfferTimeout}, {&c.IdleTimeout, d.IdleTimeout}, {&c.DropGrace, d.DropGrace}} {
 		if *f.v < 0 {
 			return c, fmt.Errorf("desk: negative duration %v", *f.v)
 		}

@@ -46,16 +46,20 @@ const (
 
 // MergeInfo is a merge record as the API shows it.
 type MergeInfo struct {
-	From      string   `json:"from"`
-	To        string   `json:"to"`
-	Phase     string   `json:"phase"`
-	Convs     []string `json:"convs"` // the current round's conversations
-	Next      int      `json:"next"`  // Convs[:Next] are moved
-	Rounds    int      `json:"rounds"`
-	Moved     int      `json:"moved"` // conversations moved in all rounds
-	StartedMs int64    `json:"started_ms"`
-	DoneMs    int64    `json:"done_ms,omitempty"`
-	LastError string   `json:"last_error,omitempty"`
+	From   string   `json:"from"`
+	To     string   `json:"to"`
+	Phase  string   `json:"phase"`
+	Convs  []string `json:"convs"` // the current round's conversations
+	Next   int      `json:"next"`  // Convs[:Next] are moved
+	Rounds int      `json:"rounds"`
+	Moved  int      `json:"moved"` // conversations moved in all rounds
+	// Devices: the anonymous id's devices made the account's (after the
+	// last round; merge_thread.go).
+	Devices      int    `json:"devices"`
+	DevicesMoved bool   `json:"devices_moved,omitempty"`
+	StartedMs    int64  `json:"started_ms"`
+	DoneMs       int64  `json:"done_ms,omitempty"`
+	LastError    string `json:"last_error,omitempty"`
 }
 
 type mergeReq struct {
@@ -196,6 +200,15 @@ func (m *mergeGrain) step(g *grain, ctx actor.Context) (bool, error) {
 		if len(convs) > 0 {
 			d.log.Warn("merge stopped after its round limit with memberships left", "from", m.From, "left", len(convs))
 		}
+		if !m.DevicesMoved {
+			n, err := d.mergeDevices(bg, m.From, m.To)
+			if err != nil {
+				return false, err
+			}
+			d.mergeHook(m.From, "devices")
+			m.Devices, m.DevicesMoved = n, true
+			return false, g.save(ctx)
+		}
 		m.Phase, m.Convs, m.Next, m.DoneMs = MergeDone, nil, 0, nowMs()
 		if err := g.save(ctx); err != nil {
 			return false, err
@@ -219,6 +232,12 @@ func (d *Desk) mergeConv(ctx context.Context, from, to, conv string) error {
 		return err
 	}
 	d.mergeHook(from, "member "+conv)
+	// After the membership: the account is a member before its entries
+	// can reach the conversation. Done every time (idempotent), as a
+	// crash may have cut it after the membership moved.
+	if err := d.mergeThread(ctx, from, to, conv); err != nil {
+		return err
+	}
 	if !r.Moved {
 		return nil
 	}

@@ -53,10 +53,10 @@ func mergeCrashRun(t *testing.T, seed int64) {
 	const anon, acct = "v-anon1", "c1"
 	store := openStore(t)
 	// The merge's crash points: the merge calls the hook at each; the
-	// crash comes at a random one of the first ~15 (a run has about that
+	// crash comes at a random one of the first ~20 (a run has about that
 	// many), or never if the merge ends first.
 	var steps atomic.Int64
-	crashAt := int64(1 + rng.IntN(15))
+	crashAt := int64(1 + rng.IntN(20))
 	killed := make(chan struct{})
 	var ks atomic.Pointer[killableStore]
 	cfg := desk.Config{OnMergeStep: func(from, what string) {
@@ -180,6 +180,18 @@ func mergeCrashRun(t *testing.T, seed int64) {
 		t.Fatal(err)
 	}
 	if err := n.SetPinned(ctx, anon, g1, true); err != nil {
+		t.Fatal(err)
+	}
+	// The visitor's phone: it synced the anonymous inbox and registered
+	// for pushes.
+	vsync, err := n.Sync(ctx, anon, "dev-v", 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.AckCursor(ctx, anon, "dev-v", vsync.Cursor); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.RegisterPushToken(ctx, anon, "dev-v", "fcm", "tok-v"); err != nil {
 		t.Fatal(err)
 	}
 	readBefore := map[string]uint64{}
@@ -332,6 +344,7 @@ func mergeCrashRun(t *testing.T, seed int64) {
 	if len(sy.Conversations) != len(unread) || sy.TotalUnread != list.TotalUnread {
 		t.Fatalf("sync: %d conversations, total %d; list %d, %d", len(sy.Conversations), sy.TotalUnread, len(unread), list.TotalUnread)
 	}
+	checkMergedDevice(ctx, t, n, anon, acct, vsync.Cursor, unread, list.TotalUnread)
 	// Nothing lost, nothing twice: every acknowledged message once in the
 	// log, and in the account's history when its row lets it see the seq
 	// (in the group the anonymous id had left, what came after is not).
@@ -366,6 +379,106 @@ func mergeCrashRun(t *testing.T, seed int64) {
 				t.Fatalf("%s: message %s stored %d times, seen %d times by the account (want 1, %d)", conv, id, stored[id], seen[id], want)
 			}
 		}
+	}
+	checkMergedEntry(ctx, t, n, anon, acct, sess.Conv, "a1")
+}
+
+// checkMergedDevice: the anonymous id's device is the account's, with a
+// cursor that misses nothing; signed in as the account it syncs every
+// conversation exactly once with the exact unread count.
+func checkMergedDevice(ctx context.Context, t *testing.T, n *boot.Node, anon, acct string, anonCursor uint64, unread map[string]uint64, total uint64) {
+	t.Helper()
+	devs, err := n.Store().ListDevices(ctx, acct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cursor, found := uint64(0), false
+	for _, d := range devs {
+		if d.DeviceID == "dev-v" {
+			cursor, found = d.Cursor, true
+		}
+	}
+	if !found || cursor != 0 {
+		t.Fatalf("the visitor's device is not the account's with cursor 0: %+v (its anonymous cursor was %d)", devs, anonCursor)
+	}
+	if toks, err := n.Store().ListPushTokens(ctx, acct); err != nil || len(toks) != 1 || toks[0].DeviceID != "dev-v" || toks[0].Token != "tok-v" {
+		t.Fatalf("the account's push tokens: %+v %v", toks, err)
+	}
+	if toks, err := n.Store().ListPushTokens(ctx, anon); err != nil || len(toks) != 0 {
+		t.Fatalf("the anonymous id keeps push tokens: %+v %v", toks, err)
+	}
+	// One page: every conversation exactly once.
+	sy, err := n.Sync(ctx, acct, "dev-v", cursor, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	var sum uint64
+	for _, c := range sy.Conversations {
+		seen[c.Conv]++
+		if c.Unread != unread[c.Conv] {
+			t.Fatalf("device sync: %s unread %d, want %d", c.Conv, c.Unread, unread[c.Conv])
+		}
+		if !c.Muted {
+			sum += c.Unread
+		}
+	}
+	for conv := range unread {
+		if seen[conv] != 1 {
+			t.Fatalf("device sync: %s seen %d times, want once (%v)", conv, seen[conv], seen)
+		}
+	}
+	if sy.More || len(seen) != len(unread) || sum != total || sy.TotalUnread != total {
+		t.Fatalf("device sync: %v (sum %d, total %d, more %v), want %v (total %d)", seen, sum, sy.TotalUnread, sy.More, unread, total)
+	}
+	// Small pages: a page summarizes its slice of the inbox, so a later
+	// page may update a conversation again; the device's resulting view
+	// is the same, and no page skips one.
+	view := map[string]uint64{}
+	for {
+		sy, err := n.Sync(ctx, acct, "dev-v", cursor, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range sy.Conversations {
+			view[c.Conv] = c.Unread
+		}
+		cursor = sy.Cursor
+		if !sy.More {
+			break
+		}
+	}
+	if fmt.Sprint(view) != fmt.Sprint(unread) {
+		t.Fatalf("device sync in pages: %v, want %v", view, unread)
+	}
+}
+
+// checkMergedEntry: the account's entries through the line of the
+// anonymous id's service conversation reach that conversation (and its
+// agent), while its session is open and again within the sticky window;
+// the anonymous id can no longer enter.
+func checkMergedEntry(ctx context.Context, t *testing.T, n *boot.Node, anon, acct, conv, agent string) {
+	t.Helper()
+	s, err := n.Desk.Enter(ctx, acct, "listing/1")
+	if err != nil || s.Conv != conv || agentOf(s) != agent || s.Customer != acct {
+		t.Fatalf("the account's entry: %+v %v, want the open session of %s with %s", s, err, conv, agent)
+	}
+	if _, err := n.Desk.Close(ctx, acct, conv, ""); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := n.Desk.Enter(ctx, acct, "listing/2")
+	if err != nil || s2.Conv != conv || s2.Session == s.Session {
+		t.Fatalf("the account's entry within the window: %+v %v, want a new session in %s", s2, err, conv)
+	}
+	eventually(t, func() error {
+		got, err := n.Desk.Session(ctx, agent, conv)
+		if err != nil || got.Session != s2.Session || agentOf(got) != agent {
+			return fmt.Errorf("session %+v %v, want %s with %s", got, err, s2.Session, agent)
+		}
+		return nil
+	})
+	if _, err := n.Desk.Enter(ctx, anon, "listing/1"); code(err) != pb.Code_FORBIDDEN {
+		t.Fatalf("the anonymous id entered after its merge: %v, want FORBIDDEN", err)
 	}
 }
 

@@ -3,6 +3,7 @@ package desk
 import (
 	"context"
 	"encoding/json"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -47,8 +48,12 @@ type queueGrain struct {
 	Offer   *inFlight            `json:"offer,omitempty"`
 	NextSeq uint64               `json:"next_seq"`
 	Stats   QueueStats           `json:"stats"`
-	timer   bool                 // an offer-timeout is scheduled
-	refresh bool                 // a refresh of the agents' views is scheduled
+	// Abandons are the latest sessions withdrawn as abandoned (at most
+	// abandonMemory): a thread that crashed before recording its close
+	// withdraws again and must hear the same answer.
+	Abandons []string `json:"abandons,omitempty"`
+	timer    bool     // an offer-timeout is scheduled
+	refresh  bool     // a refresh of the agents' views is scheduled
 	// pushed is the position each waiting customer was last told; not
 	// stored: a new activation tells everyone again.
 	pushed    map[string]int
@@ -165,6 +170,10 @@ type enqueueReq struct {
 	Entry waitEntry `json:"entry"`
 }
 
+// abandonMemory bounds Queue.Abandons: a repeated withdrawal comes right
+// after the thread's restart, long before this many more abandons.
+const abandonMemory = 256
+
 type withdrawReq struct {
 	Session   string `json:"session"`
 	Abandoned bool   `json:"abandoned"`
@@ -269,7 +278,7 @@ func (q *queueGrain) handle(g *grain, ctx actor.Context, op string, body []byte)
 		}
 		i := q.position(r.Session) - 1
 		if i < 0 {
-			return false, nil
+			return r.Abandoned && slices.Contains(q.Abandons, r.Session), nil
 		}
 		q.Waiting = append(q.Waiting[:i], q.Waiting[i+1:]...)
 		if q.Offer != nil && q.Offer.Session == r.Session {
@@ -277,6 +286,10 @@ func (q *queueGrain) handle(g *grain, ctx actor.Context, op string, body []byte)
 		}
 		if r.Abandoned {
 			q.Stats.Abandoned++
+			q.Abandons = append(q.Abandons, r.Session)
+			if len(q.Abandons) > abandonMemory {
+				q.Abandons = q.Abandons[len(q.Abandons)-abandonMemory:]
+			}
 		}
 		if err := g.save(ctx); err != nil {
 			return nil, err

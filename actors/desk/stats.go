@@ -39,6 +39,7 @@ func observeAssigned(queue string, waitMs int64) {
 // deskBody is the part of a desk system message the counts read.
 type deskBody struct {
 	Desk      string `json:"desk"`
+	Session   string `json:"session"`
 	Queue     string `json:"queue"`
 	WaitMs    int64  `json:"wait_ms"`
 	Abandoned bool   `json:"abandoned"`
@@ -73,6 +74,19 @@ func Recount(ctx context.Context, store storage.Store) (map[string]QueueStats, e
 
 func recountConv(ctx context.Context, store storage.Store, conv string, out map[string]QueueStats) error {
 	from := uint64(1)
+	// A thread that recorded "assigned" and crashed before saving its
+	// state assigns the same entry again (a second "assigned" with no
+	// "queued" between); the queue counted only the answer it got, the
+	// last one. last holds each session's counted assignment until the
+	// session is queued again.
+	type counted struct {
+		queue string
+		wait  int64
+	}
+	last := map[string]counted{}
+	// Likewise a close recorded twice (the thread crashed after recording
+	// it, before saving): a session is abandoned once.
+	gone := map[string]bool{}
 	for {
 		msgs, err := store.ListMessages(ctx, conv, from, 0, storage.OldestFirst, 1000)
 		if err != nil {
@@ -83,13 +97,25 @@ func recountConv(ctx context.Context, store storage.Store, conv string, out map[
 			if m.Kind != storage.MsgSystem || json.Unmarshal(m.Body, &b) != nil {
 				continue
 			}
+			if b.Desk == "queued" {
+				delete(last, b.Session)
+				continue
+			}
+			if prev, ok := last[b.Session]; ok && b.Desk == "assigned" {
+				ps := out[prev.queue]
+				ps.Assigned--
+				ps.WaitMsSum -= prev.wait
+				out[prev.queue] = ps
+			}
 			st := out[b.Queue]
 			switch {
 			case b.Desk == "assigned":
 				st.Assigned++
 				st.WaitMsSum += b.WaitMs
-			case b.Desk == "close" && b.Abandoned:
+				last[b.Session] = counted{b.Queue, b.WaitMs}
+			case b.Desk == "close" && b.Abandoned && !gone[b.Session]:
 				st.Abandoned++
+				gone[b.Session] = true
 			default:
 				continue
 			}

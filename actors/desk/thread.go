@@ -44,8 +44,12 @@ type session struct {
 	Entered int64    `json:"entered,omitempty"`
 	Prefer  string   `json:"prefer,omitempty"`
 	Token   uint64   `json:"token,omitempty"` // the current assignment (see held.Token)
-	Started int64    `json:"started"`
-	Notes   []Note   `json:"notes,omitempty"`
+	// Closing is a close of a waiting session under way: saved before
+	// the queue counts the abandon, so a crash before the close is
+	// recorded finishes it on activation instead of queueing again.
+	Closing *closeReq `json:"closing,omitempty"`
+	Started int64     `json:"started"`
+	Notes   []Note    `json:"notes,omitempty"`
 }
 
 // threadGrain is one customer's service thread in one business line: the
@@ -60,7 +64,41 @@ type threadGrain struct {
 	Session   *session `json:"session,omitempty"`
 	LastAgent string   `json:"last_agent,omitempty"`
 	ClosedAt  int64    `json:"closed_at,omitempty"`
-	armed     bool
+	// Recent are the latest assignments from a queue (at most
+	// recentAssigns): a queue that lost the answer (a crash) offers the
+	// entry again, maybe after the session moved on, and hears the same
+	// answer, so it counts the assignment exactly once.
+	Recent []assignMemo `json:"recent,omitempty"`
+	// Merged: the account this (anonymous) customer was merged into; it
+	// is the thread's customer from then on (merge_thread.go).
+	Merged string `json:"merged,omitempty"`
+	// Alias: a merged thread of this account in the same line, where an
+	// entry goes first while that thread is open or sticky.
+	Alias string `json:"alias,omitempty"`
+	armed bool
+}
+
+// assignMemo is one assignment of a queue entry (see threadGrain.Recent).
+type assignMemo struct {
+	Session string `json:"session"`
+	Queue   string `json:"queue"`
+	Entered int64  `json:"entered"`
+	Agent   string `json:"agent"`
+	WaitMs  int64  `json:"wait_ms"`
+}
+
+// recentAssigns bounds threadGrain.Recent: a repeated offer comes within
+// the offer timeout of the queue's restart, long before this many more
+// assignments of one customer in one line.
+const recentAssigns = 16
+
+// who is the thread's customer: the account once the anonymous id it was
+// opened by has been merged into it.
+func (t *threadGrain) who() string {
+	if t.Merged != "" {
+		return t.Merged
+	}
+	return t.Customer
 }
 
 // SessionInfo is a session as the API returns it. Agent is null while the
@@ -105,7 +143,7 @@ func (t *threadGrain) load(g *grain, blob []byte, found bool) error {
 func (t *threadGrain) open() bool { return t.Session != nil && t.Session.State != StateClosed }
 
 func (t *threadGrain) info(g *grain, pos int) SessionInfo {
-	in := SessionInfo{Conv: t.Conv, Customer: t.Customer, Line: t.Line, State: StateClosed}
+	in := SessionInfo{Conv: t.Conv, Customer: t.who(), Line: t.Line, State: StateClosed}
 	if s := t.Session; s != nil {
 		in.Session, in.State, in.Scene, in.Queue, in.Bot, in.Notes = s.ID, s.State, s.Scene, s.Queue, s.Bot, s.Notes
 		if s.State == StateAssigned {
@@ -147,6 +185,12 @@ type enterReq struct {
 	Scene    string   `json:"scene"`
 	Data     string   `json:"data,omitempty"`
 	Route    []string `json:"route"`
+	// Via is set on an entry an account's thread forwards to its merged
+	// thread (Alias); Own is then the account thread's own last close
+	// (0 if none within the sticky window), which a more recent merged
+	// thread must beat.
+	Via string `json:"via,omitempty"`
+	Own int64  `json:"own,omitempty"`
 }
 
 type handoverReq struct {
@@ -189,7 +233,7 @@ func (t *threadGrain) handle(g *grain, ctx actor.Context, op string, body []byte
 		if !t.open() || t.Session.State != StateBot {
 			return nil, rejected(pb.Code_INVALID, "no session with the robot in %s", t.Conv)
 		}
-		if r.By != t.Customer && r.By != t.Session.Bot {
+		if r.By != t.who() && r.By != t.Session.Bot {
 			return nil, rejected(pb.Code_FORBIDDEN, "only the customer or the robot hands over")
 		}
 		s := t.Session
@@ -208,6 +252,12 @@ func (t *threadGrain) handle(g *grain, ctx actor.Context, op string, body []byte
 			return nil, err
 		}
 		return t.info(g, pos), nil
+	case "merged", "alias":
+		var to string
+		if err := decode(body, &to); err != nil {
+			return nil, err
+		}
+		return t.mergeOp(g, ctx, op, to)
 	case "transfer":
 		var r transferReq
 		if err := decode(body, &r); err != nil {
@@ -262,14 +312,27 @@ func (t *threadGrain) handle(g *grain, ctx actor.Context, op string, body []byte
 }
 
 func (t *threadGrain) enter(g *grain, ctx actor.Context, r enterReq) (any, error) {
-	if r.Customer != t.Customer || r.Line != t.Line {
-		return nil, invalid("entry for %s/%s reached thread %s/%s", r.Line, r.Customer, t.Line, t.Customer)
+	if r.Customer != t.who() || r.Line != t.Line {
+		if t.Merged != "" && r.Customer == t.Customer {
+			return nil, rejected(pb.Code_FORBIDDEN, "%s was merged into %s: enter as %s", t.Customer, t.Merged, t.Merged)
+		}
+		return nil, invalid("entry for %s/%s reached thread %s/%s", r.Line, r.Customer, t.Line, t.who())
 	}
 	if t.open() {
 		return t.info(g, 0), nil
 	}
 	now := nowMs()
 	sticky := t.Conv != "" && time.Duration(now-t.ClosedAt)*time.Millisecond <= g.d.cfg.StickyWindow
+	if r.Via != "" && (!sticky || t.ClosedAt < r.Own) {
+		return SessionInfo{}, nil // declined: the account's own thread goes on
+	}
+	if r.Via == "" && t.Alias != "" {
+		in, err := t.viaAlias(g, r, sticky)
+		if err != nil || in.Session != "" {
+			return in, err
+		}
+		t.Alias = "" // past its window or older than our own: never again
+	}
 	if !sticky {
 		t.Gen++
 		t.Conv = fmt.Sprintf("s:%s:%s:%d", t.Line, t.Customer, t.Gen)
@@ -292,7 +355,7 @@ func (t *threadGrain) enter(g *grain, ctx actor.Context, r enterReq) (any, error
 	if b, ok := g.d.stepBot(r.Route[0]); ok {
 		bots = []string{b}
 	}
-	if err := t.record(g, t.Customer, map[string]any{"desk": "start", "line": t.Line, "scene": r.Scene, "data": r.Data}, nil, bots, nil); err != nil {
+	if err := t.record(g, t.who(), map[string]any{"desk": "start", "line": t.Line, "scene": r.Scene, "data": r.Data}, nil, bots, nil); err != nil {
 		t.N--
 		t.Session = nil
 		return nil, err
@@ -340,7 +403,14 @@ func (t *threadGrain) queue(g *grain, q string, since int64, prefer string) (int
 func (t *threadGrain) assign(g *grain, ctx actor.Context, r assignReq) (any, error) {
 	s := t.Session
 	ans := assignAnswer{Session: r.Session, Agent: r.Agent}
-	if !t.open() || s.ID != r.Session || s.State != StateQueued || s.Queue != r.Queue {
+	for _, m := range t.Recent {
+		if m.Session == r.Session && m.Queue == r.Queue && m.Entered == r.Entered {
+			// This entry was assigned already; the queue did not hear it.
+			ans.Agent, ans.Taken, ans.WaitMs = m.Agent, true, m.WaitMs
+			return ans, nil
+		}
+	}
+	if !t.open() || s.ID != r.Session || s.State != StateQueued || s.Queue != r.Queue || s.Closing != nil {
 		ans.Gone = true
 		return ans, nil
 	}
@@ -367,6 +437,10 @@ func (t *threadGrain) assign(g *grain, ctx actor.Context, r assignReq) (any, err
 		return nil, err
 	}
 	s.State, s.Agent, s.Bot, s.Prefer, s.Token = StateAssigned, r.Agent, "", "", token
+	t.Recent = append(t.Recent, assignMemo{Session: s.ID, Queue: r.Queue, Entered: r.Entered, Agent: r.Agent, WaitMs: wait})
+	if len(t.Recent) > recentAssigns {
+		t.Recent = t.Recent[len(t.Recent)-recentAssigns:]
+	}
 	t.LastAgent = r.Agent
 	if err := g.save(ctx); err != nil {
 		return nil, err
@@ -447,7 +521,7 @@ func (t *threadGrain) close(g *grain, ctx actor.Context, r closeReq) (any, error
 	if !t.open() {
 		return nil, rejected(pb.Code_NOT_FOUND, "no open session in %s", t.Conv)
 	}
-	if r.By != t.Customer && r.By != System && !(s.State == StateAssigned && r.By == s.Agent) {
+	if r.By != t.who() && r.By != System && !(s.State == StateAssigned && r.By == s.Agent) {
 		return nil, rejected(pb.Code_FORBIDDEN, "%s may not close the session of %s", r.By, t.Conv)
 	}
 	cctx, cancel := context.WithTimeout(context.Background(), 2*g.d.rt.Config().RequestTimeout)
@@ -455,6 +529,12 @@ func (t *threadGrain) close(g *grain, ctx actor.Context, r closeReq) (any, error
 	abandoned := false
 	switch s.State {
 	case StateQueued:
+		if s.Closing == nil {
+			s.Closing = &r
+			if err := g.save(ctx); err != nil {
+				return nil, err
+			}
+		}
 		if err := g.d.call(cctx, KindQueue, s.Queue, "withdraw", withdrawReq{Session: s.ID, Abandoned: true}, &abandoned); err != nil {
 			return nil, err
 		}
@@ -482,7 +562,7 @@ func (t *threadGrain) close(g *grain, ctx actor.Context, r closeReq) (any, error
 		return nil, err
 	}
 	was := s.State
-	s.State = StateClosed
+	s.State, s.Closing = StateClosed, nil
 	t.ClosedAt = nowMs()
 	if err := g.save(ctx); err != nil {
 		return nil, err
@@ -507,7 +587,9 @@ func (t *threadGrain) self(g *grain, ctx actor.Context, m any) {
 		ctx.SetReceiveTimeout(g.d.cfg.IdleTimeout)
 		// A session that was waiting when the node stopped may have lost
 		// its queue entry; entering again is idempotent.
-		if t.open() && t.Session.State == StateQueued {
+		if t.open() && t.Session.Closing != nil {
+			ctx.Send(ctx.Self(), selfMsg{"finish-close"})
+		} else if t.open() && t.Session.State == StateQueued {
 			s := t.Session
 			e := waitEntry{Thread: threadID(t.Line, t.Customer), Conv: t.Conv, Session: s.ID, Since: s.Since, Entered: s.Entered, Prefer: s.Prefer}
 			g.d.tell(KindQueue, s.Queue, "enqueue", enqueueReq{Entry: e}, nil)
@@ -519,6 +601,16 @@ func (t *threadGrain) self(g *grain, ctx actor.Context, m any) {
 			g.d.tell(KindAgent, s.Agent, "ensure", offer{Session: s.ID, Thread: threadID(t.Line, t.Customer), Conv: t.Conv, Token: s.Token}, nil)
 		}
 		t.arm(g, ctx)
+	case "finish-close":
+		// A close of a waiting session that a crash cut: the queue may
+		// have counted the abandon; record it (a repeated withdraw
+		// answers the same).
+		if t.open() && t.Session.Closing != nil {
+			if _, err := t.close(g, ctx, *t.Session.Closing); err != nil && !g.failed {
+				g.d.log.Warn("finishing a close cut by a crash failed; retrying", "conv", t.Conv, "err", err)
+				g.after(ctx, g.d.cfg.OfferTimeout, "finish-close")
+			}
+		}
 	case "idle":
 		if !t.open() {
 			ctx.Poison(ctx.Self())
@@ -537,6 +629,9 @@ func (t *threadGrain) self(g *grain, ctx actor.Context, m any) {
 		if err == nil && idle >= g.d.cfg.InactivityTimeout {
 			if _, err := t.close(g, ctx, closeReq{By: System, Reason: "inactive"}); err != nil {
 				g.d.log.Warn("inactivity close failed", "conv", t.Conv, "err", err)
+				if t.open() && t.Session.Closing != nil && !g.failed {
+					g.after(ctx, g.d.cfg.OfferTimeout, "finish-close")
+				}
 			}
 			return
 		}

@@ -2,17 +2,32 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/switchboard-im/switchboard/actors/cards"
 )
 
 // walkthrough returns the commands of docs/DESK.md's walkthrough, each
 // with the output shown under it (a "# {…}" line), if any.
 func walkthrough(t *testing.T) (cmds [][]string, want []string) {
+	cmds, want, _ = walkthroughFiles(t)
+	return cmds, want
+}
+
+// walkthroughFiles also returns the files the walkthrough writes with
+// `cat > NAME <<'EOF'` … `EOF`, by name.
+func walkthroughFiles(t *testing.T) (cmds [][]string, want []string, files map[string]string) {
 	t.Helper()
 	doc, err := os.ReadFile("../../docs/DESK.md")
 	if err != nil {
@@ -23,9 +38,22 @@ func walkthrough(t *testing.T) (cmds [][]string, want []string) {
 	if !ok || !ok2 {
 		t.Fatal("docs/DESK.md has no walkthrough block")
 	}
+	files = map[string]string{}
+	heredoc := ""
 	for _, line := range strings.Split(block, "\n") {
 		line = strings.TrimSpace(line)
+		if heredoc != "" {
+			if line == "EOF" {
+				heredoc = ""
+			} else {
+				files[heredoc] += line + "\n"
+			}
+			continue
+		}
 		switch {
+		case strings.HasPrefix(line, "cat > ") && strings.HasSuffix(line, " <<'EOF'"):
+			heredoc = strings.TrimSuffix(strings.TrimPrefix(line, "cat > "), " <<'EOF'")
+			files[heredoc] = ""
 		case strings.HasPrefix(line, "switchboard "):
 			args, err := splitArgs(strings.TrimPrefix(line, "switchboard "))
 			if err != nil {
@@ -37,7 +65,7 @@ func walkthrough(t *testing.T) (cmds [][]string, want []string) {
 			want[len(want)-1] = strings.TrimPrefix(line, "# ")
 		}
 	}
-	return cmds, want
+	return cmds, want, files
 }
 
 // splitArgs splits a command line on spaces, keeping "double quoted" words.
@@ -74,16 +102,44 @@ func splitArgs(s string) ([]string, error) {
 // asynchronous, so a command is retried for a few seconds, as a reader
 // would run it again.
 func TestDeskWalkthrough(t *testing.T) {
-	cmds, want := walkthrough(t)
-	if len(cmds) < 10 {
-		t.Fatalf("walkthrough has %d commands", len(cmds))
+	cmds, want, files := walkthroughFiles(t)
+	if len(cmds) < 10 || files["card.json"] == "" {
+		t.Fatalf("walkthrough has %d commands, files %v", len(cmds), files)
+	}
+	// The business's card webhook: checks the node's signature, answers
+	// signed (as examples/cardhook does).
+	secret := []byte("walkthrough-secret-0123")
+	var clicks atomic.Int32
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if !cards.Verify(secret, body, r.Header.Get(cards.SignatureHeader)) {
+			http.Error(w, "bad signature", http.StatusUnauthorized)
+			return
+		}
+		var req cards.Request
+		_ = json.Unmarshal(body, &req)
+		clicks.Add(1)
+		out, _ := json.Marshal(cards.Answer{Mode: "update", Card: json.RawMessage(`{"title":"Booked: ` + req.Action + ` by ` + req.User + `"}`)})
+		w.Header().Set(cards.SignatureHeader, cards.Sign(secret, out))
+		_, _ = w.Write(out)
+	}))
+	defer hook.Close()
+	t.Setenv("SWITCHBOARD_CARD_WEBHOOK_SECRET", string(secret))
+	dir := t.TempDir()
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	n := newDevNode(t)
-	n.extra = []string{"--metrics-zone", "Asia/Shanghai", "--metrics-windows", "1m,1h,24h"}
+	n.extra = []string{"--metrics-zone", "Asia/Shanghai", "--metrics-windows", "1m,1h,24h", "--card-webhook-url", hook.URL}
 	n.start()
 	for i, args := range cmds {
 		for j := range args {
 			args[j] = strings.ReplaceAll(args[j], "./data", n.dir)
+			if _, ok := files[args[j]]; ok {
+				args[j] = filepath.Join(dir, args[j])
+			}
 		}
 		deadline := time.Now().Add(10 * time.Second)
 		for {
@@ -117,10 +173,23 @@ func TestDeskWalkthrough(t *testing.T) {
 	if strings.Contains(hist, "test drive") {
 		t.Errorf("the internal note is in the history")
 	}
+	// The click reached the webhook once and its answer replaced the card.
+	if clicks.Load() != 1 || !strings.Contains(hist, "Booked: book by c1") {
+		t.Errorf("card click: %d webhook calls, the answer in the history: %v\n%s", clicks.Load(), strings.Contains(hist, "Booked: book by c1"), hist)
+	}
 	// The merged visitor's conversation is c1's, its question included.
 	merged := string(n.run("history", "--data-dir", n.dir, "--user", "c1", "--conv", "s:cars:v-7f3a:1", "--json"))
 	if !strings.Contains(merged, "estate cars") || !strings.Contains(merged, `\"op\":\"merge\"`) {
 		t.Errorf("c1 does not see the merged conversation: %s", merged)
+	}
+	// c1's next entry through the line reaches it (its session is open
+	// with the robot).
+	var again struct {
+		Conv string `json:"conv"`
+	}
+	mustJSON(t, n.run("desk", "enter", "--data-dir", n.dir, "--user", "c1", "--scene", "listing/123", "--json"), &again)
+	if again.Conv != "s:cars:v-7f3a:1" {
+		t.Errorf("c1's entry after the merge went to %q, want the merged s:cars:v-7f3a:1", again.Conv)
 	}
 
 	// The scene's business line has its rows, in Shanghai days, and the
