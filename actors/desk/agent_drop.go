@@ -8,8 +8,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// An agent who drops: the issue's "re-queues a session whose agent goes
-// offline or drops". While an agent is online or away its grain checks
+// An agent who drops loses its sessions to their queues, as one who goes
+// offline does. While an agent is online or away its grain checks
 // the agent's presence (the user grain's list of connected devices, the
 // same lookup signals use) every DropGrace/4. Once a device has been seen
 // connected (Present), an agent found without any device at every check
