@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -65,4 +66,13 @@ func TestTypeScriptSDK(t *testing.T) {
 		t.Fatalf("node --test: %v\n%s", err, out)
 	}
 	t.Logf("%s", out)
+	// Every integration case must have run (each skips itself when its
+	// node or tokens are missing); under -race the busy node is not started.
+	wantSkipped := "# skipped 0"
+	if raceEnabled {
+		wantSkipped = "# skipped 1"
+	}
+	if !strings.Contains(string(out), wantSkipped) {
+		t.Fatalf("node --test: want %q: a case did not run", wantSkipped)
+	}
 }
