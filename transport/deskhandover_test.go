@@ -15,12 +15,7 @@ func TestDeskHandoverRequest(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	ctx := tctx(t)
 	d := e.nodes[0].Desk
-	if _, err := d.SetScene(ctx, desk.Scene{Name: "listing", Line: "cars", Route: []string{"bot", "queue:sales"}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "a1", Status: ptr(desk.Online), Capacity: ptr(1), Skills: ptr([]string{"sales"})}); err != nil {
-		t.Fatal(err)
-	}
+	setUpDesk(t, e, []string{"bot", "queue:sales"}, desk.Online, "a1")
 	s, err := d.Enter(ctx, "c1", "listing/1")
 	if err != nil || s.State != desk.StateBot {
 		t.Fatalf("enter: %+v %v, want the robot", s, err)
@@ -44,5 +39,3 @@ func TestDeskHandoverRequest(t *testing.T) {
 		t.Fatalf("second hand-over: %v, want INVALID", err)
 	}
 }
-
-func ptr[T any](v T) *T { return &v }

@@ -5,7 +5,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/switchboard-im/switchboard/actors/desk"
 	"github.com/switchboard-im/switchboard/transport/client"
 )
 
@@ -16,9 +15,7 @@ func TestQueuePositionEvents(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	ctx := tctx(t)
 	d := e.nodes[0].Desk
-	if _, err := d.SetScene(ctx, desk.Scene{Name: "listing", Line: "cars", Route: []string{"queue:sales"}}); err != nil {
-		t.Fatal(err)
-	}
+	setUpDesk(t, e, []string{"queue:sales"}, "")
 	var mu sync.Mutex
 	last := map[string]uint64{} // user → last position heard
 	for _, u := range []string{"c1", "c2"} {

@@ -14,15 +14,7 @@ import (
 func TestDeskWireRequests(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	ctx := tctx(t)
-	d := e.nodes[0].Desk
-	if _, err := d.SetScene(ctx, desk.Scene{Name: "listing", Line: "cars", Route: []string{"queue:sales"}}); err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range []string{"a1", "a2"} {
-		if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: a, Status: ptr(desk.Offline), Capacity: ptr(1), Skills: ptr([]string{"sales"})}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	setUpDesk(t, e, []string{"queue:sales"}, desk.Offline, "a1", "a2")
 	c1, a1, a2, eve := e.dial("c1", "web"), e.dial("a1", "wb"), e.dial("a2", "wb"), e.dial("eve", "phone")
 	want := func(what string, err error, code wirepb.Code) {
 		t.Helper()
@@ -116,7 +108,7 @@ func TestDeskWireRequests(t *testing.T) {
 	if err != nil || tr.Conv != conv || tr.State != desk.StateAssigned || tr.Agent != "a2" {
 		t.Fatalf("a1 transfers to a2: %+v %v", tr, err)
 	}
-	if si, err := d.Session(ctx, "a2", conv); err != nil || len(si.Notes) != 1 || si.Notes[0].By != "a1" || si.Notes[0].Text != "wants a test drive" {
+	if si, err := e.nodes[0].Desk.Session(ctx, "a2", conv); err != nil || len(si.Notes) != 1 || si.Notes[0].By != "a1" || si.Notes[0].Text != "wants a test drive" {
 		t.Fatalf("the internal note: %+v %v", si, err)
 	}
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/switchboard-im/switchboard/actors"
+	"github.com/switchboard-im/switchboard/actors/desk"
 	"github.com/switchboard-im/switchboard/cluster/boot"
 	"github.com/switchboard-im/switchboard/storage"
 	"github.com/switchboard-im/switchboard/storage/pebblestore"
@@ -207,3 +208,21 @@ func texts(t testing.TB, c *client.Client, conv string) []string {
 func joined(ss []string) string { return strings.Join(ss, ",") }
 
 func codeOf(err error) wirepb.Code { return wirepb.CodeOf(err) }
+
+// setUpDesk registers the scene "listing" of line cars with route and
+// the sales agents (capacity 1) in status on e's first node.
+func setUpDesk(t testing.TB, e *env, route []string, status string, agents ...string) {
+	t.Helper()
+	ctx := tctx(t)
+	d := e.nodes[0].Desk
+	if _, err := d.SetScene(ctx, desk.Scene{Name: "listing", Line: "cars", Route: route}); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range agents {
+		if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: a, Status: ptr(status), Capacity: ptr(1), Skills: ptr([]string{"sales"})}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

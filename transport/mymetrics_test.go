@@ -55,15 +55,7 @@ func rowString(r *wirepb.MyMetricsRow) string { return fmt.Sprintf("%+v", r) }
 func TestMyMetrics(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	ctx := tctx(t)
-	d := e.nodes[0].Desk
-	if _, err := d.SetScene(ctx, desk.Scene{Name: "listing", Line: "cars", Route: []string{"queue:sales"}}); err != nil {
-		t.Fatal(err)
-	}
-	for _, a := range []string{"a1", "a2"} {
-		if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: a, Status: ptr(desk.Online), Capacity: ptr(1), Skills: ptr([]string{"sales"})}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	setUpDesk(t, e, []string{"queue:sales"}, desk.Online, "a1", "a2")
 	as, err := admin.New(e.nodes[0], admin.Config{OpenReadOnly: true, Logger: testLogger()}, admin.Hooks{})
 	if err != nil {
 		t.Fatal(err)
