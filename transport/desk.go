@@ -11,9 +11,9 @@ import (
 // Service desk requests (docs/PROTOCOL.md, "Service desk").
 
 func (c *conn) deskHandover(ctx context.Context, op *wirepb.DeskHandoverRequest) *wirepb.Response {
-	ds, ok := c.sess.(session.DeskSession)
-	if !ok {
-		return &wirepb.Response{Error: &wirepb.Error{Code: wirepb.Code_INVALID, Message: "this node has no service desk"}}
+	ds, refused := c.deskSession()
+	if refused != nil {
+		return refused
 	}
 	r, err := ds.DeskHandover(ctx, op.Conv)
 	if err != nil {
