@@ -37,6 +37,7 @@ func chatSetup(ctx context.Context, p *pool, o Options, t *traffic, prefix strin
 		return nil, err
 	}
 	for i, c := range clients {
+		recips[i].c = c
 		peer := i ^ 1
 		t.addSender(c, client.ToUser(names[peer]), []*recipient{recips[peer]})
 	}

@@ -72,6 +72,9 @@ func groupSetup(ctx context.Context, p *pool, o Options, t *traffic, prefix stri
 	if err != nil {
 		return nil, err
 	}
+	for i, c := range clients {
+		recips[i].c = c
+	}
 	convs := make([]string, groups)
 	var wg sync.WaitGroup
 	errc := make(chan error, groups)

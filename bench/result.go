@@ -29,13 +29,20 @@ type Result struct {
 	RefusedLocal int64 `json:"refused_local"`
 	Delivered    int64 `json:"delivered"`
 	Expected     int64 `json:"expected_deliveries"`
-	Lost         int64 `json:"lost"`
-	Duplicates   int64 `json:"duplicates"`
-	OutOfOrder   int64 `json:"out_of_order"`
+	// Late: acked messages a recipient had not seen when the drain ended
+	// and that a final resync (each recipient reading the conversation's
+	// history) then found.
+	Late int64 `json:"late"`
+	// NeverDelivered: acked messages some recipient had not seen even
+	// after that final resync.
+	NeverDelivered int64 `json:"never_delivered"`
+	Duplicates     int64 `json:"duplicates"`
+	OutOfOrder     int64 `json:"out_of_order"`
 	// Reordered: older messages that arrived after newer ones because a
 	// resync filled a gap (not a fault: the SDK orders by seq).
 	Reordered int64 `json:"reordered_after_resync"`
-	// LostSample names a few lost messages, to start looking from.
+	// LostSample names a few never-delivered messages, to start looking
+	// from.
 	LostSample []string `json:"lost_sample,omitempty"`
 
 	ThroughputAckedPerS     float64     `json:"throughput_acked_per_s"`
@@ -112,12 +119,12 @@ type BenchReport struct {
 	SenderProcess *SenderProcessReport `json:"sender_process,omitempty"`
 }
 
-// Faults lists what verification found a fault: anything lost,
+// Faults lists what verification found a fault: anything never delivered,
 // duplicated or out of order, or a send the server refused.
 func (r *Result) Faults() []string {
 	var f []string
-	if r.Lost > 0 {
-		f = append(f, fmt.Sprintf("lost=%d", r.Lost))
+	if r.NeverDelivered > 0 {
+		f = append(f, fmt.Sprintf("never_delivered=%d", r.NeverDelivered))
 	}
 	if r.Duplicates > 0 {
 		f = append(f, fmt.Sprintf("duplicates=%d", r.Duplicates))
@@ -159,7 +166,8 @@ func (r *Result) WriteTable(w io.Writer) {
 		row("messages", "sent %d  acked %d  failed %d", r.Sent, r.Acked, r.Failed)
 		row("deliveries", "%d of %d expected", r.Delivered, r.Expected)
 		row("refused", "%d sends refused BUSY (load shed; not resent), %d of them by the clients during a retry-after", r.RefusedBusy, r.RefusedLocal)
-		row("verification", "lost %d  duplicates %d  out_of_order %d  (reordered after resync %d)", r.Lost, r.Duplicates, r.OutOfOrder, r.Reordered)
+		row("verification", "never delivered %d  late %d (not pushed by the end of the drain, found by a final resync)  duplicates %d  out_of_order %d  (reordered after resync %d)",
+			r.NeverDelivered, r.Late, r.Duplicates, r.OutOfOrder, r.Reordered)
 		row("throughput", "acked %.0f/s  delivered %.0f/s", r.ThroughputAckedPerS, r.ThroughputDeliveredPerS)
 		fmt.Fprintf(tw, "latency (ms)\tp50\tp90\tp99\tp99.9\tmax\n")
 		lat := func(k string, p Percentiles) {
@@ -210,7 +218,7 @@ func (r *Result) WriteTable(w io.Writer) {
 		row("errors", "%s", strings.Join(parts, "  "))
 	}
 	for _, l := range r.LostSample {
-		row("lost", "%s", l)
+		row("never delivered", "%s", l)
 	}
 	for _, n := range r.Notes {
 		row("note", "%s", n)

@@ -250,7 +250,7 @@ func runTraffic(ctx context.Context, t *traffic, o Options, p *pool, res *Result
 	}
 	elapsed := time.Since(began)
 	smp.end(context.WithoutCancel(ctx))
-	fillTraffic(res, t, elapsed, smp, errs)
+	fillTraffic(ctx, res, t, p, elapsed, smp, errs)
 	return ctx.Err()
 }
 
@@ -263,11 +263,20 @@ func rateNote(t *traffic, o Options, res *Result) {
 	}
 }
 
-func fillTraffic(res *Result, t *traffic, elapsed time.Duration, smp *sampler, errs *errCount) {
+// fillTraffic fills res once the drain is over. Acked messages not seen
+// by then are looked up by a final resync (not timed): found, they are
+// late; not found, never delivered.
+func fillTraffic(ctx context.Context, res *Result, t *traffic, p *pool, elapsed time.Duration, smp *sampler, errs *errCount) {
 	res.DurationS = elapsed.Seconds()
 	res.Sent, res.Acked, res.Failed, res.Delivered = t.c.sent.Load(), t.c.acked.Load(), t.c.failed.Load(), t.c.delivered.Load()
 	res.Expected = t.c.expected.Load() - (t.unique.Load() - t.c.delivered.Load()) // without warm-up deliveries
-	res.Lost, res.LostSample = t.lost()
+	missed, sample := t.lost()
+	res.NeverDelivered, res.LostSample = missed, sample
+	if missed > 0 && ctx.Err() == nil {
+		t.finalResync(ctx, p)
+		res.NeverDelivered, res.LostSample = t.lost()
+		res.Late = missed - res.NeverDelivered
+	}
 	res.Duplicates, res.OutOfOrder, res.Reordered = t.dups.Load(), t.ooo.Load(), t.reordered.Load()
 	res.ThroughputAckedPerS = float64(res.Acked) / res.DurationS
 	res.ThroughputDeliveredPerS = float64(res.Delivered) / res.DurationS

@@ -135,7 +135,7 @@ func runRemoteTraffic(ctx context.Context, t *traffic, o Options, p *pool, res *
 	}
 	elapsed := time.Since(began)
 	smp.end(context.WithoutCancel(ctx))
-	fillTraffic(res, t, elapsed, smp, errs)
+	fillTraffic(ctx, res, t, p, elapsed, smp, errs)
 	return ctx.Err()
 }
 

@@ -4,6 +4,8 @@ import (
 	"math/bits"
 	"sync"
 	"sync/atomic"
+
+	"github.com/switchboard-im/switchboard/transport/client"
 )
 
 // stream is what one recipient has seen of one sender: which message
@@ -32,6 +34,7 @@ func (s *stream) set(n uint64) {
 // recipient is one receiving user. Its clients call in concurrently.
 type recipient struct {
 	name      string
+	c         *client.Client // its receiving client, for the final resync
 	mu        sync.Mutex
 	from      map[int]*stream
 	epoch     atomic.Uint64 // bumped at every disconnect and resync
@@ -91,6 +94,19 @@ func (r *recipient) receive(sender int, n, seq uint64) verdict {
 		v = reordered
 	}
 	return v
+}
+
+// found marks message n of sender as found by the final resync (not
+// received live).
+func (r *recipient) found(sender int, n uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.from[sender]
+	if s == nil {
+		s = &stream{}
+		r.from[sender] = s
+	}
+	s.set(n)
 }
 
 // missing counts the numbers in acked that r has not seen from sender,

@@ -34,8 +34,8 @@ func TestBenchGroupSenderProcess(t *testing.T) {
 			}
 			var res bench.Result
 			mustJSON(t, b, &res)
-			if res.Sent == 0 || res.Acked != res.Sent || res.Failed != 0 || res.Lost != 0 || res.Delivered != res.Expected || res.Expected == 0 {
-				t.Fatalf("sent %d acked %d failed %d lost %d delivered %d of %d\n%s", res.Sent, res.Acked, res.Failed, res.Lost, res.Delivered, res.Expected, table)
+			if res.Sent == 0 || res.Acked != res.Sent || res.Failed != 0 || res.NeverDelivered != 0 || res.Late != 0 || res.Delivered != res.Expected || res.Expected == 0 {
+				t.Fatalf("sent %d acked %d failed %d never delivered %d late %d delivered %d of %d\n%s", res.Sent, res.Acked, res.Failed, res.NeverDelivered, res.Late, res.Delivered, res.Expected, table)
 			}
 			if res.AckMs.N != res.Acked {
 				t.Fatalf("%d ack latencies recorded for %d acks\n%s", res.AckMs.N, res.Acked, table)

@@ -1,0 +1,76 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// FinalResyncOutcome is what CheckFinalResync saw.
+type FinalResyncOutcome struct {
+	Dropped, MissedBefore, NeverDelivered int64
+	Errors                                map[string]int64
+}
+
+// CheckFinalResync runs the final resync against a real node: one pair
+// of users, sends acked and pushed, then pushes taken away (the
+// recipient "misses" up to dropped of them) and one number marked acked that
+// was never sent. With closeClient the recipient's own client is closed
+// first, so the resync must reconnect.
+func CheckFinalResync(ctx context.Context, target Target, sends, dropped int, closeClient bool) (FinalResyncOutcome, error) {
+	var out FinalResyncOutcome
+	p, err := newPool(target)
+	if err != nil {
+		return out, err
+	}
+	defer p.close()
+	errs := newErrCount()
+	t := newTraffic(64, errs)
+	clients, err := chatSetup(ctx, p, Options{RunID: "finalresync", DialConcurrency: 2}, t, "u", 2)
+	defer closeAll(clients)
+	if err != nil {
+		return out, err
+	}
+	t.ready.Store(int64(len(t.senders)))
+	t.startAckWaiters()
+	defer t.stopAckWaiters()
+	s := t.senders[0]
+	// In small batches, so that the node's admission bound refuses none.
+	for i := 0; i < sends; i += 20 {
+		for range min(20, sends-i) {
+			t.send(s, 0, false)
+		}
+		if err := t.settle(ctx, 30*time.Second); err != nil {
+			return out, fmt.Errorf("settle: %w", err)
+		}
+	}
+	if f := t.c.failed.Load(); f > 0 {
+		return out, fmt.Errorf("%d sends failed: %v", f, errs.snapshot())
+	}
+	// Take away the pushes of the first dropped acked numbers (a send may
+	// have been refused BUSY: it owes nothing).
+	r := s.recips[0]
+	r.mu.Lock()
+	for n := uint64(1); n <= s.next && out.Dropped < int64(dropped); n++ {
+		if n/64 < uint64(len(s.acked)) && s.acked[n/64]&(1<<(n%64)) != 0 {
+			r.from[s.idx].bits[n/64] &^= 1 << (n % 64)
+			out.Dropped++
+		}
+	}
+	r.mu.Unlock()
+	never := s.next + 10
+	s.mu.Lock()
+	for uint64(len(s.acked)) <= never/64 {
+		s.acked = append(s.acked, 0)
+	}
+	s.acked[never/64] |= 1 << (never % 64)
+	s.mu.Unlock()
+	if closeClient {
+		_ = r.c.Close()
+	}
+	out.MissedBefore, _ = t.lost()
+	t.finalResync(ctx, p)
+	out.NeverDelivered, _ = t.lost()
+	out.Errors = errs.snapshot()
+	return out, nil
+}

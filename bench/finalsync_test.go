@@ -1,0 +1,33 @@
+package bench_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/switchboard-im/switchboard/bench"
+)
+
+// TestFinalResync: acked messages a recipient missed live are found by
+// the final resync and counted late; one acked number that was never
+// stored stays never delivered. Also through a fresh connection when the
+// recipient's own client is gone.
+func TestFinalResync(t *testing.T) {
+	target := node(t)
+	for _, closeClient := range []bool{false, true} {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		out, err := bench.CheckFinalResync(ctx, target, 300, 250, closeClient)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// What was taken away plus the one never sent; 300 sends span two
+		// history pages.
+		if out.Dropped != 250 || out.MissedBefore != out.Dropped+1 || out.NeverDelivered != 1 {
+			t.Fatalf("closed client %v: dropped %d, missed %d before the resync, %d after (want dropped+1, 1); errors %v", closeClient, out.Dropped, out.MissedBefore, out.NeverDelivered, out.Errors)
+		}
+		if reconnected := out.Errors["final_resync_reconnects"]; (reconnected > 0) != closeClient || out.Errors["final_resync_failed"] != 0 {
+			t.Fatalf("closed client %v: errors %v", closeClient, out.Errors)
+		}
+	}
+}
