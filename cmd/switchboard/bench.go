@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -27,6 +28,8 @@ type benchOptions struct {
 	verbose bool
 	// inProc keeps the group senders in the bench's own process.
 	inProc bool
+	// cpuProfile: where to write the bench process's own CPU profile.
+	cpuProfile string
 }
 
 func newBenchCmd() *cobra.Command {
@@ -45,8 +48,11 @@ client SDK over real QUIC:
 
 Sends are scheduled open loop and latency is taken from each message's
 intended send time. Every message carries its sender, number and intended
-time; the report counts lost, duplicated and out-of-order deliveries and
-the command exits non-zero when any is found (or a send was refused).
+time; after the drain, a final resync looks up in the history what a
+recipient had not received (found: late; not found: never delivered). The
+report counts late, never-delivered, duplicated and out-of-order deliveries
+and the command exits non-zero when any but late is found (or a send
+failed).
 In group, the senders (their schedule, sends and ack latencies) run in a
 process of their own, this binary started again: the bench receiving on
 thousands of connections would otherwise delay its own senders' acks and
@@ -88,6 +94,7 @@ run, over the acked messages.`,
 	f.StringVar(&o.htmlOut, "html", "", "write the report as a self-contained HTML page to this file")
 	f.BoolVar(&o.quiet, "quiet", false, "no live progress line")
 	f.BoolVar(&o.verbose, "verbose", false, "log the clients' debug messages (reconnects, failed fetches) to stderr")
+	f.StringVar(&o.cpuProfile, "cpuprofile", "", "write the bench process's own CPU profile of the whole run to this file (to see what the load generator costs beside the node)")
 	f.BoolVar(&o.inProc, "senders-in-process", false, "group: run the senders in the bench process instead of a process of their own")
 	return cmd
 }
@@ -105,6 +112,13 @@ func runBench(cmd *cobra.Command, scenario string, o benchOptions) error {
 	}
 	if !o.quiet {
 		o.opts.Progress = cmd.ErrOrStderr()
+	}
+	if o.cpuProfile != "" {
+		stop, err := startCPUProfile(o.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	res, err := bench.Run(cmd.Context(), t, o.opts)
 	if res == nil || err != nil && cmd.Context().Err() == nil {
@@ -163,4 +177,20 @@ func benchTarget(o benchOptions) (bench.Target, error) {
 		}
 	}
 	return t, nil
+}
+
+// startCPUProfile profiles this process into path until stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/switchboard-im/switchboard/bench"
@@ -21,10 +22,17 @@ func TestBenchGroupSenderProcess(t *testing.T) {
 		separate bool
 	}{
 		{"separate", nil, true},
-		{"in-process", []string{"--senders-in-process"}, false},
+		// The bench's own CPU profile rides along on one of the runs.
+		{"in-process", []string{"--senders-in-process", "--cpuprofile", "PROFILE"}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			out := filepath.Join(t.TempDir(), "r.json")
+			dir := t.TempDir()
+			out, prof := filepath.Join(dir, "r.json"), filepath.Join(dir, "cpu.pprof")
+			for i, f := range tc.flags {
+				if f == "PROFILE" {
+					tc.flags[i] = prof
+				}
+			}
 			args := append([]string{"bench", "group", "--members", "20", "--senders", "2", "--rate", "10", "--duration", "2s",
 				"--drain", "30s", "--data-dir", n.dir, "--quiet", "--json", out}, tc.flags...)
 			table := n.run(args...)
@@ -39,6 +47,11 @@ func TestBenchGroupSenderProcess(t *testing.T) {
 			}
 			if res.AckMs.N != res.Acked {
 				t.Fatalf("%d ack latencies recorded for %d acks\n%s", res.AckMs.N, res.Acked, table)
+			}
+			if slices.Contains(tc.flags, prof) {
+				if st, err := os.Stat(prof); err != nil || st.Size() == 0 {
+					t.Fatalf("--cpuprofile: %v", err)
+				}
 			}
 			sp := res.Bench.SenderProcess
 			if !tc.separate {
