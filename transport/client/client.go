@@ -33,7 +33,8 @@ type Config struct {
 	Token       string
 	TokenSource func(ctx context.Context) (string, error)
 
-	// DialTimeout bounds one connect (default 10 s). KeepAlive (15 s) and
+	// DialTimeout bounds one connect attempt (default 10 s; Dial tries an
+	// attempt that timed out once more). KeepAlive (15 s) and
 	// IdleTimeout (60 s) tune QUIC for mobile networks.
 	DialTimeout time.Duration
 	KeepAlive   time.Duration
@@ -272,14 +273,25 @@ func (c *Client) connect(ctx context.Context) (*conn, error) {
 
 // firstConnect connects, retrying with jittered exponential backoff while
 // the server refuses for now (a reconnect storm: QUIC CONNECTION_REFUSED,
-// BUSY, GOING_AWAY, UNAVAILABLE) until ctx ends; any other failure (a bad
-// token or address) is returned at once.
+// BUSY, GOING_AWAY, UNAVAILABLE) until ctx ends. An attempt that timed out
+// is tried again timedOutRetries times: QUIC doubles its handshake timer
+// at every loss (1, 2, 4, 8 s…), so a few lost datagrams can use up
+// DialTimeout on one attempt where a fresh one starts with a fresh timer.
+// Any other failure (a bad token or address) is returned at once.
 func (c *Client) firstConnect(ctx context.Context) (*conn, error) {
 	b := newBackoff(c.cfg.MinBackoff, c.cfg.MaxBackoff)
+	timeouts := 0
 	for {
 		cn, err := c.connect(ctx)
-		if err == nil || !Refused(err) {
-			return cn, err
+		if err == nil {
+			return cn, nil
+		}
+		switch {
+		case Refused(err):
+		case timedOut(err) && ctx.Err() == nil && timeouts < timedOutRetries:
+			timeouts++
+		default:
+			return nil, err
 		}
 		wait := b.next()
 		var we *wirepb.Error
@@ -293,6 +305,18 @@ func (c *Client) firstConnect(ctx context.Context) (*conn, error) {
 			return nil, fmt.Errorf("%w (last attempt: %v)", ctx.Err(), err)
 		}
 	}
+}
+
+// timedOutRetries is how many more attempts a first connect gets after
+// attempts that timed out.
+const timedOutRetries = 1
+
+// timedOut reports whether a connect attempt failed by running out of
+// time (the handshake or the hello), not by being answered.
+func timedOut(err error) bool {
+	var he *quic.HandshakeTimeoutError
+	var ie *quic.IdleTimeoutError
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &he) || errors.As(err, &ie)
 }
 
 // Refused reports whether a connect failed because the server turned it
