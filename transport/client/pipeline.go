@@ -167,9 +167,7 @@ func (p *pipeline) fill() {
 			if !p.c.cfg.FailOnBusy && p.inflight > 0 {
 				return // written once the sends ahead are answered and the hold ended
 			}
-			ctx, cancel := context.WithDeadline(p.c.ctx, o.deadline)
-			err := p.c.hold.wait(ctx, p.c.ctx.Done(), p.c.cfg.FailOnBusy)
-			cancel()
+			err := p.holdFor(o)
 			if err != nil {
 				p.outcome(o, nil, err)
 				continue
@@ -199,6 +197,17 @@ func (p *pipeline) fill() {
 	}
 }
 
+// holdFor waits out the client-wide BUSY hold for o (until its deadline),
+// or with FailOnBusy refuses it at once, without a timer.
+func (p *pipeline) holdFor(o *outgoing) error {
+	if p.c.cfg.FailOnBusy {
+		return p.c.hold.wait(p.c.ctx, p.c.ctx.Done(), true)
+	}
+	ctx, cancel := context.WithDeadline(p.c.ctx, o.deadline)
+	defer cancel()
+	return p.c.hold.wait(ctx, p.c.ctx.Done(), false)
+}
+
 // start writes o's send on p.cn; a goroutine waits for its answer.
 func (p *pipeline) start(o *outgoing, after string) error {
 	c := p.c
@@ -210,25 +219,27 @@ func (p *pipeline) start(o *outgoing, after string) error {
 	} else {
 		req.GetSend().Conv = o.msg.Conv
 	}
-	ctx, cancel := context.WithDeadline(c.ctx, o.deadline)
-	// One request never waits longer than RequestTimeout, as in do.
-	rctx, rcancel := context.WithTimeout(ctx, c.cfg.RequestTimeout)
+	// One request never waits longer than RequestTimeout, as in do: one
+	// context (one timer) for whichever ends first.
+	requestEnd, end := time.Now().Add(c.cfg.RequestTimeout), o.deadline
+	if requestEnd.Before(end) {
+		end = requestEnd
+	}
+	rctx, rcancel := context.WithDeadline(c.ctx, end)
 	k, err := p.cn.start(rctx, req)
 	if err != nil {
 		rcancel()
-		cancel()
 		return err
 	}
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
 		res, err := k.wait(rctx)
-		if err != nil && rctx.Err() != nil && ctx.Err() == nil {
+		if err != nil && rctx.Err() != nil && c.ctx.Err() == nil && requestEnd.Before(o.deadline) {
 			err = fmt.Errorf("%w: no answer within %s", ErrDisconnected, c.cfg.RequestTimeout)
 			go c.probe(c.ctx)
 		}
 		rcancel()
-		cancel()
 		p.results <- sendResult{o, res, err} // never blocks: room for every send in flight
 	}()
 	return nil
