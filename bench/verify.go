@@ -70,11 +70,7 @@ func (r *recipient) receive(sender int, n, seq uint64) verdict {
 	ep, catchingUp := r.epoch.Load(), r.resyncing.Load() || r.disturbed.Load()
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	s := r.from[sender]
-	if s == nil {
-		s = &stream{}
-		r.from[sender] = s
-	}
+	s := r.stream(sender)
 	if s.has(n) {
 		return duplicate
 	}
@@ -101,12 +97,17 @@ func (r *recipient) receive(sender int, n, seq uint64) verdict {
 func (r *recipient) found(sender int, n uint64) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.stream(sender).set(n)
+}
+
+// stream is what r has seen of sender, made on first use; r.mu is held.
+func (r *recipient) stream(sender int) *stream {
 	s := r.from[sender]
 	if s == nil {
 		s = &stream{}
 		r.from[sender] = s
 	}
-	s.set(n)
+	return s
 }
 
 // missing counts the numbers in acked that r has not seen from sender,

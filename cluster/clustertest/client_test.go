@@ -7,14 +7,13 @@ import (
 	"cmp"
 	"context"
 	"crypto/tls"
-	"errors"
 	"log/slog"
-	"net"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/switchboard-im/switchboard/internal/udprelay"
 	"github.com/switchboard-im/switchboard/transport"
 	"github.com/switchboard-im/switchboard/transport/client"
 )
@@ -83,92 +82,30 @@ func (tc *tclient) connects() int {
 	return tc.conns
 }
 
-// front is a UDP forwarder standing for a load balancer's address: clients
-// dial it, it relays to one node, and the test can point it at another
-// node, as a load balancer does when a node fails or drains.
+// front stands for a load balancer's address: clients dial it, it relays
+// to one node, and the test can point it at another node, as a load
+// balancer does when a node fails or drains.
 type front struct {
-	t     *testing.T
-	pc    *net.UDPConn
-	mu    sync.Mutex
-	to    *net.UDPAddr
-	flows map[string]*net.UDPConn // client address → upstream socket
+	t *testing.T
+	r *udprelay.Relay
 }
 
 func newFront(t *testing.T, target string) *front {
 	t.Helper()
-	pc, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	r, err := udprelay.New(target, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &front{t: t, pc: pc, flows: map[string]*net.UDPConn{}}
-	f.point(target)
-	go f.serve()
-	t.Cleanup(f.close)
-	return f
+	t.Cleanup(r.Close)
+	return &front{t: t, r: r}
 }
 
-func (f *front) addr() string { return f.pc.LocalAddr().String() }
+func (f *front) addr() string { return f.r.Addr() }
 
 // point sends new packets to target; existing flows are cut, so a client's
 // next packet opens a flow to the new node.
 func (f *front) point(target string) {
-	ua, err := net.ResolveUDPAddr("udp", target)
-	if err != nil {
+	if err := f.r.Point(target); err != nil {
 		f.t.Fatal(err)
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.to = ua
-	for k, up := range f.flows {
-		up.Close()
-		delete(f.flows, k)
-	}
-}
-
-func (f *front) serve() {
-	buf := make([]byte, 65536)
-	for {
-		n, from, err := f.pc.ReadFromUDP(buf)
-		if err != nil {
-			return
-		}
-		f.mu.Lock()
-		up, ok := f.flows[from.String()]
-		if !ok {
-			up, err = net.DialUDP("udp", nil, f.to)
-			if err != nil {
-				f.mu.Unlock()
-				continue
-			}
-			f.flows[from.String()] = up
-			go f.back(up, from)
-		}
-		f.mu.Unlock()
-		_, _ = up.Write(buf[:n])
-	}
-}
-
-// back relays one flow's answers to its client.
-func (f *front) back(up *net.UDPConn, to *net.UDPAddr) {
-	buf := make([]byte, 65536)
-	for {
-		n, err := up.Read(buf)
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			continue // ICMP port unreachable from a dead node: keep the flow
-		}
-		_, _ = f.pc.WriteToUDP(buf[:n], to)
-	}
-}
-
-func (f *front) close() {
-	f.pc.Close()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for k, up := range f.flows {
-		up.Close()
-		delete(f.flows, k)
 	}
 }
