@@ -13,9 +13,9 @@ type FinalResyncOutcome struct {
 }
 
 // CheckFinalResync runs the final resync against a real node: one pair
-// of users, sends acked and pushed, then pushes taken away (the
-// recipient "misses" up to dropped of them) and one number marked acked that
-// was never sent. With closeClient the recipient's own client is closed
+// of users, sends acked and pushed, then pushes taken away (the recipient
+// "misses" up to dropped of them) and one number marked acked that was
+// never sent. With closeClient the recipient's own client is closed
 // first, so the resync must reconnect.
 func CheckFinalResync(ctx context.Context, target Target, sends, dropped int, closeClient bool) (FinalResyncOutcome, error) {
 	var out FinalResyncOutcome
@@ -53,7 +53,9 @@ func CheckFinalResync(ctx context.Context, target Target, sends, dropped int, cl
 	r.mu.Lock()
 	for n := uint64(1); n <= s.next && out.Dropped < int64(dropped); n++ {
 		if n/64 < uint64(len(s.acked)) && s.acked[n/64]&(1<<(n%64)) != 0 {
-			r.from[s.idx].bits[n/64] &^= 1 << (n % 64)
+			if st := r.stream(s.idx); n/64 < uint64(len(st.bits)) {
+				st.bits[n/64] &^= 1 << (n % 64)
+			}
 			out.Dropped++
 		}
 	}
