@@ -26,14 +26,25 @@ type memberLeft struct{ address string }
 var errMemberLeft = errors.New("the member holding the grain left the cluster")
 
 // inflight is the runtime's requests in flight to other members: the
-// futures' PIDs by the address of the member asked.
+// futures' PIDs by the address of the member asked. It also remembers the
+// addresses of members that left and have not come back: a request made
+// after the departure with a PID found before it (a cache, a placement
+// not yet updated) would otherwise wait out its whole time-out, as no
+// later topology change answers it.
 type inflight struct {
-	mu sync.Mutex
-	by map[string]map[*actor.PID]struct{}
+	mu       sync.Mutex
+	by       map[string]map[*actor.PID]struct{}
+	departed map[string]struct{}
 }
 
-func (f *inflight) add(address string, future *actor.PID) {
+// add tracks future as waiting on address; it reports false, tracking
+// nothing, when the member at address has left.
+func (f *inflight) add(address string, future *actor.PID) bool {
 	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, gone := f.departed[address]; gone {
+		return false
+	}
 	if f.by == nil {
 		f.by = map[string]map[*actor.PID]struct{}{}
 	}
@@ -43,7 +54,25 @@ func (f *inflight) add(address string, future *actor.PID) {
 		f.by[address] = m
 	}
 	m[future] = struct{}{}
-	f.mu.Unlock()
+	return true
+}
+
+// topology records which addresses are members again and which left.
+func (f *inflight) topology(members, left []*cluster.Member) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, m := range members {
+		delete(f.departed, m.Address())
+	}
+	for _, m := range left {
+		if slices.ContainsFunc(members, func(x *cluster.Member) bool { return x.Address() == m.Address() }) {
+			continue // a new member on the same address
+		}
+		if f.departed == nil {
+			f.departed = map[string]struct{}{}
+		}
+		f.departed[m.Address()] = struct{}{}
+	}
 }
 
 func (f *inflight) remove(address string, future *actor.PID) {
@@ -82,6 +111,7 @@ func (n *Runtime) watchDepartures() func() {
 		if len(topo.Joined) > 0 {
 			n.forgetCachedPIDs(topo)
 		}
+		n.inflight.topology(topo.Members, topo.Left)
 		for _, m := range topo.Left {
 			address := m.Address()
 			futures := n.inflight.take(address)

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"errors"
 	"log/slog"
 	"testing"
 	"time"
@@ -44,6 +45,22 @@ func TestDeparturesAnswerRequestsInFlight(t *testing.T) {
 	}
 	if !retryable(errMemberLeft) {
 		t.Fatal("errMemberLeft is not retried")
+	}
+
+	// A request made after the departure, with a PID found before it,
+	// is answered at once instead of waiting out its time-out.
+	if _, err := n.ask(actor.NewPID("10.0.0.9:4000", "u1"), "ping", time.Minute); !errors.Is(err, errMemberLeft) {
+		t.Fatalf("request to the departed address: %v, want errMemberLeft", err)
+	}
+	// A member on that address again (a restarted node) is asked again.
+	// (Joined stays empty: this runtime has no cluster whose PID cache a
+	// join would empty.)
+	system.EventStream.Publish(&cluster.ClusterTopology{
+		Members: []*cluster.Member{{Id: "live", Host: "10.0.0.8", Port: 4000}, {Id: "back", Host: "10.0.0.9", Port: 4000}},
+	})
+	again := system.Root.RequestFuture(silent, "ping", time.Minute)
+	if !n.inflight.add("10.0.0.9:4000", again.PID()) {
+		t.Fatal("a member back on the departed address is still treated as gone")
 	}
 }
 

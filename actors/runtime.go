@@ -280,7 +280,9 @@ func (n *Runtime) ask(pid *actor.PID, msg any, timeout time.Duration) (any, erro
 	if pid.Address == n.system.Address() || pid.Address == "nonhost" { // protoactor's address of a system without remoting
 		return f.Result()
 	}
-	n.inflight.add(pid.Address, f.PID())
+	if !n.inflight.add(pid.Address, f.PID()) {
+		return nil, errMemberLeft // its answer would never come; the future times out alone
+	}
 	res, err := f.Result()
 	n.inflight.remove(pid.Address, f.PID())
 	if _, ok := res.(*memberLeft); ok {
