@@ -21,7 +21,7 @@ import (
 func TestOverloadShedsOnLatency(t *testing.T) {
 	node := startCluster(t, 1, openStore(t), actors.Config{
 		SendLatencyTarget: time.Nanosecond, SendLatencyInterval: time.Millisecond, MinPendingSends: 2,
-		SendRate: 1e6, SendBurst: 1e6,
+		SendRate: 1e6, SendBurst: 1e6, BusyRetryAfter: 250 * time.Millisecond, MaxBusyRetryAfter: time.Second,
 	})[0]
 	ctx := tctx(t)
 	const pairs, perPair = 20, 10
@@ -39,8 +39,9 @@ func TestOverloadShedsOnLatency(t *testing.T) {
 					_, err := node.SendDirect(ctx, to, &pb.SendMessage{Sender: fmt.Sprint("sndr", p), ClientMsgId: fmt.Sprint(i), Body: []byte("x")})
 					var e *actors.Error
 					if errors.As(err, &e) && e.Code == pb.Code_BUSY {
-						if e.RetryAfterMs < 125 || e.RetryAfterMs > 375 {
-							t.Errorf("BUSY with retry-after %d ms, want 125–375", e.RetryAfterMs)
+						// 250 ms ±50%, scaled with the overload to at most 1 s ±50%.
+						if e.RetryAfterMs < 125 || e.RetryAfterMs > 1500 {
+							t.Errorf("BUSY with retry-after %d ms, want 125–1500", e.RetryAfterMs)
 						}
 						mu.Lock()
 						busy++
