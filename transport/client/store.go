@@ -113,6 +113,13 @@ type convState struct {
 	msgs     []Message // ascending seq, unique
 	pending  []*outgoing
 	fetching bool
+	// countedThrough is the last seq the held unread count covers: that of
+	// the newest summary, or of this device's own read. A message above it
+	// is news to count however it comes (push, gap fill, or a push written
+	// before a summary computed without it). Before any summary
+	// (summarized false) only live messages count.
+	countedThrough uint64
+	summarized     bool
 }
 
 func newStore() *store { return &store{convs: map[string]*convState{}} }
@@ -218,13 +225,22 @@ func (s *store) addMessages(ms []*wirepb.Message, live bool) (added []Message, d
 				cs.info.LastActivity = m.ServerTime
 			}
 		}
-		// live: news the server's counts did not include yet.
-		if live && m.Kind == wirepb.MessageKind_NORMAL && m.Sender != s.me && m.Seq > cs.info.ReadSeq && !m.Recalled {
+		uncounted := live
+		if cs.summarized {
+			uncounted = m.Seq > cs.countedThrough
+		}
+		if uncounted && s.unreadLocked(cs, &m) {
 			cs.info.Unread++
 		}
 		added = append(added, s.viewLocked(cs, m))
 	}
 	return added, done
+}
+
+// unreadLocked: m counts as unread for this user (someone else's message
+// above the read cursor, not recalled).
+func (s *store) unreadLocked(cs *convState, m *Message) bool {
+	return m.Kind == wirepb.MessageKind_NORMAL && m.Sender != s.me && m.Seq > cs.info.ReadSeq && !m.Recalled
 }
 
 // applySummary takes a conversation summary from a sync or a list; it
@@ -244,7 +260,18 @@ func (s *store) applySummary(w *wirepb.ConvSummary) (from, to uint64, news []Mes
 	cs.info.LastSeq = max(cs.info.LastSeq, w.LastSeq)
 	cs.info.ReadSeq = max(cs.info.ReadSeq, w.ReadSeq)
 	cs.info.PeerReadSeq = max(cs.info.PeerReadSeq, w.PeerReadSeq)
-	cs.info.Unread = w.Unread
+	// A summary older than the count held (the server computed it before a
+	// message this client already has) leaves the count alone; a newer one
+	// replaces it, plus the held news it did not cover yet.
+	if !cs.summarized || w.LastSeq >= cs.countedThrough {
+		cs.info.Unread = w.Unread
+		for i := len(cs.msgs) - 1; i >= 0 && cs.msgs[i].Seq > w.LastSeq; i-- {
+			if s.unreadLocked(cs, &cs.msgs[i]) {
+				cs.info.Unread++
+			}
+		}
+		cs.countedThrough, cs.summarized = w.LastSeq, true
+	}
 	if w.LastActivityMs > 0 {
 		cs.info.LastActivity = time.UnixMilli(w.LastActivityMs)
 	}
@@ -315,6 +342,7 @@ func (s *store) markedRead(conv string, readSeq uint64) {
 	cs.info.ReadSeq = readSeq
 	if readSeq >= cs.info.LastSeq {
 		cs.info.Unread = 0
+		cs.countedThrough, cs.summarized = max(cs.countedThrough, readSeq), true
 		return
 	}
 	var n uint64
@@ -333,6 +361,7 @@ func (s *store) markedRead(conv string, readSeq uint64) {
 	}
 	if next > cs.info.LastSeq {
 		cs.info.Unread = n
+		cs.countedThrough, cs.summarized = max(cs.countedThrough, cs.info.LastSeq), true
 	}
 }
 

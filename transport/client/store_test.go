@@ -72,3 +72,46 @@ func TestStoreOrderDedupeAndPending(t *testing.T) {
 		t.Fatalf("after read %+v", c)
 	}
 }
+
+// The unread count is the newest summary's plus the messages above the seq
+// that summary covered, however they arrive: a push, a gap filled from
+// history outside a sync, or a push the server wrote before a summary it
+// computed without it. Nothing a summary covered is counted twice.
+func TestStoreUnreadAcrossGapsAndSummaries(t *testing.T) {
+	s := newStore()
+	s.setUser("me")
+	unread := func(want uint64, after string) {
+		t.Helper()
+		if c, _ := s.conversation("g"); c.Unread != want {
+			t.Fatalf("after %s: unread %d, want %d", after, c.Unread, want)
+		}
+	}
+	s.applySummary(&wirepb.ConvSummary{Conv: "g", LastSeq: 2, Unread: 2, Member: true})
+	s.addMessages([]*wirepb.Message{msg("g", 1, "bob", "", "1"), msg("g", 2, "bob", "", "2")}, false)
+	unread(2, "the history the summary covered")
+	s.addMessages([]*wirepb.Message{msg("g", 4, "bob", "", "4")}, true)
+	unread(3, "a push above a gap")
+	s.addMessages([]*wirepb.Message{msg("g", 3, "bob", "", "3")}, false)
+	unread(4, "the gap filled from history outside a sync")
+	s.addMessages([]*wirepb.Message{msg("g", 4, "bob", "", "4")}, true)
+	unread(4, "a duplicate push")
+	s.addMessages([]*wirepb.Message{msg("g", 5, "me", "", "5")}, true)
+	unread(4, "an own message")
+
+	// Seq 6 is pushed before the answer to a sync computed at seq 5.
+	s.addMessages([]*wirepb.Message{msg("g", 6, "bob", "", "6")}, true)
+	s.applySummary(&wirepb.ConvSummary{Conv: "g", LastSeq: 5, Unread: 4, Member: true})
+	unread(5, "a summary older than a push held")
+	// An older summary still (seq 3) does not take the count back.
+	s.applySummary(&wirepb.ConvSummary{Conv: "g", LastSeq: 3, Unread: 3, Member: true})
+	unread(5, "a stale summary")
+	s.applySummary(&wirepb.ConvSummary{Conv: "g", LastSeq: 6, Unread: 5, Member: true})
+	s.addMessages([]*wirepb.Message{msg("g", 6, "bob", "", "6")}, true)
+	unread(5, "a summary covering the push, then the push again")
+
+	// After this device reads everything, the next message counts once.
+	s.markedRead("g", 6)
+	unread(0, "reading all")
+	s.addMessages([]*wirepb.Message{msg("g", 7, "bob", "", "7")}, false)
+	unread(1, "history above what was read")
+}

@@ -231,14 +231,12 @@ export class Client {
     while (s) {
       for (const cs of s.conversations) {
         const c = this.conversation(cs.conv);
-        c.unread = Number(cs.unread);
-        c.readSeq = Number(cs.readSeq);
-        c.peerReadSeq = Math.max(c.peerReadSeq, Number(cs.peerReadSeq));
         const last = Number(cs.lastSeq);
         const held = c.highestSeq();
-        c.lastSeq = Math.max(c.lastSeq, last);
+        c.applySummary(last, Number(cs.readSeq), Number(cs.unread), this.user);
+        c.peerReadSeq = Math.max(c.peerReadSeq, Number(cs.peerReadSeq));
         if (held > 0 && last > held) {
-          await this.pullRange(c.id, held + 1, last);
+          await this.pullRange(c.id, held + 1, last, false);
         } else if (cs.lastMessage && cs.lastMessage.seq > 0n) {
           c.insert(chatMessage(cs.lastMessage, this.user));
         }
@@ -252,15 +250,15 @@ export class Client {
     }
   }
 
-  /** pullRange fetches messages from..to (inclusive) of conv. */
-  private async pullRange(conv: string, from: number, to: number): Promise<void> {
+  /** pullRange fetches messages from..to (inclusive) of conv; live: a gap under a push, which no summary covered. */
+  private async pullRange(conv: string, from: number, to: number, live: boolean): Promise<void> {
     let next = from;
     while (next <= to) {
       const r = await this.request({ case: "history", value: { conv, fromSeq: BigInt(next), toSeq: BigInt(to), oldestFirst: true, limit: 200 } });
       if (r.result.case !== "history" || r.result.value.messages.length === 0) return;
       const c = this.conversation(conv);
       for (const m of r.result.value.messages) {
-        this.insertMessage(c, m);
+        this.insertMessage(c, m, live);
         next = Math.max(next, Number(m.seq) + 1);
       }
     }
@@ -295,9 +293,10 @@ export class Client {
     }
   }
 
-  private insertMessage(c: Conversation, m: Message): void {
+  private insertMessage(c: Conversation, m: Message, live = false): void {
     const cm = chatMessage(m, this.user);
     const fresh = this.store(c, cm);
+    if (fresh) c.countNew(cm, live, this.user);
     if (fresh && cm.card) {
       const target = cm.refSeq ? c.messages.find((x) => x.seq === cm.refSeq) : cm;
       if (target && target.card && (!cm.refSeq || target.cardUpdateSeq === cm.seq)) this.emit("card", c.id, target.seq, target.card, !!cm.refSeq);
@@ -326,10 +325,10 @@ export class Client {
         if (ev.case === "message") {
           const c = this.conversation(ev.value.conv);
           const held = c.highestSeq();
-          this.insertMessage(c, ev.value);
+          this.insertMessage(c, ev.value, true);
           // A gap (pushes dropped on a resync, or a message of before the
           // connect): pull it.
-          if (held > 0 && Number(ev.value.seq) > held + 1) void this.pullRange(c.id, held + 1, Number(ev.value.seq) - 1).then(() => this.emit("conversation", c), () => {});
+          if (held > 0 && Number(ev.value.seq) > held + 1) void this.pullRange(c.id, held + 1, Number(ev.value.seq) - 1, true).then(() => this.emit("conversation", c), () => {});
           c.refreshStates(this.user);
           this.emit("conversation", c);
         } else if (ev.case === "read") {

@@ -62,8 +62,37 @@ export class Conversation {
   peerReadSeq = 0;
   /** The other side's delivered cursor (DELIVERED signals). */
   peerDeliveredSeq = 0;
+  /**
+   * The last seq the unread count covers (the newest sync summary's). A
+   * message above it is news to count however it arrives: a push, a gap
+   * pulled from history, or a push written before a summary computed
+   * without it. Before any summary only live messages count.
+   */
+  private countedThrough = 0;
+  private summarized = false;
 
   constructor(readonly id: string) {}
+
+  /** applySummary takes a sync summary's count, plus the news held above it; an older summary than the count held is ignored. */
+  applySummary(lastSeq: number, readSeq: number, unread: number, me: string): void {
+    this.readSeq = Math.max(this.readSeq, readSeq);
+    this.lastSeq = Math.max(this.lastSeq, lastSeq);
+    if (this.summarized && lastSeq < this.countedThrough) return;
+    this.unread = unread + this.messages.filter((m) => m.seq > lastSeq && this.countsAsUnread(m, me)).length;
+    this.countedThrough = lastSeq;
+    this.summarized = true;
+  }
+
+  /** countNew counts a message just inserted (live: a push, or a gap under one) unless a summary covered it. */
+  countNew(m: ChatMessage, live: boolean, me: string): void {
+    const uncounted = this.summarized ? m.seq > this.countedThrough : live;
+    if (uncounted && this.countsAsUnread(m, me)) this.unread++;
+  }
+
+  /** The server's rule: someone else's normal message above the read cursor, not recalled. */
+  private countsAsUnread(m: ChatMessage, me: string): boolean {
+    return m.kind === "normal" && m.sender !== me && m.seq > this.readSeq && !m.recalled;
+  }
 
   /** insert adds a stored message; false when it was already there. */
   insert(m: ChatMessage): boolean {

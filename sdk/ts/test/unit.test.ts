@@ -52,6 +52,31 @@ test("conversation: ordered by seq, each seq once, gaps found", () => {
   assert.equal(c.lastSeq, 9);
 });
 
+test("conversation: unread is the newest summary's count plus the news above it, however it arrives", () => {
+  const c = new Conversation("g:x");
+  const add = (seq: number, live: boolean, over: Partial<ChatMessage> = {}) => {
+    const m = msg(seq, over);
+    if (c.insert(m)) c.countNew(m, live, "a");
+  };
+  add(1, true);
+  assert.equal(c.unread, 1, "before any summary, a push counts");
+  add(7, false);
+  assert.equal(c.unread, 1, "before any summary, history does not");
+  c.applySummary(2, 0, 2, "a");
+  assert.equal(c.unread, 3, "a summary at seq 2, plus seq 7 held above it");
+  add(4, false);
+  assert.equal(c.unread, 4, "a gap pulled outside a sync");
+  add(4, true);
+  add(5, true, { sender: "a" });
+  add(6, true, { kind: "card" });
+  assert.equal(c.unread, 4, "a duplicate, an own message and a card do not count");
+  c.applySummary(1, 0, 1, "a");
+  assert.equal(c.unread, 4, "an older summary is ignored");
+  c.applySummary(7, 0, 5, "a");
+  add(3, false);
+  assert.equal(c.unread, 5, "what the newest summary covered is not counted again");
+});
+
 test("conversation: a pending message becomes sent once stored; states follow the peer cursors", () => {
   const c = new Conversation("d:a:b");
   c.pending.push(msg(0, { sender: "a", clientMsgId: "x", state: "sending" }));
