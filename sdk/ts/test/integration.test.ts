@@ -10,10 +10,10 @@ import { Code } from "../src/gen/wire_pb.js";
 const url = process.env.SWITCHBOARD_WEB_URL;
 const tokens = JSON.parse(process.env.SWITCHBOARD_TOKENS ?? "{}");
 
-async function until(what: string, cond: () => boolean, ms = 10000): Promise<void> {
+async function until(what: string, cond: () => boolean, ms = 10000, describe?: () => string): Promise<void> {
   const end = Date.now() + ms;
   while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}${describe ? `: ${describe()}` : ""}`);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -105,7 +105,11 @@ test("persisted outbox: what a client that went away left unsent goes once from 
 
     next = new Client({ ...opts, outbox: storage, token: tokens.alice });
     await next.connect();
-    await until("bob has it", () => bob.conversation(conv).messages.some((x) => x.body === "left in the outbox"), 15000);
+    // On a timeout, say where the message got to.
+    const where = () =>
+      `the next client (${next!.state}) holds ${JSON.stringify(next!.conversation(conv).all().map((m) => [m.seq, m.state, m.error, m.body]))}; ` +
+      `bob (${bob.state}) holds seqs ${JSON.stringify(bob.conversation(conv).messages.map((m) => m.seq))}`;
+    await until("bob has it", () => bob.conversation(conv).messages.some((x) => x.body === "left in the outbox"), 15000, where);
     await until("the next client has it stored", () => next!.conversation(conv).messages.some((x) => x.clientMsgId === left.clientMsgId));
     assert.equal(storage.length, 0, "the storage is emptied once the node stored it");
     await next.history(conv);
