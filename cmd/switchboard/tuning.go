@@ -50,6 +50,7 @@ func (t *tuning) register(f *pflag.FlagSet) {
 	f.IntVar(&t.actors.BroadcastChunk, "broadcast-chunk", a.BroadcastChunk, "large groups: connections a broadcast round writes to before it waits for their writes (fewer: acks and other work wait less behind a fan-out; more: a faster fan-out)")
 	f.DurationVar(&t.actors.BroadcastChunkWait, "broadcast-chunk-wait", a.BroadcastChunkWait, "large groups: the longest a broadcast round waits for one chunk's writes before the next")
 	f.IntVar(&t.actors.BroadcastMaxPending, "broadcast-max-pending", a.BroadcastMaxPending, "large groups: messages of one group that may wait for a broadcast round on this node; past it the oldest are dropped and the clients fetch the gap")
+	f.DurationVar(&t.actors.CursorFlushDelay, "cursor-flush-delay", a.CursorFlushDelay, "how long a user grain holds a device's cursor ack with nothing else to write, so that it joins the next write instead of costing a store call of its own (negative: written at once; a crash loses at most this much cursor progress, which the device resyncs)")
 	f.DurationVar(&t.actors.RequestTimeout, "grain-request-timeout", a.RequestTimeout, "how long one request to a grain may take before it is retried (raise it when the store answers slowly; a crashed node's grains are also given up on after it)")
 
 	f.DurationVar(&t.metrics.ReplyThreshold, "metrics-reply-threshold", m.ReplyThreshold, "a reply within this is timely")
