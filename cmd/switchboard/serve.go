@@ -69,6 +69,7 @@ type serveOptions struct {
 	adminOpenRead   bool
 	cqlStartTimeout time.Duration
 	cqlReplication  int
+	cqlConns        int
 	storeMinFree    int64
 	storeVerify     string
 	tuning          tuning
@@ -113,6 +114,7 @@ Every flag can also be set with an environment variable SWITCHBOARD_<FLAG>
 	f.StringSliceVar(&o.cqlHosts, "cql-hosts", []string{"127.0.0.1:9042"}, "CQL contact points (host:port)")
 	f.StringVar(&o.cqlKeyspace, "cql-keyspace", "switchboard", "CQL keyspace")
 	f.DurationVar(&o.cqlStartTimeout, "cql-start-timeout", time.Minute, "how long to keep retrying to open the CQL store at start")
+	f.IntVar(&o.cqlConns, "cql-conns", cql.DefaultConfig().NumConns, "CQL connections per database host (requests to one host share them; fewer connections carry more requests per network read and write)")
 	f.IntVar(&o.cqlReplication, "cql-replication", 1, "replication factor (SimpleStrategy) of the CQL keyspace when serve creates it; an existing keyspace keeps its own. 3 for production (LOCAL_QUORUM then survives one replica down)")
 	f.Int64Var(&o.storeMinFree, "store-min-free", 0, "embedded store: free bytes below which writes are refused (STORAGE_UNAVAILABLE) until space is back; 0 = 2× the memtable (128 MiB), -1 = off")
 	f.StringVar(&o.storeVerify, "store-verify", "auto", "embedded store: checks at start: full (also every table's checksums), files, or auto (full up to 256 MiB of tables)")
@@ -498,6 +500,7 @@ func openStore(ctx context.Context, o serveOptions, log *slog.Logger) (storage.S
 		cfg := cql.DefaultConfig()
 		cfg.Hosts = o.cqlHosts
 		cfg.Keyspace = o.cqlKeyspace
+		cfg.NumConns = o.cqlConns
 		repl, err := cqlReplication(o.cqlReplication)
 		if err != nil {
 			return nil, err
