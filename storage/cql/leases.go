@@ -131,7 +131,7 @@ func (c *confirms) confirm(ctx context.Context, s *Store, convID string, epoch, 
 	g := cc.next
 	if !cc.running {
 		cc.running, cc.next = true, nil
-		go c.run(s, convID, cc, g)
+		workers.Go(func() { c.run(s, convID, cc, g) })
 	}
 	c.mu.Unlock()
 	select {

@@ -12,6 +12,7 @@ import (
 	"github.com/gocql/gocql"
 	"github.com/scylladb/gocqlx/v2"
 
+	"github.com/switchboard-im/switchboard/internal/warm"
 	"github.com/switchboard-im/switchboard/storage"
 )
 
@@ -112,8 +113,14 @@ func structArgs(names []string, row any) []any {
 	return args
 }
 
+// workers runs the store's short-lived goroutines (parallel requests, the
+// fences' confirming reads): the driver's call path grows a fresh
+// goroutine's stack on every request, a warm one keeps it.
+var workers = warm.New()
+
 // parallel runs fn(0..n-1) with at most width at once and returns the
 // first error.
+
 func parallel(n, width int, fn func(i int) error) error {
 	if n == 1 {
 		return fn(0)
@@ -127,7 +134,7 @@ func parallel(n, width int, fn func(i int) error) error {
 	for i := 0; i < n; i++ {
 		sem <- struct{}{}
 		wg.Add(1)
-		go func(i int) {
+		workers.Go(func() {
 			defer func() { <-sem; wg.Done() }()
 			if err := fn(i); err != nil {
 				mu.Lock()
@@ -136,7 +143,7 @@ func parallel(n, width int, fn func(i int) error) error {
 				}
 				mu.Unlock()
 			}
-		}(i)
+		})
 	}
 	wg.Wait()
 	return ferr
