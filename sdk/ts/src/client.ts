@@ -517,7 +517,11 @@ export class Client {
   }
 
   async markRead(conv: string, seq: number): Promise<void> {
-    await this.request({ case: "markRead", value: { conv, seq: BigInt(seq) } });
+    const r = await this.request({ case: "markRead", value: { conv, seq: BigInt(seq) } });
+    if (r.result.case !== "markRead") return;
+    const c = this.conversation(conv);
+    c.markedRead(Number(r.result.value.readSeq), this.user);
+    this.emit("conversation", c);
   }
 
   async recall(conv: string, seq: number): Promise<void> {

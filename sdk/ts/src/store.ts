@@ -89,6 +89,35 @@ export class Conversation {
     if (uncounted && this.countsAsUnread(m, me)) this.unread++;
   }
 
+  /**
+   * markedRead applies this device's own read: the count is recounted from
+   * the messages held when they cover everything after the read cursor
+   * (with a gap the server's count stays until the next summary).
+   */
+  markedRead(readSeq: number, me: string): void {
+    if (readSeq < this.readSeq) return;
+    this.readSeq = readSeq;
+    if (readSeq >= this.lastSeq) {
+      this.unread = 0;
+      this.countedThrough = Math.max(this.countedThrough, readSeq);
+      this.summarized = true;
+      return;
+    }
+    let n = 0;
+    let next = readSeq + 1;
+    for (const m of this.messages) {
+      if (m.seq <= readSeq) continue;
+      if (m.seq !== next) return;
+      next++;
+      if (this.countsAsUnread(m, me)) n++;
+    }
+    if (next > this.lastSeq) {
+      this.unread = n;
+      this.countedThrough = Math.max(this.countedThrough, this.lastSeq);
+      this.summarized = true;
+    }
+  }
+
   /** The server's rule: someone else's normal message above the read cursor, not recalled. */
   private countsAsUnread(m: ChatMessage, me: string): boolean {
     return m.kind === "normal" && m.sender !== me && m.seq > this.readSeq && !m.recalled;

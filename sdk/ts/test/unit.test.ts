@@ -75,6 +75,13 @@ test("conversation: unread is the newest summary's count plus the news above it,
   c.applySummary(7, 0, 5, "a");
   add(3, false);
   assert.equal(c.unread, 5, "what the newest summary covered is not counted again");
+  c.markedRead(6, "a");
+  assert.equal(c.unread, 1, "reading up to 6 leaves seq 7");
+  c.markedRead(5, "a");
+  assert.equal(c.readSeq, 6, "a read cursor never goes back");
+  c.markedRead(7, "a");
+  add(8, false);
+  assert.equal(c.unread, 1, "after reading all, the next message counts however it arrives");
 });
 
 test("conversation: a pending message becomes sent once stored; states follow the peer cursors", () => {
