@@ -103,9 +103,19 @@ func newFront(t *testing.T, target string) *front {
 func (f *front) addr() string { return f.r.Addr() }
 
 // point sends new packets to target; existing flows are cut, so a client's
-// next packet opens a flow to the new node.
+// next packet opens a flow to the new node (the node behind it failed or
+// is draining).
 func (f *front) point(target string) {
 	if err := f.r.Point(target); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// rejoin sends new flows to target, a node back in rotation, and keeps
+// the connections its clients opened to other nodes meanwhile, as a load
+// balancer with connection tracking does.
+func (f *front) rejoin(target string) {
+	if err := f.r.PointNew(target); err != nil {
 		f.t.Fatal(err)
 	}
 }

@@ -204,7 +204,7 @@ func TestFailoverKill(t *testing.T) {
 	restarted := time.Now()
 	victim.start(survivors[0].gossip)
 	c.waitMembers(c.nodes...)
-	c.fronts[vi].point(victim.listen)
+	c.fronts[vi].rejoin(victim.listen)
 	l.waitMore(150, 30*time.Second)
 	l.halt()
 	checkLinearizable(t, l, rd)
@@ -284,7 +284,7 @@ func TestDrainAndRollingRestart(t *testing.T) {
 		changes = append(changes, time.Now())
 		n.start(others[0].gossip)
 		c.waitMembers(c.nodes...)
-		c.fronts[i].point(n.listen)
+		c.fronts[i].rejoin(n.listen)
 		t.Logf("rolling restart of %s: SIGTERM→exit %s, back in the cluster after %s; %d acks so far",
 			n.name, stopped.Round(time.Millisecond), time.Since(t1).Round(time.Millisecond), l.count())
 		l.waitMore(60, 30*time.Second)

@@ -257,7 +257,7 @@ func TestRingFailover(t *testing.T) {
 	waitAnswering(t, hosts[1], c.keyspace, 5*time.Minute) // node 2 of 127.0.0.2-4
 	victim.start(survivors[0].gossip)
 	c.waitMembers(c.nodes...)
-	c.fronts[vi].point(victim.listen)
+	c.fronts[vi].rejoin(victim.listen)
 	l.waitMore(150, time.Minute)
 	w.check(t, ctx, l, func(u *tclient) string {
 		if userHost[u] == victim && u.front != c.fronts[vi] {

@@ -44,7 +44,8 @@ func New(target string, drop func(from *net.UDPAddr) bool) (*Relay, error) {
 func (r *Relay) Addr() string { return r.pc.LocalAddr().String() }
 
 // Point sends new datagrams to target; existing flows are cut, so a
-// client's next datagram opens a flow to the new target.
+// client's next datagram opens a flow to the new target (a load balancer
+// taking a failed or draining node out of rotation).
 func (r *Relay) Point(target string) error {
 	ua, err := net.ResolveUDPAddr("udp", target)
 	if err != nil {
@@ -54,6 +55,21 @@ func (r *Relay) Point(target string) error {
 	defer r.mu.Unlock()
 	r.to = ua
 	r.cutFlows()
+	return nil
+}
+
+// PointNew sends the datagrams of new flows to target and keeps each
+// existing flow on the node it was opened to: a load balancer with
+// connection tracking does this when a node joins (or comes back), so
+// connections it already carries elsewhere are not cut.
+func (r *Relay) PointNew(target string) error {
+	ua, err := net.ResolveUDPAddr("udp", target)
+	if err != nil {
+		return fmt.Errorf("udprelay: %w", err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.to = ua
 	return nil
 }
 
