@@ -42,6 +42,12 @@ type Config struct {
 	// RequestTimeout bounds a request when its context has no deadline
 	// (default 15 s).
 	RequestTimeout time.Duration
+	// PathCheckAfter: while requests wait and the server has sent nothing
+	// for this long, the client sends a padded ping, so that a server
+	// that no longer knows the connection (the node died and a load
+	// balancer moved the path) resets it at once (default 1 s; negative:
+	// off). See pathcheck.go.
+	PathCheckAfter time.Duration
 	// MinBackoff and MaxBackoff bound the jittered reconnect delay
 	// (default 200 ms and 15 s).
 	MinBackoff time.Duration
@@ -113,6 +119,9 @@ func (c *Config) defaults() error {
 	set(&c.KeepAlive, 15*time.Second)
 	set(&c.IdleTimeout, 60*time.Second)
 	set(&c.RequestTimeout, 15*time.Second)
+	if c.PathCheckAfter == 0 {
+		c.PathCheckAfter = time.Second
+	}
 	set(&c.MinBackoff, 200*time.Millisecond)
 	set(&c.MaxBackoff, 15*time.Second)
 	set(&c.SendTimeout, 2*time.Minute)

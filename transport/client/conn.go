@@ -44,6 +44,16 @@ type conn struct {
 	pending map[uint64]chan *wirepb.Response
 	done    chan struct{} // closed when the stream can no longer be read
 	doneErr error
+
+	// The path check (pathcheck.go): lastRead is when the server last
+	// sent a frame (unix nanos); while requests wait and the server stays
+	// silent for checkAfter, a padded ping draws a stateless reset from a
+	// server that no longer knows the connection.
+	lastRead     atomic.Int64
+	checkAfter   time.Duration
+	check        *time.Timer // armed while requests wait (under mu)
+	checkArmed   bool
+	pendingSince time.Time // when pending last became non-empty (under mu)
 }
 
 // dial connects, says hello and waits for Welcome. A refusal is a
@@ -74,7 +84,7 @@ func dial(ctx context.Context, cfg *Config, token string) (*conn, error) {
 		return nil, fmt.Errorf("dial %s: %w", cfg.Addr, err)
 	}
 	c := &conn{qc: qc, maxFrame: cfg.MaxFrame, pending: map[uint64]chan *wirepb.Response{}, done: make(chan struct{}),
-		datagramSignals: qc.ConnectionState().TLS.NegotiatedProtocol == wirepb.ALPN2}
+		datagramSignals: qc.ConnectionState().TLS.NegotiatedProtocol == wirepb.ALPN2, checkAfter: cfg.PathCheckAfter}
 	if err := c.hello(ctx, token); err != nil {
 		_ = qc.CloseWithError(0, "")
 		return nil, err
@@ -198,7 +208,11 @@ func (c *conn) start(ctx context.Context, req *wirepb.Request) (*call, error) {
 	}
 	k := &call{c: c, id: req.Id, ch: make(chan *wirepb.Response, 1)}
 	c.mu.Lock()
+	if len(c.pending) == 0 {
+		c.pendingSince = time.Now()
+	}
 	c.pending[req.Id] = k.ch
+	c.armCheckLocked()
 	c.mu.Unlock()
 	if err := c.write(ctx, b); err != nil {
 		k.release()

@@ -65,7 +65,9 @@ func (c *Client) probe(ctx context.Context) {
 	}
 	pctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
-	if _, err := cn.request(pctx, &wirepb.Request{Op: &wirepb.Request_Ping{Ping: &wirepb.PingRequest{}}}); err != nil && ctx.Err() == nil {
+	// Padded, like the path check's: a server that forgot the connection
+	// resets it at once.
+	if _, err := cn.request(pctx, &wirepb.Request{Op: &wirepb.Request_Ping{Ping: &wirepb.PingRequest{Padding: make([]byte, pathCheckPadding)}}}); err != nil && ctx.Err() == nil {
 		c.log.Info("connection does not answer; reconnecting", "err", err)
 		cn.close()
 	}

@@ -56,6 +56,7 @@ func (c *Client) readStream(ctx context.Context, cn *conn, goAway *atomic.Int64)
 			cn.ended(err)
 			return
 		}
+		cn.lastRead.Store(time.Now().UnixNano())
 		switch m := sf.Msg.(type) {
 		case *wirepb.ServerFrame_Response:
 			cn.answer(m.Response)

@@ -3820,7 +3820,13 @@ func (*UnregisterPushResult) Descriptor() ([]byte, []int) {
 }
 
 type PingRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Ignored by the server. A client checking whether its path still
+	// reaches a server that knows the connection pads the ping: a server
+	// that no longer knows it (a restarted node, or another node behind the
+	// same address) answers with a QUIC stateless reset, which it sends
+	// only for packets longer than 42 bytes.
+	Padding       []byte `protobuf:"bytes,1,opt,name=padding,proto3" json:"padding,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3853,6 +3859,13 @@ func (x *PingRequest) ProtoReflect() protoreflect.Message {
 // Deprecated: Use PingRequest.ProtoReflect.Descriptor instead.
 func (*PingRequest) Descriptor() ([]byte, []int) {
 	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *PingRequest) GetPadding() []byte {
+	if x != nil {
+		return x.Padding
+	}
+	return nil
 }
 
 type PingResult struct {
@@ -5729,8 +5742,9 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x05token\x18\x02 \x01(\tR\x05token\"\x14\n" +
 	"\x12RegisterPushResult\"\x17\n" +
 	"\x15UnregisterPushRequest\"\x16\n" +
-	"\x14UnregisterPushResult\"\r\n" +
-	"\vPingRequest\"2\n" +
+	"\x14UnregisterPushResult\"'\n" +
+	"\vPingRequest\x12\x18\n" +
+	"\apadding\x18\x01 \x01(\fR\apadding\"2\n" +
 	"\n" +
 	"PingResult\x12$\n" +
 	"\x0eserver_time_ms\x18\x01 \x01(\x03R\fserverTimeMs\"\xa4\x02\n" +
