@@ -2,7 +2,6 @@ package transport_test
 
 import (
 	"crypto/rand"
-	"crypto/tls"
 	"net"
 	"testing"
 	"time"
@@ -25,15 +24,9 @@ func forgetfulNode(t *testing.T, key *quic.StatelessResetKey) string {
 		t.Fatal(err)
 	}
 	tr := &quic.Transport{Conn: udp, StatelessResetKey: key}
-	certPEM, keyPEM, err := transport.SelfSignedCert()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := tr.Listen(&tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"none"}}, nil)
+	tc := selfSignedTLS(t)
+	tc.NextProtos = []string{"none"}
+	ln, err := tr.Listen(tc, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -68,6 +68,18 @@ func TestSeveralSocketsServeEveryClient(t *testing.T) {
 // listenAgain starts a second server for e's first node on addr.
 func listenAgain(t *testing.T, e *env, addr string, sockets int) (*transport.Server, error) {
 	t.Helper()
+	auth, err := transport.NewAuthenticator(e.auth)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return transport.Listen(e.nodes[0].Runtime, transport.Config{Addr: addr, Auth: auth, Sockets: sockets,
+		TLS: selfSignedTLS(t), Logger: testLogger()})
+}
+
+// selfSignedTLS is a server TLS configuration with a fresh self-signed
+// certificate (one the test clients do not trust unless told).
+func selfSignedTLS(t *testing.T) *tls.Config {
+	t.Helper()
 	certPEM, keyPEM, err := transport.SelfSignedCert()
 	if err != nil {
 		t.Fatal(err)
@@ -76,10 +88,5 @@ func listenAgain(t *testing.T, e *env, addr string, sockets int) (*transport.Ser
 	if err != nil {
 		t.Fatal(err)
 	}
-	auth, err := transport.NewAuthenticator(e.auth)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return transport.Listen(e.nodes[0].Runtime, transport.Config{Addr: addr, Auth: auth, Sockets: sockets,
-		TLS: &tls.Config{Certificates: []tls.Certificate{cert}}, Logger: testLogger()})
+	return &tls.Config{Certificates: []tls.Certificate{cert}}
 }

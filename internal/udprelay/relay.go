@@ -47,13 +47,11 @@ func (r *Relay) Addr() string { return r.pc.LocalAddr().String() }
 // client's next datagram opens a flow to the new target (a load balancer
 // taking a failed or draining node out of rotation).
 func (r *Relay) Point(target string) error {
-	ua, err := net.ResolveUDPAddr("udp", target)
-	if err != nil {
-		return fmt.Errorf("udprelay: %w", err)
+	if err := r.PointNew(target); err != nil {
+		return err
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.to = ua
 	r.cutFlows()
 	return nil
 }
