@@ -65,6 +65,11 @@ type Config struct {
 	// WriteTimeout closes a connection whose push stream accepts nothing
 	// for this long (default 30 s): a client that stopped reading.
 	WriteTimeout time.Duration
+	// CloseLinger is how long the server keeps a connection it ends open
+	// after its Error frame, for the client to read the frame and close
+	// (default 2 s). A client that reads it closes at once, ending the
+	// wait; only a client that does not is kept for the whole linger.
+	CloseLinger time.Duration
 	// MaxConnsPerAddr caps the connections (handshaking or open) from one
 	// source IP address; 0, the default, means no cap (carrier NAT puts
 	// many phones behind one address: set it to what your clients allow).
@@ -137,6 +142,7 @@ func DefaultConfig() Config {
 		HelloTimeout:     10 * time.Second,
 		RequestTimeout:   10 * time.Second,
 		WriteTimeout:     30 * time.Second,
+		CloseLinger:      2 * time.Second,
 		MaxInflight:      64,
 		RefusedSends:     1024,
 		Sockets:          1,
@@ -203,6 +209,7 @@ func (c Config) withDefaults() (Config, error) {
 	setDur(&c.HelloTimeout, d.HelloTimeout)
 	setDur(&c.RequestTimeout, d.RequestTimeout)
 	setDur(&c.WriteTimeout, d.WriteTimeout)
+	setDur(&c.CloseLinger, d.CloseLinger)
 	setDur(&c.MaxQueueWait, d.MaxQueueWait)
 	setDur(&c.MaxLaneWait, d.MaxLaneWait)
 	setDur(&c.DrainGrace, d.DrainGrace)

@@ -403,10 +403,6 @@ func (c *conn) storeCursorLater() {
 	}()
 }
 
-// closeLinger is how long a closing connection waits, after its Error
-// frame, for the client to read it before the connection is closed.
-const closeLinger = 250 * time.Millisecond
-
 // close ends the connection with err's code (INTERNAL for a non-protocol
 // error), telling the client with an Error frame first when it can.
 func (c *conn) close(err error) {
@@ -431,8 +427,8 @@ func (c *conn) close(err error) {
 			}
 			if sent {
 				// Closing the connection at once would discard the frame
-				// still in flight: end the stream and give the client a
-				// moment to read it (and to close first).
+				// still in flight: end the stream and wait for the client
+				// to read it and close (CloseLinger at most).
 				_ = c.st.Close()
 			}
 			c.writeMu.Unlock()
@@ -440,7 +436,7 @@ func (c *conn) close(err error) {
 				metricFrames.WithLabelValues("out", "error").Inc()
 				select {
 				case <-c.ctx.Done():
-				case <-time.After(closeLinger):
+				case <-time.After(c.s.cfg.CloseLinger):
 				}
 			}
 		}

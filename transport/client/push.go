@@ -88,6 +88,9 @@ func (c *Client) readStream(ctx context.Context, cn *conn, goAway *atomic.Int64)
 		case *wirepb.ServerFrame_Error:
 			c.log.Info("server closing the connection", "code", m.Error.Code, "reason", m.Error.Message)
 			cn.ended(m.Error)
+			// The server waits for us to have read its last frame: close
+			// now rather than keep it waiting out its linger.
+			_ = cn.qc.CloseWithError(quic.ApplicationErrorCode(m.Error.Code), "")
 		}
 	}
 }
