@@ -31,7 +31,7 @@ type user struct {
 	convs                     map[string]*userConv
 
 	unflushed  []storage.InboxEntry
-	afterFlush []func()                  // run once the unflushed entries are durable
+	afterFlush []durableWaiter           // answered once the unflushed entries are durable
 	touched    map[string]time.Time      // last activity to write at the next flush
 	reads      map[string]uint64         // read cursors to write at the next flush
 	cursors    map[string]storage.Device // device cursors to write at the next flush

@@ -94,7 +94,7 @@ func (u *user) ackCursor(ctx actor.Context, m *pb.AckCursor) {
 		u.cursors = map[string]storage.Device{}
 	}
 	u.cursors[m.Device] = storage.Device{DeviceID: m.Device, Cursor: d.cursor, LastSeen: d.lastSeen}
-	u.afterFlush = append(u.afterFlush, func() { respond(ctx, sender, &pb.Ack{}) })
+	u.afterFlush = append(u.afterFlush, ackWaiter(ctx, sender, nil))
 	u.scheduleFlush(ctx)
 }
 

@@ -17,14 +17,40 @@ import (
 // The user grain's inbox (the per-user change log) and the deliveries that
 // append to it and push to online devices.
 
-// appendInbox queues an inbox entry for the next flush; then runs once it
-// is durable. It returns the entry's inbox seq.
-func (u *user) appendInbox(ctx actor.Context, e storage.InboxEntry, then func()) uint64 {
+// durableWaiter is what waits for the next flush: done runs once the
+// writes are durable. refuse, when set, answers a caller at once if the
+// flush fails (the grain then stops): the caller retries against the
+// next activation instead of waiting out its request's time-out — after
+// a node rejoins, the old activation of a user whose grain moved back
+// fails its next flush (epoch lost), and a Deliver it held would
+// otherwise wait a whole attempt time-out before its push.
+type durableWaiter struct {
+	done   func()
+	refuse func(*pb.Error)
+}
+
+// ackWaiter answers sender with an Ack once durable (after then, if
+// set), or with RETRY if the flush fails.
+func ackWaiter(ctx actor.Context, sender *actor.PID, then func()) durableWaiter {
+	return durableWaiter{
+		done: func() {
+			respond(ctx, sender, &pb.Ack{})
+			if then != nil {
+				then()
+			}
+		},
+		refuse: func(e *pb.Error) { respond(ctx, sender, &pb.Ack{Error: e}) },
+	}
+}
+
+// appendInbox queues an inbox entry for the next flush; w is answered
+// once it is durable. It returns the entry's inbox seq.
+func (u *user) appendInbox(ctx actor.Context, e storage.InboxEntry, w durableWaiter) uint64 {
 	u.inboxSeq++
 	e.UserID, e.Seq = u.id, u.inboxSeq
 	u.unflushed = append(u.unflushed, e)
-	if then != nil {
-		u.afterFlush = append(u.afterFlush, then)
+	if w.done != nil {
+		u.afterFlush = append(u.afterFlush, w)
 	}
 	u.scheduleFlush(ctx)
 	return e.Seq
@@ -97,11 +123,17 @@ func (u *user) flush(ctx actor.Context) {
 	if err != nil {
 		u.log.Error("user write failed; restarting the grain", "user", u.id, "err", err)
 		u.broken = true
-		ctx.Stop(ctx.Self()) // callers waiting on an Ack time out and retry
+		retry := pbErr(pb.Code_RETRY, "%s: inbox write failed; retry", u.id)
+		for _, w := range then {
+			if w.refuse != nil {
+				w.refuse(retry)
+			}
+		}
+		ctx.Stop(ctx.Self()) // the callers answered RETRY above retry with the next activation
 		return
 	}
-	for _, f := range then {
-		f()
+	for _, w := range then {
+		w.done()
 	}
 }
 
@@ -249,17 +281,16 @@ func (u *user) deliver(ctx actor.Context, d *pb.Deliver) {
 	if uc.large {
 		// Read fan-out: only the sender hears of its own messages here.
 		u.readOwn(ctx, d.Conv, uc, own)
-		u.afterDurable(ctx, func() { respond(ctx, sender, &pb.Ack{}) })
+		u.afterDurable(ackWaiter(ctx, sender, nil))
 		return
 	}
 	var seq uint64
-	seq = u.appendInbox(ctx, storage.InboxEntry{Kind: storage.InboxMessage, ConvID: d.Conv, ConvSeq: uc.lastSeq, At: time.Now()}, func() {
-		respond(ctx, sender, &pb.Ack{})
+	seq = u.appendInbox(ctx, storage.InboxEntry{Kind: storage.InboxMessage, ConvID: d.Conv, ConvSeq: uc.lastSeq, At: time.Now()}, ackWaiter(ctx, sender, func() {
 		for _, m := range fresh {
 			observeDelivery(m.ServerTsMs)
 			u.pushAll(&pb.Push{User: u.id, InboxSeq: seq, Event: &pb.Push_Message{Message: m}}, "")
 		}
-	})
+	}))
 	// The same rule in both fan-out modes, so unread means the same
 	// thing whatever the group's size.
 	u.readOwn(ctx, d.Conv, uc, own)
@@ -363,10 +394,9 @@ func (u *user) notice(ctx actor.Context, n *pb.MembershipNotice) {
 		u.touch(ctx, n.Conv, uc.activity)
 	}
 	var seq uint64
-	seq = u.appendInbox(ctx, storage.InboxEntry{Kind: storage.InboxMembership, ConvID: n.Conv, ConvSeq: n.LastSeq, At: time.Now()}, func() {
-		respond(ctx, sender, &pb.Ack{})
+	seq = u.appendInbox(ctx, storage.InboxEntry{Kind: storage.InboxMembership, ConvID: n.Conv, ConvSeq: n.LastSeq, At: time.Now()}, ackWaiter(ctx, sender, func() {
 		u.pushAll(&pb.Push{User: u.id, InboxSeq: seq, Event: &pb.Push_Membership{Membership: n}}, "")
-	})
+	}))
 }
 
 // pushAll sends a push to every online device but skip.

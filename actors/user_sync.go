@@ -168,8 +168,9 @@ func (u *user) markRead(ctx actor.Context, m *pb.MarkRead) {
 		u.refreshLast(m.Conv, uc)
 	}
 	u.advanceRead(ctx, m.Conv, uc, m.Seq, m.Device)
-	u.afterDurable(ctx, func() {
-		respond(ctx, sender, &pb.MarkReadResponse{ReadSeq: uc.readSeq, TotalUnread: u.totalUnread()})
+	u.afterDurable(durableWaiter{
+		done:   func() { respond(ctx, sender, &pb.MarkReadResponse{ReadSeq: uc.readSeq, TotalUnread: u.totalUnread()}) },
+		refuse: func(e *pb.Error) { respond(ctx, sender, &pb.MarkReadResponse{Error: e}) },
 	})
 }
 
@@ -230,21 +231,21 @@ func (u *user) advanceRead(ctx actor.Context, conv string, uc *userConv, seq uin
 	}
 	upd := &pb.ReadUpdate{Conv: conv, ReadSeq: got, Unread: uc.unreadCount()}
 	var iseq uint64
-	iseq = u.appendInbox(ctx, storage.InboxEntry{Kind: storage.InboxRead, ConvID: conv, ConvSeq: got, At: time.Now()}, func() {
+	iseq = u.appendInbox(ctx, storage.InboxEntry{Kind: storage.InboxRead, ConvID: conv, ConvSeq: got, At: time.Now()}, durableWaiter{done: func() {
 		u.pushAll(&pb.Push{User: u.id, InboxSeq: iseq, Event: &pb.Push_Read{Read: upd}}, fromDevice)
-	})
+	}})
 	if uc.kind == storage.KindDirect || uc.kind == storage.KindService {
 		u.rt.tell(KindConversation, conv, &pb.ReadBy{Conv: conv, User: u.id, Seq: got})
 	}
 }
 
-// afterDurable runs f once everything queued so far is durable.
-func (u *user) afterDurable(ctx actor.Context, f func()) {
+// afterDurable answers w once everything queued so far is durable.
+func (u *user) afterDurable(w durableWaiter) {
 	if !u.pending() {
-		f()
+		w.done()
 		return
 	}
-	u.afterFlush = append(u.afterFlush, f)
+	u.afterFlush = append(u.afterFlush, w)
 }
 
 func (u *user) list(ctx actor.Context, m *pb.ListConversations) {

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
+
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/storage"
@@ -77,5 +79,38 @@ func userTwoActivations(t *testing.T, store storage.Store, reserve uint64) {
 	// refused flush made room for; 4: this.
 	if lease.Epoch < 4 {
 		t.Fatalf("inbox epoch %d: the first activation was not fenced off and replaced", lease.Epoch)
+	}
+}
+
+// TestUserFencedFlushAnswersRetry: an activation whose inbox epoch was
+// taken by a newer one answers the Deliver it was about to write with
+// RETRY as soon as its flush is refused, rather than stopping silently and
+// leaving the conversation's fan-out to wait out its attempt time-out
+// before trying the newer activation (what delayed pushes after a node
+// rejoined and user grains moved back to it).
+func TestUserFencedFlushAnswersRetry(t *testing.T) {
+	store := openStore(t)
+	node := startCluster(t, 1, store, actors.Config{RequestTimeout: 2 * time.Second})[0]
+	const conv = "g:fenced"
+	mustCreateGroup(t, node, conv, "alice", "bob")
+	seq := mustSend(t, node, conv, "alice", "hello").Seq
+	root := node.System().Root
+	activate := func() *actor.PID {
+		pid := actors.SpawnUserForTest(node.Runtime, "bob")
+		if _, err := root.RequestFuture(pid, &pb.Presence{}, 10*time.Second).Result(); err != nil {
+			t.Fatalf("activation: %v", err)
+		}
+		return pid
+	}
+	old := activate()
+	activate() // takes the inbox epoch from old
+	res, err := root.RequestFuture(old, &pb.Deliver{User: "bob", Conv: conv, Messages: []*pb.Message{
+		{Conv: conv, Seq: seq, Sender: "alice", Body: []byte("hello"), Kind: pb.MessageKind_NORMAL},
+	}}, 10*time.Second).Result()
+	if err != nil {
+		t.Fatalf("the fenced-off activation did not answer the Deliver: %v", err)
+	}
+	if ack, ok := res.(*pb.Ack); !ok || ack.GetError().GetCode() != pb.Code_RETRY {
+		t.Fatalf("fenced-off activation answered %v, want an Ack with RETRY", res)
 	}
 }
