@@ -29,6 +29,7 @@ type seenLog struct {
 	mu      sync.Mutex
 	first   map[string]time.Time // conv + "\x00" + client_msg_id → first seen
 	offline []span               // the last one open (zero end) while disconnected
+	synced  []time.Time          // resyncs finished (EventSynced)
 }
 
 type span struct{ from, to time.Time }
@@ -49,6 +50,8 @@ func (s *seenLog) record(ev client.Event) {
 		if _, ok := s.first[k]; !ok {
 			s.first[k] = now
 		}
+	case client.EventSynced:
+		s.synced = append(s.synced, now)
 	case client.EventDisconnected:
 		if n := len(s.offline); n == 0 || !s.offline[n-1].to.IsZero() {
 			s.offline = append(s.offline, span{from: now})
@@ -66,6 +69,20 @@ func (s *seenLog) at(conv, id string) (time.Time, bool) {
 	defer s.mu.Unlock()
 	t, ok := s.first[conv+"\x00"+id]
 	return t, ok
+}
+
+// how says whether a delivery at `at` came with a resync (one finished
+// within 1 s after it) or, most likely, by push: a late delivery by
+// resync means the push went nowhere.
+func (s *seenLog) how(at time.Time) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, t := range s.synced {
+		if !t.Before(at) && t.Sub(at) < time.Second {
+			return "by resync"
+		}
+	}
+	return "by push"
 }
 
 // onlineThrough reports whether the device was connected for the whole of
@@ -142,8 +159,8 @@ func pushLatency(t *testing.T, l *load, w *workload, since, until time.Time, cha
 				farLat = append(farLat, d)
 			}
 			if d > pushBound {
-				late = append(late, fmt.Sprintf("%s seq %d (%s) to %s: %s after its ack at %s",
-					a.conv, a.seq, a.id, cl.name, d.Round(time.Millisecond), a.at.Format("15:04:05.000")))
+				late = append(late, fmt.Sprintf("%s seq %d (%s) to %s: %s after its ack at %s, %s",
+					a.conv, a.seq, a.id, cl.name, d.Round(time.Millisecond), a.at.Format("15:04:05.000"), cl.seen.how(at)))
 			}
 		}
 	}
