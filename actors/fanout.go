@@ -201,10 +201,12 @@ func (f *fanout) call(user string, msg any) error {
 	return err
 }
 
-// tell sends a grain a message without waiting (best effort: receipts,
-// pushes, notices whose loss a sync repairs).
+// tell sends a grain a message without waiting for an answer (best effort:
+// receipts, pushes, notices whose loss a sync repairs). Finding a grain
+// not in the cache waits at most DeliverAttemptTimeout: grains tell from
+// their own mailbox.
 func (n *Runtime) tell(kind, identity string, msg any) {
-	if pid := n.pid(kind, identity); pid != nil {
+	if pid, err := n.pid(kind, identity, n.cfg.DeliverAttemptTimeout); err == nil {
 		n.system.Root.Send(pid, msg)
 	}
 }

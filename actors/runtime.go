@@ -12,6 +12,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/cluster"
+	"github.com/asynkron/protoactor-go/cluster/identitylookup/disthash"
 	"github.com/asynkron/protoactor-go/remote"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
@@ -196,18 +197,40 @@ func (n *Runtime) Store() storage.Store { return n.store }
 // Config is the grains' configuration in force.
 func (n *Runtime) Config() Config { return n.cfg }
 
-// pid finds (and activates, when needed) a grain. cluster.Get activates the
-// grain: that is intended here, every caller is about to message it.
-func (n *Runtime) pid(kind, identity string) *actor.PID {
+// pid finds (and activates, when needed) a grain, waiting at most timeout
+// for the answer of the member that owns it. Activating is intended here:
+// every caller is about to message the grain.
+//
+// It asks the owner's placement actor itself instead of calling
+// cluster.Get: at the pinned protoactor version that waits a fixed 5 s for
+// an answer that may never come (a member that just joined and is still
+// starting, or one that died), unbounded by the caller's attempt and not
+// ended when the member leaves (inflight.go tracks this ask). A fan-out
+// lane blocked there held a user's pushes for 5 s after a node rejoined.
+func (n *Runtime) pid(kind, identity string, timeout time.Duration) (*actor.PID, error) {
 	if pid, ok := n.cluster.PidCache.Get(identity, kind); ok && pid != nil {
-		return pid
+		return pid, nil
 	}
-	pid := n.cluster.Get(identity, kind)
-	if pid != nil {
-		n.cluster.PidCache.Set(identity, kind, pid)
+	owner := n.Owner(kind, identity)
+	if owner == "" {
+		return nil, errNoPlacement
 	}
-	return pid
+	req := &cluster.ActivationRequest{ClusterIdentity: cluster.NewClusterIdentity(identity, kind)}
+	res, err := n.ask(actor.NewPID(owner, disthash.PartitionActivatorActorName), req, timeout)
+	if err != nil {
+		return nil, err
+	}
+	ar, ok := res.(*cluster.ActivationResponse)
+	if !ok || ar.Pid == nil || ar.Failed {
+		return nil, errNoPlacement
+	}
+	n.cluster.PidCache.Set(identity, kind, ar.Pid)
+	return ar.Pid, nil
 }
+
+// minAskTimeout is the least time an attempt leaves for the request itself
+// after finding the grain took most of it.
+const minAskTimeout = 100 * time.Millisecond
 
 // errNoPlacement: the identity lookup found no member for the grain
 // (topology changing); retried.
@@ -243,11 +266,10 @@ func (n *Runtime) requestEach(ctx context.Context, kind, identity string, msg an
 			return nil, fmt.Errorf("%s/%s: %w", kind, identity, context.DeadlineExceeded)
 		}
 		var res any
-		var err error
-		if pid := n.pid(kind, identity); pid == nil {
-			err = errNoPlacement
-		} else {
-			res, err = n.ask(pid, msg, timeout)
+		start := time.Now()
+		pid, err := n.pid(kind, identity, timeout)
+		if err == nil {
+			res, err = n.ask(pid, msg, max(timeout-time.Since(start), minAskTimeout))
 			if err != nil {
 				n.cluster.PidCache.Remove(identity, kind)
 			}

@@ -207,7 +207,7 @@ func (u *user) conv(id string) (*userConv, *pb.Error) {
 	if err != nil {
 		return nil, storeErr(err)
 	}
-	res, err := u.rt.request(bg, KindConversation, id, &pb.ConvState{Conv: id, User: u.id, ReadSeq: state.ReadSeq})
+	res, err := u.askConv(bg, id, &pb.ConvState{Conv: id, User: u.id, ReadSeq: state.ReadSeq})
 	if err != nil {
 		return nil, pbErr(pb.Code_RETRY, "conversation %s: %v", id, err)
 	}
@@ -230,6 +230,16 @@ func (u *user) conv(id string) (*userConv, *pb.Error) {
 	}
 	u.convs[id] = uc
 	return uc, nil
+}
+
+// askConv asks a conversation grain for its state from inside this
+// grain's mailbox, which waits meanwhile. Attempts start short
+// (DeliverAttemptTimeout, doubling, as the fan-out's do): ConvState only
+// reads, and a request lost while the conversation moves (a node joining
+// or leaving) then costs the user's pushes a second, not a whole
+// RequestTimeout.
+func (u *user) askConv(ctx context.Context, id string, m *pb.ConvState) (any, error) {
+	return u.rt.requestEach(ctx, KindConversation, id, m, u.rt.cfg.DeliverAttemptTimeout)
 }
 
 // maxUnreadScan bounds the messages read to rebuild one conversation's
@@ -301,7 +311,7 @@ func (u *user) refreshLarge(convs []string) {
 			continue
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), u.rt.cfg.RequestTimeout)
-		res, err := u.rt.request(ctx, KindConversation, id, &pb.ConvState{Conv: id, User: u.id, ReadSeq: uc.readSeq})
+		res, err := u.askConv(ctx, id, &pb.ConvState{Conv: id, User: u.id, ReadSeq: uc.readSeq})
 		cancel()
 		if err != nil {
 			continue
@@ -317,7 +327,7 @@ func (u *user) refreshLarge(convs []string) {
 func (u *user) refreshLast(id string, uc *userConv) {
 	ctx, cancel := context.WithTimeout(context.Background(), u.rt.cfg.RequestTimeout)
 	defer cancel()
-	res, err := u.rt.request(ctx, KindConversation, id, &pb.ConvState{Conv: id, User: u.id, ReadSeq: uc.readSeq})
+	res, err := u.askConv(ctx, id, &pb.ConvState{Conv: id, User: u.id, ReadSeq: uc.readSeq})
 	if err != nil {
 		return
 	}
