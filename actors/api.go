@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -245,12 +246,13 @@ func (n *Runtime) Members(ctx context.Context, conv, user, after string, limit i
 }
 
 // registerDevice marks a device online at conn (a session actor that
-// receives *pb.Push) and returns its stored cursor.
-func (n *Runtime) registerDevice(ctx context.Context, user, device string, conn *actor.PID) (*pb.RegisterDeviceResponse, error) {
+// receives *pb.Push) and returns its stored cursor. It is idempotent, so
+// its first attempt may be short (requestEach).
+func (n *Runtime) registerDevice(ctx context.Context, user, device string, conn *actor.PID, firstAttempt time.Duration) (*pb.RegisterDeviceResponse, error) {
 	if err := errors.Join(checkUser(user), checkUser(device)); err != nil {
 		return nil, err
 	}
-	res, err := n.request(ctx, KindUser, user, &pb.RegisterDevice{User: user, Device: device, ConnAddress: conn.Address, ConnId: conn.Id})
+	res, err := n.requestEach(ctx, KindUser, user, &pb.RegisterDevice{User: user, Device: device, ConnAddress: conn.Address, ConnId: conn.Id}, firstAttempt)
 	if err != nil {
 		return nil, err
 	}

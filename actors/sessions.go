@@ -114,6 +114,9 @@ type deviceSession struct {
 	pid    *actor.PID
 	cursor uint64
 	closed atomic.Bool
+	// moved counts the calls of reregisterMoved since its goroutine last
+	// started a registration (0: none running).
+	moved atomic.Int32
 	// slice and pos place the session in sessionIndex.slices (under its mu).
 	slice uint8
 	pos   int
@@ -145,7 +148,7 @@ func (n *Runtime) Connect(ctx context.Context, user, device string, sink session
 	}
 	s := &deviceSession{rt: n, user: user, device: device, sink: sink, members: map[string]cachedMembers{}}
 	s.pid = n.system.Root.Spawn(actor.PropsFromFunc(s.receive))
-	reg, err := n.registerDevice(ctx, user, device, s.pid)
+	reg, err := n.registerDevice(ctx, user, device, s.pid, n.cfg.RequestTimeout)
 	if err != nil {
 		n.system.Root.Stop(s.pid)
 		return nil, err
@@ -206,9 +209,18 @@ func (s *deviceSession) reregister(parent context.Context, resync bool) {
 	if s.closed.Load() {
 		return
 	}
-	ctx, cancel := context.WithTimeout(parent, s.rt.cfg.RequestTimeout)
+	// The sweep's calls get one request time; those after a move keep
+	// trying, with short attempts, for as long as a fan-out Deliver does:
+	// the grain they look for may be activating on a member that has just
+	// joined, and a registration given up here waited for the next sweep
+	// (60 s) while the device's pushes went nowhere.
+	budget, first := s.rt.cfg.RequestTimeout, s.rt.cfg.RequestTimeout
+	if resync {
+		budget, first = deliverTimeout, s.rt.cfg.DeliverAttemptTimeout
+	}
+	ctx, cancel := context.WithTimeout(parent, budget)
 	defer cancel()
-	reg, err := s.rt.registerDevice(ctx, s.user, s.device, s.pid)
+	reg, err := s.rt.registerDevice(ctx, s.user, s.device, s.pid, first)
 	if err != nil {
 		s.rt.log.Debug("re-register device", "user", s.user, "device", s.device, "err", err)
 		return
@@ -225,6 +237,26 @@ func (s *deviceSession) reregister(parent context.Context, resync bool) {
 	if r, ok := s.sink.(session.Resyncer); ok && resync {
 		r.Resync()
 	}
+}
+
+// reregisterMoved re-registers the session after its user grain moved
+// (a topology change, or a new activation's probe), in the background.
+// The calls that come while one runs, often several for one move (the
+// topology watch and the probes of each new activation), are folded into
+// one more run after it, which registers with the newest activation.
+func (s *deviceSession) reregisterMoved() {
+	if s.moved.Add(1) > 1 {
+		return
+	}
+	go func() {
+		for {
+			calls := s.moved.Load()
+			s.reregister(context.Background(), true)
+			if s.moved.CompareAndSwap(calls, 0) {
+				return
+			}
+		}
+	}()
 }
 
 func (s *deviceSession) User() string   { return s.user }
@@ -413,7 +445,7 @@ func (n *Runtime) startSessions() error {
 	if _, err := root.SpawnNamed(actor.PropsFromFunc(func(ctx actor.Context) {
 		if p, ok := ctx.Message().(*pb.PresenceProbe); ok {
 			for _, s := range n.sessions.of(p.User) {
-				go s.reregister(context.Background(), true)
+				s.reregisterMoved()
 			}
 		}
 	}), sessionRegistryName); err != nil {
@@ -464,7 +496,7 @@ func (n *Runtime) watchTopology() func() {
 				owner := n.Owner(KindUser, u)
 				if prev, ok := owners[u]; ok && prev != owner && owner != "" {
 					for _, s := range n.sessions.of(u) {
-						go s.reregister(context.Background(), true)
+						s.reregisterMoved()
 					}
 				}
 				owners[u] = owner
