@@ -46,6 +46,20 @@ func (n *Runtime) memberView() *memberView {
 	return newMemberView(n.cluster.MemberList.Members().Members())
 }
 
+// isMember reports whether addr is this node's or a current member's
+// actor address.
+func (n *Runtime) isMember(addr string) bool {
+	if addr == n.system.Address() {
+		return true
+	}
+	for _, a := range n.memberView().addresses {
+		if a == addr {
+			return true
+		}
+	}
+	return false
+}
+
 // ClusterMembers lists the actor addresses of the cluster's members. The
 // slice is shared: callers must not change it.
 func (n *Runtime) ClusterMembers() []string { return n.memberView().addresses }

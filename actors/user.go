@@ -156,7 +156,7 @@ func (u *user) setDevice(id string, d *device) {
 
 func (u *user) online() bool {
 	for _, d := range u.devices {
-		if d.conn != nil {
+		if u.connected(d) {
 			return true
 		}
 	}

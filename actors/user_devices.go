@@ -53,7 +53,7 @@ func (u *user) admitDevice(id string) *pb.Error {
 	expired := time.Now().Add(-cfg.DeviceExpiry)
 	for did, d := range u.devices {
 		switch {
-		case d.conn != nil:
+		case u.connected(d):
 			online++
 			known++
 		case d.lastSeen.Before(expired) && did != id:
@@ -98,10 +98,25 @@ func (u *user) ackCursor(ctx actor.Context, m *pb.AckCursor) {
 	u.scheduleFlush(ctx)
 }
 
+// connected reports whether the device is online at a member of the
+// cluster. A device whose node left the cluster (it died, or is cut off)
+// is marked offline: its session is gone or out of reach, and registers
+// again if it comes back. Sending to it would only start a remoting
+// connection to a dead address, which at the pinned protoactor version
+// fails and then holds every message to that address for 2 s — including,
+// when the node is restarted on the same address, those to the new
+// process (requests to its grains then time out).
+func (u *user) connected(d *device) bool {
+	if d.conn != nil && !u.rt.isMember(d.conn.Address) {
+		d.conn = nil
+	}
+	return d.conn != nil
+}
+
 func (u *user) presence(ctx actor.Context) {
 	res := &pb.PresenceResponse{}
 	for id, d := range u.devices {
-		if d.conn != nil {
+		if u.connected(d) {
 			res.Devices = append(res.Devices, &pb.PresenceResponse_Device{Device: id, ConnAddress: d.conn.Address})
 		}
 	}

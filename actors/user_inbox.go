@@ -402,7 +402,7 @@ func (u *user) notice(ctx actor.Context, n *pb.MembershipNotice) {
 // pushAll sends a push to every online device but skip.
 func (u *user) pushAll(p *pb.Push, skip string) {
 	for id, d := range u.devices {
-		if d.conn == nil || id == skip {
+		if !u.connected(d) || id == skip {
 			continue
 		}
 		pp := p

@@ -114,3 +114,30 @@ func TestUserFencedFlushAnswersRetry(t *testing.T) {
 		t.Fatalf("fenced-off activation answered %v, want an Ack with RETRY", res)
 	}
 }
+
+// TestDeviceOnALeftMemberIsOffline: a device registered at an address
+// that is not a member of the cluster (its node died or was cut off) is
+// not online: presence leaves it out and pushes skip it, so nothing dials
+// a dead address (which stalls the restarted node's connection).
+func TestDeviceOnALeftMemberIsOffline(t *testing.T) {
+	node := startCluster(t, 1, openStore(t), actors.Config{RequestTimeout: 2 * time.Second})[0]
+	root := node.System().Root
+	pid := actors.SpawnUserForTest(node.Runtime, "carol")
+	ask := func(m any) any {
+		t.Helper()
+		res, err := root.RequestFuture(pid, m, 10*time.Second).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	for _, d := range []struct{ device, addr string }{{"phone", node.System().Address()}, {"tablet", "127.0.0.1:9"}} {
+		if r := ask(&pb.RegisterDevice{User: "carol", Device: d.device, ConnAddress: d.addr, ConnId: "conn-" + d.device}).(*pb.RegisterDeviceResponse); r.Error != nil {
+			t.Fatalf("register %s: %v", d.device, r.Error)
+		}
+	}
+	pres := ask(&pb.Presence{}).(*pb.PresenceResponse)
+	if len(pres.Devices) != 1 || pres.Devices[0].Device != "phone" {
+		t.Fatalf("online devices %v, want only the phone (the tablet's node is not a member)", pres.Devices)
+	}
+}
