@@ -114,9 +114,6 @@ type deviceSession struct {
 	pid    *actor.PID
 	cursor uint64
 	closed atomic.Bool
-	// moved counts the calls of reregisterMoved since its goroutine last
-	// started a registration (0: none running).
-	moved atomic.Int32
 	// slice and pos place the session in sessionIndex.slices (under its mu).
 	slice uint8
 	pos   int
@@ -241,22 +238,12 @@ func (s *deviceSession) reregister(parent context.Context, resync bool) {
 
 // reregisterMoved re-registers the session after its user grain moved
 // (a topology change, or a new activation's probe), in the background.
-// The calls that come while one runs, often several for one move (the
-// topology watch and the probes of each new activation), are folded into
-// one more run after it, which registers with the newest activation.
+// Each call registers on its own, though one move often makes several (the
+// topology watch and the probes of each new activation): one still trying
+// against an activation that went away must not hold back the one for the
+// newest.
 func (s *deviceSession) reregisterMoved() {
-	if s.moved.Add(1) > 1 {
-		return
-	}
-	go func() {
-		for {
-			calls := s.moved.Load()
-			s.reregister(context.Background(), true)
-			if s.moved.CompareAndSwap(calls, 0) {
-				return
-			}
-		}
-	}()
+	go s.reregister(context.Background(), true)
 }
 
 func (s *deviceSession) User() string   { return s.user }
