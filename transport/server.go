@@ -271,13 +271,22 @@ func (s *Server) Drain(ctx context.Context, reconnectTo string) {
 				left = append(left, c)
 			}
 			s.mu.Unlock()
-			for _, c := range left {
-				c.close(wirepb.Errorf(wirepb.Code_GOING_AWAY, "server drained"))
-			}
+			closeAll(left, wirepb.Errorf(wirepb.Code_GOING_AWAY, "server drained"))
 			return
 		case <-tick.C:
 		}
 	}
+}
+
+// closeAll ends the connections together: each waits up to CloseLinger
+// for its client to read the Error frame, so one after the other would
+// take that long per connection.
+func closeAll(conns []*conn, err error) {
+	var wg sync.WaitGroup
+	for _, c := range conns {
+		wg.Go(func() { c.close(err) })
+	}
+	wg.Wait()
 }
 
 // closeListeners stops accepting on every socket.
@@ -299,9 +308,7 @@ func (s *Server) Close() error {
 		}
 		s.mu.Unlock()
 		s.closeListeners()
-		for _, c := range conns {
-			c.close(wirepb.Errorf(wirepb.Code_GOING_AWAY, "server closing"))
-		}
+		closeAll(conns, wirepb.Errorf(wirepb.Code_GOING_AWAY, "server closing"))
 		// Give the handlers a moment to send their close frames, then cut
 		// whatever is still handshaking or saying hello.
 		waited := make(chan struct{})
