@@ -221,3 +221,23 @@ func TestTokenExpiryCloses(t *testing.T) {
 		t.Fatalf("a connection with a valid token: %v %v", res, err)
 	}
 }
+
+// The server's linger after its last Error frame ends when the client
+// closes, and the Go SDK closes as soon as it has read the frame: with a
+// linger of a minute, an SDK client whose token expired is gone from the
+// server within eventually's 10 s. A server that waited out its linger,
+// or an SDK that did not close, keeps the connection for the minute.
+func TestClientCloseEndsTheLinger(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{transport: transport.Config{CloseLinger: time.Minute}})
+	tok, err := transport.MintHS256(testSecret, "brief", "phone", time.Second-transport.DefaultLeeway, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := e.dial("brief", "phone", func(cfg *client.Config) { cfg.Token = tok })
+	eventually(t, "the client connected", func() bool { return e.servers[0].Connections() == 1 })
+	eventually(t, "the expired client's connection gone", func() bool { return e.servers[0].Connections() == 0 })
+	if _, err := c.Ping(tctx(t)); wirepb.CodeOf(err) != wirepb.Code_TOKEN_EXPIRED {
+		t.Fatalf("ping after expiry: %v, want TOKEN_EXPIRED", err)
+	}
+}
