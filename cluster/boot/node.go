@@ -25,6 +25,9 @@ import (
 	"github.com/switchboard-im/switchboard/cluster/membership"
 	"github.com/switchboard-im/switchboard/export"
 	"github.com/switchboard-im/switchboard/storage"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/credentials/insecure"
 )
 
 // NodeConfig configures one node.
@@ -52,6 +55,11 @@ type NodeConfig struct {
 	Desk desk.Config
 	// Cards configures the business card webhook (zero: no webhook).
 	Cards cards.Config
+
+	// RemoteDialWait is how long a remoting connection to a member keeps
+	// dialing before it gives up (default 30 s; negative: one attempt).
+	// See remoteDialOptions.
+	RemoteDialWait time.Duration
 
 	// Export configures the Kafka export grain; off unless Brokers are set.
 	Export export.Config
@@ -204,13 +212,10 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return log.With("component", "actor")
 	}))
-	// One connect attempt per remoting endpoint: protoactor's writer
-	// otherwise retries a failed connect 5 times, 2 s apart, holding
-	// every message to that member meanwhile — also after the member came
-	// back on the same address. A failed connect now ends the endpoint at
-	// once (its messages go to dead letters, which requests retry) and the
-	// next message dials afresh.
-	ropts := []remote.ConfigOption{func(c *remote.Config) { c.MaxRetryCount = 1 }}
+	ropts := []remote.ConfigOption{
+		func(c *remote.Config) { c.MaxRetryCount = 1 },
+		remote.WithDialOptions(remoteDialOptions(cfg.RemoteDialWait)...),
+	}
 	if cfg.AdvertisedHost != "" {
 		ropts = append(ropts, remote.WithAdvertisedHost(cfg.AdvertisedHost))
 	}
@@ -246,6 +251,41 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 	log.Info("cluster member started", "id", system.ID, "address", system.Address(), "membership", provider.Addr())
 	return &Node{Runtime: rt, Desk: dk, Cards: cd, system: system, cluster: c, provider: provider, forwarder: fwd, exportFwd: efwd, deskSink: deskSink, log: log, started: time.Now()}, nil
 }
+
+// remoteDialOptions make a remoting connection wait for its member instead
+// of failing on the first refused dial.
+//
+// protoactor's endpoint writer, after a failed connect, sleeps 2 s (also
+// after its last attempt; MaxRetryCount only caps the attempts) and then
+// publishes a termination keyed by address. A message sent to a killed
+// member in the few milliseconds before the survivors drop it starts such a
+// connect; when the member is restarted on the same address within those
+// 2 s, the termination tears down the endpoint the new process is reached
+// by, and every message queued on it. Dialing until the address answers
+// turns that case into a connection to the new process (which dead-letters
+// what was meant for the old one, and requests retry). The wait is bounded,
+// so a member that never comes back costs one blocked writer for
+// RemoteDialWait; nobody sends to it once it has left the topology.
+func remoteDialOptions(wait time.Duration) []grpc.DialOption {
+	opts := []grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}
+	if wait < 0 {
+		return opts
+	}
+	if wait == 0 {
+		wait = DefaultRemoteDialWait
+	}
+	return append(opts,
+		grpc.WithBlock(), grpc.WithTimeout(wait), //nolint:staticcheck // protoactor dials with grpc.Dial, without a context
+		grpc.WithConnectParams(grpc.ConnectParams{
+			// A restarted process listens within a second or two: poll
+			// often, so the queued messages wait little after it does.
+			Backoff:           backoff.Config{BaseDelay: 50 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 250 * time.Millisecond},
+			MinConnectTimeout: time.Second,
+		}))
+}
+
+// DefaultRemoteDialWait is NodeConfig.RemoteDialWait's default.
+const DefaultRemoteDialWait = 30 * time.Second
 
 var startMu sync.Mutex
 
