@@ -1,9 +1,11 @@
 package boot
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -53,6 +55,55 @@ func TestRemoteConnectionWaitsForARestartedMember(t *testing.T) {
 	}
 	if got := res.(*wrapperspb.StringValue).GetValue(); got != "echo after restart" {
 		t.Fatalf("answer %q", got)
+	}
+}
+
+// Stopping an endpoint (what protoactor does for every termination it
+// hears of, by address) must not publish a termination of its own: that
+// one stops the next connection to the same address, and so on. Only the
+// termination published here may be seen, and requests keep flowing.
+func TestClosingAnEndpointReportsNoTermination(t *testing.T) {
+	opts := remote.WithDialOptions(remoteDialOptions(0)...)
+	sender := quietSystem()
+	rs := remote.NewRemote(sender, remote.Configure("127.0.0.1", 0, opts))
+	rs.Start()
+	t.Cleanup(func() { rs.Shutdown(false) })
+	member := quietSystem()
+	rm := remote.NewRemote(member, remote.Configure("127.0.0.1", 0, opts))
+	rm.Start()
+	t.Cleanup(func() { rm.Shutdown(false) })
+	echo, err := member.Root.SpawnNamed(actor.PropsFromFunc(func(c actor.Context) {
+		if m, ok := c.Message().(*wrapperspb.StringValue); ok {
+			c.Respond(m)
+		}
+	}), "echo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ask := func(what string) error {
+		_, err := sender.Root.RequestFuture(echo, wrapperspb.String(what), 5*time.Second).Result()
+		return err
+	}
+	if err := ask("first"); err != nil {
+		t.Fatal(err)
+	}
+
+	var terminations atomic.Int32
+	sub := sender.EventStream.Subscribe(func(ev any) {
+		if e, ok := ev.(*remote.EndpointTerminatedEvent); ok && e.Address == echo.Address {
+			terminations.Add(1)
+		}
+	})
+	t.Cleanup(func() { sender.EventStream.Unsubscribe(sub) })
+	sender.EventStream.Publish(&remote.EndpointTerminatedEvent{Address: echo.Address})
+	for i := 0; i < 20; i++ {
+		if err := ask(fmt.Sprint("after ", i)); err != nil {
+			t.Fatalf("request %d after the endpoint was stopped: %v", i, err)
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	if n := terminations.Load(); n != 1 {
+		t.Fatalf("%d terminations of %s seen, want only the one published by the test", n, echo.Address)
 	}
 }
 
