@@ -14,12 +14,11 @@ import (
 
 // pushBound is how soon after its ack every online member device should
 // hold a message, by push or by a resync the server triggers. The tests
-// measure and report it; they fail on it only when
-// SWITCHBOARD_PUSH_BOUND_STRICT=1: right after a SIGKILL no push to a user
-// whose grain lived on the dead node can be on time (failure detection
-// alone takes 2.1–2.7 s), and on a shared 2-core machine inbox writes
-// alone can take longer. A message that never reached a device is a gap,
-// which w.check fails.
+// measure it and fail on a later delivery, unless
+// SWITCHBOARD_PUSH_BOUND_STRICT=0 makes them only report it (for a box too
+// loaded to hold it: docs/PERFORMANCE.md gives what it measured under
+// which load). A message that never reached a device is a gap, which
+// w.check fails either way.
 const pushBound = 2 * time.Second
 
 // seenLog records, on one device, when each message first reached it
@@ -172,9 +171,9 @@ func pushLatency(t *testing.T, l *load, w *workload, since, until time.Time, cha
 	if len(changes) > 0 {
 		t.Logf("  acked from 1 s before to 10 s after a topology change: %s; the others: %s", dist(nearLat), dist(farLat))
 	}
-	report := t.Logf
-	if os.Getenv("SWITCHBOARD_PUSH_BOUND_STRICT") == "1" {
-		report = t.Errorf
+	report := t.Errorf
+	if os.Getenv("SWITCHBOARD_PUSH_BOUND_STRICT") == "0" {
+		report = t.Logf
 	}
 	for i, s := range late {
 		if i == 10 {
