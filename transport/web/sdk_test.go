@@ -33,7 +33,9 @@ func TestTypeScriptSDK(t *testing.T) {
 		}
 		t.Skipf("node (%v) or the built SDK (%v) missing: run npm ci && npm test in sdk/ts", lookErr, statErr)
 	}
-	n := newNode(t, transport.Config{}, web.Config{})
+	// A minute's CloseLinger: the SDK must close a connection the server
+	// ends by itself ("a connection the server ends" case).
+	n := newNode(t, transport.Config{CloseLinger: time.Minute}, web.Config{})
 	env := append(os.Environ(), "SWITCHBOARD_WEB_URL="+n.http.URL)
 	// A node that takes one pending send at a time and refuses the others
 	// BUSY with a short retry-after: the SDK's pipeline must resend them

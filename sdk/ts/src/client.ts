@@ -165,6 +165,9 @@ export class Client {
     let refused!: (e: Error) => void;
     const welcomed = new Promise<Welcome>((res, rej) => ((welcome = res), (refused = rej)));
     let gotWelcome = false;
+    // The code of the server's error frame: the last frame before it ends
+    // the connection, so the close that follows (ours) reports it.
+    let errorCode: number | undefined;
     const handlers = {
       onData: (chunk: Uint8Array) => {
         let frames: Uint8Array[];
@@ -176,6 +179,7 @@ export class Client {
         }
         for (const b of frames) {
           const f = fromBinary(ServerFrameSchema, b);
+          if (f.msg.case === "error") errorCode = f.msg.value.code;
           if (f.msg.case === "welcome" && !gotWelcome) {
             gotWelcome = true;
             welcome(f.msg.value);
@@ -185,7 +189,8 @@ export class Client {
         }
       },
       onDatagram: (b: Uint8Array) => this.onSignal(fromBinary(SignalSchema, b)),
-      onClose: (code: number | undefined, reason: string) => {
+      onClose: (closeCode: number | undefined, reason: string) => {
+        const code = closeCode ?? errorCode;
         if (!gotWelcome) refused(new ProtocolError(code ?? Code.UNAVAILABLE, reason || "closed before welcome"));
         this.link = undefined;
         this.linkDone?.();
@@ -359,6 +364,10 @@ export class Client {
         return;
       case "error":
         this.emit("error", f.msg.value.code, f.msg.value.message);
+        // The server ends the connection after this frame and waits for
+        // us to close first (docs/PROTOCOL.md §9): close now, so neither
+        // side waits out its linger before the reconnect.
+        this.link?.close(f.msg.value.code);
         return;
     }
   }

@@ -14,7 +14,8 @@ export interface LinkHandlers {
 export interface Link {
   readonly kind: TransportKind;
   send(b: Uint8Array): void;
-  close(): void;
+  /** close ends the link; code (a protocol code) says why, when the client knows. */
+  close(code?: number): void;
 }
 
 /** WebWebConfig is the node's /web.json. */
@@ -81,9 +82,9 @@ export async function openWebTransport(cfg: WebConfig, h: LinkHandlers): Promise
     send(b) {
       writer.write(b).catch(() => {});
     },
-    close() {
+    close(code?: number) {
       try {
-        wt.close();
+        wt.close(code === undefined ? undefined : { closeCode: code, reason: "" });
       } catch {
         /* already closed */
       }
@@ -104,8 +105,8 @@ export function openWebSocket(url: string, h: LinkHandlers, WS: any = (globalThi
         send(b: Uint8Array) {
           if (ws.readyState === 1) ws.send(b);
         },
-        close() {
-          ws.close(1000);
+        close(code?: number) {
+          ws.close(code === undefined ? 1000 : 4000 + code);
         },
       });
     };

@@ -64,6 +64,27 @@ test("chat over WebSocket: states, dedupe, reconnect and resync", { skip: !url &
   }
 });
 
+test("a connection the server ends: the SDK closes at once and reconnects", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  // The node's CloseLinger is a minute (TestTypeScriptSDK): a client that
+  // left the close to the server would stay on the dead connection that long.
+  const opts = { url: url!, transports: ["websocket" as const], minBackoffMs: 20, maxBackoffMs: 200 };
+  const alice = new Client({ ...opts, token: tokens.alice });
+  await alice.connect();
+  try {
+    const errors: number[] = [];
+    const states: string[] = [];
+    alice.on("error", (code: number) => void errors.push(code));
+    alice.on("state", (s: string) => void states.push(s));
+    // A length prefix of 2^32: over the maximum frame size.
+    (alice as any).link.send(new Uint8Array([0x80, 0x80, 0x80, 0x80, 0x10]));
+    await until("the error frame", () => errors.length > 0);
+    assert.equal(errors[0], Code.FRAME_TOO_LARGE);
+    await until("the client closed and connected again", () => states.includes("disconnected") && alice.state === "connected", 10000, () => states.join(","));
+  } finally {
+    alice.close();
+  }
+});
+
 // A Web Storage in memory (node has no localStorage).
 class MemStorage {
   m = new Map<string, string>();
