@@ -5,10 +5,10 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/asynkron/protoactor-go/cluster"
 	"golang.org/x/time/rate"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/cluster/placement"
 	"github.com/switchboard-im/switchboard/storage"
 )
 
@@ -142,8 +142,8 @@ func (c *conversation) Receive(ctx actor.Context) {
 	}
 	c.rt.idle.touch(&c.idle)
 	switch m := msg.(type) {
-	case *cluster.ClusterInit:
-		c.id = m.Identity.Identity
+	case *actor.Started:
+		_, c.id, _ = placement.Identity(ctx.Self())
 		c.log = c.rt.log.With("conv", c.id)
 		activations.WithLabelValues(KindConversation).Inc()
 		c.rt.idle.add(&c.idle, ctx.Self())

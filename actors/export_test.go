@@ -2,20 +2,32 @@ package actors
 
 import (
 	"context"
+	"sync/atomic"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/asynkron/protoactor-go/cluster"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/cluster/placement"
 )
 
 // SpawnConversationForTest starts an extra activation of conversation id
 // outside the cluster's placement, beside whatever activation the cluster
 // has: the fencing tests use it to force two live activations.
 func SpawnConversationForTest(n *Runtime, id string) *actor.PID {
-	pid := n.system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return newConversation(n) }))
-	// First in the mailbox, as the cluster's middleware would deliver it.
-	n.system.Root.Send(pid, &cluster.ClusterInit{Identity: cluster.NewClusterIdentity(id, KindConversation)})
+	return spawnOutside(n, KindConversation, id, func() actor.Actor { return newConversation(n) })
+}
+
+// outsideSpawns numbers the activations spawnOutside makes.
+var outsideSpawns atomic.Uint64
+
+// spawnOutside starts an activation of kind/id that the placement actor
+// does not know, named as a placed grain (whose name gives its identity).
+func spawnOutside(n *Runtime, kind, id string, produce actor.Producer) *actor.PID {
+	name := placement.Name(kind, id, 1<<62+outsideSpawns.Add(1))
+	pid, err := n.system.Root.SpawnNamed(actor.PropsFromProducer(produce), name)
+	if err != nil {
+		panic(err)
+	}
 	return pid
 }
 
@@ -31,9 +43,7 @@ func CreateUncheckedForTest(ctx context.Context, n *Runtime, req *pb.CreateConve
 // activation the cluster has, as a second node's activation would after a
 // node kill.
 func SpawnUserForTest(n *Runtime, id string) *actor.PID {
-	pid := n.system.Root.Spawn(actor.PropsFromProducer(func() actor.Actor { return newUser(n) }))
-	n.system.Root.Send(pid, &cluster.ClusterInit{Identity: cluster.NewClusterIdentity(id, KindUser)})
-	return pid
+	return spawnOutside(n, KindUser, id, func() actor.Actor { return newUser(n) })
 }
 
 // ForgetDevicesForTest makes user's grain forget this node's sessions of

@@ -12,10 +12,10 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/cluster"
-	"github.com/asynkron/protoactor-go/cluster/identitylookup/disthash"
 	"github.com/asynkron/protoactor-go/remote"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/cluster/placement"
 	"github.com/switchboard-im/switchboard/storage"
 )
 
@@ -107,11 +107,11 @@ func NewRuntime(cfg Config, store storage.Store) (*Runtime, error) {
 // Kinds are the grain kinds to register with the cluster.
 func (n *Runtime) Kinds() []*cluster.Kind {
 	return []*cluster.Kind{
-		cluster.NewKind(KindConversation, actor.PropsFromProducer(func() actor.Actor { return newConversation(n) }, actor.WithDispatcher(n.dispatch))),
+		placement.NewKind(KindConversation, func() actor.Actor { return newConversation(n) }, actor.WithDispatcher(n.dispatch)),
 		// User grains are mostly idle: the lock-free mailbox holds ~50
 		// bytes where the default ring holds ~250 (one 24-byte node per
 		// queued message instead).
-		cluster.NewKind(KindUser, actor.PropsFromProducer(func() actor.Actor { return newUser(n) }, actor.WithMailbox(actor.UnboundedLockfree()), actor.WithDispatcher(n.dispatch))),
+		placement.NewKind(KindUser, func() actor.Actor { return newUser(n) }, actor.WithMailbox(actor.UnboundedLockfree()), actor.WithDispatcher(n.dispatch)),
 	}
 }
 
@@ -216,7 +216,7 @@ func (n *Runtime) pid(kind, identity string, timeout time.Duration) (*actor.PID,
 		return nil, errNoPlacement
 	}
 	req := &cluster.ActivationRequest{ClusterIdentity: cluster.NewClusterIdentity(identity, kind)}
-	res, err := n.ask(actor.NewPID(owner, disthash.PartitionActivatorActorName), req, timeout)
+	res, err := n.ask(actor.NewPID(owner, placement.ActivatorName), req, timeout)
 	if err != nil {
 		return nil, err
 	}

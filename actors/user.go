@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/asynkron/protoactor-go/cluster"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/cluster/placement"
 	"github.com/switchboard-im/switchboard/storage"
 )
 
@@ -100,8 +100,8 @@ func (u *user) Receive(ctx actor.Context) {
 	}
 	u.rt.idle.touch(&u.idle)
 	switch m := msg.(type) {
-	case *cluster.ClusterInit:
-		u.id = m.Identity.Identity
+	case *actor.Started:
+		_, u.id, _ = placement.Identity(ctx.Self())
 		activations.WithLabelValues(KindUser).Inc()
 		u.rt.idle.add(&u.idle, ctx.Self())
 		u.load(ctx)

@@ -9,6 +9,7 @@ import (
 	"github.com/asynkron/protoactor-go/cluster"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/cluster/placement"
 	"github.com/switchboard-im/switchboard/storage"
 )
 
@@ -28,9 +29,9 @@ func NewKind(store storage.Store, cfg Config) (*cluster.Kind, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cluster.NewKind(Kind, actor.PropsFromProducer(func() actor.Actor {
+	return placement.NewKind(Kind, func() actor.Actor {
 		return &grain{store: store, cfg: cfg}
-	})), nil
+	}), nil
 }
 
 type grain struct {
@@ -42,7 +43,7 @@ type grain struct {
 
 func (g *grain) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
-	case *cluster.ClusterInit:
+	case *actor.Started:
 		e, err := New(g.store, g.cfg)
 		if err != nil {
 			g.cfg.Logger.Error("export grain: cannot start", "err", err)

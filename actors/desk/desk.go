@@ -36,6 +36,7 @@ import (
 
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/cluster/placement"
 	"github.com/switchboard-im/switchboard/storage"
 )
 
@@ -168,7 +169,7 @@ func (d *Desk) Config() Config { return d.cfg }
 // Kinds are the desk's grain kinds.
 func (d *Desk) Kinds() []*cluster.Kind {
 	mk := func(kind string, f func() grainLogic) *cluster.Kind {
-		return cluster.NewKind(kind, actor.PropsFromProducer(func() actor.Actor { return &grain{d: d, kind: kind, logic: f()} }))
+		return placement.NewKind(kind, func() actor.Actor { return &grain{d: d, kind: kind, logic: f()} })
 	}
 	return []*cluster.Kind{
 		mk(KindAgent, func() grainLogic { return &agentGrain{} }),
@@ -269,7 +270,7 @@ func (g *grain) key() string { return "desk/" + g.kind + "/" + g.id }
 func (g *grain) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
-		g.id = cluster.GetClusterIdentity(ctx).Identity
+		_, g.id, _ = placement.Identity(ctx.Self())
 		// Fence first, then load: every save of an older activation is
 		// either in what is loaded or refused.
 		if f := storage.FencesOf(g.d.store()); f != nil {

@@ -28,6 +28,7 @@ import (
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/analytics"
+	"github.com/switchboard-im/switchboard/cluster/placement"
 	"github.com/switchboard-im/switchboard/storage"
 )
 
@@ -58,9 +59,9 @@ func NewKind(store storage.Store, cfg Config) (*cluster.Kind, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	return cluster.NewKind(Kind, actor.PropsFromProducer(func() actor.Actor {
+	return placement.NewKind(Kind, func() actor.Actor {
 		return &grain{store: store, cfg: cfg, log: cfg.Logger.With("grain", "metrics")}
-	})), nil
+	}), nil
 }
 
 type grain struct {
@@ -76,7 +77,7 @@ type checkpointTick struct{}
 
 func (g *grain) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
-	case *cluster.ClusterInit:
+	case *actor.Started:
 		if err := g.load(); err != nil {
 			g.log.Error("metrics activation failed", "err", err)
 			ctx.Stop(ctx.Self())

@@ -15,7 +15,6 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	pcluster "github.com/asynkron/protoactor-go/cluster"
-	"github.com/asynkron/protoactor-go/cluster/identitylookup/disthash"
 	"github.com/asynkron/protoactor-go/remote"
 
 	"github.com/switchboard-im/switchboard/actors"
@@ -24,6 +23,7 @@ import (
 	"github.com/switchboard-im/switchboard/actors/metricsactor"
 	"github.com/switchboard-im/switchboard/analytics"
 	"github.com/switchboard-im/switchboard/cluster/membership"
+	"github.com/switchboard-im/switchboard/cluster/placement"
 	"github.com/switchboard-im/switchboard/export"
 	"github.com/switchboard-im/switchboard/storage"
 	"google.golang.org/grpc"
@@ -221,7 +221,7 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 	if cfg.AdvertisedHost != "" {
 		ropts = append(ropts, remote.WithAdvertisedHost(cfg.AdvertisedHost))
 	}
-	ccfg := pcluster.Configure(cfg.ClusterName, provider, disthash.New(), remote.Configure(cfg.Host, cfg.Port, ropts...),
+	ccfg := pcluster.Configure(cfg.ClusterName, provider, placement.New(), remote.Configure(cfg.Host, cfg.Port, ropts...),
 		pcluster.WithKinds(append(append(rt.Kinds(), kinds...), dk.Kinds()...)...), pcluster.WithRequestTimeout(rt.Config().RequestTimeout))
 	c := pcluster.New(system, ccfg)
 	fwd = metricsactor.NewForwarder(c, 65536)
