@@ -106,9 +106,11 @@ var _ cluster.IdentityLookup = (*Lookup)(nil)
 func (l *Lookup) Setup(c *cluster.Cluster, _ []string, _ bool) {
 	l.cluster = c
 	system := c.ActorSystem
-	pid, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor {
-		return &placer{cluster: c, grains: map[grainKey]*actor.PID{}}
-	}), ActivatorName)
+	// One placer for the member's life: should it ever panic, protoactor
+	// restarts it with the same table and counter, so it neither starts a
+	// second activation of a live grain nor reuses a live grain's name.
+	p := &placer{cluster: c, grains: map[grainKey]*actor.PID{}}
+	pid, err := system.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return p }), ActivatorName)
 	if err != nil {
 		panic(fmt.Errorf("placement: spawn %s: %w", ActivatorName, err))
 	}
