@@ -214,6 +214,9 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 	system := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger {
 		return log.With("component", "actor")
 	}))
+	// One connect per endpoint (protoactor's default: 5, 2 s apart, holding
+	// every message to the member meanwhile); the dial itself waits for
+	// the member (remoteDialOptions).
 	ropts := []remote.ConfigOption{
 		func(c *remote.Config) { c.MaxRetryCount = 1 },
 		remote.WithDialOptions(remoteDialOptions(cfg.RemoteDialWait)...),

@@ -93,3 +93,26 @@ func TestKafkaFormatFlag(t *testing.T) {
 		}
 	}
 }
+
+// --remote-dial-wait reaches the node's configuration; its default is the
+// node's, and a negative value (one attempt) is passed on as such.
+func TestRemoteDialWaitFlag(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want time.Duration
+	}{{nil, boot.DefaultRemoteDialWait}, {[]string{"--remote-dial-wait", "5s"}, 5 * time.Second}, {[]string{"--remote-dial-wait", "-1s"}, -time.Second}} {
+		var tu tuning
+		f := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+		tu.register(f)
+		if err := f.Parse(tc.args); err != nil {
+			t.Fatal(err)
+		}
+		var cfg boot.NodeConfig
+		if err := tu.apply(&cfg); err != nil {
+			t.Fatal(err)
+		}
+		if cfg.RemoteDialWait != tc.want {
+			t.Fatalf("%v: RemoteDialWait %s, want %s", tc.args, cfg.RemoteDialWait, tc.want)
+		}
+	}
+}

@@ -25,6 +25,8 @@ type tuning struct {
 	desk    desk.Config
 	cards   cardFlags
 	push    pushFlags
+	// remoteDialWait is NodeConfig.RemoteDialWait.
+	remoteDialWait time.Duration
 }
 
 func (t *tuning) register(f *pflag.FlagSet) {
@@ -69,6 +71,7 @@ func (t *tuning) register(f *pflag.FlagSet) {
 	f.IntVar(&t.actors.MaxCardFields, "max-card-fields", a.MaxCardFields, "most fields on a business card")
 	t.cards.register(f)
 	t.push.register(f)
+	f.DurationVar(&t.remoteDialWait, "remote-dial-wait", boot.DefaultRemoteDialWait, "how long a connection to another cluster member keeps dialing its address before giving up (a member restarted on it is reached without losing what was queued for it; negative: one attempt)")
 }
 
 func windowFlag(w analytics.WindowSpec) string {
@@ -138,6 +141,7 @@ func (t *tuning) apply(cfg *boot.NodeConfig) error {
 	}
 	cfg.Metrics.Engine = m
 	cfg.Desk = t.desk
+	cfg.RemoteDialWait = t.remoteDialWait
 	cc, err := t.cards.config()
 	if err != nil {
 		return err
