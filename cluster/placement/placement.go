@@ -125,6 +125,9 @@ func (l *Lookup) Setup(c *cluster.Cluster, _ []string, _ bool) {
 
 // Shutdown stops every grain of this member, then the placement actor.
 func (l *Lookup) Shutdown() {
+	if l.cluster == nil {
+		return // never set up
+	}
 	system := l.cluster.ActorSystem
 	system.EventStream.Unsubscribe(l.sub)
 	if err := system.Root.PoisonFuture(l.activator).Wait(); err != nil {
