@@ -21,20 +21,43 @@ import (
 // With one dial attempt (RemoteDialWait < 0, protoactor's behaviour) the
 // request below is dead-lettered when that sleep ends.
 func TestRemoteConnectionWaitsForARestartedMember(t *testing.T) {
+	res, err := askRestartedMember(t, 0, 300*time.Millisecond)
+	if err != nil {
+		t.Fatalf("request to the restarted member: %v", err)
+	}
+	if got := res.(*wrapperspb.StringValue).GetValue(); got != "echo after restart" {
+		t.Fatalf("answer %q", got)
+	}
+}
+
+// RemoteDialWait is where the waiting ends: a member back after it is not
+// waited for, and what was queued for it is dead-lettered (after the
+// writer's 2 s sleep), as protoactor would.
+func TestRemoteDialWaitBoundsTheWait(t *testing.T) {
+	if _, err := askRestartedMember(t, 200*time.Millisecond, 600*time.Millisecond); err == nil {
+		t.Fatal("the member back after RemoteDialWait was still waited for")
+	}
+}
+
+// askRestartedMember sends to an address where nothing listens, starts a
+// member there after restartAfter, and asks it once it is up, with the
+// sender's RemoteDialWait set to wait.
+func askRestartedMember(t *testing.T, wait, restartAfter time.Duration) (any, error) {
+	t.Helper()
 	addr := freeLoopbackAddr(t)
 	host, port := splitHostPort(t, addr)
 
 	sender := quietSystem()
 	rs := remote.NewRemote(sender, remote.Configure("127.0.0.1", 0,
 		func(c *remote.Config) { c.MaxRetryCount = 1 },
-		remote.WithDialOptions(remoteDialOptions(0)...)))
+		remote.WithDialOptions(remoteDialOptions(wait)...)))
 	rs.Start()
 	t.Cleanup(func() { rs.Shutdown(false) })
 
 	target := actor.NewPID(addr, "echo")
 	// In flight when the member died: its connect finds nothing listening.
 	sender.Root.Send(target, wrapperspb.String("lost"))
-	time.Sleep(300 * time.Millisecond)
+	time.Sleep(restartAfter)
 
 	// The member is back on the same address.
 	restarted := quietSystem()
@@ -48,14 +71,7 @@ func TestRemoteConnectionWaitsForARestartedMember(t *testing.T) {
 	}), "echo"); err != nil {
 		t.Fatal(err)
 	}
-
-	res, err := sender.Root.RequestFuture(target, wrapperspb.String("after restart"), 10*time.Second).Result()
-	if err != nil {
-		t.Fatalf("request to the restarted member: %v", err)
-	}
-	if got := res.(*wrapperspb.StringValue).GetValue(); got != "echo after restart" {
-		t.Fatalf("answer %q", got)
-	}
+	return sender.Root.RequestFuture(target, wrapperspb.String("after restart"), 10*time.Second).Result()
 }
 
 // Stopping an endpoint (what protoactor does for every termination it
