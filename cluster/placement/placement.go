@@ -16,7 +16,8 @@
 //     activations for the one that stopped and broadcasts the stop to
 //     every member, where nothing listens for it. Here grains are spawned
 //     from the root and tell the placement actor when they stop, which
-//     finds them by name.
+//     finds them by name and tells the other members, whose lookups drop
+//     the PID from their caches.
 package placement
 
 import (
@@ -116,9 +117,14 @@ func (l *Lookup) Setup(c *cluster.Cluster, _ []string, _ bool) {
 	}
 	l.activator = pid
 	l.sub = system.EventStream.Subscribe(func(ev any) {
-		if t, ok := ev.(*cluster.ClusterTopology); ok {
-			l.owners.Store(rendezvousOf(t.Members))
-			system.Root.Send(pid, t)
+		switch ev := ev.(type) {
+		case *cluster.ClusterTopology:
+			l.owners.Store(rendezvousOf(ev.Members))
+			system.Root.Send(pid, ev)
+		case *cluster.ActivationTerminated:
+			// Another member's grain stopped: a message sent to it through
+			// a cached PID would be lost, the next lookup activates it anew.
+			c.PidCache.RemoveByValue(ev.GetClusterIdentity().GetIdentity(), ev.GetClusterIdentity().GetKind(), ev.GetPid())
 		}
 	})
 }
@@ -170,6 +176,7 @@ type placer struct {
 	cluster *cluster.Cluster
 	grains  map[grainKey]*actor.PID
 	spawned uint64
+	others  []string // the other members' addresses, told of every stop
 }
 
 func (p *placer) Receive(ctx actor.Context) {
@@ -184,12 +191,23 @@ func (p *placer) Receive(ctx actor.Context) {
 			if ak, ok := p.cluster.TryGetClusterKind(kind); ok {
 				ak.Dec()
 			}
+			// The other members may hold its PID in their caches.
+			gone := &cluster.ActivationTerminated{Pid: m.pid, ClusterIdentity: cluster.NewClusterIdentity(identity, kind)}
+			for _, addr := range p.others {
+				ctx.Send(actor.NewPID(addr, "eventstream"), gone)
+			}
 		}
 	case *cluster.ClusterTopology:
 		// Grains this member no longer owns stop; their next request
 		// activates them on the new owner.
 		owners := rendezvousOf(m.Members)
 		me := p.cluster.ActorSystem.Address()
+		p.others = p.others[:0]
+		for _, member := range m.Members {
+			if member.Address() != me {
+				p.others = append(p.others, member.Address())
+			}
+		}
 		for k, pid := range p.grains {
 			if owners.GetByClusterIdentity(cluster.NewClusterIdentity(k.identity, k.kind)) != me {
 				ctx.Poison(pid)

@@ -156,6 +156,25 @@ func TestPlacement(t *testing.T) {
 	if na, nb := a.count(), b.count(); na+nb != int32(len(ids)) || nb != int32(moved) {
 		t.Fatalf("activations: %d on a, %d on b; want %d in all, %d on b", na, nb, len(ids), moved)
 	}
+
+	// A grain that stops on its owner leaves no PID in the other member's
+	// cache: a message sent through it would be lost.
+	var onA string
+	for _, id := range ids {
+		if ownerOf(a, id) == a.system.Address() {
+			onA = id
+			break
+		}
+	}
+	pid := a.ask(t, onA)
+	b.cluster.PidCache.Set(onA, kind, pid)
+	if err := a.system.Root.PoisonFuture(pid).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "member b to forget the stopped grain's PID", func() bool {
+		_, cached := b.cluster.PidCache.Get(onA, kind)
+		return !cached
+	})
 }
 
 func ownerOf(m *member, id string) string {
