@@ -4,11 +4,17 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/switchboard-im/switchboard/transport/client"
+	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
 
 // FinalResyncOutcome is what CheckFinalResync saw.
 type FinalResyncOutcome struct {
 	Dropped, MissedBefore, NeverDelivered int64
+	// LateDuplicates, LateDeliveries: what a push arriving after the
+	// verdict was counted as (both should stay 0).
+	LateDuplicates, LateDeliveries int64
 	Errors                                map[string]int64
 }
 
@@ -73,9 +79,14 @@ func CheckFinalResync(ctx context.Context, target Target, sends, dropped int, cl
 	if closeClient {
 		_ = r.c.Close()
 	}
-	out.MissedBefore, _ = t.lost()
-	t.finalResync(ctx, p)
-	out.NeverDelivered, _ = t.lost()
+	out.MissedBefore, out.NeverDelivered, _ = t.verdict(ctx, p)
+	// A push of a dropped message that arrives only now, after the final
+	// resync found it: not a delivery, not a duplicate.
+	delivered := t.c.delivered.Load()
+	late := &client.Message{Conv: s.to.Conv, Seq: 1, Sender: s.c.User(), Kind: wirepb.MessageKind_NORMAL,
+		Body: header{sender: s.idx, n: 1}.encode(64)}
+	t.onEvent(r, r.name, 0)(client.Event{Kind: client.EventMessage, Message: late})
+	out.LateDuplicates, out.LateDeliveries = t.dups.Load(), t.c.delivered.Load()-delivered
 	out.Errors = errs.snapshot()
 	return out, nil
 }

@@ -20,6 +20,21 @@ const finalSyncTimeout = 20 * time.Second
 
 var errNoClient = errors.New("bench: the recipient has no client here")
 
+// verdict ends the drain and judges every acked message: missed is how
+// many recipients had not seen live, never how many of those the final
+// resync did not find either (the rest were late). Nothing that arrives
+// from here on counts as a delivery (t.drained).
+func (t *traffic) verdict(ctx context.Context, p *pool) (missed, never int64, sample []string) {
+	t.drained.Store(true)
+	missed, sample = t.lost()
+	never = missed
+	if missed > 0 && ctx.Err() == nil {
+		t.finalResync(ctx, p)
+		never, sample = t.lost()
+	}
+	return missed, never, sample
+}
+
 // finalResync looks up, in each conversation's history, every acked
 // message a recipient had not seen when the drain ended, the way an app
 // catches up on its next sync. What it finds was late (not pushed in

@@ -26,6 +26,9 @@ func TestFinalResync(t *testing.T) {
 		if out.Dropped != 250 || out.MissedBefore != out.Dropped+1 || out.NeverDelivered != 1 {
 			t.Fatalf("closed client %v: dropped %d, missed %d before the resync, %d after (want dropped+1, 1); errors %v", closeClient, out.Dropped, out.MissedBefore, out.NeverDelivered, out.Errors)
 		}
+		if out.LateDuplicates != 0 || out.LateDeliveries != 0 {
+			t.Fatalf("closed client %v: a push after the verdict counted as %d duplicates, %d deliveries", closeClient, out.LateDuplicates, out.LateDeliveries)
+		}
 		if reconnected := out.Errors["final_resync_reconnects"]; (reconnected > 0) != closeClient || out.Errors["final_resync_failed"] != 0 {
 			t.Fatalf("closed client %v: errors %v", closeClient, out.Errors)
 		}

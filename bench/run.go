@@ -267,16 +267,11 @@ func rateNote(t *traffic, o Options, res *Result) {
 // by then are looked up by a final resync (not timed): found, they are
 // late; not found, never delivered.
 func fillTraffic(ctx context.Context, res *Result, t *traffic, p *pool, elapsed time.Duration, smp *sampler, errs *errCount) {
+	missed, never, sample := t.verdict(ctx, p)
+	res.NeverDelivered, res.LostSample, res.Late = never, sample, missed-never
 	res.DurationS = elapsed.Seconds()
 	res.Sent, res.Acked, res.Failed, res.Delivered = t.c.sent.Load(), t.c.acked.Load(), t.c.failed.Load(), t.c.delivered.Load()
 	res.Expected = t.c.expected.Load() - (t.unique.Load() - t.c.delivered.Load()) // without warm-up deliveries
-	missed, sample := t.lost()
-	res.NeverDelivered, res.LostSample = missed, sample
-	if missed > 0 && ctx.Err() == nil {
-		t.finalResync(ctx, p)
-		res.NeverDelivered, res.LostSample = t.lost()
-		res.Late = missed - res.NeverDelivered
-	}
 	res.Duplicates, res.OutOfOrder, res.Reordered = t.dups.Load(), t.ooo.Load(), t.reordered.Load()
 	res.ThroughputAckedPerS = float64(res.Acked) / res.DurationS
 	res.ThroughputDeliveredPerS = float64(res.Delivered) / res.DurationS

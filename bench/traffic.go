@@ -27,7 +27,12 @@ type traffic struct {
 	// run); settle waits for acks, the deliveries are the parent's.
 	acksOnly bool
 
-	ready                atomic.Int64 // senders set up; messages of others are ignored
+	ready atomic.Int64 // senders set up; messages of others are ignored
+	// drained: the drain is over and the verdict is being taken. Messages
+	// that arrive from now on (late pushes, or the final resync's own
+	// history reads through a recipient's client) are not deliveries: the
+	// final resync alone says whether they were late or never delivered.
+	drained              atomic.Bool
 	unique               atomic.Int64 // deliveries counted once, warm-up included
 	dups, ooo, reordered atomic.Int64
 }
@@ -88,6 +93,9 @@ func (t *traffic) onEvent(r *recipient, me string, shard int) func(client.Event)
 		case client.EventMembership:
 			r.joined.Add(1)
 		case client.EventMessage:
+			if t.drained.Load() {
+				return
+			}
 			m := e.Message
 			if m == nil || m.Sender == me || m.Kind != wirepb.MessageKind_NORMAL {
 				return
