@@ -15,7 +15,7 @@ type FinalResyncOutcome struct {
 	// LateDuplicates, LateDeliveries: what a push arriving after the
 	// verdict was counted as (both should stay 0).
 	LateDuplicates, LateDeliveries int64
-	Errors                                map[string]int64
+	Errors                         map[string]int64
 }
 
 // CheckFinalResync runs the final resync against a real node: one pair
