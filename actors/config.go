@@ -30,6 +30,11 @@ type Config struct {
 	MaxBodyBytes int
 	// MaxGroupMembers is the largest group (default 10,000).
 	MaxGroupMembers int
+	// SystemMessageUsers is the most users a membership change's system
+	// message names (default 20); it counts them all ("count"). Every
+	// member reads that message, so a list of all of a thousand added
+	// users would cost each member of a large group ~20 KB per change.
+	SystemMessageUsers int
 	// PreJoinHistory: in groups without their own setting, a member added
 	// later sees the last this many seqs before its join (default 0: from
 	// its join on). MaxPreJoinHistory bounds a group's setting (default
@@ -177,6 +182,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		MaxGroupMembers:      10000,
+		SystemMessageUsers:   20,
 		MaxPreJoinHistory:    1000,
 		WordListReload:       5 * time.Second,
 		MaxWords:             10000,
@@ -225,6 +231,7 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	setInt(&c.MaxGroupMembers, d.MaxGroupMembers)
+	setInt(&c.SystemMessageUsers, d.SystemMessageUsers)
 	setInt(&c.MaxPreJoinHistory, d.MaxPreJoinHistory)
 	setInt(&c.MaxWords, d.MaxWords)
 	setInt(&c.MaxCardActions, d.MaxCardActions)

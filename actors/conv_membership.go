@@ -213,7 +213,7 @@ func (c *conversation) changeMembership(ctx actor.Context, m *pb.MembershipChang
 	for _, mem := range changed {
 		c.addMember(mem)
 	}
-	body, _ := json.Marshal(map[string]any{"op": opName(m.Op), "actor": m.Actor, "users": m.Users, "role": storage.Role(m.Role).String()})
+	body := membershipBody(m, c.rt.cfg.SystemMessageUsers)
 	ev := storage.Message{ConvID: c.id, MsgID: c.rt.ids.next(now), Sender: m.Actor, SenderRole: storage.SenderSystem,
 		Kind: storage.MsgSystem, Body: body, ServerTS: now}
 	c.enqueue(ctx, &ev, func(e *pb.Error) {
@@ -261,6 +261,18 @@ func (c *conversation) putMembers(bg context.Context, rows []storage.Member) err
 		}
 	}
 	return first
+}
+
+// membershipBody is the JSON body of the system message recording m: its
+// first maxUsers users, and how many it named in all.
+func membershipBody(m *pb.MembershipChange, maxUsers int) []byte {
+	users := m.Users
+	if len(users) > maxUsers {
+		users = users[:maxUsers]
+	}
+	body, _ := json.Marshal(map[string]any{"op": opName(m.Op), "actor": m.Actor, "users": users, "count": len(m.Users),
+		"role": storage.Role(m.Role).String()})
+	return body
 }
 
 func opName(op pb.MembershipChange_Op) string {

@@ -3,7 +3,9 @@ package actors_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -58,11 +60,13 @@ func TestLimitsAndRejections(t *testing.T) {
 	node := startCluster(t, 1, store, actors.Config{
 		MaxBodyBytes:    100,
 		MaxGroupMembers: 5,
-		SendRate:        0.5,
-		SendBurst:       3,
-		RecallWindow:    200 * time.Millisecond,
-		PolicyWords:     []string{"forbidden"},
-		PolicyMode:      actors.PolicyBlock,
+		// SystemMessageUsers 3: a change of 4 users fits a 5-member group.
+		SystemMessageUsers: 3,
+		SendRate:           0.5,
+		SendBurst:          3,
+		RecallWindow:       200 * time.Millisecond,
+		PolicyWords:        []string{"forbidden"},
+		PolicyMode:         actors.PolicyBlock,
 	})[0]
 	ctx := tctx(t)
 
@@ -93,6 +97,37 @@ func TestLimitsAndRejections(t *testing.T) {
 		}
 		if _, err := membership(node, t, "g:full", "o", pb.MembershipChange_ADD, pb.Role_MEMBER, "m5"); err != nil {
 			t.Fatalf("add after a leave: %v", err)
+		}
+	})
+
+	t.Run("users named by a membership system message", func(t *testing.T) {
+		for _, tc := range []struct {
+			conv  string
+			users []string
+			named []string
+		}{
+			{"g:sys3", []string{"u1", "u2", "u3"}, []string{"u1", "u2", "u3"}},
+			{"g:sys4", []string{"u1", "u2", "u3", "u4"}, []string{"u1", "u2", "u3"}},
+		} {
+			mustCreateGroup(t, node, tc.conv, "o")
+			seq, err := membership(node, t, tc.conv, "o", pb.MembershipChange_ADD, pb.Role_MEMBER, tc.users...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			hist, err := node.History(ctx, &pb.GetHistory{Conv: tc.conv, User: "o", FromSeq: seq, ToSeq: seq})
+			if err != nil || len(hist) != 1 {
+				t.Fatalf("%s: the system message at %d: %v, %d messages", tc.conv, seq, err, len(hist))
+			}
+			var body struct {
+				Users []string
+				Count int
+			}
+			if err := json.Unmarshal(hist[0].GetBody(), &body); err != nil {
+				t.Fatalf("%s: %v in %q", tc.conv, err, hist[0].GetBody())
+			}
+			if !slices.Equal(body.Users, tc.named) || body.Count != len(tc.users) {
+				t.Fatalf("%s: adding %v is recorded as %s", tc.conv, tc.users, hist[0].GetBody())
+			}
 		}
 	})
 
