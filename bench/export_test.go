@@ -90,3 +90,50 @@ func CheckFinalResync(ctx context.Context, target Target, sends, dropped int, cl
 	out.Errors = errs.snapshot()
 	return out, nil
 }
+
+// RefusalOutcome is what CheckRefusalCount saw: the measured sends and
+// their outcomes, and the refusals the client counted in all.
+type RefusalOutcome struct {
+	Sent, Acked, Refused, RefusedLocal, Failed int64
+	ClientRefusals                             int64
+}
+
+// CheckRefusalCount sends bursts of burst sends from each of two senders,
+// first as warm-up and then measured, waiting for each burst's answers; a
+// node that admits one pending send refuses part of each burst.
+func CheckRefusalCount(ctx context.Context, target Target, burst, bursts int) (RefusalOutcome, error) {
+	var out RefusalOutcome
+	p, err := newPool(target)
+	if err != nil {
+		return out, err
+	}
+	defer p.close()
+	errs := newErrCount()
+	t := newTraffic(64, errs)
+	clients, err := chatSetup(ctx, p, Options{RunID: "refusals", DialConcurrency: 2}, t, "u", 2)
+	defer closeAll(clients)
+	if err != nil {
+		return out, err
+	}
+	t.ready.Store(int64(len(t.senders)))
+	t.startAckWaiters()
+	defer t.stopAckWaiters()
+	for _, warmup := range []bool{true, false} {
+		for range bursts {
+			for range burst {
+				for _, s := range t.senders {
+					t.send(s, 0, warmup)
+				}
+			}
+			if err := t.settle(ctx, 30*time.Second); err != nil {
+				return out, fmt.Errorf("settle: %w", err)
+			}
+		}
+	}
+	out.Sent, out.Acked, out.Failed = t.c.sent.Load(), t.c.acked.Load(), t.c.failed.Load()
+	out.Refused, out.RefusedLocal = t.c.refused.Load(), t.c.refusedLocal.Load()
+	for _, s := range t.senders {
+		out.ClientRefusals += s.c.BusyRefusals()
+	}
+	return out, nil
+}

@@ -5,7 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-im/switchboard/actors"
 	"github.com/switchboard-im/switchboard/bench"
+	"github.com/switchboard-im/switchboard/transport"
 )
 
 // TestFinalResync: acked messages a recipient missed live are found by
@@ -32,5 +34,29 @@ func TestFinalResync(t *testing.T) {
 		if reconnected := out.Errors["final_resync_reconnects"]; (reconnected > 0) != closeClient || out.Errors["final_resync_failed"] != 0 {
 			t.Fatalf("closed client %v: errors %v", closeClient, out.Errors)
 		}
+	}
+}
+
+// TestRefusalsCountMeasuredSendsOnly: the report's refusals are those of
+// the measured sends, so accepted plus refused is what was sent; the
+// warm-up's refusals (which the client counts too) stay out.
+func TestRefusalsCountMeasuredSendsOnly(t *testing.T) {
+	// A node that admits one pending send refuses part of every burst of
+	// the two senders.
+	target := nodeWith(t, actors.Config{MaxPendingSends: 1, MinPendingSends: 1}, transport.Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := bench.CheckRefusalCount(ctx, target, 40, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Failed != 0 || out.Sent != 240 || out.Refused == 0 {
+		t.Fatalf("sent %d, acked %d, refused %d, failed %d: want 240 sent, some refused, none failed", out.Sent, out.Acked, out.Refused, out.Failed)
+	}
+	if out.Acked+out.Refused != out.Sent || out.RefusedLocal > out.Refused {
+		t.Fatalf("sent %d = acked %d + refused %d (%d by the client)?", out.Sent, out.Acked, out.Refused, out.RefusedLocal)
+	}
+	if out.ClientRefusals <= out.Refused {
+		t.Fatalf("the client counted %d refusals, the measured sends %d: the warm-up was refused nothing, so the test proves nothing", out.ClientRefusals, out.Refused)
 	}
 }

@@ -89,6 +89,10 @@ func (l *latency) total() *hdrhistogram.Histogram {
 // ticker while the run writes them.
 type counters struct {
 	sent, acked, failed, delivered atomic.Int64
+	// refused: measured sends answered BUSY; refusedLocal: the part the
+	// clients refused themselves during a retry-after. Counted here, per
+	// send, so warm-up and set-up refusals stay out of the report.
+	refused, refusedLocal atomic.Int64
 	// expected deliveries: acked messages × their online recipients.
 	expected atomic.Int64
 }

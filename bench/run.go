@@ -158,12 +158,6 @@ func Run(ctx context.Context, t Target, o Options) (*Result, error) {
 		return nil, fmt.Errorf("bench: unknown scenario %q (want one of %v)", o.Scenario, Scenarios)
 	}
 	res.Bench.Clients = len(clients)
-	for _, c := range clients {
-		if c != nil {
-			res.RefusedBusy += c.BusyRefusals()
-			res.RefusedLocal += c.BusyHeldSends() // FailOnBusy: every held send was refused
-		}
-	}
 	closeAll(clients)
 	for _, pt := range res.Series {
 		res.Bench.HeapBytesMax = max(res.Bench.HeapBytesMax, pt.BenchHeap)
@@ -271,6 +265,7 @@ func fillTraffic(ctx context.Context, res *Result, t *traffic, p *pool, elapsed 
 	res.NeverDelivered, res.LostSample, res.Late = never, sample, missed-never
 	res.DurationS = elapsed.Seconds()
 	res.Sent, res.Acked, res.Failed, res.Delivered = t.c.sent.Load(), t.c.acked.Load(), t.c.failed.Load(), t.c.delivered.Load()
+	res.RefusedBusy, res.RefusedLocal = t.c.refused.Load(), t.c.refusedLocal.Load()
 	res.Expected = t.c.expected.Load() - (t.unique.Load() - t.c.delivered.Load()) // without warm-up deliveries
 	res.Duplicates, res.OutOfOrder, res.Reordered = t.dups.Load(), t.ooo.Load(), t.reordered.Load()
 	res.ThroughputAckedPerS = float64(res.Acked) / res.DurationS

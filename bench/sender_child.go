@@ -67,12 +67,17 @@ type senderGo struct {
 // latencies since its previous report (so the parent's live line and time
 // series keep working), and at the end what was acked.
 type senderReport struct {
-	Phase    string           `json:"phase"` // warm, delta, done
-	Sent     int64            `json:"sent"`
-	Acked    int64            `json:"acked"`
-	Failed   int64            `json:"failed"`
-	Expected int64            `json:"expected"` // deliveries owed, warm-up included
-	Errors   map[string]int64 `json:"errors,omitempty"`
+	Phase    string `json:"phase"` // warm, delta, done
+	Sent     int64  `json:"sent"`
+	Acked    int64  `json:"acked"`
+	Failed   int64  `json:"failed"`
+	Expected int64  `json:"expected"` // deliveries owed, warm-up included
+	// RefusedBusy and RefusedLocal: measured sends refused BUSY (by the
+	// server or by the client during a retry-after; the latter also counts
+	// in RefusedLocal).
+	RefusedBusy  int64            `json:"refused_busy,omitempty"`
+	RefusedLocal int64            `json:"refused_local,omitempty"`
+	Errors       map[string]int64 `json:"errors,omitempty"`
 	// AckHist is the ack latencies (µs) recorded since the previous
 	// report, HdrHistogram V2 compressed and base64.
 	AckHist string   `json:"ack_hist,omitempty"`
@@ -80,8 +85,6 @@ type senderReport struct {
 
 	// done only
 	AckedBits    []senderAcked `json:"acked_bits,omitempty"`
-	RefusedBusy  int64         `json:"refused_busy,omitempty"`
-	RefusedLocal int64         `json:"refused_local,omitempty"`
 	CPUSeconds   float64       `json:"cpu_seconds,omitempty"`
 	HeapBytesMax uint64        `json:"heap_bytes_max,omitempty"`
 	Clients      int           `json:"clients,omitempty"`
@@ -223,10 +226,6 @@ func RunSender(ctx context.Context, t Target, in io.Reader, out io.Writer) error
 			r.AckedBits = append(r.AckedBits, senderAcked{Idx: s.idx, Acked: append([]uint64(nil), s.acked...)})
 			s.mu.Unlock()
 		}
-		for _, c := range clients {
-			r.RefusedBusy += c.BusyRefusals()
-			r.RefusedLocal += c.BusyHeldSends()
-		}
 		r.CPUSeconds = (selfCPU() - cpu0).Seconds()
 		var ms runtime.MemStats
 		runtime.ReadMemStats(&ms)
@@ -242,8 +241,8 @@ type reporter struct {
 	out  *json.Encoder
 	t    *traffic
 	last struct {
-		sent, acked, failed, expected int64
-		errs                          map[string]int64
+		sent, acked, failed, expected, refused, refusedLocal int64
+		errs                                                 map[string]int64
 	}
 	done func(*senderReport)
 }
@@ -253,9 +252,12 @@ func (r *reporter) write(phase string, notes []string) error {
 	defer r.mu.Unlock()
 	c := &r.t.c
 	sent, acked, failed, expected := c.sent.Load(), c.acked.Load(), c.failed.Load(), c.expected.Load()
+	refused, refusedLocal := c.refused.Load(), c.refusedLocal.Load()
 	rep := senderReport{Phase: phase, Sent: sent - r.last.sent, Acked: acked - r.last.acked, Failed: failed - r.last.failed,
-		Expected: expected - r.last.expected, Notes: notes}
+		Expected: expected - r.last.expected, RefusedBusy: refused - r.last.refused, RefusedLocal: refusedLocal - r.last.refusedLocal,
+		Notes: notes}
 	r.last.sent, r.last.acked, r.last.failed, r.last.expected = sent, acked, failed, expected
+	r.last.refused, r.last.refusedLocal = refused, refusedLocal
 	errs := r.t.errs.snapshot()
 	for k, v := range errs {
 		if d := v - r.last.errs[k]; d != 0 {

@@ -64,6 +64,8 @@ func runRemoteTraffic(ctx context.Context, t *traffic, o Options, p *pool, res *
 		t.c.sent.Add(r.Sent)
 		t.c.acked.Add(r.Acked)
 		t.c.failed.Add(r.Failed)
+		t.c.refused.Add(r.RefusedBusy)
+		t.c.refusedLocal.Add(r.RefusedLocal)
 		t.c.expected.Add(r.Expected)
 		for k, v := range r.Errors {
 			errs.mu.Lock()
@@ -123,8 +125,6 @@ func runRemoteTraffic(ctx context.Context, t *traffic, o Options, p *pool, res *
 				s.mu.Unlock()
 			}
 		}
-		res.RefusedBusy += r.RefusedBusy
-		res.RefusedLocal += r.RefusedLocal
 		sr := res.Bench.SenderProcess
 		sr.Clients, sr.CPUSeconds, sr.HeapBytesMax = r.Clients, r.CPUSeconds, r.HeapBytesMax
 		break

@@ -30,6 +30,13 @@ var secret = []byte("0123456789abcdef0123456789abcdef-bench")
 // returns the bench target for it.
 func node(t testing.TB, wrap ...func(storage.Store) *instrumented.Store) bench.Target {
 	t.Helper()
+	return nodeWith(t, actors.Config{}, transport.Config{}, wrap...)
+}
+
+// nodeWith is node with ac and tc as the grains' and the transport's
+// configuration (loggers, address, TLS and authenticator filled in).
+func nodeWith(t testing.TB, ac actors.Config, tc transport.Config, wrap ...func(storage.Store) *instrumented.Store) bench.Target {
+	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	raw, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir(), Logger: quiet})
 	if err != nil {
@@ -39,7 +46,8 @@ func node(t testing.TB, wrap ...func(storage.Store) *instrumented.Store) bench.T
 	for _, w := range wrap {
 		store = w(store)
 	}
-	n, err := boot.StartNode(boot.NodeConfig{Store: store, Logger: quiet, ClusterName: "bench-test", Actors: actors.Config{Logger: quiet}})
+	ac.Logger = quiet
+	n, err := boot.StartNode(boot.NodeConfig{Store: store, Logger: quiet, ClusterName: "bench-test", Actors: ac})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +63,8 @@ func node(t testing.TB, wrap ...func(storage.Store) *instrumented.Store) bench.T
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := transport.Listen(n.Runtime, transport.Config{Addr: "127.0.0.1:0", TLS: &tls.Config{Certificates: []tls.Certificate{cert}}, Auth: auth, Logger: quiet})
+	tc.Addr, tc.TLS, tc.Auth, tc.Logger = "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}}, auth, quiet
+	srv, err := transport.Listen(n.Runtime, tc)
 	if err != nil {
 		t.Fatal(err)
 	}

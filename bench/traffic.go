@@ -163,8 +163,13 @@ func (t *traffic) waitAcks(s *sender) {
 		now := time.Since(t.start)
 		_ = m
 		if wirepb.CodeOf(err) == wirepb.Code_BUSY {
-			// Refused at the door (counted by the clients): not a fault,
-			// and nothing to deliver.
+			// Refused at the door: not a fault, and nothing to deliver.
+			if !ps.warmup {
+				t.c.refused.Add(1)
+				if errors.Is(err, client.ErrHeldBusy) {
+					t.c.refusedLocal.Add(1)
+				}
+			}
 		} else if err != nil {
 			t.c.failed.Add(1)
 			t.errs.addErr(err)
