@@ -31,6 +31,9 @@ type Config struct {
 
 	// MaxFrame is the largest frame payload accepted and sent (default 256 KiB).
 	MaxFrame int
+	// Requests bounds the fields of one request (zero fields: the
+	// defaults of DefaultRequestLimits).
+	Requests RequestLimits
 	// PushQueue bounds the pushes waiting to be written to one connection;
 	// past it the queue is dropped and the client told to resync (default 1024).
 	PushQueue int
@@ -135,6 +138,7 @@ func DefaultConfig() Config {
 	return Config{
 		Addr:             "127.0.0.1:4433",
 		MaxFrame:         wirepb.DefaultMaxFrame,
+		Requests:         DefaultRequestLimits(),
 		PushQueue:        1024,
 		PendingAcks:      8192,
 		IdleTimeout:      60 * time.Second,
@@ -188,6 +192,7 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	setInt(&c.MaxFrame, d.MaxFrame)
+	c.Requests = c.Requests.withDefaults()
 	setInt(&c.PushQueue, d.PushQueue)
 	setInt(&c.Sockets, d.Sockets)
 	if !reusePortSupported {

@@ -96,7 +96,7 @@ func FuzzRequest(f *testing.F) {
 	f.Add([]byte{0x08, 0x07, 0x9a, 0x06, 0x00})
 	f.Add([]byte{0xff, 0xff})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		req, err := decodeRequest(b)
+		req, err := decodeRequest(b, DefaultRequestLimits())
 		if err != nil {
 			switch wirepb.CodeOf(err) {
 			case wirepb.Code_BAD_FRAME, wirepb.Code_UNKNOWN_TYPE, wirepb.Code_INVALID:

@@ -18,7 +18,7 @@ import (
 // (refusals, ping, ack) is answered here, on the reading goroutine; the
 // rest goes to the connection's workers, at most MaxInflight unanswered.
 func (c *conn) handle(b []byte) {
-	req, err := decodeRequest(b)
+	req, err := decodeRequest(b, c.s.cfg.Requests)
 	if req == nil {
 		// Not a Request: its id is unknown, so the answer carries 0.
 		c.answer(nil, time.Now(), &wirepb.Response{Error: wireErr(err)})

@@ -9,23 +9,49 @@ import (
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
 
-// Limits checked before a request reaches the cluster.
-const (
-	maxClientMsgID = 128
-	maxAckSeqs     = 16384
-	maxListUsers   = 1000
-	maxTitle       = 256
-)
+// RequestLimits bound the fields of one request. They are checked as the
+// request is decoded, before it reaches a grain: a request past one is
+// answered INVALID, naming the limit. The grains check what depends on
+// their state (a group's size, a body against MaxBodyBytes).
+type RequestLimits struct {
+	// MaxClientMsgID bounds client_msg_id and after_client_msg_id, in bytes
+	// (default 128).
+	MaxClientMsgID int
+	// MaxAckSeqs bounds the inbox seqs one ack names (default 16,384).
+	MaxAckSeqs int
+	// MaxListUsers bounds the users one create-group or membership request
+	// names (default 1,000).
+	MaxListUsers int
+	// MaxTitle bounds a group's title, in bytes (default 256).
+	MaxTitle int
+}
 
-// decodeRequest decodes one request frame payload and validates it: the
-// server's whole parsing of untrusted request bytes, and the fuzz target's
-// subject. The error is a *wirepb.Error (BAD_FRAME, UNKNOWN_TYPE, INVALID).
-func decodeRequest(b []byte) (*wirepb.Request, error) {
+// DefaultRequestLimits are the limits a zero RequestLimits field takes.
+func DefaultRequestLimits() RequestLimits {
+	return RequestLimits{MaxClientMsgID: 128, MaxAckSeqs: 16384, MaxListUsers: 1000, MaxTitle: 256}
+}
+
+func (l RequestLimits) withDefaults() RequestLimits {
+	d := DefaultRequestLimits()
+	for _, f := range []struct{ v, def *int }{{&l.MaxClientMsgID, &d.MaxClientMsgID}, {&l.MaxAckSeqs, &d.MaxAckSeqs},
+		{&l.MaxListUsers, &d.MaxListUsers}, {&l.MaxTitle, &d.MaxTitle}} {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
+	}
+	return l
+}
+
+// decodeRequest decodes one request frame payload and validates it
+// against lim: the server's whole parsing of untrusted request bytes, and
+// the fuzz target's subject. The error is a *wirepb.Error (BAD_FRAME,
+// UNKNOWN_TYPE, INVALID).
+func decodeRequest(b []byte, lim RequestLimits) (*wirepb.Request, error) {
 	var req wirepb.Request
 	if err := wirepb.Unmarshal(b, &req); err != nil {
 		return nil, wirepb.Errorf(wirepb.Code_BAD_FRAME, "%v", err)
 	}
-	return &req, validateRequest(&req)
+	return &req, validateRequest(&req, lim)
 }
 
 func invalid(format string, args ...any) error {
@@ -39,12 +65,12 @@ func checkConv(id string) error {
 	return nil
 }
 
-func checkUsers(users []string, min int) error {
+func checkUsers(users []string, min, limit int) error {
 	if len(users) < min {
 		return invalid("no users named")
 	}
-	if len(users) > maxListUsers {
-		return invalid("%d users, limit %d", len(users), maxListUsers)
+	if len(users) > limit {
+		return invalid("%d users, limit %d", len(users), limit)
 	}
 	for _, u := range users {
 		if !session.ValidUserID(u) {
@@ -56,7 +82,7 @@ func checkUsers(users []string, min int) error {
 
 // validateRequest checks the shape of a request; the grains check the rest
 // (membership, roles, sizes against their configuration).
-func validateRequest(r *wirepb.Request) error {
+func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 	switch op := r.Op.(type) {
 	case *wirepb.Request_Send:
 		s := op.Send
@@ -71,18 +97,18 @@ func validateRequest(r *wirepb.Request) error {
 			// The idempotency key makes a resend after a lost answer safe:
 			// without it a retry stores the message twice.
 			return invalid("client_msg_id is required")
-		case len(s.ClientMsgId) > maxClientMsgID:
-			return invalid("client_msg_id is %d bytes, limit %d", len(s.ClientMsgId), maxClientMsgID)
-		case len(s.AfterClientMsgId) > maxClientMsgID:
-			return invalid("after_client_msg_id is %d bytes, limit %d", len(s.AfterClientMsgId), maxClientMsgID)
+		case len(s.ClientMsgId) > lim.MaxClientMsgID:
+			return invalid("client_msg_id is %d bytes, limit %d", len(s.ClientMsgId), lim.MaxClientMsgID)
+		case len(s.AfterClientMsgId) > lim.MaxClientMsgID:
+			return invalid("after_client_msg_id is %d bytes, limit %d", len(s.AfterClientMsgId), lim.MaxClientMsgID)
 		}
 		if s.Conv != "" {
 			return checkConv(s.Conv)
 		}
 	case *wirepb.Request_Sync:
 	case *wirepb.Request_Ack:
-		if len(op.Ack.InboxSeqs) > maxAckSeqs {
-			return invalid("%d inbox seqs in one ack, limit %d", len(op.Ack.InboxSeqs), maxAckSeqs)
+		if len(op.Ack.InboxSeqs) > lim.MaxAckSeqs {
+			return invalid("%d inbox seqs in one ack, limit %d", len(op.Ack.InboxSeqs), lim.MaxAckSeqs)
 		}
 	case *wirepb.Request_History:
 		h := op.History
@@ -103,15 +129,23 @@ func validateRequest(r *wirepb.Request) error {
 		}
 	case *wirepb.Request_CreateGroup:
 		g := op.CreateGroup
-		if len(g.Title) > maxTitle {
-			return invalid("title is %d bytes, limit %d", len(g.Title), maxTitle)
+		if len(g.Title) > lim.MaxTitle {
+			return invalid("title is %d bytes, limit %d", len(g.Title), lim.MaxTitle)
 		}
 		if g.Conv != "" {
 			if err := checkConv(g.Conv); err != nil {
 				return err
 			}
 		}
-		return checkUsers(g.Members, 0)
+		if n := len(g.Members) + len(g.Roles); n > lim.MaxListUsers {
+			return invalid("%d users, limit %d", n, lim.MaxListUsers)
+		}
+		for _, m := range g.Roles {
+			if !session.ValidUserID(m.GetUser()) {
+				return invalid("bad user id %q", m.GetUser())
+			}
+		}
+		return checkUsers(g.Members, 0, lim.MaxListUsers)
 	case *wirepb.Request_Membership:
 		m := op.Membership
 		if _, ok := wirepb.MembershipRequest_Op_name[int32(m.Op)]; !ok {
@@ -124,7 +158,7 @@ func validateRequest(r *wirepb.Request) error {
 		if m.Op == wirepb.MembershipRequest_LEAVE {
 			need = 0
 		}
-		if err := checkUsers(m.Users, need); err != nil {
+		if err := checkUsers(m.Users, need, lim.MaxListUsers); err != nil {
 			return err
 		}
 		return checkConv(m.Conv)

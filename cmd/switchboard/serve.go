@@ -64,6 +64,7 @@ type serveOptions struct {
 	maxQueueWait  time.Duration
 	maxLaneWait   time.Duration
 	udpSockets    int
+	requests      transport.RequestLimits
 
 	adminTokenFile  string
 	adminOpenRead   bool
@@ -109,6 +110,11 @@ Every flag can also be set with an environment variable SWITCHBOARD_<FLAG>
 	f.IntVar(&o.udpSockets, "udp-sockets", transport.DefaultConfig().Sockets, "UDP sockets serving the QUIC port (Linux SO_REUSEPORT; more kernel buffer and readers for very large groups; a client whose NAT rebinds may land on another socket and reconnect)")
 	f.DurationVar(&o.maxLaneWait, "max-lane-wait", transport.DefaultConfig().MaxLaneWait, "a send that waited longer than this at the node (behind earlier sends to its conversation included) is answered BUSY instead of run late")
 	f.IntVar(&o.maxConnsAddr, "max-conns-per-addr", 0, "connections from one source IP (0: no cap; carrier NAT shares addresses)")
+	rl := transport.DefaultRequestLimits()
+	f.IntVar(&o.requests.MaxListUsers, "max-request-users", rl.MaxListUsers, "most users one create-group or membership request names")
+	f.IntVar(&o.requests.MaxTitle, "max-title-bytes", rl.MaxTitle, "longest group title")
+	f.IntVar(&o.requests.MaxAckSeqs, "max-ack-seqs", rl.MaxAckSeqs, "most inbox seqs one ack names")
+	f.IntVar(&o.requests.MaxClientMsgID, "max-client-msg-id-bytes", rl.MaxClientMsgID, "longest client_msg_id (the idempotency key of a send)")
 	f.StringVar(&o.admin, "admin", "127.0.0.1:8080", "admin HTTP address (/metrics, /healthz, /api/v1/, dashboard at /)")
 	f.StringVar(&o.store, "store", "pebble", "storage backend: pebble (embedded) or cql (ScyllaDB/Cassandra)")
 	f.StringSliceVar(&o.cqlHosts, "cql-hosts", []string{"127.0.0.1:9042"}, "CQL contact points (host:port)")
@@ -269,7 +275,8 @@ func (m member) serve(ctx context.Context, o serveOptions, join []string) ([]str
 		return nil, fmt.Errorf("stateless reset key: %w", err)
 	}
 	srv, err := transport.Listen(node.Runtime, transport.Config{Addr: o.listen, TLS: m.tls, Auth: m.auth, StatelessResetKey: resetKey, Logger: log,
-		MaxConnsPerAddr: o.maxConnsAddr, MaxQueueWait: o.maxQueueWait, MaxLaneWait: o.maxLaneWait, Sockets: o.udpSockets})
+		MaxConnsPerAddr: o.maxConnsAddr, MaxQueueWait: o.maxQueueWait, MaxLaneWait: o.maxLaneWait, Sockets: o.udpSockets,
+		Requests: o.requests})
 	if err != nil {
 		return nil, err
 	}
