@@ -117,7 +117,7 @@ func (f *fanout) queue(j fanoutJob) {
 	l.jobs = append(l.jobs, j)
 	f.mu.Unlock()
 	if !running {
-		go f.drain(user, l)
+		f.rt.dispatch.pool.Go(func() { f.drain(user, l) })
 	}
 }
 

@@ -144,7 +144,7 @@ func (n *Runtime) Connect(ctx context.Context, user, device string, sink session
 		return nil, &Error{Code: pb.Code_TOO_MANY, Message: fmt.Sprintf("%s has %d connections on this node, limit %d", user, have, n.cfg.MaxOnlineDevices)}
 	}
 	s := &deviceSession{rt: n, user: user, device: device, sink: sink, members: map[string]cachedMembers{}}
-	s.pid = n.system.Root.Spawn(actor.PropsFromFunc(s.receive))
+	s.pid = n.system.Root.Spawn(actor.PropsFromFunc(s.receive, actor.WithDispatcher(n.dispatch)))
 	reg, err := n.registerDevice(ctx, user, device, s.pid, n.cfg.RequestTimeout)
 	if err != nil {
 		n.system.Root.Stop(s.pid)
@@ -361,11 +361,11 @@ func (s *deviceSession) Typing(conv string, stop bool) {
 
 // Delivered tells sender that this device received its messages up to seq.
 func (s *deviceSession) Delivered(conv, sender string, seq uint64) {
-	go func() {
+	s.rt.dispatch.pool.Go(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), s.rt.cfg.RequestTimeout)
 		defer cancel()
 		s.rt.routeSignal(ctx, sender, &pb.Signal{Kind: pb.Signal_DELIVERED, Conv: conv, User: s.user, Seq: seq})
-	}()
+	})
 }
 
 // memberList returns the active members of conv if the session's user is

@@ -388,7 +388,7 @@ func (c *conn) storeCursorLater() {
 		return
 	}
 	c.requests.Add(1)
-	go func() {
+	c.s.warm.Go(func() {
 		defer c.requests.Done()
 		for {
 			ctx, cancel := context.WithTimeout(c.ctx, c.s.cfg.RequestTimeout)
@@ -400,7 +400,7 @@ func (c *conn) storeCursorLater() {
 				return
 			}
 		}
-	}()
+	})
 }
 
 // close ends the connection with err's code (INTERNAL for a non-protocol

@@ -58,7 +58,7 @@ func (c *conn) kick() {
 	}
 	c.outMu.Unlock()
 	if start {
-		go c.writeLoop()
+		c.s.warm.Go(c.writeLoop)
 	}
 }
 

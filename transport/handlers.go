@@ -94,7 +94,7 @@ func (c *conn) handle(b []byte) {
 	}
 	c.reqMu.Unlock()
 	if spawn {
-		go c.work()
+		c.s.warm.Go(c.work)
 	}
 }
 

@@ -75,3 +75,57 @@ func goroutineID() string {
 	}
 	return f[1]
 }
+
+// A burst's goroutines wait for more work, then exit once idle for Idle:
+// a pool that is not used holds no goroutine.
+func TestIdleGoroutinesExit(t *testing.T) {
+	base := runtime.NumGoroutine()
+	p := New()
+	var started, release sync.WaitGroup
+	release.Add(1)
+	for range 20 {
+		started.Add(1)
+		p.Go(func() { started.Done(); release.Wait() })
+	}
+	started.Wait()
+	release.Done()
+	time.Sleep(Idle / 4)
+	if n := runtime.NumGoroutine() - base; n < 20 {
+		t.Fatalf("%d of the burst's 20 goroutines still wait, just after it", n)
+	}
+	p.Go(func() {}) // reuses one, and keeps it for another Idle
+	deadline := time.Now().Add(4 * Idle)
+	for runtime.NumGoroutine() > base && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine() - base; n > 0 {
+		t.Fatalf("%d goroutines left %s after the last function", n, 4*Idle)
+	}
+}
+
+//go:noinline
+func deepStack(n int) int {
+	var buf [512]byte
+	buf[n%len(buf)] = byte(n)
+	if n == 0 {
+		return int(buf[0])
+	}
+	return deepStack(n-1) + int(buf[n%len(buf)])
+}
+
+// handoff: four callers, each waiting for its function, which needs an
+// ~8 KiB stack (as a request's store call and encode do).
+func handoff(b *testing.B, spawn func(func())) {
+	b.SetParallelism(2)
+	b.RunParallel(func(pb *testing.PB) {
+		done := make(chan struct{})
+		for pb.Next() {
+			spawn(func() { deepStack(16); done <- struct{}{} })
+			<-done
+		}
+	})
+}
+
+// BenchmarkHandoff against BenchmarkGoStatement: what the pool saves.
+func BenchmarkHandoff(b *testing.B)     { handoff(b, New().Go) }
+func BenchmarkGoStatement(b *testing.B) { handoff(b, func(fn func()) { go fn() }) }
