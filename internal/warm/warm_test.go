@@ -79,28 +79,56 @@ func goroutineID() string {
 // A burst's goroutines wait for more work, then exit once idle for Idle:
 // a pool that is not used holds no goroutine.
 func TestIdleGoroutinesExit(t *testing.T) {
-	base := runtime.NumGoroutine()
 	p := New()
 	var started, release sync.WaitGroup
+	var mu sync.Mutex
+	ids := map[string]bool{}
 	release.Add(1)
 	for range 20 {
 		started.Add(1)
-		p.Go(func() { started.Done(); release.Wait() })
+		p.Go(func() {
+			mu.Lock()
+			ids[goroutineID()] = true
+			mu.Unlock()
+			started.Done()
+			release.Wait()
+		})
 	}
 	started.Wait()
 	release.Done()
-	time.Sleep(Idle / 4)
-	if n := runtime.NumGoroutine() - base; n < 20 {
-		t.Fatalf("%d of the burst's 20 goroutines still wait, just after it", n)
+	waiting := func() int {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return len(p.idle)
+	}
+	deadline := time.Now().Add(Idle / 2)
+	for waiting() < 20 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if n := waiting(); n != 20 {
+		t.Fatalf("%d of the burst's 20 goroutines wait for more, just after it", n)
 	}
 	p.Go(func() {}) // reuses one, and keeps it for another Idle
-	deadline := time.Now().Add(4 * Idle)
-	for runtime.NumGoroutine() > base && time.Now().Before(deadline) {
+	deadline = time.Now().Add(4 * Idle)
+	for alive(ids) > 0 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
-	if n := runtime.NumGoroutine() - base; n > 0 {
-		t.Fatalf("%d goroutines left %s after the last function", n, 4*Idle)
+	if n := alive(ids); n > 0 || waiting() > 0 {
+		t.Fatalf("%d goroutines left %s after the last function (%d waiting)", n, 4*Idle, waiting())
 	}
+}
+
+// alive counts the goroutines of ids that still exist.
+func alive(ids map[string]bool) int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	n := 0
+	for _, line := range strings.Split(string(buf), "\n") {
+		if f := strings.Fields(line); len(f) > 2 && f[0] == "goroutine" && ids[f[1]] {
+			n++
+		}
+	}
+	return n
 }
 
 //go:noinline
