@@ -32,7 +32,11 @@ func (s *Store) CreateConversation(ctx context.Context, c storage.Conversation) 
 		if found {
 			return fmt.Errorf("conversation %q: %w", c.ID, storage.ErrExists)
 		}
-		return b.Set(k, v, nil)
+		if err := b.Set(k, v, nil); err != nil {
+			return err
+		}
+		s.convFences.put(c.ID, convFence{epoch: c.Epoch, reserved: c.ReservedSeq})
+		return nil
 	})
 }
 
@@ -120,7 +124,11 @@ func (s *Store) updateHead(ctx context.Context, id string, fn func(c *storage.Co
 		if err != nil || !changed {
 			return err
 		}
-		return b.Set(k, encodeConv(c), nil)
+		if err := b.Set(k, encodeConv(c), nil); err != nil {
+			return err
+		}
+		s.convFences.put(id, convFence{epoch: c.Epoch, reserved: c.ReservedSeq})
+		return nil
 	})
 }
 

@@ -334,3 +334,53 @@ func TestFailedInboxTakeoverIsForgotten(t *testing.T) {
 		t.Fatalf("write with the superseded epoch: %v, want ErrEpochLost", err)
 	}
 }
+
+// The same for a conversation: a takeover (AcquireEpoch) whose WAL write
+// failed leaves the previous activation's epoch in force (the committer's
+// cached fence of the failed op was dropped), and the next takeover moves
+// it by one and fences the previous activation off.
+func TestFailedConversationTakeoverIsForgotten(t *testing.T) {
+	fs := newFaultFS()
+	cfg := pebblestore.Config{Dir: t.TempDir(), FS: fs, MinFreeBytes: -1, MonitorInterval: 20 * time.Millisecond}
+	s, err := pebblestore.Open(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if err := s.CreateConversation(ctx, storage.Conversation{ID: "g:x", Kind: storage.KindGroup, CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	epoch, err := s.AcquireEpoch(ctx, "g:x", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ReserveSeqs(ctx, "g:x", epoch, 10); err != nil {
+		t.Fatal(err)
+	}
+	msg := func(seq uint64) []storage.Message {
+		return []storage.Message{{ConvID: "g:x", Seq: seq, MsgID: 1000 + seq, Sender: "ann", Body: []byte("hi"), ServerTS: time.Now()}}
+	}
+	if err := s.AppendMessages(ctx, "g:x", epoch, msg(11)); !errors.Is(err, storage.ErrInvalid) {
+		t.Fatalf("append above the reservation: %v, want ErrInvalid", err)
+	}
+	fs.walFull.Store(true)
+	if _, err := s.AcquireEpoch(ctx, "g:x", epoch); !errors.Is(err, storage.ErrUnavailable) {
+		t.Fatalf("takeover with a failing WAL: %v, want ErrUnavailable", err)
+	}
+	fs.walFull.Store(false)
+	waitWritable(t, s)
+	if err := s.AppendMessages(ctx, "g:x", epoch, msg(1)); err != nil {
+		t.Fatalf("append with the epoch in force after the failed takeover: %v", err)
+	}
+	next, err := s.AcquireEpoch(ctx, "g:x", epoch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if next != epoch+1 {
+		t.Fatalf("next takeover: epoch %d, want %d", next, epoch+1)
+	}
+	if err := s.AppendMessages(ctx, "g:x", epoch, msg(2)); !errors.Is(err, storage.ErrEpochLost) {
+		t.Fatalf("append with the superseded epoch: %v, want ErrEpochLost", err)
+	}
+}

@@ -163,7 +163,7 @@ func (s *Store) durable(commit uint64) { s.acked.Store(commit) }
 
 // groupFailed voids what the failed group's ops cached (committer
 // goroutine; reopen clears them too, for groups whose sync failed).
-func (s *Store) groupFailed() { s.inboxHeads.clear() }
+func (s *Store) groupFailed() { s.inboxHeads.clear(); s.convFences.clear() }
 
 func (s *Store) hide(apps []*appendInfo)   { s.unsynced.add(apps) }
 func (s *Store) unhide(apps []*appendInfo) { s.unsynced.remove(apps) }
@@ -290,6 +290,7 @@ func (s *Store) reopen() bool {
 	// No op runs while s.mu is held: the committer's caches may hold
 	// writes of failed groups that the reopened database does not.
 	s.inboxHeads.clear()
+	s.convFences.clear()
 	s.lastInbox = newLastSeqCache(tagInbox, s.cfg.LastSeqCacheSize)
 	commit, err := readCommit(db)
 	if err != nil {

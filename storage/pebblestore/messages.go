@@ -33,7 +33,7 @@ func (s *Store) appendMessagesOp(convID string, epoch uint64, msgs []storage.Mes
 	}
 	op := func(b *pebble.Batch) error {
 		if epoch > 0 {
-			if err := checkEpoch(b, convID, epoch, batchMax); err != nil {
+			if err := s.checkEpoch(b, convID, epoch, batchMax); err != nil {
 				return err
 			}
 		}
@@ -67,29 +67,6 @@ func (s *Store) appendMessagesOp(convID string, epoch uint64, msgs []storage.Mes
 		app.undo = append(app.undo, r.k)
 	}
 	return op, app, nil
-}
-
-// checkEpoch fails an epoch-fenced append whose epoch moved on
-// (ErrEpochLost) or that writes above the reservation (ErrInvalid).
-func checkEpoch(b *pebble.Batch, convID string, epoch, maxSeq uint64) error {
-	v, found, err := get(b, convKey(convID))
-	if err != nil {
-		return err
-	}
-	if !found {
-		return fmt.Errorf("append to %q with epoch %d: no conversation head: %w", convID, epoch, storage.ErrEpochLost)
-	}
-	c, err := decodeConv(convID, v)
-	if err != nil {
-		return err
-	}
-	if c.Epoch != epoch {
-		return fmt.Errorf("append to %q: epoch is %d, not %d: %w", convID, c.Epoch, epoch, storage.ErrEpochLost)
-	}
-	if maxSeq > c.ReservedSeq {
-		return fmt.Errorf("append to %q: seq %d above the reservation %d: %w", convID, maxSeq, c.ReservedSeq, storage.ErrInvalid)
-	}
-	return nil
 }
 
 func (s *Store) AppendMessages(ctx context.Context, convID string, epoch uint64, msgs []storage.Message) error {

@@ -73,8 +73,11 @@ type Store struct {
 	lastSeqs  *lastSeqCache // owned by the committer goroutine
 	// lastInbox and inboxHeads do for the inboxes what lastSeqs does for
 	// the conversations; also the committer's (cleared by reopen).
-	lastInbox   *lastSeqCache
-	inboxHeads  *inboxHeadCache
+	lastInbox  *lastSeqCache
+	inboxHeads *inboxHeadCache
+	// convFences mirrors the conversation heads' epochs and reservations
+	// for the appends' fence check (committer; cleared like inboxHeads).
+	convFences  *convFenceCache
 	stop        chan struct{}
 	monitorDone chan struct{}
 }
@@ -113,6 +116,7 @@ func Open(cfg Config) (*Store, error) {
 		lastSeqs:    newLastSeqCache(tagMessage, cfg.LastSeqCacheSize),
 		lastInbox:   newLastSeqCache(tagInbox, cfg.LastSeqCacheSize),
 		inboxHeads:  newInboxHeadCache(cfg.LastSeqCacheSize),
+		convFences:  newConvFenceCache(cfg.LastSeqCacheSize),
 		stop:        make(chan struct{}),
 		monitorDone: make(chan struct{}),
 		health:      health{reason: reasonOK},
