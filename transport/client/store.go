@@ -383,18 +383,27 @@ func (s *store) moveMark(conv string, seq uint64, field func(*Conversation) *uin
 	if seq <= *mark {
 		return nil
 	}
-	before := map[uint64]State{}
-	for i := range cs.msgs {
-		if m := &cs.msgs[i]; m.Sender == s.me && m.Seq > *mark && m.Seq <= seq {
-			before[m.Seq] = s.stateLocked(cs, m)
+	// Only the user's own messages in (mark, seq] can change state, and
+	// cs.msgs is in seq order: search for them instead of scanning the
+	// whole conversation, which made a receipt per message quadratic in
+	// the conversation's length.
+	lo := sort.Search(len(cs.msgs), func(i int) bool { return cs.msgs[i].Seq > *mark })
+	hi := lo + sort.Search(len(cs.msgs)-lo, func(i int) bool { return cs.msgs[lo+i].Seq > seq })
+	var before []State
+	for i := lo; i < hi; i++ {
+		if m := &cs.msgs[i]; m.Sender == s.me {
+			before = append(before, s.stateLocked(cs, m))
 		}
 	}
 	*mark = seq
 	var changed []Message
-	for i := range cs.msgs {
-		m := &cs.msgs[i]
-		if st, ok := before[m.Seq]; ok && st != s.stateLocked(cs, m) {
-			changed = append(changed, s.viewLocked(cs, *m))
+	j := 0
+	for i := lo; i < hi; i++ {
+		if m := &cs.msgs[i]; m.Sender == s.me {
+			if before[j] != s.stateLocked(cs, m) {
+				changed = append(changed, s.viewLocked(cs, *m))
+			}
+			j++
 		}
 	}
 	return changed

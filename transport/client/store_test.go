@@ -115,3 +115,59 @@ func TestStoreUnreadAcrossGapsAndSummaries(t *testing.T) {
 	s.addMessages([]*wirepb.Message{msg("g", 7, "bob", "", "7")}, false)
 	unread(1, "history above what was read")
 }
+
+// A delivered or read mark that moves reports exactly the own messages
+// whose state it changed: those in (old mark, new mark], not the others'
+// messages, not those a mark had already passed, not those above it.
+func TestStoreMarksReportWhatChanged(t *testing.T) {
+	s := newStore()
+	s.setUser("me")
+	var ms []*wirepb.Message
+	for seq := uint64(1); seq <= 20; seq++ {
+		sender := "bob"
+		if seq%2 == 0 {
+			sender = "me"
+		}
+		ms = append(ms, msg("c", seq, sender, "", "x"))
+	}
+	s.addMessages(ms, true)
+	check := func(what string, got []Message, want ...uint64) {
+		t.Helper()
+		if g := seqs(got); len(g) != len(want) || len(g) > 0 && (g[0] != want[0] || g[len(g)-1] != want[len(want)-1]) {
+			t.Fatalf("%s: changed %v, want %v", what, g, want)
+		}
+	}
+	check("delivered to 7", s.delivered("c", 7), 2, 4, 6)
+	check("delivered to 7 again", s.delivered("c", 7))
+	check("delivered back to 3", s.delivered("c", 3))
+	check("read to 5", s.receipt("c", 5), 2, 4)
+	check("delivered to 12", s.delivered("c", 12), 8, 10, 12)
+	check("read to 11", s.receipt("c", 11), 6, 8, 10)
+	check("read past the end", s.receipt("c", 99), 12, 14, 16, 18, 20)
+	for _, m := range s.messages("c") {
+		if m.Sender == "me" && m.State != StateRead {
+			t.Fatalf("seq %d: %v after the last receipt", m.Seq, m.State)
+		}
+	}
+}
+
+// BenchmarkStoreReceipt: a receipt for the newest message of a
+// conversation that holds 10,000.
+func BenchmarkStoreReceipt(b *testing.B) {
+	s := newStore()
+	s.setUser("me")
+	var ms []*wirepb.Message
+	for seq := uint64(1); seq <= 10000; seq++ {
+		ms = append(ms, msg("c", seq, "me", "", "x"))
+	}
+	s.addMessages(ms, true)
+	seq := uint64(0)
+	for b.Loop() {
+		seq = seq%10000 + 1
+		if seq == 1 {
+			cs := s.convs["c"]
+			cs.info.DeliveredSeq = 0
+		}
+		s.delivered("c", seq)
+	}
+}
