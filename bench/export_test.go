@@ -25,21 +25,11 @@ type FinalResyncOutcome struct {
 // first, so the resync must reconnect.
 func CheckFinalResync(ctx context.Context, target Target, sends, dropped int, closeClient bool) (FinalResyncOutcome, error) {
 	var out FinalResyncOutcome
-	p, err := newPool(target)
+	p, t, errs, done, err := startPair(ctx, target, "finalresync")
+	defer done()
 	if err != nil {
 		return out, err
 	}
-	defer p.close()
-	errs := newErrCount()
-	t := newTraffic(64, errs)
-	clients, err := chatSetup(ctx, p, Options{RunID: "finalresync", DialConcurrency: 2}, t, "u", 2)
-	defer closeAll(clients)
-	if err != nil {
-		return out, err
-	}
-	t.ready.Store(int64(len(t.senders)))
-	t.startAckWaiters()
-	defer t.stopAckWaiters()
 	s := t.senders[0]
 	// In small batches until sends are acked: on a loaded machine the
 	// node's admission bound may refuse some (they owe nothing).
@@ -103,21 +93,11 @@ type RefusalOutcome struct {
 // node that admits one pending send refuses part of each burst.
 func CheckRefusalCount(ctx context.Context, target Target, burst, bursts int) (RefusalOutcome, error) {
 	var out RefusalOutcome
-	p, err := newPool(target)
+	_, t, _, done, err := startPair(ctx, target, "refusals")
+	defer done()
 	if err != nil {
 		return out, err
 	}
-	defer p.close()
-	errs := newErrCount()
-	t := newTraffic(64, errs)
-	clients, err := chatSetup(ctx, p, Options{RunID: "refusals", DialConcurrency: 2}, t, "u", 2)
-	defer closeAll(clients)
-	if err != nil {
-		return out, err
-	}
-	t.ready.Store(int64(len(t.senders)))
-	t.startAckWaiters()
-	defer t.stopAckWaiters()
 	for _, warmup := range []bool{true, false} {
 		for range bursts {
 			for range burst {
@@ -136,4 +116,28 @@ func CheckRefusalCount(ctx context.Context, target Target, burst, bursts int) (R
 		out.ClientRefusals += s.c.BusyRefusals()
 	}
 	return out, nil
+}
+
+// startPair connects one pair of users sending to each other, with their
+// ack waiters running; done closes it all (call it whatever err is).
+func startPair(ctx context.Context, target Target, runID string) (p *pool, t *traffic, errs *errCount, done func(), err error) {
+	done = func() {}
+	if p, err = newPool(target); err != nil {
+		return nil, nil, nil, done, err
+	}
+	errs = newErrCount()
+	t = newTraffic(64, errs)
+	clients, err := chatSetup(ctx, p, Options{RunID: runID, DialConcurrency: 2}, t, "u", 2)
+	if err != nil {
+		closeAll(clients)
+		p.close()
+		return nil, nil, nil, done, err
+	}
+	t.ready.Store(int64(len(t.senders)))
+	t.startAckWaiters()
+	return p, t, errs, func() {
+		t.stopAckWaiters()
+		closeAll(clients)
+		p.close()
+	}, nil
 }

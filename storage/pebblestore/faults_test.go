@@ -298,13 +298,7 @@ func TestUnsyncedInvisible(t *testing.T) {
 // force (the committer's cached head of the failed op was dropped), and
 // the next takeover moves it by one.
 func TestFailedInboxTakeoverIsForgotten(t *testing.T) {
-	fs := newFaultFS()
-	cfg := pebblestore.Config{Dir: t.TempDir(), FS: fs, MinFreeBytes: -1, MonitorInterval: 20 * time.Millisecond}
-	s, err := pebblestore.Open(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, fs := openFaulty(t)
 	ctx := context.Background()
 	lease, err := s.AcquireInbox(ctx, "bob")
 	if err != nil {
@@ -340,13 +334,7 @@ func TestFailedInboxTakeoverIsForgotten(t *testing.T) {
 // cached fence of the failed op was dropped), and the next takeover moves
 // it by one and fences the previous activation off.
 func TestFailedConversationTakeoverIsForgotten(t *testing.T) {
-	fs := newFaultFS()
-	cfg := pebblestore.Config{Dir: t.TempDir(), FS: fs, MinFreeBytes: -1, MonitorInterval: 20 * time.Millisecond}
-	s, err := pebblestore.Open(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, fs := openFaulty(t)
 	ctx := context.Background()
 	if err := s.CreateConversation(ctx, storage.Conversation{ID: "g:x", Kind: storage.KindGroup, CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
@@ -383,4 +371,17 @@ func TestFailedConversationTakeoverIsForgotten(t *testing.T) {
 	if err := s.AppendMessages(ctx, "g:x", epoch, msg(2)); !errors.Is(err, storage.ErrEpochLost) {
 		t.Fatalf("append with the superseded epoch: %v, want ErrEpochLost", err)
 	}
+}
+
+// openFaulty opens a store on a fault-injecting filesystem, with no free
+// space floor and a fast monitor, closed when the test ends.
+func openFaulty(t *testing.T) (*pebblestore.Store, *faultFS) {
+	t.Helper()
+	fs := newFaultFS()
+	s, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir(), FS: fs, MinFreeBytes: -1, MonitorInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close() })
+	return s, fs
 }
