@@ -294,10 +294,12 @@ func (s *store) gap(conv string) (from, to uint64) {
 	if cs == nil || len(cs.msgs) == 0 {
 		return 1, 0
 	}
-	for i := 1; i < len(cs.msgs); i++ {
-		if cs.msgs[i].Seq != cs.msgs[i-1].Seq+1 {
-			return cs.msgs[i-1].Seq + 1, cs.msgs[i].Seq - 1
-		}
+	// The seqs ascend without repeats, so msgs[i].Seq-msgs[0].Seq is i
+	// up to the first gap and above i from there on: a binary search finds
+	// it (this runs for every push).
+	first := cs.msgs[0].Seq
+	if i := sort.Search(len(cs.msgs), func(i int) bool { return cs.msgs[i].Seq-first != uint64(i) }); i < len(cs.msgs) {
+		return cs.msgs[i-1].Seq + 1, cs.msgs[i].Seq - 1
 	}
 	last := cs.msgs[len(cs.msgs)-1].Seq
 	return last + 1, cs.info.LastSeq
@@ -347,10 +349,8 @@ func (s *store) markedRead(conv string, readSeq uint64) {
 	}
 	var n uint64
 	next := readSeq + 1
-	for _, m := range cs.msgs {
-		if m.Seq <= readSeq {
-			continue
-		}
+	above := sort.Search(len(cs.msgs), func(i int) bool { return cs.msgs[i].Seq > readSeq })
+	for _, m := range cs.msgs[above:] {
 		if m.Seq != next {
 			return // a gap: keep the server's count until the next sync
 		}
