@@ -91,6 +91,21 @@ type ServerReport struct {
 	// the same cores) sees acks late that the node answered in time.
 	NodeSendP50Ms float64 `json:"node_send_p50_ms,omitempty"`
 	NodeSendP99Ms float64 `json:"node_send_p99_ms,omitempty"`
+	// CPUUsPerAcked and CPUUsPerDelivery: the node's CPU over the run
+	// (refusals, pushes and the drain included) per acked message and per
+	// delivery, in µs.
+	CPUUsPerAcked    float64 `json:"cpu_us_per_acked,omitempty"`
+	CPUUsPerDelivery float64 `json:"cpu_us_per_delivery,omitempty"`
+}
+
+// setCPU fills the CPU per acked message and per delivery.
+func (r *ServerReport) setCPU(acked, delivered int64) {
+	if acked > 0 {
+		r.CPUUsPerAcked = r.CPUSeconds * 1e6 / float64(acked)
+	}
+	if delivered > 0 {
+		r.CPUUsPerDelivery = r.CPUSeconds * 1e6 / float64(delivered)
+	}
 }
 
 // setStore fills the store figures from the counters at begin and end.
@@ -192,6 +207,9 @@ func (r *Result) WriteTable(w io.Writer) {
 	}
 	if r.Server.Measured {
 		row("server", "RSS max %.0f MiB  CPU %.1f s (%.0f%% of a core)", r.Server.RSSBytesMax/(1<<20), r.Server.CPUSeconds, 100*r.Server.CPUSeconds/max(r.DurationS, 1e-9))
+		if sv := r.Server; sv.CPUUsPerAcked > 0 {
+			row("server CPU", "%.0f µs per acked message, %.0f µs per delivery  (the run's CPU: refusals, pushes and the drain included)", sv.CPUUsPerAcked, sv.CPUUsPerDelivery)
+		}
 		if sv := r.Server; sv.NodeSendP99Ms > 0 {
 			row("node send→ack", "p50 ≤ %g ms  p99 ≤ %g ms  (accepted sends, the node's own histogram: read to ack written)", sv.NodeSendP50Ms, sv.NodeSendP99Ms)
 		}

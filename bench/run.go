@@ -290,5 +290,6 @@ func fillCommon(res *Result, smp *sampler, elapsed time.Duration, errs *errCount
 	if s := smp.srv; s.ok {
 		res.Server = ServerReport{Measured: true, RSSBytesMax: s.rssMax, RSSBytesStart: s.rssStart, RSSBytesEnd: s.rssEnd, CPUSeconds: s.cpuEnd - s.cpu0}
 		res.Server.setStore(s.first, s.last, res.Acked)
+		res.Server.setCPU(res.Acked, res.Delivered)
 	}
 }

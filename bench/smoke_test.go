@@ -157,9 +157,16 @@ func TestSmokeStoreOps(t *testing.T) {
 	if sv.NodeSendP50Ms <= 0 || sv.NodeSendP99Ms < sv.NodeSendP50Ms {
 		t.Fatalf("node send p50 %g ms, p99 %g ms", sv.NodeSendP50Ms, sv.NodeSendP99Ms)
 	}
+	// The CPU per message is the run's CPU over what was acked (and
+	// delivered): the process serving /metrics is this test's.
+	if want := sv.CPUSeconds * 1e6 / float64(res.Acked); sv.CPUSeconds <= 0 || sv.CPUUsPerAcked != want ||
+		res.Delivered > 0 && sv.CPUUsPerDelivery != sv.CPUSeconds*1e6/float64(res.Delivered) {
+		t.Fatalf("CPU %g s over %d acked, %d delivered: %g µs per acked, %g per delivery", sv.CPUSeconds, res.Acked, res.Delivered, sv.CPUUsPerAcked, sv.CPUUsPerDelivery)
+	}
 	var out strings.Builder
 	res.WriteTable(&out)
-	if !strings.Contains(out.String(), "node send→ack") || !strings.Contains(out.String(), "store ops per message") || strings.Contains(out.String(), "LWT per message") {
+	if !strings.Contains(out.String(), "node send→ack") || !strings.Contains(out.String(), "store ops per message") ||
+		!strings.Contains(out.String(), "µs per acked message") || strings.Contains(out.String(), "LWT per message") {
 		t.Fatalf("table:\n%s", out.String())
 	}
 }
