@@ -230,7 +230,9 @@ func TestTokenExpiryCloses(t *testing.T) {
 func TestClientCloseEndsTheLinger(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{transport: transport.Config{CloseLinger: time.Minute}})
-	tok, err := transport.MintHS256(testSecret, "brief", "phone", time.Second-transport.DefaultLeeway, "")
+	// Valid for 3 s: enough for the dial on a loaded machine (1 s was not,
+	// once), and expired well within eventually's 10 s.
+	tok, err := transport.MintHS256(testSecret, "brief", "phone", 3*time.Second-transport.DefaultLeeway, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -211,7 +211,13 @@ func browserRun(t *testing.T, browser, transport string) {
 
 	say := func(page context.Context, text string) {
 		t.Helper()
-		run(page, "send "+text, chromedp.SendKeys("#text", text), chromedp.Click("#send"))
+		// Typed, then sent with a click in the page: a mouse click lands
+		// where the button was a moment ago, and a list that re-rendered
+		// meanwhile can move it, leaving the text in the box for the next
+		// message to be typed after. The box empties when the page took it.
+		run(page, "type "+text, chromedp.SendKeys("#text", text))
+		click(page, "send "+text, "#send")
+		until(page, "the page took "+text, `document.querySelector("#text").value === ""`)
 	}
 	has := func(text string) string {
 		return fmt.Sprintf(`[...document.querySelectorAll("#messages .msg .body")].filter(e => e.textContent.endsWith(%q)).length === 1`, text)
