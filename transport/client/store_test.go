@@ -154,13 +154,7 @@ func TestStoreMarksReportWhatChanged(t *testing.T) {
 // BenchmarkStoreReceipt: a receipt for the newest message of a
 // conversation that holds 10,000.
 func BenchmarkStoreReceipt(b *testing.B) {
-	s := newStore()
-	s.setUser("me")
-	var ms []*wirepb.Message
-	for seq := uint64(1); seq <= 10000; seq++ {
-		ms = append(ms, msg("c", seq, "me", "", "x"))
-	}
-	s.addMessages(ms, true)
+	s := storeHolding(10000, "me")
 	seq := uint64(0)
 	for b.Loop() {
 		seq = seq%10000 + 1
@@ -203,14 +197,21 @@ func TestStoreGapFindsTheFirstHole(t *testing.T) {
 // BenchmarkStoreGap: the gap check every push makes, in a conversation
 // that holds 10,000 messages without a hole.
 func BenchmarkStoreGap(b *testing.B) {
-	s := newStore()
-	s.setUser("me")
-	var ms []*wirepb.Message
-	for seq := uint64(1); seq <= 10000; seq++ {
-		ms = append(ms, msg("c", seq, "bob", "", "x"))
-	}
-	s.addMessages(ms, true)
+	s := storeHolding(10000, "bob")
 	for b.Loop() {
 		s.gap("c")
 	}
+}
+
+// storeHolding is the store of user "me" holding messages 1..n of
+// conversation "c", all from sender.
+func storeHolding(n uint64, sender string) *store {
+	s := newStore()
+	s.setUser("me")
+	ms := make([]*wirepb.Message, 0, n)
+	for seq := uint64(1); seq <= n; seq++ {
+		ms = append(ms, msg("c", seq, sender, "", "x"))
+	}
+	s.addMessages(ms, true)
+	return s
 }
