@@ -175,6 +175,10 @@ func Open(cfg Config) (*Store, error) {
 // options are the Pebble options for this store.
 func (s *Store) options(readOnly bool) *pebble.Options {
 	logger := slogLogger{l: s.log, t: s.throttled}
+	var minSync func() time.Duration
+	if d := s.cfg.SyncInterval; d > 0 {
+		minSync = func() time.Duration { return d }
+	}
 	return &pebble.Options{
 		FS:                 s.fs,
 		Lock:               s.lock,
@@ -183,6 +187,7 @@ func (s *Store) options(readOnly bool) *pebble.Options {
 		Logger:             logger,
 		ReadOnly:           readOnly,
 		FormatMajorVersion: pebble.FormatNewest, // WAL sync chunks: corruption is told from a torn tail
+		WALMinSyncInterval: minSync,
 		EventListener: &pebble.EventListener{
 			BackgroundError: func(err error) {
 				backgroundErrors.Inc()
