@@ -153,7 +153,7 @@ type Config struct {
 	// SendLatencyTarget and SendLatencyInterval make the bound on pending
 	// sends adapt to the latency sends get (admission.go): after an
 	// interval (default 100 ms) in which more than half the sends took
-	// longer than the target (default 200 ms) the bound drops, after one
+	// longer than the target (default 100 ms) the bound drops, after one
 	// whose median met it the bound grows back towards MaxPendingSends; it never goes below
 	// MinPendingSends (default 64). The target must sit above what a send
 	// costs on an idle node (its fsync included), or the node sheds
@@ -214,7 +214,7 @@ func DefaultConfig() Config {
 		MaxPendingDeliveries: 8192,
 		BusyRetryAfter:       250 * time.Millisecond,
 		MaxBusyRetryAfter:    2 * time.Second,
-		SendLatencyTarget:    200 * time.Millisecond,
+		SendLatencyTarget:    100 * time.Millisecond,
 		SendLatencyInterval:  100 * time.Millisecond,
 		MinPendingSends:      64,
 		MaxDevices:           64,
