@@ -30,6 +30,7 @@ import (
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/keepalive"
 )
 
 // NodeConfig configures one node.
@@ -62,6 +63,12 @@ type NodeConfig struct {
 	// dialing before it gives up (default 30 s; negative: one attempt).
 	// See remoteDialOptions.
 	RemoteDialWait time.Duration
+	// RemoteWriteTimeout is how long what this node wrote to a remoting
+	// connection may stay unacknowledged by the member's host before the
+	// connection is closed (TCP_USER_TIMEOUT) and the next message dials a
+	// new one (default 5 s; negative: the OS's, about 15 minutes). See
+	// remoteKeepalive.
+	RemoteWriteTimeout time.Duration
 
 	// Export configures the Kafka export grain; off unless Brokers are set.
 	Export export.Config
@@ -219,7 +226,8 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 	// the member (remoteDialOptions).
 	ropts := []remote.ConfigOption{
 		func(c *remote.Config) { c.MaxRetryCount = 1 },
-		remote.WithDialOptions(remoteDialOptions(cfg.RemoteDialWait)...),
+		remote.WithDialOptions(append(remoteDialOptions(cfg.RemoteDialWait), remoteKeepalive(cfg.RemoteWriteTimeout)...)...),
+		remote.WithServerOptions(remoteServerKeepalive(cfg.RemoteWriteTimeout)...),
 	}
 	if cfg.AdvertisedHost != "" {
 		ropts = append(ropts, remote.WithAdvertisedHost(cfg.AdvertisedHost))
@@ -328,6 +336,56 @@ func (s closedLocally) RecvMsg(m any) error {
 
 // DefaultRemoteDialWait is NodeConfig.RemoteDialWait's default.
 const DefaultRemoteDialWait = 30 * time.Second
+
+// DefaultRemoteWriteTimeout is NodeConfig.RemoteWriteTimeout's default.
+const DefaultRemoteWriteTimeout = 5 * time.Second
+
+// remoteKeepalivePing is how often an idle remoting connection is pinged:
+// the least grpc allows a client.
+const remoteKeepalivePing = 10 * time.Second
+
+// remoteKeepalive bounds how long a remoting connection may stall.
+//
+// A network cut drops packets without closing anything, so the connection
+// to a member on the other side stays "connected" while what is written
+// to it waits for TCP's retransmissions, whose back-off doubles each time:
+// after a cut of a few seconds the next retransmission may come seconds
+// after the network healed, and all that time every message to that member
+// waits (a partition test saw two healed members unable to talk for 15 s).
+// With grpc's keepalive on, grpc sets TCP_USER_TIMEOUT to the keepalive
+// timeout: the kernel closes a connection whose data stays unacknowledged
+// that long, protoactor's endpoint ends, and the next message dials a new
+// connection, which waits for the address (remoteDialOptions) and gets
+// through as soon as the network does. Kernel acks do not depend on the
+// peer process being scheduled, so a busy member does not trip it.
+func remoteKeepalive(timeout time.Duration) []grpc.DialOption {
+	if timeout < 0 {
+		return nil
+	}
+	if timeout == 0 {
+		timeout = DefaultRemoteWriteTimeout
+	}
+	return []grpc.DialOption{grpc.WithKeepaliveParams(keepalive.ClientParameters{
+		Time: remoteKeepalivePing, Timeout: timeout, PermitWithoutStream: true,
+	})}
+}
+
+// remoteServerKeepalive lets members' keepalive pings in (grpc's default
+// policy answers a ping more often than every 5 minutes by closing the
+// connection) and puts the same bound on the connections members opened
+// to this one.
+func remoteServerKeepalive(timeout time.Duration) []grpc.ServerOption {
+	opts := []grpc.ServerOption{grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{
+		MinTime: remoteKeepalivePing / 2, PermitWithoutStream: true,
+	})}
+	if timeout < 0 {
+		return opts
+	}
+	if timeout == 0 {
+		timeout = DefaultRemoteWriteTimeout
+	}
+	return append(opts, grpc.KeepaliveParams(keepalive.ServerParameters{Time: remoteKeepalivePing, Timeout: timeout}))
+}
 
 var startMu sync.Mutex
 

@@ -27,6 +27,8 @@ type tuning struct {
 	push    pushFlags
 	// remoteDialWait is NodeConfig.RemoteDialWait.
 	remoteDialWait time.Duration
+	// remoteWriteTimeout is NodeConfig.RemoteWriteTimeout.
+	remoteWriteTimeout time.Duration
 }
 
 func (t *tuning) register(f *pflag.FlagSet) {
@@ -73,6 +75,7 @@ func (t *tuning) register(f *pflag.FlagSet) {
 	t.cards.register(f)
 	t.push.register(f)
 	f.DurationVar(&t.remoteDialWait, "remote-dial-wait", boot.DefaultRemoteDialWait, "how long a connection to another cluster member keeps dialing its address before giving up (a member restarted on it is reached without losing what was queued for it; negative: one attempt)")
+	f.DurationVar(&t.remoteWriteTimeout, "remote-write-timeout", boot.DefaultRemoteWriteTimeout, "a connection to another cluster member whose writes stay unacknowledged this long (a network cut) is closed and dialed anew, so it gets through as soon as the network does; negative: the OS's timeout (minutes)")
 }
 
 func windowFlag(w analytics.WindowSpec) string {
@@ -143,6 +146,7 @@ func (t *tuning) apply(cfg *boot.NodeConfig) error {
 	cfg.Metrics.Engine = m
 	cfg.Desk = t.desk
 	cfg.RemoteDialWait = t.remoteDialWait
+	cfg.RemoteWriteTimeout = t.remoteWriteTimeout
 	cc, err := t.cards.config()
 	if err != nil {
 		return err
