@@ -80,22 +80,7 @@ func askRestartedMember(t *testing.T, wait, restartAfter time.Duration) (any, er
 // termination published here may be seen, and requests keep flowing.
 func TestClosingAnEndpointReportsNoTermination(t *testing.T) {
 	opts := remote.WithDialOptions(remoteDialOptions(0)...)
-	sender := quietSystem()
-	rs := remote.NewRemote(sender, remote.Configure("127.0.0.1", 0, opts))
-	rs.Start()
-	t.Cleanup(func() { rs.Shutdown(false) })
-	member := quietSystem()
-	rm := remote.NewRemote(member, remote.Configure("127.0.0.1", 0, opts))
-	rm.Start()
-	t.Cleanup(func() { rm.Shutdown(false) })
-	echo, err := member.Root.SpawnNamed(actor.PropsFromFunc(func(c actor.Context) {
-		if m, ok := c.Message().(*wrapperspb.StringValue); ok {
-			c.Respond(m)
-		}
-	}), "echo")
-	if err != nil {
-		t.Fatal(err)
-	}
+	sender, echo := senderAndEcho(t, opts, opts)
 	ask := func(what string) error {
 		_, err := sender.Root.RequestFuture(echo, wrapperspb.String(what), 5*time.Second).Result()
 		return err
@@ -121,6 +106,30 @@ func TestClosingAnEndpointReportsNoTermination(t *testing.T) {
 	if n := terminations.Load(); n != 1 {
 		t.Fatalf("%d terminations of %s seen, want only the one published by the test", n, echo.Address)
 	}
+}
+
+// senderAndEcho starts two remote actor systems on loopback, the sender
+// with senderOpts and the member with memberOpts, and an echo actor on the
+// member.
+func senderAndEcho(t *testing.T, senderOpts, memberOpts remote.ConfigOption) (*actor.ActorSystem, *actor.PID) {
+	t.Helper()
+	sender := quietSystem()
+	rs := remote.NewRemote(sender, remote.Configure("127.0.0.1", 0, senderOpts))
+	rs.Start()
+	t.Cleanup(func() { rs.Shutdown(false) })
+	member := quietSystem()
+	rm := remote.NewRemote(member, remote.Configure("127.0.0.1", 0, memberOpts))
+	rm.Start()
+	t.Cleanup(func() { rm.Shutdown(false) })
+	echo, err := member.Root.SpawnNamed(actor.PropsFromFunc(func(c actor.Context) {
+		if m, ok := c.Message().(*wrapperspb.StringValue); ok {
+			c.Respond(m)
+		}
+	}), "echo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sender, echo
 }
 
 func quietSystem() *actor.ActorSystem {

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/remote"
 	"golang.org/x/sys/unix"
 	"google.golang.org/grpc"
@@ -34,23 +33,8 @@ func TestRemoteConnectionsBoundUnacknowledgedWrites(t *testing.T) {
 				}
 				return c, err
 			})
-			sender := quietSystem()
 			dial := append(append(remoteDialOptions(0), remoteKeepalive(tc.timeout)...), capture)
-			rs := remote.NewRemote(sender, remote.Configure("127.0.0.1", 0, remote.WithDialOptions(dial...)))
-			rs.Start()
-			t.Cleanup(func() { rs.Shutdown(false) })
-			member := quietSystem()
-			rm := remote.NewRemote(member, remote.Configure("127.0.0.1", 0, remote.WithServerOptions(remoteServerKeepalive(tc.timeout)...)))
-			rm.Start()
-			t.Cleanup(func() { rm.Shutdown(false) })
-			echo, err := member.Root.SpawnNamed(actor.PropsFromFunc(func(c actor.Context) {
-				if m, ok := c.Message().(*wrapperspb.StringValue); ok {
-					c.Respond(m)
-				}
-			}), "echo")
-			if err != nil {
-				t.Fatal(err)
-			}
+			sender, echo := senderAndEcho(t, remote.WithDialOptions(dial...), remote.WithServerOptions(remoteServerKeepalive(tc.timeout)...))
 			if _, err := sender.Root.RequestFuture(echo, wrapperspb.String("hi"), 5*time.Second).Result(); err != nil {
 				t.Fatalf("request over the connection: %v", err)
 			}
