@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -219,14 +220,13 @@ func (s *deviceSession) reregister(parent context.Context, resync bool) {
 	defer cancel()
 	reg, err := s.rt.registerDevice(ctx, s.user, s.device, s.pid, first)
 	if err != nil {
+		msg, level := "re-register device", slog.LevelDebug
 		if resync && !s.closed.Load() && !s.rt.leaving.Load() {
 			// The grain's new activation does not know the device is
 			// online: its pushes wait for the next sweep.
-			s.rt.log.Warn("device not registered after its user grain moved; pushes wait for the re-registration sweep",
-				"user", s.user, "device", s.device, "err", err)
-			return
+			msg, level = "device not registered after its user grain moved; pushes wait for the re-registration sweep", slog.LevelWarn
 		}
-		s.rt.log.Debug("re-register device", "user", s.user, "device", s.device, "err", err)
+		s.rt.log.Log(parent, level, msg, "user", s.user, "device", s.device, "err", err)
 		return
 	}
 	if s.closed.Load() {

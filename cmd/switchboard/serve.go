@@ -124,7 +124,7 @@ Every flag can also be set with an environment variable SWITCHBOARD_<FLAG>
 	f.IntVar(&o.cqlConns, "cql-conns", cql.DefaultConfig().NumConns, "CQL connections per database host (requests to one host share them; fewer connections carry more requests per network read and write)")
 	f.IntVar(&o.cqlReplication, "cql-replication", 1, "replication factor (SimpleStrategy) of the CQL keyspace when serve creates it; an existing keyspace keeps its own. 3 for production (LOCAL_QUORUM then survives one replica down)")
 	f.Int64Var(&o.storeMinFree, "store-min-free", 0, "embedded store: free bytes below which writes are refused (STORAGE_UNAVAILABLE) until space is back; 0 = 2× the memtable (128 MiB), -1 = off")
-	f.DurationVar(&o.storeSync, "store-sync-interval", time.Millisecond, "embedded store: shortest time between two WAL fsyncs; writes that arrive meanwhile share the next one (fewer fsyncs under load, at most this much added to an ack); 0 = sync as soon as asked")
+	f.DurationVar(&o.storeSync, "store-sync-interval", pebblestore.DefaultConfig("").SyncInterval, "embedded store: shortest time between two WAL fsyncs; writes that arrive meanwhile share the next one (fewer fsyncs under load, at most this much added to an ack); 0 = sync as soon as asked")
 	f.StringVar(&o.storeVerify, "store-verify", "auto", "embedded store: checks at start: full (also every table's checksums), files, or auto (full up to 256 MiB of tables)")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate chain (PEM); --dev generates one")
 	f.StringVar(&o.tlsKey, "tls-key", "", "TLS private key (PEM)")

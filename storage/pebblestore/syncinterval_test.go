@@ -38,29 +38,36 @@ func openCountingSyncs(t *testing.T, interval time.Duration) (*pebblestore.Store
 
 // SyncInterval spaces the WAL's fsyncs: one writer waiting for each write
 // to be durable gets at most one fsync per interval, however fast the disk
-// (a slow machine only loosens the bound). A negative interval syncs every
-// write as soon as it asks.
+// (a slow machine only loosens the bound), also with the default (a zero
+// Config field). A negative interval syncs every write as soon as it asks.
 func TestSyncInterval(t *testing.T) {
 	const writes = 20
-	t.Run("spaced", func(t *testing.T) {
-		const interval = 25 * time.Millisecond
-		s, syncs := openCountingSyncs(t, interval)
-		before := syncs.Load()
-		start := time.Now()
-		for seq := uint64(1); seq <= writes; seq++ {
-			if err := appendSeq(s, seq); err != nil {
-				t.Fatal(err)
+	for _, tc := range []struct {
+		name               string
+		configured, spaced time.Duration
+	}{
+		{"spaced", 25 * time.Millisecond, 25 * time.Millisecond},
+		{"default", 0, pebblestore.DefaultConfig("").SyncInterval},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, syncs := openCountingSyncs(t, tc.configured)
+			before := syncs.Load()
+			start := time.Now()
+			for seq := uint64(1); seq <= writes; seq++ {
+				if err := appendSeq(s, seq); err != nil {
+					t.Fatal(err)
+				}
 			}
-		}
-		elapsed := time.Since(start)
-		n := syncs.Load() - before
-		if limit := int64(elapsed/interval) + 1; n > limit {
-			t.Fatalf("%d WAL syncs in %v, want at most %d (one per %v)", n, elapsed, limit, interval)
-		}
-		if got := seqs(t, s); len(got) != writes {
-			t.Fatalf("read back %d messages, want %d", len(got), writes)
-		}
-	})
+			elapsed := time.Since(start)
+			n := syncs.Load() - before
+			if limit := int64(elapsed/tc.spaced) + 1; n > limit {
+				t.Fatalf("%d WAL syncs in %v, want at most %d (one per %v)", n, elapsed, limit, tc.spaced)
+			}
+			if got := seqs(t, s); len(got) != writes {
+				t.Fatalf("read back %d messages, want %d", len(got), writes)
+			}
+		})
+	}
 	t.Run("at once", func(t *testing.T) {
 		s, syncs := openCountingSyncs(t, -1)
 		before := syncs.Load()
