@@ -116,3 +116,30 @@ func TestRemoteDialWaitFlag(t *testing.T) {
 		}
 	}
 }
+
+// --log-level sets the least severe level written; a level that is not
+// one of slog's is refused before anything starts.
+func TestLogLevelFlag(t *testing.T) {
+	var b strings.Builder
+	log, err := newLogger(&b, false, "warn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log.Info("quiet")
+	log.Warn("loud")
+	if s := b.String(); strings.Contains(s, "quiet") || !strings.Contains(s, "loud") {
+		t.Fatalf("at warn the log holds %q", s)
+	}
+	b.Reset()
+	if log, err = newLogger(&b, true, "DEBUG"); err != nil {
+		t.Fatal(err)
+	}
+	log.Debug("detail")
+	if !strings.Contains(b.String(), `"msg":"detail"`) {
+		t.Fatalf("at debug (JSON) the log holds %q", b.String())
+	}
+	out, err := runCmd("serve", "--dev", "--log-level", "chatty", "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0")
+	if err == nil || !strings.Contains(err.Error(), `--log-level "chatty"`) {
+		t.Fatalf("serve --log-level chatty: err %v, output %s", err, out)
+	}
+}

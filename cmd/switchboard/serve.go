@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -60,6 +61,7 @@ type serveOptions struct {
 	rejoinAfter   time.Duration
 	dev           bool
 	logJSON       bool
+	logLevel      string
 	maxConnsAddr  int
 	maxQueueWait  time.Duration
 	maxLaneWait   time.Duration
@@ -146,10 +148,25 @@ Every flag can also be set with an environment variable SWITCHBOARD_<FLAG>
 	f.BoolVar(&o.adminOpenRead, "admin-open-read", false, "serve the read-only admin endpoints without a token")
 	f.BoolVar(&o.dev, "dev", false, "development mode: zero configuration, everything local")
 	f.BoolVar(&o.logJSON, "log-json", false, "log as JSON lines")
+	f.StringVar(&o.logLevel, "log-level", "info", "least severe level logged: debug, info, warn or error")
 	o.tuning.register(f)
 	o.kafka.register(f)
 	o.web.register(f)
 	return cmd
+}
+
+// newLogger is the node's logger: text or JSON lines to w, at level
+// (debug, info, warn or error) and above.
+func newLogger(w io.Writer, asJSON bool, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	if asJSON {
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return slog.New(slog.NewTextHandler(w, opts)), nil
 }
 
 // flagsFromEnv sets every flag not given on the command line from
@@ -171,11 +188,10 @@ func flagsFromEnv(fs *pflag.FlagSet) error {
 }
 
 func runServe(ctx context.Context, o serveOptions) error {
-	var handler slog.Handler = slog.NewTextHandler(os.Stderr, nil)
-	if o.logJSON {
-		handler = slog.NewJSONHandler(os.Stderr, nil)
+	log, err := newLogger(os.Stderr, o.logJSON, o.logLevel)
+	if err != nil {
+		return err
 	}
-	log := slog.New(handler)
 	slog.SetDefault(log)
 
 	// Bad flags fail before anything is opened.
