@@ -62,3 +62,9 @@ func ForgetDevicesForTest(ctx context.Context, n *Runtime, user string) error {
 // ReregisterMaxInFlightForTest is the most re-registrations the sweep had
 // in flight at once.
 func ReregisterMaxInFlightForTest(n *Runtime) int64 { return n.rereg.maxInFlight.Load() }
+
+// UserGrainForTest is the cluster's activation of user id (started if
+// need be).
+func UserGrainForTest(n *Runtime, id string) (*actor.PID, error) {
+	return n.pid(KindUser, id, n.cfg.RequestTimeout)
+}

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -93,7 +94,12 @@ type device struct {
 	mu     sync.Mutex
 	pushes []*pb.Push
 	got    chan struct{}
+	// resyncs counts the session's requests that the client sync from its
+	// cursor (made after a re-registration that follows a move).
+	resyncs atomic.Int32
 }
+
+func (d *device) Resync() { d.resyncs.Add(1) }
 
 func (d *device) Push(p *pb.Push) {
 	d.mu.Lock()

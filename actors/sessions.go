@@ -219,6 +219,7 @@ func (s *deviceSession) reregister(parent context.Context, resync bool) {
 	ctx, cancel := context.WithTimeout(parent, budget)
 	defer cancel()
 	reg, err := s.rt.registerDevice(ctx, s.user, s.device, s.pid, first)
+	s.rt.log.Debug("re-registered device", "user", s.user, "device", s.device, "resync", resync, "err", err)
 	if err != nil {
 		msg, level := "re-register device", slog.LevelDebug
 		if resync && !s.closed.Load() && !s.rt.leaving.Load() {
@@ -438,6 +439,7 @@ func (n *Runtime) startSessions() error {
 	root := n.system.Root
 	if _, err := root.SpawnNamed(actor.PropsFromFunc(func(ctx actor.Context) {
 		if p, ok := ctx.Message().(*pb.PresenceProbe); ok {
+			n.log.Debug("presence probe", "user", p.User)
 			for _, s := range n.sessions.of(p.User) {
 				s.reregisterMoved()
 			}

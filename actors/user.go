@@ -113,6 +113,7 @@ func (u *user) Receive(ctx actor.Context) {
 		if !u.broken {
 			u.flush(ctx)
 		}
+		u.handOffDevices(ctx)
 	case *pb.Deliver:
 		u.deliver(ctx, m)
 	case *pb.MembershipNotice:
@@ -190,6 +191,7 @@ func (u *user) load(ctx actor.Context) {
 	}
 	// Presence is not stored: ask every node to have this user's devices
 	// connected there register again with this activation.
+	u.log.Debug("user grain activated; probing the members for its devices", "user", u.id, "grain", ctx.Self().Id, "members", u.rt.ClusterMembers())
 	for _, addr := range u.rt.ClusterMembers() {
 		ctx.Send(actor.NewPID(addr, sessionRegistryName), &pb.PresenceProbe{User: u.id})
 	}

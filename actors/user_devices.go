@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"slices"
 	"sort"
 	"time"
 
@@ -19,6 +20,15 @@ func (u *user) register(ctx actor.Context, m *pb.RegisterDevice) {
 		respond(ctx, sender, &pb.RegisterDeviceResponse{Error: pbErr(pb.Code_INVALID, "bad device id")})
 		return
 	}
+	if owner := u.rt.Owner(KindUser, u.id); owner != "" && owner != ctx.Self().Address {
+		// This activation is moving away (its member's placement stops it
+		// at this topology change): a device registered here would be
+		// unknown to the new owner's activation, and its pushes would go
+		// nowhere until the re-registration sweep. The caller retries and
+		// finds the new owner.
+		respond(ctx, sender, &pb.RegisterDeviceResponse{Error: pbErr(pb.Code_RETRY, "user %s now lives on %s", u.id, owner)})
+		return
+	}
 	if e := u.admitDevice(m.Device); e != nil {
 		respond(ctx, sender, &pb.RegisterDeviceResponse{Error: e})
 		return
@@ -30,6 +40,7 @@ func (u *user) register(ctx actor.Context, m *pb.RegisterDevice) {
 	}
 	d.conn = actor.NewPID(m.ConnAddress, m.ConnId)
 	d.lastSeen = time.Now()
+	u.log.Debug("device registered", "user", u.id, "device", m.Device, "conn", d.conn, "grain", ctx.Self().Id)
 	res := &pb.RegisterDeviceResponse{Cursor: d.cursor}
 	if e := u.loadAll(); e != nil {
 		res.Error = e
@@ -41,6 +52,32 @@ func (u *user) register(ctx actor.Context, m *pb.RegisterDevice) {
 	}
 	sort.Strings(res.LargeConvs)
 	respond(ctx, sender, res)
+}
+
+// handOffDevices, as the grain stops, asks the members its online devices
+// are connected to to register them again: with the activation that
+// replaces this one. A registration can reach this activation after the
+// new owner's probe went out and before this member saw the topology
+// change that stops it; without this, such a device stayed unknown to the
+// new activation, its pushes went nowhere, until the re-registration
+// sweep. A member that is leaving leaves it to the others' topology
+// watches (every grain of it stops at once).
+func (u *user) handOffDevices(ctx actor.Context) {
+	if u.rt.leaving.Load() {
+		return
+	}
+	var probed []string
+	for _, d := range u.devices {
+		if !u.connected(d) || slices.Contains(probed, d.conn.Address) {
+			continue
+		}
+		if len(probed) == 0 {
+			// The probed sessions must not find this activation again.
+			u.rt.cluster.PidCache.RemoveByValue(u.id, KindUser, ctx.Self())
+		}
+		probed = append(probed, d.conn.Address)
+		ctx.Send(actor.NewPID(d.conn.Address, sessionRegistryName), &pb.PresenceProbe{User: u.id})
+	}
 }
 
 // admitDevice applies the per-user device caps to a device coming online:
@@ -108,6 +145,7 @@ func (u *user) ackCursor(ctx actor.Context, m *pb.AckCursor) {
 // process (requests to its grains then time out).
 func (u *user) connected(d *device) bool {
 	if d.conn != nil && !u.rt.isMember(d.conn.Address) {
+		u.log.Debug("device offline: its node is not a member", "user", u.id, "conn", d.conn)
 		d.conn = nil
 	}
 	return d.conn != nil

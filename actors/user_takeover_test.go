@@ -141,3 +141,69 @@ func TestDeviceOnALeftMemberIsOffline(t *testing.T) {
 		t.Fatalf("online devices %v, want only the phone (the tablet's node is not a member)", pres.Devices)
 	}
 }
+
+// TestUserGrainStopHandsOffDevices: a user grain that stops while devices
+// are online (it moved, or lost its inbox epoch) has their sessions
+// register again, with the activation that replaces it, at once: without
+// that, a registration that reached the stopping activation after the new
+// one's presence probe left the device unknown to the new one until the
+// re-registration sweep (here an hour), and its pushes went nowhere.
+func TestUserGrainStopHandsOffDevices(t *testing.T) {
+	node := startCluster(t, 1, openStore(t), actors.Config{Reregister: time.Hour})[0]
+	const conv = "g:handoff"
+	mustCreateGroup(t, node, conv, "alice", "bob")
+	phone, _ := connect(t, node, "bob", "phone")
+	time.Sleep(500 * time.Millisecond) // the activation's own probe re-registers once more: let it land
+	before := phone.resyncs.Load()
+	old, err := actors.UserGrainForTest(node.Runtime, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := node.System().Root.PoisonFuture(old).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	// Nothing else asks for bob's grain: only the hand-off starts a new
+	// activation and registers the phone with it.
+	deadline := time.Now().Add(5 * time.Second)
+	for phone.resyncs.Load() == before {
+		if time.Now().After(deadline) {
+			t.Fatal("the phone's session did not register again after its user grain stopped")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if now, err := actors.UserGrainForTest(node.Runtime, "bob"); err != nil || now.Equal(old) {
+		t.Fatalf("bob's grain after the hand-off: %v, %v (the stopped one was %v)", now, err, old)
+	}
+	seq := mustSend(t, node, conv, "alice", "after the hand-off").Seq
+	for _, m := range phone.waitMessages(t, 1) {
+		if m.Seq == seq {
+			return
+		}
+	}
+	t.Fatalf("the phone got %v, not seq %d", phone.messages(), seq)
+}
+
+// TestRegisterAtANonOwnerIsRetried: an activation whose member does not
+// own the user (its placement is about to stop it) refuses a device's
+// registration with RETRY, so the caller finds the owner's activation; the
+// owner's activation takes it.
+func TestRegisterAtANonOwnerIsRetried(t *testing.T) {
+	nodes := startCluster(t, 2, openStore(t), actors.Config{RequestTimeout: 2 * time.Second})
+	user := ""
+	for i := 0; user == ""; i++ {
+		if id := fmt.Sprintf("owned-%d", i); nodes[0].Runtime.Owner(actors.KindUser, id) == nodes[0].System().Address() {
+			user = id
+		}
+	}
+	for i, want := range []pb.Code{pb.Code_OK, pb.Code_RETRY} {
+		node := nodes[i]
+		pid := actors.SpawnUserForTest(node.Runtime, user)
+		res, err := node.System().Root.RequestFuture(pid, &pb.RegisterDevice{User: user, Device: "phone", ConnAddress: node.System().Address(), ConnId: "conn"}, 10*time.Second).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := res.(*pb.RegisterDeviceResponse).GetError().GetCode(); got != want {
+			t.Fatalf("registration at node %d (owner: node 0): %v, want %v", i, res, want)
+		}
+	}
+}

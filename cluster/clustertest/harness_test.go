@@ -260,6 +260,14 @@ func (c *cluster) addNode(host, netns string) *node {
 		if c.t.Failed() {
 			b, _ := os.ReadFile(n.logFile)
 			c.t.Logf("%s log (tail):\n%s", n.name, tail(string(b), 40))
+			// The whole log outlives the test's temporary directory
+			// where SWITCHBOARD_ARTIFACTS names a directory.
+			if dir := os.Getenv("SWITCHBOARD_ARTIFACTS"); dir != "" {
+				name := filepath.Join(dir, strings.ReplaceAll(c.t.Name(), "/", "_")+"-"+n.name+".log")
+				if err := os.WriteFile(name, b, 0o644); err != nil {
+					c.t.Logf("keep %s log: %v", n.name, err)
+				}
+			}
 		}
 	})
 	return n
