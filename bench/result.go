@@ -129,6 +129,8 @@ type BenchReport struct {
 	HeapBytesMax uint64  `json:"heap_bytes_max"`
 	Clients      int     `json:"clients"`
 	UDPSockets   int     `json:"udp_sockets"`
+	// WebSocket: the clients connected over WebSocket, not QUIC.
+	WebSocket bool `json:"websocket,omitempty"`
 	// SenderProcess: the group's senders ran in a process of their own
 	// (Options.SenderExec); its cost is not in the figures above.
 	SenderProcess *SenderProcessReport `json:"sender_process,omitempty"`
@@ -222,8 +224,12 @@ func (r *Result) WriteTable(w io.Writer) {
 	} else {
 		row("server", "not measured (no admin URL)")
 	}
-	row("bench", "CPU %.1f s (%.0f%% of a core)  heap max %.0f MiB  %d clients on %d UDP sockets",
-		r.Bench.CPUSeconds, 100*r.Bench.CPUCoresAvg, float64(r.Bench.HeapBytesMax)/(1<<20), r.Bench.Clients, r.Bench.UDPSockets)
+	carrier := fmt.Sprintf("on %d UDP sockets", r.Bench.UDPSockets)
+	if r.Bench.WebSocket {
+		carrier = "over WebSocket"
+	}
+	row("bench", "CPU %.1f s (%.0f%% of a core)  heap max %.0f MiB  %d clients %s",
+		r.Bench.CPUSeconds, 100*r.Bench.CPUCoresAvg, float64(r.Bench.HeapBytesMax)/(1<<20), r.Bench.Clients, carrier)
 	if sp := r.Bench.SenderProcess; sp != nil {
 		row("sender process", "pid %d, %d sending clients (sends and send→ack measured there)  CPU %.1f s (%.0f%% of a core)  heap %.0f MiB",
 			sp.PID, sp.Clients, sp.CPUSeconds, 100*sp.CPUSeconds/max(r.DurationS, 1e-9), float64(sp.HeapBytesMax)/(1<<20))

@@ -141,7 +141,7 @@ func Run(ctx context.Context, t Target, o Options) (*Result, error) {
 	}
 	defer p.close()
 	res := &Result{Scenario: o.Scenario, StartedAt: time.Now(), Params: map[string]any{"run_id": o.RunID}}
-	res.Bench.UDPSockets = len(p.trs)
+	res.Bench.UDPSockets, res.Bench.WebSocket = len(p.trs), len(t.WebSocketURLs) > 0
 	var clients []*client.Client
 	switch o.Scenario {
 	case "chat":

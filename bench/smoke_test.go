@@ -22,6 +22,7 @@ import (
 	"github.com/switchboard-im/switchboard/storage/instrumented"
 	"github.com/switchboard-im/switchboard/storage/pebblestore"
 	"github.com/switchboard-im/switchboard/transport"
+	"github.com/switchboard-im/switchboard/transport/web"
 )
 
 var secret = []byte("0123456789abcdef0123456789abcdef-bench")
@@ -36,6 +37,14 @@ func node(t testing.TB, wrap ...func(storage.Store) *instrumented.Store) bench.T
 // nodeWith is node with ac and tc as the grains' and the transport's
 // configuration (loggers, address, TLS and authenticator filled in).
 func nodeWith(t testing.TB, ac actors.Config, tc transport.Config, wrap ...func(storage.Store) *instrumented.Store) bench.Target {
+	t.Helper()
+	target, _ := startNode(t, ac, tc, wrap...)
+	return target
+}
+
+// startNode is nodeWith that also returns the node's QUIC server (for the
+// browser transports to run on).
+func startNode(t testing.TB, ac actors.Config, tc transport.Config, wrap ...func(storage.Store) *instrumented.Store) (bench.Target, *transport.Server) {
 	t.Helper()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	raw, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir(), Logger: quiet})
@@ -80,7 +89,7 @@ func nodeWith(t testing.TB, ac actors.Config, tc transport.Config, wrap ...func(
 		Token: func(user, device string) (string, error) {
 			return transport.MintHS256(secret, user, device, time.Hour, "")
 		},
-	}
+	}, srv
 }
 
 // smokeDuration is how long each smoke run sends (SWITCHBOARD_BENCH_SMOKE,
@@ -100,12 +109,18 @@ func smokeDuration(t *testing.T) time.Duration {
 // verification: the CI smoke check is about correctness, not speed.
 func run(t *testing.T, o bench.Options) *bench.Result {
 	t.Helper()
+	return runOn(t, node(t), o)
+}
+
+// runOn is run against target.
+func runOn(t *testing.T, target bench.Target, o bench.Options) *bench.Result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	if testing.Verbose() {
 		o.Progress = os.Stderr
 	}
-	res, err := bench.Run(ctx, node(t), o)
+	res, err := bench.Run(ctx, target, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,6 +140,26 @@ func TestSmokeChat(t *testing.T) {
 	res := run(t, bench.Options{Scenario: "chat", Duration: smokeDuration(t), Rate: 200, Users: 20, Drain: 30 * time.Second})
 	if res.Delivered != res.Sent {
 		t.Fatalf("chat: %d delivered of %d sent", res.Delivered, res.Sent)
+	}
+}
+
+// TestSmokeChatOverWebSocket: the bench's clients connect over the node's
+// WebSocket (--websocket) and the run verifies as over QUIC.
+func TestSmokeChatOverWebSocket(t *testing.T) {
+	target, srv := startNode(t, actors.Config{}, transport.Config{})
+	ws, err := web.New(srv, web.Config{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(ws.Handler())
+	t.Cleanup(func() {
+		hs.Close()
+		_ = ws.Close()
+	})
+	target.WebSocketURLs = []string{"ws" + strings.TrimPrefix(hs.URL, "http") + web.WebSocketPath}
+	res := runOn(t, target, bench.Options{Scenario: "chat", Duration: smokeDuration(t), Rate: 200, Users: 20, Drain: 30 * time.Second})
+	if !res.Bench.WebSocket || res.Bench.UDPSockets != 0 || res.Delivered != res.Sent {
+		t.Fatalf("over WebSocket: %+v, %d delivered of %d sent", res.Bench, res.Delivered, res.Sent)
 	}
 }
 

@@ -19,6 +19,10 @@ import (
 type Target struct {
 	// Addrs are the nodes' QUIC addresses; clients are spread over them.
 	Addrs []string
+	// WebSocketURLs, when set, are the nodes' WebSocket URLs (ws[s]://HOST/ws):
+	// the clients connect over WebSocket, spread over them, instead of
+	// over QUIC to Addrs.
+	WebSocketURLs []string
 	// TLS trusts the nodes' certificates.
 	TLS *tls.Config
 	// Token mints a connection token for a user and device.
@@ -46,7 +50,7 @@ type pool struct {
 }
 
 func newPool(t Target) (*pool, error) {
-	if len(t.Addrs) == 0 {
+	if len(t.Addrs) == 0 && len(t.WebSocketURLs) == 0 {
 		return nil, errors.New("bench: no server address")
 	}
 	if t.TLS == nil || t.Token == nil {
@@ -56,6 +60,9 @@ func newPool(t Target) (*pool, error) {
 		t.Sockets = 8
 	}
 	p := &pool{t: t}
+	if len(t.WebSocketURLs) > 0 {
+		return p, nil // no UDP sockets: TCP connections of their own
+	}
 	for range t.Sockets {
 		uc, err := net.ListenUDP("udp", &net.UDPAddr{})
 		if err != nil {
@@ -72,9 +79,7 @@ func newPool(t Target) (*pool, error) {
 func (p *pool) dial(ctx context.Context, user, device string, onEvent func(client.Event)) (*client.Client, error) {
 	i := p.next.Add(1)
 	cfg := client.Config{
-		Addr:      p.t.Addrs[i%uint64(len(p.t.Addrs))],
-		TLS:       p.t.TLS,
-		Transport: p.trs[i%uint64(len(p.trs))],
+		TLS: p.t.TLS,
 		TokenSource: func(context.Context) (string, error) {
 			return p.t.Token(user, device)
 		},
@@ -87,6 +92,11 @@ func (p *pool) dial(ctx context.Context, user, device string, onEvent func(clien
 		DialTimeout:  30 * time.Second,
 		MinBackoff:   100 * time.Millisecond,
 		MaxBackoff:   2 * time.Second,
+	}
+	if n := uint64(len(p.t.WebSocketURLs)); n > 0 {
+		cfg.WebSocketURL = p.t.WebSocketURLs[i%n]
+	} else {
+		cfg.Addr, cfg.Transport = p.t.Addrs[i%uint64(len(p.t.Addrs))], p.trs[i%uint64(len(p.trs))]
 	}
 	if onEvent == nil {
 		cfg.OnEvent = func(client.Event) {}

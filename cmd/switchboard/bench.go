@@ -16,16 +16,17 @@ import (
 )
 
 type benchOptions struct {
-	client  clientOptions
-	servers []string
-	admin   string
-	opts    bench.Options
-	sockets int
-	pipe    int
-	jsonOut string
-	htmlOut string
-	quiet   bool
-	verbose bool
+	client     clientOptions
+	servers    []string
+	websockets []string // --websocket: connect over WebSocket to these URLs
+	admin      string
+	opts       bench.Options
+	sockets    int
+	pipe       int
+	jsonOut    string
+	htmlOut    string
+	quiet      bool
+	verbose    bool
 	// inProc keeps the group senders in the bench's own process.
 	inProc bool
 	// cpuProfile: where to write the bench process's own CPU profile.
@@ -71,6 +72,7 @@ run, over the acked messages.`,
 	f := cmd.Flags()
 	f.StringVar(&o.client.dataDir, "data-dir", "./data", "a dev node's data directory (address, CA, token secret, admin URL)")
 	f.StringSliceVar(&o.servers, "server", nil, "nodes' QUIC addresses host:port (default: from the dev data dir); clients are spread over them")
+	f.StringSliceVar(&o.websockets, "websocket", nil, "connect over WebSocket instead of QUIC, to these URLs (ws://HOST:PORT/ws, a node's --web); clients are spread over them")
 	f.StringVar(&o.client.ca, "ca", "", "PEM file of the CA to trust (default: the dev certificate)")
 	f.StringVar(&o.client.secretFile, "auth-secret-file", "", "HS256 secret to mint tokens with (default: the dev secret)")
 	f.StringVar(&o.client.privateKey, "private-key", "", "Ed25519 private key (PEM) to mint EdDSA tokens with")
@@ -161,7 +163,7 @@ func benchTarget(o benchOptions) (bench.Target, error) {
 	if len(addrs) == 0 {
 		addrs = []string{cfg.Addr}
 	}
-	t := bench.Target{Addrs: addrs, TLS: cfg.TLS, Sockets: o.sockets, SendPipeline: o.pipe, AdminURL: o.admin,
+	t := bench.Target{Addrs: addrs, WebSocketURLs: o.websockets, TLS: cfg.TLS, Sockets: o.sockets, SendPipeline: o.pipe, AdminURL: o.admin,
 		Token: func(user, device string) (string, error) { return co.mint(user, device) }}
 	if o.verbose {
 		t.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))

@@ -32,6 +32,7 @@ func newBenchSenderCmd() *cobra.Command {
 	f := cmd.Flags()
 	f.StringVar(&o.client.dataDir, "data-dir", "./data", "a dev node's data directory")
 	f.StringSliceVar(&o.servers, "server", nil, "nodes' QUIC addresses host:port")
+	f.StringSliceVar(&o.websockets, "websocket", nil, "nodes' WebSocket URLs (instead of QUIC)")
 	f.StringVar(&o.client.ca, "ca", "", "PEM file of the CA to trust")
 	f.StringVar(&o.client.secretFile, "auth-secret-file", "", "HS256 secret to mint tokens with")
 	f.StringVar(&o.client.privateKey, "private-key", "", "Ed25519 private key (PEM) to mint EdDSA tokens with")
@@ -56,6 +57,7 @@ func senderExec(o benchOptions) ([]string, error) {
 		}
 	}
 	add("--server", strings.Join(o.servers, ","))
+	add("--websocket", strings.Join(o.websockets, ","))
 	add("--ca", o.client.ca)
 	add("--auth-secret-file", o.client.secretFile)
 	add("--private-key", o.client.privateKey)

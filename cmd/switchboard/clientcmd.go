@@ -29,6 +29,7 @@ type clientOptions struct {
 	user       string
 	device     string
 	server     string
+	websocket  string
 	ca         string
 	token      string
 	secretFile string
@@ -43,6 +44,7 @@ func (o *clientOptions) register(f *pflag.FlagSet) {
 	f.StringVar(&o.user, "user", "", "the user to act as (with a minted token)")
 	f.StringVar(&o.device, "device", "cli", "the device to act as")
 	f.StringVar(&o.server, "server", "", "the node's QUIC address host:port (default: from the dev data dir)")
+	f.StringVar(&o.websocket, "websocket", "", "connect over WebSocket instead of QUIC, to this URL (ws://HOST:PORT/ws or wss://…, a node's --web)")
 	f.StringVar(&o.ca, "ca", "", "PEM file of the CA to trust (default: the dev certificate, else the system roots)")
 	f.StringVar(&o.token, "token", "", "the token to connect with (default: minted for --user/--device)")
 	f.StringVar(&o.secretFile, "auth-secret-file", "", "HS256 secret to mint the token with (default: the dev secret)")
@@ -88,7 +90,7 @@ func validID(s string) bool {
 }
 
 func (o *clientOptions) config() (client.Config, error) {
-	cfg := client.Config{Addr: o.server}
+	cfg := client.Config{Addr: o.server, WebSocketURL: o.websocket}
 	caFile := o.ca
 	if cfg.Addr == "" || caFile == "" {
 		if info, err := readDevServerInfo(o.dataDir); err == nil {

@@ -310,7 +310,7 @@ func (c *Client) Protocol() string {
 	if cn == nil {
 		return ""
 	}
-	return cn.qc.ConnectionState().TLS.NegotiatedProtocol
+	return cn.lk.protocol()
 }
 
 // Raw sends a request as is and returns the answer (tools and tests).

@@ -25,6 +25,12 @@ import (
 type Config struct {
 	// Addr is the server's UDP address, host:port.
 	Addr string
+	// WebSocketURL, when set, connects over WebSocket instead of QUIC
+	// (ws://HOST/ws or wss://HOST/ws, a node's --web; docs/PROTOCOL.md
+	// §12): for networks that block UDP. Addr is then not used, nor are
+	// KeepAlive, IdleTimeout and Transport (TCP's), nor a GoAway's
+	// reconnect_to (a QUIC address).
+	WebSocketURL string
 	// TLS must trust the server's certificate (RootCAs); TLS 1.3 and the
 	// ALPN are set by the client.
 	TLS *tls.Config
@@ -101,7 +107,7 @@ type Config struct {
 }
 
 func (c *Config) defaults() error {
-	if c.Addr == "" {
+	if c.Addr == "" && c.WebSocketURL == "" {
 		return errors.New("client: no server address")
 	}
 	if c.TLS == nil {
@@ -357,7 +363,7 @@ func (c *Client) setConn(cn *conn) {
 }
 
 // ConnStats returns the QUIC statistics (bytes, packets, RTT) of the
-// current connection; false while disconnected.
+// current connection; false while disconnected or on WebSocket.
 func (c *Client) ConnStats() (quic.ConnectionStats, bool) {
 	c.mu.Lock()
 	cn := c.cur
@@ -365,7 +371,7 @@ func (c *Client) ConnStats() (quic.ConnectionStats, bool) {
 	if cn == nil {
 		return quic.ConnectionStats{}, false
 	}
-	return cn.qc.ConnectionStats(), true
+	return cn.lk.stats()
 }
 
 // Connected reports whether a connection is up.
@@ -469,7 +475,7 @@ func (c *Client) run(cn *conn) {
 // serve runs one connection until it ends; it returns how long to wait
 // before reconnecting when the server said (GoAway), else 0.
 func (c *Client) serve(cn *conn) time.Duration {
-	ctx, cancel := context.WithCancel(cn.qc.Context())
+	ctx, cancel := context.WithCancel(cn.lk.Context())
 	defer cancel()
 	var wg sync.WaitGroup
 	var goAway atomic.Int64
@@ -497,7 +503,7 @@ func (c *Client) serve(cn *conn) time.Duration {
 	c.setConn(nil)
 	cancel()
 	wg.Wait()
-	c.emit(Event{Kind: EventDisconnected, Err: context.Cause(cn.qc.Context())})
+	c.emit(Event{Kind: EventDisconnected, Err: context.Cause(cn.lk.Context())})
 	if w := goAway.Load(); w >= 0 {
 		return time.Duration(w) + time.Millisecond
 	}

@@ -6,12 +6,10 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/quic-go/quic-go"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/switchboard-im/switchboard/transport/wirepb"
@@ -22,19 +20,19 @@ import (
 // safe to retry (the client_msg_id dedupes them).
 var ErrDisconnected = errors.New("switchboard: disconnected")
 
-// conn is one QUIC connection and its one bidirectional stream: requests
-// go out pipelined, answers come back matched by id, interleaved with
-// pushes and control frames (read by Client.readStream).
+// conn is one connection (a link: QUIC or WebSocket) and its session
+// stream: requests go out pipelined, answers come back matched by id,
+// interleaved with pushes and control frames (read by Client.readStream).
 type conn struct {
-	qc       *quic.Conn
-	st       *quic.Stream
+	lk       link
+	st       stream
 	rd       wirepb.ByteReader
 	welcome  *wirepb.Welcome
 	maxFrame int
 	nextID   atomic.Uint64
 	slots    chan struct{} // one per request in flight, up to Welcome.max_inflight
 	// datagramSignals: the server speaks switchboard/2, where typing goes
-	// as a datagram; on /3 it goes in band.
+	// as a datagram; on /3 (and WebSocket) it goes in band.
 	datagramSignals bool
 
 	wmu    sync.Mutex // serializes stream writes
@@ -61,54 +59,27 @@ type conn struct {
 func dial(ctx context.Context, cfg *Config, token string) (*conn, error) {
 	tc := cfg.TLS.Clone()
 	tc.MinVersion = tls.VersionTLS13
-	tc.NextProtos = cfg.Protocols
-	if len(tc.NextProtos) == 0 {
-		tc.NextProtos = wirepb.ALPNs()
-	}
-	qconf := &quic.Config{
-		HandshakeIdleTimeout:  cfg.DialTimeout,
-		MaxIdleTimeout:        cfg.IdleTimeout,
-		KeepAlivePeriod:       cfg.KeepAlive,
-		MaxIncomingStreams:    -1, // servers open no streams
-		MaxIncomingUniStreams: -1,
-		EnableDatagrams:       true,
-	}
-	var qc *quic.Conn
+	var lk link
 	var err error
-	if cfg.Transport != nil {
-		qc, err = dialShared(ctx, cfg.Transport, cfg.Addr, tc, qconf)
+	if cfg.WebSocketURL != "" {
+		lk, err = dialWebSocket(ctx, cfg, tc)
 	} else {
-		qc, err = quic.DialAddr(ctx, cfg.Addr, tc, qconf)
+		lk, err = dialQUIC(ctx, cfg, tc)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("dial %s: %w", cfg.Addr, err)
+		return nil, err
 	}
-	c := &conn{qc: qc, maxFrame: cfg.MaxFrame, pending: map[uint64]chan *wirepb.Response{}, done: make(chan struct{}),
-		datagramSignals: qc.ConnectionState().TLS.NegotiatedProtocol == wirepb.ALPN2, checkAfter: cfg.PathCheckAfter}
+	c := &conn{lk: lk, maxFrame: cfg.MaxFrame, pending: map[uint64]chan *wirepb.Response{}, done: make(chan struct{}),
+		datagramSignals: lk.protocol() == wirepb.ALPN2, checkAfter: cfg.PathCheckAfter}
 	if err := c.hello(ctx, token); err != nil {
-		_ = qc.CloseWithError(0, "")
+		lk.closeWith(wirepb.Code_OK, "")
 		return nil, err
 	}
 	return c, nil
 }
 
-// dialShared dials from a shared transport, naming the server as DialAddr
-// would (the host of addr), so certificates check the same either way.
-func dialShared(ctx context.Context, tr *quic.Transport, addr string, tc *tls.Config, qconf *quic.Config) (*quic.Conn, error) {
-	ua, err := net.ResolveUDPAddr("udp", addr)
-	if err != nil {
-		return nil, err
-	}
-	if tc.ServerName == "" {
-		if host, _, err := net.SplitHostPort(addr); err == nil {
-			tc.ServerName = host
-		}
-	}
-	return tr.Dial(ctx, ua, tc, qconf)
-}
-
 func (c *conn) hello(ctx context.Context, token string) error {
-	st, err := c.qc.OpenStreamSync(ctx)
+	st, err := c.lk.open(ctx)
 	if err != nil {
 		return c.closedErr(err)
 	}
@@ -147,14 +118,8 @@ const defaultMaxInflight = 16
 
 // closedErr prefers the code the server closed the connection with.
 func (c *conn) closedErr(err error) error {
-	var ae *quic.ApplicationError
-	if errors.As(err, &ae) && ae.Remote {
-		return &wirepb.Error{Code: wirepb.Code(ae.ErrorCode), Message: ae.ErrorMessage}
-	}
-	if c.qc.Context().Err() != nil {
-		if cause := context.Cause(c.qc.Context()); errors.As(cause, &ae) && ae.Remote {
-			return &wirepb.Error{Code: wirepb.Code(ae.ErrorCode), Message: ae.ErrorMessage}
-		}
+	if we := c.lk.peerError(err); we != nil {
+		return we
 	}
 	return disconnected(err)
 }
@@ -308,7 +273,7 @@ func (c *conn) signal(s *wirepb.Signal) error {
 	if err != nil {
 		return err
 	}
-	return c.qc.SendDatagram(b)
+	return c.lk.sendDatagram(b)
 }
 
-func (c *conn) close() { _ = c.qc.CloseWithError(0, "client closed") }
+func (c *conn) close() { c.lk.closeWith(wirepb.Code_OK, "client closed") }

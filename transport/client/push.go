@@ -6,7 +6,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/quic-go/quic-go"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/switchboard-im/switchboard/transport/wirepb"
@@ -51,7 +50,7 @@ func (c *Client) readStream(ctx context.Context, cn *conn, goAway *atomic.Int64)
 		if err := wirepb.ReadMsg(cn.rd, &sf, cn.maxFrame); err != nil {
 			if ctx.Err() == nil && (errors.Is(err, wirepb.ErrBadFrame) || errors.Is(err, wirepb.ErrFrameTooLarge)) {
 				c.log.Debug("bad frame from the server", "err", err)
-				_ = cn.qc.CloseWithError(quic.ApplicationErrorCode(wirepb.Code_BAD_FRAME), "bad frame")
+				cn.lk.closeWith(wirepb.Code_BAD_FRAME, "bad frame")
 			}
 			cn.ended(err)
 			return
@@ -60,6 +59,8 @@ func (c *Client) readStream(ctx context.Context, cn *conn, goAway *atomic.Int64)
 		switch m := sf.Msg.(type) {
 		case *wirepb.ServerFrame_Response:
 			cn.answer(m.Response)
+		case *wirepb.ServerFrame_Signal:
+			c.onSignal(m.Signal)
 		case *wirepb.ServerFrame_Push:
 			c.onPush(ctx, cn, m.Push)
 		case *wirepb.ServerFrame_Resync:
@@ -90,15 +91,15 @@ func (c *Client) readStream(ctx context.Context, cn *conn, goAway *atomic.Int64)
 			cn.ended(m.Error)
 			// The server waits for us to have read its last frame: close
 			// now rather than keep it waiting out its linger.
-			_ = cn.qc.CloseWithError(quic.ApplicationErrorCode(m.Error.Code), "")
+			cn.lk.closeWith(m.Error.Code, "")
 		}
 	}
 }
 
-// readDatagrams handles signals.
+// readDatagrams reads signals sent as datagrams (QUIC).
 func (c *Client) readDatagrams(ctx context.Context, cn *conn) {
 	for {
-		b, err := cn.qc.ReceiveDatagram(ctx)
+		b, err := cn.lk.receiveDatagram(ctx)
 		if err != nil {
 			return
 		}
@@ -106,17 +107,22 @@ func (c *Client) readDatagrams(ctx context.Context, cn *conn) {
 		if proto.Unmarshal(b, &s) != nil {
 			continue
 		}
-		switch s.Kind {
-		case wirepb.Signal_TYPING, wirepb.Signal_STOP_TYPING:
-			c.emit(Event{Kind: EventTyping, Conv: s.Conv, User: s.User, Typing: s.Kind == wirepb.Signal_TYPING})
-		case wirepb.Signal_DELIVERED:
-			for _, m := range c.store.delivered(s.Conv, s.Seq) {
-				m := m
-				c.emit(Event{Kind: EventMessageState, Conv: s.Conv, Seq: m.Seq, User: s.User, Message: &m})
-			}
-		case wirepb.Signal_QUEUE_POSITION:
-			c.emit(Event{Kind: EventQueuePosition, Conv: s.Conv, Seq: s.Seq})
+		c.onSignal(&s)
+	}
+}
+
+// onSignal handles a signal, from a datagram or in band (WebSocket).
+func (c *Client) onSignal(s *wirepb.Signal) {
+	switch s.Kind {
+	case wirepb.Signal_TYPING, wirepb.Signal_STOP_TYPING:
+		c.emit(Event{Kind: EventTyping, Conv: s.Conv, User: s.User, Typing: s.Kind == wirepb.Signal_TYPING})
+	case wirepb.Signal_DELIVERED:
+		for _, m := range c.store.delivered(s.Conv, s.Seq) {
+			m := m
+			c.emit(Event{Kind: EventMessageState, Conv: s.Conv, Seq: m.Seq, User: s.User, Message: &m})
 		}
+	case wirepb.Signal_QUEUE_POSITION:
+		c.emit(Event{Kind: EventQueuePosition, Conv: s.Conv, Seq: s.Seq})
 	}
 }
 

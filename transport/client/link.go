@@ -1,0 +1,202 @@
+package client
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/quic-go/quic-go"
+
+	"github.com/switchboard-im/switchboard/transport/wirepb"
+)
+
+// link carries one connection: a QUIC connection with its one
+// bidirectional stream, or a WebSocket whose binary messages, concatenated,
+// are the same byte stream of frames (docs/PROTOCOL.md §12). Everything
+// above it (hello, pipelined requests, pushes, acks, resync, drain) is the
+// same on both.
+type link interface {
+	// open returns the session stream (on QUIC, opens it).
+	open(ctx context.Context) (stream, error)
+	// Context ends when the link does; its cause says why.
+	Context() context.Context
+	// closeWith ends the link with a protocol code (Code_OK: a clean close).
+	closeWith(code wirepb.Code, reason string)
+	// peerError is the server's close code behind err, or behind the end
+	// of the link; nil when the server did not close with one.
+	peerError(err error) *wirepb.Error
+	// protocol is the protocol version spoken (an ALPN of wirepb).
+	protocol() string
+	sendDatagram(b []byte) error
+	receiveDatagram(ctx context.Context) ([]byte, error)
+	stats() (quic.ConnectionStats, bool)
+}
+
+// stream is the session stream of a link.
+type stream interface {
+	io.Reader
+	io.Writer
+	SetDeadline(time.Time) error
+	SetWriteDeadline(time.Time) error
+}
+
+// errNoDatagrams: a WebSocket has none; signals travel in band.
+var errNoDatagrams = errors.New("switchboard: no datagrams on this transport")
+
+// ---- QUIC ---------------------------------------------------------------
+
+type quicLink struct{ qc *quic.Conn }
+
+func dialQUIC(ctx context.Context, cfg *Config, tc *tls.Config) (link, error) {
+	tc.NextProtos = cfg.Protocols
+	if len(tc.NextProtos) == 0 {
+		tc.NextProtos = wirepb.ALPNs()
+	}
+	qconf := &quic.Config{
+		HandshakeIdleTimeout:  cfg.DialTimeout,
+		MaxIdleTimeout:        cfg.IdleTimeout,
+		KeepAlivePeriod:       cfg.KeepAlive,
+		MaxIncomingStreams:    -1, // servers open no streams
+		MaxIncomingUniStreams: -1,
+		EnableDatagrams:       true,
+	}
+	var qc *quic.Conn
+	var err error
+	if cfg.Transport != nil {
+		qc, err = dialShared(ctx, cfg.Transport, cfg.Addr, tc, qconf)
+	} else {
+		qc, err = quic.DialAddr(ctx, cfg.Addr, tc, qconf)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", cfg.Addr, err)
+	}
+	return quicLink{qc}, nil
+}
+
+// dialShared dials from a shared transport, naming the server as DialAddr
+// would (the host of addr), so certificates check the same either way.
+func dialShared(ctx context.Context, tr *quic.Transport, addr string, tc *tls.Config, qconf *quic.Config) (*quic.Conn, error) {
+	ua, err := net.ResolveUDPAddr("udp", addr)
+	if err != nil {
+		return nil, err
+	}
+	if tc.ServerName == "" {
+		if host, _, err := net.SplitHostPort(addr); err == nil {
+			tc.ServerName = host
+		}
+	}
+	return tr.Dial(ctx, ua, tc, qconf)
+}
+
+func (l quicLink) open(ctx context.Context) (stream, error) { return l.qc.OpenStreamSync(ctx) }
+func (l quicLink) Context() context.Context                 { return l.qc.Context() }
+
+func (l quicLink) closeWith(code wirepb.Code, reason string) {
+	_ = l.qc.CloseWithError(quic.ApplicationErrorCode(code), reason)
+}
+
+func (l quicLink) peerError(err error) *wirepb.Error {
+	var ae *quic.ApplicationError
+	if errors.As(err, &ae) && ae.Remote {
+		return &wirepb.Error{Code: wirepb.Code(ae.ErrorCode), Message: ae.ErrorMessage}
+	}
+	if l.qc.Context().Err() != nil {
+		if cause := context.Cause(l.qc.Context()); errors.As(cause, &ae) && ae.Remote {
+			return &wirepb.Error{Code: wirepb.Code(ae.ErrorCode), Message: ae.ErrorMessage}
+		}
+	}
+	return nil
+}
+
+func (l quicLink) protocol() string { return l.qc.ConnectionState().TLS.NegotiatedProtocol }
+
+func (l quicLink) sendDatagram(b []byte) error { return l.qc.SendDatagram(b) }
+
+func (l quicLink) receiveDatagram(ctx context.Context) ([]byte, error) {
+	return l.qc.ReceiveDatagram(ctx)
+}
+
+func (l quicLink) stats() (quic.ConnectionStats, bool) { return l.qc.ConnectionStats(), true }
+
+// ---- WebSocket ------------------------------------------------------------
+
+// wsReadLimit bounds one WebSocket message from the server: a server
+// coalesces frames into messages of about 256 KiB plus one frame.
+const wsReadLimit = 4 << 20
+
+// wsLink is a WebSocket (docs/PROTOCOL.md §12): the close status is 4000 +
+// the protocol's code; signals travel in band both ways.
+type wsLink struct {
+	c      *websocket.Conn
+	st     *wsStream
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+}
+
+func dialWebSocket(ctx context.Context, cfg *Config, tc *tls.Config) (link, error) {
+	opts := &websocket.DialOptions{HTTPClient: &http.Client{Transport: &http.Transport{TLSClientConfig: tc}}}
+	c, _, err := websocket.Dial(ctx, cfg.WebSocketURL, opts)
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", cfg.WebSocketURL, err)
+	}
+	c.SetReadLimit(wsReadLimit)
+	lctx, cancel := context.WithCancelCause(context.Background())
+	l := &wsLink{c: c, ctx: lctx, cancel: cancel}
+	l.st = &wsStream{Conn: websocket.NetConn(lctx, c, websocket.MessageBinary), l: l}
+	return l, nil
+}
+
+func (l *wsLink) open(context.Context) (stream, error) { return l.st, nil }
+func (l *wsLink) Context() context.Context             { return l.ctx }
+
+func (l *wsLink) closeWith(code wirepb.Code, reason string) {
+	status := websocket.StatusNormalClosure
+	if code != wirepb.Code_OK {
+		status = websocket.StatusCode(4000 + int(code))
+	}
+	cause := fmt.Errorf("%w: closed by the client", net.ErrClosed)
+	// Close waits for the server's close frame: not on the caller's time.
+	go func() {
+		_ = l.c.Close(status, reason)
+		l.cancel(cause)
+	}()
+}
+
+func (l *wsLink) peerError(err error) *wirepb.Error {
+	var ce websocket.CloseError
+	if !errors.As(err, &ce) {
+		if cause := context.Cause(l.ctx); cause == nil || !errors.As(cause, &ce) {
+			return nil
+		}
+	}
+	if ce.Code < 4000 {
+		return nil
+	}
+	return &wirepb.Error{Code: wirepb.Code(ce.Code - 4000), Message: ce.Reason}
+}
+
+func (l *wsLink) protocol() string                                { return wirepb.ALPN }
+func (l *wsLink) sendDatagram([]byte) error                       { return errNoDatagrams }
+func (l *wsLink) receiveDatagram(context.Context) ([]byte, error) { return nil, errNoDatagrams }
+func (l *wsLink) stats() (quic.ConnectionStats, bool)             { return quic.ConnectionStats{}, false }
+
+// wsStream is the WebSocket's byte stream; a failed read ends the link's
+// context (the client reads for as long as the link lives).
+type wsStream struct {
+	net.Conn
+	l *wsLink
+}
+
+func (s *wsStream) Read(p []byte) (int, error) {
+	n, err := s.Conn.Read(p)
+	if err != nil {
+		s.l.cancel(err)
+	}
+	return n, err
+}
