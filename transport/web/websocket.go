@@ -36,6 +36,7 @@ func newWSCarrier(c *websocket.Conn, remote net.Addr) *wsCarrier {
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &wsCarrier{c: c, remote: remote, ctx: ctx, cancel: cancel}
 	w.st = &wsStream{w: w, msgs: make(chan []byte, 1)}
+	w.st.wctx, w.st.wcancel = context.WithCancelCause(ctx)
 	go w.st.pump()
 	return w
 }
@@ -88,7 +89,16 @@ type wsStream struct {
 
 	mu  sync.Mutex
 	rdl time.Time
-	wdl time.Time
+	// Writes share one context, which wtimer cancels when the write
+	// deadline passes during a write: a context and a timer per write cost
+	// ~2 % of a busy node's CPU. A write cut so ends the connection
+	// (coder/websocket closes it), as a frame cut on a QUIC stream does.
+	wdl      time.Time
+	wctx     context.Context
+	wcancel  context.CancelCauseFunc
+	wtimer   *time.Timer
+	writing  bool
+	wexpired bool // the deadline passed between writes: the next one fails
 }
 
 func (s *wsStream) pump() {
@@ -146,21 +156,42 @@ func (s *wsStream) Read(p []byte) (int, error) {
 
 func (s *wsStream) Write(p []byte) (int, error) {
 	s.mu.Lock()
-	dl := s.wdl
-	s.mu.Unlock()
-	ctx := s.w.ctx
-	if !dl.IsZero() {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, dl)
-		defer cancel()
+	if s.wexpired {
+		s.mu.Unlock()
+		return 0, os.ErrDeadlineExceeded
 	}
-	if err := s.w.c.Write(ctx, websocket.MessageBinary, p); err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
+	s.writing = true
+	s.mu.Unlock()
+	err := s.w.c.Write(s.wctx, websocket.MessageBinary, p)
+	s.mu.Lock()
+	s.writing = false
+	if s.wtimer != nil {
+		// Every write sets its deadline first: an idle connection keeps
+		// no timer armed (each would cost the runtime's timer heap).
+		s.wtimer.Stop()
+	}
+	s.mu.Unlock()
+	if err != nil {
+		if errors.Is(context.Cause(s.wctx), os.ErrDeadlineExceeded) {
 			return 0, fmt.Errorf("%w: %v", os.ErrDeadlineExceeded, err)
 		}
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// writeDeadlinePassed runs when wtimer fires: it cuts the write in
+// progress, or fails the next one (until the deadline is set again).
+func (s *wsStream) writeDeadlinePassed() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.wdl.IsZero() || time.Now().Before(s.wdl) {
+		return // moved (a timer that fired as it was reset)
+	}
+	s.wexpired = true
+	if s.writing {
+		s.wcancel(os.ErrDeadlineExceeded)
+	}
 }
 
 func (s *wsStream) SetReadDeadline(t time.Time) error {
@@ -172,8 +203,18 @@ func (s *wsStream) SetReadDeadline(t time.Time) error {
 
 func (s *wsStream) SetWriteDeadline(t time.Time) error {
 	s.mu.Lock()
-	s.wdl = t
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	s.wdl, s.wexpired = t, false
+	switch {
+	case t.IsZero():
+		if s.wtimer != nil {
+			s.wtimer.Stop()
+		}
+	case s.wtimer == nil:
+		s.wtimer = time.AfterFunc(time.Until(t), s.writeDeadlinePassed)
+	default:
+		s.wtimer.Reset(time.Until(t))
+	}
 	return nil
 }
 

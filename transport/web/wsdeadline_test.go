@@ -1,0 +1,76 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// TestWebSocketWriteDeadline: a write to a client that stopped reading
+// gives up once its deadline passes, also when the deadline is set while
+// the write is already blocked (what closing a connection does to a
+// writer stuck on a slow consumer); a deadline that passes between writes
+// fails the next write until a new one is set.
+func TestWebSocketWriteDeadline(t *testing.T) {
+	accepted := make(chan *wsCarrier, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := websocket.Accept(w, r, nil)
+		if err != nil {
+			return
+		}
+		cr := newWSCarrier(c, nil)
+		accepted <- cr
+		<-cr.ctx.Done()
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	client, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.CloseNow() // and never reads
+	st := (<-accepted).st
+
+	// A deadline that passes between writes fails the next write only.
+	_ = st.SetWriteDeadline(time.Now().Add(time.Millisecond))
+	time.Sleep(50 * time.Millisecond)
+	if _, err := st.Write([]byte("late")); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("write after its deadline passed: %v", err)
+	}
+	_ = st.SetWriteDeadline(time.Time{})
+	if _, err := st.Write([]byte("on time")); err != nil {
+		t.Fatalf("write with the deadline cleared: %v", err)
+	}
+
+	// Fill the client's buffers until a write blocks, then set a deadline.
+	blocked := make(chan error, 1)
+	go func() {
+		msg := make([]byte, 1<<20)
+		for {
+			if _, err := st.Write(msg); err != nil {
+				blocked <- err
+				return
+			}
+		}
+	}()
+	time.Sleep(500 * time.Millisecond) // the socket buffers are full by now
+	start := time.Now()
+	_ = st.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
+	select {
+	case err := <-blocked:
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("the blocked write ended with %v, want a deadline error", err)
+		}
+		t.Logf("the blocked write gave up %v after the deadline was set", time.Since(start).Round(time.Millisecond))
+	case <-time.After(10 * time.Second):
+		t.Fatal("a write blocked on a client that does not read ignored a deadline set meanwhile")
+	}
+}
