@@ -3,6 +3,9 @@ package web_test
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,6 +84,26 @@ func TestGoSDKOverWebSocket(t *testing.T) {
 	}
 	waitEvent(t, "bob typing at alice", aliceEvents, func(e client.Event) bool {
 		return e.Kind == client.EventTyping && e.User == "bob" && e.Typing
+	})
+
+	// Over TLS (wss://), trusting the web server's certificate.
+	tlsSrv := httptest.NewTLSServer(n.web.Handler())
+	t.Cleanup(tlsSrv.Close)
+	roots := x509.NewCertPool()
+	roots.AddCert(tlsSrv.Certificate())
+	carol, err := client.Dial(tctx(t), client.Config{
+		WebSocketURL: "wss" + strings.TrimPrefix(tlsSrv.URL, "https") + web.WebSocketPath,
+		TLS:          &tls.Config{RootCAs: roots}, Token: token(t, "carol", "laptop"), Logger: testLogger(),
+	})
+	if err != nil {
+		t.Fatalf("connect over wss: %v", err)
+	}
+	defer carol.Close()
+	if _, err := carol.SendText(tctx(t), client.ToUser("bob"), "over tls"); err != nil {
+		t.Fatalf("send over wss: %v", err)
+	}
+	waitEvent(t, "carol's message", bobEvents, func(e client.Event) bool {
+		return e.Kind == client.EventMessage && e.Message != nil && string(e.Message.Body) == "over tls"
 	})
 
 	// A connect the server refuses fails with the server's code.
