@@ -27,9 +27,10 @@ type Config struct {
 	Addr string
 	// WebSocketURL, when set, connects over WebSocket instead of QUIC
 	// (ws://HOST/ws or wss://HOST/ws, a node's --web; docs/PROTOCOL.md
-	// §12): for networks that block UDP. Addr is then not used, nor are
-	// KeepAlive, IdleTimeout and Transport (TCP's), nor a GoAway's
-	// reconnect_to (a QUIC address).
+	// §12): for networks that block UDP. Addr and Transport are then not
+	// used, nor is a GoAway's reconnect_to (a QUIC address); KeepAlive and
+	// IdleTimeout set TCP's keep-alive (probes after KeepAlive idle, the
+	// connection ends when the server stays silent through IdleTimeout).
 	WebSocketURL string
 	// TLS must trust the server's certificate (RootCAs); TLS 1.3 and the
 	// ALPN are set by the client.
@@ -41,7 +42,8 @@ type Config struct {
 
 	// DialTimeout bounds one connect attempt (default 10 s; Dial tries an
 	// attempt that timed out once more). KeepAlive (15 s) and
-	// IdleTimeout (60 s) tune QUIC for mobile networks.
+	// IdleTimeout (60 s) tune QUIC for mobile networks (and TCP's
+	// keep-alive over WebSocket).
 	DialTimeout time.Duration
 	KeepAlive   time.Duration
 	IdleTimeout time.Duration

@@ -134,20 +134,36 @@ const wsReadLimit = 4 << 20
 // the protocol's code; signals travel in band both ways.
 type wsLink struct {
 	c      *websocket.Conn
+	tcp    net.Conn // under c (tests read its socket options)
 	st     *wsStream
 	ctx    context.Context
 	cancel context.CancelCauseFunc
 }
 
+// wsKeepAliveProbes is how many unanswered TCP keep-alive probes end a
+// WebSocket's connection.
+const wsKeepAliveProbes = 3
+
 func dialWebSocket(ctx context.Context, cfg *Config, tc *tls.Config) (link, error) {
-	opts := &websocket.DialOptions{HTTPClient: &http.Client{Transport: &http.Transport{TLSClientConfig: tc}}}
-	c, _, err := websocket.Dial(ctx, cfg.WebSocketURL, opts)
+	// TCP's keep-alive stands in for QUIC's: probes start once the
+	// connection has been idle for KeepAlive, and a server silent through
+	// IdleTimeout ends it (the kernel's defaults take minutes), so a dead
+	// path is found as soon as over QUIC. The kernel sends the probes.
+	d := &net.Dialer{KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: cfg.KeepAlive,
+		Interval: max((cfg.IdleTimeout-cfg.KeepAlive)/wsKeepAliveProbes, time.Second), Count: wsKeepAliveProbes}}
+	var raw net.Conn
+	tr := &http.Transport{TLSClientConfig: tc, DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := d.DialContext(ctx, network, addr)
+		raw = c
+		return c, err
+	}}
+	c, _, err := websocket.Dial(ctx, cfg.WebSocketURL, &websocket.DialOptions{HTTPClient: &http.Client{Transport: tr}})
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", cfg.WebSocketURL, err)
 	}
 	c.SetReadLimit(wsReadLimit)
 	lctx, cancel := context.WithCancelCause(context.Background())
-	l := &wsLink{c: c, ctx: lctx, cancel: cancel}
+	l := &wsLink{c: c, tcp: raw, ctx: lctx, cancel: cancel}
 	l.st = &wsStream{Conn: websocket.NetConn(lctx, c, websocket.MessageBinary), l: l}
 	return l, nil
 }
