@@ -29,7 +29,7 @@ func TestWebSocketKeepAlive(t *testing.T) {
 	}))
 	defer srv.Close()
 	for _, tc := range []struct {
-		keepAlive, idle             time.Duration
+		keepAlive, idle              time.Duration
 		wantIdle, wantIntvl, wantCnt int // seconds, seconds, probes
 	}{
 		{15 * time.Second, 60 * time.Second, 15, 15, 3}, // the defaults
