@@ -191,7 +191,9 @@ func (u *user) load(ctx actor.Context) {
 	}
 	// Presence is not stored: ask every node to have this user's devices
 	// connected there register again with this activation.
-	u.log.Debug("user grain activated; probing the members for its devices", "user", u.id, "grain", ctx.Self().Id, "members", u.rt.ClusterMembers())
+	if u.log.Enabled(context.Background(), slog.LevelDebug) { // activations are frequent: no arguments built for nothing
+		u.log.Debug("user grain activated; probing the members for its devices", "user", u.id, "grain", ctx.Self().Id, "members", u.rt.ClusterMembers())
+	}
 	for _, addr := range u.rt.ClusterMembers() {
 		ctx.Send(actor.NewPID(addr, sessionRegistryName), &pb.PresenceProbe{User: u.id})
 	}

@@ -126,10 +126,6 @@ func (l quicLink) stats() (quic.ConnectionStats, bool) { return l.qc.ConnectionS
 
 // ---- WebSocket ------------------------------------------------------------
 
-// wsReadLimit bounds one WebSocket message from the server: a server
-// coalesces frames into messages of about 256 KiB plus one frame.
-const wsReadLimit = 4 << 20
-
 // wsLink is a WebSocket (docs/PROTOCOL.md §12): the close status is 4000 +
 // the protocol's code; signals travel in band both ways.
 type wsLink struct {
@@ -161,7 +157,8 @@ func dialWebSocket(ctx context.Context, cfg *Config, tc *tls.Config) (link, erro
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", cfg.WebSocketURL, err)
 	}
-	c.SetReadLimit(wsReadLimit)
+	// No read limit per message: NetConn streams a message's bytes into
+	// the frame reader, which bounds each frame by MaxFrame, as on QUIC.
 	lctx, cancel := context.WithCancelCause(context.Background())
 	l := &wsLink{c: c, tcp: raw, ctx: lctx, cancel: cancel}
 	l.st = &wsStream{Conn: websocket.NetConn(lctx, c, websocket.MessageBinary), l: l}
