@@ -56,6 +56,10 @@ var (
 		Namespace: "switchboard", Subsystem: "transport", Name: "pushes_total",
 		Help: "Pushes written to clients.",
 	})
+	metricWrites = promauto.NewCounter(prometheus.CounterOpts{
+		Namespace: "switchboard", Subsystem: "transport", Name: "stream_writes_total",
+		Help: "Writes to client streams; frames_total{dir=\"out\"} over this is how many frames a write carries on average.",
+	})
 )
 
 // The per-frame counters, looked up once: a label lookup hashes its

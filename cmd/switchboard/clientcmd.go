@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -37,6 +38,7 @@ type clientOptions struct {
 	tokenTTL   time.Duration
 	timeout    time.Duration
 	json       bool
+	verbose    bool
 }
 
 func (o *clientOptions) register(f *pflag.FlagSet) {
@@ -52,6 +54,18 @@ func (o *clientOptions) register(f *pflag.FlagSet) {
 	f.DurationVar(&o.tokenTTL, "token-ttl", time.Hour, "lifetime of a minted token")
 	f.DurationVar(&o.timeout, "timeout", 15*time.Second, "how long the command may take")
 	f.BoolVar(&o.json, "json", false, "print JSON")
+	f.BoolVar(&o.verbose, "verbose", false, "log the connection's events (reconnects, resyncs, refusals) to stderr; by default only warnings")
+}
+
+// logger is the client's: a command's output is its result, so the
+// connection's routine events (a resync the server asked for, a
+// reconnect) are shown only with --verbose.
+func (o *clientOptions) logger() *slog.Logger {
+	level := slog.LevelWarn
+	if o.verbose {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 }
 
 // mint makes a token for user/device from the configured key.
@@ -90,7 +104,7 @@ func validID(s string) bool {
 }
 
 func (o *clientOptions) config() (client.Config, error) {
-	cfg := client.Config{Addr: o.server, WebSocketURL: o.websocket}
+	cfg := client.Config{Addr: o.server, WebSocketURL: o.websocket, Logger: o.logger()}
 	caFile := o.ca
 	if cfg.Addr == "" || caFile == "" {
 		if info, err := readDevServerInfo(o.dataDir); err == nil {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -141,5 +143,19 @@ func TestLogLevelFlag(t *testing.T) {
 	out, err := runCmd("serve", "--dev", "--log-level", "chatty", "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0")
 	if err == nil || !strings.Contains(err.Error(), `--log-level "chatty"`) {
 		t.Fatalf("serve --log-level chatty: err %v, output %s", err, out)
+	}
+}
+
+// The client commands log only warnings unless --verbose: their output is
+// their result, not the connection's routine events.
+func TestClientCommandsLogWarningsUnlessVerbose(t *testing.T) {
+	ctx := context.Background()
+	var o clientOptions
+	if o.logger().Enabled(ctx, slog.LevelInfo) || !o.logger().Enabled(ctx, slog.LevelWarn) {
+		t.Fatal("by default the client logs info, or no warnings")
+	}
+	o.verbose = true
+	if !o.logger().Enabled(ctx, slog.LevelDebug) {
+		t.Fatal("--verbose does not log the client's debug events")
 	}
 }
