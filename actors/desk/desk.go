@@ -87,6 +87,10 @@ type Config struct {
 	// IdleTimeout passivates a thread grain without an open session
 	// (default 10 min).
 	IdleTimeout time.Duration
+	// NoReopen: a customer's message in the conversation after its
+	// session closed does not start a new session (by default it does,
+	// so the message reaches an agent; thread.go, reopen).
+	NoReopen bool
 	// OnEvent, when set, sees every assignment decision as it is made (for
 	// tests and tracing). It runs inside the grains: keep it short.
 	OnEvent func(Event)
@@ -226,6 +230,20 @@ func (d *Desk) tell(kind, id, op string, in any, then func(body []byte, err erro
 			then(raw, err)
 		}
 	}()
+}
+
+// OnDurable is the hook for actors.Config.OnDurable: a customer's message
+// in a desk conversation goes to its thread, which starts a new session
+// if the last one closed before it (threadGrain.reopen). It never blocks.
+func (d *Desk) OnDurable(kind storage.ConvKind, m storage.Message) {
+	if d == nil || d.cfg.NoReopen || kind != storage.KindService || m.SenderRole != storage.SenderCustomer || m.Kind != storage.MsgNormal {
+		return
+	}
+	thread, err := convThread(m.ConvID)
+	if err != nil {
+		return // a service conversation the desk did not open
+	}
+	d.tell(KindThread, thread, "message", messageNote{Conv: m.ConvID, Seq: m.Seq}, nil)
 }
 
 func (d *Desk) event(e Event) {

@@ -447,3 +447,72 @@ func TestQueueLimit(t *testing.T) {
 		return nil
 	})
 }
+
+// TestCustomerMessageReopens: a customer who writes in the conversation
+// after its session closed gets a new session of the same scene, with the
+// last agent again; a second message joins it instead of opening another.
+// With NoReopen the message opens nothing.
+func TestCustomerMessageReopens(t *testing.T) {
+	for _, noReopen := range []bool{false, true} {
+		t.Run(fmt.Sprintf("NoReopen=%v", noReopen), func(t *testing.T) {
+			n := startNode(t, openStore(t), desk.Config{NoReopen: noReopen})
+			ctx := tctx(t)
+			d := n.Desk
+			if _, err := d.SetScene(ctx, desk.Scene{Name: "help", Line: "l", Route: []string{"queue:care"}}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "a1", Status: ptr(desk.Online), Capacity: ptr(2), Skills: ptr([]string{"care"})}); err != nil {
+				t.Fatal(err)
+			}
+			s1, err := d.Enter(ctx, "c1", "help/42")
+			if err != nil {
+				t.Fatal(err)
+			}
+			eventually(t, func() error {
+				if s, _ := d.Session(ctx, "a1", s1.Conv); agentOf(s) != "a1" {
+					return fmt.Errorf("c1 %+v", s)
+				}
+				return nil
+			})
+			if _, err := d.Close(ctx, "a1", s1.Conv, "resolved"); err != nil {
+				t.Fatal(err)
+			}
+			sent, err := n.Send(ctx, &pb.SendMessage{Conv: s1.Conv, Sender: "c1", Body: []byte("one more question")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if noReopen {
+				time.Sleep(300 * time.Millisecond) // the hook's tell would have landed by now
+				if s, err := d.Session(ctx, "a1", s1.Conv); err != nil || s.Session != s1.Session || s.State != desk.StateClosed {
+					t.Fatalf("with NoReopen, after the customer's message: %+v %v", s, err)
+				}
+				return
+			}
+			var s2 desk.SessionInfo
+			eventually(t, func() error {
+				s2, err = d.Session(ctx, "a1", s1.Conv)
+				if err != nil || s2.Session == s1.Session || agentOf(s2) != "a1" {
+					return fmt.Errorf("after the customer's message: %+v %v, want a new session with a1", s2, err)
+				}
+				return nil
+			})
+			if s2.Scene != s1.Scene || s2.Conv != s1.Conv {
+				t.Fatalf("reopened %+v, want scene %s in %s", s2, s1.Scene, s1.Conv)
+			}
+			if _, err := n.Send(ctx, &pb.SendMessage{Conv: s1.Conv, Sender: "c1", Body: []byte("hello?")}); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(300 * time.Millisecond)
+			if s, _ := d.Session(ctx, "a1", s1.Conv); s.Session != s2.Session {
+				t.Fatalf("a message in the open session opened %s (was %s)", s.Session, s2.Session)
+			}
+			evs := deskEvents(t, n, "c1", s1.Conv)
+			if got, want := kinds(evs), "start queued assigned close start queued assigned "; got != want {
+				t.Fatalf("desk events %q, want %q", got, want)
+			}
+			if by := evs[4]["reopened_by"]; by != float64(sent.Seq) || evs[4]["session"] != s2.Session || evs[4]["data"] != "42" {
+				t.Fatalf("the reopening start %v, want reopened_by %d in %s", evs[4], sent.Seq, s2.Session)
+			}
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"slices"
@@ -322,7 +323,13 @@ func runScenario(t *testing.T, crash bool, size int) {
 		// every thread, which reconciles with its agent after a crash.)
 		states = map[string]int{}
 		assigned := 0
-		for s := range sessions {
+		// A customer's message after a close reopens: such sessions came
+		// from no entry, and the agents' holdings name those assigned.
+		all := maps.Clone(sessions)
+		for s := range held {
+			all[s] = true
+		}
+		for s := range all {
 			in, err := d.Session(ctx, "a0", convOf(s))
 			if code(err) == pb.Code_NOT_FOUND {
 				states["replaced"]++ // the customer's thread moved on to a new conversation

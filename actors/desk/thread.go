@@ -64,6 +64,9 @@ type threadGrain struct {
 	Session   *session `json:"session,omitempty"`
 	LastAgent string   `json:"last_agent,omitempty"`
 	ClosedAt  int64    `json:"closed_at,omitempty"`
+	// ClosedSeq is the seq of the last close: a customer message after it
+	// reopens (one before it was sent while the session was open).
+	ClosedSeq uint64 `json:"closed_seq,omitempty"`
 	// Recent are the latest assignments from a queue (at most
 	// recentAssigns): a queue that lost the answer (a crash) offers the
 	// entry again, maybe after the session moved on, and hears the same
@@ -165,18 +168,24 @@ func (t *threadGrain) info(g *grain, pos int) SessionInfo {
 
 // record writes a desk step into the conversation.
 func (t *threadGrain) record(g *grain, actor string, body map[string]any, addAgents, addMembers, remove []string) error {
+	_, err := t.recordAt(g, actor, body, addAgents, addMembers, remove)
+	return err
+}
+
+// recordAt is record, also returning the step's seq.
+func (t *threadGrain) recordAt(g *grain, actor string, body map[string]any, addAgents, addMembers, remove []string) (uint64, error) {
 	body["session"] = t.Session.ID
 	b, err := json.Marshal(body)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*g.d.rt.Config().RequestTimeout)
 	defer cancel()
-	_, err = g.d.rt.DeskEvent(ctx, &pb.DeskEvent{Conv: t.Conv, Actor: actor, Body: b, AddAgents: addAgents, AddMembers: addMembers, Remove: remove})
+	seq, err := g.d.rt.DeskEvent(ctx, &pb.DeskEvent{Conv: t.Conv, Actor: actor, Body: b, AddAgents: addAgents, AddMembers: addMembers, Remove: remove})
 	if err != nil {
-		return fmt.Errorf("record %v in %s: %w", body["desk"], t.Conv, err)
+		return 0, fmt.Errorf("record %v in %s: %w", body["desk"], t.Conv, err)
 	}
-	return nil
+	return seq, nil
 }
 
 type enterReq struct {
@@ -252,6 +261,12 @@ func (t *threadGrain) handle(g *grain, ctx actor.Context, op string, body []byte
 			return nil, err
 		}
 		return t.info(g, pos), nil
+	case "message":
+		var r messageNote
+		if err := decode(body, &r); err != nil {
+			return nil, err
+		}
+		return t.reopen(g, ctx, r)
 	case "merged", "alias":
 		var to string
 		if err := decode(body, &to); err != nil {
@@ -334,6 +349,7 @@ func (t *threadGrain) enter(g *grain, ctx actor.Context, r enterReq) (any, error
 		t.Alias = "" // past its window or older than our own: never again
 	}
 	if !sticky {
+		was := t.Conv
 		t.Gen++
 		t.Conv = fmt.Sprintf("s:%s:%s:%d", t.Line, t.Customer, t.Gen)
 		cctx, cancel := context.WithTimeout(context.Background(), 2*g.d.rt.Config().RequestTimeout)
@@ -342,22 +358,33 @@ func (t *threadGrain) enter(g *grain, ctx actor.Context, r enterReq) (any, error
 		cancel()
 		if err != nil && actors.CodeOf(err) != pb.Code_EXISTS {
 			t.Gen--
-			return nil, fmt.Errorf("create %s: %w", t.Conv, err)
+			t.Conv, was = was, t.Conv
+			return nil, fmt.Errorf("create %s: %w", was, err)
 		}
+		t.ClosedSeq = 0 // a seq of the old conversation
 	}
 	prefer := ""
 	if sticky {
 		prefer = t.LastAgent
 	}
+	return t.begin(g, ctx, &session{Scene: r.Scene, Data: r.Data, Route: r.Route, Prefer: prefer},
+		map[string]any{"desk": "start", "line": t.Line, "scene": r.Scene, "data": r.Data})
+}
+
+// begin makes s the next session of the current conversation, records its
+// start (the event start) and takes its route's first step.
+func (t *threadGrain) begin(g *grain, ctx actor.Context, s *session, start map[string]any) (any, error) {
+	prev := t.Session
 	t.N++
-	t.Session = &session{ID: fmt.Sprintf("%s/%d", t.Conv, t.N), Scene: r.Scene, Data: r.Data, Route: r.Route, Started: now, Prefer: prefer}
+	s.ID, s.Started = fmt.Sprintf("%s/%d", t.Conv, t.N), nowMs()
+	t.Session = s
 	var bots []string
-	if b, ok := g.d.stepBot(r.Route[0]); ok {
+	if b, ok := g.d.stepBot(s.Route[0]); ok {
 		bots = []string{b}
 	}
-	if err := t.record(g, t.who(), map[string]any{"desk": "start", "line": t.Line, "scene": r.Scene, "data": r.Data}, nil, bots, nil); err != nil {
+	if err := t.record(g, t.who(), start, nil, bots, nil); err != nil {
 		t.N--
-		t.Session = nil
+		t.Session = prev
 		return nil, err
 	}
 	pos, err := t.step(g, 0)
@@ -368,6 +395,31 @@ func (t *threadGrain) enter(g *grain, ctx actor.Context, r enterReq) (any, error
 		return nil, err
 	}
 	return t.info(g, pos), nil
+}
+
+// messageNote is a customer's message in a desk conversation, as the
+// conversation's durable hook reports it (Desk.OnDurable).
+type messageNote struct {
+	Conv string `json:"conv"`
+	Seq  uint64 `json:"seq"`
+}
+
+// reopen starts a new session when the customer writes in the thread's
+// conversation after its session closed: otherwise the message would wait
+// for nobody. The session takes the last one's scene and route and, within
+// the sticky window, prefers its agent, as an entry would. A message in an
+// older conversation of the thread reopens nothing.
+func (t *threadGrain) reopen(g *grain, ctx actor.Context, r messageNote) (any, error) {
+	if g.d.cfg.NoReopen || t.open() || t.Session == nil || r.Conv != t.Conv || r.Seq <= t.ClosedSeq {
+		return nil, nil
+	}
+	last := t.Session
+	prefer := ""
+	if time.Duration(nowMs()-t.ClosedAt)*time.Millisecond <= g.d.cfg.StickyWindow {
+		prefer = t.LastAgent
+	}
+	return t.begin(g, ctx, &session{Scene: last.Scene, Data: last.Data, Route: last.Route, Prefer: prefer},
+		map[string]any{"desk": "start", "line": t.Line, "scene": last.Scene, "data": last.Data, "reopened_by": r.Seq})
 }
 
 // step moves the session to route step i; it returns the queue position.
@@ -558,12 +610,13 @@ func (t *threadGrain) close(g *grain, ctx actor.Context, r closeReq) (any, error
 		body["abandoned"] = true
 		body["queue"] = s.Queue
 	}
-	if err := t.record(g, r.By, body, nil, nil, remove); err != nil {
+	seq, err := t.recordAt(g, r.By, body, nil, nil, remove)
+	if err != nil {
 		return nil, err
 	}
 	was := s.State
 	s.State, s.Closing = StateClosed, nil
-	t.ClosedAt = nowMs()
+	t.ClosedAt, t.ClosedSeq = nowMs(), seq
 	if err := g.save(ctx); err != nil {
 		return nil, err
 	}

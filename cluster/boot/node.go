@@ -112,11 +112,15 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 	}
 	// The metrics hook forwards durable service messages to the metrics
 	// grain; the forwarder needs the cluster, which needs the runtime's kinds.
+	// The desk hears of customers' messages (a message after a close
+	// reopens); it needs the runtime too.
 	var fwd *metricsactor.Forwarder
 	var efwd *export.Forwarder
+	var dk *desk.Desk
 	userHook := cfg.Actors.OnDurable
 	cfg.Actors.OnDurable = func(kind storage.ConvKind, m storage.Message) {
 		fwd.OnDurable(kind, m)
+		dk.OnDurable(kind, m)
 		if efwd != nil {
 			efwd.OnDurable(kind, m)
 		}
@@ -180,7 +184,7 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 	if cfg.Desk.Logger == nil {
 		cfg.Desk.Logger = log
 	}
-	dk, err := desk.New(rt, cfg.Desk)
+	dk, err = desk.New(rt, cfg.Desk)
 	if err != nil {
 		return nil, err
 	}

@@ -308,5 +308,6 @@ func registerDeskFlags(f *pflag.FlagSet, c *desk.Config) {
 	f.IntVar(&c.MaxScenes, "desk-max-scenes", d.MaxScenes, "most registered scenes")
 	f.IntVar(&c.PositionPushes, "desk-position-pushes", d.PositionPushes, "the first this many waiting customers of a queue are told each change of their position")
 	f.StringVar(&c.BotUser, "desk-bot-user", d.BotUser, "the robot a \"bot\" route step adds")
+	f.BoolVar(&c.NoReopen, "desk-no-reopen", false, "a customer's message after its session closed starts no new session (by default it does, so an agent sees it)")
 	f.DurationVar(&c.DropGrace, "desk-agent-drop-grace", d.DropGrace, "an agent seen connected whose every device has been gone this long goes offline (its sessions are re-queued)")
 }
