@@ -40,11 +40,18 @@ func (c *conversation) deskEvent(ctx actor.Context, m *pb.DeskEvent) {
 	now := time.Now()
 	var changed []storage.Member
 	join := func(users []string, role storage.Role) {
+		from := seq
+		if role == storage.RoleAgent {
+			// An agent answers what the customer wrote while waiting, and
+			// one who takes over (a transfer, a return) needs what was
+			// said before: agents see the conversation from its start.
+			from = 1
+		}
 		for _, u := range users {
 			if old := c.members[u]; old != nil && old.Active() && old.Role == role {
 				continue
 			}
-			changed = append(changed, storage.Member{ConvID: c.id, UserID: u, Role: role, JoinedSeq: seq, JoinedAt: now})
+			changed = append(changed, storage.Member{ConvID: c.id, UserID: u, Role: role, JoinedSeq: from, JoinedAt: now})
 		}
 	}
 	join(m.AddAgents, storage.RoleAgent)

@@ -182,6 +182,7 @@ func (d *Desk) Kinds() []*cluster.Kind {
 		mk(KindScenes, func() grainLogic { return &scenesGrain{} }),
 		mk(KindMerge, func() grainLogic { return &mergeGrain{} }),
 		mk(KindMerges, func() grainLogic { return &mergesGrain{} }),
+		mk(KindRoster, func() grainLogic { return &rosterGrain{} }),
 	}
 }
 

@@ -516,3 +516,58 @@ func TestCustomerMessageReopens(t *testing.T) {
 		})
 	}
 }
+
+// TestAgentsSeeTheWholeConversation: the agent assigned sees what the
+// customer wrote while waiting, and an agent who takes over by transfer
+// sees what was said before it joined.
+func TestAgentsSeeTheWholeConversation(t *testing.T) {
+	n := startNode(t, openStore(t), desk.Config{})
+	ctx := tctx(t)
+	d := n.Desk
+	if _, err := d.SetScene(ctx, desk.Scene{Name: "help", Line: "l", Route: []string{"queue:care"}}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := d.Enter(ctx, "c1", "help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Send(ctx, &pb.SendMessage{Conv: s.Conv, Sender: "c1", Body: []byte("my order never came")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []string{"a1", "a2"} {
+		if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: a, Status: ptr(desk.Online), Capacity: ptr(1), Skills: ptr([]string{"care"})}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, func() error {
+		if in, _ := d.Session(ctx, "a1", s.Conv); agentOf(in) != "a1" {
+			return fmt.Errorf("c1 %+v, want a1", in)
+		}
+		return nil
+	})
+	bodies := func(user string) string {
+		msgs, err := n.History(ctx, &pb.GetHistory{Conv: s.Conv, User: user, OldestFirst: true, Limit: 100})
+		if err != nil {
+			t.Fatalf("history as %s: %v", user, err)
+		}
+		var out []string
+		for _, m := range msgs {
+			if m.Kind == pb.MessageKind_NORMAL {
+				out = append(out, string(m.Body))
+			}
+		}
+		return strings.Join(out, "|")
+	}
+	if got := bodies("a1"); got != "my order never came" {
+		t.Fatalf("a1 sees %q, want the customer's message from before the assignment", got)
+	}
+	if _, err := n.Send(ctx, &pb.SendMessage{Conv: s.Conv, Sender: "a1", Body: []byte("let me check")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Transfer(ctx, "a1", s.Conv, "user:a2", ""); err != nil {
+		t.Fatal(err)
+	}
+	if got := bodies("a2"); got != "my order never came|let me check" {
+		t.Fatalf("a2 sees %q after the transfer, want what was said before", got)
+	}
+}

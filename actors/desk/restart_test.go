@@ -3,6 +3,7 @@ package desk_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/switchboard-im/switchboard/actors/desk"
 )
@@ -79,5 +80,61 @@ func TestStateSurvivesACrash(t *testing.T) {
 	q, err := d.Queue(ctx, "sales")
 	if err != nil || q.Stats.Assigned != 4 || len(q.Waiting) != 0 {
 		t.Fatalf("queue: %+v %v, want 4 assignments (c1 twice)", q, err)
+	}
+}
+
+// TestOpenSessionsWokenAfterACrash: after a crash nothing touches the
+// threads of two open sessions, one assigned and one waiting; the new
+// node wakes them, so both close on inactivity (the waiting one counted
+// abandoned) and the agent is free again.
+func TestOpenSessionsWokenAfterACrash(t *testing.T) {
+	store := openStore(t)
+	cfg := desk.Config{InactivityTimeout: 1500 * time.Millisecond}
+	// The first node's writes stop with the crash: its armed timers
+	// must not close the sessions in its place.
+	first := &killableStore{Store: store}
+	n := startNode(t, first, cfg)
+	ctx := tctx(t)
+	d := n.Desk
+	if _, err := d.SetScene(ctx, desk.Scene{Name: "q", Line: "l", Route: []string{"queue:care"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "a1", Status: ptr(desk.Online), Capacity: ptr(1), Skills: ptr([]string{"care"})}); err != nil {
+		t.Fatal(err)
+	}
+	s1, err := d.Enter(ctx, "c1", "q")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() error {
+		if s, err := d.Session(ctx, "a1", s1.Conv); err != nil || agentOf(s) != "a1" {
+			return fmt.Errorf("c1 %+v %v", s, err)
+		}
+		return nil
+	})
+	s2, err := d.Enter(ctx, "c2", "q") // waits: a1 is full
+	if err != nil {
+		t.Fatal(err)
+	}
+	first.kill()
+	n.Stop(false)
+
+	n = startNode(t, store, cfg)
+	// Only the conversations are read (their grains, not the threads').
+	eventually(t, func() error {
+		for _, s := range []desk.SessionInfo{s1, s2} {
+			evs := deskEvents(t, n, s.Customer, s.Conv)
+			if last := evs[len(evs)-1]; last["desk"] != "close" || last["reason"] != "inactive" {
+				return fmt.Errorf("%s: last desk event %v, want the inactivity close", s.Conv, last)
+			}
+		}
+		return nil
+	})
+	d = n.Desk
+	if a1, err := d.Agent(ctx, "a1"); err != nil || a1.Load != 0 {
+		t.Fatalf("a1 after the closes: %+v %v", a1, err)
+	}
+	if q, err := d.Queue(ctx, "care"); err != nil || q.Stats.Abandoned != 1 || len(q.Waiting) != 0 {
+		t.Fatalf("queue after the closes: %+v %v", q, err)
 	}
 }

@@ -261,6 +261,14 @@ func (t *threadGrain) handle(g *grain, ctx actor.Context, op string, body []byte
 			return nil, err
 		}
 		return t.info(g, pos), nil
+	case "wake":
+		// Activated by the roster after a start-up: "started" did the
+		// repairs. A thread no longer open unlists itself (here, between
+		// its own begin and close, so never after a new session's add).
+		if !t.open() {
+			t.unlist(g)
+		}
+		return nil, nil
 	case "message":
 		var r messageNote
 		if err := decode(body, &r); err != nil {
@@ -374,6 +382,14 @@ func (t *threadGrain) enter(g *grain, ctx actor.Context, r enterReq) (any, error
 // begin makes s the next session of the current conversation, records its
 // start (the event start) and takes its route's first step.
 func (t *threadGrain) begin(g *grain, ctx actor.Context, s *session, start map[string]any) (any, error) {
+	// Listed first: a crash after the session opened must find it listed
+	// (a listed thread whose session never opened is dropped by the wake).
+	rctx, cancel := context.WithTimeout(context.Background(), 2*g.d.rt.Config().RequestTimeout)
+	err := g.d.call(rctx, KindRoster, rosterOf(g.id), "add", g.id, nil)
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("list the session as open: %w", err)
+	}
 	prev := t.Session
 	t.N++
 	s.ID, s.Started = fmt.Sprintf("%s/%d", t.Conv, t.N), nowMs()
@@ -395,6 +411,17 @@ func (t *threadGrain) begin(g *grain, ctx actor.Context, s *session, start map[s
 		return nil, err
 	}
 	return t.info(g, pos), nil
+}
+
+// unlist drops the thread from its roster shard. It waits for the answer,
+// so a later begin's add cannot overtake it; a failure leaves a listed
+// thread that the next wake drops.
+func (t *threadGrain) unlist(g *grain) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*g.d.rt.Config().RequestTimeout)
+	defer cancel()
+	if err := g.d.call(ctx, KindRoster, rosterOf(g.id), "remove", g.id, nil); err != nil {
+		g.d.log.Warn("desk: a closed session's thread stays listed until the next wake", "thread", g.id, "err", err)
+	}
 }
 
 // messageNote is a customer's message in a desk conversation, as the
@@ -620,6 +647,7 @@ func (t *threadGrain) close(g *grain, ctx actor.Context, r closeReq) (any, error
 	if err := g.save(ctx); err != nil {
 		return nil, err
 	}
+	t.unlist(g)
 	if was == StateAssigned {
 		g.d.event(Event{Kind: "unassign", Session: s.ID, Agent: s.Agent})
 	}
@@ -652,6 +680,11 @@ func (t *threadGrain) self(g *grain, ctx actor.Context, m any) {
 		if t.open() && t.Session.State == StateAssigned {
 			s := t.Session
 			g.d.tell(KindAgent, s.Agent, "ensure", offer{Session: s.ID, Thread: threadID(t.Line, t.Customer), Conv: t.Conv, Token: s.Token}, nil)
+		}
+		if t.open() {
+			// Listed already, unless it was opened by a version that
+			// kept no roster.
+			g.d.tell(KindRoster, rosterOf(g.id), "add", g.id, nil)
 		}
 		t.arm(g, ctx)
 	case "finish-close":

@@ -255,7 +255,8 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 		}
 	}()
 	startMember(c)
-	// Identity merges that a crash cut are finished in the background.
+	// Identity merges that a crash cut are finished in the background,
+	// and the threads of open sessions are woken.
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -263,6 +264,14 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 			log.Warn("desk: pending merges not resumed", "err", err)
 		} else if len(pending) > 0 {
 			log.Info("desk: resuming merges", "pending", len(pending))
+		}
+		// Open sessions' threads that a crash left dormant: their
+		// inactivity timers run again and they repair their queue entries
+		// and agents' holds.
+		if open, err := dk.WakeOpenThreads(ctx); err != nil {
+			log.Warn("desk: threads of open sessions not all woken", "err", err)
+		} else if open > 0 {
+			log.Info("desk: waking the threads of open sessions", "open", open)
 		}
 	}()
 	log.Info("cluster member started", "id", system.ID, "address", system.Address(), "membership", provider.Addr())

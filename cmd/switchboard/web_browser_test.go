@@ -317,6 +317,10 @@ func browserRun(t *testing.T, browser, transport string) {
 	if sess.State != "closed" {
 		t.Fatalf("after the workbench's close: %+v", sess)
 	}
+	// The customer writes again: a new session, with a1 again.
+	say(customer, "Sorry, one more question")
+	until(customer, "the chat reopened with a1", `document.querySelector("#info").textContent === "with a1"`)
+	until(agent, "the reopened chat at the agent", has("Sorry, one more question"))
 }
 
 // screenshot saves what page shows as NAME.png in the artifact directory.

@@ -35,6 +35,9 @@ function deskInfo(c) {
       continue;
     }
     if (s.desk === "close") return "closed";
+    // A new session (a message after the close reopened it): not the
+    // last one's close; its next step says more.
+    if (s.desk === "start") return "waiting";
     if (s.desk === "assigned" && s.agent) return `with ${s.agent}`;
     if (s.desk === "transfer" && s.to) return s.to.startsWith("user:") ? `with ${s.to.slice(5)}` : "waiting (transferred)";
     if (s.desk === "queued") return `queue position ${queuePos || s.position || "?"}`;
@@ -63,8 +66,10 @@ async function start() {
     draw(c);
     const info = deskInfo(c);
     if (info) $("info").textContent = info;
-    // A closed session is not resumed: the next visit enters anew.
+    // A closed session is not resumed: the next visit enters anew. A
+    // message after the close reopens it, and the chat is resumed again.
     if (info === "closed") save({ user: client.user, scene: $("scene").value.trim() });
+    else if (info) save({ user: client.user, scene: $("scene").value.trim(), conv });
     const last = c.messages.at(-1);
     if (last && last.sender !== client.user && last.seq > c.readSeq) client.markRead(conv, last.seq).catch(() => {});
   });

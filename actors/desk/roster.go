@@ -1,0 +1,152 @@
+package desk
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"sort"
+	"strconv"
+	"sync"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+// The roster of open sessions. After a crash a thread grain is active
+// nowhere until something touches it: its inactivity timer does not run,
+// and neither does what its activation repairs (a queue entry or an
+// agent's hold that the crash lost). So every thread with an open session
+// is listed in one of rosterShards roster grains, and node start-up wakes
+// the threads they list (Desk.WakeOpenThreads).
+const (
+	KindRoster   = "desk-roster"
+	rosterShards = 16
+	// wakeConcurrency bounds the wake calls a roster shard has in flight.
+	wakeConcurrency = 8
+)
+
+// rosterOf is the roster shard that lists thread.
+func rosterOf(thread string) string {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(thread))
+	return strconv.Itoa(int(h.Sum32() % rosterShards))
+}
+
+// rosterGrain lists the threads of one shard whose session is open.
+type rosterGrain struct {
+	Open   map[string]bool `json:"open"`
+	waking bool
+}
+
+func (r *rosterGrain) state() any { return r }
+
+func (r *rosterGrain) load(_ *grain, blob []byte, found bool) error {
+	r.Open = map[string]bool{}
+	if found {
+		return json.Unmarshal(blob, r)
+	}
+	return nil
+}
+
+func (r *rosterGrain) self(_ *grain, _ actor.Context, msg any) {
+	if msg.(selfMsg).what == "woken" {
+		r.waking = false
+	}
+}
+
+func (r *rosterGrain) handle(g *grain, ctx actor.Context, op string, body []byte) (any, error) {
+	switch op {
+	case "add", "remove":
+		var thread string
+		if err := decode(body, &thread); err != nil {
+			return nil, err
+		}
+		if r.Open[thread] == (op == "add") {
+			return nil, nil
+		}
+		if op == "add" {
+			r.Open[thread] = true
+		} else {
+			delete(r.Open, thread)
+		}
+		return nil, g.save(ctx)
+	case "wake":
+		// One round at a time; a start-up during a round is covered by it.
+		if r.waking {
+			return len(r.Open), nil
+		}
+		threads := make([]string, 0, len(r.Open))
+		for t := range r.Open {
+			threads = append(threads, t)
+		}
+		sort.Strings(threads)
+		r.waking = true
+		self, root := ctx.Self(), ctx.ActorSystem().Root
+		go func() {
+			g.d.wakeThreads(threads)
+			root.Send(self, selfMsg{"woken"})
+		}()
+		return len(threads), nil
+	}
+	return nil, invalid("unknown op %q", op)
+}
+
+// wakeThreads activates each thread: its activation arms the inactivity
+// timer and repairs what a crash cut, and one whose session is no longer
+// open unlists itself.
+func (d *Desk) wakeThreads(threads []string) {
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, wakeConcurrency)
+	for _, t := range threads {
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			ctx, cancel := context.WithTimeout(context.Background(), 4*d.rt.Config().RequestTimeout)
+			defer cancel()
+			if err := d.call(ctx, KindThread, t, "wake", nil, nil); err != nil {
+				d.log.Warn("desk: an open session's thread not woken", "thread", t, "err", err)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// WakeOpenThreads wakes the threads with an open session, so their
+// inactivity timers run and their activations repair what a crash cut; it
+// returns how many it found. Node start-up calls it. As ResumeMerges, it
+// reads the shards' saved lists first and asks only a shard that names a
+// thread.
+func (d *Desk) WakeOpenThreads(ctx context.Context) (int, error) {
+	total := 0
+	var errs []error
+	for i := range rosterShards {
+		shard := strconv.Itoa(i)
+		cp, err := d.store().LoadCheckpoint(ctx, "desk/"+KindRoster+"/"+shard)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		var saved rosterGrain
+		if err := json.Unmarshal(cp.State, &saved); err != nil {
+			errs = append(errs, fmt.Errorf("roster %s: %w", shard, err))
+			continue
+		}
+		if len(saved.Open) == 0 {
+			continue
+		}
+		var n int
+		if err := d.call(ctx, KindRoster, shard, "wake", nil, &n); err != nil {
+			errs = append(errs, fmt.Errorf("roster %s: %w", shard, err))
+			continue
+		}
+		total += n
+	}
+	return total, errors.Join(errs...)
+}
