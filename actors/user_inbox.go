@@ -232,13 +232,9 @@ func (u *user) deliver(ctx actor.Context, d *pb.Deliver) {
 	// Membership and mode travel with every Deliver; apply them only when
 	// they are at least as new as what the grain knows, so a Deliver that
 	// raced a newer notice cannot undo it.
-	if d.LastSeq >= uc.infoSeq {
-		uc.infoSeq = d.LastSeq
-		uc.setMember(memberFromPB(d.Conv, d.Member))
-		if e := u.setLarge(d.Conv, uc, d.Large, d.LastSeq); e != nil {
-			respond(ctx, sender, &pb.Ack{Error: e})
-			return
-		}
+	if e := u.takeMembership(d.Conv, uc, d.Member, d.Large, d.LastSeq, false); e != nil {
+		respond(ctx, sender, &pb.Ack{Error: e})
+		return
 	}
 	// A Deliver may repeat (its Ack was lost) or overlap what loading the
 	// conversation just read from the store: every update is idempotent.
@@ -294,6 +290,35 @@ func (u *user) deliver(ctx actor.Context, d *pb.Deliver) {
 	// The same rule in both fan-out modes, so unread means the same
 	// thing whatever the group's size.
 	u.readOwn(ctx, d.Conv, uc, own)
+}
+
+// takeMembership applies the membership and fan-out mode that a Deliver or
+// a notice carries, when at least as new as what the grain knows (a Deliver
+// that raced a newer notice cannot undo it). advance: the notice's last seq
+// is the conversation's, to be taken as it is. A join again that sees
+// earlier messages (pre-join history; an agent back in a service
+// conversation sees it from its start) counts what it has not read of
+// them, as a reload of the conversation would.
+func (u *user) takeMembership(conv string, uc *userConv, m *pb.Member, large bool, lastSeq uint64, advance bool) *pb.Error {
+	if lastSeq < uc.infoSeq {
+		return nil
+	}
+	uc.infoSeq = lastSeq
+	before := uc.member
+	uc.setMember(memberFromPB(conv, m))
+	if advance {
+		uc.lastSeq = max(uc.lastSeq, uc.clamp(lastSeq))
+	}
+	if e := u.setLarge(conv, uc, large, lastSeq); e != nil {
+		return e
+	}
+	if uc.large || !uc.member.Active() || (before.Active() && uc.member.JoinedSeq >= before.JoinedSeq) {
+		return nil
+	}
+	uc.lastSeq = max(uc.lastSeq, uc.clamp(lastSeq))
+	bg, cancel := context.WithTimeout(context.Background(), u.rt.cfg.RequestTimeout)
+	defer cancel()
+	return u.scanUnread(bg, conv, uc)
 }
 
 // setLarge switches a conversation's unread bookkeeping when the group
@@ -380,14 +405,9 @@ func (u *user) notice(ctx actor.Context, n *pb.MembershipNotice) {
 		}
 	}
 	uc.kind = storage.ConvKind(n.Kind)
-	if n.LastSeq >= uc.infoSeq {
-		uc.infoSeq = n.LastSeq
-		uc.setMember(memberFromPB(n.Conv, n.Member))
-		uc.lastSeq = max(uc.lastSeq, uc.clamp(n.LastSeq))
-		if e := u.setLarge(n.Conv, uc, n.Large, n.LastSeq); e != nil {
-			respond(ctx, sender, &pb.Ack{Error: e})
-			return
-		}
+	if e := u.takeMembership(n.Conv, uc, n.Member, n.Large, n.LastSeq, true); e != nil {
+		respond(ctx, sender, &pb.Ack{Error: e})
+		return
 	}
 	if uc.activity.IsZero() {
 		uc.activity = time.Now()

@@ -506,6 +506,20 @@ func TestCustomerMessageReopens(t *testing.T) {
 			if s, _ := d.Session(ctx, "a1", s1.Conv); s.Session != s2.Session {
 				t.Fatalf("a message in the open session opened %s (was %s)", s.Session, s2.Session)
 			}
+			// a1, back in the conversation, has both messages unread: the one
+			// that reopened it came before a1 joined again.
+			eventually(t, func() error {
+				l, err := n.ListConversations(ctx, "a1", "", 10)
+				if err != nil {
+					return err
+				}
+				for _, c := range l.Conversations {
+					if c.Conv == s1.Conv && c.Unread == 2 {
+						return nil
+					}
+				}
+				return fmt.Errorf("a1's conversations %v, want 2 unread in %s", l.Conversations, s1.Conv)
+			})
 			evs := deskEvents(t, n, "c1", s1.Conv)
 			if got, want := kinds(evs), "start queued assigned close start queued assigned "; got != want {
 				t.Fatalf("desk events %q, want %q", got, want)
