@@ -302,22 +302,8 @@ func TestInactivityCloses(t *testing.T) {
 	n := startNode(t, openStore(t), desk.Config{InactivityTimeout: timeout})
 	ctx := tctx(t)
 	d := n.Desk
-	if _, err := d.SetScene(ctx, desk.Scene{Name: "help", Line: "l", Route: []string{"queue:care"}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "a1", Status: ptr(desk.Online), Capacity: ptr(1), Skills: ptr([]string{"care"})}); err != nil {
-		t.Fatal(err)
-	}
-	s1, err := d.Enter(ctx, "c1", "help")
-	if err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, func() error {
-		if s, _ := d.Session(ctx, "a1", s1.Conv); agentOf(s) != "a1" {
-			return fmt.Errorf("c1 %+v", s)
-		}
-		return nil
-	})
+	careDesk(t, d, 1)
+	s1 := enterAssigned(t, d, "c1", "help")
 	s2, err := d.Enter(ctx, "c2", "help") // waits: a1 is full
 	if err != nil {
 		t.Fatal(err)
@@ -458,22 +444,8 @@ func TestCustomerMessageReopens(t *testing.T) {
 			n := startNode(t, openStore(t), desk.Config{NoReopen: noReopen})
 			ctx := tctx(t)
 			d := n.Desk
-			if _, err := d.SetScene(ctx, desk.Scene{Name: "help", Line: "l", Route: []string{"queue:care"}}); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "a1", Status: ptr(desk.Online), Capacity: ptr(2), Skills: ptr([]string{"care"})}); err != nil {
-				t.Fatal(err)
-			}
-			s1, err := d.Enter(ctx, "c1", "help/42")
-			if err != nil {
-				t.Fatal(err)
-			}
-			eventually(t, func() error {
-				if s, _ := d.Session(ctx, "a1", s1.Conv); agentOf(s) != "a1" {
-					return fmt.Errorf("c1 %+v", s)
-				}
-				return nil
-			})
+			careDesk(t, d, 2)
+			s1 := enterAssigned(t, d, "c1", "help/42")
 			if _, err := d.Close(ctx, "a1", s1.Conv, "resolved"); err != nil {
 				t.Fatal(err)
 			}

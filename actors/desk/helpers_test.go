@@ -108,3 +108,34 @@ func agentOf(s desk.SessionInfo) string {
 }
 
 func code(err error) pb.Code { return actors.CodeOf(err) }
+
+// careDesk sets scene "help", routed to queue "care", and agent a1 online
+// in it with capacity.
+func careDesk(t testing.TB, d *desk.Desk, capacity int) {
+	t.Helper()
+	ctx := tctx(t)
+	if _, err := d.SetScene(ctx, desk.Scene{Name: "help", Line: "l", Route: []string{"queue:care"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "a1", Status: ptr(desk.Online), Capacity: ptr(capacity), Skills: ptr([]string{"care"})}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// enterAssigned enters customer through scene and waits until a1 has the
+// session.
+func enterAssigned(t testing.TB, d *desk.Desk, customer, scene string) desk.SessionInfo {
+	t.Helper()
+	ctx := tctx(t)
+	s, err := d.Enter(ctx, customer, scene)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() error {
+		if in, _ := d.Session(ctx, "a1", s.Conv); agentOf(in) != "a1" {
+			return fmt.Errorf("%s: %+v, want a1", customer, in)
+		}
+		return nil
+	})
+	return s
+}

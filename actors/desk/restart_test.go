@@ -96,23 +96,9 @@ func TestOpenSessionsWokenAfterACrash(t *testing.T) {
 	n := startNode(t, first, cfg)
 	ctx := tctx(t)
 	d := n.Desk
-	if _, err := d.SetScene(ctx, desk.Scene{Name: "q", Line: "l", Route: []string{"queue:care"}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "a1", Status: ptr(desk.Online), Capacity: ptr(1), Skills: ptr([]string{"care"})}); err != nil {
-		t.Fatal(err)
-	}
-	s1, err := d.Enter(ctx, "c1", "q")
-	if err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, func() error {
-		if s, err := d.Session(ctx, "a1", s1.Conv); err != nil || agentOf(s) != "a1" {
-			return fmt.Errorf("c1 %+v %v", s, err)
-		}
-		return nil
-	})
-	s2, err := d.Enter(ctx, "c2", "q") // waits: a1 is full
+	careDesk(t, d, 1)
+	s1 := enterAssigned(t, d, "c1", "help")
+	s2, err := d.Enter(ctx, "c2", "help") // waits: a1 is full
 	if err != nil {
 		t.Fatal(err)
 	}
