@@ -43,8 +43,12 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 	case len(m.Body) == 0:
 		reply(pbErr(pb.Code_INVALID, "empty message body"))
 		return
-	case len(m.ClientMsgId) > c.rt.limits.MaxIDBytes:
-		reply(pbErr(pb.Code_INVALID, "client_msg_id is %d bytes, limit %d", len(m.ClientMsgId), c.rt.limits.MaxIDBytes))
+	}
+	// The store's rule for ids (length, UTF-8, no NUL): a message the
+	// store would refuse must be refused here, alone, before it joins a
+	// batch whose failure would cost the whole activation.
+	if err := c.rt.limits.CheckOptionalID("client message", m.ClientMsgId); err != nil {
+		reply(pbErr(pb.Code_INVALID, "%v", err))
 		return
 	}
 	if m.ClientMsgId != "" {

@@ -20,13 +20,13 @@ import (
 // raw is a hand-driven protocol connection: frames built from wirepb
 // and written byte for byte, no SDK.
 type raw struct {
-	t  *testing.T
+	t  testing.TB
 	qc *quic.Conn
 	st *quic.Stream
 	rd wirepb.ByteReader
 }
 
-func rawDial(t *testing.T, e *env, qcfg *quic.Config) *raw {
+func rawDial(t testing.TB, e *env, qcfg *quic.Config) *raw {
 	t.Helper()
 	if qcfg == nil {
 		qcfg = &quic.Config{}
@@ -174,6 +174,9 @@ func TestMalformedInput(t *testing.T) {
 		{"bad conv id", frame(&wirepb.Request{Id: 5, Op: &wirepb.Request_History{History: &wirepb.HistoryRequest{Conv: "bad conv!"}}}), wirepb.Code_INVALID, 5},
 		{"send without client_msg_id", frame(&wirepb.Request{Id: 6, Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{Conv: "g:c", Body: []byte("x")}}}), wirepb.Code_INVALID, 6},
 		{"send to both", frame(&wirepb.Request{Id: 8, Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{Conv: "g:c", To: "u", Body: []byte("x")}}}), wirepb.Code_INVALID, 8},
+		// The store keys messages by client_msg_id: one it could not
+		// store is refused alone, before it reaches a batch.
+		{"NUL in client_msg_id", frame(&wirepb.Request{Id: 11, Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{To: "carol", ClientMsgId: "a\x00b", Body: []byte("x")}}}), wirepb.Code_INVALID, 11},
 		{"bad role", frame(&wirepb.Request{Id: 10, Op: &wirepb.Request_Membership{Membership: &wirepb.MembershipRequest{Conv: "g:c", Users: []string{"u"}, Role: 99}}}), wirepb.Code_INVALID, 10},
 	} {
 		res, err := r.request(tc.b)

@@ -1,0 +1,195 @@
+package transport_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/quic-go/quic-go"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/switchboard-im/switchboard/transport"
+	"github.com/switchboard-im/switchboard/transport/client"
+	"github.com/switchboard-im/switchboard/transport/wirepb"
+)
+
+// FuzzNodeRequest sends arbitrary request frames to a real node over QUIC,
+// as one signed-in user who holds a direct conversation, a group and a
+// desk agent's seat: every frame is answered on the stream with a
+// response, the connection carries on, and no answer is a server failure
+// (INTERNAL, or UNAVAILABLE from a single node: a grain that panicked or
+// hung on the input). The decoders' own targets are in fuzz_test.go; this
+// one reaches the actors API behind them. `go test` runs the seeds.
+func FuzzNodeRequest(f *testing.F) {
+	for _, r := range transport.SeedRequests() {
+		f.Add(mustMarshal(r))
+	}
+	e := newEnv(f, envOptions{transport: transport.Config{RequestTimeout: 5 * time.Second,
+		ConnRate: 1e6, ConnBurst: 1 << 20, UserRate: 1e6, UserBurst: 1 << 20}})
+	setUpDesk(f, e, []string{"queue:sales"}, "online", "alice")
+	ctx := tctx(f)
+	bob := e.dial("bob", "phone")
+	if _, err := bob.SendText(ctx, client.ToUser("alice"), "hi"); err != nil {
+		f.Fatal(err)
+	}
+	if _, err := bob.CreateGroup(ctx, "g:team", "team", []string{"alice"}); err != nil {
+		f.Fatal(err)
+	}
+	r := rawDial(f, e, &quic.Config{KeepAlivePeriod: 5 * time.Second})
+	r.login(e.token("alice", "phone"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) > wirepb.DefaultMaxFrame-8 {
+			return
+		}
+		res, err := r.request(wirepb.AppendFrame(nil, b))
+		if err != nil {
+			t.Fatalf("no answer to %x: %v", b, err)
+		}
+		var req wirepb.Request
+		if proto.Unmarshal(b, &req) == nil && res.Id != req.Id && res.GetError().GetCode() != wirepb.Code_BAD_FRAME {
+			t.Fatalf("answer for id %d to request %d (%v)", res.Id, req.Id, res.GetError())
+		}
+		switch c := res.GetError().GetCode(); c {
+		case wirepb.Code_INTERNAL, wirepb.Code_UNAVAILABLE:
+			t.Fatalf("server failure %v on %v: %s", c, &req, res.GetError().GetMessage())
+		}
+	})
+}
+
+// FuzzNodeOps builds well-formed requests of every operation from
+// fuzzed fields, on the conversations and users the node holds, so the
+// grains' own checks and paths are explored rather than the decoder's.
+// Three users take turns: alice and bob share a direct conversation and
+// a group, carol shares nothing with them. Beyond the answers' checks of
+// FuzzNodeRequest, carol is refused everything on alice and bob's direct
+// conversation: no input lets a third user into it.
+func FuzzNodeOps(f *testing.F) {
+	for op := range uint8(opCount) {
+		f.Add(op, uint8(0), uint64(1), uint64(10), "x", false)
+		f.Add(op, uint8(0x11), uint64(0), uint64(1<<63), "g:team", true)
+		f.Add(op, uint8(0x20), uint64(2), uint64(3), "listing", true) // carol on d:alice:bob
+	}
+	e := newEnv(f, envOptions{transport: transport.Config{RequestTimeout: 5 * time.Second,
+		ConnRate: 1e6, ConnBurst: 1 << 20, UserRate: 1e6, UserBurst: 1 << 20}})
+	setUpDesk(f, e, []string{"queue:sales"}, "online", "alice")
+	ctx := tctx(f)
+	bob := e.dial("bob", "phone")
+	if _, err := bob.SendText(ctx, client.ToUser("alice"), "hi"); err != nil {
+		f.Fatal(err)
+	}
+	if _, err := bob.CreateGroup(ctx, "g:team", "team", []string{"alice"}); err != nil {
+		f.Fatal(err)
+	}
+	users := []string{"alice", "bob", "carol"}
+	conns := make([]*raw, len(users))
+	for i, u := range users {
+		conns[i] = rawDial(f, e, &quic.Config{KeepAlivePeriod: 5 * time.Second}) // a user the fuzzer leaves alone for a while stays connected
+		conns[i].login(e.token(u, "fuzz"))
+	}
+	var id uint64
+	f.Fuzz(func(t *testing.T, op, pick uint8, a, b uint64, s string, flag bool) {
+		s = strings.ToValidUTF8(s, "?") // proto3 strings are UTF-8; FuzzNodeRequest sends the rest
+		who := int(pick>>4) % len(users)
+		convs := []string{"d:alice:bob", "g:team", "d:bob:carol", "s:cars:alice:1", "g:" + s, s}
+		conv := convs[int(pick&0x0f)%len(convs)]
+		id++
+		req := opRequest(op, conv, users[int(a%uint64(len(users)))], a, b, s, flag)
+		req.Id = id
+		res, err := conns[who].request(mustMarshalFrame(req))
+		if err != nil {
+			t.Fatalf("%s: no answer to %v: %v", users[who], req, err)
+		}
+		if res.Id != id {
+			t.Fatalf("answer for id %d to request %d", res.Id, id)
+		}
+		switch c := res.GetError().GetCode(); c {
+		case wirepb.Code_INTERNAL, wirepb.Code_UNAVAILABLE:
+			t.Fatalf("server failure %v on %v: %s", c, req, res.GetError().GetMessage())
+		}
+		if users[who] == "carol" && conv == "d:alice:bob" && convScoped(req) && res.GetError() == nil {
+			t.Fatalf("carol was answered on alice and bob's conversation: %v → %v", req, res)
+		}
+	})
+}
+
+const opCount = 23
+
+func mustMarshalFrame(m proto.Message) []byte {
+	b, err := wirepb.Marshal(m)
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// opRequest is the request of kind op%opCount built from the fields.
+func opRequest(op uint8, conv, user string, a, b uint64, s string, flag bool) *wirepb.Request {
+	n := uint32(b)
+	switch op % opCount {
+	case 0:
+		return &wirepb.Request{Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{Conv: conv, ClientMsgId: s + "m", Body: []byte(s),
+			ClientTsMs: int64(a), Kind: wirepb.MessageKind(b % 8), AfterClientMsgId: map[bool]string{true: s}[flag]}}}
+	case 1:
+		return &wirepb.Request{Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{To: user, ClientMsgId: s + "t", Body: []byte(s)}}}
+	case 2:
+		return &wirepb.Request{Op: &wirepb.Request_Sync{Sync: &wirepb.SyncRequest{Cursor: a, Limit: n}}}
+	case 3:
+		return &wirepb.Request{Op: &wirepb.Request_Ack{Ack: &wirepb.AckRequest{InboxSeqs: []uint64{a, b}, SyncCursor: a}}}
+	case 4:
+		return &wirepb.Request{Op: &wirepb.Request_History{History: &wirepb.HistoryRequest{Conv: conv, FromSeq: a, ToSeq: b, OldestFirst: flag, Limit: uint32(a)}}}
+	case 5:
+		return &wirepb.Request{Op: &wirepb.Request_MarkRead{MarkRead: &wirepb.MarkReadRequest{Conv: conv, Seq: a}}}
+	case 6:
+		return &wirepb.Request{Op: &wirepb.Request_Recall{Recall: &wirepb.RecallRequest{Conv: conv, Seq: a}}}
+	case 7:
+		return &wirepb.Request{Op: &wirepb.Request_ListConversations{ListConversations: &wirepb.ListConversationsRequest{AfterConv: s, Limit: n}}}
+	case 8:
+		return &wirepb.Request{Op: &wirepb.Request_CreateGroup{CreateGroup: &wirepb.CreateGroupRequest{Conv: conv, Title: s,
+			Members: []string{user, s}, Kind: wirepb.ConvKind(b % 8), Roles: []*wirepb.Member{{User: user, Role: wirepb.Role(a % 8)}}}}}
+	case 9:
+		return &wirepb.Request{Op: &wirepb.Request_Membership{Membership: &wirepb.MembershipRequest{Conv: conv,
+			Op: wirepb.MembershipRequest_Op(b % 8), Users: []string{user}, Role: wirepb.Role(a % 8)}}}
+	case 10:
+		return &wirepb.Request{Op: &wirepb.Request_Members{Members: &wirepb.MembersRequest{Conv: conv, After: s, Limit: n}}}
+	case 11:
+		return &wirepb.Request{Op: &wirepb.Request_Presence{Presence: &wirepb.PresenceRequest{User: user, Conv: map[bool]string{true: conv}[flag]}}}
+	case 12:
+		return &wirepb.Request{Op: &wirepb.Request_Pin{Pin: &wirepb.PinRequest{Conv: conv, Pinned: flag}}}
+	case 13:
+		return &wirepb.Request{Op: &wirepb.Request_Signal{Signal: &wirepb.Signal{Kind: wirepb.Signal_Kind(b % 6), Conv: conv, User: user, Seq: a}}}
+	case 14:
+		return &wirepb.Request{Op: &wirepb.Request_Mute{Mute: &wirepb.MuteRequest{Conv: conv, Muted: flag}}}
+	case 15:
+		return &wirepb.Request{Op: &wirepb.Request_CardClick{CardClick: &wirepb.CardClickRequest{Conv: conv, Seq: a, Action: s}}}
+	case 16:
+		return &wirepb.Request{Op: &wirepb.Request_RegisterPush{RegisterPush: &wirepb.RegisterPushRequest{Platform: s, Token: user}}}
+	case 17:
+		return &wirepb.Request{Op: &wirepb.Request_DeskHandover{DeskHandover: &wirepb.DeskHandoverRequest{Conv: conv}}}
+	case 18:
+		return &wirepb.Request{Op: &wirepb.Request_DeskEnter{DeskEnter: &wirepb.DeskEnterRequest{Scene: map[bool]string{true: "listing"}[flag] + s, Data: s}}}
+	case 19:
+		return &wirepb.Request{Op: &wirepb.Request_DeskStatus{DeskStatus: &wirepb.DeskStatusRequest{Status: s}}}
+	case 20:
+		return &wirepb.Request{Op: &wirepb.Request_DeskQueue{DeskQueue: &wirepb.DeskQueueRequest{Skill: s}}}
+	case 21:
+		return &wirepb.Request{Op: &wirepb.Request_DeskTransfer{DeskTransfer: &wirepb.DeskTransferRequest{Conv: conv, To: s, Note: user}}}
+	default:
+		if flag {
+			return &wirepb.Request{Op: &wirepb.Request_MyMetrics{MyMetrics: &wirepb.MyMetricsRequest{Window: s, Limit: n}}}
+		}
+		return &wirepb.Request{Op: &wirepb.Request_DeskClose{DeskClose: &wirepb.DeskCloseRequest{Conv: conv, Reason: s}}}
+	}
+}
+
+// convScoped reports whether req acts on or reads its conversation (as
+// opposed to a signal, which is dropped silently, or a request that names
+// no conversation).
+func convScoped(req *wirepb.Request) bool {
+	switch req.Op.(type) {
+	case *wirepb.Request_Send, *wirepb.Request_History, *wirepb.Request_MarkRead, *wirepb.Request_Recall,
+		*wirepb.Request_Membership, *wirepb.Request_Members, *wirepb.Request_Pin, *wirepb.Request_Mute,
+		*wirepb.Request_CardClick, *wirepb.Request_DeskHandover, *wirepb.Request_DeskTransfer, *wirepb.Request_DeskClose:
+		return req.GetSend() == nil || req.GetSend().To == ""
+	}
+	return false
+}
