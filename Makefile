@@ -16,7 +16,7 @@ DATA_DIR  ?= ./data
 RACE_PKGS ?= ./storage/... ./cluster/membership/... ./analytics/... ./actors/ ./transport/... ./cmd/... ./export/... ./push/...
 # Fuzz targets run for FUZZTIME each by `make test` (longer: make fuzz FUZZTIME=5m).
 FUZZTIME  ?= 5s
-FUZZ_TARGETS := ./transport:FuzzFrame ./transport:FuzzRequest ./transport:FuzzHello ./transport:FuzzSignal ./transport/web:FuzzWebSocketFrames ./analytics:FuzzRestore
+FUZZ_TARGETS := ./transport:FuzzFrame ./transport:FuzzRequest ./transport:FuzzHello ./transport:FuzzSignal ./transport/web:FuzzWebSocketFrames ./analytics:FuzzRestore ./transport:FuzzNodeRequest ./transport:FuzzNodeOps ./cluster/admin:FuzzAdminAPI
 GOTEST_FLAGS ?= -count=1 -timeout 30m
 
 .PHONY: all build run test test-go test-ring race-actors fuzz lint generate bench cassandra cassandra-stop cassandra-cluster cassandra-cluster-stop kafka kafka-stop alerts-test clean
