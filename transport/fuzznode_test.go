@@ -24,18 +24,8 @@ func FuzzNodeRequest(f *testing.F) {
 	for _, r := range transport.SeedRequests() {
 		f.Add(mustMarshal(r))
 	}
-	e := newEnv(f, envOptions{transport: transport.Config{RequestTimeout: 5 * time.Second,
-		ConnRate: 1e6, ConnBurst: 1 << 20, UserRate: 1e6, UserBurst: 1 << 20}})
-	setUpDesk(f, e, []string{"queue:sales"}, "online", "alice")
-	ctx := tctx(f)
-	bob := e.dial("bob", "phone")
-	if _, err := bob.SendText(ctx, client.ToUser("alice"), "hi"); err != nil {
-		f.Fatal(err)
-	}
-	if _, err := bob.CreateGroup(ctx, "g:team", "team", []string{"alice"}); err != nil {
-		f.Fatal(err)
-	}
-	r := rawDial(f, e, &quic.Config{KeepAlivePeriod: 5 * time.Second})
+	e := fuzzNode(f)
+	r := fuzzConn(f, e)
 	r.login(e.token("alice", "phone"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if len(b) > wirepb.DefaultMaxFrame-8 {
@@ -56,6 +46,30 @@ func FuzzNodeRequest(f *testing.F) {
 	})
 }
 
+// fuzzNode is the node the fuzz targets talk to, with no rate limits in
+// the way: alice is an online desk agent, and bob has written to her and
+// made the group g:team with her.
+func fuzzNode(f *testing.F) *env {
+	e := newEnv(f, envOptions{transport: transport.Config{RequestTimeout: 5 * time.Second,
+		ConnRate: 1e6, ConnBurst: 1 << 20, UserRate: 1e6, UserBurst: 1 << 20}})
+	setUpDesk(f, e, []string{"queue:sales"}, "online", "alice")
+	ctx := tctx(f)
+	bob := e.dial("bob", "phone")
+	if _, err := bob.SendText(ctx, client.ToUser("alice"), "hi"); err != nil {
+		f.Fatal(err)
+	}
+	if _, err := bob.CreateGroup(ctx, "g:team", "team", []string{"alice"}); err != nil {
+		f.Fatal(err)
+	}
+	return e
+}
+
+// fuzzConn is a raw connection that keeps itself alive, so a user the
+// fuzzer leaves alone for a while stays connected.
+func fuzzConn(f *testing.F, e *env) *raw {
+	return rawDial(f, e, &quic.Config{KeepAlivePeriod: 5 * time.Second})
+}
+
 // FuzzNodeOps builds well-formed requests of every operation from
 // fuzzed fields, on the conversations and users the node holds, so the
 // grains' own checks and paths are explored rather than the decoder's.
@@ -69,21 +83,11 @@ func FuzzNodeOps(f *testing.F) {
 		f.Add(op, uint8(0x11), uint64(0), uint64(1<<63), "g:team", true)
 		f.Add(op, uint8(0x20), uint64(2), uint64(3), "listing", true) // carol on d:alice:bob
 	}
-	e := newEnv(f, envOptions{transport: transport.Config{RequestTimeout: 5 * time.Second,
-		ConnRate: 1e6, ConnBurst: 1 << 20, UserRate: 1e6, UserBurst: 1 << 20}})
-	setUpDesk(f, e, []string{"queue:sales"}, "online", "alice")
-	ctx := tctx(f)
-	bob := e.dial("bob", "phone")
-	if _, err := bob.SendText(ctx, client.ToUser("alice"), "hi"); err != nil {
-		f.Fatal(err)
-	}
-	if _, err := bob.CreateGroup(ctx, "g:team", "team", []string{"alice"}); err != nil {
-		f.Fatal(err)
-	}
+	e := fuzzNode(f)
 	users := []string{"alice", "bob", "carol"}
 	conns := make([]*raw, len(users))
 	for i, u := range users {
-		conns[i] = rawDial(f, e, &quic.Config{KeepAlivePeriod: 5 * time.Second}) // a user the fuzzer leaves alone for a while stays connected
+		conns[i] = fuzzConn(f, e)
 		conns[i].login(e.token(u, "fuzz"))
 	}
 	var id uint64
