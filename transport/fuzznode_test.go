@@ -24,8 +24,8 @@ func FuzzNodeRequest(f *testing.F) {
 	for _, r := range transport.SeedRequests() {
 		f.Add(mustMarshal(r))
 	}
-	e := fuzzNode(f)
-	r := fuzzConn(f, e)
+	e := fuzzNodes(f, 1)
+	r := fuzzConn(f, e, 0)
 	r.login(e.token("alice", "phone"))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if len(b) > wirepb.DefaultMaxFrame-8 {
@@ -46,11 +46,11 @@ func FuzzNodeRequest(f *testing.F) {
 	})
 }
 
-// fuzzNode is the node the fuzz targets talk to, with no rate limits in
-// the way: alice is an online desk agent, and bob has written to her and
-// made the group g:team with her.
-func fuzzNode(f *testing.F) *env {
-	e := newEnv(f, envOptions{transport: transport.Config{RequestTimeout: 5 * time.Second,
+// fuzzNodes are the nodes the fuzz targets talk to, with no rate limits
+// in the way: alice is an online desk agent, and bob has written to her
+// and made the group g:team with her.
+func fuzzNodes(f *testing.F, nodes int) *env {
+	e := newEnv(f, envOptions{nodes: nodes, transport: transport.Config{RequestTimeout: 5 * time.Second,
 		ConnRate: 1e6, ConnBurst: 1 << 20, UserRate: 1e6, UserBurst: 1 << 20}})
 	setUpDesk(f, e, []string{"queue:sales"}, "online", "alice")
 	ctx := tctx(f)
@@ -64,17 +64,18 @@ func fuzzNode(f *testing.F) *env {
 	return e
 }
 
-// fuzzConn is a raw connection that keeps itself alive, so a user the
-// fuzzer leaves alone for a while stays connected.
-func fuzzConn(f *testing.F, e *env) *raw {
-	return rawDial(f, e, &quic.Config{KeepAlivePeriod: 5 * time.Second})
+// fuzzConn is a raw connection to node i that keeps itself alive, so a
+// user the fuzzer leaves alone for a while stays connected.
+func fuzzConn(f *testing.F, e *env, i int) *raw {
+	return rawDialNode(f, e, i, &quic.Config{KeepAlivePeriod: 5 * time.Second})
 }
 
 // FuzzNodeOps builds well-formed requests of every operation from
 // fuzzed fields, on the conversations and users the node holds, so the
 // grains' own checks and paths are explored rather than the decoder's.
 // Three users take turns: alice and bob share a direct conversation and
-// a group, carol shares nothing with them. Beyond the answers' checks of
+// a group, carol shares nothing with them. Two nodes, bob on the second,
+// so the grains' answers and refusals also cross between nodes. Beyond the answers' checks of
 // FuzzNodeRequest, carol is refused everything on alice and bob's direct
 // conversation: no input lets a third user into it.
 func FuzzNodeOps(f *testing.F) {
@@ -83,11 +84,11 @@ func FuzzNodeOps(f *testing.F) {
 		f.Add(op, uint8(0x11), uint64(0), uint64(1<<63), "g:team", true)
 		f.Add(op, uint8(0x20), uint64(2), uint64(3), "listing", true) // carol on d:alice:bob
 	}
-	e := fuzzNode(f)
+	e := fuzzNodes(f, 2)
 	users := []string{"alice", "bob", "carol"}
 	conns := make([]*raw, len(users))
 	for i, u := range users {
-		conns[i] = fuzzConn(f, e)
+		conns[i] = fuzzConn(f, e, i%len(e.nodes))
 		conns[i].login(e.token(u, "fuzz"))
 	}
 	var id uint64

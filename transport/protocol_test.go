@@ -28,11 +28,17 @@ type raw struct {
 
 func rawDial(t testing.TB, e *env, qcfg *quic.Config) *raw {
 	t.Helper()
+	return rawDialNode(t, e, 0, qcfg)
+}
+
+// rawDialNode is rawDial to e's node i.
+func rawDialNode(t testing.TB, e *env, i int, qcfg *quic.Config) *raw {
+	t.Helper()
 	if qcfg == nil {
 		qcfg = &quic.Config{}
 	}
 	qcfg.EnableDatagrams = true
-	qc, err := quic.DialAddr(tctx(t), e.addr(0), &tls.Config{RootCAs: e.roots, NextProtos: []string{wirepb.ALPN}}, qcfg)
+	qc, err := quic.DialAddr(tctx(t), e.addr(i), &tls.Config{RootCAs: e.roots, NextProtos: []string{wirepb.ALPN}}, qcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
