@@ -183,35 +183,60 @@ func (c *conversation) appended(ctx actor.Context, d *appendDone) {
 
 // settle records a batch's outcome and answers every pending write that is
 // decided, in seq order. A failed batch is never acknowledged: its writes
-// are answered RETRY and the activation is fenced (rows of a batch that
+// are answered RETRY (STORAGE_UNAVAILABLE, or INVALID for the message the
+// store refuses) and, unless the store wrote nothing, the activation is
+// fenced (rows of a batch that
 // lost its epoch may still show until the new activation supersedes them;
 // a retry the new activation finds in its reloaded window is answered as a
 // duplicate); batches already in flight behind it still get their own
 // outcome, so a message that became durable is acked, never retried into
 // a second copy.
 func (c *conversation) settle(ctx actor.Context, f *flight, err error) {
+	refused := errors.Is(err, storage.ErrInvalid) || errors.Is(err, storage.ErrTooLarge)
+	if refused {
+		// The grain checks every rule of the store before a seq is given,
+		// so this is a rule it missed: worth a report, not an activation.
+		c.log.Error("the store refused a batch the conversation accepted", "first", f.first, "last", f.last, "err", err)
+	}
 	if len(c.pending) > 0 {
 		base := c.pending[0].msg.Seq
 		for s := max(f.first, base); s <= f.last && s-base < uint64(len(c.pending)); s++ {
-			if err != nil {
-				c.pending[s-base].state = writeFailed
+			p := c.pending[s-base]
+			switch {
+			case err == nil:
+				p.state = writeDurable
+			case refused:
+				p.state, p.err = writeFailed, c.refusal(p)
+			default:
+				p.state = writeFailed
 				if errors.Is(err, storage.ErrUnavailable) {
-					c.pending[s-base].err = storeErr(err)
+					p.err = storeErr(err)
 				}
-			} else {
-				c.pending[s-base].state = writeDurable
 			}
 		}
 	}
-	// The store refusing writes (disk full) is no reason to give up the
-	// activation: the failed seqs are never handed out again (a later
-	// batch may be durable above them; the next activation fills the gap).
-	if err != nil && !c.fenced && !errors.Is(err, storage.ErrUnavailable) {
+	// The store refusing writes (disk full) or refusing a batch's content
+	// (it wrote nothing) is no reason to give up the activation: the
+	// failed seqs are never handed out again (a later batch may be durable
+	// above them; the next activation fills the gap). A batch refused
+	// whole must not fence: the refused message would be retried into
+	// every new activation, and its batch-mates with it.
+	if err != nil && !c.fenced && !errors.Is(err, storage.ErrUnavailable) && !refused {
 		c.log.Warn("append failed; giving up this activation", "first", f.first, "last", f.last, "err", err)
 		c.fence(ctx, err) // answers what it can itself
 		return
 	}
 	c.answer(ctx)
+}
+
+// refusal is the answer to a write whose batch the store refused as
+// invalid: INVALID for the message the store refuses alone, RETRY for its
+// batch-mates (their retry takes a new seq in another batch).
+func (c *conversation) refusal(p *pendingWrite) *pb.Error {
+	if err := c.rt.limits.CheckMessages(c.id, []storage.Message{p.msg}); err != nil {
+		return pbErr(pb.Code_INVALID, "the store refuses this message: %v", err)
+	}
+	return pbErr(pb.Code_RETRY, "a message written with this one was refused; send again")
 }
 
 // answer pops the decided writes off the front of the pending queue.
