@@ -76,7 +76,10 @@ async function start() {
   client.on("queuePosition", (c, pos) => {
     if (c !== conv) return;
     queuePos = pos;
-    if (pos > 0) $("info").textContent = `queue position ${pos}`;
+    // Positions come as datagrams, outside the stream's order: one sent
+    // before the assignment can arrive after it, and must not undo it.
+    const info = deskInfo(client.conversation(conv));
+    if (pos > 0 && (!info || info === "waiting" || info.startsWith("queue position"))) $("info").textContent = `queue position ${pos}`;
   });
   await client.connect();
   sd = new ServiceDesk(client);
