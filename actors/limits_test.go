@@ -396,6 +396,15 @@ func TestLimitsAndRejections(t *testing.T) {
 		wantCode(t, err, pb.Code_INVALID, "direct to oneself")
 		_, err = node.Send(ctx, &pb.SendMessage{Conv: "g:body", Sender: "a", ClientMsgId: strings.Repeat("c", 129), Body: []byte("x")})
 		wantCode(t, err, pb.Code_INVALID, "client_msg_id too long")
+		if _, err := node.Send(ctx, &pb.SendMessage{Conv: "g:body", Sender: "a", ClientMsgId: strings.Repeat("c", 128), Body: []byte("x")}); err != nil {
+			t.Fatalf("client_msg_id of 128 bytes, the limit: %v", err)
+		}
+		// The store keys messages by client_msg_id: what it could not
+		// key is refused at the grain, for a Go caller as for the wire.
+		_, err = node.Send(ctx, &pb.SendMessage{Conv: "g:body", Sender: "a", ClientMsgId: "c\x00d", Body: []byte("x")})
+		wantCode(t, err, pb.Code_INVALID, "client_msg_id with a NUL")
+		_, err = node.Send(ctx, &pb.SendMessage{Conv: "g:body", Sender: "a", ClientMsgId: "c\xffd", Body: []byte("x")})
+		wantCode(t, err, pb.Code_INVALID, "client_msg_id not UTF-8")
 		_, err = node.CreateConversation(ctx, &pb.CreateConversation{Conv: "g:kind", Kind: 9, Creator: "a"})
 		wantCode(t, err, pb.Code_INVALID, "bad kind")
 		_, err = node.CreateConversation(ctx, &pb.CreateConversation{Conv: "g:body", Kind: pb.ConvKind_GROUP, Creator: "a"})
