@@ -38,6 +38,9 @@ type Target struct {
 	// sends to one conversation it writes before the first is answered
 	// (0: the SDK's default; 1: one at a time).
 	SendPipeline int
+	// KeepAlive is each client's client.Config.KeepAlive: how often an
+	// idle connection pings the node (0: the SDK's default).
+	KeepAlive time.Duration
 	// Logger for the clients (default: warnings and errors to stderr).
 	Logger *slog.Logger
 }
@@ -89,6 +92,7 @@ func (p *pool) dial(ctx context.Context, user, device string, onEvent func(clien
 		// offered and latencies are those of accepted sends.
 		FailOnBusy:   true,
 		SendPipeline: p.t.SendPipeline,
+		KeepAlive:    p.t.KeepAlive,
 		DialTimeout:  30 * time.Second,
 		MinBackoff:   100 * time.Millisecond,
 		MaxBackoff:   2 * time.Second,

@@ -23,6 +23,7 @@ type benchOptions struct {
 	opts       bench.Options
 	sockets    int
 	pipe       int
+	keepAlive  time.Duration
 	jsonOut    string
 	htmlOut    string
 	quiet      bool
@@ -92,6 +93,7 @@ run, over the acked messages.`,
 	f.IntVar(&o.opts.DialConcurrency, "dial-concurrency", 64, "connects in flight at once")
 	f.IntVar(&o.sockets, "sockets", 8, "UDP sockets the client connections share")
 	f.IntVar(&o.pipe, "send-pipeline", 0, "sends to one conversation a client writes before the first is answered (0: the SDK's default, 16; 1: one at a time)")
+	f.DurationVar(&o.keepAlive, "keep-alive", 0, "how often each idle client pings the node (0: the SDK's default, 15s); connect measures what the node spends on it")
 	f.StringVar(&o.jsonOut, "json", "", "write the report as JSON to this file")
 	f.StringVar(&o.htmlOut, "html", "", "write the report as a self-contained HTML page to this file")
 	f.BoolVar(&o.quiet, "quiet", false, "no live progress line")
@@ -163,7 +165,7 @@ func benchTarget(o benchOptions) (bench.Target, error) {
 	if len(addrs) == 0 {
 		addrs = []string{cfg.Addr}
 	}
-	t := bench.Target{Addrs: addrs, WebSocketURLs: o.websockets, TLS: cfg.TLS, Sockets: o.sockets, SendPipeline: o.pipe, AdminURL: o.admin,
+	t := bench.Target{Addrs: addrs, WebSocketURLs: o.websockets, TLS: cfg.TLS, Sockets: o.sockets, SendPipeline: o.pipe, KeepAlive: o.keepAlive, AdminURL: o.admin,
 		Token: func(user, device string) (string, error) { return co.mint(user, device) }}
 	if o.verbose {
 		t.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
