@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -66,6 +67,9 @@ func TestBusyHoldWait(t *testing.T) {
 	if !errors.Is(err, ErrHeldBusy) || !errors.As(err, &we) || we.Code != wirepb.Code_BUSY || we.RetryAfterMs < 29_000 {
 		t.Fatalf("fail fast during a 30 s hold: %v", err)
 	}
+	if msg := err.Error(); !strings.Contains(msg, "held back") || !strings.Contains(msg, "BUSY") || !strings.Contains(msg, "it ends in ") {
+		t.Fatalf("the refusal's text: %q", msg)
+	}
 	tctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
 	defer cancel()
 	if err := h.wait(tctx, closed, false); !errors.Is(err, context.DeadlineExceeded) {
@@ -82,5 +86,19 @@ func TestBusyHoldWait(t *testing.T) {
 	}
 	if got := h.held.Load(); got != 3 {
 		t.Fatalf("held %d, want 3 (one per wait that met a hold)", got)
+	}
+}
+
+// BenchmarkHeldBusyRefusal is what a FailOnBusy client pays for each send
+// it refuses during a hold.
+func BenchmarkHeldBusyRefusal(b *testing.B) {
+	ctx, closed := context.Background(), make(chan struct{})
+	h := &busyHold{max: time.Hour}
+	h.note(&wirepb.Error{Code: wirepb.Code_BUSY, RetryAfterMs: 3_600_000})
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := h.wait(ctx, closed, true); err == nil {
+			b.Fatal("not refused")
+		}
 	}
 }
