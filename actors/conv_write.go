@@ -185,12 +185,11 @@ func (c *conversation) appended(ctx actor.Context, d *appendDone) {
 // decided, in seq order. A failed batch is never acknowledged: its writes
 // are answered RETRY (STORAGE_UNAVAILABLE, or INVALID for the message the
 // store refuses) and, unless the store wrote nothing, the activation is
-// fenced (rows of a batch that
-// lost its epoch may still show until the new activation supersedes them;
-// a retry the new activation finds in its reloaded window is answered as a
-// duplicate); batches already in flight behind it still get their own
-// outcome, so a message that became durable is acked, never retried into
-// a second copy.
+// fenced (rows of a batch that lost its epoch may still show until the
+// new activation supersedes them; a retry the new activation finds in its
+// reloaded window is answered as a duplicate); batches already in flight
+// behind it still get their own outcome, so a message that became durable
+// is acked, never retried into a second copy.
 func (c *conversation) settle(ctx actor.Context, f *flight, err error) {
 	refused := errors.Is(err, storage.ErrInvalid) || errors.Is(err, storage.ErrTooLarge)
 	if refused {

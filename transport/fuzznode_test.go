@@ -1,6 +1,8 @@
 package transport_test
 
 import (
+	"bytes"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -77,7 +79,8 @@ func fuzzConn(f *testing.F, e *env, i int) *raw {
 // a group, carol shares nothing with them. Two nodes, bob on the second,
 // so the grains' answers and refusals also cross between nodes. Beyond the answers' checks of
 // FuzzNodeRequest, carol is refused everything on alice and bob's direct
-// conversation: no input lets a third user into it.
+// conversation: no input lets a third user into it. Every send the node
+// acks is checked against the others and read back (sendLedger).
 func FuzzNodeOps(f *testing.F) {
 	for op := range uint8(opCount) {
 		f.Add(op, uint8(0), uint64(1), uint64(10), "x", false)
@@ -92,6 +95,7 @@ func FuzzNodeOps(f *testing.F) {
 		conns[i].login(e.token(u, "fuzz"))
 	}
 	var id uint64
+	sent := &sendLedger{bySeq: map[convSeq]sendKey{}, byKey: map[sendKey][]uint64{}}
 	f.Fuzz(func(t *testing.T, op, pick uint8, a, b uint64, s string, flag bool) {
 		s = strings.ToValidUTF8(s, "?") // proto3 strings are UTF-8; FuzzNodeRequest sends the rest
 		who := int(pick>>4) % len(users)
@@ -114,7 +118,58 @@ func FuzzNodeOps(f *testing.F) {
 		if users[who] == "carol" && conv == "d:alice:bob" && convScoped(req) && res.GetError() == nil {
 			t.Fatalf("carol was answered on alice and bob's conversation: %v → %v", req, res)
 		}
+		if req.GetSend() != nil && res.GetSend() != nil {
+			id++
+			sent.check(t, conns[who], id, users[who], req.GetSend(), res.GetSend())
+		}
 	})
+}
+
+// sendLedger is what the fuzzer was told about sends: no seq of a
+// conversation is given two messages, a duplicate is answered with the
+// seq of the send it repeats, and an acked message reads back from the
+// history as it was sent.
+type sendLedger struct {
+	bySeq map[convSeq]sendKey
+	byKey map[sendKey][]uint64 // a key can be stored anew once it left the dedupe window
+}
+
+type convSeq struct {
+	conv string
+	seq  uint64
+}
+
+type sendKey struct{ conv, sender, clientMsgID string }
+
+func (l *sendLedger) check(t *testing.T, r *raw, id uint64, user string, req *wirepb.SendRequest, res *wirepb.SendResult) {
+	key := sendKey{res.Conv, user, req.ClientMsgId}
+	if res.Duplicate {
+		if seqs, ok := l.byKey[key]; ok && !slices.Contains(seqs, res.Seq) {
+			t.Fatalf("duplicate of %v answered with seq %d, acked before at %v", key, res.Seq, seqs)
+		}
+		return
+	}
+	at := convSeq{res.Conv, res.Seq}
+	if prev, ok := l.bySeq[at]; ok {
+		t.Fatalf("seq %d of %s given twice: to %v and %v", res.Seq, res.Conv, prev, key)
+	}
+	l.bySeq[at], l.byKey[key] = key, append(l.byKey[key], res.Seq)
+	hist, err := r.request(mustMarshalFrame(&wirepb.Request{Id: id, Op: &wirepb.Request_History{History: &wirepb.HistoryRequest{
+		Conv: res.Conv, FromSeq: res.Seq, ToSeq: res.Seq, OldestFirst: true, Limit: 1}}}))
+	if err != nil || hist.GetError() != nil {
+		t.Fatalf("%s reading back %v at seq %d: %v %v", user, key, res.Seq, err, hist.GetError())
+	}
+	for _, m := range hist.GetHistory().GetMessages() {
+		if m.Seq != res.Seq {
+			continue
+		}
+		if m.Sender != user || m.ClientMsgId != req.ClientMsgId || m.Recalled ||
+			!m.Flagged && !res.Flagged && !bytes.Equal(m.Body, req.Body) {
+			t.Fatalf("acked %v (body %q) reads back as %v", key, req.Body, m)
+		}
+		return
+	}
+	t.Fatalf("acked %v at seq %d is not in the history: %v", key, res.Seq, hist.GetHistory())
 }
 
 const opCount = 23
