@@ -59,6 +59,10 @@ type Hooks struct {
 	// StoreHealth, if set, says why the store refuses writes (nil: it
 	// does not); /healthz answers 503 with that reason.
 	StoreHealth func() error
+	// Backup, if set, writes a consistent copy of this node's embedded
+	// store while it serves and describes it (POST /api/v1/store/backup);
+	// nil: the store is backed up outside the node (a CQL keyspace).
+	Backup func(ctx context.Context) (any, error)
 }
 
 // Server is one node's admin API.
@@ -170,6 +174,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/drain/{node}", s.auth(true, s.drain))
 	mux.HandleFunc("POST /api/v1/conversations", s.auth(true, s.createConversation))
 	mux.HandleFunc("GET /api/v1/metrics", s.auth(false, s.metrics))
+	mux.HandleFunc("POST /api/v1/store/backup", s.auth(true, s.backup))
 	s.deskRoutes(mux)
 	s.wordRoutes(mux)
 	// Profiles for the performance work (docs/PERFORMANCE.md); they reveal
@@ -183,6 +188,21 @@ func (s *Server) Handler() http.Handler {
 		s.cfg.Extra(mux)
 	}
 	return mux
+}
+
+// backup backs this node's store up (Hooks.Backup).
+func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
+	if s.hooks.Backup == nil {
+		writeJSON(w, http.StatusNotImplemented, map[string]string{"error": "this node's store is not embedded: back up the Cassandra/ScyllaDB keyspace (snapshots)"})
+		return
+	}
+	info, err := s.hooks.Backup(r.Context())
+	if err != nil {
+		s.log.Error("backup failed", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, info)
 }
 
 // auth checks the admin token; read-only endpoints may be open.

@@ -76,6 +76,7 @@ type serveOptions struct {
 	storeMinFree    int64
 	storeVerify     string
 	storeSync       time.Duration
+	backupDir       string
 	tuning          tuning
 	kafka           kafkaOptions
 	web             webOptions
@@ -127,6 +128,7 @@ Every flag can also be set with an environment variable SWITCHBOARD_<FLAG>
 	f.IntVar(&o.cqlReplication, "cql-replication", 1, "replication factor (SimpleStrategy) of the CQL keyspace when serve creates it; an existing keyspace keeps its own. 3 for production (LOCAL_QUORUM then survives one replica down)")
 	f.Int64Var(&o.storeMinFree, "store-min-free", 0, "embedded store: free bytes below which writes are refused (STORAGE_UNAVAILABLE) until space is back; 0 = 2× the memtable (128 MiB), -1 = off")
 	f.DurationVar(&o.storeSync, "store-sync-interval", pebblestore.DefaultConfig("").SyncInterval, "embedded store: shortest time between two WAL fsyncs; writes that arrive meanwhile share the next one (fewer fsyncs under load, at most this much added to an ack); 0 = sync as soon as asked")
+	f.StringVar(&o.backupDir, "backup-dir", "", "embedded store: where `switchboard store backup` (POST /api/v1/store/backup) writes, one directory per backup (default <data-dir>/backups); on the store's file system its tables are hard-linked, not copied")
 	f.StringVar(&o.storeVerify, "store-verify", "auto", "embedded store: checks at start: full (also every table's checksums), files, or auto (full up to 256 MiB of tables)")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate chain (PEM); --dev generates one")
 	f.StringVar(&o.tlsKey, "tls-key", "", "TLS private key (PEM)")
@@ -316,6 +318,7 @@ func (m member) serve(ctx context.Context, o serveOptions, join []string) ([]str
 			return nil
 		},
 		StoreHealth: storeHealth(rawStore),
+		Backup:      storeBackup(rawStore, o),
 	})
 	if err != nil {
 		return nil, err
@@ -499,6 +502,25 @@ func storeHealth(st storage.Store) func() error {
 		return h.Health
 	}
 	return nil
+}
+
+// storeBackup is the admin API's backup of an embedded store: a new
+// directory under --backup-dir named by the time; nil for a CQL store.
+func storeBackup(st storage.Store, o serveOptions) func(ctx context.Context) (any, error) {
+	p, ok := st.(*pebblestore.Store)
+	if !ok {
+		return nil
+	}
+	dir := o.backupDir
+	if dir == "" {
+		dir = filepath.Join(o.dataDir, "backups")
+	}
+	return func(ctx context.Context) (any, error) {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, fmt.Errorf("backup directory: %w", err)
+		}
+		return p.Backup(ctx, filepath.Join(dir, time.Now().UTC().Format("20060102T150405.000Z")))
+	}
 }
 
 // cqlReplication is the replication map of --cql-replication rf.

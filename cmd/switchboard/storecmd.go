@@ -16,13 +16,16 @@ var errDamaged = errors.New("store damaged")
 func newStoreCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "store",
-		Short: "Check or repair a node's embedded (Pebble) store",
-		Long: `Inspect the embedded store in <data-dir>/store while its node is stopped.
+		Short: "Back up, restore, check or repair a node's embedded (Pebble) store",
+		Long: `Back up the embedded store of a running node, and restore, check or repair
+the store in <data-dir>/store while its node is stopped.
 
-  switchboard store check --data-dir D     report damage; exit 1 if damaged
-  switchboard store repair --data-dir D    recover what can be recovered`,
+  switchboard store backup [--admin URL]      a consistent copy, taken while the node serves
+  switchboard store restore --from B --data-dir D   a store again from a backup
+  switchboard store check --data-dir D        report damage; exit 1 if damaged
+  switchboard store repair --data-dir D       recover what can be recovered`,
 	}
-	cmd.AddCommand(newStoreCheckCmd(), newStoreRepairCmd())
+	cmd.AddCommand(newStoreBackupCmd(), newStoreRestoreCmd(), newStoreCheckCmd(), newStoreRepairCmd())
 	return cmd
 }
 
@@ -138,5 +141,78 @@ message. Damaged or missing tables cannot be repaired: restore a backup.`,
 	}
 	o.register(cmd)
 	cmd.Flags().Uint64Var(&skip, "seq-skip", 1000, "seqs skipped above each conversation's reservation (the reservation itself may be lost; default = the grains' SeqReserve)")
+	return cmd
+}
+
+func newStoreBackupCmd() *cobra.Command {
+	var o adminOptions
+	cmd := &cobra.Command{
+		Use:   "backup",
+		Short: "Back up a running node's embedded store (through its admin API)",
+		Long: `Ask a running node for a consistent copy of its embedded store, taken while
+it keeps serving (commits pause for the moment the copy is cut). The copy
+is a new directory under the node's --backup-dir (default
+<data-dir>/backups), named by the time; the answer gives its path, size and
+the last acknowledged commit it holds. Tables are hard-linked when the
+backup directory is on the store's file system: copy the directory
+elsewhere (rsync, object storage) to keep it when the disk is lost.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var info pebblestore.BackupInfo
+			if err := o.call(cmd.Context(), "POST", "/api/v1/store/backup", &info); err != nil {
+				return err
+			}
+			if o.json {
+				return printJSON(cmd.OutOrStdout(), info)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "backed up to %s: %d file(s), %d bytes, acknowledged commit %d, in %.3fs\n",
+				info.Dir, info.Files, info.Bytes, info.Acked, info.TookSecs)
+			return nil
+		},
+	}
+	o.flags(cmd)
+	return cmd
+}
+
+func newStoreRestoreCmd() *cobra.Command {
+	var o storeOptions
+	var from string
+	var skip uint64
+	cmd := &cobra.Command{
+		Use:   "restore --from BACKUP --data-dir D",
+		Short: "Make <data-dir>/store a copy of a backup, with every conversation's seqs moved forward",
+		Long: `Restore the embedded store from a backup (stop the node first; <data-dir>/store
+must be empty or absent: move a damaged store aside). The backup is checked
+first and refused if damaged; its files are copied. Messages acknowledged
+after the backup are not in it, but the clients that saw them know their
+seqs: so every conversation's log is moved forward by --seq-skip with gap
+messages, as repair does, and no new message reuses such a seq. Choose
+--seq-skip above the most messages one conversation can have taken since
+the backup (each skipped seq is a gap message: a row per conversation).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if from == "" {
+				return errors.New("give --from, a backup directory")
+			}
+			cfg, err := o.config()
+			if err != nil {
+				return err
+			}
+			rr, err := pebblestore.Restore(cmd.Context(), cfg, from, skip)
+			if err != nil {
+				return err
+			}
+			if o.json {
+				return printJSON(cmd.OutOrStdout(), rr)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "restored %d file(s) from %s; moved %d conversation(s) forward with %d gap message(s)\n",
+				rr.Files, rr.From, rr.Conversations, rr.GapRows)
+			printReport(cmd, rr.After)
+			return nil
+		},
+	}
+	o.register(cmd)
+	cmd.Flags().StringVar(&from, "from", "", "the backup directory (one `store backup` made)")
+	cmd.Flags().Uint64Var(&skip, "seq-skip", 1000, "seqs each conversation moves forward: above the most messages one conversation can have taken since the backup (a gap message each)")
 	return cmd
 }
