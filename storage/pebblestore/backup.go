@@ -9,9 +9,23 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/cockroachdb/pebble/v2/vfs"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/switchboard-im/switchboard/storage"
 )
+
+var (
+	backupsTotal = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "switchboard_store_backups_total",
+		Help: "Backups of the embedded store (store backup), by result (ok, error).",
+	}, []string{"result"})
+	lastBackupGauge = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "switchboard_store_last_backup_timestamp_seconds",
+		Help: "When the last successful backup of the embedded store was taken (Unix seconds; 0: none since start). Alert on its age.",
+	})
+)
+
+func init() { prometheus.MustRegister(backupsTotal, lastBackupGauge) }
 
 // BackupInfo describes a backup Backup made.
 type BackupInfo struct {
@@ -31,7 +45,19 @@ type BackupInfo struct {
 // is copied on one file system). The copy carries the acknowledged-commit
 // watermark, so opening it checks that nothing acknowledged is missing.
 // Restore turns a backup into a store again.
-func (s *Store) Backup(ctx context.Context, dest string) (BackupInfo, error) {
+func (s *Store) Backup(ctx context.Context, dest string) (info BackupInfo, err error) {
+	defer func() {
+		if err != nil {
+			backupsTotal.WithLabelValues("error").Inc()
+			return
+		}
+		backupsTotal.WithLabelValues("ok").Inc()
+		lastBackupGauge.Set(float64(info.At.Unix()))
+	}()
+	return s.backup(ctx, dest)
+}
+
+func (s *Store) backup(ctx context.Context, dest string) (BackupInfo, error) {
 	start := time.Now()
 	info := BackupInfo{Dir: dest, At: start.UTC()}
 	if _, err := s.fs.Stat(dest); err == nil {
