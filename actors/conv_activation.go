@@ -150,7 +150,7 @@ func (c *conversation) fillGaps(bg context.Context, recentNewestFirst []storage.
 	next := recentNewestFirst[0].Seq
 	for _, m := range recentNewestFirst {
 		for s := next; s > m.Seq; s-- {
-			holes = append(holes, storage.Message{ConvID: c.id, Seq: s, Sender: "system", SenderRole: storage.SenderSystem, Kind: storage.MsgSystem, Body: []byte(`{"op":"gap"}`), ServerTS: time.Now()})
+			holes = append(holes, storage.GapMessage(c.id, s, time.Now()))
 		}
 		next = m.Seq - 1
 	}

@@ -356,8 +356,10 @@ func (c *conversation) noteDurable(m *storage.Message) {
 		c.markRecalled(m.RefSeq)
 	}
 	// A recall event is not a conversation's "last message" (the user
-	// grain's summaries skip it too); it only tombstones its target.
-	if m.Kind != storage.MsgRecall && (c.lastMsg == nil || m.Seq > c.lastMsg.Seq) {
+	// grain's summaries skip it too); it only tombstones its target. Nor
+	// is a gap, which stands for no message (a repair or restore writes
+	// hundreds above the last real one).
+	if m.Kind != storage.MsgRecall && !m.Gap() && (c.lastMsg == nil || m.Seq > c.lastMsg.Seq) {
 		mm := *m
 		c.lastMsg = &mm
 	}

@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -263,13 +264,20 @@ func (u *user) deliver(ctx actor.Context, d *pb.Deliver) {
 				uc.addUnread(m.Seq)
 			}
 		}
-		if uc.lastMsg == nil || m.Seq >= uc.lastMsg.Seq {
+		if !isGap(m) && (uc.lastMsg == nil || m.Seq >= uc.lastMsg.Seq) {
 			uc.lastMsg = m
 		}
 	}
 	u.offlinePush(d.Conv, uc, fresh)
-	last := fresh[len(fresh)-1]
-	at := fromMillis(last.ServerTsMs)
+	// Gaps are not activity: a restore writes them all at once, and they
+	// would reorder every conversation list by the time of the restore.
+	var at time.Time
+	for _, m := range slices.Backward(fresh) {
+		if !isGap(m) {
+			at = fromMillis(m.ServerTsMs)
+			break
+		}
+	}
 	if at.After(uc.activity) {
 		uc.activity = at
 		u.touch(ctx, d.Conv, at)
@@ -437,4 +445,10 @@ func (u *user) pushAll(p *pb.Push, skip string) {
 // clonePush copies the envelope (the event is shared, read-only).
 func clonePush(p *pb.Push) *pb.Push {
 	return &pb.Push{User: p.User, InboxSeq: p.InboxSeq, Event: p.Event}
+}
+
+// isGap reports whether m is a gap (storage.GapMessage): no conversation's
+// last message, as the conversation grain's summary skips it too.
+func isGap(m *pb.Message) bool {
+	return m.Kind == pb.MessageKind_SYSTEM && bytes.Equal(m.Body, storage.GapBody)
 }

@@ -11,6 +11,7 @@
 package storage
 
 import (
+	"bytes"
 	"context"
 	"time"
 )
@@ -150,6 +151,19 @@ type Message struct {
 
 // Recalled reports whether the message was tombstoned.
 func (m Message) Recalled() bool { return m.Flags&FlagRecalled != 0 }
+
+// GapBody is the body of a gap: a system message standing for a seq that
+// holds no message (a batch that failed after its seqs were given, or seqs
+// skipped by a repair or restore), so every seq up to the last has a row.
+var GapBody = []byte(`{"op":"gap"}`)
+
+// GapMessage is the gap at seq of conversation conv.
+func GapMessage(conv string, seq uint64, at time.Time) Message {
+	return Message{ConvID: conv, Seq: seq, Sender: "system", SenderRole: SenderSystem, Kind: MsgSystem, Body: GapBody, ServerTS: at}
+}
+
+// Gap reports whether the message is a gap (GapMessage).
+func (m Message) Gap() bool { return m.Kind == MsgSystem && bytes.Equal(m.Body, GapBody) }
 
 // Order is the direction of a page of messages.
 type Order uint8

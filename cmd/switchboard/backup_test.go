@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // A running node backs its store up through the admin API; a store
@@ -29,6 +30,7 @@ func TestStoreBackupAndRestore(t *testing.T) {
 	n.kill()
 
 	r := newDevNode(t)
+	restoredAt := time.Now()
 	var rr struct {
 		Conversations int `json:"conversations_moved"`
 		GapRows       int `json:"gap_rows"`
@@ -52,6 +54,19 @@ func TestStoreBackupAndRestore(t *testing.T) {
 	}
 	if got := strings.Join(texts, ","); got != "two,one" && got != "one,two" {
 		t.Fatalf("restored history: %+v", hist)
+	}
+	// The gaps stand for no message: the conversation's last message and
+	// last activity are still the last one written's.
+	var convs []struct {
+		Unread   uint64 `json:"unread"`
+		Activity int64  `json:"last_activity_ms"`
+		Last     struct {
+			Text string `json:"text"`
+		} `json:"last_message"`
+	}
+	mustJSON(t, r.run("convs", "--data-dir", r.dir, "--user", "bob", "--json"), &convs)
+	if len(convs) != 1 || convs[0].Last.Text != "two" || convs[0].Unread != 2 || convs[0].Activity >= restoredAt.UnixMilli() {
+		t.Fatalf("bob's conversations after the restore: %+v", convs)
 	}
 	var sent struct {
 		Seq uint64 `json:"seq"`

@@ -185,8 +185,7 @@ func (s *Store) moveSeqsForward(ctx context.Context, skip uint64, rr *RepairRepo
 				to := min(target, from+uint64(s.limits.MaxBatch)-1)
 				var gaps []storage.Message
 				for seq := from; seq <= to; seq++ {
-					gaps = append(gaps, storage.Message{ConvID: c.ID, Seq: seq, Sender: "system", SenderRole: storage.SenderSystem,
-						Kind: storage.MsgSystem, Body: []byte(`{"op":"gap"}`), ServerTS: now})
+					gaps = append(gaps, storage.GapMessage(c.ID, seq, now))
 				}
 				if err := s.AppendMessages(ctx, c.ID, 0, gaps); err != nil {
 					return fmt.Errorf("conversation %q: %w", c.ID, err)
