@@ -77,6 +77,8 @@ type serveOptions struct {
 	storeVerify     string
 	storeSync       time.Duration
 	backupDir       string
+	backupEvery     time.Duration
+	backupKeep      int
 	tuning          tuning
 	kafka           kafkaOptions
 	web             webOptions
@@ -129,6 +131,8 @@ Every flag can also be set with an environment variable SWITCHBOARD_<FLAG>
 	f.Int64Var(&o.storeMinFree, "store-min-free", 0, "embedded store: free bytes below which writes are refused (STORAGE_UNAVAILABLE) until space is back; 0 = 2× the memtable (128 MiB), -1 = off")
 	f.DurationVar(&o.storeSync, "store-sync-interval", pebblestore.DefaultConfig("").SyncInterval, "embedded store: shortest time between two WAL fsyncs; writes that arrive meanwhile share the next one (fewer fsyncs under load, at most this much added to an ack); 0 = sync as soon as asked")
 	f.StringVar(&o.backupDir, "backup-dir", "", "embedded store: where `switchboard store backup` (POST /api/v1/store/backup) writes, one directory per backup (default <data-dir>/backups); on the store's file system its tables are hard-linked, not copied")
+	f.DurationVar(&o.backupEvery, "backup-every", 0, "embedded store: take a backup this often (0: only when asked); a failed one is logged and counted in switchboard_store_backups_total")
+	f.IntVar(&o.backupKeep, "backup-keep", 0, "embedded store: keep the newest this many backups in --backup-dir, removing older ones after each backup (0: keep all)")
 	f.StringVar(&o.storeVerify, "store-verify", "auto", "embedded store: checks at start: full (also every table's checksums), files, or auto (full up to 256 MiB of tables)")
 	f.StringVar(&o.tlsCert, "tls-cert", "", "TLS certificate chain (PEM); --dev generates one")
 	f.StringVar(&o.tlsKey, "tls-key", "", "TLS private key (PEM)")
@@ -213,6 +217,14 @@ func runServe(ctx context.Context, o serveOptions) error {
 	}
 	store := instrumented.Wrap(rawStore) // switchboard_store_op_seconds
 	defer store.Close()
+	if b := storeBackups(rawStore, o, log); b != nil && o.backupEvery > 0 {
+		bctx, stopBackups := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); b.run(bctx, o.backupEvery) }()
+		defer func() { stopBackups(); <-done }() // before the store closes
+	} else if o.backupEvery > 0 {
+		log.Warn("--backup-every is for the embedded store; back a CQL keyspace up with its snapshots")
+	}
 
 	// The admin server outlives the cluster member: a member restarted in
 	// process (see member.serve) swaps in its handler.
@@ -318,7 +330,7 @@ func (m member) serve(ctx context.Context, o serveOptions, join []string) ([]str
 			return nil
 		},
 		StoreHealth: storeHealth(rawStore),
-		Backup:      storeBackup(rawStore, o),
+		Backup:      backupHook(storeBackups(rawStore, o, log)),
 	})
 	if err != nil {
 		return nil, err
@@ -504,9 +516,8 @@ func storeHealth(st storage.Store) func() error {
 	return nil
 }
 
-// storeBackup is the admin API's backup of an embedded store: a new
-// directory under --backup-dir named by the time; nil for a CQL store.
-func storeBackup(st storage.Store, o serveOptions) func(ctx context.Context) (any, error) {
+// storeBackups is the embedded store's backups (nil for a CQL store).
+func storeBackups(st storage.Store, o serveOptions, log *slog.Logger) *backups {
 	p, ok := st.(*pebblestore.Store)
 	if !ok {
 		return nil
@@ -515,12 +526,15 @@ func storeBackup(st storage.Store, o serveOptions) func(ctx context.Context) (an
 	if dir == "" {
 		dir = filepath.Join(o.dataDir, "backups")
 	}
-	return func(ctx context.Context) (any, error) {
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, fmt.Errorf("backup directory: %w", err)
-		}
-		return p.Backup(ctx, filepath.Join(dir, time.Now().UTC().Format("20060102T150405.000Z")))
+	return &backups{store: p, dir: dir, keep: o.backupKeep, log: log}
+}
+
+// backupHook is the admin API's backup, nil without an embedded store.
+func backupHook(b *backups) func(ctx context.Context) (any, error) {
+	if b == nil {
+		return nil
 	}
+	return func(ctx context.Context) (any, error) { return b.take(ctx) }
 }
 
 // cqlReplication is the replication map of --cql-replication rf.
