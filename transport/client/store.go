@@ -165,6 +165,15 @@ func (s *store) insertLocked(cs *convState, m Message) bool {
 	i := sort.Search(len(cs.msgs), func(i int) bool { return cs.msgs[i].Seq >= m.Seq })
 	if i < len(cs.msgs) && cs.msgs[i].Seq == m.Seq {
 		old := &cs.msgs[i]
+		if old.MsgID != 0 && m.MsgID != 0 && old.MsgID != m.MsgID {
+			// The server holds another message at this seq: its log was
+			// restored from a backup older than what is held here (or
+			// what was read was a fenced writer's row, never acked).
+			// What is held from this seq on is of the lost log.
+			clear(cs.msgs[i:])
+			cs.msgs = append(cs.msgs[:i], m)
+			return true
+		}
 		if m.Recalled && !old.Recalled {
 			old.Recalled, old.Body = true, nil
 		}

@@ -215,3 +215,29 @@ func storeHolding(n uint64, sender string) *store {
 	s.addMessages(ms, true)
 	return s
 }
+
+// A message at a seq held with another msg_id means the server's log was
+// restored from an older backup: what is held from that seq on is dropped
+// and the server's message taken. The same message again (or a gap,
+// msg_id 0, at a seq held) changes nothing.
+func TestStoreTakesARestoredLog(t *testing.T) {
+	s := newStore()
+	s.setUser("me")
+	with := func(seq, id uint64, body string) *wirepb.Message {
+		m := msg("d", seq, "bob", "", body)
+		m.MsgId = id
+		return m
+	}
+	s.addMessages([]*wirepb.Message{with(1, 11, "one"), with(2, 12, "two"), with(3, 13, "three")}, true)
+	if added, _ := s.addMessages([]*wirepb.Message{with(2, 12, "two"), {Conv: "d", Seq: 3, Sender: "system", Kind: wirepb.MessageKind_SYSTEM}}, true); len(added) != 0 {
+		t.Fatalf("the same message and a gap were taken as new: %+v", added)
+	}
+	added, _ := s.addMessages([]*wirepb.Message{with(2, 22, "two, again")}, true)
+	if len(added) != 1 || string(added[0].Body) != "two, again" {
+		t.Fatalf("the restored log's message: %+v", added)
+	}
+	ms := s.messages("d")
+	if got := seqs(ms); len(got) != 2 || got[0] != 1 || got[1] != 2 || ms[1].MsgID != 22 || ms[0].MsgID != 11 {
+		t.Fatalf("held after the restore: %+v", ms)
+	}
+}
