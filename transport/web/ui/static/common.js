@@ -67,6 +67,8 @@ export const RECALL_WINDOW_MS = 2 * 60 * 1000;
 export function renderMessages(el, conv, me, opts = {}) {
   el.textContent = "";
   for (const m of conv.visible()) {
+    // A gap stands for a seq that holds no message (docs/PROTOCOL.md §6).
+    if (m.kind === "system" && m.body === '{"op":"gap"}') continue;
     const d = document.createElement("div");
     d.className = "msg" + (m.kind === "system" ? " system" : m.sender === me ? " mine" : "") + (m.kind === "card" ? " card" : "") + (m.recalled ? " recalled" : "");
     d.dataset.seq = String(m.seq);
