@@ -166,12 +166,7 @@ func (s *store) insertLocked(cs *convState, m Message) bool {
 	if i < len(cs.msgs) && cs.msgs[i].Seq == m.Seq {
 		old := &cs.msgs[i]
 		if old.MsgID != 0 && m.MsgID != 0 && old.MsgID != m.MsgID {
-			// The server holds another message at this seq: its log was
-			// restored from a backup older than what is held here (or
-			// what was read was a fenced writer's row, never acked).
-			// What is held from this seq on is of the lost log.
-			clear(cs.msgs[i:])
-			cs.msgs = append(cs.msgs[:i], m)
+			s.replaceFromLocked(cs, i, m)
 			return true
 		}
 		if m.Recalled && !old.Recalled {
@@ -183,6 +178,37 @@ func (s *store) insertLocked(cs *convState, m Message) bool {
 	copy(cs.msgs[i+1:], cs.msgs[i:])
 	cs.msgs[i] = m
 	return true
+}
+
+// replaceFromLocked takes m in place of the held messages from msgs[i]
+// on: the server holds another message at m's seq, so its log was
+// restored from a backup older than what is held here (or what was read
+// was a fenced writer's row, never acked), and what is held from that seq
+// on is of the lost log. The summary and cursors held above it go with
+// it; m itself is counted by the caller as any new message.
+func (s *store) replaceFromLocked(cs *convState, i int, m Message) {
+	clear(cs.msgs[i:])
+	cs.msgs = append(cs.msgs[:i], m)
+	below := m.Seq - 1
+	cs.info.LastSeq = m.Seq
+	cs.info.ReadSeq = min(cs.info.ReadSeq, below)
+	cs.info.PeerReadSeq = min(cs.info.PeerReadSeq, below)
+	cs.info.DeliveredSeq = min(cs.info.DeliveredSeq, below)
+	cs.countedThrough = min(cs.countedThrough, below)
+	cs.info.Unread, cs.info.LastMessage = 0, nil
+	for j := range cs.msgs {
+		h := &cs.msgs[j]
+		if j < i && s.unreadLocked(cs, h) {
+			cs.info.Unread++
+		}
+		if h.Kind == wirepb.MessageKind_NORMAL {
+			c := *h
+			cs.info.LastMessage = &c
+		}
+	}
+	if !m.ServerTime.IsZero() {
+		cs.info.LastActivity = m.ServerTime
+	}
 }
 
 // addMessages merges messages from a push, a history page or a send

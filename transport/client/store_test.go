@@ -229,6 +229,7 @@ func TestStoreTakesARestoredLog(t *testing.T) {
 		return m
 	}
 	s.addMessages([]*wirepb.Message{with(1, 11, "one"), with(2, 12, "two"), with(3, 13, "three")}, true)
+	s.markedRead("d", 3)
 	if added, _ := s.addMessages([]*wirepb.Message{with(2, 12, "two"), {Conv: "d", Seq: 3, Sender: "system", Kind: wirepb.MessageKind_SYSTEM}}, true); len(added) != 0 {
 		t.Fatalf("the same message and a gap were taken as new: %+v", added)
 	}
@@ -239,5 +240,11 @@ func TestStoreTakesARestoredLog(t *testing.T) {
 	ms := s.messages("d")
 	if got := seqs(ms); len(got) != 2 || got[0] != 1 || got[1] != 2 || ms[1].MsgID != 22 || ms[0].MsgID != 11 {
 		t.Fatalf("held after the restore: %+v", ms)
+	}
+	// The summary follows the server's log: seq 1 stays read, the new seq
+	// 2 is unread, the lost seq 3 is gone from the count and the preview.
+	c, _ := s.conversation("d")
+	if c.LastSeq != 2 || c.ReadSeq != 1 || c.Unread != 1 || c.LastMessage == nil || c.LastMessage.MsgID != 22 {
+		t.Fatalf("summary after the restore: %+v", c)
 	}
 }
