@@ -70,11 +70,24 @@ func TestDeskStepRecords(t *testing.T) {
 			t.Errorf("%s: protobuf %v", tc.body, &ev)
 		}
 	}
-	for _, body := range []string{`{"op":"add","actor":"a","users":["b"],"role":"member"}`, `{"op":"gap"}`, `{"desk":""}`, `not json "desk"`} {
+	for _, body := range []string{`{"op":"add","actor":"a","users":["b"],"role":"member"}`, `{"desk":""}`, `not json "desk"`} {
 		recs := records(FormatJSON, sysMsg(3, body))
 		var r map[string]any
 		if len(recs) != 2 || json.Unmarshal(recs[1].Value, &r) != nil || r["type"] != "membership" {
 			t.Errorf("%s: %d records %v", body, len(recs), r)
 		}
+	}
+}
+
+// A gap (a seq that holds no message; a restore writes thousands) is a
+// message record, so the log's seqs stay whole on the topic, but no
+// membership event.
+func TestGapIsNoEvent(t *testing.T) {
+	recs := records(FormatJSON, storage.GapMessage("g:team", 7, time.UnixMilli(1_700_000_000_000)))
+	if len(recs) != 1 || recs[0].Topic != TopicMessages {
+		t.Fatalf("records of a gap: %d, first on %q", len(recs), recs[0].Topic)
+	}
+	if _, ok := eventFor(sysMsg(8, `{"op":"add","actor":"alice","users":["bob"]}`)); !ok {
+		t.Fatal("a membership change is no event any more")
 	}
 }

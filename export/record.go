@@ -87,6 +87,9 @@ func eventFor(m storage.Message) (EventRecord, bool) {
 	case storage.MsgRecall:
 		base.Type, base.TargetSeq = "recall", m.RefSeq
 	case storage.MsgSystem:
+		if m.Gap() {
+			return EventRecord{}, false // a seq that holds no message: nothing happened
+		}
 		base.Type = "membership"
 		if json.Valid(m.Body) {
 			base.Detail = json.RawMessage(m.Body)
