@@ -243,7 +243,7 @@ export class Client {
         if (held > 0 && last > held) {
           await this.pullRange(c.id, held + 1, last, false);
         } else if (cs.lastMessage && cs.lastMessage.seq > 0n) {
-          c.insert(chatMessage(cs.lastMessage, this.user));
+          c.insert(chatMessage(cs.lastMessage, this.user), this.user);
         }
         c.refreshStates(this.user);
         this.emit("conversation", c);
@@ -272,7 +272,7 @@ export class Client {
   /** store inserts a stored message; one of the outbox leaves the persisted outbox. */
   private store(c: Conversation, cm: ChatMessage): boolean {
     const pending = c.pending.length;
-    const fresh = c.insert(cm);
+    const fresh = c.insert(cm, this.user);
     if (c.pending.length !== pending && this.opts.outbox) forgetMessage(this.opts.outbox, this.user, cm.clientMsgId);
     return fresh;
   }

@@ -26,6 +26,7 @@ export function chatMessage(m: Message, me: string): ChatMessage {
     kind,
     recalled: m.recalled,
     serverTsMs: Number(m.serverTsMs),
+    msgId: m.msgId > 0n ? m.msgId.toString() : undefined,
     state: m.sender === me && (kind === "normal" || (kind === "card" && m.refSeq === 0n)) ? "sent" : undefined,
   };
   if (kind === "card") {

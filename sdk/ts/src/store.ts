@@ -45,6 +45,8 @@ export interface ChatMessage {
   /** A card: the seq of the update shown (0 or unset: the original). */
   cardUpdateSeq?: number;
   serverTsMs: number;
+  /** The server's id of the message (decimal); unset while sending. */
+  msgId?: string;
   /** Own messages only. */
   state?: MessageState;
   error?: string;
@@ -123,8 +125,14 @@ export class Conversation {
     return m.kind === "normal" && m.sender !== me && m.seq > this.readSeq && !m.recalled;
   }
 
-  /** insert adds a stored message; false when it was already there. */
-  insert(m: ChatMessage): boolean {
+  /**
+   * insert adds a stored message; false when it was already there. A
+   * message at a held seq with another msgId means the node's store was
+   * restored from a backup older than what is held (docs/PROTOCOL.md §6):
+   * what is held from that seq on is dropped and the server's taken, and
+   * the count and cursors follow (me: whose count it is).
+   */
+  insert(m: ChatMessage, me = ""): boolean {
     if (m.seq <= 0) throw new Error("insert: a stored message has a seq");
     const p = this.pending.findIndex((x) => x.clientMsgId !== "" && x.clientMsgId === m.clientMsgId && x.sender === m.sender);
     if (p >= 0) {
@@ -138,6 +146,10 @@ export class Conversation {
       const mid = (lo + hi) >> 1;
       if (ms[mid].seq < m.seq) lo = mid + 1;
       else hi = mid;
+    }
+    if (lo < ms.length && ms[lo].seq === m.seq && ms[lo].msgId && m.msgId && ms[lo].msgId !== m.msgId) {
+      this.replaceFrom(lo, m, me);
+      return true;
     }
     if (lo < ms.length && ms[lo].seq === m.seq) {
       // Keep the richer state of the copy already held.
@@ -160,6 +172,18 @@ export class Conversation {
       }
     }
     return true;
+  }
+
+  /** replaceFrom takes m in place of the held messages from index i on (a restored log); m is counted by the caller. */
+  private replaceFrom(i: number, m: ChatMessage, me: string): void {
+    this.messages.splice(i, this.messages.length - i, m);
+    const below = m.seq - 1;
+    this.lastSeq = m.seq;
+    this.readSeq = Math.min(this.readSeq, below);
+    this.peerReadSeq = Math.min(this.peerReadSeq, below);
+    this.peerDeliveredSeq = Math.min(this.peerDeliveredSeq, below);
+    this.countedThrough = Math.min(this.countedThrough, below);
+    this.unread = this.messages.filter((x) => x.seq < m.seq && this.countsAsUnread(x, me)).length;
   }
 
   /** The card update u (refSeq set) replaces its card when newer than what it shows. */

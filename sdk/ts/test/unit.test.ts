@@ -52,6 +52,24 @@ test("conversation: ordered by seq, each seq once, gaps found", () => {
   assert.equal(c.lastSeq, 9);
 });
 
+test("conversation: a message at a held seq with another msgId replaces the held log from that seq (a restored store)", () => {
+  const c = new Conversation("d:a:b");
+  for (const s of [1, 2, 3]) {
+    const m = msg(s, { msgId: String(10 + s) });
+    if (c.insert(m, "a")) c.countNew(m, true, "a");
+  }
+  c.markedRead(3, "a");
+  assert.equal(c.insert(msg(2, { msgId: "12" }), "a"), false, "the same message again");
+  assert.equal(c.insert(msg(3, { kind: "system", body: '{"op":"gap"}' }), "a"), false, "a gap (no msgId) at a held seq");
+  const again = msg(2, { msgId: "22", body: "two, again" });
+  assert.equal(c.insert(again, "a"), true);
+  c.countNew(again, true, "a");
+  assert.deepEqual(c.messages.map((m) => [m.seq, m.msgId]), [[1, "11"], [2, "22"]]);
+  assert.equal(c.lastSeq, 2);
+  assert.equal(c.readSeq, 1);
+  assert.equal(c.unread, 1);
+});
+
 test("conversation: unread is the newest summary's count plus the news above it, however it arrives", () => {
   const c = new Conversation("g:x");
   const add = (seq: number, live: boolean, over: Partial<ChatMessage> = {}) => {
