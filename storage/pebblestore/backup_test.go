@@ -9,8 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
+	"github.com/switchboard-im/switchboard/internal/promtest"
 	"github.com/switchboard-im/switchboard/storage"
 	"github.com/switchboard-im/switchboard/storage/pebblestore"
 )
@@ -57,7 +56,10 @@ func TestBackupWhileWritingThenRestore(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 	before := acked.Load()
-	okBefore, errBefore := backupCount(t, "ok"), backupCount(t, "error")
+	backups := func(result string) float64 {
+		return promtest.Value(t, "switchboard_store_backups_total", "result", result)
+	}
+	okBefore, errBefore := backups("ok"), backups("error")
 	backup := filepath.Join(dir, "backups", "b1")
 	info, err := s.Backup(ctx, backup)
 	if err != nil {
@@ -77,7 +79,7 @@ func TestBackupWhileWritingThenRestore(t *testing.T) {
 	if _, err := s.Backup(ctx, backup); !errors.Is(err, storage.ErrInvalid) {
 		t.Fatalf("a backup over an existing directory: %v", err)
 	}
-	if ok, bad := backupCount(t, "ok")-okBefore, backupCount(t, "error")-errBefore; ok != 1 || bad != 1 {
+	if ok, bad := backups("ok")-okBefore, backups("error")-errBefore; ok != 1 || bad != 1 {
 		t.Fatalf("switchboard_store_backups_total moved by ok %v, error %v; want 1 and 1", ok, bad)
 	}
 
@@ -156,26 +158,4 @@ func TestRestoreRefuses(t *testing.T) {
 	if names, _ := os.ReadDir(target); len(names) > 0 {
 		t.Fatalf("a damaged backup was copied in: %v", names)
 	}
-}
-
-// backupCount reads switchboard_store_backups_total{result}.
-func backupCount(t *testing.T, result string) float64 {
-	t.Helper()
-	families, err := prometheus.DefaultGatherer.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range families {
-		if f.GetName() != "switchboard_store_backups_total" {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "result" && l.GetValue() == result {
-					return m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return 0
 }
