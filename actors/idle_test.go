@@ -5,31 +5,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/switchboard-im/switchboard/actors"
+	"github.com/switchboard-im/switchboard/internal/promtest"
 )
 
 // counterValue reads one series of a registered counter vector.
 func counterValue(t *testing.T, name, kind string) float64 {
-	t.Helper()
-	fams, err := prometheus.DefaultGatherer.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range fams {
-		if f.GetName() != name {
-			continue
-		}
-		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if l.GetName() == "kind" && l.GetValue() == kind {
-					return m.GetCounter().GetValue()
-				}
-			}
-		}
-	}
-	return 0
+	return promtest.Value(t, name, "kind", kind)
 }
 
 // Idle grains passivate; a grain with a connected device, and one that

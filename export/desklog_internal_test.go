@@ -85,7 +85,7 @@ func TestDeskStepRecords(t *testing.T) {
 func TestGapIsNoEvent(t *testing.T) {
 	recs := records(FormatJSON, storage.GapMessage("g:team", 7, time.UnixMilli(1_700_000_000_000)))
 	if len(recs) != 1 || recs[0].Topic != TopicMessages {
-		t.Fatalf("records of a gap: %d, first on %q", len(recs), recs[0].Topic)
+		t.Fatalf("records of a gap: %v, want one on %s", recs, TopicMessages)
 	}
 	if _, ok := eventFor(sysMsg(8, `{"op":"add","actor":"alice","users":["bob"]}`)); !ok {
 		t.Fatal("a membership change is no event any more")

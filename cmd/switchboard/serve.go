@@ -217,10 +217,11 @@ func runServe(ctx context.Context, o serveOptions) error {
 	}
 	store := instrumented.Wrap(rawStore) // switchboard_store_op_seconds
 	defer store.Close()
-	if b := storeBackups(rawStore, o, log); b != nil && o.backupEvery > 0 {
+	bk := storeBackups(rawStore, o, log)
+	if bk != nil && o.backupEvery > 0 {
 		bctx, stopBackups := context.WithCancel(ctx)
 		done := make(chan struct{})
-		go func() { defer close(done); b.run(bctx, o.backupEvery) }()
+		go func() { defer close(done); bk.run(bctx, o.backupEvery) }()
 		defer func() { stopBackups(); <-done }() // before the store closes
 	} else if o.backupEvery > 0 {
 		log.Warn("--backup-every is for the embedded store; back a CQL keyspace up with its snapshots")
@@ -256,7 +257,7 @@ func runServe(ctx context.Context, o serveOptions) error {
 
 	join := o.join
 	for {
-		m := member{store: store, rawStore: rawStore, tls: tlsConf, auth: auth, adminAddr: ln.Addr().String(), adminToken: adminToken,
+		m := member{store: store, rawStore: rawStore, backups: bk, tls: tlsConf, auth: auth, adminAddr: ln.Addr().String(), adminToken: adminToken,
 			handler: &adminHandler, ready: serveAdmin, log: log}
 		peers, err := m.serve(ctx, o, join)
 		if err != nil || peers == nil {
@@ -274,6 +275,7 @@ func runServe(ctx context.Context, o serveOptions) error {
 // member is what the cluster members of one process share.
 type member struct {
 	store, rawStore       storage.Store
+	backups               *backups // nil: not an embedded store
 	tls                   *tls.Config
 	auth                  *transport.Authenticator
 	adminAddr, adminToken string
@@ -330,7 +332,7 @@ func (m member) serve(ctx context.Context, o serveOptions, join []string) ([]str
 			return nil
 		},
 		StoreHealth: storeHealth(rawStore),
-		Backup:      backupHook(storeBackups(rawStore, o, log)),
+		Backup:      backupHook(m.backups),
 	})
 	if err != nil {
 		return nil, err

@@ -173,6 +173,9 @@ func Restore(ctx context.Context, cfg Config, from string, seqSkip uint64) (Rest
 		}
 		rr.Files++
 	}
+	// Every table was read as the backup was checked: the copy's are
+	// checked for presence and size only.
+	cfg.Verify = VerifyFiles
 	s, err := Open(cfg)
 	if err != nil {
 		return rr, err
