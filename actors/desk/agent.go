@@ -105,9 +105,15 @@ func (a *agentGrain) load(g *grain, blob []byte, found bool) error {
 }
 
 func (a *agentGrain) self(g *grain, ctx actor.Context, m any) {
-	switch m.(selfMsg).what {
+	msg := m.(selfMsg)
+	switch msg.what {
 	case "presence":
 		a.checkPresence(g, ctx)
+		return
+	case "requeue-dropped":
+		if h, ok := a.Dropped[msg.arg]; ok {
+			a.sendRequeue(g, ctx, msg.arg, h)
+		}
 		return
 	case "started":
 		defer a.watch(g, ctx)
@@ -125,18 +131,23 @@ func (a *agentGrain) self(g *grain, ctx actor.Context, m any) {
 		g.d.tell(KindThread, h.Thread, "held", requeue{Session: s, Agent: a.User, Token: h.Token}, nil)
 	}
 	for s, h := range a.Dropped {
-		a.sendRequeue(g, s, h)
+		a.sendRequeue(g, ctx, s, h)
 	}
 }
 
 // sendRequeue tells the thread its agent dropped the session; once the
-// thread has answered, the outbox entry goes.
-func (a *agentGrain) sendRequeue(g *grain, session string, h held) {
+// thread has answered, the outbox entry goes. Unanswered, it is sent again:
+// a thread that stays active never asks (a crash may have cut its node
+// away just then).
+func (a *agentGrain) sendRequeue(g *grain, ctx actor.Context, session string, h held) {
 	user := a.User
+	retry := g.later(ctx, g.d.cfg.OfferTimeout, "requeue-dropped", session)
 	g.d.tell(KindThread, h.Thread, "requeue", requeue{Session: session, Agent: user, Token: h.Token}, func(_ []byte, err error) {
-		if err == nil {
-			g.d.tell(KindAgent, user, "requeued", session, nil)
+		if err != nil {
+			retry()
+			return
 		}
+		g.d.tell(KindAgent, user, "requeued", session, nil)
 	})
 }
 
@@ -242,16 +253,23 @@ func (a *agentGrain) handle(g *grain, ctx actor.Context, op string, body []byte)
 		}
 		if h, ok := a.Held[o.Session]; ok {
 			if h.Token != o.Token {
-				g.d.tell(KindThread, h.Thread, "held", requeue{Session: o.Session, Agent: a.User, Token: h.Token}, nil)
+				// Held for another assignment of the same session to
+				// this agent: the thread's is the one that stands.
+				h.Token = o.Token
+				a.Held[o.Session] = h
+				if err := g.save(ctx); err != nil {
+					return nil, err
+				}
 			}
 			return nil, nil
 		}
 		if a.Status == Offline || len(a.Held) >= a.Capacity {
 			g.d.tell(KindThread, o.Thread, "requeue", requeue{Session: o.Session, Agent: a.User, Token: o.Token}, nil)
-			return nil, nil
+			return ensureAnswer{Requeued: true}, nil
 		}
 		g.d.tell(KindThread, o.Thread, "held", requeue{Session: o.Session, Agent: a.User, Token: o.Token}, nil)
 		a.Held[o.Session] = held{Thread: o.Thread, Conv: o.Conv, Token: o.Token}
+		delete(a.Dropped, o.Session) // held again: nothing to re-queue
 		a.Version++
 		if err := g.save(ctx); err != nil {
 			return nil, err
@@ -336,10 +354,17 @@ func (a *agentGrain) set(g *grain, ctx actor.Context, u AgentUpdate) (any, error
 	a.watch(g, ctx)
 	for s, h := range dropped {
 		g.d.event(Event{Kind: "release", Session: s, Agent: a.User, Load: 0, Capacity: a.Capacity})
-		a.sendRequeue(g, s, h)
+		a.sendRequeue(g, ctx, s, h)
 	}
 	a.report(g, a.queues(before))
 	return a.info(), nil
+}
+
+// ensureAnswer is the agent's answer to a thread's "ensure": Requeued
+// when it does not hold the session and told the thread to re-queue it
+// (empty: it holds it).
+type ensureAnswer struct {
+	Requeued bool `json:"requeued,omitempty"`
 }
 
 // requeue tells a thread that agent dropped its session.

@@ -280,9 +280,10 @@ type grain struct {
 	fence uint64
 }
 
-// selfMsg is a grain's note to itself (timers, deferred dispatch); it never
-// leaves the node.
-type selfMsg struct{ what string }
+// selfMsg is a grain's note to itself (timers, deferred dispatch, retries);
+// it never leaves the node. arg names what it is about, where one grain
+// has several (a session).
+type selfMsg struct{ what, arg string }
 
 func (g *grain) key() string { return "desk/" + g.kind + "/" + g.id }
 
@@ -311,9 +312,9 @@ func (g *grain) Receive(ctx actor.Context) {
 			g.fail(ctx, fmt.Errorf("load: %w", err))
 			return
 		}
-		g.logic.self(g, ctx, selfMsg{"started"})
+		g.logic.self(g, ctx, selfMsg{what: "started"})
 	case *actor.ReceiveTimeout:
-		g.logic.self(g, ctx, selfMsg{"idle"})
+		g.logic.self(g, ctx, selfMsg{what: "idle"})
 	case *pb.DeskCall:
 		if g.failed {
 			ctx.Respond(&pb.DeskReply{Error: &pb.Error{Code: pb.Code_RETRY, Message: "desk grain is restarting"}})
@@ -381,8 +382,15 @@ func (g *grain) save(ctx actor.Context) error {
 
 // after sends the grain a selfMsg once d has passed.
 func (g *grain) after(ctx actor.Context, d time.Duration, what string) {
+	g.later(ctx, d, what, "")()
+}
+
+// later returns a function that, called from any goroutine (a tell's
+// callback), sends the grain selfMsg{what, arg} once d has passed: how a
+// grain retries a message whose answer it needs.
+func (g *grain) later(ctx actor.Context, d time.Duration, what, arg string) func() {
 	self, root := ctx.Self(), ctx.ActorSystem().Root
-	time.AfterFunc(d, func() { root.Send(self, selfMsg{what}) })
+	return func() { time.AfterFunc(d, func() { root.Send(self, selfMsg{what: what, arg: arg}) }) }
 }
 
 func decode(body []byte, v any) error {

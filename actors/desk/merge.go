@@ -130,7 +130,7 @@ func (m *mergeGrain) kick(ctx actor.Context) {
 		return
 	}
 	m.running = true
-	ctx.Send(ctx.Self(), selfMsg{"step"})
+	ctx.Send(ctx.Self(), selfMsg{what: "step"})
 }
 
 func (m *mergeGrain) self(g *grain, ctx actor.Context, msg any) {

@@ -67,7 +67,7 @@ func (q *queueGrain) positionsChanged(ctx actor.Context) {
 	if !q.positions {
 		q.positions = true
 		if !q.pushing {
-			ctx.Send(ctx.Self(), selfMsg{"positions"})
+			ctx.Send(ctx.Self(), selfMsg{what: "positions"})
 		}
 	}
 }
@@ -117,7 +117,7 @@ func (q *queueGrain) pushPositions(g *grain, ctx actor.Context) {
 	q.pushing = true
 	self, root := ctx.Self(), ctx.ActorSystem().Root
 	go func() {
-		defer root.Send(self, selfMsg{"pushed"})
+		defer root.Send(self, selfMsg{what: "pushed"})
 		pctx, cancel := context.WithTimeout(context.Background(), 4*g.d.rt.Config().RequestTimeout)
 		defer cancel()
 		for _, p := range out {
@@ -268,7 +268,7 @@ func (q *queueGrain) handle(g *grain, ctx actor.Context, op string, body []byte)
 			return nil, err
 		}
 		g.d.event(Event{Kind: "enqueue", Queue: q.Skill, Session: e.Session, Since: e.Since})
-		ctx.Send(ctx.Self(), selfMsg{"dispatch"})
+		ctx.Send(ctx.Self(), selfMsg{what: "dispatch"})
 		q.positionsChanged(ctx)
 		return i + 1, nil
 	case "withdraw":
@@ -298,7 +298,7 @@ func (q *queueGrain) handle(g *grain, ctx actor.Context, op string, body []byte)
 			abandoned.WithLabelValues(q.Skill).Inc()
 		}
 		g.d.event(Event{Kind: "dequeue", Queue: q.Skill, Session: r.Session})
-		ctx.Send(ctx.Self(), selfMsg{"dispatch"})
+		ctx.Send(ctx.Self(), selfMsg{what: "dispatch"})
 		q.positionsChanged(ctx)
 		return true, nil
 	case "agent":
@@ -310,7 +310,7 @@ func (q *queueGrain) handle(g *grain, ctx actor.Context, op string, body []byte)
 			if err := g.save(ctx); err != nil {
 				return nil, err
 			}
-			ctx.Send(ctx.Self(), selfMsg{"dispatch"})
+			ctx.Send(ctx.Self(), selfMsg{what: "dispatch"})
 		}
 		return nil, nil
 	case "answer":
@@ -370,7 +370,7 @@ func (q *queueGrain) answer(g *grain, ctx actor.Context, a assignAnswer) error {
 		g.d.event(Event{Kind: "dequeue", Queue: q.Skill, Session: a.Session, Agent: a.Agent})
 		q.positionsChanged(ctx)
 	}
-	ctx.Send(ctx.Self(), selfMsg{"dispatch"})
+	ctx.Send(ctx.Self(), selfMsg{what: "dispatch"})
 	return nil
 }
 

@@ -87,7 +87,7 @@ func (r *rosterGrain) handle(g *grain, ctx actor.Context, op string, body []byte
 		self, root := ctx.Self(), ctx.ActorSystem().Root
 		go func() {
 			g.d.wakeThreads(threads)
-			root.Send(self, selfMsg{"woken"})
+			root.Send(self, selfMsg{what: "woken"})
 		}()
 		return len(threads), nil
 	}

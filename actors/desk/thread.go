@@ -662,6 +662,27 @@ func (t *threadGrain) arm(g *grain, ctx actor.Context) {
 	}
 }
 
+// ensure has the agent of an assigned session confirm it holds it, or
+// hold it again, or have it re-queued. Until the agent says it holds it,
+// it is asked again: this activation may stay for hours, and the agent's
+// answer (or its "requeue") can be lost to a crash of either node.
+func (t *threadGrain) ensure(g *grain, ctx actor.Context) {
+	if !t.open() || t.Session.State != StateAssigned {
+		return
+	}
+	s := t.Session
+	retry := g.later(ctx, g.d.cfg.OfferTimeout, "ensure", "")
+	g.d.tell(KindAgent, s.Agent, "ensure", offer{Session: s.ID, Thread: threadID(t.Line, t.Customer), Conv: t.Conv, Token: s.Token}, func(body []byte, err error) {
+		var a ensureAnswer
+		if err == nil && len(body) > 0 {
+			err = json.Unmarshal(body, &a)
+		}
+		if err != nil || a.Requeued {
+			retry() // re-asked only while the session stays assigned
+		}
+	})
+}
+
 func (t *threadGrain) self(g *grain, ctx actor.Context, m any) {
 	switch m.(selfMsg).what {
 	case "started":
@@ -669,7 +690,7 @@ func (t *threadGrain) self(g *grain, ctx actor.Context, m any) {
 		// A session that was waiting when the node stopped may have lost
 		// its queue entry; entering again is idempotent.
 		if t.open() && t.Session.Closing != nil {
-			ctx.Send(ctx.Self(), selfMsg{"finish-close"})
+			ctx.Send(ctx.Self(), selfMsg{what: "finish-close"})
 		} else if t.open() && t.Session.State == StateQueued {
 			s := t.Session
 			e := waitEntry{Thread: threadID(t.Line, t.Customer), Conv: t.Conv, Session: s.ID, Since: s.Since, Entered: s.Entered, Prefer: s.Prefer}
@@ -677,16 +698,15 @@ func (t *threadGrain) self(g *grain, ctx actor.Context, m any) {
 		}
 		// Likewise the agent may have lost the session (its requeue
 		// never arrived, or it restarted from an older state).
-		if t.open() && t.Session.State == StateAssigned {
-			s := t.Session
-			g.d.tell(KindAgent, s.Agent, "ensure", offer{Session: s.ID, Thread: threadID(t.Line, t.Customer), Conv: t.Conv, Token: s.Token}, nil)
-		}
+		t.ensure(g, ctx)
 		if t.open() {
 			// Listed already, unless it was opened by a version that
 			// kept no roster.
 			g.d.tell(KindRoster, rosterOf(g.id), "add", g.id, nil)
 		}
 		t.arm(g, ctx)
+	case "ensure":
+		t.ensure(g, ctx)
 	case "finish-close":
 		// A close of a waiting session that a crash cut: the queue may
 		// have counted the abandon; record it (a repeated withdraw

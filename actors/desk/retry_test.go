@@ -1,0 +1,180 @@
+package desk_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/switchboard-im/switchboard/actors"
+	"github.com/switchboard-im/switchboard/actors/desk"
+	"github.com/switchboard-im/switchboard/cluster/boot"
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+// The messages between a thread and its agent that a crash can lose are
+// sent again until answered. These tests make one grain unreachable for
+// longer than a message's whole deadline, then reachable again.
+
+// gatedStore refuses, while shut, to load one checkpoint (that grain
+// cannot start) or to append to one conversation (its desk events fail).
+type gatedStore struct {
+	*killableStore
+	checkpoint, conv string
+	shut             atomic.Bool
+	refused          atomic.Int64
+}
+
+var errGated = errors.New("gated by the test")
+
+func (s *gatedStore) gate(hit bool) error {
+	if hit && s.shut.Load() {
+		s.refused.Add(1)
+		return errGated
+	}
+	return nil
+}
+
+func (s *gatedStore) LoadCheckpoint(ctx context.Context, key string) (storage.Checkpoint, error) {
+	if err := s.gate(key == s.checkpoint); err != nil {
+		return storage.Checkpoint{}, err
+	}
+	return s.killableStore.LoadCheckpoint(ctx, key)
+}
+
+func (s *gatedStore) AppendMessages(ctx context.Context, conv string, epoch uint64, msgs []storage.Message) error {
+	if err := s.gate(conv == s.conv); err != nil {
+		return err
+	}
+	return s.killableStore.AppendMessages(ctx, conv, epoch, msgs)
+}
+
+func (s *gatedStore) AppendMessagesAsync(ctx context.Context, conv string, epoch uint64, msgs []storage.Message, done func(error)) {
+	if err := s.gate(conv == s.conv); err != nil {
+		done(err)
+		return
+	}
+	s.killableStore.AppendMessagesAsync(ctx, conv, epoch, msgs, done)
+}
+
+// startQuickNode starts a node whose grain requests give up after 200 ms,
+// so a desk message's whole deadline (four of them) passes quickly.
+func startQuickNode(t *testing.T, store storage.Store, cfg desk.Config) *boot.Node {
+	t.Helper()
+	log := testLogger()
+	cfg.Logger = log
+	n, err := boot.StartNode(boot.NodeConfig{Store: store, Logger: log, ClusterName: "desk-retry", Desk: cfg,
+		Actors: actors.Config{RequestTimeout: 200 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Stop(true) })
+	return n
+}
+
+// holdGated waits until the gate refused something, then keeps it shut
+// past the deadline of the message that hit it (4 × 200 ms).
+func holdGated(t *testing.T, s *gatedStore) {
+	t.Helper()
+	eventually(t, func() error {
+		if s.refused.Load() == 0 {
+			return errors.New("nothing reached the gate yet")
+		}
+		return nil
+	})
+	time.Sleep(1500 * time.Millisecond)
+	s.shut.Store(false)
+}
+
+// TestThreadEnsuresUntilTheAgentAnswers: a crash cut a close between
+// the agent's release and the thread's save, so the thread says a1 has
+// the session and a1 does not hold it. When the new node wakes the
+// thread, a1's grain cannot start. The thread asks again until a1 holds
+// the session.
+func TestThreadEnsuresUntilTheAgentAnswers(t *testing.T) {
+	store := openStore(t)
+	cfg := desk.Config{OfferTimeout: 300 * time.Millisecond}
+	first := &killableStore{Store: store}
+	n := startNode(t, first, cfg)
+	ctx := tctx(t)
+	careDesk(t, n.Desk, 2)
+	s1 := enterAssigned(t, n.Desk, "c1", "help")
+	first.kill()
+	n.Stop(false)
+
+	// What the cut close left: a1's stored state without the hold.
+	const key = "desk/" + desk.KindAgent + "/a1"
+	cp, err := store.LoadCheckpoint(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var state map[string]any
+	if err := json.Unmarshal(cp.State, &state); err != nil {
+		t.Fatal(err)
+	}
+	state["held"] = map[string]any{}
+	if cp.State, err = json.Marshal(state); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.SaveCheckpoint(ctx, cp); err != nil {
+		t.Fatal(err)
+	}
+
+	gated := &gatedStore{killableStore: &killableStore{Store: store}, checkpoint: key}
+	gated.shut.Store(true)
+	n = startQuickNode(t, gated, cfg) // its roster wakes the thread
+	holdGated(t, gated)
+
+	d := n.Desk
+	eventually(t, func() error {
+		a1, err := d.Agent(ctx, "a1")
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(a1.Sessions, s1.Session) {
+			return fmt.Errorf("a1 holds %v, want %s", a1.Sessions, s1.Session)
+		}
+		return nil
+	})
+	if in, err := d.Session(ctx, "a1", s1.Conv); err != nil || in.State != desk.StateAssigned || agentOf(in) != "a1" {
+		t.Fatalf("session: %+v %v, want assigned to a1", in, err)
+	}
+}
+
+// TestDroppedSessionRequeuedUntilTheThreadAnswers: a1 goes offline while
+// its session's thread cannot record anything; the thread stays active
+// and assigned. a1 tells it again until the session is back in its queue.
+func TestDroppedSessionRequeuedUntilTheThreadAnswers(t *testing.T) {
+	store := openStore(t)
+	gated := &gatedStore{killableStore: &killableStore{Store: store}}
+	n := startQuickNode(t, gated, desk.Config{OfferTimeout: 300 * time.Millisecond})
+	ctx := tctx(t)
+	d := n.Desk
+	careDesk(t, d, 1)
+	s1 := enterAssigned(t, d, "c1", "help")
+
+	gated.conv = s1.Conv
+	gated.shut.Store(true)
+	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "a1", Status: ptr(desk.Offline)}); err != nil {
+		t.Fatal(err)
+	}
+	holdGated(t, gated)
+
+	eventually(t, func() error {
+		in, err := d.Session(ctx, "c1", s1.Conv)
+		if err != nil {
+			return err
+		}
+		if in.State != desk.StateQueued || agentOf(in) != "" {
+			return fmt.Errorf("session %s with %q, want queued", in.State, agentOf(in))
+		}
+		return nil
+	})
+	if a1, err := d.Agent(ctx, "a1"); err != nil || len(a1.Sessions) != 0 {
+		t.Fatalf("a1: %+v %v, want no session", a1, err)
+	}
+}
