@@ -244,7 +244,21 @@ func (d *Desk) OnDurable(kind storage.ConvKind, m storage.Message) {
 	if err != nil {
 		return // a service conversation the desk did not open
 	}
-	d.tell(KindThread, thread, "message", messageNote{Conv: m.ConvID, Seq: m.Seq}, nil)
+	d.noteMessage(thread, messageNote{Conv: m.ConvID, Seq: m.Seq}, reopenNoticeAttempts)
+}
+
+// reopenNoticeAttempts bounds how often a customer's message is told to
+// its thread: a thread that cannot start (its node just died, its state
+// unreadable) is tried again every offer timeout, as otherwise the
+// customer would write into a closed conversation that nobody reads.
+const reopenNoticeAttempts = 5
+
+func (d *Desk) noteMessage(thread string, n messageNote, attempts int) {
+	d.tell(KindThread, thread, "message", n, func(_ []byte, err error) {
+		if err != nil && attempts > 1 {
+			time.AfterFunc(d.cfg.OfferTimeout, func() { d.noteMessage(thread, n, attempts-1) })
+		}
+	})
 }
 
 func (d *Desk) event(e Event) {

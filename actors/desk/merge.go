@@ -274,13 +274,13 @@ func (d *Desk) mergeHook(from, what string) {
 
 // mergesGrain lists the merges not finished yet (one grain, "all").
 type mergesGrain struct {
-	Pending map[string]bool `json:"pending"`
+	Pending idSet `json:"pending"`
 }
 
 func (s *mergesGrain) state() any { return s }
 
 func (s *mergesGrain) load(_ *grain, blob []byte, found bool) error {
-	s.Pending = map[string]bool{}
+	s.Pending = idSet{}
 	if found {
 		return json.Unmarshal(blob, s)
 	}
@@ -303,30 +303,10 @@ func (s *mergesGrain) resume(g *grain) {
 func (s *mergesGrain) handle(g *grain, ctx actor.Context, op string, body []byte) (any, error) {
 	switch op {
 	case "add", "remove":
-		var from string
-		if err := decode(body, &from); err != nil {
-			return nil, err
-		}
-		if s.Pending[from] == (op == "add") {
-			return nil, nil
-		}
-		if op == "add" {
-			s.Pending[from] = true
-		} else {
-			delete(s.Pending, from)
-		}
-		if err := g.save(ctx); err != nil {
-			return nil, err
-		}
-		return nil, nil
+		return nil, s.Pending.change(g, ctx, op, body)
 	case "list":
-		out := make([]string, 0, len(s.Pending))
-		for from := range s.Pending {
-			out = append(out, from)
-		}
-		sort.Strings(out)
 		s.resume(g)
-		return out, nil
+		return s.Pending.sorted(), nil
 	}
 	return nil, invalid("unknown op %q", op)
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/switchboard-im/switchboard/actors"
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/actors/desk"
 	"github.com/switchboard-im/switchboard/cluster/boot"
 	"github.com/switchboard-im/switchboard/storage"
@@ -177,4 +178,37 @@ func TestDroppedSessionRequeuedUntilTheThreadAnswers(t *testing.T) {
 	if a1, err := d.Agent(ctx, "a1"); err != nil || len(a1.Sessions) != 0 {
 		t.Fatalf("a1: %+v %v, want no session", a1, err)
 	}
+}
+
+// TestReopenNoticeRetried: a customer writes after the close while the
+// thread (passivated once closed) cannot start for longer than a
+// message's deadline. The notice of the message is told again, and the
+// session reopens once the thread can start.
+func TestReopenNoticeRetried(t *testing.T) {
+	store := openStore(t)
+	gated := &gatedStore{killableStore: &killableStore{Store: store}}
+	n := startQuickNode(t, gated, desk.Config{OfferTimeout: 300 * time.Millisecond, IdleTimeout: 100 * time.Millisecond})
+	ctx := tctx(t)
+	d := n.Desk
+	careDesk(t, d, 2)
+	s1 := enterAssigned(t, d, "c1", "help")
+	if _, err := d.Close(ctx, "a1", s1.Conv, "resolved"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond) // the closed thread passivates
+
+	gated.checkpoint = "desk/" + desk.KindThread + "/l/c1"
+	gated.shut.Store(true)
+	if _, err := n.Send(ctx, &pb.SendMessage{Conv: s1.Conv, Sender: "c1", Body: []byte("one more question")}); err != nil {
+		t.Fatal(err)
+	}
+	holdGated(t, gated)
+
+	eventually(t, func() error {
+		s, err := d.Session(ctx, "a1", s1.Conv)
+		if err != nil || s.Session == s1.Session || s.State == desk.StateClosed {
+			return fmt.Errorf("after the customer's message: %+v %v, want a new open session", s, err)
+		}
+		return nil
+	})
 }

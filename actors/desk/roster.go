@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"sort"
 	"strconv"
 	"sync"
 
@@ -37,14 +36,14 @@ func rosterOf(thread string) string {
 
 // rosterGrain lists the threads of one shard whose session is open.
 type rosterGrain struct {
-	Open   map[string]bool `json:"open"`
+	Open   idSet `json:"open"`
 	waking bool
 }
 
 func (r *rosterGrain) state() any { return r }
 
 func (r *rosterGrain) load(_ *grain, blob []byte, found bool) error {
-	r.Open = map[string]bool{}
+	r.Open = idSet{}
 	if found {
 		return json.Unmarshal(blob, r)
 	}
@@ -60,29 +59,13 @@ func (r *rosterGrain) self(_ *grain, _ actor.Context, msg any) {
 func (r *rosterGrain) handle(g *grain, ctx actor.Context, op string, body []byte) (any, error) {
 	switch op {
 	case "add", "remove":
-		var thread string
-		if err := decode(body, &thread); err != nil {
-			return nil, err
-		}
-		if r.Open[thread] == (op == "add") {
-			return nil, nil
-		}
-		if op == "add" {
-			r.Open[thread] = true
-		} else {
-			delete(r.Open, thread)
-		}
-		return nil, g.save(ctx)
+		return nil, r.Open.change(g, ctx, op, body)
 	case "wake":
 		// One round at a time; a start-up during a round is covered by it.
 		if r.waking {
 			return len(r.Open), nil
 		}
-		threads := make([]string, 0, len(r.Open))
-		for t := range r.Open {
-			threads = append(threads, t)
-		}
-		sort.Strings(threads)
+		threads := r.Open.sorted()
 		r.waking = true
 		self, root := ctx.Self(), ctx.ActorSystem().Root
 		go func() {
