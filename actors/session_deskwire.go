@@ -25,6 +25,9 @@ type DeskWire interface {
 	Queue(ctx context.Context, by, skill string) (DeskQueueInfo, error)
 	Transfer(ctx context.Context, by, conv, to, note string) (DeskSessionInfo, error)
 	Close(ctx context.Context, by, conv, reason string) (DeskSessionInfo, error)
+	// MayReadMetrics answers nil when by may read the metrics rows of key
+	// (their own always; others' as the desk's supervisor).
+	MayReadMetrics(ctx context.Context, by, key string) error
 }
 
 type deskWireBox struct{ w DeskWire }

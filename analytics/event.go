@@ -178,6 +178,10 @@ func LineOf(m storage.Message) string {
 	return b.Line
 }
 
+// ValidLine reports whether s can name a business line: 1–64 bytes of
+// letters, digits, '_', '-' and '.'.
+func ValidLine(s string) bool { return validLine(s) }
+
 // validLine: 1–64 bytes of letters, digits, '_', '-' and '.'.
 func validLine(s string) bool {
 	if s == "" || len(s) > maxLineLen {

@@ -95,7 +95,7 @@ func (c *conn) desk(ctx context.Context, r *wirepb.Request) *wirepb.Response {
 			return c.fail(err)
 		}
 		return &wirepb.Response{Result: &wirepb.Response_DeskStatus{DeskStatus: &wirepb.DeskAgent{
-			User: a.User, Status: a.Status, Capacity: uint32(max(a.Capacity, 0)), Skills: a.Skills, Load: uint32(max(a.Load, 0)), Sessions: a.Sessions}}}
+			User: a.User, Status: a.Status, Capacity: uint32(max(a.Capacity, 0)), Skills: a.Skills, Load: uint32(max(a.Load, 0)), Sessions: a.Sessions, Supervisor: a.Supervisor}}}
 	case *wirepb.Request_DeskQueue:
 		q, err := ds.DeskQueue(ctx, op.DeskQueue.Skill)
 		if err != nil {

@@ -14,6 +14,9 @@ const (
 	MaxMyMetricsRows = 48
 	// MaxMetricsWindowBytes bounds the window name ("30s/15s").
 	MaxMetricsWindowBytes = 32
+	// MaxMetricsKeyBytes bounds a supervisor's key: "line:" and a line
+	// name (64), or a user id.
+	MaxMetricsKeyBytes = 128
 )
 
 func validateMyMetrics(op *wirepb.MyMetricsRequest) error {
@@ -23,20 +26,28 @@ func validateMyMetrics(op *wirepb.MyMetricsRequest) error {
 	if op.Limit > MaxMyMetricsRows {
 		return invalid("limit %d, at most %d", op.Limit, MaxMyMetricsRows)
 	}
+	if len(op.Key) > MaxMetricsKeyBytes {
+		return invalid("metrics key is %d bytes, limit %d", len(op.Key), MaxMetricsKeyBytes)
+	}
 	return nil
 }
 
-// myMetrics answers the connection's user's own metrics rows.
+// myMetrics answers the connection's user's own metrics rows, or a
+// supervisor's key (the session checks who may read it).
 func (c *conn) myMetrics(ctx context.Context, op *wirepb.MyMetricsRequest) *wirepb.Response {
 	ms, ok := c.sess.(session.MetricsSession)
 	if !ok {
 		return &wirepb.Response{Error: &wirepb.Error{Code: wirepb.Code_INVALID, Message: "this node has no metrics engine"}}
 	}
-	rows, err := ms.MyMetrics(ctx, op.Window, int(op.Limit))
+	rows, err := ms.MyMetrics(ctx, op.Key, op.Window, int(op.Limit))
 	if err != nil {
 		return c.fail(err)
 	}
-	out := &wirepb.MyMetricsResult{User: c.sess.User(), Window: op.Window, Rows: make([]*wirepb.MyMetricsRow, 0, len(rows))}
+	key := op.Key
+	if key == "" {
+		key = c.sess.User()
+	}
+	out := &wirepb.MyMetricsResult{User: c.sess.User(), Key: key, Window: op.Window, Rows: make([]*wirepb.MyMetricsRow, 0, len(rows))}
 	for _, r := range rows {
 		out.Rows = append(out.Rows, &wirepb.MyMetricsRow{
 			WindowStartMs: r.WindowStart.UnixMilli(), WindowEndMs: r.WindowEnd.UnixMilli(),

@@ -117,15 +117,8 @@ func TestMyMetrics(t *testing.T) {
 		t.Fatalf("the minute windows at the row limit: %+v %v", m, err)
 	}
 
-	// Nobody else's row: the request names no user, and others get theirs.
-	var fields []string
-	fs := (&wirepb.MyMetricsRequest{}).ProtoReflect().Descriptor().Fields()
-	for i := 0; i < fs.Len(); i++ {
-		fields = append(fields, string(fs.Get(i).Name()))
-	}
-	if strings.Join(fields, ",") != "window,limit" {
-		t.Fatalf("my_metrics takes %v: a field could name another user", fields)
-	}
+	// Nobody else's row: without a key everyone gets their own, and
+	// another key is a supervisor's only.
 	for _, who := range []*client.Client{c1, eve} {
 		m, err := who.MyMetrics(ctx, "1h", transport.MaxMyMetricsRows)
 		if err != nil || len(m.Rows) != 0 || m.User == s.Agent {
@@ -136,8 +129,50 @@ func TestMyMetrics(t *testing.T) {
 	if s.Agent == "a1" {
 		other = "a2"
 	}
-	if m, err := e.dial(other, "wb").MyMetrics(ctx, "1h", 0); err != nil || m.User != other || len(m.Rows) != 0 {
+	otherAgent := e.dial(other, "wb")
+	if m, err := otherAgent.MyMetrics(ctx, "1h", 0); err != nil || m.User != other || len(m.Rows) != 0 {
 		t.Fatalf("the idle agent %s reads: %+v %v, want no rows", other, m, err)
+	}
+	for _, who := range []*client.Client{c1, eve, otherAgent} {
+		for _, key := range []string{s.Agent, analytics.AllKey, "line:cars"} {
+			if m, err := who.TeamMetrics(ctx, key, "1h", 0); codeOf(err) != wirepb.Code_FORBIDDEN {
+				t.Fatalf("a user who is no supervisor reads %s: %+v %v, want FORBIDDEN", key, m, err)
+			}
+		}
+	}
+	if m, err := agent.TeamMetrics(ctx, s.Agent, "1h", 0); err != nil || m.Key != s.Agent || rowString(m.Rows[0]) != rowString(r) {
+		t.Fatalf("the agent's own key, named: %+v %v", m, err)
+	}
+
+	// A supervisor (who takes no sessions) reads the agent's row, the whole
+	// desk's and the line's: the admin API's numbers. Not a malformed key.
+	if _, err := e.nodes[0].Desk.SetAgent(ctx, desk.AgentUpdate{User: "sup", Supervisor: ptr(true)}); err != nil {
+		t.Fatal(err)
+	}
+	sup := e.dial("sup", "wb")
+	if st, err := sup.DeskStatus(ctx, ""); err != nil || !st.Supervisor {
+		t.Fatalf("the supervisor's status: %+v %v", st, err)
+	}
+	if m, err := sup.TeamMetrics(ctx, s.Agent, "1h", 0); err != nil || m.Key != s.Agent || m.User != "sup" || len(m.Rows) != 1 || rowString(m.Rows[0]) != rowString(r) {
+		t.Fatalf("the supervisor reads %s: %+v %v, want %+v", s.Agent, m, err, r)
+	}
+	for _, key := range []string{analytics.AllKey, "line:cars"} {
+		m, err := sup.TeamMetrics(ctx, key, "1h", 0)
+		if err != nil || m.Key != key || len(m.Rows) != 1 || m.Rows[0].Questions != 1 {
+			t.Fatalf("the supervisor reads %s: %+v %v", key, m, err)
+		}
+		adm := adminRows(t, api.URL, "1h", key)
+		if i := slices.IndexFunc(adm, func(a analytics.Row) bool { return a.WindowStart.UnixMilli() == m.Rows[0].WindowStartMs }); i < 0 || rowString(wireRow(adm[i])) != rowString(m.Rows[0]) {
+			t.Fatalf("the supervisor's %s row %+v, the admin API's %+v", key, m.Rows[0], adm)
+		}
+	}
+	if m, err := sup.MyMetrics(ctx, "1h", 0); err != nil || m.Key != "sup" || len(m.Rows) != 0 {
+		t.Fatalf("the supervisor's own rows: %+v %v, want none", m, err)
+	}
+	for _, key := range []string{"line:", "line:bad name", "bad id", strings.Repeat("u", transport.MaxMetricsKeyBytes+1)} {
+		if _, err := sup.TeamMetrics(ctx, key, "1h", 0); codeOf(err) != wirepb.Code_INVALID {
+			t.Errorf("key %q: %v, want INVALID", key, err)
+		}
 	}
 
 	// Bad requests.

@@ -28,6 +28,9 @@ type AgentInfo struct {
 	// Present: a device of the agent was seen connected since it came
 	// online; losing every device for DropGrace then takes it offline.
 	Present bool `json:"present,omitempty"`
+	// Supervisor may read the whole desk's service metrics and watch
+	// every queue (Wire.MayReadMetrics, Wire.Queue).
+	Supervisor bool `json:"supervisor,omitempty"`
 }
 
 // AgentUpdate changes an agent; nil fields stay as they are.
@@ -36,6 +39,8 @@ type AgentUpdate struct {
 	Status   *string   `json:"status,omitempty"`
 	Capacity *int      `json:"capacity,omitempty"`
 	Skills   *[]string `json:"skills,omitempty"`
+	// Supervisor is given by the admin only, never by the agent.
+	Supervisor *bool `json:"supervisor,omitempty"`
 }
 
 type held struct {
@@ -58,7 +63,8 @@ type agentGrain struct {
 	Dropped map[string]held `json:"dropped,omitempty"`
 	// Version orders the load reports queues get (they travel
 	// asynchronously and may overtake each other).
-	Version uint64 `json:"version"`
+	Version    uint64 `json:"version"`
+	Supervisor bool   `json:"supervisor,omitempty"`
 	// Present, missingSince, watching: see agent_drop.go.
 	Present      bool `json:"present,omitempty"`
 	missingSince time.Time
@@ -152,7 +158,7 @@ func (a *agentGrain) sendRequeue(g *grain, ctx actor.Context, session string, h 
 }
 
 func (a *agentGrain) info() AgentInfo {
-	in := AgentInfo{User: a.User, Status: a.Status, Capacity: a.Capacity, Skills: a.Skills, Load: len(a.Held), Sessions: []string{}, Present: a.Present}
+	in := AgentInfo{User: a.User, Status: a.Status, Capacity: a.Capacity, Skills: a.Skills, Load: len(a.Held), Sessions: []string{}, Present: a.Present, Supervisor: a.Supervisor}
 	for s := range a.Held {
 		in.Sessions = append(in.Sessions, s)
 	}
@@ -332,6 +338,9 @@ func (a *agentGrain) set(g *grain, ctx actor.Context, u AgentUpdate) (any, error
 	}
 	if u.Skills != nil {
 		a.Skills = skills
+	}
+	if u.Supervisor != nil {
+		a.Supervisor = *u.Supervisor
 	}
 	// Going offline hands every session back: the threads re-queue them.
 	var dropped map[string]held

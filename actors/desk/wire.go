@@ -18,8 +18,9 @@ const DefaultMaxQueueList = 100
 // themselves (actors.DeskWire). The admin API acts for any user; these
 // act only for the connection's user, so each checks that user's right:
 // the customer is always the caller, status needs a registered agent,
-// a queue needs one of its agents, transfer the session's agent, close
-// its agent or customer (the last two checked by the thread).
+// a queue needs one of its agents or a supervisor, another key's metrics
+// a supervisor, transfer the session's agent, close its agent or customer
+// (the last two checked by the thread).
 type Wire struct {
 	d *Desk
 	// MaxQueueList bounds the waiting sessions one queue answer lists.
@@ -55,9 +56,9 @@ func (w *Wire) Enter(ctx context.Context, by, scene, data string) (actors.DeskSe
 	return wireSession(s), nil
 }
 
-// registered: the admin gave the user skills or a capacity (an agent
-// record is never created by the agent itself).
-func registered(a AgentInfo) bool { return len(a.Skills) > 0 || a.Capacity > 0 }
+// registered: the admin gave the user skills, a capacity or the
+// supervisor's role (an agent record is never created by the agent itself).
+func registered(a AgentInfo) bool { return len(a.Skills) > 0 || a.Capacity > 0 || a.Supervisor }
 
 // Status sets by's status; "" reads it. Capacity and skills stay the
 // admin's.
@@ -79,11 +80,27 @@ func (w *Wire) Status(ctx context.Context, by, status string) (actors.DeskAgentI
 			return actors.DeskAgentInfo{}, err
 		}
 	}
-	return actors.DeskAgentInfo{User: a.User, Status: a.Status, Capacity: a.Capacity, Skills: a.Skills, Load: a.Load, Sessions: a.Sessions}, nil
+	return actors.DeskAgentInfo{User: a.User, Status: a.Status, Capacity: a.Capacity, Skills: a.Skills, Load: a.Load, Sessions: a.Sessions, Supervisor: a.Supervisor}, nil
 }
 
-// Queue lists skill's waiting sessions for one of its agents ("@by" is
-// by's own queue).
+// MayReadMetrics: everyone reads their own metrics rows; another key (an
+// agent, the whole desk's "*", a business line) only a supervisor.
+func (w *Wire) MayReadMetrics(ctx context.Context, by, key string) error {
+	if key == by {
+		return nil
+	}
+	a, err := w.d.Agent(ctx, by)
+	if err != nil {
+		return err
+	}
+	if !a.Supervisor {
+		return rejected(pb.Code_FORBIDDEN, "%s reads only their own metrics (%s: supervisors only)", by, key)
+	}
+	return nil
+}
+
+// Queue lists skill's waiting sessions for one of its agents or a
+// supervisor ("@by" is by's own queue).
 func (w *Wire) Queue(ctx context.Context, by, skill string) (actors.DeskQueueInfo, error) {
 	if owner, ok := strings.CutPrefix(skill, "@"); ok {
 		if owner != by {
@@ -97,7 +114,7 @@ func (w *Wire) Queue(ctx context.Context, by, skill string) (actors.DeskQueueInf
 		if err != nil {
 			return actors.DeskQueueInfo{}, err
 		}
-		if !slices.Contains(a.Skills, skill) {
+		if !slices.Contains(a.Skills, skill) && !a.Supervisor {
 			return actors.DeskQueueInfo{}, rejected(pb.Code_FORBIDDEN, "%s is no agent of skill %s", by, skill)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"testing"
 
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/actors/desk"
 )
 
@@ -43,5 +44,63 @@ func TestWireQueueListLimit(t *testing.T) {
 				t.Fatalf("limit %d: entry %d is %+v, want %s at %d", max, i, e, convs[i], i+1)
 			}
 		}
+	}
+}
+
+// A supervisor, given by the admin, watches every queue and reads every
+// key's metrics; an agent reads only their own and their skills' queues.
+// The supervisor's role is the admin's: an agent's status request keeps it.
+func TestWireSupervisor(t *testing.T) {
+	n := startNode(t, openStore(t), desk.Config{})
+	ctx := tctx(t)
+	d := n.Desk
+	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "a1", Capacity: ptr(1), Skills: ptr([]string{"sales"})}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "sup", Supervisor: ptr(true)}); err != nil {
+		t.Fatal(err)
+	}
+	w := desk.NewWire(d)
+	for _, c := range []struct {
+		by, key string
+		want    pb.Code
+	}{
+		{"a1", "a1", pb.Code_OK},
+		{"a1", "sup", pb.Code_FORBIDDEN},
+		{"a1", "*", pb.Code_FORBIDDEN},
+		{"a1", "line:cars", pb.Code_FORBIDDEN},
+		{"eve", "a1", pb.Code_FORBIDDEN},
+		{"eve", "eve", pb.Code_OK},
+		{"sup", "a1", pb.Code_OK},
+		{"sup", "*", pb.Code_OK},
+		{"sup", "line:cars", pb.Code_OK},
+	} {
+		if err := w.MayReadMetrics(ctx, c.by, c.key); code(err) != c.want {
+			t.Errorf("%s reads %s: %v, want %s", c.by, c.key, err, c.want)
+		}
+	}
+	for _, c := range []struct {
+		by, skill string
+		want      pb.Code
+	}{
+		{"a1", "sales", pb.Code_OK},
+		{"a1", "support", pb.Code_FORBIDDEN},
+		{"sup", "sales", pb.Code_OK},
+		{"sup", "support", pb.Code_OK},
+		{"sup", "@a1", pb.Code_FORBIDDEN},
+	} {
+		if _, err := w.Queue(ctx, c.by, c.skill); code(err) != c.want {
+			t.Errorf("%s watches %s: %v, want %s", c.by, c.skill, err, c.want)
+		}
+	}
+	st, err := w.Status(ctx, "sup", desk.Online)
+	if err != nil || !st.Supervisor || st.Status != desk.Online {
+		t.Fatalf("the supervisor's status: %+v %v", st, err)
+	}
+	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "sup", Supervisor: ptr(false)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.MayReadMetrics(ctx, "sup", "*"); code(err) != pb.Code_FORBIDDEN {
+		t.Fatalf("a former supervisor reads *: %v", err)
 	}
 }

@@ -51,6 +51,8 @@ type DeskAgentInfo struct {
 	Skills   []string
 	Load     int
 	Sessions []string // session ids
+	// Supervisor may read others' metrics and every queue.
+	Supervisor bool
 }
 
 // DeskWaiting is one waiting session of a queue.

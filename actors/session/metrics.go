@@ -5,12 +5,13 @@ import (
 	"time"
 )
 
-// MetricsSession is implemented by sessions that answer their user's own
-// service metrics (the my_metrics request).
+// MetricsSession is implemented by sessions that answer service metrics
+// (the my_metrics request).
 type MetricsSession interface {
 	// MyMetrics returns the newest limit rows of window ("1h", "30s/15s")
-	// keyed by the session's user, newest first.
-	MyMetrics(ctx context.Context, window string, limit int) ([]MetricsRow, error)
+	// of key, newest first: "" is the session's user; another key (an
+	// agent, "*", "line:NAME") needs a supervisor.
+	MyMetrics(ctx context.Context, key, window string, limit int) ([]MetricsRow, error)
 }
 
 // MetricsRow is one window of one user's metrics, as the metrics engine

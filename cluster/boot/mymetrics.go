@@ -16,14 +16,14 @@ import (
 	"github.com/switchboard-im/switchboard/analytics"
 )
 
-// myMetrics answers a connected user's own rows from the metrics grain,
-// the same query the admin API's /api/v1/metrics?key=USER makes, so the
-// numbers equal `switchboard metrics`. Only the user's key is asked for:
-// not another agent's row, nor the team-wide "*" row. It reads the
-// streaming state as it stands: every agent's workbench polls, and a
-// catch-up with the log reads every service conversation.
+// myMetrics answers one key's rows from the metrics grain, the same query
+// the admin API's /api/v1/metrics?key=KEY makes, so the numbers equal
+// `switchboard metrics`. The session checked the key (the user's own, or a
+// supervisor's); only that key's rows leave. It reads the streaming state
+// as it stands: every agent's workbench polls, and a catch-up with the log
+// reads every service conversation.
 func myMetrics(c *pcluster.Cluster, windows []analytics.WindowSpec) actors.MyMetrics {
-	return func(ctx context.Context, user, window string, limit int) ([]actors.MetricsRow, error) {
+	return func(ctx context.Context, key, window string, limit int) ([]actors.MetricsRow, error) {
 		w, err := analytics.ParseWindow(window)
 		if err != nil {
 			return nil, &session.Error{Code: pb.Code_INVALID, Message: err.Error()}
@@ -35,11 +35,11 @@ func myMetrics(c *pcluster.Cluster, windows []analytics.WindowSpec) actors.MyMet
 			}
 			return nil, &session.Error{Code: pb.Code_INVALID, Message: "window " + window + " is not kept by this node's metrics engine (it keeps " + strings.Join(names, ", ") + ")"}
 		}
-		if user == "" || user == analytics.AllKey {
-			return nil, &session.Error{Code: pb.Code_INVALID, Message: "no such user"}
+		if key == "" {
+			return nil, &session.Error{Code: pb.Code_INVALID, Message: "no metrics key"}
 		}
 		limit = max(limit, 1)
-		rep, err := metricsactor.Query(ctx, c, &pb.MetricsQuery{SizeMs: w.Size.Milliseconds(), SlideMs: w.Slide.Milliseconds(), Key: user, Streaming: true})
+		rep, err := metricsactor.Query(ctx, c, &pb.MetricsQuery{SizeMs: w.Size.Milliseconds(), SlideMs: w.Slide.Milliseconds(), Key: key, Streaming: true})
 		if err != nil {
 			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 				return nil, err
@@ -50,7 +50,7 @@ func myMetrics(c *pcluster.Cluster, windows []analytics.WindowSpec) actors.MyMet
 		rows := make([]actors.MetricsRow, 0, min(limit, len(rep.Rows)))
 		slices.SortFunc(rep.Rows, func(a, b analytics.Row) int { return cmp.Compare(b.WindowStart.UnixMilli(), a.WindowStart.UnixMilli()) })
 		for _, r := range rep.Rows {
-			if r.Key != user { // the grain filters by key; never let another through
+			if r.Key != key { // the grain filters by key; never let another through
 				continue
 			}
 			if len(rows) == limit {

@@ -107,8 +107,9 @@ func newDeskCmd() *cobra.Command {
 
 	var user, status, skills string
 	var capacity int
+	var supervisor bool
 	agent := &cobra.Command{
-		Use: "agent", Short: "Show an agent, or set its status, capacity and skills", Args: cobra.NoArgs,
+		Use: "agent", Short: "Show an agent, or set its status, capacity, skills and supervisor role", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var out desk.AgentInfo
 			u := desk.AgentUpdate{}
@@ -128,9 +129,12 @@ func newDeskCmd() *cobra.Command {
 				}
 				u.Skills = &list
 			}
+			if f.Changed("supervisor") {
+				u.Supervisor = &supervisor
+			}
 			path := "/api/v1/desk/agents/" + url.PathEscape(user)
 			var err error
-			if u.Status == nil && u.Capacity == nil && u.Skills == nil {
+			if u.Status == nil && u.Capacity == nil && u.Skills == nil && u.Supervisor == nil {
 				err = o.call(cmd.Context(), http.MethodGet, path, &out)
 			} else {
 				err = o.send(cmd.Context(), http.MethodPost, path, u, &out)
@@ -141,7 +145,11 @@ func newDeskCmd() *cobra.Command {
 			if o.json {
 				return printJSON(os.Stdout, out)
 			}
-			fmt.Printf("%s %s load %d/%d skills %s sessions %s\n", out.User, out.Status, out.Load, out.Capacity,
+			role := ""
+			if out.Supervisor {
+				role = " supervisor"
+			}
+			fmt.Printf("%s %s%s load %d/%d skills %s sessions %s\n", out.User, out.Status, role, out.Load, out.Capacity,
 				strings.Join(out.Skills, ","), strings.Join(out.Sessions, " "))
 			return nil
 		},
@@ -150,6 +158,7 @@ func newDeskCmd() *cobra.Command {
 	agent.Flags().StringVar(&status, "status", "", "online, away or offline")
 	agent.Flags().IntVar(&capacity, "capacity", 0, "most sessions at once")
 	agent.Flags().StringVar(&skills, "skills", "", "skill groups, comma-separated")
+	agent.Flags().BoolVar(&supervisor, "supervisor", false, "may watch every queue and read the team's metrics (--supervisor=false takes it back)")
 	_ = agent.MarkFlagRequired("user")
 
 	var skill string

@@ -285,6 +285,22 @@ func browserRun(t *testing.T, browser, transport string) {
 	// the agent (my_metrics) from the metrics engine, which has seen the
 	// replies.
 	until(agent, "the agent's metrics", `document.querySelector("#metrics").textContent.startsWith("reply rate ")`)
+	// A supervisor (registered by the admin, taking no sessions) sees the
+	// team panel: the desk's row and a1's, asked over the protocol.
+	n.run("desk", "agent", "--data-dir", n.dir, "--user", "sup", "--supervisor", "--skills", "sales")
+	sup, cancelS := chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())
+	defer cancelS()
+	run(sup, "supervisor page", chromedp.Navigate(base+"/agent.html?user=sup"+q), chromedp.Click("#connect"))
+	until(sup, "the team panel", `document.querySelector("#team-panel").dataset.loaded === "1"`)
+	until(sup, "the desk's row", `document.querySelector("#team-all").textContent.startsWith("desk: reply rate ")`)
+	until(sup, "a1 on the team panel", `[...document.querySelectorAll("#team li")].some(e => e.dataset.agent === "a1" && e.textContent.includes("reply rate "))`)
+	var agentTeamHidden bool
+	eval(agent, "a1's page has no team panel", `document.querySelector("#team-panel").hidden`, &agentTeamHidden)
+	if !agentTeamHidden {
+		t.Fatal("a1, no supervisor, shows a team panel")
+	}
+	screenshot(t, sup, "supervisor-"+transport)
+	cancelS()
 
 	screenshot(t, agent, "agent-"+transport)
 	screenshot(t, customer, "customer-"+transport)

@@ -50,8 +50,9 @@ func TestTypeScriptSDK(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	// The service desk case: a scene straight to the sales queue and one
-	// registered agent, offline; c1 and eve are plain users.
+	// The service desk case: a scene straight to the sales queue, one
+	// registered agent, offline, and a supervisor; c1 and eve are plain
+	// users.
 	if _, err := n.boot.Desk.SetScene(ctx, desk.Scene{Name: "listing", Line: "cars", Route: []string{"queue:sales"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -59,8 +60,12 @@ func TestTypeScriptSDK(t *testing.T) {
 	if _, err := n.boot.Desk.SetAgent(ctx, desk.AgentUpdate{User: "a1", Status: &offline, Capacity: &one, Skills: &sales}); err != nil {
 		t.Fatal(err)
 	}
+	yes := true
+	if _, err := n.boot.Desk.SetAgent(ctx, desk.AgentUpdate{User: "sup", Supervisor: &yes}); err != nil {
+		t.Fatal(err)
+	}
 	tokens, _ := json.Marshal(map[string]string{"alice": token(t, "alice", "ts1"), "bob": token(t, "bob", "ts1"),
-		"c1": token(t, "c1", "ts1"), "a1": token(t, "a1", "ts1"), "eve": token(t, "eve", "ts1")})
+		"c1": token(t, "c1", "ts1"), "a1": token(t, "a1", "ts1"), "eve": token(t, "eve", "ts1"), "sup": token(t, "sup", "ts1")})
 	cmd := exec.CommandContext(ctx, node, "--experimental-websocket", "--test", script)
 	cmd.Env = append(env, "SWITCHBOARD_TOKENS="+string(tokens))
 	out, err := cmd.CombinedOutput()

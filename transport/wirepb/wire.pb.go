@@ -4731,8 +4731,9 @@ type DeskAgent struct {
 	Status        string                 `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
 	Capacity      uint32                 `protobuf:"varint,3,opt,name=capacity,proto3" json:"capacity,omitempty"`
 	Skills        []string               `protobuf:"bytes,4,rep,name=skills,proto3" json:"skills,omitempty"`
-	Load          uint32                 `protobuf:"varint,5,opt,name=load,proto3" json:"load,omitempty"`        // sessions held
-	Sessions      []string               `protobuf:"bytes,6,rep,name=sessions,proto3" json:"sessions,omitempty"` // their session ids
+	Load          uint32                 `protobuf:"varint,5,opt,name=load,proto3" json:"load,omitempty"`             // sessions held
+	Sessions      []string               `protobuf:"bytes,6,rep,name=sessions,proto3" json:"sessions,omitempty"`      // their session ids
+	Supervisor    bool                   `protobuf:"varint,7,opt,name=supervisor,proto3" json:"supervisor,omitempty"` // may read the team's metrics (my_metrics with a key)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4807,6 +4808,13 @@ func (x *DeskAgent) GetSessions() []string {
 		return x.Sessions
 	}
 	return nil
+}
+
+func (x *DeskAgent) GetSupervisor() bool {
+	if x != nil {
+		return x.Supervisor
+	}
+	return false
 }
 
 // DeskQueueRequest: the waiting sessions of a skill group the user is an
@@ -5176,17 +5184,19 @@ func (x *DeskCloseRequest) GetReason() string {
 	return ""
 }
 
-// MyMetricsRequest: the user's own service metrics from the metrics engine
-// (docs/METRICS.md), the rows keyed by the token's user in one window
-// family: "1h" (tumbling) or "30s/15s" (sliding), one of the node's
-// --metrics-windows (INVALID otherwise). The newest limit windows with
-// activity come back, newest first; limit 0 means 1, more than
-// MaxMyMetricsRows is INVALID. Nobody reads another user's rows, nor the
-// team-wide "*" row (the admin API's).
+// MyMetricsRequest: service metrics from the metrics engine
+// (docs/METRICS.md), the rows of one key in one window family: "1h"
+// (tumbling) or "30s/15s" (sliding), one of the node's --metrics-windows
+// (INVALID otherwise). The newest limit windows with activity come back,
+// newest first; limit 0 means 1, more than MaxMyMetricsRows is INVALID.
+// key "" is the token's user's own rows. Another key (an agent's id, "*"
+// for the whole desk, "line:NAME" for a business line) is a supervisor's
+// team view: FORBIDDEN unless the desk marks the user a supervisor.
 type MyMetricsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Window        string                 `protobuf:"bytes,1,opt,name=window,proto3" json:"window,omitempty"`
 	Limit         uint32                 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	Key           string                 `protobuf:"bytes,3,opt,name=key,proto3" json:"key,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5233,6 +5243,13 @@ func (x *MyMetricsRequest) GetLimit() uint32 {
 		return x.Limit
 	}
 	return 0
+}
+
+func (x *MyMetricsRequest) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
 }
 
 // MyMetricsRow is one window of the user's metrics, the same numbers as the
@@ -5419,9 +5436,10 @@ func (x *MyMetricsRow) GetFinal() bool {
 
 type MyMetricsResult struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`     // the connection's user
 	Window        string                 `protobuf:"bytes,2,opt,name=window,proto3" json:"window,omitempty"` // the family, as asked
 	Rows          []*MyMetricsRow        `protobuf:"bytes,3,rep,name=rows,proto3" json:"rows,omitempty"`
+	Key           string                 `protobuf:"bytes,4,opt,name=key,proto3" json:"key,omitempty"` // whose rows: the user's id unless another key was asked
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5475,6 +5493,13 @@ func (x *MyMetricsResult) GetRows() []*MyMetricsRow {
 		return x.Rows
 	}
 	return nil
+}
+
+func (x *MyMetricsResult) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
 }
 
 var File_transport_wirepb_wire_proto protoreflect.FileDescriptor
@@ -5808,14 +5833,17 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x05agent\x18\x05 \x01(\tR\x05agent\x12\x14\n" +
 	"\x05queue\x18\x06 \x01(\tR\x05queue\"+\n" +
 	"\x11DeskStatusRequest\x12\x16\n" +
-	"\x06status\x18\x01 \x01(\tR\x06status\"\x9b\x01\n" +
+	"\x06status\x18\x01 \x01(\tR\x06status\"\xbb\x01\n" +
 	"\tDeskAgent\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06status\x18\x02 \x01(\tR\x06status\x12\x1a\n" +
 	"\bcapacity\x18\x03 \x01(\rR\bcapacity\x12\x16\n" +
 	"\x06skills\x18\x04 \x03(\tR\x06skills\x12\x12\n" +
 	"\x04load\x18\x05 \x01(\rR\x04load\x12\x1a\n" +
-	"\bsessions\x18\x06 \x03(\tR\bsessions\"(\n" +
+	"\bsessions\x18\x06 \x03(\tR\bsessions\x12\x1e\n" +
+	"\n" +
+	"supervisor\x18\a \x01(\bR\n" +
+	"supervisor\"(\n" +
 	"\x10DeskQueueRequest\x12\x14\n" +
 	"\x05skill\x18\x01 \x01(\tR\x05skill\"r\n" +
 	"\vDeskWaiting\x12\x12\n" +
@@ -5839,10 +5867,11 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x04note\x18\x03 \x01(\tR\x04note\">\n" +
 	"\x10DeskCloseRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"@\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"R\n" +
 	"\x10MyMetricsRequest\x12\x16\n" +
 	"\x06window\x18\x01 \x01(\tR\x06window\x12\x14\n" +
-	"\x05limit\x18\x02 \x01(\rR\x05limit\"\x9b\x05\n" +
+	"\x05limit\x18\x02 \x01(\rR\x05limit\x12\x10\n" +
+	"\x03key\x18\x03 \x01(\tR\x03key\"\x9b\x05\n" +
 	"\fMyMetricsRow\x12&\n" +
 	"\x0fwindow_start_ms\x18\x01 \x01(\x03R\rwindowStartMs\x12\"\n" +
 	"\rwindow_end_ms\x18\x02 \x01(\x03R\vwindowEndMs\x12\x1c\n" +
@@ -5865,11 +5894,12 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"queueWaits\x12)\n" +
 	"\x11avg_queue_wait_ms\x18\x10 \x01(\x01R\x0eavgQueueWaitMs\x12\x1c\n" +
 	"\tabandoned\x18\x11 \x01(\x04R\tabandoned\x12\x14\n" +
-	"\x05final\x18\x12 \x01(\bR\x05final\"t\n" +
+	"\x05final\x18\x12 \x01(\bR\x05final\"\x86\x01\n" +
 	"\x0fMyMetricsResult\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06window\x18\x02 \x01(\tR\x06window\x125\n" +
-	"\x04rows\x18\x03 \x03(\v2!.switchboard.wire.v1.MyMetricsRowR\x04rows*\xc6\x03\n" +
+	"\x04rows\x18\x03 \x03(\v2!.switchboard.wire.v1.MyMetricsRowR\x04rows\x12\x10\n" +
+	"\x03key\x18\x04 \x01(\tR\x03key*\xc6\x03\n" +
 	"\x04Code\x12\x06\n" +
 	"\x02OK\x10\x00\x12\v\n" +
 	"\aINVALID\x10\x01\x12\x0e\n" +

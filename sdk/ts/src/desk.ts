@@ -30,6 +30,8 @@ export interface DeskAgentView {
   load: number;
   /** the session ids the agent holds */
   sessions: string[];
+  /** may watch every queue and read the team's metrics (teamMetrics) */
+  supervisor: boolean;
 }
 
 /** A skill group's queue as one of its agents sees it. */
@@ -66,9 +68,9 @@ export class ServiceDesk {
     const r = await this.client.request({ case: "deskStatus", value: { status } });
     if (r.result.case !== "deskStatus") throw new Error("desk_status: unexpected answer");
     const v = r.result.value;
-    return { user: v.user, status: v.status, capacity: v.capacity, skills: [...v.skills], load: v.load, sessions: [...v.sessions] };
+    return { user: v.user, status: v.status, capacity: v.capacity, skills: [...v.skills], load: v.load, sessions: [...v.sessions], supervisor: v.supervisor };
   }
-  /** queue: the waiting sessions of a skill group the user is an agent of ("@USER": the user's own queue). */
+  /** queue: the waiting sessions of a skill group the user is an agent (or the supervisor) of ("@USER": the user's own queue). */
   async queue(skill: string): Promise<DeskQueueView> {
     const r = await this.client.request({ case: "deskQueue", value: { skill } });
     if (r.result.case !== "deskQueue") throw new Error("desk_queue: unexpected answer");
@@ -98,7 +100,18 @@ export class ServiceDesk {
    * activity, newest first. INVALID: a window the engine does not keep.
    */
   async myMetrics(window = "1h", limit = 1): Promise<MyMetricsView> {
-    const r = await this.client.request({ case: "myMetrics", value: { window, limit } });
+    return this.metrics("", window, limit);
+  }
+  /**
+   * teamMetrics: a supervisor's view of another key's metrics, as
+   * myMetrics: an agent's id, "*" for the whole desk, "line:NAME" for a
+   * business line. FORBIDDEN unless the desk marks the user a supervisor.
+   */
+  async teamMetrics(key: string, window = "1h", limit = 1): Promise<MyMetricsView> {
+    return this.metrics(key, window, limit);
+  }
+  private async metrics(key: string, window: string, limit: number): Promise<MyMetricsView> {
+    const r = await this.client.request({ case: "myMetrics", value: { window, limit, key } });
     if (r.result.case !== "myMetrics") throw new Error("my_metrics: unexpected answer");
     return myMetricsView(r.result.value);
   }

@@ -29,6 +29,8 @@ export interface MyMetricsRow {
 
 export interface MyMetricsView {
   user: string;
+  /** whose rows: the user's id, or the key a supervisor asked for */
+  key: string;
   window: string;
   /** newest first */
   rows: MyMetricsRow[];
@@ -36,6 +38,7 @@ export interface MyMetricsView {
 
 export const myMetricsView = (v: MyMetricsResult): MyMetricsView => ({
   user: v.user,
+  key: v.key || v.user,
   window: v.window,
   rows: v.rows.map((r) => ({
     windowStartMs: Number(r.windowStartMs),

@@ -251,7 +251,29 @@ test("my service metrics over the protocol", { skip: !(url && tokens.a1) && "SWI
 
     const theirs = await stranger.myMetrics("1h", 48);
     assert.equal(theirs.user, "eve");
+    assert.equal(theirs.key, "eve");
     assert.deepEqual(theirs.rows, []);
+    await assert.rejects(stranger.teamMetrics("a1"), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
+    await assert.rejects(agent.teamMetrics("*"), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
+
+    // The supervisor watches the queue and reads a1's row and the desk's.
+    const sc = new Client({ ...opts, token: tokens.sup });
+    await sc.connect();
+    try {
+      const sup = new ServiceDesk(sc);
+      assert.equal((await sup.status()).supervisor, true);
+      assert.equal((await agent.status()).supervisor, false);
+      assert.equal((await sup.queue("sales")).skill, "sales");
+      const a1row = await sup.teamMetrics("a1", "1h");
+      assert.equal(a1row.key, "a1");
+      assert.equal(a1row.user, "sup");
+      assert.ok(a1row.rows[0]?.questions >= 1, JSON.stringify(a1row));
+      const all = await sup.teamMetrics("*", "1h");
+      assert.ok(all.rows[0]?.questions >= 1 && all.rows[0]?.sessions >= 1, JSON.stringify(all));
+      await assert.rejects(sup.teamMetrics("line:bad name"), (e: unknown) => e instanceof ProtocolError && e.code === Code.INVALID);
+    } finally {
+      sc.close();
+    }
     await assert.rejects(agent.myMetrics("2h"), (e: unknown) => e instanceof ProtocolError && e.code === Code.INVALID);
     await assert.rejects(agent.myMetrics("1h", 49), (e: unknown) => e instanceof ProtocolError && e.code === Code.INVALID);
     await agent.close(s.conv, "resolved");

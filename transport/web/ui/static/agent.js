@@ -22,6 +22,37 @@ function soonMetrics(tries) {
   if (!metricsTimer) metricsTimer = setTimeout(showMetrics, 2000);
 }
 const secs = (ms) => (ms > 0 ? `${(ms / 1000).toFixed(1)} s` : "–");
+const rate = (r) => `reply rate ${Math.round(r.timelyRate * 100)}% · first response ${secs(r.avgFirstResponseMs)} · ${r.sessions} sessions`;
+
+// A supervisor's team panel: the whole desk's row ("*") and one line per
+// agent of the queues on the queue panel (their status and load from the
+// queue, their numbers from teamMetrics), refreshed with the own metrics.
+// The node refuses teamMetrics to anyone the desk does not mark supervisor.
+let teamAgents = new Map();
+async function showTeam() {
+  if (!me?.supervisor) return;
+  $("team-panel").hidden = false;
+  try {
+    const all = (await sd.teamMetrics("*", "1h", 3)).rows.find((x) => x.questions > 0 || x.sessions > 0);
+    $("team-all").textContent = all
+      ? `desk: ${rate(all)} · avg queue wait ${secs(all.avgQueueWaitMs)} · ${all.abandoned} abandoned`
+      : "desk: no service metrics yet";
+    const ul = $("team");
+    const items = [];
+    for (const [agent, a] of [...teamAgents].sort()) {
+      const r = (await sd.teamMetrics(agent, "1h", 3)).rows.find((x) => x.questions > 0 || x.sessions > 0);
+      const li = document.createElement("li");
+      li.dataset.agent = agent;
+      li.textContent = `${agent} · ${a.status} ${a.load}/${a.capacity} · ${r ? rate(r) : "no metrics yet"}`;
+      items.push(li);
+    }
+    ul.replaceChildren(...items);
+    $("team-panel").dataset.loaded = "1";
+  } catch (err) {
+    $("team-all").textContent = `team metrics unavailable: ${err.message}`;
+  }
+}
+
 async function showMetrics() {
   metricsTimer = undefined;
   try {
@@ -106,10 +137,11 @@ $("connect").onclick = async () => {
   }
   $("presence").value = me.status;
   renderList();
-  void showQueue();
+  void showQueue().then(showTeam); // the team's agents come with the queues
   setInterval(showQueue, 2000);
   void showMetrics();
   setInterval(showMetrics, 30000);
+  if (me.supervisor) setInterval(showTeam, 30000);
   // Recall buttons go away when the recall window ends.
   setInterval(() => current && draw(client.conversation(current)), 15000);
 };
@@ -150,10 +182,13 @@ async function drawQueue() {
   const ul = $("queue");
   const rows = [];
   try {
+    const agents = new Map();
     for (const skill of [...me.skills, "@" + user]) {
       const q = await sd.queue(skill);
       rows.push(...q.waiting.map((w) => ({ ...w, skill, total: q.total })));
+      for (const a of q.agents) if (a.user !== user) agents.set(a.user, a);
     }
+    teamAgents = agents;
   } catch (err) {
     $("queue-count").textContent = `(unavailable: ${err.message})`;
     return;
