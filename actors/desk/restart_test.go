@@ -1,6 +1,7 @@
 package desk_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
@@ -123,4 +124,46 @@ func TestOpenSessionsWokenAfterACrash(t *testing.T) {
 	if q, err := d.Queue(ctx, "care"); err != nil || q.Stats.Abandoned != 1 || len(q.Waiting) != 0 {
 		t.Fatalf("queue after the closes: %+v %v", q, err)
 	}
+}
+
+// TestOnlineAgentWokenAfterACrash: a1 is online, seen connected, and
+// holds no session when the node dies with a1's device. Nothing touches
+// a1 afterwards; the new node wakes the agents its queues saw online, so
+// a1's drop check runs and a1 goes offline after the grace.
+func TestOnlineAgentWokenAfterACrash(t *testing.T) {
+	store := openStore(t)
+	cfg := desk.Config{DropGrace: 300 * time.Millisecond}
+	first := &killableStore{Store: store}
+	n := startNode(t, first, cfg)
+	ctx := tctx(t)
+	careDesk(t, n.Desk, 1)
+	if _, err := n.Connect(ctx, "a1", "desk-pc", &positionSink{last: map[string]int{}}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() error {
+		a, err := n.Desk.Agent(ctx, "a1")
+		if err != nil || !a.Present {
+			return fmt.Errorf("a1 %+v %v: not seen connected", a, err)
+		}
+		return nil
+	})
+	first.kill()
+	n.Stop(false)
+
+	startNode(t, store, cfg)
+	// Read a1's saved state, not a1: asking would activate it.
+	eventually(t, func() error {
+		cp, err := store.LoadCheckpoint(ctx, "desk/"+desk.KindAgent+"/a1")
+		if err != nil {
+			return err
+		}
+		var a struct{ Status string }
+		if err := json.Unmarshal(cp.State, &a); err != nil {
+			return err
+		}
+		if a.Status != desk.Offline {
+			return fmt.Errorf("a1 is %s, want offline once the new node checked its devices", a.Status)
+		}
+		return nil
+	})
 }

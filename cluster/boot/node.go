@@ -256,7 +256,7 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 	}()
 	startMember(c)
 	// Identity merges that a crash cut are finished in the background,
-	// and the threads of open sessions are woken.
+	// and the threads of open sessions and the online agents are woken.
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
@@ -272,6 +272,12 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 			log.Warn("desk: threads of open sessions not all woken", "err", err)
 		} else if open > 0 {
 			log.Info("desk: waking the threads of open sessions", "open", open)
+		}
+		// Agents the queues saw online: their drop checks run again.
+		if n, err := dk.WakeAgents(ctx); err != nil {
+			log.Warn("desk: agents not all woken", "err", err)
+		} else if n > 0 {
+			log.Info("desk: waking the agents the queues saw online", "agents", n)
 		}
 	}()
 	log.Info("cluster member started", "id", system.ID, "address", system.Address(), "membership", provider.Addr())
