@@ -259,7 +259,7 @@ func (c *cluster) addNode(host, netns string) *node {
 		n.stopNow()
 		if c.t.Failed() {
 			b, _ := os.ReadFile(n.logFile)
-			c.t.Logf("%s log (tail):\n%s", n.name, tail(string(b), 40))
+			c.t.Logf("%s log (tail, without dead letters):\n%s", n.name, tail(withoutDeadLetters(string(b)), 80))
 			// The whole log outlives the test's temporary directory
 			// where SWITCHBOARD_ARTIFACTS names a directory.
 			if dir := os.Getenv("SWITCHBOARD_ARTIFACTS"); dir != "" {
@@ -516,6 +516,18 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// withoutDeadLetters drops protoactor's dead-letter lines, which after a
+// kill fill a log's tail and hide what the node did about it.
+func withoutDeadLetters(s string) string {
+	var out strings.Builder
+	for line := range strings.Lines(s) {
+		if !strings.Contains(line, "msg=[DeadLetter]") {
+			out.WriteString(line)
+		}
+	}
+	return out.String()
 }
 
 func tail(s string, lines int) string {
