@@ -39,7 +39,7 @@ async function showTeam() {
       : "desk: no service metrics yet";
     const ul = $("team");
     const items = [];
-    for (const [agent, a] of [...teamAgents].sort()) {
+    for (const [agent, a] of [...teamAgents].sort(([x], [y]) => x.localeCompare(y))) {
       const r = (await sd.teamMetrics(agent, "1h", 3)).rows.find((x) => x.questions > 0 || x.sessions > 0);
       const li = document.createElement("li");
       li.dataset.agent = agent;
