@@ -150,6 +150,7 @@ func (a *agentGrain) sendRequeue(g *grain, ctx actor.Context, session string, h 
 	retry := g.later(ctx, g.d.cfg.OfferTimeout, "requeue-dropped", session)
 	g.d.tell(KindThread, h.Thread, "requeue", requeue{Session: session, Agent: user, Token: h.Token}, func(_ []byte, err error) {
 		if err != nil {
+			resends.WithLabelValues("requeue").Inc()
 			retry()
 			return
 		}

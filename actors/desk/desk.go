@@ -256,6 +256,7 @@ const reopenNoticeAttempts = 5
 func (d *Desk) noteMessage(thread string, n messageNote, attempts int) {
 	d.tell(KindThread, thread, "message", n, func(_ []byte, err error) {
 		if err != nil && attempts > 1 {
+			resends.WithLabelValues("message").Inc()
 			time.AfterFunc(d.cfg.OfferTimeout, func() { d.noteMessage(thread, n, attempts-1) })
 		}
 	})

@@ -14,6 +14,7 @@ import (
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/actors/desk"
 	"github.com/switchboard-im/switchboard/cluster/boot"
+	"github.com/switchboard-im/switchboard/internal/promtest"
 	"github.com/switchboard-im/switchboard/storage"
 )
 
@@ -127,6 +128,7 @@ func TestThreadEnsuresUntilTheAgentAnswers(t *testing.T) {
 
 	gated := &gatedStore{killableStore: &killableStore{Store: store}, checkpoint: key}
 	gated.shut.Store(true)
+	before := promtest.Value(t, "switchboard_desk_resends_total", "op", "ensure")
 	n = startQuickNode(t, gated, cfg) // its roster wakes the thread
 	holdGated(t, gated)
 
@@ -144,6 +146,9 @@ func TestThreadEnsuresUntilTheAgentAnswers(t *testing.T) {
 	if in, err := d.Session(ctx, "a1", s1.Conv); err != nil || in.State != desk.StateAssigned || agentOf(in) != "a1" {
 		t.Fatalf("session: %+v %v, want assigned to a1", in, err)
 	}
+	if got := promtest.Value(t, "switchboard_desk_resends_total", "op", "ensure"); got <= before {
+		t.Fatalf("resends of ensure: %v, was %v: the repair is not counted", got, before)
+	}
 }
 
 // TestDroppedSessionRequeuedUntilTheThreadAnswers: a1 goes offline while
@@ -158,6 +163,7 @@ func TestDroppedSessionRequeuedUntilTheThreadAnswers(t *testing.T) {
 	careDesk(t, d, 1)
 	s1 := enterAssigned(t, d, "c1", "help")
 
+	before := promtest.Value(t, "switchboard_desk_resends_total", "op", "requeue")
 	gated.conv = s1.Conv
 	gated.shut.Store(true)
 	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "a1", Status: ptr(desk.Offline)}); err != nil {
@@ -178,6 +184,9 @@ func TestDroppedSessionRequeuedUntilTheThreadAnswers(t *testing.T) {
 	if a1, err := d.Agent(ctx, "a1"); err != nil || len(a1.Sessions) != 0 {
 		t.Fatalf("a1: %+v %v, want no session", a1, err)
 	}
+	if got := promtest.Value(t, "switchboard_desk_resends_total", "op", "requeue"); got <= before {
+		t.Fatalf("resends of requeue: %v, was %v: the repair is not counted", got, before)
+	}
 }
 
 // TestReopenNoticeRetried: a customer writes after the close while the
@@ -197,6 +206,7 @@ func TestReopenNoticeRetried(t *testing.T) {
 	}
 	time.Sleep(500 * time.Millisecond) // the closed thread passivates
 
+	before := promtest.Value(t, "switchboard_desk_resends_total", "op", "message")
 	gated.checkpoint = "desk/" + desk.KindThread + "/l/c1"
 	gated.shut.Store(true)
 	if _, err := n.Send(ctx, &pb.SendMessage{Conv: s1.Conv, Sender: "c1", Body: []byte("one more question")}); err != nil {
@@ -211,4 +221,7 @@ func TestReopenNoticeRetried(t *testing.T) {
 		}
 		return nil
 	})
+	if got := promtest.Value(t, "switchboard_desk_resends_total", "op", "message"); got <= before {
+		t.Fatalf("resends of message: %v, was %v: the repair is not counted", got, before)
+	}
 }

@@ -678,6 +678,7 @@ func (t *threadGrain) ensure(g *grain, ctx actor.Context) {
 			err = json.Unmarshal(body, &a)
 		}
 		if err != nil || a.Requeued {
+			resends.WithLabelValues("ensure").Inc()
 			retry() // re-asked only while the session stays assigned
 		}
 	})
