@@ -172,7 +172,7 @@ func LineOf(m storage.Message) string {
 		Desk string `json:"desk"`
 		Line string `json:"line"`
 	}
-	if json.Unmarshal(m.Body, &b) != nil || b.Desk != "start" || !validLine(b.Line) {
+	if json.Unmarshal(m.Body, &b) != nil || b.Desk != "start" || !ValidLine(b.Line) {
 		return ""
 	}
 	return b.Line
@@ -180,10 +180,7 @@ func LineOf(m storage.Message) string {
 
 // ValidLine reports whether s can name a business line: 1–64 bytes of
 // letters, digits, '_', '-' and '.'.
-func ValidLine(s string) bool { return validLine(s) }
-
-// validLine: 1–64 bytes of letters, digits, '_', '-' and '.'.
-func validLine(s string) bool {
+func ValidLine(s string) bool {
 	if s == "" || len(s) > maxLineLen {
 		return false
 	}
@@ -213,7 +210,7 @@ func (ev *Event) check() error {
 		return fmt.Errorf("%w: conversation %q seq %d: time out of range", ErrInvalidEvent, ev.Conv, ev.Seq)
 	case ev.Role == storage.SenderAgent && !validAgent(ev.Sender):
 		return fmt.Errorf("%w: conversation %q seq %d: agent id %q", ErrInvalidEvent, ev.Conv, ev.Seq, ev.Sender)
-	case ev.Line != "" && !validLine(ev.Line):
+	case ev.Line != "" && !ValidLine(ev.Line):
 		return fmt.Errorf("%w: conversation %q seq %d: business line %q (want 1-%d of letters, digits, _ - .)",
 			ErrInvalidEvent, ev.Conv, ev.Seq, ev.Line, maxLineLen)
 	case ev.Desk.Op != "" && ev.counts():

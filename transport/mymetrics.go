@@ -14,9 +14,9 @@ const (
 	MaxMyMetricsRows = 48
 	// MaxMetricsWindowBytes bounds the window name ("30s/15s").
 	MaxMetricsWindowBytes = 32
-	// MaxMetricsKeyBytes bounds a supervisor's key: "line:" and a line
-	// name (64), or a user id.
-	MaxMetricsKeyBytes = 128
+	// MaxMetricsKeyBytes bounds a supervisor's key: the longest is
+	// "line:" and a 64-byte line name (a user id is at most 64 bytes).
+	MaxMetricsKeyBytes = len("line:") + 64
 )
 
 func validateMyMetrics(op *wirepb.MyMetricsRequest) error {

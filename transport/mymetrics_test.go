@@ -169,10 +169,19 @@ func TestMyMetrics(t *testing.T) {
 	if m, err := sup.MyMetrics(ctx, "1h", 0); err != nil || m.Key != "sup" || len(m.Rows) != 0 {
 		t.Fatalf("the supervisor's own rows: %+v %v, want none", m, err)
 	}
-	for _, key := range []string{"line:", "line:bad name", "bad id", strings.Repeat("u", transport.MaxMetricsKeyBytes+1)} {
+	for _, key := range []string{"line:", "line:bad name", "bad id"} {
 		if _, err := sup.TeamMetrics(ctx, key, "1h", 0); codeOf(err) != wirepb.Code_INVALID {
 			t.Errorf("key %q: %v, want INVALID", key, err)
 		}
+	}
+	// The key limit at its edge: the longest line key is read, one byte
+	// more is refused before anything reads it.
+	longest := "line:" + strings.Repeat("l", transport.MaxMetricsKeyBytes-len("line:"))
+	if m, err := sup.TeamMetrics(ctx, longest, "1h", 0); err != nil || m.Key != longest {
+		t.Fatalf("the longest key (%d bytes): %+v %v", len(longest), m, err)
+	}
+	if _, err := sup.TeamMetrics(ctx, longest+"l", "1h", 0); codeOf(err) != wirepb.Code_INVALID || !strings.Contains(err.Error(), "limit") {
+		t.Fatalf("a key one byte over the limit: %v, want INVALID naming the limit", err)
 	}
 
 	// Bad requests.

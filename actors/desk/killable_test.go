@@ -4,8 +4,11 @@ import (
 	"context"
 	"errors"
 	"sync/atomic"
+	"testing"
 	"time"
 
+	"github.com/switchboard-im/switchboard/actors/desk"
+	"github.com/switchboard-im/switchboard/cluster/boot"
 	"github.com/switchboard-im/switchboard/storage"
 )
 
@@ -21,6 +24,17 @@ type killableStore struct {
 var errKilled = errors.New("node killed")
 
 func (s *killableStore) kill() { s.dead.Store(true) }
+
+// startCrashable starts a node on its own killable handle of store; crash
+// kills it as a crashed process dies: its writes stop, then it stops
+// without a graceful leave (its armed timers must not write in the place
+// of the node that follows).
+func startCrashable(t testing.TB, store storage.Store, cfg desk.Config) (n *boot.Node, crash func()) {
+	t.Helper()
+	h := &killableStore{Store: store}
+	n = startNode(t, h, cfg)
+	return n, func() { h.kill(); n.Stop(false) }
+}
 
 func (s *killableStore) check() error {
 	if s.dead.Load() {

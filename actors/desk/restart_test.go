@@ -91,10 +91,7 @@ func TestStateSurvivesACrash(t *testing.T) {
 func TestOpenSessionsWokenAfterACrash(t *testing.T) {
 	store := openStore(t)
 	cfg := desk.Config{InactivityTimeout: 1500 * time.Millisecond}
-	// The first node's writes stop with the crash: its armed timers
-	// must not close the sessions in its place.
-	first := &killableStore{Store: store}
-	n := startNode(t, first, cfg)
+	n, crash := startCrashable(t, store, cfg)
 	ctx := tctx(t)
 	d := n.Desk
 	careDesk(t, d, 1)
@@ -103,8 +100,7 @@ func TestOpenSessionsWokenAfterACrash(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first.kill()
-	n.Stop(false)
+	crash()
 
 	n = startNode(t, store, cfg)
 	// Only the conversations are read (their grains, not the threads').
@@ -133,8 +129,7 @@ func TestOpenSessionsWokenAfterACrash(t *testing.T) {
 func TestOnlineAgentWokenAfterACrash(t *testing.T) {
 	store := openStore(t)
 	cfg := desk.Config{DropGrace: 300 * time.Millisecond}
-	first := &killableStore{Store: store}
-	n := startNode(t, first, cfg)
+	n, crash := startCrashable(t, store, cfg)
 	ctx := tctx(t)
 	careDesk(t, n.Desk, 1)
 	if _, err := n.Connect(ctx, "a1", "desk-pc", &positionSink{last: map[string]int{}}); err != nil {
@@ -147,8 +142,7 @@ func TestOnlineAgentWokenAfterACrash(t *testing.T) {
 		}
 		return nil
 	})
-	first.kill()
-	n.Stop(false)
+	crash()
 
 	startNode(t, store, cfg)
 	// Read a1's saved state, not a1: asking would activate it.

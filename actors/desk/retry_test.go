@@ -100,13 +100,11 @@ func holdGated(t *testing.T, s *gatedStore) {
 func TestThreadEnsuresUntilTheAgentAnswers(t *testing.T) {
 	store := openStore(t)
 	cfg := desk.Config{OfferTimeout: 300 * time.Millisecond}
-	first := &killableStore{Store: store}
-	n := startNode(t, first, cfg)
+	n, crash := startCrashable(t, store, cfg)
 	ctx := tctx(t)
 	careDesk(t, n.Desk, 2)
 	s1 := enterAssigned(t, n.Desk, "c1", "help")
-	first.kill()
-	n.Stop(false)
+	crash()
 
 	// What the cut close left: a1's stored state without the hold.
 	const key = "desk/" + desk.KindAgent + "/a1"

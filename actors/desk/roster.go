@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strconv"
-	"strings"
-	"sync"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -24,7 +22,8 @@ import (
 const (
 	KindRoster   = "desk-roster"
 	rosterShards = 16
-	// wakeConcurrency bounds the wake calls a roster shard has in flight.
+	// wakeConcurrency bounds the wake calls in flight (a roster shard's
+	// threads, the agents of WakeAgents).
 	wakeConcurrency = 8
 )
 
@@ -82,82 +81,6 @@ func (r *rosterGrain) handle(g *grain, ctx actor.Context, op string, body []byte
 // timer and repairs what a crash cut, and one whose session is no longer
 // open unlists itself.
 func (d *Desk) wakeThreads(threads []string) { d.wake(KindThread, "wake", threads) }
-
-// wake activates each grain of kind with op, wakeConcurrency at a time.
-func (d *Desk) wake(kind, op string, ids []string) {
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, wakeConcurrency)
-	for _, id := range ids {
-		sem <- struct{}{}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			ctx, cancel := context.WithTimeout(context.Background(), 4*d.rt.Config().RequestTimeout)
-			defer cancel()
-			if err := d.call(ctx, kind, id, op, nil, nil); err != nil {
-				d.log.Warn("desk: a grain not woken at start-up", "kind", kind, "id", id, "err", err)
-			}
-		}()
-	}
-	wg.Wait()
-}
-
-// WakeAgents activates every agent that a queue of the scenes' routes last
-// saw online or away, and the owner agents the routes name. An agent's
-// grain checks its devices (the drop grace, agent_drop.go) only while it
-// is active, and after a crash nothing else activates an agent without
-// sessions: one whose devices went with the dead node would stay online,
-// and be offered sessions, until something touched it. Node start-up
-// calls it; like WakeOpenThreads it reads saved state and activates only
-// the agents it names. It returns how many it woke.
-func (d *Desk) WakeAgents(ctx context.Context) (int, error) {
-	cp, err := d.store().LoadCheckpoint(ctx, "desk/"+KindScenes+"/"+scenesID)
-	if errors.Is(err, storage.ErrNotFound) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, err
-	}
-	var scenes scenesGrain
-	if err := json.Unmarshal(cp.State, &scenes); err != nil {
-		return 0, fmt.Errorf("desk: scenes: %w", err)
-	}
-	queues, agents := idSet{}, idSet{}
-	for _, sc := range scenes.Scenes {
-		for _, step := range sc.Route {
-			if q, ok := stepQueue(step); ok {
-				queues[q] = true
-			}
-		}
-	}
-	var errs []error
-	for q := range queues {
-		if owner, ok := strings.CutPrefix(q, "@"); ok {
-			agents[owner] = true
-			continue
-		}
-		cp, err := d.store().LoadCheckpoint(ctx, "desk/"+KindQueue+"/"+q)
-		if errors.Is(err, storage.ErrNotFound) {
-			continue
-		}
-		var saved queueGrain
-		if err == nil {
-			err = json.Unmarshal(cp.State, &saved)
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("queue %s: %w", q, err))
-			continue
-		}
-		for u, v := range saved.Agents {
-			if v.Status != Offline {
-				agents[u] = true
-			}
-		}
-	}
-	woken := agents.sorted()
-	d.wake(KindAgent, "get", woken)
-	return len(woken), errors.Join(errs...)
-}
 
 // WakeOpenThreads wakes the threads with an open session, so their
 // inactivity timers run and their activations repair what a crash cut; it
