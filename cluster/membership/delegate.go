@@ -7,7 +7,8 @@ import (
 )
 
 // metaDelegate hands memberlist the node metadata and receives the
-// members' topology views (views.go). There is no state exchange.
+// members' topology views (views.go) and gone notices (gone.go). There is
+// no state exchange.
 type metaDelegate struct {
 	meta []byte    // checked against MetaMaxSize before memberlist starts
 	p    *Provider // nil in tests of the delegate alone
@@ -15,7 +16,7 @@ type metaDelegate struct {
 
 func (d metaDelegate) NodeMeta(int) []byte { return d.meta }
 func (d metaDelegate) NotifyMsg(b []byte) {
-	if d.p != nil {
+	if d.p != nil && !d.p.receiveGone(b) {
 		d.p.receiveView(b)
 	}
 }

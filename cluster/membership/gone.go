@@ -1,6 +1,7 @@
 package membership
 
 import (
+	"bytes"
 	"errors"
 	"log/slog"
 	"net"
@@ -22,6 +23,9 @@ import (
 // this node drops it from its own topology without waiting. A partition or
 // a hung process does not refuse (packets are dropped, or the kernel still
 // accepts into the listen backlog), so those wait for memberlist as before.
+// The node then tells its peers (a gone notice), which run the same check
+// at once: one of them may have no broken connection to notice (an idle
+// one, or one being re-dialled) and would wait for failure detection.
 // memberlist itself is not told: it declares the node dead on its own, and
 // its NotifyLeave clears the mark.
 
@@ -54,10 +58,30 @@ func (p *Provider) watchEndpoints(stop <-chan struct{}) {
 // endpointLost checks whether the member behind a lost remoting address is
 // gone and drops it from the topology if so.
 func (p *Provider) endpointLost(remoteAddr string) {
-	name, listAddr, ok := p.memberAt(remoteAddr)
-	if !ok {
-		return // not a live member (any more): nothing to speed up
+	if p.ignoreEndpoints {
+		return
 	}
+	if name, listAddr, ok := p.memberAt(remoteAddr); ok {
+		p.checkGone(name, listAddr, remoteAddr)
+	} // else not a live member (any more): nothing to speed up
+}
+
+// goneNoticed checks a member a peer found gone (a gone notice). The
+// notice only starts this node's own check: a lost or forged notice costs
+// a few dials, never a live member.
+func (p *Provider) goneNoticed(name string) {
+	if listAddr, remoteAddr, ok := p.memberNamed(name); ok {
+		p.checkGone(name, listAddr, remoteAddr)
+	}
+}
+
+// checkGone dials the member's memberlist and remoting ports, pausing
+// before each attempt, until both refuse or the pauses run out. A member
+// found gone leaves this node's topology, and the other live members are
+// told to check it too: each learns of a process death from its own broken
+// connection, and one of them can miss it (its connection was idle, or
+// being re-dialled) and wait for failure detection, seconds later.
+func (p *Provider) checkGone(name, listAddr, remoteAddr string) {
 	p.metaMu.Lock()
 	if p.gone[name] || p.checking[name] {
 		p.metaMu.Unlock()
@@ -88,11 +112,55 @@ func (p *Provider) endpointLost(remoteAddr string) {
 	}
 	p.metaMu.Unlock()
 	p.goneChecks.Add(1)
-	if gone && live {
+	switch {
+	case gone && live:
 		p.logger.Warn("member's process is gone (its ports refuse connections): dropped from the topology ahead of failure detection",
 			slog.String("node", name), slog.String("memberlist", listAddr), slog.String("remote", remoteAddr))
 		p.kick()
+		p.tellGone(name)
+	case live:
+		p.logger.Info("member's connection broke but its ports answer: left to failure detection",
+			slog.String("node", name), slog.String("memberlist", listAddr), slog.String("remote", remoteAddr))
 	}
+}
+
+// goneMagic starts a gone notice: goneMagic + the member's name.
+var goneMagic = []byte("sbgone1\x00")
+
+// tellGone sends a gone notice about name to every other live member, over
+// memberlist's best-effort messages (UDP: a lost one leaves that member to
+// its own connection and to failure detection, as before).
+func (p *Provider) tellGone(name string) {
+	p.mu.Lock()
+	list := p.list
+	running := p.state == stateRunning
+	p.mu.Unlock()
+	if !running {
+		return
+	}
+	self := list.LocalNode().Name
+	msg := append(bytes.Clone(goneMagic), name...)
+	for _, n := range list.Members() {
+		if n.Name == self || n.Name == name {
+			continue
+		}
+		if err := list.SendBestEffort(n, msg); err != nil {
+			p.logger.Debug("send gone notice", slog.String("to", n.Name), slog.Any("error", err))
+		}
+	}
+}
+
+// receiveGone starts the check a gone notice asks for; memberlist calls it
+// from its packet handler, so the check runs on its own goroutine.
+func (p *Provider) receiveGone(b []byte) bool {
+	name, ok := bytes.CutPrefix(b, goneMagic)
+	if !ok {
+		return false
+	}
+	if len(name) > 0 {
+		go p.goneNoticed(string(name))
+	}
+	return true
 }
 
 // memberAt finds the live memberlist node whose remoting address is addr.
@@ -105,19 +173,34 @@ func (p *Provider) memberAt(addr string) (name, listAddr string, ok bool) {
 		return "", "", false
 	}
 	for _, n := range list.Members() {
-		p.metaMu.Lock()
-		meta, has := p.metas[n.Name]
-		listAddr, known := p.known[n.Name]
-		p.metaMu.Unlock()
-		if !has || !known {
-			continue
-		}
-		m, _, err := decodeMember(n.Name, meta)
-		if err == nil && m.Address() == addr {
+		if listAddr, remote, ok := p.memberNamed(n.Name); ok && remote == addr {
 			return n.Name, listAddr, true
 		}
 	}
 	return "", "", false
+}
+
+// memberNamed finds the memberlist and remoting addresses of the live
+// member called name.
+func (p *Provider) memberNamed(name string) (listAddr, remoteAddr string, ok bool) {
+	p.mu.Lock()
+	running := p.state == stateRunning
+	p.mu.Unlock()
+	if !running {
+		return "", "", false
+	}
+	p.metaMu.Lock()
+	meta, has := p.metas[name]
+	listAddr, known := p.known[name]
+	p.metaMu.Unlock()
+	if !has || !known {
+		return "", "", false
+	}
+	m, _, err := decodeMember(name, meta)
+	if err != nil {
+		return "", "", false
+	}
+	return listAddr, m.Address(), true
 }
 
 // refuses reports whether a TCP connect to addr is actively refused. A

@@ -81,6 +81,9 @@ type Provider struct {
 	// metaMu. goneChecks counts finished checks (tests wait on it).
 	gone, checking map[string]bool
 	goneChecks     atomic.Int64
+	// ignoreEndpoints leaves broken connections unchecked, so a test sees
+	// a member learn of a death only from a peer's gone notice.
+	ignoreEndpoints bool
 
 	// topoIDs: the member ids protoactor's topology held after the
 	// updater's last update, which runViews sends (under topoMu).

@@ -23,7 +23,8 @@ const (
 	ViewMaxAge = 4 * viewEvery
 )
 
-// viewMagic starts every view message (no other user messages exist).
+// viewMagic starts every view message (the other user message is the
+// gone notice, gone.go).
 var viewMagic = []byte("sbview1\x00")
 
 type peerView struct {
