@@ -152,6 +152,40 @@ func (n *Runtime) SendDirect(ctx context.Context, to string, req *pb.SendMessage
 	return n.Send(ctx, req)
 }
 
+// Block stops target writing to user in their direct conversation (block
+// false lets them again). While either blocks the other, neither writes
+// there and neither sees the other's presence through it; what they share
+// elsewhere (a group) is untouched. Blocking someone one never talked to
+// creates the pair's direct conversation, with the block already in place.
+func (n *Runtime) Block(ctx context.Context, user, target string, block bool) error {
+	if err := errors.Join(checkUser(user), checkUser(target)); err != nil {
+		return err
+	}
+	if user == target {
+		return invalid("one cannot block oneself")
+	}
+	op := pb.MembershipChange_UNBLOCK
+	if block {
+		op = pb.MembershipChange_BLOCK
+	}
+	req := &pb.MembershipChange{Conv: DirectConvID(user, target), Actor: user, Op: op, Users: []string{target}}
+	_, err := n.ChangeMembership(ctx, req)
+	if CodeOf(err) != pb.Code_NOT_FOUND {
+		return err
+	}
+	if !block {
+		return nil // no conversation: nothing is blocked
+	}
+	_, err = n.create(ctx, &pb.CreateConversation{Conv: req.Conv, Kind: pb.ConvKind_DIRECT,
+		Members: []*pb.Member{{User: user}, {User: target, Muted: true}}})
+	if err != nil && CodeOf(err) != pb.Code_EXISTS {
+		return err
+	}
+	// Created here or by a first message that came in between: block it.
+	_, err = n.ChangeMembership(ctx, req)
+	return err
+}
+
 // Recall withdraws message seq; it returns the recall event's seq.
 func (n *Runtime) Recall(ctx context.Context, conv, user string, seq uint64) (uint64, error) {
 	if err := errors.Join(checkConv(conv), checkUser(user)); err != nil {
@@ -374,16 +408,21 @@ func (n *Runtime) Presence(ctx context.Context, viewer, target, conv string) (*p
 		}
 		// Refusals say FORBIDDEN whichever side is missing: presence does
 		// not tell a stranger who is in which conversation.
-		if _, err := n.authorize(ctx, conv, viewer, ActSeePresence); CodeOf(err) == pb.Code_NOT_MEMBER {
+		vmem, err := n.authorize(ctx, conv, viewer, ActSeePresence)
+		if CodeOf(err) == pb.Code_NOT_MEMBER {
 			return nil, forbidden("presence of %s is visible only to users who share a conversation", target)
 		} else if err != nil {
 			return nil, err
 		}
-		if mem, err := n.store.GetMember(ctx, conv, target); err != nil || !mem.Active() {
+		tmem, err := n.store.GetMember(ctx, conv, target)
+		if err != nil || !tmem.Active() {
 			if err != nil && !errors.Is(err, storage.ErrNotFound) {
 				return nil, fromPB(storeErr(err))
 			}
 			return nil, forbidden("presence of %s is visible only to users who share a conversation", target)
+		}
+		if kind, _ := KindOfID(conv); kind == storage.KindDirect && (vmem.Muted || tmem.Muted) {
+			return nil, forbidden("presence is not shared between two users when one blocked the other")
 		}
 	}
 	return n.OnlineDevices(ctx, target)

@@ -33,11 +33,12 @@ const (
 	ActSetRole                   // change a member's role
 	ActMute                      // mute or unmute a member
 	ActSeePresence               // see whether another member is online
+	ActBlock                     // block or unblock the other member (direct conversations)
 	numActions
 )
 
 var actionNames = [numActions]string{"send", "history", "members", "mark_read", "pin", "recall_own",
-	"recall_any", "add", "remove", "leave", "set_role", "mute", "see_presence"}
+	"recall_any", "add", "remove", "leave", "set_role", "mute", "see_presence", "block"}
 
 func (a Action) String() string {
 	if a < numActions {
@@ -144,7 +145,8 @@ var rules = map[storage.ConvKind][numActions]who{
 		ActLeave:       nobody,
 		ActSetRole:     nobody,
 		ActMute:        nobody,
-		ActSeePresence: {roles: roles(storage.RoleMember)},
+		ActSeePresence: {roles: roles(storage.RoleMember)}, // unless either blocks the other
+		ActBlock:       {roles: roles(storage.RoleMember)},
 	},
 	storage.KindGroup: {
 		ActSend:        {roles: anyGroupRole},
@@ -160,6 +162,7 @@ var rules = map[storage.ConvKind][numActions]who{
 		ActSetRole:     {roles: roles(storage.RoleOwner)},
 		ActMute:        {roles: groupManagers},
 		ActSeePresence: {roles: anyGroupRole},
+		ActBlock:       nobody, // a group's managers mute instead
 	},
 	storage.KindService: {
 		ActSend:        {roles: anyServiceRole},
@@ -175,6 +178,7 @@ var rules = map[storage.ConvKind][numActions]who{
 		ActSetRole:     nobody,
 		ActMute:        {roles: serviceManager},
 		ActSeePresence: {roles: anyServiceRole},
+		ActBlock:       nobody, // the desk's agents mute instead
 	},
 }
 

@@ -65,7 +65,7 @@ func TestAuthorizationTable(t *testing.T) {
 			}
 		}
 	}
-	// 13 actions × (2 direct + 5 group + 5 service standings).
+	// 14 actions × (2 direct + 5 group + 5 service standings).
 	if want := len(actors.Actions()) * 12; n != want {
 		t.Fatalf("walked %d cells, want %d", n, want)
 	}
@@ -182,6 +182,8 @@ func doAction(ctx context.Context, node *boot.Node, conv, u, x string, uSeq, xSe
 	case actors.ActSeePresence:
 		_, err := node.Presence(ctx, u, x, conv)
 		return err
+	case actors.ActBlock:
+		return change(pb.MembershipChange_BLOCK, 0, x)
 	}
 	return fmt.Errorf("no way to perform %s", c.action)
 }
@@ -294,22 +296,22 @@ func TestLastOwner(t *testing.T) {
 // Y: allowed; -: refused.
 func TestAuthorizationTablePinned(t *testing.T) {
 	const want = `
-                    send hist memb read pin  rcl  rcl* add  rem  leav role mute pres
-direct  non-member  -    -    -    -    -    -    -    -    -    -    -    -    -
-direct  member      Y    Y    Y    Y    Y    Y    -    -    -    -    -    -    Y
-group   non-member  -    -    -    -    -    -    -    -    -    -    -    -    -
-group   left        -    Y    -    Y    Y    -    -    -    -    -    -    -    -
-group   member      Y    Y    Y    Y    Y    Y    -    -    -    Y    -    -    Y
-group   admin       Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    -    Y    Y
-group   owner       Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y
-service non-member  -    -    -    -    -    -    -    -    -    -    -    -    -
-service left        -    Y    -    Y    Y    -    -    -    -    -    -    -    -
-service member      Y    Y    Y    Y    Y    Y    -    -    -    Y    -    -    Y
-service customer    Y    Y    Y    Y    Y    Y    -    -    -    Y    -    -    Y
-service agent       Y    Y    Y    Y    Y    Y    -    Y    Y    Y    -    Y    Y
+                    send hist memb read pin  rcl  rcl* add  rem  leav role mute pres blck
+direct  non-member  -    -    -    -    -    -    -    -    -    -    -    -    -    -
+direct  member      Y    Y    Y    Y    Y    Y    -    -    -    -    -    -    Y    Y
+group   non-member  -    -    -    -    -    -    -    -    -    -    -    -    -    -
+group   left        -    Y    -    Y    Y    -    -    -    -    -    -    -    -    -
+group   member      Y    Y    Y    Y    Y    Y    -    -    -    Y    -    -    Y    -
+group   admin       Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    -    Y    Y    -
+group   owner       Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    -
+service non-member  -    -    -    -    -    -    -    -    -    -    -    -    -    -
+service left        -    Y    -    Y    Y    -    -    -    -    -    -    -    -    -
+service member      Y    Y    Y    Y    Y    Y    -    -    -    Y    -    -    Y    -
+service customer    Y    Y    Y    Y    Y    Y    -    -    -    Y    -    -    Y    -
+service agent       Y    Y    Y    Y    Y    Y    -    Y    Y    Y    -    Y    Y    -
 `
 	got := "\n" + fmt.Sprintf("%-20s", "")
-	for _, h := range []string{"send", "hist", "memb", "read", "pin", "rcl", "rcl*", "add", "rem", "leav", "role", "mute", "pres"} {
+	for _, h := range []string{"send", "hist", "memb", "read", "pin", "rcl", "rcl*", "add", "rem", "leav", "role", "mute", "pres", "blck"} {
 		got += fmt.Sprintf("%-5s", h)
 	}
 	got = strings.TrimRight(got, " ") + "\n"

@@ -33,9 +33,13 @@ func (c *conversation) create(ctx actor.Context, m *pb.CreateConversation) {
 		return
 	}
 	members := map[string]storage.Role{}
+	blocked := map[string]bool{} // a direct conversation created by a block (Runtime.Block)
 	for _, mm := range m.Members {
 		if mm.GetUser() == "" {
 			continue
+		}
+		if mm.Muted && kind == storage.KindDirect {
+			blocked[mm.User] = true
 		}
 		role := storage.Role(mm.Role)
 		if !kindRoles[kind].has(role) || (role == storage.RoleOwner && m.Creator != "") {
@@ -98,7 +102,7 @@ func (c *conversation) create(ctx actor.Context, m *pb.CreateConversation) {
 	}
 	rows := make([]storage.Member, 0, len(members))
 	for user, role := range members {
-		rows = append(rows, storage.Member{ConvID: c.id, UserID: user, Role: role, JoinedSeq: 1, JoinedAt: now})
+		rows = append(rows, storage.Member{ConvID: c.id, UserID: user, Role: role, JoinedSeq: 1, JoinedAt: now, Muted: blocked[user]})
 	}
 	if err := c.putMembers(bg, rows); err != nil {
 		reply(storeErr(err))
@@ -159,6 +163,10 @@ func (c *conversation) changeMembership(ctx actor.Context, m *pb.MembershipChang
 	}
 	if e := c.checkMembership(m); e != nil {
 		reply(e, 0)
+		return
+	}
+	if m.Op == pb.MembershipChange_BLOCK || m.Op == pb.MembershipChange_UNBLOCK {
+		c.block(m, func(e *pb.Error) { reply(e, 0) })
 		return
 	}
 	seq := c.lastSeq + 1 // the system message recording the change
@@ -240,6 +248,43 @@ func (c *conversation) changeMembership(ctx actor.Context, m *pb.MembershipChang
 	})
 }
 
+// block sets the blocked flag of the direct conversation's other member
+// (its member row's Muted: a direct conversation has no admin to mute
+// anyone, so there it means "blocked by the other member"). It records no
+// system message and tells nobody: the blocked user learns of it only when
+// a send is refused, and the conversation's history stays the pair's.
+func (c *conversation) block(m *pb.MembershipChange, reply func(*pb.Error)) {
+	want := m.Op == pb.MembershipChange_BLOCK
+	row := *c.members[m.Users[0]]
+	if row.Muted == want {
+		reply(nil)
+		return
+	}
+	row.Muted = want
+	if err := c.rt.store.PutMember(context.Background(), row); err != nil {
+		reply(storeErr(fmt.Errorf("put member: %w", err)))
+		return
+	}
+	c.addMember(row)
+	reply(nil)
+}
+
+// blockedBy reports, for a direct conversation, whether user is blocked by
+// the other member (blocked) or blocks them (blocks).
+func (c *conversation) blockedBy(user string) (blocked, blocks bool) {
+	if c.kind != storage.KindDirect {
+		return false, false
+	}
+	for u, mem := range c.members {
+		if u == user {
+			blocked = blocked || mem.Muted
+		} else {
+			blocks = blocks || mem.Muted
+		}
+	}
+	return blocked, blocks
+}
+
 // putMembers writes membership rows concurrently: each PutMember waits for
 // a group commit, and many in flight share one (a 10,000-member group is
 // created in a few commits, not 10,000).
@@ -279,6 +324,7 @@ func opName(op pb.MembershipChange_Op) string {
 	return map[pb.MembershipChange_Op]string{
 		pb.MembershipChange_ADD: "add", pb.MembershipChange_REMOVE: "remove", pb.MembershipChange_LEAVE: "leave",
 		pb.MembershipChange_SET_ROLE: "set_role", pb.MembershipChange_MUTE: "mute", pb.MembershipChange_UNMUTE: "unmute",
+		pb.MembershipChange_BLOCK: "block", pb.MembershipChange_UNBLOCK: "unblock",
 	}[op]
 }
 
@@ -287,6 +333,7 @@ func opName(op pb.MembershipChange_Op) string {
 var membershipActions = map[pb.MembershipChange_Op]Action{
 	pb.MembershipChange_ADD: ActAdd, pb.MembershipChange_REMOVE: ActRemove, pb.MembershipChange_LEAVE: ActLeave,
 	pb.MembershipChange_SET_ROLE: ActSetRole, pb.MembershipChange_MUTE: ActMute, pb.MembershipChange_UNMUTE: ActMute,
+	pb.MembershipChange_BLOCK: ActBlock, pb.MembershipChange_UNBLOCK: ActBlock,
 }
 
 // checkMembership checks a membership change against the authorization
@@ -336,6 +383,13 @@ func (c *conversation) checkMembership(m *pb.MembershipChange) *pb.Error {
 		case pb.MembershipChange_LEAVE:
 			if u != m.Actor {
 				return pbErr(pb.Code_FORBIDDEN, "one can only leave oneself")
+			}
+		case pb.MembershipChange_BLOCK, pb.MembershipChange_UNBLOCK:
+			if u == m.Actor {
+				return pbErr(pb.Code_INVALID, "one cannot block oneself")
+			}
+			if !active {
+				return pbErr(pb.Code_NOT_MEMBER, "%s is not a member of %s", u, c.id)
 			}
 		default:
 			if !active {

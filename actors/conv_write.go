@@ -33,7 +33,14 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 		reply(e)
 		return
 	}
+	blocked, blocks := c.blockedBy(m.Sender)
 	switch {
+	case blocked:
+		reply(pbErr(pb.Code_MUTED, "%s cannot write in %s: the other member blocked them", m.Sender, c.id))
+		return
+	case blocks:
+		reply(pbErr(pb.Code_FORBIDDEN, "%s blocked the other member of %s: unblock them to write", m.Sender, c.id))
+		return
 	case mem.Muted:
 		reply(pbErr(pb.Code_MUTED, "%s is muted in %s", m.Sender, c.id))
 		return

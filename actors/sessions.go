@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -342,6 +343,10 @@ func (s *deviceSession) SetMuted(ctx context.Context, conv string, muted bool) (
 	return s.rt.SetMuted(ctx, s.user, conv, muted)
 }
 
+func (s *deviceSession) Block(ctx context.Context, target string, block bool) error {
+	return s.rt.Block(ctx, s.user, target, block)
+}
+
 // ---- signals ------------------------------------------------------------------
 
 // Typing tells the other members of a conversation small enough for it to
@@ -377,7 +382,8 @@ func (s *deviceSession) Delivered(conv, sender string, seq uint64) {
 }
 
 // memberList returns the active members of conv if the session's user is
-// one, from a short-lived cache.
+// one, from a short-lived cache; none for a direct conversation in which
+// one member blocked the other.
 func (s *deviceSession) memberList(ctx context.Context, conv string) ([]string, bool) {
 	s.membersMu.Lock()
 	e, ok := s.members[conv]
@@ -392,6 +398,10 @@ func (s *deviceSession) memberList(ctx context.Context, conv string) ([]string, 
 	users := make([]string, len(ms))
 	for i, m := range ms {
 		users[i] = m.User
+		if m.Muted && strings.HasPrefix(conv, DirectPrefix) {
+			users = nil // one of the pair blocked the other: no typing either way
+			break
+		}
 	}
 	s.membersMu.Lock()
 	if len(s.members) >= 64 {

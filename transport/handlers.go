@@ -416,6 +416,12 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		}
 		return &wirepb.Response{Result: &wirepb.Response_Mute{Mute: &wirepb.MuteResult{TotalUnread: total}}}
 
+	case *wirepb.Request_Block:
+		if err := sess.Block(ctx, op.Block.User, op.Block.Block); err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_Block{Block: &wirepb.BlockResult{}}}
+
 	case *wirepb.Request_CardClick:
 		return c.cardClick(ctx, op.CardClick)
 

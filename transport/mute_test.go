@@ -48,3 +48,50 @@ func TestMuteOverTheWire(t *testing.T) {
 		t.Fatalf("a non-member's mute: %v, want NOT_MEMBER", err)
 	}
 }
+
+// block over the wire: the blocked user's sends fail MUTED, the blocker's
+// FORBIDDEN, presence is refused, the members list shows the block, a bad
+// user id is INVALID before the node sees it, and an unblock lets both
+// write again.
+func TestBlockOverTheWire(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	ctx := tctx(t)
+	seller, buyer := e.dial("seller", "phone"), e.dial("buyer", "phone")
+	if _, err := buyer.SendText(ctx, client.ToUser("seller"), "is it still for sale?"); err != nil {
+		t.Fatal(err)
+	}
+	if err := seller.Block(ctx, "buyer"); err != nil {
+		t.Fatalf("block: %v", err)
+	}
+	if _, err := buyer.SendText(ctx, client.ToUser("seller"), "hello??"); codeOf(err) != wirepb.Code_MUTED {
+		t.Fatalf("the blocked user's send: %v, want MUTED", err)
+	}
+	if _, err := seller.SendText(ctx, client.ToUser("buyer"), "no"); codeOf(err) != wirepb.Code_FORBIDDEN {
+		t.Fatalf("the blocker's send: %v, want FORBIDDEN", err)
+	}
+	if _, _, err := buyer.Presence(ctx, "seller"); codeOf(err) != wirepb.Code_FORBIDDEN {
+		t.Fatalf("the blocked user's presence request: %v, want FORBIDDEN", err)
+	}
+	members, err := seller.Members(ctx, wirepb.DirectConvID("buyer", "seller"), "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range members {
+		if m.Muted != (m.User == "buyer") {
+			t.Fatalf("member %s muted=%v, want only the buyer blocked", m.User, m.Muted)
+		}
+	}
+	if err := seller.Block(ctx, "bad\x00id"); codeOf(err) != wirepb.Code_INVALID {
+		t.Fatalf("block of a bad user id: %v, want INVALID", err)
+	}
+	if err := seller.Block(ctx, "seller"); codeOf(err) != wirepb.Code_INVALID {
+		t.Fatalf("blocking oneself: %v, want INVALID", err)
+	}
+	if err := seller.Unblock(ctx, "buyer"); err != nil {
+		t.Fatalf("unblock: %v", err)
+	}
+	if _, err := buyer.SendText(ctx, client.ToUser("seller"), "sorry"); err != nil {
+		t.Fatalf("send after the unblock: %v", err)
+	}
+}

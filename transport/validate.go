@@ -175,6 +175,10 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 		return checkConv(op.Pin.Conv)
 	case *wirepb.Request_Mute:
 		return checkConv(op.Mute.Conv)
+	case *wirepb.Request_Block:
+		if !session.ValidUserID(op.Block.User) {
+			return invalid("bad user id %q", op.Block.User)
+		}
 	case *wirepb.Request_Ping:
 	case *wirepb.Request_RegisterPush:
 		return validateRegisterPush(op.RegisterPush)
@@ -227,6 +231,8 @@ func opName(r *wirepb.Request) string {
 		return "pin"
 	case *wirepb.Request_Mute:
 		return "mute"
+	case *wirepb.Request_Block:
+		return "block"
 	case *wirepb.Request_Ping:
 		return "ping"
 	case *wirepb.Request_CardClick:

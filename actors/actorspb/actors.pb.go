@@ -38,7 +38,7 @@ const (
 	Code_RETRY               Code = 7  // activation moved or was fenced off: retry the same request
 	Code_FORBIDDEN           Code = 8  // not allowed for this role
 	Code_GROUP_FULL          Code = 9  // group size limit reached
-	Code_MUTED               Code = 10 // muted by an admin
+	Code_MUTED               Code = 10 // muted by an admin, or blocked by the other member of a direct conversation
 	Code_RECALL_EXPIRED      Code = 11 // past the recall time limit
 	Code_EXISTS              Code = 12 // conversation already exists
 	Code_INTERNAL            Code = 13 // storage or other server failure
@@ -287,6 +287,8 @@ const (
 	MembershipChange_SET_ROLE MembershipChange_Op = 3
 	MembershipChange_MUTE     MembershipChange_Op = 4
 	MembershipChange_UNMUTE   MembershipChange_Op = 5
+	MembershipChange_BLOCK    MembershipChange_Op = 6
+	MembershipChange_UNBLOCK  MembershipChange_Op = 7
 )
 
 // Enum value maps for MembershipChange_Op.
@@ -298,6 +300,8 @@ var (
 		3: "SET_ROLE",
 		4: "MUTE",
 		5: "UNMUTE",
+		6: "BLOCK",
+		7: "UNBLOCK",
 	}
 	MembershipChange_Op_value = map[string]int32{
 		"ADD":      0,
@@ -306,6 +310,8 @@ var (
 		"SET_ROLE": 3,
 		"MUTE":     4,
 		"UNMUTE":   5,
+		"BLOCK":    6,
+		"UNBLOCK":  7,
 	}
 )
 
@@ -1225,7 +1231,9 @@ func (x *HistoryResponse) GetMessages() []*Message {
 }
 
 // MembershipChange adds, removes, re-roles or mutes members; actor is the
-// user asking (checked against roles), users the targets.
+// user asking (checked against roles), users the targets. BLOCK and
+// UNBLOCK are a direct conversation's: one member stops (or lets again)
+// the other writing to it; they record no system message.
 type MembershipChange struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
@@ -3621,13 +3629,13 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x05limit\x18\x06 \x01(\rR\x05limit\"{\n" +
 	"\x0fHistoryResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x127\n" +
-	"\bmessages\x18\x02 \x03(\v2\x1b.switchboard.actors.MessageR\bmessages\"\x83\x02\n" +
+	"\bmessages\x18\x02 \x03(\v2\x1b.switchboard.actors.MessageR\bmessages\"\x9b\x02\n" +
 	"\x10MembershipChange\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x14\n" +
 	"\x05actor\x18\x02 \x01(\tR\x05actor\x127\n" +
 	"\x02op\x18\x03 \x01(\x0e2'.switchboard.actors.MembershipChange.OpR\x02op\x12\x14\n" +
 	"\x05users\x18\x04 \x03(\tR\x05users\x12,\n" +
-	"\x04role\x18\x05 \x01(\x0e2\x18.switchboard.actors.RoleR\x04role\"H\n" +
+	"\x04role\x18\x05 \x01(\x0e2\x18.switchboard.actors.RoleR\x04role\"`\n" +
 	"\x02Op\x12\a\n" +
 	"\x03ADD\x10\x00\x12\n" +
 	"\n" +
@@ -3636,7 +3644,9 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\bSET_ROLE\x10\x03\x12\b\n" +
 	"\x04MUTE\x10\x04\x12\n" +
 	"\n" +
-	"\x06UNMUTE\x10\x05\"W\n" +
+	"\x06UNMUTE\x10\x05\x12\t\n" +
+	"\x05BLOCK\x10\x06\x12\v\n" +
+	"\aUNBLOCK\x10\a\"W\n" +
 	"\x12MembershipResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\"a\n" +

@@ -70,6 +70,9 @@ type Session interface {
 	SetPinned(ctx context.Context, conv string, pinned bool) error
 	// SetMuted mutes conv for the user alone; returns the new total unread.
 	SetMuted(ctx context.Context, conv string, muted bool) (totalUnread uint64, err error)
+	// Block stops target writing to the user in their direct conversation
+	// (block false lets them again); see actors.Runtime.Block.
+	Block(ctx context.Context, target string, block bool) error
 
 	// ClickCard clicks action of the card at seq of conv: the node calls
 	// the business's card webhook and posts its answer (package actors/cards).

@@ -1,6 +1,10 @@
 package main
 
-import "testing"
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
 
 // switchboard mute against a dev node: the answer is the new total unread,
 // convs shows the conversation muted, --off undoes it.
@@ -33,4 +37,30 @@ func TestMuteCommand(t *testing.T) {
 	if muted.Muted || muted.TotalUnread != 2 {
 		t.Fatalf("unmute: %+v, want 2 unread in all", muted)
 	}
+}
+
+// switchboard block against a dev node: the blocked user's send fails and
+// names the block; --off lets it through again.
+func TestBlockCommand(t *testing.T) {
+	n := newDevNode(t)
+	n.start()
+	d := n.dir
+	n.run("send", "--data-dir", d, "--user", "alice", "--to", "user:bob", "--text", "one")
+	var blocked struct {
+		Target  string `json:"target"`
+		Blocked bool   `json:"blocked"`
+	}
+	mustJSON(t, n.run("block", "--data-dir", d, "--user", "bob", "--target", "alice", "--json"), &blocked)
+	if !blocked.Blocked || blocked.Target != "alice" {
+		t.Fatalf("block: %+v", blocked)
+	}
+	out, err := exec.Command(n.bin, "send", "--data-dir", d, "--user", "alice", "--to", "user:bob", "--text", "two").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "blocked") {
+		t.Fatalf("send by the blocked user: %v\n%s\nwant a failure that names the block", err, out)
+	}
+	mustJSON(t, n.run("block", "--data-dir", d, "--user", "bob", "--target", "alice", "--off", "--json"), &blocked)
+	if blocked.Blocked {
+		t.Fatalf("unblock: %+v", blocked)
+	}
+	n.run("send", "--data-dir", d, "--user", "alice", "--to", "user:bob", "--text", "three")
 }

@@ -268,6 +268,21 @@ func (c *Client) SetMuted(ctx context.Context, conv string, muted bool) (uint64,
 	return res.GetMute().GetTotalUnread(), nil
 }
 
+// Block stops user writing to this user in their direct conversation
+// until Unblock; while it lasts this user cannot write there either, and
+// neither sees the other's presence through it. Groups they share are
+// untouched. The block shows as Muted on the blocked member in Members.
+func (c *Client) Block(ctx context.Context, user string) error {
+	_, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Block{Block: &wirepb.BlockRequest{User: user, Block: true}}})
+	return err
+}
+
+// Unblock lifts Block.
+func (c *Client) Unblock(ctx context.Context, user string) error {
+	_, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Block{Block: &wirepb.BlockRequest{User: user}}})
+	return err
+}
+
 // Ping measures a round trip.
 func (c *Client) Ping(ctx context.Context) (time.Duration, error) {
 	start := time.Now()

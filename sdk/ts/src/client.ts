@@ -557,6 +557,22 @@ export class Client {
     await this.request({ case: "registerPush", value: { platform, token } });
   }
 
+  /**
+   * block stops user writing to this user in their direct conversation
+   * until unblock; meanwhile this user cannot write there either, and
+   * neither sees the other's presence through it. Groups they share are
+   * untouched. A refused send fails with code MUTED (blocked) or
+   * FORBIDDEN (the blocker's own).
+   */
+  async block(user: string): Promise<void> {
+    await this.request({ case: "block", value: { user, block: true } });
+  }
+
+  /** unblock lifts block. */
+  async unblock(user: string): Promise<void> {
+    await this.request({ case: "block", value: { user, block: false } });
+  }
+
   /** unregisterPush removes this device's push token. */
   async unregisterPush(): Promise<void> {
     await this.request({ case: "unregisterPush", value: {} });

@@ -64,6 +64,28 @@ test("chat over WebSocket: states, dedupe, reconnect and resync", { skip: !url &
   }
 });
 
+test("block and unblock: the blocked user's send fails, then goes after the unblock", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  const opts = { url: url!, transports: ["websocket" as const], minBackoffMs: 20, maxBackoffMs: 200 };
+  const alice = new Client({ ...opts, token: tokens.alice });
+  const eve = new Client({ ...opts, token: tokens.eve });
+  await alice.connect();
+  await eve.connect();
+  try {
+    await eve.block("alice");
+    const refused = alice.send({ to: "eve" }, "you there?");
+    await until("the send is refused", () => refused.state === "failed");
+    assert.match(refused.error ?? "", /blocked/);
+    await assert.rejects(eve.block("eve"), (e: unknown) => e instanceof ProtocolError && e.code === Code.INVALID);
+    await eve.unblock("alice");
+    alice.send({ to: "eve" }, "hello eve");
+    await until("eve has the message", () => eve.conversation("d:alice:eve").messages.some((x) => x.body === "hello eve"));
+    assert.equal(eve.conversation("d:alice:eve").messages.some((x) => x.body === "you there?"), false);
+  } finally {
+    alice.close();
+    eve.close();
+  }
+});
+
 test("a connection the server ends: the SDK closes at once and reconnects", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
   // The node's CloseLinger is a minute (TestTypeScriptSDK): a client that
   // left the close to the server would stay on the dead connection that long.

@@ -1,0 +1,108 @@
+package actors_test
+
+import (
+	"testing"
+
+	"github.com/switchboard-im/switchboard/actors"
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+)
+
+// A user blocks another: in their direct conversation the blocked one's
+// sends fail MUTED and the blocker's FORBIDDEN, presence through it is
+// refused both ways, the block survives a restart, a group they share is
+// untouched, and an unblock lets them write again.
+func TestBlockUser(t *testing.T) {
+	store := openStore(t)
+	node := startCluster(t, 1, store, actors.Config{})[0]
+	ctx := tctx(t)
+	direct := actors.DirectConvID("alice", "bob")
+	if _, err := node.SendDirect(ctx, "bob", &pb.SendMessage{Sender: "alice", Body: []byte("buy my stuff")}); err != nil {
+		t.Fatal(err)
+	}
+	mustCreateGroup(t, node, "g:market", "carol", "alice", "bob")
+
+	if err := node.Block(ctx, "bob", "alice", true); err != nil {
+		t.Fatalf("bob blocks alice: %v", err)
+	}
+	if err := node.Block(ctx, "bob", "alice", true); err != nil {
+		t.Fatalf("blocking twice: %v", err)
+	}
+	_, err := node.SendDirect(ctx, "bob", &pb.SendMessage{Sender: "alice", Body: []byte("hello?")})
+	wantCode(t, err, pb.Code_MUTED, "blocked alice writes to bob")
+	_, err = send(ctx, node, direct, "bob", "one last word")
+	wantCode(t, err, pb.Code_FORBIDDEN, "bob writes to the user he blocked")
+	_, err = node.Presence(ctx, "alice", "bob", "")
+	wantCode(t, err, pb.Code_FORBIDDEN, "alice sees bob's presence")
+	_, err = node.Presence(ctx, "bob", "alice", "")
+	wantCode(t, err, pb.Code_FORBIDDEN, "bob sees alice's presence")
+
+	// The group is not the direct conversation: both write and see each other there.
+	mustSend(t, node, "g:market", "alice", "in the group")
+	mustSend(t, node, "g:market", "bob", "in the group too")
+	if _, err := node.Presence(ctx, "alice", "bob", "g:market"); err != nil {
+		t.Fatalf("presence through a shared group: %v", err)
+	}
+
+	// Members show the block; it records no message in the pair's history.
+	ms, err := node.Members(ctx, direct, "bob", "", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.Muted != (m.User == "alice") {
+			t.Fatalf("member %s muted=%v, want only alice blocked", m.User, m.Muted)
+		}
+	}
+	hist, err := node.History(ctx, &pb.GetHistory{Conv: direct, User: "bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != 1 {
+		t.Fatalf("history holds %d messages, want alice's one (a block records nothing)", len(hist))
+	}
+
+	// The block is durable: a new node on the same store still refuses.
+	node.Stop(true)
+	node = startCluster(t, 1, store, actors.Config{})[0]
+	_, err = node.SendDirect(ctx, "bob", &pb.SendMessage{Sender: "alice", Body: []byte("after a restart")})
+	wantCode(t, err, pb.Code_MUTED, "blocked alice writes after a restart")
+
+	if err := node.Block(ctx, "bob", "alice", false); err != nil {
+		t.Fatalf("unblock: %v", err)
+	}
+	if _, err := node.SendDirect(ctx, "bob", &pb.SendMessage{Sender: "alice", Body: []byte("thanks")}); err != nil {
+		t.Fatalf("alice writes after the unblock: %v", err)
+	}
+	mustSend(t, node, direct, "bob", "you're welcome")
+	if _, err := node.Presence(ctx, "alice", "bob", ""); err != nil {
+		t.Fatalf("presence after the unblock: %v", err)
+	}
+}
+
+// Blocking a user one never talked to creates the pair's direct
+// conversation already blocked; mistakes get clear errors.
+func TestBlockBeforeFirstContact(t *testing.T) {
+	node := startCluster(t, 1, openStore(t), actors.Config{})[0]
+	ctx := tctx(t)
+	if err := node.Block(ctx, "dave", "carol", false); err != nil {
+		t.Fatalf("unblocking a stranger (nothing to do): %v", err)
+	}
+	if err := node.Block(ctx, "carol", "spammer", true); err != nil {
+		t.Fatalf("block a stranger: %v", err)
+	}
+	_, err := node.SendDirect(ctx, "carol", &pb.SendMessage{Sender: "spammer", Body: []byte("hi")})
+	wantCode(t, err, pb.Code_MUTED, "the stranger's first message")
+	hist, err := node.History(ctx, &pb.GetHistory{Conv: actors.DirectConvID("carol", "spammer"), User: "carol"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != 0 {
+		t.Fatalf("the blocked conversation holds %d messages", len(hist))
+	}
+
+	wantCode(t, node.Block(ctx, "carol", "carol", true), pb.Code_INVALID, "blocking oneself")
+	wantCode(t, node.Block(ctx, "carol", "bad id\x00", true), pb.Code_INVALID, "blocking a bad id")
+	mustCreateGroup(t, node, "g:class", "teacher", "pupil")
+	_, err = membership(node, t, "g:class", "teacher", pb.MembershipChange_BLOCK, 0, "pupil")
+	wantCode(t, err, pb.Code_FORBIDDEN, "block in a group (its managers mute)")
+}
