@@ -109,12 +109,13 @@ func (n *Runtime) checkCard(body []byte) *pb.Error {
 }
 
 // checkKind checks a send's kind: text, or a well-formed card; an update
-// (ref_seq) must name a card of the same sender.
+// (ref_seq) must name a card of the same sender, an edit (text with
+// ref_seq) a text message of the same sender.
 func (c *conversation) checkKind(m *pb.SendMessage) *pb.Error {
 	switch m.Kind {
 	case pb.MessageKind_NORMAL:
 		if m.RefSeq != 0 {
-			return pbErr(pb.Code_INVALID, "ref_seq is for card updates")
+			return c.checkEdit(m)
 		}
 		return nil
 	case pb.MessageKind_CARD:

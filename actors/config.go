@@ -61,6 +61,9 @@ type Config struct {
 	// RecallWindow is how long a sender may recall its message (default
 	// 2 min); owners and admins of a group may recall any message any time.
 	RecallWindow time.Duration
+	// EditWindow is how long a sender may edit the text of its message
+	// (default 15 min).
+	EditWindow time.Duration
 	// PolicyWords are matched case-insensitively against message bodies;
 	// PolicyMode block adds them to the blocked list, flag to the monitor
 	// list.
@@ -196,6 +199,7 @@ func DefaultConfig() Config {
 		SendRate:             50,
 		SendBurst:            100,
 		RecallWindow:         2 * time.Minute,
+		EditWindow:           15 * time.Minute,
 		PolicyMode:           PolicyOff,
 		IdleTimeout:          10 * time.Minute,
 		DedupeWindow:         4096,
@@ -284,6 +288,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.RecallWindow <= 0 {
 		c.RecallWindow = d.RecallWindow
+	}
+	if c.EditWindow <= 0 {
+		c.EditWindow = d.EditWindow
 	}
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = d.IdleTimeout

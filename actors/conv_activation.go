@@ -28,6 +28,7 @@ func (c *conversation) load(ctx actor.Context) {
 	c.ring = make([]dedupeKey, 0, 16)
 	c.limiters = map[string]*rate.Limiter{}
 	c.recallEvents = map[uint64]bool{}
+	c.editing = map[uint64]int{}
 	head, err := c.rt.store.GetConversation(bg, c.id)
 	if errors.Is(err, storage.ErrNotFound) {
 		c.loaded = true

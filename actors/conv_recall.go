@@ -38,6 +38,9 @@ func (c *conversation) recall(ctx actor.Context, m *pb.RecallMessage) {
 	case target.Kind != storage.MsgNormal:
 		reply(pbErr(pb.Code_INVALID, "message %d is not a user message", m.Seq))
 		return
+	case target.Edit():
+		reply(pbErr(pb.Code_INVALID, "message %d is an edit: recall the message it edits (%d)", m.Seq, target.RefSeq))
+		return
 	case target.Recalled() && (c.recallEvents[m.Seq] || m.Seq < c.noncountFrom):
 		reply(pbErr(pb.Code_INVALID, "message %d is already recalled", m.Seq))
 		return
@@ -54,9 +57,18 @@ func (c *conversation) recall(ctx actor.Context, m *pb.RecallMessage) {
 		reply(pbErr(pb.Code_RETRY, "message %d is being confirmed; retry", m.Seq))
 		return
 	}
-	// Tombstone first: if we crash before the recall event is durable the
-	// caller retries, the tombstone is idempotent, and a tombstoned message
-	// without a known recall event (checked above) gets its event then.
+	if c.editing[m.Seq] > 0 {
+		reply(pbErr(pb.Code_RETRY, "an edit of message %d is being stored; retry", m.Seq))
+		return
+	}
+	// Tombstone first (its edits, then it): if we crash before the recall
+	// event is durable the caller retries, the tombstones are idempotent,
+	// and a tombstoned message without a known recall event (checked
+	// above) gets its event then.
+	if err := c.tombstoneEdits(bg, m.Seq, target.ServerTS); err != nil {
+		reply(storeErr(err))
+		return
+	}
 	if err := c.rt.store.TombstoneMessage(bg, c.id, m.Seq); err != nil {
 		reply(storeErr(err))
 		return

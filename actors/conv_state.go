@@ -60,7 +60,7 @@ func (c *conversation) extendNoncount(from uint64) {
 			return
 		}
 		for i := range page {
-			if page[i].Kind != storage.MsgNormal || page[i].Recalled() {
+			if page[i].Kind != storage.MsgNormal || page[i].Recalled() || page[i].Edit() {
 				c.addNoncount(page[i].Seq)
 			}
 		}

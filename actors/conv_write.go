@@ -95,7 +95,16 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 		SenderRole: senderRole(mem.Role), Kind: storage.MessageKind(m.Kind), RefSeq: m.RefSeq, Body: m.Body, Flags: flags,
 		ClientTS: fromMillis(m.ClientTsMs), ServerTS: now,
 	}
+	edit := msg.Edit()
+	if edit {
+		c.editing[msg.RefSeq]++
+	}
 	c.enqueue(ctx, &msg, func(e *pb.Error) {
+		if edit {
+			if c.editing[msg.RefSeq]--; c.editing[msg.RefSeq] <= 0 {
+				delete(c.editing, msg.RefSeq)
+			}
+		}
 		if e != nil {
 			reply(e)
 			return
@@ -355,7 +364,7 @@ func (c *conversation) adopted(ctx actor.Context, m *adoptDone) {
 
 // noteDurable keeps the summary state in step with the durable log.
 func (c *conversation) noteDurable(m *storage.Message) {
-	if m.Kind != storage.MsgNormal || m.Recalled() {
+	if m.Kind != storage.MsgNormal || m.Recalled() || m.Edit() {
 		c.addNoncount(m.Seq)
 	}
 	if m.Kind == storage.MsgRecall {
@@ -365,8 +374,16 @@ func (c *conversation) noteDurable(m *storage.Message) {
 	// A recall event is not a conversation's "last message" (the user
 	// grain's summaries skip it too); it only tombstones its target. Nor
 	// is a gap, which stands for no message (a repair or restore writes
-	// hundreds above the last real one).
-	if m.Kind != storage.MsgRecall && !m.Gap() && (c.lastMsg == nil || m.Seq > c.lastMsg.Seq) {
+	// hundreds above the last real one). An edit is not either: it
+	// changes the last message's text when it edits that one.
+	switch {
+	case m.Edit():
+		if c.lastMsg != nil && c.lastMsg.Seq == m.RefSeq {
+			mm := *c.lastMsg
+			mm.Body = m.Body
+			c.lastMsg = &mm
+		}
+	case m.Kind != storage.MsgRecall && !m.Gap() && (c.lastMsg == nil || m.Seq > c.lastMsg.Seq):
 		mm := *m
 		c.lastMsg = &mm
 	}

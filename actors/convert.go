@@ -67,7 +67,7 @@ func fromMillis(ms int64) time.Time {
 func convKindToPB(k storage.ConvKind) pb.ConvKind { return pb.ConvKind(k) }
 
 // countsAsUnread: a message counts towards a member's unread when it is a
-// normal message from someone else and not recalled.
+// normal message from someone else, not recalled and not an edit.
 func countsAsUnread(m *storage.Message, user string) bool {
-	return m.Kind == storage.MsgNormal && m.Sender != user && !m.Recalled()
+	return m.Kind == storage.MsgNormal && m.Sender != user && !m.Recalled() && !m.Edit()
 }

@@ -249,7 +249,7 @@ func (u *user) deliver(ctx actor.Context, d *pb.Deliver) {
 		if uc.member.Sees(m.Seq) {
 			uc.lastSeq = max(uc.lastSeq, m.Seq)
 		}
-		if m.Kind == pb.MessageKind_NORMAL && m.Sender == u.id {
+		if m.Kind == pb.MessageKind_NORMAL && m.RefSeq == 0 && m.Sender == u.id {
 			own = m.Seq
 		}
 		switch m.Kind {
@@ -260,6 +260,14 @@ func (u *user) deliver(ctx actor.Context, d *pb.Deliver) {
 			}
 			continue
 		case pb.MessageKind_NORMAL:
+			if m.RefSeq != 0 {
+				// An edit: the last message's new text if it edits that
+				// one; no unread, no last message of its own.
+				if uc.lastMsg != nil && uc.lastMsg.Seq == m.RefSeq && !uc.lastMsg.Recalled {
+					uc.lastMsg = cloneEdited(uc.lastMsg, m.Body)
+				}
+				continue
+			}
 			if m.Sender != u.id && m.Seq > uc.readSeq && uc.member.Sees(m.Seq) && !m.Recalled {
 				uc.addUnread(m.Seq)
 			}
@@ -378,6 +386,13 @@ func (uc *userConv) addUnread(seq uint64) {
 func cloneRecalled(m *pb.Message) *pb.Message {
 	c := &pb.Message{Conv: m.Conv, Seq: m.Seq, MsgId: m.MsgId, ClientMsgId: m.ClientMsgId, Sender: m.Sender, Kind: m.Kind,
 		RefSeq: m.RefSeq, Recalled: true, Flagged: m.Flagged, ClientTsMs: m.ClientTsMs, ServerTsMs: m.ServerTsMs, SenderRole: m.SenderRole}
+	return c
+}
+
+// cloneEdited is m with the text of its newest edit.
+func cloneEdited(m *pb.Message, body []byte) *pb.Message {
+	c := cloneRecalled(m)
+	c.Recalled, c.Body = false, body
 	return c
 }
 

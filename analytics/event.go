@@ -74,14 +74,15 @@ type DeskStep struct {
 // maxWaitMs bounds a recorded queue wait (about 35 years).
 const maxWaitMs = 1 << 40
 
-// EventFromMessage converts a stored message. System messages and recall
-// markers (MsgRecall) become SenderSystem events, which only consume their
-// seq: a recall is a correction, not something said to the other side.
+// EventFromMessage converts a stored message. System messages, recall
+// markers (MsgRecall) and edits become SenderSystem events, which only
+// consume their seq: a recall or an edit is a correction, not something
+// said to the other side.
 // A message that was later tombstoned keeps its role and counts, so that a
 // recall never changes numbers already reported.
 func EventFromMessage(m storage.Message) Event {
 	role := m.SenderRole
-	if m.Kind == storage.MsgSystem || m.Kind == storage.MsgRecall {
+	if m.Kind == storage.MsgSystem || m.Kind == storage.MsgRecall || m.Edit() {
 		role = storage.SenderSystem
 	}
 	return Event{Conv: m.ConvID, Seq: m.Seq, Sender: m.Sender, Role: role, ClientTS: m.ClientTS, ServerTS: m.ServerTS,

@@ -91,3 +91,17 @@ func TestGapIsNoEvent(t *testing.T) {
 		t.Fatal("a membership change is no event any more")
 	}
 }
+
+// An edit is a message record (its text) and an edit event naming the
+// message it replaces; a plain message is no event.
+func TestEditIsAnEvent(t *testing.T) {
+	m := storage.Message{ConvID: "g:team", Seq: 9, Sender: "alice", Body: []byte("fixed"), RefSeq: 4, ServerTS: time.UnixMilli(1_700_000_000_000)}
+	ev, ok := eventFor(m)
+	if !ok || ev.Type != "edit" || ev.TargetSeq != 4 || ev.EventID != "edit/g:team/9" || ev.Actor != "alice" {
+		t.Fatalf("edit event %+v (%v), want type edit, target 4, id edit/g:team/9", ev, ok)
+	}
+	m.RefSeq = 0
+	if _, ok := eventFor(m); ok {
+		t.Fatal("a plain message is an event")
+	}
+}

@@ -86,6 +86,13 @@ func eventFor(m storage.Message) (EventRecord, bool) {
 	switch m.Kind {
 	case storage.MsgRecall:
 		base.Type, base.TargetSeq = "recall", m.RefSeq
+	case storage.MsgNormal:
+		if !m.Edit() {
+			return EventRecord{}, false
+		}
+		// The edit's message record carries the new text; the event says
+		// which message it replaces.
+		base.Type, base.TargetSeq = "edit", m.RefSeq
 	case storage.MsgSystem:
 		if m.Gap() {
 			return EventRecord{}, false // a seq that holds no message: nothing happened

@@ -109,7 +109,7 @@ func (m Member) Sees(seq uint64) bool {
 type MessageKind uint8
 
 const (
-	MsgNormal MessageKind = 0 // a user's message
+	MsgNormal MessageKind = 0 // a user's message; with RefSeq set, an edit of the sender's message at RefSeq
 	MsgRecall MessageKind = 1 // withdraws RefSeq; has its own seq so every device learns of it
 	MsgSystem MessageKind = 2 // membership changes and other server notes
 	// MsgCard is a business card (a JSON body, see actors/card.go); with
@@ -151,6 +151,12 @@ type Message struct {
 
 // Recalled reports whether the message was tombstoned.
 func (m Message) Recalled() bool { return m.Flags&FlagRecalled != 0 }
+
+// Edit reports whether the message is an edit: a user's message with
+// RefSeq set replaces the text of that earlier message of the same sender.
+// It is not a message of its own: it counts as no unread and notifies
+// nobody offline.
+func (m Message) Edit() bool { return m.Kind == MsgNormal && m.RefSeq != 0 }
 
 // GapBody is the body of a gap: a system message standing for a seq that
 // holds no message (a batch that failed after its seqs were given, or seqs

@@ -33,7 +33,7 @@ func TestErrorCodeConformance(t *testing.T) {
 			// A slow refill: the flood below gets MaxRejected refusals in
 			// a row however slowly a loaded machine reads it.
 			ConnRate: 1},
-		actors: actors.Config{MaxGroupMembers: 3, RecallWindow: time.Nanosecond, PolicyWords: []string{"contraband"},
+		actors: actors.Config{MaxGroupMembers: 3, RecallWindow: time.Nanosecond, EditWindow: time.Nanosecond, PolicyWords: []string{"contraband"},
 			PolicyMode: actors.PolicyBlock, MaxOnlineDevices: 2},
 	})
 	unreachable := map[wirepb.Code]string{
@@ -128,6 +128,10 @@ func TestErrorCodeConformance(t *testing.T) {
 	time.Sleep(5 * time.Millisecond)
 	res, err = call(alice, &wirepb.Request{Op: &wirepb.Request_Recall{Recall: &wirepb.RecallRequest{Conv: sent.Conv, Seq: sent.Seq}}})
 	response("recall past the window", res, err, wirepb.Code_RECALL_EXPIRED)
+	edit := send(sent.Conv, "", "edited")
+	edit.GetSend().RefSeq = sent.Seq
+	res, err = call(alice, edit)
+	response("edit past the window", res, err, wirepb.Code_EDIT_EXPIRED)
 	res, err = call(alice, &wirepb.Request{})
 	response("no operation", res, err, wirepb.Code_UNKNOWN_TYPE)
 	res, err = alice.request(wirepb.AppendFrame(nil, []byte{0xff, 0xff, 0xff}))

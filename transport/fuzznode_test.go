@@ -188,7 +188,8 @@ func opRequest(op uint8, conv, user string, a, b uint64, s string, flag bool) *w
 	switch op % opCount {
 	case 0:
 		return &wirepb.Request{Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{Conv: conv, ClientMsgId: s + "m", Body: []byte(s),
-			ClientTsMs: int64(a), Kind: wirepb.MessageKind(b % 8), AfterClientMsgId: map[bool]string{true: s}[flag]}}}
+			ClientTsMs: int64(a), Kind: wirepb.MessageKind(b % 8), AfterClientMsgId: map[bool]string{true: s}[flag],
+			RefSeq: map[bool]uint64{true: a % 8}[b%5 == 0]}}}
 	case 1:
 		return &wirepb.Request{Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{To: user, ClientMsgId: s + "t", Body: []byte(s)}}}
 	case 2:

@@ -46,6 +46,7 @@ const (
 	Code_BUSY                Code = 15 // overloaded: refused before any work; retry after the hinted delay
 	Code_TOO_MANY            Code = 16 // a per-user or per-address cap is reached (connections, devices)
 	Code_UPSTREAM_FAILED     Code = 17 // the business system (card webhook) failed, timed out or answered unsigned
+	Code_EDIT_EXPIRED        Code = 18 // past the edit time limit
 )
 
 // Enum value maps for Code.
@@ -69,6 +70,7 @@ var (
 		15: "BUSY",
 		16: "TOO_MANY",
 		17: "UPSTREAM_FAILED",
+		18: "EDIT_EXPIRED",
 	}
 	Code_value = map[string]int32{
 		"OK":                  0,
@@ -89,6 +91,7 @@ var (
 		"BUSY":                15,
 		"TOO_MANY":            16,
 		"UPSTREAM_FAILED":     17,
+		"EDIT_EXPIRED":        18,
 	}
 )
 
@@ -229,7 +232,7 @@ func (Role) EnumDescriptor() ([]byte, []int) {
 type MessageKind int32
 
 const (
-	MessageKind_NORMAL MessageKind = 0
+	MessageKind_NORMAL MessageKind = 0 // ref_seq set: an edit of the sender's message at ref_seq
 	MessageKind_RECALL MessageKind = 1 // ref_seq was recalled
 	MessageKind_SYSTEM MessageKind = 2 // membership change and other server notes
 	MessageKind_CARD   MessageKind = 3 // a business card (JSON body); ref_seq set: updates that card
@@ -814,7 +817,7 @@ type SendMessage struct {
 	Body          []byte                 `protobuf:"bytes,4,opt,name=body,proto3" json:"body,omitempty"`
 	ClientTsMs    int64                  `protobuf:"varint,5,opt,name=client_ts_ms,json=clientTsMs,proto3" json:"client_ts_ms,omitempty"`
 	Kind          MessageKind            `protobuf:"varint,6,opt,name=kind,proto3,enum=switchboard.actors.MessageKind" json:"kind,omitempty"` // NORMAL (text) or CARD
-	RefSeq        uint64                 `protobuf:"varint,7,opt,name=ref_seq,json=refSeq,proto3" json:"ref_seq,omitempty"`                   // CARD: the sender's card this one updates
+	RefSeq        uint64                 `protobuf:"varint,7,opt,name=ref_seq,json=refSeq,proto3" json:"ref_seq,omitempty"`                   // CARD: the sender's card this one updates; NORMAL: the sender's message this one edits
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3811,7 +3814,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x0eQUEUE_POSITION\x10\x03\"U\n" +
 	"\vRouteSignal\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x122\n" +
-	"\x06signal\x18\x02 \x01(\v2\x1a.switchboard.actors.SignalR\x06signal*\x99\x02\n" +
+	"\x06signal\x18\x02 \x01(\v2\x1a.switchboard.actors.SignalR\x06signal*\xab\x02\n" +
 	"\x04Code\x12\x06\n" +
 	"\x02OK\x10\x00\x12\v\n" +
 	"\aINVALID\x10\x01\x12\x0e\n" +
@@ -3834,7 +3837,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x13STORAGE_UNAVAILABLE\x10\x0e\x12\b\n" +
 	"\x04BUSY\x10\x0f\x12\f\n" +
 	"\bTOO_MANY\x10\x10\x12\x13\n" +
-	"\x0fUPSTREAM_FAILED\x10\x11*I\n" +
+	"\x0fUPSTREAM_FAILED\x10\x11\x12\x10\n" +
+	"\fEDIT_EXPIRED\x10\x12*I\n" +
 	"\bConvKind\x12\x19\n" +
 	"\x15CONV_KIND_UNSPECIFIED\x10\x00\x12\n" +
 	"\n" +

@@ -237,7 +237,7 @@ func (d *Desk) tell(kind, id, op string, in any, then func(body []byte, err erro
 // in a desk conversation goes to its thread, which starts a new session
 // if the last one closed before it (threadGrain.reopen). It never blocks.
 func (d *Desk) OnDurable(kind storage.ConvKind, m storage.Message) {
-	if d == nil || d.cfg.NoReopen || kind != storage.KindService || m.SenderRole != storage.SenderCustomer || m.Kind != storage.MsgNormal {
+	if d == nil || d.cfg.NoReopen || kind != storage.KindService || m.SenderRole != storage.SenderCustomer || m.Kind != storage.MsgNormal || m.Edit() {
 		return
 	}
 	thread, err := convThread(m.ConvID)

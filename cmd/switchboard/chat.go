@@ -20,6 +20,7 @@ const chatHelp = `commands:
   /history [N]           the last N messages of this conversation
   /read                  mark this conversation read
   /recall SEQ            recall one of your messages
+  /edit SEQ TEXT         replace the text of one of your messages
   /group ID USER,USER    create a group and open it
   /members               this conversation's members
   /quit
@@ -130,6 +131,16 @@ func (ch *chat) command(line string) {
 		}
 		if _, err := ch.c.Recall(ch.ctx, ch.conv, seq); err != nil {
 			fmt.Fprintln(ch.out, "! recall:", err)
+		}
+	case "/edit":
+		seq, err := strconv.ParseUint(arg(1), 10, 64)
+		text := strings.Join(f[min(2, len(f)):], " ")
+		if err != nil || ch.conv == "" || text == "" {
+			fmt.Fprintln(ch.out, "usage: /edit SEQ TEXT (in an open conversation)")
+			return
+		}
+		if _, err := ch.c.Edit(ch.ctx, ch.conv, seq, text); err != nil {
+			fmt.Fprintln(ch.out, "! edit:", err)
 		}
 	case "/group":
 		id, err := ch.c.CreateGroup(ch.ctx, arg(1), arg(1), strings.Split(arg(2), ","))

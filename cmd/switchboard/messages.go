@@ -140,6 +140,10 @@ func formatMessage(m client.Message) string {
 		return fmt.Sprintf("#%-4d %s * %s", m.Seq, ts, string(m.Body))
 	case m.Recalled:
 		return fmt.Sprintf("#%-4d %s %s: (recalled)", m.Seq, ts, m.Sender)
+	case m.IsEdit():
+		return fmt.Sprintf("#%-4d %s %s edited #%d: %s", m.Seq, ts, m.Sender, m.RefSeq, string(m.Body))
+	case m.EditSeq != 0:
+		return fmt.Sprintf("#%-4d %s %s: %s (edited)", m.Seq, ts, m.Sender, string(m.Body))
 	}
 	return fmt.Sprintf("#%-4d %s %s: %s", m.Seq, ts, m.Sender, string(m.Body))
 }

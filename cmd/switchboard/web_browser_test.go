@@ -281,6 +281,14 @@ func browserRun(t *testing.T, browser, transport string) {
 	// The agent recalls a recent message of its own from the workbench.
 	eval(agent, "recall", `[...document.querySelectorAll("#messages .msg")].find(e => e.querySelector(".body").textContent.endsWith("while you were away 2")).querySelector("button.recall").click(); true`, nil)
 	until(customer, "the recall at the customer", `[...document.querySelectorAll("#messages .msg.recalled .body")].some(e => e.textContent.endsWith("while you were away 2"))`)
+	// And edits another: its text goes into the reply box, and the send
+	// replaces the message's text at the customer, marked edited.
+	eval(agent, "edit", `[...document.querySelectorAll("#messages .msg")].find(e => e.querySelector(".body").textContent.endsWith("while you were away 1")).querySelector("button.edit").click(); true`, nil)
+	until(agent, "the text to edit in the box", `document.querySelector("#text").value === "while you were away 1"`)
+	eval(agent, "clear the box", `document.querySelector("#text").value = ""; true`, nil)
+	say(agent, "while you were away: one")
+	until(customer, "the edit at the customer", `[...document.querySelectorAll("#messages .msg")].some(e => e.querySelector(".body").textContent.endsWith("while you were away: one") && e.querySelector(".edited"))`)
+	until(customer, "the old text gone", `![...document.querySelectorAll("#messages .msg .body")].some(e => e.textContent.endsWith("while you were away 1"))`)
 	// The workbench shows the agent's metrics, asked over the protocol as
 	// the agent (my_metrics) from the metrics engine, which has seen the
 	// replies.

@@ -23,7 +23,7 @@ func ToConv(conv string) Target { return Target{Conv: conv} }
 // Messages(conv) immediately, as sending. clientMsgID may be empty (one is
 // made); reuse one to make a resend idempotent.
 func (c *Client) Send(to Target, body []byte, clientMsgID string) (*Pending, error) {
-	return c.send(to, body, clientMsgID, time.Now(), wirepb.MessageKind_NORMAL)
+	return c.send(to, body, clientMsgID, time.Now(), wirepb.MessageKind_NORMAL, 0)
 }
 
 // SendAt is Send with an explicit client send time (the event time the
@@ -32,10 +32,25 @@ func (c *Client) SendAt(to Target, body []byte, clientMsgID string, at time.Time
 	if at.IsZero() {
 		at = time.Now()
 	}
-	return c.send(to, body, clientMsgID, at, wirepb.MessageKind_NORMAL)
+	return c.send(to, body, clientMsgID, at, wirepb.MessageKind_NORMAL, 0)
 }
 
-func (c *Client) send(to Target, body []byte, clientMsgID string, at time.Time, kind wirepb.MessageKind) (*Pending, error) {
+// Edit replaces the text of this user's message at seq of conv (within
+// the node's edit window: EDIT_EXPIRED past it) and waits for the answer.
+// The edit is a message of its own (RefSeq = seq, its own Seq); Messages
+// shows the original with the newest edit's text and EditSeq set.
+func (c *Client) Edit(ctx context.Context, conv string, seq uint64, text string) (Message, error) {
+	if seq == 0 {
+		return Message{}, errors.New("client: an edit names the seq of the message it edits")
+	}
+	p, err := c.send(ToConv(conv), []byte(text), "", time.Now(), wirepb.MessageKind_NORMAL, seq)
+	if err != nil {
+		return Message{}, err
+	}
+	return p.Wait(ctx)
+}
+
+func (c *Client) send(to Target, body []byte, clientMsgID string, at time.Time, kind wirepb.MessageKind, refSeq uint64) (*Pending, error) {
 	if (to.User == "") == (to.Conv == "") {
 		return nil, errors.New("client: send to exactly one of a user and a conversation")
 	}
@@ -53,7 +68,7 @@ func (c *Client) send(to Target, body []byte, clientMsgID string, at time.Time, 
 		conv = wirepb.DirectConvID(c.user, to.User)
 	}
 	o := &outgoing{to: to.User, done: make(chan struct{}), msg: Message{
-		Conv: conv, ClientMsgID: clientMsgID, Sender: c.user, Kind: kind, Body: body, ClientTime: at, State: StateSending}}
+		Conv: conv, ClientMsgID: clientMsgID, Sender: c.user, Kind: kind, RefSeq: refSeq, Body: body, ClientTime: at, State: StateSending}}
 	c.enqueue(o)
 	return &Pending{o: o}, nil
 }

@@ -53,10 +53,12 @@ type Message struct {
 	ClientMsgID string
 	Sender      string
 	Kind        wirepb.MessageKind
-	RefSeq      uint64 // RECALL: the recalled message
-	Body        []byte
+	RefSeq      uint64 // RECALL: the recalled message; an edit (IsEdit): the edited one
+	Body        []byte // of an edited message: the newest edit's text
 	Recalled    bool
-	Flagged     bool
+	// EditSeq is the seq of the edit whose text Body holds; 0: not edited.
+	EditSeq uint64
+	Flagged bool
 	// Duplicate: the answer to a send whose client_msg_id the server
 	// already had; the message is the original, stored once.
 	Duplicate  bool
@@ -83,6 +85,11 @@ type Conversation struct {
 	// DeliveredSeq: a device of the other side received up to here.
 	DeliveredSeq uint64
 }
+
+// IsEdit reports whether m is an edit: the new text of the sender's
+// message at RefSeq, which the client applies to that message (EditSeq).
+// A view of the conversation shows the edited message, not the edit.
+func (m Message) IsEdit() bool { return m.Kind == wirepb.MessageKind_NORMAL && m.RefSeq != 0 }
 
 func fromWire(m *wirepb.Message) Message {
 	return Message{
@@ -120,6 +127,10 @@ type convState struct {
 	// (summarized false) only live messages count.
 	countedThrough uint64
 	summarized     bool
+	// edits holds, per edited seq, the newest edit seen, so that an
+	// original that arrives after its edit (a newest-first history page)
+	// shows the new text too.
+	edits map[uint64]Message
 }
 
 func newStore() *store { return &store{convs: map[string]*convState{}} }
@@ -201,7 +212,7 @@ func (s *store) replaceFromLocked(cs *convState, i int, m Message) {
 		if j < i && s.unreadLocked(cs, h) {
 			cs.info.Unread++
 		}
-		if h.Kind == wirepb.MessageKind_NORMAL {
+		if h.Kind == wirepb.MessageKind_NORMAL && !h.IsEdit() {
 			c := *h
 			cs.info.LastMessage = &c
 		}
@@ -229,6 +240,21 @@ func (s *store) addMessages(ms []*wirepb.Message, live bool) (added []Message, d
 		if !s.insertLocked(cs, m) {
 			continue
 		}
+		switch {
+		case m.IsEdit():
+			if m.Recalled {
+				break // recalled with the message it edited
+			}
+			if e, ok := s.applyEditLocked(cs, m); ok {
+				added = append(added, s.viewLocked(cs, e))
+			}
+		case !m.Recalled:
+			if e, ok := cs.edits[m.Seq]; ok {
+				i := sort.Search(len(cs.msgs), func(i int) bool { return cs.msgs[i].Seq >= m.Seq })
+				cs.msgs[i].Body, cs.msgs[i].EditSeq = e.Body, e.Seq
+				m = cs.msgs[i]
+			}
+		}
 		if m.Kind == wirepb.MessageKind_RECALL {
 			i := sort.Search(len(cs.msgs), func(i int) bool { return cs.msgs[i].Seq >= m.RefSeq })
 			if i < len(cs.msgs) && cs.msgs[i].Seq == m.RefSeq && !cs.msgs[i].Recalled {
@@ -252,7 +278,7 @@ func (s *store) addMessages(ms []*wirepb.Message, live bool) (added []Message, d
 		}
 		if m.Seq > cs.info.LastSeq {
 			cs.info.LastSeq = m.Seq
-			if m.Kind == wirepb.MessageKind_NORMAL {
+			if m.Kind == wirepb.MessageKind_NORMAL && !m.IsEdit() {
 				c := m
 				cs.info.LastMessage = &c
 			}
@@ -273,9 +299,32 @@ func (s *store) addMessages(ms []*wirepb.Message, live bool) (added []Message, d
 }
 
 // unreadLocked: m counts as unread for this user (someone else's message
-// above the read cursor, not recalled).
+// above the read cursor, not recalled, not an edit).
 func (s *store) unreadLocked(cs *convState, m *Message) bool {
-	return m.Kind == wirepb.MessageKind_NORMAL && m.Sender != s.me && m.Seq > cs.info.ReadSeq && !m.Recalled
+	return m.Kind == wirepb.MessageKind_NORMAL && !m.IsEdit() && m.Sender != s.me && m.Seq > cs.info.ReadSeq && !m.Recalled
+}
+
+// applyEditLocked records edit e and applies it to the message it edits
+// when held and not newer-edited; it returns that message as changed.
+func (s *store) applyEditLocked(cs *convState, e Message) (Message, bool) {
+	if old, ok := cs.edits[e.RefSeq]; ok && old.Seq > e.Seq {
+		return Message{}, false
+	}
+	if cs.edits == nil {
+		cs.edits = map[uint64]Message{}
+	}
+	cs.edits[e.RefSeq] = e
+	if lm := cs.info.LastMessage; lm != nil && lm.Seq == e.RefSeq && !lm.Recalled {
+		c := *lm
+		c.Body, c.EditSeq = e.Body, e.Seq
+		cs.info.LastMessage = &c
+	}
+	i := sort.Search(len(cs.msgs), func(i int) bool { return cs.msgs[i].Seq >= e.RefSeq })
+	if i == len(cs.msgs) || cs.msgs[i].Seq != e.RefSeq || cs.msgs[i].Recalled {
+		return Message{}, false
+	}
+	cs.msgs[i].Body, cs.msgs[i].EditSeq = e.Body, e.Seq
+	return cs.msgs[i], true
 }
 
 // applySummary takes a conversation summary from a sync or a list; it
@@ -390,7 +439,7 @@ func (s *store) markedRead(conv string, readSeq uint64) {
 			return // a gap: keep the server's count until the next sync
 		}
 		next++
-		if m.Kind == wirepb.MessageKind_NORMAL && m.Sender != s.me && !m.Recalled {
+		if m.Kind == wirepb.MessageKind_NORMAL && !m.IsEdit() && m.Sender != s.me && !m.Recalled {
 			n++
 		}
 	}

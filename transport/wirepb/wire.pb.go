@@ -50,6 +50,7 @@ const (
 	Code_BUSY                Code = 15 // the node is overloaded and refused before doing any work; retry after retry_after_ms
 	Code_TOO_MANY            Code = 16 // a per-user or per-address cap is reached (connections, devices)
 	Code_UPSTREAM_FAILED     Code = 17 // the business system (card webhook) failed, timed out or answered unsigned
+	Code_EDIT_EXPIRED        Code = 18 // past the edit time limit
 	// 32–63: transport.
 	Code_UNAUTHENTICATED Code = 32 // missing, malformed, forged or wrong-key token
 	Code_TOKEN_EXPIRED   Code = 33 // token past its exp
@@ -84,6 +85,7 @@ var (
 		15: "BUSY",
 		16: "TOO_MANY",
 		17: "UPSTREAM_FAILED",
+		18: "EDIT_EXPIRED",
 		32: "UNAUTHENTICATED",
 		33: "TOKEN_EXPIRED",
 		34: "BAD_FRAME",
@@ -114,6 +116,7 @@ var (
 		"BUSY":                15,
 		"TOO_MANY":            16,
 		"UPSTREAM_FAILED":     17,
+		"EDIT_EXPIRED":        18,
 		"UNAUTHENTICATED":     32,
 		"TOKEN_EXPIRED":       33,
 		"BAD_FRAME":           34,
@@ -264,7 +267,7 @@ func (Role) EnumDescriptor() ([]byte, []int) {
 type MessageKind int32
 
 const (
-	MessageKind_NORMAL MessageKind = 0
+	MessageKind_NORMAL MessageKind = 0 // ref_seq set: an edit, the new text of the sender's message at ref_seq
 	MessageKind_RECALL MessageKind = 1 // ref_seq was recalled
 	MessageKind_SYSTEM MessageKind = 2 // membership change and other server notes
 	// A business card: body is JSON {title, fields, image_url, actions}
@@ -2226,8 +2229,12 @@ type SendRequest struct {
 	// server refused transiently is refused BUSY too (PROTOCOL.md, "Pipelined
 	// sends"), so a resend is never sequenced after its successor.
 	AfterClientMsgId string `protobuf:"bytes,7,opt,name=after_client_msg_id,json=afterClientMsgId,proto3" json:"after_client_msg_id,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// An edit (kind NORMAL): the seq of the sender's own earlier message
+	// whose text this one replaces, within the node's edit window. A CARD:
+	// the sender's card this one updates. Unset for a new message.
+	RefSeq        uint64 `protobuf:"varint,8,opt,name=ref_seq,json=refSeq,proto3" json:"ref_seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SendRequest) Reset() {
@@ -2307,6 +2314,13 @@ func (x *SendRequest) GetAfterClientMsgId() string {
 		return x.AfterClientMsgId
 	}
 	return ""
+}
+
+func (x *SendRequest) GetRefSeq() uint64 {
+	if x != nil {
+		return x.RefSeq
+	}
+	return 0
 }
 
 type SendResult struct {
@@ -5780,7 +5794,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\n" +
 	"my_metrics\x18! \x01(\v2$.switchboard.wire.v1.MyMetricsResultH\x00R\tmyMetrics\x128\n" +
 	"\x05block\x18\" \x01(\v2 .switchboard.wire.v1.BlockResultH\x00R\x05blockB\b\n" +
-	"\x06result\"\xf0\x01\n" +
+	"\x06result\"\x89\x02\n" +
 	"\vSendRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x12\"\n" +
@@ -5789,7 +5803,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\fclient_ts_ms\x18\x05 \x01(\x03R\n" +
 	"clientTsMs\x124\n" +
 	"\x04kind\x18\x06 \x01(\x0e2 .switchboard.wire.v1.MessageKindR\x04kind\x12-\n" +
-	"\x13after_client_msg_id\x18\a \x01(\tR\x10afterClientMsgId\"\xa3\x01\n" +
+	"\x13after_client_msg_id\x18\a \x01(\tR\x10afterClientMsgId\x12\x17\n" +
+	"\aref_seq\x18\b \x01(\x04R\x06refSeq\"\xa3\x01\n" +
 	"\n" +
 	"SendResult\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
@@ -6032,7 +6047,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06window\x18\x02 \x01(\tR\x06window\x125\n" +
 	"\x04rows\x18\x03 \x03(\v2!.switchboard.wire.v1.MyMetricsRowR\x04rows\x12\x10\n" +
-	"\x03key\x18\x04 \x01(\tR\x03key*\xc6\x03\n" +
+	"\x03key\x18\x04 \x01(\tR\x03key*\xd8\x03\n" +
 	"\x04Code\x12\x06\n" +
 	"\x02OK\x10\x00\x12\v\n" +
 	"\aINVALID\x10\x01\x12\x0e\n" +
@@ -6055,7 +6070,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x13STORAGE_UNAVAILABLE\x10\x0e\x12\b\n" +
 	"\x04BUSY\x10\x0f\x12\f\n" +
 	"\bTOO_MANY\x10\x10\x12\x13\n" +
-	"\x0fUPSTREAM_FAILED\x10\x11\x12\x13\n" +
+	"\x0fUPSTREAM_FAILED\x10\x11\x12\x10\n" +
+	"\fEDIT_EXPIRED\x10\x12\x12\x13\n" +
 	"\x0fUNAUTHENTICATED\x10 \x12\x11\n" +
 	"\rTOKEN_EXPIRED\x10!\x12\r\n" +
 	"\tBAD_FRAME\x10\"\x12\x13\n" +

@@ -538,6 +538,27 @@ export class Client {
   }
 
   /**
+   * edit replaces the text of this user's message at seq of conv, within
+   * the node's edit window (EDIT_EXPIRED past it). The edit arrives like a
+   * message (kind "normal", refSeq = seq) and the conversation shows the
+   * message with its new text and editSeq set; visible() leaves the edit
+   * itself out. It needs the connection: it is not kept in the outbox.
+   */
+  async edit(conv: string, seq: number, text: string): Promise<void> {
+    await this.request({
+      case: "send",
+      value: {
+        conv,
+        clientMsgId: (globalThis.crypto as Crypto).randomUUID(),
+        body: new TextEncoder().encode(text),
+        clientTsMs: BigInt(Date.now()),
+        kind: MessageKind.NORMAL,
+        refSeq: BigInt(seq),
+      },
+    });
+  }
+
+  /**
    * clickCard clicks action of the card at seq of conv: the node asks the
    * business's card webhook and posts its answer into conv (a card update
    * or a new message, arriving like any message) before it resolves.

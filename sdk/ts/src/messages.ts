@@ -27,11 +27,9 @@ export function chatMessage(m: Message, me: string): ChatMessage {
     recalled: m.recalled,
     serverTsMs: Number(m.serverTsMs),
     msgId: m.msgId > 0n ? m.msgId.toString() : undefined,
-    state: m.sender === me && (kind === "normal" || (kind === "card" && m.refSeq === 0n)) ? "sent" : undefined,
+    state: m.sender === me && (kind === "normal" || kind === "card") && m.refSeq === 0n ? "sent" : undefined,
   };
-  if (kind === "card") {
-    out.card = parseCard(body);
-    if (m.refSeq > 0n) out.refSeq = Number(m.refSeq);
-  }
+  if (m.refSeq > 0n && (kind === "card" || kind === "normal")) out.refSeq = Number(m.refSeq);
+  if (kind === "card") out.card = parseCard(body);
   return out;
 }

@@ -40,8 +40,14 @@ export interface ChatMessage {
   recalled: boolean;
   /** Cards: the parsed body, replaced by the latest update. */
   card?: Card;
-  /** A card update (kind "card"): the seq of the card it replaces. */
+  /**
+   * A card update (kind "card"): the seq of the card it replaces. An edit
+   * (kind "normal"): the seq of the sender's message whose text it
+   * replaces; the conversation applies it to that message (editSeq).
+   */
   refSeq?: number;
+  /** An edited message: the seq of the edit whose text body shows. */
+  editSeq?: number;
   /** A card: the seq of the update shown (0 or unset: the original). */
   cardUpdateSeq?: number;
   serverTsMs: number;
@@ -120,9 +126,9 @@ export class Conversation {
     }
   }
 
-  /** The server's rule: someone else's normal message above the read cursor, not recalled. */
+  /** The server's rule: someone else's normal message above the read cursor, not recalled, not an edit. */
   private countsAsUnread(m: ChatMessage, me: string): boolean {
-    return m.kind === "normal" && m.sender !== me && m.seq > this.readSeq && !m.recalled;
+    return m.kind === "normal" && !m.refSeq && m.sender !== me && m.seq > this.readSeq && !m.recalled;
   }
 
   /**
@@ -158,6 +164,19 @@ export class Conversation {
     }
     ms.splice(lo, 0, m);
     this.lastSeq = Math.max(this.lastSeq, m.seq);
+    if (m.kind === "normal") {
+      if (m.refSeq) this.applyEdit(m);
+      else {
+        // An edit can arrive before its message (a newest-first page):
+        // apply the latest one already held.
+        for (let i = ms.length - 1; i > lo; i--) {
+          if (ms[i].kind === "normal" && ms[i].refSeq === m.seq && !ms[i].recalled) {
+            this.applyEdit(ms[i]);
+            break;
+          }
+        }
+      }
+    }
     if (m.kind === "card") {
       if (m.refSeq) this.applyCardUpdate(m);
       else {
@@ -195,9 +214,18 @@ export class Conversation {
     return t;
   }
 
-  /** visible is what a page shows: no recall events, no card updates (their card shows the update). */
+  /** The edit e (a normal message with refSeq) gives its message its text when newer than what it shows. */
+  private applyEdit(e: ChatMessage): ChatMessage | undefined {
+    const t = this.messages.find((x) => x.seq === e.refSeq);
+    if (!t || t.recalled || e.recalled || (t.editSeq ?? 0) > e.seq) return undefined;
+    t.body = e.body;
+    t.editSeq = e.seq;
+    return t;
+  }
+
+  /** visible is what a page shows: no recall events, no card updates or edits (their message shows them). */
   visible(): ChatMessage[] {
-    return this.all().filter((m) => m.kind !== "recall" && !(m.kind === "card" && m.refSeq));
+    return this.all().filter((m) => m.kind !== "recall" && !((m.kind === "card" || m.kind === "normal") && m.refSeq));
   }
 
   /** The seqs missing between the first held message and lastSeq. */
@@ -223,7 +251,7 @@ export class Conversation {
   /** stateOf is an own stored message's state given the peer cursors. */
   refreshStates(me: string): void {
     for (const m of this.messages) {
-      if (m.sender !== me || !(m.kind === "normal" || (m.kind === "card" && !m.refSeq))) continue;
+      if (m.sender !== me || !(m.kind === "normal" || m.kind === "card") || m.refSeq) continue;
       if (m.seq <= this.peerReadSeq) m.state = "read";
       else if (m.seq <= this.peerDeliveredSeq) m.state = "delivered";
       else m.state = "sent";

@@ -86,6 +86,29 @@ test("block and unblock: the blocked user's send fails, then goes after the unbl
   }
 });
 
+test("edit: the other side shows the message with its new text, no extra unread", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  const opts = { url: url!, transports: ["websocket" as const], minBackoffMs: 20, maxBackoffMs: 200 };
+  const alice = new Client({ ...opts, token: tokens.alice });
+  const bob = new Client({ ...opts, token: tokens.bob });
+  await alice.connect();
+  await bob.connect();
+  try {
+    const conv = "d:alice:bob";
+    alice.send(conv, "meet at 5");
+    await until("bob has it", () => bob.conversation(conv).messages.some((x) => x.body === "meet at 5"));
+    const orig = bob.conversation(conv).messages.find((x) => x.body === "meet at 5")!;
+    const unread = bob.conversation(conv).unread;
+    await alice.edit(conv, orig.seq, "meet at 6");
+    await until("bob shows the new text", () => orig.body === "meet at 6" && (orig.editSeq ?? 0) > orig.seq);
+    assert.equal(bob.conversation(conv).unread, unread, "an edit is no message to read");
+    assert.equal(bob.conversation(conv).visible().filter((x) => x.body === "meet at 6").length, 1, "the edit itself is not shown");
+    await assert.rejects(bob.edit(conv, orig.seq, "meet never"), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
+  } finally {
+    alice.close();
+    bob.close();
+  }
+});
+
 test("a connection the server ends: the SDK closes at once and reconnects", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
   // The node's CloseLinger is a minute (TestTypeScriptSDK): a client that
   // left the close to the server would stay on the dead connection that long.

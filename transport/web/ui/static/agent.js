@@ -9,7 +9,16 @@ const onRecall = (m) => {
   note("");
   client.recall(m.conv, m.seq).catch((err) => note(`recall failed: ${err.message}`));
 };
-const draw = (c) => renderMessages($("messages"), c, user, { onRecall });
+// Edit: the message's text goes into the reply box, and the next send
+// replaces it instead of posting a new message.
+let editing;
+const onEdit = (m) => {
+  editing = m;
+  $("text").value = m.body;
+  $("text").placeholder = `Edit #${m.seq}`;
+  $("text").focus();
+};
+const draw = (c) => renderMessages($("messages"), c, user, { onRecall, onEdit });
 
 // My service metrics from the metrics engine (docs/METRICS.md), asked over
 // the protocol as this connection's user (my_metrics), in the hour windows
@@ -220,7 +229,14 @@ $("compose").onsubmit = (ev) => {
   ev.preventDefault();
   const t = $("text").value.trim();
   if (!t || !current) return;
-  client.send(current, t);
+  if (editing && editing.conv === current) {
+    note("");
+    client.edit(current, editing.seq, t).catch((err) => note(`edit failed: ${err.message}`));
+  } else {
+    client.send(current, t);
+  }
+  editing = undefined;
+  $("text").placeholder = "Reply";
   $("text").value = "";
   soonMetrics(5);
 };

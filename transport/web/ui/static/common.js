@@ -60,10 +60,13 @@ const marks = { sending: "…", sent: "✓", delivered: "✓✓", read: "✓✓ 
 // The recall limit of a node's default configuration (actors.Config.RecallWindow):
 // the workbench offers a recall only within it.
 export const RECALL_WINDOW_MS = 2 * 60 * 1000;
+// The edit limit of a node's default configuration (actors.Config.EditWindow).
+export const EDIT_WINDOW_MS = 15 * 60 * 1000;
 
 // renderMessages draws conv's messages. opts.onClick(m, action) makes card
-// actions clickable; opts.onRecall(m) adds a recall button to one's own
-// recent messages.
+// actions clickable; opts.onRecall(m) and opts.onEdit(m) add recall and
+// edit buttons to one's own recent messages. An edited message shows its
+// newest text, marked "edited".
 export function renderMessages(el, conv, me, opts = {}) {
   el.textContent = "";
   for (const m of conv.visible()) {
@@ -86,6 +89,12 @@ export function renderMessages(el, conv, me, opts = {}) {
     b.className = "body";
     b.textContent = who + text;
     d.append(b);
+    if (m.editSeq && !m.recalled) {
+      const e = document.createElement("span");
+      e.className = "edited";
+      e.textContent = "edited";
+      d.append(e);
+    }
     if (m.kind === "card" && m.card && !m.recalled) d.append(cardView(m, opts.onClick));
     if (m.state) {
       const s = document.createElement("span");
@@ -99,6 +108,13 @@ export function renderMessages(el, conv, me, opts = {}) {
       r.className = "recall";
       r.textContent = "recall";
       r.onclick = () => opts.onRecall(m);
+      d.append(r);
+    }
+    if (opts.onEdit && m.sender === me && m.seq > 0 && !m.recalled && m.kind === "normal" && Date.now() - m.serverTsMs < EDIT_WINDOW_MS) {
+      const r = document.createElement("button");
+      r.className = "edit";
+      r.textContent = "edit";
+      r.onclick = () => opts.onEdit(m);
       d.append(r);
     }
     el.append(d);
