@@ -70,12 +70,59 @@ func (n *Runtime) CreateConversation(ctx context.Context, req *pb.CreateConversa
 	} else if kind == storage.KindService && req.Creator != "" {
 		return nil, forbidden("service conversation ids are assigned by the node; leave the id empty")
 	}
+	if kind == storage.KindGroup && req.Creator != "" {
+		users := make([]string, 0, len(req.Members))
+		for _, m := range req.Members {
+			users = append(users, m.GetUser())
+		}
+		if err := n.checkNotBlocked(ctx, req.Creator, users); err != nil {
+			return nil, err
+		}
+	}
 	res, err := n.create(ctx, req)
 	if err != nil {
 		return nil, err
 	}
 	res.Conv = req.Conv
 	return res, nil
+}
+
+// checkNotBlocked refuses a user's adding to a group anyone who blocked
+// that user: a block keeps the blocked user from pulling its blocker into
+// a group too. One read of the pair's direct membership per user named,
+// blockReads at a time (an add of thousands is a few round trips).
+func (n *Runtime) checkNotBlocked(ctx context.Context, actor string, users []string) error {
+	const blockReads = 64
+	sem := make(chan struct{}, blockReads)
+	errs := make(chan error, len(users))
+	for _, u := range users {
+		if u == actor || checkUser(u) != nil {
+			errs <- nil // oneself; a bad id is refused with its own error
+			continue
+		}
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem }()
+			mem, err := n.store.GetMember(ctx, DirectConvID(actor, u), actor)
+			switch {
+			case errors.Is(err, storage.ErrNotFound):
+				errs <- nil
+			case err != nil:
+				errs <- fromPB(storeErr(err))
+			case mem.Muted:
+				errs <- forbidden("%s blocked %s, who therefore cannot add them to a group", u, actor)
+			default:
+				errs <- nil
+			}
+		}()
+	}
+	var first error
+	for range users {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 // create validates ids and roles and asks the grain to create.
@@ -154,8 +201,9 @@ func (n *Runtime) SendDirect(ctx context.Context, to string, req *pb.SendMessage
 
 // Block stops target writing to user in their direct conversation (block
 // false lets them again). While either blocks the other, neither writes
-// there and neither sees the other's presence through it; what they share
-// elsewhere (a group) is untouched. Blocking someone one never talked to
+// there, neither sees the other's presence through it, and target cannot
+// put user into a group (checkNotBlocked); groups they already share are
+// untouched. Blocking someone one never talked to
 // creates the pair's direct conversation, with the block already in place.
 func (n *Runtime) Block(ctx context.Context, user, target string, block bool) error {
 	if err := errors.Join(checkUser(user), checkUser(target)); err != nil {
@@ -207,6 +255,11 @@ func (n *Runtime) ChangeMembership(ctx context.Context, req *pb.MembershipChange
 	}
 	for _, u := range req.Users {
 		if err := checkUser(u); err != nil {
+			return 0, err
+		}
+	}
+	if kind, _ := KindOfID(req.Conv); kind == storage.KindGroup && req.Op == pb.MembershipChange_ADD {
+		if err := n.checkNotBlocked(ctx, req.Actor, req.Users); err != nil {
 			return 0, err
 		}
 	}

@@ -9,8 +9,9 @@ import (
 
 // A user blocks another: in their direct conversation the blocked one's
 // sends fail MUTED and the blocker's FORBIDDEN, presence through it is
-// refused both ways, the block survives a restart, a group they share is
-// untouched, and an unblock lets them write again.
+// refused both ways, the blocked one cannot pull the blocker into a group,
+// the block survives a restart, a group they already share is untouched,
+// and an unblock lets them write again.
 func TestBlockUser(t *testing.T) {
 	store := openStore(t)
 	node := startCluster(t, 1, store, actors.Config{})[0]
@@ -35,6 +36,19 @@ func TestBlockUser(t *testing.T) {
 	wantCode(t, err, pb.Code_FORBIDDEN, "alice sees bob's presence")
 	_, err = node.Presence(ctx, "bob", "alice", "")
 	wantCode(t, err, pb.Code_FORBIDDEN, "bob sees alice's presence")
+
+	// Nor can alice pull bob into a group of hers, by creating or adding;
+	// others still can, and bob may add alice.
+	_, err = node.CreateConversation(ctx, &pb.CreateConversation{Conv: "g:alice-club", Kind: pb.ConvKind_GROUP, Creator: "alice",
+		Members: []*pb.Member{{User: "dave"}, {User: "bob"}}})
+	wantCode(t, err, pb.Code_FORBIDDEN, "alice creates a group with bob")
+	mustCreateGroup(t, node, "g:alice-club", "alice", "dave")
+	_, err = membership(node, t, "g:alice-club", "alice", pb.MembershipChange_ADD, pb.Role_MEMBER, "erin", "bob")
+	wantCode(t, err, pb.Code_FORBIDDEN, "alice adds bob to her group")
+	mustCreateGroup(t, node, "g:bob-club", "bob", "alice")
+	if _, err := membership(node, t, "g:market", "carol", pb.MembershipChange_ADD, pb.Role_MEMBER, "erin"); err != nil {
+		t.Fatalf("an add by someone else: %v", err)
+	}
 
 	// The group is not the direct conversation: both write and see each other there.
 	mustSend(t, node, "g:market", "alice", "in the group")
@@ -74,6 +88,9 @@ func TestBlockUser(t *testing.T) {
 		t.Fatalf("alice writes after the unblock: %v", err)
 	}
 	mustSend(t, node, direct, "bob", "you're welcome")
+	if _, err := membership(node, t, "g:alice-club", "alice", pb.MembershipChange_ADD, pb.Role_MEMBER, "bob"); err != nil {
+		t.Fatalf("alice adds bob after the unblock: %v", err)
+	}
 	if _, err := node.Presence(ctx, "alice", "bob", ""); err != nil {
 		t.Fatalf("presence after the unblock: %v", err)
 	}

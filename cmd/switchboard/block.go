@@ -19,9 +19,10 @@ func newBlockCmd() *cobra.Command {
 		Short: "Block another user for the user (neither writes in their direct conversation); --off unblocks",
 		Long: `Block another user for the user: while it lasts, the blocked user's sends in
 their direct conversation fail MUTED, the user's own fail FORBIDDEN until
-the unblock, and neither sees the other's presence through it. Groups the
-two share are untouched. Blocking someone the user never talked to creates
-their direct conversation, blocked.`,
+the unblock, neither sees the other's presence through it, and the blocked
+user cannot put the user into a group. Groups the two already share are
+untouched. Blocking someone the user never talked to creates their direct
+conversation, blocked.`,
 		Example: `  switchboard block --data-dir D --user bob --target alice
   switchboard block --data-dir D --user bob --target alice --off`,
 		Args: cobra.NoArgs,

@@ -284,9 +284,9 @@ func (c *Client) SetMuted(ctx context.Context, conv string, muted bool) (uint64,
 }
 
 // Block stops user writing to this user in their direct conversation
-// until Unblock; while it lasts this user cannot write there either, and
-// neither sees the other's presence through it. Groups they share are
-// untouched. The block shows as Muted on the blocked member in Members.
+// until Unblock; while it lasts this user cannot write there either,
+// neither sees the other's presence through it, and user cannot put this
+// user into a group. Groups they already share are untouched. The block shows as Muted on the blocked member in Members.
 func (c *Client) Block(ctx context.Context, user string) error {
 	_, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Block{Block: &wirepb.BlockRequest{User: user, Block: true}}})
 	return err

@@ -580,10 +580,10 @@ export class Client {
 
   /**
    * block stops user writing to this user in their direct conversation
-   * until unblock; meanwhile this user cannot write there either, and
-   * neither sees the other's presence through it. Groups they share are
-   * untouched. A refused send fails with code MUTED (blocked) or
-   * FORBIDDEN (the blocker's own).
+   * until unblock; meanwhile this user cannot write there either, neither
+   * sees the other's presence through it, and user cannot put this user
+   * into a group. Groups they already share are untouched. A refused send
+   * fails with code MUTED (blocked) or FORBIDDEN (the blocker's own).
    */
   async block(user: string): Promise<void> {
     await this.request({ case: "block", value: { user, block: true } });

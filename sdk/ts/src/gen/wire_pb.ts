@@ -1553,8 +1553,9 @@ export const MuteResultSchema: GenMessage<MuteResult> = /*@__PURE__*/
  * BlockRequest blocks (block true) or unblocks another user. While one of
  * two users blocks the other, neither writes in their direct conversation
  * (the blocked one's send fails MUTED, the blocker's FORBIDDEN until they
- * unblock), neither sees the other's presence through it, and typing
- * signals stop. Groups they share are untouched. Blocking a user one never
+ * unblock), neither sees the other's presence through it, typing signals
+ * stop, and the blocked one cannot put the blocker into a group
+ * (FORBIDDEN). Groups they already share are untouched. Blocking a user one never
  * talked to creates the pair's (empty) direct conversation, blocked. The
  * block shows as `muted` on the blocked member in MembersResult.
  *
