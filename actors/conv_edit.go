@@ -18,9 +18,10 @@ import (
 // edit's text. A recall of the original tombstones its edits too.
 
 // checkEdit checks an edit: it names the sender's own text message (not
-// an edit, not recalled) sent within the edit window.
+// an edit, not recalled, within what the sender sees now) sent within the
+// edit window.
 func (c *conversation) checkEdit(m *pb.SendMessage) *pb.Error {
-	if m.RefSeq > c.durable || c.recallEvents[m.RefSeq] {
+	if mem := c.members[m.Sender]; m.RefSeq > c.durable || c.recallEvents[m.RefSeq] || mem == nil || !mem.Sees(m.RefSeq) {
 		return pbErr(pb.Code_NOT_FOUND, "no message %d to edit in %s", m.RefSeq, c.id)
 	}
 	msgs, err := c.rt.store.ListMessages(context.Background(), c.id, m.RefSeq, m.RefSeq, storage.OldestFirst, 1)

@@ -29,6 +29,7 @@ type mMsg struct {
 	sender, body, cid string
 	kind              pb.MessageKind
 	recalled          bool
+	ref               uint64 // an edit: the seq of the message it edits
 }
 
 type mMember struct {
@@ -71,7 +72,7 @@ func (c *mConv) unread(u string) uint64 {
 	m := c.members[u]
 	var n uint64
 	for s, msg := range c.msgs {
-		if s > c.read[u] && m.sees(s) && msg.kind == pb.MessageKind_NORMAL && !msg.recalled && msg.sender != u {
+		if s > c.read[u] && m.sees(s) && msg.kind == pb.MessageKind_NORMAL && msg.ref == 0 && !msg.recalled && msg.sender != u {
 			n++
 		}
 	}
@@ -233,15 +234,28 @@ func (sc *scenario) phase(name string, ops int, during func()) {
 func (sc *scenario) op(r *rand.Rand, c *mConv) error {
 	active := c.active()
 	switch k := r.IntN(100); {
-	case k < 55 && len(active) > 0: // send, sometimes retried as a duplicate
+	case k < 55 && len(active) > 0: // send or edit, sometimes retried as a duplicate
 		sender := active[r.IntN(len(active))]
 		if c.members[sender].left != 0 {
 			return nil
 		}
+		var ref uint64 // an edit of one of the sender's visible messages
+		if r.IntN(6) == 0 {
+			var own []uint64
+			for s, m := range c.msgs {
+				if m.sender == sender && m.kind == pb.MessageKind_NORMAL && m.ref == 0 && !m.recalled && c.members[sender].sees(s) {
+					own = append(own, s)
+				}
+			}
+			if len(own) > 0 {
+				slices.Sort(own)
+				ref = own[r.IntN(len(own))]
+			}
+		}
 		cid := fmt.Sprint("c", sc.cids.Add(1))
 		body := fmt.Sprintf("%s from %s", cid, sender)
 		msg := func() *pb.SendMessage {
-			return &pb.SendMessage{Conv: c.id, Sender: sender, ClientMsgId: cid, Body: []byte(body)}
+			return &pb.SendMessage{Conv: c.id, Sender: sender, ClientMsgId: cid, Body: []byte(body), RefSeq: ref}
 		}
 		res, err := retry(sc, r, func(ctx context.Context, n *boot.Node) (*pb.SendResponse, error) { return n.Send(ctx, msg()) })
 		if err != nil {
@@ -250,8 +264,10 @@ func (sc *scenario) op(r *rand.Rand, c *mConv) error {
 		if old, ok := c.msgs[res.Seq]; ok {
 			return fmt.Errorf("seq %d of %s acked twice: %+v and %s", res.Seq, c.id, old, cid)
 		}
-		c.msgs[res.Seq] = &mMsg{sender: sender, body: body, cid: cid}
-		c.read[sender] = max(c.read[sender], res.Seq) // sending reads up to it
+		c.msgs[res.Seq] = &mMsg{sender: sender, body: body, cid: cid, ref: ref}
+		if ref == 0 {
+			c.read[sender] = max(c.read[sender], res.Seq) // sending reads up to it; an edit does not
+		}
 		if r.IntN(5) == 0 {
 			dup, err := retry(sc, r, func(ctx context.Context, n *boot.Node) (*pb.SendResponse, error) { return n.Send(ctx, msg()) })
 			if err != nil || !dup.Duplicate || dup.Seq != res.Seq || dup.MsgId != res.MsgId {
@@ -297,7 +313,7 @@ func (sc *scenario) op(r *rand.Rand, c *mConv) error {
 	case k < 88 && sc.noKill: // recall by the sender or the owner
 		var cands []uint64
 		for s, m := range c.msgs {
-			if m.kind == pb.MessageKind_NORMAL && !m.recalled && c.members[m.sender].left == 0 {
+			if m.kind == pb.MessageKind_NORMAL && m.ref == 0 && !m.recalled && c.members[m.sender].left == 0 {
 				cands = append(cands, s)
 			}
 		}
@@ -321,6 +337,11 @@ func (sc *scenario) op(r *rand.Rand, c *mConv) error {
 			return fmt.Errorf("%s recalls %s/%d: %w", who, c.id, s, err)
 		}
 		c.msgs[s].recalled = true
+		for _, m := range c.msgs {
+			if m.ref == s {
+				m.recalled = true // a recall takes the message's edits with it
+			}
+		}
 		c.msgs[ev] = &mMsg{sender: who, kind: pb.MessageKind_RECALL}
 	case k < 100 && sc.noKill && c.group: // join or leave
 		u := sc.users[r.IntN(len(sc.users))]
