@@ -207,6 +207,11 @@ func (s *store) replaceFromLocked(cs *convState, i int, m Message) {
 	cs.info.DeliveredSeq = min(cs.info.DeliveredSeq, below)
 	cs.countedThrough = min(cs.countedThrough, below)
 	cs.info.Unread, cs.info.LastMessage = 0, nil
+	for k, e := range cs.edits {
+		if e.Seq > below { // an edit of the lost log
+			delete(cs.edits, k)
+		}
+	}
 	for j := range cs.msgs {
 		h := &cs.msgs[j]
 		if j < i && s.unreadLocked(cs, h) {

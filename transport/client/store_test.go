@@ -248,3 +248,39 @@ func TestStoreTakesARestoredLog(t *testing.T) {
 		t.Fatalf("summary after the restore: %+v", c)
 	}
 }
+
+// An edit gives its message the newest edit's text, whatever order they
+// arrive in (a newest-first page brings edits before their message), an
+// older edit never overwrites a newer one, and edits count no unread.
+func TestStoreEdits(t *testing.T) {
+	s := newStore()
+	s.setUser("me")
+	msg := func(seq, ref uint64, body string) *wirepb.Message {
+		return &wirepb.Message{Conv: "c", Seq: seq, Sender: "bob", Body: []byte(body), RefSeq: ref}
+	}
+	// Newest first: the second edit, the first, then the message.
+	s.addMessages([]*wirepb.Message{msg(3, 1, "v3"), msg(2, 1, "v2"), msg(1, 0, "v1")}, true)
+	m := s.messages("c")[0]
+	if string(m.Body) != "v3" || m.EditSeq != 3 {
+		t.Fatalf("message after its edits arrived first: %q edit %d, want v3 from edit 3", m.Body, m.EditSeq)
+	}
+	if c, _ := s.conversation("c"); c.Unread != 1 {
+		t.Fatalf("unread %d, want 1 (edits are none)", c.Unread)
+	}
+	// Live: a new message, then an edit of it: the last message's text
+	// follows; an edit of an older message moves that one on.
+	s.addMessages([]*wirepb.Message{msg(5, 0, "w1")}, true)
+	s.addMessages([]*wirepb.Message{msg(6, 5, "w2"), msg(7, 1, "v4")}, true)
+	c, _ := s.conversation("c")
+	if c.LastMessage == nil || c.LastMessage.Seq != 5 || string(c.LastMessage.Body) != "w2" || c.Unread != 2 {
+		t.Fatalf("summary %+v, want the last message #5 with text w2 and 2 unread", c)
+	}
+	if m := s.messages("c")[0]; string(m.Body) != "v4" || m.EditSeq != 7 {
+		t.Fatalf("after a live edit: %q edit %d", m.Body, m.EditSeq)
+	}
+	// An older edit arriving late changes nothing.
+	s.addMessages([]*wirepb.Message{msg(2, 1, "v2")}, true)
+	if m := s.messages("c")[0]; string(m.Body) != "v4" {
+		t.Fatalf("a late older edit overwrote the text: %q", m.Body)
+	}
+}
