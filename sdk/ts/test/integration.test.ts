@@ -64,13 +64,20 @@ test("chat over WebSocket: states, dedupe, reconnect and resync", { skip: !url &
   }
 });
 
-test("block and unblock: the blocked user's send fails, then goes after the unblock", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+// withClients connects users (over WebSocket) and closes them after fn.
+async function withClients(users: string[], fn: (...cs: Client[]) => Promise<void>): Promise<void> {
   const opts = { url: url!, transports: ["websocket" as const], minBackoffMs: 20, maxBackoffMs: 200 };
-  const alice = new Client({ ...opts, token: tokens.alice });
-  const eve = new Client({ ...opts, token: tokens.eve });
-  await alice.connect();
-  await eve.connect();
+  const cs = users.map((u) => new Client({ ...opts, token: tokens[u] }));
   try {
+    for (const c of cs) await c.connect();
+    await fn(...cs);
+  } finally {
+    for (const c of cs) c.close();
+  }
+}
+
+test("block and unblock: the blocked user's send fails, then goes after the unblock", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  await withClients(["alice", "eve"], async (alice, eve) => {
     await eve.block("alice");
     const refused = alice.send({ to: "eve" }, "you there?");
     await until("the send is refused", () => refused.state === "failed");
@@ -80,19 +87,11 @@ test("block and unblock: the blocked user's send fails, then goes after the unbl
     alice.send({ to: "eve" }, "hello eve");
     await until("eve has the message", () => eve.conversation("d:alice:eve").messages.some((x) => x.body === "hello eve"));
     assert.equal(eve.conversation("d:alice:eve").messages.some((x) => x.body === "you there?"), false);
-  } finally {
-    alice.close();
-    eve.close();
-  }
+  });
 });
 
 test("edit: the other side shows the message with its new text, no extra unread", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
-  const opts = { url: url!, transports: ["websocket" as const], minBackoffMs: 20, maxBackoffMs: 200 };
-  const alice = new Client({ ...opts, token: tokens.alice });
-  const bob = new Client({ ...opts, token: tokens.bob });
-  await alice.connect();
-  await bob.connect();
-  try {
+  await withClients(["alice", "bob"], async (alice, bob) => {
     const conv = "d:alice:bob";
     alice.send(conv, "meet at 5");
     await until("bob has it", () => bob.conversation(conv).messages.some((x) => x.body === "meet at 5"));
@@ -103,10 +102,7 @@ test("edit: the other side shows the message with its new text, no extra unread"
     assert.equal(bob.conversation(conv).unread, unread, "an edit is no message to read");
     assert.equal(bob.conversation(conv).visible().filter((x) => x.body === "meet at 6").length, 1, "the edit itself is not shown");
     await assert.rejects(bob.edit(conv, orig.seq, "meet never"), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
-  } finally {
-    alice.close();
-    bob.close();
-  }
+  });
 });
 
 test("a connection the server ends: the SDK closes at once and reconnects", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
