@@ -274,6 +274,42 @@ func newRecallCmd() *cobra.Command {
 	return cmd
 }
 
+func newEditCmd() *cobra.Command {
+	var o clientOptions
+	var conv, text string
+	var seq uint64
+	cmd := &cobra.Command{
+		Use:   "edit",
+		Short: "Replace the text of one of the user's messages (within the node's edit window)",
+		Long: `Replace the text of one of the user's own messages. The edit is a message of
+its own (its ref_seq names the message it edits); clients show the message
+with the newest edit's text. Past the node's --edit-window: EDIT_EXPIRED.`,
+		Example: `  switchboard edit --data-dir D --user alice --conv d:alice:bob --seq 1 --text "see you at 6"`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if conv == "" || seq == 0 || text == "" {
+				return errors.New("give --conv, --seq and --text")
+			}
+			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
+				m, err := c.Edit(ctx, conv, seq, text)
+				if err != nil {
+					return err
+				}
+				if o.json {
+					return printJSON(cmd.OutOrStdout(), toJSONMessage(m))
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "edited %s #%d (edit #%d)\n", conv, seq, m.Seq)
+				return nil
+			})
+		},
+	}
+	o.register(cmd.Flags())
+	cmd.Flags().StringVar(&conv, "conv", "", "conversation id")
+	cmd.Flags().Uint64Var(&seq, "seq", 0, "the seq of the message to edit")
+	cmd.Flags().StringVar(&text, "text", "", "the new text")
+	return cmd
+}
+
 func newConvsCmd() *cobra.Command {
 	var o clientOptions
 	var limit int

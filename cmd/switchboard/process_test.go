@@ -382,6 +382,15 @@ func TestCommandsAgainstDevNode(t *testing.T) {
 		t.Fatalf("members: %v", members)
 	}
 	n.run("group", "leave", "--data-dir", d, "--user", "carol", "--conv", "g:cli")
+	var edit struct {
+		Seq    uint64 `json:"seq"`
+		RefSeq uint64 `json:"ref_seq"`
+		Text   string `json:"text"`
+	}
+	mustJSON(t, n.run("edit", "--data-dir", d, "--user", "alice", "--conv", sent.Conv, "--seq", "1", "--text", "hello", "--json"), &edit)
+	if edit.Seq != 3 || edit.RefSeq != 1 || edit.Text != "hello" {
+		t.Fatalf("edit: %+v, want seq 3 editing 1 with the new text", edit)
+	}
 	n.run("recall", "--data-dir", d, "--user", "alice", "--conv", sent.Conv, "--seq", "2")
 	var convs []map[string]any
 	mustJSON(t, n.run("convs", "--data-dir", d, "--user", "bob", "--json"), &convs)
