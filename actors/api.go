@@ -90,39 +90,23 @@ func (n *Runtime) CreateConversation(ctx context.Context, req *pb.CreateConversa
 // checkNotBlocked refuses a user's adding to a group anyone who blocked
 // that user: a block keeps the blocked user from pulling its blocker into
 // a group too. One read of the pair's direct membership per user named,
-// blockReads at a time (an add of thousands is a few round trips).
+// storeParallel at a time (an add of thousands is a few round trips).
 func (n *Runtime) checkNotBlocked(ctx context.Context, actor string, users []string) error {
-	const blockReads = 64
-	sem := make(chan struct{}, blockReads)
-	errs := make(chan error, len(users))
-	for _, u := range users {
+	return inParallel(users, func(u string) error {
 		if u == actor || checkUser(u) != nil {
-			errs <- nil // oneself; a bad id is refused with its own error
-			continue
+			return nil // oneself; a bad id is refused with its own error
 		}
-		sem <- struct{}{}
-		go func() {
-			defer func() { <-sem }()
-			mem, err := n.store.GetMember(ctx, DirectConvID(actor, u), actor)
-			switch {
-			case errors.Is(err, storage.ErrNotFound):
-				errs <- nil
-			case err != nil:
-				errs <- fromPB(storeErr(err))
-			case mem.Muted:
-				errs <- forbidden("%s blocked %s, who therefore cannot add them to a group", u, actor)
-			default:
-				errs <- nil
-			}
-		}()
-	}
-	var first error
-	for range users {
-		if err := <-errs; err != nil && first == nil {
-			first = err
+		mem, err := n.store.GetMember(ctx, DirectConvID(actor, u), actor)
+		switch {
+		case errors.Is(err, storage.ErrNotFound):
+			return nil
+		case err != nil:
+			return fromPB(storeErr(err))
+		case mem.Muted:
+			return forbidden("%s blocked %s, who therefore cannot add them to a group", u, actor)
 		}
-	}
-	return first
+		return nil
+	})
 }
 
 // create validates ids and roles and asks the grain to create.

@@ -269,40 +269,52 @@ func (c *conversation) block(m *pb.MembershipChange, reply func(*pb.Error)) {
 	reply(nil)
 }
 
-// blockedBy reports, for a direct conversation, whether user is blocked by
-// the other member (blocked) or blocks them (blocks).
-func (c *conversation) blockedBy(user string) (blocked, blocks bool) {
+// blocksPeer reports whether user blocks the other member of a direct
+// conversation (whose row is then muted). That user's own muted row, in a
+// direct conversation, means the other blocks them.
+func (c *conversation) blocksPeer(user string) bool {
 	if c.kind != storage.KindDirect {
-		return false, false
+		return false
 	}
 	for u, mem := range c.members {
-		if u == user {
-			blocked = blocked || mem.Muted
-		} else {
-			blocks = blocks || mem.Muted
+		if u != user && mem.Muted {
+			return true
 		}
 	}
-	return blocked, blocks
+	return false
 }
 
 // putMembers writes membership rows concurrently: each PutMember waits for
 // a group commit, and many in flight share one (a 10,000-member group is
 // created in a few commits, not 10,000).
 func (c *conversation) putMembers(bg context.Context, rows []storage.Member) error {
-	const parallel = 64
-	sem := make(chan struct{}, parallel)
-	errs := make(chan error, len(rows))
-	for _, r := range rows {
+	err := inParallel(rows, func(r storage.Member) error { return c.rt.store.PutMember(bg, r) })
+	if err != nil {
+		return fmt.Errorf("put member: %w", err)
+	}
+	return nil
+}
+
+// storeParallel is how many store calls one bulk step (a membership
+// change of thousands) has in flight.
+const storeParallel = 64
+
+// inParallel calls fn for every item, storeParallel at a time, and returns
+// the first error (after all calls ended).
+func inParallel[T any](items []T, fn func(T) error) error {
+	sem := make(chan struct{}, storeParallel)
+	errs := make(chan error, len(items))
+	for _, it := range items {
 		sem <- struct{}{}
 		go func() {
 			defer func() { <-sem }()
-			errs <- c.rt.store.PutMember(bg, r)
+			errs <- fn(it)
 		}()
 	}
 	var first error
-	for range rows {
+	for range items {
 		if err := <-errs; err != nil && first == nil {
-			first = fmt.Errorf("put member: %w", err)
+			first = err
 		}
 	}
 	return first

@@ -33,12 +33,11 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 		reply(e)
 		return
 	}
-	blocked, blocks := c.blockedBy(m.Sender)
 	switch {
-	case blocked:
+	case mem.Muted && c.kind == storage.KindDirect:
 		reply(pbErr(pb.Code_MUTED, "%s cannot write in %s: the other member blocked them", m.Sender, c.id))
 		return
-	case blocks:
+	case c.blocksPeer(m.Sender):
 		reply(pbErr(pb.Code_FORBIDDEN, "%s blocked the other member of %s: unblock them to write", m.Sender, c.id))
 		return
 	case mem.Muted:

@@ -173,7 +173,7 @@ func (p *Provider) memberAt(addr string) (name, listAddr string, ok bool) {
 		return "", "", false
 	}
 	for _, n := range list.Members() {
-		if listAddr, remote, ok := p.memberNamed(n.Name); ok && remote == addr {
+		if listAddr, remote, ok := p.addrsOf(n.Name); ok && remote == addr {
 			return n.Name, listAddr, true
 		}
 	}
@@ -189,6 +189,12 @@ func (p *Provider) memberNamed(name string) (listAddr, remoteAddr string, ok boo
 	if !running {
 		return "", "", false
 	}
+	return p.addrsOf(name)
+}
+
+// addrsOf reads the memberlist and remoting addresses of the node called
+// name from the copies the delegates keep.
+func (p *Provider) addrsOf(name string) (listAddr, remoteAddr string, ok bool) {
 	p.metaMu.Lock()
 	meta, has := p.metas[name]
 	listAddr, known := p.known[name]

@@ -278,9 +278,10 @@ func TestStoreEdits(t *testing.T) {
 	if m := s.messages("c")[0]; string(m.Body) != "v4" || m.EditSeq != 7 {
 		t.Fatalf("after a live edit: %q edit %d", m.Body, m.EditSeq)
 	}
-	// An older edit arriving late changes nothing.
-	s.addMessages([]*wirepb.Message{msg(2, 1, "v2")}, true)
-	if m := s.messages("c")[0]; string(m.Body) != "v4" {
-		t.Fatalf("a late older edit overwrote the text: %q", m.Body)
+	// An older edit arriving late (seq 4, never held: a gap filled after
+	// edit 7) changes nothing.
+	s.addMessages([]*wirepb.Message{msg(4, 1, "v-old")}, false)
+	if m := s.messages("c")[0]; string(m.Body) != "v4" || m.EditSeq != 7 {
+		t.Fatalf("a late older edit overwrote the text: %q edit %d", m.Body, m.EditSeq)
 	}
 }
