@@ -64,6 +64,9 @@ type Config struct {
 	// EditWindow is how long a sender may edit the text of its message
 	// (default 15 min).
 	EditWindow time.Duration
+	// MaxSuspensionReasonBytes bounds the reason an operator gives for
+	// suspending a user (default 500): the user's client shows it.
+	MaxSuspensionReasonBytes int
 	// PolicyWords are matched case-insensitively against message bodies;
 	// PolicyMode block adds them to the blocked list, flag to the monitor
 	// list.
@@ -184,46 +187,47 @@ type Config struct {
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
 	return Config{
-		MaxGroupMembers:      10000,
-		SystemMessageUsers:   20,
-		MaxPreJoinHistory:    1000,
-		WordListReload:       5 * time.Second,
-		MaxWords:             10000,
-		MaxCardActions:       4,
-		MaxCardFields:        16,
-		MaxWordBytes:         128,
-		FanoutThreshold:      500,
-		BroadcastChunk:       256,
-		BroadcastChunkWait:   100 * time.Millisecond,
-		BroadcastMaxPending:  4096,
-		SendRate:             50,
-		SendBurst:            100,
-		RecallWindow:         2 * time.Minute,
-		EditWindow:           15 * time.Minute,
-		PolicyMode:           PolicyOff,
-		IdleTimeout:          10 * time.Minute,
-		DedupeWindow:         4096,
-		SeqReserve:           1000,
-		InboxReserve:         1000,
-		CursorFlushDelay:     250 * time.Millisecond,
-		NodeLease:            30 * time.Second,
-		RequestTimeout:       5 * time.Second,
-		MaxHistoryPage:       200,
-		SyncPage:             500,
-		Reregister:           60 * time.Second,
-		ReregisterWorkers:    8,
-		TypingMaxMembers:     50,
-		MaxOnlineDevices:     16,
-		MaxPendingSends:      2048,
-		MaxPendingDeliveries: 8192,
-		BusyRetryAfter:       250 * time.Millisecond,
-		MaxBusyRetryAfter:    2 * time.Second,
-		SendLatencyTarget:    100 * time.Millisecond,
-		SendLatencyInterval:  100 * time.Millisecond,
-		MinPendingSends:      64,
-		MaxDevices:           64,
-		DeviceExpiry:         30 * 24 * time.Hour,
-		Logger:               slog.Default(),
+		MaxGroupMembers:          10000,
+		SystemMessageUsers:       20,
+		MaxPreJoinHistory:        1000,
+		WordListReload:           5 * time.Second,
+		MaxWords:                 10000,
+		MaxCardActions:           4,
+		MaxCardFields:            16,
+		MaxWordBytes:             128,
+		FanoutThreshold:          500,
+		BroadcastChunk:           256,
+		BroadcastChunkWait:       100 * time.Millisecond,
+		BroadcastMaxPending:      4096,
+		SendRate:                 50,
+		SendBurst:                100,
+		RecallWindow:             2 * time.Minute,
+		EditWindow:               15 * time.Minute,
+		MaxSuspensionReasonBytes: 500,
+		PolicyMode:               PolicyOff,
+		IdleTimeout:              10 * time.Minute,
+		DedupeWindow:             4096,
+		SeqReserve:               1000,
+		InboxReserve:             1000,
+		CursorFlushDelay:         250 * time.Millisecond,
+		NodeLease:                30 * time.Second,
+		RequestTimeout:           5 * time.Second,
+		MaxHistoryPage:           200,
+		SyncPage:                 500,
+		Reregister:               60 * time.Second,
+		ReregisterWorkers:        8,
+		TypingMaxMembers:         50,
+		MaxOnlineDevices:         16,
+		MaxPendingSends:          2048,
+		MaxPendingDeliveries:     8192,
+		BusyRetryAfter:           250 * time.Millisecond,
+		MaxBusyRetryAfter:        2 * time.Second,
+		SendLatencyTarget:        100 * time.Millisecond,
+		SendLatencyInterval:      100 * time.Millisecond,
+		MinPendingSends:          64,
+		MaxDevices:               64,
+		DeviceExpiry:             30 * 24 * time.Hour,
+		Logger:                   slog.Default(),
 	}
 }
 
@@ -289,6 +293,7 @@ func (c Config) withDefaults() (Config, error) {
 	if c.RecallWindow <= 0 {
 		c.RecallWindow = d.RecallWindow
 	}
+	setInt(&c.MaxSuspensionReasonBytes, d.MaxSuspensionReasonBytes)
 	if c.EditWindow <= 0 {
 		c.EditWindow = d.EditWindow
 	}

@@ -97,9 +97,27 @@ type device struct {
 	// resyncs counts the session's requests that the client sync from its
 	// cursor (made after a re-registration that follows a move).
 	resyncs atomic.Int32
+	// ends counts the node's requests to end the connection (session.Ender),
+	// endErr is the last one's error. The test device does not close its
+	// session on them.
+	ends   atomic.Int32
+	endErr atomic.Pointer[error]
 }
 
 func (d *device) Resync() { d.resyncs.Add(1) }
+
+func (d *device) End(err error) {
+	d.endErr.Store(&err)
+	d.ends.Add(1)
+}
+
+// ended is the error of the last request to end the connection (nil: none).
+func (d *device) ended() error {
+	if p := d.endErr.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
 
 func (d *device) Push(p *pb.Push) {
 	d.mu.Lock()

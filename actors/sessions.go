@@ -165,6 +165,9 @@ func (s *deviceSession) receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *pb.Push:
 		p = m
+	case *pb.EndSession:
+		s.end(fromPB(m.Error))
+		return
 	default:
 		return
 	}
@@ -221,6 +224,12 @@ func (s *deviceSession) reregister(parent context.Context, resync bool) {
 	defer cancel()
 	reg, err := s.rt.registerDevice(ctx, s.user, s.device, s.pid, first)
 	s.rt.log.Debug("re-registered device", "user", s.user, "device", s.device, "resync", resync, "err", err)
+	if CodeOf(err) == pb.Code_SUSPENDED {
+		// The grain's EndSession did not arrive (a node restarted, a
+		// message lost): this registration is the backstop.
+		s.end(err)
+		return
+	}
 	if err != nil {
 		msg, level := "re-register device", slog.LevelDebug
 		if resync && !s.closed.Load() && !s.rt.leaving.Load() {
@@ -253,6 +262,15 @@ func (s *deviceSession) reregister(parent context.Context, resync bool) {
 // newest.
 func (s *deviceSession) reregisterMoved() {
 	go s.reregister(context.Background(), true)
+}
+
+// end asks the transport to end the device's connection with err, which
+// its client is told; the transport then closes the session.
+func (s *deviceSession) end(err error) {
+	if e, ok := s.sink.(session.Ender); ok && !s.closed.Load() {
+		s.rt.log.Info("ending a device's connection", "user", s.user, "device", s.device, "err", err)
+		go e.End(err)
+	}
 }
 
 func (s *deviceSession) User() string   { return s.user }

@@ -36,16 +36,18 @@ type user struct {
 	reads      map[string]uint64         // read cursors to write at the next flush
 	cursors    map[string]storage.Device // device cursors to write at the next flush
 	idle       idleStamp
+	suspension *pb.Suspension // set by an operator (user_suspension.go); nil: none
 
 	// The flags last, packed (an idle grain's size is its heap).
 
 	// inboxLeaseDue: activated while the store refused writes, so without
 	// an inbox epoch yet.
-	inboxLeaseDue  bool
-	allLoaded      bool // every membership is in convs
-	flushScheduled bool
-	flushDelayed   bool // a flush of writes without inbox entries is due after CursorFlushDelay
-	broken         bool
+	inboxLeaseDue    bool
+	allLoaded        bool // every membership is in convs
+	suspensionLoaded bool // suspension was read from the store
+	flushScheduled   bool
+	flushDelayed     bool // a flush of writes without inbox entries is due after CursorFlushDelay
+	broken           bool
 }
 
 type device struct {
@@ -141,6 +143,10 @@ func (u *user) Receive(ctx actor.Context) {
 		u.setMuted(ctx, m)
 	case *pb.Presence:
 		u.presence(ctx)
+	case *pb.SetSuspension:
+		u.setSuspension(ctx, m)
+	case *pb.GetSuspension:
+		u.getSuspension(ctx)
 	case flushInbox:
 		u.flush(ctx)
 	}

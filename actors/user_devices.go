@@ -29,6 +29,10 @@ func (u *user) register(ctx actor.Context, m *pb.RegisterDevice) {
 		respond(ctx, sender, &pb.RegisterDeviceResponse{Error: pbErr(pb.Code_RETRY, "user %s now lives on %s", u.id, owner)})
 		return
 	}
+	if e := u.checkSuspended(); e != nil {
+		respond(ctx, sender, &pb.RegisterDeviceResponse{Error: e})
+		return
+	}
 	if e := u.admitDevice(m.Device); e != nil {
 		respond(ctx, sender, &pb.RegisterDeviceResponse{Error: e})
 		return

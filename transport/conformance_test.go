@@ -241,6 +241,16 @@ func TestErrorCodeConformance(t *testing.T) {
 	expired := rawDial(t, e, nil)
 	expired.hello(frame(&wirepb.Hello{Token: expiredTok}))
 	closed("expired token", expired, wirepb.Code_TOKEN_EXPIRED)
+	// An operator's suspension ends the user's connection and refuses
+	// the next.
+	mallory := login("mallory", "phone")
+	if _, err := e.nodes[0].Suspend(tctx(t), "mallory", time.Time{}, "spam"); err != nil {
+		t.Fatal(err)
+	}
+	closed("suspended while connected", mallory, wirepb.Code_SUSPENDED)
+	again := rawDial(t, e, nil)
+	again.hello(frame(&wirepb.Hello{Token: e.token("mallory", "tablet")}))
+	closed("suspended user connects", again, wirepb.Code_SUSPENDED)
 	// A stream with nothing written is never seen by the server: no
 	// stream to write an Error frame on, only the close code.
 	silent := rawDial(t, e, nil)

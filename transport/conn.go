@@ -89,6 +89,7 @@ type inflightReq struct {
 var (
 	_ session.Sink     = (*conn)(nil)
 	_ session.Resyncer = (*conn)(nil)
+	_ session.Ender    = (*conn)(nil)
 )
 
 // openConn admits cr's client and says hello: it reads and verifies the

@@ -33,6 +33,11 @@ func (c *conn) queue(m proto.Message) {
 	c.kick()
 }
 
+// End closes the connection with err, which its client is told (an Error
+// frame): the node no longer lets the device connect (its user was
+// suspended).
+func (c *conn) End(err error) { c.close(err) }
+
 // Resync asks the client to sync from its cursor: the node may have
 // missed pushes for it (its user grain moved). It never blocks; before the
 // Welcome it is remembered and sent right after it.

@@ -47,6 +47,7 @@ const (
 	Code_TOO_MANY            Code = 16 // a per-user or per-address cap is reached (connections, devices)
 	Code_UPSTREAM_FAILED     Code = 17 // the business system (card webhook) failed, timed out or answered unsigned
 	Code_EDIT_EXPIRED        Code = 18 // past the edit time limit
+	Code_SUSPENDED           Code = 19 // the operator suspended this user: no connections until lifted or expired
 )
 
 // Enum value maps for Code.
@@ -71,6 +72,7 @@ var (
 		16: "TOO_MANY",
 		17: "UPSTREAM_FAILED",
 		18: "EDIT_EXPIRED",
+		19: "SUSPENDED",
 	}
 	Code_value = map[string]int32{
 		"OK":                  0,
@@ -92,6 +94,7 @@ var (
 		"TOO_MANY":            16,
 		"UPSTREAM_FAILED":     17,
 		"EDIT_EXPIRED":        18,
+		"SUSPENDED":           19,
 	}
 )
 
@@ -394,7 +397,7 @@ func (x Signal_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Signal_Kind.Descriptor instead.
 func (Signal_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{43, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{48, 0}
 }
 
 type Error struct {
@@ -2008,6 +2011,282 @@ func (x *RegisterDeviceResponse) GetLargeConvs() []string {
 	return nil
 }
 
+// Suspension is an operator's suspension of a user (stored as the
+// checkpoint "user/suspension/<user>"): while it holds, the user's devices
+// cannot connect, and those online were disconnected when it was set.
+type Suspension struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	SinceMs       int64                  `protobuf:"varint,1,opt,name=since_ms,json=sinceMs,proto3" json:"since_ms,omitempty"`
+	UntilMs       int64                  `protobuf:"varint,2,opt,name=until_ms,json=untilMs,proto3" json:"until_ms,omitempty"` // 0: until lifted
+	Reason        string                 `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`                   // for the operator and the user's client
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Suspension) Reset() {
+	*x = Suspension{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Suspension) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Suspension) ProtoMessage() {}
+
+func (x *Suspension) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Suspension.ProtoReflect.Descriptor instead.
+func (*Suspension) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *Suspension) GetSinceMs() int64 {
+	if x != nil {
+		return x.SinceMs
+	}
+	return 0
+}
+
+func (x *Suspension) GetUntilMs() int64 {
+	if x != nil {
+		return x.UntilMs
+	}
+	return 0
+}
+
+func (x *Suspension) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// SetSuspension suspends a user (suspension set) or lifts it (unset); its
+// user grain answers with a SuspensionResponse.
+type SetSuspension struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Suspension    *Suspension            `protobuf:"bytes,2,opt,name=suspension,proto3" json:"suspension,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetSuspension) Reset() {
+	*x = SetSuspension{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetSuspension) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetSuspension) ProtoMessage() {}
+
+func (x *SetSuspension) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetSuspension.ProtoReflect.Descriptor instead.
+func (*SetSuspension) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *SetSuspension) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *SetSuspension) GetSuspension() *Suspension {
+	if x != nil {
+		return x.Suspension
+	}
+	return nil
+}
+
+// GetSuspension reads a user's suspension; answered with a SuspensionResponse.
+type GetSuspension struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSuspension) Reset() {
+	*x = GetSuspension{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSuspension) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSuspension) ProtoMessage() {}
+
+func (x *GetSuspension) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSuspension.ProtoReflect.Descriptor instead.
+func (*GetSuspension) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *GetSuspension) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+type SuspensionResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Suspension    *Suspension            `protobuf:"bytes,2,opt,name=suspension,proto3" json:"suspension,omitempty"`                            // unset: not suspended (or it expired)
+	EndedDevices  []string               `protobuf:"bytes,3,rep,name=ended_devices,json=endedDevices,proto3" json:"ended_devices,omitempty"`    // SetSuspension: the devices it disconnected
+	OnlineDevices []string               `protobuf:"bytes,4,rep,name=online_devices,json=onlineDevices,proto3" json:"online_devices,omitempty"` // GetSuspension: the devices online now
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SuspensionResponse) Reset() {
+	*x = SuspensionResponse{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SuspensionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SuspensionResponse) ProtoMessage() {}
+
+func (x *SuspensionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SuspensionResponse.ProtoReflect.Descriptor instead.
+func (*SuspensionResponse) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *SuspensionResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *SuspensionResponse) GetSuspension() *Suspension {
+	if x != nil {
+		return x.Suspension
+	}
+	return nil
+}
+
+func (x *SuspensionResponse) GetEndedDevices() []string {
+	if x != nil {
+		return x.EndedDevices
+	}
+	return nil
+}
+
+func (x *SuspensionResponse) GetOnlineDevices() []string {
+	if x != nil {
+		return x.OnlineDevices
+	}
+	return nil
+}
+
+// EndSession tells a device's session (its actor) to end its connection
+// with the error given, e.g. when its user is suspended.
+type EndSession struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EndSession) Reset() {
+	*x = EndSession{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EndSession) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EndSession) ProtoMessage() {}
+
+func (x *EndSession) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EndSession.ProtoReflect.Descriptor instead.
+func (*EndSession) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *EndSession) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
 type UnregisterDevice struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
@@ -2019,7 +2298,7 @@ type UnregisterDevice struct {
 
 func (x *UnregisterDevice) Reset() {
 	*x = UnregisterDevice{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[22]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2031,7 +2310,7 @@ func (x *UnregisterDevice) String() string {
 func (*UnregisterDevice) ProtoMessage() {}
 
 func (x *UnregisterDevice) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[22]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2044,7 +2323,7 @@ func (x *UnregisterDevice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnregisterDevice.ProtoReflect.Descriptor instead.
 func (*UnregisterDevice) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{22}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *UnregisterDevice) GetUser() string {
@@ -2080,7 +2359,7 @@ type Sync struct {
 
 func (x *Sync) Reset() {
 	*x = Sync{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[23]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2092,7 +2371,7 @@ func (x *Sync) String() string {
 func (*Sync) ProtoMessage() {}
 
 func (x *Sync) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[23]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2105,7 +2384,7 @@ func (x *Sync) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Sync.ProtoReflect.Descriptor instead.
 func (*Sync) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{23}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Sync) GetUser() string {
@@ -2158,7 +2437,7 @@ type ConvSummary struct {
 
 func (x *ConvSummary) Reset() {
 	*x = ConvSummary{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[24]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2170,7 +2449,7 @@ func (x *ConvSummary) String() string {
 func (*ConvSummary) ProtoMessage() {}
 
 func (x *ConvSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[24]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2183,7 +2462,7 @@ func (x *ConvSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConvSummary.ProtoReflect.Descriptor instead.
 func (*ConvSummary) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{24}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ConvSummary) GetConv() string {
@@ -2276,7 +2555,7 @@ type SyncResponse struct {
 
 func (x *SyncResponse) Reset() {
 	*x = SyncResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[25]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2288,7 +2567,7 @@ func (x *SyncResponse) String() string {
 func (*SyncResponse) ProtoMessage() {}
 
 func (x *SyncResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[25]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2301,7 +2580,7 @@ func (x *SyncResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncResponse.ProtoReflect.Descriptor instead.
 func (*SyncResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{25}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *SyncResponse) GetError() *Error {
@@ -2350,7 +2629,7 @@ type AckCursor struct {
 
 func (x *AckCursor) Reset() {
 	*x = AckCursor{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[26]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2362,7 +2641,7 @@ func (x *AckCursor) String() string {
 func (*AckCursor) ProtoMessage() {}
 
 func (x *AckCursor) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[26]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2375,7 +2654,7 @@ func (x *AckCursor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckCursor.ProtoReflect.Descriptor instead.
 func (*AckCursor) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{26}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *AckCursor) GetUser() string {
@@ -2411,7 +2690,7 @@ type MarkRead struct {
 
 func (x *MarkRead) Reset() {
 	*x = MarkRead{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[27]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2423,7 +2702,7 @@ func (x *MarkRead) String() string {
 func (*MarkRead) ProtoMessage() {}
 
 func (x *MarkRead) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[27]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2436,7 +2715,7 @@ func (x *MarkRead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkRead.ProtoReflect.Descriptor instead.
 func (*MarkRead) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{27}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *MarkRead) GetUser() string {
@@ -2478,7 +2757,7 @@ type MarkReadResponse struct {
 
 func (x *MarkReadResponse) Reset() {
 	*x = MarkReadResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[28]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2490,7 +2769,7 @@ func (x *MarkReadResponse) String() string {
 func (*MarkReadResponse) ProtoMessage() {}
 
 func (x *MarkReadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[28]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2503,7 +2782,7 @@ func (x *MarkReadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkReadResponse.ProtoReflect.Descriptor instead.
 func (*MarkReadResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{28}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *MarkReadResponse) GetError() *Error {
@@ -2538,7 +2817,7 @@ type ListConversations struct {
 
 func (x *ListConversations) Reset() {
 	*x = ListConversations{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[29]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2550,7 +2829,7 @@ func (x *ListConversations) String() string {
 func (*ListConversations) ProtoMessage() {}
 
 func (x *ListConversations) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[29]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2563,7 +2842,7 @@ func (x *ListConversations) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConversations.ProtoReflect.Descriptor instead.
 func (*ListConversations) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{29}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListConversations) GetUser() string {
@@ -2598,7 +2877,7 @@ type ListConversationsResponse struct {
 
 func (x *ListConversationsResponse) Reset() {
 	*x = ListConversationsResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[30]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2610,7 +2889,7 @@ func (x *ListConversationsResponse) String() string {
 func (*ListConversationsResponse) ProtoMessage() {}
 
 func (x *ListConversationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[30]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2623,7 +2902,7 @@ func (x *ListConversationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConversationsResponse.ProtoReflect.Descriptor instead.
 func (*ListConversationsResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{30}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListConversationsResponse) GetError() *Error {
@@ -2658,7 +2937,7 @@ type SetPinned struct {
 
 func (x *SetPinned) Reset() {
 	*x = SetPinned{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[31]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2670,7 +2949,7 @@ func (x *SetPinned) String() string {
 func (*SetPinned) ProtoMessage() {}
 
 func (x *SetPinned) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[31]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2683,7 +2962,7 @@ func (x *SetPinned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetPinned.ProtoReflect.Descriptor instead.
 func (*SetPinned) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{31}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *SetPinned) GetUser() string {
@@ -2716,7 +2995,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[32]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2728,7 +3007,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[32]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2741,7 +3020,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{32}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *Ack) GetError() *Error {
@@ -2764,7 +3043,7 @@ type SetMuted struct {
 
 func (x *SetMuted) Reset() {
 	*x = SetMuted{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[33]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2776,7 +3055,7 @@ func (x *SetMuted) String() string {
 func (*SetMuted) ProtoMessage() {}
 
 func (x *SetMuted) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[33]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2789,7 +3068,7 @@ func (x *SetMuted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMuted.ProtoReflect.Descriptor instead.
 func (*SetMuted) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{33}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *SetMuted) GetUser() string {
@@ -2823,7 +3102,7 @@ type SetMutedResponse struct {
 
 func (x *SetMutedResponse) Reset() {
 	*x = SetMutedResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[34]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2835,7 +3114,7 @@ func (x *SetMutedResponse) String() string {
 func (*SetMutedResponse) ProtoMessage() {}
 
 func (x *SetMutedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[34]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2848,7 +3127,7 @@ func (x *SetMutedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMutedResponse.ProtoReflect.Descriptor instead.
 func (*SetMutedResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{34}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *SetMutedResponse) GetError() *Error {
@@ -2874,7 +3153,7 @@ type Presence struct {
 
 func (x *Presence) Reset() {
 	*x = Presence{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[35]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2886,7 +3165,7 @@ func (x *Presence) String() string {
 func (*Presence) ProtoMessage() {}
 
 func (x *Presence) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[35]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2899,7 +3178,7 @@ func (x *Presence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Presence.ProtoReflect.Descriptor instead.
 func (*Presence) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{35}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *Presence) GetUser() string {
@@ -2922,7 +3201,7 @@ type PresenceProbe struct {
 
 func (x *PresenceProbe) Reset() {
 	*x = PresenceProbe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[36]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2934,7 +3213,7 @@ func (x *PresenceProbe) String() string {
 func (*PresenceProbe) ProtoMessage() {}
 
 func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[36]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2947,7 +3226,7 @@ func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceProbe.ProtoReflect.Descriptor instead.
 func (*PresenceProbe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{36}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *PresenceProbe) GetUser() string {
@@ -2966,7 +3245,7 @@ type PresenceResponse struct {
 
 func (x *PresenceResponse) Reset() {
 	*x = PresenceResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[37]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2978,7 +3257,7 @@ func (x *PresenceResponse) String() string {
 func (*PresenceResponse) ProtoMessage() {}
 
 func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[37]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2991,7 +3270,7 @@ func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse.ProtoReflect.Descriptor instead.
 func (*PresenceResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{37}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *PresenceResponse) GetDevices() []*PresenceResponse_Device {
@@ -3021,7 +3300,7 @@ type Push struct {
 
 func (x *Push) Reset() {
 	*x = Push{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[38]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3033,7 +3312,7 @@ func (x *Push) String() string {
 func (*Push) ProtoMessage() {}
 
 func (x *Push) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[38]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3046,7 +3325,7 @@ func (x *Push) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Push.ProtoReflect.Descriptor instead.
 func (*Push) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{38}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *Push) GetUser() string {
@@ -3153,7 +3432,7 @@ type ReadUpdate struct {
 
 func (x *ReadUpdate) Reset() {
 	*x = ReadUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[39]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3165,7 +3444,7 @@ func (x *ReadUpdate) String() string {
 func (*ReadUpdate) ProtoMessage() {}
 
 func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[39]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3178,7 +3457,7 @@ func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadUpdate.ProtoReflect.Descriptor instead.
 func (*ReadUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{39}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ReadUpdate) GetConv() string {
@@ -3214,7 +3493,7 @@ type ReadReceipt struct {
 
 func (x *ReadReceipt) Reset() {
 	*x = ReadReceipt{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[40]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3226,7 +3505,7 @@ func (x *ReadReceipt) String() string {
 func (*ReadReceipt) ProtoMessage() {}
 
 func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[40]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3239,7 +3518,7 @@ func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadReceipt.ProtoReflect.Descriptor instead.
 func (*ReadReceipt) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{40}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ReadReceipt) GetConv() string {
@@ -3275,7 +3554,7 @@ type GroupPush struct {
 
 func (x *GroupPush) Reset() {
 	*x = GroupPush{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[41]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3287,7 +3566,7 @@ func (x *GroupPush) String() string {
 func (*GroupPush) ProtoMessage() {}
 
 func (x *GroupPush) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[41]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3300,7 +3579,7 @@ func (x *GroupPush) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupPush.ProtoReflect.Descriptor instead.
 func (*GroupPush) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{41}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *GroupPush) GetConv() string {
@@ -3330,7 +3609,7 @@ type Subscribe struct {
 
 func (x *Subscribe) Reset() {
 	*x = Subscribe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[42]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3342,7 +3621,7 @@ func (x *Subscribe) String() string {
 func (*Subscribe) ProtoMessage() {}
 
 func (x *Subscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[42]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3355,7 +3634,7 @@ func (x *Subscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subscribe.ProtoReflect.Descriptor instead.
 func (*Subscribe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{42}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *Subscribe) GetUser() string {
@@ -3393,7 +3672,7 @@ type Signal struct {
 
 func (x *Signal) Reset() {
 	*x = Signal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[43]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3405,7 +3684,7 @@ func (x *Signal) String() string {
 func (*Signal) ProtoMessage() {}
 
 func (x *Signal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[43]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3418,7 +3697,7 @@ func (x *Signal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Signal.ProtoReflect.Descriptor instead.
 func (*Signal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{43}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *Signal) GetKind() Signal_Kind {
@@ -3460,7 +3739,7 @@ type RouteSignal struct {
 
 func (x *RouteSignal) Reset() {
 	*x = RouteSignal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[44]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3472,7 +3751,7 @@ func (x *RouteSignal) String() string {
 func (*RouteSignal) ProtoMessage() {}
 
 func (x *RouteSignal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[44]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3485,7 +3764,7 @@ func (x *RouteSignal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteSignal.ProtoReflect.Descriptor instead.
 func (*RouteSignal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{44}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *RouteSignal) GetUser() string {
@@ -3512,7 +3791,7 @@ type PresenceResponse_Device struct {
 
 func (x *PresenceResponse_Device) Reset() {
 	*x = PresenceResponse_Device{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[45]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3524,7 +3803,7 @@ func (x *PresenceResponse_Device) String() string {
 func (*PresenceResponse_Device) ProtoMessage() {}
 
 func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[45]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3537,7 +3816,7 @@ func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse_Device.ProtoReflect.Descriptor instead.
 func (*PresenceResponse_Device) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{37, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{42, 0}
 }
 
 func (x *PresenceResponse_Device) GetDevice() string {
@@ -3701,7 +3980,29 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x16\n" +
 	"\x06cursor\x18\x02 \x01(\x04R\x06cursor\x12\x1f\n" +
 	"\vlarge_convs\x18\x03 \x03(\tR\n" +
-	"largeConvs\"W\n" +
+	"largeConvs\"Z\n" +
+	"\n" +
+	"Suspension\x12\x19\n" +
+	"\bsince_ms\x18\x01 \x01(\x03R\asinceMs\x12\x19\n" +
+	"\buntil_ms\x18\x02 \x01(\x03R\auntilMs\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"c\n" +
+	"\rSetSuspension\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12>\n" +
+	"\n" +
+	"suspension\x18\x02 \x01(\v2\x1e.switchboard.actors.SuspensionR\n" +
+	"suspension\"#\n" +
+	"\rGetSuspension\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\"\xd1\x01\n" +
+	"\x12SuspensionResponse\x12/\n" +
+	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12>\n" +
+	"\n" +
+	"suspension\x18\x02 \x01(\v2\x1e.switchboard.actors.SuspensionR\n" +
+	"suspension\x12#\n" +
+	"\rended_devices\x18\x03 \x03(\tR\fendedDevices\x12%\n" +
+	"\x0eonline_devices\x18\x04 \x03(\tR\ronlineDevices\"=\n" +
+	"\n" +
+	"EndSession\x12/\n" +
+	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\"W\n" +
 	"\x10UnregisterDevice\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06device\x18\x02 \x01(\tR\x06device\x12\x17\n" +
@@ -3814,7 +4115,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x0eQUEUE_POSITION\x10\x03\"U\n" +
 	"\vRouteSignal\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x122\n" +
-	"\x06signal\x18\x02 \x01(\v2\x1a.switchboard.actors.SignalR\x06signal*\xab\x02\n" +
+	"\x06signal\x18\x02 \x01(\v2\x1a.switchboard.actors.SignalR\x06signal*\xba\x02\n" +
 	"\x04Code\x12\x06\n" +
 	"\x02OK\x10\x00\x12\v\n" +
 	"\aINVALID\x10\x01\x12\x0e\n" +
@@ -3838,7 +4139,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x04BUSY\x10\x0f\x12\f\n" +
 	"\bTOO_MANY\x10\x10\x12\x13\n" +
 	"\x0fUPSTREAM_FAILED\x10\x11\x12\x10\n" +
-	"\fEDIT_EXPIRED\x10\x12*I\n" +
+	"\fEDIT_EXPIRED\x10\x12\x12\r\n" +
+	"\tSUSPENDED\x10\x13*I\n" +
 	"\bConvKind\x12\x19\n" +
 	"\x15CONV_KIND_UNSPECIFIED\x10\x00\x12\n" +
 	"\n" +
@@ -3874,7 +4176,7 @@ func file_actors_actorspb_actors_proto_rawDescGZIP() []byte {
 }
 
 var file_actors_actorspb_actors_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 46)
+var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
 var file_actors_actorspb_actors_proto_goTypes = []any{
 	(Code)(0),                          // 0: switchboard.actors.Code
 	(ConvKind)(0),                      // 1: switchboard.actors.ConvKind
@@ -3904,30 +4206,35 @@ var file_actors_actorspb_actors_proto_goTypes = []any{
 	(*MembershipNotice)(nil),           // 25: switchboard.actors.MembershipNotice
 	(*RegisterDevice)(nil),             // 26: switchboard.actors.RegisterDevice
 	(*RegisterDeviceResponse)(nil),     // 27: switchboard.actors.RegisterDeviceResponse
-	(*UnregisterDevice)(nil),           // 28: switchboard.actors.UnregisterDevice
-	(*Sync)(nil),                       // 29: switchboard.actors.Sync
-	(*ConvSummary)(nil),                // 30: switchboard.actors.ConvSummary
-	(*SyncResponse)(nil),               // 31: switchboard.actors.SyncResponse
-	(*AckCursor)(nil),                  // 32: switchboard.actors.AckCursor
-	(*MarkRead)(nil),                   // 33: switchboard.actors.MarkRead
-	(*MarkReadResponse)(nil),           // 34: switchboard.actors.MarkReadResponse
-	(*ListConversations)(nil),          // 35: switchboard.actors.ListConversations
-	(*ListConversationsResponse)(nil),  // 36: switchboard.actors.ListConversationsResponse
-	(*SetPinned)(nil),                  // 37: switchboard.actors.SetPinned
-	(*Ack)(nil),                        // 38: switchboard.actors.Ack
-	(*SetMuted)(nil),                   // 39: switchboard.actors.SetMuted
-	(*SetMutedResponse)(nil),           // 40: switchboard.actors.SetMutedResponse
-	(*Presence)(nil),                   // 41: switchboard.actors.Presence
-	(*PresenceProbe)(nil),              // 42: switchboard.actors.PresenceProbe
-	(*PresenceResponse)(nil),           // 43: switchboard.actors.PresenceResponse
-	(*Push)(nil),                       // 44: switchboard.actors.Push
-	(*ReadUpdate)(nil),                 // 45: switchboard.actors.ReadUpdate
-	(*ReadReceipt)(nil),                // 46: switchboard.actors.ReadReceipt
-	(*GroupPush)(nil),                  // 47: switchboard.actors.GroupPush
-	(*Subscribe)(nil),                  // 48: switchboard.actors.Subscribe
-	(*Signal)(nil),                     // 49: switchboard.actors.Signal
-	(*RouteSignal)(nil),                // 50: switchboard.actors.RouteSignal
-	(*PresenceResponse_Device)(nil),    // 51: switchboard.actors.PresenceResponse.Device
+	(*Suspension)(nil),                 // 28: switchboard.actors.Suspension
+	(*SetSuspension)(nil),              // 29: switchboard.actors.SetSuspension
+	(*GetSuspension)(nil),              // 30: switchboard.actors.GetSuspension
+	(*SuspensionResponse)(nil),         // 31: switchboard.actors.SuspensionResponse
+	(*EndSession)(nil),                 // 32: switchboard.actors.EndSession
+	(*UnregisterDevice)(nil),           // 33: switchboard.actors.UnregisterDevice
+	(*Sync)(nil),                       // 34: switchboard.actors.Sync
+	(*ConvSummary)(nil),                // 35: switchboard.actors.ConvSummary
+	(*SyncResponse)(nil),               // 36: switchboard.actors.SyncResponse
+	(*AckCursor)(nil),                  // 37: switchboard.actors.AckCursor
+	(*MarkRead)(nil),                   // 38: switchboard.actors.MarkRead
+	(*MarkReadResponse)(nil),           // 39: switchboard.actors.MarkReadResponse
+	(*ListConversations)(nil),          // 40: switchboard.actors.ListConversations
+	(*ListConversationsResponse)(nil),  // 41: switchboard.actors.ListConversationsResponse
+	(*SetPinned)(nil),                  // 42: switchboard.actors.SetPinned
+	(*Ack)(nil),                        // 43: switchboard.actors.Ack
+	(*SetMuted)(nil),                   // 44: switchboard.actors.SetMuted
+	(*SetMutedResponse)(nil),           // 45: switchboard.actors.SetMutedResponse
+	(*Presence)(nil),                   // 46: switchboard.actors.Presence
+	(*PresenceProbe)(nil),              // 47: switchboard.actors.PresenceProbe
+	(*PresenceResponse)(nil),           // 48: switchboard.actors.PresenceResponse
+	(*Push)(nil),                       // 49: switchboard.actors.Push
+	(*ReadUpdate)(nil),                 // 50: switchboard.actors.ReadUpdate
+	(*ReadReceipt)(nil),                // 51: switchboard.actors.ReadReceipt
+	(*GroupPush)(nil),                  // 52: switchboard.actors.GroupPush
+	(*Subscribe)(nil),                  // 53: switchboard.actors.Subscribe
+	(*Signal)(nil),                     // 54: switchboard.actors.Signal
+	(*RouteSignal)(nil),                // 55: switchboard.actors.RouteSignal
+	(*PresenceResponse_Device)(nil),    // 56: switchboard.actors.PresenceResponse.Device
 }
 var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	0,  // 0: switchboard.actors.Error.code:type_name -> switchboard.actors.Code
@@ -3957,28 +4264,32 @@ var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	1,  // 24: switchboard.actors.MembershipNotice.kind:type_name -> switchboard.actors.ConvKind
 	8,  // 25: switchboard.actors.MembershipNotice.member:type_name -> switchboard.actors.Member
 	6,  // 26: switchboard.actors.RegisterDeviceResponse.error:type_name -> switchboard.actors.Error
-	1,  // 27: switchboard.actors.ConvSummary.kind:type_name -> switchboard.actors.ConvKind
-	7,  // 28: switchboard.actors.ConvSummary.last_message:type_name -> switchboard.actors.Message
-	6,  // 29: switchboard.actors.SyncResponse.error:type_name -> switchboard.actors.Error
-	30, // 30: switchboard.actors.SyncResponse.conversations:type_name -> switchboard.actors.ConvSummary
-	6,  // 31: switchboard.actors.MarkReadResponse.error:type_name -> switchboard.actors.Error
-	6,  // 32: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
-	30, // 33: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
-	6,  // 34: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
-	6,  // 35: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
-	51, // 36: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
-	7,  // 37: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
-	45, // 38: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
-	25, // 39: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
-	46, // 40: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
-	7,  // 41: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
-	5,  // 42: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
-	49, // 43: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
-	44, // [44:44] is the sub-list for method output_type
-	44, // [44:44] is the sub-list for method input_type
-	44, // [44:44] is the sub-list for extension type_name
-	44, // [44:44] is the sub-list for extension extendee
-	0,  // [0:44] is the sub-list for field type_name
+	28, // 27: switchboard.actors.SetSuspension.suspension:type_name -> switchboard.actors.Suspension
+	6,  // 28: switchboard.actors.SuspensionResponse.error:type_name -> switchboard.actors.Error
+	28, // 29: switchboard.actors.SuspensionResponse.suspension:type_name -> switchboard.actors.Suspension
+	6,  // 30: switchboard.actors.EndSession.error:type_name -> switchboard.actors.Error
+	1,  // 31: switchboard.actors.ConvSummary.kind:type_name -> switchboard.actors.ConvKind
+	7,  // 32: switchboard.actors.ConvSummary.last_message:type_name -> switchboard.actors.Message
+	6,  // 33: switchboard.actors.SyncResponse.error:type_name -> switchboard.actors.Error
+	35, // 34: switchboard.actors.SyncResponse.conversations:type_name -> switchboard.actors.ConvSummary
+	6,  // 35: switchboard.actors.MarkReadResponse.error:type_name -> switchboard.actors.Error
+	6,  // 36: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
+	35, // 37: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
+	6,  // 38: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
+	6,  // 39: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
+	56, // 40: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
+	7,  // 41: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
+	50, // 42: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
+	25, // 43: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
+	51, // 44: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
+	7,  // 45: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
+	5,  // 46: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
+	54, // 47: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
+	48, // [48:48] is the sub-list for method output_type
+	48, // [48:48] is the sub-list for method input_type
+	48, // [48:48] is the sub-list for extension type_name
+	48, // [48:48] is the sub-list for extension extendee
+	0,  // [0:48] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_actors_proto_init() }
@@ -3986,7 +4297,7 @@ func file_actors_actorspb_actors_proto_init() {
 	if File_actors_actorspb_actors_proto != nil {
 		return
 	}
-	file_actors_actorspb_actors_proto_msgTypes[38].OneofWrappers = []any{
+	file_actors_actorspb_actors_proto_msgTypes[43].OneofWrappers = []any{
 		(*Push_Message)(nil),
 		(*Push_Read)(nil),
 		(*Push_Membership)(nil),
@@ -3998,7 +4309,7 @@ func file_actors_actorspb_actors_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_actors_proto_rawDesc), len(file_actors_actorspb_actors_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   46,
+			NumMessages:   51,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -35,6 +35,13 @@ type Resyncer interface {
 	Resync()
 }
 
+// Ender is a Sink that can end its connection. The node asks for it when
+// the device may no longer be connected (its user was suspended), with the
+// error its client is told; the transport then closes the session.
+type Ender interface {
+	End(err error)
+}
+
 // Node is what a transport needs of the node it runs on.
 type Node interface {
 	// Connect registers an authenticated device as online and returns its

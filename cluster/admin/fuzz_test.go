@@ -38,6 +38,9 @@ var adminRoutes = []struct{ method, path string }{
 	{http.MethodPost, "/api/v1/desk/close"},
 	{http.MethodGet, "/api/v1/policy/words"},
 	{http.MethodPut, "/api/v1/policy/words"},
+	{http.MethodGet, "/api/v1/users/{}"},
+	{http.MethodPost, "/api/v1/users/{}/suspend"},
+	{http.MethodPost, "/api/v1/users/{}/unsuspend"},
 }
 
 // FuzzAdminAPI calls the admin API of a real node, with the operator's

@@ -41,6 +41,7 @@ func (t *tuning) register(f *pflag.FlagSet) {
 	f.IntVar(&t.actors.SendBurst, "send-burst", a.SendBurst, "burst above --send-rate")
 	f.DurationVar(&t.actors.RecallWindow, "recall-window", a.RecallWindow, "how long a sender may recall its message")
 	f.DurationVar(&t.actors.EditWindow, "edit-window", a.EditWindow, "how long a sender may edit the text of its message")
+	f.IntVar(&t.actors.MaxSuspensionReasonBytes, "max-suspension-reason-bytes", a.MaxSuspensionReasonBytes, "longest reason an operator may give for suspending a user")
 	f.DurationVar(&t.actors.IdleTimeout, "idle-timeout", a.IdleTimeout, "passivate grains idle this long")
 	f.IntVar(&t.actors.DedupeWindow, "dedupe-window", a.DedupeWindow, "recent messages per conversation whose client ids are remembered")
 	f.IntVar(&t.actors.MaxOnlineDevices, "max-online-devices", a.MaxOnlineDevices, "devices one user may have online at once (also: connections per user per node)")

@@ -461,7 +461,11 @@ func (c *Client) run(cn *conn) {
 		if err != nil {
 			c.log.Debug("reconnect failed", "err", err)
 			code := wirepb.CodeOf(err)
-			if (code == wirepb.Code_UNAUTHENTICATED || code == wirepb.Code_TOKEN_EXPIRED) && c.cfg.TokenSource == nil {
+			// A suspended user stays suspended whatever the token: the
+			// operator lifts it, and the app makes a new client then.
+			refusedForGood := code == wirepb.Code_SUSPENDED ||
+				(code == wirepb.Code_UNAUTHENTICATED || code == wirepb.Code_TOKEN_EXPIRED) && c.cfg.TokenSource == nil
+			if refusedForGood {
 				c.mu.Lock()
 				c.fatal = err
 				close(c.changed)

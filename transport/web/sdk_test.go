@@ -64,7 +64,11 @@ func TestTypeScriptSDK(t *testing.T) {
 	if _, err := n.boot.Desk.SetAgent(ctx, desk.AgentUpdate{User: "sup", Supervisor: &yes}); err != nil {
 		t.Fatal(err)
 	}
-	tokens, _ := json.Marshal(map[string]string{"alice": token(t, "alice", "ts1"), "bob": token(t, "bob", "ts1"),
+	// The suspension case: mallory is suspended before the SDK connects.
+	if _, err := n.boot.Suspend(ctx, "mallory", time.Time{}, "counterfeit goods"); err != nil {
+		t.Fatal(err)
+	}
+	tokens, _ := json.Marshal(map[string]string{"mallory": token(t, "mallory", "ts1"), "alice": token(t, "alice", "ts1"), "bob": token(t, "bob", "ts1"),
 		"c1": token(t, "c1", "ts1"), "a1": token(t, "a1", "ts1"), "eve": token(t, "eve", "ts1"), "sup": token(t, "sup", "ts1")})
 	cmd := exec.CommandContext(ctx, node, "--experimental-websocket", "--test", script)
 	cmd.Env = append(env, "SWITCHBOARD_TOKENS="+string(tokens))

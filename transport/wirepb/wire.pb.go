@@ -51,6 +51,7 @@ const (
 	Code_TOO_MANY            Code = 16 // a per-user or per-address cap is reached (connections, devices)
 	Code_UPSTREAM_FAILED     Code = 17 // the business system (card webhook) failed, timed out or answered unsigned
 	Code_EDIT_EXPIRED        Code = 18 // past the edit time limit
+	Code_SUSPENDED           Code = 19 // the operator suspended this user: do not reconnect until told otherwise
 	// 32–63: transport.
 	Code_UNAUTHENTICATED Code = 32 // missing, malformed, forged or wrong-key token
 	Code_TOKEN_EXPIRED   Code = 33 // token past its exp
@@ -86,6 +87,7 @@ var (
 		16: "TOO_MANY",
 		17: "UPSTREAM_FAILED",
 		18: "EDIT_EXPIRED",
+		19: "SUSPENDED",
 		32: "UNAUTHENTICATED",
 		33: "TOKEN_EXPIRED",
 		34: "BAD_FRAME",
@@ -117,6 +119,7 @@ var (
 		"TOO_MANY":            16,
 		"UPSTREAM_FAILED":     17,
 		"EDIT_EXPIRED":        18,
+		"SUSPENDED":           19,
 		"UNAUTHENTICATED":     32,
 		"TOKEN_EXPIRED":       33,
 		"BAD_FRAME":           34,
@@ -6048,7 +6051,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06window\x18\x02 \x01(\tR\x06window\x125\n" +
 	"\x04rows\x18\x03 \x03(\v2!.switchboard.wire.v1.MyMetricsRowR\x04rows\x12\x10\n" +
-	"\x03key\x18\x04 \x01(\tR\x03key*\xd8\x03\n" +
+	"\x03key\x18\x04 \x01(\tR\x03key*\xe7\x03\n" +
 	"\x04Code\x12\x06\n" +
 	"\x02OK\x10\x00\x12\v\n" +
 	"\aINVALID\x10\x01\x12\x0e\n" +
@@ -6072,7 +6075,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x04BUSY\x10\x0f\x12\f\n" +
 	"\bTOO_MANY\x10\x10\x12\x13\n" +
 	"\x0fUPSTREAM_FAILED\x10\x11\x12\x10\n" +
-	"\fEDIT_EXPIRED\x10\x12\x12\x13\n" +
+	"\fEDIT_EXPIRED\x10\x12\x12\r\n" +
+	"\tSUSPENDED\x10\x13\x12\x13\n" +
 	"\x0fUNAUTHENTICATED\x10 \x12\x11\n" +
 	"\rTOKEN_EXPIRED\x10!\x12\r\n" +
 	"\tBAD_FRAME\x10\"\x12\x13\n" +

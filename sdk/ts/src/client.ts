@@ -51,6 +51,8 @@ export class Client {
   private closed = false;
   private listeners: { [K in keyof ClientEvents]?: ClientEvents[K][] } = {};
   private connectedOnce?: { resolve: () => void; reject: (e: Error) => void };
+  /** suspended: the node refused or ended the connection with SUSPENDED; the client stops. */
+  private suspended?: ProtocolError;
   private linkDone?: () => void;
   private linkGen = 0;
   private pipelines = new Map<string, SendPipeline<ChatMessage>>();
@@ -142,9 +144,20 @@ export class Client {
         await new Promise<void>((r) => (this.linkDone = r));
       } catch (e) {
         if (this.closed) return;
+        if (e instanceof ProtocolError && e.code === Code.SUSPENDED) this.suspended = e;
       }
       this.failPending(new Error("connection lost"));
       if (this.closed) return;
+      if (this.suspended) {
+        // The operator suspended this user: reconnecting cannot help until
+        // they lift it (the app makes a new client then).
+        this.closed = true;
+        clearInterval(this.ackTimer);
+        this.connectedOnce?.reject(this.suspended);
+        this.connectedOnce = undefined;
+        this.setState("closed");
+        return;
+      }
       this.setState("disconnected");
       await new Promise((r) => setTimeout(r, backoffDelay(attempt++, this.opts.minBackoffMs, this.opts.maxBackoffMs)));
     }
@@ -168,6 +181,7 @@ export class Client {
     // The code of the server's error frame: the last frame before it ends
     // the connection, so the close that follows (ours) reports it.
     let errorCode: number | undefined;
+    let errorMessage = "";
     const handlers = {
       onData: (chunk: Uint8Array) => {
         let frames: Uint8Array[];
@@ -179,7 +193,10 @@ export class Client {
         }
         for (const b of frames) {
           const f = fromBinary(ServerFrameSchema, b);
-          if (f.msg.case === "error") errorCode = f.msg.value.code;
+          if (f.msg.case === "error") {
+            errorCode = f.msg.value.code;
+            errorMessage = f.msg.value.message;
+          }
           if (f.msg.case === "welcome" && !gotWelcome) {
             gotWelcome = true;
             welcome(f.msg.value);
@@ -191,7 +208,7 @@ export class Client {
       onDatagram: (b: Uint8Array) => this.onSignal(fromBinary(SignalSchema, b)),
       onClose: (closeCode: number | undefined, reason: string) => {
         const code = closeCode ?? errorCode;
-        if (!gotWelcome) refused(new ProtocolError(code ?? Code.UNAVAILABLE, reason || "closed before welcome"));
+        if (!gotWelcome) refused(new ProtocolError(code ?? Code.UNAVAILABLE, errorMessage || reason || "closed before welcome"));
         this.link = undefined;
         this.linkDone?.();
       },
@@ -364,6 +381,7 @@ export class Client {
         return;
       case "error":
         this.emit("error", f.msg.value.code, f.msg.value.message);
+        if (f.msg.value.code === Code.SUSPENDED) this.suspended = new ProtocolError(Code.SUSPENDED, f.msg.value.message);
         // The server ends the connection after this frame and waits for
         // us to close first (docs/PROTOCOL.md §9): close now, so neither
         // side waits out its linger before the reconnect.

@@ -76,6 +76,12 @@ async function withClients(users: string[], fn: (...cs: Client[]) => Promise<voi
   }
 }
 
+test("a suspended user's connect is refused SUSPENDED and the client stops", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  const mallory = new Client({ url: url!, transports: ["websocket" as const], minBackoffMs: 20, maxBackoffMs: 200, token: tokens.mallory });
+  await assert.rejects(mallory.connect(), (e: unknown) => e instanceof ProtocolError && e.code === Code.SUSPENDED && /counterfeit goods/.test(e.message));
+  assert.equal(mallory.state, "closed");
+});
+
 test("block and unblock: the blocked user's send fails, then goes after the unblock", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
   await withClients(["alice", "eve"], async (alice, eve) => {
     await eve.block("alice");

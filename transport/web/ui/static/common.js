@@ -171,8 +171,13 @@ export const demoCard = {
 
 export function showStatus(client) {
   const el = document.getElementById("status");
+  let suspended = "";
+  client.on("error", (code, message) => {
+    if (code === Code.SUSPENDED) suspended = message;
+  });
   client.on("state", (s, t) => {
     el.textContent = s === "connected" ? `connected (${t})` : s;
+    if (s === "closed" && suspended) el.textContent = `account suspended: ${suspended}`;
     el.dataset.state = s;
     el.dataset.transport = t ?? "";
   });

@@ -1,0 +1,104 @@
+package admin
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+)
+
+// Moderation: an operator suspends a user (a scammer on a marketplace) and
+// lifts it. The user grain owns the rule (actors/user_suspension.go); these
+// endpoints only name the user and the terms.
+func (s *Server) userRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /api/v1/users/{user}", s.auth(true, s.userStatus))
+	mux.HandleFunc("POST /api/v1/users/{user}/suspend", s.auth(true, s.userSuspend))
+	mux.HandleFunc("POST /api/v1/users/{user}/unsuspend", s.auth(true, s.userUnsuspend))
+}
+
+// SuspendRequest is the body of POST /api/v1/users/{user}/suspend. At most
+// one of For and Until; neither: until lifted.
+type SuspendRequest struct {
+	Reason string    `json:"reason,omitempty"` // shown to the user's clients
+	For    string    `json:"for,omitempty"`    // a Go duration: "24h", "30m"
+	Until  time.Time `json:"until,omitzero"`   // RFC 3339
+}
+
+// UserStatus answers the user endpoints.
+type UserStatus struct {
+	User          string    `json:"user"`
+	Suspended     bool      `json:"suspended"`
+	Since         time.Time `json:"since,omitzero"`
+	Until         time.Time `json:"until,omitzero"` // zero while suspended: until lifted
+	Reason        string    `json:"reason,omitempty"`
+	EndedDevices  []string  `json:"ended_devices,omitempty"`  // suspend: the devices disconnected
+	OnlineDevices []string  `json:"online_devices,omitempty"` // GET: the devices online now
+}
+
+func userStatusOf(user string, r *pb.SuspensionResponse) UserStatus {
+	st := UserStatus{User: user, EndedDevices: r.EndedDevices, OnlineDevices: r.OnlineDevices}
+	if sp := r.Suspension; sp != nil {
+		st.Suspended, st.Reason = true, sp.Reason
+		st.Since = time.UnixMilli(sp.SinceMs).UTC()
+		if sp.UntilMs > 0 {
+			st.Until = time.UnixMilli(sp.UntilMs).UTC()
+		}
+	}
+	return st
+}
+
+func (s *Server) userStatus(w http.ResponseWriter, r *http.Request) {
+	user := r.PathValue("user")
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	res, err := s.node.Suspension(ctx, user)
+	if err != nil {
+		deskAnswer(w, nil, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, userStatusOf(user, res))
+}
+
+func (s *Server) userSuspend(w http.ResponseWriter, r *http.Request) {
+	user := r.PathValue("user")
+	var req SuspendRequest
+	if !readDeskBody(w, r, &req) {
+		return
+	}
+	until := req.Until
+	if req.For != "" {
+		d, err := time.ParseDuration(req.For)
+		switch {
+		case err != nil || d <= 0:
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "for: want a positive duration such as 24h, got " + req.For})
+			return
+		case !until.IsZero():
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "give for or until, not both"})
+			return
+		}
+		until = time.Now().Add(d)
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	res, err := s.node.Suspend(ctx, user, until, req.Reason)
+	if err != nil {
+		deskAnswer(w, nil, err)
+		return
+	}
+	st := userStatusOf(user, res)
+	s.log.Info("user suspended", "user", user, "until", st.Until, "reason", req.Reason, "ended_devices", len(st.EndedDevices))
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (s *Server) userUnsuspend(w http.ResponseWriter, r *http.Request) {
+	user := r.PathValue("user")
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	if err := s.node.Unsuspend(ctx, user); err != nil {
+		deskAnswer(w, nil, err)
+		return
+	}
+	s.log.Info("user suspension lifted", "user", user)
+	writeJSON(w, http.StatusOK, UserStatus{User: user})
+}

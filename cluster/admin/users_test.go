@@ -1,0 +1,77 @@
+package admin_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/switchboard-im/switchboard/cluster/admin"
+	"github.com/switchboard-im/switchboard/cluster/boot"
+	"github.com/switchboard-im/switchboard/storage/pebblestore"
+)
+
+// TestUserSuspensionAPI: the moderation endpoints always need the token
+// (even with open reads: a suspension's reason is private), check their
+// terms, and report what they did.
+func TestUserSuspensionAPI(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	store, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir(), Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	node, err := boot.StartNode(boot.NodeConfig{Store: store, Logger: log, ClusterName: "users-admin-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer node.Stop(true)
+	srv, err := admin.New(node, admin.Config{Token: "s3cret", OpenReadOnly: true, Logger: log}, admin.Hooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	do := func(method, path, token, body string, want int) admin.UserStatus {
+		t.Helper()
+		req, _ := http.NewRequest(method, hs.URL+path, bytes.NewReader([]byte(body)))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		raw, _ := io.ReadAll(res.Body)
+		if res.StatusCode != want {
+			t.Fatalf("%s %s %s: %d %s, want %d", method, path, body, res.StatusCode, raw, want)
+		}
+		var st admin.UserStatus
+		_ = json.Unmarshal(raw, &st)
+		return st
+	}
+	const tok = "s3cret"
+	do(http.MethodGet, "/api/v1/users/mallory", "", "", http.StatusUnauthorized)
+	do(http.MethodPost, "/api/v1/users/mallory/suspend", "", `{}`, http.StatusUnauthorized)
+	do(http.MethodPost, "/api/v1/users/mallory/suspend", tok, `{"for":"soon"}`, http.StatusBadRequest)
+	do(http.MethodPost, "/api/v1/users/mallory/suspend", tok, `{"for":"1h","until":"2099-01-01T00:00:00Z"}`, http.StatusBadRequest)
+	do(http.MethodPost, "/api/v1/users/mallory/suspend", tok, `{"until":"2001-01-01T00:00:00Z"}`, http.StatusBadRequest)
+	do(http.MethodPost, "/api/v1/users/mallory/suspend", tok, `{not json`, http.StatusBadRequest)
+	do(http.MethodPost, "/api/v1/users/bad%20id/suspend", tok, `{}`, http.StatusBadRequest)
+
+	st := do(http.MethodPost, "/api/v1/users/mallory/suspend", tok, `{"reason":"scam","until":"2099-01-01T00:00:00Z"}`, http.StatusOK)
+	if !st.Suspended || st.Reason != "scam" || st.Until.Year() != 2099 || st.Since.IsZero() {
+		t.Fatalf("suspend answered %+v", st)
+	}
+	if st = do(http.MethodGet, "/api/v1/users/mallory", tok, "", http.StatusOK); !st.Suspended || st.Reason != "scam" {
+		t.Fatalf("GET after the suspension: %+v", st)
+	}
+	do(http.MethodPost, "/api/v1/users/mallory/unsuspend", tok, ``, http.StatusOK)
+	if st = do(http.MethodGet, "/api/v1/users/mallory", tok, "", http.StatusOK); st.Suspended {
+		t.Fatalf("GET after the lift: %+v", st)
+	}
+}

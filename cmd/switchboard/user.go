@@ -1,0 +1,113 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/switchboard-im/switchboard/cluster/admin"
+)
+
+// newUserCmd is moderation through the admin API: suspend a user, lift it,
+// and see a user's state.
+func newUserCmd() *cobra.Command {
+	var o adminOptions
+	cmd := &cobra.Command{Use: "user", Short: "Moderation: suspend a user, lift it, show a user (through the admin API)"}
+	o.flags(cmd)
+	var user string
+	userFlag := func(c *cobra.Command) {
+		c.Flags().StringVar(&user, "user", "", "the user")
+		_ = c.MarkFlagRequired("user")
+	}
+	path := func(suffix string) string { return "/api/v1/users/" + url.PathEscape(user) + suffix }
+	report := func(st admin.UserStatus) error {
+		if o.json {
+			return printJSON(os.Stdout, st)
+		}
+		printUserStatus(os.Stdout, st)
+		return nil
+	}
+
+	show := &cobra.Command{
+		Use: "show", Short: "Whether a user is suspended, and their devices online", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var st admin.UserStatus
+			if err := o.call(cmd.Context(), http.MethodGet, path(""), &st); err != nil {
+				return err
+			}
+			return report(st)
+		},
+	}
+	userFlag(show)
+
+	var reason string
+	var forDur time.Duration
+	suspend := &cobra.Command{
+		Use:   "suspend",
+		Short: "Suspend a user: their devices are disconnected and cannot connect until it is lifted or ends",
+		Long: `Suspend a user. Their online devices are disconnected with SUSPENDED and no
+device of theirs can connect while the suspension holds. Their conversations
+and messages stay; others can still write to them. The reason is shown to
+the user's clients. Without --for it holds until "switchboard user unsuspend".`,
+		Example: `  switchboard user suspend --user mallory --reason "selling counterfeit goods" --for 72h`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			req := admin.SuspendRequest{Reason: reason}
+			if forDur < 0 {
+				return fmt.Errorf("--for %s: want a positive duration", forDur)
+			}
+			if forDur > 0 {
+				req.For = forDur.String()
+			}
+			var st admin.UserStatus
+			if err := o.callWith(cmd.Context(), http.MethodPost, path("/suspend"), req, &st); err != nil {
+				return err
+			}
+			return report(st)
+		},
+	}
+	userFlag(suspend)
+	suspend.Flags().StringVar(&reason, "reason", "", "why, shown to the user's clients")
+	suspend.Flags().DurationVar(&forDur, "for", 0, "how long (0: until lifted)")
+
+	unsuspend := &cobra.Command{
+		Use: "unsuspend", Short: "Lift a user's suspension", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var st admin.UserStatus
+			if err := o.callWith(cmd.Context(), http.MethodPost, path("/unsuspend"), struct{}{}, &st); err != nil {
+				return err
+			}
+			return report(st)
+		},
+	}
+	userFlag(unsuspend)
+
+	cmd.AddCommand(show, suspend, unsuspend)
+	return cmd
+}
+
+func printUserStatus(w io.Writer, st admin.UserStatus) {
+	switch {
+	case !st.Suspended:
+		fmt.Fprintf(w, "%s: not suspended\n", st.User)
+	case st.Until.IsZero():
+		fmt.Fprintf(w, "%s: suspended since %s, until lifted\n", st.User, st.Since.Format(time.RFC3339))
+	default:
+		fmt.Fprintf(w, "%s: suspended since %s, until %s\n", st.User, st.Since.Format(time.RFC3339), st.Until.Format(time.RFC3339))
+	}
+	if st.Reason != "" {
+		fmt.Fprintf(w, "reason: %s\n", st.Reason)
+	}
+	if len(st.EndedDevices) > 0 {
+		fmt.Fprintf(w, "disconnected: %s\n", strings.Join(st.EndedDevices, ", "))
+	}
+	if len(st.OnlineDevices) > 0 {
+		fmt.Fprintf(w, "online: %s\n", strings.Join(st.OnlineDevices, ", "))
+	}
+}
