@@ -231,6 +231,26 @@ func (n *Runtime) Recall(ctx context.Context, conv, user string, seq uint64) (ui
 	return r.Seq, fromPB(r.Error)
 }
 
+// OperatorSender names the operator as the sender of what it records in a
+// conversation (a moderator's recall), as the store's gap messages name
+// "system".
+const OperatorSender = "system"
+
+// RecallAsOperator withdraws message seq of conv for the operator (a
+// moderator, through the admin API): any user message, any time, in any
+// kind of conversation. The recall event's sender is OperatorSender.
+func (n *Runtime) RecallAsOperator(ctx context.Context, conv string, seq uint64) (uint64, error) {
+	if err := checkConv(conv); err != nil {
+		return 0, err
+	}
+	res, err := n.request(ctx, KindConversation, conv, &pb.RecallMessage{Conv: conv, Seq: seq, ByOperator: true})
+	if err != nil {
+		return 0, err
+	}
+	r := res.(*pb.RecallResponse)
+	return r.Seq, fromPB(r.Error)
+}
+
 // ChangeMembership adds, removes, re-roles or mutes members; it returns the
 // seq of the system message recording the change.
 func (n *Runtime) ChangeMembership(ctx context.Context, req *pb.MembershipChange) (uint64, error) {

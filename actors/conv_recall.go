@@ -19,7 +19,10 @@ func (c *conversation) recall(ctx actor.Context, m *pb.RecallMessage) {
 		return
 	}
 	mem := c.members[m.User]
-	if e := authorize(c.kind, c.id, m.User, mem, ActRecallOwn); e != nil {
+	if m.ByOperator {
+		// The operator is no member: it sees every message.
+		mem = &storage.Member{ConvID: c.id, UserID: OperatorSender, Role: storage.RoleOwner}
+	} else if e := authorize(c.kind, c.id, m.User, mem, ActRecallOwn); e != nil {
 		reply(e)
 		return
 	}
@@ -33,7 +36,7 @@ func (c *conversation) recall(ctx actor.Context, m *pb.RecallMessage) {
 		reply(storeErr(err))
 		return
 	}
-	privileged := Allowed(c.kind, StandingOf(mem), ActRecallAny)
+	privileged := m.ByOperator || Allowed(c.kind, StandingOf(mem), ActRecallAny)
 	switch {
 	case target.Kind != storage.MsgNormal:
 		reply(pbErr(pb.Code_INVALID, "message %d is not a user message", m.Seq))
@@ -76,6 +79,9 @@ func (c *conversation) recall(ctx actor.Context, m *pb.RecallMessage) {
 	now := time.Now()
 	ev := storage.Message{ConvID: c.id, MsgID: c.rt.ids.next(now), Sender: m.User, SenderRole: senderRole(mem.Role),
 		Kind: storage.MsgRecall, RefSeq: m.Seq, ServerTS: now}
+	if m.ByOperator {
+		ev.Sender, ev.SenderRole = OperatorSender, storage.SenderSystem
+	}
 	if c.enqueue(ctx, &ev, func(e *pb.Error) {
 		respond(ctx, sender, &pb.RecallResponse{Error: e, Seq: ev.Seq})
 	}) {

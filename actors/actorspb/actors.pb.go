@@ -989,10 +989,13 @@ func (x *SendResponse) GetFlagged() bool {
 }
 
 type RecallMessage struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
-	User          string                 `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
-	Seq           uint64                 `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Conv  string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	User  string                 `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
+	Seq   uint64                 `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`
+	// by_operator: the operator (admin API) recalls, user is empty: any
+	// user message, any time, in any conversation. Never set from a client.
+	ByOperator    bool `protobuf:"varint,4,opt,name=by_operator,json=byOperator,proto3" json:"by_operator,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1046,6 +1049,13 @@ func (x *RecallMessage) GetSeq() uint64 {
 		return x.Seq
 	}
 	return 0
+}
+
+func (x *RecallMessage) GetByOperator() bool {
+	if x != nil {
+		return x.ByOperator
+	}
+	return false
 }
 
 type RecallResponse struct {
@@ -3893,11 +3903,13 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\fserver_ts_ms\x18\x04 \x01(\x03R\n" +
 	"serverTsMs\x12\x1c\n" +
 	"\tduplicate\x18\x05 \x01(\bR\tduplicate\x12\x18\n" +
-	"\aflagged\x18\x06 \x01(\bR\aflagged\"I\n" +
+	"\aflagged\x18\x06 \x01(\bR\aflagged\"j\n" +
 	"\rRecallMessage\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x12\n" +
 	"\x04user\x18\x02 \x01(\tR\x04user\x12\x10\n" +
-	"\x03seq\x18\x03 \x01(\x04R\x03seq\"S\n" +
+	"\x03seq\x18\x03 \x01(\x04R\x03seq\x12\x1f\n" +
+	"\vby_operator\x18\x04 \x01(\bR\n" +
+	"byOperator\"S\n" +
 	"\x0eRecallResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\"\x9f\x01\n" +

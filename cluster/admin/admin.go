@@ -177,7 +177,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/store/backup", s.auth(true, s.backup))
 	s.deskRoutes(mux)
 	s.wordRoutes(mux)
-	s.userRoutes(mux)
+	s.moderationRoutes(mux)
 	// Profiles for the performance work (docs/PERFORMANCE.md); they reveal
 	// internals, so they always need the token.
 	mux.HandleFunc("GET /debug/pprof/", s.auth(true, pprof.Index))

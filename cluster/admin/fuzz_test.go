@@ -41,6 +41,7 @@ var adminRoutes = []struct{ method, path string }{
 	{http.MethodGet, "/api/v1/users/{}"},
 	{http.MethodPost, "/api/v1/users/{}/suspend"},
 	{http.MethodPost, "/api/v1/users/{}/unsuspend"},
+	{http.MethodPost, "/api/v1/conversations/d:a:b/messages/{}/recall"},
 }
 
 // FuzzAdminAPI calls the admin API of a real node, with the operator's

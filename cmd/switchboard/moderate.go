@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -14,11 +15,11 @@ import (
 	"github.com/switchboard-im/switchboard/cluster/admin"
 )
 
-// newUserCmd is moderation through the admin API: suspend a user, lift it,
-// and see a user's state.
-func newUserCmd() *cobra.Command {
+// newModerateCmd is moderation through the admin API: suspend a user, lift
+// it, see a user's state, recall any message.
+func newModerateCmd() *cobra.Command {
 	var o adminOptions
-	cmd := &cobra.Command{Use: "user", Short: "Moderation: suspend a user, lift it, show a user (through the admin API)"}
+	cmd := &cobra.Command{Use: "moderate", Short: "Moderation: suspend a user, lift it, show a user, recall any message (through the admin API)"}
 	o.flags(cmd)
 	var user string
 	userFlag := func(c *cobra.Command) {
@@ -35,7 +36,7 @@ func newUserCmd() *cobra.Command {
 	}
 
 	show := &cobra.Command{
-		Use: "show", Short: "Whether a user is suspended, and their devices online", Args: cobra.NoArgs,
+		Use: "user", Short: "Whether a user is suspended, and their devices online", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var st admin.UserStatus
 			if err := o.call(cmd.Context(), http.MethodGet, path(""), &st); err != nil {
@@ -54,8 +55,8 @@ func newUserCmd() *cobra.Command {
 		Long: `Suspend a user. Their online devices are disconnected with SUSPENDED and no
 device of theirs can connect while the suspension holds. Their conversations
 and messages stay; others can still write to them. The reason is shown to
-the user's clients. Without --for it holds until "switchboard user unsuspend".`,
-		Example: `  switchboard user suspend --user mallory --reason "selling counterfeit goods" --for 72h`,
+the user's clients. Without --for it holds until "switchboard moderate unsuspend".`,
+		Example: `  switchboard moderate suspend --user mallory --reason "selling counterfeit goods" --for 72h`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			req := admin.SuspendRequest{Reason: reason}
@@ -88,7 +89,40 @@ the user's clients. Without --for it holds until "switchboard user unsuspend".`,
 	}
 	userFlag(unsuspend)
 
-	cmd.AddCommand(show, suspend, unsuspend)
+	var conv string
+	var seq uint64
+	recall := &cobra.Command{
+		Use:   "recall",
+		Short: "Recall any user message of any conversation, at any time",
+		Long: `Recall a message as the operator: in any conversation (a direct one too, where
+no member may recall the other's), past the sender's recall window. Every
+member's device learns of it as of any recall; the recall event's sender is
+"system".`,
+		Example: `  switchboard moderate recall --conv d:bob:mallory --seq 7`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var res struct {
+				Conv      string `json:"conv"`
+				Seq       uint64 `json:"seq"`
+				RecallSeq uint64 `json:"recall_seq"`
+			}
+			p := "/api/v1/conversations/" + url.PathEscape(conv) + "/messages/" + strconv.FormatUint(seq, 10) + "/recall"
+			if err := o.callWith(cmd.Context(), http.MethodPost, p, struct{}{}, &res); err != nil {
+				return err
+			}
+			if o.json {
+				return printJSON(os.Stdout, res)
+			}
+			fmt.Printf("recalled %s #%d (recall event #%d)\n", res.Conv, res.Seq, res.RecallSeq)
+			return nil
+		},
+	}
+	recall.Flags().StringVar(&conv, "conv", "", "the conversation")
+	recall.Flags().Uint64Var(&seq, "seq", 0, "the message's seq")
+	_ = recall.MarkFlagRequired("conv")
+	_ = recall.MarkFlagRequired("seq")
+
+	cmd.AddCommand(show, suspend, unsuspend, recall)
 	return cmd
 }
 

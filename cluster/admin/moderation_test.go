@@ -7,17 +7,19 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/cluster/admin"
 	"github.com/switchboard-im/switchboard/cluster/boot"
 	"github.com/switchboard-im/switchboard/storage/pebblestore"
 )
 
-// TestUserSuspensionAPI: the moderation endpoints always need the token
+// TestModerationAPI: the moderation endpoints always need the token
 // (even with open reads: a suspension's reason is private), check their
-// terms, and report what they did.
-func TestUserSuspensionAPI(t *testing.T) {
+// terms, and report what they did: suspension, and a moderator's recall.
+func TestModerationAPI(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	store, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir(), Logger: log})
 	if err != nil {
@@ -70,6 +72,20 @@ func TestUserSuspensionAPI(t *testing.T) {
 	if st = do(http.MethodGet, "/api/v1/users/mallory", tok, "", http.StatusOK); !st.Suspended || st.Reason != "scam" {
 		t.Fatalf("GET after the suspension: %+v", st)
 	}
+	// A moderator recalls the scam message; the sender's suspension does
+	// not matter to it.
+	sent, err := node.SendDirect(t.Context(), "bob", &pb.SendMessage{Sender: "mallory", ClientMsgId: "m1", Body: []byte("gift cards only")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recall := "/api/v1/conversations/d:bob:mallory/messages/" + strconv.FormatUint(sent.Seq, 10) + "/recall"
+	do(http.MethodPost, recall, "", ``, http.StatusUnauthorized)
+	do(http.MethodPost, "/api/v1/conversations/d:bob:mallory/messages/x/recall", tok, ``, http.StatusBadRequest)
+	do(http.MethodPost, "/api/v1/conversations/d:bob:mallory/messages/0/recall", tok, ``, http.StatusBadRequest)
+	do(http.MethodPost, "/api/v1/conversations/d:bob:mallory/messages/99/recall", tok, ``, http.StatusNotFound)
+	do(http.MethodPost, recall, tok, ``, http.StatusOK)
+	do(http.MethodPost, recall, tok, ``, http.StatusBadRequest) // already recalled
+
 	do(http.MethodPost, "/api/v1/users/mallory/unsuspend", tok, ``, http.StatusOK)
 	if st = do(http.MethodGet, "/api/v1/users/mallory", tok, "", http.StatusOK); st.Suspended {
 		t.Fatalf("GET after the lift: %+v", st)

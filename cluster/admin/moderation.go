@@ -3,18 +3,43 @@ package admin
 import (
 	"context"
 	"net/http"
+	"strconv"
 	"time"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 )
 
-// Moderation: an operator suspends a user (a scammer on a marketplace) and
-// lifts it. The user grain owns the rule (actors/user_suspension.go); these
-// endpoints only name the user and the terms.
-func (s *Server) userRoutes(mux *http.ServeMux) {
+// Moderation: an operator suspends a user (a scammer on a marketplace),
+// lifts it, and recalls any message. The grains own the rules
+// (actors/user_suspension.go, actors/conv_recall.go); these endpoints only
+// name the user or message and the terms. All need the token, reads too:
+// a suspension's reason is private.
+func (s *Server) moderationRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/users/{user}", s.auth(true, s.userStatus))
 	mux.HandleFunc("POST /api/v1/users/{user}/suspend", s.auth(true, s.userSuspend))
 	mux.HandleFunc("POST /api/v1/users/{user}/unsuspend", s.auth(true, s.userUnsuspend))
+	mux.HandleFunc("POST /api/v1/conversations/{conv}/messages/{seq}/recall", s.auth(true, s.operatorRecall))
+}
+
+// operatorRecall withdraws any user message (a scam link in a direct
+// conversation, where nobody else could): POST
+// /api/v1/conversations/{conv}/messages/{seq}/recall.
+func (s *Server) operatorRecall(w http.ResponseWriter, r *http.Request) {
+	conv := r.PathValue("conv")
+	seq, err := strconv.ParseUint(r.PathValue("seq"), 10, 64)
+	if err != nil || seq == 0 {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "seq: want a message seq (1 or more), got " + r.PathValue("seq")})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	ev, err := s.node.RecallAsOperator(ctx, conv, seq)
+	if err != nil {
+		deskAnswer(w, nil, err)
+		return
+	}
+	s.log.Info("message recalled by the operator", "conv", conv, "seq", seq, "event_seq", ev)
+	writeJSON(w, http.StatusOK, map[string]any{"conv": conv, "seq": seq, "recall_seq": ev})
 }
 
 // SuspendRequest is the body of POST /api/v1/users/{user}/suspend. At most

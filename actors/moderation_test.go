@@ -138,3 +138,55 @@ func TestSuspensionReregisterBackstop(t *testing.T) {
 		return nil
 	})
 }
+
+// TestRecallAsOperator: a moderator recalls a message in a direct
+// conversation (where no member may recall another's), long after the
+// sender's recall window; every member's device learns of it; the event
+// names the operator; a second recall, a missing seq and a system
+// message are refused.
+func TestRecallAsOperator(t *testing.T) {
+	node := startCluster(t, 1, openStore(t), actors.Config{RecallWindow: time.Millisecond})[0]
+	ctx := tctx(t)
+	bob, _ := connect(t, node, "bob", "phone")
+	scam, err := node.SendDirect(ctx, "bob", &pb.SendMessage{Sender: "mallory", ClientMsgId: "m1", Body: []byte("pay me by gift card")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv := actors.DirectConvID("bob", "mallory")
+	time.Sleep(5 * time.Millisecond) // past the sender's recall window
+	_, err = node.Recall(ctx, conv, "bob", scam.Seq)
+	wantCode(t, err, pb.Code_FORBIDDEN, "the other member recalls")
+
+	ev, err := node.RecallAsOperator(ctx, conv, scam.Seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() error {
+		for _, m := range bob.messages() {
+			if m.Kind == pb.MessageKind_RECALL && m.RefSeq == scam.Seq && m.Seq == ev {
+				if m.Sender != actors.OperatorSender {
+					return fmt.Errorf("recall event sent by %q, want %q", m.Sender, actors.OperatorSender)
+				}
+				return nil
+			}
+		}
+		return fmt.Errorf("bob's device has no recall event %d of %d", ev, scam.Seq)
+	})
+	hist, err := node.History(ctx, &pb.GetHistory{Conv: conv, User: "bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range hist {
+		if m.Seq == scam.Seq && (!m.Recalled || len(m.Body) != 0) {
+			t.Fatalf("the recalled message still reads %q (recalled %v)", m.Body, m.Recalled)
+		}
+	}
+	_, err = node.RecallAsOperator(ctx, conv, scam.Seq)
+	wantCode(t, err, pb.Code_INVALID, "a second recall")
+	_, err = node.RecallAsOperator(ctx, conv, 999)
+	wantCode(t, err, pb.Code_NOT_FOUND, "a seq past the end")
+	_, err = node.RecallAsOperator(ctx, conv, ev)
+	wantCode(t, err, pb.Code_INVALID, "recalling the recall event")
+	_, err = node.RecallAsOperator(ctx, "no namespace", 1)
+	wantCode(t, err, pb.Code_INVALID, "a bad conversation id")
+}

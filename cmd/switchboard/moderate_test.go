@@ -1,0 +1,63 @@
+package main
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-im/switchboard/cluster/admin"
+)
+
+// TestModerateCommand: the operator suspends a user from the CLI; the
+// user's client commands are refused with the reason, "moderate user"
+// reports it, bad terms are refused, the operator recalls the user's
+// message, and unsuspend lets the user back.
+func TestModerateCommand(t *testing.T) {
+	n := newDevNode(t)
+	n.start()
+	d := n.dir
+	n.run("send", "--data-dir", d, "--user", "mallory", "--to", "user:bob", "--text", "cheap watches")
+
+	var st admin.UserStatus
+	mustJSON(t, n.run("moderate", "suspend", "--data-dir", d, "--user", "mallory", "--reason", "counterfeit goods", "--for", "72h", "--json"), &st)
+	if !st.Suspended || st.Reason != "counterfeit goods" || time.Until(st.Until) < 71*time.Hour || time.Until(st.Until) > 72*time.Hour {
+		t.Fatalf("suspend: %+v", st)
+	}
+	out, err := exec.Command(n.bin, "send", "--data-dir", d, "--user", "mallory", "--to", "user:bob", "--text", "hello?").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "SUSPENDED") || !strings.Contains(string(out), "counterfeit goods") {
+		t.Fatalf("send by the suspended user: %v\n%s\nwant SUSPENDED with the reason", err, out)
+	}
+	if out := string(n.run("moderate", "user", "--data-dir", d, "--user", "mallory")); !strings.Contains(out, "suspended since") || !strings.Contains(out, "counterfeit goods") {
+		t.Fatalf("show:\n%s", out)
+	}
+	for _, args := range [][]string{
+		{"--for", "-1h"},
+		{"--reason", strings.Repeat("r", 501)},
+	} {
+		cmd := append([]string{"moderate", "suspend", "--data-dir", d, "--user", "mallory"}, args...)
+		if out, err := exec.Command(n.bin, cmd...).CombinedOutput(); err == nil {
+			t.Fatalf("%v: accepted\n%s", args, out)
+		}
+	}
+	n.run("send", "--data-dir", d, "--user", "bob", "--to", "user:mallory", "--text", "reported")
+	var recalled struct {
+		RecallSeq uint64 `json:"recall_seq"`
+	}
+	mustJSON(t, n.run("moderate", "recall", "--data-dir", d, "--conv", "d:bob:mallory", "--seq", "1", "--json"), &recalled)
+	if recalled.RecallSeq == 0 {
+		t.Fatal("recall answered no event seq")
+	}
+	if out := string(n.run("history", "--data-dir", d, "--user", "bob", "--conv", "d:bob:mallory")); strings.Contains(out, "cheap watches") {
+		t.Fatalf("the recalled message is still in bob's history:\n%s", out)
+	}
+
+	mustJSON(t, n.run("moderate", "unsuspend", "--data-dir", d, "--user", "mallory", "--json"), &st)
+	if st.Suspended {
+		t.Fatalf("unsuspend: %+v", st)
+	}
+	n.run("send", "--data-dir", d, "--user", "mallory", "--to", "user:bob", "--text", "sorry")
+	if out := string(n.run("moderate", "user", "--data-dir", d, "--user", "mallory")); !strings.Contains(out, "not suspended") {
+		t.Fatalf("show after the lift:\n%s", out)
+	}
+}
