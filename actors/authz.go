@@ -34,11 +34,12 @@ const (
 	ActMute                      // mute or unmute a member
 	ActSeePresence               // see whether another member is online
 	ActBlock                     // block or unblock the other member (direct conversations)
+	ActReport                    // report another's message to the operator's moderators
 	numActions
 )
 
 var actionNames = [numActions]string{"send", "history", "members", "mark_read", "pin", "recall_own",
-	"recall_any", "add", "remove", "leave", "set_role", "mute", "see_presence", "block"}
+	"recall_any", "add", "remove", "leave", "set_role", "mute", "see_presence", "block", "report"}
 
 func (a Action) String() string {
 	if a < numActions {
@@ -147,6 +148,7 @@ var rules = map[storage.ConvKind][numActions]who{
 		ActMute:        nobody,
 		ActSeePresence: {roles: roles(storage.RoleMember)}, // unless either blocks the other
 		ActBlock:       {roles: roles(storage.RoleMember)},
+		ActReport:      {roles: roles(storage.RoleMember)},
 	},
 	storage.KindGroup: {
 		ActSend:        {roles: anyGroupRole},
@@ -162,7 +164,8 @@ var rules = map[storage.ConvKind][numActions]who{
 		ActSetRole:     {roles: roles(storage.RoleOwner)},
 		ActMute:        {roles: groupManagers},
 		ActSeePresence: {roles: anyGroupRole},
-		ActBlock:       nobody, // a group's managers mute instead
+		ActBlock:       nobody,                            // a group's managers mute instead
+		ActReport:      {roles: anyGroupRole, left: true}, // what one can read
 	},
 	storage.KindService: {
 		ActSend:        {roles: anyServiceRole},
@@ -179,6 +182,7 @@ var rules = map[storage.ConvKind][numActions]who{
 		ActMute:        {roles: serviceManager},
 		ActSeePresence: {roles: anyServiceRole},
 		ActBlock:       nobody, // the desk's agents mute instead
+		ActReport:      {roles: anyServiceRole, left: true},
 	},
 }
 

@@ -64,9 +64,14 @@ type Config struct {
 	// EditWindow is how long a sender may edit the text of its message
 	// (default 15 min).
 	EditWindow time.Duration
-	// MaxSuspensionReasonBytes bounds the reason an operator gives for
-	// suspending a user (default 500): the user's client shows it.
-	MaxSuspensionReasonBytes int
+	// MaxModerationReasonBytes bounds the reason an operator gives for
+	// suspending a user (the user's client shows it) and the reason a user
+	// gives when reporting a message (default 500).
+	MaxModerationReasonBytes int
+	// MaxOpenReports bounds the users' reports waiting for a moderator
+	// (default 2,000); past it a new report is refused TOO_MANY. They are
+	// kept in one stored list, rewritten at each change.
+	MaxOpenReports int
 	// PolicyWords are matched case-insensitively against message bodies;
 	// PolicyMode block adds them to the blocked list, flag to the monitor
 	// list.
@@ -203,7 +208,8 @@ func DefaultConfig() Config {
 		SendBurst:                100,
 		RecallWindow:             2 * time.Minute,
 		EditWindow:               15 * time.Minute,
-		MaxSuspensionReasonBytes: 500,
+		MaxModerationReasonBytes: 500,
+		MaxOpenReports:           2000,
 		PolicyMode:               PolicyOff,
 		IdleTimeout:              10 * time.Minute,
 		DedupeWindow:             4096,
@@ -293,7 +299,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.RecallWindow <= 0 {
 		c.RecallWindow = d.RecallWindow
 	}
-	setInt(&c.MaxSuspensionReasonBytes, d.MaxSuspensionReasonBytes)
+	setInt(&c.MaxModerationReasonBytes, d.MaxModerationReasonBytes)
+	setInt(&c.MaxOpenReports, d.MaxOpenReports)
 	if c.EditWindow <= 0 {
 		c.EditWindow = d.EditWindow
 	}

@@ -103,7 +103,7 @@ func TestSuspensionExpires(t *testing.T) {
 // TestSuspensionInput: the reason's limit at its edge, an end in the past
 // and a bad user id are refused INVALID.
 func TestSuspensionInput(t *testing.T) {
-	node := startCluster(t, 1, openStore(t), actors.Config{MaxSuspensionReasonBytes: 10})[0]
+	node := startCluster(t, 1, openStore(t), actors.Config{MaxModerationReasonBytes: 10})[0]
 	ctx := tctx(t)
 	if _, err := node.Suspend(ctx, "dave", time.Time{}, strings.Repeat("r", 10)); err != nil {
 		t.Fatalf("a reason at the limit: %v", err)
@@ -189,4 +189,96 @@ func TestRecallAsOperator(t *testing.T) {
 	wantCode(t, err, pb.Code_INVALID, "recalling the recall event")
 	_, err = node.RecallAsOperator(ctx, "no namespace", 1)
 	wantCode(t, err, pb.Code_INVALID, "a bad conversation id")
+}
+
+// TestReports: a user reports a message they can read, sent by someone
+// else; the moderators list the open reports with the message as it was
+// (its first 500 bytes, cut at a rune), oldest first, page by page, after
+// a node restart too; resolving closes one. Reports of one's own message,
+// of a message one cannot read, of a missing, recalled or system message,
+// with a reason over the limit, or past MaxOpenReports are refused.
+func TestReports(t *testing.T) {
+	store := openStore(t)
+	cfg := actors.Config{MaxOpenReports: 2, MaxModerationReasonBytes: 20}
+	node := startCluster(t, 1, store, cfg)[0]
+	ctx := tctx(t)
+	long := strings.Repeat("a", 499) + "é and more" // é straddles byte 500
+	scam, err := node.SendDirect(ctx, "bob", &pb.SendMessage{Sender: "mallory", ClientMsgId: "m1", Body: []byte(long)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv := actors.DirectConvID("bob", "mallory")
+
+	id, dup, err := node.Report(ctx, "bob", conv, scam.Seq, "gift cards")
+	if err != nil || id == "" || dup {
+		t.Fatalf("report: %q %v %v", id, dup, err)
+	}
+	again, dup, err := node.Report(ctx, "bob", conv, scam.Seq, "again")
+	if err != nil || again != id || !dup {
+		t.Fatalf("the same report again: %q %v %v, want %q duplicate", again, dup, err, id)
+	}
+	_, _, err = node.Report(ctx, "mallory", conv, scam.Seq, "")
+	wantCode(t, err, pb.Code_INVALID, "reporting one's own message")
+	_, _, err = node.Report(ctx, "carol", conv, scam.Seq, "")
+	wantCode(t, err, pb.Code_NOT_MEMBER, "a stranger reports")
+	_, _, err = node.Report(ctx, "bob", conv, 99, "")
+	wantCode(t, err, pb.Code_NOT_FOUND, "a seq past the end")
+	_, _, err = node.Report(ctx, "bob", conv, scam.Seq, strings.Repeat("r", 21))
+	wantCode(t, err, pb.Code_INVALID, "a reason over the limit")
+	mustCreateGroup(t, node, "g:market", "olga", "bob", "mallory")
+	sys, err := node.ChangeMembership(ctx, &pb.MembershipChange{Conv: "g:market", Actor: "olga", Op: pb.MembershipChange_ADD, Users: []string{"dave"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = node.Report(ctx, "bob", "g:market", sys, "")
+	wantCode(t, err, pb.Code_INVALID, "reporting a system message")
+	gone, err := node.Send(ctx, &pb.SendMessage{Conv: "g:market", Sender: "mallory", ClientMsgId: "m2", Body: []byte("oops")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node.RecallAsOperator(ctx, "g:market", gone.Seq); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = node.Report(ctx, "bob", "g:market", gone.Seq, "")
+	wantCode(t, err, pb.Code_NOT_FOUND, "reporting a recalled message")
+
+	second, err := node.Send(ctx, &pb.SendMessage{Conv: "g:market", Sender: "mallory", ClientMsgId: "m3", Body: []byte("dm me")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id2, _, err := node.Report(ctx, "olga", "g:market", second.Seq, strings.Repeat("r", 20))
+	if err != nil {
+		t.Fatalf("a second report, reason at the limit: %v", err)
+	}
+	_, _, err = node.Report(ctx, "bob", "g:market", second.Seq, "")
+	wantCode(t, err, pb.Code_TOO_MANY, "a report past MaxOpenReports")
+
+	node.Stop(true)
+	node = startCluster(t, 1, store, cfg)[0]
+	ctx = tctx(t)
+	open, total, err := node.Reports(ctx, "", 1)
+	if err != nil || total != 2 || len(open) != 1 || open[0].Id != id {
+		t.Fatalf("first page after a restart: %v, %d, %v", open, total, err)
+	}
+	r := open[0]
+	if r.Reporter != "bob" || r.Sender != "mallory" || r.Reason != "gift cards" || r.Conv != conv || r.Seq != scam.Seq {
+		t.Fatalf("report reads %v", r)
+	}
+	if want := strings.Repeat("a", 499); string(r.Body) != want {
+		t.Fatalf("snapshot %q (%d bytes), want the first 499 (é would cross 500)", r.Body, len(r.Body))
+	}
+	if open, _, err = node.Reports(ctx, id, 10); err != nil || len(open) != 1 || open[0].Id != id2 {
+		t.Fatalf("the page after %s: %v, %v", id, open, err)
+	}
+	if _, err := node.ResolveReport(ctx, id, "suspended mallory"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = node.ResolveReport(ctx, id, "")
+	wantCode(t, err, pb.Code_NOT_FOUND, "resolving a closed report")
+	if open, total, err = node.Reports(ctx, "", 0); err != nil || total != 1 || open[0].Id != id2 {
+		t.Fatalf("after resolving: %v, %d, %v", open, total, err)
+	}
+	if _, _, err := node.Report(ctx, "bob", "g:market", second.Seq, ""); err != nil {
+		t.Fatalf("a report once there is room again: %v", err)
+	}
 }

@@ -112,6 +112,7 @@ func (n *Runtime) Kinds() []*cluster.Kind {
 		// bytes where the default ring holds ~250 (one 24-byte node per
 		// queued message instead).
 		placement.NewKind(KindUser, func() actor.Actor { return newUser(n) }, actor.WithMailbox(actor.UnboundedLockfree()), actor.WithDispatcher(n.dispatch)),
+		n.reportsKind(),
 	}
 }
 

@@ -361,6 +361,10 @@ func (s *deviceSession) SetMuted(ctx context.Context, conv string, muted bool) (
 	return s.rt.SetMuted(ctx, s.user, conv, muted)
 }
 
+func (s *deviceSession) Report(ctx context.Context, conv string, seq uint64, reason string) (string, bool, error) {
+	return s.rt.Report(ctx, s.user, conv, seq, reason)
+}
+
 func (s *deviceSession) Block(ctx context.Context, target string, block bool) error {
 	return s.rt.Block(ctx, s.user, target, block)
 }

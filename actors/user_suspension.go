@@ -142,8 +142,8 @@ func (n *Runtime) Suspend(ctx context.Context, user string, until time.Time, rea
 	if err := checkUser(user); err != nil {
 		return nil, err
 	}
-	if len(reason) > n.cfg.MaxSuspensionReasonBytes {
-		return nil, invalid("reason of %d bytes, limit %d", len(reason), n.cfg.MaxSuspensionReasonBytes)
+	if len(reason) > n.cfg.MaxModerationReasonBytes {
+		return nil, invalid("reason of %d bytes, limit %d", len(reason), n.cfg.MaxModerationReasonBytes)
 	}
 	now := time.Now()
 	s := &pb.Suspension{SinceMs: now.UnixMilli(), Reason: reason}

@@ -416,6 +416,13 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		}
 		return &wirepb.Response{Result: &wirepb.Response_Mute{Mute: &wirepb.MuteResult{TotalUnread: total}}}
 
+	case *wirepb.Request_Report:
+		id, dup, err := sess.Report(ctx, op.Report.Conv, op.Report.Seq, op.Report.Reason)
+		if err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_Report{Report: &wirepb.ReportResult{ReportId: id, Duplicate: dup}}}
+
 	case *wirepb.Request_Block:
 		if err := sess.Block(ctx, op.Block.User, op.Block.Block); err != nil {
 			return c.fail(err)

@@ -179,6 +179,8 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 		if !session.ValidUserID(op.Block.User) {
 			return invalid("bad user id %q", op.Block.User)
 		}
+	case *wirepb.Request_Report:
+		return checkConv(op.Report.Conv)
 	case *wirepb.Request_Ping:
 	case *wirepb.Request_RegisterPush:
 		return validateRegisterPush(op.RegisterPush)
@@ -233,6 +235,8 @@ func opName(r *wirepb.Request) string {
 		return "mute"
 	case *wirepb.Request_Block:
 		return "block"
+	case *wirepb.Request_Report:
+		return "report"
 	case *wirepb.Request_Ping:
 		return "ping"
 	case *wirepb.Request_CardClick:

@@ -397,7 +397,7 @@ func (x Signal_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Signal_Kind.Descriptor instead.
 func (Signal_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{48, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{56, 0}
 }
 
 type Error struct {
@@ -2251,6 +2251,489 @@ func (x *SuspensionResponse) GetOnlineDevices() []string {
 	return nil
 }
 
+// Report is a user's report of a message to the operator's moderators.
+type Report struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Conv          string                 `protobuf:"bytes,2,opt,name=conv,proto3" json:"conv,omitempty"`
+	Seq           uint64                 `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`
+	Reporter      string                 `protobuf:"bytes,4,opt,name=reporter,proto3" json:"reporter,omitempty"`
+	Sender        string                 `protobuf:"bytes,5,opt,name=sender,proto3" json:"sender,omitempty"` // who sent the reported message
+	Reason        string                 `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	Body          []byte                 `protobuf:"bytes,7,opt,name=body,proto3" json:"body,omitempty"` // the message's body when reported (its start, at most 500 bytes)
+	Kind          MessageKind            `protobuf:"varint,8,opt,name=kind,proto3,enum=switchboard.actors.MessageKind" json:"kind,omitempty"`
+	MessageTsMs   int64                  `protobuf:"varint,9,opt,name=message_ts_ms,json=messageTsMs,proto3" json:"message_ts_ms,omitempty"` // when the message was stored
+	ReportedMs    int64                  `protobuf:"varint,10,opt,name=reported_ms,json=reportedMs,proto3" json:"reported_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Report) Reset() {
+	*x = Report{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Report) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Report) ProtoMessage() {}
+
+func (x *Report) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Report.ProtoReflect.Descriptor instead.
+func (*Report) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *Report) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Report) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *Report) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *Report) GetReporter() string {
+	if x != nil {
+		return x.Reporter
+	}
+	return ""
+}
+
+func (x *Report) GetSender() string {
+	if x != nil {
+		return x.Sender
+	}
+	return ""
+}
+
+func (x *Report) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Report) GetBody() []byte {
+	if x != nil {
+		return x.Body
+	}
+	return nil
+}
+
+func (x *Report) GetKind() MessageKind {
+	if x != nil {
+		return x.Kind
+	}
+	return MessageKind_NORMAL
+}
+
+func (x *Report) GetMessageTsMs() int64 {
+	if x != nil {
+		return x.MessageTsMs
+	}
+	return 0
+}
+
+func (x *Report) GetReportedMs() int64 {
+	if x != nil {
+		return x.ReportedMs
+	}
+	return 0
+}
+
+// ReportList is the reports grain's stored state: the open reports, oldest
+// first.
+type ReportList struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Open          []*Report              `protobuf:"bytes,1,rep,name=open,proto3" json:"open,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportList) Reset() {
+	*x = ReportList{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportList) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportList) ProtoMessage() {}
+
+func (x *ReportList) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportList.ProtoReflect.Descriptor instead.
+func (*ReportList) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ReportList) GetOpen() []*Report {
+	if x != nil {
+		return x.Open
+	}
+	return nil
+}
+
+type FileReport struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Report        *Report                `protobuf:"bytes,1,opt,name=report,proto3" json:"report,omitempty"` // id and reported_ms are set by the grain
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FileReport) Reset() {
+	*x = FileReport{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FileReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FileReport) ProtoMessage() {}
+
+func (x *FileReport) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FileReport.ProtoReflect.Descriptor instead.
+func (*FileReport) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *FileReport) GetReport() *Report {
+	if x != nil {
+		return x.Report
+	}
+	return nil
+}
+
+type FileReportResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Id            string                 `protobuf:"bytes,2,opt,name=id,proto3" json:"id,omitempty"`
+	Duplicate     bool                   `protobuf:"varint,3,opt,name=duplicate,proto3" json:"duplicate,omitempty"` // the reporter had reported this message already
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FileReportResponse) Reset() {
+	*x = FileReportResponse{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FileReportResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FileReportResponse) ProtoMessage() {}
+
+func (x *FileReportResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FileReportResponse.ProtoReflect.Descriptor instead.
+func (*FileReportResponse) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *FileReportResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *FileReportResponse) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *FileReportResponse) GetDuplicate() bool {
+	if x != nil {
+		return x.Duplicate
+	}
+	return false
+}
+
+type ListReports struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AfterId       string                 `protobuf:"bytes,1,opt,name=after_id,json=afterId,proto3" json:"after_id,omitempty"` // "": from the oldest
+	Limit         uint32                 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListReports) Reset() {
+	*x = ListReports{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListReports) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListReports) ProtoMessage() {}
+
+func (x *ListReports) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListReports.ProtoReflect.Descriptor instead.
+func (*ListReports) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *ListReports) GetAfterId() string {
+	if x != nil {
+		return x.AfterId
+	}
+	return ""
+}
+
+func (x *ListReports) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+type ListReportsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Reports       []*Report              `protobuf:"bytes,2,rep,name=reports,proto3" json:"reports,omitempty"`
+	Total         uint32                 `protobuf:"varint,3,opt,name=total,proto3" json:"total,omitempty"` // open reports in all
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListReportsResponse) Reset() {
+	*x = ListReportsResponse{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListReportsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListReportsResponse) ProtoMessage() {}
+
+func (x *ListReportsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListReportsResponse.ProtoReflect.Descriptor instead.
+func (*ListReportsResponse) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ListReportsResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *ListReportsResponse) GetReports() []*Report {
+	if x != nil {
+		return x.Reports
+	}
+	return nil
+}
+
+func (x *ListReportsResponse) GetTotal() uint32 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
+}
+
+type ResolveReport struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Resolution    string                 `protobuf:"bytes,2,opt,name=resolution,proto3" json:"resolution,omitempty"` // for the log
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResolveReport) Reset() {
+	*x = ResolveReport{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResolveReport) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResolveReport) ProtoMessage() {}
+
+func (x *ResolveReport) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResolveReport.ProtoReflect.Descriptor instead.
+func (*ResolveReport) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ResolveReport) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ResolveReport) GetResolution() string {
+	if x != nil {
+		return x.Resolution
+	}
+	return ""
+}
+
+type ResolveReportResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Report        *Report                `protobuf:"bytes,2,opt,name=report,proto3" json:"report,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResolveReportResponse) Reset() {
+	*x = ResolveReportResponse{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResolveReportResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResolveReportResponse) ProtoMessage() {}
+
+func (x *ResolveReportResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResolveReportResponse.ProtoReflect.Descriptor instead.
+func (*ResolveReportResponse) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ResolveReportResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *ResolveReportResponse) GetReport() *Report {
+	if x != nil {
+		return x.Report
+	}
+	return nil
+}
+
 // EndSession tells a device's session (its actor) to end its connection
 // with the error given, e.g. when its user is suspended.
 type EndSession struct {
@@ -2262,7 +2745,7 @@ type EndSession struct {
 
 func (x *EndSession) Reset() {
 	*x = EndSession{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[26]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2274,7 +2757,7 @@ func (x *EndSession) String() string {
 func (*EndSession) ProtoMessage() {}
 
 func (x *EndSession) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[26]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2287,7 +2770,7 @@ func (x *EndSession) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndSession.ProtoReflect.Descriptor instead.
 func (*EndSession) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{26}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *EndSession) GetError() *Error {
@@ -2308,7 +2791,7 @@ type UnregisterDevice struct {
 
 func (x *UnregisterDevice) Reset() {
 	*x = UnregisterDevice{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[27]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2320,7 +2803,7 @@ func (x *UnregisterDevice) String() string {
 func (*UnregisterDevice) ProtoMessage() {}
 
 func (x *UnregisterDevice) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[27]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2333,7 +2816,7 @@ func (x *UnregisterDevice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnregisterDevice.ProtoReflect.Descriptor instead.
 func (*UnregisterDevice) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{27}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *UnregisterDevice) GetUser() string {
@@ -2369,7 +2852,7 @@ type Sync struct {
 
 func (x *Sync) Reset() {
 	*x = Sync{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[28]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2381,7 +2864,7 @@ func (x *Sync) String() string {
 func (*Sync) ProtoMessage() {}
 
 func (x *Sync) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[28]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2394,7 +2877,7 @@ func (x *Sync) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Sync.ProtoReflect.Descriptor instead.
 func (*Sync) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{28}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *Sync) GetUser() string {
@@ -2447,7 +2930,7 @@ type ConvSummary struct {
 
 func (x *ConvSummary) Reset() {
 	*x = ConvSummary{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[29]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2459,7 +2942,7 @@ func (x *ConvSummary) String() string {
 func (*ConvSummary) ProtoMessage() {}
 
 func (x *ConvSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[29]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2472,7 +2955,7 @@ func (x *ConvSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConvSummary.ProtoReflect.Descriptor instead.
 func (*ConvSummary) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{29}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ConvSummary) GetConv() string {
@@ -2565,7 +3048,7 @@ type SyncResponse struct {
 
 func (x *SyncResponse) Reset() {
 	*x = SyncResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[30]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2577,7 +3060,7 @@ func (x *SyncResponse) String() string {
 func (*SyncResponse) ProtoMessage() {}
 
 func (x *SyncResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[30]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2590,7 +3073,7 @@ func (x *SyncResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncResponse.ProtoReflect.Descriptor instead.
 func (*SyncResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{30}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *SyncResponse) GetError() *Error {
@@ -2639,7 +3122,7 @@ type AckCursor struct {
 
 func (x *AckCursor) Reset() {
 	*x = AckCursor{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[31]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2651,7 +3134,7 @@ func (x *AckCursor) String() string {
 func (*AckCursor) ProtoMessage() {}
 
 func (x *AckCursor) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[31]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2664,7 +3147,7 @@ func (x *AckCursor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckCursor.ProtoReflect.Descriptor instead.
 func (*AckCursor) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{31}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *AckCursor) GetUser() string {
@@ -2700,7 +3183,7 @@ type MarkRead struct {
 
 func (x *MarkRead) Reset() {
 	*x = MarkRead{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[32]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2712,7 +3195,7 @@ func (x *MarkRead) String() string {
 func (*MarkRead) ProtoMessage() {}
 
 func (x *MarkRead) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[32]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2725,7 +3208,7 @@ func (x *MarkRead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkRead.ProtoReflect.Descriptor instead.
 func (*MarkRead) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{32}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *MarkRead) GetUser() string {
@@ -2767,7 +3250,7 @@ type MarkReadResponse struct {
 
 func (x *MarkReadResponse) Reset() {
 	*x = MarkReadResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[33]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2779,7 +3262,7 @@ func (x *MarkReadResponse) String() string {
 func (*MarkReadResponse) ProtoMessage() {}
 
 func (x *MarkReadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[33]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2792,7 +3275,7 @@ func (x *MarkReadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkReadResponse.ProtoReflect.Descriptor instead.
 func (*MarkReadResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{33}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *MarkReadResponse) GetError() *Error {
@@ -2827,7 +3310,7 @@ type ListConversations struct {
 
 func (x *ListConversations) Reset() {
 	*x = ListConversations{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[34]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2839,7 +3322,7 @@ func (x *ListConversations) String() string {
 func (*ListConversations) ProtoMessage() {}
 
 func (x *ListConversations) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[34]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2852,7 +3335,7 @@ func (x *ListConversations) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConversations.ProtoReflect.Descriptor instead.
 func (*ListConversations) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{34}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ListConversations) GetUser() string {
@@ -2887,7 +3370,7 @@ type ListConversationsResponse struct {
 
 func (x *ListConversationsResponse) Reset() {
 	*x = ListConversationsResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[35]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2899,7 +3382,7 @@ func (x *ListConversationsResponse) String() string {
 func (*ListConversationsResponse) ProtoMessage() {}
 
 func (x *ListConversationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[35]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2912,7 +3395,7 @@ func (x *ListConversationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConversationsResponse.ProtoReflect.Descriptor instead.
 func (*ListConversationsResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{35}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ListConversationsResponse) GetError() *Error {
@@ -2947,7 +3430,7 @@ type SetPinned struct {
 
 func (x *SetPinned) Reset() {
 	*x = SetPinned{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[36]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2959,7 +3442,7 @@ func (x *SetPinned) String() string {
 func (*SetPinned) ProtoMessage() {}
 
 func (x *SetPinned) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[36]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2972,7 +3455,7 @@ func (x *SetPinned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetPinned.ProtoReflect.Descriptor instead.
 func (*SetPinned) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{36}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *SetPinned) GetUser() string {
@@ -3005,7 +3488,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[37]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3017,7 +3500,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[37]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3030,7 +3513,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{37}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *Ack) GetError() *Error {
@@ -3053,7 +3536,7 @@ type SetMuted struct {
 
 func (x *SetMuted) Reset() {
 	*x = SetMuted{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[38]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3065,7 +3548,7 @@ func (x *SetMuted) String() string {
 func (*SetMuted) ProtoMessage() {}
 
 func (x *SetMuted) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[38]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3078,7 +3561,7 @@ func (x *SetMuted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMuted.ProtoReflect.Descriptor instead.
 func (*SetMuted) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{38}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *SetMuted) GetUser() string {
@@ -3112,7 +3595,7 @@ type SetMutedResponse struct {
 
 func (x *SetMutedResponse) Reset() {
 	*x = SetMutedResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[39]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3124,7 +3607,7 @@ func (x *SetMutedResponse) String() string {
 func (*SetMutedResponse) ProtoMessage() {}
 
 func (x *SetMutedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[39]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3137,7 +3620,7 @@ func (x *SetMutedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMutedResponse.ProtoReflect.Descriptor instead.
 func (*SetMutedResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{39}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *SetMutedResponse) GetError() *Error {
@@ -3163,7 +3646,7 @@ type Presence struct {
 
 func (x *Presence) Reset() {
 	*x = Presence{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[40]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3175,7 +3658,7 @@ func (x *Presence) String() string {
 func (*Presence) ProtoMessage() {}
 
 func (x *Presence) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[40]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3188,7 +3671,7 @@ func (x *Presence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Presence.ProtoReflect.Descriptor instead.
 func (*Presence) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{40}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *Presence) GetUser() string {
@@ -3211,7 +3694,7 @@ type PresenceProbe struct {
 
 func (x *PresenceProbe) Reset() {
 	*x = PresenceProbe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[41]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3223,7 +3706,7 @@ func (x *PresenceProbe) String() string {
 func (*PresenceProbe) ProtoMessage() {}
 
 func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[41]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3236,7 +3719,7 @@ func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceProbe.ProtoReflect.Descriptor instead.
 func (*PresenceProbe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{41}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *PresenceProbe) GetUser() string {
@@ -3255,7 +3738,7 @@ type PresenceResponse struct {
 
 func (x *PresenceResponse) Reset() {
 	*x = PresenceResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[42]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3267,7 +3750,7 @@ func (x *PresenceResponse) String() string {
 func (*PresenceResponse) ProtoMessage() {}
 
 func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[42]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3280,7 +3763,7 @@ func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse.ProtoReflect.Descriptor instead.
 func (*PresenceResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{42}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *PresenceResponse) GetDevices() []*PresenceResponse_Device {
@@ -3310,7 +3793,7 @@ type Push struct {
 
 func (x *Push) Reset() {
 	*x = Push{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[43]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3322,7 +3805,7 @@ func (x *Push) String() string {
 func (*Push) ProtoMessage() {}
 
 func (x *Push) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[43]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3335,7 +3818,7 @@ func (x *Push) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Push.ProtoReflect.Descriptor instead.
 func (*Push) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{43}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *Push) GetUser() string {
@@ -3442,7 +3925,7 @@ type ReadUpdate struct {
 
 func (x *ReadUpdate) Reset() {
 	*x = ReadUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[44]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3454,7 +3937,7 @@ func (x *ReadUpdate) String() string {
 func (*ReadUpdate) ProtoMessage() {}
 
 func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[44]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3467,7 +3950,7 @@ func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadUpdate.ProtoReflect.Descriptor instead.
 func (*ReadUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{44}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *ReadUpdate) GetConv() string {
@@ -3503,7 +3986,7 @@ type ReadReceipt struct {
 
 func (x *ReadReceipt) Reset() {
 	*x = ReadReceipt{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[45]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3515,7 +3998,7 @@ func (x *ReadReceipt) String() string {
 func (*ReadReceipt) ProtoMessage() {}
 
 func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[45]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3528,7 +4011,7 @@ func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadReceipt.ProtoReflect.Descriptor instead.
 func (*ReadReceipt) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{45}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *ReadReceipt) GetConv() string {
@@ -3564,7 +4047,7 @@ type GroupPush struct {
 
 func (x *GroupPush) Reset() {
 	*x = GroupPush{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[46]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3576,7 +4059,7 @@ func (x *GroupPush) String() string {
 func (*GroupPush) ProtoMessage() {}
 
 func (x *GroupPush) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[46]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3589,7 +4072,7 @@ func (x *GroupPush) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupPush.ProtoReflect.Descriptor instead.
 func (*GroupPush) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{46}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *GroupPush) GetConv() string {
@@ -3619,7 +4102,7 @@ type Subscribe struct {
 
 func (x *Subscribe) Reset() {
 	*x = Subscribe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[47]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3631,7 +4114,7 @@ func (x *Subscribe) String() string {
 func (*Subscribe) ProtoMessage() {}
 
 func (x *Subscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[47]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3644,7 +4127,7 @@ func (x *Subscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subscribe.ProtoReflect.Descriptor instead.
 func (*Subscribe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{47}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *Subscribe) GetUser() string {
@@ -3682,7 +4165,7 @@ type Signal struct {
 
 func (x *Signal) Reset() {
 	*x = Signal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[48]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3694,7 +4177,7 @@ func (x *Signal) String() string {
 func (*Signal) ProtoMessage() {}
 
 func (x *Signal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[48]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3707,7 +4190,7 @@ func (x *Signal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Signal.ProtoReflect.Descriptor instead.
 func (*Signal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{48}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *Signal) GetKind() Signal_Kind {
@@ -3749,7 +4232,7 @@ type RouteSignal struct {
 
 func (x *RouteSignal) Reset() {
 	*x = RouteSignal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[49]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3761,7 +4244,7 @@ func (x *RouteSignal) String() string {
 func (*RouteSignal) ProtoMessage() {}
 
 func (x *RouteSignal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[49]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3774,7 +4257,7 @@ func (x *RouteSignal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteSignal.ProtoReflect.Descriptor instead.
 func (*RouteSignal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{49}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *RouteSignal) GetUser() string {
@@ -3801,7 +4284,7 @@ type PresenceResponse_Device struct {
 
 func (x *PresenceResponse_Device) Reset() {
 	*x = PresenceResponse_Device{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[50]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3813,7 +4296,7 @@ func (x *PresenceResponse_Device) String() string {
 func (*PresenceResponse_Device) ProtoMessage() {}
 
 func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[50]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3826,7 +4309,7 @@ func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse_Device.ProtoReflect.Descriptor instead.
 func (*PresenceResponse_Device) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{42, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{50, 0}
 }
 
 func (x *PresenceResponse_Device) GetDevice() string {
@@ -4011,7 +4494,45 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"suspension\x18\x02 \x01(\v2\x1e.switchboard.actors.SuspensionR\n" +
 	"suspension\x12#\n" +
 	"\rended_devices\x18\x03 \x03(\tR\fendedDevices\x12%\n" +
-	"\x0eonline_devices\x18\x04 \x03(\tR\ronlineDevices\"=\n" +
+	"\x0eonline_devices\x18\x04 \x03(\tR\ronlineDevices\"\x98\x02\n" +
+	"\x06Report\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x10\n" +
+	"\x03seq\x18\x03 \x01(\x04R\x03seq\x12\x1a\n" +
+	"\breporter\x18\x04 \x01(\tR\breporter\x12\x16\n" +
+	"\x06sender\x18\x05 \x01(\tR\x06sender\x12\x16\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason\x12\x12\n" +
+	"\x04body\x18\a \x01(\fR\x04body\x123\n" +
+	"\x04kind\x18\b \x01(\x0e2\x1f.switchboard.actors.MessageKindR\x04kind\x12\"\n" +
+	"\rmessage_ts_ms\x18\t \x01(\x03R\vmessageTsMs\x12\x1f\n" +
+	"\vreported_ms\x18\n" +
+	" \x01(\x03R\n" +
+	"reportedMs\"<\n" +
+	"\n" +
+	"ReportList\x12.\n" +
+	"\x04open\x18\x01 \x03(\v2\x1a.switchboard.actors.ReportR\x04open\"@\n" +
+	"\n" +
+	"FileReport\x122\n" +
+	"\x06report\x18\x01 \x01(\v2\x1a.switchboard.actors.ReportR\x06report\"s\n" +
+	"\x12FileReportResponse\x12/\n" +
+	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x0e\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\x12\x1c\n" +
+	"\tduplicate\x18\x03 \x01(\bR\tduplicate\">\n" +
+	"\vListReports\x12\x19\n" +
+	"\bafter_id\x18\x01 \x01(\tR\aafterId\x12\x14\n" +
+	"\x05limit\x18\x02 \x01(\rR\x05limit\"\x92\x01\n" +
+	"\x13ListReportsResponse\x12/\n" +
+	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x124\n" +
+	"\areports\x18\x02 \x03(\v2\x1a.switchboard.actors.ReportR\areports\x12\x14\n" +
+	"\x05total\x18\x03 \x01(\rR\x05total\"?\n" +
+	"\rResolveReport\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1e\n" +
+	"\n" +
+	"resolution\x18\x02 \x01(\tR\n" +
+	"resolution\"|\n" +
+	"\x15ResolveReportResponse\x12/\n" +
+	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x122\n" +
+	"\x06report\x18\x02 \x01(\v2\x1a.switchboard.actors.ReportR\x06report\"=\n" +
 	"\n" +
 	"EndSession\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\"W\n" +
@@ -4188,7 +4709,7 @@ func file_actors_actorspb_actors_proto_rawDescGZIP() []byte {
 }
 
 var file_actors_actorspb_actors_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
+var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 59)
 var file_actors_actorspb_actors_proto_goTypes = []any{
 	(Code)(0),                          // 0: switchboard.actors.Code
 	(ConvKind)(0),                      // 1: switchboard.actors.ConvKind
@@ -4222,31 +4743,39 @@ var file_actors_actorspb_actors_proto_goTypes = []any{
 	(*SetSuspension)(nil),              // 29: switchboard.actors.SetSuspension
 	(*GetSuspension)(nil),              // 30: switchboard.actors.GetSuspension
 	(*SuspensionResponse)(nil),         // 31: switchboard.actors.SuspensionResponse
-	(*EndSession)(nil),                 // 32: switchboard.actors.EndSession
-	(*UnregisterDevice)(nil),           // 33: switchboard.actors.UnregisterDevice
-	(*Sync)(nil),                       // 34: switchboard.actors.Sync
-	(*ConvSummary)(nil),                // 35: switchboard.actors.ConvSummary
-	(*SyncResponse)(nil),               // 36: switchboard.actors.SyncResponse
-	(*AckCursor)(nil),                  // 37: switchboard.actors.AckCursor
-	(*MarkRead)(nil),                   // 38: switchboard.actors.MarkRead
-	(*MarkReadResponse)(nil),           // 39: switchboard.actors.MarkReadResponse
-	(*ListConversations)(nil),          // 40: switchboard.actors.ListConversations
-	(*ListConversationsResponse)(nil),  // 41: switchboard.actors.ListConversationsResponse
-	(*SetPinned)(nil),                  // 42: switchboard.actors.SetPinned
-	(*Ack)(nil),                        // 43: switchboard.actors.Ack
-	(*SetMuted)(nil),                   // 44: switchboard.actors.SetMuted
-	(*SetMutedResponse)(nil),           // 45: switchboard.actors.SetMutedResponse
-	(*Presence)(nil),                   // 46: switchboard.actors.Presence
-	(*PresenceProbe)(nil),              // 47: switchboard.actors.PresenceProbe
-	(*PresenceResponse)(nil),           // 48: switchboard.actors.PresenceResponse
-	(*Push)(nil),                       // 49: switchboard.actors.Push
-	(*ReadUpdate)(nil),                 // 50: switchboard.actors.ReadUpdate
-	(*ReadReceipt)(nil),                // 51: switchboard.actors.ReadReceipt
-	(*GroupPush)(nil),                  // 52: switchboard.actors.GroupPush
-	(*Subscribe)(nil),                  // 53: switchboard.actors.Subscribe
-	(*Signal)(nil),                     // 54: switchboard.actors.Signal
-	(*RouteSignal)(nil),                // 55: switchboard.actors.RouteSignal
-	(*PresenceResponse_Device)(nil),    // 56: switchboard.actors.PresenceResponse.Device
+	(*Report)(nil),                     // 32: switchboard.actors.Report
+	(*ReportList)(nil),                 // 33: switchboard.actors.ReportList
+	(*FileReport)(nil),                 // 34: switchboard.actors.FileReport
+	(*FileReportResponse)(nil),         // 35: switchboard.actors.FileReportResponse
+	(*ListReports)(nil),                // 36: switchboard.actors.ListReports
+	(*ListReportsResponse)(nil),        // 37: switchboard.actors.ListReportsResponse
+	(*ResolveReport)(nil),              // 38: switchboard.actors.ResolveReport
+	(*ResolveReportResponse)(nil),      // 39: switchboard.actors.ResolveReportResponse
+	(*EndSession)(nil),                 // 40: switchboard.actors.EndSession
+	(*UnregisterDevice)(nil),           // 41: switchboard.actors.UnregisterDevice
+	(*Sync)(nil),                       // 42: switchboard.actors.Sync
+	(*ConvSummary)(nil),                // 43: switchboard.actors.ConvSummary
+	(*SyncResponse)(nil),               // 44: switchboard.actors.SyncResponse
+	(*AckCursor)(nil),                  // 45: switchboard.actors.AckCursor
+	(*MarkRead)(nil),                   // 46: switchboard.actors.MarkRead
+	(*MarkReadResponse)(nil),           // 47: switchboard.actors.MarkReadResponse
+	(*ListConversations)(nil),          // 48: switchboard.actors.ListConversations
+	(*ListConversationsResponse)(nil),  // 49: switchboard.actors.ListConversationsResponse
+	(*SetPinned)(nil),                  // 50: switchboard.actors.SetPinned
+	(*Ack)(nil),                        // 51: switchboard.actors.Ack
+	(*SetMuted)(nil),                   // 52: switchboard.actors.SetMuted
+	(*SetMutedResponse)(nil),           // 53: switchboard.actors.SetMutedResponse
+	(*Presence)(nil),                   // 54: switchboard.actors.Presence
+	(*PresenceProbe)(nil),              // 55: switchboard.actors.PresenceProbe
+	(*PresenceResponse)(nil),           // 56: switchboard.actors.PresenceResponse
+	(*Push)(nil),                       // 57: switchboard.actors.Push
+	(*ReadUpdate)(nil),                 // 58: switchboard.actors.ReadUpdate
+	(*ReadReceipt)(nil),                // 59: switchboard.actors.ReadReceipt
+	(*GroupPush)(nil),                  // 60: switchboard.actors.GroupPush
+	(*Subscribe)(nil),                  // 61: switchboard.actors.Subscribe
+	(*Signal)(nil),                     // 62: switchboard.actors.Signal
+	(*RouteSignal)(nil),                // 63: switchboard.actors.RouteSignal
+	(*PresenceResponse_Device)(nil),    // 64: switchboard.actors.PresenceResponse.Device
 }
 var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	0,  // 0: switchboard.actors.Error.code:type_name -> switchboard.actors.Code
@@ -4279,29 +4808,37 @@ var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	28, // 27: switchboard.actors.SetSuspension.suspension:type_name -> switchboard.actors.Suspension
 	6,  // 28: switchboard.actors.SuspensionResponse.error:type_name -> switchboard.actors.Error
 	28, // 29: switchboard.actors.SuspensionResponse.suspension:type_name -> switchboard.actors.Suspension
-	6,  // 30: switchboard.actors.EndSession.error:type_name -> switchboard.actors.Error
-	1,  // 31: switchboard.actors.ConvSummary.kind:type_name -> switchboard.actors.ConvKind
-	7,  // 32: switchboard.actors.ConvSummary.last_message:type_name -> switchboard.actors.Message
-	6,  // 33: switchboard.actors.SyncResponse.error:type_name -> switchboard.actors.Error
-	35, // 34: switchboard.actors.SyncResponse.conversations:type_name -> switchboard.actors.ConvSummary
-	6,  // 35: switchboard.actors.MarkReadResponse.error:type_name -> switchboard.actors.Error
-	6,  // 36: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
-	35, // 37: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
-	6,  // 38: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
-	6,  // 39: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
-	56, // 40: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
-	7,  // 41: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
-	50, // 42: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
-	25, // 43: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
-	51, // 44: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
-	7,  // 45: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
-	5,  // 46: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
-	54, // 47: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
-	48, // [48:48] is the sub-list for method output_type
-	48, // [48:48] is the sub-list for method input_type
-	48, // [48:48] is the sub-list for extension type_name
-	48, // [48:48] is the sub-list for extension extendee
-	0,  // [0:48] is the sub-list for field type_name
+	3,  // 30: switchboard.actors.Report.kind:type_name -> switchboard.actors.MessageKind
+	32, // 31: switchboard.actors.ReportList.open:type_name -> switchboard.actors.Report
+	32, // 32: switchboard.actors.FileReport.report:type_name -> switchboard.actors.Report
+	6,  // 33: switchboard.actors.FileReportResponse.error:type_name -> switchboard.actors.Error
+	6,  // 34: switchboard.actors.ListReportsResponse.error:type_name -> switchboard.actors.Error
+	32, // 35: switchboard.actors.ListReportsResponse.reports:type_name -> switchboard.actors.Report
+	6,  // 36: switchboard.actors.ResolveReportResponse.error:type_name -> switchboard.actors.Error
+	32, // 37: switchboard.actors.ResolveReportResponse.report:type_name -> switchboard.actors.Report
+	6,  // 38: switchboard.actors.EndSession.error:type_name -> switchboard.actors.Error
+	1,  // 39: switchboard.actors.ConvSummary.kind:type_name -> switchboard.actors.ConvKind
+	7,  // 40: switchboard.actors.ConvSummary.last_message:type_name -> switchboard.actors.Message
+	6,  // 41: switchboard.actors.SyncResponse.error:type_name -> switchboard.actors.Error
+	43, // 42: switchboard.actors.SyncResponse.conversations:type_name -> switchboard.actors.ConvSummary
+	6,  // 43: switchboard.actors.MarkReadResponse.error:type_name -> switchboard.actors.Error
+	6,  // 44: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
+	43, // 45: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
+	6,  // 46: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
+	6,  // 47: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
+	64, // 48: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
+	7,  // 49: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
+	58, // 50: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
+	25, // 51: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
+	59, // 52: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
+	7,  // 53: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
+	5,  // 54: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
+	62, // 55: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
+	56, // [56:56] is the sub-list for method output_type
+	56, // [56:56] is the sub-list for method input_type
+	56, // [56:56] is the sub-list for extension type_name
+	56, // [56:56] is the sub-list for extension extendee
+	0,  // [0:56] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_actors_proto_init() }
@@ -4309,7 +4846,7 @@ func file_actors_actorspb_actors_proto_init() {
 	if File_actors_actorspb_actors_proto != nil {
 		return
 	}
-	file_actors_actorspb_actors_proto_msgTypes[43].OneofWrappers = []any{
+	file_actors_actorspb_actors_proto_msgTypes[51].OneofWrappers = []any{
 		(*Push_Message)(nil),
 		(*Push_Read)(nil),
 		(*Push_Membership)(nil),
@@ -4321,7 +4858,7 @@ func file_actors_actorspb_actors_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_actors_proto_rawDesc), len(file_actors_actorspb_actors_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   51,
+			NumMessages:   59,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -80,6 +80,9 @@ type Session interface {
 	// Block stops target writing to the user in their direct conversation
 	// (block false lets them again); see actors.Runtime.Block.
 	Block(ctx context.Context, target string, block bool) error
+	// Report reports another user's message at seq of conv to the
+	// operator's moderators; see actors.Runtime.Report.
+	Report(ctx context.Context, conv string, seq uint64, reason string) (id string, duplicate bool, err error)
 
 	// ClickCard clicks action of the card at seq of conv: the node calls
 	// the business's card webhook and posts its answer (package actors/cards).

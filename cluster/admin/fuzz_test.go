@@ -42,6 +42,8 @@ var adminRoutes = []struct{ method, path string }{
 	{http.MethodPost, "/api/v1/users/{}/suspend"},
 	{http.MethodPost, "/api/v1/users/{}/unsuspend"},
 	{http.MethodPost, "/api/v1/conversations/d:a:b/messages/{}/recall"},
+	{http.MethodGet, "/api/v1/reports?{}"},
+	{http.MethodPost, "/api/v1/reports/{}/resolve"},
 }
 
 // FuzzAdminAPI calls the admin API of a real node, with the operator's

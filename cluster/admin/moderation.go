@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
@@ -19,6 +20,79 @@ func (s *Server) moderationRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/users/{user}/suspend", s.auth(true, s.userSuspend))
 	mux.HandleFunc("POST /api/v1/users/{user}/unsuspend", s.auth(true, s.userUnsuspend))
 	mux.HandleFunc("POST /api/v1/conversations/{conv}/messages/{seq}/recall", s.auth(true, s.operatorRecall))
+	mux.HandleFunc("GET /api/v1/reports", s.auth(true, s.reports))
+	mux.HandleFunc("POST /api/v1/reports/{id}/resolve", s.auth(true, s.resolveReport))
+}
+
+// Report is one user's report of a message, as the report endpoints show it.
+type Report struct {
+	ID         string    `json:"id"`
+	Conv       string    `json:"conv"`
+	Seq        uint64    `json:"seq"`
+	Reporter   string    `json:"reporter"`
+	Sender     string    `json:"sender"`
+	Reason     string    `json:"reason,omitempty"`
+	Kind       string    `json:"kind"` // normal (text) or card
+	Body       string    `json:"body"` // the message when reported (its first 500 bytes)
+	SentAt     time.Time `json:"sent_at"`
+	ReportedAt time.Time `json:"reported_at"`
+}
+
+func reportOf(r *pb.Report) Report {
+	return Report{ID: r.Id, Conv: r.Conv, Seq: r.Seq, Reporter: r.Reporter, Sender: r.Sender, Reason: r.Reason,
+		Kind: strings.ToLower(r.Kind.String()), Body: string(r.Body),
+		SentAt: time.UnixMilli(r.MessageTsMs).UTC(), ReportedAt: time.UnixMilli(r.ReportedMs).UTC()}
+}
+
+// Reports answers GET /api/v1/reports[?after=ID][&limit=N]: the open
+// reports, oldest first.
+type Reports struct {
+	Reports []Report `json:"reports"`
+	Total   int      `json:"total"` // open reports in all
+}
+
+func (s *Server) reports(w http.ResponseWriter, r *http.Request) {
+	limit := 100
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 500 {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "limit: want 1–500, got " + v})
+			return
+		}
+		limit = n
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	rs, total, err := s.node.Reports(ctx, r.URL.Query().Get("after"), limit)
+	if err != nil {
+		deskAnswer(w, nil, err)
+		return
+	}
+	out := Reports{Reports: make([]Report, len(rs)), Total: total}
+	for i, rp := range rs {
+		out.Reports[i] = reportOf(rp)
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// ResolveRequest is the body of POST /api/v1/reports/{id}/resolve.
+type ResolveRequest struct {
+	Resolution string `json:"resolution,omitempty"` // what was done, for the log
+}
+
+func (s *Server) resolveReport(w http.ResponseWriter, r *http.Request) {
+	var req ResolveRequest
+	if r.ContentLength != 0 && !readDeskBody(w, r, &req) { // the body is optional
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	rp, err := s.node.ResolveReport(ctx, r.PathValue("id"), req.Resolution)
+	if err != nil {
+		deskAnswer(w, nil, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, reportOf(rp))
 }
 
 // operatorRecall withdraws any user message (a scam link in a direct

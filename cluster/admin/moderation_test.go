@@ -83,6 +83,37 @@ func TestModerationAPI(t *testing.T) {
 	do(http.MethodPost, "/api/v1/conversations/d:bob:mallory/messages/x/recall", tok, ``, http.StatusBadRequest)
 	do(http.MethodPost, "/api/v1/conversations/d:bob:mallory/messages/0/recall", tok, ``, http.StatusBadRequest)
 	do(http.MethodPost, "/api/v1/conversations/d:bob:mallory/messages/99/recall", tok, ``, http.StatusNotFound)
+	var reported admin.Reports
+	get := func(path string, want int) {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, hs.URL+path, nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		if res.StatusCode != want {
+			t.Fatalf("GET %s: %d, want %d", path, res.StatusCode, want)
+		}
+		_ = json.NewDecoder(res.Body).Decode(&reported)
+	}
+	id, _, err := node.Report(t.Context(), "bob", "d:bob:mallory", sent.Seq, "fake")
+	if err != nil {
+		t.Fatal(err)
+	}
+	do(http.MethodGet, "/api/v1/reports", "", "", http.StatusUnauthorized)
+	get("/api/v1/reports?limit=0", http.StatusBadRequest)
+	get("/api/v1/reports?limit=x", http.StatusBadRequest)
+	if get("/api/v1/reports", http.StatusOK); reported.Total != 1 || reported.Reports[0].ID != id || reported.Reports[0].Body != "gift cards only" {
+		t.Fatalf("reports: %+v", reported)
+	}
+	do(http.MethodPost, "/api/v1/reports/nope/resolve", tok, ``, http.StatusNotFound)
+	do(http.MethodPost, "/api/v1/reports/"+id+"/resolve", tok, `{"resolution":"recalled"}`, http.StatusOK)
+	if get("/api/v1/reports", http.StatusOK); reported.Total != 0 {
+		t.Fatalf("reports after the resolve: %+v", reported)
+	}
+
 	do(http.MethodPost, recall, tok, ``, http.StatusOK)
 	do(http.MethodPost, recall, tok, ``, http.StatusBadRequest) // already recalled
 

@@ -122,7 +122,55 @@ member's device learns of it as of any recall; the recall event's sender is
 	_ = recall.MarkFlagRequired("conv")
 	_ = recall.MarkFlagRequired("seq")
 
-	cmd.AddCommand(show, suspend, unsuspend, recall)
+	var after string
+	var limit int
+	reports := &cobra.Command{
+		Use: "reports", Short: "The users' open reports of messages, oldest first", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			q := url.Values{"limit": {strconv.Itoa(limit)}}
+			if after != "" {
+				q.Set("after", after)
+			}
+			var res admin.Reports
+			if err := o.call(cmd.Context(), http.MethodGet, "/api/v1/reports?"+q.Encode(), &res); err != nil {
+				return err
+			}
+			if o.json {
+				return printJSON(os.Stdout, res)
+			}
+			fmt.Printf("%d open\n", res.Total)
+			for _, r := range res.Reports {
+				fmt.Printf("\n%s  %s #%d  sent by %s at %s, reported by %s at %s\n  reason: %s\n  %s: %q\n",
+					r.ID, r.Conv, r.Seq, r.Sender, r.SentAt.Format(time.RFC3339), r.Reporter, r.ReportedAt.Format(time.RFC3339), r.Reason, r.Kind, r.Body)
+			}
+			return nil
+		},
+	}
+	reports.Flags().StringVar(&after, "after", "", "list the reports after this one")
+	reports.Flags().IntVar(&limit, "limit", 100, "most reports to list (1–500)")
+
+	var reportID, resolution string
+	resolve := &cobra.Command{
+		Use: "resolve", Short: "Close an open report, saying what was done", Args: cobra.NoArgs,
+		Example: `  switchboard moderate resolve --report 7312 --resolution "suspended mallory, recalled the message"`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var r admin.Report
+			p := "/api/v1/reports/" + url.PathEscape(reportID) + "/resolve"
+			if err := o.callWith(cmd.Context(), http.MethodPost, p, admin.ResolveRequest{Resolution: resolution}, &r); err != nil {
+				return err
+			}
+			if o.json {
+				return printJSON(os.Stdout, r)
+			}
+			fmt.Printf("resolved %s (%s #%d)\n", r.ID, r.Conv, r.Seq)
+			return nil
+		},
+	}
+	resolve.Flags().StringVar(&reportID, "report", "", "the report's id")
+	resolve.Flags().StringVar(&resolution, "resolution", "", "what was done, for the log")
+	_ = resolve.MarkFlagRequired("report")
+
+	cmd.AddCommand(show, suspend, unsuspend, recall, reports, resolve)
 	return cmd
 }
 

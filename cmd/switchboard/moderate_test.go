@@ -41,6 +41,22 @@ func TestModerateCommand(t *testing.T) {
 		}
 	}
 	n.run("send", "--data-dir", d, "--user", "bob", "--to", "user:mallory", "--text", "reported")
+	var filed struct {
+		ReportID string `json:"report_id"`
+	}
+	mustJSON(t, n.run("report", "--data-dir", d, "--user", "bob", "--conv", "d:bob:mallory", "--seq", "1", "--reason", "fake brand", "--json"), &filed)
+	var open admin.Reports
+	mustJSON(t, n.run("moderate", "reports", "--data-dir", d, "--json"), &open)
+	if open.Total != 1 || open.Reports[0].ID != filed.ReportID || open.Reports[0].Body != "cheap watches" || open.Reports[0].Reason != "fake brand" {
+		t.Fatalf("reports: %+v", open)
+	}
+	if out := string(n.run("moderate", "resolve", "--data-dir", d, "--report", filed.ReportID, "--resolution", "suspended")); !strings.Contains(out, "resolved "+filed.ReportID) {
+		t.Fatalf("resolve:\n%s", out)
+	}
+	mustJSON(t, n.run("moderate", "reports", "--data-dir", d, "--json"), &open)
+	if open.Total != 0 {
+		t.Fatalf("reports after the resolve: %+v", open)
+	}
 	var recalled struct {
 		RecallSeq uint64 `json:"recall_seq"`
 	}

@@ -292,6 +292,18 @@ func (c *Client) Block(ctx context.Context, user string) error {
 	return err
 }
 
+// Report reports another user's message at seq of conv (one this user
+// can read) to the operator's moderators, with a reason; nobody in the
+// conversation is told. It returns the report's id; duplicate when this
+// user had reported the message already.
+func (c *Client) Report(ctx context.Context, conv string, seq uint64, reason string) (id string, duplicate bool, err error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Report{Report: &wirepb.ReportRequest{Conv: conv, Seq: seq, Reason: reason}}})
+	if err != nil {
+		return "", false, err
+	}
+	return res.GetReport().GetReportId(), res.GetReport().GetDuplicate(), nil
+}
+
 // Unblock lifts Block.
 func (c *Client) Unblock(ctx context.Context, user string) error {
 	_, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Block{Block: &wirepb.BlockRequest{User: user}}})

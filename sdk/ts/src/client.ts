@@ -612,6 +612,18 @@ export class Client {
     await this.request({ case: "block", value: { user, block: false } });
   }
 
+  /**
+   * report reports another user's message at seq of conv (one this user can
+   * read) to the operator's moderators, with a reason; nobody in the
+   * conversation is told. It resolves to the report's id; duplicate when
+   * this user had reported the message already.
+   */
+  async report(conv: string, seq: number, reason = ""): Promise<{ reportId: string; duplicate: boolean }> {
+    const r = await this.request({ case: "report", value: { conv, seq: BigInt(seq), reason } });
+    if (r.result.case !== "report") throw new Error("report: unexpected answer");
+    return { reportId: r.result.value.reportId, duplicate: r.result.value.duplicate };
+  }
+
   /** unregisterPush removes this device's push token. */
   async unregisterPush(): Promise<void> {
     await this.request({ case: "unregisterPush", value: {} });

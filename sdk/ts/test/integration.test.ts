@@ -82,6 +82,20 @@ test("a suspended user's connect is refused SUSPENDED and the client stops", { s
   assert.equal(mallory.state, "closed");
 });
 
+test("report a message to the moderators", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  await withClients(["alice", "bob"], async (alice, bob) => {
+    const conv = "d:alice:bob";
+    const m = alice.send({ to: "bob" }, "meet me outside the app");
+    await until("bob has it", () => bob.conversation(conv).messages.some((x) => x.clientMsgId === m.clientMsgId));
+    const seq = bob.conversation(conv).messages.find((x) => x.clientMsgId === m.clientMsgId)!.seq;
+    const first = await bob.report(conv, seq, "off-platform payment");
+    assert.ok(first.reportId);
+    assert.equal(first.duplicate, false);
+    assert.deepEqual(await bob.report(conv, seq), { reportId: first.reportId, duplicate: true });
+    await assert.rejects(alice.report(conv, seq), (e: unknown) => e instanceof ProtocolError && e.code === Code.INVALID);
+  });
+});
+
 test("block and unblock: the blocked user's send fails, then goes after the unblock", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
   await withClients(["alice", "eve"], async (alice, eve) => {
     await eve.block("alice");

@@ -52,3 +52,33 @@ func TestSuspendOverTheWire(t *testing.T) {
 		t.Fatalf("send after the lift: %v", err)
 	}
 }
+
+// TestReportOverTheWire: a buyer reports a seller's message over QUIC;
+// the moderators' list has it; a report of one's own message is INVALID.
+func TestReportOverTheWire(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	ctx := tctx(t)
+	seller, buyer := e.dial("seller", "phone"), e.dial("buyer", "phone")
+	sent, err := seller.SendText(ctx, client.ToUser("buyer"), "pay by wire transfer, outside the app")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, dup, err := buyer.Report(ctx, sent.Conv, sent.Seq, "asks to pay outside the app")
+	if err != nil || id == "" || dup {
+		t.Fatalf("report: %q %v %v", id, dup, err)
+	}
+	if again, dup, err := buyer.Report(ctx, sent.Conv, sent.Seq, ""); err != nil || again != id || !dup {
+		t.Fatalf("the same report again: %q %v %v", again, dup, err)
+	}
+	if _, _, err := seller.Report(ctx, sent.Conv, sent.Seq, ""); codeOf(err) != wirepb.Code_INVALID {
+		t.Fatalf("reporting one's own message: %v, want INVALID", err)
+	}
+	if _, _, err := buyer.Report(ctx, "bad conv id", 1, ""); codeOf(err) != wirepb.Code_INVALID {
+		t.Fatalf("a bad conversation id: %v, want INVALID", err)
+	}
+	open, _, err := e.nodes[0].Reports(ctx, "", 0)
+	if err != nil || len(open) != 1 || open[0].Id != id || string(open[0].Body) != "pay by wire transfer, outside the app" {
+		t.Fatalf("the moderators see %v, %v", open, err)
+	}
+}
