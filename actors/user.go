@@ -17,9 +17,8 @@ import (
 // its inbox (the per-user change log), its conversations' read cursors and
 // exact unread counts, and presence.
 type user struct {
-	rt  *Runtime
-	id  string
-	log *slog.Logger // the node's: calls name the user (a With per grain costs heap)
+	rt *Runtime // logs go to its logger, naming the user: a logger per grain costs heap
+	id string
 
 	inboxSeq uint64 // last inbox seq assigned
 	// inboxEpoch fences this activation's inbox writes (AcquireInbox at
@@ -36,7 +35,7 @@ type user struct {
 	reads      map[string]uint64         // read cursors to write at the next flush
 	cursors    map[string]storage.Device // device cursors to write at the next flush
 	idle       idleStamp
-	suspension *pb.Suspension // set by an operator (user_suspension.go); nil: none
+	suspension *pb.Suspension // an operator's (user_suspension.go); nil: none
 
 	// The flags last, packed (an idle grain's size is its heap).
 
@@ -83,7 +82,7 @@ func (uc *userConv) unreadCount() uint64 {
 
 type flushInbox struct{}
 
-func newUser(rt *Runtime) *user { return &user{rt: rt, log: rt.log} }
+func newUser(rt *Runtime) *user { return &user{rt: rt} }
 
 func (u *user) Receive(ctx actor.Context) {
 	msg := ctx.Message()
@@ -190,15 +189,15 @@ func (u *user) load(ctx actor.Context) {
 		}
 	}
 	if err != nil {
-		u.log.Error("activation failed", "user", u.id, "err", err)
+		u.rt.log.Error("activation failed", "user", u.id, "err", err)
 		u.broken = true
 		ctx.Stop(ctx.Self())
 		return
 	}
 	// Presence is not stored: ask every node to have this user's devices
 	// connected there register again with this activation.
-	if u.log.Enabled(context.Background(), slog.LevelDebug) { // activations are frequent: no arguments built for nothing
-		u.log.Debug("user grain activated; probing the members for its devices", "user", u.id, "grain", ctx.Self().Id, "members", u.rt.ClusterMembers())
+	if u.rt.log.Enabled(context.Background(), slog.LevelDebug) { // activations are frequent: no arguments built for nothing
+		u.rt.log.Debug("user grain activated; probing the members for its devices", "user", u.id, "grain", ctx.Self().Id, "members", u.rt.ClusterMembers())
 	}
 	for _, addr := range u.rt.ClusterMembers() {
 		ctx.Send(actor.NewPID(addr, sessionRegistryName), &pb.PresenceProbe{User: u.id})

@@ -44,7 +44,7 @@ func (u *user) register(ctx actor.Context, m *pb.RegisterDevice) {
 	}
 	d.conn = actor.NewPID(m.ConnAddress, m.ConnId)
 	d.lastSeen = time.Now()
-	u.log.Debug("device registered", "user", u.id, "device", m.Device, "conn", d.conn, "grain", ctx.Self().Id)
+	u.rt.log.Debug("device registered", "user", u.id, "device", m.Device, "conn", d.conn, "grain", ctx.Self().Id)
 	res := &pb.RegisterDeviceResponse{Cursor: d.cursor}
 	if e := u.loadAll(); e != nil {
 		res.Error = e
@@ -149,7 +149,7 @@ func (u *user) ackCursor(ctx actor.Context, m *pb.AckCursor) {
 // process (requests to its grains then time out).
 func (u *user) connected(d *device) bool {
 	if d.conn != nil && !u.rt.isMember(d.conn.Address) {
-		u.log.Debug("device offline: its node is not a member", "user", u.id, "conn", d.conn)
+		u.rt.log.Debug("device offline: its node is not a member", "user", u.id, "conn", d.conn)
 		d.conn = nil
 	}
 	return d.conn != nil

@@ -117,12 +117,12 @@ func (u *user) flush(ctx actor.Context) {
 		// activity wait: nothing is numbered, so the grain goes on serving
 		// reads and keeps them for a later flush. Callers waiting on
 		// their durability are not answered and retry.
-		u.log.Warn("user write refused; kept for a later flush", "user", u.id, "err", err)
+		u.rt.log.Warn("user write refused; kept for a later flush", "user", u.id, "err", err)
 		u.requeue(w)
 		return
 	}
 	if err != nil {
-		u.log.Error("user write failed; restarting the grain", "user", u.id, "err", err)
+		u.rt.log.Error("user write failed; restarting the grain", "user", u.id, "err", err)
 		u.broken = true
 		retry := pbErr(pb.Code_RETRY, "%s: inbox write failed; retry", u.id)
 		for _, w := range then {
