@@ -72,6 +72,10 @@ type Config struct {
 	// (default 2,000); past it a new report is refused TOO_MANY. They are
 	// kept in one stored list, rewritten at each change.
 	MaxOpenReports int
+	// MaxOpenReportsPerReporter bounds one user's reports waiting for a
+	// moderator (default 20), so that one user cannot fill the list and
+	// keep everyone else from reporting.
+	MaxOpenReportsPerReporter int
 	// PolicyWords are matched case-insensitively against message bodies;
 	// PolicyMode block adds them to the blocked list, flag to the monitor
 	// list.
@@ -192,48 +196,49 @@ type Config struct {
 // DefaultConfig returns the documented defaults.
 func DefaultConfig() Config {
 	return Config{
-		MaxGroupMembers:          10000,
-		SystemMessageUsers:       20,
-		MaxPreJoinHistory:        1000,
-		WordListReload:           5 * time.Second,
-		MaxWords:                 10000,
-		MaxCardActions:           4,
-		MaxCardFields:            16,
-		MaxWordBytes:             128,
-		FanoutThreshold:          500,
-		BroadcastChunk:           256,
-		BroadcastChunkWait:       100 * time.Millisecond,
-		BroadcastMaxPending:      4096,
-		SendRate:                 50,
-		SendBurst:                100,
-		RecallWindow:             2 * time.Minute,
-		EditWindow:               15 * time.Minute,
-		MaxModerationReasonBytes: 500,
-		MaxOpenReports:           2000,
-		PolicyMode:               PolicyOff,
-		IdleTimeout:              10 * time.Minute,
-		DedupeWindow:             4096,
-		SeqReserve:               1000,
-		InboxReserve:             1000,
-		CursorFlushDelay:         250 * time.Millisecond,
-		NodeLease:                30 * time.Second,
-		RequestTimeout:           5 * time.Second,
-		MaxHistoryPage:           200,
-		SyncPage:                 500,
-		Reregister:               60 * time.Second,
-		ReregisterWorkers:        8,
-		TypingMaxMembers:         50,
-		MaxOnlineDevices:         16,
-		MaxPendingSends:          2048,
-		MaxPendingDeliveries:     8192,
-		BusyRetryAfter:           250 * time.Millisecond,
-		MaxBusyRetryAfter:        2 * time.Second,
-		SendLatencyTarget:        100 * time.Millisecond,
-		SendLatencyInterval:      100 * time.Millisecond,
-		MinPendingSends:          64,
-		MaxDevices:               64,
-		DeviceExpiry:             30 * 24 * time.Hour,
-		Logger:                   slog.Default(),
+		MaxGroupMembers:           10000,
+		SystemMessageUsers:        20,
+		MaxPreJoinHistory:         1000,
+		WordListReload:            5 * time.Second,
+		MaxWords:                  10000,
+		MaxCardActions:            4,
+		MaxCardFields:             16,
+		MaxWordBytes:              128,
+		FanoutThreshold:           500,
+		BroadcastChunk:            256,
+		BroadcastChunkWait:        100 * time.Millisecond,
+		BroadcastMaxPending:       4096,
+		SendRate:                  50,
+		SendBurst:                 100,
+		RecallWindow:              2 * time.Minute,
+		EditWindow:                15 * time.Minute,
+		MaxModerationReasonBytes:  500,
+		MaxOpenReports:            2000,
+		MaxOpenReportsPerReporter: 20,
+		PolicyMode:                PolicyOff,
+		IdleTimeout:               10 * time.Minute,
+		DedupeWindow:              4096,
+		SeqReserve:                1000,
+		InboxReserve:              1000,
+		CursorFlushDelay:          250 * time.Millisecond,
+		NodeLease:                 30 * time.Second,
+		RequestTimeout:            5 * time.Second,
+		MaxHistoryPage:            200,
+		SyncPage:                  500,
+		Reregister:                60 * time.Second,
+		ReregisterWorkers:         8,
+		TypingMaxMembers:          50,
+		MaxOnlineDevices:          16,
+		MaxPendingSends:           2048,
+		MaxPendingDeliveries:      8192,
+		BusyRetryAfter:            250 * time.Millisecond,
+		MaxBusyRetryAfter:         2 * time.Second,
+		SendLatencyTarget:         100 * time.Millisecond,
+		SendLatencyInterval:       100 * time.Millisecond,
+		MinPendingSends:           64,
+		MaxDevices:                64,
+		DeviceExpiry:              30 * 24 * time.Hour,
+		Logger:                    slog.Default(),
 	}
 }
 
@@ -301,6 +306,7 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	setInt(&c.MaxModerationReasonBytes, d.MaxModerationReasonBytes)
 	setInt(&c.MaxOpenReports, d.MaxOpenReports)
+	setInt(&c.MaxOpenReportsPerReporter, d.MaxOpenReportsPerReporter)
 	if c.EditWindow <= 0 {
 		c.EditWindow = d.EditWindow
 	}

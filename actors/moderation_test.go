@@ -196,10 +196,11 @@ func TestRecallAsOperator(t *testing.T) {
 // (its first 500 bytes, cut at a rune), oldest first, page by page, after
 // a node restart too; resolving closes one. Reports of one's own message,
 // of a message one cannot read, of a missing, recalled or system message,
-// with a reason over the limit, or past MaxOpenReports are refused.
+// with a reason over the limit, past the reporter's MaxOpenReportsPerReporter
+// or past MaxOpenReports are refused.
 func TestReports(t *testing.T) {
 	store := openStore(t)
-	cfg := actors.Config{MaxOpenReports: 2, MaxModerationReasonBytes: 20}
+	cfg := actors.Config{MaxOpenReports: 3, MaxOpenReportsPerReporter: 1, MaxModerationReasonBytes: 20}
 	node := startCluster(t, 1, store, cfg)[0]
 	ctx := tctx(t)
 	long := strings.Repeat("a", 499) + "é and more" // é straddles byte 500
@@ -226,7 +227,7 @@ func TestReports(t *testing.T) {
 	_, _, err = node.Report(ctx, "bob", conv, scam.Seq, strings.Repeat("r", 21))
 	wantCode(t, err, pb.Code_INVALID, "a reason over the limit")
 	mustCreateGroup(t, node, "g:market", "olga", "bob", "mallory")
-	sys, err := node.ChangeMembership(ctx, &pb.MembershipChange{Conv: "g:market", Actor: "olga", Op: pb.MembershipChange_ADD, Users: []string{"dave"}})
+	sys, err := node.ChangeMembership(ctx, &pb.MembershipChange{Conv: "g:market", Actor: "olga", Op: pb.MembershipChange_ADD, Users: []string{"dave", "erin"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,13 +252,21 @@ func TestReports(t *testing.T) {
 		t.Fatalf("a second report, reason at the limit: %v", err)
 	}
 	_, _, err = node.Report(ctx, "bob", "g:market", second.Seq, "")
+	wantCode(t, err, pb.Code_TOO_MANY, "bob's second open report")
+	if !strings.Contains(err.Error(), "bob has 1 reports") {
+		t.Fatalf("the refusal does not name the reporter's cap: %v", err)
+	}
+	if _, _, err := node.Report(ctx, "dave", "g:market", second.Seq, ""); err != nil {
+		t.Fatalf("a third report, the list's last place: %v", err)
+	}
+	_, _, err = node.Report(ctx, "erin", "g:market", second.Seq, "")
 	wantCode(t, err, pb.Code_TOO_MANY, "a report past MaxOpenReports")
 
 	node.Stop(true)
 	node = startCluster(t, 1, store, cfg)[0]
 	ctx = tctx(t)
 	open, total, err := node.Reports(ctx, "", 1)
-	if err != nil || total != 2 || len(open) != 1 || open[0].Id != id {
+	if err != nil || total != 3 || len(open) != 1 || open[0].Id != id {
 		t.Fatalf("first page after a restart: %v, %d, %v", open, total, err)
 	}
 	r := open[0]
@@ -267,7 +276,7 @@ func TestReports(t *testing.T) {
 	if want := strings.Repeat("a", 499); string(r.Body) != want {
 		t.Fatalf("snapshot %q (%d bytes), want the first 499 (é would cross 500)", r.Body, len(r.Body))
 	}
-	if open, _, err = node.Reports(ctx, id, 10); err != nil || len(open) != 1 || open[0].Id != id2 {
+	if open, _, err = node.Reports(ctx, id, 10); err != nil || len(open) != 2 || open[0].Id != id2 {
 		t.Fatalf("the page after %s: %v, %v", id, open, err)
 	}
 	if _, err := node.ResolveReport(ctx, id, "suspended mallory"); err != nil {
@@ -275,10 +284,10 @@ func TestReports(t *testing.T) {
 	}
 	_, err = node.ResolveReport(ctx, id, "")
 	wantCode(t, err, pb.Code_NOT_FOUND, "resolving a closed report")
-	if open, total, err = node.Reports(ctx, "", 0); err != nil || total != 1 || open[0].Id != id2 {
+	if open, total, err = node.Reports(ctx, "", 0); err != nil || total != 2 || open[0].Id != id2 {
 		t.Fatalf("after resolving: %v, %d, %v", open, total, err)
 	}
 	if _, _, err := node.Report(ctx, "bob", "g:market", second.Seq, ""); err != nil {
-		t.Fatalf("a report once there is room again: %v", err)
+		t.Fatalf("bob's report once his first was resolved: %v", err)
 	}
 }

@@ -135,10 +135,18 @@ func (g *reportsGrain) file(ctx actor.Context, r *pb.Report) *pb.FileReportRespo
 	if r == nil {
 		return &pb.FileReportResponse{Error: pbErr(pb.Code_INVALID, "no report")}
 	}
+	mine := 0
 	for _, o := range g.open {
-		if o.Reporter == r.Reporter && o.Conv == r.Conv && o.Seq == r.Seq {
+		if o.Reporter != r.Reporter {
+			continue
+		}
+		if o.Conv == r.Conv && o.Seq == r.Seq {
 			return &pb.FileReportResponse{Id: o.Id, Duplicate: true}
 		}
+		mine++
+	}
+	if mine >= g.rt.cfg.MaxOpenReportsPerReporter {
+		return &pb.FileReportResponse{Error: pbErr(pb.Code_TOO_MANY, "%s has %d reports waiting for the moderators, limit %d: try again later", r.Reporter, mine, g.rt.cfg.MaxOpenReportsPerReporter)}
 	}
 	if len(g.open) >= g.rt.cfg.MaxOpenReports {
 		return &pb.FileReportResponse{Error: pbErr(pb.Code_TOO_MANY, "%d reports are waiting for the moderators, limit %d: try again later", len(g.open), g.rt.cfg.MaxOpenReports)}
