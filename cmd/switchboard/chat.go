@@ -21,6 +21,7 @@ const chatHelp = `commands:
   /read                  mark this conversation read
   /recall SEQ            recall one of your messages
   /edit SEQ TEXT         replace the text of one of your messages
+  /report SEQ REASON     report another's message to the moderators
   /group ID USER,USER    create a group and open it
   /members               this conversation's members
   /quit
@@ -141,6 +142,21 @@ func (ch *chat) command(line string) {
 		}
 		if _, err := ch.c.Edit(ch.ctx, ch.conv, seq, text); err != nil {
 			fmt.Fprintln(ch.out, "! edit:", err)
+		}
+	case "/report":
+		seq, err := strconv.ParseUint(arg(1), 10, 64)
+		if err != nil || ch.conv == "" {
+			fmt.Fprintln(ch.out, "usage: /report SEQ REASON (in an open conversation)")
+			return
+		}
+		id, dup, err := ch.c.Report(ch.ctx, ch.conv, seq, strings.Join(f[min(2, len(f)):], " "))
+		switch {
+		case err != nil:
+			fmt.Fprintln(ch.out, "! report:", err)
+		case dup:
+			fmt.Fprintf(ch.out, "  #%d was reported already (report %s)\n", seq, id)
+		default:
+			fmt.Fprintf(ch.out, "  #%d reported to the moderators (report %s)\n", seq, id)
 		}
 	case "/group":
 		id, err := ch.c.CreateGroup(ch.ctx, arg(1), arg(1), strings.Split(arg(2), ","))

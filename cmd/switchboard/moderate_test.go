@@ -57,6 +57,12 @@ func TestModerateCommand(t *testing.T) {
 	if open.Total != 0 {
 		t.Fatalf("reports after the resolve: %+v", open)
 	}
+	// The same from the interactive chat: reported, then reported already.
+	chat := exec.Command(n.bin, "chat", "--data-dir", d, "--user", "bob", "--with", "mallory")
+	chat.Stdin = strings.NewReader("/report 1 counterfeit\n/report 1 again\n/quit\n")
+	if out, err := chat.CombinedOutput(); err != nil || !strings.Contains(string(out), "#1 reported to the moderators") || !strings.Contains(string(out), "#1 was reported already") {
+		t.Fatalf("chat /report: %v\n%s", err, out)
+	}
 	var recalled struct {
 		RecallSeq uint64 `json:"recall_seq"`
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/switchboard-im/switchboard/actors/cards"
+	"github.com/switchboard-im/switchboard/cluster/admin"
 )
 
 // chromium finds Debian's browser, or skips (fails under CI=true, where
@@ -289,6 +290,16 @@ func browserRun(t *testing.T, browser, transport string) {
 	say(agent, "while you were away: one")
 	until(customer, "the edit at the customer", `[...document.querySelectorAll("#messages .msg")].some(e => e.querySelector(".body").textContent.endsWith("while you were away: one") && e.querySelector(".edited"))`)
 	until(customer, "the old text gone", `![...document.querySelectorAll("#messages .msg .body")].some(e => e.textContent.endsWith("while you were away 1"))`)
+	// And reports the customer's first message to the moderators: the
+	// next send is the reason, not a message.
+	eval(agent, "report", `[...document.querySelectorAll("#messages .msg")].find(e => e.querySelector(".body").textContent.endsWith("Is the car still for sale?")).querySelector("button.report").click(); true`, nil)
+	say(agent, "insults in the next messages")
+	until(agent, "reported", `document.querySelector("#card-note").textContent.includes("reported to the moderators")`)
+	var reported admin.Reports
+	mustJSON(t, n.run("moderate", "reports", "--data-dir", n.dir, "--json"), &reported)
+	if reported.Total != 1 || reported.Reports[0].Reporter != "a1" || reported.Reports[0].Reason != "insults in the next messages" || reported.Reports[0].Body != "Is the car still for sale?" {
+		t.Fatalf("the moderators see %+v", reported)
+	}
 	// The workbench shows the agent's metrics, asked over the protocol as
 	// the agent (my_metrics) from the metrics engine, which has seen the
 	// replies.

@@ -14,11 +14,22 @@ const onRecall = (m) => {
 let editing;
 const onEdit = (m) => {
   editing = m;
+  reporting = undefined;
   $("text").value = m.body;
   $("text").placeholder = `Edit #${m.seq}`;
   $("text").focus();
 };
-const draw = (c) => renderMessages($("messages"), c, user, { onRecall, onEdit });
+// Report: an abusive customer's message goes to the operator's moderators
+// (docs/OPERATIONS.md, "Moderation"); the next send is the reason.
+let reporting;
+const onReport = (m) => {
+  reporting = m;
+  editing = undefined;
+  $("text").value = "";
+  $("text").placeholder = `Why report #${m.seq}?`;
+  $("text").focus();
+};
+const draw = (c) => renderMessages($("messages"), c, user, { onRecall, onEdit, onReport });
 
 // My service metrics from the metrics engine (docs/METRICS.md), asked over
 // the protocol as this connection's user (my_metrics), in the hour windows
@@ -229,13 +240,19 @@ $("compose").onsubmit = (ev) => {
   ev.preventDefault();
   const t = $("text").value.trim();
   if (!t || !current) return;
-  if (editing && editing.conv === current) {
+  if (reporting && reporting.conv === current) {
+    const seq = reporting.seq;
+    client.report(current, seq, t).then(
+      (r) => note(`#${seq} reported to the moderators (report ${r.reportId})`),
+      (err) => note(`report failed: ${err.message}`),
+    );
+  } else if (editing && editing.conv === current) {
     note("");
     client.edit(current, editing.seq, t).catch((err) => note(`edit failed: ${err.message}`));
   } else {
     client.send(current, t);
   }
-  editing = undefined;
+  editing = reporting = undefined;
   $("text").placeholder = "Reply";
   $("text").value = "";
   soonMetrics(5);

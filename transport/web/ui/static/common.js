@@ -65,8 +65,9 @@ export const EDIT_WINDOW_MS = 15 * 60 * 1000;
 
 // renderMessages draws conv's messages. opts.onClick(m, action) makes card
 // actions clickable; opts.onRecall(m) and opts.onEdit(m) add recall and
-// edit buttons to one's own recent messages. An edited message shows its
-// newest text, marked "edited".
+// edit buttons to one's own recent messages, opts.onReport(m) a report
+// button to others' messages. An edited message shows its newest text,
+// marked "edited".
 export function renderMessages(el, conv, me, opts = {}) {
   el.textContent = "";
   for (const m of conv.visible()) {
@@ -108,6 +109,13 @@ export function renderMessages(el, conv, me, opts = {}) {
       r.className = "recall";
       r.textContent = "recall";
       r.onclick = () => opts.onRecall(m);
+      d.append(r);
+    }
+    if (opts.onReport && m.sender !== me && m.seq > 0 && !m.recalled && (m.kind === "normal" || m.kind === "card")) {
+      const r = document.createElement("button");
+      r.className = "report";
+      r.textContent = "report";
+      r.onclick = () => opts.onReport(m);
       d.append(r);
     }
     if (opts.onEdit && m.sender === me && m.seq > 0 && !m.recalled && m.kind === "normal" && Date.now() - m.serverTsMs < EDIT_WINDOW_MS) {
