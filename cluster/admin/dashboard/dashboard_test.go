@@ -117,6 +117,8 @@ type pageState struct {
 	LatencyState  string   `json:"latencyState"`
 	TimelyPoints  int      `json:"timelyPoints"`
 	RateCard      string   `json:"rateCard"`
+	Reports       []string `json:"reports"` // ids of the open reports listed
+	ReportsNote   string   `json:"reportsNote"`
 }
 
 const readState = `(() => {
@@ -134,6 +136,8 @@ const readState = `(() => {
 		latencyState: d('chart-latency').state || '',
 		timelyPoints: Number(d('chart-timely').points || 0),
 		rateCard: document.getElementById('sum-rate').textContent,
+		reports: [...document.querySelectorAll('#reports tbody tr[data-id]')].map((r) => r.dataset.id),
+		reportsNote: document.getElementById('reports-note').textContent,
 		testRate: (document.querySelector('#chart-counters path[data-name="switchboard_dashboard_test_sends_total"]') || { dataset: {} }).dataset.latest || '',
 	};
 })()`
@@ -371,6 +375,45 @@ func TestDashboardInChromium(t *testing.T) {
 	wg.Wait()
 	t.Logf("%d messages sent during the test", sent.Load())
 
+	// Moderation: a user's report shows up; the moderator recalls the
+	// message, suspends its sender and resolves the report from the page.
+	ctx := context.Background()
+	scam, err := nodes[1].SendDirect(ctx, "bob", &pb.SendMessage{Sender: "mallory", ClientMsgId: "scam", Body: []byte("wire me the deposit")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv := actors.DirectConvID("bob", "mallory")
+	id, _, err := nodes[2].Report(ctx, "bob", conv, scam.Seq, "advance-fee scam")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.wait("the report listed", 10*time.Second, func(s pageState) bool { return slices.Contains(s.Reports, id) })
+	b.screenshot("dashboard-reports.png")
+	for _, step := range []struct{ button, note string }{
+		{"recall", "Recalled " + conv},
+		{"suspend", "Suspended mallory for 24 h"},
+		{"resolve", "Resolved report " + id + " (recalled the message; suspended mallory for 24 h)"},
+	} {
+		b.eval(`document.querySelector('#reports tr[data-id="` + id + `"] button.` + step.button + `').click()`)
+		b.wait(step.button, 10*time.Second, func(s pageState) bool { return strings.HasPrefix(s.ReportsNote, step.note) })
+	}
+	b.wait("the report gone", 10*time.Second, func(s pageState) bool { return !slices.Contains(s.Reports, id) })
+	if st, err := nodes[0].Suspension(ctx, "mallory"); err != nil || st.Suspension == nil || !strings.Contains(st.Suspension.Reason, id) {
+		t.Fatalf("mallory's suspension: %v, %v", st, err)
+	}
+	hist, err := nodes[0].History(ctx, &pb.GetHistory{Conv: conv, User: "bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range hist {
+		if m.Seq == scam.Seq && !m.Recalled {
+			t.Fatal("the reported message was not recalled")
+		}
+	}
+	if open, total, err := nodes[0].Reports(ctx, "", 0); err != nil || total != 0 {
+		t.Fatalf("open reports after the resolve: %v, %d, %v", open, total, err)
+	}
+
 	b.checkScriptErrors()
 	t.Logf("total %v", time.Since(started).Round(time.Millisecond))
 }
@@ -453,6 +496,14 @@ func (b *browser) state() pageState {
 		b.t.Fatalf("read page: %v", err)
 	}
 	return st
+}
+
+// eval runs js in the page.
+func (b *browser) eval(js string) {
+	b.t.Helper()
+	if _, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](js+"; true")); err != nil {
+		b.t.Fatalf("eval %s: %v", js, err)
+	}
 }
 
 // wait polls the page until ok holds, for at most d.

@@ -75,6 +75,20 @@
     return body;
   }
 
+  async function postJSON(path, body) {
+    const headers = { Accept: 'application/json', 'Content-Type': 'application/json' };
+    if (token) headers.Authorization = 'Bearer ' + token;
+    const res = await fetch(API + path, { method: 'POST', headers, body: JSON.stringify(body || {}) });
+    let out = null;
+    try {
+      out = await res.json();
+    } catch (_) {
+      // Not JSON: the status line says enough.
+    }
+    if (!res.ok) throw new Error((out && out.error) || res.status + ' ' + res.statusText);
+    return out;
+  }
+
   // ---- formatting ----------------------------------------------------------
 
   function fmtNum(v) {
@@ -468,6 +482,102 @@
     $('metrics-note').textContent = note;
   }
 
+  // ---- reports (docs/OPERATIONS.md, "Moderation") ---------------------------
+
+  const REPORTS_SHOWN = 50;
+  // What the moderator did per report on this page, for its resolution.
+  const actionsTaken = new Map();
+
+  function actionButton(label, cls, run) {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = cls;
+    b.textContent = label;
+    b.addEventListener('click', async () => {
+      b.disabled = true;
+      try {
+        $('reports-note').textContent = await run();
+      } catch (err) {
+        $('reports-note').textContent = label + ' failed: ' + err.message;
+        b.disabled = false;
+      }
+      reportsAt = 0; // show the result at the next poll
+    });
+    return b;
+  }
+
+  function renderReports(res) {
+    const body = $('reports').querySelector('tbody');
+    body.replaceChildren();
+    for (const r of res.reports || []) {
+      const tr = document.createElement('tr');
+      tr.dataset.id = r.id;
+      const done = actionsTaken.get(r.id) || [];
+      const took = (what) => {
+        actionsTaken.set(r.id, (actionsTaken.get(r.id) || []).concat(what));
+      };
+      const acts = document.createElement('td');
+      acts.className = 'actions';
+      acts.append(
+        actionButton('Recall', 'recall', async () => {
+          await postJSON('conversations/' + encodeURIComponent(r.conv) + '/messages/' + r.seq + '/recall');
+          took('recalled the message');
+          return 'Recalled ' + r.conv + ' #' + r.seq + '.';
+        }),
+        actionButton('Suspend sender 24 h', 'suspend', async () => {
+          await postJSON('users/' + encodeURIComponent(r.sender) + '/suspend', { reason: 'report ' + r.id + (r.reason ? ': ' + r.reason : ''), for: '24h' });
+          took('suspended ' + r.sender + ' for 24 h');
+          return 'Suspended ' + r.sender + ' for 24 h.';
+        }),
+        actionButton('Resolve', 'resolve', async () => {
+          const resolution = (actionsTaken.get(r.id) || []).join('; ') || 'no action';
+          await postJSON('reports/' + encodeURIComponent(r.id) + '/resolve', { resolution });
+          actionsTaken.delete(r.id);
+          return 'Resolved report ' + r.id + ' (' + resolution + ').';
+        }),
+      );
+      if (done.length) acts.title = done.join('; ');
+      tr.append(
+        td(clock(Date.parse(r.reported_at))),
+        td(r.conv + ' #' + r.seq, 'mono'),
+        td(r.sender, 'mono'),
+        td(r.reporter, 'mono'),
+        td(r.reason || ''),
+        td(r.kind === 'card' ? '(card) ' + r.body : r.body, 'text'),
+        acts,
+      );
+      body.appendChild(tr);
+    }
+    const shown = (res.reports || []).length;
+    const rest = !shown ? 'no open reports' : res.total > shown ? (res.total - shown) + ' more open reports: resolve these first' : '';
+    if (rest) {
+      const tr = document.createElement('tr');
+      tr.className = 'placeholder';
+      const c = td(rest);
+      c.colSpan = 7;
+      tr.appendChild(c);
+      body.appendChild(tr);
+    }
+  }
+
+  let reportsAt = 0;
+  let reportsBusy = false;
+
+  async function reportsMaybe(now) {
+    if (reportsBusy || now - reportsAt < METRICS_POLL_MS) return;
+    reportsBusy = true;
+    reportsAt = now;
+    try {
+      const res = await getJSON('reports?limit=' + REPORTS_SHOWN);
+      renderReports(res);
+      $('reports').dataset.total = String(res.total);
+    } catch (err) {
+      if (err.status !== 401) $('reports-note').textContent = 'Reports unavailable: ' + err.message;
+    } finally {
+      reportsBusy = false;
+    }
+  }
+
   // ---- polling -------------------------------------------------------------
 
   function banner(text, isError) {
@@ -506,6 +616,7 @@
       renderSummary(st, sample(now, members, st));
       $('status').textContent = 'updated ' + clock(now) + ' · polling every ' + POLL_MS / 1000 + ' s';
       metricsMaybe(now);
+      reportsMaybe(now);
     } catch (err) {
       if (err.status === 401) authProblem(err);
       else {
@@ -541,6 +652,7 @@
 
   function pollNow() {
     metricsAt = 0;
+    reportsAt = 0;
     poll();
   }
 
