@@ -90,7 +90,8 @@ func (p *offlinePush) stop() {
 // offlinePush is the user grain's hook, called for each Deliver: recalls
 // take their message out of a pending notification; messages from others
 // the user has not read, in a conversation it did not mute, are queued
-// for a notification while no device of the user is online.
+// for a notification while no device of the user is online, and the user
+// is not suspended (its phone would be told of messages it cannot read).
 func (u *user) offlinePush(conv string, uc *userConv, msgs []*pb.Message) {
 	p := u.rt.push
 	if p == nil {
@@ -104,6 +105,7 @@ func (u *user) offlinePush(conv string, uc *userConv, msgs []*pb.Message) {
 			p.co.Recall(u.id, conv, m.RefSeq)
 		case online || uc.muted || m.Recalled || m.Sender == u.id || m.Seq <= uc.readSeq || !uc.member.Sees(m.Seq):
 		case m.Kind == pb.MessageKind_NORMAL && m.RefSeq != 0: // an edit notifies nobody
+		case u.suspendedForPush():
 		case m.Kind == pb.MessageKind_NORMAL || m.Kind == pb.MessageKind_CARD:
 			text := ""
 			if m.Kind == pb.MessageKind_NORMAL {

@@ -80,6 +80,13 @@ func (u *user) checkSuspended() *pb.Error {
 	return nil
 }
 
+// suspendedForPush reports whether a suspension holds, for offline push:
+// read once per activation, and only for a message that would notify. A
+// store that cannot say lets the notification go.
+func (u *user) suspendedForPush() bool {
+	return u.suspensionLoad() == nil && u.suspended(time.Now()) != nil
+}
+
 // setSuspension stores a suspension (or its lifting) and, when it
 // suspends, ends the sessions of the user's online devices.
 func (u *user) setSuspension(ctx actor.Context, m *pb.SetSuspension) {

@@ -154,6 +154,20 @@ func TestOfflinePush(t *testing.T) {
 		}
 	})
 
+	t.Run("SuspendedGetsNone", func(t *testing.T) {
+		offline("mal", "mal-tok")
+		if _, err := rt.Suspend(ctx, "mal", time.Time{}, "spam"); err != nil {
+			t.Fatal(err)
+		}
+		send("mal", "you cannot read this now")
+		quiet("mal")
+		if err := rt.Unsuspend(ctx, "mal"); err != nil {
+			t.Fatal(err)
+		}
+		send("mal", "welcome back")
+		eventually(t, "mal's notification after the lift", func() bool { return len(gw.notes("mal")) == 1 })
+	})
+
 	t.Run("Coalesced", func(t *testing.T) {
 		offline("bob2", "bob2-tok")
 		for _, text := range []string{"one", "two", "three"} {
