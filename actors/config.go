@@ -186,6 +186,10 @@ type Config struct {
 	// cursor in a conversation moved forward (the export hook). It must
 	// not block.
 	OnRead func(user, conv string, seq uint64)
+	// OnModeration, if set, is called once a moderation step is stored: a
+	// report filed or resolved, a suspension set or lifted (the export
+	// hook). It must not block.
+	OnModeration func(ModerationEvent)
 	// Push configures offline push notifications (push.go); off unless
 	// a gateway is set.
 	Push PushConfig

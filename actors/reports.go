@@ -158,6 +158,8 @@ func (g *reportsGrain) file(ctx actor.Context, r *pb.Report) *pb.FileReportRespo
 		return &pb.FileReportResponse{Error: e}
 	}
 	reportsFiled.Inc()
+	g.rt.moderated(ModerationEvent{Op: "report", User: r.Sender, Conv: r.Conv, Seq: r.Seq, Reporter: r.Reporter, Report: r.Id,
+		Reason: r.Reason, Since: time.UnixMilli(r.ReportedMs)})
 	g.rt.log.Info("message reported", "report", r.Id, "conv", r.Conv, "seq", r.Seq, "reporter", r.Reporter, "sender", r.Sender)
 	return &pb.FileReportResponse{Id: r.Id}
 }
@@ -197,8 +199,29 @@ func (g *reportsGrain) resolve(ctx actor.Context, m *pb.ResolveReport) *pb.Resol
 	if e := g.save(ctx); e != nil {
 		return &pb.ResolveReportResponse{Error: e}
 	}
+	g.rt.moderated(ModerationEvent{Op: "resolve", User: r.Sender, Conv: r.Conv, Seq: r.Seq, Reporter: r.Reporter, Report: r.Id,
+		Reason: m.Resolution, Since: time.Now()})
 	g.rt.log.Info("report resolved", "report", r.Id, "conv", r.Conv, "seq", r.Seq, "resolution", m.Resolution)
 	return &pb.ResolveReportResponse{Report: r}
+}
+
+// ModerationEvent is one stored moderation step, for Config.OnModeration.
+type ModerationEvent struct {
+	Op       string // report, resolve, suspend or unsuspend
+	User     string // whom it is about: the reported message's sender, the (un)suspended user
+	Conv     string // report, resolve: the reported message
+	Seq      uint64
+	Reporter string // report, resolve
+	Report   string // report, resolve: the report's id
+	Reason   string // report: the reporter's; resolve: the resolution; suspend: the operator's
+	Since    time.Time
+	Until    time.Time // suspend: zero until lifted
+}
+
+func (n *Runtime) moderated(e ModerationEvent) {
+	if n.cfg.OnModeration != nil {
+		n.cfg.OnModeration(e)
+	}
 }
 
 // ---- the API ----------------------------------------------------------------

@@ -107,7 +107,17 @@ func (u *user) setSuspension(ctx actor.Context, m *pb.SetSuspension) {
 		return
 	}
 	u.suspension, u.suspensionLoaded = m.Suspension, true
-	res := &pb.SuspensionResponse{Suspension: u.suspended(time.Now())}
+	now := time.Now()
+	res := &pb.SuspensionResponse{Suspension: u.suspended(now)}
+	if s := m.Suspension; s != nil {
+		e := ModerationEvent{Op: "suspend", User: u.id, Reason: s.Reason, Since: time.UnixMilli(s.SinceMs)}
+		if s.UntilMs > 0 {
+			e.Until = time.UnixMilli(s.UntilMs)
+		}
+		u.rt.moderated(e)
+	} else {
+		u.rt.moderated(ModerationEvent{Op: "unsuspend", User: u.id, Since: now})
+	}
 	if res.Suspension != nil {
 		end := &pb.EndSession{Error: suspendedErr(res.Suspension)}
 		for id, d := range u.devices {

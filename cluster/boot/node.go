@@ -155,6 +155,13 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 				userRead(user, conv, seq)
 			}
 		}
+		userModeration := cfg.Actors.OnModeration
+		cfg.Actors.OnModeration = func(e actors.ModerationEvent) {
+			deskSink.OnModeration(e)
+			if userModeration != nil {
+				userModeration(e)
+			}
+		}
 		userDesk := cfg.Desk.OnEvent
 		cfg.Desk.OnEvent = func(e desk.Event) {
 			deskSink.OnEvent(e)

@@ -654,6 +654,7 @@ type Event struct {
 	//	*Event_Desk
 	//	*Event_Read
 	//	*Event_Step
+	//	*Event_Moderation
 	Kind          isEvent_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -732,6 +733,15 @@ func (x *Event) GetStep() *DeskStepRecord {
 	return nil
 }
 
+func (x *Event) GetModeration() *ModerationRecord {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_Moderation); ok {
+			return x.Moderation
+		}
+	}
+	return nil
+}
+
 type isEvent_Kind interface {
 	isEvent_Kind()
 }
@@ -752,6 +762,10 @@ type Event_Step struct {
 	Step *DeskStepRecord `protobuf:"bytes,4,opt,name=step,proto3,oneof"` // type "desk"
 }
 
+type Event_Moderation struct {
+	Moderation *ModerationRecord `protobuf:"bytes,5,opt,name=moderation,proto3,oneof"`
+}
+
 func (*Event_Conv) isEvent_Kind() {}
 
 func (*Event_Desk) isEvent_Kind() {}
@@ -759,6 +773,134 @@ func (*Event_Desk) isEvent_Kind() {}
 func (*Event_Read) isEvent_Kind() {}
 
 func (*Event_Step) isEvent_Kind() {}
+
+func (*Event_Moderation) isEvent_Kind() {}
+
+// ModerationRecord: a moderation step (type "moderation"), keyed by the
+// user it is about.
+type ModerationRecord struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	EventId       string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	Type          string                 `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
+	Op            string                 `protobuf:"bytes,3,opt,name=op,proto3" json:"op,omitempty"` // report, resolve, suspend, unsuspend
+	User          string                 `protobuf:"bytes,4,opt,name=user,proto3" json:"user,omitempty"`
+	Conv          string                 `protobuf:"bytes,5,opt,name=conv,proto3" json:"conv,omitempty"`
+	Seq           uint64                 `protobuf:"varint,6,opt,name=seq,proto3" json:"seq,omitempty"`
+	Reporter      string                 `protobuf:"bytes,7,opt,name=reporter,proto3" json:"reporter,omitempty"`
+	Report        string                 `protobuf:"bytes,8,opt,name=report,proto3" json:"report,omitempty"`
+	Reason        string                 `protobuf:"bytes,9,opt,name=reason,proto3" json:"reason,omitempty"`
+	UntilMs       int64                  `protobuf:"varint,10,opt,name=until_ms,json=untilMs,proto3" json:"until_ms,omitempty"`
+	AtMs          int64                  `protobuf:"varint,11,opt,name=at_ms,json=atMs,proto3" json:"at_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ModerationRecord) Reset() {
+	*x = ModerationRecord{}
+	mi := &file_export_exportpb_records_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ModerationRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ModerationRecord) ProtoMessage() {}
+
+func (x *ModerationRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_export_exportpb_records_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ModerationRecord.ProtoReflect.Descriptor instead.
+func (*ModerationRecord) Descriptor() ([]byte, []int) {
+	return file_export_exportpb_records_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ModerationRecord) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *ModerationRecord) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *ModerationRecord) GetOp() string {
+	if x != nil {
+		return x.Op
+	}
+	return ""
+}
+
+func (x *ModerationRecord) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *ModerationRecord) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *ModerationRecord) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *ModerationRecord) GetReporter() string {
+	if x != nil {
+		return x.Reporter
+	}
+	return ""
+}
+
+func (x *ModerationRecord) GetReport() string {
+	if x != nil {
+		return x.Report
+	}
+	return ""
+}
+
+func (x *ModerationRecord) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *ModerationRecord) GetUntilMs() int64 {
+	if x != nil {
+		return x.UntilMs
+	}
+	return 0
+}
+
+func (x *ModerationRecord) GetAtMs() int64 {
+	if x != nil {
+		return x.AtMs
+	}
+	return 0
+}
 
 // MetricsRecord: one final metrics window on switchboard.metrics, keyed by
 // the row's key (an agent, "line:NAME" or "*").
@@ -792,7 +934,7 @@ type MetricsRecord struct {
 
 func (x *MetricsRecord) Reset() {
 	*x = MetricsRecord{}
-	mi := &file_export_exportpb_records_proto_msgTypes[6]
+	mi := &file_export_exportpb_records_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -804,7 +946,7 @@ func (x *MetricsRecord) String() string {
 func (*MetricsRecord) ProtoMessage() {}
 
 func (x *MetricsRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_export_exportpb_records_proto_msgTypes[6]
+	mi := &file_export_exportpb_records_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -817,7 +959,7 @@ func (x *MetricsRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetricsRecord.ProtoReflect.Descriptor instead.
 func (*MetricsRecord) Descriptor() ([]byte, []int) {
-	return file_export_exportpb_records_proto_rawDescGZIP(), []int{6}
+	return file_export_exportpb_records_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *MetricsRecord) GetEventId() string {
@@ -1051,13 +1193,29 @@ const file_export_exportpb_records_proto_rawDesc = "" +
 	"\fserver_ts_ms\x18\x14 \x01(\x03R\n" +
 	"serverTsMsB\n" +
 	"\n" +
-	"\b_wait_ms\"\xec\x01\n" +
+	"\b_wait_ms\"\xb4\x02\n" +
 	"\x05Event\x125\n" +
 	"\x04conv\x18\x01 \x01(\v2\x1f.switchboard.export.EventRecordH\x00R\x04conv\x124\n" +
 	"\x04desk\x18\x02 \x01(\v2\x1e.switchboard.export.DeskRecordH\x00R\x04desk\x124\n" +
 	"\x04read\x18\x03 \x01(\v2\x1e.switchboard.export.ReadRecordH\x00R\x04read\x128\n" +
-	"\x04step\x18\x04 \x01(\v2\".switchboard.export.DeskStepRecordH\x00R\x04stepB\x06\n" +
-	"\x04kind\"\xfd\x05\n" +
+	"\x04step\x18\x04 \x01(\v2\".switchboard.export.DeskStepRecordH\x00R\x04step\x12F\n" +
+	"\n" +
+	"moderation\x18\x05 \x01(\v2$.switchboard.export.ModerationRecordH\x00R\n" +
+	"moderationB\x06\n" +
+	"\x04kind\"\x87\x02\n" +
+	"\x10ModerationRecord\x12\x19\n" +
+	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
+	"\x04type\x18\x02 \x01(\tR\x04type\x12\x0e\n" +
+	"\x02op\x18\x03 \x01(\tR\x02op\x12\x12\n" +
+	"\x04user\x18\x04 \x01(\tR\x04user\x12\x12\n" +
+	"\x04conv\x18\x05 \x01(\tR\x04conv\x12\x10\n" +
+	"\x03seq\x18\x06 \x01(\x04R\x03seq\x12\x1a\n" +
+	"\breporter\x18\a \x01(\tR\breporter\x12\x16\n" +
+	"\x06report\x18\b \x01(\tR\x06report\x12\x16\n" +
+	"\x06reason\x18\t \x01(\tR\x06reason\x12\x19\n" +
+	"\buntil_ms\x18\n" +
+	" \x01(\x03R\auntilMs\x12\x13\n" +
+	"\x05at_ms\x18\v \x01(\x03R\x04atMs\"\xfd\x05\n" +
 	"\rMetricsRecord\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x17\n" +
 	"\asize_ms\x18\x02 \x01(\x03R\x06sizeMs\x12\x19\n" +
@@ -1098,26 +1256,28 @@ func file_export_exportpb_records_proto_rawDescGZIP() []byte {
 	return file_export_exportpb_records_proto_rawDescData
 }
 
-var file_export_exportpb_records_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_export_exportpb_records_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_export_exportpb_records_proto_goTypes = []any{
-	(*MessageRecord)(nil),  // 0: switchboard.export.MessageRecord
-	(*EventRecord)(nil),    // 1: switchboard.export.EventRecord
-	(*DeskRecord)(nil),     // 2: switchboard.export.DeskRecord
-	(*ReadRecord)(nil),     // 3: switchboard.export.ReadRecord
-	(*DeskStepRecord)(nil), // 4: switchboard.export.DeskStepRecord
-	(*Event)(nil),          // 5: switchboard.export.Event
-	(*MetricsRecord)(nil),  // 6: switchboard.export.MetricsRecord
+	(*MessageRecord)(nil),    // 0: switchboard.export.MessageRecord
+	(*EventRecord)(nil),      // 1: switchboard.export.EventRecord
+	(*DeskRecord)(nil),       // 2: switchboard.export.DeskRecord
+	(*ReadRecord)(nil),       // 3: switchboard.export.ReadRecord
+	(*DeskStepRecord)(nil),   // 4: switchboard.export.DeskStepRecord
+	(*Event)(nil),            // 5: switchboard.export.Event
+	(*ModerationRecord)(nil), // 6: switchboard.export.ModerationRecord
+	(*MetricsRecord)(nil),    // 7: switchboard.export.MetricsRecord
 }
 var file_export_exportpb_records_proto_depIdxs = []int32{
 	1, // 0: switchboard.export.Event.conv:type_name -> switchboard.export.EventRecord
 	2, // 1: switchboard.export.Event.desk:type_name -> switchboard.export.DeskRecord
 	3, // 2: switchboard.export.Event.read:type_name -> switchboard.export.ReadRecord
 	4, // 3: switchboard.export.Event.step:type_name -> switchboard.export.DeskStepRecord
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	6, // 4: switchboard.export.Event.moderation:type_name -> switchboard.export.ModerationRecord
+	5, // [5:5] is the sub-list for method output_type
+	5, // [5:5] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_export_exportpb_records_proto_init() }
@@ -1131,6 +1291,7 @@ func file_export_exportpb_records_proto_init() {
 		(*Event_Desk)(nil),
 		(*Event_Read)(nil),
 		(*Event_Step)(nil),
+		(*Event_Moderation)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1138,7 +1299,7 @@ func file_export_exportpb_records_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_export_exportpb_records_proto_rawDesc), len(file_export_exportpb_records_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
