@@ -21,8 +21,9 @@ import (
 // messages stay as they are, and others may still write to them.
 //
 // It is stored as a checkpoint (no store operation of its own) and read
-// on the first registration of an activation, not at activation: most
-// activations deliver messages and never ask.
+// when an activation first needs it (a registration, an offline
+// notification), not at activation: most activations deliver messages to
+// online users and never ask.
 
 func suspensionKey(user string) string { return "user/suspension/" + user }
 

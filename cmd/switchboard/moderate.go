@@ -15,11 +15,11 @@ import (
 	"github.com/switchboard-im/switchboard/cluster/admin"
 )
 
-// newModerateCmd is moderation through the admin API: suspend a user, lift
-// it, see a user's state, recall any message.
+// newModerateCmd is moderation through the admin API: the users' reports,
+// suspending a user and lifting it, a user's state, recalling any message.
 func newModerateCmd() *cobra.Command {
 	var o adminOptions
-	cmd := &cobra.Command{Use: "moderate", Short: "Moderation: suspend a user, lift it, show a user, recall any message (through the admin API)"}
+	cmd := &cobra.Command{Use: "moderate", Short: "Moderation: users' reports, suspending a user, recalling any message (through the admin API)"}
 	o.flags(cmd)
 	var user string
 	userFlag := func(c *cobra.Command) {
@@ -27,7 +27,7 @@ func newModerateCmd() *cobra.Command {
 		_ = c.MarkFlagRequired("user")
 	}
 	path := func(suffix string) string { return "/api/v1/users/" + url.PathEscape(user) + suffix }
-	report := func(st admin.UserStatus) error {
+	showStatus := func(st admin.UserStatus) error {
 		if o.json {
 			return printJSON(os.Stdout, st)
 		}
@@ -42,7 +42,7 @@ func newModerateCmd() *cobra.Command {
 			if err := o.call(cmd.Context(), http.MethodGet, path(""), &st); err != nil {
 				return err
 			}
-			return report(st)
+			return showStatus(st)
 		},
 	}
 	userFlag(show)
@@ -70,7 +70,7 @@ the user's clients. Without --for it holds until "switchboard moderate unsuspend
 			if err := o.callWith(cmd.Context(), http.MethodPost, path("/suspend"), req, &st); err != nil {
 				return err
 			}
-			return report(st)
+			return showStatus(st)
 		},
 	}
 	userFlag(suspend)
@@ -84,7 +84,7 @@ the user's clients. Without --for it holds until "switchboard moderate unsuspend
 			if err := o.callWith(cmd.Context(), http.MethodPost, path("/unsuspend"), struct{}{}, &st); err != nil {
 				return err
 			}
-			return report(st)
+			return showStatus(st)
 		},
 	}
 	userFlag(unsuspend)
