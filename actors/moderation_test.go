@@ -1,14 +1,18 @@
 package actors_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/storage"
 )
 
 // TestSuspendUser: an operator's suspension ends the user's online sessions
@@ -289,5 +293,64 @@ func TestReports(t *testing.T) {
 	}
 	if _, _, err := node.Report(ctx, "bob", "g:market", second.Seq, ""); err != nil {
 		t.Fatalf("bob's report once his first was resolved: %v", err)
+	}
+}
+
+// flakyReports fails the reports list's first loads and saves.
+type flakyReports struct {
+	storage.Store
+	loads, saves atomic.Int32 // failures still to come
+}
+
+func (s *flakyReports) LoadCheckpoint(ctx context.Context, key string) (storage.Checkpoint, error) {
+	if key == "moderation/reports" && s.loads.Add(-1) >= 0 {
+		return storage.Checkpoint{}, errors.New("injected read failure")
+	}
+	return s.Store.LoadCheckpoint(ctx, key)
+}
+
+func (s *flakyReports) SaveCheckpoint(ctx context.Context, cp storage.Checkpoint) error {
+	if cp.Key == "moderation/reports" && s.saves.Add(-1) >= 0 {
+		return errors.New("injected write failure")
+	}
+	return s.Store.SaveCheckpoint(ctx, cp)
+}
+
+// TestReportsStoreFailures: a reports grain whose list could not be read,
+// or whose save failed, answers RETRY and starts again from the store at
+// the next request; no report is lost or stored twice.
+func TestReportsStoreFailures(t *testing.T) {
+	store := &flakyReports{Store: openStore(t)}
+	store.loads.Store(1)
+	node := startCluster(t, 1, store, actors.Config{})[0]
+	ctx := tctx(t)
+	var seqs []uint64
+	for i := range 2 {
+		r, err := node.SendDirect(ctx, "bob", &pb.SendMessage{Sender: "mallory", ClientMsgId: fmt.Sprint(i), Body: []byte("scam")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seqs = append(seqs, r.Seq)
+	}
+	conv := actors.DirectConvID("bob", "mallory")
+	report := func(seq uint64) {
+		t.Helper()
+		eventually(t, func() error {
+			_, _, err := node.Report(ctx, "bob", conv, seq, "")
+			if err != nil && actors.CodeOf(err) != pb.Code_RETRY {
+				t.Fatalf("report: %v, want success or RETRY", err)
+			}
+			return err
+		})
+	}
+	report(seqs[0]) // the first activation could not read the list
+	store.saves.Store(1)
+	report(seqs[1]) // the first save failed
+	if store.loads.Load() >= 0 || store.saves.Load() >= 0 {
+		t.Fatalf("failures left unused: loads %d, saves %d", store.loads.Load()+1, store.saves.Load()+1)
+	}
+	open, total, err := node.Reports(ctx, "", 0)
+	if err != nil || total != 2 || open[0].Seq != seqs[0] || open[1].Seq != seqs[1] {
+		t.Fatalf("open reports %v, %d, %v; want one per message", open, total, err)
 	}
 }

@@ -58,13 +58,17 @@ type reportsGrain struct {
 	rt     *Runtime
 	open   []*pb.Report
 	fence  uint64
-	broken bool // the stored list could not be read, or a newer activation took over
+	broken bool // the list could not be read or saved: the grain stops and answers RETRY meanwhile
 }
 
 func (g *reportsGrain) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
-		g.load()
+		if g.load(); g.broken {
+			// Answer what is queued RETRY, and read again at the next
+			// request: a store that failed once may answer then.
+			ctx.Poison(ctx.Self())
+		}
 	case *pb.FileReport:
 		respond(ctx, ctx.Sender(), g.file(ctx, m.Report))
 	case *pb.ListReports:
