@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -216,6 +219,66 @@ func (n *Runtime) Block(ctx context.Context, user, target string, block bool) er
 	// Created here or by a first message that came in between: block it.
 	_, err = n.ChangeMembership(ctx, req)
 	return err
+}
+
+// maxBlockedPage bounds the direct conversations one BlockedUsers call
+// reads.
+const maxBlockedPage = 1000
+
+// BlockedUsers pages the users whom user blocks. A block lives in the
+// blocked member's row of the pair's direct conversation (Block), so this
+// reads user's direct conversations after afterConv (at most limit; 0 or
+// over 1000: 1000) and the other member's row of each, and answers the
+// blocked ones among them and the last conversation read ("": none left).
+func (n *Runtime) BlockedUsers(ctx context.Context, user, afterConv string, limit int) (users []string, next string, err error) {
+	if err := checkUser(user); err != nil {
+		return nil, "", err
+	}
+	if afterConv != "" && !strings.HasPrefix(afterConv, DirectPrefix) {
+		return nil, "", invalid("after %q: not a direct conversation id", afterConv)
+	}
+	if limit <= 0 || limit > maxBlockedPage {
+		limit = maxBlockedPage
+	}
+	ms, err := n.store.ListMemberships(ctx, user, max(afterConv, DirectPrefix), limit)
+	if err != nil {
+		return nil, "", fromPB(storeErr(err))
+	}
+	var direct []storage.Member
+	for _, m := range ms {
+		if !strings.HasPrefix(m.ConvID, DirectPrefix) {
+			break // ordered by id: the direct ones are over
+		}
+		direct = append(direct, m)
+	}
+	var mu sync.Mutex
+	err = inParallel(direct, func(m storage.Member) error {
+		a, b, _ := strings.Cut(strings.TrimPrefix(m.ConvID, DirectPrefix), ":")
+		peer := a
+		if a == user {
+			peer = b
+		}
+		pm, err := n.store.GetMember(ctx, m.ConvID, peer)
+		switch {
+		case errors.Is(err, storage.ErrNotFound):
+			return nil
+		case err != nil:
+			return fromPB(storeErr(err))
+		case pm.Muted:
+			mu.Lock()
+			users = append(users, peer)
+			mu.Unlock()
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	sort.Strings(users)
+	if len(ms) == limit && len(direct) == len(ms) {
+		next = direct[len(direct)-1].ConvID
+	}
+	return users, next, nil
 }
 
 // Recall withdraws message seq; it returns the recall event's seq.

@@ -1,6 +1,7 @@
 package actors_test
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/switchboard-im/switchboard/actors"
@@ -122,4 +123,63 @@ func TestBlockBeforeFirstContact(t *testing.T) {
 	mustCreateGroup(t, node, "g:class", "teacher", "pupil")
 	_, err = membership(node, t, "g:class", "teacher", pb.MembershipChange_BLOCK, 0, "pupil")
 	wantCode(t, err, pb.Code_FORBIDDEN, "block in a group (its managers mute)")
+}
+
+// TestBlockedUsers: the users one blocks are listed from one's direct
+// conversations, page by page; being blocked by someone does not list
+// them, and an unblock takes a user off the list.
+func TestBlockedUsers(t *testing.T) {
+	node := startCluster(t, 1, openStore(t), actors.Config{})[0]
+	ctx := tctx(t)
+	for _, peer := range []string{"ann", "ben", "cat", "dan"} {
+		if _, err := node.SendDirect(ctx, peer, &pb.SendMessage{Sender: "zoe", ClientMsgId: peer, Body: []byte("hi")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustCreateGroup(t, node, "g:club", "zoe", "ann")     // not a direct conversation: never read
+	for _, peer := range []string{"ben", "dan", "eve"} { // eve: never talked to
+		if err := node.Block(ctx, "zoe", peer, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := node.Block(ctx, "cat", "zoe", true); err != nil { // cat blocks zoe
+		t.Fatal(err)
+	}
+	all := func(limit int) []string {
+		t.Helper()
+		var users []string
+		pages := 0
+		for after := ""; ; pages++ {
+			got, next, err := node.BlockedUsers(ctx, "zoe", after, limit)
+			if err != nil {
+				t.Fatal(err)
+			}
+			users = append(users, got...)
+			if next == "" {
+				break
+			}
+			after = next
+		}
+		if limit == 1 && pages < 4 {
+			t.Fatalf("%d pages of one conversation for zoe's 5 direct conversations", pages)
+		}
+		slices.Sort(users)
+		return users
+	}
+	for _, limit := range []int{0, 1, 2} {
+		if got := all(limit); !slices.Equal(got, []string{"ben", "dan", "eve"}) {
+			t.Fatalf("limit %d: zoe blocks %v, want [ben dan eve]", limit, got)
+		}
+	}
+	if err := node.Block(ctx, "zoe", "dan", false); err != nil {
+		t.Fatal(err)
+	}
+	if got := all(0); !slices.Equal(got, []string{"ben", "eve"}) {
+		t.Fatalf("after unblocking dan: %v", got)
+	}
+	if got, _, err := node.BlockedUsers(ctx, "cat", "", 0); err != nil || !slices.Equal(got, []string{"zoe"}) {
+		t.Fatalf("cat blocks %v, %v", got, err)
+	}
+	_, _, err := node.BlockedUsers(ctx, "zoe", "g:club", 0)
+	wantCode(t, err, pb.Code_INVALID, "paging from a group id")
 }

@@ -365,6 +365,10 @@ func (s *deviceSession) Report(ctx context.Context, conv string, seq uint64, rea
 	return s.rt.Report(ctx, s.user, conv, seq, reason)
 }
 
+func (s *deviceSession) BlockedUsers(ctx context.Context, afterConv string, limit int) ([]string, string, error) {
+	return s.rt.BlockedUsers(ctx, s.user, afterConv, limit)
+}
+
 func (s *deviceSession) Block(ctx context.Context, target string, block bool) error {
 	return s.rt.Block(ctx, s.user, target, block)
 }

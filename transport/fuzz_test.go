@@ -45,6 +45,7 @@ func seedRequests() []*wirepb.Request {
 		{Id: 23, Op: &wirepb.Request_DeskClose{DeskClose: &wirepb.DeskCloseRequest{Conv: "s:cars:c1:1"}}},
 		{Id: 24, Op: &wirepb.Request_MyMetrics{MyMetrics: &wirepb.MyMetricsRequest{Window: "30s/15s", Limit: 3}}},
 		{Id: 25, Op: &wirepb.Request_Block{Block: &wirepb.BlockRequest{User: "bob", Block: true}}},
+		{Id: 28, Op: &wirepb.Request_Blocked{Blocked: &wirepb.BlockedRequest{AfterConv: "d:a:b", Limit: 10}}},
 		{Id: 27, Op: &wirepb.Request_Report{Report: &wirepb.ReportRequest{Conv: "d:a:b", Seq: 2, Reason: "spam"}}},
 		{Id: 26, Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{Conv: "d:a:b", ClientMsgId: "e1", Body: []byte("fixed"), RefSeq: 3}}},
 		// switchboard/3: typing in band.

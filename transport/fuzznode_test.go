@@ -172,7 +172,7 @@ func (l *sendLedger) check(t *testing.T, r *raw, id uint64, user string, req *wi
 	t.Fatalf("acked %v at seq %d is not in the history: %v", key, res.Seq, hist.GetHistory())
 }
 
-const opCount = 25
+const opCount = 26
 
 func mustMarshalFrame(m proto.Message) []byte {
 	b, err := wirepb.Marshal(m)
@@ -238,6 +238,8 @@ func opRequest(op uint8, conv, user string, a, b uint64, s string, flag bool) *w
 		return &wirepb.Request{Op: &wirepb.Request_Block{Block: &wirepb.BlockRequest{User: user, Block: flag}}}
 	case 23:
 		return &wirepb.Request{Op: &wirepb.Request_Report{Report: &wirepb.ReportRequest{Conv: conv, Seq: a, Reason: s}}}
+	case 24:
+		return &wirepb.Request{Op: &wirepb.Request_Blocked{Blocked: &wirepb.BlockedRequest{AfterConv: map[bool]string{true: conv}[flag], Limit: n}}}
 	default:
 		if flag {
 			return &wirepb.Request{Op: &wirepb.Request_MyMetrics{MyMetrics: &wirepb.MyMetricsRequest{Window: s, Limit: n}}}

@@ -416,6 +416,13 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		}
 		return &wirepb.Response{Result: &wirepb.Response_Mute{Mute: &wirepb.MuteResult{TotalUnread: total}}}
 
+	case *wirepb.Request_Blocked:
+		users, next, err := sess.BlockedUsers(ctx, op.Blocked.AfterConv, int(op.Blocked.Limit))
+		if err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_Blocked{Blocked: &wirepb.BlockedResult{Users: users, Next: next}}}
+
 	case *wirepb.Request_Report:
 		id, dup, err := sess.Report(ctx, op.Report.Conv, op.Report.Seq, op.Report.Reason)
 		if err != nil {

@@ -88,8 +88,17 @@ func TestBlockOverTheWire(t *testing.T) {
 	if err := seller.Block(ctx, "seller"); codeOf(err) != wirepb.Code_INVALID {
 		t.Fatalf("blocking oneself: %v, want INVALID", err)
 	}
+	if users, err := seller.Blocked(ctx); err != nil || len(users) != 1 || users[0] != "buyer" {
+		t.Fatalf("the seller's blocked users: %v, %v", users, err)
+	}
+	if users, err := buyer.Blocked(ctx); err != nil || len(users) != 0 {
+		t.Fatalf("the buyer blocks no one, but lists %v, %v", users, err)
+	}
 	if err := seller.Unblock(ctx, "buyer"); err != nil {
 		t.Fatalf("unblock: %v", err)
+	}
+	if users, err := seller.Blocked(ctx); err != nil || len(users) != 0 {
+		t.Fatalf("blocked users after the unblock: %v, %v", users, err)
 	}
 	if _, err := buyer.SendText(ctx, client.ToUser("seller"), "sorry"); err != nil {
 		t.Fatalf("send after the unblock: %v", err)

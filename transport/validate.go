@@ -181,6 +181,10 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 		}
 	case *wirepb.Request_Report:
 		return checkConv(op.Report.Conv)
+	case *wirepb.Request_Blocked:
+		if op.Blocked.AfterConv != "" {
+			return checkConv(op.Blocked.AfterConv)
+		}
 	case *wirepb.Request_Ping:
 	case *wirepb.Request_RegisterPush:
 		return validateRegisterPush(op.RegisterPush)
@@ -237,6 +241,8 @@ func opName(r *wirepb.Request) string {
 		return "block"
 	case *wirepb.Request_Report:
 		return "report"
+	case *wirepb.Request_Blocked:
+		return "blocked"
 	case *wirepb.Request_Ping:
 		return "ping"
 	case *wirepb.Request_CardClick:

@@ -80,6 +80,9 @@ type Session interface {
 	// Block stops target writing to the user in their direct conversation
 	// (block false lets them again); see actors.Runtime.Block.
 	Block(ctx context.Context, target string, block bool) error
+	// BlockedUsers pages the users the user blocks; see
+	// actors.Runtime.BlockedUsers.
+	BlockedUsers(ctx context.Context, afterConv string, limit int) (users []string, next string, err error)
 	// Report reports another user's message at seq of conv to the
 	// operator's moderators; see actors.Runtime.Report.
 	Report(ctx context.Context, conv string, seq uint64, reason string) (id string, duplicate bool, err error)

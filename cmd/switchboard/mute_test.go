@@ -54,6 +54,11 @@ func TestBlockCommand(t *testing.T) {
 	if !blocked.Blocked || blocked.Target != "alice" {
 		t.Fatalf("block: %+v", blocked)
 	}
+	var list struct{ Blocked []string }
+	mustJSON(t, n.run("block", "--data-dir", d, "--user", "bob", "--list", "--json"), &list)
+	if len(list.Blocked) != 1 || list.Blocked[0] != "alice" {
+		t.Fatalf("block --list: %+v", list)
+	}
 	out, err := exec.Command(n.bin, "send", "--data-dir", d, "--user", "alice", "--to", "user:bob", "--text", "two").CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "blocked") {
 		t.Fatalf("send by the blocked user: %v\n%s\nwant a failure that names the block", err, out)

@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/switchboard-im/switchboard/transport/wirepb"
@@ -302,6 +303,23 @@ func (c *Client) Report(ctx context.Context, conv string, seq uint64, reason str
 		return "", false, err
 	}
 	return res.GetReport().GetReportId(), res.GetReport().GetDuplicate(), nil
+}
+
+// Blocked lists the users this user blocks, sorted (asking the server
+// page by page).
+func (c *Client) Blocked(ctx context.Context) ([]string, error) {
+	var users []string
+	for after := ""; ; {
+		res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Blocked{Blocked: &wirepb.BlockedRequest{AfterConv: after}}})
+		if err != nil {
+			return nil, err
+		}
+		users = append(users, res.GetBlocked().GetUsers()...)
+		if after = res.GetBlocked().GetNext(); after == "" {
+			slices.Sort(users)
+			return users, nil
+		}
+	}
 }
 
 // Unblock lifts Block.

@@ -430,7 +430,7 @@ func (x Signal_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Signal_Kind.Descriptor instead.
 func (Signal_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{51, 0}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{53, 0}
 }
 
 type Error struct {
@@ -1307,6 +1307,7 @@ type Request struct {
 	//	*Request_MyMetrics
 	//	*Request_Block
 	//	*Request_Report
+	//	*Request_Blocked
 	Op            isRequest_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1599,6 +1600,15 @@ func (x *Request) GetReport() *ReportRequest {
 	return nil
 }
 
+func (x *Request) GetBlocked() *BlockedRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Request_Blocked); ok {
+			return x.Blocked
+		}
+	}
+	return nil
+}
+
 type isRequest_Op interface {
 	isRequest_Op()
 }
@@ -1713,6 +1723,10 @@ type Request_Report struct {
 	Report *ReportRequest `protobuf:"bytes,36,opt,name=report,proto3,oneof"`
 }
 
+type Request_Blocked struct {
+	Blocked *BlockedRequest `protobuf:"bytes,37,opt,name=blocked,proto3,oneof"`
+}
+
 func (*Request_Send) isRequest_Op() {}
 
 func (*Request_Sync) isRequest_Op() {}
@@ -1767,6 +1781,8 @@ func (*Request_Block) isRequest_Op() {}
 
 func (*Request_Report) isRequest_Op() {}
 
+func (*Request_Blocked) isRequest_Op() {}
+
 type Response struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -1799,6 +1815,7 @@ type Response struct {
 	//	*Response_MyMetrics
 	//	*Response_Block
 	//	*Response_Report
+	//	*Response_Blocked
 	Result        isResponse_Result `protobuf_oneof:"result"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2089,6 +2106,15 @@ func (x *Response) GetReport() *ReportResult {
 	return nil
 }
 
+func (x *Response) GetBlocked() *BlockedResult {
+	if x != nil {
+		if x, ok := x.Result.(*Response_Blocked); ok {
+			return x.Blocked
+		}
+	}
+	return nil
+}
+
 type isResponse_Result interface {
 	isResponse_Result()
 }
@@ -2197,6 +2223,10 @@ type Response_Report struct {
 	Report *ReportResult `protobuf:"bytes,35,opt,name=report,proto3,oneof"`
 }
 
+type Response_Blocked struct {
+	Blocked *BlockedResult `protobuf:"bytes,36,opt,name=blocked,proto3,oneof"`
+}
+
 func (*Response_Send) isResponse_Result() {}
 
 func (*Response_Sync) isResponse_Result() {}
@@ -2248,6 +2278,8 @@ func (*Response_MyMetrics) isResponse_Result() {}
 func (*Response_Block) isResponse_Result() {}
 
 func (*Response_Report) isResponse_Result() {}
+
+func (*Response_Blocked) isResponse_Result() {}
 
 // SendRequest names exactly one of conv or to.
 type SendRequest struct {
@@ -3831,6 +3863,115 @@ func (*BlockResult) Descriptor() ([]byte, []int) {
 	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{38}
 }
 
+// BlockedRequest pages the users the caller blocks: the server reads the
+// caller's direct conversations after after_conv, at most limit of them
+// (0 or over 1000: 1000), and answers the blocked users among them.
+type BlockedRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	AfterConv     string                 `protobuf:"bytes,1,opt,name=after_conv,json=afterConv,proto3" json:"after_conv,omitempty"`
+	Limit         uint32                 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BlockedRequest) Reset() {
+	*x = BlockedRequest{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BlockedRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BlockedRequest) ProtoMessage() {}
+
+func (x *BlockedRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BlockedRequest.ProtoReflect.Descriptor instead.
+func (*BlockedRequest) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *BlockedRequest) GetAfterConv() string {
+	if x != nil {
+		return x.AfterConv
+	}
+	return ""
+}
+
+func (x *BlockedRequest) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+// BlockedResult: users blocked among the direct conversations read, and
+// next, the last one read, to ask again from ("": none left).
+type BlockedResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Users         []string               `protobuf:"bytes,1,rep,name=users,proto3" json:"users,omitempty"`
+	Next          string                 `protobuf:"bytes,2,opt,name=next,proto3" json:"next,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *BlockedResult) Reset() {
+	*x = BlockedResult{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *BlockedResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*BlockedResult) ProtoMessage() {}
+
+func (x *BlockedResult) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use BlockedResult.ProtoReflect.Descriptor instead.
+func (*BlockedResult) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *BlockedResult) GetUsers() []string {
+	if x != nil {
+		return x.Users
+	}
+	return nil
+}
+
+func (x *BlockedResult) GetNext() string {
+	if x != nil {
+		return x.Next
+	}
+	return ""
+}
+
 // ReportRequest reports a message the caller can read (another user's text
 // or card) to the operator's moderators, with a reason (at most 500 bytes
 // by default). Nobody in the conversation is told. Reporting the same
@@ -3846,7 +3987,7 @@ type ReportRequest struct {
 
 func (x *ReportRequest) Reset() {
 	*x = ReportRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[39]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3858,7 +3999,7 @@ func (x *ReportRequest) String() string {
 func (*ReportRequest) ProtoMessage() {}
 
 func (x *ReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[39]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3871,7 +4012,7 @@ func (x *ReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportRequest.ProtoReflect.Descriptor instead.
 func (*ReportRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{39}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ReportRequest) GetConv() string {
@@ -3905,7 +4046,7 @@ type ReportResult struct {
 
 func (x *ReportResult) Reset() {
 	*x = ReportResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[40]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3917,7 +4058,7 @@ func (x *ReportResult) String() string {
 func (*ReportResult) ProtoMessage() {}
 
 func (x *ReportResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[40]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3930,7 +4071,7 @@ func (x *ReportResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportResult.ProtoReflect.Descriptor instead.
 func (*ReportResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{40}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ReportResult) GetReportId() string {
@@ -3961,7 +4102,7 @@ type RegisterPushRequest struct {
 
 func (x *RegisterPushRequest) Reset() {
 	*x = RegisterPushRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[41]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3973,7 +4114,7 @@ func (x *RegisterPushRequest) String() string {
 func (*RegisterPushRequest) ProtoMessage() {}
 
 func (x *RegisterPushRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[41]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3986,7 +4127,7 @@ func (x *RegisterPushRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterPushRequest.ProtoReflect.Descriptor instead.
 func (*RegisterPushRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{41}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *RegisterPushRequest) GetPlatform() string {
@@ -4011,7 +4152,7 @@ type RegisterPushResult struct {
 
 func (x *RegisterPushResult) Reset() {
 	*x = RegisterPushResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[42]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4023,7 +4164,7 @@ func (x *RegisterPushResult) String() string {
 func (*RegisterPushResult) ProtoMessage() {}
 
 func (x *RegisterPushResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[42]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4036,7 +4177,7 @@ func (x *RegisterPushResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterPushResult.ProtoReflect.Descriptor instead.
 func (*RegisterPushResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{42}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{44}
 }
 
 // UnregisterPushRequest removes this device's push token (a no-op if none).
@@ -4048,7 +4189,7 @@ type UnregisterPushRequest struct {
 
 func (x *UnregisterPushRequest) Reset() {
 	*x = UnregisterPushRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[43]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4060,7 +4201,7 @@ func (x *UnregisterPushRequest) String() string {
 func (*UnregisterPushRequest) ProtoMessage() {}
 
 func (x *UnregisterPushRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[43]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4073,7 +4214,7 @@ func (x *UnregisterPushRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnregisterPushRequest.ProtoReflect.Descriptor instead.
 func (*UnregisterPushRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{43}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{45}
 }
 
 type UnregisterPushResult struct {
@@ -4084,7 +4225,7 @@ type UnregisterPushResult struct {
 
 func (x *UnregisterPushResult) Reset() {
 	*x = UnregisterPushResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[44]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4096,7 +4237,7 @@ func (x *UnregisterPushResult) String() string {
 func (*UnregisterPushResult) ProtoMessage() {}
 
 func (x *UnregisterPushResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[44]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4109,7 +4250,7 @@ func (x *UnregisterPushResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnregisterPushResult.ProtoReflect.Descriptor instead.
 func (*UnregisterPushResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{44}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{46}
 }
 
 type PingRequest struct {
@@ -4126,7 +4267,7 @@ type PingRequest struct {
 
 func (x *PingRequest) Reset() {
 	*x = PingRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[45]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4138,7 +4279,7 @@ func (x *PingRequest) String() string {
 func (*PingRequest) ProtoMessage() {}
 
 func (x *PingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[45]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4151,7 +4292,7 @@ func (x *PingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PingRequest.ProtoReflect.Descriptor instead.
 func (*PingRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{45}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *PingRequest) GetPadding() []byte {
@@ -4170,7 +4311,7 @@ type PingResult struct {
 
 func (x *PingResult) Reset() {
 	*x = PingResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[46]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4182,7 +4323,7 @@ func (x *PingResult) String() string {
 func (*PingResult) ProtoMessage() {}
 
 func (x *PingResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[46]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4195,7 +4336,7 @@ func (x *PingResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PingResult.ProtoReflect.Descriptor instead.
 func (*PingResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{46}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *PingResult) GetServerTimeMs() int64 {
@@ -4221,7 +4362,7 @@ type Push struct {
 
 func (x *Push) Reset() {
 	*x = Push{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[47]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4233,7 +4374,7 @@ func (x *Push) String() string {
 func (*Push) ProtoMessage() {}
 
 func (x *Push) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[47]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4246,7 +4387,7 @@ func (x *Push) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Push.ProtoReflect.Descriptor instead.
 func (*Push) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{47}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *Push) GetInboxSeq() uint64 {
@@ -4339,7 +4480,7 @@ type ReadUpdate struct {
 
 func (x *ReadUpdate) Reset() {
 	*x = ReadUpdate{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[48]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4351,7 +4492,7 @@ func (x *ReadUpdate) String() string {
 func (*ReadUpdate) ProtoMessage() {}
 
 func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[48]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4364,7 +4505,7 @@ func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadUpdate.ProtoReflect.Descriptor instead.
 func (*ReadUpdate) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{48}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *ReadUpdate) GetConv() string {
@@ -4401,7 +4542,7 @@ type MembershipUpdate struct {
 
 func (x *MembershipUpdate) Reset() {
 	*x = MembershipUpdate{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[49]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4413,7 +4554,7 @@ func (x *MembershipUpdate) String() string {
 func (*MembershipUpdate) ProtoMessage() {}
 
 func (x *MembershipUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[49]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4426,7 +4567,7 @@ func (x *MembershipUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembershipUpdate.ProtoReflect.Descriptor instead.
 func (*MembershipUpdate) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{49}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *MembershipUpdate) GetConv() string {
@@ -4469,7 +4610,7 @@ type ReadReceipt struct {
 
 func (x *ReadReceipt) Reset() {
 	*x = ReadReceipt{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[50]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4481,7 +4622,7 @@ func (x *ReadReceipt) String() string {
 func (*ReadReceipt) ProtoMessage() {}
 
 func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[50]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4494,7 +4635,7 @@ func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadReceipt.ProtoReflect.Descriptor instead.
 func (*ReadReceipt) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{50}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *ReadReceipt) GetConv() string {
@@ -4534,7 +4675,7 @@ type Signal struct {
 
 func (x *Signal) Reset() {
 	*x = Signal{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[51]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4546,7 +4687,7 @@ func (x *Signal) String() string {
 func (*Signal) ProtoMessage() {}
 
 func (x *Signal) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[51]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4559,7 +4700,7 @@ func (x *Signal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Signal.ProtoReflect.Descriptor instead.
 func (*Signal) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{51}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *Signal) GetKind() Signal_Kind {
@@ -4604,7 +4745,7 @@ type CardClickRequest struct {
 
 func (x *CardClickRequest) Reset() {
 	*x = CardClickRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[52]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4616,7 +4757,7 @@ func (x *CardClickRequest) String() string {
 func (*CardClickRequest) ProtoMessage() {}
 
 func (x *CardClickRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[52]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4629,7 +4770,7 @@ func (x *CardClickRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardClickRequest.ProtoReflect.Descriptor instead.
 func (*CardClickRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{52}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *CardClickRequest) GetConv() string {
@@ -4664,7 +4805,7 @@ type CardClickResult struct {
 
 func (x *CardClickResult) Reset() {
 	*x = CardClickResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[53]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4676,7 +4817,7 @@ func (x *CardClickResult) String() string {
 func (*CardClickResult) ProtoMessage() {}
 
 func (x *CardClickResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[53]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4689,7 +4830,7 @@ func (x *CardClickResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardClickResult.ProtoReflect.Descriptor instead.
 func (*CardClickResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{53}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *CardClickResult) GetMode() string {
@@ -4726,7 +4867,7 @@ type DeskHandoverRequest struct {
 
 func (x *DeskHandoverRequest) Reset() {
 	*x = DeskHandoverRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[54]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4738,7 +4879,7 @@ func (x *DeskHandoverRequest) String() string {
 func (*DeskHandoverRequest) ProtoMessage() {}
 
 func (x *DeskHandoverRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[54]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4751,7 +4892,7 @@ func (x *DeskHandoverRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskHandoverRequest.ProtoReflect.Descriptor instead.
 func (*DeskHandoverRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{54}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *DeskHandoverRequest) GetConv() string {
@@ -4773,7 +4914,7 @@ type DeskHandoverResult struct {
 
 func (x *DeskHandoverResult) Reset() {
 	*x = DeskHandoverResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[55]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4785,7 +4926,7 @@ func (x *DeskHandoverResult) String() string {
 func (*DeskHandoverResult) ProtoMessage() {}
 
 func (x *DeskHandoverResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[55]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4798,7 +4939,7 @@ func (x *DeskHandoverResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskHandoverResult.ProtoReflect.Descriptor instead.
 func (*DeskHandoverResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{55}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *DeskHandoverResult) GetSession() string {
@@ -4843,7 +4984,7 @@ type DeskEnterRequest struct {
 
 func (x *DeskEnterRequest) Reset() {
 	*x = DeskEnterRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[56]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4855,7 +4996,7 @@ func (x *DeskEnterRequest) String() string {
 func (*DeskEnterRequest) ProtoMessage() {}
 
 func (x *DeskEnterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[56]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4868,7 +5009,7 @@ func (x *DeskEnterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskEnterRequest.ProtoReflect.Descriptor instead.
 func (*DeskEnterRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{56}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *DeskEnterRequest) GetScene() string {
@@ -4900,7 +5041,7 @@ type DeskSession struct {
 
 func (x *DeskSession) Reset() {
 	*x = DeskSession{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[57]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4912,7 +5053,7 @@ func (x *DeskSession) String() string {
 func (*DeskSession) ProtoMessage() {}
 
 func (x *DeskSession) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[57]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4925,7 +5066,7 @@ func (x *DeskSession) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskSession.ProtoReflect.Descriptor instead.
 func (*DeskSession) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{57}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *DeskSession) GetConv() string {
@@ -4983,7 +5124,7 @@ type DeskStatusRequest struct {
 
 func (x *DeskStatusRequest) Reset() {
 	*x = DeskStatusRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[58]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4995,7 +5136,7 @@ func (x *DeskStatusRequest) String() string {
 func (*DeskStatusRequest) ProtoMessage() {}
 
 func (x *DeskStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[58]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5008,7 +5149,7 @@ func (x *DeskStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskStatusRequest.ProtoReflect.Descriptor instead.
 func (*DeskStatusRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{58}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *DeskStatusRequest) GetStatus() string {
@@ -5033,7 +5174,7 @@ type DeskAgent struct {
 
 func (x *DeskAgent) Reset() {
 	*x = DeskAgent{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[59]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5045,7 +5186,7 @@ func (x *DeskAgent) String() string {
 func (*DeskAgent) ProtoMessage() {}
 
 func (x *DeskAgent) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[59]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5058,7 +5199,7 @@ func (x *DeskAgent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskAgent.ProtoReflect.Descriptor instead.
 func (*DeskAgent) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{59}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *DeskAgent) GetUser() string {
@@ -5121,7 +5262,7 @@ type DeskQueueRequest struct {
 
 func (x *DeskQueueRequest) Reset() {
 	*x = DeskQueueRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[60]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5133,7 +5274,7 @@ func (x *DeskQueueRequest) String() string {
 func (*DeskQueueRequest) ProtoMessage() {}
 
 func (x *DeskQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[60]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5146,7 +5287,7 @@ func (x *DeskQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskQueueRequest.ProtoReflect.Descriptor instead.
 func (*DeskQueueRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{60}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *DeskQueueRequest) GetSkill() string {
@@ -5168,7 +5309,7 @@ type DeskWaiting struct {
 
 func (x *DeskWaiting) Reset() {
 	*x = DeskWaiting{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[61]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5180,7 +5321,7 @@ func (x *DeskWaiting) String() string {
 func (*DeskWaiting) ProtoMessage() {}
 
 func (x *DeskWaiting) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[61]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5193,7 +5334,7 @@ func (x *DeskWaiting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskWaiting.ProtoReflect.Descriptor instead.
 func (*DeskWaiting) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{61}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *DeskWaiting) GetConv() string {
@@ -5236,7 +5377,7 @@ type DeskQueueAgent struct {
 
 func (x *DeskQueueAgent) Reset() {
 	*x = DeskQueueAgent{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[62]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5248,7 +5389,7 @@ func (x *DeskQueueAgent) String() string {
 func (*DeskQueueAgent) ProtoMessage() {}
 
 func (x *DeskQueueAgent) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[62]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5261,7 +5402,7 @@ func (x *DeskQueueAgent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskQueueAgent.ProtoReflect.Descriptor instead.
 func (*DeskQueueAgent) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{62}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *DeskQueueAgent) GetUser() string {
@@ -5304,7 +5445,7 @@ type DeskQueueResult struct {
 
 func (x *DeskQueueResult) Reset() {
 	*x = DeskQueueResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[63]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5316,7 +5457,7 @@ func (x *DeskQueueResult) String() string {
 func (*DeskQueueResult) ProtoMessage() {}
 
 func (x *DeskQueueResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[63]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5329,7 +5470,7 @@ func (x *DeskQueueResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskQueueResult.ProtoReflect.Descriptor instead.
 func (*DeskQueueResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{63}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *DeskQueueResult) GetSkill() string {
@@ -5374,7 +5515,7 @@ type DeskTransferRequest struct {
 
 func (x *DeskTransferRequest) Reset() {
 	*x = DeskTransferRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[64]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5386,7 +5527,7 @@ func (x *DeskTransferRequest) String() string {
 func (*DeskTransferRequest) ProtoMessage() {}
 
 func (x *DeskTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[64]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5399,7 +5540,7 @@ func (x *DeskTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskTransferRequest.ProtoReflect.Descriptor instead.
 func (*DeskTransferRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{64}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *DeskTransferRequest) GetConv() string {
@@ -5435,7 +5576,7 @@ type DeskCloseRequest struct {
 
 func (x *DeskCloseRequest) Reset() {
 	*x = DeskCloseRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[65]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5447,7 +5588,7 @@ func (x *DeskCloseRequest) String() string {
 func (*DeskCloseRequest) ProtoMessage() {}
 
 func (x *DeskCloseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[65]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5460,7 +5601,7 @@ func (x *DeskCloseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskCloseRequest.ProtoReflect.Descriptor instead.
 func (*DeskCloseRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{65}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *DeskCloseRequest) GetConv() string {
@@ -5496,7 +5637,7 @@ type MyMetricsRequest struct {
 
 func (x *MyMetricsRequest) Reset() {
 	*x = MyMetricsRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[66]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5508,7 +5649,7 @@ func (x *MyMetricsRequest) String() string {
 func (*MyMetricsRequest) ProtoMessage() {}
 
 func (x *MyMetricsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[66]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5521,7 +5662,7 @@ func (x *MyMetricsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsRequest.ProtoReflect.Descriptor instead.
 func (*MyMetricsRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{66}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *MyMetricsRequest) GetWindow() string {
@@ -5573,7 +5714,7 @@ type MyMetricsRow struct {
 
 func (x *MyMetricsRow) Reset() {
 	*x = MyMetricsRow{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[67]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5585,7 +5726,7 @@ func (x *MyMetricsRow) String() string {
 func (*MyMetricsRow) ProtoMessage() {}
 
 func (x *MyMetricsRow) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[67]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5598,7 +5739,7 @@ func (x *MyMetricsRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsRow.ProtoReflect.Descriptor instead.
 func (*MyMetricsRow) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{67}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *MyMetricsRow) GetWindowStartMs() int64 {
@@ -5739,7 +5880,7 @@ type MyMetricsResult struct {
 
 func (x *MyMetricsResult) Reset() {
 	*x = MyMetricsResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[68]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5751,7 +5892,7 @@ func (x *MyMetricsResult) String() string {
 func (*MyMetricsResult) ProtoMessage() {}
 
 func (x *MyMetricsResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[68]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5764,7 +5905,7 @@ func (x *MyMetricsResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsResult.ProtoReflect.Descriptor instead.
 func (*MyMetricsResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{68}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *MyMetricsResult) GetUser() string {
@@ -5870,7 +6011,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x06GoAway\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12!\n" +
 	"\freconnect_to\x18\x02 \x01(\tR\vreconnectTo\x12.\n" +
-	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\xd7\x0e\n" +
+	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\x98\x0f\n" +
 	"\aRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x126\n" +
 	"\x04send\x18\n" +
@@ -5908,8 +6049,9 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\n" +
 	"my_metrics\x18\" \x01(\v2%.switchboard.wire.v1.MyMetricsRequestH\x00R\tmyMetrics\x129\n" +
 	"\x05block\x18# \x01(\v2!.switchboard.wire.v1.BlockRequestH\x00R\x05block\x12<\n" +
-	"\x06report\x18$ \x01(\v2\".switchboard.wire.v1.ReportRequestH\x00R\x06reportB\x04\n" +
-	"\x02op\"\xa7\x0e\n" +
+	"\x06report\x18$ \x01(\v2\".switchboard.wire.v1.ReportRequestH\x00R\x06report\x12?\n" +
+	"\ablocked\x18% \x01(\v2#.switchboard.wire.v1.BlockedRequestH\x00R\ablockedB\x04\n" +
+	"\x02op\"\xe7\x0e\n" +
 	"\bResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x120\n" +
 	"\x05error\x18\x02 \x01(\v2\x1a.switchboard.wire.v1.ErrorR\x05error\x125\n" +
@@ -5947,7 +6089,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\n" +
 	"my_metrics\x18! \x01(\v2$.switchboard.wire.v1.MyMetricsResultH\x00R\tmyMetrics\x128\n" +
 	"\x05block\x18\" \x01(\v2 .switchboard.wire.v1.BlockResultH\x00R\x05block\x12;\n" +
-	"\x06report\x18# \x01(\v2!.switchboard.wire.v1.ReportResultH\x00R\x06reportB\b\n" +
+	"\x06report\x18# \x01(\v2!.switchboard.wire.v1.ReportResultH\x00R\x06report\x12>\n" +
+	"\ablocked\x18$ \x01(\v2\".switchboard.wire.v1.BlockedResultH\x00R\ablockedB\b\n" +
 	"\x06result\"\x89\x02\n" +
 	"\vSendRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x0e\n" +
@@ -6063,7 +6206,14 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\fBlockRequest\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x14\n" +
 	"\x05block\x18\x02 \x01(\bR\x05block\"\r\n" +
-	"\vBlockResult\"M\n" +
+	"\vBlockResult\"E\n" +
+	"\x0eBlockedRequest\x12\x1d\n" +
+	"\n" +
+	"after_conv\x18\x01 \x01(\tR\tafterConv\x12\x14\n" +
+	"\x05limit\x18\x02 \x01(\rR\x05limit\"9\n" +
+	"\rBlockedResult\x12\x14\n" +
+	"\x05users\x18\x01 \x03(\tR\x05users\x12\x12\n" +
+	"\x04next\x18\x02 \x01(\tR\x04next\"M\n" +
 	"\rReportRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x16\n" +
@@ -6280,7 +6430,7 @@ func file_transport_wirepb_wire_proto_rawDescGZIP() []byte {
 }
 
 var file_transport_wirepb_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 69)
+var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 71)
 var file_transport_wirepb_wire_proto_goTypes = []any{
 	(Code)(0),                        // 0: switchboard.wire.v1.Code
 	(ConvKind)(0),                    // 1: switchboard.wire.v1.ConvKind
@@ -6327,36 +6477,38 @@ var file_transport_wirepb_wire_proto_goTypes = []any{
 	(*MuteResult)(nil),               // 42: switchboard.wire.v1.MuteResult
 	(*BlockRequest)(nil),             // 43: switchboard.wire.v1.BlockRequest
 	(*BlockResult)(nil),              // 44: switchboard.wire.v1.BlockResult
-	(*ReportRequest)(nil),            // 45: switchboard.wire.v1.ReportRequest
-	(*ReportResult)(nil),             // 46: switchboard.wire.v1.ReportResult
-	(*RegisterPushRequest)(nil),      // 47: switchboard.wire.v1.RegisterPushRequest
-	(*RegisterPushResult)(nil),       // 48: switchboard.wire.v1.RegisterPushResult
-	(*UnregisterPushRequest)(nil),    // 49: switchboard.wire.v1.UnregisterPushRequest
-	(*UnregisterPushResult)(nil),     // 50: switchboard.wire.v1.UnregisterPushResult
-	(*PingRequest)(nil),              // 51: switchboard.wire.v1.PingRequest
-	(*PingResult)(nil),               // 52: switchboard.wire.v1.PingResult
-	(*Push)(nil),                     // 53: switchboard.wire.v1.Push
-	(*ReadUpdate)(nil),               // 54: switchboard.wire.v1.ReadUpdate
-	(*MembershipUpdate)(nil),         // 55: switchboard.wire.v1.MembershipUpdate
-	(*ReadReceipt)(nil),              // 56: switchboard.wire.v1.ReadReceipt
-	(*Signal)(nil),                   // 57: switchboard.wire.v1.Signal
-	(*CardClickRequest)(nil),         // 58: switchboard.wire.v1.CardClickRequest
-	(*CardClickResult)(nil),          // 59: switchboard.wire.v1.CardClickResult
-	(*DeskHandoverRequest)(nil),      // 60: switchboard.wire.v1.DeskHandoverRequest
-	(*DeskHandoverResult)(nil),       // 61: switchboard.wire.v1.DeskHandoverResult
-	(*DeskEnterRequest)(nil),         // 62: switchboard.wire.v1.DeskEnterRequest
-	(*DeskSession)(nil),              // 63: switchboard.wire.v1.DeskSession
-	(*DeskStatusRequest)(nil),        // 64: switchboard.wire.v1.DeskStatusRequest
-	(*DeskAgent)(nil),                // 65: switchboard.wire.v1.DeskAgent
-	(*DeskQueueRequest)(nil),         // 66: switchboard.wire.v1.DeskQueueRequest
-	(*DeskWaiting)(nil),              // 67: switchboard.wire.v1.DeskWaiting
-	(*DeskQueueAgent)(nil),           // 68: switchboard.wire.v1.DeskQueueAgent
-	(*DeskQueueResult)(nil),          // 69: switchboard.wire.v1.DeskQueueResult
-	(*DeskTransferRequest)(nil),      // 70: switchboard.wire.v1.DeskTransferRequest
-	(*DeskCloseRequest)(nil),         // 71: switchboard.wire.v1.DeskCloseRequest
-	(*MyMetricsRequest)(nil),         // 72: switchboard.wire.v1.MyMetricsRequest
-	(*MyMetricsRow)(nil),             // 73: switchboard.wire.v1.MyMetricsRow
-	(*MyMetricsResult)(nil),          // 74: switchboard.wire.v1.MyMetricsResult
+	(*BlockedRequest)(nil),           // 45: switchboard.wire.v1.BlockedRequest
+	(*BlockedResult)(nil),            // 46: switchboard.wire.v1.BlockedResult
+	(*ReportRequest)(nil),            // 47: switchboard.wire.v1.ReportRequest
+	(*ReportResult)(nil),             // 48: switchboard.wire.v1.ReportResult
+	(*RegisterPushRequest)(nil),      // 49: switchboard.wire.v1.RegisterPushRequest
+	(*RegisterPushResult)(nil),       // 50: switchboard.wire.v1.RegisterPushResult
+	(*UnregisterPushRequest)(nil),    // 51: switchboard.wire.v1.UnregisterPushRequest
+	(*UnregisterPushResult)(nil),     // 52: switchboard.wire.v1.UnregisterPushResult
+	(*PingRequest)(nil),              // 53: switchboard.wire.v1.PingRequest
+	(*PingResult)(nil),               // 54: switchboard.wire.v1.PingResult
+	(*Push)(nil),                     // 55: switchboard.wire.v1.Push
+	(*ReadUpdate)(nil),               // 56: switchboard.wire.v1.ReadUpdate
+	(*MembershipUpdate)(nil),         // 57: switchboard.wire.v1.MembershipUpdate
+	(*ReadReceipt)(nil),              // 58: switchboard.wire.v1.ReadReceipt
+	(*Signal)(nil),                   // 59: switchboard.wire.v1.Signal
+	(*CardClickRequest)(nil),         // 60: switchboard.wire.v1.CardClickRequest
+	(*CardClickResult)(nil),          // 61: switchboard.wire.v1.CardClickResult
+	(*DeskHandoverRequest)(nil),      // 62: switchboard.wire.v1.DeskHandoverRequest
+	(*DeskHandoverResult)(nil),       // 63: switchboard.wire.v1.DeskHandoverResult
+	(*DeskEnterRequest)(nil),         // 64: switchboard.wire.v1.DeskEnterRequest
+	(*DeskSession)(nil),              // 65: switchboard.wire.v1.DeskSession
+	(*DeskStatusRequest)(nil),        // 66: switchboard.wire.v1.DeskStatusRequest
+	(*DeskAgent)(nil),                // 67: switchboard.wire.v1.DeskAgent
+	(*DeskQueueRequest)(nil),         // 68: switchboard.wire.v1.DeskQueueRequest
+	(*DeskWaiting)(nil),              // 69: switchboard.wire.v1.DeskWaiting
+	(*DeskQueueAgent)(nil),           // 70: switchboard.wire.v1.DeskQueueAgent
+	(*DeskQueueResult)(nil),          // 71: switchboard.wire.v1.DeskQueueResult
+	(*DeskTransferRequest)(nil),      // 72: switchboard.wire.v1.DeskTransferRequest
+	(*DeskCloseRequest)(nil),         // 73: switchboard.wire.v1.DeskCloseRequest
+	(*MyMetricsRequest)(nil),         // 74: switchboard.wire.v1.MyMetricsRequest
+	(*MyMetricsRow)(nil),             // 75: switchboard.wire.v1.MyMetricsRow
+	(*MyMetricsResult)(nil),          // 76: switchboard.wire.v1.MyMetricsResult
 }
 var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	0,  // 0: switchboard.wire.v1.Error.code:type_name -> switchboard.wire.v1.Code
@@ -6370,8 +6522,8 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	14, // 8: switchboard.wire.v1.ServerFrame.go_away:type_name -> switchboard.wire.v1.GoAway
 	6,  // 9: switchboard.wire.v1.ServerFrame.error:type_name -> switchboard.wire.v1.Error
 	16, // 10: switchboard.wire.v1.ServerFrame.response:type_name -> switchboard.wire.v1.Response
-	53, // 11: switchboard.wire.v1.ServerFrame.push:type_name -> switchboard.wire.v1.Push
-	57, // 12: switchboard.wire.v1.ServerFrame.signal:type_name -> switchboard.wire.v1.Signal
+	55, // 11: switchboard.wire.v1.ServerFrame.push:type_name -> switchboard.wire.v1.Push
+	59, // 12: switchboard.wire.v1.ServerFrame.signal:type_name -> switchboard.wire.v1.Signal
 	20, // 13: switchboard.wire.v1.Welcome.sync:type_name -> switchboard.wire.v1.SyncResult
 	17, // 14: switchboard.wire.v1.Request.send:type_name -> switchboard.wire.v1.SendRequest
 	19, // 15: switchboard.wire.v1.Request.sync:type_name -> switchboard.wire.v1.SyncRequest
@@ -6385,72 +6537,74 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	35, // 23: switchboard.wire.v1.Request.members:type_name -> switchboard.wire.v1.MembersRequest
 	37, // 24: switchboard.wire.v1.Request.presence:type_name -> switchboard.wire.v1.PresenceRequest
 	39, // 25: switchboard.wire.v1.Request.pin:type_name -> switchboard.wire.v1.PinRequest
-	51, // 26: switchboard.wire.v1.Request.ping:type_name -> switchboard.wire.v1.PingRequest
-	57, // 27: switchboard.wire.v1.Request.signal:type_name -> switchboard.wire.v1.Signal
+	53, // 26: switchboard.wire.v1.Request.ping:type_name -> switchboard.wire.v1.PingRequest
+	59, // 27: switchboard.wire.v1.Request.signal:type_name -> switchboard.wire.v1.Signal
 	41, // 28: switchboard.wire.v1.Request.mute:type_name -> switchboard.wire.v1.MuteRequest
-	58, // 29: switchboard.wire.v1.Request.card_click:type_name -> switchboard.wire.v1.CardClickRequest
-	47, // 30: switchboard.wire.v1.Request.register_push:type_name -> switchboard.wire.v1.RegisterPushRequest
-	49, // 31: switchboard.wire.v1.Request.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushRequest
-	60, // 32: switchboard.wire.v1.Request.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverRequest
-	62, // 33: switchboard.wire.v1.Request.desk_enter:type_name -> switchboard.wire.v1.DeskEnterRequest
-	64, // 34: switchboard.wire.v1.Request.desk_status:type_name -> switchboard.wire.v1.DeskStatusRequest
-	66, // 35: switchboard.wire.v1.Request.desk_queue:type_name -> switchboard.wire.v1.DeskQueueRequest
-	70, // 36: switchboard.wire.v1.Request.desk_transfer:type_name -> switchboard.wire.v1.DeskTransferRequest
-	71, // 37: switchboard.wire.v1.Request.desk_close:type_name -> switchboard.wire.v1.DeskCloseRequest
-	72, // 38: switchboard.wire.v1.Request.my_metrics:type_name -> switchboard.wire.v1.MyMetricsRequest
+	60, // 29: switchboard.wire.v1.Request.card_click:type_name -> switchboard.wire.v1.CardClickRequest
+	49, // 30: switchboard.wire.v1.Request.register_push:type_name -> switchboard.wire.v1.RegisterPushRequest
+	51, // 31: switchboard.wire.v1.Request.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushRequest
+	62, // 32: switchboard.wire.v1.Request.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverRequest
+	64, // 33: switchboard.wire.v1.Request.desk_enter:type_name -> switchboard.wire.v1.DeskEnterRequest
+	66, // 34: switchboard.wire.v1.Request.desk_status:type_name -> switchboard.wire.v1.DeskStatusRequest
+	68, // 35: switchboard.wire.v1.Request.desk_queue:type_name -> switchboard.wire.v1.DeskQueueRequest
+	72, // 36: switchboard.wire.v1.Request.desk_transfer:type_name -> switchboard.wire.v1.DeskTransferRequest
+	73, // 37: switchboard.wire.v1.Request.desk_close:type_name -> switchboard.wire.v1.DeskCloseRequest
+	74, // 38: switchboard.wire.v1.Request.my_metrics:type_name -> switchboard.wire.v1.MyMetricsRequest
 	43, // 39: switchboard.wire.v1.Request.block:type_name -> switchboard.wire.v1.BlockRequest
-	45, // 40: switchboard.wire.v1.Request.report:type_name -> switchboard.wire.v1.ReportRequest
-	6,  // 41: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
-	18, // 42: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
-	20, // 43: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
-	22, // 44: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
-	24, // 45: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
-	26, // 46: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
-	28, // 47: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
-	30, // 48: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
-	32, // 49: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
-	34, // 50: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
-	36, // 51: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
-	38, // 52: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
-	40, // 53: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
-	52, // 54: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
-	42, // 55: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
-	59, // 56: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
-	48, // 57: switchboard.wire.v1.Response.register_push:type_name -> switchboard.wire.v1.RegisterPushResult
-	50, // 58: switchboard.wire.v1.Response.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushResult
-	61, // 59: switchboard.wire.v1.Response.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverResult
-	63, // 60: switchboard.wire.v1.Response.desk_enter:type_name -> switchboard.wire.v1.DeskSession
-	65, // 61: switchboard.wire.v1.Response.desk_status:type_name -> switchboard.wire.v1.DeskAgent
-	69, // 62: switchboard.wire.v1.Response.desk_queue:type_name -> switchboard.wire.v1.DeskQueueResult
-	63, // 63: switchboard.wire.v1.Response.desk_transfer:type_name -> switchboard.wire.v1.DeskSession
-	63, // 64: switchboard.wire.v1.Response.desk_close:type_name -> switchboard.wire.v1.DeskSession
-	74, // 65: switchboard.wire.v1.Response.my_metrics:type_name -> switchboard.wire.v1.MyMetricsResult
-	44, // 66: switchboard.wire.v1.Response.block:type_name -> switchboard.wire.v1.BlockResult
-	46, // 67: switchboard.wire.v1.Response.report:type_name -> switchboard.wire.v1.ReportResult
-	3,  // 68: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
-	9,  // 69: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	7,  // 70: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
-	9,  // 71: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	1,  // 72: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
-	8,  // 73: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
-	4,  // 74: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
-	2,  // 75: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
-	8,  // 76: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
-	7,  // 77: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
-	54, // 78: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
-	55, // 79: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
-	56, // 80: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
-	1,  // 81: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
-	8,  // 82: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
-	5,  // 83: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
-	67, // 84: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
-	68, // 85: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
-	73, // 86: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
-	87, // [87:87] is the sub-list for method output_type
-	87, // [87:87] is the sub-list for method input_type
-	87, // [87:87] is the sub-list for extension type_name
-	87, // [87:87] is the sub-list for extension extendee
-	0,  // [0:87] is the sub-list for field type_name
+	47, // 40: switchboard.wire.v1.Request.report:type_name -> switchboard.wire.v1.ReportRequest
+	45, // 41: switchboard.wire.v1.Request.blocked:type_name -> switchboard.wire.v1.BlockedRequest
+	6,  // 42: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
+	18, // 43: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
+	20, // 44: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
+	22, // 45: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
+	24, // 46: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
+	26, // 47: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
+	28, // 48: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
+	30, // 49: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
+	32, // 50: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
+	34, // 51: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
+	36, // 52: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
+	38, // 53: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
+	40, // 54: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
+	54, // 55: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
+	42, // 56: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
+	61, // 57: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
+	50, // 58: switchboard.wire.v1.Response.register_push:type_name -> switchboard.wire.v1.RegisterPushResult
+	52, // 59: switchboard.wire.v1.Response.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushResult
+	63, // 60: switchboard.wire.v1.Response.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverResult
+	65, // 61: switchboard.wire.v1.Response.desk_enter:type_name -> switchboard.wire.v1.DeskSession
+	67, // 62: switchboard.wire.v1.Response.desk_status:type_name -> switchboard.wire.v1.DeskAgent
+	71, // 63: switchboard.wire.v1.Response.desk_queue:type_name -> switchboard.wire.v1.DeskQueueResult
+	65, // 64: switchboard.wire.v1.Response.desk_transfer:type_name -> switchboard.wire.v1.DeskSession
+	65, // 65: switchboard.wire.v1.Response.desk_close:type_name -> switchboard.wire.v1.DeskSession
+	76, // 66: switchboard.wire.v1.Response.my_metrics:type_name -> switchboard.wire.v1.MyMetricsResult
+	44, // 67: switchboard.wire.v1.Response.block:type_name -> switchboard.wire.v1.BlockResult
+	48, // 68: switchboard.wire.v1.Response.report:type_name -> switchboard.wire.v1.ReportResult
+	46, // 69: switchboard.wire.v1.Response.blocked:type_name -> switchboard.wire.v1.BlockedResult
+	3,  // 70: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
+	9,  // 71: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	7,  // 72: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
+	9,  // 73: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	1,  // 74: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
+	8,  // 75: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
+	4,  // 76: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
+	2,  // 77: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
+	8,  // 78: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
+	7,  // 79: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
+	56, // 80: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
+	57, // 81: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
+	58, // 82: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
+	1,  // 83: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
+	8,  // 84: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
+	5,  // 85: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
+	69, // 86: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
+	70, // 87: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
+	75, // 88: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
+	89, // [89:89] is the sub-list for method output_type
+	89, // [89:89] is the sub-list for method input_type
+	89, // [89:89] is the sub-list for extension type_name
+	89, // [89:89] is the sub-list for extension extendee
+	0,  // [0:89] is the sub-list for field type_name
 }
 
 func init() { file_transport_wirepb_wire_proto_init() }
@@ -6495,6 +6649,7 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Request_MyMetrics)(nil),
 		(*Request_Block)(nil),
 		(*Request_Report)(nil),
+		(*Request_Blocked)(nil),
 	}
 	file_transport_wirepb_wire_proto_msgTypes[10].OneofWrappers = []any{
 		(*Response_Send)(nil),
@@ -6523,8 +6678,9 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Response_MyMetrics)(nil),
 		(*Response_Block)(nil),
 		(*Response_Report)(nil),
+		(*Response_Blocked)(nil),
 	}
-	file_transport_wirepb_wire_proto_msgTypes[47].OneofWrappers = []any{
+	file_transport_wirepb_wire_proto_msgTypes[49].OneofWrappers = []any{
 		(*Push_Message)(nil),
 		(*Push_Read)(nil),
 		(*Push_Membership)(nil),
@@ -6536,7 +6692,7 @@ func file_transport_wirepb_wire_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_transport_wirepb_wire_proto_rawDesc), len(file_transport_wirepb_wire_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   69,
+			NumMessages:   71,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

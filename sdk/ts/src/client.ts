@@ -612,6 +612,18 @@ export class Client {
     await this.request({ case: "block", value: { user, block: false } });
   }
 
+  /** blocked lists the users this user blocks, sorted (asking the server page by page). */
+  async blocked(): Promise<string[]> {
+    const users: string[] = [];
+    for (let after = ""; ; ) {
+      const r = await this.request({ case: "blocked", value: { afterConv: after, limit: 0 } });
+      if (r.result.case !== "blocked") throw new Error("blocked: unexpected answer");
+      users.push(...r.result.value.users);
+      after = r.result.value.next;
+      if (!after) return users.sort();
+    }
+  }
+
   /**
    * report reports another user's message at seq of conv (one this user can
    * read) to the operator's moderators, with a reason; nobody in the

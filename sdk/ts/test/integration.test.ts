@@ -103,7 +103,9 @@ test("block and unblock: the blocked user's send fails, then goes after the unbl
     await until("the send is refused", () => refused.state === "failed");
     assert.match(refused.error ?? "", /blocked/);
     await assert.rejects(eve.block("eve"), (e: unknown) => e instanceof ProtocolError && e.code === Code.INVALID);
+    assert.deepEqual(await eve.blocked(), ["alice"]);
     await eve.unblock("alice");
+    assert.deepEqual(await eve.blocked(), []);
     alice.send({ to: "eve" }, "hello eve");
     await until("eve has the message", () => eve.conversation("d:alice:eve").messages.some((x) => x.body === "hello eve"));
     assert.equal(eve.conversation("d:alice:eve").messages.some((x) => x.body === "you there?"), false);
