@@ -10,11 +10,12 @@ import (
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 )
 
-// Moderation: an operator suspends a user (a scammer on a marketplace),
-// lifts it, and recalls any message. The grains own the rules
-// (actors/user_suspension.go, actors/conv_recall.go); these endpoints only
-// name the user or message and the terms. All need the token, reads too:
-// a suspension's reason is private.
+// Moderation: an operator works the users' reports of messages, suspends
+// a user (a scammer on a marketplace) and lifts it, and recalls any
+// message. The grains own the rules (actors/reports.go,
+// actors/user_suspension.go, actors/conv_recall.go); these endpoints only
+// name the report, user or message and the terms. All need the token,
+// reads too: reports and suspension reasons are private.
 func (s *Server) moderationRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/users/{user}", s.auth(true, s.userStatus))
 	mux.HandleFunc("POST /api/v1/users/{user}/suspend", s.auth(true, s.userSuspend))
