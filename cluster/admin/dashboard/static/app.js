@@ -57,10 +57,11 @@
     });
   }
 
-  async function getJSON(path) {
-    const headers = { Accept: 'application/json' };
+  // call asks the admin API; a refusal throws its error, with its status.
+  async function call(path, init) {
+    const headers = { Accept: 'application/json', ...init.headers };
     if (token) headers.Authorization = 'Bearer ' + token;
-    const res = await fetch(API + path, { headers, cache: 'no-store' });
+    const res = await fetch(API + path, { ...init, headers });
     let body = null;
     try {
       body = await res.json();
@@ -75,19 +76,8 @@
     return body;
   }
 
-  async function postJSON(path, body) {
-    const headers = { Accept: 'application/json', 'Content-Type': 'application/json' };
-    if (token) headers.Authorization = 'Bearer ' + token;
-    const res = await fetch(API + path, { method: 'POST', headers, body: JSON.stringify(body || {}) });
-    let out = null;
-    try {
-      out = await res.json();
-    } catch (_) {
-      // Not JSON: the status line says enough.
-    }
-    if (!res.ok) throw new Error((out && out.error) || res.status + ' ' + res.statusText);
-    return out;
-  }
+  const getJSON = (path) => call(path, { cache: 'no-store' });
+  const postJSON = (path, body) => call(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body || {}) });
 
   // ---- formatting ----------------------------------------------------------
 
@@ -287,6 +277,16 @@
     return el;
   }
 
+  // placeholderRow adds a row of one muted cell across cols columns.
+  function placeholderRow(body, text, cols) {
+    const tr = document.createElement('tr');
+    tr.className = 'placeholder';
+    const c = td(text);
+    c.colSpan = cols;
+    tr.appendChild(c);
+    body.appendChild(tr);
+  }
+
   function renderMembers(members) {
     const body = $('members').querySelector('tbody');
     body.replaceChildren();
@@ -321,12 +321,7 @@
       body.appendChild(tr);
     }
     if (!members.length) {
-      const tr = document.createElement('tr');
-      tr.className = 'placeholder';
-      const c = td('no members');
-      c.colSpan = 8;
-      tr.appendChild(c);
-      body.appendChild(tr);
+      placeholderRow(body, 'no members', 8);
     }
   }
 
@@ -356,12 +351,7 @@
       body.appendChild(tr);
     }
     if (!names.length) {
-      const tr = document.createElement('tr');
-      tr.className = 'placeholder';
-      const c = td('no switchboard_* gauges on this node');
-      c.colSpan = 2;
-      tr.appendChild(c);
-      body.appendChild(tr);
+      placeholderRow(body, 'no switchboard_* gauges on this node', 2);
     }
   }
 
@@ -470,12 +460,7 @@
       body.appendChild(tr);
     }
     if (!keys.length) {
-      const tr = document.createElement('tr');
-      tr.className = 'placeholder';
-      const c = td(empty);
-      c.colSpan = 8;
-      tr.appendChild(c);
-      body.appendChild(tr);
+      placeholderRow(body, empty, 8);
     }
     let note = keys.length > MAX_TABLE_KEYS ? (keys.length - MAX_TABLE_KEYS) + ' more agents not listed. ' : '';
     note += 'Late events: ' + (report.late_events || 0) + ', future events: ' + (report.future_events || 0) + '.';
@@ -551,12 +536,7 @@
     const shown = (res.reports || []).length;
     const rest = !shown ? 'no open reports' : res.total > shown ? (res.total - shown) + ' more open reports: resolve these first' : '';
     if (rest) {
-      const tr = document.createElement('tr');
-      tr.className = 'placeholder';
-      const c = td(rest);
-      c.colSpan = 7;
-      tr.appendChild(c);
-      body.appendChild(tr);
+      placeholderRow(body, rest, 7);
     }
   }
 
