@@ -354,3 +354,51 @@ func TestReportsStoreFailures(t *testing.T) {
 		t.Fatalf("open reports %v, %d, %v; want one per message", open, total, err)
 	}
 }
+
+// TestReportContext: a moderator reads the messages around a reported
+// one, within the bound, and only for an open report.
+func TestReportContext(t *testing.T) {
+	node := startCluster(t, 1, openStore(t), actors.Config{})[0]
+	ctx := tctx(t)
+	conv := actors.DirectConvID("bob", "mallory")
+	var seqs []uint64
+	for i := range 8 {
+		from, to := "mallory", "bob"
+		if i%2 == 1 {
+			from, to = "bob", "mallory"
+		}
+		r, err := node.SendDirect(ctx, to, &pb.SendMessage{Sender: from, ClientMsgId: fmt.Sprint(i), Body: []byte(fmt.Sprint("m", i))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seqs = append(seqs, r.Seq)
+	}
+	id, _, err := node.Report(ctx, "bob", conv, seqs[2], "threat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, msgs, err := node.ReportContext(ctx, id, 2)
+	if err != nil || r.Id != id {
+		t.Fatalf("context: %v, %v", r, err)
+	}
+	var bodies []string
+	for _, m := range msgs {
+		bodies = append(bodies, string(m.Body))
+	}
+	if !slices.Equal(bodies, []string{"m0", "m1", "m2", "m3", "m4"}) {
+		t.Fatalf("context %v, want m0..m4 (two on either side of m2)", bodies)
+	}
+	if _, msgs, err = node.ReportContext(ctx, id, 0); err != nil || len(msgs) != 8 {
+		t.Fatalf("the default context: %d messages, %v; want all 8 (5 on either side)", len(msgs), err)
+	}
+	_, _, err = node.ReportContext(ctx, id, 21)
+	wantCode(t, err, pb.Code_INVALID, "a context over the bound")
+	if _, _, err := node.ReportContext(ctx, id, 20); err != nil {
+		t.Fatalf("a context at the bound: %v", err)
+	}
+	if _, err := node.ResolveReport(ctx, id, ""); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = node.ReportContext(ctx, id, 0)
+	wantCode(t, err, pb.Code_NOT_FOUND, "the context of a resolved report")
+}

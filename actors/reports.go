@@ -75,6 +75,8 @@ func (g *reportsGrain) Receive(ctx actor.Context) {
 		respond(ctx, ctx.Sender(), g.list(m))
 	case *pb.ResolveReport:
 		respond(ctx, ctx.Sender(), g.resolve(ctx, m))
+	case *pb.GetReport:
+		respond(ctx, ctx.Sender(), g.get(m.Id))
 	}
 }
 
@@ -190,23 +192,34 @@ func (g *reportsGrain) list(m *pb.ListReports) *pb.ListReportsResponse {
 	return &pb.ListReportsResponse{Reports: slices.Clone(page), Total: uint32(len(g.open))}
 }
 
-func (g *reportsGrain) resolve(ctx actor.Context, m *pb.ResolveReport) *pb.ResolveReportResponse {
+func (g *reportsGrain) get(id string) *pb.ReportResponse {
 	if g.broken {
-		return &pb.ResolveReportResponse{Error: g.brokenErr()}
+		return &pb.ReportResponse{Error: g.brokenErr()}
+	}
+	i := slices.IndexFunc(g.open, func(r *pb.Report) bool { return r.Id == id })
+	if i < 0 {
+		return &pb.ReportResponse{Error: pbErr(pb.Code_NOT_FOUND, "no open report %q", id)}
+	}
+	return &pb.ReportResponse{Report: g.open[i]}
+}
+
+func (g *reportsGrain) resolve(ctx actor.Context, m *pb.ResolveReport) *pb.ReportResponse {
+	if g.broken {
+		return &pb.ReportResponse{Error: g.brokenErr()}
 	}
 	i := slices.IndexFunc(g.open, func(r *pb.Report) bool { return r.Id == m.Id })
 	if i < 0 {
-		return &pb.ResolveReportResponse{Error: pbErr(pb.Code_NOT_FOUND, "no open report %q", m.Id)}
+		return &pb.ReportResponse{Error: pbErr(pb.Code_NOT_FOUND, "no open report %q", m.Id)}
 	}
 	r := g.open[i]
 	g.open = slices.Delete(g.open, i, i+1)
 	if e := g.save(ctx); e != nil {
-		return &pb.ResolveReportResponse{Error: e}
+		return &pb.ReportResponse{Error: e}
 	}
 	g.rt.moderated(ModerationEvent{Op: "resolve", User: r.Sender, Conv: r.Conv, Seq: r.Seq, Reporter: r.Reporter, Report: r.Id,
 		Reason: m.Resolution, Since: time.Now()})
 	g.rt.log.Info("report resolved", "report", r.Id, "conv", r.Conv, "seq", r.Seq, "resolution", m.Resolution)
-	return &pb.ResolveReportResponse{Report: r}
+	return &pb.ReportResponse{Report: r}
 }
 
 // ModerationEvent is one stored moderation step, for Config.OnModeration.
@@ -292,8 +305,44 @@ func (n *Runtime) ResolveReport(ctx context.Context, id, resolution string) (*pb
 	if err != nil {
 		return nil, err
 	}
-	r := res.(*pb.ResolveReportResponse)
+	r := res.(*pb.ReportResponse)
 	return r.Report, fromPB(r.Error)
+}
+
+// maxReportContext bounds the messages ReportContext reads on either side
+// of the reported one.
+const maxReportContext = 20
+
+// ReportContext reads the open report id and the messages around the one
+// it reports: around (0: 5; at most 20) before and after it, oldest first,
+// as stored (recalled ones without their bodies). It is the moderators'
+// view of the conversation, limited to what was reported.
+func (n *Runtime) ReportContext(ctx context.Context, id string, around int) (*pb.Report, []*pb.Message, error) {
+	if around == 0 {
+		around = 5
+	}
+	if around < 0 || around > maxReportContext {
+		return nil, nil, invalid("around %d: want 1–%d", around, maxReportContext)
+	}
+	res, err := n.request(ctx, KindReports, reportsID, &pb.GetReport{Id: id})
+	if err != nil {
+		return nil, nil, err
+	}
+	rr := res.(*pb.ReportResponse)
+	if err := fromPB(rr.Error); err != nil {
+		return nil, nil, err
+	}
+	r := rr.Report
+	from := max(r.Seq, uint64(around)+1) - uint64(around)
+	msgs, err := n.store.ListMessages(ctx, r.Conv, from, r.Seq+uint64(around), storage.OldestFirst, 2*around+1)
+	if err != nil {
+		return nil, nil, fromPB(storeErr(err))
+	}
+	out := make([]*pb.Message, len(msgs))
+	for i := range msgs {
+		out[i] = toPBMessage(&msgs[i])
+	}
+	return r, out, nil
 }
 
 // truncateUTF8 returns the start of b, at most n bytes, cut at a rune

@@ -397,7 +397,7 @@ func (x Signal_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Signal_Kind.Descriptor instead.
 func (Signal_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{56, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{57, 0}
 }
 
 type Error struct {
@@ -2682,28 +2682,28 @@ func (x *ResolveReport) GetResolution() string {
 	return ""
 }
 
-type ResolveReportResponse struct {
+// GetReport reads an open report; answered with a ReportResponse.
+type GetReport struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
-	Report        *Report                `protobuf:"bytes,2,opt,name=report,proto3" json:"report,omitempty"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *ResolveReportResponse) Reset() {
-	*x = ResolveReportResponse{}
+func (x *GetReport) Reset() {
+	*x = GetReport{}
 	mi := &file_actors_actorspb_actors_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *ResolveReportResponse) String() string {
+func (x *GetReport) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*ResolveReportResponse) ProtoMessage() {}
+func (*GetReport) ProtoMessage() {}
 
-func (x *ResolveReportResponse) ProtoReflect() protoreflect.Message {
+func (x *GetReport) ProtoReflect() protoreflect.Message {
 	mi := &file_actors_actorspb_actors_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -2715,19 +2715,65 @@ func (x *ResolveReportResponse) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use ResolveReportResponse.ProtoReflect.Descriptor instead.
-func (*ResolveReportResponse) Descriptor() ([]byte, []int) {
+// Deprecated: Use GetReport.ProtoReflect.Descriptor instead.
+func (*GetReport) Descriptor() ([]byte, []int) {
 	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{33}
 }
 
-func (x *ResolveReportResponse) GetError() *Error {
+func (x *GetReport) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+// ReportResponse answers ResolveReport and GetReport.
+type ReportResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Report        *Report                `protobuf:"bytes,2,opt,name=report,proto3" json:"report,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportResponse) Reset() {
+	*x = ReportResponse{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportResponse) ProtoMessage() {}
+
+func (x *ReportResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportResponse.ProtoReflect.Descriptor instead.
+func (*ReportResponse) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *ReportResponse) GetError() *Error {
 	if x != nil {
 		return x.Error
 	}
 	return nil
 }
 
-func (x *ResolveReportResponse) GetReport() *Report {
+func (x *ReportResponse) GetReport() *Report {
 	if x != nil {
 		return x.Report
 	}
@@ -2745,7 +2791,7 @@ type EndSession struct {
 
 func (x *EndSession) Reset() {
 	*x = EndSession{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[34]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2757,7 +2803,7 @@ func (x *EndSession) String() string {
 func (*EndSession) ProtoMessage() {}
 
 func (x *EndSession) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[34]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2770,7 +2816,7 @@ func (x *EndSession) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndSession.ProtoReflect.Descriptor instead.
 func (*EndSession) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{34}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *EndSession) GetError() *Error {
@@ -2791,7 +2837,7 @@ type UnregisterDevice struct {
 
 func (x *UnregisterDevice) Reset() {
 	*x = UnregisterDevice{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[35]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2803,7 +2849,7 @@ func (x *UnregisterDevice) String() string {
 func (*UnregisterDevice) ProtoMessage() {}
 
 func (x *UnregisterDevice) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[35]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2816,7 +2862,7 @@ func (x *UnregisterDevice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnregisterDevice.ProtoReflect.Descriptor instead.
 func (*UnregisterDevice) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{35}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *UnregisterDevice) GetUser() string {
@@ -2852,7 +2898,7 @@ type Sync struct {
 
 func (x *Sync) Reset() {
 	*x = Sync{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[36]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2864,7 +2910,7 @@ func (x *Sync) String() string {
 func (*Sync) ProtoMessage() {}
 
 func (x *Sync) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[36]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2877,7 +2923,7 @@ func (x *Sync) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Sync.ProtoReflect.Descriptor instead.
 func (*Sync) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{36}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *Sync) GetUser() string {
@@ -2930,7 +2976,7 @@ type ConvSummary struct {
 
 func (x *ConvSummary) Reset() {
 	*x = ConvSummary{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[37]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2942,7 +2988,7 @@ func (x *ConvSummary) String() string {
 func (*ConvSummary) ProtoMessage() {}
 
 func (x *ConvSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[37]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2955,7 +3001,7 @@ func (x *ConvSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConvSummary.ProtoReflect.Descriptor instead.
 func (*ConvSummary) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{37}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ConvSummary) GetConv() string {
@@ -3048,7 +3094,7 @@ type SyncResponse struct {
 
 func (x *SyncResponse) Reset() {
 	*x = SyncResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[38]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3060,7 +3106,7 @@ func (x *SyncResponse) String() string {
 func (*SyncResponse) ProtoMessage() {}
 
 func (x *SyncResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[38]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3073,7 +3119,7 @@ func (x *SyncResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncResponse.ProtoReflect.Descriptor instead.
 func (*SyncResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{38}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *SyncResponse) GetError() *Error {
@@ -3122,7 +3168,7 @@ type AckCursor struct {
 
 func (x *AckCursor) Reset() {
 	*x = AckCursor{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[39]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3134,7 +3180,7 @@ func (x *AckCursor) String() string {
 func (*AckCursor) ProtoMessage() {}
 
 func (x *AckCursor) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[39]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3147,7 +3193,7 @@ func (x *AckCursor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckCursor.ProtoReflect.Descriptor instead.
 func (*AckCursor) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{39}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *AckCursor) GetUser() string {
@@ -3183,7 +3229,7 @@ type MarkRead struct {
 
 func (x *MarkRead) Reset() {
 	*x = MarkRead{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[40]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3195,7 +3241,7 @@ func (x *MarkRead) String() string {
 func (*MarkRead) ProtoMessage() {}
 
 func (x *MarkRead) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[40]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3208,7 +3254,7 @@ func (x *MarkRead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkRead.ProtoReflect.Descriptor instead.
 func (*MarkRead) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{40}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *MarkRead) GetUser() string {
@@ -3250,7 +3296,7 @@ type MarkReadResponse struct {
 
 func (x *MarkReadResponse) Reset() {
 	*x = MarkReadResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[41]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3262,7 +3308,7 @@ func (x *MarkReadResponse) String() string {
 func (*MarkReadResponse) ProtoMessage() {}
 
 func (x *MarkReadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[41]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3275,7 +3321,7 @@ func (x *MarkReadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkReadResponse.ProtoReflect.Descriptor instead.
 func (*MarkReadResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{41}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *MarkReadResponse) GetError() *Error {
@@ -3310,7 +3356,7 @@ type ListConversations struct {
 
 func (x *ListConversations) Reset() {
 	*x = ListConversations{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[42]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3322,7 +3368,7 @@ func (x *ListConversations) String() string {
 func (*ListConversations) ProtoMessage() {}
 
 func (x *ListConversations) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[42]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3335,7 +3381,7 @@ func (x *ListConversations) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConversations.ProtoReflect.Descriptor instead.
 func (*ListConversations) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{42}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ListConversations) GetUser() string {
@@ -3370,7 +3416,7 @@ type ListConversationsResponse struct {
 
 func (x *ListConversationsResponse) Reset() {
 	*x = ListConversationsResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[43]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3382,7 +3428,7 @@ func (x *ListConversationsResponse) String() string {
 func (*ListConversationsResponse) ProtoMessage() {}
 
 func (x *ListConversationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[43]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3395,7 +3441,7 @@ func (x *ListConversationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConversationsResponse.ProtoReflect.Descriptor instead.
 func (*ListConversationsResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{43}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ListConversationsResponse) GetError() *Error {
@@ -3430,7 +3476,7 @@ type SetPinned struct {
 
 func (x *SetPinned) Reset() {
 	*x = SetPinned{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[44]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3442,7 +3488,7 @@ func (x *SetPinned) String() string {
 func (*SetPinned) ProtoMessage() {}
 
 func (x *SetPinned) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[44]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3455,7 +3501,7 @@ func (x *SetPinned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetPinned.ProtoReflect.Descriptor instead.
 func (*SetPinned) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{44}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *SetPinned) GetUser() string {
@@ -3488,7 +3534,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[45]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3500,7 +3546,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[45]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3513,7 +3559,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{45}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *Ack) GetError() *Error {
@@ -3536,7 +3582,7 @@ type SetMuted struct {
 
 func (x *SetMuted) Reset() {
 	*x = SetMuted{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[46]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3548,7 +3594,7 @@ func (x *SetMuted) String() string {
 func (*SetMuted) ProtoMessage() {}
 
 func (x *SetMuted) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[46]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3561,7 +3607,7 @@ func (x *SetMuted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMuted.ProtoReflect.Descriptor instead.
 func (*SetMuted) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{46}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *SetMuted) GetUser() string {
@@ -3595,7 +3641,7 @@ type SetMutedResponse struct {
 
 func (x *SetMutedResponse) Reset() {
 	*x = SetMutedResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[47]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3607,7 +3653,7 @@ func (x *SetMutedResponse) String() string {
 func (*SetMutedResponse) ProtoMessage() {}
 
 func (x *SetMutedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[47]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3620,7 +3666,7 @@ func (x *SetMutedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMutedResponse.ProtoReflect.Descriptor instead.
 func (*SetMutedResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{47}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *SetMutedResponse) GetError() *Error {
@@ -3646,7 +3692,7 @@ type Presence struct {
 
 func (x *Presence) Reset() {
 	*x = Presence{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[48]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3658,7 +3704,7 @@ func (x *Presence) String() string {
 func (*Presence) ProtoMessage() {}
 
 func (x *Presence) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[48]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3671,7 +3717,7 @@ func (x *Presence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Presence.ProtoReflect.Descriptor instead.
 func (*Presence) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{48}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *Presence) GetUser() string {
@@ -3694,7 +3740,7 @@ type PresenceProbe struct {
 
 func (x *PresenceProbe) Reset() {
 	*x = PresenceProbe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[49]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3706,7 +3752,7 @@ func (x *PresenceProbe) String() string {
 func (*PresenceProbe) ProtoMessage() {}
 
 func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[49]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3719,7 +3765,7 @@ func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceProbe.ProtoReflect.Descriptor instead.
 func (*PresenceProbe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{49}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *PresenceProbe) GetUser() string {
@@ -3738,7 +3784,7 @@ type PresenceResponse struct {
 
 func (x *PresenceResponse) Reset() {
 	*x = PresenceResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[50]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3750,7 +3796,7 @@ func (x *PresenceResponse) String() string {
 func (*PresenceResponse) ProtoMessage() {}
 
 func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[50]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3763,7 +3809,7 @@ func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse.ProtoReflect.Descriptor instead.
 func (*PresenceResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{50}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *PresenceResponse) GetDevices() []*PresenceResponse_Device {
@@ -3793,7 +3839,7 @@ type Push struct {
 
 func (x *Push) Reset() {
 	*x = Push{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[51]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3805,7 +3851,7 @@ func (x *Push) String() string {
 func (*Push) ProtoMessage() {}
 
 func (x *Push) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[51]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3818,7 +3864,7 @@ func (x *Push) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Push.ProtoReflect.Descriptor instead.
 func (*Push) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{51}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *Push) GetUser() string {
@@ -3925,7 +3971,7 @@ type ReadUpdate struct {
 
 func (x *ReadUpdate) Reset() {
 	*x = ReadUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[52]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3937,7 +3983,7 @@ func (x *ReadUpdate) String() string {
 func (*ReadUpdate) ProtoMessage() {}
 
 func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[52]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3950,7 +3996,7 @@ func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadUpdate.ProtoReflect.Descriptor instead.
 func (*ReadUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{52}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *ReadUpdate) GetConv() string {
@@ -3986,7 +4032,7 @@ type ReadReceipt struct {
 
 func (x *ReadReceipt) Reset() {
 	*x = ReadReceipt{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[53]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3998,7 +4044,7 @@ func (x *ReadReceipt) String() string {
 func (*ReadReceipt) ProtoMessage() {}
 
 func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[53]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4011,7 +4057,7 @@ func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadReceipt.ProtoReflect.Descriptor instead.
 func (*ReadReceipt) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{53}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *ReadReceipt) GetConv() string {
@@ -4047,7 +4093,7 @@ type GroupPush struct {
 
 func (x *GroupPush) Reset() {
 	*x = GroupPush{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[54]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4059,7 +4105,7 @@ func (x *GroupPush) String() string {
 func (*GroupPush) ProtoMessage() {}
 
 func (x *GroupPush) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[54]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4072,7 +4118,7 @@ func (x *GroupPush) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupPush.ProtoReflect.Descriptor instead.
 func (*GroupPush) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{54}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *GroupPush) GetConv() string {
@@ -4102,7 +4148,7 @@ type Subscribe struct {
 
 func (x *Subscribe) Reset() {
 	*x = Subscribe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[55]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4114,7 +4160,7 @@ func (x *Subscribe) String() string {
 func (*Subscribe) ProtoMessage() {}
 
 func (x *Subscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[55]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4127,7 +4173,7 @@ func (x *Subscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subscribe.ProtoReflect.Descriptor instead.
 func (*Subscribe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{55}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *Subscribe) GetUser() string {
@@ -4165,7 +4211,7 @@ type Signal struct {
 
 func (x *Signal) Reset() {
 	*x = Signal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[56]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4177,7 +4223,7 @@ func (x *Signal) String() string {
 func (*Signal) ProtoMessage() {}
 
 func (x *Signal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[56]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4190,7 +4236,7 @@ func (x *Signal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Signal.ProtoReflect.Descriptor instead.
 func (*Signal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{56}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *Signal) GetKind() Signal_Kind {
@@ -4232,7 +4278,7 @@ type RouteSignal struct {
 
 func (x *RouteSignal) Reset() {
 	*x = RouteSignal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[57]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4244,7 +4290,7 @@ func (x *RouteSignal) String() string {
 func (*RouteSignal) ProtoMessage() {}
 
 func (x *RouteSignal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[57]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4257,7 +4303,7 @@ func (x *RouteSignal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteSignal.ProtoReflect.Descriptor instead.
 func (*RouteSignal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{57}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *RouteSignal) GetUser() string {
@@ -4284,7 +4330,7 @@ type PresenceResponse_Device struct {
 
 func (x *PresenceResponse_Device) Reset() {
 	*x = PresenceResponse_Device{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[58]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4296,7 +4342,7 @@ func (x *PresenceResponse_Device) String() string {
 func (*PresenceResponse_Device) ProtoMessage() {}
 
 func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[58]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4309,7 +4355,7 @@ func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse_Device.ProtoReflect.Descriptor instead.
 func (*PresenceResponse_Device) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{50, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{51, 0}
 }
 
 func (x *PresenceResponse_Device) GetDevice() string {
@@ -4529,8 +4575,10 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1e\n" +
 	"\n" +
 	"resolution\x18\x02 \x01(\tR\n" +
-	"resolution\"|\n" +
-	"\x15ResolveReportResponse\x12/\n" +
+	"resolution\"\x1b\n" +
+	"\tGetReport\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"u\n" +
+	"\x0eReportResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x122\n" +
 	"\x06report\x18\x02 \x01(\v2\x1a.switchboard.actors.ReportR\x06report\"=\n" +
 	"\n" +
@@ -4709,7 +4757,7 @@ func file_actors_actorspb_actors_proto_rawDescGZIP() []byte {
 }
 
 var file_actors_actorspb_actors_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 59)
+var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
 var file_actors_actorspb_actors_proto_goTypes = []any{
 	(Code)(0),                          // 0: switchboard.actors.Code
 	(ConvKind)(0),                      // 1: switchboard.actors.ConvKind
@@ -4750,32 +4798,33 @@ var file_actors_actorspb_actors_proto_goTypes = []any{
 	(*ListReports)(nil),                // 36: switchboard.actors.ListReports
 	(*ListReportsResponse)(nil),        // 37: switchboard.actors.ListReportsResponse
 	(*ResolveReport)(nil),              // 38: switchboard.actors.ResolveReport
-	(*ResolveReportResponse)(nil),      // 39: switchboard.actors.ResolveReportResponse
-	(*EndSession)(nil),                 // 40: switchboard.actors.EndSession
-	(*UnregisterDevice)(nil),           // 41: switchboard.actors.UnregisterDevice
-	(*Sync)(nil),                       // 42: switchboard.actors.Sync
-	(*ConvSummary)(nil),                // 43: switchboard.actors.ConvSummary
-	(*SyncResponse)(nil),               // 44: switchboard.actors.SyncResponse
-	(*AckCursor)(nil),                  // 45: switchboard.actors.AckCursor
-	(*MarkRead)(nil),                   // 46: switchboard.actors.MarkRead
-	(*MarkReadResponse)(nil),           // 47: switchboard.actors.MarkReadResponse
-	(*ListConversations)(nil),          // 48: switchboard.actors.ListConversations
-	(*ListConversationsResponse)(nil),  // 49: switchboard.actors.ListConversationsResponse
-	(*SetPinned)(nil),                  // 50: switchboard.actors.SetPinned
-	(*Ack)(nil),                        // 51: switchboard.actors.Ack
-	(*SetMuted)(nil),                   // 52: switchboard.actors.SetMuted
-	(*SetMutedResponse)(nil),           // 53: switchboard.actors.SetMutedResponse
-	(*Presence)(nil),                   // 54: switchboard.actors.Presence
-	(*PresenceProbe)(nil),              // 55: switchboard.actors.PresenceProbe
-	(*PresenceResponse)(nil),           // 56: switchboard.actors.PresenceResponse
-	(*Push)(nil),                       // 57: switchboard.actors.Push
-	(*ReadUpdate)(nil),                 // 58: switchboard.actors.ReadUpdate
-	(*ReadReceipt)(nil),                // 59: switchboard.actors.ReadReceipt
-	(*GroupPush)(nil),                  // 60: switchboard.actors.GroupPush
-	(*Subscribe)(nil),                  // 61: switchboard.actors.Subscribe
-	(*Signal)(nil),                     // 62: switchboard.actors.Signal
-	(*RouteSignal)(nil),                // 63: switchboard.actors.RouteSignal
-	(*PresenceResponse_Device)(nil),    // 64: switchboard.actors.PresenceResponse.Device
+	(*GetReport)(nil),                  // 39: switchboard.actors.GetReport
+	(*ReportResponse)(nil),             // 40: switchboard.actors.ReportResponse
+	(*EndSession)(nil),                 // 41: switchboard.actors.EndSession
+	(*UnregisterDevice)(nil),           // 42: switchboard.actors.UnregisterDevice
+	(*Sync)(nil),                       // 43: switchboard.actors.Sync
+	(*ConvSummary)(nil),                // 44: switchboard.actors.ConvSummary
+	(*SyncResponse)(nil),               // 45: switchboard.actors.SyncResponse
+	(*AckCursor)(nil),                  // 46: switchboard.actors.AckCursor
+	(*MarkRead)(nil),                   // 47: switchboard.actors.MarkRead
+	(*MarkReadResponse)(nil),           // 48: switchboard.actors.MarkReadResponse
+	(*ListConversations)(nil),          // 49: switchboard.actors.ListConversations
+	(*ListConversationsResponse)(nil),  // 50: switchboard.actors.ListConversationsResponse
+	(*SetPinned)(nil),                  // 51: switchboard.actors.SetPinned
+	(*Ack)(nil),                        // 52: switchboard.actors.Ack
+	(*SetMuted)(nil),                   // 53: switchboard.actors.SetMuted
+	(*SetMutedResponse)(nil),           // 54: switchboard.actors.SetMutedResponse
+	(*Presence)(nil),                   // 55: switchboard.actors.Presence
+	(*PresenceProbe)(nil),              // 56: switchboard.actors.PresenceProbe
+	(*PresenceResponse)(nil),           // 57: switchboard.actors.PresenceResponse
+	(*Push)(nil),                       // 58: switchboard.actors.Push
+	(*ReadUpdate)(nil),                 // 59: switchboard.actors.ReadUpdate
+	(*ReadReceipt)(nil),                // 60: switchboard.actors.ReadReceipt
+	(*GroupPush)(nil),                  // 61: switchboard.actors.GroupPush
+	(*Subscribe)(nil),                  // 62: switchboard.actors.Subscribe
+	(*Signal)(nil),                     // 63: switchboard.actors.Signal
+	(*RouteSignal)(nil),                // 64: switchboard.actors.RouteSignal
+	(*PresenceResponse_Device)(nil),    // 65: switchboard.actors.PresenceResponse.Device
 }
 var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	0,  // 0: switchboard.actors.Error.code:type_name -> switchboard.actors.Code
@@ -4814,26 +4863,26 @@ var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	6,  // 33: switchboard.actors.FileReportResponse.error:type_name -> switchboard.actors.Error
 	6,  // 34: switchboard.actors.ListReportsResponse.error:type_name -> switchboard.actors.Error
 	32, // 35: switchboard.actors.ListReportsResponse.reports:type_name -> switchboard.actors.Report
-	6,  // 36: switchboard.actors.ResolveReportResponse.error:type_name -> switchboard.actors.Error
-	32, // 37: switchboard.actors.ResolveReportResponse.report:type_name -> switchboard.actors.Report
+	6,  // 36: switchboard.actors.ReportResponse.error:type_name -> switchboard.actors.Error
+	32, // 37: switchboard.actors.ReportResponse.report:type_name -> switchboard.actors.Report
 	6,  // 38: switchboard.actors.EndSession.error:type_name -> switchboard.actors.Error
 	1,  // 39: switchboard.actors.ConvSummary.kind:type_name -> switchboard.actors.ConvKind
 	7,  // 40: switchboard.actors.ConvSummary.last_message:type_name -> switchboard.actors.Message
 	6,  // 41: switchboard.actors.SyncResponse.error:type_name -> switchboard.actors.Error
-	43, // 42: switchboard.actors.SyncResponse.conversations:type_name -> switchboard.actors.ConvSummary
+	44, // 42: switchboard.actors.SyncResponse.conversations:type_name -> switchboard.actors.ConvSummary
 	6,  // 43: switchboard.actors.MarkReadResponse.error:type_name -> switchboard.actors.Error
 	6,  // 44: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
-	43, // 45: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
+	44, // 45: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
 	6,  // 46: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
 	6,  // 47: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
-	64, // 48: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
+	65, // 48: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
 	7,  // 49: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
-	58, // 50: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
+	59, // 50: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
 	25, // 51: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
-	59, // 52: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
+	60, // 52: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
 	7,  // 53: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
 	5,  // 54: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
-	62, // 55: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
+	63, // 55: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
 	56, // [56:56] is the sub-list for method output_type
 	56, // [56:56] is the sub-list for method input_type
 	56, // [56:56] is the sub-list for extension type_name
@@ -4846,7 +4895,7 @@ func file_actors_actorspb_actors_proto_init() {
 	if File_actors_actorspb_actors_proto != nil {
 		return
 	}
-	file_actors_actorspb_actors_proto_msgTypes[51].OneofWrappers = []any{
+	file_actors_actorspb_actors_proto_msgTypes[52].OneofWrappers = []any{
 		(*Push_Message)(nil),
 		(*Push_Read)(nil),
 		(*Push_Membership)(nil),
@@ -4858,7 +4907,7 @@ func file_actors_actorspb_actors_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_actors_proto_rawDesc), len(file_actors_actorspb_actors_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   59,
+			NumMessages:   60,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -44,6 +44,7 @@ var adminRoutes = []struct{ method, path string }{
 	{http.MethodPost, "/api/v1/conversations/d:a:b/messages/{}/recall"},
 	{http.MethodGet, "/api/v1/reports?{}"},
 	{http.MethodPost, "/api/v1/reports/{}/resolve"},
+	{http.MethodGet, "/api/v1/reports/{}/context?around=3"},
 }
 
 // FuzzAdminAPI calls the admin API of a real node, with the operator's

@@ -23,6 +23,7 @@ func (s *Server) moderationRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/conversations/{conv}/messages/{seq}/recall", s.auth(true, s.operatorRecall))
 	mux.HandleFunc("GET /api/v1/reports", s.auth(true, s.reports))
 	mux.HandleFunc("POST /api/v1/reports/{id}/resolve", s.auth(true, s.resolveReport))
+	mux.HandleFunc("GET /api/v1/reports/{id}/context", s.auth(true, s.reportContext))
 }
 
 // Report is one user's report of a message, as the report endpoints show it.
@@ -73,6 +74,52 @@ func (s *Server) reports(w http.ResponseWriter, r *http.Request) {
 	for i, rp := range rs {
 		out.Reports[i] = reportOf(rp)
 	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// ReportContext answers GET /api/v1/reports/{id}/context[?around=N]: an
+// open report and the messages around the one it reports, oldest first.
+type ReportContext struct {
+	Report   Report           `json:"report"`
+	Messages []ContextMessage `json:"messages"`
+}
+
+// ContextMessage is one message of a report's context.
+type ContextMessage struct {
+	Seq      uint64    `json:"seq"`
+	Sender   string    `json:"sender"`
+	Kind     string    `json:"kind"`           // normal, card, system, recall
+	Body     string    `json:"body,omitempty"` // empty once recalled
+	Recalled bool      `json:"recalled,omitempty"`
+	SentAt   time.Time `json:"sent_at"`
+	Reported bool      `json:"reported,omitempty"` // the reported message
+}
+
+// reportContext shows a moderator the conversation around a reported
+// message, and nothing else of it; each read is logged.
+func (s *Server) reportContext(w http.ResponseWriter, r *http.Request) {
+	around := 0
+	if v := r.URL.Query().Get("around"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "around: want a number, got " + v})
+			return
+		}
+		around = n
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	rp, msgs, err := s.node.ReportContext(ctx, r.PathValue("id"), around)
+	if err != nil {
+		deskAnswer(w, nil, err)
+		return
+	}
+	out := ReportContext{Report: reportOf(rp), Messages: make([]ContextMessage, len(msgs))}
+	for i, m := range msgs {
+		out.Messages[i] = ContextMessage{Seq: m.Seq, Sender: m.Sender, Kind: strings.ToLower(m.Kind.String()), Body: string(m.Body),
+			Recalled: m.Recalled, SentAt: time.UnixMilli(m.ServerTsMs).UTC(), Reported: m.Seq == rp.Seq}
+	}
+	s.log.Info("report context read", "report", rp.Id, "conv", rp.Conv, "seq", rp.Seq, "messages", len(msgs))
 	writeJSON(w, http.StatusOK, out)
 }
 

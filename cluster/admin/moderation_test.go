@@ -108,6 +108,25 @@ func TestModerationAPI(t *testing.T) {
 	if get("/api/v1/reports", http.StatusOK); reported.Total != 1 || reported.Reports[0].ID != id || reported.Reports[0].Body != "gift cards only" {
 		t.Fatalf("reports: %+v", reported)
 	}
+	get("/api/v1/reports/"+id+"/context?around=x", http.StatusBadRequest)
+	get("/api/v1/reports/"+id+"/context?around=21", http.StatusBadRequest)
+	get("/api/v1/reports/nope/context", http.StatusNotFound)
+	var around admin.ReportContext
+	func() {
+		req, _ := http.NewRequest(http.MethodGet, hs.URL+"/api/v1/reports/"+id+"/context", nil)
+		req.Header.Set("Authorization", "Bearer "+tok)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		if err := json.NewDecoder(res.Body).Decode(&around); err != nil || res.StatusCode != http.StatusOK {
+			t.Fatalf("context: %d, %v", res.StatusCode, err)
+		}
+	}()
+	if around.Report.ID != id || len(around.Messages) != 1 || !around.Messages[0].Reported || around.Messages[0].Body != "gift cards only" {
+		t.Fatalf("context: %+v", around)
+	}
 	do(http.MethodPost, "/api/v1/reports/nope/resolve", tok, ``, http.StatusNotFound)
 	do(http.MethodPost, "/api/v1/reports/"+id+"/resolve", tok, `{"resolution":"recalled"}`, http.StatusOK)
 	if get("/api/v1/reports", http.StatusOK); reported.Total != 0 {

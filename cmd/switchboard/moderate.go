@@ -170,7 +170,38 @@ member's device learns of it as of any recall; the recall event's sender is
 	resolve.Flags().StringVar(&resolution, "resolution", "", "what was done, for the log")
 	_ = resolve.MarkFlagRequired("report")
 
-	cmd.AddCommand(show, suspend, unsuspend, recall, reports, resolve)
+	var around int
+	contextCmd := &cobra.Command{
+		Use: "context", Short: "The messages around a reported one (only for an open report)", Args: cobra.NoArgs,
+		Example: `  switchboard moderate context --report 7312 --around 5`,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var c admin.ReportContext
+			p := "/api/v1/reports/" + url.PathEscape(reportID) + "/context?around=" + strconv.Itoa(around)
+			if err := o.call(cmd.Context(), http.MethodGet, p, &c); err != nil {
+				return err
+			}
+			if o.json {
+				return printJSON(os.Stdout, c)
+			}
+			fmt.Printf("report %s: %s #%d, reported by %s: %s\n", c.Report.ID, c.Report.Conv, c.Report.Seq, c.Report.Reporter, c.Report.Reason)
+			for _, m := range c.Messages {
+				mark, body := "  ", m.Body
+				if m.Reported {
+					mark = "> "
+				}
+				if m.Recalled {
+					body = "(recalled)"
+				}
+				fmt.Printf("%s#%d %s %s [%s]: %s\n", mark, m.Seq, m.SentAt.Format(time.RFC3339), m.Sender, m.Kind, body)
+			}
+			return nil
+		},
+	}
+	contextCmd.Flags().StringVar(&reportID, "report", "", "the report's id")
+	contextCmd.Flags().IntVar(&around, "around", 5, "messages on either side (1–20)")
+	_ = contextCmd.MarkFlagRequired("report")
+
+	cmd.AddCommand(show, suspend, unsuspend, recall, reports, resolve, contextCmd)
 	return cmd
 }
 

@@ -50,6 +50,9 @@ func TestModerateCommand(t *testing.T) {
 	if open.Total != 1 || open.Reports[0].ID != filed.ReportID || open.Reports[0].Body != "cheap watches" || open.Reports[0].Reason != "fake brand" {
 		t.Fatalf("reports: %+v", open)
 	}
+	if out := string(n.run("moderate", "context", "--data-dir", d, "--report", filed.ReportID)); !strings.Contains(out, "> #1 ") || !strings.Contains(out, "cheap watches") || !strings.Contains(out, "#2 ") {
+		t.Fatalf("context:\n%s", out)
+	}
 	if out := string(n.run("moderate", "resolve", "--data-dir", d, "--report", filed.ReportID, "--resolution", "suspended")); !strings.Contains(out, "resolved "+filed.ReportID) {
 		t.Fatalf("resolve:\n%s", out)
 	}

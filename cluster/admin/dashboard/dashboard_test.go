@@ -119,6 +119,8 @@ type pageState struct {
 	RateCard      string   `json:"rateCard"`
 	Reports       []string `json:"reports"` // ids of the open reports listed
 	ReportsNote   string   `json:"reportsNote"`
+	Context       string   `json:"context"` // the report whose context is shown
+	ContextText   string   `json:"contextText"`
 }
 
 const readState = `(() => {
@@ -138,6 +140,8 @@ const readState = `(() => {
 		rateCard: document.getElementById('sum-rate').textContent,
 		reports: [...document.querySelectorAll('#reports tbody tr[data-id]')].map((r) => r.dataset.id),
 		reportsNote: document.getElementById('reports-note').textContent,
+		context: document.getElementById('report-context').dataset.report || '',
+		contextText: document.querySelector('#report-context li.reported')?.textContent || '',
 		testRate: (document.querySelector('#chart-counters path[data-name="switchboard_dashboard_test_sends_total"]') || { dataset: {} }).dataset.latest || '',
 	};
 })()`
@@ -390,6 +394,7 @@ func TestDashboardInChromium(t *testing.T) {
 	b.wait("the report listed", 10*time.Second, func(s pageState) bool { return slices.Contains(s.Reports, id) })
 	b.screenshot("dashboard-reports.png")
 	for _, step := range []struct{ button, note string }{
+		{"context", "The messages around " + conv},
 		{"recall", "Recalled " + conv},
 		{"suspend", "Suspended mallory for 24 h"},
 		{"resolve", "Resolved report " + id + " (recalled the message; suspended mallory for 24 h)"},
@@ -398,6 +403,9 @@ func TestDashboardInChromium(t *testing.T) {
 		b.wait(step.button, 10*time.Second, func(s pageState) bool { return strings.HasPrefix(s.ReportsNote, step.note) })
 	}
 	b.wait("the report gone", 10*time.Second, func(s pageState) bool { return !slices.Contains(s.Reports, id) })
+	if st := b.state(); st.Context != id || !strings.Contains(st.ContextText, "mallory: wire me the deposit") {
+		t.Fatalf("the context shown: report %q, %q", st.Context, st.ContextText)
+	}
 	if st, err := nodes[0].Suspension(ctx, "mallory"); err != nil || st.Suspension == nil || !strings.Contains(st.Suspension.Reason, id) {
 		t.Fatalf("mallory's suspension: %v, %v", st, err)
 	}

@@ -504,6 +504,10 @@
       const acts = document.createElement('td');
       acts.className = 'actions';
       acts.append(
+        actionButton('Context', 'context', async () => {
+          showContext(await getJSON('reports/' + encodeURIComponent(r.id) + '/context'));
+          return 'The messages around ' + r.conv + ' #' + r.seq + ' are below.';
+        }),
         actionButton('Recall', 'recall', async () => {
           await postJSON('conversations/' + encodeURIComponent(r.conv) + '/messages/' + r.seq + '/recall');
           took('recalled the message');
@@ -538,6 +542,24 @@
     if (rest) {
       placeholderRow(body, rest, 7);
     }
+  }
+
+  // showContext lists the messages around a reported one, that one marked.
+  function showContext(c) {
+    const box = $('report-context');
+    box.replaceChildren();
+    box.hidden = false;
+    box.dataset.report = c.report.id;
+    const h = document.createElement('h3');
+    h.textContent = 'Around ' + c.report.conv + ' #' + c.report.seq + ' (report ' + c.report.id + ')';
+    const list = document.createElement('ol');
+    for (const m of c.messages || []) {
+      const li = document.createElement('li');
+      if (m.reported) li.className = 'reported';
+      li.textContent = '#' + m.seq + ' ' + clock(Date.parse(m.sent_at)) + ' ' + m.sender + ': ' + (m.recalled ? '(recalled)' : m.body || '(' + m.kind + ')');
+      list.appendChild(li);
+    }
+    box.append(h, list);
   }
 
   let reportsAt = 0;
