@@ -125,14 +125,19 @@ func previewText(body []byte, n int) string {
 	if n < 0 || !utf8.Valid(body) {
 		return ""
 	}
-	if len(body) <= n {
-		return string(body)
+	return string(cutUTF8(body, n))
+}
+
+// cutUTF8 returns the start of b, at most n bytes, cut where a character
+// starts (a report's snapshot, a notification's preview).
+func cutUTF8(b []byte, n int) []byte {
+	if len(b) <= n {
+		return b
 	}
-	b := body[:n]
-	for len(b) > 0 && !utf8.Valid(b) {
-		b = b[:len(b)-1]
+	for n > 0 && !utf8.RuneStart(b[n]) {
+		n--
 	}
-	return string(b)
+	return b[:n]
 }
 
 // RegisterPushToken stores device's push token (replacing its previous

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/cluster"
@@ -275,7 +274,7 @@ func (n *Runtime) Report(ctx context.Context, reporter, conv string, seq uint64,
 		return "", false, invalid("one cannot report one's own message")
 	}
 	r := &pb.Report{Conv: conv, Seq: seq, Reporter: reporter, Sender: msg.Sender, Reason: reason,
-		Body: truncateUTF8(msg.Body, reportBodyBytes), Kind: pb.MessageKind(msg.Kind), MessageTsMs: msg.ServerTS.UnixMilli()}
+		Body: slices.Clone(cutUTF8(msg.Body, reportBodyBytes)), Kind: pb.MessageKind(msg.Kind), MessageTsMs: msg.ServerTS.UnixMilli()}
 	res, err := n.request(ctx, KindReports, reportsID, &pb.FileReport{Report: r})
 	if err != nil {
 		return "", false, err
@@ -343,16 +342,4 @@ func (n *Runtime) ReportContext(ctx context.Context, id string, around int) (*pb
 		out[i] = toPBMessage(&msgs[i])
 	}
 	return r, out, nil
-}
-
-// truncateUTF8 returns the start of b, at most n bytes, cut at a rune
-// boundary.
-func truncateUTF8(b []byte, n int) []byte {
-	if len(b) <= n {
-		return slices.Clone(b)
-	}
-	for n > 0 && !utf8.RuneStart(b[n]) {
-		n--
-	}
-	return slices.Clone(b[:n])
 }
