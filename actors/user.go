@@ -171,6 +171,10 @@ func (u *user) online() bool {
 
 func (u *user) load(ctx actor.Context) {
 	bg := context.Background()
+	// The suspension is read beside the inbox lease, not after it: a
+	// registration needs both, and on Cassandra a read in series was one
+	// more round trip on every first connect.
+	suspension := u.prefetchSuspension()
 	lease, err := u.rt.store.AcquireInbox(bg, u.id)
 	if errors.Is(err, storage.ErrUnavailable) {
 		// A store that refuses writes (a full disk) still serves reads:
@@ -188,6 +192,7 @@ func (u *user) load(ctx actor.Context) {
 			}
 		}
 	}
+	u.suspensionPrefetched(<-suspension)
 	if err != nil {
 		u.rt.log.Error("activation failed", "user", u.id, "err", err)
 		u.broken = true

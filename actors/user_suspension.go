@@ -20,32 +20,67 @@ import (
 // ends the sessions of the devices online. The user's conversations and
 // messages stay as they are, and others may still write to them.
 //
-// It is stored as a checkpoint (no store operation of its own) and read
-// when an activation first needs it (a registration, an offline
-// notification), not at activation: most activations deliver messages to
-// online users and never ask.
+// It is stored as a checkpoint (no store operation of its own) and read at
+// activation, beside the inbox lease (load): nearly every activation needs
+// it, for a registration or an offline notification.
 
 func suspensionKey(user string) string { return "user/suspension/" + user }
 
-// suspensionLoad reads the stored suspension once per activation.
+// suspensionRead is a stored suspension as read: nil Suspension for none.
+type suspensionRead struct {
+	suspension *pb.Suspension
+	err        *pb.Error
+}
+
+// prefetchSuspension starts reading the stored suspension; the activation
+// takes the result before it answers anything (suspensionPrefetched).
+func (u *user) prefetchSuspension() <-chan suspensionRead {
+	c := make(chan suspensionRead, 1)
+	go func() {
+		s, e := readSuspension(u.rt.store, u.id)
+		c <- suspensionRead{s, e}
+	}()
+	return c
+}
+
+// suspensionPrefetched keeps what prefetchSuspension read. A failed read
+// is tried again when the suspension is first needed (suspensionLoad).
+func (u *user) suspensionPrefetched(r suspensionRead) {
+	if r.err == nil {
+		u.suspension, u.suspensionLoaded = r.suspension, true
+	}
+}
+
+// suspensionLoad reads the stored suspension unless the activation has.
 func (u *user) suspensionLoad() *pb.Error {
 	if u.suspensionLoaded {
 		return nil
 	}
-	cp, err := u.rt.store.LoadCheckpoint(context.Background(), suspensionKey(u.id))
+	s, e := readSuspension(u.rt.store, u.id)
+	if e != nil {
+		return e
+	}
+	u.suspension, u.suspensionLoaded = s, true
+	return nil
+}
+
+// readSuspension reads user's stored suspension: nil if none was ever set
+// or it was lifted.
+func readSuspension(store storage.Store, user string) (*pb.Suspension, *pb.Error) {
+	cp, err := store.LoadCheckpoint(context.Background(), suspensionKey(user))
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
+		return nil, nil
 	case err != nil:
-		return storeErr(err)
-	case len(cp.State) > 0:
-		s := &pb.Suspension{}
-		if err := proto.Unmarshal(cp.State, s); err != nil {
-			return pbErr(pb.Code_INTERNAL, "suspension of %s: %v", u.id, err)
-		}
-		u.suspension = s
+		return nil, storeErr(err)
+	case len(cp.State) == 0:
+		return nil, nil
 	}
-	u.suspensionLoaded = true
-	return nil
+	s := &pb.Suspension{}
+	if err := proto.Unmarshal(cp.State, s); err != nil {
+		return nil, pbErr(pb.Code_INTERNAL, "suspension of %s: %v", user, err)
+	}
+	return s, nil
 }
 
 // suspended returns the suspension in force, nil when there is none or it
@@ -81,8 +116,7 @@ func (u *user) checkSuspended() *pb.Error {
 	return nil
 }
 
-// suspendedForPush reports whether a suspension holds, for offline push:
-// read once per activation, and only for a message that would notify. A
+// suspendedForPush reports whether a suspension holds, for offline push. A
 // store that cannot say lets the notification go.
 func (u *user) suspendedForPush() bool {
 	return u.suspensionLoad() == nil && u.suspended(time.Now()) != nil
