@@ -221,9 +221,9 @@ func (n *Runtime) Block(ctx context.Context, user, target string, block bool) er
 	return err
 }
 
-// maxBlockedPage bounds the direct conversations one BlockedUsers call
+// MaxBlockedPage bounds the direct conversations one BlockedUsers call
 // reads.
-const maxBlockedPage = 1000
+const MaxBlockedPage = 1000
 
 // BlockedUsers pages the users whom user blocks. A block lives in the
 // blocked member's row of the pair's direct conversation (Block), so this
@@ -237,8 +237,8 @@ func (n *Runtime) BlockedUsers(ctx context.Context, user, afterConv string, limi
 	if afterConv != "" && !strings.HasPrefix(afterConv, DirectPrefix) {
 		return nil, "", invalid("after %q: not a direct conversation id", afterConv)
 	}
-	if limit <= 0 || limit > maxBlockedPage {
-		limit = maxBlockedPage
+	if limit <= 0 || limit > MaxBlockedPage {
+		limit = MaxBlockedPage
 	}
 	ms, err := n.store.ListMemberships(ctx, user, max(afterConv, DirectPrefix), limit)
 	if err != nil {

@@ -1,6 +1,7 @@
 package actors_test
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 
@@ -182,4 +183,40 @@ func TestBlockedUsers(t *testing.T) {
 	}
 	_, _, err := node.BlockedUsers(ctx, "zoe", "g:club", 0)
 	wantCode(t, err, pb.Code_INVALID, "paging from a group id")
+}
+
+// TestBlockedUsersPageBound: one call reads at most maxBlockedPage direct
+// conversations, whatever limit is asked; the rest come on the next page.
+func TestBlockedUsersPageBound(t *testing.T) {
+	node := startCluster(t, 1, openStore(t), actors.Config{})[0]
+	ctx := tctx(t)
+	const n = actors.MaxBlockedPage + 1
+	errs := make(chan error, n)
+	slots := make(chan struct{}, 16) // blocks in flight: each makes a conversation
+	for i := range n {
+		slots <- struct{}{}
+		go func() {
+			defer func() { <-slots }()
+			errs <- node.Block(ctx, "max", fmt.Sprintf("u%04d", i), true)
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, next, err := node.BlockedUsers(ctx, "max", "", n+10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first) != actors.MaxBlockedPage || next == "" {
+		t.Fatalf("first page: %d users, next %q; want %d and a next page", len(first), next, actors.MaxBlockedPage)
+	}
+	rest, next, err := node.BlockedUsers(ctx, "max", next, n+10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("u%04d", n-1); !slices.Equal(rest, []string{want}) || next != "" {
+		t.Fatalf("second page: %v, next %q; want [%s] and no next page", rest, next, want)
+	}
 }

@@ -61,6 +61,7 @@ func artifactDir(t *testing.T) string {
 // tab resumes the chat with every message once, the agent sends a card whose action the customer clicks (a real webhook
 // gets the signed click and its signed answer updates the card in both
 // pages), the agent transfers and the session is closed.
+// Last, an operator suspends the customer, and the page says so.
 // The customer is queued first (a1 signs in away, a2 is offline): the
 // customer page shows its position and the workbench's queue panel the
 // waiting customer, until a1 goes online. Every desk step of the pages is
@@ -356,6 +357,10 @@ func browserRun(t *testing.T, browser, transport string) {
 	say(customer, "Sorry, one more question")
 	until(customer, "the chat reopened with a1", `document.querySelector("#info").textContent === "with a1"`)
 	until(agent, "the reopened chat at the agent", has("Sorry, one more question"))
+	// An operator suspends the customer: the page is disconnected and
+	// says why.
+	n.run("moderate", "suspend", "--data-dir", n.dir, "--user", visitor, "--reason", "spam links")
+	until(customer, "the suspension on the customer's page", `document.querySelector("#status").dataset.state === "closed" && document.querySelector("#status").textContent.startsWith("account suspended: ") && document.querySelector("#status").textContent.includes("spam links")`)
 }
 
 // screenshot saves what page shows as NAME.png in the artifact directory.
