@@ -223,7 +223,7 @@ func (g *reportsGrain) resolve(ctx actor.Context, m *pb.ResolveReport) *pb.Repor
 
 // ModerationEvent is one stored moderation step, for Config.OnModeration.
 type ModerationEvent struct {
-	Op       string // report, resolve, suspend or unsuspend
+	Op       string // report, resolve, suspend, unsuspend or erase
 	User     string // whom it is about: the reported message's sender, the (un)suspended user
 	Conv     string // report, resolve: the reported message
 	Seq      uint64

@@ -8,15 +8,16 @@ import (
 
 // ModerationRecord is one moderation step on TopicEvents (type
 // "moderation"), keyed by the user it is about: a report of their message
-// filed or resolved, their suspension set or lifted (docs/OPERATIONS.md,
-// "Moderation"). Like reads they travel the DeskSink's at-most-once path:
+// filed or resolved, their suspension set or lifted, their erasure (a
+// consumer that keeps copies of messages erases the user's too;
+// docs/OPERATIONS.md, "Moderation"). Like reads they travel the DeskSink's at-most-once path:
 // the steps are stored (the open reports, the suspension), but not as a log
 // the exporter re-reads. Ids are stable per step, so a consumer dedupes
 // what a retry sends twice.
 type ModerationRecord struct {
 	EventID  string `json:"event_id"`
 	Type     string `json:"type"` // always "moderation"
-	Op       string `json:"op"`   // report, resolve, suspend, unsuspend
+	Op       string `json:"op"`   // report, resolve, suspend, unsuspend, erase
 	User     string `json:"user"`
 	Conv     string `json:"conv,omitempty"`
 	Seq      uint64 `json:"seq,omitempty"`

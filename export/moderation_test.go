@@ -11,6 +11,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/cluster/boot"
 	"github.com/switchboard-im/switchboard/export"
@@ -20,7 +21,7 @@ import (
 // A node's moderation steps reach switchboard.events as "moderation"
 // records keyed by the user they are about, in the order they were taken:
 // a report of the user's message, its resolution, a suspension and its
-// lifting.
+// lifting, and an erasure (its suspension, then the erasure).
 func TestModerationEvents(t *testing.T) {
 	bk := brokers(t)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -53,6 +54,9 @@ func TestModerationEvents(t *testing.T) {
 	if err := n.Unsuspend(ctx, seller); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := n.EraseUser(ctx, seller); err != nil {
+		t.Fatal(err)
+	}
 
 	cl, err := kgo.NewClient(kgo.SeedBrokers(bk...), kgo.ConsumeTopics(export.TopicEvents), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
 	if err != nil {
@@ -61,7 +65,7 @@ func TestModerationEvents(t *testing.T) {
 	defer cl.Close()
 	var got []export.ModerationRecord
 	deadline := time.Now().Add(time.Minute)
-	for len(got) < 4 {
+	for len(got) < 6 {
 		if time.Now().After(deadline) {
 			t.Fatalf("got %d moderation records: %+v", len(got), got)
 		}
@@ -83,6 +87,8 @@ func TestModerationEvents(t *testing.T) {
 		{EventID: "moderation/resolve/" + id, Op: "resolve", Conv: conv, Seq: sent.Seq, Reporter: buyer, Report: id, Reason: "warned"},
 		{Op: "suspend", Reason: "repeat offender", UntilMs: until.UnixMilli()},
 		{Op: "unsuspend"},
+		{Op: "suspend", Reason: actors.ErasureReason}, // the erasure's: without end
+		{Op: "erase"},
 	}
 	for i, w := range want {
 		g := got[i]

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"testing"
 
+	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/cluster/admin"
 	"github.com/switchboard-im/switchboard/cluster/boot"
@@ -129,5 +130,18 @@ func TestModerationAPI(t *testing.T) {
 	do(http.MethodPost, "/api/v1/users/mallory/unsuspend", tok, ``, http.StatusOK)
 	if st = do(http.MethodGet, "/api/v1/users/mallory", tok, "", http.StatusOK); st.Suspended {
 		t.Fatalf("GET after the lift: %+v", st)
+	}
+
+	// Erasing: the token is required; the answer counts what was done;
+	// the user is suspended without end.
+	do(http.MethodPost, "/api/v1/users/mallory/erase", "", ``, http.StatusUnauthorized)
+	do(http.MethodPost, "/api/v1/users/bad%20id/erase", tok, ``, http.StatusBadRequest)
+	var erased admin.Erasure
+	call(http.MethodPost, "/api/v1/users/mallory/erase", tok, ``, http.StatusOK, &erased)
+	if !erased.Done || erased.User != "mallory" || erased.Conversations != 1 || erased.Recalled != 0 {
+		t.Fatalf("erase answered %+v (mallory's one message was recalled above)", erased)
+	}
+	if st = do(http.MethodGet, "/api/v1/users/mallory", tok, "", http.StatusOK); !st.Suspended || st.Reason != actors.ErasureReason || !st.Until.IsZero() {
+		t.Fatalf("GET after the erasure: %+v", st)
 	}
 }

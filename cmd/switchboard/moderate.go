@@ -16,10 +16,11 @@ import (
 )
 
 // newModerateCmd is moderation through the admin API: the users' reports,
-// suspending a user and lifting it, a user's state, recalling any message.
+// suspending a user and lifting it, a user's state, recalling any message,
+// erasing a user.
 func newModerateCmd() *cobra.Command {
 	var o adminOptions
-	cmd := &cobra.Command{Use: "moderate", Short: "Moderation: users' reports, suspending a user, recalling any message (through the admin API)"}
+	cmd := &cobra.Command{Use: "moderate", Short: "Moderation: users' reports, suspending a user, recalling any message, erasing a user (through the admin API)"}
 	o.flags(cmd)
 	var user string
 	userFlag := func(c *cobra.Command) {
@@ -201,7 +202,54 @@ member's device learns of it as of any recall; the recall event's sender is
 	contextCmd.Flags().IntVar(&around, "around", 5, "messages on either side (1–20)")
 	_ = contextCmd.MarkFlagRequired("report")
 
-	cmd.AddCommand(show, suspend, unsuspend, recall, reports, resolve, contextCmd)
+	var yes bool
+	erase := &cobra.Command{
+		Use:   "erase",
+		Short: "Erase a user: recall every message they sent and close the account, for good",
+		Long: `Erase a user, as for an account deleted at the user's request. Every message
+they sent, in every conversation they were ever in, is recalled as the
+operator (the text is cleared in the store and every member's device drops
+it); their push registrations are deleted; they are suspended without end
+("account erased"), so their devices are disconnected and cannot connect.
+Their user id stays in others' member lists and as the recalled rows'
+sender. It cannot be undone, so it asks for --yes. A user with much history
+takes several requests of up to a minute each; this command makes them
+until it is done, and running it again after an interruption finishes it.`,
+		Example: `  switchboard moderate erase --user eve --yes`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !yes {
+				return fmt.Errorf("erasing %s cannot be undone: pass --yes", user)
+			}
+			var total admin.Erasure
+			for !total.Done {
+				var res admin.Erasure
+				if err := o.callWith(cmd.Context(), http.MethodPost, path("/erase"), struct{}{}, &res); err != nil {
+					return err
+				}
+				total.User, total.Done, total.Conversations = res.User, res.Done, res.Conversations
+				total.Recalled += res.Recalled
+				total.CardsKept, total.PushTokens = res.CardsKept, total.PushTokens+res.PushTokens
+				total.EndedDevices = append(total.EndedDevices, res.EndedDevices...)
+			}
+			if o.json {
+				return printJSON(os.Stdout, total)
+			}
+			fmt.Printf("%s erased: messages recalled %d, conversations read %d, push registrations deleted %d\n",
+				total.User, total.Recalled, total.Conversations, total.PushTokens)
+			if total.CardsKept > 0 {
+				fmt.Printf("cards kept (cards cannot be recalled): %d\n", total.CardsKept)
+			}
+			if len(total.EndedDevices) > 0 {
+				fmt.Printf("disconnected: %s\n", strings.Join(total.EndedDevices, ", "))
+			}
+			return nil
+		},
+	}
+	userFlag(erase)
+	erase.Flags().BoolVar(&yes, "yes", false, "erase: it cannot be undone")
+
+	cmd.AddCommand(show, suspend, unsuspend, recall, reports, resolve, contextCmd, erase)
 	return cmd
 }
 

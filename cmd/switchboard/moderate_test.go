@@ -86,3 +86,31 @@ func TestModerateCommand(t *testing.T) {
 		t.Fatalf("show after the lift:\n%s", out)
 	}
 }
+
+// TestModerateErase: "moderate erase" asks for --yes, then recalls what the
+// user sent (others' messages stay) and keeps them out.
+func TestModerateErase(t *testing.T) {
+	n := newDevNode(t)
+	n.start()
+	d := n.dir
+	n.run("send", "--data-dir", d, "--user", "eve", "--to", "user:bob", "--text", "my number is 555-0100")
+	n.run("send", "--data-dir", d, "--user", "bob", "--to", "user:eve", "--text", "noted")
+	if out, err := exec.Command(n.bin, "moderate", "erase", "--data-dir", d, "--user", "eve").CombinedOutput(); err == nil || !strings.Contains(string(out), "--yes") {
+		t.Fatalf("erase without --yes: %v\n%s", err, out)
+	}
+	var res admin.Erasure
+	mustJSON(t, n.run("moderate", "erase", "--data-dir", d, "--user", "eve", "--yes", "--json"), &res)
+	if !res.Done || res.Recalled != 1 || res.Conversations != 1 {
+		t.Fatalf("erase: %+v", res)
+	}
+	out := string(n.run("history", "--data-dir", d, "--user", "bob", "--conv", "d:bob:eve"))
+	if strings.Contains(out, "555-0100") || !strings.Contains(out, "noted") {
+		t.Fatalf("bob's history after eve's erasure:\n%s", out)
+	}
+	if out, err := exec.Command(n.bin, "send", "--data-dir", d, "--user", "eve", "--to", "user:bob", "--text", "back?").CombinedOutput(); err == nil || !strings.Contains(string(out), "account erased") {
+		t.Fatalf("send by the erased user: %v\n%s", err, out)
+	}
+	if out := string(n.run("moderate", "erase", "--data-dir", d, "--user", "eve", "--yes")); !strings.Contains(out, "eve erased: messages recalled 0, conversations read 1,") {
+		t.Fatalf("erase again:\n%s", out)
+	}
+}

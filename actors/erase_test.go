@@ -1,0 +1,108 @@
+package actors_test
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/switchboard-im/switchboard/actors"
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+// TestEraseUser: erasing a user recalls every message they sent in every
+// conversation they were in (a direct one, a group, a group they left;
+// an edit's text goes with its message), leaves everyone else's messages
+// alone, tells the other members' devices, deletes the user's push
+// registrations and keeps them out; a second run finds nothing left.
+func TestEraseUser(t *testing.T) {
+	store := openStore(t)
+	node := startCluster(t, 1, store, actors.Config{})[0]
+	ctx := tctx(t)
+	send := func(conv, sender, text string) uint64 {
+		t.Helper()
+		res, err := node.Send(ctx, &pb.SendMessage{Conv: conv, Sender: sender, ClientMsgId: sender + text, Body: []byte(text)})
+		if err != nil {
+			t.Fatalf("%s sends %q: %v", sender, text, err)
+		}
+		return res.Seq
+	}
+	ann, _ := connect(t, node, "ann", "phone")
+	direct := actors.DirectConvID("ann", "eve")
+	if _, err := node.SendDirect(ctx, "ann", &pb.SendMessage{Sender: "eve", ClientMsgId: "e1", Body: []byte("my address is 1 Elm St")}); err != nil {
+		t.Fatal(err)
+	}
+	first := uint64(1)
+	send(direct, "ann", "thanks")
+	if _, err := node.Send(ctx, &pb.SendMessage{Conv: direct, Sender: "eve", Body: []byte("my address is 2 Elm St"), RefSeq: first}); err != nil {
+		t.Fatal(err)
+	}
+	selfRecalled := send(direct, "eve", "oops")
+	if _, err := node.Recall(ctx, direct, "eve", selfRecalled); err != nil {
+		t.Fatal(err)
+	}
+	mustCreateGroup(t, node, "g:club", "ann", "eve", "bob")
+	send("g:club", "eve", "hello club")
+	send("g:club", "bob", "hi eve")
+	send("g:club", "eve", "call me on 555-0100")
+	mustCreateGroup(t, node, "g:old", "bob", "eve")
+	send("g:old", "eve", "bye all")
+	if _, err := membership(node, t, "g:old", "eve", pb.MembershipChange_LEAVE, 0, "eve"); err != nil {
+		t.Fatal(err)
+	}
+	send("g:old", "bob", "she left")
+	if err := node.RegisterPushToken(ctx, "eve", "phone", "fcm", "token-1"); err != nil {
+		t.Fatal(err)
+	}
+
+	res, err := node.EraseUser(ctx, "eve")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Conversations != 3 || res.Recalled != 4 || res.PushTokens != 1 || res.Cards != 0 {
+		t.Fatalf("erasure did %+v; want 3 conversations, 4 messages recalled (the self-recalled one skipped), 1 push token", res)
+	}
+	for _, conv := range []string{direct, "g:club", "g:old"} {
+		msgs, err := store.ListMessages(ctx, conv, 1, 0, storage.OldestFirst, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			switch {
+			case m.Sender == "eve" && m.Kind == storage.MsgNormal && (!m.Recalled() || len(m.Body) != 0):
+				t.Errorf("%s seq %d of eve kept: %q", conv, m.Seq, m.Body)
+			case m.Sender != "eve" && m.Kind == storage.MsgNormal && (m.Recalled() || len(m.Body) == 0):
+				t.Errorf("%s seq %d of %s was erased too", conv, m.Seq, m.Sender)
+			}
+		}
+	}
+	// ann's phone hears of the recalls in the conversation they share.
+	eventually(t, func() error {
+		var recalled []uint64
+		for _, m := range ann.messages() {
+			if m.Kind == pb.MessageKind_RECALL && m.Sender == actors.OperatorSender {
+				recalled = append(recalled, m.RefSeq)
+			}
+		}
+		if !slices.Contains(recalled, first) {
+			return fmt.Errorf("ann's phone got operator recalls of %v, want seq %d among them", recalled, first)
+		}
+		return nil
+	})
+	if tokens, err := store.ListPushTokens(ctx, "eve"); err != nil || len(tokens) != 0 {
+		t.Fatalf("eve's push tokens after the erasure: %v, %v", tokens, err)
+	}
+	_, err = node.Connect(ctx, "eve", "laptop", &device{got: make(chan struct{}, 1)})
+	wantCode(t, err, pb.Code_SUSPENDED, "an erased user connects")
+	st, err := node.Suspension(ctx, "eve")
+	if err != nil || st.Suspension == nil || st.Suspension.Reason != actors.ErasureReason {
+		t.Fatalf("eve's suspension: %v, %v", st, err)
+	}
+
+	again, err := node.EraseUser(ctx, "eve")
+	if err != nil || again.Recalled != 0 || again.Conversations != 3 {
+		t.Fatalf("a second erasure: %+v, %v; want nothing left to recall", again, err)
+	}
+	_, err = node.EraseUser(ctx, "not a user")
+	wantCode(t, err, pb.Code_INVALID, "erasing a bad user id")
+}

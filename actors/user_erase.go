@@ -1,0 +1,145 @@
+package actors
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+// Erasure: a user asks for their account to be deleted (the "right to be
+// forgotten"), or an operator closes an account for good. EraseUser
+// suspends the user without end, recalls as the operator every message
+// they sent in every conversation they were ever in, and deletes their
+// push registrations. The recalls go through the conversation grains, as
+// an operator's single recall does: each clears the stored text (and its
+// edits') and tells every member's devices, so clients drop their copies.
+//
+// It reads each of the user's conversations whole, a page at a time: an
+// operator's job, not a request path. It stops where it is when ctx ends
+// (Done false) and is idempotent: messages already recalled are skipped,
+// so an erasure cut short (a deadline, a node lost) is finished by running
+// it again.
+//
+// What stays: the user id (in other members' lists, in direct
+// conversation ids and as the sender of the recalled rows), the device
+// and read-cursor rows (no content), and the open reports' snapshots of
+// the user's messages until a moderator resolves them.
+
+// ErasureReason is the suspension reason an erased user's clients are shown.
+const ErasureReason = "account erased"
+
+// erasePage is how many messages one read of a conversation's log returns.
+const erasePage = 1000
+
+// Erasure says what EraseUser did.
+type Erasure struct {
+	Done          bool     // false: ctx ended first; run it again to finish
+	Conversations int      // conversations whose logs were read
+	Recalled      int      // the user's messages recalled by this run
+	Cards         int      // cards the user sent: cards are not recalled, their bodies stay
+	PushTokens    int      // push registrations deleted
+	EndedDevices  []string // devices that were online and were disconnected
+}
+
+// EraseUser erases user's messages and closes the account (above).
+func (n *Runtime) EraseUser(ctx context.Context, user string) (Erasure, error) {
+	var res Erasure
+	if err := checkUser(user); err != nil {
+		return res, err
+	}
+	// First, so nothing new is written while the logs are read.
+	sus, err := n.Suspend(ctx, user, time.Time{}, ErasureReason)
+	if err != nil {
+		return res, fmt.Errorf("erase %s: suspend: %w", user, err)
+	}
+	res.EndedDevices = sus.EndedDevices
+	for after := ""; ; {
+		ms, err := n.store.ListMemberships(ctx, user, after, erasePage)
+		if err != nil {
+			return res, fmt.Errorf("erase %s: memberships: %w", user, fromPB(storeErr(err)))
+		}
+		for _, m := range ms {
+			err := n.eraseIn(ctx, user, m, &res)
+			if ctx.Err() != nil {
+				n.log.Info("user erasure stopped at its deadline; run it again to finish", "user", user,
+					"conversations", res.Conversations, "recalled", res.Recalled)
+				return res, nil // not Done
+			}
+			if err != nil {
+				return res, fmt.Errorf("erase %s: in %s: %w", user, m.ConvID, err)
+			}
+			res.Conversations++
+		}
+		if len(ms) < erasePage {
+			break
+		}
+		after = ms[len(ms)-1].ConvID
+	}
+	tokens, err := n.store.ListPushTokens(ctx, user)
+	if err != nil {
+		return res, fmt.Errorf("erase %s: push tokens: %w", user, fromPB(storeErr(err)))
+	}
+	for _, t := range tokens {
+		if err := n.UnregisterPushToken(ctx, user, t.DeviceID); err != nil {
+			return res, fmt.Errorf("erase %s: push token of %s: %w", user, t.DeviceID, err)
+		}
+		res.PushTokens++
+	}
+	res.Done = true
+	n.log.Info("user erased", "user", user, "conversations", res.Conversations, "recalled", res.Recalled,
+		"cards_kept", res.Cards, "push_tokens", res.PushTokens)
+	n.moderated(ModerationEvent{Op: "erase", User: user, Since: time.Now()})
+	return res, nil
+}
+
+// eraseIn recalls user's messages in one conversation: those up to the
+// membership's end (a member who left wrote nothing after), from the
+// first seq (a member who left and came back may have written before
+// their last join).
+func (n *Runtime) eraseIn(ctx context.Context, user string, m storage.Member, res *Erasure) error {
+	for from := uint64(1); ; {
+		page, err := n.store.ListMessages(ctx, m.ConvID, from, m.LeftSeq, storage.OldestFirst, erasePage)
+		if err != nil {
+			return fromPB(storeErr(err))
+		}
+		for _, msg := range page {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			switch {
+			case msg.Sender != user || msg.Recalled():
+			case msg.Kind == storage.MsgCard:
+				res.Cards++
+			case msg.Kind == storage.MsgNormal && !msg.Edit(): // an edit goes with the message it edits
+				if err := n.recallForErasure(ctx, m.ConvID, msg.Seq); err != nil {
+					return fmt.Errorf("recall %d: %w", msg.Seq, err)
+				}
+				res.Recalled++
+			}
+		}
+		if len(page) < erasePage {
+			return nil
+		}
+		from = page[len(page)-1].Seq + 1
+	}
+}
+
+// recallForErasure recalls one message as the operator, waiting out the
+// RETRY a conversation answers while that message is being confirmed or
+// edited, and the BUSY of a node shedding load.
+func (n *Runtime) recallForErasure(ctx context.Context, conv string, seq uint64) error {
+	for wait := 10 * time.Millisecond; ; wait *= 2 {
+		_, err := n.RecallAsOperator(ctx, conv, seq)
+		if c := CodeOf(err); (c != pb.Code_RETRY && c != pb.Code_BUSY) || wait > 2*time.Second {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (last: %w)", ctx.Err(), err)
+		case <-time.After(wait):
+		}
+	}
+}
