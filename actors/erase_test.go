@@ -1,9 +1,11 @@
 package actors_test
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
@@ -105,4 +107,45 @@ func TestEraseUser(t *testing.T) {
 	}
 	_, err = node.EraseUser(ctx, "not a user")
 	wantCode(t, err, pb.Code_INVALID, "erasing a bad user id")
+}
+
+// TestEraseUserResumes: an erasure whose context ends midway stops with
+// Done false, and a second run recalls exactly what the first left.
+func TestEraseUserResumes(t *testing.T) {
+	const n = 300
+	node := startCluster(t, 1, openStore(t), actors.Config{SendRate: 1e6, SendBurst: n})[0]
+	ctx := tctx(t)
+	for i := range n {
+		if _, err := node.SendDirect(ctx, "ann", &pb.SendMessage{Sender: "eve", ClientMsgId: fmt.Sprint(i), Body: []byte("hello")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ann, _ := connect(t, node, "ann", "phone")
+	// Cut the first run short once ann's phone has seen its first recall.
+	cut, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		for cut.Err() == nil {
+			for _, m := range ann.messages() {
+				if m.Kind == pb.MessageKind_RECALL {
+					cancel()
+				}
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	first, err := node.EraseUser(cut, "eve")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first.Done || first.Recalled == 0 || first.Recalled >= n {
+		t.Fatalf("the cut run: %+v; want it stopped after some of the %d messages", first, n)
+	}
+	rest, err := node.EraseUser(ctx, "eve")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rest.Done || first.Recalled+rest.Recalled != n {
+		t.Fatalf("the second run: %+v after %d; want done, %d in all", rest, first.Recalled, n)
+	}
 }
