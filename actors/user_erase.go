@@ -31,13 +31,10 @@ import (
 // ErasureReason is the suspension reason an erased user's clients are shown.
 const ErasureReason = "account erased"
 
-// erasePage is how many messages one read of a conversation's log returns.
-const erasePage = 1000
-
 // Erasure says what EraseUser did.
 type Erasure struct {
 	Done          bool     // false: ctx ended first; run it again to finish
-	Conversations int      // conversations whose logs were read
+	Conversations int      // conversations whose logs were read (in part, when not Done)
 	Recalled      int      // the user's messages recalled by this run
 	Cards         int      // cards the user sent: cards are not recalled, their bodies stay
 	PushTokens    int      // push registrations deleted
@@ -56,27 +53,27 @@ func (n *Runtime) EraseUser(ctx context.Context, user string) (Erasure, error) {
 		return res, fmt.Errorf("erase %s: suspend: %w", user, err)
 	}
 	res.EndedDevices = sus.EndedDevices
-	for after := ""; ; {
-		ms, err := n.store.ListMemberships(ctx, user, after, erasePage)
-		if err != nil {
-			return res, fmt.Errorf("erase %s: memberships: %w", user, fromPB(storeErr(err)))
-		}
-		for _, m := range ms {
-			err := n.eraseIn(ctx, user, m, &res)
-			if ctx.Err() != nil {
-				n.log.Info("user erasure stopped at its deadline; run it again to finish", "user", user,
-					"conversations", res.Conversations, "recalled", res.Recalled)
-				return res, nil // not Done
+	_, _, st, err := n.walkSent(ctx, user, SentCursor{}, 0, func(conv string, m storage.Message) (bool, error) {
+		switch {
+		case m.Recalled():
+		case m.Kind == storage.MsgCard:
+			res.Cards++
+		case !m.Edit(): // an edit goes with the message it edits
+			if err := n.recallForErasure(ctx, conv, m.Seq); err != nil {
+				return false, fmt.Errorf("recall %d of %s: %w", m.Seq, conv, err)
 			}
-			if err != nil {
-				return res, fmt.Errorf("erase %s: in %s: %w", user, m.ConvID, err)
-			}
-			res.Conversations++
+			res.Recalled++
 		}
-		if len(ms) < erasePage {
-			break
-		}
-		after = ms[len(ms)-1].ConvID
+		return true, nil
+	})
+	res.Conversations = st.conversations
+	if ctx.Err() != nil {
+		n.log.Info("user erasure stopped at its deadline; run it again to finish", "user", user,
+			"conversations", res.Conversations, "recalled", res.Recalled)
+		return res, nil // not Done
+	}
+	if err != nil {
+		return res, fmt.Errorf("erase %s: %w", user, err)
 	}
 	tokens, err := n.store.ListPushTokens(ctx, user)
 	if err != nil {
@@ -93,38 +90,6 @@ func (n *Runtime) EraseUser(ctx context.Context, user string) (Erasure, error) {
 		"cards_kept", res.Cards, "push_tokens", res.PushTokens)
 	n.moderated(ModerationEvent{Op: "erase", User: user, Since: time.Now()})
 	return res, nil
-}
-
-// eraseIn recalls user's messages in one conversation: those up to the
-// membership's end (a member who left wrote nothing after), from the
-// first seq (a member who left and came back may have written before
-// their last join).
-func (n *Runtime) eraseIn(ctx context.Context, user string, m storage.Member, res *Erasure) error {
-	for from := uint64(1); ; {
-		page, err := n.store.ListMessages(ctx, m.ConvID, from, m.LeftSeq, storage.OldestFirst, erasePage)
-		if err != nil {
-			return fromPB(storeErr(err))
-		}
-		for _, msg := range page {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			switch {
-			case msg.Sender != user || msg.Recalled():
-			case msg.Kind == storage.MsgCard:
-				res.Cards++
-			case msg.Kind == storage.MsgNormal && !msg.Edit(): // an edit goes with the message it edits
-				if err := n.recallForErasure(ctx, m.ConvID, msg.Seq); err != nil {
-					return fmt.Errorf("recall %d: %w", msg.Seq, err)
-				}
-				res.Recalled++
-			}
-		}
-		if len(page) < erasePage {
-			return nil
-		}
-		from = page[len(page)-1].Seq + 1
-	}
 }
 
 // recallForErasure recalls one message as the operator, waiting out the

@@ -12,7 +12,8 @@ import (
 
 // Moderation: an operator works the users' reports of messages, suspends
 // a user (a scammer on a marketplace) and lifts it, recalls any message,
-// and erases a user (an account deleted). The grains own the rules (actors/reports.go,
+// and answers a user's request for their data or to be erased
+// (userdata.go). The grains own the rules (actors/reports.go,
 // actors/user_suspension.go, actors/conv_recall.go, actors/user_erase.go); these endpoints only
 // name the report, user or message and the terms. All need the token,
 // reads too: reports and suspension reasons are private.
@@ -21,6 +22,7 @@ func (s *Server) moderationRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/users/{user}/suspend", s.auth(true, s.userSuspend))
 	mux.HandleFunc("POST /api/v1/users/{user}/unsuspend", s.auth(true, s.userUnsuspend))
 	mux.HandleFunc("POST /api/v1/users/{user}/erase", s.auth(true, s.userErase))
+	mux.HandleFunc("GET /api/v1/users/{user}/messages", s.auth(true, s.userMessages))
 	mux.HandleFunc("POST /api/v1/conversations/{conv}/messages/{seq}/recall", s.auth(true, s.operatorRecall))
 	mux.HandleFunc("GET /api/v1/reports", s.auth(true, s.reports))
 	mux.HandleFunc("POST /api/v1/reports/{id}/resolve", s.auth(true, s.resolveReport))
@@ -249,32 +251,4 @@ func (s *Server) userUnsuspend(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("user suspension lifted", "user", user)
 	writeJSON(w, http.StatusOK, UserStatus{User: user})
-}
-
-// eraseBudget bounds one erase request, below the CLI's 90 s: a user with
-// much history is erased over several requests (Erasure.Done).
-const eraseBudget = 60 * time.Second
-
-// Erasure answers POST /api/v1/users/{user}/erase.
-type Erasure struct {
-	User          string   `json:"user"`
-	Done          bool     `json:"done"` // false: the time ran out; post again to finish
-	Conversations int      `json:"conversations"`
-	Recalled      int      `json:"recalled"`   // the user's messages recalled by this request
-	CardsKept     int      `json:"cards_kept"` // cards the user sent: not recalled
-	PushTokens    int      `json:"push_tokens"`
-	EndedDevices  []string `json:"ended_devices,omitempty"`
-}
-
-func (s *Server) userErase(w http.ResponseWriter, r *http.Request) {
-	user := r.PathValue("user")
-	ctx, cancel := context.WithTimeout(r.Context(), eraseBudget)
-	defer cancel()
-	res, err := s.node.EraseUser(ctx, user)
-	if err != nil {
-		deskAnswer(w, nil, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, Erasure{User: user, Done: res.Done, Conversations: res.Conversations, Recalled: res.Recalled,
-		CardsKept: res.Cards, PushTokens: res.PushTokens, EndedDevices: res.EndedDevices})
 }

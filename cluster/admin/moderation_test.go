@@ -144,4 +144,14 @@ func TestModerationAPI(t *testing.T) {
 	if st = do(http.MethodGet, "/api/v1/users/mallory", tok, "", http.StatusOK); !st.Suspended || st.Reason != actors.ErasureReason || !st.Until.IsZero() {
 		t.Fatalf("GET after the erasure: %+v", st)
 	}
+	// What a user sent: behind the token, pages of 1 to 1000.
+	call(http.MethodGet, "/api/v1/users/mallory/messages", "", ``, http.StatusUnauthorized, nil)
+	call(http.MethodGet, "/api/v1/users/mallory/messages?limit=0", tok, ``, http.StatusBadRequest, nil)
+	call(http.MethodGet, "/api/v1/users/mallory/messages?limit=1001", tok, ``, http.StatusBadRequest, nil)
+	call(http.MethodGet, "/api/v1/users/mallory/messages?after_seq=x", tok, ``, http.StatusBadRequest, nil)
+	var page admin.SentMessages
+	call(http.MethodGet, "/api/v1/users/mallory/messages?limit=1000", tok, ``, http.StatusOK, &page)
+	if !page.Done || page.Next != nil || len(page.Messages) != 1 || page.Messages[0].Seq != sent.Seq || !page.Messages[0].Recalled || page.Messages[0].Body != "" {
+		t.Fatalf("mallory's messages: %+v", page)
+	}
 }

@@ -17,7 +17,7 @@ import (
 
 // newModerateCmd is moderation through the admin API: the users' reports,
 // suspending a user and lifting it, a user's state, recalling any message,
-// erasing a user.
+// a user's messages, erasing a user.
 func newModerateCmd() *cobra.Command {
 	var o adminOptions
 	cmd := &cobra.Command{Use: "moderate", Short: "Moderation: users' reports, suspending a user, recalling any message, erasing a user (through the admin API)"}
@@ -249,7 +249,39 @@ until it is done, and running it again after an interruption finishes it.`,
 	userFlag(erase)
 	erase.Flags().BoolVar(&yes, "yes", false, "erase: it cannot be undone")
 
-	cmd.AddCommand(show, suspend, unsuspend, recall, reports, resolve, contextCmd, erase)
+	messages := &cobra.Command{
+		Use:   "messages",
+		Short: "Every message a user sent, in every conversation they were in (for their request for their data)",
+		Long: `Print every message a user sent, in every conversation they were ever in,
+by conversation and seq: texts, edits and cards, with recalled ones marked.
+This is what a user asking for a copy of their data is owed of their
+messages. It reads the user's conversations whole, page by page (GET
+/api/v1/users/{user}/messages). --json prints one JSON object per line.`,
+		Example: `  switchboard moderate messages --user eve --json > eve-messages.jsonl`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			q := url.Values{}
+			for {
+				var page admin.SentMessages
+				if err := o.call(cmd.Context(), http.MethodGet, path("/messages")+"?"+q.Encode(), &page); err != nil {
+					return err
+				}
+				for _, m := range page.Messages {
+					if err := printSentMessage(os.Stdout, m, o.json); err != nil {
+						return err
+					}
+				}
+				if page.Done || page.Next == nil {
+					return nil
+				}
+				q.Set("after_conv", page.Next.Conv)
+				q.Set("after_seq", strconv.FormatUint(page.Next.Seq, 10))
+			}
+		},
+	}
+	userFlag(messages)
+
+	cmd.AddCommand(show, suspend, unsuspend, recall, reports, resolve, contextCmd, erase, messages)
 	return cmd
 }
 
@@ -271,4 +303,22 @@ func printUserStatus(w io.Writer, st admin.UserStatus) {
 	if len(st.OnlineDevices) > 0 {
 		fmt.Fprintf(w, "online: %s\n", strings.Join(st.OnlineDevices, ", "))
 	}
+}
+
+// printSentMessage prints one message of "moderate messages".
+func printSentMessage(w io.Writer, m admin.SentMessage, asJSON bool) error {
+	if asJSON {
+		return printJSON(w, m)
+	}
+	what := ""
+	switch {
+	case m.Recalled:
+		what = "(recalled) "
+	case m.Kind == "edit":
+		what = fmt.Sprintf("(edit of #%d) ", m.RefSeq)
+	case m.Kind == "card":
+		what = "(card) "
+	}
+	_, err := fmt.Fprintf(w, "%s #%d %s %s%s\n", m.Conv, m.Seq, m.SentAt.Format(time.RFC3339), what, m.Body)
+	return err
 }

@@ -87,8 +87,9 @@ func TestModerateCommand(t *testing.T) {
 	}
 }
 
-// TestModerateErase: "moderate erase" asks for --yes, then recalls what the
-// user sent (others' messages stay) and keeps them out.
+// TestModerateErase: "moderate messages" lists what a user sent;
+// "moderate erase" asks for --yes, then recalls it (others' messages stay)
+// and keeps the user out.
 func TestModerateErase(t *testing.T) {
 	n := newDevNode(t)
 	n.start()
@@ -97,6 +98,9 @@ func TestModerateErase(t *testing.T) {
 	n.run("send", "--data-dir", d, "--user", "bob", "--to", "user:eve", "--text", "noted")
 	if out, err := exec.Command(n.bin, "moderate", "erase", "--data-dir", d, "--user", "eve").CombinedOutput(); err == nil || !strings.Contains(string(out), "--yes") {
 		t.Fatalf("erase without --yes: %v\n%s", err, out)
+	}
+	if out := string(n.run("moderate", "messages", "--data-dir", d, "--user", "eve")); !strings.HasPrefix(out, "d:bob:eve #1 ") || !strings.HasSuffix(out, " my number is 555-0100\n") {
+		t.Fatalf("eve's messages:\n%s", out)
 	}
 	var res admin.Erasure
 	mustJSON(t, n.run("moderate", "erase", "--data-dir", d, "--user", "eve", "--yes", "--json"), &res)
@@ -112,5 +116,10 @@ func TestModerateErase(t *testing.T) {
 	}
 	if out := string(n.run("moderate", "erase", "--data-dir", d, "--user", "eve", "--yes")); !strings.Contains(out, "eve erased: messages recalled 0, conversations read 1,") {
 		t.Fatalf("erase again:\n%s", out)
+	}
+	var sent admin.SentMessage
+	mustJSON(t, n.run("moderate", "messages", "--data-dir", d, "--user", "eve", "--json"), &sent)
+	if sent.Conv != "d:bob:eve" || sent.Seq != 1 || !sent.Recalled || sent.Body != "" || sent.Kind != "text" {
+		t.Fatalf("eve's messages after the erasure: %+v", sent)
 	}
 }
