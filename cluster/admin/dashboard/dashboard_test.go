@@ -121,6 +121,9 @@ type pageState struct {
 	ReportsNote   string   `json:"reportsNote"`
 	Context       string   `json:"context"` // the report whose context is shown
 	ContextText   string   `json:"contextText"`
+	UserStatus    string   `json:"userStatus"`
+	UserNote      string   `json:"userNote"`
+	UserMessages  []string `json:"userMessages"`
 }
 
 const readState = `(() => {
@@ -142,6 +145,9 @@ const readState = `(() => {
 		reportsNote: document.getElementById('reports-note').textContent,
 		context: document.getElementById('report-context').dataset.report || '',
 		contextText: document.querySelector('#report-context li.reported')?.textContent || '',
+		userStatus: document.getElementById('user-status').textContent,
+		userNote: document.getElementById('user-note').textContent,
+		userMessages: [...document.querySelectorAll('#user-messages li')].map((e) => e.textContent),
 		testRate: (document.querySelector('#chart-counters path[data-name="switchboard_dashboard_test_sends_total"]') || { dataset: {} }).dataset.latest || '',
 	};
 })()`
@@ -215,7 +221,8 @@ func TestChartsFromAPI(t *testing.T) {
 
 // TestDashboardInChromium runs a real 3-node cluster with the dashboard on
 // every admin port, opens it in headless Chromium, checks the members show
-// up and that the charts move while load runs, and saves a screenshot.
+// up and that the charts move while load runs, works a report and a user
+// (look up, messages, lift, erase) from the page, and saves screenshots.
 func TestDashboardInChromium(t *testing.T) {
 	chromium := chromiumPath(t)
 	started := time.Now()
@@ -420,6 +427,41 @@ func TestDashboardInChromium(t *testing.T) {
 	}
 	if open, total, err := nodes[0].Reports(ctx, "", 0); err != nil || total != 0 {
 		t.Fatalf("open reports after the resolve: %v, %d, %v", open, total, err)
+	}
+
+	// Users: the moderator looks up a user, reads what they sent, lifts
+	// the suspension, then erases them in two clicks.
+	b.eval(`document.getElementById('user-id').value = 'mallory'; document.querySelector('#user-form button[type=submit]').click()`)
+	b.wait("mallory looked up", 10*time.Second, func(s pageState) bool {
+		return strings.HasPrefix(s.UserStatus, "mallory: suspended since ") && strings.Contains(s.UserStatus, id)
+	})
+	b.eval(`document.querySelector('#user-actions button.unsuspend').click()`)
+	b.wait("the lift", 10*time.Second, func(s pageState) bool { return strings.HasPrefix(s.UserStatus, "mallory: not suspended") })
+	if _, err := nodes[1].SendDirect(ctx, "bob", &pb.SendMessage{Sender: "mallory", ClientMsgId: "again", Body: []byte("last chance to pay")}); err != nil {
+		t.Fatal(err)
+	}
+	b.eval(`document.querySelector('#user-actions button.messages').click()`)
+	b.wait("mallory's messages", 10*time.Second, func(s pageState) bool {
+		return len(s.UserMessages) == 2 && strings.HasSuffix(s.UserMessages[0], "(recalled)") && strings.HasSuffix(s.UserMessages[1], " last chance to pay")
+	})
+	b.eval(`document.querySelector('#user-actions button.erase').click()`)
+	b.wait("the erasure armed", 10*time.Second, func(s pageState) bool { return strings.Contains(s.UserNote, "cannot be undone") })
+	if st, err := nodes[0].Suspension(ctx, "mallory"); err != nil || st.Suspension != nil {
+		t.Fatalf("the first click of Erase did something: %v, %v", st, err)
+	}
+	b.eval(`document.querySelector('#user-actions button.erase').click()`)
+	b.wait("the erasure", 20*time.Second, func(s pageState) bool {
+		return strings.HasPrefix(s.UserNote, "Erased mallory: messages recalled 1,") && strings.Contains(s.UserStatus, actors.ErasureReason)
+	})
+	b.screenshot("dashboard-users.png")
+	hist, err = nodes[0].History(ctx, &pb.GetHistory{Conv: conv, User: "bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range hist {
+		if m.Sender == "mallory" && m.Kind == pb.MessageKind_NORMAL && !m.Recalled {
+			t.Fatalf("mallory's message #%d kept after the erasure", m.Seq)
+		}
 	}
 
 	b.checkScriptErrors()

@@ -580,6 +580,127 @@
     }
   }
 
+  // ---- users (docs/OPERATIONS.md, "Moderation") -----------------------------
+
+  // MESSAGES_SHOWN: the first page of what a user sent; the CLI pages all.
+  const MESSAGES_SHOWN = 200;
+
+  function userButton(label, cls, run) {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = cls;
+    b.textContent = label;
+    b.addEventListener('click', async () => {
+      b.disabled = true;
+      try {
+        $('user-note').textContent = await run();
+      } catch (err) {
+        $('user-note').textContent = label + ' failed: ' + err.message;
+      }
+      b.disabled = false;
+    });
+    return b;
+  }
+
+  function userStatusText(st) {
+    let t = st.user + ': ';
+    if (!st.suspended) t += 'not suspended';
+    else t += 'suspended since ' + st.since + (st.until ? ' until ' + st.until : ', until lifted') + (st.reason ? ' (' + st.reason + ')' : '');
+    const online = st.online_devices || [];
+    return t + '; ' + (online.length ? 'online: ' + online.join(', ') : 'no device online');
+  }
+
+  async function lookUpUser(user) {
+    const path = 'users/' + encodeURIComponent(user);
+    const st = await getJSON(path);
+    const panel = $('user-panel');
+    panel.hidden = false;
+    panel.dataset.user = user;
+    panel.dataset.suspended = st.suspended ? '1' : '0';
+    $('user-status').textContent = userStatusText(st);
+    $('user-messages').hidden = true;
+    const reason = () => $('user-reason').value.trim();
+    const acts = $('user-actions');
+    acts.replaceChildren(
+      userButton('Suspend 24 h', 'suspend', async () => {
+        await postJSON(path + '/suspend', { reason: reason(), for: '24h' });
+        await lookUpUser(user);
+        return 'Suspended ' + user + ' for 24 h.';
+      }),
+      userButton('Lift suspension', 'unsuspend', async () => {
+        await postJSON(path + '/unsuspend');
+        await lookUpUser(user);
+        return 'Lifted the suspension of ' + user + '.';
+      }),
+      userButton('Messages', 'messages', async () => {
+        const page = await getJSON(path + '/messages?limit=' + MESSAGES_SHOWN);
+        showSentMessages(page.messages || []);
+        const n = (page.messages || []).length;
+        return 'Messages of ' + user + ': ' + n + (page.done ? '.' : ' shown; for all: switchboard moderate messages --user ' + user);
+      }),
+      eraseButton(user, path),
+    );
+  }
+
+  // eraseButton erases on its second click: the first asks to confirm.
+  function eraseButton(user, path) {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = 'erase';
+    b.textContent = 'Erase…';
+    b.addEventListener('click', async () => {
+      if (b.dataset.armed !== '1') {
+        b.dataset.armed = '1';
+        b.textContent = 'Confirm: erase ' + user + ' for good';
+        $('user-note').textContent = 'Erasing recalls every message ' + user + ' sent and closes the account. It cannot be undone.';
+        return;
+      }
+      b.disabled = true;
+      try {
+        let recalled = 0;
+        let res;
+        do {
+          res = await postJSON(path + '/erase');
+          recalled += res.recalled;
+        } while (!res.done);
+        await lookUpUser(user);
+        $('user-note').textContent = 'Erased ' + user + ': messages recalled ' + recalled + ', conversations read ' + res.conversations + '.';
+      } catch (err) {
+        $('user-note').textContent = 'Erase failed: ' + err.message;
+        b.disabled = false;
+      }
+    });
+    return b;
+  }
+
+  function showSentMessages(msgs) {
+    const list = $('user-messages');
+    list.replaceChildren();
+    list.hidden = false;
+    for (const m of msgs) {
+      const li = document.createElement('li');
+      li.dataset.conv = m.conv;
+      li.dataset.seq = String(m.seq);
+      const what = m.recalled ? '(recalled)' : m.kind === 'edit' ? '(edit of #' + m.ref_seq + ') ' + m.body : m.kind === 'card' ? '(card) ' + m.body : m.body;
+      li.textContent = m.conv + ' #' + m.seq + ' ' + clock(Date.parse(m.sent_at)) + ' ' + what;
+      list.appendChild(li);
+    }
+  }
+
+  function setupUserForm() {
+    $('user-form').addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const user = $('user-id').value.trim();
+      if (!user) return;
+      try {
+        await lookUpUser(user);
+        $('user-note').textContent = '';
+      } catch (err) {
+        $('user-note').textContent = 'Look up failed: ' + err.message;
+      }
+    });
+  }
+
   // ---- polling -------------------------------------------------------------
 
   function banner(text, isError) {
@@ -660,6 +781,7 @@
 
   takeToken();
   setupTokenForm();
+  setupUserForm();
   window.addEventListener('hashchange', () => {
     takeToken();
     pollNow();
