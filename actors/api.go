@@ -178,6 +178,9 @@ func (n *Runtime) SendDirect(ctx context.Context, to string, req *pb.SendMessage
 	if CodeOf(err) != pb.Code_NOT_FOUND {
 		return res, err
 	}
+	if err := n.mayOpenDirect(ctx, req.Sender, to); err != nil {
+		return nil, err
+	}
 	_, err = n.create(ctx, &pb.CreateConversation{Conv: req.Conv, Kind: pb.ConvKind_DIRECT,
 		Members: []*pb.Member{{User: req.Sender}, {User: to}}})
 	if err != nil && CodeOf(err) != pb.Code_EXISTS {

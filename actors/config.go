@@ -76,6 +76,12 @@ type Config struct {
 	// moderator (default 20), so that one user cannot fill the list and
 	// keep everyone else from reporting.
 	MaxOpenReportsPerReporter int
+	// NewDirectPerHour bounds the new direct conversations a user opens (a
+	// first message to someone they never wrote to) in an hour (default
+	// 100; negative: no bound), so one account cannot write to every user
+	// of a marketplace. Past it the send is refused RATE_LIMITED with the
+	// wait in retry_after_ms. Conversations that exist are not counted.
+	NewDirectPerHour int
 	// PolicyWords are matched case-insensitively against message bodies;
 	// PolicyMode block adds them to the blocked list, flag to the monitor
 	// list.
@@ -219,6 +225,7 @@ func DefaultConfig() Config {
 		MaxModerationReasonBytes:  500,
 		MaxOpenReports:            2000,
 		MaxOpenReportsPerReporter: 20,
+		NewDirectPerHour:          100,
 		PolicyMode:                PolicyOff,
 		IdleTimeout:               10 * time.Minute,
 		DedupeWindow:              4096,
@@ -311,6 +318,9 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.MaxModerationReasonBytes, d.MaxModerationReasonBytes)
 	setInt(&c.MaxOpenReports, d.MaxOpenReports)
 	setInt(&c.MaxOpenReportsPerReporter, d.MaxOpenReportsPerReporter)
+	if c.NewDirectPerHour == 0 {
+		c.NewDirectPerHour = d.NewDirectPerHour
+	}
 	if c.EditWindow <= 0 {
 		c.EditWindow = d.EditWindow
 	}

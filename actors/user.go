@@ -35,7 +35,7 @@ type user struct {
 	reads      map[string]uint64         // read cursors to write at the next flush
 	cursors    map[string]storage.Device // device cursors to write at the next flush
 	idle       idleStamp
-	suspension *pb.Suspension // an operator's (user_suspension.go); nil: none
+	guard      *userGuard // suspension, new-direct limit (user_guard.go); nil: neither
 
 	// The flags last, packed (an idle grain's size is its heap).
 
@@ -146,6 +146,8 @@ func (u *user) Receive(ctx actor.Context) {
 		u.setSuspension(ctx, m)
 	case *pb.GetSuspension:
 		u.getSuspension(ctx)
+	case *pb.OpenDirect:
+		respond(ctx, ctx.Sender(), &pb.OpenDirectResponse{Error: u.openDirect(m.Peer)})
 	case flushInbox:
 		u.flush(ctx)
 	}

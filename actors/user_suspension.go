@@ -47,7 +47,7 @@ func (u *user) prefetchSuspension() <-chan suspensionRead {
 // is tried again when the suspension is first needed (suspensionLoad).
 func (u *user) suspensionPrefetched(r suspensionRead) {
 	if r.err == nil {
-		u.suspension, u.suspensionLoaded = r.suspension, true
+		u.keepSuspension(r.suspension)
 	}
 }
 
@@ -60,7 +60,7 @@ func (u *user) suspensionLoad() *pb.Error {
 	if e != nil {
 		return e
 	}
-	u.suspension, u.suspensionLoaded = s, true
+	u.keepSuspension(s)
 	return nil
 }
 
@@ -86,7 +86,7 @@ func readSuspension(store storage.Store, user string) (*pb.Suspension, *pb.Error
 // suspended returns the suspension in force, nil when there is none or it
 // expired.
 func (u *user) suspended(now time.Time) *pb.Suspension {
-	s := u.suspension
+	s := u.storedSuspension()
 	if s == nil || (s.UntilMs > 0 && now.UnixMilli() >= s.UntilMs) {
 		return nil
 	}
@@ -141,7 +141,7 @@ func (u *user) setSuspension(ctx actor.Context, m *pb.SetSuspension) {
 		respond(ctx, sender, &pb.SuspensionResponse{Error: storeErr(err)})
 		return
 	}
-	u.suspension, u.suspensionLoaded = m.Suspension, true
+	u.keepSuspension(m.Suspension)
 	now := time.Now()
 	res := &pb.SuspensionResponse{Suspension: u.suspended(now)}
 	if s := m.Suspension; s != nil {

@@ -1,6 +1,7 @@
 package transport_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -279,4 +280,34 @@ func delaysSends(t *testing.T, carol *client.Client, tag, to string) bool {
 		t.Fatalf("carol holds %v with %s, want 0,1,2,3", got, to)
 	}
 	return true
+}
+
+// TestNewDirectRefusedAtOnce: a send that would open one direct
+// conversation too many in the hour fails at once with RATE_LIMITED and
+// the server's wait, instead of being retried until it times out: the
+// wait (20 min here) ends past the send's deadline (2 min).
+func TestNewDirectRefusedAtOnce(t *testing.T) {
+	e := newEnv(t, envOptions{actors: actors.Config{NewDirectPerHour: 3}})
+	c := e.dial("spammer", "phone")
+	send := func(to string) error {
+		p, err := c.Send(client.ToUser(to), []byte("hi"), "")
+		if err != nil {
+			return err
+		}
+		// Far shorter than the wait: a client that retried would time out here.
+		ctx, cancel := context.WithTimeout(tctx(t), 30*time.Second)
+		defer cancel()
+		_, err = p.Wait(ctx)
+		return err
+	}
+	for i := range 3 {
+		if err := send(fmt.Sprintf("buyer%d", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	err := send("buyer3")
+	var we *wirepb.Error
+	if !errors.As(err, &we) || we.Code != wirepb.Code_RATE_LIMITED || we.RetryAfterMs < 19*60*1000 {
+		t.Fatalf("the fourth new conversation: %v; want RATE_LIMITED with a wait of about 20 min", err)
+	}
 }

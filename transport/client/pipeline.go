@@ -272,6 +272,13 @@ func (p *pipeline) outcome(o *outgoing, res *wirepb.Response, err error) {
 		}
 	}
 	expired := !o.deadline.IsZero() && !time.Now().Before(o.deadline)
+	if transient && we != nil && we.RetryAfterMs > 0 && !o.deadline.IsZero() &&
+		time.Now().Add(time.Duration(we.RetryAfterMs)*time.Millisecond).After(o.deadline) {
+		// The server asks to wait past the send's deadline (a new direct
+		// conversation past the user's hourly bound): say so now rather
+		// than time out later.
+		transient = false
+	}
 	if !transient || expired || c.ctx.Err() != nil {
 		if expired && c.ctx.Err() == nil {
 			err = wirepb.Errorf(wirepb.Code_TIMEOUT, "not sent within %s: %v", c.cfg.SendTimeout, err)

@@ -23,7 +23,7 @@ export class ProtocolError extends Error {
   constructor(
     readonly code: Code,
     message: string,
-    /** With BUSY and STORAGE_UNAVAILABLE: how long the server asked to wait (ms). */
+    /** With BUSY, STORAGE_UNAVAILABLE and RATE_LIMITED: how long the server asked to wait (ms). */
     readonly retryAfterMs = 0,
   ) {
     super(`${Code[code] ?? code}: ${message}`);
@@ -32,6 +32,13 @@ export class ProtocolError extends Error {
 
 // Codes after which the same request (same client_msg_id) is retried.
 const transientCodes = new Set<Code>([Code.RETRY, Code.INTERNAL, Code.RATE_LIMITED, Code.TIMEOUT, Code.UNAVAILABLE, Code.GOING_AWAY, Code.BUSY, Code.STORAGE_UNAVAILABLE]);
+
+/**
+ * A refusal that asks to wait longer than this (a new direct conversation
+ * past the user's hourly bound) fails the send instead of holding it:
+ * the app tells its user.
+ */
+export const maxRetryAfterMs = 60_000;
 
 /** isTransient: the request may go again (a refusal that may pass, or a lost connection). */
 export function isTransient(e: unknown): boolean {
@@ -219,7 +226,7 @@ export class SendPipeline<M extends { clientMsgId: string }> {
         this.busy++;
         this.cwnd = 1;
       }
-      if (!isTransient(e)) {
+      if (!isTransient(e) || (e instanceof ProtocolError && e.retryAfterMs > maxRetryAfterMs)) {
         this.remove(m);
         this.host.failed(m, e);
       } else {

@@ -167,6 +167,18 @@ test("pipeline: a non-transient refusal fails only that message", async () => {
   assert.equal(node.writes.length, 4, "nothing resent");
 });
 
+test("pipeline: a refusal asking to wait past maxRetryAfterMs fails the send and those behind it at once", async () => {
+  const node = new FakeNode();
+  const wait = 20 * 60_000; // a new direct conversation past the hourly bound
+  node.refuse = (id) => (id === "m2" ? new ProtocolError(Code.RATE_LIMITED, "too many new direct conversations", wait) : undefined);
+  const { done, failed, all, send } = pipeline(node, new BusyHold(5000));
+  send(...ids(4));
+  await all;
+  assert.deepEqual(failed.map(([id]) => id), ["m2", "m3", "m4"]);
+  assert.match(failed[0][1], /RATE_LIMITED/);
+  assert.deepEqual(done, [["m1", 1]]);
+});
+
 test("pipeline: a lost connection resends from the oldest unacknowledged once connected", async () => {
   const node = new FakeNode();
   node.connected = false;

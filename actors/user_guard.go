@@ -1,0 +1,86 @@
+package actors
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+)
+
+// userGuard is what the user grain keeps for few users: an operator's
+// suspension (user_suspension.go) and the limiter of the direct
+// conversations the user opens. Behind one pointer, so an idle grain that
+// needs neither pays 8 bytes (BenchmarkIdleUserGrainHeap).
+type userGuard struct {
+	suspension *pb.Suspension
+	newDirect  *rate.Limiter
+}
+
+func (u *user) guarded() *userGuard {
+	if u.guard == nil {
+		u.guard = &userGuard{}
+	}
+	return u.guard
+}
+
+// storedSuspension is the suspension as stored, in force or not; nil: none.
+func (u *user) storedSuspension() *pb.Suspension {
+	if u.guard == nil {
+		return nil
+	}
+	return u.guard.suspension
+}
+
+// keepSuspension records the stored suspension as read or written.
+func (u *user) keepSuspension(s *pb.Suspension) {
+	u.suspensionLoaded = true
+	if s != nil || u.guard != nil {
+		u.guarded().suspension = s
+	}
+}
+
+// New direct conversations: a marketplace spammer writes to one buyer after
+// another, each in a new direct conversation, where the per-conversation
+// send rate never bites. The user grain owns the user's budget of first
+// contacts (Config.NewDirectPerHour): a token bucket as large as the
+// hourly budget, refilled over the hour. It lives as long as the
+// activation (an idle user's grain is passivated with a full bucket).
+
+// openDirect takes one of the user's new-direct tokens, or says when the
+// next one comes.
+func (u *user) openDirect(peer string) *pb.Error {
+	perHour := u.rt.cfg.NewDirectPerHour
+	if perHour < 0 {
+		return nil
+	}
+	g := u.guarded()
+	if g.newDirect == nil {
+		g.newDirect = rate.NewLimiter(rate.Every(time.Hour/time.Duration(perHour)), perHour)
+	}
+	now := time.Now()
+	r := g.newDirect.ReserveN(now, 1)
+	wait := r.DelayFrom(now)
+	if wait == 0 {
+		return nil
+	}
+	r.CancelAt(now)
+	e := pbErr(pb.Code_RATE_LIMITED, "%s opened %d new direct conversations within the hour; a new one with %s in %s",
+		u.id, perHour, peer, wait.Round(time.Second))
+	e.RetryAfterMs = uint32(min(wait.Milliseconds()+1, 1<<31))
+	return e
+}
+
+// mayOpenDirect asks sender's grain for a new-direct token.
+func (n *Runtime) mayOpenDirect(ctx context.Context, sender, peer string) error {
+	if n.cfg.NewDirectPerHour < 0 {
+		return nil
+	}
+	res, err := n.request(ctx, KindUser, sender, &pb.OpenDirect{User: sender, Peer: peer})
+	if err != nil {
+		return fmt.Errorf("new direct conversation with %s: %w", peer, err)
+	}
+	return fromPB(res.(*pb.OpenDirectResponse).Error)
+}
