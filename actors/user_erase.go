@@ -47,7 +47,7 @@ func (n *Runtime) EraseUser(ctx context.Context, user string) (Erasure, error) {
 	if err := checkUser(user); err != nil {
 		return res, err
 	}
-	// First, so nothing new is written while the logs are read.
+	// First, so no device of theirs writes while the logs are read.
 	sus, err := n.Suspend(ctx, user, time.Time{}, ErasureReason)
 	if err != nil {
 		return res, fmt.Errorf("erase %s: suspend: %w", user, err)

@@ -473,23 +473,36 @@
   // What the moderator did per report on this page, for its resolution.
   const actionsTaken = new Map();
 
-  function actionButton(label, cls, run) {
+  // actButton makes a button that runs run when clicked and writes what it
+  // returns, or why it failed, into the note noteId. once: it stays
+  // disabled after it worked (a report's steps).
+  function actButton(label, cls, noteId, once, run) {
     const b = document.createElement('button');
     b.type = 'button';
     b.className = cls;
     b.textContent = label;
     b.addEventListener('click', async () => {
       b.disabled = true;
+      let ok = false;
       try {
-        $('reports-note').textContent = await run();
+        $(noteId).textContent = await run();
+        ok = true;
       } catch (err) {
-        $('reports-note').textContent = label + ' failed: ' + err.message;
-        b.disabled = false;
+        $(noteId).textContent = label + ' failed: ' + err.message;
       }
-      reportsAt = 0; // show the result at the next poll
+      b.disabled = once && ok;
     });
     return b;
   }
+
+  // actionButton is a report's step; the list shows its result at the next poll.
+  const actionButton = (label, cls, run) => actButton(label, cls, 'reports-note', true, async () => {
+    try {
+      return await run();
+    } finally {
+      reportsAt = 0;
+    }
+  });
 
   function renderReports(res) {
     const body = $('reports').querySelector('tbody');
@@ -585,22 +598,7 @@
   // MESSAGES_SHOWN: the first page of what a user sent; the CLI pages all.
   const MESSAGES_SHOWN = 200;
 
-  function userButton(label, cls, run) {
-    const b = document.createElement('button');
-    b.type = 'button';
-    b.className = cls;
-    b.textContent = label;
-    b.addEventListener('click', async () => {
-      b.disabled = true;
-      try {
-        $('user-note').textContent = await run();
-      } catch (err) {
-        $('user-note').textContent = label + ' failed: ' + err.message;
-      }
-      b.disabled = false;
-    });
-    return b;
-  }
+  const userButton = (label, cls, run) => actButton(label, cls, 'user-note', false, run);
 
   function userStatusText(st) {
     let t = st.user + ': ';
