@@ -14,11 +14,11 @@ import (
 // TestNewDirectPerHour: a user opens at most NewDirectPerHour new direct
 // conversations in an hour; the next is refused RATE_LIMITED with the
 // wait, while conversations that exist take messages as before, blocking
-// a stranger is not counted, and another user has a budget of their own.
-// A negative bound turns it off.
+// a stranger is not counted, and another user has a budget of their own;
+// an idle pause does not refill it. A negative bound turns it off.
 func TestNewDirectPerHour(t *testing.T) {
-	const perHour = 3
-	node := startCluster(t, 1, openStore(t), actors.Config{NewDirectPerHour: perHour})[0]
+	const perHour, idle = 3, 100 * time.Millisecond
+	node := startCluster(t, 1, openStore(t), actors.Config{NewDirectPerHour: perHour, IdleTimeout: idle})[0]
 	ctx := tctx(t)
 	send := func(from, to string) error {
 		_, err := node.SendDirect(ctx, to, &pb.SendMessage{Sender: from, ClientMsgId: fmt.Sprint(time.Now().UnixNano()), Body: []byte("hi")})
@@ -47,6 +47,10 @@ func TestNewDirectPerHour(t *testing.T) {
 	if err := node.Block(ctx, "spammer", "stranger", true); err != nil {
 		t.Fatalf("blocking a stranger is not opening a conversation: %v", err)
 	}
+	// Idle past the idle timeout, the grain stays (a passivated one would
+	// come back with a full budget).
+	time.Sleep(10 * idle)
+	wantCode(t, send("spammer", "buyer8"), pb.Code_RATE_LIMITED, "a new direct conversation after an idle pause")
 
 	off := startCluster(t, 1, openStore(t), actors.Config{NewDirectPerHour: -1})[0]
 	for i := range perHour + 2 {

@@ -91,7 +91,7 @@ func (u *user) Receive(ctx actor.Context) {
 		if !u.rt.idle.idle(&u.idle) {
 			return
 		}
-		if u.pending() || u.online() {
+		if u.pending() || u.online() || u.firstContactsSpent() {
 			u.rt.idle.touch(&u.idle)
 			return
 		}

@@ -46,8 +46,10 @@ func (u *user) keepSuspension(s *pb.Suspension) {
 // another, each in a new direct conversation, where the per-conversation
 // send rate never bites. The user grain owns the user's budget of first
 // contacts (Config.NewDirectPerHour): a token bucket as large as the
-// hourly budget, refilled over the hour. It lives as long as the
-// activation (an idle user's grain is passivated with a full bucket).
+// hourly budget, refilled over the hour. It lives with the activation,
+// which is not passivated while the bucket is short (firstContactsSpent):
+// a spammer cannot pause for the idle timeout and come back with a full
+// one. A node restart or the grain moving to another node refills it.
 
 // openDirect takes one of the user's new-direct tokens, or says when the
 // next one comes.
@@ -71,6 +73,16 @@ func (u *user) openDirect(peer string) *pb.Error {
 		u.id, perHour, peer, wait.Round(time.Second))
 	e.RetryAfterMs = uint32(min(wait.Milliseconds()+1, 1<<31))
 	return e
+}
+
+// firstContactsSpent reports whether the user's new-direct bucket is not
+// full yet: the grain stays active until it is.
+func (u *user) firstContactsSpent() bool {
+	if u.guard == nil || u.guard.newDirect == nil {
+		return false
+	}
+	l := u.guard.newDirect
+	return l.TokensAt(time.Now()) < float64(l.Burst())
 }
 
 // mayOpenDirect asks sender's grain for a new-direct token.
