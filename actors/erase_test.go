@@ -57,7 +57,7 @@ func TestEraseUser(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	res, err := node.EraseUser(ctx, "eve")
+	res, err := node.EraseUser(ctx, "eve", actors.SentCursor{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,16 +101,17 @@ func TestEraseUser(t *testing.T) {
 		t.Fatalf("eve's suspension: %v, %v", st, err)
 	}
 
-	again, err := node.EraseUser(ctx, "eve")
+	again, err := node.EraseUser(ctx, "eve", actors.SentCursor{})
 	if err != nil || again.Recalled != 0 || again.Conversations != 3 {
 		t.Fatalf("a second erasure: %+v, %v; want nothing left to recall", again, err)
 	}
-	_, err = node.EraseUser(ctx, "not a user")
+	_, err = node.EraseUser(ctx, "not a user", actors.SentCursor{})
 	wantCode(t, err, pb.Code_INVALID, "erasing a bad user id")
 }
 
 // TestEraseUserResumes: an erasure whose context ends midway stops with
-// Done false, and a second run recalls exactly what the first left.
+// Done false and where it stopped; a run from there recalls exactly what
+// the first left, and one from the start finds nothing.
 func TestEraseUserResumes(t *testing.T) {
 	const n = 300
 	node := startCluster(t, 1, openStore(t), actors.Config{SendRate: 1e6, SendBurst: n})[0]
@@ -134,19 +135,24 @@ func TestEraseUserResumes(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 	}()
-	first, err := node.EraseUser(cut, "eve")
+	first, err := node.EraseUser(cut, "eve", actors.SentCursor{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if first.Done || first.Recalled == 0 || first.Recalled >= n {
-		t.Fatalf("the cut run: %+v; want it stopped after some of the %d messages", first, n)
+	direct := actors.DirectConvID("ann", "eve")
+	if first.Done || first.Recalled == 0 || first.Recalled >= n || first.Next.Conv != direct || first.Next.Seq == 0 {
+		t.Fatalf("the cut run: %+v; want it stopped after some of the %d messages, and where", first, n)
 	}
-	rest, err := node.EraseUser(ctx, "eve")
+	rest, err := node.EraseUser(ctx, "eve", first.Next)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !rest.Done || first.Recalled+rest.Recalled != n {
-		t.Fatalf("the second run: %+v after %d; want done, %d in all", rest, first.Recalled, n)
+	if !rest.Done || first.Recalled+rest.Recalled != n || rest.Conversations != 0 || len(rest.EndedDevices) != 0 {
+		t.Fatalf("the run from where it stopped: %+v after %d; want done, %d in all, the conversation not counted again", rest, first.Recalled, n)
+	}
+	again, err := node.EraseUser(ctx, "eve", actors.SentCursor{})
+	if err != nil || !again.Done || again.Recalled != 0 || again.Conversations != 1 {
+		t.Fatalf("a run from the start: %+v, %v; want nothing left", again, err)
 	}
 }
 

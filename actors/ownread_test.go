@@ -16,7 +16,9 @@ import (
 // some, all of them go out. Either way unread counts survive a reload.
 func TestOwnReadWritesOnlyTheCursor(t *testing.T) {
 	store := openStore(t)
-	node := startCluster(t, 1, store, actors.Config{IdleTimeout: 200 * time.Millisecond})[0]
+	// No first-contact budget: a grain that opened a conversation would
+	// stay active until its budget refilled, and this test reloads them.
+	node := startCluster(t, 1, store, actors.Config{IdleTimeout: 200 * time.Millisecond, NewDirectPerHour: -1})[0]
 	ctx := tctx(t)
 	conv := wirepb.DirectConvID("oa", "ob")
 	_, phone := connect(t, node, "oa", "phone")

@@ -19,9 +19,9 @@ import (
 //
 // It reads each of the user's conversations whole, a page at a time: an
 // operator's job, not a request path. It stops where it is when ctx ends
-// (Done false) and is idempotent: messages already recalled are skipped,
-// so an erasure cut short (a deadline, a node lost) is finished by running
-// it again.
+// (Done false, and Next where to go on from) and is idempotent: messages
+// already recalled are skipped, so an erasure cut short (a deadline, a
+// node lost) is finished by running it again, from Next or from the start.
 //
 // What stays: the user id (in other members' lists, in direct
 // conversation ids and as the sender of the recalled rows), the device
@@ -33,27 +33,41 @@ const ErasureReason = "account erased"
 
 // Erasure says what EraseUser did.
 type Erasure struct {
-	Done          bool     // false: ctx ended first; run it again to finish
-	Conversations int      // conversations whose logs were read (in part, when not Done)
-	Recalled      int      // the user's messages recalled by this run
-	Cards         int      // cards the user sent: cards are not recalled, their bodies stay
-	PushTokens    int      // push registrations deleted
-	EndedDevices  []string // devices that were online and were disconnected
+	Done          bool       // false: ctx ended first; run it again from Next to finish
+	Next          SentCursor // not Done: where the walk stopped
+	Conversations int        // conversations whose logs it started reading
+	Recalled      int        // the user's messages recalled by this run
+	Cards         int        // cards the user sent: cards are not recalled, their bodies stay
+	PushTokens    int        // push registrations deleted
+	EndedDevices  []string   // devices that were online and were disconnected
 }
 
-// EraseUser erases user's messages and closes the account (above).
-func (n *Runtime) EraseUser(ctx context.Context, user string) (Erasure, error) {
+// EraseUser erases user's messages and closes the account (above), going
+// through what they sent from from (zero: the start).
+func (n *Runtime) EraseUser(ctx context.Context, user string, from SentCursor) (Erasure, error) {
 	var res Erasure
 	if err := checkUser(user); err != nil {
 		return res, err
 	}
-	// First, so no device of theirs writes while the logs are read.
-	sus, err := n.Suspend(ctx, user, time.Time{}, ErasureReason)
-	if err != nil {
-		return res, fmt.Errorf("erase %s: suspend: %w", user, err)
+	if from.Conv != "" {
+		if err := checkConv(from.Conv); err != nil {
+			return res, err
+		}
 	}
-	res.EndedDevices = sus.EndedDevices
-	_, _, st, err := n.walkSent(ctx, user, SentCursor{}, 0, func(conv string, m storage.Message) (bool, error) {
+	// First, so no device of theirs writes while the logs are read; once
+	// (a run that goes on from where another stopped finds it).
+	st, err := n.Suspension(ctx, user)
+	if err != nil {
+		return res, fmt.Errorf("erase %s: suspension: %w", user, err)
+	}
+	if st.Suspension == nil || st.Suspension.Reason != ErasureReason || st.Suspension.UntilMs != 0 {
+		sus, err := n.Suspend(ctx, user, time.Time{}, ErasureReason)
+		if err != nil {
+			return res, fmt.Errorf("erase %s: suspend: %w", user, err)
+		}
+		res.EndedDevices = sus.EndedDevices
+	}
+	next, _, walked, err := n.walkSent(ctx, user, from, 0, func(conv string, m storage.Message) (bool, error) {
 		switch {
 		case m.Recalled():
 		case m.Kind == storage.MsgCard:
@@ -66,8 +80,9 @@ func (n *Runtime) EraseUser(ctx context.Context, user string) (Erasure, error) {
 		}
 		return true, nil
 	})
-	res.Conversations = st.conversations
+	res.Conversations = walked.conversations
 	if ctx.Err() != nil {
+		res.Next = next
 		n.log.Info("user erasure stopped at its deadline; run it again to finish", "user", user,
 			"conversations", res.Conversations, "recalled", res.Recalled)
 		return res, nil // not Done

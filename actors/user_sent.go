@@ -25,7 +25,7 @@ const walkPage = 1000
 
 // walkStats counts what a walk read.
 type walkStats struct {
-	conversations int // conversations whose logs it read
+	conversations int // conversations whose logs it started reading
 	rows          int // log rows it read
 }
 
@@ -33,14 +33,17 @@ type walkStats struct {
 // cards; not their recall events, which carry no content), conversation by
 // conversation in id order and by seq within each, starting after from.
 // It reads at most maxRows log rows (0: no bound). visit answering false
-// stops the walk after that message. It returns where it stopped, and
-// done when it reached the end.
+// stops the walk after that message, an error before it. It returns
+// where it stopped, and done when it reached the end.
 func (n *Runtime) walkSent(ctx context.Context, user string, from SentCursor, maxRows int,
 	visit func(conv string, m storage.Message) (bool, error)) (at SentCursor, done bool, st walkStats, err error) {
 	at = from
 	// conv reads one conversation from seq start; stop: the walk ends here.
+	// A conversation counts once, when read from its start.
 	conv := func(m storage.Member, start uint64) (stop bool, err error) {
-		st.conversations++
+		if start == 1 {
+			st.conversations++
+		}
 		for {
 			limit := walkPage
 			if maxRows > 0 {
@@ -59,14 +62,18 @@ func (n *Runtime) walkSent(ctx context.Context, user string, from SentCursor, ma
 					return true, err
 				}
 				st.rows++
-				at = SentCursor{Conv: m.ConvID, Seq: msg.Seq}
-				if msg.Sender != user || (msg.Kind != storage.MsgNormal && msg.Kind != storage.MsgCard) {
+				if msg.Sender == user && (msg.Kind == storage.MsgNormal || msg.Kind == storage.MsgCard) {
+					more, err := visit(m.ConvID, msg)
+					if err != nil {
+						return true, err // at stays before msg: a walk resumed there visits it again
+					}
+					at = SentCursor{Conv: m.ConvID, Seq: msg.Seq}
+					if !more {
+						return true, nil
+					}
 					continue
 				}
-				more, err := visit(m.ConvID, msg)
-				if err != nil || !more {
-					return true, err
-				}
+				at = SentCursor{Conv: m.ConvID, Seq: msg.Seq}
 			}
 			if len(page) < limit {
 				return false, nil

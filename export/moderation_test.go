@@ -54,7 +54,7 @@ func TestModerationEvents(t *testing.T) {
 	if err := n.Unsuspend(ctx, seller); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := n.EraseUser(ctx, seller); err != nil {
+	if _, err := n.EraseUser(ctx, seller, actors.SentCursor{}); err != nil {
 		t.Fatal(err)
 	}
 

@@ -136,6 +136,8 @@ func TestModerationAPI(t *testing.T) {
 	// the user is suspended without end.
 	do(http.MethodPost, "/api/v1/users/mallory/erase", "", ``, http.StatusUnauthorized)
 	do(http.MethodPost, "/api/v1/users/bad%20id/erase", tok, ``, http.StatusBadRequest)
+	do(http.MethodPost, "/api/v1/users/mallory/erase", tok, `{"after":{"conv":"bad id","seq":1}}`, http.StatusBadRequest)
+	do(http.MethodPost, "/api/v1/users/mallory/erase", tok, `{"after":`, http.StatusBadRequest)
 	var erased admin.Erasure
 	call(http.MethodPost, "/api/v1/users/mallory/erase", tok, ``, http.StatusOK, &erased)
 	if !erased.Done || erased.User != "mallory" || erased.Conversations != 1 || erased.Recalled != 0 {

@@ -19,28 +19,48 @@ import (
 // a user with much history is erased over several requests (Erasure.Done).
 const walkBudget = 60 * time.Second
 
-// Erasure answers POST /api/v1/users/{user}/erase.
+// EraseRequest is the optional body of POST /api/v1/users/{user}/erase:
+// where the request before stopped (its Next), to go on from there.
+type EraseRequest struct {
+	After *SentCursor `json:"after,omitempty"`
+}
+
+// Erasure answers POST /api/v1/users/{user}/erase. Counts are this
+// request's.
 type Erasure struct {
-	User          string   `json:"user"`
-	Done          bool     `json:"done"` // false: the time ran out; post again to finish
-	Conversations int      `json:"conversations"`
-	Recalled      int      `json:"recalled"`   // the user's messages recalled by this request
-	CardsKept     int      `json:"cards_kept"` // cards the user sent: not recalled
-	PushTokens    int      `json:"push_tokens"`
-	EndedDevices  []string `json:"ended_devices,omitempty"`
+	User          string      `json:"user"`
+	Done          bool        `json:"done"`           // false: the time ran out; post again with after = next
+	Next          *SentCursor `json:"next,omitempty"` // not done: where it stopped
+	Conversations int         `json:"conversations"`
+	Recalled      int         `json:"recalled"`   // the user's messages recalled by this request
+	CardsKept     int         `json:"cards_kept"` // cards the user sent: not recalled
+	PushTokens    int         `json:"push_tokens"`
+	EndedDevices  []string    `json:"ended_devices,omitempty"`
 }
 
 func (s *Server) userErase(w http.ResponseWriter, r *http.Request) {
 	user := r.PathValue("user")
+	var req EraseRequest
+	if r.ContentLength != 0 && !readDeskBody(w, r, &req) { // the body is optional
+		return
+	}
+	var from actors.SentCursor
+	if req.After != nil {
+		from = actors.SentCursor{Conv: req.After.Conv, Seq: req.After.Seq}
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), walkBudget)
 	defer cancel()
-	res, err := s.node.EraseUser(ctx, user)
+	res, err := s.node.EraseUser(ctx, user, from)
 	if err != nil {
 		deskAnswer(w, nil, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, Erasure{User: user, Done: res.Done, Conversations: res.Conversations, Recalled: res.Recalled,
-		CardsKept: res.Cards, PushTokens: res.PushTokens, EndedDevices: res.EndedDevices})
+	out := Erasure{User: user, Done: res.Done, Conversations: res.Conversations, Recalled: res.Recalled,
+		CardsKept: res.Cards, PushTokens: res.PushTokens, EndedDevices: res.EndedDevices}
+	if !res.Done {
+		out.Next = &SentCursor{Conv: res.Next.Conv, Seq: res.Next.Seq}
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // sentScanRows bounds the log rows one messages request reads.

@@ -213,8 +213,9 @@ it); their push registrations are deleted; they are suspended without end
 ("account erased"), so their devices are disconnected and cannot connect.
 Their user id stays in others' member lists and as the recalled rows'
 sender. It cannot be undone, so it asks for --yes. A user with much history
-takes several requests of up to a minute each; this command makes them
-until it is done, and running it again after an interruption finishes it.`,
+takes several requests of up to a minute each, each going on from where the
+one before stopped; this command makes them until it is done, and running
+it again after an interruption finishes it.`,
 		Example: `  switchboard moderate erase --user eve --yes`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -222,14 +223,17 @@ until it is done, and running it again after an interruption finishes it.`,
 				return fmt.Errorf("erasing %s cannot be undone: pass --yes", user)
 			}
 			var total admin.Erasure
+			var req admin.EraseRequest
 			for !total.Done {
 				var res admin.Erasure
-				if err := o.callWith(cmd.Context(), http.MethodPost, path("/erase"), struct{}{}, &res); err != nil {
+				if err := o.callWith(cmd.Context(), http.MethodPost, path("/erase"), req, &res); err != nil {
 					return err
 				}
-				total.User, total.Done, total.Conversations = res.User, res.Done, res.Conversations
+				total.User, total.Done, req.After = res.User, res.Done, res.Next
+				total.Conversations += res.Conversations
 				total.Recalled += res.Recalled
-				total.CardsKept, total.PushTokens = res.CardsKept, total.PushTokens+res.PushTokens
+				total.CardsKept += res.CardsKept
+				total.PushTokens += res.PushTokens
 				total.EndedDevices = append(total.EndedDevices, res.EndedDevices...)
 			}
 			if o.json {

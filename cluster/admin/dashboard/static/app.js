@@ -656,13 +656,15 @@
       b.disabled = true;
       try {
         let recalled = 0;
-        let res;
+        let convs = 0;
+        let res = { next: undefined };
         do {
-          res = await postJSON(path + '/erase');
+          res = await postJSON(path + '/erase', res.next ? { after: res.next } : {});
           recalled += res.recalled;
+          convs += res.conversations;
         } while (!res.done);
         await lookUpUser(user);
-        $('user-note').textContent = 'Erased ' + user + ': messages recalled ' + recalled + ', conversations read ' + res.conversations + '.';
+        $('user-note').textContent = 'Erased ' + user + ': messages recalled ' + recalled + ', conversations read ' + convs + '.';
       } catch (err) {
         $('user-note').textContent = 'Erase failed: ' + err.message;
         b.disabled = false;
