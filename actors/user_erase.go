@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"time"
 
-	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/storage"
 )
 
@@ -49,10 +48,8 @@ func (n *Runtime) EraseUser(ctx context.Context, user string, from SentCursor) (
 	if err := checkUser(user); err != nil {
 		return res, err
 	}
-	if from.Conv != "" {
-		if err := checkConv(from.Conv); err != nil {
-			return res, err
-		}
+	if err := from.check(); err != nil {
+		return res, err
 	}
 	// First, so no device of theirs writes while the logs are read; once
 	// (a run that goes on from where another stopped finds it).
@@ -73,7 +70,9 @@ func (n *Runtime) EraseUser(ctx context.Context, user string, from SentCursor) (
 		case m.Kind == storage.MsgCard:
 			res.Cards++
 		case !m.Edit(): // an edit goes with the message it edits
-			if err := n.recallForErasure(ctx, conv, m.Seq); err != nil {
+			// n.request already waits out a RETRY (a message being
+			// confirmed or edited) until ctx ends.
+			if _, err := n.RecallAsOperator(ctx, conv, m.Seq); err != nil {
 				return false, fmt.Errorf("recall %d of %s: %w", m.Seq, conv, err)
 			}
 			res.Recalled++
@@ -105,21 +104,4 @@ func (n *Runtime) EraseUser(ctx context.Context, user string, from SentCursor) (
 		"cards_kept", res.Cards, "push_tokens", res.PushTokens)
 	n.moderated(ModerationEvent{Op: "erase", User: user, Since: time.Now()})
 	return res, nil
-}
-
-// recallForErasure recalls one message as the operator, waiting out the
-// RETRY a conversation answers while that message is being confirmed or
-// edited, and the BUSY of a node shedding load.
-func (n *Runtime) recallForErasure(ctx context.Context, conv string, seq uint64) error {
-	for wait := 10 * time.Millisecond; ; wait *= 2 {
-		_, err := n.RecallAsOperator(ctx, conv, seq)
-		if c := CodeOf(err); (c != pb.Code_RETRY && c != pb.Code_BUSY) || wait > 2*time.Second {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%w (last: %w)", ctx.Err(), err)
-		case <-time.After(wait):
-		}
-	}
 }

@@ -54,10 +54,7 @@ func (u *user) keepSuspension(s *pb.Suspension) {
 // openDirect takes one of the user's new-direct tokens, or says when the
 // next one comes.
 func (u *user) openDirect(peer string) *pb.Error {
-	perHour := u.rt.cfg.NewDirectPerHour
-	if perHour < 0 {
-		return nil
-	}
+	perHour := u.rt.cfg.NewDirectPerHour // > 0: mayOpenDirect does not ask when there is no bound
 	g := u.guarded()
 	if g.newDirect == nil {
 		g.newDirect = rate.NewLimiter(rate.Every(time.Hour/time.Duration(perHour)), perHour)

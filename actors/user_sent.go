@@ -20,6 +20,13 @@ type SentCursor struct {
 	Seq  uint64
 }
 
+func (c SentCursor) check() error {
+	if c.Conv == "" {
+		return nil
+	}
+	return checkConv(c.Conv)
+}
+
 // walkPage is how many rows one read of a log or of the memberships returns.
 const walkPage = 1000
 
@@ -122,10 +129,8 @@ func (n *Runtime) SentMessages(ctx context.Context, user string, from SentCursor
 	if err := checkUser(user); err != nil {
 		return nil, next, false, err
 	}
-	if from.Conv != "" {
-		if err := checkConv(from.Conv); err != nil {
-			return nil, next, false, err
-		}
+	if err := from.check(); err != nil {
+		return nil, next, false, err
 	}
 	if limit <= 0 || limit > MaxSentPage {
 		limit = MaxSentPage
