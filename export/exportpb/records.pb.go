@@ -453,7 +453,7 @@ type DeskStepRecord struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	EventId       string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
 	Type          string                 `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
-	Op            string                 `protobuf:"bytes,3,opt,name=op,proto3" json:"op,omitempty"` // opened, queued, assigned, transferred, requeued, handover, closed
+	Op            string                 `protobuf:"bytes,3,opt,name=op,proto3" json:"op,omitempty"` // opened, queued, assigned, transferred, requeued, handover, closed, rated
 	Conv          string                 `protobuf:"bytes,4,opt,name=conv,proto3" json:"conv,omitempty"`
 	Seq           uint64                 `protobuf:"varint,5,opt,name=seq,proto3" json:"seq,omitempty"`
 	Session       string                 `protobuf:"bytes,6,opt,name=session,proto3" json:"session,omitempty"`
@@ -471,6 +471,7 @@ type DeskStepRecord struct {
 	Abandoned     bool                   `protobuf:"varint,18,opt,name=abandoned,proto3" json:"abandoned,omitempty"`
 	DetailJson    string                 `protobuf:"bytes,19,opt,name=detail_json,json=detailJson,proto3" json:"detail_json,omitempty"` // the system message's JSON
 	ServerTsMs    int64                  `protobuf:"varint,20,opt,name=server_ts_ms,json=serverTsMs,proto3" json:"server_ts_ms,omitempty"`
+	Score         uint32                 `protobuf:"varint,21,opt,name=score,proto3" json:"score,omitempty"` // rated: the customer's score, 1-5
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -641,6 +642,13 @@ func (x *DeskStepRecord) GetDetailJson() string {
 func (x *DeskStepRecord) GetServerTsMs() int64 {
 	if x != nil {
 		return x.ServerTsMs
+	}
+	return 0
+}
+
+func (x *DeskStepRecord) GetScore() uint32 {
+	if x != nil {
+		return x.Score
 	}
 	return 0
 }
@@ -928,6 +936,10 @@ type MetricsRecord struct {
 	QueueWaits         uint64                 `protobuf:"varint,20,opt,name=queue_waits,json=queueWaits,proto3" json:"queue_waits,omitempty"`
 	AvgQueueWaitMs     float64                `protobuf:"fixed64,21,opt,name=avg_queue_wait_ms,json=avgQueueWaitMs,proto3" json:"avg_queue_wait_ms,omitempty"`
 	Abandoned          uint64                 `protobuf:"varint,22,opt,name=abandoned,proto3" json:"abandoned,omitempty"`
+	Ratings            uint64                 `protobuf:"varint,23,opt,name=ratings,proto3" json:"ratings,omitempty"`
+	AvgRating          float64                `protobuf:"fixed64,24,opt,name=avg_rating,json=avgRating,proto3" json:"avg_rating,omitempty"`
+	Satisfied          uint64                 `protobuf:"varint,25,opt,name=satisfied,proto3" json:"satisfied,omitempty"`
+	CsatRate           float64                `protobuf:"fixed64,26,opt,name=csat_rate,json=csatRate,proto3" json:"csat_rate,omitempty"`
 	unknownFields      protoimpl.UnknownFields
 	sizeCache          protoimpl.SizeCache
 }
@@ -1116,6 +1128,34 @@ func (x *MetricsRecord) GetAbandoned() uint64 {
 	return 0
 }
 
+func (x *MetricsRecord) GetRatings() uint64 {
+	if x != nil {
+		return x.Ratings
+	}
+	return 0
+}
+
+func (x *MetricsRecord) GetAvgRating() float64 {
+	if x != nil {
+		return x.AvgRating
+	}
+	return 0
+}
+
+func (x *MetricsRecord) GetSatisfied() uint64 {
+	if x != nil {
+		return x.Satisfied
+	}
+	return 0
+}
+
+func (x *MetricsRecord) GetCsatRate() float64 {
+	if x != nil {
+		return x.CsatRate
+	}
+	return 0
+}
+
 var File_export_exportpb_records_proto protoreflect.FileDescriptor
 
 const file_export_exportpb_records_proto_rawDesc = "" +
@@ -1167,7 +1207,7 @@ const file_export_exportpb_records_proto_rawDesc = "" +
 	"\x04conv\x18\x03 \x01(\tR\x04conv\x12\x12\n" +
 	"\x04user\x18\x04 \x01(\tR\x04user\x12\x10\n" +
 	"\x03seq\x18\x05 \x01(\x04R\x03seq\x12\x13\n" +
-	"\x05at_ms\x18\x06 \x01(\x03R\x04atMs\"\xf4\x03\n" +
+	"\x05at_ms\x18\x06 \x01(\x03R\x04atMs\"\x8a\x04\n" +
 	"\x0eDeskStepRecord\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x0e\n" +
@@ -1191,7 +1231,8 @@ const file_export_exportpb_records_proto_rawDesc = "" +
 	"\vdetail_json\x18\x13 \x01(\tR\n" +
 	"detailJson\x12 \n" +
 	"\fserver_ts_ms\x18\x14 \x01(\x03R\n" +
-	"serverTsMsB\n" +
+	"serverTsMs\x12\x14\n" +
+	"\x05score\x18\x15 \x01(\rR\x05scoreB\n" +
 	"\n" +
 	"\b_wait_ms\"\xb4\x02\n" +
 	"\x05Event\x125\n" +
@@ -1215,7 +1256,7 @@ const file_export_exportpb_records_proto_rawDesc = "" +
 	"\x06reason\x18\t \x01(\tR\x06reason\x12\x19\n" +
 	"\buntil_ms\x18\n" +
 	" \x01(\x03R\auntilMs\x12\x13\n" +
-	"\x05at_ms\x18\v \x01(\x03R\x04atMs\"\xfd\x05\n" +
+	"\x05at_ms\x18\v \x01(\x03R\x04atMs\"\xf1\x06\n" +
 	"\rMetricsRecord\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x17\n" +
 	"\asize_ms\x18\x02 \x01(\x03R\x06sizeMs\x12\x19\n" +
@@ -1242,7 +1283,12 @@ const file_export_exportpb_records_proto_rawDesc = "" +
 	"\vqueue_waits\x18\x14 \x01(\x04R\n" +
 	"queueWaits\x12)\n" +
 	"\x11avg_queue_wait_ms\x18\x15 \x01(\x01R\x0eavgQueueWaitMs\x12\x1c\n" +
-	"\tabandoned\x18\x16 \x01(\x04R\tabandonedB7Z5github.com/switchboard-im/switchboard/export/exportpbb\x06proto3"
+	"\tabandoned\x18\x16 \x01(\x04R\tabandoned\x12\x18\n" +
+	"\aratings\x18\x17 \x01(\x04R\aratings\x12\x1d\n" +
+	"\n" +
+	"avg_rating\x18\x18 \x01(\x01R\tavgRating\x12\x1c\n" +
+	"\tsatisfied\x18\x19 \x01(\x04R\tsatisfied\x12\x1b\n" +
+	"\tcsat_rate\x18\x1a \x01(\x01R\bcsatRateB7Z5github.com/switchboard-im/switchboard/export/exportpbb\x06proto3"
 
 var (
 	file_export_exportpb_records_proto_rawDescOnce sync.Once

@@ -1308,6 +1308,7 @@ type Request struct {
 	//	*Request_Block
 	//	*Request_Report
 	//	*Request_Blocked
+	//	*Request_DeskRate
 	Op            isRequest_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1609,6 +1610,15 @@ func (x *Request) GetBlocked() *BlockedRequest {
 	return nil
 }
 
+func (x *Request) GetDeskRate() *DeskRateRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Request_DeskRate); ok {
+			return x.DeskRate
+		}
+	}
+	return nil
+}
+
 type isRequest_Op interface {
 	isRequest_Op()
 }
@@ -1727,6 +1737,10 @@ type Request_Blocked struct {
 	Blocked *BlockedRequest `protobuf:"bytes,37,opt,name=blocked,proto3,oneof"`
 }
 
+type Request_DeskRate struct {
+	DeskRate *DeskRateRequest `protobuf:"bytes,38,opt,name=desk_rate,json=deskRate,proto3,oneof"`
+}
+
 func (*Request_Send) isRequest_Op() {}
 
 func (*Request_Sync) isRequest_Op() {}
@@ -1783,6 +1797,8 @@ func (*Request_Report) isRequest_Op() {}
 
 func (*Request_Blocked) isRequest_Op() {}
 
+func (*Request_DeskRate) isRequest_Op() {}
+
 type Response struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -1816,6 +1832,7 @@ type Response struct {
 	//	*Response_Block
 	//	*Response_Report
 	//	*Response_Blocked
+	//	*Response_DeskRate
 	Result        isResponse_Result `protobuf_oneof:"result"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2115,6 +2132,15 @@ func (x *Response) GetBlocked() *BlockedResult {
 	return nil
 }
 
+func (x *Response) GetDeskRate() *DeskRateResult {
+	if x != nil {
+		if x, ok := x.Result.(*Response_DeskRate); ok {
+			return x.DeskRate
+		}
+	}
+	return nil
+}
+
 type isResponse_Result interface {
 	isResponse_Result()
 }
@@ -2227,6 +2253,10 @@ type Response_Blocked struct {
 	Blocked *BlockedResult `protobuf:"bytes,36,opt,name=blocked,proto3,oneof"`
 }
 
+type Response_DeskRate struct {
+	DeskRate *DeskRateResult `protobuf:"bytes,37,opt,name=desk_rate,json=deskRate,proto3,oneof"`
+}
+
 func (*Response_Send) isResponse_Result() {}
 
 func (*Response_Sync) isResponse_Result() {}
@@ -2280,6 +2310,8 @@ func (*Response_Block) isResponse_Result() {}
 func (*Response_Report) isResponse_Result() {}
 
 func (*Response_Blocked) isResponse_Result() {}
+
+func (*Response_DeskRate) isResponse_Result() {}
 
 // SendRequest names exactly one of conv or to.
 type SendRequest struct {
@@ -5618,6 +5650,140 @@ func (x *DeskCloseRequest) GetReason() string {
 	return ""
 }
 
+// DeskRateRequest: the customer (FORBIDDEN for anyone else) rates the
+// last session of a desk conversation once it is closed: score 1 (bad) to
+// 5 (good) and an optional comment (docs/DESK.md, "Ratings"). A session
+// still open, abandoned in a queue, or closed longer ago than the rating
+// window is INVALID; rating it again is answered with the first rating
+// (duplicate).
+type DeskRateRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	Score         uint32                 `protobuf:"varint,2,opt,name=score,proto3" json:"score,omitempty"`
+	Comment       string                 `protobuf:"bytes,3,opt,name=comment,proto3" json:"comment,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeskRateRequest) Reset() {
+	*x = DeskRateRequest{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[68]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeskRateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeskRateRequest) ProtoMessage() {}
+
+func (x *DeskRateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[68]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeskRateRequest.ProtoReflect.Descriptor instead.
+func (*DeskRateRequest) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{68}
+}
+
+func (x *DeskRateRequest) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *DeskRateRequest) GetScore() uint32 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *DeskRateRequest) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+type DeskRateResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Session       string                 `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
+	Score         uint32                 `protobuf:"varint,2,opt,name=score,proto3" json:"score,omitempty"` // the rating that stands (the first)
+	Comment       string                 `protobuf:"bytes,3,opt,name=comment,proto3" json:"comment,omitempty"`
+	Duplicate     bool                   `protobuf:"varint,4,opt,name=duplicate,proto3" json:"duplicate,omitempty"` // the session had been rated already
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeskRateResult) Reset() {
+	*x = DeskRateResult{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[69]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeskRateResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeskRateResult) ProtoMessage() {}
+
+func (x *DeskRateResult) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[69]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeskRateResult.ProtoReflect.Descriptor instead.
+func (*DeskRateResult) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{69}
+}
+
+func (x *DeskRateResult) GetSession() string {
+	if x != nil {
+		return x.Session
+	}
+	return ""
+}
+
+func (x *DeskRateResult) GetScore() uint32 {
+	if x != nil {
+		return x.Score
+	}
+	return 0
+}
+
+func (x *DeskRateResult) GetComment() string {
+	if x != nil {
+		return x.Comment
+	}
+	return ""
+}
+
+func (x *DeskRateResult) GetDuplicate() bool {
+	if x != nil {
+		return x.Duplicate
+	}
+	return false
+}
+
 // MyMetricsRequest: service metrics from the metrics engine
 // (docs/METRICS.md), the rows of one key in one window family: "1h"
 // (tumbling) or "30s/15s" (sliding), one of the node's --metrics-windows
@@ -5637,7 +5803,7 @@ type MyMetricsRequest struct {
 
 func (x *MyMetricsRequest) Reset() {
 	*x = MyMetricsRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[68]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5649,7 +5815,7 @@ func (x *MyMetricsRequest) String() string {
 func (*MyMetricsRequest) ProtoMessage() {}
 
 func (x *MyMetricsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[68]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5662,7 +5828,7 @@ func (x *MyMetricsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsRequest.ProtoReflect.Descriptor instead.
 func (*MyMetricsRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{68}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *MyMetricsRequest) GetWindow() string {
@@ -5707,14 +5873,18 @@ type MyMetricsRow struct {
 	QueueWaits         uint64                 `protobuf:"varint,15,opt,name=queue_waits,json=queueWaits,proto3" json:"queue_waits,omitempty"` // assignments placed in the window
 	AvgQueueWaitMs     float64                `protobuf:"fixed64,16,opt,name=avg_queue_wait_ms,json=avgQueueWaitMs,proto3" json:"avg_queue_wait_ms,omitempty"`
 	Abandoned          uint64                 `protobuf:"varint,17,opt,name=abandoned,proto3" json:"abandoned,omitempty"`
-	Final              bool                   `protobuf:"varint,18,opt,name=final,proto3" json:"final,omitempty"` // no later event can change it
+	Final              bool                   `protobuf:"varint,18,opt,name=final,proto3" json:"final,omitempty"`                           // no later event can change it
+	Ratings            uint64                 `protobuf:"varint,19,opt,name=ratings,proto3" json:"ratings,omitempty"`                       // customers' ratings placed in the window
+	AvgRating          float64                `protobuf:"fixed64,20,opt,name=avg_rating,json=avgRating,proto3" json:"avg_rating,omitempty"` // their average score, 1-5
+	Satisfied          uint64                 `protobuf:"varint,21,opt,name=satisfied,proto3" json:"satisfied,omitempty"`                   // ratings of 4 or 5
+	CsatRate           float64                `protobuf:"fixed64,22,opt,name=csat_rate,json=csatRate,proto3" json:"csat_rate,omitempty"`    // satisfied / ratings
 	unknownFields      protoimpl.UnknownFields
 	sizeCache          protoimpl.SizeCache
 }
 
 func (x *MyMetricsRow) Reset() {
 	*x = MyMetricsRow{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[69]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5726,7 +5896,7 @@ func (x *MyMetricsRow) String() string {
 func (*MyMetricsRow) ProtoMessage() {}
 
 func (x *MyMetricsRow) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[69]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5739,7 +5909,7 @@ func (x *MyMetricsRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsRow.ProtoReflect.Descriptor instead.
 func (*MyMetricsRow) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{69}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *MyMetricsRow) GetWindowStartMs() int64 {
@@ -5868,6 +6038,34 @@ func (x *MyMetricsRow) GetFinal() bool {
 	return false
 }
 
+func (x *MyMetricsRow) GetRatings() uint64 {
+	if x != nil {
+		return x.Ratings
+	}
+	return 0
+}
+
+func (x *MyMetricsRow) GetAvgRating() float64 {
+	if x != nil {
+		return x.AvgRating
+	}
+	return 0
+}
+
+func (x *MyMetricsRow) GetSatisfied() uint64 {
+	if x != nil {
+		return x.Satisfied
+	}
+	return 0
+}
+
+func (x *MyMetricsRow) GetCsatRate() float64 {
+	if x != nil {
+		return x.CsatRate
+	}
+	return 0
+}
+
 type MyMetricsResult struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`     // the connection's user
@@ -5880,7 +6078,7 @@ type MyMetricsResult struct {
 
 func (x *MyMetricsResult) Reset() {
 	*x = MyMetricsResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[70]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5892,7 +6090,7 @@ func (x *MyMetricsResult) String() string {
 func (*MyMetricsResult) ProtoMessage() {}
 
 func (x *MyMetricsResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[70]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5905,7 +6103,7 @@ func (x *MyMetricsResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsResult.ProtoReflect.Descriptor instead.
 func (*MyMetricsResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{70}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *MyMetricsResult) GetUser() string {
@@ -6011,7 +6209,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x06GoAway\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12!\n" +
 	"\freconnect_to\x18\x02 \x01(\tR\vreconnectTo\x12.\n" +
-	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\x98\x0f\n" +
+	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\xdd\x0f\n" +
 	"\aRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x126\n" +
 	"\x04send\x18\n" +
@@ -6050,8 +6248,9 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"my_metrics\x18\" \x01(\v2%.switchboard.wire.v1.MyMetricsRequestH\x00R\tmyMetrics\x129\n" +
 	"\x05block\x18# \x01(\v2!.switchboard.wire.v1.BlockRequestH\x00R\x05block\x12<\n" +
 	"\x06report\x18$ \x01(\v2\".switchboard.wire.v1.ReportRequestH\x00R\x06report\x12?\n" +
-	"\ablocked\x18% \x01(\v2#.switchboard.wire.v1.BlockedRequestH\x00R\ablockedB\x04\n" +
-	"\x02op\"\xe7\x0e\n" +
+	"\ablocked\x18% \x01(\v2#.switchboard.wire.v1.BlockedRequestH\x00R\ablocked\x12C\n" +
+	"\tdesk_rate\x18& \x01(\v2$.switchboard.wire.v1.DeskRateRequestH\x00R\bdeskRateB\x04\n" +
+	"\x02op\"\xab\x0f\n" +
 	"\bResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x120\n" +
 	"\x05error\x18\x02 \x01(\v2\x1a.switchboard.wire.v1.ErrorR\x05error\x125\n" +
@@ -6090,7 +6289,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"my_metrics\x18! \x01(\v2$.switchboard.wire.v1.MyMetricsResultH\x00R\tmyMetrics\x128\n" +
 	"\x05block\x18\" \x01(\v2 .switchboard.wire.v1.BlockResultH\x00R\x05block\x12;\n" +
 	"\x06report\x18# \x01(\v2!.switchboard.wire.v1.ReportResultH\x00R\x06report\x12>\n" +
-	"\ablocked\x18$ \x01(\v2\".switchboard.wire.v1.BlockedResultH\x00R\ablockedB\b\n" +
+	"\ablocked\x18$ \x01(\v2\".switchboard.wire.v1.BlockedResultH\x00R\ablocked\x12B\n" +
+	"\tdesk_rate\x18% \x01(\v2#.switchboard.wire.v1.DeskRateResultH\x00R\bdeskRateB\b\n" +
 	"\x06result\"\x89\x02\n" +
 	"\vSendRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x0e\n" +
@@ -6326,11 +6526,20 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x04note\x18\x03 \x01(\tR\x04note\">\n" +
 	"\x10DeskCloseRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"R\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"U\n" +
+	"\x0fDeskRateRequest\x12\x12\n" +
+	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x14\n" +
+	"\x05score\x18\x02 \x01(\rR\x05score\x12\x18\n" +
+	"\acomment\x18\x03 \x01(\tR\acomment\"x\n" +
+	"\x0eDeskRateResult\x12\x18\n" +
+	"\asession\x18\x01 \x01(\tR\asession\x12\x14\n" +
+	"\x05score\x18\x02 \x01(\rR\x05score\x12\x18\n" +
+	"\acomment\x18\x03 \x01(\tR\acomment\x12\x1c\n" +
+	"\tduplicate\x18\x04 \x01(\bR\tduplicate\"R\n" +
 	"\x10MyMetricsRequest\x12\x16\n" +
 	"\x06window\x18\x01 \x01(\tR\x06window\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\rR\x05limit\x12\x10\n" +
-	"\x03key\x18\x03 \x01(\tR\x03key\"\x9b\x05\n" +
+	"\x03key\x18\x03 \x01(\tR\x03key\"\x8f\x06\n" +
 	"\fMyMetricsRow\x12&\n" +
 	"\x0fwindow_start_ms\x18\x01 \x01(\x03R\rwindowStartMs\x12\"\n" +
 	"\rwindow_end_ms\x18\x02 \x01(\x03R\vwindowEndMs\x12\x1c\n" +
@@ -6353,7 +6562,12 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"queueWaits\x12)\n" +
 	"\x11avg_queue_wait_ms\x18\x10 \x01(\x01R\x0eavgQueueWaitMs\x12\x1c\n" +
 	"\tabandoned\x18\x11 \x01(\x04R\tabandoned\x12\x14\n" +
-	"\x05final\x18\x12 \x01(\bR\x05final\"\x86\x01\n" +
+	"\x05final\x18\x12 \x01(\bR\x05final\x12\x18\n" +
+	"\aratings\x18\x13 \x01(\x04R\aratings\x12\x1d\n" +
+	"\n" +
+	"avg_rating\x18\x14 \x01(\x01R\tavgRating\x12\x1c\n" +
+	"\tsatisfied\x18\x15 \x01(\x04R\tsatisfied\x12\x1b\n" +
+	"\tcsat_rate\x18\x16 \x01(\x01R\bcsatRate\"\x86\x01\n" +
 	"\x0fMyMetricsResult\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06window\x18\x02 \x01(\tR\x06window\x125\n" +
@@ -6430,7 +6644,7 @@ func file_transport_wirepb_wire_proto_rawDescGZIP() []byte {
 }
 
 var file_transport_wirepb_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 71)
+var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 73)
 var file_transport_wirepb_wire_proto_goTypes = []any{
 	(Code)(0),                        // 0: switchboard.wire.v1.Code
 	(ConvKind)(0),                    // 1: switchboard.wire.v1.ConvKind
@@ -6506,9 +6720,11 @@ var file_transport_wirepb_wire_proto_goTypes = []any{
 	(*DeskQueueResult)(nil),          // 71: switchboard.wire.v1.DeskQueueResult
 	(*DeskTransferRequest)(nil),      // 72: switchboard.wire.v1.DeskTransferRequest
 	(*DeskCloseRequest)(nil),         // 73: switchboard.wire.v1.DeskCloseRequest
-	(*MyMetricsRequest)(nil),         // 74: switchboard.wire.v1.MyMetricsRequest
-	(*MyMetricsRow)(nil),             // 75: switchboard.wire.v1.MyMetricsRow
-	(*MyMetricsResult)(nil),          // 76: switchboard.wire.v1.MyMetricsResult
+	(*DeskRateRequest)(nil),          // 74: switchboard.wire.v1.DeskRateRequest
+	(*DeskRateResult)(nil),           // 75: switchboard.wire.v1.DeskRateResult
+	(*MyMetricsRequest)(nil),         // 76: switchboard.wire.v1.MyMetricsRequest
+	(*MyMetricsRow)(nil),             // 77: switchboard.wire.v1.MyMetricsRow
+	(*MyMetricsResult)(nil),          // 78: switchboard.wire.v1.MyMetricsResult
 }
 var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	0,  // 0: switchboard.wire.v1.Error.code:type_name -> switchboard.wire.v1.Code
@@ -6549,62 +6765,64 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	68, // 35: switchboard.wire.v1.Request.desk_queue:type_name -> switchboard.wire.v1.DeskQueueRequest
 	72, // 36: switchboard.wire.v1.Request.desk_transfer:type_name -> switchboard.wire.v1.DeskTransferRequest
 	73, // 37: switchboard.wire.v1.Request.desk_close:type_name -> switchboard.wire.v1.DeskCloseRequest
-	74, // 38: switchboard.wire.v1.Request.my_metrics:type_name -> switchboard.wire.v1.MyMetricsRequest
+	76, // 38: switchboard.wire.v1.Request.my_metrics:type_name -> switchboard.wire.v1.MyMetricsRequest
 	43, // 39: switchboard.wire.v1.Request.block:type_name -> switchboard.wire.v1.BlockRequest
 	47, // 40: switchboard.wire.v1.Request.report:type_name -> switchboard.wire.v1.ReportRequest
 	45, // 41: switchboard.wire.v1.Request.blocked:type_name -> switchboard.wire.v1.BlockedRequest
-	6,  // 42: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
-	18, // 43: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
-	20, // 44: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
-	22, // 45: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
-	24, // 46: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
-	26, // 47: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
-	28, // 48: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
-	30, // 49: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
-	32, // 50: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
-	34, // 51: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
-	36, // 52: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
-	38, // 53: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
-	40, // 54: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
-	54, // 55: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
-	42, // 56: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
-	61, // 57: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
-	50, // 58: switchboard.wire.v1.Response.register_push:type_name -> switchboard.wire.v1.RegisterPushResult
-	52, // 59: switchboard.wire.v1.Response.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushResult
-	63, // 60: switchboard.wire.v1.Response.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverResult
-	65, // 61: switchboard.wire.v1.Response.desk_enter:type_name -> switchboard.wire.v1.DeskSession
-	67, // 62: switchboard.wire.v1.Response.desk_status:type_name -> switchboard.wire.v1.DeskAgent
-	71, // 63: switchboard.wire.v1.Response.desk_queue:type_name -> switchboard.wire.v1.DeskQueueResult
-	65, // 64: switchboard.wire.v1.Response.desk_transfer:type_name -> switchboard.wire.v1.DeskSession
-	65, // 65: switchboard.wire.v1.Response.desk_close:type_name -> switchboard.wire.v1.DeskSession
-	76, // 66: switchboard.wire.v1.Response.my_metrics:type_name -> switchboard.wire.v1.MyMetricsResult
-	44, // 67: switchboard.wire.v1.Response.block:type_name -> switchboard.wire.v1.BlockResult
-	48, // 68: switchboard.wire.v1.Response.report:type_name -> switchboard.wire.v1.ReportResult
-	46, // 69: switchboard.wire.v1.Response.blocked:type_name -> switchboard.wire.v1.BlockedResult
-	3,  // 70: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
-	9,  // 71: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	7,  // 72: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
-	9,  // 73: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	1,  // 74: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
-	8,  // 75: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
-	4,  // 76: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
-	2,  // 77: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
-	8,  // 78: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
-	7,  // 79: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
-	56, // 80: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
-	57, // 81: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
-	58, // 82: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
-	1,  // 83: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
-	8,  // 84: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
-	5,  // 85: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
-	69, // 86: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
-	70, // 87: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
-	75, // 88: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
-	89, // [89:89] is the sub-list for method output_type
-	89, // [89:89] is the sub-list for method input_type
-	89, // [89:89] is the sub-list for extension type_name
-	89, // [89:89] is the sub-list for extension extendee
-	0,  // [0:89] is the sub-list for field type_name
+	74, // 42: switchboard.wire.v1.Request.desk_rate:type_name -> switchboard.wire.v1.DeskRateRequest
+	6,  // 43: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
+	18, // 44: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
+	20, // 45: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
+	22, // 46: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
+	24, // 47: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
+	26, // 48: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
+	28, // 49: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
+	30, // 50: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
+	32, // 51: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
+	34, // 52: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
+	36, // 53: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
+	38, // 54: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
+	40, // 55: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
+	54, // 56: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
+	42, // 57: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
+	61, // 58: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
+	50, // 59: switchboard.wire.v1.Response.register_push:type_name -> switchboard.wire.v1.RegisterPushResult
+	52, // 60: switchboard.wire.v1.Response.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushResult
+	63, // 61: switchboard.wire.v1.Response.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverResult
+	65, // 62: switchboard.wire.v1.Response.desk_enter:type_name -> switchboard.wire.v1.DeskSession
+	67, // 63: switchboard.wire.v1.Response.desk_status:type_name -> switchboard.wire.v1.DeskAgent
+	71, // 64: switchboard.wire.v1.Response.desk_queue:type_name -> switchboard.wire.v1.DeskQueueResult
+	65, // 65: switchboard.wire.v1.Response.desk_transfer:type_name -> switchboard.wire.v1.DeskSession
+	65, // 66: switchboard.wire.v1.Response.desk_close:type_name -> switchboard.wire.v1.DeskSession
+	78, // 67: switchboard.wire.v1.Response.my_metrics:type_name -> switchboard.wire.v1.MyMetricsResult
+	44, // 68: switchboard.wire.v1.Response.block:type_name -> switchboard.wire.v1.BlockResult
+	48, // 69: switchboard.wire.v1.Response.report:type_name -> switchboard.wire.v1.ReportResult
+	46, // 70: switchboard.wire.v1.Response.blocked:type_name -> switchboard.wire.v1.BlockedResult
+	75, // 71: switchboard.wire.v1.Response.desk_rate:type_name -> switchboard.wire.v1.DeskRateResult
+	3,  // 72: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
+	9,  // 73: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	7,  // 74: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
+	9,  // 75: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	1,  // 76: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
+	8,  // 77: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
+	4,  // 78: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
+	2,  // 79: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
+	8,  // 80: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
+	7,  // 81: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
+	56, // 82: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
+	57, // 83: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
+	58, // 84: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
+	1,  // 85: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
+	8,  // 86: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
+	5,  // 87: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
+	69, // 88: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
+	70, // 89: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
+	77, // 90: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
+	91, // [91:91] is the sub-list for method output_type
+	91, // [91:91] is the sub-list for method input_type
+	91, // [91:91] is the sub-list for extension type_name
+	91, // [91:91] is the sub-list for extension extendee
+	0,  // [0:91] is the sub-list for field type_name
 }
 
 func init() { file_transport_wirepb_wire_proto_init() }
@@ -6650,6 +6868,7 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Request_Block)(nil),
 		(*Request_Report)(nil),
 		(*Request_Blocked)(nil),
+		(*Request_DeskRate)(nil),
 	}
 	file_transport_wirepb_wire_proto_msgTypes[10].OneofWrappers = []any{
 		(*Response_Send)(nil),
@@ -6679,6 +6898,7 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Response_Block)(nil),
 		(*Response_Report)(nil),
 		(*Response_Blocked)(nil),
+		(*Response_DeskRate)(nil),
 	}
 	file_transport_wirepb_wire_proto_msgTypes[49].OneofWrappers = []any{
 		(*Push_Message)(nil),
@@ -6692,7 +6912,7 @@ func file_transport_wirepb_wire_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_transport_wirepb_wire_proto_rawDesc), len(file_transport_wirepb_wire_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   71,
+			NumMessages:   73,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
