@@ -13,6 +13,7 @@ type (
 	DeskQueueInfo   = session.DeskQueueInfo
 	DeskWaiting     = session.DeskWaiting
 	DeskQueueAgent  = session.DeskQueueAgent
+	DeskRating      = session.DeskRating
 )
 
 // DeskWire serves the desk requests a connected user makes for themselves
@@ -25,6 +26,7 @@ type DeskWire interface {
 	Queue(ctx context.Context, by, skill string) (DeskQueueInfo, error)
 	Transfer(ctx context.Context, by, conv, to, note string) (DeskSessionInfo, error)
 	Close(ctx context.Context, by, conv, reason string) (DeskSessionInfo, error)
+	Rate(ctx context.Context, by, conv string, score int, comment string) (DeskRating, error)
 	// MayReadMetrics answers nil when by may read the metrics rows of key
 	// (their own always; others' as the desk's supervisor).
 	MayReadMetrics(ctx context.Context, by, key string) error
@@ -96,4 +98,13 @@ func (s *deviceSession) DeskClose(ctx context.Context, conv, reason string) (Des
 		return DeskSessionInfo{}, err
 	}
 	return w.Close(ctx, s.user, conv, reason)
+}
+
+// DeskRate is the device's user, the customer, rating a closed session.
+func (s *deviceSession) DeskRate(ctx context.Context, conv string, score int, comment string) (DeskRating, error) {
+	w, err := s.rt.wire(s.user, conv)
+	if err != nil {
+		return DeskRating{}, err
+	}
+	return w.Rate(ctx, s.user, conv, score, comment)
 }

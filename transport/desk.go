@@ -60,6 +60,9 @@ func validateDesk(r *wirepb.Request) error {
 			return invalid("close reason is %d bytes, limit %d", n, MaxDeskReasonBytes)
 		}
 		return checkConv(op.DeskClose.Conv)
+	case *wirepb.Request_DeskRate:
+		// The desk checks the score and the comment (its own limits).
+		return checkConv(op.DeskRate.Conv)
 	}
 	return nil
 }
@@ -121,6 +124,13 @@ func (c *conn) desk(ctx context.Context, r *wirepb.Request) *wirepb.Response {
 			return c.fail(err)
 		}
 		return &wirepb.Response{Result: &wirepb.Response_DeskClose{DeskClose: wireDeskSession(s)}}
+	case *wirepb.Request_DeskRate:
+		rt, err := ds.DeskRate(ctx, op.DeskRate.Conv, int(op.DeskRate.Score), op.DeskRate.Comment)
+		if err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_DeskRate{DeskRate: &wirepb.DeskRateResult{
+			Session: rt.Session, Score: uint32(max(rt.Score, 0)), Comment: rt.Comment, Duplicate: rt.Duplicate}}}
 	}
 	return &wirepb.Response{Error: wirepb.Errorf(wirepb.Code_UNKNOWN_TYPE, "unknown operation")}
 }

@@ -127,6 +127,22 @@ func TestDeskWireRequests(t *testing.T) {
 	}
 	_, err = a2.DeskClose(ctx, conv, "")
 	want("closing a closed session", err, wirepb.Code_NOT_FOUND)
+
+	// Rating: the customer only, once, the first rating stands.
+	_, err = a2.DeskRate(ctx, conv, 5, "")
+	want("the agent's rating", err, wirepb.Code_FORBIDDEN)
+	_, err = eve.DeskRate(ctx, conv, 5, "")
+	want("a stranger's rating", err, wirepb.Code_FORBIDDEN)
+	_, err = c1.DeskRate(ctx, conv, 6, "")
+	want("a score of 6", err, wirepb.Code_INVALID)
+	_, err = c1.DeskRate(ctx, "x", 5, "")
+	want("a rating of a malformed conv", err, wirepb.Code_INVALID)
+	if r, err := c1.DeskRate(ctx, conv, 4, "quick"); err != nil || r.Score != 4 || r.Comment != "quick" || r.Duplicate || r.Session != cl.Session {
+		t.Fatalf("c1 rates: %+v %v", r, err)
+	}
+	if r, err := c1.DeskRate(ctx, conv, 1, ""); err != nil || r.Score != 4 || !r.Duplicate {
+		t.Fatalf("c1 rates again: %+v %v", r, err)
+	}
 	eventually(t, "a2's load back to 0", func() bool {
 		me, err := a2.DeskStatus(ctx, "")
 		return err == nil && me.Load == 0

@@ -87,6 +87,11 @@ type Config struct {
 	// IdleTimeout passivates a thread grain without an open session
 	// (default 10 min).
 	IdleTimeout time.Duration
+	// RatingWindow: a customer may rate a closed session for this long
+	// after its close (default 7 days; rating.go).
+	RatingWindow time.Duration
+	// MaxRatingComment bounds a rating's comment in bytes (default 500).
+	MaxRatingComment int
 	// NoReopen: a customer's message in the conversation after its
 	// session closed does not start a new session (by default it does,
 	// so the message reaches an agent; thread.go, reopen).
@@ -104,7 +109,7 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{StickyWindow: 30 * time.Minute, InactivityTimeout: 30 * time.Minute, OfferTimeout: 5 * time.Second,
 		MaxWaiting: 10000, MaxCapacity: 100, MaxSkills: 16, MaxScenes: 1000, PositionPushes: 100, BotUser: "bot", IdleTimeout: 10 * time.Minute,
-		DropGrace: time.Minute}
+		DropGrace: time.Minute, RatingWindow: 7 * 24 * time.Hour, MaxRatingComment: 500}
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -112,7 +117,7 @@ func (c Config) withDefaults() (Config, error) {
 	for _, f := range []struct {
 		v   *time.Duration
 		def time.Duration
-	}{{&c.StickyWindow, d.StickyWindow}, {&c.InactivityTimeout, d.InactivityTimeout}, {&c.OfferTimeout, d.OfferTimeout}, {&c.IdleTimeout, d.IdleTimeout}, {&c.DropGrace, d.DropGrace}} {
+	}{{&c.StickyWindow, d.StickyWindow}, {&c.InactivityTimeout, d.InactivityTimeout}, {&c.OfferTimeout, d.OfferTimeout}, {&c.IdleTimeout, d.IdleTimeout}, {&c.DropGrace, d.DropGrace}, {&c.RatingWindow, d.RatingWindow}} {
 		if *f.v < 0 {
 			return c, fmt.Errorf("desk: negative duration %v", *f.v)
 		}
@@ -120,7 +125,7 @@ func (c Config) withDefaults() (Config, error) {
 			*f.v = f.def
 		}
 	}
-	for _, f := range []struct{ v, def *int }{{&c.MaxWaiting, &d.MaxWaiting}, {&c.MaxCapacity, &d.MaxCapacity}, {&c.MaxSkills, &d.MaxSkills}, {&c.MaxScenes, &d.MaxScenes}, {&c.PositionPushes, &d.PositionPushes}} {
+	for _, f := range []struct{ v, def *int }{{&c.MaxWaiting, &d.MaxWaiting}, {&c.MaxCapacity, &d.MaxCapacity}, {&c.MaxSkills, &d.MaxSkills}, {&c.MaxScenes, &d.MaxScenes}, {&c.PositionPushes, &d.PositionPushes}, {&c.MaxRatingComment, &d.MaxRatingComment}} {
 		if *f.v < 0 {
 			return c, fmt.Errorf("desk: negative limit %d", *f.v)
 		}

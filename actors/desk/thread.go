@@ -50,6 +50,8 @@ type session struct {
 	Closing *closeReq `json:"closing,omitempty"`
 	Started int64     `json:"started"`
 	Notes   []Note    `json:"notes,omitempty"`
+	// Rating: the customer's rating, once the session closed (rating.go).
+	Rating *Rating `json:"rating,omitempty"`
 }
 
 // threadGrain is one customer's service thread in one business line: the
@@ -118,6 +120,7 @@ type SessionInfo struct {
 	Queue         string  `json:"queue,omitempty"`
 	Bot           string  `json:"bot,omitempty"`
 	Notes         []Note  `json:"notes,omitempty"`
+	Rating        *Rating `json:"rating,omitempty"`
 }
 
 func threadID(line, customer string) string { return line + "/" + customer }
@@ -148,7 +151,7 @@ func (t *threadGrain) open() bool { return t.Session != nil && t.Session.State !
 func (t *threadGrain) info(g *grain, pos int) SessionInfo {
 	in := SessionInfo{Conv: t.Conv, Customer: t.who(), Line: t.Line, State: StateClosed}
 	if s := t.Session; s != nil {
-		in.Session, in.State, in.Scene, in.Queue, in.Bot, in.Notes = s.ID, s.State, s.Scene, s.Queue, s.Bot, s.Notes
+		in.Session, in.State, in.Scene, in.Queue, in.Bot, in.Notes, in.Rating = s.ID, s.State, s.Scene, s.Queue, s.Bot, s.Notes, s.Rating
 		if s.State == StateAssigned {
 			a := s.Agent
 			in.Agent = &a
@@ -293,6 +296,12 @@ func (t *threadGrain) handle(g *grain, ctx actor.Context, op string, body []byte
 			return nil, err
 		}
 		return t.close(g, ctx, r)
+	case "rate":
+		var r rateReq
+		if err := decode(body, &r); err != nil {
+			return nil, err
+		}
+		return t.rate(g, ctx, r)
 	case "held":
 		// An agent restarted holding this session: release it unless it
 		// is this session's agent.
@@ -692,6 +701,8 @@ func (t *threadGrain) self(g *grain, ctx actor.Context, m any) {
 		// its queue entry; entering again is idempotent.
 		if t.open() && t.Session.Closing != nil {
 			ctx.Send(ctx.Self(), selfMsg{what: "finish-close"})
+		} else if t.ratingPending() {
+			ctx.Send(ctx.Self(), selfMsg{what: "finish-rating"})
 		} else if t.open() && t.Session.State == StateQueued {
 			s := t.Session
 			e := waitEntry{Thread: threadID(t.Line, t.Customer), Conv: t.Conv, Session: s.ID, Since: s.Since, Entered: s.Entered, Prefer: s.Prefer}
@@ -716,6 +727,15 @@ func (t *threadGrain) self(g *grain, ctx actor.Context, m any) {
 			if _, err := t.close(g, ctx, *t.Session.Closing); err != nil && !g.failed {
 				g.d.log.Warn("finishing a close cut by a crash failed; retrying", "conv", t.Conv, "err", err)
 				g.after(ctx, g.d.cfg.OfferTimeout, "finish-close")
+			}
+		}
+	case "finish-rating":
+		// A rating saved whose step was not written: write it, so the
+		// metrics see the rating the customer was answered.
+		if t.ratingPending() {
+			if err := t.writeRating(g, ctx); err != nil && !g.failed {
+				g.d.log.Warn("writing a rating cut by a crash failed; retrying", "conv", t.Conv, "err", err)
+				g.after(ctx, g.d.cfg.OfferTimeout, "finish-rating")
 			}
 		}
 	case "idle":

@@ -152,3 +152,12 @@ func (w *Wire) Close(ctx context.Context, by, conv, reason string) (actors.DeskS
 	}
 	return wireSession(s), nil
 }
+
+// Rate: by, the customer, rates the closed session of conv.
+func (w *Wire) Rate(ctx context.Context, by, conv string, score int, comment string) (actors.DeskRating, error) {
+	r, err := w.d.Rate(ctx, by, conv, score, comment)
+	if err != nil {
+		return actors.DeskRating{}, err
+	}
+	return actors.DeskRating{Session: r.Session, Score: r.Score, Comment: r.Comment, Duplicate: r.Duplicate}, nil
+}

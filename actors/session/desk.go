@@ -31,6 +31,16 @@ type DeskSession interface {
 	DeskTransfer(ctx context.Context, conv, to, note string) (DeskSessionInfo, error)
 	// DeskClose closes the session of conv; the user is its agent or customer.
 	DeskClose(ctx context.Context, conv, reason string) (DeskSessionInfo, error)
+	// DeskRate rates the closed session of conv; the user is its customer.
+	DeskRate(ctx context.Context, conv string, score int, comment string) (DeskRating, error)
+}
+
+// DeskRating is the rating that stands for a session: the first one.
+type DeskRating struct {
+	Session   string
+	Score     int
+	Comment   string
+	Duplicate bool // the session had been rated before this request
 }
 
 // DeskSessionInfo is a service session as its participants see it.

@@ -24,13 +24,14 @@ func (s *Server) deskRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/desk/sessions/{conv}", s.auth(true, s.deskSession))
 	mux.HandleFunc("POST /api/v1/desk/enter", s.auth(true, s.deskEnter))
 	mux.HandleFunc("POST /api/v1/desk/merge", s.auth(true, s.deskMerge))
+	mux.HandleFunc("POST /api/v1/desk/rate", s.auth(true, s.deskRate))
 	mux.HandleFunc("GET /api/v1/desk/merges/{from}", s.auth(true, s.deskMergeStatus))
 	for _, op := range []string{"handover", "transfer", "close"} {
 		mux.HandleFunc("POST /api/v1/desk/"+op, s.auth(true, func(w http.ResponseWriter, r *http.Request) { s.deskStep(w, r, op) }))
 	}
 }
 
-// DeskRequest is the body of POST /api/v1/desk/{enter,handover,transfer,close}.
+// DeskRequest is the body of POST /api/v1/desk/{enter,handover,transfer,close,rate}.
 type DeskRequest struct {
 	User   string `json:"user"`
 	Scene  string `json:"scene,omitempty"`  // enter
@@ -38,6 +39,9 @@ type DeskRequest struct {
 	To     string `json:"to,omitempty"`     // transfer: user:ID or queue:SKILL
 	Note   string `json:"note,omitempty"`   // transfer
 	Reason string `json:"reason,omitempty"` // close
+	// rate: the customer's score (1-5) and comment
+	Score   int    `json:"score,omitempty"`
+	Comment string `json:"comment,omitempty"`
 }
 
 const maxDeskBody = 64 << 10
@@ -163,6 +167,19 @@ func (s *Server) deskStep(w http.ResponseWriter, r *http.Request, op string) {
 	case "close":
 		out, err = s.node.Desk.Close(ctx, req.User, req.Conv, req.Reason)
 	}
+	deskAnswer(w, out, err)
+}
+
+// deskRate records a customer's rating of a closed session, for a
+// customer whose app rates through its own back end.
+func (s *Server) deskRate(w http.ResponseWriter, r *http.Request) {
+	var req DeskRequest
+	if !readDeskBody(w, r, &req) {
+		return
+	}
+	ctx, cancel := deskCtx(r)
+	defer cancel()
+	out, err := s.node.Desk.Rate(ctx, req.User, req.Conv, req.Score, req.Comment)
 	deskAnswer(w, out, err)
 }
 

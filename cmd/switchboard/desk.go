@@ -220,6 +220,13 @@ func newDeskCmd() *cobra.Command {
 		for _, n := range s.Notes {
 			fmt.Printf("  note by %s at %s: %s\n", n.By, time.UnixMilli(n.At).UTC().Format(time.RFC3339), n.Text)
 		}
+		if r := s.Rating; r != nil {
+			fmt.Printf("  rated %d by the customer at %s", r.Score, time.UnixMilli(r.At).UTC().Format(time.RFC3339))
+			if r.Comment != "" {
+				fmt.Printf(": %s", r.Comment)
+			}
+			fmt.Println()
+		}
 		return nil
 	}
 	enter := &cobra.Command{
@@ -264,6 +271,34 @@ func newDeskCmd() *cobra.Command {
 		return admin.DeskRequest{User: user, Conv: conv, Reason: reason}
 	})
 	closeCmd.Flags().StringVar(&reason, "reason", "", "why (default resolved)")
+	var score int
+	var comment string
+	rate := &cobra.Command{
+		Use: "rate", Short: "The customer rates the closed session of a conversation (1 bad to 5 good)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var out desk.RatingInfo
+			req := admin.DeskRequest{User: user, Conv: conv, Score: score, Comment: comment}
+			if err := o.send(cmd.Context(), http.MethodPost, "/api/v1/desk/rate", req, &out); err != nil {
+				return err
+			}
+			if o.json {
+				return printJSON(os.Stdout, out)
+			}
+			again := ""
+			if out.Duplicate {
+				again = " (rated before: this rating stands)"
+			}
+			fmt.Printf("%s session %s: rated %d%s\n", out.Conv, out.Session, out.Score, again)
+			return nil
+		},
+	}
+	rate.Flags().StringVar(&user, "user", "", "the customer")
+	rate.Flags().StringVar(&conv, "conv", "", "the service conversation")
+	rate.Flags().IntVar(&score, "score", 0, "1 (bad) to 5 (good)")
+	rate.Flags().StringVar(&comment, "comment", "", "what the customer says")
+	_ = rate.MarkFlagRequired("user")
+	_ = rate.MarkFlagRequired("conv")
+	_ = rate.MarkFlagRequired("score")
 	session := &cobra.Command{
 		Use: "session", Short: "Show the session of a conversation (with internal notes, unless --user is its customer)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -301,7 +336,7 @@ func newDeskCmd() *cobra.Command {
 	_ = merge.MarkFlagRequired("from")
 	_ = merge.MarkFlagRequired("to")
 
-	cmd.AddCommand(scene, agent, queue, enter, handover, transfer, closeCmd, session, merge)
+	cmd.AddCommand(scene, agent, queue, enter, handover, transfer, closeCmd, rate, session, merge)
 	return cmd
 }
 
@@ -317,6 +352,8 @@ func registerDeskFlags(f *pflag.FlagSet, c *desk.Config) {
 	f.IntVar(&c.MaxScenes, "desk-max-scenes", d.MaxScenes, "most registered scenes")
 	f.IntVar(&c.PositionPushes, "desk-position-pushes", d.PositionPushes, "the first this many waiting customers of a queue are told each change of their position")
 	f.StringVar(&c.BotUser, "desk-bot-user", d.BotUser, "the robot a \"bot\" route step adds")
+	f.DurationVar(&c.RatingWindow, "desk-rating-window", d.RatingWindow, "a customer may rate a closed session for this long after its close")
+	f.IntVar(&c.MaxRatingComment, "desk-max-rating-comment-bytes", d.MaxRatingComment, "longest comment of a customer's rating")
 	f.BoolVar(&c.NoReopen, "desk-no-reopen", false, "a customer's message after its session closed starts no new session (by default it does, so an agent sees it)")
 	f.DurationVar(&c.DropGrace, "desk-agent-drop-grace", d.DropGrace, "an agent seen connected whose every device has been gone this long goes offline (its sessions are re-queued)")
 }

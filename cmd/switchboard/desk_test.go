@@ -161,11 +161,11 @@ func TestDeskWalkthrough(t *testing.T) {
 	// The end state: closed, the note hidden from the customer, every step
 	// in the log.
 	out := string(n.run("desk", "session", "--data-dir", n.dir, "--user", "c1", "--conv", "s:cars:c1:1"))
-	if !strings.Contains(out, "closed") || strings.Contains(out, "Friday") {
+	if !strings.Contains(out, "closed") || strings.Contains(out, "Friday") || !strings.Contains(out, "rated 5 by the customer") {
 		t.Fatalf("customer's view of the session: %s", out)
 	}
 	hist := string(n.run("history", "--data-dir", n.dir, "--user", "c1", "--conv", "s:cars:c1:1", "--json"))
-	for _, step := range []string{"start", "handover", "queued", "assigned", "transfer", "close"} {
+	for _, step := range []string{"start", "handover", "queued", "assigned", "transfer", "close", "rating"} {
 		if !strings.Contains(hist, `\"desk\":\"`+step+`\"`) {
 			t.Errorf("no %s step in the history: %s", step, hist)
 		}
@@ -204,15 +204,24 @@ func TestDeskWalkthrough(t *testing.T) {
 			Key         string    `json:"key"`
 			WindowStart time.Time `json:"window_start"`
 			Questions   int       `json:"questions"`
+			Ratings     int       `json:"ratings"`
+			CSATRate    float64   `json:"csat_rate"`
 		} `json:"rows"`
 	}
 	mustJSON(t, streaming, &rep)
-	questions := 0
+	questions, ratings := 0, 0
 	for _, r := range rep.Rows {
+		ratings += r.Ratings
+		if r.Ratings > 0 && r.CSATRate != 1 {
+			t.Errorf("row %+v: one rating of 5, want csat_rate 1", r)
+		}
 		if r.Key != "line:cars" || r.WindowStart.UTC().Hour() != 16 || r.WindowStart.Minute() != 0 {
 			t.Errorf("row %+v: want key line:cars starting at Shanghai midnight (16:00 UTC)", r)
 		}
 		questions += r.Questions
+	}
+	if ratings != 1 {
+		t.Errorf("line cars has %d ratings, want the customer's one: %s", ratings, streaming)
 	}
 	if questions != 1 {
 		t.Errorf("line cars answered %d questions, want 1 (the customer's, answered by a1): %s", questions, streaming)

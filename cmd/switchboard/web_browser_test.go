@@ -337,6 +337,10 @@ func browserRun(t *testing.T, browser, transport string) {
 			By   string `json:"by"`
 			Text string `json:"text"`
 		} `json:"notes"`
+		Rating *struct {
+			Score int    `json:"score"`
+			Agent string `json:"agent"`
+		} `json:"rating"`
 	}
 	mustJSON(t, n.run("desk", "session", "--data-dir", n.dir, "--conv", conv, "--json"), &sess)
 	if sess.Agent != "a2" || len(sess.Notes) != 1 || sess.Notes[0].By != "a1" || sess.Notes[0].Text != "wants friday" {
@@ -349,9 +353,14 @@ func browserRun(t *testing.T, browser, transport string) {
 	click(agent, "close", "#close")
 	until(agent, "closed at the agent", fmt.Sprintf(`document.querySelector("#title").dataset.closed === %q && document.querySelector("#title").textContent.includes("(closed)")`, conv))
 	until(customer, "closed at the customer", `document.querySelector("#info").textContent === "closed"`)
+	// The customer rates the closed session from the page.
+	until(customer, "the rating offered", `!document.querySelector("#rate").hidden`)
+	click(customer, "rate 4", `#rate button[data-score="4"]`)
+	until(customer, "the rating taken", `document.querySelector("#rated").textContent === "thank you: 4 of 5" && document.querySelector('#rate button[data-score="5"]').disabled`)
+	until(customer, "the rating step shown", has("rated 4 of 5"))
 	mustJSON(t, n.run("desk", "session", "--data-dir", n.dir, "--conv", conv, "--json"), &sess)
-	if sess.State != "closed" {
-		t.Fatalf("after the workbench's close: %+v", sess)
+	if sess.State != "closed" || sess.Rating == nil || sess.Rating.Score != 4 || sess.Rating.Agent != "a1" {
+		t.Fatalf("after the workbench's close and the rating: %+v", sess)
 	}
 	// The customer writes again: a new session, with a1 again.
 	say(customer, "Sorry, one more question")

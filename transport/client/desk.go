@@ -68,3 +68,14 @@ func (c *Client) DeskClose(ctx context.Context, conv, reason string) (*wirepb.De
 	}
 	return res.GetDeskClose(), nil
 }
+
+// DeskRate rates the closed session of conv, as its customer: score 1 (bad)
+// to 5 (good) and an optional comment. A second rating is answered with the
+// first (Duplicate).
+func (c *Client) DeskRate(ctx context.Context, conv string, score uint32, comment string) (*wirepb.DeskRateResult, error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_DeskRate{DeskRate: &wirepb.DeskRateRequest{Conv: conv, Score: score, Comment: comment}}})
+	if err != nil {
+		return nil, err
+	}
+	return res.GetDeskRate(), nil
+}

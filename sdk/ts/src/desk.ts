@@ -44,6 +44,16 @@ export interface DeskQueueView {
   agents: { user: string; status: string; load: number; capacity: number }[];
 }
 
+/** A customer's rating of a session: the one that stands (the first). */
+export interface DeskRatingView {
+  session: string;
+  /** 1 (bad) to 5 (good) */
+  score: number;
+  comment: string;
+  /** the session had been rated before: this is that rating */
+  duplicate: boolean;
+}
+
 type SessionMsg = { conv: string; session: string; state: string; queuePosition: number; agent: string; queue: string };
 const sessionView = (v: SessionMsg): DeskSessionView => ({ conv: v.conv, session: v.session, state: v.state, queuePosition: v.queuePosition, agent: v.agent, queue: v.queue });
 
@@ -95,6 +105,19 @@ export class ServiceDesk {
     return sessionView(r.result.value);
   }
   /**
+   * rate: the customer rates the session of conv once it is closed, 1
+   * (bad) to 5 (good), with an optional comment. Once per session: a
+   * second rating resolves with the first (duplicate). INVALID: still
+   * open, abandoned in a queue, past the node's rating window, a score
+   * out of range or a comment too long.
+   */
+  async rate(conv: string, score: number, comment = ""): Promise<DeskRatingView> {
+    const r = await this.client.request({ case: "deskRate", value: { conv, score, comment } });
+    if (r.result.case !== "deskRate") throw new Error("desk_rate: unexpected answer");
+    const v = r.result.value;
+    return { session: v.session, score: v.score, comment: v.comment, duplicate: v.duplicate };
+  }
+  /**
    * myMetrics: the user's own service metrics in a window family the node
    * keeps ("1h"; "30s/15s" sliding): the newest `limit` windows with
    * activity, newest first. INVALID: a window the engine does not keep.
@@ -135,6 +158,10 @@ export interface MetricsRow {
   avg_response_ms: number;
   sessions: number;
   avg_first_response_ms: number;
+  /** customers' ratings, their average (1-5), and the share of 4 and 5 (CSAT) */
+  ratings: number;
+  avg_rating: number;
+  csat_rate: number;
   final: boolean;
 }
 
@@ -172,6 +199,10 @@ export class Desk {
   }
   transfer(user: string, conv: string, to: string, note = ""): Promise<unknown> {
     return this.call("POST", "/api/v1/desk/transfer", { user, conv, to, note });
+  }
+  /** rate: the customer rates the closed session of conv (1 bad to 5 good), for an app that rates through its back end. */
+  rate(user: string, conv: string, score: number, comment = ""): Promise<unknown> {
+    return this.call("POST", "/api/v1/desk/rate", { user, conv, score, comment });
   }
   /** metrics: agent's service metrics per window (window: one of the engine's window sizes, by default "1m" or "1h"). */
   async metrics(agent: string, window = "1h"): Promise<MetricsRow[]> {

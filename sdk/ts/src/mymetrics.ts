@@ -23,6 +23,14 @@ export interface MyMetricsRow {
   queueWaits: number;
   avgQueueWaitMs: number;
   abandoned: number;
+  /** customers' ratings placed in the window */
+  ratings: number;
+  /** their average score, 1 to 5 */
+  avgRating: number;
+  /** ratings of 4 or 5 */
+  satisfied: number;
+  /** CSAT: satisfied / ratings */
+  csatRate: number;
   /** no later event changes the row */
   final: boolean;
 }
@@ -58,6 +66,10 @@ export const myMetricsView = (v: MyMetricsResult): MyMetricsView => ({
     queueWaits: Number(r.queueWaits),
     avgQueueWaitMs: r.avgQueueWaitMs,
     abandoned: Number(r.abandoned),
+    ratings: Number(r.ratings),
+    avgRating: r.avgRating,
+    satisfied: Number(r.satisfied),
+    csatRate: r.csatRate,
     final: r.final,
   })),
 });

@@ -5,6 +5,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { Client, ProtocolError } from "../src/client.js";
 import { ServiceDesk } from "../src/desk.js";
+import type { MyMetricsRow } from "../src/mymetrics.js";
 import { Code } from "../src/gen/wire_pb.js";
 
 const url = process.env.SWITCHBOARD_WEB_URL;
@@ -281,6 +282,10 @@ test("service desk over the protocol: enter, queue, status, close, refusals", { 
     await assert.rejects(stranger.close(s.conv), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
     await assert.rejects(stranger.transfer(s.conv, "queue:sales"), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
     assert.equal((await agent.close(s.conv, "resolved")).state, "closed");
+    await assert.rejects(stranger.rate(s.conv, 5), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
+    await assert.rejects(customer.rate(s.conv, 6), (e: unknown) => e instanceof ProtocolError && e.code === Code.INVALID);
+    assert.deepEqual(await customer.rate(s.conv, 5, "thanks"), { session: s.session, score: 5, comment: "thanks", duplicate: false });
+    assert.deepEqual(await customer.rate(s.conv, 1), { session: s.session, score: 5, comment: "thanks", duplicate: true });
   } finally {
     [c1, a1, eve].forEach((c) => c.close());
   }
@@ -340,6 +345,14 @@ test("my service metrics over the protocol", { skip: !(url && tokens.a1) && "SWI
     await assert.rejects(agent.myMetrics("2h"), (e: unknown) => e instanceof ProtocolError && e.code === Code.INVALID);
     await assert.rejects(agent.myMetrics("1h", 49), (e: unknown) => e instanceof ProtocolError && e.code === Code.INVALID);
     await agent.close(s.conv, "resolved");
+    // Both of a1's sessions are rated 4 or 5: its CSAT is 1.
+    await customer.rate(s.conv, 4);
+    const sum = (rows: MyMetricsRow[], f: (r: MyMetricsRow) => number) => rows.reduce((n, r) => n + f(r), 0);
+    let rated = await agent.myMetrics("1h", 2);
+    for (const end = Date.now() + 15000; sum(rated.rows, (r) => r.ratings) < 2 && Date.now() < end; rated = await agent.myMetrics("1h", 2)) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(sum(rated.rows, (r) => r.ratings), 2, JSON.stringify(rated.rows));
+    assert.equal(sum(rated.rows, (r) => r.satisfied), 2, JSON.stringify(rated.rows));
+    assert.ok(rated.rows.every((r) => r.ratings === 0 || r.csatRate === 1), JSON.stringify(rated.rows));
   } finally {
     [c1, a1, eve].forEach((c) => c.close());
   }

@@ -46,6 +46,39 @@ function deskInfo(c) {
   return undefined;
 }
 
+// The score the customer gave the last session, from its rating step; 0
+// if it has none yet.
+function ratedScore(c) {
+  for (const m of [...c.messages].reverse()) {
+    if (m.kind !== "system") continue;
+    try {
+      const s = JSON.parse(m.body);
+      if (s.desk === "rating") return s.score;
+      if (s.desk === "close" || s.desk === "start") return 0;
+    } catch {}
+  }
+  return 0;
+}
+
+// Once the session is closed, the customer may rate it (desk_rate, once).
+function showRating(c, info) {
+  const score = ratedScore(c);
+  $("rate").hidden = info !== "closed";
+  for (const b of $("rate").querySelectorAll("button")) b.disabled = score > 0;
+  if (score > 0) $("rated").textContent = `thank you: ${score} of 5`;
+  else if (info !== "closed") $("rated").textContent = "";
+}
+for (const b of document.querySelectorAll("#rate button")) {
+  b.onclick = async () => {
+    try {
+      const r = await sd.rate(conv, Number(b.dataset.score));
+      $("rated").textContent = `thank you: ${r.score} of 5`;
+    } catch (err) {
+      $("rated").textContent = `could not rate: ${err.message}`;
+    }
+  };
+}
+
 const onCard = (m, action) => {
   $("card-note").textContent = "";
   client.clickCard(m.conv, m.seq, action).catch((err) => ($("card-note").textContent = `could not send your choice: ${err.message}`));
@@ -66,6 +99,7 @@ async function start() {
     draw(c);
     const info = deskInfo(c);
     if (info) $("info").textContent = info;
+    showRating(c, info);
     // A closed session is not resumed: the next visit enters anew. A
     // message after the close reopens it, and the chat is resumed again.
     if (info === "closed") save({ user: client.user, scene: $("scene").value.trim() });
@@ -109,6 +143,7 @@ $("end").onclick = async () => {
   try {
     await sd.close(conv, "customer");
     $("info").textContent = "closed";
+    $("rate").hidden = false;
   } catch (err) {
     $("info").textContent = `could not end the chat: ${err.message}`;
   }

@@ -81,7 +81,8 @@ export function renderMessages(el, conv, me, opts = {}) {
     if (m.kind === "system") {
       try {
         const s = JSON.parse(m.body); // desk steps are JSON (docs/DESK.md)
-        text = s.desk ? `${s.desk}${s.agent ? " · " + s.agent : ""}${s.queue ? " · queue " + s.queue : ""}` : m.body;
+        if (s.desk === "rating") text = `rated ${s.score} of 5`;
+        else text = s.desk ? `${s.desk}${s.agent ? " · " + s.agent : ""}${s.queue ? " · queue " + s.queue : ""}` : m.body;
       } catch {}
     } else if (m.kind === "card") {
       text = m.card ? m.card.title : "(a card that could not be read)";
