@@ -16,6 +16,7 @@ func toPBMessage(m *storage.Message) *pb.Message {
 		Sender:      m.Sender,
 		Kind:        pb.MessageKind(m.Kind),
 		RefSeq:      m.RefSeq,
+		ReplyTo:     m.ReplyTo,
 		Body:        m.Body,
 		Recalled:    m.Recalled(),
 		Flagged:     m.Flags&storage.FlagFlagged != 0,

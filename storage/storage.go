@@ -143,6 +143,7 @@ type Message struct {
 	SenderRole  SenderRole
 	Kind        MessageKind
 	RefSeq      uint64 // for MsgRecall: the recalled seq; for MsgCard: the card it updates
+	ReplyTo     uint64 // the earlier seq of the conversation this message answers; 0: none
 	Body        []byte
 	Flags       uint32
 	ClientTS    time.Time // the client's send time (event time); zero if unknown

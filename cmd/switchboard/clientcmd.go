@@ -170,6 +170,7 @@ type jsonMessage struct {
 	Kind        string `json:"kind"`
 	Text        string `json:"text"`
 	RefSeq      uint64 `json:"ref_seq,omitempty"`
+	ReplyTo     uint64 `json:"reply_to,omitempty"`
 	Recalled    bool   `json:"recalled,omitempty"`
 	Flagged     bool   `json:"flagged,omitempty"`
 	ServerTsMs  int64  `json:"server_ts_ms"`
@@ -178,7 +179,7 @@ type jsonMessage struct {
 
 func toJSONMessage(m client.Message) jsonMessage {
 	return jsonMessage{Conv: m.Conv, Seq: m.Seq, MsgID: m.MsgID, ClientMsgID: m.ClientMsgID, From: m.Sender,
-		Kind: strings.ToLower(m.Kind.String()), Text: string(m.Body), RefSeq: m.RefSeq, Recalled: m.Recalled,
+		Kind: strings.ToLower(m.Kind.String()), Text: string(m.Body), RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Recalled: m.Recalled,
 		Flagged: m.Flagged, ServerTsMs: millis(m.ServerTime)}
 }
 
@@ -187,7 +188,7 @@ func wireToJSONMessage(m *wirepb.Message) *jsonMessage {
 		return nil
 	}
 	j := toJSONMessage(client.Message{Conv: m.Conv, Seq: m.Seq, MsgID: m.MsgId, ClientMsgID: m.ClientMsgId, Sender: m.Sender,
-		Kind: m.Kind, Body: m.Body, RefSeq: m.RefSeq, Recalled: m.Recalled, Flagged: m.Flagged})
+		Kind: m.Kind, Body: m.Body, RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Recalled: m.Recalled, Flagged: m.Flagged})
 	j.ServerTsMs = m.ServerTsMs
 	return &j
 }

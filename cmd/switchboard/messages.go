@@ -19,11 +19,13 @@ import (
 func newSendCmd() *cobra.Command {
 	var o clientOptions
 	var to, conv, text, clientMsgID, cardFile string
+	var replyTo uint64
 	cmd := &cobra.Command{
 		Use:   "send",
 		Short: "Send a message (to user:NAME, or to a conversation)",
 		Example: `  switchboard send --data-dir D --user alice --to user:bob --text hi --json
-  switchboard send --data-dir D --user alice --conv g:team --text hello`,
+  switchboard send --data-dir D --user alice --conv g:team --text hello
+  switchboard send --data-dir D --user bob --conv d:alice:bob --reply-to 1 --text "it is"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			target, err := parseTarget(to, conv)
@@ -32,6 +34,9 @@ func newSendCmd() *cobra.Command {
 			}
 			if (text == "") == (cardFile == "") {
 				return errors.New("give --text or --card")
+			}
+			if replyTo != 0 && (target.Conv == "" || cardFile != "") {
+				return errors.New("--reply-to answers a text message of --conv")
 			}
 			var card []byte
 			if cardFile != "" {
@@ -44,6 +49,11 @@ func newSendCmd() *cobra.Command {
 				body := []byte(text)
 				if card != nil {
 					send, body = c.SendCard, card
+				}
+				if replyTo != 0 {
+					send = func(to client.Target, body []byte, id string) (*client.Pending, error) {
+						return c.Reply(to.Conv, replyTo, body, id)
+					}
 				}
 				p, err := send(target, body, clientMsgID)
 				if err != nil {
@@ -68,6 +78,7 @@ func newSendCmd() *cobra.Command {
 	cmd.Flags().StringVar(&text, "text", "", "message text")
 	cmd.Flags().StringVar(&cardFile, "card", "", "send a business card: a JSON file {title, fields, image_url, actions} (docs/DESK.md)")
 	cmd.Flags().StringVar(&clientMsgID, "client-msg-id", "", "idempotency key (a resend with the same key is stored once)")
+	cmd.Flags().Uint64Var(&replyTo, "reply-to", 0, "the seq of the message of --conv this one answers")
 	return cmd
 }
 
@@ -142,10 +153,15 @@ func formatMessage(m client.Message) string {
 		return fmt.Sprintf("#%-4d %s %s: (recalled)", m.Seq, ts, m.Sender)
 	case m.IsEdit():
 		return fmt.Sprintf("#%-4d %s %s edited #%d: %s", m.Seq, ts, m.Sender, m.RefSeq, string(m.Body))
-	case m.EditSeq != 0:
-		return fmt.Sprintf("#%-4d %s %s: %s (edited)", m.Seq, ts, m.Sender, string(m.Body))
 	}
-	return fmt.Sprintf("#%-4d %s %s: %s", m.Seq, ts, m.Sender, string(m.Body))
+	reply, edited := "", ""
+	if m.ReplyTo != 0 {
+		reply = fmt.Sprintf("(to #%d) ", m.ReplyTo)
+	}
+	if m.EditSeq != 0 {
+		edited = " (edited)"
+	}
+	return fmt.Sprintf("#%-4d %s %s: %s%s%s", m.Seq, ts, m.Sender, reply, string(m.Body), edited)
 }
 
 func newSyncCmd() *cobra.Command {

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -390,6 +391,18 @@ func TestCommandsAgainstDevNode(t *testing.T) {
 	mustJSON(t, n.run("edit", "--data-dir", d, "--user", "alice", "--conv", sent.Conv, "--seq", "1", "--text", "hello", "--json"), &edit)
 	if edit.Seq != 3 || edit.RefSeq != 1 || edit.Text != "hello" {
 		t.Fatalf("edit: %+v, want seq 3 editing 1 with the new text", edit)
+	}
+	n.run("send", "--data-dir", d, "--user", "bob", "--conv", sent.Conv, "--reply-to", "1", "--text", "hello to you")
+	var replies []struct {
+		Text    string `json:"text"`
+		ReplyTo uint64 `json:"reply_to"`
+	}
+	mustJSON(t, n.run("history", "--data-dir", d, "--user", "alice", "--conv", sent.Conv, "--json"), &replies)
+	if last := replies[len(replies)-1]; last.Text != "hello to you" || last.ReplyTo != 1 {
+		t.Fatalf("the reply in the history: %+v, want it answering #1", last)
+	}
+	if out := string(n.run("history", "--data-dir", d, "--user", "alice", "--conv", sent.Conv)); !strings.Contains(out, "bob: (to #1) hello to you") {
+		t.Fatalf("the reply printed: %s", out)
 	}
 	n.run("recall", "--data-dir", d, "--user", "alice", "--conv", sent.Conv, "--seq", "2")
 	var convs []map[string]any

@@ -39,6 +39,7 @@ type MessageRecord struct {
 	Body          []byte                 `protobuf:"bytes,8,opt,name=body,proto3" json:"body,omitempty"` // the body otherwise
 	ServerTsMs    int64                  `protobuf:"varint,9,opt,name=server_ts_ms,json=serverTsMs,proto3" json:"server_ts_ms,omitempty"`
 	ClientTsMs    int64                  `protobuf:"varint,10,opt,name=client_ts_ms,json=clientTsMs,proto3" json:"client_ts_ms,omitempty"`
+	ReplyTo       uint64                 `protobuf:"varint,11,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"` // the seq this message replies to; 0: none
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -139,6 +140,13 @@ func (x *MessageRecord) GetServerTsMs() int64 {
 func (x *MessageRecord) GetClientTsMs() int64 {
 	if x != nil {
 		return x.ClientTsMs
+	}
+	return 0
+}
+
+func (x *MessageRecord) GetReplyTo() uint64 {
+	if x != nil {
+		return x.ReplyTo
 	}
 	return 0
 }
@@ -1160,7 +1168,7 @@ var File_export_exportpb_records_proto protoreflect.FileDescriptor
 
 const file_export_exportpb_records_proto_rawDesc = "" +
 	"\n" +
-	"\x1dexport/exportpb/records.proto\x12\x12switchboard.export\"\xfb\x01\n" +
+	"\x1dexport/exportpb/records.proto\x12\x12switchboard.export\"\x96\x02\n" +
 	"\rMessageRecord\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x10\n" +
@@ -1174,7 +1182,8 @@ const file_export_exportpb_records_proto_rawDesc = "" +
 	"serverTsMs\x12 \n" +
 	"\fclient_ts_ms\x18\n" +
 	" \x01(\x03R\n" +
-	"clientTsMs\"\xda\x01\n" +
+	"clientTsMs\x12\x19\n" +
+	"\breply_to\x18\v \x01(\x04R\areplyTo\"\xda\x01\n" +
 	"\vEventRecord\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x12\n" +

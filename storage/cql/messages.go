@@ -24,6 +24,7 @@ type msgRow struct {
 	SenderRole  int        `db:"sender_role"`
 	Kind        int        `db:"kind"`
 	RefSeq      int64      `db:"ref_seq"`
+	ReplyTo     int64      `db:"reply_to"` // null (read as 0) in rows written before replies
 	Body        []byte     `db:"body"`
 	Flags       int64      `db:"flags"`
 	ClientTS    *time.Time `db:"client_ts"`
@@ -41,6 +42,7 @@ func (s *Store) msgRow(convID string, m *storage.Message) msgRow {
 		SenderRole:  int(m.SenderRole),
 		Kind:        int(m.Kind),
 		RefSeq:      int64(m.RefSeq),
+		ReplyTo:     int64(m.ReplyTo),
 		Body:        m.Body,
 		Flags:       int64(m.Flags),
 		ClientTS:    ts(m.ClientTS),
@@ -58,6 +60,7 @@ func (r msgRow) msg() storage.Message {
 		SenderRole:  storage.SenderRole(r.SenderRole),
 		Kind:        storage.MessageKind(r.Kind),
 		RefSeq:      uint64(r.RefSeq),
+		ReplyTo:     uint64(r.ReplyTo),
 		Body:        noEmpty(r.Body),
 		Flags:       uint32(r.Flags),
 		ClientTS:    fromTS(r.ClientTS),
@@ -66,7 +69,7 @@ func (r msgRow) msg() storage.Message {
 }
 
 var msgCols = []string{"conv_id", "bucket", "seq", "msg_id", "client_msg_id", "sender", "sender_role",
-	"kind", "ref_seq", "body", "flags", "client_ts", "server_ts"}
+	"kind", "ref_seq", "reply_to", "body", "flags", "client_ts", "server_ts"}
 
 var (
 	msgInsert      = mk(qb.Insert("messages").Columns(msgCols...).Unique().ToCql())

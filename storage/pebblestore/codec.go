@@ -165,6 +165,9 @@ func encodeMessage(m *storage.Message) []byte {
 	e.uint(uint64(m.Flags))
 	e.time(m.ClientTS)
 	e.time(m.ServerTS)
+	if m.ReplyTo != 0 {
+		e.uint(m.ReplyTo) // last and optional: rows written before replies end above
+	}
 	return e.b
 }
 
@@ -184,6 +187,9 @@ func decodeMessage(conv string, seq uint64, b []byte) (storage.Message, error) {
 	m.Flags = uint32(d.uint())
 	m.ClientTS = d.time()
 	m.ServerTS = d.time()
+	if d.err == nil && len(d.b) > 0 {
+		m.ReplyTo = d.uint()
+	}
 	return m, d.err
 }
 

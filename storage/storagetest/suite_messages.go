@@ -27,6 +27,7 @@ func testMessages(t *testing.T, s storage.Store, id func(string) string) {
 	batch[4].Kind, batch[4].RefSeq, batch[4].Body = storage.MsgRecall, 2, nil
 	batch[5].Flags = storage.FlagFlagged
 	batch[6].ClientTS = time.Time{}
+	batch[7].ReplyTo = 4
 	must(t, s.AppendMessages(c, cid, 0, batch[:6]))
 	must(t, s.AppendMessages(c, cid, 0, batch[6:]))
 
@@ -70,7 +71,7 @@ func equalMessage(a, b storage.Message) bool {
 	}
 	a.Body, b.Body = nil, nil
 	return a.ConvID == b.ConvID && a.Seq == b.Seq && a.MsgID == b.MsgID && a.ClientMsgID == b.ClientMsgID &&
-		a.Sender == b.Sender && a.SenderRole == b.SenderRole && a.Kind == b.Kind && a.RefSeq == b.RefSeq &&
+		a.Sender == b.Sender && a.SenderRole == b.SenderRole && a.Kind == b.Kind && a.RefSeq == b.RefSeq && a.ReplyTo == b.ReplyTo &&
 		a.Flags == b.Flags && a.ClientTS.Equal(b.ClientTS) && a.ServerTS.Equal(b.ServerTS)
 }
 

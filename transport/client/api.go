@@ -24,7 +24,17 @@ func ToConv(conv string) Target { return Target{Conv: conv} }
 // Messages(conv) immediately, as sending. clientMsgID may be empty (one is
 // made); reuse one to make a resend idempotent.
 func (c *Client) Send(to Target, body []byte, clientMsgID string) (*Pending, error) {
-	return c.send(to, body, clientMsgID, time.Now(), wirepb.MessageKind_NORMAL, 0)
+	return c.send(to, body, clientMsgID, time.Now(), wirepb.MessageKind_NORMAL, 0, 0)
+}
+
+// Reply is Send of a message that answers the message at seq of conv (one
+// this user can see: NOT_FOUND otherwise); clients show it quoted above
+// the reply (Message.ReplyTo).
+func (c *Client) Reply(conv string, seq uint64, body []byte, clientMsgID string) (*Pending, error) {
+	if seq == 0 {
+		return nil, errors.New("client: a reply names the seq of the message it answers")
+	}
+	return c.send(ToConv(conv), body, clientMsgID, time.Now(), wirepb.MessageKind_NORMAL, 0, seq)
 }
 
 // SendAt is Send with an explicit client send time (the event time the
@@ -33,7 +43,7 @@ func (c *Client) SendAt(to Target, body []byte, clientMsgID string, at time.Time
 	if at.IsZero() {
 		at = time.Now()
 	}
-	return c.send(to, body, clientMsgID, at, wirepb.MessageKind_NORMAL, 0)
+	return c.send(to, body, clientMsgID, at, wirepb.MessageKind_NORMAL, 0, 0)
 }
 
 // Edit replaces the text of this user's message at seq of conv (within
@@ -44,14 +54,14 @@ func (c *Client) Edit(ctx context.Context, conv string, seq uint64, text string)
 	if seq == 0 {
 		return Message{}, errors.New("client: an edit names the seq of the message it edits")
 	}
-	p, err := c.send(ToConv(conv), []byte(text), "", time.Now(), wirepb.MessageKind_NORMAL, seq)
+	p, err := c.send(ToConv(conv), []byte(text), "", time.Now(), wirepb.MessageKind_NORMAL, seq, 0)
 	if err != nil {
 		return Message{}, err
 	}
 	return p.Wait(ctx)
 }
 
-func (c *Client) send(to Target, body []byte, clientMsgID string, at time.Time, kind wirepb.MessageKind, refSeq uint64) (*Pending, error) {
+func (c *Client) send(to Target, body []byte, clientMsgID string, at time.Time, kind wirepb.MessageKind, refSeq, replyTo uint64) (*Pending, error) {
 	if (to.User == "") == (to.Conv == "") {
 		return nil, errors.New("client: send to exactly one of a user and a conversation")
 	}
@@ -69,7 +79,7 @@ func (c *Client) send(to Target, body []byte, clientMsgID string, at time.Time, 
 		conv = wirepb.DirectConvID(c.user, to.User)
 	}
 	o := &outgoing{to: to.User, done: make(chan struct{}), msg: Message{
-		Conv: conv, ClientMsgID: clientMsgID, Sender: c.user, Kind: kind, RefSeq: refSeq, Body: body, ClientTime: at, State: StateSending}}
+		Conv: conv, ClientMsgID: clientMsgID, Sender: c.user, Kind: kind, RefSeq: refSeq, ReplyTo: replyTo, Body: body, ClientTime: at, State: StateSending}}
 	c.enqueue(o)
 	return &Pending{o: o}, nil
 }

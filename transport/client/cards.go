@@ -11,7 +11,7 @@ import (
 // image_url, actions; docs/PROTOCOL.md, "Cards"). The server refuses a
 // malformed card with INVALID.
 func (c *Client) SendCard(to Target, card []byte, clientMsgID string) (*Pending, error) {
-	return c.send(to, card, clientMsgID, time.Now(), wirepb.MessageKind_CARD, 0)
+	return c.send(to, card, clientMsgID, time.Now(), wirepb.MessageKind_CARD, 0, 0)
 }
 
 // ClickCard clicks action of the card at seq of conv. The server calls the

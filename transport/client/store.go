@@ -54,6 +54,7 @@ type Message struct {
 	Sender      string
 	Kind        wirepb.MessageKind
 	RefSeq      uint64 // RECALL: the recalled message; an edit (IsEdit): the edited one
+	ReplyTo     uint64 // a reply: the seq of the message it answers; 0: none
 	Body        []byte // of an edited message: the newest edit's text
 	Recalled    bool
 	// EditSeq is the seq of the edit whose text Body holds; 0: not edited.
@@ -94,7 +95,7 @@ func (m Message) IsEdit() bool { return m.Kind == wirepb.MessageKind_NORMAL && m
 func fromWire(m *wirepb.Message) Message {
 	return Message{
 		Conv: m.Conv, Seq: m.Seq, MsgID: m.MsgId, ClientMsgID: m.ClientMsgId, Sender: m.Sender, Kind: m.Kind,
-		RefSeq: m.RefSeq, Body: m.Body, Recalled: m.Recalled, Flagged: m.Flagged,
+		RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Body: m.Body, Recalled: m.Recalled, Flagged: m.Flagged,
 		ClientTime: millisTime(m.ClientTsMs), ServerTime: millisTime(m.ServerTsMs),
 	}
 }

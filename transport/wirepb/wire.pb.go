@@ -509,6 +509,7 @@ type Message struct {
 	ClientTsMs    int64                  `protobuf:"varint,11,opt,name=client_ts_ms,json=clientTsMs,proto3" json:"client_ts_ms,omitempty"`
 	ServerTsMs    int64                  `protobuf:"varint,12,opt,name=server_ts_ms,json=serverTsMs,proto3" json:"server_ts_ms,omitempty"`
 	SenderRole    Role                   `protobuf:"varint,13,opt,name=sender_role,json=senderRole,proto3,enum=switchboard.wire.v1.Role" json:"sender_role,omitempty"`
+	ReplyTo       uint64                 `protobuf:"varint,14,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"` // the seq this message replies to; 0: none
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -632,6 +633,13 @@ func (x *Message) GetSenderRole() Role {
 		return x.SenderRole
 	}
 	return Role_MEMBER
+}
+
+func (x *Message) GetReplyTo() uint64 {
+	if x != nil {
+		return x.ReplyTo
+	}
+	return 0
 }
 
 type Member struct {
@@ -2331,7 +2339,11 @@ type SendRequest struct {
 	// An edit (kind NORMAL): the seq of the sender's own earlier message
 	// whose text this one replaces, within the node's edit window. A CARD:
 	// the sender's card this one updates. Unset for a new message.
-	RefSeq        uint64 `protobuf:"varint,8,opt,name=ref_seq,json=refSeq,proto3" json:"ref_seq,omitempty"`
+	RefSeq uint64 `protobuf:"varint,8,opt,name=ref_seq,json=refSeq,proto3" json:"ref_seq,omitempty"`
+	// A reply: the seq of the earlier message of the conversation this one
+	// answers (one the sender can see). Unset for a message that replies to
+	// nothing; not allowed on an edit (it keeps its message's).
+	ReplyTo       uint64 `protobuf:"varint,9,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2418,6 +2430,13 @@ func (x *SendRequest) GetAfterClientMsgId() string {
 func (x *SendRequest) GetRefSeq() uint64 {
 	if x != nil {
 		return x.RefSeq
+	}
+	return 0
+}
+
+func (x *SendRequest) GetReplyTo() uint64 {
+	if x != nil {
+		return x.ReplyTo
 	}
 	return 0
 }
@@ -6142,7 +6161,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x05Error\x12-\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x19.switchboard.wire.v1.CodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12$\n" +
-	"\x0eretry_after_ms\x18\x03 \x01(\rR\fretryAfterMs\"\x9b\x03\n" +
+	"\x0eretry_after_ms\x18\x03 \x01(\rR\fretryAfterMs\"\xb6\x03\n" +
 	"\aMessage\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x15\n" +
@@ -6160,7 +6179,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\fserver_ts_ms\x18\f \x01(\x03R\n" +
 	"serverTsMs\x12:\n" +
 	"\vsender_role\x18\r \x01(\x0e2\x19.switchboard.wire.v1.RoleR\n" +
-	"senderRole\"\x9b\x01\n" +
+	"senderRole\x12\x19\n" +
+	"\breply_to\x18\x0e \x01(\x04R\areplyTo\"\x9b\x01\n" +
 	"\x06Member\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12-\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x19.switchboard.wire.v1.RoleR\x04role\x12\x1d\n" +
@@ -6291,7 +6311,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x06report\x18# \x01(\v2!.switchboard.wire.v1.ReportResultH\x00R\x06report\x12>\n" +
 	"\ablocked\x18$ \x01(\v2\".switchboard.wire.v1.BlockedResultH\x00R\ablocked\x12B\n" +
 	"\tdesk_rate\x18% \x01(\v2#.switchboard.wire.v1.DeskRateResultH\x00R\bdeskRateB\b\n" +
-	"\x06result\"\x89\x02\n" +
+	"\x06result\"\xa4\x02\n" +
 	"\vSendRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x12\"\n" +
@@ -6301,7 +6321,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"clientTsMs\x124\n" +
 	"\x04kind\x18\x06 \x01(\x0e2 .switchboard.wire.v1.MessageKindR\x04kind\x12-\n" +
 	"\x13after_client_msg_id\x18\a \x01(\tR\x10afterClientMsgId\x12\x17\n" +
-	"\aref_seq\x18\b \x01(\x04R\x06refSeq\"\xa3\x01\n" +
+	"\aref_seq\x18\b \x01(\x04R\x06refSeq\x12\x19\n" +
+	"\breply_to\x18\t \x01(\x04R\areplyTo\"\xa3\x01\n" +
 	"\n" +
 	"SendResult\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +

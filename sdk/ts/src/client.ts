@@ -307,6 +307,7 @@ export class Client {
       if (known.has(e.clientMsgId)) continue;
       const m: ChatMessage = { conv: e.conv, seq: 0, clientMsgId: e.clientMsgId, sender: this.user, body: e.body, kind: e.kind, recalled: false, serverTsMs: 0, state: "sending" };
       if (e.kind === "card") m.card = parseCard(e.body);
+      if (e.replyTo) m.replyTo = e.replyTo;
       (m as any).to = e.to;
       const c = this.conversation(e.conv);
       c.pending.push(m);
@@ -457,6 +458,16 @@ export class Client {
   }
 
   /**
+   * reply queues a text message that answers the message at seq of conv
+   * (one the user can see; NOT_FOUND otherwise), like send; its replyTo
+   * names the seq, for a client to show that message quoted above it.
+   */
+  reply(conv: string, seq: number, text: string): ChatMessage {
+    if (!Number.isSafeInteger(seq) || seq <= 0) throw new Error("reply: the seq of the message it answers");
+    return this.queue(conv, text, "normal", seq);
+  }
+
+  /**
    * sendCard queues a business card (docs/PROTOCOL.md, "Cards") like send;
    * the server checks it (a malformed card fails with INVALID).
    */
@@ -466,7 +477,7 @@ export class Client {
     return m;
   }
 
-  private queue(target: string | { to: string }, text: string, kind: "normal" | "card"): ChatMessage {
+  private queue(target: string | { to: string }, text: string, kind: "normal" | "card", replyTo = 0): ChatMessage {
     const to = typeof target === "string" ? "" : target.to;
     const convId = typeof target === "string" ? target : directConv(this.user, to);
     const m: ChatMessage = {
@@ -480,10 +491,11 @@ export class Client {
       serverTsMs: 0,
       state: "sending",
     };
+    if (replyTo) m.replyTo = replyTo;
     (m as any).to = to;
     const c = this.conversation(convId);
     c.pending.push(m);
-    if (this.opts.outbox && this.user) saveMessage(this.opts.outbox, this.user, { conv: convId, to, clientMsgId: m.clientMsgId, body: text, kind, at: queuedAt() });
+    if (this.opts.outbox && this.user) saveMessage(this.opts.outbox, this.user, { conv: convId, to, clientMsgId: m.clientMsgId, body: text, kind, at: queuedAt(), replyTo: m.replyTo });
     this.emit("conversation", c);
     this.pipeline(convId).add(m);
     return m;
@@ -502,6 +514,7 @@ export class Client {
         clientTsMs: BigInt(Date.now()),
         kind: m.kind === "card" ? MessageKind.CARD : MessageKind.NORMAL,
         afterClientMsgId: after,
+        replyTo: BigInt(m.replyTo ?? 0),
       },
     });
   }

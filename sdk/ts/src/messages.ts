@@ -30,6 +30,7 @@ export function chatMessage(m: Message, me: string): ChatMessage {
     state: m.sender === me && (kind === "normal" || kind === "card") && m.refSeq === 0n ? "sent" : undefined,
   };
   if (m.refSeq > 0n && (kind === "card" || kind === "normal")) out.refSeq = Number(m.refSeq);
+  if (m.replyTo > 0n) out.replyTo = Number(m.replyTo);
   if (kind === "card") out.card = parseCard(body);
   return out;
 }

@@ -46,6 +46,8 @@ export interface ChatMessage {
    * replaces; the conversation applies it to that message (editSeq).
    */
   refSeq?: number;
+  /** A reply: the seq of the message of the conversation it answers (show it quoted above). */
+  replyTo?: number;
   /** An edited message: the seq of the edit whose text body shows. */
   editSeq?: number;
   /** A card: the seq of the update shown (0 or unset: the original). */

@@ -35,6 +35,10 @@ test("chat over WebSocket: states, dedupe, reconnect and resync", { skip: !url &
     const seq = bob.conversation(conv).messages.find((x) => x.body === "hello bob")!.seq;
     await bob.markRead(conv, seq);
     await until("read", () => alice.conversation(conv).messages.find((x) => x.body === "hello bob")?.state === "read");
+    // Bob answers that message: alice's copy names it.
+    const answer = bob.reply(conv, seq, "hello alice");
+    assert.equal(answer.replyTo, seq);
+    await until("alice has the reply", () => alice.conversation(conv).messages.find((x) => x.body === "hello alice")?.replyTo === seq);
 
     // Bob's connection is cut; alice writes meanwhile; bob comes back by
     // himself and resyncs: everything once, in order.

@@ -189,15 +189,17 @@ test("outbox: kept per user in queue order, forgotten once stored, junk dropped"
   const at = [queuedAt(), queuedAt(), queuedAt()];
   assert.ok(at[0] < at[1] && at[1] < at[2]);
   // Saved out of order: loaded in the order queued.
-  assert.ok(saveMessage(s, "a", { conv: "c", to: "", clientMsgId: "x2", body: "two", kind: "normal", at: at[1] }));
+  assert.ok(saveMessage(s, "a", { conv: "c", to: "", clientMsgId: "x2", body: "two", kind: "normal", at: at[1], replyTo: 7 }));
   assert.ok(saveMessage(s, "a", { conv: "c", to: "", clientMsgId: "x1", body: "one", kind: "normal", at: at[0] }));
   // Another user, whose name starts like a's prefix, is kept apart.
   assert.ok(saveMessage(s, "a:b", { conv: "d:a:b", to: "a", clientMsgId: "y", body: "{}", kind: "card", at: at[2] }));
   s.setItem(OUTBOX_PREFIX + "a:junk", "{not json");
+  s.setItem(OUTBOX_PREFIX + "a:badreply", JSON.stringify({ conv: "c", to: "", clientMsgId: "badreply", body: "b", kind: "normal", at: 2, replyTo: -1 }));
   s.setItem(OUTBOX_PREFIX + "a:z", JSON.stringify({ conv: "c", to: "", clientMsgId: "other", body: "b", kind: "normal", at: 1 }));
-  assert.deepEqual(loadMessages(s, "a").map((m) => m.body), ["one", "two"]);
+  assert.deepEqual(loadMessages(s, "a").map((m) => [m.body, m.replyTo]), [["one", undefined], ["two", 7]], "a reply keeps what it answers");
   assert.equal(s.getItem(OUTBOX_PREFIX + "a:junk"), null, "junk is dropped");
   assert.equal(s.getItem(OUTBOX_PREFIX + "a:z"), null, "an entry under another id's key is dropped");
+  assert.equal(s.getItem(OUTBOX_PREFIX + "a:badreply"), null, "an entry replying to no seq is dropped");
   assert.deepEqual(loadMessages(s, "a:b").map((m) => [m.clientMsgId, m.to, m.kind]), [["y", "a", "card"]]);
   forgetMessage(s, "a", "x1");
   assert.deepEqual(loadMessages(s, "a").map((m) => m.clientMsgId), ["x2"]);

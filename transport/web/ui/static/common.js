@@ -63,6 +63,16 @@ export const RECALL_WINDOW_MS = 2 * 60 * 1000;
 // The edit limit of a node's default configuration (actors.Config.EditWindow).
 export const EDIT_WINDOW_MS = 15 * 60 * 1000;
 
+// quoteOf is the line a reply shows above its text: the message it
+// answers, if this client holds it.
+function quoteOf(conv, seq) {
+  const q = document.createElement("div");
+  q.className = "quote";
+  const t = conv.messages.find((x) => x.seq === seq);
+  q.textContent = !t ? `↪ message #${seq}` : t.recalled ? "↪ a withdrawn message" : `↪ ${t.sender}: ${t.body.length > 80 ? t.body.slice(0, 80) + "…" : t.body}`;
+  return q;
+}
+
 // renderMessages draws conv's messages. opts.onClick(m, action) makes card
 // actions clickable; opts.onRecall(m) and opts.onEdit(m) add recall and
 // edit buttons to one's own recent messages, opts.onReport(m) a report
@@ -87,6 +97,7 @@ export function renderMessages(el, conv, me, opts = {}) {
     } else if (m.kind === "card") {
       text = m.card ? m.card.title : "(a card that could not be read)";
     }
+    if (m.replyTo) d.append(quoteOf(conv, m.replyTo));
     const b = document.createElement("span");
     b.className = "body";
     b.textContent = who + text;
