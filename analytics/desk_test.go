@@ -2,6 +2,7 @@ package analytics
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +21,9 @@ func transfer(at int64, to string) msg { // to "" is a transfer to a queue
 }
 func closed(at int64, abandoned bool) msg {
 	return msg{who: "sys", at: at, desk: DeskStep{Op: DeskClose, Abandoned: abandoned}}
+}
+func rating(at int64, session string, score int, agent string) msg { // agent "": the robot's session
+	return msg{who: "sys", at: at, desk: DeskStep{Op: DeskRating, Score: score, Agent: agent, Session: session}}
 }
 
 // The worked example of docs/METRICS.md, "Service desk": after a transfer
@@ -141,6 +145,19 @@ func TestDeskOf(t *testing.T) {
 		{`{"desk":"close","session":"s/1","by":"c1","reason":"resolved","state":"queued","abandoned":true,"queue":"sales"}`,
 			DeskStep{Op: DeskClose, Abandoned: true}},
 		{`{"desk":"close","session":"s/1","by":"a1","reason":"resolved","state":"assigned"}`, DeskStep{Op: DeskClose}},
+		{`{"desk":"rating","session":"s/1","score":4,"comment":"quick and kind","agent":"a1"}`,
+			DeskStep{Op: DeskRating, Score: 4, Agent: "a1", Session: "s/1"}},
+		{`{"desk":"rating","session":"s/2","score":1,"bot":"bot"}`, DeskStep{Op: DeskRating, Score: 1, Session: "s/2"}},
+		{`{"desk":"rating","session":"s/1","score":5.0,"agent":"a1"}`, DeskStep{}},
+		{`{"desk":"rating","session":"s/1","score":0,"agent":"a1"}`, DeskStep{}},
+		{`{"desk":"rating","session":"s/1","score":6,"agent":"a1"}`, DeskStep{}},
+		{`{"desk":"rating","session":"s/1","agent":"a1"}`, DeskStep{}},
+		{`{"desk":"rating","session":"s/1","score":4.5,"agent":"a1"}`, DeskStep{}},
+		{`{"desk":"rating","session":"s/1","score":"4","agent":"a1"}`, DeskStep{}},
+		{`{"desk":"rating","session":"s/1","score":4,"agent":"*"}`, DeskStep{}},
+		{`{"desk":"rating","session":"s/1","score":4,"agent":"line:cars"}`, DeskStep{}},
+		{`{"desk":"rating","score":4,"agent":"a1"}`, DeskStep{}},
+		{`{"desk":"rating","session":"` + strings.Repeat("s", maxSessionLen+1) + `","score":4}`, DeskStep{}},
 		// Steps the metrics do not read, and bodies that are no step.
 		{`{"desk":"queued","session":"s/1","queue":"sales","position":2}`, DeskStep{}},
 		{`{"desk":"handover","session":"s/1","by":"bot"}`, DeskStep{}},
@@ -180,6 +197,14 @@ func TestDeskStepRejected(t *testing.T) {
 		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{Op: DeskRequeue, Owner: "a"}},
 		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{Op: DeskTransfer, Abandoned: true}},
 		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{WaitMs: 3}},
+		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{Op: DeskRating, Session: "s/1"}},
+		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{Op: DeskRating, Score: 6, Session: "s/1"}},
+		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{Op: DeskRating, Score: 3}},
+		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{Op: DeskRating, Score: 3, Session: "s/1", Agent: "*"}},
+		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{Op: DeskRating, Score: 3, Session: "s/1", Owner: "a"}},
+		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{Op: DeskClose, Score: 3}},
+		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{Op: DeskAssigned, Owner: "a", Agent: "a"}},
+		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{Op: DeskClose, Session: "s/1"}},
 	} {
 		e := newEngine(t, DefaultConfig())
 		if err := e.Process(ev); !errors.Is(err, ErrInvalidEvent) {
@@ -194,5 +219,105 @@ func TestDeskStepRejected(t *testing.T) {
 	if err := e.Process(Event{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at,
 		Desk: DeskStep{Op: DeskAssigned, Owner: "a", WaitMs: maxWaitMs}}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A rating counts, by its time, for the agent who had the session, the
+// line and "*"; a robot session's rating for the line and "*" only.
+func TestRatingCounts(t *testing.T) {
+	e := newEngine(t, DefaultConfig())
+	feed(t, e, events("c1",
+		start(0, "cars"),
+		assigned(sec, "a1", 0),
+		msg{who: "c", at: 2 * sec},
+		msg{who: "a1", at: 5 * sec},
+		closed(60*sec, false),
+		rating(5*mn, "c1/1", 4, "a1")))
+	feed(t, e, events("c2", start(0, "cars"), assigned(sec, "a1", 0), closed(60*sec, false), rating(6*mn, "c2/1", 2, "a1")))
+	feed(t, e, events("c3", start(0, "cars"), closed(60*sec, false), rating(7*mn, "c3/1", 5, ""))) // the robot's
+	if a1 := only(t, e, time.Hour, "a1"); a1.Ratings != 2 || a1.AvgRating != 3 || a1.Satisfied != 1 || a1.CSATRate != 0.5 {
+		t.Errorf("a1 %+v", a1)
+	}
+	for _, key := range []string{AllKey, LineKey("cars")} {
+		if r := only(t, e, time.Hour, key); r.Ratings != 3 || r.AvgRating != 11.0/3 || r.Satisfied != 2 || r.CSATRate != 2.0/3 {
+			t.Errorf("%s %+v", key, r)
+		}
+	}
+	// Placed by the rating's time, not the session's.
+	for _, r := range e.Rows(Query{Size: time.Minute, Key: AllKey}) {
+		want := uint64(0)
+		if m := r.WindowStart.Sub(base); m >= 5*time.Minute && m <= 7*time.Minute {
+			want = 1
+		}
+		if r.Ratings != want {
+			t.Errorf("minute %v: %d ratings, want %d", r.WindowStart.Sub(base), r.Ratings, want)
+		}
+	}
+	if r := only(t, e, time.Hour, "bot"); r != (Row{}) {
+		t.Errorf("a robot has a row: %+v", r)
+	}
+}
+
+// A rating moves no owner and restarts no clock: the question asked
+// before it is still a1's, timed from its own time.
+func TestRatingKeepsOwner(t *testing.T) {
+	e := newEngine(t, DefaultConfig())
+	feed(t, e, events("c1",
+		assigned(0, "a1", 0),
+		msg{who: "c", at: 10 * sec},
+		rating(20*sec, "c1/0", 5, "a2"),
+		msg{who: "a2", at: 30 * sec}))
+	if a1 := only(t, e, time.Hour, "a1"); a1.Questions != 1 || a1.AvgResponseMs != 20000 || a1.Ratings != 0 {
+		t.Errorf("a1 %+v", a1)
+	}
+	if a2 := only(t, e, time.Hour, "a2"); a2.Questions != 0 || a2.Ratings != 1 {
+		t.Errorf("a2 %+v", a2)
+	}
+}
+
+// The same session's rating written twice (a desk crash) counts once; a
+// later session's rating counts again.
+func TestRatingOncePerSession(t *testing.T) {
+	e := newEngine(t, DefaultConfig())
+	feed(t, e, events("c1",
+		start(0, "cars"), assigned(sec, "a1", 0), closed(10*sec, false),
+		rating(20*sec, "c1/1", 5, "a1"),
+		rating(21*sec, "c1/1", 5, "a1"),
+		start(30*sec, "cars"), assigned(31*sec, "a1", 0), closed(40*sec, false),
+		rating(50*sec, "c1/2", 1, "a1"),
+		rating(51*sec, "c1/2", 1, "a1")))
+	for _, key := range []string{"a1", AllKey, LineKey("cars")} {
+		if r := only(t, e, time.Hour, key); r.Ratings != 2 || r.AvgRating != 3 || r.Satisfied != 1 || r.CSATRate != 0.5 {
+			t.Errorf("%s %+v", key, r)
+		}
+	}
+}
+
+// A body that is not a valid rating only consumes its seq.
+func TestInvalidRatingConsumesSeq(t *testing.T) {
+	for _, body := range []string{
+		`{"desk":"rating","session":"c1/1","score":0,"agent":"a1"}`,
+		`{"desk":"rating","session":"c1/1","score":6,"agent":"a1"}`,
+		`{"desk":"rating","session":"c1/1","agent":"a1"}`,
+		`{"desk":"rating","session":"c1/1","score":4.5,"agent":"a1"}`,
+		`{"desk":"rating","session":"c1/1","score":"4","agent":"a1"}`,
+	} {
+		e := newEngine(t, DefaultConfig())
+		m := storage.Message{ConvID: "c1", Seq: 1, Sender: "cust", SenderRole: storage.SenderCustomer, Kind: storage.MsgSystem,
+			Body: []byte(body), ServerTS: base}
+		if err := e.Process(EventFromMessage(m)); err != nil {
+			t.Fatalf("%s: %v", body, err)
+		}
+		if e.ConvSeq("c1") != 1 || len(e.Rows(Query{})) != 0 {
+			t.Errorf("%s: seq %d, rows %+v", body, e.ConvSeq("c1"), e.Rows(Query{}))
+		}
+		// The valid body counts.
+		m.Seq, m.Body = 2, []byte(`{"desk":"rating","session":"c1/1","score":4,"agent":"a1"}`)
+		if err := e.Process(EventFromMessage(m)); err != nil {
+			t.Fatal(err)
+		}
+		if r := only(t, e, time.Hour, "a1"); r.Ratings != 1 || r.AvgRating != 4 {
+			t.Errorf("after %s: a1 %+v", body, r)
+		}
 	}
 }

@@ -24,6 +24,10 @@ type convState struct {
 	owner    uint32
 	since    int64 // valid when hasSince
 	hasSince bool
+	// rated is the session id of the last rating counted: a desk crash
+	// can write a session's rating twice, and only the latest closed
+	// session can be rated, so one id is enough to count each once.
+	rated string
 }
 
 // Engine computes the metrics. It is not safe for concurrent use: a metrics
@@ -188,10 +192,14 @@ func (e *Engine) Process(ev Event) error {
 }
 
 // deskStep applies a desk step at its server time t: it counts the queue
-// wait an assignment ends and an abandoned session, and hands the
-// conversation to its new owner (or to nobody), who answers the questions
-// still pending from t on.
+// wait an assignment ends, an abandoned session and a session's first
+// rating, and hands the conversation to its new owner (or to nobody), who
+// answers the questions still pending from t on.
 func (e *Engine) deskStep(cs *convState, d *DeskStep, t int64) {
+	if d.Op == DeskRating {
+		e.rate(cs, d, t)
+		return
+	}
 	owner := uint32(0)
 	if d.Owner != "" {
 		owner = e.intern(d.Owner)
@@ -214,6 +222,25 @@ func (e *Engine) deskStep(cs *convState, d *DeskStep, t int64) {
 			cs.pending[i] = max(q, t)
 		}
 	}
+}
+
+// rate counts a session's first rating at t for the agent who had the
+// session (none for the robot's), the line and AllKey. A rating comes
+// after the close: it moves no owner and restarts no clock.
+func (e *Engine) rate(cs *convState, d *DeskStep, t int64) {
+	if d.Session == cs.rated {
+		return // the same rating written again
+	}
+	cs.rated = d.Session
+	c := agg{ratings: 1, ratingSum: uint64(d.Score)}
+	if d.Score >= SatisfiedScore {
+		c.satisfied = 1
+	}
+	agent := uint32(0)
+	if d.Agent != "" {
+		agent = e.intern(d.Agent)
+	}
+	e.contribute(t, agent, cs.line, &c)
 }
 
 // reply closes the open span and answers the pending questions with an

@@ -58,21 +58,44 @@ const (
 	DeskTransfer = "transfer"
 	DeskRequeue  = "requeue"
 	DeskClose    = "close"
+	DeskRating   = "rating"
 )
 
 // DeskStep is what the metrics take from a desk system message. Every
-// step but handover and queued sets the conversation's owner: Owner
-// after an assignment or a transfer to an agent, nobody after a start, a
-// transfer to a queue, a requeue or a close.
+// step but handover, queued and rating sets the conversation's owner:
+// Owner after an assignment or a transfer to an agent, nobody after a
+// start, a transfer to a queue, a requeue or a close. A rating comes
+// after the close and changes no owner.
 type DeskStep struct {
 	Op        string // one of the Desk* constants; "" for no step
 	Owner     string // the agent who owns the conversation after the step
 	WaitMs    int64  // assigned: the queue wait it ends
 	Abandoned bool   // close: the session was waiting in a queue
+	// A rating's score (1-5), the agent who had the session when it
+	// closed ("" when the robot had it) and the rated session's id: only
+	// the first rating of a session counts.
+	Score   int
+	Agent   string
+	Session string
 }
 
 // maxWaitMs bounds a recorded queue wait (about 35 years).
 const maxWaitMs = 1 << 40
+
+// A customer's rating of a desk session scores MinScore to MaxScore;
+// SatisfiedScore and above count as satisfied (the CSAT rate). The desk
+// takes its bounds from here, so a rating it accepts is one the metrics
+// count.
+const (
+	MinScore       = 1
+	MaxScore       = 5
+	SatisfiedScore = 4
+)
+
+// maxSessionLen bounds a rated session's id, which the engine keeps per
+// conversation (the desk's ids are a conversation id, at most 128 bytes,
+// and a number).
+const maxSessionLen = 256
 
 // EventFromMessage converts a stored message. System messages, recall
 // markers (MsgRecall) and edits become SenderSystem events, which only
@@ -104,6 +127,8 @@ func DeskOf(m storage.Message) DeskStep {
 		To        string `json:"to"`
 		WaitMs    int64  `json:"wait_ms"`
 		Abandoned bool   `json:"abandoned"`
+		Session   string `json:"session"`
+		Score     int    `json:"score"` // a fraction or a string fails the whole body
 	}
 	if json.Unmarshal(m.Body, &b) != nil {
 		return DeskStep{}
@@ -122,6 +147,10 @@ func DeskOf(m storage.Message) DeskStep {
 		}
 	case DeskClose:
 		st.Abandoned = b.Abandoned
+	case DeskRating:
+		// A robot's session names its "bot" instead of an agent: it counts
+		// for the line and "*" only.
+		st.Score, st.Agent, st.Session = b.Score, b.Agent, b.Session
 	default:
 		return DeskStep{}
 	}
@@ -132,7 +161,8 @@ func DeskOf(m storage.Message) DeskStep {
 }
 
 // check validates a step: a known op, an owner that can be an agent key
-// (only where the op names one) and a wait in range.
+// (only where the op names one), a wait in range, and a rating's score,
+// agent and session.
 func (d *DeskStep) check() error {
 	switch d.Op {
 	case "":
@@ -140,7 +170,7 @@ func (d *DeskStep) check() error {
 			return errors.New("desk fields without a desk step")
 		}
 		return nil
-	case DeskStart, DeskAssigned, DeskTransfer, DeskRequeue, DeskClose:
+	case DeskStart, DeskAssigned, DeskTransfer, DeskRequeue, DeskClose, DeskRating:
 	default:
 		return fmt.Errorf("unknown desk step %q", d.Op)
 	}
@@ -153,6 +183,14 @@ func (d *DeskStep) check() error {
 		return fmt.Errorf("desk step %s: queue wait %d ms", d.Op, d.WaitMs)
 	case d.Abandoned && d.Op != DeskClose:
 		return fmt.Errorf("desk step %s: abandoned", d.Op)
+	case d.Op != DeskRating && (d.Score != 0 || d.Agent != "" || d.Session != ""):
+		return fmt.Errorf("desk step %s: rating fields", d.Op)
+	case d.Op == DeskRating && (d.Score < MinScore || d.Score > MaxScore):
+		return fmt.Errorf("rating: score %d (want %d-%d)", d.Score, MinScore, MaxScore)
+	case d.Op == DeskRating && d.Agent != "" && !validAgent(d.Agent):
+		return fmt.Errorf("rating: agent %q", d.Agent)
+	case d.Op == DeskRating && (d.Session == "" || len(d.Session) > maxSessionLen):
+		return fmt.Errorf("rating: session id of %d bytes (want 1-%d)", len(d.Session), maxSessionLen)
 	}
 	return nil
 }

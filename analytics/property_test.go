@@ -51,6 +51,7 @@ func randomTrace(rng *rand.Rand, cfg Config) map[string][]Event {
 			evs = append(evs, Event{Conv: conv, Seq: 1, Role: storage.SenderSystem, ServerTS: server, Line: lines[rng.IntN(len(lines))],
 				Desk: DeskStep{Op: DeskStart}})
 		}
+		session := 1 // the desk session a rating rates
 		n := len(evs) + rng.IntN(80)
 		for i := len(evs); i < n; i++ {
 			switch r := rng.IntN(20); {
@@ -79,9 +80,9 @@ func randomTrace(rng *rand.Rand, cfg Config) map[string][]Event {
 					break
 				}
 				// The desk's steps: assignments, transfers (to an agent or
-				// a queue), requeues, closes (some abandoned) and later
-				// starts, which keep the first line.
-				ev.Desk = randomStep(rng, agents)
+				// a queue), requeues, closes (some abandoned), ratings and
+				// later starts, which keep the first line.
+				ev.Desk = randomStep(rng, agents, conv, &session)
 				if ev.Desk.Owner != "" && rng.IntN(4) > 0 {
 					agent = ev.Desk.Owner // the new owner is usually the one who answers
 				}
@@ -107,10 +108,13 @@ func randomTrace(rng *rand.Rand, cfg Config) map[string][]Event {
 	return trace
 }
 
-// randomStep draws a desk step with the fields the desk writes.
-func randomStep(rng *rand.Rand, agents []string) DeskStep {
+// randomStep draws a desk step with the fields the desk writes. A rating
+// rates the conversation's session *session, which moves on to the next
+// one half the time; else the same session's rating comes again, as after
+// a desk crash.
+func randomStep(rng *rand.Rand, agents []string, conv string, session *int) DeskStep {
 	a := agents[rng.IntN(len(agents))]
-	switch rng.IntN(7) {
+	switch rng.IntN(8) {
 	case 0, 1:
 		return DeskStep{Op: DeskAssigned, Owner: a, WaitMs: rng.Int64N(10 * 60 * 1000)}
 	case 2:
@@ -121,6 +125,15 @@ func randomStep(rng *rand.Rand, agents []string) DeskStep {
 		return DeskStep{Op: DeskRequeue}
 	case 5:
 		return DeskStep{Op: DeskClose, Abandoned: rng.IntN(2) == 0}
+	case 6:
+		if rng.IntN(2) == 0 {
+			*session++
+		}
+		st := DeskStep{Op: DeskRating, Score: 1 + rng.IntN(5), Session: fmt.Sprintf("%s/%d", conv, *session)}
+		if rng.IntN(4) > 0 {
+			st.Agent = a // else the robot had the session
+		}
+		return st
 	}
 	return DeskStep{Op: DeskStart}
 }
@@ -412,6 +425,7 @@ func reference(cfg Config, trace map[string][]Event) referenceResult {
 		line := ""
 		owner := ""
 		since, hasSince := int64(0), false
+		rated := "" // the session of the last rating counted
 		// Questions waiting for a reply: when each became the owner's to
 		// answer (its own time, or the last owner change after it).
 		var open []int64
@@ -419,7 +433,18 @@ func reference(cfg Config, trace map[string][]Event) referenceResult {
 			if line == "" && ev.Line != "" {
 				line = LineKey(ev.Line)
 			}
-			if d := ev.Desk; d.Op != "" {
+			if d := ev.Desk; d.Op == DeskRating {
+				// A session's first rating counts, placed by its time; it
+				// moves no owner.
+				if d.Session != rated {
+					rated = d.Session
+					c := agg{ratings: 1, ratingSum: uint64(d.Score)}
+					if d.Score >= 4 {
+						c.satisfied = 1
+					}
+					place(ev.ServerTS.UnixMilli(), d.Agent, line, c, false)
+				}
+			} else if d.Op != "" {
 				t := ev.ServerTS.UnixMilli()
 				if d.Op == DeskAssigned {
 					place(t, d.Owner, line, agg{queueWaits: 1, queueWaitSum: d.WaitMs}, false)

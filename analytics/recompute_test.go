@@ -33,6 +33,9 @@ func storeTrace(t *testing.T, s storage.Store, trace map[string][]Event) map[str
 			if ev.Desk.Op != "" { // as the desk writes its steps
 				m.Body = deskBody(id, ev)
 			}
+			if ev.Desk.Op == DeskRating { // the customer rates
+				m.Sender = "cust-" + id
+			}
 			if m.Sender == "" {
 				m.Sender = "server"
 			}
@@ -89,6 +92,13 @@ func deskBody(conv string, ev Event) []byte {
 		if d.Abandoned {
 			b["state"], b["abandoned"], b["queue"] = "queued", true, "sales"
 		}
+	case DeskRating:
+		b["session"], b["score"], b["comment"] = d.Session, d.Score, "quick and kind"
+		if d.Agent != "" {
+			b["agent"] = d.Agent
+		} else {
+			b["bot"] = "bot"
+		}
 	}
 	out, err := json.Marshal(b)
 	if err != nil {
@@ -111,7 +121,9 @@ func TestRecompute(t *testing.T) {
 	trace := randomTrace(rng, cfg)
 	// Some seeds draw no desk start message with a business line: draw
 	// again, so the business-line check below has something to check.
-	for len(trace) < 3 || len(trace["conv-0"]) < 20 || !hasLineRows(batch(t, cfg, trace).Rows(Query{})) {
+	// The same for a rating, which the engine reads from the stored body.
+	for len(trace) < 3 || len(trace["conv-0"]) < 20 || !hasLineRows(batch(t, cfg, trace).Rows(Query{})) ||
+		!hasRatings(batch(t, cfg, trace).Rows(Query{})) {
 		trace = randomTrace(rng, cfg)
 	}
 	stored := storeTrace(t, s, trace)
@@ -162,6 +174,9 @@ func TestRecompute(t *testing.T) {
 	if !hasLineRows(got.Rows(Query{})) {
 		t.Errorf("seed %d: no business-line rows from the desk's start messages", sd)
 	}
+	if !hasRatings(got.Rows(Query{})) {
+		t.Errorf("seed %d: no ratings from the desk's rating messages", sd)
+	}
 	if _, ok := got.ConvSeqs()["group"]; ok {
 		t.Error("the group conversation was read")
 	}
@@ -189,6 +204,16 @@ func TestRestoreCheckpointRejectsMismatch(t *testing.T) {
 func hasLineRows(rows []Row) bool {
 	for _, r := range rows {
 		if strings.HasPrefix(r.Key, LinePrefix) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasRatings reports whether rows count a rating.
+func hasRatings(rows []Row) bool {
+	for _, r := range rows {
+		if r.Ratings > 0 {
 			return true
 		}
 	}

@@ -30,6 +30,13 @@ type Row struct {
 	QueueWaits     uint64  `json:"queue_waits"`
 	AvgQueueWaitMs float64 `json:"avg_queue_wait_ms"`
 	Abandoned      uint64  `json:"abandoned"`
+	// Ratings counts the customers' ratings of desk sessions placed in
+	// the window (by the rating's time), AvgRating their average score
+	// (1-5), Satisfied those of 4 or 5, and CSATRate Satisfied/Ratings.
+	Ratings   uint64  `json:"ratings"`
+	AvgRating float64 `json:"avg_rating"`
+	Satisfied uint64  `json:"satisfied"`
+	CSATRate  float64 `json:"csat_rate"`
 	// Final: the watermark has passed WindowEnd+L and no session that the
 	// watermark has not closed contributes to the row.
 	Final bool `json:"final"`
@@ -176,6 +183,10 @@ func (a *queried) row(key string, start, end int64, w WindowSpec, final bool) Ro
 		QueueWaits:         a.queueWaits,
 		AvgQueueWaitMs:     ratio(float64(a.queueWaitSum), a.queueWaits),
 		Abandoned:          a.abandoned,
+		Ratings:            a.ratings,
+		AvgRating:          ratio(float64(a.ratingSum), a.ratings),
+		Satisfied:          a.satisfied,
+		CSATRate:           ratio(float64(a.satisfied), a.ratings),
 		Final:              final,
 		Window:             w,
 	}

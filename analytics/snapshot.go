@@ -18,13 +18,13 @@ var ErrBadSnapshot = errors.New("metrics: bad snapshot")
 // The snapshot is a versioned varint encoding followed by a CRC-32C of
 // everything before it. Maps are written in sorted order and agents by name,
 // so equal states give equal bytes whatever order events were seen in.
-const snapshotMagic = "SBM\x03"
+const snapshotMagic = "SBM\x04"
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
 // Snapshot encodes the whole state: config, counters, per-conversation
 // state (seq consumed, newest event time, open span, pending questions, open
-// sessions) and every aggregate.
+// sessions, the last rated session) and every aggregate.
 func (e *Engine) Snapshot() ([]byte, error) {
 	b := make([]byte, 0, 64+len(e.convs)*32+len(e.aggs)*24)
 	b = append(b, snapshotMagic...)
@@ -83,6 +83,7 @@ func (e *Engine) Snapshot() ([]byte, error) {
 		b = appendUints(b, a.questions, a.timely, a.msgQuestions, a.msgTimely, a.sessions, a.sessMsgs, a.frtCount)
 		b = appendInts(b, a.respSum, a.msgRespSum, a.sessSum, a.frtSum)
 		b = appendUints(b, a.queueWaits, uint64(a.queueWaitSum), a.abandoned)
+		b = appendUints(b, a.ratings, a.ratingSum, a.satisfied)
 		prev = k
 	}
 	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli)), nil
@@ -106,6 +107,7 @@ func appendConv(b []byte, id string, cs *convState, rank []uint32) []byte {
 	b = binary.AppendUvarint(b, cs.lastSeq)
 	b = binary.AppendUvarint(b, uint64(rank[cs.line]))
 	b = binary.AppendUvarint(b, uint64(rank[cs.owner]))
+	b = appendString(b, cs.rated)
 	var flags byte
 	if cs.hasNewest {
 		flags |= convHasNewest
@@ -187,7 +189,7 @@ func appendUints(b []byte, vs ...uint64) []byte {
 // with the same Config. On error the engine is left unchanged.
 func (e *Engine) Restore(data []byte) error {
 	if len(data) < len(snapshotMagic)+4 || string(data[:len(snapshotMagic)]) != snapshotMagic {
-		return fmt.Errorf("%w: not a version 3 metrics snapshot", ErrBadSnapshot)
+		return fmt.Errorf("%w: not a version 4 metrics snapshot", ErrBadSnapshot)
 	}
 	body := data[:len(data)-4]
 	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(data[len(body):]) {
@@ -385,6 +387,11 @@ func (d *decoder) state(e *Engine) (*restored, error) {
 		if d.err == nil && a.queueWaitSum < 0 {
 			d.fail("queue wait sum out of range")
 		}
+		a.ratings, a.ratingSum, a.satisfied = d.uvarint(), d.uvarint(), d.uvarint()
+		if d.err == nil && (a.satisfied > a.ratings || a.ratings > math.MaxUint64/MaxScore ||
+			a.ratingSum < a.ratings*MinScore || a.ratingSum > a.ratings*MaxScore) {
+			d.fail("ratings %d, score sum %d, satisfied %d", a.ratings, a.ratingSum, a.satisfied)
+		}
 		if d.err != nil {
 			return nil, d.err
 		}
@@ -420,6 +427,9 @@ func (d *decoder) conv(gap int64, keys []string) *convState {
 			d.fail("conversation owner %d is not an agent key", o)
 		}
 		cs.owner = uint32(o)
+	}
+	if cs.rated = d.string(); len(cs.rated) > maxSessionLen {
+		d.fail("rated session id of %d bytes", len(cs.rated))
 	}
 	flags := d.byte()
 	if flags&^(convHasNewest|convSpanOpen|convHasSince) != 0 {

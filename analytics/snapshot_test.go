@@ -7,6 +7,7 @@ import (
 	"hash/crc32"
 	"math/rand/v2"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -80,9 +81,9 @@ func FuzzRestore(f *testing.F) {
 	}
 	snap, _ := e.Snapshot()
 	f.Add(snap[:len(snap)-4])
-	// With a business line.
+	// With a business line and a rating.
 	_ = e.Process(Event{Conv: "c2", Seq: 1, Role: storage.SenderSystem, ServerTS: base, Line: "cars"})
-	for _, ev := range events("c2", msg{who: "sys"}, msg{who: "c", at: 0}, msg{who: "a2", at: 3 * sec})[1:] {
+	for _, ev := range events("c2", msg{who: "sys"}, msg{who: "c", at: 0}, msg{who: "a2", at: 3 * sec}, rating(mn, "c2/1", 4, "a2"))[1:] {
 		_ = e.Process(ev)
 	}
 	snap, _ = e.Snapshot()
@@ -96,4 +97,59 @@ func FuzzRestore(f *testing.F) {
 			_ = r.Process(Event{Conv: "c1", Seq: 1 << 40, Role: 1, ServerTS: base})
 		}
 	})
+}
+
+// A restored engine keeps the ratings and the last rated session: the
+// same rating written again after the restore still counts once.
+func TestSnapshotKeepsRatings(t *testing.T) {
+	cfg := DefaultConfig()
+	evs := events("c1", start(0, "cars"), assigned(sec, "a1", 0), closed(10*sec, false),
+		rating(20*sec, "c1/1", 5, "a1"), rating(21*sec, "c1/1", 5, "a1"), rating(22*sec, "c1/2", 3, ""))
+	e := newEngine(t, cfg)
+	feed(t, e, evs[:4])
+	snap, err := e.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newEngine(t, cfg)
+	if err := r.Restore(snap); err != nil {
+		t.Fatal(err)
+	}
+	if row := only(t, r, time.Hour, "a1"); row.Ratings != 1 || row.AvgRating != 5 || row.CSATRate != 1 {
+		t.Fatalf("restored a1 %+v", row)
+	}
+	feed(t, r, evs)
+	if row := only(t, r, time.Hour, "a1"); row.Ratings != 1 {
+		t.Errorf("a1 after the duplicate %+v", row)
+	}
+	if row := only(t, r, time.Hour, AllKey); row.Ratings != 2 || row.AvgRating != 4 || row.Satisfied != 1 {
+		t.Errorf("* %+v", row)
+	}
+	whole := newEngine(t, cfg)
+	feed(t, whole, evs)
+	a, _ := whole.Snapshot()
+	b, _ := r.Snapshot()
+	if !bytes.Equal(a, b) {
+		t.Error("restored and fed differs from fed straight through")
+	}
+}
+
+// A snapshot of the version before ratings is refused, so the metrics
+// grain recomputes from the log instead of going on without them.
+func TestRestoreRefusesOldVersion(t *testing.T) {
+	e := newEngine(t, DefaultConfig())
+	feed(t, e, events("c1", msg{who: "c", at: 0}, msg{who: "a1", at: sec}))
+	cp, err := e.Checkpoint("metrics/global", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := append([]byte("SBM\x03"), cp.State[len(snapshotMagic):len(cp.State)-4]...)
+	cp.State = binary.LittleEndian.AppendUint32(old, crc32.Checksum(old, castagnoli))
+	r := newEngine(t, DefaultConfig())
+	if err := r.Restore(cp.State); !errors.Is(err, ErrBadSnapshot) || !strings.Contains(err.Error(), "version 4") {
+		t.Errorf("version 3 snapshot: %v", err)
+	}
+	if err := r.RestoreCheckpoint(cp); !errors.Is(err, ErrBadSnapshot) {
+		t.Errorf("version 3 checkpoint: %v", err)
+	}
 }

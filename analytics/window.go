@@ -68,6 +68,9 @@ type agg struct {
 	queueWaits        uint64
 	queueWaitSum      int64
 	abandoned         uint64
+	ratings           uint64
+	ratingSum         uint64 // the scores' sum
+	satisfied         uint64 // ratings of SatisfiedScore or more
 }
 
 func (a *agg) add(b *agg) {
@@ -85,6 +88,9 @@ func (a *agg) add(b *agg) {
 	a.queueWaits += b.queueWaits
 	a.queueWaitSum += b.queueWaitSum
 	a.abandoned += b.abandoned
+	a.ratings += b.ratings
+	a.ratingSum += b.ratingSum
+	a.satisfied += b.satisfied
 }
 
 // contribute adds c to every window of every family containing t, for the

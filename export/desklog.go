@@ -22,7 +22,7 @@ import (
 type DeskStepRecord struct {
 	EventID   string `json:"event_id"`
 	Type      string `json:"type"` // always "desk"
-	Op        string `json:"op"`   // opened, queued, assigned, transferred, requeued, handover, closed
+	Op        string `json:"op"`   // opened, queued, assigned, transferred, requeued, handover, closed, rated
 	Conv      string `json:"conv"`
 	Seq       uint64 `json:"seq"`
 	Session   string `json:"session,omitempty"`
@@ -31,13 +31,14 @@ type DeskStepRecord struct {
 	Scene     string `json:"scene,omitempty"` // opened
 	Queue     string `json:"queue,omitempty"` // queued, assigned, transferred to a queue, closed while waiting
 	Position  int64  `json:"position,omitempty"`
-	Agent     string `json:"agent,omitempty"` // assigned, transferred to an agent, requeued (the agent who dropped)
+	Agent     string `json:"agent,omitempty"` // assigned, transferred to an agent, requeued (the agent who dropped), rated (the agent who had it)
 	From      string `json:"from,omitempty"`  // transferred
 	To        string `json:"to,omitempty"`    // transferred: user:ID or queue:SKILL
 	WaitMs    *int64 `json:"wait_ms,omitempty"`
 	Reason    string `json:"reason,omitempty"` // closed
 	State     string `json:"state,omitempty"`  // closed: the state it was closed in
 	Abandoned bool   `json:"abandoned,omitempty"`
+	Score     uint32 `json:"score,omitempty"` // rated: the customer's score, 1-5
 	// Detail is the system message's whole JSON body (the scene's data
 	// included).
 	Detail     json.RawMessage `json:"detail,omitempty"`
@@ -47,7 +48,7 @@ type DeskStepRecord struct {
 // deskOps names the desk's steps in records.
 var deskOps = map[string]string{
 	"start": "opened", "queued": "queued", "assigned": "assigned", "transfer": "transferred",
-	"requeue": "requeued", "handover": "handover", "close": "closed",
+	"requeue": "requeued", "handover": "handover", "close": "closed", "rating": "rated",
 }
 
 // DeskStepEventID is the stable id of the desk record of a log entry.
@@ -76,6 +77,9 @@ func deskStepFor(m storage.Message) (DeskStepRecord, bool) {
 		Reason    string `json:"reason"`
 		State     string `json:"state"`
 		Abandoned bool   `json:"abandoned"`
+		// Read apart, so that a score that is no small integer leaves it
+		// out instead of turning the step into a membership record.
+		Score json.RawMessage `json:"score"`
 	}
 	if json.Unmarshal(m.Body, &b) != nil || b.Desk == "" {
 		return DeskStepRecord{}, false
@@ -89,6 +93,9 @@ func deskStepFor(m storage.Message) (DeskStepRecord, bool) {
 		Session: b.Session, Actor: m.Sender, Line: b.Line, Scene: b.Scene, Queue: b.Queue, Position: b.Position,
 		Agent: b.Agent, From: b.From, To: b.To, WaitMs: b.WaitMs, Reason: b.Reason, State: b.State,
 		Abandoned: b.Abandoned, Detail: json.RawMessage(m.Body), ServerTsMs: millis(m.ServerTS),
+	}
+	if score, err := strconv.ParseUint(string(b.Score), 10, 32); err == nil {
+		r.Score = uint32(score)
 	}
 	if b.Desk == "transfer" {
 		switch kind, arg, _ := strings.Cut(b.To, ":"); kind {
@@ -105,5 +112,5 @@ func (r DeskStepRecord) proto() proto.Message {
 	return &exportpb.Event{Kind: &exportpb.Event_Step{Step: &exportpb.DeskStepRecord{EventId: r.EventID, Type: r.Type, Op: r.Op,
 		Conv: r.Conv, Seq: r.Seq, Session: r.Session, Actor: r.Actor, Line: r.Line, Scene: r.Scene, Queue: r.Queue,
 		Position: r.Position, Agent: r.Agent, From: r.From, To: r.To, WaitMs: r.WaitMs, Reason: r.Reason, State: r.State,
-		Abandoned: r.Abandoned, DetailJson: string(r.Detail), ServerTsMs: r.ServerTsMs}}}
+		Abandoned: r.Abandoned, Score: r.Score, DetailJson: string(r.Detail), ServerTsMs: r.ServerTsMs}}}
 }

@@ -46,6 +46,15 @@ func TestDeskStepRecords(t *testing.T) {
 			func(r DeskStepRecord) bool {
 				return r.Op == "closed" && r.Abandoned && r.State == "queued" && r.Reason == "resolved" && r.WaitMs == nil
 			}},
+		{`{"desk":"rating","session":"s/1","score":4,"comment":"quick and kind","agent":"a1"}`,
+			func(r DeskStepRecord) bool {
+				return r.Op == "rated" && r.Agent == "a1" && r.Score == 4 && r.Session == "s/1"
+			}},
+		{`{"desk":"rating","session":"s/2","score":1,"bot":"bot"}`,
+			func(r DeskStepRecord) bool { return r.Op == "rated" && r.Agent == "" && r.Score == 1 }},
+		// A score that is no small integer is left out; the step stays a desk record.
+		{`{"desk":"rating","session":"s/3","score":4.5,"agent":"a1"}`,
+			func(r DeskStepRecord) bool { return r.Op == "rated" && r.Agent == "a1" && r.Score == 0 }},
 	} {
 		m := sysMsg(7, tc.body)
 		recs := records(FormatJSON, m)
@@ -66,7 +75,7 @@ func TestDeskStepRecords(t *testing.T) {
 			t.Fatal(err)
 		}
 		if st := ev.GetStep(); st == nil || st.EventId != r.EventID || st.Op != r.Op || st.DetailJson != tc.body ||
-			(r.WaitMs != nil) != (st.WaitMs != nil) {
+			(r.WaitMs != nil) != (st.WaitMs != nil) || st.Agent != r.Agent || st.Score != r.Score {
 			t.Errorf("%s: protobuf %v", tc.body, &ev)
 		}
 	}

@@ -50,7 +50,7 @@ func encodeMessage(f Format, m storage.Message) ([]byte, error) {
 
 func (r MessageRecord) proto() proto.Message {
 	return &exportpb.MessageRecord{EventId: r.EventID, Conv: r.Conv, Seq: r.Seq, MsgId: r.MsgID, From: r.From, Kind: r.Kind,
-		Text: r.Text, Body: r.Body, ServerTsMs: r.ServerTsMs, ClientTsMs: r.ClientTsMs}
+		Text: r.Text, Body: r.Body, ServerTsMs: r.ServerTsMs, ClientTsMs: r.ClientTsMs, ReplyTo: r.ReplyTo}
 }
 
 func (r EventRecord) proto() proto.Message {
@@ -82,7 +82,8 @@ func (r MetricsRecord) proto() proto.Message {
 		MsgQuestions: w.MsgQuestions, MsgTimely: w.MsgTimely, MsgTimelyRate: w.MsgTimelyRate, AvgMsgResponseMs: w.AvgMsgResponseMs,
 		Sessions: w.Sessions, AvgSessionMs: w.AvgSessionMs, AvgSessionMessages: w.AvgSessionMessages,
 		AvgFirstResponseMs: w.AvgFirstResponseMs, Final: w.Final,
-		QueueWaits: w.QueueWaits, AvgQueueWaitMs: w.AvgQueueWaitMs, Abandoned: w.Abandoned}
+		QueueWaits: w.QueueWaits, AvgQueueWaitMs: w.AvgQueueWaitMs, Abandoned: w.Abandoned,
+		Ratings: w.Ratings, AvgRating: w.AvgRating, Satisfied: w.Satisfied, CsatRate: w.CSATRate}
 }
 
 func millis(t time.Time) int64 {

@@ -29,6 +29,7 @@ type MessageRecord struct {
 	Body       []byte `json:"body,omitempty"`
 	ServerTsMs int64  `json:"server_ts_ms"`
 	ClientTsMs int64  `json:"client_ts_ms"`
+	ReplyTo    uint64 `json:"reply_to,omitempty"` // the seq this message answers
 }
 
 // EventRecord is one conversation event on TopicEvents, keyed by conv:
@@ -70,7 +71,7 @@ func NewMessageRecord(m storage.Message) MessageRecord {
 	r := MessageRecord{
 		EventID: MessageEventID(m.ConvID, m.Seq), Conv: m.ConvID, Seq: m.Seq,
 		MsgID: strconv.FormatUint(m.MsgID, 10), From: m.Sender, Kind: kindName(m.Kind),
-		ServerTsMs: millis(m.ServerTS), ClientTsMs: millis(m.ClientTS),
+		ServerTsMs: millis(m.ServerTS), ClientTsMs: millis(m.ClientTS), ReplyTo: m.ReplyTo,
 	}
 	if utf8.Valid(m.Body) {
 		r.Text = string(m.Body)

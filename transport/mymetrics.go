@@ -54,7 +54,8 @@ func (c *conn) myMetrics(ctx context.Context, op *wirepb.MyMetricsRequest) *wire
 			Questions: r.Questions, Timely: r.Timely, TimelyRate: r.TimelyRate, AvgResponseMs: r.AvgResponseMs,
 			MsgQuestions: r.MsgQuestions, MsgTimely: r.MsgTimely, MsgTimelyRate: r.MsgTimelyRate, AvgMsgResponseMs: r.AvgMsgResponseMs,
 			Sessions: r.Sessions, AvgSessionMs: r.AvgSessionMs, AvgSessionMessages: r.AvgSessionMessages, AvgFirstResponseMs: r.AvgFirstResponseMs,
-			QueueWaits: r.QueueWaits, AvgQueueWaitMs: r.AvgQueueWaitMs, Abandoned: r.Abandoned, Final: r.Final,
+			QueueWaits: r.QueueWaits, AvgQueueWaitMs: r.AvgQueueWaitMs, Abandoned: r.Abandoned,
+			Ratings: r.Ratings, AvgRating: r.AvgRating, Satisfied: r.Satisfied, CsatRate: r.CSATRate, Final: r.Final,
 		})
 	}
 	return &wirepb.Response{Result: &wirepb.Response_MyMetrics{MyMetrics: out}}

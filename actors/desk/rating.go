@@ -9,13 +9,14 @@ import (
 
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/analytics"
 )
 
 // Scores a customer gives a session: 1 (bad) to 5 (good); 4 and 5 count as
 // satisfied in the metrics (docs/METRICS.md).
 const (
-	MinScore = 1
-	MaxScore = 5
+	MinScore = analytics.MinScore
+	MaxScore = analytics.MaxScore
 )
 
 // Rating is a customer's rating of a closed session. It is recorded as a

@@ -35,6 +35,18 @@ var (
 		Name: "switchboard_metrics_abandoned_sessions",
 		Help: "Desk sessions closed while waiting in a queue in the last final window, per line and *.",
 	}, []string{"agent", "window"})
+	ratings = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "switchboard_metrics_ratings",
+		Help: "Customers' ratings of desk sessions in the last final window, per agent, line and *.",
+	}, []string{"agent", "window"})
+	avgRating = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "switchboard_metrics_avg_rating",
+		Help: "Average rating score (1-5) of the last final window, per agent, line and *.",
+	}, []string{"agent", "window"})
+	csatRate = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "switchboard_metrics_csat_rate",
+		Help: "Share of ratings of 4 or 5 (CSAT) in the last final window, per agent, line and *.",
+	}, []string{"agent", "window"})
 	lateEvents = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "switchboard_metrics_late_events",
 		Help: "Events excluded as later than the allowed lateness.",
@@ -56,7 +68,7 @@ var (
 
 func init() {
 	prometheus.MustRegister(timelyRate, avgResponse, avgFirstResponse, sessions, avgQueueWait, abandonedSessions,
-		lateEvents, futureEvents, lagSeconds, responseSeconds)
+		ratings, avgRating, csatRate, lateEvents, futureEvents, lagSeconds, responseSeconds)
 }
 
 func exportGauges(e *analytics.Engine) {
@@ -88,6 +100,9 @@ func exportGauges(e *analytics.Engine) {
 		sessions.WithLabelValues(key, win).Set(float64(r.Sessions))
 		avgQueueWait.WithLabelValues(key, win).Set(r.AvgQueueWaitMs / 1000)
 		abandonedSessions.WithLabelValues(key, win).Set(float64(r.Abandoned))
+		ratings.WithLabelValues(key, win).Set(float64(r.Ratings))
+		avgRating.WithLabelValues(key, win).Set(r.AvgRating)
+		csatRate.WithLabelValues(key, win).Set(r.CSATRate)
 	}
 }
 

@@ -48,6 +48,42 @@ func TestQueueGauges(t *testing.T) {
 	}
 }
 
+// Ratings reach Prometheus from the last final window, per agent, line
+// and "*": the count, the average score and the CSAT rate.
+func TestRatingGauges(t *testing.T) {
+	e, err := analytics.New(analytics.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+	sys := func(conv string, seq uint64, at time.Duration, d analytics.DeskStep, line string) analytics.Event {
+		return analytics.Event{Conv: conv, Seq: seq, Role: storage.SenderSystem, ServerTS: base.Add(at), Desk: d, Line: line}
+	}
+	for _, ev := range []analytics.Event{
+		sys("r1", 1, 0, analytics.DeskStep{Op: analytics.DeskStart}, "homes"),
+		sys("r1", 2, time.Minute, analytics.DeskStep{Op: analytics.DeskRating, Score: 5, Agent: "ra1", Session: "r1/1"}, ""),
+		sys("r2", 1, 0, analytics.DeskStep{Op: analytics.DeskStart}, "homes"),
+		sys("r2", 2, 2*time.Minute, analytics.DeskStep{Op: analytics.DeskRating, Score: 2, Session: "r2/1"}, ""), // the robot's
+		// Hours later: the 10:00 hour is final.
+		{Conv: "r3", Seq: 1, Role: storage.SenderCustomer, Sender: "c", ServerTS: base.Add(3 * time.Hour)},
+	} {
+		if err := e.Process(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exportGauges(e)
+	win := analytics.Tumbling(time.Hour).String()
+	for _, tc := range []struct {
+		key                  string
+		n, avg, satisfaction float64
+	}{{"ra1", 1, 5, 1}, {"line:homes", 2, 3.5, 0.5}} {
+		if n, avg, csat := value(t, ratings.WithLabelValues(tc.key, win)), value(t, avgRating.WithLabelValues(tc.key, win)),
+			value(t, csatRate.WithLabelValues(tc.key, win)); n != tc.n || avg != tc.avg || csat != tc.satisfaction {
+			t.Errorf("%s: %v ratings, average %v, csat %v; want %v, %v, %v", tc.key, n, avg, csat, tc.n, tc.avg, tc.satisfaction)
+		}
+	}
+}
+
 func value(t *testing.T, g prometheus.Gauge) float64 {
 	t.Helper()
 	var m dto.Metric

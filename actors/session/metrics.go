@@ -33,5 +33,9 @@ type MetricsRow struct {
 	QueueWaits             uint64
 	AvgQueueWaitMs         float64
 	Abandoned              uint64
+	Ratings                uint64
+	AvgRating              float64
+	Satisfied              uint64
+	CSATRate               float64
 	Final                  bool
 }

@@ -343,12 +343,12 @@ func newMetricsCmd() *cobra.Command {
 			if o.json {
 				return printJSON(os.Stdout, rep)
 			}
-			return printMetrics(rep)
+			return printMetrics(os.Stdout, rep)
 		}
 	}
 	cmd := &cobra.Command{
 		Use:   "metrics",
-		Short: "Service metrics: timely-reply rate, response times, sessions (see docs/METRICS.md)",
+		Short: "Service metrics: timely-reply rate, response times, sessions, ratings (see docs/METRICS.md)",
 		Long: `Service metrics of service conversations, computed in event time by the
 metrics grain from the durable message log: per agent, per business line
 ("line:NAME", from the desk's scenes) and "*" (everyone), per window. "metrics recompute" answers from a batch recomputation over the
@@ -368,20 +368,20 @@ stored log instead; the two agree.`,
 	return cmd
 }
 
-func printMetrics(rep analytics.Report) error {
-	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "KEY\tWINDOW START\tQUESTIONS\tTIMELY\tAVG RESP\tMSG TIMELY\tAVG MSG RESP\tSESSIONS\tAVG SESSION\tMSGS/SESSION\tAVG FIRST RESP\tFINAL\t")
+func printMetrics(w io.Writer, rep analytics.Report) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "KEY\tWINDOW START\tQUESTIONS\tTIMELY\tAVG RESP\tMSG TIMELY\tAVG MSG RESP\tSESSIONS\tAVG SESSION\tMSGS/SESSION\tAVG FIRST RESP\tRATINGS\tAVG RATING\tCSAT\tFINAL\t")
 	for _, r := range rep.Rows {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f%%\t%s\t%.1f%%\t%s\t%d\t%s\t%.1f\t%s\t%v\t\n",
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f%%\t%s\t%.1f%%\t%s\t%d\t%s\t%.1f\t%s\t%d\t%.2f\t%.1f%%\t%v\t\n",
 			r.Key, r.WindowStart.Format(time.RFC3339), r.Questions, 100*r.TimelyRate, ms(r.AvgResponseMs),
 			100*r.MsgTimelyRate, ms(r.AvgMsgResponseMs), r.Sessions, ms(r.AvgSessionMs), r.AvgSessionMessages,
-			ms(r.AvgFirstResponseMs), r.Final)
+			ms(r.AvgFirstResponseMs), r.Ratings, r.AvgRating, 100*r.CSATRate, r.Final)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Printf("late events: %d, future events: %d\n", rep.LateEvents, rep.FutureEvents)
-	return nil
+	_, err := fmt.Fprintf(w, "late events: %d, future events: %d\n", rep.LateEvents, rep.FutureEvents)
+	return err
 }
 
 func ms(v float64) string {

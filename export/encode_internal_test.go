@@ -1,0 +1,53 @@
+package export
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-im/switchboard/analytics"
+	"github.com/switchboard-im/switchboard/export/exportpb"
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+// A metrics record carries the row's ratings in both formats.
+func TestMetricsRecordRatings(t *testing.T) {
+	start := time.Date(2026, 11, 29, 6, 0, 0, 0, time.UTC)
+	r := MetricsRecord{EventID: "window/3600000/3600000/ann/1764396000000", SizeMs: 3600000, SlideMs: 3600000,
+		Row: analytics.Row{Key: "ann", WindowStart: start, WindowEnd: start.Add(time.Hour), QueueWaits: 1,
+			Ratings: 3, AvgRating: 11.0 / 3, Satisfied: 2, CSATRate: 2.0 / 3, Final: true}}
+	pr, ok := r.proto().(*exportpb.MetricsRecord)
+	if !ok || pr.Ratings != 3 || pr.AvgRating != 11.0/3 || pr.Satisfied != 2 || pr.CsatRate != 2.0/3 || pr.QueueWaits != 1 || !pr.Final {
+		t.Errorf("protobuf %v", pr)
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var j map[string]any
+	if err := json.Unmarshal(b, &j); err != nil {
+		t.Fatal(err)
+	}
+	if j["ratings"] != 3.0 || j["avg_rating"] != 11.0/3 || j["satisfied"] != 2.0 || j["csat_rate"] != 2.0/3 {
+		t.Errorf("json %s", b)
+	}
+}
+
+// A message record names the message it answers in both formats, and a
+// message that answers none has no reply_to.
+func TestMessageRecordReplyTo(t *testing.T) {
+	m := storage.Message{ConvID: "d:a:b", Seq: 5, MsgID: 9, Sender: "b", Kind: storage.MsgNormal, Body: []byte("it is"), ReplyTo: 4,
+		ServerTS: time.UnixMilli(1764396000000)}
+	r := NewMessageRecord(m)
+	if pr, ok := r.proto().(*exportpb.MessageRecord); !ok || pr.ReplyTo != 4 {
+		t.Errorf("protobuf %v", r.proto())
+	}
+	if b, err := json.Marshal(r); err != nil || !strings.Contains(string(b), `"reply_to":4`) {
+		t.Errorf("json %s %v", b, err)
+	}
+	m.ReplyTo = 0
+	if b, _ := json.Marshal(NewMessageRecord(m)); strings.Contains(string(b), "reply_to") {
+		t.Errorf("json of a message answering none: %s", b)
+	}
+}
