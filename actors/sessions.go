@@ -349,6 +349,10 @@ func (s *deviceSession) Members(ctx context.Context, conv, after string, limit i
 	return s.rt.Members(ctx, conv, s.user, after, limit)
 }
 
+func (s *deviceSession) Readers(ctx context.Context, conv string, seq uint64, after string, limit int) ([]Reader, string, error) {
+	return s.rt.Readers(ctx, s.user, conv, seq, after, limit)
+}
+
 func (s *deviceSession) Presence(ctx context.Context, target, conv string) (*pb.PresenceResponse, error) {
 	return s.rt.Presence(ctx, s.user, target, conv)
 }

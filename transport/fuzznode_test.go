@@ -172,7 +172,7 @@ func (l *sendLedger) check(t *testing.T, r *raw, id uint64, user string, req *wi
 	t.Fatalf("acked %v at seq %d is not in the history: %v", key, res.Seq, hist.GetHistory())
 }
 
-const opCount = 27
+const opCount = 28
 
 func mustMarshalFrame(m proto.Message) []byte {
 	b, err := wirepb.Marshal(m)
@@ -240,6 +240,8 @@ func opRequest(op uint8, conv, user string, a, b uint64, s string, flag bool) *w
 		return &wirepb.Request{Op: &wirepb.Request_Report{Report: &wirepb.ReportRequest{Conv: conv, Seq: a, Reason: s}}}
 	case 24:
 		return &wirepb.Request{Op: &wirepb.Request_Blocked{Blocked: &wirepb.BlockedRequest{AfterConv: map[bool]string{true: conv}[flag], Limit: n}}}
+	case 26:
+		return &wirepb.Request{Op: &wirepb.Request_ReadBy{ReadBy: &wirepb.ReadByRequest{Conv: conv, Seq: a, After: map[bool]string{true: user}[flag], Limit: n}}}
 	case 25:
 		return &wirepb.Request{Op: &wirepb.Request_DeskRate{DeskRate: &wirepb.DeskRateRequest{Conv: conv, Score: uint32(a), Comment: s}}}
 	default:
@@ -257,7 +259,7 @@ func convScoped(req *wirepb.Request) bool {
 	switch req.Op.(type) {
 	case *wirepb.Request_Send, *wirepb.Request_History, *wirepb.Request_MarkRead, *wirepb.Request_Recall,
 		*wirepb.Request_Membership, *wirepb.Request_Members, *wirepb.Request_Pin, *wirepb.Request_Mute,
-		*wirepb.Request_CardClick, *wirepb.Request_DeskHandover, *wirepb.Request_DeskTransfer, *wirepb.Request_DeskClose, *wirepb.Request_DeskRate:
+		*wirepb.Request_CardClick, *wirepb.Request_DeskHandover, *wirepb.Request_DeskTransfer, *wirepb.Request_DeskClose, *wirepb.Request_DeskRate, *wirepb.Request_ReadBy:
 		return req.GetSend() == nil || req.GetSend().To == ""
 	}
 	return false

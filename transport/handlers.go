@@ -396,6 +396,18 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		}
 		return &wirepb.Response{Result: &wirepb.Response_Members{Members: res}}
 
+	case *wirepb.Request_ReadBy:
+		rb := op.ReadBy
+		readers, next, err := sess.Readers(ctx, rb.Conv, rb.Seq, rb.After, int(rb.Limit))
+		if err != nil {
+			return c.fail(err)
+		}
+		res := &wirepb.ReadByResult{Members: make([]*wirepb.MemberRead, len(readers)), Next: next}
+		for i, r := range readers {
+			res.Members[i] = &wirepb.MemberRead{User: r.User, Read: r.Read}
+		}
+		return &wirepb.Response{Result: &wirepb.Response_ReadBy{ReadBy: res}}
+
 	case *wirepb.Request_Presence:
 		r, err := sess.Presence(ctx, op.Presence.User, op.Presence.Conv)
 		if err != nil {

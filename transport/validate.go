@@ -167,6 +167,11 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 			return invalid("bad user id %q", a)
 		}
 		return checkConv(op.Members.Conv)
+	case *wirepb.Request_ReadBy:
+		if a := op.ReadBy.After; a != "" && !session.ValidUserID(a) {
+			return invalid("bad user id %q", a)
+		}
+		return checkConv(op.ReadBy.Conv)
 	case *wirepb.Request_Presence:
 		if !session.ValidUserID(op.Presence.User) {
 			return invalid("bad user id %q", op.Presence.User)
@@ -231,6 +236,8 @@ func opName(r *wirepb.Request) string {
 		return "membership"
 	case *wirepb.Request_Members:
 		return "members"
+	case *wirepb.Request_ReadBy:
+		return "read_by"
 	case *wirepb.Request_Presence:
 		return "presence"
 	case *wirepb.Request_Pin:

@@ -73,6 +73,9 @@ type Session interface {
 	CreateConversation(ctx context.Context, req *pb.CreateConversation) (*pb.CreateConversationResponse, error)
 	ChangeMembership(ctx context.Context, req *pb.MembershipChange) (uint64, error)
 	Members(ctx context.Context, conv, after string, limit int) ([]*pb.Member, error)
+	// Readers tells the sender of the message at seq which members read it,
+	// a page after `after`; next is where the next page starts ("": none).
+	Readers(ctx context.Context, conv string, seq uint64, after string, limit int) (readers []Reader, next string, err error)
 	Presence(ctx context.Context, target, conv string) (*pb.PresenceResponse, error)
 	SetPinned(ctx context.Context, conv string, pinned bool) error
 	// SetMuted mutes conv for the user alone; returns the new total unread.
@@ -106,4 +109,11 @@ type Session interface {
 
 	// Close marks the device offline and stops its pushes. Idempotent.
 	Close()
+}
+
+// Reader is one member's state for a message: whether their read cursor
+// reached it.
+type Reader struct {
+	User string
+	Read bool
 }

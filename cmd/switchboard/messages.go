@@ -326,6 +326,46 @@ with the newest edit's text. Past the node's --edit-window: EDIT_EXPIRED.`,
 	return cmd
 }
 
+func newReadByCmd() *cobra.Command {
+	var o clientOptions
+	var conv string
+	var seq uint64
+	cmd := &cobra.Command{
+		Use:     "read-by",
+		Short:   "Who read one of the user's messages, and who did not yet",
+		Example: `  switchboard read-by --data-dir D --user teacher --conv g:class --seq 3 --json`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if conv == "" || seq == 0 {
+				return errors.New("give --conv and --seq")
+			}
+			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
+				read, unread, err := c.ReadBy(ctx, conv, seq)
+				if err != nil {
+					return err
+				}
+				if o.json {
+					return printJSON(cmd.OutOrStdout(), map[string][]string{"read": nonNil(read), "unread": nonNil(unread)})
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "read by %d: %s\nnot yet by %d: %s\n", len(read), strings.Join(read, " "), len(unread), strings.Join(unread, " "))
+				return nil
+			})
+		},
+	}
+	o.register(cmd.Flags())
+	cmd.Flags().StringVar(&conv, "conv", "", "conversation id")
+	cmd.Flags().Uint64Var(&seq, "seq", 0, "the seq of the user's message")
+	return cmd
+}
+
+// nonNil makes an empty list print as [] in JSON, not null.
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
 func newConvsCmd() *cobra.Command {
 	var o clientOptions
 	var limit int

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -403,6 +404,11 @@ func TestCommandsAgainstDevNode(t *testing.T) {
 	}
 	if out := string(n.run("history", "--data-dir", d, "--user", "alice", "--conv", sent.Conv)); !strings.Contains(out, "bob: (to #1) hello to you") {
 		t.Fatalf("the reply printed: %s", out)
+	}
+	var readBy struct{ Read, Unread []string }
+	mustJSON(t, n.run("read-by", "--data-dir", d, "--user", "alice", "--conv", sent.Conv, "--seq", "1", "--json"), &readBy)
+	if !slices.Equal(readBy.Read, []string{"bob"}) || len(readBy.Unread) != 0 {
+		t.Fatalf("read-by: %+v, want read by bob", readBy)
 	}
 	n.run("recall", "--data-dir", d, "--user", "alice", "--conv", sent.Conv, "--seq", "2")
 	var convs []map[string]any

@@ -267,6 +267,28 @@ func (c *Client) Members(ctx context.Context, conv, after string, limit int) ([]
 	return res.GetMembers().Members, nil
 }
 
+// ReadBy tells the sender of the message at seq of conv which members
+// have read it, every page of them (FORBIDDEN for anyone but its sender).
+func (c *Client) ReadBy(ctx context.Context, conv string, seq uint64) (read, unread []string, err error) {
+	after := ""
+	for {
+		res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_ReadBy{ReadBy: &wirepb.ReadByRequest{Conv: conv, Seq: seq, After: after}}})
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, m := range res.GetReadBy().GetMembers() {
+			if m.Read {
+				read = append(read, m.User)
+			} else {
+				unread = append(unread, m.User)
+			}
+		}
+		if after = res.GetReadBy().GetNext(); after == "" {
+			return read, unread, nil
+		}
+	}
+}
+
 // Presence says whether user has a device online (for oneself and the
 // other side of a direct conversation).
 func (c *Client) Presence(ctx context.Context, user string) (online bool, devices int, err error) {

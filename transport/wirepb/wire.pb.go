@@ -430,7 +430,7 @@ func (x Signal_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Signal_Kind.Descriptor instead.
 func (Signal_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{53, 0}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{56, 0}
 }
 
 type Error struct {
@@ -1317,6 +1317,7 @@ type Request struct {
 	//	*Request_Report
 	//	*Request_Blocked
 	//	*Request_DeskRate
+	//	*Request_ReadBy
 	Op            isRequest_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1627,6 +1628,15 @@ func (x *Request) GetDeskRate() *DeskRateRequest {
 	return nil
 }
 
+func (x *Request) GetReadBy() *ReadByRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Request_ReadBy); ok {
+			return x.ReadBy
+		}
+	}
+	return nil
+}
+
 type isRequest_Op interface {
 	isRequest_Op()
 }
@@ -1749,6 +1759,10 @@ type Request_DeskRate struct {
 	DeskRate *DeskRateRequest `protobuf:"bytes,38,opt,name=desk_rate,json=deskRate,proto3,oneof"`
 }
 
+type Request_ReadBy struct {
+	ReadBy *ReadByRequest `protobuf:"bytes,39,opt,name=read_by,json=readBy,proto3,oneof"`
+}
+
 func (*Request_Send) isRequest_Op() {}
 
 func (*Request_Sync) isRequest_Op() {}
@@ -1807,6 +1821,8 @@ func (*Request_Blocked) isRequest_Op() {}
 
 func (*Request_DeskRate) isRequest_Op() {}
 
+func (*Request_ReadBy) isRequest_Op() {}
+
 type Response struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -1841,6 +1857,7 @@ type Response struct {
 	//	*Response_Report
 	//	*Response_Blocked
 	//	*Response_DeskRate
+	//	*Response_ReadBy
 	Result        isResponse_Result `protobuf_oneof:"result"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2149,6 +2166,15 @@ func (x *Response) GetDeskRate() *DeskRateResult {
 	return nil
 }
 
+func (x *Response) GetReadBy() *ReadByResult {
+	if x != nil {
+		if x, ok := x.Result.(*Response_ReadBy); ok {
+			return x.ReadBy
+		}
+	}
+	return nil
+}
+
 type isResponse_Result interface {
 	isResponse_Result()
 }
@@ -2265,6 +2291,10 @@ type Response_DeskRate struct {
 	DeskRate *DeskRateResult `protobuf:"bytes,37,opt,name=desk_rate,json=deskRate,proto3,oneof"`
 }
 
+type Response_ReadBy struct {
+	ReadBy *ReadByResult `protobuf:"bytes,38,opt,name=read_by,json=readBy,proto3,oneof"`
+}
+
 func (*Response_Send) isResponse_Result() {}
 
 func (*Response_Sync) isResponse_Result() {}
@@ -2320,6 +2350,8 @@ func (*Response_Report) isResponse_Result() {}
 func (*Response_Blocked) isResponse_Result() {}
 
 func (*Response_DeskRate) isResponse_Result() {}
+
+func (*Response_ReadBy) isResponse_Result() {}
 
 // SendRequest names exactly one of conv or to.
 type SendRequest struct {
@@ -4087,6 +4119,182 @@ func (x *ReportRequest) GetReason() string {
 	return ""
 }
 
+// ReadByRequest: the sender of the message at seq of conv (FORBIDDEN for
+// anyone else) asks which members have read it: a page of the active
+// members who could see it, by id after `after`, at most limit of them
+// (0 or more than 200: 200), the sender left out.
+type ReadByRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	Seq           uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	After         string                 `protobuf:"bytes,3,opt,name=after,proto3" json:"after,omitempty"`
+	Limit         uint32                 `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadByRequest) Reset() {
+	*x = ReadByRequest{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadByRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadByRequest) ProtoMessage() {}
+
+func (x *ReadByRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadByRequest.ProtoReflect.Descriptor instead.
+func (*ReadByRequest) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *ReadByRequest) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *ReadByRequest) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *ReadByRequest) GetAfter() string {
+	if x != nil {
+		return x.After
+	}
+	return ""
+}
+
+func (x *ReadByRequest) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+type ReadByResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Members       []*MemberRead          `protobuf:"bytes,1,rep,name=members,proto3" json:"members,omitempty"`
+	Next          string                 `protobuf:"bytes,2,opt,name=next,proto3" json:"next,omitempty"` // ask again from it; empty: no more members
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReadByResult) Reset() {
+	*x = ReadByResult{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReadByResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReadByResult) ProtoMessage() {}
+
+func (x *ReadByResult) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReadByResult.ProtoReflect.Descriptor instead.
+func (*ReadByResult) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *ReadByResult) GetMembers() []*MemberRead {
+	if x != nil {
+		return x.Members
+	}
+	return nil
+}
+
+func (x *ReadByResult) GetNext() string {
+	if x != nil {
+		return x.Next
+	}
+	return ""
+}
+
+type MemberRead struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Read          bool                   `protobuf:"varint,2,opt,name=read,proto3" json:"read,omitempty"` // their read cursor reached the message
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MemberRead) Reset() {
+	*x = MemberRead{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MemberRead) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MemberRead) ProtoMessage() {}
+
+func (x *MemberRead) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MemberRead.ProtoReflect.Descriptor instead.
+func (*MemberRead) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *MemberRead) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *MemberRead) GetRead() bool {
+	if x != nil {
+		return x.Read
+	}
+	return false
+}
+
 type ReportResult struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	ReportId      string                 `protobuf:"bytes,1,opt,name=report_id,json=reportId,proto3" json:"report_id,omitempty"`
@@ -4097,7 +4305,7 @@ type ReportResult struct {
 
 func (x *ReportResult) Reset() {
 	*x = ReportResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[42]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4109,7 +4317,7 @@ func (x *ReportResult) String() string {
 func (*ReportResult) ProtoMessage() {}
 
 func (x *ReportResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[42]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4122,7 +4330,7 @@ func (x *ReportResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportResult.ProtoReflect.Descriptor instead.
 func (*ReportResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{42}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ReportResult) GetReportId() string {
@@ -4153,7 +4361,7 @@ type RegisterPushRequest struct {
 
 func (x *RegisterPushRequest) Reset() {
 	*x = RegisterPushRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[43]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4165,7 +4373,7 @@ func (x *RegisterPushRequest) String() string {
 func (*RegisterPushRequest) ProtoMessage() {}
 
 func (x *RegisterPushRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[43]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4178,7 +4386,7 @@ func (x *RegisterPushRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterPushRequest.ProtoReflect.Descriptor instead.
 func (*RegisterPushRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{43}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *RegisterPushRequest) GetPlatform() string {
@@ -4203,7 +4411,7 @@ type RegisterPushResult struct {
 
 func (x *RegisterPushResult) Reset() {
 	*x = RegisterPushResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[44]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4215,7 +4423,7 @@ func (x *RegisterPushResult) String() string {
 func (*RegisterPushResult) ProtoMessage() {}
 
 func (x *RegisterPushResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[44]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4228,7 +4436,7 @@ func (x *RegisterPushResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterPushResult.ProtoReflect.Descriptor instead.
 func (*RegisterPushResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{44}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{47}
 }
 
 // UnregisterPushRequest removes this device's push token (a no-op if none).
@@ -4240,7 +4448,7 @@ type UnregisterPushRequest struct {
 
 func (x *UnregisterPushRequest) Reset() {
 	*x = UnregisterPushRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[45]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4252,7 +4460,7 @@ func (x *UnregisterPushRequest) String() string {
 func (*UnregisterPushRequest) ProtoMessage() {}
 
 func (x *UnregisterPushRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[45]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4265,7 +4473,7 @@ func (x *UnregisterPushRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnregisterPushRequest.ProtoReflect.Descriptor instead.
 func (*UnregisterPushRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{45}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{48}
 }
 
 type UnregisterPushResult struct {
@@ -4276,7 +4484,7 @@ type UnregisterPushResult struct {
 
 func (x *UnregisterPushResult) Reset() {
 	*x = UnregisterPushResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[46]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4288,7 +4496,7 @@ func (x *UnregisterPushResult) String() string {
 func (*UnregisterPushResult) ProtoMessage() {}
 
 func (x *UnregisterPushResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[46]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4301,7 +4509,7 @@ func (x *UnregisterPushResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnregisterPushResult.ProtoReflect.Descriptor instead.
 func (*UnregisterPushResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{46}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{49}
 }
 
 type PingRequest struct {
@@ -4318,7 +4526,7 @@ type PingRequest struct {
 
 func (x *PingRequest) Reset() {
 	*x = PingRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[47]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4330,7 +4538,7 @@ func (x *PingRequest) String() string {
 func (*PingRequest) ProtoMessage() {}
 
 func (x *PingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[47]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4343,7 +4551,7 @@ func (x *PingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PingRequest.ProtoReflect.Descriptor instead.
 func (*PingRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{47}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *PingRequest) GetPadding() []byte {
@@ -4362,7 +4570,7 @@ type PingResult struct {
 
 func (x *PingResult) Reset() {
 	*x = PingResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[48]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4374,7 +4582,7 @@ func (x *PingResult) String() string {
 func (*PingResult) ProtoMessage() {}
 
 func (x *PingResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[48]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4387,7 +4595,7 @@ func (x *PingResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PingResult.ProtoReflect.Descriptor instead.
 func (*PingResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{48}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *PingResult) GetServerTimeMs() int64 {
@@ -4413,7 +4621,7 @@ type Push struct {
 
 func (x *Push) Reset() {
 	*x = Push{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[49]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4425,7 +4633,7 @@ func (x *Push) String() string {
 func (*Push) ProtoMessage() {}
 
 func (x *Push) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[49]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4438,7 +4646,7 @@ func (x *Push) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Push.ProtoReflect.Descriptor instead.
 func (*Push) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{49}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *Push) GetInboxSeq() uint64 {
@@ -4531,7 +4739,7 @@ type ReadUpdate struct {
 
 func (x *ReadUpdate) Reset() {
 	*x = ReadUpdate{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[50]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4543,7 +4751,7 @@ func (x *ReadUpdate) String() string {
 func (*ReadUpdate) ProtoMessage() {}
 
 func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[50]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4556,7 +4764,7 @@ func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadUpdate.ProtoReflect.Descriptor instead.
 func (*ReadUpdate) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{50}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *ReadUpdate) GetConv() string {
@@ -4593,7 +4801,7 @@ type MembershipUpdate struct {
 
 func (x *MembershipUpdate) Reset() {
 	*x = MembershipUpdate{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[51]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4605,7 +4813,7 @@ func (x *MembershipUpdate) String() string {
 func (*MembershipUpdate) ProtoMessage() {}
 
 func (x *MembershipUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[51]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4618,7 +4826,7 @@ func (x *MembershipUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembershipUpdate.ProtoReflect.Descriptor instead.
 func (*MembershipUpdate) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{51}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *MembershipUpdate) GetConv() string {
@@ -4661,7 +4869,7 @@ type ReadReceipt struct {
 
 func (x *ReadReceipt) Reset() {
 	*x = ReadReceipt{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[52]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4673,7 +4881,7 @@ func (x *ReadReceipt) String() string {
 func (*ReadReceipt) ProtoMessage() {}
 
 func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[52]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4686,7 +4894,7 @@ func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadReceipt.ProtoReflect.Descriptor instead.
 func (*ReadReceipt) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{52}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *ReadReceipt) GetConv() string {
@@ -4726,7 +4934,7 @@ type Signal struct {
 
 func (x *Signal) Reset() {
 	*x = Signal{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[53]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4738,7 +4946,7 @@ func (x *Signal) String() string {
 func (*Signal) ProtoMessage() {}
 
 func (x *Signal) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[53]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4751,7 +4959,7 @@ func (x *Signal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Signal.ProtoReflect.Descriptor instead.
 func (*Signal) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{53}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *Signal) GetKind() Signal_Kind {
@@ -4796,7 +5004,7 @@ type CardClickRequest struct {
 
 func (x *CardClickRequest) Reset() {
 	*x = CardClickRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[54]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4808,7 +5016,7 @@ func (x *CardClickRequest) String() string {
 func (*CardClickRequest) ProtoMessage() {}
 
 func (x *CardClickRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[54]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4821,7 +5029,7 @@ func (x *CardClickRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardClickRequest.ProtoReflect.Descriptor instead.
 func (*CardClickRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{54}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *CardClickRequest) GetConv() string {
@@ -4856,7 +5064,7 @@ type CardClickResult struct {
 
 func (x *CardClickResult) Reset() {
 	*x = CardClickResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[55]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4868,7 +5076,7 @@ func (x *CardClickResult) String() string {
 func (*CardClickResult) ProtoMessage() {}
 
 func (x *CardClickResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[55]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4881,7 +5089,7 @@ func (x *CardClickResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardClickResult.ProtoReflect.Descriptor instead.
 func (*CardClickResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{55}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *CardClickResult) GetMode() string {
@@ -4918,7 +5126,7 @@ type DeskHandoverRequest struct {
 
 func (x *DeskHandoverRequest) Reset() {
 	*x = DeskHandoverRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[56]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4930,7 +5138,7 @@ func (x *DeskHandoverRequest) String() string {
 func (*DeskHandoverRequest) ProtoMessage() {}
 
 func (x *DeskHandoverRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[56]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4943,7 +5151,7 @@ func (x *DeskHandoverRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskHandoverRequest.ProtoReflect.Descriptor instead.
 func (*DeskHandoverRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{56}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *DeskHandoverRequest) GetConv() string {
@@ -4965,7 +5173,7 @@ type DeskHandoverResult struct {
 
 func (x *DeskHandoverResult) Reset() {
 	*x = DeskHandoverResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[57]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4977,7 +5185,7 @@ func (x *DeskHandoverResult) String() string {
 func (*DeskHandoverResult) ProtoMessage() {}
 
 func (x *DeskHandoverResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[57]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4990,7 +5198,7 @@ func (x *DeskHandoverResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskHandoverResult.ProtoReflect.Descriptor instead.
 func (*DeskHandoverResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{57}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *DeskHandoverResult) GetSession() string {
@@ -5035,7 +5243,7 @@ type DeskEnterRequest struct {
 
 func (x *DeskEnterRequest) Reset() {
 	*x = DeskEnterRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[58]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5047,7 +5255,7 @@ func (x *DeskEnterRequest) String() string {
 func (*DeskEnterRequest) ProtoMessage() {}
 
 func (x *DeskEnterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[58]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5060,7 +5268,7 @@ func (x *DeskEnterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskEnterRequest.ProtoReflect.Descriptor instead.
 func (*DeskEnterRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{58}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *DeskEnterRequest) GetScene() string {
@@ -5092,7 +5300,7 @@ type DeskSession struct {
 
 func (x *DeskSession) Reset() {
 	*x = DeskSession{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[59]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5104,7 +5312,7 @@ func (x *DeskSession) String() string {
 func (*DeskSession) ProtoMessage() {}
 
 func (x *DeskSession) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[59]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5117,7 +5325,7 @@ func (x *DeskSession) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskSession.ProtoReflect.Descriptor instead.
 func (*DeskSession) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{59}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *DeskSession) GetConv() string {
@@ -5175,7 +5383,7 @@ type DeskStatusRequest struct {
 
 func (x *DeskStatusRequest) Reset() {
 	*x = DeskStatusRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[60]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5187,7 +5395,7 @@ func (x *DeskStatusRequest) String() string {
 func (*DeskStatusRequest) ProtoMessage() {}
 
 func (x *DeskStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[60]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5200,7 +5408,7 @@ func (x *DeskStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskStatusRequest.ProtoReflect.Descriptor instead.
 func (*DeskStatusRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{60}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *DeskStatusRequest) GetStatus() string {
@@ -5225,7 +5433,7 @@ type DeskAgent struct {
 
 func (x *DeskAgent) Reset() {
 	*x = DeskAgent{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[61]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5237,7 +5445,7 @@ func (x *DeskAgent) String() string {
 func (*DeskAgent) ProtoMessage() {}
 
 func (x *DeskAgent) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[61]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5250,7 +5458,7 @@ func (x *DeskAgent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskAgent.ProtoReflect.Descriptor instead.
 func (*DeskAgent) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{61}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *DeskAgent) GetUser() string {
@@ -5313,7 +5521,7 @@ type DeskQueueRequest struct {
 
 func (x *DeskQueueRequest) Reset() {
 	*x = DeskQueueRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[62]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5325,7 +5533,7 @@ func (x *DeskQueueRequest) String() string {
 func (*DeskQueueRequest) ProtoMessage() {}
 
 func (x *DeskQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[62]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5338,7 +5546,7 @@ func (x *DeskQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskQueueRequest.ProtoReflect.Descriptor instead.
 func (*DeskQueueRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{62}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *DeskQueueRequest) GetSkill() string {
@@ -5360,7 +5568,7 @@ type DeskWaiting struct {
 
 func (x *DeskWaiting) Reset() {
 	*x = DeskWaiting{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[63]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5372,7 +5580,7 @@ func (x *DeskWaiting) String() string {
 func (*DeskWaiting) ProtoMessage() {}
 
 func (x *DeskWaiting) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[63]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5385,7 +5593,7 @@ func (x *DeskWaiting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskWaiting.ProtoReflect.Descriptor instead.
 func (*DeskWaiting) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{63}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *DeskWaiting) GetConv() string {
@@ -5428,7 +5636,7 @@ type DeskQueueAgent struct {
 
 func (x *DeskQueueAgent) Reset() {
 	*x = DeskQueueAgent{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[64]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5440,7 +5648,7 @@ func (x *DeskQueueAgent) String() string {
 func (*DeskQueueAgent) ProtoMessage() {}
 
 func (x *DeskQueueAgent) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[64]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5453,7 +5661,7 @@ func (x *DeskQueueAgent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskQueueAgent.ProtoReflect.Descriptor instead.
 func (*DeskQueueAgent) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{64}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *DeskQueueAgent) GetUser() string {
@@ -5496,7 +5704,7 @@ type DeskQueueResult struct {
 
 func (x *DeskQueueResult) Reset() {
 	*x = DeskQueueResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[65]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5508,7 +5716,7 @@ func (x *DeskQueueResult) String() string {
 func (*DeskQueueResult) ProtoMessage() {}
 
 func (x *DeskQueueResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[65]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5521,7 +5729,7 @@ func (x *DeskQueueResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskQueueResult.ProtoReflect.Descriptor instead.
 func (*DeskQueueResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{65}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *DeskQueueResult) GetSkill() string {
@@ -5566,7 +5774,7 @@ type DeskTransferRequest struct {
 
 func (x *DeskTransferRequest) Reset() {
 	*x = DeskTransferRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[66]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5578,7 +5786,7 @@ func (x *DeskTransferRequest) String() string {
 func (*DeskTransferRequest) ProtoMessage() {}
 
 func (x *DeskTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[66]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5591,7 +5799,7 @@ func (x *DeskTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskTransferRequest.ProtoReflect.Descriptor instead.
 func (*DeskTransferRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{66}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *DeskTransferRequest) GetConv() string {
@@ -5627,7 +5835,7 @@ type DeskCloseRequest struct {
 
 func (x *DeskCloseRequest) Reset() {
 	*x = DeskCloseRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[67]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5639,7 +5847,7 @@ func (x *DeskCloseRequest) String() string {
 func (*DeskCloseRequest) ProtoMessage() {}
 
 func (x *DeskCloseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[67]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5652,7 +5860,7 @@ func (x *DeskCloseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskCloseRequest.ProtoReflect.Descriptor instead.
 func (*DeskCloseRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{67}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *DeskCloseRequest) GetConv() string {
@@ -5686,7 +5894,7 @@ type DeskRateRequest struct {
 
 func (x *DeskRateRequest) Reset() {
 	*x = DeskRateRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[68]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5698,7 +5906,7 @@ func (x *DeskRateRequest) String() string {
 func (*DeskRateRequest) ProtoMessage() {}
 
 func (x *DeskRateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[68]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5711,7 +5919,7 @@ func (x *DeskRateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskRateRequest.ProtoReflect.Descriptor instead.
 func (*DeskRateRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{68}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *DeskRateRequest) GetConv() string {
@@ -5747,7 +5955,7 @@ type DeskRateResult struct {
 
 func (x *DeskRateResult) Reset() {
 	*x = DeskRateResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[69]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5759,7 +5967,7 @@ func (x *DeskRateResult) String() string {
 func (*DeskRateResult) ProtoMessage() {}
 
 func (x *DeskRateResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[69]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5772,7 +5980,7 @@ func (x *DeskRateResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskRateResult.ProtoReflect.Descriptor instead.
 func (*DeskRateResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{69}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *DeskRateResult) GetSession() string {
@@ -5822,7 +6030,7 @@ type MyMetricsRequest struct {
 
 func (x *MyMetricsRequest) Reset() {
 	*x = MyMetricsRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[70]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5834,7 +6042,7 @@ func (x *MyMetricsRequest) String() string {
 func (*MyMetricsRequest) ProtoMessage() {}
 
 func (x *MyMetricsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[70]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5847,7 +6055,7 @@ func (x *MyMetricsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsRequest.ProtoReflect.Descriptor instead.
 func (*MyMetricsRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{70}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *MyMetricsRequest) GetWindow() string {
@@ -5903,7 +6111,7 @@ type MyMetricsRow struct {
 
 func (x *MyMetricsRow) Reset() {
 	*x = MyMetricsRow{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[71]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5915,7 +6123,7 @@ func (x *MyMetricsRow) String() string {
 func (*MyMetricsRow) ProtoMessage() {}
 
 func (x *MyMetricsRow) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[71]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5928,7 +6136,7 @@ func (x *MyMetricsRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsRow.ProtoReflect.Descriptor instead.
 func (*MyMetricsRow) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{71}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *MyMetricsRow) GetWindowStartMs() int64 {
@@ -6097,7 +6305,7 @@ type MyMetricsResult struct {
 
 func (x *MyMetricsResult) Reset() {
 	*x = MyMetricsResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[72]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6109,7 +6317,7 @@ func (x *MyMetricsResult) String() string {
 func (*MyMetricsResult) ProtoMessage() {}
 
 func (x *MyMetricsResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[72]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6122,7 +6330,7 @@ func (x *MyMetricsResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsResult.ProtoReflect.Descriptor instead.
 func (*MyMetricsResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{72}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *MyMetricsResult) GetUser() string {
@@ -6229,7 +6437,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x06GoAway\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12!\n" +
 	"\freconnect_to\x18\x02 \x01(\tR\vreconnectTo\x12.\n" +
-	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\xdd\x0f\n" +
+	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\x9c\x10\n" +
 	"\aRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x126\n" +
 	"\x04send\x18\n" +
@@ -6269,8 +6477,9 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x05block\x18# \x01(\v2!.switchboard.wire.v1.BlockRequestH\x00R\x05block\x12<\n" +
 	"\x06report\x18$ \x01(\v2\".switchboard.wire.v1.ReportRequestH\x00R\x06report\x12?\n" +
 	"\ablocked\x18% \x01(\v2#.switchboard.wire.v1.BlockedRequestH\x00R\ablocked\x12C\n" +
-	"\tdesk_rate\x18& \x01(\v2$.switchboard.wire.v1.DeskRateRequestH\x00R\bdeskRateB\x04\n" +
-	"\x02op\"\xab\x0f\n" +
+	"\tdesk_rate\x18& \x01(\v2$.switchboard.wire.v1.DeskRateRequestH\x00R\bdeskRate\x12=\n" +
+	"\aread_by\x18' \x01(\v2\".switchboard.wire.v1.ReadByRequestH\x00R\x06readByB\x04\n" +
+	"\x02op\"\xe9\x0f\n" +
 	"\bResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x120\n" +
 	"\x05error\x18\x02 \x01(\v2\x1a.switchboard.wire.v1.ErrorR\x05error\x125\n" +
@@ -6310,7 +6519,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x05block\x18\" \x01(\v2 .switchboard.wire.v1.BlockResultH\x00R\x05block\x12;\n" +
 	"\x06report\x18# \x01(\v2!.switchboard.wire.v1.ReportResultH\x00R\x06report\x12>\n" +
 	"\ablocked\x18$ \x01(\v2\".switchboard.wire.v1.BlockedResultH\x00R\ablocked\x12B\n" +
-	"\tdesk_rate\x18% \x01(\v2#.switchboard.wire.v1.DeskRateResultH\x00R\bdeskRateB\b\n" +
+	"\tdesk_rate\x18% \x01(\v2#.switchboard.wire.v1.DeskRateResultH\x00R\bdeskRate\x12<\n" +
+	"\aread_by\x18& \x01(\v2!.switchboard.wire.v1.ReadByResultH\x00R\x06readByB\b\n" +
 	"\x06result\"\xa4\x02\n" +
 	"\vSendRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x0e\n" +
@@ -6438,7 +6648,19 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\rReportRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\"I\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"a\n" +
+	"\rReadByRequest\x12\x12\n" +
+	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x14\n" +
+	"\x05after\x18\x03 \x01(\tR\x05after\x12\x14\n" +
+	"\x05limit\x18\x04 \x01(\rR\x05limit\"]\n" +
+	"\fReadByResult\x129\n" +
+	"\amembers\x18\x01 \x03(\v2\x1f.switchboard.wire.v1.MemberReadR\amembers\x12\x12\n" +
+	"\x04next\x18\x02 \x01(\tR\x04next\"4\n" +
+	"\n" +
+	"MemberRead\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
+	"\x04read\x18\x02 \x01(\bR\x04read\"I\n" +
 	"\fReportResult\x12\x1b\n" +
 	"\treport_id\x18\x01 \x01(\tR\breportId\x12\x1c\n" +
 	"\tduplicate\x18\x02 \x01(\bR\tduplicate\"G\n" +
@@ -6665,7 +6887,7 @@ func file_transport_wirepb_wire_proto_rawDescGZIP() []byte {
 }
 
 var file_transport_wirepb_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 73)
+var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 76)
 var file_transport_wirepb_wire_proto_goTypes = []any{
 	(Code)(0),                        // 0: switchboard.wire.v1.Code
 	(ConvKind)(0),                    // 1: switchboard.wire.v1.ConvKind
@@ -6715,37 +6937,40 @@ var file_transport_wirepb_wire_proto_goTypes = []any{
 	(*BlockedRequest)(nil),           // 45: switchboard.wire.v1.BlockedRequest
 	(*BlockedResult)(nil),            // 46: switchboard.wire.v1.BlockedResult
 	(*ReportRequest)(nil),            // 47: switchboard.wire.v1.ReportRequest
-	(*ReportResult)(nil),             // 48: switchboard.wire.v1.ReportResult
-	(*RegisterPushRequest)(nil),      // 49: switchboard.wire.v1.RegisterPushRequest
-	(*RegisterPushResult)(nil),       // 50: switchboard.wire.v1.RegisterPushResult
-	(*UnregisterPushRequest)(nil),    // 51: switchboard.wire.v1.UnregisterPushRequest
-	(*UnregisterPushResult)(nil),     // 52: switchboard.wire.v1.UnregisterPushResult
-	(*PingRequest)(nil),              // 53: switchboard.wire.v1.PingRequest
-	(*PingResult)(nil),               // 54: switchboard.wire.v1.PingResult
-	(*Push)(nil),                     // 55: switchboard.wire.v1.Push
-	(*ReadUpdate)(nil),               // 56: switchboard.wire.v1.ReadUpdate
-	(*MembershipUpdate)(nil),         // 57: switchboard.wire.v1.MembershipUpdate
-	(*ReadReceipt)(nil),              // 58: switchboard.wire.v1.ReadReceipt
-	(*Signal)(nil),                   // 59: switchboard.wire.v1.Signal
-	(*CardClickRequest)(nil),         // 60: switchboard.wire.v1.CardClickRequest
-	(*CardClickResult)(nil),          // 61: switchboard.wire.v1.CardClickResult
-	(*DeskHandoverRequest)(nil),      // 62: switchboard.wire.v1.DeskHandoverRequest
-	(*DeskHandoverResult)(nil),       // 63: switchboard.wire.v1.DeskHandoverResult
-	(*DeskEnterRequest)(nil),         // 64: switchboard.wire.v1.DeskEnterRequest
-	(*DeskSession)(nil),              // 65: switchboard.wire.v1.DeskSession
-	(*DeskStatusRequest)(nil),        // 66: switchboard.wire.v1.DeskStatusRequest
-	(*DeskAgent)(nil),                // 67: switchboard.wire.v1.DeskAgent
-	(*DeskQueueRequest)(nil),         // 68: switchboard.wire.v1.DeskQueueRequest
-	(*DeskWaiting)(nil),              // 69: switchboard.wire.v1.DeskWaiting
-	(*DeskQueueAgent)(nil),           // 70: switchboard.wire.v1.DeskQueueAgent
-	(*DeskQueueResult)(nil),          // 71: switchboard.wire.v1.DeskQueueResult
-	(*DeskTransferRequest)(nil),      // 72: switchboard.wire.v1.DeskTransferRequest
-	(*DeskCloseRequest)(nil),         // 73: switchboard.wire.v1.DeskCloseRequest
-	(*DeskRateRequest)(nil),          // 74: switchboard.wire.v1.DeskRateRequest
-	(*DeskRateResult)(nil),           // 75: switchboard.wire.v1.DeskRateResult
-	(*MyMetricsRequest)(nil),         // 76: switchboard.wire.v1.MyMetricsRequest
-	(*MyMetricsRow)(nil),             // 77: switchboard.wire.v1.MyMetricsRow
-	(*MyMetricsResult)(nil),          // 78: switchboard.wire.v1.MyMetricsResult
+	(*ReadByRequest)(nil),            // 48: switchboard.wire.v1.ReadByRequest
+	(*ReadByResult)(nil),             // 49: switchboard.wire.v1.ReadByResult
+	(*MemberRead)(nil),               // 50: switchboard.wire.v1.MemberRead
+	(*ReportResult)(nil),             // 51: switchboard.wire.v1.ReportResult
+	(*RegisterPushRequest)(nil),      // 52: switchboard.wire.v1.RegisterPushRequest
+	(*RegisterPushResult)(nil),       // 53: switchboard.wire.v1.RegisterPushResult
+	(*UnregisterPushRequest)(nil),    // 54: switchboard.wire.v1.UnregisterPushRequest
+	(*UnregisterPushResult)(nil),     // 55: switchboard.wire.v1.UnregisterPushResult
+	(*PingRequest)(nil),              // 56: switchboard.wire.v1.PingRequest
+	(*PingResult)(nil),               // 57: switchboard.wire.v1.PingResult
+	(*Push)(nil),                     // 58: switchboard.wire.v1.Push
+	(*ReadUpdate)(nil),               // 59: switchboard.wire.v1.ReadUpdate
+	(*MembershipUpdate)(nil),         // 60: switchboard.wire.v1.MembershipUpdate
+	(*ReadReceipt)(nil),              // 61: switchboard.wire.v1.ReadReceipt
+	(*Signal)(nil),                   // 62: switchboard.wire.v1.Signal
+	(*CardClickRequest)(nil),         // 63: switchboard.wire.v1.CardClickRequest
+	(*CardClickResult)(nil),          // 64: switchboard.wire.v1.CardClickResult
+	(*DeskHandoverRequest)(nil),      // 65: switchboard.wire.v1.DeskHandoverRequest
+	(*DeskHandoverResult)(nil),       // 66: switchboard.wire.v1.DeskHandoverResult
+	(*DeskEnterRequest)(nil),         // 67: switchboard.wire.v1.DeskEnterRequest
+	(*DeskSession)(nil),              // 68: switchboard.wire.v1.DeskSession
+	(*DeskStatusRequest)(nil),        // 69: switchboard.wire.v1.DeskStatusRequest
+	(*DeskAgent)(nil),                // 70: switchboard.wire.v1.DeskAgent
+	(*DeskQueueRequest)(nil),         // 71: switchboard.wire.v1.DeskQueueRequest
+	(*DeskWaiting)(nil),              // 72: switchboard.wire.v1.DeskWaiting
+	(*DeskQueueAgent)(nil),           // 73: switchboard.wire.v1.DeskQueueAgent
+	(*DeskQueueResult)(nil),          // 74: switchboard.wire.v1.DeskQueueResult
+	(*DeskTransferRequest)(nil),      // 75: switchboard.wire.v1.DeskTransferRequest
+	(*DeskCloseRequest)(nil),         // 76: switchboard.wire.v1.DeskCloseRequest
+	(*DeskRateRequest)(nil),          // 77: switchboard.wire.v1.DeskRateRequest
+	(*DeskRateResult)(nil),           // 78: switchboard.wire.v1.DeskRateResult
+	(*MyMetricsRequest)(nil),         // 79: switchboard.wire.v1.MyMetricsRequest
+	(*MyMetricsRow)(nil),             // 80: switchboard.wire.v1.MyMetricsRow
+	(*MyMetricsResult)(nil),          // 81: switchboard.wire.v1.MyMetricsResult
 }
 var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	0,  // 0: switchboard.wire.v1.Error.code:type_name -> switchboard.wire.v1.Code
@@ -6759,8 +6984,8 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	14, // 8: switchboard.wire.v1.ServerFrame.go_away:type_name -> switchboard.wire.v1.GoAway
 	6,  // 9: switchboard.wire.v1.ServerFrame.error:type_name -> switchboard.wire.v1.Error
 	16, // 10: switchboard.wire.v1.ServerFrame.response:type_name -> switchboard.wire.v1.Response
-	55, // 11: switchboard.wire.v1.ServerFrame.push:type_name -> switchboard.wire.v1.Push
-	59, // 12: switchboard.wire.v1.ServerFrame.signal:type_name -> switchboard.wire.v1.Signal
+	58, // 11: switchboard.wire.v1.ServerFrame.push:type_name -> switchboard.wire.v1.Push
+	62, // 12: switchboard.wire.v1.ServerFrame.signal:type_name -> switchboard.wire.v1.Signal
 	20, // 13: switchboard.wire.v1.Welcome.sync:type_name -> switchboard.wire.v1.SyncResult
 	17, // 14: switchboard.wire.v1.Request.send:type_name -> switchboard.wire.v1.SendRequest
 	19, // 15: switchboard.wire.v1.Request.sync:type_name -> switchboard.wire.v1.SyncRequest
@@ -6774,76 +6999,79 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	35, // 23: switchboard.wire.v1.Request.members:type_name -> switchboard.wire.v1.MembersRequest
 	37, // 24: switchboard.wire.v1.Request.presence:type_name -> switchboard.wire.v1.PresenceRequest
 	39, // 25: switchboard.wire.v1.Request.pin:type_name -> switchboard.wire.v1.PinRequest
-	53, // 26: switchboard.wire.v1.Request.ping:type_name -> switchboard.wire.v1.PingRequest
-	59, // 27: switchboard.wire.v1.Request.signal:type_name -> switchboard.wire.v1.Signal
+	56, // 26: switchboard.wire.v1.Request.ping:type_name -> switchboard.wire.v1.PingRequest
+	62, // 27: switchboard.wire.v1.Request.signal:type_name -> switchboard.wire.v1.Signal
 	41, // 28: switchboard.wire.v1.Request.mute:type_name -> switchboard.wire.v1.MuteRequest
-	60, // 29: switchboard.wire.v1.Request.card_click:type_name -> switchboard.wire.v1.CardClickRequest
-	49, // 30: switchboard.wire.v1.Request.register_push:type_name -> switchboard.wire.v1.RegisterPushRequest
-	51, // 31: switchboard.wire.v1.Request.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushRequest
-	62, // 32: switchboard.wire.v1.Request.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverRequest
-	64, // 33: switchboard.wire.v1.Request.desk_enter:type_name -> switchboard.wire.v1.DeskEnterRequest
-	66, // 34: switchboard.wire.v1.Request.desk_status:type_name -> switchboard.wire.v1.DeskStatusRequest
-	68, // 35: switchboard.wire.v1.Request.desk_queue:type_name -> switchboard.wire.v1.DeskQueueRequest
-	72, // 36: switchboard.wire.v1.Request.desk_transfer:type_name -> switchboard.wire.v1.DeskTransferRequest
-	73, // 37: switchboard.wire.v1.Request.desk_close:type_name -> switchboard.wire.v1.DeskCloseRequest
-	76, // 38: switchboard.wire.v1.Request.my_metrics:type_name -> switchboard.wire.v1.MyMetricsRequest
+	63, // 29: switchboard.wire.v1.Request.card_click:type_name -> switchboard.wire.v1.CardClickRequest
+	52, // 30: switchboard.wire.v1.Request.register_push:type_name -> switchboard.wire.v1.RegisterPushRequest
+	54, // 31: switchboard.wire.v1.Request.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushRequest
+	65, // 32: switchboard.wire.v1.Request.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverRequest
+	67, // 33: switchboard.wire.v1.Request.desk_enter:type_name -> switchboard.wire.v1.DeskEnterRequest
+	69, // 34: switchboard.wire.v1.Request.desk_status:type_name -> switchboard.wire.v1.DeskStatusRequest
+	71, // 35: switchboard.wire.v1.Request.desk_queue:type_name -> switchboard.wire.v1.DeskQueueRequest
+	75, // 36: switchboard.wire.v1.Request.desk_transfer:type_name -> switchboard.wire.v1.DeskTransferRequest
+	76, // 37: switchboard.wire.v1.Request.desk_close:type_name -> switchboard.wire.v1.DeskCloseRequest
+	79, // 38: switchboard.wire.v1.Request.my_metrics:type_name -> switchboard.wire.v1.MyMetricsRequest
 	43, // 39: switchboard.wire.v1.Request.block:type_name -> switchboard.wire.v1.BlockRequest
 	47, // 40: switchboard.wire.v1.Request.report:type_name -> switchboard.wire.v1.ReportRequest
 	45, // 41: switchboard.wire.v1.Request.blocked:type_name -> switchboard.wire.v1.BlockedRequest
-	74, // 42: switchboard.wire.v1.Request.desk_rate:type_name -> switchboard.wire.v1.DeskRateRequest
-	6,  // 43: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
-	18, // 44: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
-	20, // 45: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
-	22, // 46: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
-	24, // 47: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
-	26, // 48: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
-	28, // 49: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
-	30, // 50: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
-	32, // 51: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
-	34, // 52: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
-	36, // 53: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
-	38, // 54: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
-	40, // 55: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
-	54, // 56: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
-	42, // 57: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
-	61, // 58: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
-	50, // 59: switchboard.wire.v1.Response.register_push:type_name -> switchboard.wire.v1.RegisterPushResult
-	52, // 60: switchboard.wire.v1.Response.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushResult
-	63, // 61: switchboard.wire.v1.Response.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverResult
-	65, // 62: switchboard.wire.v1.Response.desk_enter:type_name -> switchboard.wire.v1.DeskSession
-	67, // 63: switchboard.wire.v1.Response.desk_status:type_name -> switchboard.wire.v1.DeskAgent
-	71, // 64: switchboard.wire.v1.Response.desk_queue:type_name -> switchboard.wire.v1.DeskQueueResult
-	65, // 65: switchboard.wire.v1.Response.desk_transfer:type_name -> switchboard.wire.v1.DeskSession
-	65, // 66: switchboard.wire.v1.Response.desk_close:type_name -> switchboard.wire.v1.DeskSession
-	78, // 67: switchboard.wire.v1.Response.my_metrics:type_name -> switchboard.wire.v1.MyMetricsResult
-	44, // 68: switchboard.wire.v1.Response.block:type_name -> switchboard.wire.v1.BlockResult
-	48, // 69: switchboard.wire.v1.Response.report:type_name -> switchboard.wire.v1.ReportResult
-	46, // 70: switchboard.wire.v1.Response.blocked:type_name -> switchboard.wire.v1.BlockedResult
-	75, // 71: switchboard.wire.v1.Response.desk_rate:type_name -> switchboard.wire.v1.DeskRateResult
-	3,  // 72: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
-	9,  // 73: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	7,  // 74: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
-	9,  // 75: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	1,  // 76: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
-	8,  // 77: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
-	4,  // 78: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
-	2,  // 79: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
-	8,  // 80: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
-	7,  // 81: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
-	56, // 82: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
-	57, // 83: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
-	58, // 84: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
-	1,  // 85: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
-	8,  // 86: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
-	5,  // 87: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
-	69, // 88: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
-	70, // 89: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
-	77, // 90: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
-	91, // [91:91] is the sub-list for method output_type
-	91, // [91:91] is the sub-list for method input_type
-	91, // [91:91] is the sub-list for extension type_name
-	91, // [91:91] is the sub-list for extension extendee
-	0,  // [0:91] is the sub-list for field type_name
+	77, // 42: switchboard.wire.v1.Request.desk_rate:type_name -> switchboard.wire.v1.DeskRateRequest
+	48, // 43: switchboard.wire.v1.Request.read_by:type_name -> switchboard.wire.v1.ReadByRequest
+	6,  // 44: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
+	18, // 45: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
+	20, // 46: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
+	22, // 47: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
+	24, // 48: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
+	26, // 49: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
+	28, // 50: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
+	30, // 51: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
+	32, // 52: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
+	34, // 53: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
+	36, // 54: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
+	38, // 55: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
+	40, // 56: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
+	57, // 57: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
+	42, // 58: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
+	64, // 59: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
+	53, // 60: switchboard.wire.v1.Response.register_push:type_name -> switchboard.wire.v1.RegisterPushResult
+	55, // 61: switchboard.wire.v1.Response.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushResult
+	66, // 62: switchboard.wire.v1.Response.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverResult
+	68, // 63: switchboard.wire.v1.Response.desk_enter:type_name -> switchboard.wire.v1.DeskSession
+	70, // 64: switchboard.wire.v1.Response.desk_status:type_name -> switchboard.wire.v1.DeskAgent
+	74, // 65: switchboard.wire.v1.Response.desk_queue:type_name -> switchboard.wire.v1.DeskQueueResult
+	68, // 66: switchboard.wire.v1.Response.desk_transfer:type_name -> switchboard.wire.v1.DeskSession
+	68, // 67: switchboard.wire.v1.Response.desk_close:type_name -> switchboard.wire.v1.DeskSession
+	81, // 68: switchboard.wire.v1.Response.my_metrics:type_name -> switchboard.wire.v1.MyMetricsResult
+	44, // 69: switchboard.wire.v1.Response.block:type_name -> switchboard.wire.v1.BlockResult
+	51, // 70: switchboard.wire.v1.Response.report:type_name -> switchboard.wire.v1.ReportResult
+	46, // 71: switchboard.wire.v1.Response.blocked:type_name -> switchboard.wire.v1.BlockedResult
+	78, // 72: switchboard.wire.v1.Response.desk_rate:type_name -> switchboard.wire.v1.DeskRateResult
+	49, // 73: switchboard.wire.v1.Response.read_by:type_name -> switchboard.wire.v1.ReadByResult
+	3,  // 74: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
+	9,  // 75: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	7,  // 76: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
+	9,  // 77: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	1,  // 78: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
+	8,  // 79: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
+	4,  // 80: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
+	2,  // 81: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
+	8,  // 82: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
+	50, // 83: switchboard.wire.v1.ReadByResult.members:type_name -> switchboard.wire.v1.MemberRead
+	7,  // 84: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
+	59, // 85: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
+	60, // 86: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
+	61, // 87: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
+	1,  // 88: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
+	8,  // 89: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
+	5,  // 90: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
+	72, // 91: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
+	73, // 92: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
+	80, // 93: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
+	94, // [94:94] is the sub-list for method output_type
+	94, // [94:94] is the sub-list for method input_type
+	94, // [94:94] is the sub-list for extension type_name
+	94, // [94:94] is the sub-list for extension extendee
+	0,  // [0:94] is the sub-list for field type_name
 }
 
 func init() { file_transport_wirepb_wire_proto_init() }
@@ -6890,6 +7118,7 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Request_Report)(nil),
 		(*Request_Blocked)(nil),
 		(*Request_DeskRate)(nil),
+		(*Request_ReadBy)(nil),
 	}
 	file_transport_wirepb_wire_proto_msgTypes[10].OneofWrappers = []any{
 		(*Response_Send)(nil),
@@ -6920,8 +7149,9 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Response_Report)(nil),
 		(*Response_Blocked)(nil),
 		(*Response_DeskRate)(nil),
+		(*Response_ReadBy)(nil),
 	}
-	file_transport_wirepb_wire_proto_msgTypes[49].OneofWrappers = []any{
+	file_transport_wirepb_wire_proto_msgTypes[52].OneofWrappers = []any{
 		(*Push_Message)(nil),
 		(*Push_Read)(nil),
 		(*Push_Membership)(nil),
@@ -6933,7 +7163,7 @@ func file_transport_wirepb_wire_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_transport_wirepb_wire_proto_rawDesc), len(file_transport_wirepb_wire_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   73,
+			NumMessages:   76,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

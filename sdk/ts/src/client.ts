@@ -638,6 +638,23 @@ export class Client {
   }
 
   /**
+   * readBy tells the sender of the message at seq of conv which members
+   * read it and which did not yet (asking the server page by page); the
+   * members who joined after it are left out. FORBIDDEN for anyone but its
+   * sender.
+   */
+  async readBy(conv: string, seq: number): Promise<{ read: string[]; unread: string[] }> {
+    const out = { read: [] as string[], unread: [] as string[] };
+    for (let after = ""; ; ) {
+      const r = await this.request({ case: "readBy", value: { conv, seq: BigInt(seq), after, limit: 0 } });
+      if (r.result.case !== "readBy") throw new Error("read_by: unexpected answer");
+      for (const m of r.result.value.members) (m.read ? out.read : out.unread).push(m.user);
+      after = r.result.value.next;
+      if (!after) return out;
+    }
+  }
+
+  /**
    * report reports another user's message at seq of conv (one this user can
    * read) to the operator's moderators, with a reason; nobody in the
    * conversation is told. It resolves to the report's id; duplicate when

@@ -39,6 +39,9 @@ test("chat over WebSocket: states, dedupe, reconnect and resync", { skip: !url &
     const answer = bob.reply(conv, seq, "hello alice");
     assert.equal(answer.replyTo, seq);
     await until("alice has the reply", () => alice.conversation(conv).messages.find((x) => x.body === "hello alice")?.replyTo === seq);
+    // Alice, its sender, asks who read it; bob may not ask about hers.
+    assert.deepEqual(await alice.readBy(conv, seq), { read: ["bob"], unread: [] });
+    await assert.rejects(bob.readBy(conv, seq), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
 
     // Bob's connection is cut; alice writes meanwhile; bob comes back by
     // himself and resyncs: everything once, in order.

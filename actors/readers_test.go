@@ -1,0 +1,82 @@
+package actors_test
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/switchboard-im/switchboard/actors"
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+)
+
+// Readers: only a message's sender asks; the answer covers the active
+// members who could see the message (not those who joined after it, nor
+// the sender), page by page, and says who read it.
+func TestReaders(t *testing.T) {
+	node := startCluster(t, 1, openStore(t), actors.Config{})[0]
+	ctx := tctx(t)
+	conv := "g:class"
+	var pupils []string
+	for i := range 5 {
+		pupils = append(pupils, fmt.Sprintf("p%d", i))
+	}
+	mustCreateGroup(t, node, conv, "teacher", pupils...)
+	hw, err := send(ctx, node, conv, "teacher", "homework: page 12")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"p1", "p3"} {
+		if _, err := node.MarkRead(ctx, p, "phone", conv, hw.Seq); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := node.ChangeMembership(ctx, &pb.MembershipChange{Conv: conv, Actor: "teacher", Op: pb.MembershipChange_ADD, Users: []string{"late"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node.ChangeMembership(ctx, &pb.MembershipChange{Conv: conv, Actor: "p4", Op: pb.MembershipChange_LEAVE}); err != nil {
+		t.Fatal(err)
+	}
+
+	var read, unread []string
+	after, calls := "", 0
+	for {
+		rs, next, err := node.Readers(ctx, "teacher", conv, hw.Seq, after, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		calls++
+		for _, r := range rs {
+			if r.Read {
+				read = append(read, r.User)
+			} else {
+				unread = append(unread, r.User)
+			}
+		}
+		if after = next; after == "" {
+			break
+		}
+	}
+	if !slices.Equal(read, []string{"p1", "p3"}) || !slices.Equal(unread, []string{"p0", "p2"}) {
+		t.Fatalf("read %v, unread %v; want p1 p3 read, p0 p2 not (late joined after, p4 left, the teacher is the sender)", read, unread)
+	}
+	if calls < 3 {
+		t.Fatalf("%d calls of 2 members each for 7 members", calls)
+	}
+
+	for name, c := range map[string]struct {
+		user string
+		seq  uint64
+		want pb.Code
+	}{
+		"a pupil asks":         {"p1", hw.Seq, pb.Code_FORBIDDEN},
+		"a stranger asks":      {"eve", hw.Seq, pb.Code_NOT_MEMBER},
+		"a seq not written":    {"teacher", hw.Seq + 100, pb.Code_NOT_FOUND},
+		"a membership message": {"teacher", hw.Seq + 1, pb.Code_NOT_FOUND},
+		"one joined after it":  {"late", hw.Seq, pb.Code_NOT_FOUND},
+		"no seq":               {"teacher", 0, pb.Code_NOT_FOUND},
+	} {
+		if _, _, err := node.Readers(ctx, c.user, conv, c.seq, "", 0); actors.CodeOf(err) != c.want {
+			t.Errorf("%s: %v, want %v", name, err, c.want)
+		}
+	}
+}
