@@ -296,6 +296,10 @@ func browserRun(t *testing.T, browser, transport string) {
 	eval(agent, "report", `[...document.querySelectorAll("#messages .msg")].find(e => e.querySelector(".body").textContent.endsWith("Is the car still for sale?")).querySelector("button.report").click(); true`, nil)
 	say(agent, "insults in the next messages")
 	until(agent, "reported", `document.querySelector("#card-note").textContent.includes("reported to the moderators")`)
+	// And replies to that first message: the customer sees it quoted.
+	eval(agent, "reply", `[...document.querySelectorAll("#messages .msg")].find(e => e.querySelector(".body").textContent.endsWith("Is the car still for sale?")).querySelector("button.reply").click(); true`, nil)
+	say(agent, "It is, and it has new tyres")
+	until(customer, "the reply quoted at the customer", `[...document.querySelectorAll("#messages .msg")].some(e => e.querySelector(".body").textContent.endsWith("It is, and it has new tyres") && e.querySelector(".quote")?.textContent.endsWith("Is the car still for sale?"))`)
 	var reported admin.Reports
 	mustJSON(t, n.run("moderate", "reports", "--data-dir", n.dir, "--json"), &reported)
 	if reported.Total != 1 || reported.Reports[0].Reporter != "a1" || reported.Reports[0].Reason != "insults in the next messages" || reported.Reports[0].Body != "Is the car still for sale?" {

@@ -14,7 +14,7 @@ const onRecall = (m) => {
 let editing;
 const onEdit = (m) => {
   editing = m;
-  reporting = undefined;
+  reporting = replying = undefined;
   $("text").value = m.body;
   $("text").placeholder = `Edit #${m.seq}`;
   $("text").focus();
@@ -24,12 +24,20 @@ const onEdit = (m) => {
 let reporting;
 const onReport = (m) => {
   reporting = m;
-  editing = undefined;
+  editing = replying = undefined;
   $("text").value = "";
   $("text").placeholder = `Why report #${m.seq}?`;
   $("text").focus();
 };
-const draw = (c) => renderMessages($("messages"), c, user, { onRecall, onEdit, onReport });
+// Reply: the next send answers this message (it shows quoted above).
+let replying;
+const onReply = (m) => {
+  replying = m;
+  editing = reporting = undefined;
+  $("text").placeholder = `Reply to #${m.seq}`;
+  $("text").focus();
+};
+const draw = (c) => renderMessages($("messages"), c, user, { onRecall, onEdit, onReport, onReply });
 
 // My service metrics from the metrics engine (docs/METRICS.md), asked over
 // the protocol as this connection's user (my_metrics), in the hour windows
@@ -251,10 +259,12 @@ $("compose").onsubmit = (ev) => {
   } else if (editing && editing.conv === current) {
     note("");
     client.edit(current, editing.seq, t).catch((err) => note(`edit failed: ${err.message}`));
+  } else if (replying && replying.conv === current) {
+    client.reply(current, replying.seq, t);
   } else {
     client.send(current, t);
   }
-  editing = reporting = undefined;
+  editing = reporting = replying = undefined;
   $("text").placeholder = "Reply";
   $("text").value = "";
   soonMetrics(5);

@@ -76,7 +76,8 @@ function quoteOf(conv, seq) {
 // renderMessages draws conv's messages. opts.onClick(m, action) makes card
 // actions clickable; opts.onRecall(m) and opts.onEdit(m) add recall and
 // edit buttons to one's own recent messages, opts.onReport(m) a report
-// button to others' messages. An edited message shows its newest text,
+// button to others' messages, opts.onReply(m) a reply button to every
+// message. A reply shows the message it answers quoted above it. An edited message shows its newest text,
 // marked "edited".
 export function renderMessages(el, conv, me, opts = {}) {
   el.textContent = "";
@@ -121,6 +122,13 @@ export function renderMessages(el, conv, me, opts = {}) {
       r.className = "recall";
       r.textContent = "recall";
       r.onclick = () => opts.onRecall(m);
+      d.append(r);
+    }
+    if (opts.onReply && m.seq > 0 && !m.recalled && (m.kind === "normal" || m.kind === "card")) {
+      const r = document.createElement("button");
+      r.className = "reply";
+      r.textContent = "reply";
+      r.onclick = () => opts.onReply(m);
       d.append(r);
     }
     if (opts.onReport && m.sender !== me && m.seq > 0 && !m.recalled && (m.kind === "normal" || m.kind === "card")) {
