@@ -124,6 +124,7 @@ type pageState struct {
 	UserStatus    string   `json:"userStatus"`
 	UserNote      string   `json:"userNote"`
 	UserMessages  []string `json:"userMessages"`
+	AgentCSAT     string   `json:"agentCSAT"` // agent-7's CSAT cell
 }
 
 const readState = `(() => {
@@ -148,6 +149,7 @@ const readState = `(() => {
 		userStatus: document.getElementById('user-status').textContent,
 		userNote: document.getElementById('user-note').textContent,
 		userMessages: [...document.querySelectorAll('#user-messages li')].map((e) => e.textContent),
+		agentCSAT: (document.querySelector('#agents tr[data-key="agent-7"] td:last-child') || {}).textContent || '',
 		testRate: (document.querySelector('#chart-counters path[data-name="switchboard_dashboard_test_sends_total"]') || { dataset: {} }).dataset.latest || '',
 	};
 })()`
@@ -194,7 +196,8 @@ func TestChartsFromAPI(t *testing.T) {
 			start := now.Add(-time.Duration(i) * time.Minute)
 			for _, key := range []string{"*", "agent-7"} {
 				rows = append(rows, analytics.Row{Key: key, WindowStart: start, WindowEnd: start.Add(time.Minute),
-					Questions: 4, Timely: uint64(i), TimelyRate: float64(i) / 4, AvgResponseMs: 1500 * float64(i), Sessions: 2, AvgSessionMs: 60000})
+					Questions: 4, Timely: uint64(i), TimelyRate: float64(i) / 4, AvgResponseMs: 1500 * float64(i), Sessions: 2, AvgSessionMs: 60000,
+					Ratings: 2, Satisfied: uint64(i % 2), CSATRate: float64(i%2) / 2})
 			}
 		}
 		writeJSON(w, r, analytics.Report{Rows: rows})
@@ -212,6 +215,10 @@ func TestChartsFromAPI(t *testing.T) {
 	}
 	if st.RateCard == "–" || len(st.Members) != 2 {
 		t.Fatalf("page state %+v", st)
+	}
+	// 6 ratings in the three windows, 2 of them 4 or 5.
+	if st = b.wait("the agent's CSAT", 10*time.Second, func(s pageState) bool { return s.AgentCSAT != "" }); st.AgentCSAT != "33% of 6" {
+		t.Fatalf("agent-7's CSAT cell %q, want 33%% of 6", st.AgentCSAT)
 	}
 	if sentToken.Load() {
 		t.Fatal("the page sent a token it was never given")

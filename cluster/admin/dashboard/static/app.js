@@ -410,13 +410,15 @@
       agg.firstSum += r.avg_first_response_ms * Math.max(r.sessions, 1);
       agg.firstN += Math.max(r.sessions, 1);
     }
+    agg.ratings += r.ratings || 0;
+    agg.satisfied += r.satisfied || 0;
   }
 
   function renderMetrics(report, from, now) {
     const byKey = new Map();
     for (const r of report.rows || []) {
       if (!byKey.has(r.key)) {
-        byKey.set(r.key, { key: r.key, rows: [], questions: 0, timely: 0, respSum: 0, msgQuestions: 0, msgTimely: 0, sessions: 0, sessionSum: 0, firstSum: 0, firstN: 0 });
+        byKey.set(r.key, { key: r.key, rows: [], questions: 0, timely: 0, respSum: 0, msgQuestions: 0, msgTimely: 0, sessions: 0, sessionSum: 0, firstSum: 0, firstN: 0, ratings: 0, satisfied: 0 });
       }
       const k = byKey.get(r.key);
       k.rows.push(r);
@@ -456,11 +458,13 @@
         td(String(k.sessions), 'num'),
         td(k.firstN ? fmtMs(k.firstSum / k.firstN) : dash, 'num'),
         td(k.sessions ? fmtMs(k.sessionSum / k.sessions) : dash, 'num'),
+        // Customers' ratings of 4 or 5 out of all ratings (docs/METRICS.md).
+        td(k.ratings ? fmtPct(k.satisfied / k.ratings) + ' of ' + k.ratings : dash, 'num'),
       );
       body.appendChild(tr);
     }
     if (!keys.length) {
-      placeholderRow(body, empty, 8);
+      placeholderRow(body, empty, 9);
     }
     let note = keys.length > MAX_TABLE_KEYS ? (keys.length - MAX_TABLE_KEYS) + ' more agents not listed. ' : '';
     note += 'Late events: ' + (report.late_events || 0) + ', future events: ' + (report.future_events || 0) + '.';
