@@ -1,6 +1,7 @@
 package desk_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -157,5 +158,44 @@ func TestRatingWhoAnswered(t *testing.T) {
 	}
 	if steps := ratingSteps(deskEvents(t, n, "c3", late.Conv)); len(steps) != 0 {
 		t.Fatalf("a refused rating was recorded: %v", steps)
+	}
+}
+
+// A rating whose step could not be written stands: the customer's retry
+// writes it (with the first score), and so does the customer's return,
+// into the rated session's conversation, before the next session starts.
+func TestRatingStepWrittenLater(t *testing.T) {
+	store := openStore(t)
+	gated := &gatedStore{killableStore: &killableStore{Store: store}}
+	n := startQuickNode(t, gated, desk.Config{})
+	ctx := tctx(t)
+	d := n.Desk
+	careDesk(t, d, 2)
+	for _, c := range []string{"c1", "c2"} {
+		s := enterAssigned(t, d, c, "help")
+		if _, err := d.Close(ctx, "a1", s.Conv, ""); err != nil {
+			t.Fatal(err)
+		}
+		gated.conv = s.Conv
+		gated.shut.Store(true)
+		short, cancel := context.WithTimeout(ctx, 2*time.Second)
+		_, err := d.Rate(short, c, s.Conv, 5, "first")
+		cancel()
+		if err == nil {
+			t.Fatalf("%s: a rating whose step cannot be written was answered", c)
+		}
+		time.Sleep(time.Second) // requests already sent fail too
+		gated.shut.Store(false)
+		if c == "c1" {
+			if r, err := d.Rate(ctx, c, s.Conv, 1, "second"); err != nil || r.Score != 5 || r.Comment != "first" || !r.Duplicate {
+				t.Fatalf("c1 rates again: %+v %v, want the first rating", r, err)
+			}
+		} else if next := enterAssigned(t, d, c, "help"); next.Session == s.Session {
+			t.Fatalf("c2's return: %+v", next)
+		}
+		steps := ratingSteps(deskEvents(t, n, c, s.Conv))
+		if len(steps) != 1 || steps[0]["score"] != float64(5) || steps[0]["session"] != s.Session {
+			t.Fatalf("%s: rating steps %v, want the first rating, once", c, steps)
+		}
 	}
 }

@@ -353,6 +353,14 @@ func (t *threadGrain) enter(g *grain, ctx actor.Context, r enterReq) (any, error
 	if t.open() {
 		return t.info(g, 0), nil
 	}
+	// A rating of the last session whose step is not written yet goes
+	// first, into that session's conversation: the next session replaces
+	// the state that holds it.
+	if t.ratingPending() {
+		if err := t.writeRating(g, ctx); err != nil {
+			return nil, err
+		}
+	}
 	now := nowMs()
 	sticky := t.Conv != "" && time.Duration(now-t.ClosedAt)*time.Millisecond <= g.d.cfg.StickyWindow
 	if r.Via != "" && (!sticky || t.ClosedAt < r.Own) {
@@ -448,6 +456,11 @@ type messageNote struct {
 func (t *threadGrain) reopen(g *grain, ctx actor.Context, r messageNote) (any, error) {
 	if g.d.cfg.NoReopen || t.open() || t.Session == nil || r.Conv != t.Conv || r.Seq <= t.ClosedSeq {
 		return nil, nil
+	}
+	if t.ratingPending() {
+		if err := t.writeRating(g, ctx); err != nil {
+			return nil, err
+		}
 	}
 	last := t.Session
 	prefer := ""
