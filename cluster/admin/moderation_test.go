@@ -156,4 +156,14 @@ func TestModerationAPI(t *testing.T) {
 	if !page.Done || page.Next != nil || len(page.Messages) != 1 || page.Messages[0].Seq != sent.Seq || !page.Messages[0].Recalled || page.Messages[0].Body != "" {
 		t.Fatalf("mallory's messages: %+v", page)
 	}
+	// A reply says which message it answers.
+	conv := actors.DirectConvID("bob", "mallory")
+	reply, err := node.Send(t.Context(), &pb.SendMessage{Conv: conv, Sender: "bob", ClientMsgId: "b1", Body: []byte("no"), ReplyTo: sent.Seq})
+	if err != nil {
+		t.Fatal(err)
+	}
+	call(http.MethodGet, "/api/v1/users/bob/messages?limit=10", tok, ``, http.StatusOK, &page)
+	if len(page.Messages) != 1 || page.Messages[0].Seq != reply.Seq || page.Messages[0].ReplyTo != sent.Seq {
+		t.Fatalf("bob's messages: %+v, want the reply to #%d", page, sent.Seq)
+	}
 }

@@ -71,9 +71,10 @@ const sentScanRows = 50_000
 type SentMessage struct {
 	Conv     string    `json:"conv"`
 	Seq      uint64    `json:"seq"`
-	Kind     string    `json:"kind"`              // text, edit (of ref_seq) or card
-	RefSeq   uint64    `json:"ref_seq,omitempty"` // edit, card update: the message it replaces
-	Body     string    `json:"body,omitempty"`    // empty once recalled
+	Kind     string    `json:"kind"`               // text, edit (of ref_seq) or card
+	RefSeq   uint64    `json:"ref_seq,omitempty"`  // edit, card update: the message it replaces
+	ReplyTo  uint64    `json:"reply_to,omitempty"` // a reply: the message it answers
+	Body     string    `json:"body,omitempty"`     // empty once recalled
 	Recalled bool      `json:"recalled,omitempty"`
 	SentAt   time.Time `json:"sent_at"`
 }
@@ -135,7 +136,7 @@ func (s *Server) userMessages(w http.ResponseWriter, r *http.Request) {
 }
 
 func sentMessageOf(m storage.Message) SentMessage {
-	out := SentMessage{Conv: m.ConvID, Seq: m.Seq, Kind: "text", RefSeq: m.RefSeq, Body: string(m.Body),
+	out := SentMessage{Conv: m.ConvID, Seq: m.Seq, Kind: "text", RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Body: string(m.Body),
 		Recalled: m.Recalled(), SentAt: m.ServerTS.UTC()}
 	switch {
 	case m.Kind == storage.MsgCard:
