@@ -21,6 +21,8 @@ const chatHelp = `commands:
   /read                  mark this conversation read
   /recall SEQ            recall one of your messages
   /edit SEQ TEXT         replace the text of one of your messages
+  /reply SEQ TEXT        send TEXT as a reply to message SEQ
+  /readby SEQ            who read one of your messages, and who did not yet
   /report SEQ REASON     report another's message to the moderators
   /group ID USER,USER    create a group and open it
   /members               this conversation's members
@@ -143,6 +145,34 @@ func (ch *chat) command(line string) {
 		if _, err := ch.c.Edit(ch.ctx, ch.conv, seq, text); err != nil {
 			fmt.Fprintln(ch.out, "! edit:", err)
 		}
+	case "/reply":
+		seq, err := strconv.ParseUint(arg(1), 10, 64)
+		text := strings.Join(f[min(2, len(f)):], " ")
+		if err != nil || ch.conv == "" || text == "" {
+			fmt.Fprintln(ch.out, "usage: /reply SEQ TEXT (in an open conversation)")
+			return
+		}
+		// Waited for, as an edit is: a refusal (no such message) is
+		// said at once.
+		p, err := ch.c.Reply(ch.conv, seq, []byte(text), "")
+		if err == nil {
+			_, err = p.Wait(ch.ctx)
+		}
+		if err != nil {
+			fmt.Fprintln(ch.out, "! reply:", err)
+		}
+	case "/readby":
+		seq, err := strconv.ParseUint(arg(1), 10, 64)
+		if err != nil || ch.conv == "" {
+			fmt.Fprintln(ch.out, "usage: /readby SEQ (in an open conversation)")
+			return
+		}
+		read, unread, err := ch.c.ReadBy(ch.ctx, ch.conv, seq)
+		if err != nil {
+			fmt.Fprintln(ch.out, "! readby:", err)
+			return
+		}
+		fmt.Fprintf(ch.out, "  #%d read by %d: %s; not yet by %d: %s\n", seq, len(read), strings.Join(read, " "), len(unread), strings.Join(unread, " "))
 	case "/report":
 		seq, err := strconv.ParseUint(arg(1), 10, 64)
 		if err != nil || ch.conv == "" {

@@ -410,6 +410,16 @@ func TestCommandsAgainstDevNode(t *testing.T) {
 	if !slices.Equal(readBy.Read, []string{"bob"}) || len(readBy.Unread) != 0 {
 		t.Fatalf("read-by: %+v, want read by bob", readBy)
 	}
+	// The same from the interactive chat.
+	chat := exec.Command(n.bin, "chat", "--data-dir", d, "--user", "alice", "--with", "bob")
+	chat.Stdin = strings.NewReader("/reply 1 and hello again\n/readby 1\n/quit\n")
+	if out, err := chat.CombinedOutput(); err != nil || !strings.Contains(string(out), "#1 read by 1: bob; not yet by 0") {
+		t.Fatalf("chat /reply and /readby: %v\n%s", err, out)
+	}
+	mustJSON(t, n.run("history", "--data-dir", d, "--user", "bob", "--conv", sent.Conv, "--json"), &replies)
+	if last := replies[len(replies)-1]; last.Text != "and hello again" || last.ReplyTo != 1 {
+		t.Fatalf("the chat's reply in the history: %+v", last)
+	}
 	n.run("recall", "--data-dir", d, "--user", "alice", "--conv", sent.Conv, "--seq", "2")
 	var convs []map[string]any
 	mustJSON(t, n.run("convs", "--data-dir", d, "--user", "bob", "--json"), &convs)
