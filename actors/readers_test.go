@@ -80,3 +80,31 @@ func TestReaders(t *testing.T) {
 		}
 	}
 }
+
+// A page looks at most at MaxReadersPage members (the sender, "head",
+// first by id, among them and left out): a limit of 0 or past it is taken
+// as it, and next says there is more.
+func TestReadersPageBound(t *testing.T) {
+	node := startCluster(t, 1, openStore(t), actors.Config{})[0]
+	ctx := tctx(t)
+	conv := "g:hall"
+	var members []string
+	for i := range actors.MaxReadersPage + 1 {
+		members = append(members, fmt.Sprintf("m%03d", i))
+	}
+	mustCreateGroup(t, node, conv, "head", members...)
+	m, err := send(ctx, node, conv, "head", "assembly at 9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, limit := range []int{0, actors.MaxReadersPage, actors.MaxReadersPage + 1} {
+		rs, next, err := node.Readers(ctx, "head", conv, m.Seq, "", limit)
+		if err != nil || len(rs) != actors.MaxReadersPage-1 || next != members[actors.MaxReadersPage-2] {
+			t.Fatalf("limit %d: %d readers, next %q, %v; want %d and more", limit, len(rs), next, err, actors.MaxReadersPage-1)
+		}
+		rest, next, err := node.Readers(ctx, "head", conv, m.Seq, next, limit)
+		if err != nil || len(rest) != 2 || next != "" || rest[1].User != members[len(members)-1] {
+			t.Fatalf("limit %d, the second page: %+v, next %q, %v; want the last two members, no more", limit, rest, next, err)
+		}
+	}
+}
