@@ -49,6 +49,7 @@ type DeskStepRecord struct {
 var deskOps = map[string]string{
 	"start": "opened", "queued": "queued", "assigned": "assigned", "transfer": "transferred",
 	"requeue": "requeued", "handover": "handover", "close": "closed", "rating": "rated",
+	"after_hours": "after_hours",
 }
 
 // DeskStepEventID is the stable id of the desk record of a log entry.

@@ -52,6 +52,8 @@ func TestDeskStepRecords(t *testing.T) {
 			}},
 		{`{"desk":"rating","session":"s/2","score":1,"bot":"bot"}`,
 			func(r DeskStepRecord) bool { return r.Op == "rated" && r.Agent == "" && r.Score == 1 }},
+		{`{"desk":"after_hours","session":"s/1","opens_at_ms":1700000000000,"message":"From 9 to 5"}`,
+			func(r DeskStepRecord) bool { return r.Op == "after_hours" && r.Session == "s/1" }},
 		// A score that is no small integer is left out; the step stays a desk record.
 		{`{"desk":"rating","session":"s/3","score":4.5,"agent":"a1"}`,
 			func(r DeskStepRecord) bool { return r.Op == "rated" && r.Agent == "a1" && r.Score == 0 }},

@@ -76,7 +76,8 @@ func (c *conn) deskSession() (session.DeskSession, *wirepb.Response) {
 }
 
 func wireDeskSession(s session.DeskSessionInfo) *wirepb.DeskSession {
-	return &wirepb.DeskSession{Conv: s.Conv, Session: s.Session, State: s.State, QueuePosition: uint32(max(s.QueuePosition, 0)), Agent: s.Agent, Queue: s.Queue}
+	return &wirepb.DeskSession{Conv: s.Conv, Session: s.Session, State: s.State, QueuePosition: uint32(max(s.QueuePosition, 0)), Agent: s.Agent, Queue: s.Queue,
+		AfterHours: s.AfterHours, OpensAtMs: s.OpensAt}
 }
 
 // desk serves the desk requests that act as the connection's user.

@@ -3,6 +3,7 @@ package transport_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchboard-im/switchboard/actors/desk"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
@@ -30,9 +31,17 @@ func TestDeskWireRequests(t *testing.T) {
 	want("enter with data twice", err, wirepb.Code_INVALID)
 	_, err = c1.DeskEnter(ctx, "nosuch", "")
 	want("enter an unknown scene", err, wirepb.Code_NOT_FOUND)
+	// The line is closed until Sunday: the answer says when it opens.
+	if _, err := e.nodes[0].Desk.SetHours(ctx, "cars", &desk.Hours{TZ: "UTC", Week: map[string]string{"sun": "09:00-17:00"}}); err != nil {
+		t.Fatal(err)
+	}
+	closedNow := time.Now().UTC().Weekday() != time.Sunday
 	s, err := c1.DeskEnter(ctx, "listing", "1")
 	if err != nil || s.State != desk.StateQueued || s.QueuePosition != 1 || s.Queue != "sales" || s.Agent != "" || !strings.HasPrefix(s.Conv, "s:cars:c1:") {
 		t.Fatalf("enter with no agent online: %+v %v, want queued first", s, err)
+	}
+	if closedNow && (!s.AfterHours || time.UnixMilli(s.OpensAtMs).UTC().Weekday() != time.Sunday) {
+		t.Fatalf("enter while the line is closed: %+v, want after_hours and an opening on Sunday", s)
 	}
 	conv := s.Conv
 	if again, err := c1.DeskEnter(ctx, "listing/1", ""); err != nil || again.Session != s.Session {

@@ -23,6 +23,25 @@ func (d *Desk) Scenes(ctx context.Context) ([]Scene, error) {
 	return out, err
 }
 
+// SetHours sets a business line's opening hours; nil clears them (the
+// line is always open). A session that starts outside them gets an
+// after_hours step telling the customer when the line opens (hours.go).
+func (d *Desk) SetHours(ctx context.Context, line string, h *Hours) (*Hours, error) {
+	var out *Hours
+	err := d.call(ctx, KindScenes, scenesID, "set_hours", hoursReq{Line: line, Hours: h}, &out)
+	return out, err
+}
+
+// LineHours returns a business line's opening hours, nil if it has none.
+func (d *Desk) LineHours(ctx context.Context, line string) (*Hours, error) {
+	var out *Hours
+	if !validName(line) {
+		return nil, invalid("bad line %q", line)
+	}
+	err := d.call(ctx, KindScenes, scenesID, "hours", line, &out)
+	return out, err
+}
+
 // SetAgent changes an agent's status, capacity or skills.
 func (d *Desk) SetAgent(ctx context.Context, u AgentUpdate) (AgentInfo, error) {
 	var out AgentInfo
@@ -66,11 +85,11 @@ func (d *Desk) Enter(ctx context.Context, customer, scene string) (SessionInfo, 
 	if err != nil {
 		return out, err
 	}
-	var sc Scene
+	var sc sceneEntry
 	if err := d.call(ctx, KindScenes, scenesID, "get", name, &sc); err != nil {
 		return out, err
 	}
-	req := enterReq{Customer: customer, Line: sc.Line, Scene: scene, Data: data, Route: sc.Route}
+	req := enterReq{Customer: customer, Line: sc.Line, Scene: scene, Data: data, Route: sc.Route, Hours: sc.Hours}
 	err = d.call(ctx, KindThread, threadID(sc.Line, customer), "enter", req, &out)
 	return out, err
 }

@@ -92,6 +92,11 @@ type Config struct {
 	RatingWindow time.Duration
 	// MaxRatingComment bounds a rating's comment in bytes (default 500).
 	MaxRatingComment int
+	// MaxClosedDates bounds a line's closed dates (default 100; hours.go).
+	MaxClosedDates int
+	// MaxHoursMessage bounds a line's after-hours message in bytes
+	// (default 500).
+	MaxHoursMessage int
 	// NoReopen: a customer's message in the conversation after its
 	// session closed does not start a new session (by default it does,
 	// so the message reaches an agent; thread.go, reopen).
@@ -109,7 +114,8 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{StickyWindow: 30 * time.Minute, InactivityTimeout: 30 * time.Minute, OfferTimeout: 5 * time.Second,
 		MaxWaiting: 10000, MaxCapacity: 100, MaxSkills: 16, MaxScenes: 1000, PositionPushes: 100, BotUser: "bot", IdleTimeout: 10 * time.Minute,
-		DropGrace: time.Minute, RatingWindow: 7 * 24 * time.Hour, MaxRatingComment: 500}
+		DropGrace: time.Minute, RatingWindow: 7 * 24 * time.Hour, MaxRatingComment: 500,
+		MaxClosedDates: 100, MaxHoursMessage: 500}
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -125,7 +131,7 @@ func (c Config) withDefaults() (Config, error) {
 			*f.v = f.def
 		}
 	}
-	for _, f := range []struct{ v, def *int }{{&c.MaxWaiting, &d.MaxWaiting}, {&c.MaxCapacity, &d.MaxCapacity}, {&c.MaxSkills, &d.MaxSkills}, {&c.MaxScenes, &d.MaxScenes}, {&c.PositionPushes, &d.PositionPushes}, {&c.MaxRatingComment, &d.MaxRatingComment}} {
+	for _, f := range []struct{ v, def *int }{{&c.MaxWaiting, &d.MaxWaiting}, {&c.MaxCapacity, &d.MaxCapacity}, {&c.MaxSkills, &d.MaxSkills}, {&c.MaxScenes, &d.MaxScenes}, {&c.PositionPushes, &d.PositionPushes}, {&c.MaxRatingComment, &d.MaxRatingComment}, {&c.MaxClosedDates, &d.MaxClosedDates}, {&c.MaxHoursMessage, &d.MaxHoursMessage}} {
 		if *f.v < 0 {
 			return c, fmt.Errorf("desk: negative limit %d", *f.v)
 		}

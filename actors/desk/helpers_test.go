@@ -92,6 +92,17 @@ func deskEvents(t testing.TB, n *boot.Node, user, conv string) []map[string]any 
 	return out
 }
 
+// stepsOf returns the steps among evs whose "desk" is kind, in order.
+func stepsOf(evs []map[string]any, kind string) []map[string]any {
+	var out []map[string]any
+	for _, e := range evs {
+		if e["desk"] == kind {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
 func kinds(evs []map[string]any) string {
 	s := ""
 	for _, e := range evs {

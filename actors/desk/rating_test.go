@@ -10,16 +10,8 @@ import (
 	"github.com/switchboard-im/switchboard/actors/desk"
 )
 
-// ratingSteps returns the rating steps of conv, oldest first.
-func ratingSteps(evs []map[string]any) []map[string]any {
-	var out []map[string]any
-	for _, e := range evs {
-		if e["desk"] == "rating" {
-			out = append(out, e)
-		}
-	}
-	return out
-}
+// ratingSteps returns the rating steps among evs, oldest first.
+func ratingSteps(evs []map[string]any) []map[string]any { return stepsOf(evs, "rating") }
 
 func TestRating(t *testing.T) {
 	store := openStore(t)

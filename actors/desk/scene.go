@@ -74,9 +74,23 @@ func (d *Desk) stepBot(step string) (string, bool) {
 	return arg, true
 }
 
-// scenesGrain is the registry of scenes (one grain, identity "all").
+// scenesGrain is the registry of scenes and of the business lines'
+// opening hours (one grain, identity "all").
 type scenesGrain struct {
-	Scenes map[string]Scene `json:"scenes"`
+	Scenes map[string]Scene  `json:"scenes"`
+	Lines  map[string]*Hours `json:"lines,omitempty"`
+}
+
+// sceneEntry is a scene with its line's hours, as an entry needs them.
+type sceneEntry struct {
+	Scene
+	Hours *Hours `json:"hours,omitempty"`
+}
+
+// hoursReq sets a line's hours; nil Hours clears them (always open).
+type hoursReq struct {
+	Line  string `json:"line"`
+	Hours *Hours `json:"hours"`
 }
 
 const scenesID = "all"
@@ -84,9 +98,15 @@ const scenesID = "all"
 func (s *scenesGrain) state() any { return s }
 
 func (s *scenesGrain) load(_ *grain, blob []byte, found bool) error {
-	s.Scenes = map[string]Scene{}
-	if found {
-		return json.Unmarshal(blob, s)
+	s.Scenes, s.Lines = map[string]Scene{}, map[string]*Hours{}
+	if !found {
+		return nil
+	}
+	if err := json.Unmarshal(blob, s); err != nil {
+		return err
+	}
+	if s.Lines == nil {
+		s.Lines = map[string]*Hours{}
 	}
 	return nil
 }
@@ -131,7 +151,44 @@ func (s *scenesGrain) handle(g *grain, ctx actor.Context, op string, body []byte
 		if !ok {
 			return nil, rejected(pb.Code_NOT_FOUND, "no scene %q", name)
 		}
-		return sc, nil
+		return sceneEntry{Scene: sc, Hours: s.Lines[sc.Line]}, nil
+	case "set_hours":
+		var r hoursReq
+		if err := decode(body, &r); err != nil {
+			return nil, err
+		}
+		if !validName(r.Line) {
+			return nil, invalid("line %q must be 1-32 of letters, digits, _ and -", r.Line)
+		}
+		if r.Hours != nil {
+			if _, err := g.d.cfg.parseHours(*r.Hours); err != nil {
+				return nil, err
+			}
+			if _, ok := s.Lines[r.Line]; !ok && len(s.Lines) >= g.d.cfg.MaxScenes {
+				return nil, rejected(pb.Code_TOO_LARGE, "%d lines have hours, limit %d (the scene limit)", len(s.Lines), g.d.cfg.MaxScenes)
+			}
+		}
+		old, had := s.Lines[r.Line]
+		if r.Hours == nil {
+			delete(s.Lines, r.Line)
+		} else {
+			s.Lines[r.Line] = r.Hours
+		}
+		if err := g.save(ctx); err != nil {
+			if had {
+				s.Lines[r.Line] = old
+			} else {
+				delete(s.Lines, r.Line)
+			}
+			return nil, err
+		}
+		return r.Hours, nil
+	case "hours":
+		var line string
+		if err := decode(body, &line); err != nil {
+			return nil, err
+		}
+		return s.Lines[line], nil
 	case "list":
 		out := make([]Scene, 0, len(s.Scenes))
 		for _, sc := range s.Scenes {

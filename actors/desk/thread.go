@@ -52,6 +52,10 @@ type session struct {
 	Notes   []Note    `json:"notes,omitempty"`
 	// Rating: the customer's rating, once the session closed (rating.go).
 	Rating *Rating `json:"rating,omitempty"`
+	// AfterHours: the session started while its line was closed
+	// (hours.go); OpensAt is when the line opened next (0: never).
+	AfterHours bool  `json:"after_hours,omitempty"`
+	OpensAt    int64 `json:"opens_at_ms,omitempty"`
 }
 
 // threadGrain is one customer's service thread in one business line: the
@@ -121,6 +125,10 @@ type SessionInfo struct {
 	Bot           string  `json:"bot,omitempty"`
 	Notes         []Note  `json:"notes,omitempty"`
 	Rating        *Rating `json:"rating,omitempty"`
+	// AfterHours: the session started while its line was closed; OpensAt
+	// (Unix ms) is when the line opened next, 0 if it never does.
+	AfterHours bool  `json:"after_hours,omitempty"`
+	OpensAt    int64 `json:"opens_at_ms,omitempty"`
 }
 
 func threadID(line, customer string) string { return line + "/" + customer }
@@ -152,6 +160,7 @@ func (t *threadGrain) info(g *grain, pos int) SessionInfo {
 	in := SessionInfo{Conv: t.Conv, Customer: t.who(), Line: t.Line, State: StateClosed}
 	if s := t.Session; s != nil {
 		in.Session, in.State, in.Scene, in.Queue, in.Bot, in.Notes, in.Rating = s.ID, s.State, s.Scene, s.Queue, s.Bot, s.Notes, s.Rating
+		in.AfterHours, in.OpensAt = s.AfterHours, s.OpensAt
 		if s.State == StateAssigned {
 			a := s.Agent
 			in.Agent = &a
@@ -203,6 +212,8 @@ type enterReq struct {
 	// thread must beat.
 	Via string `json:"via,omitempty"`
 	Own int64  `json:"own,omitempty"`
+	// Hours are the line's opening hours at the entry (nil: always open).
+	Hours *Hours `json:"hours,omitempty"`
 }
 
 type handoverReq struct {
@@ -393,12 +404,14 @@ func (t *threadGrain) enter(g *grain, ctx actor.Context, r enterReq) (any, error
 		prefer = t.LastAgent
 	}
 	return t.begin(g, ctx, &session{Scene: r.Scene, Data: r.Data, Route: r.Route, Prefer: prefer},
-		map[string]any{"desk": "start", "line": t.Line, "scene": r.Scene, "data": r.Data})
+		map[string]any{"desk": "start", "line": t.Line, "scene": r.Scene, "data": r.Data}, r.Hours)
 }
 
 // begin makes s the next session of the current conversation, records its
-// start (the event start) and takes its route's first step.
-func (t *threadGrain) begin(g *grain, ctx actor.Context, s *session, start map[string]any) (any, error) {
+// start (the event start), tells the customer when a closed line opens
+// (hours: the line's opening hours, nil if always open) and takes its
+// route's first step.
+func (t *threadGrain) begin(g *grain, ctx actor.Context, s *session, start map[string]any, hours *Hours) (any, error) {
 	// Listed first: a crash after the session opened must find it listed
 	// (a listed thread whose session never opened is dropped by the wake).
 	rctx, cancel := context.WithTimeout(context.Background(), 2*g.d.rt.Config().RequestTimeout)
@@ -418,6 +431,9 @@ func (t *threadGrain) begin(g *grain, ctx actor.Context, s *session, start map[s
 	if err := t.record(g, t.who(), start, nil, bots, nil); err != nil {
 		t.N--
 		t.Session = prev
+		return nil, err
+	}
+	if err := t.afterHours(g, hours); err != nil {
 		return nil, err
 	}
 	pos, err := t.step(g, 0)
@@ -468,7 +484,7 @@ func (t *threadGrain) reopen(g *grain, ctx actor.Context, r messageNote) (any, e
 		prefer = t.LastAgent
 	}
 	return t.begin(g, ctx, &session{Scene: last.Scene, Data: last.Data, Route: last.Route, Prefer: prefer},
-		map[string]any{"desk": "start", "line": t.Line, "scene": last.Scene, "data": last.Data, "reopened_by": r.Seq})
+		map[string]any{"desk": "start", "line": t.Line, "scene": last.Scene, "data": last.Data, "reopened_by": r.Seq}, t.lineHours(g))
 }
 
 // step moves the session to route step i; it returns the queue position.

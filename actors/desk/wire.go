@@ -33,7 +33,8 @@ func NewWire(d *Desk) *Wire { return &Wire{d: d, MaxQueueList: DefaultMaxQueueLi
 var _ actors.DeskWire = (*Wire)(nil)
 
 func wireSession(s SessionInfo) actors.DeskSessionInfo {
-	out := actors.DeskSessionInfo{Conv: s.Conv, Session: s.Session, State: s.State, QueuePosition: s.QueuePosition, Queue: s.Queue}
+	out := actors.DeskSessionInfo{Conv: s.Conv, Session: s.Session, State: s.State, QueuePosition: s.QueuePosition, Queue: s.Queue,
+		AfterHours: s.AfterHours, OpensAt: s.OpensAt}
 	if s.Agent != nil {
 		out.Agent = *s.Agent
 	}

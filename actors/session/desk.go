@@ -51,6 +51,10 @@ type DeskSessionInfo struct {
 	QueuePosition int
 	Agent         string // once assigned
 	Queue         string // while queued
+	// AfterHours: the session started while its line was closed; OpensAt
+	// is when the line opens next (Unix ms, 0: no opening ahead).
+	AfterHours bool
+	OpensAt    int64
 }
 
 // DeskAgentInfo is an agent's state.

@@ -18,6 +18,9 @@ import (
 func (s *Server) deskRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/desk/scenes", s.auth(false, s.deskScenes))
 	mux.HandleFunc("PUT /api/v1/desk/scenes/{scene}", s.auth(true, s.deskSetScene))
+	mux.HandleFunc("GET /api/v1/desk/lines/{line}/hours", s.auth(false, s.deskHours))
+	mux.HandleFunc("PUT /api/v1/desk/lines/{line}/hours", s.auth(true, s.deskSetHours))
+	mux.HandleFunc("DELETE /api/v1/desk/lines/{line}/hours", s.auth(true, s.deskSetHours))
 	mux.HandleFunc("GET /api/v1/desk/agents/{user}", s.auth(false, s.deskAgent))
 	mux.HandleFunc("POST /api/v1/desk/agents/{user}", s.auth(true, s.deskSetAgent))
 	mux.HandleFunc("GET /api/v1/desk/queues/{skill}", s.auth(false, s.deskQueue))
@@ -104,6 +107,37 @@ func (s *Server) deskSetScene(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	out, err := s.node.Desk.SetScene(ctx, sc)
 	deskAnswer(w, out, err)
+}
+
+// LineHours is the answer of /api/v1/desk/lines/{line}/hours; Hours is
+// null for a line that is always open.
+type LineHours struct {
+	Line  string      `json:"line"`
+	Hours *desk.Hours `json:"hours"`
+}
+
+func (s *Server) deskHours(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := deskCtx(r)
+	defer cancel()
+	line := r.PathValue("line")
+	h, err := s.node.Desk.LineHours(ctx, line)
+	deskAnswer(w, LineHours{Line: line, Hours: h}, err)
+}
+
+// deskSetHours sets a line's hours (PUT) or clears them (DELETE).
+func (s *Server) deskSetHours(w http.ResponseWriter, r *http.Request) {
+	var h *desk.Hours
+	if r.Method == http.MethodPut {
+		h = new(desk.Hours)
+		if !readDeskBody(w, r, h) {
+			return
+		}
+	}
+	ctx, cancel := deskCtx(r)
+	defer cancel()
+	line := r.PathValue("line")
+	out, err := s.node.Desk.SetHours(ctx, line, h)
+	deskAnswer(w, LineHours{Line: line, Hours: out}, err)
 }
 
 func (s *Server) deskAgent(w http.ResponseWriter, r *http.Request) {

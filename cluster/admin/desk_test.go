@@ -143,6 +143,19 @@ func TestDeskAPI(t *testing.T) {
 	if len(scenes["scenes"].([]any)) != 1 {
 		t.Fatalf("scenes: %v", scenes)
 	}
+	// Opening hours: set, read, refused, cleared.
+	hours := map[string]any{"tz": "Europe/Berlin", "week": map[string]string{"mon": "09:00-17:00"}, "message": "From 9 to 5"}
+	must(do(http.MethodPut, "/api/v1/desk/lines/cars/hours", "", hours))(401)
+	must(do(http.MethodPut, "/api/v1/desk/lines/cars/hours", tok, map[string]any{"tz": "Nowhere/Else"}))(400)
+	must(do(http.MethodPut, "/api/v1/desk/lines/cars/hours", tok, hours))(200)
+	got := must(do(http.MethodGet, "/api/v1/desk/lines/cars/hours", tok, nil))(200)
+	if h, _ := got["hours"].(map[string]any); h == nil || h["tz"] != "Europe/Berlin" || h["message"] != "From 9 to 5" {
+		t.Fatalf("hours: %v", got)
+	}
+	must(do(http.MethodDelete, "/api/v1/desk/lines/cars/hours", tok, nil))(200)
+	if got := must(do(http.MethodGet, "/api/v1/desk/lines/cars/hours", tok, nil))(200); got["hours"] != nil {
+		t.Fatalf("cleared hours: %v", got)
+	}
 	// Identity merge: c1's conversation becomes c9's.
 	must(do(http.MethodPost, "/api/v1/desk/merge", tok, map[string]any{"from": "c1", "to": "c1"}))(400)
 	must(do(http.MethodPost, "/api/v1/desk/merge", tok, map[string]any{"from": "c 1", "to": "c9"}))(400)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -217,6 +218,13 @@ func newDeskCmd() *cobra.Command {
 			who = " (" + who + ")"
 		}
 		fmt.Printf("%s session %s: %s%s\n", s.Conv, s.Session, s.State, who)
+		if s.AfterHours {
+			opens := "the line has no open hours ahead"
+			if s.OpensAt > 0 {
+				opens = "the line opens " + time.UnixMilli(s.OpensAt).UTC().Format(time.RFC3339)
+			}
+			fmt.Printf("  started after hours: %s\n", opens)
+		}
 		for _, n := range s.Notes {
 			fmt.Printf("  note by %s at %s: %s\n", n.By, time.UnixMilli(n.At).UTC().Format(time.RFC3339), n.Text)
 		}
@@ -336,8 +344,107 @@ func newDeskCmd() *cobra.Command {
 	_ = merge.MarkFlagRequired("from")
 	_ = merge.MarkFlagRequired("to")
 
-	cmd.AddCommand(scene, agent, queue, enter, handover, transfer, closeCmd, rate, session, merge)
+	cmd.AddCommand(scene, agent, queue, enter, handover, transfer, closeCmd, rate, session, merge, newDeskHoursCmd(&o))
 	return cmd
+}
+
+// newDeskHoursCmd shows, sets or clears a business line's opening hours.
+func newDeskHoursCmd(o *adminOptions) *cobra.Command {
+	var h desk.Hours
+	var days []string
+	var clear bool
+	cmd := &cobra.Command{
+		Use:   "hours LINE",
+		Short: "Show a business line's opening hours; with --tz set them, with --clear make it always open",
+		Long: `A session that starts outside its line's hours gets an after_hours step
+telling the customer when the line opens, with --message; it still takes
+its route. Days not given are closed, e.g.
+
+  switchboard desk hours cars --tz Europe/Berlin --day mon-fri=09:00-17:00 \
+    --day sat=10:00-12:00,13:00-16:00 --closed 2026-12-25 --message "We answer from 9 to 5"`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path := "/api/v1/desk/lines/" + url.PathEscape(args[0]) + "/hours"
+			var out admin.LineHours
+			var err error
+			switch {
+			case clear && h.TZ != "":
+				return fmt.Errorf("--clear and --tz: choose one")
+			case clear:
+				err = o.send(cmd.Context(), http.MethodDelete, path, nil, &out)
+			case h.TZ != "":
+				if h.Week, err = parseDays(days); err != nil {
+					return err
+				}
+				err = o.send(cmd.Context(), http.MethodPut, path, h, &out)
+			case len(days) > 0 || len(h.ClosedDates) > 0 || h.Message != "":
+				return fmt.Errorf("--day, --closed and --message need --tz (the hours are set whole)")
+			default:
+				err = o.call(cmd.Context(), http.MethodGet, path, &out)
+			}
+			if err != nil {
+				return err
+			}
+			if o.json {
+				return printJSON(os.Stdout, out)
+			}
+			printHours(os.Stdout, out)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&h.TZ, "tz", "", "IANA time zone of the hours, e.g. Europe/Berlin (sets the hours)")
+	cmd.Flags().StringArrayVar(&days, "day", nil, "DAYS=HH:MM-HH:MM[,HH:MM-HH:MM]: open intervals of a day (mon) or days (mon-fri); repeat")
+	cmd.Flags().StringArrayVar(&h.ClosedDates, "closed", nil, "a date the line is closed, YYYY-MM-DD; repeat")
+	cmd.Flags().StringVar(&h.Message, "message", "", "what a customer who comes while the line is closed reads")
+	cmd.Flags().BoolVar(&clear, "clear", false, "remove the hours: the line is always open")
+	return cmd
+}
+
+// parseDays reads --day values ("mon-fri=09:00-17:00") into Hours.Week;
+// the node checks the intervals.
+func parseDays(days []string) (map[string]string, error) {
+	order := []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
+	week := map[string]string{}
+	for _, d := range days {
+		names, spans, ok := strings.Cut(d, "=")
+		first, last, isRange := strings.Cut(names, "-")
+		i, j := slices.Index(order, first), slices.Index(order, last)
+		if !isRange {
+			j = i
+		}
+		if !ok || i < 0 || j < i {
+			return nil, fmt.Errorf("--day %q: want DAY=INTERVALS or DAY-DAY=INTERVALS, days mon..sun", d)
+		}
+		for _, day := range order[i : j+1] {
+			if _, dup := week[day]; dup {
+				return nil, fmt.Errorf("--day %q: %s is given twice", d, day)
+			}
+			week[day] = spans
+		}
+	}
+	return week, nil
+}
+
+func printHours(w io.Writer, lh admin.LineHours) {
+	h := lh.Hours
+	if h == nil {
+		fmt.Fprintf(w, "line %s: no hours, always open\n", lh.Line)
+		return
+	}
+	fmt.Fprintf(w, "line %s, hours in %s:\n", lh.Line, h.TZ)
+	for _, day := range []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"} {
+		spans := h.Week[day]
+		if spans == "" {
+			spans = "closed"
+		}
+		fmt.Fprintf(w, "  %s %s\n", day, spans)
+	}
+	if len(h.ClosedDates) > 0 {
+		fmt.Fprintf(w, "  closed on %s\n", strings.Join(h.ClosedDates, ", "))
+	}
+	if h.Message != "" {
+		fmt.Fprintf(w, "  message: %s\n", h.Message)
+	}
 }
 
 // registerDeskFlags makes every desk limit and timing a serve flag.
@@ -354,6 +461,8 @@ func registerDeskFlags(f *pflag.FlagSet, c *desk.Config) {
 	f.StringVar(&c.BotUser, "desk-bot-user", d.BotUser, "the robot a \"bot\" route step adds")
 	f.DurationVar(&c.RatingWindow, "desk-rating-window", d.RatingWindow, "a customer may rate a closed session for this long after its close")
 	f.IntVar(&c.MaxRatingComment, "desk-max-rating-comment-bytes", d.MaxRatingComment, "longest comment of a customer's rating")
+	f.IntVar(&c.MaxClosedDates, "desk-max-closed-dates", d.MaxClosedDates, "most closed dates in a business line's hours")
+	f.IntVar(&c.MaxHoursMessage, "desk-max-hours-message-bytes", d.MaxHoursMessage, "longest after-hours message of a business line")
 	f.BoolVar(&c.NoReopen, "desk-no-reopen", false, "a customer's message after its session closed starts no new session (by default it does, so an agent sees it)")
 	f.DurationVar(&c.DropGrace, "desk-agent-drop-grace", d.DropGrace, "an agent seen connected whose every device has been gone this long goes offline (its sessions are re-queued)")
 }

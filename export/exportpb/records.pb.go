@@ -461,7 +461,7 @@ type DeskStepRecord struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	EventId       string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
 	Type          string                 `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
-	Op            string                 `protobuf:"bytes,3,opt,name=op,proto3" json:"op,omitempty"` // opened, queued, assigned, transferred, requeued, handover, closed, rated
+	Op            string                 `protobuf:"bytes,3,opt,name=op,proto3" json:"op,omitempty"` // opened, queued, assigned, transferred, requeued, handover, closed, rated, after_hours
 	Conv          string                 `protobuf:"bytes,4,opt,name=conv,proto3" json:"conv,omitempty"`
 	Seq           uint64                 `protobuf:"varint,5,opt,name=seq,proto3" json:"seq,omitempty"`
 	Session       string                 `protobuf:"bytes,6,opt,name=session,proto3" json:"session,omitempty"`

@@ -5294,6 +5294,11 @@ type DeskSession struct {
 	QueuePosition uint32                 `protobuf:"varint,4,opt,name=queue_position,json=queuePosition,proto3" json:"queue_position,omitempty"` // 1 = next; 0 unless queued
 	Agent         string                 `protobuf:"bytes,5,opt,name=agent,proto3" json:"agent,omitempty"`                                       // the agent, once assigned
 	Queue         string                 `protobuf:"bytes,6,opt,name=queue,proto3" json:"queue,omitempty"`                                       // the skill group it waits in (queued)
+	// after_hours: the session started while its business line was closed
+	// (docs/DESK.md, "Business hours"); opens_at_ms is when the line opens
+	// next, Unix ms (0: no opening ahead).
+	AfterHours    bool  `protobuf:"varint,7,opt,name=after_hours,json=afterHours,proto3" json:"after_hours,omitempty"`
+	OpensAtMs     int64 `protobuf:"varint,8,opt,name=opens_at_ms,json=opensAtMs,proto3" json:"opens_at_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5368,6 +5373,20 @@ func (x *DeskSession) GetQueue() string {
 		return x.Queue
 	}
 	return ""
+}
+
+func (x *DeskSession) GetAfterHours() bool {
+	if x != nil {
+		return x.AfterHours
+	}
+	return false
+}
+
+func (x *DeskSession) GetOpensAtMs() int64 {
+	if x != nil {
+		return x.OpensAtMs
+	}
+	return 0
 }
 
 // DeskStatusRequest: the user, a registered agent (one the admin gave
@@ -6726,14 +6745,17 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x05agent\x18\x04 \x01(\tR\x05agent\"<\n" +
 	"\x10DeskEnterRequest\x12\x14\n" +
 	"\x05scene\x18\x01 \x01(\tR\x05scene\x12\x12\n" +
-	"\x04data\x18\x02 \x01(\tR\x04data\"\xa4\x01\n" +
+	"\x04data\x18\x02 \x01(\tR\x04data\"\xe5\x01\n" +
 	"\vDeskSession\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x18\n" +
 	"\asession\x18\x02 \x01(\tR\asession\x12\x14\n" +
 	"\x05state\x18\x03 \x01(\tR\x05state\x12%\n" +
 	"\x0equeue_position\x18\x04 \x01(\rR\rqueuePosition\x12\x14\n" +
 	"\x05agent\x18\x05 \x01(\tR\x05agent\x12\x14\n" +
-	"\x05queue\x18\x06 \x01(\tR\x05queue\"+\n" +
+	"\x05queue\x18\x06 \x01(\tR\x05queue\x12\x1f\n" +
+	"\vafter_hours\x18\a \x01(\bR\n" +
+	"afterHours\x12\x1e\n" +
+	"\vopens_at_ms\x18\b \x01(\x03R\topensAtMs\"+\n" +
 	"\x11DeskStatusRequest\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\tR\x06status\"\xbb\x01\n" +
 	"\tDeskAgent\x12\x12\n" +

@@ -19,6 +19,10 @@ export interface DeskSessionView {
   agent: string;
   /** the skill group it waits in, while queued */
   queue: string;
+  /** the session started while its business line was closed */
+  afterHours: boolean;
+  /** when the line opens next (Unix ms; 0: no opening ahead, or not after hours) */
+  opensAtMs: number;
 }
 
 /** An agent's own state. */
@@ -54,8 +58,11 @@ export interface DeskRatingView {
   duplicate: boolean;
 }
 
-type SessionMsg = { conv: string; session: string; state: string; queuePosition: number; agent: string; queue: string };
-const sessionView = (v: SessionMsg): DeskSessionView => ({ conv: v.conv, session: v.session, state: v.state, queuePosition: v.queuePosition, agent: v.agent, queue: v.queue });
+type SessionMsg = { conv: string; session: string; state: string; queuePosition: number; agent: string; queue: string; afterHours: boolean; opensAtMs: bigint };
+const sessionView = (v: SessionMsg): DeskSessionView => ({
+  conv: v.conv, session: v.session, state: v.state, queuePosition: v.queuePosition, agent: v.agent, queue: v.queue,
+  afterHours: v.afterHours, opensAtMs: Number(v.opensAtMs),
+});
 
 /**
  * ServiceDesk: the desk requests a connected user makes for themselves

@@ -93,6 +93,7 @@ export function renderMessages(el, conv, me, opts = {}) {
       try {
         const s = JSON.parse(m.body); // desk steps are JSON (docs/DESK.md)
         if (s.desk === "rating") text = `rated ${s.score} of 5`;
+        else if (s.desk === "after_hours") text = (s.message || "We are closed right now.") + (s.opens_at_ms ? ` We open ${new Date(s.opens_at_ms).toLocaleString()}.` : "");
         else text = s.desk ? `${s.desk}${s.agent ? " · " + s.agent : ""}${s.queue ? " · queue " + s.queue : ""}` : m.body;
       } catch {}
     } else if (m.kind === "card") {
