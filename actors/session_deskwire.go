@@ -14,6 +14,7 @@ type (
 	DeskWaiting     = session.DeskWaiting
 	DeskQueueAgent  = session.DeskQueueAgent
 	DeskRating      = session.DeskRating
+	DeskSavedReply  = session.DeskSavedReply
 )
 
 // DeskWire serves the desk requests a connected user makes for themselves
@@ -27,6 +28,7 @@ type DeskWire interface {
 	Transfer(ctx context.Context, by, conv, to, note string) (DeskSessionInfo, error)
 	Close(ctx context.Context, by, conv, reason string) (DeskSessionInfo, error)
 	Rate(ctx context.Context, by, conv string, score int, comment string) (DeskRating, error)
+	SavedReplies(ctx context.Context, by, line string) ([]DeskSavedReply, error)
 	// MayReadMetrics answers nil when by may read the metrics rows of key
 	// (their own always; others' as the desk's supervisor).
 	MayReadMetrics(ctx context.Context, by, key string) error
@@ -107,4 +109,14 @@ func (s *deviceSession) DeskRate(ctx context.Context, conv string, score int, co
 		return DeskRating{}, err
 	}
 	return w.Rate(ctx, s.user, conv, score, comment)
+}
+
+// DeskSavedReplies is the device's user, an agent, reading a line's saved
+// replies.
+func (s *deviceSession) DeskSavedReplies(ctx context.Context, line string) ([]DeskSavedReply, error) {
+	w, err := s.rt.wire(s.user)
+	if err != nil {
+		return nil, err
+	}
+	return w.SavedReplies(ctx, s.user, line)
 }

@@ -63,6 +63,10 @@ func validateDesk(r *wirepb.Request) error {
 	case *wirepb.Request_DeskRate:
 		// The desk checks the score and the comment (its own limits).
 		return checkConv(op.DeskRate.Conv)
+	case *wirepb.Request_DeskReplies:
+		if l := op.DeskReplies.Line; l == "" || len(l) > MaxDeskTargetBytes {
+			return invalid("bad line %q", l)
+		}
 	}
 	return nil
 }
@@ -132,6 +136,16 @@ func (c *conn) desk(ctx context.Context, r *wirepb.Request) *wirepb.Response {
 		}
 		return &wirepb.Response{Result: &wirepb.Response_DeskRate{DeskRate: &wirepb.DeskRateResult{
 			Session: rt.Session, Score: uint32(max(rt.Score, 0)), Comment: rt.Comment, Duplicate: rt.Duplicate}}}
+	case *wirepb.Request_DeskReplies:
+		list, err := ds.DeskSavedReplies(ctx, op.DeskReplies.Line)
+		if err != nil {
+			return c.fail(err)
+		}
+		out := &wirepb.DeskReplies{Replies: make([]*wirepb.DeskSavedReply, len(list))}
+		for i, r := range list {
+			out.Replies[i] = &wirepb.DeskSavedReply{Name: r.Name, Text: r.Text}
+		}
+		return &wirepb.Response{Result: &wirepb.Response_DeskReplies{DeskReplies: out}}
 	}
 	return &wirepb.Response{Error: wirepb.Errorf(wirepb.Code_UNKNOWN_TYPE, "unknown operation")}
 }

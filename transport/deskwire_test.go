@@ -152,6 +152,24 @@ func TestDeskWireRequests(t *testing.T) {
 	if r, err := c1.DeskRate(ctx, conv, 1, ""); err != nil || r.Score != 4 || !r.Duplicate {
 		t.Fatalf("c1 rates again: %+v %v", r, err)
 	}
+	// Saved replies: for registered agents only.
+	saved := []desk.SavedReply{{Name: "hours", Text: "Monday to Friday, 9 to 6."}}
+	if _, err := e.nodes[0].Desk.SetSavedReplies(ctx, "cars", saved); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := a2.DeskSavedReplies(ctx, "cars"); err != nil || len(got) != 1 || got[0].Name != "hours" || got[0].Text != saved[0].Text {
+		t.Fatalf("a2 reads the line's saved replies: %v %v", got, err)
+	}
+	if got, err := a2.DeskSavedReplies(ctx, "homes"); err != nil || len(got) != 0 {
+		t.Fatalf("a line without saved replies: %v %v", got, err)
+	}
+	_, err = c1.DeskSavedReplies(ctx, "cars")
+	want("a customer reads saved replies", err, wirepb.Code_FORBIDDEN)
+	_, err = a2.DeskSavedReplies(ctx, "")
+	want("saved replies of no line", err, wirepb.Code_INVALID)
+	_, err = a2.DeskSavedReplies(ctx, "a/b")
+	want("saved replies of a bad line", err, wirepb.Code_INVALID)
+
 	eventually(t, "a2's load back to 0", func() bool {
 		me, err := a2.DeskStatus(ctx, "")
 		return err == nil && me.Load == 0

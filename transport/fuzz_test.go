@@ -44,6 +44,7 @@ func seedRequests() []*wirepb.Request {
 		{Id: 22, Op: &wirepb.Request_DeskTransfer{DeskTransfer: &wirepb.DeskTransferRequest{Conv: "s:cars:c1:1", To: "queue:sales", Note: "n"}}},
 		{Id: 23, Op: &wirepb.Request_DeskClose{DeskClose: &wirepb.DeskCloseRequest{Conv: "s:cars:c1:1"}}},
 		{Id: 30, Op: &wirepb.Request_ReadBy{ReadBy: &wirepb.ReadByRequest{Conv: "g:team", Seq: 3, After: "ann", Limit: 50}}},
+		{Id: 31, Op: &wirepb.Request_DeskReplies{DeskReplies: &wirepb.DeskRepliesRequest{Line: "cars"}}},
 		{Id: 29, Op: &wirepb.Request_DeskRate{DeskRate: &wirepb.DeskRateRequest{Conv: "s:cars:c1:1", Score: 5, Comment: "kind"}}},
 		{Id: 24, Op: &wirepb.Request_MyMetrics{MyMetrics: &wirepb.MyMetricsRequest{Window: "30s/15s", Limit: 3}}},
 		{Id: 25, Op: &wirepb.Request_Block{Block: &wirepb.BlockRequest{User: "bob", Block: true}}},

@@ -172,7 +172,7 @@ func (l *sendLedger) check(t *testing.T, r *raw, id uint64, user string, req *wi
 	t.Fatalf("acked %v at seq %d is not in the history: %v", key, res.Seq, hist.GetHistory())
 }
 
-const opCount = 28
+const opCount = 29
 
 func mustMarshalFrame(m proto.Message) []byte {
 	b, err := wirepb.Marshal(m)
@@ -244,6 +244,8 @@ func opRequest(op uint8, conv, user string, a, b uint64, s string, flag bool) *w
 		return &wirepb.Request{Op: &wirepb.Request_ReadBy{ReadBy: &wirepb.ReadByRequest{Conv: conv, Seq: a, After: map[bool]string{true: user}[flag], Limit: n}}}
 	case 25:
 		return &wirepb.Request{Op: &wirepb.Request_DeskRate{DeskRate: &wirepb.DeskRateRequest{Conv: conv, Score: uint32(a), Comment: s}}}
+	case 27:
+		return &wirepb.Request{Op: &wirepb.Request_DeskReplies{DeskReplies: &wirepb.DeskRepliesRequest{Line: s}}}
 	default:
 		if flag {
 			return &wirepb.Request{Op: &wirepb.Request_MyMetrics{MyMetrics: &wirepb.MyMetricsRequest{Window: s, Limit: n}}}

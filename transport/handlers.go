@@ -466,7 +466,8 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 	case *wirepb.Request_DeskHandover:
 		return c.deskHandover(ctx, op.DeskHandover)
 
-	case *wirepb.Request_DeskEnter, *wirepb.Request_DeskStatus, *wirepb.Request_DeskQueue, *wirepb.Request_DeskTransfer, *wirepb.Request_DeskClose, *wirepb.Request_DeskRate:
+	case *wirepb.Request_DeskEnter, *wirepb.Request_DeskStatus, *wirepb.Request_DeskQueue, *wirepb.Request_DeskTransfer, *wirepb.Request_DeskClose, *wirepb.Request_DeskRate,
+		*wirepb.Request_DeskReplies:
 		return c.desk(ctx, req)
 
 	case *wirepb.Request_MyMetrics:

@@ -198,7 +198,8 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 		return validateCardClick(op.CardClick)
 	case *wirepb.Request_DeskHandover:
 		return checkConv(op.DeskHandover.Conv)
-	case *wirepb.Request_DeskEnter, *wirepb.Request_DeskStatus, *wirepb.Request_DeskQueue, *wirepb.Request_DeskTransfer, *wirepb.Request_DeskClose, *wirepb.Request_DeskRate:
+	case *wirepb.Request_DeskEnter, *wirepb.Request_DeskStatus, *wirepb.Request_DeskQueue, *wirepb.Request_DeskTransfer, *wirepb.Request_DeskClose, *wirepb.Request_DeskRate,
+		*wirepb.Request_DeskReplies:
 		return validateDesk(r)
 	case *wirepb.Request_MyMetrics:
 		return validateMyMetrics(op.MyMetrics)
@@ -272,6 +273,8 @@ func opName(r *wirepb.Request) string {
 		return "desk_close"
 	case *wirepb.Request_DeskRate:
 		return "desk_rate"
+	case *wirepb.Request_DeskReplies:
+		return "desk_replies"
 	case *wirepb.Request_MyMetrics:
 		return "my_metrics"
 	case *wirepb.Request_Signal:

@@ -28,6 +28,13 @@ func (d *Desk) Scenes(ctx context.Context) ([]Scene, error) {
 // after_hours step telling the customer when the line opens (hours.go).
 func (d *Desk) SetHours(ctx context.Context, line string, h *Hours) (*Hours, error) {
 	var out *Hours
+	if h != nil {
+		// Checked here too: encoding the request would replace bytes that
+		// are not UTF-8 instead of refusing them.
+		if _, err := d.cfg.parseHours(*h); err != nil {
+			return nil, err
+		}
+	}
 	err := d.call(ctx, KindScenes, scenesID, "set_hours", hoursReq{Line: line, Hours: h}, &out)
 	return out, err
 }
@@ -39,6 +46,35 @@ func (d *Desk) LineHours(ctx context.Context, line string) (*Hours, error) {
 		return nil, invalid("bad line %q", line)
 	}
 	err := d.call(ctx, KindScenes, scenesID, "hours", line, &out)
+	return out, err
+}
+
+// SetSavedReplies replaces a business line's saved replies (an empty list
+// removes them all) and returns them.
+func (d *Desk) SetSavedReplies(ctx context.Context, line string, list []SavedReply) ([]SavedReply, error) {
+	var out []SavedReply
+	if !validName(line) {
+		return nil, invalid("bad line %q", line)
+	}
+	if list == nil {
+		list = []SavedReply{}
+	}
+	// Checked here too: encoding the request would replace bytes that are
+	// not UTF-8 instead of refusing them.
+	if err := d.cfg.checkSavedReplies(list); err != nil {
+		return nil, err
+	}
+	err := d.call(ctx, KindReplies, line, "set", list, &out)
+	return out, err
+}
+
+// SavedReplies returns a business line's saved replies, in the order set.
+func (d *Desk) SavedReplies(ctx context.Context, line string) ([]SavedReply, error) {
+	var out []SavedReply
+	if !validName(line) {
+		return nil, invalid("bad line %q", line)
+	}
+	err := d.call(ctx, KindReplies, line, "get", nil, &out)
 	return out, err
 }
 

@@ -97,6 +97,10 @@ type Config struct {
 	// MaxHoursMessage bounds a line's after-hours message in bytes
 	// (default 500).
 	MaxHoursMessage int
+	// MaxSavedReplies bounds a line's saved replies (default 200) and
+	// MaxSavedReplyBytes each one's text (default 2,000; replies.go).
+	MaxSavedReplies    int
+	MaxSavedReplyBytes int
 	// NoReopen: a customer's message in the conversation after its
 	// session closed does not start a new session (by default it does,
 	// so the message reaches an agent; thread.go, reopen).
@@ -115,7 +119,7 @@ func DefaultConfig() Config {
 	return Config{StickyWindow: 30 * time.Minute, InactivityTimeout: 30 * time.Minute, OfferTimeout: 5 * time.Second,
 		MaxWaiting: 10000, MaxCapacity: 100, MaxSkills: 16, MaxScenes: 1000, PositionPushes: 100, BotUser: "bot", IdleTimeout: 10 * time.Minute,
 		DropGrace: time.Minute, RatingWindow: 7 * 24 * time.Hour, MaxRatingComment: 500,
-		MaxClosedDates: 100, MaxHoursMessage: 500}
+		MaxClosedDates: 100, MaxHoursMessage: 500, MaxSavedReplies: 200, MaxSavedReplyBytes: 2000}
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -131,7 +135,8 @@ func (c Config) withDefaults() (Config, error) {
 			*f.v = f.def
 		}
 	}
-	for _, f := range []struct{ v, def *int }{{&c.MaxWaiting, &d.MaxWaiting}, {&c.MaxCapacity, &d.MaxCapacity}, {&c.MaxSkills, &d.MaxSkills}, {&c.MaxScenes, &d.MaxScenes}, {&c.PositionPushes, &d.PositionPushes}, {&c.MaxRatingComment, &d.MaxRatingComment}, {&c.MaxClosedDates, &d.MaxClosedDates}, {&c.MaxHoursMessage, &d.MaxHoursMessage}} {
+	for _, f := range []struct{ v, def *int }{{&c.MaxWaiting, &d.MaxWaiting}, {&c.MaxCapacity, &d.MaxCapacity}, {&c.MaxSkills, &d.MaxSkills}, {&c.MaxScenes, &d.MaxScenes}, {&c.PositionPushes, &d.PositionPushes}, {&c.MaxRatingComment, &d.MaxRatingComment}, {&c.MaxClosedDates, &d.MaxClosedDates}, {&c.MaxHoursMessage, &d.MaxHoursMessage},
+		{&c.MaxSavedReplies, &d.MaxSavedReplies}, {&c.MaxSavedReplyBytes, &d.MaxSavedReplyBytes}} {
 		if *f.v < 0 {
 			return c, fmt.Errorf("desk: negative limit %d", *f.v)
 		}
@@ -194,6 +199,7 @@ func (d *Desk) Kinds() []*cluster.Kind {
 		mk(KindMerge, func() grainLogic { return &mergeGrain{} }),
 		mk(KindMerges, func() grainLogic { return &mergesGrain{} }),
 		mk(KindRoster, func() grainLogic { return &rosterGrain{} }),
+		mk(KindReplies, func() grainLogic { return &repliesGrain{} }),
 	}
 }
 

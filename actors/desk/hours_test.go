@@ -15,7 +15,7 @@ func afterHoursSteps(evs []map[string]any) []map[string]any { return stepsOf(evs
 // closedUntilDayAfterTomorrow: hours open only the whole day after
 // tomorrow (UTC), and when that day starts.
 func closedUntilDayAfterTomorrow() (*desk.Hours, int64) {
-	day := time.Now().UTC().Truncate(24 * time.Hour).AddDate(0, 0, 2)
+	day := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 2)
 	name := [...]string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}[day.Weekday()]
 	return &desk.Hours{TZ: "UTC", Week: map[string]string{name: "00:00-24:00"}, Message: "We answer from 9 to 5."}, day.UnixMilli()
 }
@@ -78,9 +78,10 @@ func TestBusinessHours(t *testing.T) {
 		line  string
 		hours *desk.Hours
 	}{
-		"a bad line":    {"no/such", open},
-		"an empty zone": {"l", &desk.Hours{}},
-		"a bad day":     {"l", &desk.Hours{TZ: "UTC", Week: map[string]string{"someday": "09:00-17:00"}}},
+		"a bad line":          {"no/such", open},
+		"an empty zone":       {"l", &desk.Hours{}},
+		"a bad day":           {"l", &desk.Hours{TZ: "UTC", Week: map[string]string{"someday": "09:00-17:00"}}},
+		"a message not UTF-8": {"l", &desk.Hours{TZ: "UTC", Message: "\xff"}},
 	} {
 		if _, err := d.SetHours(ctx, bad.line, bad.hours); code(err) != pb.Code_INVALID {
 			t.Errorf("%s: %v, want INVALID", name, err)

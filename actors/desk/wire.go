@@ -162,3 +162,23 @@ func (w *Wire) Rate(ctx context.Context, by, conv string, score int, comment str
 	}
 	return actors.DeskRating{Session: r.Session, Score: r.Score, Comment: r.Comment, Duplicate: r.Duplicate}, nil
 }
+
+// SavedReplies lists line's saved replies for a registered agent.
+func (w *Wire) SavedReplies(ctx context.Context, by, line string) ([]actors.DeskSavedReply, error) {
+	a, err := w.d.Agent(ctx, by)
+	if err != nil {
+		return nil, err
+	}
+	if !registered(a) {
+		return nil, rejected(pb.Code_FORBIDDEN, "%s is not a registered agent", by)
+	}
+	list, err := w.d.SavedReplies(ctx, line)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]actors.DeskSavedReply, len(list))
+	for i, r := range list {
+		out[i] = actors.DeskSavedReply{Name: r.Name, Text: r.Text}
+	}
+	return out, nil
+}

@@ -33,6 +33,15 @@ type DeskSession interface {
 	DeskClose(ctx context.Context, conv, reason string) (DeskSessionInfo, error)
 	// DeskRate rates the closed session of conv; the user is its customer.
 	DeskRate(ctx context.Context, conv string, score int, comment string) (DeskRating, error)
+	// DeskSavedReplies lists a business line's saved replies; the user
+	// must be a registered agent.
+	DeskSavedReplies(ctx context.Context, line string) ([]DeskSavedReply, error)
+}
+
+// DeskSavedReply is a text an agent sends often, named for a menu.
+type DeskSavedReply struct {
+	Name string
+	Text string
 }
 
 // DeskRating is the rating that stands for a session: the first one.

@@ -21,6 +21,8 @@ func (s *Server) deskRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/desk/lines/{line}/hours", s.auth(false, s.deskHours))
 	mux.HandleFunc("PUT /api/v1/desk/lines/{line}/hours", s.auth(true, s.deskSetHours))
 	mux.HandleFunc("DELETE /api/v1/desk/lines/{line}/hours", s.auth(true, s.deskSetHours))
+	mux.HandleFunc("GET /api/v1/desk/lines/{line}/replies", s.auth(false, s.deskReplies))
+	mux.HandleFunc("PUT /api/v1/desk/lines/{line}/replies", s.auth(true, s.deskSetReplies))
 	mux.HandleFunc("GET /api/v1/desk/agents/{user}", s.auth(false, s.deskAgent))
 	mux.HandleFunc("POST /api/v1/desk/agents/{user}", s.auth(true, s.deskSetAgent))
 	mux.HandleFunc("GET /api/v1/desk/queues/{skill}", s.auth(false, s.deskQueue))
@@ -50,9 +52,13 @@ type DeskRequest struct {
 const maxDeskBody = 64 << 10
 
 func readDeskBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	b, err := io.ReadAll(io.LimitReader(r.Body, maxDeskBody+1))
-	if err == nil && len(b) > maxDeskBody {
-		err = fmt.Errorf("body over %d bytes", maxDeskBody)
+	return readDeskBodyUpTo(w, r, v, maxDeskBody)
+}
+
+func readDeskBodyUpTo(w http.ResponseWriter, r *http.Request, v any, limit int) bool {
+	b, err := io.ReadAll(io.LimitReader(r.Body, int64(limit)+1))
+	if err == nil && len(b) > limit {
+		err = fmt.Errorf("body over %d bytes", limit)
 	}
 	if err == nil {
 		err = json.Unmarshal(b, v)
@@ -138,6 +144,37 @@ func (s *Server) deskSetHours(w http.ResponseWriter, r *http.Request) {
 	line := r.PathValue("line")
 	out, err := s.node.Desk.SetHours(ctx, line, h)
 	deskAnswer(w, LineHours{Line: line, Hours: out}, err)
+}
+
+// LineReplies is the body of PUT and the answer of
+// /api/v1/desk/lines/{line}/replies: the whole list, in order.
+type LineReplies struct {
+	Line    string            `json:"line"`
+	Replies []desk.SavedReply `json:"replies"`
+}
+
+func (s *Server) deskReplies(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := deskCtx(r)
+	defer cancel()
+	line := r.PathValue("line")
+	list, err := s.node.Desk.SavedReplies(ctx, line)
+	deskAnswer(w, LineReplies{Line: line, Replies: list}, err)
+}
+
+// deskSetReplies replaces a line's saved replies ([] removes them).
+func (s *Server) deskSetReplies(w http.ResponseWriter, r *http.Request) {
+	// Room for the desk's own limits, each text escaped at worst (\u00XX:
+	// six bytes a byte); the desk checks the list itself.
+	cfg := s.node.Desk.Config()
+	var in LineReplies
+	if !readDeskBodyUpTo(w, r, &in, cfg.MaxSavedReplies*(6*cfg.MaxSavedReplyBytes+128)+1024) {
+		return
+	}
+	ctx, cancel := deskCtx(r)
+	defer cancel()
+	line := r.PathValue("line")
+	list, err := s.node.Desk.SetSavedReplies(ctx, line, in.Replies)
+	deskAnswer(w, LineReplies{Line: line, Replies: list}, err)
 }
 
 func (s *Server) deskAgent(w http.ResponseWriter, r *http.Request) {

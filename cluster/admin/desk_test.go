@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -153,6 +154,14 @@ func TestDeskAPI(t *testing.T) {
 		t.Fatalf("hours: %v", got)
 	}
 	must(do(http.MethodDelete, "/api/v1/desk/lines/cars/hours", tok, nil))(200)
+	// Saved replies: replaced whole, read back in order.
+	replies := map[string]any{"replies": []map[string]string{{"name": "hours", "text": "9 to 5"}, {"name": "bye", "text": "Thanks!"}}}
+	must(do(http.MethodPut, "/api/v1/desk/lines/cars/replies", "", replies))(401)
+	must(do(http.MethodPut, "/api/v1/desk/lines/cars/replies", tok, map[string]any{"replies": []map[string]string{{"name": "x", "text": ""}}}))(400)
+	must(do(http.MethodPut, "/api/v1/desk/lines/cars/replies", tok, replies))(200)
+	if got := must(do(http.MethodGet, "/api/v1/desk/lines/cars/replies", tok, nil))(200); fmt.Sprint(got["replies"]) != "[map[name:hours text:9 to 5] map[name:bye text:Thanks!]]" {
+		t.Fatalf("saved replies: %v", got)
+	}
 	if got := must(do(http.MethodGet, "/api/v1/desk/lines/cars/hours", tok, nil))(200); got["hours"] != nil {
 		t.Fatalf("cleared hours: %v", got)
 	}

@@ -344,7 +344,7 @@ func newDeskCmd() *cobra.Command {
 	_ = merge.MarkFlagRequired("from")
 	_ = merge.MarkFlagRequired("to")
 
-	cmd.AddCommand(scene, agent, queue, enter, handover, transfer, closeCmd, rate, session, merge, newDeskHoursCmd(&o))
+	cmd.AddCommand(scene, agent, queue, enter, handover, transfer, closeCmd, rate, session, merge, newDeskHoursCmd(&o), newDeskRepliesCmd(&o))
 	return cmd
 }
 
@@ -397,6 +397,59 @@ its route. Days not given are closed, e.g.
 	cmd.Flags().StringArrayVar(&h.ClosedDates, "closed", nil, "a date the line is closed, YYYY-MM-DD; repeat")
 	cmd.Flags().StringVar(&h.Message, "message", "", "what a customer who comes while the line is closed reads")
 	cmd.Flags().BoolVar(&clear, "clear", false, "remove the hours: the line is always open")
+	return cmd
+}
+
+// newDeskRepliesCmd shows or replaces a business line's saved replies.
+func newDeskRepliesCmd(o *adminOptions) *cobra.Command {
+	var file string
+	var clear bool
+	cmd := &cobra.Command{
+		Use:   "replies LINE",
+		Short: "Show a business line's saved replies; with --file replace them, with --clear remove them",
+		Long: `Saved replies are texts the line's agents send often, named for their menu
+(the agent workbench, desk_replies over the protocol). --file is a JSON list:
+
+  [{"name":"hours","text":"We are open 9 to 6, Monday to Friday."},
+   {"name":"refund","text":"Refunds reach your card within 5 working days."}]`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path := "/api/v1/desk/lines/" + url.PathEscape(args[0]) + "/replies"
+			var out admin.LineReplies
+			var err error
+			switch {
+			case clear && file != "":
+				return fmt.Errorf("--clear and --file: choose one")
+			case clear:
+				err = o.send(cmd.Context(), http.MethodPut, path, admin.LineReplies{Replies: []desk.SavedReply{}}, &out)
+			case file != "":
+				in := admin.LineReplies{}
+				b, rerr := os.ReadFile(file)
+				if rerr != nil {
+					return rerr
+				}
+				if jerr := json.Unmarshal(b, &in.Replies); jerr != nil {
+					return fmt.Errorf("%s: want a JSON list of {\"name\", \"text\"}: %w", file, jerr)
+				}
+				err = o.send(cmd.Context(), http.MethodPut, path, in, &out)
+			default:
+				err = o.call(cmd.Context(), http.MethodGet, path, &out)
+			}
+			if err != nil {
+				return err
+			}
+			if o.json {
+				return printJSON(os.Stdout, out)
+			}
+			fmt.Printf("line %s: %d saved replies\n", out.Line, len(out.Replies))
+			for _, r := range out.Replies {
+				fmt.Printf("  %-16s %s\n", r.Name, r.Text)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&file, "file", "", "a JSON list of {\"name\", \"text\"} that replaces the line's saved replies")
+	cmd.Flags().BoolVar(&clear, "clear", false, "remove the line's saved replies")
 	return cmd
 }
 
@@ -463,6 +516,8 @@ func registerDeskFlags(f *pflag.FlagSet, c *desk.Config) {
 	f.IntVar(&c.MaxRatingComment, "desk-max-rating-comment-bytes", d.MaxRatingComment, "longest comment of a customer's rating")
 	f.IntVar(&c.MaxClosedDates, "desk-max-closed-dates", d.MaxClosedDates, "most closed dates in a business line's hours")
 	f.IntVar(&c.MaxHoursMessage, "desk-max-hours-message-bytes", d.MaxHoursMessage, "longest after-hours message of a business line")
+	f.IntVar(&c.MaxSavedReplies, "desk-max-saved-replies", d.MaxSavedReplies, "most saved replies of a business line")
+	f.IntVar(&c.MaxSavedReplyBytes, "desk-max-saved-reply-bytes", d.MaxSavedReplyBytes, "longest saved reply")
 	f.BoolVar(&c.NoReopen, "desk-no-reopen", false, "a customer's message after its session closed starts no new session (by default it does, so an agent sees it)")
 	f.DurationVar(&c.DropGrace, "desk-agent-drop-grace", d.DropGrace, "an agent seen connected whose every device has been gone this long goes offline (its sessions are re-queued)")
 }

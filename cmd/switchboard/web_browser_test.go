@@ -120,6 +120,13 @@ func browserRun(t *testing.T, browser, transport string) {
 	n.extra = []string{"--web", webAddr, "--webtransport", fmt.Sprintf("127.0.0.1:%d", freePort(t, "udp")), "--card-webhook-url", hs.URL}
 	n.start()
 	n.run("desk", "scene", "set", "--data-dir", n.dir, "--scene", "listing", "--line", "cars", "--route", "queue:sales")
+	// The line is closed (hours without an open day), and has a saved reply.
+	n.run("desk", "hours", "cars", "--data-dir", n.dir, "--tz", "UTC", "--message", "We answer from 9 to 5.")
+	replies := filepath.Join(t.TempDir(), "replies.json")
+	if err := os.WriteFile(replies, []byte(`[{"name":"viewings","text":"Viewings are Monday to Saturday."}]`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n.run("desk", "replies", "cars", "--data-dir", n.dir, "--file", replies)
 	// a2 stays offline until the transfer: the customer must wait for a1.
 	n.run("desk", "agent", "--data-dir", n.dir, "--user", "a2", "--status", "offline", "--capacity", "3", "--skills", "sales")
 	base := "http://" + webAddr
@@ -202,6 +209,7 @@ func browserRun(t *testing.T, browser, transport string) {
 	// No agent is online: the customer waits, and sees where; the agent's
 	// queue panel shows the waiting customer.
 	until(customer, "the customer's queue position", `document.querySelector("#info").textContent === "queue position 1"`)
+	until(customer, "the after-hours notice", `[...document.querySelectorAll("#messages .msg.system")].some(e => e.textContent.includes("We answer from 9 to 5."))`)
 	until(agent, "the waiting customer in the queue panel", fmt.Sprintf(`document.querySelector('#queue li[data-conv=%q]')?.dataset.position === "1"`, conv))
 	screenshot(t, agent, "agent-queue-"+transport)
 	// a1 goes online from the page and gets the session.
@@ -300,6 +308,13 @@ func browserRun(t *testing.T, browser, transport string) {
 	eval(agent, "reply", `[...document.querySelectorAll("#messages .msg")].find(e => e.querySelector(".body").textContent.endsWith("Is the car still for sale?")).querySelector("button.reply").click(); true`, nil)
 	say(agent, "It is, and it has new tyres")
 	until(customer, "the reply quoted at the customer", `[...document.querySelectorAll("#messages .msg")].some(e => e.querySelector(".body").textContent.endsWith("It is, and it has new tyres") && e.querySelector(".quote")?.textContent.endsWith("Is the car still for sale?"))`)
+	// A saved reply of the line, picked from the workbench's menu, goes
+	// out as the agent's own message.
+	until(agent, "the saved replies menu", `!document.querySelector("#saved").hidden && document.querySelector("#saved").options.length === 2`)
+	eval(agent, "pick a saved reply", `(() => { const s = document.querySelector("#saved"); s.value = s.options[1].value; s.dispatchEvent(new Event("change")); return true })()`, nil)
+	until(agent, "its text in the box", `document.querySelector("#text").value === "Viewings are Monday to Saturday."`)
+	click(agent, "send the saved reply", "#send")
+	until(customer, "the saved reply at the customer", has("Viewings are Monday to Saturday."))
 	var reported admin.Reports
 	mustJSON(t, n.run("moderate", "reports", "--data-dir", n.dir, "--json"), &reported)
 	if reported.Total != 1 || reported.Reports[0].Reporter != "a1" || reported.Reports[0].Reason != "insults in the next messages" || reported.Reports[0].Body != "Is the car still for sale?" {

@@ -79,3 +79,13 @@ func (c *Client) DeskRate(ctx context.Context, conv string, score uint32, commen
 	}
 	return res.GetDeskRate(), nil
 }
+
+// DeskSavedReplies lists a business line's saved replies, as a registered
+// agent, for sending one as the agent's own message.
+func (c *Client) DeskSavedReplies(ctx context.Context, line string) ([]*wirepb.DeskSavedReply, error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_DeskReplies{DeskReplies: &wirepb.DeskRepliesRequest{Line: line}}})
+	if err != nil {
+		return nil, err
+	}
+	return res.GetDeskReplies().GetReplies(), nil
+}

@@ -1318,6 +1318,7 @@ type Request struct {
 	//	*Request_Blocked
 	//	*Request_DeskRate
 	//	*Request_ReadBy
+	//	*Request_DeskReplies
 	Op            isRequest_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1637,6 +1638,15 @@ func (x *Request) GetReadBy() *ReadByRequest {
 	return nil
 }
 
+func (x *Request) GetDeskReplies() *DeskRepliesRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Request_DeskReplies); ok {
+			return x.DeskReplies
+		}
+	}
+	return nil
+}
+
 type isRequest_Op interface {
 	isRequest_Op()
 }
@@ -1763,6 +1773,10 @@ type Request_ReadBy struct {
 	ReadBy *ReadByRequest `protobuf:"bytes,39,opt,name=read_by,json=readBy,proto3,oneof"`
 }
 
+type Request_DeskReplies struct {
+	DeskReplies *DeskRepliesRequest `protobuf:"bytes,40,opt,name=desk_replies,json=deskReplies,proto3,oneof"`
+}
+
 func (*Request_Send) isRequest_Op() {}
 
 func (*Request_Sync) isRequest_Op() {}
@@ -1823,6 +1837,8 @@ func (*Request_DeskRate) isRequest_Op() {}
 
 func (*Request_ReadBy) isRequest_Op() {}
 
+func (*Request_DeskReplies) isRequest_Op() {}
+
 type Response struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -1858,6 +1874,7 @@ type Response struct {
 	//	*Response_Blocked
 	//	*Response_DeskRate
 	//	*Response_ReadBy
+	//	*Response_DeskReplies
 	Result        isResponse_Result `protobuf_oneof:"result"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2175,6 +2192,15 @@ func (x *Response) GetReadBy() *ReadByResult {
 	return nil
 }
 
+func (x *Response) GetDeskReplies() *DeskReplies {
+	if x != nil {
+		if x, ok := x.Result.(*Response_DeskReplies); ok {
+			return x.DeskReplies
+		}
+	}
+	return nil
+}
+
 type isResponse_Result interface {
 	isResponse_Result()
 }
@@ -2295,6 +2321,10 @@ type Response_ReadBy struct {
 	ReadBy *ReadByResult `protobuf:"bytes,38,opt,name=read_by,json=readBy,proto3,oneof"`
 }
 
+type Response_DeskReplies struct {
+	DeskReplies *DeskReplies `protobuf:"bytes,39,opt,name=desk_replies,json=deskReplies,proto3,oneof"`
+}
+
 func (*Response_Send) isResponse_Result() {}
 
 func (*Response_Sync) isResponse_Result() {}
@@ -2352,6 +2382,8 @@ func (*Response_Blocked) isResponse_Result() {}
 func (*Response_DeskRate) isResponse_Result() {}
 
 func (*Response_ReadBy) isResponse_Result() {}
+
+func (*Response_DeskReplies) isResponse_Result() {}
 
 // SendRequest names exactly one of conv or to.
 type SendRequest struct {
@@ -6030,6 +6062,149 @@ func (x *DeskRateResult) GetDuplicate() bool {
 	return false
 }
 
+// DeskRepliesRequest: a registered agent (FORBIDDEN otherwise) reads the
+// saved replies of a business line (the LINE of s:LINE:CUSTOMER:N), to
+// send one as their own message. A line without any answers an empty list.
+type DeskRepliesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Line          string                 `protobuf:"bytes,1,opt,name=line,proto3" json:"line,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeskRepliesRequest) Reset() {
+	*x = DeskRepliesRequest{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[73]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeskRepliesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeskRepliesRequest) ProtoMessage() {}
+
+func (x *DeskRepliesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[73]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeskRepliesRequest.ProtoReflect.Descriptor instead.
+func (*DeskRepliesRequest) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{73}
+}
+
+func (x *DeskRepliesRequest) GetLine() string {
+	if x != nil {
+		return x.Line
+	}
+	return ""
+}
+
+type DeskReplies struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Replies       []*DeskSavedReply      `protobuf:"bytes,1,rep,name=replies,proto3" json:"replies,omitempty"` // in the order the admin set them
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeskReplies) Reset() {
+	*x = DeskReplies{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[74]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeskReplies) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeskReplies) ProtoMessage() {}
+
+func (x *DeskReplies) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[74]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeskReplies.ProtoReflect.Descriptor instead.
+func (*DeskReplies) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{74}
+}
+
+func (x *DeskReplies) GetReplies() []*DeskSavedReply {
+	if x != nil {
+		return x.Replies
+	}
+	return nil
+}
+
+type DeskSavedReply struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"` // for the agent's menu
+	Text          string                 `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeskSavedReply) Reset() {
+	*x = DeskSavedReply{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[75]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeskSavedReply) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeskSavedReply) ProtoMessage() {}
+
+func (x *DeskSavedReply) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[75]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeskSavedReply.ProtoReflect.Descriptor instead.
+func (*DeskSavedReply) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{75}
+}
+
+func (x *DeskSavedReply) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeskSavedReply) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
 // MyMetricsRequest: service metrics from the metrics engine
 // (docs/METRICS.md), the rows of one key in one window family: "1h"
 // (tumbling) or "30s/15s" (sliding), one of the node's --metrics-windows
@@ -6049,7 +6224,7 @@ type MyMetricsRequest struct {
 
 func (x *MyMetricsRequest) Reset() {
 	*x = MyMetricsRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[73]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6061,7 +6236,7 @@ func (x *MyMetricsRequest) String() string {
 func (*MyMetricsRequest) ProtoMessage() {}
 
 func (x *MyMetricsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[73]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6074,7 +6249,7 @@ func (x *MyMetricsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsRequest.ProtoReflect.Descriptor instead.
 func (*MyMetricsRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{73}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *MyMetricsRequest) GetWindow() string {
@@ -6130,7 +6305,7 @@ type MyMetricsRow struct {
 
 func (x *MyMetricsRow) Reset() {
 	*x = MyMetricsRow{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[74]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6142,7 +6317,7 @@ func (x *MyMetricsRow) String() string {
 func (*MyMetricsRow) ProtoMessage() {}
 
 func (x *MyMetricsRow) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[74]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6155,7 +6330,7 @@ func (x *MyMetricsRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsRow.ProtoReflect.Descriptor instead.
 func (*MyMetricsRow) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{74}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *MyMetricsRow) GetWindowStartMs() int64 {
@@ -6324,7 +6499,7 @@ type MyMetricsResult struct {
 
 func (x *MyMetricsResult) Reset() {
 	*x = MyMetricsResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[75]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6336,7 +6511,7 @@ func (x *MyMetricsResult) String() string {
 func (*MyMetricsResult) ProtoMessage() {}
 
 func (x *MyMetricsResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[75]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6349,7 +6524,7 @@ func (x *MyMetricsResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsResult.ProtoReflect.Descriptor instead.
 func (*MyMetricsResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{75}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *MyMetricsResult) GetUser() string {
@@ -6456,7 +6631,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x06GoAway\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12!\n" +
 	"\freconnect_to\x18\x02 \x01(\tR\vreconnectTo\x12.\n" +
-	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\x9c\x10\n" +
+	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\xea\x10\n" +
 	"\aRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x126\n" +
 	"\x04send\x18\n" +
@@ -6497,8 +6672,9 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x06report\x18$ \x01(\v2\".switchboard.wire.v1.ReportRequestH\x00R\x06report\x12?\n" +
 	"\ablocked\x18% \x01(\v2#.switchboard.wire.v1.BlockedRequestH\x00R\ablocked\x12C\n" +
 	"\tdesk_rate\x18& \x01(\v2$.switchboard.wire.v1.DeskRateRequestH\x00R\bdeskRate\x12=\n" +
-	"\aread_by\x18' \x01(\v2\".switchboard.wire.v1.ReadByRequestH\x00R\x06readByB\x04\n" +
-	"\x02op\"\xe9\x0f\n" +
+	"\aread_by\x18' \x01(\v2\".switchboard.wire.v1.ReadByRequestH\x00R\x06readBy\x12L\n" +
+	"\fdesk_replies\x18( \x01(\v2'.switchboard.wire.v1.DeskRepliesRequestH\x00R\vdeskRepliesB\x04\n" +
+	"\x02op\"\xb0\x10\n" +
 	"\bResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x120\n" +
 	"\x05error\x18\x02 \x01(\v2\x1a.switchboard.wire.v1.ErrorR\x05error\x125\n" +
@@ -6539,7 +6715,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x06report\x18# \x01(\v2!.switchboard.wire.v1.ReportResultH\x00R\x06report\x12>\n" +
 	"\ablocked\x18$ \x01(\v2\".switchboard.wire.v1.BlockedResultH\x00R\ablocked\x12B\n" +
 	"\tdesk_rate\x18% \x01(\v2#.switchboard.wire.v1.DeskRateResultH\x00R\bdeskRate\x12<\n" +
-	"\aread_by\x18& \x01(\v2!.switchboard.wire.v1.ReadByResultH\x00R\x06readByB\b\n" +
+	"\aread_by\x18& \x01(\v2!.switchboard.wire.v1.ReadByResultH\x00R\x06readBy\x12E\n" +
+	"\fdesk_replies\x18' \x01(\v2 .switchboard.wire.v1.DeskRepliesH\x00R\vdeskRepliesB\b\n" +
 	"\x06result\"\xa4\x02\n" +
 	"\vSendRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x0e\n" +
@@ -6800,7 +6977,14 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\asession\x18\x01 \x01(\tR\asession\x12\x14\n" +
 	"\x05score\x18\x02 \x01(\rR\x05score\x12\x18\n" +
 	"\acomment\x18\x03 \x01(\tR\acomment\x12\x1c\n" +
-	"\tduplicate\x18\x04 \x01(\bR\tduplicate\"R\n" +
+	"\tduplicate\x18\x04 \x01(\bR\tduplicate\"(\n" +
+	"\x12DeskRepliesRequest\x12\x12\n" +
+	"\x04line\x18\x01 \x01(\tR\x04line\"L\n" +
+	"\vDeskReplies\x12=\n" +
+	"\areplies\x18\x01 \x03(\v2#.switchboard.wire.v1.DeskSavedReplyR\areplies\"8\n" +
+	"\x0eDeskSavedReply\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\"R\n" +
 	"\x10MyMetricsRequest\x12\x16\n" +
 	"\x06window\x18\x01 \x01(\tR\x06window\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\rR\x05limit\x12\x10\n" +
@@ -6909,7 +7093,7 @@ func file_transport_wirepb_wire_proto_rawDescGZIP() []byte {
 }
 
 var file_transport_wirepb_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 76)
+var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 79)
 var file_transport_wirepb_wire_proto_goTypes = []any{
 	(Code)(0),                        // 0: switchboard.wire.v1.Code
 	(ConvKind)(0),                    // 1: switchboard.wire.v1.ConvKind
@@ -6990,9 +7174,12 @@ var file_transport_wirepb_wire_proto_goTypes = []any{
 	(*DeskCloseRequest)(nil),         // 76: switchboard.wire.v1.DeskCloseRequest
 	(*DeskRateRequest)(nil),          // 77: switchboard.wire.v1.DeskRateRequest
 	(*DeskRateResult)(nil),           // 78: switchboard.wire.v1.DeskRateResult
-	(*MyMetricsRequest)(nil),         // 79: switchboard.wire.v1.MyMetricsRequest
-	(*MyMetricsRow)(nil),             // 80: switchboard.wire.v1.MyMetricsRow
-	(*MyMetricsResult)(nil),          // 81: switchboard.wire.v1.MyMetricsResult
+	(*DeskRepliesRequest)(nil),       // 79: switchboard.wire.v1.DeskRepliesRequest
+	(*DeskReplies)(nil),              // 80: switchboard.wire.v1.DeskReplies
+	(*DeskSavedReply)(nil),           // 81: switchboard.wire.v1.DeskSavedReply
+	(*MyMetricsRequest)(nil),         // 82: switchboard.wire.v1.MyMetricsRequest
+	(*MyMetricsRow)(nil),             // 83: switchboard.wire.v1.MyMetricsRow
+	(*MyMetricsResult)(nil),          // 84: switchboard.wire.v1.MyMetricsResult
 }
 var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	0,  // 0: switchboard.wire.v1.Error.code:type_name -> switchboard.wire.v1.Code
@@ -7033,67 +7220,70 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	71, // 35: switchboard.wire.v1.Request.desk_queue:type_name -> switchboard.wire.v1.DeskQueueRequest
 	75, // 36: switchboard.wire.v1.Request.desk_transfer:type_name -> switchboard.wire.v1.DeskTransferRequest
 	76, // 37: switchboard.wire.v1.Request.desk_close:type_name -> switchboard.wire.v1.DeskCloseRequest
-	79, // 38: switchboard.wire.v1.Request.my_metrics:type_name -> switchboard.wire.v1.MyMetricsRequest
+	82, // 38: switchboard.wire.v1.Request.my_metrics:type_name -> switchboard.wire.v1.MyMetricsRequest
 	43, // 39: switchboard.wire.v1.Request.block:type_name -> switchboard.wire.v1.BlockRequest
 	47, // 40: switchboard.wire.v1.Request.report:type_name -> switchboard.wire.v1.ReportRequest
 	45, // 41: switchboard.wire.v1.Request.blocked:type_name -> switchboard.wire.v1.BlockedRequest
 	77, // 42: switchboard.wire.v1.Request.desk_rate:type_name -> switchboard.wire.v1.DeskRateRequest
 	48, // 43: switchboard.wire.v1.Request.read_by:type_name -> switchboard.wire.v1.ReadByRequest
-	6,  // 44: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
-	18, // 45: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
-	20, // 46: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
-	22, // 47: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
-	24, // 48: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
-	26, // 49: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
-	28, // 50: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
-	30, // 51: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
-	32, // 52: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
-	34, // 53: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
-	36, // 54: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
-	38, // 55: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
-	40, // 56: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
-	57, // 57: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
-	42, // 58: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
-	64, // 59: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
-	53, // 60: switchboard.wire.v1.Response.register_push:type_name -> switchboard.wire.v1.RegisterPushResult
-	55, // 61: switchboard.wire.v1.Response.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushResult
-	66, // 62: switchboard.wire.v1.Response.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverResult
-	68, // 63: switchboard.wire.v1.Response.desk_enter:type_name -> switchboard.wire.v1.DeskSession
-	70, // 64: switchboard.wire.v1.Response.desk_status:type_name -> switchboard.wire.v1.DeskAgent
-	74, // 65: switchboard.wire.v1.Response.desk_queue:type_name -> switchboard.wire.v1.DeskQueueResult
-	68, // 66: switchboard.wire.v1.Response.desk_transfer:type_name -> switchboard.wire.v1.DeskSession
-	68, // 67: switchboard.wire.v1.Response.desk_close:type_name -> switchboard.wire.v1.DeskSession
-	81, // 68: switchboard.wire.v1.Response.my_metrics:type_name -> switchboard.wire.v1.MyMetricsResult
-	44, // 69: switchboard.wire.v1.Response.block:type_name -> switchboard.wire.v1.BlockResult
-	51, // 70: switchboard.wire.v1.Response.report:type_name -> switchboard.wire.v1.ReportResult
-	46, // 71: switchboard.wire.v1.Response.blocked:type_name -> switchboard.wire.v1.BlockedResult
-	78, // 72: switchboard.wire.v1.Response.desk_rate:type_name -> switchboard.wire.v1.DeskRateResult
-	49, // 73: switchboard.wire.v1.Response.read_by:type_name -> switchboard.wire.v1.ReadByResult
-	3,  // 74: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
-	9,  // 75: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	7,  // 76: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
-	9,  // 77: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	1,  // 78: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
-	8,  // 79: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
-	4,  // 80: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
-	2,  // 81: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
-	8,  // 82: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
-	50, // 83: switchboard.wire.v1.ReadByResult.members:type_name -> switchboard.wire.v1.MemberRead
-	7,  // 84: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
-	59, // 85: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
-	60, // 86: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
-	61, // 87: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
-	1,  // 88: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
-	8,  // 89: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
-	5,  // 90: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
-	72, // 91: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
-	73, // 92: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
-	80, // 93: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
-	94, // [94:94] is the sub-list for method output_type
-	94, // [94:94] is the sub-list for method input_type
-	94, // [94:94] is the sub-list for extension type_name
-	94, // [94:94] is the sub-list for extension extendee
-	0,  // [0:94] is the sub-list for field type_name
+	79, // 44: switchboard.wire.v1.Request.desk_replies:type_name -> switchboard.wire.v1.DeskRepliesRequest
+	6,  // 45: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
+	18, // 46: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
+	20, // 47: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
+	22, // 48: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
+	24, // 49: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
+	26, // 50: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
+	28, // 51: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
+	30, // 52: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
+	32, // 53: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
+	34, // 54: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
+	36, // 55: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
+	38, // 56: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
+	40, // 57: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
+	57, // 58: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
+	42, // 59: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
+	64, // 60: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
+	53, // 61: switchboard.wire.v1.Response.register_push:type_name -> switchboard.wire.v1.RegisterPushResult
+	55, // 62: switchboard.wire.v1.Response.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushResult
+	66, // 63: switchboard.wire.v1.Response.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverResult
+	68, // 64: switchboard.wire.v1.Response.desk_enter:type_name -> switchboard.wire.v1.DeskSession
+	70, // 65: switchboard.wire.v1.Response.desk_status:type_name -> switchboard.wire.v1.DeskAgent
+	74, // 66: switchboard.wire.v1.Response.desk_queue:type_name -> switchboard.wire.v1.DeskQueueResult
+	68, // 67: switchboard.wire.v1.Response.desk_transfer:type_name -> switchboard.wire.v1.DeskSession
+	68, // 68: switchboard.wire.v1.Response.desk_close:type_name -> switchboard.wire.v1.DeskSession
+	84, // 69: switchboard.wire.v1.Response.my_metrics:type_name -> switchboard.wire.v1.MyMetricsResult
+	44, // 70: switchboard.wire.v1.Response.block:type_name -> switchboard.wire.v1.BlockResult
+	51, // 71: switchboard.wire.v1.Response.report:type_name -> switchboard.wire.v1.ReportResult
+	46, // 72: switchboard.wire.v1.Response.blocked:type_name -> switchboard.wire.v1.BlockedResult
+	78, // 73: switchboard.wire.v1.Response.desk_rate:type_name -> switchboard.wire.v1.DeskRateResult
+	49, // 74: switchboard.wire.v1.Response.read_by:type_name -> switchboard.wire.v1.ReadByResult
+	80, // 75: switchboard.wire.v1.Response.desk_replies:type_name -> switchboard.wire.v1.DeskReplies
+	3,  // 76: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
+	9,  // 77: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	7,  // 78: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
+	9,  // 79: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	1,  // 80: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
+	8,  // 81: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
+	4,  // 82: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
+	2,  // 83: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
+	8,  // 84: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
+	50, // 85: switchboard.wire.v1.ReadByResult.members:type_name -> switchboard.wire.v1.MemberRead
+	7,  // 86: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
+	59, // 87: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
+	60, // 88: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
+	61, // 89: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
+	1,  // 90: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
+	8,  // 91: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
+	5,  // 92: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
+	72, // 93: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
+	73, // 94: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
+	81, // 95: switchboard.wire.v1.DeskReplies.replies:type_name -> switchboard.wire.v1.DeskSavedReply
+	83, // 96: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
+	97, // [97:97] is the sub-list for method output_type
+	97, // [97:97] is the sub-list for method input_type
+	97, // [97:97] is the sub-list for extension type_name
+	97, // [97:97] is the sub-list for extension extendee
+	0,  // [0:97] is the sub-list for field type_name
 }
 
 func init() { file_transport_wirepb_wire_proto_init() }
@@ -7141,6 +7331,7 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Request_Blocked)(nil),
 		(*Request_DeskRate)(nil),
 		(*Request_ReadBy)(nil),
+		(*Request_DeskReplies)(nil),
 	}
 	file_transport_wirepb_wire_proto_msgTypes[10].OneofWrappers = []any{
 		(*Response_Send)(nil),
@@ -7172,6 +7363,7 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Response_Blocked)(nil),
 		(*Response_DeskRate)(nil),
 		(*Response_ReadBy)(nil),
+		(*Response_DeskReplies)(nil),
 	}
 	file_transport_wirepb_wire_proto_msgTypes[52].OneofWrappers = []any{
 		(*Push_Message)(nil),
@@ -7185,7 +7377,7 @@ func file_transport_wirepb_wire_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_transport_wirepb_wire_proto_rawDesc), len(file_transport_wirepb_wire_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   76,
+			NumMessages:   79,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

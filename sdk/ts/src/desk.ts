@@ -25,6 +25,12 @@ export interface DeskSessionView {
   opensAtMs: number;
 }
 
+/** A text an agent sends often, named for a menu. */
+export interface DeskSavedReplyView {
+  name: string;
+  text: string;
+}
+
 /** An agent's own state. */
 export interface DeskAgentView {
   user: string;
@@ -123,6 +129,17 @@ export class ServiceDesk {
     if (r.result.case !== "deskRate") throw new Error("desk_rate: unexpected answer");
     const v = r.result.value;
     return { session: v.session, score: v.score, comment: v.comment, duplicate: v.duplicate };
+  }
+  /**
+   * savedReplies: a business line's saved replies (the LINE of a desk
+   * conversation "s:LINE:CUSTOMER:N"), in the admin's order, for an agent
+   * to send one as their own message. FORBIDDEN unless the user is a
+   * registered agent.
+   */
+  async savedReplies(line: string): Promise<DeskSavedReplyView[]> {
+    const r = await this.client.request({ case: "deskReplies", value: { line } });
+    if (r.result.case !== "deskReplies") throw new Error("desk_replies: unexpected answer");
+    return r.result.value.replies.map((x) => ({ name: x.name, text: x.text }));
   }
   /**
    * myMetrics: the user's own service metrics in a window family the node

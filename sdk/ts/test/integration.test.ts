@@ -293,6 +293,9 @@ test("service desk over the protocol: enter, queue, status, close, refusals", { 
     await assert.rejects(customer.rate(s.conv, 6), (e: unknown) => e instanceof ProtocolError && e.code === Code.INVALID);
     assert.deepEqual(await customer.rate(s.conv, 5, "thanks"), { session: s.session, score: 5, comment: "thanks", duplicate: false });
     assert.deepEqual(await customer.rate(s.conv, 1), { session: s.session, score: 5, comment: "thanks", duplicate: true });
+    assert.equal(s.afterHours, false, "a line without hours is always open");
+    assert.deepEqual(await agent.savedReplies("nolines"), [], "a line without saved replies");
+    await assert.rejects(customer.savedReplies("nolines"), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
   } finally {
     [c1, a1, eve].forEach((c) => c.close());
   }

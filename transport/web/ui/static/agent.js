@@ -124,8 +124,30 @@ function renderList() {
   }
 }
 
+// Saved replies of the open conversation's business line (s:LINE:…),
+// asked once per line: picking one puts its text in the reply box.
+const savedByLine = new Map();
+async function showSaved(id) {
+  const sel = $("saved");
+  const line = id.startsWith("s:") ? id.split(":")[1] : "";
+  sel.hidden = true;
+  if (!line || !sd) return;
+  if (!savedByLine.has(line)) savedByLine.set(line, await sd.savedReplies(line).catch(() => []));
+  const list = savedByLine.get(line);
+  if (current !== id || !list.length) return;
+  sel.replaceChildren(new Option("Saved replies…", ""), ...list.map((r) => new Option(r.name, r.text)));
+  sel.hidden = false;
+}
+$("saved").onchange = () => {
+  if (!$("saved").value) return;
+  $("text").value = $("saved").value;
+  $("saved").value = "";
+  $("text").focus();
+};
+
 async function open(id) {
   current = id;
+  showSaved(id);
   $("title").textContent = id;
   $("text").disabled = $("send").disabled = $("send-card").disabled = $("transfer").disabled = $("close").disabled = false;
   await client.history(id).catch(() => {});
