@@ -139,6 +139,11 @@ func TestDeskOf(t *testing.T) {
 	}{
 		{`{"desk":"start","session":"s/1","line":"cars","scene":"listing","data":""}`, DeskStep{Op: DeskStart}},
 		{`{"desk":"assigned","session":"s/1","queue":"sales","agent":"a1","wait_ms":1234}`, DeskStep{Op: DeskAssigned, Owner: "a1", WaitMs: 1234}},
+		// A line with opening hours: the wait in them is the queue wait.
+		{`{"desk":"assigned","session":"s/1","queue":"sales","agent":"a1","wait_ms":50000000,"open_wait_ms":600000}`, DeskStep{Op: DeskAssigned, Owner: "a1", WaitMs: 600000}},
+		{`{"desk":"assigned","session":"s/1","queue":"sales","agent":"a1","wait_ms":50000000,"open_wait_ms":0}`, DeskStep{Op: DeskAssigned, Owner: "a1"}},
+		{`{"desk":"assigned","agent":"a1","wait_ms":5,"open_wait_ms":-1}`, DeskStep{}},
+		{`{"desk":"assigned","agent":"a1","wait_ms":5,"open_wait_ms":"1"}`, DeskStep{}},
 		{`{"desk":"transfer","session":"s/1","from":"a1","to":"user:a2"}`, DeskStep{Op: DeskTransfer, Owner: "a2"}},
 		{`{"desk":"transfer","session":"s/1","from":"a1","to":"queue:sales"}`, DeskStep{Op: DeskTransfer}},
 		{`{"desk":"requeue","session":"s/1","agent":"a1"}`, DeskStep{Op: DeskRequeue}},

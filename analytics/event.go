@@ -122,13 +122,16 @@ func DeskOf(m storage.Message) DeskStep {
 		return DeskStep{}
 	}
 	var b struct {
-		Desk      string `json:"desk"`
-		Agent     string `json:"agent"`
-		To        string `json:"to"`
-		WaitMs    int64  `json:"wait_ms"`
-		Abandoned bool   `json:"abandoned"`
-		Session   string `json:"session"`
-		Score     int    `json:"score"` // a fraction or a string fails the whole body
+		Desk   string `json:"desk"`
+		Agent  string `json:"agent"`
+		To     string `json:"to"`
+		WaitMs int64  `json:"wait_ms"`
+		// OpenWaitMs: the part of the wait in the line's opening hours,
+		// where the line has hours; it is the queue wait then.
+		OpenWaitMs *int64 `json:"open_wait_ms"`
+		Abandoned  bool   `json:"abandoned"`
+		Session    string `json:"session"`
+		Score      int    `json:"score"` // a fraction or a string fails the whole body
 	}
 	if json.Unmarshal(m.Body, &b) != nil {
 		return DeskStep{}
@@ -138,6 +141,9 @@ func DeskOf(m storage.Message) DeskStep {
 	case DeskStart, DeskRequeue:
 	case DeskAssigned:
 		st.Owner, st.WaitMs = b.Agent, b.WaitMs
+		if b.OpenWaitMs != nil {
+			st.WaitMs = *b.OpenWaitMs
+		}
 	case DeskTransfer:
 		switch kind, arg, _ := strings.Cut(b.To, ":"); {
 		case kind == "user" && arg != "":

@@ -152,6 +152,49 @@ func (s *schedule) nextOpen(t time.Time) (time.Time, bool) {
 	return time.Time{}, false
 }
 
+// maxOpenDays bounds the days openBetween walks: a longer wait is counted
+// up to its last maxOpenDays days of opening hours.
+const maxOpenDays = 400
+
+// openBetween is how much of [from, to) the line was open: a queue wait
+// counted in opening hours, so a night or a weekend is not a desk's
+// slowness.
+func (s *schedule) openBetween(from, to time.Time) time.Duration {
+	if !to.After(from) {
+		return 0
+	}
+	if to.Sub(from) > maxOpenDays*24*time.Hour {
+		from = to.Add(-maxOpenDays * 24 * time.Hour)
+	}
+	var open time.Duration
+	lf := from.In(s.loc)
+	y, m, d := lf.Date()
+	for k := 0; ; k++ {
+		day := time.Date(y, m, d+k, 12, 0, 0, 0, s.loc) // noon: clear of DST edges
+		midnight := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, s.loc)
+		if !midnight.Before(to) {
+			return open
+		}
+		if s.closed[day.Format(time.DateOnly)] {
+			continue
+		}
+		for _, sp := range s.week[day.Weekday()] {
+			// time.Date normalizes 24:00 to the next midnight.
+			start := time.Date(day.Year(), day.Month(), day.Day(), sp.from/60, sp.from%60, 0, 0, s.loc)
+			end := time.Date(day.Year(), day.Month(), day.Day(), sp.to/60, sp.to%60, 0, 0, s.loc)
+			if start.Before(from) {
+				start = from
+			}
+			if end.After(to) {
+				end = to
+			}
+			if end.After(start) {
+				open += end.Sub(start)
+			}
+		}
+	}
+}
+
 // afterHours records, for a session starting while its line is closed, an
 // after_hours step: when the line opens and the line's message.
 func (t *threadGrain) afterHours(g *grain, h *Hours) error {
@@ -165,6 +208,7 @@ func (t *threadGrain) afterHours(g *grain, h *Hours) error {
 		g.d.log.Warn("desk: the line's hours no longer parse; the session starts without them", "line", t.Line, "err", err)
 		return nil
 	}
+	t.Session.Hours = h
 	now := time.Now()
 	if sch.open(now) {
 		return nil
@@ -180,6 +224,21 @@ func (t *threadGrain) afterHours(g *grain, h *Hours) error {
 		step["message"] = sch.message
 	}
 	return t.record(g, System, step, nil, nil, nil)
+}
+
+// openWait is the part of a queue wait (wait ms from entered) that fell in
+// the session's line's opening hours; false when the line has none.
+func (t *threadGrain) openWait(g *grain, entered, wait int64) (int64, bool) {
+	h := t.Session.Hours
+	if h == nil {
+		return 0, false
+	}
+	sch, err := g.d.cfg.parseHours(*h)
+	if err != nil {
+		return 0, false
+	}
+	from := time.UnixMilli(entered)
+	return sch.openBetween(from, from.Add(time.Duration(wait)*time.Millisecond)).Milliseconds(), true
 }
 
 // lineHours asks the scene registry for the line's hours, for a session

@@ -113,3 +113,40 @@ func TestParseHoursLimits(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenBetween: a wait counted in opening hours, across a weekend, a
+// split day, a closed date, a whole-day span and the spring-forward night.
+func TestOpenBetween(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := mustSchedule(t, Hours{TZ: "Europe/Berlin",
+		Week:        map[string]string{"mon": "09:00-12:00,13:00-18:00", "tue": "09:00-18:00", "fri": "09:00-18:00", "sun": "00:00-24:00"},
+		ClosedDates: []string{"2026-12-15"}})
+	at := func(y int, m time.Month, d, h, min int) time.Time { return time.Date(y, m, d, h, min, 0, 0, berlin) }
+	for _, c := range []struct {
+		name     string
+		from, to time.Time
+		want     time.Duration
+	}{
+		{"within a span", at(2026, 12, 7, 9, 30), at(2026, 12, 7, 10, 0), 30 * time.Minute},
+		{"across lunch", at(2026, 12, 7, 11, 30), at(2026, 12, 7, 13, 30), time.Hour},
+		{"at night", at(2026, 12, 7, 19, 0), at(2026, 12, 8, 8, 0), 0},
+		{"Friday evening to Monday morning, Sunday open all day", at(2026, 12, 11, 17, 0), at(2026, 12, 14, 9, 30), time.Hour + 24*time.Hour + 30*time.Minute},
+		{"over a closed Tuesday", at(2026, 12, 14, 17, 0), at(2026, 12, 16, 0, 0), time.Hour},
+		{"backwards", at(2026, 12, 7, 10, 0), at(2026, 12, 7, 9, 0), 0},
+		// 2027-03-28, a Sunday, has 23 hours in Berlin.
+		{"the spring-forward Sunday", at(2027, 3, 27, 12, 0), at(2027, 3, 29, 0, 0), 23 * time.Hour},
+	} {
+		if got := s.openBetween(c.from, c.to); got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+	always := mustSchedule(t, Hours{TZ: "UTC", Week: map[string]string{"mon": "00:00-24:00", "tue": "00:00-24:00", "wed": "00:00-24:00",
+		"thu": "00:00-24:00", "fri": "00:00-24:00", "sat": "00:00-24:00", "sun": "00:00-24:00"}})
+	from := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	if got := always.openBetween(from, from.AddDate(2, 0, 0)); got != maxOpenDays*24*time.Hour {
+		t.Errorf("a two-year wait, always open: %v, want the bound of %d days", got, maxOpenDays)
+	}
+}

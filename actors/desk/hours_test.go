@@ -47,6 +47,10 @@ func TestBusinessHours(t *testing.T) {
 	if e := evs[1]; e["opens_at_ms"] != float64(opens) || e["message"] != closed.Message || e["session"] != s.Session {
 		t.Fatalf("after_hours step %v, want opens_at_ms %d, the line's message, session %s", e, opens, s.Session)
 	}
+	// The whole wait fell outside the hours: none of it counts.
+	if e := evs[3]; e["open_wait_ms"] != 0.0 {
+		t.Fatalf("assigned while closed: %v, want open_wait_ms 0", e)
+	}
 
 	// The customer writes after the close: the reopened session is told too.
 	if _, err := d.Close(ctx, "a1", s.Conv, ""); err != nil {
@@ -70,8 +74,13 @@ func TestBusinessHours(t *testing.T) {
 		t.Fatal(err)
 	}
 	s2 := enterAssigned(t, d, "c2", "help")
-	if s2.AfterHours || len(afterHoursSteps(deskEvents(t, n, "c2", s2.Conv))) != 0 {
+	evs2 := deskEvents(t, n, "c2", s2.Conv)
+	if s2.AfterHours || len(afterHoursSteps(evs2)) != 0 {
 		t.Fatalf("an entry within the hours: %+v", s2)
+	}
+	// Open all along: the whole wait counts.
+	if a := stepsOf(evs2, "assigned"); len(a) != 1 || a[0]["open_wait_ms"] != a[0]["wait_ms"] {
+		t.Fatalf("assigned while open: %v, want open_wait_ms = wait_ms", a)
 	}
 
 	for name, bad := range map[string]struct {

@@ -56,6 +56,9 @@ type session struct {
 	// (hours.go); OpensAt is when the line opened next (0: never).
 	AfterHours bool  `json:"after_hours,omitempty"`
 	OpensAt    int64 `json:"opens_at_ms,omitempty"`
+	// Hours are the line's opening hours when the session started (nil:
+	// always open): its queue waits are counted in them (hours.go).
+	Hours *Hours `json:"hours,omitempty"`
 }
 
 // threadGrain is one customer's service thread in one business line: the
@@ -548,7 +551,11 @@ func (t *threadGrain) assign(g *grain, ctx actor.Context, r assignReq) (any, err
 	if s.Bot != "" {
 		remove = []string{s.Bot}
 	}
-	err := t.record(g, System, map[string]any{"desk": "assigned", "queue": r.Queue, "agent": r.Agent, "wait_ms": wait}, []string{r.Agent}, nil, remove)
+	step := map[string]any{"desk": "assigned", "queue": r.Queue, "agent": r.Agent, "wait_ms": wait}
+	if open, ok := t.openWait(g, r.Entered, wait); ok {
+		step["open_wait_ms"] = open
+	}
+	err := t.record(g, System, step, []string{r.Agent}, nil, remove)
 	if err != nil {
 		_ = g.d.call(cctx, KindAgent, r.Agent, "release", offer{Session: s.ID}, nil)
 		return nil, err
