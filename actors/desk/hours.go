@@ -82,6 +82,9 @@ func (c Config) parseHours(h Hours) (*schedule, error) {
 func parseSpans(text string) ([]span, error) {
 	var out []span
 	for part := range strings.SplitSeq(text, ",") {
+		if len(out) == maxSpansPerDay {
+			return nil, fmt.Errorf("more than %d intervals", maxSpansPerDay)
+		}
 		a, b, ok := strings.Cut(strings.TrimSpace(part), "-")
 		from, errA := clockMinutes(a)
 		to, errB := clockMinutes(b)
@@ -95,19 +98,17 @@ func parseSpans(text string) ([]span, error) {
 		}
 		out = append(out, span{from, to})
 	}
-	if len(out) > maxSpansPerDay {
-		return nil, fmt.Errorf("%d intervals, limit %d", len(out), maxSpansPerDay)
-	}
 	return out, nil
 }
 
 // clockMinutes reads "HH:MM" (00:00-24:00) as minutes from midnight.
 func clockMinutes(s string) (int, error) {
-	var h, m int
-	if len(s) != 5 || s[2] != ':' {
+	digit := func(i int) int { return int(s[i] - '0') }
+	if len(s) != 5 || s[2] != ':' || strings.ContainsFunc(s[:2]+s[3:], func(r rune) bool { return r < '0' || r > '9' }) {
 		return 0, fmt.Errorf("bad time %q", s)
 	}
-	if _, err := fmt.Sscanf(s, "%02d:%02d", &h, &m); err != nil || h > 24 || m > 59 || h == 24 && m != 0 {
+	h, m := digit(0)*10+digit(1), digit(3)*10+digit(4)
+	if h > 24 || m > 59 || h == 24 && m != 0 {
 		return 0, fmt.Errorf("bad time %q", s)
 	}
 	return h*60 + m, nil

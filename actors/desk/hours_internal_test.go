@@ -98,6 +98,8 @@ func TestParseHoursLimits(t *testing.T) {
 		{"out of order", Hours{TZ: "UTC", Week: map[string]string{"sun": "13:00-14:00,09:00-12:00"}}, false},
 		{"minute 60", Hours{TZ: "UTC", Week: map[string]string{"sun": "09:60-10:00"}}, false},
 		{"not a clock", Hours{TZ: "UTC", Week: map[string]string{"sun": "9-17"}}, false},
+		{"a signed hour", Hours{TZ: "UTC", Week: map[string]string{"sun": "+9:00-17:00"}}, false},
+		{"hour 25", Hours{TZ: "UTC", Week: map[string]string{"sun": "09:00-25:00"}}, false},
 		{"empty", Hours{TZ: "UTC", Week: map[string]string{"sun": ""}}, false},
 		{fmt.Sprint(maxSpansPerDay, " intervals"), Hours{TZ: "UTC", Week: map[string]string{"sun": spans(maxSpansPerDay)}}, true},
 		{fmt.Sprint(maxSpansPerDay+1, " intervals"), Hours{TZ: "UTC", Week: map[string]string{"sun": spans(maxSpansPerDay + 1)}}, false},
