@@ -125,6 +125,8 @@ type pageState struct {
 	UserNote      string   `json:"userNote"`
 	UserMessages  []string `json:"userMessages"`
 	AgentCSAT     string   `json:"agentCSAT"` // agent-7's CSAT cell
+	LineNote      string   `json:"lineNote"`
+	LineOpen      string   `json:"lineOpen"` // the line whose panel shows
 }
 
 const readState = `(() => {
@@ -149,6 +151,8 @@ const readState = `(() => {
 		userStatus: document.getElementById('user-status').textContent,
 		userNote: document.getElementById('user-note').textContent,
 		userMessages: [...document.querySelectorAll('#user-messages li')].map((e) => e.textContent),
+		lineNote: document.getElementById('line-note').textContent,
+		lineOpen: document.getElementById('line-panel').hidden ? '' : document.getElementById('line-panel').dataset.line,
 		agentCSAT: (document.querySelector('#agents tr[data-key="agent-7"] td:last-child') || {}).textContent || '',
 		testRate: (document.querySelector('#chart-counters path[data-name="switchboard_dashboard_test_sends_total"]') || { dataset: {} }).dataset.latest || '',
 	};
@@ -469,6 +473,35 @@ func TestDashboardInChromium(t *testing.T) {
 		if m.Sender == "mallory" && m.Kind == pb.MessageKind_NORMAL && !m.Recalled {
 			t.Fatalf("mallory's message #%d kept after the erasure", m.Seq)
 		}
+	}
+
+	// Business lines: the admin sets a line's opening hours and saved
+	// replies from the page; a bad zone is refused with the node's reason.
+	b.eval(`document.getElementById('line-id').value = 'cars'; document.querySelector('#line-form button[type=submit]').click()`)
+	b.wait("the line opened", 10*time.Second, func(s pageState) bool { return s.LineOpen == "cars" })
+	b.eval(`document.getElementById('hours-tz').value = 'Nowhere/Else'; document.getElementById('hours-save').click()`)
+	b.wait("a bad zone refused", 10*time.Second, func(s pageState) bool { return strings.Contains(s.LineNote, "unknown time zone") })
+	b.eval(`document.getElementById('hours-tz').value = 'Europe/Berlin';
+		document.getElementById('hours-mon').value = '09:00-12:00, 13:00-18:00';
+		document.getElementById('hours-closed').value = '2026-12-25, 2027-01-01';
+		document.getElementById('hours-message').value = 'We answer from 9 to 6.';
+		document.getElementById('hours-save').click()`)
+	b.wait("the hours saved", 10*time.Second, func(s pageState) bool { return s.LineNote == "Saved the hours of cars." })
+	h, err := nodes[1].Desk.LineHours(ctx, "cars")
+	if err != nil || h == nil || h.TZ != "Europe/Berlin" || h.Week["mon"] != "09:00-12:00,13:00-18:00" || len(h.Week) != 1 ||
+		strings.Join(h.ClosedDates, " ") != "2026-12-25 2027-01-01" || h.Message != "We answer from 9 to 6." {
+		t.Fatalf("the hours the page saved: %+v %v", h, err)
+	}
+	b.eval(`document.getElementById('replies-text').value = 'viewings: Monday to Saturday, by appointment.\nbye: Thanks: see you!'; document.getElementById('replies-save').click()`)
+	b.wait("the replies saved", 10*time.Second, func(s pageState) bool { return s.LineNote == "Saved 2 replies of cars." })
+	b.screenshot("dashboard-lines.png")
+	if r, err := nodes[2].Desk.SavedReplies(ctx, "cars"); err != nil || len(r) != 2 || r[1].Name != "bye" || r[1].Text != "Thanks: see you!" {
+		t.Fatalf("the replies the page saved: %+v %v", r, err)
+	}
+	b.eval(`document.getElementById('hours-clear').click()`)
+	b.wait("the hours cleared", 10*time.Second, func(s pageState) bool { return s.LineNote == "cars is always open." })
+	if h, err := nodes[0].Desk.LineHours(ctx, "cars"); err != nil || h != nil {
+		t.Fatalf("after Always open: %+v %v", h, err)
 	}
 
 	b.checkScriptErrors()

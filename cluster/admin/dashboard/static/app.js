@@ -78,6 +78,7 @@
 
   const getJSON = (path) => call(path, { cache: 'no-store' });
   const postJSON = (path, body) => call(path, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body || {}) });
+  const putJSON = (path, body) => call(path, { method: 'PUT', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
 
   // ---- formatting ----------------------------------------------------------
 
@@ -705,6 +706,99 @@
     });
   }
 
+  // ---- business lines (docs/DESK.md, "Business hours", "Saved replies") -----
+
+  const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
+
+  function showHours(h) {
+    $('hours-tz').value = h ? h.tz : '';
+    for (const d of DAYS) $('hours-' + d).value = (h && h.week && h.week[d]) || '';
+    $('hours-closed').value = h && h.closed_dates ? h.closed_dates.join(' ') : '';
+    $('hours-message').value = (h && h.message) || '';
+  }
+
+  // repliesText and parseReplies: the list as "NAME: TEXT" lines.
+  const repliesText = (list) => list.map((r) => r.name + ': ' + r.text).join('\n');
+  function parseReplies(text) {
+    const out = [];
+    for (const line of text.split('\n')) {
+      if (!line.trim()) continue;
+      const i = line.indexOf(':');
+      if (i < 0) throw new Error('"' + line + '" is not NAME: TEXT');
+      out.push({ name: line.slice(0, i).trim(), text: line.slice(i + 1).trim() });
+    }
+    return out;
+  }
+
+  async function openLine(line) {
+    const path = 'desk/lines/' + encodeURIComponent(line);
+    const [hours, replies] = await Promise.all([getJSON(path + '/hours'), getJSON(path + '/replies')]);
+    const panel = $('line-panel');
+    panel.dataset.line = line;
+    panel.hidden = false;
+    showHours(hours.hours);
+    $('replies-text').value = repliesText(replies.replies || []);
+  }
+
+  function setupLineForm() {
+    const days = $('hours-days');
+    for (const d of DAYS) {
+      const l = document.createElement('label');
+      const i = document.createElement('input');
+      i.id = 'hours-' + d;
+      i.size = 24;
+      i.placeholder = d === 'sat' || d === 'sun' ? 'closed' : '09:00-18:00';
+      l.append(d + ' ', i);
+      days.appendChild(l);
+    }
+    const note = (t) => ($('line-note').textContent = t);
+    const path = () => 'desk/lines/' + encodeURIComponent($('line-panel').dataset.line);
+    $('line-form').addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const line = $('line-id').value.trim();
+      if (!line) return;
+      try {
+        await openLine(line);
+        note('');
+      } catch (err) {
+        note('Open failed: ' + err.message);
+      }
+    });
+    $('hours-save').addEventListener('click', async () => {
+      const week = {};
+      for (const d of DAYS) {
+        const v = $('hours-' + d).value.replace(/\s+/g, '');
+        if (v) week[d] = v;
+      }
+      const closed = $('hours-closed').value.split(/[\s,]+/).filter(Boolean);
+      try {
+        const res = await putJSON(path() + '/hours', { tz: $('hours-tz').value.trim(), week, closed_dates: closed, message: $('hours-message').value.trim() });
+        showHours(res.hours);
+        note('Saved the hours of ' + res.line + '.');
+      } catch (err) {
+        note('Save failed: ' + err.message);
+      }
+    });
+    $('hours-clear').addEventListener('click', async () => {
+      try {
+        const res = await call(path() + '/hours', { method: 'DELETE' });
+        showHours(res.hours);
+        note(res.line + ' is always open.');
+      } catch (err) {
+        note('Clear failed: ' + err.message);
+      }
+    });
+    $('replies-save').addEventListener('click', async () => {
+      try {
+        const res = await putJSON(path() + '/replies', { replies: parseReplies($('replies-text').value) });
+        $('replies-text').value = repliesText(res.replies);
+        note('Saved ' + res.replies.length + ' replies of ' + res.line + '.');
+      } catch (err) {
+        note('Save failed: ' + err.message);
+      }
+    });
+  }
+
   // ---- polling -------------------------------------------------------------
 
   function banner(text, isError) {
@@ -786,6 +880,7 @@
   takeToken();
   setupTokenForm();
   setupUserForm();
+  setupLineForm();
   window.addEventListener('hashchange', () => {
     takeToken();
     pollNow();
