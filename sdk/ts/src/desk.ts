@@ -25,6 +25,18 @@ export interface DeskSessionView {
   opensAtMs: number;
 }
 
+/** A business line's opening hours (docs/DESK.md, "Business hours"). */
+export interface LineHoursView {
+  /** an IANA time zone, e.g. "Europe/Berlin" */
+  tz: string;
+  /** "mon".."sun" to intervals, "09:00-12:00,13:00-18:00"; a day left out is closed */
+  week: Record<string, string>;
+  /** whole days closed, "YYYY-MM-DD" */
+  closed_dates?: string[];
+  /** what a customer who comes while the line is closed reads */
+  message?: string;
+}
+
 /** A text an agent sends often, named for a menu. */
 export interface DeskSavedReplyView {
   name: string;
@@ -227,6 +239,23 @@ export class Desk {
   /** rate: the customer rates the closed session of conv (1 bad to 5 good), for an app that rates through its back end. */
   rate(user: string, conv: string, score: number, comment = ""): Promise<unknown> {
     return this.call("POST", "/api/v1/desk/rate", { user, conv, score, comment });
+  }
+  /**
+   * setHours sets a business line's opening hours (tz: an IANA zone; week:
+   * "mon".."sun" to "09:00-12:00,13:00-18:00"; a day left out is closed);
+   * null makes the line always open again. docs/DESK.md, "Business hours".
+   */
+  setHours(line: string, hours: LineHoursView | null): Promise<{ line: string; hours: LineHoursView | null }> {
+    const path = `/api/v1/desk/lines/${encodeURIComponent(line)}/hours`;
+    return hours ? this.call("PUT", path, hours) : this.call("DELETE", path);
+  }
+  /** hours: a business line's opening hours, null if it is always open. */
+  hours(line: string): Promise<{ line: string; hours: LineHoursView | null }> {
+    return this.call("GET", `/api/v1/desk/lines/${encodeURIComponent(line)}/hours`);
+  }
+  /** setSavedReplies replaces a business line's saved replies (an empty list removes them). */
+  setSavedReplies(line: string, replies: DeskSavedReplyView[]): Promise<{ line: string; replies: DeskSavedReplyView[] }> {
+    return this.call("PUT", `/api/v1/desk/lines/${encodeURIComponent(line)}/replies`, { replies });
   }
   /** metrics: agent's service metrics per window (window: one of the engine's window sizes, by default "1m" or "1h"). */
   async metrics(agent: string, window = "1h"): Promise<MetricsRow[]> {

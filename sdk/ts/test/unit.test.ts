@@ -5,6 +5,7 @@ import { backoffDelay } from "../src/backoff.js";
 import { Conversation, parseCard, type ChatMessage } from "../src/store.js";
 import { directConv } from "../src/client.js";
 import { OUTBOX_PREFIX, forgetMessage, loadMessages, queuedAt, saveMessage } from "../src/outbox.js";
+import { Desk } from "../src/desk.js";
 
 test("frames: split anywhere, several per chunk", () => {
   const a = encodeFrame(new Uint8Array([1, 2, 3]));
@@ -206,4 +207,23 @@ test("outbox: kept per user in queue order, forgotten once stored, junk dropped"
   s.full = true;
   assert.equal(saveMessage(s, "a", { conv: "c", to: "", clientMsgId: "x3", body: "three", kind: "normal", at: queuedAt() }), false);
   assert.deepEqual(loadMessages(s, "a").map((m) => m.clientMsgId), ["x2"]);
+});
+
+test("desk admin: hours and saved replies go to their endpoints", async () => {
+  const calls: string[] = [];
+  const fake = (async (input: string | URL | Request, init?: RequestInit) => {
+    calls.push(`${init?.method} ${String(input)} ${init?.body ?? ""}`);
+    return new Response(JSON.stringify({ line: "cars", hours: null, replies: [] }), { status: 200 });
+  }) as typeof fetch;
+  const d = new Desk("http://admin/", "tok", fake);
+  await d.setHours("cars", { tz: "UTC", week: { mon: "09:00-17:00" } });
+  await d.hours("cars");
+  await d.setHours("cars", null);
+  await d.setSavedReplies("cars", [{ name: "hi", text: "Hello!" }]);
+  assert.deepEqual(calls, [
+    'PUT http://admin/api/v1/desk/lines/cars/hours {"tz":"UTC","week":{"mon":"09:00-17:00"}}',
+    "GET http://admin/api/v1/desk/lines/cars/hours ",
+    "DELETE http://admin/api/v1/desk/lines/cars/hours ",
+    'PUT http://admin/api/v1/desk/lines/cars/replies {"replies":[{"name":"hi","text":"Hello!"}]}',
+  ]);
 });
