@@ -94,6 +94,9 @@ type Config struct {
 	MaxRatingComment int
 	// MaxClosedDates bounds a line's closed dates (default 100; hours.go).
 	MaxClosedDates int
+	// MaxDayIntervals bounds the open intervals of a day in a line's
+	// hours (default 4: a split shift or two).
+	MaxDayIntervals int
 	// MaxHoursMessage bounds a line's after-hours message in bytes
 	// (default 500).
 	MaxHoursMessage int
@@ -119,7 +122,7 @@ func DefaultConfig() Config {
 	return Config{StickyWindow: 30 * time.Minute, InactivityTimeout: 30 * time.Minute, OfferTimeout: 5 * time.Second,
 		MaxWaiting: 10000, MaxCapacity: 100, MaxSkills: 16, MaxScenes: 1000, PositionPushes: 100, BotUser: "bot", IdleTimeout: 10 * time.Minute,
 		DropGrace: time.Minute, RatingWindow: 7 * 24 * time.Hour, MaxRatingComment: 500,
-		MaxClosedDates: 100, MaxHoursMessage: 500, MaxSavedReplies: 200, MaxSavedReplyBytes: 2000}
+		MaxClosedDates: 100, MaxDayIntervals: 4, MaxHoursMessage: 500, MaxSavedReplies: 200, MaxSavedReplyBytes: 2000}
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -135,7 +138,7 @@ func (c Config) withDefaults() (Config, error) {
 			*f.v = f.def
 		}
 	}
-	for _, f := range []struct{ v, def *int }{{&c.MaxWaiting, &d.MaxWaiting}, {&c.MaxCapacity, &d.MaxCapacity}, {&c.MaxSkills, &d.MaxSkills}, {&c.MaxScenes, &d.MaxScenes}, {&c.PositionPushes, &d.PositionPushes}, {&c.MaxRatingComment, &d.MaxRatingComment}, {&c.MaxClosedDates, &d.MaxClosedDates}, {&c.MaxHoursMessage, &d.MaxHoursMessage},
+	for _, f := range []struct{ v, def *int }{{&c.MaxWaiting, &d.MaxWaiting}, {&c.MaxCapacity, &d.MaxCapacity}, {&c.MaxSkills, &d.MaxSkills}, {&c.MaxScenes, &d.MaxScenes}, {&c.PositionPushes, &d.PositionPushes}, {&c.MaxRatingComment, &d.MaxRatingComment}, {&c.MaxClosedDates, &d.MaxClosedDates}, {&c.MaxDayIntervals, &d.MaxDayIntervals}, {&c.MaxHoursMessage, &d.MaxHoursMessage},
 		{&c.MaxSavedReplies, &d.MaxSavedReplies}, {&c.MaxSavedReplyBytes, &d.MaxSavedReplyBytes}} {
 		if *f.v < 0 {
 			return c, fmt.Errorf("desk: negative limit %d", *f.v)

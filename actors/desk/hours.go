@@ -27,9 +27,6 @@ type Hours struct {
 	Message string `json:"message,omitempty"`
 }
 
-// maxSpansPerDay bounds a day's intervals: a split shift or two fit.
-const maxSpansPerDay = 4
-
 // weekdays are Week's keys, in time.Weekday order.
 var weekdays = [7]string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
 
@@ -59,7 +56,7 @@ func (c Config) parseHours(h Hours) (*schedule, error) {
 		if i < 0 {
 			return nil, invalid("hours: unknown day %q (want mon, tue, wed, thu, fri, sat or sun)", day)
 		}
-		if s.week[i], err = parseSpans(spans); err != nil {
+		if s.week[i], err = parseSpans(spans, c.MaxDayIntervals); err != nil {
 			return nil, invalid("hours: %s: %v", day, err)
 		}
 	}
@@ -78,12 +75,13 @@ func (c Config) parseHours(h Hours) (*schedule, error) {
 	return s, nil
 }
 
-// parseSpans parses "09:00-12:00,13:00-17:30": ascending, not touching.
-func parseSpans(text string) ([]span, error) {
+// parseSpans parses "09:00-12:00,13:00-17:30": ascending, not touching,
+// at most limit of them.
+func parseSpans(text string, limit int) ([]span, error) {
 	var out []span
 	for part := range strings.SplitSeq(text, ",") {
-		if len(out) == maxSpansPerDay {
-			return nil, fmt.Errorf("more than %d intervals", maxSpansPerDay)
+		if len(out) == limit {
+			return nil, fmt.Errorf("more than %d intervals", limit)
 		}
 		a, b, ok := strings.Cut(strings.TrimSpace(part), "-")
 		from, errA := clockMinutes(a)

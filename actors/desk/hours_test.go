@@ -114,3 +114,29 @@ func TestBusinessHours(t *testing.T) {
 		t.Fatalf("a line without hours: %+v %v", h, err)
 	}
 }
+
+// TestHoursLinesBound: hours for at most MaxScenes lines; a line that has
+// hours can change them at the bound, and clearing one makes room.
+func TestHoursLinesBound(t *testing.T) {
+	n := startNode(t, openStore(t), desk.Config{MaxScenes: 2})
+	ctx := tctx(t)
+	d := n.Desk
+	h := &desk.Hours{TZ: "UTC"}
+	for _, line := range []string{"a", "b"} {
+		if _, err := d.SetHours(ctx, line, h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := d.SetHours(ctx, "c", h); code(err) != pb.Code_TOO_LARGE {
+		t.Fatalf("hours for a third line: %v, want TOO_LARGE", err)
+	}
+	if _, err := d.SetHours(ctx, "b", &desk.Hours{TZ: "Europe/Berlin"}); err != nil {
+		t.Fatalf("changing a line's hours at the bound: %v", err)
+	}
+	if _, err := d.SetHours(ctx, "a", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.SetHours(ctx, "c", h); err != nil {
+		t.Fatalf("after one was cleared: %v", err)
+	}
+}

@@ -515,6 +515,7 @@ func registerDeskFlags(f *pflag.FlagSet, c *desk.Config) {
 	f.DurationVar(&c.RatingWindow, "desk-rating-window", d.RatingWindow, "a customer may rate a closed session for this long after its close")
 	f.IntVar(&c.MaxRatingComment, "desk-max-rating-comment-bytes", d.MaxRatingComment, "longest comment of a customer's rating")
 	f.IntVar(&c.MaxClosedDates, "desk-max-closed-dates", d.MaxClosedDates, "most closed dates in a business line's hours")
+	f.IntVar(&c.MaxDayIntervals, "desk-max-day-intervals", d.MaxDayIntervals, "most open intervals of a day in a business line's hours")
 	f.IntVar(&c.MaxHoursMessage, "desk-max-hours-message-bytes", d.MaxHoursMessage, "longest after-hours message of a business line")
 	f.IntVar(&c.MaxSavedReplies, "desk-max-saved-replies", d.MaxSavedReplies, "most saved replies of a business line")
 	f.IntVar(&c.MaxSavedReplyBytes, "desk-max-saved-reply-bytes", d.MaxSavedReplyBytes, "longest saved reply")
