@@ -24,6 +24,7 @@ const chatHelp = `commands:
   /reply SEQ TEXT        send TEXT as a reply to message SEQ
   /readby SEQ            who read one of your messages, and who did not yet
   /report SEQ REASON     report another's message to the moderators
+  /saved [NAME]          an agent: this desk line's saved replies, or send one
   /group ID USER,USER    create a group and open it
   /members               this conversation's members
   /quit
@@ -173,6 +174,8 @@ func (ch *chat) command(line string) {
 			return
 		}
 		fmt.Fprintf(ch.out, "  #%d read by %d: %s; not yet by %d: %s\n", seq, len(read), strings.Join(read, " "), len(unread), strings.Join(unread, " "))
+	case "/saved":
+		ch.saved(arg(1))
 	case "/report":
 		seq, err := strconv.ParseUint(arg(1), 10, 64)
 		if err != nil || ch.conv == "" {
@@ -319,5 +322,34 @@ func (ch *chat) event(e client.Event) {
 		fmt.Fprintln(ch.out, "  — connected")
 	case client.EventError:
 		fmt.Fprintln(ch.out, "  ! stopped:", e.Err)
+	}
+}
+
+// saved lists the saved replies of the open desk conversation's line
+// (s:LINE:CUSTOMER:N), or sends the one named.
+func (ch *chat) saved(name string) {
+	parts := strings.Split(ch.conv, ":")
+	if len(parts) != 4 || parts[0] != "s" {
+		fmt.Fprintln(ch.out, "usage: /saved [NAME] (in an open desk conversation)")
+		return
+	}
+	list, err := ch.c.DeskSavedReplies(ch.ctx, parts[1])
+	if err != nil {
+		fmt.Fprintln(ch.out, "! saved:", err)
+		return
+	}
+	for _, r := range list {
+		switch {
+		case name == "":
+			fmt.Fprintf(ch.out, "  %-16s %s\n", r.Name, r.Text)
+		case r.Name == name:
+			ch.send(r.Text)
+			return
+		}
+	}
+	if name != "" {
+		fmt.Fprintf(ch.out, "! saved: line %s has no saved reply %q\n", parts[1], name)
+	} else if len(list) == 0 {
+		fmt.Fprintf(ch.out, "  line %s has no saved replies\n", parts[1])
 	}
 }

@@ -192,6 +192,13 @@ func TestDeskWalkthrough(t *testing.T) {
 		t.Errorf("c1's entry after the merge went to %q, want the merged s:cars:v-7f3a:1", again.Conv)
 	}
 
+	// An agent's chat lists the line's saved replies.
+	chat := exec.Command(n.bin, "chat", "--data-dir", n.dir, "--user", "a1", "--conv", "s:cars:c1:1")
+	chat.Stdin = strings.NewReader("/saved\n/saved nosuch\n/quit\n")
+	if out, err := chat.CombinedOutput(); err != nil || !strings.Contains(string(out), "viewing") || !strings.Contains(string(out), `has no saved reply "nosuch"`) {
+		t.Errorf("chat /saved: %v\n%s", err, out)
+	}
+
 	// The scene's business line has its rows, in Shanghai days, and the
 	// streaming numbers equal the recomputation.
 	streaming := n.run("metrics", "--data-dir", n.dir, "--window", "24h", "--line", "cars", "--json")
