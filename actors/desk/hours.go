@@ -222,7 +222,11 @@ func (t *threadGrain) afterHours(g *grain, h *Hours) error {
 	if sch.message != "" {
 		step["message"] = sch.message
 	}
-	return t.record(g, System, step, nil, nil, nil)
+	if err := t.record(g, System, step, nil, nil, nil); err != nil {
+		return err
+	}
+	afterHoursSessions.WithLabelValues(t.Line).Inc()
+	return nil
 }
 
 // openWait is the part of a queue wait (wait ms from entered) that fell in

@@ -7,6 +7,7 @@ import (
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/actors/desk"
+	"github.com/switchboard-im/switchboard/internal/promtest"
 )
 
 // afterHoursSteps returns the after_hours steps among evs.
@@ -32,6 +33,7 @@ func TestBusinessHours(t *testing.T) {
 	d := n.Desk
 	careDesk(t, d, 5)
 
+	counted := promtest.Value(t, "switchboard_desk_after_hours_sessions_total", "line", "l")
 	closed, opens := closedUntilDayAfterTomorrow()
 	if _, err := d.SetHours(ctx, "l", closed); err != nil {
 		t.Fatal(err)
@@ -46,6 +48,9 @@ func TestBusinessHours(t *testing.T) {
 	}
 	if e := evs[1]; e["opens_at_ms"] != float64(opens) || e["message"] != closed.Message || e["session"] != s.Session {
 		t.Fatalf("after_hours step %v, want opens_at_ms %d, the line's message, session %s", e, opens, s.Session)
+	}
+	if got := promtest.Value(t, "switchboard_desk_after_hours_sessions_total", "line", "l"); got != counted+1 {
+		t.Fatalf("after-hours sessions counted %v, want %v", got, counted+1)
 	}
 	// The whole wait fell outside the hours: none of it counts.
 	if e := evs[3]; e["open_wait_ms"] != 0.0 {

@@ -28,13 +28,19 @@ var (
 		Name: "switchboard_desk_fenced_writes_total",
 		Help: "Desk grain state writes refused because a newer activation took the fence (the stale grain stops).",
 	})
+	afterHoursSessions = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "switchboard_desk_after_hours_sessions_total",
+		Help: "Sessions that started while their business line was closed (docs/DESK.md, Business hours).",
+	}, []string{"line"})
 	resends = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "switchboard_desk_resends_total",
 		Help: "Messages between desk grains sent again because the first went unanswered (a crash repair under way): ensure, requeue, message.",
 	}, []string{"op"})
 )
 
-func init() { prometheus.MustRegister(queueWait, abandoned, fencesTaken, fencedWrites, resends) }
+func init() {
+	prometheus.MustRegister(queueWait, abandoned, afterHoursSessions, fencesTaken, fencedWrites, resends)
+}
 
 func observeAssigned(queue string, waitMs int64) {
 	queueWait.WithLabelValues(queue).Observe(float64(waitMs) / 1000)
