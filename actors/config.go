@@ -35,6 +35,9 @@ type Config struct {
 	// member reads that message, so a list of all of a thousand added
 	// users would cost each member of a large group ~20 KB per change.
 	SystemMessageUsers int
+	// MaxMentions bounds the members one message mentions (default 20;
+	// conv_mention.go).
+	MaxMentions int
 	// PreJoinHistory: in groups without their own setting, a member added
 	// later sees the last this many seqs before its join (default 0: from
 	// its join on). MaxPreJoinHistory bounds a group's setting (default
@@ -208,6 +211,7 @@ func DefaultConfig() Config {
 	return Config{
 		MaxGroupMembers:           10000,
 		SystemMessageUsers:        20,
+		MaxMentions:               20,
 		MaxPreJoinHistory:         1000,
 		WordListReload:            5 * time.Second,
 		MaxWords:                  10000,
@@ -262,6 +266,7 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	setInt(&c.MaxGroupMembers, d.MaxGroupMembers)
 	setInt(&c.SystemMessageUsers, d.SystemMessageUsers)
+	setInt(&c.MaxMentions, d.MaxMentions)
 	setInt(&c.MaxPreJoinHistory, d.MaxPreJoinHistory)
 	setInt(&c.MaxWords, d.MaxWords)
 	setInt(&c.MaxCardActions, d.MaxCardActions)

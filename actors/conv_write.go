@@ -84,6 +84,10 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 		reply(e)
 		return
 	}
+	if e := c.checkMentions(m); e != nil {
+		reply(e)
+		return
+	}
 	var flags uint32
 	flagged, e := c.checkWords(m.Sender, m.Body)
 	if e != nil {
@@ -95,7 +99,7 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 	}
 	msg := storage.Message{
 		ConvID: c.id, MsgID: c.rt.ids.next(now), ClientMsgID: m.ClientMsgId, Sender: m.Sender,
-		SenderRole: senderRole(mem.Role), Kind: storage.MessageKind(m.Kind), RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Body: m.Body, Flags: flags,
+		SenderRole: senderRole(mem.Role), Kind: storage.MessageKind(m.Kind), RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, Body: m.Body, Flags: flags,
 		ClientTS: fromMillis(m.ClientTsMs), ServerTS: now,
 	}
 	edit := msg.Edit()

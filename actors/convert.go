@@ -17,6 +17,7 @@ func toPBMessage(m *storage.Message) *pb.Message {
 		Kind:        pb.MessageKind(m.Kind),
 		RefSeq:      m.RefSeq,
 		ReplyTo:     m.ReplyTo,
+		Mentions:    m.Mentions,
 		Body:        m.Body,
 		Recalled:    m.Recalled(),
 		Flagged:     m.Flags&storage.FlagFlagged != 0,

@@ -386,7 +386,7 @@ func (uc *userConv) addUnread(seq uint64) {
 func cloneRecalled(m *pb.Message) *pb.Message {
 	c := &pb.Message{Conv: m.Conv, Seq: m.Seq, MsgId: m.MsgId, ClientMsgId: m.ClientMsgId, Sender: m.Sender, Kind: m.Kind,
 		RefSeq: m.RefSeq, Recalled: true, Flagged: m.Flagged, ClientTsMs: m.ClientTsMs, ServerTsMs: m.ServerTsMs, SenderRole: m.SenderRole,
-		ReplyTo: m.ReplyTo}
+		ReplyTo: m.ReplyTo, Mentions: m.Mentions}
 	return c
 }
 

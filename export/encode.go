@@ -50,7 +50,7 @@ func encodeMessage(f Format, m storage.Message) ([]byte, error) {
 
 func (r MessageRecord) proto() proto.Message {
 	return &exportpb.MessageRecord{EventId: r.EventID, Conv: r.Conv, Seq: r.Seq, MsgId: r.MsgID, From: r.From, Kind: r.Kind,
-		Text: r.Text, Body: r.Body, ServerTsMs: r.ServerTsMs, ClientTsMs: r.ClientTsMs, ReplyTo: r.ReplyTo}
+		Text: r.Text, Body: r.Body, ServerTsMs: r.ServerTsMs, ClientTsMs: r.ClientTsMs, ReplyTo: r.ReplyTo, Mentions: r.Mentions}
 }
 
 func (r EventRecord) proto() proto.Message {

@@ -47,7 +47,15 @@ func TestMessageRecordReplyTo(t *testing.T) {
 		t.Errorf("json %s %v", b, err)
 	}
 	m.ReplyTo = 0
-	if b, _ := json.Marshal(NewMessageRecord(m)); strings.Contains(string(b), "reply_to") {
-		t.Errorf("json of a message answering none: %s", b)
+	if b, _ := json.Marshal(NewMessageRecord(m)); strings.Contains(string(b), "reply_to") || strings.Contains(string(b), "mentions") {
+		t.Errorf("json of a message answering none, mentioning nobody: %s", b)
+	}
+	m.Mentions = []string{"a"}
+	r = NewMessageRecord(m)
+	if pr, ok := r.proto().(*exportpb.MessageRecord); !ok || len(pr.Mentions) != 1 || pr.Mentions[0] != "a" {
+		t.Errorf("protobuf mentions %v", r.proto())
+	}
+	if b, err := json.Marshal(r); err != nil || !strings.Contains(string(b), `"mentions":["a"]`) {
+		t.Errorf("json mentions %s %v", b, err)
 	}
 }

@@ -19,17 +19,18 @@ const (
 // MessageRecord is one durable message on TopicMessages, keyed by conv.
 // Text carries a body that is valid UTF-8, Body (base64 in JSON) any other.
 type MessageRecord struct {
-	EventID    string `json:"event_id"`
-	Conv       string `json:"conv"`
-	Seq        uint64 `json:"seq"`
-	MsgID      string `json:"msg_id"`
-	From       string `json:"from"`
-	Kind       string `json:"kind"`
-	Text       string `json:"text,omitempty"`
-	Body       []byte `json:"body,omitempty"`
-	ServerTsMs int64  `json:"server_ts_ms"`
-	ClientTsMs int64  `json:"client_ts_ms"`
-	ReplyTo    uint64 `json:"reply_to,omitempty"` // the seq this message answers
+	EventID    string   `json:"event_id"`
+	Conv       string   `json:"conv"`
+	Seq        uint64   `json:"seq"`
+	MsgID      string   `json:"msg_id"`
+	From       string   `json:"from"`
+	Kind       string   `json:"kind"`
+	Text       string   `json:"text,omitempty"`
+	Body       []byte   `json:"body,omitempty"`
+	ServerTsMs int64    `json:"server_ts_ms"`
+	ClientTsMs int64    `json:"client_ts_ms"`
+	ReplyTo    uint64   `json:"reply_to,omitempty"` // the seq this message answers
+	Mentions   []string `json:"mentions,omitempty"` // members the message mentions
 }
 
 // EventRecord is one conversation event on TopicEvents, keyed by conv:
@@ -71,7 +72,7 @@ func NewMessageRecord(m storage.Message) MessageRecord {
 	r := MessageRecord{
 		EventID: MessageEventID(m.ConvID, m.Seq), Conv: m.ConvID, Seq: m.Seq,
 		MsgID: strconv.FormatUint(m.MsgID, 10), From: m.Sender, Kind: kindName(m.Kind),
-		ServerTsMs: millis(m.ServerTS), ClientTsMs: millis(m.ClientTS), ReplyTo: m.ReplyTo,
+		ServerTsMs: millis(m.ServerTS), ClientTsMs: millis(m.ClientTS), ReplyTo: m.ReplyTo, Mentions: m.Mentions,
 	}
 	if utf8.Valid(m.Body) {
 		r.Text = string(m.Body)

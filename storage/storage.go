@@ -142,8 +142,9 @@ type Message struct {
 	Sender      string
 	SenderRole  SenderRole
 	Kind        MessageKind
-	RefSeq      uint64 // for MsgRecall: the recalled seq; for MsgCard: the card it updates
-	ReplyTo     uint64 // the earlier seq of the conversation this message answers; 0: none
+	RefSeq      uint64   // for MsgRecall: the recalled seq; for MsgCard: the card it updates
+	ReplyTo     uint64   // the earlier seq of the conversation this message answers; 0: none
+	Mentions    []string // members the message mentions (@user); nil: none
 	Body        []byte
 	Flags       uint32
 	ClientTS    time.Time // the client's send time (event time); zero if unknown

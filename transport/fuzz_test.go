@@ -51,6 +51,7 @@ func seedRequests() []*wirepb.Request {
 		{Id: 28, Op: &wirepb.Request_Blocked{Blocked: &wirepb.BlockedRequest{AfterConv: "d:a:b", Limit: 10}}},
 		{Id: 27, Op: &wirepb.Request_Report{Report: &wirepb.ReportRequest{Conv: "d:a:b", Seq: 2, Reason: "spam"}}},
 		{Id: 26, Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{Conv: "d:a:b", ClientMsgId: "e1", Body: []byte("fixed"), RefSeq: 3}}},
+		{Id: 32, Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{Conv: "g:x", ClientMsgId: "m1", Body: []byte("@bob"), Mentions: []string{"bob", "carol"}}}},
 		// switchboard/3: typing in band.
 		{Id: 19, Op: &wirepb.Request_Signal{Signal: &wirepb.Signal{Kind: wirepb.Signal_TYPING, Conv: "d:a:b"}}},
 		{Id: 14, Op: &wirepb.Request_Ping{Ping: &wirepb.PingRequest{}}},

@@ -305,7 +305,7 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 	switch op := req.Op.(type) {
 	case *wirepb.Request_Send:
 		s := op.Send
-		m := &pb.SendMessage{Conv: s.Conv, ClientMsgId: s.ClientMsgId, Body: s.Body, ClientTsMs: s.ClientTsMs, Kind: pb.MessageKind(s.Kind), RefSeq: s.RefSeq, ReplyTo: s.ReplyTo}
+		m := &pb.SendMessage{Conv: s.Conv, ClientMsgId: s.ClientMsgId, Body: s.Body, ClientTsMs: s.ClientTsMs, Kind: pb.MessageKind(s.Kind), RefSeq: s.RefSeq, ReplyTo: s.ReplyTo, Mentions: s.Mentions}
 		r, err := sess.Send(ctx, s.To, m)
 		if err != nil {
 			return c.fail(err)

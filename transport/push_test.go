@@ -238,6 +238,34 @@ func TestOfflinePush(t *testing.T) {
 		}
 	})
 
+	t.Run("MentionedWhileMuted", func(t *testing.T) {
+		conv, err := alice.CreateGroup(ctx, "", "class", []string{"bob9", "carl9"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bob := e.dial("bob9", "phone")
+		if _, err := bob.SetMuted(ctx, conv, true); err != nil {
+			t.Fatal(err)
+		}
+		_ = bob.Close()
+		offline("bob9", "bob9-tok")
+		if _, err := alice.SendText(ctx, client.ToConv(conv), "to everyone: no push"); err != nil {
+			t.Fatal(err)
+		}
+		p, err := alice.Mention(conv, []string{"bob9"}, []byte("@bob9 your turn"), "")
+		if err == nil {
+			_, err = p.Wait(ctx)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "bob9's notification of the mention", func() bool { return len(gw.notes("bob9")) > 0 })
+		time.Sleep(coalesce + coalesce/2)
+		if ns := gw.notes("bob9"); len(ns) != 1 || ns[0].Conv != conv || ns[0].Text != "@bob9 your turn" {
+			t.Fatalf("notifications %+v, want only the mention", ns)
+		}
+	})
+
 	t.Run("Recalled", func(t *testing.T) {
 		offline("bob7", "bob7-tok")
 		conv := wirepb.DirectConvID("alice", "bob7")

@@ -102,6 +102,10 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 		case len(s.AfterClientMsgId) > lim.MaxClientMsgID:
 			return invalid("after_client_msg_id is %d bytes, limit %d", len(s.AfterClientMsgId), lim.MaxClientMsgID)
 		}
+		// The conversation checks them against its members and its bound.
+		if err := checkUsers(s.Mentions, 0, lim.MaxListUsers); err != nil {
+			return err
+		}
 		if s.Conv != "" {
 			return checkConv(s.Conv)
 		}

@@ -43,6 +43,9 @@ func TestRequestLimitsAtTheirEdge(t *testing.T) {
 			roles := []*wirepb.Member{{User: "owner", Role: wirepb.Role_ADMIN}}
 			return &wirepb.Request{Id: 1, Op: &wirepb.Request_CreateGroup{CreateGroup: &wirepb.CreateGroupRequest{Members: users(n - 1), Roles: roles}}}
 		}},
+		{"mentions", func(l RequestLimits) int { return l.MaxListUsers }, func(n int) *wirepb.Request {
+			return &wirepb.Request{Id: 1, Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{Conv: "g:x", ClientMsgId: "c", Body: []byte("hi"), Mentions: users(n)}}}
+		}},
 		{"title", func(l RequestLimits) int { return l.MaxTitle }, func(n int) *wirepb.Request {
 			return &wirepb.Request{Id: 1, Op: &wirepb.Request_CreateGroup{CreateGroup: &wirepb.CreateGroupRequest{Title: strings.Repeat("t", n)}}}
 		}},

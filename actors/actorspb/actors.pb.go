@@ -476,6 +476,7 @@ type Message struct {
 	ServerTsMs    int64                  `protobuf:"varint,12,opt,name=server_ts_ms,json=serverTsMs,proto3" json:"server_ts_ms,omitempty"`
 	SenderRole    Role                   `protobuf:"varint,13,opt,name=sender_role,json=senderRole,proto3,enum=switchboard.actors.Role" json:"sender_role,omitempty"`
 	ReplyTo       uint64                 `protobuf:"varint,14,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"` // the seq this message replies to; 0: none
+	Mentions      []string               `protobuf:"bytes,15,rep,name=mentions,proto3" json:"mentions,omitempty"`               // members the message mentions
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -606,6 +607,13 @@ func (x *Message) GetReplyTo() uint64 {
 		return x.ReplyTo
 	}
 	return 0
+}
+
+func (x *Message) GetMentions() []string {
+	if x != nil {
+		return x.Mentions
+	}
+	return nil
 }
 
 type Member struct {
@@ -830,6 +838,7 @@ type SendMessage struct {
 	Kind          MessageKind            `protobuf:"varint,6,opt,name=kind,proto3,enum=switchboard.actors.MessageKind" json:"kind,omitempty"` // NORMAL (text) or CARD
 	RefSeq        uint64                 `protobuf:"varint,7,opt,name=ref_seq,json=refSeq,proto3" json:"ref_seq,omitempty"`                   // CARD: the sender's card this one updates; NORMAL: the sender's message this one edits
 	ReplyTo       uint64                 `protobuf:"varint,8,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`                // a reply: the earlier seq of the conversation it answers
+	Mentions      []string               `protobuf:"bytes,9,rep,name=mentions,proto3" json:"mentions,omitempty"`                              // members the message mentions (@user)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -918,6 +927,13 @@ func (x *SendMessage) GetReplyTo() uint64 {
 		return x.ReplyTo
 	}
 	return 0
+}
+
+func (x *SendMessage) GetMentions() []string {
+	if x != nil {
+		return x.Mentions
+	}
+	return nil
 }
 
 type SendResponse struct {
@@ -4495,7 +4511,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x05Error\x12,\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x18.switchboard.actors.CodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12$\n" +
-	"\x0eretry_after_ms\x18\x03 \x01(\rR\fretryAfterMs\"\xb4\x03\n" +
+	"\x0eretry_after_ms\x18\x03 \x01(\rR\fretryAfterMs\"\xd0\x03\n" +
 	"\aMessage\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x15\n" +
@@ -4514,7 +4530,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"serverTsMs\x129\n" +
 	"\vsender_role\x18\r \x01(\x0e2\x18.switchboard.actors.RoleR\n" +
 	"senderRole\x12\x19\n" +
-	"\breply_to\x18\x0e \x01(\x04R\areplyTo\"\x9a\x01\n" +
+	"\breply_to\x18\x0e \x01(\x04R\areplyTo\x12\x1a\n" +
+	"\bmentions\x18\x0f \x03(\tR\bmentions\"\x9a\x01\n" +
 	"\x06Member\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12,\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x18.switchboard.actors.RoleR\x04role\x12\x1d\n" +
@@ -4531,7 +4548,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x1aCreateConversationResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x19\n" +
 	"\blast_seq\x18\x02 \x01(\x04R\alastSeq\x12\x12\n" +
-	"\x04conv\x18\x03 \x01(\tR\x04conv\"\xfc\x01\n" +
+	"\x04conv\x18\x03 \x01(\tR\x04conv\"\x98\x02\n" +
 	"\vSendMessage\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
 	"\x06sender\x18\x02 \x01(\tR\x06sender\x12\"\n" +
@@ -4541,7 +4558,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"clientTsMs\x123\n" +
 	"\x04kind\x18\x06 \x01(\x0e2\x1f.switchboard.actors.MessageKindR\x04kind\x12\x17\n" +
 	"\aref_seq\x18\a \x01(\x04R\x06refSeq\x12\x19\n" +
-	"\breply_to\x18\b \x01(\x04R\areplyTo\"\xc2\x01\n" +
+	"\breply_to\x18\b \x01(\x04R\areplyTo\x12\x1a\n" +
+	"\bmentions\x18\t \x03(\tR\bmentions\"\xc2\x01\n" +
 	"\fSendResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x15\n" +
 	"\x06msg_id\x18\x02 \x01(\x04R\x05msgId\x12\x10\n" +

@@ -162,24 +162,25 @@ func printJSON(w io.Writer, v any) error {
 
 // jsonMessage is how commands print a message.
 type jsonMessage struct {
-	Conv        string `json:"conv"`
-	Seq         uint64 `json:"seq"`
-	MsgID       uint64 `json:"msg_id,string"` // above 2^53: a string, so JavaScript keeps every digit
-	ClientMsgID string `json:"client_msg_id,omitempty"`
-	From        string `json:"from"`
-	Kind        string `json:"kind"`
-	Text        string `json:"text"`
-	RefSeq      uint64 `json:"ref_seq,omitempty"`
-	ReplyTo     uint64 `json:"reply_to,omitempty"`
-	Recalled    bool   `json:"recalled,omitempty"`
-	Flagged     bool   `json:"flagged,omitempty"`
-	ServerTsMs  int64  `json:"server_ts_ms"`
-	State       string `json:"state,omitempty"`
+	Conv        string   `json:"conv"`
+	Seq         uint64   `json:"seq"`
+	MsgID       uint64   `json:"msg_id,string"` // above 2^53: a string, so JavaScript keeps every digit
+	ClientMsgID string   `json:"client_msg_id,omitempty"`
+	From        string   `json:"from"`
+	Kind        string   `json:"kind"`
+	Text        string   `json:"text"`
+	RefSeq      uint64   `json:"ref_seq,omitempty"`
+	ReplyTo     uint64   `json:"reply_to,omitempty"`
+	Mentions    []string `json:"mentions,omitempty"`
+	Recalled    bool     `json:"recalled,omitempty"`
+	Flagged     bool     `json:"flagged,omitempty"`
+	ServerTsMs  int64    `json:"server_ts_ms"`
+	State       string   `json:"state,omitempty"`
 }
 
 func toJSONMessage(m client.Message) jsonMessage {
 	return jsonMessage{Conv: m.Conv, Seq: m.Seq, MsgID: m.MsgID, ClientMsgID: m.ClientMsgID, From: m.Sender,
-		Kind: strings.ToLower(m.Kind.String()), Text: string(m.Body), RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Recalled: m.Recalled,
+		Kind: strings.ToLower(m.Kind.String()), Text: string(m.Body), RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, Recalled: m.Recalled,
 		Flagged: m.Flagged, ServerTsMs: millis(m.ServerTime)}
 }
 
@@ -188,7 +189,7 @@ func wireToJSONMessage(m *wirepb.Message) *jsonMessage {
 		return nil
 	}
 	j := toJSONMessage(client.Message{Conv: m.Conv, Seq: m.Seq, MsgID: m.MsgId, ClientMsgID: m.ClientMsgId, Sender: m.Sender,
-		Kind: m.Kind, Body: m.Body, RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Recalled: m.Recalled, Flagged: m.Flagged})
+		Kind: m.Kind, Body: m.Body, RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, Recalled: m.Recalled, Flagged: m.Flagged})
 	j.ServerTsMs = m.ServerTsMs
 	return &j
 }

@@ -20,12 +20,14 @@ func newSendCmd() *cobra.Command {
 	var o clientOptions
 	var to, conv, text, clientMsgID, cardFile string
 	var replyTo uint64
+	var mention []string
 	cmd := &cobra.Command{
 		Use:   "send",
 		Short: "Send a message (to user:NAME, or to a conversation)",
 		Example: `  switchboard send --data-dir D --user alice --to user:bob --text hi --json
   switchboard send --data-dir D --user alice --conv g:team --text hello
-  switchboard send --data-dir D --user bob --conv d:alice:bob --reply-to 1 --text "it is"`,
+  switchboard send --data-dir D --user bob --conv d:alice:bob --reply-to 1 --text "it is"
+  switchboard send --data-dir D --user olga --conv g:class --mention mia,max --text "@mia @max homework is up"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			target, err := parseTarget(to, conv)
@@ -37,6 +39,9 @@ func newSendCmd() *cobra.Command {
 			}
 			if replyTo != 0 && (target.Conv == "" || cardFile != "") {
 				return errors.New("--reply-to answers a text message of --conv")
+			}
+			if len(mention) > 0 && (target.Conv == "" || cardFile != "" || replyTo != 0) {
+				return errors.New("--mention names members of --conv in a text message (not a reply)")
 			}
 			var card []byte
 			if cardFile != "" {
@@ -50,9 +55,14 @@ func newSendCmd() *cobra.Command {
 				if card != nil {
 					send, body = c.SendCard, card
 				}
-				if replyTo != 0 {
+				switch {
+				case replyTo != 0:
 					send = func(to client.Target, body []byte, id string) (*client.Pending, error) {
 						return c.Reply(to.Conv, replyTo, body, id)
+					}
+				case len(mention) > 0:
+					send = func(to client.Target, body []byte, id string) (*client.Pending, error) {
+						return c.Mention(to.Conv, mention, body, id)
 					}
 				}
 				p, err := send(target, body, clientMsgID)
@@ -79,6 +89,7 @@ func newSendCmd() *cobra.Command {
 	cmd.Flags().StringVar(&cardFile, "card", "", "send a business card: a JSON file {title, fields, image_url, actions} (docs/DESK.md)")
 	cmd.Flags().StringVar(&clientMsgID, "client-msg-id", "", "idempotency key (a resend with the same key is stored once)")
 	cmd.Flags().Uint64Var(&replyTo, "reply-to", 0, "the seq of the message of --conv this one answers")
+	cmd.Flags().StringSliceVar(&mention, "mention", nil, "members of --conv the message mentions (notified even where they muted it)")
 	return cmd
 }
 
@@ -157,6 +168,9 @@ func formatMessage(m client.Message) string {
 	reply, edited := "", ""
 	if m.ReplyTo != 0 {
 		reply = fmt.Sprintf("(to #%d) ", m.ReplyTo)
+	}
+	if len(m.Mentions) > 0 {
+		reply += "(@" + strings.Join(m.Mentions, " @") + ") "
 	}
 	if m.EditSeq != 0 {
 		edited = " (edited)"

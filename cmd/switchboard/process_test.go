@@ -420,6 +420,11 @@ func TestCommandsAgainstDevNode(t *testing.T) {
 	if last := replies[len(replies)-1]; last.Text != "and hello again" || last.ReplyTo != 1 {
 		t.Fatalf("the chat's reply in the history: %+v", last)
 	}
+	// A mention: stored with the message, shown in the history.
+	n.run("send", "--data-dir", d, "--user", "alice", "--conv", sent.Conv, "--mention", "bob", "--text", "@bob are you there?")
+	if out := string(n.run("history", "--data-dir", d, "--user", "bob", "--conv", sent.Conv)); !strings.Contains(out, "alice: (@bob) @bob are you there?") {
+		t.Fatalf("the mention printed: %s", out)
+	}
 	n.run("recall", "--data-dir", d, "--user", "alice", "--conv", sent.Conv, "--seq", "2")
 	var convs []map[string]any
 	mustJSON(t, n.run("convs", "--data-dir", d, "--user", "bob", "--json"), &convs)

@@ -40,6 +40,7 @@ type MessageRecord struct {
 	ServerTsMs    int64                  `protobuf:"varint,9,opt,name=server_ts_ms,json=serverTsMs,proto3" json:"server_ts_ms,omitempty"`
 	ClientTsMs    int64                  `protobuf:"varint,10,opt,name=client_ts_ms,json=clientTsMs,proto3" json:"client_ts_ms,omitempty"`
 	ReplyTo       uint64                 `protobuf:"varint,11,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"` // the seq this message replies to; 0: none
+	Mentions      []string               `protobuf:"bytes,12,rep,name=mentions,proto3" json:"mentions,omitempty"`               // members the message mentions
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -149,6 +150,13 @@ func (x *MessageRecord) GetReplyTo() uint64 {
 		return x.ReplyTo
 	}
 	return 0
+}
+
+func (x *MessageRecord) GetMentions() []string {
+	if x != nil {
+		return x.Mentions
+	}
+	return nil
 }
 
 // EventRecord: a recall or membership change (type "recall",
@@ -1168,7 +1176,7 @@ var File_export_exportpb_records_proto protoreflect.FileDescriptor
 
 const file_export_exportpb_records_proto_rawDesc = "" +
 	"\n" +
-	"\x1dexport/exportpb/records.proto\x12\x12switchboard.export\"\x96\x02\n" +
+	"\x1dexport/exportpb/records.proto\x12\x12switchboard.export\"\xb2\x02\n" +
 	"\rMessageRecord\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x10\n" +
@@ -1183,7 +1191,8 @@ const file_export_exportpb_records_proto_rawDesc = "" +
 	"\fclient_ts_ms\x18\n" +
 	" \x01(\x03R\n" +
 	"clientTsMs\x12\x19\n" +
-	"\breply_to\x18\v \x01(\x04R\areplyTo\"\xda\x01\n" +
+	"\breply_to\x18\v \x01(\x04R\areplyTo\x12\x1a\n" +
+	"\bmentions\x18\f \x03(\tR\bmentions\"\xda\x01\n" +
 	"\vEventRecord\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x12\n" +

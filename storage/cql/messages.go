@@ -25,6 +25,7 @@ type msgRow struct {
 	Kind        int        `db:"kind"`
 	RefSeq      int64      `db:"ref_seq"`
 	ReplyTo     int64      `db:"reply_to"` // null (read as 0) in rows written before replies
+	Mentions    []string   `db:"mentions"` // null (read as none) in rows written before mentions
 	Body        []byte     `db:"body"`
 	Flags       int64      `db:"flags"`
 	ClientTS    *time.Time `db:"client_ts"`
@@ -43,6 +44,7 @@ func (s *Store) msgRow(convID string, m *storage.Message) msgRow {
 		Kind:        int(m.Kind),
 		RefSeq:      int64(m.RefSeq),
 		ReplyTo:     int64(m.ReplyTo),
+		Mentions:    m.Mentions,
 		Body:        m.Body,
 		Flags:       int64(m.Flags),
 		ClientTS:    ts(m.ClientTS),
@@ -61,6 +63,7 @@ func (r msgRow) msg() storage.Message {
 		Kind:        storage.MessageKind(r.Kind),
 		RefSeq:      uint64(r.RefSeq),
 		ReplyTo:     uint64(r.ReplyTo),
+		Mentions:    noneIfEmpty(r.Mentions),
 		Body:        noEmpty(r.Body),
 		Flags:       uint32(r.Flags),
 		ClientTS:    fromTS(r.ClientTS),
@@ -69,7 +72,7 @@ func (r msgRow) msg() storage.Message {
 }
 
 var msgCols = []string{"conv_id", "bucket", "seq", "msg_id", "client_msg_id", "sender", "sender_role",
-	"kind", "ref_seq", "reply_to", "body", "flags", "client_ts", "server_ts"}
+	"kind", "ref_seq", "reply_to", "mentions", "body", "flags", "client_ts", "server_ts"}
 
 var (
 	msgInsert      = mk(qb.Insert("messages").Columns(msgCols...).Unique().ToCql())
@@ -459,4 +462,13 @@ func (s *Store) TombstoneMessage(ctx context.Context, convID string, seq uint64)
 	err = s.query(ctx, msgTombstone).Bind([]byte(nil), int64(m.Flags|storage.FlagRecalled),
 		convID, bucketOf(seq, s.cfg.MessageBucketSize), int64(seq)).WithTimestamp(row.WT + 1).ExecRelease()
 	return s.wrap(op, err)
+}
+
+// noneIfEmpty reads an empty list (null in rows written before the column)
+// as none, as the other store does.
+func noneIfEmpty(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	return s
 }

@@ -165,8 +165,16 @@ func encodeMessage(m *storage.Message) []byte {
 	e.uint(uint64(m.Flags))
 	e.time(m.ClientTS)
 	e.time(m.ServerTS)
-	if m.ReplyTo != 0 {
-		e.uint(m.ReplyTo) // last and optional: rows written before replies end above
+	// Optional trailing fields: rows written before them end above, and a
+	// message without them is stored as those rows were.
+	if m.ReplyTo != 0 || len(m.Mentions) > 0 {
+		e.uint(m.ReplyTo)
+	}
+	if len(m.Mentions) > 0 {
+		e.uint(uint64(len(m.Mentions)))
+		for _, u := range m.Mentions {
+			e.string(u)
+		}
 	}
 	return e.b
 }
@@ -189,6 +197,16 @@ func decodeMessage(conv string, seq uint64, b []byte) (storage.Message, error) {
 	m.ServerTS = d.time()
 	if d.err == nil && len(d.b) > 0 {
 		m.ReplyTo = d.uint()
+	}
+	if d.err == nil && len(d.b) > 0 {
+		n := d.uint()
+		if n > uint64(len(d.b)) { // each takes a byte at least
+			return m, fmt.Errorf("message %s/%d: %d mentions in %d bytes", conv, seq, n, len(d.b))
+		}
+		m.Mentions = make([]string, n)
+		for i := range m.Mentions {
+			m.Mentions[i] = d.string()
+		}
 	}
 	return m, d.err
 }

@@ -2,6 +2,7 @@ package pebblestore
 
 import (
 	"bytes"
+	"strings"
 	"testing"
 	"time"
 
@@ -33,8 +34,29 @@ func TestMessageCodecReplyTo(t *testing.T) {
 		t.Fatalf("an older row: %+v %v", got, err)
 	}
 	m.ReplyTo = 300
-	got, err = decodeMessage("c", 9, encodeMessage(&m))
-	if err != nil || got.ReplyTo != 300 || string(got.Body) != "hi" || !got.ServerTS.Equal(m.ServerTS) {
+	withReply := encodeMessage(&m)
+	got, err = decodeMessage("c", 9, withReply)
+	if err != nil || got.ReplyTo != 300 || got.Mentions != nil || string(got.Body) != "hi" || !got.ServerTS.Equal(m.ServerTS) {
 		t.Fatalf("a reply: %+v %v", got, err)
+	}
+	// Mentions follow; a reply written before them decodes without any.
+	for _, tc := range []struct {
+		reply    uint64
+		mentions []string
+	}{{0, []string{"bob"}}, {300, []string{"bob", "carol"}}} {
+		m.ReplyTo, m.Mentions = tc.reply, tc.mentions
+		b := encodeMessage(&m)
+		if !bytes.HasPrefix(b, plain) {
+			t.Fatalf("mentions change the fields before them: %x, %x", b, plain)
+		}
+		got, err = decodeMessage("c", 9, b)
+		if err != nil || got.ReplyTo != tc.reply || strings.Join(got.Mentions, ",") != strings.Join(tc.mentions, ",") {
+			t.Fatalf("mentions %v, reply %d: %+v %v", tc.mentions, tc.reply, got, err)
+		}
+	}
+	// A count that cannot fit in the bytes left is damage, not a panic.
+	bad := append(bytes.Clone(withReply), 0xff, 0x01)
+	if _, err := decodeMessage("c", 9, bad); err == nil {
+		t.Fatal("a mention count larger than the row decoded")
 	}
 }

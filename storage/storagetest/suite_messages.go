@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,6 +29,7 @@ func testMessages(t *testing.T, s storage.Store, id func(string) string) {
 	batch[5].Flags = storage.FlagFlagged
 	batch[6].ClientTS = time.Time{}
 	batch[7].ReplyTo = 4
+	batch[6].Mentions = []string{"bob", "carol"}
 	must(t, s.AppendMessages(c, cid, 0, batch[:6]))
 	must(t, s.AppendMessages(c, cid, 0, batch[6:]))
 
@@ -72,6 +74,7 @@ func equalMessage(a, b storage.Message) bool {
 	a.Body, b.Body = nil, nil
 	return a.ConvID == b.ConvID && a.Seq == b.Seq && a.MsgID == b.MsgID && a.ClientMsgID == b.ClientMsgID &&
 		a.Sender == b.Sender && a.SenderRole == b.SenderRole && a.Kind == b.Kind && a.RefSeq == b.RefSeq && a.ReplyTo == b.ReplyTo &&
+		slices.Equal(a.Mentions, b.Mentions) &&
 		a.Flags == b.Flags && a.ClientTS.Equal(b.ClientTS) && a.ServerTS.Equal(b.ServerTS)
 }
 

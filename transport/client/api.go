@@ -37,6 +37,17 @@ func (c *Client) Reply(conv string, seq uint64, body []byte, clientMsgID string)
 	return c.send(ToConv(conv), body, clientMsgID, time.Now(), wirepb.MessageKind_NORMAL, 0, seq)
 }
 
+// Mention is Send of a message to conv that mentions members of it
+// (@user): each a current member other than this user, each once, at
+// most the node's --max-mentions (INVALID otherwise). A mentioned member
+// is notified even where they muted the conversation (Message.Mentions).
+func (c *Client) Mention(conv string, mentions []string, body []byte, clientMsgID string) (*Pending, error) {
+	if len(mentions) == 0 {
+		return nil, errors.New("client: a mention names members")
+	}
+	return c.send(ToConv(conv), body, clientMsgID, time.Now(), wirepb.MessageKind_NORMAL, 0, 0, slices.Clone(mentions)...)
+}
+
 // SendAt is Send with an explicit client send time (the event time the
 // service metrics use), e.g. when replaying a recorded conversation.
 func (c *Client) SendAt(to Target, body []byte, clientMsgID string, at time.Time) (*Pending, error) {
@@ -61,7 +72,7 @@ func (c *Client) Edit(ctx context.Context, conv string, seq uint64, text string)
 	return p.Wait(ctx)
 }
 
-func (c *Client) send(to Target, body []byte, clientMsgID string, at time.Time, kind wirepb.MessageKind, refSeq, replyTo uint64) (*Pending, error) {
+func (c *Client) send(to Target, body []byte, clientMsgID string, at time.Time, kind wirepb.MessageKind, refSeq, replyTo uint64, mentions ...string) (*Pending, error) {
 	if (to.User == "") == (to.Conv == "") {
 		return nil, errors.New("client: send to exactly one of a user and a conversation")
 	}
@@ -79,7 +90,7 @@ func (c *Client) send(to Target, body []byte, clientMsgID string, at time.Time, 
 		conv = wirepb.DirectConvID(c.user, to.User)
 	}
 	o := &outgoing{to: to.User, done: make(chan struct{}), msg: Message{
-		Conv: conv, ClientMsgID: clientMsgID, Sender: c.user, Kind: kind, RefSeq: refSeq, ReplyTo: replyTo, Body: body, ClientTime: at, State: StateSending}}
+		Conv: conv, ClientMsgID: clientMsgID, Sender: c.user, Kind: kind, RefSeq: refSeq, ReplyTo: replyTo, Mentions: mentions, Body: body, ClientTime: at, State: StateSending}}
 	c.enqueue(o)
 	return &Pending{o: o}, nil
 }

@@ -53,9 +53,10 @@ type Message struct {
 	ClientMsgID string
 	Sender      string
 	Kind        wirepb.MessageKind
-	RefSeq      uint64 // RECALL: the recalled message; an edit (IsEdit): the edited one
-	ReplyTo     uint64 // a reply: the seq of the message it answers; 0: none
-	Body        []byte // of an edited message: the newest edit's text
+	RefSeq      uint64   // RECALL: the recalled message; an edit (IsEdit): the edited one
+	ReplyTo     uint64   // a reply: the seq of the message it answers; 0: none
+	Mentions    []string // members the message mentions (@user)
+	Body        []byte   // of an edited message: the newest edit's text
 	Recalled    bool
 	// EditSeq is the seq of the edit whose text Body holds; 0: not edited.
 	EditSeq uint64
@@ -95,7 +96,7 @@ func (m Message) IsEdit() bool { return m.Kind == wirepb.MessageKind_NORMAL && m
 func fromWire(m *wirepb.Message) Message {
 	return Message{
 		Conv: m.Conv, Seq: m.Seq, MsgID: m.MsgId, ClientMsgID: m.ClientMsgId, Sender: m.Sender, Kind: m.Kind,
-		RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Body: m.Body, Recalled: m.Recalled, Flagged: m.Flagged,
+		RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, Body: m.Body, Recalled: m.Recalled, Flagged: m.Flagged,
 		ClientTime: millisTime(m.ClientTsMs), ServerTime: millisTime(m.ServerTsMs),
 	}
 }

@@ -510,6 +510,7 @@ type Message struct {
 	ServerTsMs    int64                  `protobuf:"varint,12,opt,name=server_ts_ms,json=serverTsMs,proto3" json:"server_ts_ms,omitempty"`
 	SenderRole    Role                   `protobuf:"varint,13,opt,name=sender_role,json=senderRole,proto3,enum=switchboard.wire.v1.Role" json:"sender_role,omitempty"`
 	ReplyTo       uint64                 `protobuf:"varint,14,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"` // the seq this message replies to; 0: none
+	Mentions      []string               `protobuf:"bytes,15,rep,name=mentions,proto3" json:"mentions,omitempty"`               // members the message mentions (@user)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -640,6 +641,13 @@ func (x *Message) GetReplyTo() uint64 {
 		return x.ReplyTo
 	}
 	return 0
+}
+
+func (x *Message) GetMentions() []string {
+	if x != nil {
+		return x.Mentions
+	}
+	return nil
 }
 
 type Member struct {
@@ -2407,7 +2415,12 @@ type SendRequest struct {
 	// A reply: the seq of the earlier message of the conversation this one
 	// answers (one the sender can see). Unset for a message that replies to
 	// nothing; not allowed on an edit (it keeps its message's).
-	ReplyTo       uint64 `protobuf:"varint,9,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
+	ReplyTo uint64 `protobuf:"varint,9,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
+	// Mentions: members of the conversation this message names (@user),
+	// other than the sender, each once, at most the node's --max-mentions.
+	// A mentioned member is notified even where they muted the
+	// conversation. Not allowed on an edit or a card.
+	Mentions      []string `protobuf:"bytes,10,rep,name=mentions,proto3" json:"mentions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2503,6 +2516,13 @@ func (x *SendRequest) GetReplyTo() uint64 {
 		return x.ReplyTo
 	}
 	return 0
+}
+
+func (x *SendRequest) GetMentions() []string {
+	if x != nil {
+		return x.Mentions
+	}
+	return nil
 }
 
 type SendResult struct {
@@ -6563,7 +6583,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x05Error\x12-\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x19.switchboard.wire.v1.CodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12$\n" +
-	"\x0eretry_after_ms\x18\x03 \x01(\rR\fretryAfterMs\"\xb6\x03\n" +
+	"\x0eretry_after_ms\x18\x03 \x01(\rR\fretryAfterMs\"\xd2\x03\n" +
 	"\aMessage\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x15\n" +
@@ -6582,7 +6602,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"serverTsMs\x12:\n" +
 	"\vsender_role\x18\r \x01(\x0e2\x19.switchboard.wire.v1.RoleR\n" +
 	"senderRole\x12\x19\n" +
-	"\breply_to\x18\x0e \x01(\x04R\areplyTo\"\x9b\x01\n" +
+	"\breply_to\x18\x0e \x01(\x04R\areplyTo\x12\x1a\n" +
+	"\bmentions\x18\x0f \x03(\tR\bmentions\"\x9b\x01\n" +
 	"\x06Member\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12-\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x19.switchboard.wire.v1.RoleR\x04role\x12\x1d\n" +
@@ -6717,7 +6738,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\tdesk_rate\x18% \x01(\v2#.switchboard.wire.v1.DeskRateResultH\x00R\bdeskRate\x12<\n" +
 	"\aread_by\x18& \x01(\v2!.switchboard.wire.v1.ReadByResultH\x00R\x06readBy\x12E\n" +
 	"\fdesk_replies\x18' \x01(\v2 .switchboard.wire.v1.DeskRepliesH\x00R\vdeskRepliesB\b\n" +
-	"\x06result\"\xa4\x02\n" +
+	"\x06result\"\xc0\x02\n" +
 	"\vSendRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x12\"\n" +
@@ -6728,7 +6749,9 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x04kind\x18\x06 \x01(\x0e2 .switchboard.wire.v1.MessageKindR\x04kind\x12-\n" +
 	"\x13after_client_msg_id\x18\a \x01(\tR\x10afterClientMsgId\x12\x17\n" +
 	"\aref_seq\x18\b \x01(\x04R\x06refSeq\x12\x19\n" +
-	"\breply_to\x18\t \x01(\x04R\areplyTo\"\xa3\x01\n" +
+	"\breply_to\x18\t \x01(\x04R\areplyTo\x12\x1a\n" +
+	"\bmentions\x18\n" +
+	" \x03(\tR\bmentions\"\xa3\x01\n" +
 	"\n" +
 	"SendResult\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +

@@ -308,6 +308,7 @@ export class Client {
       const m: ChatMessage = { conv: e.conv, seq: 0, clientMsgId: e.clientMsgId, sender: this.user, body: e.body, kind: e.kind, recalled: false, serverTsMs: 0, state: "sending" };
       if (e.kind === "card") m.card = parseCard(e.body);
       if (e.replyTo) m.replyTo = e.replyTo;
+      if (e.mentions?.length) m.mentions = [...e.mentions];
       (m as any).to = e.to;
       const c = this.conversation(e.conv);
       c.pending.push(m);
@@ -468,6 +469,17 @@ export class Client {
   }
 
   /**
+   * mention queues a text message to conv that mentions members of it
+   * (@user), like send: each a current member other than the user, each
+   * once, at most the node's --max-mentions (INVALID otherwise). A
+   * mentioned member is notified even where they muted the conversation.
+   */
+  mention(conv: string, users: string[], text: string): ChatMessage {
+    if (users.length === 0) throw new Error("mention: name the members");
+    return this.queue(conv, text, "normal", 0, users);
+  }
+
+  /**
    * sendCard queues a business card (docs/PROTOCOL.md, "Cards") like send;
    * the server checks it (a malformed card fails with INVALID).
    */
@@ -477,7 +489,7 @@ export class Client {
     return m;
   }
 
-  private queue(target: string | { to: string }, text: string, kind: "normal" | "card", replyTo = 0): ChatMessage {
+  private queue(target: string | { to: string }, text: string, kind: "normal" | "card", replyTo = 0, mentions: string[] = []): ChatMessage {
     const to = typeof target === "string" ? "" : target.to;
     const convId = typeof target === "string" ? target : directConv(this.user, to);
     const m: ChatMessage = {
@@ -492,10 +504,11 @@ export class Client {
       state: "sending",
     };
     if (replyTo) m.replyTo = replyTo;
+    if (mentions.length) m.mentions = [...mentions];
     (m as any).to = to;
     const c = this.conversation(convId);
     c.pending.push(m);
-    if (this.opts.outbox && this.user) saveMessage(this.opts.outbox, this.user, { conv: convId, to, clientMsgId: m.clientMsgId, body: text, kind, at: queuedAt(), replyTo: m.replyTo });
+    if (this.opts.outbox && this.user) saveMessage(this.opts.outbox, this.user, { conv: convId, to, clientMsgId: m.clientMsgId, body: text, kind, at: queuedAt(), replyTo: m.replyTo, mentions: m.mentions });
     this.emit("conversation", c);
     this.pipeline(convId).add(m);
     return m;
@@ -515,6 +528,7 @@ export class Client {
         kind: m.kind === "card" ? MessageKind.CARD : MessageKind.NORMAL,
         afterClientMsgId: after,
         replyTo: BigInt(m.replyTo ?? 0),
+        mentions: m.mentions ?? [],
       },
     });
   }

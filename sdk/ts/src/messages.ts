@@ -31,6 +31,7 @@ export function chatMessage(m: Message, me: string): ChatMessage {
   };
   if (m.refSeq > 0n && (kind === "card" || kind === "normal")) out.refSeq = Number(m.refSeq);
   if (m.replyTo > 0n) out.replyTo = Number(m.replyTo);
+  if (m.mentions.length) out.mentions = [...m.mentions];
   if (kind === "card") out.card = parseCard(body);
   return out;
 }

@@ -26,6 +26,8 @@ export interface SavedMessage {
   kind: "normal" | "card";
   /** A reply: the seq of the message it answers. */
   replyTo?: number;
+  /** Members the message mentions. */
+  mentions?: string[];
   /** When it was queued (ms, increasing within a page): the resend order. */
   at: number;
 }
@@ -46,7 +48,7 @@ export function queuedAt(): number {
 /** saveMessage keeps m; false when the storage refused it (full, or disabled): it is then only in memory. */
 export function saveMessage(s: OutboxStorage, user: string, m: SavedMessage): boolean {
   try {
-    s.setItem(keyOf(user, m.clientMsgId), JSON.stringify({ conv: m.conv, to: m.to, clientMsgId: m.clientMsgId, body: m.body, kind: m.kind, at: m.at, replyTo: m.replyTo }));
+    s.setItem(keyOf(user, m.clientMsgId), JSON.stringify({ conv: m.conv, to: m.to, clientMsgId: m.clientMsgId, body: m.body, kind: m.kind, at: m.at, replyTo: m.replyTo, mentions: m.mentions }));
     return true;
   } catch {
     return false;
@@ -86,8 +88,8 @@ export function loadMessages(s: OutboxStorage, user: string): SavedMessage[] {
       m = undefined;
     }
     const ok =
-      m && typeof m === "object" && typeof m.conv === "string" && typeof m.to === "string" && typeof m.body === "string" && (m.kind === "normal" || m.kind === "card") && typeof m.at === "number" && m.clientMsgId === k.slice(prefix.length) && m.clientMsgId !== "" && (m.replyTo === undefined || (Number.isSafeInteger(m.replyTo) && m.replyTo > 0));
-    if (ok) out.push({ conv: m.conv, to: m.to, clientMsgId: m.clientMsgId, body: m.body, kind: m.kind, at: m.at, replyTo: m.replyTo });
+      m && typeof m === "object" && typeof m.conv === "string" && typeof m.to === "string" && typeof m.body === "string" && (m.kind === "normal" || m.kind === "card") && typeof m.at === "number" && m.clientMsgId === k.slice(prefix.length) && m.clientMsgId !== "" && (m.replyTo === undefined || (Number.isSafeInteger(m.replyTo) && m.replyTo > 0)) && (m.mentions === undefined || (Array.isArray(m.mentions) && m.mentions.every((u: unknown) => typeof u === "string")));
+    if (ok) out.push({ conv: m.conv, to: m.to, clientMsgId: m.clientMsgId, body: m.body, kind: m.kind, at: m.at, replyTo: m.replyTo, mentions: m.mentions });
     else forgetMessage(s, user, k.slice(prefix.length));
   }
   return out.sort((a, b) => a.at - b.at);

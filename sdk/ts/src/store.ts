@@ -48,6 +48,8 @@ export interface ChatMessage {
   refSeq?: number;
   /** A reply: the seq of the message of the conversation it answers (show it quoted above). */
   replyTo?: number;
+  /** Members the message mentions (@user). */
+  mentions?: string[];
   /** An edited message: the seq of the edit whose text body shows. */
   editSeq?: number;
   /** A card: the seq of the update shown (0 or unset: the original). */

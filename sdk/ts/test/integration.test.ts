@@ -42,6 +42,9 @@ test("chat over WebSocket: states, dedupe, reconnect and resync", { skip: !url &
     // Alice, its sender, asks who read it; bob may not ask about hers.
     assert.deepEqual(await alice.readBy(conv, seq), { read: ["bob"], unread: [] });
     await assert.rejects(bob.readBy(conv, seq), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
+    // Alice mentions bob: his copy names him.
+    alice.mention(conv, ["bob"], "@bob see above");
+    await until("bob has the mention", () => bob.conversation(conv).messages.find((x) => x.body === "@bob see above")?.mentions?.[0] === "bob");
 
     // Bob's connection is cut; alice writes meanwhile; bob comes back by
     // himself and resyncs: everything once, in order.

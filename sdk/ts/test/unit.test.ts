@@ -191,13 +191,15 @@ test("outbox: kept per user in queue order, forgotten once stored, junk dropped"
   assert.ok(at[0] < at[1] && at[1] < at[2]);
   // Saved out of order: loaded in the order queued.
   assert.ok(saveMessage(s, "a", { conv: "c", to: "", clientMsgId: "x2", body: "two", kind: "normal", at: at[1], replyTo: 7 }));
-  assert.ok(saveMessage(s, "a", { conv: "c", to: "", clientMsgId: "x1", body: "one", kind: "normal", at: at[0] }));
+  assert.ok(saveMessage(s, "a", { conv: "c", to: "", clientMsgId: "x1", body: "one", kind: "normal", at: at[0], mentions: ["bob"] }));
   // Another user, whose name starts like a's prefix, is kept apart.
   assert.ok(saveMessage(s, "a:b", { conv: "d:a:b", to: "a", clientMsgId: "y", body: "{}", kind: "card", at: at[2] }));
   s.setItem(OUTBOX_PREFIX + "a:junk", "{not json");
   s.setItem(OUTBOX_PREFIX + "a:badreply", JSON.stringify({ conv: "c", to: "", clientMsgId: "badreply", body: "b", kind: "normal", at: 2, replyTo: -1 }));
+  s.setItem(OUTBOX_PREFIX + "a:badmention", JSON.stringify({ conv: "c", to: "", clientMsgId: "badmention", body: "b", kind: "normal", at: 3, mentions: [7] }));
   s.setItem(OUTBOX_PREFIX + "a:z", JSON.stringify({ conv: "c", to: "", clientMsgId: "other", body: "b", kind: "normal", at: 1 }));
-  assert.deepEqual(loadMessages(s, "a").map((m) => [m.body, m.replyTo]), [["one", undefined], ["two", 7]], "a reply keeps what it answers");
+  assert.deepEqual(loadMessages(s, "a").map((m) => [m.body, m.replyTo, m.mentions]), [["one", undefined, ["bob"]], ["two", 7, undefined]], "a reply keeps what it answers, a mention whom");
+  assert.equal(s.getItem(OUTBOX_PREFIX + "a:badmention"), null, "an entry whose mentions are not user ids is dropped");
   assert.equal(s.getItem(OUTBOX_PREFIX + "a:junk"), null, "junk is dropped");
   assert.equal(s.getItem(OUTBOX_PREFIX + "a:z"), null, "an entry under another id's key is dropped");
   assert.equal(s.getItem(OUTBOX_PREFIX + "a:badreply"), null, "an entry replying to no seq is dropped");

@@ -85,7 +85,7 @@ export function renderMessages(el, conv, me, opts = {}) {
     // A gap stands for a seq that holds no message (docs/PROTOCOL.md §6).
     if (m.kind === "system" && m.body === '{"op":"gap"}') continue;
     const d = document.createElement("div");
-    d.className = "msg" + (m.kind === "system" ? " system" : m.sender === me ? " mine" : "") + (m.kind === "card" ? " card" : "") + (m.recalled ? " recalled" : "");
+    d.className = "msg" + (m.kind === "system" ? " system" : m.sender === me ? " mine" : "") + (m.kind === "card" ? " card" : "") + (m.recalled ? " recalled" : "") + (m.mentions?.includes(me) ? " mentioned" : "");
     d.dataset.seq = String(m.seq);
     const who = m.kind === "system" ? "" : m.sender === me ? "" : m.sender + ": ";
     let text = m.body;

@@ -1,0 +1,73 @@
+package actors_test
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/switchboard-im/switchboard/actors"
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+)
+
+// A message mentions current members other than its sender, each once, at
+// most MaxMentions of them; history carries the mentions and they survive
+// a restart (they are stored). A non-member, a member who left, the
+// sender, a repeat, one past the bound, and mentions on an edit or a card
+// are refused.
+func TestMentions(t *testing.T) {
+	store := openStore(t)
+	cfg := actors.Config{MaxMentions: 2}
+	node := startCluster(t, 1, store, cfg)[0]
+	ctx := tctx(t)
+	conv := "g:mentions"
+	mustCreateGroup(t, node, conv, "olga", "mia", "max", "leo")
+	if _, err := node.ChangeMembership(ctx, &pb.MembershipChange{Conv: conv, Actor: "leo", Op: pb.MembershipChange_LEAVE, Users: []string{"leo"}}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := node.Send(ctx, &pb.SendMessage{Conv: conv, Sender: "olga", Body: []byte("@mia @max homework is up"), Mentions: []string{"mia", "max"}})
+	if err != nil {
+		t.Fatalf("two mentions, the bound: %v", err)
+	}
+	for name, c := range map[string][]string{
+		"one past the bound": {"mia", "max", "olga"},
+		"a non-member":       {"zoe"},
+		"a member who left":  {"leo"},
+		"the sender":         {"olga"},
+		"a member twice":     {"mia", "mia"},
+	} {
+		if _, err := node.Send(ctx, &pb.SendMessage{Conv: conv, Sender: "olga", Body: []byte("x"), Mentions: c}); actors.CodeOf(err) != pb.Code_INVALID {
+			t.Errorf("%s: %v, want INVALID", name, err)
+		}
+	}
+	if _, err := node.Send(ctx, &pb.SendMessage{Conv: conv, Sender: "olga", Body: []byte("@mia fixed"), RefSeq: m.Seq, Mentions: []string{"mia"}}); actors.CodeOf(err) != pb.Code_INVALID {
+		t.Errorf("mentions on an edit: %v, want INVALID", err)
+	}
+	card := []byte(`{"title":"Homework","actions":[{"id":"ok","label":"Done"}]}`)
+	if _, err := node.Send(ctx, &pb.SendMessage{Conv: conv, Sender: "olga", Kind: pb.MessageKind_CARD, Body: card, Mentions: []string{"mia"}}); actors.CodeOf(err) != pb.Code_INVALID {
+		t.Errorf("mentions on a card: %v, want INVALID", err)
+	}
+	// The same edit and card without mentions are taken: the mentions
+	// were what was refused.
+	if _, err := node.Send(ctx, &pb.SendMessage{Conv: conv, Sender: "olga", Kind: pb.MessageKind_CARD, Body: card}); err != nil {
+		t.Errorf("the card alone: %v", err)
+	}
+	if _, err := node.Send(ctx, &pb.SendMessage{Conv: conv, Sender: "olga", Body: []byte("@mia @max homework is up (p. 4)"), RefSeq: m.Seq}); err != nil {
+		t.Errorf("the edit alone: %v", err)
+	}
+
+	mentionsOf := func(user string) []string {
+		t.Helper()
+		msgs, err := node.History(ctx, &pb.GetHistory{Conv: conv, User: user, FromSeq: m.Seq, ToSeq: m.Seq, Limit: 1})
+		if err != nil || len(msgs) != 1 {
+			t.Fatalf("history: %v %v", msgs, err)
+		}
+		return msgs[0].Mentions
+	}
+	if got := mentionsOf("max"); !slices.Equal(got, []string{"mia", "max"}) {
+		t.Fatalf("the mentions in history: %v", got)
+	}
+	node.Stop(true)
+	node = startCluster(t, 1, store, cfg)[0]
+	if got := mentionsOf("mia"); !slices.Equal(got, []string{"mia", "max"}) {
+		t.Fatalf("after a restart: %v", got)
+	}
+}
