@@ -497,7 +497,8 @@ func (c *conversation) stopping(ctx actor.Context) {
 
 // fanOut tells the members about durable messages: small conversations get
 // one Deliver per member (an inbox entry each); large groups push once per
-// node and only the sender's user grain hears of it.
+// node and only the sender's user grain hears of it, and the user grains
+// of the members a message mentions (so an offline one is notified).
 func (c *conversation) fanOut(msgs []*pb.Message) {
 	if c.large() {
 		for _, addr := range c.rt.ClusterMembers() {
@@ -505,13 +506,17 @@ func (c *conversation) fanOut(msgs []*pb.Message) {
 				c.rt.system.Root.Send(actor.NewPID(addr, hubName), &pb.GroupPush{Conv: c.id, Message: m})
 			}
 		}
-		senders := map[string][]*pb.Message{}
+		told := map[string][]*pb.Message{}
 		for _, m := range msgs {
-			if m.Kind == pb.MessageKind_NORMAL {
-				senders[m.Sender] = append(senders[m.Sender], m)
+			if m.Kind != pb.MessageKind_NORMAL {
+				continue
+			}
+			told[m.Sender] = append(told[m.Sender], m)
+			for _, u := range m.Mentions {
+				told[u] = append(told[u], m)
 			}
 		}
-		for user, ms := range senders {
+		for user, ms := range told {
 			if mem := c.members[user]; mem != nil {
 				c.fanout.deliver(&pb.Deliver{User: user, Conv: c.id, Kind: convKindToPB(c.kind), Messages: ms, Member: toPBMember(*mem), Large: true, LastSeq: c.durable})
 			}

@@ -416,3 +416,55 @@ func TestOfflinePushAPNsAndFCM(t *testing.T) {
 		}
 	}
 }
+
+// TestOfflinePushMentionInLargeGroup: a large group (above the fan-out
+// threshold) notifies nobody, except the members a message mentions, and
+// those even where they muted it.
+func TestOfflinePushMentionInLargeGroup(t *testing.T) {
+	gw := newGateway(t)
+	const coalesce = 500 * time.Millisecond
+	e := newEnv(t, envOptions{actors: actors.Config{FanoutThreshold: 2, Push: actors.PushConfig{
+		Default: &push.Webhook{URL: gw.srv.URL, Secret: pushSecret, MaxAttempts: 1}, Coalesce: coalesce,
+	}}})
+	ctx := tctx(t)
+	rt := e.nodes[0].Runtime
+	alice := e.dial("alice", "phone")
+	conv, err := alice.CreateGroup(ctx, "", "assembly", []string{"bob", "carl", "dana"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{"bob", "carl"} {
+		c := e.dial(u, "phone")
+		if err := c.RegisterPush(ctx, "webhook", u+"-tok"); err != nil {
+			t.Fatal(err)
+		}
+		if u == "bob" {
+			if _, err := c.SetMuted(ctx, conv, true); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_ = c.Close()
+		eventually(t, u+" offline", func() bool {
+			p, err := rt.Presence(ctx, u, u, "")
+			return err == nil && len(p.Devices) == 0
+		})
+	}
+	if _, err := alice.SendText(ctx, client.ToConv(conv), "to the whole school"); err != nil {
+		t.Fatal(err)
+	}
+	p, err := alice.Mention(conv, []string{"bob"}, []byte("@bob to the office"), "")
+	if err == nil {
+		_, err = p.Wait(ctx)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "bob's notification of the mention", func() bool { return len(gw.notes("bob")) > 0 })
+	time.Sleep(3 * coalesce)
+	if ns := gw.notes("bob"); len(ns) != 1 || ns[0].Conv != conv || ns[0].Text != "@bob to the office" {
+		t.Fatalf("bob's notifications %+v, want only the mention", ns)
+	}
+	if ns := gw.notes("carl"); len(ns) != 0 {
+		t.Fatalf("carl, not mentioned, was notified of a large group's messages: %+v", ns)
+	}
+}
