@@ -417,6 +417,28 @@ func (n *Runtime) registerDevice(ctx context.Context, user, device string, conn 
 	return r, fromPB(r.Error)
 }
 
+// registerDeviceAt registers a device with one activation of its user
+// grain, the one that probed for it, without a lookup: this member may not
+// yet see the topology that placed the grain there, and would register
+// with the activation it replaces while the new one's pushes went nowhere.
+// On success this member's requests for the user go to that activation
+// too, so the resync that follows reads the inbox it writes.
+func (n *Runtime) registerDeviceAt(grain *actor.PID, user, device string, conn *actor.PID, timeout time.Duration) (*pb.RegisterDeviceResponse, error) {
+	res, err := n.ask(grain, &pb.RegisterDevice{User: user, Device: device, ConnAddress: conn.Address, ConnId: conn.Id}, timeout)
+	if err != nil {
+		return nil, err
+	}
+	r, ok := res.(*pb.RegisterDeviceResponse)
+	if !ok {
+		return nil, fmt.Errorf("register device at %s: unexpected answer %T", grain, res)
+	}
+	if err := fromPB(r.Error); err != nil {
+		return nil, err
+	}
+	n.cluster.PidCache.Set(user, KindUser, grain)
+	return r, nil
+}
+
 // unregisterDevice marks a device offline, if conn is still its connection.
 func (n *Runtime) unregisterDevice(ctx context.Context, user, device string, conn *actor.PID) error {
 	_, err := n.request(ctx, KindUser, user, &pb.UnregisterDevice{User: user, Device: device, ConnId: conn.Id})

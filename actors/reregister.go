@@ -116,7 +116,7 @@ func (w *reregSweep) reregisterAll(ctx context.Context, workers int, batch []*de
 				now := w.inFlight.Add(1)
 				for have := w.maxInFlight.Load(); now > have && !w.maxInFlight.CompareAndSwap(have, now); have = w.maxInFlight.Load() {
 				}
-				batch[i].reregister(ctx, false)
+				batch[i].reregister(ctx, false, nil)
 				w.inFlight.Add(-1)
 			}
 		}()

@@ -207,7 +207,10 @@ func (s *deviceSession) pushBatch(b *session.SharedBatch, done func()) {
 // hub subscriptions; with resync (after a topology change or a new
 // activation of the user grain) it then asks the client to sync from its
 // cursor: pushes made meanwhile went nowhere, their inbox entries did not.
-func (s *deviceSession) reregister(parent context.Context, resync bool) {
+//
+// at, when set, is the activation that probed for the device: it is asked
+// first, directly (see registerDeviceAt).
+func (s *deviceSession) reregister(parent context.Context, resync bool, at *actor.PID) {
 	if s.closed.Load() {
 		return
 	}
@@ -222,8 +225,15 @@ func (s *deviceSession) reregister(parent context.Context, resync bool) {
 	}
 	ctx, cancel := context.WithTimeout(parent, budget)
 	defer cancel()
-	reg, err := s.rt.registerDevice(ctx, s.user, s.device, s.pid, first)
-	s.rt.log.Debug("re-registered device", "user", s.user, "device", s.device, "resync", resync, "err", err)
+	var reg *pb.RegisterDeviceResponse
+	var err error
+	if at != nil {
+		reg, err = s.rt.registerDeviceAt(at, s.user, s.device, s.pid, first)
+	}
+	if at == nil || (err != nil && CodeOf(err) != pb.Code_SUSPENDED) {
+		reg, err = s.rt.registerDevice(ctx, s.user, s.device, s.pid, first)
+	}
+	s.rt.log.Debug("re-registered device", "user", s.user, "device", s.device, "resync", resync, "at", at, "err", err)
 	if CodeOf(err) == pb.Code_SUSPENDED {
 		// The grain's EndSession did not arrive (a node restarted, a
 		// message lost): this registration is the backstop.
@@ -255,13 +265,13 @@ func (s *deviceSession) reregister(parent context.Context, resync bool) {
 }
 
 // reregisterMoved re-registers the session after its user grain moved
-// (a topology change, or a new activation's probe), in the background.
-// Each call registers on its own, though one move often makes several (the
-// topology watch and the probes of each new activation): one still trying
-// against an activation that went away must not hold back the one for the
-// newest.
-func (s *deviceSession) reregisterMoved() {
-	go s.reregister(context.Background(), true)
+// (a topology change, or a new activation's probe; at is the probing
+// activation, if known), in the background. Each call registers on its
+// own, though one move often makes several (the topology watch and the
+// probes of each new activation): one still trying against an activation
+// that went away must not hold back the one for the newest.
+func (s *deviceSession) reregisterMoved(at *actor.PID) {
+	go s.reregister(context.Background(), true, at)
 }
 
 // end asks the transport to end the device's connection with err, which
@@ -479,9 +489,13 @@ func (n *Runtime) startSessions() error {
 	root := n.system.Root
 	if _, err := root.SpawnNamed(actor.PropsFromFunc(func(ctx actor.Context) {
 		if p, ok := ctx.Message().(*pb.PresenceProbe); ok {
-			n.log.Debug("presence probe", "user", p.User)
+			n.log.Debug("presence probe", "user", p.User, "grain", p.GrainId)
+			var grain *actor.PID
+			if p.GrainId != "" {
+				grain = actor.NewPID(p.GrainAddress, p.GrainId)
+			}
 			for _, s := range n.sessions.of(p.User) {
-				s.reregisterMoved()
+				s.reregisterMoved(grain)
 			}
 		}
 	}), sessionRegistryName); err != nil {
@@ -532,7 +546,7 @@ func (n *Runtime) watchTopology() func() {
 				owner := n.Owner(KindUser, u)
 				if prev, ok := owners[u]; ok && prev != owner && owner != "" {
 					for _, s := range n.sessions.of(u) {
-						s.reregisterMoved()
+						s.reregisterMoved(nil)
 					}
 				}
 				owners[u] = owner

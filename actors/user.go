@@ -206,8 +206,9 @@ func (u *user) load(ctx actor.Context) {
 	if u.rt.log.Enabled(context.Background(), slog.LevelDebug) { // activations are frequent: no arguments built for nothing
 		u.rt.log.Debug("user grain activated; probing the members for its devices", "user", u.id, "grain", ctx.Self().Id, "members", u.rt.ClusterMembers())
 	}
+	probe := &pb.PresenceProbe{User: u.id, GrainAddress: ctx.Self().Address, GrainId: ctx.Self().Id}
 	for _, addr := range u.rt.ClusterMembers() {
-		ctx.Send(actor.NewPID(addr, sessionRegistryName), &pb.PresenceProbe{User: u.id})
+		ctx.Send(actor.NewPID(addr, sessionRegistryName), probe)
 	}
 }
 

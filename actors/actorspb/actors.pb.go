@@ -3858,13 +3858,18 @@ func (x *Presence) GetUser() string {
 	return ""
 }
 
-// PresenceProbe goes from a newly activated user grain to the connection
-// registry of every node (an actor named ConnRegistryName): the user's
-// devices connected there register again, so a grain that moved (node
-// loss, drain, partition) learns where its online devices are.
+// PresenceProbe goes from a newly activated user grain to the session
+// registry of every node: the user's devices connected there register
+// again, so a grain that moved (node loss, drain, partition) learns where
+// its online devices are.
 type PresenceProbe struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	User  string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	// The probing activation (empty from a stopping grain's hand-off): the
+	// devices register with it directly, since the probed member may not
+	// yet see the topology that placed the grain there.
+	GrainAddress  string `protobuf:"bytes,2,opt,name=grain_address,json=grainAddress,proto3" json:"grain_address,omitempty"`
+	GrainId       string `protobuf:"bytes,3,opt,name=grain_id,json=grainId,proto3" json:"grain_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3902,6 +3907,20 @@ func (*PresenceProbe) Descriptor() ([]byte, []int) {
 func (x *PresenceProbe) GetUser() string {
 	if x != nil {
 		return x.User
+	}
+	return ""
+}
+
+func (x *PresenceProbe) GetGrainAddress() string {
+	if x != nil {
+		return x.GrainAddress
+	}
+	return ""
+}
+
+func (x *PresenceProbe) GetGrainId() string {
+	if x != nil {
+		return x.GrainId
 	}
 	return ""
 }
@@ -4789,9 +4808,11 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12!\n" +
 	"\ftotal_unread\x18\x02 \x01(\x04R\vtotalUnread\"\x1e\n" +
 	"\bPresence\x12\x12\n" +
-	"\x04user\x18\x01 \x01(\tR\x04user\"#\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\"c\n" +
 	"\rPresenceProbe\x12\x12\n" +
-	"\x04user\x18\x01 \x01(\tR\x04user\"\x9e\x01\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12#\n" +
+	"\rgrain_address\x18\x02 \x01(\tR\fgrainAddress\x12\x19\n" +
+	"\bgrain_id\x18\x03 \x01(\tR\agrainId\"\x9e\x01\n" +
 	"\x10PresenceResponse\x12E\n" +
 	"\adevices\x18\x01 \x03(\v2+.switchboard.actors.PresenceResponse.DeviceR\adevices\x1aC\n" +
 	"\x06Device\x12\x16\n" +
