@@ -28,13 +28,6 @@ func (d *Desk) Scenes(ctx context.Context) ([]Scene, error) {
 // after_hours step telling the customer when the line opens (hours.go).
 func (d *Desk) SetHours(ctx context.Context, line string, h *Hours) (*Hours, error) {
 	var out *Hours
-	if h != nil {
-		// Checked here too: encoding the request would replace bytes that
-		// are not UTF-8 instead of refusing them.
-		if _, err := d.cfg.parseHours(*h); err != nil {
-			return nil, err
-		}
-	}
 	err := d.call(ctx, KindScenes, scenesID, "set_hours", hoursReq{Line: line, Hours: h}, &out)
 	return out, err
 }
@@ -58,11 +51,6 @@ func (d *Desk) SetSavedReplies(ctx context.Context, line string, list []SavedRep
 	}
 	if list == nil {
 		list = []SavedReply{}
-	}
-	// Checked here too: encoding the request would replace bytes that are
-	// not UTF-8 instead of refusing them.
-	if err := d.cfg.checkSavedReplies(list); err != nil {
-		return nil, err
 	}
 	err := d.call(ctx, KindReplies, line, "set", list, &out)
 	return out, err

@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"regexp"
 	"time"
 
@@ -220,6 +221,9 @@ func rejected(code pb.Code, format string, args ...any) error {
 
 // call makes a synchronous request to a desk grain and decodes its answer.
 func (d *Desk) call(ctx context.Context, kind, id, op string, in, out any) error {
+	if where := notUTF8(reflect.ValueOf(in), "request"); where != "" {
+		return invalid("desk %s: %s is not UTF-8", op, where)
+	}
 	body, err := json.Marshal(in)
 	if err != nil {
 		return fmt.Errorf("desk: encode %s: %w", op, err)

@@ -557,3 +557,34 @@ func TestAgentsSeeTheWholeConversation(t *testing.T) {
 		t.Fatalf("a2 sees %q after the transfer, want what was said before", got)
 	}
 }
+
+// A Go caller's text that is not UTF-8 is refused, whichever request
+// carries it: encoding the request for its grain would have replaced the
+// bytes silently.
+func TestRequestsNotUTF8Refused(t *testing.T) {
+	store := openStore(t)
+	n := startNode(t, store, desk.Config{})
+	ctx := tctx(t)
+	d := n.Desk
+	careDesk(t, d, 2)
+	s := enterAssigned(t, d, "c1", "help/1")
+	if _, err := d.Transfer(ctx, "a1", s.Conv, "user:a2", "call back \xff"); code(err) != pb.Code_INVALID || !strings.Contains(err.Error(), "note is not UTF-8") {
+		t.Errorf("a transfer note not UTF-8: %v", err)
+	}
+	if _, err := d.Close(ctx, "a1", s.Conv, "done\xc3"); code(err) != pb.Code_INVALID {
+		t.Errorf("a close reason not UTF-8: %v", err)
+	}
+	if _, err := d.SetSavedReplies(ctx, "l", []desk.SavedReply{{Name: "hi", Text: "hello"}, {Name: "bye", Text: "\xffbye"}}); code(err) != pb.Code_INVALID {
+		t.Errorf("a saved reply not UTF-8: %v", err)
+	}
+	if _, err := d.SetHours(ctx, "l", &desk.Hours{TZ: "UTC", Message: "closed\xfe"}); code(err) != pb.Code_INVALID {
+		t.Errorf("an hours message not UTF-8: %v", err)
+	}
+	// Nothing changed: the session is still a1's, and a valid close works.
+	if got, err := d.Session(ctx, "c1", s.Conv); err != nil || got.State != desk.StateAssigned || got.Agent == nil || *got.Agent != "a1" {
+		t.Fatalf("the session after the refusals: %+v %v", got, err)
+	}
+	if _, err := d.Close(ctx, "a1", s.Conv, "résolu"); err != nil {
+		t.Fatalf("a valid close: %v", err)
+	}
+}

@@ -3,7 +3,6 @@ package desk
 import (
 	"context"
 	"time"
-	"unicode/utf8"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -65,9 +64,6 @@ func (d *Desk) Rate(ctx context.Context, by, conv string, score int, comment str
 	}
 	if n := len(comment); n > d.cfg.MaxRatingComment {
 		return RatingInfo{}, invalid("rating comment is %d bytes, limit %d", n, d.cfg.MaxRatingComment)
-	}
-	if !utf8.ValidString(comment) {
-		return RatingInfo{}, invalid("rating comment is not UTF-8")
 	}
 	th, err := convThread(conv)
 	if err != nil {
