@@ -2,8 +2,10 @@ package actors
 
 import (
 	"slices"
+	"sort"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/storage"
 )
 
 // Mentions. A message may name members of its conversation (@user,
@@ -11,6 +13,12 @@ import (
 // and history, and a mentioned member is notified even where they muted
 // the conversation (push.go). The grain checks them against its members
 // in memory, so a mention costs no read.
+//
+// Each conversation summary counts the unread messages that mention the
+// user (unread_mentions, the "@" beside a conversation's unread count):
+// the user grain keeps the exact list for small conversations (as it does
+// the unread seqs), and a read fan-out group's grain keeps, per member,
+// the seqs that mention them (mentioned), which ConvState counts.
 
 // checkMentions checks m's mentions, if any: at most MaxMentions, each a
 // current member other than the sender, each once; not on an edit or a
@@ -43,3 +51,54 @@ func (c *conversation) checkMentions(m *pb.SendMessage) *pb.Error {
 
 // mentions reports whether m mentions user.
 func mentions(m *pb.Message, user string) bool { return slices.Contains(m.Mentions, user) }
+
+// maxMentionSeqs bounds the seqs a conversation keeps per member for the
+// unread mention counts of read fan-out groups: the newest are kept, and
+// a member with more unread mentions than that sees the count saturate.
+const maxMentionSeqs = 1000
+
+// noteMentions records which members a durable message mentions. Edits
+// and cards carry none; a recalled message no longer counts.
+func (c *conversation) noteMentions(m *storage.Message) {
+	if m.Kind != storage.MsgNormal || m.Edit() || m.Recalled() {
+		return
+	}
+	for _, user := range m.Mentions {
+		if c.mentioned == nil {
+			c.mentioned = map[string][]uint64{}
+		}
+		seqs := c.mentioned[user]
+		i, found := slices.BinarySearch(seqs, m.Seq)
+		switch {
+		case found:
+			continue
+		case len(seqs) >= maxMentionSeqs && i == 0:
+			continue // older than every seq kept
+		case len(seqs) >= maxMentionSeqs:
+			seqs = slices.Delete(seqs, 0, 1)
+			i--
+		}
+		c.mentioned[user] = slices.Insert(seqs, i, m.Seq)
+	}
+}
+
+// forgetMentions drops a recalled message from the mention lists.
+func (c *conversation) forgetMentions(seq uint64) {
+	for user, seqs := range c.mentioned {
+		if i, found := slices.BinarySearch(seqs, seq); found {
+			if seqs = slices.Delete(seqs, i, i+1); len(seqs) == 0 {
+				delete(c.mentioned, user)
+			} else {
+				c.mentioned[user] = seqs
+			}
+		}
+	}
+}
+
+// unreadMentions counts the seqs in [from, last] that mention user.
+func (c *conversation) unreadMentions(user string, from, last uint64) uint64 {
+	seqs := c.mentioned[user]
+	lo := sort.Search(len(seqs), func(i int) bool { return seqs[i] >= from })
+	hi := sort.Search(len(seqs), func(i int) bool { return seqs[i] > last })
+	return uint64(max(hi-lo, 0))
+}

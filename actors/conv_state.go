@@ -39,6 +39,7 @@ func (c *conversation) state(ctx actor.Context, m *pb.ConvState) {
 		lo := sort.Search(len(c.noncount), func(i int) bool { return c.noncount[i] >= from })
 		hi := sort.Search(len(c.noncount), func(i int) bool { return c.noncount[i] > last })
 		res.Unread = last - from + 1 - uint64(hi-lo)
+		res.UnreadMentions = c.unreadMentions(m.User, from, last)
 	}
 	respond(ctx, sender, res)
 }
@@ -63,6 +64,7 @@ func (c *conversation) extendNoncount(from uint64) {
 			if page[i].Kind != storage.MsgNormal || page[i].Recalled() || page[i].Edit() {
 				c.addNoncount(page[i].Seq)
 			}
+			c.noteMentions(&page[i])
 		}
 		if len(page) < 1000 {
 			break

@@ -374,6 +374,7 @@ func (c *conversation) noteDurable(m *storage.Message) {
 	if m.Kind != storage.MsgNormal || m.Recalled() || m.Edit() {
 		c.addNoncount(m.Seq)
 	}
+	c.noteMentions(m)
 	if m.Kind == storage.MsgRecall {
 		c.recallEvents[m.RefSeq] = true
 		c.markRecalled(m.RefSeq)
@@ -406,6 +407,7 @@ func (c *conversation) addNoncount(seq uint64) {
 
 func (c *conversation) markRecalled(seq uint64) {
 	c.addNoncount(seq)
+	c.forgetMentions(seq)
 	if c.lastMsg != nil && c.lastMsg.Seq == seq {
 		c.lastMsg.Flags |= storage.FlagRecalled
 		c.lastMsg.Body = nil

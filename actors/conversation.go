@@ -62,6 +62,10 @@ type conversation struct {
 	// oldest message loaded on activation and is extended downwards on
 	// demand when a lagging reader's unread is counted.
 	noncountFrom uint64
+	// mentioned holds, per member, the durable seqs (from noncountFrom
+	// on) that mention them, ascending, the newest maxMentionSeqs: the
+	// unread mention counts of read fan-out groups (conv_mention.go).
+	mentioned map[string][]uint64
 	// recallEvents holds the seqs that have a durable recall event (within
 	// what this activation loaded or wrote), to finish interrupted recalls.
 	recallEvents map[uint64]bool

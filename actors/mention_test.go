@@ -71,3 +71,76 @@ func TestMentions(t *testing.T) {
 		t.Fatalf("after a restart: %v", got)
 	}
 }
+
+// Each conversation summary counts the unread messages that mention the
+// user, in a small group (the user grain's list, rebuilt from the log) and
+// in a read fan-out group (counted by the conversation), through a recall,
+// a restart and a read.
+func TestUnreadMentions(t *testing.T) {
+	store := openStore(t)
+	cfg := actors.Config{FanoutThreshold: 3} // groups of 4+ use read fan-out
+	node := startCluster(t, 1, store, cfg)[0]
+	ctx := tctx(t)
+	small, large := "g:small", "g:large"
+	mustCreateGroup(t, node, small, "olga", "mia", "max")
+	mustCreateGroup(t, node, large, "olga", "mia", "max", "leo", "ana")
+	send := func(conv, body string, mentions ...string) uint64 {
+		t.Helper()
+		m, err := node.Send(ctx, &pb.SendMessage{Conv: conv, Sender: "olga", Body: []byte(body), Mentions: mentions})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.Seq
+	}
+	counts := func(user string) map[string][2]uint64 {
+		t.Helper()
+		r, err := node.ListConversations(ctx, user, "", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string][2]uint64{}
+		for _, c := range r.Conversations {
+			out[c.Conv] = [2]uint64{c.Unread, c.UnreadMentions}
+		}
+		return out
+	}
+	first := map[string]uint64{}
+	for _, conv := range []string{small, large} {
+		first[conv] = send(conv, "@mia can you take this?", "mia")
+		send(conv, "@max and you this", "max")
+		both := send(conv, "@mia @max and both of you this", "mia", "max")
+		send(conv, "thanks all")
+		if _, err := node.Recall(ctx, conv, "olga", both); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := map[string][2]uint64{small: {3, 1}, large: {3, 1}} // unread, of them mentioning mia
+	if got := counts("mia"); got[small] != want[small] || got[large] != want[large] {
+		t.Fatalf("mia's counts: %v, want %v (the recalled message counts in neither)", got, want)
+	}
+	if got := counts("leo"); got[large] != [2]uint64{3, 0} {
+		t.Fatalf("leo, never mentioned: %v", got[large])
+	}
+
+	node.Stop(true)
+	node = startCluster(t, 1, store, cfg)[0]
+	if got := counts("mia"); got[small] != want[small] || got[large] != want[large] {
+		t.Fatalf("after a restart: %v, want %v", got, want)
+	}
+	for _, conv := range []string{small, large} {
+		if _, err := node.MarkRead(ctx, "mia", "phone", conv, first[conv]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want = map[string][2]uint64{small: {2, 0}, large: {2, 0}}
+	if got := counts("mia"); got[small] != want[small] || got[large] != want[large] {
+		t.Fatalf("read past the mention: %v, want %v", got, want)
+	}
+	for _, conv := range []string{small, large} {
+		send(conv, "@mia one more", "mia")
+	}
+	want = map[string][2]uint64{small: {3, 1}, large: {3, 1}}
+	if got := counts("mia"); got[small] != want[small] || got[large] != want[large] {
+		t.Fatalf("a new mention: %v, want %v", got, want)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -57,17 +58,21 @@ type device struct {
 
 // userConv is the user's view of one conversation.
 type userConv struct {
-	kind     storage.ConvKind
-	member   storage.Member
-	large    bool
-	readSeq  uint64
-	lastSeq  uint64   // highest seq delivered (small) or last known (large)
-	unread   []uint64 // counting seqs above readSeq, ascending (small conversations)
-	nUnread  uint64   // large groups: as last computed by the conversation
-	lastMsg  *pb.Message
-	pinned   bool
-	muted    bool
-	activity time.Time
+	kind    storage.ConvKind
+	member  storage.Member
+	large   bool
+	readSeq uint64
+	lastSeq uint64   // highest seq delivered (small) or last known (large)
+	unread  []uint64 // counting seqs above readSeq, ascending (small conversations)
+	nUnread uint64   // large groups: as last computed by the conversation
+	// mentions are the seqs of unread that mention the user; nMentions
+	// their count in large groups, as last computed by the conversation.
+	mentions  []uint64
+	nMentions uint64
+	lastMsg   *pb.Message
+	pinned    bool
+	muted     bool
+	activity  time.Time
 	// infoSeq is the conversation's last seq when member and large were
 	// last set: older news (a Deliver that raced a notice) is ignored.
 	infoSeq uint64
@@ -78,6 +83,13 @@ func (uc *userConv) unreadCount() uint64 {
 		return uc.nUnread
 	}
 	return uint64(len(uc.unread))
+}
+
+func (uc *userConv) unreadMentions() uint64 {
+	if uc.large {
+		return uc.nMentions
+	}
+	return uint64(len(uc.mentions))
 }
 
 type flushInbox struct{}
@@ -234,7 +246,7 @@ func (u *user) conv(id string) (*userConv, *pb.Error) {
 	}
 	uc := &userConv{
 		kind: storage.ConvKind(cs.Kind), member: memberFromPB(id, cs.Member), large: int(cs.MemberCount) > u.rt.cfg.FanoutThreshold,
-		readSeq: state.ReadSeq, lastSeq: cs.LastSeq, nUnread: cs.Unread, lastMsg: cs.LastMessage, infoSeq: cs.LastSeq,
+		readSeq: state.ReadSeq, lastSeq: cs.LastSeq, nUnread: cs.Unread, nMentions: cs.UnreadMentions, lastMsg: cs.LastMessage, infoSeq: cs.LastSeq,
 		pinned: state.Pinned, muted: state.Muted, activity: state.LastActivity,
 	}
 	if !uc.large {
@@ -270,7 +282,7 @@ func (u *user) scanUnread(bg context.Context, conv string, uc *userConv) *pb.Err
 	if !uc.member.Active() {
 		last = min(last, uc.member.LeftSeq)
 	}
-	uc.unread = nil
+	uc.unread, uc.mentions = nil, nil
 	for from <= last && len(uc.unread) < maxUnreadScan {
 		page, err := u.rt.store.ListMessages(bg, conv, from, last, storage.OldestFirst, 1000)
 		if err != nil {
@@ -282,6 +294,9 @@ func (u *user) scanUnread(bg context.Context, conv string, uc *userConv) *pb.Err
 		for i := range page {
 			if countsAsUnread(&page[i], u.id) {
 				uc.unread = append(uc.unread, page[i].Seq)
+				if slices.Contains(page[i].Mentions, u.id) {
+					uc.mentions = append(uc.mentions, page[i].Seq)
+				}
 			}
 		}
 		from = page[len(page)-1].Seq + 1
@@ -334,7 +349,7 @@ func (u *user) refreshLarge(convs []string) {
 			continue
 		}
 		if cs := res.(*pb.ConvStateResponse); cs.Error == nil {
-			uc.lastSeq, uc.nUnread, uc.lastMsg = cs.LastSeq, cs.Unread, cs.LastMessage
+			uc.lastSeq, uc.nUnread, uc.nMentions, uc.lastMsg = cs.LastSeq, cs.Unread, cs.UnreadMentions, cs.LastMessage
 			uc.setMember(memberFromPB(id, cs.Member))
 		}
 	}

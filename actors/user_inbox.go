@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -269,7 +268,7 @@ func (u *user) deliver(ctx actor.Context, d *pb.Deliver) {
 				continue
 			}
 			if m.Sender != u.id && m.Seq > uc.readSeq && uc.member.Sees(m.Seq) && !m.Recalled {
-				uc.addUnread(m.Seq)
+				uc.addUnread(m.Seq, slices.Contains(m.Mentions, u.id))
 			}
 		}
 		if !isGap(m) && (uc.lastMsg == nil || m.Seq >= uc.lastMsg.Seq) {
@@ -347,7 +346,7 @@ func (u *user) setLarge(id string, uc *userConv, large bool, lastSeq uint64) *pb
 	uc.large = large
 	uc.lastSeq = max(uc.lastSeq, uc.clamp(lastSeq))
 	if large {
-		uc.unread = nil
+		uc.unread, uc.mentions = nil, nil
 		u.refreshLarge([]string{id})
 		return nil
 	}
@@ -369,18 +368,34 @@ func (uc *userConv) clamp(seq uint64) uint64 {
 // row (a new joined seq), so unread seqs the user no longer sees go.
 func (uc *userConv) setMember(m storage.Member) {
 	uc.member = m
-	uc.unread = slices.DeleteFunc(uc.unread, func(seq uint64) bool { return !m.Sees(seq) })
+	unseen := func(seq uint64) bool { return !m.Sees(seq) }
+	uc.unread = slices.DeleteFunc(uc.unread, unseen)
+	uc.mentions = slices.DeleteFunc(uc.mentions, unseen)
 }
 
-// addUnread inserts seq into the unread list, once.
-func (uc *userConv) addUnread(seq uint64) {
-	i := sort.Search(len(uc.unread), func(i int) bool { return uc.unread[i] >= seq })
-	if i < len(uc.unread) && uc.unread[i] == seq {
-		return
+// addUnread inserts seq into the unread list, once, and into the mention
+// list too when the message mentions the user.
+func (uc *userConv) addUnread(seq uint64, mentioned bool) {
+	uc.unread = insertSeq(uc.unread, seq)
+	if mentioned {
+		uc.mentions = insertSeq(uc.mentions, seq)
 	}
-	uc.unread = append(uc.unread, 0)
-	copy(uc.unread[i+1:], uc.unread[i:])
-	uc.unread[i] = seq
+}
+
+// insertSeq inserts seq into an ascending list, once.
+func insertSeq(list []uint64, seq uint64) []uint64 {
+	if i, found := slices.BinarySearch(list, seq); !found {
+		list = slices.Insert(list, i, seq)
+	}
+	return list
+}
+
+// removeSeq removes seq from an ascending list.
+func removeSeq(list []uint64, seq uint64) []uint64 {
+	if i, found := slices.BinarySearch(list, seq); found {
+		list = slices.Delete(list, i, i+1)
+	}
+	return list
 }
 
 func cloneRecalled(m *pb.Message) *pb.Message {
@@ -397,12 +412,10 @@ func cloneEdited(m *pb.Message, body []byte) *pb.Message {
 	return c
 }
 
-// dropUnread removes seq from the unread list (a recall).
+// dropUnread removes seq from the unread and mention lists (a recall).
 func (uc *userConv) dropUnread(seq uint64) {
-	i := sort.Search(len(uc.unread), func(i int) bool { return uc.unread[i] >= seq })
-	if i < len(uc.unread) && uc.unread[i] == seq {
-		uc.unread = append(uc.unread[:i], uc.unread[i+1:]...)
-	}
+	uc.unread = removeSeq(uc.unread, seq)
+	uc.mentions = removeSeq(uc.mentions, seq)
 }
 
 // touch records a conversation's new last activity; the next flush

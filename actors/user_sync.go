@@ -134,7 +134,7 @@ func (u *user) loadAllFresh() ([]string, *pb.Error) {
 
 func (u *user) summary(id string, uc *userConv) *pb.ConvSummary {
 	return &pb.ConvSummary{
-		Conv: id, Kind: convKindToPB(uc.kind), LastSeq: uc.lastSeq, Unread: uc.unreadCount(), ReadSeq: uc.readSeq,
+		Conv: id, Kind: convKindToPB(uc.kind), LastSeq: uc.lastSeq, Unread: uc.unreadCount(), UnreadMentions: uc.unreadMentions(), ReadSeq: uc.readSeq,
 		LastMessage: uc.lastMsg, Pinned: uc.pinned, Muted: uc.muted, LastActivityMs: millis(uc.activity), Member: uc.member.Active(),
 	}
 }
@@ -221,15 +221,18 @@ func (u *user) advanceRead(ctx actor.Context, conv string, uc *userConv, seq uin
 	if u.rt.cfg.OnRead != nil {
 		u.rt.cfg.OnRead(u.id, conv, got)
 	}
-	i := sort.Search(len(uc.unread), func(i int) bool { return uc.unread[i] > got })
-	uc.unread = append(uc.unread[:0], uc.unread[i:]...)
+	after := func(list []uint64) []uint64 {
+		i := sort.Search(len(list), func(i int) bool { return list[i] > got })
+		return append(list[:0], list[i:]...)
+	}
+	uc.unread, uc.mentions = after(uc.unread), after(uc.mentions)
 	if uc.large {
-		uc.nUnread = 0
+		uc.nUnread, uc.nMentions = 0, 0
 		if uc.lastSeq > got {
 			u.refreshLarge([]string{conv})
 		}
 	}
-	upd := &pb.ReadUpdate{Conv: conv, ReadSeq: got, Unread: uc.unreadCount()}
+	upd := &pb.ReadUpdate{Conv: conv, ReadSeq: got, Unread: uc.unreadCount(), UnreadMentions: uc.unreadMentions()}
 	var iseq uint64
 	iseq = u.appendInbox(ctx, storage.InboxEntry{Kind: storage.InboxRead, ConvID: conv, ConvSeq: got, At: time.Now()}, durableWaiter{done: func() {
 		u.pushAll(&pb.Push{User: u.id, InboxSeq: iseq, Event: &pb.Push_Read{Read: upd}}, fromDevice)

@@ -41,7 +41,7 @@ func wireSummaries(cs []*pb.ConvSummary) []*wirepb.ConvSummary {
 		out[i] = &wirepb.ConvSummary{
 			Conv: c.Conv, Kind: wirepb.ConvKind(c.Kind), LastSeq: c.LastSeq, Unread: c.Unread, ReadSeq: c.ReadSeq,
 			LastMessage: wireMessage(c.LastMessage), Pinned: c.Pinned, Muted: c.Muted, LastActivityMs: c.LastActivityMs, Member: c.Member,
-			PeerReadSeq: c.PeerReadSeq,
+			PeerReadSeq: c.PeerReadSeq, UnreadMentions: c.UnreadMentions,
 		}
 	}
 	return out
@@ -60,7 +60,7 @@ func wirePush(p *pb.Push) (w *wirepb.Push, conv string, ok bool) {
 		w.Event = &wirepb.Push_Message{Message: wireMessage(e.Message)}
 		conv = e.Message.GetConv()
 	case *pb.Push_Read:
-		w.Event = &wirepb.Push_Read{Read: &wirepb.ReadUpdate{Conv: e.Read.Conv, ReadSeq: e.Read.ReadSeq, Unread: e.Read.Unread}}
+		w.Event = &wirepb.Push_Read{Read: &wirepb.ReadUpdate{Conv: e.Read.Conv, ReadSeq: e.Read.ReadSeq, Unread: e.Read.Unread, UnreadMentions: e.Read.UnreadMentions}}
 		conv = e.Read.GetConv()
 	case *pb.Push_Membership:
 		n := e.Membership

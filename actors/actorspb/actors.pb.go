@@ -1591,16 +1591,18 @@ func (x *ConvState) GetReadSeq() uint64 {
 }
 
 type ConvStateResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
-	Kind          ConvKind               `protobuf:"varint,2,opt,name=kind,proto3,enum=switchboard.actors.ConvKind" json:"kind,omitempty"`
-	LastSeq       uint64                 `protobuf:"varint,3,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
-	Unread        uint64                 `protobuf:"varint,4,opt,name=unread,proto3" json:"unread,omitempty"`
-	LastMessage   *Message               `protobuf:"bytes,5,opt,name=last_message,json=lastMessage,proto3" json:"last_message,omitempty"`
-	Member        *Member                `protobuf:"bytes,6,opt,name=member,proto3" json:"member,omitempty"`
-	MemberCount   uint32                 `protobuf:"varint,7,opt,name=member_count,json=memberCount,proto3" json:"member_count,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Error       *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Kind        ConvKind               `protobuf:"varint,2,opt,name=kind,proto3,enum=switchboard.actors.ConvKind" json:"kind,omitempty"`
+	LastSeq     uint64                 `protobuf:"varint,3,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
+	Unread      uint64                 `protobuf:"varint,4,opt,name=unread,proto3" json:"unread,omitempty"`
+	LastMessage *Message               `protobuf:"bytes,5,opt,name=last_message,json=lastMessage,proto3" json:"last_message,omitempty"`
+	Member      *Member                `protobuf:"bytes,6,opt,name=member,proto3" json:"member,omitempty"`
+	MemberCount uint32                 `protobuf:"varint,7,opt,name=member_count,json=memberCount,proto3" json:"member_count,omitempty"`
+	// unread messages that mention the user (read fan-out groups)
+	UnreadMentions uint64 `protobuf:"varint,8,opt,name=unread_mentions,json=unreadMentions,proto3" json:"unread_mentions,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ConvStateResponse) Reset() {
@@ -1678,6 +1680,13 @@ func (x *ConvStateResponse) GetMember() *Member {
 func (x *ConvStateResponse) GetMemberCount() uint32 {
 	if x != nil {
 		return x.MemberCount
+	}
+	return 0
+}
+
+func (x *ConvStateResponse) GetUnreadMentions() uint64 {
+	if x != nil {
+		return x.UnreadMentions
 	}
 	return 0
 }
@@ -3100,9 +3109,10 @@ type ConvSummary struct {
 	// direct and service conversations: how far the other member has read
 	// (its durable read cursor; 0 when unknown), so a client that starts
 	// afresh shows its own messages' read state without waiting for a receipt
-	PeerReadSeq   uint64 `protobuf:"varint,11,opt,name=peer_read_seq,json=peerReadSeq,proto3" json:"peer_read_seq,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	PeerReadSeq    uint64 `protobuf:"varint,11,opt,name=peer_read_seq,json=peerReadSeq,proto3" json:"peer_read_seq,omitempty"`
+	UnreadMentions uint64 `protobuf:"varint,12,opt,name=unread_mentions,json=unreadMentions,proto3" json:"unread_mentions,omitempty"` // of the unread, those that mention the user
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ConvSummary) Reset() {
@@ -3208,6 +3218,13 @@ func (x *ConvSummary) GetMember() bool {
 func (x *ConvSummary) GetPeerReadSeq() uint64 {
 	if x != nil {
 		return x.PeerReadSeq
+	}
+	return 0
+}
+
+func (x *ConvSummary) GetUnreadMentions() uint64 {
+	if x != nil {
+		return x.UnreadMentions
 	}
 	return 0
 }
@@ -4111,12 +4128,13 @@ func (*Push_Receipt) isPush_Event() {}
 
 // ReadUpdate: the user's read cursor moved (on another device).
 type ReadUpdate struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
-	ReadSeq       uint64                 `protobuf:"varint,2,opt,name=read_seq,json=readSeq,proto3" json:"read_seq,omitempty"`
-	Unread        uint64                 `protobuf:"varint,3,opt,name=unread,proto3" json:"unread,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Conv           string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	ReadSeq        uint64                 `protobuf:"varint,2,opt,name=read_seq,json=readSeq,proto3" json:"read_seq,omitempty"`
+	Unread         uint64                 `protobuf:"varint,3,opt,name=unread,proto3" json:"unread,omitempty"`
+	UnreadMentions uint64                 `protobuf:"varint,4,opt,name=unread_mentions,json=unreadMentions,proto3" json:"unread_mentions,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ReadUpdate) Reset() {
@@ -4166,6 +4184,13 @@ func (x *ReadUpdate) GetReadSeq() uint64 {
 func (x *ReadUpdate) GetUnread() uint64 {
 	if x != nil {
 		return x.Unread
+	}
+	return 0
+}
+
+func (x *ReadUpdate) GetUnreadMentions() uint64 {
+	if x != nil {
+		return x.UnreadMentions
 	}
 	return 0
 }
@@ -4638,7 +4663,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\tConvState\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x12\n" +
 	"\x04user\x18\x02 \x01(\tR\x04user\x12\x19\n" +
-	"\bread_seq\x18\x03 \x01(\x04R\areadSeq\"\xc0\x02\n" +
+	"\bread_seq\x18\x03 \x01(\x04R\areadSeq\"\xe9\x02\n" +
 	"\x11ConvStateResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x120\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1c.switchboard.actors.ConvKindR\x04kind\x12\x19\n" +
@@ -4646,7 +4671,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x06unread\x18\x04 \x01(\x04R\x06unread\x12>\n" +
 	"\flast_message\x18\x05 \x01(\v2\x1b.switchboard.actors.MessageR\vlastMessage\x122\n" +
 	"\x06member\x18\x06 \x01(\v2\x1a.switchboard.actors.MemberR\x06member\x12!\n" +
-	"\fmember_count\x18\a \x01(\rR\vmemberCount\"B\n" +
+	"\fmember_count\x18\a \x01(\rR\vmemberCount\x12'\n" +
+	"\x0funread_mentions\x18\b \x01(\x04R\x0eunreadMentions\"B\n" +
 	"\x06ReadBy\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x12\n" +
 	"\x04user\x18\x02 \x01(\tR\x04user\x12\x10\n" +
@@ -4752,7 +4778,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06device\x18\x02 \x01(\tR\x06device\x12\x16\n" +
 	"\x06cursor\x18\x03 \x01(\x04R\x06cursor\x12\x14\n" +
-	"\x05limit\x18\x04 \x01(\rR\x05limit\"\xf5\x02\n" +
+	"\x05limit\x18\x04 \x01(\rR\x05limit\"\x9e\x03\n" +
 	"\vConvSummary\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x120\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1c.switchboard.actors.ConvKindR\x04kind\x12\x19\n" +
@@ -4765,7 +4791,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x10last_activity_ms\x18\t \x01(\x03R\x0elastActivityMs\x12\x16\n" +
 	"\x06member\x18\n" +
 	" \x01(\bR\x06member\x12\"\n" +
-	"\rpeer_read_seq\x18\v \x01(\x04R\vpeerReadSeq\"\xd5\x01\n" +
+	"\rpeer_read_seq\x18\v \x01(\x04R\vpeerReadSeq\x12'\n" +
+	"\x0funread_mentions\x18\f \x01(\x04R\x0eunreadMentions\"\xd5\x01\n" +
 	"\fSyncResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x16\n" +
 	"\x06cursor\x18\x02 \x01(\x04R\x06cursor\x12E\n" +
@@ -4828,12 +4855,13 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"membership\x18\x06 \x01(\v2$.switchboard.actors.MembershipNoticeH\x00R\n" +
 	"membership\x12;\n" +
 	"\areceipt\x18\a \x01(\v2\x1f.switchboard.actors.ReadReceiptH\x00R\areceiptB\a\n" +
-	"\x05event\"S\n" +
+	"\x05event\"|\n" +
 	"\n" +
 	"ReadUpdate\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x19\n" +
 	"\bread_seq\x18\x02 \x01(\x04R\areadSeq\x12\x16\n" +
-	"\x06unread\x18\x03 \x01(\x04R\x06unread\"K\n" +
+	"\x06unread\x18\x03 \x01(\x04R\x06unread\x12'\n" +
+	"\x0funread_mentions\x18\x04 \x01(\x04R\x0eunreadMentions\"K\n" +
 	"\vReadReceipt\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
 	"\x06reader\x18\x02 \x01(\tR\x06reader\x12\x10\n" +

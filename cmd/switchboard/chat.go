@@ -297,7 +297,7 @@ func (ch *chat) event(e client.Event) {
 			return
 		}
 		conv, _ := ch.c.Conversation(m.Conv)
-		fmt.Fprintf(ch.out, "  [%s (%d)] %s\n", m.Conv, conv.Unread, formatMessage(*m))
+		fmt.Fprintf(ch.out, "  [%s (%d%s)] %s\n", m.Conv, conv.Unread, mentionBadge(conv.UnreadMentions), formatMessage(*m))
 	case client.EventMessageState:
 		m := e.Message
 		switch m.State {

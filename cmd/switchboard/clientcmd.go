@@ -207,6 +207,7 @@ type jsonSummary struct {
 	Kind           string       `json:"kind"`
 	LastSeq        uint64       `json:"last_seq"`
 	Unread         uint64       `json:"unread"`
+	UnreadMentions uint64       `json:"unread_mentions,omitempty"`
 	ReadSeq        uint64       `json:"read_seq"`
 	Pinned         bool         `json:"pinned,omitempty"`
 	Muted          bool         `json:"muted,omitempty"`
@@ -216,7 +217,7 @@ type jsonSummary struct {
 }
 
 func toJSONSummary(s *wirepb.ConvSummary) jsonSummary {
-	return jsonSummary{Conv: s.Conv, Kind: strings.ToLower(s.Kind.String()), LastSeq: s.LastSeq, Unread: s.Unread, ReadSeq: s.ReadSeq,
+	return jsonSummary{Conv: s.Conv, Kind: strings.ToLower(s.Kind.String()), LastSeq: s.LastSeq, Unread: s.Unread, UnreadMentions: s.UnreadMentions, ReadSeq: s.ReadSeq,
 		Pinned: s.Pinned, Muted: s.Muted, Member: s.Member, LastActivityMs: s.LastActivityMs, LastMessage: wireToJSONMessage(s.LastMessage)}
 }
 

@@ -221,7 +221,7 @@ looks; --ack moves the device cursor past what was printed.`,
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "cursor %d (device cursor was %d), %d unread\n", page.Cursor, w.Cursor, page.TotalUnread)
 				for _, s := range all {
-					fmt.Fprintf(cmd.OutOrStdout(), "%-32s last #%-5d read #%-5d unread %d\n", s.Conv, s.LastSeq, s.ReadSeq, s.Unread)
+					fmt.Fprintf(cmd.OutOrStdout(), "%-32s last #%-5d read #%-5d unread %d%s\n", s.Conv, s.LastSeq, s.ReadSeq, s.Unread, mentionBadge(s.UnreadMentions))
 				}
 				return nil
 			})
@@ -416,7 +416,7 @@ func newConvsCmd() *cobra.Command {
 func formatSummary(s *wirepb.ConvSummary) string {
 	badge := ""
 	if s.Unread > 0 {
-		badge = fmt.Sprintf(" (%d)", s.Unread)
+		badge = fmt.Sprintf(" (%d%s)", s.Unread, mentionBadge(s.UnreadMentions))
 	}
 	last := ""
 	if m := s.LastMessage; m != nil {
@@ -441,4 +441,12 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return string(r[:n-1]) + "…"
+}
+
+// mentionBadge marks a count of unread messages that mention the user.
+func mentionBadge(n uint64) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" @%d", n)
 }

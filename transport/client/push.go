@@ -24,7 +24,7 @@ func (c *Client) onPush(ctx context.Context, cn *conn, p *wirepb.Push) {
 			go c.fillGaps(ctx, cn, m.Conv)
 		}
 	case *wirepb.Push_Read:
-		c.store.readUpdate(e.Read.Conv, e.Read.ReadSeq, e.Read.Unread)
+		c.store.readUpdate(e.Read.Conv, e.Read.ReadSeq, e.Read.Unread, e.Read.UnreadMentions)
 		c.emit(Event{Kind: EventRead, Conv: e.Read.Conv, Seq: e.Read.ReadSeq})
 	case *wirepb.Push_Membership:
 		c.store.membership(e.Membership)

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -72,16 +73,19 @@ type Message struct {
 
 // Conversation is the client's summary of a conversation.
 type Conversation struct {
-	ID           string
-	Kind         wirepb.ConvKind
-	LastSeq      uint64
-	Unread       uint64
-	ReadSeq      uint64
-	LastMessage  *Message
-	Pinned       bool
-	Muted        bool
-	Member       bool
-	LastActivity time.Time
+	ID      string
+	Kind    wirepb.ConvKind
+	LastSeq uint64
+	Unread  uint64
+	// UnreadMentions: of the unread messages, those that mention this
+	// user (an "@" beside the count).
+	UnreadMentions uint64
+	ReadSeq        uint64
+	LastMessage    *Message
+	Pinned         bool
+	Muted          bool
+	Member         bool
+	LastActivity   time.Time
 	// PeerReadSeq: the other side read up to here (receipts).
 	PeerReadSeq uint64
 	// DeliveredSeq: a device of the other side received up to here.
@@ -208,7 +212,7 @@ func (s *store) replaceFromLocked(cs *convState, i int, m Message) {
 	cs.info.PeerReadSeq = min(cs.info.PeerReadSeq, below)
 	cs.info.DeliveredSeq = min(cs.info.DeliveredSeq, below)
 	cs.countedThrough = min(cs.countedThrough, below)
-	cs.info.Unread, cs.info.LastMessage = 0, nil
+	cs.info.Unread, cs.info.UnreadMentions, cs.info.LastMessage = 0, 0, nil
 	for k, e := range cs.edits {
 		if e.Seq > below { // an edit of the lost log
 			delete(cs.edits, k)
@@ -216,8 +220,8 @@ func (s *store) replaceFromLocked(cs *convState, i int, m Message) {
 	}
 	for j := range cs.msgs {
 		h := &cs.msgs[j]
-		if j < i && s.unreadLocked(cs, h) {
-			cs.info.Unread++
+		if j < i {
+			s.countLocked(cs, h)
 		}
 		if h.Kind == wirepb.MessageKind_NORMAL && !h.IsEdit() {
 			c := *h
@@ -297,8 +301,8 @@ func (s *store) addMessages(ms []*wirepb.Message, live bool) (added []Message, d
 		if cs.summarized {
 			uncounted = m.Seq > cs.countedThrough
 		}
-		if uncounted && s.unreadLocked(cs, &m) {
-			cs.info.Unread++
+		if uncounted {
+			s.countLocked(cs, &m)
 		}
 		added = append(added, s.viewLocked(cs, m))
 	}
@@ -309,6 +313,18 @@ func (s *store) addMessages(ms []*wirepb.Message, live bool) (added []Message, d
 // above the read cursor, not recalled, not an edit).
 func (s *store) unreadLocked(cs *convState, m *Message) bool {
 	return m.Kind == wirepb.MessageKind_NORMAL && !m.IsEdit() && m.Sender != s.me && m.Seq > cs.info.ReadSeq && !m.Recalled
+}
+
+// countLocked adds m to the unread counts if it is unread: to the
+// mentions too when it mentions this user.
+func (s *store) countLocked(cs *convState, m *Message) {
+	if !s.unreadLocked(cs, m) {
+		return
+	}
+	cs.info.Unread++
+	if slices.Contains(m.Mentions, s.me) {
+		cs.info.UnreadMentions++
+	}
 }
 
 // applyEditLocked records edit e and applies it to the message it edits
@@ -355,11 +371,9 @@ func (s *store) applySummary(w *wirepb.ConvSummary) (from, to uint64, news []Mes
 	// message this client already has) leaves the count alone; a newer one
 	// replaces it, plus the held news it did not cover yet.
 	if !cs.summarized || w.LastSeq >= cs.countedThrough {
-		cs.info.Unread = w.Unread
+		cs.info.Unread, cs.info.UnreadMentions = w.Unread, w.UnreadMentions
 		for i := len(cs.msgs) - 1; i >= 0 && cs.msgs[i].Seq > w.LastSeq; i-- {
-			if s.unreadLocked(cs, &cs.msgs[i]) {
-				cs.info.Unread++
-			}
+			s.countLocked(cs, &cs.msgs[i])
 		}
 		cs.countedThrough, cs.summarized = w.LastSeq, true
 	}
@@ -414,12 +428,12 @@ func (s *store) endFetch(conv string) {
 	s.mu.Unlock()
 }
 
-func (s *store) readUpdate(conv string, readSeq, unread uint64) {
+func (s *store) readUpdate(conv string, readSeq, unread, mentions uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cs := s.convLocked(conv)
 	if readSeq >= cs.info.ReadSeq {
-		cs.info.ReadSeq, cs.info.Unread = readSeq, unread
+		cs.info.ReadSeq, cs.info.Unread, cs.info.UnreadMentions = readSeq, unread, mentions
 	}
 }
 
@@ -434,11 +448,11 @@ func (s *store) markedRead(conv string, readSeq uint64) {
 	}
 	cs.info.ReadSeq = readSeq
 	if readSeq >= cs.info.LastSeq {
-		cs.info.Unread = 0
+		cs.info.Unread, cs.info.UnreadMentions = 0, 0
 		cs.countedThrough, cs.summarized = max(cs.countedThrough, readSeq), true
 		return
 	}
-	var n uint64
+	var n, mentions uint64
 	next := readSeq + 1
 	above := sort.Search(len(cs.msgs), func(i int) bool { return cs.msgs[i].Seq > readSeq })
 	for _, m := range cs.msgs[above:] {
@@ -446,12 +460,15 @@ func (s *store) markedRead(conv string, readSeq uint64) {
 			return // a gap: keep the server's count until the next sync
 		}
 		next++
-		if m.Kind == wirepb.MessageKind_NORMAL && !m.IsEdit() && m.Sender != s.me && !m.Recalled {
+		if s.unreadLocked(cs, &m) {
 			n++
+			if slices.Contains(m.Mentions, s.me) {
+				mentions++
+			}
 		}
 	}
 	if next > cs.info.LastSeq {
-		cs.info.Unread = n
+		cs.info.Unread, cs.info.UnreadMentions = n, mentions
 		cs.countedThrough, cs.summarized = max(cs.countedThrough, cs.info.LastSeq), true
 	}
 }

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"strconv"
 	"testing"
 
 	"github.com/switchboard-im/switchboard/transport/wirepb"
@@ -114,6 +115,36 @@ func TestStoreUnreadAcrossGapsAndSummaries(t *testing.T) {
 	unread(0, "reading all")
 	s.addMessages([]*wirepb.Message{msg("g", 7, "bob", "", "7")}, false)
 	unread(1, "history above what was read")
+}
+
+// UnreadMentions counts the unread messages that name this user, the way
+// Unread is counted: the summary's, plus the news above it, reset by reads.
+func TestStoreUnreadMentions(t *testing.T) {
+	s := newStore()
+	s.setUser("me")
+	counts := func(unread, mentions uint64, after string) {
+		t.Helper()
+		if c, _ := s.conversation("g"); c.Unread != unread || c.UnreadMentions != mentions {
+			t.Fatalf("after %s: unread %d, mentions %d; want %d, %d", after, c.Unread, c.UnreadMentions, unread, mentions)
+		}
+	}
+	mention := func(seq uint64, sender string, users ...string) *wirepb.Message {
+		m := msg("g", seq, sender, "", strconv.FormatUint(seq, 10))
+		m.Mentions = users
+		return m
+	}
+	s.applySummary(&wirepb.ConvSummary{Conv: "g", LastSeq: 2, Unread: 2, UnreadMentions: 1, Member: true})
+	counts(2, 1, "the summary")
+	s.addMessages([]*wirepb.Message{mention(3, "bob", "me"), mention(4, "bob", "ann"), mention(5, "me", "bob")}, true)
+	counts(4, 2, "pushes naming me, naming ann, and my own")
+	s.addMessages([]*wirepb.Message{mention(3, "bob", "me")}, true)
+	counts(4, 2, "a duplicate push")
+	s.readUpdate("g", 3, 1, 0)
+	counts(1, 0, "a read on another device")
+	s.addMessages([]*wirepb.Message{mention(6, "bob", "ann", "me")}, true)
+	counts(2, 1, "one more")
+	s.markedRead("g", 6)
+	counts(0, 0, "reading all")
 }
 
 // A delivered or read mark that moves reports exactly the own messages

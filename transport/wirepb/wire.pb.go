@@ -741,9 +741,12 @@ type ConvSummary struct {
 	// direct and service conversations: how far the other member has read
 	// (its durable read cursor; 0 when unknown), so a client that starts
 	// afresh shows its own messages' read state without waiting for a receipt
-	PeerReadSeq   uint64 `protobuf:"varint,11,opt,name=peer_read_seq,json=peerReadSeq,proto3" json:"peer_read_seq,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	PeerReadSeq uint64 `protobuf:"varint,11,opt,name=peer_read_seq,json=peerReadSeq,proto3" json:"peer_read_seq,omitempty"`
+	// of the unread messages, those that mention the user (send.mentions):
+	// the "@" a conversation list shows beside the count
+	UnreadMentions uint64 `protobuf:"varint,12,opt,name=unread_mentions,json=unreadMentions,proto3" json:"unread_mentions,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ConvSummary) Reset() {
@@ -849,6 +852,13 @@ func (x *ConvSummary) GetMember() bool {
 func (x *ConvSummary) GetPeerReadSeq() uint64 {
 	if x != nil {
 		return x.PeerReadSeq
+	}
+	return 0
+}
+
+func (x *ConvSummary) GetUnreadMentions() uint64 {
+	if x != nil {
+		return x.UnreadMentions
 	}
 	return 0
 }
@@ -4781,12 +4791,13 @@ func (*Push_Receipt) isPush_Event() {}
 
 // ReadUpdate: the user's read cursor moved (on another device).
 type ReadUpdate struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
-	ReadSeq       uint64                 `protobuf:"varint,2,opt,name=read_seq,json=readSeq,proto3" json:"read_seq,omitempty"`
-	Unread        uint64                 `protobuf:"varint,3,opt,name=unread,proto3" json:"unread,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state          protoimpl.MessageState `protogen:"open.v1"`
+	Conv           string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	ReadSeq        uint64                 `protobuf:"varint,2,opt,name=read_seq,json=readSeq,proto3" json:"read_seq,omitempty"`
+	Unread         uint64                 `protobuf:"varint,3,opt,name=unread,proto3" json:"unread,omitempty"`
+	UnreadMentions uint64                 `protobuf:"varint,4,opt,name=unread_mentions,json=unreadMentions,proto3" json:"unread_mentions,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ReadUpdate) Reset() {
@@ -4836,6 +4847,13 @@ func (x *ReadUpdate) GetReadSeq() uint64 {
 func (x *ReadUpdate) GetUnread() uint64 {
 	if x != nil {
 		return x.Unread
+	}
+	return 0
+}
+
+func (x *ReadUpdate) GetUnreadMentions() uint64 {
+	if x != nil {
+		return x.UnreadMentions
 	}
 	return 0
 }
@@ -6610,7 +6628,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\n" +
 	"joined_seq\x18\x03 \x01(\x04R\tjoinedSeq\x12\x19\n" +
 	"\bleft_seq\x18\x04 \x01(\x04R\aleftSeq\x12\x14\n" +
-	"\x05muted\x18\x05 \x01(\bR\x05muted\"\xf7\x02\n" +
+	"\x05muted\x18\x05 \x01(\bR\x05muted\"\xa0\x03\n" +
 	"\vConvSummary\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x121\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1d.switchboard.wire.v1.ConvKindR\x04kind\x12\x19\n" +
@@ -6623,7 +6641,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x10last_activity_ms\x18\t \x01(\x03R\x0elastActivityMs\x12\x16\n" +
 	"\x06member\x18\n" +
 	" \x01(\bR\x06member\x12\"\n" +
-	"\rpeer_read_seq\x18\v \x01(\x04R\vpeerReadSeq\"5\n" +
+	"\rpeer_read_seq\x18\v \x01(\x04R\vpeerReadSeq\x12'\n" +
+	"\x0funread_mentions\x18\f \x01(\x04R\x0eunreadMentions\"5\n" +
 	"\x05Hello\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x12\x16\n" +
 	"\x06client\x18\x02 \x01(\tR\x06client\"\x96\x03\n" +
@@ -6902,12 +6921,13 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"membership\x18\x04 \x01(\v2%.switchboard.wire.v1.MembershipUpdateH\x00R\n" +
 	"membership\x12<\n" +
 	"\areceipt\x18\x05 \x01(\v2 .switchboard.wire.v1.ReadReceiptH\x00R\areceiptB\a\n" +
-	"\x05event\"S\n" +
+	"\x05event\"|\n" +
 	"\n" +
 	"ReadUpdate\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x19\n" +
 	"\bread_seq\x18\x02 \x01(\x04R\areadSeq\x12\x16\n" +
-	"\x06unread\x18\x03 \x01(\x04R\x06unread\"\xa9\x01\n" +
+	"\x06unread\x18\x03 \x01(\x04R\x06unread\x12'\n" +
+	"\x0funread_mentions\x18\x04 \x01(\x04R\x0eunreadMentions\"\xa9\x01\n" +
 	"\x10MembershipUpdate\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x121\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1d.switchboard.wire.v1.ConvKindR\x04kind\x123\n" +

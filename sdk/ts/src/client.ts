@@ -255,7 +255,7 @@ export class Client {
         const c = this.conversation(cs.conv);
         const last = Number(cs.lastSeq);
         const held = c.highestSeq();
-        c.applySummary(last, Number(cs.readSeq), Number(cs.unread), this.user);
+        c.applySummary(last, Number(cs.readSeq), Number(cs.unread), Number(cs.unreadMentions), this.user);
         c.peerReadSeq = Math.max(c.peerReadSeq, Number(cs.peerReadSeq));
         if (held > 0 && last > held) {
           await this.pullRange(c.id, held + 1, last, false);
@@ -359,6 +359,7 @@ export class Client {
           const c = this.conversation(ev.value.conv);
           c.readSeq = Number(ev.value.readSeq);
           c.unread = Number(ev.value.unread);
+          c.unreadMentions = Number(ev.value.unreadMentions);
           this.emit("conversation", c);
         } else if (ev.case === "receipt") {
           const c = this.conversation(ev.value.conv);

@@ -70,6 +70,8 @@ export class Conversation {
   lastSeq = 0;
   readSeq = 0;
   unread = 0;
+  /** Of the unread messages, those that mention this user (an "@" beside the count). */
+  unreadMentions = 0;
   /** The other side's read cursor (receipts). */
   peerReadSeq = 0;
   /** The other side's delivered cursor (DELIVERED signals). */
@@ -86,11 +88,13 @@ export class Conversation {
   constructor(readonly id: string) {}
 
   /** applySummary takes a sync summary's count, plus the news held above it; an older summary than the count held is ignored. */
-  applySummary(lastSeq: number, readSeq: number, unread: number, me: string): void {
+  applySummary(lastSeq: number, readSeq: number, unread: number, unreadMentions: number, me: string): void {
     this.readSeq = Math.max(this.readSeq, readSeq);
     this.lastSeq = Math.max(this.lastSeq, lastSeq);
     if (this.summarized && lastSeq < this.countedThrough) return;
-    this.unread = unread + this.messages.filter((m) => m.seq > lastSeq && this.countsAsUnread(m, me)).length;
+    const news = this.messages.filter((m) => m.seq > lastSeq && this.countsAsUnread(m, me));
+    this.unread = unread + news.length;
+    this.unreadMentions = unreadMentions + news.filter((m) => mentions(m, me)).length;
     this.countedThrough = lastSeq;
     this.summarized = true;
   }
@@ -98,7 +102,9 @@ export class Conversation {
   /** countNew counts a message just inserted (live: a push, or a gap under one) unless a summary covered it. */
   countNew(m: ChatMessage, live: boolean, me: string): void {
     const uncounted = this.summarized ? m.seq > this.countedThrough : live;
-    if (uncounted && this.countsAsUnread(m, me)) this.unread++;
+    if (!uncounted || !this.countsAsUnread(m, me)) return;
+    this.unread++;
+    if (mentions(m, me)) this.unreadMentions++;
   }
 
   /**
@@ -111,20 +117,25 @@ export class Conversation {
     this.readSeq = readSeq;
     if (readSeq >= this.lastSeq) {
       this.unread = 0;
+      this.unreadMentions = 0;
       this.countedThrough = Math.max(this.countedThrough, readSeq);
       this.summarized = true;
       return;
     }
     let n = 0;
+    let at = 0;
     let next = readSeq + 1;
     for (const m of this.messages) {
       if (m.seq <= readSeq) continue;
       if (m.seq !== next) return;
       next++;
-      if (this.countsAsUnread(m, me)) n++;
+      if (!this.countsAsUnread(m, me)) continue;
+      n++;
+      if (mentions(m, me)) at++;
     }
     if (next > this.lastSeq) {
       this.unread = n;
+      this.unreadMentions = at;
       this.countedThrough = Math.max(this.countedThrough, this.lastSeq);
       this.summarized = true;
     }
@@ -206,7 +217,9 @@ export class Conversation {
     this.peerReadSeq = Math.min(this.peerReadSeq, below);
     this.peerDeliveredSeq = Math.min(this.peerDeliveredSeq, below);
     this.countedThrough = Math.min(this.countedThrough, below);
-    this.unread = this.messages.filter((x) => x.seq < m.seq && this.countsAsUnread(x, me)).length;
+    const unread = this.messages.filter((x) => x.seq < m.seq && this.countsAsUnread(x, me));
+    this.unread = unread.length;
+    this.unreadMentions = unread.filter((x) => mentions(x, me)).length;
   }
 
   /** The card update u (refSeq set) replaces its card when newer than what it shows. */
@@ -261,4 +274,9 @@ export class Conversation {
       else m.state = "sent";
     }
   }
+}
+
+/** mentions: m names me among its mentions. */
+function mentions(m: ChatMessage, me: string): boolean {
+  return m.mentions?.includes(me) ?? false;
 }

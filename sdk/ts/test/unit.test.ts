@@ -81,7 +81,7 @@ test("conversation: unread is the newest summary's count plus the news above it,
   assert.equal(c.unread, 1, "before any summary, a push counts");
   add(7, false);
   assert.equal(c.unread, 1, "before any summary, history does not");
-  c.applySummary(2, 0, 2, "a");
+  c.applySummary(2, 0, 2, 0, "a");
   assert.equal(c.unread, 3, "a summary at seq 2, plus seq 7 held above it");
   add(4, false);
   assert.equal(c.unread, 4, "a gap pulled outside a sync");
@@ -89,9 +89,9 @@ test("conversation: unread is the newest summary's count plus the news above it,
   add(5, true, { sender: "a" });
   add(6, true, { kind: "card" });
   assert.equal(c.unread, 4, "a duplicate, an own message and a card do not count");
-  c.applySummary(1, 0, 1, "a");
+  c.applySummary(1, 0, 1, 0, "a");
   assert.equal(c.unread, 4, "an older summary is ignored");
-  c.applySummary(7, 0, 5, "a");
+  c.applySummary(7, 0, 5, 0, "a");
   add(3, false);
   assert.equal(c.unread, 5, "what the newest summary covered is not counted again");
   c.markedRead(6, "a");
@@ -101,6 +101,26 @@ test("conversation: unread is the newest summary's count plus the news above it,
   c.markedRead(7, "a");
   add(8, false);
   assert.equal(c.unread, 1, "after reading all, the next message counts however it arrives");
+});
+
+test("conversation: unread mentions are the unread messages that name this user, counted as unread is", () => {
+  const c = new Conversation("g:x");
+  const add = (seq: number, live: boolean, over: Partial<ChatMessage> = {}) => {
+    const m = msg(seq, over);
+    if (c.insert(m)) c.countNew(m, live, "a");
+  };
+  c.applySummary(3, 0, 3, 1, "a");
+  assert.equal(c.unreadMentions, 1, "the summary's count");
+  add(4, true, { mentions: ["a"] });
+  add(5, true, { mentions: ["b"] });
+  add(6, true, { sender: "a", mentions: ["b"] });
+  assert.deepEqual([c.unread, c.unreadMentions], [5, 2], "a push naming a counts; one naming b, or a's own, does not");
+  c.markedRead(4, "a");
+  assert.deepEqual([c.unread, c.unreadMentions], [1, 0], "read past the mention: seq 5 is left, naming b");
+  add(7, false, { mentions: ["a", "b"] });
+  assert.equal(c.unreadMentions, 1, "a gap pulled above the summary counts too");
+  c.markedRead(7, "a");
+  assert.equal(c.unreadMentions, 0);
 });
 
 test("conversation: a pending message becomes sent once stored; states follow the peer cursors", () => {

@@ -112,11 +112,14 @@ function renderList() {
     if (c.id === current) li.className = "active";
     const last = c.visible().at(-1);
     li.textContent = `${c.id} — ${last ? (last.kind === "card" ? "[card] " + (last.card?.title ?? "") : last.body).slice(0, 40) : ""} `;
-    const unread = c.id === current ? 0 : c.messages.filter((m) => m.seq > c.readSeq && m.sender !== user && m.kind === "normal").length;
-    if (unread) {
+    const unread = c.id === current ? [] : c.messages.filter((m) => m.seq > c.readSeq && m.sender !== user && m.kind === "normal" && !m.refSeq && !m.recalled);
+    // A colleague who names this agent (@user) is flagged apart.
+    const mentioned = unread.filter((m) => m.mentions?.includes(user)).length;
+    for (const [n, cls, text] of [[unread.length, "unread", String(unread.length)], [mentioned, "unread mention", `@${mentioned}`]]) {
+      if (!n) continue;
       const u = document.createElement("span");
-      u.className = "unread";
-      u.textContent = String(unread);
+      u.className = cls;
+      u.textContent = text;
       li.append(u);
     }
     li.onclick = () => open(c.id);
@@ -124,16 +127,22 @@ function renderList() {
   }
 }
 
-// Saved replies of the open conversation's business line (s:LINE:…),
-// asked once per line: picking one puts its text in the reply box.
-const savedByLine = new Map();
+// Saved replies of the open conversation's business line (s:LINE:…):
+// picking one puts its text in the reply box. Asked again once a minute
+// at most (an admin may change them); a failed ask keeps what was known.
+const savedByLine = new Map(); // line → { at, list }
+const savedFreshMs = 60_000;
 async function showSaved(id) {
   const sel = $("saved");
   const line = id.startsWith("s:") ? id.split(":")[1] : "";
   sel.hidden = true;
   if (!line || !sd) return;
-  if (!savedByLine.has(line)) savedByLine.set(line, await sd.savedReplies(line).catch(() => []));
-  const list = savedByLine.get(line);
+  let known = savedByLine.get(line);
+  if (!known || Date.now() - known.at > savedFreshMs) {
+    const list = await sd.savedReplies(line).catch(() => null);
+    if (list) savedByLine.set(line, (known = { at: Date.now(), list }));
+  }
+  const list = known?.list ?? [];
   if (current !== id || !list.length) return;
   sel.replaceChildren(new Option("Saved replies…", ""), ...list.map((r) => new Option(r.name, r.text)));
   sel.hidden = false;
