@@ -40,6 +40,42 @@ func testLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
+// nodeLogger is a test node's logger: with SWITCHBOARD_TEST_LOG,
+// testLogger's; otherwise it keeps what the node says at info and above
+// and prints it if t failed, so a failure that shows up only under load
+// (as in CI) comes with the node's side of the story.
+func nodeLogger(t testing.TB) *slog.Logger {
+	if os.Getenv("SWITCHBOARD_TEST_LOG") != "" {
+		return testLogger()
+	}
+	buf := &lockedBuffer{}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the node's log:\n%s", buf.String())
+		}
+	})
+	return slog.New(slog.NewTextHandler(buf, nil))
+}
+
+// lockedBuffer is a bytes.Buffer for writers on many goroutines; writes
+// after the test ended are kept and never read.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 var testSecret = []byte("0123456789abcdef0123456789abcdef-test")
 
 // node is a real node (Pebble on disk, actors) with its QUIC server and
@@ -61,11 +97,12 @@ func newNode(t *testing.T, tc transport.Config, wc web.Config) *node {
 // newActorNode is newNode with the grains configured by ac.
 func newActorNode(t *testing.T, ac actors.Config, tc transport.Config, wc web.Config) *node {
 	t.Helper()
-	store, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir(), Logger: testLogger()})
+	logger := nodeLogger(t)
+	store, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir(), Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := boot.StartNode(boot.NodeConfig{Store: store, Logger: testLogger(), ClusterName: "web-test", Actors: ac})
+	n, err := boot.StartNode(boot.NodeConfig{Store: store, Logger: logger, ClusterName: "web-test", Actors: ac})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +120,7 @@ func newActorNode(t *testing.T, ac actors.Config, tc transport.Config, wc web.Co
 			t.Fatal(err)
 		}
 	}
-	tc.Addr, tc.TLS, tc.Logger = "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}}, testLogger()
+	tc.Addr, tc.TLS, tc.Logger = "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{cert}}, logger
 	ts, err := transport.Listen(n.Runtime, tc)
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +132,7 @@ func newActorNode(t *testing.T, ac actors.Config, tc transport.Config, wc web.Co
 	wc.WebTransportAddr = "127.0.0.1:0"
 	wc.TLS = &tls.Config{GetCertificate: hc.GetCertificate}
 	wc.Cert = hc
-	wc.Logger = testLogger()
+	wc.Logger = logger
 	ws, err := web.New(ts, wc)
 	if err != nil {
 		t.Fatal(err)

@@ -97,7 +97,8 @@ test("report a message to the moderators", { skip: !url && "SWITCHBOARD_WEB_URL 
   await withClients(["alice", "bob"], async (alice, bob) => {
     const conv = "d:alice:bob";
     const m = alice.send({ to: "bob" }, "meet me outside the app");
-    await until("bob has it", () => bob.conversation(conv).messages.some((x) => x.clientMsgId === m.clientMsgId));
+    await until("bob has it", () => bob.conversation(conv).messages.some((x) => x.clientMsgId === m.clientMsgId), 10000,
+      () => `alice's copy ${m.state} ${m.error ?? ""} seq ${m.seq}; alice ${alice.state}, bob ${bob.state}, bob's seqs ${bob.conversation(conv).messages.map((x) => x.seq).slice(-5)}`);
     const seq = bob.conversation(conv).messages.find((x) => x.clientMsgId === m.clientMsgId)!.seq;
     const first = await bob.report(conv, seq, "off-platform payment");
     assert.ok(first.reportId);
