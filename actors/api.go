@@ -402,14 +402,15 @@ func (n *Runtime) Members(ctx context.Context, conv, user, after string, limit i
 	return out, nil
 }
 
-// registerDevice marks a device online at conn (a session actor that
-// receives *pb.Push) and returns its stored cursor. It is idempotent, so
-// its first attempt may be short (requestEach).
-func (n *Runtime) registerDevice(ctx context.Context, user, device string, conn *actor.PID, firstAttempt time.Duration) (*pb.RegisterDeviceResponse, error) {
-	if err := errors.Join(checkUser(user), checkUser(device)); err != nil {
+// registerDevice marks s's device online at its session actor (which
+// receives *pb.Push) and returns its stored cursor; renew is a
+// re-registration (see registration). It is idempotent, so its first
+// attempt may be short (requestEach).
+func (n *Runtime) registerDevice(ctx context.Context, s *deviceSession, renew bool, firstAttempt time.Duration) (*pb.RegisterDeviceResponse, error) {
+	if err := errors.Join(checkUser(s.user), checkUser(s.device)); err != nil {
 		return nil, err
 	}
-	res, err := n.requestEach(ctx, KindUser, user, &pb.RegisterDevice{User: user, Device: device, ConnAddress: conn.Address, ConnId: conn.Id}, firstAttempt)
+	res, err := n.requestEach(ctx, KindUser, s.user, s.registration(renew), firstAttempt)
 	if err != nil {
 		return nil, err
 	}
@@ -417,14 +418,14 @@ func (n *Runtime) registerDevice(ctx context.Context, user, device string, conn 
 	return r, fromPB(r.Error)
 }
 
-// registerDeviceAt registers a device with one activation of its user
-// grain, the one that probed for it, without a lookup: this member may not
-// yet see the topology that placed the grain there, and would register
-// with the activation it replaces while the new one's pushes went nowhere.
-// On success this member's requests for the user go to that activation
-// too, so the resync that follows reads the inbox it writes.
-func (n *Runtime) registerDeviceAt(grain *actor.PID, user, device string, conn *actor.PID, timeout time.Duration) (*pb.RegisterDeviceResponse, error) {
-	res, err := n.ask(grain, &pb.RegisterDevice{User: user, Device: device, ConnAddress: conn.Address, ConnId: conn.Id}, timeout)
+// registerDeviceAt renews s's registration with one activation of its
+// user grain, the one that probed for it, without a lookup: this member
+// may not yet see the topology that placed the grain there, and would
+// register with the activation it replaces while the new one's pushes went
+// nowhere. On success this member's requests for the user go to that
+// activation too, so the resync that follows reads the inbox it writes.
+func (n *Runtime) registerDeviceAt(grain *actor.PID, s *deviceSession, timeout time.Duration) (*pb.RegisterDeviceResponse, error) {
+	res, err := n.ask(grain, s.registration(true), timeout)
 	if err != nil {
 		return nil, err
 	}
@@ -435,7 +436,7 @@ func (n *Runtime) registerDeviceAt(grain *actor.PID, user, device string, conn *
 	if err := fromPB(r.Error); err != nil {
 		return nil, err
 	}
-	n.cluster.PidCache.Set(user, KindUser, grain)
+	n.cluster.PidCache.Set(s.user, KindUser, grain)
 	return r, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/actors/session"
 	"github.com/switchboard-im/switchboard/cluster/placement"
 )
 
@@ -67,4 +68,9 @@ func ReregisterMaxInFlightForTest(n *Runtime) int64 { return n.rereg.maxInFlight
 // need be).
 func UserGrainForTest(n *Runtime, id string) (*actor.PID, error) {
 	return n.pid(KindUser, id, n.cfg.RequestTimeout)
+}
+
+// RenewForTest re-registers sess now, as the sweep does.
+func RenewForTest(sess session.Session) {
+	sess.(*deviceSession).reregister(context.Background(), false, nil)
 }

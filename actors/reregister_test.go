@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/switchboard-im/switchboard/actors"
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/actors/session"
 	"github.com/switchboard-im/switchboard/cluster/boot"
 )
@@ -111,4 +112,44 @@ func TestReregisterSweepOnly(t *testing.T) {
 			t.Fatalf("%s: online %v though its grain forgot it and no sweep ran", user, got)
 		}
 	}
+}
+
+// TestRenewalKeepsNewestConnection: a device that connected again while
+// its old connection lingers (a phone that changed networks) keeps its
+// pushes on the new one. The old session's renewals (the sweep's, made
+// here at once) must not take the device back, and its close, when it
+// finally times out, must not mark the device offline.
+func TestRenewalKeepsNewestConnection(t *testing.T) {
+	node := startCluster(t, 1, openStore(t), actors.Config{Reregister: time.Hour})[0]
+	ctx := tctx(t)
+	old, oldSess := connect(t, node, "bob", "phone")
+	spare, spareSess := connect(t, node, "bob", "phone")
+	fresh, freshSess := connect(t, node, "bob", "phone")
+	for i := range 3 {
+		actors.RenewForTest(oldSess)
+		if _, err := node.SendDirect(ctx, "bob", &pb.SendMessage{Sender: "alice", Body: []byte(fmt.Sprint("m", i))}); err != nil {
+			t.Fatal(err)
+		}
+		fresh.waitMessages(t, i+1)
+		actors.RenewForTest(freshSess) // the newest connection's own renewals still count
+	}
+	if n := len(old.messages()) + len(spare.messages()); n != 0 {
+		t.Fatalf("the replaced connections got %d of the pushes", n)
+	}
+	oldSess.Close()
+	if got := onlineDevices(t, node, "bob"); !slices.Equal(got, []string{"phone"}) {
+		t.Fatalf("online after the old connection closed: %v, want [phone]", got)
+	}
+	if _, err := node.SendDirect(ctx, "bob", &pb.SendMessage{Sender: "alice", Body: []byte("after")}); err != nil {
+		t.Fatal(err)
+	}
+	fresh.waitMessages(t, 4)
+	// Once the newest connection is gone, a renewal from an older one that
+	// is still there takes the device again.
+	freshSess.Close()
+	actors.RenewForTest(spareSess)
+	if _, err := node.SendDirect(ctx, "bob", &pb.SendMessage{Sender: "alice", Body: []byte("to the spare")}); err != nil {
+		t.Fatal(err)
+	}
+	spare.waitMessages(t, 1)
 }

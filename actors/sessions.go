@@ -115,7 +115,10 @@ type deviceSession struct {
 	sink   session.Sink
 	pid    *actor.PID
 	cursor uint64
-	closed atomic.Bool
+	// connectedAt (unix ns) orders the device's connections at its user
+	// grain: a renewal never takes the device from a later one.
+	connectedAt int64
+	closed      atomic.Bool
 	// slice and pos place the session in sessionIndex.slices (under its mu).
 	slice uint8
 	pos   int
@@ -145,9 +148,9 @@ func (n *Runtime) Connect(ctx context.Context, user, device string, sink session
 	if have := n.sessions.count(user); have >= n.cfg.MaxOnlineDevices {
 		return nil, &Error{Code: pb.Code_TOO_MANY, Message: fmt.Sprintf("%s has %d connections on this node, limit %d", user, have, n.cfg.MaxOnlineDevices)}
 	}
-	s := &deviceSession{rt: n, user: user, device: device, sink: sink, members: map[string]cachedMembers{}}
+	s := &deviceSession{rt: n, user: user, device: device, sink: sink, connectedAt: time.Now().UnixNano(), members: map[string]cachedMembers{}}
 	s.pid = n.system.Root.Spawn(actor.PropsFromFunc(s.receive, actor.WithDispatcher(n.dispatch)))
-	reg, err := n.registerDevice(ctx, user, device, s.pid, n.cfg.RequestTimeout)
+	reg, err := n.registerDevice(ctx, s, false, n.cfg.RequestTimeout)
 	if err != nil {
 		n.system.Root.Stop(s.pid)
 		return nil, err
@@ -228,12 +231,19 @@ func (s *deviceSession) reregister(parent context.Context, resync bool, at *acto
 	var reg *pb.RegisterDeviceResponse
 	var err error
 	if at != nil {
-		reg, err = s.rt.registerDeviceAt(at, s.user, s.device, s.pid, first)
+		reg, err = s.rt.registerDeviceAt(at, s, first)
 	}
 	if at == nil || (err != nil && CodeOf(err) != pb.Code_SUSPENDED) {
-		reg, err = s.rt.registerDevice(ctx, s.user, s.device, s.pid, first)
+		reg, err = s.rt.registerDevice(ctx, s, true, first)
 	}
-	s.rt.log.Debug("re-registered device", "user", s.user, "device", s.device, "resync", resync, "at", at, "err", err)
+	s.rt.log.Debug("re-registered device", "user", s.user, "device", s.device, "resync", resync, "at", at,
+		"superseded", reg.GetSuperseded(), "err", err)
+	if err == nil && reg.Superseded {
+		// The device connected again since (here or at another member):
+		// the grain pushes to that connection, and this one, on its way
+		// out, must not take the device back.
+		return
+	}
 	if CodeOf(err) == pb.Code_SUSPENDED {
 		// The grain's EndSession did not arrive (a node restarted, a
 		// message lost): this registration is the backstop.
@@ -272,6 +282,12 @@ func (s *deviceSession) reregister(parent context.Context, resync bool, at *acto
 // that went away must not hold back the one for the newest.
 func (s *deviceSession) reregisterMoved(at *actor.PID) {
 	go s.reregister(context.Background(), true, at)
+}
+
+// registration is s's RegisterDevice; renew marks a re-registration.
+func (s *deviceSession) registration(renew bool) *pb.RegisterDevice {
+	return &pb.RegisterDevice{User: s.user, Device: s.device, ConnAddress: s.pid.Address, ConnId: s.pid.Id,
+		ConnectedAt: s.connectedAt, Renew: renew}
 }
 
 // end asks the transport to end the device's connection with err, which

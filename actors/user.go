@@ -54,6 +54,8 @@ type device struct {
 	cursor   uint64
 	lastSeen time.Time  // last connect or acknowledgement
 	conn     *actor.PID // nil while offline
+	// connAt is when conn's session began (RegisterDevice.connected_at).
+	connAt int64
 }
 
 // userConv is the user's view of one conversation.

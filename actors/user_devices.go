@@ -42,7 +42,16 @@ func (u *user) register(ctx actor.Context, m *pb.RegisterDevice) {
 		d = &device{}
 		u.setDevice(m.Device, d)
 	}
+	if m.Renew && d.conn != nil && d.connAt > m.ConnectedAt && !(d.conn.Address == m.ConnAddress && d.conn.Id == m.ConnId) {
+		// A renewal from a connection the device has since replaced (its
+		// phone changed networks; the old one lingers until it times
+		// out): taking the device back would send its pushes to a dead
+		// connection, whose close would then mark the device offline.
+		respond(ctx, sender, &pb.RegisterDeviceResponse{Superseded: true, Cursor: d.cursor})
+		return
+	}
 	d.conn = actor.NewPID(m.ConnAddress, m.ConnId)
+	d.connAt = m.ConnectedAt
 	d.lastSeen = time.Now()
 	u.rt.log.Debug("device registered", "user", u.id, "device", m.Device, "conn", d.conn, "grain", ctx.Self().Id)
 	res := &pb.RegisterDeviceResponse{Cursor: d.cursor}

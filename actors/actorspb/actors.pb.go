@@ -1933,11 +1933,16 @@ func (x *MembershipNotice) GetLarge() bool {
 }
 
 type RegisterDevice struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
-	Device        string                 `protobuf:"bytes,2,opt,name=device,proto3" json:"device,omitempty"`
-	ConnAddress   string                 `protobuf:"bytes,3,opt,name=conn_address,json=connAddress,proto3" json:"conn_address,omitempty"` // the connection actor's PID
-	ConnId        string                 `protobuf:"bytes,4,opt,name=conn_id,json=connId,proto3" json:"conn_id,omitempty"`
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	User        string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Device      string                 `protobuf:"bytes,2,opt,name=device,proto3" json:"device,omitempty"`
+	ConnAddress string                 `protobuf:"bytes,3,opt,name=conn_address,json=connAddress,proto3" json:"conn_address,omitempty"` // the connection actor's PID
+	ConnId      string                 `protobuf:"bytes,4,opt,name=conn_id,json=connId,proto3" json:"conn_id,omitempty"`
+	// connected_at is when the connection's session began (unix ns, its
+	// node's clock). renew marks a re-registration (the sweep, a move): it
+	// does not take the device from a connection that began later.
+	ConnectedAt   int64 `protobuf:"varint,5,opt,name=connected_at,json=connectedAt,proto3" json:"connected_at,omitempty"`
+	Renew         bool  `protobuf:"varint,6,opt,name=renew,proto3" json:"renew,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2000,13 +2005,29 @@ func (x *RegisterDevice) GetConnId() string {
 	return ""
 }
 
+func (x *RegisterDevice) GetConnectedAt() int64 {
+	if x != nil {
+		return x.ConnectedAt
+	}
+	return 0
+}
+
+func (x *RegisterDevice) GetRenew() bool {
+	if x != nil {
+		return x.Renew
+	}
+	return false
+}
+
 type RegisterDeviceResponse struct {
 	state  protoimpl.MessageState `protogen:"open.v1"`
 	Error  *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
 	Cursor uint64                 `protobuf:"varint,2,opt,name=cursor,proto3" json:"cursor,omitempty"` // the device's stored inbox cursor
 	// large_convs are the read fan-out groups the user is in: the connection
 	// subscribes to them at its node's hub to receive their pushes.
-	LargeConvs    []string `protobuf:"bytes,3,rep,name=large_convs,json=largeConvs,proto3" json:"large_convs,omitempty"`
+	LargeConvs []string `protobuf:"bytes,3,rep,name=large_convs,json=largeConvs,proto3" json:"large_convs,omitempty"`
+	// superseded: a renewal refused, the device has a newer connection.
+	Superseded    bool `protobuf:"varint,4,opt,name=superseded,proto3" json:"superseded,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2060,6 +2081,13 @@ func (x *RegisterDeviceResponse) GetLargeConvs() []string {
 		return x.LargeConvs
 	}
 	return nil
+}
+
+func (x *RegisterDeviceResponse) GetSuperseded() bool {
+	if x != nil {
+		return x.Superseded
+	}
+	return false
 }
 
 // Suspension is an operator's suspension of a user (stored as the
@@ -4691,17 +4719,22 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x04kind\x18\x03 \x01(\x0e2\x1c.switchboard.actors.ConvKindR\x04kind\x122\n" +
 	"\x06member\x18\x04 \x01(\v2\x1a.switchboard.actors.MemberR\x06member\x12\x19\n" +
 	"\blast_seq\x18\x05 \x01(\x04R\alastSeq\x12\x14\n" +
-	"\x05large\x18\x06 \x01(\bR\x05large\"x\n" +
+	"\x05large\x18\x06 \x01(\bR\x05large\"\xb1\x01\n" +
 	"\x0eRegisterDevice\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06device\x18\x02 \x01(\tR\x06device\x12!\n" +
 	"\fconn_address\x18\x03 \x01(\tR\vconnAddress\x12\x17\n" +
-	"\aconn_id\x18\x04 \x01(\tR\x06connId\"\x82\x01\n" +
+	"\aconn_id\x18\x04 \x01(\tR\x06connId\x12!\n" +
+	"\fconnected_at\x18\x05 \x01(\x03R\vconnectedAt\x12\x14\n" +
+	"\x05renew\x18\x06 \x01(\bR\x05renew\"\xa2\x01\n" +
 	"\x16RegisterDeviceResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x16\n" +
 	"\x06cursor\x18\x02 \x01(\x04R\x06cursor\x12\x1f\n" +
 	"\vlarge_convs\x18\x03 \x03(\tR\n" +
-	"largeConvs\"Z\n" +
+	"largeConvs\x12\x1e\n" +
+	"\n" +
+	"superseded\x18\x04 \x01(\bR\n" +
+	"superseded\"Z\n" +
 	"\n" +
 	"Suspension\x12\x19\n" +
 	"\bsince_ms\x18\x01 \x01(\x03R\asinceMs\x12\x19\n" +
