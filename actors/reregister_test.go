@@ -1,6 +1,7 @@
 package actors_test
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/actors/session"
 	"github.com/switchboard-im/switchboard/cluster/boot"
+	"github.com/switchboard-im/switchboard/storage"
 )
 
 // onlineDevices lists the devices user's grain knows online.
@@ -152,4 +154,37 @@ func TestRenewalKeepsNewestConnection(t *testing.T) {
 		t.Fatal(err)
 	}
 	spare.waitMessages(t, 1)
+}
+
+// slowDevices is the real store, whose device list for one user takes a
+// while to read: that user's grain activates slowly.
+type slowDevices struct {
+	storage.Store
+	user  string
+	delay time.Duration
+}
+
+func (s *slowDevices) ListDevices(ctx context.Context, user string) ([]storage.Device, error) {
+	if user == s.user {
+		time.Sleep(s.delay)
+	}
+	return s.Store.ListDevices(ctx, user)
+}
+
+// TestConnectGivenUpLeavesNoDevice: a connect whose caller gave up before
+// the user grain answered (here: the grain is still activating) takes its
+// registration back. Otherwise the grain, reaching it later, counted the
+// device online at a connection that never was, so no notification went
+// to it, until the device connected again.
+func TestConnectGivenUpLeavesNoDevice(t *testing.T) {
+	node := startCluster(t, 1, &slowDevices{Store: openStore(t), user: "bob", delay: time.Second}, actors.Config{Reregister: time.Hour})[0]
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if _, err := node.Connect(ctx, "bob", "phone", &device{got: make(chan struct{}, 1)}); err == nil {
+		t.Fatal("connect answered within 200 ms though the grain takes a second to activate")
+	}
+	time.Sleep(1500 * time.Millisecond) // the grain is up and has read its mailbox
+	if got := onlineDevices(t, node, "bob"); len(got) != 0 {
+		t.Fatalf("online after a connect given up: %v", got)
+	}
 }

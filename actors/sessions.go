@@ -153,6 +153,17 @@ func (n *Runtime) Connect(ctx context.Context, user, device string, sink session
 	reg, err := n.registerDevice(ctx, s, false, n.cfg.RequestTimeout)
 	if err != nil {
 		n.system.Root.Stop(s.pid)
+		if reg == nil && !n.leaving.Load() {
+			// No answer (the caller gave up, a request timed out): the
+			// registration may still reach the grain, which would count
+			// the device online at a connection that is gone, so sending
+			// no notifications, until it connects again. Take it back.
+			go func() {
+				ctx, cancel := context.WithTimeout(context.Background(), n.cfg.RequestTimeout)
+				defer cancel()
+				_ = n.unregisterDevice(ctx, user, device, s.pid)
+			}()
+		}
 		return nil, err
 	}
 	s.subscribe(reg.LargeConvs, false)
