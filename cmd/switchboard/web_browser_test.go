@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sync"
 	"syscall"
 	"testing"
@@ -190,6 +191,17 @@ func browserRun(t *testing.T, browser, transport string) {
 	run(agent, "agent page", chromedp.Navigate(base+"/agent.html?user=a1"+q), chromedp.SetValue("#presence", "away"), chromedp.Click("#connect"))
 	until(agent, "agent connected", `document.querySelector("#status").dataset.state === "connected"`)
 	until(agent, "the queue panel", `document.querySelector("#queue").dataset.loaded === "1"`)
+	// A device id has one connection, so each tab of a user claims its own
+	// (a Web Lock held while the tab lives): the page's connection has the
+	// first name, two more claims in this browser the next ones.
+	claims := `import("/common.js").then(async (m) => [window.switchboardClient.device, await m.tabDevice("a1", "workbench"), await m.tabDevice("a1", "workbench")])`
+	devices, err := chromedp.Run(agent, chromedp.Evaluate[[]string](claims, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("device claims: %v", err)
+	}
+	if want := []string{"workbench", "workbench-2", "workbench-3"}; !slices.Equal(devices, want) {
+		t.Fatalf("tab devices %v, want %v", devices, want)
+	}
 	// Not the chat page's default name: a new tab must find it in the
 	// browser's storage.
 	const visitor = "c5"

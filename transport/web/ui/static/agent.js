@@ -1,4 +1,4 @@
-import { adminDesk, Client, demoCard, isForbidden, params, renderMessages, ServiceDesk, showStatus, token, tokenWorked, transports, typingLine } from "./common.js";
+import { adminDesk, Client, demoCard, isForbidden, params, renderMessages, ServiceDesk, showStatus, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 if (params.get("user")) $("user").value = params.get("user");
@@ -170,8 +170,9 @@ async function open(id) {
 $("connect").onclick = async () => {
   user = $("user").value.trim();
   $("connect").disabled = true;
-  client = new Client({ url: location.origin, token: () => token(user, "workbench"), transports: transports(), minBackoffMs: 100, maxBackoffMs: 2000 });
-  client.on("state", (s) => s === "connected" && tokenWorked(user, "workbench"));
+  const device = await tabDevice(user, "workbench");
+  client = new Client({ url: location.origin, token: () => token(user, device), transports: transports(), minBackoffMs: 100, maxBackoffMs: 2000 });
+  client.on("state", (s) => s === "connected" && tokenWorked(user, device));
   window.switchboardClient = client;
   showStatus(client);
   typingLine(client, $("typing"), () => current);

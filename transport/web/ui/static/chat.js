@@ -1,4 +1,4 @@
-import { Client, params, ServiceDesk, renderMessages, showStatus, token, tokenWorked, transports, typingLine } from "./common.js";
+import { Client, params, ServiceDesk, renderMessages, showStatus, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -89,8 +89,9 @@ async function start() {
   const user = $("user").value.trim();
   const scene = $("scene").value.trim();
   $("enter").disabled = true;
-  client = new Client({ url: location.origin, token: () => token(user, "web"), transports: transports(), minBackoffMs: 100, maxBackoffMs: 2000, outbox: localStorage });
-  client.on("state", (s) => s === "connected" && tokenWorked(user, "web"));
+  const device = await tabDevice(user, "web");
+  client = new Client({ url: location.origin, token: () => token(user, device), transports: transports(), minBackoffMs: 100, maxBackoffMs: 2000, outbox: localStorage });
+  client.on("state", (s) => s === "connected" && tokenWorked(user, device));
   window.switchboardClient = client;
   showStatus(client);
   typingLine(client, $("typing"), () => conv);

@@ -46,6 +46,27 @@ export async function token(user, device) {
   return t;
 }
 
+// tabDevice names this tab's device for user: base, or base-2, base-3…
+// while other tabs of this browser hold those. A device id has one
+// connection (docs/PROTOCOL.md §8): of two tabs sharing one, the older got
+// no pushes. A Web Lock, held until the tab closes, claims the name; a
+// reload finds it free again. Without Web Locks (not a secure context):
+// base.
+export async function tabDevice(user, base) {
+  if (!navigator.locks) return base;
+  for (let i = 1; i <= 16; i++) {
+    const name = i === 1 ? base : `${base}-${i}`;
+    const held = await new Promise((resolve) => {
+      navigator.locks.request(`switchboard.device.${user}/${name}`, { ifAvailable: true }, (lock) => {
+        resolve(lock !== null);
+        return lock ? new Promise(() => {}) : undefined;
+      });
+    });
+    if (held) return name;
+  }
+  return base;
+}
+
 // adminDesk reaches the admin API through a dev node's proxy: only for dev
 // conveniences (registering a demo agent). What a
 // customer or an agent does goes over the protocol (ServiceDesk), as
