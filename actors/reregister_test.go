@@ -188,3 +188,40 @@ func TestConnectGivenUpLeavesNoDevice(t *testing.T) {
 		t.Fatalf("online after a connect given up: %v", got)
 	}
 }
+
+// TestRenewalOrderSurvivesClockSkew: the grain orders a device's
+// connections itself. A fresh connection from a node whose clock is an
+// hour behind the old one's still comes after it, and the old one's
+// renewal (with the time the grain gave it) is refused.
+func TestRenewalOrderSurvivesClockSkew(t *testing.T) {
+	node := startCluster(t, 1, openStore(t), actors.Config{Reregister: time.Hour})[0]
+	grain, err := actors.UserGrainForTest(node.Runtime, "bob")
+	if err != nil {
+		t.Fatal(err)
+	}
+	register := func(conn string, at int64, renew bool) *pb.RegisterDeviceResponse {
+		t.Helper()
+		res, err := node.System().Root.RequestFuture(grain, &pb.RegisterDevice{User: "bob", Device: "phone",
+			ConnAddress: node.System().Address(), ConnId: conn, ConnectedAt: at, Renew: renew}, 10*time.Second).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := res.(*pb.RegisterDeviceResponse)
+		if r.Error != nil {
+			t.Fatalf("register %s: %v", conn, r.Error)
+		}
+		return r
+	}
+	now := time.Now().UnixNano()
+	old := register("old", now+int64(time.Hour), false) // its node's clock is an hour ahead
+	fresh := register("fresh", now, false)
+	if fresh.ConnectedAt <= old.ConnectedAt {
+		t.Fatalf("the fresh connection is ordered at %d, not after the old one's %d", fresh.ConnectedAt, old.ConnectedAt)
+	}
+	if r := register("old", old.ConnectedAt, true); !r.Superseded {
+		t.Fatal("the old connection's renewal took the device from the fresh one")
+	}
+	if r := register("fresh", fresh.ConnectedAt, true); r.Superseded {
+		t.Fatal("the fresh connection's own renewal was refused")
+	}
+}

@@ -115,8 +115,9 @@ type deviceSession struct {
 	sink   session.Sink
 	pid    *actor.PID
 	cursor uint64
-	// connectedAt (unix ns) orders the device's connections at its user
-	// grain: a renewal never takes the device from a later one.
+	// connectedAt (unix ns, then as the user grain ordered it) orders the
+	// device's connections: a renewal never takes the device from a later
+	// one. Set before the session is indexed, read-only after.
 	connectedAt int64
 	closed      atomic.Bool
 	// slice and pos place the session in sessionIndex.slices (under its mu).
@@ -168,6 +169,9 @@ func (n *Runtime) Connect(ctx context.Context, user, device string, sink session
 	}
 	s.subscribe(reg.LargeConvs, false)
 	s.cursor = reg.Cursor
+	if reg.ConnectedAt != 0 {
+		s.connectedAt = reg.ConnectedAt // the grain's order, for the renewals
+	}
 	n.sessions.add(s)
 	return s, nil
 }

@@ -50,11 +50,17 @@ func (u *user) register(ctx actor.Context, m *pb.RegisterDevice) {
 		respond(ctx, sender, &pb.RegisterDeviceResponse{Superseded: true, Cursor: d.cursor})
 		return
 	}
+	stamp := m.ConnectedAt
+	if !m.Renew {
+		// A fresh connection comes after every one the grain has seen of
+		// the device, even from a node whose clock is behind.
+		stamp = max(stamp, d.connAt+1)
+	}
 	d.conn = actor.NewPID(m.ConnAddress, m.ConnId)
-	d.connAt = m.ConnectedAt
+	d.connAt = stamp
 	d.lastSeen = time.Now()
 	u.rt.log.Debug("device registered", "user", u.id, "device", m.Device, "conn", d.conn, "grain", ctx.Self().Id)
-	res := &pb.RegisterDeviceResponse{Cursor: d.cursor}
+	res := &pb.RegisterDeviceResponse{Cursor: d.cursor, ConnectedAt: stamp}
 	if e := u.loadAll(); e != nil {
 		res.Error = e
 	}

@@ -1939,7 +1939,8 @@ type RegisterDevice struct {
 	ConnAddress string                 `protobuf:"bytes,3,opt,name=conn_address,json=connAddress,proto3" json:"conn_address,omitempty"` // the connection actor's PID
 	ConnId      string                 `protobuf:"bytes,4,opt,name=conn_id,json=connId,proto3" json:"conn_id,omitempty"`
 	// connected_at is when the connection's session began (unix ns, its
-	// node's clock). renew marks a re-registration (the sweep, a move): it
+	// node's clock; on a renewal, the grain's answer to the first
+	// registration). renew marks a re-registration (the sweep, a move): it
 	// does not take the device from a connection that began later.
 	ConnectedAt   int64 `protobuf:"varint,5,opt,name=connected_at,json=connectedAt,proto3" json:"connected_at,omitempty"`
 	Renew         bool  `protobuf:"varint,6,opt,name=renew,proto3" json:"renew,omitempty"`
@@ -2027,7 +2028,11 @@ type RegisterDeviceResponse struct {
 	// subscribes to them at its node's hub to receive their pushes.
 	LargeConvs []string `protobuf:"bytes,3,rep,name=large_convs,json=largeConvs,proto3" json:"large_convs,omitempty"`
 	// superseded: a renewal refused, the device has a newer connection.
-	Superseded    bool `protobuf:"varint,4,opt,name=superseded,proto3" json:"superseded,omitempty"`
+	Superseded bool `protobuf:"varint,4,opt,name=superseded,proto3" json:"superseded,omitempty"`
+	// connected_at orders this connection among the device's (a fresh one
+	// after any before it, whatever the nodes' clocks say): the session
+	// renews with it.
+	ConnectedAt   int64 `protobuf:"varint,5,opt,name=connected_at,json=connectedAt,proto3" json:"connected_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2088,6 +2093,13 @@ func (x *RegisterDeviceResponse) GetSuperseded() bool {
 		return x.Superseded
 	}
 	return false
+}
+
+func (x *RegisterDeviceResponse) GetConnectedAt() int64 {
+	if x != nil {
+		return x.ConnectedAt
+	}
+	return 0
 }
 
 // Suspension is an operator's suspension of a user (stored as the
@@ -4726,7 +4738,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\fconn_address\x18\x03 \x01(\tR\vconnAddress\x12\x17\n" +
 	"\aconn_id\x18\x04 \x01(\tR\x06connId\x12!\n" +
 	"\fconnected_at\x18\x05 \x01(\x03R\vconnectedAt\x12\x14\n" +
-	"\x05renew\x18\x06 \x01(\bR\x05renew\"\xa2\x01\n" +
+	"\x05renew\x18\x06 \x01(\bR\x05renew\"\xc5\x01\n" +
 	"\x16RegisterDeviceResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x16\n" +
 	"\x06cursor\x18\x02 \x01(\x04R\x06cursor\x12\x1f\n" +
@@ -4734,7 +4746,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"largeConvs\x12\x1e\n" +
 	"\n" +
 	"superseded\x18\x04 \x01(\bR\n" +
-	"superseded\"Z\n" +
+	"superseded\x12!\n" +
+	"\fconnected_at\x18\x05 \x01(\x03R\vconnectedAt\"Z\n" +
 	"\n" +
 	"Suspension\x12\x19\n" +
 	"\bsince_ms\x18\x01 \x01(\x03R\asinceMs\x12\x19\n" +

@@ -587,4 +587,10 @@ func TestRequestsNotUTF8Refused(t *testing.T) {
 	if _, err := d.Close(ctx, "a1", s.Conv, "résolu"); err != nil {
 		t.Fatalf("a valid close: %v", err)
 	}
+	if _, err := d.Rate(ctx, "c1", s.Conv, 5, "great\xff"); code(err) != pb.Code_INVALID {
+		t.Errorf("a rating comment not UTF-8: %v", err)
+	}
+	if _, err := d.Rate(ctx, "c1", s.Conv, 5, "great"); err != nil {
+		t.Errorf("the same rating in UTF-8: %v", err)
+	}
 }
