@@ -48,6 +48,10 @@ type Config struct {
 	// Deliver (inbox entry) per member per message; larger groups use read
 	// fan-out (default 500).
 	FanoutThreshold int
+	// MaxMentionSeqs bounds the seqs a read fan-out group keeps per member
+	// for its unread mention count (default 1,000): the newest are kept,
+	// and a member with more unread mentions sees the count stop there.
+	MaxMentionSeqs int
 	// Large groups' messages reach this node's connections in rounds
 	// (broadcast.go): BroadcastChunk connections at a time (default 256),
 	// waiting for a chunk's writes at most BroadcastChunkWait (default
@@ -219,6 +223,7 @@ func DefaultConfig() Config {
 		MaxCardFields:             16,
 		MaxWordBytes:              128,
 		FanoutThreshold:           500,
+		MaxMentionSeqs:            1000,
 		BroadcastChunk:            256,
 		BroadcastChunkWait:        100 * time.Millisecond,
 		BroadcastMaxPending:       4096,
@@ -279,6 +284,7 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("actors: pre-join history %d, want 0..%d", c.PreJoinHistory, c.MaxPreJoinHistory)
 	}
 	setInt(&c.FanoutThreshold, d.FanoutThreshold)
+	setInt(&c.MaxMentionSeqs, d.MaxMentionSeqs)
 	setInt(&c.BroadcastChunk, d.BroadcastChunk)
 	setInt(&c.BroadcastMaxPending, d.BroadcastMaxPending)
 	if c.BroadcastChunkWait <= 0 {

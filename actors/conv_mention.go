@@ -52,17 +52,14 @@ func (c *conversation) checkMentions(m *pb.SendMessage) *pb.Error {
 // mentions reports whether m mentions user.
 func mentions(m *pb.Message, user string) bool { return slices.Contains(m.Mentions, user) }
 
-// maxMentionSeqs bounds the seqs a conversation keeps per member for the
-// unread mention counts of read fan-out groups: the newest are kept, and
-// a member with more unread mentions than that sees the count saturate.
-const maxMentionSeqs = 1000
-
-// noteMentions records which members a durable message mentions. Edits
-// and cards carry none; a recalled message no longer counts.
+// noteMentions records which members a durable message mentions, the
+// newest Config.MaxMentionSeqs per member. Edits and cards carry none; a
+// recalled message no longer counts.
 func (c *conversation) noteMentions(m *storage.Message) {
 	if m.Kind != storage.MsgNormal || m.Edit() || m.Recalled() {
 		return
 	}
+	limit := c.rt.cfg.MaxMentionSeqs
 	for _, user := range m.Mentions {
 		if c.mentioned == nil {
 			c.mentioned = map[string][]uint64{}
@@ -72,9 +69,9 @@ func (c *conversation) noteMentions(m *storage.Message) {
 		switch {
 		case found:
 			continue
-		case len(seqs) >= maxMentionSeqs && i == 0:
+		case len(seqs) >= limit && i == 0:
 			continue // older than every seq kept
-		case len(seqs) >= maxMentionSeqs:
+		case len(seqs) >= limit:
 			seqs = slices.Delete(seqs, 0, 1)
 			i--
 		}

@@ -63,7 +63,7 @@ type conversation struct {
 	// demand when a lagging reader's unread is counted.
 	noncountFrom uint64
 	// mentioned holds, per member, the durable seqs (from noncountFrom
-	// on) that mention them, ascending, the newest maxMentionSeqs: the
+	// on) that mention them, ascending, the newest Config.MaxMentionSeqs: the
 	// unread mention counts of read fan-out groups (conv_mention.go).
 	mentioned map[string][]uint64
 	// recallEvents holds the seqs that have a durable recall event (within

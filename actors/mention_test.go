@@ -144,3 +144,54 @@ func TestUnreadMentions(t *testing.T) {
 		t.Fatalf("a new mention: %v, want %v", got, want)
 	}
 }
+
+// TestUnreadMentionsBound: a read fan-out group keeps the newest
+// MaxMentionSeqs mentions per member. At the bound the count is exact;
+// one past it, the count stops at the bound, and reading moves it down
+// from the newest kept.
+func TestUnreadMentionsBound(t *testing.T) {
+	const bound = 3
+	node := startCluster(t, 1, openStore(t), actors.Config{FanoutThreshold: 3, MaxMentionSeqs: bound})[0]
+	ctx := tctx(t)
+	conv := "g:bound"
+	mustCreateGroup(t, node, conv, "olga", "mia", "max", "leo", "ana")
+	mention := func() uint64 {
+		t.Helper()
+		m, err := node.Send(ctx, &pb.SendMessage{Conv: conv, Sender: "olga", Body: []byte("@mia"), Mentions: []string{"mia"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.Seq
+	}
+	mentionsOf := func() uint64 {
+		t.Helper()
+		r, err := node.ListConversations(ctx, "mia", "", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range r.Conversations {
+			if c.Conv == conv {
+				return c.UnreadMentions
+			}
+		}
+		t.Fatalf("mia does not list %s", conv)
+		return 0
+	}
+	var seqs []uint64
+	for range bound {
+		seqs = append(seqs, mention())
+	}
+	if got := mentionsOf(); got != bound {
+		t.Fatalf("at the bound: %d unread mentions, want %d", got, bound)
+	}
+	seqs = append(seqs, mention())
+	if got := mentionsOf(); got != bound {
+		t.Fatalf("one past the bound: %d unread mentions, want it to stop at %d", got, bound)
+	}
+	if _, err := node.MarkRead(ctx, "mia", "phone", conv, seqs[1]); err != nil {
+		t.Fatal(err)
+	}
+	if got := mentionsOf(); got != 2 {
+		t.Fatalf("read through the second mention: %d unread mentions, want 2", got)
+	}
+}
