@@ -154,16 +154,12 @@ func (n *Runtime) Connect(ctx context.Context, user, device string, sink session
 	reg, err := n.registerDevice(ctx, s, false, n.cfg.RequestTimeout)
 	if err != nil {
 		n.system.Root.Stop(s.pid)
-		if reg == nil && !n.leaving.Load() {
+		if reg == nil {
 			// No answer (the caller gave up, a request timed out): the
 			// registration may still reach the grain, which would count
 			// the device online at a connection that is gone, so sending
-			// no notifications, until it connects again. Take it back.
-			go func() {
-				ctx, cancel := context.WithTimeout(context.Background(), n.cfg.RequestTimeout)
-				defer cancel()
-				_ = n.unregisterDevice(ctx, user, device, s.pid)
-			}()
+			// no notifications, until it connects again.
+			go n.takeBackRegistration(s)
 		}
 		return nil, err
 	}
@@ -277,15 +273,29 @@ func (s *deviceSession) reregister(parent context.Context, resync bool, at *acto
 	}
 	if s.closed.Load() {
 		// Closed while registering: Close's unregister may have reached
-		// the grain first, so take this registration back.
-		if !s.rt.leaving.Load() {
-			_ = s.rt.unregisterDevice(ctx, s.user, s.device, s.pid)
-		}
+		// the grain first.
+		s.rt.takeBackRegistration(s)
 		return
 	}
 	s.subscribe(reg.LargeConvs, false)
 	if r, ok := s.sink.(session.Resyncer); ok && resync {
 		r.Resync()
+	}
+}
+
+// takeBackRegistration withdraws a registration of s that may reach (or
+// have reached) its user grain after s stopped wanting it. It names s's
+// PID, so a newer connection's registration of the device stays. A
+// leaving node skips it, as Close does: its devices reconnect to other
+// members, whose fresh registrations replace these.
+func (n *Runtime) takeBackRegistration(s *deviceSession) {
+	if n.leaving.Load() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.RequestTimeout)
+	defer cancel()
+	if err := n.unregisterDevice(ctx, s.user, s.device, s.pid); err != nil {
+		n.log.Debug("take back a device registration", "user", s.user, "device", s.device, "err", err)
 	}
 }
 
