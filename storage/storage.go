@@ -342,6 +342,10 @@ type Store interface {
 	// TombstoneMessage clears the body and sets FlagRecalled. ErrNotFound.
 	// Tombstoning twice is a no-op.
 	TombstoneMessage(ctx context.Context, convID string, seq uint64) error
+	// RedactMessage replaces a message's body, keeping everything else
+	// (an erasure takes a user's words out of a desk step and keeps the
+	// step). A recalled message stays as it is. ErrNotFound.
+	RedactMessage(ctx context.Context, convID string, seq uint64, body []byte) error
 
 	// GetUserConv returns the user's state of a conversation; the zero
 	// state (with ids filled) if none was written.

@@ -87,7 +87,8 @@ var (
 			OrderBy("seq", qb.ASC).LimitNamed("lim").ToCql())
 	msgGetWT = mk(qb.Select("messages").Columns(append(slices.Clone(msgCols), "WRITETIME(flags) AS wt")...).
 			Where(qb.Eq("conv_id"), qb.Eq("bucket"), qb.Eq("seq")).ToCql())
-	msgTombstone = mk(qb.Update("messages").Set("body", "flags").
+	// msgRewrite writes a row's body and flags (a recall; a redaction).
+	msgRewrite = mk(qb.Update("messages").Set("body", "flags").
 			Where(qb.Eq("conv_id"), qb.Eq("bucket"), qb.Eq("seq")).ToCql())
 )
 
@@ -432,11 +433,28 @@ func (s *Store) AdoptMessage(ctx context.Context, convID string, epoch, seq uint
 	return s.confirms.confirm(ctx, s, convID, epoch, seq)
 }
 
-// TombstoneMessage clears the body and sets FlagRecalled. Read first: an
-// UPDATE alone would create a row for a missing seq. The update is written
-// just above the row's own timestamp, which a fenced append set to its
-// epoch's (ahead of or behind the wall clock).
+// RedactMessage replaces the body (writing the flags as they are, so that
+// the row's timestamp moves on with it).
+func (s *Store) RedactMessage(ctx context.Context, convID string, seq uint64, body []byte) error {
+	return s.rewriteMessage(ctx, "redact", convID, seq, func(m storage.Message) ([]byte, uint32, bool) {
+		return body, m.Flags, !m.Recalled()
+	})
+}
+
+// TombstoneMessage clears the body and sets FlagRecalled.
 func (s *Store) TombstoneMessage(ctx context.Context, convID string, seq uint64) error {
+	return s.rewriteMessage(ctx, "tombstone", convID, seq, func(m storage.Message) ([]byte, uint32, bool) {
+		return nil, m.Flags | storage.FlagRecalled, !m.Recalled() || len(m.Body) > 0
+	})
+}
+
+// rewriteMessage writes a message's body and flags as change gives them
+// (write false: leave the row). Read first: an UPDATE alone would create a
+// row for a missing seq. The update is written just above the row's own
+// timestamp, which a fenced append set to its epoch's (ahead of or behind
+// the wall clock).
+func (s *Store) rewriteMessage(ctx context.Context, what, convID string, seq uint64,
+	change func(storage.Message) (body []byte, flags uint32, write bool)) error {
 	if err := s.check(); err != nil {
 		return err
 	}
@@ -450,16 +468,16 @@ func (s *Store) TombstoneMessage(ctx context.Context, convID string, seq uint64)
 		msgRow
 		WT int64 `db:"wt"`
 	}
-	op := fmt.Sprintf("tombstone %q/%d", convID, seq)
+	op := fmt.Sprintf("%s %q/%d", what, convID, seq)
 	err := s.query(ctx, msgGetWT).Bind(convID, bucketOf(seq, s.cfg.MessageBucketSize), int64(seq)).GetRelease(&row)
 	if err != nil {
 		return s.wrap(op, err)
 	}
-	m := row.msg()
-	if m.Recalled() && len(m.Body) == 0 {
+	body, flags, write := change(row.msg())
+	if !write {
 		return nil
 	}
-	err = s.query(ctx, msgTombstone).Bind([]byte(nil), int64(m.Flags|storage.FlagRecalled),
+	err = s.query(ctx, msgRewrite).Bind(body, int64(flags),
 		convID, bucketOf(seq, s.cfg.MessageBucketSize), int64(seq)).WithTimestamp(row.WT + 1).ExecRelease()
 	return s.wrap(op, err)
 }

@@ -101,6 +101,13 @@ func (s *Store) AdoptMessage(ctx context.Context, convID string, epoch, seq uint
 	return err
 }
 
+func (s *Store) RedactMessage(ctx context.Context, convID string, seq uint64, body []byte) error {
+	start := time.Now()
+	err := s.next.RedactMessage(ctx, convID, seq, body)
+	s.observe("RedactMessage", start, err)
+	return err
+}
+
 func (s *Store) TombstoneMessage(ctx context.Context, convID string, seq uint64) error {
 	start := time.Now()
 	err := s.next.TombstoneMessage(ctx, convID, seq)

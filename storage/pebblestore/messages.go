@@ -164,7 +164,20 @@ func (s *Store) AdoptMessage(ctx context.Context, convID string, epoch, seq uint
 	return nil
 }
 
+func (s *Store) RedactMessage(ctx context.Context, convID string, seq uint64, body []byte) error {
+	return s.rewriteMessage(ctx, convID, seq, func(m *storage.Message) { m.Body = body })
+}
+
 func (s *Store) TombstoneMessage(ctx context.Context, convID string, seq uint64) error {
+	return s.rewriteMessage(ctx, convID, seq, func(m *storage.Message) {
+		m.Flags |= storage.FlagRecalled
+		m.Body = nil
+	})
+}
+
+// rewriteMessage changes a stored message in place with change, unless it
+// is recalled (a recall is final: nothing writes its body again).
+func (s *Store) rewriteMessage(ctx context.Context, convID string, seq uint64, change func(*storage.Message)) error {
 	if err := s.limits.CheckID("conversation", convID); err != nil {
 		return err
 	}
@@ -184,8 +197,7 @@ func (s *Store) TombstoneMessage(ctx context.Context, convID string, seq uint64)
 		if m.Recalled() {
 			return nil
 		}
-		m.Flags |= storage.FlagRecalled
-		m.Body = nil
+		change(&m)
 		return b.Set(k, encodeMessage(&m), nil)
 	})
 }

@@ -46,6 +46,7 @@ func Run(t *testing.T, open Opener) {
 		{"FencedAppend", testFencedAppend},
 		{"ClientMsgIDKept", testClientMsgIDKept},
 		{"Tombstone", testTombstone},
+		{"Redact", testRedact},
 		{"UserConvState", testUserConvState},
 		{"Inbox", testInbox},
 		{"Devices", testDevices},

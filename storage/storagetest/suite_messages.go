@@ -304,3 +304,27 @@ func testTombstone(t *testing.T, s storage.Store, id func(string) string) {
 	}
 	wantErr(t, s.TombstoneMessage(c, cid, 3), storage.ErrNotFound)
 }
+
+func testRedact(t *testing.T, s storage.Store, id func(string) string) {
+	c := ctx(t)
+	cid := id("c")
+	must(t, s.AppendMessages(c, cid, 0, []storage.Message{msg(cid, 1, "alice", "words to go"), msg(cid, 2, "alice", "gone")}))
+	must(t, s.RedactMessage(c, cid, 1, []byte("kept")))
+	got, err := s.GetMessage(c, cid, 1)
+	must(t, err)
+	if string(got.Body) != "kept" || got.Recalled() || got.Sender != "alice" || got.Seq != 1 {
+		t.Fatalf("redacted %+v", got)
+	}
+	// A recall is final: a redaction does not write its body again.
+	must(t, s.TombstoneMessage(c, cid, 2))
+	must(t, s.RedactMessage(c, cid, 2, []byte("back")))
+	if got, err := s.GetMessage(c, cid, 2); err != nil || !got.Recalled() || len(got.Body) != 0 {
+		t.Fatalf("redacted after its recall: %+v, %v", got, err)
+	}
+	// And a redacted message can still be recalled.
+	must(t, s.TombstoneMessage(c, cid, 1))
+	if got, err := s.GetMessage(c, cid, 1); err != nil || !got.Recalled() || len(got.Body) != 0 {
+		t.Fatalf("recalled after a redaction: %+v, %v", got, err)
+	}
+	wantErr(t, s.RedactMessage(c, cid, 3, []byte("x")), storage.ErrNotFound)
+}
