@@ -169,6 +169,8 @@ func (c *conversation) Receive(ctx actor.Context) {
 		c.changeMembership(ctx, m)
 	case *pb.DeskEvent:
 		c.deskEvent(ctx, m)
+	case *pb.RedactDeskStep:
+		c.redactDeskStep(ctx, m)
 	case *pb.MergeMember:
 		c.mergeMember(ctx, m)
 	case *pb.GroupSettings:

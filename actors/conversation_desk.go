@@ -168,3 +168,71 @@ func (c *conversation) mergeMember(ctx actor.Context, m *pb.MergeMember) {
 		c.fanout.notice(c.noticeFor(m.To))
 	})
 }
+
+// deskWords are the fields of a desk step's body that hold what its actor
+// typed (actors/desk: a rating's comment, a close's reason), which an
+// erasure of that actor takes out. The rest of the step (its score, who
+// and when) is the service's record and stays: the metrics count it.
+var deskWords = []string{"comment", "reason"}
+
+// redactDeskBody returns body without the deskWords, and whether there
+// were any.
+func redactDeskBody(body []byte) ([]byte, bool) {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(body, &fields) != nil || fields["desk"] == nil {
+		return nil, false
+	}
+	found := false
+	for _, k := range deskWords {
+		if _, ok := fields[k]; ok {
+			delete(fields, k)
+			found = true
+		}
+	}
+	if !found {
+		return nil, false
+	}
+	out, err := json.Marshal(fields)
+	return out, err == nil
+}
+
+// redactDeskStep takes user's words out of a desk step user took
+// (pb.RedactDeskStep). Repeating it changes nothing.
+func (c *conversation) redactDeskStep(ctx actor.Context, m *pb.RedactDeskStep) {
+	sender := ctx.Sender()
+	reply := func(e *pb.Error, redacted bool) {
+		respond(ctx, sender, &pb.RedactDeskStepResponse{Error: e, Redacted: redacted})
+	}
+	if !c.ready(func(e *pb.Error) { reply(e, false) }) {
+		return
+	}
+	if c.kind != storage.KindService || m.Seq == 0 || m.Seq > c.durable {
+		reply(pbErr(pb.Code_NOT_FOUND, "no desk step %d in %s", m.Seq, c.id), false)
+		return
+	}
+	bg := context.Background()
+	step, err := c.rt.store.GetMessage(bg, c.id, m.Seq)
+	if err != nil {
+		reply(storeErr(err), false)
+		return
+	}
+	if step.Kind != storage.MsgSystem || step.Sender != m.User {
+		reply(pbErr(pb.Code_INVALID, "message %d of %s is not a desk step %s took", m.Seq, c.id, m.User), false)
+		return
+	}
+	body, found := redactDeskBody(step.Body)
+	if !found {
+		reply(nil, false)
+		return
+	}
+	if err := c.rt.store.RedactMessage(bg, c.id, m.Seq, body); err != nil {
+		reply(storeErr(err), false)
+		return
+	}
+	if c.lastMsg != nil && c.lastMsg.Seq == m.Seq {
+		last := *c.lastMsg
+		last.Body = body
+		c.lastMsg = &last
+	}
+	reply(nil, true)
+}

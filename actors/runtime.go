@@ -53,6 +53,8 @@ type Runtime struct {
 	// deskWire serves the other desk requests asked over the wire
 	// (session_deskwire.go).
 	deskWire atomic.Pointer[deskWireBox]
+	// deskForget is the desk's side of an erasure (user_erase.go).
+	deskForget atomic.Pointer[DeskForget]
 	// myMetrics answers my_metrics (session_mymetrics.go).
 	myMetrics atomic.Pointer[MyMetrics]
 	// broadcast pushes large groups' messages to this node's connections

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/storage"
 )
 
@@ -22,6 +23,10 @@ import (
 // already recalled are skipped, so an erasure cut short (a deadline, a
 // node lost) is finished by running it again, from Next or from the start.
 //
+// Desk steps the user took keep their record (a rating's score, a
+// close) and lose the user's words: the comment, the reason. The desk
+// forgets them first (SetDeskForget), so it cannot write them again.
+//
 // What stays: the user id (in other members' lists, in direct
 // conversation ids and as the sender of the recalled rows), the device
 // and read-cursor rows (no content), and the open reports' snapshots of
@@ -37,6 +42,7 @@ type Erasure struct {
 	Conversations int        // conversations whose logs it started reading
 	Recalled      int        // the user's messages recalled by this run
 	Cards         int        // cards the user sent: cards are not recalled, their bodies stay
+	DeskSteps     int        // desk steps of theirs whose words (a rating's comment, a close's reason) were taken out
 	PushTokens    int        // push registrations deleted
 	EndedDevices  []string   // devices that were online and were disconnected
 }
@@ -69,6 +75,11 @@ func (n *Runtime) EraseUser(ctx context.Context, user string, from SentCursor) (
 		case m.Recalled():
 		case m.Kind == storage.MsgCard:
 			res.Cards++
+		case m.Kind == storage.MsgSystem: // a desk step holding their words
+			if err := n.forgetDeskWords(ctx, user, conv, m.Seq); err != nil {
+				return false, err
+			}
+			res.DeskSteps++
 		case !m.Edit(): // an edit goes with the message it edits
 			// n.request already waits out a RETRY (a message being
 			// confirmed or edited) until ctx ends.
@@ -101,7 +112,32 @@ func (n *Runtime) EraseUser(ctx context.Context, user string, from SentCursor) (
 	}
 	res.Done = true
 	n.log.Info("user erased", "user", user, "conversations", res.Conversations, "recalled", res.Recalled,
-		"cards_kept", res.Cards, "push_tokens", res.PushTokens)
+		"cards_kept", res.Cards, "desk_steps", res.DeskSteps, "push_tokens", res.PushTokens)
 	n.moderated(ModerationEvent{Op: "erase", User: user, Since: time.Now()})
 	return res, nil
 }
+
+// forgetDeskWords takes user's words out of desk step seq of conv: from
+// the desk's state (if a desk is installed), then from the log.
+func (n *Runtime) forgetDeskWords(ctx context.Context, user, conv string, seq uint64) error {
+	if f := n.deskForget.Load(); f != nil && *f != nil {
+		if err := (*f)(ctx, user, conv); err != nil {
+			return fmt.Errorf("desk state of %s: %w", conv, err)
+		}
+	}
+	res, err := n.request(ctx, KindConversation, conv, &pb.RedactDeskStep{Conv: conv, Seq: seq, User: user})
+	if err == nil {
+		err = fromPB(res.(*pb.RedactDeskStepResponse).Error)
+	}
+	if err != nil {
+		return fmt.Errorf("desk step %d of %s: %w", seq, conv, err)
+	}
+	return nil
+}
+
+// DeskForget takes what user typed out of the desk's state of the service
+// conversation conv (package actors/desk, wired by boot.StartNode).
+type DeskForget func(ctx context.Context, user, conv string) error
+
+// SetDeskForget installs the desk's side of an erasure.
+func (n *Runtime) SetDeskForget(f DeskForget) { n.deskForget.Store(&f) }

@@ -36,8 +36,9 @@ type walkStats struct {
 	rows          int // log rows it read
 }
 
-// walkSent calls visit with each message user sent (text, edits and
-// cards; not their recall events, which carry no content), conversation by
+// walkSent calls visit with each message user sent (text, edits, cards
+// and the desk steps that hold their words; not their recall events,
+// which carry no content), conversation by
 // conversation in id order and by seq within each, starting after from.
 // It reads at most maxRows log rows (0: no bound). visit answering false
 // stops the walk after that message, an error before it. It returns
@@ -69,7 +70,7 @@ func (n *Runtime) walkSent(ctx context.Context, user string, from SentCursor, ma
 					return true, err
 				}
 				st.rows++
-				if msg.Sender == user && (msg.Kind == storage.MsgNormal || msg.Kind == storage.MsgCard) {
+				if msg.Sender == user && (msg.Kind == storage.MsgNormal || msg.Kind == storage.MsgCard || holdsDeskWords(msg)) {
 					more, err := visit(m.ConvID, msg)
 					if err != nil {
 						return true, err // at stays before msg: a walk resumed there visits it again
@@ -115,6 +116,16 @@ func (n *Runtime) walkSent(ctx context.Context, user string, from SentCursor, ma
 		}
 		after = ms[len(ms)-1].ConvID
 	}
+}
+
+// holdsDeskWords: m is a desk step whose body holds what its actor typed
+// (conversation_desk.go, deskWords).
+func holdsDeskWords(m storage.Message) bool {
+	if m.Kind != storage.MsgSystem || m.Recalled() {
+		return false
+	}
+	_, found := redactDeskBody(m.Body)
+	return found
 }
 
 // MaxSentPage bounds the messages one SentMessages call returns.

@@ -163,6 +163,120 @@ func (x *DeskEventResponse) GetSeq() uint64 {
 	return 0
 }
 
+// RedactDeskStep takes what user typed (a rating's comment, a close's
+// reason) out of a desk step user took, keeping the step: an erasure.
+type RedactDeskStep struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	Seq           uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	User          string                 `protobuf:"bytes,3,opt,name=user,proto3" json:"user,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RedactDeskStep) Reset() {
+	*x = RedactDeskStep{}
+	mi := &file_actors_actorspb_desk_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RedactDeskStep) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RedactDeskStep) ProtoMessage() {}
+
+func (x *RedactDeskStep) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_desk_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RedactDeskStep.ProtoReflect.Descriptor instead.
+func (*RedactDeskStep) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_desk_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *RedactDeskStep) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *RedactDeskStep) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *RedactDeskStep) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+type RedactDeskStepResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Redacted      bool                   `protobuf:"varint,2,opt,name=redacted,proto3" json:"redacted,omitempty"` // false: nothing of user's words was left in it
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RedactDeskStepResponse) Reset() {
+	*x = RedactDeskStepResponse{}
+	mi := &file_actors_actorspb_desk_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RedactDeskStepResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RedactDeskStepResponse) ProtoMessage() {}
+
+func (x *RedactDeskStepResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_desk_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RedactDeskStepResponse.ProtoReflect.Descriptor instead.
+func (*RedactDeskStepResponse) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_desk_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *RedactDeskStepResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *RedactDeskStepResponse) GetRedacted() bool {
+	if x != nil {
+		return x.Redacted
+	}
+	return false
+}
+
 // DeskCall is one request to a desk grain (agent, queue or thread); op
 // names it and body is its JSON payload. The desk grains are JSON-backed
 // state machines, so one envelope keeps them remote-safe.
@@ -176,7 +290,7 @@ type DeskCall struct {
 
 func (x *DeskCall) Reset() {
 	*x = DeskCall{}
-	mi := &file_actors_actorspb_desk_proto_msgTypes[2]
+	mi := &file_actors_actorspb_desk_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -188,7 +302,7 @@ func (x *DeskCall) String() string {
 func (*DeskCall) ProtoMessage() {}
 
 func (x *DeskCall) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_desk_proto_msgTypes[2]
+	mi := &file_actors_actorspb_desk_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -201,7 +315,7 @@ func (x *DeskCall) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskCall.ProtoReflect.Descriptor instead.
 func (*DeskCall) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_desk_proto_rawDescGZIP(), []int{2}
+	return file_actors_actorspb_desk_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *DeskCall) GetOp() string {
@@ -228,7 +342,7 @@ type DeskReply struct {
 
 func (x *DeskReply) Reset() {
 	*x = DeskReply{}
-	mi := &file_actors_actorspb_desk_proto_msgTypes[3]
+	mi := &file_actors_actorspb_desk_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -240,7 +354,7 @@ func (x *DeskReply) String() string {
 func (*DeskReply) ProtoMessage() {}
 
 func (x *DeskReply) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_desk_proto_msgTypes[3]
+	mi := &file_actors_actorspb_desk_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -253,7 +367,7 @@ func (x *DeskReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskReply.ProtoReflect.Descriptor instead.
 func (*DeskReply) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_desk_proto_rawDescGZIP(), []int{3}
+	return file_actors_actorspb_desk_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *DeskReply) GetError() *Error {
@@ -287,7 +401,7 @@ type MergeMember struct {
 
 func (x *MergeMember) Reset() {
 	*x = MergeMember{}
-	mi := &file_actors_actorspb_desk_proto_msgTypes[4]
+	mi := &file_actors_actorspb_desk_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -299,7 +413,7 @@ func (x *MergeMember) String() string {
 func (*MergeMember) ProtoMessage() {}
 
 func (x *MergeMember) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_desk_proto_msgTypes[4]
+	mi := &file_actors_actorspb_desk_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -312,7 +426,7 @@ func (x *MergeMember) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeMember.ProtoReflect.Descriptor instead.
 func (*MergeMember) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_desk_proto_rawDescGZIP(), []int{4}
+	return file_actors_actorspb_desk_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *MergeMember) GetConv() string {
@@ -355,7 +469,7 @@ type MergeMemberResponse struct {
 
 func (x *MergeMemberResponse) Reset() {
 	*x = MergeMemberResponse{}
-	mi := &file_actors_actorspb_desk_proto_msgTypes[5]
+	mi := &file_actors_actorspb_desk_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -367,7 +481,7 @@ func (x *MergeMemberResponse) String() string {
 func (*MergeMemberResponse) ProtoMessage() {}
 
 func (x *MergeMemberResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_desk_proto_msgTypes[5]
+	mi := &file_actors_actorspb_desk_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -380,7 +494,7 @@ func (x *MergeMemberResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MergeMemberResponse.ProtoReflect.Descriptor instead.
 func (*MergeMemberResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_desk_proto_rawDescGZIP(), []int{5}
+	return file_actors_actorspb_desk_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *MergeMemberResponse) GetError() *Error {
@@ -427,7 +541,14 @@ const file_actors_actorspb_desk_proto_rawDesc = "" +
 	"\x06remove\x18\x06 \x03(\tR\x06remove\"V\n" +
 	"\x11DeskEventResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x10\n" +
-	"\x03seq\x18\x02 \x01(\x04R\x03seq\".\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\"J\n" +
+	"\x0eRedactDeskStep\x12\x12\n" +
+	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x12\n" +
+	"\x04user\x18\x03 \x01(\tR\x04user\"e\n" +
+	"\x16RedactDeskStepResponse\x12/\n" +
+	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x1a\n" +
+	"\bredacted\x18\x02 \x01(\bR\bredacted\".\n" +
 	"\bDeskCall\x12\x0e\n" +
 	"\x02op\x18\x01 \x01(\tR\x02op\x12\x12\n" +
 	"\x04body\x18\x02 \x01(\fR\x04body\"P\n" +
@@ -457,25 +578,28 @@ func file_actors_actorspb_desk_proto_rawDescGZIP() []byte {
 	return file_actors_actorspb_desk_proto_rawDescData
 }
 
-var file_actors_actorspb_desk_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_actors_actorspb_desk_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_actors_actorspb_desk_proto_goTypes = []any{
-	(*DeskEvent)(nil),           // 0: switchboard.actors.DeskEvent
-	(*DeskEventResponse)(nil),   // 1: switchboard.actors.DeskEventResponse
-	(*DeskCall)(nil),            // 2: switchboard.actors.DeskCall
-	(*DeskReply)(nil),           // 3: switchboard.actors.DeskReply
-	(*MergeMember)(nil),         // 4: switchboard.actors.MergeMember
-	(*MergeMemberResponse)(nil), // 5: switchboard.actors.MergeMemberResponse
-	(*Error)(nil),               // 6: switchboard.actors.Error
+	(*DeskEvent)(nil),              // 0: switchboard.actors.DeskEvent
+	(*DeskEventResponse)(nil),      // 1: switchboard.actors.DeskEventResponse
+	(*RedactDeskStep)(nil),         // 2: switchboard.actors.RedactDeskStep
+	(*RedactDeskStepResponse)(nil), // 3: switchboard.actors.RedactDeskStepResponse
+	(*DeskCall)(nil),               // 4: switchboard.actors.DeskCall
+	(*DeskReply)(nil),              // 5: switchboard.actors.DeskReply
+	(*MergeMember)(nil),            // 6: switchboard.actors.MergeMember
+	(*MergeMemberResponse)(nil),    // 7: switchboard.actors.MergeMemberResponse
+	(*Error)(nil),                  // 8: switchboard.actors.Error
 }
 var file_actors_actorspb_desk_proto_depIdxs = []int32{
-	6, // 0: switchboard.actors.DeskEventResponse.error:type_name -> switchboard.actors.Error
-	6, // 1: switchboard.actors.DeskReply.error:type_name -> switchboard.actors.Error
-	6, // 2: switchboard.actors.MergeMemberResponse.error:type_name -> switchboard.actors.Error
-	3, // [3:3] is the sub-list for method output_type
-	3, // [3:3] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	8, // 0: switchboard.actors.DeskEventResponse.error:type_name -> switchboard.actors.Error
+	8, // 1: switchboard.actors.RedactDeskStepResponse.error:type_name -> switchboard.actors.Error
+	8, // 2: switchboard.actors.DeskReply.error:type_name -> switchboard.actors.Error
+	8, // 3: switchboard.actors.MergeMemberResponse.error:type_name -> switchboard.actors.Error
+	4, // [4:4] is the sub-list for method output_type
+	4, // [4:4] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_desk_proto_init() }
@@ -490,7 +614,7 @@ func file_actors_actorspb_desk_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_desk_proto_rawDesc), len(file_actors_actorspb_desk_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -158,6 +158,18 @@ func (d *Desk) Close(ctx context.Context, by, conv, reason string) (SessionInfo,
 	return d.onThread(ctx, conv, "close", closeReq{By: by, Reason: reason})
 }
 
+// Forget takes what user typed out of the desk's state of conv (the
+// rating comment of its session, the reason of a close still under way),
+// for an erasure (actors.SetDeskForget). A conversation that is not the
+// desk's, or no longer its thread's current one, holds nothing of it.
+func (d *Desk) Forget(ctx context.Context, user, conv string) error {
+	th, err := convThread(conv)
+	if err != nil {
+		return nil
+	}
+	return d.call(ctx, KindThread, th, "forget", forgetReq{User: user, Conv: conv}, nil)
+}
+
 func (d *Desk) onThread(ctx context.Context, conv, op string, req any) (SessionInfo, error) {
 	var out SessionInfo
 	th, err := convThread(conv)

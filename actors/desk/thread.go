@@ -219,6 +219,11 @@ type enterReq struct {
 	Hours *Hours `json:"hours,omitempty"`
 }
 
+type forgetReq struct {
+	User string `json:"user"`
+	Conv string `json:"conv"`
+}
+
 type handoverReq struct {
 	By string `json:"by"`
 }
@@ -310,6 +315,12 @@ func (t *threadGrain) handle(g *grain, ctx actor.Context, op string, body []byte
 			return nil, err
 		}
 		return t.close(g, ctx, r)
+	case "forget":
+		var r forgetReq
+		if err := decode(body, &r); err != nil {
+			return nil, err
+		}
+		return nil, t.forget(g, ctx, r)
 	case "rate":
 		var r rateReq
 		if err := decode(body, &r); err != nil {
@@ -801,4 +812,23 @@ func (t *threadGrain) self(g *grain, ctx actor.Context, m any) {
 		t.armed = true
 		g.after(ctx, max(g.d.cfg.InactivityTimeout-idle, 10*time.Millisecond), "inactive")
 	}
+}
+
+// forget is the thread's side of Desk.Forget.
+func (t *threadGrain) forget(g *grain, ctx actor.Context, r forgetReq) error {
+	s := t.Session
+	if s == nil || t.Conv != r.Conv {
+		return nil
+	}
+	changed := false
+	if rt := s.Rating; rt != nil && rt.Comment != "" && t.who() == r.User {
+		rt.Comment, changed = "", true
+	}
+	if c := s.Closing; c != nil && c.Reason != "" && c.By == r.User {
+		c.Reason, changed = "", true
+	}
+	if !changed {
+		return nil
+	}
+	return g.save(ctx)
 }

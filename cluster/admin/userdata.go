@@ -34,6 +34,7 @@ type Erasure struct {
 	Conversations int         `json:"conversations"`
 	Recalled      int         `json:"recalled"`   // the user's messages recalled by this request
 	CardsKept     int         `json:"cards_kept"` // cards the user sent: not recalled
+	DeskSteps     int         `json:"desk_steps"` // desk steps of theirs whose words (a rating's comment, a close's reason) were taken out
 	PushTokens    int         `json:"push_tokens"`
 	EndedDevices  []string    `json:"ended_devices,omitempty"`
 }
@@ -56,7 +57,7 @@ func (s *Server) userErase(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := Erasure{User: user, Done: res.Done, Conversations: res.Conversations, Recalled: res.Recalled,
-		CardsKept: res.Cards, PushTokens: res.PushTokens, EndedDevices: res.EndedDevices}
+		CardsKept: res.Cards, DeskSteps: res.DeskSteps, PushTokens: res.PushTokens, EndedDevices: res.EndedDevices}
 	if !res.Done {
 		out.Next = &SentCursor{Conv: res.Next.Conv, Seq: res.Next.Seq}
 	}
@@ -71,7 +72,7 @@ const sentScanRows = 50_000
 type SentMessage struct {
 	Conv     string    `json:"conv"`
 	Seq      uint64    `json:"seq"`
-	Kind     string    `json:"kind"`               // text, edit (of ref_seq) or card
+	Kind     string    `json:"kind"`               // text, edit (of ref_seq), card or desk_step (a service desk step of theirs, with their words)
 	RefSeq   uint64    `json:"ref_seq,omitempty"`  // edit, card update: the message it replaces
 	ReplyTo  uint64    `json:"reply_to,omitempty"` // a reply: the message it answers
 	Body     string    `json:"body,omitempty"`     // empty once recalled
@@ -141,6 +142,8 @@ func sentMessageOf(m storage.Message) SentMessage {
 	switch {
 	case m.Kind == storage.MsgCard:
 		out.Kind = "card"
+	case m.Kind == storage.MsgSystem:
+		out.Kind = "desk_step"
 	case m.Edit():
 		out.Kind = "edit"
 	}

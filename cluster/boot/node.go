@@ -204,6 +204,7 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 	}
 	rt.SetCardClicker(cd.Serve)
 	rt.SetDeskWire(desk.NewWire(dk))
+	rt.SetDeskForget(dk.Forget)
 	rt.SetDeskHandover(func(ctx context.Context, by, conv string) (actors.DeskHandoverResult, error) {
 		s, err := dk.Handover(ctx, by, conv)
 		r := actors.DeskHandoverResult{Session: s.Session, State: s.State, QueuePosition: s.QueuePosition}

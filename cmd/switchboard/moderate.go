@@ -233,6 +233,7 @@ it again after an interruption finishes it.`,
 				total.Conversations += res.Conversations
 				total.Recalled += res.Recalled
 				total.CardsKept += res.CardsKept
+				total.DeskSteps += res.DeskSteps
 				total.PushTokens += res.PushTokens
 				total.EndedDevices = append(total.EndedDevices, res.EndedDevices...)
 			}
@@ -241,6 +242,9 @@ it again after an interruption finishes it.`,
 			}
 			fmt.Printf("%s erased: messages recalled %d, conversations read %d, push registrations deleted %d\n",
 				total.User, total.Recalled, total.Conversations, total.PushTokens)
+			if total.DeskSteps > 0 {
+				fmt.Printf("desk steps whose comment or reason was taken out: %d\n", total.DeskSteps)
+			}
 			if total.CardsKept > 0 {
 				fmt.Printf("cards kept (cards cannot be recalled): %d\n", total.CardsKept)
 			}
@@ -322,6 +326,8 @@ func printSentMessage(w io.Writer, m admin.SentMessage, asJSON bool) error {
 		what = fmt.Sprintf("(edit of #%d) ", m.RefSeq)
 	case m.Kind == "card":
 		what = "(card) "
+	case m.Kind == "desk_step":
+		what = "(desk step) "
 	}
 	_, err := fmt.Fprintf(w, "%s #%d %s %s%s\n", m.Conv, m.Seq, m.SentAt.Format(time.RFC3339), what, m.Body)
 	return err
