@@ -41,11 +41,19 @@ func (c *conversation) checkEdit(m *pb.SendMessage) *pb.Error {
 	return nil
 }
 
-// tombstoneEdits tombstones every durable edit of the message at seq sent
-// at sentAt: they can only lie in the edit window after it. The caller
-// has made sure no edit of it is still queued (c.editing).
-func (c *conversation) tombstoneEdits(bg context.Context, seq uint64, sentAt time.Time) error {
-	until := sentAt.Add(c.rt.cfg.EditWindow)
+// tombstoneRevisions tombstones every durable revision of target: the
+// edits of a text, which can only lie in the edit window after it, or the
+// updates of a card, which may come at any time after it (a click's
+// answer), so the log is read from the card to its end. The caller has
+// made sure none is still queued (c.editing).
+func (c *conversation) tombstoneRevisions(bg context.Context, target storage.Message) error {
+	seq := target.Seq
+	until := target.ServerTS.Add(c.rt.cfg.EditWindow)
+	revises := func(m storage.Message) bool { return m.Edit() && m.RefSeq == seq }
+	if target.Kind == storage.MsgCard {
+		until = time.Time{}
+		revises = func(m storage.Message) bool { return m.Kind == storage.MsgCard && m.RefSeq == seq }
+	}
 	const page = 256
 	for next := seq + 1; next <= c.durable; {
 		msgs, err := c.rt.store.ListMessages(bg, c.id, next, c.durable, storage.OldestFirst, page)
@@ -53,10 +61,10 @@ func (c *conversation) tombstoneEdits(bg context.Context, seq uint64, sentAt tim
 			return err
 		}
 		for _, m := range msgs {
-			if m.ServerTS.After(until) {
+			if !until.IsZero() && m.ServerTS.After(until) {
 				return nil
 			}
-			if m.Edit() && m.RefSeq == seq && !m.Recalled() {
+			if revises(m) && !m.Recalled() {
 				if err := c.rt.store.TombstoneMessage(bg, c.id, m.Seq); err != nil {
 					return err
 				}

@@ -38,11 +38,14 @@ func (c *conversation) recall(ctx actor.Context, m *pb.RecallMessage) {
 	}
 	privileged := m.ByOperator || Allowed(c.kind, StandingOf(mem), ActRecallAny)
 	switch {
-	case target.Kind != storage.MsgNormal:
+	case target.Kind != storage.MsgNormal && target.Kind != storage.MsgCard:
 		reply(pbErr(pb.Code_INVALID, "message %d is not a user message", m.Seq))
 		return
 	case target.Edit():
 		reply(pbErr(pb.Code_INVALID, "message %d is an edit: recall the message it edits (%d)", m.Seq, target.RefSeq))
+		return
+	case target.Kind == storage.MsgCard && target.RefSeq != 0:
+		reply(pbErr(pb.Code_INVALID, "message %d is a card update: recall the card it updates (%d)", m.Seq, target.RefSeq))
 		return
 	case target.Recalled() && (c.recallEvents[m.Seq] || m.Seq < c.noncountFrom):
 		reply(pbErr(pb.Code_INVALID, "message %d is already recalled", m.Seq))
@@ -61,14 +64,14 @@ func (c *conversation) recall(ctx actor.Context, m *pb.RecallMessage) {
 		return
 	}
 	if c.editing[m.Seq] > 0 {
-		reply(pbErr(pb.Code_RETRY, "an edit of message %d is being stored; retry", m.Seq))
+		reply(pbErr(pb.Code_RETRY, "an edit or update of message %d is being stored; retry", m.Seq))
 		return
 	}
-	// Tombstone first (its edits, then it): if we crash before the recall
-	// event is durable the caller retries, the tombstones are idempotent,
-	// and a tombstoned message without a known recall event (checked
-	// above) gets its event then.
-	if err := c.tombstoneEdits(bg, m.Seq, target.ServerTS); err != nil {
+	// Tombstone first (its edits or card updates, then it): if we crash
+	// before the recall event is durable the caller retries, the
+	// tombstones are idempotent, and a tombstoned message without a known
+	// recall event (checked above) gets its event then.
+	if err := c.tombstoneRevisions(bg, target); err != nil {
 		reply(storeErr(err))
 		return
 	}

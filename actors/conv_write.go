@@ -102,7 +102,9 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 		SenderRole: senderRole(mem.Role), Kind: storage.MessageKind(m.Kind), RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, Body: m.Body, Flags: flags,
 		ClientTS: fromMillis(m.ClientTsMs), ServerTS: now,
 	}
-	edit := msg.Edit()
+	// A recall of its message waits for an edit or a card update queued
+	// here (conv_recall.go), so none lands after the recall's tombstones.
+	edit := msg.RefSeq != 0 && (msg.Edit() || msg.Kind == storage.MsgCard)
 	if edit {
 		c.editing[msg.RefSeq]++
 	}

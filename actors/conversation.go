@@ -69,8 +69,9 @@ type conversation struct {
 	// recallEvents holds the seqs that have a durable recall event (within
 	// what this activation loaded or wrote), to finish interrupted recalls.
 	recallEvents map[uint64]bool
-	// editing counts, per edited seq, the edits queued and not yet durable:
-	// a recall waits for them, or one could land after its tombstones.
+	// editing counts, per edited seq, the edits (or card updates) queued
+	// and not yet durable: a recall waits for them, or one could land
+	// after its tombstones.
 	editing map[uint64]int
 	fanout  *fanout
 	idle    idleStamp

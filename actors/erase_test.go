@@ -15,7 +15,7 @@ import (
 
 // TestEraseUser: erasing a user recalls every message they sent in every
 // conversation they were in (a direct one, a group, a group they left;
-// an edit's text goes with its message), leaves everyone else's messages
+// an edit's text goes with its message, a card's updates with the card), leaves everyone else's messages
 // alone, tells the other members' devices, deletes the user's push
 // registrations and keeps them out; a second run finds nothing left.
 func TestEraseUser(t *testing.T) {
@@ -48,6 +48,13 @@ func TestEraseUser(t *testing.T) {
 	send("g:club", "eve", "hello club")
 	send("g:club", "bob", "hi eve")
 	send("g:club", "eve", "call me on 555-0100")
+	card, err := node.Send(ctx, &pb.SendMessage{Conv: "g:club", Sender: "eve", Kind: pb.MessageKind_CARD, Body: []byte(`{"title":"Bike for sale, call 555-0100"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node.Send(ctx, &pb.SendMessage{Conv: "g:club", Sender: "eve", Kind: pb.MessageKind_CARD, RefSeq: card.Seq, Body: []byte(`{"title":"Bike sold to 1 Elm St"}`)}); err != nil {
+		t.Fatal(err)
+	}
 	mustCreateGroup(t, node, "g:old", "bob", "eve")
 	send("g:old", "eve", "bye all")
 	if _, err := membership(node, t, "g:old", "eve", pb.MembershipChange_LEAVE, 0, "eve"); err != nil {
@@ -62,8 +69,8 @@ func TestEraseUser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Conversations != 3 || res.Recalled != 4 || res.PushTokens != 1 || res.Cards != 0 {
-		t.Fatalf("erasure did %+v; want 3 conversations, 4 messages recalled (the self-recalled one skipped), 1 push token", res)
+	if res.Conversations != 3 || res.Recalled != 5 || res.PushTokens != 1 {
+		t.Fatalf("erasure did %+v; want 3 conversations, 5 messages recalled (a card among them; the self-recalled one skipped), 1 push token", res)
 	}
 	for _, conv := range []string{direct, "g:club", "g:old"} {
 		msgs, err := store.ListMessages(ctx, conv, 1, 0, storage.OldestFirst, 100)
@@ -72,7 +79,7 @@ func TestEraseUser(t *testing.T) {
 		}
 		for _, m := range msgs {
 			switch {
-			case m.Sender == "eve" && m.Kind == storage.MsgNormal && (!m.Recalled() || len(m.Body) != 0):
+			case m.Sender == "eve" && (m.Kind == storage.MsgNormal || m.Kind == storage.MsgCard) && (!m.Recalled() || len(m.Body) != 0):
 				t.Errorf("%s seq %d of eve kept: %q", conv, m.Seq, m.Body)
 			case m.Sender != "eve" && m.Kind == storage.MsgNormal && (m.Recalled() || len(m.Body) == 0):
 				t.Errorf("%s seq %d of %s was erased too", conv, m.Seq, m.Sender)

@@ -14,8 +14,9 @@ import (
 // suspends the user without end, recalls as the operator every message
 // they sent in every conversation they were ever in, and deletes their
 // push registrations. The recalls go through the conversation grains, as
-// an operator's single recall does: each clears the stored text (and its
-// edits') and tells every member's devices, so clients drop their copies.
+// an operator's single recall does: each clears the stored text or card
+// (and its edits' or updates') and tells every member's devices, so
+// clients drop their copies.
 //
 // It reads each of the user's conversations whole, a page at a time: an
 // operator's job, not a request path. It stops where it is when ctx ends
@@ -40,8 +41,7 @@ type Erasure struct {
 	Done          bool       // false: ctx ended first; run it again from Next to finish
 	Next          SentCursor // not Done: where the walk stopped
 	Conversations int        // conversations whose logs it started reading
-	Recalled      int        // the user's messages recalled by this run
-	Cards         int        // cards the user sent: cards are not recalled, their bodies stay
+	Recalled      int        // the user's messages (texts and cards) recalled by this run
 	DeskSteps     int        // desk steps of theirs whose words (a rating's comment, a close's reason) were taken out
 	PushTokens    int        // push registrations deleted
 	EndedDevices  []string   // devices that were online and were disconnected
@@ -73,14 +73,14 @@ func (n *Runtime) EraseUser(ctx context.Context, user string, from SentCursor) (
 	next, _, walked, err := n.walkSent(ctx, user, from, 0, func(conv string, m storage.Message) (bool, error) {
 		switch {
 		case m.Recalled():
-		case m.Kind == storage.MsgCard:
-			res.Cards++
+		case m.Kind == storage.MsgCard && m.RefSeq != 0:
+			// A card update goes with the card it updates.
 		case m.Kind == storage.MsgSystem: // a desk step holding their words
 			if err := n.forgetDeskWords(ctx, user, conv, m.Seq); err != nil {
 				return false, err
 			}
 			res.DeskSteps++
-		case !m.Edit(): // an edit goes with the message it edits
+		case !m.Edit(): // a text or a card; an edit goes with the message it edits
 			// n.request already waits out a RETRY (a message being
 			// confirmed or edited) until ctx ends.
 			if _, err := n.RecallAsOperator(ctx, conv, m.Seq); err != nil {
@@ -112,7 +112,7 @@ func (n *Runtime) EraseUser(ctx context.Context, user string, from SentCursor) (
 	}
 	res.Done = true
 	n.log.Info("user erased", "user", user, "conversations", res.Conversations, "recalled", res.Recalled,
-		"cards_kept", res.Cards, "desk_steps", res.DeskSteps, "push_tokens", res.PushTokens)
+		"desk_steps", res.DeskSteps, "push_tokens", res.PushTokens)
 	n.moderated(ModerationEvent{Op: "erase", User: user, Since: time.Now()})
 	return res, nil
 }

@@ -32,8 +32,7 @@ type Erasure struct {
 	Done          bool        `json:"done"`           // false: the time ran out; post again with after = next
 	Next          *SentCursor `json:"next,omitempty"` // not done: where it stopped
 	Conversations int         `json:"conversations"`
-	Recalled      int         `json:"recalled"`   // the user's messages recalled by this request
-	CardsKept     int         `json:"cards_kept"` // cards the user sent: not recalled
+	Recalled      int         `json:"recalled"`   // the user's messages (texts and cards) recalled by this request
 	DeskSteps     int         `json:"desk_steps"` // desk steps of theirs whose words (a rating's comment, a close's reason) were taken out
 	PushTokens    int         `json:"push_tokens"`
 	EndedDevices  []string    `json:"ended_devices,omitempty"`
@@ -57,7 +56,7 @@ func (s *Server) userErase(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := Erasure{User: user, Done: res.Done, Conversations: res.Conversations, Recalled: res.Recalled,
-		CardsKept: res.Cards, DeskSteps: res.DeskSteps, PushTokens: res.PushTokens, EndedDevices: res.EndedDevices}
+		DeskSteps: res.DeskSteps, PushTokens: res.PushTokens, EndedDevices: res.EndedDevices}
 	if !res.Done {
 		out.Next = &SentCursor{Conv: res.Next.Conv, Seq: res.Next.Seq}
 	}

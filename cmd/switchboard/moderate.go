@@ -232,7 +232,6 @@ it again after an interruption finishes it.`,
 				total.User, total.Done, req.After = res.User, res.Done, res.Next
 				total.Conversations += res.Conversations
 				total.Recalled += res.Recalled
-				total.CardsKept += res.CardsKept
 				total.DeskSteps += res.DeskSteps
 				total.PushTokens += res.PushTokens
 				total.EndedDevices = append(total.EndedDevices, res.EndedDevices...)
@@ -244,9 +243,6 @@ it again after an interruption finishes it.`,
 				total.User, total.Recalled, total.Conversations, total.PushTokens)
 			if total.DeskSteps > 0 {
 				fmt.Printf("desk steps whose comment or reason was taken out: %d\n", total.DeskSteps)
-			}
-			if total.CardsKept > 0 {
-				fmt.Printf("cards kept (cards cannot be recalled): %d\n", total.CardsKept)
 			}
 			if len(total.EndedDevices) > 0 {
 				fmt.Printf("disconnected: %s\n", strings.Join(total.EndedDevices, ", "))
