@@ -175,7 +175,10 @@ func (n *Runtime) SendDirect(ctx context.Context, to string, req *pb.SendMessage
 	}
 	req.Conv = DirectConvID(req.Sender, to)
 	res, err := n.Send(ctx, req)
-	if CodeOf(err) != pb.Code_NOT_FOUND {
+	if CodeOf(err) != pb.Code_NOT_FOUND || req.RefSeq != 0 {
+		// An edit, a card update or a reaction names a message of the
+		// conversation: its NOT_FOUND is that message's, and a first
+		// contact never starts with one.
 		return res, err
 	}
 	if err := n.mayOpenDirect(ctx, req.Sender, to); err != nil {

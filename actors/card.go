@@ -108,9 +108,9 @@ func (n *Runtime) checkCard(body []byte) *pb.Error {
 	return nil
 }
 
-// checkKind checks a send's kind: text, or a well-formed card; an update
-// (ref_seq) must name a card of the same sender, an edit (text with
-// ref_seq) a text message of the same sender.
+// checkKind checks a send's kind: text, a well-formed card, or a reaction
+// (conv_reaction.go); an update (ref_seq) must name a card of the same
+// sender, an edit (text with ref_seq) a text message of the same sender.
 func (c *conversation) checkKind(m *pb.SendMessage) *pb.Error {
 	switch m.Kind {
 	case pb.MessageKind_NORMAL:
@@ -118,9 +118,11 @@ func (c *conversation) checkKind(m *pb.SendMessage) *pb.Error {
 			return c.checkEdit(m)
 		}
 		return nil
+	case pb.MessageKind_REACTION:
+		return c.checkReaction(m)
 	case pb.MessageKind_CARD:
 	default:
-		return pbErr(pb.Code_INVALID, "a client sends text or card messages, not %v", m.Kind)
+		return pbErr(pb.Code_INVALID, "a client sends text, card or reaction messages, not %v", m.Kind)
 	}
 	if e := c.rt.checkCard(m.Body); e != nil {
 		return e

@@ -38,6 +38,9 @@ type Config struct {
 	// MaxMentions bounds the members one message mentions (default 20;
 	// conv_mention.go).
 	MaxMentions int
+	// MaxReactionBytes bounds a reaction (default 64: the longest emoji
+	// sequences, or an app's short code; conv_reaction.go).
+	MaxReactionBytes int
 	// PreJoinHistory: in groups without their own setting, a member added
 	// later sees the last this many seqs before its join (default 0: from
 	// its join on). MaxPreJoinHistory bounds a group's setting (default
@@ -216,6 +219,7 @@ func DefaultConfig() Config {
 		MaxGroupMembers:           10000,
 		SystemMessageUsers:        20,
 		MaxMentions:               20,
+		MaxReactionBytes:          64,
 		MaxPreJoinHistory:         1000,
 		WordListReload:            5 * time.Second,
 		MaxWords:                  10000,
@@ -272,6 +276,7 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.MaxGroupMembers, d.MaxGroupMembers)
 	setInt(&c.SystemMessageUsers, d.SystemMessageUsers)
 	setInt(&c.MaxMentions, d.MaxMentions)
+	setInt(&c.MaxReactionBytes, d.MaxReactionBytes)
 	setInt(&c.MaxPreJoinHistory, d.MaxPreJoinHistory)
 	setInt(&c.MaxWords, d.MaxWords)
 	setInt(&c.MaxCardActions, d.MaxCardActions)

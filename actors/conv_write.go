@@ -46,7 +46,7 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 	case len(m.Body) > c.rt.cfg.MaxBodyBytes:
 		reply(pbErr(pb.Code_TOO_LARGE, "message body is %d bytes, limit %d", len(m.Body), c.rt.cfg.MaxBodyBytes))
 		return
-	case len(m.Body) == 0:
+	case len(m.Body) == 0 && m.Kind != pb.MessageKind_REACTION: // an empty reaction takes one back
 		reply(pbErr(pb.Code_INVALID, "empty message body"))
 		return
 	}
@@ -383,9 +383,10 @@ func (c *conversation) noteDurable(m *storage.Message) {
 	}
 	// A recall event is not a conversation's "last message" (the user
 	// grain's summaries skip it too); it only tombstones its target. Nor
-	// is a gap, which stands for no message (a repair or restore writes
-	// hundreds above the last real one). An edit is not either: it
-	// changes the last message's text when it edits that one.
+	// is a reaction, which only marks its message. Nor is a gap, which
+	// stands for no message (a repair or restore writes hundreds above
+	// the last real one). An edit is not either: it changes the last
+	// message's text when it edits that one.
 	switch {
 	case m.Edit():
 		if c.lastMsg != nil && c.lastMsg.Seq == m.RefSeq {
@@ -393,7 +394,7 @@ func (c *conversation) noteDurable(m *storage.Message) {
 			mm.Body = m.Body
 			c.lastMsg = &mm
 		}
-	case m.Kind != storage.MsgRecall && !m.Gap() && (c.lastMsg == nil || m.Seq > c.lastMsg.Seq):
+	case m.Kind != storage.MsgRecall && m.Kind != storage.MsgReaction && !m.Gap() && (c.lastMsg == nil || m.Seq > c.lastMsg.Seq):
 		mm := *m
 		c.lastMsg = &mm
 	}

@@ -252,6 +252,8 @@ func (u *user) deliver(ctx actor.Context, d *pb.Deliver) {
 			own = m.Seq
 		}
 		switch m.Kind {
+		case pb.MessageKind_REACTION:
+			continue // no unread, no last message: it only marks its message
 		case pb.MessageKind_RECALL:
 			uc.dropUnread(m.RefSeq)
 			if uc.lastMsg != nil && uc.lastMsg.Seq == m.RefSeq {
@@ -278,9 +280,11 @@ func (u *user) deliver(ctx actor.Context, d *pb.Deliver) {
 	u.offlinePush(d.Conv, uc, fresh)
 	// Gaps are not activity: a restore writes them all at once, and they
 	// would reorder every conversation list by the time of the restore.
+	// Nor are reactions: a 👍 on an old message does not move its
+	// conversation to the top.
 	var at time.Time
 	for _, m := range slices.Backward(fresh) {
-		if !isGap(m) {
+		if !isGap(m) && m.Kind != pb.MessageKind_REACTION {
 			at = fromMillis(m.ServerTsMs)
 			break
 		}

@@ -63,6 +63,10 @@ func kindName(k storage.MessageKind) string {
 		return "recall"
 	case storage.MsgSystem:
 		return "system"
+	case storage.MsgCard:
+		return "card"
+	case storage.MsgReaction:
+		return "reaction"
 	}
 	return "kind" + strconv.Itoa(int(k))
 }
@@ -88,6 +92,9 @@ func eventFor(m storage.Message) (EventRecord, bool) {
 	switch m.Kind {
 	case storage.MsgRecall:
 		base.Type, base.TargetSeq = "recall", m.RefSeq
+	case storage.MsgReaction:
+		// The message record carries the reaction (empty: taken back).
+		base.Type, base.TargetSeq = "reaction", m.RefSeq
 	case storage.MsgNormal:
 		if !m.Edit() {
 			return EventRecord{}, false

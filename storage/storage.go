@@ -115,6 +115,10 @@ const (
 	// MsgCard is a business card (a JSON body, see actors/card.go); with
 	// RefSeq set it is an update of the card at RefSeq.
 	MsgCard MessageKind = 3
+	// MsgReaction is a member's reaction (an emoji, the body) to the text
+	// or card at RefSeq; an empty body takes it back. It has its own seq,
+	// as a recall does, so every device learns of it.
+	MsgReaction MessageKind = 4
 )
 
 // SenderRole is the sender's side in a service conversation (for metrics).

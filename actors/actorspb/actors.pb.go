@@ -235,10 +235,11 @@ func (Role) EnumDescriptor() ([]byte, []int) {
 type MessageKind int32
 
 const (
-	MessageKind_NORMAL MessageKind = 0 // ref_seq set: an edit of the sender's message at ref_seq
-	MessageKind_RECALL MessageKind = 1 // ref_seq was recalled
-	MessageKind_SYSTEM MessageKind = 2 // membership change and other server notes
-	MessageKind_CARD   MessageKind = 3 // a business card (JSON body); ref_seq set: updates that card
+	MessageKind_NORMAL   MessageKind = 0 // ref_seq set: an edit of the sender's message at ref_seq
+	MessageKind_RECALL   MessageKind = 1 // ref_seq was recalled
+	MessageKind_SYSTEM   MessageKind = 2 // membership change and other server notes
+	MessageKind_CARD     MessageKind = 3 // a business card (JSON body); ref_seq set: updates that card
+	MessageKind_REACTION MessageKind = 4 // the sender's reaction (body) to the message at ref_seq; empty: taken back
 )
 
 // Enum value maps for MessageKind.
@@ -248,12 +249,14 @@ var (
 		1: "RECALL",
 		2: "SYSTEM",
 		3: "CARD",
+		4: "REACTION",
 	}
 	MessageKind_value = map[string]int32{
-		"NORMAL": 0,
-		"RECALL": 1,
-		"SYSTEM": 2,
-		"CARD":   3,
+		"NORMAL":   0,
+		"RECALL":   1,
+		"SYSTEM":   2,
+		"CARD":     3,
+		"REACTION": 4,
 	}
 )
 
@@ -4970,7 +4973,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x05ADMIN\x10\x01\x12\t\n" +
 	"\x05OWNER\x10\x02\x12\f\n" +
 	"\bCUSTOMER\x10\x03\x12\t\n" +
-	"\x05AGENT\x10\x04*;\n" +
+	"\x05AGENT\x10\x04*I\n" +
 	"\vMessageKind\x12\n" +
 	"\n" +
 	"\x06NORMAL\x10\x00\x12\n" +
@@ -4978,7 +4981,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x06RECALL\x10\x01\x12\n" +
 	"\n" +
 	"\x06SYSTEM\x10\x02\x12\b\n" +
-	"\x04CARD\x10\x03B7Z5github.com/switchboard-im/switchboard/actors/actorspbb\x06proto3"
+	"\x04CARD\x10\x03\x12\f\n" +
+	"\bREACTION\x10\x04B7Z5github.com/switchboard-im/switchboard/actors/actorspbb\x06proto3"
 
 var (
 	file_actors_actorspb_actors_proto_rawDescOnce sync.Once

@@ -176,12 +176,25 @@ type jsonMessage struct {
 	Flagged     bool     `json:"flagged,omitempty"`
 	ServerTsMs  int64    `json:"server_ts_ms"`
 	State       string   `json:"state,omitempty"`
+	// Reactions: emoji → the members who chose it.
+	Reactions map[string][]string `json:"reactions,omitempty"`
 }
 
 func toJSONMessage(m client.Message) jsonMessage {
 	return jsonMessage{Conv: m.Conv, Seq: m.Seq, MsgID: m.MsgID, ClientMsgID: m.ClientMsgID, From: m.Sender,
 		Kind: strings.ToLower(m.Kind.String()), Text: string(m.Body), RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, Recalled: m.Recalled,
-		Flagged: m.Flagged, ServerTsMs: millis(m.ServerTime)}
+		Flagged: m.Flagged, ServerTsMs: millis(m.ServerTime), Reactions: reactionMap(m.Reactions)}
+}
+
+func reactionMap(rs []client.Reaction) map[string][]string {
+	if len(rs) == 0 {
+		return nil
+	}
+	out := make(map[string][]string, len(rs))
+	for _, r := range rs {
+		out[r.Emoji] = r.Users
+	}
+	return out
 }
 
 func wireToJSONMessage(m *wirepb.Message) *jsonMessage {

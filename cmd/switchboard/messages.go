@@ -158,6 +158,10 @@ func formatMessage(m client.Message) string {
 	switch {
 	case m.Kind == wirepb.MessageKind_RECALL:
 		return fmt.Sprintf("#%-4d %s %s recalled #%d", m.Seq, ts, m.Sender, m.RefSeq)
+	case m.Kind == wirepb.MessageKind_REACTION && len(m.Body) == 0:
+		return fmt.Sprintf("#%-4d %s %s took back their reaction to #%d", m.Seq, ts, m.Sender, m.RefSeq)
+	case m.Kind == wirepb.MessageKind_REACTION:
+		return fmt.Sprintf("#%-4d %s %s reacted %s to #%d", m.Seq, ts, m.Sender, string(m.Body), m.RefSeq)
 	case m.Kind == wirepb.MessageKind_SYSTEM:
 		return fmt.Sprintf("#%-4d %s * %s", m.Seq, ts, string(m.Body))
 	case m.Recalled:
@@ -174,6 +178,9 @@ func formatMessage(m client.Message) string {
 	}
 	if m.EditSeq != 0 {
 		edited = " (edited)"
+	}
+	for _, r := range m.Reactions {
+		edited += fmt.Sprintf(" [%s %d]", r.Emoji, len(r.Users))
 	}
 	return fmt.Sprintf("#%-4d %s %s: %s%s%s", m.Seq, ts, m.Sender, reply, string(m.Body), edited)
 }
@@ -301,6 +308,43 @@ func newRecallCmd() *cobra.Command {
 	o.register(cmd.Flags())
 	cmd.Flags().StringVar(&conv, "conv", "", "conversation id")
 	cmd.Flags().Uint64Var(&seq, "seq", 0, "the message's seq")
+	return cmd
+}
+
+func newReactCmd() *cobra.Command {
+	var o clientOptions
+	var conv, emoji string
+	var seq uint64
+	cmd := &cobra.Command{
+		Use:   "react",
+		Short: "React to a message with an emoji, or take the reaction back",
+		Long: `Set the user's reaction to a text or card (one per user and message: a new
+one replaces the one before), or take it back with --emoji "". Clients show
+each message's reactions grouped by emoji.`,
+		Example: `  switchboard react --data-dir D --user bob --conv g:team --seq 7 --emoji 👍
+  switchboard react --data-dir D --user bob --conv g:team --seq 7 --emoji ""`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if conv == "" || seq == 0 || !cmd.Flags().Changed("emoji") {
+				return errors.New("give --conv, --seq and --emoji (\"\" takes the reaction back)")
+			}
+			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
+				m, err := c.React(ctx, conv, seq, emoji)
+				if err != nil {
+					return err
+				}
+				if o.json {
+					return printJSON(cmd.OutOrStdout(), toJSONMessage(m))
+				}
+				fmt.Fprintln(cmd.OutOrStdout(), formatMessage(m))
+				return nil
+			})
+		},
+	}
+	o.register(cmd.Flags())
+	cmd.Flags().StringVar(&conv, "conv", "", "conversation id")
+	cmd.Flags().Uint64Var(&seq, "seq", 0, "the seq of the message to react to")
+	cmd.Flags().StringVar(&emoji, "emoji", "", "the reaction (empty: take it back)")
 	return cmd
 }
 

@@ -72,11 +72,26 @@ func (c *Client) Edit(ctx context.Context, conv string, seq uint64, text string)
 	return p.Wait(ctx)
 }
 
+// React sets this user's reaction to the text or card at seq of conv
+// (an emoji; one per user and message, the newest replacing the one
+// before), or takes it back (emoji ""). It is sent in order with the
+// conversation's other sends. Message.Reactions shows the reactions.
+func (c *Client) React(ctx context.Context, conv string, seq uint64, emoji string) (Message, error) {
+	if seq == 0 {
+		return Message{}, errors.New("client: a reaction names the seq of the message it reacts to")
+	}
+	p, err := c.send(ToConv(conv), []byte(emoji), "", time.Now(), wirepb.MessageKind_REACTION, seq, 0)
+	if err != nil {
+		return Message{}, err
+	}
+	return p.Wait(ctx)
+}
+
 func (c *Client) send(to Target, body []byte, clientMsgID string, at time.Time, kind wirepb.MessageKind, refSeq, replyTo uint64, mentions ...string) (*Pending, error) {
 	if (to.User == "") == (to.Conv == "") {
 		return nil, errors.New("client: send to exactly one of a user and a conversation")
 	}
-	if len(body) == 0 {
+	if len(body) == 0 && kind != wirepb.MessageKind_REACTION {
 		return nil, errors.New("client: empty message")
 	}
 	if err := c.Err(); err != nil {

@@ -3,6 +3,7 @@ package client
 import (
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -61,7 +62,11 @@ type Message struct {
 	Recalled    bool
 	// EditSeq is the seq of the edit whose text Body holds; 0: not edited.
 	EditSeq uint64
-	Flagged bool
+	// Reactions to a text or card: each member's newest reaction, grouped
+	// by emoji (most first). A REACTION message itself (RefSeq: the
+	// message, Body: the emoji, empty when taken back) is folded here.
+	Reactions []Reaction
+	Flagged   bool
 	// Duplicate: the answer to a send whose client_msg_id the server
 	// already had; the message is the original, stored once.
 	Duplicate  bool
@@ -69,6 +74,12 @@ type Message struct {
 	ServerTime time.Time
 	State      State
 	Err        error // StateFailed: the server's reason, a *wirepb.Error
+}
+
+// Reaction is one emoji on a message and the members who chose it.
+type Reaction struct {
+	Emoji string
+	Users []string // sorted
 }
 
 // Conversation is the client's summary of a conversation.
@@ -137,6 +148,15 @@ type convState struct {
 	// original that arrives after its edit (a newest-first history page)
 	// shows the new text too.
 	edits map[uint64]Message
+	// reactions holds, per message seq and member, the newest reaction
+	// seen (held before its message arrives, as edits are).
+	reactions map[uint64]map[string]reactionMark
+}
+
+// reactionMark is a member's newest reaction to a message.
+type reactionMark struct {
+	emoji string // empty: taken back
+	seq   uint64
 }
 
 func newStore() *store { return &store{convs: map[string]*convState{}} }
@@ -174,7 +194,55 @@ func (s *store) stateLocked(cs *convState, m *Message) State {
 
 func (s *store) viewLocked(cs *convState, m Message) Message {
 	m.State = s.stateLocked(cs, &m)
+	if marks := cs.reactions[m.Seq]; len(marks) > 0 && m.RefSeq == 0 && !m.Recalled &&
+		(m.Kind == wirepb.MessageKind_NORMAL || m.Kind == wirepb.MessageKind_CARD) {
+		m.Reactions = groupReactions(marks)
+	}
 	return m
+}
+
+// groupReactions groups members' reactions by emoji, the most chosen
+// first (then by emoji), each emoji's members sorted.
+func groupReactions(marks map[string]reactionMark) []Reaction {
+	by := map[string][]string{}
+	for user, r := range marks {
+		if r.emoji != "" {
+			by[r.emoji] = append(by[r.emoji], user)
+		}
+	}
+	out := make([]Reaction, 0, len(by))
+	for emoji, users := range by {
+		slices.Sort(users)
+		out = append(out, Reaction{Emoji: emoji, Users: users})
+	}
+	slices.SortFunc(out, func(a, b Reaction) int {
+		if len(a.Users) != len(b.Users) {
+			return len(b.Users) - len(a.Users)
+		}
+		return strings.Compare(a.Emoji, b.Emoji)
+	})
+	return out
+}
+
+// applyReactionLocked records reaction r (a REACTION message) if it is
+// its sender's newest on its message; it returns that message, changed,
+// when held.
+func (s *store) applyReactionLocked(cs *convState, r Message) (Message, bool) {
+	if old, ok := cs.reactions[r.RefSeq][r.Sender]; ok && old.seq >= r.Seq {
+		return Message{}, false
+	}
+	if cs.reactions == nil {
+		cs.reactions = map[uint64]map[string]reactionMark{}
+	}
+	if cs.reactions[r.RefSeq] == nil {
+		cs.reactions[r.RefSeq] = map[string]reactionMark{}
+	}
+	cs.reactions[r.RefSeq][r.Sender] = reactionMark{emoji: string(r.Body), seq: r.Seq}
+	i := sort.Search(len(cs.msgs), func(i int) bool { return cs.msgs[i].Seq >= r.RefSeq })
+	if i == len(cs.msgs) || cs.msgs[i].Seq != r.RefSeq {
+		return Message{}, false
+	}
+	return cs.msgs[i], true
 }
 
 // insertLocked adds or updates a message; it reports whether it was new.
@@ -216,6 +284,16 @@ func (s *store) replaceFromLocked(cs *convState, i int, m Message) {
 	for k, e := range cs.edits {
 		if e.Seq > below { // an edit of the lost log
 			delete(cs.edits, k)
+		}
+	}
+	for k, marks := range cs.reactions {
+		for user, r := range marks {
+			if r.seq > below { // a reaction of the lost log
+				delete(marks, user)
+			}
+		}
+		if len(marks) == 0 {
+			delete(cs.reactions, k)
 		}
 	}
 	for j := range cs.msgs {
@@ -266,6 +344,11 @@ func (s *store) addMessages(ms []*wirepb.Message, live bool) (added []Message, d
 				m = cs.msgs[i]
 			}
 		}
+		if m.Kind == wirepb.MessageKind_REACTION {
+			if t, ok := s.applyReactionLocked(cs, m); ok {
+				added = append(added, s.viewLocked(cs, t))
+			}
+		}
 		if m.Kind == wirepb.MessageKind_RECALL {
 			i := sort.Search(len(cs.msgs), func(i int) bool { return cs.msgs[i].Seq >= m.RefSeq })
 			if i < len(cs.msgs) && cs.msgs[i].Seq == m.RefSeq && !cs.msgs[i].Recalled {
@@ -293,7 +376,7 @@ func (s *store) addMessages(ms []*wirepb.Message, live bool) (added []Message, d
 				c := m
 				cs.info.LastMessage = &c
 			}
-			if !m.ServerTime.IsZero() {
+			if !m.ServerTime.IsZero() && m.Kind != wirepb.MessageKind_REACTION { // as the server counts activity
 				cs.info.LastActivity = m.ServerTime
 			}
 		}
@@ -379,6 +462,15 @@ func (s *store) applySummary(w *wirepb.ConvSummary) (from, to uint64, news []Mes
 	}
 	if w.LastActivityMs > 0 {
 		cs.info.LastActivity = time.UnixMilli(w.LastActivityMs)
+	}
+	if lm := w.LastMessage; lm != nil && (cs.info.LastMessage == nil || lm.Seq >= cs.info.LastMessage.Seq) {
+		// The server's last message (it knows which kinds are one); the
+		// merge below does not set it, the summary's LastSeq being taken.
+		c := fromWire(lm)
+		if c.Recalled {
+			c.Body = nil
+		}
+		cs.info.LastMessage = &c
 	}
 	s.mu.Unlock()
 	if w.LastMessage != nil {
@@ -548,14 +640,21 @@ func (s *store) confirm(o *outgoing, r *wirepb.SendResult) Message {
 		}
 	}
 	s.mu.Unlock()
+	// The stored message is the send as it went out: its kind and what it
+	// names (an edit's or a card update's message, a reaction's, a reply,
+	// mentions), so that it is folded as its push will be.
 	wm := &wirepb.Message{Conv: m.Conv, Seq: m.Seq, MsgId: m.MsgID, ClientMsgId: m.ClientMsgID, Sender: m.Sender,
+		Kind: m.Kind, RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions,
 		Body: m.Body, Flagged: m.Flagged, ClientTsMs: m.ClientTime.UnixMilli(), ServerTsMs: r.ServerTsMs}
 	s.addMessages([]*wirepb.Message{wm}, false)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cs := s.convLocked(m.Conv)
-	// Sending implies having read up to here (the server does the same).
-	cs.info.ReadSeq = max(cs.info.ReadSeq, m.Seq)
+	if m.Kind == wirepb.MessageKind_NORMAL && !m.IsEdit() {
+		// Sending a text implies having read up to it (the server does the
+		// same; an edit, a card or a reaction reads nothing).
+		cs.info.ReadSeq = max(cs.info.ReadSeq, m.Seq)
+	}
 	v := s.viewLocked(cs, m)
 	v.Duplicate = r.Duplicate
 	return v

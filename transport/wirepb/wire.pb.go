@@ -276,6 +276,11 @@ const (
 	// A business card: body is JSON {title, fields, image_url, actions}
 	// (PROTOCOL.md, "Cards"); ref_seq set: it replaces the card at ref_seq.
 	MessageKind_CARD MessageKind = 3
+	// A reaction: ref_seq is the message reacted to (a text or a card),
+	// body the sender's reaction to it (an emoji), empty when the sender
+	// takes theirs back. A sender has one reaction per message: the newest
+	// replaces the ones before (PROTOCOL.md, "Reactions").
+	MessageKind_REACTION MessageKind = 4
 )
 
 // Enum value maps for MessageKind.
@@ -285,12 +290,14 @@ var (
 		1: "RECALL",
 		2: "SYSTEM",
 		3: "CARD",
+		4: "REACTION",
 	}
 	MessageKind_value = map[string]int32{
-		"NORMAL": 0,
-		"RECALL": 1,
-		"SYSTEM": 2,
-		"CARD":   3,
+		"NORMAL":   0,
+		"RECALL":   1,
+		"SYSTEM":   2,
+		"CARD":     3,
+		"REACTION": 4,
 	}
 )
 
@@ -7113,7 +7120,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x05ADMIN\x10\x01\x12\t\n" +
 	"\x05OWNER\x10\x02\x12\f\n" +
 	"\bCUSTOMER\x10\x03\x12\t\n" +
-	"\x05AGENT\x10\x04*;\n" +
+	"\x05AGENT\x10\x04*I\n" +
 	"\vMessageKind\x12\n" +
 	"\n" +
 	"\x06NORMAL\x10\x00\x12\n" +
@@ -7121,7 +7128,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x06RECALL\x10\x01\x12\n" +
 	"\n" +
 	"\x06SYSTEM\x10\x02\x12\b\n" +
-	"\x04CARD\x10\x03B8Z6github.com/switchboard-im/switchboard/transport/wirepbb\x06proto3"
+	"\x04CARD\x10\x03\x12\f\n" +
+	"\bREACTION\x10\x04B8Z6github.com/switchboard-im/switchboard/transport/wirepbb\x06proto3"
 
 var (
 	file_transport_wirepb_wire_proto_rawDescOnce sync.Once

@@ -591,17 +591,35 @@ export class Client {
    * itself out. It needs the connection: it is not kept in the outbox.
    */
   async edit(conv: string, seq: number, text: string): Promise<void> {
+    await this.sendAbout(conv, seq, MessageKind.NORMAL, text);
+  }
+
+  // sendAbout sends a message of kind that names the message at seq (an
+  // edit, a reaction) straight away, outside the outbox.
+  private async sendAbout(conv: string, seq: number, kind: MessageKind, body: string): Promise<void> {
     await this.request({
       case: "send",
       value: {
         conv,
         clientMsgId: (globalThis.crypto as Crypto).randomUUID(),
-        body: new TextEncoder().encode(text),
+        body: new TextEncoder().encode(body),
         clientTsMs: BigInt(Date.now()),
-        kind: MessageKind.NORMAL,
+        kind,
         refSeq: BigInt(seq),
       },
     });
+  }
+
+  /**
+   * react sets this user's reaction to the text or card at seq of conv (an
+   * emoji; one per user and message, a new one replacing the one before),
+   * or takes it back (emoji ""). It arrives like a message (kind
+   * "reaction", refSeq = seq): the conversation shows it in that message's
+   * reactions, and visible() leaves it out. It needs the connection: it is
+   * not kept in the outbox.
+   */
+  async react(conv: string, seq: number, emoji: string): Promise<void> {
+    await this.sendAbout(conv, seq, MessageKind.REACTION, emoji);
   }
 
   /**

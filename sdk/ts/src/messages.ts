@@ -12,10 +12,14 @@ const kinds: Partial<Record<MessageKind, ChatMessage["kind"]>> = {
   [MessageKind.RECALL]: "recall",
   [MessageKind.SYSTEM]: "system",
   [MessageKind.CARD]: "card",
+  [MessageKind.REACTION]: "reaction",
 };
 
 export function chatMessage(m: Message, me: string): ChatMessage {
-  const kind = kinds[m.kind] ?? "normal";
+  // NORMAL is 0, the default; a kind this SDK does not know is "other"
+  // (shown as nothing), never taken for text: with ref_seq it would read
+  // as an edit.
+  const kind = m.kind === MessageKind.NORMAL ? "normal" : (kinds[m.kind] ?? "other");
   const body = new TextDecoder().decode(m.body);
   const out: ChatMessage = {
     conv: m.conv,
@@ -29,7 +33,7 @@ export function chatMessage(m: Message, me: string): ChatMessage {
     msgId: m.msgId > 0n ? m.msgId.toString() : undefined,
     state: m.sender === me && (kind === "normal" || kind === "card") && m.refSeq === 0n ? "sent" : undefined,
   };
-  if (m.refSeq > 0n && (kind === "card" || kind === "normal")) out.refSeq = Number(m.refSeq);
+  if (m.refSeq > 0n && (kind === "card" || kind === "normal" || kind === "reaction")) out.refSeq = Number(m.refSeq);
   if (m.replyTo > 0n) out.replyTo = Number(m.replyTo);
   if (m.mentions.length) out.mentions = [...m.mentions];
   if (kind === "card") out.card = parseCard(body);

@@ -29,6 +29,12 @@ export function parseCard(body: string): Card | undefined {
   }
 }
 
+/** One emoji on a message and the members who chose it (sorted). */
+export interface Reaction {
+  emoji: string;
+  users: string[];
+}
+
 export interface ChatMessage {
   conv: string;
   /** 0 while sending. */
@@ -36,7 +42,8 @@ export interface ChatMessage {
   clientMsgId: string;
   sender: string;
   body: string;
-  kind: "normal" | "recall" | "system" | "card";
+  /** "other": a kind this SDK does not know (a newer server's): shown as nothing. */
+  kind: "normal" | "recall" | "system" | "card" | "reaction" | "other";
   recalled: boolean;
   /** Cards: the parsed body, replaced by the latest update. */
   card?: Card;
@@ -54,6 +61,12 @@ export interface ChatMessage {
   editSeq?: number;
   /** A card: the seq of the update shown (0 or unset: the original). */
   cardUpdateSeq?: number;
+  /**
+   * A text or card: each member's newest reaction, grouped by emoji (most
+   * chosen first). A message of kind "reaction" (refSeq: the message, body:
+   * the emoji, empty when taken back) is folded here.
+   */
+  reactions?: Reaction[];
   serverTsMs: number;
   /** The server's id of the message (decimal); unset while sending. */
   msgId?: string;
@@ -65,6 +78,8 @@ export interface ChatMessage {
 export class Conversation {
   /** Stored messages, ascending seq, each seq once. */
   readonly messages: ChatMessage[] = [];
+  /** Per message seq and member, the newest reaction seen (kept before its message arrives). */
+  private readonly reactionMarks = new Map<number, Map<string, { emoji: string; seq: number }>>();
   /** Own messages not yet acknowledged by the server, in send order. */
   readonly pending: ChatMessage[] = [];
   lastSeq = 0;
@@ -192,6 +207,8 @@ export class Conversation {
         }
       }
     }
+    if (m.kind === "reaction" && m.refSeq) this.applyReaction(m);
+    if ((m.kind === "normal" || m.kind === "card") && !m.refSeq && this.reactionMarks.has(m.seq)) m.reactions = this.reactionsOf(m.seq);
     if (m.kind === "card") {
       if (m.refSeq) this.applyCardUpdate(m);
       else {
@@ -222,6 +239,33 @@ export class Conversation {
     this.unreadMentions = unread.filter((x) => mentions(x, me)).length;
   }
 
+  /** The reaction r records its sender's newest reaction to its message, and shows it there when held. */
+  private applyReaction(r: ChatMessage): ChatMessage | undefined {
+    const target = r.refSeq!;
+    let marks = this.reactionMarks.get(target);
+    if (!marks) this.reactionMarks.set(target, (marks = new Map()));
+    const old = marks.get(r.sender);
+    if (old && old.seq >= r.seq) return undefined;
+    marks.set(r.sender, { emoji: r.body, seq: r.seq });
+    const t = this.messages.find((x) => x.seq === target);
+    if (!t) return undefined;
+    t.reactions = this.reactionsOf(target);
+    return t;
+  }
+
+  /** reactionsOf groups the reactions held for seq by emoji, the most chosen first. */
+  private reactionsOf(seq: number): Reaction[] {
+    const by = new Map<string, string[]>();
+    for (const [user, r] of this.reactionMarks.get(seq) ?? []) {
+      if (r.emoji === "") continue;
+      const users = by.get(r.emoji) ?? [];
+      users.push(user);
+      by.set(r.emoji, users);
+    }
+    const out = [...by].map(([emoji, users]) => ({ emoji, users: users.sort() }));
+    return out.sort((a, b) => b.users.length - a.users.length || (a.emoji < b.emoji ? -1 : a.emoji > b.emoji ? 1 : 0));
+  }
+
   /** The card update u (refSeq set) replaces its card when newer than what it shows. */
   private applyCardUpdate(u: ChatMessage): ChatMessage | undefined {
     const t = this.messages.find((x) => x.seq === u.refSeq);
@@ -240,9 +284,9 @@ export class Conversation {
     return t;
   }
 
-  /** visible is what a page shows: no recall events, no card updates or edits (their message shows them). */
+  /** visible is what a page shows: no recall events or reactions, no card updates or edits (their message shows them), no unknown kinds. */
   visible(): ChatMessage[] {
-    return this.all().filter((m) => m.kind !== "recall" && !((m.kind === "card" || m.kind === "normal") && m.refSeq));
+    return this.all().filter((m) => m.kind !== "recall" && m.kind !== "reaction" && m.kind !== "other" && !((m.kind === "card" || m.kind === "normal") && m.refSeq));
   }
 
   /** The seqs missing between the first held message and lastSeq. */

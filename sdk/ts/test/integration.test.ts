@@ -139,6 +139,25 @@ test("edit: the other side shows the message with its new text, no extra unread"
   });
 });
 
+test("react: the other side shows the reaction on the message, one per member, no extra unread", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  await withClients(["alice", "bob"], async (alice, bob) => {
+    const conv = "d:alice:bob";
+    alice.send(conv, "lunch?");
+    await until("bob has it", () => bob.conversation(conv).messages.some((x) => x.body === "lunch?"));
+    const mine = () => alice.conversation(conv).messages.find((x) => x.body === "lunch?");
+    await until("alice has it stored", () => (mine()?.seq ?? 0) > 0);
+    const seq = mine()!.seq;
+    const unread = alice.conversation(conv).unread;
+    await bob.react(conv, seq, "👍");
+    await until("alice shows bob's 👍", () => JSON.stringify(mine()!.reactions) === JSON.stringify([{ emoji: "👍", users: ["bob"] }]));
+    await bob.react(conv, seq, "🎉");
+    await until("bob's 🎉 replaces his 👍", () => JSON.stringify(mine()!.reactions) === JSON.stringify([{ emoji: "🎉", users: ["bob"] }]));
+    assert.equal(alice.conversation(conv).unread, unread, "a reaction is no message to read");
+    assert.equal(alice.conversation(conv).visible().some((x) => x.kind === "reaction"), false, "reactions are not shown as messages");
+    await assert.rejects(bob.react(conv, seq, "two words"), (e: unknown) => e instanceof ProtocolError && e.code === Code.INVALID);
+  });
+});
+
 test("a connection the server ends: the SDK closes at once and reconnects", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
   // The node's CloseLinger is a minute (TestTypeScriptSDK): a client that
   // left the close to the server would stay on the dead connection that long.

@@ -174,6 +174,28 @@ test("cards: an update replaces its card, in either arrival order, newest wins; 
   assert.equal(b.messages[0].card!.title, "late");
 });
 
+test("reactions: one per member, the newest wins, an empty one takes it back; folded in either arrival order, hidden", () => {
+  const react = (seq: number, sender: string, emoji: string, refSeq = 1) => msg(seq, { kind: "reaction", sender, body: emoji, refSeq });
+  const a = new Conversation("g:x");
+  a.insert(msg(1, { body: "class at 9" }));
+  a.insert(react(2, "ann", "👍"));
+  a.insert(react(3, "bob", "👍"));
+  a.insert(react(4, "cy", "❤️"));
+  assert.deepEqual(a.messages[0].reactions, [{ emoji: "👍", users: ["ann", "bob"] }, { emoji: "❤️", users: ["cy"] }]);
+  a.insert(react(5, "bob", "❤️")); // bob changes his
+  a.insert(react(6, "ann", "")); // ann takes hers back
+  assert.deepEqual(a.messages[0].reactions, [{ emoji: "❤️", users: ["bob", "cy"] }]);
+  assert.deepEqual(a.visible().map((m) => m.seq), [1]);
+  assert.equal(a.unread, 0);
+
+  // Newest first (a history page): the reactions come before their message, an older one after a newer.
+  const b = new Conversation("g:x");
+  b.insert(react(5, "bob", "❤️"));
+  b.insert(react(3, "bob", "👍"));
+  b.insert(msg(1, { body: "class at 9" }));
+  assert.deepEqual(b.messages[0].reactions, [{ emoji: "❤️", users: ["bob"] }]);
+});
+
 test("cards: own cards have message states, updates do not", () => {
   const c = new Conversation("d:a:b");
   c.insert(msg(1, { sender: "a", kind: "card", card: { title: "t" } }));

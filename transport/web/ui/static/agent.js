@@ -37,7 +37,12 @@ const onReply = (m) => {
   $("text").placeholder = `Reply to #${m.seq}`;
   $("text").focus();
 };
-const draw = (c) => renderMessages($("messages"), c, user, { onRecall, onEdit, onReport, onReply });
+// React: a member's one reaction per message, toggled ("" takes it back).
+const onReact = (m, emoji) => {
+  note("");
+  client.react(m.conv, m.seq, emoji).catch((err) => note(`reaction failed: ${err.message}`));
+};
+const draw = (c) => renderMessages($("messages"), c, user, { onRecall, onEdit, onReport, onReply, onReact });
 
 // My service metrics from the metrics engine (docs/METRICS.md), asked over
 // the protocol as this connection's user (my_metrics), in the hour windows

@@ -83,7 +83,11 @@ const onCard = (m, action) => {
   $("card-note").textContent = "";
   client.clickCard(m.conv, m.seq, action).catch((err) => ($("card-note").textContent = `could not send your choice: ${err.message}`));
 };
-const draw = (c) => renderMessages($("messages"), c, client.user, { onClick: onCard });
+const onReact = (m, emoji) => {
+  $("card-note").textContent = "";
+  client.react(m.conv, m.seq, emoji).catch((err) => ($("card-note").textContent = `could not react: ${err.message}`));
+};
+const draw = (c) => renderMessages($("messages"), c, client.user, { onClick: onCard, onReact });
 
 async function start() {
   const user = $("user").value.trim();

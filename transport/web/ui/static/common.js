@@ -98,8 +98,9 @@ function quoteOf(conv, seq) {
 // actions clickable; opts.onRecall(m) and opts.onEdit(m) add recall and
 // edit buttons to one's own recent messages, opts.onReport(m) a report
 // button to others' messages, opts.onReply(m) a reply button to every
-// message. A reply shows the message it answers quoted above it. An edited message shows its newest text,
-// marked "edited".
+// message, opts.onReact(m, emoji) reaction toggles. A reply shows the
+// message it answers quoted above it. An edited message shows its newest
+// text, marked "edited"; a text or card its reactions.
 export function renderMessages(el, conv, me, opts = {}) {
   el.textContent = "";
   for (const m of conv.visible()) {
@@ -132,6 +133,10 @@ export function renderMessages(el, conv, me, opts = {}) {
       d.append(e);
     }
     if (m.kind === "card" && m.card && !m.recalled) d.append(cardView(m, opts.onClick));
+    if (!m.recalled && m.seq > 0 && (m.kind === "normal" || m.kind === "card")) {
+      const line = reactionLine(m, me, opts.onReact);
+      if (line) d.append(line);
+    }
     if (m.state) {
       const s = document.createElement("span");
       s.className = "state";
@@ -170,6 +175,33 @@ export function renderMessages(el, conv, me, opts = {}) {
     el.append(d);
   }
   el.scrollTop = el.scrollHeight;
+}
+
+// reactionLine shows m's reactions ("👍 2"), each a toggle of one's own
+// when onReact(m, emoji) is given ("" takes one's reaction back), and a
+// 👍 to add when one has none.
+function reactionLine(m, me, onReact) {
+  const rs = m.reactions ?? [];
+  const mine = rs.find((r) => r.users.includes(me));
+  if (!rs.length && !onReact) return undefined;
+  const line = document.createElement("span");
+  line.className = "reactions";
+  for (const r of rs) {
+    const b = document.createElement(onReact ? "button" : "span");
+    b.className = "reaction" + (r === mine ? " mine" : "");
+    b.textContent = `${r.emoji} ${r.users.length}`;
+    b.title = r.users.join(", ");
+    if (onReact) b.onclick = () => onReact(m, r === mine ? "" : r.emoji);
+    line.append(b);
+  }
+  if (onReact && !mine) {
+    const b = document.createElement("button");
+    b.className = "react";
+    b.textContent = "+👍";
+    b.onclick = () => onReact(m, "👍");
+    line.append(b);
+  }
+  return line;
 }
 
 function cardView(m, onClick) {
