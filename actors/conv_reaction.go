@@ -63,5 +63,3 @@ func (c *conversation) checkReactionBody(body []byte) *pb.Error {
 	}
 	return nil
 }
-
-
