@@ -29,7 +29,8 @@ import (
 // forgets them first (SetDeskForget), so it cannot write them again.
 //
 // What stays: the user id (in other members' lists, in direct
-// conversation ids and as the sender of the recalled rows), the device
+// conversation ids and as the sender of the recalled rows), their
+// reactions (an emoji beside the id), the device
 // and read-cursor rows (no content), and the open reports' snapshots of
 // the user's messages until a moderator resolves them.
 

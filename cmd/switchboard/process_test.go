@@ -123,6 +123,21 @@ func newDevNode(t *testing.T) *devNode {
 
 func (n *devNode) start() {
 	n.t.Helper()
+	// The ports were free when picked, not held: another process may take
+	// one before the node binds it (the dev node's own memberlist binds an
+	// ephemeral TCP and UDP port before its QUIC listener). Then the node
+	// exits saying so, and it starts again on new ports.
+	for attempt := 1; !n.startOnce(attempt < 3); attempt++ {
+		n.t.Logf("a port was taken before the node bound it; new ports:\n%s", n.log.String())
+		n.listen = fmt.Sprintf("127.0.0.1:%d", freePort(n.t, "udp"))
+		n.admin = fmt.Sprintf("127.0.0.1:%d", freePort(n.t, "tcp"))
+	}
+}
+
+// startOnce starts the node and waits until it serves; false when it
+// exited because an address was in use and retry is set.
+func (n *devNode) startOnce(retry bool) bool {
+	n.t.Helper()
 	n.log = &lockedBuffer{}
 	n.cmd = exec.Command(n.bin, append([]string{"serve", "--dev", "--data-dir", n.dir, "--listen", n.listen, "--admin", n.admin}, n.extra...)...)
 	n.cmd.Stdout, n.cmd.Stderr = n.log, n.log
@@ -131,12 +146,16 @@ func (n *devNode) start() {
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
+		if retry && strings.Contains(n.log.String(), "address already in use") {
+			_ = n.cmd.Wait()
+			return false
+		}
 		res, err := http.Get("http://" + n.admin + "/healthz")
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
 				if _, err := os.Stat(devServerPath(n.dir)); err == nil {
-					return
+					return true
 				}
 			}
 		}
@@ -472,4 +491,20 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// TestDevNodeStartsOnNewPortsWhenOneIsTaken: the harness's answer to a
+// port taken between picking and binding (start, above).
+func TestDevNodeStartsOnNewPortsWhenOneIsTaken(t *testing.T) {
+	taken, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	n := newDevNode(t)
+	n.listen = taken.LocalAddr().String()
+	n.start()
+	if n.listen == taken.LocalAddr().String() {
+		t.Fatalf("the node serves, but on the taken port %s", n.listen)
+	}
 }
