@@ -104,12 +104,12 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 	}
 	// A recall of its message waits for an edit or a card update queued
 	// here (conv_recall.go), so none lands after the recall's tombstones.
-	edit := msg.RefSeq != 0 && (msg.Edit() || msg.Kind == storage.MsgCard)
-	if edit {
+	revision := msg.Edit() || (msg.Kind == storage.MsgCard && msg.RefSeq != 0)
+	if revision {
 		c.editing[msg.RefSeq]++
 	}
 	c.enqueue(ctx, &msg, func(e *pb.Error) {
-		if edit {
+		if revision {
 			if c.editing[msg.RefSeq]--; c.editing[msg.RefSeq] <= 0 {
 				delete(c.editing, msg.RefSeq)
 			}

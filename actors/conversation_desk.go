@@ -175,22 +175,30 @@ func (c *conversation) mergeMember(ctx actor.Context, m *pb.MergeMember) {
 // and when) is the service's record and stays: the metrics count it.
 var deskWords = []string{"comment", "reason"}
 
-// redactDeskBody returns body without the deskWords, and whether there
-// were any.
-func redactDeskBody(body []byte) ([]byte, bool) {
+// deskFields parses a desk step's body (nil: not one) and reports whether
+// it holds any of the deskWords.
+func deskFields(body []byte) (map[string]json.RawMessage, bool) {
 	var fields map[string]json.RawMessage
 	if json.Unmarshal(body, &fields) != nil || fields["desk"] == nil {
 		return nil, false
 	}
-	found := false
 	for _, k := range deskWords {
 		if _, ok := fields[k]; ok {
-			delete(fields, k)
-			found = true
+			return fields, true
 		}
 	}
+	return fields, false
+}
+
+// redactDeskBody returns body without the deskWords, and whether there
+// were any.
+func redactDeskBody(body []byte) ([]byte, bool) {
+	fields, found := deskFields(body)
 	if !found {
 		return nil, false
+	}
+	for _, k := range deskWords {
+		delete(fields, k)
 	}
 	out, err := json.Marshal(fields)
 	return out, err == nil

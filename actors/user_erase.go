@@ -71,15 +71,17 @@ func (n *Runtime) EraseUser(ctx context.Context, user string, from SentCursor) (
 		}
 		res.EndedDevices = sus.EndedDevices
 	}
+	deskForgot := map[string]bool{} // conversations whose desk state forgot the user's words
 	next, _, walked, err := n.walkSent(ctx, user, from, 0, func(conv string, m storage.Message) (bool, error) {
 		switch {
 		case m.Recalled():
 		case m.Kind == storage.MsgCard && m.RefSeq != 0:
 			// A card update goes with the card it updates.
 		case m.Kind == storage.MsgSystem: // a desk step holding their words
-			if err := n.forgetDeskWords(ctx, user, conv, m.Seq); err != nil {
+			if err := n.forgetDeskWords(ctx, user, conv, m.Seq, !deskForgot[conv]); err != nil {
 				return false, err
 			}
+			deskForgot[conv] = true
 			res.DeskSteps++
 		case !m.Edit(): // a text or a card; an edit goes with the message it edits
 			// n.request already waits out a RETRY (a message being
@@ -119,9 +121,10 @@ func (n *Runtime) EraseUser(ctx context.Context, user string, from SentCursor) (
 }
 
 // forgetDeskWords takes user's words out of desk step seq of conv: from
-// the desk's state (if a desk is installed), then from the log.
-func (n *Runtime) forgetDeskWords(ctx context.Context, user, conv string, seq uint64) error {
-	if f := n.deskForget.Load(); f != nil && *f != nil {
+// the desk's state (askDesk: once per conversation, if a desk is
+// installed), then from the log.
+func (n *Runtime) forgetDeskWords(ctx context.Context, user, conv string, seq uint64, askDesk bool) error {
+	if f := n.deskForget.Load(); askDesk && f != nil && *f != nil {
 		if err := (*f)(ctx, user, conv); err != nil {
 			return fmt.Errorf("desk state of %s: %w", conv, err)
 		}

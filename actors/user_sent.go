@@ -124,7 +124,7 @@ func holdsDeskWords(m storage.Message) bool {
 	if m.Kind != storage.MsgSystem || m.Recalled() {
 		return false
 	}
-	_, found := redactDeskBody(m.Body)
+	_, found := deskFields(m.Body)
 	return found
 }
 

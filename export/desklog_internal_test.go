@@ -116,3 +116,20 @@ func TestEditIsAnEvent(t *testing.T) {
 		t.Fatal("a plain message is an event")
 	}
 }
+
+// A reaction is a message record of kind reaction (its emoji) and a
+// reaction event naming its message; a card's record is of kind card.
+func TestReactionIsAnEvent(t *testing.T) {
+	m := storage.Message{ConvID: "g:team", Seq: 10, Sender: "bob", Kind: storage.MsgReaction, Body: []byte("👍"), RefSeq: 9, ServerTS: time.UnixMilli(1_700_000_000_000)}
+	ev, ok := eventFor(m)
+	if !ok || ev.Type != "reaction" || ev.TargetSeq != 9 || ev.EventID != "reaction/g:team/10" || ev.Actor != "bob" {
+		t.Fatalf("reaction event %+v (%v), want type reaction, target 9, id reaction/g:team/10", ev, ok)
+	}
+	if r := NewMessageRecord(m); r.Kind != "reaction" || r.Text != "👍" {
+		t.Fatalf("reaction record %+v, want kind reaction, text 👍", r)
+	}
+	card := storage.Message{ConvID: "g:team", Seq: 11, Sender: "bob", Kind: storage.MsgCard, Body: []byte(`{"title":"t"}`)}
+	if r := NewMessageRecord(card); r.Kind != "card" {
+		t.Fatalf("card record kind %q, want card", r.Kind)
+	}
+}
