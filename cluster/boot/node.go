@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"sync"
 	"time"
@@ -28,7 +27,6 @@ import (
 	"github.com/switchboard-im/switchboard/storage"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
-	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 )
@@ -238,7 +236,7 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 	// the member (remoteDialOptions).
 	ropts := []remote.ConfigOption{
 		func(c *remote.Config) { c.MaxRetryCount = 1 },
-		remote.WithDialOptions(append(remoteDialOptions(cfg.RemoteDialWait), remoteKeepalive(cfg.RemoteWriteTimeout)...)...),
+		remote.WithDialOptions(append(remoteDialOptions(cfg.RemoteDialWait, watchEndpointEnds(system.EventStream)), remoteKeepalive(cfg.RemoteWriteTimeout)...)...),
 		remote.WithServerOptions(remoteServerKeepalive(cfg.RemoteWriteTimeout)...),
 	}
 	if cfg.AdvertisedHost != "" {
@@ -307,12 +305,12 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 // so a member that never comes back costs one blocked writer for
 // RemoteDialWait; nobody sends to it once it has left the topology.
 //
-// They also keep a connection this node closed from reporting its
-// member's end: see localCloseIsEOF.
-func remoteDialOptions(wait time.Duration) []grpc.DialOption {
+// They also report a connection's end exactly when its endpoint needs
+// removing: see endpointEnds.
+func remoteDialOptions(wait time.Duration, ends *endpointEnds) []grpc.DialOption {
 	opts := []grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithStreamInterceptor(localCloseIsEOF),
+		grpc.WithStreamInterceptor(ends.intercept),
 	}
 	if wait < 0 {
 		return opts
@@ -328,37 +326,6 @@ func remoteDialOptions(wait time.Duration) []grpc.DialOption {
 			Backoff:           backoff.Config{BaseDelay: 50 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: 250 * time.Millisecond},
 			MinConnectTimeout: time.Second,
 		}))
-}
-
-// localCloseIsEOF makes a remoting stream whose connection this node
-// closed end like a completed stream (io.EOF), not like a lost one.
-//
-// protoactor's endpoint writer closes its connection when its endpoint is
-// stopped, and the stream's reader then sees "the client connection is
-// closing" and publishes a termination for the address, which stops the
-// endpoint created for that address in the meantime, whose reader then
-// does the same: under traffic one termination (a member restarted on its
-// address, a connect that failed) repeated itself for seconds, each one
-// dropping the messages queued on the newest connection.
-func localCloseIsEOF(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
-	s, err := streamer(ctx, desc, cc, method, opts...)
-	if err != nil {
-		return nil, err
-	}
-	return closedLocally{ClientStream: s, conn: cc}, nil
-}
-
-type closedLocally struct {
-	grpc.ClientStream
-	conn *grpc.ClientConn
-}
-
-func (s closedLocally) RecvMsg(m any) error {
-	err := s.ClientStream.RecvMsg(m)
-	if err != nil && err != io.EOF && s.conn.GetState() == connectivity.Shutdown {
-		return io.EOF
-	}
-	return err
 }
 
 // DefaultRemoteDialWait is NodeConfig.RemoteDialWait's default.

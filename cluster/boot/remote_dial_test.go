@@ -1,6 +1,8 @@
 package boot
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/remote"
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 )
 
@@ -50,7 +53,7 @@ func askRestartedMember(t *testing.T, wait, restartAfter time.Duration) (any, er
 	sender := quietSystem()
 	rs := remote.NewRemote(sender, remote.Configure("127.0.0.1", 0,
 		func(c *remote.Config) { c.MaxRetryCount = 1 },
-		remote.WithDialOptions(remoteDialOptions(wait)...)))
+		remote.WithDialOptions(remoteDialOptions(wait, watchEndpointEnds(sender.EventStream))...)))
 	rs.Start()
 	t.Cleanup(func() { rs.Shutdown(false) })
 
@@ -79,8 +82,7 @@ func askRestartedMember(t *testing.T, wait, restartAfter time.Duration) (any, er
 // one stops the next connection to the same address, and so on. Only the
 // termination published here may be seen, and requests keep flowing.
 func TestClosingAnEndpointReportsNoTermination(t *testing.T) {
-	opts := remote.WithDialOptions(remoteDialOptions(0)...)
-	sender, echo := senderAndEcho(t, opts, opts)
+	sender, echo := senderAndEcho(t, dialWith(), nil)
 	ask := func(what string) error {
 		_, err := sender.Root.RequestFuture(echo, wrapperspb.String(what), 5*time.Second).Result()
 		return err
@@ -108,17 +110,76 @@ func TestClosingAnEndpointReportsNoTermination(t *testing.T) {
 	}
 }
 
+// A writer that stops because a send failed (the member's server went
+// away mid-write) leaves no termination behind it; the endpoint it served
+// must still be dropped, or every later message to that address is
+// dead-lettered for good. One send is made to fail here; the requests
+// after it must get through on a new connection.
+func TestAFailedSendDropsItsEndpoint(t *testing.T) {
+	var failNext atomic.Bool
+	failOnce := grpc.WithChainStreamInterceptor(func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+		s, err := streamer(ctx, desc, cc, method, opts...)
+		return failingSend{ClientStream: s, fail: &failNext}, err
+	})
+	sender, echo := senderAndEcho(t, dialWith(failOnce), nil)
+	ask := func(what string, within time.Duration) error {
+		_, err := sender.Root.RequestFuture(echo, wrapperspb.String(what), within).Result()
+		return err
+	}
+	if err := ask("first", 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	failNext.Store(true)
+	_ = ask("lost with the failed send", 500*time.Millisecond)
+	if failNext.Load() {
+		t.Fatal("no send went through the failing stream")
+	}
+	var err error
+	for i := 0; i < 10; i++ {
+		if err = ask(fmt.Sprint("after ", i), 500*time.Millisecond); err == nil {
+			return
+		}
+	}
+	t.Fatalf("no request got through after the failed send: %v", err)
+}
+
+// failingSend fails one SendMsg when fail is set, as a write to a member
+// whose server just went away does; its RecvMsg waits as the real one.
+type failingSend struct {
+	grpc.ClientStream
+	fail *atomic.Bool
+}
+
+func (s failingSend) SendMsg(m any) error {
+	if s.fail.CompareAndSwap(true, false) {
+		return errors.New("injected: transport is closing")
+	}
+	return s.ClientStream.SendMsg(m)
+}
+
+// dialWith is a sender's remote options: remoteDialOptions (waiting the
+// default time) and then extra.
+func dialWith(extra ...grpc.DialOption) func(*actor.ActorSystem) remote.ConfigOption {
+	return func(sender *actor.ActorSystem) remote.ConfigOption {
+		return remote.WithDialOptions(append(remoteDialOptions(0, watchEndpointEnds(sender.EventStream)), extra...)...)
+	}
+}
+
 // senderAndEcho starts two remote actor systems on loopback, the sender
-// with senderOpts and the member with memberOpts, and an echo actor on the
-// member.
-func senderAndEcho(t *testing.T, senderOpts, memberOpts remote.ConfigOption) (*actor.ActorSystem, *actor.PID) {
+// with senderOpts and the member with memberOpts (nil: none), and an echo
+// actor on the member.
+func senderAndEcho(t *testing.T, senderOpts func(*actor.ActorSystem) remote.ConfigOption, memberOpts remote.ConfigOption) (*actor.ActorSystem, *actor.PID) {
 	t.Helper()
 	sender := quietSystem()
-	rs := remote.NewRemote(sender, remote.Configure("127.0.0.1", 0, senderOpts))
+	rs := remote.NewRemote(sender, remote.Configure("127.0.0.1", 0, senderOpts(sender)))
 	rs.Start()
 	t.Cleanup(func() { rs.Shutdown(false) })
 	member := quietSystem()
-	rm := remote.NewRemote(member, remote.Configure("127.0.0.1", 0, memberOpts))
+	var mopts []remote.ConfigOption
+	if memberOpts != nil {
+		mopts = append(mopts, memberOpts)
+	}
+	rm := remote.NewRemote(member, remote.Configure("127.0.0.1", 0, mopts...))
 	rm.Start()
 	t.Cleanup(func() { rm.Shutdown(false) })
 	echo, err := member.Root.SpawnNamed(actor.PropsFromFunc(func(c actor.Context) {

@@ -33,8 +33,8 @@ func TestRemoteConnectionsBoundUnacknowledgedWrites(t *testing.T) {
 				}
 				return c, err
 			})
-			dial := append(append(remoteDialOptions(0), remoteKeepalive(tc.timeout)...), capture)
-			sender, echo := senderAndEcho(t, remote.WithDialOptions(dial...), remote.WithServerOptions(remoteServerKeepalive(tc.timeout)...))
+			dial := append(remoteKeepalive(tc.timeout), capture)
+			sender, echo := senderAndEcho(t, dialWith(dial...), remote.WithServerOptions(remoteServerKeepalive(tc.timeout)...))
 			if _, err := sender.Root.RequestFuture(echo, wrapperspb.String("hi"), 5*time.Second).Result(); err != nil {
 				t.Fatalf("request over the connection: %v", err)
 			}
