@@ -169,7 +169,18 @@ func (n *Runtime) Connect(ctx context.Context, user, device string, sink session
 		s.connectedAt = reg.ConnectedAt // the grain's order, for the renewals
 	}
 	n.sessions.add(s)
+	if reg.ReplacedConnId != "" {
+		// The device's older connection (the same app reconnecting before
+		// its old connection timed out, or a second app with this device
+		// id) gets no more pushes: it is told so and closed.
+		n.system.Root.Send(actor.NewPID(reg.ReplacedConnAddress, reg.ReplacedConnId), &pb.EndSession{Error: replacedError(device)})
+	}
 	return s, nil
+}
+
+// replacedError ends a device's connection that a newer one replaced.
+func replacedError(device string) *pb.Error {
+	return pbErr(pb.Code_REPLACED, "device %s connected again: the newer connection takes its messages", device)
 }
 
 // receive is the session's actor: pushes from the user grain.
@@ -252,7 +263,9 @@ func (s *deviceSession) reregister(parent context.Context, resync bool, at *acto
 	if err == nil && reg.Superseded {
 		// The device connected again since (here or at another member):
 		// the grain pushes to that connection, and this one, on its way
-		// out, must not take the device back.
+		// out, must not take the device back. Its new session's notice
+		// ends this one; this is the backstop if the notice was lost.
+		s.end(fromPB(replacedError(s.device)))
 		return
 	}
 	if CodeOf(err) == pb.Code_SUSPENDED {

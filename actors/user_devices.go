@@ -51,16 +51,24 @@ func (u *user) register(ctx actor.Context, m *pb.RegisterDevice) {
 		return
 	}
 	stamp := m.ConnectedAt
+	res := &pb.RegisterDeviceResponse{}
 	if !m.Renew {
 		// A fresh connection comes after every one the grain has seen of
 		// the device, even from a node whose clock is behind.
 		stamp = max(stamp, d.connAt+1)
+		if u.connected(d) && !(d.conn.Address == m.ConnAddress && d.conn.Id == m.ConnId) {
+			// The device's older connection gets no more pushes: the new
+			// session ends it, once its own connect has succeeded (a
+			// registration that arrives after its connect gave up must
+			// not end the connection the device now uses).
+			res.ReplacedConnAddress, res.ReplacedConnId = d.conn.Address, d.conn.Id
+		}
 	}
 	d.conn = actor.NewPID(m.ConnAddress, m.ConnId)
 	d.connAt = stamp
 	d.lastSeen = time.Now()
 	u.rt.log.Debug("device registered", "user", u.id, "device", m.Device, "conn", d.conn, "grain", ctx.Self().Id)
-	res := &pb.RegisterDeviceResponse{Cursor: d.cursor, ConnectedAt: stamp}
+	res.Cursor, res.ConnectedAt = d.cursor, stamp
 	if e := u.loadAll(); e != nil {
 		res.Error = e
 	}

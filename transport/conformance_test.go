@@ -251,6 +251,10 @@ func TestErrorCodeConformance(t *testing.T) {
 	again := rawDial(t, e, nil)
 	again.hello(frame(&wirepb.Hello{Token: e.token("mallory", "tablet")}))
 	closed("suspended user connects", again, wirepb.Code_SUSPENDED)
+	// The same device connecting again closes its older connection.
+	older := login("dave", "phone")
+	login("dave", "phone")
+	closed("device connected again", older, wirepb.Code_REPLACED)
 	// A stream with nothing written is never seen by the server: no
 	// stream to write an Error frame on, only the close code.
 	silent := rawDial(t, e, nil)

@@ -48,6 +48,7 @@ const (
 	Code_UPSTREAM_FAILED     Code = 17 // the business system (card webhook) failed, timed out or answered unsigned
 	Code_EDIT_EXPIRED        Code = 18 // past the edit time limit
 	Code_SUSPENDED           Code = 19 // the operator suspended this user: no connections until lifted or expired
+	Code_REPLACED            Code = 20 // the device connected again on a newer connection, which took its pushes
 )
 
 // Enum value maps for Code.
@@ -73,6 +74,7 @@ var (
 		17: "UPSTREAM_FAILED",
 		18: "EDIT_EXPIRED",
 		19: "SUSPENDED",
+		20: "REPLACED",
 	}
 	Code_value = map[string]int32{
 		"OK":                  0,
@@ -95,6 +97,7 @@ var (
 		"UPSTREAM_FAILED":     17,
 		"EDIT_EXPIRED":        18,
 		"SUSPENDED":           19,
+		"REPLACED":            20,
 	}
 )
 
@@ -2035,9 +2038,14 @@ type RegisterDeviceResponse struct {
 	// connected_at orders this connection among the device's (a fresh one
 	// after any before it, whatever the nodes' clocks say): the session
 	// renews with it.
-	ConnectedAt   int64 `protobuf:"varint,5,opt,name=connected_at,json=connectedAt,proto3" json:"connected_at,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ConnectedAt int64 `protobuf:"varint,5,opt,name=connected_at,json=connectedAt,proto3" json:"connected_at,omitempty"`
+	// replaced_* name the live connection of the device this fresh
+	// registration took over, if any: the new session ends it (REPLACED)
+	// once its own connect succeeded.
+	ReplacedConnAddress string `protobuf:"bytes,6,opt,name=replaced_conn_address,json=replacedConnAddress,proto3" json:"replaced_conn_address,omitempty"`
+	ReplacedConnId      string `protobuf:"bytes,7,opt,name=replaced_conn_id,json=replacedConnId,proto3" json:"replaced_conn_id,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *RegisterDeviceResponse) Reset() {
@@ -2103,6 +2111,20 @@ func (x *RegisterDeviceResponse) GetConnectedAt() int64 {
 		return x.ConnectedAt
 	}
 	return 0
+}
+
+func (x *RegisterDeviceResponse) GetReplacedConnAddress() string {
+	if x != nil {
+		return x.ReplacedConnAddress
+	}
+	return ""
+}
+
+func (x *RegisterDeviceResponse) GetReplacedConnId() string {
+	if x != nil {
+		return x.ReplacedConnId
+	}
+	return ""
 }
 
 // Suspension is an operator's suspension of a user (stored as the
@@ -4741,7 +4763,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\fconn_address\x18\x03 \x01(\tR\vconnAddress\x12\x17\n" +
 	"\aconn_id\x18\x04 \x01(\tR\x06connId\x12!\n" +
 	"\fconnected_at\x18\x05 \x01(\x03R\vconnectedAt\x12\x14\n" +
-	"\x05renew\x18\x06 \x01(\bR\x05renew\"\xc5\x01\n" +
+	"\x05renew\x18\x06 \x01(\bR\x05renew\"\xa3\x02\n" +
 	"\x16RegisterDeviceResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x16\n" +
 	"\x06cursor\x18\x02 \x01(\x04R\x06cursor\x12\x1f\n" +
@@ -4750,7 +4772,9 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\n" +
 	"superseded\x18\x04 \x01(\bR\n" +
 	"superseded\x12!\n" +
-	"\fconnected_at\x18\x05 \x01(\x03R\vconnectedAt\"Z\n" +
+	"\fconnected_at\x18\x05 \x01(\x03R\vconnectedAt\x122\n" +
+	"\x15replaced_conn_address\x18\x06 \x01(\tR\x13replacedConnAddress\x12(\n" +
+	"\x10replaced_conn_id\x18\a \x01(\tR\x0ereplacedConnId\"Z\n" +
 	"\n" +
 	"Suspension\x12\x19\n" +
 	"\bsince_ms\x18\x01 \x01(\x03R\asinceMs\x12\x19\n" +
@@ -4935,7 +4959,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x0eQUEUE_POSITION\x10\x03\"U\n" +
 	"\vRouteSignal\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x122\n" +
-	"\x06signal\x18\x02 \x01(\v2\x1a.switchboard.actors.SignalR\x06signal*\xba\x02\n" +
+	"\x06signal\x18\x02 \x01(\v2\x1a.switchboard.actors.SignalR\x06signal*\xc8\x02\n" +
 	"\x04Code\x12\x06\n" +
 	"\x02OK\x10\x00\x12\v\n" +
 	"\aINVALID\x10\x01\x12\x0e\n" +
@@ -4960,7 +4984,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\bTOO_MANY\x10\x10\x12\x13\n" +
 	"\x0fUPSTREAM_FAILED\x10\x11\x12\x10\n" +
 	"\fEDIT_EXPIRED\x10\x12\x12\r\n" +
-	"\tSUSPENDED\x10\x13*I\n" +
+	"\tSUSPENDED\x10\x13\x12\f\n" +
+	"\bREPLACED\x10\x14*I\n" +
 	"\bConvKind\x12\x19\n" +
 	"\x15CONV_KIND_UNSPECIFIED\x10\x00\x12\n" +
 	"\n" +

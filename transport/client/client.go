@@ -444,6 +444,13 @@ func (c *Client) run(cn *conn) {
 		if cn != nil {
 			b.reset()
 			wait = c.serve(cn)
+			if err := cn.readErr(); wirepb.CodeOf(err) == wirepb.Code_REPLACED {
+				// The device connected again elsewhere (another app with
+				// this device id): reconnecting would take it back, and
+				// the other would do the same.
+				c.stop(err)
+				return
+			}
 		}
 		if c.ctx.Err() != nil {
 			return
@@ -466,16 +473,22 @@ func (c *Client) run(cn *conn) {
 			refusedForGood := code == wirepb.Code_SUSPENDED ||
 				(code == wirepb.Code_UNAUTHENTICATED || code == wirepb.Code_TOKEN_EXPIRED) && c.cfg.TokenSource == nil
 			if refusedForGood {
-				c.mu.Lock()
-				c.fatal = err
-				close(c.changed)
-				c.changed = make(chan struct{})
-				c.mu.Unlock()
-				c.emit(Event{Kind: EventError, Err: err})
+				c.stop(err)
 				return
 			}
 		}
 	}
+}
+
+// stop ends the reconnecting for good with err (Err): requests waiting
+// for a connection fail with it.
+func (c *Client) stop(err error) {
+	c.mu.Lock()
+	c.fatal = err
+	close(c.changed)
+	c.changed = make(chan struct{})
+	c.mu.Unlock()
+	c.emit(Event{Kind: EventError, Err: err})
 }
 
 // serve runs one connection until it ends; it returns how long to wait

@@ -52,6 +52,7 @@ const (
 	Code_UPSTREAM_FAILED     Code = 17 // the business system (card webhook) failed, timed out or answered unsigned
 	Code_EDIT_EXPIRED        Code = 18 // past the edit time limit
 	Code_SUSPENDED           Code = 19 // the operator suspended this user: do not reconnect until told otherwise
+	Code_REPLACED            Code = 20 // this device connected again on a newer connection: do not reconnect by yourself (two apps sharing a device id would take it from each other)
 	// 32–63: transport.
 	Code_UNAUTHENTICATED Code = 32 // missing, malformed, forged or wrong-key token
 	Code_TOKEN_EXPIRED   Code = 33 // token past its exp
@@ -88,6 +89,7 @@ var (
 		17: "UPSTREAM_FAILED",
 		18: "EDIT_EXPIRED",
 		19: "SUSPENDED",
+		20: "REPLACED",
 		32: "UNAUTHENTICATED",
 		33: "TOKEN_EXPIRED",
 		34: "BAD_FRAME",
@@ -120,6 +122,7 @@ var (
 		"UPSTREAM_FAILED":     17,
 		"EDIT_EXPIRED":        18,
 		"SUSPENDED":           19,
+		"REPLACED":            20,
 		"UNAUTHENTICATED":     32,
 		"TOKEN_EXPIRED":       33,
 		"BAD_FRAME":           34,
@@ -7071,7 +7074,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06window\x18\x02 \x01(\tR\x06window\x125\n" +
 	"\x04rows\x18\x03 \x03(\v2!.switchboard.wire.v1.MyMetricsRowR\x04rows\x12\x10\n" +
-	"\x03key\x18\x04 \x01(\tR\x03key*\xe7\x03\n" +
+	"\x03key\x18\x04 \x01(\tR\x03key*\xf5\x03\n" +
 	"\x04Code\x12\x06\n" +
 	"\x02OK\x10\x00\x12\v\n" +
 	"\aINVALID\x10\x01\x12\x0e\n" +
@@ -7096,7 +7099,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\bTOO_MANY\x10\x10\x12\x13\n" +
 	"\x0fUPSTREAM_FAILED\x10\x11\x12\x10\n" +
 	"\fEDIT_EXPIRED\x10\x12\x12\r\n" +
-	"\tSUSPENDED\x10\x13\x12\x13\n" +
+	"\tSUSPENDED\x10\x13\x12\f\n" +
+	"\bREPLACED\x10\x14\x12\x13\n" +
 	"\x0fUNAUTHENTICATED\x10 \x12\x11\n" +
 	"\rTOKEN_EXPIRED\x10!\x12\r\n" +
 	"\tBAD_FRAME\x10\"\x12\x13\n" +

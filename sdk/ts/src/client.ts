@@ -51,8 +51,11 @@ export class Client {
   private closed = false;
   private listeners: { [K in keyof ClientEvents]?: ClientEvents[K][] } = {};
   private connectedOnce?: { resolve: () => void; reject: (e: Error) => void };
-  /** suspended: the node refused or ended the connection with SUSPENDED; the client stops. */
-  private suspended?: ProtocolError;
+  /**
+   * endedForGood: the node refused or ended the connection with a code
+   * that reconnecting cannot help (SUSPENDED, REPLACED); the client stops.
+   */
+  private endedForGood?: ProtocolError;
   private linkDone?: () => void;
   private linkGen = 0;
   private pipelines = new Map<string, SendPipeline<ChatMessage>>();
@@ -144,16 +147,18 @@ export class Client {
         await new Promise<void>((r) => (this.linkDone = r));
       } catch (e) {
         if (this.closed) return;
-        if (e instanceof ProtocolError && e.code === Code.SUSPENDED) this.suspended = e;
+        if (e instanceof ProtocolError && endsForGood(e.code)) this.endedForGood = e;
       }
       this.failPending(new Error("connection lost"));
       if (this.closed) return;
-      if (this.suspended) {
-        // The operator suspended this user: reconnecting cannot help until
-        // they lift it (the app makes a new client then).
+      if (this.endedForGood) {
+        // The operator suspended this user (reconnecting cannot help until
+        // they lift it), or this device id connected again elsewhere
+        // (reconnecting would take it back, and the other would do the
+        // same): the app makes a new client when the user asks.
         this.closed = true;
         clearInterval(this.ackTimer);
-        this.connectedOnce?.reject(this.suspended);
+        this.connectedOnce?.reject(this.endedForGood);
         this.connectedOnce = undefined;
         this.setState("closed");
         return;
@@ -384,7 +389,7 @@ export class Client {
         return;
       case "error":
         this.emit("error", f.msg.value.code, f.msg.value.message);
-        if (f.msg.value.code === Code.SUSPENDED) this.suspended = new ProtocolError(Code.SUSPENDED, f.msg.value.message);
+        if (endsForGood(f.msg.value.code)) this.endedForGood = new ProtocolError(f.msg.value.code, f.msg.value.message);
         // The server ends the connection after this frame and waits for
         // us to close first (docs/PROTOCOL.md §9): close now, so neither
         // side waits out its linger before the reconnect.
@@ -720,4 +725,15 @@ export class Client {
   typing(conv: string, typing = true): void {
     this.request({ case: "signal", value: { kind: typing ? Signal_Kind.TYPING : Signal_Kind.STOP_TYPING, conv } }).catch(() => {});
   }
+}
+
+/**
+ * endsForGood says whether a connection ended with code must not be
+ * reconnected by the client itself: SUSPENDED (every connect is refused
+ * until the operator lifts it) and REPLACED (this device id connected
+ * again elsewhere; reconnecting would take it back, and the other would
+ * do the same).
+ */
+function endsForGood(code: Code): boolean {
+  return code === Code.SUSPENDED || code === Code.REPLACED;
 }

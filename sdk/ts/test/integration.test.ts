@@ -93,6 +93,23 @@ test("a suspended user's connect is refused SUSPENDED and the client stops", { s
   assert.equal(mallory.state, "closed");
 });
 
+test("a device id connected again elsewhere: the older client is closed REPLACED and stops", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  // Two tabs sharing one token (one device id): the newer takes the device.
+  await withClients(["twin"], async (older) => {
+    const codes: Code[] = [];
+    older.on("error", (code) => void codes.push(code));
+    await withClients(["twin"], async (newer) => {
+      await until("the older client closes", () => older.state === "closed");
+      assert.deepEqual(codes, [Code.REPLACED]);
+      // It stays closed (no reconnect taking the device back): the newer
+      // one keeps its connection.
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(older.state, "closed");
+      assert.equal(newer.state, "connected");
+    });
+  });
+});
+
 test("report a message to the moderators", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
   await withClients(["alice", "bob"], async (alice, bob) => {
     const conv = "d:alice:bob";

@@ -253,13 +253,15 @@ export const demoCard = {
 
 export function showStatus(client) {
   const el = document.getElementById("status");
-  let suspended = "";
+  let ended = "";
   client.on("error", (code, message) => {
-    if (code === Code.SUSPENDED) suspended = message;
+    if (code === Code.SUSPENDED) ended = `account suspended: ${message}`;
+    // This device id connected again (another tab or window): reload to use it here.
+    if (code === Code.REPLACED) ended = "opened elsewhere: reload to use it here";
   });
   client.on("state", (s, t) => {
     el.textContent = s === "connected" ? `connected (${t})` : s;
-    if (s === "closed" && suspended) el.textContent = `account suspended: ${suspended}`;
+    if (s === "closed" && ended) el.textContent = ended;
     el.dataset.state = s;
     el.dataset.transport = t ?? "";
   });
