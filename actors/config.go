@@ -38,6 +38,8 @@ type Config struct {
 	// MaxMentions bounds the members one message mentions (default 20;
 	// conv_mention.go).
 	MaxMentions int
+	// MaxMediaBytes bounds one uploaded file (default 16 MiB).
+	MaxMediaBytes int64
 	// MaxReactionBytes bounds a reaction (default 64: the longest emoji
 	// sequences, or an app's short code; conv_reaction.go).
 	MaxReactionBytes int
@@ -220,6 +222,7 @@ func DefaultConfig() Config {
 		SystemMessageUsers:        20,
 		MaxMentions:               20,
 		MaxReactionBytes:          64,
+		MaxMediaBytes:             16 << 20,
 		MaxPreJoinHistory:         1000,
 		WordListReload:            5 * time.Second,
 		MaxWords:                  10000,
@@ -277,6 +280,9 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.SystemMessageUsers, d.SystemMessageUsers)
 	setInt(&c.MaxMentions, d.MaxMentions)
 	setInt(&c.MaxReactionBytes, d.MaxReactionBytes)
+	if c.MaxMediaBytes <= 0 {
+		c.MaxMediaBytes = d.MaxMediaBytes
+	}
 	setInt(&c.MaxPreJoinHistory, d.MaxPreJoinHistory)
 	setInt(&c.MaxWords, d.MaxWords)
 	setInt(&c.MaxCardActions, d.MaxCardActions)

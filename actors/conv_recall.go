@@ -75,6 +75,14 @@ func (c *conversation) recall(ctx actor.Context, m *pb.RecallMessage) {
 		reply(storeErr(err))
 		return
 	}
+	if target.Media.ID != "" {
+		// Its file goes with it (a takedown, an erasure); one attached to
+		// another message of its uploader too goes with the first recall.
+		if err := c.rt.store.DeleteMedia(bg, c.id, target.Media.ID); err != nil {
+			reply(storeErr(err))
+			return
+		}
+	}
 	if err := c.rt.store.TombstoneMessage(bg, c.id, m.Seq); err != nil {
 		reply(storeErr(err))
 		return

@@ -46,7 +46,7 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 	case len(m.Body) > c.rt.cfg.MaxBodyBytes:
 		reply(pbErr(pb.Code_TOO_LARGE, "message body is %d bytes, limit %d", len(m.Body), c.rt.cfg.MaxBodyBytes))
 		return
-	case len(m.Body) == 0 && m.Kind != pb.MessageKind_REACTION: // an empty reaction takes one back
+	case len(m.Body) == 0 && m.Kind != pb.MessageKind_REACTION && m.MediaId == "": // an empty reaction takes one back; an attachment needs no caption
 		reply(pbErr(pb.Code_INVALID, "empty message body"))
 		return
 	}
@@ -76,6 +76,11 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 		reply(pbErr(pb.Code_RATE_LIMITED, "%s sends faster than %.0f messages/s in %s", m.Sender, c.rt.cfg.SendRate, c.id))
 		return
 	}
+	media, e := c.attachment(m)
+	if e != nil {
+		reply(e)
+		return
+	}
 	if e := c.checkKind(m); e != nil {
 		reply(e)
 		return
@@ -99,7 +104,7 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 	}
 	msg := storage.Message{
 		ConvID: c.id, MsgID: c.rt.ids.next(now), ClientMsgID: m.ClientMsgId, Sender: m.Sender,
-		SenderRole: senderRole(mem.Role), Kind: storage.MessageKind(m.Kind), RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, Body: m.Body, Flags: flags,
+		SenderRole: senderRole(mem.Role), Kind: storage.MessageKind(m.Kind), RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, Media: media, Body: m.Body, Flags: flags,
 		ClientTS: fromMillis(m.ClientTsMs), ServerTS: now,
 	}
 	// A recall of its message waits for an edit or a card update queued

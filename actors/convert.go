@@ -24,7 +24,16 @@ func toPBMessage(m *storage.Message) *pb.Message {
 		ClientTsMs:  millis(m.ClientTS),
 		ServerTsMs:  millis(m.ServerTS),
 		SenderRole:  senderRoleToPB(m.SenderRole),
+		Media:       mediaRefToPB(m.Media),
 	}
+}
+
+// mediaRefToPB is a message's attachment, nil for none.
+func mediaRefToPB(r storage.MediaRef) *pb.MediaRef {
+	if r.ID == "" {
+		return nil
+	}
+	return &pb.MediaRef{Id: r.ID, Name: r.Name, Mime: r.MIME, Size: r.Size}
 }
 
 func senderRoleToPB(r storage.SenderRole) pb.Role {

@@ -421,6 +421,25 @@ func (s *deviceSession) Presence(ctx context.Context, target, conv string) (*pb.
 	return s.rt.Presence(ctx, s.user, target, conv)
 }
 
+func (s *deviceSession) CreateMedia(ctx context.Context, conv, name, mime string, size int64) (*pb.MediaRef, error) {
+	m, err := s.rt.CreateMedia(ctx, s.user, conv, name, mime, size)
+	return mediaRefToPB(m.Ref()), err
+}
+
+func (s *deviceSession) PutMediaChunk(ctx context.Context, conv, id string, index int, data []byte) error {
+	return s.rt.PutMediaChunk(ctx, s.user, conv, id, index, data)
+}
+
+func (s *deviceSession) CompleteMedia(ctx context.Context, conv, id string) (*pb.MediaRef, error) {
+	m, err := s.rt.CompleteMedia(ctx, s.user, conv, id)
+	return mediaRefToPB(m.Ref()), err
+}
+
+func (s *deviceSession) ReadMedia(ctx context.Context, conv string, seq uint64, index int) (*pb.MediaRef, []byte, error) {
+	ref, data, err := s.rt.ReadMedia(ctx, s.user, conv, seq, index)
+	return mediaRefToPB(ref), data, err
+}
+
 func (s *deviceSession) SetPinned(ctx context.Context, conv string, pinned bool) error {
 	return s.rt.SetPinned(ctx, s.user, conv, pinned)
 }

@@ -412,7 +412,7 @@ func cloneRecalled(m *pb.Message) *pb.Message {
 // cloneEdited is m with the text of its newest edit.
 func cloneEdited(m *pb.Message, body []byte) *pb.Message {
 	c := cloneRecalled(m)
-	c.Recalled, c.Body = false, body
+	c.Recalled, c.Body, c.Media = false, body, m.Media
 	return c
 }
 

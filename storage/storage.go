@@ -149,6 +149,7 @@ type Message struct {
 	RefSeq      uint64   // for MsgRecall: the recalled seq; for MsgCard: the card it updates
 	ReplyTo     uint64   // the earlier seq of the conversation this message answers; 0: none
 	Mentions    []string // members the message mentions (@user); nil: none
+	Media       MediaRef // the attached file; zero ID: none
 	Body        []byte
 	Flags       uint32
 	ClientTS    time.Time // the client's send time (event time); zero if unknown
@@ -343,7 +344,8 @@ type Store interface {
 	// ListMessages returns up to limit messages with fromSeq <= seq <= toSeq
 	// in the given order (toSeq 0 means no upper bound).
 	ListMessages(ctx context.Context, convID string, fromSeq, toSeq uint64, order Order, limit int) ([]Message, error)
-	// TombstoneMessage clears the body and sets FlagRecalled. ErrNotFound.
+	// TombstoneMessage clears the body and the attachment and sets
+	// FlagRecalled. ErrNotFound.
 	// Tombstoning twice is a no-op.
 	TombstoneMessage(ctx context.Context, convID string, seq uint64) error
 	// RedactMessage replaces a message's body, keeping everything else
@@ -416,6 +418,24 @@ type Store interface {
 	DeletePushToken(ctx context.Context, userID, deviceID, token string) error
 	// ListPushTokens returns a user's push registrations ordered by device id.
 	ListPushTokens(ctx context.Context, userID string) ([]PushToken, error)
+
+	// CreateMedia stores a new upload's description (Complete false).
+	// ErrExists if its id is taken in its conversation.
+	CreateMedia(ctx context.Context, m Media) error
+	// GetMedia reads an upload's description. ErrNotFound.
+	GetMedia(ctx context.Context, convID, id string) (Media, error)
+	// PutMediaChunk stores chunk i of an upload, replacing any before it.
+	// ErrNotFound without the upload; ErrInvalid when i or len(data) does
+	// not fit it (Media.CheckChunk) or it is complete.
+	PutMediaChunk(ctx context.Context, convID, id string, i int, data []byte) error
+	// CompleteMedia marks an upload complete once every chunk is stored at
+	// its length, and returns it; ErrInvalid naming the first chunk that
+	// is not. Completing a complete one returns it.
+	CompleteMedia(ctx context.Context, convID, id string) (Media, error)
+	// ReadMediaChunk reads chunk i of an upload. ErrNotFound.
+	ReadMediaChunk(ctx context.Context, convID, id string, i int) ([]byte, error)
+	// DeleteMedia removes an upload and its chunks; no error if absent.
+	DeleteMedia(ctx context.Context, convID, id string) error
 
 	// SaveCheckpoint writes a checkpoint atomically (state and seqs together).
 	SaveCheckpoint(ctx context.Context, cp Checkpoint) error

@@ -2,6 +2,7 @@ package transport
 
 import (
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/storage"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
 
@@ -16,8 +17,16 @@ func wireMessage(m *pb.Message) *wirepb.Message {
 		Conv: m.Conv, Seq: m.Seq, MsgId: m.MsgId, ClientMsgId: m.ClientMsgId, Sender: m.Sender,
 		Kind: wirepb.MessageKind(m.Kind), RefSeq: m.RefSeq, Body: m.Body, Recalled: m.Recalled, Flagged: m.Flagged,
 		ClientTsMs: m.ClientTsMs, ServerTsMs: m.ServerTsMs, SenderRole: wirepb.Role(m.SenderRole), ReplyTo: m.ReplyTo,
-		Mentions: m.Mentions,
+		Mentions: m.Mentions, Media: wireMedia(m.Media),
 	}
+}
+
+// wireMedia is a message's attachment (nil: none).
+func wireMedia(r *pb.MediaRef) *wirepb.MediaRef {
+	if r == nil {
+		return nil
+	}
+	return &wirepb.MediaRef{Id: r.Id, Name: r.Name, Mime: r.Mime, Size: r.Size, Chunks: uint32(storage.MediaRef{Size: r.Size}.Chunks())}
 }
 
 func wireMessages(ms []*pb.Message) []*wirepb.Message {

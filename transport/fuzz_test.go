@@ -52,6 +52,11 @@ func seedRequests() []*wirepb.Request {
 		{Id: 27, Op: &wirepb.Request_Report{Report: &wirepb.ReportRequest{Conv: "d:a:b", Seq: 2, Reason: "spam"}}},
 		{Id: 26, Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{Conv: "d:a:b", ClientMsgId: "e1", Body: []byte("fixed"), RefSeq: 3}}},
 		{Id: 32, Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{Conv: "g:x", ClientMsgId: "m1", Body: []byte("@bob"), Mentions: []string{"bob", "carol"}}}},
+		{Id: 33, Op: &wirepb.Request_MediaCreate{MediaCreate: &wirepb.MediaCreateRequest{Conv: "d:a:b", Name: "photo.jpg", Mime: "image/jpeg", Size: 300000}}},
+		{Id: 34, Op: &wirepb.Request_MediaChunk{MediaChunk: &wirepb.MediaChunkRequest{Conv: "d:a:b", Id: "0123456789abcdef0123456789abcdef", Index: 2, Data: []byte("jpeg")}}},
+		{Id: 35, Op: &wirepb.Request_MediaComplete{MediaComplete: &wirepb.MediaCompleteRequest{Conv: "d:a:b", Id: "0123456789abcdef0123456789abcdef"}}},
+		{Id: 36, Op: &wirepb.Request_MediaRead{MediaRead: &wirepb.MediaReadRequest{Conv: "d:a:b", Seq: 4, Index: 1}}},
+		{Id: 37, Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{Conv: "d:a:b", ClientMsgId: "f1", MediaId: "0123456789abcdef0123456789abcdef"}}},
 		// switchboard/3: typing in band.
 		{Id: 19, Op: &wirepb.Request_Signal{Signal: &wirepb.Signal{Kind: wirepb.Signal_TYPING, Conv: "d:a:b"}}},
 		{Id: 14, Op: &wirepb.Request_Ping{Ping: &wirepb.PingRequest{}}},

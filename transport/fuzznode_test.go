@@ -2,6 +2,7 @@ package transport_test
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -172,7 +173,7 @@ func (l *sendLedger) check(t *testing.T, r *raw, id uint64, user string, req *wi
 	t.Fatalf("acked %v at seq %d is not in the history: %v", key, res.Seq, hist.GetHistory())
 }
 
-const opCount = 29
+const opCount = 33
 
 func mustMarshalFrame(m proto.Message) []byte {
 	b, err := wirepb.Marshal(m)
@@ -246,6 +247,16 @@ func opRequest(op uint8, conv, user string, a, b uint64, s string, flag bool) *w
 		return &wirepb.Request{Op: &wirepb.Request_DeskRate{DeskRate: &wirepb.DeskRateRequest{Conv: conv, Score: uint32(a), Comment: s}}}
 	case 27:
 		return &wirepb.Request{Op: &wirepb.Request_DeskReplies{DeskReplies: &wirepb.DeskRepliesRequest{Line: s}}}
+	case 29:
+		return &wirepb.Request{Op: &wirepb.Request_MediaCreate{MediaCreate: &wirepb.MediaCreateRequest{Conv: conv, Name: s + ".jpg",
+			Mime: map[bool]string{true: "image/jpeg"}[flag] + s, Size: int64(a % (1 << 20))}}}
+	case 30:
+		return &wirepb.Request{Op: &wirepb.Request_MediaChunk{MediaChunk: &wirepb.MediaChunkRequest{Conv: conv,
+			Id: fmt.Sprintf("%016x%016x", a, b), Index: n, Data: []byte(s)}}}
+	case 31:
+		return &wirepb.Request{Op: &wirepb.Request_MediaComplete{MediaComplete: &wirepb.MediaCompleteRequest{Conv: conv, Id: fmt.Sprintf("%016x%016x", a, b)}}}
+	case 32:
+		return &wirepb.Request{Op: &wirepb.Request_MediaRead{MediaRead: &wirepb.MediaReadRequest{Conv: conv, Seq: a, Index: n}}}
 	default:
 		if flag {
 			return &wirepb.Request{Op: &wirepb.Request_MyMetrics{MyMetrics: &wirepb.MyMetricsRequest{Window: s, Limit: n}}}
@@ -261,7 +272,8 @@ func convScoped(req *wirepb.Request) bool {
 	switch req.Op.(type) {
 	case *wirepb.Request_Send, *wirepb.Request_History, *wirepb.Request_MarkRead, *wirepb.Request_Recall,
 		*wirepb.Request_Membership, *wirepb.Request_Members, *wirepb.Request_Pin, *wirepb.Request_Mute,
-		*wirepb.Request_CardClick, *wirepb.Request_DeskHandover, *wirepb.Request_DeskTransfer, *wirepb.Request_DeskClose, *wirepb.Request_DeskRate, *wirepb.Request_ReadBy:
+		*wirepb.Request_CardClick, *wirepb.Request_DeskHandover, *wirepb.Request_DeskTransfer, *wirepb.Request_DeskClose, *wirepb.Request_DeskRate, *wirepb.Request_ReadBy,
+		*wirepb.Request_MediaCreate, *wirepb.Request_MediaChunk, *wirepb.Request_MediaComplete, *wirepb.Request_MediaRead:
 		return req.GetSend() == nil || req.GetSend().To == ""
 	}
 	return false

@@ -305,7 +305,7 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 	switch op := req.Op.(type) {
 	case *wirepb.Request_Send:
 		s := op.Send
-		m := &pb.SendMessage{Conv: s.Conv, ClientMsgId: s.ClientMsgId, Body: s.Body, ClientTsMs: s.ClientTsMs, Kind: pb.MessageKind(s.Kind), RefSeq: s.RefSeq, ReplyTo: s.ReplyTo, Mentions: s.Mentions}
+		m := &pb.SendMessage{Conv: s.Conv, ClientMsgId: s.ClientMsgId, Body: s.Body, ClientTsMs: s.ClientTsMs, Kind: pb.MessageKind(s.Kind), RefSeq: s.RefSeq, ReplyTo: s.ReplyTo, Mentions: s.Mentions, MediaId: s.MediaId}
 		r, err := sess.Send(ctx, s.To, m)
 		if err != nil {
 			return c.fail(err)
@@ -407,6 +407,36 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 			res.Members[i] = &wirepb.MemberRead{User: r.User, Read: r.Read}
 		}
 		return &wirepb.Response{Result: &wirepb.Response_ReadBy{ReadBy: res}}
+
+	case *wirepb.Request_MediaCreate:
+		mc := op.MediaCreate
+		r, err := sess.CreateMedia(ctx, mc.Conv, mc.Name, mc.Mime, mc.Size)
+		if err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_MediaCreate{MediaCreate: wireMedia(r)}}
+
+	case *wirepb.Request_MediaChunk:
+		mc := op.MediaChunk
+		if err := sess.PutMediaChunk(ctx, mc.Conv, mc.Id, int(mc.Index), mc.Data); err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_MediaChunk{MediaChunk: &wirepb.MediaChunkResult{}}}
+
+	case *wirepb.Request_MediaComplete:
+		r, err := sess.CompleteMedia(ctx, op.MediaComplete.Conv, op.MediaComplete.Id)
+		if err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_MediaComplete{MediaComplete: wireMedia(r)}}
+
+	case *wirepb.Request_MediaRead:
+		mr := op.MediaRead
+		r, data, err := sess.ReadMedia(ctx, mr.Conv, mr.Seq, int(mr.Index))
+		if err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_MediaRead{MediaRead: &wirepb.MediaReadResult{Media: wireMedia(r), Data: data}}}
 
 	case *wirepb.Request_Presence:
 		r, err := sess.Presence(ctx, op.Presence.User, op.Presence.Conv)

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"slices"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/switchboard-im/switchboard/actors/session"
@@ -91,7 +92,7 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 			return invalid("a send names exactly one of conv and to")
 		case s.To != "" && !session.ValidUserID(s.To):
 			return invalid("bad user id %q", s.To)
-		case len(s.Body) == 0 && s.Kind != wirepb.MessageKind_REACTION: // an empty reaction takes one back
+		case len(s.Body) == 0 && s.Kind != wirepb.MessageKind_REACTION && s.MediaId == "": // an empty reaction takes one back; a file needs no caption
 			return invalid("empty message body")
 		case s.ClientMsgId == "":
 			// The idempotency key makes a resend after a lost answer safe:
@@ -176,6 +177,23 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 			return invalid("bad user id %q", a)
 		}
 		return checkConv(op.ReadBy.Conv)
+	case *wirepb.Request_MediaCreate:
+		if err := storage.CheckMediaName(op.MediaCreate.Name); err != nil {
+			return invalid("%v", err)
+		}
+		if err := storage.CheckMediaType(op.MediaCreate.Mime); err != nil {
+			return invalid("%v", err)
+		}
+		if op.MediaCreate.Size <= 0 {
+			return invalid("file size %d", op.MediaCreate.Size)
+		}
+		return checkConv(op.MediaCreate.Conv)
+	case *wirepb.Request_MediaChunk:
+		return checkMediaID(op.MediaChunk.Conv, op.MediaChunk.Id)
+	case *wirepb.Request_MediaComplete:
+		return checkMediaID(op.MediaComplete.Conv, op.MediaComplete.Id)
+	case *wirepb.Request_MediaRead:
+		return checkConv(op.MediaRead.Conv)
 	case *wirepb.Request_Presence:
 		if !session.ValidUserID(op.Presence.User) {
 			return invalid("bad user id %q", op.Presence.User)
@@ -281,6 +299,14 @@ func opName(r *wirepb.Request) string {
 		return "desk_replies"
 	case *wirepb.Request_MyMetrics:
 		return "my_metrics"
+	case *wirepb.Request_MediaCreate:
+		return "media_create"
+	case *wirepb.Request_MediaChunk:
+		return "media_chunk"
+	case *wirepb.Request_MediaComplete:
+		return "media_complete"
+	case *wirepb.Request_MediaRead:
+		return "media_read"
 	case *wirepb.Request_Signal:
 		return "signal"
 	}
@@ -330,4 +356,13 @@ func validateRegisterPush(r *wirepb.RegisterPushRequest) error {
 		return invalid("push token is not UTF-8")
 	}
 	return nil
+}
+
+// checkMediaID checks an upload's conversation and id (32 hex digits, as
+// the node makes them).
+func checkMediaID(conv, id string) error {
+	if len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
+		return invalid("bad media id %q", id)
+	}
+	return checkConv(conv)
 }

@@ -351,7 +351,7 @@ func (x MembershipChange_Op) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use MembershipChange_Op.Descriptor instead.
 func (MembershipChange_Op) EnumDescriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{11, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{12, 0}
 }
 
 type Signal_Kind int32
@@ -403,7 +403,7 @@ func (x Signal_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Signal_Kind.Descriptor instead.
 func (Signal_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{59, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{60, 0}
 }
 
 type Error struct {
@@ -483,6 +483,7 @@ type Message struct {
 	SenderRole    Role                   `protobuf:"varint,13,opt,name=sender_role,json=senderRole,proto3,enum=switchboard.actors.Role" json:"sender_role,omitempty"`
 	ReplyTo       uint64                 `protobuf:"varint,14,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"` // the seq this message replies to; 0: none
 	Mentions      []string               `protobuf:"bytes,15,rep,name=mentions,proto3" json:"mentions,omitempty"`               // members the message mentions
+	Media         *MediaRef              `protobuf:"bytes,16,opt,name=media,proto3" json:"media,omitempty"`                     // the attached file; unset: none
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -622,6 +623,81 @@ func (x *Message) GetMentions() []string {
 	return nil
 }
 
+func (x *Message) GetMedia() *MediaRef {
+	if x != nil {
+		return x.Media
+	}
+	return nil
+}
+
+type MediaRef struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Mime          string                 `protobuf:"bytes,3,opt,name=mime,proto3" json:"mime,omitempty"`
+	Size          int64                  `protobuf:"varint,4,opt,name=size,proto3" json:"size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MediaRef) Reset() {
+	*x = MediaRef{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MediaRef) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MediaRef) ProtoMessage() {}
+
+func (x *MediaRef) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MediaRef.ProtoReflect.Descriptor instead.
+func (*MediaRef) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *MediaRef) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *MediaRef) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *MediaRef) GetMime() string {
+	if x != nil {
+		return x.Mime
+	}
+	return ""
+}
+
+func (x *MediaRef) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
 type Member struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
@@ -635,7 +711,7 @@ type Member struct {
 
 func (x *Member) Reset() {
 	*x = Member{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[2]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -647,7 +723,7 @@ func (x *Member) String() string {
 func (*Member) ProtoMessage() {}
 
 func (x *Member) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[2]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -660,7 +736,7 @@ func (x *Member) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Member.ProtoReflect.Descriptor instead.
 func (*Member) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{2}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Member) GetUser() string {
@@ -711,7 +787,7 @@ type CreateConversation struct {
 
 func (x *CreateConversation) Reset() {
 	*x = CreateConversation{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[3]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -723,7 +799,7 @@ func (x *CreateConversation) String() string {
 func (*CreateConversation) ProtoMessage() {}
 
 func (x *CreateConversation) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[3]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -736,7 +812,7 @@ func (x *CreateConversation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateConversation.ProtoReflect.Descriptor instead.
 func (*CreateConversation) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{3}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CreateConversation) GetConv() string {
@@ -785,7 +861,7 @@ type CreateConversationResponse struct {
 
 func (x *CreateConversationResponse) Reset() {
 	*x = CreateConversationResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[4]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -797,7 +873,7 @@ func (x *CreateConversationResponse) String() string {
 func (*CreateConversationResponse) ProtoMessage() {}
 
 func (x *CreateConversationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[4]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -810,7 +886,7 @@ func (x *CreateConversationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateConversationResponse.ProtoReflect.Descriptor instead.
 func (*CreateConversationResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{4}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreateConversationResponse) GetError() *Error {
@@ -845,13 +921,14 @@ type SendMessage struct {
 	RefSeq        uint64                 `protobuf:"varint,7,opt,name=ref_seq,json=refSeq,proto3" json:"ref_seq,omitempty"`                   // CARD: the sender's card this one updates; NORMAL: the sender's message this one edits
 	ReplyTo       uint64                 `protobuf:"varint,8,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`                // a reply: the earlier seq of the conversation it answers
 	Mentions      []string               `protobuf:"bytes,9,rep,name=mentions,proto3" json:"mentions,omitempty"`                              // members the message mentions (@user)
+	MediaId       string                 `protobuf:"bytes,10,opt,name=media_id,json=mediaId,proto3" json:"media_id,omitempty"`                // an attachment: a complete upload of the sender's into conv
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SendMessage) Reset() {
 	*x = SendMessage{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[5]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -863,7 +940,7 @@ func (x *SendMessage) String() string {
 func (*SendMessage) ProtoMessage() {}
 
 func (x *SendMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[5]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -876,7 +953,7 @@ func (x *SendMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendMessage.ProtoReflect.Descriptor instead.
 func (*SendMessage) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{5}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *SendMessage) GetConv() string {
@@ -942,6 +1019,13 @@ func (x *SendMessage) GetMentions() []string {
 	return nil
 }
 
+func (x *SendMessage) GetMediaId() string {
+	if x != nil {
+		return x.MediaId
+	}
+	return ""
+}
+
 type SendResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
@@ -956,7 +1040,7 @@ type SendResponse struct {
 
 func (x *SendResponse) Reset() {
 	*x = SendResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[6]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -968,7 +1052,7 @@ func (x *SendResponse) String() string {
 func (*SendResponse) ProtoMessage() {}
 
 func (x *SendResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[6]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -981,7 +1065,7 @@ func (x *SendResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendResponse.ProtoReflect.Descriptor instead.
 func (*SendResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{6}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *SendResponse) GetError() *Error {
@@ -1040,7 +1124,7 @@ type RecallMessage struct {
 
 func (x *RecallMessage) Reset() {
 	*x = RecallMessage{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[7]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1052,7 +1136,7 @@ func (x *RecallMessage) String() string {
 func (*RecallMessage) ProtoMessage() {}
 
 func (x *RecallMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[7]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1065,7 +1149,7 @@ func (x *RecallMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecallMessage.ProtoReflect.Descriptor instead.
 func (*RecallMessage) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{7}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RecallMessage) GetConv() string {
@@ -1106,7 +1190,7 @@ type RecallResponse struct {
 
 func (x *RecallResponse) Reset() {
 	*x = RecallResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[8]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1118,7 +1202,7 @@ func (x *RecallResponse) String() string {
 func (*RecallResponse) ProtoMessage() {}
 
 func (x *RecallResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[8]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1131,7 +1215,7 @@ func (x *RecallResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecallResponse.ProtoReflect.Descriptor instead.
 func (*RecallResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{8}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RecallResponse) GetError() *Error {
@@ -1162,7 +1246,7 @@ type GetHistory struct {
 
 func (x *GetHistory) Reset() {
 	*x = GetHistory{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[9]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1174,7 +1258,7 @@ func (x *GetHistory) String() string {
 func (*GetHistory) ProtoMessage() {}
 
 func (x *GetHistory) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[9]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1187,7 +1271,7 @@ func (x *GetHistory) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetHistory.ProtoReflect.Descriptor instead.
 func (*GetHistory) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{9}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetHistory) GetConv() string {
@@ -1242,7 +1326,7 @@ type HistoryResponse struct {
 
 func (x *HistoryResponse) Reset() {
 	*x = HistoryResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[10]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1254,7 +1338,7 @@ func (x *HistoryResponse) String() string {
 func (*HistoryResponse) ProtoMessage() {}
 
 func (x *HistoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[10]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1267,7 +1351,7 @@ func (x *HistoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HistoryResponse.ProtoReflect.Descriptor instead.
 func (*HistoryResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{10}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *HistoryResponse) GetError() *Error {
@@ -1301,7 +1385,7 @@ type MembershipChange struct {
 
 func (x *MembershipChange) Reset() {
 	*x = MembershipChange{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[11]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1313,7 +1397,7 @@ func (x *MembershipChange) String() string {
 func (*MembershipChange) ProtoMessage() {}
 
 func (x *MembershipChange) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[11]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1326,7 +1410,7 @@ func (x *MembershipChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembershipChange.ProtoReflect.Descriptor instead.
 func (*MembershipChange) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{11}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *MembershipChange) GetConv() string {
@@ -1374,7 +1458,7 @@ type MembershipResponse struct {
 
 func (x *MembershipResponse) Reset() {
 	*x = MembershipResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[12]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1386,7 +1470,7 @@ func (x *MembershipResponse) String() string {
 func (*MembershipResponse) ProtoMessage() {}
 
 func (x *MembershipResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[12]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1399,7 +1483,7 @@ func (x *MembershipResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembershipResponse.ProtoReflect.Descriptor instead.
 func (*MembershipResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{12}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *MembershipResponse) GetError() *Error {
@@ -1428,7 +1512,7 @@ type ListMembers struct {
 
 func (x *ListMembers) Reset() {
 	*x = ListMembers{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[13]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1440,7 +1524,7 @@ func (x *ListMembers) String() string {
 func (*ListMembers) ProtoMessage() {}
 
 func (x *ListMembers) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[13]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1453,7 +1537,7 @@ func (x *ListMembers) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMembers.ProtoReflect.Descriptor instead.
 func (*ListMembers) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{13}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListMembers) GetConv() string {
@@ -1494,7 +1578,7 @@ type MembersResponse struct {
 
 func (x *MembersResponse) Reset() {
 	*x = MembersResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[14]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1506,7 +1590,7 @@ func (x *MembersResponse) String() string {
 func (*MembersResponse) ProtoMessage() {}
 
 func (x *MembersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[14]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1519,7 +1603,7 @@ func (x *MembersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembersResponse.ProtoReflect.Descriptor instead.
 func (*MembersResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{14}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *MembersResponse) GetError() *Error {
@@ -1547,7 +1631,7 @@ type ConvState struct {
 
 func (x *ConvState) Reset() {
 	*x = ConvState{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[15]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1559,7 +1643,7 @@ func (x *ConvState) String() string {
 func (*ConvState) ProtoMessage() {}
 
 func (x *ConvState) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[15]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1572,7 +1656,7 @@ func (x *ConvState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConvState.ProtoReflect.Descriptor instead.
 func (*ConvState) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{15}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ConvState) GetConv() string {
@@ -1613,7 +1697,7 @@ type ConvStateResponse struct {
 
 func (x *ConvStateResponse) Reset() {
 	*x = ConvStateResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[16]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1625,7 +1709,7 @@ func (x *ConvStateResponse) String() string {
 func (*ConvStateResponse) ProtoMessage() {}
 
 func (x *ConvStateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[16]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1638,7 +1722,7 @@ func (x *ConvStateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConvStateResponse.ProtoReflect.Descriptor instead.
 func (*ConvStateResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{16}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ConvStateResponse) GetError() *Error {
@@ -1710,7 +1794,7 @@ type ReadBy struct {
 
 func (x *ReadBy) Reset() {
 	*x = ReadBy{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[17]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1722,7 +1806,7 @@ func (x *ReadBy) String() string {
 func (*ReadBy) ProtoMessage() {}
 
 func (x *ReadBy) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[17]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1735,7 +1819,7 @@ func (x *ReadBy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadBy.ProtoReflect.Descriptor instead.
 func (*ReadBy) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{17}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ReadBy) GetConv() string {
@@ -1776,7 +1860,7 @@ type Deliver struct {
 
 func (x *Deliver) Reset() {
 	*x = Deliver{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[18]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1788,7 +1872,7 @@ func (x *Deliver) String() string {
 func (*Deliver) ProtoMessage() {}
 
 func (x *Deliver) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[18]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1801,7 +1885,7 @@ func (x *Deliver) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Deliver.ProtoReflect.Descriptor instead.
 func (*Deliver) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{18}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *Deliver) GetUser() string {
@@ -1868,7 +1952,7 @@ type MembershipNotice struct {
 
 func (x *MembershipNotice) Reset() {
 	*x = MembershipNotice{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[19]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1880,7 +1964,7 @@ func (x *MembershipNotice) String() string {
 func (*MembershipNotice) ProtoMessage() {}
 
 func (x *MembershipNotice) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[19]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1893,7 +1977,7 @@ func (x *MembershipNotice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembershipNotice.ProtoReflect.Descriptor instead.
 func (*MembershipNotice) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{19}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *MembershipNotice) GetUser() string {
@@ -1956,7 +2040,7 @@ type RegisterDevice struct {
 
 func (x *RegisterDevice) Reset() {
 	*x = RegisterDevice{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[20]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1968,7 +2052,7 @@ func (x *RegisterDevice) String() string {
 func (*RegisterDevice) ProtoMessage() {}
 
 func (x *RegisterDevice) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[20]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1981,7 +2065,7 @@ func (x *RegisterDevice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterDevice.ProtoReflect.Descriptor instead.
 func (*RegisterDevice) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{20}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RegisterDevice) GetUser() string {
@@ -2050,7 +2134,7 @@ type RegisterDeviceResponse struct {
 
 func (x *RegisterDeviceResponse) Reset() {
 	*x = RegisterDeviceResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[21]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2062,7 +2146,7 @@ func (x *RegisterDeviceResponse) String() string {
 func (*RegisterDeviceResponse) ProtoMessage() {}
 
 func (x *RegisterDeviceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[21]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2075,7 +2159,7 @@ func (x *RegisterDeviceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterDeviceResponse.ProtoReflect.Descriptor instead.
 func (*RegisterDeviceResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{21}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *RegisterDeviceResponse) GetError() *Error {
@@ -2141,7 +2225,7 @@ type Suspension struct {
 
 func (x *Suspension) Reset() {
 	*x = Suspension{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[22]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2153,7 +2237,7 @@ func (x *Suspension) String() string {
 func (*Suspension) ProtoMessage() {}
 
 func (x *Suspension) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[22]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2166,7 +2250,7 @@ func (x *Suspension) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Suspension.ProtoReflect.Descriptor instead.
 func (*Suspension) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{22}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Suspension) GetSinceMs() int64 {
@@ -2202,7 +2286,7 @@ type SetSuspension struct {
 
 func (x *SetSuspension) Reset() {
 	*x = SetSuspension{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[23]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2214,7 +2298,7 @@ func (x *SetSuspension) String() string {
 func (*SetSuspension) ProtoMessage() {}
 
 func (x *SetSuspension) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[23]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2227,7 +2311,7 @@ func (x *SetSuspension) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetSuspension.ProtoReflect.Descriptor instead.
 func (*SetSuspension) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{23}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SetSuspension) GetUser() string {
@@ -2254,7 +2338,7 @@ type GetSuspension struct {
 
 func (x *GetSuspension) Reset() {
 	*x = GetSuspension{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[24]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2266,7 +2350,7 @@ func (x *GetSuspension) String() string {
 func (*GetSuspension) ProtoMessage() {}
 
 func (x *GetSuspension) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[24]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2279,7 +2363,7 @@ func (x *GetSuspension) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSuspension.ProtoReflect.Descriptor instead.
 func (*GetSuspension) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{24}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetSuspension) GetUser() string {
@@ -2301,7 +2385,7 @@ type SuspensionResponse struct {
 
 func (x *SuspensionResponse) Reset() {
 	*x = SuspensionResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[25]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2313,7 +2397,7 @@ func (x *SuspensionResponse) String() string {
 func (*SuspensionResponse) ProtoMessage() {}
 
 func (x *SuspensionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[25]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2326,7 +2410,7 @@ func (x *SuspensionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SuspensionResponse.ProtoReflect.Descriptor instead.
 func (*SuspensionResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{25}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *SuspensionResponse) GetError() *Error {
@@ -2370,7 +2454,7 @@ type OpenDirect struct {
 
 func (x *OpenDirect) Reset() {
 	*x = OpenDirect{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[26]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2382,7 +2466,7 @@ func (x *OpenDirect) String() string {
 func (*OpenDirect) ProtoMessage() {}
 
 func (x *OpenDirect) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[26]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2395,7 +2479,7 @@ func (x *OpenDirect) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenDirect.ProtoReflect.Descriptor instead.
 func (*OpenDirect) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{26}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *OpenDirect) GetUser() string {
@@ -2421,7 +2505,7 @@ type OpenDirectResponse struct {
 
 func (x *OpenDirectResponse) Reset() {
 	*x = OpenDirectResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[27]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2433,7 +2517,7 @@ func (x *OpenDirectResponse) String() string {
 func (*OpenDirectResponse) ProtoMessage() {}
 
 func (x *OpenDirectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[27]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2446,7 +2530,7 @@ func (x *OpenDirectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenDirectResponse.ProtoReflect.Descriptor instead.
 func (*OpenDirectResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{27}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *OpenDirectResponse) GetError() *Error {
@@ -2475,7 +2559,7 @@ type Report struct {
 
 func (x *Report) Reset() {
 	*x = Report{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[28]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2487,7 +2571,7 @@ func (x *Report) String() string {
 func (*Report) ProtoMessage() {}
 
 func (x *Report) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[28]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2500,7 +2584,7 @@ func (x *Report) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Report.ProtoReflect.Descriptor instead.
 func (*Report) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{28}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Report) GetId() string {
@@ -2584,7 +2668,7 @@ type ReportList struct {
 
 func (x *ReportList) Reset() {
 	*x = ReportList{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[29]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2596,7 +2680,7 @@ func (x *ReportList) String() string {
 func (*ReportList) ProtoMessage() {}
 
 func (x *ReportList) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[29]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2609,7 +2693,7 @@ func (x *ReportList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportList.ProtoReflect.Descriptor instead.
 func (*ReportList) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{29}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ReportList) GetOpen() []*Report {
@@ -2628,7 +2712,7 @@ type FileReport struct {
 
 func (x *FileReport) Reset() {
 	*x = FileReport{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[30]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2640,7 +2724,7 @@ func (x *FileReport) String() string {
 func (*FileReport) ProtoMessage() {}
 
 func (x *FileReport) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[30]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2653,7 +2737,7 @@ func (x *FileReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileReport.ProtoReflect.Descriptor instead.
 func (*FileReport) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{30}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *FileReport) GetReport() *Report {
@@ -2674,7 +2758,7 @@ type FileReportResponse struct {
 
 func (x *FileReportResponse) Reset() {
 	*x = FileReportResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[31]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2686,7 +2770,7 @@ func (x *FileReportResponse) String() string {
 func (*FileReportResponse) ProtoMessage() {}
 
 func (x *FileReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[31]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2699,7 +2783,7 @@ func (x *FileReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileReportResponse.ProtoReflect.Descriptor instead.
 func (*FileReportResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{31}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *FileReportResponse) GetError() *Error {
@@ -2733,7 +2817,7 @@ type ListReports struct {
 
 func (x *ListReports) Reset() {
 	*x = ListReports{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[32]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2745,7 +2829,7 @@ func (x *ListReports) String() string {
 func (*ListReports) ProtoMessage() {}
 
 func (x *ListReports) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[32]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2758,7 +2842,7 @@ func (x *ListReports) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReports.ProtoReflect.Descriptor instead.
 func (*ListReports) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{32}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListReports) GetAfterId() string {
@@ -2786,7 +2870,7 @@ type ListReportsResponse struct {
 
 func (x *ListReportsResponse) Reset() {
 	*x = ListReportsResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[33]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2798,7 +2882,7 @@ func (x *ListReportsResponse) String() string {
 func (*ListReportsResponse) ProtoMessage() {}
 
 func (x *ListReportsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[33]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2811,7 +2895,7 @@ func (x *ListReportsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReportsResponse.ProtoReflect.Descriptor instead.
 func (*ListReportsResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{33}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListReportsResponse) GetError() *Error {
@@ -2845,7 +2929,7 @@ type ResolveReport struct {
 
 func (x *ResolveReport) Reset() {
 	*x = ResolveReport{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[34]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2857,7 +2941,7 @@ func (x *ResolveReport) String() string {
 func (*ResolveReport) ProtoMessage() {}
 
 func (x *ResolveReport) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[34]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2870,7 +2954,7 @@ func (x *ResolveReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveReport.ProtoReflect.Descriptor instead.
 func (*ResolveReport) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{34}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ResolveReport) GetId() string {
@@ -2897,7 +2981,7 @@ type GetReport struct {
 
 func (x *GetReport) Reset() {
 	*x = GetReport{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[35]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2909,7 +2993,7 @@ func (x *GetReport) String() string {
 func (*GetReport) ProtoMessage() {}
 
 func (x *GetReport) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[35]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2922,7 +3006,7 @@ func (x *GetReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReport.ProtoReflect.Descriptor instead.
 func (*GetReport) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{35}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GetReport) GetId() string {
@@ -2943,7 +3027,7 @@ type ReportResponse struct {
 
 func (x *ReportResponse) Reset() {
 	*x = ReportResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[36]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2955,7 +3039,7 @@ func (x *ReportResponse) String() string {
 func (*ReportResponse) ProtoMessage() {}
 
 func (x *ReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[36]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2968,7 +3052,7 @@ func (x *ReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportResponse.ProtoReflect.Descriptor instead.
 func (*ReportResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{36}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ReportResponse) GetError() *Error {
@@ -2996,7 +3080,7 @@ type EndSession struct {
 
 func (x *EndSession) Reset() {
 	*x = EndSession{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[37]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3008,7 +3092,7 @@ func (x *EndSession) String() string {
 func (*EndSession) ProtoMessage() {}
 
 func (x *EndSession) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[37]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3021,7 +3105,7 @@ func (x *EndSession) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndSession.ProtoReflect.Descriptor instead.
 func (*EndSession) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{37}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *EndSession) GetError() *Error {
@@ -3042,7 +3126,7 @@ type UnregisterDevice struct {
 
 func (x *UnregisterDevice) Reset() {
 	*x = UnregisterDevice{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[38]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3054,7 +3138,7 @@ func (x *UnregisterDevice) String() string {
 func (*UnregisterDevice) ProtoMessage() {}
 
 func (x *UnregisterDevice) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[38]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3067,7 +3151,7 @@ func (x *UnregisterDevice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnregisterDevice.ProtoReflect.Descriptor instead.
 func (*UnregisterDevice) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{38}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *UnregisterDevice) GetUser() string {
@@ -3103,7 +3187,7 @@ type Sync struct {
 
 func (x *Sync) Reset() {
 	*x = Sync{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[39]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3115,7 +3199,7 @@ func (x *Sync) String() string {
 func (*Sync) ProtoMessage() {}
 
 func (x *Sync) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[39]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3128,7 +3212,7 @@ func (x *Sync) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Sync.ProtoReflect.Descriptor instead.
 func (*Sync) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{39}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *Sync) GetUser() string {
@@ -3182,7 +3266,7 @@ type ConvSummary struct {
 
 func (x *ConvSummary) Reset() {
 	*x = ConvSummary{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[40]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3194,7 +3278,7 @@ func (x *ConvSummary) String() string {
 func (*ConvSummary) ProtoMessage() {}
 
 func (x *ConvSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[40]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3207,7 +3291,7 @@ func (x *ConvSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConvSummary.ProtoReflect.Descriptor instead.
 func (*ConvSummary) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{40}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ConvSummary) GetConv() string {
@@ -3307,7 +3391,7 @@ type SyncResponse struct {
 
 func (x *SyncResponse) Reset() {
 	*x = SyncResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[41]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3319,7 +3403,7 @@ func (x *SyncResponse) String() string {
 func (*SyncResponse) ProtoMessage() {}
 
 func (x *SyncResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[41]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3332,7 +3416,7 @@ func (x *SyncResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncResponse.ProtoReflect.Descriptor instead.
 func (*SyncResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{41}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *SyncResponse) GetError() *Error {
@@ -3381,7 +3465,7 @@ type AckCursor struct {
 
 func (x *AckCursor) Reset() {
 	*x = AckCursor{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[42]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3393,7 +3477,7 @@ func (x *AckCursor) String() string {
 func (*AckCursor) ProtoMessage() {}
 
 func (x *AckCursor) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[42]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3406,7 +3490,7 @@ func (x *AckCursor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckCursor.ProtoReflect.Descriptor instead.
 func (*AckCursor) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{42}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *AckCursor) GetUser() string {
@@ -3442,7 +3526,7 @@ type MarkRead struct {
 
 func (x *MarkRead) Reset() {
 	*x = MarkRead{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[43]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3454,7 +3538,7 @@ func (x *MarkRead) String() string {
 func (*MarkRead) ProtoMessage() {}
 
 func (x *MarkRead) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[43]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3467,7 +3551,7 @@ func (x *MarkRead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkRead.ProtoReflect.Descriptor instead.
 func (*MarkRead) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{43}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *MarkRead) GetUser() string {
@@ -3509,7 +3593,7 @@ type MarkReadResponse struct {
 
 func (x *MarkReadResponse) Reset() {
 	*x = MarkReadResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[44]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3521,7 +3605,7 @@ func (x *MarkReadResponse) String() string {
 func (*MarkReadResponse) ProtoMessage() {}
 
 func (x *MarkReadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[44]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3534,7 +3618,7 @@ func (x *MarkReadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkReadResponse.ProtoReflect.Descriptor instead.
 func (*MarkReadResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{44}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *MarkReadResponse) GetError() *Error {
@@ -3569,7 +3653,7 @@ type ListConversations struct {
 
 func (x *ListConversations) Reset() {
 	*x = ListConversations{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[45]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3581,7 +3665,7 @@ func (x *ListConversations) String() string {
 func (*ListConversations) ProtoMessage() {}
 
 func (x *ListConversations) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[45]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3594,7 +3678,7 @@ func (x *ListConversations) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConversations.ProtoReflect.Descriptor instead.
 func (*ListConversations) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{45}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ListConversations) GetUser() string {
@@ -3629,7 +3713,7 @@ type ListConversationsResponse struct {
 
 func (x *ListConversationsResponse) Reset() {
 	*x = ListConversationsResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[46]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3641,7 +3725,7 @@ func (x *ListConversationsResponse) String() string {
 func (*ListConversationsResponse) ProtoMessage() {}
 
 func (x *ListConversationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[46]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3654,7 +3738,7 @@ func (x *ListConversationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConversationsResponse.ProtoReflect.Descriptor instead.
 func (*ListConversationsResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{46}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ListConversationsResponse) GetError() *Error {
@@ -3689,7 +3773,7 @@ type SetPinned struct {
 
 func (x *SetPinned) Reset() {
 	*x = SetPinned{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[47]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3701,7 +3785,7 @@ func (x *SetPinned) String() string {
 func (*SetPinned) ProtoMessage() {}
 
 func (x *SetPinned) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[47]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3714,7 +3798,7 @@ func (x *SetPinned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetPinned.ProtoReflect.Descriptor instead.
 func (*SetPinned) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{47}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *SetPinned) GetUser() string {
@@ -3747,7 +3831,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[48]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3759,7 +3843,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[48]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3772,7 +3856,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{48}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *Ack) GetError() *Error {
@@ -3795,7 +3879,7 @@ type SetMuted struct {
 
 func (x *SetMuted) Reset() {
 	*x = SetMuted{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[49]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3807,7 +3891,7 @@ func (x *SetMuted) String() string {
 func (*SetMuted) ProtoMessage() {}
 
 func (x *SetMuted) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[49]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3820,7 +3904,7 @@ func (x *SetMuted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMuted.ProtoReflect.Descriptor instead.
 func (*SetMuted) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{49}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *SetMuted) GetUser() string {
@@ -3854,7 +3938,7 @@ type SetMutedResponse struct {
 
 func (x *SetMutedResponse) Reset() {
 	*x = SetMutedResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[50]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3866,7 +3950,7 @@ func (x *SetMutedResponse) String() string {
 func (*SetMutedResponse) ProtoMessage() {}
 
 func (x *SetMutedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[50]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3879,7 +3963,7 @@ func (x *SetMutedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMutedResponse.ProtoReflect.Descriptor instead.
 func (*SetMutedResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{50}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *SetMutedResponse) GetError() *Error {
@@ -3905,7 +3989,7 @@ type Presence struct {
 
 func (x *Presence) Reset() {
 	*x = Presence{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[51]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3917,7 +4001,7 @@ func (x *Presence) String() string {
 func (*Presence) ProtoMessage() {}
 
 func (x *Presence) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[51]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3930,7 +4014,7 @@ func (x *Presence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Presence.ProtoReflect.Descriptor instead.
 func (*Presence) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{51}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *Presence) GetUser() string {
@@ -3958,7 +4042,7 @@ type PresenceProbe struct {
 
 func (x *PresenceProbe) Reset() {
 	*x = PresenceProbe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[52]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3970,7 +4054,7 @@ func (x *PresenceProbe) String() string {
 func (*PresenceProbe) ProtoMessage() {}
 
 func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[52]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3983,7 +4067,7 @@ func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceProbe.ProtoReflect.Descriptor instead.
 func (*PresenceProbe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{52}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *PresenceProbe) GetUser() string {
@@ -4016,7 +4100,7 @@ type PresenceResponse struct {
 
 func (x *PresenceResponse) Reset() {
 	*x = PresenceResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[53]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4028,7 +4112,7 @@ func (x *PresenceResponse) String() string {
 func (*PresenceResponse) ProtoMessage() {}
 
 func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[53]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4041,7 +4125,7 @@ func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse.ProtoReflect.Descriptor instead.
 func (*PresenceResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{53}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *PresenceResponse) GetDevices() []*PresenceResponse_Device {
@@ -4071,7 +4155,7 @@ type Push struct {
 
 func (x *Push) Reset() {
 	*x = Push{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[54]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4083,7 +4167,7 @@ func (x *Push) String() string {
 func (*Push) ProtoMessage() {}
 
 func (x *Push) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[54]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4096,7 +4180,7 @@ func (x *Push) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Push.ProtoReflect.Descriptor instead.
 func (*Push) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{54}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *Push) GetUser() string {
@@ -4204,7 +4288,7 @@ type ReadUpdate struct {
 
 func (x *ReadUpdate) Reset() {
 	*x = ReadUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[55]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4216,7 +4300,7 @@ func (x *ReadUpdate) String() string {
 func (*ReadUpdate) ProtoMessage() {}
 
 func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[55]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4229,7 +4313,7 @@ func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadUpdate.ProtoReflect.Descriptor instead.
 func (*ReadUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{55}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *ReadUpdate) GetConv() string {
@@ -4272,7 +4356,7 @@ type ReadReceipt struct {
 
 func (x *ReadReceipt) Reset() {
 	*x = ReadReceipt{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[56]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4284,7 +4368,7 @@ func (x *ReadReceipt) String() string {
 func (*ReadReceipt) ProtoMessage() {}
 
 func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[56]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4297,7 +4381,7 @@ func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadReceipt.ProtoReflect.Descriptor instead.
 func (*ReadReceipt) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{56}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *ReadReceipt) GetConv() string {
@@ -4333,7 +4417,7 @@ type GroupPush struct {
 
 func (x *GroupPush) Reset() {
 	*x = GroupPush{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[57]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4345,7 +4429,7 @@ func (x *GroupPush) String() string {
 func (*GroupPush) ProtoMessage() {}
 
 func (x *GroupPush) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[57]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4358,7 +4442,7 @@ func (x *GroupPush) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupPush.ProtoReflect.Descriptor instead.
 func (*GroupPush) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{57}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *GroupPush) GetConv() string {
@@ -4388,7 +4472,7 @@ type Subscribe struct {
 
 func (x *Subscribe) Reset() {
 	*x = Subscribe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[58]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4400,7 +4484,7 @@ func (x *Subscribe) String() string {
 func (*Subscribe) ProtoMessage() {}
 
 func (x *Subscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[58]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4413,7 +4497,7 @@ func (x *Subscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subscribe.ProtoReflect.Descriptor instead.
 func (*Subscribe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{58}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *Subscribe) GetUser() string {
@@ -4451,7 +4535,7 @@ type Signal struct {
 
 func (x *Signal) Reset() {
 	*x = Signal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[59]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4463,7 +4547,7 @@ func (x *Signal) String() string {
 func (*Signal) ProtoMessage() {}
 
 func (x *Signal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[59]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4476,7 +4560,7 @@ func (x *Signal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Signal.ProtoReflect.Descriptor instead.
 func (*Signal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{59}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *Signal) GetKind() Signal_Kind {
@@ -4518,7 +4602,7 @@ type RouteSignal struct {
 
 func (x *RouteSignal) Reset() {
 	*x = RouteSignal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[60]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4530,7 +4614,7 @@ func (x *RouteSignal) String() string {
 func (*RouteSignal) ProtoMessage() {}
 
 func (x *RouteSignal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[60]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4543,7 +4627,7 @@ func (x *RouteSignal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteSignal.ProtoReflect.Descriptor instead.
 func (*RouteSignal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{60}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *RouteSignal) GetUser() string {
@@ -4570,7 +4654,7 @@ type PresenceResponse_Device struct {
 
 func (x *PresenceResponse_Device) Reset() {
 	*x = PresenceResponse_Device{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[61]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4582,7 +4666,7 @@ func (x *PresenceResponse_Device) String() string {
 func (*PresenceResponse_Device) ProtoMessage() {}
 
 func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[61]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4595,7 +4679,7 @@ func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse_Device.ProtoReflect.Descriptor instead.
 func (*PresenceResponse_Device) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{53, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{54, 0}
 }
 
 func (x *PresenceResponse_Device) GetDevice() string {
@@ -4620,7 +4704,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x05Error\x12,\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x18.switchboard.actors.CodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12$\n" +
-	"\x0eretry_after_ms\x18\x03 \x01(\rR\fretryAfterMs\"\xd0\x03\n" +
+	"\x0eretry_after_ms\x18\x03 \x01(\rR\fretryAfterMs\"\x84\x04\n" +
 	"\aMessage\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x15\n" +
@@ -4640,7 +4724,13 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\vsender_role\x18\r \x01(\x0e2\x18.switchboard.actors.RoleR\n" +
 	"senderRole\x12\x19\n" +
 	"\breply_to\x18\x0e \x01(\x04R\areplyTo\x12\x1a\n" +
-	"\bmentions\x18\x0f \x03(\tR\bmentions\"\x9a\x01\n" +
+	"\bmentions\x18\x0f \x03(\tR\bmentions\x122\n" +
+	"\x05media\x18\x10 \x01(\v2\x1c.switchboard.actors.MediaRefR\x05media\"V\n" +
+	"\bMediaRef\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
+	"\x04mime\x18\x03 \x01(\tR\x04mime\x12\x12\n" +
+	"\x04size\x18\x04 \x01(\x03R\x04size\"\x9a\x01\n" +
 	"\x06Member\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12,\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x18.switchboard.actors.RoleR\x04role\x12\x1d\n" +
@@ -4657,7 +4747,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x1aCreateConversationResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x19\n" +
 	"\blast_seq\x18\x02 \x01(\x04R\alastSeq\x12\x12\n" +
-	"\x04conv\x18\x03 \x01(\tR\x04conv\"\x98\x02\n" +
+	"\x04conv\x18\x03 \x01(\tR\x04conv\"\xb3\x02\n" +
 	"\vSendMessage\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
 	"\x06sender\x18\x02 \x01(\tR\x06sender\x12\"\n" +
@@ -4668,7 +4758,9 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x04kind\x18\x06 \x01(\x0e2\x1f.switchboard.actors.MessageKindR\x04kind\x12\x17\n" +
 	"\aref_seq\x18\a \x01(\x04R\x06refSeq\x12\x19\n" +
 	"\breply_to\x18\b \x01(\x04R\areplyTo\x12\x1a\n" +
-	"\bmentions\x18\t \x03(\tR\bmentions\"\xc2\x01\n" +
+	"\bmentions\x18\t \x03(\tR\bmentions\x12\x19\n" +
+	"\bmedia_id\x18\n" +
+	" \x01(\tR\amediaId\"\xc2\x01\n" +
 	"\fSendResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x15\n" +
 	"\x06msg_id\x18\x02 \x01(\x04R\x05msgId\x12\x10\n" +
@@ -5022,7 +5114,7 @@ func file_actors_actorspb_actors_proto_rawDescGZIP() []byte {
 }
 
 var file_actors_actorspb_actors_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
+var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 63)
 var file_actors_actorspb_actors_proto_goTypes = []any{
 	(Code)(0),                          // 0: switchboard.actors.Code
 	(ConvKind)(0),                      // 1: switchboard.actors.ConvKind
@@ -5032,130 +5124,132 @@ var file_actors_actorspb_actors_proto_goTypes = []any{
 	(Signal_Kind)(0),                   // 5: switchboard.actors.Signal.Kind
 	(*Error)(nil),                      // 6: switchboard.actors.Error
 	(*Message)(nil),                    // 7: switchboard.actors.Message
-	(*Member)(nil),                     // 8: switchboard.actors.Member
-	(*CreateConversation)(nil),         // 9: switchboard.actors.CreateConversation
-	(*CreateConversationResponse)(nil), // 10: switchboard.actors.CreateConversationResponse
-	(*SendMessage)(nil),                // 11: switchboard.actors.SendMessage
-	(*SendResponse)(nil),               // 12: switchboard.actors.SendResponse
-	(*RecallMessage)(nil),              // 13: switchboard.actors.RecallMessage
-	(*RecallResponse)(nil),             // 14: switchboard.actors.RecallResponse
-	(*GetHistory)(nil),                 // 15: switchboard.actors.GetHistory
-	(*HistoryResponse)(nil),            // 16: switchboard.actors.HistoryResponse
-	(*MembershipChange)(nil),           // 17: switchboard.actors.MembershipChange
-	(*MembershipResponse)(nil),         // 18: switchboard.actors.MembershipResponse
-	(*ListMembers)(nil),                // 19: switchboard.actors.ListMembers
-	(*MembersResponse)(nil),            // 20: switchboard.actors.MembersResponse
-	(*ConvState)(nil),                  // 21: switchboard.actors.ConvState
-	(*ConvStateResponse)(nil),          // 22: switchboard.actors.ConvStateResponse
-	(*ReadBy)(nil),                     // 23: switchboard.actors.ReadBy
-	(*Deliver)(nil),                    // 24: switchboard.actors.Deliver
-	(*MembershipNotice)(nil),           // 25: switchboard.actors.MembershipNotice
-	(*RegisterDevice)(nil),             // 26: switchboard.actors.RegisterDevice
-	(*RegisterDeviceResponse)(nil),     // 27: switchboard.actors.RegisterDeviceResponse
-	(*Suspension)(nil),                 // 28: switchboard.actors.Suspension
-	(*SetSuspension)(nil),              // 29: switchboard.actors.SetSuspension
-	(*GetSuspension)(nil),              // 30: switchboard.actors.GetSuspension
-	(*SuspensionResponse)(nil),         // 31: switchboard.actors.SuspensionResponse
-	(*OpenDirect)(nil),                 // 32: switchboard.actors.OpenDirect
-	(*OpenDirectResponse)(nil),         // 33: switchboard.actors.OpenDirectResponse
-	(*Report)(nil),                     // 34: switchboard.actors.Report
-	(*ReportList)(nil),                 // 35: switchboard.actors.ReportList
-	(*FileReport)(nil),                 // 36: switchboard.actors.FileReport
-	(*FileReportResponse)(nil),         // 37: switchboard.actors.FileReportResponse
-	(*ListReports)(nil),                // 38: switchboard.actors.ListReports
-	(*ListReportsResponse)(nil),        // 39: switchboard.actors.ListReportsResponse
-	(*ResolveReport)(nil),              // 40: switchboard.actors.ResolveReport
-	(*GetReport)(nil),                  // 41: switchboard.actors.GetReport
-	(*ReportResponse)(nil),             // 42: switchboard.actors.ReportResponse
-	(*EndSession)(nil),                 // 43: switchboard.actors.EndSession
-	(*UnregisterDevice)(nil),           // 44: switchboard.actors.UnregisterDevice
-	(*Sync)(nil),                       // 45: switchboard.actors.Sync
-	(*ConvSummary)(nil),                // 46: switchboard.actors.ConvSummary
-	(*SyncResponse)(nil),               // 47: switchboard.actors.SyncResponse
-	(*AckCursor)(nil),                  // 48: switchboard.actors.AckCursor
-	(*MarkRead)(nil),                   // 49: switchboard.actors.MarkRead
-	(*MarkReadResponse)(nil),           // 50: switchboard.actors.MarkReadResponse
-	(*ListConversations)(nil),          // 51: switchboard.actors.ListConversations
-	(*ListConversationsResponse)(nil),  // 52: switchboard.actors.ListConversationsResponse
-	(*SetPinned)(nil),                  // 53: switchboard.actors.SetPinned
-	(*Ack)(nil),                        // 54: switchboard.actors.Ack
-	(*SetMuted)(nil),                   // 55: switchboard.actors.SetMuted
-	(*SetMutedResponse)(nil),           // 56: switchboard.actors.SetMutedResponse
-	(*Presence)(nil),                   // 57: switchboard.actors.Presence
-	(*PresenceProbe)(nil),              // 58: switchboard.actors.PresenceProbe
-	(*PresenceResponse)(nil),           // 59: switchboard.actors.PresenceResponse
-	(*Push)(nil),                       // 60: switchboard.actors.Push
-	(*ReadUpdate)(nil),                 // 61: switchboard.actors.ReadUpdate
-	(*ReadReceipt)(nil),                // 62: switchboard.actors.ReadReceipt
-	(*GroupPush)(nil),                  // 63: switchboard.actors.GroupPush
-	(*Subscribe)(nil),                  // 64: switchboard.actors.Subscribe
-	(*Signal)(nil),                     // 65: switchboard.actors.Signal
-	(*RouteSignal)(nil),                // 66: switchboard.actors.RouteSignal
-	(*PresenceResponse_Device)(nil),    // 67: switchboard.actors.PresenceResponse.Device
+	(*MediaRef)(nil),                   // 8: switchboard.actors.MediaRef
+	(*Member)(nil),                     // 9: switchboard.actors.Member
+	(*CreateConversation)(nil),         // 10: switchboard.actors.CreateConversation
+	(*CreateConversationResponse)(nil), // 11: switchboard.actors.CreateConversationResponse
+	(*SendMessage)(nil),                // 12: switchboard.actors.SendMessage
+	(*SendResponse)(nil),               // 13: switchboard.actors.SendResponse
+	(*RecallMessage)(nil),              // 14: switchboard.actors.RecallMessage
+	(*RecallResponse)(nil),             // 15: switchboard.actors.RecallResponse
+	(*GetHistory)(nil),                 // 16: switchboard.actors.GetHistory
+	(*HistoryResponse)(nil),            // 17: switchboard.actors.HistoryResponse
+	(*MembershipChange)(nil),           // 18: switchboard.actors.MembershipChange
+	(*MembershipResponse)(nil),         // 19: switchboard.actors.MembershipResponse
+	(*ListMembers)(nil),                // 20: switchboard.actors.ListMembers
+	(*MembersResponse)(nil),            // 21: switchboard.actors.MembersResponse
+	(*ConvState)(nil),                  // 22: switchboard.actors.ConvState
+	(*ConvStateResponse)(nil),          // 23: switchboard.actors.ConvStateResponse
+	(*ReadBy)(nil),                     // 24: switchboard.actors.ReadBy
+	(*Deliver)(nil),                    // 25: switchboard.actors.Deliver
+	(*MembershipNotice)(nil),           // 26: switchboard.actors.MembershipNotice
+	(*RegisterDevice)(nil),             // 27: switchboard.actors.RegisterDevice
+	(*RegisterDeviceResponse)(nil),     // 28: switchboard.actors.RegisterDeviceResponse
+	(*Suspension)(nil),                 // 29: switchboard.actors.Suspension
+	(*SetSuspension)(nil),              // 30: switchboard.actors.SetSuspension
+	(*GetSuspension)(nil),              // 31: switchboard.actors.GetSuspension
+	(*SuspensionResponse)(nil),         // 32: switchboard.actors.SuspensionResponse
+	(*OpenDirect)(nil),                 // 33: switchboard.actors.OpenDirect
+	(*OpenDirectResponse)(nil),         // 34: switchboard.actors.OpenDirectResponse
+	(*Report)(nil),                     // 35: switchboard.actors.Report
+	(*ReportList)(nil),                 // 36: switchboard.actors.ReportList
+	(*FileReport)(nil),                 // 37: switchboard.actors.FileReport
+	(*FileReportResponse)(nil),         // 38: switchboard.actors.FileReportResponse
+	(*ListReports)(nil),                // 39: switchboard.actors.ListReports
+	(*ListReportsResponse)(nil),        // 40: switchboard.actors.ListReportsResponse
+	(*ResolveReport)(nil),              // 41: switchboard.actors.ResolveReport
+	(*GetReport)(nil),                  // 42: switchboard.actors.GetReport
+	(*ReportResponse)(nil),             // 43: switchboard.actors.ReportResponse
+	(*EndSession)(nil),                 // 44: switchboard.actors.EndSession
+	(*UnregisterDevice)(nil),           // 45: switchboard.actors.UnregisterDevice
+	(*Sync)(nil),                       // 46: switchboard.actors.Sync
+	(*ConvSummary)(nil),                // 47: switchboard.actors.ConvSummary
+	(*SyncResponse)(nil),               // 48: switchboard.actors.SyncResponse
+	(*AckCursor)(nil),                  // 49: switchboard.actors.AckCursor
+	(*MarkRead)(nil),                   // 50: switchboard.actors.MarkRead
+	(*MarkReadResponse)(nil),           // 51: switchboard.actors.MarkReadResponse
+	(*ListConversations)(nil),          // 52: switchboard.actors.ListConversations
+	(*ListConversationsResponse)(nil),  // 53: switchboard.actors.ListConversationsResponse
+	(*SetPinned)(nil),                  // 54: switchboard.actors.SetPinned
+	(*Ack)(nil),                        // 55: switchboard.actors.Ack
+	(*SetMuted)(nil),                   // 56: switchboard.actors.SetMuted
+	(*SetMutedResponse)(nil),           // 57: switchboard.actors.SetMutedResponse
+	(*Presence)(nil),                   // 58: switchboard.actors.Presence
+	(*PresenceProbe)(nil),              // 59: switchboard.actors.PresenceProbe
+	(*PresenceResponse)(nil),           // 60: switchboard.actors.PresenceResponse
+	(*Push)(nil),                       // 61: switchboard.actors.Push
+	(*ReadUpdate)(nil),                 // 62: switchboard.actors.ReadUpdate
+	(*ReadReceipt)(nil),                // 63: switchboard.actors.ReadReceipt
+	(*GroupPush)(nil),                  // 64: switchboard.actors.GroupPush
+	(*Subscribe)(nil),                  // 65: switchboard.actors.Subscribe
+	(*Signal)(nil),                     // 66: switchboard.actors.Signal
+	(*RouteSignal)(nil),                // 67: switchboard.actors.RouteSignal
+	(*PresenceResponse_Device)(nil),    // 68: switchboard.actors.PresenceResponse.Device
 }
 var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	0,  // 0: switchboard.actors.Error.code:type_name -> switchboard.actors.Code
 	3,  // 1: switchboard.actors.Message.kind:type_name -> switchboard.actors.MessageKind
 	2,  // 2: switchboard.actors.Message.sender_role:type_name -> switchboard.actors.Role
-	2,  // 3: switchboard.actors.Member.role:type_name -> switchboard.actors.Role
-	1,  // 4: switchboard.actors.CreateConversation.kind:type_name -> switchboard.actors.ConvKind
-	8,  // 5: switchboard.actors.CreateConversation.members:type_name -> switchboard.actors.Member
-	6,  // 6: switchboard.actors.CreateConversationResponse.error:type_name -> switchboard.actors.Error
-	3,  // 7: switchboard.actors.SendMessage.kind:type_name -> switchboard.actors.MessageKind
-	6,  // 8: switchboard.actors.SendResponse.error:type_name -> switchboard.actors.Error
-	6,  // 9: switchboard.actors.RecallResponse.error:type_name -> switchboard.actors.Error
-	6,  // 10: switchboard.actors.HistoryResponse.error:type_name -> switchboard.actors.Error
-	7,  // 11: switchboard.actors.HistoryResponse.messages:type_name -> switchboard.actors.Message
-	4,  // 12: switchboard.actors.MembershipChange.op:type_name -> switchboard.actors.MembershipChange.Op
-	2,  // 13: switchboard.actors.MembershipChange.role:type_name -> switchboard.actors.Role
-	6,  // 14: switchboard.actors.MembershipResponse.error:type_name -> switchboard.actors.Error
-	6,  // 15: switchboard.actors.MembersResponse.error:type_name -> switchboard.actors.Error
-	8,  // 16: switchboard.actors.MembersResponse.members:type_name -> switchboard.actors.Member
-	6,  // 17: switchboard.actors.ConvStateResponse.error:type_name -> switchboard.actors.Error
-	1,  // 18: switchboard.actors.ConvStateResponse.kind:type_name -> switchboard.actors.ConvKind
-	7,  // 19: switchboard.actors.ConvStateResponse.last_message:type_name -> switchboard.actors.Message
-	8,  // 20: switchboard.actors.ConvStateResponse.member:type_name -> switchboard.actors.Member
-	1,  // 21: switchboard.actors.Deliver.kind:type_name -> switchboard.actors.ConvKind
-	7,  // 22: switchboard.actors.Deliver.messages:type_name -> switchboard.actors.Message
-	8,  // 23: switchboard.actors.Deliver.member:type_name -> switchboard.actors.Member
-	1,  // 24: switchboard.actors.MembershipNotice.kind:type_name -> switchboard.actors.ConvKind
-	8,  // 25: switchboard.actors.MembershipNotice.member:type_name -> switchboard.actors.Member
-	6,  // 26: switchboard.actors.RegisterDeviceResponse.error:type_name -> switchboard.actors.Error
-	28, // 27: switchboard.actors.SetSuspension.suspension:type_name -> switchboard.actors.Suspension
-	6,  // 28: switchboard.actors.SuspensionResponse.error:type_name -> switchboard.actors.Error
-	28, // 29: switchboard.actors.SuspensionResponse.suspension:type_name -> switchboard.actors.Suspension
-	6,  // 30: switchboard.actors.OpenDirectResponse.error:type_name -> switchboard.actors.Error
-	3,  // 31: switchboard.actors.Report.kind:type_name -> switchboard.actors.MessageKind
-	34, // 32: switchboard.actors.ReportList.open:type_name -> switchboard.actors.Report
-	34, // 33: switchboard.actors.FileReport.report:type_name -> switchboard.actors.Report
-	6,  // 34: switchboard.actors.FileReportResponse.error:type_name -> switchboard.actors.Error
-	6,  // 35: switchboard.actors.ListReportsResponse.error:type_name -> switchboard.actors.Error
-	34, // 36: switchboard.actors.ListReportsResponse.reports:type_name -> switchboard.actors.Report
-	6,  // 37: switchboard.actors.ReportResponse.error:type_name -> switchboard.actors.Error
-	34, // 38: switchboard.actors.ReportResponse.report:type_name -> switchboard.actors.Report
-	6,  // 39: switchboard.actors.EndSession.error:type_name -> switchboard.actors.Error
-	1,  // 40: switchboard.actors.ConvSummary.kind:type_name -> switchboard.actors.ConvKind
-	7,  // 41: switchboard.actors.ConvSummary.last_message:type_name -> switchboard.actors.Message
-	6,  // 42: switchboard.actors.SyncResponse.error:type_name -> switchboard.actors.Error
-	46, // 43: switchboard.actors.SyncResponse.conversations:type_name -> switchboard.actors.ConvSummary
-	6,  // 44: switchboard.actors.MarkReadResponse.error:type_name -> switchboard.actors.Error
-	6,  // 45: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
-	46, // 46: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
-	6,  // 47: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
-	6,  // 48: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
-	67, // 49: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
-	7,  // 50: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
-	61, // 51: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
-	25, // 52: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
-	62, // 53: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
-	7,  // 54: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
-	5,  // 55: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
-	65, // 56: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
-	57, // [57:57] is the sub-list for method output_type
-	57, // [57:57] is the sub-list for method input_type
-	57, // [57:57] is the sub-list for extension type_name
-	57, // [57:57] is the sub-list for extension extendee
-	0,  // [0:57] is the sub-list for field type_name
+	8,  // 3: switchboard.actors.Message.media:type_name -> switchboard.actors.MediaRef
+	2,  // 4: switchboard.actors.Member.role:type_name -> switchboard.actors.Role
+	1,  // 5: switchboard.actors.CreateConversation.kind:type_name -> switchboard.actors.ConvKind
+	9,  // 6: switchboard.actors.CreateConversation.members:type_name -> switchboard.actors.Member
+	6,  // 7: switchboard.actors.CreateConversationResponse.error:type_name -> switchboard.actors.Error
+	3,  // 8: switchboard.actors.SendMessage.kind:type_name -> switchboard.actors.MessageKind
+	6,  // 9: switchboard.actors.SendResponse.error:type_name -> switchboard.actors.Error
+	6,  // 10: switchboard.actors.RecallResponse.error:type_name -> switchboard.actors.Error
+	6,  // 11: switchboard.actors.HistoryResponse.error:type_name -> switchboard.actors.Error
+	7,  // 12: switchboard.actors.HistoryResponse.messages:type_name -> switchboard.actors.Message
+	4,  // 13: switchboard.actors.MembershipChange.op:type_name -> switchboard.actors.MembershipChange.Op
+	2,  // 14: switchboard.actors.MembershipChange.role:type_name -> switchboard.actors.Role
+	6,  // 15: switchboard.actors.MembershipResponse.error:type_name -> switchboard.actors.Error
+	6,  // 16: switchboard.actors.MembersResponse.error:type_name -> switchboard.actors.Error
+	9,  // 17: switchboard.actors.MembersResponse.members:type_name -> switchboard.actors.Member
+	6,  // 18: switchboard.actors.ConvStateResponse.error:type_name -> switchboard.actors.Error
+	1,  // 19: switchboard.actors.ConvStateResponse.kind:type_name -> switchboard.actors.ConvKind
+	7,  // 20: switchboard.actors.ConvStateResponse.last_message:type_name -> switchboard.actors.Message
+	9,  // 21: switchboard.actors.ConvStateResponse.member:type_name -> switchboard.actors.Member
+	1,  // 22: switchboard.actors.Deliver.kind:type_name -> switchboard.actors.ConvKind
+	7,  // 23: switchboard.actors.Deliver.messages:type_name -> switchboard.actors.Message
+	9,  // 24: switchboard.actors.Deliver.member:type_name -> switchboard.actors.Member
+	1,  // 25: switchboard.actors.MembershipNotice.kind:type_name -> switchboard.actors.ConvKind
+	9,  // 26: switchboard.actors.MembershipNotice.member:type_name -> switchboard.actors.Member
+	6,  // 27: switchboard.actors.RegisterDeviceResponse.error:type_name -> switchboard.actors.Error
+	29, // 28: switchboard.actors.SetSuspension.suspension:type_name -> switchboard.actors.Suspension
+	6,  // 29: switchboard.actors.SuspensionResponse.error:type_name -> switchboard.actors.Error
+	29, // 30: switchboard.actors.SuspensionResponse.suspension:type_name -> switchboard.actors.Suspension
+	6,  // 31: switchboard.actors.OpenDirectResponse.error:type_name -> switchboard.actors.Error
+	3,  // 32: switchboard.actors.Report.kind:type_name -> switchboard.actors.MessageKind
+	35, // 33: switchboard.actors.ReportList.open:type_name -> switchboard.actors.Report
+	35, // 34: switchboard.actors.FileReport.report:type_name -> switchboard.actors.Report
+	6,  // 35: switchboard.actors.FileReportResponse.error:type_name -> switchboard.actors.Error
+	6,  // 36: switchboard.actors.ListReportsResponse.error:type_name -> switchboard.actors.Error
+	35, // 37: switchboard.actors.ListReportsResponse.reports:type_name -> switchboard.actors.Report
+	6,  // 38: switchboard.actors.ReportResponse.error:type_name -> switchboard.actors.Error
+	35, // 39: switchboard.actors.ReportResponse.report:type_name -> switchboard.actors.Report
+	6,  // 40: switchboard.actors.EndSession.error:type_name -> switchboard.actors.Error
+	1,  // 41: switchboard.actors.ConvSummary.kind:type_name -> switchboard.actors.ConvKind
+	7,  // 42: switchboard.actors.ConvSummary.last_message:type_name -> switchboard.actors.Message
+	6,  // 43: switchboard.actors.SyncResponse.error:type_name -> switchboard.actors.Error
+	47, // 44: switchboard.actors.SyncResponse.conversations:type_name -> switchboard.actors.ConvSummary
+	6,  // 45: switchboard.actors.MarkReadResponse.error:type_name -> switchboard.actors.Error
+	6,  // 46: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
+	47, // 47: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
+	6,  // 48: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
+	6,  // 49: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
+	68, // 50: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
+	7,  // 51: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
+	62, // 52: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
+	26, // 53: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
+	63, // 54: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
+	7,  // 55: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
+	5,  // 56: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
+	66, // 57: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
+	58, // [58:58] is the sub-list for method output_type
+	58, // [58:58] is the sub-list for method input_type
+	58, // [58:58] is the sub-list for extension type_name
+	58, // [58:58] is the sub-list for extension extendee
+	0,  // [0:58] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_actors_proto_init() }
@@ -5163,7 +5257,7 @@ func file_actors_actorspb_actors_proto_init() {
 	if File_actors_actorspb_actors_proto != nil {
 		return
 	}
-	file_actors_actorspb_actors_proto_msgTypes[54].OneofWrappers = []any{
+	file_actors_actorspb_actors_proto_msgTypes[55].OneofWrappers = []any{
 		(*Push_Message)(nil),
 		(*Push_Read)(nil),
 		(*Push_Membership)(nil),
@@ -5175,7 +5269,7 @@ func file_actors_actorspb_actors_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_actors_proto_rawDesc), len(file_actors_actorspb_actors_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   62,
+			NumMessages:   63,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -77,6 +77,13 @@ type Session interface {
 	// a page after `after`; next is where the next page starts ("": none).
 	Readers(ctx context.Context, conv string, seq uint64, after string, limit int) (readers []Reader, next string, err error)
 	Presence(ctx context.Context, target, conv string) (*pb.PresenceResponse, error)
+	// CreateMedia, PutMediaChunk and CompleteMedia upload a file into conv
+	// (its id is in the first answer); ReadMedia reads chunk index of the
+	// file attached to message seq of conv (actors/media.go).
+	CreateMedia(ctx context.Context, conv, name, mime string, size int64) (*pb.MediaRef, error)
+	PutMediaChunk(ctx context.Context, conv, id string, index int, data []byte) error
+	CompleteMedia(ctx context.Context, conv, id string) (*pb.MediaRef, error)
+	ReadMedia(ctx context.Context, conv string, seq uint64, index int) (*pb.MediaRef, []byte, error)
 	SetPinned(ctx context.Context, conv string, pinned bool) error
 	// SetMuted mutes conv for the user alone; returns the new total unread.
 	SetMuted(ctx context.Context, conv string, muted bool) (totalUnread uint64, err error)

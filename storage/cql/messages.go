@@ -26,6 +26,10 @@ type msgRow struct {
 	RefSeq      int64      `db:"ref_seq"`
 	ReplyTo     int64      `db:"reply_to"` // null (read as 0) in rows written before replies
 	Mentions    []string   `db:"mentions"` // null (read as none) in rows written before mentions
+	MediaID     string     `db:"media_id"` // the attachment: null (none) in rows written before media
+	MediaName   string     `db:"media_name"`
+	MediaType   string     `db:"media_type"`
+	MediaSize   int64      `db:"media_size"`
 	Body        []byte     `db:"body"`
 	Flags       int64      `db:"flags"`
 	ClientTS    *time.Time `db:"client_ts"`
@@ -45,6 +49,10 @@ func (s *Store) msgRow(convID string, m *storage.Message) msgRow {
 		RefSeq:      int64(m.RefSeq),
 		ReplyTo:     int64(m.ReplyTo),
 		Mentions:    m.Mentions,
+		MediaID:     m.Media.ID,
+		MediaName:   m.Media.Name,
+		MediaType:   m.Media.MIME,
+		MediaSize:   m.Media.Size,
 		Body:        m.Body,
 		Flags:       int64(m.Flags),
 		ClientTS:    ts(m.ClientTS),
@@ -64,6 +72,7 @@ func (r msgRow) msg() storage.Message {
 		RefSeq:      uint64(r.RefSeq),
 		ReplyTo:     uint64(r.ReplyTo),
 		Mentions:    noneIfEmpty(r.Mentions),
+		Media:       storage.MediaRef{ID: r.MediaID, Name: r.MediaName, MIME: r.MediaType, Size: r.MediaSize},
 		Body:        noEmpty(r.Body),
 		Flags:       uint32(r.Flags),
 		ClientTS:    fromTS(r.ClientTS),
@@ -72,7 +81,7 @@ func (r msgRow) msg() storage.Message {
 }
 
 var msgCols = []string{"conv_id", "bucket", "seq", "msg_id", "client_msg_id", "sender", "sender_role",
-	"kind", "ref_seq", "reply_to", "mentions", "body", "flags", "client_ts", "server_ts"}
+	"kind", "ref_seq", "reply_to", "mentions", "media_id", "media_name", "media_type", "media_size", "body", "flags", "client_ts", "server_ts"}
 
 var (
 	msgInsert      = mk(qb.Insert("messages").Columns(msgCols...).Unique().ToCql())
@@ -87,8 +96,8 @@ var (
 			OrderBy("seq", qb.ASC).LimitNamed("lim").ToCql())
 	msgGetWT = mk(qb.Select("messages").Columns(append(slices.Clone(msgCols), "WRITETIME(flags) AS wt")...).
 			Where(qb.Eq("conv_id"), qb.Eq("bucket"), qb.Eq("seq")).ToCql())
-	// msgRewrite writes a row's body and flags (a recall; a redaction).
-	msgRewrite = mk(qb.Update("messages").Set("body", "flags").
+	// msgRewrite writes a row's body, flags and attachment (a recall; a redaction).
+	msgRewrite = mk(qb.Update("messages").Set("body", "flags", "media_id", "media_name", "media_type", "media_size").
 			Where(qb.Eq("conv_id"), qb.Eq("bucket"), qb.Eq("seq")).ToCql())
 )
 
@@ -436,25 +445,28 @@ func (s *Store) AdoptMessage(ctx context.Context, convID string, epoch, seq uint
 // RedactMessage replaces the body (writing the flags as they are, so that
 // the row's timestamp moves on with it).
 func (s *Store) RedactMessage(ctx context.Context, convID string, seq uint64, body []byte) error {
-	return s.rewriteMessage(ctx, "redact", convID, seq, func(m storage.Message) ([]byte, uint32, bool) {
-		return body, m.Flags, !m.Recalled()
+	return s.rewriteMessage(ctx, "redact", convID, seq, func(m *storage.Message) bool {
+		m.Body = body
+		return !m.Recalled()
 	})
 }
 
-// TombstoneMessage clears the body and sets FlagRecalled.
+// TombstoneMessage clears the body and the attachment and sets FlagRecalled.
 func (s *Store) TombstoneMessage(ctx context.Context, convID string, seq uint64) error {
-	return s.rewriteMessage(ctx, "tombstone", convID, seq, func(m storage.Message) ([]byte, uint32, bool) {
-		return nil, m.Flags | storage.FlagRecalled, !m.Recalled() || len(m.Body) > 0
+	return s.rewriteMessage(ctx, "tombstone", convID, seq, func(m *storage.Message) bool {
+		write := !m.Recalled() || len(m.Body) > 0 || m.Media != (storage.MediaRef{})
+		m.Body, m.Flags, m.Media = nil, m.Flags|storage.FlagRecalled, storage.MediaRef{}
+		return write
 	})
 }
 
-// rewriteMessage writes a message's body and flags as change gives them
-// (write false: leave the row). Read first: an UPDATE alone would create a
+// rewriteMessage writes a message's body, flags and attachment as change
+// leaves them (it returns false: leave the row). Read first: an UPDATE alone would create a
 // row for a missing seq. The update is written just above the row's own
 // timestamp, which a fenced append set to its epoch's (ahead of or behind
 // the wall clock).
 func (s *Store) rewriteMessage(ctx context.Context, what, convID string, seq uint64,
-	change func(storage.Message) (body []byte, flags uint32, write bool)) error {
+	change func(*storage.Message) (write bool)) error {
 	if err := s.check(); err != nil {
 		return err
 	}
@@ -473,11 +485,11 @@ func (s *Store) rewriteMessage(ctx context.Context, what, convID string, seq uin
 	if err != nil {
 		return s.wrap(op, err)
 	}
-	body, flags, write := change(row.msg())
-	if !write {
+	m := row.msg()
+	if !change(&m) {
 		return nil
 	}
-	err = s.query(ctx, msgRewrite).Bind(body, int64(flags),
+	err = s.query(ctx, msgRewrite).Bind(m.Body, int64(m.Flags), m.Media.ID, m.Media.Name, m.Media.MIME, m.Media.Size,
 		convID, bucketOf(seq, s.cfg.MessageBucketSize), int64(seq)).WithTimestamp(row.WT + 1).ExecRelease()
 	return s.wrap(op, err)
 }

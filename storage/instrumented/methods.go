@@ -206,6 +206,48 @@ func (s *Store) ListPushTokens(ctx context.Context, userID string) ([]storage.Pu
 	return r0, err
 }
 
+func (s *Store) CreateMedia(ctx context.Context, m storage.Media) error {
+	start := time.Now()
+	err := s.next.CreateMedia(ctx, m)
+	s.observe("CreateMedia", start, err)
+	return err
+}
+
+func (s *Store) GetMedia(ctx context.Context, convID, id string) (storage.Media, error) {
+	start := time.Now()
+	r0, err := s.next.GetMedia(ctx, convID, id)
+	s.observe("GetMedia", start, err)
+	return r0, err
+}
+
+func (s *Store) PutMediaChunk(ctx context.Context, convID, id string, i int, data []byte) error {
+	start := time.Now()
+	err := s.next.PutMediaChunk(ctx, convID, id, i, data)
+	s.observe("PutMediaChunk", start, err)
+	return err
+}
+
+func (s *Store) CompleteMedia(ctx context.Context, convID, id string) (storage.Media, error) {
+	start := time.Now()
+	r0, err := s.next.CompleteMedia(ctx, convID, id)
+	s.observe("CompleteMedia", start, err)
+	return r0, err
+}
+
+func (s *Store) ReadMediaChunk(ctx context.Context, convID, id string, i int) ([]byte, error) {
+	start := time.Now()
+	r0, err := s.next.ReadMediaChunk(ctx, convID, id, i)
+	s.observe("ReadMediaChunk", start, err)
+	return r0, err
+}
+
+func (s *Store) DeleteMedia(ctx context.Context, convID, id string) error {
+	start := time.Now()
+	err := s.next.DeleteMedia(ctx, convID, id)
+	s.observe("DeleteMedia", start, err)
+	return err
+}
+
 func (s *Store) SaveCheckpoint(ctx context.Context, cp storage.Checkpoint) error {
 	start := time.Now()
 	err := s.next.SaveCheckpoint(ctx, cp)

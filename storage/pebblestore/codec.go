@@ -167,14 +167,21 @@ func encodeMessage(m *storage.Message) []byte {
 	e.time(m.ServerTS)
 	// Optional trailing fields: rows written before them end above, and a
 	// message without them is stored as those rows were.
-	if m.ReplyTo != 0 || len(m.Mentions) > 0 {
+	media := m.Media.ID != ""
+	if m.ReplyTo != 0 || len(m.Mentions) > 0 || media {
 		e.uint(m.ReplyTo)
 	}
-	if len(m.Mentions) > 0 {
+	if len(m.Mentions) > 0 || media {
 		e.uint(uint64(len(m.Mentions)))
 		for _, u := range m.Mentions {
 			e.string(u)
 		}
+	}
+	if media {
+		e.string(m.Media.ID)
+		e.string(m.Media.Name)
+		e.string(m.Media.MIME)
+		e.int(m.Media.Size)
 	}
 	return e.b
 }
@@ -203,10 +210,18 @@ func decodeMessage(conv string, seq uint64, b []byte) (storage.Message, error) {
 		if n > uint64(len(d.b)) { // each takes a byte at least
 			return m, fmt.Errorf("message %s/%d: %d mentions in %d bytes", conv, seq, n, len(d.b))
 		}
-		m.Mentions = make([]string, n)
+		if n > 0 {
+			m.Mentions = make([]string, n)
+		}
 		for i := range m.Mentions {
 			m.Mentions[i] = d.string()
 		}
+	}
+	if d.err == nil && len(d.b) > 0 {
+		m.Media.ID = d.string()
+		m.Media.Name = d.string()
+		m.Media.MIME = d.string()
+		m.Media.Size = d.int()
 	}
 	return m, d.err
 }

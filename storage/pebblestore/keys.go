@@ -19,6 +19,8 @@ import (
 //	'v'  v user 0 device                             device cursor
 //	'p'  p user 0 device                             push token: platform, token, updated (pushtoken.go)
 //	'I'  I user                                      inbox head: epoch(8) reserved(8) (userwrite.go)
+//	'e'  e conv 0 media                              media: uploader, name, type, size, complete (media.go)
+//	'E'  E conv 0 media 0 chunk(8)                   media chunk
 //	'k'  k key                                       metrics checkpoint
 //	'f'  f key                                       checkpoint fence: epoch(8) (fence.go)
 //	'x'  x name                                      store metadata (the commit counter)
@@ -36,6 +38,8 @@ const (
 	tagInbox      = 'i'
 	tagDevice     = 'v'
 	tagPushToken  = 'p'
+	tagMedia      = 'e'
+	tagMediaChunk = 'E'
 	tagCheckpoint = 'k'
 	tagFence      = 'f'
 	tagMeta       = 'x'

@@ -51,6 +51,7 @@ func Run(t *testing.T, open Opener) {
 		{"Inbox", testInbox},
 		{"Devices", testDevices},
 		{"PushTokens", testPushTokens},
+		{"Media", testMedia},
 		{"InboxTakeover", testInboxTakeover},
 		{"UserWrite", testUserWrite},
 		{"Checkpoints", testCheckpoints},

@@ -88,24 +88,29 @@ func (c *Client) React(ctx context.Context, conv string, seq uint64, emoji strin
 }
 
 func (c *Client) send(to Target, body []byte, clientMsgID string, at time.Time, kind wirepb.MessageKind, refSeq, replyTo uint64, mentions ...string) (*Pending, error) {
+	return c.sendMessage(to, Message{ClientMsgID: clientMsgID, Kind: kind, RefSeq: refSeq, ReplyTo: replyTo, Mentions: mentions, Body: body, ClientTime: at})
+}
+
+// sendMessage queues m (its content: kind, body, what it names) to to.
+func (c *Client) sendMessage(to Target, m Message) (*Pending, error) {
 	if (to.User == "") == (to.Conv == "") {
 		return nil, errors.New("client: send to exactly one of a user and a conversation")
 	}
-	if len(body) == 0 && kind != wirepb.MessageKind_REACTION {
+	if len(m.Body) == 0 && m.Kind != wirepb.MessageKind_REACTION && m.Media == nil {
 		return nil, errors.New("client: empty message")
 	}
 	if err := c.Err(); err != nil {
 		return nil, err
 	}
-	if clientMsgID == "" {
-		clientMsgID = NewClientMsgID()
+	if m.ClientMsgID == "" {
+		m.ClientMsgID = NewClientMsgID()
 	}
-	conv := to.Conv
+	m.Conv = to.Conv
 	if to.User != "" {
-		conv = wirepb.DirectConvID(c.user, to.User)
+		m.Conv = wirepb.DirectConvID(c.user, to.User)
 	}
-	o := &outgoing{to: to.User, done: make(chan struct{}), msg: Message{
-		Conv: conv, ClientMsgID: clientMsgID, Sender: c.user, Kind: kind, RefSeq: refSeq, ReplyTo: replyTo, Mentions: mentions, Body: body, ClientTime: at, State: StateSending}}
+	m.Sender, m.State = c.user, StateSending
+	o := &outgoing{to: to.User, done: make(chan struct{}), msg: m}
 	c.enqueue(o)
 	return &Pending{o: o}, nil
 }

@@ -213,7 +213,7 @@ func (p *pipeline) start(o *outgoing, after string) error {
 	c := p.c
 	req := &wirepb.Request{Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{
 		ClientMsgId: o.msg.ClientMsgID, Body: o.msg.Body, ClientTsMs: o.msg.ClientTime.UnixMilli(), Kind: o.msg.Kind,
-		RefSeq: o.msg.RefSeq, ReplyTo: o.msg.ReplyTo, Mentions: o.msg.Mentions, AfterClientMsgId: after}}}
+		RefSeq: o.msg.RefSeq, ReplyTo: o.msg.ReplyTo, Mentions: o.msg.Mentions, MediaId: o.msg.Media.GetId(), AfterClientMsgId: after}}}
 	if o.to != "" {
 		req.GetSend().To = o.to
 	} else {

@@ -58,8 +58,11 @@ type Message struct {
 	RefSeq      uint64   // RECALL: the recalled message; an edit (IsEdit): the edited one
 	ReplyTo     uint64   // a reply: the seq of the message it answers; 0: none
 	Mentions    []string // members the message mentions (@user)
-	Body        []byte   // of an edited message: the newest edit's text
-	Recalled    bool
+	// Media is the attached file (its bytes: Download); nil: none. Body
+	// is then its caption, maybe empty.
+	Media    *wirepb.MediaRef
+	Body     []byte // of an edited message: the newest edit's text
+	Recalled bool
 	// EditSeq is the seq of the edit whose text Body holds; 0: not edited.
 	EditSeq uint64
 	// Reactions to a text or card: each member's newest reaction, grouped
@@ -111,7 +114,7 @@ func (m Message) IsEdit() bool { return m.Kind == wirepb.MessageKind_NORMAL && m
 func fromWire(m *wirepb.Message) Message {
 	return Message{
 		Conv: m.Conv, Seq: m.Seq, MsgID: m.MsgId, ClientMsgID: m.ClientMsgId, Sender: m.Sender, Kind: m.Kind,
-		RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, Body: m.Body, Recalled: m.Recalled, Flagged: m.Flagged,
+		RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, Media: m.Media, Body: m.Body, Recalled: m.Recalled, Flagged: m.Flagged,
 		ClientTime: millisTime(m.ClientTsMs), ServerTime: millisTime(m.ServerTsMs),
 	}
 }
@@ -644,7 +647,7 @@ func (s *store) confirm(o *outgoing, r *wirepb.SendResult) Message {
 	// names (an edit's or a card update's message, a reaction's, a reply,
 	// mentions), so that it is folded as its push will be.
 	wm := &wirepb.Message{Conv: m.Conv, Seq: m.Seq, MsgId: m.MsgID, ClientMsgId: m.ClientMsgID, Sender: m.Sender,
-		Kind: m.Kind, RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions,
+		Kind: m.Kind, RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, Media: m.Media,
 		Body: m.Body, Flagged: m.Flagged, ClientTsMs: m.ClientTime.UnixMilli(), ServerTsMs: r.ServerTsMs}
 	s.addMessages([]*wirepb.Message{wm}, false)
 	s.mu.Lock()

@@ -1,0 +1,131 @@
+package actors
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"time"
+
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+// Media: files uploaded into a conversation and attached to messages.
+//
+// An upload belongs to its conversation and its uploader: a member who may
+// write there creates it (with its name, type and size, at most
+// Config.MaxMediaBytes), writes its chunks (storage.MediaChunkBytes each,
+// in any order, a chunk again replacing it) and completes it; only then,
+// and only its uploader, attaches it to a message (send with media_id),
+// which carries its name, type and size. Readers fetch the bytes through
+// that message: whoever sees the message (history's rules) may read its
+// file, and a recalled message's file is gone (the recall deletes it).
+// Nobody reads an upload no message carries. The rules live here and in
+// the conversation grain's send, not in a transport.
+
+// CreateMedia starts an upload of size bytes into conv by user.
+func (n *Runtime) CreateMedia(ctx context.Context, user, conv, name, mime string, size int64) (storage.Media, error) {
+	if err := errors.Join(checkConv(conv), checkUser(user)); err != nil {
+		return storage.Media{}, err
+	}
+	if size > n.cfg.MaxMediaBytes {
+		return storage.Media{}, fromPB(pbErr(pb.Code_TOO_LARGE, "a file of %d bytes, limit %d", size, n.cfg.MaxMediaBytes))
+	}
+	if _, err := n.authorize(ctx, conv, user, ActSend); err != nil {
+		return storage.Media{}, err
+	}
+	var id [16]byte
+	if _, err := rand.Read(id[:]); err != nil {
+		return storage.Media{}, fromPB(pbErr(pb.Code_INTERNAL, "media id: %v", err))
+	}
+	m := storage.Media{ConvID: conv, ID: hex.EncodeToString(id[:]), Uploader: user, Name: name, MIME: mime, Size: size,
+		CreatedAt: time.Now()}
+	if err := n.store.CreateMedia(ctx, m); err != nil {
+		return storage.Media{}, fromPB(storeErr(err))
+	}
+	return m, nil
+}
+
+// PutMediaChunk writes chunk index of user's upload id into conv.
+func (n *Runtime) PutMediaChunk(ctx context.Context, user, conv, id string, index int, data []byte) error {
+	if _, err := n.ownUpload(ctx, user, conv, id); err != nil {
+		return err
+	}
+	if err := n.store.PutMediaChunk(ctx, conv, id, index, data); err != nil {
+		return fromPB(storeErr(err))
+	}
+	return nil
+}
+
+// CompleteMedia completes user's upload id into conv once all its chunks
+// are written; then it may be attached.
+func (n *Runtime) CompleteMedia(ctx context.Context, user, conv, id string) (storage.Media, error) {
+	if _, err := n.ownUpload(ctx, user, conv, id); err != nil {
+		return storage.Media{}, err
+	}
+	m, err := n.store.CompleteMedia(ctx, conv, id)
+	if err != nil {
+		return storage.Media{}, fromPB(storeErr(err))
+	}
+	return m, nil
+}
+
+// ownUpload reads upload id of conv, which must be user's (another's
+// upload is answered as absent: ids are not revealed to others).
+func (n *Runtime) ownUpload(ctx context.Context, user, conv, id string) (storage.Media, error) {
+	if err := errors.Join(checkConv(conv), checkUser(user)); err != nil {
+		return storage.Media{}, err
+	}
+	m, err := n.store.GetMedia(ctx, conv, id)
+	switch {
+	case err != nil:
+		return storage.Media{}, fromPB(storeErr(err))
+	case m.Uploader != user:
+		return storage.Media{}, fromPB(pbErr(pb.Code_NOT_FOUND, "no upload %s of %s in %s", id, user, conv))
+	}
+	return m, nil
+}
+
+// ReadMedia reads chunk index of the file attached to message seq of
+// conv, as user: who may read that message may read its file.
+func (n *Runtime) ReadMedia(ctx context.Context, user, conv string, seq uint64, index int) (storage.MediaRef, []byte, error) {
+	msgs, err := n.History(ctx, &pb.GetHistory{Conv: conv, User: user, FromSeq: seq, ToSeq: seq, Limit: 1})
+	if err != nil {
+		return storage.MediaRef{}, nil, err
+	}
+	if len(msgs) != 1 || msgs[0].Seq != seq || msgs[0].Recalled || msgs[0].Media == nil {
+		return storage.MediaRef{}, nil, fromPB(pbErr(pb.Code_NOT_FOUND, "no file attached to message %d of %s", seq, conv))
+	}
+	r := msgs[0].Media
+	ref := storage.MediaRef{ID: r.Id, Name: r.Name, MIME: r.Mime, Size: r.Size}
+	if index < 0 || index >= ref.Chunks() {
+		return ref, nil, fromPB(pbErr(pb.Code_INVALID, "chunk %d of a file of %d bytes", index, ref.Size))
+	}
+	data, err := n.store.ReadMediaChunk(ctx, conv, ref.ID, index)
+	if err != nil {
+		return ref, nil, fromPB(storeErr(err))
+	}
+	return ref, data, nil
+}
+
+// attachment resolves a send's media_id: a complete upload of the
+// sender's into this conversation, attached to a new text message.
+func (c *conversation) attachment(m *pb.SendMessage) (storage.MediaRef, *pb.Error) {
+	if m.MediaId == "" {
+		return storage.MediaRef{}, nil
+	}
+	if m.Kind != pb.MessageKind_NORMAL || m.RefSeq != 0 {
+		return storage.MediaRef{}, pbErr(pb.Code_INVALID, "a file is attached to a new text message, not to an edit, a card or a reaction")
+	}
+	md, err := c.rt.store.GetMedia(context.Background(), c.id, m.MediaId)
+	switch {
+	case errors.Is(err, storage.ErrNotFound), err == nil && md.Uploader != m.Sender:
+		return storage.MediaRef{}, pbErr(pb.Code_NOT_FOUND, "no upload %s of %s in %s", m.MediaId, m.Sender, c.id)
+	case err != nil:
+		return storage.MediaRef{}, storeErr(err)
+	case !md.Complete:
+		return storage.MediaRef{}, pbErr(pb.Code_INVALID, "upload %s is not complete", m.MediaId)
+	}
+	return md.Ref(), nil
+}

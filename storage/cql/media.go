@@ -1,0 +1,156 @@
+package cql
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/scylladb/gocqlx/v2/qb"
+
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+// Media: a row per upload, a partition of chunks per upload.
+
+type mediaRow struct {
+	ConvID    string     `db:"conv_id"`
+	MediaID   string     `db:"media_id"`
+	Uploader  string     `db:"uploader"`
+	Name      string     `db:"name"`
+	MIME      string     `db:"mime"`
+	Size      int64      `db:"size"`
+	Complete  bool       `db:"complete"`
+	CreatedAt *time.Time `db:"created_at"`
+}
+
+func (r mediaRow) media() storage.Media {
+	return storage.Media{ConvID: r.ConvID, ID: r.MediaID, Uploader: r.Uploader, Name: r.Name, MIME: r.MIME,
+		Size: r.Size, Complete: r.Complete, CreatedAt: fromTS(r.CreatedAt)}
+}
+
+var mediaCols = []string{"conv_id", "media_id", "uploader", "name", "mime", "size", "complete", "created_at"}
+
+var (
+	mediaInsert   = mk(qb.Insert("media").Columns(mediaCols...).Unique().ToCql())
+	mediaGet      = mk(qb.Select("media").Columns(mediaCols...).Where(qb.Eq("conv_id"), qb.Eq("media_id")).ToCql())
+	mediaComplete = mk(qb.Update("media").Set("complete").Where(qb.Eq("conv_id"), qb.Eq("media_id")).ToCql())
+	mediaDelete   = mk(qb.Delete("media").Where(qb.Eq("conv_id"), qb.Eq("media_id")).ToCql())
+	chunkInsert   = mk(qb.Insert("media_chunks").Columns("conv_id", "media_id", "chunk", "len", "data").ToCql())
+	chunkLens     = mk(qb.Select("media_chunks").Columns("chunk", "len").Where(qb.Eq("conv_id"), qb.Eq("media_id")).ToCql())
+	chunkGet      = mk(qb.Select("media_chunks").Columns("data").Where(qb.Eq("conv_id"), qb.Eq("media_id"), qb.Eq("chunk")).ToCql())
+	chunksDelete  = mk(qb.Delete("media_chunks").Where(qb.Eq("conv_id"), qb.Eq("media_id")).ToCql())
+)
+
+func (s *Store) checkMediaIDs(convID, id string) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	if err := s.lim.CheckID("conversation", convID); err != nil {
+		return err
+	}
+	return s.lim.CheckID("media", id)
+}
+
+// CreateMedia inserts the row if it is not there (a lightweight
+// transaction: one per upload).
+func (s *Store) CreateMedia(ctx context.Context, m storage.Media) error {
+	if err := s.check(); err != nil {
+		return err
+	}
+	if err := s.lim.CheckMedia(m); err != nil {
+		return err
+	}
+	row := mediaRow{ConvID: m.ConvID, MediaID: m.ID, Uploader: m.Uploader, Name: m.Name, MIME: m.MIME, Size: m.Size, CreatedAt: ts(m.CreatedAt)}
+	op := fmt.Sprintf("create media %q/%s", m.ConvID, m.ID)
+	applied, err := s.lwt(ctx, mediaInsert).BindStruct(row).ExecCASRelease()
+	if err != nil {
+		return s.wrap(op, err)
+	}
+	if !applied {
+		return fmt.Errorf("cql: %s: %w", op, storage.ErrExists)
+	}
+	return nil
+}
+
+func (s *Store) GetMedia(ctx context.Context, convID, id string) (storage.Media, error) {
+	if err := s.checkMediaIDs(convID, id); err != nil {
+		return storage.Media{}, err
+	}
+	var row mediaRow
+	if err := s.query(ctx, mediaGet).Bind(convID, id).GetRelease(&row); err != nil {
+		return storage.Media{}, s.wrap(fmt.Sprintf("get media %q/%s", convID, id), err)
+	}
+	return row.media(), nil
+}
+
+// PutMediaChunk reads the upload's row to check the chunk, then writes it.
+func (s *Store) PutMediaChunk(ctx context.Context, convID, id string, i int, data []byte) error {
+	m, err := s.GetMedia(ctx, convID, id)
+	if err != nil {
+		return err
+	}
+	if m.Complete {
+		return fmt.Errorf("cql: media %s is complete: %w", id, storage.ErrInvalid)
+	}
+	if err := m.CheckChunk(i, data); err != nil {
+		return err
+	}
+	err = s.query(ctx, chunkInsert).Bind(convID, id, i, len(data), data).ExecRelease()
+	return s.wrap(fmt.Sprintf("put chunk %d of media %q/%s", i, convID, id), err)
+}
+
+// CompleteMedia reads the chunks' lengths (not their data) and marks the
+// upload complete when they are all there.
+func (s *Store) CompleteMedia(ctx context.Context, convID, id string) (storage.Media, error) {
+	m, err := s.GetMedia(ctx, convID, id)
+	if err != nil || m.Complete {
+		return m, err
+	}
+	var rows []struct {
+		Chunk int `db:"chunk"`
+		Len   int `db:"len"`
+	}
+	op := fmt.Sprintf("complete media %q/%s", convID, id)
+	if err := s.query(ctx, chunkLens).Bind(convID, id).SelectRelease(&rows); err != nil {
+		return storage.Media{}, s.wrap(op, err)
+	}
+	for i := range m.Chunks() {
+		if i >= len(rows) || rows[i].Chunk != i || rows[i].Len != m.ChunkLen(i) {
+			return storage.Media{}, fmt.Errorf("cql: media %s: chunk %d of %d is missing: %w", id, i, m.Chunks(), storage.ErrInvalid)
+		}
+	}
+	if err := s.query(ctx, mediaComplete).Bind(true, convID, id).ExecRelease(); err != nil {
+		return storage.Media{}, s.wrap(op, err)
+	}
+	m.Complete = true
+	return m, nil
+}
+
+func (s *Store) ReadMediaChunk(ctx context.Context, convID, id string, i int) ([]byte, error) {
+	if err := s.checkMediaIDs(convID, id); err != nil {
+		return nil, err
+	}
+	if i < 0 || i > math.MaxInt32 {
+		return nil, fmt.Errorf("cql: chunk %d: %w", i, storage.ErrInvalid)
+	}
+	var row struct {
+		Data []byte `db:"data"`
+	}
+	if err := s.query(ctx, chunkGet).Bind(convID, id, i).GetRelease(&row); err != nil {
+		return nil, s.wrap(fmt.Sprintf("read chunk %d of media %q/%s", i, convID, id), err)
+	}
+	return row.Data, nil
+}
+
+// DeleteMedia deletes the chunks' partition, then the row.
+func (s *Store) DeleteMedia(ctx context.Context, convID, id string) error {
+	if err := s.checkMediaIDs(convID, id); err != nil {
+		return err
+	}
+	op := fmt.Sprintf("delete media %q/%s", convID, id)
+	if err := s.query(ctx, chunksDelete).Bind(convID, id).ExecRelease(); err != nil {
+		return s.wrap(op, err)
+	}
+	return s.wrap(op, s.query(ctx, mediaDelete).Bind(convID, id).ExecRelease())
+}

@@ -1,0 +1,156 @@
+package pebblestore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+// Media: one key for an upload's description, one per chunk under it.
+
+func mediaKey(conv, id string) []byte         { return key(tagMedia, conv, id) }
+func mediaChunkPrefix(conv, id string) []byte { return prefix(tagMediaChunk, conv, id) }
+func mediaChunkKey(conv, id string, i int) []byte {
+	return appendUint64(mediaChunkPrefix(conv, id), uint64(i))
+}
+
+func encodeMedia(m storage.Media) []byte {
+	e := newEncoder(32 + len(m.Uploader) + len(m.Name) + len(m.MIME))
+	e.string(m.Uploader)
+	e.string(m.Name)
+	e.string(m.MIME)
+	e.int(m.Size)
+	e.bool(m.Complete)
+	e.time(m.CreatedAt)
+	return e.b
+}
+
+func decodeMedia(conv, id string, b []byte) (storage.Media, error) {
+	d := newDecoder(b)
+	m := storage.Media{ConvID: conv, ID: id}
+	m.Uploader = d.string()
+	m.Name = d.string()
+	m.MIME = d.string()
+	m.Size = d.int()
+	m.Complete = d.bool()
+	m.CreatedAt = d.time()
+	return m, d.err
+}
+
+// getMedia reads an upload's description from r (ErrNotFound).
+func getMedia(r pebble.Reader, conv, id string) (storage.Media, error) {
+	v, found, err := get(r, mediaKey(conv, id))
+	if err != nil {
+		return storage.Media{}, err
+	}
+	if !found {
+		return storage.Media{}, fmt.Errorf("media %s of %q: %w", id, conv, storage.ErrNotFound)
+	}
+	return decodeMedia(conv, id, v)
+}
+
+func (s *Store) CreateMedia(ctx context.Context, m storage.Media) error {
+	if err := s.limits.CheckMedia(m); err != nil {
+		return err
+	}
+	m.Complete, m.CreatedAt = false, storage.Millis(m.CreatedAt)
+	k := mediaKey(m.ConvID, m.ID)
+	return s.commit.do(ctx, func(b *pebble.Batch) error {
+		if found, err := exists(b, k); err != nil || found {
+			if found {
+				err = fmt.Errorf("media %s of %q: %w", m.ID, m.ConvID, storage.ErrExists)
+			}
+			return err
+		}
+		return b.Set(k, encodeMedia(m), nil)
+	})
+}
+
+func (s *Store) GetMedia(ctx context.Context, convID, id string) (storage.Media, error) {
+	if err := s.checkPair("conversation", convID, "media", id); err != nil {
+		return storage.Media{}, err
+	}
+	var m storage.Media
+	err := s.read(func(db *pebble.DB) (err error) {
+		m, err = getMedia(db, convID, id)
+		return err
+	})
+	return m, err
+}
+
+func (s *Store) PutMediaChunk(ctx context.Context, convID, id string, i int, data []byte) error {
+	if err := s.checkPair("conversation", convID, "media", id); err != nil {
+		return err
+	}
+	return s.commit.do(ctx, func(b *pebble.Batch) error {
+		m, err := getMedia(b, convID, id)
+		if err != nil {
+			return err
+		}
+		if m.Complete {
+			return fmt.Errorf("media %s is complete: %w", id, storage.ErrInvalid)
+		}
+		if err := m.CheckChunk(i, data); err != nil {
+			return err
+		}
+		return b.Set(mediaChunkKey(convID, id, i), data, nil)
+	})
+}
+
+func (s *Store) CompleteMedia(ctx context.Context, convID, id string) (storage.Media, error) {
+	if err := s.checkPair("conversation", convID, "media", id); err != nil {
+		return storage.Media{}, err
+	}
+	var m storage.Media
+	err := s.commit.do(ctx, func(b *pebble.Batch) error {
+		var err error
+		if m, err = getMedia(b, convID, id); err != nil || m.Complete {
+			return err
+		}
+		for i := range m.Chunks() {
+			v, found, err := get(b, mediaChunkKey(convID, id, i))
+			if err != nil {
+				return err
+			}
+			if !found || len(v) != m.ChunkLen(i) {
+				return fmt.Errorf("media %s: chunk %d of %d is missing: %w", id, i, m.Chunks(), storage.ErrInvalid)
+			}
+		}
+		m.Complete = true
+		return b.Set(mediaKey(convID, id), encodeMedia(m), nil)
+	})
+	return m, err
+}
+
+func (s *Store) ReadMediaChunk(ctx context.Context, convID, id string, i int) ([]byte, error) {
+	if err := s.checkPair("conversation", convID, "media", id); err != nil {
+		return nil, err
+	}
+	if i < 0 {
+		return nil, fmt.Errorf("chunk %d: %w", i, storage.ErrInvalid)
+	}
+	v, found, err := s.sget(mediaChunkKey(convID, id, i))
+	if err != nil {
+		return nil, fmt.Errorf("read chunk %d of media %s: %w", i, id, err)
+	}
+	if !found {
+		return nil, fmt.Errorf("chunk %d of media %s of %q: %w", i, id, convID, storage.ErrNotFound)
+	}
+	return v, nil
+}
+
+func (s *Store) DeleteMedia(ctx context.Context, convID, id string) error {
+	if err := s.checkPair("conversation", convID, "media", id); err != nil {
+		return err
+	}
+	p := mediaChunkPrefix(convID, id)
+	return s.commit.do(ctx, func(b *pebble.Batch) error {
+		if err := b.DeleteRange(p, upperBound(p), nil); err != nil {
+			return err
+		}
+		return b.Delete(mediaKey(convID, id), nil)
+	})
+}

@@ -1,0 +1,94 @@
+package storagetest
+
+import (
+	"bytes"
+	"testing"
+	"time"
+
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+// Conformance: media — an upload in chunks (any order, rewritten), its
+// completion only once every chunk is there at its length, reads, and
+// deletion.
+func testMedia(t *testing.T, s storage.Store, id func(string) string) {
+	c := ctx(t)
+	conv := id("c")
+	const size = 2*storage.MediaChunkBytes + 10
+	data := make([]byte, size)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	chunk := func(i int) []byte {
+		end := min((i+1)*storage.MediaChunkBytes, size)
+		return data[i*storage.MediaChunkBytes : end]
+	}
+	m := storage.Media{ConvID: conv, ID: "0123456789abcdef0123456789abcdef", Uploader: "alice", Name: "listing photo.jpg",
+		MIME: "image/jpeg", Size: size, CreatedAt: time.UnixMilli(1_700_000_000_000)}
+	if m.Chunks() != 3 || m.ChunkLen(2) != 10 {
+		t.Fatalf("chunks %d, last %d", m.Chunks(), m.ChunkLen(2))
+	}
+	must(t, s.CreateMedia(c, m))
+	wantErr(t, s.CreateMedia(c, m), storage.ErrExists)
+	got, err := s.GetMedia(c, conv, m.ID)
+	must(t, err)
+	if !got.CreatedAt.Equal(m.CreatedAt) {
+		t.Fatalf("created at %v, want %v", got.CreatedAt, m.CreatedAt)
+	}
+	if got.CreatedAt = m.CreatedAt; got != m {
+		t.Fatalf("media %+v, want %+v", got, m)
+	}
+	_, err = s.GetMedia(c, id("other"), m.ID)
+	wantErr(t, err, storage.ErrNotFound)
+
+	// Out of order, one rewritten; bad chunks are refused.
+	must(t, s.PutMediaChunk(c, conv, m.ID, 2, chunk(2)))
+	must(t, s.PutMediaChunk(c, conv, m.ID, 0, make([]byte, storage.MediaChunkBytes)))
+	wantErr(t, s.PutMediaChunk(c, conv, m.ID, 3, chunk(2)), storage.ErrInvalid)
+	wantErr(t, s.PutMediaChunk(c, conv, m.ID, 2, chunk(2)[:9]), storage.ErrInvalid)
+	wantErr(t, s.PutMediaChunk(c, conv, m.ID, 1, chunk(2)), storage.ErrInvalid)
+	wantErr(t, s.PutMediaChunk(c, conv, "nosuchmedia", 0, chunk(0)), storage.ErrNotFound)
+	_, err = s.CompleteMedia(c, conv, m.ID)
+	wantErr(t, err, storage.ErrInvalid) // chunk 1 is missing
+	must(t, s.PutMediaChunk(c, conv, m.ID, 1, chunk(1)))
+	must(t, s.PutMediaChunk(c, conv, m.ID, 0, chunk(0)))
+	done, err := s.CompleteMedia(c, conv, m.ID)
+	must(t, err)
+	if !done.Complete || done.Size != size {
+		t.Fatalf("completed %+v", done)
+	}
+	if again, err := s.CompleteMedia(c, conv, m.ID); err != nil || !again.Complete {
+		t.Fatalf("completed twice: %+v %v", again, err)
+	}
+	wantErr(t, s.PutMediaChunk(c, conv, m.ID, 0, chunk(0)), storage.ErrInvalid) // complete: final
+	var read []byte
+	for i := range m.Chunks() {
+		b, err := s.ReadMediaChunk(c, conv, m.ID, i)
+		must(t, err)
+		read = append(read, b...)
+	}
+	if !bytes.Equal(read, data) {
+		t.Fatal("the chunks read back differ from those written")
+	}
+	_, err = s.ReadMediaChunk(c, conv, m.ID, 3)
+	wantErr(t, err, storage.ErrNotFound)
+
+	must(t, s.DeleteMedia(c, conv, m.ID))
+	must(t, s.DeleteMedia(c, conv, m.ID)) // absent: no error
+	_, err = s.GetMedia(c, conv, m.ID)
+	wantErr(t, err, storage.ErrNotFound)
+	_, err = s.ReadMediaChunk(c, conv, m.ID, 0)
+	wantErr(t, err, storage.ErrNotFound)
+
+	// Bad descriptions.
+	for _, bad := range []storage.Media{
+		{ConvID: conv, ID: "x", Uploader: "alice", Name: "", MIME: "image/png", Size: 1},
+		{ConvID: conv, ID: "x", Uploader: "alice", Name: "../etc/passwd", MIME: "image/png", Size: 1},
+		{ConvID: conv, ID: "x", Uploader: "alice", Name: "a\nb", MIME: "image/png", Size: 1},
+		{ConvID: conv, ID: "x", Uploader: "alice", Name: "a", MIME: "image", Size: 1},
+		{ConvID: conv, ID: "x", Uploader: "alice", Name: "a", MIME: "image/png; q=1", Size: 1},
+		{ConvID: conv, ID: "x", Uploader: "alice", Name: "a", MIME: "image/png", Size: 0},
+	} {
+		wantErr(t, s.CreateMedia(c, bad), storage.ErrInvalid)
+	}
+}

@@ -1,0 +1,101 @@
+package transport_test
+
+import (
+	"bytes"
+	"crypto/rand"
+	"testing"
+
+	"github.com/switchboard-im/switchboard/actors"
+	"github.com/switchboard-im/switchboard/transport/client"
+	"github.com/switchboard-im/switchboard/transport/wirepb"
+)
+
+// TestMediaOverTheWire: a buyer sends a seller a photo over QUIC: uploaded
+// in chunks, attached with a caption, pushed with its name, type and size,
+// and read back whole by the seller. Who may do what: a stranger neither
+// uploads into the conversation nor reads the file; another member cannot
+// attach the buyer's upload; an upload not complete is not attached; a file
+// at the size limit goes, one byte more is TOO_LARGE; a recalled message's
+// file is gone.
+func TestMediaOverTheWire(t *testing.T) {
+	t.Parallel()
+	const limit = 2*client.MediaChunkBytes + 5
+	e := newEnv(t, envOptions{actors: actors.Config{MaxMediaBytes: limit}})
+	ctx := tctx(t)
+	buyer, seller, stranger := e.dial("buyer", "phone"), e.dial("seller", "phone"), e.dial("stranger", "phone")
+	first, err := buyer.SendText(ctx, client.ToUser("seller"), "is it still for sale?")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv := first.Conv
+	photo := make([]byte, limit)
+	_, _ = rand.Read(photo)
+
+	sent, err := buyer.SendFile(ctx, conv, "scratch on the door.jpg", "image/jpeg", photo, "this scratch?")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got client.Message
+	eventually(t, "the seller gets the photo", func() bool {
+		for _, m := range seller.Messages(conv) {
+			if m.Seq == sent.Seq {
+				got = m
+				return true
+			}
+		}
+		return false
+	})
+	if m := got.Media; m.GetName() != "scratch on the door.jpg" || m.GetMime() != "image/jpeg" || m.GetSize() != limit || m.GetChunks() != 3 || string(got.Body) != "this scratch?" {
+		t.Fatalf("the seller's message: %+v (media %v)", got, got.Media)
+	}
+	ref, data, err := seller.Download(ctx, conv, sent.Seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(data, photo) || ref.GetId() != got.Media.GetId() {
+		t.Fatalf("downloaded %d bytes (equal: %v)", len(data), bytes.Equal(data, photo))
+	}
+	// A caption is optional.
+	if _, err := buyer.SendFile(ctx, conv, "receipt.pdf", "application/pdf", []byte("%PDF-1.7"), ""); err != nil {
+		t.Fatalf("a file without a caption: %v", err)
+	}
+
+	// Who may do what.
+	if _, _, err := stranger.Download(ctx, conv, sent.Seq); codeOf(err) != wirepb.Code_NOT_MEMBER {
+		t.Fatalf("a stranger's download: %v, want NOT_MEMBER", err)
+	}
+	if _, err := stranger.Upload(ctx, conv, "spam.jpg", "image/jpeg", []byte("x")); codeOf(err) != wirepb.Code_NOT_MEMBER {
+		t.Fatalf("a stranger's upload: %v, want NOT_MEMBER", err)
+	}
+	mine, err := buyer.Upload(ctx, conv, "another.jpg", "image/jpeg", []byte("jpeg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, err := seller.SendMedia(conv, mine, "not mine"); err != nil {
+		t.Fatal(err)
+	} else if _, err := p.Wait(ctx); codeOf(err) != wirepb.Code_NOT_FOUND {
+		t.Fatalf("attaching another's upload: %v, want NOT_FOUND", err)
+	}
+	if _, _, err := seller.Download(ctx, conv, first.Seq); codeOf(err) != wirepb.Code_NOT_FOUND {
+		t.Fatalf("the file of a message without one: %v, want NOT_FOUND", err)
+	}
+
+	// The size limit, at its edge: the photo above was exactly at it.
+	if _, err := buyer.Upload(ctx, conv, "big.jpg", "image/jpeg", make([]byte, limit+1)); codeOf(err) != wirepb.Code_TOO_LARGE {
+		t.Fatalf("a file one byte over the limit: %v, want TOO_LARGE", err)
+	}
+	if _, err := buyer.Upload(ctx, conv, "../../etc/passwd", "image/jpeg", []byte("x")); codeOf(err) != wirepb.Code_INVALID {
+		t.Fatalf("a name with a path: %v, want INVALID", err)
+	}
+
+	// The recall takes the file.
+	if _, err := buyer.Recall(ctx, conv, sent.Seq); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := seller.Download(ctx, conv, sent.Seq); codeOf(err) != wirepb.Code_NOT_FOUND {
+		t.Fatalf("the file of a recalled message: %v, want NOT_FOUND", err)
+	}
+	if _, err := e.store.ReadMediaChunk(ctx, conv, ref.GetId(), 0); err == nil {
+		t.Fatal("the recalled message's file is still stored")
+	}
+}
