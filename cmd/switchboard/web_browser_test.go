@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"image"
+	pngenc "image/png"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -254,6 +257,20 @@ func browserRun(t *testing.T, browser, transport string) {
 	say(agent, "Yes it is!")
 	until(customer, "the agent's reply", has("Yes it is!"))
 	until(agent, "the reply read", stateOf("Yes it is!")+` === "read"`)
+
+	// The customer sends a photo with a caption; the workbench shows it.
+	photo := filepath.Join(t.TempDir(), "scratch.png")
+	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
+	var png bytes.Buffer
+	if err := pngenc.Encode(&png, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(photo, png.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run(customer, "caption", chromedp.SendKeys("#text", "this scratch"))
+	run(customer, "pick a photo", chromedp.SetUploadFiles("#file", []string{photo}))
+	until(agent, "the photo at the agent", `[...document.querySelectorAll("#messages .msg")].some(e => e.querySelector(".body").textContent.endsWith("this scratch") && e.querySelector("img.media")?.naturalWidth === 8)`)
 
 	// The customer's connection dies; the agent writes meanwhile; the page
 	// reconnects and resyncs: every message once, in order.

@@ -16,10 +16,10 @@ import {
 import { backoffDelay } from "./backoff.js";
 import { encodeFrame, FrameReader } from "./frames.js";
 import { openWebSocket, openWebTransport, type Link, type TransportKind, type WebConfig } from "./links.js";
-import { Conversation, parseCard, type Card, type ChatMessage } from "./store.js";
+import { Conversation, parseCard, type Card, type ChatMessage, type MediaInfo } from "./store.js";
 import { BusyHold, ProtocolError, SendPipeline } from "./pipeline.js";
 import { forgetMessage, loadMessages, queuedAt, saveMessage } from "./outbox.js";
-import { chatMessage, directConv } from "./messages.js";
+import { chatMessage, directConv, mediaInfo } from "./messages.js";
 import type { ClientEvents, ClientOptions, ConnState } from "./options.js";
 
 export { directConv, type ClientEvents, type ClientOptions, type ConnState };
@@ -314,6 +314,7 @@ export class Client {
       if (e.kind === "card") m.card = parseCard(e.body);
       if (e.replyTo) m.replyTo = e.replyTo;
       if (e.mentions?.length) m.mentions = [...e.mentions];
+      if (e.media) m.media = { ...e.media };
       (m as any).to = e.to;
       const c = this.conversation(e.conv);
       c.pending.push(m);
@@ -495,7 +496,7 @@ export class Client {
     return m;
   }
 
-  private queue(target: string | { to: string }, text: string, kind: "normal" | "card", replyTo = 0, mentions: string[] = []): ChatMessage {
+  private queue(target: string | { to: string }, text: string, kind: "normal" | "card", replyTo = 0, mentions: string[] = [], media?: MediaInfo): ChatMessage {
     const to = typeof target === "string" ? "" : target.to;
     const convId = typeof target === "string" ? target : directConv(this.user, to);
     const m: ChatMessage = {
@@ -511,10 +512,11 @@ export class Client {
     };
     if (replyTo) m.replyTo = replyTo;
     if (mentions.length) m.mentions = [...mentions];
+    if (media) m.media = { ...media };
     (m as any).to = to;
     const c = this.conversation(convId);
     c.pending.push(m);
-    if (this.opts.outbox && this.user) saveMessage(this.opts.outbox, this.user, { conv: convId, to, clientMsgId: m.clientMsgId, body: text, kind, at: queuedAt(), replyTo: m.replyTo, mentions: m.mentions });
+    if (this.opts.outbox && this.user) saveMessage(this.opts.outbox, this.user, { conv: convId, to, clientMsgId: m.clientMsgId, body: text, kind, at: queuedAt(), replyTo: m.replyTo, mentions: m.mentions, media: m.media });
     this.emit("conversation", c);
     this.pipeline(convId).add(m);
     return m;
@@ -535,6 +537,7 @@ export class Client {
         afterClientMsgId: after,
         replyTo: BigInt(m.replyTo ?? 0),
         mentions: m.mentions ?? [],
+        mediaId: m.media?.id ?? "",
       },
     });
   }
@@ -681,6 +684,64 @@ export class Client {
    * members who joined after it are left out. FORBIDDEN for anyone but its
    * sender.
    */
+  /**
+   * upload uploads a file into conv (one the user may write to; a direct
+   * conversation must exist) and returns it complete, to attach with
+   * sendMedia; sendFile does both (docs/PROTOCOL.md, "Media").
+   */
+  async upload(conv: string, data: Uint8Array | Blob, name: string, mime: string): Promise<MediaInfo> {
+    const bytes = data instanceof Uint8Array ? data : new Uint8Array(await data.arrayBuffer());
+    if (bytes.length === 0) throw new Error("upload: empty file");
+    const c = await this.request({ case: "mediaCreate", value: { conv, name, mime, size: BigInt(bytes.length) } });
+    if (c.result.case !== "mediaCreate") throw new Error("media_create: unexpected answer");
+    const ref = mediaInfo(c.result.value);
+    const chunks = Math.ceil(bytes.length / MEDIA_CHUNK_BYTES);
+    if (ref.chunks !== chunks) throw new Error(`media_create: ${ref.chunks} chunks, want ${chunks}`);
+    // A few chunks in flight at once; the node takes them in any order.
+    let next = 0;
+    const worker = async () => {
+      for (let i = next++; i < chunks; i = next++) {
+        const part = bytes.subarray(i * MEDIA_CHUNK_BYTES, Math.min((i + 1) * MEDIA_CHUNK_BYTES, bytes.length));
+        await this.request({ case: "mediaChunk", value: { conv, id: ref.id, index: i, data: part } });
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(4, chunks) }, worker));
+    const done = await this.request({ case: "mediaComplete", value: { conv, id: ref.id } });
+    if (done.result.case !== "mediaComplete") throw new Error("media_complete: unexpected answer");
+    return mediaInfo(done.result.value);
+  }
+
+  /** sendMedia queues a message to conv carrying media (an upload of the user's into conv) with caption, like send. */
+  sendMedia(conv: string, media: MediaInfo, caption = ""): ChatMessage {
+    return this.queue(conv, caption, "normal", 0, [], media);
+  }
+
+  /** sendFile uploads data into conv and queues a message carrying it, with caption (may be empty). */
+  async sendFile(conv: string, data: Uint8Array | Blob, opts: { name: string; mime: string; caption?: string }): Promise<ChatMessage> {
+    const media = await this.upload(conv, data, opts.name, opts.mime);
+    return this.sendMedia(conv, media, opts.caption ?? "");
+  }
+
+  /** download reads the file attached to the message at seq of conv (one the user can see; NOT_FOUND once recalled). */
+  async download(conv: string, seq: number): Promise<{ media: MediaInfo; data: Uint8Array }> {
+    let media: MediaInfo | undefined;
+    const parts: Uint8Array[] = [];
+    for (let i = 0; media === undefined || i < media.chunks; i++) {
+      const r = await this.request({ case: "mediaRead", value: { conv, seq: BigInt(seq), index: i } });
+      if (r.result.case !== "mediaRead" || !r.result.value.media) throw new Error("media_read: unexpected answer");
+      media ??= mediaInfo(r.result.value.media);
+      parts.push(r.result.value.data);
+    }
+    const data = new Uint8Array(media.size);
+    let at = 0;
+    for (const p of parts) {
+      data.set(p, at);
+      at += p.length;
+    }
+    if (at !== media.size) throw new Error(`download: ${at} bytes of a file of ${media.size}`);
+    return { media, data };
+  }
+
   async readBy(conv: string, seq: number): Promise<{ read: string[]; unread: string[] }> {
     const out = { read: [] as string[], unread: [] as string[] };
     for (let after = ""; ; ) {
@@ -726,6 +787,9 @@ export class Client {
     this.request({ case: "signal", value: { kind: typing ? Signal_Kind.TYPING : Signal_Kind.STOP_TYPING, conv } }).catch(() => {});
   }
 }
+
+/** MEDIA_CHUNK_BYTES is the size of an upload's chunks (the last is the rest), fixed by the protocol. */
+export const MEDIA_CHUNK_BYTES = 128 * 1024;
 
 /**
  * endsForGood says whether a connection ended with code must not be

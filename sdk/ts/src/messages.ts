@@ -1,7 +1,7 @@
 // Wire messages as the client's conversations hold them.
 
 import { MessageKind, type Message } from "./gen/wire_pb.js";
-import { parseCard, type ChatMessage } from "./store.js";
+import { parseCard, type ChatMessage, type MediaInfo } from "./store.js";
 
 /** directConv is the id of the direct conversation between a and b. */
 export function directConv(a: string, b: string): string {
@@ -36,6 +36,12 @@ export function chatMessage(m: Message, me: string): ChatMessage {
   if (m.refSeq > 0n && (kind === "card" || kind === "normal" || kind === "reaction")) out.refSeq = Number(m.refSeq);
   if (m.replyTo > 0n) out.replyTo = Number(m.replyTo);
   if (m.mentions.length) out.mentions = [...m.mentions];
+  if (m.media?.id) out.media = mediaInfo(m.media);
   if (kind === "card") out.card = parseCard(body);
   return out;
+}
+
+/** mediaInfo is a wire MediaRef as the SDK shows it. */
+export function mediaInfo(r: { id: string; name: string; mime: string; size: bigint; chunks: number }): MediaInfo {
+  return { id: r.id, name: r.name, mime: r.mime, size: Number(r.size), chunks: r.chunks };
 }

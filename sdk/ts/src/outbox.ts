@@ -7,6 +7,8 @@
 // two tabs of one user then never overwrite each other's outbox, and a
 // message both send is still stored once.
 
+import type { MediaInfo } from "./store.js";
+
 /** The part of the Web Storage API the outbox uses. */
 export interface OutboxStorage {
   readonly length: number;
@@ -28,6 +30,8 @@ export interface SavedMessage {
   replyTo?: number;
   /** Members the message mentions. */
   mentions?: string[];
+  /** An attachment: the complete upload the message carries. */
+  media?: MediaInfo;
   /** When it was queued (ms, increasing within a page): the resend order. */
   at: number;
 }
@@ -48,7 +52,7 @@ export function queuedAt(): number {
 /** saveMessage keeps m; false when the storage refused it (full, or disabled): it is then only in memory. */
 export function saveMessage(s: OutboxStorage, user: string, m: SavedMessage): boolean {
   try {
-    s.setItem(keyOf(user, m.clientMsgId), JSON.stringify({ conv: m.conv, to: m.to, clientMsgId: m.clientMsgId, body: m.body, kind: m.kind, at: m.at, replyTo: m.replyTo, mentions: m.mentions }));
+    s.setItem(keyOf(user, m.clientMsgId), JSON.stringify({ conv: m.conv, to: m.to, clientMsgId: m.clientMsgId, body: m.body, kind: m.kind, at: m.at, replyTo: m.replyTo, mentions: m.mentions, media: m.media }));
     return true;
   } catch {
     return false;
@@ -88,9 +92,13 @@ export function loadMessages(s: OutboxStorage, user: string): SavedMessage[] {
       m = undefined;
     }
     const ok =
-      m && typeof m === "object" && typeof m.conv === "string" && typeof m.to === "string" && typeof m.body === "string" && (m.kind === "normal" || m.kind === "card") && typeof m.at === "number" && m.clientMsgId === k.slice(prefix.length) && m.clientMsgId !== "" && (m.replyTo === undefined || (Number.isSafeInteger(m.replyTo) && m.replyTo > 0)) && (m.mentions === undefined || (Array.isArray(m.mentions) && m.mentions.every((u: unknown) => typeof u === "string")));
-    if (ok) out.push({ conv: m.conv, to: m.to, clientMsgId: m.clientMsgId, body: m.body, kind: m.kind, at: m.at, replyTo: m.replyTo, mentions: m.mentions });
+      m && typeof m === "object" && typeof m.conv === "string" && typeof m.to === "string" && typeof m.body === "string" && (m.kind === "normal" || m.kind === "card") && typeof m.at === "number" && m.clientMsgId === k.slice(prefix.length) && m.clientMsgId !== "" && (m.replyTo === undefined || (Number.isSafeInteger(m.replyTo) && m.replyTo > 0)) && (m.mentions === undefined || (Array.isArray(m.mentions) && m.mentions.every((u: unknown) => typeof u === "string"))) && (m.media === undefined || validMedia(m.media));
+    if (ok) out.push({ conv: m.conv, to: m.to, clientMsgId: m.clientMsgId, body: m.body, kind: m.kind, at: m.at, replyTo: m.replyTo, mentions: m.mentions, media: m.media });
     else forgetMessage(s, user, k.slice(prefix.length));
   }
   return out.sort((a, b) => a.at - b.at);
+}
+
+function validMedia(m: any): boolean {
+  return m && typeof m === "object" && typeof m.id === "string" && m.id !== "" && typeof m.name === "string" && typeof m.mime === "string" && Number.isSafeInteger(m.size) && m.size > 0 && Number.isSafeInteger(m.chunks) && m.chunks > 0;
 }

@@ -57,6 +57,8 @@ export interface ChatMessage {
   replyTo?: number;
   /** Members the message mentions (@user). */
   mentions?: string[];
+  /** The attached file (its bytes: Client.download); body is its caption, maybe empty. */
+  media?: MediaInfo;
   /** An edited message: the seq of the edit whose text body shows. */
   editSeq?: number;
   /** A card: the seq of the update shown (0 or unset: the original). */
@@ -318,6 +320,19 @@ export class Conversation {
       else m.state = "sent";
     }
   }
+}
+
+/** MediaInfo describes a file attached to a message (docs/PROTOCOL.md, "Media"). */
+export interface MediaInfo {
+  id: string;
+  /** The file name the uploader gave. */
+  name: string;
+  /** Its content type, e.g. image/jpeg. */
+  mime: string;
+  /** Bytes. */
+  size: number;
+  /** How many chunks download reads. */
+  chunks: number;
 }
 
 /** mentions: m names me among its mentions. */

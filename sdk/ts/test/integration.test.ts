@@ -3,7 +3,7 @@
 // test transport/web TestTypeScriptSDK starts the node and runs this file.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Client, ProtocolError } from "../src/client.js";
+import { Client, MEDIA_CHUNK_BYTES, ProtocolError } from "../src/client.js";
 import { ServiceDesk } from "../src/desk.js";
 import type { MyMetricsRow } from "../src/mymetrics.js";
 import { Code } from "../src/gen/wire_pb.js";
@@ -107,6 +107,24 @@ test("a device id connected again elsewhere: the older client is closed REPLACED
       assert.equal(older.state, "closed");
       assert.equal(newer.state, "connected");
     });
+  });
+});
+
+test("a file: uploaded in chunks, attached with a caption, read back whole", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  await withClients(["alice", "bob"], async (alice, bob) => {
+    const conv = "d:alice:bob";
+    alice.send({ to: "bob" }, "a photo follows");
+    await until("the conversation exists", () => alice.conversation(conv).pending.length === 0);
+    const photo = new Uint8Array(2 * MEDIA_CHUNK_BYTES + 7).map((_, i) => (i * 31) & 0xff);
+    const m = await alice.sendFile(conv, new Blob([photo]), { name: "bike.jpg", mime: "image/jpeg", caption: "the bike" });
+    assert.equal(m.media?.chunks, 3);
+    await until("bob has it", () => bob.conversation(conv).messages.some((x) => x.media?.id === m.media?.id && x.body === "the bike"));
+    const got = bob.conversation(conv).messages.find((x) => x.media?.id === m.media?.id)!;
+    assert.deepEqual(got.media, { id: m.media!.id, name: "bike.jpg", mime: "image/jpeg", size: photo.length, chunks: 3 });
+    const { media, data } = await bob.download(conv, got.seq);
+    assert.equal(media.name, "bike.jpg");
+    assert.deepEqual(data, photo);
+    await assert.rejects(alice.upload(conv, new Uint8Array(1), "a/b.jpg", "image/jpeg"), (e: unknown) => e instanceof ProtocolError && e.code === Code.INVALID);
   });
 });
 

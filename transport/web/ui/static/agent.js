@@ -1,4 +1,4 @@
-import { adminDesk, Client, demoCard, isForbidden, params, renderMessages, ServiceDesk, showStatus, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
+import { adminDesk, attachFile, Client, demoCard, isForbidden, params, renderMessages, ServiceDesk, showStatus, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 if (params.get("user")) $("user").value = params.get("user");
@@ -42,7 +42,8 @@ const onReact = (m, emoji) => {
   note("");
   client.react(m.conv, m.seq, emoji).catch((err) => note(`reaction failed: ${err.message}`));
 };
-const draw = (c) => renderMessages($("messages"), c, user, { onRecall, onEdit, onReport, onReply, onReact });
+const download = (m) => client.download(m.conv, m.seq).then((r) => r.data);
+const draw = (c) => renderMessages($("messages"), c, user, { onRecall, onEdit, onReport, onReply, onReact, download });
 
 // My service metrics from the metrics engine (docs/METRICS.md), asked over
 // the protocol as this connection's user (my_metrics), in the hour windows
@@ -163,7 +164,7 @@ async function open(id) {
   current = id;
   showSaved(id);
   $("title").textContent = id;
-  $("text").disabled = $("send").disabled = $("send-card").disabled = $("transfer").disabled = $("close").disabled = false;
+  $("text").disabled = $("send").disabled = $("send-card").disabled = $("transfer").disabled = $("close").disabled = $("file").disabled = false;
   await client.history(id).catch(() => {});
   const c = client.conversation(id);
   draw(c);
@@ -283,6 +284,7 @@ $("presence").onchange = async () => {
   }
 };
 $("text").oninput = () => current && client.typing(current);
+attachFile(() => client, $("file"), $("text"), () => current, note);
 $("compose").onsubmit = (ev) => {
   ev.preventDefault();
   const t = $("text").value.trim();

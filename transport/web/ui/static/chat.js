@@ -1,4 +1,4 @@
-import { Client, params, ServiceDesk, renderMessages, showStatus, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
+import { attachFile, Client, params, ServiceDesk, renderMessages, showStatus, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -87,7 +87,8 @@ const onReact = (m, emoji) => {
   $("card-note").textContent = "";
   client.react(m.conv, m.seq, emoji).catch((err) => ($("card-note").textContent = `could not react: ${err.message}`));
 };
-const draw = (c) => renderMessages($("messages"), c, client.user, { onClick: onCard, onReact });
+const download = (m) => client.download(m.conv, m.seq).then((r) => r.data);
+const draw = (c) => renderMessages($("messages"), c, client.user, { onClick: onCard, onReact, download });
 
 async function start() {
   const user = $("user").value.trim();
@@ -138,7 +139,7 @@ async function start() {
   save({ user, scene, conv });
   await client.history(conv);
   draw(client.conversation(conv));
-  $("text").disabled = $("send").disabled = $("end").disabled = false;
+  $("text").disabled = $("send").disabled = $("end").disabled = $("file").disabled = false;
 }
 
 $("enter").onclick = start;
@@ -157,6 +158,7 @@ $("end").onclick = async () => {
 if (saved.conv && saved.user === $("user").value.trim()) start();
 
 $("text").oninput = () => conv && client.typing(conv);
+attachFile(() => client, $("file"), $("text"), () => conv, (t) => ($("info").textContent = t));
 $("compose").onsubmit = (ev) => {
   ev.preventDefault();
   const t = $("text").value.trim();

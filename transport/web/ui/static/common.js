@@ -133,6 +133,7 @@ export function renderMessages(el, conv, me, opts = {}) {
       d.append(e);
     }
     if (m.kind === "card" && m.card && !m.recalled) d.append(cardView(m, opts.onClick));
+    if (m.media && !m.recalled && m.seq > 0 && opts.download) d.append(mediaView(m, opts.download));
     if (!m.recalled && m.seq > 0 && (m.kind === "normal" || m.kind === "card")) {
       const line = reactionLine(m, me, opts.onReact);
       if (line) d.append(line);
@@ -175,6 +176,58 @@ export function renderMessages(el, conv, me, opts = {}) {
     el.append(d);
   }
   el.scrollTop = el.scrollHeight;
+}
+
+// mediaView shows a message's file: an image inline, anything else as a
+// link that downloads it. download(m) resolves to the file's bytes; each
+// file is fetched once per page (the list is drawn again on every change).
+const mediaURLs = new Map();
+function mediaView(m, download) {
+  const f = m.media;
+  const url = () => {
+    if (!mediaURLs.has(f.id)) mediaURLs.set(f.id, download(m).then((data) => URL.createObjectURL(new Blob([data], { type: f.mime }))));
+    return mediaURLs.get(f.id);
+  };
+  const kb = f.size < 1024 ? `${f.size} B` : `${Math.round(f.size / 1024)} KiB`;
+  if (f.mime.startsWith("image/")) {
+    const img = document.createElement("img");
+    img.className = "media";
+    img.alt = f.name;
+    img.title = `${f.name} (${kb})`;
+    url().then((u) => (img.src = u), () => (img.alt = `${f.name} (could not be read)`));
+    return img;
+  }
+  const a = document.createElement("a");
+  a.className = "media";
+  a.href = "#";
+  a.textContent = `📎 ${f.name} (${kb})`;
+  a.onclick = (ev) => {
+    ev.preventDefault();
+    url().then((u) => {
+      const dl = document.createElement("a");
+      dl.href = u;
+      dl.download = f.name;
+      dl.click();
+    });
+  };
+  return a;
+}
+
+// attachFile sends the file picked in input, through client(), to the
+// conversation conv() names, with the compose text as its caption.
+export function attachFile(client, input, text, conv, note) {
+  input.onchange = async () => {
+    const file = input.files?.[0];
+    const c = conv();
+    input.value = "";
+    if (!file || !c) return;
+    try {
+      await client().sendFile(c, file, { name: file.name, mime: file.type || "application/octet-stream", caption: text.value.trim() });
+      text.value = "";
+    } catch (err) {
+      note(`file not sent: ${err.message}`);
+    }
+  };
 }
 
 // reactionLine shows m's reactions ("👍 2"), each a toggle of one's own
