@@ -59,3 +59,21 @@ func TestMessageRecordReplyTo(t *testing.T) {
 		t.Errorf("json mentions %s %v", b, err)
 	}
 }
+
+// A message record describes the attached file in both formats (not its
+// bytes), and a message without one has no media.
+func TestMessageRecordMedia(t *testing.T) {
+	m := storage.Message{ConvID: "d:a:b", Seq: 5, MsgID: 9, Sender: "b", Kind: storage.MsgNormal, Body: []byte("the bike"),
+		Media: storage.MediaRef{ID: "0123456789abcdef0123456789abcdef", Name: "bike.jpg", MIME: "image/jpeg", Size: 2048}, ServerTS: time.UnixMilli(1764396000000)}
+	r := NewMessageRecord(m)
+	if pr, ok := r.proto().(*exportpb.MessageRecord); !ok || pr.Media.GetName() != "bike.jpg" || pr.Media.GetType() != "image/jpeg" || pr.Media.GetSize() != 2048 {
+		t.Errorf("protobuf %v", r.proto())
+	}
+	if b, err := json.Marshal(r); err != nil || !strings.Contains(string(b), `"media":{"id":"0123456789abcdef0123456789abcdef","name":"bike.jpg","type":"image/jpeg","size":2048}`) {
+		t.Errorf("json %s %v", b, err)
+	}
+	m.Media = storage.MediaRef{}
+	if b, _ := json.Marshal(NewMessageRecord(m)); strings.Contains(string(b), "media") {
+		t.Errorf("json of a message without a file: %s", b)
+	}
+}

@@ -31,6 +31,17 @@ type MessageRecord struct {
 	ClientTsMs int64    `json:"client_ts_ms"`
 	ReplyTo    uint64   `json:"reply_to,omitempty"` // the seq this message answers
 	Mentions   []string `json:"mentions,omitempty"` // members the message mentions
+	// Media describes the attached file (its bytes stay in the node: a
+	// member's client downloads them).
+	Media *MediaRecord `json:"media,omitempty"`
+}
+
+// MediaRecord describes a message's attached file.
+type MediaRecord struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Type string `json:"type"`
+	Size int64  `json:"size"`
 }
 
 // EventRecord is one conversation event on TopicEvents, keyed by conv:
@@ -77,6 +88,9 @@ func NewMessageRecord(m storage.Message) MessageRecord {
 		EventID: MessageEventID(m.ConvID, m.Seq), Conv: m.ConvID, Seq: m.Seq,
 		MsgID: strconv.FormatUint(m.MsgID, 10), From: m.Sender, Kind: kindName(m.Kind),
 		ServerTsMs: millis(m.ServerTS), ClientTsMs: millis(m.ClientTS), ReplyTo: m.ReplyTo, Mentions: m.Mentions,
+	}
+	if f := m.Media; f.ID != "" {
+		r.Media = &MediaRecord{ID: f.ID, Name: f.Name, Type: f.MIME, Size: f.Size}
 	}
 	if utf8.Valid(m.Body) {
 		r.Text = string(m.Body)

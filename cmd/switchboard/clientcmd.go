@@ -162,20 +162,21 @@ func printJSON(w io.Writer, v any) error {
 
 // jsonMessage is how commands print a message.
 type jsonMessage struct {
-	Conv        string   `json:"conv"`
-	Seq         uint64   `json:"seq"`
-	MsgID       uint64   `json:"msg_id,string"` // above 2^53: a string, so JavaScript keeps every digit
-	ClientMsgID string   `json:"client_msg_id,omitempty"`
-	From        string   `json:"from"`
-	Kind        string   `json:"kind"`
-	Text        string   `json:"text"`
-	RefSeq      uint64   `json:"ref_seq,omitempty"`
-	ReplyTo     uint64   `json:"reply_to,omitempty"`
-	Mentions    []string `json:"mentions,omitempty"`
-	Recalled    bool     `json:"recalled,omitempty"`
-	Flagged     bool     `json:"flagged,omitempty"`
-	ServerTsMs  int64    `json:"server_ts_ms"`
-	State       string   `json:"state,omitempty"`
+	Conv        string     `json:"conv"`
+	Seq         uint64     `json:"seq"`
+	MsgID       uint64     `json:"msg_id,string"` // above 2^53: a string, so JavaScript keeps every digit
+	ClientMsgID string     `json:"client_msg_id,omitempty"`
+	From        string     `json:"from"`
+	Kind        string     `json:"kind"`
+	Text        string     `json:"text"`
+	RefSeq      uint64     `json:"ref_seq,omitempty"`
+	ReplyTo     uint64     `json:"reply_to,omitempty"`
+	Mentions    []string   `json:"mentions,omitempty"`
+	Media       *jsonMedia `json:"media,omitempty"`
+	Recalled    bool       `json:"recalled,omitempty"`
+	Flagged     bool       `json:"flagged,omitempty"`
+	ServerTsMs  int64      `json:"server_ts_ms"`
+	State       string     `json:"state,omitempty"`
 	// Reactions: emoji → the members who chose it.
 	Reactions map[string][]string `json:"reactions,omitempty"`
 }
@@ -183,7 +184,7 @@ type jsonMessage struct {
 func toJSONMessage(m client.Message) jsonMessage {
 	return jsonMessage{Conv: m.Conv, Seq: m.Seq, MsgID: m.MsgID, ClientMsgID: m.ClientMsgID, From: m.Sender,
 		Kind: strings.ToLower(m.Kind.String()), Text: string(m.Body), RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, Recalled: m.Recalled,
-		Flagged: m.Flagged, ServerTsMs: millis(m.ServerTime), Reactions: reactionMap(m.Reactions)}
+		Flagged: m.Flagged, ServerTsMs: millis(m.ServerTime), Reactions: reactionMap(m.Reactions), Media: toJSONMedia(m.Media)}
 }
 
 func reactionMap(rs []client.Reaction) map[string][]string {
@@ -249,4 +250,19 @@ func withClient(cmd *cobra.Command, o *clientOptions, f func(context.Context, *c
 	}
 	defer c.Close()
 	return f(ctx, c)
+}
+
+// jsonMedia is a message's attached file (download saves it).
+type jsonMedia struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Type string `json:"type"`
+	Size int64  `json:"size"`
+}
+
+func toJSONMedia(r *wirepb.MediaRef) *jsonMedia {
+	if r == nil {
+		return nil
+	}
+	return &jsonMedia{ID: r.Id, Name: r.Name, Type: r.Mime, Size: r.Size}
 }

@@ -41,6 +41,7 @@ type MessageRecord struct {
 	ClientTsMs    int64                  `protobuf:"varint,10,opt,name=client_ts_ms,json=clientTsMs,proto3" json:"client_ts_ms,omitempty"`
 	ReplyTo       uint64                 `protobuf:"varint,11,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"` // the seq this message replies to; 0: none
 	Mentions      []string               `protobuf:"bytes,12,rep,name=mentions,proto3" json:"mentions,omitempty"`               // members the message mentions
+	Media         *MediaRecord           `protobuf:"bytes,13,opt,name=media,proto3" json:"media,omitempty"`                     // the attached file's description (not its bytes); unset: none
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -159,6 +160,81 @@ func (x *MessageRecord) GetMentions() []string {
 	return nil
 }
 
+func (x *MessageRecord) GetMedia() *MediaRecord {
+	if x != nil {
+		return x.Media
+	}
+	return nil
+}
+
+type MediaRecord struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Type          string                 `protobuf:"bytes,3,opt,name=type,proto3" json:"type,omitempty"`
+	Size          int64                  `protobuf:"varint,4,opt,name=size,proto3" json:"size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MediaRecord) Reset() {
+	*x = MediaRecord{}
+	mi := &file_export_exportpb_records_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MediaRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MediaRecord) ProtoMessage() {}
+
+func (x *MediaRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_export_exportpb_records_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MediaRecord.ProtoReflect.Descriptor instead.
+func (*MediaRecord) Descriptor() ([]byte, []int) {
+	return file_export_exportpb_records_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *MediaRecord) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *MediaRecord) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *MediaRecord) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *MediaRecord) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
 // EventRecord: a recall or membership change (type "recall",
 // "membership").
 type EventRecord struct {
@@ -177,7 +253,7 @@ type EventRecord struct {
 
 func (x *EventRecord) Reset() {
 	*x = EventRecord{}
-	mi := &file_export_exportpb_records_proto_msgTypes[1]
+	mi := &file_export_exportpb_records_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -189,7 +265,7 @@ func (x *EventRecord) String() string {
 func (*EventRecord) ProtoMessage() {}
 
 func (x *EventRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_export_exportpb_records_proto_msgTypes[1]
+	mi := &file_export_exportpb_records_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -202,7 +278,7 @@ func (x *EventRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventRecord.ProtoReflect.Descriptor instead.
 func (*EventRecord) Descriptor() ([]byte, []int) {
-	return file_export_exportpb_records_proto_rawDescGZIP(), []int{1}
+	return file_export_exportpb_records_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *EventRecord) GetEventId() string {
@@ -280,7 +356,7 @@ type DeskRecord struct {
 
 func (x *DeskRecord) Reset() {
 	*x = DeskRecord{}
-	mi := &file_export_exportpb_records_proto_msgTypes[2]
+	mi := &file_export_exportpb_records_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -292,7 +368,7 @@ func (x *DeskRecord) String() string {
 func (*DeskRecord) ProtoMessage() {}
 
 func (x *DeskRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_export_exportpb_records_proto_msgTypes[2]
+	mi := &file_export_exportpb_records_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -305,7 +381,7 @@ func (x *DeskRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskRecord.ProtoReflect.Descriptor instead.
 func (*DeskRecord) Descriptor() ([]byte, []int) {
-	return file_export_exportpb_records_proto_rawDescGZIP(), []int{2}
+	return file_export_exportpb_records_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *DeskRecord) GetEventId() string {
@@ -393,7 +469,7 @@ type ReadRecord struct {
 
 func (x *ReadRecord) Reset() {
 	*x = ReadRecord{}
-	mi := &file_export_exportpb_records_proto_msgTypes[3]
+	mi := &file_export_exportpb_records_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -405,7 +481,7 @@ func (x *ReadRecord) String() string {
 func (*ReadRecord) ProtoMessage() {}
 
 func (x *ReadRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_export_exportpb_records_proto_msgTypes[3]
+	mi := &file_export_exportpb_records_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -418,7 +494,7 @@ func (x *ReadRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadRecord.ProtoReflect.Descriptor instead.
 func (*ReadRecord) Descriptor() ([]byte, []int) {
-	return file_export_exportpb_records_proto_rawDescGZIP(), []int{3}
+	return file_export_exportpb_records_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ReadRecord) GetEventId() string {
@@ -494,7 +570,7 @@ type DeskStepRecord struct {
 
 func (x *DeskStepRecord) Reset() {
 	*x = DeskStepRecord{}
-	mi := &file_export_exportpb_records_proto_msgTypes[4]
+	mi := &file_export_exportpb_records_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -506,7 +582,7 @@ func (x *DeskStepRecord) String() string {
 func (*DeskStepRecord) ProtoMessage() {}
 
 func (x *DeskStepRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_export_exportpb_records_proto_msgTypes[4]
+	mi := &file_export_exportpb_records_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -519,7 +595,7 @@ func (x *DeskStepRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskStepRecord.ProtoReflect.Descriptor instead.
 func (*DeskStepRecord) Descriptor() ([]byte, []int) {
-	return file_export_exportpb_records_proto_rawDescGZIP(), []int{4}
+	return file_export_exportpb_records_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *DeskStepRecord) GetEventId() string {
@@ -686,7 +762,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_export_exportpb_records_proto_msgTypes[5]
+	mi := &file_export_exportpb_records_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -698,7 +774,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_export_exportpb_records_proto_msgTypes[5]
+	mi := &file_export_exportpb_records_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -711,7 +787,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_export_exportpb_records_proto_rawDescGZIP(), []int{5}
+	return file_export_exportpb_records_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Event) GetKind() isEvent_Kind {
@@ -821,7 +897,7 @@ type ModerationRecord struct {
 
 func (x *ModerationRecord) Reset() {
 	*x = ModerationRecord{}
-	mi := &file_export_exportpb_records_proto_msgTypes[6]
+	mi := &file_export_exportpb_records_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -833,7 +909,7 @@ func (x *ModerationRecord) String() string {
 func (*ModerationRecord) ProtoMessage() {}
 
 func (x *ModerationRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_export_exportpb_records_proto_msgTypes[6]
+	mi := &file_export_exportpb_records_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -846,7 +922,7 @@ func (x *ModerationRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModerationRecord.ProtoReflect.Descriptor instead.
 func (*ModerationRecord) Descriptor() ([]byte, []int) {
-	return file_export_exportpb_records_proto_rawDescGZIP(), []int{6}
+	return file_export_exportpb_records_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ModerationRecord) GetEventId() string {
@@ -962,7 +1038,7 @@ type MetricsRecord struct {
 
 func (x *MetricsRecord) Reset() {
 	*x = MetricsRecord{}
-	mi := &file_export_exportpb_records_proto_msgTypes[7]
+	mi := &file_export_exportpb_records_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -974,7 +1050,7 @@ func (x *MetricsRecord) String() string {
 func (*MetricsRecord) ProtoMessage() {}
 
 func (x *MetricsRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_export_exportpb_records_proto_msgTypes[7]
+	mi := &file_export_exportpb_records_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -987,7 +1063,7 @@ func (x *MetricsRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetricsRecord.ProtoReflect.Descriptor instead.
 func (*MetricsRecord) Descriptor() ([]byte, []int) {
-	return file_export_exportpb_records_proto_rawDescGZIP(), []int{7}
+	return file_export_exportpb_records_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *MetricsRecord) GetEventId() string {
@@ -1176,7 +1252,7 @@ var File_export_exportpb_records_proto protoreflect.FileDescriptor
 
 const file_export_exportpb_records_proto_rawDesc = "" +
 	"\n" +
-	"\x1dexport/exportpb/records.proto\x12\x12switchboard.export\"\xb2\x02\n" +
+	"\x1dexport/exportpb/records.proto\x12\x12switchboard.export\"\xe9\x02\n" +
 	"\rMessageRecord\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x10\n" +
@@ -1192,7 +1268,13 @@ const file_export_exportpb_records_proto_rawDesc = "" +
 	" \x01(\x03R\n" +
 	"clientTsMs\x12\x19\n" +
 	"\breply_to\x18\v \x01(\x04R\areplyTo\x12\x1a\n" +
-	"\bmentions\x18\f \x03(\tR\bmentions\"\xda\x01\n" +
+	"\bmentions\x18\f \x03(\tR\bmentions\x125\n" +
+	"\x05media\x18\r \x01(\v2\x1f.switchboard.export.MediaRecordR\x05media\"Y\n" +
+	"\vMediaRecord\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
+	"\x04type\x18\x03 \x01(\tR\x04type\x12\x12\n" +
+	"\x04size\x18\x04 \x01(\x03R\x04size\"\xda\x01\n" +
 	"\vEventRecord\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x12\n" +
@@ -1320,28 +1402,30 @@ func file_export_exportpb_records_proto_rawDescGZIP() []byte {
 	return file_export_exportpb_records_proto_rawDescData
 }
 
-var file_export_exportpb_records_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_export_exportpb_records_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_export_exportpb_records_proto_goTypes = []any{
 	(*MessageRecord)(nil),    // 0: switchboard.export.MessageRecord
-	(*EventRecord)(nil),      // 1: switchboard.export.EventRecord
-	(*DeskRecord)(nil),       // 2: switchboard.export.DeskRecord
-	(*ReadRecord)(nil),       // 3: switchboard.export.ReadRecord
-	(*DeskStepRecord)(nil),   // 4: switchboard.export.DeskStepRecord
-	(*Event)(nil),            // 5: switchboard.export.Event
-	(*ModerationRecord)(nil), // 6: switchboard.export.ModerationRecord
-	(*MetricsRecord)(nil),    // 7: switchboard.export.MetricsRecord
+	(*MediaRecord)(nil),      // 1: switchboard.export.MediaRecord
+	(*EventRecord)(nil),      // 2: switchboard.export.EventRecord
+	(*DeskRecord)(nil),       // 3: switchboard.export.DeskRecord
+	(*ReadRecord)(nil),       // 4: switchboard.export.ReadRecord
+	(*DeskStepRecord)(nil),   // 5: switchboard.export.DeskStepRecord
+	(*Event)(nil),            // 6: switchboard.export.Event
+	(*ModerationRecord)(nil), // 7: switchboard.export.ModerationRecord
+	(*MetricsRecord)(nil),    // 8: switchboard.export.MetricsRecord
 }
 var file_export_exportpb_records_proto_depIdxs = []int32{
-	1, // 0: switchboard.export.Event.conv:type_name -> switchboard.export.EventRecord
-	2, // 1: switchboard.export.Event.desk:type_name -> switchboard.export.DeskRecord
-	3, // 2: switchboard.export.Event.read:type_name -> switchboard.export.ReadRecord
-	4, // 3: switchboard.export.Event.step:type_name -> switchboard.export.DeskStepRecord
-	6, // 4: switchboard.export.Event.moderation:type_name -> switchboard.export.ModerationRecord
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	1, // 0: switchboard.export.MessageRecord.media:type_name -> switchboard.export.MediaRecord
+	2, // 1: switchboard.export.Event.conv:type_name -> switchboard.export.EventRecord
+	3, // 2: switchboard.export.Event.desk:type_name -> switchboard.export.DeskRecord
+	4, // 3: switchboard.export.Event.read:type_name -> switchboard.export.ReadRecord
+	5, // 4: switchboard.export.Event.step:type_name -> switchboard.export.DeskStepRecord
+	7, // 5: switchboard.export.Event.moderation:type_name -> switchboard.export.ModerationRecord
+	6, // [6:6] is the sub-list for method output_type
+	6, // [6:6] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for extension type_name
+	6, // [6:6] is the sub-list for extension extendee
+	0, // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_export_exportpb_records_proto_init() }
@@ -1349,8 +1433,8 @@ func file_export_exportpb_records_proto_init() {
 	if File_export_exportpb_records_proto != nil {
 		return
 	}
-	file_export_exportpb_records_proto_msgTypes[4].OneofWrappers = []any{}
-	file_export_exportpb_records_proto_msgTypes[5].OneofWrappers = []any{
+	file_export_exportpb_records_proto_msgTypes[5].OneofWrappers = []any{}
+	file_export_exportpb_records_proto_msgTypes[6].OneofWrappers = []any{
 		(*Event_Conv)(nil),
 		(*Event_Desk)(nil),
 		(*Event_Read)(nil),
@@ -1363,7 +1447,7 @@ func file_export_exportpb_records_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_export_exportpb_records_proto_rawDesc), len(file_export_exportpb_records_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// The file commands against a dev node: `send --file` uploads a photo with
+// a caption, `history` names it, `download` saves the same bytes; a file
+// over --max-media-bytes is refused.
+func TestFileCommands(t *testing.T) {
+	n := newDevNode(t)
+	n.extra = []string{"--max-media-bytes", "300000"}
+	n.start()
+	dir := t.TempDir()
+	photo := filepath.Join(dir, "scratch.jpg")
+	data := bytes.Repeat([]byte{0xff, 0xd8, 0x42}, 100000) // 300,000 bytes: the limit
+	if err := os.WriteFile(photo, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n.run("send", "--data-dir", n.dir, "--user", "alice", "--to", "user:bob", "--text", "is it yours?")
+	var sent struct {
+		Conv, Name, Type string
+		Seq              uint64
+		Size             int64
+	}
+	mustJSON(t, n.run("send", "--data-dir", n.dir, "--user", "alice", "--to", "user:bob", "--file", photo, "--text", "this scratch", "--json"), &sent)
+	if sent.Conv != "d:alice:bob" || sent.Name != "scratch.jpg" || sent.Type != "image/jpeg" || sent.Size != int64(len(data)) {
+		t.Fatalf("sent %+v", sent)
+	}
+	var hist []struct {
+		Seq   uint64
+		Text  string
+		Media *struct{ Name string }
+	}
+	mustJSON(t, n.run("history", "--data-dir", n.dir, "--user", "bob", "--conv", sent.Conv, "--json"), &hist)
+	if len(hist) != 2 || hist[1].Text != "this scratch" || hist[1].Media == nil || hist[1].Media.Name != "scratch.jpg" {
+		t.Fatalf("history %s", mustMarshal(hist))
+	}
+	out := filepath.Join(dir, "saved.jpg")
+	n.run("download", "--data-dir", n.dir, "--user", "bob", "--conv", sent.Conv, "--seq", "2", "--out", out)
+	if got, err := os.ReadFile(out); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("downloaded %d bytes (%v), want the %d sent", len(got), err, len(data))
+	}
+
+	big := filepath.Join(dir, "big.jpg")
+	if err := os.WriteFile(big, append(data, 0), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res, err := exec.Command(n.bin, "send", "--data-dir", n.dir, "--user", "alice", "--to", "user:bob", "--file", big).CombinedOutput()
+	if err == nil || !bytes.Contains(res, []byte("TOO_LARGE")) {
+		t.Fatalf("a file one byte over the limit: %v %s", err, res)
+	}
+}
+
+func mustMarshal(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
