@@ -2,6 +2,7 @@ package actors_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync/atomic"
@@ -55,6 +56,19 @@ func TestEraseUser(t *testing.T) {
 	if _, err := node.Send(ctx, &pb.SendMessage{Conv: "g:club", Sender: "eve", Kind: pb.MessageKind_CARD, RefSeq: card.Seq, Body: []byte(`{"title":"Bike sold to 1 Elm St"}`)}); err != nil {
 		t.Fatal(err)
 	}
+	up, err := node.CreateMedia(ctx, "eve", "g:club", "id card.jpg", "image/jpeg", 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := node.PutMediaChunk(ctx, "eve", "g:club", up.ID, 0, []byte("abc")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node.CompleteMedia(ctx, "eve", "g:club", up.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node.Send(ctx, &pb.SendMessage{Conv: "g:club", Sender: "eve", MediaId: up.ID, Body: []byte("my id, to prove it")}); err != nil {
+		t.Fatal(err)
+	}
 	mustCreateGroup(t, node, "g:old", "bob", "eve")
 	send("g:old", "eve", "bye all")
 	if _, err := membership(node, t, "g:old", "eve", pb.MembershipChange_LEAVE, 0, "eve"); err != nil {
@@ -69,8 +83,11 @@ func TestEraseUser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Conversations != 3 || res.Recalled != 5 || res.PushTokens != 1 {
-		t.Fatalf("erasure did %+v; want 3 conversations, 5 messages recalled (a card among them; the self-recalled one skipped), 1 push token", res)
+	if res.Conversations != 3 || res.Recalled != 6 || res.PushTokens != 1 {
+		t.Fatalf("erasure did %+v; want 3 conversations, 6 messages recalled (a card and a file among them; the self-recalled one skipped), 1 push token", res)
+	}
+	if _, err := store.GetMedia(ctx, "g:club", up.ID); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("eve's file after the erasure: %v, want it deleted", err)
 	}
 	for _, conv := range []string{direct, "g:club", "g:old"} {
 		msgs, err := store.ListMessages(ctx, conv, 1, 0, storage.OldestFirst, 100)
@@ -79,7 +96,7 @@ func TestEraseUser(t *testing.T) {
 		}
 		for _, m := range msgs {
 			switch {
-			case m.Sender == "eve" && (m.Kind == storage.MsgNormal || m.Kind == storage.MsgCard) && (!m.Recalled() || len(m.Body) != 0):
+			case m.Sender == "eve" && (m.Kind == storage.MsgNormal || m.Kind == storage.MsgCard) && (!m.Recalled() || len(m.Body) != 0 || m.Media.ID != ""):
 				t.Errorf("%s seq %d of eve kept: %q", conv, m.Seq, m.Body)
 			case m.Sender != "eve" && m.Kind == storage.MsgNormal && (m.Recalled() || len(m.Body) == 0):
 				t.Errorf("%s seq %d of %s was erased too", conv, m.Seq, m.Sender)
