@@ -109,7 +109,7 @@ func (u *user) offlinePush(conv string, uc *userConv, msgs []*pb.Message) {
 		case m.Kind == pb.MessageKind_NORMAL || m.Kind == pb.MessageKind_CARD:
 			text := ""
 			if m.Kind == pb.MessageKind_NORMAL {
-				text = previewText(m.Body, p.preview)
+				text = messagePreview(m, p.preview)
 			}
 			if badge < 0 {
 				badge = int(u.totalUnread())
@@ -117,6 +117,15 @@ func (u *user) offlinePush(conv string, uc *userConv, msgs []*pb.Message) {
 			p.co.Add(push.Message{User: u.id, Conv: conv, Seq: m.Seq, From: m.Sender, Text: text, Badge: badge})
 		}
 	}
+}
+
+// messagePreview is a text's notification preview: its body, or for a
+// file sent without a caption the file's name, marked as a file.
+func messagePreview(m *pb.Message, n int) string {
+	if len(m.Body) == 0 && m.Media != nil {
+		return previewText([]byte("📎 "+m.Media.Name), n)
+	}
+	return previewText(m.Body, n)
 }
 
 // previewText cuts a message body to at most n bytes of whole UTF-8

@@ -1,6 +1,10 @@
 package actors
 
-import "testing"
+import (
+	"testing"
+
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+)
 
 // The preview keeps whole UTF-8 characters within PreviewBytes.
 func TestPreviewText(t *testing.T) {
@@ -19,6 +23,26 @@ func TestPreviewText(t *testing.T) {
 	} {
 		if got := previewText([]byte(tc.body), tc.n); got != tc.want {
 			t.Errorf("previewText(%q, %d) = %q, want %q", tc.body, tc.n, got, tc.want)
+		}
+	}
+}
+
+// A file sent without a caption is previewed by its name; with one, by the
+// caption; with previews off, not at all.
+func TestMessagePreviewOfAFile(t *testing.T) {
+	file := &pb.MediaRef{Id: "x", Name: "bike.jpg", Mime: "image/jpeg", Size: 9}
+	for _, tc := range []struct {
+		m    *pb.Message
+		n    int
+		want string
+	}{
+		{&pb.Message{Media: file}, 120, "📎 bike.jpg"},
+		{&pb.Message{Media: file, Body: []byte("the bike")}, 120, "the bike"},
+		{&pb.Message{Media: file}, -1, ""},
+		{&pb.Message{Media: file}, 6, "📎 b"}, // the clip: 📎 is 4 bytes
+	} {
+		if got := messagePreview(tc.m, tc.n); got != tc.want {
+			t.Errorf("messagePreview(%v, %d) = %q, want %q", tc.m, tc.n, got, tc.want)
 		}
 	}
 }
