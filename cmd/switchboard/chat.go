@@ -5,6 +5,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -24,6 +26,8 @@ const chatHelp = `commands:
   /reply SEQ TEXT        send TEXT as a reply to message SEQ
   /readby SEQ            who read one of your messages, and who did not yet
   /report SEQ REASON     report another's message to the moderators
+  /file PATH [CAPTION]   send a file
+  /save SEQ [PATH]       save the file of message SEQ (default: its name, here)
   /saved [NAME]          an agent: this desk line's saved replies, or send one
   /group ID USER,USER    create a group and open it
   /members               this conversation's members
@@ -174,6 +178,19 @@ func (ch *chat) command(line string) {
 			return
 		}
 		fmt.Fprintf(ch.out, "  #%d read by %d: %s; not yet by %d: %s\n", seq, len(read), strings.Join(read, " "), len(unread), strings.Join(unread, " "))
+	case "/file":
+		if arg(1) == "" || ch.conv == "" {
+			fmt.Fprintln(ch.out, "usage: /file PATH [CAPTION] (in an open conversation)")
+			return
+		}
+		ch.sendFile(arg(1), strings.Join(f[min(2, len(f)):], " "))
+	case "/save":
+		seq, err := strconv.ParseUint(arg(1), 10, 64)
+		if err != nil || ch.conv == "" {
+			fmt.Fprintln(ch.out, "usage: /save SEQ [PATH] (in an open conversation)")
+			return
+		}
+		ch.saveFile(seq, arg(2))
 	case "/saved":
 		ch.saved(arg(1))
 	case "/report":
@@ -352,4 +369,33 @@ func (ch *chat) saved(name string) {
 	} else if len(list) == 0 {
 		fmt.Fprintf(ch.out, "  line %s has no saved replies\n", parts[1])
 	}
+}
+
+// sendFile uploads the file at path into the open conversation and sends it.
+func (ch *chat) sendFile(path, caption string) {
+	data, typ, err := readFile(path, "")
+	if err != nil {
+		fmt.Fprintln(ch.out, "! file:", err)
+		return
+	}
+	if _, err := ch.c.SendFile(ch.ctx, ch.conv, filepath.Base(path), typ, data, caption); err != nil {
+		fmt.Fprintln(ch.out, "! file:", err)
+	}
+}
+
+// saveFile saves the file of message seq of the open conversation.
+func (ch *chat) saveFile(seq uint64, path string) {
+	ref, data, err := ch.c.Download(ch.ctx, ch.conv, seq)
+	if err != nil {
+		fmt.Fprintln(ch.out, "! save:", err)
+		return
+	}
+	if path == "" {
+		path = filepath.Base(ref.Name)
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		fmt.Fprintln(ch.out, "! save:", err)
+		return
+	}
+	fmt.Fprintf(ch.out, "  saved %s (%d bytes)\n", path, len(data))
 }

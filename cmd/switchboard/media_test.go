@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -45,6 +46,29 @@ func TestFileCommands(t *testing.T) {
 	n.run("download", "--data-dir", n.dir, "--user", "bob", "--conv", sent.Conv, "--seq", "2", "--out", out)
 	if got, err := os.ReadFile(out); err != nil || !bytes.Equal(got, data) {
 		t.Fatalf("downloaded %d bytes (%v), want the %d sent", len(got), err, len(data))
+	}
+
+	// The same from the interactive chat: bob sends a note back, alice saves it.
+	note := filepath.Join(dir, "note.txt")
+	if err := os.WriteFile(note, []byte("it was there when I bought it"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	chat := exec.Command(n.bin, "chat", "--data-dir", n.dir, "--user", "bob", "--with", "alice")
+	chat.Stdin = strings.NewReader("/file " + note + " my note\n/quit\n")
+	if out, err := chat.CombinedOutput(); err != nil {
+		t.Fatalf("chat /file: %v\n%s", err, out)
+	}
+	if out := string(n.run("history", "--data-dir", n.dir, "--user", "alice", "--conv", sent.Conv)); !strings.Contains(out, "bob: my note [file note.txt, text/plain, 29 bytes]") {
+		t.Fatalf("the file in the history: %s", out)
+	}
+	chat = exec.Command(n.bin, "chat", "--data-dir", n.dir, "--user", "alice", "--with", "bob")
+	chat.Dir = t.TempDir()
+	chat.Stdin = strings.NewReader("/save 3\n/quit\n")
+	if out, err := chat.CombinedOutput(); err != nil || !strings.Contains(string(out), "saved note.txt (29 bytes)") {
+		t.Fatalf("chat /save: %v\n%s", err, out)
+	}
+	if got, err := os.ReadFile(filepath.Join(chat.Dir, "note.txt")); err != nil || string(got) != "it was there when I bought it" {
+		t.Fatalf("the saved note: %q %v", got, err)
 	}
 
 	big := filepath.Join(dir, "big.jpg")

@@ -107,17 +107,9 @@ func newSendCmd() *cobra.Command {
 
 // sendFile uploads path into the target's conversation and sends it.
 func sendFile(cmd *cobra.Command, o *clientOptions, target client.Target, path, mimeType, caption string) error {
-	data, err := os.ReadFile(path)
+	data, mimeType, err := readFile(path, mimeType)
 	if err != nil {
 		return err
-	}
-	if mimeType == "" {
-		if mimeType = mime.TypeByExtension(filepath.Ext(path)); mimeType == "" {
-			mimeType = http.DetectContentType(data)
-		}
-	}
-	if t, _, err := mime.ParseMediaType(mimeType); err == nil {
-		mimeType = t // the node takes type/subtype without parameters
 	}
 	return withClient(cmd, o, func(ctx context.Context, c *client.Client) error {
 		conv := target.Conv
@@ -135,6 +127,25 @@ func sendFile(cmd *cobra.Command, o *clientOptions, target client.Target, path, 
 		fmt.Fprintf(cmd.OutOrStdout(), "sent %s #%d (%s, %d bytes)\n", m.Conv, m.Seq, m.Media.GetName(), m.Media.GetSize())
 		return nil
 	})
+}
+
+// readFile reads a file to send and its content type: typ if given, else
+// from its name, else from its first bytes; without parameters, as the
+// node takes it.
+func readFile(path, typ string) ([]byte, string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, "", err
+	}
+	if typ == "" {
+		if typ = mime.TypeByExtension(filepath.Ext(path)); typ == "" {
+			typ = http.DetectContentType(data)
+		}
+	}
+	if t, _, err := mime.ParseMediaType(typ); err == nil {
+		typ = t
+	}
+	return data, typ, nil
 }
 
 func newDownloadCmd() *cobra.Command {
