@@ -94,6 +94,11 @@ type Config struct {
 	// of a marketplace. Past it the send is refused RATE_LIMITED with the
 	// wait in retry_after_ms. Conversations that exist are not counted.
 	NewDirectPerHour int
+	// MediaBytesPerHour bounds the bytes of files a user uploads in an
+	// hour (default 1 GiB; negative: no bound), so one account cannot fill
+	// the store. Past it media_create is refused RATE_LIMITED with the
+	// wait in retry_after_ms. At least MaxMediaBytes (a lower one is raised).
+	MediaBytesPerHour int64
 	// PolicyWords are matched case-insensitively against message bodies;
 	// PolicyMode block adds them to the blocked list, flag to the monitor
 	// list.
@@ -223,6 +228,7 @@ func DefaultConfig() Config {
 		MaxMentions:               20,
 		MaxReactionBytes:          64,
 		MaxMediaBytes:             16 << 20,
+		MediaBytesPerHour:         1 << 30,
 		MaxPreJoinHistory:         1000,
 		WordListReload:            5 * time.Second,
 		MaxWords:                  10000,
@@ -342,6 +348,12 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.MaxOpenReportsPerReporter, d.MaxOpenReportsPerReporter)
 	if c.NewDirectPerHour == 0 {
 		c.NewDirectPerHour = d.NewDirectPerHour
+	}
+	if c.MediaBytesPerHour == 0 {
+		c.MediaBytesPerHour = d.MediaBytesPerHour
+	}
+	if c.MediaBytesPerHour > 0 && c.MediaBytesPerHour < c.MaxMediaBytes {
+		c.MediaBytesPerHour = c.MaxMediaBytes // a file at the limit must fit an hour's budget
 	}
 	if c.EditWindow <= 0 {
 		c.EditWindow = d.EditWindow

@@ -15,7 +15,8 @@ import (
 //
 // An upload belongs to its conversation and its uploader: a member who may
 // write there creates it (with its name, type and size, at most
-// Config.MaxMediaBytes), writes its chunks (storage.MediaChunkBytes each,
+// Config.MaxMediaBytes, within the user's Config.MediaBytesPerHour, which
+// the user grain keeps as it keeps first contacts: user_guard.go), writes its chunks (storage.MediaChunkBytes each,
 // in any order, a chunk again replacing it) and completes it; only then,
 // and only its uploader, attaches it to a message (send with media_id),
 // which carries its name, type and size. Readers fetch the bytes through
@@ -33,6 +34,9 @@ func (n *Runtime) CreateMedia(ctx context.Context, user, conv, name, mime string
 		return storage.Media{}, fromPB(pbErr(pb.Code_TOO_LARGE, "a file of %d bytes, limit %d", size, n.cfg.MaxMediaBytes))
 	}
 	if _, err := n.authorize(ctx, conv, user, ActSend); err != nil {
+		return storage.Media{}, err
+	}
+	if err := n.mayUpload(ctx, user, size); err != nil {
 		return storage.Media{}, err
 	}
 	var id [16]byte

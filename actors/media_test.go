@@ -2,6 +2,7 @@ package actors_test
 
 import (
 	"bytes"
+	"errors"
 	"testing"
 
 	"github.com/switchboard-im/switchboard/actors"
@@ -104,4 +105,32 @@ func TestMediaRules(t *testing.T) {
 	wantCode(t, err, pb.Code_NOT_FOUND, "a file sent after he left")
 	_, err = node.CreateMedia(ctx, "max", conv, "late.pdf", "application/pdf", 1)
 	wantCode(t, err, pb.Code_NOT_MEMBER, "an upload by a member who left")
+}
+
+// TestUploadBudget: a user's uploads within an hour are bounded
+// (MediaBytesPerHour), at its edge: the budget exactly is spent, one byte
+// more waits (RATE_LIMITED with a retry-after); another user is not held
+// back; a budget below the file limit is raised to it.
+func TestUploadBudget(t *testing.T) {
+	node := startCluster(t, 1, openStore(t), actors.Config{MaxMediaBytes: 100, MediaBytesPerHour: 250})[0]
+	ctx := tctx(t)
+	mustCreateGroup(t, node, "g:up", "olga", "mia")
+	for _, size := range []int64{100, 100, 50} {
+		if _, err := node.CreateMedia(ctx, "olga", "g:up", "a.bin", "application/octet-stream", size); err != nil {
+			t.Fatalf("an upload of %d within the budget: %v", size, err)
+		}
+	}
+	_, err := node.CreateMedia(ctx, "olga", "g:up", "a.bin", "application/octet-stream", 1)
+	wantCode(t, err, pb.Code_RATE_LIMITED, "one byte past the hourly budget")
+	var e *actors.Error
+	if !errors.As(err, &e) || e.RetryAfterMs == 0 {
+		t.Fatalf("the refusal says no wait: %#v", err)
+	}
+	if _, err := node.CreateMedia(ctx, "mia", "g:up", "b.bin", "application/octet-stream", 100); err != nil {
+		t.Fatalf("another user's upload: %v", err)
+	}
+	low := startCluster(t, 1, openStore(t), actors.Config{MaxMediaBytes: 100, MediaBytesPerHour: 10})[0]
+	if got := low.Config().MediaBytesPerHour; got != 100 {
+		t.Fatalf("a budget below the file limit: %d, want raised to 100", got)
+	}
 }

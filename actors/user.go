@@ -105,7 +105,7 @@ func (u *user) Receive(ctx actor.Context) {
 		if !u.rt.idle.idle(&u.idle) {
 			return
 		}
-		if u.pending() || u.online() || u.firstContactsSpent() {
+		if u.pending() || u.online() || u.firstContactsSpent() || u.uploadsSpent() {
 			u.rt.idle.touch(&u.idle)
 			return
 		}
@@ -162,6 +162,8 @@ func (u *user) Receive(ctx actor.Context) {
 		u.getSuspension(ctx)
 	case *pb.OpenDirect:
 		respond(ctx, ctx.Sender(), &pb.OpenDirectResponse{Error: u.openDirect(m.Peer)})
+	case *pb.SpendUpload:
+		respond(ctx, ctx.Sender(), &pb.SpendUploadResponse{Error: u.spendUpload(m.Bytes)})
 	case flushInbox:
 		u.flush(ctx)
 	}

@@ -17,6 +17,7 @@ import (
 type userGuard struct {
 	suspension *pb.Suspension
 	newDirect  *rate.Limiter
+	uploads    *rate.Limiter // bytes of files (Config.MediaBytesPerHour)
 }
 
 func (u *user) guarded() *userGuard {
@@ -80,6 +81,51 @@ func (u *user) firstContactsSpent() bool {
 	}
 	l := u.guard.newDirect
 	return l.TokensAt(time.Now()) < float64(l.Burst())
+}
+
+// uploadsSpent reports whether the user's upload bucket is not full yet:
+// the grain stays active until it is, as for first contacts.
+func (u *user) uploadsSpent() bool {
+	if u.guard == nil || u.guard.uploads == nil {
+		return false
+	}
+	l := u.guard.uploads
+	return l.TokensAt(time.Now()) < float64(l.Burst())
+}
+
+// spendUpload takes bytes of the user's hourly upload budget, a bucket as
+// large as the budget refilled over the hour, or says when they are there.
+func (u *user) spendUpload(bytes int64) *pb.Error {
+	perHour := u.rt.cfg.MediaBytesPerHour // > 0: mayUpload does not ask when there is no bound
+	g := u.guarded()
+	if g.uploads == nil {
+		g.uploads = rate.NewLimiter(rate.Limit(float64(perHour)/3600), int(perHour))
+	}
+	now := time.Now()
+	r := g.uploads.ReserveN(now, int(bytes))
+	if !r.OK() {
+		return pbErr(pb.Code_TOO_LARGE, "a file of %d bytes is over the hourly upload budget of %d", bytes, perHour)
+	}
+	wait := r.DelayFrom(now)
+	if wait == 0 {
+		return nil
+	}
+	r.CancelAt(now)
+	e := pbErr(pb.Code_RATE_LIMITED, "%s uploaded %d bytes of files within the hour; %d more in %s", u.id, perHour, bytes, wait.Round(time.Second))
+	e.RetryAfterMs = uint32(min(wait.Milliseconds()+1, 1<<31))
+	return e
+}
+
+// mayUpload asks user's grain for bytes of its upload budget.
+func (n *Runtime) mayUpload(ctx context.Context, user string, bytes int64) error {
+	if n.cfg.MediaBytesPerHour < 0 {
+		return nil
+	}
+	res, err := n.request(ctx, KindUser, user, &pb.SpendUpload{User: user, Bytes: bytes})
+	if err != nil {
+		return fmt.Errorf("upload budget: %w", err)
+	}
+	return fromPB(res.(*pb.SpendUploadResponse).Error)
 }
 
 // mayOpenDirect asks sender's grain for a new-direct token.

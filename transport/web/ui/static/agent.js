@@ -117,7 +117,7 @@ function renderList() {
     li.dataset.conv = c.id;
     if (c.id === current) li.className = "active";
     const last = c.visible().at(-1);
-    li.textContent = `${c.id} — ${last ? (last.kind === "card" ? "[card] " + (last.card?.title ?? "") : last.body).slice(0, 40) : ""} `;
+    li.textContent = `${c.id} — ${last ? (last.kind === "card" ? "[card] " + (last.card?.title ?? "") : last.media && !last.body ? "📎 " + last.media.name : last.body).slice(0, 40) : ""} `;
     const unread = c.id === current ? [] : c.messages.filter((m) => m.seq > c.readSeq && m.sender !== user && m.kind === "normal" && !m.refSeq && !m.recalled);
     // A colleague who names this agent (@user) is flagged apart.
     const mentioned = unread.filter((m) => m.mentions?.includes(user)).length;
