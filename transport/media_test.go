@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/switchboard-im/switchboard/actors"
+	"github.com/switchboard-im/switchboard/transport"
 	"github.com/switchboard-im/switchboard/transport/client"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
@@ -97,5 +98,30 @@ func TestMediaOverTheWire(t *testing.T) {
 	}
 	if _, err := e.store.ReadMediaChunk(ctx, conv, ref.GetId(), 0); err == nil {
 		t.Fatal("the recalled message's file is still stored")
+	}
+}
+
+// TestLargeFileIsPaced: a file of more chunks than the connection's
+// request burst goes up and comes down whole, at the rate the node allows:
+// the SDK sends a chunk refused RATE_LIMITED again after a pause instead of
+// failing the file.
+func TestLargeFileIsPaced(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{transport: transport.Config{ConnRate: 40, ConnBurst: 4, UserRate: 40, UserBurst: 4}})
+	ctx := tctx(t)
+	alice, bob := e.dial("alice", "phone"), e.dial("bob", "phone")
+	first, err := alice.SendText(ctx, client.ToUser("bob"), "the manual follows")
+	if err != nil {
+		t.Fatal(err)
+	}
+	manual := make([]byte, 12*client.MediaChunkBytes)
+	_, _ = rand.Read(manual)
+	sent, err := alice.SendFile(ctx, first.Conv, "manual.pdf", "application/pdf", manual, "")
+	if err != nil {
+		t.Fatalf("a file of 12 chunks through a burst of 4: %v", err)
+	}
+	_, got, err := bob.Download(ctx, first.Conv, sent.Seq)
+	if err != nil || !bytes.Equal(got, manual) {
+		t.Fatalf("download: %d bytes, %v", len(got), err)
 	}
 }

@@ -63,10 +63,14 @@ type serveOptions struct {
 	logJSON       bool
 	logLevel      string
 	maxConnsAddr  int
-	maxQueueWait  time.Duration
-	maxLaneWait   time.Duration
-	udpSockets    int
-	requests      transport.RequestLimits
+	// connRate, connBurst, userRate, userBurst: transport.Config's
+	// request rates (0: its defaults).
+	connRate, userRate   float64
+	connBurst, userBurst int
+	maxQueueWait         time.Duration
+	maxLaneWait          time.Duration
+	udpSockets           int
+	requests             transport.RequestLimits
 
 	adminTokenFile  string
 	adminOpenRead   bool
@@ -116,6 +120,10 @@ Every flag can also be set with an environment variable SWITCHBOARD_<FLAG>
 	f.IntVar(&o.udpSockets, "udp-sockets", transport.DefaultConfig().Sockets, "UDP sockets serving the QUIC port (Linux SO_REUSEPORT; more kernel buffer and readers for very large groups; a client whose NAT rebinds may land on another socket and reconnect)")
 	f.DurationVar(&o.maxLaneWait, "max-lane-wait", transport.DefaultConfig().MaxLaneWait, "a send that waited longer than this at the node (behind earlier sends to its conversation included) is answered BUSY instead of run late")
 	f.IntVar(&o.maxConnsAddr, "max-conns-per-addr", 0, "connections from one source IP (0: no cap; carrier NAT shares addresses)")
+	f.Float64Var(&o.connRate, "conn-rate", 0, "requests/s one connection may make (0: 50); a file's chunks are requests")
+	f.IntVar(&o.connBurst, "conn-burst", 0, "burst above --conn-rate (0: 100)")
+	f.Float64Var(&o.userRate, "user-rate", 0, "requests/s one user may make across their connections to this node (0: 100)")
+	f.IntVar(&o.userBurst, "user-burst", 0, "burst above --user-rate (0: 200)")
 	rl := transport.DefaultRequestLimits()
 	f.IntVar(&o.requests.MaxListUsers, "max-request-users", rl.MaxListUsers, "most users one create-group or membership request names")
 	f.IntVar(&o.requests.MaxTitle, "max-title-bytes", rl.MaxTitle, "longest group title")
@@ -310,7 +318,7 @@ func (m member) serve(ctx context.Context, o serveOptions, join []string) ([]str
 	}
 	srv, err := transport.Listen(node.Runtime, transport.Config{Addr: o.listen, TLS: m.tls, Auth: m.auth, StatelessResetKey: resetKey, Logger: log,
 		MaxConnsPerAddr: o.maxConnsAddr, MaxQueueWait: o.maxQueueWait, MaxLaneWait: o.maxLaneWait, Sockets: o.udpSockets,
-		Requests: o.requests})
+		Requests: o.requests, ConnRate: o.connRate, ConnBurst: o.connBurst, UserRate: o.userRate, UserBurst: o.userBurst})
 	if err != nil {
 		return nil, err
 	}

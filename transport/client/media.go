@@ -25,7 +25,7 @@ func (c *Client) Upload(ctx context.Context, conv, name, mime string, data []byt
 	if len(data) == 0 {
 		return nil, errors.New("client: empty file")
 	}
-	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_MediaCreate{MediaCreate: &wirepb.MediaCreateRequest{
+	res, err := c.doPaced(ctx, &wirepb.Request{Op: &wirepb.Request_MediaCreate{MediaCreate: &wirepb.MediaCreateRequest{
 		Conv: conv, Name: name, Mime: mime, Size: int64(len(data))}}})
 	if err != nil {
 		return nil, err
@@ -55,7 +55,7 @@ func (c *Client) Upload(ctx context.Context, conv, name, mime string, data []byt
 					return
 				}
 				part := data[i*MediaChunkBytes : min((i+1)*MediaChunkBytes, len(data))]
-				_, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_MediaChunk{MediaChunk: &wirepb.MediaChunkRequest{
+				_, err := c.doPaced(ctx, &wirepb.Request{Op: &wirepb.Request_MediaChunk{MediaChunk: &wirepb.MediaChunkRequest{
 					Conv: conv, Id: ref.Id, Index: uint32(i), Data: part}}})
 				if err != nil {
 					mu.Lock()
@@ -72,7 +72,7 @@ func (c *Client) Upload(ctx context.Context, conv, name, mime string, data []byt
 	if first != nil {
 		return nil, first
 	}
-	res, err = c.do(ctx, &wirepb.Request{Op: &wirepb.Request_MediaComplete{MediaComplete: &wirepb.MediaCompleteRequest{Conv: conv, Id: ref.Id}}})
+	res, err = c.doPaced(ctx, &wirepb.Request{Op: &wirepb.Request_MediaComplete{MediaComplete: &wirepb.MediaCompleteRequest{Conv: conv, Id: ref.Id}}})
 	if err != nil {
 		return nil, err
 	}
@@ -110,7 +110,7 @@ func (c *Client) Download(ctx context.Context, conv string, seq uint64) (*wirepb
 		data []byte
 	)
 	for i := uint32(0); ref == nil || i < ref.Chunks; i++ {
-		res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_MediaRead{MediaRead: &wirepb.MediaReadRequest{Conv: conv, Seq: seq, Index: i}}})
+		res, err := c.doPaced(ctx, &wirepb.Request{Op: &wirepb.Request_MediaRead{MediaRead: &wirepb.MediaReadRequest{Conv: conv, Seq: seq, Index: i}}})
 		if err != nil {
 			return nil, nil, err
 		}
@@ -129,3 +129,35 @@ func (c *Client) Download(ctx context.Context, conv string, seq uint64) (*wirepb
 	}
 	return ref, data, nil
 }
+
+// doPaced is do for the many requests of one file: a request the node
+// refuses RATE_LIMITED or BUSY for the connection's request rate (a file
+// of 16 MiB is 128 chunk requests, more than a connection's burst) is
+// sent again after a growing pause or the retry-after the node gave, so a
+// file goes at the rate the node allows instead of failing. A wait longer
+// than maxPacedWait (an hourly upload budget spent) is returned as is.
+func (c *Client) doPaced(ctx context.Context, req *wirepb.Request) (*wirepb.Response, error) {
+	b := newBackoff(50*time.Millisecond, maxPacedWait)
+	for {
+		res, err := c.do(ctx, req)
+		code := wirepb.CodeOf(err)
+		if code != wirepb.Code_RATE_LIMITED && code != wirepb.Code_BUSY {
+			return res, err
+		}
+		wait := b.next()
+		var we *wirepb.Error
+		if errors.As(err, &we) && we.RetryAfterMs > 0 {
+			if wait = time.Duration(we.RetryAfterMs) * time.Millisecond; wait > maxPacedWait {
+				return res, err
+			}
+		}
+		select {
+		case <-time.After(wait):
+		case <-ctx.Done():
+			return nil, fmt.Errorf("%w (last attempt: %v)", ctx.Err(), err)
+		}
+	}
+}
+
+// maxPacedWait bounds one pause of doPaced.
+const maxPacedWait = 2 * time.Second

@@ -692,7 +692,7 @@ export class Client {
   async upload(conv: string, data: Uint8Array | Blob, name: string, mime: string): Promise<MediaInfo> {
     const bytes = data instanceof Uint8Array ? data : new Uint8Array(await data.arrayBuffer());
     if (bytes.length === 0) throw new Error("upload: empty file");
-    const c = await this.request({ case: "mediaCreate", value: { conv, name, mime, size: BigInt(bytes.length) } });
+    const c = await this.paced({ case: "mediaCreate", value: { conv, name, mime, size: BigInt(bytes.length) } });
     if (c.result.case !== "mediaCreate") throw new Error("media_create: unexpected answer");
     const ref = mediaInfo(c.result.value);
     const chunks = Math.ceil(bytes.length / MEDIA_CHUNK_BYTES);
@@ -702,13 +702,33 @@ export class Client {
     const worker = async () => {
       for (let i = next++; i < chunks; i = next++) {
         const part = bytes.subarray(i * MEDIA_CHUNK_BYTES, Math.min((i + 1) * MEDIA_CHUNK_BYTES, bytes.length));
-        await this.request({ case: "mediaChunk", value: { conv, id: ref.id, index: i, data: part } });
+        await this.paced({ case: "mediaChunk", value: { conv, id: ref.id, index: i, data: part } });
       }
     };
     await Promise.all(Array.from({ length: Math.min(4, chunks) }, worker));
-    const done = await this.request({ case: "mediaComplete", value: { conv, id: ref.id } });
+    const done = await this.paced({ case: "mediaComplete", value: { conv, id: ref.id } });
     if (done.result.case !== "mediaComplete") throw new Error("media_complete: unexpected answer");
     return mediaInfo(done.result.value);
+  }
+
+  /**
+   * paced is request for the many requests of one file: one the node
+   * refuses RATE_LIMITED or BUSY for the connection's request rate (a file
+   * of 16 MiB is 128 chunks, more than a connection's burst) is sent again
+   * after a growing pause or the node's retry-after, so a file goes at the
+   * rate the node allows. A wait over 2 s (an hourly budget spent) fails.
+   */
+  private async paced(op: MessageInitShape<typeof RequestSchema>["op"]): Promise<Response> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.request(op);
+      } catch (e) {
+        const limited = e instanceof ProtocolError && (e.code === Code.RATE_LIMITED || e.code === Code.BUSY);
+        if (!limited || e.retryAfterMs > 2000 || this.closed) throw e;
+        const wait = e.retryAfterMs || backoffDelay(attempt, 50, 2000);
+        await new Promise((r) => setTimeout(r, wait));
+      }
+    }
   }
 
   /** sendMedia queues a message to conv carrying media (an upload of the user's into conv) with caption, like send. */
@@ -727,7 +747,7 @@ export class Client {
     let media: MediaInfo | undefined;
     const parts: Uint8Array[] = [];
     for (let i = 0; media === undefined || i < media.chunks; i++) {
-      const r = await this.request({ case: "mediaRead", value: { conv, seq: BigInt(seq), index: i } });
+      const r = await this.paced({ case: "mediaRead", value: { conv, seq: BigInt(seq), index: i } });
       if (r.result.case !== "mediaRead" || !r.result.value.media) throw new Error("media_read: unexpected answer");
       media ??= mediaInfo(r.result.value.media);
       parts.push(r.result.value.data);
