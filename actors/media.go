@@ -30,6 +30,12 @@ func (n *Runtime) CreateMedia(ctx context.Context, user, conv, name, mime string
 	if err := errors.Join(checkConv(conv), checkUser(user)); err != nil {
 		return storage.Media{}, err
 	}
+	if err := errors.Join(storage.CheckMediaName(name), storage.CheckMediaType(mime)); err != nil {
+		return storage.Media{}, invalid("%v", err)
+	}
+	if size <= 0 {
+		return storage.Media{}, invalid("a file of %d bytes", size)
+	}
 	if size > n.cfg.MaxMediaBytes {
 		return storage.Media{}, fromPB(pbErr(pb.Code_TOO_LARGE, "a file of %d bytes, limit %d", size, n.cfg.MaxMediaBytes))
 	}

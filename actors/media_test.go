@@ -120,7 +120,12 @@ func TestUploadBudget(t *testing.T) {
 			t.Fatalf("an upload of %d within the budget: %v", size, err)
 		}
 	}
-	_, err := node.CreateMedia(ctx, "olga", "g:up", "a.bin", "application/octet-stream", 1)
+	// Bad input is refused before it could touch the budget.
+	_, err := node.CreateMedia(ctx, "olga", "g:up", "a.bin", "application/octet-stream", -250)
+	wantCode(t, err, pb.Code_INVALID, "a negative size")
+	_, err = node.CreateMedia(ctx, "olga", "g:up", "a/b.bin", "application/octet-stream", 1)
+	wantCode(t, err, pb.Code_INVALID, "a name with a path")
+	_, err = node.CreateMedia(ctx, "olga", "g:up", "a.bin", "application/octet-stream", 1)
 	wantCode(t, err, pb.Code_RATE_LIMITED, "one byte past the hourly budget")
 	var e *actors.Error
 	if !errors.As(err, &e) || e.RetryAfterMs == 0 {
