@@ -679,12 +679,6 @@ export class Client {
   }
 
   /**
-   * readBy tells the sender of the message at seq of conv which members
-   * read it and which did not yet (asking the server page by page); the
-   * members who joined after it are left out. FORBIDDEN for anyone but its
-   * sender.
-   */
-  /**
    * upload uploads a file into conv (one the user may write to; a direct
    * conversation must exist) and returns it complete, to attach with
    * sendMedia; sendFile does both (docs/PROTOCOL.md, "Media").
@@ -762,6 +756,12 @@ export class Client {
     return { media, data };
   }
 
+  /**
+   * readBy tells the sender of the message at seq of conv which members
+   * read it and which did not yet (asking the server page by page); the
+   * members who joined after it are left out. FORBIDDEN for anyone but its
+   * sender.
+   */
   async readBy(conv: string, seq: number): Promise<{ read: string[]; unread: string[] }> {
     const out = { read: [] as string[], unread: [] as string[] };
     for (let after = ""; ; ) {
