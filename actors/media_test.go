@@ -110,7 +110,9 @@ func TestMediaRules(t *testing.T) {
 // TestUploadBudget: a user's uploads within an hour are bounded
 // (MediaBytesPerHour), at its edge: the budget exactly is spent, one byte
 // more waits (RATE_LIMITED with a retry-after); another user is not held
-// back; a budget below the file limit is raised to it.
+// back. (A budget below the file limit is raised to it:
+// TestUploadBudgetFitsAFile, beside the config, since two nodes of one
+// process race inside protoactor under -race.)
 func TestUploadBudget(t *testing.T) {
 	node := startCluster(t, 1, openStore(t), actors.Config{MaxMediaBytes: 100, MediaBytesPerHour: 250})[0]
 	ctx := tctx(t)
@@ -133,9 +135,5 @@ func TestUploadBudget(t *testing.T) {
 	}
 	if _, err := node.CreateMedia(ctx, "mia", "g:up", "b.bin", "application/octet-stream", 100); err != nil {
 		t.Fatalf("another user's upload: %v", err)
-	}
-	low := startCluster(t, 1, openStore(t), actors.Config{MaxMediaBytes: 100, MediaBytesPerHour: 10})[0]
-	if got := low.Config().MediaBytesPerHour; got != 100 {
-		t.Fatalf("a budget below the file limit: %d, want raised to 100", got)
 	}
 }
