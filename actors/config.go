@@ -99,6 +99,12 @@ type Config struct {
 	// the store. Past it media_create is refused RATE_LIMITED with the
 	// wait in retry_after_ms. At least MaxMediaBytes (a lower one is raised).
 	MediaBytesPerHour int64
+	// MediaUploadTTL is how long an upload may wait to be sent (attached
+	// to a message) before it is deleted (default 24 h; negative: kept
+	// for ever); sending it later is refused INVALID. Uploads older than it
+	// are swept every MediaSweepInterval (default 10 min).
+	MediaUploadTTL     time.Duration
+	MediaSweepInterval time.Duration
 	// PolicyWords are matched case-insensitively against message bodies;
 	// PolicyMode block adds them to the blocked list, flag to the monitor
 	// list.
@@ -229,6 +235,8 @@ func DefaultConfig() Config {
 		MaxReactionBytes:          64,
 		MaxMediaBytes:             16 << 20,
 		MediaBytesPerHour:         1 << 30,
+		MediaUploadTTL:            24 * time.Hour,
+		MediaSweepInterval:        10 * time.Minute,
 		MaxPreJoinHistory:         1000,
 		WordListReload:            5 * time.Second,
 		MaxWords:                  10000,
@@ -354,6 +362,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MediaBytesPerHour > 0 && c.MediaBytesPerHour < c.MaxMediaBytes {
 		c.MediaBytesPerHour = c.MaxMediaBytes // a file at the limit must fit an hour's budget
+	}
+	if c.MediaUploadTTL == 0 {
+		c.MediaUploadTTL = d.MediaUploadTTL
+	}
+	if c.MediaSweepInterval <= 0 {
+		c.MediaSweepInterval = d.MediaSweepInterval
 	}
 	if c.EditWindow <= 0 {
 		c.EditWindow = d.EditWindow

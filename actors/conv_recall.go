@@ -76,8 +76,8 @@ func (c *conversation) recall(ctx actor.Context, m *pb.RecallMessage) {
 		return
 	}
 	if target.Media.ID != "" {
-		// Its file goes with it (a takedown, an erasure); one attached to
-		// another message of its uploader too goes with the first recall.
+		// Its file goes with it (a takedown, an erasure): an upload is
+		// attached to one message only (attachment).
 		if err := c.rt.store.DeleteMedia(bg, c.id, target.Media.ID); err != nil {
 			reply(storeErr(err))
 			return

@@ -102,6 +102,10 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 	if flagged {
 		flags |= storage.FlagFlagged
 	}
+	if e := c.claimAttachment(media, c.lastSeq+1); e != nil { // the seq enqueue gives it
+		reply(e)
+		return
+	}
 	msg := storage.Message{
 		ConvID: c.id, MsgID: c.rt.ids.next(now), ClientMsgID: m.ClientMsgId, Sender: m.Sender,
 		SenderRole: senderRole(mem.Role), Kind: storage.MessageKind(m.Kind), RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, Media: media, Body: m.Body, Flags: flags,

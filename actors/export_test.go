@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"sync/atomic"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -73,4 +74,9 @@ func UserGrainForTest(n *Runtime, id string) (*actor.PID, error) {
 // RenewForTest re-registers sess now, as the sweep does.
 func RenewForTest(sess session.Session) {
 	sess.(*deviceSession).reregister(context.Background(), false, nil)
+}
+
+// SweepUploadsForTest runs one sweep of abandoned uploads as at now.
+func SweepUploadsForTest(ctx context.Context, n *Runtime, now time.Time) (int, error) {
+	return n.sweepUploads(ctx, now)
 }

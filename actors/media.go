@@ -18,8 +18,9 @@ import (
 // Config.MaxMediaBytes, within the user's Config.MediaBytesPerHour, which
 // the user grain keeps as it keeps first contacts: user_guard.go), writes its chunks (storage.MediaChunkBytes each,
 // in any order, a chunk again replacing it) and completes it; only then,
-// and only its uploader, attaches it to a message (send with media_id),
-// which carries its name, type and size. Readers fetch the bytes through
+// and only its uploader, attaches it to one message (send with media_id),
+// which carries its name, type and size; an upload no message took within
+// Config.MediaUploadTTL is deleted (media_sweep.go). Readers fetch the bytes through
 // that message: whoever sees the message (history's rules) may read its
 // file, and a recalled message's file is gone (the recall deletes it).
 // Nobody reads an upload no message carries. The rules live here and in
@@ -136,6 +137,30 @@ func (c *conversation) attachment(m *pb.SendMessage) (storage.MediaRef, *pb.Erro
 		return storage.MediaRef{}, storeErr(err)
 	case !md.Complete:
 		return storage.MediaRef{}, pbErr(pb.Code_INVALID, "upload %s is not complete", m.MediaId)
+	case c.rt.cfg.MediaUploadTTL > 0 && time.Since(md.CreatedAt) > c.rt.cfg.MediaUploadTTL:
+		return storage.MediaRef{}, pbErr(pb.Code_INVALID, "upload %s expired (uploads are kept %v for a message): upload it again", m.MediaId, c.rt.cfg.MediaUploadTTL)
+	case md.AttachedSeq != 0:
+		// Another message carries it, unless the send that claimed it
+		// never got its message stored (its seq then holds another).
+		prev, err := c.rt.store.GetMessage(context.Background(), c.id, md.AttachedSeq)
+		switch {
+		case err == nil && prev.Media.ID == md.ID:
+			return storage.MediaRef{}, pbErr(pb.Code_INVALID, "upload %s is attached to message %d already: upload it again to send it again", m.MediaId, md.AttachedSeq)
+		case err != nil && !errors.Is(err, storage.ErrNotFound):
+			return storage.MediaRef{}, storeErr(err)
+		}
 	}
 	return md.Ref(), nil
+}
+
+// claimAttachment records that the message about to take seq carries
+// the upload, so no other message takes it (and no sweep deletes it).
+func (c *conversation) claimAttachment(media storage.MediaRef, seq uint64) *pb.Error {
+	if media.ID == "" {
+		return nil
+	}
+	if err := c.rt.store.AttachMedia(context.Background(), c.id, media.ID, seq); err != nil {
+		return storeErr(err)
+	}
+	return nil
 }

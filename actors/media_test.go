@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
@@ -60,6 +61,8 @@ func TestMediaRules(t *testing.T) {
 	}
 	_, err = attach("olga", conv, up.ID, pb.MessageKind_NORMAL, sent.Seq)
 	wantCode(t, err, pb.Code_INVALID, "a file on an edit")
+	_, err = attach("olga", conv, up.ID, pb.MessageKind_NORMAL, 0)
+	wantCode(t, err, pb.Code_INVALID, "a file attached to a second message (a recall of one would take it from both)")
 
 	var read []byte
 	for i := range 2 {
@@ -136,4 +139,84 @@ func TestUploadBudget(t *testing.T) {
 	if _, err := node.CreateMedia(ctx, "mia", "g:up", "b.bin", "application/octet-stream", 100); err != nil {
 		t.Fatalf("another user's upload: %v", err)
 	}
+}
+
+// TestAbandonedUploadsAreSwept: an upload no message took within
+// MediaUploadTTL is deleted by the sweep (complete or not), one a message
+// carries is kept, an expired one cannot be sent, and an upload claimed by
+// a send whose message was never stored can still be sent.
+func TestAbandonedUploadsAreSwept(t *testing.T) {
+	store := openStore(t)
+	node := startCluster(t, 1, store, actors.Config{MediaUploadTTL: time.Hour})[0]
+	ctx := tctx(t)
+	conv := "g:sweep"
+	mustCreateGroup(t, node, conv, "olga", "mia")
+	upload := func(complete bool) string {
+		t.Helper()
+		m, err := node.CreateMedia(ctx, "olga", conv, "photo.jpg", "image/jpeg", 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if complete {
+			if err := node.PutMediaChunk(ctx, "olga", conv, m.ID, 0, []byte("jpg")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := node.CompleteMedia(ctx, "olga", conv, m.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return m.ID
+	}
+	send := func(id string) (*pb.SendResponse, error) {
+		return node.Send(ctx, &pb.SendMessage{Conv: conv, Sender: "olga", MediaId: id})
+	}
+	sentID, abandoned, unfinished, claimed := upload(true), upload(true), upload(false), upload(true)
+	sent, err := send(sentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A send that claimed it but whose message never got stored (its seq
+	// holds nothing): the upload can be sent still.
+	if err := store.AttachMedia(ctx, conv, claimed, 999); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := send(claimed); err != nil {
+		t.Fatalf("an upload claimed by a message never stored: %v", err)
+	}
+
+	now := time.Now()
+	if n, err := actors.SweepUploadsForTest(ctx, node.Runtime, now); err != nil || n != 0 {
+		t.Fatalf("a sweep before the TTL deleted %d (%v)", n, err)
+	}
+	if n, err := actors.SweepUploadsForTest(ctx, node.Runtime, now.Add(3*time.Hour)); err != nil || n != 2 {
+		t.Fatalf("a sweep past the TTL deleted %d, want the 2 abandoned (%v)", n, err)
+	}
+	for _, id := range []string{abandoned, unfinished} {
+		if _, err := store.GetMedia(ctx, conv, id); !errors.Is(err, storage.ErrNotFound) {
+			t.Fatalf("abandoned upload %s: %v, want it deleted", id, err)
+		}
+	}
+	if _, data, err := node.ReadMedia(ctx, "mia", conv, sent.Seq, 0); err != nil || string(data) != "jpg" {
+		t.Fatalf("the sent file after the sweep: %q %v", data, err)
+	}
+	_, err = send(abandoned)
+	wantCode(t, err, pb.Code_NOT_FOUND, "sending a swept upload")
+	if n, err := actors.SweepUploadsForTest(ctx, node.Runtime, now.Add(3*time.Hour)); err != nil || n != 0 {
+		t.Fatalf("the same sweep again deleted %d (%v)", n, err)
+	}
+
+	// Older than the TTL but not swept yet: not sent.
+	old := storage.Media{ConvID: conv, ID: "0123456789abcdef0123456789abcdef", Uploader: "olga", Name: "old.jpg", MIME: "image/jpeg",
+		Size: 1, CreatedAt: now.Add(-2 * time.Hour)}
+	if err := store.CreateMedia(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.PutMediaChunk(ctx, conv, old.ID, 0, []byte{1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := store.CompleteMedia(ctx, conv, old.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = send(old.ID)
+	wantCode(t, err, pb.Code_INVALID, "sending an upload older than the TTL")
 }

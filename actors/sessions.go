@@ -581,12 +581,13 @@ func (n *Runtime) startSessions() error {
 	}), signalRouterName); err != nil {
 		return err
 	}
-	stopWatch, stopDepartures, sweep := n.watchTopology(), n.watchDepartures(), n.startReregister()
+	stopWatch, stopDepartures, sweep, stopUploads := n.watchTopology(), n.watchDepartures(), n.startReregister(), n.startUploadSweep()
 	n.rereg = sweep
 	n.stopWatch = func() {
 		stopWatch()
 		stopDepartures()
 		sweep.stop()
+		stopUploads()
 	}
 	return nil
 }

@@ -24,7 +24,14 @@ type Media struct {
 	Size      int64
 	Complete  bool
 	CreatedAt time.Time
+	// AttachedSeq is the message that carries the upload (AttachMedia);
+	// 0 while none does. An upload is attached once.
+	AttachedSeq uint64
 }
+
+// MediaHour is the hour an upload created at t is listed under
+// (UnattachedMedia).
+func MediaHour(t time.Time) time.Time { return t.UTC().Truncate(time.Hour) }
 
 // MediaChunkBytes is the size of every chunk but an upload's last. It is
 // part of the stored format (chunk i holds bytes i·MediaChunkBytes on).

@@ -434,6 +434,14 @@ type Store interface {
 	CompleteMedia(ctx context.Context, convID, id string) (Media, error)
 	// ReadMediaChunk reads chunk i of an upload. ErrNotFound.
 	ReadMediaChunk(ctx context.Context, convID, id string, i int) ([]byte, error)
+	// AttachMedia records that message seq of convID carries the upload
+	// (Media.AttachedSeq); it then leaves the uploads UnattachedMedia
+	// lists. ErrNotFound.
+	AttachMedia(ctx context.Context, convID, id string, seq uint64) error
+	// UnattachedMedia lists at most limit uploads created in the hour that
+	// starts at hour (UTC; truncated to the hour) that no AttachMedia
+	// claimed: those a sweep may delete once they are old enough.
+	UnattachedMedia(ctx context.Context, hour time.Time, limit int) ([]Media, error)
 	// DeleteMedia removes an upload and its chunks; no error if absent.
 	DeleteMedia(ctx context.Context, convID, id string) error
 

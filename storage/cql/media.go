@@ -2,6 +2,7 @@ package cql
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -22,20 +23,27 @@ type mediaRow struct {
 	Size      int64      `db:"size"`
 	Complete  bool       `db:"complete"`
 	CreatedAt *time.Time `db:"created_at"`
+	Attached  *int64     `db:"attached_seq"`
 }
 
 func (r mediaRow) media() storage.Media {
 	return storage.Media{ConvID: r.ConvID, ID: r.MediaID, Uploader: r.Uploader, Name: r.Name, MIME: r.MIME,
-		Size: r.Size, Complete: r.Complete, CreatedAt: fromTS(r.CreatedAt)}
+		Size: r.Size, Complete: r.Complete, CreatedAt: fromTS(r.CreatedAt), AttachedSeq: u64(r.Attached)}
 }
 
+// mediaCols are written by CreateMedia; attached_seq stays null (no
+// tombstone) until AttachMedia.
 var mediaCols = []string{"conv_id", "media_id", "uploader", "name", "mime", "size", "complete", "created_at"}
 
 var (
 	mediaInsert   = mk(qb.Insert("media").Columns(mediaCols...).Unique().ToCql())
-	mediaGet      = mk(qb.Select("media").Columns(mediaCols...).Where(qb.Eq("conv_id"), qb.Eq("media_id")).ToCql())
+	mediaGet      = mk(qb.Select("media").Columns(append(mediaCols, "attached_seq")...).Where(qb.Eq("conv_id"), qb.Eq("media_id")).ToCql())
 	mediaComplete = mk(qb.Update("media").Set("complete").Where(qb.Eq("conv_id"), qb.Eq("media_id")).ToCql())
+	mediaAttach   = mk(qb.Update("media").Set("attached_seq").Where(qb.Eq("conv_id"), qb.Eq("media_id")).ToCql())
 	mediaDelete   = mk(qb.Delete("media").Where(qb.Eq("conv_id"), qb.Eq("media_id")).ToCql())
+	openInsert    = mk(qb.Insert("media_open").Columns("hour", "conv_id", "media_id").ToCql())
+	openList      = mk(qb.Select("media_open").Columns("conv_id", "media_id").Where(qb.Eq("hour")).Limit(1000).ToCql())
+	openDelete    = mk(qb.Delete("media_open").Where(qb.Eq("hour"), qb.Eq("conv_id"), qb.Eq("media_id")).ToCql())
 	chunkInsert   = mk(qb.Insert("media_chunks").Columns("conv_id", "media_id", "chunk", "len", "data").ToCql())
 	chunkLens     = mk(qb.Select("media_chunks").Columns("chunk", "len").Where(qb.Eq("conv_id"), qb.Eq("media_id")).ToCql())
 	chunkGet      = mk(qb.Select("media_chunks").Columns("data").Where(qb.Eq("conv_id"), qb.Eq("media_id"), qb.Eq("chunk")).ToCql())
@@ -52,8 +60,9 @@ func (s *Store) checkMediaIDs(convID, id string) error {
 	return s.lim.CheckID("media", id)
 }
 
-// CreateMedia inserts the row if it is not there (a lightweight
-// transaction: one per upload).
+// CreateMedia lists the upload under its hour, then inserts its row if it
+// is not there (a lightweight transaction: one per upload). A listing
+// whose row never came is dropped by UnattachedMedia.
 func (s *Store) CreateMedia(ctx context.Context, m storage.Media) error {
 	if err := s.check(); err != nil {
 		return err
@@ -63,6 +72,9 @@ func (s *Store) CreateMedia(ctx context.Context, m storage.Media) error {
 	}
 	row := mediaRow{ConvID: m.ConvID, MediaID: m.ID, Uploader: m.Uploader, Name: m.Name, MIME: m.MIME, Size: m.Size, CreatedAt: ts(m.CreatedAt)}
 	op := fmt.Sprintf("create media %q/%s", m.ConvID, m.ID)
+	if err := s.query(ctx, openInsert).Bind(storage.MediaHour(m.CreatedAt), m.ConvID, m.ID).ExecRelease(); err != nil {
+		return s.wrap(op, err)
+	}
 	applied, err := s.lwt(ctx, mediaInsert).BindStruct(row).ExecCASRelease()
 	if err != nil {
 		return s.wrap(op, err)
@@ -127,6 +139,60 @@ func (s *Store) CompleteMedia(ctx context.Context, convID, id string) (storage.M
 	return m, nil
 }
 
+// AttachMedia writes the row's attached_seq, then drops the listing (a
+// listing left behind by a crash between is dropped by UnattachedMedia).
+func (s *Store) AttachMedia(ctx context.Context, convID, id string, seq uint64) error {
+	m, err := s.GetMedia(ctx, convID, id)
+	if err != nil {
+		return err
+	}
+	if seq > math.MaxInt64 {
+		return fmt.Errorf("cql: seq %d: %w", seq, storage.ErrInvalid)
+	}
+	op := fmt.Sprintf("attach media %q/%s", convID, id)
+	if err := s.query(ctx, mediaAttach).Bind(int64(seq), convID, id).ExecRelease(); err != nil {
+		return s.wrap(op, err)
+	}
+	return s.wrap(op, s.query(ctx, openDelete).Bind(storage.MediaHour(m.CreatedAt), convID, id).ExecRelease())
+}
+
+// UnattachedMedia reads the hour's listing and each upload's row; a
+// listing whose upload is gone or attached (a crash between two writes)
+// is dropped on the way.
+func (s *Store) UnattachedMedia(ctx context.Context, hour time.Time, limit int) ([]storage.Media, error) {
+	if err := s.check(); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		return nil, fmt.Errorf("cql: limit %d: %w", limit, storage.ErrInvalid)
+	}
+	hour = storage.MediaHour(hour)
+	var rows []struct {
+		ConvID  string `db:"conv_id"`
+		MediaID string `db:"media_id"`
+	}
+	if err := s.query(ctx, openList).Bind(hour).SelectRelease(&rows); err != nil {
+		return nil, s.wrap("list unattached media", err)
+	}
+	var out []storage.Media
+	for _, r := range rows {
+		m, err := s.GetMedia(ctx, r.ConvID, r.MediaID)
+		switch {
+		case errors.Is(err, storage.ErrNotFound) || err == nil && m.AttachedSeq != 0:
+			if err := s.query(ctx, openDelete).Bind(hour, r.ConvID, r.MediaID).ExecRelease(); err != nil {
+				return out, s.wrap("drop a stale upload listing", err)
+			}
+			continue
+		case err != nil:
+			return out, err
+		}
+		if out = append(out, m); len(out) == limit {
+			break
+		}
+	}
+	return out, nil
+}
+
 func (s *Store) ReadMediaChunk(ctx context.Context, convID, id string, i int) ([]byte, error) {
 	if err := s.checkMediaIDs(convID, id); err != nil {
 		return nil, err
@@ -143,14 +209,22 @@ func (s *Store) ReadMediaChunk(ctx context.Context, convID, id string, i int) ([
 	return row.Data, nil
 }
 
-// DeleteMedia deletes the chunks' partition, then the row.
+// DeleteMedia deletes the chunks' partition, then the row, then its
+// listing (left behind by a crash, UnattachedMedia drops it).
 func (s *Store) DeleteMedia(ctx context.Context, convID, id string) error {
-	if err := s.checkMediaIDs(convID, id); err != nil {
+	m, err := s.GetMedia(ctx, convID, id)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return nil
+	case err != nil:
 		return err
 	}
 	op := fmt.Sprintf("delete media %q/%s", convID, id)
 	if err := s.query(ctx, chunksDelete).Bind(convID, id).ExecRelease(); err != nil {
 		return s.wrap(op, err)
 	}
-	return s.wrap(op, s.query(ctx, mediaDelete).Bind(convID, id).ExecRelease())
+	if err := s.query(ctx, mediaDelete).Bind(convID, id).ExecRelease(); err != nil {
+		return s.wrap(op, err)
+	}
+	return s.wrap(op, s.query(ctx, openDelete).Bind(storage.MediaHour(m.CreatedAt), convID, id).ExecRelease())
 }

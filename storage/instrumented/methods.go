@@ -241,6 +241,20 @@ func (s *Store) ReadMediaChunk(ctx context.Context, convID, id string, i int) ([
 	return r0, err
 }
 
+func (s *Store) AttachMedia(ctx context.Context, convID, id string, seq uint64) error {
+	start := time.Now()
+	err := s.next.AttachMedia(ctx, convID, id, seq)
+	s.observe("AttachMedia", start, err)
+	return err
+}
+
+func (s *Store) UnattachedMedia(ctx context.Context, hour time.Time, limit int) ([]storage.Media, error) {
+	start := time.Now()
+	r0, err := s.next.UnattachedMedia(ctx, hour, limit)
+	s.observe("UnattachedMedia", start, err)
+	return r0, err
+}
+
 func (s *Store) DeleteMedia(ctx context.Context, convID, id string) error {
 	start := time.Now()
 	err := s.next.DeleteMedia(ctx, convID, id)

@@ -21,6 +21,7 @@ import (
 //	'I'  I user                                      inbox head: epoch(8) reserved(8) (userwrite.go)
 //	'e'  e conv 0 media                              media: uploader, name, type, size, complete (media.go)
 //	'E'  E conv 0 media 0 chunk(8)                   media chunk
+//	'o'  o hour(8) conv 0 media                      upload no message carries yet (media.go)
 //	'k'  k key                                       metrics checkpoint
 //	'f'  f key                                       checkpoint fence: epoch(8) (fence.go)
 //	'x'  x name                                      store metadata (the commit counter)
@@ -40,6 +41,7 @@ const (
 	tagPushToken  = 'p'
 	tagMedia      = 'e'
 	tagMediaChunk = 'E'
+	tagMediaOpen  = 'o'
 	tagCheckpoint = 'k'
 	tagFence      = 'f'
 	tagMeta       = 'x'

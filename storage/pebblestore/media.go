@@ -1,20 +1,33 @@
 package pebblestore
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 
 	"github.com/switchboard-im/switchboard/storage"
 )
 
-// Media: one key for an upload's description, one per chunk under it.
+// Media: one key for an upload's description, one per chunk under it, and
+// one under the hour it was created in while no message carries it.
 
 func mediaKey(conv, id string) []byte         { return key(tagMedia, conv, id) }
 func mediaChunkPrefix(conv, id string) []byte { return prefix(tagMediaChunk, conv, id) }
 func mediaChunkKey(conv, id string, i int) []byte {
 	return appendUint64(mediaChunkPrefix(conv, id), uint64(i))
+}
+
+func mediaHourPrefix(hour time.Time) []byte {
+	return appendUint64([]byte{tagMediaOpen}, uint64(storage.MediaHour(hour).UnixMilli()))
+}
+
+func mediaOpenKey(m storage.Media) []byte {
+	k := append(mediaHourPrefix(m.CreatedAt), m.ConvID...)
+	return append(append(k, 0), m.ID...)
 }
 
 func encodeMedia(m storage.Media) []byte {
@@ -25,6 +38,7 @@ func encodeMedia(m storage.Media) []byte {
 	e.int(m.Size)
 	e.bool(m.Complete)
 	e.time(m.CreatedAt)
+	e.uint(m.AttachedSeq)
 	return e.b
 }
 
@@ -37,6 +51,9 @@ func decodeMedia(conv, id string, b []byte) (storage.Media, error) {
 	m.Size = d.int()
 	m.Complete = d.bool()
 	m.CreatedAt = d.time()
+	if len(d.b) > 0 { // written before uploads were attached once
+		m.AttachedSeq = d.uint()
+	}
 	return m, d.err
 }
 
@@ -56,13 +73,16 @@ func (s *Store) CreateMedia(ctx context.Context, m storage.Media) error {
 	if err := s.limits.CheckMedia(m); err != nil {
 		return err
 	}
-	m.Complete, m.CreatedAt = false, storage.Millis(m.CreatedAt)
+	m.Complete, m.CreatedAt, m.AttachedSeq = false, storage.Millis(m.CreatedAt), 0
 	k := mediaKey(m.ConvID, m.ID)
 	return s.commit.do(ctx, func(b *pebble.Batch) error {
 		if found, err := exists(b, k); err != nil || found {
 			if found {
 				err = fmt.Errorf("media %s of %q: %w", m.ID, m.ConvID, storage.ErrExists)
 			}
+			return err
+		}
+		if err := b.Set(mediaOpenKey(m), nil, nil); err != nil {
 			return err
 		}
 		return b.Set(k, encodeMedia(m), nil)
@@ -125,6 +145,46 @@ func (s *Store) CompleteMedia(ctx context.Context, convID, id string) (storage.M
 	return m, err
 }
 
+func (s *Store) AttachMedia(ctx context.Context, convID, id string, seq uint64) error {
+	if err := s.checkPair("conversation", convID, "media", id); err != nil {
+		return err
+	}
+	return s.commit.do(ctx, func(b *pebble.Batch) error {
+		m, err := getMedia(b, convID, id)
+		if err != nil {
+			return err
+		}
+		m.AttachedSeq = seq
+		if err := b.Delete(mediaOpenKey(m), nil); err != nil {
+			return err
+		}
+		return b.Set(mediaKey(convID, id), encodeMedia(m), nil)
+	})
+}
+
+func (s *Store) UnattachedMedia(ctx context.Context, hour time.Time, limit int) ([]storage.Media, error) {
+	if limit <= 0 {
+		return nil, fmt.Errorf("limit %d: %w", limit, storage.ErrInvalid)
+	}
+	p := mediaHourPrefix(hour)
+	var out []storage.Media
+	err := s.read(func(db *pebble.DB) error {
+		return scanDB(db, p, upperBound(p), false, func(k, _ []byte) (bool, error) {
+			conv, id, ok := bytes.Cut(k[len(p):], []byte{0})
+			if !ok {
+				return false, fmt.Errorf("upload key %q: %w", k, errCorrupt)
+			}
+			m, err := getMedia(db, string(conv), string(id))
+			if err != nil {
+				return false, err
+			}
+			out = append(out, m)
+			return len(out) < limit, nil
+		})
+	})
+	return out, err
+}
+
 func (s *Store) ReadMediaChunk(ctx context.Context, convID, id string, i int) ([]byte, error) {
 	if err := s.checkPair("conversation", convID, "media", id); err != nil {
 		return nil, err
@@ -148,7 +208,17 @@ func (s *Store) DeleteMedia(ctx context.Context, convID, id string) error {
 	}
 	p := mediaChunkPrefix(convID, id)
 	return s.commit.do(ctx, func(b *pebble.Batch) error {
+		m, err := getMedia(b, convID, id)
+		switch {
+		case errors.Is(err, storage.ErrNotFound):
+			return nil
+		case err != nil:
+			return err
+		}
 		if err := b.DeleteRange(p, upperBound(p), nil); err != nil {
+			return err
+		}
+		if err := b.Delete(mediaOpenKey(m), nil); err != nil {
 			return err
 		}
 		return b.Delete(mediaKey(convID, id), nil)

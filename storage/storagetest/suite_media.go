@@ -73,6 +73,41 @@ func testMedia(t *testing.T, s storage.Store, id func(string) string) {
 	_, err = s.ReadMediaChunk(c, conv, m.ID, 3)
 	wantErr(t, err, storage.ErrNotFound)
 
+	// Listed under its hour while no message carries it; attached once.
+	hour := storage.MediaHour(m.CreatedAt)
+	if got := unattached(t, s, hour, conv); len(got) != 1 || got[0].ID != m.ID || got[0].AttachedSeq != 0 {
+		t.Fatalf("unattached in its hour: %+v", got)
+	}
+	if got := unattached(t, s, hour.Add(time.Hour), conv); len(got) != 0 {
+		t.Fatalf("unattached an hour later: %+v", got)
+	}
+	wantErr(t, s.AttachMedia(c, conv, "nosuchmedia", 7), storage.ErrNotFound)
+	must(t, s.AttachMedia(c, conv, m.ID, 7))
+	if got, err := s.GetMedia(c, conv, m.ID); err != nil || got.AttachedSeq != 7 || !got.Complete {
+		t.Fatalf("attached: %+v %v", got, err)
+	}
+	if got := unattached(t, s, hour, conv); len(got) != 0 {
+		t.Fatalf("an attached upload is still listed: %+v", got)
+	}
+
+	// An abandoned upload is listed until it is deleted; the limit holds.
+	spare := m
+	for _, sid := range []string{"fedcba9876543210fedcba9876543210", "fedcba9876543210fedcba9876543211"} {
+		spare.ID = sid
+		must(t, s.CreateMedia(c, spare))
+	}
+	if got, err := s.UnattachedMedia(c, hour, 1); err != nil || len(got) != 1 {
+		t.Fatalf("limit 1: %d uploads, %v", len(got), err)
+	}
+	_, err = s.UnattachedMedia(c, hour, 0)
+	wantErr(t, err, storage.ErrInvalid)
+	for _, sid := range []string{"fedcba9876543210fedcba9876543210", "fedcba9876543210fedcba9876543211"} {
+		must(t, s.DeleteMedia(c, conv, sid))
+	}
+	if got := unattached(t, s, hour, conv); len(got) != 0 {
+		t.Fatalf("deleted uploads are still listed: %+v", got)
+	}
+
 	must(t, s.DeleteMedia(c, conv, m.ID))
 	must(t, s.DeleteMedia(c, conv, m.ID)) // absent: no error
 	_, err = s.GetMedia(c, conv, m.ID)
@@ -91,4 +126,19 @@ func testMedia(t *testing.T, s storage.Store, id func(string) string) {
 	} {
 		wantErr(t, s.CreateMedia(c, bad), storage.ErrInvalid)
 	}
+}
+
+// unattached lists the hour's unattached uploads of conv (a shared
+// Cassandra keyspace lists other tests' too).
+func unattached(t *testing.T, s storage.Store, hour time.Time, conv string) []storage.Media {
+	t.Helper()
+	all, err := s.UnattachedMedia(ctx(t), hour, 1000)
+	must(t, err)
+	var out []storage.Media
+	for _, m := range all {
+		if m.ConvID == conv {
+			out = append(out, m)
+		}
+	}
+	return out
 }
