@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -27,7 +26,7 @@ const chatHelp = `commands:
   /readby SEQ            who read one of your messages, and who did not yet
   /report SEQ REASON     report another's message to the moderators
   /file PATH [CAPTION]   send a file
-  /save SEQ [PATH]       save the file of message SEQ (default: its name, here)
+  /save SEQ [PATH]       save the file of message SEQ (default: its name, here, never over a file)
   /saved [NAME]          an agent: this desk line's saved replies, or send one
   /group ID USER,USER    create a group and open it
   /members               this conversation's members
@@ -390,10 +389,7 @@ func (ch *chat) saveFile(seq uint64, path string) {
 		fmt.Fprintln(ch.out, "! save:", err)
 		return
 	}
-	if path == "" {
-		path = filepath.Base(ref.Name)
-	}
-	if err := os.WriteFile(path, data, 0o644); err != nil {
+	if path, err = saveDownload(ref, data, path); err != nil {
 		fmt.Fprintln(ch.out, "! save:", err)
 		return
 	}

@@ -63,9 +63,10 @@ func TestFileCommands(t *testing.T) {
 	}
 	chat = exec.Command(n.bin, "chat", "--data-dir", n.dir, "--user", "alice", "--with", "bob")
 	chat.Dir = t.TempDir()
-	chat.Stdin = strings.NewReader("/save 3\n/quit\n")
-	if out, err := chat.CombinedOutput(); err != nil || !strings.Contains(string(out), "saved note.txt (29 bytes)") {
-		t.Fatalf("chat /save: %v\n%s", err, out)
+	chat.Stdin = strings.NewReader("/save 3\n/save 3\n/quit\n")
+	if out, err := chat.CombinedOutput(); err != nil || !strings.Contains(string(out), "saved note.txt (29 bytes)") ||
+		!strings.Contains(string(out), "note.txt exists: give a path") {
+		t.Fatalf("chat /save, twice (the second must not overwrite the first): %v\n%s", err, out)
 	}
 	if got, err := os.ReadFile(filepath.Join(chat.Dir, "note.txt")); err != nil || string(got) != "it was there when I bought it" {
 		t.Fatalf("the saved note: %q %v", got, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"mime"
 	"net/http"
 	"os"
@@ -148,6 +149,31 @@ func readFile(path, typ string) ([]byte, string, error) {
 	return data, typ, nil
 }
 
+// saveDownload writes a downloaded file to path, or, with none, to the
+// file's own name in the working directory, which it never overwrites
+// (a name is the sender's choice, not the reader's).
+func saveDownload(ref *wirepb.MediaRef, data []byte, path string) (string, error) {
+	if path != "" {
+		return path, os.WriteFile(path, data, 0o644)
+	}
+	path = filepath.Base(ref.GetName()) // the node refuses names with separators; Base is the backstop
+	if path == "." || path == ".." || path == string(filepath.Separator) {
+		return "", fmt.Errorf("the file's name %q is no file name here: give a path to save it to", ref.GetName())
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, fs.ErrExist) {
+		return "", fmt.Errorf("%s exists: give a path to save it to", path)
+	}
+	if err != nil {
+		return "", err
+	}
+	if _, err := f.Write(data); err != nil {
+		_ = f.Close()
+		return "", err
+	}
+	return path, f.Close()
+}
+
 func newDownloadCmd() *cobra.Command {
 	var o clientOptions
 	var conv, out string
@@ -166,11 +192,8 @@ func newDownloadCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				path := out
-				if path == "" {
-					path = filepath.Base(ref.Name) // the node refuses names with separators; Base is the backstop
-				}
-				if err := os.WriteFile(path, data, 0o644); err != nil {
+				path, err := saveDownload(ref, data, out)
+				if err != nil {
 					return err
 				}
 				if o.json {
@@ -184,7 +207,7 @@ func newDownloadCmd() *cobra.Command {
 	o.register(cmd.Flags())
 	cmd.Flags().StringVar(&conv, "conv", "", "conversation id")
 	cmd.Flags().Uint64Var(&seq, "seq", 0, "the message that carries the file")
-	cmd.Flags().StringVar(&out, "out", "", "where to save it (default: the file's name, here)")
+	cmd.Flags().StringVar(&out, "out", "", "where to save it (default: the file's name, here, never over an existing file)")
 	return cmd
 }
 
