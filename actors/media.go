@@ -9,6 +9,7 @@ import (
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/storage"
+	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
 
 // Media: files uploaded into a conversation and attached to messages.
@@ -41,7 +42,9 @@ func (n *Runtime) CreateMedia(ctx context.Context, user, conv, name, mime string
 		return storage.Media{}, fromPB(pbErr(pb.Code_TOO_LARGE, "a file of %d bytes, limit %d", size, n.cfg.MaxMediaBytes))
 	}
 	if _, err := n.authorize(ctx, conv, user, ActSend); err != nil {
-		return storage.Media{}, err
+		if ok, e := n.directNotStarted(ctx, conv, user, err); !ok {
+			return storage.Media{}, e
+		}
 	}
 	if err := n.mayUpload(ctx, user, size); err != nil {
 		return storage.Media{}, err
@@ -56,6 +59,27 @@ func (n *Runtime) CreateMedia(ctx context.Context, user, conv, name, mime string
 		return storage.Media{}, fromPB(storeErr(err))
 	}
 	return m, nil
+}
+
+// directNotStarted tells whether conv is a direct conversation of user's
+// not started yet, given authorize's refusal err: a first message may be a
+// file, so its upload goes into the id the send{to} will create (the
+// send's own rules, first contact and blocks, apply then). Else it answers
+// err.
+func (n *Runtime) directNotStarted(ctx context.Context, conv, user string, err error) (bool, error) {
+	if CodeOf(err) != pb.Code_NOT_MEMBER {
+		return false, err
+	}
+	if _, ok := wirepb.DirectPeer(conv, user); !ok {
+		return false, err
+	}
+	switch _, gerr := n.store.GetConversation(ctx, conv); {
+	case errors.Is(gerr, storage.ErrNotFound):
+		return true, nil
+	case gerr != nil:
+		return false, fromPB(storeErr(gerr))
+	}
+	return false, err
 }
 
 // PutMediaChunk writes chunk index of user's upload id into conv.

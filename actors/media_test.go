@@ -141,6 +141,37 @@ func TestUploadBudget(t *testing.T) {
 	}
 }
 
+// TestFirstMessageIsAFile: a buyer's first message to a seller may be a
+// photo: the upload goes into their direct conversation before it exists,
+// and send{to} starts it. Nobody else uploads there, and an upload into a
+// group that does not exist is refused as before.
+func TestFirstMessageIsAFile(t *testing.T) {
+	node := startCluster(t, 1, openStore(t), actors.Config{})[0]
+	ctx := tctx(t)
+	conv := actors.DirectConvID("buyer", "seller")
+	_, err := node.CreateMedia(ctx, "stranger", conv, "x.jpg", "image/jpeg", 1)
+	wantCode(t, err, pb.Code_NOT_MEMBER, "an upload into two others' direct conversation")
+	_, err = node.CreateMedia(ctx, "buyer", "g:nosuch", "x.jpg", "image/jpeg", 1)
+	wantCode(t, err, pb.Code_NOT_MEMBER, "an upload into a group that does not exist")
+	up, err := node.CreateMedia(ctx, "buyer", conv, "bike.jpg", "image/jpeg", 4)
+	if err != nil {
+		t.Fatalf("an upload into a direct conversation not started: %v", err)
+	}
+	if err := node.PutMediaChunk(ctx, "buyer", conv, up.ID, 0, []byte("bike")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node.CompleteMedia(ctx, "buyer", conv, up.ID); err != nil {
+		t.Fatal(err)
+	}
+	sent, err := node.SendDirect(ctx, "seller", &pb.SendMessage{Sender: "buyer", MediaId: up.ID, Body: []byte("still for sale?")})
+	if err != nil {
+		t.Fatalf("a first message carrying the file: %v", err)
+	}
+	if _, data, err := node.ReadMedia(ctx, "seller", conv, sent.Seq, 0); err != nil || string(data) != "bike" {
+		t.Fatalf("the seller reads %q (%v)", data, err)
+	}
+}
+
 // TestAbandonedUploadsAreSwept: an upload no message took within
 // MediaUploadTTL is deleted by the sweep (complete or not), one a message
 // carries is kept, an expired one cannot be sent, and an upload claimed by

@@ -72,6 +72,13 @@ func TestFileCommands(t *testing.T) {
 		t.Fatalf("the saved note: %q %v", got, err)
 	}
 
+	// A first message may be a file: carol never talked to alice.
+	var first struct{ Conv string }
+	mustJSON(t, n.run("send", "--data-dir", n.dir, "--user", "carol", "--to", "user:alice", "--file", note, "--json"), &first)
+	if first.Conv != "d:alice:carol" {
+		t.Fatalf("a first message carrying a file went to %q", first.Conv)
+	}
+
 	big := filepath.Join(dir, "big.jpg")
 	if err := os.WriteFile(big, append(data, 0), 0o600); err != nil {
 		t.Fatal(err)

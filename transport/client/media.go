@@ -94,12 +94,18 @@ func (c *Client) SendFile(ctx context.Context, conv, name, mime string, data []b
 }
 
 // SendMedia queues a message to conv carrying ref, a complete upload of
-// this user's into conv (Upload), with caption (may be empty).
+// this user's into conv (Upload), with caption (may be empty). conv may be
+// the direct conversation with someone not written to yet
+// (wirepb.DirectConvID): a first message may be a file.
 func (c *Client) SendMedia(conv string, ref *wirepb.MediaRef, caption string) (*Pending, error) {
 	if ref.GetId() == "" {
 		return nil, errors.New("client: no upload to attach")
 	}
-	return c.sendMessage(ToConv(conv), Message{Kind: wirepb.MessageKind_NORMAL, Body: []byte(caption), Media: ref, ClientTime: time.Now()})
+	target := ToConv(conv)
+	if peer, ok := wirepb.DirectPeer(conv, c.User()); ok {
+		target = ToUser(peer) // send{to} starts the conversation if it is not yet
+	}
+	return c.sendMessage(target, Message{Kind: wirepb.MessageKind_NORMAL, Body: []byte(caption), Media: ref, ClientTime: time.Now()})
 }
 
 // Download reads the file attached to the message at seq of conv (one

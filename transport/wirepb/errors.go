@@ -3,6 +3,7 @@ package wirepb
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Error makes *Error a Go error, so a rejection travels as one value from
@@ -63,4 +64,15 @@ func DirectConvID(a, b string) string {
 		a, b = b, a
 	}
 	return "d:" + a + ":" + b
+}
+
+// DirectPeer is the other user of direct conversation conv when user is
+// one of its two; ok is false for any other id.
+func DirectPeer(conv, user string) (peer string, ok bool) {
+	for _, p := range []string{strings.TrimPrefix(conv, "d:"+user+":"), strings.TrimSuffix(strings.TrimPrefix(conv, "d:"), ":"+user)} {
+		if p != "" && p != user && p != conv && DirectConvID(user, p) == conv {
+			return p, true
+		}
+	}
+	return "", false
 }

@@ -19,7 +19,7 @@ import { openWebSocket, openWebTransport, type Link, type TransportKind, type We
 import { Conversation, parseCard, type Card, type ChatMessage, type MediaInfo } from "./store.js";
 import { BusyHold, ProtocolError, SendPipeline } from "./pipeline.js";
 import { forgetMessage, loadMessages, queuedAt, saveMessage } from "./outbox.js";
-import { chatMessage, directConv, mediaInfo } from "./messages.js";
+import { chatMessage, directConv, directPeer, mediaInfo } from "./messages.js";
 import type { ClientEvents, ClientOptions, ConnState } from "./options.js";
 
 export { directConv, type ClientEvents, type ClientOptions, type ConnState };
@@ -679,11 +679,13 @@ export class Client {
   }
 
   /**
-   * upload uploads a file into conv (one the user may write to; a direct
-   * conversation must exist) and returns it complete, to attach with
-   * sendMedia; sendFile does both (docs/PROTOCOL.md, "Media").
+   * upload uploads a file into a conversation the user may write to (a
+   * conversation id, or { to: user } for the direct one, which need not be
+   * started yet: a first message may be a file) and returns it complete,
+   * to attach with sendMedia; sendFile does both (docs/PROTOCOL.md, "Media").
    */
-  async upload(conv: string, data: Uint8Array | Blob, name: string, mime: string): Promise<MediaInfo> {
+  async upload(target: string | { to: string }, data: Uint8Array | Blob, name: string, mime: string): Promise<MediaInfo> {
+    const conv = typeof target === "string" ? target : directConv(this.user, target.to);
     const bytes = data instanceof Uint8Array ? data : new Uint8Array(await data.arrayBuffer());
     if (bytes.length === 0) throw new Error("upload: empty file");
     const c = await this.paced({ case: "mediaCreate", value: { conv, name, mime, size: BigInt(bytes.length) } });
@@ -725,15 +727,20 @@ export class Client {
     }
   }
 
-  /** sendMedia queues a message to conv carrying media (an upload of the user's into conv) with caption, like send. */
-  sendMedia(conv: string, media: MediaInfo, caption = ""): ChatMessage {
-    return this.queue(conv, caption, "normal", 0, [], media);
+  /**
+   * sendMedia queues a message carrying media (an upload of the user's into
+   * that conversation) with caption, like send. A direct conversation's id
+   * is sent as { to }, which starts it if it is not yet.
+   */
+  sendMedia(target: string | { to: string }, media: MediaInfo, caption = ""): ChatMessage {
+    const peer = typeof target === "string" ? directPeer(target, this.user) : "";
+    return this.queue(peer ? { to: peer } : target, caption, "normal", 0, [], media);
   }
 
-  /** sendFile uploads data into conv and queues a message carrying it, with caption (may be empty). */
-  async sendFile(conv: string, data: Uint8Array | Blob, opts: { name: string; mime: string; caption?: string }): Promise<ChatMessage> {
-    const media = await this.upload(conv, data, opts.name, opts.mime);
-    return this.sendMedia(conv, media, opts.caption ?? "");
+  /** sendFile uploads data (upload) and queues a message carrying it (sendMedia), with caption (may be empty). */
+  async sendFile(target: string | { to: string }, data: Uint8Array | Blob, opts: { name: string; mime: string; caption?: string }): Promise<ChatMessage> {
+    const media = await this.upload(target, data, opts.name, opts.mime);
+    return this.sendMedia(target, media, opts.caption ?? "");
   }
 
   /** download reads the file attached to the message at seq of conv (one the user can see; NOT_FOUND once recalled). */

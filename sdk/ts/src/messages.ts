@@ -8,6 +8,14 @@ export function directConv(a: string, b: string): string {
   return a < b ? `d:${a}:${b}` : `d:${b}:${a}`;
 }
 
+/** directPeer is the other user of direct conversation conv when me is one of its two, else "". */
+export function directPeer(conv: string, me: string): string {
+  for (const peer of [conv.startsWith(`d:${me}:`) ? conv.slice(me.length + 3) : "", conv.endsWith(`:${me}`) ? conv.slice(2, conv.length - me.length - 1) : ""]) {
+    if (peer && peer !== me && directConv(me, peer) === conv) return peer;
+  }
+  return "";
+}
+
 const kinds: Partial<Record<MessageKind, ChatMessage["kind"]>> = {
   [MessageKind.RECALL]: "recall",
   [MessageKind.SYSTEM]: "system",

@@ -111,12 +111,13 @@ test("a device id connected again elsewhere: the older client is closed REPLACED
 });
 
 test("a file: uploaded in chunks, attached with a caption, read back whole", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
-  await withClients(["alice", "bob"], async (alice, bob) => {
-    const conv = "d:alice:bob";
-    alice.send({ to: "bob" }, "a photo follows");
-    await until("the conversation exists", () => alice.conversation(conv).pending.length === 0);
+  await withClients(["buyer", "bob"], async (buyer, bob) => {
+    const conv = "d:bob:buyer";
     const photo = new Uint8Array(2 * MEDIA_CHUNK_BYTES + 7).map((_, i) => (i * 31) & 0xff);
-    const m = await alice.sendFile(conv, new Blob([photo]), { name: "bike.jpg", mime: "image/jpeg", caption: "the bike" });
+    // The first message between them is the file (buyer writes to no one
+    // else here): the upload goes into their direct conversation before it exists.
+    const m = await buyer.sendFile({ to: "bob" }, new Blob([photo]), { name: "bike.jpg", mime: "image/jpeg", caption: "the bike" });
+    assert.equal(m.conv, conv);
     assert.equal(m.media?.chunks, 3);
     await until("bob has it", () => bob.conversation(conv).messages.some((x) => x.media?.id === m.media?.id && x.body === "the bike"));
     const got = bob.conversation(conv).messages.find((x) => x.media?.id === m.media?.id)!;
@@ -124,7 +125,7 @@ test("a file: uploaded in chunks, attached with a caption, read back whole", { s
     const { media, data } = await bob.download(conv, got.seq);
     assert.equal(media.name, "bike.jpg");
     assert.deepEqual(data, photo);
-    await assert.rejects(alice.upload(conv, new Uint8Array(1), "a/b.jpg", "image/jpeg"), (e: unknown) => e instanceof ProtocolError && e.code === Code.INVALID);
+    await assert.rejects(buyer.upload(conv, new Uint8Array(1), "a/b.jpg", "image/jpeg"), (e: unknown) => e instanceof ProtocolError && e.code === Code.INVALID);
   });
 });
 

@@ -4,6 +4,7 @@ import { FrameReader, FrameError, encodeFrame } from "../src/frames.js";
 import { backoffDelay } from "../src/backoff.js";
 import { Conversation, parseCard, type ChatMessage } from "../src/store.js";
 import { directConv } from "../src/client.js";
+import { directPeer } from "../src/messages.js";
 import { OUTBOX_PREFIX, forgetMessage, loadMessages, queuedAt, saveMessage } from "../src/outbox.js";
 import { Desk } from "../src/desk.js";
 
@@ -144,6 +145,12 @@ test("conversation: a pending message becomes sent once stored; states follow th
 test("direct conversation ids", () => {
   assert.equal(directConv("bob", "alice"), "d:alice:bob");
   assert.equal(directConv("alice", "bob"), "d:alice:bob");
+  assert.equal(directPeer("d:alice:bob", "alice"), "bob");
+  assert.equal(directPeer("d:alice:bob", "bob"), "alice");
+  assert.equal(directPeer("d:alice:bob", "carol"), "");
+  assert.equal(directPeer("d:bob:alice", "alice"), "");
+  assert.equal(directPeer("g:alice:bob", "alice"), "");
+  assert.equal(directPeer("d:alice:alice", "alice"), "");
 });
 
 test("cards: the body is parsed; junk is not a card", () => {
