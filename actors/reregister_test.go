@@ -156,6 +156,29 @@ func TestRenewalKeepsNewestConnection(t *testing.T) {
 	spare.waitMessages(t, 1)
 }
 
+// TestSupersededRenewalEndsTheConnection: the replaced connection is told
+// REPLACED by the new session's notice, and, should that notice be lost,
+// by its own next renewal, which the grain answers superseded.
+func TestSupersededRenewalEndsTheConnection(t *testing.T) {
+	node := startCluster(t, 1, openStore(t), actors.Config{Reregister: time.Hour})[0]
+	old, oldSess := connect(t, node, "bob", "phone")
+	connect(t, node, "bob", "phone")
+	ended := func(n int32) func() error {
+		return func() error {
+			if got := old.ends.Load(); got != n {
+				return fmt.Errorf("the replaced connection was ended %d times, want %d", got, n)
+			}
+			if code := actors.CodeOf(*old.endErr.Load()); code != pb.Code_REPLACED {
+				return fmt.Errorf("ended with %v, want REPLACED", code)
+			}
+			return nil
+		}
+	}
+	eventually(t, ended(1)) // the notice
+	actors.RenewForTest(oldSess)
+	eventually(t, ended(2)) // the backstop (the test device stays open after End)
+}
+
 // slowDevices is the real store, whose device list for one user takes a
 // while to read: that user's grain activates slowly.
 type slowDevices struct {

@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { FrameReader, FrameError, encodeFrame } from "../src/frames.js";
 import { backoffDelay } from "../src/backoff.js";
 import { Conversation, parseCard, type ChatMessage } from "../src/store.js";
-import { directConv } from "../src/client.js";
+import { Client, MEDIA_CHUNK_BYTES, ProtocolError, directConv } from "../src/client.js";
+import { Code } from "../src/gen/wire_pb.js";
 import { directPeer } from "../src/messages.js";
 import { OUTBOX_PREFIX, forgetMessage, loadMessages, queuedAt, saveMessage } from "../src/outbox.js";
 import { Desk } from "../src/desk.js";
@@ -277,4 +278,39 @@ test("desk admin: hours and saved replies go to their endpoints", async () => {
     "DELETE http://admin/api/v1/desk/lines/cars/hours ",
     'PUT http://admin/api/v1/desk/lines/cars/replies {"replies":[{"name":"hi","text":"Hello!"}]}',
   ]);
+});
+
+// A file's many requests go at the rate the node allows: a chunk refused
+// RATE_LIMITED or BUSY for the connection's request rate is sent again
+// after the node's retry-after; a wait over 2 s (an hourly budget spent)
+// fails the upload. The node is stood in for at the request seam.
+test("uploads are paced by the node's refusals", async () => {
+  const c = new Client({ url: "ws://127.0.0.1:1", token: "t" });
+  const chunks: number[] = [];
+  let refusals = 0;
+  (c as any).request = async (op: { case: string; value: any }) => {
+    switch (op.case) {
+      case "mediaCreate":
+        return { result: { case: "mediaCreate", value: { id: "m1", name: op.value.name, mime: op.value.mime, size: op.value.size, chunks: 3 } } };
+      case "mediaChunk":
+        if (op.value.index === 1 && refusals < 2) {
+          refusals++;
+          throw new ProtocolError(refusals === 1 ? Code.RATE_LIMITED : Code.BUSY, "slow down", 5);
+        }
+        chunks.push(op.value.index);
+        return { result: { case: "mediaChunk", value: {} } };
+      case "mediaComplete":
+        return { result: { case: "mediaComplete", value: { id: "m1", name: "a.bin", mime: "application/octet-stream", size: BigInt(3 * MEDIA_CHUNK_BYTES), chunks: 3 } } };
+    }
+    throw new Error(`unexpected ${op.case}`);
+  };
+  const ref = await c.upload("g:x", new Uint8Array(3 * MEDIA_CHUNK_BYTES), "a.bin", "application/octet-stream");
+  assert.equal(ref.id, "m1");
+  assert.equal(refusals, 2);
+  assert.deepEqual([...chunks].sort(), [0, 1, 2]);
+
+  (c as any).request = async () => {
+    throw new ProtocolError(Code.RATE_LIMITED, "hourly upload budget spent", 60_000);
+  };
+  await assert.rejects(c.upload("g:x", new Uint8Array(1), "b.bin", "application/octet-stream"), (e: unknown) => e instanceof ProtocolError && e.retryAfterMs === 60_000);
 });
