@@ -320,6 +320,40 @@ func (n *Runtime) RecallAsOperator(ctx context.Context, conv string, seq uint64)
 	return r.Seq, fromPB(r.Error)
 }
 
+// MaxLogPage bounds one page of ConversationLog.
+const MaxLogPage = 1000
+
+// ConversationLog reads up to limit of conv's stored messages after seq
+// after, oldest first, for the operator (a business's own servers copying
+// a conversation into a ticket, an audit): every kind, recalled ones as
+// their tombstones, and lastSeq, the conversation's newest seq. No
+// member's rule applies: the admin API, behind its token, is the caller.
+// A conversation that does not exist is NOT_FOUND.
+func (n *Runtime) ConversationLog(ctx context.Context, conv string, after uint64, limit int) (msgs []*pb.Message, lastSeq uint64, err error) {
+	if err := checkConv(conv); err != nil {
+		return nil, 0, err
+	}
+	if limit < 1 || limit > MaxLogPage {
+		return nil, 0, invalid("limit %d: want 1–%d", limit, MaxLogPage)
+	}
+	head, err := n.store.GetConversation(ctx, conv)
+	if err != nil {
+		return nil, 0, fromPB(storeErr(err))
+	}
+	if after >= head.LastSeq {
+		return nil, head.LastSeq, nil
+	}
+	page, err := n.store.ListMessages(ctx, conv, after+1, head.LastSeq, storage.OldestFirst, limit)
+	if err != nil {
+		return nil, 0, fromPB(storeErr(err))
+	}
+	msgs = make([]*pb.Message, len(page))
+	for i := range page {
+		msgs[i] = toPBMessage(&page[i])
+	}
+	return msgs, head.LastSeq, nil
+}
+
 // ChangeMembership adds, removes, re-roles or mutes members; it returns the
 // seq of the system message recording the change.
 func (n *Runtime) ChangeMembership(ctx context.Context, req *pb.MembershipChange) (uint64, error) {

@@ -178,6 +178,7 @@ func (s *Server) Handler() http.Handler {
 	s.deskRoutes(mux)
 	s.wordRoutes(mux)
 	s.moderationRoutes(mux)
+	s.messageRoutes(mux)
 	// Profiles for the performance work (docs/PERFORMANCE.md); they reveal
 	// internals, so they always need the token.
 	mux.HandleFunc("GET /debug/pprof/", s.auth(true, pprof.Index))

@@ -1,0 +1,218 @@
+package admin
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchboard-im/switchboard/actors"
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+)
+
+// Messages from and for the business's own servers, which speak HTTP, not
+// the client protocol: a marketplace's backend posts "your order shipped"
+// into the buyer's conversation as its shop account, a help desk copies a
+// conversation into its ticket. A post is the named sender's send through
+// the actors API, held to every rule a client's is (membership, blocks,
+// mutes, rate limits, the content policy, a first contact's budget); the
+// transcript is the operator's read of the stored log, logged. Both need
+// the admin token: keep it on your servers.
+func (s *Server) messageRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /api/v1/messages", s.auth(true, s.postMessage))
+	mux.HandleFunc("GET /api/v1/conversations/{conv}/messages", s.auth(true, s.transcript))
+}
+
+// PostMessageRequest is the body of POST /api/v1/messages: Conv, or To
+// for the direct conversation of Sender and To (created on first use).
+type PostMessageRequest struct {
+	Sender      string          `json:"sender"`
+	Conv        string          `json:"conv,omitempty"`
+	To          string          `json:"to,omitempty"`
+	ClientMsgID string          `json:"client_msg_id"` // the idempotency key: a retry with it is answered with the first
+	Text        string          `json:"text,omitempty"`
+	Card        json.RawMessage `json:"card,omitempty"` // a card (docs/PROTOCOL.md, "Cards") instead of a text
+	ReplyTo     uint64          `json:"reply_to,omitempty"`
+	Mentions    []string        `json:"mentions,omitempty"`
+}
+
+// PostedMessage answers POST /api/v1/messages once the message is durable.
+type PostedMessage struct {
+	Conv      string    `json:"conv"`
+	Seq       uint64    `json:"seq"`
+	MsgID     uint64    `json:"msg_id,string"` // a string: beyond 2^53, which JavaScript rounds
+	SentAt    time.Time `json:"sent_at"`
+	Duplicate bool      `json:"duplicate"` // a retry: the first post's answer
+	Flagged   bool      `json:"flagged,omitempty"`
+}
+
+// maxPostBody bounds a post's body: the largest message body and its JSON.
+const maxPostBody = 1 << 20
+
+func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
+	var req PostMessageRequest
+	if !readDeskBodyUpTo(w, r, &req, maxPostBody) {
+		return
+	}
+	bad := func(msg string) {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": msg, "code": "INVALID"})
+	}
+	switch {
+	case req.Sender == "":
+		bad("sender: required (the user the message is from)")
+		return
+	case (req.Conv == "") == (req.To == ""):
+		bad("give conv or to, not both")
+		return
+	case req.ClientMsgID == "":
+		bad("client_msg_id: required (your idempotency key: a retry with it is answered with the first post)")
+		return
+	case (req.Text == "") == (len(req.Card) == 0):
+		bad("give text or card, not both")
+		return
+	}
+	msg := &pb.SendMessage{Conv: req.Conv, Sender: req.Sender, ClientMsgId: req.ClientMsgID, Body: []byte(req.Text),
+		ReplyTo: req.ReplyTo, Mentions: req.Mentions, ClientTsMs: time.Now().UnixMilli()}
+	if len(req.Card) > 0 {
+		msg.Kind, msg.Body = pb.MessageKind_CARD, req.Card
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	var res *pb.SendResponse
+	var err error
+	if req.To != "" {
+		res, err = s.node.SendDirect(ctx, req.To, msg)
+	} else {
+		res, err = s.node.Send(ctx, msg)
+	}
+	if err != nil {
+		sendRefused(w, err)
+		return
+	}
+	status := http.StatusCreated
+	if res.Duplicate {
+		status = http.StatusOK
+	}
+	writeJSON(w, status, PostedMessage{Conv: msg.Conv, Seq: res.Seq, MsgID: res.MsgId, SentAt: time.UnixMilli(res.ServerTsMs).UTC(),
+		Duplicate: res.Duplicate, Flagged: res.Flagged})
+}
+
+// sendRefused writes a refused post: the code, and the status an HTTP
+// client retries by (429 and 503 with Retry-After).
+func sendRefused(w http.ResponseWriter, err error) {
+	code := actors.CodeOf(err)
+	status := map[pb.Code]int{
+		pb.Code_RATE_LIMITED: http.StatusTooManyRequests, pb.Code_BUSY: http.StatusServiceUnavailable,
+		pb.Code_STORAGE_UNAVAILABLE: http.StatusServiceUnavailable, pb.Code_RETRY: http.StatusServiceUnavailable,
+		pb.Code_MUTED: http.StatusForbidden, pb.Code_REJECTED_POLICY: http.StatusUnprocessableEntity,
+	}[code]
+	if status == 0 {
+		deskAnswer(w, nil, err)
+		return
+	}
+	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
+		var ms uint32
+		if ae := (*actors.Error)(nil); errors.As(err, &ae) {
+			ms = ae.RetryAfterMs
+		}
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int((ms+999)/1000)))) // whole seconds, rounded up; no hint: 1
+	}
+	writeJSON(w, status, map[string]string{"error": err.Error(), "code": code.String()})
+}
+
+// Transcript answers GET /api/v1/conversations/{conv}/messages: a page of
+// the conversation's log, oldest first.
+type Transcript struct {
+	Conv     string              `json:"conv"`
+	LastSeq  uint64              `json:"last_seq"`
+	Messages []TranscriptMessage `json:"messages"`
+	Next     uint64              `json:"next,omitempty"` // more after: ask again with after = next
+}
+
+// TranscriptMessage is one message of a transcript; Kind is text, card,
+// edit, reaction, recall (the event; RefSeq names the recalled message) or
+// system (membership changes and desk steps, a JSON Text).
+type TranscriptMessage struct {
+	Seq      uint64         `json:"seq"`
+	MsgID    uint64         `json:"msg_id,string"`
+	Sender   string         `json:"sender"`
+	Role     string         `json:"role,omitempty"` // customer or agent in a service conversation
+	Kind     string         `json:"kind"`
+	Text     string         `json:"text,omitempty"`
+	RefSeq   uint64         `json:"ref_seq,omitempty"`
+	ReplyTo  uint64         `json:"reply_to,omitempty"`
+	Mentions []string       `json:"mentions,omitempty"`
+	File     *TranscriptRef `json:"file,omitempty"`
+	Recalled bool           `json:"recalled,omitempty"`
+	Flagged  bool           `json:"flagged,omitempty"`
+	SentAt   time.Time      `json:"sent_at"`
+}
+
+// TranscriptRef describes a message's file (its bytes are read over the
+// protocol, by a member: media_read).
+type TranscriptRef struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Type string `json:"type"`
+	Size int64  `json:"size"`
+}
+
+func (s *Server) transcript(w http.ResponseWriter, r *http.Request) {
+	conv, q := r.PathValue("conv"), r.URL.Query()
+	var after uint64
+	if v := q.Get("after"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "after: want a seq, got " + v, "code": "INVALID"})
+			return
+		}
+		after = n
+	}
+	limit := 200
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "limit: want a number, got " + v, "code": "INVALID"})
+			return
+		}
+		limit = n
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	msgs, last, err := s.node.ConversationLog(ctx, conv, after, limit)
+	if err != nil {
+		deskAnswer(w, nil, err)
+		return
+	}
+	out := Transcript{Conv: conv, LastSeq: last, Messages: make([]TranscriptMessage, len(msgs))}
+	for i, m := range msgs {
+		out.Messages[i] = transcriptMessageOf(m)
+	}
+	if n := len(msgs); n > 0 && msgs[n-1].Seq < last {
+		out.Next = msgs[n-1].Seq
+	}
+	s.log.Info("conversation read by the operator", "conv", conv, "after", after, "messages", len(msgs))
+	writeJSON(w, http.StatusOK, out)
+}
+
+func transcriptMessageOf(m *pb.Message) TranscriptMessage {
+	out := TranscriptMessage{Seq: m.Seq, MsgID: m.MsgId, Sender: m.Sender, Kind: strings.ToLower(m.Kind.String()), Text: string(m.Body),
+		RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, Recalled: m.Recalled, Flagged: m.Flagged,
+		SentAt: time.UnixMilli(m.ServerTsMs).UTC()}
+	switch {
+	case m.Kind == pb.MessageKind_NORMAL && m.RefSeq != 0:
+		out.Kind = "edit"
+	case m.Kind == pb.MessageKind_NORMAL:
+		out.Kind = "text"
+	}
+	if m.SenderRole == pb.Role_CUSTOMER || m.SenderRole == pb.Role_AGENT {
+		out.Role = strings.ToLower(m.SenderRole.String())
+	}
+	if f := m.Media; f != nil {
+		out.File = &TranscriptRef{ID: f.Id, Name: f.Name, Type: f.Mime, Size: f.Size}
+	}
+	return out
+}

@@ -1,0 +1,123 @@
+package admin_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/switchboard-im/switchboard/actors"
+	"github.com/switchboard-im/switchboard/cluster/admin"
+	"github.com/switchboard-im/switchboard/cluster/boot"
+	"github.com/switchboard-im/switchboard/storage/pebblestore"
+)
+
+// TestServerMessages: a business's server posts as its shop account to a
+// buyer (a first contact: the direct conversation is created), a retry
+// with the same key is answered with the first, a card goes as a card,
+// the sender's rules hold (not a member: 403; past the send rate: 429
+// with Retry-After), and the transcript pages through the log.
+func TestServerMessages(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	store, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir(), Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	node, err := boot.StartNode(boot.NodeConfig{Store: store, Logger: log, ClusterName: "messages-admin-test",
+		Actors: actors.Config{SendRate: 0.001, SendBurst: 4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer node.Stop(true)
+	srv, err := admin.New(node, admin.Config{Token: "s3cret", OpenReadOnly: true, Logger: log}, admin.Hooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	call := func(method, path, token, body string, want int, out any) http.Header {
+		t.Helper()
+		req, _ := http.NewRequest(method, hs.URL+path, bytes.NewReader([]byte(body)))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		raw, _ := io.ReadAll(res.Body)
+		if res.StatusCode != want {
+			t.Fatalf("%s %s %s: %d %s, want %d", method, path, body, res.StatusCode, raw, want)
+		}
+		if out != nil {
+			if err := json.Unmarshal(raw, out); err != nil {
+				t.Fatalf("%s %s: %v in %s", method, path, err, raw)
+			}
+		}
+		return res.Header
+	}
+	const tok = "s3cret"
+	post := func(body string, want int) (p admin.PostedMessage) {
+		t.Helper()
+		call(http.MethodPost, "/api/v1/messages", tok, body, want, &p)
+		return p
+	}
+	shipped := `{"sender":"shop","to":"buyer","client_msg_id":"order-1-shipped","text":"Your order shipped"}`
+	call(http.MethodPost, "/api/v1/messages", "", shipped, http.StatusUnauthorized, nil)
+	call(http.MethodGet, "/api/v1/conversations/d:buyer:shop/messages", "", "", http.StatusUnauthorized, nil) // reads too: private
+	first := post(shipped, http.StatusCreated)
+	if first.Conv != "d:buyer:shop" || first.Seq != 1 || first.MsgID == 0 || first.Duplicate || first.SentAt.IsZero() {
+		t.Fatalf("first post %+v", first)
+	}
+	again := post(shipped, http.StatusOK)
+	if !again.Duplicate || again.Seq != first.Seq || again.MsgID != first.MsgID {
+		t.Fatalf("a retry with the same key: %+v, want the first %+v", again, first)
+	}
+	card := post(`{"sender":"shop","conv":"d:buyer:shop","client_msg_id":"order-1-card","card":{"title":"Order 1","actions":[{"id":"track","label":"Track it"}]}}`, http.StatusCreated)
+	for _, bad := range []string{
+		`{"to":"buyer","client_msg_id":"x","text":"no sender"}`,
+		`{"sender":"shop","client_msg_id":"x","text":"no conv"}`,
+		`{"sender":"shop","to":"buyer","conv":"d:buyer:shop","client_msg_id":"x","text":"both"}`,
+		`{"sender":"shop","to":"buyer","text":"no key"}`,
+		`{"sender":"shop","to":"buyer","client_msg_id":"x"}`,
+		`{"sender":"shop","to":"buyer","client_msg_id":"x","text":"a","card":{"title":"both"}}`,
+		`{"sender":"shop","to":"buyer","client_msg_id":"x","card":{"title":"t","buttons":[]}}`, // not a card
+		`{"sender":"bad id","to":"buyer","client_msg_id":"x","text":"a"}`,
+		`{not json`,
+	} {
+		call(http.MethodPost, "/api/v1/messages", tok, bad, http.StatusBadRequest, nil)
+	}
+	call(http.MethodPost, "/api/v1/messages", tok, `{"sender":"stranger","conv":"d:buyer:shop","client_msg_id":"x","text":"hi"}`, http.StatusForbidden, nil)
+	post(`{"sender":"shop","conv":"d:buyer:shop","client_msg_id":"order-1-late","text":"it is late"}`, http.StatusCreated)
+	// The burst of 4 is spent (3 posts and the refused card): the next waits.
+	h := call(http.MethodPost, "/api/v1/messages", tok, `{"sender":"shop","conv":"d:buyer:shop","client_msg_id":"order-1-sorry","text":"sorry"}`, http.StatusTooManyRequests, nil)
+	if h.Get("Retry-After") == "" {
+		t.Fatal("429 without Retry-After")
+	}
+
+	var page admin.Transcript
+	call(http.MethodGet, "/api/v1/conversations/d:buyer:shop/messages?limit=2", tok, "", http.StatusOK, &page)
+	if page.LastSeq != 3 || len(page.Messages) != 2 || page.Next != 2 {
+		t.Fatalf("first page %+v", page)
+	}
+	if m := page.Messages[0]; m.Kind != "text" || m.Sender != "shop" || m.Text != "Your order shipped" || m.MsgID != first.MsgID {
+		t.Fatalf("first message %+v", m)
+	}
+	if m := page.Messages[1]; m.Kind != "card" || m.Seq != card.Seq {
+		t.Fatalf("the card %+v", m)
+	}
+	page = admin.Transcript{}
+	call(http.MethodGet, "/api/v1/conversations/d:buyer:shop/messages?after=2", tok, "", http.StatusOK, &page)
+	if len(page.Messages) != 1 || page.Messages[0].Text != "it is late" || page.Next != 0 {
+		t.Fatalf("last page %+v", page)
+	}
+	call(http.MethodGet, "/api/v1/conversations/d:nobody:shop/messages", tok, "", http.StatusNotFound, nil)
+	for _, q := range []string{"limit=0", "limit=1001", "limit=x", "after=-1"} {
+		call(http.MethodGet, "/api/v1/conversations/d:buyer:shop/messages?"+q, tok, "", http.StatusBadRequest, nil)
+	}
+}
