@@ -45,6 +45,8 @@ var adminRoutes = []struct{ method, path string }{
 	{http.MethodGet, "/api/v1/reports?{}"},
 	{http.MethodPost, "/api/v1/reports/{}/resolve"},
 	{http.MethodGet, "/api/v1/reports/{}/context?around=3"},
+	{http.MethodPost, "/api/v1/messages"},
+	{http.MethodGet, "/api/v1/conversations/{}/messages?limit=5"},
 }
 
 // FuzzAdminAPI calls the admin API of a real node, with the operator's
@@ -55,7 +57,7 @@ func FuzzAdminAPI(f *testing.F) {
 	bodies := []string{`{"conv":"g:x","kind":"group","title":"t","members":[{"user":"a","role":"owner"}]}`,
 		`{"line":"cars","route":["queue:sales"]}`, `{"status":"online","capacity":1,"skills":["sales"]}`,
 		`{"user":"c1","scene":"listing/7"}`, `{"from":"c1","to":"c9"}`, `{"user":"a1","conv":"s:cars:c1:1","to":"user:a2"}`,
-		`{"blocked":["x"]}`, `{not json`, ``}
+		`{"blocked":["x"]}`, `{"sender":"shop","to":"buyer","client_msg_id":"k","text":"hi"}`, `{not json`, ``}
 	for i := range adminRoutes {
 		for _, b := range bodies {
 			f.Add(uint8(i), "listing", []byte(b))
