@@ -439,6 +439,35 @@ func (n *Runtime) Members(ctx context.Context, conv, user, after string, limit i
 	return out, nil
 }
 
+// MembersAsOperator lists up to limit of conv's active members after user
+// after, by user id, for the operator (the admin API): no member's rule
+// applies. next is the last user read when there may be more. A
+// conversation that does not exist is NOT_FOUND.
+func (n *Runtime) MembersAsOperator(ctx context.Context, conv, after string, limit int) (members []*pb.Member, next string, err error) {
+	if err := checkConv(conv); err != nil {
+		return nil, "", err
+	}
+	if limit < 1 || limit > MaxLogPage {
+		return nil, "", invalid("limit %d: want 1–%d", limit, MaxLogPage)
+	}
+	if _, err := n.store.GetConversation(ctx, conv); err != nil {
+		return nil, "", fromPB(storeErr(err))
+	}
+	ms, err := n.store.ListMembers(ctx, conv, after, limit)
+	if err != nil {
+		return nil, "", fromPB(storeErr(err))
+	}
+	for _, m := range ms {
+		if m.Active() {
+			members = append(members, toPBMember(m))
+		}
+	}
+	if len(ms) == limit {
+		next = ms[len(ms)-1].UserID
+	}
+	return members, next, nil
+}
+
 // registerDevice marks s's device online at its session actor (which
 // receives *pb.Push) and returns its stored cursor; renew is a
 // re-registration (see registration). It is idempotent, so its first

@@ -163,6 +163,9 @@ func (c *conversation) attachment(m *pb.SendMessage) (storage.MediaRef, *pb.Erro
 		return storage.MediaRef{}, pbErr(pb.Code_INVALID, "upload %s is not complete", m.MediaId)
 	case c.rt.cfg.MediaUploadTTL > 0 && time.Since(md.CreatedAt) > c.rt.cfg.MediaUploadTTL:
 		return storage.MediaRef{}, pbErr(pb.Code_INVALID, "upload %s expired (uploads are kept %v for a message): upload it again", m.MediaId, c.rt.cfg.MediaUploadTTL)
+	case md.AttachedSeq > c.durable && md.AttachedSeq <= c.lastSeq:
+		// Claimed by a message of this activation still on its way to the store.
+		return storage.MediaRef{}, pbErr(pb.Code_INVALID, "upload %s is attached to message %d already: upload it again to send it again", m.MediaId, md.AttachedSeq)
 	case md.AttachedSeq != 0:
 		// Another message carries it, unless the send that claimed it
 		// never got its message stored (its seq then holds another).

@@ -63,6 +63,25 @@ func TestMediaRules(t *testing.T) {
 	wantCode(t, err, pb.Code_INVALID, "a file on an edit")
 	_, err = attach("olga", conv, up.ID, pb.MessageKind_NORMAL, 0)
 	wantCode(t, err, pb.Code_INVALID, "a file attached to a second message (a recall of one would take it from both)")
+	// Two sends of one upload at once (the first not yet stored when the
+	// second is read): one message takes it.
+	twice, err := node.CreateMedia(ctx, "olga", conv, "twice.pdf", "application/pdf", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := node.PutMediaChunk(ctx, "olga", conv, twice.ID, 0, []byte{1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node.CompleteMedia(ctx, "olga", conv, twice.ID); err != nil {
+		t.Fatal(err)
+	}
+	results := make(chan error, 2)
+	for range 2 {
+		go func() { _, err := attach("olga", conv, twice.ID, pb.MessageKind_NORMAL, 0); results <- err }()
+	}
+	if ok := countNil(<-results, <-results); ok != 1 {
+		t.Fatalf("two sends of one upload at once: %d stored, want 1", ok)
+	}
 
 	var read []byte
 	for i := range 2 {
@@ -250,4 +269,13 @@ func TestAbandonedUploadsAreSwept(t *testing.T) {
 	}
 	_, err = send(old.ID)
 	wantCode(t, err, pb.Code_INVALID, "sending an upload older than the TTL")
+}
+
+func countNil(errs ...error) (n int) {
+	for _, err := range errs {
+		if err == nil {
+			n++
+		}
+	}
+	return n
 }

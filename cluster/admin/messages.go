@@ -13,17 +13,105 @@ import (
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 )
 
-// Messages from and for the business's own servers, which speak HTTP, not
-// the client protocol: a marketplace's backend posts "your order shipped"
-// into the buyer's conversation as its shop account, a help desk copies a
-// conversation into its ticket. A post is the named sender's send through
-// the actors API, held to every rule a client's is (membership, blocks,
-// mutes, rate limits, the content policy, a first contact's budget); the
-// transcript is the operator's read of the stored log, logged. Both need
-// the admin token: keep it on your servers.
+// Messages and members from and for the business's own servers, which
+// speak HTTP, not the client protocol: a marketplace's backend posts "your
+// order shipped" into the buyer's conversation as its shop account, a
+// school's enrols students in a class group as its teacher, a help desk
+// copies a conversation into its ticket. A post or a membership change is
+// the named user's request through the actors API, held to every rule a
+// client's is (membership and role, blocks, mutes, rate limits, the content
+// policy, a first contact's budget); the transcript and the member list
+// are the operator's reads. All need the admin token: keep it on your
+// servers.
 func (s *Server) messageRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/messages", s.auth(true, s.postMessage))
 	mux.HandleFunc("GET /api/v1/conversations/{conv}/messages", s.auth(true, s.transcript))
+	mux.HandleFunc("POST /api/v1/conversations/{conv}/members", s.auth(true, s.changeMembers))
+	mux.HandleFunc("GET /api/v1/conversations/{conv}/members", s.auth(true, s.listMembers))
+}
+
+// MembersRequest is the body of POST /api/v1/conversations/{conv}/members:
+// a membership change made by Actor, held to Actor's rights (a group's
+// owner or admin adds and removes; a member leaves), as over the protocol.
+type MembersRequest struct {
+	Actor string   `json:"actor"`
+	Op    string   `json:"op"` // add, remove, leave, set_role, mute, unmute
+	Users []string `json:"users,omitempty"`
+	Role  string   `json:"role,omitempty"` // with add or set_role: member or admin
+}
+
+var membershipOps = map[string]pb.MembershipChange_Op{"add": pb.MembershipChange_ADD, "remove": pb.MembershipChange_REMOVE,
+	"leave": pb.MembershipChange_LEAVE, "set_role": pb.MembershipChange_SET_ROLE, "mute": pb.MembershipChange_MUTE,
+	"unmute": pb.MembershipChange_UNMUTE}
+
+func (s *Server) changeMembers(w http.ResponseWriter, r *http.Request) {
+	var req MembersRequest
+	if !readDeskBodyUpTo(w, r, &req, maxPostBody) {
+		return
+	}
+	op, ok := membershipOps[req.Op]
+	if !ok {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "op: want add, remove, leave, set_role, mute or unmute, got " + strconv.Quote(req.Op), "code": "INVALID"})
+		return
+	}
+	role, ok := roleNames[req.Role]
+	if !ok || role != pb.Role_MEMBER && role != pb.Role_ADMIN {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "role: want member or admin, got " + strconv.Quote(req.Role), "code": "INVALID"})
+		return
+	}
+	if op == pb.MembershipChange_LEAVE && len(req.Users) == 0 {
+		req.Users = []string{req.Actor}
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	conv := r.PathValue("conv")
+	seq, err := s.node.ChangeMembership(ctx, &pb.MembershipChange{Conv: conv, Actor: req.Actor, Op: op, Users: req.Users, Role: role})
+	if err != nil {
+		sendRefused(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"conv": conv, "seq": seq})
+}
+
+// Members answers GET /api/v1/conversations/{conv}/members: a page of the
+// active members by user id.
+type Members struct {
+	Conv    string             `json:"conv"`
+	Members []ConversationUser `json:"members"`
+	Next    string             `json:"next,omitempty"` // more after: ask again with after = next
+}
+
+// ConversationUser is an active member.
+type ConversationUser struct {
+	User      string `json:"user"`
+	Role      string `json:"role"`
+	JoinedSeq uint64 `json:"joined_seq"`
+	Muted     bool   `json:"muted,omitempty"`
+}
+
+func (s *Server) listMembers(w http.ResponseWriter, r *http.Request) {
+	conv, q := r.PathValue("conv"), r.URL.Query()
+	limit := 200
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "limit: want a number, got " + v, "code": "INVALID"})
+			return
+		}
+		limit = n
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	ms, next, err := s.node.MembersAsOperator(ctx, conv, q.Get("after"), limit)
+	if err != nil {
+		deskAnswer(w, nil, err)
+		return
+	}
+	out := Members{Conv: conv, Members: make([]ConversationUser, len(ms)), Next: next}
+	for i, m := range ms {
+		out.Members[i] = ConversationUser{User: m.User, Role: strings.ToLower(m.Role.String()), JoinedSeq: m.JoinedSeq, Muted: m.Muted}
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // PostMessageRequest is the body of POST /api/v1/messages: Conv, or To

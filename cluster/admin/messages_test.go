@@ -121,3 +121,66 @@ func TestServerMessages(t *testing.T) {
 		call(http.MethodGet, "/api/v1/conversations/d:buyer:shop/messages?"+q, tok, "", http.StatusBadRequest, nil)
 	}
 }
+
+// TestServerMembership: a school's server enrols students in a class
+// group as its teacher (an admin of the group), a student's own request
+// is held to a student's rights, and the member list pages.
+func TestServerMembership(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	store, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir(), Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	node, err := boot.StartNode(boot.NodeConfig{Store: store, Logger: log, ClusterName: "members-admin-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer node.Stop(true)
+	srv, err := admin.New(node, admin.Config{Token: "s3cret", Logger: log}, admin.Hooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	call := func(method, path, body string, want int, out any) {
+		t.Helper()
+		req, _ := http.NewRequest(method, hs.URL+path, bytes.NewReader([]byte(body)))
+		req.Header.Set("Authorization", "Bearer s3cret")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		raw, _ := io.ReadAll(res.Body)
+		if res.StatusCode != want {
+			t.Fatalf("%s %s %s: %d %s, want %d", method, path, body, res.StatusCode, raw, want)
+		}
+		if out != nil {
+			if err := json.Unmarshal(raw, out); err != nil {
+				t.Fatalf("%s %s: %v in %s", method, path, err, raw)
+			}
+		}
+	}
+	call(http.MethodPost, "/api/v1/conversations", `{"conv":"g:class-7b","kind":"group","title":"7B","members":[{"user":"teacher","role":"admin"}]}`, http.StatusCreated, nil)
+	const members = "/api/v1/conversations/g:class-7b/members"
+	call(http.MethodPost, members, `{"actor":"teacher","op":"add","users":["s1","s2","s3"]}`, http.StatusOK, nil)
+	call(http.MethodPost, members, `{"actor":"s1","op":"remove","users":["s2"]}`, http.StatusForbidden, nil) // a student removes nobody
+	call(http.MethodPost, members, `{"actor":"s3","op":"leave"}`, http.StatusOK, nil)
+	call(http.MethodPost, members, `{"actor":"teacher","op":"promote","users":["s1"]}`, http.StatusBadRequest, nil)
+	call(http.MethodPost, members, `{"actor":"teacher","op":"add","users":["s9"],"role":"owner"}`, http.StatusBadRequest, nil)
+	call(http.MethodPost, "/api/v1/conversations/g:nosuch/members", `{"actor":"teacher","op":"add","users":["s1"]}`, http.StatusNotFound, nil)
+
+	var page admin.Members
+	call(http.MethodGet, members+"?limit=2", "", http.StatusOK, &page)
+	if len(page.Members) != 2 || page.Members[0].User != "s1" || page.Members[1].User != "s2" || page.Next != "s2" {
+		t.Fatalf("first page %+v", page)
+	}
+	page = admin.Members{}
+	call(http.MethodGet, members+"?after=s2", "", http.StatusOK, &page)
+	if len(page.Members) != 1 || page.Members[0] != (admin.ConversationUser{User: "teacher", Role: "admin", JoinedSeq: 1}) || page.Next != "" {
+		t.Fatalf("the rest (s3 left) %+v", page)
+	}
+	call(http.MethodGet, "/api/v1/conversations/g:nosuch/members", "", http.StatusNotFound, nil)
+	call(http.MethodGet, members+"?limit=0", "", http.StatusBadRequest, nil)
+}
