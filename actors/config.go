@@ -40,6 +40,10 @@ type Config struct {
 	MaxMentions int
 	// MaxMediaBytes bounds one uploaded file (default 16 MiB).
 	MaxMediaBytes int64
+	// MaxMediaThumbBytes bounds an upload's preview image, which every
+	// message carrying the file carries inline (default 4 KiB, at most
+	// storage.MaxPreviewBytes).
+	MaxMediaThumbBytes int
 	// MaxReactionBytes bounds a reaction (default 64: the longest emoji
 	// sequences, or an app's short code; conv_reaction.go).
 	MaxReactionBytes int
@@ -234,6 +238,7 @@ func DefaultConfig() Config {
 		MaxMentions:               20,
 		MaxReactionBytes:          64,
 		MaxMediaBytes:             16 << 20,
+		MaxMediaThumbBytes:        4 << 10,
 		MediaBytesPerHour:         1 << 30,
 		MediaUploadTTL:            24 * time.Hour,
 		MediaSweepInterval:        10 * time.Minute,
@@ -296,6 +301,12 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.MaxReactionBytes, d.MaxReactionBytes)
 	if c.MaxMediaBytes <= 0 {
 		c.MaxMediaBytes = d.MaxMediaBytes
+	}
+	if c.MaxMediaThumbBytes <= 0 {
+		c.MaxMediaThumbBytes = d.MaxMediaThumbBytes
+	}
+	if c.MaxMediaThumbBytes > storage.MaxPreviewBytes {
+		return c, fmt.Errorf("max media thumb bytes %d: at most %d", c.MaxMediaThumbBytes, storage.MaxPreviewBytes)
 	}
 	setInt(&c.MaxPreJoinHistory, d.MaxPreJoinHistory)
 	setInt(&c.MaxWords, d.MaxWords)

@@ -33,7 +33,12 @@ func mediaRefToPB(r storage.MediaRef) *pb.MediaRef {
 	if r.ID == "" {
 		return nil
 	}
-	return &pb.MediaRef{Id: r.ID, Name: r.Name, Mime: r.MIME, Size: r.Size}
+	return &pb.MediaRef{Id: r.ID, Name: r.Name, Mime: r.MIME, Size: r.Size, Width: r.Preview.Width, Height: r.Preview.Height, Thumb: r.Preview.Thumb}
+}
+
+func mediaRefFromPB(r *pb.MediaRef) storage.MediaRef {
+	return storage.MediaRef{ID: r.Id, Name: r.Name, MIME: r.Mime, Size: r.Size,
+		Preview: storage.Preview{Width: r.Width, Height: r.Height, Thumb: r.Thumb}}
 }
 
 func senderRoleToPB(r storage.SenderRole) pb.Role {

@@ -56,7 +56,7 @@ func TestEraseUser(t *testing.T) {
 	if _, err := node.Send(ctx, &pb.SendMessage{Conv: "g:club", Sender: "eve", Kind: pb.MessageKind_CARD, RefSeq: card.Seq, Body: []byte(`{"title":"Bike sold to 1 Elm St"}`)}); err != nil {
 		t.Fatal(err)
 	}
-	up, err := node.CreateMedia(ctx, "eve", "g:club", "id card.jpg", "image/jpeg", 3)
+	up, err := node.CreateMedia(ctx, "eve", "g:club", "id card.jpg", "image/jpeg", 3, storage.Preview{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,8 +27,9 @@ import (
 // Nobody reads an upload no message carries. The rules live here and in
 // the conversation grain's send, not in a transport.
 
-// CreateMedia starts an upload of size bytes into conv by user.
-func (n *Runtime) CreateMedia(ctx context.Context, user, conv, name, mime string, size int64) (storage.Media, error) {
+// CreateMedia starts an upload of size bytes into conv by user, with the
+// preview its uploader made (none: zero).
+func (n *Runtime) CreateMedia(ctx context.Context, user, conv, name, mime string, size int64, preview storage.Preview) (storage.Media, error) {
 	if err := errors.Join(checkConv(conv), checkUser(user)); err != nil {
 		return storage.Media{}, err
 	}
@@ -37,6 +38,12 @@ func (n *Runtime) CreateMedia(ctx context.Context, user, conv, name, mime string
 	}
 	if size <= 0 {
 		return storage.Media{}, invalid("a file of %d bytes", size)
+	}
+	if err := preview.Check(); err != nil {
+		return storage.Media{}, invalid("%v", err)
+	}
+	if len(preview.Thumb) > n.cfg.MaxMediaThumbBytes {
+		return storage.Media{}, fromPB(pbErr(pb.Code_TOO_LARGE, "a preview image of %d bytes, limit %d", len(preview.Thumb), n.cfg.MaxMediaThumbBytes))
 	}
 	if size > n.cfg.MaxMediaBytes {
 		return storage.Media{}, fromPB(pbErr(pb.Code_TOO_LARGE, "a file of %d bytes, limit %d", size, n.cfg.MaxMediaBytes))
@@ -54,7 +61,7 @@ func (n *Runtime) CreateMedia(ctx context.Context, user, conv, name, mime string
 		return storage.Media{}, fromPB(pbErr(pb.Code_INTERNAL, "media id: %v", err))
 	}
 	m := storage.Media{ConvID: conv, ID: hex.EncodeToString(id[:]), Uploader: user, Name: name, MIME: mime, Size: size,
-		CreatedAt: time.Now()}
+		Preview: preview, CreatedAt: time.Now()}
 	if err := n.store.CreateMedia(ctx, m); err != nil {
 		return storage.Media{}, fromPB(storeErr(err))
 	}
@@ -133,7 +140,7 @@ func (n *Runtime) ReadMedia(ctx context.Context, user, conv string, seq uint64, 
 		return storage.MediaRef{}, nil, fromPB(pbErr(pb.Code_NOT_FOUND, "no file attached to message %d of %s", seq, conv))
 	}
 	r := msgs[0].Media
-	ref := storage.MediaRef{ID: r.Id, Name: r.Name, MIME: r.Mime, Size: r.Size}
+	ref := mediaRefFromPB(r)
 	if index < 0 || index >= ref.Chunks() {
 		return ref, nil, fromPB(pbErr(pb.Code_INVALID, "chunk %d of a file of %d bytes", index, ref.Size))
 	}

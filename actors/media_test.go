@@ -25,7 +25,7 @@ func TestMediaRules(t *testing.T) {
 	size := int64(storage.MediaChunkBytes + 3)
 	data := bytes.Repeat([]byte{7}, int(size))
 
-	up, err := node.CreateMedia(ctx, "olga", conv, "homework.pdf", "application/pdf", size)
+	up, err := node.CreateMedia(ctx, "olga", conv, "homework.pdf", "application/pdf", size, storage.Preview{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -65,7 +65,7 @@ func TestMediaRules(t *testing.T) {
 	wantCode(t, err, pb.Code_INVALID, "a file attached to a second message (a recall of one would take it from both)")
 	// Two sends of one upload at once (the first not yet stored when the
 	// second is read): one message takes it.
-	twice, err := node.CreateMedia(ctx, "olga", conv, "twice.pdf", "application/pdf", 1)
+	twice, err := node.CreateMedia(ctx, "olga", conv, "twice.pdf", "application/pdf", 1, storage.Preview{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestMediaRules(t *testing.T) {
 	if _, err := node.ChangeMembership(ctx, &pb.MembershipChange{Conv: conv, Actor: "max", Op: pb.MembershipChange_LEAVE, Users: []string{"max"}}); err != nil {
 		t.Fatal(err)
 	}
-	later, err := node.CreateMedia(ctx, "olga", conv, "answers.pdf", "application/pdf", 1)
+	later, err := node.CreateMedia(ctx, "olga", conv, "answers.pdf", "application/pdf", 1, storage.Preview{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func TestMediaRules(t *testing.T) {
 	}
 	_, _, err = node.ReadMedia(ctx, "max", conv, after.Seq, 0)
 	wantCode(t, err, pb.Code_NOT_FOUND, "a file sent after he left")
-	_, err = node.CreateMedia(ctx, "max", conv, "late.pdf", "application/pdf", 1)
+	_, err = node.CreateMedia(ctx, "max", conv, "late.pdf", "application/pdf", 1, storage.Preview{})
 	wantCode(t, err, pb.Code_NOT_MEMBER, "an upload by a member who left")
 }
 
@@ -140,22 +140,22 @@ func TestUploadBudget(t *testing.T) {
 	ctx := tctx(t)
 	mustCreateGroup(t, node, "g:up", "olga", "mia")
 	for _, size := range []int64{100, 100, 50} {
-		if _, err := node.CreateMedia(ctx, "olga", "g:up", "a.bin", "application/octet-stream", size); err != nil {
+		if _, err := node.CreateMedia(ctx, "olga", "g:up", "a.bin", "application/octet-stream", size, storage.Preview{}); err != nil {
 			t.Fatalf("an upload of %d within the budget: %v", size, err)
 		}
 	}
 	// Bad input is refused before it could touch the budget.
-	_, err := node.CreateMedia(ctx, "olga", "g:up", "a.bin", "application/octet-stream", -250)
+	_, err := node.CreateMedia(ctx, "olga", "g:up", "a.bin", "application/octet-stream", -250, storage.Preview{})
 	wantCode(t, err, pb.Code_INVALID, "a negative size")
-	_, err = node.CreateMedia(ctx, "olga", "g:up", "a/b.bin", "application/octet-stream", 1)
+	_, err = node.CreateMedia(ctx, "olga", "g:up", "a/b.bin", "application/octet-stream", 1, storage.Preview{})
 	wantCode(t, err, pb.Code_INVALID, "a name with a path")
-	_, err = node.CreateMedia(ctx, "olga", "g:up", "a.bin", "application/octet-stream", 1)
+	_, err = node.CreateMedia(ctx, "olga", "g:up", "a.bin", "application/octet-stream", 1, storage.Preview{})
 	wantCode(t, err, pb.Code_RATE_LIMITED, "one byte past the hourly budget")
 	var e *actors.Error
 	if !errors.As(err, &e) || e.RetryAfterMs == 0 {
 		t.Fatalf("the refusal says no wait: %#v", err)
 	}
-	if _, err := node.CreateMedia(ctx, "mia", "g:up", "b.bin", "application/octet-stream", 100); err != nil {
+	if _, err := node.CreateMedia(ctx, "mia", "g:up", "b.bin", "application/octet-stream", 100, storage.Preview{}); err != nil {
 		t.Fatalf("another user's upload: %v", err)
 	}
 }
@@ -168,11 +168,11 @@ func TestFirstMessageIsAFile(t *testing.T) {
 	node := startCluster(t, 1, openStore(t), actors.Config{})[0]
 	ctx := tctx(t)
 	conv := actors.DirectConvID("buyer", "seller")
-	_, err := node.CreateMedia(ctx, "stranger", conv, "x.jpg", "image/jpeg", 1)
+	_, err := node.CreateMedia(ctx, "stranger", conv, "x.jpg", "image/jpeg", 1, storage.Preview{})
 	wantCode(t, err, pb.Code_NOT_MEMBER, "an upload into two others' direct conversation")
-	_, err = node.CreateMedia(ctx, "buyer", "g:nosuch", "x.jpg", "image/jpeg", 1)
+	_, err = node.CreateMedia(ctx, "buyer", "g:nosuch", "x.jpg", "image/jpeg", 1, storage.Preview{})
 	wantCode(t, err, pb.Code_NOT_MEMBER, "an upload into a group that does not exist")
-	up, err := node.CreateMedia(ctx, "buyer", conv, "bike.jpg", "image/jpeg", 4)
+	up, err := node.CreateMedia(ctx, "buyer", conv, "bike.jpg", "image/jpeg", 4, storage.Preview{})
 	if err != nil {
 		t.Fatalf("an upload into a direct conversation not started: %v", err)
 	}
@@ -203,7 +203,7 @@ func TestAbandonedUploadsAreSwept(t *testing.T) {
 	mustCreateGroup(t, node, conv, "olga", "mia")
 	upload := func(complete bool) string {
 		t.Helper()
-		m, err := node.CreateMedia(ctx, "olga", conv, "photo.jpg", "image/jpeg", 3)
+		m, err := node.CreateMedia(ctx, "olga", conv, "photo.jpg", "image/jpeg", 3, storage.Preview{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -278,4 +278,45 @@ func countNil(errs ...error) (n int) {
 		}
 	}
 	return n
+}
+
+// TestMediaPreview: an upload's preview (its size in pixels, a tiny image)
+// travels with the message that carries it, in history and in the file's
+// reference; the preview image's limit holds at its edge.
+func TestMediaPreview(t *testing.T) {
+	node := startCluster(t, 1, openStore(t), actors.Config{MaxMediaThumbBytes: 100})[0]
+	ctx := tctx(t)
+	conv := "g:photos"
+	mustCreateGroup(t, node, conv, "olga", "mia")
+	thumb := bytes.Repeat([]byte{0xd8}, 100) // the limit exactly
+	_, err := node.CreateMedia(ctx, "olga", conv, "bike.jpg", "image/jpeg", 1, storage.Preview{Thumb: append(thumb, 0)})
+	wantCode(t, err, pb.Code_TOO_LARGE, "a preview image one byte over the limit")
+	_, err = node.CreateMedia(ctx, "olga", conv, "bike.jpg", "image/jpeg", 1, storage.Preview{Width: storage.MaxPreviewPixels + 1, Height: 1})
+	wantCode(t, err, pb.Code_INVALID, "a picture wider than any")
+	preview := storage.Preview{Width: 4032, Height: 3024, Thumb: thumb}
+	up, err := node.CreateMedia(ctx, "olga", conv, "bike.jpg", "image/jpeg", 1, preview)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := node.PutMediaChunk(ctx, "olga", conv, up.ID, 0, []byte{1}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node.CompleteMedia(ctx, "olga", conv, up.ID); err != nil {
+		t.Fatal(err)
+	}
+	sent, err := node.Send(ctx, &pb.SendMessage{Conv: conv, Sender: "olga", MediaId: up.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := node.History(ctx, &pb.GetHistory{Conv: conv, User: "mia", FromSeq: sent.Seq, ToSeq: sent.Seq, Limit: 1})
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("history: %v %v", msgs, err)
+	}
+	if m := msgs[0].Media; m.GetWidth() != 4032 || m.GetHeight() != 3024 || !bytes.Equal(m.GetThumb(), thumb) {
+		t.Fatalf("the message's file %+v, want the preview", m)
+	}
+	ref, _, err := node.ReadMedia(ctx, "mia", conv, sent.Seq, 0)
+	if err != nil || ref.Preview.Width != 4032 || !bytes.Equal(ref.Preview.Thumb, thumb) {
+		t.Fatalf("the file's reference %+v (%v)", ref, err)
+	}
 }

@@ -421,8 +421,8 @@ func (s *deviceSession) Presence(ctx context.Context, target, conv string) (*pb.
 	return s.rt.Presence(ctx, s.user, target, conv)
 }
 
-func (s *deviceSession) CreateMedia(ctx context.Context, conv, name, mime string, size int64) (*pb.MediaRef, error) {
-	m, err := s.rt.CreateMedia(ctx, s.user, conv, name, mime, size)
+func (s *deviceSession) CreateMedia(ctx context.Context, conv string, f *pb.MediaRef) (*pb.MediaRef, error) {
+	m, err := s.rt.CreateMedia(ctx, s.user, conv, f.Name, f.Mime, f.Size, mediaRefFromPB(f).Preview)
 	return mediaRefToPB(m.Ref()), err
 }
 

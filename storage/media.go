@@ -22,6 +22,7 @@ type Media struct {
 	Name      string // the file name the uploader gave
 	MIME      string // the content type the uploader gave, e.g. image/jpeg
 	Size      int64
+	Preview   Preview
 	Complete  bool
 	CreatedAt time.Time
 	// AttachedSeq is the message that carries the upload (AttachMedia);
@@ -55,15 +56,50 @@ func (m Media) ChunkLen(i int) int {
 }
 
 // Ref is what a message carries of m.
-func (m Media) Ref() MediaRef { return MediaRef{ID: m.ID, Name: m.Name, MIME: m.MIME, Size: m.Size} }
+func (m Media) Ref() MediaRef {
+	return MediaRef{ID: m.ID, Name: m.Name, MIME: m.MIME, Size: m.Size, Preview: m.Preview}
+}
 
 // MediaRef is a message's attachment: the media's id and what a client
 // shows before fetching it.
 type MediaRef struct {
-	ID   string
-	Name string
-	MIME string
-	Size int64
+	ID      string
+	Name    string
+	MIME    string
+	Size    int64
+	Preview Preview
+}
+
+// Preview is what a client shows of a picture or a video before it
+// downloads it (the uploader's client makes it): its size in pixels, to
+// lay the message out, and a tiny image (a JPEG or PNG of a few dozen
+// pixels a side), which a message carries inline so a phone on a slow
+// link draws it at once. All optional.
+type Preview struct {
+	Width, Height uint32
+	Thumb         []byte
+}
+
+// MaxPreviewBytes bounds a preview's image here (a node's limit,
+// actors.Config.MaxPreviewBytes, is at most this), and MaxPreviewPixels
+// its width and height.
+const (
+	MaxPreviewBytes  = 16 << 10
+	MaxPreviewPixels = 1 << 16
+)
+
+// IsZero tells whether p says nothing.
+func (p Preview) IsZero() bool { return p.Width == 0 && p.Height == 0 && len(p.Thumb) == 0 }
+
+// Check validates a preview.
+func (p Preview) Check() error {
+	switch {
+	case len(p.Thumb) > MaxPreviewBytes:
+		return fmt.Errorf("preview image is %d bytes, limit %d: %w", len(p.Thumb), MaxPreviewBytes, ErrInvalid)
+	case p.Width > MaxPreviewPixels || p.Height > MaxPreviewPixels:
+		return fmt.Errorf("preview size %d×%d, limit %d a side: %w", p.Width, p.Height, MaxPreviewPixels, ErrInvalid)
+	}
+	return nil
 }
 
 // Chunks is how many chunks the file has.
@@ -89,7 +125,7 @@ func (l Limits) CheckMedia(m Media) error {
 	if m.Size <= 0 {
 		return fmt.Errorf("media size %d: %w", m.Size, ErrInvalid)
 	}
-	return nil
+	return m.Preview.Check()
 }
 
 // CheckChunk validates chunk i of m before it is stored.

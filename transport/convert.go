@@ -26,7 +26,8 @@ func wireMedia(r *pb.MediaRef) *wirepb.MediaRef {
 	if r == nil {
 		return nil
 	}
-	return &wirepb.MediaRef{Id: r.Id, Name: r.Name, Mime: r.Mime, Size: r.Size, Chunks: uint32(storage.MediaRef{Size: r.Size}.Chunks())}
+	return &wirepb.MediaRef{Id: r.Id, Name: r.Name, Mime: r.Mime, Size: r.Size, Chunks: uint32(storage.MediaRef{Size: r.Size}.Chunks()),
+		Width: r.Width, Height: r.Height, Thumb: r.Thumb}
 }
 
 func wireMessages(ms []*pb.Message) []*wirepb.Message {

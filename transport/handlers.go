@@ -410,7 +410,7 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 
 	case *wirepb.Request_MediaCreate:
 		mc := op.MediaCreate
-		r, err := sess.CreateMedia(ctx, mc.Conv, mc.Name, mc.Mime, mc.Size)
+		r, err := sess.CreateMedia(ctx, mc.Conv, &pb.MediaRef{Name: mc.Name, Mime: mc.Mime, Size: mc.Size, Width: mc.Width, Height: mc.Height, Thumb: mc.Thumb})
 		if err != nil {
 			return c.fail(err)
 		}

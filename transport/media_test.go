@@ -3,9 +3,14 @@ package transport_test
 import (
 	"bytes"
 	"crypto/rand"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
 	"testing"
 
 	"github.com/switchboard-im/switchboard/actors"
+	"github.com/switchboard-im/switchboard/storage"
 	"github.com/switchboard-im/switchboard/transport"
 	"github.com/switchboard-im/switchboard/transport/client"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
@@ -59,6 +64,36 @@ func TestMediaOverTheWire(t *testing.T) {
 	// A caption is optional.
 	if _, err := buyer.SendFile(ctx, conv, "receipt.pdf", "application/pdf", []byte("%PDF-1.7"), ""); err != nil {
 		t.Fatalf("a file without a caption: %v", err)
+	}
+
+	// A picture goes with its preview, which the message carries: the
+	// seller's phone draws it before downloading anything.
+	var door bytes.Buffer
+	if err := pngEncode(&door, 400, 300); err != nil {
+		t.Fatal(err)
+	}
+	pic, err := buyer.SendFile(ctx, conv, "door.png", "image/png", door.Bytes(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the seller gets the picture's preview", func() bool {
+		for _, m := range seller.Messages(conv) {
+			if m.Seq == pic.Seq {
+				got = m
+				return true
+			}
+		}
+		return false
+	})
+	if m := got.Media; m.GetWidth() != 400 || m.GetHeight() != 300 || len(m.GetThumb()) == 0 {
+		t.Fatalf("the picture's message: %v, want its preview", m)
+	}
+	thumb := bytes.Repeat([]byte{1}, storage.MaxPreviewBytes+1)
+	if _, err := buyer.Upload(ctx, conv, "x.jpg", "image/jpeg", []byte("x"), client.WithPreview(1, 1, thumb)); codeOf(err) != wirepb.Code_INVALID {
+		t.Fatalf("a preview image over any node's limit: %v, want INVALID", err)
+	}
+	if _, err := buyer.Upload(ctx, conv, "x.jpg", "image/jpeg", []byte("x"), client.WithPreview(1, 1, thumb[:4097])); codeOf(err) != wirepb.Code_TOO_LARGE {
+		t.Fatalf("a preview image over this node's limit (4 KiB): %v, want TOO_LARGE", err)
 	}
 
 	// Who may do what.
@@ -124,4 +159,15 @@ func TestLargeFileIsPaced(t *testing.T) {
 	if err != nil || !bytes.Equal(got, manual) {
 		t.Fatalf("download: %d bytes, %v", len(got), err)
 	}
+}
+
+// pngEncode writes a w×h PNG of a gradient.
+func pngEncode(out io.Writer, w, h int) error {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			img.Set(x, y, color.RGBA{uint8(x), uint8(y), 128, 255})
+		}
+	}
+	return png.Encode(out, img)
 }

@@ -187,7 +187,11 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 		if op.MediaCreate.Size <= 0 {
 			return invalid("file size %d", op.MediaCreate.Size)
 		}
-		return checkConv(op.MediaCreate.Conv)
+		mc := op.MediaCreate
+		if err := (storage.Preview{Width: mc.Width, Height: mc.Height, Thumb: mc.Thumb}).Check(); err != nil {
+			return invalid("%v", err)
+		}
+		return checkConv(mc.Conv)
 	case *wirepb.Request_MediaChunk:
 		return checkMediaID(op.MediaChunk.Conv, op.MediaChunk.Id)
 	case *wirepb.Request_MediaComplete:

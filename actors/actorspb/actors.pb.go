@@ -636,6 +636,9 @@ type MediaRef struct {
 	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	Mime          string                 `protobuf:"bytes,3,opt,name=mime,proto3" json:"mime,omitempty"`
 	Size          int64                  `protobuf:"varint,4,opt,name=size,proto3" json:"size,omitempty"`
+	Width         uint32                 `protobuf:"varint,5,opt,name=width,proto3" json:"width,omitempty"` // a picture's or a video's size in pixels (0: not given)
+	Height        uint32                 `protobuf:"varint,6,opt,name=height,proto3" json:"height,omitempty"`
+	Thumb         []byte                 `protobuf:"bytes,7,opt,name=thumb,proto3" json:"thumb,omitempty"` // a tiny preview image (JPEG or PNG), drawn before the file is read
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -696,6 +699,27 @@ func (x *MediaRef) GetSize() int64 {
 		return x.Size
 	}
 	return 0
+}
+
+func (x *MediaRef) GetWidth() uint32 {
+	if x != nil {
+		return x.Width
+	}
+	return 0
+}
+
+func (x *MediaRef) GetHeight() uint32 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *MediaRef) GetThumb() []byte {
+	if x != nil {
+		return x.Thumb
+	}
+	return nil
 }
 
 type Member struct {
@@ -4823,12 +4847,15 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"senderRole\x12\x19\n" +
 	"\breply_to\x18\x0e \x01(\x04R\areplyTo\x12\x1a\n" +
 	"\bmentions\x18\x0f \x03(\tR\bmentions\x122\n" +
-	"\x05media\x18\x10 \x01(\v2\x1c.switchboard.actors.MediaRefR\x05media\"V\n" +
+	"\x05media\x18\x10 \x01(\v2\x1c.switchboard.actors.MediaRefR\x05media\"\x9a\x01\n" +
 	"\bMediaRef\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
 	"\x04mime\x18\x03 \x01(\tR\x04mime\x12\x12\n" +
-	"\x04size\x18\x04 \x01(\x03R\x04size\"\x9a\x01\n" +
+	"\x04size\x18\x04 \x01(\x03R\x04size\x12\x14\n" +
+	"\x05width\x18\x05 \x01(\rR\x05width\x12\x16\n" +
+	"\x06height\x18\x06 \x01(\rR\x06height\x12\x14\n" +
+	"\x05thumb\x18\a \x01(\fR\x05thumb\"\x9a\x01\n" +
 	"\x06Member\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12,\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x18.switchboard.actors.RoleR\x04role\x12\x1d\n" +

@@ -80,7 +80,7 @@ type Session interface {
 	// CreateMedia, PutMediaChunk and CompleteMedia upload a file into conv
 	// (its id is in the first answer); ReadMedia reads chunk index of the
 	// file attached to message seq of conv (actors/media.go).
-	CreateMedia(ctx context.Context, conv, name, mime string, size int64) (*pb.MediaRef, error)
+	CreateMedia(ctx context.Context, conv string, file *pb.MediaRef) (*pb.MediaRef, error)
 	PutMediaChunk(ctx context.Context, conv, id string, index int, data []byte) error
 	CompleteMedia(ctx context.Context, conv, id string) (*pb.MediaRef, error)
 	ReadMedia(ctx context.Context, conv string, seq uint64, index int) (*pb.MediaRef, []byte, error)

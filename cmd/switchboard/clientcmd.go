@@ -258,11 +258,15 @@ type jsonMedia struct {
 	Name string `json:"name"`
 	Type string `json:"type"`
 	Size int64  `json:"size"`
+	// A picture's size in pixels, when its sender gave it (the preview
+	// image itself is left out of the CLI's output).
+	Width  uint32 `json:"width,omitempty"`
+	Height uint32 `json:"height,omitempty"`
 }
 
 func toJSONMedia(r *wirepb.MediaRef) *jsonMedia {
 	if r == nil {
 		return nil
 	}
-	return &jsonMedia{ID: r.Id, Name: r.Name, Type: r.Mime, Size: r.Size}
+	return &jsonMedia{ID: r.Id, Name: r.Name, Type: r.Mime, Size: r.Size, Width: r.Width, Height: r.Height}
 }

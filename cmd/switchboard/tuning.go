@@ -39,6 +39,7 @@ func (t *tuning) register(f *pflag.FlagSet) {
 	f.IntVar(&t.actors.MaxMentions, "max-mentions", a.MaxMentions, "most members one message mentions")
 	f.IntVar(&t.actors.MaxReactionBytes, "max-reaction-bytes", a.MaxReactionBytes, "longest reaction (an emoji), bytes")
 	f.Int64Var(&t.actors.MaxMediaBytes, "max-media-bytes", a.MaxMediaBytes, "largest uploaded file (an attachment), bytes")
+	f.IntVar(&t.actors.MaxMediaThumbBytes, "max-media-thumb-bytes", a.MaxMediaThumbBytes, "largest preview image of an upload, carried inline by its message, bytes (at most 16384)")
 	f.Int64Var(&t.actors.MediaBytesPerHour, "media-bytes-per-hour", a.MediaBytesPerHour, "bytes of files one user may upload in an hour (negative: no bound)")
 	f.DurationVar(&t.actors.MediaUploadTTL, "media-upload-ttl", a.MediaUploadTTL, "how long an upload may wait to be sent before it is deleted (negative: kept for ever)")
 	f.IntVar(&t.actors.MaxMentionSeqs, "max-mention-seqs", a.MaxMentionSeqs, "unread mentions a large group counts per member (the newest; past it the count stops)")

@@ -23,17 +23,21 @@ type mediaRow struct {
 	Size      int64      `db:"size"`
 	Complete  bool       `db:"complete"`
 	CreatedAt *time.Time `db:"created_at"`
+	Width     int64      `db:"width"`
+	Height    int64      `db:"height"`
+	Thumb     []byte     `db:"thumb"`
 	Attached  *int64     `db:"attached_seq"`
 }
 
 func (r mediaRow) media() storage.Media {
 	return storage.Media{ConvID: r.ConvID, ID: r.MediaID, Uploader: r.Uploader, Name: r.Name, MIME: r.MIME,
-		Size: r.Size, Complete: r.Complete, CreatedAt: fromTS(r.CreatedAt), AttachedSeq: u64(r.Attached)}
+		Size: r.Size, Complete: r.Complete, CreatedAt: fromTS(r.CreatedAt), AttachedSeq: u64(r.Attached),
+		Preview: storage.Preview{Width: uint32(r.Width), Height: uint32(r.Height), Thumb: noEmpty(r.Thumb)}}
 }
 
 // mediaCols are written by CreateMedia; attached_seq stays null (no
 // tombstone) until AttachMedia.
-var mediaCols = []string{"conv_id", "media_id", "uploader", "name", "mime", "size", "complete", "created_at"}
+var mediaCols = []string{"conv_id", "media_id", "uploader", "name", "mime", "size", "complete", "created_at", "width", "height", "thumb"}
 
 var (
 	mediaInsert   = mk(qb.Insert("media").Columns(mediaCols...).Unique().ToCql())
@@ -70,7 +74,8 @@ func (s *Store) CreateMedia(ctx context.Context, m storage.Media) error {
 	if err := s.lim.CheckMedia(m); err != nil {
 		return err
 	}
-	row := mediaRow{ConvID: m.ConvID, MediaID: m.ID, Uploader: m.Uploader, Name: m.Name, MIME: m.MIME, Size: m.Size, CreatedAt: ts(m.CreatedAt)}
+	row := mediaRow{ConvID: m.ConvID, MediaID: m.ID, Uploader: m.Uploader, Name: m.Name, MIME: m.MIME, Size: m.Size, CreatedAt: ts(m.CreatedAt),
+		Width: int64(m.Preview.Width), Height: int64(m.Preview.Height), Thumb: emptyNotNull(m.Preview.Thumb)}
 	op := fmt.Sprintf("create media %q/%s", m.ConvID, m.ID)
 	if err := s.query(ctx, openInsert).Bind(storage.MediaHour(m.CreatedAt), m.ConvID, m.ID).ExecRelease(); err != nil {
 		return s.wrap(op, err)

@@ -30,6 +30,9 @@ type msgRow struct {
 	MediaName   string     `db:"media_name"`
 	MediaType   string     `db:"media_type"`
 	MediaSize   int64      `db:"media_size"`
+	MediaWidth  int64      `db:"media_width"` // null (0) in rows written before previews
+	MediaHeight int64      `db:"media_height"`
+	MediaThumb  []byte     `db:"media_thumb"`
 	Body        []byte     `db:"body"`
 	Flags       int64      `db:"flags"`
 	ClientTS    *time.Time `db:"client_ts"`
@@ -53,6 +56,9 @@ func (s *Store) msgRow(convID string, m *storage.Message) msgRow {
 		MediaName:   m.Media.Name,
 		MediaType:   m.Media.MIME,
 		MediaSize:   m.Media.Size,
+		MediaWidth:  int64(m.Media.Preview.Width),
+		MediaHeight: int64(m.Media.Preview.Height),
+		MediaThumb:  emptyNotNull(m.Media.Preview.Thumb),
 		Body:        m.Body,
 		Flags:       int64(m.Flags),
 		ClientTS:    ts(m.ClientTS),
@@ -72,16 +78,17 @@ func (r msgRow) msg() storage.Message {
 		RefSeq:      uint64(r.RefSeq),
 		ReplyTo:     uint64(r.ReplyTo),
 		Mentions:    noneIfEmpty(r.Mentions),
-		Media:       storage.MediaRef{ID: r.MediaID, Name: r.MediaName, MIME: r.MediaType, Size: r.MediaSize},
-		Body:        noEmpty(r.Body),
-		Flags:       uint32(r.Flags),
-		ClientTS:    fromTS(r.ClientTS),
-		ServerTS:    fromTS(r.ServerTS),
+		Media: storage.MediaRef{ID: r.MediaID, Name: r.MediaName, MIME: r.MediaType, Size: r.MediaSize,
+			Preview: storage.Preview{Width: uint32(r.MediaWidth), Height: uint32(r.MediaHeight), Thumb: noEmpty(r.MediaThumb)}},
+		Body:     noEmpty(r.Body),
+		Flags:    uint32(r.Flags),
+		ClientTS: fromTS(r.ClientTS),
+		ServerTS: fromTS(r.ServerTS),
 	}
 }
 
 var msgCols = []string{"conv_id", "bucket", "seq", "msg_id", "client_msg_id", "sender", "sender_role",
-	"kind", "ref_seq", "reply_to", "mentions", "media_id", "media_name", "media_type", "media_size", "body", "flags", "client_ts", "server_ts"}
+	"kind", "ref_seq", "reply_to", "mentions", "media_id", "media_name", "media_type", "media_size", "media_width", "media_height", "media_thumb", "body", "flags", "client_ts", "server_ts"}
 
 var (
 	msgInsert      = mk(qb.Insert("messages").Columns(msgCols...).Unique().ToCql())
@@ -97,7 +104,7 @@ var (
 	msgGetWT = mk(qb.Select("messages").Columns(append(slices.Clone(msgCols), "WRITETIME(flags) AS wt")...).
 			Where(qb.Eq("conv_id"), qb.Eq("bucket"), qb.Eq("seq")).ToCql())
 	// msgRewrite writes a row's body, flags and attachment (a recall; a redaction).
-	msgRewrite = mk(qb.Update("messages").Set("body", "flags", "media_id", "media_name", "media_type", "media_size").
+	msgRewrite = mk(qb.Update("messages").Set("body", "flags", "media_id", "media_name", "media_type", "media_size", "media_width", "media_height", "media_thumb").
 			Where(qb.Eq("conv_id"), qb.Eq("bucket"), qb.Eq("seq")).ToCql())
 )
 
@@ -454,7 +461,7 @@ func (s *Store) RedactMessage(ctx context.Context, convID string, seq uint64, bo
 // TombstoneMessage clears the body and the attachment and sets FlagRecalled.
 func (s *Store) TombstoneMessage(ctx context.Context, convID string, seq uint64) error {
 	return s.rewriteMessage(ctx, "tombstone", convID, seq, func(m *storage.Message) bool {
-		write := !m.Recalled() || len(m.Body) > 0 || m.Media != (storage.MediaRef{})
+		write := !m.Recalled() || len(m.Body) > 0 || m.Media.ID != "" || !m.Media.Preview.IsZero()
 		m.Body, m.Flags, m.Media = nil, m.Flags|storage.FlagRecalled, storage.MediaRef{}
 		return write
 	})
@@ -489,8 +496,9 @@ func (s *Store) rewriteMessage(ctx context.Context, what, convID string, seq uin
 	if !change(&m) {
 		return nil
 	}
+	p := m.Media.Preview
 	err = s.query(ctx, msgRewrite).Bind(m.Body, int64(m.Flags), m.Media.ID, m.Media.Name, m.Media.MIME, m.Media.Size,
-		convID, bucketOf(seq, s.cfg.MessageBucketSize), int64(seq)).WithTimestamp(row.WT + 1).ExecRelease()
+		int64(p.Width), int64(p.Height), emptyNotNull(p.Thumb), convID, bucketOf(seq, s.cfg.MessageBucketSize), int64(seq)).WithTimestamp(row.WT + 1).ExecRelease()
 	return s.wrap(op, err)
 }
 

@@ -91,6 +91,15 @@ func u64(v *int64) uint64 {
 
 // noEmpty turns an empty blob into nil, so a read gives nil for "no bytes"
 // whether null or an empty value was stored.
+// emptyNotNull writes no bytes as an empty value, not a null: a null
+// written is a tombstone, which every read of the row then steps over.
+func emptyNotNull(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
 func noEmpty(b []byte) []byte {
 	if len(b) == 0 {
 		return nil

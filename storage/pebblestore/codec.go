@@ -182,6 +182,7 @@ func encodeMessage(m *storage.Message) []byte {
 		e.string(m.Media.Name)
 		e.string(m.Media.MIME)
 		e.int(m.Media.Size)
+		encodePreview(e, m.Media.Preview)
 	}
 	return e.b
 }
@@ -222,6 +223,7 @@ func decodeMessage(conv string, seq uint64, b []byte) (storage.Message, error) {
 		m.Media.Name = d.string()
 		m.Media.MIME = d.string()
 		m.Media.Size = d.int()
+		m.Media.Preview = decodePreview(d)
 	}
 	return m, d.err
 }

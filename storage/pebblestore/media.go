@@ -30,8 +30,27 @@ func mediaOpenKey(m storage.Media) []byte {
 	return append(append(k, 0), m.ID...)
 }
 
+// encodePreview appends p, nothing for none (an optional trailing field).
+func encodePreview(e *encoder, p storage.Preview) {
+	if !p.IsZero() {
+		e.uint(uint64(p.Width))
+		e.uint(uint64(p.Height))
+		e.bytes(p.Thumb)
+	}
+}
+
+func decodePreview(d *decoder) (p storage.Preview) {
+	if d.err == nil && len(d.b) > 0 {
+		p.Width, p.Height = uint32(d.uint()), uint32(d.uint())
+		if p.Thumb = d.bytes(); len(p.Thumb) == 0 {
+			p.Thumb = nil
+		}
+	}
+	return p
+}
+
 func encodeMedia(m storage.Media) []byte {
-	e := newEncoder(32 + len(m.Uploader) + len(m.Name) + len(m.MIME))
+	e := newEncoder(40 + len(m.Uploader) + len(m.Name) + len(m.MIME) + len(m.Preview.Thumb))
 	e.string(m.Uploader)
 	e.string(m.Name)
 	e.string(m.MIME)
@@ -39,6 +58,7 @@ func encodeMedia(m storage.Media) []byte {
 	e.bool(m.Complete)
 	e.time(m.CreatedAt)
 	e.uint(m.AttachedSeq)
+	encodePreview(e, m.Preview)
 	return e.b
 }
 
@@ -54,6 +74,7 @@ func decodeMedia(conv, id string, b []byte) (storage.Media, error) {
 	if len(d.b) > 0 { // written before uploads were attached once
 		m.AttachedSeq = d.uint()
 	}
+	m.Preview = decodePreview(d)
 	return m, d.err
 }
 

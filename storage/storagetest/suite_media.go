@@ -2,6 +2,7 @@ package storagetest
 
 import (
 	"bytes"
+	"reflect"
 	"testing"
 	"time"
 
@@ -24,7 +25,8 @@ func testMedia(t *testing.T, s storage.Store, id func(string) string) {
 		return data[i*storage.MediaChunkBytes : end]
 	}
 	m := storage.Media{ConvID: conv, ID: "0123456789abcdef0123456789abcdef", Uploader: "alice", Name: "listing photo.jpg",
-		MIME: "image/jpeg", Size: size, CreatedAt: time.UnixMilli(1_700_000_000_000)}
+		MIME: "image/jpeg", Size: size, CreatedAt: time.UnixMilli(1_700_000_000_000),
+		Preview: storage.Preview{Width: 640, Height: 480, Thumb: []byte{0xff, 0xd8, 7, 0xff, 0xd9}}}
 	if m.Chunks() != 3 || m.ChunkLen(2) != 10 {
 		t.Fatalf("chunks %d, last %d", m.Chunks(), m.ChunkLen(2))
 	}
@@ -35,7 +37,7 @@ func testMedia(t *testing.T, s storage.Store, id func(string) string) {
 	if !got.CreatedAt.Equal(m.CreatedAt) {
 		t.Fatalf("created at %v, want %v", got.CreatedAt, m.CreatedAt)
 	}
-	if got.CreatedAt = m.CreatedAt; got != m {
+	if got.CreatedAt = m.CreatedAt; !reflect.DeepEqual(got, m) {
 		t.Fatalf("media %+v, want %+v", got, m)
 	}
 	_, err = s.GetMedia(c, id("other"), m.ID)
@@ -123,6 +125,8 @@ func testMedia(t *testing.T, s storage.Store, id func(string) string) {
 		{ConvID: conv, ID: "x", Uploader: "alice", Name: "a", MIME: "image", Size: 1},
 		{ConvID: conv, ID: "x", Uploader: "alice", Name: "a", MIME: "image/png; q=1", Size: 1},
 		{ConvID: conv, ID: "x", Uploader: "alice", Name: "a", MIME: "image/png", Size: 0},
+		{ConvID: conv, ID: "x", Uploader: "alice", Name: "a", MIME: "image/png", Size: 1, Preview: storage.Preview{Thumb: make([]byte, storage.MaxPreviewBytes+1)}},
+		{ConvID: conv, ID: "x", Uploader: "alice", Name: "a", MIME: "image/png", Size: 1, Preview: storage.Preview{Width: storage.MaxPreviewPixels + 1}},
 	} {
 		wantErr(t, s.CreateMedia(c, bad), storage.ErrInvalid)
 	}

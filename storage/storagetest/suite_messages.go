@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -30,7 +31,8 @@ func testMessages(t *testing.T, s storage.Store, id func(string) string) {
 	batch[6].ClientTS = time.Time{}
 	batch[7].ReplyTo = 4
 	batch[6].Mentions = []string{"bob", "carol"}
-	batch[8].Media = storage.MediaRef{ID: "0123456789abcdef0123456789abcdef", Name: "listing photo.jpg", MIME: "image/jpeg", Size: 300000}
+	batch[8].Media = storage.MediaRef{ID: "0123456789abcdef0123456789abcdef", Name: "listing photo.jpg", MIME: "image/jpeg", Size: 300000,
+		Preview: storage.Preview{Width: 4032, Height: 3024, Thumb: []byte{0xff, 0xd8, 0, 1, 0xff, 0xd9}}}
 	batch[9].Media, batch[9].ReplyTo = storage.MediaRef{ID: "m2", Name: "a", MIME: "text/plain", Size: 1}, 9
 	must(t, s.AppendMessages(c, cid, 0, batch[:6]))
 	must(t, s.AppendMessages(c, cid, 0, batch[6:]))
@@ -76,7 +78,7 @@ func equalMessage(a, b storage.Message) bool {
 	a.Body, b.Body = nil, nil
 	return a.ConvID == b.ConvID && a.Seq == b.Seq && a.MsgID == b.MsgID && a.ClientMsgID == b.ClientMsgID &&
 		a.Sender == b.Sender && a.SenderRole == b.SenderRole && a.Kind == b.Kind && a.RefSeq == b.RefSeq && a.ReplyTo == b.ReplyTo &&
-		slices.Equal(a.Mentions, b.Mentions) && a.Media == b.Media &&
+		slices.Equal(a.Mentions, b.Mentions) && reflect.DeepEqual(a.Media, b.Media) &&
 		a.Flags == b.Flags && a.ClientTS.Equal(b.ClientTS) && a.ServerTS.Equal(b.ServerTS)
 }
 
@@ -292,13 +294,13 @@ func testTombstone(t *testing.T, s storage.Store, id func(string) string) {
 	c := ctx(t)
 	cid := id("c")
 	oops := msg(cid, 1, "alice", "oops")
-	oops.Media = storage.MediaRef{ID: "m1", Name: "passport.jpg", MIME: "image/jpeg", Size: 10}
+	oops.Media = storage.MediaRef{ID: "m1", Name: "passport.jpg", MIME: "image/jpeg", Size: 10, Preview: storage.Preview{Width: 1, Height: 1, Thumb: []byte{1}}}
 	must(t, s.AppendMessages(c, cid, 0, []storage.Message{oops, msg(cid, 2, "alice", "fine")}))
 	must(t, s.TombstoneMessage(c, cid, 1))
 	must(t, s.TombstoneMessage(c, cid, 1)) // twice: no-op
 	got, err := s.GetMessage(c, cid, 1)
 	must(t, err)
-	if !got.Recalled() || len(got.Body) != 0 || got.Sender != "alice" || got.Media != (storage.MediaRef{}) {
+	if !got.Recalled() || len(got.Body) != 0 || got.Sender != "alice" || !reflect.DeepEqual(got.Media, storage.MediaRef{}) {
 		t.Fatalf("tombstone %+v", got)
 	}
 	other, err := s.GetMessage(c, cid, 2)

@@ -17,16 +17,31 @@ const MediaChunkBytes = 128 << 10
 // uploadsInFlight is how many chunks of one upload are on the wire at once.
 const uploadsInFlight = 4
 
+// UploadOption adds to an upload's description.
+type UploadOption func(*wirepb.MediaCreateRequest)
+
+// WithPreview gives the upload a preview: a picture's or a video's size in
+// pixels and a tiny image (a JPEG or PNG within the node's
+// --max-media-thumb-bytes, 4 KiB by default), which every message
+// carrying the file carries, so a reader draws it before downloading.
+// SendFile makes one by itself for a JPEG, PNG or GIF (ImagePreview).
+func WithPreview(width, height uint32, thumb []byte) UploadOption {
+	return func(r *wirepb.MediaCreateRequest) { r.Width, r.Height, r.Thumb = width, height, thumb }
+}
+
 // Upload uploads data as a file called name of type mime (e.g.
 // image/jpeg) into conv, which this user may write to, and returns it
 // complete, ready to attach (SendFile does both). Chunks are retried as a
 // whole upload would be: call again.
-func (c *Client) Upload(ctx context.Context, conv, name, mime string, data []byte) (*wirepb.MediaRef, error) {
+func (c *Client) Upload(ctx context.Context, conv, name, mime string, data []byte, opts ...UploadOption) (*wirepb.MediaRef, error) {
 	if len(data) == 0 {
 		return nil, errors.New("client: empty file")
 	}
-	res, err := c.doPaced(ctx, &wirepb.Request{Op: &wirepb.Request_MediaCreate{MediaCreate: &wirepb.MediaCreateRequest{
-		Conv: conv, Name: name, Mime: mime, Size: int64(len(data))}}})
+	create := &wirepb.MediaCreateRequest{Conv: conv, Name: name, Mime: mime, Size: int64(len(data))}
+	for _, o := range opts {
+		o(create)
+	}
+	res, err := c.doPaced(ctx, &wirepb.Request{Op: &wirepb.Request_MediaCreate{MediaCreate: create}})
 	if err != nil {
 		return nil, err
 	}
@@ -80,9 +95,14 @@ func (c *Client) Upload(ctx context.Context, conv, name, mime string, data []byt
 }
 
 // SendFile uploads data into conv (Upload) and sends it there, with
-// caption (may be empty), and waits for the answer.
-func (c *Client) SendFile(ctx context.Context, conv, name, mime string, data []byte, caption string) (Message, error) {
-	ref, err := c.Upload(ctx, conv, name, mime, data)
+// caption (may be empty), and waits for the answer. A picture it can
+// decode (JPEG, PNG, GIF) goes with its preview (ImagePreview) unless opts
+// give one.
+func (c *Client) SendFile(ctx context.Context, conv, name, mime string, data []byte, caption string, opts ...UploadOption) (Message, error) {
+	if w, h, thumb, ok := ImagePreview(data); ok {
+		opts = append([]UploadOption{WithPreview(w, h, thumb)}, opts...)
+	}
+	ref, err := c.Upload(ctx, conv, name, mime, data, opts...)
 	if err != nil {
 		return Message{}, err
 	}

@@ -677,6 +677,9 @@ type MediaRef struct {
 	Mime          string                 `protobuf:"bytes,3,opt,name=mime,proto3" json:"mime,omitempty"`      // its content type, e.g. image/jpeg
 	Size          int64                  `protobuf:"varint,4,opt,name=size,proto3" json:"size,omitempty"`     // bytes
 	Chunks        uint32                 `protobuf:"varint,5,opt,name=chunks,proto3" json:"chunks,omitempty"` // media_read reads chunk 0 … chunks−1
+	Width         uint32                 `protobuf:"varint,6,opt,name=width,proto3" json:"width,omitempty"`   // a picture's or a video's size in pixels (0: not given)
+	Height        uint32                 `protobuf:"varint,7,opt,name=height,proto3" json:"height,omitempty"`
+	Thumb         []byte                 `protobuf:"bytes,8,opt,name=thumb,proto3" json:"thumb,omitempty"` // a tiny preview image (JPEG or PNG), drawn before the file is read
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -744,6 +747,27 @@ func (x *MediaRef) GetChunks() uint32 {
 		return x.Chunks
 	}
 	return 0
+}
+
+func (x *MediaRef) GetWidth() uint32 {
+	if x != nil {
+		return x.Width
+	}
+	return 0
+}
+
+func (x *MediaRef) GetHeight() uint32 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *MediaRef) GetThumb() []byte {
+	if x != nil {
+		return x.Thumb
+	}
+	return nil
 }
 
 type Member struct {
@@ -4426,9 +4450,12 @@ func (x *ReportRequest) GetReason() string {
 type MediaCreateRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
-	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`  // 1–255 bytes of UTF-8, no control characters or path separators
-	Mime          string                 `protobuf:"bytes,3,opt,name=mime,proto3" json:"mime,omitempty"`  // type/subtype, e.g. image/jpeg
-	Size          int64                  `protobuf:"varint,4,opt,name=size,proto3" json:"size,omitempty"` // 1 … the node's --max-media-bytes
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`    // 1–255 bytes of UTF-8, no control characters or path separators
+	Mime          string                 `protobuf:"bytes,3,opt,name=mime,proto3" json:"mime,omitempty"`    // type/subtype, e.g. image/jpeg
+	Size          int64                  `protobuf:"varint,4,opt,name=size,proto3" json:"size,omitempty"`   // 1 … the node's --max-media-bytes
+	Width         uint32                 `protobuf:"varint,5,opt,name=width,proto3" json:"width,omitempty"` // optional, a picture's or a video's size in pixels (≤ 65,536 a side)
+	Height        uint32                 `protobuf:"varint,6,opt,name=height,proto3" json:"height,omitempty"`
+	Thumb         []byte                 `protobuf:"bytes,7,opt,name=thumb,proto3" json:"thumb,omitempty"` // optional, a tiny preview image (≤ the node's --max-media-thumb-bytes)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4489,6 +4516,27 @@ func (x *MediaCreateRequest) GetSize() int64 {
 		return x.Size
 	}
 	return 0
+}
+
+func (x *MediaCreateRequest) GetWidth() uint32 {
+	if x != nil {
+		return x.Width
+	}
+	return 0
+}
+
+func (x *MediaCreateRequest) GetHeight() uint32 {
+	if x != nil {
+		return x.Height
+	}
+	return 0
+}
+
+func (x *MediaCreateRequest) GetThumb() []byte {
+	if x != nil {
+		return x.Thumb
+	}
+	return nil
 }
 
 type MediaChunkRequest struct {
@@ -7196,13 +7244,16 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"senderRole\x12\x19\n" +
 	"\breply_to\x18\x0e \x01(\x04R\areplyTo\x12\x1a\n" +
 	"\bmentions\x18\x0f \x03(\tR\bmentions\x123\n" +
-	"\x05media\x18\x10 \x01(\v2\x1d.switchboard.wire.v1.MediaRefR\x05media\"n\n" +
+	"\x05media\x18\x10 \x01(\v2\x1d.switchboard.wire.v1.MediaRefR\x05media\"\xb2\x01\n" +
 	"\bMediaRef\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
 	"\x04mime\x18\x03 \x01(\tR\x04mime\x12\x12\n" +
 	"\x04size\x18\x04 \x01(\x03R\x04size\x12\x16\n" +
-	"\x06chunks\x18\x05 \x01(\rR\x06chunks\"\x9b\x01\n" +
+	"\x06chunks\x18\x05 \x01(\rR\x06chunks\x12\x14\n" +
+	"\x05width\x18\x06 \x01(\rR\x05width\x12\x16\n" +
+	"\x06height\x18\a \x01(\rR\x06height\x12\x14\n" +
+	"\x05thumb\x18\b \x01(\fR\x05thumb\"\x9b\x01\n" +
 	"\x06Member\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12-\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x19.switchboard.wire.v1.RoleR\x04role\x12\x1d\n" +
@@ -7480,12 +7531,15 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\rReportRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x16\n" +
-	"\x06reason\x18\x03 \x01(\tR\x06reason\"d\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\"\xa8\x01\n" +
 	"\x12MediaCreateRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
 	"\x04mime\x18\x03 \x01(\tR\x04mime\x12\x12\n" +
-	"\x04size\x18\x04 \x01(\x03R\x04size\"a\n" +
+	"\x04size\x18\x04 \x01(\x03R\x04size\x12\x14\n" +
+	"\x05width\x18\x05 \x01(\rR\x05width\x12\x16\n" +
+	"\x06height\x18\x06 \x01(\rR\x06height\x12\x14\n" +
+	"\x05thumb\x18\a \x01(\fR\x05thumb\"a\n" +
 	"\x11MediaChunkRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x14\n" +
