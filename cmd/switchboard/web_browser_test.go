@@ -260,7 +260,7 @@ func browserRun(t *testing.T, browser, transport string) {
 
 	// The customer sends a photo with a caption; the workbench shows it.
 	photo := filepath.Join(t.TempDir(), "scratch.png")
-	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
+	img := image.NewRGBA(image.Rect(0, 0, 64, 48))
 	var png bytes.Buffer
 	if err := pngenc.Encode(&png, img); err != nil {
 		t.Fatal(err)
@@ -270,7 +270,9 @@ func browserRun(t *testing.T, browser, transport string) {
 	}
 	run(customer, "caption", chromedp.SendKeys("#text", "this scratch"))
 	run(customer, "pick a photo", chromedp.SetUploadFiles("#file", []string{photo}))
-	until(agent, "the photo at the agent", `[...document.querySelectorAll("#messages .msg")].some(e => e.querySelector(".body").textContent.endsWith("this scratch") && e.querySelector("img.media")?.naturalWidth === 8)`)
+	// Its size came with the message (the page made a preview before the
+	// upload): the image is laid out 64×48 from the message alone.
+	until(agent, "the photo at the agent", `[...document.querySelectorAll("#messages .msg")].some(e => e.querySelector(".body").textContent.endsWith("this scratch") && e.querySelector("img.media")?.getAttribute("height") === "48" && e.querySelector("img.media")?.naturalWidth === 64)`)
 
 	// The customer's connection dies; the agent writes meanwhile; the page
 	// reconnects and resyncs: every message once, in order.

@@ -16,7 +16,7 @@ import {
 import { backoffDelay } from "./backoff.js";
 import { encodeFrame, FrameReader } from "./frames.js";
 import { openWebSocket, openWebTransport, type Link, type TransportKind, type WebConfig } from "./links.js";
-import { Conversation, parseCard, type Card, type ChatMessage, type MediaInfo } from "./store.js";
+import { Conversation, parseCard, type Card, type ChatMessage, type MediaInfo, type Preview } from "./store.js";
 import { BusyHold, ProtocolError, SendPipeline } from "./pipeline.js";
 import { forgetMessage, loadMessages, queuedAt, saveMessage } from "./outbox.js";
 import { chatMessage, directConv, directPeer, mediaInfo } from "./messages.js";
@@ -684,11 +684,11 @@ export class Client {
    * started yet: a first message may be a file) and returns it complete,
    * to attach with sendMedia; sendFile does both (docs/PROTOCOL.md, "Media").
    */
-  async upload(target: string | { to: string }, data: Uint8Array | Blob, name: string, mime: string): Promise<MediaInfo> {
+  async upload(target: string | { to: string }, data: Uint8Array | Blob, name: string, mime: string, preview?: Preview): Promise<MediaInfo> {
     const conv = typeof target === "string" ? target : directConv(this.user, target.to);
     const bytes = data instanceof Uint8Array ? data : new Uint8Array(await data.arrayBuffer());
     if (bytes.length === 0) throw new Error("upload: empty file");
-    const c = await this.paced({ case: "mediaCreate", value: { conv, name, mime, size: BigInt(bytes.length) } });
+    const c = await this.paced({ case: "mediaCreate", value: { conv, name, mime, size: BigInt(bytes.length), width: preview?.width ?? 0, height: preview?.height ?? 0, thumb: preview?.thumb ?? new Uint8Array() } });
     if (c.result.case !== "mediaCreate") throw new Error("media_create: unexpected answer");
     const ref = mediaInfo(c.result.value);
     const chunks = Math.ceil(bytes.length / MEDIA_CHUNK_BYTES);
@@ -737,9 +737,9 @@ export class Client {
     return this.queue(peer ? { to: peer } : target, caption, "normal", 0, [], media);
   }
 
-  /** sendFile uploads data (upload) and queues a message carrying it (sendMedia), with caption (may be empty). */
-  async sendFile(target: string | { to: string }, data: Uint8Array | Blob, opts: { name: string; mime: string; caption?: string }): Promise<ChatMessage> {
-    const media = await this.upload(target, data, opts.name, opts.mime);
+  /** sendFile uploads data (upload, with opts.preview if given) and queues a message carrying it (sendMedia), with caption (may be empty). */
+  async sendFile(target: string | { to: string }, data: Uint8Array | Blob, opts: { name: string; mime: string; caption?: string; preview?: Preview }): Promise<ChatMessage> {
+    const media = await this.upload(target, data, opts.name, opts.mime, opts.preview);
     return this.sendMedia(target, media, opts.caption ?? "");
   }
 

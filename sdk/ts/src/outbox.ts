@@ -52,7 +52,7 @@ export function queuedAt(): number {
 /** saveMessage keeps m; false when the storage refused it (full, or disabled): it is then only in memory. */
 export function saveMessage(s: OutboxStorage, user: string, m: SavedMessage): boolean {
   try {
-    s.setItem(keyOf(user, m.clientMsgId), JSON.stringify({ conv: m.conv, to: m.to, clientMsgId: m.clientMsgId, body: m.body, kind: m.kind, at: m.at, replyTo: m.replyTo, mentions: m.mentions, media: m.media }));
+    s.setItem(keyOf(user, m.clientMsgId), JSON.stringify({ conv: m.conv, to: m.to, clientMsgId: m.clientMsgId, body: m.body, kind: m.kind, at: m.at, replyTo: m.replyTo, mentions: m.mentions, media: m.media && { ...m.media, thumb: undefined } }));
     return true;
   } catch {
     return false;

@@ -333,6 +333,19 @@ export interface MediaInfo {
   size: number;
   /** How many chunks download reads. */
   chunks: number;
+  /** A picture's or a video's size in pixels, when its sender gave it. */
+  width?: number;
+  height?: number;
+  /** A tiny preview image (JPEG or PNG) to draw before downloading, when its sender gave one. */
+  thumb?: Uint8Array;
+}
+
+/** Preview is what upload sends with a picture: its size and a tiny image (makePreview makes one in a browser). */
+export interface Preview {
+  width: number;
+  height: number;
+  /** A JPEG or PNG within the node's --max-media-thumb-bytes (4 KiB by default). */
+  thumb?: Uint8Array;
 }
 
 /** mentions: m names me among its mentions. */

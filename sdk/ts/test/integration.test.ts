@@ -126,6 +126,14 @@ test("a file: uploaded in chunks, attached with a caption, read back whole", { s
     assert.equal(media.name, "bike.jpg");
     assert.deepEqual(data, photo);
     await assert.rejects(buyer.upload(conv, new Uint8Array(1), "a/b.jpg", "image/jpeg"), (e: unknown) => e instanceof ProtocolError && e.code === Code.INVALID);
+    // A picture's preview travels with its message.
+    const thumb = new Uint8Array([0xff, 0xd8, 1, 2, 0xff, 0xd9]);
+    const pic = await buyer.sendFile(conv, new Uint8Array(5), { name: "door.jpg", mime: "image/jpeg", preview: { width: 640, height: 480, thumb } });
+    await until("bob has the preview", () => bob.conversation(conv).messages.some((x) => x.media?.id === pic.media?.id));
+    const withPreview = bob.conversation(conv).messages.find((x) => x.media?.id === pic.media?.id)!.media!;
+    assert.equal(withPreview.width, 640);
+    assert.equal(withPreview.height, 480);
+    assert.deepEqual(withPreview.thumb, thumb);
   });
 });
 

@@ -1,5 +1,5 @@
 // Shared by the pages: tokens, rendering, the SDK.
-import { Client, Code, Desk, ServiceDesk } from "./switchboard.js";
+import { Client, Code, Desk, ServiceDesk, makePreview } from "./switchboard.js";
 export { Client, Desk, ServiceDesk };
 
 export const params = new URLSearchParams(location.search);
@@ -194,6 +194,14 @@ function mediaView(m, download) {
     img.className = "media";
     img.alt = f.name;
     img.title = `${f.name} (${kb})`;
+    if (f.width && f.height) {
+      // Laid out at its size before a byte of it arrives; the sender's
+      // tiny preview, stretched, shows until the picture replaces it.
+      const scale = Math.min(1, 240 / f.width, 240 / f.height); // the style's bound
+      img.width = Math.max(1, Math.round(f.width * scale));
+      img.height = Math.max(1, Math.round(f.height * scale));
+    }
+    if (f.thumb) img.src = URL.createObjectURL(new Blob([f.thumb], { type: "image/jpeg" }));
     url().then((u) => (img.src = u), () => (img.alt = `${f.name} (could not be read)`));
     return img;
   }
@@ -222,7 +230,8 @@ export function attachFile(client, input, text, conv, note) {
     input.value = "";
     if (!file || !c) return;
     try {
-      await client().sendFile(c, file, { name: file.name, mime: file.type || "application/octet-stream", caption: text.value.trim() });
+      const preview = file.type.startsWith("image/") ? await makePreview(file) : undefined;
+      await client().sendFile(c, file, { name: file.name, mime: file.type || "application/octet-stream", caption: text.value.trim(), preview });
       text.value = "";
     } catch (err) {
       note(`file not sent: ${err.message}`);
