@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -91,14 +92,9 @@ type ConversationUser struct {
 
 func (s *Server) listMembers(w http.ResponseWriter, r *http.Request) {
 	conv, q := r.PathValue("conv"), r.URL.Query()
-	limit := 200
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "limit: want a number, got " + v, "code": "INVALID"})
-			return
-		}
-		limit = n
+	limit, ok := pageLimit(w, q)
+	if !ok {
+		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
@@ -259,14 +255,9 @@ func (s *Server) transcript(w http.ResponseWriter, r *http.Request) {
 		}
 		after = n
 	}
-	limit := 200
-	if v := q.Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "limit: want a number, got " + v, "code": "INVALID"})
-			return
-		}
-		limit = n
+	limit, ok := pageLimit(w, q)
+	if !ok {
+		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
@@ -303,4 +294,19 @@ func transcriptMessageOf(m *pb.Message) TranscriptMessage {
 		out.File = &TranscriptRef{ID: f.Id, Name: f.Name, Type: f.Mime, Size: f.Size}
 	}
 	return out
+}
+
+// pageLimit reads a page's limit (default 200; its range is the node's to
+// check), or answers 400.
+func pageLimit(w http.ResponseWriter, q url.Values) (int, bool) {
+	v := q.Get("limit")
+	if v == "" {
+		return 200, true
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "limit: want a number, got " + v, "code": "INVALID"})
+		return 0, false
+	}
+	return n, true
 }

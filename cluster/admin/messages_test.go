@@ -21,46 +21,7 @@ import (
 // the sender's rules hold (not a member: 403; past the send rate: 429
 // with Retry-After), and the transcript pages through the log.
 func TestServerMessages(t *testing.T) {
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir(), Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	node, err := boot.StartNode(boot.NodeConfig{Store: store, Logger: log, ClusterName: "messages-admin-test",
-		Actors: actors.Config{SendRate: 0.001, SendBurst: 4}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer node.Stop(true)
-	srv, err := admin.New(node, admin.Config{Token: "s3cret", OpenReadOnly: true, Logger: log}, admin.Hooks{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	defer hs.Close()
-	call := func(method, path, token, body string, want int, out any) http.Header {
-		t.Helper()
-		req, _ := http.NewRequest(method, hs.URL+path, bytes.NewReader([]byte(body)))
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		raw, _ := io.ReadAll(res.Body)
-		if res.StatusCode != want {
-			t.Fatalf("%s %s %s: %d %s, want %d", method, path, body, res.StatusCode, raw, want)
-		}
-		if out != nil {
-			if err := json.Unmarshal(raw, out); err != nil {
-				t.Fatalf("%s %s: %v in %s", method, path, err, raw)
-			}
-		}
-		return res.Header
-	}
+	call := startAdminAPI(t, actors.Config{SendRate: 0.001, SendBurst: 4})
 	const tok = "s3cret"
 	post := func(body string, want int) (p admin.PostedMessage) {
 		t.Helper()
@@ -126,41 +87,10 @@ func TestServerMessages(t *testing.T) {
 // group as its teacher (an admin of the group), a student's own request
 // is held to a student's rights, and the member list pages.
 func TestServerMembership(t *testing.T) {
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir(), Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	node, err := boot.StartNode(boot.NodeConfig{Store: store, Logger: log, ClusterName: "members-admin-test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer node.Stop(true)
-	srv, err := admin.New(node, admin.Config{Token: "s3cret", Logger: log}, admin.Hooks{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	defer hs.Close()
+	api := startAdminAPI(t, actors.Config{})
 	call := func(method, path, body string, want int, out any) {
 		t.Helper()
-		req, _ := http.NewRequest(method, hs.URL+path, bytes.NewReader([]byte(body)))
-		req.Header.Set("Authorization", "Bearer s3cret")
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		raw, _ := io.ReadAll(res.Body)
-		if res.StatusCode != want {
-			t.Fatalf("%s %s %s: %d %s, want %d", method, path, body, res.StatusCode, raw, want)
-		}
-		if out != nil {
-			if err := json.Unmarshal(raw, out); err != nil {
-				t.Fatalf("%s %s: %v in %s", method, path, err, raw)
-			}
-		}
+		api(method, path, "s3cret", body, want, out)
 	}
 	call(http.MethodPost, "/api/v1/conversations", `{"conv":"g:class-7b","kind":"group","title":"7B","members":[{"user":"teacher","role":"admin"}]}`, http.StatusCreated, nil)
 	const members = "/api/v1/conversations/g:class-7b/members"
@@ -183,4 +113,50 @@ func TestServerMembership(t *testing.T) {
 	}
 	call(http.MethodGet, "/api/v1/conversations/g:nosuch/members", "", http.StatusNotFound, nil)
 	call(http.MethodGet, members+"?limit=0", "", http.StatusBadRequest, nil)
+}
+
+// startAdminAPI starts a node on a fresh store with cfg and its admin API
+// behind token; call sends body to path with the token, requires the
+// status want and decodes the answer into out (nil: ignored).
+func startAdminAPI(t *testing.T, cfg actors.Config) (call func(method, path, token, body string, want int, out any) http.Header) {
+	t.Helper()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	store, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir(), Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	node, err := boot.StartNode(boot.NodeConfig{Store: store, Logger: log, ClusterName: "server-api-test", Actors: cfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { node.Stop(true) })
+	srv, err := admin.New(node, admin.Config{Token: "s3cret", Logger: log}, admin.Hooks{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	return func(method, path, token, body string, want int, out any) http.Header {
+		t.Helper()
+		req, _ := http.NewRequest(method, hs.URL+path, bytes.NewReader([]byte(body)))
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		raw, _ := io.ReadAll(res.Body)
+		if res.StatusCode != want {
+			t.Fatalf("%s %s %s: %d %s, want %d", method, path, body, res.StatusCode, raw, want)
+		}
+		if out != nil {
+			if err := json.Unmarshal(raw, out); err != nil {
+				t.Fatalf("%s %s: %v in %s", method, path, err, raw)
+			}
+		}
+		return res.Header
+	}
 }
