@@ -8,6 +8,9 @@ import (
 	_ "image/png"
 )
 
+// shrinkSamples bounds the pixels shrink averages per target pixel, a side.
+const shrinkSamples = 8
+
 // PreviewSide is the longer side of the tiny image ImagePreview makes, in
 // pixels, and previewMaxBytes the most it keeps (the node's default
 // --max-media-thumb-bytes).
@@ -37,8 +40,10 @@ func ImagePreview(data []byte) (width, height uint32, thumb []byte, ok bool) {
 }
 
 // shrink scales img down to side pixels on its longer side by averaging
-// the source pixels each target pixel covers (a box filter: no aliasing
-// worth the name at this size). A smaller image is returned as it is.
+// the source pixels each target pixel covers (a box filter), reading at
+// most shrinkSamples × shrinkSamples of them evenly spread: a phone photo's
+// block is ~80 pixels a side, and reading all 12 million cost ~0.4 s. A
+// smaller image is returned as it is.
 func shrink(img image.Image, side int) image.Image {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
@@ -55,8 +60,9 @@ func shrink(img image.Image, side int) image.Image {
 		for x := range tw {
 			x0, x1 := b.Min.X+x*w/tw, b.Min.X+max((x+1)*w/tw, x*w/tw+1)
 			var r, g, bl, a, n uint64
-			for sy := y0; sy < y1; sy++ {
-				for sx := x0; sx < x1; sx++ {
+			ystep, xstep := max(1, (y1-y0)/shrinkSamples), max(1, (x1-x0)/shrinkSamples)
+			for sy := y0; sy < y1; sy += ystep {
+				for sx := x0; sx < x1; sx += xstep {
 					cr, cg, cb, ca := img.At(sx, sy).RGBA()
 					r, g, bl, a, n = r+uint64(cr), g+uint64(cg), bl+uint64(cb), a+uint64(ca), n+1
 				}

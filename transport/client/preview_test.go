@@ -41,3 +41,22 @@ func TestImagePreview(t *testing.T) {
 		t.Fatal("a PDF got a preview")
 	}
 }
+
+// BenchmarkImagePreview: the preview of a 12-megapixel phone photo (a
+// JPEG of 4000×3000), which SendFile makes before the upload.
+func BenchmarkImagePreview(b *testing.B) {
+	img := image.NewYCbCr(image.Rect(0, 0, 4000, 3000), image.YCbCrSubsampleRatio420)
+	for i := range img.Y {
+		img.Y[i] = uint8(i * 7)
+	}
+	var photo bytes.Buffer
+	if err := jpeg.Encode(&photo, img, &jpeg.Options{Quality: 85}); err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(photo.Len()))
+	for b.Loop() {
+		if _, _, _, ok := ImagePreview(photo.Bytes()); !ok {
+			b.Fatal("no preview")
+		}
+	}
+}
