@@ -3,6 +3,7 @@ package actors_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -319,4 +320,16 @@ func TestMediaPreview(t *testing.T) {
 	if err != nil || ref.Preview.Width != 4032 || !bytes.Equal(ref.Preview.Thumb, thumb) {
 		t.Fatalf("the file's reference %+v (%v)", ref, err)
 	}
+	// A conversation list (sync, list_conversations) names the file and
+	// its size, not its preview image: a sync page of photos stays small.
+	eventually(t, func() error { // the delivery reaches mia's grain after the send's answer
+		list, err := node.ListConversations(ctx, "mia", "", 10)
+		if err != nil || len(list.Conversations) != 1 {
+			return fmt.Errorf("mia's conversations: %v (%v)", list, err)
+		}
+		if last := list.Conversations[0].LastMessage; last.GetSeq() != sent.Seq || last.GetMedia().GetWidth() != 4032 || len(last.GetMedia().GetThumb()) != 0 {
+			return fmt.Errorf("the list's last message %v, want the file without its preview image", last)
+		}
+		return nil
+	})
 }

@@ -274,7 +274,7 @@ func (u *user) deliver(ctx actor.Context, d *pb.Deliver) {
 			}
 		}
 		if !isGap(m) && (uc.lastMsg == nil || m.Seq >= uc.lastMsg.Seq) {
-			uc.lastMsg = m
+			uc.lastMsg = listed(m)
 		}
 	}
 	u.offlinePush(d.Conv, uc, fresh)
@@ -406,6 +406,21 @@ func cloneRecalled(m *pb.Message) *pb.Message {
 	c := &pb.Message{Conv: m.Conv, Seq: m.Seq, MsgId: m.MsgId, ClientMsgId: m.ClientMsgId, Sender: m.Sender, Kind: m.Kind,
 		RefSeq: m.RefSeq, Recalled: true, Flagged: m.Flagged, ClientTsMs: m.ClientTsMs, ServerTsMs: m.ServerTsMs, SenderRole: m.SenderRole,
 		ReplyTo: m.ReplyTo, Mentions: m.Mentions}
+	return c
+}
+
+// listed is m as a conversation list keeps it: without its file's preview
+// image (a list draws none; pushes and history carry it), so a user grain
+// holds no image per conversation and a sync page stays small. Only a
+// message with a preview image is copied.
+func listed(m *pb.Message) *pb.Message {
+	f := m.GetMedia()
+	if len(f.GetThumb()) == 0 {
+		return m
+	}
+	c := cloneEdited(m, m.Body)
+	c.Recalled = m.Recalled
+	c.Media = &pb.MediaRef{Id: f.Id, Name: f.Name, Mime: f.Mime, Size: f.Size, Width: f.Width, Height: f.Height}
 	return c
 }
 
