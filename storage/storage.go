@@ -440,7 +440,8 @@ type Store interface {
 	AttachMedia(ctx context.Context, convID, id string, seq uint64) error
 	// UnattachedMedia lists at most limit uploads created in the hour that
 	// starts at hour (UTC; truncated to the hour) that no AttachMedia
-	// claimed: those a sweep may delete once they are old enough.
+	// claimed: those a sweep may delete once they are old enough. Fewer
+	// than limit: the hour has no more.
 	UnattachedMedia(ctx context.Context, hour time.Time, limit int) ([]Media, error)
 	// DeleteMedia removes an upload and its chunks; no error if absent.
 	DeleteMedia(ctx context.Context, convID, id string) error

@@ -46,7 +46,7 @@ var (
 	mediaAttach   = mk(qb.Update("media").Set("attached_seq").Where(qb.Eq("conv_id"), qb.Eq("media_id")).ToCql())
 	mediaDelete   = mk(qb.Delete("media").Where(qb.Eq("conv_id"), qb.Eq("media_id")).ToCql())
 	openInsert    = mk(qb.Insert("media_open").Columns("hour", "conv_id", "media_id").ToCql())
-	openList      = mk(qb.Select("media_open").Columns("conv_id", "media_id").Where(qb.Eq("hour")).Limit(1000).ToCql())
+	openList      = mk(qb.Select("media_open").Columns("conv_id", "media_id").Where(qb.Eq("hour")).ToCql())
 	openDelete    = mk(qb.Delete("media_open").Where(qb.Eq("hour"), qb.Eq("conv_id"), qb.Eq("media_id")).ToCql())
 	chunkInsert   = mk(qb.Insert("media_chunks").Columns("conv_id", "media_id", "chunk", "len", "data").ToCql())
 	chunkLens     = mk(qb.Select("media_chunks").Columns("chunk", "len").Where(qb.Eq("conv_id"), qb.Eq("media_id")).ToCql())
@@ -172,28 +172,31 @@ func (s *Store) UnattachedMedia(ctx context.Context, hour time.Time, limit int) 
 		return nil, fmt.Errorf("cql: limit %d: %w", limit, storage.ErrInvalid)
 	}
 	hour = storage.MediaHour(hour)
-	var rows []struct {
+	// Read page by page until limit live uploads are found or the hour
+	// ends: stale listings dropped on the way do not end the list early.
+	iter := s.query(ctx, openList).Bind(hour).PageSize(500).Iter()
+	var row struct {
 		ConvID  string `db:"conv_id"`
 		MediaID string `db:"media_id"`
 	}
-	if err := s.query(ctx, openList).Bind(hour).SelectRelease(&rows); err != nil {
-		return nil, s.wrap("list unattached media", err)
-	}
 	var out []storage.Media
-	for _, r := range rows {
-		m, err := s.GetMedia(ctx, r.ConvID, r.MediaID)
+	for len(out) < limit && iter.StructScan(&row) {
+		m, err := s.GetMedia(ctx, row.ConvID, row.MediaID)
 		switch {
 		case errors.Is(err, storage.ErrNotFound) || err == nil && m.AttachedSeq != 0:
-			if err := s.query(ctx, openDelete).Bind(hour, r.ConvID, r.MediaID).ExecRelease(); err != nil {
+			if err := s.query(ctx, openDelete).Bind(hour, row.ConvID, row.MediaID).ExecRelease(); err != nil {
+				_ = iter.Close()
 				return out, s.wrap("drop a stale upload listing", err)
 			}
 			continue
 		case err != nil:
+			_ = iter.Close()
 			return out, err
 		}
-		if out = append(out, m); len(out) == limit {
-			break
-		}
+		out = append(out, m)
+	}
+	if err := iter.Close(); err != nil {
+		return out, s.wrap("list unattached media", err)
 	}
 	return out, nil
 }
