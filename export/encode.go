@@ -52,7 +52,7 @@ func (r MessageRecord) proto() proto.Message {
 	p := &exportpb.MessageRecord{EventId: r.EventID, Conv: r.Conv, Seq: r.Seq, MsgId: r.MsgID, From: r.From, Kind: r.Kind,
 		Text: r.Text, Body: r.Body, ServerTsMs: r.ServerTsMs, ClientTsMs: r.ClientTsMs, ReplyTo: r.ReplyTo, Mentions: r.Mentions}
 	if f := r.Media; f != nil {
-		p.Media = &exportpb.MediaRecord{Id: f.ID, Name: f.Name, Type: f.Type, Size: f.Size}
+		p.Media = &exportpb.MediaRecord{Id: f.ID, Name: f.Name, Type: f.Type, Size: f.Size, Width: f.Width, Height: f.Height}
 	}
 	return p
 }

@@ -64,12 +64,13 @@ func TestMessageRecordReplyTo(t *testing.T) {
 // bytes), and a message without one has no media.
 func TestMessageRecordMedia(t *testing.T) {
 	m := storage.Message{ConvID: "d:a:b", Seq: 5, MsgID: 9, Sender: "b", Kind: storage.MsgNormal, Body: []byte("the bike"),
-		Media: storage.MediaRef{ID: "0123456789abcdef0123456789abcdef", Name: "bike.jpg", MIME: "image/jpeg", Size: 2048}, ServerTS: time.UnixMilli(1764396000000)}
+		Media: storage.MediaRef{ID: "0123456789abcdef0123456789abcdef", Name: "bike.jpg", MIME: "image/jpeg", Size: 2048,
+			Preview: storage.Preview{Width: 640, Height: 480, Thumb: []byte{1, 2, 3}}}, ServerTS: time.UnixMilli(1764396000000)}
 	r := NewMessageRecord(m)
-	if pr, ok := r.proto().(*exportpb.MessageRecord); !ok || pr.Media.GetName() != "bike.jpg" || pr.Media.GetType() != "image/jpeg" || pr.Media.GetSize() != 2048 {
+	if pr, ok := r.proto().(*exportpb.MessageRecord); !ok || pr.Media.GetName() != "bike.jpg" || pr.Media.GetType() != "image/jpeg" || pr.Media.GetSize() != 2048 || pr.Media.GetWidth() != 640 {
 		t.Errorf("protobuf %v", r.proto())
 	}
-	if b, err := json.Marshal(r); err != nil || !strings.Contains(string(b), `"media":{"id":"0123456789abcdef0123456789abcdef","name":"bike.jpg","type":"image/jpeg","size":2048}`) {
+	if b, err := json.Marshal(r); err != nil || !strings.Contains(string(b), `"media":{"id":"0123456789abcdef0123456789abcdef","name":"bike.jpg","type":"image/jpeg","size":2048,"width":640,"height":480}`) {
 		t.Errorf("json %s %v", b, err)
 	}
 	m.Media = storage.MediaRef{}

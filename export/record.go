@@ -42,6 +42,10 @@ type MediaRecord struct {
 	Name string `json:"name"`
 	Type string `json:"type"`
 	Size int64  `json:"size"`
+	// A picture's size in pixels, when its sender gave it (its preview
+	// image is not exported).
+	Width  uint32 `json:"width,omitempty"`
+	Height uint32 `json:"height,omitempty"`
 }
 
 // EventRecord is one conversation event on TopicEvents, keyed by conv:
@@ -90,7 +94,7 @@ func NewMessageRecord(m storage.Message) MessageRecord {
 		ServerTsMs: millis(m.ServerTS), ClientTsMs: millis(m.ClientTS), ReplyTo: m.ReplyTo, Mentions: m.Mentions,
 	}
 	if f := m.Media; f.ID != "" {
-		r.Media = &MediaRecord{ID: f.ID, Name: f.Name, Type: f.MIME, Size: f.Size}
+		r.Media = &MediaRecord{ID: f.ID, Name: f.Name, Type: f.MIME, Size: f.Size, Width: f.Preview.Width, Height: f.Preview.Height}
 	}
 	if utf8.Valid(m.Body) {
 		r.Text = string(m.Body)

@@ -289,7 +289,11 @@ func formatMessage(m client.Message) string {
 	}
 	reply, edited := "", ""
 	if m.Media != nil {
-		edited += fmt.Sprintf(" [file %s, %s, %d bytes]", m.Media.Name, m.Media.Mime, m.Media.Size)
+		if m.Media.Width > 0 && m.Media.Height > 0 {
+			edited += fmt.Sprintf(" [file %s, %s, %d bytes, %d×%d]", m.Media.Name, m.Media.Mime, m.Media.Size, m.Media.Width, m.Media.Height)
+		} else {
+			edited += fmt.Sprintf(" [file %s, %s, %d bytes]", m.Media.Name, m.Media.Mime, m.Media.Size)
+		}
 	}
 	if m.ReplyTo != 0 {
 		reply = fmt.Sprintf("(to #%d) ", m.ReplyTo)

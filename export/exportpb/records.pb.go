@@ -173,6 +173,8 @@ type MediaRecord struct {
 	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	Type          string                 `protobuf:"bytes,3,opt,name=type,proto3" json:"type,omitempty"`
 	Size          int64                  `protobuf:"varint,4,opt,name=size,proto3" json:"size,omitempty"`
+	Width         uint32                 `protobuf:"varint,5,opt,name=width,proto3" json:"width,omitempty"` // a picture's size in pixels, when its sender gave it (its preview image is not exported)
+	Height        uint32                 `protobuf:"varint,6,opt,name=height,proto3" json:"height,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -231,6 +233,20 @@ func (x *MediaRecord) GetType() string {
 func (x *MediaRecord) GetSize() int64 {
 	if x != nil {
 		return x.Size
+	}
+	return 0
+}
+
+func (x *MediaRecord) GetWidth() uint32 {
+	if x != nil {
+		return x.Width
+	}
+	return 0
+}
+
+func (x *MediaRecord) GetHeight() uint32 {
+	if x != nil {
+		return x.Height
 	}
 	return 0
 }
@@ -1269,12 +1285,14 @@ const file_export_exportpb_records_proto_rawDesc = "" +
 	"clientTsMs\x12\x19\n" +
 	"\breply_to\x18\v \x01(\x04R\areplyTo\x12\x1a\n" +
 	"\bmentions\x18\f \x03(\tR\bmentions\x125\n" +
-	"\x05media\x18\r \x01(\v2\x1f.switchboard.export.MediaRecordR\x05media\"Y\n" +
+	"\x05media\x18\r \x01(\v2\x1f.switchboard.export.MediaRecordR\x05media\"\x87\x01\n" +
 	"\vMediaRecord\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
 	"\x04type\x18\x03 \x01(\tR\x04type\x12\x12\n" +
-	"\x04size\x18\x04 \x01(\x03R\x04size\"\xda\x01\n" +
+	"\x04size\x18\x04 \x01(\x03R\x04size\x12\x14\n" +
+	"\x05width\x18\x05 \x01(\rR\x05width\x12\x16\n" +
+	"\x06height\x18\x06 \x01(\rR\x06height\"\xda\x01\n" +
 	"\vEventRecord\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x12\n" +
