@@ -88,6 +88,14 @@ func TestMediaOverTheWire(t *testing.T) {
 	if m := got.Media; m.GetWidth() != 400 || m.GetHeight() != 300 || len(m.GetThumb()) == 0 {
 		t.Fatalf("the picture's message: %v, want its preview", m)
 	}
+	// The caller's own preview is the one sent.
+	own, err := buyer.SendFile(ctx, conv, "door2.png", "image/png", door.Bytes(), "", client.WithPreview(40, 30, []byte{0xff, 0xd8, 0xff, 0xd9}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := own.Media; m.GetWidth() != 40 || m.GetHeight() != 30 || len(m.GetThumb()) != 4 {
+		t.Fatalf("a file sent with the caller's preview: %v", m)
+	}
 	thumb := bytes.Repeat([]byte{1}, storage.MaxPreviewBytes+1)
 	if _, err := buyer.Upload(ctx, conv, "x.jpg", "image/jpeg", []byte("x"), client.WithPreview(1, 1, thumb)); codeOf(err) != wirepb.Code_INVALID {
 		t.Fatalf("a preview image over any node's limit: %v, want INVALID", err)

@@ -97,10 +97,16 @@ func (c *Client) Upload(ctx context.Context, conv, name, mime string, data []byt
 // SendFile uploads data into conv (Upload) and sends it there, with
 // caption (may be empty), and waits for the answer. A picture it can
 // decode (JPEG, PNG, GIF) goes with its preview (ImagePreview) unless opts
-// give one.
+// give one (then it decodes nothing).
 func (c *Client) SendFile(ctx context.Context, conv, name, mime string, data []byte, caption string, opts ...UploadOption) (Message, error) {
-	if w, h, thumb, ok := ImagePreview(data); ok {
-		opts = append([]UploadOption{WithPreview(w, h, thumb)}, opts...)
+	var given wirepb.MediaCreateRequest
+	for _, o := range opts {
+		o(&given)
+	}
+	if given.Width == 0 && given.Height == 0 && len(given.Thumb) == 0 { // no decoding when the caller gave one
+		if w, h, thumb, ok := ImagePreview(data); ok {
+			opts = append(opts, WithPreview(w, h, thumb))
+		}
 	}
 	ref, err := c.Upload(ctx, conv, name, mime, data, opts...)
 	if err != nil {
