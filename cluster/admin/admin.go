@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -38,6 +39,10 @@ type Config struct {
 	// Token protects /api/v1/; requests carry "Authorization: Bearer <token>".
 	// Empty: every API request is refused (401) unless OpenReadOnly.
 	Token string
+	// APIKeysFile, if set, names the file of API keys (ParseAPIKeys): each
+	// a name, its scopes and the key's hash. It is read again while the
+	// node serves, so keys are added and revoked without a restart.
+	APIKeysFile string
 	// OpenReadOnly serves the read-only endpoints (GET) without a token.
 	OpenReadOnly bool
 	// PeerTimeout bounds one question to another node (default 2 s).
@@ -74,6 +79,7 @@ type Server struct {
 	started  time.Time
 	draining atomic.Bool
 	log      *slog.Logger
+	keys     *keyFile // nil: the admin token is the only credential
 }
 
 // New starts the node's admin actor and returns the API.
@@ -85,6 +91,13 @@ func New(node *boot.Node, cfg Config, hooks Hooks) (*Server, error) {
 		cfg.Logger = slog.Default()
 	}
 	s := &Server{node: node, cfg: cfg, hooks: hooks, started: time.Now(), log: cfg.Logger}
+	if cfg.APIKeysFile != "" {
+		keys, err := openKeyFile(cfg.APIKeysFile, cfg.Logger)
+		if err != nil {
+			return nil, err
+		}
+		s.keys = keys
+	}
 	pid, err := node.System().Root.SpawnNamed(actor.PropsFromFunc(s.receive), actorName)
 	if err != nil {
 		return nil, fmt.Errorf("admin actor: %w", err)
@@ -167,25 +180,25 @@ func (s *Server) Handler() http.Handler {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.Handle("GET /metrics", promhttp.Handler())
-	mux.HandleFunc("GET /api/v1/members", s.auth(false, s.members))
-	mux.HandleFunc("GET /api/v1/status", s.auth(false, s.status))
-	mux.HandleFunc("GET /api/v1/where/{kind}/{id...}", s.auth(false, s.where))
-	mux.HandleFunc("GET /api/v1/grains", s.auth(false, s.grains))
-	mux.HandleFunc("POST /api/v1/drain/{node}", s.auth(true, s.drain))
-	mux.HandleFunc("POST /api/v1/conversations", s.auth(true, s.createConversation))
-	mux.HandleFunc("GET /api/v1/metrics", s.auth(false, s.metrics))
-	mux.HandleFunc("POST /api/v1/store/backup", s.auth(true, s.backup))
+	mux.HandleFunc("GET /api/v1/members", s.openRead(ScopeStatus, s.members))
+	mux.HandleFunc("GET /api/v1/status", s.openRead(ScopeStatus, s.status))
+	mux.HandleFunc("GET /api/v1/where/{kind}/{id...}", s.openRead(ScopeStatus, s.where))
+	mux.HandleFunc("GET /api/v1/grains", s.openRead(ScopeStatus, s.grains))
+	mux.HandleFunc("POST /api/v1/drain/{node}", s.auth(scopeAdmin, s.drain))
+	mux.HandleFunc("POST /api/v1/conversations", s.auth(ScopeMembers, s.createConversation))
+	mux.HandleFunc("GET /api/v1/metrics", s.openRead(ScopeStatus, s.metrics))
+	mux.HandleFunc("POST /api/v1/store/backup", s.auth(scopeAdmin, s.backup))
 	s.deskRoutes(mux)
 	s.wordRoutes(mux)
 	s.moderationRoutes(mux)
 	s.messageRoutes(mux)
 	// Profiles for the performance work (docs/PERFORMANCE.md); they reveal
 	// internals, so they always need the token.
-	mux.HandleFunc("GET /debug/pprof/", s.auth(true, pprof.Index))
-	mux.HandleFunc("GET /debug/pprof/cmdline", s.auth(true, pprof.Cmdline))
-	mux.HandleFunc("GET /debug/pprof/profile", s.auth(true, pprof.Profile))
-	mux.HandleFunc("GET /debug/pprof/symbol", s.auth(true, pprof.Symbol))
-	mux.HandleFunc("GET /debug/pprof/trace", s.auth(true, pprof.Trace))
+	mux.HandleFunc("GET /debug/pprof/", s.auth(scopeAdmin, pprof.Index))
+	mux.HandleFunc("GET /debug/pprof/cmdline", s.auth(scopeAdmin, pprof.Cmdline))
+	mux.HandleFunc("GET /debug/pprof/profile", s.auth(scopeAdmin, pprof.Profile))
+	mux.HandleFunc("GET /debug/pprof/symbol", s.auth(scopeAdmin, pprof.Symbol))
+	mux.HandleFunc("GET /debug/pprof/trace", s.auth(scopeAdmin, pprof.Trace))
 	if s.cfg.Extra != nil {
 		s.cfg.Extra(mux)
 	}
@@ -207,21 +220,69 @@ func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, info)
 }
 
-// auth checks the admin token; read-only endpoints may be open.
-func (s *Server) auth(mutating bool, h http.HandlerFunc) http.HandlerFunc {
+// auth lets a request through with the admin token, or with an API key
+// holding scope (scopeAdmin: the admin token only); the caller's name is
+// in the request's context for the logs (callerOf).
+func (s *Server) auth(scope Scope, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !mutating && s.cfg.OpenReadOnly {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || got == "" {
+			unauthorized(w, "admin token or API key required")
+			return
+		}
+		if s.cfg.Token != "" && subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.Token)) == 1 {
+			h(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, "admin")))
+			return
+		}
+		if s.keys == nil {
+			unauthorized(w, "admin token required")
+			return
+		}
+		k, found := s.keys.lookup(got)
+		if !found {
+			unauthorized(w, "admin token or API key required")
+			return
+		}
+		if scope == scopeAdmin || !slices.Contains(k.Scopes, scope) {
+			need := "the admin token"
+			if scope != scopeAdmin {
+				need = "a key with scope " + string(scope)
+			}
+			s.log.Warn("api key refused: out of its scopes", "key", k.Name, "method", r.Method, "path", r.URL.Path)
+			writeJSON(w, http.StatusForbidden, map[string]string{"error": "API key " + k.Name + " may not do this: it needs " + need, "code": "FORBIDDEN"})
+			return
+		}
+		h(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, "key:"+k.Name)))
+	}
+}
+
+// openRead is auth, except that with --admin-open-read anyone may call it
+// (a read that reveals nothing private: status, the desk's configuration).
+func (s *Server) openRead(scope Scope, h http.HandlerFunc) http.HandlerFunc {
+	checked := s.auth(scope, h)
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.cfg.OpenReadOnly {
 			h(w, r)
 			return
 		}
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || s.cfg.Token == "" || subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.Token)) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="switchboard-admin"`)
-			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "admin token required"})
-			return
-		}
-		h(w, r)
+		checked(w, r)
 	}
+}
+
+func unauthorized(w http.ResponseWriter, msg string) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="switchboard-admin"`)
+	writeJSON(w, http.StatusUnauthorized, map[string]string{"error": msg})
+}
+
+type callerKey struct{}
+
+// callerOf names who made an authorized request, for the logs: "admin",
+// "key:NAME", or "anyone" (an open read).
+func callerOf(r *http.Request) string {
+	if c, ok := r.Context().Value(callerKey{}).(string); ok {
+		return c
+	}
+	return "anyone"
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

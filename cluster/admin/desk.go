@@ -16,23 +16,23 @@ import (
 // The service desk's endpoints (docs/DESK.md). They act for the user named
 // in the request, so every one that changes something needs the token.
 func (s *Server) deskRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/v1/desk/scenes", s.auth(false, s.deskScenes))
-	mux.HandleFunc("PUT /api/v1/desk/scenes/{scene}", s.auth(true, s.deskSetScene))
-	mux.HandleFunc("GET /api/v1/desk/lines/{line}/hours", s.auth(false, s.deskHours))
-	mux.HandleFunc("PUT /api/v1/desk/lines/{line}/hours", s.auth(true, s.deskSetHours))
-	mux.HandleFunc("DELETE /api/v1/desk/lines/{line}/hours", s.auth(true, s.deskSetHours))
-	mux.HandleFunc("GET /api/v1/desk/lines/{line}/replies", s.auth(false, s.deskReplies))
-	mux.HandleFunc("PUT /api/v1/desk/lines/{line}/replies", s.auth(true, s.deskSetReplies))
-	mux.HandleFunc("GET /api/v1/desk/agents/{user}", s.auth(false, s.deskAgent))
-	mux.HandleFunc("POST /api/v1/desk/agents/{user}", s.auth(true, s.deskSetAgent))
-	mux.HandleFunc("GET /api/v1/desk/queues/{skill}", s.auth(false, s.deskQueue))
-	mux.HandleFunc("GET /api/v1/desk/sessions/{conv}", s.auth(true, s.deskSession))
-	mux.HandleFunc("POST /api/v1/desk/enter", s.auth(true, s.deskEnter))
-	mux.HandleFunc("POST /api/v1/desk/merge", s.auth(true, s.deskMerge))
-	mux.HandleFunc("POST /api/v1/desk/rate", s.auth(true, s.deskRate))
-	mux.HandleFunc("GET /api/v1/desk/merges/{from}", s.auth(true, s.deskMergeStatus))
+	mux.HandleFunc("GET /api/v1/desk/scenes", s.openRead(ScopeDesk, s.deskScenes))
+	mux.HandleFunc("PUT /api/v1/desk/scenes/{scene}", s.auth(ScopeDesk, s.deskSetScene))
+	mux.HandleFunc("GET /api/v1/desk/lines/{line}/hours", s.openRead(ScopeDesk, s.deskHours))
+	mux.HandleFunc("PUT /api/v1/desk/lines/{line}/hours", s.auth(ScopeDesk, s.deskSetHours))
+	mux.HandleFunc("DELETE /api/v1/desk/lines/{line}/hours", s.auth(ScopeDesk, s.deskSetHours))
+	mux.HandleFunc("GET /api/v1/desk/lines/{line}/replies", s.openRead(ScopeDesk, s.deskReplies))
+	mux.HandleFunc("PUT /api/v1/desk/lines/{line}/replies", s.auth(ScopeDesk, s.deskSetReplies))
+	mux.HandleFunc("GET /api/v1/desk/agents/{user}", s.openRead(ScopeDesk, s.deskAgent))
+	mux.HandleFunc("POST /api/v1/desk/agents/{user}", s.auth(ScopeDesk, s.deskSetAgent))
+	mux.HandleFunc("GET /api/v1/desk/queues/{skill}", s.openRead(ScopeDesk, s.deskQueue))
+	mux.HandleFunc("GET /api/v1/desk/sessions/{conv}", s.auth(ScopeDesk, s.deskSession))
+	mux.HandleFunc("POST /api/v1/desk/enter", s.auth(ScopeDesk, s.deskEnter))
+	mux.HandleFunc("POST /api/v1/desk/merge", s.auth(ScopeDesk, s.deskMerge))
+	mux.HandleFunc("POST /api/v1/desk/rate", s.auth(ScopeDesk, s.deskRate))
+	mux.HandleFunc("GET /api/v1/desk/merges/{from}", s.auth(ScopeDesk, s.deskMergeStatus))
 	for _, op := range []string{"handover", "transfer", "close"} {
-		mux.HandleFunc("POST /api/v1/desk/"+op, s.auth(true, func(w http.ResponseWriter, r *http.Request) { s.deskStep(w, r, op) }))
+		mux.HandleFunc("POST /api/v1/desk/"+op, s.auth(ScopeDesk, func(w http.ResponseWriter, r *http.Request) { s.deskStep(w, r, op) }))
 	}
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/storage"
 )
 
 // Messages and members from and for the business's own servers, which
@@ -25,10 +26,10 @@ import (
 // are the operator's reads. All need the admin token: keep it on your
 // servers.
 func (s *Server) messageRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /api/v1/messages", s.auth(true, s.postMessage))
-	mux.HandleFunc("GET /api/v1/conversations/{conv}/messages", s.auth(true, s.transcript))
-	mux.HandleFunc("POST /api/v1/conversations/{conv}/members", s.auth(true, s.changeMembers))
-	mux.HandleFunc("GET /api/v1/conversations/{conv}/members", s.auth(true, s.listMembers))
+	mux.HandleFunc("POST /api/v1/messages", s.auth(ScopeMessages, s.postMessage))
+	mux.HandleFunc("GET /api/v1/conversations/{conv}/messages", s.auth(ScopeMessages, s.transcript))
+	mux.HandleFunc("POST /api/v1/conversations/{conv}/members", s.auth(ScopeMembers, s.changeMembers))
+	mux.HandleFunc("GET /api/v1/conversations/{conv}/members", s.auth(ScopeMembers, s.listMembers))
 }
 
 // MembersRequest is the body of POST /api/v1/conversations/{conv}/members:
@@ -273,20 +274,14 @@ func (s *Server) transcript(w http.ResponseWriter, r *http.Request) {
 	if n := len(msgs); n > 0 && msgs[n-1].Seq < last {
 		out.Next = msgs[n-1].Seq
 	}
-	s.log.Info("conversation read by the operator", "conv", conv, "after", after, "messages", len(msgs))
+	s.log.Info("conversation read by the operator", "by", callerOf(r), "conv", conv, "after", after, "messages", len(msgs))
 	writeJSON(w, http.StatusOK, out)
 }
 
 func transcriptMessageOf(m *pb.Message) TranscriptMessage {
-	out := TranscriptMessage{Seq: m.Seq, MsgID: m.MsgId, Sender: m.Sender, Kind: strings.ToLower(m.Kind.String()), Text: string(m.Body),
+	out := TranscriptMessage{Seq: m.Seq, MsgID: m.MsgId, Sender: m.Sender, Kind: kindName(storage.MessageKind(m.Kind), m.RefSeq), Text: string(m.Body),
 		RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, Recalled: m.Recalled, Flagged: m.Flagged,
 		SentAt: time.UnixMilli(m.ServerTsMs).UTC()}
-	switch {
-	case m.Kind == pb.MessageKind_NORMAL && m.RefSeq != 0:
-		out.Kind = "edit"
-	case m.Kind == pb.MessageKind_NORMAL:
-		out.Kind = "text"
-	}
 	if m.SenderRole == pb.Role_CUSTOMER || m.SenderRole == pb.Role_AGENT {
 		out.Role = strings.ToLower(m.SenderRole.String())
 	}
@@ -294,6 +289,27 @@ func transcriptMessageOf(m *pb.Message) TranscriptMessage {
 		out.File = &TranscriptRef{ID: f.Id, Name: f.Name, Type: f.Mime, Size: f.Size}
 	}
 	return out
+}
+
+// kindName is a message kind as the HTTP API names it: text, edit (of
+// refSeq), card, reaction, recall or system.
+func kindName(kind storage.MessageKind, refSeq uint64) string {
+	switch kind {
+	case storage.MsgNormal:
+		if refSeq != 0 {
+			return "edit"
+		}
+		return "text"
+	case storage.MsgRecall:
+		return "recall"
+	case storage.MsgSystem:
+		return "system"
+	case storage.MsgCard:
+		return "card"
+	case storage.MsgReaction:
+		return "reaction"
+	}
+	return "unknown"
 }
 
 // pageLimit reads a page's limit (default 200; its range is the node's to

@@ -21,7 +21,7 @@ import (
 // the sender's rules hold (not a member: 403; past the send rate: 429
 // with Retry-After), and the transcript pages through the log.
 func TestServerMessages(t *testing.T) {
-	call := startAdminAPI(t, actors.Config{SendRate: 0.001, SendBurst: 4})
+	call := startAdminAPI(t, actors.Config{SendRate: 0.001, SendBurst: 4}, admin.Config{})
 	const tok = "s3cret"
 	post := func(body string, want int) (p admin.PostedMessage) {
 		t.Helper()
@@ -87,7 +87,7 @@ func TestServerMessages(t *testing.T) {
 // group as its teacher (an admin of the group), a student's own request
 // is held to a student's rights, and the member list pages.
 func TestServerMembership(t *testing.T) {
-	api := startAdminAPI(t, actors.Config{})
+	api := startAdminAPI(t, actors.Config{}, admin.Config{})
 	call := func(method, path, body string, want int, out any) {
 		t.Helper()
 		api(method, path, "s3cret", body, want, out)
@@ -113,12 +113,18 @@ func TestServerMembership(t *testing.T) {
 	}
 	call(http.MethodGet, "/api/v1/conversations/g:nosuch/members", "", http.StatusNotFound, nil)
 	call(http.MethodGet, members+"?limit=0", "", http.StatusBadRequest, nil)
+
+	var log admin.Transcript // the enrolments are system messages in the log
+	call(http.MethodGet, "/api/v1/conversations/g:class-7b/messages", "", http.StatusOK, &log)
+	if len(log.Messages) == 0 || log.Messages[len(log.Messages)-1].Kind != "system" {
+		t.Fatalf("the class's log %+v", log)
+	}
 }
 
 // startAdminAPI starts a node on a fresh store with cfg and its admin API
-// behind token; call sends body to path with the token, requires the
+// configured by api (its Token "s3cret" when empty); call sends body to path with the token, requires the
 // status want and decodes the answer into out (nil: ignored).
-func startAdminAPI(t *testing.T, cfg actors.Config) (call func(method, path, token, body string, want int, out any) http.Header) {
+func startAdminAPI(t *testing.T, cfg actors.Config, api admin.Config) (call func(method, path, token, body string, want int, out any) http.Header) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	store, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir(), Logger: log})
@@ -131,7 +137,11 @@ func startAdminAPI(t *testing.T, cfg actors.Config) (call func(method, path, tok
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { node.Stop(true) })
-	srv, err := admin.New(node, admin.Config{Token: "s3cret", Logger: log}, admin.Hooks{})
+	if api.Token == "" {
+		api.Token = "s3cret"
+	}
+	api.Logger = log
+	srv, err := admin.New(node, api, admin.Hooks{})
 	if err != nil {
 		t.Fatal(err)
 	}

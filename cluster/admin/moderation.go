@@ -18,15 +18,15 @@ import (
 // name the report, user or message and the terms. All need the token,
 // reads too: reports and suspension reasons are private.
 func (s *Server) moderationRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/v1/users/{user}", s.auth(true, s.userStatus))
-	mux.HandleFunc("POST /api/v1/users/{user}/suspend", s.auth(true, s.userSuspend))
-	mux.HandleFunc("POST /api/v1/users/{user}/unsuspend", s.auth(true, s.userUnsuspend))
-	mux.HandleFunc("POST /api/v1/users/{user}/erase", s.auth(true, s.userErase))
-	mux.HandleFunc("GET /api/v1/users/{user}/messages", s.auth(true, s.userMessages))
-	mux.HandleFunc("POST /api/v1/conversations/{conv}/messages/{seq}/recall", s.auth(true, s.operatorRecall))
-	mux.HandleFunc("GET /api/v1/reports", s.auth(true, s.reports))
-	mux.HandleFunc("POST /api/v1/reports/{id}/resolve", s.auth(true, s.resolveReport))
-	mux.HandleFunc("GET /api/v1/reports/{id}/context", s.auth(true, s.reportContext))
+	mux.HandleFunc("GET /api/v1/users/{user}", s.auth(ScopeModeration, s.userStatus))
+	mux.HandleFunc("POST /api/v1/users/{user}/suspend", s.auth(ScopeModeration, s.userSuspend))
+	mux.HandleFunc("POST /api/v1/users/{user}/unsuspend", s.auth(ScopeModeration, s.userUnsuspend))
+	mux.HandleFunc("POST /api/v1/users/{user}/erase", s.auth(ScopeModeration, s.userErase))
+	mux.HandleFunc("GET /api/v1/users/{user}/messages", s.auth(ScopeModeration, s.userMessages))
+	mux.HandleFunc("POST /api/v1/conversations/{conv}/messages/{seq}/recall", s.auth(ScopeModeration, s.operatorRecall))
+	mux.HandleFunc("GET /api/v1/reports", s.auth(ScopeModeration, s.reports))
+	mux.HandleFunc("POST /api/v1/reports/{id}/resolve", s.auth(ScopeModeration, s.resolveReport))
+	mux.HandleFunc("GET /api/v1/reports/{id}/context", s.auth(ScopeModeration, s.reportContext))
 }
 
 // Report is one user's report of a message, as the report endpoints show it.
@@ -122,7 +122,7 @@ func (s *Server) reportContext(w http.ResponseWriter, r *http.Request) {
 		out.Messages[i] = ContextMessage{Seq: m.Seq, Sender: m.Sender, Kind: strings.ToLower(m.Kind.String()), Body: string(m.Body),
 			Recalled: m.Recalled, SentAt: time.UnixMilli(m.ServerTsMs).UTC(), Reported: m.Seq == rp.Seq}
 	}
-	s.log.Info("report context read", "report", rp.Id, "conv", rp.Conv, "seq", rp.Seq, "messages", len(msgs))
+	s.log.Info("report context read", "by", callerOf(r), "report", rp.Id, "conv", rp.Conv, "seq", rp.Seq, "messages", len(msgs))
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -163,7 +163,7 @@ func (s *Server) operatorRecall(w http.ResponseWriter, r *http.Request) {
 		deskAnswer(w, nil, err)
 		return
 	}
-	s.log.Info("message recalled by the operator", "conv", conv, "seq", seq, "event_seq", ev)
+	s.log.Info("message recalled by the operator", "by", callerOf(r), "conv", conv, "seq", seq, "event_seq", ev)
 	writeJSON(w, http.StatusOK, map[string]any{"conv": conv, "seq": seq, "recall_seq": ev})
 }
 
@@ -237,7 +237,7 @@ func (s *Server) userSuspend(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st := userStatusOf(user, res)
-	s.log.Info("user suspended", "user", user, "until", st.Until, "reason", req.Reason, "ended_devices", len(st.EndedDevices))
+	s.log.Info("user suspended", "by", callerOf(r), "user", user, "until", st.Until, "reason", req.Reason, "ended_devices", len(st.EndedDevices))
 	writeJSON(w, http.StatusOK, st)
 }
 
@@ -249,6 +249,6 @@ func (s *Server) userUnsuspend(w http.ResponseWriter, r *http.Request) {
 		deskAnswer(w, nil, err)
 		return
 	}
-	s.log.Info("user suspension lifted", "user", user)
+	s.log.Info("user suspension lifted", "by", callerOf(r), "user", user)
 	writeJSON(w, http.StatusOK, UserStatus{User: user})
 }

@@ -131,20 +131,15 @@ func (s *Server) userMessages(w http.ResponseWriter, r *http.Request) {
 	if !done {
 		out.Next = &SentCursor{Conv: next.Conv, Seq: next.Seq}
 	}
-	s.log.Info("user's messages read", "user", user, "messages", len(msgs), "done", done)
+	s.log.Info("user's messages read", "by", callerOf(r), "user", user, "messages", len(msgs), "done", done)
 	writeJSON(w, http.StatusOK, out)
 }
 
 func sentMessageOf(m storage.Message) SentMessage {
-	out := SentMessage{Conv: m.ConvID, Seq: m.Seq, Kind: "text", RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Body: string(m.Body),
+	out := SentMessage{Conv: m.ConvID, Seq: m.Seq, Kind: kindName(m.Kind, m.RefSeq), RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Body: string(m.Body),
 		Recalled: m.Recalled(), SentAt: m.ServerTS.UTC()}
-	switch {
-	case m.Kind == storage.MsgCard:
-		out.Kind = "card"
-	case m.Kind == storage.MsgSystem:
-		out.Kind = "desk_step"
-	case m.Edit():
-		out.Kind = "edit"
+	if m.Kind == storage.MsgSystem {
+		out.Kind = "desk_step" // the only system messages a user's own (actors.walkSent)
 	}
 	return out
 }

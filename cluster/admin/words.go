@@ -13,8 +13,8 @@ import (
 // run time: PUT stores them and every node takes them within
 // actors.Config.WordListReload.
 func (s *Server) wordRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/v1/policy/words", s.auth(true, s.words))
-	mux.HandleFunc("PUT /api/v1/policy/words", s.auth(true, s.setWords))
+	mux.HandleFunc("GET /api/v1/policy/words", s.auth(ScopeModeration, s.words))
+	mux.HandleFunc("PUT /api/v1/policy/words", s.auth(ScopeModeration, s.setWords))
 }
 
 // maxWordsBody fits two lists at their default limits (10,000 words of

@@ -39,7 +39,7 @@ func (o *adminOptions) flags(cmd *cobra.Command) {
 	f := cmd.PersistentFlags()
 	f.StringVar(&o.dataDir, "data-dir", "./data", "data directory of a local dev node (to find its admin address and token)")
 	f.StringVar(&o.url, "admin", "", "admin API base URL, e.g. http://10.0.0.5:8080 (default: from the data dir)")
-	f.StringVar(&o.token, "admin-token", "", "admin token (default: SWITCHBOARD_ADMIN_TOKEN, or from the data dir)")
+	f.StringVar(&o.token, "admin-token", "", "admin token, or an API key with the command's scope (default: SWITCHBOARD_ADMIN_TOKEN, or from the data dir)")
 	f.BoolVar(&o.json, "json", false, "print JSON")
 }
 

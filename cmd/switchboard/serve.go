@@ -73,6 +73,7 @@ type serveOptions struct {
 	requests             transport.RequestLimits
 
 	adminTokenFile  string
+	apiKeysFile     string
 	adminOpenRead   bool
 	cqlStartTimeout time.Duration
 	cqlReplication  int
@@ -159,6 +160,7 @@ Every flag can also be set with an environment variable SWITCHBOARD_<FLAG>
 	f.DurationVar(&o.drainTimeout, "drain-timeout", 10*time.Second, "on shutdown, how long clients get to reconnect elsewhere")
 	f.DurationVar(&o.rejoinAfter, "rejoin-after", 2*time.Second, "a member cut off from a cluster that is reachable again (the others will not take its member id back) restarts in process with a new id after this long; 0 = never (/healthz answers 503 until restarted)")
 	f.StringVar(&o.adminTokenFile, "admin-token-file", "", "file holding the admin API token (--dev generates one)")
+	f.StringVar(&o.apiKeysFile, "api-keys-file", "", "file of API keys: scoped admin API credentials for your servers (switchboard apikey new); read again while serving")
 	f.BoolVar(&o.adminOpenRead, "admin-open-read", false, "serve the read-only admin endpoints without a token")
 	f.BoolVar(&o.dev, "dev", false, "development mode: zero configuration, everything local")
 	f.BoolVar(&o.logJSON, "log-json", false, "log as JSON lines")
@@ -332,7 +334,7 @@ func (m member) serve(ctx context.Context, o serveOptions, join []string) ([]str
 	defer stopWeb()
 
 	adminAPI, err := admin.New(node, admin.Config{
-		Addr: adminAddr, Token: adminToken, OpenReadOnly: o.adminOpenRead, Logger: log, Extra: dashboard.Register,
+		Addr: adminAddr, Token: adminToken, APIKeysFile: o.apiKeysFile, OpenReadOnly: o.adminOpenRead, Logger: log, Extra: dashboard.Register,
 	}, admin.Hooks{
 		Connections: srv.Connections,
 		Drain: func(ctx context.Context) error {

@@ -1,0 +1,148 @@
+package admin_test
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/switchboard-im/switchboard/actors"
+	"github.com/switchboard-im/switchboard/cluster/admin"
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+// TestAPIKeys: a key reaches only the routes of its scopes (403 naming
+// the scope it needs elsewhere, the admin token's routes included), an
+// unknown key is 401, the admin token still reaches everything, and a key
+// added to or revoked from the file takes effect without a restart; a
+// file that stops parsing keeps the keys read before.
+func TestAPIKeys(t *testing.T) {
+	defer admin.RecheckKeysAlways()()
+	shop, shopEntry := newKey(t, "shop-backend", admin.ScopeMessages)
+	ops, opsEntry := newKey(t, "ops", admin.ScopeStatus, admin.ScopeMembers)
+	file := filepath.Join(t.TempDir(), "api-keys")
+	writeKeys(t, file, "# keys of the shop\n"+shopEntry.Line()+"\n\n"+opsEntry.Line()+"\n")
+	call := startAdminAPI(t, actors.Config{}, admin.Config{APIKeysFile: file})
+
+	shipped := `{"sender":"shop","to":"buyer","client_msg_id":"order-1","text":"Your order shipped"}`
+	call(http.MethodPost, "/api/v1/messages", shop, shipped, http.StatusCreated, nil)
+	call(http.MethodGet, "/api/v1/conversations/d:buyer:shop/messages", shop, "", http.StatusOK, nil)
+	for _, denied := range []struct{ method, path, body string }{
+		{http.MethodGet, "/api/v1/conversations/d:buyer:shop/members", ""},          // members
+		{http.MethodPost, "/api/v1/conversations", `{"conv":"g:x","kind":"group"}`}, // members
+		{http.MethodGet, "/api/v1/users/buyer/messages", ""},                        // moderation
+		{http.MethodPost, "/api/v1/users/buyer/erase", ""},                          // moderation
+		{http.MethodGet, "/api/v1/desk/scenes", ""},                                 // desk
+		{http.MethodGet, "/api/v1/status", ""},                                      // status
+		{http.MethodPost, "/api/v1/store/backup", ""},                               // the admin token only
+		{http.MethodGet, "/debug/pprof/", ""},                                       // the admin token only
+	} {
+		var e map[string]string
+		call(denied.method, denied.path, shop, denied.body, http.StatusForbidden, &e)
+		if e["code"] != "FORBIDDEN" || !strings.Contains(e["error"], "shop-backend") {
+			t.Fatalf("%s %s with the shop's key: %v", denied.method, denied.path, e)
+		}
+	}
+	call(http.MethodGet, "/api/v1/status", ops, "", http.StatusOK, nil)
+	call(http.MethodGet, "/api/v1/conversations/d:buyer:shop/members", ops, "", http.StatusOK, nil)
+	call(http.MethodPost, "/api/v1/messages", ops, shipped, http.StatusForbidden, nil)
+	call(http.MethodPost, "/api/v1/drain/self", ops, "", http.StatusForbidden, nil)
+	call(http.MethodGet, "/api/v1/status", "sbk_not-a-key", "", http.StatusUnauthorized, nil)
+	call(http.MethodGet, "/api/v1/users/buyer/messages", "s3cret", "", http.StatusOK, nil)
+
+	// Rotation: the shop's key revoked, a new one added, no restart.
+	shop2, shop2Entry := newKey(t, "shop-backend-2", admin.ScopeMessages)
+	writeKeys(t, file, opsEntry.Line()+"\n"+shop2Entry.Line()+"\n")
+	call(http.MethodPost, "/api/v1/messages", shop, shipped, http.StatusUnauthorized, nil)
+	call(http.MethodPost, "/api/v1/messages", shop2, shipped, http.StatusOK, nil) // the same key: a duplicate
+	// A broken edit keeps what was read before.
+	writeKeys(t, file, opsEntry.Line()+"\nshop-backend-2 messages sha256:nothex\n")
+	call(http.MethodGet, "/api/v1/conversations/d:buyer:shop/messages", shop2, "", http.StatusOK, nil)
+	call(http.MethodPost, "/api/v1/messages", shop, shipped, http.StatusUnauthorized, nil)
+}
+
+// TestAPIKeysFile: the keys file's lines, and what a node refuses to start
+// with.
+func TestAPIKeysFile(t *testing.T) {
+	key, entry := newKey(t, "a.b_c-1", admin.ScopeDesk, admin.ScopeModeration)
+	if !strings.HasPrefix(key, "sbk_") || len(key) < 40 {
+		t.Fatalf("key %q", key)
+	}
+	keys, err := admin.ParseAPIKeys([]byte("  # comment\n\n" + entry.Line() + "\n"))
+	if err != nil || len(keys) != 1 || keys[0].Name != entry.Name || keys[0].Hash != entry.Hash || len(keys[0].Scopes) != 2 {
+		t.Fatalf("parsed %+v, %v; want %+v", keys, err, entry)
+	}
+	if strings.Contains(entry.Line(), key) || strings.Contains(entry.Line(), strings.TrimPrefix(key, "sbk_")) {
+		t.Fatal("the file's line holds the key itself")
+	}
+	hash := strings.Fields(entry.Line())[2]
+	for _, bad := range []string{
+		"ops status",                                // two fields
+		"ops status " + hash + " extra",             // four
+		"ops admin " + hash,                         // not a key's scope
+		"ops status,,desk " + hash,                  // an empty scope
+		"ops status sha256:abc",                     // short hash
+		"ops status md5:" + hash[7:],                // not sha256
+		"o/ps status " + hash,                       // a name with a slash
+		"ops status " + hash + "\nops desk " + hash, // one name twice
+	} {
+		if _, err := admin.ParseAPIKeys([]byte(bad)); err == nil || !strings.Contains(err.Error(), "line ") {
+			t.Errorf("%q: %v, want an error naming the line", bad, err)
+		}
+	}
+	for _, bad := range []struct {
+		name   string
+		scopes []admin.Scope
+	}{{"", []admin.Scope{admin.ScopeDesk}}, {"x", nil}, {"x", []admin.Scope{"everything"}}, {strings.Repeat("n", 65), []admin.Scope{admin.ScopeDesk}}} {
+		if _, _, err := admin.NewAPIKey(bad.name, bad.scopes); err == nil {
+			t.Errorf("NewAPIKey(%q, %v): no error", bad.name, bad.scopes)
+		}
+	}
+	if _, _, err := admin.NewAPIKey(strings.Repeat("n", 64), []admin.Scope{admin.ScopeDesk}); err != nil {
+		t.Errorf("a 64-character name: %v", err)
+	}
+
+	// A node does not start on a keys file it cannot read or parse.
+	dir := t.TempDir()
+	broken := filepath.Join(dir, "broken")
+	writeKeys(t, broken, entry.Line()+"\nops status sha256:abc\n")
+	for file, want := range map[string]string{filepath.Join(dir, "missing"): "no such file", broken: "line 2"} {
+		if _, err := admin.New(nil, admin.Config{APIKeysFile: file}, admin.Hooks{}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("keys file %s: %v, want an error with %q", file, err, want)
+		}
+	}
+}
+
+// TestKindNames: every message kind has its own name in the HTTP API.
+func TestKindNames(t *testing.T) {
+	for _, c := range []struct {
+		kind   storage.MessageKind
+		refSeq uint64
+		want   string
+	}{
+		{storage.MsgNormal, 0, "text"}, {storage.MsgNormal, 3, "edit"}, {storage.MsgRecall, 3, "recall"},
+		{storage.MsgSystem, 0, "system"}, {storage.MsgCard, 0, "card"}, {storage.MsgCard, 2, "card"},
+		{storage.MsgReaction, 2, "reaction"}, {storage.MessageKind(200), 0, "unknown"},
+	} {
+		if got := admin.KindName(c.kind, c.refSeq); got != c.want {
+			t.Errorf("kind %d ref %d: %q, want %q", c.kind, c.refSeq, got, c.want)
+		}
+	}
+}
+
+func newKey(t *testing.T, name string, scopes ...admin.Scope) (string, admin.APIKey) {
+	t.Helper()
+	key, entry, err := admin.NewAPIKey(name, scopes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key, entry
+}
+
+func writeKeys(t *testing.T, path, data string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,12 @@
+package admin
+
+// RecheckKeysAlways makes the keys file be read again on every request,
+// until the returned function restores the interval.
+func RecheckKeysAlways() (restore func()) {
+	old := keyFileRecheck
+	keyFileRecheck = 0
+	return func() { keyFileRecheck = old }
+}
+
+// KindName is kindName, for the table test.
+var KindName = kindName
