@@ -256,20 +256,27 @@ func TestAbandonedUploadsAreSwept(t *testing.T) {
 		t.Fatalf("the same sweep again deleted %d (%v)", n, err)
 	}
 
-	// Older than the TTL but not swept yet: not sent.
-	old := storage.Media{ConvID: conv, ID: "0123456789abcdef0123456789abcdef", Uploader: "olga", Name: "old.jpg", MIME: "image/jpeg",
-		Size: 1, CreatedAt: now.Add(-2 * time.Hour)}
-	if err := store.CreateMedia(ctx, old); err != nil {
-		t.Fatal(err)
+	// Made just over the TTL ago but not swept yet: not sent; just under
+	// it: sent.
+	stored := func(id string, age time.Duration) string {
+		t.Helper()
+		m := storage.Media{ConvID: conv, ID: id, Uploader: "olga", Name: "old.jpg", MIME: "image/jpeg", Size: 1, CreatedAt: time.Now().Add(-age)}
+		if err := store.CreateMedia(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+		if err := store.PutMediaChunk(ctx, conv, m.ID, 0, []byte{1}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := store.CompleteMedia(ctx, conv, m.ID); err != nil {
+			t.Fatal(err)
+		}
+		return m.ID
 	}
-	if err := store.PutMediaChunk(ctx, conv, old.ID, 0, []byte{1}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := store.CompleteMedia(ctx, conv, old.ID); err != nil {
-		t.Fatal(err)
-	}
-	_, err = send(old.ID)
+	_, err = send(stored("0123456789abcdef0123456789abcdef", time.Hour+time.Second))
 	wantCode(t, err, pb.Code_INVALID, "sending an upload older than the TTL")
+	if _, err := send(stored("0123456789abcdef0123456789abcde0", time.Hour-time.Minute)); err != nil {
+		t.Fatalf("sending an upload just younger than the TTL: %v", err)
+	}
 }
 
 func countNil(errs ...error) (n int) {
@@ -294,6 +301,9 @@ func TestMediaPreview(t *testing.T) {
 	wantCode(t, err, pb.Code_TOO_LARGE, "a preview image one byte over the limit")
 	_, err = node.CreateMedia(ctx, "olga", conv, "bike.jpg", "image/jpeg", 1, storage.Preview{Width: storage.MaxPreviewPixels + 1, Height: 1})
 	wantCode(t, err, pb.Code_INVALID, "a picture wider than any")
+	if _, err := node.CreateMedia(ctx, "olga", conv, "wide.jpg", "image/jpeg", 1, storage.Preview{Width: storage.MaxPreviewPixels, Height: storage.MaxPreviewPixels}); err != nil {
+		t.Fatalf("a picture at the widest and tallest: %v", err)
+	}
 	preview := storage.Preview{Width: 4032, Height: 3024, Thumb: thumb}
 	up, err := node.CreateMedia(ctx, "olga", conv, "bike.jpg", "image/jpeg", 1, preview)
 	if err != nil {

@@ -1,6 +1,7 @@
 // Package admin is the admin HTTP API every node serves: cluster members,
 // status, where a grain lives, drain, grain counts (JSON under /api/v1/,
-// protected by an admin token), Prometheus /metrics and /healthz.
+// behind the admin token or scoped API keys), Prometheus /metrics and
+// /healthz.
 //
 // A node answers for the others by asking them: each node runs an actor
 // named "switchboard-admin" that reports its own grains, connections and
@@ -36,8 +37,9 @@ const actorName = "switchboard-admin"
 type Config struct {
 	// Addr is this node's admin HTTP address, reported to the others.
 	Addr string
-	// Token protects /api/v1/; requests carry "Authorization: Bearer <token>".
-	// Empty: every API request is refused (401) unless OpenReadOnly.
+	// Token protects /api/v1/; requests carry "Authorization: Bearer <token>"
+	// (or an API key, APIKeysFile). Empty: only API keys get in, and open
+	// reads with OpenReadOnly.
 	Token string
 	// APIKeysFile, if set, names the file of API keys (ParseAPIKeys): each
 	// a name, its scopes and the key's hash. It is read again while the

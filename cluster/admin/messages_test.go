@@ -126,6 +126,13 @@ func TestServerMembership(t *testing.T) {
 // status want and decodes the answer into out (nil: ignored).
 func startAdminAPI(t *testing.T, cfg actors.Config, api admin.Config) (call func(method, path, token, body string, want int, out any) http.Header) {
 	t.Helper()
+	_, call = startAdminNode(t, cfg, api)
+	return call
+}
+
+// startAdminNode is startAdminAPI, also returning the node.
+func startAdminNode(t *testing.T, cfg actors.Config, api admin.Config) (*boot.Node, func(method, path, token, body string, want int, out any) http.Header) {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	store, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir(), Logger: log})
 	if err != nil {
@@ -147,7 +154,7 @@ func startAdminAPI(t *testing.T, cfg actors.Config, api admin.Config) (call func
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	return func(method, path, token, body string, want int, out any) http.Header {
+	return node, func(method, path, token, body string, want int, out any) http.Header {
 		t.Helper()
 		req, _ := http.NewRequest(method, hs.URL+path, bytes.NewReader([]byte(body)))
 		if token != "" {

@@ -1,66 +1,20 @@
 package admin_test
 
 import (
-	"bytes"
-	"encoding/json"
-	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"testing"
 
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/cluster/admin"
-	"github.com/switchboard-im/switchboard/cluster/boot"
-	"github.com/switchboard-im/switchboard/storage/pebblestore"
 )
 
 // TestModerationAPI: the moderation endpoints always need the token
 // (even with open reads: a suspension's reason is private), check their
 // terms, and report what they did: suspension, and a moderator's recall.
 func TestModerationAPI(t *testing.T) {
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	store, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir(), Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer store.Close()
-	node, err := boot.StartNode(boot.NodeConfig{Store: store, Logger: log, ClusterName: "users-admin-test"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer node.Stop(true)
-	srv, err := admin.New(node, admin.Config{Token: "s3cret", OpenReadOnly: true, Logger: log}, admin.Hooks{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	defer hs.Close()
-	// call sends body to path, requires the status want and decodes a 200
-	// answer into out (nil: ignored).
-	call := func(method, path, token, body string, want int, out any) {
-		t.Helper()
-		req, _ := http.NewRequest(method, hs.URL+path, bytes.NewReader([]byte(body)))
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		raw, _ := io.ReadAll(res.Body)
-		if res.StatusCode != want {
-			t.Fatalf("%s %s %s: %d %s, want %d", method, path, body, res.StatusCode, raw, want)
-		}
-		if out != nil && res.StatusCode == http.StatusOK {
-			if err := json.Unmarshal(raw, out); err != nil {
-				t.Fatalf("%s %s: %v in %s", method, path, err, raw)
-			}
-		}
-	}
+	node, call := startAdminNode(t, actors.Config{}, admin.Config{OpenReadOnly: true})
 	do := func(method, path, token, body string, want int) (st admin.UserStatus) {
 		t.Helper()
 		call(method, path, token, body, want, &st)
