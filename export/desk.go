@@ -58,7 +58,7 @@ var deskDropped = newCounter("switchboard_export_desk_dropped_total",
 // not delivered. Ids are stable where the event is (a read: user,
 // conversation, seq), so a repeated read of the same seq dedupes.
 type DeskSink struct {
-	cl     *kgo.Client
+	cl     producer
 	format Format
 	prefix string
 	n      atomic.Uint64
@@ -70,7 +70,7 @@ func NewDeskSink(cfg Config) (*DeskSink, error) {
 	if err != nil {
 		return nil, err
 	}
-	cl, err := NewClient(cfg, kgo.MaxBufferedRecords(cfg.MaxBuffered))
+	cl, err := newProducer(cfg, cfg.MaxBuffered)
 	if err != nil {
 		return nil, err
 	}

@@ -99,6 +99,13 @@ func TestConfigRejectsBadValues(t *testing.T) {
 		{Brokers: []string{""}},
 		{Brokers: []string{"x:1"}, MaxBuffered: -1},
 		{Brokers: []string{"x:1"}, Page: -5},
+		{WebhookURL: "http://hooks.example/sb"},                                                          // no secret
+		{WebhookURL: "http://hooks.example/sb", WebhookSecret: []byte("short")},                          // a short one
+		{WebhookURL: "ftp://hooks.example/sb", WebhookSecret: []byte("0123456789abcdef")},                // not HTTP
+		{WebhookURL: "http:///sb", WebhookSecret: []byte("0123456789abcdef")},                            // no host
+		{WebhookURL: "http://h/sb", WebhookSecret: []byte("0123456789abcdef"), Brokers: []string{"x:1"}}, // both
+		{WebhookURL: "http://h/sb", WebhookSecret: []byte("0123456789abcdef"), Format: export.FormatProtobuf},
+		{WebhookURL: "http://h/sb", WebhookSecret: []byte("0123456789abcdef"), WebhookLanes: -1},
 	} {
 		if _, err := c.WithDefaults(); err == nil {
 			t.Errorf("%+v accepted", c)
@@ -106,6 +113,10 @@ func TestConfigRejectsBadValues(t *testing.T) {
 	}
 	if _, err := export.New(openStore(t), export.Config{}); err == nil {
 		t.Error("an exporter without brokers was created")
+	}
+	ok := export.Config{WebhookURL: "https://h/sb", WebhookSecret: []byte("0123456789abcdef")} // a secret of 16 bytes exactly
+	if c, err := ok.WithDefaults(); err != nil || c.CheckpointKey != "export/webhook" {
+		t.Errorf("%+v: %v, checkpoint %q", ok, err, c.CheckpointKey)
 	}
 }
 

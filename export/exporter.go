@@ -38,8 +38,23 @@ import (
 
 // Config configures the exporter. Zero values take the defaults below.
 type Config struct {
-	// Brokers are Kafka bootstrap addresses (host:port). Empty: export off.
+	// Brokers are Kafka bootstrap addresses (host:port). Empty, and no
+	// WebhookURL: export off.
 	Brokers []string
+	// WebhookURL, instead of Brokers, delivers the same records by HTTP
+	// POST to the business's endpoint (webhook.go), for a business
+	// without Kafka. Needs FormatJSON and WebhookSecret.
+	WebhookURL string
+	// WebhookSecret signs every POST (push.Sign); at least 16 bytes.
+	WebhookSecret []byte
+	// WebhookLanes is how many POSTs may be in flight at once (default 4);
+	// one key's records always take the same lane, in order.
+	WebhookLanes int
+	// WebhookBatch bounds the records in one POST (default 500).
+	WebhookBatch int
+	// WebhookTimeout bounds one POST (default 10 s); a POST that fails or
+	// times out is retried with backoff.
+	WebhookTimeout time.Duration
 	// Format is the records' encoding (default FormatJSON).
 	Format Format
 	// ClientID names the producer to Kafka (default "switchboard").
@@ -68,7 +83,9 @@ type Config struct {
 	RetryInterval time.Duration
 	// ShutdownTimeout bounds the final flush to Kafka on Close (default 5 s).
 	ShutdownTimeout time.Duration
-	// CheckpointKey is where the checkpoint is saved (default "export/kafka").
+	// CheckpointKey is where the checkpoint is saved (default
+	// "export/kafka", or "export/webhook" with WebhookURL: switching one
+	// for the other starts the new one from the beginning of the logs).
 	CheckpointKey string
 	// MetricsWindows are the metrics window families whose final rows go
 	// to TopicMetrics (boot sets the metrics grain's); none: not published.
@@ -87,12 +104,12 @@ func DefaultConfig() Config {
 		ClientID: "switchboard", MaxBuffered: 10000, Page: 500, NudgeQueue: 65536,
 		FlushInterval: 20 * time.Millisecond, CheckpointInterval: time.Second,
 		GapTimeout: 10 * time.Second, RetryInterval: time.Second, ShutdownTimeout: 5 * time.Second, MetricsInterval: 10 * time.Second,
-		CheckpointKey: "export/kafka",
+		CheckpointKey: "export/kafka", WebhookLanes: 4, WebhookBatch: 500, WebhookTimeout: 10 * time.Second,
 	}
 }
 
-// Enabled reports whether brokers are configured.
-func (c Config) Enabled() bool { return len(c.Brokers) > 0 }
+// Enabled reports whether brokers or a webhook are configured.
+func (c Config) Enabled() bool { return len(c.Brokers) > 0 || c.WebhookURL != "" }
 
 // WithDefaults fills unset fields and validates.
 func (c Config) WithDefaults() (Config, error) {
@@ -102,6 +119,9 @@ func (c Config) WithDefaults() (Config, error) {
 	}
 	if c.CheckpointKey == "" {
 		c.CheckpointKey = d.CheckpointKey
+		if c.WebhookURL != "" {
+			c.CheckpointKey = "export/webhook"
+		}
 	}
 	f, err := ParseFormat(string(c.Format))
 	if err != nil {
@@ -112,7 +132,8 @@ func (c Config) WithDefaults() (Config, error) {
 		v   *int
 		def int
 		n   string
-	}{{&c.MaxBuffered, d.MaxBuffered, "max buffered"}, {&c.Page, d.Page, "page"}, {&c.NudgeQueue, d.NudgeQueue, "nudge queue"}} {
+	}{{&c.MaxBuffered, d.MaxBuffered, "max buffered"}, {&c.Page, d.Page, "page"}, {&c.NudgeQueue, d.NudgeQueue, "nudge queue"},
+		{&c.WebhookLanes, d.WebhookLanes, "webhook lanes"}, {&c.WebhookBatch, d.WebhookBatch, "webhook batch"}} {
 		if *p.v < 0 {
 			return c, fmt.Errorf("export: %s %d is negative", p.n, *p.v)
 		}
@@ -124,7 +145,8 @@ func (c Config) WithDefaults() (Config, error) {
 		v   *time.Duration
 		def time.Duration
 	}{{&c.FlushInterval, d.FlushInterval}, {&c.CheckpointInterval, d.CheckpointInterval},
-		{&c.GapTimeout, d.GapTimeout}, {&c.RetryInterval, d.RetryInterval}, {&c.ShutdownTimeout, d.ShutdownTimeout}, {&c.MetricsInterval, d.MetricsInterval}} {
+		{&c.GapTimeout, d.GapTimeout}, {&c.RetryInterval, d.RetryInterval}, {&c.ShutdownTimeout, d.ShutdownTimeout}, {&c.MetricsInterval, d.MetricsInterval},
+		{&c.WebhookTimeout, d.WebhookTimeout}} {
 		if *p.v <= 0 {
 			*p.v = p.def
 		}
@@ -132,6 +154,11 @@ func (c Config) WithDefaults() (Config, error) {
 	for _, b := range c.Brokers {
 		if b == "" {
 			return c, errors.New("export: empty broker address")
+		}
+	}
+	if c.WebhookURL != "" {
+		if err := c.checkWebhook(); err != nil {
+			return c, err
 		}
 	}
 	if c.Logger == nil {
@@ -206,7 +233,7 @@ type convState struct {
 type Exporter struct {
 	cfg   Config
 	store storage.Store
-	cl    *kgo.Client
+	cl    producer
 	log   *slog.Logger
 
 	nudges   chan nudge
@@ -236,9 +263,9 @@ func New(store storage.Store, cfg Config) (*Exporter, error) {
 		return nil, err
 	}
 	if !cfg.Enabled() {
-		return nil, errors.New("export: no Kafka brokers configured")
+		return nil, errors.New("export: no Kafka brokers or webhook configured")
 	}
-	cl, err := NewClient(cfg, kgo.MaxBufferedRecords(2*cfg.MaxBuffered+16))
+	cl, err := newProducer(cfg, 2*cfg.MaxBuffered+16)
 	if err != nil {
 		return nil, err
 	}

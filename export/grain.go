@@ -53,7 +53,7 @@ func (g *grain) Receive(ctx actor.Context) {
 		g.e = e
 		e.Start()
 		if len(g.cfg.MetricsWindows) > 0 {
-			cl, err := NewClient(g.cfg)
+			cl, err := newProducer(g.cfg, 10000)
 			if err != nil {
 				g.cfg.Logger.Error("export grain: metrics producer", "err", err)
 				break
@@ -63,7 +63,7 @@ func (g *grain) Receive(ctx actor.Context) {
 			g.stopM = make(chan struct{})
 			go p.run(g.stopM)
 		}
-		g.cfg.Logger.Info("export grain active", "brokers", g.cfg.Brokers)
+		g.cfg.Logger.Info("export grain active", "brokers", g.cfg.Brokers, "webhook", g.cfg.WebhookURL)
 	case *actor.Stopping:
 		if g.stopM != nil {
 			close(g.stopM)

@@ -47,7 +47,7 @@ type metricsPublisher struct {
 	cfg     Config
 	store   storage.Store
 	c       *cluster.Cluster
-	cl      *kgo.Client
+	cl      producer
 	log     *slog.Logger
 	markers map[string]int64 // familyKey -> window start (ms)
 	sent    map[string]int64 // event id -> window start, for rows at or after the marker

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -30,19 +29,31 @@ func (c *cardFlags) register(f *pflag.FlagSet) {
 
 func (c *cardFlags) config() (cards.Config, error) {
 	cfg := c.cfg
-	secret := os.Getenv("SWITCHBOARD_CARD_WEBHOOK_SECRET")
-	if c.secretFile != "" {
-		b, err := os.ReadFile(c.secretFile)
+	if cfg.URL == "" {
+		return cfg, nil
+	}
+	secret, err := webhookSecret("card", c.secretFile)
+	cfg.Secret = secret
+	return cfg, err
+}
+
+// webhookSecret reads the HMAC secret of the --NAME-webhook-url: from
+// --NAME-webhook-secret-file, else SWITCHBOARD_NAME_WEBHOOK_SECRET; one of
+// them is required.
+func webhookSecret(name, file string) ([]byte, error) {
+	env := "SWITCHBOARD_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_")) + "_WEBHOOK_SECRET"
+	secret := os.Getenv(env)
+	if file != "" {
+		b, err := os.ReadFile(file)
 		if err != nil {
-			return cfg, fmt.Errorf("--card-webhook-secret-file: %w", err)
+			return nil, fmt.Errorf("--%s-webhook-secret-file: %w", name, err)
 		}
 		secret = strings.TrimSpace(string(b))
 	}
-	if cfg.URL != "" && secret == "" {
-		return cfg, errors.New("--card-webhook-url needs a secret: --card-webhook-secret-file or SWITCHBOARD_CARD_WEBHOOK_SECRET")
+	if secret == "" {
+		return nil, fmt.Errorf("--%s-webhook-url needs a secret: --%s-webhook-secret-file or %s", name, name, env)
 	}
-	cfg.Secret = []byte(secret)
-	return cfg, nil
+	return []byte(secret), nil
 }
 
 func newCardCmd() *cobra.Command {

@@ -16,9 +16,10 @@ import (
 
 // kafkaOptions are serve's export flags.
 type kafkaOptions struct {
-	brokers []string
-	format  string
-	cfg     export.Config
+	brokers           []string
+	format            string
+	webhookSecretFile string
+	cfg               export.Config
 }
 
 func (k *kafkaOptions) register(f *pflag.FlagSet) {
@@ -28,6 +29,11 @@ func (k *kafkaOptions) register(f *pflag.FlagSet) {
 	f.IntVar(&k.cfg.MaxBuffered, "kafka-max-buffered", d.MaxBuffered, "export: records waiting for Kafka's acknowledgement past which the log is not read further (the log is the spill)")
 	f.DurationVar(&k.cfg.CheckpointInterval, "kafka-checkpoint-interval", d.CheckpointInterval, "export: how often the acknowledged position is saved (the most a crash re-exports)")
 	f.DurationVar(&k.cfg.FlushInterval, "kafka-flush-interval", d.FlushInterval, "export: how often conversations with new messages are read")
+	f.StringVar(&k.cfg.WebhookURL, "export-webhook-url", "", "export the same records by HTTP POST to this URL instead of Kafka (signed batches of JSON records)")
+	f.StringVar(&k.webhookSecretFile, "export-webhook-secret-file", "", "file holding the HMAC-SHA256 secret of the export webhook, at least 16 bytes (else SWITCHBOARD_EXPORT_WEBHOOK_SECRET)")
+	f.IntVar(&k.cfg.WebhookLanes, "export-webhook-lanes", d.WebhookLanes, "export webhook: POSTs in flight at once (one conversation's records always share one, in order)")
+	f.IntVar(&k.cfg.WebhookBatch, "export-webhook-batch", d.WebhookBatch, "export webhook: most records in one POST")
+	f.DurationVar(&k.cfg.WebhookTimeout, "export-webhook-timeout", d.WebhookTimeout, "export webhook: one POST times out after this and is retried")
 }
 
 func (k *kafkaOptions) config() (export.Config, error) {
@@ -38,6 +44,11 @@ func (k *kafkaOptions) config() (export.Config, error) {
 	c := k.cfg
 	c.Format = format
 	c.Brokers = k.brokers
+	if c.WebhookURL != "" {
+		if c.WebhookSecret, err = webhookSecret("export", k.webhookSecretFile); err != nil {
+			return c, err
+		}
+	}
 	return c.WithDefaults()
 }
 

@@ -72,19 +72,12 @@ func (p *pushFlags) config() (actors.PushConfig, error) {
 		return &http.Client{Transport: tr, Timeout: cfg.AttemptTimeout}
 	}
 	if p.webhookURL != "" {
-		secret := os.Getenv("SWITCHBOARD_PUSH_WEBHOOK_SECRET")
-		if p.webhookSecretFile != "" {
-			b, err := os.ReadFile(p.webhookSecretFile)
-			if err != nil {
-				return cfg, fmt.Errorf("--push-webhook-secret-file: %w", err)
-			}
-			secret = strings.TrimSpace(string(b))
-		}
-		if secret == "" {
-			return cfg, errors.New("--push-webhook-url needs a secret: --push-webhook-secret-file or SWITCHBOARD_PUSH_WEBHOOK_SECRET")
+		secret, err := webhookSecret("push", p.webhookSecretFile)
+		if err != nil {
+			return cfg, err
 		}
 		// One post per attempt: the dispatcher owns retries and dead letters.
-		cfg.Default = &push.Webhook{URL: p.webhookURL, Secret: []byte(secret), Client: client(), MaxAttempts: 1}
+		cfg.Default = &push.Webhook{URL: p.webhookURL, Secret: secret, Client: client(), MaxAttempts: 1}
 	}
 	if p.apnsKeyFile != "" {
 		if p.apnsKeyID == "" || p.apnsTeamID == "" || p.topic == "" {
