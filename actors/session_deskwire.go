@@ -15,6 +15,7 @@ type (
 	DeskQueueAgent  = session.DeskQueueAgent
 	DeskRating      = session.DeskRating
 	DeskSavedReply  = session.DeskSavedReply
+	DeskNote        = session.DeskNote
 )
 
 // DeskWire serves the desk requests a connected user makes for themselves
@@ -27,6 +28,8 @@ type DeskWire interface {
 	Queue(ctx context.Context, by, skill string) (DeskQueueInfo, error)
 	Transfer(ctx context.Context, by, conv, to, note string) (DeskSessionInfo, error)
 	Close(ctx context.Context, by, conv, reason string) (DeskSessionInfo, error)
+	Session(ctx context.Context, by, conv string) (DeskSessionInfo, error)
+	Note(ctx context.Context, by, conv, text string) (DeskSessionInfo, error)
 	Rate(ctx context.Context, by, conv string, score int, comment string) (DeskRating, error)
 	SavedReplies(ctx context.Context, by, line string) ([]DeskSavedReply, error)
 	// MayReadMetrics answers nil when by may read the metrics rows of key
@@ -100,6 +103,24 @@ func (s *deviceSession) DeskClose(ctx context.Context, conv, reason string) (Des
 		return DeskSessionInfo{}, err
 	}
 	return w.Close(ctx, s.user, conv, reason)
+}
+
+// DeskSessionOf is the device's user looking at a session.
+func (s *deviceSession) DeskSessionOf(ctx context.Context, conv string) (DeskSessionInfo, error) {
+	w, err := s.rt.wire(s.user, conv)
+	if err != nil {
+		return DeskSessionInfo{}, err
+	}
+	return w.Session(ctx, s.user, conv)
+}
+
+// DeskNote is the device's user, an agent, writing an internal note.
+func (s *deviceSession) DeskNote(ctx context.Context, conv, text string) (DeskSessionInfo, error) {
+	w, err := s.rt.wire(s.user, conv)
+	if err != nil {
+		return DeskSessionInfo{}, err
+	}
+	return w.Note(ctx, s.user, conv, text)
 }
 
 // DeskRate is the device's user, the customer, rating a closed session.

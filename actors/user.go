@@ -52,7 +52,7 @@ type user struct {
 
 type device struct {
 	cursor   uint64
-	lastSeen time.Time  // last connect or acknowledgement
+	lastSeen time.Time  // last connect, acknowledgement or disconnect
 	conn     *actor.PID // nil while offline
 	// connAt is when conn's session began (RegisterDevice.connected_at).
 	connAt int64
@@ -138,10 +138,7 @@ func (u *user) Receive(ctx actor.Context) {
 	case *pb.RegisterDevice:
 		u.register(ctx, m)
 	case *pb.UnregisterDevice:
-		if d := u.devices[m.Device]; d != nil && d.conn != nil && d.conn.Id == m.ConnId {
-			d.conn = nil
-		}
-		respond(ctx, ctx.Sender(), &pb.Ack{})
+		u.unregister(ctx, m)
 	case *pb.Sync:
 		u.sync(ctx, m)
 	case *pb.AckCursor:

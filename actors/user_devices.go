@@ -81,6 +81,27 @@ func (u *user) register(ctx actor.Context, m *pb.RegisterDevice) {
 	respond(ctx, sender, res)
 }
 
+// unregister takes a device's connection off it (if it is still the one
+// registered) and records when the device was last seen, stored with the
+// next flush: "last seen" outlives the grain.
+func (u *user) unregister(ctx actor.Context, m *pb.UnregisterDevice) {
+	if d := u.devices[m.Device]; d != nil && d.conn != nil && d.conn.Id == m.ConnId {
+		d.conn = nil
+		d.lastSeen = time.Now()
+		u.noteCursor(m.Device, d)
+		u.scheduleFlush(ctx)
+	}
+	respond(ctx, ctx.Sender(), &pb.Ack{})
+}
+
+// noteCursor queues the device's cursor and last seen for the next flush.
+func (u *user) noteCursor(id string, d *device) {
+	if u.cursors == nil {
+		u.cursors = map[string]storage.Device{}
+	}
+	u.cursors[id] = storage.Device{DeviceID: id, Cursor: d.cursor, LastSeen: d.lastSeen}
+}
+
 // handOffDevices, as the grain stops, asks the members its online devices
 // are connected to to register them again: with the activation that
 // replaces this one. A registration can reach this activation after the
@@ -154,10 +175,7 @@ func (u *user) ackCursor(ctx actor.Context, m *pb.AckCursor) {
 	}
 	d.cursor = max(d.cursor, cursor)
 	d.lastSeen = time.Now()
-	if u.cursors == nil {
-		u.cursors = map[string]storage.Device{}
-	}
-	u.cursors[m.Device] = storage.Device{DeviceID: m.Device, Cursor: d.cursor, LastSeen: d.lastSeen}
+	u.noteCursor(m.Device, d)
 	u.afterFlush = append(u.afterFlush, ackWaiter(ctx, sender, nil))
 	u.scheduleFlush(ctx)
 }
@@ -180,10 +198,17 @@ func (u *user) connected(d *device) bool {
 
 func (u *user) presence(ctx actor.Context) {
 	res := &pb.PresenceResponse{}
+	var seen time.Time
 	for id, d := range u.devices {
 		if u.connected(d) {
 			res.Devices = append(res.Devices, &pb.PresenceResponse_Device{Device: id, ConnAddress: d.conn.Address})
 		}
+		if d.lastSeen.After(seen) {
+			seen = d.lastSeen
+		}
+	}
+	if len(res.Devices) == 0 && !seen.IsZero() {
+		res.LastSeenMs = seen.UnixMilli()
 	}
 	sort.Slice(res.Devices, func(i, j int) bool { return res.Devices[i].Device < res.Devices[j].Device })
 	respond(ctx, ctx.Sender(), res)

@@ -63,7 +63,7 @@ func (g *grain) Receive(ctx actor.Context) {
 			g.stopM = make(chan struct{})
 			go p.run(g.stopM)
 		}
-		g.cfg.Logger.Info("export grain active", "brokers", g.cfg.Brokers, "webhook", g.cfg.WebhookURL)
+		g.cfg.Logger.Info("export grain active", "brokers", g.cfg.Brokers, "webhook", redactedURL(g.cfg.WebhookURL))
 	case *actor.Stopping:
 		if g.stopM != nil {
 			close(g.stopM)

@@ -106,6 +106,15 @@ func (c Config) checkWebhook() error {
 	return nil
 }
 
+// redactedURL is raw with any password in it replaced, for the logs.
+func redactedURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Redacted()
+}
+
 func newWebhook(cfg Config, maxBuffered int) *webhook {
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &webhook{url: cfg.WebhookURL, secret: cfg.WebhookSecret, client: &http.Client{}, timeout: cfg.WebhookTimeout,
@@ -268,7 +277,7 @@ func (w *webhook) post(body []byte) error {
 	defer res.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
 	if res.StatusCode/100 != 2 {
-		return fmt.Errorf("%s answered %s", w.url, res.Status)
+		return fmt.Errorf("%s answered %s", redactedURL(w.url), res.Status)
 	}
 	return nil
 }

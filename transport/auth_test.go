@@ -132,4 +132,24 @@ func TestAuthorization(t *testing.T) {
 	if online, n, err := alice.Presence(ctx, "bob"); err != nil || !online || n != 1 {
 		t.Fatalf("presence of a contact: %v %d %v", online, n, err)
 	}
+	// Bob leaves: alice sees when, through their conversation.
+	left := time.Now().Truncate(time.Millisecond)
+	bob.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		p, err := alice.PresenceIn(ctx, "bob", conv)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !p.Online {
+			if p.LastSeen.Before(left) || p.LastSeen.After(time.Now()) {
+				t.Fatalf("bob last seen %v, left at %v", p.LastSeen, left)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("bob still online after closing")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

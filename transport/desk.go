@@ -63,6 +63,12 @@ func validateDesk(r *wirepb.Request) error {
 	case *wirepb.Request_DeskRate:
 		// The desk checks the score and the comment (its own limits).
 		return checkConv(op.DeskRate.Conv)
+	case *wirepb.Request_DeskNote:
+		// The desk checks the note's length (its own limit); the frame
+		// bounds what reaches it.
+		return checkConv(op.DeskNote.Conv)
+	case *wirepb.Request_DeskSession:
+		return checkConv(op.DeskSession.Conv)
 	case *wirepb.Request_DeskReplies:
 		if l := op.DeskReplies.Line; l == "" || len(l) > MaxDeskTargetBytes {
 			return invalid("bad line %q", l)
@@ -80,8 +86,12 @@ func (c *conn) deskSession() (session.DeskSession, *wirepb.Response) {
 }
 
 func wireDeskSession(s session.DeskSessionInfo) *wirepb.DeskSession {
-	return &wirepb.DeskSession{Conv: s.Conv, Session: s.Session, State: s.State, QueuePosition: uint32(max(s.QueuePosition, 0)), Agent: s.Agent, Queue: s.Queue,
+	out := &wirepb.DeskSession{Conv: s.Conv, Session: s.Session, State: s.State, QueuePosition: uint32(max(s.QueuePosition, 0)), Agent: s.Agent, Queue: s.Queue,
 		AfterHours: s.AfterHours, OpensAtMs: s.OpensAt}
+	for _, n := range s.Notes {
+		out.Notes = append(out.Notes, &wirepb.DeskNote{By: n.By, AtMs: n.AtMs, Text: n.Text})
+	}
+	return out
 }
 
 // desk serves the desk requests that act as the connection's user.
@@ -129,6 +139,18 @@ func (c *conn) desk(ctx context.Context, r *wirepb.Request) *wirepb.Response {
 			return c.fail(err)
 		}
 		return &wirepb.Response{Result: &wirepb.Response_DeskClose{DeskClose: wireDeskSession(s)}}
+	case *wirepb.Request_DeskNote:
+		s, err := ds.DeskNote(ctx, op.DeskNote.Conv, op.DeskNote.Text)
+		if err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_DeskNote{DeskNote: wireDeskSession(s)}}
+	case *wirepb.Request_DeskSession:
+		s, err := ds.DeskSessionOf(ctx, op.DeskSession.Conv)
+		if err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_DeskSession{DeskSession: wireDeskSession(s)}}
 	case *wirepb.Request_DeskRate:
 		rt, err := ds.DeskRate(ctx, op.DeskRate.Conv, int(op.DeskRate.Score), op.DeskRate.Comment)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/switchboard-im/switchboard/actors/desk"
+	"github.com/switchboard-im/switchboard/transport/client"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
 
@@ -109,7 +110,7 @@ func TestDeskWireRequests(t *testing.T) {
 	_, err = a1.DeskTransfer(ctx, "g:team", "user:a2", "")
 	want("a transfer of a group", err, wirepb.Code_NOT_FOUND)
 	_, err = a1.DeskTransfer(ctx, conv, "user:a2", strings.Repeat("n", 2001))
-	want("a transfer note over its limit", err, wirepb.Code_INVALID)
+	want("a transfer note over its limit", err, wirepb.Code_TOO_LARGE)
 	if _, err := a2.DeskStatus(ctx, desk.Online); err != nil {
 		t.Fatal(err)
 	}
@@ -119,6 +120,44 @@ func TestDeskWireRequests(t *testing.T) {
 	}
 	if si, err := e.nodes[0].Desk.Session(ctx, "a2", conv); err != nil || len(si.Notes) != 1 || si.Notes[0].By != "a1" || si.Notes[0].Text != "wants a test drive" {
 		t.Fatalf("the internal note: %+v %v", si, err)
+	}
+
+	// Internal notes: the session's agent reads and adds them; its
+	// customer sees the session without them; nobody else sees either.
+	if si, err := a2.DeskSession(ctx, conv); err != nil || si.Agent != "a2" || len(si.Notes) != 1 || si.Notes[0].By != "a1" || si.Notes[0].Text != "wants a test drive" || si.Notes[0].AtMs <= 0 {
+		t.Fatalf("a2 reads the session: %+v %v", si, err)
+	}
+	if si, err := c1.DeskSession(ctx, conv); err != nil || si.State != desk.StateAssigned || si.Agent != "a2" || len(si.Notes) != 0 {
+		t.Fatalf("c1 reads its session: %+v %v, want no notes", si, err)
+	}
+	_, err = a1.DeskSession(ctx, conv)
+	want("the former agent reads an open session", err, wirepb.Code_FORBIDDEN)
+	_, err = eve.DeskSession(ctx, conv)
+	want("a stranger reads the session", err, wirepb.Code_FORBIDDEN)
+	_, err = c1.DeskNote(ctx, conv, "I am the customer")
+	want("the customer's note", err, wirepb.Code_FORBIDDEN)
+	_, err = eve.DeskNote(ctx, conv, "hi")
+	want("a stranger's note", err, wirepb.Code_FORBIDDEN)
+	_, err = a2.DeskNote(ctx, conv, " ")
+	want("an empty note", err, wirepb.Code_INVALID)
+	_, err = a2.DeskNote(ctx, conv, strings.Repeat("n", 2001))
+	want("a note over its limit", err, wirepb.Code_TOO_LARGE)
+	_, err = a2.DeskNote(ctx, "x", "n")
+	want("a note on a malformed conv", err, wirepb.Code_INVALID)
+	if si, err := a2.DeskNote(ctx, conv, strings.Repeat("n", 2000)); err != nil || len(si.Notes) != 2 || si.Notes[1].By != "a2" {
+		t.Fatalf("a2's note at the limit: %v %v", len(si.GetNotes()), err)
+	}
+	if _, err := a2.DeskNote(ctx, conv, "test drive booked"); err != nil {
+		t.Fatal(err)
+	}
+	hist, err := c1.History(ctx, conv, client.HistoryOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range hist {
+		if strings.Contains(string(m.Body), "test drive") {
+			t.Fatalf("a note is in the customer's conversation: %+v", m)
+		}
 	}
 
 	// Close: the session's agent (now a2) or its customer.
@@ -134,6 +173,12 @@ func TestDeskWireRequests(t *testing.T) {
 	if err != nil || cl.State != desk.StateClosed {
 		t.Fatalf("a2 closes: %+v %v", cl, err)
 	}
+	// Once closed, the agent who held it last still reads its notes.
+	if si, err := a2.DeskSession(ctx, conv); err != nil || si.State != desk.StateClosed || len(si.Notes) != 3 {
+		t.Fatalf("a2 reads the closed session: %v notes, %v", len(si.GetNotes()), err)
+	}
+	_, err = a1.DeskSession(ctx, conv)
+	want("an earlier agent reads the closed session", err, wirepb.Code_FORBIDDEN)
 	_, err = a2.DeskClose(ctx, conv, "")
 	want("closing a closed session", err, wirepb.Code_NOT_FOUND)
 

@@ -443,7 +443,7 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		if err != nil {
 			return c.fail(err)
 		}
-		return &wirepb.Response{Result: &wirepb.Response_Presence{Presence: &wirepb.PresenceResult{Online: len(r.Devices) > 0, Devices: uint32(len(r.Devices))}}}
+		return &wirepb.Response{Result: &wirepb.Response_Presence{Presence: &wirepb.PresenceResult{Online: len(r.Devices) > 0, Devices: uint32(len(r.Devices)), LastSeenMs: r.LastSeenMs}}}
 
 	case *wirepb.Request_Pin:
 		if err := sess.SetPinned(ctx, op.Pin.Conv, op.Pin.Pinned); err != nil {
@@ -496,7 +496,7 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 	case *wirepb.Request_DeskHandover:
 		return c.deskHandover(ctx, op.DeskHandover)
 
-	case *wirepb.Request_DeskEnter, *wirepb.Request_DeskStatus, *wirepb.Request_DeskQueue, *wirepb.Request_DeskTransfer, *wirepb.Request_DeskClose, *wirepb.Request_DeskRate,
+	case *wirepb.Request_DeskEnter, *wirepb.Request_DeskStatus, *wirepb.Request_DeskQueue, *wirepb.Request_DeskTransfer, *wirepb.Request_DeskClose, *wirepb.Request_DeskRate, *wirepb.Request_DeskNote, *wirepb.Request_DeskSession,
 		*wirepb.Request_DeskReplies:
 		return c.desk(ctx, req)
 

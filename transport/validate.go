@@ -225,7 +225,7 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 	case *wirepb.Request_DeskHandover:
 		return checkConv(op.DeskHandover.Conv)
 	case *wirepb.Request_DeskEnter, *wirepb.Request_DeskStatus, *wirepb.Request_DeskQueue, *wirepb.Request_DeskTransfer, *wirepb.Request_DeskClose, *wirepb.Request_DeskRate,
-		*wirepb.Request_DeskReplies:
+		*wirepb.Request_DeskReplies, *wirepb.Request_DeskNote, *wirepb.Request_DeskSession:
 		return validateDesk(r)
 	case *wirepb.Request_MyMetrics:
 		return validateMyMetrics(op.MyMetrics)
@@ -301,6 +301,10 @@ func opName(r *wirepb.Request) string {
 		return "desk_rate"
 	case *wirepb.Request_DeskReplies:
 		return "desk_replies"
+	case *wirepb.Request_DeskNote:
+		return "desk_note"
+	case *wirepb.Request_DeskSession:
+		return "desk_session"
 	case *wirepb.Request_MyMetrics:
 		return "my_metrics"
 	case *wirepb.Request_MediaCreate:

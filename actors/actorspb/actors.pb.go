@@ -4214,8 +4214,11 @@ func (x *PresenceProbe) GetGrainId() string {
 }
 
 type PresenceResponse struct {
-	state         protoimpl.MessageState     `protogen:"open.v1"`
-	Devices       []*PresenceResponse_Device `protobuf:"bytes,1,rep,name=devices,proto3" json:"devices,omitempty"`
+	state   protoimpl.MessageState     `protogen:"open.v1"`
+	Devices []*PresenceResponse_Device `protobuf:"bytes,1,rep,name=devices,proto3" json:"devices,omitempty"`
+	// With no device online: when the user was last seen (a device's last
+	// connect, acknowledgement or disconnect), Unix ms; 0: never.
+	LastSeenMs    int64 `protobuf:"varint,2,opt,name=last_seen_ms,json=lastSeenMs,proto3" json:"last_seen_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4255,6 +4258,13 @@ func (x *PresenceResponse) GetDevices() []*PresenceResponse_Device {
 		return x.Devices
 	}
 	return nil
+}
+
+func (x *PresenceResponse) GetLastSeenMs() int64 {
+	if x != nil {
+		return x.LastSeenMs
+	}
+	return 0
 }
 
 // Push is what a user grain (or a node hub for large groups) sends to a
@@ -5134,9 +5144,11 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\rPresenceProbe\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12#\n" +
 	"\rgrain_address\x18\x02 \x01(\tR\fgrainAddress\x12\x19\n" +
-	"\bgrain_id\x18\x03 \x01(\tR\agrainId\"\x9e\x01\n" +
+	"\bgrain_id\x18\x03 \x01(\tR\agrainId\"\xc0\x01\n" +
 	"\x10PresenceResponse\x12E\n" +
-	"\adevices\x18\x01 \x03(\v2+.switchboard.actors.PresenceResponse.DeviceR\adevices\x1aC\n" +
+	"\adevices\x18\x01 \x03(\v2+.switchboard.actors.PresenceResponse.DeviceR\adevices\x12 \n" +
+	"\flast_seen_ms\x18\x02 \x01(\x03R\n" +
+	"lastSeenMs\x1aC\n" +
 	"\x06Device\x12\x16\n" +
 	"\x06device\x18\x01 \x01(\tR\x06device\x12!\n" +
 	"\fconn_address\x18\x02 \x01(\tR\vconnAddress\"\xcc\x02\n" +

@@ -105,6 +105,11 @@ type Config struct {
 	// MaxSavedReplyBytes each one's text (default 2,000; replies.go).
 	MaxSavedReplies    int
 	MaxSavedReplyBytes int
+	// MaxNoteBytes bounds an internal note in bytes (default 2,000), and
+	// MaxNotes a session's notes (default 100): agents' notes about the
+	// session that its customer never sees (notes.go).
+	MaxNoteBytes int
+	MaxNotes     int
 	// NoReopen: a customer's message in the conversation after its
 	// session closed does not start a new session (by default it does,
 	// so the message reaches an agent; thread.go, reopen).
@@ -123,7 +128,8 @@ func DefaultConfig() Config {
 	return Config{StickyWindow: 30 * time.Minute, InactivityTimeout: 30 * time.Minute, OfferTimeout: 5 * time.Second,
 		MaxWaiting: 10000, MaxCapacity: 100, MaxSkills: 16, MaxScenes: 1000, PositionPushes: 100, BotUser: "bot", IdleTimeout: 10 * time.Minute,
 		DropGrace: time.Minute, RatingWindow: 7 * 24 * time.Hour, MaxRatingComment: 500,
-		MaxClosedDates: 100, MaxDayIntervals: 4, MaxHoursMessage: 500, MaxSavedReplies: 200, MaxSavedReplyBytes: 2000}
+		MaxClosedDates: 100, MaxDayIntervals: 4, MaxHoursMessage: 500, MaxSavedReplies: 200, MaxSavedReplyBytes: 2000,
+		MaxNoteBytes: 2000, MaxNotes: 100}
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -140,7 +146,7 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	for _, f := range []struct{ v, def *int }{{&c.MaxWaiting, &d.MaxWaiting}, {&c.MaxCapacity, &d.MaxCapacity}, {&c.MaxSkills, &d.MaxSkills}, {&c.MaxScenes, &d.MaxScenes}, {&c.PositionPushes, &d.PositionPushes}, {&c.MaxRatingComment, &d.MaxRatingComment}, {&c.MaxClosedDates, &d.MaxClosedDates}, {&c.MaxDayIntervals, &d.MaxDayIntervals}, {&c.MaxHoursMessage, &d.MaxHoursMessage},
-		{&c.MaxSavedReplies, &d.MaxSavedReplies}, {&c.MaxSavedReplyBytes, &d.MaxSavedReplyBytes}} {
+		{&c.MaxSavedReplies, &d.MaxSavedReplies}, {&c.MaxSavedReplyBytes, &d.MaxSavedReplyBytes}, {&c.MaxNoteBytes, &d.MaxNoteBytes}, {&c.MaxNotes, &d.MaxNotes}} {
 		if *f.v < 0 {
 			return c, fmt.Errorf("desk: negative limit %d", *f.v)
 		}

@@ -22,8 +22,8 @@ const (
 	StateClosed   = "closed"
 )
 
-// Note is an internal note (written on transfer); customers never see it:
-// it lives in the desk's state, not in the conversation.
+// Note is an internal note (notes.go); customers never see it: it lives
+// in the desk's state, not in the conversation.
 type Note struct {
 	By   string `json:"by"`
 	At   int64  `json:"at_ms"`
@@ -128,6 +128,8 @@ type SessionInfo struct {
 	Bot           string  `json:"bot,omitempty"`
 	Notes         []Note  `json:"notes,omitempty"`
 	Rating        *Rating `json:"rating,omitempty"`
+	// LastAgent is the agent who held the session last (also once closed).
+	LastAgent string `json:"last_agent,omitempty"`
 	// AfterHours: the session started while its line was closed; OpensAt
 	// (Unix ms) is when the line opened next, 0 if it never does.
 	AfterHours bool  `json:"after_hours,omitempty"`
@@ -160,7 +162,7 @@ func (t *threadGrain) load(g *grain, blob []byte, found bool) error {
 func (t *threadGrain) open() bool { return t.Session != nil && t.Session.State != StateClosed }
 
 func (t *threadGrain) info(g *grain, pos int) SessionInfo {
-	in := SessionInfo{Conv: t.Conv, Customer: t.who(), Line: t.Line, State: StateClosed}
+	in := SessionInfo{Conv: t.Conv, Customer: t.who(), Line: t.Line, State: StateClosed, LastAgent: t.LastAgent}
 	if s := t.Session; s != nil {
 		in.Session, in.State, in.Scene, in.Queue, in.Bot, in.Notes, in.Rating = s.ID, s.State, s.Scene, s.Queue, s.Bot, s.Notes, s.Rating
 		in.AfterHours, in.OpensAt = s.AfterHours, s.OpensAt
@@ -309,6 +311,12 @@ func (t *threadGrain) handle(g *grain, ctx actor.Context, op string, body []byte
 			return nil, err
 		}
 		return t.transfer(g, ctx, r)
+	case "note":
+		var r noteReq
+		if err := decode(body, &r); err != nil {
+			return nil, err
+		}
+		return t.addNote(g, ctx, r)
 	case "close":
 		var r closeReq
 		if err := decode(body, &r); err != nil {
@@ -593,8 +601,10 @@ func (t *threadGrain) transfer(g *grain, ctx actor.Context, r transferReq) (any,
 	if r.By != s.Agent {
 		return nil, rejected(pb.Code_FORBIDDEN, "%s does not hold the session of %s", r.By, t.Conv)
 	}
-	if len(r.Note) > 2000 {
-		return nil, invalid("note is %d bytes, limit 2000", len(r.Note))
+	if r.Note != "" {
+		if err := g.d.checkNote(r.Note, len(s.Notes)); err != nil {
+			return nil, err
+		}
 	}
 	kind, arg, _ := strings.Cut(r.To, ":")
 	cctx, cancel := context.WithTimeout(context.Background(), 2*g.d.rt.Config().RequestTimeout)

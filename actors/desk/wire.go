@@ -32,12 +32,15 @@ func NewWire(d *Desk) *Wire { return &Wire{d: d, MaxQueueList: DefaultMaxQueueLi
 
 var _ actors.DeskWire = (*Wire)(nil)
 
+// wireSession is s as every participant may see it: without its notes,
+// which withNotes adds for those who may read them.
 func wireSession(s SessionInfo) actors.DeskSessionInfo {
 	out := actors.DeskSessionInfo{Conv: s.Conv, Session: s.Session, State: s.State, QueuePosition: s.QueuePosition, Queue: s.Queue,
 		AfterHours: s.AfterHours, OpensAt: s.OpensAt}
 	if s.Agent != nil {
 		out.Agent = *s.Agent
 	}
+
 	return out
 }
 

@@ -31,6 +31,12 @@ type DeskSession interface {
 	DeskTransfer(ctx context.Context, conv, to, note string) (DeskSessionInfo, error)
 	// DeskClose closes the session of conv; the user is its agent or customer.
 	DeskClose(ctx context.Context, conv, reason string) (DeskSessionInfo, error)
+	// DeskSessionOf is the session of conv as the user sees it: its
+	// customer without the notes, its agent and supervisors with them.
+	DeskSessionOf(ctx context.Context, conv string) (DeskSessionInfo, error)
+	// DeskNote adds the user's internal note to the session of conv; the
+	// user is its agent or a supervisor.
+	DeskNote(ctx context.Context, conv, text string) (DeskSessionInfo, error)
 	// DeskRate rates the closed session of conv; the user is its customer.
 	DeskRate(ctx context.Context, conv string, score int, comment string) (DeskRating, error)
 	// DeskSavedReplies lists a business line's saved replies; the user
@@ -64,6 +70,17 @@ type DeskSessionInfo struct {
 	// is when the line opens next (Unix ms, 0: no opening ahead).
 	AfterHours bool
 	OpensAt    int64
+	// Notes are the agents' internal notes, oldest first: only in the
+	// answers of DeskSessionOf and DeskNote to the session's agent and
+	// supervisors, never to its customer.
+	Notes []DeskNote
+}
+
+// DeskNote is an agent's internal note about a service session.
+type DeskNote struct {
+	By   string
+	AtMs int64
+	Text string
 }
 
 // DeskAgentInfo is an agent's state.

@@ -31,18 +31,18 @@ func (s *Server) deskRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/desk/merge", s.auth(ScopeDesk, s.deskMerge))
 	mux.HandleFunc("POST /api/v1/desk/rate", s.auth(ScopeDesk, s.deskRate))
 	mux.HandleFunc("GET /api/v1/desk/merges/{from}", s.auth(ScopeDesk, s.deskMergeStatus))
-	for _, op := range []string{"handover", "transfer", "close"} {
+	for _, op := range []string{"handover", "transfer", "close", "note"} {
 		mux.HandleFunc("POST /api/v1/desk/"+op, s.auth(ScopeDesk, func(w http.ResponseWriter, r *http.Request) { s.deskStep(w, r, op) }))
 	}
 }
 
-// DeskRequest is the body of POST /api/v1/desk/{enter,handover,transfer,close,rate}.
+// DeskRequest is the body of POST /api/v1/desk/{enter,handover,transfer,close,note,rate}.
 type DeskRequest struct {
 	User   string `json:"user"`
 	Scene  string `json:"scene,omitempty"`  // enter
-	Conv   string `json:"conv,omitempty"`   // handover, transfer, close
+	Conv   string `json:"conv,omitempty"`   // handover, transfer, close, note
 	To     string `json:"to,omitempty"`     // transfer: user:ID or queue:SKILL
-	Note   string `json:"note,omitempty"`   // transfer
+	Note   string `json:"note,omitempty"`   // transfer, note: an internal note
 	Reason string `json:"reason,omitempty"` // close
 	// rate: the customer's score (1-5) and comment
 	Score   int    `json:"score,omitempty"`
@@ -84,7 +84,7 @@ func deskAnswer(w http.ResponseWriter, v any, err error) {
 		status = http.StatusNotFound
 	case pb.Code_FORBIDDEN, pb.Code_NOT_MEMBER:
 		status = http.StatusForbidden
-	case pb.Code_BUSY:
+	case pb.Code_BUSY, pb.Code_TOO_MANY:
 		status = http.StatusConflict
 	case pb.Code_TOO_LARGE:
 		status = http.StatusRequestEntityTooLarge
@@ -237,6 +237,8 @@ func (s *Server) deskStep(w http.ResponseWriter, r *http.Request, op string) {
 		out, err = s.node.Desk.Transfer(ctx, req.User, req.Conv, req.To, req.Note)
 	case "close":
 		out, err = s.node.Desk.Close(ctx, req.User, req.Conv, req.Reason)
+	case "note":
+		out, err = s.node.Desk.Note(ctx, req.User, req.Conv, req.Note)
 	}
 	deskAnswer(w, out, err)
 }

@@ -120,6 +120,12 @@ func TestDeskAPI(t *testing.T) {
 	if out["agent"] != "a2" {
 		t.Fatalf("after the transfer: %v", out)
 	}
+	// A CRM adds an internal note for the agents.
+	out = must(do(http.MethodPost, "/api/v1/desk/note", tok, map[string]any{"user": "crm", "conv": conv, "note": "VIP customer"}))(200)
+	if notes := out["notes"].([]any); len(notes) != 2 || notes[1].(map[string]any)["by"] != "crm" || notes[1].(map[string]any)["text"] != "VIP customer" {
+		t.Fatalf("after the note: %v", out)
+	}
+	must(do(http.MethodPost, "/api/v1/desk/note", tok, map[string]any{"user": "crm", "conv": conv, "note": ""}))(400)
 	q := must(do(http.MethodGet, "/api/v1/desk/queues/sales", tok, nil))(200)
 	if st := q["stats"].(map[string]any); st["assigned"] != 1.0 {
 		t.Fatalf("queue: %v", q)

@@ -275,6 +275,11 @@ func newDeskCmd() *cobra.Command {
 	transfer.Flags().StringVar(&to, "to", "", "user:ID or queue:SKILL")
 	transfer.Flags().StringVar(&note, "note", "", "internal note (the customer does not see it)")
 	_ = transfer.MarkFlagRequired("to")
+	noteCmd := step("note", "Add an internal note to a session (the customer does not see it), e.g. from a CRM", func() admin.DeskRequest {
+		return admin.DeskRequest{User: user, Conv: conv, Note: note}
+	})
+	noteCmd.Flags().StringVar(&note, "note", "", "the note")
+	_ = noteCmd.MarkFlagRequired("note")
 	closeCmd := step("close", "The agent or the customer closes the session", func() admin.DeskRequest {
 		return admin.DeskRequest{User: user, Conv: conv, Reason: reason}
 	})
@@ -344,7 +349,7 @@ func newDeskCmd() *cobra.Command {
 	_ = merge.MarkFlagRequired("from")
 	_ = merge.MarkFlagRequired("to")
 
-	cmd.AddCommand(scene, agent, queue, enter, handover, transfer, closeCmd, rate, session, merge, newDeskHoursCmd(&o), newDeskRepliesCmd(&o))
+	cmd.AddCommand(scene, agent, queue, enter, handover, transfer, noteCmd, closeCmd, rate, session, merge, newDeskHoursCmd(&o), newDeskRepliesCmd(&o))
 	return cmd
 }
 
@@ -519,6 +524,8 @@ func registerDeskFlags(f *pflag.FlagSet, c *desk.Config) {
 	f.IntVar(&c.MaxHoursMessage, "desk-max-hours-message-bytes", d.MaxHoursMessage, "longest after-hours message of a business line")
 	f.IntVar(&c.MaxSavedReplies, "desk-max-saved-replies", d.MaxSavedReplies, "most saved replies of a business line")
 	f.IntVar(&c.MaxSavedReplyBytes, "desk-max-saved-reply-bytes", d.MaxSavedReplyBytes, "longest saved reply")
+	f.IntVar(&c.MaxNoteBytes, "desk-max-note-bytes", d.MaxNoteBytes, "longest internal note on a session")
+	f.IntVar(&c.MaxNotes, "desk-max-notes", d.MaxNotes, "most internal notes on one session")
 	f.BoolVar(&c.NoReopen, "desk-no-reopen", false, "a customer's message after its session closed starts no new session (by default it does, so an agent sees it)")
 	f.DurationVar(&c.DropGrace, "desk-agent-drop-grace", d.DropGrace, "an agent seen connected whose every device has been gone this long goes offline (its sessions are re-queued)")
 }

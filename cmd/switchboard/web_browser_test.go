@@ -400,6 +400,13 @@ func browserRun(t *testing.T, browser, transport string) {
 	// a2 hands it back; a1 closes it by clicking in the workbench.
 	n.run("desk", "transfer", "--data-dir", n.dir, "--user", "a2", "--conv", conv, "--to", "user:a1")
 	until(customer, "the customer back with a1", `document.querySelector("#info").textContent === "with a1"`)
+	// a1 leaves an internal note from the workbench: it shows with the
+	// transfer's, and never on the customer's page.
+	run(agent, "note", chromedp.SendKeys("#note-text", "call back friday"), chromedp.Click("#add-note"))
+	until(agent, "the notes shown", `[...document.querySelectorAll("#notes .note")].map((e) => e.textContent).join("|").match(/^a1, .*: wants friday\|a1, .*: call back friday$/) !== null`)
+	if page, err := chromedp.Run(customer, chromedp.Evaluate[string](`document.body.innerText`)); err != nil || bytes.Contains([]byte(page), []byte("friday")) {
+		t.Fatalf("the customer's page shows an internal note (%v):\n%s", err, page)
+	}
 	click(agent, "close", "#close")
 	until(agent, "closed at the agent", fmt.Sprintf(`document.querySelector("#title").dataset.closed === %q && document.querySelector("#title").textContent.includes("(closed)")`, conv))
 	until(customer, "closed at the customer", `document.querySelector("#info").textContent === "closed"`)

@@ -323,11 +323,34 @@ func (c *Client) ReadBy(ctx context.Context, conv string, seq uint64) (read, unr
 // Presence says whether user has a device online (for oneself and the
 // other side of a direct conversation).
 func (c *Client) Presence(ctx context.Context, user string) (online bool, devices int, err error) {
-	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Presence{Presence: &wirepb.PresenceRequest{User: user}}})
+	p, err := c.PresenceIn(ctx, user, "")
+	return p.Online, p.Devices, err
+}
+
+// UserPresence is what PresenceIn tells of a user.
+type UserPresence struct {
+	Online  bool
+	Devices int // online
+	// LastSeen, when not online: the user's last connect, acknowledgement
+	// or disconnect; zero: never (or so long ago the device expired).
+	LastSeen time.Time
+}
+
+// PresenceIn tells whether user is online, or when they were last seen,
+// through conv, a conversation both are active members of (empty: their
+// direct conversation); FORBIDDEN for a user the caller shares nothing
+// with, or between two users when one blocked the other.
+func (c *Client) PresenceIn(ctx context.Context, user, conv string) (UserPresence, error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Presence{Presence: &wirepb.PresenceRequest{User: user, Conv: conv}}})
 	if err != nil {
-		return false, 0, err
+		return UserPresence{}, err
 	}
-	return res.GetPresence().Online, int(res.GetPresence().Devices), nil
+	p := res.GetPresence()
+	out := UserPresence{Online: p.Online, Devices: int(p.Devices)}
+	if p.LastSeenMs > 0 {
+		out.LastSeen = time.UnixMilli(p.LastSeenMs)
+	}
+	return out, nil
 }
 
 // SetPinned pins or unpins conv for this user.

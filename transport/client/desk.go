@@ -69,6 +69,26 @@ func (c *Client) DeskClose(ctx context.Context, conv, reason string) (*wirepb.De
 	return res.GetDeskClose(), nil
 }
 
+// DeskNote adds an internal note to the session of conv, as its agent or
+// a supervisor; its customer never sees it. The answer carries every note.
+func (c *Client) DeskNote(ctx context.Context, conv, text string) (*wirepb.DeskSession, error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_DeskNote{DeskNote: &wirepb.DeskNoteRequest{Conv: conv, Text: text}}})
+	if err != nil {
+		return nil, err
+	}
+	return res.GetDeskNote(), nil
+}
+
+// DeskSession reads the session of conv: as its customer (without the
+// notes), or as its agent or a supervisor (with them).
+func (c *Client) DeskSession(ctx context.Context, conv string) (*wirepb.DeskSession, error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_DeskSession{DeskSession: &wirepb.DeskSessionRequest{Conv: conv}}})
+	if err != nil {
+		return nil, err
+	}
+	return res.GetDeskSession(), nil
+}
+
 // DeskRate rates the closed session of conv, as its customer: score 1 (bad)
 // to 5 (good) and an optional comment. A second rating is answered with the
 // first (Duplicate).

@@ -1461,6 +1461,8 @@ type Request struct {
 	//	*Request_MediaChunk
 	//	*Request_MediaComplete
 	//	*Request_MediaRead
+	//	*Request_DeskNote
+	//	*Request_DeskSession
 	Op            isRequest_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1825,6 +1827,24 @@ func (x *Request) GetMediaRead() *MediaReadRequest {
 	return nil
 }
 
+func (x *Request) GetDeskNote() *DeskNoteRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Request_DeskNote); ok {
+			return x.DeskNote
+		}
+	}
+	return nil
+}
+
+func (x *Request) GetDeskSession() *DeskSessionRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Request_DeskSession); ok {
+			return x.DeskSession
+		}
+	}
+	return nil
+}
+
 type isRequest_Op interface {
 	isRequest_Op()
 }
@@ -1971,6 +1991,14 @@ type Request_MediaRead struct {
 	MediaRead *MediaReadRequest `protobuf:"bytes,44,opt,name=media_read,json=mediaRead,proto3,oneof"`
 }
 
+type Request_DeskNote struct {
+	DeskNote *DeskNoteRequest `protobuf:"bytes,45,opt,name=desk_note,json=deskNote,proto3,oneof"`
+}
+
+type Request_DeskSession struct {
+	DeskSession *DeskSessionRequest `protobuf:"bytes,46,opt,name=desk_session,json=deskSession,proto3,oneof"`
+}
+
 func (*Request_Send) isRequest_Op() {}
 
 func (*Request_Sync) isRequest_Op() {}
@@ -2041,6 +2069,10 @@ func (*Request_MediaComplete) isRequest_Op() {}
 
 func (*Request_MediaRead) isRequest_Op() {}
 
+func (*Request_DeskNote) isRequest_Op() {}
+
+func (*Request_DeskSession) isRequest_Op() {}
+
 type Response struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -2081,6 +2113,8 @@ type Response struct {
 	//	*Response_MediaChunk
 	//	*Response_MediaComplete
 	//	*Response_MediaRead
+	//	*Response_DeskNote
+	//	*Response_DeskSession
 	Result        isResponse_Result `protobuf_oneof:"result"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2443,6 +2477,24 @@ func (x *Response) GetMediaRead() *MediaReadResult {
 	return nil
 }
 
+func (x *Response) GetDeskNote() *DeskSession {
+	if x != nil {
+		if x, ok := x.Result.(*Response_DeskNote); ok {
+			return x.DeskNote
+		}
+	}
+	return nil
+}
+
+func (x *Response) GetDeskSession() *DeskSession {
+	if x != nil {
+		if x, ok := x.Result.(*Response_DeskSession); ok {
+			return x.DeskSession
+		}
+	}
+	return nil
+}
+
 type isResponse_Result interface {
 	isResponse_Result()
 }
@@ -2583,6 +2635,14 @@ type Response_MediaRead struct {
 	MediaRead *MediaReadResult `protobuf:"bytes,43,opt,name=media_read,json=mediaRead,proto3,oneof"`
 }
 
+type Response_DeskNote struct {
+	DeskNote *DeskSession `protobuf:"bytes,44,opt,name=desk_note,json=deskNote,proto3,oneof"`
+}
+
+type Response_DeskSession struct {
+	DeskSession *DeskSession `protobuf:"bytes,45,opt,name=desk_session,json=deskSession,proto3,oneof"`
+}
+
 func (*Response_Send) isResponse_Result() {}
 
 func (*Response_Sync) isResponse_Result() {}
@@ -2650,6 +2710,10 @@ func (*Response_MediaChunk) isResponse_Result() {}
 func (*Response_MediaComplete) isResponse_Result() {}
 
 func (*Response_MediaRead) isResponse_Result() {}
+
+func (*Response_DeskNote) isResponse_Result() {}
+
+func (*Response_DeskSession) isResponse_Result() {}
 
 // SendRequest names exactly one of conv or to.
 type SendRequest struct {
@@ -3932,9 +3996,12 @@ func (x *PresenceRequest) GetConv() string {
 }
 
 type PresenceResult struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Online        bool                   `protobuf:"varint,1,opt,name=online,proto3" json:"online,omitempty"`
-	Devices       uint32                 `protobuf:"varint,2,opt,name=devices,proto3" json:"devices,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Online  bool                   `protobuf:"varint,1,opt,name=online,proto3" json:"online,omitempty"`
+	Devices uint32                 `protobuf:"varint,2,opt,name=devices,proto3" json:"devices,omitempty"`
+	// Not online: when the user was last seen (a device's last connect,
+	// acknowledgement or disconnect), Unix ms; 0: never, or long ago.
+	LastSeenMs    int64 `protobuf:"varint,3,opt,name=last_seen_ms,json=lastSeenMs,proto3" json:"last_seen_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3979,6 +4046,13 @@ func (x *PresenceResult) GetOnline() bool {
 func (x *PresenceResult) GetDevices() uint32 {
 	if x != nil {
 		return x.Devices
+	}
+	return 0
+}
+
+func (x *PresenceResult) GetLastSeenMs() int64 {
+	if x != nil {
+		return x.LastSeenMs
 	}
 	return 0
 }
@@ -5989,8 +6063,11 @@ type DeskSession struct {
 	// after_hours: the session started while its business line was closed
 	// (docs/DESK.md, "Business hours"); opens_at_ms is when the line opens
 	// next, Unix ms (0: no opening ahead).
-	AfterHours    bool  `protobuf:"varint,7,opt,name=after_hours,json=afterHours,proto3" json:"after_hours,omitempty"`
-	OpensAtMs     int64 `protobuf:"varint,8,opt,name=opens_at_ms,json=opensAtMs,proto3" json:"opens_at_ms,omitempty"`
+	AfterHours bool  `protobuf:"varint,7,opt,name=after_hours,json=afterHours,proto3" json:"after_hours,omitempty"`
+	OpensAtMs  int64 `protobuf:"varint,8,opt,name=opens_at_ms,json=opensAtMs,proto3" json:"opens_at_ms,omitempty"`
+	// The agents' internal notes, oldest first: only in desk_session and
+	// desk_note answers to the session's agent and supervisors.
+	Notes         []*DeskNote `protobuf:"bytes,9,rep,name=notes,proto3" json:"notes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -6081,6 +6158,73 @@ func (x *DeskSession) GetOpensAtMs() int64 {
 	return 0
 }
 
+func (x *DeskSession) GetNotes() []*DeskNote {
+	if x != nil {
+		return x.Notes
+	}
+	return nil
+}
+
+type DeskNote struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	By            string                 `protobuf:"bytes,1,opt,name=by,proto3" json:"by,omitempty"`
+	AtMs          int64                  `protobuf:"varint,2,opt,name=at_ms,json=atMs,proto3" json:"at_ms,omitempty"`
+	Text          string                 `protobuf:"bytes,3,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeskNote) Reset() {
+	*x = DeskNote{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[70]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeskNote) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeskNote) ProtoMessage() {}
+
+func (x *DeskNote) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[70]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeskNote.ProtoReflect.Descriptor instead.
+func (*DeskNote) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{70}
+}
+
+func (x *DeskNote) GetBy() string {
+	if x != nil {
+		return x.By
+	}
+	return ""
+}
+
+func (x *DeskNote) GetAtMs() int64 {
+	if x != nil {
+		return x.AtMs
+	}
+	return 0
+}
+
+func (x *DeskNote) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
 // DeskStatusRequest: the user, a registered agent (one the admin gave
 // skills or a capacity; FORBIDDEN otherwise), sets their status: online,
 // away or offline. An empty status changes nothing and answers the
@@ -6094,7 +6238,7 @@ type DeskStatusRequest struct {
 
 func (x *DeskStatusRequest) Reset() {
 	*x = DeskStatusRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[70]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6106,7 +6250,7 @@ func (x *DeskStatusRequest) String() string {
 func (*DeskStatusRequest) ProtoMessage() {}
 
 func (x *DeskStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[70]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6119,7 +6263,7 @@ func (x *DeskStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskStatusRequest.ProtoReflect.Descriptor instead.
 func (*DeskStatusRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{70}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *DeskStatusRequest) GetStatus() string {
@@ -6144,7 +6288,7 @@ type DeskAgent struct {
 
 func (x *DeskAgent) Reset() {
 	*x = DeskAgent{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[71]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6156,7 +6300,7 @@ func (x *DeskAgent) String() string {
 func (*DeskAgent) ProtoMessage() {}
 
 func (x *DeskAgent) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[71]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6169,7 +6313,7 @@ func (x *DeskAgent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskAgent.ProtoReflect.Descriptor instead.
 func (*DeskAgent) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{71}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *DeskAgent) GetUser() string {
@@ -6232,7 +6376,7 @@ type DeskQueueRequest struct {
 
 func (x *DeskQueueRequest) Reset() {
 	*x = DeskQueueRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[72]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6244,7 +6388,7 @@ func (x *DeskQueueRequest) String() string {
 func (*DeskQueueRequest) ProtoMessage() {}
 
 func (x *DeskQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[72]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6257,7 +6401,7 @@ func (x *DeskQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskQueueRequest.ProtoReflect.Descriptor instead.
 func (*DeskQueueRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{72}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *DeskQueueRequest) GetSkill() string {
@@ -6279,7 +6423,7 @@ type DeskWaiting struct {
 
 func (x *DeskWaiting) Reset() {
 	*x = DeskWaiting{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[73]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6291,7 +6435,7 @@ func (x *DeskWaiting) String() string {
 func (*DeskWaiting) ProtoMessage() {}
 
 func (x *DeskWaiting) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[73]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6304,7 +6448,7 @@ func (x *DeskWaiting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskWaiting.ProtoReflect.Descriptor instead.
 func (*DeskWaiting) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{73}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *DeskWaiting) GetConv() string {
@@ -6347,7 +6491,7 @@ type DeskQueueAgent struct {
 
 func (x *DeskQueueAgent) Reset() {
 	*x = DeskQueueAgent{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[74]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6359,7 +6503,7 @@ func (x *DeskQueueAgent) String() string {
 func (*DeskQueueAgent) ProtoMessage() {}
 
 func (x *DeskQueueAgent) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[74]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6372,7 +6516,7 @@ func (x *DeskQueueAgent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskQueueAgent.ProtoReflect.Descriptor instead.
 func (*DeskQueueAgent) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{74}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *DeskQueueAgent) GetUser() string {
@@ -6415,7 +6559,7 @@ type DeskQueueResult struct {
 
 func (x *DeskQueueResult) Reset() {
 	*x = DeskQueueResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[75]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6427,7 +6571,7 @@ func (x *DeskQueueResult) String() string {
 func (*DeskQueueResult) ProtoMessage() {}
 
 func (x *DeskQueueResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[75]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6440,7 +6584,7 @@ func (x *DeskQueueResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskQueueResult.ProtoReflect.Descriptor instead.
 func (*DeskQueueResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{75}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *DeskQueueResult) GetSkill() string {
@@ -6485,7 +6629,7 @@ type DeskTransferRequest struct {
 
 func (x *DeskTransferRequest) Reset() {
 	*x = DeskTransferRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[76]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6497,7 +6641,7 @@ func (x *DeskTransferRequest) String() string {
 func (*DeskTransferRequest) ProtoMessage() {}
 
 func (x *DeskTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[76]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6510,7 +6654,7 @@ func (x *DeskTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskTransferRequest.ProtoReflect.Descriptor instead.
 func (*DeskTransferRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{76}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *DeskTransferRequest) GetConv() string {
@@ -6546,7 +6690,7 @@ type DeskCloseRequest struct {
 
 func (x *DeskCloseRequest) Reset() {
 	*x = DeskCloseRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[77]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6558,7 +6702,7 @@ func (x *DeskCloseRequest) String() string {
 func (*DeskCloseRequest) ProtoMessage() {}
 
 func (x *DeskCloseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[77]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6571,7 +6715,7 @@ func (x *DeskCloseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskCloseRequest.ProtoReflect.Descriptor instead.
 func (*DeskCloseRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{77}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *DeskCloseRequest) GetConv() string {
@@ -6584,6 +6728,106 @@ func (x *DeskCloseRequest) GetConv() string {
 func (x *DeskCloseRequest) GetReason() string {
 	if x != nil {
 		return x.Reason
+	}
+	return ""
+}
+
+// An internal note on the session of conv, by its agent or a supervisor;
+// its customer never sees it.
+type DeskNoteRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	Text          string                 `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeskNoteRequest) Reset() {
+	*x = DeskNoteRequest{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[79]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeskNoteRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeskNoteRequest) ProtoMessage() {}
+
+func (x *DeskNoteRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[79]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeskNoteRequest.ProtoReflect.Descriptor instead.
+func (*DeskNoteRequest) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{79}
+}
+
+func (x *DeskNoteRequest) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *DeskNoteRequest) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+// The session of conv: for its customer, for its agent and supervisors
+// (with the notes).
+type DeskSessionRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeskSessionRequest) Reset() {
+	*x = DeskSessionRequest{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[80]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeskSessionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeskSessionRequest) ProtoMessage() {}
+
+func (x *DeskSessionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[80]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeskSessionRequest.ProtoReflect.Descriptor instead.
+func (*DeskSessionRequest) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{80}
+}
+
+func (x *DeskSessionRequest) GetConv() string {
+	if x != nil {
+		return x.Conv
 	}
 	return ""
 }
@@ -6605,7 +6849,7 @@ type DeskRateRequest struct {
 
 func (x *DeskRateRequest) Reset() {
 	*x = DeskRateRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[78]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6617,7 +6861,7 @@ func (x *DeskRateRequest) String() string {
 func (*DeskRateRequest) ProtoMessage() {}
 
 func (x *DeskRateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[78]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6630,7 +6874,7 @@ func (x *DeskRateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskRateRequest.ProtoReflect.Descriptor instead.
 func (*DeskRateRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{78}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *DeskRateRequest) GetConv() string {
@@ -6666,7 +6910,7 @@ type DeskRateResult struct {
 
 func (x *DeskRateResult) Reset() {
 	*x = DeskRateResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[79]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6678,7 +6922,7 @@ func (x *DeskRateResult) String() string {
 func (*DeskRateResult) ProtoMessage() {}
 
 func (x *DeskRateResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[79]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6691,7 +6935,7 @@ func (x *DeskRateResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskRateResult.ProtoReflect.Descriptor instead.
 func (*DeskRateResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{79}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *DeskRateResult) GetSession() string {
@@ -6734,7 +6978,7 @@ type DeskRepliesRequest struct {
 
 func (x *DeskRepliesRequest) Reset() {
 	*x = DeskRepliesRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[80]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6746,7 +6990,7 @@ func (x *DeskRepliesRequest) String() string {
 func (*DeskRepliesRequest) ProtoMessage() {}
 
 func (x *DeskRepliesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[80]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6759,7 +7003,7 @@ func (x *DeskRepliesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskRepliesRequest.ProtoReflect.Descriptor instead.
 func (*DeskRepliesRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{80}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *DeskRepliesRequest) GetLine() string {
@@ -6778,7 +7022,7 @@ type DeskReplies struct {
 
 func (x *DeskReplies) Reset() {
 	*x = DeskReplies{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[81]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6790,7 +7034,7 @@ func (x *DeskReplies) String() string {
 func (*DeskReplies) ProtoMessage() {}
 
 func (x *DeskReplies) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[81]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6803,7 +7047,7 @@ func (x *DeskReplies) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskReplies.ProtoReflect.Descriptor instead.
 func (*DeskReplies) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{81}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *DeskReplies) GetReplies() []*DeskSavedReply {
@@ -6823,7 +7067,7 @@ type DeskSavedReply struct {
 
 func (x *DeskSavedReply) Reset() {
 	*x = DeskSavedReply{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[82]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6835,7 +7079,7 @@ func (x *DeskSavedReply) String() string {
 func (*DeskSavedReply) ProtoMessage() {}
 
 func (x *DeskSavedReply) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[82]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6848,7 +7092,7 @@ func (x *DeskSavedReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskSavedReply.ProtoReflect.Descriptor instead.
 func (*DeskSavedReply) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{82}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *DeskSavedReply) GetName() string {
@@ -6884,7 +7128,7 @@ type MyMetricsRequest struct {
 
 func (x *MyMetricsRequest) Reset() {
 	*x = MyMetricsRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[83]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6896,7 +7140,7 @@ func (x *MyMetricsRequest) String() string {
 func (*MyMetricsRequest) ProtoMessage() {}
 
 func (x *MyMetricsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[83]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6909,7 +7153,7 @@ func (x *MyMetricsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsRequest.ProtoReflect.Descriptor instead.
 func (*MyMetricsRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{83}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *MyMetricsRequest) GetWindow() string {
@@ -6965,7 +7209,7 @@ type MyMetricsRow struct {
 
 func (x *MyMetricsRow) Reset() {
 	*x = MyMetricsRow{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[84]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6977,7 +7221,7 @@ func (x *MyMetricsRow) String() string {
 func (*MyMetricsRow) ProtoMessage() {}
 
 func (x *MyMetricsRow) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[84]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6990,7 +7234,7 @@ func (x *MyMetricsRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsRow.ProtoReflect.Descriptor instead.
 func (*MyMetricsRow) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{84}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *MyMetricsRow) GetWindowStartMs() int64 {
@@ -7159,7 +7403,7 @@ type MyMetricsResult struct {
 
 func (x *MyMetricsResult) Reset() {
 	*x = MyMetricsResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[85]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7171,7 +7415,7 @@ func (x *MyMetricsResult) String() string {
 func (*MyMetricsResult) ProtoMessage() {}
 
 func (x *MyMetricsResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[85]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7184,7 +7428,7 @@ func (x *MyMetricsResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsResult.ProtoReflect.Descriptor instead.
 func (*MyMetricsResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{85}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *MyMetricsResult) GetUser() string {
@@ -7303,7 +7547,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x06GoAway\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12!\n" +
 	"\freconnect_to\x18\x02 \x01(\tR\vreconnectTo\x12.\n" +
-	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\x9f\x13\n" +
+	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\xb2\x14\n" +
 	"\aRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x126\n" +
 	"\x04send\x18\n" +
@@ -7351,8 +7595,10 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"mediaChunk\x12R\n" +
 	"\x0emedia_complete\x18+ \x01(\v2).switchboard.wire.v1.MediaCompleteRequestH\x00R\rmediaComplete\x12F\n" +
 	"\n" +
-	"media_read\x18, \x01(\v2%.switchboard.wire.v1.MediaReadRequestH\x00R\tmediaReadB\x04\n" +
-	"\x02op\"\xcd\x12\n" +
+	"media_read\x18, \x01(\v2%.switchboard.wire.v1.MediaReadRequestH\x00R\tmediaRead\x12C\n" +
+	"\tdesk_note\x18- \x01(\v2$.switchboard.wire.v1.DeskNoteRequestH\x00R\bdeskNote\x12L\n" +
+	"\fdesk_session\x18. \x01(\v2'.switchboard.wire.v1.DeskSessionRequestH\x00R\vdeskSessionB\x04\n" +
+	"\x02op\"\xd5\x13\n" +
 	"\bResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x120\n" +
 	"\x05error\x18\x02 \x01(\v2\x1a.switchboard.wire.v1.ErrorR\x05error\x125\n" +
@@ -7400,7 +7646,9 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"mediaChunk\x12F\n" +
 	"\x0emedia_complete\x18* \x01(\v2\x1d.switchboard.wire.v1.MediaRefH\x00R\rmediaComplete\x12E\n" +
 	"\n" +
-	"media_read\x18+ \x01(\v2$.switchboard.wire.v1.MediaReadResultH\x00R\tmediaReadB\b\n" +
+	"media_read\x18+ \x01(\v2$.switchboard.wire.v1.MediaReadResultH\x00R\tmediaRead\x12?\n" +
+	"\tdesk_note\x18, \x01(\v2 .switchboard.wire.v1.DeskSessionH\x00R\bdeskNote\x12E\n" +
+	"\fdesk_session\x18- \x01(\v2 .switchboard.wire.v1.DeskSessionH\x00R\vdeskSessionB\b\n" +
 	"\x06result\"\xdb\x02\n" +
 	"\vSendRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x0e\n" +
@@ -7502,10 +7750,12 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\amembers\x18\x01 \x03(\v2\x1b.switchboard.wire.v1.MemberR\amembers\"9\n" +
 	"\x0fPresenceRequest\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
-	"\x04conv\x18\x02 \x01(\tR\x04conv\"B\n" +
+	"\x04conv\x18\x02 \x01(\tR\x04conv\"d\n" +
 	"\x0ePresenceResult\x12\x16\n" +
 	"\x06online\x18\x01 \x01(\bR\x06online\x12\x18\n" +
-	"\adevices\x18\x02 \x01(\rR\adevices\"8\n" +
+	"\adevices\x18\x02 \x01(\rR\adevices\x12 \n" +
+	"\flast_seen_ms\x18\x03 \x01(\x03R\n" +
+	"lastSeenMs\"8\n" +
 	"\n" +
 	"PinRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
@@ -7634,7 +7884,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x05agent\x18\x04 \x01(\tR\x05agent\"<\n" +
 	"\x10DeskEnterRequest\x12\x14\n" +
 	"\x05scene\x18\x01 \x01(\tR\x05scene\x12\x12\n" +
-	"\x04data\x18\x02 \x01(\tR\x04data\"\xe5\x01\n" +
+	"\x04data\x18\x02 \x01(\tR\x04data\"\x9a\x02\n" +
 	"\vDeskSession\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x18\n" +
 	"\asession\x18\x02 \x01(\tR\asession\x12\x14\n" +
@@ -7644,7 +7894,12 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x05queue\x18\x06 \x01(\tR\x05queue\x12\x1f\n" +
 	"\vafter_hours\x18\a \x01(\bR\n" +
 	"afterHours\x12\x1e\n" +
-	"\vopens_at_ms\x18\b \x01(\x03R\topensAtMs\"+\n" +
+	"\vopens_at_ms\x18\b \x01(\x03R\topensAtMs\x123\n" +
+	"\x05notes\x18\t \x03(\v2\x1d.switchboard.wire.v1.DeskNoteR\x05notes\"C\n" +
+	"\bDeskNote\x12\x0e\n" +
+	"\x02by\x18\x01 \x01(\tR\x02by\x12\x13\n" +
+	"\x05at_ms\x18\x02 \x01(\x03R\x04atMs\x12\x12\n" +
+	"\x04text\x18\x03 \x01(\tR\x04text\"+\n" +
 	"\x11DeskStatusRequest\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\tR\x06status\"\xbb\x01\n" +
 	"\tDeskAgent\x12\x12\n" +
@@ -7680,7 +7935,12 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x04note\x18\x03 \x01(\tR\x04note\">\n" +
 	"\x10DeskCloseRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
-	"\x06reason\x18\x02 \x01(\tR\x06reason\"U\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"9\n" +
+	"\x0fDeskNoteRequest\x12\x12\n" +
+	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x12\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\"(\n" +
+	"\x12DeskSessionRequest\x12\x12\n" +
+	"\x04conv\x18\x01 \x01(\tR\x04conv\"U\n" +
 	"\x0fDeskRateRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x14\n" +
 	"\x05score\x18\x02 \x01(\rR\x05score\x12\x18\n" +
@@ -7807,7 +8067,7 @@ func file_transport_wirepb_wire_proto_rawDescGZIP() []byte {
 }
 
 var file_transport_wirepb_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 86)
+var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 89)
 var file_transport_wirepb_wire_proto_goTypes = []any{
 	(Code)(0),                        // 0: switchboard.wire.v1.Code
 	(ConvKind)(0),                    // 1: switchboard.wire.v1.ConvKind
@@ -7885,22 +8145,25 @@ var file_transport_wirepb_wire_proto_goTypes = []any{
 	(*DeskHandoverResult)(nil),       // 73: switchboard.wire.v1.DeskHandoverResult
 	(*DeskEnterRequest)(nil),         // 74: switchboard.wire.v1.DeskEnterRequest
 	(*DeskSession)(nil),              // 75: switchboard.wire.v1.DeskSession
-	(*DeskStatusRequest)(nil),        // 76: switchboard.wire.v1.DeskStatusRequest
-	(*DeskAgent)(nil),                // 77: switchboard.wire.v1.DeskAgent
-	(*DeskQueueRequest)(nil),         // 78: switchboard.wire.v1.DeskQueueRequest
-	(*DeskWaiting)(nil),              // 79: switchboard.wire.v1.DeskWaiting
-	(*DeskQueueAgent)(nil),           // 80: switchboard.wire.v1.DeskQueueAgent
-	(*DeskQueueResult)(nil),          // 81: switchboard.wire.v1.DeskQueueResult
-	(*DeskTransferRequest)(nil),      // 82: switchboard.wire.v1.DeskTransferRequest
-	(*DeskCloseRequest)(nil),         // 83: switchboard.wire.v1.DeskCloseRequest
-	(*DeskRateRequest)(nil),          // 84: switchboard.wire.v1.DeskRateRequest
-	(*DeskRateResult)(nil),           // 85: switchboard.wire.v1.DeskRateResult
-	(*DeskRepliesRequest)(nil),       // 86: switchboard.wire.v1.DeskRepliesRequest
-	(*DeskReplies)(nil),              // 87: switchboard.wire.v1.DeskReplies
-	(*DeskSavedReply)(nil),           // 88: switchboard.wire.v1.DeskSavedReply
-	(*MyMetricsRequest)(nil),         // 89: switchboard.wire.v1.MyMetricsRequest
-	(*MyMetricsRow)(nil),             // 90: switchboard.wire.v1.MyMetricsRow
-	(*MyMetricsResult)(nil),          // 91: switchboard.wire.v1.MyMetricsResult
+	(*DeskNote)(nil),                 // 76: switchboard.wire.v1.DeskNote
+	(*DeskStatusRequest)(nil),        // 77: switchboard.wire.v1.DeskStatusRequest
+	(*DeskAgent)(nil),                // 78: switchboard.wire.v1.DeskAgent
+	(*DeskQueueRequest)(nil),         // 79: switchboard.wire.v1.DeskQueueRequest
+	(*DeskWaiting)(nil),              // 80: switchboard.wire.v1.DeskWaiting
+	(*DeskQueueAgent)(nil),           // 81: switchboard.wire.v1.DeskQueueAgent
+	(*DeskQueueResult)(nil),          // 82: switchboard.wire.v1.DeskQueueResult
+	(*DeskTransferRequest)(nil),      // 83: switchboard.wire.v1.DeskTransferRequest
+	(*DeskCloseRequest)(nil),         // 84: switchboard.wire.v1.DeskCloseRequest
+	(*DeskNoteRequest)(nil),          // 85: switchboard.wire.v1.DeskNoteRequest
+	(*DeskSessionRequest)(nil),       // 86: switchboard.wire.v1.DeskSessionRequest
+	(*DeskRateRequest)(nil),          // 87: switchboard.wire.v1.DeskRateRequest
+	(*DeskRateResult)(nil),           // 88: switchboard.wire.v1.DeskRateResult
+	(*DeskRepliesRequest)(nil),       // 89: switchboard.wire.v1.DeskRepliesRequest
+	(*DeskReplies)(nil),              // 90: switchboard.wire.v1.DeskReplies
+	(*DeskSavedReply)(nil),           // 91: switchboard.wire.v1.DeskSavedReply
+	(*MyMetricsRequest)(nil),         // 92: switchboard.wire.v1.MyMetricsRequest
+	(*MyMetricsRow)(nil),             // 93: switchboard.wire.v1.MyMetricsRow
+	(*MyMetricsResult)(nil),          // 94: switchboard.wire.v1.MyMetricsResult
 }
 var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	0,   // 0: switchboard.wire.v1.Error.code:type_name -> switchboard.wire.v1.Code
@@ -7938,83 +8201,88 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	61,  // 32: switchboard.wire.v1.Request.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushRequest
 	72,  // 33: switchboard.wire.v1.Request.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverRequest
 	74,  // 34: switchboard.wire.v1.Request.desk_enter:type_name -> switchboard.wire.v1.DeskEnterRequest
-	76,  // 35: switchboard.wire.v1.Request.desk_status:type_name -> switchboard.wire.v1.DeskStatusRequest
-	78,  // 36: switchboard.wire.v1.Request.desk_queue:type_name -> switchboard.wire.v1.DeskQueueRequest
-	82,  // 37: switchboard.wire.v1.Request.desk_transfer:type_name -> switchboard.wire.v1.DeskTransferRequest
-	83,  // 38: switchboard.wire.v1.Request.desk_close:type_name -> switchboard.wire.v1.DeskCloseRequest
-	89,  // 39: switchboard.wire.v1.Request.my_metrics:type_name -> switchboard.wire.v1.MyMetricsRequest
+	77,  // 35: switchboard.wire.v1.Request.desk_status:type_name -> switchboard.wire.v1.DeskStatusRequest
+	79,  // 36: switchboard.wire.v1.Request.desk_queue:type_name -> switchboard.wire.v1.DeskQueueRequest
+	83,  // 37: switchboard.wire.v1.Request.desk_transfer:type_name -> switchboard.wire.v1.DeskTransferRequest
+	84,  // 38: switchboard.wire.v1.Request.desk_close:type_name -> switchboard.wire.v1.DeskCloseRequest
+	92,  // 39: switchboard.wire.v1.Request.my_metrics:type_name -> switchboard.wire.v1.MyMetricsRequest
 	44,  // 40: switchboard.wire.v1.Request.block:type_name -> switchboard.wire.v1.BlockRequest
 	48,  // 41: switchboard.wire.v1.Request.report:type_name -> switchboard.wire.v1.ReportRequest
 	46,  // 42: switchboard.wire.v1.Request.blocked:type_name -> switchboard.wire.v1.BlockedRequest
-	84,  // 43: switchboard.wire.v1.Request.desk_rate:type_name -> switchboard.wire.v1.DeskRateRequest
+	87,  // 43: switchboard.wire.v1.Request.desk_rate:type_name -> switchboard.wire.v1.DeskRateRequest
 	55,  // 44: switchboard.wire.v1.Request.read_by:type_name -> switchboard.wire.v1.ReadByRequest
-	86,  // 45: switchboard.wire.v1.Request.desk_replies:type_name -> switchboard.wire.v1.DeskRepliesRequest
+	89,  // 45: switchboard.wire.v1.Request.desk_replies:type_name -> switchboard.wire.v1.DeskRepliesRequest
 	49,  // 46: switchboard.wire.v1.Request.media_create:type_name -> switchboard.wire.v1.MediaCreateRequest
 	50,  // 47: switchboard.wire.v1.Request.media_chunk:type_name -> switchboard.wire.v1.MediaChunkRequest
 	52,  // 48: switchboard.wire.v1.Request.media_complete:type_name -> switchboard.wire.v1.MediaCompleteRequest
 	53,  // 49: switchboard.wire.v1.Request.media_read:type_name -> switchboard.wire.v1.MediaReadRequest
-	6,   // 50: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
-	19,  // 51: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
-	21,  // 52: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
-	23,  // 53: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
-	25,  // 54: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
-	27,  // 55: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
-	29,  // 56: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
-	31,  // 57: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
-	33,  // 58: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
-	35,  // 59: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
-	37,  // 60: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
-	39,  // 61: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
-	41,  // 62: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
-	64,  // 63: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
-	43,  // 64: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
-	71,  // 65: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
-	60,  // 66: switchboard.wire.v1.Response.register_push:type_name -> switchboard.wire.v1.RegisterPushResult
-	62,  // 67: switchboard.wire.v1.Response.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushResult
-	73,  // 68: switchboard.wire.v1.Response.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverResult
-	75,  // 69: switchboard.wire.v1.Response.desk_enter:type_name -> switchboard.wire.v1.DeskSession
-	77,  // 70: switchboard.wire.v1.Response.desk_status:type_name -> switchboard.wire.v1.DeskAgent
-	81,  // 71: switchboard.wire.v1.Response.desk_queue:type_name -> switchboard.wire.v1.DeskQueueResult
-	75,  // 72: switchboard.wire.v1.Response.desk_transfer:type_name -> switchboard.wire.v1.DeskSession
-	75,  // 73: switchboard.wire.v1.Response.desk_close:type_name -> switchboard.wire.v1.DeskSession
-	91,  // 74: switchboard.wire.v1.Response.my_metrics:type_name -> switchboard.wire.v1.MyMetricsResult
-	45,  // 75: switchboard.wire.v1.Response.block:type_name -> switchboard.wire.v1.BlockResult
-	58,  // 76: switchboard.wire.v1.Response.report:type_name -> switchboard.wire.v1.ReportResult
-	47,  // 77: switchboard.wire.v1.Response.blocked:type_name -> switchboard.wire.v1.BlockedResult
-	85,  // 78: switchboard.wire.v1.Response.desk_rate:type_name -> switchboard.wire.v1.DeskRateResult
-	56,  // 79: switchboard.wire.v1.Response.read_by:type_name -> switchboard.wire.v1.ReadByResult
-	87,  // 80: switchboard.wire.v1.Response.desk_replies:type_name -> switchboard.wire.v1.DeskReplies
-	8,   // 81: switchboard.wire.v1.Response.media_create:type_name -> switchboard.wire.v1.MediaRef
-	51,  // 82: switchboard.wire.v1.Response.media_chunk:type_name -> switchboard.wire.v1.MediaChunkResult
-	8,   // 83: switchboard.wire.v1.Response.media_complete:type_name -> switchboard.wire.v1.MediaRef
-	54,  // 84: switchboard.wire.v1.Response.media_read:type_name -> switchboard.wire.v1.MediaReadResult
-	3,   // 85: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
-	10,  // 86: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	7,   // 87: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
-	10,  // 88: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	1,   // 89: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
-	9,   // 90: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
-	4,   // 91: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
-	2,   // 92: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
-	9,   // 93: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
-	8,   // 94: switchboard.wire.v1.MediaReadResult.media:type_name -> switchboard.wire.v1.MediaRef
-	57,  // 95: switchboard.wire.v1.ReadByResult.members:type_name -> switchboard.wire.v1.MemberRead
-	7,   // 96: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
-	66,  // 97: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
-	67,  // 98: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
-	68,  // 99: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
-	1,   // 100: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
-	9,   // 101: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
-	5,   // 102: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
-	79,  // 103: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
-	80,  // 104: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
-	88,  // 105: switchboard.wire.v1.DeskReplies.replies:type_name -> switchboard.wire.v1.DeskSavedReply
-	90,  // 106: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
-	107, // [107:107] is the sub-list for method output_type
-	107, // [107:107] is the sub-list for method input_type
-	107, // [107:107] is the sub-list for extension type_name
-	107, // [107:107] is the sub-list for extension extendee
-	0,   // [0:107] is the sub-list for field type_name
+	85,  // 50: switchboard.wire.v1.Request.desk_note:type_name -> switchboard.wire.v1.DeskNoteRequest
+	86,  // 51: switchboard.wire.v1.Request.desk_session:type_name -> switchboard.wire.v1.DeskSessionRequest
+	6,   // 52: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
+	19,  // 53: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
+	21,  // 54: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
+	23,  // 55: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
+	25,  // 56: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
+	27,  // 57: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
+	29,  // 58: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
+	31,  // 59: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
+	33,  // 60: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
+	35,  // 61: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
+	37,  // 62: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
+	39,  // 63: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
+	41,  // 64: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
+	64,  // 65: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
+	43,  // 66: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
+	71,  // 67: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
+	60,  // 68: switchboard.wire.v1.Response.register_push:type_name -> switchboard.wire.v1.RegisterPushResult
+	62,  // 69: switchboard.wire.v1.Response.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushResult
+	73,  // 70: switchboard.wire.v1.Response.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverResult
+	75,  // 71: switchboard.wire.v1.Response.desk_enter:type_name -> switchboard.wire.v1.DeskSession
+	78,  // 72: switchboard.wire.v1.Response.desk_status:type_name -> switchboard.wire.v1.DeskAgent
+	82,  // 73: switchboard.wire.v1.Response.desk_queue:type_name -> switchboard.wire.v1.DeskQueueResult
+	75,  // 74: switchboard.wire.v1.Response.desk_transfer:type_name -> switchboard.wire.v1.DeskSession
+	75,  // 75: switchboard.wire.v1.Response.desk_close:type_name -> switchboard.wire.v1.DeskSession
+	94,  // 76: switchboard.wire.v1.Response.my_metrics:type_name -> switchboard.wire.v1.MyMetricsResult
+	45,  // 77: switchboard.wire.v1.Response.block:type_name -> switchboard.wire.v1.BlockResult
+	58,  // 78: switchboard.wire.v1.Response.report:type_name -> switchboard.wire.v1.ReportResult
+	47,  // 79: switchboard.wire.v1.Response.blocked:type_name -> switchboard.wire.v1.BlockedResult
+	88,  // 80: switchboard.wire.v1.Response.desk_rate:type_name -> switchboard.wire.v1.DeskRateResult
+	56,  // 81: switchboard.wire.v1.Response.read_by:type_name -> switchboard.wire.v1.ReadByResult
+	90,  // 82: switchboard.wire.v1.Response.desk_replies:type_name -> switchboard.wire.v1.DeskReplies
+	8,   // 83: switchboard.wire.v1.Response.media_create:type_name -> switchboard.wire.v1.MediaRef
+	51,  // 84: switchboard.wire.v1.Response.media_chunk:type_name -> switchboard.wire.v1.MediaChunkResult
+	8,   // 85: switchboard.wire.v1.Response.media_complete:type_name -> switchboard.wire.v1.MediaRef
+	54,  // 86: switchboard.wire.v1.Response.media_read:type_name -> switchboard.wire.v1.MediaReadResult
+	75,  // 87: switchboard.wire.v1.Response.desk_note:type_name -> switchboard.wire.v1.DeskSession
+	75,  // 88: switchboard.wire.v1.Response.desk_session:type_name -> switchboard.wire.v1.DeskSession
+	3,   // 89: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
+	10,  // 90: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	7,   // 91: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
+	10,  // 92: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	1,   // 93: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
+	9,   // 94: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
+	4,   // 95: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
+	2,   // 96: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
+	9,   // 97: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
+	8,   // 98: switchboard.wire.v1.MediaReadResult.media:type_name -> switchboard.wire.v1.MediaRef
+	57,  // 99: switchboard.wire.v1.ReadByResult.members:type_name -> switchboard.wire.v1.MemberRead
+	7,   // 100: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
+	66,  // 101: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
+	67,  // 102: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
+	68,  // 103: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
+	1,   // 104: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
+	9,   // 105: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
+	5,   // 106: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
+	76,  // 107: switchboard.wire.v1.DeskSession.notes:type_name -> switchboard.wire.v1.DeskNote
+	80,  // 108: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
+	81,  // 109: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
+	91,  // 110: switchboard.wire.v1.DeskReplies.replies:type_name -> switchboard.wire.v1.DeskSavedReply
+	93,  // 111: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
+	112, // [112:112] is the sub-list for method output_type
+	112, // [112:112] is the sub-list for method input_type
+	112, // [112:112] is the sub-list for extension type_name
+	112, // [112:112] is the sub-list for extension extendee
+	0,   // [0:112] is the sub-list for field type_name
 }
 
 func init() { file_transport_wirepb_wire_proto_init() }
@@ -8067,6 +8335,8 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Request_MediaChunk)(nil),
 		(*Request_MediaComplete)(nil),
 		(*Request_MediaRead)(nil),
+		(*Request_DeskNote)(nil),
+		(*Request_DeskSession)(nil),
 	}
 	file_transport_wirepb_wire_proto_msgTypes[11].OneofWrappers = []any{
 		(*Response_Send)(nil),
@@ -8103,6 +8373,8 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Response_MediaChunk)(nil),
 		(*Response_MediaComplete)(nil),
 		(*Response_MediaRead)(nil),
+		(*Response_DeskNote)(nil),
+		(*Response_DeskSession)(nil),
 	}
 	file_transport_wirepb_wire_proto_msgTypes[59].OneofWrappers = []any{
 		(*Push_Message)(nil),
@@ -8116,7 +8388,7 @@ func file_transport_wirepb_wire_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_transport_wirepb_wire_proto_rawDesc), len(file_transport_wirepb_wire_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   86,
+			NumMessages:   89,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

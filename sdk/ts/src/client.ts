@@ -661,6 +661,21 @@ export class Client {
     await this.request({ case: "block", value: { user, block: true } });
   }
 
+  /**
+   * presence tells whether user is online, or when they were last seen
+   * (their last connect, acknowledgement or disconnect; undefined: never),
+   * through conv, a conversation both are active members of (default:
+   * their direct conversation). FORBIDDEN for a user this one shares no
+   * conversation with, or when either blocked the other.
+   */
+  async presence(user: string, conv = ""): Promise<{ online: boolean; devices: number; lastSeen?: Date }> {
+    const r = await this.request({ case: "presence", value: { user, conv } });
+    if (r.result.case !== "presence") throw new Error("presence: unexpected answer");
+    const p = r.result.value;
+    const lastSeenMs = Number(p.lastSeenMs);
+    return { online: p.online, devices: p.devices, lastSeen: lastSeenMs > 0 ? new Date(lastSeenMs) : undefined };
+  }
+
   /** unblock lifts block. */
   async unblock(user: string): Promise<void> {
     await this.request({ case: "block", value: { user, block: false } });

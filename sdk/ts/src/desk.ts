@@ -23,6 +23,15 @@ export interface DeskSessionView {
   afterHours: boolean;
   /** when the line opens next (Unix ms; 0: no opening ahead, or not after hours) */
   opensAtMs: number;
+  /** the agents' internal notes, oldest first: only from session() and note(), for the session's agent and supervisors */
+  notes: DeskNoteView[];
+}
+
+/** An agent's internal note about a session; its customer never sees it. */
+export interface DeskNoteView {
+  by: string;
+  atMs: number;
+  text: string;
 }
 
 /** A business line's opening hours (docs/DESK.md, "Business hours"). */
@@ -76,10 +85,13 @@ export interface DeskRatingView {
   duplicate: boolean;
 }
 
-type SessionMsg = { conv: string; session: string; state: string; queuePosition: number; agent: string; queue: string; afterHours: boolean; opensAtMs: bigint };
+type SessionMsg = {
+  conv: string; session: string; state: string; queuePosition: number; agent: string; queue: string; afterHours: boolean; opensAtMs: bigint;
+  notes: { by: string; atMs: bigint; text: string }[];
+};
 const sessionView = (v: SessionMsg): DeskSessionView => ({
   conv: v.conv, session: v.session, state: v.state, queuePosition: v.queuePosition, agent: v.agent, queue: v.queue,
-  afterHours: v.afterHours, opensAtMs: Number(v.opensAtMs),
+  afterHours: v.afterHours, opensAtMs: Number(v.opensAtMs), notes: v.notes.map((n) => ({ by: n.by, atMs: Number(n.atMs), text: n.text })),
 });
 
 /**
@@ -121,6 +133,27 @@ export class ServiceDesk {
   async transfer(conv: string, to: string, note = ""): Promise<DeskSessionView> {
     const r = await this.client.request({ case: "deskTransfer", value: { conv, to, note } });
     if (r.result.case !== "deskTransfer") throw new Error("desk_transfer: unexpected answer");
+    return sessionView(r.result.value);
+  }
+  /**
+   * session reads the session of conv: its customer sees its state, its
+   * agent (once closed, the agent who held it last) and supervisors also
+   * the internal notes.
+   */
+  async session(conv: string): Promise<DeskSessionView> {
+    const r = await this.client.request({ case: "deskSession", value: { conv } });
+    if (r.result.case !== "deskSession") throw new Error("desk_session: unexpected answer");
+    return sessionView(r.result.value);
+  }
+  /**
+   * note adds an internal note to the session of conv, as its agent or a
+   * supervisor; its customer never sees it. Resolves to the session with
+   * every note. TOO_LARGE past the node's note size, TOO_MANY past its
+   * notes per session.
+   */
+  async note(conv: string, text: string): Promise<DeskSessionView> {
+    const r = await this.client.request({ case: "deskNote", value: { conv, text } });
+    if (r.result.case !== "deskNote") throw new Error("desk_note: unexpected answer");
     return sessionView(r.result.value);
   }
   /** close ends the session of conv; the user is its agent or its customer. */

@@ -165,6 +165,16 @@ test("block and unblock: the blocked user's send fails, then goes after the unbl
     alice.send({ to: "eve" }, "hello eve");
     await until("eve has the message", () => eve.conversation("d:alice:eve").messages.some((x) => x.body === "hello eve"));
     assert.equal(eve.conversation("d:alice:eve").messages.some((x) => x.body === "you there?"), false);
+
+    // Presence between them: alice online; once she leaves, when she was last seen.
+    assert.equal((await eve.presence("alice")).online, true);
+    const left = Date.now();
+    alice.close();
+    let p = await eve.presence("alice");
+    for (const end = Date.now() + 5000; p.online && Date.now() < end; ) p = await eve.presence("alice");
+    assert.equal(p.online, false);
+    assert.ok(p.lastSeen && p.lastSeen.getTime() >= left && p.lastSeen.getTime() <= Date.now(), `last seen ${p.lastSeen}`);
+    await assert.rejects(eve.presence("mallory"), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
   });
 });
 
@@ -355,7 +365,16 @@ test("service desk over the protocol: enter, queue, status, close, refusals", { 
     assert.deepEqual(me.sessions, [s.session]);
     await assert.rejects(stranger.close(s.conv), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
     await assert.rejects(stranger.transfer(s.conv, "queue:sales"), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
+    // Internal notes: the agent's, never the customer's.
+    const noted = await agent.note(s.conv, "asked about financing");
+    assert.deepEqual(noted.notes.map((n) => [n.by, n.text]), [["a1", "asked about financing"]]);
+    assert.ok(noted.notes[0].atMs > 0);
+    assert.deepEqual((await customer.session(s.conv)).notes, []);
+    assert.equal((await customer.session(s.conv)).agent, "a1");
+    await assert.rejects(customer.note(s.conv, "hi"), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
+    await assert.rejects(stranger.session(s.conv), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
     assert.equal((await agent.close(s.conv, "resolved")).state, "closed");
+    assert.equal((await agent.session(s.conv)).notes.length, 1, "the closing agent still reads the notes");
     await assert.rejects(stranger.rate(s.conv, 5), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
     await assert.rejects(customer.rate(s.conv, 6), (e: unknown) => e instanceof ProtocolError && e.code === Code.INVALID);
     assert.deepEqual(await customer.rate(s.conv, 5, "thanks"), { session: s.session, score: 5, comment: "thanks", duplicate: false });

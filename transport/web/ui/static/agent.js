@@ -160,11 +160,36 @@ $("saved").onchange = () => {
   $("text").focus();
 };
 
+// drawNotes shows a session's internal notes (none: an empty panel).
+function drawNotes(s) {
+  $("notes").replaceChildren(...(s?.notes ?? []).map((n) => {
+    const d = document.createElement("div");
+    d.className = "note";
+    d.textContent = `${n.by}, ${new Date(n.atMs).toLocaleString()}: ${n.text}`;
+    return d;
+  }));
+}
+
+// showNotes reads the notes of a desk conversation (a transfer may have
+// left one for this agent).
+async function showNotes(id) {
+  drawNotes(undefined);
+  if (!id.startsWith("s:")) return;
+  try {
+    const s = await sd.session(id);
+    if (current === id) drawNotes(s);
+  } catch (err) {
+    note(`notes: ${err.message}`);
+  }
+}
+
 async function open(id) {
   current = id;
   showSaved(id);
+  void showNotes(id);
   $("title").textContent = id;
   $("text").disabled = $("send").disabled = $("send-card").disabled = $("transfer").disabled = $("close").disabled = $("file").disabled = false;
+  $("note-text").disabled = $("add-note").disabled = !id.startsWith("s:");
   await client.history(id).catch(() => {});
   const c = client.conversation(id);
   draw(c);
@@ -317,6 +342,17 @@ $("transfer").onclick = async () => {
     $("transfer-note").value = "";
   } catch (err) {
     note(`transfer failed: ${err.message}`);
+  }
+};
+$("note-form").onsubmit = async (e) => {
+  e.preventDefault();
+  const conv = current, text = $("note-text").value.trim();
+  if (!conv || !text) return;
+  try {
+    drawNotes(await sd.note(conv, text));
+    $("note-text").value = "";
+  } catch (err) {
+    note(`note failed: ${err.message}`);
   }
 };
 $("close").onclick = async () => {
