@@ -69,28 +69,11 @@ func MessageEventID(conv string, seq uint64) string {
 	return "msg/" + conv + "/" + strconv.FormatUint(seq, 10)
 }
 
-// kindName names a message kind in records.
-func kindName(k storage.MessageKind) string {
-	switch k {
-	case storage.MsgNormal:
-		return "normal"
-	case storage.MsgRecall:
-		return "recall"
-	case storage.MsgSystem:
-		return "system"
-	case storage.MsgCard:
-		return "card"
-	case storage.MsgReaction:
-		return "reaction"
-	}
-	return "kind" + strconv.Itoa(int(k))
-}
-
 // NewMessageRecord converts a stored message.
 func NewMessageRecord(m storage.Message) MessageRecord {
 	r := MessageRecord{
 		EventID: MessageEventID(m.ConvID, m.Seq), Conv: m.ConvID, Seq: m.Seq,
-		MsgID: strconv.FormatUint(m.MsgID, 10), From: m.Sender, Kind: kindName(m.Kind),
+		MsgID: strconv.FormatUint(m.MsgID, 10), From: m.Sender, Kind: m.Kind.String(),
 		ServerTsMs: millis(m.ServerTS), ClientTsMs: millis(m.ClientTS), ReplyTo: m.ReplyTo, Mentions: m.Mentions,
 	}
 	if f := m.Media; f.ID != "" {

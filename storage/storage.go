@@ -13,6 +13,7 @@ package storage
 import (
 	"bytes"
 	"context"
+	"strconv"
 	"time"
 )
 
@@ -120,6 +121,24 @@ const (
 	// as a recall does, so every device learns of it.
 	MsgReaction MessageKind = 4
 )
+
+// String names the kind as exports and APIs do: normal, recall, system,
+// card, reaction (kindN for a kind this build does not know).
+func (k MessageKind) String() string {
+	switch k {
+	case MsgNormal:
+		return "normal"
+	case MsgRecall:
+		return "recall"
+	case MsgSystem:
+		return "system"
+	case MsgCard:
+		return "card"
+	case MsgReaction:
+		return "reaction"
+	}
+	return "kind" + strconv.Itoa(int(k))
+}
 
 // SenderRole is the sender's side in a service conversation (for metrics).
 type SenderRole uint8

@@ -123,7 +123,7 @@ func TestKindNames(t *testing.T) {
 	}{
 		{storage.MsgNormal, 0, "text"}, {storage.MsgNormal, 3, "edit"}, {storage.MsgRecall, 3, "recall"},
 		{storage.MsgSystem, 0, "system"}, {storage.MsgCard, 0, "card"}, {storage.MsgCard, 2, "card"},
-		{storage.MsgReaction, 2, "reaction"}, {storage.MessageKind(200), 0, "unknown"},
+		{storage.MsgReaction, 2, "reaction"}, {storage.MessageKind(200), 0, "kind200"},
 	} {
 		if got := admin.KindName(c.kind, c.refSeq); got != c.want {
 			t.Errorf("kind %d ref %d: %q, want %q", c.kind, c.refSeq, got, c.want)

@@ -291,25 +291,17 @@ func transcriptMessageOf(m *pb.Message) TranscriptMessage {
 	return out
 }
 
-// kindName is a message kind as the HTTP API names it: text, edit (of
-// refSeq), card, reaction, recall or system.
+// kindName is a message kind as the HTTP API names it: a normal message
+// is text, or an edit (of refSeq); the others by their names (card,
+// reaction, recall, system).
 func kindName(kind storage.MessageKind, refSeq uint64) string {
-	switch kind {
-	case storage.MsgNormal:
-		if refSeq != 0 {
-			return "edit"
-		}
+	switch {
+	case kind == storage.MsgNormal && refSeq != 0:
+		return "edit"
+	case kind == storage.MsgNormal:
 		return "text"
-	case storage.MsgRecall:
-		return "recall"
-	case storage.MsgSystem:
-		return "system"
-	case storage.MsgCard:
-		return "card"
-	case storage.MsgReaction:
-		return "reaction"
 	}
-	return "unknown"
+	return kind.String()
 }
 
 // pageLimit reads a page's limit (default 200; its range is the node's to
