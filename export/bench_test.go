@@ -3,6 +3,9 @@ package export_test
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strconv"
 	"strings"
@@ -25,6 +28,23 @@ func BenchmarkCatchUp(b *testing.B) {
 	if bk == "" {
 		b.Skip("SWITCHBOARD_KAFKA_BROKERS not set")
 	}
+	catchUp(b, export.Config{Brokers: strings.Split(bk, ",")}, "export/kafka")
+}
+
+// BenchmarkWebhookCatchUp is BenchmarkCatchUp through the export webhook
+// to a receiver on loopback that reads each batch and answers 204.
+func BenchmarkWebhookCatchUp(b *testing.B) {
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer hs.Close()
+	catchUp(b, export.Config{WebhookURL: hs.URL, WebhookSecret: []byte("a-secret-of-32-bytes-for-bench!!")}, "export/webhook")
+}
+
+// catchUp stores b.N messages in 100 conversations and exports them with
+// cfg from an empty checkpoint (saved under key), reporting messages/s.
+func catchUp(b *testing.B, cfg export.Config, key string) {
 	s, err := pebblestore.Open(pebblestore.DefaultConfig(b.TempDir()))
 	if err != nil {
 		b.Fatal(err)
@@ -54,14 +74,15 @@ func BenchmarkCatchUp(b *testing.B) {
 	}
 	b.ResetTimer()
 	start := time.Now()
-	e, err := export.New(s, export.Config{Brokers: strings.Split(bk, ","), CheckpointInterval: 10 * time.Millisecond})
+	cfg.CheckpointInterval = 10 * time.Millisecond
+	e, err := export.New(s, cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
 	e.Start()
 	<-e.Ready()
 	for {
-		cp, err := s.LoadCheckpoint(ctx, "export/kafka")
+		cp, err := s.LoadCheckpoint(ctx, key)
 		done := err == nil && len(cp.ConvSeqs) == convs
 		for _, v := range cp.ConvSeqs {
 			done = done && v == uint64(per)
