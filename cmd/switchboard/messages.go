@@ -541,6 +541,51 @@ func newReadByCmd() *cobra.Command {
 	return cmd
 }
 
+// newPresenceCmd tells whether a user is online, or when they were last
+// seen, as another user who shares a conversation with them sees it.
+func newPresenceCmd() *cobra.Command {
+	var o clientOptions
+	var of, conv string
+	cmd := &cobra.Command{
+		Use:     "presence",
+		Short:   "Whether a user is online, or when they were last seen (for one who shares a conversation with them)",
+		Example: `  switchboard presence --data-dir D --user alice --of bob [--conv g:team] [--json]`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if of == "" {
+				return errors.New("give --of, the user to look at")
+			}
+			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
+				p, err := c.PresenceIn(ctx, of, conv)
+				if err != nil {
+					return err
+				}
+				if o.json {
+					out := map[string]any{"user": of, "online": p.Online, "devices": p.Devices}
+					if !p.LastSeen.IsZero() {
+						out["last_seen"] = p.LastSeen.UTC()
+					}
+					return printJSON(cmd.OutOrStdout(), out)
+				}
+				switch {
+				case p.Online:
+					fmt.Fprintf(cmd.OutOrStdout(), "%s is online (%d devices)\n", of, p.Devices)
+				case p.LastSeen.IsZero():
+					fmt.Fprintf(cmd.OutOrStdout(), "%s is offline, never seen\n", of)
+				default:
+					fmt.Fprintf(cmd.OutOrStdout(), "%s is offline, last seen %s ago (%s)\n", of,
+						time.Since(p.LastSeen).Round(time.Second), p.LastSeen.UTC().Format(time.RFC3339))
+				}
+				return nil
+			})
+		},
+	}
+	o.register(cmd.Flags())
+	cmd.Flags().StringVar(&of, "of", "", "the user to look at")
+	cmd.Flags().StringVar(&conv, "conv", "", "a conversation both are members of (default: their direct one)")
+	return cmd
+}
+
 // nonNil makes an empty list print as [] in JSON, not null.
 func nonNil(s []string) []string {
 	if s == nil {

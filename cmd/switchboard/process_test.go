@@ -429,6 +429,21 @@ func TestCommandsAgainstDevNode(t *testing.T) {
 	if !slices.Equal(readBy.Read, []string{"bob"}) || len(readBy.Unread) != 0 {
 		t.Fatalf("read-by: %+v, want read by bob", readBy)
 	}
+	// bob's CLI connections have ended (the node hears of the last one a
+	// moment later): alice sees when he was last seen.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		out := string(n.run("presence", "--data-dir", d, "--user", "alice", "--of", "bob"))
+		if strings.Contains(out, "bob is offline, last seen ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("presence: %q", out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if res, err := exec.Command(n.bin, "presence", "--data-dir", d, "--user", "alice", "--of", "zed").CombinedOutput(); err == nil || !strings.Contains(string(res), "FORBIDDEN") {
+		t.Fatalf("presence of a stranger: %v %s", err, res)
+	}
 	// The same from the interactive chat.
 	chat := exec.Command(n.bin, "chat", "--data-dir", d, "--user", "alice", "--with", "bob")
 	chat.Stdin = strings.NewReader("/reply 1 and hello again\n/readby 1\n/quit\n")
