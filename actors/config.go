@@ -160,6 +160,10 @@ type Config struct {
 	DeliverAttemptTimeout time.Duration
 	// MaxHistoryPage caps one history page (default 200).
 	MaxHistoryPage int
+	// MaxSearchScan bounds the log rows one search reads (default 5,000):
+	// a search of a long conversation goes on page by page from where
+	// the last one stopped (search.go).
+	MaxSearchScan int
 	// SyncPage caps the conversations of one sync answer (default 500).
 	SyncPage int
 	// Reregister is how often each session registers its device with the
@@ -270,6 +274,7 @@ func DefaultConfig() Config {
 		NodeLease:                 30 * time.Second,
 		RequestTimeout:            5 * time.Second,
 		MaxHistoryPage:            200,
+		MaxSearchScan:             5000,
 		SyncPage:                  500,
 		Reregister:                60 * time.Second,
 		ReregisterWorkers:         8,
@@ -329,6 +334,7 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.SendBurst, d.SendBurst)
 	setInt(&c.DedupeWindow, d.DedupeWindow)
 	setInt(&c.MaxHistoryPage, d.MaxHistoryPage)
+	setInt(&c.MaxSearchScan, d.MaxSearchScan)
 	setInt(&c.SyncPage, d.SyncPage)
 	setInt(&c.TypingMaxMembers, d.TypingMaxMembers)
 	setInt(&c.MaxOnlineDevices, d.MaxOnlineDevices)

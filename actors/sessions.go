@@ -384,6 +384,10 @@ func (s *deviceSession) History(ctx context.Context, req *pb.GetHistory) ([]*pb.
 	return s.rt.History(ctx, req)
 }
 
+func (s *deviceSession) Search(ctx context.Context, conv, query string, before uint64, limit int) ([]*pb.Message, uint64, error) {
+	return s.rt.Search(ctx, s.user, conv, query, before, limit)
+}
+
 func (s *deviceSession) MarkRead(ctx context.Context, conv string, seq uint64) (*pb.MarkReadResponse, error) {
 	return s.rt.MarkRead(ctx, s.user, s.device, conv, seq)
 }

@@ -100,6 +100,7 @@ func TestAuthorization(t *testing.T) {
 	for name, req := range map[string]*wirepb.Request{
 		"send":      {Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{Conv: conv, ClientMsgId: "e1", Body: []byte("x")}}},
 		"history":   {Op: &wirepb.Request_History{History: &wirepb.HistoryRequest{Conv: conv}}},
+		"search":    {Op: &wirepb.Request_Search{Search: &wirepb.SearchRequest{Conv: conv, Query: "x"}}},
 		"mark read": {Op: &wirepb.Request_MarkRead{MarkRead: &wirepb.MarkReadRequest{Conv: conv, Seq: 1}}},
 		"recall":    {Op: &wirepb.Request_Recall{Recall: &wirepb.RecallRequest{Conv: conv, Seq: sent.Seq}}},
 		"members":   {Op: &wirepb.Request_Members{Members: &wirepb.MembersRequest{Conv: group}}},
@@ -128,6 +129,12 @@ func TestAuthorization(t *testing.T) {
 	hist, err := alice.History(ctx, conv, client.HistoryOptions{FromSeq: m.Seq, ToSeq: m.Seq})
 	if err != nil || len(hist) != 1 || hist[0].Sender != "bob" {
 		t.Fatalf("bob's message as seen by alice: %+v %v", hist, err)
+	}
+	if found, next, err := alice.Search(ctx, conv, "FROM BOB", 0, 0); err != nil || len(found) != 1 || found[0].Seq != m.Seq || next != 0 {
+		t.Fatalf("alice searches for bob's words: %v next %d %v", found, next, err)
+	}
+	if _, _, err := alice.Search(ctx, conv, "", 0, 0); codeOf(err) != wirepb.Code_INVALID {
+		t.Fatalf("an empty search: %v", err)
 	}
 	if online, n, err := alice.Presence(ctx, "bob"); err != nil || !online || n != 1 {
 		t.Fatalf("presence of a contact: %v %d %v", online, n, err)

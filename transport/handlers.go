@@ -335,6 +335,16 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		fitHistory(res, c.s.cfg.MaxFrame-64)
 		return &wirepb.Response{Result: &wirepb.Response_History{History: res}}
 
+	case *wirepb.Request_Search:
+		q := op.Search
+		ms, next, err := sess.Search(ctx, q.Conv, q.Query, q.BeforeSeq, int(q.Limit))
+		if err != nil {
+			return c.fail(err)
+		}
+		res := &wirepb.SearchResult{Messages: wireMessages(ms), NextBeforeSeq: next}
+		fitSearch(res, c.s.cfg.MaxFrame-64)
+		return &wirepb.Response{Result: &wirepb.Response_Search{Search: res}}
+
 	case *wirepb.Request_MarkRead:
 		r, err := sess.MarkRead(ctx, op.MarkRead.Conv, op.MarkRead.Seq)
 		if err != nil {
@@ -518,6 +528,17 @@ func fitHistory(res *wirepb.HistoryResult, budget int) {
 			res.Messages, res.Truncated = res.Messages[:i], true
 			return
 		}
+	}
+}
+
+// fitSearch drops the oldest matches until the answer fits budget; the
+// search then goes on from the last match kept.
+func fitSearch(res *wirepb.SearchResult, budget int) {
+	h := &wirepb.HistoryResult{Messages: res.Messages}
+	fitHistory(h, budget)
+	// A message always fits a frame (the send path's limit), so one is kept.
+	if n := len(h.Messages); h.Truncated && n > 0 {
+		res.Messages, res.NextBeforeSeq = h.Messages, h.Messages[n-1].Seq
 	}
 }
 

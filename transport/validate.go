@@ -202,6 +202,9 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 		if !session.ValidUserID(op.Presence.User) {
 			return invalid("bad user id %q", op.Presence.User)
 		}
+	case *wirepb.Request_Search:
+		// The node checks the query (actors.Search: its own limits).
+		return checkConv(op.Search.Conv)
 	case *wirepb.Request_Pin:
 		return checkConv(op.Pin.Conv)
 	case *wirepb.Request_Mute:
@@ -301,6 +304,8 @@ func opName(r *wirepb.Request) string {
 		return "desk_rate"
 	case *wirepb.Request_DeskReplies:
 		return "desk_replies"
+	case *wirepb.Request_Search:
+		return "search"
 	case *wirepb.Request_DeskNote:
 		return "desk_note"
 	case *wirepb.Request_DeskSession:

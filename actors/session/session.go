@@ -67,6 +67,10 @@ type Session interface {
 	// AckCursor stores how far the device consumed its inbox.
 	AckCursor(ctx context.Context, cursor uint64) error
 	History(ctx context.Context, req *pb.GetHistory) ([]*pb.Message, error)
+	// Search finds, newest first, the user's readable messages of conv
+	// whose text holds query, from before (0: the latest); next is where
+	// to go on, 0 at the start.
+	Search(ctx context.Context, conv, query string, before uint64, limit int) (found []*pb.Message, next uint64, err error)
 	MarkRead(ctx context.Context, conv string, seq uint64) (*pb.MarkReadResponse, error)
 	Recall(ctx context.Context, conv string, seq uint64) (uint64, error)
 	ListConversations(ctx context.Context, afterConv string, limit int) (*pb.ListConversationsResponse, error)

@@ -541,6 +541,55 @@ func newReadByCmd() *cobra.Command {
 	return cmd
 }
 
+// newSearchCmd prints the messages of a conversation that hold some
+// words, newest first, page by page.
+func newSearchCmd() *cobra.Command {
+	var o clientOptions
+	var conv, query string
+	var before uint64
+	var limit int
+	cmd := &cobra.Command{
+		Use:     "search",
+		Short:   "Find a conversation's messages that hold some words (ignoring case), newest first",
+		Example: `  switchboard search --data-dir D --user agent1 --conv s:cars:c1:1 --query "order 1234"`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if conv == "" || query == "" {
+				return errors.New("give --conv and --query")
+			}
+			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
+				ms, next, err := c.Search(ctx, conv, query, before, limit)
+				if err != nil {
+					return err
+				}
+				if o.json {
+					out := struct {
+						Messages []jsonMessage `json:"messages"`
+						Next     uint64        `json:"next_before,omitempty"`
+					}{Messages: make([]jsonMessage, len(ms)), Next: next}
+					for i, m := range ms {
+						out.Messages[i] = toJSONMessage(m)
+					}
+					return printJSON(cmd.OutOrStdout(), out)
+				}
+				for _, m := range ms {
+					fmt.Fprintln(cmd.OutOrStdout(), formatMessage(m))
+				}
+				if next != 0 {
+					fmt.Fprintf(cmd.OutOrStdout(), "(more before #%d: --before %d)\n", next, next)
+				}
+				return nil
+			})
+		},
+	}
+	o.register(cmd.Flags())
+	cmd.Flags().StringVar(&conv, "conv", "", "conversation id")
+	cmd.Flags().StringVar(&query, "query", "", "the words to find")
+	cmd.Flags().Uint64Var(&before, "before", 0, "search the messages before this seq (0: from the latest)")
+	cmd.Flags().IntVar(&limit, "limit", 20, "matches at most (the server caps a page at 50)")
+	return cmd
+}
+
 // newPresenceCmd tells whether a user is online, or when they were last
 // seen, as another user who shares a conversation with them sees it.
 func newPresenceCmd() *cobra.Command {

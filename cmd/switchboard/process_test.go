@@ -429,6 +429,9 @@ func TestCommandsAgainstDevNode(t *testing.T) {
 	if !slices.Equal(readBy.Read, []string{"bob"}) || len(readBy.Unread) != 0 {
 		t.Fatalf("read-by: %+v, want read by bob", readBy)
 	}
+	if out := string(n.run("search", "--data-dir", d, "--user", "bob", "--conv", sent.Conv, "--query", "HELLO TO")); !strings.Contains(out, "bob: (to #1) hello to you") || strings.Contains(out, "edited") {
+		t.Fatalf("search: %q", out)
+	}
 	// bob's CLI connections have ended (the node hears of the last one a
 	// moment later): alice sees when he was last seen.
 	for deadline := time.Now().Add(10 * time.Second); ; {

@@ -327,6 +327,23 @@ func (c *Client) Presence(ctx context.Context, user string) (online bool, device
 	return p.Online, p.Devices, err
 }
 
+// Search finds, newest first, the messages of conv the user can read whose
+// text (or file name) holds query, ignoring case, reading backwards from
+// before (0: the latest); next is where to go on (pass it as before), 0
+// once the start was reached. A page may hold fewer than limit matches,
+// even none, with next set: the node reads a bounded number of messages
+// per request.
+func (c *Client) Search(ctx context.Context, conv, query string, before uint64, limit int) (found []Message, next uint64, err error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Search{Search: &wirepb.SearchRequest{Conv: conv, Query: query, BeforeSeq: before, Limit: uint32(max(limit, 0))}}})
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, m := range res.GetSearch().GetMessages() {
+		found = append(found, fromWire(m))
+	}
+	return found, res.GetSearch().GetNextBeforeSeq(), nil
+}
+
 // UserPresence is what PresenceIn tells of a user.
 type UserPresence struct {
 	Online  bool

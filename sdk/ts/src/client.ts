@@ -579,6 +579,21 @@ export class Client {
     this.emit("conversation", c);
   }
 
+  /**
+   * search finds, newest first, the messages of conv this user can read
+   * whose text (or file name) holds query, ignoring case, reading back
+   * from before (0: the latest). It resolves to the matches (an edit as
+   * itself: refSeq names the message it changed) and next, the seq to pass
+   * as before to go on (0: the start was reached). A page may hold fewer
+   * matches than limit, even none, with next set: the node reads a bounded
+   * number of messages per request.
+   */
+  async search(conv: string, query: string, opts: { before?: number; limit?: number } = {}): Promise<{ messages: ChatMessage[]; next: number }> {
+    const r = await this.request({ case: "search", value: { conv, query, beforeSeq: BigInt(opts.before ?? 0), limit: opts.limit ?? 0 } });
+    if (r.result.case !== "search") throw new Error("search: unexpected answer");
+    return { messages: r.result.value.messages.map((m) => chatMessage(m, this.user)), next: Number(r.result.value.nextBeforeSeq) };
+  }
+
   async markRead(conv: string, seq: number): Promise<void> {
     const r = await this.request({ case: "markRead", value: { conv, seq: BigInt(seq) } });
     if (r.result.case !== "markRead") return;

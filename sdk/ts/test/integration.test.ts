@@ -42,6 +42,11 @@ test("chat over WebSocket: states, dedupe, reconnect and resync", { skip: !url &
     // Alice, its sender, asks who read it; bob may not ask about hers.
     assert.deepEqual(await alice.readBy(conv, seq), { read: ["bob"], unread: [] });
     await assert.rejects(bob.readBy(conv, seq), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
+    // Bob searches the conversation: alice's words, ignoring case.
+    const hits = await bob.search(conv, "HELLO BOB");
+    assert.deepEqual(hits.messages.map((x) => [x.seq, x.sender, x.body]), [[seq, "alice", "hello bob"]]);
+    assert.equal(hits.next, 0);
+    await assert.rejects(bob.search(conv, ""), (e: unknown) => e instanceof ProtocolError && e.code === Code.INVALID);
     // Alice mentions bob: his copy names him.
     alice.mention(conv, ["bob"], "@bob see above");
     await until("bob has the mention", () => bob.conversation(conv).messages.find((x) => x.body === "@bob see above")?.mentions?.[0] === "bob");

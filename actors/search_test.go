@@ -1,0 +1,109 @@
+package actors_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/switchboard-im/switchboard/actors"
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+)
+
+// TestSearch: a member finds, newest first and ignoring case, the
+// messages they can read whose text holds the words: an edit as itself
+// (the text it replaced no longer matches), never a recalled message, a
+// membership step or what was said before they joined; pages go on from
+// where the last stopped, also when the scan bound cuts them short; the
+// query's limits hold at their edge.
+func TestSearch(t *testing.T) {
+	node := startCluster(t, 1, openStore(t), actors.Config{MaxSearchScan: 4})[0]
+	ctx := tctx(t)
+	conv := "g:shop"
+	mustCreateGroup(t, node, conv, "olga", "mia")
+	say := func(who, text string) uint64 {
+		t.Helper()
+		r, err := send(ctx, node, conv, who, text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.Seq
+	}
+	first := say("olga", "Order 1234 is packed")
+	say("mia", "thanks")
+	typo := say("olga", "your ordr ships today")
+	edit, err := node.Send(ctx, &pb.SendMessage{Conv: conv, Sender: "olga", Kind: pb.MessageKind_NORMAL, RefSeq: typo, Body: []byte("your order ships today")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := say("mia", "order the blue one?")
+	if _, err := node.Recall(ctx, conv, "mia", gone); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node.ChangeMembership(ctx, &pb.MembershipChange{Conv: conv, Actor: "olga", Op: pb.MembershipChange_ADD, Users: []string{"zed"}}); err != nil {
+		t.Fatal(err)
+	}
+	late := say("olga", "ORDER 77 for zed")
+
+	// searchAll pages through the whole conversation (the scan bound is
+	// 4 rows a request).
+	searchAll := func(user, query string) (seqs []uint64, pages int) {
+		t.Helper()
+		for before := uint64(0); ; {
+			found, next, err := node.Search(ctx, user, conv, query, before, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			seqs, pages = append(seqs, seqsOf(found)...), pages+1
+			if next == 0 {
+				return seqs, pages
+			}
+			if before != 0 && next >= before || pages > 10 {
+				t.Fatalf("next %d after before %d: no progress", next, before)
+			}
+			before = next
+		}
+	}
+	got, pages := searchAll("mia", "order")
+	if want := []uint64{late, edit.Seq, first}; !slicesEqual(got, want) || pages != 2 {
+		t.Fatalf("mia's search for order: %v in %d pages, want %v (newest first, the edit not its original, the recalled one left out) in 2 (8 rows, 4 a page)", got, pages, want)
+	}
+	if got, _ := searchAll("mia", "ordr"); len(got) != 0 {
+		t.Fatalf("the text an edit replaced: %v", got)
+	}
+	if got, _ := searchAll("zed", "order"); !slicesEqual(got, []uint64{late}) {
+		t.Fatalf("zed's search: %v, want only what came after he joined", got)
+	}
+	// A limit of one: the newest match, then on from it.
+	found, next, err := node.Search(ctx, "olga", conv, "ORDER", 0, 1)
+	if err != nil || len(found) != 1 || found[0].Seq != late || next != late {
+		t.Fatalf("limit 1: %v next %d %v", seqsOf(found), next, err)
+	}
+	_, _, err = node.Search(ctx, "eve", conv, "order", 0, 0)
+	wantCode(t, err, pb.Code_NOT_MEMBER, "a stranger's search")
+	_, _, err = node.Search(ctx, "mia", conv, "  ", 0, 0)
+	wantCode(t, err, pb.Code_INVALID, "an empty search")
+	_, _, err = node.Search(ctx, "mia", conv, strings.Repeat("o", actors.MaxSearchQueryBytes+1), 0, 0)
+	wantCode(t, err, pb.Code_TOO_LARGE, "a search one byte over")
+	if _, _, err := node.Search(ctx, "mia", conv, strings.Repeat("o", actors.MaxSearchQueryBytes), 0, 0); err != nil {
+		t.Fatalf("a search at the limit: %v", err)
+	}
+}
+
+func seqsOf(ms []*pb.Message) []uint64 {
+	out := make([]uint64, len(ms))
+	for i, m := range ms {
+		out[i] = m.Seq
+	}
+	return out
+}
+
+func slicesEqual(a, b []uint64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
