@@ -47,3 +47,39 @@ func TestNotesLimits(t *testing.T) {
 		t.Fatalf("the agent's view: %+v %v", in.Notes, err)
 	}
 }
+
+// TestNotesAfterClose: the agent who closed a session still reads and adds
+// its notes (a wrap-up); the customer's next session, closed while it
+// waited in the queue, is not that agent's.
+func TestNotesAfterClose(t *testing.T) {
+	n := startNode(t, openStore(t), desk.Config{})
+	d, ctx := n.Desk, tctx(t)
+	w := desk.NewWire(d)
+	careDesk(t, d, 1)
+	s := enterAssigned(t, d, "c1", "help")
+	if _, err := w.Note(ctx, "a1", s.Conv, "wants a refund"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Close(ctx, "a1", s.Conv, "resolved"); err != nil {
+		t.Fatal(err)
+	}
+	if in, err := w.Note(ctx, "a1", s.Conv, "refund sent"); err != nil || len(in.Notes) != 2 || in.State != desk.StateClosed {
+		t.Fatalf("a wrap-up note after the close: %+v %v", in, err)
+	}
+	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "a1", Status: ptr(desk.Offline)}); err != nil {
+		t.Fatal(err)
+	}
+	again, err := d.Enter(ctx, "c1", "help")
+	if err != nil || again.State != desk.StateQueued || again.Session == s.Session {
+		t.Fatalf("the customer's next session: %+v %v", again, err)
+	}
+	if _, err := d.Close(ctx, "c1", again.Conv, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Session(ctx, "a1", again.Conv); code(err) != pb.Code_FORBIDDEN {
+		t.Fatalf("a1 reads a later session it never held: %v", err)
+	}
+	if in, err := w.Session(ctx, "c1", again.Conv); err != nil || in.State != desk.StateClosed || len(in.Notes) != 0 {
+		t.Fatalf("the customer reads it: %+v %v", in, err)
+	}
+}

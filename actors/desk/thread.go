@@ -128,7 +128,8 @@ type SessionInfo struct {
 	Bot           string  `json:"bot,omitempty"`
 	Notes         []Note  `json:"notes,omitempty"`
 	Rating        *Rating `json:"rating,omitempty"`
-	// LastAgent is the agent who held the session last (also once closed).
+	// LastAgent is the agent who held this session last (kept once it
+	// closed; empty if it was queued again and nobody took it).
 	LastAgent string `json:"last_agent,omitempty"`
 	// AfterHours: the session started while its line was closed; OpensAt
 	// (Unix ms) is when the line opened next, 0 if it never does.
@@ -162,9 +163,10 @@ func (t *threadGrain) load(g *grain, blob []byte, found bool) error {
 func (t *threadGrain) open() bool { return t.Session != nil && t.Session.State != StateClosed }
 
 func (t *threadGrain) info(g *grain, pos int) SessionInfo {
-	in := SessionInfo{Conv: t.Conv, Customer: t.who(), Line: t.Line, State: StateClosed, LastAgent: t.LastAgent}
+	in := SessionInfo{Conv: t.Conv, Customer: t.who(), Line: t.Line, State: StateClosed}
 	if s := t.Session; s != nil {
 		in.Session, in.State, in.Scene, in.Queue, in.Bot, in.Notes, in.Rating = s.ID, s.State, s.Scene, s.Queue, s.Bot, s.Notes, s.Rating
+		in.LastAgent = s.Agent
 		in.AfterHours, in.OpensAt = s.AfterHours, s.OpensAt
 		if s.State == StateAssigned {
 			a := s.Agent
