@@ -243,85 +243,14 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 	return nil
 }
 
+// requestOp is the Request's oneof; its field names are the operations'
+// names in metrics and logs, so a new operation needs no entry here.
+var requestOp = (&wirepb.Request{}).ProtoReflect().Descriptor().Oneofs().ByName("op")
+
 // opName names a request's operation for metrics and logs.
 func opName(r *wirepb.Request) string {
-	switch r.Op.(type) {
-	case *wirepb.Request_Send:
-		return "send"
-	case *wirepb.Request_Sync:
-		return "sync"
-	case *wirepb.Request_Ack:
-		return "ack"
-	case *wirepb.Request_History:
-		return "history"
-	case *wirepb.Request_MarkRead:
-		return "mark_read"
-	case *wirepb.Request_Recall:
-		return "recall"
-	case *wirepb.Request_ListConversations:
-		return "list_conversations"
-	case *wirepb.Request_CreateGroup:
-		return "create_group"
-	case *wirepb.Request_Membership:
-		return "membership"
-	case *wirepb.Request_Members:
-		return "members"
-	case *wirepb.Request_ReadBy:
-		return "read_by"
-	case *wirepb.Request_Presence:
-		return "presence"
-	case *wirepb.Request_Pin:
-		return "pin"
-	case *wirepb.Request_Mute:
-		return "mute"
-	case *wirepb.Request_Block:
-		return "block"
-	case *wirepb.Request_Report:
-		return "report"
-	case *wirepb.Request_Blocked:
-		return "blocked"
-	case *wirepb.Request_Ping:
-		return "ping"
-	case *wirepb.Request_CardClick:
-		return "card_click"
-	case *wirepb.Request_RegisterPush:
-		return "register_push"
-	case *wirepb.Request_UnregisterPush:
-		return "unregister_push"
-	case *wirepb.Request_DeskHandover:
-		return "desk_handover"
-	case *wirepb.Request_DeskEnter:
-		return "desk_enter"
-	case *wirepb.Request_DeskStatus:
-		return "desk_status"
-	case *wirepb.Request_DeskQueue:
-		return "desk_queue"
-	case *wirepb.Request_DeskTransfer:
-		return "desk_transfer"
-	case *wirepb.Request_DeskClose:
-		return "desk_close"
-	case *wirepb.Request_DeskRate:
-		return "desk_rate"
-	case *wirepb.Request_DeskReplies:
-		return "desk_replies"
-	case *wirepb.Request_Search:
-		return "search"
-	case *wirepb.Request_DeskNote:
-		return "desk_note"
-	case *wirepb.Request_DeskSession:
-		return "desk_session"
-	case *wirepb.Request_MyMetrics:
-		return "my_metrics"
-	case *wirepb.Request_MediaCreate:
-		return "media_create"
-	case *wirepb.Request_MediaChunk:
-		return "media_chunk"
-	case *wirepb.Request_MediaComplete:
-		return "media_complete"
-	case *wirepb.Request_MediaRead:
-		return "media_read"
-	case *wirepb.Request_Signal:
-		return "signal"
+	if f := r.ProtoReflect().WhichOneof(requestOp); f != nil {
+		return string(f.Name())
 	}
 	return "unknown"
 }

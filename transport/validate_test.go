@@ -66,3 +66,21 @@ func TestRequestLimitsAtTheirEdge(t *testing.T) {
 		t.Errorf("withDefaults: %+v", got)
 	}
 }
+
+// TestOpNames: metrics and logs name an operation by its field in the
+// Request oneof, and a request without one is "unknown".
+func TestOpNames(t *testing.T) {
+	for _, tc := range []struct {
+		req  *wirepb.Request
+		want string
+	}{
+		{&wirepb.Request{Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{}}}, "send"},
+		{&wirepb.Request{Op: &wirepb.Request_MarkRead{MarkRead: &wirepb.MarkReadRequest{}}}, "mark_read"},
+		{&wirepb.Request{Op: &wirepb.Request_DeskSession{DeskSession: &wirepb.DeskSessionRequest{}}}, "desk_session"},
+		{&wirepb.Request{Id: 7}, "unknown"},
+	} {
+		if got := opName(tc.req); got != tc.want {
+			t.Errorf("opName(%v) = %q, want %q", tc.req, got, tc.want)
+		}
+	}
+}
