@@ -553,10 +553,20 @@ func (n *Runtime) MarkRead(ctx context.Context, user, device, conv string, seq u
 // ListConversations lists the user's conversations: pinned first, then by
 // last activity.
 func (n *Runtime) ListConversations(ctx context.Context, user, afterConv string, limit int) (*pb.ListConversationsResponse, error) {
+	return n.listConversations(ctx, user, afterConv, limit, false)
+}
+
+// ListArchived pages the user's archived conversations, in the main
+// list's order.
+func (n *Runtime) ListArchived(ctx context.Context, user, afterConv string, limit int) (*pb.ListConversationsResponse, error) {
+	return n.listConversations(ctx, user, afterConv, limit, true)
+}
+
+func (n *Runtime) listConversations(ctx context.Context, user, afterConv string, limit int, archived bool) (*pb.ListConversationsResponse, error) {
 	if err := checkUser(user); err != nil {
 		return nil, err
 	}
-	res, err := n.request(ctx, KindUser, user, &pb.ListConversations{User: user, AfterConv: afterConv, Limit: uint32(max(0, limit))})
+	res, err := n.request(ctx, KindUser, user, &pb.ListConversations{User: user, AfterConv: afterConv, Limit: uint32(max(0, limit)), Archived: archived})
 	if err != nil {
 		return nil, err
 	}
@@ -570,6 +580,20 @@ func (n *Runtime) SetPinned(ctx context.Context, user, conv string, pinned bool)
 		return err
 	}
 	res, err := n.request(ctx, KindUser, user, &pb.SetPinned{User: user, Conv: conv, Pinned: pinned})
+	if err != nil {
+		return err
+	}
+	return fromPB(res.(*pb.Ack).Error)
+}
+
+// SetArchived moves a conversation into the user's archived list or back
+// to the main one. A new message from someone else brings it back by
+// itself unless the user muted it.
+func (n *Runtime) SetArchived(ctx context.Context, user, conv string, archived bool) error {
+	if err := errors.Join(checkUser(user), checkConv(conv)); err != nil {
+		return err
+	}
+	res, err := n.request(ctx, KindUser, user, &pb.SetArchived{User: user, Conv: conv, Archived: archived})
 	if err != nil {
 		return err
 	}

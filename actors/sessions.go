@@ -396,7 +396,10 @@ func (s *deviceSession) Recall(ctx context.Context, conv string, seq uint64) (ui
 	return s.rt.Recall(ctx, conv, s.user, seq)
 }
 
-func (s *deviceSession) ListConversations(ctx context.Context, afterConv string, limit int) (*pb.ListConversationsResponse, error) {
+func (s *deviceSession) ListConversations(ctx context.Context, afterConv string, limit int, archived bool) (*pb.ListConversationsResponse, error) {
+	if archived {
+		return s.rt.ListArchived(ctx, s.user, afterConv, limit)
+	}
 	return s.rt.ListConversations(ctx, s.user, afterConv, limit)
 }
 
@@ -446,6 +449,10 @@ func (s *deviceSession) ReadMedia(ctx context.Context, conv string, seq uint64, 
 
 func (s *deviceSession) SetPinned(ctx context.Context, conv string, pinned bool) error {
 	return s.rt.SetPinned(ctx, s.user, conv, pinned)
+}
+
+func (s *deviceSession) SetArchived(ctx context.Context, conv string, archived bool) error {
+	return s.rt.SetArchived(ctx, s.user, conv, archived)
 }
 
 func (s *deviceSession) SetMuted(ctx context.Context, conv string, muted bool) (uint64, error) {

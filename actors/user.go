@@ -74,7 +74,10 @@ type userConv struct {
 	lastMsg   *pb.Message
 	pinned    bool
 	muted     bool
-	activity  time.Time
+	// archivedSeq: archived until a message at this seq or later from
+	// someone else (0: in the main list); storage.UserConv.ArchivedSeq.
+	archivedSeq uint64
+	activity    time.Time
 	// infoSeq is the conversation's last seq when member and large were
 	// last set: older news (a Deliver that raced a notice) is ignored.
 	infoSeq uint64
@@ -151,6 +154,8 @@ func (u *user) Receive(ctx actor.Context) {
 		u.setPinned(ctx, m)
 	case *pb.SetMuted:
 		u.setMuted(ctx, m)
+	case *pb.SetArchived:
+		u.setArchived(ctx, m)
 	case *pb.Presence:
 		u.presence(ctx)
 	case *pb.SetSuspension:
@@ -248,7 +253,7 @@ func (u *user) conv(id string) (*userConv, *pb.Error) {
 	uc := &userConv{
 		kind: storage.ConvKind(cs.Kind), member: memberFromPB(id, cs.Member), large: int(cs.MemberCount) > u.rt.cfg.FanoutThreshold,
 		readSeq: state.ReadSeq, lastSeq: cs.LastSeq, nUnread: cs.Unread, nMentions: cs.UnreadMentions, lastMsg: cs.LastMessage, infoSeq: cs.LastSeq,
-		pinned: state.Pinned, muted: state.Muted, activity: state.LastActivity,
+		pinned: state.Pinned, muted: state.Muted, archivedSeq: state.ArchivedSeq, activity: state.LastActivity,
 	}
 	if !uc.large {
 		if e := u.scanUnread(bg, id, uc); e != nil {
@@ -350,6 +355,7 @@ func (u *user) refreshLarge(convs []string) {
 			continue
 		}
 		if cs := res.(*pb.ConvStateResponse); cs.Error == nil {
+			u.unarchiveOnNews(id, uc, cs.LastMessage)
 			uc.lastSeq, uc.nUnread, uc.nMentions, uc.lastMsg = cs.LastSeq, cs.Unread, cs.UnreadMentions, cs.LastMessage
 			uc.setMember(memberFromPB(id, cs.Member))
 		}

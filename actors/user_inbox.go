@@ -271,6 +271,7 @@ func (u *user) deliver(ctx actor.Context, d *pb.Deliver) {
 			}
 			if m.Sender != u.id && m.Seq > uc.readSeq && uc.member.Sees(m.Seq) && !m.Recalled {
 				uc.addUnread(m.Seq, slices.Contains(m.Mentions, u.id))
+				u.unarchiveOnNews(d.Conv, uc, m)
 			}
 		}
 		if !isGap(m) && (uc.lastMsg == nil || m.Seq >= uc.lastMsg.Seq) {

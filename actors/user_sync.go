@@ -135,7 +135,7 @@ func (u *user) loadAllFresh() ([]string, *pb.Error) {
 func (u *user) summary(id string, uc *userConv) *pb.ConvSummary {
 	return &pb.ConvSummary{
 		Conv: id, Kind: convKindToPB(uc.kind), LastSeq: uc.lastSeq, Unread: uc.unreadCount(), UnreadMentions: uc.unreadMentions(), ReadSeq: uc.readSeq,
-		LastMessage: uc.lastMsg, Pinned: uc.pinned, Muted: uc.muted, LastActivityMs: millis(uc.activity), Member: uc.member.Active(),
+		LastMessage: uc.lastMsg, Pinned: uc.pinned, Muted: uc.muted, Archived: uc.archivedSeq != 0, LastActivityMs: millis(uc.activity), Member: uc.member.Active(),
 	}
 }
 
@@ -263,7 +263,9 @@ func (u *user) list(ctx actor.Context, m *pb.ListConversations) {
 	}
 	items := make([]item, 0, len(u.convs))
 	for id, uc := range u.convs {
-		items = append(items, item{id, uc})
+		if (uc.archivedSeq != 0) == m.Archived {
+			items = append(items, item{id, uc})
+		}
 	}
 	// Pinned first, then by last activity, newest first.
 	sort.Slice(items, func(i, j int) bool {
@@ -304,6 +306,42 @@ func (u *user) setPinned(ctx actor.Context, m *pb.SetPinned) {
 		return nil
 	})
 	respond(ctx, ctx.Sender(), &pb.Ack{Error: e})
+}
+
+func (u *user) setArchived(ctx actor.Context, m *pb.SetArchived) {
+	e := u.setOwnFlag(m.Conv, func(bg context.Context, uc *userConv) error {
+		var seq uint64 // from the next message on, news brings it back
+		if m.Archived {
+			u.refreshLarge([]string{m.Conv}) // a large group's last seq is only as fresh as the last look
+			seq = uc.lastSeq + 1
+		}
+		if err := u.rt.store.SetArchived(bg, u.id, m.Conv, seq); err != nil {
+			return err
+		}
+		uc.archivedSeq = seq
+		return nil
+	})
+	respond(ctx, ctx.Sender(), &pb.Ack{Error: e})
+}
+
+// unarchiveOnNews brings an archived conversation back to the main list
+// when m is news to the user: a message from someone else since it was
+// archived, not an edit, reaction or recall (repeats of older Delivers
+// are not news). A muted conversation stays archived. Rare (once per
+// return), so the write is synchronous.
+func (u *user) unarchiveOnNews(conv string, uc *userConv, m *pb.Message) {
+	if uc.archivedSeq == 0 || uc.muted || m == nil || m.Seq < uc.archivedSeq ||
+		m.Kind != pb.MessageKind_NORMAL || m.RefSeq != 0 || m.Sender == u.id || m.Recalled {
+		return
+	}
+	uc.archivedSeq = 0
+	bg, cancel := context.WithTimeout(context.Background(), u.rt.cfg.RequestTimeout)
+	defer cancel()
+	if err := u.rt.store.SetArchived(bg, u.id, conv, 0); err != nil {
+		// The list shows it now; the store has it archived until the next
+		// message or the user's own unarchive.
+		u.rt.log.Warn("unarchive on a new message not stored", "user", u.id, "conv", conv, "err", err)
+	}
 }
 
 // setMuted answers with the total unread count, which a mute changes (of

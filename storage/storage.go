@@ -207,11 +207,15 @@ const (
 
 // UserConv is a user's private state of one conversation.
 type UserConv struct {
-	UserID       string
-	ConvID       string
-	ReadSeq      uint64 // highest seq the user has read; never moves backwards
-	Pinned       bool
-	Muted        bool // muted by the user: out of its total unread
+	UserID  string
+	ConvID  string
+	ReadSeq uint64 // highest seq the user has read; never moves backwards
+	Pinned  bool
+	Muted   bool // muted by the user: out of its total unread
+	// ArchivedSeq: the user archived the conversation, out of its main
+	// list until a message at this seq or later brings it back (the last
+	// seq + 1 when archived). 0: not archived.
+	ArchivedSeq  uint64
 	LastActivity time.Time
 }
 
@@ -385,6 +389,8 @@ type Store interface {
 	// (a muted conversation's unread messages leave the user's total).
 	SetPinned(ctx context.Context, userID, convID string, pinned bool) error
 	SetMuted(ctx context.Context, userID, convID string, muted bool) error
+	// SetArchived sets ArchivedSeq (0: back to the main list).
+	SetArchived(ctx context.Context, userID, convID string, seq uint64) error
 	// TouchConversation moves last activity forward to at (never backwards);
 	// the user grain orders the conversation list by it, in memory.
 	TouchConversation(ctx context.Context, userID, convID string, at time.Time) error

@@ -59,6 +59,8 @@ func seedRequests() []*wirepb.Request {
 		{Id: 37, Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{Conv: "d:a:b", ClientMsgId: "f1", MediaId: "0123456789abcdef0123456789abcdef"}}},
 		{Id: 38, Op: &wirepb.Request_DeskNote{DeskNote: &wirepb.DeskNoteRequest{Conv: "s:cars:c1:1", Text: "refund approved"}}},
 		{Id: 39, Op: &wirepb.Request_DeskSession{DeskSession: &wirepb.DeskSessionRequest{Conv: "s:cars:c1:1"}}},
+		{Id: 41, Op: &wirepb.Request_Archive{Archive: &wirepb.ArchiveRequest{Conv: "d:a:b", Archived: true}}},
+		{Id: 42, Op: &wirepb.Request_ListConversations{ListConversations: &wirepb.ListConversationsRequest{Limit: 20, Archived: true}}},
 		{Id: 40, Op: &wirepb.Request_Search{Search: &wirepb.SearchRequest{Conv: "d:a:b", Query: "order 12", BeforeSeq: 40, Limit: 20}}},
 		// switchboard/3: typing in band.
 		{Id: 19, Op: &wirepb.Request_Signal{Signal: &wirepb.Signal{Kind: wirepb.Signal_TYPING, Conv: "d:a:b"}}},

@@ -173,7 +173,7 @@ func (l *sendLedger) check(t *testing.T, r *raw, id uint64, user string, req *wi
 	t.Fatalf("acked %v at seq %d is not in the history: %v", key, res.Seq, hist.GetHistory())
 }
 
-const opCount = 36
+const opCount = 37
 
 func mustMarshalFrame(m proto.Message) []byte {
 	b, err := wirepb.Marshal(m)
@@ -204,7 +204,7 @@ func opRequest(op uint8, conv, user string, a, b uint64, s string, flag bool) *w
 	case 6:
 		return &wirepb.Request{Op: &wirepb.Request_Recall{Recall: &wirepb.RecallRequest{Conv: conv, Seq: a}}}
 	case 7:
-		return &wirepb.Request{Op: &wirepb.Request_ListConversations{ListConversations: &wirepb.ListConversationsRequest{AfterConv: s, Limit: n}}}
+		return &wirepb.Request{Op: &wirepb.Request_ListConversations{ListConversations: &wirepb.ListConversationsRequest{AfterConv: s, Limit: n, Archived: flag}}}
 	case 8:
 		return &wirepb.Request{Op: &wirepb.Request_CreateGroup{CreateGroup: &wirepb.CreateGroupRequest{Conv: conv, Title: s,
 			Members: []string{user, s}, Kind: wirepb.ConvKind(b % 8), Roles: []*wirepb.Member{{User: user, Role: wirepb.Role(a % 8)}}}}}
@@ -263,6 +263,8 @@ func opRequest(op uint8, conv, user string, a, b uint64, s string, flag bool) *w
 		return &wirepb.Request{Op: &wirepb.Request_DeskSession{DeskSession: &wirepb.DeskSessionRequest{Conv: conv}}}
 	case 35:
 		return &wirepb.Request{Op: &wirepb.Request_Search{Search: &wirepb.SearchRequest{Conv: conv, Query: s, BeforeSeq: a, Limit: n}}}
+	case 36:
+		return &wirepb.Request{Op: &wirepb.Request_Archive{Archive: &wirepb.ArchiveRequest{Conv: conv, Archived: flag}}}
 	default:
 		if flag {
 			return &wirepb.Request{Op: &wirepb.Request_MyMetrics{MyMetrics: &wirepb.MyMetricsRequest{Window: s, Limit: n}}}
@@ -280,7 +282,7 @@ func convScoped(req *wirepb.Request) bool {
 		*wirepb.Request_Membership, *wirepb.Request_Members, *wirepb.Request_Pin, *wirepb.Request_Mute,
 		*wirepb.Request_CardClick, *wirepb.Request_DeskHandover, *wirepb.Request_DeskTransfer, *wirepb.Request_DeskClose, *wirepb.Request_DeskRate, *wirepb.Request_ReadBy,
 		*wirepb.Request_MediaCreate, *wirepb.Request_MediaChunk, *wirepb.Request_MediaComplete, *wirepb.Request_MediaRead,
-		*wirepb.Request_Search, *wirepb.Request_DeskNote, *wirepb.Request_DeskSession:
+		*wirepb.Request_Search, *wirepb.Request_DeskNote, *wirepb.Request_DeskSession, *wirepb.Request_Archive:
 		return req.GetSend() == nil || req.GetSend().To == ""
 	}
 	return false

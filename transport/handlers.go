@@ -360,7 +360,7 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		return &wirepb.Response{Result: &wirepb.Response_Recall{Recall: &wirepb.RecallResult{Seq: seq}}}
 
 	case *wirepb.Request_ListConversations:
-		r, err := sess.ListConversations(ctx, op.ListConversations.AfterConv, int(op.ListConversations.Limit))
+		r, err := sess.ListConversations(ctx, op.ListConversations.AfterConv, int(op.ListConversations.Limit), op.ListConversations.Archived)
 		if err != nil {
 			return c.fail(err)
 		}
@@ -460,6 +460,12 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 			return c.fail(err)
 		}
 		return &wirepb.Response{Result: &wirepb.Response_Pin{Pin: &wirepb.PinResult{}}}
+
+	case *wirepb.Request_Archive:
+		if err := sess.SetArchived(ctx, op.Archive.Conv, op.Archive.Archived); err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_Archive{Archive: &wirepb.ArchiveResult{}}}
 
 	case *wirepb.Request_Mute:
 		total, err := sess.SetMuted(ctx, op.Mute.Conv, op.Mute.Muted)

@@ -49,6 +49,60 @@ func TestMuteOverTheWire(t *testing.T) {
 	}
 }
 
+// archive over the wire: the conversation leaves the main list for the
+// archived one (both as the server lists them and in the client's own
+// view), and the other side's next message brings it back in both.
+func TestArchiveOverTheWire(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	ctx := tctx(t)
+	alice, bob := e.dial("alice", "phone"), e.dial("bob", "phone")
+	if _, err := alice.SendText(ctx, client.ToUser("bob"), "one"); err != nil {
+		t.Fatal(err)
+	}
+	conv := wirepb.DirectConvID("alice", "bob")
+	eventually(t, "bob got the message", func() bool { return len(texts(t, bob, conv)) == 1 })
+	listed := func(archived bool) []string {
+		t.Helper()
+		list := bob.ListConversations
+		if archived {
+			list = bob.ListArchived
+		}
+		convs, _, err := list(ctx, "", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, c := range convs {
+			if c.Archived != archived {
+				t.Fatalf("%s listed with archived %v", c.Conv, c.Archived)
+			}
+			ids = append(ids, c.Conv)
+		}
+		return ids
+	}
+	if err := bob.SetArchived(ctx, conv, true); err != nil {
+		t.Fatal(err)
+	}
+	if main, archived := listed(false), listed(true); len(main) != 0 || len(archived) != 1 || archived[0] != conv {
+		t.Fatalf("after archiving: main %v, archived %v", main, archived)
+	}
+	if c, _ := bob.Conversation(conv); !c.Archived {
+		t.Fatalf("the client's view %+v, want archived", c)
+	}
+	if _, err := alice.SendText(ctx, client.ToUser("bob"), "two"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the new message brings it back", func() bool {
+		c, _ := bob.Conversation(conv)
+		main := listed(false)
+		return !c.Archived && len(main) == 1 && main[0] == conv && len(listed(true)) == 0
+	})
+	if err := e.dial("carol", "phone").SetArchived(ctx, conv, true); codeOf(err) != wirepb.Code_NOT_MEMBER {
+		t.Fatalf("a non-member's archive: %v, want NOT_MEMBER", err)
+	}
+}
+
 // block over the wire: the blocked user's sends fail MUTED, the blocker's
 // FORBIDDEN, presence is refused, the members list shows the block, a bad
 // user id is INVALID before the node sees it, and an unblock lets both

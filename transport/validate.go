@@ -209,6 +209,8 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 		return checkConv(op.Pin.Conv)
 	case *wirepb.Request_Mute:
 		return checkConv(op.Mute.Conv)
+	case *wirepb.Request_Archive:
+		return checkConv(op.Archive.Conv)
 	case *wirepb.Request_Block:
 		if !session.ValidUserID(op.Block.User) {
 			return invalid("bad user id %q", op.Block.User)

@@ -403,7 +403,7 @@ func (x Signal_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Signal_Kind.Descriptor instead.
 func (Signal_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{62, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{63, 0}
 }
 
 type Error struct {
@@ -3382,6 +3382,7 @@ type ConvSummary struct {
 	// afresh shows its own messages' read state without waiting for a receipt
 	PeerReadSeq    uint64 `protobuf:"varint,11,opt,name=peer_read_seq,json=peerReadSeq,proto3" json:"peer_read_seq,omitempty"`
 	UnreadMentions uint64 `protobuf:"varint,12,opt,name=unread_mentions,json=unreadMentions,proto3" json:"unread_mentions,omitempty"` // of the unread, those that mention the user
+	Archived       bool   `protobuf:"varint,13,opt,name=archived,proto3" json:"archived,omitempty"`                                   // in the user's archived list, not the main one
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -3498,6 +3499,13 @@ func (x *ConvSummary) GetUnreadMentions() uint64 {
 		return x.UnreadMentions
 	}
 	return 0
+}
+
+func (x *ConvSummary) GetArchived() bool {
+	if x != nil {
+		return x.Archived
+	}
+	return false
 }
 
 type SyncResponse struct {
@@ -3769,6 +3777,7 @@ type ListConversations struct {
 	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
 	AfterConv     string                 `protobuf:"bytes,3,opt,name=after_conv,json=afterConv,proto3" json:"after_conv,omitempty"`
 	Limit         uint32                 `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`
+	Archived      bool                   `protobuf:"varint,5,opt,name=archived,proto3" json:"archived,omitempty"` // the archived list instead of the main one
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3822,6 +3831,13 @@ func (x *ListConversations) GetLimit() uint32 {
 		return x.Limit
 	}
 	return 0
+}
+
+func (x *ListConversations) GetArchived() bool {
+	if x != nil {
+		return x.Archived
+	}
+	return false
 }
 
 type ListConversationsResponse struct {
@@ -3944,6 +3960,67 @@ func (x *SetPinned) GetPinned() bool {
 	return false
 }
 
+// SetArchived moves a conversation into the user's archived list or back.
+type SetArchived struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Conv          string                 `protobuf:"bytes,2,opt,name=conv,proto3" json:"conv,omitempty"`
+	Archived      bool                   `protobuf:"varint,3,opt,name=archived,proto3" json:"archived,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetArchived) Reset() {
+	*x = SetArchived{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetArchived) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetArchived) ProtoMessage() {}
+
+func (x *SetArchived) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetArchived.ProtoReflect.Descriptor instead.
+func (*SetArchived) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *SetArchived) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *SetArchived) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *SetArchived) GetArchived() bool {
+	if x != nil {
+		return x.Archived
+	}
+	return false
+}
+
 type Ack struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
@@ -3953,7 +4030,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[51]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3965,7 +4042,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[51]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3978,7 +4055,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{51}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *Ack) GetError() *Error {
@@ -4001,7 +4078,7 @@ type SetMuted struct {
 
 func (x *SetMuted) Reset() {
 	*x = SetMuted{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[52]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4013,7 +4090,7 @@ func (x *SetMuted) String() string {
 func (*SetMuted) ProtoMessage() {}
 
 func (x *SetMuted) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[52]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4026,7 +4103,7 @@ func (x *SetMuted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMuted.ProtoReflect.Descriptor instead.
 func (*SetMuted) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{52}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *SetMuted) GetUser() string {
@@ -4060,7 +4137,7 @@ type SetMutedResponse struct {
 
 func (x *SetMutedResponse) Reset() {
 	*x = SetMutedResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[53]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4072,7 +4149,7 @@ func (x *SetMutedResponse) String() string {
 func (*SetMutedResponse) ProtoMessage() {}
 
 func (x *SetMutedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[53]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4085,7 +4162,7 @@ func (x *SetMutedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMutedResponse.ProtoReflect.Descriptor instead.
 func (*SetMutedResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{53}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *SetMutedResponse) GetError() *Error {
@@ -4111,7 +4188,7 @@ type Presence struct {
 
 func (x *Presence) Reset() {
 	*x = Presence{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[54]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4123,7 +4200,7 @@ func (x *Presence) String() string {
 func (*Presence) ProtoMessage() {}
 
 func (x *Presence) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[54]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4136,7 +4213,7 @@ func (x *Presence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Presence.ProtoReflect.Descriptor instead.
 func (*Presence) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{54}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *Presence) GetUser() string {
@@ -4164,7 +4241,7 @@ type PresenceProbe struct {
 
 func (x *PresenceProbe) Reset() {
 	*x = PresenceProbe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[55]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4176,7 +4253,7 @@ func (x *PresenceProbe) String() string {
 func (*PresenceProbe) ProtoMessage() {}
 
 func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[55]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4189,7 +4266,7 @@ func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceProbe.ProtoReflect.Descriptor instead.
 func (*PresenceProbe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{55}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *PresenceProbe) GetUser() string {
@@ -4225,7 +4302,7 @@ type PresenceResponse struct {
 
 func (x *PresenceResponse) Reset() {
 	*x = PresenceResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[56]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4237,7 +4314,7 @@ func (x *PresenceResponse) String() string {
 func (*PresenceResponse) ProtoMessage() {}
 
 func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[56]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4250,7 +4327,7 @@ func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse.ProtoReflect.Descriptor instead.
 func (*PresenceResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{56}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *PresenceResponse) GetDevices() []*PresenceResponse_Device {
@@ -4287,7 +4364,7 @@ type Push struct {
 
 func (x *Push) Reset() {
 	*x = Push{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[57]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4299,7 +4376,7 @@ func (x *Push) String() string {
 func (*Push) ProtoMessage() {}
 
 func (x *Push) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[57]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4312,7 +4389,7 @@ func (x *Push) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Push.ProtoReflect.Descriptor instead.
 func (*Push) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{57}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *Push) GetUser() string {
@@ -4420,7 +4497,7 @@ type ReadUpdate struct {
 
 func (x *ReadUpdate) Reset() {
 	*x = ReadUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[58]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4432,7 +4509,7 @@ func (x *ReadUpdate) String() string {
 func (*ReadUpdate) ProtoMessage() {}
 
 func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[58]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4445,7 +4522,7 @@ func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadUpdate.ProtoReflect.Descriptor instead.
 func (*ReadUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{58}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *ReadUpdate) GetConv() string {
@@ -4488,7 +4565,7 @@ type ReadReceipt struct {
 
 func (x *ReadReceipt) Reset() {
 	*x = ReadReceipt{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[59]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4500,7 +4577,7 @@ func (x *ReadReceipt) String() string {
 func (*ReadReceipt) ProtoMessage() {}
 
 func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[59]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4513,7 +4590,7 @@ func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadReceipt.ProtoReflect.Descriptor instead.
 func (*ReadReceipt) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{59}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *ReadReceipt) GetConv() string {
@@ -4549,7 +4626,7 @@ type GroupPush struct {
 
 func (x *GroupPush) Reset() {
 	*x = GroupPush{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[60]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4561,7 +4638,7 @@ func (x *GroupPush) String() string {
 func (*GroupPush) ProtoMessage() {}
 
 func (x *GroupPush) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[60]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4574,7 +4651,7 @@ func (x *GroupPush) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupPush.ProtoReflect.Descriptor instead.
 func (*GroupPush) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{60}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *GroupPush) GetConv() string {
@@ -4604,7 +4681,7 @@ type Subscribe struct {
 
 func (x *Subscribe) Reset() {
 	*x = Subscribe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[61]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4616,7 +4693,7 @@ func (x *Subscribe) String() string {
 func (*Subscribe) ProtoMessage() {}
 
 func (x *Subscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[61]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4629,7 +4706,7 @@ func (x *Subscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subscribe.ProtoReflect.Descriptor instead.
 func (*Subscribe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{61}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *Subscribe) GetUser() string {
@@ -4667,7 +4744,7 @@ type Signal struct {
 
 func (x *Signal) Reset() {
 	*x = Signal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[62]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4679,7 +4756,7 @@ func (x *Signal) String() string {
 func (*Signal) ProtoMessage() {}
 
 func (x *Signal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[62]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4692,7 +4769,7 @@ func (x *Signal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Signal.ProtoReflect.Descriptor instead.
 func (*Signal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{62}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *Signal) GetKind() Signal_Kind {
@@ -4734,7 +4811,7 @@ type RouteSignal struct {
 
 func (x *RouteSignal) Reset() {
 	*x = RouteSignal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[63]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4746,7 +4823,7 @@ func (x *RouteSignal) String() string {
 func (*RouteSignal) ProtoMessage() {}
 
 func (x *RouteSignal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[63]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4759,7 +4836,7 @@ func (x *RouteSignal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteSignal.ProtoReflect.Descriptor instead.
 func (*RouteSignal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{63}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *RouteSignal) GetUser() string {
@@ -4786,7 +4863,7 @@ type PresenceResponse_Device struct {
 
 func (x *PresenceResponse_Device) Reset() {
 	*x = PresenceResponse_Device{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4798,7 +4875,7 @@ func (x *PresenceResponse_Device) String() string {
 func (*PresenceResponse_Device) ProtoMessage() {}
 
 func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4811,7 +4888,7 @@ func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse_Device.ProtoReflect.Descriptor instead.
 func (*PresenceResponse_Device) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{56, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{57, 0}
 }
 
 func (x *PresenceResponse_Device) GetDevice() string {
@@ -5083,7 +5160,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06device\x18\x02 \x01(\tR\x06device\x12\x16\n" +
 	"\x06cursor\x18\x03 \x01(\x04R\x06cursor\x12\x14\n" +
-	"\x05limit\x18\x04 \x01(\rR\x05limit\"\x9e\x03\n" +
+	"\x05limit\x18\x04 \x01(\rR\x05limit\"\xba\x03\n" +
 	"\vConvSummary\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x120\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1c.switchboard.actors.ConvKindR\x04kind\x12\x19\n" +
@@ -5097,7 +5174,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x06member\x18\n" +
 	" \x01(\bR\x06member\x12\"\n" +
 	"\rpeer_read_seq\x18\v \x01(\x04R\vpeerReadSeq\x12'\n" +
-	"\x0funread_mentions\x18\f \x01(\x04R\x0eunreadMentions\"\xd5\x01\n" +
+	"\x0funread_mentions\x18\f \x01(\x04R\x0eunreadMentions\x12\x1a\n" +
+	"\barchived\x18\r \x01(\bR\barchived\"\xd5\x01\n" +
 	"\fSyncResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x16\n" +
 	"\x06cursor\x18\x02 \x01(\x04R\x06cursor\x12E\n" +
@@ -5116,12 +5194,13 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x10MarkReadResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x19\n" +
 	"\bread_seq\x18\x02 \x01(\x04R\areadSeq\x12!\n" +
-	"\ftotal_unread\x18\x03 \x01(\x04R\vtotalUnread\"b\n" +
+	"\ftotal_unread\x18\x03 \x01(\x04R\vtotalUnread\"~\n" +
 	"\x11ListConversations\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x1d\n" +
 	"\n" +
 	"after_conv\x18\x03 \x01(\tR\tafterConv\x12\x14\n" +
-	"\x05limit\x18\x04 \x01(\rR\x05limitJ\x04\b\x02\x10\x03\"\xb6\x01\n" +
+	"\x05limit\x18\x04 \x01(\rR\x05limit\x12\x1a\n" +
+	"\barchived\x18\x05 \x01(\bR\barchivedJ\x04\b\x02\x10\x03\"\xb6\x01\n" +
 	"\x19ListConversationsResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12E\n" +
 	"\rconversations\x18\x02 \x03(\v2\x1f.switchboard.actors.ConvSummaryR\rconversations\x12!\n" +
@@ -5129,7 +5208,11 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\tSetPinned\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
 	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x16\n" +
-	"\x06pinned\x18\x03 \x01(\bR\x06pinned\"6\n" +
+	"\x06pinned\x18\x03 \x01(\bR\x06pinned\"Q\n" +
+	"\vSetArchived\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
+	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x1a\n" +
+	"\barchived\x18\x03 \x01(\bR\barchived\"6\n" +
 	"\x03Ack\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\"H\n" +
 	"\bSetMuted\x12\x12\n" +
@@ -5256,7 +5339,7 @@ func file_actors_actorspb_actors_proto_rawDescGZIP() []byte {
 }
 
 var file_actors_actorspb_actors_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 65)
+var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 66)
 var file_actors_actorspb_actors_proto_goTypes = []any{
 	(Code)(0),                          // 0: switchboard.actors.Code
 	(ConvKind)(0),                      // 1: switchboard.actors.ConvKind
@@ -5315,20 +5398,21 @@ var file_actors_actorspb_actors_proto_goTypes = []any{
 	(*ListConversations)(nil),          // 54: switchboard.actors.ListConversations
 	(*ListConversationsResponse)(nil),  // 55: switchboard.actors.ListConversationsResponse
 	(*SetPinned)(nil),                  // 56: switchboard.actors.SetPinned
-	(*Ack)(nil),                        // 57: switchboard.actors.Ack
-	(*SetMuted)(nil),                   // 58: switchboard.actors.SetMuted
-	(*SetMutedResponse)(nil),           // 59: switchboard.actors.SetMutedResponse
-	(*Presence)(nil),                   // 60: switchboard.actors.Presence
-	(*PresenceProbe)(nil),              // 61: switchboard.actors.PresenceProbe
-	(*PresenceResponse)(nil),           // 62: switchboard.actors.PresenceResponse
-	(*Push)(nil),                       // 63: switchboard.actors.Push
-	(*ReadUpdate)(nil),                 // 64: switchboard.actors.ReadUpdate
-	(*ReadReceipt)(nil),                // 65: switchboard.actors.ReadReceipt
-	(*GroupPush)(nil),                  // 66: switchboard.actors.GroupPush
-	(*Subscribe)(nil),                  // 67: switchboard.actors.Subscribe
-	(*Signal)(nil),                     // 68: switchboard.actors.Signal
-	(*RouteSignal)(nil),                // 69: switchboard.actors.RouteSignal
-	(*PresenceResponse_Device)(nil),    // 70: switchboard.actors.PresenceResponse.Device
+	(*SetArchived)(nil),                // 57: switchboard.actors.SetArchived
+	(*Ack)(nil),                        // 58: switchboard.actors.Ack
+	(*SetMuted)(nil),                   // 59: switchboard.actors.SetMuted
+	(*SetMutedResponse)(nil),           // 60: switchboard.actors.SetMutedResponse
+	(*Presence)(nil),                   // 61: switchboard.actors.Presence
+	(*PresenceProbe)(nil),              // 62: switchboard.actors.PresenceProbe
+	(*PresenceResponse)(nil),           // 63: switchboard.actors.PresenceResponse
+	(*Push)(nil),                       // 64: switchboard.actors.Push
+	(*ReadUpdate)(nil),                 // 65: switchboard.actors.ReadUpdate
+	(*ReadReceipt)(nil),                // 66: switchboard.actors.ReadReceipt
+	(*GroupPush)(nil),                  // 67: switchboard.actors.GroupPush
+	(*Subscribe)(nil),                  // 68: switchboard.actors.Subscribe
+	(*Signal)(nil),                     // 69: switchboard.actors.Signal
+	(*RouteSignal)(nil),                // 70: switchboard.actors.RouteSignal
+	(*PresenceResponse_Device)(nil),    // 71: switchboard.actors.PresenceResponse.Device
 }
 var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	0,  // 0: switchboard.actors.Error.code:type_name -> switchboard.actors.Code
@@ -5382,14 +5466,14 @@ var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	49, // 48: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
 	6,  // 49: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
 	6,  // 50: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
-	70, // 51: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
+	71, // 51: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
 	7,  // 52: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
-	64, // 53: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
+	65, // 53: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
 	26, // 54: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
-	65, // 55: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
+	66, // 55: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
 	7,  // 56: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
 	5,  // 57: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
-	68, // 58: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
+	69, // 58: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
 	59, // [59:59] is the sub-list for method output_type
 	59, // [59:59] is the sub-list for method input_type
 	59, // [59:59] is the sub-list for extension type_name
@@ -5402,7 +5486,7 @@ func file_actors_actorspb_actors_proto_init() {
 	if File_actors_actorspb_actors_proto != nil {
 		return
 	}
-	file_actors_actorspb_actors_proto_msgTypes[57].OneofWrappers = []any{
+	file_actors_actorspb_actors_proto_msgTypes[58].OneofWrappers = []any{
 		(*Push_Message)(nil),
 		(*Push_Read)(nil),
 		(*Push_Membership)(nil),
@@ -5414,7 +5498,7 @@ func file_actors_actorspb_actors_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_actors_proto_rawDesc), len(file_actors_actorspb_actors_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   65,
+			NumMessages:   66,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

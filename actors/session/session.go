@@ -73,7 +73,9 @@ type Session interface {
 	Search(ctx context.Context, conv, query string, before uint64, limit int) (found []*pb.Message, next uint64, err error)
 	MarkRead(ctx context.Context, conv string, seq uint64) (*pb.MarkReadResponse, error)
 	Recall(ctx context.Context, conv string, seq uint64) (uint64, error)
-	ListConversations(ctx context.Context, afterConv string, limit int) (*pb.ListConversationsResponse, error)
+	// ListConversations pages the main list, or with archived the
+	// archived one.
+	ListConversations(ctx context.Context, afterConv string, limit int, archived bool) (*pb.ListConversationsResponse, error)
 	CreateConversation(ctx context.Context, req *pb.CreateConversation) (*pb.CreateConversationResponse, error)
 	ChangeMembership(ctx context.Context, req *pb.MembershipChange) (uint64, error)
 	Members(ctx context.Context, conv, after string, limit int) ([]*pb.Member, error)
@@ -89,6 +91,8 @@ type Session interface {
 	CompleteMedia(ctx context.Context, conv, id string) (*pb.MediaRef, error)
 	ReadMedia(ctx context.Context, conv string, seq uint64, index int) (*pb.MediaRef, []byte, error)
 	SetPinned(ctx context.Context, conv string, pinned bool) error
+	// SetArchived moves conv into the user's archived list or back.
+	SetArchived(ctx context.Context, conv string, archived bool) error
 	// SetMuted mutes conv for the user alone; returns the new total unread.
 	SetMuted(ctx context.Context, conv string, muted bool) (totalUnread uint64, err error)
 	// Block stops target writing to the user in their direct conversation

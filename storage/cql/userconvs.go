@@ -19,6 +19,7 @@ type userConvRow struct {
 	ReadMax      *int64     `db:"read_max"` // max-wins
 	Pinned       bool       `db:"pinned"`
 	Muted        bool       `db:"muted"`
+	ArchivedSeq  *int64     `db:"archived_seq"` // null before 0012
 	LastActivity *time.Time `db:"last_activity"`
 }
 
@@ -29,11 +30,12 @@ func (r userConvRow) userConv() storage.UserConv {
 		ReadSeq:      max(u64(r.ReadSeq), u64(r.ReadMax)),
 		Pinned:       r.Pinned,
 		Muted:        r.Muted,
+		ArchivedSeq:  u64(r.ArchivedSeq),
 		LastActivity: fromTS(r.LastActivity),
 	}
 }
 
-var ucCols = []string{"user_id", "conv_id", "read_seq", "read_max", "pinned", "muted", "last_activity"}
+var ucCols = []string{"user_id", "conv_id", "read_seq", "read_max", "pinned", "muted", "archived_seq", "last_activity"}
 
 var (
 	ucGet = mk(qb.Select("user_convs").Columns(ucCols...).Where(qb.Eq("user_id"), qb.Eq("conv_id")).ToCql())
@@ -42,6 +44,7 @@ var (
 	ucReadMax = mk(qb.Update("user_convs").TimestampNamed("ts").SetNamed("read_max", "seq").
 			Where(qb.Eq("user_id"), qb.Eq("conv_id")).ToCql())
 	ucSetPinned   = mk(qb.Update("user_convs").Set("pinned").Where(qb.Eq("user_id"), qb.Eq("conv_id")).ToCql())
+	ucSetArchived = mk(qb.Update("user_convs").Set("archived_seq").Where(qb.Eq("user_id"), qb.Eq("conv_id")).ToCql())
 	ucSetMuted    = mk(qb.Update("user_convs").Set("muted").Where(qb.Eq("user_id"), qb.Eq("conv_id")).ToCql())
 	ucSetActivity = mk(qb.Update("user_convs").TimestampNamed("ts").Set("last_activity").
 			Where(qb.Eq("user_id"), qb.Eq("conv_id")).ToCql())
@@ -135,6 +138,18 @@ func (s *Store) SetPinned(ctx context.Context, userID, convID string, pinned boo
 // SetMuted sets one column.
 func (s *Store) SetMuted(ctx context.Context, userID, convID string, muted bool) error {
 	return s.setFlag(ctx, ucSetMuted, userID, convID, muted)
+}
+
+// SetArchived sets one column, without a read.
+func (s *Store) SetArchived(ctx context.Context, userID, convID string, seq uint64) error {
+	if err := s.checkUserConv(userID, convID); err != nil {
+		return err
+	}
+	if err := checkSeq("archived seq", seq); err != nil {
+		return err
+	}
+	op := fmt.Sprintf("set archived_seq of %q/%q", userID, convID)
+	return s.wrap(op, s.query(ctx, ucSetArchived).Bind(int64(seq), userID, convID).ExecRelease())
 }
 
 // setFlag is an upsert of one boolean, without a read.

@@ -136,6 +136,13 @@ func (s *Store) SetPinned(ctx context.Context, userID, convID string, pinned boo
 	return err
 }
 
+func (s *Store) SetArchived(ctx context.Context, userID, convID string, seq uint64) error {
+	start := time.Now()
+	err := s.next.SetArchived(ctx, userID, convID, seq)
+	s.observe("SetArchived", start, err)
+	return err
+}
+
 func (s *Store) SetMuted(ctx context.Context, userID, convID string, muted bool) error {
 	start := time.Now()
 	err := s.next.SetMuted(ctx, userID, convID, muted)

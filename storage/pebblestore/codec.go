@@ -234,6 +234,7 @@ func encodeUserConv(u storage.UserConv) []byte {
 	e.bool(u.Pinned)
 	e.bool(u.Muted)
 	e.time(u.LastActivity)
+	e.uint(u.ArchivedSeq)
 	return e.b
 }
 
@@ -244,6 +245,9 @@ func decodeUserConv(user, conv string, b []byte) (storage.UserConv, error) {
 	u.Pinned = d.bool()
 	u.Muted = d.bool()
 	u.LastActivity = d.time()
+	if d.err == nil && len(d.b) > 0 { // written before archiving existed: not archived
+		u.ArchivedSeq = d.uint()
+	}
 	return u, d.err
 }
 

@@ -85,6 +85,15 @@ func (s *Store) SetMuted(ctx context.Context, userID, convID string, muted bool)
 	return err
 }
 
+func (s *Store) SetArchived(ctx context.Context, userID, convID string, seq uint64) error {
+	_, err := s.updateUserConv(ctx, userID, convID, func(u *storage.UserConv) bool {
+		changed := u.ArchivedSeq != seq
+		u.ArchivedSeq = seq
+		return changed
+	})
+	return err
+}
+
 func (s *Store) TouchConversation(ctx context.Context, userID, convID string, at time.Time) error {
 	at = storage.Millis(at)
 	_, err := s.updateUserConv(ctx, userID, convID, func(u *storage.UserConv) bool {

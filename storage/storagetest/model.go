@@ -204,11 +204,16 @@ func testModel(t *testing.T, s storage.Store, id func(string) string) {
 			}
 		case 9: // activity, pin
 			u := m.uc(user, conv)
-			if rng.IntN(3) == 0 {
+			switch rng.IntN(6) {
+			case 0:
 				p := rng.IntN(2) == 0
 				check(s.SetPinned(c, user, conv, p), nil)
 				u.Pinned = p
-			} else {
+			case 1:
+				a := uint64(rng.IntN(3)) // 0: back to the main list
+				check(s.SetArchived(c, user, conv, a), nil)
+				u.ArchivedSeq = a
+			default:
 				when := at(float64(rng.IntN(50)))
 				check(s.TouchConversation(c, user, conv, when), nil)
 				if when.After(u.LastActivity) {

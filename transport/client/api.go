@@ -187,8 +187,18 @@ func (c *Client) Recall(ctx context.Context, conv string, seq uint64) (uint64, e
 // ListConversations asks the server for the user's conversations (pinned
 // first, then by last activity) and merges them into Conversations.
 func (c *Client) ListConversations(ctx context.Context, afterConv string, limit int) ([]*wirepb.ConvSummary, uint64, error) {
+	return c.listConversations(ctx, afterConv, limit, false)
+}
+
+// ListArchived pages this user's archived conversations (SetArchived)
+// as ListConversations pages the main list.
+func (c *Client) ListArchived(ctx context.Context, afterConv string, limit int) ([]*wirepb.ConvSummary, uint64, error) {
+	return c.listConversations(ctx, afterConv, limit, true)
+}
+
+func (c *Client) listConversations(ctx context.Context, afterConv string, limit int, archived bool) ([]*wirepb.ConvSummary, uint64, error) {
 	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_ListConversations{ListConversations: &wirepb.ListConversationsRequest{
-		AfterConv: afterConv, Limit: uint32(max(0, limit))}}})
+		AfterConv: afterConv, Limit: uint32(max(0, limit)), Archived: archived}}})
 	if err != nil {
 		return nil, 0, err
 	}
@@ -374,6 +384,18 @@ func (c *Client) PresenceIn(ctx context.Context, user, conv string) (UserPresenc
 func (c *Client) SetPinned(ctx context.Context, conv string, pinned bool) error {
 	_, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Pin{Pin: &wirepb.PinRequest{Conv: conv, Pinned: pinned}}})
 	return err
+}
+
+// SetArchived moves conv into this user's archived list (ListArchived)
+// or back to the main list (ListConversations). Its unread messages still
+// count unless it is muted; a new message from someone else brings it
+// back by itself unless it is muted.
+func (c *Client) SetArchived(ctx context.Context, conv string, archived bool) error {
+	if _, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Archive{Archive: &wirepb.ArchiveRequest{Conv: conv, Archived: archived}}}); err != nil {
+		return err
+	}
+	c.store.setArchived(conv, archived)
+	return nil
 }
 
 // SetMuted mutes or unmutes conv for this user alone (not an admin's mute

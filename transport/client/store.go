@@ -98,8 +98,11 @@ type Conversation struct {
 	LastMessage    *Message
 	Pinned         bool
 	Muted          bool
-	Member         bool
-	LastActivity   time.Time
+	// Archived: in this user's archived list (SetArchived), not the main
+	// one; a new message from someone else brings it back unless Muted.
+	Archived     bool
+	Member       bool
+	LastActivity time.Time
 	// PeerReadSeq: the other side read up to here (receipts).
 	PeerReadSeq uint64
 	// DeliveredSeq: a device of the other side received up to here.
@@ -408,6 +411,9 @@ func (s *store) countLocked(cs *convState, m *Message) {
 		return
 	}
 	cs.info.Unread++
+	if !cs.info.Muted {
+		cs.info.Archived = false // as the server does: news brings it back
+	}
 	if slices.Contains(m.Mentions, s.me) {
 		cs.info.UnreadMentions++
 	}
@@ -449,7 +455,7 @@ func (s *store) applySummary(w *wirepb.ConvSummary) (from, to uint64, news []Mes
 	if known {
 		localLast = cs.msgs[len(cs.msgs)-1].Seq
 	}
-	cs.info.Kind, cs.info.Pinned, cs.info.Muted, cs.info.Member = w.Kind, w.Pinned, w.Muted, w.Member
+	cs.info.Kind, cs.info.Pinned, cs.info.Muted, cs.info.Archived, cs.info.Member = w.Kind, w.Pinned, w.Muted, w.Archived, w.Member
 	cs.info.LastSeq = max(cs.info.LastSeq, w.LastSeq)
 	cs.info.ReadSeq = max(cs.info.ReadSeq, w.ReadSeq)
 	cs.info.PeerReadSeq = max(cs.info.PeerReadSeq, w.PeerReadSeq)
@@ -697,6 +703,13 @@ func (s *store) conversation(conv string) (Conversation, bool) {
 		return Conversation{}, false
 	}
 	return cs.info, true
+}
+
+// setArchived records what the server took.
+func (s *store) setArchived(conv string, archived bool) {
+	s.mu.Lock()
+	s.convLocked(conv).info.Archived = archived
+	s.mu.Unlock()
 }
 
 // conversations lists the summaries: pinned first, then by last activity.
