@@ -10,6 +10,7 @@ import {
   type Message,
   type Response,
   type ServerFrame,
+  type ConvSummary,
   type SyncResult,
   type Welcome,
 } from "./gen/wire_pb.js";
@@ -260,8 +261,7 @@ export class Client {
         const c = this.conversation(cs.conv);
         const last = Number(cs.lastSeq);
         const held = c.highestSeq();
-        c.applySummary(last, Number(cs.readSeq), Number(cs.unread), Number(cs.unreadMentions), this.user);
-        c.peerReadSeq = Math.max(c.peerReadSeq, Number(cs.peerReadSeq));
+        this.takeSummary(c, cs);
         if (held > 0 && last > held) {
           await this.pullRange(c.id, held + 1, last, false);
         } else if (cs.lastMessage && cs.lastMessage.seq > 0n) {
@@ -275,6 +275,64 @@ export class Client {
       const r = await this.request({ case: "sync", value: { cursor: s.cursor, limit: 0 } });
       s = r.result.case === "sync" ? r.result.value : undefined;
     }
+  }
+
+  /** takeSummary applies a server's summary of c: its counts, cursors and this user's flags. */
+  private takeSummary(c: Conversation, cs: ConvSummary): void {
+    c.applySummary(Number(cs.lastSeq), Number(cs.readSeq), Number(cs.unread), Number(cs.unreadMentions), this.user);
+    c.peerReadSeq = Math.max(c.peerReadSeq, Number(cs.peerReadSeq));
+    c.pinned = cs.pinned;
+    c.muted = cs.muted;
+    c.archived = cs.archived;
+  }
+
+  /**
+   * listConversations asks the server for a page of this user's main list
+   * (pinned first, then by last activity), or with archived the archived
+   * list, and applies what it says to the conversations held: flags set on
+   * another device show here. after: the last id of the previous page.
+   */
+  async listConversations(opts: { archived?: boolean; after?: string; limit?: number } = {}): Promise<Conversation[]> {
+    const r = await this.request({ case: "listConversations", value: { afterConv: opts.after ?? "", limit: opts.limit ?? 0, archived: opts.archived ?? false } });
+    if (r.result.case !== "listConversations") throw new Error("listConversations: unexpected answer");
+    return r.result.value.conversations.map((cs) => {
+      const c = this.conversation(cs.conv);
+      this.takeSummary(c, cs);
+      if (cs.lastMessage && cs.lastMessage.seq > 0n) c.insert(chatMessage(cs.lastMessage, this.user), this.user);
+      this.emit("conversation", c);
+      return c;
+    });
+  }
+
+  /**
+   * archive moves conv into this user's archived list (on false: back to
+   * the main one). Only the list changes: its unread still count unless
+   * it is muted, its messages still arrive; the next message from someone
+   * else brings it back unless it is muted.
+   */
+  async archive(conv: string, on = true): Promise<void> {
+    await this.request({ case: "archive", value: { conv, archived: on } });
+    const c = this.conversation(conv);
+    c.archived = on;
+    this.emit("conversation", c);
+  }
+
+  /** mute mutes conv for this user alone (on false: unmutes); answers the new total unread. */
+  async mute(conv: string, on = true): Promise<number> {
+    const r = await this.request({ case: "mute", value: { conv, muted: on } });
+    if (r.result.case !== "mute") throw new Error("mute: unexpected answer");
+    const c = this.conversation(conv);
+    c.muted = on;
+    this.emit("conversation", c);
+    return Number(r.result.value.totalUnread);
+  }
+
+  /** pin pins conv for this user (on false: unpins). */
+  async pin(conv: string, on = true): Promise<void> {
+    await this.request({ case: "pin", value: { conv, pinned: on } });
+    const c = this.conversation(conv);
+    c.pinned = on;
+    this.emit("conversation", c);
   }
 
   /** pullRange fetches messages from..to (inclusive) of conv; live: a gap under a push, which no summary covered. */

@@ -89,6 +89,16 @@ export class Conversation {
   unread = 0;
   /** Of the unread messages, those that mention this user (an "@" beside the count). */
   unreadMentions = 0;
+  /** Pinned by this user (pin). */
+  pinned = false;
+  /** Muted by this user (mute): its unread leave the total, nothing notifies. */
+  muted = false;
+  /**
+   * In this user's archived list (archive), not the main one. The next
+   * message from someone else brings it back unless it is muted; the
+   * server and this view both do so.
+   */
+  archived = false;
   /** The other side's read cursor (receipts). */
   peerReadSeq = 0;
   /** The other side's delivered cursor (DELIVERED signals). */
@@ -121,6 +131,7 @@ export class Conversation {
     const uncounted = this.summarized ? m.seq > this.countedThrough : live;
     if (!uncounted || !this.countsAsUnread(m, me)) return;
     this.unread++;
+    if (!this.muted) this.archived = false;
     if (mentions(m, me)) this.unreadMentions++;
   }
 

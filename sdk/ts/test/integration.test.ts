@@ -202,6 +202,42 @@ test("edit: the other side shows the message with its new text, no extra unread"
   });
 });
 
+test("archive, mute, pin: the lists, the flags, and a new message brings an archived conversation back", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  await withClients(["alice", "eve"], async (alice, eve) => {
+    const conv = "d:alice:eve";
+    alice.send({ to: "eve" }, "still selling the bike?");
+    await until("eve has it", () => eve.conversation(conv).messages.some((x) => x.body === "still selling the bike?"));
+    const ids = async (archived: boolean) => (await eve.listConversations({ archived })).map((c) => c.id);
+
+    await eve.archive(conv);
+    assert.equal(eve.conversation(conv).archived, true);
+    assert.equal((await ids(false)).includes(conv), false, "archived: out of the main list");
+    assert.deepEqual(await ids(true), [conv]);
+
+    alice.send(conv, "I can pay today");
+    await until("eve has the news", () => eve.conversation(conv).messages.some((x) => x.body === "I can pay today"));
+    assert.equal(eve.conversation(conv).archived, false, "a new message brings it back");
+    assert.equal((await ids(false)).includes(conv), true);
+    assert.deepEqual(await ids(true), []);
+
+    // Muted, it stays archived.
+    await eve.mute(conv);
+    await eve.archive(conv);
+    alice.send(conv, "hello?");
+    await until("eve has it", () => eve.conversation(conv).messages.some((x) => x.body === "hello?"));
+    assert.equal(eve.conversation(conv).archived, true);
+    assert.deepEqual(await ids(true), [conv]);
+    await eve.archive(conv, false);
+    await eve.mute(conv, false);
+    await eve.pin(conv);
+    const [first] = await eve.listConversations();
+    assert.equal(first.id, conv, "pinned first");
+    assert.equal(first.pinned, true);
+    await eve.pin(conv, false);
+    await assert.rejects(alice.archive("d:eve:mallory"), (e: unknown) => e instanceof ProtocolError && e.code === Code.NOT_FOUND);
+  });
+});
+
 test("react: the other side shows the reaction on the message, one per member, no extra unread", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
   await withClients(["alice", "bob"], async (alice, bob) => {
     const conv = "d:alice:bob";

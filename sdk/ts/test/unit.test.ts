@@ -73,6 +73,24 @@ test("conversation: a message at a held seq with another msgId replaces the held
   assert.equal(c.unread, 1);
 });
 
+test("conversation: an archived one comes back with news from someone else, not with one's own, nor while muted", () => {
+  const c = new Conversation("d:a:b");
+  const add = (seq: number, over: Partial<ChatMessage> = {}) => {
+    const m = msg(seq, over);
+    if (c.insert(m, "a")) c.countNew(m, true, "a");
+  };
+  c.archived = true;
+  add(1, { sender: "a" });
+  add(2, { kind: "normal", refSeq: 1, sender: "b" } as Partial<ChatMessage>);
+  assert.equal(c.archived, true, "one's own message and an edit are no news");
+  c.muted = true;
+  add(3);
+  assert.equal(c.archived, true, "muted: stays archived");
+  c.muted = false;
+  add(4);
+  assert.equal(c.archived, false);
+});
+
 test("conversation: unread is the newest summary's count plus the news above it, however it arrives", () => {
   const c = new Conversation("g:x");
   const add = (seq: number, live: boolean, over: Partial<ChatMessage> = {}) => {
