@@ -225,6 +225,7 @@ type jsonSummary struct {
 	ReadSeq        uint64       `json:"read_seq"`
 	Pinned         bool         `json:"pinned,omitempty"`
 	Muted          bool         `json:"muted,omitempty"`
+	Archived       bool         `json:"archived,omitempty"`
 	Member         bool         `json:"member"`
 	LastActivityMs int64        `json:"last_activity_ms,omitempty"`
 	LastMessage    *jsonMessage `json:"last_message,omitempty"`
@@ -232,7 +233,7 @@ type jsonSummary struct {
 
 func toJSONSummary(s *wirepb.ConvSummary) jsonSummary {
 	return jsonSummary{Conv: s.Conv, Kind: strings.ToLower(s.Kind.String()), LastSeq: s.LastSeq, Unread: s.Unread, UnreadMentions: s.UnreadMentions, ReadSeq: s.ReadSeq,
-		Pinned: s.Pinned, Muted: s.Muted, Member: s.Member, LastActivityMs: s.LastActivityMs, LastMessage: wireToJSONMessage(s.LastMessage)}
+		Pinned: s.Pinned, Muted: s.Muted, Archived: s.Archived, Member: s.Member, LastActivityMs: s.LastActivityMs, LastMessage: wireToJSONMessage(s.LastMessage)}
 }
 
 // withTimeout bounds a command.

@@ -646,13 +646,17 @@ func nonNil(s []string) []string {
 func newConvsCmd() *cobra.Command {
 	var o clientOptions
 	var limit int
+	var archived bool
 	cmd := &cobra.Command{
 		Use:   "convs",
-		Short: "List the user's conversations with unread counts",
+		Short: "List the user's conversations with unread counts (--archived: the archived ones)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
 				list, total, err := c.ListConversations(ctx, "", limit)
+				if archived {
+					list, total, err = c.ListArchived(ctx, "", limit)
+				}
 				if err != nil {
 					return err
 				}
@@ -673,6 +677,7 @@ func newConvsCmd() *cobra.Command {
 	}
 	o.register(cmd.Flags())
 	cmd.Flags().IntVar(&limit, "limit", 100, "conversations at most")
+	cmd.Flags().BoolVar(&archived, "archived", false, "list the archived conversations instead of the main list")
 	return cmd
 }
 
@@ -694,6 +699,9 @@ func formatSummary(s *wirepb.ConvSummary) string {
 	}
 	if s.Muted {
 		badge += " (muted)"
+	}
+	if s.Archived {
+		badge += " (archived)"
 	}
 	return fmt.Sprintf("%s%s%s%s", pin, s.Conv, badge, last)
 }

@@ -49,3 +49,43 @@ badge). Not an admin's mute of a member (the membership op MUTE).`,
 	cmd.Flags().BoolVar(&off, "off", false, "unmute")
 	return cmd
 }
+
+func newArchiveCmd() *cobra.Command {
+	var o clientOptions
+	var conv string
+	var off bool
+	cmd := &cobra.Command{
+		Use:   "archive",
+		Short: "Archive a conversation for the user (out of the main list until news); --off brings it back",
+		Long: `Move a conversation into the user's archived list (convs --archived). Only
+the list changes: its unread messages still count unless it is muted. The
+next message from someone else brings it back to the main list, unless the
+user muted it.`,
+		Example: `  switchboard archive --data-dir D --user bob --conv d:alice:bob
+  switchboard archive --data-dir D --user bob --conv d:alice:bob --off`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if conv == "" {
+				return errors.New("give --conv")
+			}
+			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
+				if err := c.SetArchived(ctx, conv, !off); err != nil {
+					return err
+				}
+				if o.json {
+					return printJSON(cmd.OutOrStdout(), map[string]any{"conv": conv, "archived": !off})
+				}
+				state := "archived"
+				if off {
+					state = "back in the main list"
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n", conv, state)
+				return nil
+			})
+		},
+	}
+	o.register(cmd.Flags())
+	cmd.Flags().StringVar(&conv, "conv", "", "conversation id")
+	cmd.Flags().BoolVar(&off, "off", false, "back to the main list")
+	return cmd
+}

@@ -4,6 +4,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 )
 
 // switchboard mute against a dev node: the answer is the new total unread,
@@ -36,6 +37,48 @@ func TestMuteCommand(t *testing.T) {
 	mustJSON(t, n.run("mute", "--data-dir", d, "--user", "bob", "--conv", "d:alice:bob", "--off", "--json"), &muted)
 	if muted.Muted || muted.TotalUnread != 2 {
 		t.Fatalf("unmute: %+v, want 2 unread in all", muted)
+	}
+}
+
+// switchboard archive against a dev node: convs leaves the conversation
+// out, convs --archived lists it, and the other side's next message
+// brings it back.
+func TestArchiveCommand(t *testing.T) {
+	n := newDevNode(t)
+	n.start()
+	d := n.dir
+	n.run("send", "--data-dir", d, "--user", "alice", "--to", "user:bob", "--text", "one")
+	var archived struct {
+		Conv     string `json:"conv"`
+		Archived bool   `json:"archived"`
+	}
+	mustJSON(t, n.run("archive", "--data-dir", d, "--user", "bob", "--conv", "d:alice:bob", "--json"), &archived)
+	if !archived.Archived || archived.Conv != "d:alice:bob" {
+		t.Fatalf("archive: %+v", archived)
+	}
+	type summary struct {
+		Conv     string `json:"conv"`
+		Archived bool   `json:"archived"`
+	}
+	lists := func() (main, archived []summary) {
+		mustJSON(t, n.run("convs", "--data-dir", d, "--user", "bob", "--json"), &main)
+		mustJSON(t, n.run("convs", "--data-dir", d, "--user", "bob", "--archived", "--json"), &archived)
+		return main, archived
+	}
+	if main, arch := lists(); len(main) != 0 || len(arch) != 1 || !arch[0].Archived {
+		t.Fatalf("after archive: convs %+v, convs --archived %+v", main, arch)
+	}
+	n.run("send", "--data-dir", d, "--user", "alice", "--to", "user:bob", "--text", "two")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		main, arch := lists()
+		if len(main) == 1 && !main[0].Archived && len(arch) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after alice's next message: convs %+v, convs --archived %+v; want it back in the main list", main, arch)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
 
