@@ -24,7 +24,7 @@ const (
 	ActHistory                   // read messages (within one's visibility)
 	ActMembers                   // list the members
 	ActMarkRead                  // move one's read cursor
-	ActPin                       // pin, unpin, mute or unmute in one's own list
+	ActPin                       // pin, mute or archive (and undo) in one's own list
 	ActRecallOwn                 // recall one's own message within the recall window
 	ActRecallAny                 // recall anybody's message, any time
 	ActAdd                       // add members
@@ -35,11 +35,12 @@ const (
 	ActSeePresence               // see whether another member is online
 	ActBlock                     // block or unblock the other member (direct conversations)
 	ActReport                    // report another's message to the operator's moderators
+	ActSettings                  // change a group's settings (who may post, history for new members)
 	numActions
 )
 
 var actionNames = [numActions]string{"send", "history", "members", "mark_read", "pin", "recall_own",
-	"recall_any", "add", "remove", "leave", "set_role", "mute", "see_presence", "block", "report"}
+	"recall_any", "add", "remove", "leave", "set_role", "mute", "see_presence", "block", "report", "settings"}
 
 func (a Action) String() string {
 	if a < numActions {
@@ -149,6 +150,7 @@ var rules = map[storage.ConvKind][numActions]who{
 		ActSeePresence: {roles: roles(storage.RoleMember)}, // unless either blocks the other
 		ActBlock:       {roles: roles(storage.RoleMember)},
 		ActReport:      {roles: roles(storage.RoleMember)},
+		ActSettings:    nobody,
 	},
 	storage.KindGroup: {
 		ActSend:        {roles: anyGroupRole},
@@ -166,6 +168,7 @@ var rules = map[storage.ConvKind][numActions]who{
 		ActSeePresence: {roles: anyGroupRole},
 		ActBlock:       nobody,                            // a group's managers mute instead
 		ActReport:      {roles: anyGroupRole, left: true}, // what one can read
+		ActSettings:    {roles: groupManagers},
 	},
 	storage.KindService: {
 		ActSend:        {roles: anyServiceRole},
@@ -183,6 +186,7 @@ var rules = map[storage.ConvKind][numActions]who{
 		ActSeePresence: {roles: anyServiceRole},
 		ActBlock:       nobody, // the desk's agents mute instead
 		ActReport:      {roles: anyServiceRole, left: true},
+		ActSettings:    nobody, // a service conversation's rules are the desk's
 	},
 }
 

@@ -10,6 +10,7 @@ import (
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/cluster/boot"
 	"github.com/switchboard-im/switchboard/storage"
+	"google.golang.org/protobuf/proto"
 )
 
 // authzCell is one cell of the authorization table: a user of standing s in
@@ -65,7 +66,7 @@ func TestAuthorizationTable(t *testing.T) {
 			}
 		}
 	}
-	// 14 actions × (2 direct + 5 group + 5 service standings).
+	// Every action × (2 direct + 5 group + 5 service standings).
 	if want := len(actors.Actions()) * 12; n != want {
 		t.Fatalf("walked %d cells, want %d", n, want)
 	}
@@ -187,6 +188,9 @@ func doAction(ctx context.Context, node *boot.Node, conv, u, x string, uSeq, xSe
 	case actors.ActReport:
 		_, _, err := node.Report(ctx, u, conv, xSeq, "spam")
 		return err
+	case actors.ActSettings:
+		_, err := node.GroupSettings(ctx, &pb.GroupSettings{Conv: conv, Actor: u, AdminsOnly: proto.Bool(true)})
+		return err
 	}
 	return fmt.Errorf("no way to perform %s", c.action)
 }
@@ -299,22 +303,22 @@ func TestLastOwner(t *testing.T) {
 // Y: allowed; -: refused.
 func TestAuthorizationTablePinned(t *testing.T) {
 	const want = `
-                    send hist memb read pin  rcl  rcl* add  rem  leav role mute pres blck rprt
-direct  non-member  -    -    -    -    -    -    -    -    -    -    -    -    -    -    -
-direct  member      Y    Y    Y    Y    Y    Y    -    -    -    -    -    -    Y    Y    Y
-group   non-member  -    -    -    -    -    -    -    -    -    -    -    -    -    -    -
-group   left        -    Y    -    Y    Y    -    -    -    -    -    -    -    -    -    Y
-group   member      Y    Y    Y    Y    Y    Y    -    -    -    Y    -    -    Y    -    Y
-group   admin       Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    -    Y    Y    -    Y
-group   owner       Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    -    Y
-service non-member  -    -    -    -    -    -    -    -    -    -    -    -    -    -    -
-service left        -    Y    -    Y    Y    -    -    -    -    -    -    -    -    -    Y
-service member      Y    Y    Y    Y    Y    Y    -    -    -    Y    -    -    Y    -    Y
-service customer    Y    Y    Y    Y    Y    Y    -    -    -    Y    -    -    Y    -    Y
-service agent       Y    Y    Y    Y    Y    Y    -    Y    Y    Y    -    Y    Y    -    Y
+                    send hist memb read pin  rcl  rcl* add  rem  leav role mute pres blck rprt set
+direct  non-member  -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -
+direct  member      Y    Y    Y    Y    Y    Y    -    -    -    -    -    -    Y    Y    Y    -
+group   non-member  -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -
+group   left        -    Y    -    Y    Y    -    -    -    -    -    -    -    -    -    Y    -
+group   member      Y    Y    Y    Y    Y    Y    -    -    -    Y    -    -    Y    -    Y    -
+group   admin       Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    -    Y    Y    -    Y    Y
+group   owner       Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    Y    -    Y    Y
+service non-member  -    -    -    -    -    -    -    -    -    -    -    -    -    -    -    -
+service left        -    Y    -    Y    Y    -    -    -    -    -    -    -    -    -    Y    -
+service member      Y    Y    Y    Y    Y    Y    -    -    -    Y    -    -    Y    -    Y    -
+service customer    Y    Y    Y    Y    Y    Y    -    -    -    Y    -    -    Y    -    Y    -
+service agent       Y    Y    Y    Y    Y    Y    -    Y    Y    Y    -    Y    Y    -    Y    -
 `
 	got := "\n" + fmt.Sprintf("%-20s", "")
-	for _, h := range []string{"send", "hist", "memb", "read", "pin", "rcl", "rcl*", "add", "rem", "leav", "role", "mute", "pres", "blck", "rprt"} {
+	for _, h := range []string{"send", "hist", "memb", "read", "pin", "rcl", "rcl*", "add", "rem", "leav", "role", "mute", "pres", "blck", "rprt", "set"} {
 		got += fmt.Sprintf("%-5s", h)
 	}
 	got = strings.TrimRight(got, " ") + "\n"

@@ -23,6 +23,8 @@ type groupSettings struct {
 	// PreJoinHistory: a member added later sees the last N seqs before
 	// its join (nil: Config.PreJoinHistory).
 	PreJoinHistory *uint32 `json:"prejoin_history,omitempty"`
+	// AdminsOnly: only owners and admins post new messages.
+	AdminsOnly bool `json:"admins_only,omitempty"`
 }
 
 func settingsKey(conv string) string { return "conv-settings/" + conv }
@@ -69,50 +71,88 @@ func (c *conversation) joinedSeq(seq uint64) (uint64, *pb.Error) {
 
 func (c *conversation) groupSettings(ctx actor.Context, m *pb.GroupSettings) {
 	sender := ctx.Sender()
-	reply := func(e *pb.Error, n uint32) {
-		respond(ctx, sender, &pb.GroupSettingsResponse{Error: e, PrejoinHistory: n})
+	reply := func(e *pb.Error, s *groupSettings, seq uint64) {
+		r := &pb.GroupSettingsResponse{Error: e, Seq: seq}
+		if s != nil {
+			r.PrejoinHistory, r.AdminsOnly = c.preJoinHistory(s), s.AdminsOnly
+		}
+		respond(ctx, sender, r)
 	}
-	if !c.ready(func(e *pb.Error) { reply(e, 0) }) {
+	if !c.ready(func(e *pb.Error) { reply(e, nil, 0) }) {
+		return
+	}
+	change := m.PrejoinHistory != nil || m.AdminsOnly != nil
+	action := ActHistory
+	if change {
+		action = ActSettings
+	}
+	if e := authorize(c.kind, c.id, m.Actor, c.members[m.Actor], action); e != nil {
+		reply(e, nil, 0)
 		return
 	}
 	if c.kind != storage.KindGroup {
-		reply(pbErr(pb.Code_INVALID, "%s is not a group", c.id), 0)
-		return
-	}
-	action := ActHistory
-	if m.Set {
-		action = ActSetRole // who may change roles may change the settings
-	}
-	if e := authorize(c.kind, c.id, m.Actor, c.members[m.Actor], action); e != nil {
-		reply(e, 0)
+		reply(pbErr(pb.Code_INVALID, "%s is not a group", c.id), nil, 0)
 		return
 	}
 	s, err := c.loadSettings()
 	if err != nil {
-		reply(storeErr(err), 0)
+		reply(storeErr(err), nil, 0)
 		return
 	}
-	if m.Set {
-		if limit := c.rt.cfg.MaxPreJoinHistory; int64(m.PrejoinHistory) > int64(limit) {
-			reply(pbErr(pb.Code_INVALID, "pre-join history %d, limit %d", m.PrejoinHistory, limit), 0)
-			return
-		}
-		next := *s
-		n := m.PrejoinHistory
-		next.PreJoinHistory = &n
-		blob, _ := json.Marshal(next)
-		if err := c.rt.store.SaveCheckpoint(context.Background(), storage.Checkpoint{Key: settingsKey(c.id), State: blob, At: time.Now()}); err != nil {
-			reply(storeErr(err), 0)
-			return
-		}
-		c.settings = &next
-		s = &next
+	if !change {
+		reply(nil, s, 0)
+		return
 	}
-	reply(nil, c.preJoinHistory(s))
+	next := *s
+	if m.PrejoinHistory != nil {
+		if limit := c.rt.cfg.MaxPreJoinHistory; int64(*m.PrejoinHistory) > int64(limit) {
+			reply(pbErr(pb.Code_INVALID, "pre-join history %d, limit %d", *m.PrejoinHistory, limit), nil, 0)
+			return
+		}
+		n := *m.PrejoinHistory
+		next.PreJoinHistory = &n
+	}
+	if m.AdminsOnly != nil {
+		next.AdminsOnly = *m.AdminsOnly
+	}
+	blob, _ := json.Marshal(next)
+	if err := c.rt.store.SaveCheckpoint(context.Background(), storage.Checkpoint{Key: settingsKey(c.id), State: blob, At: time.Now()}); err != nil {
+		reply(storeErr(err), nil, 0)
+		return
+	}
+	c.settings = &next
+	if next.AdminsOnly == s.AdminsOnly {
+		reply(nil, &next, 0)
+		return
+	}
+	// Who may post changed: every member hears it, in order with the
+	// messages (the sends queued before it were accepted, later ones not).
+	now := time.Now()
+	body, _ := json.Marshal(map[string]any{"op": "settings", "actor": m.Actor, "admins_only": next.AdminsOnly})
+	ev := storage.Message{ConvID: c.id, MsgID: c.rt.ids.next(now), Sender: m.Actor, SenderRole: storage.SenderSystem,
+		Kind: storage.MsgSystem, Body: body, ServerTS: now}
+	c.enqueue(ctx, &ev, func(e *pb.Error) { reply(e, &next, ev.Seq) })
 }
 
-// GroupSettings reads a group's settings (any member) or, with set, changes
-// them (owners and admins).
+// adminsOnly refuses a new message from a plain member of a group whose
+// owners and admins alone post. Reactions and edits of one's own messages
+// stay open to every member.
+func (c *conversation) adminsOnly(m *pb.SendMessage, mem *storage.Member) *pb.Error {
+	if c.kind != storage.KindGroup || mem.Role != storage.RoleMember || m.Kind == pb.MessageKind_REACTION || m.RefSeq != 0 {
+		return nil
+	}
+	s, err := c.loadSettings()
+	if err != nil {
+		return storeErr(err)
+	}
+	if s.AdminsOnly {
+		return pbErr(pb.Code_FORBIDDEN, "only owners and admins post in %s", c.id)
+	}
+	return nil
+}
+
+// GroupSettings reads a group's settings (any member) or, with a field
+// set, changes that setting (owners and admins).
 func (n *Runtime) GroupSettings(ctx context.Context, req *pb.GroupSettings) (*pb.GroupSettingsResponse, error) {
 	if err := errors.Join(checkConv(req.Conv), checkUser(req.Actor)); err != nil {
 		return nil, err

@@ -43,6 +43,12 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 	case mem.Muted:
 		reply(pbErr(pb.Code_MUTED, "%s is muted in %s", m.Sender, c.id))
 		return
+	}
+	if e := c.adminsOnly(m, mem); e != nil {
+		reply(e)
+		return
+	}
+	switch {
 	case len(m.Body) > c.rt.cfg.MaxBodyBytes:
 		reply(pbErr(pb.Code_TOO_LARGE, "message body is %d bytes, limit %d", len(m.Body), c.rt.cfg.MaxBodyBytes))
 		return

@@ -6,6 +6,7 @@ import (
 
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"google.golang.org/protobuf/proto"
 )
 
 // A group's pre-join history: members added later see the last N seqs
@@ -48,7 +49,7 @@ func TestPreJoinHistory(t *testing.T) {
 		return out
 	}
 	set := func(actor string, n uint32) (uint32, error) {
-		r, err := node.GroupSettings(ctx, &pb.GroupSettings{Conv: g, Actor: actor, Set: true, PrejoinHistory: n})
+		r, err := node.GroupSettings(ctx, &pb.GroupSettings{Conv: g, Actor: actor, PrejoinHistory: &n})
 		if err != nil {
 			return 0, err
 		}
@@ -101,7 +102,7 @@ func TestPreJoinHistory(t *testing.T) {
 	if _, err := node.CreateConversation(ctx, &pb.CreateConversation{Conv: "g:short", Kind: pb.ConvKind_GROUP, Creator: "o"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := node.GroupSettings(ctx, &pb.GroupSettings{Conv: "g:short", Actor: "o", Set: true, PrejoinHistory: 5}); err != nil {
+	if _, err := node.GroupSettings(ctx, &pb.GroupSettings{Conv: "g:short", Actor: "o", PrejoinHistory: proto.Uint32(5)}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := node.Send(ctx, &pb.SendMessage{Conv: "g:short", Sender: "o", ClientMsgId: "s1", Body: []byte("first")}); err != nil {

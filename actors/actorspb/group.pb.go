@@ -23,18 +23,21 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// GroupSettings reads (set false) or changes (set true) a group's settings;
-// actor must be allowed to change roles (owner, admin) to change them.
+// GroupSettings reads a group's settings (any member) or, with a field
+// set, changes that setting (the actor must be an owner or an admin).
 type GroupSettings struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Conv  string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
 	Actor string                 `protobuf:"bytes,2,opt,name=actor,proto3" json:"actor,omitempty"`
-	Set   bool                   `protobuf:"varint,3,opt,name=set,proto3" json:"set,omitempty"`
 	// prejoin_history: a member added later sees the last N seqs before the
 	// one recording its join (0: from its join on).
-	PrejoinHistory uint32 `protobuf:"varint,4,opt,name=prejoin_history,json=prejoinHistory,proto3" json:"prejoin_history,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	PrejoinHistory *uint32 `protobuf:"varint,4,opt,name=prejoin_history,json=prejoinHistory,proto3,oneof" json:"prejoin_history,omitempty"`
+	// admins_only: only owners and admins post new messages; members still
+	// read, react and edit their own. A change is recorded as a system
+	// message ({"op":"settings","actor","admins_only"}).
+	AdminsOnly    *bool `protobuf:"varint,5,opt,name=admins_only,json=adminsOnly,proto3,oneof" json:"admins_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GroupSettings) Reset() {
@@ -81,24 +84,26 @@ func (x *GroupSettings) GetActor() string {
 	return ""
 }
 
-func (x *GroupSettings) GetSet() bool {
-	if x != nil {
-		return x.Set
-	}
-	return false
-}
-
 func (x *GroupSettings) GetPrejoinHistory() uint32 {
-	if x != nil {
-		return x.PrejoinHistory
+	if x != nil && x.PrejoinHistory != nil {
+		return *x.PrejoinHistory
 	}
 	return 0
+}
+
+func (x *GroupSettings) GetAdminsOnly() bool {
+	if x != nil && x.AdminsOnly != nil {
+		return *x.AdminsOnly
+	}
+	return false
 }
 
 type GroupSettingsResponse struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	Error          *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
 	PrejoinHistory uint32                 `protobuf:"varint,2,opt,name=prejoin_history,json=prejoinHistory,proto3" json:"prejoin_history,omitempty"`
+	AdminsOnly     bool                   `protobuf:"varint,3,opt,name=admins_only,json=adminsOnly,proto3" json:"admins_only,omitempty"`
+	Seq            uint64                 `protobuf:"varint,4,opt,name=seq,proto3" json:"seq,omitempty"` // the system message recording an admins_only change; 0: none
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -147,19 +152,39 @@ func (x *GroupSettingsResponse) GetPrejoinHistory() uint32 {
 	return 0
 }
 
+func (x *GroupSettingsResponse) GetAdminsOnly() bool {
+	if x != nil {
+		return x.AdminsOnly
+	}
+	return false
+}
+
+func (x *GroupSettingsResponse) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
 var File_actors_actorspb_group_proto protoreflect.FileDescriptor
 
 const file_actors_actorspb_group_proto_rawDesc = "" +
 	"\n" +
-	"\x1bactors/actorspb/group.proto\x12\x12switchboard.actors\x1a\x1cactors/actorspb/actors.proto\"t\n" +
+	"\x1bactors/actorspb/group.proto\x12\x12switchboard.actors\x1a\x1cactors/actorspb/actors.proto\"\xb7\x01\n" +
 	"\rGroupSettings\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x14\n" +
-	"\x05actor\x18\x02 \x01(\tR\x05actor\x12\x10\n" +
-	"\x03set\x18\x03 \x01(\bR\x03set\x12'\n" +
-	"\x0fprejoin_history\x18\x04 \x01(\rR\x0eprejoinHistory\"q\n" +
+	"\x05actor\x18\x02 \x01(\tR\x05actor\x12,\n" +
+	"\x0fprejoin_history\x18\x04 \x01(\rH\x00R\x0eprejoinHistory\x88\x01\x01\x12$\n" +
+	"\vadmins_only\x18\x05 \x01(\bH\x01R\n" +
+	"adminsOnly\x88\x01\x01B\x12\n" +
+	"\x10_prejoin_historyB\x0e\n" +
+	"\f_admins_onlyJ\x04\b\x03\x10\x04\"\xa4\x01\n" +
 	"\x15GroupSettingsResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12'\n" +
-	"\x0fprejoin_history\x18\x02 \x01(\rR\x0eprejoinHistoryB7Z5github.com/switchboard-im/switchboard/actors/actorspbb\x06proto3"
+	"\x0fprejoin_history\x18\x02 \x01(\rR\x0eprejoinHistory\x12\x1f\n" +
+	"\vadmins_only\x18\x03 \x01(\bR\n" +
+	"adminsOnly\x12\x10\n" +
+	"\x03seq\x18\x04 \x01(\x04R\x03seqB7Z5github.com/switchboard-im/switchboard/actors/actorspbb\x06proto3"
 
 var (
 	file_actors_actorspb_group_proto_rawDescOnce sync.Once
@@ -194,6 +219,7 @@ func file_actors_actorspb_group_proto_init() {
 		return
 	}
 	file_actors_actorspb_actors_proto_init()
+	file_actors_actorspb_group_proto_msgTypes[0].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
