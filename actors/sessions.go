@@ -416,6 +416,11 @@ func (s *deviceSession) ChangeMembership(ctx context.Context, req *pb.Membership
 	return s.rt.ChangeMembership(ctx, req)
 }
 
+func (s *deviceSession) GroupSettings(ctx context.Context, req *pb.GroupSettings) (*pb.GroupSettingsResponse, error) {
+	req.Actor = s.user
+	return s.rt.GroupSettings(ctx, req)
+}
+
 func (s *deviceSession) Members(ctx context.Context, conv, after string, limit int) ([]*pb.Member, error) {
 	return s.rt.Members(ctx, conv, s.user, after, limit)
 }

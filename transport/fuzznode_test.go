@@ -173,7 +173,7 @@ func (l *sendLedger) check(t *testing.T, r *raw, id uint64, user string, req *wi
 	t.Fatalf("acked %v at seq %d is not in the history: %v", key, res.Seq, hist.GetHistory())
 }
 
-const opCount = 37
+const opCount = 38
 
 func mustMarshalFrame(m proto.Message) []byte {
 	b, err := wirepb.Marshal(m)
@@ -263,6 +263,9 @@ func opRequest(op uint8, conv, user string, a, b uint64, s string, flag bool) *w
 		return &wirepb.Request{Op: &wirepb.Request_DeskSession{DeskSession: &wirepb.DeskSessionRequest{Conv: conv}}}
 	case 35:
 		return &wirepb.Request{Op: &wirepb.Request_Search{Search: &wirepb.SearchRequest{Conv: conv, Query: s, BeforeSeq: a, Limit: n}}}
+	case 37:
+		return &wirepb.Request{Op: &wirepb.Request_GroupSettings{GroupSettings: &wirepb.GroupSettingsRequest{Conv: conv,
+			PrejoinHistory: map[bool]*uint32{true: &n}[b%3 == 0], AdminsOnly: map[bool]*bool{true: &flag}[a%2 == 0]}}}
 	case 36:
 		return &wirepb.Request{Op: &wirepb.Request_Archive{Archive: &wirepb.ArchiveRequest{Conv: conv, Archived: flag}}}
 	default:
@@ -282,7 +285,8 @@ func convScoped(req *wirepb.Request) bool {
 		*wirepb.Request_Membership, *wirepb.Request_Members, *wirepb.Request_Pin, *wirepb.Request_Mute,
 		*wirepb.Request_CardClick, *wirepb.Request_DeskHandover, *wirepb.Request_DeskTransfer, *wirepb.Request_DeskClose, *wirepb.Request_DeskRate, *wirepb.Request_ReadBy,
 		*wirepb.Request_MediaCreate, *wirepb.Request_MediaChunk, *wirepb.Request_MediaComplete, *wirepb.Request_MediaRead,
-		*wirepb.Request_Search, *wirepb.Request_DeskNote, *wirepb.Request_DeskSession, *wirepb.Request_Archive:
+		*wirepb.Request_Search, *wirepb.Request_DeskNote, *wirepb.Request_DeskSession, *wirepb.Request_Archive,
+		*wirepb.Request_GroupSettings:
 		return req.GetSend() == nil || req.GetSend().To == ""
 	}
 	return false

@@ -2,6 +2,7 @@ package transport_test
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 
@@ -221,5 +222,52 @@ func TestLargeGroupReadFanout(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("sync of an offline member: %v", w.Sync)
+	}
+}
+
+// A group where only owners and admins post, over the wire: a member
+// reads the setting, the member's text is refused FORBIDDEN, the change
+// arrives as a system message, a member cannot change it, and a direct
+// conversation has no settings.
+func TestAdminsOnlyOverTheWire(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	ctx := tctx(t)
+	teacher, pupil := e.dial("teacher", "phone"), e.dial("pupil", "phone")
+	conv, err := teacher.CreateGroup(ctx, "g:class", "class", []string{"pupil"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	on := true
+	s, seq, err := teacher.ChangeGroupSettings(ctx, conv, client.GroupSettingsChange{AdminsOnly: &on})
+	if err != nil || !s.AdminsOnly || seq == 0 {
+		t.Fatalf("admins only: %+v, seq %d, %v", s, seq, err)
+	}
+	if s, err := pupil.GroupSettings(ctx, conv); err != nil || !s.AdminsOnly {
+		t.Fatalf("read by a member: %+v, %v", s, err)
+	}
+	eventually(t, "the pupil has the change's system message", func() bool {
+		for _, m := range pupil.Messages(conv) {
+			if m.Seq == seq && m.Kind == wirepb.MessageKind_SYSTEM && strings.Contains(string(m.Body), `"admins_only":true`) {
+				return true
+			}
+		}
+		return false
+	})
+	if _, err := pupil.SendText(ctx, client.ToConv(conv), "may I?"); codeOf(err) != wirepb.Code_FORBIDDEN {
+		t.Fatalf("a member's message: %v, want FORBIDDEN", err)
+	}
+	off := false
+	if _, _, err := pupil.ChangeGroupSettings(ctx, conv, client.GroupSettingsChange{AdminsOnly: &off}); codeOf(err) != wirepb.Code_FORBIDDEN {
+		t.Fatalf("a member's change: %v, want FORBIDDEN", err)
+	}
+	if _, err := teacher.SendText(ctx, client.ToConv(conv), "page 12"); err != nil {
+		t.Fatalf("the owner posts: %v", err)
+	}
+	if _, err := teacher.SendText(ctx, client.ToUser("pupil"), "see me"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := teacher.GroupSettings(ctx, wirepb.DirectConvID("pupil", "teacher")); codeOf(err) != wirepb.Code_INVALID {
+		t.Fatalf("a direct conversation's settings: %v, want INVALID", err)
 	}
 }

@@ -461,6 +461,15 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		}
 		return &wirepb.Response{Result: &wirepb.Response_Pin{Pin: &wirepb.PinResult{}}}
 
+	case *wirepb.Request_GroupSettings:
+		g := op.GroupSettings
+		r, err := sess.GroupSettings(ctx, &pb.GroupSettings{Conv: g.Conv, PrejoinHistory: g.PrejoinHistory, AdminsOnly: g.AdminsOnly})
+		if err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_GroupSettings{GroupSettings: &wirepb.GroupSettingsResult{
+			PrejoinHistory: r.PrejoinHistory, AdminsOnly: r.AdminsOnly, Seq: r.Seq}}}
+
 	case *wirepb.Request_Archive:
 		if err := sess.SetArchived(ctx, op.Archive.Conv, op.Archive.Archived); err != nil {
 			return c.fail(err)

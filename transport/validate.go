@@ -211,6 +211,8 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 		return checkConv(op.Mute.Conv)
 	case *wirepb.Request_Archive:
 		return checkConv(op.Archive.Conv)
+	case *wirepb.Request_GroupSettings:
+		return checkConv(op.GroupSettings.Conv)
 	case *wirepb.Request_Block:
 		if !session.ValidUserID(op.Block.User) {
 			return invalid("bad user id %q", op.Block.User)

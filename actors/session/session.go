@@ -78,6 +78,9 @@ type Session interface {
 	ListConversations(ctx context.Context, afterConv string, limit int, archived bool) (*pb.ListConversationsResponse, error)
 	CreateConversation(ctx context.Context, req *pb.CreateConversation) (*pb.CreateConversationResponse, error)
 	ChangeMembership(ctx context.Context, req *pb.MembershipChange) (uint64, error)
+	// GroupSettings reads a group's settings or, with a field of req set,
+	// changes it (req.Actor is the session's user).
+	GroupSettings(ctx context.Context, req *pb.GroupSettings) (*pb.GroupSettingsResponse, error)
 	Members(ctx context.Context, conv, after string, limit int) ([]*pb.Member, error)
 	// Readers tells the sender of the message at seq which members read it,
 	// a page after `after`; next is where the next page starts ("": none).

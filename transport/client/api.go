@@ -386,6 +386,41 @@ func (c *Client) SetPinned(ctx context.Context, conv string, pinned bool) error 
 	return err
 }
 
+// GroupSettings is a group's settings.
+type GroupSettings struct {
+	// PrejoinHistory: a member added later sees this many seqs before its
+	// join.
+	PrejoinHistory uint32
+	// AdminsOnly: only owners and admins post new messages; plain members
+	// read, react and edit their own.
+	AdminsOnly bool
+}
+
+// GroupSettingsChange names the settings to change; nil ones stay.
+type GroupSettingsChange struct {
+	PrejoinHistory *uint32
+	AdminsOnly     *bool
+}
+
+// GroupSettings reads conv's settings (any member).
+func (c *Client) GroupSettings(ctx context.Context, conv string) (GroupSettings, error) {
+	s, _, err := c.ChangeGroupSettings(ctx, conv, GroupSettingsChange{})
+	return s, err
+}
+
+// ChangeGroupSettings changes the settings ch names (owners and admins)
+// and returns them all, with the seq of the system message recording a
+// change of AdminsOnly (0: none).
+func (c *Client) ChangeGroupSettings(ctx context.Context, conv string, ch GroupSettingsChange) (GroupSettings, uint64, error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_GroupSettings{GroupSettings: &wirepb.GroupSettingsRequest{
+		Conv: conv, PrejoinHistory: ch.PrejoinHistory, AdminsOnly: ch.AdminsOnly}}})
+	if err != nil {
+		return GroupSettings{}, 0, err
+	}
+	r := res.GetGroupSettings()
+	return GroupSettings{PrejoinHistory: r.GetPrejoinHistory(), AdminsOnly: r.GetAdminsOnly()}, r.GetSeq(), nil
+}
+
 // SetArchived moves conv into this user's archived list (ListArchived)
 // or back to the main list (ListConversations). Its unread messages still
 // count unless it is muted; a new message from someone else brings it
