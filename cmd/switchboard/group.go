@@ -15,7 +15,7 @@ import (
 func newGroupCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "group", Short: "Create groups and manage their members"}
 	cmd.AddCommand(newGroupCreateCmd(), newGroupChangeCmd("add"), newGroupChangeCmd("remove"),
-		newGroupChangeCmd("leave"), newGroupChangeCmd("set-role"), newGroupMembersCmd())
+		newGroupChangeCmd("leave"), newGroupChangeCmd("set-role"), newGroupMembersCmd(), newGroupSettingsCmd())
 	return cmd
 }
 
@@ -150,5 +150,56 @@ func newGroupMembersCmd() *cobra.Command {
 	}
 	o.register(cmd.Flags())
 	cmd.Flags().StringVar(&conv, "conv", "", "the group's id")
+	return cmd
+}
+
+func newGroupSettingsCmd() *cobra.Command {
+	var o clientOptions
+	var conv string
+	var adminsOnly bool
+	var prejoin uint32
+	cmd := &cobra.Command{
+		Use:   "settings",
+		Short: "Show a group's settings, or change them (owners and admins)",
+		Long: `Without a setting flag, show the group's settings (any member). With one,
+change it: --admins-only lets only owners and admins post new messages (a
+class, an announcement channel; members still read, react and edit their
+own), --admins-only=false opens the group again; --prejoin-history N lets a
+member added later see the last N messages before its join.`,
+		Example: `  switchboard group settings --data-dir D --user teacher --conv g:class --admins-only
+  switchboard group settings --data-dir D --user pupil --conv g:class --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if conv == "" {
+				return errors.New("give --conv")
+			}
+			var ch client.GroupSettingsChange
+			if cmd.Flags().Changed("admins-only") {
+				ch.AdminsOnly = &adminsOnly
+			}
+			if cmd.Flags().Changed("prejoin-history") {
+				ch.PrejoinHistory = &prejoin
+			}
+			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
+				s, seq, err := c.ChangeGroupSettings(ctx, conv, ch)
+				if err != nil {
+					return err
+				}
+				if o.json {
+					return printJSON(cmd.OutOrStdout(), map[string]any{"conv": conv, "admins_only": s.AdminsOnly, "prejoin_history": s.PrejoinHistory, "seq": seq})
+				}
+				who := "every member posts"
+				if s.AdminsOnly {
+					who = "only owners and admins post"
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: %s; a new member sees %d messages before its join\n", conv, who, s.PrejoinHistory)
+				return nil
+			})
+		},
+	}
+	o.register(cmd.Flags())
+	cmd.Flags().StringVar(&conv, "conv", "", "group id")
+	cmd.Flags().BoolVar(&adminsOnly, "admins-only", false, "only owners and admins post new messages (=false: every member)")
+	cmd.Flags().Uint32Var(&prejoin, "prejoin-history", 0, "messages before its join a member added later sees")
 	return cmd
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/switchboard-im/switchboard/actors"
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/actors/desk"
 	"github.com/switchboard-im/switchboard/transport"
 	"github.com/switchboard-im/switchboard/transport/web"
@@ -62,6 +63,11 @@ func TestTypeScriptSDK(t *testing.T) {
 	}
 	yes := true
 	if _, err := n.boot.Desk.SetAgent(ctx, desk.AgentUpdate{User: "sup", Supervisor: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	// The group settings case: alice owns g:ts-class, bob is a member.
+	if _, err := n.boot.CreateConversation(ctx, &pb.CreateConversation{Conv: "g:ts-class", Kind: pb.ConvKind_GROUP, Creator: "alice",
+		Members: []*pb.Member{{User: "bob", Role: pb.Role_MEMBER}}}); err != nil {
 		t.Fatal(err)
 	}
 	// The suspension case: mallory is suspended before the SDK connects.

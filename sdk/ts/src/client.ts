@@ -327,6 +327,27 @@ export class Client {
     return Number(r.result.value.totalUnread);
   }
 
+  /** groupSettings reads a group's settings (any member). */
+  async groupSettings(conv: string): Promise<{ prejoinHistory: number; adminsOnly: boolean }> {
+    const { prejoinHistory, adminsOnly } = await this.changeGroupSettings(conv, {});
+    return { prejoinHistory, adminsOnly };
+  }
+
+  /**
+   * changeGroupSettings changes the settings named (owners and admins):
+   * adminsOnly lets only owners and admins post new messages (members
+   * still react and edit their own; a member's send then fails
+   * FORBIDDEN); prejoinHistory is how many messages before its join a
+   * member added later sees. seq: the system message recording a change of
+   * adminsOnly (0: none).
+   */
+  async changeGroupSettings(conv: string, change: { prejoinHistory?: number; adminsOnly?: boolean }): Promise<{ prejoinHistory: number; adminsOnly: boolean; seq: number }> {
+    const r = await this.request({ case: "groupSettings", value: { conv, prejoinHistory: change.prejoinHistory, adminsOnly: change.adminsOnly } });
+    if (r.result.case !== "groupSettings") throw new Error("groupSettings: unexpected answer");
+    const s = r.result.value;
+    return { prejoinHistory: s.prejoinHistory, adminsOnly: s.adminsOnly, seq: Number(s.seq) };
+  }
+
   /** pin pins conv for this user (on false: unpins). */
   async pin(conv: string, on = true): Promise<void> {
     await this.request({ case: "pin", value: { conv, pinned: on } });

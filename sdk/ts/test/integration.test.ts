@@ -238,6 +238,23 @@ test("archive, mute, pin: the lists, the flags, and a new message brings an arch
   });
 });
 
+test("a group where only owners and admins post: the member reads it, its send fails, the owner opens it again", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  await withClients(["alice", "bob"], async (alice, bob) => {
+    const conv = "g:ts-class";
+    const set = await alice.changeGroupSettings(conv, { adminsOnly: true });
+    assert.equal(set.adminsOnly, true);
+    assert.ok(set.seq > 0, "the change is a system message");
+    assert.deepEqual(await bob.groupSettings(conv), { prejoinHistory: 0, adminsOnly: true });
+    const refused = bob.send(conv, "may I?");
+    await until("the member's send is refused", () => refused.state === "failed");
+    assert.match(refused.error ?? "", /only owners and admins/);
+    await assert.rejects(bob.changeGroupSettings(conv, { adminsOnly: false }), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
+    await alice.changeGroupSettings(conv, { adminsOnly: false });
+    bob.send(conv, "thanks");
+    await until("the member's message arrives", () => alice.conversation(conv).messages.some((x) => x.body === "thanks"));
+  });
+});
+
 test("react: the other side shows the reaction on the message, one per member, no extra unread", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
   await withClients(["alice", "bob"], async (alice, bob) => {
     const conv = "d:alice:bob";

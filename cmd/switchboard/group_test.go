@@ -1,0 +1,39 @@
+package main
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// switchboard group settings against a dev node: the owner lets only
+// owners and admins post, a member reads that and is refused a message,
+// --admins-only=false opens the group again.
+func TestGroupSettingsCommand(t *testing.T) {
+	n := newDevNode(t)
+	n.start()
+	d := n.dir
+	n.run("group", "create", "--data-dir", d, "--user", "teacher", "--id", "g:class", "--members", "pupil")
+	var s struct {
+		AdminsOnly     bool   `json:"admins_only"`
+		PrejoinHistory uint32 `json:"prejoin_history"`
+		Seq            uint64 `json:"seq"`
+	}
+	mustJSON(t, n.run("group", "settings", "--data-dir", d, "--user", "teacher", "--conv", "g:class", "--admins-only", "--prejoin-history", "20", "--json"), &s)
+	if !s.AdminsOnly || s.PrejoinHistory != 20 || s.Seq == 0 {
+		t.Fatalf("settings: %+v", s)
+	}
+	mustJSON(t, n.run("group", "settings", "--data-dir", d, "--user", "pupil", "--conv", "g:class", "--json"), &s)
+	if !s.AdminsOnly || s.Seq != 0 {
+		t.Fatalf("read by a member: %+v", s)
+	}
+	out, err := exec.Command(n.bin, "send", "--data-dir", d, "--user", "pupil", "--conv", "g:class", "--text", "may I?").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "only owners and admins") {
+		t.Fatalf("a member's message: %v\n%s\nwant a refusal that says who posts", err, out)
+	}
+	mustJSON(t, n.run("group", "settings", "--data-dir", d, "--user", "teacher", "--conv", "g:class", "--admins-only=false", "--json"), &s)
+	if s.AdminsOnly {
+		t.Fatalf("opened: %+v", s)
+	}
+	n.run("send", "--data-dir", d, "--user", "pupil", "--conv", "g:class", "--text", "thanks")
+}
