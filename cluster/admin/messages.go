@@ -30,6 +30,7 @@ func (s *Server) messageRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/conversations/{conv}/messages", s.auth(ScopeMessages, s.transcript))
 	mux.HandleFunc("POST /api/v1/conversations/{conv}/members", s.auth(ScopeMembers, s.changeMembers))
 	mux.HandleFunc("GET /api/v1/conversations/{conv}/members", s.auth(ScopeMembers, s.listMembers))
+	mux.HandleFunc("POST /api/v1/conversations/{conv}/settings", s.auth(ScopeMembers, s.groupSettings))
 }
 
 // MembersRequest is the body of POST /api/v1/conversations/{conv}/members:
@@ -73,6 +74,40 @@ func (s *Server) changeMembers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"conv": conv, "seq": seq})
+}
+
+// SettingsRequest is the body of POST /api/v1/conversations/{conv}/settings:
+// a group's settings read (no setting named) or changed as actor, who must
+// be an owner or admin of the group to change them.
+type SettingsRequest struct {
+	Actor          string  `json:"actor"`
+	AdminsOnly     *bool   `json:"admins_only,omitempty"`     // only owners and admins post
+	PrejoinHistory *uint32 `json:"prejoin_history,omitempty"` // seqs before its join a new member sees
+}
+
+// Settings answers it: the group's settings after the change, and the seq
+// of the system message recording a change of admins_only (0: none).
+type Settings struct {
+	Conv           string `json:"conv"`
+	AdminsOnly     bool   `json:"admins_only"`
+	PrejoinHistory uint32 `json:"prejoin_history"`
+	Seq            uint64 `json:"seq,omitempty"`
+}
+
+func (s *Server) groupSettings(w http.ResponseWriter, r *http.Request) {
+	var req SettingsRequest
+	if !readDeskBodyUpTo(w, r, &req, maxPostBody) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	conv := r.PathValue("conv")
+	res, err := s.node.GroupSettings(ctx, &pb.GroupSettings{Conv: conv, Actor: req.Actor, AdminsOnly: req.AdminsOnly, PrejoinHistory: req.PrejoinHistory})
+	if err != nil {
+		sendRefused(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, Settings{Conv: conv, AdminsOnly: res.AdminsOnly, PrejoinHistory: res.PrejoinHistory, Seq: res.Seq})
 }
 
 // Members answers GET /api/v1/conversations/{conv}/members: a page of the

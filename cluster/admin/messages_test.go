@@ -114,9 +114,28 @@ func TestServerMembership(t *testing.T) {
 	call(http.MethodGet, "/api/v1/conversations/g:nosuch/members", "", http.StatusNotFound, nil)
 	call(http.MethodGet, members+"?limit=0", "", http.StatusBadRequest, nil)
 
+	// The class becomes an announcement channel: the teacher posts, the
+	// students read.
+	const settings = "/api/v1/conversations/g:class-7b/settings"
+	call(http.MethodPost, settings, `{"actor":"s1","admins_only":true}`, http.StatusForbidden, nil)
+	var set admin.Settings
+	call(http.MethodPost, settings, `{"actor":"teacher","admins_only":true}`, http.StatusOK, &set)
+	if !set.AdminsOnly || set.Seq == 0 {
+		t.Fatalf("admins only: %+v", set)
+	}
+	set = admin.Settings{}
+	call(http.MethodPost, settings, `{"actor":"s1"}`, http.StatusOK, &set)
+	if !set.AdminsOnly || set.Seq != 0 {
+		t.Fatalf("read by a student: %+v", set)
+	}
+	call(http.MethodPost, "/api/v1/messages", `{"sender":"s1","conv":"g:class-7b","client_msg_id":"q1","text":"?"}`, http.StatusForbidden, nil)
+	call(http.MethodPost, "/api/v1/messages", `{"sender":"teacher","conv":"g:class-7b","client_msg_id":"a1","text":"page 12"}`, http.StatusCreated, nil)
+	call(http.MethodPost, settings, `{"actor":"teacher","prejoin_history":1001}`, http.StatusBadRequest, nil)
+	call(http.MethodPost, "/api/v1/conversations/g:nosuch/settings", `{"actor":"teacher"}`, http.StatusNotFound, nil)
+
 	var log admin.Transcript // the enrolments are system messages in the log
 	call(http.MethodGet, "/api/v1/conversations/g:class-7b/messages", "", http.StatusOK, &log)
-	if len(log.Messages) == 0 || log.Messages[len(log.Messages)-1].Kind != "system" {
+	if len(log.Messages) < 2 || log.Messages[len(log.Messages)-2].Kind != "system" {
 		t.Fatalf("the class's log %+v", log)
 	}
 }
