@@ -1,7 +1,6 @@
 package actors
 
 import (
-	"context"
 	"errors"
 	"slices"
 	"sync"
@@ -195,9 +194,7 @@ func (f *fanout) run(user string, batch []fanoutJob) error {
 // died never answers, and the sooner its cached PID is dropped the sooner
 // the retry finds the grain's new activation.
 func (f *fanout) call(user string, msg any) error {
-	ctx, cancel := context.WithTimeout(context.Background(), deliverTimeout)
-	defer cancel()
-	_, err := f.rt.requestEach(ctx, KindUser, user, msg, f.rt.cfg.DeliverAttemptTimeout)
+	_, err := f.rt.requestUntil(nil, nil, time.Now().Add(deliverTimeout), KindUser, user, msg, f.rt.cfg.DeliverAttemptTimeout)
 	return err
 }
 

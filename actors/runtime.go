@@ -254,6 +254,15 @@ func (n *Runtime) request(ctx context.Context, kind, identity string, msg any) (
 // next one by twice the one before, up to RequestTimeout. Only for
 // idempotent messages: an attempt that timed out may still be processed.
 func (n *Runtime) requestEach(ctx context.Context, kind, identity string, msg any, first time.Duration) (any, error) {
+	deadline, _ := ctx.Deadline()
+	return n.requestUntil(ctx.Done(), ctx.Err, deadline, kind, identity, msg, first)
+}
+
+// requestUntil is requestEach bounded by done (nil: never) and deadline
+// (zero: none) instead of a context, so a caller that has only a deadline
+// (the fan-out, once per delivery) allocates no context and no timer for
+// it. cause names why done closed.
+func (n *Runtime) requestUntil(done <-chan struct{}, cause func() error, deadline time.Time, kind, identity string, msg any, first time.Duration) (any, error) {
 	backoff := 10 * time.Millisecond
 	perAttempt := min(first, n.cfg.RequestTimeout)
 	for attempt := 0; ; attempt++ {
@@ -262,8 +271,8 @@ func (n *Runtime) requestEach(ctx context.Context, kind, identity string, msg an
 		}
 		timeout := perAttempt
 		perAttempt = min(perAttempt*2, n.cfg.RequestTimeout)
-		if dl, ok := ctx.Deadline(); ok {
-			timeout = min(timeout, time.Until(dl))
+		if !deadline.IsZero() {
+			timeout = min(timeout, time.Until(deadline))
 		}
 		if timeout <= 0 {
 			return nil, fmt.Errorf("%s/%s: %w", kind, identity, context.DeadlineExceeded)
@@ -289,8 +298,8 @@ func (n *Runtime) requestEach(ctx context.Context, kind, identity string, msg an
 		}
 		sleep := backoff/2 + jitter(backoff/2)
 		select {
-		case <-ctx.Done():
-			return nil, fmt.Errorf("%s/%s: %w (last: %v)", kind, identity, ctx.Err(), err)
+		case <-done:
+			return nil, fmt.Errorf("%s/%s: %w (last: %v)", kind, identity, cause(), err)
 		case <-time.After(sleep):
 		}
 		backoff = min(backoff*2, time.Second)
