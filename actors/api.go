@@ -660,6 +660,13 @@ func (n *Runtime) Presence(ctx context.Context, viewer, target, conv string) (*p
 		if kind, _ := KindOfID(conv); kind == storage.KindDirect && (vmem.Muted || tmem.Muted) {
 			return nil, forbidden("presence is not shared between two users when one blocked the other")
 		}
+		// What another user sees is what the target shares (user_privacy.go).
+		res, err := n.request(ctx, KindUser, target, &pb.Presence{User: target, ForOther: true})
+		if err != nil {
+			return nil, err
+		}
+		r := res.(*pb.PresenceResponse)
+		return r, fromPB(r.Error)
 	}
 	return n.OnlineDevices(ctx, target)
 }

@@ -1,6 +1,7 @@
 package actors_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -57,5 +58,89 @@ func TestLastSeen(t *testing.T) {
 			t.Fatalf("stored devices %+v: the disconnect's last seen is not stored", devs)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Presence sharing: with ONLINE_ONLY others see whether the user is
+// online but never when last seen; with NOBODY always offline; the user
+// still sees all of their own, the node's routing lookup all of it; the
+// setting is stored and survives the grain; a value out of the enum is
+// INVALID.
+func TestPresenceSharing(t *testing.T) {
+	const idle = 200 * time.Millisecond
+	store := openStore(t)
+	node := startCluster(t, 1, store, actors.Config{IdleTimeout: idle})[0]
+	ctx := tctx(t)
+	if _, err := node.SendDirect(ctx, "bob", &pb.SendMessage{Sender: "alice", Body: []byte("still for sale?")}); err != nil {
+		t.Fatal(err)
+	}
+	share := func(s pb.PresenceSharing) {
+		t.Helper()
+		if got, err := node.Privacy(ctx, "bob", &s); err != nil || got != s {
+			t.Fatalf("set %v: %v, %v", s, got, err)
+		}
+	}
+	seen := func(viewer string) (online bool, lastSeen int64) {
+		t.Helper()
+		p, err := node.Presence(ctx, viewer, "bob", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(p.Devices) > 0, p.LastSeenMs
+	}
+
+	if got, err := node.Privacy(ctx, "bob", nil); err != nil || got != pb.PresenceSharing_PRESENCE_EVERYONE {
+		t.Fatalf("the default: %v, %v", got, err)
+	}
+	share(pb.PresenceSharing_PRESENCE_ONLINE_ONLY)
+	_, sess := connect(t, node, "bob", "phone")
+	if online, _ := seen("alice"); !online {
+		t.Fatal("online only: alice does not see bob online")
+	}
+	sess.Close()
+	eventually(t, func() error {
+		if online, last := seen("bob"); online || last == 0 {
+			return fmt.Errorf("bob's own view: online %v, last seen %d; want offline with a last seen", online, last)
+		}
+		return nil
+	})
+	if online, last := seen("alice"); online || last != 0 {
+		t.Fatalf("online only, bob offline: alice sees online %v, last seen %d; want neither", online, last)
+	}
+
+	share(pb.PresenceSharing_PRESENCE_NOBODY)
+	_, sess = connect(t, node, "bob", "tablet")
+	if online, last := seen("alice"); online || last != 0 {
+		t.Fatalf("nobody: alice sees online %v, last seen %d", online, last)
+	}
+	if online, _ := seen("bob"); !online {
+		t.Fatal("nobody: bob does not see himself online")
+	}
+	if p, err := node.OnlineDevices(ctx, "bob"); err != nil || len(p.Devices) != 1 {
+		t.Fatalf("the routing lookup: %v, %v; want bob's tablet", p, err)
+	}
+	sess.Close()
+
+	// Reloaded after the grain passivates.
+	deadline := time.Now().Add(20 * idle)
+	for node.GrainCounts()[actors.KindUser] > 1 { // alice's first contact keeps hers
+		if time.Now().After(deadline) {
+			t.Fatalf("%d user grains still active", node.GrainCounts()[actors.KindUser])
+		}
+		time.Sleep(idle / 4)
+	}
+	if got, err := node.Privacy(ctx, "bob", nil); err != nil || got != pb.PresenceSharing_PRESENCE_NOBODY {
+		t.Fatalf("after passivation: %v, %v", got, err)
+	}
+	if online, last := seen("alice"); online || last != 0 {
+		t.Fatalf("after passivation: alice sees online %v, last seen %d", online, last)
+	}
+	bad := pb.PresenceSharing(7)
+	if _, err := node.Privacy(ctx, "bob", &bad); actors.CodeOf(err) != pb.Code_INVALID {
+		t.Fatalf("sharing 7: %v, want INVALID", err)
+	}
+	share(pb.PresenceSharing_PRESENCE_EVERYONE)
+	if _, last := seen("alice"); last == 0 {
+		t.Fatal("everyone again: alice does not see when bob was last seen")
 	}
 }

@@ -429,6 +429,10 @@ func (s *deviceSession) Readers(ctx context.Context, conv string, seq uint64, af
 	return s.rt.Readers(ctx, s.user, conv, seq, after, limit)
 }
 
+func (s *deviceSession) Privacy(ctx context.Context, presence *pb.PresenceSharing) (pb.PresenceSharing, error) {
+	return s.rt.Privacy(ctx, s.user, presence)
+}
+
 func (s *deviceSession) Presence(ctx context.Context, target, conv string) (*pb.PresenceResponse, error) {
 	return s.rt.Presence(ctx, s.user, target, conv)
 }

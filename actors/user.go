@@ -45,6 +45,7 @@ type user struct {
 	inboxLeaseDue    bool
 	allLoaded        bool // every membership is in convs
 	suspensionLoaded bool // suspension was read from the store
+	privacyLoaded    bool // presence sharing was read from the store
 	flushScheduled   bool
 	flushDelayed     bool // a flush of writes without inbox entries is due after CursorFlushDelay
 	broken           bool
@@ -157,7 +158,9 @@ func (u *user) Receive(ctx actor.Context) {
 	case *pb.SetArchived:
 		u.setArchived(ctx, m)
 	case *pb.Presence:
-		u.presence(ctx)
+		u.presence(ctx, m)
+	case *pb.SetPrivacy:
+		u.setPrivacy(ctx, m)
 	case *pb.SetSuspension:
 		u.setSuspension(ctx, m)
 	case *pb.GetSuspension:

@@ -196,7 +196,7 @@ func (u *user) connected(d *device) bool {
 	return d.conn != nil
 }
 
-func (u *user) presence(ctx actor.Context) {
+func (u *user) presence(ctx actor.Context, m *pb.Presence) {
 	res := &pb.PresenceResponse{}
 	var seen time.Time
 	for id, d := range u.devices {
@@ -211,5 +211,11 @@ func (u *user) presence(ctx actor.Context) {
 		res.LastSeenMs = seen.UnixMilli()
 	}
 	sort.Slice(res.Devices, func(i, j int) bool { return res.Devices[i].Device < res.Devices[j].Device })
+	if m.ForOther {
+		var e *pb.Error
+		if res, e = u.shownPresence(res); e != nil {
+			res = &pb.PresenceResponse{Error: e}
+		}
+	}
 	respond(ctx, ctx.Sender(), res)
 }

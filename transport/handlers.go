@@ -461,6 +461,18 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		}
 		return &wirepb.Response{Result: &wirepb.Response_Pin{Pin: &wirepb.PinResult{}}}
 
+	case *wirepb.Request_Privacy:
+		var want *pb.PresenceSharing
+		if p := op.Privacy.Presence; p != nil {
+			v := pb.PresenceSharing(*p)
+			want = &v
+		}
+		got, err := sess.Privacy(ctx, want)
+		if err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_Privacy{Privacy: &wirepb.PrivacyResult{Presence: wirepb.PresenceSharing(got)}}}
+
 	case *wirepb.Request_GroupSettings:
 		g := op.GroupSettings
 		r, err := sess.GroupSettings(ctx, &pb.GroupSettings{Conv: g.Conv, PrejoinHistory: g.PrejoinHistory, AdminsOnly: g.AdminsOnly})

@@ -213,6 +213,10 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 		return checkConv(op.Archive.Conv)
 	case *wirepb.Request_GroupSettings:
 		return checkConv(op.GroupSettings.Conv)
+	case *wirepb.Request_Privacy:
+		if p := op.Privacy.Presence; p != nil && wirepb.PresenceSharing_name[int32(*p)] == "" {
+			return invalid("presence sharing %d", *p)
+		}
 	case *wirepb.Request_Block:
 		if !session.ValidUserID(op.Block.User) {
 			return invalid("bad user id %q", op.Block.User)

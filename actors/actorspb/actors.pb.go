@@ -290,6 +290,56 @@ func (MessageKind) EnumDescriptor() ([]byte, []int) {
 	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{3}
 }
 
+// PresenceSharing is what a user shows other users of their presence.
+type PresenceSharing int32
+
+const (
+	PresenceSharing_PRESENCE_EVERYONE    PresenceSharing = 0 // online, and when last seen
+	PresenceSharing_PRESENCE_ONLINE_ONLY PresenceSharing = 1 // online, never when last seen
+	PresenceSharing_PRESENCE_NOBODY      PresenceSharing = 2 // always offline, never when last seen
+)
+
+// Enum value maps for PresenceSharing.
+var (
+	PresenceSharing_name = map[int32]string{
+		0: "PRESENCE_EVERYONE",
+		1: "PRESENCE_ONLINE_ONLY",
+		2: "PRESENCE_NOBODY",
+	}
+	PresenceSharing_value = map[string]int32{
+		"PRESENCE_EVERYONE":    0,
+		"PRESENCE_ONLINE_ONLY": 1,
+		"PRESENCE_NOBODY":      2,
+	}
+)
+
+func (x PresenceSharing) Enum() *PresenceSharing {
+	p := new(PresenceSharing)
+	*p = x
+	return p
+}
+
+func (x PresenceSharing) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (PresenceSharing) Descriptor() protoreflect.EnumDescriptor {
+	return file_actors_actorspb_actors_proto_enumTypes[4].Descriptor()
+}
+
+func (PresenceSharing) Type() protoreflect.EnumType {
+	return &file_actors_actorspb_actors_proto_enumTypes[4]
+}
+
+func (x PresenceSharing) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use PresenceSharing.Descriptor instead.
+func (PresenceSharing) EnumDescriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{4}
+}
+
 type MembershipChange_Op int32
 
 const (
@@ -338,11 +388,11 @@ func (x MembershipChange_Op) String() string {
 }
 
 func (MembershipChange_Op) Descriptor() protoreflect.EnumDescriptor {
-	return file_actors_actorspb_actors_proto_enumTypes[4].Descriptor()
+	return file_actors_actorspb_actors_proto_enumTypes[5].Descriptor()
 }
 
 func (MembershipChange_Op) Type() protoreflect.EnumType {
-	return &file_actors_actorspb_actors_proto_enumTypes[4]
+	return &file_actors_actorspb_actors_proto_enumTypes[5]
 }
 
 func (x MembershipChange_Op) Number() protoreflect.EnumNumber {
@@ -390,11 +440,11 @@ func (x Signal_Kind) String() string {
 }
 
 func (Signal_Kind) Descriptor() protoreflect.EnumDescriptor {
-	return file_actors_actorspb_actors_proto_enumTypes[5].Descriptor()
+	return file_actors_actorspb_actors_proto_enumTypes[6].Descriptor()
 }
 
 func (Signal_Kind) Type() protoreflect.EnumType {
-	return &file_actors_actorspb_actors_proto_enumTypes[5]
+	return &file_actors_actorspb_actors_proto_enumTypes[6]
 }
 
 func (x Signal_Kind) Number() protoreflect.EnumNumber {
@@ -403,7 +453,7 @@ func (x Signal_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Signal_Kind.Descriptor instead.
 func (Signal_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{63, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{65, 0}
 }
 
 type Error struct {
@@ -4180,8 +4230,11 @@ func (x *SetMutedResponse) GetTotalUnread() uint64 {
 }
 
 type Presence struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	User  string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	// for_other: the answer is for another user, so the user's presence
+	// sharing applies (without: the node's own routing lookup, all of it).
+	ForOther      bool `protobuf:"varint,2,opt,name=for_other,json=forOther,proto3" json:"for_other,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4223,6 +4276,118 @@ func (x *Presence) GetUser() string {
 	return ""
 }
 
+func (x *Presence) GetForOther() bool {
+	if x != nil {
+		return x.ForOther
+	}
+	return false
+}
+
+// SetPrivacy reads (presence absent) or changes the user's privacy settings.
+type SetPrivacy struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Presence      *PresenceSharing       `protobuf:"varint,2,opt,name=presence,proto3,enum=switchboard.actors.PresenceSharing,oneof" json:"presence,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetPrivacy) Reset() {
+	*x = SetPrivacy{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[56]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetPrivacy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetPrivacy) ProtoMessage() {}
+
+func (x *SetPrivacy) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[56]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetPrivacy.ProtoReflect.Descriptor instead.
+func (*SetPrivacy) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{56}
+}
+
+func (x *SetPrivacy) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *SetPrivacy) GetPresence() PresenceSharing {
+	if x != nil && x.Presence != nil {
+		return *x.Presence
+	}
+	return PresenceSharing_PRESENCE_EVERYONE
+}
+
+type PrivacyResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Presence      PresenceSharing        `protobuf:"varint,2,opt,name=presence,proto3,enum=switchboard.actors.PresenceSharing" json:"presence,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PrivacyResponse) Reset() {
+	*x = PrivacyResponse{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[57]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PrivacyResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PrivacyResponse) ProtoMessage() {}
+
+func (x *PrivacyResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[57]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PrivacyResponse.ProtoReflect.Descriptor instead.
+func (*PrivacyResponse) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{57}
+}
+
+func (x *PrivacyResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *PrivacyResponse) GetPresence() PresenceSharing {
+	if x != nil {
+		return x.Presence
+	}
+	return PresenceSharing_PRESENCE_EVERYONE
+}
+
 // PresenceProbe goes from a newly activated user grain to the session
 // registry of every node: the user's devices connected there register
 // again, so a grain that moved (node loss, drain, partition) learns where
@@ -4241,7 +4406,7 @@ type PresenceProbe struct {
 
 func (x *PresenceProbe) Reset() {
 	*x = PresenceProbe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[56]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4253,7 +4418,7 @@ func (x *PresenceProbe) String() string {
 func (*PresenceProbe) ProtoMessage() {}
 
 func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[56]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4266,7 +4431,7 @@ func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceProbe.ProtoReflect.Descriptor instead.
 func (*PresenceProbe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{56}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *PresenceProbe) GetUser() string {
@@ -4295,14 +4460,15 @@ type PresenceResponse struct {
 	Devices []*PresenceResponse_Device `protobuf:"bytes,1,rep,name=devices,proto3" json:"devices,omitempty"`
 	// With no device online: when the user was last seen (a device's last
 	// connect, acknowledgement or disconnect), Unix ms; 0: never.
-	LastSeenMs    int64 `protobuf:"varint,2,opt,name=last_seen_ms,json=lastSeenMs,proto3" json:"last_seen_ms,omitempty"`
+	LastSeenMs    int64  `protobuf:"varint,2,opt,name=last_seen_ms,json=lastSeenMs,proto3" json:"last_seen_ms,omitempty"`
+	Error         *Error `protobuf:"bytes,3,opt,name=error,proto3" json:"error,omitempty"` // for_other: the user's sharing could not be read
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PresenceResponse) Reset() {
 	*x = PresenceResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[57]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4314,7 +4480,7 @@ func (x *PresenceResponse) String() string {
 func (*PresenceResponse) ProtoMessage() {}
 
 func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[57]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4327,7 +4493,7 @@ func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse.ProtoReflect.Descriptor instead.
 func (*PresenceResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{57}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *PresenceResponse) GetDevices() []*PresenceResponse_Device {
@@ -4342,6 +4508,13 @@ func (x *PresenceResponse) GetLastSeenMs() int64 {
 		return x.LastSeenMs
 	}
 	return 0
+}
+
+func (x *PresenceResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
 }
 
 // Push is what a user grain (or a node hub for large groups) sends to a
@@ -4364,7 +4537,7 @@ type Push struct {
 
 func (x *Push) Reset() {
 	*x = Push{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[58]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4376,7 +4549,7 @@ func (x *Push) String() string {
 func (*Push) ProtoMessage() {}
 
 func (x *Push) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[58]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4389,7 +4562,7 @@ func (x *Push) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Push.ProtoReflect.Descriptor instead.
 func (*Push) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{58}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *Push) GetUser() string {
@@ -4497,7 +4670,7 @@ type ReadUpdate struct {
 
 func (x *ReadUpdate) Reset() {
 	*x = ReadUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[59]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4509,7 +4682,7 @@ func (x *ReadUpdate) String() string {
 func (*ReadUpdate) ProtoMessage() {}
 
 func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[59]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4522,7 +4695,7 @@ func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadUpdate.ProtoReflect.Descriptor instead.
 func (*ReadUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{59}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *ReadUpdate) GetConv() string {
@@ -4565,7 +4738,7 @@ type ReadReceipt struct {
 
 func (x *ReadReceipt) Reset() {
 	*x = ReadReceipt{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[60]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4577,7 +4750,7 @@ func (x *ReadReceipt) String() string {
 func (*ReadReceipt) ProtoMessage() {}
 
 func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[60]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4590,7 +4763,7 @@ func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadReceipt.ProtoReflect.Descriptor instead.
 func (*ReadReceipt) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{60}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *ReadReceipt) GetConv() string {
@@ -4626,7 +4799,7 @@ type GroupPush struct {
 
 func (x *GroupPush) Reset() {
 	*x = GroupPush{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[61]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4638,7 +4811,7 @@ func (x *GroupPush) String() string {
 func (*GroupPush) ProtoMessage() {}
 
 func (x *GroupPush) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[61]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4651,7 +4824,7 @@ func (x *GroupPush) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupPush.ProtoReflect.Descriptor instead.
 func (*GroupPush) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{61}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *GroupPush) GetConv() string {
@@ -4681,7 +4854,7 @@ type Subscribe struct {
 
 func (x *Subscribe) Reset() {
 	*x = Subscribe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[62]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4693,7 +4866,7 @@ func (x *Subscribe) String() string {
 func (*Subscribe) ProtoMessage() {}
 
 func (x *Subscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[62]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4706,7 +4879,7 @@ func (x *Subscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subscribe.ProtoReflect.Descriptor instead.
 func (*Subscribe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{62}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *Subscribe) GetUser() string {
@@ -4744,7 +4917,7 @@ type Signal struct {
 
 func (x *Signal) Reset() {
 	*x = Signal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[63]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4756,7 +4929,7 @@ func (x *Signal) String() string {
 func (*Signal) ProtoMessage() {}
 
 func (x *Signal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[63]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4769,7 +4942,7 @@ func (x *Signal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Signal.ProtoReflect.Descriptor instead.
 func (*Signal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{63}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *Signal) GetKind() Signal_Kind {
@@ -4811,7 +4984,7 @@ type RouteSignal struct {
 
 func (x *RouteSignal) Reset() {
 	*x = RouteSignal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4823,7 +4996,7 @@ func (x *RouteSignal) String() string {
 func (*RouteSignal) ProtoMessage() {}
 
 func (x *RouteSignal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4836,7 +5009,7 @@ func (x *RouteSignal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteSignal.ProtoReflect.Descriptor instead.
 func (*RouteSignal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{64}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *RouteSignal) GetUser() string {
@@ -4863,7 +5036,7 @@ type PresenceResponse_Device struct {
 
 func (x *PresenceResponse_Device) Reset() {
 	*x = PresenceResponse_Device{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[65]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4875,7 +5048,7 @@ func (x *PresenceResponse_Device) String() string {
 func (*PresenceResponse_Device) ProtoMessage() {}
 
 func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[65]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4888,7 +5061,7 @@ func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse_Device.ProtoReflect.Descriptor instead.
 func (*PresenceResponse_Device) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{57, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{59, 0}
 }
 
 func (x *PresenceResponse_Device) GetDevice() string {
@@ -5221,17 +5394,27 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x05muted\x18\x03 \x01(\bR\x05muted\"f\n" +
 	"\x10SetMutedResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12!\n" +
-	"\ftotal_unread\x18\x02 \x01(\x04R\vtotalUnread\"\x1e\n" +
+	"\ftotal_unread\x18\x02 \x01(\x04R\vtotalUnread\";\n" +
 	"\bPresence\x12\x12\n" +
-	"\x04user\x18\x01 \x01(\tR\x04user\"c\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12\x1b\n" +
+	"\tfor_other\x18\x02 \x01(\bR\bforOther\"s\n" +
+	"\n" +
+	"SetPrivacy\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12D\n" +
+	"\bpresence\x18\x02 \x01(\x0e2#.switchboard.actors.PresenceSharingH\x00R\bpresence\x88\x01\x01B\v\n" +
+	"\t_presence\"\x83\x01\n" +
+	"\x0fPrivacyResponse\x12/\n" +
+	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12?\n" +
+	"\bpresence\x18\x02 \x01(\x0e2#.switchboard.actors.PresenceSharingR\bpresence\"c\n" +
 	"\rPresenceProbe\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12#\n" +
 	"\rgrain_address\x18\x02 \x01(\tR\fgrainAddress\x12\x19\n" +
-	"\bgrain_id\x18\x03 \x01(\tR\agrainId\"\xc0\x01\n" +
+	"\bgrain_id\x18\x03 \x01(\tR\agrainId\"\xf1\x01\n" +
 	"\x10PresenceResponse\x12E\n" +
 	"\adevices\x18\x01 \x03(\v2+.switchboard.actors.PresenceResponse.DeviceR\adevices\x12 \n" +
 	"\flast_seen_ms\x18\x02 \x01(\x03R\n" +
-	"lastSeenMs\x1aC\n" +
+	"lastSeenMs\x12/\n" +
+	"\x05error\x18\x03 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x1aC\n" +
 	"\x06Device\x12\x16\n" +
 	"\x06device\x18\x01 \x01(\tR\x06device\x12!\n" +
 	"\fconn_address\x18\x02 \x01(\tR\vconnAddress\"\xcc\x02\n" +
@@ -5324,7 +5507,11 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\n" +
 	"\x06SYSTEM\x10\x02\x12\b\n" +
 	"\x04CARD\x10\x03\x12\f\n" +
-	"\bREACTION\x10\x04B7Z5github.com/switchboard-im/switchboard/actors/actorspbb\x06proto3"
+	"\bREACTION\x10\x04*W\n" +
+	"\x0fPresenceSharing\x12\x15\n" +
+	"\x11PRESENCE_EVERYONE\x10\x00\x12\x18\n" +
+	"\x14PRESENCE_ONLINE_ONLY\x10\x01\x12\x13\n" +
+	"\x0fPRESENCE_NOBODY\x10\x02B7Z5github.com/switchboard-im/switchboard/actors/actorspbb\x06proto3"
 
 var (
 	file_actors_actorspb_actors_proto_rawDescOnce sync.Once
@@ -5338,147 +5525,154 @@ func file_actors_actorspb_actors_proto_rawDescGZIP() []byte {
 	return file_actors_actorspb_actors_proto_rawDescData
 }
 
-var file_actors_actorspb_actors_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 66)
+var file_actors_actorspb_actors_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
+var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 68)
 var file_actors_actorspb_actors_proto_goTypes = []any{
 	(Code)(0),                          // 0: switchboard.actors.Code
 	(ConvKind)(0),                      // 1: switchboard.actors.ConvKind
 	(Role)(0),                          // 2: switchboard.actors.Role
 	(MessageKind)(0),                   // 3: switchboard.actors.MessageKind
-	(MembershipChange_Op)(0),           // 4: switchboard.actors.MembershipChange.Op
-	(Signal_Kind)(0),                   // 5: switchboard.actors.Signal.Kind
-	(*Error)(nil),                      // 6: switchboard.actors.Error
-	(*Message)(nil),                    // 7: switchboard.actors.Message
-	(*MediaRef)(nil),                   // 8: switchboard.actors.MediaRef
-	(*Member)(nil),                     // 9: switchboard.actors.Member
-	(*CreateConversation)(nil),         // 10: switchboard.actors.CreateConversation
-	(*CreateConversationResponse)(nil), // 11: switchboard.actors.CreateConversationResponse
-	(*SendMessage)(nil),                // 12: switchboard.actors.SendMessage
-	(*SendResponse)(nil),               // 13: switchboard.actors.SendResponse
-	(*RecallMessage)(nil),              // 14: switchboard.actors.RecallMessage
-	(*RecallResponse)(nil),             // 15: switchboard.actors.RecallResponse
-	(*GetHistory)(nil),                 // 16: switchboard.actors.GetHistory
-	(*HistoryResponse)(nil),            // 17: switchboard.actors.HistoryResponse
-	(*MembershipChange)(nil),           // 18: switchboard.actors.MembershipChange
-	(*MembershipResponse)(nil),         // 19: switchboard.actors.MembershipResponse
-	(*ListMembers)(nil),                // 20: switchboard.actors.ListMembers
-	(*MembersResponse)(nil),            // 21: switchboard.actors.MembersResponse
-	(*ConvState)(nil),                  // 22: switchboard.actors.ConvState
-	(*ConvStateResponse)(nil),          // 23: switchboard.actors.ConvStateResponse
-	(*ReadBy)(nil),                     // 24: switchboard.actors.ReadBy
-	(*Deliver)(nil),                    // 25: switchboard.actors.Deliver
-	(*MembershipNotice)(nil),           // 26: switchboard.actors.MembershipNotice
-	(*RegisterDevice)(nil),             // 27: switchboard.actors.RegisterDevice
-	(*RegisterDeviceResponse)(nil),     // 28: switchboard.actors.RegisterDeviceResponse
-	(*Suspension)(nil),                 // 29: switchboard.actors.Suspension
-	(*SetSuspension)(nil),              // 30: switchboard.actors.SetSuspension
-	(*GetSuspension)(nil),              // 31: switchboard.actors.GetSuspension
-	(*SuspensionResponse)(nil),         // 32: switchboard.actors.SuspensionResponse
-	(*OpenDirect)(nil),                 // 33: switchboard.actors.OpenDirect
-	(*OpenDirectResponse)(nil),         // 34: switchboard.actors.OpenDirectResponse
-	(*SpendUpload)(nil),                // 35: switchboard.actors.SpendUpload
-	(*SpendUploadResponse)(nil),        // 36: switchboard.actors.SpendUploadResponse
-	(*Report)(nil),                     // 37: switchboard.actors.Report
-	(*ReportList)(nil),                 // 38: switchboard.actors.ReportList
-	(*FileReport)(nil),                 // 39: switchboard.actors.FileReport
-	(*FileReportResponse)(nil),         // 40: switchboard.actors.FileReportResponse
-	(*ListReports)(nil),                // 41: switchboard.actors.ListReports
-	(*ListReportsResponse)(nil),        // 42: switchboard.actors.ListReportsResponse
-	(*ResolveReport)(nil),              // 43: switchboard.actors.ResolveReport
-	(*GetReport)(nil),                  // 44: switchboard.actors.GetReport
-	(*ReportResponse)(nil),             // 45: switchboard.actors.ReportResponse
-	(*EndSession)(nil),                 // 46: switchboard.actors.EndSession
-	(*UnregisterDevice)(nil),           // 47: switchboard.actors.UnregisterDevice
-	(*Sync)(nil),                       // 48: switchboard.actors.Sync
-	(*ConvSummary)(nil),                // 49: switchboard.actors.ConvSummary
-	(*SyncResponse)(nil),               // 50: switchboard.actors.SyncResponse
-	(*AckCursor)(nil),                  // 51: switchboard.actors.AckCursor
-	(*MarkRead)(nil),                   // 52: switchboard.actors.MarkRead
-	(*MarkReadResponse)(nil),           // 53: switchboard.actors.MarkReadResponse
-	(*ListConversations)(nil),          // 54: switchboard.actors.ListConversations
-	(*ListConversationsResponse)(nil),  // 55: switchboard.actors.ListConversationsResponse
-	(*SetPinned)(nil),                  // 56: switchboard.actors.SetPinned
-	(*SetArchived)(nil),                // 57: switchboard.actors.SetArchived
-	(*Ack)(nil),                        // 58: switchboard.actors.Ack
-	(*SetMuted)(nil),                   // 59: switchboard.actors.SetMuted
-	(*SetMutedResponse)(nil),           // 60: switchboard.actors.SetMutedResponse
-	(*Presence)(nil),                   // 61: switchboard.actors.Presence
-	(*PresenceProbe)(nil),              // 62: switchboard.actors.PresenceProbe
-	(*PresenceResponse)(nil),           // 63: switchboard.actors.PresenceResponse
-	(*Push)(nil),                       // 64: switchboard.actors.Push
-	(*ReadUpdate)(nil),                 // 65: switchboard.actors.ReadUpdate
-	(*ReadReceipt)(nil),                // 66: switchboard.actors.ReadReceipt
-	(*GroupPush)(nil),                  // 67: switchboard.actors.GroupPush
-	(*Subscribe)(nil),                  // 68: switchboard.actors.Subscribe
-	(*Signal)(nil),                     // 69: switchboard.actors.Signal
-	(*RouteSignal)(nil),                // 70: switchboard.actors.RouteSignal
-	(*PresenceResponse_Device)(nil),    // 71: switchboard.actors.PresenceResponse.Device
+	(PresenceSharing)(0),               // 4: switchboard.actors.PresenceSharing
+	(MembershipChange_Op)(0),           // 5: switchboard.actors.MembershipChange.Op
+	(Signal_Kind)(0),                   // 6: switchboard.actors.Signal.Kind
+	(*Error)(nil),                      // 7: switchboard.actors.Error
+	(*Message)(nil),                    // 8: switchboard.actors.Message
+	(*MediaRef)(nil),                   // 9: switchboard.actors.MediaRef
+	(*Member)(nil),                     // 10: switchboard.actors.Member
+	(*CreateConversation)(nil),         // 11: switchboard.actors.CreateConversation
+	(*CreateConversationResponse)(nil), // 12: switchboard.actors.CreateConversationResponse
+	(*SendMessage)(nil),                // 13: switchboard.actors.SendMessage
+	(*SendResponse)(nil),               // 14: switchboard.actors.SendResponse
+	(*RecallMessage)(nil),              // 15: switchboard.actors.RecallMessage
+	(*RecallResponse)(nil),             // 16: switchboard.actors.RecallResponse
+	(*GetHistory)(nil),                 // 17: switchboard.actors.GetHistory
+	(*HistoryResponse)(nil),            // 18: switchboard.actors.HistoryResponse
+	(*MembershipChange)(nil),           // 19: switchboard.actors.MembershipChange
+	(*MembershipResponse)(nil),         // 20: switchboard.actors.MembershipResponse
+	(*ListMembers)(nil),                // 21: switchboard.actors.ListMembers
+	(*MembersResponse)(nil),            // 22: switchboard.actors.MembersResponse
+	(*ConvState)(nil),                  // 23: switchboard.actors.ConvState
+	(*ConvStateResponse)(nil),          // 24: switchboard.actors.ConvStateResponse
+	(*ReadBy)(nil),                     // 25: switchboard.actors.ReadBy
+	(*Deliver)(nil),                    // 26: switchboard.actors.Deliver
+	(*MembershipNotice)(nil),           // 27: switchboard.actors.MembershipNotice
+	(*RegisterDevice)(nil),             // 28: switchboard.actors.RegisterDevice
+	(*RegisterDeviceResponse)(nil),     // 29: switchboard.actors.RegisterDeviceResponse
+	(*Suspension)(nil),                 // 30: switchboard.actors.Suspension
+	(*SetSuspension)(nil),              // 31: switchboard.actors.SetSuspension
+	(*GetSuspension)(nil),              // 32: switchboard.actors.GetSuspension
+	(*SuspensionResponse)(nil),         // 33: switchboard.actors.SuspensionResponse
+	(*OpenDirect)(nil),                 // 34: switchboard.actors.OpenDirect
+	(*OpenDirectResponse)(nil),         // 35: switchboard.actors.OpenDirectResponse
+	(*SpendUpload)(nil),                // 36: switchboard.actors.SpendUpload
+	(*SpendUploadResponse)(nil),        // 37: switchboard.actors.SpendUploadResponse
+	(*Report)(nil),                     // 38: switchboard.actors.Report
+	(*ReportList)(nil),                 // 39: switchboard.actors.ReportList
+	(*FileReport)(nil),                 // 40: switchboard.actors.FileReport
+	(*FileReportResponse)(nil),         // 41: switchboard.actors.FileReportResponse
+	(*ListReports)(nil),                // 42: switchboard.actors.ListReports
+	(*ListReportsResponse)(nil),        // 43: switchboard.actors.ListReportsResponse
+	(*ResolveReport)(nil),              // 44: switchboard.actors.ResolveReport
+	(*GetReport)(nil),                  // 45: switchboard.actors.GetReport
+	(*ReportResponse)(nil),             // 46: switchboard.actors.ReportResponse
+	(*EndSession)(nil),                 // 47: switchboard.actors.EndSession
+	(*UnregisterDevice)(nil),           // 48: switchboard.actors.UnregisterDevice
+	(*Sync)(nil),                       // 49: switchboard.actors.Sync
+	(*ConvSummary)(nil),                // 50: switchboard.actors.ConvSummary
+	(*SyncResponse)(nil),               // 51: switchboard.actors.SyncResponse
+	(*AckCursor)(nil),                  // 52: switchboard.actors.AckCursor
+	(*MarkRead)(nil),                   // 53: switchboard.actors.MarkRead
+	(*MarkReadResponse)(nil),           // 54: switchboard.actors.MarkReadResponse
+	(*ListConversations)(nil),          // 55: switchboard.actors.ListConversations
+	(*ListConversationsResponse)(nil),  // 56: switchboard.actors.ListConversationsResponse
+	(*SetPinned)(nil),                  // 57: switchboard.actors.SetPinned
+	(*SetArchived)(nil),                // 58: switchboard.actors.SetArchived
+	(*Ack)(nil),                        // 59: switchboard.actors.Ack
+	(*SetMuted)(nil),                   // 60: switchboard.actors.SetMuted
+	(*SetMutedResponse)(nil),           // 61: switchboard.actors.SetMutedResponse
+	(*Presence)(nil),                   // 62: switchboard.actors.Presence
+	(*SetPrivacy)(nil),                 // 63: switchboard.actors.SetPrivacy
+	(*PrivacyResponse)(nil),            // 64: switchboard.actors.PrivacyResponse
+	(*PresenceProbe)(nil),              // 65: switchboard.actors.PresenceProbe
+	(*PresenceResponse)(nil),           // 66: switchboard.actors.PresenceResponse
+	(*Push)(nil),                       // 67: switchboard.actors.Push
+	(*ReadUpdate)(nil),                 // 68: switchboard.actors.ReadUpdate
+	(*ReadReceipt)(nil),                // 69: switchboard.actors.ReadReceipt
+	(*GroupPush)(nil),                  // 70: switchboard.actors.GroupPush
+	(*Subscribe)(nil),                  // 71: switchboard.actors.Subscribe
+	(*Signal)(nil),                     // 72: switchboard.actors.Signal
+	(*RouteSignal)(nil),                // 73: switchboard.actors.RouteSignal
+	(*PresenceResponse_Device)(nil),    // 74: switchboard.actors.PresenceResponse.Device
 }
 var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	0,  // 0: switchboard.actors.Error.code:type_name -> switchboard.actors.Code
 	3,  // 1: switchboard.actors.Message.kind:type_name -> switchboard.actors.MessageKind
 	2,  // 2: switchboard.actors.Message.sender_role:type_name -> switchboard.actors.Role
-	8,  // 3: switchboard.actors.Message.media:type_name -> switchboard.actors.MediaRef
+	9,  // 3: switchboard.actors.Message.media:type_name -> switchboard.actors.MediaRef
 	2,  // 4: switchboard.actors.Member.role:type_name -> switchboard.actors.Role
 	1,  // 5: switchboard.actors.CreateConversation.kind:type_name -> switchboard.actors.ConvKind
-	9,  // 6: switchboard.actors.CreateConversation.members:type_name -> switchboard.actors.Member
-	6,  // 7: switchboard.actors.CreateConversationResponse.error:type_name -> switchboard.actors.Error
+	10, // 6: switchboard.actors.CreateConversation.members:type_name -> switchboard.actors.Member
+	7,  // 7: switchboard.actors.CreateConversationResponse.error:type_name -> switchboard.actors.Error
 	3,  // 8: switchboard.actors.SendMessage.kind:type_name -> switchboard.actors.MessageKind
-	6,  // 9: switchboard.actors.SendResponse.error:type_name -> switchboard.actors.Error
-	6,  // 10: switchboard.actors.RecallResponse.error:type_name -> switchboard.actors.Error
-	6,  // 11: switchboard.actors.HistoryResponse.error:type_name -> switchboard.actors.Error
-	7,  // 12: switchboard.actors.HistoryResponse.messages:type_name -> switchboard.actors.Message
-	4,  // 13: switchboard.actors.MembershipChange.op:type_name -> switchboard.actors.MembershipChange.Op
+	7,  // 9: switchboard.actors.SendResponse.error:type_name -> switchboard.actors.Error
+	7,  // 10: switchboard.actors.RecallResponse.error:type_name -> switchboard.actors.Error
+	7,  // 11: switchboard.actors.HistoryResponse.error:type_name -> switchboard.actors.Error
+	8,  // 12: switchboard.actors.HistoryResponse.messages:type_name -> switchboard.actors.Message
+	5,  // 13: switchboard.actors.MembershipChange.op:type_name -> switchboard.actors.MembershipChange.Op
 	2,  // 14: switchboard.actors.MembershipChange.role:type_name -> switchboard.actors.Role
-	6,  // 15: switchboard.actors.MembershipResponse.error:type_name -> switchboard.actors.Error
-	6,  // 16: switchboard.actors.MembersResponse.error:type_name -> switchboard.actors.Error
-	9,  // 17: switchboard.actors.MembersResponse.members:type_name -> switchboard.actors.Member
-	6,  // 18: switchboard.actors.ConvStateResponse.error:type_name -> switchboard.actors.Error
+	7,  // 15: switchboard.actors.MembershipResponse.error:type_name -> switchboard.actors.Error
+	7,  // 16: switchboard.actors.MembersResponse.error:type_name -> switchboard.actors.Error
+	10, // 17: switchboard.actors.MembersResponse.members:type_name -> switchboard.actors.Member
+	7,  // 18: switchboard.actors.ConvStateResponse.error:type_name -> switchboard.actors.Error
 	1,  // 19: switchboard.actors.ConvStateResponse.kind:type_name -> switchboard.actors.ConvKind
-	7,  // 20: switchboard.actors.ConvStateResponse.last_message:type_name -> switchboard.actors.Message
-	9,  // 21: switchboard.actors.ConvStateResponse.member:type_name -> switchboard.actors.Member
+	8,  // 20: switchboard.actors.ConvStateResponse.last_message:type_name -> switchboard.actors.Message
+	10, // 21: switchboard.actors.ConvStateResponse.member:type_name -> switchboard.actors.Member
 	1,  // 22: switchboard.actors.Deliver.kind:type_name -> switchboard.actors.ConvKind
-	7,  // 23: switchboard.actors.Deliver.messages:type_name -> switchboard.actors.Message
-	9,  // 24: switchboard.actors.Deliver.member:type_name -> switchboard.actors.Member
+	8,  // 23: switchboard.actors.Deliver.messages:type_name -> switchboard.actors.Message
+	10, // 24: switchboard.actors.Deliver.member:type_name -> switchboard.actors.Member
 	1,  // 25: switchboard.actors.MembershipNotice.kind:type_name -> switchboard.actors.ConvKind
-	9,  // 26: switchboard.actors.MembershipNotice.member:type_name -> switchboard.actors.Member
-	6,  // 27: switchboard.actors.RegisterDeviceResponse.error:type_name -> switchboard.actors.Error
-	29, // 28: switchboard.actors.SetSuspension.suspension:type_name -> switchboard.actors.Suspension
-	6,  // 29: switchboard.actors.SuspensionResponse.error:type_name -> switchboard.actors.Error
-	29, // 30: switchboard.actors.SuspensionResponse.suspension:type_name -> switchboard.actors.Suspension
-	6,  // 31: switchboard.actors.OpenDirectResponse.error:type_name -> switchboard.actors.Error
-	6,  // 32: switchboard.actors.SpendUploadResponse.error:type_name -> switchboard.actors.Error
+	10, // 26: switchboard.actors.MembershipNotice.member:type_name -> switchboard.actors.Member
+	7,  // 27: switchboard.actors.RegisterDeviceResponse.error:type_name -> switchboard.actors.Error
+	30, // 28: switchboard.actors.SetSuspension.suspension:type_name -> switchboard.actors.Suspension
+	7,  // 29: switchboard.actors.SuspensionResponse.error:type_name -> switchboard.actors.Error
+	30, // 30: switchboard.actors.SuspensionResponse.suspension:type_name -> switchboard.actors.Suspension
+	7,  // 31: switchboard.actors.OpenDirectResponse.error:type_name -> switchboard.actors.Error
+	7,  // 32: switchboard.actors.SpendUploadResponse.error:type_name -> switchboard.actors.Error
 	3,  // 33: switchboard.actors.Report.kind:type_name -> switchboard.actors.MessageKind
-	37, // 34: switchboard.actors.ReportList.open:type_name -> switchboard.actors.Report
-	37, // 35: switchboard.actors.FileReport.report:type_name -> switchboard.actors.Report
-	6,  // 36: switchboard.actors.FileReportResponse.error:type_name -> switchboard.actors.Error
-	6,  // 37: switchboard.actors.ListReportsResponse.error:type_name -> switchboard.actors.Error
-	37, // 38: switchboard.actors.ListReportsResponse.reports:type_name -> switchboard.actors.Report
-	6,  // 39: switchboard.actors.ReportResponse.error:type_name -> switchboard.actors.Error
-	37, // 40: switchboard.actors.ReportResponse.report:type_name -> switchboard.actors.Report
-	6,  // 41: switchboard.actors.EndSession.error:type_name -> switchboard.actors.Error
+	38, // 34: switchboard.actors.ReportList.open:type_name -> switchboard.actors.Report
+	38, // 35: switchboard.actors.FileReport.report:type_name -> switchboard.actors.Report
+	7,  // 36: switchboard.actors.FileReportResponse.error:type_name -> switchboard.actors.Error
+	7,  // 37: switchboard.actors.ListReportsResponse.error:type_name -> switchboard.actors.Error
+	38, // 38: switchboard.actors.ListReportsResponse.reports:type_name -> switchboard.actors.Report
+	7,  // 39: switchboard.actors.ReportResponse.error:type_name -> switchboard.actors.Error
+	38, // 40: switchboard.actors.ReportResponse.report:type_name -> switchboard.actors.Report
+	7,  // 41: switchboard.actors.EndSession.error:type_name -> switchboard.actors.Error
 	1,  // 42: switchboard.actors.ConvSummary.kind:type_name -> switchboard.actors.ConvKind
-	7,  // 43: switchboard.actors.ConvSummary.last_message:type_name -> switchboard.actors.Message
-	6,  // 44: switchboard.actors.SyncResponse.error:type_name -> switchboard.actors.Error
-	49, // 45: switchboard.actors.SyncResponse.conversations:type_name -> switchboard.actors.ConvSummary
-	6,  // 46: switchboard.actors.MarkReadResponse.error:type_name -> switchboard.actors.Error
-	6,  // 47: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
-	49, // 48: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
-	6,  // 49: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
-	6,  // 50: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
-	71, // 51: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
-	7,  // 52: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
-	65, // 53: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
-	26, // 54: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
-	66, // 55: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
-	7,  // 56: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
-	5,  // 57: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
-	69, // 58: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
-	59, // [59:59] is the sub-list for method output_type
-	59, // [59:59] is the sub-list for method input_type
-	59, // [59:59] is the sub-list for extension type_name
-	59, // [59:59] is the sub-list for extension extendee
-	0,  // [0:59] is the sub-list for field type_name
+	8,  // 43: switchboard.actors.ConvSummary.last_message:type_name -> switchboard.actors.Message
+	7,  // 44: switchboard.actors.SyncResponse.error:type_name -> switchboard.actors.Error
+	50, // 45: switchboard.actors.SyncResponse.conversations:type_name -> switchboard.actors.ConvSummary
+	7,  // 46: switchboard.actors.MarkReadResponse.error:type_name -> switchboard.actors.Error
+	7,  // 47: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
+	50, // 48: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
+	7,  // 49: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
+	7,  // 50: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
+	4,  // 51: switchboard.actors.SetPrivacy.presence:type_name -> switchboard.actors.PresenceSharing
+	7,  // 52: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
+	4,  // 53: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
+	74, // 54: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
+	7,  // 55: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
+	8,  // 56: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
+	68, // 57: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
+	27, // 58: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
+	69, // 59: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
+	8,  // 60: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
+	6,  // 61: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
+	72, // 62: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
+	63, // [63:63] is the sub-list for method output_type
+	63, // [63:63] is the sub-list for method input_type
+	63, // [63:63] is the sub-list for extension type_name
+	63, // [63:63] is the sub-list for extension extendee
+	0,  // [0:63] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_actors_proto_init() }
@@ -5486,7 +5680,8 @@ func file_actors_actorspb_actors_proto_init() {
 	if File_actors_actorspb_actors_proto != nil {
 		return
 	}
-	file_actors_actorspb_actors_proto_msgTypes[58].OneofWrappers = []any{
+	file_actors_actorspb_actors_proto_msgTypes[56].OneofWrappers = []any{}
+	file_actors_actorspb_actors_proto_msgTypes[60].OneofWrappers = []any{
 		(*Push_Message)(nil),
 		(*Push_Read)(nil),
 		(*Push_Membership)(nil),
@@ -5497,8 +5692,8 @@ func file_actors_actorspb_actors_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_actors_proto_rawDesc), len(file_actors_actorspb_actors_proto_rawDesc)),
-			NumEnums:      6,
-			NumMessages:   66,
+			NumEnums:      7,
+			NumMessages:   68,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

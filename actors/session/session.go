@@ -86,6 +86,9 @@ type Session interface {
 	// a page after `after`; next is where the next page starts ("": none).
 	Readers(ctx context.Context, conv string, seq uint64, after string, limit int) (readers []Reader, next string, err error)
 	Presence(ctx context.Context, target, conv string) (*pb.PresenceResponse, error)
+	// Privacy reads the user's privacy settings or, with presence, changes
+	// what other users see of the user's presence.
+	Privacy(ctx context.Context, presence *pb.PresenceSharing) (pb.PresenceSharing, error)
 	// CreateMedia, PutMediaChunk and CompleteMedia upload a file into conv
 	// (its id is in the first answer); ReadMedia reads chunk index of the
 	// file attached to message seq of conv (actors/media.go).
