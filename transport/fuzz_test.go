@@ -62,6 +62,7 @@ func seedRequests() []*wirepb.Request {
 		{Id: 41, Op: &wirepb.Request_Archive{Archive: &wirepb.ArchiveRequest{Conv: "d:a:b", Archived: true}}},
 		{Id: 42, Op: &wirepb.Request_ListConversations{ListConversations: &wirepb.ListConversationsRequest{Limit: 20, Archived: true}}},
 		{Id: 43, Op: &wirepb.Request_GroupSettings{GroupSettings: &wirepb.GroupSettingsRequest{Conv: "g:team", AdminsOnly: proto.Bool(true)}}},
+		{Id: 44, Op: &wirepb.Request_Privacy{Privacy: &wirepb.PrivacyRequest{Presence: wirepb.PresenceSharing_PRESENCE_ONLINE_ONLY.Enum()}}},
 		{Id: 40, Op: &wirepb.Request_Search{Search: &wirepb.SearchRequest{Conv: "d:a:b", Query: "order 12", BeforeSeq: 40, Limit: 20}}},
 		// switchboard/3: typing in band.
 		{Id: 19, Op: &wirepb.Request_Signal{Signal: &wirepb.Signal{Kind: wirepb.Signal_TYPING, Conv: "d:a:b"}}},

@@ -173,7 +173,7 @@ func (l *sendLedger) check(t *testing.T, r *raw, id uint64, user string, req *wi
 	t.Fatalf("acked %v at seq %d is not in the history: %v", key, res.Seq, hist.GetHistory())
 }
 
-const opCount = 38
+const opCount = 39
 
 func mustMarshalFrame(m proto.Message) []byte {
 	b, err := wirepb.Marshal(m)
@@ -263,6 +263,9 @@ func opRequest(op uint8, conv, user string, a, b uint64, s string, flag bool) *w
 		return &wirepb.Request{Op: &wirepb.Request_DeskSession{DeskSession: &wirepb.DeskSessionRequest{Conv: conv}}}
 	case 35:
 		return &wirepb.Request{Op: &wirepb.Request_Search{Search: &wirepb.SearchRequest{Conv: conv, Query: s, BeforeSeq: a, Limit: n}}}
+	case 38:
+		s := wirepb.PresenceSharing(a % 4)
+		return &wirepb.Request{Op: &wirepb.Request_Privacy{Privacy: &wirepb.PrivacyRequest{Presence: map[bool]*wirepb.PresenceSharing{true: &s}[flag]}}}
 	case 37:
 		return &wirepb.Request{Op: &wirepb.Request_GroupSettings{GroupSettings: &wirepb.GroupSettingsRequest{Conv: conv,
 			PrejoinHistory: map[bool]*uint32{true: &n}[b%3 == 0], AdminsOnly: map[bool]*bool{true: &flag}[a%2 == 0]}}}

@@ -103,6 +103,40 @@ func TestArchiveOverTheWire(t *testing.T) {
 	}
 }
 
+// presence sharing over the wire: NOBODY makes a connected user offline
+// to the other side, ONLINE_ONLY shows them online again, and a value
+// out of the enum is INVALID before the node sees it.
+func TestPresenceSharingOverTheWire(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	ctx := tctx(t)
+	seller, buyer := e.dial("seller", "phone"), e.dial("buyer", "phone")
+	if _, err := buyer.SendText(ctx, client.ToUser("seller"), "is it still for sale?"); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := seller.PresenceSharing(ctx); err != nil || s != wirepb.PresenceSharing_PRESENCE_EVERYONE {
+		t.Fatalf("the default: %v, %v", s, err)
+	}
+	if err := seller.SetPresenceSharing(ctx, wirepb.PresenceSharing_PRESENCE_NOBODY); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := buyer.PresenceIn(ctx, "seller", ""); err != nil || p.Online || !p.LastSeen.IsZero() {
+		t.Fatalf("nobody: the buyer sees %+v, %v", p, err)
+	}
+	if p, err := seller.PresenceIn(ctx, "seller", ""); err != nil || !p.Online {
+		t.Fatalf("the seller's own view: %+v, %v", p, err)
+	}
+	if err := seller.SetPresenceSharing(ctx, wirepb.PresenceSharing_PRESENCE_ONLINE_ONLY); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := buyer.PresenceIn(ctx, "seller", ""); err != nil || !p.Online {
+		t.Fatalf("online only: the buyer sees %+v, %v", p, err)
+	}
+	if err := seller.SetPresenceSharing(ctx, wirepb.PresenceSharing(9)); codeOf(err) != wirepb.Code_INVALID {
+		t.Fatalf("sharing 9: %v, want INVALID", err)
+	}
+}
+
 // block over the wire: the blocked user's sends fail MUTED, the blocker's
 // FORBIDDEN, presence is refused, the members list shows the block, a bad
 // user id is INVALID before the node sees it, and an unblock lets both

@@ -594,15 +594,32 @@ func newSearchCmd() *cobra.Command {
 // seen, as another user who shares a conversation with them sees it.
 func newPresenceCmd() *cobra.Command {
 	var o clientOptions
-	var of, conv string
+	var of, conv, share string
 	cmd := &cobra.Command{
-		Use:     "presence",
-		Short:   "Whether a user is online, or when they were last seen (for one who shares a conversation with them)",
-		Example: `  switchboard presence --data-dir D --user alice --of bob [--conv g:team] [--json]`,
-		Args:    cobra.NoArgs,
+		Use:   "presence",
+		Short: "Whether a user is online, or when they were last seen (for one who shares a conversation with them); --share sets what this user shows",
+		Example: `  switchboard presence --data-dir D --user alice --of bob [--conv g:team] [--json]
+  switchboard presence --data-dir D --user bob --share online-only   # others see whether bob is online, never when he was last seen`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if share != "" {
+				s, ok := sharingNames[share]
+				if !ok {
+					return fmt.Errorf("--share: want everyone, online-only or nobody, got %q", share)
+				}
+				return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
+					if err := c.SetPresenceSharing(ctx, s); err != nil {
+						return err
+					}
+					if o.json {
+						return printJSON(cmd.OutOrStdout(), map[string]any{"user": o.user, "share": share})
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "%s shares presence with: %s\n", o.user, share)
+					return nil
+				})
+			}
 			if of == "" {
-				return errors.New("give --of, the user to look at")
+				return errors.New("give --of, the user to look at (or --share)")
 			}
 			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
 				p, err := c.PresenceIn(ctx, of, conv)
@@ -620,7 +637,7 @@ func newPresenceCmd() *cobra.Command {
 				case p.Online:
 					fmt.Fprintf(cmd.OutOrStdout(), "%s is online (%d devices)\n", of, p.Devices)
 				case p.LastSeen.IsZero():
-					fmt.Fprintf(cmd.OutOrStdout(), "%s is offline, never seen\n", of)
+					fmt.Fprintf(cmd.OutOrStdout(), "%s is offline (last seen: never, or not shared)\n", of)
 				default:
 					fmt.Fprintf(cmd.OutOrStdout(), "%s is offline, last seen %s ago (%s)\n", of,
 						time.Since(p.LastSeen).Round(time.Second), p.LastSeen.UTC().Format(time.RFC3339))
@@ -632,8 +649,12 @@ func newPresenceCmd() *cobra.Command {
 	o.register(cmd.Flags())
 	cmd.Flags().StringVar(&of, "of", "", "the user to look at")
 	cmd.Flags().StringVar(&conv, "conv", "", "a conversation both are members of (default: their direct one)")
+	cmd.Flags().StringVar(&share, "share", "", "set what this user shows others: everyone, online-only (never when last seen) or nobody (always offline)")
 	return cmd
 }
+
+var sharingNames = map[string]wirepb.PresenceSharing{"everyone": wirepb.PresenceSharing_PRESENCE_EVERYONE,
+	"online-only": wirepb.PresenceSharing_PRESENCE_ONLINE_ONLY, "nobody": wirepb.PresenceSharing_PRESENCE_NOBODY}
 
 // nonNil makes an empty list print as [] in JSON, not null.
 func nonNil(s []string) []string {

@@ -447,6 +447,14 @@ func TestCommandsAgainstDevNode(t *testing.T) {
 	if res, err := exec.Command(n.bin, "presence", "--data-dir", d, "--user", "alice", "--of", "zed").CombinedOutput(); err == nil || !strings.Contains(string(res), "FORBIDDEN") {
 		t.Fatalf("presence of a stranger: %v %s", err, res)
 	}
+	// bob stops sharing: alice sees him offline, and not when.
+	n.run("presence", "--data-dir", d, "--user", "bob", "--share", "nobody")
+	if out := string(n.run("presence", "--data-dir", d, "--user", "alice", "--of", "bob")); !strings.Contains(out, "bob is offline (last seen: never, or not shared)") {
+		t.Fatalf("presence of bob, who shares nothing: %q", out)
+	}
+	if res, err := exec.Command(n.bin, "presence", "--data-dir", d, "--user", "bob", "--share", "friends").CombinedOutput(); err == nil || !strings.Contains(string(res), "want everyone, online-only or nobody") {
+		t.Fatalf("--share friends: %v %s", err, res)
+	}
 	// The same from the interactive chat.
 	chat := exec.Command(n.bin, "chat", "--data-dir", d, "--user", "alice", "--with", "bob")
 	chat.Stdin = strings.NewReader("/reply 1 and hello again\n/readby 1\n/quit\n")

@@ -380,6 +380,28 @@ func (c *Client) PresenceIn(ctx context.Context, user, conv string) (UserPresenc
 	return out, nil
 }
 
+// PresenceSharing reads what this user shows others of their presence.
+func (c *Client) PresenceSharing(ctx context.Context) (wirepb.PresenceSharing, error) {
+	return c.privacy(ctx, nil)
+}
+
+// SetPresenceSharing sets what this user shows others of their presence:
+// everything (PRESENCE_EVERYONE, the default), whether online but never
+// when last seen (PRESENCE_ONLINE_ONLY), or nothing (PRESENCE_NOBODY: always
+// offline to others). This user's own view keeps all of it.
+func (c *Client) SetPresenceSharing(ctx context.Context, s wirepb.PresenceSharing) error {
+	_, err := c.privacy(ctx, &s)
+	return err
+}
+
+func (c *Client) privacy(ctx context.Context, s *wirepb.PresenceSharing) (wirepb.PresenceSharing, error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Privacy{Privacy: &wirepb.PrivacyRequest{Presence: s}}})
+	if err != nil {
+		return 0, err
+	}
+	return res.GetPrivacy().GetPresence(), nil
+}
+
 // SetPinned pins or unpins conv for this user.
 func (c *Client) SetPinned(ctx context.Context, conv string, pinned bool) error {
 	_, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Pin{Pin: &wirepb.PinRequest{Conv: conv, Pinned: pinned}}})

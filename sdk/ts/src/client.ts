@@ -3,6 +3,7 @@ import {
   Code,
   HelloSchema,
   MessageKind,
+  PresenceSharing,
   RequestSchema,
   ServerFrameSchema,
   Signal_Kind,
@@ -28,6 +29,15 @@ export { directConv, type ClientEvents, type ClientOptions, type ConnState };
 export { ProtocolError };
 
 type Pending = { resolve: (r: Response) => void; reject: (e: Error) => void; timer: ReturnType<typeof setTimeout> };
+
+/** What a user shows others of their presence (Client.presenceSharing). */
+export type PresenceSharingName = "everyone" | "online_only" | "nobody";
+
+const sharingValues: Record<PresenceSharingName, PresenceSharing> = {
+  everyone: PresenceSharing.PRESENCE_EVERYONE,
+  online_only: PresenceSharing.PRESENCE_ONLINE_ONLY,
+  nobody: PresenceSharing.PRESENCE_NOBODY,
+};
 
 /**
  * Client is one device's connection to a node: it connects over
@@ -768,6 +778,21 @@ export class Client {
     const p = r.result.value;
     const lastSeenMs = Number(p.lastSeenMs);
     return { online: p.online, devices: p.devices, lastSeen: lastSeenMs > 0 ? new Date(lastSeenMs) : undefined };
+  }
+
+  /**
+   * presenceSharing reads what this user shows others of their presence;
+   * with a value it sets it first: "everyone" (the default), "online_only"
+   * (whether online, never when last seen) or "nobody" (always offline to
+   * others). This user's own presence keeps all of it.
+   */
+  async presenceSharing(set?: PresenceSharingName): Promise<PresenceSharingName> {
+    const presence = set === undefined ? undefined : sharingValues[set];
+    if (set !== undefined && presence === undefined) throw new Error(`presenceSharing: not one of ${Object.keys(sharingValues).join(", ")}`);
+    const r = await this.request({ case: "privacy", value: { presence } });
+    if (r.result.case !== "privacy") throw new Error("privacy: unexpected answer");
+    const got = r.result.value.presence;
+    return (Object.keys(sharingValues) as PresenceSharingName[]).find((k) => sharingValues[k] === got) ?? "everyone";
   }
 
   /** unblock lifts block. */

@@ -183,6 +183,20 @@ test("block and unblock: the blocked user's send fails, then goes after the unbl
     }
     assert.equal(p.online, false);
     assert.ok(p.lastSeen && p.lastSeen.getTime() >= left && p.lastSeen.getTime() <= Date.now(), `last seen ${p.lastSeen}`);
+    // Presence sharing: alice shares only whether she is online, then nothing.
+    assert.equal(await eve.presenceSharing(), "everyone");
+    await withClients(["alice"], async (alice2) => {
+      assert.equal(await alice2.presenceSharing("online_only"), "online_only");
+      alice2.close();
+    });
+    for (const end = Date.now() + 5000; (await eve.presence("alice")).online && Date.now() < end; ) await new Promise((r) => setTimeout(r, 100));
+    assert.equal((await eve.presence("alice")).lastSeen, undefined, "online only: no last seen");
+    await withClients(["alice"], async (alice3) => {
+      assert.equal(await alice3.presenceSharing("nobody"), "nobody");
+      assert.equal((await eve.presence("alice")).online, false, "nobody: offline while connected");
+      assert.equal((await alice3.presence("alice")).online, true, "her own view keeps it");
+      assert.equal(await alice3.presenceSharing("everyone"), "everyone");
+    });
     await assert.rejects(eve.presence("mallory"), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
   });
 });
