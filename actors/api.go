@@ -576,10 +576,16 @@ func (n *Runtime) listConversations(ctx context.Context, user, afterConv string,
 
 // SetPinned pins or unpins a conversation for the user.
 func (n *Runtime) SetPinned(ctx context.Context, user, conv string, pinned bool) error {
+	return n.setOwnFlag(ctx, user, conv, &pb.SetPinned{User: user, Conv: conv, Pinned: pinned})
+}
+
+// setOwnFlag asks the user grain to change one of the user's own flags of
+// conv (msg answered with an Ack).
+func (n *Runtime) setOwnFlag(ctx context.Context, user, conv string, msg any) error {
 	if err := errors.Join(checkUser(user), checkConv(conv)); err != nil {
 		return err
 	}
-	res, err := n.request(ctx, KindUser, user, &pb.SetPinned{User: user, Conv: conv, Pinned: pinned})
+	res, err := n.request(ctx, KindUser, user, msg)
 	if err != nil {
 		return err
 	}
@@ -590,14 +596,7 @@ func (n *Runtime) SetPinned(ctx context.Context, user, conv string, pinned bool)
 // to the main one. A new message from someone else brings it back by
 // itself unless the user muted it.
 func (n *Runtime) SetArchived(ctx context.Context, user, conv string, archived bool) error {
-	if err := errors.Join(checkUser(user), checkConv(conv)); err != nil {
-		return err
-	}
-	res, err := n.request(ctx, KindUser, user, &pb.SetArchived{User: user, Conv: conv, Archived: archived})
-	if err != nil {
-		return err
-	}
-	return fromPB(res.(*pb.Ack).Error)
+	return n.setOwnFlag(ctx, user, conv, &pb.SetArchived{User: user, Conv: conv, Archived: archived})
 }
 
 // SetMuted mutes or unmutes a conversation for the user alone: its unread
