@@ -245,6 +245,11 @@ func (s *Server) auth(scope Scope, h http.HandlerFunc) http.HandlerFunc {
 			unauthorized(w, "admin token or API key required")
 			return
 		}
+		if k.expired(time.Now()) {
+			s.log.Warn("api key refused: expired", "key", k.Name, "expired", k.Expires, "method", r.Method, "path", r.URL.Path)
+			unauthorized(w, "API key "+k.Name+" expired at "+k.Expires.UTC().Format(time.RFC3339))
+			return
+		}
 		if scope == scopeAdmin || !slices.Contains(k.Scopes, scope) {
 			need := "the admin token"
 			if scope != scopeAdmin {

@@ -50,13 +50,18 @@ const keyPrefix = "sbk_"
 // key-authenticated request: rotation needs no restart.
 var keyFileRecheck = time.Second
 
-// APIKey is one line of the keys file: a name (for logs), its scopes and
-// the SHA-256 of the key. The file holds no key itself.
+// APIKey is one line of the keys file: a name (for logs), its scopes, the
+// SHA-256 of the key and, optionally, when it expires. The file holds no
+// key itself.
 type APIKey struct {
-	Name   string
-	Scopes []Scope
-	Hash   [sha256.Size]byte
+	Name    string
+	Scopes  []Scope
+	Hash    [sha256.Size]byte
+	Expires time.Time // zero: never; from then on the key is refused 401
 }
+
+// expired reports whether the key has expired at now.
+func (k APIKey) expired(now time.Time) bool { return !k.Expires.IsZero() && !now.Before(k.Expires) }
 
 // Line is the key as a line of the keys file.
 func (k APIKey) Line() string {
@@ -64,7 +69,11 @@ func (k APIKey) Line() string {
 	for i, s := range k.Scopes {
 		scopes[i] = string(s)
 	}
-	return fmt.Sprintf("%s %s sha256:%s", k.Name, strings.Join(scopes, ","), hex.EncodeToString(k.Hash[:]))
+	line := fmt.Sprintf("%s %s sha256:%s", k.Name, strings.Join(scopes, ","), hex.EncodeToString(k.Hash[:]))
+	if !k.Expires.IsZero() {
+		line += " expires=" + k.Expires.UTC().Format(time.RFC3339)
+	}
+	return line
 }
 
 // NewAPIKey makes a random key with name and scopes: the key to give the
@@ -110,7 +119,7 @@ func checkKeyName(name string) error {
 }
 
 // ParseAPIKeys reads a keys file: one key per line, "NAME SCOPE[,SCOPE…]
-// sha256:HEX"; blank lines and lines starting with # are skipped. An error
+// sha256:HEX [expires=RFC3339]"; blank lines and lines starting with # are skipped. An error
 // names the line.
 func ParseAPIKeys(data []byte) ([]APIKey, error) {
 	var keys []APIKey
@@ -139,8 +148,8 @@ func ParseAPIKeys(data []byte) ([]APIKey, error) {
 
 func parseKeyLine(line string) (APIKey, error) {
 	f := strings.Fields(line)
-	if len(f) != 3 {
-		return APIKey{}, errors.New(`want "NAME SCOPE[,SCOPE…] sha256:HEX"`)
+	if len(f) != 3 && len(f) != 4 {
+		return APIKey{}, errors.New(`want "NAME SCOPE[,SCOPE…] sha256:HEX [expires=RFC3339]"`)
 	}
 	k := APIKey{Name: f[0]}
 	if err := checkKeyName(k.Name); err != nil {
@@ -158,6 +167,14 @@ func parseKeyLine(line string) (APIKey, error) {
 		return APIKey{}, errors.New("the key's hash: want sha256: and 64 hex digits (switchboard apikey new prints the line)")
 	}
 	copy(k.Hash[:], raw)
+	if len(f) == 4 {
+		at, ok := strings.CutPrefix(f[3], "expires=")
+		t, err := time.Parse(time.RFC3339, at)
+		if !ok || err != nil {
+			return APIKey{}, fmt.Errorf("%q: want expires= and a time as 2027-03-01T00:00:00Z", f[3])
+		}
+		k.Expires = t
+	}
 	return k, nil
 }
 

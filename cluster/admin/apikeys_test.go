@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchboard-im/switchboard/actors"
 	"github.com/switchboard-im/switchboard/cluster/admin"
@@ -51,6 +52,18 @@ func TestAPIKeys(t *testing.T) {
 	call(http.MethodGet, "/api/v1/status", "sbk_not-a-key", "", http.StatusUnauthorized, nil)
 	call(http.MethodGet, "/api/v1/users/buyer/messages", "s3cret", "", http.StatusOK, nil)
 
+	// A key past its expiry is refused 401, naming it; one before it works.
+	soon, soonEntry := newKey(t, "soon", admin.ScopeStatus)
+	later, laterEntry := newKey(t, "later", admin.ScopeStatus)
+	soonEntry.Expires, laterEntry.Expires = time.Now().Add(-time.Second), time.Now().Add(time.Hour)
+	writeKeys(t, file, "# keys of the shop\n"+shopEntry.Line()+"\n"+opsEntry.Line()+"\n"+soonEntry.Line()+"\n"+laterEntry.Line()+"\n")
+	var expired map[string]string
+	call(http.MethodGet, "/api/v1/status", soon, "", http.StatusUnauthorized, &expired)
+	if !strings.Contains(expired["error"], "soon expired at") {
+		t.Fatalf("an expired key: %v", expired)
+	}
+	call(http.MethodGet, "/api/v1/status", later, "", http.StatusOK, nil)
+
 	// Rotation: the shop's key revoked, a new one added, no restart.
 	shop2, shop2Entry := newKey(t, "shop-backend-2", admin.ScopeMessages)
 	writeKeys(t, file, opsEntry.Line()+"\n"+shop2Entry.Line()+"\n")
@@ -78,14 +91,16 @@ func TestAPIKeysFile(t *testing.T) {
 	}
 	hash := strings.Fields(entry.Line())[2]
 	for _, bad := range []string{
-		"ops status",                                // two fields
-		"ops status " + hash + " extra",             // four
-		"ops admin " + hash,                         // not a key's scope
-		"ops status,,desk " + hash,                  // an empty scope
-		"ops status sha256:abc",                     // short hash
-		"ops status md5:" + hash[7:],                // not sha256
-		"o/ps status " + hash,                       // a name with a slash
-		"ops status " + hash + "\nops desk " + hash, // one name twice
+		"ops status",                                             // two fields
+		"ops status " + hash + " extra",                          // a fourth field that is no expiry
+		"ops status " + hash + " expires=tomorrow",               // an expiry that is no time
+		"ops status " + hash + " expires=2027-01-01T00:00:00Z x", // five fields
+		"ops admin " + hash,                                      // not a key's scope
+		"ops status,,desk " + hash,                               // an empty scope
+		"ops status sha256:abc",                                  // short hash
+		"ops status md5:" + hash[7:],                             // not sha256
+		"o/ps status " + hash,                                    // a name with a slash
+		"ops status " + hash + "\nops desk " + hash,              // one name twice
 	} {
 		if _, err := admin.ParseAPIKeys([]byte(bad)); err == nil || !strings.Contains(err.Error(), "line ") {
 			t.Errorf("%q: %v, want an error naming the line", bad, err)
@@ -101,6 +116,11 @@ func TestAPIKeysFile(t *testing.T) {
 	}
 	if _, _, err := admin.NewAPIKey(strings.Repeat("n", 64), []admin.Scope{admin.ScopeDesk}); err != nil {
 		t.Errorf("a 64-character name: %v", err)
+	}
+	// An expiry goes into the line and comes back from it.
+	entry.Expires = time.Date(2027, 3, 1, 12, 0, 0, 0, time.UTC)
+	if keys, err := admin.ParseAPIKeys([]byte(entry.Line())); err != nil || !keys[0].Expires.Equal(entry.Expires) || !strings.HasSuffix(entry.Line(), " expires=2027-03-01T12:00:00Z") {
+		t.Fatalf("line %q parsed %+v, %v", entry.Line(), keys, err)
 	}
 
 	// A node does not start on a keys file it cannot read or parse.

@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -38,12 +39,13 @@ func scopeNames() string {
 
 func newAPIKeyNewCmd() *cobra.Command {
 	var name, scopes, file string
+	var expiresIn time.Duration
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "new",
 		Short: "Make a key: prints the key (once) and its line for the keys file",
 		Example: `  switchboard apikey new --name shop-backend --scopes messages,members --file /etc/switchboard/api-keys
-  switchboard apikey new --name desk-sync --scopes desk`,
+  switchboard apikey new --name desk-sync --scopes desk --expires-in 2160h   # refused from 90 days on`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var list []admin.Scope
@@ -55,6 +57,12 @@ func newAPIKeyNewCmd() *cobra.Command {
 			key, entry, err := admin.NewAPIKey(name, list)
 			if err != nil {
 				return err
+			}
+			switch {
+			case expiresIn < 0:
+				return errors.New("--expires-in: want a positive duration, e.g. 2160h for 90 days")
+			case expiresIn > 0:
+				entry.Expires = time.Now().Add(expiresIn).Truncate(time.Second)
 			}
 			if file != "" {
 				if err := appendKey(file, entry); err != nil {
@@ -78,6 +86,7 @@ func newAPIKeyNewCmd() *cobra.Command {
 	f.StringVar(&name, "name", "", "the key's name, as the nodes' logs give it (letters, digits, -, _ and .)")
 	f.StringVar(&scopes, "scopes", "", "comma-separated scopes: "+scopeNames())
 	f.StringVar(&file, "file", "", "keys file to add the line to (created if missing)")
+	f.DurationVar(&expiresIn, "expires-in", 0, "the key expires this long from now, e.g. 2160h (default: never)")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }

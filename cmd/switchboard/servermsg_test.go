@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/switchboard-im/switchboard/cluster/admin"
 )
 
 // The server-side commands against a dev node: `post` as the shop to a
@@ -49,6 +51,16 @@ func TestAPIKeyCommands(t *testing.T) {
 	}
 	if res, err := exec.Command(n.bin, "apikey", "new", "--name", "shop-backend", "--scopes", "messages", "--file", keys).CombinedOutput(); err == nil || !strings.Contains(string(res), "already has a key named shop-backend") {
 		t.Fatalf("the same name again: %v %s", err, res)
+	}
+	var temp struct{ Line string }
+	before := time.Now().Add(720*time.Hour - time.Second)
+	mustJSON(t, n.run("apikey", "new", "--name", "contractor", "--scopes", "status", "--expires-in", "720h", "--json"), &temp)
+	entries, err := admin.ParseAPIKeys([]byte(temp.Line))
+	if err != nil || entries[0].Expires.Before(before) || entries[0].Expires.After(time.Now().Add(720*time.Hour)) {
+		t.Fatalf("a key for 30 days: %q, %v", temp.Line, err)
+	}
+	if res, err := exec.Command(n.bin, "apikey", "new", "--name", "x", "--scopes", "status", "--expires-in", "-1h").CombinedOutput(); err == nil || !strings.Contains(string(res), "positive duration") {
+		t.Fatalf("--expires-in -1h: %v %s", err, res)
 	}
 	n.extra = append(n.extra, "--api-keys-file", keys)
 	n.start()
