@@ -52,6 +52,13 @@ func (n *Runtime) DeskPosition(ctx context.Context, user, conv string, pos int) 
 	n.routeSignal(ctx, user, &pb.Signal{Kind: pb.Signal_QUEUE_POSITION, Conv: conv, User: user, Seq: uint64(max(pos, 0))})
 }
 
+// DeskNoteAdded tells user's connected devices (best effort, never stored)
+// that by added an internal note to the session of conv, which now holds
+// count notes.
+func (n *Runtime) DeskNoteAdded(ctx context.Context, user, conv, by string, count int) {
+	n.routeSignal(ctx, user, &pb.Signal{Kind: pb.Signal_DESK_NOTE, Conv: conv, User: by, Seq: uint64(count)})
+}
+
 // MergeMember moves from's membership of conv to to (identity merge; see
 // pb.MergeMember). For the desk's merge grain only.
 func (n *Runtime) MergeMember(ctx context.Context, req *pb.MergeMember) (*pb.MergeMemberResponse, error) {

@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
+	"github.com/switchboard-im/switchboard/actors/desk"
 	"github.com/switchboard-im/switchboard/transport/client"
 )
 
@@ -52,4 +54,41 @@ func TestQueuePositionEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	heard(map[string]uint64{"c1": 0, "c2": 1})
+}
+
+// A note someone else adds to a session reaches its agent's SDK as
+// EventDeskNote (who wrote it, how many the session holds), so an open
+// workbench shows a supervisor's note at once.
+func TestDeskNoteEvents(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx := tctx(t)
+	d := e.nodes[0].Desk
+	setUpDesk(t, e, []string{"queue:sales"}, desk.Online, "a1")
+	notes := make(chan client.Event, 8)
+	e.dial("a1", "wb", func(c *client.Config) {
+		c.OnEvent = func(ev client.Event) {
+			if ev.Kind == client.EventDeskNote {
+				notes <- ev
+			}
+		}
+	})
+	s, err := d.Enter(ctx, "c1", "listing/1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "a1 takes the session", func() bool {
+		si, err := d.Session(ctx, "a1", s.Conv)
+		return err == nil && si.Agent != nil && *si.Agent == "a1"
+	})
+	if _, err := d.Note(ctx, "sup", s.Conv, "offer the 5% discount"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case ev := <-notes:
+		if ev.Conv != s.Conv || ev.User != "sup" || ev.Seq != 1 {
+			t.Fatalf("the note's event %+v", ev)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a1 heard of no note")
+	}
 }

@@ -411,6 +411,7 @@ const (
 	Signal_STOP_TYPING    Signal_Kind = 1
 	Signal_DELIVERED      Signal_Kind = 2
 	Signal_QUEUE_POSITION Signal_Kind = 3 // desk: the customer's place in a queue (seq), 0 = left it
+	Signal_DESK_NOTE      Signal_Kind = 4 // desk: user added a note to conv's session, which holds seq notes now
 )
 
 // Enum value maps for Signal_Kind.
@@ -420,12 +421,14 @@ var (
 		1: "STOP_TYPING",
 		2: "DELIVERED",
 		3: "QUEUE_POSITION",
+		4: "DESK_NOTE",
 	}
 	Signal_Kind_value = map[string]int32{
 		"TYPING":         0,
 		"STOP_TYPING":    1,
 		"DELIVERED":      2,
 		"QUEUE_POSITION": 3,
+		"DESK_NOTE":      4,
 	}
 )
 
@@ -5445,18 +5448,19 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\tSubscribe\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x14\n" +
 	"\x05convs\x18\x02 \x03(\tR\x05convs\x12 \n" +
-	"\vunsubscribe\x18\x03 \x01(\bR\vunsubscribe\"\xbf\x01\n" +
+	"\vunsubscribe\x18\x03 \x01(\bR\vunsubscribe\"\xce\x01\n" +
 	"\x06Signal\x123\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1f.switchboard.actors.Signal.KindR\x04kind\x12\x12\n" +
 	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x12\n" +
 	"\x04user\x18\x03 \x01(\tR\x04user\x12\x10\n" +
-	"\x03seq\x18\x04 \x01(\x04R\x03seq\"F\n" +
+	"\x03seq\x18\x04 \x01(\x04R\x03seq\"U\n" +
 	"\x04Kind\x12\n" +
 	"\n" +
 	"\x06TYPING\x10\x00\x12\x0f\n" +
 	"\vSTOP_TYPING\x10\x01\x12\r\n" +
 	"\tDELIVERED\x10\x02\x12\x12\n" +
-	"\x0eQUEUE_POSITION\x10\x03\"U\n" +
+	"\x0eQUEUE_POSITION\x10\x03\x12\r\n" +
+	"\tDESK_NOTE\x10\x04\"U\n" +
 	"\vRouteSignal\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x122\n" +
 	"\x06signal\x18\x02 \x01(\v2\x1a.switchboard.actors.SignalR\x06signal*\xc8\x02\n" +

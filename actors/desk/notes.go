@@ -49,6 +49,16 @@ func (t *threadGrain) addNote(g *grain, ctx actor.Context, r noteReq) (any, erro
 		s.Notes = s.Notes[:len(s.Notes)-1]
 		return nil, err
 	}
+	// The session's agent (once closed, its last one) hears of a note
+	// someone else wrote, a supervisor's say, while the workbench is open.
+	if to := s.Agent; to != "" && to != r.By {
+		conv, count := t.Conv, len(s.Notes)
+		go func() {
+			sctx, cancel := context.WithTimeout(context.Background(), g.d.rt.Config().RequestTimeout)
+			defer cancel()
+			g.d.rt.DeskNoteAdded(sctx, to, conv, r.By, count)
+		}()
+	}
 	return t.info(g, 0), nil
 }
 

@@ -28,6 +28,10 @@ const (
 	// position Seq of its queue (1 = next); Seq 0: it left the queue.
 	// Best effort: the desk's "queued" and "assigned" messages are the record.
 	EventQueuePosition
+	// EventDeskNote: User added an internal note to the service session of
+	// Conv, which now holds Seq notes (DeskSession reads them). Sent to the
+	// session's agent; best effort.
+	EventDeskNote
 )
 
 func (k EventKind) String() string {
@@ -54,6 +58,8 @@ func (k EventKind) String() string {
 		return "error"
 	case EventQueuePosition:
 		return "queue_position"
+	case EventDeskNote:
+		return "desk_note"
 	}
 	return "unknown"
 }

@@ -123,6 +123,8 @@ func (c *Client) onSignal(s *wirepb.Signal) {
 		}
 	case wirepb.Signal_QUEUE_POSITION:
 		c.emit(Event{Kind: EventQueuePosition, Conv: s.Conv, Seq: s.Seq})
+	case wirepb.Signal_DESK_NOTE:
+		c.emit(Event{Kind: EventDeskNote, Conv: s.Conv, User: s.User, Seq: s.Seq})
 	}
 }
 

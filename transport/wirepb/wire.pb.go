@@ -450,6 +450,10 @@ const (
 	// Server to a waiting customer of the service desk: conv's session is
 	// at position seq of its queue (1 = next); 0: it left the queue.
 	Signal_QUEUE_POSITION Signal_Kind = 3
+	// Server to the agent of a service session: user added an internal
+	// note to conv's session, which now holds seq notes (read them with
+	// desk_session). Best effort, like every signal.
+	Signal_DESK_NOTE Signal_Kind = 4
 )
 
 // Enum value maps for Signal_Kind.
@@ -459,12 +463,14 @@ var (
 		1: "STOP_TYPING",
 		2: "DELIVERED",
 		3: "QUEUE_POSITION",
+		4: "DESK_NOTE",
 	}
 	Signal_Kind_value = map[string]int32{
 		"TYPING":         0,
 		"STOP_TYPING":    1,
 		"DELIVERED":      2,
 		"QUEUE_POSITION": 3,
+		"DESK_NOTE":      4,
 	}
 )
 
@@ -8531,18 +8537,19 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\vReadReceipt\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
 	"\x06reader\x18\x02 \x01(\tR\x06reader\x12\x10\n" +
-	"\x03seq\x18\x03 \x01(\x04R\x03seq\"\xc0\x01\n" +
+	"\x03seq\x18\x03 \x01(\x04R\x03seq\"\xcf\x01\n" +
 	"\x06Signal\x124\n" +
 	"\x04kind\x18\x01 \x01(\x0e2 .switchboard.wire.v1.Signal.KindR\x04kind\x12\x12\n" +
 	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x12\n" +
 	"\x04user\x18\x03 \x01(\tR\x04user\x12\x10\n" +
-	"\x03seq\x18\x04 \x01(\x04R\x03seq\"F\n" +
+	"\x03seq\x18\x04 \x01(\x04R\x03seq\"U\n" +
 	"\x04Kind\x12\n" +
 	"\n" +
 	"\x06TYPING\x10\x00\x12\x0f\n" +
 	"\vSTOP_TYPING\x10\x01\x12\r\n" +
 	"\tDELIVERED\x10\x02\x12\x12\n" +
-	"\x0eQUEUE_POSITION\x10\x03\"P\n" +
+	"\x0eQUEUE_POSITION\x10\x03\x12\r\n" +
+	"\tDESK_NOTE\x10\x04\"P\n" +
 	"\x10CardClickRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x16\n" +

@@ -491,6 +491,8 @@ export class Client {
   private onSignal(s: { kind: Signal_Kind; conv: string; user: string; seq: bigint }): void {
     if (s.kind === Signal_Kind.QUEUE_POSITION) {
       this.emit("queuePosition", s.conv, Number(s.seq));
+    } else if (s.kind === Signal_Kind.DESK_NOTE) {
+      this.emit("deskNote", s.conv, s.user, Number(s.seq));
     } else if (s.kind === Signal_Kind.DELIVERED) {
       const c = this.conversation(s.conv);
       c.peerDeliveredSeq = Math.max(c.peerDeliveredSeq, Number(s.seq));

@@ -55,5 +55,7 @@ export interface ClientEvents {
   card: (conv: string, seq: number, card: Card, updated: boolean) => void;
   /** Desk customers: conv's session is at position (1 = next) of its queue; 0: it left the queue. */
   queuePosition: (conv: string, position: number) => void;
+  /** Desk agents: by added an internal note to conv's session, which now holds count (ServiceDesk.session reads them). */
+  deskNote: (conv: string, by: string, count: number) => void;
   error: (code: Code, message: string) => void;
 }

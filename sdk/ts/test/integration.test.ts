@@ -445,12 +445,22 @@ test("service desk over the protocol: enter, queue, status, close, refusals", { 
     const noted = await agent.note(s.conv, "asked about financing");
     assert.deepEqual(noted.notes.map((n) => [n.by, n.text]), [["a1", "asked about financing"]]);
     assert.ok(noted.notes[0].atMs > 0);
+    // A supervisor's note reaches the agent's open client at once.
+    const heard = new Promise<[string, string, number]>((resolve) => a1.on("deskNote", (conv, by, count) => resolve([conv, by, count])));
+    const sup = new Client({ ...opts, token: tokens.sup });
+    await sup.connect();
+    try {
+      await new ServiceDesk(sup).note(s.conv, "offer the 5% discount");
+    } finally {
+      sup.close();
+    }
+    assert.deepEqual(await heard, [s.conv, "sup", 2]);
     assert.deepEqual((await customer.session(s.conv)).notes, []);
     assert.equal((await customer.session(s.conv)).agent, "a1");
     await assert.rejects(customer.note(s.conv, "hi"), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
     await assert.rejects(stranger.session(s.conv), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
     assert.equal((await agent.close(s.conv, "resolved")).state, "closed");
-    assert.equal((await agent.session(s.conv)).notes.length, 1, "the closing agent still reads the notes");
+    assert.equal((await agent.session(s.conv)).notes.length, 2, "the closing agent still reads the notes");
     await assert.rejects(stranger.rate(s.conv, 5), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
     await assert.rejects(customer.rate(s.conv, 6), (e: unknown) => e instanceof ProtocolError && e.code === Code.INVALID);
     assert.deepEqual(await customer.rate(s.conv, 5, "thanks"), { session: s.session, score: 5, comment: "thanks", duplicate: false });

@@ -207,6 +207,8 @@ $("connect").onclick = async () => {
   window.switchboardClient = client;
   showStatus(client);
   typingLine(client, $("typing"), () => current);
+  // A supervisor's note on the open session shows at once.
+  client.on("deskNote", (conv) => conv === current && void showNotes(conv));
   client.on("conversation", (c) => {
     if (c.id === current) {
       draw(c);
