@@ -119,8 +119,8 @@ func checkKeyName(name string) error {
 }
 
 // ParseAPIKeys reads a keys file: one key per line, "NAME SCOPE[,SCOPE…]
-// sha256:HEX [expires=RFC3339]"; blank lines and lines starting with # are skipped. An error
-// names the line.
+// sha256:HEX [expires=RFC3339]"; blank lines and lines starting with #
+// are skipped. An error names the line.
 func ParseAPIKeys(data []byte) ([]APIKey, error) {
 	var keys []APIKey
 	names := map[string]bool{}
