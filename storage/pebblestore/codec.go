@@ -234,7 +234,9 @@ func encodeUserConv(u storage.UserConv) []byte {
 	e.bool(u.Pinned)
 	e.bool(u.Muted)
 	e.time(u.LastActivity)
-	e.uint(u.ArchivedSeq)
+	if u.ArchivedSeq != 0 { // rows of conversations never archived stay as they were
+		e.uint(u.ArchivedSeq)
+	}
 	return e.b
 }
 
