@@ -131,6 +131,19 @@ func TestArchive(t *testing.T) {
 	}
 	expect(direct, "main", muted, "unarchived")
 
+	// At the edge: the first seq after archiving is news.
+	if _, err := node.SetMuted(ctx, "ann", direct, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := node.SetArchived(ctx, "ann", direct, true); err != nil {
+		t.Fatal(err)
+	}
+	edge := send(&pb.SendMessage{Sender: "bob", Body: []byte("the very next one")})
+	if edge != muted+1 {
+		t.Fatalf("bob's message took seq %d, want %d (the first after archiving)", edge, muted+1)
+	}
+	expect(direct, "main", edge, "the first seq after archiving")
+
 	// Read fan-out: news is seen when ann's grain looks at the group.
 	big := "g:big"
 	mustCreateGroup(t, node, big, "olga", "ann", "max", "leo", "ana")
