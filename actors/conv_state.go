@@ -61,7 +61,7 @@ func (c *conversation) extendNoncount(from uint64) {
 			return
 		}
 		for i := range page {
-			if page[i].Kind != storage.MsgNormal || page[i].Recalled() || page[i].Edit() {
+			if !isNews(page[i].Kind, page[i].RefSeq, page[i].Recalled()) {
 				c.addNoncount(page[i].Seq)
 			}
 			c.noteMentions(&page[i])

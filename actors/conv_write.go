@@ -388,7 +388,7 @@ func (c *conversation) adopted(ctx actor.Context, m *adoptDone) {
 
 // noteDurable keeps the summary state in step with the durable log.
 func (c *conversation) noteDurable(m *storage.Message) {
-	if m.Kind != storage.MsgNormal || m.Recalled() || m.Edit() {
+	if !isNews(m.Kind, m.RefSeq, m.Recalled()) {
 		c.addNoncount(m.Seq)
 	}
 	c.noteMentions(m)
@@ -528,8 +528,8 @@ func (c *conversation) fanOut(msgs []*pb.Message) {
 		}
 		told := map[string][]*pb.Message{}
 		for _, m := range msgs {
-			if m.Kind != pb.MessageKind_NORMAL {
-				continue
+			if m.Kind != pb.MessageKind_NORMAL && !pbIsNews(m) {
+				continue // the sender hears of its texts, edits and new cards
 			}
 			told[m.Sender] = append(told[m.Sender], m)
 			for _, u := range m.Mentions {

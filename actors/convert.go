@@ -82,8 +82,21 @@ func fromMillis(ms int64) time.Time {
 
 func convKindToPB(k storage.ConvKind) pb.ConvKind { return pb.ConvKind(k) }
 
-// countsAsUnread: a message counts towards a member's unread when it is a
-// normal message from someone else, not recalled and not an edit.
+// isNews is the one rule of what a message is to the members other than
+// its sender: a text or a new card, not recalled. It counts towards their
+// unread and brings an archived conversation back; sending it implies the
+// sender has read up to it. An edit, a card's update, a reaction, a recall
+// event or a system note is not news.
+func isNews(kind storage.MessageKind, refSeq uint64, recalled bool) bool {
+	return (kind == storage.MsgNormal || kind == storage.MsgCard) && refSeq == 0 && !recalled
+}
+
+// countsAsUnread: m counts towards user's unread (isNews, from someone else).
 func countsAsUnread(m *storage.Message, user string) bool {
-	return m.Kind == storage.MsgNormal && m.Sender != user && !m.Recalled() && !m.Edit()
+	return isNews(m.Kind, m.RefSeq, false) && m.Sender != user
+}
+
+// pbIsNews is isNews of a message as the grains pass it.
+func pbIsNews(m *pb.Message) bool {
+	return isNews(storage.MessageKind(m.Kind), m.RefSeq, m.Recalled)
 }

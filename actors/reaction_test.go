@@ -103,14 +103,14 @@ func TestReactions(t *testing.T) {
 		_, err = send(&pb.SendMessage{Conv: conv, Sender: "mia", Kind: pb.MessageKind_REACTION, RefSeq: text, Body: []byte("👍"), Mentions: []string{"max"}})
 		wantCode(t, err, pb.Code_INVALID, conv+": a reaction that mentions")
 
-		// mia's unread: the text (edited) only; the card is no unread, nor
-		// are the reactions, nor the recalled message (once its recall
-		// reached her). Her reactions read nothing, and the last message
-		// is the recalled one, not a reaction.
+		// mia's unread: the text (edited) and the card; the reactions are
+		// no unread, nor is the edit or the recalled message (once its
+		// recall reached her). Her reactions read nothing, and the last
+		// message is the recalled one, not a reaction.
 		eventually(t, func() error {
 			s := summary("mia", conv)
-			if s.Unread != 1 || s.ReadSeq != 0 || s.LastMessage.GetSeq() != gone || !s.LastMessage.GetRecalled() {
-				return fmt.Errorf("%s: mia's summary after reacting: unread %d, read %d, last %v; want 1 unread, nothing read, the recalled message last",
+			if s.Unread != 2 || s.ReadSeq != 0 || s.LastMessage.GetSeq() != gone || !s.LastMessage.GetRecalled() {
+				return fmt.Errorf("%s: mia's summary after reacting: unread %d, read %d, last %v; want 2 unread, nothing read, the recalled message last",
 					conv, s.Unread, s.ReadSeq, s.LastMessage)
 			}
 			return nil

@@ -248,7 +248,7 @@ func (u *user) deliver(ctx actor.Context, d *pb.Deliver) {
 		if uc.member.Sees(m.Seq) {
 			uc.lastSeq = max(uc.lastSeq, m.Seq)
 		}
-		if m.Kind == pb.MessageKind_NORMAL && m.RefSeq == 0 && m.Sender == u.id {
+		if pbIsNews(m) && m.Sender == u.id {
 			own = m.Seq
 		}
 		switch m.Kind {
@@ -269,10 +269,10 @@ func (u *user) deliver(ctx actor.Context, d *pb.Deliver) {
 				}
 				continue
 			}
-			if m.Sender != u.id && m.Seq > uc.readSeq && uc.member.Sees(m.Seq) && !m.Recalled {
-				uc.addUnread(m.Seq, slices.Contains(m.Mentions, u.id))
-				u.unarchiveOnNews(d.Conv, uc, m)
-			}
+		}
+		if pbIsNews(m) && m.Sender != u.id && m.Seq > uc.readSeq && uc.member.Sees(m.Seq) {
+			uc.addUnread(m.Seq, slices.Contains(m.Mentions, u.id))
+			u.unarchiveOnNews(d.Conv, uc, m)
 		}
 		if !isGap(m) && (uc.lastMsg == nil || m.Seq >= uc.lastMsg.Seq) {
 			uc.lastMsg = listed(m)

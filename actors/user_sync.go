@@ -330,8 +330,7 @@ func (u *user) setArchived(ctx actor.Context, m *pb.SetArchived) {
 // are not news). A muted conversation stays archived. Rare (once per
 // return), so the write is synchronous.
 func (u *user) unarchiveOnNews(conv string, uc *userConv, m *pb.Message) {
-	if uc.archivedSeq == 0 || uc.muted || m == nil || m.Seq < uc.archivedSeq ||
-		m.Kind != pb.MessageKind_NORMAL || m.RefSeq != 0 || m.Sender == u.id || m.Recalled {
+	if uc.archivedSeq == 0 || uc.muted || m == nil || m.Seq < uc.archivedSeq || !pbIsNews(m) || m.Sender == u.id {
 		return
 	}
 	uc.archivedSeq = 0

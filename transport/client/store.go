@@ -114,6 +114,14 @@ type Conversation struct {
 // A view of the conversation shows the edited message, not the edit.
 func (m Message) IsEdit() bool { return m.Kind == wirepb.MessageKind_NORMAL && m.RefSeq != 0 }
 
+// IsNews reports whether m is news to everyone but its sender, as the
+// server rules: a text or a new card (not an edit or a card's update), not
+// recalled. Such a message from someone else counts as unread; sending
+// one implies having read up to it.
+func (m Message) IsNews() bool {
+	return (m.Kind == wirepb.MessageKind_NORMAL || m.Kind == wirepb.MessageKind_CARD) && m.RefSeq == 0 && !m.Recalled
+}
+
 func fromWire(m *wirepb.Message) Message {
 	return Message{
 		Conv: m.Conv, Seq: m.Seq, MsgID: m.MsgId, ClientMsgID: m.ClientMsgId, Sender: m.Sender, Kind: m.Kind,
@@ -398,10 +406,10 @@ func (s *store) addMessages(ms []*wirepb.Message, live bool) (added []Message, d
 	return added, done
 }
 
-// unreadLocked: m counts as unread for this user (someone else's message
-// above the read cursor, not recalled, not an edit).
+// unreadLocked: m counts as unread for this user (news from someone else,
+// above the read cursor).
 func (s *store) unreadLocked(cs *convState, m *Message) bool {
-	return m.Kind == wirepb.MessageKind_NORMAL && !m.IsEdit() && m.Sender != s.me && m.Seq > cs.info.ReadSeq && !m.Recalled
+	return m.IsNews() && m.Sender != s.me && m.Seq > cs.info.ReadSeq
 }
 
 // countLocked adds m to the unread counts if it is unread: to the
@@ -659,9 +667,9 @@ func (s *store) confirm(o *outgoing, r *wirepb.SendResult) Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cs := s.convLocked(m.Conv)
-	if m.Kind == wirepb.MessageKind_NORMAL && !m.IsEdit() {
-		// Sending a text implies having read up to it (the server does the
-		// same; an edit, a card or a reaction reads nothing).
+	if m.IsNews() {
+		// Sending news implies having read up to it (the server does the
+		// same; an edit, a card's update or a reaction reads nothing).
 		cs.info.ReadSeq = max(cs.info.ReadSeq, m.Seq)
 	}
 	v := s.viewLocked(cs, m)

@@ -115,6 +115,22 @@ func TestStoreUnreadAcrossGapsAndSummaries(t *testing.T) {
 	unread(0, "reading all")
 	s.addMessages([]*wirepb.Message{msg("g", 7, "bob", "", "7")}, false)
 	unread(1, "history above what was read")
+
+	// A new card is news as a text is; its update, a reaction and a card
+	// already recalled are not.
+	card := func(seq, ref uint64) *wirepb.Message {
+		m := msg("g", seq, "shop", "", `{"title":"Order 7"}`)
+		m.Kind, m.RefSeq = wirepb.MessageKind_CARD, ref
+		return m
+	}
+	s.addMessages([]*wirepb.Message{card(8, 0)}, true)
+	unread(2, "a new card")
+	s.addMessages([]*wirepb.Message{card(9, 8)}, true)
+	unread(2, "the card's update")
+	gone := card(10, 0)
+	gone.Recalled = true
+	s.addMessages([]*wirepb.Message{gone, {Conv: "g", Seq: 11, Sender: "bob", Kind: wirepb.MessageKind_REACTION, RefSeq: 8, Body: []byte("👍")}}, true)
+	unread(2, "a recalled card and a reaction")
 }
 
 // UnreadMentions counts the unread messages that name this user, the way

@@ -13,6 +13,16 @@ export interface Card {
   actions?: Array<{ id: string; label: string; payload?: unknown }>;
 }
 
+/**
+ * isNews: whether m is news to everyone but its sender, as the server rules:
+ * a text or a new card (not an edit or a card's update), not recalled. Such a
+ * message from someone else counts as unread and brings an archived
+ * conversation back.
+ */
+export function isNews(m: ChatMessage): boolean {
+  return (m.kind === "normal" || m.kind === "card") && !m.refSeq && !m.recalled;
+}
+
 /** parseCard reads a card body; undefined when it is not a card's JSON. */
 export function parseCard(body: string): Card | undefined {
   try {
@@ -169,9 +179,9 @@ export class Conversation {
     }
   }
 
-  /** The server's rule: someone else's normal message above the read cursor, not recalled, not an edit. */
+  /** The server's rule: news (isNews) from someone else, above the read cursor. */
   private countsAsUnread(m: ChatMessage, me: string): boolean {
-    return m.kind === "normal" && !m.refSeq && m.sender !== me && m.seq > this.readSeq && !m.recalled;
+    return isNews(m) && m.sender !== me && m.seq > this.readSeq;
   }
 
   /**

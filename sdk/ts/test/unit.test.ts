@@ -107,8 +107,8 @@ test("conversation: unread is the newest summary's count plus the news above it,
   assert.equal(c.unread, 4, "a gap pulled outside a sync");
   add(4, true);
   add(5, true, { sender: "a" });
-  add(6, true, { kind: "card" });
-  assert.equal(c.unread, 4, "a duplicate, an own message and a card do not count");
+  add(6, true, { kind: "card", refSeq: 2 });
+  assert.equal(c.unread, 4, "a duplicate, an own message and a card's update do not count");
   c.applySummary(1, 0, 1, 0, "a");
   assert.equal(c.unread, 4, "an older summary is ignored");
   c.applySummary(7, 0, 5, 0, "a");
@@ -121,6 +121,10 @@ test("conversation: unread is the newest summary's count plus the news above it,
   c.markedRead(7, "a");
   add(8, false);
   assert.equal(c.unread, 1, "after reading all, the next message counts however it arrives");
+  add(9, true, { kind: "card" });
+  assert.equal(c.unread, 2, "a new card counts, as a text does");
+  add(10, true, { kind: "card", recalled: true });
+  assert.equal(c.unread, 2, "a recalled card does not");
 });
 
 test("conversation: unread mentions are the unread messages that name this user, counted as unread is", () => {
