@@ -599,6 +599,21 @@ func (n *Runtime) SetArchived(ctx context.Context, user, conv string, archived b
 	return n.setOwnFlag(ctx, user, conv, &pb.SetArchived{User: user, Conv: conv, Archived: archived})
 }
 
+// SetMarkedUnread marks a conversation unread for the user, to come back
+// to it, or clears the mark. The mark is apart from the unread count; the
+// user's next read of the conversation (a mark_read, or sending news in it)
+// clears it.
+func (n *Runtime) SetMarkedUnread(ctx context.Context, user, conv string, marked bool) error {
+	if err := errors.Join(checkUser(user), checkConv(conv)); err != nil {
+		return err
+	}
+	res, err := n.request(ctx, KindUser, user, &pb.SetMarkedUnread{User: user, Conv: conv, Marked: marked})
+	if err != nil {
+		return err
+	}
+	return fromPB(res.(*pb.Ack).Error)
+}
+
 // SetMuted mutes or unmutes a conversation for the user alone: its unread
 // messages leave the total (the badge). Returns the new total.
 func (n *Runtime) SetMuted(ctx context.Context, user, conv string, muted bool) (uint64, error) {

@@ -464,6 +464,10 @@ func (s *deviceSession) SetArchived(ctx context.Context, conv string, archived b
 	return s.rt.SetArchived(ctx, s.user, conv, archived)
 }
 
+func (s *deviceSession) SetMarkedUnread(ctx context.Context, conv string, marked bool) error {
+	return s.rt.SetMarkedUnread(ctx, s.user, conv, marked)
+}
+
 func (s *deviceSession) SetMuted(ctx context.Context, conv string, muted bool) (uint64, error) {
 	return s.rt.SetMuted(ctx, s.user, conv, muted)
 }

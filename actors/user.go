@@ -78,7 +78,9 @@ type userConv struct {
 	// archivedSeq: archived until a message at this seq or later from
 	// someone else (0: in the main list); storage.UserConv.ArchivedSeq.
 	archivedSeq uint64
-	activity    time.Time
+	// markedUnread: the user marked it unread; its next read clears it.
+	markedUnread bool
+	activity     time.Time
 	// infoSeq is the conversation's last seq when member and large were
 	// last set: older news (a Deliver that raced a notice) is ignored.
 	infoSeq uint64
@@ -157,6 +159,8 @@ func (u *user) Receive(ctx actor.Context) {
 		u.setMuted(ctx, m)
 	case *pb.SetArchived:
 		u.setArchived(ctx, m)
+	case *pb.SetMarkedUnread:
+		u.setMarkedUnread(ctx, m)
 	case *pb.Presence:
 		u.presence(ctx, m)
 	case *pb.SetPrivacy:
@@ -256,7 +260,7 @@ func (u *user) conv(id string) (*userConv, *pb.Error) {
 	uc := &userConv{
 		kind: storage.ConvKind(cs.Kind), member: memberFromPB(id, cs.Member), large: int(cs.MemberCount) > u.rt.cfg.FanoutThreshold,
 		readSeq: state.ReadSeq, lastSeq: cs.LastSeq, nUnread: cs.Unread, nMentions: cs.UnreadMentions, lastMsg: cs.LastMessage, infoSeq: cs.LastSeq,
-		pinned: state.Pinned, muted: state.Muted, archivedSeq: state.ArchivedSeq, activity: state.LastActivity,
+		pinned: state.Pinned, muted: state.Muted, archivedSeq: state.ArchivedSeq, markedUnread: state.MarkedUnread, activity: state.LastActivity,
 	}
 	if !uc.large {
 		if e := u.scanUnread(bg, id, uc); e != nil {

@@ -135,7 +135,7 @@ func (u *user) loadAllFresh() ([]string, *pb.Error) {
 func (u *user) summary(id string, uc *userConv) *pb.ConvSummary {
 	return &pb.ConvSummary{
 		Conv: id, Kind: convKindToPB(uc.kind), LastSeq: uc.lastSeq, Unread: uc.unreadCount(), UnreadMentions: uc.unreadMentions(), ReadSeq: uc.readSeq,
-		LastMessage: uc.lastMsg, Pinned: uc.pinned, Muted: uc.muted, Archived: uc.archivedSeq != 0, LastActivityMs: millis(uc.activity), Member: uc.member.Active(),
+		LastMessage: uc.lastMsg, Pinned: uc.pinned, Muted: uc.muted, Archived: uc.archivedSeq != 0, MarkedUnread: uc.markedUnread, LastActivityMs: millis(uc.activity), Member: uc.member.Active(),
 	}
 }
 
@@ -168,6 +168,7 @@ func (u *user) markRead(ctx actor.Context, m *pb.MarkRead) {
 		u.refreshLast(m.Conv, uc)
 	}
 	u.advanceRead(ctx, m.Conv, uc, m.Seq, m.Device)
+	u.clearMarkedUnread(m.Conv, uc)
 	u.afterDurable(durableWaiter{
 		done:   func() { respond(ctx, sender, &pb.MarkReadResponse{ReadSeq: uc.readSeq, TotalUnread: u.totalUnread()}) },
 		refuse: func(e *pb.Error) { respond(ctx, sender, &pb.MarkReadResponse{Error: e}) },
@@ -182,6 +183,9 @@ func (u *user) markRead(ctx actor.Context, m *pb.MarkRead) {
 // devices and the receipt to the other side, which would tell nothing new
 // (every message of the other side up to it was read and receipted).
 func (u *user) readOwn(ctx actor.Context, conv string, uc *userConv, own uint64) {
+	if own != 0 {
+		u.clearMarkedUnread(conv, uc)
+	}
 	seq := min(own, uc.lastSeq)
 	if seq <= uc.readSeq {
 		return
@@ -322,6 +326,33 @@ func (u *user) setArchived(ctx actor.Context, m *pb.SetArchived) {
 		return nil
 	})
 	respond(ctx, ctx.Sender(), &pb.Ack{Error: e})
+}
+
+func (u *user) setMarkedUnread(ctx actor.Context, m *pb.SetMarkedUnread) {
+	e := u.setOwnFlag(m.Conv, func(bg context.Context, uc *userConv) error {
+		if err := u.rt.store.SetMarkedUnread(bg, u.id, m.Conv, m.Marked); err != nil {
+			return err
+		}
+		uc.markedUnread = m.Marked
+		return nil
+	})
+	respond(ctx, ctx.Sender(), &pb.Ack{Error: e})
+}
+
+// clearMarkedUnread: a read of the conversation (a mark_read, even one
+// that moves no cursor, or the user's own news) takes the user's mark
+// away. Rare (once per mark), so the write is synchronous.
+func (u *user) clearMarkedUnread(conv string, uc *userConv) {
+	if !uc.markedUnread {
+		return
+	}
+	uc.markedUnread = false
+	bg, cancel := context.WithTimeout(context.Background(), u.rt.cfg.RequestTimeout)
+	defer cancel()
+	if err := u.rt.store.SetMarkedUnread(bg, u.id, conv, false); err != nil {
+		// Cleared in the list now; a reload shows the mark until the next read.
+		u.rt.log.Warn("unread mark not cleared in the store", "user", u.id, "conv", conv, "err", err)
+	}
 }
 
 // unarchiveOnNews brings an archived conversation back to the main list

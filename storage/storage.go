@@ -215,7 +215,10 @@ type UserConv struct {
 	// ArchivedSeq: the user archived the conversation, out of its main
 	// list until a message at this seq or later brings it back (the last
 	// seq + 1 when archived). 0: not archived.
-	ArchivedSeq  uint64
+	ArchivedSeq uint64
+	// MarkedUnread: the user marked the conversation unread (to come back
+	// to it); its next read clears the mark. Apart from the unread count.
+	MarkedUnread bool
 	LastActivity time.Time
 }
 
@@ -391,6 +394,8 @@ type Store interface {
 	SetMuted(ctx context.Context, userID, convID string, muted bool) error
 	// SetArchived sets ArchivedSeq (0: back to the main list).
 	SetArchived(ctx context.Context, userID, convID string, seq uint64) error
+	// SetMarkedUnread sets MarkedUnread.
+	SetMarkedUnread(ctx context.Context, userID, convID string, marked bool) error
 	// TouchConversation moves last activity forward to at (never backwards);
 	// the user grain orders the conversation list by it, in memory.
 	TouchConversation(ctx context.Context, userID, convID string, at time.Time) error

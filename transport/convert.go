@@ -51,7 +51,7 @@ func wireSummaries(cs []*pb.ConvSummary) []*wirepb.ConvSummary {
 		out[i] = &wirepb.ConvSummary{
 			Conv: c.Conv, Kind: wirepb.ConvKind(c.Kind), LastSeq: c.LastSeq, Unread: c.Unread, ReadSeq: c.ReadSeq,
 			LastMessage: wireMessage(c.LastMessage), Pinned: c.Pinned, Muted: c.Muted, LastActivityMs: c.LastActivityMs, Member: c.Member,
-			PeerReadSeq: c.PeerReadSeq, UnreadMentions: c.UnreadMentions, Archived: c.Archived,
+			PeerReadSeq: c.PeerReadSeq, UnreadMentions: c.UnreadMentions, Archived: c.Archived, MarkedUnread: c.MarkedUnread,
 		}
 	}
 	return out

@@ -173,7 +173,7 @@ func (l *sendLedger) check(t *testing.T, r *raw, id uint64, user string, req *wi
 	t.Fatalf("acked %v at seq %d is not in the history: %v", key, res.Seq, hist.GetHistory())
 }
 
-const opCount = 39
+const opCount = 40
 
 func mustMarshalFrame(m proto.Message) []byte {
 	b, err := wirepb.Marshal(m)
@@ -269,6 +269,8 @@ func opRequest(op uint8, conv, user string, a, b uint64, s string, flag bool) *w
 	case 37:
 		return &wirepb.Request{Op: &wirepb.Request_GroupSettings{GroupSettings: &wirepb.GroupSettingsRequest{Conv: conv,
 			PrejoinHistory: map[bool]*uint32{true: &n}[b%3 == 0], AdminsOnly: map[bool]*bool{true: &flag}[a%2 == 0]}}}
+	case 39:
+		return &wirepb.Request{Op: &wirepb.Request_MarkUnread{MarkUnread: &wirepb.MarkUnreadRequest{Conv: conv, Marked: flag}}}
 	case 36:
 		return &wirepb.Request{Op: &wirepb.Request_Archive{Archive: &wirepb.ArchiveRequest{Conv: conv, Archived: flag}}}
 	default:
@@ -289,7 +291,7 @@ func convScoped(req *wirepb.Request) bool {
 		*wirepb.Request_CardClick, *wirepb.Request_DeskHandover, *wirepb.Request_DeskTransfer, *wirepb.Request_DeskClose, *wirepb.Request_DeskRate, *wirepb.Request_ReadBy,
 		*wirepb.Request_MediaCreate, *wirepb.Request_MediaChunk, *wirepb.Request_MediaComplete, *wirepb.Request_MediaRead,
 		*wirepb.Request_Search, *wirepb.Request_DeskNote, *wirepb.Request_DeskSession, *wirepb.Request_Archive,
-		*wirepb.Request_GroupSettings:
+		*wirepb.Request_GroupSettings, *wirepb.Request_MarkUnread:
 		return req.GetSend() == nil || req.GetSend().To == ""
 	}
 	return false

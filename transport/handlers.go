@@ -482,6 +482,11 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		return &wirepb.Response{Result: &wirepb.Response_GroupSettings{GroupSettings: &wirepb.GroupSettingsResult{
 			PrejoinHistory: r.PrejoinHistory, AdminsOnly: r.AdminsOnly, Seq: r.Seq}}}
 
+	case *wirepb.Request_MarkUnread:
+		if err := sess.SetMarkedUnread(ctx, op.MarkUnread.Conv, op.MarkUnread.Marked); err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_MarkUnread{MarkUnread: &wirepb.MarkUnreadResult{}}}
 	case *wirepb.Request_Archive:
 		if err := sess.SetArchived(ctx, op.Archive.Conv, op.Archive.Archived); err != nil {
 			return c.fail(err)

@@ -103,6 +103,69 @@ func TestArchiveOverTheWire(t *testing.T) {
 	}
 }
 
+// mark unread over the wire: the mark shows in the caller's summaries on
+// every device, leaves the count and the cursor alone, and goes with the
+// next read (a mark_read that moves nothing, or the caller's own message);
+// a non-member's mark is NOT_MEMBER.
+func TestMarkUnreadOverTheWire(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	ctx := tctx(t)
+	alice, bob := e.dial("alice", "phone"), e.dial("bob", "phone")
+	sent, err := alice.SendText(ctx, client.ToUser("bob"), "one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv := sent.Conv
+	eventually(t, "bob got the message", func() bool { return len(texts(t, bob, conv)) == 1 })
+	if _, _, err := bob.MarkRead(ctx, conv, sent.Seq); err != nil {
+		t.Fatal(err)
+	}
+	summary := func(c *client.Client) *wirepb.ConvSummary {
+		t.Helper()
+		convs, _, err := c.ListConversations(ctx, "", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range convs {
+			if s.Conv == conv {
+				return s
+			}
+		}
+		t.Fatalf("%s not listed", conv)
+		return nil
+	}
+	if err := bob.SetMarkedUnread(ctx, conv, true); err != nil {
+		t.Fatal(err)
+	}
+	tablet := e.dial("bob", "tablet")
+	if s := summary(tablet); !s.MarkedUnread || s.Unread != 0 || s.ReadSeq != sent.Seq {
+		t.Fatalf("another device's summary after marking: %+v; want marked, unread 0, read %d", s, sent.Seq)
+	}
+	if c, _ := bob.Conversation(conv); !c.MarkedUnread {
+		t.Fatalf("the client's view %+v, want marked unread", c)
+	}
+	if _, _, err := bob.MarkRead(ctx, conv, sent.Seq); err != nil { // moves no cursor
+		t.Fatal(err)
+	}
+	if s := summary(tablet); s.MarkedUnread {
+		t.Fatalf("after a read that moved nothing: %+v; want the mark gone", s)
+	}
+	if c, _ := bob.Conversation(conv); c.MarkedUnread {
+		t.Fatalf("the client's view after reading %+v, want no mark", c)
+	}
+	if err := tablet.SetMarkedUnread(ctx, conv, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.SendText(ctx, client.ToUser("alice"), "two"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the own message clears the mark", func() bool { return !summary(tablet).MarkedUnread })
+	if err := e.dial("carol", "phone").SetMarkedUnread(ctx, conv, true); codeOf(err) != wirepb.Code_NOT_MEMBER {
+		t.Fatalf("a non-member's mark: %v, want NOT_MEMBER", err)
+	}
+}
+
 // presence sharing over the wire: NOBODY makes a connected user offline
 // to the other side, ONLINE_ONLY shows them online again, and a value
 // out of the enum is INVALID before the node sees it.

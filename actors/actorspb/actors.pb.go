@@ -456,7 +456,7 @@ func (x Signal_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Signal_Kind.Descriptor instead.
 func (Signal_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{65, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{66, 0}
 }
 
 type Error struct {
@@ -3436,6 +3436,7 @@ type ConvSummary struct {
 	PeerReadSeq    uint64 `protobuf:"varint,11,opt,name=peer_read_seq,json=peerReadSeq,proto3" json:"peer_read_seq,omitempty"`
 	UnreadMentions uint64 `protobuf:"varint,12,opt,name=unread_mentions,json=unreadMentions,proto3" json:"unread_mentions,omitempty"` // of the unread, those that mention the user
 	Archived       bool   `protobuf:"varint,13,opt,name=archived,proto3" json:"archived,omitempty"`                                   // in the user's archived list, not the main one
+	MarkedUnread   bool   `protobuf:"varint,14,opt,name=marked_unread,json=markedUnread,proto3" json:"marked_unread,omitempty"`       // the user marked it unread; a read clears the mark
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -3557,6 +3558,13 @@ func (x *ConvSummary) GetUnreadMentions() uint64 {
 func (x *ConvSummary) GetArchived() bool {
 	if x != nil {
 		return x.Archived
+	}
+	return false
+}
+
+func (x *ConvSummary) GetMarkedUnread() bool {
+	if x != nil {
+		return x.MarkedUnread
 	}
 	return false
 }
@@ -4013,6 +4021,68 @@ func (x *SetPinned) GetPinned() bool {
 	return false
 }
 
+// SetMarkedUnread marks a conversation unread for the user (to come back to
+// it) or clears the mark; a read clears it too.
+type SetMarkedUnread struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Conv          string                 `protobuf:"bytes,2,opt,name=conv,proto3" json:"conv,omitempty"`
+	Marked        bool                   `protobuf:"varint,3,opt,name=marked,proto3" json:"marked,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetMarkedUnread) Reset() {
+	*x = SetMarkedUnread{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetMarkedUnread) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetMarkedUnread) ProtoMessage() {}
+
+func (x *SetMarkedUnread) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetMarkedUnread.ProtoReflect.Descriptor instead.
+func (*SetMarkedUnread) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *SetMarkedUnread) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *SetMarkedUnread) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *SetMarkedUnread) GetMarked() bool {
+	if x != nil {
+		return x.Marked
+	}
+	return false
+}
+
 // SetArchived moves a conversation into the user's archived list or back.
 type SetArchived struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -4025,7 +4095,7 @@ type SetArchived struct {
 
 func (x *SetArchived) Reset() {
 	*x = SetArchived{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[51]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4037,7 +4107,7 @@ func (x *SetArchived) String() string {
 func (*SetArchived) ProtoMessage() {}
 
 func (x *SetArchived) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[51]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4050,7 +4120,7 @@ func (x *SetArchived) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetArchived.ProtoReflect.Descriptor instead.
 func (*SetArchived) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{51}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *SetArchived) GetUser() string {
@@ -4083,7 +4153,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[52]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4095,7 +4165,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[52]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4108,7 +4178,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{52}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *Ack) GetError() *Error {
@@ -4131,7 +4201,7 @@ type SetMuted struct {
 
 func (x *SetMuted) Reset() {
 	*x = SetMuted{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[53]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4143,7 +4213,7 @@ func (x *SetMuted) String() string {
 func (*SetMuted) ProtoMessage() {}
 
 func (x *SetMuted) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[53]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4156,7 +4226,7 @@ func (x *SetMuted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMuted.ProtoReflect.Descriptor instead.
 func (*SetMuted) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{53}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *SetMuted) GetUser() string {
@@ -4190,7 +4260,7 @@ type SetMutedResponse struct {
 
 func (x *SetMutedResponse) Reset() {
 	*x = SetMutedResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[54]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4202,7 +4272,7 @@ func (x *SetMutedResponse) String() string {
 func (*SetMutedResponse) ProtoMessage() {}
 
 func (x *SetMutedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[54]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4215,7 +4285,7 @@ func (x *SetMutedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMutedResponse.ProtoReflect.Descriptor instead.
 func (*SetMutedResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{54}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *SetMutedResponse) GetError() *Error {
@@ -4244,7 +4314,7 @@ type Presence struct {
 
 func (x *Presence) Reset() {
 	*x = Presence{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[55]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4256,7 +4326,7 @@ func (x *Presence) String() string {
 func (*Presence) ProtoMessage() {}
 
 func (x *Presence) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[55]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4269,7 +4339,7 @@ func (x *Presence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Presence.ProtoReflect.Descriptor instead.
 func (*Presence) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{55}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *Presence) GetUser() string {
@@ -4297,7 +4367,7 @@ type SetPrivacy struct {
 
 func (x *SetPrivacy) Reset() {
 	*x = SetPrivacy{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[56]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4309,7 +4379,7 @@ func (x *SetPrivacy) String() string {
 func (*SetPrivacy) ProtoMessage() {}
 
 func (x *SetPrivacy) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[56]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4322,7 +4392,7 @@ func (x *SetPrivacy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetPrivacy.ProtoReflect.Descriptor instead.
 func (*SetPrivacy) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{56}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *SetPrivacy) GetUser() string {
@@ -4349,7 +4419,7 @@ type PrivacyResponse struct {
 
 func (x *PrivacyResponse) Reset() {
 	*x = PrivacyResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[57]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4361,7 +4431,7 @@ func (x *PrivacyResponse) String() string {
 func (*PrivacyResponse) ProtoMessage() {}
 
 func (x *PrivacyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[57]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4374,7 +4444,7 @@ func (x *PrivacyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrivacyResponse.ProtoReflect.Descriptor instead.
 func (*PrivacyResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{57}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *PrivacyResponse) GetError() *Error {
@@ -4409,7 +4479,7 @@ type PresenceProbe struct {
 
 func (x *PresenceProbe) Reset() {
 	*x = PresenceProbe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[58]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4421,7 +4491,7 @@ func (x *PresenceProbe) String() string {
 func (*PresenceProbe) ProtoMessage() {}
 
 func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[58]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4434,7 +4504,7 @@ func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceProbe.ProtoReflect.Descriptor instead.
 func (*PresenceProbe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{58}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *PresenceProbe) GetUser() string {
@@ -4471,7 +4541,7 @@ type PresenceResponse struct {
 
 func (x *PresenceResponse) Reset() {
 	*x = PresenceResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[59]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4483,7 +4553,7 @@ func (x *PresenceResponse) String() string {
 func (*PresenceResponse) ProtoMessage() {}
 
 func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[59]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4496,7 +4566,7 @@ func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse.ProtoReflect.Descriptor instead.
 func (*PresenceResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{59}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *PresenceResponse) GetDevices() []*PresenceResponse_Device {
@@ -4540,7 +4610,7 @@ type Push struct {
 
 func (x *Push) Reset() {
 	*x = Push{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[60]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4552,7 +4622,7 @@ func (x *Push) String() string {
 func (*Push) ProtoMessage() {}
 
 func (x *Push) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[60]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4565,7 +4635,7 @@ func (x *Push) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Push.ProtoReflect.Descriptor instead.
 func (*Push) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{60}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *Push) GetUser() string {
@@ -4673,7 +4743,7 @@ type ReadUpdate struct {
 
 func (x *ReadUpdate) Reset() {
 	*x = ReadUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[61]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4685,7 +4755,7 @@ func (x *ReadUpdate) String() string {
 func (*ReadUpdate) ProtoMessage() {}
 
 func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[61]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4698,7 +4768,7 @@ func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadUpdate.ProtoReflect.Descriptor instead.
 func (*ReadUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{61}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *ReadUpdate) GetConv() string {
@@ -4741,7 +4811,7 @@ type ReadReceipt struct {
 
 func (x *ReadReceipt) Reset() {
 	*x = ReadReceipt{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[62]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4753,7 +4823,7 @@ func (x *ReadReceipt) String() string {
 func (*ReadReceipt) ProtoMessage() {}
 
 func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[62]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4766,7 +4836,7 @@ func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadReceipt.ProtoReflect.Descriptor instead.
 func (*ReadReceipt) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{62}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *ReadReceipt) GetConv() string {
@@ -4802,7 +4872,7 @@ type GroupPush struct {
 
 func (x *GroupPush) Reset() {
 	*x = GroupPush{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[63]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4814,7 +4884,7 @@ func (x *GroupPush) String() string {
 func (*GroupPush) ProtoMessage() {}
 
 func (x *GroupPush) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[63]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4827,7 +4897,7 @@ func (x *GroupPush) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupPush.ProtoReflect.Descriptor instead.
 func (*GroupPush) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{63}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *GroupPush) GetConv() string {
@@ -4857,7 +4927,7 @@ type Subscribe struct {
 
 func (x *Subscribe) Reset() {
 	*x = Subscribe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4869,7 +4939,7 @@ func (x *Subscribe) String() string {
 func (*Subscribe) ProtoMessage() {}
 
 func (x *Subscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4882,7 +4952,7 @@ func (x *Subscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subscribe.ProtoReflect.Descriptor instead.
 func (*Subscribe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{64}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *Subscribe) GetUser() string {
@@ -4920,7 +4990,7 @@ type Signal struct {
 
 func (x *Signal) Reset() {
 	*x = Signal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[65]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4932,7 +5002,7 @@ func (x *Signal) String() string {
 func (*Signal) ProtoMessage() {}
 
 func (x *Signal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[65]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4945,7 +5015,7 @@ func (x *Signal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Signal.ProtoReflect.Descriptor instead.
 func (*Signal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{65}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *Signal) GetKind() Signal_Kind {
@@ -4987,7 +5057,7 @@ type RouteSignal struct {
 
 func (x *RouteSignal) Reset() {
 	*x = RouteSignal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[66]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4999,7 +5069,7 @@ func (x *RouteSignal) String() string {
 func (*RouteSignal) ProtoMessage() {}
 
 func (x *RouteSignal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[66]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5012,7 +5082,7 @@ func (x *RouteSignal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteSignal.ProtoReflect.Descriptor instead.
 func (*RouteSignal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{66}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *RouteSignal) GetUser() string {
@@ -5039,7 +5109,7 @@ type PresenceResponse_Device struct {
 
 func (x *PresenceResponse_Device) Reset() {
 	*x = PresenceResponse_Device{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[67]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5051,7 +5121,7 @@ func (x *PresenceResponse_Device) String() string {
 func (*PresenceResponse_Device) ProtoMessage() {}
 
 func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[67]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5064,7 +5134,7 @@ func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse_Device.ProtoReflect.Descriptor instead.
 func (*PresenceResponse_Device) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{59, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{60, 0}
 }
 
 func (x *PresenceResponse_Device) GetDevice() string {
@@ -5336,7 +5406,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06device\x18\x02 \x01(\tR\x06device\x12\x16\n" +
 	"\x06cursor\x18\x03 \x01(\x04R\x06cursor\x12\x14\n" +
-	"\x05limit\x18\x04 \x01(\rR\x05limit\"\xba\x03\n" +
+	"\x05limit\x18\x04 \x01(\rR\x05limit\"\xdf\x03\n" +
 	"\vConvSummary\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x120\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1c.switchboard.actors.ConvKindR\x04kind\x12\x19\n" +
@@ -5351,7 +5421,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	" \x01(\bR\x06member\x12\"\n" +
 	"\rpeer_read_seq\x18\v \x01(\x04R\vpeerReadSeq\x12'\n" +
 	"\x0funread_mentions\x18\f \x01(\x04R\x0eunreadMentions\x12\x1a\n" +
-	"\barchived\x18\r \x01(\bR\barchived\"\xd5\x01\n" +
+	"\barchived\x18\r \x01(\bR\barchived\x12#\n" +
+	"\rmarked_unread\x18\x0e \x01(\bR\fmarkedUnread\"\xd5\x01\n" +
 	"\fSyncResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x16\n" +
 	"\x06cursor\x18\x02 \x01(\x04R\x06cursor\x12E\n" +
@@ -5385,6 +5456,10 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
 	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x16\n" +
 	"\x06pinned\x18\x03 \x01(\bR\x06pinned\"Q\n" +
+	"\x0fSetMarkedUnread\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
+	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x16\n" +
+	"\x06marked\x18\x03 \x01(\bR\x06marked\"Q\n" +
 	"\vSetArchived\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
 	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x1a\n" +
@@ -5530,7 +5605,7 @@ func file_actors_actorspb_actors_proto_rawDescGZIP() []byte {
 }
 
 var file_actors_actorspb_actors_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 68)
+var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 69)
 var file_actors_actorspb_actors_proto_goTypes = []any{
 	(Code)(0),                          // 0: switchboard.actors.Code
 	(ConvKind)(0),                      // 1: switchboard.actors.ConvKind
@@ -5590,23 +5665,24 @@ var file_actors_actorspb_actors_proto_goTypes = []any{
 	(*ListConversations)(nil),          // 55: switchboard.actors.ListConversations
 	(*ListConversationsResponse)(nil),  // 56: switchboard.actors.ListConversationsResponse
 	(*SetPinned)(nil),                  // 57: switchboard.actors.SetPinned
-	(*SetArchived)(nil),                // 58: switchboard.actors.SetArchived
-	(*Ack)(nil),                        // 59: switchboard.actors.Ack
-	(*SetMuted)(nil),                   // 60: switchboard.actors.SetMuted
-	(*SetMutedResponse)(nil),           // 61: switchboard.actors.SetMutedResponse
-	(*Presence)(nil),                   // 62: switchboard.actors.Presence
-	(*SetPrivacy)(nil),                 // 63: switchboard.actors.SetPrivacy
-	(*PrivacyResponse)(nil),            // 64: switchboard.actors.PrivacyResponse
-	(*PresenceProbe)(nil),              // 65: switchboard.actors.PresenceProbe
-	(*PresenceResponse)(nil),           // 66: switchboard.actors.PresenceResponse
-	(*Push)(nil),                       // 67: switchboard.actors.Push
-	(*ReadUpdate)(nil),                 // 68: switchboard.actors.ReadUpdate
-	(*ReadReceipt)(nil),                // 69: switchboard.actors.ReadReceipt
-	(*GroupPush)(nil),                  // 70: switchboard.actors.GroupPush
-	(*Subscribe)(nil),                  // 71: switchboard.actors.Subscribe
-	(*Signal)(nil),                     // 72: switchboard.actors.Signal
-	(*RouteSignal)(nil),                // 73: switchboard.actors.RouteSignal
-	(*PresenceResponse_Device)(nil),    // 74: switchboard.actors.PresenceResponse.Device
+	(*SetMarkedUnread)(nil),            // 58: switchboard.actors.SetMarkedUnread
+	(*SetArchived)(nil),                // 59: switchboard.actors.SetArchived
+	(*Ack)(nil),                        // 60: switchboard.actors.Ack
+	(*SetMuted)(nil),                   // 61: switchboard.actors.SetMuted
+	(*SetMutedResponse)(nil),           // 62: switchboard.actors.SetMutedResponse
+	(*Presence)(nil),                   // 63: switchboard.actors.Presence
+	(*SetPrivacy)(nil),                 // 64: switchboard.actors.SetPrivacy
+	(*PrivacyResponse)(nil),            // 65: switchboard.actors.PrivacyResponse
+	(*PresenceProbe)(nil),              // 66: switchboard.actors.PresenceProbe
+	(*PresenceResponse)(nil),           // 67: switchboard.actors.PresenceResponse
+	(*Push)(nil),                       // 68: switchboard.actors.Push
+	(*ReadUpdate)(nil),                 // 69: switchboard.actors.ReadUpdate
+	(*ReadReceipt)(nil),                // 70: switchboard.actors.ReadReceipt
+	(*GroupPush)(nil),                  // 71: switchboard.actors.GroupPush
+	(*Subscribe)(nil),                  // 72: switchboard.actors.Subscribe
+	(*Signal)(nil),                     // 73: switchboard.actors.Signal
+	(*RouteSignal)(nil),                // 74: switchboard.actors.RouteSignal
+	(*PresenceResponse_Device)(nil),    // 75: switchboard.actors.PresenceResponse.Device
 }
 var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	0,  // 0: switchboard.actors.Error.code:type_name -> switchboard.actors.Code
@@ -5663,15 +5739,15 @@ var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	4,  // 51: switchboard.actors.SetPrivacy.presence:type_name -> switchboard.actors.PresenceSharing
 	7,  // 52: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
 	4,  // 53: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
-	74, // 54: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
+	75, // 54: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
 	7,  // 55: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
 	8,  // 56: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
-	68, // 57: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
+	69, // 57: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
 	27, // 58: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
-	69, // 59: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
+	70, // 59: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
 	8,  // 60: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
 	6,  // 61: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
-	72, // 62: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
+	73, // 62: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
 	63, // [63:63] is the sub-list for method output_type
 	63, // [63:63] is the sub-list for method input_type
 	63, // [63:63] is the sub-list for extension type_name
@@ -5684,8 +5760,8 @@ func file_actors_actorspb_actors_proto_init() {
 	if File_actors_actorspb_actors_proto != nil {
 		return
 	}
-	file_actors_actorspb_actors_proto_msgTypes[56].OneofWrappers = []any{}
-	file_actors_actorspb_actors_proto_msgTypes[60].OneofWrappers = []any{
+	file_actors_actorspb_actors_proto_msgTypes[57].OneofWrappers = []any{}
+	file_actors_actorspb_actors_proto_msgTypes[61].OneofWrappers = []any{
 		(*Push_Message)(nil),
 		(*Push_Read)(nil),
 		(*Push_Membership)(nil),
@@ -5697,7 +5773,7 @@ func file_actors_actorspb_actors_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_actors_proto_rawDesc), len(file_actors_actorspb_actors_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   68,
+			NumMessages:   69,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -99,6 +99,8 @@ type Session interface {
 	SetPinned(ctx context.Context, conv string, pinned bool) error
 	// SetArchived moves conv into the user's archived list or back.
 	SetArchived(ctx context.Context, conv string, archived bool) error
+	// SetMarkedUnread marks conv unread for the user or clears the mark.
+	SetMarkedUnread(ctx context.Context, conv string, marked bool) error
 	// SetMuted mutes conv for the user alone; returns the new total unread.
 	SetMuted(ctx context.Context, conv string, muted bool) (totalUnread uint64, err error)
 	// Block stops target writing to the user in their direct conversation

@@ -19,7 +19,8 @@ type userConvRow struct {
 	ReadMax      *int64     `db:"read_max"` // max-wins
 	Pinned       bool       `db:"pinned"`
 	Muted        bool       `db:"muted"`
-	ArchivedSeq  *int64     `db:"archived_seq"` // null before 0012
+	ArchivedSeq  *int64     `db:"archived_seq"`  // null before 0012
+	MarkedUnread bool       `db:"marked_unread"` // null (false) before 0013
 	LastActivity *time.Time `db:"last_activity"`
 }
 
@@ -31,11 +32,12 @@ func (r userConvRow) userConv() storage.UserConv {
 		Pinned:       r.Pinned,
 		Muted:        r.Muted,
 		ArchivedSeq:  u64(r.ArchivedSeq),
+		MarkedUnread: r.MarkedUnread,
 		LastActivity: fromTS(r.LastActivity),
 	}
 }
 
-var ucCols = []string{"user_id", "conv_id", "read_seq", "read_max", "pinned", "muted", "archived_seq", "last_activity"}
+var ucCols = []string{"user_id", "conv_id", "read_seq", "read_max", "pinned", "muted", "archived_seq", "marked_unread", "last_activity"}
 
 var (
 	ucGet = mk(qb.Select("user_convs").Columns(ucCols...).Where(qb.Eq("user_id"), qb.Eq("conv_id")).ToCql())
@@ -45,6 +47,7 @@ var (
 			Where(qb.Eq("user_id"), qb.Eq("conv_id")).ToCql())
 	ucSetPinned   = mk(qb.Update("user_convs").Set("pinned").Where(qb.Eq("user_id"), qb.Eq("conv_id")).ToCql())
 	ucSetArchived = mk(qb.Update("user_convs").Set("archived_seq").Where(qb.Eq("user_id"), qb.Eq("conv_id")).ToCql())
+	ucSetMarked   = mk(qb.Update("user_convs").Set("marked_unread").Where(qb.Eq("user_id"), qb.Eq("conv_id")).ToCql())
 	ucSetMuted    = mk(qb.Update("user_convs").Set("muted").Where(qb.Eq("user_id"), qb.Eq("conv_id")).ToCql())
 	ucSetActivity = mk(qb.Update("user_convs").TimestampNamed("ts").Set("last_activity").
 			Where(qb.Eq("user_id"), qb.Eq("conv_id")).ToCql())
@@ -138,6 +141,11 @@ func (s *Store) SetPinned(ctx context.Context, userID, convID string, pinned boo
 // SetMuted sets one column.
 func (s *Store) SetMuted(ctx context.Context, userID, convID string, muted bool) error {
 	return s.setFlag(ctx, ucSetMuted, userID, convID, muted)
+}
+
+// SetMarkedUnread sets one column.
+func (s *Store) SetMarkedUnread(ctx context.Context, userID, convID string, marked bool) error {
+	return s.setFlag(ctx, ucSetMarked, userID, convID, marked)
 }
 
 // SetArchived sets one column, without a read.

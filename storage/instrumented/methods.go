@@ -143,6 +143,13 @@ func (s *Store) SetArchived(ctx context.Context, userID, convID string, seq uint
 	return err
 }
 
+func (s *Store) SetMarkedUnread(ctx context.Context, userID, convID string, marked bool) error {
+	start := time.Now()
+	err := s.next.SetMarkedUnread(ctx, userID, convID, marked)
+	s.observe("SetMarkedUnread", start, err)
+	return err
+}
+
 func (s *Store) SetMuted(ctx context.Context, userID, convID string, muted bool) error {
 	start := time.Now()
 	err := s.next.SetMuted(ctx, userID, convID, muted)

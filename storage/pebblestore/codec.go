@@ -234,8 +234,13 @@ func encodeUserConv(u storage.UserConv) []byte {
 	e.bool(u.Pinned)
 	e.bool(u.Muted)
 	e.time(u.LastActivity)
-	if u.ArchivedSeq != 0 { // rows of conversations never archived stay as they were
+	// Fields added later are written only when set, so rows that never
+	// used them stay as they were.
+	if u.ArchivedSeq != 0 || u.MarkedUnread {
 		e.uint(u.ArchivedSeq)
+	}
+	if u.MarkedUnread {
+		e.bool(true)
 	}
 	return e.b
 }
@@ -249,6 +254,9 @@ func decodeUserConv(user, conv string, b []byte) (storage.UserConv, error) {
 	u.LastActivity = d.time()
 	if d.err == nil && len(d.b) > 0 { // written before archiving existed: not archived
 		u.ArchivedSeq = d.uint()
+	}
+	if d.err == nil && len(d.b) > 0 { // written before marking unread existed: not marked
+		u.MarkedUnread = d.bool()
 	}
 	return u, d.err
 }

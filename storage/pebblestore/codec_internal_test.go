@@ -61,7 +61,7 @@ func TestMessageCodecReplyTo(t *testing.T) {
 	}
 }
 
-// A user's conversation state that was never archived is stored exactly
+// A user's conversation state that was never archived (nor marked unread) is stored exactly
 // as before archiving existed, so rows of either age decode; an archived
 // one round-trips its seq.
 func TestUserConvCodecArchived(t *testing.T) {
@@ -80,5 +80,17 @@ func TestUserConvCodecArchived(t *testing.T) {
 	u.ArchivedSeq = 1 << 40
 	if got, err := decodeUserConv("u", "c", encodeUserConv(u)); err != nil || got != u {
 		t.Fatalf("archived: %+v %v, want %+v", got, err, u)
+	}
+	// Marked unread, archived or not; a row written while archived,
+	// before marking existed, decodes as not marked.
+	withArchived := encodeUserConv(u)
+	if got, err := decodeUserConv("u", "c", withArchived); err != nil || got.MarkedUnread {
+		t.Fatalf("an archived row without the mark: %+v %v", got, err)
+	}
+	for _, archived := range []uint64{0, 9} {
+		u.ArchivedSeq, u.MarkedUnread = archived, true
+		if got, err := decodeUserConv("u", "c", encodeUserConv(u)); err != nil || got != u {
+			t.Fatalf("marked unread: %+v %v, want %+v", got, err, u)
+		}
 	}
 }

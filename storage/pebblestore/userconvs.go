@@ -94,6 +94,15 @@ func (s *Store) SetArchived(ctx context.Context, userID, convID string, seq uint
 	return err
 }
 
+func (s *Store) SetMarkedUnread(ctx context.Context, userID, convID string, marked bool) error {
+	_, err := s.updateUserConv(ctx, userID, convID, func(u *storage.UserConv) bool {
+		changed := u.MarkedUnread != marked
+		u.MarkedUnread = marked
+		return changed
+	})
+	return err
+}
+
 func (s *Store) TouchConversation(ctx context.Context, userID, convID string, at time.Time) error {
 	at = storage.Millis(at)
 	_, err := s.updateUserConv(ctx, userID, convID, func(u *storage.UserConv) bool {

@@ -204,7 +204,7 @@ func testModel(t *testing.T, s storage.Store, id func(string) string) {
 			}
 		case 9: // activity, pin
 			u := m.uc(user, conv)
-			switch rng.IntN(6) {
+			switch rng.IntN(7) {
 			case 0:
 				p := rng.IntN(2) == 0
 				check(s.SetPinned(c, user, conv, p), nil)
@@ -213,6 +213,10 @@ func testModel(t *testing.T, s storage.Store, id func(string) string) {
 				a := uint64(rng.IntN(3)) // 0: back to the main list
 				check(s.SetArchived(c, user, conv, a), nil)
 				u.ArchivedSeq = a
+			case 2:
+				mu := rng.IntN(2) == 0
+				check(s.SetMarkedUnread(c, user, conv, mu), nil)
+				u.MarkedUnread = mu
 			default:
 				when := at(float64(rng.IntN(50)))
 				check(s.TouchConversation(c, user, conv, when), nil)

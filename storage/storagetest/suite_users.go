@@ -31,19 +31,21 @@ func testUserConvState(t *testing.T, s storage.Store, id func(string) string) {
 	must(t, s.SetPinned(c, u, cid, true))
 	must(t, s.SetMuted(c, u, cid, true))
 	must(t, s.SetArchived(c, u, cid, 7))
+	must(t, s.SetMarkedUnread(c, u, cid, true))
 	must(t, s.TouchConversation(c, u, cid, at(10)))
 	must(t, s.TouchConversation(c, u, cid, at(5))) // backwards: ignored
 	got, err = s.GetUserConv(c, u, cid)
 	must(t, err)
-	want := storage.UserConv{UserID: u, ConvID: cid, ReadSeq: 5, Pinned: true, Muted: true, ArchivedSeq: 7, LastActivity: at(10)}
+	want := storage.UserConv{UserID: u, ConvID: cid, ReadSeq: 5, Pinned: true, Muted: true, ArchivedSeq: 7, MarkedUnread: true, LastActivity: at(10)}
 	if got != want {
 		t.Fatalf("state %+v, want %+v", got, want)
 	}
 	must(t, s.SetMuted(c, u, cid, false))
 	must(t, s.SetArchived(c, u, cid, 0))
+	must(t, s.SetMarkedUnread(c, u, cid, false))
 	got, err = s.GetUserConv(c, u, cid)
 	must(t, err)
-	if got.Muted || got.ArchivedSeq != 0 || !got.Pinned || got.ReadSeq != 5 {
+	if got.Muted || got.ArchivedSeq != 0 || got.MarkedUnread || !got.Pinned || got.ReadSeq != 5 {
 		t.Fatalf("state after unmute %+v", got)
 	}
 }

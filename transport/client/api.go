@@ -455,6 +455,18 @@ func (c *Client) SetArchived(ctx context.Context, conv string, archived bool) er
 	return nil
 }
 
+// SetMarkedUnread marks conv unread for this user (Conversation.MarkedUnread),
+// to come back to it, or takes the mark away. The unread count and the read
+// cursor stay as they are; this user's next read of conv (MarkRead on any
+// device, or a message of its own) clears the mark.
+func (c *Client) SetMarkedUnread(ctx context.Context, conv string, marked bool) error {
+	if _, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_MarkUnread{MarkUnread: &wirepb.MarkUnreadRequest{Conv: conv, Marked: marked}}}); err != nil {
+		return err
+	}
+	c.store.setMarkedUnread(conv, marked)
+	return nil
+}
+
 // SetMuted mutes or unmutes conv for this user alone (not an admin's mute
 // of a member): its unread messages leave the total. Returns the new total
 // unread count.

@@ -100,7 +100,10 @@ type Conversation struct {
 	Muted          bool
 	// Archived: in this user's archived list (SetArchived), not the main
 	// one; a new message from someone else brings it back unless Muted.
-	Archived     bool
+	Archived bool
+	// MarkedUnread: this user marked it unread (SetMarkedUnread), to come
+	// back to it; show it as unread even with Unread 0. A read clears it.
+	MarkedUnread bool
 	Member       bool
 	LastActivity time.Time
 	// PeerReadSeq: the other side read up to here (receipts).
@@ -464,6 +467,7 @@ func (s *store) applySummary(w *wirepb.ConvSummary) (from, to uint64, news []Mes
 		localLast = cs.msgs[len(cs.msgs)-1].Seq
 	}
 	cs.info.Kind, cs.info.Pinned, cs.info.Muted, cs.info.Archived, cs.info.Member = w.Kind, w.Pinned, w.Muted, w.Archived, w.Member
+	cs.info.MarkedUnread = w.MarkedUnread
 	cs.info.LastSeq = max(cs.info.LastSeq, w.LastSeq)
 	cs.info.ReadSeq = max(cs.info.ReadSeq, w.ReadSeq)
 	cs.info.PeerReadSeq = max(cs.info.PeerReadSeq, w.PeerReadSeq)
@@ -541,6 +545,7 @@ func (s *store) readUpdate(conv string, readSeq, unread, mentions uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cs := s.convLocked(conv)
+	cs.info.MarkedUnread = false // read on another device: the server cleared the mark
 	if readSeq >= cs.info.ReadSeq {
 		cs.info.ReadSeq, cs.info.Unread, cs.info.UnreadMentions = readSeq, unread, mentions
 	}
@@ -552,6 +557,7 @@ func (s *store) markedRead(conv string, readSeq uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cs := s.convLocked(conv)
+	cs.info.MarkedUnread = false // any read clears the mark, as on the server
 	if readSeq < cs.info.ReadSeq {
 		return
 	}
@@ -671,6 +677,7 @@ func (s *store) confirm(o *outgoing, r *wirepb.SendResult) Message {
 		// Sending news implies having read up to it (the server does the
 		// same; an edit, a card's update or a reaction reads nothing).
 		cs.info.ReadSeq = max(cs.info.ReadSeq, m.Seq)
+		cs.info.MarkedUnread = false
 	}
 	v := s.viewLocked(cs, m)
 	v.Duplicate = r.Duplicate
@@ -711,6 +718,13 @@ func (s *store) conversation(conv string) (Conversation, bool) {
 		return Conversation{}, false
 	}
 	return cs.info, true
+}
+
+// setMarkedUnread records what the server took.
+func (s *store) setMarkedUnread(conv string, marked bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.convLocked(conv).info.MarkedUnread = marked
 }
 
 // setArchived records what the server took.
