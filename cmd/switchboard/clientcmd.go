@@ -226,6 +226,7 @@ type jsonSummary struct {
 	Pinned         bool         `json:"pinned,omitempty"`
 	Muted          bool         `json:"muted,omitempty"`
 	Archived       bool         `json:"archived,omitempty"`
+	MarkedUnread   bool         `json:"marked_unread,omitempty"`
 	Member         bool         `json:"member"`
 	LastActivityMs int64        `json:"last_activity_ms,omitempty"`
 	LastMessage    *jsonMessage `json:"last_message,omitempty"`
@@ -233,7 +234,7 @@ type jsonSummary struct {
 
 func toJSONSummary(s *wirepb.ConvSummary) jsonSummary {
 	return jsonSummary{Conv: s.Conv, Kind: strings.ToLower(s.Kind.String()), LastSeq: s.LastSeq, Unread: s.Unread, UnreadMentions: s.UnreadMentions, ReadSeq: s.ReadSeq,
-		Pinned: s.Pinned, Muted: s.Muted, Archived: s.Archived, Member: s.Member, LastActivityMs: s.LastActivityMs, LastMessage: wireToJSONMessage(s.LastMessage)}
+		Pinned: s.Pinned, Muted: s.Muted, Archived: s.Archived, MarkedUnread: s.MarkedUnread, Member: s.Member, LastActivityMs: s.LastActivityMs, LastMessage: wireToJSONMessage(s.LastMessage)}
 }
 
 // withTimeout bounds a command.

@@ -724,6 +724,9 @@ func formatSummary(s *wirepb.ConvSummary) string {
 	if s.Archived {
 		badge += " (archived)"
 	}
+	if s.MarkedUnread {
+		badge += " (marked unread)"
+	}
 	return fmt.Sprintf("%s%s%s%s", pin, s.Conv, badge, last)
 }
 

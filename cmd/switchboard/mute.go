@@ -89,3 +89,42 @@ user muted it.`,
 	cmd.Flags().BoolVar(&off, "off", false, "back to the main list")
 	return cmd
 }
+
+func newMarkUnreadCmd() *cobra.Command {
+	var o clientOptions
+	var conv string
+	var off bool
+	cmd := &cobra.Command{
+		Use:   "mark-unread",
+		Short: "Mark a conversation unread for the user, to come back to it; --off takes the mark away",
+		Long: `Mark a conversation unread for the user: convs shows it "(marked unread)"
+until the user reads it (read, from any device, or a message of their
+own). The unread count and the read cursor stay as they are.`,
+		Example: `  switchboard mark-unread --data-dir D --user bob --conv d:alice:bob
+  switchboard mark-unread --data-dir D --user bob --conv d:alice:bob --off`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if conv == "" {
+				return errors.New("give --conv")
+			}
+			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
+				if err := c.SetMarkedUnread(ctx, conv, !off); err != nil {
+					return err
+				}
+				if o.json {
+					return printJSON(cmd.OutOrStdout(), map[string]any{"conv": conv, "marked_unread": !off})
+				}
+				state := "marked unread"
+				if off {
+					state = "no longer marked unread"
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n", conv, state)
+				return nil
+			})
+		},
+	}
+	o.register(cmd.Flags())
+	cmd.Flags().StringVar(&conv, "conv", "", "conversation id")
+	cmd.Flags().BoolVar(&off, "off", false, "take the mark away")
+	return cmd
+}

@@ -82,6 +82,40 @@ func TestArchiveCommand(t *testing.T) {
 	}
 }
 
+// switchboard mark-unread against a dev node: convs shows the mark, and
+// read takes it away.
+func TestMarkUnreadCommand(t *testing.T) {
+	n := newDevNode(t)
+	n.start()
+	d := n.dir
+	n.run("send", "--data-dir", d, "--user", "alice", "--to", "user:bob", "--text", "one")
+	var marked struct {
+		Conv         string `json:"conv"`
+		MarkedUnread bool   `json:"marked_unread"`
+	}
+	mustJSON(t, n.run("mark-unread", "--data-dir", d, "--user", "bob", "--conv", "d:alice:bob", "--json"), &marked)
+	if !marked.MarkedUnread || marked.Conv != "d:alice:bob" {
+		t.Fatalf("mark-unread: %+v", marked)
+	}
+	var convs []struct {
+		Conv         string `json:"conv"`
+		MarkedUnread bool   `json:"marked_unread"`
+	}
+	mustJSON(t, n.run("convs", "--data-dir", d, "--user", "bob", "--json"), &convs)
+	if len(convs) != 1 || !convs[0].MarkedUnread {
+		t.Fatalf("convs after mark-unread: %+v", convs)
+	}
+	if out := n.run("convs", "--data-dir", d, "--user", "bob"); !strings.Contains(string(out), "(marked unread)") {
+		t.Fatalf("convs shows no mark:\n%s", out)
+	}
+	n.run("read", "--data-dir", d, "--user", "bob", "--conv", "d:alice:bob")
+	convs = nil // the mark is omitted when false: decode into fresh elements
+	mustJSON(t, n.run("convs", "--data-dir", d, "--user", "bob", "--json"), &convs)
+	if len(convs) != 1 || convs[0].MarkedUnread {
+		t.Fatalf("convs after read: %+v", convs)
+	}
+}
+
 // switchboard block against a dev node: the blocked user's send fails and
 // names the block; --off lets it through again.
 func TestBlockCommand(t *testing.T) {

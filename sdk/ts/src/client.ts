@@ -18,7 +18,7 @@ import {
 import { backoffDelay } from "./backoff.js";
 import { encodeFrame, FrameReader } from "./frames.js";
 import { openWebSocket, openWebTransport, type Link, type TransportKind, type WebConfig } from "./links.js";
-import { Conversation, parseCard, type Card, type ChatMessage, type MediaInfo, type Preview } from "./store.js";
+import { Conversation, isNews, parseCard, type Card, type ChatMessage, type MediaInfo, type Preview } from "./store.js";
 import { BusyHold, ProtocolError, SendPipeline } from "./pipeline.js";
 import { forgetMessage, loadMessages, queuedAt, saveMessage } from "./outbox.js";
 import { chatMessage, directConv, directPeer, mediaInfo } from "./messages.js";
@@ -294,6 +294,7 @@ export class Client {
     c.pinned = cs.pinned;
     c.muted = cs.muted;
     c.archived = cs.archived;
+    c.markedUnread = cs.markedUnread;
   }
 
   /**
@@ -324,6 +325,19 @@ export class Client {
     await this.request({ case: "archive", value: { conv, archived: on } });
     const c = this.conversation(conv);
     c.archived = on;
+    this.emit("conversation", c);
+  }
+
+  /**
+   * markUnread marks conv unread for this user (on false: takes the mark
+   * away), to come back to it: Conversation.markedUnread. The unread count
+   * and the read cursor stay as they are; this user's next read of conv
+   * (markRead on any device, or a message of its own) clears the mark.
+   */
+  async markUnread(conv: string, on = true): Promise<void> {
+    await this.request({ case: "markUnread", value: { conv, marked: on } });
+    const c = this.conversation(conv);
+    c.markedUnread = on;
     this.emit("conversation", c);
   }
 
@@ -452,6 +466,7 @@ export class Client {
           this.emit("conversation", c);
         } else if (ev.case === "read") {
           const c = this.conversation(ev.value.conv);
+          c.markedUnread = false; // read on another device: the server cleared the mark
           c.readSeq = Number(ev.value.readSeq);
           c.unread = Number(ev.value.unread);
           c.unreadMentions = Number(ev.value.unreadMentions);
@@ -643,7 +658,9 @@ export class Client {
       if (i >= 0) old.pending.splice(i, 1);
       c.pending.push(m);
     }
-    this.store(c, { ...m, conv: c.id, seq: Number(r.result.value.seq), serverTsMs: Number(r.result.value.serverTsMs), state: "sent" });
+    const stored: ChatMessage = { ...m, conv: c.id, seq: Number(r.result.value.seq), serverTsMs: Number(r.result.value.serverTsMs), state: "sent" };
+    this.store(c, stored);
+    if (isNews(stored)) c.markedUnread = false; // sending news reads, as on the server
     c.refreshStates(this.user);
     this.emit("conversation", c);
   }

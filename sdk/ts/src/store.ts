@@ -109,6 +109,11 @@ export class Conversation {
    * server and this view both do so.
    */
   archived = false;
+  /**
+   * Marked unread by this user (markUnread), to come back to it: show it
+   * as unread even with unread 0. Any read of it clears the mark.
+   */
+  markedUnread = false;
   /** The other side's read cursor (receipts). */
   peerReadSeq = 0;
   /** The other side's delivered cursor (DELIVERED signals). */
@@ -151,6 +156,7 @@ export class Conversation {
    * (with a gap the server's count stays until the next summary).
    */
   markedRead(readSeq: number, me: string): void {
+    this.markedUnread = false; // any read clears the mark, as on the server
     if (readSeq < this.readSeq) return;
     this.readSeq = readSeq;
     if (readSeq >= this.lastSeq) {

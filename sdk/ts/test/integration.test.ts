@@ -252,6 +252,34 @@ test("archive, mute, pin: the lists, the flags, and a new message brings an arch
   });
 });
 
+test("mark unread: the mark shows in the list, and a read or an own message clears it", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  await withClients(["alice", "eve"], async (alice, eve) => {
+    const conv = "d:alice:eve";
+    alice.send({ to: "eve" }, "is the lamp still there?");
+    await until("eve has it", () => eve.conversation(conv).messages.some((x) => x.body === "is the lamp still there?"));
+    const c = eve.conversation(conv);
+    await eve.markRead(conv, c.highestSeq());
+    const listed = async () => (await eve.listConversations()).find((x) => x.id === conv);
+
+    await eve.markUnread(conv);
+    assert.equal(c.markedUnread, true);
+    assert.equal(c.unread, 0, "the mark is no count");
+    c.markedUnread = false; // what the server says, not what was set here
+    assert.equal((await listed())?.markedUnread, true, "the server keeps the mark");
+
+    await eve.markRead(conv, c.highestSeq()); // moves no cursor
+    assert.equal(c.markedUnread, false);
+    assert.equal((await listed())?.markedUnread, false, "a read clears it");
+
+    await eve.markUnread(conv);
+    eve.send(conv, "yes, come by at 5");
+    await until("eve's message is sent", () => c.messages.some((x) => x.body === "yes, come by at 5" && x.state !== "sending"));
+    assert.equal(c.markedUnread, false, "an own message clears it here");
+    assert.equal((await listed())?.markedUnread, false, "and on the server");
+    await assert.rejects(alice.markUnread("d:eve:mallory"), (e: unknown) => e instanceof ProtocolError && e.code === Code.NOT_FOUND);
+  });
+});
+
 test("a group where only owners and admins post: the member reads it, its send fails, the owner opens it again", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
   await withClients(["alice", "bob"], async (alice, bob) => {
     const conv = "g:ts-class";

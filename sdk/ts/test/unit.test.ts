@@ -91,6 +91,15 @@ test("conversation: an archived one comes back with news from someone else, not 
   assert.equal(c.archived, false);
 });
 
+test("conversation: any read of this device clears the unread mark, even one that moves no cursor", () => {
+  const c = new Conversation("d:a:b");
+  c.applySummary(3, 3, 0, 0, "a");
+  c.markedUnread = true;
+  c.markedRead(2, "a");
+  assert.equal(c.markedUnread, false);
+  assert.equal(c.readSeq, 3, "the cursor did not move back");
+});
+
 test("conversation: unread is the newest summary's count plus the news above it, however it arrives", () => {
   const c = new Conversation("g:x");
   const add = (seq: number, live: boolean, over: Partial<ChatMessage> = {}) => {

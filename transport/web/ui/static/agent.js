@@ -1,4 +1,4 @@
-import { adminDesk, attachFile, Client, demoCard, isForbidden, params, renderMessages, ServiceDesk, showStatus, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
+import { adminDesk, attachFile, Client, demoCard, isForbidden, isNews, params, renderMessages, ServiceDesk, showStatus, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 if (params.get("user")) $("user").value = params.get("user");
@@ -118,7 +118,7 @@ function renderList() {
     if (c.id === current) li.className = "active";
     const last = c.visible().at(-1);
     li.textContent = `${c.id} — ${last ? (last.kind === "card" ? "[card] " + (last.card?.title ?? "") : last.media && !last.body ? "📎 " + last.media.name : last.body).slice(0, 40) : ""} `;
-    const unread = c.id === current ? [] : c.messages.filter((m) => m.seq > c.readSeq && m.sender !== user && m.kind === "normal" && !m.refSeq && !m.recalled);
+    const unread = c.id === current ? [] : c.messages.filter((m) => m.seq > c.readSeq && m.sender !== user && isNews(m)); // the server's rule
     // A colleague who names this agent (@user) is flagged apart.
     const mentioned = unread.filter((m) => m.mentions?.includes(user)).length;
     for (const [n, cls, text] of [[unread.length, "unread", String(unread.length)], [mentioned, "unread mention", `@${mentioned}`]]) {

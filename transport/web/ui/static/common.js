@@ -1,6 +1,6 @@
 // Shared by the pages: tokens, rendering, the SDK.
-import { Client, Code, Desk, ServiceDesk, makePreview } from "./switchboard.js";
-export { Client, Desk, ServiceDesk };
+import { Client, Code, Desk, ServiceDesk, isNews, makePreview } from "./switchboard.js";
+export { Client, Desk, ServiceDesk, isNews };
 
 export const params = new URLSearchParams(location.search);
 
