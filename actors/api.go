@@ -604,14 +604,7 @@ func (n *Runtime) SetArchived(ctx context.Context, user, conv string, archived b
 // user's next read of the conversation (a mark_read, or sending news in it)
 // clears it.
 func (n *Runtime) SetMarkedUnread(ctx context.Context, user, conv string, marked bool) error {
-	if err := errors.Join(checkUser(user), checkConv(conv)); err != nil {
-		return err
-	}
-	res, err := n.request(ctx, KindUser, user, &pb.SetMarkedUnread{User: user, Conv: conv, Marked: marked})
-	if err != nil {
-		return err
-	}
-	return fromPB(res.(*pb.Ack).Error)
+	return n.setOwnFlag(ctx, user, conv, &pb.SetMarkedUnread{User: user, Conv: conv, Marked: marked})
 }
 
 // SetMuted mutes or unmutes a conversation for the user alone: its unread

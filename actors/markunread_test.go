@@ -13,7 +13,8 @@ import (
 // the unread count and the total alone, and the next read clears it: a
 // mark_read that moves no cursor, or the user's own message (also in a
 // read fan-out group, where only the sender's grain hears of it). Bad ids
-// and non-members are refused.
+// and non-members are refused. A flag change is listed by a sync from
+// before it.
 func TestMarkedUnread(t *testing.T) {
 	const idle = 200 * time.Millisecond
 	node := startCluster(t, 1, openStore(t), actors.Config{FanoutThreshold: 3, IdleTimeout: idle})[0]
@@ -75,6 +76,25 @@ func TestMarkedUnread(t *testing.T) {
 	eventually(t, func() error {
 		if s := marked(large); s.MarkedUnread {
 			return fmt.Errorf("%s after bob's own message: %+v; want no mark", large, s)
+		}
+		return nil
+	})
+	// A flag change is an inbox entry: a sync from before it lists the
+	// conversation with the flag, and only it.
+	before, err := node.Sync(ctx, "bob", "phone", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := node.SetPinned(ctx, "bob", small, true); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() error {
+		after, err := node.Sync(ctx, "bob", "phone", before.Cursor, 0)
+		if err != nil {
+			return err
+		}
+		if len(after.Conversations) != 1 || after.Conversations[0].Conv != small || !after.Conversations[0].Pinned {
+			return fmt.Errorf("a sync from before the pin: %v; want %s alone, pinned", after.Conversations, small)
 		}
 		return nil
 	})

@@ -168,7 +168,7 @@ func (u *user) markRead(ctx actor.Context, m *pb.MarkRead) {
 		u.refreshLast(m.Conv, uc)
 	}
 	u.advanceRead(ctx, m.Conv, uc, m.Seq, m.Device)
-	u.clearMarkedUnread(m.Conv, uc)
+	u.clearMarkedUnread(ctx, m.Conv, uc)
 	u.afterDurable(durableWaiter{
 		done:   func() { respond(ctx, sender, &pb.MarkReadResponse{ReadSeq: uc.readSeq, TotalUnread: u.totalUnread()}) },
 		refuse: func(e *pb.Error) { respond(ctx, sender, &pb.MarkReadResponse{Error: e}) },
@@ -184,7 +184,7 @@ func (u *user) markRead(ctx actor.Context, m *pb.MarkRead) {
 // (every message of the other side up to it was read and receipted).
 func (u *user) readOwn(ctx actor.Context, conv string, uc *userConv, own uint64) {
 	if own != 0 {
-		u.clearMarkedUnread(conv, uc)
+		u.clearMarkedUnread(ctx, conv, uc)
 	}
 	seq := min(own, uc.lastSeq)
 	if seq <= uc.readSeq {
@@ -302,7 +302,7 @@ func (u *user) list(ctx actor.Context, m *pb.ListConversations) {
 }
 
 func (u *user) setPinned(ctx actor.Context, m *pb.SetPinned) {
-	e := u.setOwnFlag(m.Conv, func(bg context.Context, uc *userConv) error {
+	e := u.setOwnFlag(ctx, m.Conv, func(bg context.Context, uc *userConv) error {
 		if err := u.rt.store.SetPinned(bg, u.id, m.Conv, m.Pinned); err != nil {
 			return err
 		}
@@ -313,7 +313,7 @@ func (u *user) setPinned(ctx actor.Context, m *pb.SetPinned) {
 }
 
 func (u *user) setArchived(ctx actor.Context, m *pb.SetArchived) {
-	e := u.setOwnFlag(m.Conv, func(bg context.Context, uc *userConv) error {
+	e := u.setOwnFlag(ctx, m.Conv, func(bg context.Context, uc *userConv) error {
 		var seq uint64 // from the next message on, news brings it back
 		if m.Archived {
 			u.refreshLarge([]string{m.Conv}) // a large group's last seq is only as fresh as the last look
@@ -329,7 +329,7 @@ func (u *user) setArchived(ctx actor.Context, m *pb.SetArchived) {
 }
 
 func (u *user) setMarkedUnread(ctx actor.Context, m *pb.SetMarkedUnread) {
-	e := u.setOwnFlag(m.Conv, func(bg context.Context, uc *userConv) error {
+	e := u.setOwnFlag(ctx, m.Conv, func(bg context.Context, uc *userConv) error {
 		if err := u.rt.store.SetMarkedUnread(bg, u.id, m.Conv, m.Marked); err != nil {
 			return err
 		}
@@ -341,8 +341,9 @@ func (u *user) setMarkedUnread(ctx actor.Context, m *pb.SetMarkedUnread) {
 
 // clearMarkedUnread: a read of the conversation (a mark_read, even one
 // that moves no cursor, or the user's own news) takes the user's mark
-// away. Rare (once per mark), so the write is synchronous.
-func (u *user) clearMarkedUnread(conv string, uc *userConv) {
+// away, and tells the user's devices. Rare (once per mark), so the write
+// is synchronous.
+func (u *user) clearMarkedUnread(ctx actor.Context, conv string, uc *userConv) {
 	if !uc.markedUnread {
 		return
 	}
@@ -353,12 +354,12 @@ func (u *user) clearMarkedUnread(conv string, uc *userConv) {
 		// Cleared in the list now; a reload shows the mark until the next read.
 		u.rt.log.Warn("unread mark not cleared in the store", "user", u.id, "conv", conv, "err", err)
 	}
+	u.flagsChanged(ctx, conv, uc)
 }
 
 // unarchiveOnNews brings an archived conversation back to the main list
-// when m is news to the user: a message from someone else since it was
-// archived, not an edit, reaction or recall (repeats of older Delivers
-// are not news). A muted conversation stays archived. Rare (once per
+// when m is news (isNews) from someone else since it was archived
+// (repeats of older Delivers are not news). A muted conversation stays archived. Rare (once per
 // return), so the write is synchronous.
 func (u *user) unarchiveOnNews(conv string, uc *userConv, m *pb.Message) {
 	if uc.archivedSeq == 0 || uc.muted || m == nil || m.Seq < uc.archivedSeq || !pbIsNews(m) || m.Sender == u.id {
@@ -379,7 +380,7 @@ func (u *user) unarchiveOnNews(conv string, uc *userConv, m *pb.Message) {
 func (u *user) setMuted(ctx actor.Context, m *pb.SetMuted) {
 	_, e := u.loadAllFresh()
 	if e == nil {
-		e = u.setOwnFlag(m.Conv, func(bg context.Context, uc *userConv) error {
+		e = u.setOwnFlag(ctx, m.Conv, func(bg context.Context, uc *userConv) error {
 			if err := u.rt.store.SetMuted(bg, u.id, m.Conv, m.Muted); err != nil {
 				return err
 			}
@@ -395,8 +396,9 @@ func (u *user) setMuted(ctx actor.Context, m *pb.SetMuted) {
 }
 
 // setOwnFlag applies set to a conversation's entry in the user's own list
-// (pin, mute: one rule, ActPin, for both) once the user may change it.
-func (u *user) setOwnFlag(conv string, set func(context.Context, *userConv) error) *pb.Error {
+// (pin, mute, archive, mark unread: one rule, ActPin, for all) once the
+// user may change it, and tells the user's devices (flagsChanged).
+func (u *user) setOwnFlag(ctx actor.Context, conv string, set func(context.Context, *userConv) error) *pb.Error {
 	uc, e := u.conv(conv)
 	if e == nil {
 		e = authorize(uc.kind, conv, u.id, &uc.member, ActPin)
@@ -409,7 +411,20 @@ func (u *user) setOwnFlag(conv string, set func(context.Context, *userConv) erro
 	if err := set(bg, uc); err != nil {
 		return storeErr(err)
 	}
+	u.flagsChanged(ctx, conv, uc)
 	return nil
+}
+
+// flagsChanged tells the user's devices that the user's own flags of conv
+// changed: an inbox entry, so that a sync from an older cursor lists the
+// conversation, and once it is durable a push to every connected device
+// (the one that made the change too: taking it again changes nothing).
+func (u *user) flagsChanged(ctx actor.Context, conv string, uc *userConv) {
+	upd := &pb.FlagsUpdate{Conv: conv, Pinned: uc.pinned, Muted: uc.muted, Archived: uc.archivedSeq != 0, MarkedUnread: uc.markedUnread}
+	var iseq uint64
+	iseq = u.appendInbox(ctx, storage.InboxEntry{Kind: storage.InboxFlags, ConvID: conv, ConvSeq: uc.lastSeq, At: time.Now()}, durableWaiter{done: func() {
+		u.pushAll(&pb.Push{User: u.id, InboxSeq: iseq, Event: &pb.Push_Flags{Flags: upd}}, "")
+	}})
 }
 
 // ownReadsQuiet counts the read cursor moves over the user's own message

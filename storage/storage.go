@@ -230,6 +230,7 @@ const (
 	InboxRead       InboxKind = 2 // read cursor moved to ConvSeq
 	InboxMembership InboxKind = 3 // joined/left/role changed
 	InboxRecall     InboxKind = 4 // a message was recalled
+	InboxFlags      InboxKind = 5 // the user's own flags changed (pin, mute, archive, mark unread)
 )
 
 // InboxEntry is one entry of a user's change log.

@@ -79,6 +79,10 @@ func wirePush(p *pb.Push) (w *wirepb.Push, conv string, ok bool) {
 	case *pb.Push_Receipt:
 		w.Event = &wirepb.Push_Receipt{Receipt: &wirepb.ReadReceipt{Conv: e.Receipt.Conv, Reader: e.Receipt.Reader, Seq: e.Receipt.Seq}}
 		conv = e.Receipt.GetConv()
+	case *pb.Push_Flags:
+		f := e.Flags
+		w.Event = &wirepb.Push_Flags{Flags: &wirepb.FlagsUpdate{Conv: f.Conv, Pinned: f.Pinned, Muted: f.Muted, Archived: f.Archived, MarkedUnread: f.MarkedUnread}}
+		conv = f.GetConv()
 	default:
 		return nil, "", false
 	}

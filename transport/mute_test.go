@@ -166,6 +166,53 @@ func TestMarkUnreadOverTheWire(t *testing.T) {
 	}
 }
 
+// The user's own flags reach the user's other devices as they change: a
+// pin, mute, archive or mark on the phone shows on the tablet by push, and
+// a read on the tablet that moves no cursor takes the mark away on the
+// phone too.
+func TestFlagsReachOtherDevices(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	ctx := tctx(t)
+	alice, phone, tablet := e.dial("alice", "phone"), e.dial("bob", "phone"), e.dial("bob", "tablet")
+	sent, err := alice.SendText(ctx, client.ToUser("bob"), "one")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv := sent.Conv
+	eventually(t, "the tablet got the message", func() bool { return len(texts(t, tablet, conv)) == 1 })
+	onTablet := func(what string, want func(client.Conversation) bool) {
+		t.Helper()
+		eventually(t, what, func() bool {
+			c, _ := tablet.Conversation(conv)
+			return want(c)
+		})
+	}
+	if err := phone.SetPinned(ctx, conv, true); err != nil {
+		t.Fatal(err)
+	}
+	onTablet("pinned on the tablet", func(c client.Conversation) bool { return c.Pinned })
+	if _, err := phone.SetMuted(ctx, conv, true); err != nil {
+		t.Fatal(err)
+	}
+	onTablet("muted on the tablet", func(c client.Conversation) bool { return c.Pinned && c.Muted })
+	if err := phone.SetArchived(ctx, conv, true); err != nil {
+		t.Fatal(err)
+	}
+	onTablet("archived on the tablet", func(c client.Conversation) bool { return c.Archived && c.Muted })
+	if err := phone.SetMarkedUnread(ctx, conv, true); err != nil {
+		t.Fatal(err)
+	}
+	onTablet("marked on the tablet", func(c client.Conversation) bool { return c.MarkedUnread && c.Archived })
+	if _, _, err := tablet.MarkRead(ctx, conv, sent.Seq); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the tablet's read clears the phone's mark", func() bool {
+		c, _ := phone.Conversation(conv)
+		return !c.MarkedUnread && c.Pinned && c.Muted && c.Archived
+	})
+}
+
 // presence sharing over the wire: NOBODY makes a connected user offline
 // to the other side, ONLINE_ONLY shows them online again, and a value
 // out of the enum is INVALID before the node sees it.

@@ -456,7 +456,7 @@ func (x Signal_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Signal_Kind.Descriptor instead.
 func (Signal_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{66, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{67, 0}
 }
 
 type Error struct {
@@ -4603,6 +4603,7 @@ type Push struct {
 	//	*Push_Read
 	//	*Push_Membership
 	//	*Push_Receipt
+	//	*Push_Flags
 	Event         isPush_Event `protobuf_oneof:"event"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -4702,6 +4703,15 @@ func (x *Push) GetReceipt() *ReadReceipt {
 	return nil
 }
 
+func (x *Push) GetFlags() *FlagsUpdate {
+	if x != nil {
+		if x, ok := x.Event.(*Push_Flags); ok {
+			return x.Flags
+		}
+	}
+	return nil
+}
+
 type isPush_Event interface {
 	isPush_Event()
 }
@@ -4722,6 +4732,10 @@ type Push_Receipt struct {
 	Receipt *ReadReceipt `protobuf:"bytes,7,opt,name=receipt,proto3,oneof"`
 }
 
+type Push_Flags struct {
+	Flags *FlagsUpdate `protobuf:"bytes,8,opt,name=flags,proto3,oneof"`
+}
+
 func (*Push_Message) isPush_Event() {}
 
 func (*Push_Read) isPush_Event() {}
@@ -4729,6 +4743,86 @@ func (*Push_Read) isPush_Event() {}
 func (*Push_Membership) isPush_Event() {}
 
 func (*Push_Receipt) isPush_Event() {}
+
+func (*Push_Flags) isPush_Event() {}
+
+// FlagsUpdate: the user's own flags of a conversation, after a change (on
+// any of the user's devices, or a read that cleared the unread mark).
+type FlagsUpdate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	Pinned        bool                   `protobuf:"varint,2,opt,name=pinned,proto3" json:"pinned,omitempty"`
+	Muted         bool                   `protobuf:"varint,3,opt,name=muted,proto3" json:"muted,omitempty"`
+	Archived      bool                   `protobuf:"varint,4,opt,name=archived,proto3" json:"archived,omitempty"`
+	MarkedUnread  bool                   `protobuf:"varint,5,opt,name=marked_unread,json=markedUnread,proto3" json:"marked_unread,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FlagsUpdate) Reset() {
+	*x = FlagsUpdate{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FlagsUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FlagsUpdate) ProtoMessage() {}
+
+func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FlagsUpdate.ProtoReflect.Descriptor instead.
+func (*FlagsUpdate) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{62}
+}
+
+func (x *FlagsUpdate) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *FlagsUpdate) GetPinned() bool {
+	if x != nil {
+		return x.Pinned
+	}
+	return false
+}
+
+func (x *FlagsUpdate) GetMuted() bool {
+	if x != nil {
+		return x.Muted
+	}
+	return false
+}
+
+func (x *FlagsUpdate) GetArchived() bool {
+	if x != nil {
+		return x.Archived
+	}
+	return false
+}
+
+func (x *FlagsUpdate) GetMarkedUnread() bool {
+	if x != nil {
+		return x.MarkedUnread
+	}
+	return false
+}
 
 // ReadUpdate: the user's read cursor moved (on another device).
 type ReadUpdate struct {
@@ -4743,7 +4837,7 @@ type ReadUpdate struct {
 
 func (x *ReadUpdate) Reset() {
 	*x = ReadUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[62]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4755,7 +4849,7 @@ func (x *ReadUpdate) String() string {
 func (*ReadUpdate) ProtoMessage() {}
 
 func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[62]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4768,7 +4862,7 @@ func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadUpdate.ProtoReflect.Descriptor instead.
 func (*ReadUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{62}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *ReadUpdate) GetConv() string {
@@ -4811,7 +4905,7 @@ type ReadReceipt struct {
 
 func (x *ReadReceipt) Reset() {
 	*x = ReadReceipt{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[63]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4823,7 +4917,7 @@ func (x *ReadReceipt) String() string {
 func (*ReadReceipt) ProtoMessage() {}
 
 func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[63]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4836,7 +4930,7 @@ func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadReceipt.ProtoReflect.Descriptor instead.
 func (*ReadReceipt) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{63}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *ReadReceipt) GetConv() string {
@@ -4872,7 +4966,7 @@ type GroupPush struct {
 
 func (x *GroupPush) Reset() {
 	*x = GroupPush{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4884,7 +4978,7 @@ func (x *GroupPush) String() string {
 func (*GroupPush) ProtoMessage() {}
 
 func (x *GroupPush) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4897,7 +4991,7 @@ func (x *GroupPush) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupPush.ProtoReflect.Descriptor instead.
 func (*GroupPush) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{64}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *GroupPush) GetConv() string {
@@ -4927,7 +5021,7 @@ type Subscribe struct {
 
 func (x *Subscribe) Reset() {
 	*x = Subscribe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[65]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4939,7 +5033,7 @@ func (x *Subscribe) String() string {
 func (*Subscribe) ProtoMessage() {}
 
 func (x *Subscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[65]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4952,7 +5046,7 @@ func (x *Subscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subscribe.ProtoReflect.Descriptor instead.
 func (*Subscribe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{65}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *Subscribe) GetUser() string {
@@ -4990,7 +5084,7 @@ type Signal struct {
 
 func (x *Signal) Reset() {
 	*x = Signal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[66]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5002,7 +5096,7 @@ func (x *Signal) String() string {
 func (*Signal) ProtoMessage() {}
 
 func (x *Signal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[66]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5015,7 +5109,7 @@ func (x *Signal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Signal.ProtoReflect.Descriptor instead.
 func (*Signal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{66}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *Signal) GetKind() Signal_Kind {
@@ -5057,7 +5151,7 @@ type RouteSignal struct {
 
 func (x *RouteSignal) Reset() {
 	*x = RouteSignal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[67]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5069,7 +5163,7 @@ func (x *RouteSignal) String() string {
 func (*RouteSignal) ProtoMessage() {}
 
 func (x *RouteSignal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[67]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5082,7 +5176,7 @@ func (x *RouteSignal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteSignal.ProtoReflect.Descriptor instead.
 func (*RouteSignal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{67}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *RouteSignal) GetUser() string {
@@ -5109,7 +5203,7 @@ type PresenceResponse_Device struct {
 
 func (x *PresenceResponse_Device) Reset() {
 	*x = PresenceResponse_Device{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[68]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5121,7 +5215,7 @@ func (x *PresenceResponse_Device) String() string {
 func (*PresenceResponse_Device) ProtoMessage() {}
 
 func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[68]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5495,7 +5589,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x05error\x18\x03 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x1aC\n" +
 	"\x06Device\x12\x16\n" +
 	"\x06device\x18\x01 \x01(\tR\x06device\x12!\n" +
-	"\fconn_address\x18\x02 \x01(\tR\vconnAddress\"\xcc\x02\n" +
+	"\fconn_address\x18\x02 \x01(\tR\vconnAddress\"\x85\x03\n" +
 	"\x04Push\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06device\x18\x02 \x01(\tR\x06device\x12\x1b\n" +
@@ -5505,8 +5599,15 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\n" +
 	"membership\x18\x06 \x01(\v2$.switchboard.actors.MembershipNoticeH\x00R\n" +
 	"membership\x12;\n" +
-	"\areceipt\x18\a \x01(\v2\x1f.switchboard.actors.ReadReceiptH\x00R\areceiptB\a\n" +
-	"\x05event\"|\n" +
+	"\areceipt\x18\a \x01(\v2\x1f.switchboard.actors.ReadReceiptH\x00R\areceipt\x127\n" +
+	"\x05flags\x18\b \x01(\v2\x1f.switchboard.actors.FlagsUpdateH\x00R\x05flagsB\a\n" +
+	"\x05event\"\x90\x01\n" +
+	"\vFlagsUpdate\x12\x12\n" +
+	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
+	"\x06pinned\x18\x02 \x01(\bR\x06pinned\x12\x14\n" +
+	"\x05muted\x18\x03 \x01(\bR\x05muted\x12\x1a\n" +
+	"\barchived\x18\x04 \x01(\bR\barchived\x12#\n" +
+	"\rmarked_unread\x18\x05 \x01(\bR\fmarkedUnread\"|\n" +
 	"\n" +
 	"ReadUpdate\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x19\n" +
@@ -5605,7 +5706,7 @@ func file_actors_actorspb_actors_proto_rawDescGZIP() []byte {
 }
 
 var file_actors_actorspb_actors_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 69)
+var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 70)
 var file_actors_actorspb_actors_proto_goTypes = []any{
 	(Code)(0),                          // 0: switchboard.actors.Code
 	(ConvKind)(0),                      // 1: switchboard.actors.ConvKind
@@ -5676,13 +5777,14 @@ var file_actors_actorspb_actors_proto_goTypes = []any{
 	(*PresenceProbe)(nil),              // 66: switchboard.actors.PresenceProbe
 	(*PresenceResponse)(nil),           // 67: switchboard.actors.PresenceResponse
 	(*Push)(nil),                       // 68: switchboard.actors.Push
-	(*ReadUpdate)(nil),                 // 69: switchboard.actors.ReadUpdate
-	(*ReadReceipt)(nil),                // 70: switchboard.actors.ReadReceipt
-	(*GroupPush)(nil),                  // 71: switchboard.actors.GroupPush
-	(*Subscribe)(nil),                  // 72: switchboard.actors.Subscribe
-	(*Signal)(nil),                     // 73: switchboard.actors.Signal
-	(*RouteSignal)(nil),                // 74: switchboard.actors.RouteSignal
-	(*PresenceResponse_Device)(nil),    // 75: switchboard.actors.PresenceResponse.Device
+	(*FlagsUpdate)(nil),                // 69: switchboard.actors.FlagsUpdate
+	(*ReadUpdate)(nil),                 // 70: switchboard.actors.ReadUpdate
+	(*ReadReceipt)(nil),                // 71: switchboard.actors.ReadReceipt
+	(*GroupPush)(nil),                  // 72: switchboard.actors.GroupPush
+	(*Subscribe)(nil),                  // 73: switchboard.actors.Subscribe
+	(*Signal)(nil),                     // 74: switchboard.actors.Signal
+	(*RouteSignal)(nil),                // 75: switchboard.actors.RouteSignal
+	(*PresenceResponse_Device)(nil),    // 76: switchboard.actors.PresenceResponse.Device
 }
 var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	0,  // 0: switchboard.actors.Error.code:type_name -> switchboard.actors.Code
@@ -5739,20 +5841,21 @@ var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	4,  // 51: switchboard.actors.SetPrivacy.presence:type_name -> switchboard.actors.PresenceSharing
 	7,  // 52: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
 	4,  // 53: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
-	75, // 54: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
+	76, // 54: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
 	7,  // 55: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
 	8,  // 56: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
-	69, // 57: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
+	70, // 57: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
 	27, // 58: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
-	70, // 59: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
-	8,  // 60: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
-	6,  // 61: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
-	73, // 62: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
-	63, // [63:63] is the sub-list for method output_type
-	63, // [63:63] is the sub-list for method input_type
-	63, // [63:63] is the sub-list for extension type_name
-	63, // [63:63] is the sub-list for extension extendee
-	0,  // [0:63] is the sub-list for field type_name
+	71, // 59: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
+	69, // 60: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
+	8,  // 61: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
+	6,  // 62: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
+	74, // 63: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
+	64, // [64:64] is the sub-list for method output_type
+	64, // [64:64] is the sub-list for method input_type
+	64, // [64:64] is the sub-list for extension type_name
+	64, // [64:64] is the sub-list for extension extendee
+	0,  // [0:64] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_actors_proto_init() }
@@ -5766,6 +5869,7 @@ func file_actors_actorspb_actors_proto_init() {
 		(*Push_Read)(nil),
 		(*Push_Membership)(nil),
 		(*Push_Receipt)(nil),
+		(*Push_Flags)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -5773,7 +5877,7 @@ func file_actors_actorspb_actors_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_actors_proto_rawDesc), len(file_actors_actorspb_actors_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   69,
+			NumMessages:   70,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -32,6 +32,9 @@ const (
 	// Conv, which now holds Seq notes (DeskSession reads them). Sent to the
 	// session's agent; best effort.
 	EventDeskNote
+	// EventFlags: this user's own flags of Conv (Pinned, Muted, Archived,
+	// MarkedUnread in Conversation) changed, on this device or another.
+	EventFlags
 )
 
 func (k EventKind) String() string {
@@ -58,6 +61,8 @@ func (k EventKind) String() string {
 		return "error"
 	case EventQueuePosition:
 		return "queue_position"
+	case EventFlags:
+		return "flags"
 	case EventDeskNote:
 		return "desk_note"
 	}

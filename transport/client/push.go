@@ -29,6 +29,9 @@ func (c *Client) onPush(ctx context.Context, cn *conn, p *wirepb.Push) {
 	case *wirepb.Push_Membership:
 		c.store.membership(e.Membership)
 		c.emit(Event{Kind: EventMembership, Conv: e.Membership.Conv, Seq: e.Membership.LastSeq})
+	case *wirepb.Push_Flags:
+		c.store.setFlags(e.Flags)
+		c.emit(Event{Kind: EventFlags, Conv: e.Flags.Conv})
 	case *wirepb.Push_Receipt:
 		r := e.Receipt
 		changed := c.store.receipt(r.Conv, r.Seq)

@@ -720,6 +720,15 @@ func (s *store) conversation(conv string) (Conversation, bool) {
 	return cs.info, true
 }
 
+// setFlags takes the user's own flags of a conversation as a push says
+// them (a change on any device).
+func (s *store) setFlags(f *wirepb.FlagsUpdate) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	info := &s.convLocked(f.Conv).info
+	info.Pinned, info.Muted, info.Archived, info.MarkedUnread = f.Pinned, f.Muted, f.Archived, f.MarkedUnread
+}
+
 // setMarkedUnread records what the server took.
 func (s *store) setMarkedUnread(conv string, marked bool) {
 	s.mu.Lock()

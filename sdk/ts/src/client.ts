@@ -471,6 +471,14 @@ export class Client {
           c.unread = Number(ev.value.unread);
           c.unreadMentions = Number(ev.value.unreadMentions);
           this.emit("conversation", c);
+        } else if (ev.case === "flags") {
+          // This user's own flags, changed on this device or another.
+          const c = this.conversation(ev.value.conv);
+          c.pinned = ev.value.pinned;
+          c.muted = ev.value.muted;
+          c.archived = ev.value.archived;
+          c.markedUnread = ev.value.markedUnread;
+          this.emit("conversation", c);
         } else if (ev.case === "receipt") {
           const c = this.conversation(ev.value.conv);
           c.peerReadSeq = Math.max(c.peerReadSeq, Number(ev.value.seq));

@@ -280,6 +280,29 @@ test("mark unread: the mark shows in the list, and a read or an own message clea
   });
 });
 
+test("own flags reach the user's other devices: a pin, mute, archive or mark on one shows on the other", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  await withClients(["alice", "eve", "eve-tablet"], async (alice, eve, tablet) => {
+    const conv = "d:alice:eve";
+    alice.send({ to: "eve" }, "any news on the lamp?");
+    await until("the tablet has it", () => tablet.conversation(conv).messages.some((x) => x.body === "any news on the lamp?"));
+    const t = tablet.conversation(conv);
+    await eve.pin(conv);
+    await until("pinned on the tablet", () => t.pinned);
+    await eve.mute(conv);
+    await until("muted on the tablet", () => t.muted);
+    await eve.archive(conv);
+    await until("archived on the tablet", () => t.archived);
+    await eve.markUnread(conv);
+    await until("marked on the tablet", () => t.markedUnread);
+    await tablet.markRead(conv, t.highestSeq());
+    await until("the tablet's read clears the mark on the phone", () => !eve.conversation(conv).markedUnread);
+    await eve.archive(conv, false);
+    await eve.mute(conv, false);
+    await eve.pin(conv, false);
+    await until("all back on the tablet", () => !t.pinned && !t.muted && !t.archived);
+  });
+});
+
 test("a group where only owners and admins post: the member reads it, its send fails, the owner opens it again", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
   await withClients(["alice", "bob"], async (alice, bob) => {
     const conv = "g:ts-class";
