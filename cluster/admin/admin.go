@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -257,6 +258,12 @@ func (s *Server) auth(scope Scope, h http.HandlerFunc) http.HandlerFunc {
 			}
 			s.log.Warn("api key refused: out of its scopes", "key", k.Name, "method", r.Method, "path", r.URL.Path)
 			writeJSON(w, http.StatusForbidden, map[string]string{"error": "API key " + k.Name + " may not do this: it needs " + need, "code": "FORBIDDEN"})
+			return
+		}
+		if ok, wait := s.keys.allow(k, time.Now()); !ok {
+			keyRateLimited.WithLabelValues(k.Name).Inc()
+			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(wait.Seconds()+0.999)))) // whole seconds, rounded up
+			writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": fmt.Sprintf("API key %s is over its rate of %d requests a second", k.Name, k.Rate), "code": "RATE_LIMITED"})
 			return
 		}
 		h(w, r.WithContext(context.WithValue(r.Context(), callerKey{}, "key:"+k.Name)))

@@ -12,10 +12,21 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
 )
+
+var keyRateLimited = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Name: "switchboard_admin_api_key_rate_limited_total",
+	Help: "Requests refused 429 because their API key was over its rate= (by key name).",
+}, []string{"key"})
+
+func init() { prometheus.MustRegister(keyRateLimited) }
 
 // Scope names a part of the API an API key may use. The admin token may
 // use all of it; a business's backend gets a key with only the scopes it
@@ -50,14 +61,21 @@ const keyPrefix = "sbk_"
 // key-authenticated request: rotation needs no restart.
 var keyFileRecheck = time.Second
 
+// MaxKeyRate bounds a key's rate= (requests per second): above it a
+// limit would be no limit.
+const MaxKeyRate = 100000
+
 // APIKey is one line of the keys file: a name (for logs), its scopes, the
-// SHA-256 of the key and, optionally, when it expires. The file holds no
-// key itself.
+// SHA-256 of the key and, optionally, when it expires and how many
+// requests a second it may make. The file holds no key itself.
 type APIKey struct {
 	Name    string
 	Scopes  []Scope
 	Hash    [sha256.Size]byte
 	Expires time.Time // zero: never; from then on the key is refused 401
+	// Rate: requests per second on each node, with bursts of as many (0:
+	// no limit of its own); past it the key is answered 429 RATE_LIMITED.
+	Rate int
 }
 
 // expired reports whether the key has expired at now.
@@ -72,6 +90,9 @@ func (k APIKey) Line() string {
 	line := fmt.Sprintf("%s %s sha256:%s", k.Name, strings.Join(scopes, ","), hex.EncodeToString(k.Hash[:]))
 	if !k.Expires.IsZero() {
 		line += " expires=" + k.Expires.UTC().Format(time.RFC3339)
+	}
+	if k.Rate > 0 {
+		line += " rate=" + strconv.Itoa(k.Rate)
 	}
 	return line
 }
@@ -119,8 +140,8 @@ func checkKeyName(name string) error {
 }
 
 // ParseAPIKeys reads a keys file: one key per line, "NAME SCOPE[,SCOPE…]
-// sha256:HEX [expires=RFC3339]"; blank lines and lines starting with #
-// are skipped. An error names the line.
+// sha256:HEX [expires=RFC3339] [rate=N]"; blank lines and lines starting
+// with # are skipped. An error names the line.
 func ParseAPIKeys(data []byte) ([]APIKey, error) {
 	var keys []APIKey
 	names := map[string]bool{}
@@ -148,8 +169,8 @@ func ParseAPIKeys(data []byte) ([]APIKey, error) {
 
 func parseKeyLine(line string) (APIKey, error) {
 	f := strings.Fields(line)
-	if len(f) != 3 && len(f) != 4 {
-		return APIKey{}, errors.New(`want "NAME SCOPE[,SCOPE…] sha256:HEX [expires=RFC3339]"`)
+	if len(f) < 3 || len(f) > 5 {
+		return APIKey{}, errors.New(`want "NAME SCOPE[,SCOPE…] sha256:HEX [expires=RFC3339] [rate=N]"`)
 	}
 	k := APIKey{Name: f[0]}
 	if err := checkKeyName(k.Name); err != nil {
@@ -167,13 +188,29 @@ func parseKeyLine(line string) (APIKey, error) {
 		return APIKey{}, errors.New("the key's hash: want sha256: and 64 hex digits (switchboard apikey new prints the line)")
 	}
 	copy(k.Hash[:], raw)
-	if len(f) == 4 {
-		at, ok := strings.CutPrefix(f[3], "expires=")
-		t, err := time.Parse(time.RFC3339, at)
-		if !ok || err != nil {
-			return APIKey{}, fmt.Errorf("%q: want expires= and a time as 2027-03-01T00:00:00Z", f[3])
+	seen := map[string]bool{}
+	for _, opt := range f[3:] {
+		name, value, _ := strings.Cut(opt, "=")
+		if seen[name] {
+			return APIKey{}, fmt.Errorf("%s= given twice", name)
 		}
-		k.Expires = t
+		seen[name] = true
+		switch name {
+		case "expires":
+			t, err := time.Parse(time.RFC3339, value)
+			if err != nil {
+				return APIKey{}, fmt.Errorf("%q: want expires= and a time as 2027-03-01T00:00:00Z", opt)
+			}
+			k.Expires = t
+		case "rate":
+			n, err := strconv.Atoi(value)
+			if err != nil || n < 1 || n > MaxKeyRate {
+				return APIKey{}, fmt.Errorf("%q: want rate= and requests per second, 1 to %d", opt, MaxKeyRate)
+			}
+			k.Rate = n
+		default:
+			return APIKey{}, fmt.Errorf("%q: want expires=RFC3339 or rate=N after the hash", opt)
+		}
 	}
 	return k, nil
 }
@@ -190,6 +227,15 @@ type keyFile struct {
 	checked time.Time
 	data    []byte
 	keys    map[[sha256.Size]byte]APIKey
+	// limits holds the limiter of each key with a rate, by name; a reload
+	// keeps a key's limiter while its rate stays, so an edit elsewhere in
+	// the file does not hand every key a fresh burst.
+	limits map[string]*keyLimit
+}
+
+type keyLimit struct {
+	rate int
+	lim  *rate.Limiter
 }
 
 // openKeyFile reads path; an error names what is wrong with it.
@@ -212,9 +258,19 @@ func (f *keyFile) load(data []byte) error {
 		return err
 	}
 	f.keys = make(map[[sha256.Size]byte]APIKey, len(keys))
+	limits := map[string]*keyLimit{}
 	for _, k := range keys {
 		f.keys[k.Hash] = k
+		if k.Rate == 0 {
+			continue
+		}
+		if l := f.limits[k.Name]; l != nil && l.rate == k.Rate {
+			limits[k.Name] = l
+		} else {
+			limits[k.Name] = &keyLimit{rate: k.Rate, lim: rate.NewLimiter(rate.Limit(k.Rate), k.Rate)}
+		}
 	}
+	f.limits = limits
 	f.data = data
 	return nil
 }
@@ -231,6 +287,22 @@ func (f *keyFile) lookup(presented string) (APIKey, bool) {
 	}
 	k, ok := f.keys[h]
 	return k, ok
+}
+
+// allow takes one request of k from its rate; false and how long until
+// the next one would pass when k is over it.
+func (f *keyFile) allow(k APIKey, now time.Time) (bool, time.Duration) {
+	f.mu.Lock()
+	l := f.limits[k.Name]
+	f.mu.Unlock()
+	if l == nil {
+		return true, 0
+	}
+	if l.lim.AllowN(now, 1) {
+		return true, 0
+	}
+	missing := 1 - l.lim.TokensAt(now) // a refused request spends nothing
+	return false, time.Duration(missing / float64(l.rate) * float64(time.Second))
 }
 
 // reload reads the file again if it changed; f.mu is held.

@@ -1,6 +1,7 @@
 package admin_test
 
 import (
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -64,6 +65,20 @@ func TestAPIKeys(t *testing.T) {
 	}
 	call(http.MethodGet, "/api/v1/status", later, "", http.StatusOK, nil)
 
+	// A key over its rate is answered 429 RATE_LIMITED naming it, with a
+	// Retry-After; the other keys are not.
+	busy, busyEntry := newKey(t, "busy", admin.ScopeStatus)
+	busyEntry.Rate = 2
+	writeKeys(t, file, shopEntry.Line()+"\n"+opsEntry.Line()+"\n"+busyEntry.Line()+"\n")
+	call(http.MethodGet, "/api/v1/status", busy, "", http.StatusOK, nil)
+	call(http.MethodGet, "/api/v1/status", busy, "", http.StatusOK, nil)
+	var limited map[string]string
+	h := call(http.MethodGet, "/api/v1/status", busy, "", http.StatusTooManyRequests, &limited)
+	if limited["code"] != "RATE_LIMITED" || !strings.Contains(limited["error"], "busy is over its rate of 2") || h.Get("Retry-After") != "1" {
+		t.Fatalf("a key over its rate: %v, Retry-After %q", limited, h.Get("Retry-After"))
+	}
+	call(http.MethodGet, "/api/v1/status", ops, "", http.StatusOK, nil)
+
 	// Rotation: the shop's key revoked, a new one added, no restart.
 	shop2, shop2Entry := newKey(t, "shop-backend-2", admin.ScopeMessages)
 	writeKeys(t, file, opsEntry.Line()+"\n"+shop2Entry.Line()+"\n")
@@ -91,16 +106,21 @@ func TestAPIKeysFile(t *testing.T) {
 	}
 	hash := strings.Fields(entry.Line())[2]
 	for _, bad := range []string{
-		"ops status",                                             // two fields
-		"ops status " + hash + " extra",                          // a fourth field that is no expiry
-		"ops status " + hash + " expires=tomorrow",               // an expiry that is no time
-		"ops status " + hash + " expires=2027-01-01T00:00:00Z x", // five fields
-		"ops admin " + hash,                                      // not a key's scope
-		"ops status,,desk " + hash,                               // an empty scope
-		"ops status sha256:abc",                                  // short hash
-		"ops status md5:" + hash[7:],                             // not sha256
-		"o/ps status " + hash,                                    // a name with a slash
-		"ops status " + hash + "\nops desk " + hash,              // one name twice
+		"ops status",                                                    // two fields
+		"ops status " + hash + " extra",                                 // a fourth field that is no expiry
+		"ops status " + hash + " expires=tomorrow",                      // an expiry that is no time
+		"ops status " + hash + " expires=2027-01-01T00:00:00Z x",        // an option that is none
+		"ops status " + hash + " rate=0",                                // a rate below 1
+		"ops status " + hash + " rate=100001",                           // a rate past MaxKeyRate
+		"ops status " + hash + " rate=fast",                             // a rate that is no number
+		"ops status " + hash + " rate=2 rate=3",                         // an option twice
+		"ops status " + hash + " rate=2 expires=2027-01-01T00:00:00Z x", // six fields
+		"ops admin " + hash,                                             // not a key's scope
+		"ops status,,desk " + hash,                                      // an empty scope
+		"ops status sha256:abc",                                         // short hash
+		"ops status md5:" + hash[7:],                                    // not sha256
+		"o/ps status " + hash,                                           // a name with a slash
+		"ops status " + hash + "\nops desk " + hash,                     // one name twice
 	} {
 		if _, err := admin.ParseAPIKeys([]byte(bad)); err == nil || !strings.Contains(err.Error(), "line ") {
 			t.Errorf("%q: %v, want an error naming the line", bad, err)
@@ -121,6 +141,18 @@ func TestAPIKeysFile(t *testing.T) {
 	entry.Expires = time.Date(2027, 3, 1, 12, 0, 0, 0, time.UTC)
 	if keys, err := admin.ParseAPIKeys([]byte(entry.Line())); err != nil || !keys[0].Expires.Equal(entry.Expires) || !strings.HasSuffix(entry.Line(), " expires=2027-03-01T12:00:00Z") {
 		t.Fatalf("line %q parsed %+v, %v", entry.Line(), keys, err)
+	}
+	// So does a rate, in either order with the expiry; 1 and MaxKeyRate
+	// are the edges.
+	for _, r := range []int{1, admin.MaxKeyRate} {
+		entry.Rate = r
+		if keys, err := admin.ParseAPIKeys([]byte(entry.Line())); err != nil || keys[0].Rate != r || !keys[0].Expires.Equal(entry.Expires) {
+			t.Fatalf("line %q parsed %+v, %v", entry.Line(), keys, err)
+		}
+	}
+	swapped := fmt.Sprintf("%s %s rate=7 expires=2027-03-01T12:00:00Z", entry.Name, strings.Join(strings.Fields(entry.Line())[1:3], " "))
+	if keys, err := admin.ParseAPIKeys([]byte(swapped)); err != nil || keys[0].Rate != 7 || !keys[0].Expires.Equal(entry.Expires) {
+		t.Fatalf("line %q parsed %+v, %v", swapped, keys, err)
 	}
 
 	// A node does not start on a keys file it cannot read or parse.

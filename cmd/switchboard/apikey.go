@@ -40,12 +40,14 @@ func scopeNames() string {
 func newAPIKeyNewCmd() *cobra.Command {
 	var name, scopes, file string
 	var expiresIn time.Duration
+	var keyRate int
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "new",
 		Short: "Make a key: prints the key (once) and its line for the keys file",
 		Example: `  switchboard apikey new --name shop-backend --scopes messages,members --file /etc/switchboard/api-keys
-  switchboard apikey new --name desk-sync --scopes desk --expires-in 2160h   # refused from 90 days on`,
+  switchboard apikey new --name desk-sync --scopes desk --expires-in 2160h   # refused from 90 days on
+  switchboard apikey new --name crm --scopes messages --rate 20              # 429 past 20 requests a second`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var list []admin.Scope
@@ -64,6 +66,10 @@ func newAPIKeyNewCmd() *cobra.Command {
 			case expiresIn > 0:
 				entry.Expires = time.Now().Add(expiresIn).Truncate(time.Second)
 			}
+			if keyRate < 0 || keyRate > admin.MaxKeyRate {
+				return fmt.Errorf("--rate: want requests per second, 1 to %d (0: no limit of its own)", admin.MaxKeyRate)
+			}
+			entry.Rate = keyRate
 			if file != "" {
 				if err := appendKey(file, entry); err != nil {
 					return err
@@ -87,6 +93,7 @@ func newAPIKeyNewCmd() *cobra.Command {
 	f.StringVar(&scopes, "scopes", "", "comma-separated scopes: "+scopeNames())
 	f.StringVar(&file, "file", "", "keys file to add the line to (created if missing)")
 	f.DurationVar(&expiresIn, "expires-in", 0, "the key expires this long from now, e.g. 2160h (default: never)")
+	f.IntVar(&keyRate, "rate", 0, "requests per second the key may make on each node, in bursts of as many; past it 429 (default: no limit of its own)")
 	f.BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
 }

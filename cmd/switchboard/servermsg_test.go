@@ -62,6 +62,13 @@ func TestAPIKeyCommands(t *testing.T) {
 	if res, err := exec.Command(n.bin, "apikey", "new", "--name", "x", "--scopes", "status", "--expires-in", "-1h").CombinedOutput(); err == nil || !strings.Contains(string(res), "positive duration") {
 		t.Fatalf("--expires-in -1h: %v %s", err, res)
 	}
+	mustJSON(t, n.run("apikey", "new", "--name", "crm", "--scopes", "messages", "--rate", "20", "--json"), &temp)
+	if entries, err := admin.ParseAPIKeys([]byte(temp.Line)); err != nil || entries[0].Rate != 20 {
+		t.Fatalf("a key with a rate: %q, %v", temp.Line, err)
+	}
+	if res, err := exec.Command(n.bin, "apikey", "new", "--name", "x", "--scopes", "status", "--rate", "100001").CombinedOutput(); err == nil || !strings.Contains(string(res), "--rate") {
+		t.Fatalf("--rate past the limit: %v %s", err, res)
+	}
 	n.extra = append(n.extra, "--api-keys-file", keys)
 	n.start()
 	post := []string{"post", "--data-dir", n.dir, "--admin-token", made.Key, "--as", "shop", "--to", "buyer", "--key", "order-1", "--text", "Your order shipped"}
