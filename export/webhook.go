@@ -40,7 +40,7 @@ type WebhookRecord struct {
 
 var webhookPosts = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Name: "switchboard_export_webhook_posts_total",
-	Help: "Export webhook POSTs by result: ok (2xx), failed (another status or no answer; retried).",
+	Help: "Export webhook POSTs by result: ok (2xx), too_large (413: the batch is sent again in halves), failed (another status or no answer; retried).",
 }, []string{"result"})
 
 func init() { prometheus.MustRegister(webhookPosts) }
@@ -229,8 +229,30 @@ func (w *webhook) run(l *lane) {
 }
 
 // deliver posts batch until the receiver takes it; it fails only when the
-// webhook is closing.
+// webhook is closing. A batch the receiver finds too large (413) is sent
+// again as its two halves, in order, down to one record; one record too
+// large for the receiver is retried like any failure, so the export waits
+// for the receiver's limit to be raised rather than skip it.
 func (w *webhook) deliver(batch []queued) error {
+	err := w.deliverWhole(batch)
+	if errors.Is(err, errTooLarge) {
+		half := len(batch) / 2
+		if err := w.deliver(batch[:half]); err != nil {
+			return err
+		}
+		return w.deliver(batch[half:])
+	}
+	return err
+}
+
+// errTooLarge: the receiver answered 413 to a batch of more than one
+// record.
+var errTooLarge = errors.New("export webhook: the receiver found the batch too large")
+
+// deliverWhole posts batch as one body until the receiver takes it
+// (nil), refuses it as too large while it could be split (errTooLarge),
+// or the webhook closes.
+func (w *webhook) deliverWhole(batch []queued) error {
 	body := WebhookBatch{Records: make([]WebhookRecord, len(batch))}
 	for i, q := range batch {
 		body.Records[i] = WebhookRecord{Topic: q.r.Topic, Key: string(q.r.Key), Value: q.r.Value}
@@ -242,14 +264,23 @@ func (w *webhook) deliver(batch []queued) error {
 	}
 	backoff := webhookFirstBackoff
 	for attempt := 1; ; attempt++ {
-		err := w.post(raw)
+		status, err := w.post(raw)
 		if err == nil {
 			webhookPosts.WithLabelValues("ok").Inc()
 			return nil
 		}
+		if status == http.StatusRequestEntityTooLarge && len(batch) > 1 {
+			webhookPosts.WithLabelValues("too_large").Inc()
+			w.log.Info("export webhook: batch too large for the receiver; sending it in halves", "records", len(batch), "bytes", len(raw))
+			return errTooLarge
+		}
 		webhookPosts.WithLabelValues("failed").Inc()
 		failuresTotal.Inc()
-		w.log.Warn("export webhook: POST failed; retrying", "records", len(batch), "attempt", attempt, "retry_in", backoff, "err", err)
+		if status == http.StatusRequestEntityTooLarge {
+			w.log.Error("export webhook: the receiver refuses a single record as too large; raise its body limit (the export waits until it takes it)", "bytes", len(raw), "attempt", attempt, "retry_in", backoff)
+		} else {
+			w.log.Warn("export webhook: POST failed; retrying", "records", len(batch), "attempt", attempt, "retry_in", backoff, "err", err)
+		}
 		select {
 		case <-time.After(backoff/2 + rand.N(backoff/2+1)):
 		case <-w.closing.Done():
@@ -259,12 +290,14 @@ func (w *webhook) deliver(batch []queued) error {
 	}
 }
 
-func (w *webhook) post(body []byte) error {
+// post sends one body; the receiver's status (0 when none) and an error
+// unless it answered 2xx.
+func (w *webhook) post(body []byte) (int, error) {
 	ctx, cancel := context.WithTimeout(w.closing, w.timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.url, bytes.NewReader(body))
 	if err != nil {
-		return err
+		return 0, err
 	}
 	ts := strconv.FormatInt(time.Now().Unix(), 10)
 	req.Header.Set("Content-Type", "application/json")
@@ -272,12 +305,12 @@ func (w *webhook) post(body []byte) error {
 	req.Header.Set("X-Switchboard-Signature", push.Sign(w.secret, ts, body))
 	res, err := w.client.Do(req)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer res.Body.Close()
 	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 64<<10))
 	if res.StatusCode/100 != 2 {
-		return fmt.Errorf("%s answered %s", redactedURL(w.url), res.Status)
+		return res.StatusCode, fmt.Errorf("%s answered %s", redactedURL(w.url), res.Status)
 	}
-	return nil
+	return res.StatusCode, nil
 }

@@ -17,16 +17,19 @@ import (
 )
 
 // webhookReceiver is a business's endpoint: it checks every POST's
-// signature, refuses the first failFirst POSTs with 503 and records what
-// it took, per key, in the order it arrived.
+// signature, refuses the first failFirst POSTs with 503 and, when maxBody
+// is set, bodies over it with 413, and records what it took, per key, in
+// the order it arrived.
 type webhookReceiver struct {
 	secret    []byte
 	failFirst int32
+	maxBody   int
 
-	posts atomic.Int32
-	mu    sync.Mutex
-	byKey map[string][]export.WebhookRecord
-	bad   []string
+	posts    atomic.Int32
+	tooLarge atomic.Int32
+	mu       sync.Mutex
+	byKey    map[string][]export.WebhookRecord
+	bad      []string
 }
 
 func (rc *webhookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -44,6 +47,11 @@ func (rc *webhookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if rc.posts.Add(1) <= rc.failFirst {
 		http.Error(w, "down for a moment", http.StatusServiceUnavailable)
+		return
+	}
+	if rc.maxBody > 0 && len(body) > rc.maxBody {
+		rc.tooLarge.Add(1)
+		http.Error(w, "body too large", http.StatusRequestEntityTooLarge)
 		return
 	}
 	var batch export.WebhookBatch
@@ -80,7 +88,21 @@ func (rc *webhookReceiver) seqs(t *testing.T, key, topic string) []uint64 {
 // the first POSTs (retried), every conversation's messages arrive once and
 // in order, with their events; a restart goes on from the checkpoint.
 func TestWebhookExport(t *testing.T) {
-	rc := &webhookReceiver{secret: []byte("a-secret-of-32-bytes-for-tests!!"), failFirst: 3, byKey: map[string][]export.WebhookRecord{}}
+	testWebhookExport(t, &webhookReceiver{secret: []byte("a-secret-of-32-bytes-for-tests!!"), failFirst: 3, byKey: map[string][]export.WebhookRecord{}})
+}
+
+// A receiver whose body limit is below a batch (413) gets every record
+// still, once each and in order, in smaller POSTs: the batch is sent again
+// as halves.
+func TestWebhookSplitsBatchesTooLarge(t *testing.T) {
+	rc := &webhookReceiver{secret: []byte("a-secret-of-32-bytes-for-tests!!"), maxBody: 1500, byKey: map[string][]export.WebhookRecord{}}
+	testWebhookExport(t, rc)
+	if rc.tooLarge.Load() == 0 {
+		t.Fatal("no batch was over the receiver's limit: the test proves nothing")
+	}
+}
+
+func testWebhookExport(t *testing.T, rc *webhookReceiver) {
 	hs := httptest.NewServer(rc)
 	defer hs.Close()
 	s := openStore(t)
