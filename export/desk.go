@@ -45,6 +45,21 @@ type ReadRecord struct {
 	AtMs    int64  `json:"at_ms"`
 }
 
+// NoteRecord is a desk session's internal note on TopicEvents (type
+// "desk_note"), keyed by conversation, for a CRM or ticket system that
+// keeps the agents' notes beside the transcript. Its id is the session's
+// and the note's index, so a repeat dedupes.
+type NoteRecord struct {
+	EventID string `json:"event_id"`
+	Type    string `json:"type"` // always "desk_note"
+	Conv    string `json:"conv"`
+	Session string `json:"session"`
+	Index   int    `json:"index"`
+	By      string `json:"by"`
+	Text    string `json:"text"`
+	AtMs    int64  `json:"at_ms"`
+}
+
 var deskDropped = newCounter("switchboard_export_desk_dropped_total",
 	"Desk and read events not exported: more than MaxBuffered waiting for Kafka, or Kafka refused them.")
 
@@ -100,6 +115,17 @@ func (s *DeskSink) OnEvent(e desk.Event) {
 		key = e.Agent
 	}
 	s.send(key, b)
+}
+
+// OnNote is the hook for desk.Config.OnNote.
+func (s *DeskSink) OnNote(e desk.NoteEvent) {
+	b, err := encode(s.format, NoteRecord{EventID: "desk_note/" + e.Session + "/" + strconv.Itoa(e.Index), Type: "desk_note",
+		Conv: e.Conv, Session: e.Session, Index: e.Index, By: e.By, Text: e.Text, AtMs: e.AtMs})
+	if err != nil {
+		deskDropped.Inc()
+		return
+	}
+	s.send(e.Conv, b)
 }
 
 // OnRead is the hook for actors.Config.OnRead.

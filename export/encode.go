@@ -67,6 +67,11 @@ func (r DeskRecord) proto() proto.Message {
 		Session: r.Session, Queue: r.Queue, Agent: r.Agent, SinceMs: r.SinceMs, Load: int64(r.Load), Capacity: int64(r.Capacity), AtMs: r.AtMs}}}
 }
 
+func (r NoteRecord) proto() proto.Message {
+	return &exportpb.Event{Kind: &exportpb.Event_Note{Note: &exportpb.NoteRecord{EventId: r.EventID, Type: r.Type, Conv: r.Conv,
+		Session: r.Session, Index: int64(r.Index), By: r.By, Text: r.Text, AtMs: r.AtMs}}}
+}
+
 func (r ModerationRecord) proto() proto.Message {
 	return &exportpb.Event{Kind: &exportpb.Event_Moderation{Moderation: &exportpb.ModerationRecord{EventId: r.EventID, Type: r.Type,
 		Op: r.Op, User: r.User, Conv: r.Conv, Seq: r.Seq, Reporter: r.Reporter, Report: r.Report, Reason: r.Reason,

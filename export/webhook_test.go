@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -12,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-im/switchboard/actors/desk"
+	"github.com/switchboard-im/switchboard/cluster/boot"
 	"github.com/switchboard-im/switchboard/export"
 	"github.com/switchboard-im/switchboard/push"
 )
@@ -188,5 +191,62 @@ func TestWebhookDownStopsCleanly(t *testing.T) {
 	}
 	if cp, err := s.LoadCheckpoint(context.Background(), "export/webhook"); err == nil && cp.ConvSeqs["g:down"] != 0 {
 		t.Fatalf("checkpointed %v with the receiver down", cp.ConvSeqs)
+	}
+}
+
+// A desk session's internal notes reach the export (here its webhook) as
+// "desk_note" records keyed by the conversation, with the session, the
+// author, the text and an id from the session and the note's index, in
+// the order they were written.
+func TestDeskNotesExported(t *testing.T) {
+	rc := &webhookReceiver{secret: []byte("a-secret-of-32-bytes-for-tests!!"), byKey: map[string][]export.WebhookRecord{}}
+	hs := httptest.NewServer(rc)
+	defer hs.Close()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	run := strconv.FormatInt(time.Now().UnixNano(), 36)
+	n, err := boot.StartNode(boot.NodeConfig{Store: openStore(t), Logger: log, ClusterName: "notes-" + run,
+		Export: export.Config{WebhookURL: hs.URL, WebhookSecret: rc.secret}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Stop(true)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := n.Desk.SetScene(ctx, desk.Scene{Name: "listing", Line: "cars", Route: []string{"queue:sales"}}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := n.Desk.Enter(ctx, "c"+run, "listing/42")
+	if err != nil {
+		t.Fatal(err)
+	}
+	notes := []struct{ by, text string }{{"a1", "wants a test drive on Saturday"}, {"sup", "refund approved"}}
+	for _, note := range notes {
+		if _, err := n.Desk.Note(ctx, note.by, s.Conv, note.text); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []export.NoteRecord
+	deadline := time.Now().Add(30 * time.Second)
+	for len(got) < len(notes) {
+		if time.Now().After(deadline) {
+			t.Fatalf("notes exported: %+v", got)
+		}
+		time.Sleep(20 * time.Millisecond)
+		got = got[:0]
+		rc.mu.Lock()
+		for _, r := range rc.byKey[s.Conv] {
+			var rec export.NoteRecord
+			if r.Topic == export.TopicEvents && json.Unmarshal(r.Value, &rec) == nil && rec.Type == "desk_note" {
+				got = append(got, rec)
+			}
+		}
+		rc.mu.Unlock()
+	}
+	for i, note := range notes {
+		r := got[i]
+		if r.EventID != "desk_note/"+s.Session+"/"+strconv.Itoa(i) || r.Conv != s.Conv || r.Session != s.Session || r.Index != i ||
+			r.By != note.by || r.Text != note.text || r.AtMs == 0 {
+			t.Fatalf("note record %d: %+v, want %q by %s of session %s", i, r, note.text, note.by, s.Session)
+		}
 	}
 }

@@ -117,6 +117,9 @@ type Config struct {
 	// OnEvent, when set, sees every assignment decision as it is made (for
 	// tests and tracing). It runs inside the grains: keep it short.
 	OnEvent func(Event)
+	// OnNote, when set, sees every internal note once it is saved (the
+	// export's desk_note records). It runs inside the grains: keep it short.
+	OnNote func(NoteEvent)
 	// OnMergeStep, when set, is called inside a merge at each point a
 	// crash could cut (for tests that crash there).
 	OnMergeStep func(from, what string)
@@ -175,6 +178,18 @@ type Event struct {
 	Since    int64 // enqueue: the entry's order key (ms)
 	Load     int   // hold, release: the agent's load after
 	Capacity int
+}
+
+// NoteEvent is an internal note just added, for Config.OnNote: the
+// session, its conversation, the note and its index among the session's
+// notes (0: the first), which names it for good.
+type NoteEvent struct {
+	Session string
+	Conv    string
+	Index   int
+	By      string
+	AtMs    int64
+	Text    string
 }
 
 // Desk is the service desk of one node: its grain kinds and the Go API.

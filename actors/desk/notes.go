@@ -44,10 +44,14 @@ func (t *threadGrain) addNote(g *grain, ctx actor.Context, r noteReq) (any, erro
 	if err := g.d.checkNote(r.Text, len(s.Notes)); err != nil {
 		return nil, err
 	}
-	s.Notes = append(s.Notes, Note{By: r.By, At: nowMs(), Text: r.Text})
+	note := Note{By: r.By, At: nowMs(), Text: r.Text}
+	s.Notes = append(s.Notes, note)
 	if err := g.save(ctx); err != nil {
 		s.Notes = s.Notes[:len(s.Notes)-1]
 		return nil, err
+	}
+	if on := g.d.cfg.OnNote; on != nil {
+		on(NoteEvent{Session: s.ID, Conv: t.Conv, Index: len(s.Notes) - 1, By: note.By, AtMs: note.At, Text: note.Text})
 	}
 	// The session's agent (once closed, its last one) hears of a note
 	// someone else wrote, a supervisor's say, while the workbench is open.

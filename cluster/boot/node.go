@@ -167,6 +167,13 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 				userDesk(e)
 			}
 		}
+		userNote := cfg.Desk.OnNote
+		cfg.Desk.OnNote = func(e desk.NoteEvent) {
+			deskSink.OnNote(e)
+			if userNote != nil {
+				userNote(e)
+			}
+		}
 	}
 	kinds := []*pcluster.Kind{metricsKind}
 	if cfg.Export.Enabled() {

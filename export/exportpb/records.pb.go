@@ -771,6 +771,7 @@ type Event struct {
 	//	*Event_Read
 	//	*Event_Step
 	//	*Event_Moderation
+	//	*Event_Note
 	Kind          isEvent_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -858,6 +859,15 @@ func (x *Event) GetModeration() *ModerationRecord {
 	return nil
 }
 
+func (x *Event) GetNote() *NoteRecord {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_Note); ok {
+			return x.Note
+		}
+	}
+	return nil
+}
+
 type isEvent_Kind interface {
 	isEvent_Kind()
 }
@@ -882,6 +892,10 @@ type Event_Moderation struct {
 	Moderation *ModerationRecord `protobuf:"bytes,5,opt,name=moderation,proto3,oneof"`
 }
 
+type Event_Note struct {
+	Note *NoteRecord `protobuf:"bytes,6,opt,name=note,proto3,oneof"` // type "desk_note"
+}
+
 func (*Event_Conv) isEvent_Kind() {}
 
 func (*Event_Desk) isEvent_Kind() {}
@@ -891,6 +905,110 @@ func (*Event_Read) isEvent_Kind() {}
 func (*Event_Step) isEvent_Kind() {}
 
 func (*Event_Moderation) isEvent_Kind() {}
+
+func (*Event_Note) isEvent_Kind() {}
+
+// NoteRecord: an internal note of a desk session (type "desk_note"), keyed
+// by conversation; event_id is the session's and the note's index.
+type NoteRecord struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	EventId       string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	Type          string                 `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
+	Conv          string                 `protobuf:"bytes,3,opt,name=conv,proto3" json:"conv,omitempty"`
+	Session       string                 `protobuf:"bytes,4,opt,name=session,proto3" json:"session,omitempty"`
+	Index         int64                  `protobuf:"varint,5,opt,name=index,proto3" json:"index,omitempty"`
+	By            string                 `protobuf:"bytes,6,opt,name=by,proto3" json:"by,omitempty"`
+	Text          string                 `protobuf:"bytes,7,opt,name=text,proto3" json:"text,omitempty"`
+	AtMs          int64                  `protobuf:"varint,8,opt,name=at_ms,json=atMs,proto3" json:"at_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NoteRecord) Reset() {
+	*x = NoteRecord{}
+	mi := &file_export_exportpb_records_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NoteRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NoteRecord) ProtoMessage() {}
+
+func (x *NoteRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_export_exportpb_records_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NoteRecord.ProtoReflect.Descriptor instead.
+func (*NoteRecord) Descriptor() ([]byte, []int) {
+	return file_export_exportpb_records_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *NoteRecord) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *NoteRecord) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *NoteRecord) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *NoteRecord) GetSession() string {
+	if x != nil {
+		return x.Session
+	}
+	return ""
+}
+
+func (x *NoteRecord) GetIndex() int64 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *NoteRecord) GetBy() string {
+	if x != nil {
+		return x.By
+	}
+	return ""
+}
+
+func (x *NoteRecord) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *NoteRecord) GetAtMs() int64 {
+	if x != nil {
+		return x.AtMs
+	}
+	return 0
+}
 
 // ModerationRecord: a moderation step (type "moderation"), keyed by the
 // user it is about.
@@ -913,7 +1031,7 @@ type ModerationRecord struct {
 
 func (x *ModerationRecord) Reset() {
 	*x = ModerationRecord{}
-	mi := &file_export_exportpb_records_proto_msgTypes[7]
+	mi := &file_export_exportpb_records_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -925,7 +1043,7 @@ func (x *ModerationRecord) String() string {
 func (*ModerationRecord) ProtoMessage() {}
 
 func (x *ModerationRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_export_exportpb_records_proto_msgTypes[7]
+	mi := &file_export_exportpb_records_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -938,7 +1056,7 @@ func (x *ModerationRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModerationRecord.ProtoReflect.Descriptor instead.
 func (*ModerationRecord) Descriptor() ([]byte, []int) {
-	return file_export_exportpb_records_proto_rawDescGZIP(), []int{7}
+	return file_export_exportpb_records_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ModerationRecord) GetEventId() string {
@@ -1054,7 +1172,7 @@ type MetricsRecord struct {
 
 func (x *MetricsRecord) Reset() {
 	*x = MetricsRecord{}
-	mi := &file_export_exportpb_records_proto_msgTypes[8]
+	mi := &file_export_exportpb_records_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1066,7 +1184,7 @@ func (x *MetricsRecord) String() string {
 func (*MetricsRecord) ProtoMessage() {}
 
 func (x *MetricsRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_export_exportpb_records_proto_msgTypes[8]
+	mi := &file_export_exportpb_records_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1079,7 +1197,7 @@ func (x *MetricsRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetricsRecord.ProtoReflect.Descriptor instead.
 func (*MetricsRecord) Descriptor() ([]byte, []int) {
-	return file_export_exportpb_records_proto_rawDescGZIP(), []int{8}
+	return file_export_exportpb_records_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *MetricsRecord) GetEventId() string {
@@ -1352,7 +1470,7 @@ const file_export_exportpb_records_proto_rawDesc = "" +
 	"serverTsMs\x12\x14\n" +
 	"\x05score\x18\x15 \x01(\rR\x05scoreB\n" +
 	"\n" +
-	"\b_wait_ms\"\xb4\x02\n" +
+	"\b_wait_ms\"\xea\x02\n" +
 	"\x05Event\x125\n" +
 	"\x04conv\x18\x01 \x01(\v2\x1f.switchboard.export.EventRecordH\x00R\x04conv\x124\n" +
 	"\x04desk\x18\x02 \x01(\v2\x1e.switchboard.export.DeskRecordH\x00R\x04desk\x124\n" +
@@ -1360,8 +1478,19 @@ const file_export_exportpb_records_proto_rawDesc = "" +
 	"\x04step\x18\x04 \x01(\v2\".switchboard.export.DeskStepRecordH\x00R\x04step\x12F\n" +
 	"\n" +
 	"moderation\x18\x05 \x01(\v2$.switchboard.export.ModerationRecordH\x00R\n" +
-	"moderationB\x06\n" +
-	"\x04kind\"\x87\x02\n" +
+	"moderation\x124\n" +
+	"\x04note\x18\x06 \x01(\v2\x1e.switchboard.export.NoteRecordH\x00R\x04noteB\x06\n" +
+	"\x04kind\"\xb8\x01\n" +
+	"\n" +
+	"NoteRecord\x12\x19\n" +
+	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
+	"\x04type\x18\x02 \x01(\tR\x04type\x12\x12\n" +
+	"\x04conv\x18\x03 \x01(\tR\x04conv\x12\x18\n" +
+	"\asession\x18\x04 \x01(\tR\asession\x12\x14\n" +
+	"\x05index\x18\x05 \x01(\x03R\x05index\x12\x0e\n" +
+	"\x02by\x18\x06 \x01(\tR\x02by\x12\x12\n" +
+	"\x04text\x18\a \x01(\tR\x04text\x12\x13\n" +
+	"\x05at_ms\x18\b \x01(\x03R\x04atMs\"\x87\x02\n" +
 	"\x10ModerationRecord\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04type\x18\x02 \x01(\tR\x04type\x12\x0e\n" +
@@ -1420,7 +1549,7 @@ func file_export_exportpb_records_proto_rawDescGZIP() []byte {
 	return file_export_exportpb_records_proto_rawDescData
 }
 
-var file_export_exportpb_records_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_export_exportpb_records_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_export_exportpb_records_proto_goTypes = []any{
 	(*MessageRecord)(nil),    // 0: switchboard.export.MessageRecord
 	(*MediaRecord)(nil),      // 1: switchboard.export.MediaRecord
@@ -1429,8 +1558,9 @@ var file_export_exportpb_records_proto_goTypes = []any{
 	(*ReadRecord)(nil),       // 4: switchboard.export.ReadRecord
 	(*DeskStepRecord)(nil),   // 5: switchboard.export.DeskStepRecord
 	(*Event)(nil),            // 6: switchboard.export.Event
-	(*ModerationRecord)(nil), // 7: switchboard.export.ModerationRecord
-	(*MetricsRecord)(nil),    // 8: switchboard.export.MetricsRecord
+	(*NoteRecord)(nil),       // 7: switchboard.export.NoteRecord
+	(*ModerationRecord)(nil), // 8: switchboard.export.ModerationRecord
+	(*MetricsRecord)(nil),    // 9: switchboard.export.MetricsRecord
 }
 var file_export_exportpb_records_proto_depIdxs = []int32{
 	1, // 0: switchboard.export.MessageRecord.media:type_name -> switchboard.export.MediaRecord
@@ -1438,12 +1568,13 @@ var file_export_exportpb_records_proto_depIdxs = []int32{
 	3, // 2: switchboard.export.Event.desk:type_name -> switchboard.export.DeskRecord
 	4, // 3: switchboard.export.Event.read:type_name -> switchboard.export.ReadRecord
 	5, // 4: switchboard.export.Event.step:type_name -> switchboard.export.DeskStepRecord
-	7, // 5: switchboard.export.Event.moderation:type_name -> switchboard.export.ModerationRecord
-	6, // [6:6] is the sub-list for method output_type
-	6, // [6:6] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	8, // 5: switchboard.export.Event.moderation:type_name -> switchboard.export.ModerationRecord
+	7, // 6: switchboard.export.Event.note:type_name -> switchboard.export.NoteRecord
+	7, // [7:7] is the sub-list for method output_type
+	7, // [7:7] is the sub-list for method input_type
+	7, // [7:7] is the sub-list for extension type_name
+	7, // [7:7] is the sub-list for extension extendee
+	0, // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_export_exportpb_records_proto_init() }
@@ -1458,6 +1589,7 @@ func file_export_exportpb_records_proto_init() {
 		(*Event_Read)(nil),
 		(*Event_Step)(nil),
 		(*Event_Moderation)(nil),
+		(*Event_Note)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1465,7 +1597,7 @@ func file_export_exportpb_records_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_export_exportpb_records_proto_rawDesc), len(file_export_exportpb_records_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
