@@ -78,3 +78,23 @@ func TestMessageRecordMedia(t *testing.T) {
 		t.Errorf("json of a message without a file: %s", b)
 	}
 }
+
+// A desk note record carries the same fields in both formats.
+func TestNoteRecordFormats(t *testing.T) {
+	r := NoteRecord{EventID: "desk_note/s:cars:c1:1/1/2", Type: "desk_note", Conv: "s:cars:c1:1", Session: "s:cars:c1:1/1", Index: 2,
+		By: "sup", Text: "refund approved", AtMs: 1764396000000}
+	ev, ok := r.proto().(*exportpb.Event)
+	p := ev.GetNote()
+	if !ok || p.EventId != r.EventID || p.Type != r.Type || p.Conv != r.Conv || p.Session != r.Session || p.Index != 2 ||
+		p.By != r.By || p.Text != r.Text || p.AtMs != r.AtMs {
+		t.Errorf("protobuf %v", ev)
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"event_id":"desk_note/s:cars:c1:1/1/2","type":"desk_note","conv":"s:cars:c1:1","session":"s:cars:c1:1/1","index":2,"by":"sup","text":"refund approved","at_ms":1764396000000}`
+	if string(b) != want {
+		t.Errorf("json %s\nwant %s", b, want)
+	}
+}
