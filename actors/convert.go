@@ -93,7 +93,7 @@ func isNews(kind storage.MessageKind, refSeq uint64, recalled bool) bool {
 
 // countsAsUnread: m counts towards user's unread (isNews, from someone else).
 func countsAsUnread(m *storage.Message, user string) bool {
-	return isNews(m.Kind, m.RefSeq, false) && m.Sender != user
+	return isNews(m.Kind, m.RefSeq, m.Recalled()) && m.Sender != user
 }
 
 // pbIsNews is isNews of a message as the grains pass it.
