@@ -180,3 +180,45 @@ func TestArchive(t *testing.T) {
 		t.Fatalf("second page of the archived list: %v, %v; want 1", rest, err)
 	}
 }
+
+// A page of the conversation list starts after its cursor's place even
+// when the cursor conversation left the list since the previous page (here
+// archived): the rest of the list follows instead of an empty page that
+// would end it early.
+func TestListPagesPastACursorThatLeft(t *testing.T) {
+	node := startCluster(t, 1, openStore(t), actors.Config{})[0]
+	ctx := tctx(t)
+	var want []string // newest first
+	for _, from := range []string{"bob", "carl", "dan", "eve"} {
+		if _, err := node.SendDirect(ctx, "ann", &pb.SendMessage{Sender: from, Body: []byte("hi")}); err != nil {
+			t.Fatal(err)
+		}
+		want = append([]string{actors.DirectConvID("ann", from)}, want...)
+		time.Sleep(5 * time.Millisecond) // distinct activity times: the order is by them
+	}
+	page := func(after string) []string {
+		t.Helper()
+		r, err := node.ListConversations(ctx, "ann", after, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, c := range r.Conversations {
+			ids = append(ids, c.Conv)
+		}
+		return ids
+	}
+	first := page("")
+	if !slices.Equal(first, want[:2]) {
+		t.Fatalf("first page %v, want %v", first, want[:2])
+	}
+	if err := node.SetArchived(ctx, "ann", first[1], true); err != nil {
+		t.Fatal(err)
+	}
+	if next := page(first[1]); !slices.Equal(next, want[2:]) {
+		t.Fatalf("the page after %s, archived since: %v, want %v", first[1], next, want[2:])
+	}
+	if none := page("d:ann:nobody"); len(none) != 0 {
+		t.Fatalf("a page after a conversation ann never had: %v", none)
+	}
+}

@@ -272,8 +272,7 @@ func (u *user) list(ctx actor.Context, m *pb.ListConversations) {
 		}
 	}
 	// Pinned first, then by last activity, newest first.
-	sort.Slice(items, func(i, j int) bool {
-		a, b := items[i], items[j]
+	before := func(a, b item) bool {
 		if a.uc.pinned != b.uc.pinned {
 			return a.uc.pinned
 		}
@@ -281,18 +280,26 @@ func (u *user) list(ctx actor.Context, m *pb.ListConversations) {
 			return a.uc.activity.After(b.uc.activity)
 		}
 		return a.id < b.id
-	})
+	}
+	sort.Slice(items, func(i, j int) bool { return before(items[i], items[j]) })
 	limit := int(m.Limit)
 	if limit <= 0 || limit > u.rt.cfg.SyncPage {
 		limit = u.rt.cfg.SyncPage
 	}
-	res := &pb.ListConversationsResponse{TotalUnread: u.totalUnread()}
-	started := m.AfterConv == ""
-	for _, it := range items {
-		if !started {
-			started = it.id == m.AfterConv
-			continue
+	// The page starts after the cursor conversation's place in the order:
+	// one that left this list since the last page (archived, brought back,
+	// unpinned) still marks where the next page starts, rather than ending
+	// the list early.
+	from := 0
+	if m.AfterConv != "" {
+		from = len(items)
+		if cur, ok := u.convs[m.AfterConv]; ok {
+			at := item{m.AfterConv, cur}
+			from = sort.Search(len(items), func(i int) bool { return before(at, items[i]) })
 		}
+	}
+	res := &pb.ListConversationsResponse{TotalUnread: u.totalUnread()}
+	for _, it := range items[from:] {
 		if len(res.Conversations) == limit {
 			break
 		}
