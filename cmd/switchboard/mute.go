@@ -50,34 +50,37 @@ badge). Not an admin's mute of a member (the membership op MUTE).`,
 	return cmd
 }
 
-func newArchiveCmd() *cobra.Command {
+// ownFlag describes a command that sets or clears one of the user's own
+// flags of a conversation (archive, mark-unread): --conv, --off, --json.
+type ownFlag struct {
+	use, short, long, example string
+	offHelp                   string // what --off does
+	field                     string // the JSON answer's field
+	on, off                   string // the state printed after
+	set                       func(ctx context.Context, c *client.Client, conv string, on bool) error
+}
+
+func newOwnFlagCmd(f ownFlag) *cobra.Command {
 	var o clientOptions
 	var conv string
 	var off bool
 	cmd := &cobra.Command{
-		Use:   "archive",
-		Short: "Archive a conversation for the user (out of the main list until news); --off brings it back",
-		Long: `Move a conversation into the user's archived list (convs --archived). Only
-the list changes: its unread messages still count unless it is muted. The
-next message from someone else brings it back to the main list, unless the
-user muted it.`,
-		Example: `  switchboard archive --data-dir D --user bob --conv d:alice:bob
-  switchboard archive --data-dir D --user bob --conv d:alice:bob --off`,
+		Use: f.use, Short: f.short, Long: f.long, Example: f.example,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if conv == "" {
 				return errors.New("give --conv")
 			}
 			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
-				if err := c.SetArchived(ctx, conv, !off); err != nil {
+				if err := f.set(ctx, c, conv, !off); err != nil {
 					return err
 				}
 				if o.json {
-					return printJSON(cmd.OutOrStdout(), map[string]any{"conv": conv, "archived": !off})
+					return printJSON(cmd.OutOrStdout(), map[string]any{"conv": conv, f.field: !off})
 				}
-				state := "archived"
+				state := f.on
 				if off {
-					state = "back in the main list"
+					state = f.off
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n", conv, state)
 				return nil
@@ -86,45 +89,39 @@ user muted it.`,
 	}
 	o.register(cmd.Flags())
 	cmd.Flags().StringVar(&conv, "conv", "", "conversation id")
-	cmd.Flags().BoolVar(&off, "off", false, "back to the main list")
+	cmd.Flags().BoolVar(&off, "off", false, f.offHelp)
 	return cmd
 }
 
+func newArchiveCmd() *cobra.Command {
+	return newOwnFlagCmd(ownFlag{
+		use:   "archive",
+		short: "Archive a conversation for the user (out of the main list until news); --off brings it back",
+		long: `Move a conversation into the user's archived list (convs --archived). Only
+the list changes: its unread messages still count unless it is muted. The
+next message from someone else brings it back to the main list, unless the
+user muted it.`,
+		example: `  switchboard archive --data-dir D --user bob --conv d:alice:bob
+  switchboard archive --data-dir D --user bob --conv d:alice:bob --off`,
+		offHelp: "back to the main list", field: "archived", on: "archived", off: "back in the main list",
+		set: func(ctx context.Context, c *client.Client, conv string, on bool) error {
+			return c.SetArchived(ctx, conv, on)
+		},
+	})
+}
+
 func newMarkUnreadCmd() *cobra.Command {
-	var o clientOptions
-	var conv string
-	var off bool
-	cmd := &cobra.Command{
-		Use:   "mark-unread",
-		Short: "Mark a conversation unread for the user, to come back to it; --off takes the mark away",
-		Long: `Mark a conversation unread for the user: convs shows it "(marked unread)"
+	return newOwnFlagCmd(ownFlag{
+		use:   "mark-unread",
+		short: "Mark a conversation unread for the user, to come back to it; --off takes the mark away",
+		long: `Mark a conversation unread for the user: convs shows it "(marked unread)"
 until the user reads it (read, from any device, or a message of their
 own). The unread count and the read cursor stay as they are.`,
-		Example: `  switchboard mark-unread --data-dir D --user bob --conv d:alice:bob
+		example: `  switchboard mark-unread --data-dir D --user bob --conv d:alice:bob
   switchboard mark-unread --data-dir D --user bob --conv d:alice:bob --off`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if conv == "" {
-				return errors.New("give --conv")
-			}
-			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
-				if err := c.SetMarkedUnread(ctx, conv, !off); err != nil {
-					return err
-				}
-				if o.json {
-					return printJSON(cmd.OutOrStdout(), map[string]any{"conv": conv, "marked_unread": !off})
-				}
-				state := "marked unread"
-				if off {
-					state = "no longer marked unread"
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s %s\n", conv, state)
-				return nil
-			})
+		offHelp: "take the mark away", field: "marked_unread", on: "marked unread", off: "no longer marked unread",
+		set: func(ctx context.Context, c *client.Client, conv string, on bool) error {
+			return c.SetMarkedUnread(ctx, conv, on)
 		},
-	}
-	o.register(cmd.Flags())
-	cmd.Flags().StringVar(&conv, "conv", "", "conversation id")
-	cmd.Flags().BoolVar(&off, "off", false, "take the mark away")
-	return cmd
+	})
 }
