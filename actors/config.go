@@ -53,6 +53,9 @@ type Config struct {
 	// 1,000).
 	PreJoinHistory    int
 	MaxPreJoinHistory int
+	// MaxPinnedMessages bounds the messages a group holds pinned at once
+	// (default 10): a pin past it is INVALID until one is unpinned.
+	MaxPinnedMessages int
 	// FanoutThreshold: conversations with at most this many members get one
 	// Deliver (inbox entry) per member per message; larger groups use read
 	// fan-out (default 500).
@@ -247,6 +250,7 @@ func DefaultConfig() Config {
 		MediaUploadTTL:            24 * time.Hour,
 		MediaSweepInterval:        10 * time.Minute,
 		MaxPreJoinHistory:         1000,
+		MaxPinnedMessages:         10,
 		WordListReload:            5 * time.Second,
 		MaxWords:                  10000,
 		MaxCardActions:            4,
@@ -314,6 +318,7 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("max media thumb bytes %d: at most %d", c.MaxMediaThumbBytes, storage.MaxPreviewBytes)
 	}
 	setInt(&c.MaxPreJoinHistory, d.MaxPreJoinHistory)
+	setInt(&c.MaxPinnedMessages, d.MaxPinnedMessages)
 	setInt(&c.MaxWords, d.MaxWords)
 	setInt(&c.MaxCardActions, d.MaxCardActions)
 	setInt(&c.MaxCardFields, d.MaxCardFields)

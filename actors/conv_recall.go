@@ -87,6 +87,7 @@ func (c *conversation) recall(ctx actor.Context, m *pb.RecallMessage) {
 		reply(storeErr(err))
 		return
 	}
+	c.unpinRecalled(m.Seq)
 	now := time.Now()
 	ev := storage.Message{ConvID: c.id, MsgID: c.rt.ids.next(now), Sender: m.User, SenderRole: senderRole(mem.Role),
 		Kind: storage.MsgRecall, RefSeq: m.Seq, ServerTS: now}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -25,6 +26,9 @@ type groupSettings struct {
 	PreJoinHistory *uint32 `json:"prejoin_history,omitempty"`
 	// AdminsOnly: only owners and admins post new messages.
 	AdminsOnly bool `json:"admins_only,omitempty"`
+	// Pinned: the seqs of the messages pinned for every member to see, in
+	// the order they were pinned (at most Config.MaxPinnedMessages).
+	Pinned []uint64 `json:"pinned,omitempty"`
 }
 
 func settingsKey(conv string) string { return "conv-settings/" + conv }
@@ -74,14 +78,19 @@ func (c *conversation) groupSettings(ctx actor.Context, m *pb.GroupSettings) {
 	reply := func(e *pb.Error, s *groupSettings, seq uint64) {
 		r := &pb.GroupSettingsResponse{Error: e, Seq: seq}
 		if s != nil {
-			r.PrejoinHistory, r.AdminsOnly = c.preJoinHistory(s), s.AdminsOnly
+			r.PrejoinHistory, r.AdminsOnly, r.PinnedSeqs = c.preJoinHistory(s), s.AdminsOnly, slices.Clone(s.Pinned)
 		}
 		respond(ctx, sender, r)
 	}
 	if !c.ready(func(e *pb.Error) { reply(e, nil, 0) }) {
 		return
 	}
-	change := m.PrejoinHistory != nil || m.AdminsOnly != nil
+	pin := m.PinSeq != 0 || m.UnpinSeq != 0
+	if pin && (m.PinSeq != 0 && m.UnpinSeq != 0 || m.PrejoinHistory != nil || m.AdminsOnly != nil) {
+		reply(pbErr(pb.Code_INVALID, "a pin or an unpin goes alone in its request"), nil, 0)
+		return
+	}
+	change := m.PrejoinHistory != nil || m.AdminsOnly != nil || pin
 	action := ActHistory
 	if change {
 		action = ActSettings
@@ -103,6 +112,10 @@ func (c *conversation) groupSettings(ctx actor.Context, m *pb.GroupSettings) {
 		reply(nil, s, 0)
 		return
 	}
+	if pin {
+		c.changePin(ctx, m, s, reply)
+		return
+	}
 	next := *s
 	if m.PrejoinHistory != nil {
 		if limit := c.rt.cfg.MaxPreJoinHistory; int64(*m.PrejoinHistory) > int64(limit) {
@@ -115,23 +128,120 @@ func (c *conversation) groupSettings(ctx actor.Context, m *pb.GroupSettings) {
 	if m.AdminsOnly != nil {
 		next.AdminsOnly = *m.AdminsOnly
 	}
-	blob, _ := json.Marshal(next)
-	if err := c.rt.store.SaveCheckpoint(context.Background(), storage.Checkpoint{Key: settingsKey(c.id), State: blob, At: time.Now()}); err != nil {
+	if err := c.saveSettings(&next); err != nil {
 		reply(storeErr(err), nil, 0)
 		return
 	}
-	c.settings = &next
 	if next.AdminsOnly == s.AdminsOnly {
 		reply(nil, &next, 0)
 		return
 	}
 	// Who may post changed: every member hears it, in order with the
 	// messages (the sends queued before it were accepted, later ones not).
+	c.settingsEvent(ctx, m.Actor, map[string]any{"op": "settings", "actor": m.Actor, "admins_only": next.AdminsOnly},
+		func(e *pb.Error, seq uint64) { reply(e, &next, seq) })
+}
+
+// saveSettings stores next as the group's settings and keeps it.
+func (c *conversation) saveSettings(next *groupSettings) error {
+	blob, _ := json.Marshal(next)
+	if err := c.rt.store.SaveCheckpoint(context.Background(), storage.Checkpoint{Key: settingsKey(c.id), State: blob, At: time.Now()}); err != nil {
+		return err
+	}
+	c.settings = next
+	return nil
+}
+
+// settingsEvent records a change of the group's settings as a system
+// message by by, so every member hears it in order with the messages;
+// done gets its seq once it is durable.
+func (c *conversation) settingsEvent(ctx actor.Context, by string, detail map[string]any, done func(*pb.Error, uint64)) {
 	now := time.Now()
-	body, _ := json.Marshal(map[string]any{"op": "settings", "actor": m.Actor, "admins_only": next.AdminsOnly})
-	ev := storage.Message{ConvID: c.id, MsgID: c.rt.ids.next(now), Sender: m.Actor, SenderRole: storage.SenderSystem,
+	body, _ := json.Marshal(detail)
+	ev := storage.Message{ConvID: c.id, MsgID: c.rt.ids.next(now), Sender: by, SenderRole: storage.SenderSystem,
 		Kind: storage.MsgSystem, Body: body, ServerTS: now}
-	c.enqueue(ctx, &ev, func(e *pb.Error) { reply(e, &next, ev.Seq) })
+	c.enqueue(ctx, &ev, func(e *pb.Error) { done(e, ev.Seq) })
+}
+
+// changePin pins (m.PinSeq) or unpins (m.UnpinSeq) one message of the
+// group. Pinning one pinned already, or unpinning one that is not, changes
+// nothing and records nothing.
+func (c *conversation) changePin(ctx actor.Context, m *pb.GroupSettings, s *groupSettings, reply func(*pb.Error, *groupSettings, uint64)) {
+	next := *s
+	op, seq := "pin", m.PinSeq
+	if m.UnpinSeq != 0 {
+		op, seq = "unpin", m.UnpinSeq
+		if !slices.Contains(s.Pinned, seq) {
+			reply(nil, s, 0)
+			return
+		}
+		next.Pinned = withoutSeq(s.Pinned, seq)
+	} else {
+		if slices.Contains(s.Pinned, seq) {
+			reply(nil, s, 0)
+			return
+		}
+		if e := c.pinnable(m.Actor, seq); e != nil {
+			reply(e, nil, 0)
+			return
+		}
+		if limit := c.rt.cfg.MaxPinnedMessages; len(s.Pinned) >= limit {
+			reply(pbErr(pb.Code_INVALID, "%s has %d pinned messages, limit %d: unpin one first", c.id, len(s.Pinned), limit), nil, 0)
+			return
+		}
+		next.Pinned = append(slices.Clone(s.Pinned), seq)
+	}
+	if err := c.saveSettings(&next); err != nil {
+		reply(storeErr(err), nil, 0)
+		return
+	}
+	c.settingsEvent(ctx, m.Actor, map[string]any{"op": op, "actor": m.Actor, "seq": seq},
+		func(e *pb.Error, at uint64) { reply(e, &next, at) })
+}
+
+// pinnable: seq holds a durable text or card (not an edit, an update or
+// recalled) that by can see.
+func (c *conversation) pinnable(by string, seq uint64) *pb.Error {
+	mem := c.members[by]
+	if seq > c.durable || mem == nil || !mem.Sees(seq) {
+		return pbErr(pb.Code_NOT_FOUND, "no message %d in %s to pin", seq, c.id)
+	}
+	msg, err := c.rt.store.GetMessage(context.Background(), c.id, seq)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return pbErr(pb.Code_NOT_FOUND, "no message %d in %s to pin", seq, c.id)
+	case err != nil:
+		return storeErr(err)
+	case msg.Recalled():
+		return pbErr(pb.Code_NOT_FOUND, "message %d of %s was recalled", seq, c.id)
+	case (msg.Kind != storage.MsgNormal && msg.Kind != storage.MsgCard) || msg.RefSeq != 0:
+		return pbErr(pb.Code_INVALID, "message %d of %s is no text or card: pin the message itself", seq, c.id)
+	}
+	return nil
+}
+
+// unpinRecalled takes a recalled message out of the group's pins; its
+// recall event tells the members.
+func (c *conversation) unpinRecalled(seq uint64) {
+	if c.kind != storage.KindGroup {
+		return
+	}
+	s, err := c.loadSettings()
+	if err != nil || !slices.Contains(s.Pinned, seq) {
+		if err != nil {
+			c.log.Warn("pins not read at a recall", "seq", seq, "err", err)
+		}
+		return
+	}
+	next := *s
+	next.Pinned = withoutSeq(s.Pinned, seq)
+	if err := c.saveSettings(&next); err != nil {
+		c.log.Warn("recalled message still pinned", "seq", seq, "err", err)
+	}
+}
+
+func withoutSeq(seqs []uint64, seq uint64) []uint64 {
+	return slices.DeleteFunc(slices.Clone(seqs), func(x uint64) bool { return x == seq })
 }
 
 // adminsOnly refuses a new message from a plain member of a group whose

@@ -2,6 +2,7 @@ package transport_test
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -261,8 +262,19 @@ func TestAdminsOnlyOverTheWire(t *testing.T) {
 	if _, _, err := pupil.ChangeGroupSettings(ctx, conv, client.GroupSettingsChange{AdminsOnly: &off}); codeOf(err) != wirepb.Code_FORBIDDEN {
 		t.Fatalf("a member's change: %v, want FORBIDDEN", err)
 	}
-	if _, err := teacher.SendText(ctx, client.ToConv(conv), "page 12"); err != nil {
+	posted, err := teacher.SendText(ctx, client.ToConv(conv), "page 12")
+	if err != nil {
 		t.Fatalf("the owner posts: %v", err)
+	}
+	// The owner pins it; every member reads the pins, a member may not pin.
+	if s, seq, err := teacher.ChangeGroupSettings(ctx, conv, client.GroupSettingsChange{PinSeq: posted.Seq}); err != nil || seq == 0 || !slices.Equal(s.PinnedSeqs, []uint64{posted.Seq}) {
+		t.Fatalf("pin %d: %+v, seq %d, %v", posted.Seq, s, seq, err)
+	}
+	if s, err := pupil.GroupSettings(ctx, conv); err != nil || !slices.Equal(s.PinnedSeqs, []uint64{posted.Seq}) {
+		t.Fatalf("the pins read by a member: %+v, %v", s, err)
+	}
+	if _, _, err := pupil.ChangeGroupSettings(ctx, conv, client.GroupSettingsChange{UnpinSeq: posted.Seq}); codeOf(err) != wirepb.Code_FORBIDDEN {
+		t.Fatalf("a member's unpin: %v, want FORBIDDEN", err)
 	}
 	if _, err := teacher.SendText(ctx, client.ToUser("pupil"), "see me"); err != nil {
 		t.Fatal(err)

@@ -475,12 +475,13 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 
 	case *wirepb.Request_GroupSettings:
 		g := op.GroupSettings
-		r, err := sess.GroupSettings(ctx, &pb.GroupSettings{Conv: g.Conv, PrejoinHistory: g.PrejoinHistory, AdminsOnly: g.AdminsOnly})
+		r, err := sess.GroupSettings(ctx, &pb.GroupSettings{Conv: g.Conv, PrejoinHistory: g.PrejoinHistory, AdminsOnly: g.AdminsOnly,
+			PinSeq: g.PinSeq, UnpinSeq: g.UnpinSeq})
 		if err != nil {
 			return c.fail(err)
 		}
 		return &wirepb.Response{Result: &wirepb.Response_GroupSettings{GroupSettings: &wirepb.GroupSettingsResult{
-			PrejoinHistory: r.PrejoinHistory, AdminsOnly: r.AdminsOnly, Seq: r.Seq}}}
+			PrejoinHistory: r.PrejoinHistory, AdminsOnly: r.AdminsOnly, Seq: r.Seq, PinnedSeqs: r.PinnedSeqs}}}
 
 	case *wirepb.Request_MarkUnread:
 		if err := sess.SetMarkedUnread(ctx, op.MarkUnread.Conv, op.MarkUnread.Marked); err != nil {

@@ -35,7 +35,12 @@ type GroupSettings struct {
 	// admins_only: only owners and admins post new messages; members still
 	// read, react and edit their own. A change is recorded as a system
 	// message ({"op":"settings","actor","admins_only"}).
-	AdminsOnly    *bool `protobuf:"varint,5,opt,name=admins_only,json=adminsOnly,proto3,oneof" json:"admins_only,omitempty"`
+	AdminsOnly *bool `protobuf:"varint,5,opt,name=admins_only,json=adminsOnly,proto3,oneof" json:"admins_only,omitempty"`
+	// pin_seq / unpin_seq: pin the text or card at that seq for every member
+	// to see (owners and admins; alone in a request), or unpin it. A change
+	// is a system message ({"op":"pin"|"unpin","actor","seq"}).
+	PinSeq        uint64 `protobuf:"varint,6,opt,name=pin_seq,json=pinSeq,proto3" json:"pin_seq,omitempty"`
+	UnpinSeq      uint64 `protobuf:"varint,7,opt,name=unpin_seq,json=unpinSeq,proto3" json:"unpin_seq,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -98,14 +103,31 @@ func (x *GroupSettings) GetAdminsOnly() bool {
 	return false
 }
 
+func (x *GroupSettings) GetPinSeq() uint64 {
+	if x != nil {
+		return x.PinSeq
+	}
+	return 0
+}
+
+func (x *GroupSettings) GetUnpinSeq() uint64 {
+	if x != nil {
+		return x.UnpinSeq
+	}
+	return 0
+}
+
 type GroupSettingsResponse struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	Error          *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
 	PrejoinHistory uint32                 `protobuf:"varint,2,opt,name=prejoin_history,json=prejoinHistory,proto3" json:"prejoin_history,omitempty"`
 	AdminsOnly     bool                   `protobuf:"varint,3,opt,name=admins_only,json=adminsOnly,proto3" json:"admins_only,omitempty"`
-	Seq            uint64                 `protobuf:"varint,4,opt,name=seq,proto3" json:"seq,omitempty"` // the system message recording an admins_only change; 0: none
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// the system message recording an admins_only change, a pin or an unpin;
+	// 0: none
+	Seq           uint64   `protobuf:"varint,4,opt,name=seq,proto3" json:"seq,omitempty"`
+	PinnedSeqs    []uint64 `protobuf:"varint,5,rep,packed,name=pinned_seqs,json=pinnedSeqs,proto3" json:"pinned_seqs,omitempty"` // in the order they were pinned
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GroupSettingsResponse) Reset() {
@@ -166,25 +188,36 @@ func (x *GroupSettingsResponse) GetSeq() uint64 {
 	return 0
 }
 
+func (x *GroupSettingsResponse) GetPinnedSeqs() []uint64 {
+	if x != nil {
+		return x.PinnedSeqs
+	}
+	return nil
+}
+
 var File_actors_actorspb_group_proto protoreflect.FileDescriptor
 
 const file_actors_actorspb_group_proto_rawDesc = "" +
 	"\n" +
-	"\x1bactors/actorspb/group.proto\x12\x12switchboard.actors\x1a\x1cactors/actorspb/actors.proto\"\xb7\x01\n" +
+	"\x1bactors/actorspb/group.proto\x12\x12switchboard.actors\x1a\x1cactors/actorspb/actors.proto\"\xed\x01\n" +
 	"\rGroupSettings\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x14\n" +
 	"\x05actor\x18\x02 \x01(\tR\x05actor\x12,\n" +
 	"\x0fprejoin_history\x18\x04 \x01(\rH\x00R\x0eprejoinHistory\x88\x01\x01\x12$\n" +
 	"\vadmins_only\x18\x05 \x01(\bH\x01R\n" +
-	"adminsOnly\x88\x01\x01B\x12\n" +
+	"adminsOnly\x88\x01\x01\x12\x17\n" +
+	"\apin_seq\x18\x06 \x01(\x04R\x06pinSeq\x12\x1b\n" +
+	"\tunpin_seq\x18\a \x01(\x04R\bunpinSeqB\x12\n" +
 	"\x10_prejoin_historyB\x0e\n" +
-	"\f_admins_onlyJ\x04\b\x03\x10\x04\"\xa4\x01\n" +
+	"\f_admins_onlyJ\x04\b\x03\x10\x04\"\xc5\x01\n" +
 	"\x15GroupSettingsResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12'\n" +
 	"\x0fprejoin_history\x18\x02 \x01(\rR\x0eprejoinHistory\x12\x1f\n" +
 	"\vadmins_only\x18\x03 \x01(\bR\n" +
 	"adminsOnly\x12\x10\n" +
-	"\x03seq\x18\x04 \x01(\x04R\x03seqB7Z5github.com/switchboard-im/switchboard/actors/actorspbb\x06proto3"
+	"\x03seq\x18\x04 \x01(\x04R\x03seq\x12\x1f\n" +
+	"\vpinned_seqs\x18\x05 \x03(\x04R\n" +
+	"pinnedSeqsB7Z5github.com/switchboard-im/switchboard/actors/actorspbb\x06proto3"
 
 var (
 	file_actors_actorspb_group_proto_rawDescOnce sync.Once

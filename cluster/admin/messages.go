@@ -83,15 +83,19 @@ type SettingsRequest struct {
 	Actor          string  `json:"actor"`
 	AdminsOnly     *bool   `json:"admins_only,omitempty"`     // only owners and admins post
 	PrejoinHistory *uint32 `json:"prejoin_history,omitempty"` // seqs before its join a new member sees
+	PinSeq         uint64  `json:"pin_seq,omitempty"`         // pin this message (alone in a request)
+	UnpinSeq       uint64  `json:"unpin_seq,omitempty"`       // unpin this message (alone in a request)
 }
 
 // Settings answers it: the group's settings after the change, and the seq
-// of the system message recording a change of admins_only (0: none).
+// of the system message recording a change of admins_only, a pin or an
+// unpin (0: none).
 type Settings struct {
-	Conv           string `json:"conv"`
-	AdminsOnly     bool   `json:"admins_only"`
-	PrejoinHistory uint32 `json:"prejoin_history"`
-	Seq            uint64 `json:"seq,omitempty"`
+	Conv           string   `json:"conv"`
+	AdminsOnly     bool     `json:"admins_only"`
+	PrejoinHistory uint32   `json:"prejoin_history"`
+	PinnedSeqs     []uint64 `json:"pinned_seqs"`
+	Seq            uint64   `json:"seq,omitempty"`
 }
 
 func (s *Server) groupSettings(w http.ResponseWriter, r *http.Request) {
@@ -102,12 +106,17 @@ func (s *Server) groupSettings(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 	defer cancel()
 	conv := r.PathValue("conv")
-	res, err := s.node.GroupSettings(ctx, &pb.GroupSettings{Conv: conv, Actor: req.Actor, AdminsOnly: req.AdminsOnly, PrejoinHistory: req.PrejoinHistory})
+	res, err := s.node.GroupSettings(ctx, &pb.GroupSettings{Conv: conv, Actor: req.Actor, AdminsOnly: req.AdminsOnly, PrejoinHistory: req.PrejoinHistory,
+		PinSeq: req.PinSeq, UnpinSeq: req.UnpinSeq})
 	if err != nil {
 		sendRefused(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, Settings{Conv: conv, AdminsOnly: res.AdminsOnly, PrejoinHistory: res.PrejoinHistory, Seq: res.Seq})
+	pinned := res.PinnedSeqs
+	if pinned == nil {
+		pinned = []uint64{} // [] rather than null in the JSON
+	}
+	writeJSON(w, http.StatusOK, Settings{Conv: conv, AdminsOnly: res.AdminsOnly, PrejoinHistory: res.PrejoinHistory, PinnedSeqs: pinned, Seq: res.Seq})
 }
 
 // Members answers GET /api/v1/conversations/{conv}/members: a page of the

@@ -3,6 +3,7 @@ package admin_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -129,7 +130,8 @@ func TestServerMembership(t *testing.T) {
 		t.Fatalf("read by a student: %+v", set)
 	}
 	call(http.MethodPost, "/api/v1/messages", `{"sender":"s1","conv":"g:class-7b","client_msg_id":"q1","text":"?"}`, http.StatusForbidden, nil)
-	call(http.MethodPost, "/api/v1/messages", `{"sender":"teacher","conv":"g:class-7b","client_msg_id":"a1","text":"page 12"}`, http.StatusCreated, nil)
+	var posted admin.PostedMessage
+	call(http.MethodPost, "/api/v1/messages", `{"sender":"teacher","conv":"g:class-7b","client_msg_id":"a1","text":"page 12"}`, http.StatusCreated, &posted)
 	call(http.MethodPost, settings, `{"actor":"teacher","prejoin_history":1001}`, http.StatusBadRequest, nil)
 	call(http.MethodPost, "/api/v1/conversations/g:nosuch/settings", `{"actor":"teacher"}`, http.StatusNotFound, nil)
 
@@ -138,6 +140,15 @@ func TestServerMembership(t *testing.T) {
 	if len(log.Messages) < 2 || log.Messages[len(log.Messages)-2].Kind != "system" {
 		t.Fatalf("the class's log %+v", log)
 	}
+
+	// The teacher's server pins the homework for the class.
+	set = admin.Settings{}
+	call(http.MethodPost, settings, fmt.Sprintf(`{"actor":"teacher","pin_seq":%d}`, posted.Seq), http.StatusOK, &set)
+	if len(set.PinnedSeqs) != 1 || set.PinnedSeqs[0] != posted.Seq || set.Seq == 0 {
+		t.Fatalf("pin %d: %+v", posted.Seq, set)
+	}
+	call(http.MethodPost, settings, fmt.Sprintf(`{"actor":"s1","unpin_seq":%d}`, posted.Seq), http.StatusForbidden, nil)
+	call(http.MethodPost, settings, fmt.Sprintf(`{"actor":"teacher","pin_seq":%d,"admins_only":false}`, posted.Seq), http.StatusBadRequest, nil)
 }
 
 // startAdminAPI starts a node on a fresh store with cfg and its admin API

@@ -158,6 +158,7 @@ func newGroupSettingsCmd() *cobra.Command {
 	var conv string
 	var adminsOnly bool
 	var prejoin uint32
+	var pin, unpin uint64
 	cmd := &cobra.Command{
 		Use:   "settings",
 		Short: "Show a group's settings, or change them (owners and admins)",
@@ -165,8 +166,10 @@ func newGroupSettingsCmd() *cobra.Command {
 change it: --admins-only lets only owners and admins post new messages (a
 class, an announcement channel; members still read, react and edit their
 own), --admins-only=false opens the group again; --prejoin-history N lets a
-member added later see the last N messages before its join.`,
+member added later see the last N messages before its join; --pin SEQ pins
+a message for every member to see (--unpin SEQ takes it off), alone.`,
 		Example: `  switchboard group settings --data-dir D --user teacher --conv g:class --admins-only
+  switchboard group settings --data-dir D --user teacher --conv g:class --pin 12
   switchboard group settings --data-dir D --user pupil --conv g:class --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -180,19 +183,25 @@ member added later see the last N messages before its join.`,
 			if cmd.Flags().Changed("prejoin-history") {
 				ch.PrejoinHistory = &prejoin
 			}
+			ch.PinSeq, ch.UnpinSeq = pin, unpin
 			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
 				s, seq, err := c.ChangeGroupSettings(ctx, conv, ch)
 				if err != nil {
 					return err
 				}
 				if o.json {
-					return printJSON(cmd.OutOrStdout(), map[string]any{"conv": conv, "admins_only": s.AdminsOnly, "prejoin_history": s.PrejoinHistory, "seq": seq})
+					pinned := s.PinnedSeqs
+					if pinned == nil {
+						pinned = []uint64{}
+					}
+					return printJSON(cmd.OutOrStdout(), map[string]any{"conv": conv, "admins_only": s.AdminsOnly, "prejoin_history": s.PrejoinHistory,
+						"pinned_seqs": pinned, "seq": seq})
 				}
 				who := "every member posts"
 				if s.AdminsOnly {
 					who = "only owners and admins post"
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: %s; a new member sees %d messages before its join\n", conv, who, s.PrejoinHistory)
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: %s; a new member sees %d messages before its join; pinned: %v\n", conv, who, s.PrejoinHistory, s.PinnedSeqs)
 				return nil
 			})
 		},
@@ -201,5 +210,7 @@ member added later see the last N messages before its join.`,
 	cmd.Flags().StringVar(&conv, "conv", "", "group id")
 	cmd.Flags().BoolVar(&adminsOnly, "admins-only", false, "only owners and admins post new messages (=false: every member)")
 	cmd.Flags().Uint32Var(&prejoin, "prejoin-history", 0, "messages before its join a member added later sees")
+	cmd.Flags().Uint64Var(&pin, "pin", 0, "pin the message at this seq for every member")
+	cmd.Flags().Uint64Var(&unpin, "unpin", 0, "unpin the message at this seq")
 	return cmd
 }

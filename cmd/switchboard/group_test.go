@@ -2,6 +2,7 @@ package main
 
 import (
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -35,5 +36,23 @@ func TestGroupSettingsCommand(t *testing.T) {
 	if s.AdminsOnly {
 		t.Fatalf("opened: %+v", s)
 	}
-	n.run("send", "--data-dir", d, "--user", "pupil", "--conv", "g:class", "--text", "thanks")
+	var sent struct {
+		Seq uint64 `json:"seq"`
+	}
+	mustJSON(t, n.run("send", "--data-dir", d, "--user", "pupil", "--conv", "g:class", "--text", "thanks", "--json"), &sent)
+	// Pin the pupil's message for the class, then take it off.
+	last := sent.Seq
+	var p struct {
+		PinnedSeqs []uint64 `json:"pinned_seqs"`
+		Seq        uint64   `json:"seq"`
+	}
+	mustJSON(t, n.run("group", "settings", "--data-dir", d, "--user", "teacher", "--conv", "g:class", "--pin", strconv.FormatUint(last, 10), "--json"), &p)
+	if len(p.PinnedSeqs) != 1 || p.PinnedSeqs[0] != last || p.Seq == 0 {
+		t.Fatalf("pin %d: %+v", last, p)
+	}
+	p.PinnedSeqs = nil
+	mustJSON(t, n.run("group", "settings", "--data-dir", d, "--user", "teacher", "--conv", "g:class", "--unpin", strconv.FormatUint(last, 10), "--json"), &p)
+	if len(p.PinnedSeqs) != 0 || p.Seq == 0 {
+		t.Fatalf("unpin %d: %+v", last, p)
+	}
 }

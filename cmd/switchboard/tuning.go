@@ -38,6 +38,7 @@ func (t *tuning) register(f *pflag.FlagSet) {
 	f.IntVar(&t.actors.SystemMessageUsers, "system-message-users", a.SystemMessageUsers, "most users a membership change's system message names (it counts them all)")
 	f.IntVar(&t.actors.PreJoinHistory, "prejoin-history", a.PreJoinHistory, "in groups without their own setting, how many messages before its join a member added later sees")
 	f.IntVar(&t.actors.MaxPreJoinHistory, "max-prejoin-history", a.MaxPreJoinHistory, "most messages before its join a group's setting may show a new member")
+	f.IntVar(&t.actors.MaxPinnedMessages, "max-pinned-messages", a.MaxPinnedMessages, "most messages a group holds pinned at once")
 	f.IntVar(&t.actors.MaxMentions, "max-mentions", a.MaxMentions, "most members one message mentions")
 	f.IntVar(&t.actors.MaxSearchScan, "max-search-scan", a.MaxSearchScan, "most messages one search request reads (a longer search goes on page by page)")
 	f.IntVar(&t.actors.MaxReactionBytes, "max-reaction-bytes", a.MaxReactionBytes, "longest reaction (an emoji), bytes")

@@ -416,12 +416,18 @@ type GroupSettings struct {
 	// AdminsOnly: only owners and admins post new messages; plain members
 	// read, react and edit their own.
 	AdminsOnly bool
+	// PinnedSeqs: the messages pinned for every member to see, in the
+	// order they were pinned (History reads them).
+	PinnedSeqs []uint64
 }
 
-// GroupSettingsChange names the settings to change; nil ones stay.
+// GroupSettingsChange names the settings to change; nil ones stay. A pin
+// (PinSeq) or an unpin (UnpinSeq) of one message goes alone.
 type GroupSettingsChange struct {
 	PrejoinHistory *uint32
 	AdminsOnly     *bool
+	PinSeq         uint64
+	UnpinSeq       uint64
 }
 
 // GroupSettings reads conv's settings (any member).
@@ -432,15 +438,15 @@ func (c *Client) GroupSettings(ctx context.Context, conv string) (GroupSettings,
 
 // ChangeGroupSettings changes the settings ch names (owners and admins)
 // and returns them all, with the seq of the system message recording a
-// change of AdminsOnly (0: none).
+// change of AdminsOnly, a pin or an unpin (0: none).
 func (c *Client) ChangeGroupSettings(ctx context.Context, conv string, ch GroupSettingsChange) (GroupSettings, uint64, error) {
 	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_GroupSettings{GroupSettings: &wirepb.GroupSettingsRequest{
-		Conv: conv, PrejoinHistory: ch.PrejoinHistory, AdminsOnly: ch.AdminsOnly}}})
+		Conv: conv, PrejoinHistory: ch.PrejoinHistory, AdminsOnly: ch.AdminsOnly, PinSeq: ch.PinSeq, UnpinSeq: ch.UnpinSeq}}})
 	if err != nil {
 		return GroupSettings{}, 0, err
 	}
 	r := res.GetGroupSettings()
-	return GroupSettings{PrejoinHistory: r.GetPrejoinHistory(), AdminsOnly: r.GetAdminsOnly()}, r.GetSeq(), nil
+	return GroupSettings{PrejoinHistory: r.GetPrejoinHistory(), AdminsOnly: r.GetAdminsOnly(), PinnedSeqs: r.GetPinnedSeqs()}, r.GetSeq(), nil
 }
 
 // SetArchived moves conv into this user's archived list (ListArchived)

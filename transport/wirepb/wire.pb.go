@@ -4222,7 +4222,16 @@ type GroupSettingsRequest struct {
 	// only owners and admins post new messages; plain members still read,
 	// react and edit their own, and a send of theirs is FORBIDDEN. A change
 	// is a system message {"op":"settings","actor","admins_only"}.
-	AdminsOnly    *bool `protobuf:"varint,3,opt,name=admins_only,json=adminsOnly,proto3,oneof" json:"admins_only,omitempty"`
+	AdminsOnly *bool `protobuf:"varint,3,opt,name=admins_only,json=adminsOnly,proto3,oneof" json:"admins_only,omitempty"`
+	// pin the text or card at pin_seq for every member to see, or unpin the
+	// message at unpin_seq (owners and admins; alone in a request, else
+	// INVALID). A change is a system message {"op":"pin"|"unpin","actor","seq"};
+	// pinning a pinned message or unpinning one that is not changes nothing.
+	// At most serve --max-pinned-messages (10) at once, else INVALID; a
+	// message that is no durable text or card the caller sees: NOT_FOUND or
+	// INVALID. A recalled message leaves the pins by itself.
+	PinSeq        uint64 `protobuf:"varint,4,opt,name=pin_seq,json=pinSeq,proto3" json:"pin_seq,omitempty"`
+	UnpinSeq      uint64 `protobuf:"varint,5,opt,name=unpin_seq,json=unpinSeq,proto3" json:"unpin_seq,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4278,13 +4287,30 @@ func (x *GroupSettingsRequest) GetAdminsOnly() bool {
 	return false
 }
 
+func (x *GroupSettingsRequest) GetPinSeq() uint64 {
+	if x != nil {
+		return x.PinSeq
+	}
+	return 0
+}
+
+func (x *GroupSettingsRequest) GetUnpinSeq() uint64 {
+	if x != nil {
+		return x.UnpinSeq
+	}
+	return 0
+}
+
 type GroupSettingsResult struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	PrejoinHistory uint32                 `protobuf:"varint,1,opt,name=prejoin_history,json=prejoinHistory,proto3" json:"prejoin_history,omitempty"`
 	AdminsOnly     bool                   `protobuf:"varint,2,opt,name=admins_only,json=adminsOnly,proto3" json:"admins_only,omitempty"`
-	Seq            uint64                 `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"` // the system message recording an admins_only change; 0: none
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// the system message recording an admins_only change, a pin or an
+	// unpin; 0: none
+	Seq           uint64   `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`
+	PinnedSeqs    []uint64 `protobuf:"varint,4,rep,packed,name=pinned_seqs,json=pinnedSeqs,proto3" json:"pinned_seqs,omitempty"` // the pinned messages, in the order they were pinned
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GroupSettingsResult) Reset() {
@@ -4336,6 +4362,13 @@ func (x *GroupSettingsResult) GetSeq() uint64 {
 		return x.Seq
 	}
 	return 0
+}
+
+func (x *GroupSettingsResult) GetPinnedSeqs() []uint64 {
+	if x != nil {
+		return x.PinnedSeqs
+	}
+	return nil
 }
 
 type MembersRequest struct {
@@ -8638,19 +8671,23 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\n" +
 	"\x06UNMUTE\x10\x05\"$\n" +
 	"\x10MembershipResult\x12\x10\n" +
-	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\xa2\x01\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\xd8\x01\n" +
 	"\x14GroupSettingsRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12,\n" +
 	"\x0fprejoin_history\x18\x02 \x01(\rH\x00R\x0eprejoinHistory\x88\x01\x01\x12$\n" +
 	"\vadmins_only\x18\x03 \x01(\bH\x01R\n" +
-	"adminsOnly\x88\x01\x01B\x12\n" +
+	"adminsOnly\x88\x01\x01\x12\x17\n" +
+	"\apin_seq\x18\x04 \x01(\x04R\x06pinSeq\x12\x1b\n" +
+	"\tunpin_seq\x18\x05 \x01(\x04R\bunpinSeqB\x12\n" +
 	"\x10_prejoin_historyB\x0e\n" +
-	"\f_admins_only\"q\n" +
+	"\f_admins_only\"\x92\x01\n" +
 	"\x13GroupSettingsResult\x12'\n" +
 	"\x0fprejoin_history\x18\x01 \x01(\rR\x0eprejoinHistory\x12\x1f\n" +
 	"\vadmins_only\x18\x02 \x01(\bR\n" +
 	"adminsOnly\x12\x10\n" +
-	"\x03seq\x18\x03 \x01(\x04R\x03seq\"P\n" +
+	"\x03seq\x18\x03 \x01(\x04R\x03seq\x12\x1f\n" +
+	"\vpinned_seqs\x18\x04 \x03(\x04R\n" +
+	"pinnedSeqs\"P\n" +
 	"\x0eMembersRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x14\n" +
 	"\x05after\x18\x02 \x01(\tR\x05after\x12\x14\n" +

@@ -351,10 +351,10 @@ export class Client {
     return Number(r.result.value.totalUnread);
   }
 
-  /** groupSettings reads a group's settings (any member). */
-  async groupSettings(conv: string): Promise<{ prejoinHistory: number; adminsOnly: boolean }> {
-    const { prejoinHistory, adminsOnly } = await this.changeGroupSettings(conv, {});
-    return { prejoinHistory, adminsOnly };
+  /** groupSettings reads a group's settings (any member); pinnedSeqs: its pinned messages, in the order they were pinned. */
+  async groupSettings(conv: string): Promise<{ prejoinHistory: number; adminsOnly: boolean; pinnedSeqs: number[] }> {
+    const { prejoinHistory, adminsOnly, pinnedSeqs } = await this.changeGroupSettings(conv, {});
+    return { prejoinHistory, adminsOnly, pinnedSeqs };
   }
 
   /**
@@ -362,14 +362,21 @@ export class Client {
    * adminsOnly lets only owners and admins post new messages (members
    * still react and edit their own; a member's send then fails
    * FORBIDDEN); prejoinHistory is how many messages before its join a
-   * member added later sees. seq: the system message recording a change of
-   * adminsOnly (0: none).
+   * member added later sees; pin / unpin (alone) pins the text or card at
+   * that seq for every member to see, or takes it off. seq: the system
+   * message recording a change of adminsOnly, a pin or an unpin (0: none).
    */
-  async changeGroupSettings(conv: string, change: { prejoinHistory?: number; adminsOnly?: boolean }): Promise<{ prejoinHistory: number; adminsOnly: boolean; seq: number }> {
-    const r = await this.request({ case: "groupSettings", value: { conv, prejoinHistory: change.prejoinHistory, adminsOnly: change.adminsOnly } });
+  async changeGroupSettings(
+    conv: string,
+    change: { prejoinHistory?: number; adminsOnly?: boolean; pin?: number; unpin?: number },
+  ): Promise<{ prejoinHistory: number; adminsOnly: boolean; pinnedSeqs: number[]; seq: number }> {
+    const r = await this.request({
+      case: "groupSettings",
+      value: { conv, prejoinHistory: change.prejoinHistory, adminsOnly: change.adminsOnly, pinSeq: BigInt(change.pin ?? 0), unpinSeq: BigInt(change.unpin ?? 0) },
+    });
     if (r.result.case !== "groupSettings") throw new Error("groupSettings: unexpected answer");
     const s = r.result.value;
-    return { prejoinHistory: s.prejoinHistory, adminsOnly: s.adminsOnly, seq: Number(s.seq) };
+    return { prejoinHistory: s.prejoinHistory, adminsOnly: s.adminsOnly, pinnedSeqs: s.pinnedSeqs.map(Number), seq: Number(s.seq) };
   }
 
   /** pin pins conv for this user (on false: unpins). */

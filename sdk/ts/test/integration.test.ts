@@ -309,7 +309,7 @@ test("a group where only owners and admins post: the member reads it, its send f
     const set = await alice.changeGroupSettings(conv, { adminsOnly: true });
     assert.equal(set.adminsOnly, true);
     assert.ok(set.seq > 0, "the change is a system message");
-    assert.deepEqual(await bob.groupSettings(conv), { prejoinHistory: 0, adminsOnly: true });
+    assert.deepEqual(await bob.groupSettings(conv), { prejoinHistory: 0, adminsOnly: true, pinnedSeqs: [] });
     const refused = bob.send(conv, "may I?");
     await until("the member's send is refused", () => refused.state === "failed");
     assert.match(refused.error ?? "", /only owners and admins/);
@@ -317,6 +317,14 @@ test("a group where only owners and admins post: the member reads it, its send f
     await alice.changeGroupSettings(conv, { adminsOnly: false });
     bob.send(conv, "thanks");
     await until("the member's message arrives", () => alice.conversation(conv).messages.some((x) => x.body === "thanks"));
+    // The owner pins it for the class; the member reads the pins, and may not unpin.
+    const seq = alice.conversation(conv).messages.find((x) => x.body === "thanks")!.seq;
+    const pinned = await alice.changeGroupSettings(conv, { pin: seq });
+    assert.deepEqual(pinned.pinnedSeqs, [seq]);
+    assert.ok(pinned.seq > seq, "the pin is a system message");
+    assert.deepEqual((await bob.groupSettings(conv)).pinnedSeqs, [seq]);
+    await assert.rejects(bob.changeGroupSettings(conv, { unpin: seq }), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
+    assert.deepEqual((await alice.changeGroupSettings(conv, { unpin: seq })).pinnedSeqs, []);
   });
 });
 
