@@ -545,7 +545,6 @@ func (s *store) readUpdate(conv string, readSeq, unread, mentions uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cs := s.convLocked(conv)
-	cs.info.MarkedUnread = false // read on another device: the server cleared the mark
 	if readSeq >= cs.info.ReadSeq {
 		cs.info.ReadSeq, cs.info.Unread, cs.info.UnreadMentions = readSeq, unread, mentions
 	}

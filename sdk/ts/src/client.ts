@@ -473,7 +473,6 @@ export class Client {
           this.emit("conversation", c);
         } else if (ev.case === "read") {
           const c = this.conversation(ev.value.conv);
-          c.markedUnread = false; // read on another device: the server cleared the mark
           c.readSeq = Number(ev.value.readSeq);
           c.unread = Number(ev.value.unread);
           c.unreadMentions = Number(ev.value.unreadMentions);
