@@ -78,7 +78,16 @@ func (c *conversation) groupSettings(ctx actor.Context, m *pb.GroupSettings) {
 	reply := func(e *pb.Error, s *groupSettings, seq uint64) {
 		r := &pb.GroupSettingsResponse{Error: e, Seq: seq}
 		if s != nil {
-			r.PrejoinHistory, r.AdminsOnly, r.PinnedSeqs = c.preJoinHistory(s), s.AdminsOnly, slices.Clone(s.Pinned)
+			r.PrejoinHistory, r.AdminsOnly = c.preJoinHistory(s), s.AdminsOnly
+			// Only the pins the asker can read: a member who joined after
+			// a pinned message does not see it, nor its seq here.
+			if mem := c.members[m.Actor]; mem != nil {
+				for _, seq := range s.Pinned {
+					if mem.Sees(seq) {
+						r.PinnedSeqs = append(r.PinnedSeqs, seq)
+					}
+				}
+			}
 		}
 		respond(ctx, sender, r)
 	}

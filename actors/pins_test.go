@@ -110,4 +110,11 @@ func TestPinnedMessages(t *testing.T) {
 	if _, err := change("aide", third, 0); actors.CodeOf(err) != pb.Code_NOT_FOUND {
 		t.Fatalf("pinning a message before one's join: %v, want NOT_FOUND", err)
 	}
+	// Nor does it see such a pin: each member reads the pins it can read.
+	if r, err := change("teacher", third, 0); err != nil || !slices.Equal(r.PinnedSeqs, []uint64{third}) {
+		t.Fatalf("pin %d: %v, %v", third, r, err)
+	}
+	if r, err := node.GroupSettings(ctx, &pb.GroupSettings{Conv: g, Actor: "aide"}); err != nil || len(r.PinnedSeqs) != 0 {
+		t.Fatalf("the pins read by a member who joined after them: %v, %v; want none", r, err)
+	}
 }

@@ -4307,8 +4307,10 @@ type GroupSettingsResult struct {
 	AdminsOnly     bool                   `protobuf:"varint,2,opt,name=admins_only,json=adminsOnly,proto3" json:"admins_only,omitempty"`
 	// the system message recording an admins_only change, a pin or an
 	// unpin; 0: none
-	Seq           uint64   `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`
-	PinnedSeqs    []uint64 `protobuf:"varint,4,rep,packed,name=pinned_seqs,json=pinnedSeqs,proto3" json:"pinned_seqs,omitempty"` // the pinned messages, in the order they were pinned
+	Seq uint64 `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`
+	// the pinned messages the caller sees (none from before its join), in
+	// the order they were pinned
+	PinnedSeqs    []uint64 `protobuf:"varint,4,rep,packed,name=pinned_seqs,json=pinnedSeqs,proto3" json:"pinned_seqs,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }

@@ -1863,7 +1863,8 @@ export type GroupSettingsResult = Message$1<"switchboard.wire.v1.GroupSettingsRe
   seq: bigint;
 
   /**
-   * the pinned messages, in the order they were pinned
+   * the pinned messages the caller sees (none from before its join), in
+   * the order they were pinned
    *
    * @generated from field: repeated uint64 pinned_seqs = 4;
    */
