@@ -194,6 +194,37 @@ func TestWebhookDownStopsCleanly(t *testing.T) {
 	}
 }
 
+// One record the receiver refuses as too large is not skipped: the batch
+// is halved down to it, then it is retried (the export waits), nothing
+// after it is checkpointed, and Close still returns.
+func TestWebhookRecordTooLargeWaits(t *testing.T) {
+	rc := &webhookReceiver{secret: []byte("a-secret-of-32-bytes-for-tests!!"), maxBody: 10, byKey: map[string][]export.WebhookRecord{}}
+	hs := httptest.NewServer(rc)
+	defer hs.Close()
+	s := openStore(t)
+	appendMsgs(t, s, "g:huge", seqRange(1, 4)...)
+	e, err := export.New(s, export.Config{WebhookURL: hs.URL, WebhookSecret: rc.secret, WebhookBatch: 4, CheckpointInterval: 20 * time.Millisecond,
+		ShutdownTimeout: 300 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Start()
+	// 4 → 2 + 2 → 1 + 1: three 413s before a single record is retried.
+	for rc.tooLarge.Load() < 5 {
+		time.Sleep(10 * time.Millisecond)
+	}
+	e.Close()
+	rc.mu.Lock()
+	got := len(rc.byKey["g:huge"])
+	rc.mu.Unlock()
+	if got != 0 {
+		t.Fatalf("the receiver took %d records over its limit", got)
+	}
+	if cp, err := s.LoadCheckpoint(context.Background(), "export/webhook"); err == nil && cp.ConvSeqs["g:huge"] != 0 {
+		t.Fatalf("checkpointed %v past a record the receiver refused", cp.ConvSeqs)
+	}
+}
+
 // A desk session's internal notes reach the export (here its webhook) as
 // "desk_note" records keyed by the conversation, with the session, the
 // author, the text and an id from the session and the note's index, in
