@@ -191,9 +191,15 @@ func TestFlagsReachOtherDevices(t *testing.T) {
 	if err := phone.SetPinned(ctx, conv, true); err != nil {
 		t.Fatal(err)
 	}
+	if c, _ := phone.Conversation(conv); !c.Pinned {
+		t.Fatalf("the pinning device's own view %+v, want pinned at once", c)
+	}
 	onTablet("pinned on the tablet", func(c client.Conversation) bool { return c.Pinned })
 	if _, err := phone.SetMuted(ctx, conv, true); err != nil {
 		t.Fatal(err)
+	}
+	if c, _ := phone.Conversation(conv); !c.Muted {
+		t.Fatalf("the muting device's own view %+v, want muted at once", c)
 	}
 	onTablet("muted on the tablet", func(c client.Conversation) bool { return c.Pinned && c.Muted })
 	if err := phone.SetArchived(ctx, conv, true); err != nil {

@@ -404,8 +404,11 @@ func (c *Client) privacy(ctx context.Context, s *wirepb.PresenceSharing) (wirepb
 
 // SetPinned pins or unpins conv for this user.
 func (c *Client) SetPinned(ctx context.Context, conv string, pinned bool) error {
-	_, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Pin{Pin: &wirepb.PinRequest{Conv: conv, Pinned: pinned}}})
-	return err
+	if _, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Pin{Pin: &wirepb.PinRequest{Conv: conv, Pinned: pinned}}}); err != nil {
+		return err
+	}
+	c.store.setOwnFlag(conv, func(info *Conversation) { info.Pinned = pinned })
+	return nil
 }
 
 // GroupSettings is a group's settings.
@@ -457,7 +460,7 @@ func (c *Client) SetArchived(ctx context.Context, conv string, archived bool) er
 	if _, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Archive{Archive: &wirepb.ArchiveRequest{Conv: conv, Archived: archived}}}); err != nil {
 		return err
 	}
-	c.store.setArchived(conv, archived)
+	c.store.setOwnFlag(conv, func(info *Conversation) { info.Archived = archived })
 	return nil
 }
 
@@ -469,7 +472,7 @@ func (c *Client) SetMarkedUnread(ctx context.Context, conv string, marked bool) 
 	if _, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_MarkUnread{MarkUnread: &wirepb.MarkUnreadRequest{Conv: conv, Marked: marked}}}); err != nil {
 		return err
 	}
-	c.store.setMarkedUnread(conv, marked)
+	c.store.setOwnFlag(conv, func(info *Conversation) { info.MarkedUnread = marked })
 	return nil
 }
 
@@ -481,6 +484,7 @@ func (c *Client) SetMuted(ctx context.Context, conv string, muted bool) (uint64,
 	if err != nil {
 		return 0, err
 	}
+	c.store.setOwnFlag(conv, func(info *Conversation) { info.Muted = muted })
 	return res.GetMute().GetTotalUnread(), nil
 }
 

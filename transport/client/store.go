@@ -722,24 +722,17 @@ func (s *store) conversation(conv string) (Conversation, bool) {
 // setFlags takes the user's own flags of a conversation as a push says
 // them (a change on any device).
 func (s *store) setFlags(f *wirepb.FlagsUpdate) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	info := &s.convLocked(f.Conv).info
-	info.Pinned, info.Muted, info.Archived, info.MarkedUnread = f.Pinned, f.Muted, f.Archived, f.MarkedUnread
+	s.setOwnFlag(f.Conv, func(info *Conversation) {
+		info.Pinned, info.Muted, info.Archived, info.MarkedUnread = f.Pinned, f.Muted, f.Archived, f.MarkedUnread
+	})
 }
 
-// setMarkedUnread records what the server took.
-func (s *store) setMarkedUnread(conv string, marked bool) {
+// setOwnFlag records one of the user's own flags of conv as the server
+// took it (set changes it), before the flags push confirms it.
+func (s *store) setOwnFlag(conv string, set func(*Conversation)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.convLocked(conv).info.MarkedUnread = marked
-}
-
-// setArchived records what the server took.
-func (s *store) setArchived(conv string, archived bool) {
-	s.mu.Lock()
-	s.convLocked(conv).info.Archived = archived
-	s.mu.Unlock()
+	set(&s.convLocked(conv).info)
 }
 
 // conversations lists the summaries: pinned first, then by last activity.
