@@ -2,6 +2,7 @@ package boot
 
 import (
 	"context"
+	"errors"
 	"io"
 	"sync"
 	"sync/atomic"
@@ -33,8 +34,8 @@ import (
 // address is dead-lettered for as long as the process lives (a partition
 // test saw two healed members never reach each other again). So the close
 // of a stream whose send failed, with no termination of its address since
-// the stream opened, is reported as it is: exactly the endpoint that died
-// is dropped.
+// the stream opened, is reported as a loss (also when the member completed
+// the stream first): exactly the endpoint that died is dropped.
 type endpointEnds struct {
 	mu sync.Mutex
 	// ended counts the terminations published per address.
@@ -89,11 +90,24 @@ func (s *remotingStream) SendMsg(m any) error {
 
 func (s *remotingStream) RecvMsg(m any) error {
 	err := s.ClientStream.RecvMsg(m)
-	if err == nil || err == io.EOF || s.conn.GetState() != connectivity.Shutdown {
-		return err // not closed by this node: protoactor reports a loss itself
+	if err == nil {
+		return nil
 	}
 	if s.sendFailed.Load() && s.ends.count(s.addr) == s.ended {
-		return err // the writer gave up on a failed send: its endpoint is dead
+		// The writer gave up on a failed send: its endpoint is dead. The
+		// writer half-closes the stream before it closes the connection,
+		// so the member may complete the stream first (io.EOF), which
+		// protoactor would not report.
+		if err == io.EOF {
+			return errSendFailed
+		}
+		return err
+	}
+	if err == io.EOF || s.conn.GetState() != connectivity.Shutdown {
+		return err // not closed by this node: protoactor reports a loss itself
 	}
 	return io.EOF
 }
+
+// errSendFailed ends the stream of a writer whose send failed.
+var errSendFailed = errors.New("remoting stream: a send failed, the endpoint is dropped")
