@@ -121,6 +121,9 @@ func (a *agentGrain) self(g *grain, ctx actor.Context, m any) {
 			a.sendRequeue(g, ctx, msg.arg, h)
 		}
 		return
+	case "confirm-hold":
+		a.confirmHold(g, ctx, msg.arg)
+		return
 	case "started":
 		defer a.watch(g, ctx)
 	default:
@@ -139,6 +142,27 @@ func (a *agentGrain) self(g *grain, ctx actor.Context, m any) {
 	for s, h := range a.Dropped {
 		a.sendRequeue(g, ctx, s, h)
 	}
+}
+
+// confirmHold has the thread of a session this agent took on an offer
+// confirm the hold ("held"), or release it. The thread asks for the hold
+// in the middle of its assignment and hears it after the assignment is
+// saved; a crash of the thread's node in between (or the thread's call
+// timing out) leaves a hold with no assignment behind it, which an agent
+// that stays active would keep for good, one slot of its capacity lost.
+// Asked again until the thread answers.
+func (a *agentGrain) confirmHold(g *grain, ctx actor.Context, session string) {
+	h, ok := a.Held[session]
+	if !ok {
+		return
+	}
+	retry := g.later(ctx, g.d.cfg.OfferTimeout, "confirm-hold", session)
+	g.d.tell(KindThread, h.Thread, "held", requeue{Session: session, Agent: a.User, Token: h.Token}, func(_ []byte, err error) {
+		if err != nil {
+			resends.WithLabelValues("held").Inc()
+			retry()
+		}
+	})
 }
 
 // sendRequeue tells the thread its agent dropped the session; once the
@@ -229,6 +253,7 @@ func (a *agentGrain) handle(g *grain, ctx actor.Context, op string, body []byte)
 		}
 		g.d.event(Event{Kind: "hold", Session: o.Session, Agent: a.User, Load: len(a.Held), Capacity: a.Capacity})
 		a.report(g, a.queues(nil))
+		a.confirmHold(g, ctx, o.Session)
 		return offerAnswer{Accepted: true, View: a.view(true)}, nil
 	case "requeued":
 		var session string

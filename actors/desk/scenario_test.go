@@ -32,6 +32,10 @@ type checker struct {
 	waiting  map[string][]waitingEntry  // queue -> replayed waiting list
 	offers   int
 	errs     []string
+	// history is every event of each session, in the order heard, for
+	// the failure messages.
+	history map[string][]string
+	crashed time.Time
 }
 
 type waitingEntry struct {
@@ -40,7 +44,14 @@ type waitingEntry struct {
 }
 
 func newChecker(capacity int) *checker {
-	return &checker{capacity: capacity, load: map[string]map[string]bool{}, agentOf: map[string]string{}, waiting: map[string][]waitingEntry{}}
+	return &checker{capacity: capacity, load: map[string]map[string]bool{}, agentOf: map[string]string{}, waiting: map[string][]waitingEntry{}, history: map[string][]string{}}
+}
+
+// historyOf is what the checker heard of session.
+func (c *checker) historyOf(session string) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return fmt.Sprintf("crash at %s; events of %s: %v", c.crashed.Format("15:04:05.000"), session, c.history[session])
 }
 
 func (c *checker) fail(format string, args ...any) {
@@ -52,6 +63,7 @@ func (c *checker) fail(format string, args ...any) {
 func (c *checker) on(e desk.Event) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.history[e.Session] = append(c.history[e.Session], fmt.Sprintf("%s %s%s%s", time.Now().Format("15:04:05.000"), e.Kind, " "+e.Agent, " "+e.Queue))
 	switch e.Kind {
 	case "hold":
 		if c.load[e.Agent] == nil {
@@ -204,6 +216,9 @@ func runScenario(t *testing.T, crash bool, size int) {
 					}
 				}
 				if done.Add(1) == int64(ops/2) && crash {
+					chk.mu.Lock()
+					chk.crashed = time.Now()
+					chk.mu.Unlock()
 					fl.crash(t, &epoch)
 				}
 				agent := fmt.Sprintf("a%d", rng.IntN(agents))
@@ -347,11 +362,11 @@ func runScenario(t *testing.T, crash bool, size int) {
 			case desk.StateAssigned:
 				assigned++
 				if held[s] != *in.Agent {
-					return fmt.Errorf("%s assigned to %s, but held by %q", s, *in.Agent, held[s])
+					return fmt.Errorf("%s assigned to %s, but held by %q (%s)", s, *in.Agent, held[s], chk.historyOf(s))
 				}
 			case desk.StateBot, desk.StateQueued, desk.StateClosed:
 				if h, ok := held[s]; ok {
-					return fmt.Errorf("%s is %s but held by %s", s, in.State, h)
+					return fmt.Errorf("%s is %s but held by %s (%s)", s, in.State, h, chk.historyOf(s))
 				}
 			default:
 				return fmt.Errorf("%s in state %q", s, in.State)
