@@ -30,6 +30,7 @@ type DeskWire interface {
 	Close(ctx context.Context, by, conv, reason string) (DeskSessionInfo, error)
 	Session(ctx context.Context, by, conv string) (DeskSessionInfo, error)
 	Note(ctx context.Context, by, conv, text string) (DeskSessionInfo, error)
+	Tag(ctx context.Context, by, conv string, add, remove []string) (DeskSessionInfo, error)
 	Rate(ctx context.Context, by, conv string, score int, comment string) (DeskRating, error)
 	SavedReplies(ctx context.Context, by, line string) ([]DeskSavedReply, error)
 	// MayReadMetrics answers nil when by may read the metrics rows of key
@@ -121,6 +122,15 @@ func (s *deviceSession) DeskNote(ctx context.Context, conv, text string) (DeskSe
 		return DeskSessionInfo{}, err
 	}
 	return w.Note(ctx, s.user, conv, text)
+}
+
+// DeskTag is the device's user, an agent, tagging a session.
+func (s *deviceSession) DeskTag(ctx context.Context, conv string, add, remove []string) (DeskSessionInfo, error) {
+	w, err := s.rt.wire(s.user, conv)
+	if err != nil {
+		return DeskSessionInfo{}, err
+	}
+	return w.Tag(ctx, s.user, conv, add, remove)
 }
 
 // DeskRate is the device's user, the customer, rating a closed session.

@@ -60,6 +60,22 @@ type NoteRecord struct {
 	AtMs    int64  `json:"at_ms"`
 }
 
+// TagsRecord is a desk session's tags after a change on TopicEvents
+// (type "desk_tags"), keyed by conversation: the agents' contact reasons,
+// for a CRM or BI tool that counts them. Each record carries the whole
+// list; its id is the session's and the change's version, so a repeat
+// dedupes and the highest version is the session's list.
+type TagsRecord struct {
+	EventID string   `json:"event_id"`
+	Type    string   `json:"type"` // always "desk_tags"
+	Conv    string   `json:"conv"`
+	Session string   `json:"session"`
+	Version int      `json:"version"`
+	By      string   `json:"by"`
+	Tags    []string `json:"tags"`
+	AtMs    int64    `json:"at_ms"`
+}
+
 var deskDropped = newCounter("switchboard_export_desk_dropped_total",
 	"Desk and read events not exported: more than MaxBuffered waiting for Kafka, or Kafka refused them.")
 
@@ -121,6 +137,21 @@ func (s *DeskSink) OnEvent(e desk.Event) {
 func (s *DeskSink) OnNote(e desk.NoteEvent) {
 	b, err := encode(s.format, NoteRecord{EventID: "desk_note/" + e.Session + "/" + strconv.Itoa(e.Index), Type: "desk_note",
 		Conv: e.Conv, Session: e.Session, Index: e.Index, By: e.By, Text: e.Text, AtMs: e.AtMs})
+	if err != nil {
+		deskDropped.Inc()
+		return
+	}
+	s.send(e.Conv, b)
+}
+
+// OnTags is the hook for desk.Config.OnTags.
+func (s *DeskSink) OnTags(e desk.TagsEvent) {
+	tags := e.Tags
+	if tags == nil {
+		tags = []string{} // every tag removed: an empty list, not null
+	}
+	b, err := encode(s.format, TagsRecord{EventID: "desk_tags/" + e.Session + "/" + strconv.Itoa(e.Version), Type: "desk_tags",
+		Conv: e.Conv, Session: e.Session, Version: e.Version, By: e.By, Tags: tags, AtMs: e.AtMs})
 	if err != nil {
 		deskDropped.Inc()
 		return

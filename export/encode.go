@@ -72,6 +72,11 @@ func (r NoteRecord) proto() proto.Message {
 		Session: r.Session, Index: int64(r.Index), By: r.By, Text: r.Text, AtMs: r.AtMs}}}
 }
 
+func (r TagsRecord) proto() proto.Message {
+	return &exportpb.Event{Kind: &exportpb.Event_Tags{Tags: &exportpb.TagsRecord{EventId: r.EventID, Type: r.Type, Conv: r.Conv,
+		Session: r.Session, Version: int64(r.Version), By: r.By, Tags: r.Tags, AtMs: r.AtMs}}}
+}
+
 func (r ModerationRecord) proto() proto.Message {
 	return &exportpb.Event{Kind: &exportpb.Event_Moderation{Moderation: &exportpb.ModerationRecord{EventId: r.EventID, Type: r.Type,
 		Op: r.Op, User: r.User, Conv: r.Conv, Seq: r.Seq, Reporter: r.Reporter, Report: r.Report, Reason: r.Reason,

@@ -79,6 +79,27 @@ func TestMessageRecordMedia(t *testing.T) {
 	}
 }
 
+// A desk tags record carries the same fields in both formats; no tags is
+// an empty list.
+func TestTagsRecordFormats(t *testing.T) {
+	r := TagsRecord{EventID: "desk_tags/s:cars:c1:1/1/3", Type: "desk_tags", Conv: "s:cars:c1:1", Session: "s:cars:c1:1/1", Version: 3,
+		By: "a1", Tags: []string{"refund", "vip"}, AtMs: 1764396000000}
+	ev, ok := r.proto().(*exportpb.Event)
+	p := ev.GetTags()
+	if !ok || p.EventId != r.EventID || p.Type != r.Type || p.Conv != r.Conv || p.Session != r.Session || p.Version != 3 ||
+		p.By != r.By || strings.Join(p.Tags, ",") != "refund,vip" || p.AtMs != r.AtMs {
+		t.Errorf("protobuf %v", ev)
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"event_id":"desk_tags/s:cars:c1:1/1/3","type":"desk_tags","conv":"s:cars:c1:1","session":"s:cars:c1:1/1","version":3,"by":"a1","tags":["refund","vip"],"at_ms":1764396000000}`
+	if string(b) != want {
+		t.Errorf("json %s\nwant %s", b, want)
+	}
+}
+
 // A desk note record carries the same fields in both formats.
 func TestNoteRecordFormats(t *testing.T) {
 	r := NoteRecord{EventID: "desk_note/s:cars:c1:1/1/2", Type: "desk_note", Conv: "s:cars:c1:1", Session: "s:cars:c1:1/1", Index: 2,

@@ -3,10 +3,12 @@ package export_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -279,5 +281,36 @@ func TestDeskNotesExported(t *testing.T) {
 			r.By != note.by || r.Text != note.text || r.AtMs == 0 {
 			t.Fatalf("note record %d: %+v, want %q by %s of session %s", i, r, note.text, note.by, s.Session)
 		}
+	}
+
+	// Its tags too: each change carries the whole list and its version.
+	if _, err := n.Desk.Tag(ctx, "a1", s.Conv, []string{"refund", "damaged"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Desk.Tag(ctx, "crm", s.Conv, nil, []string{"refund", "damaged"}); err != nil {
+		t.Fatal(err)
+	}
+	var tags []string
+	for len(tags) < 2 {
+		if time.Now().After(deadline) {
+			t.Fatalf("tags exported: %q", tags)
+		}
+		time.Sleep(20 * time.Millisecond)
+		tags = tags[:0]
+		rc.mu.Lock()
+		for _, r := range rc.byKey[s.Conv] {
+			var rec export.TagsRecord
+			if r.Topic == export.TopicEvents && json.Unmarshal(r.Value, &rec) == nil && rec.Type == "desk_tags" {
+				if rec.Session != s.Session || rec.Conv != s.Conv || rec.AtMs == 0 || rec.Tags == nil {
+					t.Fatalf("tags record %+v", rec)
+				}
+				tags = append(tags, fmt.Sprintf("%s %d %s %v", rec.EventID, rec.Version, rec.By, rec.Tags))
+			}
+		}
+		rc.mu.Unlock()
+	}
+	want := []string{"desk_tags/" + s.Session + "/1 1 a1 [refund damaged]", "desk_tags/" + s.Session + "/2 2 crm []"}
+	if !slices.Equal(tags, want) {
+		t.Fatalf("tags records %q, want %q", tags, want)
 	}
 }

@@ -69,6 +69,9 @@ func validateDesk(r *wirepb.Request) error {
 		return checkConv(op.DeskNote.Conv)
 	case *wirepb.Request_DeskSession:
 		return checkConv(op.DeskSession.Conv)
+	case *wirepb.Request_DeskTag:
+		// The desk checks the tags (its own limits).
+		return checkConv(op.DeskTag.Conv)
 	case *wirepb.Request_DeskReplies:
 		if l := op.DeskReplies.Line; l == "" || len(l) > MaxDeskTargetBytes {
 			return invalid("bad line %q", l)
@@ -91,6 +94,7 @@ func wireDeskSession(s session.DeskSessionInfo) *wirepb.DeskSession {
 	for _, n := range s.Notes {
 		out.Notes = append(out.Notes, &wirepb.DeskNote{By: n.By, AtMs: n.AtMs, Text: n.Text})
 	}
+	out.Tags = s.Tags
 	return out
 }
 
@@ -145,6 +149,12 @@ func (c *conn) desk(ctx context.Context, r *wirepb.Request) *wirepb.Response {
 			return c.fail(err)
 		}
 		return &wirepb.Response{Result: &wirepb.Response_DeskNote{DeskNote: wireDeskSession(s)}}
+	case *wirepb.Request_DeskTag:
+		s, err := ds.DeskTag(ctx, op.DeskTag.Conv, op.DeskTag.Add, op.DeskTag.Remove)
+		if err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_DeskTag{DeskTag: wireDeskSession(s)}}
 	case *wirepb.Request_DeskSession:
 		s, err := ds.DeskSessionOf(ctx, op.DeskSession.Conv)
 		if err != nil {

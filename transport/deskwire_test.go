@@ -150,12 +150,28 @@ func TestDeskWireRequests(t *testing.T) {
 	if _, err := a2.DeskNote(ctx, conv, "test drive booked"); err != nil {
 		t.Fatal(err)
 	}
+	// Tags: the same readers; the customer never sees them.
+	_, err = c1.DeskTag(ctx, conv, []string{"refund"}, nil)
+	want("the customer's tag", err, wirepb.Code_FORBIDDEN)
+	_, err = a2.DeskTag(ctx, conv, []string{"no spaces"}, nil)
+	want("a malformed tag", err, wirepb.Code_INVALID)
+	_, err = a2.DeskTag(ctx, "x", []string{"refund"}, nil)
+	want("a tag on a malformed conv", err, wirepb.Code_INVALID)
+	if si, err := a2.DeskTag(ctx, conv, []string{"Test-Drive", "finance"}, []string{"finance"}); err != nil || strings.Join(si.Tags, ",") != "test-drive,finance" || len(si.Notes) != 3 {
+		t.Fatalf("a2 tags the session: %+v %v", si, err)
+	}
+	if si, err := c1.DeskSession(ctx, conv); err != nil || len(si.Tags) != 0 {
+		t.Fatalf("c1 reads its session: %+v %v, want no tags", si, err)
+	}
+	if si, err := a2.DeskSession(ctx, conv); err != nil || strings.Join(si.Tags, ",") != "test-drive,finance" {
+		t.Fatalf("a2 reads the tags: %+v %v", si, err)
+	}
 	hist, err := c1.History(ctx, conv, client.HistoryOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, m := range hist {
-		if strings.Contains(string(m.Body), "test drive") {
+		if strings.Contains(string(m.Body), "test drive") || strings.Contains(string(m.Body), "test-drive") {
 			t.Fatalf("a note is in the customer's conversation: %+v", m)
 		}
 	}

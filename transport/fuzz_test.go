@@ -65,6 +65,7 @@ func seedRequests() []*wirepb.Request {
 		{Id: 44, Op: &wirepb.Request_Privacy{Privacy: &wirepb.PrivacyRequest{Presence: wirepb.PresenceSharing_PRESENCE_ONLINE_ONLY.Enum()}}},
 		{Id: 46, Op: &wirepb.Request_GroupSettings{GroupSettings: &wirepb.GroupSettingsRequest{Conv: "g:team", PinSeq: 12}}},
 		{Id: 45, Op: &wirepb.Request_MarkUnread{MarkUnread: &wirepb.MarkUnreadRequest{Conv: "d:a:b", Marked: true}}},
+		{Id: 47, Op: &wirepb.Request_DeskTag{DeskTag: &wirepb.DeskTagRequest{Conv: "s:cars:c1:1", Add: []string{"refund", "shipping"}, Remove: []string{"other"}}}},
 		{Id: 40, Op: &wirepb.Request_Search{Search: &wirepb.SearchRequest{Conv: "d:a:b", Query: "order 12", BeforeSeq: 40, Limit: 20}}},
 		// switchboard/3: typing in band.
 		{Id: 19, Op: &wirepb.Request_Signal{Signal: &wirepb.Signal{Kind: wirepb.Signal_TYPING, Conv: "d:a:b"}}},

@@ -173,7 +173,7 @@ func (l *sendLedger) check(t *testing.T, r *raw, id uint64, user string, req *wi
 	t.Fatalf("acked %v at seq %d is not in the history: %v", key, res.Seq, hist.GetHistory())
 }
 
-const opCount = 40
+const opCount = 41
 
 func mustMarshalFrame(m proto.Message) []byte {
 	b, err := wirepb.Marshal(m)
@@ -272,6 +272,9 @@ func opRequest(op uint8, conv, user string, a, b uint64, s string, flag bool) *w
 			PinSeq: map[bool]uint64{true: a}[b%5 == 1], UnpinSeq: map[bool]uint64{true: a}[b%5 == 2]}}}
 	case 39:
 		return &wirepb.Request{Op: &wirepb.Request_MarkUnread{MarkUnread: &wirepb.MarkUnreadRequest{Conv: conv, Marked: flag}}}
+	case 40:
+		return &wirepb.Request{Op: &wirepb.Request_DeskTag{DeskTag: &wirepb.DeskTagRequest{Conv: conv,
+			Add: map[bool][]string{true: {s}}[flag], Remove: map[bool][]string{true: {s}}[a%2 == 0]}}}
 	case 36:
 		return &wirepb.Request{Op: &wirepb.Request_Archive{Archive: &wirepb.ArchiveRequest{Conv: conv, Archived: flag}}}
 	default:
@@ -292,7 +295,7 @@ func convScoped(req *wirepb.Request) bool {
 		*wirepb.Request_CardClick, *wirepb.Request_DeskHandover, *wirepb.Request_DeskTransfer, *wirepb.Request_DeskClose, *wirepb.Request_DeskRate, *wirepb.Request_ReadBy,
 		*wirepb.Request_MediaCreate, *wirepb.Request_MediaChunk, *wirepb.Request_MediaComplete, *wirepb.Request_MediaRead,
 		*wirepb.Request_Search, *wirepb.Request_DeskNote, *wirepb.Request_DeskSession, *wirepb.Request_Archive,
-		*wirepb.Request_GroupSettings, *wirepb.Request_MarkUnread:
+		*wirepb.Request_GroupSettings, *wirepb.Request_MarkUnread, *wirepb.Request_DeskTag:
 		return req.GetSend() == nil || req.GetSend().To == ""
 	}
 	return false

@@ -540,7 +540,7 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		return c.deskHandover(ctx, op.DeskHandover)
 
 	case *wirepb.Request_DeskEnter, *wirepb.Request_DeskStatus, *wirepb.Request_DeskQueue, *wirepb.Request_DeskTransfer, *wirepb.Request_DeskClose, *wirepb.Request_DeskRate, *wirepb.Request_DeskNote, *wirepb.Request_DeskSession,
-		*wirepb.Request_DeskReplies:
+		*wirepb.Request_DeskReplies, *wirepb.Request_DeskTag:
 		return c.desk(ctx, req)
 
 	case *wirepb.Request_MyMetrics:

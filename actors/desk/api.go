@@ -133,7 +133,7 @@ func (d *Desk) Session(ctx context.Context, user, conv string) (SessionInfo, err
 		return SessionInfo{}, rejected(pb.Code_NOT_FOUND, "%s is not the current conversation of %s", conv, th)
 	}
 	if user == out.Customer {
-		out.Notes = nil // internal
+		out.Notes, out.Tags = nil, nil // internal
 	}
 	return out, nil
 }

@@ -110,6 +110,9 @@ type Config struct {
 	// session that its customer never sees (notes.go).
 	MaxNoteBytes int
 	MaxNotes     int
+	// MaxSessionTags bounds a session's tags, the agents' contact
+	// reasons (default 10; tags.go).
+	MaxSessionTags int
 	// NoReopen: a customer's message in the conversation after its
 	// session closed does not start a new session (by default it does,
 	// so the message reaches an agent; thread.go, reopen).
@@ -120,6 +123,10 @@ type Config struct {
 	// OnNote, when set, sees every internal note once it is saved (the
 	// export's desk_note records). It runs inside the grains: keep it short.
 	OnNote func(NoteEvent)
+	// OnTags, when set, sees a session's tags after every change, once
+	// saved (the export's desk_tags records). It runs inside the grains:
+	// keep it short.
+	OnTags func(TagsEvent)
 	// OnMergeStep, when set, is called inside a merge at each point a
 	// crash could cut (for tests that crash there).
 	OnMergeStep func(from, what string)
@@ -132,7 +139,7 @@ func DefaultConfig() Config {
 		MaxWaiting: 10000, MaxCapacity: 100, MaxSkills: 16, MaxScenes: 1000, PositionPushes: 100, BotUser: "bot", IdleTimeout: 10 * time.Minute,
 		DropGrace: time.Minute, RatingWindow: 7 * 24 * time.Hour, MaxRatingComment: 500,
 		MaxClosedDates: 100, MaxDayIntervals: 4, MaxHoursMessage: 500, MaxSavedReplies: 200, MaxSavedReplyBytes: 2000,
-		MaxNoteBytes: 2000, MaxNotes: 100}
+		MaxNoteBytes: 2000, MaxNotes: 100, MaxSessionTags: 10}
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -149,7 +156,7 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	for _, f := range []struct{ v, def *int }{{&c.MaxWaiting, &d.MaxWaiting}, {&c.MaxCapacity, &d.MaxCapacity}, {&c.MaxSkills, &d.MaxSkills}, {&c.MaxScenes, &d.MaxScenes}, {&c.PositionPushes, &d.PositionPushes}, {&c.MaxRatingComment, &d.MaxRatingComment}, {&c.MaxClosedDates, &d.MaxClosedDates}, {&c.MaxDayIntervals, &d.MaxDayIntervals}, {&c.MaxHoursMessage, &d.MaxHoursMessage},
-		{&c.MaxSavedReplies, &d.MaxSavedReplies}, {&c.MaxSavedReplyBytes, &d.MaxSavedReplyBytes}, {&c.MaxNoteBytes, &d.MaxNoteBytes}, {&c.MaxNotes, &d.MaxNotes}} {
+		{&c.MaxSavedReplies, &d.MaxSavedReplies}, {&c.MaxSavedReplyBytes, &d.MaxSavedReplyBytes}, {&c.MaxNoteBytes, &d.MaxNoteBytes}, {&c.MaxNotes, &d.MaxNotes}, {&c.MaxSessionTags, &d.MaxSessionTags}} {
 		if *f.v < 0 {
 			return c, fmt.Errorf("desk: negative limit %d", *f.v)
 		}

@@ -107,9 +107,11 @@ func (w *Wire) Session(ctx context.Context, by, conv string) (actors.DeskSession
 	return withNotes(s), nil
 }
 
-// withNotes is wireSession with the notes, for their readers only.
+// withNotes is wireSession with the notes and the tags, for their
+// readers only.
 func withNotes(s SessionInfo) actors.DeskSessionInfo {
 	out := wireSession(s)
+	out.Tags = s.Tags
 	for _, n := range s.Notes {
 		out.Notes = append(out.Notes, actors.DeskNote{By: n.By, AtMs: n.At, Text: n.Text})
 	}

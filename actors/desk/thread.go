@@ -50,6 +50,10 @@ type session struct {
 	Closing *closeReq `json:"closing,omitempty"`
 	Started int64     `json:"started"`
 	Notes   []Note    `json:"notes,omitempty"`
+	// Tags are the agents' contact reasons (tags.go); TagsVersion counts
+	// their changes.
+	Tags        []string `json:"tags,omitempty"`
+	TagsVersion int      `json:"tags_version,omitempty"`
 	// Rating: the customer's rating, once the session closed (rating.go).
 	Rating *Rating `json:"rating,omitempty"`
 	// AfterHours: the session started while its line was closed
@@ -127,7 +131,9 @@ type SessionInfo struct {
 	Queue         string  `json:"queue,omitempty"`
 	Bot           string  `json:"bot,omitempty"`
 	Notes         []Note  `json:"notes,omitempty"`
-	Rating        *Rating `json:"rating,omitempty"`
+	// Tags, like Notes, are internal: never shown to the customer.
+	Tags   []string `json:"tags,omitempty"`
+	Rating *Rating  `json:"rating,omitempty"`
 	// LastAgent is the agent who held this session last (kept once it
 	// closed; empty if it was queued again and nobody took it).
 	LastAgent string `json:"last_agent,omitempty"`
@@ -165,7 +171,7 @@ func (t *threadGrain) open() bool { return t.Session != nil && t.Session.State !
 func (t *threadGrain) info(g *grain, pos int) SessionInfo {
 	in := SessionInfo{Conv: t.Conv, Customer: t.who(), Line: t.Line, State: StateClosed}
 	if s := t.Session; s != nil {
-		in.Session, in.State, in.Scene, in.Queue, in.Bot, in.Notes, in.Rating = s.ID, s.State, s.Scene, s.Queue, s.Bot, s.Notes, s.Rating
+		in.Session, in.State, in.Scene, in.Queue, in.Bot, in.Notes, in.Tags, in.Rating = s.ID, s.State, s.Scene, s.Queue, s.Bot, s.Notes, s.Tags, s.Rating
 		in.LastAgent = s.Agent
 		in.AfterHours, in.OpensAt = s.AfterHours, s.OpensAt
 		if s.State == StateAssigned {
@@ -319,6 +325,12 @@ func (t *threadGrain) handle(g *grain, ctx actor.Context, op string, body []byte
 			return nil, err
 		}
 		return t.addNote(g, ctx, r)
+	case "tag":
+		var r tagReq
+		if err := decode(body, &r); err != nil {
+			return nil, err
+		}
+		return t.tag(g, ctx, r)
 	case "close":
 		var r closeReq
 		if err := decode(body, &r); err != nil {

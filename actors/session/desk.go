@@ -37,6 +37,9 @@ type DeskSession interface {
 	// DeskNote adds the user's internal note to the session of conv; the
 	// user is its agent or a supervisor.
 	DeskNote(ctx context.Context, conv, text string) (DeskSessionInfo, error)
+	// DeskTag adds and removes tags (contact reasons) of the session of
+	// conv; the user is its agent or a supervisor.
+	DeskTag(ctx context.Context, conv string, add, remove []string) (DeskSessionInfo, error)
 	// DeskRate rates the closed session of conv; the user is its customer.
 	DeskRate(ctx context.Context, conv string, score int, comment string) (DeskRating, error)
 	// DeskSavedReplies lists a business line's saved replies; the user
@@ -74,6 +77,8 @@ type DeskSessionInfo struct {
 	// answers of DeskSessionOf and DeskNote to the session's agent and
 	// supervisors, never to its customer.
 	Notes []DeskNote
+	// Tags are the agents' contact reasons, for the same readers as Notes.
+	Tags []string
 }
 
 // DeskNote is an agent's internal note about a service session.

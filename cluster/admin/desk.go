@@ -31,22 +31,25 @@ func (s *Server) deskRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/desk/merge", s.auth(ScopeDesk, s.deskMerge))
 	mux.HandleFunc("POST /api/v1/desk/rate", s.auth(ScopeDesk, s.deskRate))
 	mux.HandleFunc("GET /api/v1/desk/merges/{from}", s.auth(ScopeDesk, s.deskMergeStatus))
-	for _, op := range []string{"handover", "transfer", "close", "note"} {
+	for _, op := range []string{"handover", "transfer", "close", "note", "tag"} {
 		mux.HandleFunc("POST /api/v1/desk/"+op, s.auth(ScopeDesk, func(w http.ResponseWriter, r *http.Request) { s.deskStep(w, r, op) }))
 	}
 }
 
-// DeskRequest is the body of POST /api/v1/desk/{enter,handover,transfer,close,note,rate}.
+// DeskRequest is the body of POST /api/v1/desk/{enter,handover,transfer,close,note,tag,rate}.
 type DeskRequest struct {
 	User   string `json:"user"`
 	Scene  string `json:"scene,omitempty"`  // enter
-	Conv   string `json:"conv,omitempty"`   // handover, transfer, close, note
+	Conv   string `json:"conv,omitempty"`   // handover, transfer, close, note, tag
 	To     string `json:"to,omitempty"`     // transfer: user:ID or queue:SKILL
 	Note   string `json:"note,omitempty"`   // transfer, note: an internal note
 	Reason string `json:"reason,omitempty"` // close
 	// rate: the customer's score (1-5) and comment
 	Score   int    `json:"score,omitempty"`
 	Comment string `json:"comment,omitempty"`
+	// tag: the session's tags to add and to remove (contact reasons)
+	Add    []string `json:"add,omitempty"`
+	Remove []string `json:"remove,omitempty"`
 }
 
 const maxDeskBody = 64 << 10
@@ -239,6 +242,8 @@ func (s *Server) deskStep(w http.ResponseWriter, r *http.Request, op string) {
 		out, err = s.node.Desk.Close(ctx, req.User, req.Conv, req.Reason)
 	case "note":
 		out, err = s.node.Desk.Note(ctx, req.User, req.Conv, req.Note)
+	case "tag":
+		out, err = s.node.Desk.Tag(ctx, req.User, req.Conv, req.Add, req.Remove)
 	}
 	deskAnswer(w, out, err)
 }

@@ -126,6 +126,15 @@ func TestDeskAPI(t *testing.T) {
 		t.Fatalf("after the note: %v", out)
 	}
 	must(do(http.MethodPost, "/api/v1/desk/note", tok, map[string]any{"user": "crm", "conv": conv, "note": ""}))(400)
+	// It files the session under its contact reasons.
+	out = must(do(http.MethodPost, "/api/v1/desk/tag", tok, map[string]any{"user": "crm", "conv": conv, "add": []string{"Refund", "vip"}}))(200)
+	if tags, _ := out["tags"].([]any); len(tags) != 2 || tags[0] != "refund" || tags[1] != "vip" {
+		t.Fatalf("after the tags: %v", out)
+	}
+	must(do(http.MethodPost, "/api/v1/desk/tag", tok, map[string]any{"user": "crm", "conv": conv, "add": []string{"not a tag"}}))(400)
+	if out = must(do(http.MethodGet, "/api/v1/desk/sessions/"+conv+"?user=c1", tok, nil))(200); out["tags"] != nil || out["notes"] != nil {
+		t.Fatalf("the customer's view: %v", out)
+	}
 	q := must(do(http.MethodGet, "/api/v1/desk/queues/sales", tok, nil))(200)
 	if st := q["stats"].(map[string]any); st["assigned"] != 1.0 {
 		t.Fatalf("queue: %v", q)

@@ -174,6 +174,13 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 				userNote(e)
 			}
 		}
+		userTags := cfg.Desk.OnTags
+		cfg.Desk.OnTags = func(e desk.TagsEvent) {
+			deskSink.OnTags(e)
+			if userTags != nil {
+				userTags(e)
+			}
+		}
 	}
 	kinds := []*pcluster.Kind{metricsKind}
 	if cfg.Export.Enabled() {

@@ -225,6 +225,9 @@ func newDeskCmd() *cobra.Command {
 			}
 			fmt.Printf("  started after hours: %s\n", opens)
 		}
+		if len(s.Tags) > 0 {
+			fmt.Printf("  tags: %s\n", strings.Join(s.Tags, ", "))
+		}
 		for _, n := range s.Notes {
 			fmt.Printf("  note by %s at %s: %s\n", n.By, time.UnixMilli(n.At).UTC().Format(time.RFC3339), n.Text)
 		}
@@ -280,6 +283,13 @@ func newDeskCmd() *cobra.Command {
 	})
 	noteCmd.Flags().StringVar(&note, "note", "", "the note")
 	_ = noteCmd.MarkFlagRequired("note")
+	var addTags, removeTags []string
+	tagCmd := step("tag", "Tag a session with contact reasons (the customer does not see them), e.g. from a CRM", func() admin.DeskRequest {
+		return admin.DeskRequest{User: user, Conv: conv, Add: addTags, Remove: removeTags}
+	})
+	tagCmd.Flags().StringSliceVar(&addTags, "add", nil, "tags to add (comma-separated or repeated)")
+	tagCmd.Flags().StringSliceVar(&removeTags, "remove", nil, "tags to remove (comma-separated or repeated)")
+	tagCmd.MarkFlagsOneRequired("add", "remove")
 	closeCmd := step("close", "The agent or the customer closes the session", func() admin.DeskRequest {
 		return admin.DeskRequest{User: user, Conv: conv, Reason: reason}
 	})
@@ -349,7 +359,7 @@ func newDeskCmd() *cobra.Command {
 	_ = merge.MarkFlagRequired("from")
 	_ = merge.MarkFlagRequired("to")
 
-	cmd.AddCommand(scene, agent, queue, enter, handover, transfer, noteCmd, closeCmd, rate, session, merge, newDeskHoursCmd(&o), newDeskRepliesCmd(&o))
+	cmd.AddCommand(scene, agent, queue, enter, handover, transfer, noteCmd, tagCmd, closeCmd, rate, session, merge, newDeskHoursCmd(&o), newDeskRepliesCmd(&o))
 	return cmd
 }
 
@@ -526,6 +536,7 @@ func registerDeskFlags(f *pflag.FlagSet, c *desk.Config) {
 	f.IntVar(&c.MaxSavedReplyBytes, "desk-max-saved-reply-bytes", d.MaxSavedReplyBytes, "longest saved reply")
 	f.IntVar(&c.MaxNoteBytes, "desk-max-note-bytes", d.MaxNoteBytes, "longest internal note on a session")
 	f.IntVar(&c.MaxNotes, "desk-max-notes", d.MaxNotes, "most internal notes on one session")
+	f.IntVar(&c.MaxSessionTags, "desk-max-session-tags", d.MaxSessionTags, "most tags (contact reasons) on one session")
 	f.BoolVar(&c.NoReopen, "desk-no-reopen", false, "a customer's message after its session closed starts no new session (by default it does, so an agent sees it)")
 	f.DurationVar(&c.DropGrace, "desk-agent-drop-grace", d.DropGrace, "an agent seen connected whose every device has been gone this long goes offline (its sessions are re-queued)")
 }

@@ -161,8 +161,11 @@ func TestDeskWalkthrough(t *testing.T) {
 	// The end state: closed, the note hidden from the customer, every step
 	// in the log.
 	out := string(n.run("desk", "session", "--data-dir", n.dir, "--user", "c1", "--conv", "s:cars:c1:1"))
-	if !strings.Contains(out, "closed") || strings.Contains(out, "Friday") || !strings.Contains(out, "rated 5 by the customer") {
+	if !strings.Contains(out, "closed") || strings.Contains(out, "Friday") || strings.Contains(out, "test-drive") || !strings.Contains(out, "rated 5 by the customer") {
 		t.Fatalf("customer's view of the session: %s", out)
+	}
+	if out := string(n.run("desk", "session", "--data-dir", n.dir, "--user", "a2", "--conv", "s:cars:c1:1")); !strings.Contains(out, "tags: test-drive, sales") {
+		t.Fatalf("the agent's view of the session: %s", out)
 	}
 	hist := string(n.run("history", "--data-dir", n.dir, "--user", "c1", "--conv", "s:cars:c1:1", "--json"))
 	for _, step := range []string{"start", "handover", "queued", "assigned", "transfer", "close", "rating"} {

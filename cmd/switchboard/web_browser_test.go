@@ -404,8 +404,13 @@ func browserRun(t *testing.T, browser, transport string) {
 	// transfer's, and never on the customer's page.
 	run(agent, "note", chromedp.SendKeys("#note-text", "call back friday"), chromedp.Click("#add-note"))
 	until(agent, "the notes shown", `[...document.querySelectorAll("#notes .note")].map((e) => e.textContent).join("|").match(/^a1, .*: wants friday\|a1, .*: call back friday$/) !== null`)
-	if page, err := chromedp.Run(customer, chromedp.Evaluate[string](`document.body.innerText`)); err != nil || bytes.Contains([]byte(page), []byte("friday")) {
-		t.Fatalf("the customer's page shows an internal note (%v):\n%s", err, page)
+	// It tags the session the same way.
+	run(agent, "tag", chromedp.SendKeys("#tag-text", "Refund, callback-later"), chromedp.Click("#add-tags"))
+	until(agent, "the tags shown", `document.querySelector("#tags").textContent === "tags: refund, callback-later"`)
+	run(agent, "untag", chromedp.SendKeys("#tag-text", "-refund"), chromedp.Click("#add-tags"))
+	until(agent, "a tag removed", `document.querySelector("#tags").textContent === "tags: callback-later"`)
+	if page, err := chromedp.Run(customer, chromedp.Evaluate[string](`document.body.innerText`)); err != nil || bytes.Contains([]byte(page), []byte("friday")) || bytes.Contains([]byte(page), []byte("callback-later")) {
+		t.Fatalf("the customer's page shows an internal note or tag (%v):\n%s", err, page)
 	}
 	click(agent, "close", "#close")
 	until(agent, "closed at the agent", fmt.Sprintf(`document.querySelector("#title").dataset.closed === %q && document.querySelector("#title").textContent.includes("(closed)")`, conv))

@@ -772,6 +772,7 @@ type Event struct {
 	//	*Event_Step
 	//	*Event_Moderation
 	//	*Event_Note
+	//	*Event_Tags
 	Kind          isEvent_Kind `protobuf_oneof:"kind"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -868,6 +869,15 @@ func (x *Event) GetNote() *NoteRecord {
 	return nil
 }
 
+func (x *Event) GetTags() *TagsRecord {
+	if x != nil {
+		if x, ok := x.Kind.(*Event_Tags); ok {
+			return x.Tags
+		}
+	}
+	return nil
+}
+
 type isEvent_Kind interface {
 	isEvent_Kind()
 }
@@ -896,6 +906,10 @@ type Event_Note struct {
 	Note *NoteRecord `protobuf:"bytes,6,opt,name=note,proto3,oneof"` // type "desk_note"
 }
 
+type Event_Tags struct {
+	Tags *TagsRecord `protobuf:"bytes,7,opt,name=tags,proto3,oneof"` // type "desk_tags"
+}
+
 func (*Event_Conv) isEvent_Kind() {}
 
 func (*Event_Desk) isEvent_Kind() {}
@@ -907,6 +921,111 @@ func (*Event_Step) isEvent_Kind() {}
 func (*Event_Moderation) isEvent_Kind() {}
 
 func (*Event_Note) isEvent_Kind() {}
+
+func (*Event_Tags) isEvent_Kind() {}
+
+// TagsRecord: a desk session's tags after a change (type "desk_tags"),
+// keyed by conversation; event_id is the session's and the change's
+// version. The latest version is the session's list.
+type TagsRecord struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	EventId       string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	Type          string                 `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
+	Conv          string                 `protobuf:"bytes,3,opt,name=conv,proto3" json:"conv,omitempty"`
+	Session       string                 `protobuf:"bytes,4,opt,name=session,proto3" json:"session,omitempty"`
+	Version       int64                  `protobuf:"varint,5,opt,name=version,proto3" json:"version,omitempty"`
+	By            string                 `protobuf:"bytes,6,opt,name=by,proto3" json:"by,omitempty"`
+	Tags          []string               `protobuf:"bytes,7,rep,name=tags,proto3" json:"tags,omitempty"`
+	AtMs          int64                  `protobuf:"varint,8,opt,name=at_ms,json=atMs,proto3" json:"at_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TagsRecord) Reset() {
+	*x = TagsRecord{}
+	mi := &file_export_exportpb_records_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TagsRecord) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TagsRecord) ProtoMessage() {}
+
+func (x *TagsRecord) ProtoReflect() protoreflect.Message {
+	mi := &file_export_exportpb_records_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TagsRecord.ProtoReflect.Descriptor instead.
+func (*TagsRecord) Descriptor() ([]byte, []int) {
+	return file_export_exportpb_records_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *TagsRecord) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *TagsRecord) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *TagsRecord) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *TagsRecord) GetSession() string {
+	if x != nil {
+		return x.Session
+	}
+	return ""
+}
+
+func (x *TagsRecord) GetVersion() int64 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *TagsRecord) GetBy() string {
+	if x != nil {
+		return x.By
+	}
+	return ""
+}
+
+func (x *TagsRecord) GetTags() []string {
+	if x != nil {
+		return x.Tags
+	}
+	return nil
+}
+
+func (x *TagsRecord) GetAtMs() int64 {
+	if x != nil {
+		return x.AtMs
+	}
+	return 0
+}
 
 // NoteRecord: an internal note of a desk session (type "desk_note"), keyed
 // by conversation; event_id is the session's and the note's index.
@@ -926,7 +1045,7 @@ type NoteRecord struct {
 
 func (x *NoteRecord) Reset() {
 	*x = NoteRecord{}
-	mi := &file_export_exportpb_records_proto_msgTypes[7]
+	mi := &file_export_exportpb_records_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -938,7 +1057,7 @@ func (x *NoteRecord) String() string {
 func (*NoteRecord) ProtoMessage() {}
 
 func (x *NoteRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_export_exportpb_records_proto_msgTypes[7]
+	mi := &file_export_exportpb_records_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -951,7 +1070,7 @@ func (x *NoteRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NoteRecord.ProtoReflect.Descriptor instead.
 func (*NoteRecord) Descriptor() ([]byte, []int) {
-	return file_export_exportpb_records_proto_rawDescGZIP(), []int{7}
+	return file_export_exportpb_records_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *NoteRecord) GetEventId() string {
@@ -1031,7 +1150,7 @@ type ModerationRecord struct {
 
 func (x *ModerationRecord) Reset() {
 	*x = ModerationRecord{}
-	mi := &file_export_exportpb_records_proto_msgTypes[8]
+	mi := &file_export_exportpb_records_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1043,7 +1162,7 @@ func (x *ModerationRecord) String() string {
 func (*ModerationRecord) ProtoMessage() {}
 
 func (x *ModerationRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_export_exportpb_records_proto_msgTypes[8]
+	mi := &file_export_exportpb_records_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1056,7 +1175,7 @@ func (x *ModerationRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ModerationRecord.ProtoReflect.Descriptor instead.
 func (*ModerationRecord) Descriptor() ([]byte, []int) {
-	return file_export_exportpb_records_proto_rawDescGZIP(), []int{8}
+	return file_export_exportpb_records_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ModerationRecord) GetEventId() string {
@@ -1172,7 +1291,7 @@ type MetricsRecord struct {
 
 func (x *MetricsRecord) Reset() {
 	*x = MetricsRecord{}
-	mi := &file_export_exportpb_records_proto_msgTypes[9]
+	mi := &file_export_exportpb_records_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1184,7 +1303,7 @@ func (x *MetricsRecord) String() string {
 func (*MetricsRecord) ProtoMessage() {}
 
 func (x *MetricsRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_export_exportpb_records_proto_msgTypes[9]
+	mi := &file_export_exportpb_records_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1197,7 +1316,7 @@ func (x *MetricsRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MetricsRecord.ProtoReflect.Descriptor instead.
 func (*MetricsRecord) Descriptor() ([]byte, []int) {
-	return file_export_exportpb_records_proto_rawDescGZIP(), []int{9}
+	return file_export_exportpb_records_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *MetricsRecord) GetEventId() string {
@@ -1470,7 +1589,7 @@ const file_export_exportpb_records_proto_rawDesc = "" +
 	"serverTsMs\x12\x14\n" +
 	"\x05score\x18\x15 \x01(\rR\x05scoreB\n" +
 	"\n" +
-	"\b_wait_ms\"\xea\x02\n" +
+	"\b_wait_ms\"\xa0\x03\n" +
 	"\x05Event\x125\n" +
 	"\x04conv\x18\x01 \x01(\v2\x1f.switchboard.export.EventRecordH\x00R\x04conv\x124\n" +
 	"\x04desk\x18\x02 \x01(\v2\x1e.switchboard.export.DeskRecordH\x00R\x04desk\x124\n" +
@@ -1479,8 +1598,19 @@ const file_export_exportpb_records_proto_rawDesc = "" +
 	"\n" +
 	"moderation\x18\x05 \x01(\v2$.switchboard.export.ModerationRecordH\x00R\n" +
 	"moderation\x124\n" +
-	"\x04note\x18\x06 \x01(\v2\x1e.switchboard.export.NoteRecordH\x00R\x04noteB\x06\n" +
-	"\x04kind\"\xb8\x01\n" +
+	"\x04note\x18\x06 \x01(\v2\x1e.switchboard.export.NoteRecordH\x00R\x04note\x124\n" +
+	"\x04tags\x18\a \x01(\v2\x1e.switchboard.export.TagsRecordH\x00R\x04tagsB\x06\n" +
+	"\x04kind\"\xbc\x01\n" +
+	"\n" +
+	"TagsRecord\x12\x19\n" +
+	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
+	"\x04type\x18\x02 \x01(\tR\x04type\x12\x12\n" +
+	"\x04conv\x18\x03 \x01(\tR\x04conv\x12\x18\n" +
+	"\asession\x18\x04 \x01(\tR\asession\x12\x18\n" +
+	"\aversion\x18\x05 \x01(\x03R\aversion\x12\x0e\n" +
+	"\x02by\x18\x06 \x01(\tR\x02by\x12\x12\n" +
+	"\x04tags\x18\a \x03(\tR\x04tags\x12\x13\n" +
+	"\x05at_ms\x18\b \x01(\x03R\x04atMs\"\xb8\x01\n" +
 	"\n" +
 	"NoteRecord\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
@@ -1549,7 +1679,7 @@ func file_export_exportpb_records_proto_rawDescGZIP() []byte {
 	return file_export_exportpb_records_proto_rawDescData
 }
 
-var file_export_exportpb_records_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_export_exportpb_records_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_export_exportpb_records_proto_goTypes = []any{
 	(*MessageRecord)(nil),    // 0: switchboard.export.MessageRecord
 	(*MediaRecord)(nil),      // 1: switchboard.export.MediaRecord
@@ -1558,9 +1688,10 @@ var file_export_exportpb_records_proto_goTypes = []any{
 	(*ReadRecord)(nil),       // 4: switchboard.export.ReadRecord
 	(*DeskStepRecord)(nil),   // 5: switchboard.export.DeskStepRecord
 	(*Event)(nil),            // 6: switchboard.export.Event
-	(*NoteRecord)(nil),       // 7: switchboard.export.NoteRecord
-	(*ModerationRecord)(nil), // 8: switchboard.export.ModerationRecord
-	(*MetricsRecord)(nil),    // 9: switchboard.export.MetricsRecord
+	(*TagsRecord)(nil),       // 7: switchboard.export.TagsRecord
+	(*NoteRecord)(nil),       // 8: switchboard.export.NoteRecord
+	(*ModerationRecord)(nil), // 9: switchboard.export.ModerationRecord
+	(*MetricsRecord)(nil),    // 10: switchboard.export.MetricsRecord
 }
 var file_export_exportpb_records_proto_depIdxs = []int32{
 	1, // 0: switchboard.export.MessageRecord.media:type_name -> switchboard.export.MediaRecord
@@ -1568,13 +1699,14 @@ var file_export_exportpb_records_proto_depIdxs = []int32{
 	3, // 2: switchboard.export.Event.desk:type_name -> switchboard.export.DeskRecord
 	4, // 3: switchboard.export.Event.read:type_name -> switchboard.export.ReadRecord
 	5, // 4: switchboard.export.Event.step:type_name -> switchboard.export.DeskStepRecord
-	8, // 5: switchboard.export.Event.moderation:type_name -> switchboard.export.ModerationRecord
-	7, // 6: switchboard.export.Event.note:type_name -> switchboard.export.NoteRecord
-	7, // [7:7] is the sub-list for method output_type
-	7, // [7:7] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	9, // 5: switchboard.export.Event.moderation:type_name -> switchboard.export.ModerationRecord
+	8, // 6: switchboard.export.Event.note:type_name -> switchboard.export.NoteRecord
+	7, // 7: switchboard.export.Event.tags:type_name -> switchboard.export.TagsRecord
+	8, // [8:8] is the sub-list for method output_type
+	8, // [8:8] is the sub-list for method input_type
+	8, // [8:8] is the sub-list for extension type_name
+	8, // [8:8] is the sub-list for extension extendee
+	0, // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_export_exportpb_records_proto_init() }
@@ -1590,6 +1722,7 @@ func file_export_exportpb_records_proto_init() {
 		(*Event_Step)(nil),
 		(*Event_Moderation)(nil),
 		(*Event_Note)(nil),
+		(*Event_Tags)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
@@ -1597,7 +1730,7 @@ func file_export_exportpb_records_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_export_exportpb_records_proto_rawDesc), len(file_export_exportpb_records_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -79,6 +79,18 @@ func (c *Client) DeskNote(ctx context.Context, conv, text string) (*wirepb.DeskS
 	return res.GetDeskNote(), nil
 }
 
+// DeskTag adds and removes tags (contact reasons) of the session of conv,
+// as its agent or a supervisor: removals first, then additions; tags are
+// folded to lower case and its customer never sees them. The answer
+// carries the session's tags and notes.
+func (c *Client) DeskTag(ctx context.Context, conv string, add, remove []string) (*wirepb.DeskSession, error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_DeskTag{DeskTag: &wirepb.DeskTagRequest{Conv: conv, Add: add, Remove: remove}}})
+	if err != nil {
+		return nil, err
+	}
+	return res.GetDeskTag(), nil
+}
+
 // DeskSession reads the session of conv: as its customer (without the
 // notes), or as its agent or a supervisor (with them).
 func (c *Client) DeskSession(ctx context.Context, conv string) (*wirepb.DeskSession, error) {

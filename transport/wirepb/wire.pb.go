@@ -1545,6 +1545,7 @@ type Request struct {
 	//	*Request_GroupSettings
 	//	*Request_Privacy
 	//	*Request_MarkUnread
+	//	*Request_DeskTag
 	Op            isRequest_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1972,6 +1973,15 @@ func (x *Request) GetMarkUnread() *MarkUnreadRequest {
 	return nil
 }
 
+func (x *Request) GetDeskTag() *DeskTagRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Request_DeskTag); ok {
+			return x.DeskTag
+		}
+	}
+	return nil
+}
+
 type isRequest_Op interface {
 	isRequest_Op()
 }
@@ -2146,6 +2156,10 @@ type Request_MarkUnread struct {
 	MarkUnread *MarkUnreadRequest `protobuf:"bytes,51,opt,name=mark_unread,json=markUnread,proto3,oneof"`
 }
 
+type Request_DeskTag struct {
+	DeskTag *DeskTagRequest `protobuf:"bytes,52,opt,name=desk_tag,json=deskTag,proto3,oneof"`
+}
+
 func (*Request_Send) isRequest_Op() {}
 
 func (*Request_Sync) isRequest_Op() {}
@@ -2230,6 +2244,8 @@ func (*Request_Privacy) isRequest_Op() {}
 
 func (*Request_MarkUnread) isRequest_Op() {}
 
+func (*Request_DeskTag) isRequest_Op() {}
+
 type Response struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -2277,6 +2293,7 @@ type Response struct {
 	//	*Response_GroupSettings
 	//	*Response_Privacy
 	//	*Response_MarkUnread
+	//	*Response_DeskTag
 	Result        isResponse_Result `protobuf_oneof:"result"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2702,6 +2719,15 @@ func (x *Response) GetMarkUnread() *MarkUnreadResult {
 	return nil
 }
 
+func (x *Response) GetDeskTag() *DeskSession {
+	if x != nil {
+		if x, ok := x.Result.(*Response_DeskTag); ok {
+			return x.DeskTag
+		}
+	}
+	return nil
+}
+
 type isResponse_Result interface {
 	isResponse_Result()
 }
@@ -2870,6 +2896,10 @@ type Response_MarkUnread struct {
 	MarkUnread *MarkUnreadResult `protobuf:"bytes,50,opt,name=mark_unread,json=markUnread,proto3,oneof"`
 }
 
+type Response_DeskTag struct {
+	DeskTag *DeskSession `protobuf:"bytes,51,opt,name=desk_tag,json=deskTag,proto3,oneof"`
+}
+
 func (*Response_Send) isResponse_Result() {}
 
 func (*Response_Sync) isResponse_Result() {}
@@ -2951,6 +2981,8 @@ func (*Response_GroupSettings) isResponse_Result() {}
 func (*Response_Privacy) isResponse_Result() {}
 
 func (*Response_MarkUnread) isResponse_Result() {}
+
+func (*Response_DeskTag) isResponse_Result() {}
 
 // SendRequest names exactly one of conv or to.
 type SendRequest struct {
@@ -6975,7 +7007,11 @@ type DeskSession struct {
 	OpensAtMs  int64 `protobuf:"varint,8,opt,name=opens_at_ms,json=opensAtMs,proto3" json:"opens_at_ms,omitempty"`
 	// The agents' internal notes, oldest first: only in desk_session and
 	// desk_note answers to the session's agent and supervisors.
-	Notes         []*DeskNote `protobuf:"bytes,9,rep,name=notes,proto3" json:"notes,omitempty"`
+	Notes []*DeskNote `protobuf:"bytes,9,rep,name=notes,proto3" json:"notes,omitempty"`
+	// The agents' tags (contact reasons, lower case), for the same readers
+	// as the notes: in desk_session and desk_note answers to the session's
+	// agent and supervisors, and in desk_tag answers.
+	Tags          []string `protobuf:"bytes,10,rep,name=tags,proto3" json:"tags,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -7069,6 +7105,13 @@ func (x *DeskSession) GetOpensAtMs() int64 {
 func (x *DeskSession) GetNotes() []*DeskNote {
 	if x != nil {
 		return x.Notes
+	}
+	return nil
+}
+
+func (x *DeskSession) GetTags() []string {
+	if x != nil {
+		return x.Tags
 	}
 	return nil
 }
@@ -7694,6 +7737,70 @@ func (x *DeskNoteRequest) GetText() string {
 	return ""
 }
 
+// Tags the session of conv (open or closed) with contact reasons, by its
+// agent (once closed, its last one) or a supervisor: removals first, then
+// additions; names of 1-32 letters, digits, _ and -, folded to lower case.
+// Its customer never sees them.
+type DeskTagRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	Add           []string               `protobuf:"bytes,2,rep,name=add,proto3" json:"add,omitempty"`
+	Remove        []string               `protobuf:"bytes,3,rep,name=remove,proto3" json:"remove,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeskTagRequest) Reset() {
+	*x = DeskTagRequest{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[91]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeskTagRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeskTagRequest) ProtoMessage() {}
+
+func (x *DeskTagRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[91]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeskTagRequest.ProtoReflect.Descriptor instead.
+func (*DeskTagRequest) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{91}
+}
+
+func (x *DeskTagRequest) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *DeskTagRequest) GetAdd() []string {
+	if x != nil {
+		return x.Add
+	}
+	return nil
+}
+
+func (x *DeskTagRequest) GetRemove() []string {
+	if x != nil {
+		return x.Remove
+	}
+	return nil
+}
+
 // The session of conv: for its customer, for its agent and supervisors
 // (with the notes).
 type DeskSessionRequest struct {
@@ -7705,7 +7812,7 @@ type DeskSessionRequest struct {
 
 func (x *DeskSessionRequest) Reset() {
 	*x = DeskSessionRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[91]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7717,7 +7824,7 @@ func (x *DeskSessionRequest) String() string {
 func (*DeskSessionRequest) ProtoMessage() {}
 
 func (x *DeskSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[91]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7730,7 +7837,7 @@ func (x *DeskSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskSessionRequest.ProtoReflect.Descriptor instead.
 func (*DeskSessionRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{91}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *DeskSessionRequest) GetConv() string {
@@ -7757,7 +7864,7 @@ type DeskRateRequest struct {
 
 func (x *DeskRateRequest) Reset() {
 	*x = DeskRateRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[92]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7769,7 +7876,7 @@ func (x *DeskRateRequest) String() string {
 func (*DeskRateRequest) ProtoMessage() {}
 
 func (x *DeskRateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[92]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7782,7 +7889,7 @@ func (x *DeskRateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskRateRequest.ProtoReflect.Descriptor instead.
 func (*DeskRateRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{92}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *DeskRateRequest) GetConv() string {
@@ -7818,7 +7925,7 @@ type DeskRateResult struct {
 
 func (x *DeskRateResult) Reset() {
 	*x = DeskRateResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[93]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7830,7 +7937,7 @@ func (x *DeskRateResult) String() string {
 func (*DeskRateResult) ProtoMessage() {}
 
 func (x *DeskRateResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[93]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7843,7 +7950,7 @@ func (x *DeskRateResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskRateResult.ProtoReflect.Descriptor instead.
 func (*DeskRateResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{93}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *DeskRateResult) GetSession() string {
@@ -7886,7 +7993,7 @@ type DeskRepliesRequest struct {
 
 func (x *DeskRepliesRequest) Reset() {
 	*x = DeskRepliesRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[94]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7898,7 +8005,7 @@ func (x *DeskRepliesRequest) String() string {
 func (*DeskRepliesRequest) ProtoMessage() {}
 
 func (x *DeskRepliesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[94]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7911,7 +8018,7 @@ func (x *DeskRepliesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskRepliesRequest.ProtoReflect.Descriptor instead.
 func (*DeskRepliesRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{94}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *DeskRepliesRequest) GetLine() string {
@@ -7930,7 +8037,7 @@ type DeskReplies struct {
 
 func (x *DeskReplies) Reset() {
 	*x = DeskReplies{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[95]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7942,7 +8049,7 @@ func (x *DeskReplies) String() string {
 func (*DeskReplies) ProtoMessage() {}
 
 func (x *DeskReplies) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[95]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7955,7 +8062,7 @@ func (x *DeskReplies) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskReplies.ProtoReflect.Descriptor instead.
 func (*DeskReplies) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{95}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *DeskReplies) GetReplies() []*DeskSavedReply {
@@ -7975,7 +8082,7 @@ type DeskSavedReply struct {
 
 func (x *DeskSavedReply) Reset() {
 	*x = DeskSavedReply{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[96]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7987,7 +8094,7 @@ func (x *DeskSavedReply) String() string {
 func (*DeskSavedReply) ProtoMessage() {}
 
 func (x *DeskSavedReply) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[96]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8000,7 +8107,7 @@ func (x *DeskSavedReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskSavedReply.ProtoReflect.Descriptor instead.
 func (*DeskSavedReply) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{96}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *DeskSavedReply) GetName() string {
@@ -8036,7 +8143,7 @@ type MyMetricsRequest struct {
 
 func (x *MyMetricsRequest) Reset() {
 	*x = MyMetricsRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[97]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8048,7 +8155,7 @@ func (x *MyMetricsRequest) String() string {
 func (*MyMetricsRequest) ProtoMessage() {}
 
 func (x *MyMetricsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[97]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8061,7 +8168,7 @@ func (x *MyMetricsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsRequest.ProtoReflect.Descriptor instead.
 func (*MyMetricsRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{97}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *MyMetricsRequest) GetWindow() string {
@@ -8117,7 +8224,7 @@ type MyMetricsRow struct {
 
 func (x *MyMetricsRow) Reset() {
 	*x = MyMetricsRow{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[98]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8129,7 +8236,7 @@ func (x *MyMetricsRow) String() string {
 func (*MyMetricsRow) ProtoMessage() {}
 
 func (x *MyMetricsRow) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[98]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8142,7 +8249,7 @@ func (x *MyMetricsRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsRow.ProtoReflect.Descriptor instead.
 func (*MyMetricsRow) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{98}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *MyMetricsRow) GetWindowStartMs() int64 {
@@ -8311,7 +8418,7 @@ type MyMetricsResult struct {
 
 func (x *MyMetricsResult) Reset() {
 	*x = MyMetricsResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[99]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8323,7 +8430,7 @@ func (x *MyMetricsResult) String() string {
 func (*MyMetricsResult) ProtoMessage() {}
 
 func (x *MyMetricsResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[99]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8336,7 +8443,7 @@ func (x *MyMetricsResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsResult.ProtoReflect.Descriptor instead.
 func (*MyMetricsResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{99}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *MyMetricsResult) GetUser() string {
@@ -8457,7 +8564,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x06GoAway\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12!\n" +
 	"\freconnect_to\x18\x02 \x01(\tR\vreconnectTo\x12.\n" +
-	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\x91\x17\n" +
+	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\xd3\x17\n" +
 	"\aRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x126\n" +
 	"\x04send\x18\n" +
@@ -8513,8 +8620,9 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x0egroup_settings\x181 \x01(\v2).switchboard.wire.v1.GroupSettingsRequestH\x00R\rgroupSettings\x12?\n" +
 	"\aprivacy\x182 \x01(\v2#.switchboard.wire.v1.PrivacyRequestH\x00R\aprivacy\x12I\n" +
 	"\vmark_unread\x183 \x01(\v2&.switchboard.wire.v1.MarkUnreadRequestH\x00R\n" +
-	"markUnreadB\x04\n" +
-	"\x02op\"\xaf\x16\n" +
+	"markUnread\x12@\n" +
+	"\bdesk_tag\x184 \x01(\v2#.switchboard.wire.v1.DeskTagRequestH\x00R\adeskTagB\x04\n" +
+	"\x02op\"\xee\x16\n" +
 	"\bResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x120\n" +
 	"\x05error\x18\x02 \x01(\v2\x1a.switchboard.wire.v1.ErrorR\x05error\x125\n" +
@@ -8570,7 +8678,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x0egroup_settings\x180 \x01(\v2(.switchboard.wire.v1.GroupSettingsResultH\x00R\rgroupSettings\x12>\n" +
 	"\aprivacy\x181 \x01(\v2\".switchboard.wire.v1.PrivacyResultH\x00R\aprivacy\x12H\n" +
 	"\vmark_unread\x182 \x01(\v2%.switchboard.wire.v1.MarkUnreadResultH\x00R\n" +
-	"markUnreadB\b\n" +
+	"markUnread\x12=\n" +
+	"\bdesk_tag\x183 \x01(\v2 .switchboard.wire.v1.DeskSessionH\x00R\adeskTagB\b\n" +
 	"\x06result\"\xdb\x02\n" +
 	"\vSendRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x0e\n" +
@@ -8853,7 +8962,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x05agent\x18\x04 \x01(\tR\x05agent\"<\n" +
 	"\x10DeskEnterRequest\x12\x14\n" +
 	"\x05scene\x18\x01 \x01(\tR\x05scene\x12\x12\n" +
-	"\x04data\x18\x02 \x01(\tR\x04data\"\x9a\x02\n" +
+	"\x04data\x18\x02 \x01(\tR\x04data\"\xae\x02\n" +
 	"\vDeskSession\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x18\n" +
 	"\asession\x18\x02 \x01(\tR\asession\x12\x14\n" +
@@ -8864,7 +8973,9 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\vafter_hours\x18\a \x01(\bR\n" +
 	"afterHours\x12\x1e\n" +
 	"\vopens_at_ms\x18\b \x01(\x03R\topensAtMs\x123\n" +
-	"\x05notes\x18\t \x03(\v2\x1d.switchboard.wire.v1.DeskNoteR\x05notes\"C\n" +
+	"\x05notes\x18\t \x03(\v2\x1d.switchboard.wire.v1.DeskNoteR\x05notes\x12\x12\n" +
+	"\x04tags\x18\n" +
+	" \x03(\tR\x04tags\"C\n" +
 	"\bDeskNote\x12\x0e\n" +
 	"\x02by\x18\x01 \x01(\tR\x02by\x12\x13\n" +
 	"\x05at_ms\x18\x02 \x01(\x03R\x04atMs\x12\x12\n" +
@@ -8907,7 +9018,11 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"9\n" +
 	"\x0fDeskNoteRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x12\n" +
-	"\x04text\x18\x02 \x01(\tR\x04text\"(\n" +
+	"\x04text\x18\x02 \x01(\tR\x04text\"N\n" +
+	"\x0eDeskTagRequest\x12\x12\n" +
+	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
+	"\x03add\x18\x02 \x03(\tR\x03add\x12\x16\n" +
+	"\x06remove\x18\x03 \x03(\tR\x06remove\"(\n" +
 	"\x12DeskSessionRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\"U\n" +
 	"\x0fDeskRateRequest\x12\x12\n" +
@@ -9040,7 +9155,7 @@ func file_transport_wirepb_wire_proto_rawDescGZIP() []byte {
 }
 
 var file_transport_wirepb_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 100)
+var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 101)
 var file_transport_wirepb_wire_proto_goTypes = []any{
 	(Code)(0),                        // 0: switchboard.wire.v1.Code
 	(ConvKind)(0),                    // 1: switchboard.wire.v1.ConvKind
@@ -9140,15 +9255,16 @@ var file_transport_wirepb_wire_proto_goTypes = []any{
 	(*DeskTransferRequest)(nil),      // 95: switchboard.wire.v1.DeskTransferRequest
 	(*DeskCloseRequest)(nil),         // 96: switchboard.wire.v1.DeskCloseRequest
 	(*DeskNoteRequest)(nil),          // 97: switchboard.wire.v1.DeskNoteRequest
-	(*DeskSessionRequest)(nil),       // 98: switchboard.wire.v1.DeskSessionRequest
-	(*DeskRateRequest)(nil),          // 99: switchboard.wire.v1.DeskRateRequest
-	(*DeskRateResult)(nil),           // 100: switchboard.wire.v1.DeskRateResult
-	(*DeskRepliesRequest)(nil),       // 101: switchboard.wire.v1.DeskRepliesRequest
-	(*DeskReplies)(nil),              // 102: switchboard.wire.v1.DeskReplies
-	(*DeskSavedReply)(nil),           // 103: switchboard.wire.v1.DeskSavedReply
-	(*MyMetricsRequest)(nil),         // 104: switchboard.wire.v1.MyMetricsRequest
-	(*MyMetricsRow)(nil),             // 105: switchboard.wire.v1.MyMetricsRow
-	(*MyMetricsResult)(nil),          // 106: switchboard.wire.v1.MyMetricsResult
+	(*DeskTagRequest)(nil),           // 98: switchboard.wire.v1.DeskTagRequest
+	(*DeskSessionRequest)(nil),       // 99: switchboard.wire.v1.DeskSessionRequest
+	(*DeskRateRequest)(nil),          // 100: switchboard.wire.v1.DeskRateRequest
+	(*DeskRateResult)(nil),           // 101: switchboard.wire.v1.DeskRateResult
+	(*DeskRepliesRequest)(nil),       // 102: switchboard.wire.v1.DeskRepliesRequest
+	(*DeskReplies)(nil),              // 103: switchboard.wire.v1.DeskReplies
+	(*DeskSavedReply)(nil),           // 104: switchboard.wire.v1.DeskSavedReply
+	(*MyMetricsRequest)(nil),         // 105: switchboard.wire.v1.MyMetricsRequest
+	(*MyMetricsRow)(nil),             // 106: switchboard.wire.v1.MyMetricsRow
+	(*MyMetricsResult)(nil),          // 107: switchboard.wire.v1.MyMetricsResult
 }
 var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	0,   // 0: switchboard.wire.v1.Error.code:type_name -> switchboard.wire.v1.Code
@@ -9190,98 +9306,100 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	91,  // 36: switchboard.wire.v1.Request.desk_queue:type_name -> switchboard.wire.v1.DeskQueueRequest
 	95,  // 37: switchboard.wire.v1.Request.desk_transfer:type_name -> switchboard.wire.v1.DeskTransferRequest
 	96,  // 38: switchboard.wire.v1.Request.desk_close:type_name -> switchboard.wire.v1.DeskCloseRequest
-	104, // 39: switchboard.wire.v1.Request.my_metrics:type_name -> switchboard.wire.v1.MyMetricsRequest
+	105, // 39: switchboard.wire.v1.Request.my_metrics:type_name -> switchboard.wire.v1.MyMetricsRequest
 	55,  // 40: switchboard.wire.v1.Request.block:type_name -> switchboard.wire.v1.BlockRequest
 	59,  // 41: switchboard.wire.v1.Request.report:type_name -> switchboard.wire.v1.ReportRequest
 	57,  // 42: switchboard.wire.v1.Request.blocked:type_name -> switchboard.wire.v1.BlockedRequest
-	99,  // 43: switchboard.wire.v1.Request.desk_rate:type_name -> switchboard.wire.v1.DeskRateRequest
+	100, // 43: switchboard.wire.v1.Request.desk_rate:type_name -> switchboard.wire.v1.DeskRateRequest
 	66,  // 44: switchboard.wire.v1.Request.read_by:type_name -> switchboard.wire.v1.ReadByRequest
-	101, // 45: switchboard.wire.v1.Request.desk_replies:type_name -> switchboard.wire.v1.DeskRepliesRequest
+	102, // 45: switchboard.wire.v1.Request.desk_replies:type_name -> switchboard.wire.v1.DeskRepliesRequest
 	60,  // 46: switchboard.wire.v1.Request.media_create:type_name -> switchboard.wire.v1.MediaCreateRequest
 	61,  // 47: switchboard.wire.v1.Request.media_chunk:type_name -> switchboard.wire.v1.MediaChunkRequest
 	63,  // 48: switchboard.wire.v1.Request.media_complete:type_name -> switchboard.wire.v1.MediaCompleteRequest
 	64,  // 49: switchboard.wire.v1.Request.media_read:type_name -> switchboard.wire.v1.MediaReadRequest
 	97,  // 50: switchboard.wire.v1.Request.desk_note:type_name -> switchboard.wire.v1.DeskNoteRequest
-	98,  // 51: switchboard.wire.v1.Request.desk_session:type_name -> switchboard.wire.v1.DeskSessionRequest
+	99,  // 51: switchboard.wire.v1.Request.desk_session:type_name -> switchboard.wire.v1.DeskSessionRequest
 	27,  // 52: switchboard.wire.v1.Request.search:type_name -> switchboard.wire.v1.SearchRequest
 	49,  // 53: switchboard.wire.v1.Request.archive:type_name -> switchboard.wire.v1.ArchiveRequest
 	39,  // 54: switchboard.wire.v1.Request.group_settings:type_name -> switchboard.wire.v1.GroupSettingsRequest
 	45,  // 55: switchboard.wire.v1.Request.privacy:type_name -> switchboard.wire.v1.PrivacyRequest
 	51,  // 56: switchboard.wire.v1.Request.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadRequest
-	7,   // 57: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
-	20,  // 58: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
-	22,  // 59: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
-	24,  // 60: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
-	26,  // 61: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
-	30,  // 62: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
-	32,  // 63: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
-	34,  // 64: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
-	36,  // 65: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
-	38,  // 66: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
-	42,  // 67: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
-	44,  // 68: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
-	48,  // 69: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
-	75,  // 70: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
-	54,  // 71: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
-	83,  // 72: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
-	71,  // 73: switchboard.wire.v1.Response.register_push:type_name -> switchboard.wire.v1.RegisterPushResult
-	73,  // 74: switchboard.wire.v1.Response.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushResult
-	85,  // 75: switchboard.wire.v1.Response.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverResult
-	87,  // 76: switchboard.wire.v1.Response.desk_enter:type_name -> switchboard.wire.v1.DeskSession
-	90,  // 77: switchboard.wire.v1.Response.desk_status:type_name -> switchboard.wire.v1.DeskAgent
-	94,  // 78: switchboard.wire.v1.Response.desk_queue:type_name -> switchboard.wire.v1.DeskQueueResult
-	87,  // 79: switchboard.wire.v1.Response.desk_transfer:type_name -> switchboard.wire.v1.DeskSession
-	87,  // 80: switchboard.wire.v1.Response.desk_close:type_name -> switchboard.wire.v1.DeskSession
-	106, // 81: switchboard.wire.v1.Response.my_metrics:type_name -> switchboard.wire.v1.MyMetricsResult
-	56,  // 82: switchboard.wire.v1.Response.block:type_name -> switchboard.wire.v1.BlockResult
-	69,  // 83: switchboard.wire.v1.Response.report:type_name -> switchboard.wire.v1.ReportResult
-	58,  // 84: switchboard.wire.v1.Response.blocked:type_name -> switchboard.wire.v1.BlockedResult
-	100, // 85: switchboard.wire.v1.Response.desk_rate:type_name -> switchboard.wire.v1.DeskRateResult
-	67,  // 86: switchboard.wire.v1.Response.read_by:type_name -> switchboard.wire.v1.ReadByResult
-	102, // 87: switchboard.wire.v1.Response.desk_replies:type_name -> switchboard.wire.v1.DeskReplies
-	9,   // 88: switchboard.wire.v1.Response.media_create:type_name -> switchboard.wire.v1.MediaRef
-	62,  // 89: switchboard.wire.v1.Response.media_chunk:type_name -> switchboard.wire.v1.MediaChunkResult
-	9,   // 90: switchboard.wire.v1.Response.media_complete:type_name -> switchboard.wire.v1.MediaRef
-	65,  // 91: switchboard.wire.v1.Response.media_read:type_name -> switchboard.wire.v1.MediaReadResult
-	87,  // 92: switchboard.wire.v1.Response.desk_note:type_name -> switchboard.wire.v1.DeskSession
-	87,  // 93: switchboard.wire.v1.Response.desk_session:type_name -> switchboard.wire.v1.DeskSession
-	28,  // 94: switchboard.wire.v1.Response.search:type_name -> switchboard.wire.v1.SearchResult
-	50,  // 95: switchboard.wire.v1.Response.archive:type_name -> switchboard.wire.v1.ArchiveResult
-	40,  // 96: switchboard.wire.v1.Response.group_settings:type_name -> switchboard.wire.v1.GroupSettingsResult
-	46,  // 97: switchboard.wire.v1.Response.privacy:type_name -> switchboard.wire.v1.PrivacyResult
-	52,  // 98: switchboard.wire.v1.Response.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadResult
-	3,   // 99: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
-	11,  // 100: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	8,   // 101: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
-	8,   // 102: switchboard.wire.v1.SearchResult.messages:type_name -> switchboard.wire.v1.Message
-	11,  // 103: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	1,   // 104: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
-	10,  // 105: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
-	5,   // 106: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
-	2,   // 107: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
-	10,  // 108: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
-	4,   // 109: switchboard.wire.v1.PrivacyRequest.presence:type_name -> switchboard.wire.v1.PresenceSharing
-	4,   // 110: switchboard.wire.v1.PrivacyResult.presence:type_name -> switchboard.wire.v1.PresenceSharing
-	9,   // 111: switchboard.wire.v1.MediaReadResult.media:type_name -> switchboard.wire.v1.MediaRef
-	68,  // 112: switchboard.wire.v1.ReadByResult.members:type_name -> switchboard.wire.v1.MemberRead
-	8,   // 113: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
-	78,  // 114: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
-	79,  // 115: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
-	80,  // 116: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
-	77,  // 117: switchboard.wire.v1.Push.flags:type_name -> switchboard.wire.v1.FlagsUpdate
-	1,   // 118: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
-	10,  // 119: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
-	6,   // 120: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
-	88,  // 121: switchboard.wire.v1.DeskSession.notes:type_name -> switchboard.wire.v1.DeskNote
-	92,  // 122: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
-	93,  // 123: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
-	103, // 124: switchboard.wire.v1.DeskReplies.replies:type_name -> switchboard.wire.v1.DeskSavedReply
-	105, // 125: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
-	126, // [126:126] is the sub-list for method output_type
-	126, // [126:126] is the sub-list for method input_type
-	126, // [126:126] is the sub-list for extension type_name
-	126, // [126:126] is the sub-list for extension extendee
-	0,   // [0:126] is the sub-list for field type_name
+	98,  // 57: switchboard.wire.v1.Request.desk_tag:type_name -> switchboard.wire.v1.DeskTagRequest
+	7,   // 58: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
+	20,  // 59: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
+	22,  // 60: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
+	24,  // 61: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
+	26,  // 62: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
+	30,  // 63: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
+	32,  // 64: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
+	34,  // 65: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
+	36,  // 66: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
+	38,  // 67: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
+	42,  // 68: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
+	44,  // 69: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
+	48,  // 70: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
+	75,  // 71: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
+	54,  // 72: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
+	83,  // 73: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
+	71,  // 74: switchboard.wire.v1.Response.register_push:type_name -> switchboard.wire.v1.RegisterPushResult
+	73,  // 75: switchboard.wire.v1.Response.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushResult
+	85,  // 76: switchboard.wire.v1.Response.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverResult
+	87,  // 77: switchboard.wire.v1.Response.desk_enter:type_name -> switchboard.wire.v1.DeskSession
+	90,  // 78: switchboard.wire.v1.Response.desk_status:type_name -> switchboard.wire.v1.DeskAgent
+	94,  // 79: switchboard.wire.v1.Response.desk_queue:type_name -> switchboard.wire.v1.DeskQueueResult
+	87,  // 80: switchboard.wire.v1.Response.desk_transfer:type_name -> switchboard.wire.v1.DeskSession
+	87,  // 81: switchboard.wire.v1.Response.desk_close:type_name -> switchboard.wire.v1.DeskSession
+	107, // 82: switchboard.wire.v1.Response.my_metrics:type_name -> switchboard.wire.v1.MyMetricsResult
+	56,  // 83: switchboard.wire.v1.Response.block:type_name -> switchboard.wire.v1.BlockResult
+	69,  // 84: switchboard.wire.v1.Response.report:type_name -> switchboard.wire.v1.ReportResult
+	58,  // 85: switchboard.wire.v1.Response.blocked:type_name -> switchboard.wire.v1.BlockedResult
+	101, // 86: switchboard.wire.v1.Response.desk_rate:type_name -> switchboard.wire.v1.DeskRateResult
+	67,  // 87: switchboard.wire.v1.Response.read_by:type_name -> switchboard.wire.v1.ReadByResult
+	103, // 88: switchboard.wire.v1.Response.desk_replies:type_name -> switchboard.wire.v1.DeskReplies
+	9,   // 89: switchboard.wire.v1.Response.media_create:type_name -> switchboard.wire.v1.MediaRef
+	62,  // 90: switchboard.wire.v1.Response.media_chunk:type_name -> switchboard.wire.v1.MediaChunkResult
+	9,   // 91: switchboard.wire.v1.Response.media_complete:type_name -> switchboard.wire.v1.MediaRef
+	65,  // 92: switchboard.wire.v1.Response.media_read:type_name -> switchboard.wire.v1.MediaReadResult
+	87,  // 93: switchboard.wire.v1.Response.desk_note:type_name -> switchboard.wire.v1.DeskSession
+	87,  // 94: switchboard.wire.v1.Response.desk_session:type_name -> switchboard.wire.v1.DeskSession
+	28,  // 95: switchboard.wire.v1.Response.search:type_name -> switchboard.wire.v1.SearchResult
+	50,  // 96: switchboard.wire.v1.Response.archive:type_name -> switchboard.wire.v1.ArchiveResult
+	40,  // 97: switchboard.wire.v1.Response.group_settings:type_name -> switchboard.wire.v1.GroupSettingsResult
+	46,  // 98: switchboard.wire.v1.Response.privacy:type_name -> switchboard.wire.v1.PrivacyResult
+	52,  // 99: switchboard.wire.v1.Response.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadResult
+	87,  // 100: switchboard.wire.v1.Response.desk_tag:type_name -> switchboard.wire.v1.DeskSession
+	3,   // 101: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
+	11,  // 102: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	8,   // 103: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
+	8,   // 104: switchboard.wire.v1.SearchResult.messages:type_name -> switchboard.wire.v1.Message
+	11,  // 105: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	1,   // 106: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
+	10,  // 107: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
+	5,   // 108: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
+	2,   // 109: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
+	10,  // 110: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
+	4,   // 111: switchboard.wire.v1.PrivacyRequest.presence:type_name -> switchboard.wire.v1.PresenceSharing
+	4,   // 112: switchboard.wire.v1.PrivacyResult.presence:type_name -> switchboard.wire.v1.PresenceSharing
+	9,   // 113: switchboard.wire.v1.MediaReadResult.media:type_name -> switchboard.wire.v1.MediaRef
+	68,  // 114: switchboard.wire.v1.ReadByResult.members:type_name -> switchboard.wire.v1.MemberRead
+	8,   // 115: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
+	78,  // 116: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
+	79,  // 117: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
+	80,  // 118: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
+	77,  // 119: switchboard.wire.v1.Push.flags:type_name -> switchboard.wire.v1.FlagsUpdate
+	1,   // 120: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
+	10,  // 121: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
+	6,   // 122: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
+	88,  // 123: switchboard.wire.v1.DeskSession.notes:type_name -> switchboard.wire.v1.DeskNote
+	92,  // 124: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
+	93,  // 125: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
+	104, // 126: switchboard.wire.v1.DeskReplies.replies:type_name -> switchboard.wire.v1.DeskSavedReply
+	106, // 127: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
+	128, // [128:128] is the sub-list for method output_type
+	128, // [128:128] is the sub-list for method input_type
+	128, // [128:128] is the sub-list for extension type_name
+	128, // [128:128] is the sub-list for extension extendee
+	0,   // [0:128] is the sub-list for field type_name
 }
 
 func init() { file_transport_wirepb_wire_proto_init() }
@@ -9341,6 +9459,7 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Request_GroupSettings)(nil),
 		(*Request_Privacy)(nil),
 		(*Request_MarkUnread)(nil),
+		(*Request_DeskTag)(nil),
 	}
 	file_transport_wirepb_wire_proto_msgTypes[11].OneofWrappers = []any{
 		(*Response_Send)(nil),
@@ -9384,6 +9503,7 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Response_GroupSettings)(nil),
 		(*Response_Privacy)(nil),
 		(*Response_MarkUnread)(nil),
+		(*Response_DeskTag)(nil),
 	}
 	file_transport_wirepb_wire_proto_msgTypes[32].OneofWrappers = []any{}
 	file_transport_wirepb_wire_proto_msgTypes[38].OneofWrappers = []any{}
@@ -9400,7 +9520,7 @@ func file_transport_wirepb_wire_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_transport_wirepb_wire_proto_rawDesc), len(file_transport_wirepb_wire_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   100,
+			NumMessages:   101,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -25,6 +25,8 @@ export interface DeskSessionView {
   opensAtMs: number;
   /** the agents' internal notes, oldest first: only from session() and note(), for the session's agent and supervisors */
   notes: DeskNoteView[];
+  /** the agents' tags (contact reasons, lower case), for the same readers as the notes */
+  tags: string[];
 }
 
 /** An agent's internal note about a session; its customer never sees it. */
@@ -88,10 +90,12 @@ export interface DeskRatingView {
 type SessionMsg = {
   conv: string; session: string; state: string; queuePosition: number; agent: string; queue: string; afterHours: boolean; opensAtMs: bigint;
   notes: { by: string; atMs: bigint; text: string }[];
+  tags: string[];
 };
 const sessionView = (v: SessionMsg): DeskSessionView => ({
   conv: v.conv, session: v.session, state: v.state, queuePosition: v.queuePosition, agent: v.agent, queue: v.queue,
   afterHours: v.afterHours, opensAtMs: Number(v.opensAtMs), notes: v.notes.map((n) => ({ by: n.by, atMs: Number(n.atMs), text: n.text })),
+  tags: [...v.tags],
 });
 
 /**
@@ -154,6 +158,18 @@ export class ServiceDesk {
   async note(conv: string, text: string): Promise<DeskSessionView> {
     const r = await this.client.request({ case: "deskNote", value: { conv, text } });
     if (r.result.case !== "deskNote") throw new Error("desk_note: unexpected answer");
+    return sessionView(r.result.value);
+  }
+  /**
+   * tag adds and removes tags (contact reasons) of the session of conv, as
+   * its agent (once closed, its last one) or a supervisor: removals first,
+   * then additions; names of 1-32 letters, digits, _ and -, folded to lower
+   * case. Its customer never sees them. Resolves to the session with its
+   * tags and notes. TOO_MANY past the node's tags per session.
+   */
+  async tag(conv: string, change: { add?: string[]; remove?: string[] }): Promise<DeskSessionView> {
+    const r = await this.client.request({ case: "deskTag", value: { conv, add: change.add ?? [], remove: change.remove ?? [] } });
+    if (r.result.case !== "deskTag") throw new Error("desk_tag: unexpected answer");
     return sessionView(r.result.value);
   }
   /** close ends the session of conv; the user is its agent or its customer. */

@@ -520,6 +520,12 @@ test("service desk over the protocol: enter, queue, status, close, refusals", { 
     await assert.rejects(stranger.session(s.conv), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
     assert.equal((await agent.close(s.conv, "resolved")).state, "closed");
     assert.equal((await agent.session(s.conv)).notes.length, 2, "the closing agent still reads the notes");
+    // Tags: the closing agent files the session; the customer never sees them.
+    assert.deepEqual((await agent.tag(s.conv, { add: ["Financing", "test-drive"] })).tags, ["financing", "test-drive"]);
+    assert.deepEqual((await agent.tag(s.conv, { remove: ["test-drive"] })).tags, ["financing"]);
+    await assert.rejects(agent.tag(s.conv, { add: ["not a tag"] }), (e: unknown) => e instanceof ProtocolError && e.code === Code.INVALID);
+    await assert.rejects(customer.tag(s.conv, { add: ["x"] }), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
+    assert.deepEqual((await customer.session(s.conv)).tags, []);
     await assert.rejects(stranger.rate(s.conv, 5), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
     await assert.rejects(customer.rate(s.conv, 6), (e: unknown) => e instanceof ProtocolError && e.code === Code.INVALID);
     assert.deepEqual(await customer.rate(s.conv, 5, "thanks"), { session: s.session, score: 5, comment: "thanks", duplicate: false });

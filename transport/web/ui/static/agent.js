@@ -160,8 +160,10 @@ $("saved").onchange = () => {
   $("text").focus();
 };
 
-// drawNotes shows a session's internal notes (none: an empty panel).
+// drawNotes shows a session's internal notes and its tags (none: empty
+// panels).
 function drawNotes(s) {
+  $("tags").textContent = s?.tags?.length ? `tags: ${s.tags.join(", ")}` : "";
   $("notes").replaceChildren(...(s?.notes ?? []).map((n) => {
     const d = document.createElement("div");
     d.className = "note";
@@ -189,7 +191,7 @@ async function open(id) {
   void showNotes(id);
   $("title").textContent = id;
   $("text").disabled = $("send").disabled = $("send-card").disabled = $("transfer").disabled = $("close").disabled = $("file").disabled = false;
-  $("note-text").disabled = $("add-note").disabled = !id.startsWith("s:");
+  $("note-text").disabled = $("add-note").disabled = $("tag-text").disabled = $("add-tags").disabled = !id.startsWith("s:");
   await client.history(id).catch(() => {});
   const c = client.conversation(id);
   draw(c);
@@ -355,6 +357,20 @@ $("note-form").onsubmit = async (e) => {
     $("note-text").value = "";
   } catch (err) {
     note(`note failed: ${err.message}`);
+  }
+};
+// Tags are typed as a list; one with a leading "-" is removed.
+$("tag-form").onsubmit = async (e) => {
+  e.preventDefault();
+  const conv = current, words = $("tag-text").value.split(/[\s,]+/).filter((w) => w !== "" && w !== "-");
+  if (!conv || words.length === 0) return;
+  const remove = words.filter((w) => w.startsWith("-")).map((w) => w.slice(1));
+  const add = words.filter((w) => !w.startsWith("-"));
+  try {
+    drawNotes(await sd.tag(conv, { add, remove }));
+    $("tag-text").value = "";
+  } catch (err) {
+    note(`tags failed: ${err.message}`);
   }
 };
 $("close").onclick = async () => {
