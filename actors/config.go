@@ -124,6 +124,14 @@ type Config struct {
 	BlockedWords   []string
 	MonitorWords   []string
 	WordListReload time.Duration
+	// ContactDetails is what a phone number or an e-mail address in a
+	// text does (contacts.go): off (default), mask, flag or block.
+	// ContactDetailsIn names the conversation kinds it applies in
+	// (direct, group, service; default direct), ContactMinDigits the
+	// digits a phone number has at least (default 8, 6 to 20).
+	ContactDetails   PolicyMode
+	ContactDetailsIn []string
+	ContactMinDigits int
 	// MaxCardActions bounds a card's action buttons (default 4),
 	// MaxCardFields its fields (default 16).
 	MaxCardActions int
@@ -270,6 +278,9 @@ func DefaultConfig() Config {
 		MaxOpenReportsPerReporter: 20,
 		NewDirectPerHour:          100,
 		PolicyMode:                PolicyOff,
+		ContactDetails:            PolicyOff,
+		ContactDetailsIn:          []string{"direct"},
+		ContactMinDigits:          defaultContactMinDigits,
 		IdleTimeout:               10 * time.Minute,
 		DedupeWindow:              4096,
 		SeqReserve:                1000,
@@ -424,6 +435,22 @@ func (c Config) withDefaults() (Config, error) {
 	case PolicyOff, PolicyBlock, PolicyFlag:
 	default:
 		return c, fmt.Errorf("policy mode %q: want off, block or flag", c.PolicyMode)
+	}
+	switch c.ContactDetails {
+	case "":
+		c.ContactDetails = PolicyOff
+	case PolicyOff, PolicyMask, PolicyFlag, PolicyBlock:
+	default:
+		return c, fmt.Errorf("contact details %q: want off, mask, flag or block", c.ContactDetails)
+	}
+	if len(c.ContactDetailsIn) == 0 {
+		c.ContactDetailsIn = []string{"direct"}
+	}
+	if c.ContactMinDigits == 0 {
+		c.ContactMinDigits = defaultContactMinDigits
+	}
+	if c.ContactMinDigits < 6 || c.ContactMinDigits > 20 {
+		return c, fmt.Errorf("contact min digits %d: want 6 to 20", c.ContactMinDigits)
 	}
 	return c, nil
 }

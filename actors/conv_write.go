@@ -105,7 +105,12 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 		reply(e)
 		return
 	}
-	if flagged {
+	body, contactFlagged, masked, e := c.screenContacts(m, mem.Role)
+	if e != nil {
+		reply(e)
+		return
+	}
+	if flagged || contactFlagged {
 		flags |= storage.FlagFlagged
 	}
 	if e := c.claimAttachment(media, c.lastSeq+1); e != nil { // the seq enqueue gives it
@@ -114,7 +119,7 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 	}
 	msg := storage.Message{
 		ConvID: c.id, MsgID: c.rt.ids.next(now), ClientMsgID: m.ClientMsgId, Sender: m.Sender,
-		SenderRole: senderRole(mem.Role), Kind: storage.MessageKind(m.Kind), RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, Media: media, Body: m.Body, Flags: flags,
+		SenderRole: senderRole(mem.Role), Kind: storage.MessageKind(m.Kind), RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, Media: media, Body: body, Flags: flags,
 		ClientTS: fromMillis(m.ClientTsMs), ServerTS: now,
 	}
 	// A recall of its message waits for an edit or a card update queued
@@ -135,7 +140,11 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 		}
 		observeSend(nil)
 		observeAck(now)
-		respond(ctx, sender, &pb.SendResponse{MsgId: msg.MsgID, Seq: msg.Seq, ServerTsMs: millis(now), Flagged: flags != 0})
+		res := &pb.SendResponse{MsgId: msg.MsgID, Seq: msg.Seq, ServerTsMs: millis(now), Flagged: flags != 0}
+		if masked {
+			res.StoredBody = body // the sender's device shows what the others see
+		}
+		respond(ctx, sender, res)
 	})
 }
 

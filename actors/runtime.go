@@ -45,6 +45,8 @@ type Runtime struct {
 	wordPolicy atomic.Pointer[wordPolicy]
 	wordsMu    sync.Mutex
 	stopWords  func()
+	// contacts is the contact-details policy (contacts.go); nil: off.
+	contacts *contactPolicy
 	// cardClicker serves card clicks (session_cards.go).
 	cardClicker atomic.Pointer[CardClicker]
 	push        *offlinePush // nil: offline push is off (push.go)
@@ -100,6 +102,9 @@ func NewRuntime(cfg Config, store storage.Store) (*Runtime, error) {
 		return nil, err
 	}
 	rt.wordPolicy.Store(newWordPolicy(wl))
+	if rt.contacts, err = newContactPolicy(cfg); err != nil {
+		return nil, err
+	}
 	if rt.push, err = startPush(cfg, store); err != nil {
 		return nil, fmt.Errorf("offline push: %w", err)
 	}

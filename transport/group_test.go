@@ -283,3 +283,26 @@ func TestAdminsOnlyOverTheWire(t *testing.T) {
 		t.Fatalf("a direct conversation's settings: %v, want INVALID", err)
 	}
 }
+
+// With contact details masked, the sender's own view of its message is
+// the stored one (***), as the recipient's push and history are.
+func TestContactDetailsMaskedOverTheWire(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{actors: actors.Config{ContactDetails: actors.PolicyMask}})
+	ctx := tctx(t)
+	alice := e.dial("alice", "phone")
+	bob := e.dial("bob", "phone")
+	conv := wirepb.DirectConvID("alice", "bob")
+	m, err := alice.SendText(ctx, client.ToUser("bob"), "call 0151 2345 6789")
+	if err != nil || string(m.Body) != "call ***" {
+		t.Fatalf("the sender's message: %q %v", m.Body, err)
+	}
+	ms := alice.Messages(conv)
+	if last := ms[len(ms)-1]; string(last.Body) != "call ***" {
+		t.Fatalf("the sender's view: %q", last.Body)
+	}
+	hist, err := bob.History(ctx, conv, client.HistoryOptions{})
+	if err != nil || len(hist) != 1 || string(hist[0].Body) != "call ***" {
+		t.Fatalf("bob's history: %v %v", hist, err)
+	}
+}

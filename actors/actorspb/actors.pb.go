@@ -1104,13 +1104,16 @@ func (x *SendMessage) GetMediaId() string {
 }
 
 type SendResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
-	MsgId         uint64                 `protobuf:"varint,2,opt,name=msg_id,json=msgId,proto3" json:"msg_id,omitempty"`
-	Seq           uint64                 `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`
-	ServerTsMs    int64                  `protobuf:"varint,4,opt,name=server_ts_ms,json=serverTsMs,proto3" json:"server_ts_ms,omitempty"`
-	Duplicate     bool                   `protobuf:"varint,5,opt,name=duplicate,proto3" json:"duplicate,omitempty"` // an earlier send with the same client_msg_id
-	Flagged       bool                   `protobuf:"varint,6,opt,name=flagged,proto3" json:"flagged,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Error      *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	MsgId      uint64                 `protobuf:"varint,2,opt,name=msg_id,json=msgId,proto3" json:"msg_id,omitempty"`
+	Seq        uint64                 `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`
+	ServerTsMs int64                  `protobuf:"varint,4,opt,name=server_ts_ms,json=serverTsMs,proto3" json:"server_ts_ms,omitempty"`
+	Duplicate  bool                   `protobuf:"varint,5,opt,name=duplicate,proto3" json:"duplicate,omitempty"` // an earlier send with the same client_msg_id
+	Flagged    bool                   `protobuf:"varint,6,opt,name=flagged,proto3" json:"flagged,omitempty"`
+	// stored_body: the body as stored, when the node changed it (contact
+	// details masked, contacts.go); empty otherwise.
+	StoredBody    []byte `protobuf:"bytes,7,opt,name=stored_body,json=storedBody,proto3" json:"stored_body,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1185,6 +1188,13 @@ func (x *SendResponse) GetFlagged() bool {
 		return x.Flagged
 	}
 	return false
+}
+
+func (x *SendResponse) GetStoredBody() []byte {
+	if x != nil {
+		return x.StoredBody
+	}
+	return nil
 }
 
 type RecallMessage struct {
@@ -5312,7 +5322,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\breply_to\x18\b \x01(\x04R\areplyTo\x12\x1a\n" +
 	"\bmentions\x18\t \x03(\tR\bmentions\x12\x19\n" +
 	"\bmedia_id\x18\n" +
-	" \x01(\tR\amediaId\"\xc2\x01\n" +
+	" \x01(\tR\amediaId\"\xe3\x01\n" +
 	"\fSendResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x15\n" +
 	"\x06msg_id\x18\x02 \x01(\x04R\x05msgId\x12\x10\n" +
@@ -5320,7 +5330,9 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\fserver_ts_ms\x18\x04 \x01(\x03R\n" +
 	"serverTsMs\x12\x1c\n" +
 	"\tduplicate\x18\x05 \x01(\bR\tduplicate\x12\x18\n" +
-	"\aflagged\x18\x06 \x01(\bR\aflagged\"j\n" +
+	"\aflagged\x18\x06 \x01(\bR\aflagged\x12\x1f\n" +
+	"\vstored_body\x18\a \x01(\fR\n" +
+	"storedBody\"j\n" +
 	"\rRecallMessage\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x12\n" +
 	"\x04user\x18\x02 \x01(\tR\x04user\x12\x10\n" +

@@ -176,6 +176,9 @@ type PostedMessage struct {
 	SentAt    time.Time `json:"sent_at"`
 	Duplicate bool      `json:"duplicate"` // a retry: the first post's answer
 	Flagged   bool      `json:"flagged,omitempty"`
+	// StoredText is the text as stored, when the node changed it
+	// (contact details masked, --contact-details).
+	StoredText string `json:"stored_text,omitempty"`
 }
 
 // maxPostBody bounds a post's body: the largest message body and its JSON.
@@ -226,7 +229,7 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusOK
 	}
 	writeJSON(w, status, PostedMessage{Conv: msg.Conv, Seq: res.Seq, MsgID: res.MsgId, SentAt: time.UnixMilli(res.ServerTsMs).UTC(),
-		Duplicate: res.Duplicate, Flagged: res.Flagged})
+		Duplicate: res.Duplicate, Flagged: res.Flagged, StoredText: string(res.StoredBody)})
 }
 
 // sendRefused writes a refused post: the code, and the status an HTTP

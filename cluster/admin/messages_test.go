@@ -84,6 +84,22 @@ func TestServerMessages(t *testing.T) {
 	}
 }
 
+// A post whose text the contact-details policy masks is answered with the
+// text as stored.
+func TestServerMessageMasked(t *testing.T) {
+	call := startAdminAPI(t, actors.Config{ContactDetails: actors.PolicyMask}, admin.Config{})
+	var p admin.PostedMessage
+	call(http.MethodPost, "/api/v1/messages", "s3cret", `{"sender":"buyer","to":"seller","client_msg_id":"m1","text":"mail me: b@example.com"}`, http.StatusCreated, &p)
+	if p.StoredText != "mail me: ***" {
+		t.Fatalf("posted %+v", p)
+	}
+	p = admin.PostedMessage{} // decoding keeps a field the answer omits
+	call(http.MethodPost, "/api/v1/messages", "s3cret", `{"sender":"buyer","to":"seller","client_msg_id":"m2","text":"thanks"}`, http.StatusCreated, &p)
+	if p.StoredText != "" {
+		t.Fatalf("a text stored as posted: %+v", p)
+	}
+}
+
 // TestServerMembership: a school's server enrols students in a class
 // group as its teacher (an admin of the group), a student's own request
 // is held to a student's rights, and the member list pages.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/switchboard-im/switchboard/actors"
 	"github.com/switchboard-im/switchboard/cluster/boot"
 	"github.com/switchboard-im/switchboard/export"
 )
@@ -157,5 +158,28 @@ func TestClientCommandsLogWarningsUnlessVerbose(t *testing.T) {
 	o.verbose = true
 	if !o.logger().Enabled(ctx, slog.LevelDebug) {
 		t.Fatal("--verbose does not log the client's debug events")
+	}
+}
+
+// The contact-details flags reach the grains' configuration (which
+// refuses bad values: actors.TestContactDetailsBlockAndFlag).
+func TestContactDetailsFlags(t *testing.T) {
+	var tu tuning
+	f := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	tu.register(f)
+	if err := f.Parse([]string{"--contact-details", "mask", "--contact-details-in", "direct,group", "--contact-min-digits", "9"}); err != nil {
+		t.Fatal(err)
+	}
+	var cfg boot.NodeConfig
+	if err := tu.apply(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	if a := cfg.Actors; a.ContactDetails != actors.PolicyMask || strings.Join(a.ContactDetailsIn, ",") != "direct,group" || a.ContactMinDigits != 9 {
+		t.Fatalf("config %q %q %d", a.ContactDetails, a.ContactDetailsIn, a.ContactMinDigits)
+	}
+	var def tuning
+	def.register(pflag.NewFlagSet("serve", pflag.ContinueOnError))
+	if def.actors.ContactDetails != actors.PolicyOff {
+		t.Fatalf("default %q, want off", def.actors.ContactDetails)
 	}
 }

@@ -652,6 +652,9 @@ func (s *store) addPending(o *outgoing) {
 func (s *store) confirm(o *outgoing, r *wirepb.SendResult) Message {
 	m := o.msg
 	m.Conv, m.Seq, m.MsgID, m.ServerTime, m.Flagged = r.Conv, r.Seq, r.MsgId, millisTime(r.ServerTsMs), r.Flagged
+	if len(r.StoredBody) > 0 {
+		m.Body = r.StoredBody // the node masked contact details: show what the others see
+	}
 	s.mu.Lock()
 	if cs := s.convs[o.msg.Conv]; cs != nil {
 		for i, p := range cs.pending {

@@ -3128,13 +3128,17 @@ func (x *SendRequest) GetMediaId() string {
 }
 
 type SendResult struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
-	Seq           uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
-	MsgId         uint64                 `protobuf:"varint,3,opt,name=msg_id,json=msgId,proto3" json:"msg_id,omitempty"`
-	ServerTsMs    int64                  `protobuf:"varint,4,opt,name=server_ts_ms,json=serverTsMs,proto3" json:"server_ts_ms,omitempty"`
-	Duplicate     bool                   `protobuf:"varint,5,opt,name=duplicate,proto3" json:"duplicate,omitempty"`
-	Flagged       bool                   `protobuf:"varint,6,opt,name=flagged,proto3" json:"flagged,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Conv       string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	Seq        uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	MsgId      uint64                 `protobuf:"varint,3,opt,name=msg_id,json=msgId,proto3" json:"msg_id,omitempty"`
+	ServerTsMs int64                  `protobuf:"varint,4,opt,name=server_ts_ms,json=serverTsMs,proto3" json:"server_ts_ms,omitempty"`
+	Duplicate  bool                   `protobuf:"varint,5,opt,name=duplicate,proto3" json:"duplicate,omitempty"`
+	Flagged    bool                   `protobuf:"varint,6,opt,name=flagged,proto3" json:"flagged,omitempty"`
+	// stored_body: the body as stored and delivered, when the node changed
+	// it (phone numbers and e-mail addresses masked, docs/OPERATIONS.md
+	// "Content policy"); empty when stored as sent. The sender shows this.
+	StoredBody    []byte `protobuf:"bytes,7,opt,name=stored_body,json=storedBody,proto3" json:"stored_body,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3209,6 +3213,13 @@ func (x *SendResult) GetFlagged() bool {
 		return x.Flagged
 	}
 	return false
+}
+
+func (x *SendResult) GetStoredBody() []byte {
+	if x != nil {
+		return x.StoredBody
+	}
+	return nil
 }
 
 type SyncRequest struct {
@@ -8694,7 +8705,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\breply_to\x18\t \x01(\x04R\areplyTo\x12\x1a\n" +
 	"\bmentions\x18\n" +
 	" \x03(\tR\bmentions\x12\x19\n" +
-	"\bmedia_id\x18\v \x01(\tR\amediaId\"\xa3\x01\n" +
+	"\bmedia_id\x18\v \x01(\tR\amediaId\"\xc4\x01\n" +
 	"\n" +
 	"SendResult\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
@@ -8703,7 +8714,9 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\fserver_ts_ms\x18\x04 \x01(\x03R\n" +
 	"serverTsMs\x12\x1c\n" +
 	"\tduplicate\x18\x05 \x01(\bR\tduplicate\x12\x18\n" +
-	"\aflagged\x18\x06 \x01(\bR\aflagged\";\n" +
+	"\aflagged\x18\x06 \x01(\bR\aflagged\x12\x1f\n" +
+	"\vstored_body\x18\a \x01(\fR\n" +
+	"storedBody\";\n" +
 	"\vSyncRequest\x12\x16\n" +
 	"\x06cursor\x18\x01 \x01(\x04R\x06cursor\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\rR\x05limit\"\xa3\x01\n" +

@@ -673,6 +673,8 @@ export class Client {
       c.pending.push(m);
     }
     const stored: ChatMessage = { ...m, conv: c.id, seq: Number(r.result.value.seq), serverTsMs: Number(r.result.value.serverTsMs), state: "sent" };
+    // The node masked contact details: show what the others see.
+    if (r.result.value.storedBody.length > 0) stored.body = new TextDecoder().decode(r.result.value.storedBody);
     this.store(c, stored);
     if (isNews(stored)) c.markedUnread = false; // sending news reads, as on the server
     c.refreshStates(this.user);
