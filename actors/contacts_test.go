@@ -111,3 +111,32 @@ func TestContactDetailsBlockAndFlag(t *testing.T) {
 		}
 	})
 }
+
+// TestContactDetailsMaskedRetry: a retry of a masked send is answered,
+// as a duplicate, with the body as stored: by the activation that wrote
+// it and by a later one that read it back from the store.
+func TestContactDetailsMaskedRetry(t *testing.T) {
+	store := openStore(t)
+	cfg := actors.Config{ContactDetails: actors.PolicyMask, ContactDetailsIn: []string{"direct"}}
+	send := &pb.SendMessage{Sender: "ann", Body: []byte("ring 0151 2345 6789"), ClientMsgId: "m1"}
+	const stored = "ring ***"
+	var first *pb.SendResponse
+	t.Run("same activation", func(t *testing.T) {
+		node := startCluster(t, 1, store, cfg)[0]
+		var err error
+		if first, err = node.SendDirect(tctx(t), "bob", send); err != nil || string(first.StoredBody) != stored {
+			t.Fatalf("first send: %v %v", first, err)
+		}
+		again, err := node.SendDirect(tctx(t), "bob", send)
+		if err != nil || !again.Duplicate || again.Seq != first.Seq || string(again.StoredBody) != stored {
+			t.Fatalf("retry: %v %v, want a duplicate of seq %d stored as %q", again, err, first.Seq, stored)
+		}
+	})
+	t.Run("next activation", func(t *testing.T) {
+		node := startCluster(t, 1, store, cfg)[0]
+		again, err := node.SendDirect(tctx(t), "bob", send)
+		if err != nil || !again.Duplicate || again.Seq != first.Seq || string(again.StoredBody) != stored {
+			t.Fatalf("retry: %v %v, want a duplicate of seq %d stored as %q", again, err, first.Seq, stored)
+		}
+	})
+}

@@ -70,7 +70,7 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 			case d.loaded && !c.noEpoch:
 				c.adopt(ctx, key, d, sender)
 			case d.seq <= c.durable:
-				respond(ctx, sender, &pb.SendResponse{MsgId: d.msgID, Seq: d.seq, ServerTsMs: millis(d.serverTS), Duplicate: true, Flagged: d.flagged})
+				respond(ctx, sender, d.answer())
 			case sender != nil:
 				d.waiting = append(d.waiting, sender)
 				c.dedupe[key] = d
@@ -113,6 +113,9 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 	if flagged || contactFlagged {
 		flags |= storage.FlagFlagged
 	}
+	if masked {
+		flags |= storage.FlagMasked
+	}
 	if e := c.claimAttachment(media, c.lastSeq+1); e != nil { // the seq enqueue gives it
 		reply(e)
 		return
@@ -140,7 +143,7 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 		}
 		observeSend(nil)
 		observeAck(now)
-		res := &pb.SendResponse{MsgId: msg.MsgID, Seq: msg.Seq, ServerTsMs: millis(now), Flagged: flags != 0}
+		res := &pb.SendResponse{MsgId: msg.MsgID, Seq: msg.Seq, ServerTsMs: millis(now), Flagged: flags&storage.FlagFlagged != 0}
 		if masked {
 			res.StoredBody = body // the sender's device shows what the others see
 		}
@@ -196,7 +199,18 @@ func (c *conversation) remember(m *storage.Message, waiting []*actor.PID) {
 			c.ringNext = (c.ringNext + 1) % len(c.ring)
 		}
 	}
-	c.dedupe[key] = dedupeEntry{seq: m.Seq, msgID: m.MsgID, serverTS: m.ServerTS, flagged: m.Flags&storage.FlagFlagged != 0, waiting: waiting}
+	d := dedupeEntry{seq: m.Seq, msgID: m.MsgID, serverTS: m.ServerTS, flagged: m.Flags&storage.FlagFlagged != 0, waiting: waiting}
+	if m.Flags&storage.FlagMasked != 0 {
+		d.storedBody = m.Body
+	}
+	c.dedupe[key] = d
+}
+
+// answer is what a retry of an acknowledged send is told: the first
+// answer, marked duplicate (with the stored body when the policy masked
+// it, so every answer shows the sender what the others see).
+func (d dedupeEntry) answer() *pb.SendResponse {
+	return &pb.SendResponse{MsgId: d.msgID, Seq: d.seq, ServerTsMs: millis(d.serverTS), Duplicate: true, Flagged: d.flagged, StoredBody: d.storedBody}
 }
 
 func (c *conversation) flush(ctx actor.Context) {
@@ -316,7 +330,7 @@ func (c *conversation) answer(ctx actor.Context) {
 		c.noteDurable(&p.msg)
 		if d, ok := c.dedupe[key]; ok && len(d.waiting) > 0 {
 			for _, w := range d.waiting {
-				respond(ctx, w, &pb.SendResponse{MsgId: d.msgID, Seq: d.seq, ServerTsMs: millis(d.serverTS), Duplicate: true, Flagged: d.flagged})
+				respond(ctx, w, d.answer())
 			}
 			d.waiting = nil
 			c.dedupe[key] = d
@@ -370,7 +384,7 @@ func (c *conversation) adopted(ctx actor.Context, m *adoptDone) {
 		d.loaded = false
 		c.dedupe[m.key] = d
 		for _, w := range waiting {
-			respond(ctx, w, &pb.SendResponse{MsgId: d.msgID, Seq: d.seq, ServerTsMs: millis(d.serverTS), Duplicate: true, Flagged: d.flagged})
+			respond(ctx, w, d.answer())
 		}
 		return
 	case errors.Is(m.err, storage.ErrNotFound):

@@ -83,6 +83,7 @@ type dedupeEntry struct {
 	seq, msgID uint64
 	serverTS   time.Time
 	flagged    bool
+	storedBody []byte       // the body as stored, kept only when the content policy masked it
 	waiting    []*actor.PID // duplicates that arrived before the first was durable (or adopted)
 	// loaded: read from the store at activation, written by an earlier
 	// activation, so not yet known to be final (see adopt); adopting: an

@@ -154,6 +154,7 @@ const (
 const (
 	FlagRecalled uint32 = 1 << 0 // tombstoned: body cleared
 	FlagFlagged  uint32 = 1 << 1 // matched the content policy in "flag" mode
+	FlagMasked   uint32 = 1 << 2 // stored with contact details masked by the content policy
 )
 
 // Message is one entry of a conversation's log.
