@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -32,20 +33,41 @@ func (n *Runtime) Search(ctx context.Context, user, conv, query string, before u
 	if err := errors.Join(checkConv(conv), checkUser(user)); err != nil {
 		return nil, 0, err
 	}
-	switch {
-	case strings.TrimSpace(query) == "":
-		return nil, 0, invalid("an empty search")
-	case len(query) > MaxSearchQueryBytes:
-		return nil, 0, fromPB(pbErr(pb.Code_TOO_LARGE, "a search of %d bytes, limit %d", len(query), MaxSearchQueryBytes))
-	case !utf8.ValidString(query):
-		return nil, 0, invalid("a search that is not UTF-8")
-	}
-	if limit <= 0 || limit > MaxSearchResults {
-		limit = MaxSearchResults
-	}
-	mem, err := n.authorize(ctx, conv, user, ActHistory)
+	needle, err := searchNeedle(query)
 	if err != nil {
 		return nil, 0, err
+	}
+	found, next, _, err = n.searchConv(ctx, user, conv, needle, before, searchLimit(limit), n.cfg.MaxSearchScan)
+	return found, next, err
+}
+
+// searchNeedle checks a query and answers it in lower case.
+func searchNeedle(query string) (string, error) {
+	switch {
+	case strings.TrimSpace(query) == "":
+		return "", invalid("an empty search")
+	case len(query) > MaxSearchQueryBytes:
+		return "", fromPB(pbErr(pb.Code_TOO_LARGE, "a search of %d bytes, limit %d", len(query), MaxSearchQueryBytes))
+	case !utf8.ValidString(query):
+		return "", invalid("a search that is not UTF-8")
+	}
+	return strings.ToLower(query), nil
+}
+
+func searchLimit(limit int) int {
+	if limit <= 0 || limit > MaxSearchResults {
+		return MaxSearchResults
+	}
+	return limit
+}
+
+// searchConv is Search with the query checked and lowered (needle) and
+// its own bound on the rows read (maxScan, at least 1); scanned says how
+// many it read.
+func (n *Runtime) searchConv(ctx context.Context, user, conv, needle string, before uint64, limit, maxScan int) (found []*pb.Message, next uint64, scanned int, err error) {
+	mem, err := n.authorize(ctx, conv, user, ActHistory)
+	if err != nil {
+		return nil, 0, 0, err
 	}
 	from, to := max(mem.JoinedSeq, 1), uint64(math.MaxUint64)
 	if mem.LeftSeq > 0 {
@@ -53,21 +75,20 @@ func (n *Runtime) Search(ctx context.Context, user, conv, query string, before u
 	}
 	if before > 0 {
 		if before <= from {
-			return nil, 0, nil
+			return nil, 0, 0, nil
 		}
 		to = min(to, before-1)
 	}
-	needle := strings.ToLower(query)
 	edited := map[uint64]bool{} // originals whose text an edit (seen first, newest first) replaced
-	for scanned := 0; scanned < n.cfg.MaxSearchScan && to >= from; {
-		page := min(searchPage, n.cfg.MaxSearchScan-scanned)
+	for scanned < maxScan && to >= from {
+		page := min(searchPage, maxScan-scanned)
 		bound := to
 		if bound == math.MaxUint64 {
 			bound = 0 // the store's "no upper bound"
 		}
 		msgs, err := n.store.ListMessages(ctx, conv, from, bound, storage.NewestFirst, page)
 		if err != nil {
-			return nil, 0, fromPB(storeErr(err))
+			return nil, 0, scanned, fromPB(storeErr(err))
 		}
 		for i := range msgs {
 			m := &msgs[i]
@@ -78,19 +99,112 @@ func (n *Runtime) Search(ctx context.Context, user, conv, query string, before u
 			if matches(m, needle) && !edited[m.Seq] {
 				found = append(found, toPBMessage(m))
 				if len(found) == limit {
-					return found, m.Seq, nil
+					return found, m.Seq, scanned, nil
 				}
 			}
 			to = m.Seq - 1
 		}
 		if len(msgs) < page || to < from {
-			return found, 0, nil
+			return found, 0, scanned, nil
 		}
 	}
 	if to < from {
-		return found, 0, nil
+		return found, 0, scanned, nil
 	}
-	return found, to + 1, nil
+	return found, to + 1, scanned, nil
+}
+
+// MaxSearchConversations bounds the conversations one search of all of a
+// user's conversations reads (each costs a membership check and a store
+// read even when it holds nothing).
+const MaxSearchConversations = 100
+
+// SearchCursor is where a search of all of a user's conversations goes
+// on: in Conv (inclusive) before Before (0: from its latest), then the
+// conversations after it. The zero cursor starts at the top of the list.
+type SearchCursor struct {
+	Conv   string
+	Before uint64
+}
+
+// SearchEverywhere is Search across every conversation of user's, in the
+// order their conversation list shows them (pinned first, then by last
+// activity; then the archived ones): newest first within each. It reads
+// at most Config.MaxSearchScan messages and MaxSearchConversations
+// conversations per call; next is where to go on, the zero cursor once
+// the last conversation was read. A cursor whose conversation is no
+// longer in the user's lists (they left it) ends the search; a
+// conversation that moved in the list while the pages were read may be
+// skipped or read twice.
+func (n *Runtime) SearchEverywhere(ctx context.Context, user, query string, from SearchCursor, limit int) (found []*pb.Message, next SearchCursor, err error) {
+	if err := checkUser(user); err != nil {
+		return nil, next, err
+	}
+	if from.Conv != "" {
+		if err := checkConv(from.Conv); err != nil {
+			return nil, next, err
+		}
+	}
+	needle, err := searchNeedle(query)
+	if err != nil {
+		return nil, next, err
+	}
+	convs, err := n.allConversationIDs(ctx, user)
+	if err != nil {
+		return nil, next, err
+	}
+	start := 0
+	if from.Conv != "" {
+		start = slices.Index(convs, from.Conv)
+		if start < 0 {
+			return nil, next, nil
+		}
+	}
+	limit = searchLimit(limit)
+	budget := n.cfg.MaxSearchScan
+	for i, conv := range convs[start:] {
+		if i == MaxSearchConversations || budget <= 0 {
+			return found, SearchCursor{Conv: conv}, nil
+		}
+		before := uint64(0)
+		if i == 0 {
+			before = from.Before
+		}
+		got, more, scanned, err := n.searchConv(ctx, user, conv, needle, before, limit-len(found), budget)
+		switch {
+		case CodeOf(err) == pb.Code_FORBIDDEN || CodeOf(err) == pb.Code_NOT_FOUND:
+			continue // left or erased since the list was read
+		case err != nil:
+			return nil, SearchCursor{}, err
+		}
+		found, budget = append(found, got...), budget-max(scanned, 1)
+		if more != 0 {
+			return found, SearchCursor{Conv: conv, Before: more}, nil
+		}
+	}
+	return found, SearchCursor{}, nil
+}
+
+// allConversationIDs lists user's conversations in their list's order,
+// the archived ones last.
+func (n *Runtime) allConversationIDs(ctx context.Context, user string) ([]string, error) {
+	var ids []string
+	for _, archived := range []bool{false, true} {
+		for after := ""; ; {
+			page, err := n.listConversations(ctx, user, after, 0, archived)
+			if err != nil {
+				return nil, err
+			}
+			for _, c := range page.Conversations {
+				ids = append(ids, c.Conv)
+			}
+			if len(page.Conversations) == 0 {
+				break
+			}
+			after = page.Conversations[len(page.Conversations)-1].Conv
+		}
+	}
+	return ids, nil
 }
 
 // matches: m is a live text, edit or card whose words (or file's name)

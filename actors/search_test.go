@@ -1,6 +1,7 @@
 package actors_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -106,4 +107,86 @@ func slicesEqual(a, b []uint64) bool {
 		}
 	}
 	return true
+}
+
+// TestSearchEverywhere: a search of all of a user's conversations finds
+// the matches of each, in the order of their conversation list (pinned,
+// then by last activity, then the archived ones) and newest first within
+// each, never in a conversation they are not in; pages go on across
+// conversations, also when the scan bound cuts one short, and the pages
+// together hold every match once.
+func TestSearchEverywhere(t *testing.T) {
+	node := startCluster(t, 1, openStore(t), actors.Config{MaxSearchScan: 5})[0]
+	ctx := tctx(t)
+	for _, g := range []string{"g:a", "g:b", "g:c", "g:pin"} {
+		mustCreateGroup(t, node, g, "olga", "mia")
+	}
+	mustCreateGroup(t, node, "g:other", "mia", "ivan")
+	type hit struct {
+		conv string
+		seq  uint64
+	}
+	say := func(conv, text string) hit {
+		t.Helper()
+		return hit{conv, mustSend(t, node, conv, "mia", text).Seq}
+	}
+	pin1 := say("g:pin", "the bike is blue")
+	c1 := say("g:c", "a BIKE for sale")
+	a1 := say("g:a", "bike?")
+	say("g:a", "no match here")
+	a2 := say("g:a", "yes, the bike")
+	say("g:other", "bike bike bike")
+	b1 := say("g:b", "bikes and more bikes")
+	for i := 0; i < 6; i++ {
+		say("g:b", "filler") // past the scan bound of one page
+	}
+	d, err := node.SendDirect(ctx, "olga", &pb.SendMessage{Sender: "mia", Body: []byte("my bike is red")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d1 := hit{actors.DirectConvID("mia", "olga"), d.Seq}
+	if err := node.SetPinned(ctx, "olga", "g:pin", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := node.SetArchived(ctx, "olga", "g:c", true); err != nil {
+		t.Fatal(err)
+	}
+	want := []hit{pin1, d1, b1, a2, a1, c1}
+
+	for _, limit := range []int{50, 1, 2} {
+		var got []hit
+		var cur actors.SearchCursor
+		for page := 0; ; page++ {
+			if page > 30 {
+				t.Fatalf("limit %d: the pages never end (%v)", limit, cur)
+			}
+			found, next, err := node.SearchEverywhere(ctx, "olga", "Bike", cur, limit)
+			if err != nil {
+				t.Fatalf("limit %d: %v", limit, err)
+			}
+			if len(found) > limit {
+				t.Fatalf("limit %d: a page of %d", limit, len(found))
+			}
+			for _, m := range found {
+				got = append(got, hit{m.Conv, m.Seq})
+			}
+			if next == (actors.SearchCursor{}) {
+				break
+			}
+			cur = next
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("limit %d: found %v, want %v", limit, got, want)
+		}
+	}
+
+	// A cursor in a conversation that is not olga's ends the search.
+	found, next, err := node.SearchEverywhere(ctx, "olga", "bike", actors.SearchCursor{Conv: "g:other"}, 0)
+	if err != nil || len(found) != 0 || next != (actors.SearchCursor{}) {
+		t.Fatalf("a cursor outside her lists: %v %v %v", found, next, err)
+	}
+	_, _, err = node.SearchEverywhere(ctx, "olga", " ", actors.SearchCursor{}, 0)
+	wantCode(t, err, pb.Code_INVALID, "an empty search")
+	_, _, err = node.SearchEverywhere(ctx, "olga", "bike", actors.SearchCursor{Conv: "bad id\x00"}, 0)
+	wantCode(t, err, pb.Code_INVALID, "a malformed cursor")
 }

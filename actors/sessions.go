@@ -388,6 +388,11 @@ func (s *deviceSession) Search(ctx context.Context, conv, query string, before u
 	return s.rt.Search(ctx, s.user, conv, query, before, limit)
 }
 
+func (s *deviceSession) SearchEverywhere(ctx context.Context, query, fromConv string, before uint64, limit int) ([]*pb.Message, string, uint64, error) {
+	found, next, err := s.rt.SearchEverywhere(ctx, s.user, query, SearchCursor{Conv: fromConv, Before: before}, limit)
+	return found, next.Conv, next.Before, err
+}
+
 func (s *deviceSession) MarkRead(ctx context.Context, conv string, seq uint64) (*pb.MarkReadResponse, error) {
 	return s.rt.MarkRead(ctx, s.user, s.device, conv, seq)
 }

@@ -136,6 +136,17 @@ func TestAuthorization(t *testing.T) {
 	if _, _, err := alice.Search(ctx, conv, "", 0, 0); codeOf(err) != wirepb.Code_INVALID {
 		t.Fatalf("an empty search: %v", err)
 	}
+	// Searching everywhere finds it for alice, in its conversation, and
+	// nothing for eve, who is not in it.
+	if found, next, err := alice.SearchEverywhere(ctx, "from bob", client.SearchCursor{}, 0); err != nil || len(found) != 1 || found[0].Conv != conv || found[0].Seq != m.Seq || next != (client.SearchCursor{}) {
+		t.Fatalf("alice searches everywhere: %v next %v %v", found, next, err)
+	}
+	if found, _, err := eve.SearchEverywhere(ctx, "from bob", client.SearchCursor{}, 0); err != nil || len(found) != 0 {
+		t.Fatalf("eve searches everywhere: %v %v", found, err)
+	}
+	if _, _, err := eve.SearchEverywhere(ctx, "x", client.SearchCursor{Conv: "bad\x00id"}, 0); codeOf(err) != wirepb.Code_INVALID {
+		t.Fatalf("a malformed cursor: %v", err)
+	}
 	if online, n, err := alice.Presence(ctx, "bob"); err != nil || !online || n != 1 {
 		t.Fatalf("presence of a contact: %v %d %v", online, n, err)
 	}

@@ -67,6 +67,7 @@ func seedRequests() []*wirepb.Request {
 		{Id: 45, Op: &wirepb.Request_MarkUnread{MarkUnread: &wirepb.MarkUnreadRequest{Conv: "d:a:b", Marked: true}}},
 		{Id: 47, Op: &wirepb.Request_DeskTag{DeskTag: &wirepb.DeskTagRequest{Conv: "s:cars:c1:1", Add: []string{"refund", "shipping"}, Remove: []string{"other"}}}},
 		{Id: 40, Op: &wirepb.Request_Search{Search: &wirepb.SearchRequest{Conv: "d:a:b", Query: "order 12", BeforeSeq: 40, Limit: 20}}},
+		{Id: 48, Op: &wirepb.Request_Search{Search: &wirepb.SearchRequest{Query: "bike", FromConv: "g:team", BeforeSeq: 7, Limit: 20}}},
 		// switchboard/3: typing in band.
 		{Id: 19, Op: &wirepb.Request_Signal{Signal: &wirepb.Signal{Kind: wirepb.Signal_TYPING, Conv: "d:a:b"}}},
 		{Id: 14, Op: &wirepb.Request_Ping{Ping: &wirepb.PingRequest{}}},

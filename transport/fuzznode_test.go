@@ -119,6 +119,11 @@ func FuzzNodeOps(f *testing.F) {
 		if users[who] == "carol" && conv == "d:alice:bob" && convScoped(req) && res.GetError() == nil {
 			t.Fatalf("carol was answered on alice and bob's conversation: %v → %v", req, res)
 		}
+		for _, m := range res.GetSearch().GetMessages() {
+			if users[who] == "carol" && m.Conv == "d:alice:bob" {
+				t.Fatalf("carol's search found alice and bob's message: %v → %v", req, m)
+			}
+		}
 		if req.GetSend() != nil && res.GetSend() != nil {
 			id++
 			sent.check(t, conns[who], id, users[who], req.GetSend(), res.GetSend())
@@ -173,7 +178,7 @@ func (l *sendLedger) check(t *testing.T, r *raw, id uint64, user string, req *wi
 	t.Fatalf("acked %v at seq %d is not in the history: %v", key, res.Seq, hist.GetHistory())
 }
 
-const opCount = 41
+const opCount = 42
 
 func mustMarshalFrame(m proto.Message) []byte {
 	b, err := wirepb.Marshal(m)
@@ -272,6 +277,8 @@ func opRequest(op uint8, conv, user string, a, b uint64, s string, flag bool) *w
 			PinSeq: map[bool]uint64{true: a}[b%5 == 1], UnpinSeq: map[bool]uint64{true: a}[b%5 == 2]}}}
 	case 39:
 		return &wirepb.Request{Op: &wirepb.Request_MarkUnread{MarkUnread: &wirepb.MarkUnreadRequest{Conv: conv, Marked: flag}}}
+	case 41:
+		return &wirepb.Request{Op: &wirepb.Request_Search{Search: &wirepb.SearchRequest{Query: s, FromConv: map[bool]string{true: conv}[flag], BeforeSeq: a, Limit: n}}}
 	case 40:
 		return &wirepb.Request{Op: &wirepb.Request_DeskTag{DeskTag: &wirepb.DeskTagRequest{Conv: conv,
 			Add: map[bool][]string{true: {s}}[flag], Remove: map[bool][]string{true: {s}}[a%2 == 0]}}}
@@ -296,7 +303,7 @@ func convScoped(req *wirepb.Request) bool {
 		*wirepb.Request_MediaCreate, *wirepb.Request_MediaChunk, *wirepb.Request_MediaComplete, *wirepb.Request_MediaRead,
 		*wirepb.Request_Search, *wirepb.Request_DeskNote, *wirepb.Request_DeskSession, *wirepb.Request_Archive,
 		*wirepb.Request_GroupSettings, *wirepb.Request_MarkUnread, *wirepb.Request_DeskTag:
-		return req.GetSend() == nil || req.GetSend().To == ""
+		return (req.GetSend() == nil || req.GetSend().To == "") && (req.GetSearch() == nil || req.GetSearch().Conv != "")
 	}
 	return false
 }

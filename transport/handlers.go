@@ -337,12 +337,21 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 
 	case *wirepb.Request_Search:
 		q := op.Search
-		ms, next, err := sess.Search(ctx, q.Conv, q.Query, q.BeforeSeq, int(q.Limit))
-		if err != nil {
-			return c.fail(err)
+		var res *wirepb.SearchResult
+		if q.Conv == "" {
+			ms, nextConv, next, err := sess.SearchEverywhere(ctx, q.Query, q.FromConv, q.BeforeSeq, int(q.Limit))
+			if err != nil {
+				return c.fail(err)
+			}
+			res = &wirepb.SearchResult{Messages: wireMessages(ms), NextConv: nextConv, NextBeforeSeq: next}
+		} else {
+			ms, next, err := sess.Search(ctx, q.Conv, q.Query, q.BeforeSeq, int(q.Limit))
+			if err != nil {
+				return c.fail(err)
+			}
+			res = &wirepb.SearchResult{Messages: wireMessages(ms), NextBeforeSeq: next}
 		}
-		res := &wirepb.SearchResult{Messages: wireMessages(ms), NextBeforeSeq: next}
-		fitSearch(res, c.s.cfg.MaxFrame-64)
+		fitSearch(res, c.s.cfg.MaxFrame-64, q.Conv == "")
 		return &wirepb.Response{Result: &wirepb.Response_Search{Search: res}}
 
 	case *wirepb.Request_MarkRead:
@@ -564,14 +573,19 @@ func fitHistory(res *wirepb.HistoryResult, budget int) {
 	}
 }
 
-// fitSearch drops the oldest matches until the answer fits budget; the
-// search then goes on from the last match kept.
-func fitSearch(res *wirepb.SearchResult, budget int) {
+// fitSearch drops the last matches until the answer fits budget; the
+// search then goes on from the last match kept (in its conversation, for
+// a search of all of them).
+func fitSearch(res *wirepb.SearchResult, budget int, everywhere bool) {
 	h := &wirepb.HistoryResult{Messages: res.Messages}
 	fitHistory(h, budget)
 	// A message always fits a frame (the send path's limit), so one is kept.
 	if n := len(h.Messages); h.Truncated && n > 0 {
-		res.Messages, res.NextBeforeSeq = h.Messages, h.Messages[n-1].Seq
+		last := h.Messages[n-1]
+		res.Messages, res.NextBeforeSeq = h.Messages, last.Seq
+		if everywhere {
+			res.NextConv = last.Conv
+		}
 	}
 }
 

@@ -204,6 +204,12 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 		}
 	case *wirepb.Request_Search:
 		// The node checks the query (actors.Search: its own limits).
+		if op.Search.Conv == "" { // every conversation of the caller's
+			if op.Search.FromConv == "" {
+				return nil
+			}
+			return checkConv(op.Search.FromConv)
+		}
 		return checkConv(op.Search.Conv)
 	case *wirepb.Request_Pin:
 		return checkConv(op.Pin.Conv)

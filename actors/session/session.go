@@ -71,6 +71,11 @@ type Session interface {
 	// whose text holds query, from before (0: the latest); next is where
 	// to go on, 0 at the start.
 	Search(ctx context.Context, conv, query string, before uint64, limit int) (found []*pb.Message, next uint64, err error)
+	// SearchEverywhere is Search across all the user's conversations in
+	// their list's order, from fromConv (inclusive; empty: the top) before
+	// before; nextConv and nextBefore are where to go on, nextConv empty
+	// once the last conversation was read.
+	SearchEverywhere(ctx context.Context, query, fromConv string, before uint64, limit int) (found []*pb.Message, nextConv string, nextBefore uint64, err error)
 	MarkRead(ctx context.Context, conv string, seq uint64) (*pb.MarkReadResponse, error)
 	Recall(ctx context.Context, conv string, seq uint64) (uint64, error)
 	// ListConversations pages the main list, or with archived the

@@ -541,49 +541,68 @@ func newReadByCmd() *cobra.Command {
 	return cmd
 }
 
-// newSearchCmd prints the messages of a conversation that hold some
-// words, newest first, page by page.
+// newSearchCmd prints the messages of a conversation, or of all the
+// user's conversations, that hold some words, newest first, page by page.
 func newSearchCmd() *cobra.Command {
 	var o clientOptions
-	var conv, query string
+	var conv, fromConv, query string
 	var before uint64
 	var limit int
 	cmd := &cobra.Command{
-		Use:     "search",
-		Short:   "Find a conversation's messages that hold some words (ignoring case), newest first",
-		Example: `  switchboard search --data-dir D --user agent1 --conv s:cars:c1:1 --query "order 1234"`,
-		Args:    cobra.NoArgs,
+		Use:   "search",
+		Short: "Find the messages that hold some words (ignoring case), newest first: in one conversation, or in all the user's",
+		Example: `  switchboard search --data-dir D --user agent1 --conv s:cars:c1:1 --query "order 1234"
+  switchboard search --data-dir D --user alice --query "bike"   # every conversation of alice's`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if conv == "" || query == "" {
-				return errors.New("give --conv and --query")
+			if query == "" {
+				return errors.New("give --query")
+			}
+			if conv != "" && fromConv != "" {
+				return errors.New("--from-conv goes on a search of every conversation: leave out --conv")
 			}
 			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
-				ms, next, err := c.Search(ctx, conv, query, before, limit)
+				var ms []client.Message
+				var next client.SearchCursor
+				var err error
+				if conv == "" {
+					ms, next, err = c.SearchEverywhere(ctx, query, client.SearchCursor{Conv: fromConv, Before: before}, limit)
+				} else {
+					ms, next.Before, err = c.Search(ctx, conv, query, before, limit)
+				}
 				if err != nil {
 					return err
 				}
 				if o.json {
 					out := struct {
 						Messages []jsonMessage `json:"messages"`
+						NextConv string        `json:"next_conv,omitempty"`
 						Next     uint64        `json:"next_before,omitempty"`
-					}{Messages: make([]jsonMessage, len(ms)), Next: next}
+					}{Messages: make([]jsonMessage, len(ms)), NextConv: next.Conv, Next: next.Before}
 					for i, m := range ms {
 						out.Messages[i] = toJSONMessage(m)
 					}
 					return printJSON(cmd.OutOrStdout(), out)
 				}
 				for _, m := range ms {
+					if conv == "" {
+						fmt.Fprintf(cmd.OutOrStdout(), "%s ", m.Conv)
+					}
 					fmt.Fprintln(cmd.OutOrStdout(), formatMessage(m))
 				}
-				if next != 0 {
-					fmt.Fprintf(cmd.OutOrStdout(), "(more before #%d: --before %d)\n", next, next)
+				switch {
+				case next.Conv != "":
+					fmt.Fprintf(cmd.OutOrStdout(), "(more: --from-conv %s --before %d)\n", next.Conv, next.Before)
+				case next.Before != 0:
+					fmt.Fprintf(cmd.OutOrStdout(), "(more before #%d: --before %d)\n", next.Before, next.Before)
 				}
 				return nil
 			})
 		},
 	}
 	o.register(cmd.Flags())
-	cmd.Flags().StringVar(&conv, "conv", "", "conversation id")
+	cmd.Flags().StringVar(&conv, "conv", "", "conversation id (none: every conversation of the user's, in their list's order)")
+	cmd.Flags().StringVar(&fromConv, "from-conv", "", "without --conv: go on from this conversation (what the last page said)")
 	cmd.Flags().StringVar(&query, "query", "", "the words to find")
 	cmd.Flags().Uint64Var(&before, "before", 0, "search the messages before this seq (0: from the latest)")
 	cmd.Flags().IntVar(&limit, "limit", 20, "matches at most (the server caps a page at 50)")

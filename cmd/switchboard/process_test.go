@@ -432,6 +432,9 @@ func TestCommandsAgainstDevNode(t *testing.T) {
 	if out := string(n.run("search", "--data-dir", d, "--user", "bob", "--conv", sent.Conv, "--query", "HELLO TO")); !strings.Contains(out, "bob: (to #1) hello to you") || strings.Contains(out, "edited") {
 		t.Fatalf("search: %q", out)
 	}
+	if out := string(n.run("search", "--data-dir", d, "--user", "bob", "--query", "hello to")); !strings.Contains(out, sent.Conv+" #") || !strings.Contains(out, "hello to you") {
+		t.Fatalf("search everywhere: %q", out)
+	}
 	// bob's CLI connections have ended (the node hears of the last one a
 	// moment later): alice sees when he was last seen.
 	for deadline := time.Now().Add(10 * time.Second); ; {

@@ -354,6 +354,31 @@ func (c *Client) Search(ctx context.Context, conv, query string, before uint64, 
 	return found, res.GetSearch().GetNextBeforeSeq(), nil
 }
 
+// SearchCursor is where a search of every conversation goes on: in Conv
+// (inclusive) before Before (0: its latest), then the conversations after
+// it in the list. The zero cursor is the top of the list.
+type SearchCursor struct {
+	Conv   string
+	Before uint64
+}
+
+// SearchEverywhere is Search across all the user's conversations, in the
+// order of their conversation list (pinned, then by last activity, then
+// the archived ones), newest first within each; each found Message names
+// its Conv. next is where to go on, the zero cursor once the last
+// conversation was read.
+func (c *Client) SearchEverywhere(ctx context.Context, query string, from SearchCursor, limit int) (found []Message, next SearchCursor, err error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Search{Search: &wirepb.SearchRequest{Query: query, FromConv: from.Conv, BeforeSeq: from.Before, Limit: uint32(max(limit, 0))}}})
+	if err != nil {
+		return nil, next, err
+	}
+	r := res.GetSearch()
+	for _, m := range r.GetMessages() {
+		found = append(found, fromWire(m))
+	}
+	return found, SearchCursor{Conv: r.GetNextConv(), Before: r.GetNextBeforeSeq()}, nil
+}
+
 // UserPresence is what PresenceIn tells of a user.
 type UserPresence struct {
 	Online  bool

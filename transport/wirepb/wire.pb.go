@@ -3574,11 +3574,16 @@ func (x *HistoryResult) GetTruncated() bool {
 // Messages of conv the user can read whose text holds query (ignoring
 // case), newest first, read backwards from before_seq (0: the latest).
 type SearchRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
-	Query         string                 `protobuf:"bytes,2,opt,name=query,proto3" json:"query,omitempty"` // 1-200 bytes
-	BeforeSeq     uint64                 `protobuf:"varint,3,opt,name=before_seq,json=beforeSeq,proto3" json:"before_seq,omitempty"`
-	Limit         uint32                 `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"` // 0 or over 50: 50
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Empty: every conversation of the caller's, in their list's order
+	// (pinned, then by last activity, then the archived ones).
+	Conv      string `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	Query     string `protobuf:"bytes,2,opt,name=query,proto3" json:"query,omitempty"` // 1-200 bytes
+	BeforeSeq uint64 `protobuf:"varint,3,opt,name=before_seq,json=beforeSeq,proto3" json:"before_seq,omitempty"`
+	Limit     uint32 `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"` // 0 or over 50: 50
+	// With conv empty: start in this conversation (inclusive), before
+	// before_seq; empty: at the top of the list.
+	FromConv      string `protobuf:"bytes,5,opt,name=from_conv,json=fromConv,proto3" json:"from_conv,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3641,6 +3646,13 @@ func (x *SearchRequest) GetLimit() uint32 {
 	return 0
 }
 
+func (x *SearchRequest) GetFromConv() string {
+	if x != nil {
+		return x.FromConv
+	}
+	return ""
+}
+
 type SearchResult struct {
 	state    protoimpl.MessageState `protogen:"open.v1"`
 	Messages []*Message             `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
@@ -3648,6 +3660,9 @@ type SearchResult struct {
 	// A search reads at most the node's scan bound of messages, so a page
 	// may hold fewer matches than asked, even none, with next_before_seq set.
 	NextBeforeSeq uint64 `protobuf:"varint,2,opt,name=next_before_seq,json=nextBeforeSeq,proto3" json:"next_before_seq,omitempty"`
+	// A search of every conversation: where to go on (pass as from_conv,
+	// with next_before_seq as before_seq); empty: the last one was read.
+	NextConv      string `protobuf:"bytes,3,opt,name=next_conv,json=nextConv,proto3" json:"next_conv,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3694,6 +3709,13 @@ func (x *SearchResult) GetNextBeforeSeq() uint64 {
 		return x.NextBeforeSeq
 	}
 	return 0
+}
+
+func (x *SearchResult) GetNextConv() string {
+	if x != nil {
+		return x.NextConv
+	}
+	return ""
 }
 
 type MarkReadRequest struct {
@@ -8742,16 +8764,18 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x05limit\x18\x05 \x01(\rR\x05limit\"g\n" +
 	"\rHistoryResult\x128\n" +
 	"\bmessages\x18\x01 \x03(\v2\x1c.switchboard.wire.v1.MessageR\bmessages\x12\x1c\n" +
-	"\ttruncated\x18\x02 \x01(\bR\ttruncated\"n\n" +
+	"\ttruncated\x18\x02 \x01(\bR\ttruncated\"\x8b\x01\n" +
 	"\rSearchRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x14\n" +
 	"\x05query\x18\x02 \x01(\tR\x05query\x12\x1d\n" +
 	"\n" +
 	"before_seq\x18\x03 \x01(\x04R\tbeforeSeq\x12\x14\n" +
-	"\x05limit\x18\x04 \x01(\rR\x05limit\"p\n" +
+	"\x05limit\x18\x04 \x01(\rR\x05limit\x12\x1b\n" +
+	"\tfrom_conv\x18\x05 \x01(\tR\bfromConv\"\x8d\x01\n" +
 	"\fSearchResult\x128\n" +
 	"\bmessages\x18\x01 \x03(\v2\x1c.switchboard.wire.v1.MessageR\bmessages\x12&\n" +
-	"\x0fnext_before_seq\x18\x02 \x01(\x04R\rnextBeforeSeq\"7\n" +
+	"\x0fnext_before_seq\x18\x02 \x01(\x04R\rnextBeforeSeq\x12\x1b\n" +
+	"\tnext_conv\x18\x03 \x01(\tR\bnextConv\"7\n" +
 	"\x0fMarkReadRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\"N\n" +

@@ -718,6 +718,27 @@ export class Client {
     return { messages: r.result.value.messages.map((m) => chatMessage(m, this.user)), next: Number(r.result.value.nextBeforeSeq) };
   }
 
+  /**
+   * searchEverywhere is search across all this user's conversations, in
+   * the order of their list (pinned, then by last activity, then the
+   * archived ones), newest first within each; each match names its conv.
+   * next is where to go on (pass it as from), null once the last
+   * conversation was read.
+   */
+  async searchEverywhere(
+    query: string,
+    opts: { from?: { conv: string; before: number }; limit?: number } = {},
+  ): Promise<{ messages: ChatMessage[]; next: { conv: string; before: number } | null }> {
+    const from = opts.from ?? { conv: "", before: 0 };
+    const r = await this.request({ case: "search", value: { conv: "", query, fromConv: from.conv, beforeSeq: BigInt(from.before), limit: opts.limit ?? 0 } });
+    if (r.result.case !== "search") throw new Error("search: unexpected answer");
+    const v = r.result.value;
+    return {
+      messages: v.messages.map((m) => chatMessage(m, this.user)),
+      next: v.nextConv === "" ? null : { conv: v.nextConv, before: Number(v.nextBeforeSeq) },
+    };
+  }
+
   async markRead(conv: string, seq: number): Promise<void> {
     const r = await this.request({ case: "markRead", value: { conv, seq: BigInt(seq) } });
     if (r.result.case !== "markRead") return;

@@ -47,6 +47,10 @@ test("chat over WebSocket: states, dedupe, reconnect and resync", { skip: !url &
     assert.deepEqual(hits.messages.map((x) => [x.seq, x.sender, x.body]), [[seq, "alice", "hello bob"]]);
     assert.equal(hits.next, 0);
     await assert.rejects(bob.search(conv, ""), (e: unknown) => e instanceof ProtocolError && e.code === Code.INVALID);
+    // Searching all of bob's conversations finds it there.
+    const everywhere = await bob.searchEverywhere("hello bob");
+    assert.deepEqual(everywhere.messages.map((x) => [x.conv, x.seq]), [[conv, seq]]);
+    assert.equal(everywhere.next, null);
     // Alice mentions bob: his copy names him.
     alice.mention(conv, ["bob"], "@bob see above");
     await until("bob has the mention", () => bob.conversation(conv).messages.find((x) => x.body === "@bob see above")?.mentions?.[0] === "bob");
