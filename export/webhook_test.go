@@ -258,23 +258,8 @@ func TestDeskNotesExported(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	var got []export.NoteRecord
 	deadline := time.Now().Add(30 * time.Second)
-	for len(got) < len(notes) {
-		if time.Now().After(deadline) {
-			t.Fatalf("notes exported: %+v", got)
-		}
-		time.Sleep(20 * time.Millisecond)
-		got = got[:0]
-		rc.mu.Lock()
-		for _, r := range rc.byKey[s.Conv] {
-			var rec export.NoteRecord
-			if r.Topic == export.TopicEvents && json.Unmarshal(r.Value, &rec) == nil && rec.Type == "desk_note" {
-				got = append(got, rec)
-			}
-		}
-		rc.mu.Unlock()
-	}
+	got := waitRecords[export.NoteRecord](t, rc, s.Conv, "desk_note", len(notes), deadline)
 	for i, note := range notes {
 		r := got[i]
 		if r.EventID != "desk_note/"+s.Session+"/"+strconv.Itoa(i) || r.Conv != s.Conv || r.Session != s.Session || r.Index != i ||
@@ -291,26 +276,39 @@ func TestDeskNotesExported(t *testing.T) {
 		t.Fatal(err)
 	}
 	var tags []string
-	for len(tags) < 2 {
-		if time.Now().After(deadline) {
-			t.Fatalf("tags exported: %q", tags)
+	for _, rec := range waitRecords[export.TagsRecord](t, rc, s.Conv, "desk_tags", 2, deadline) {
+		if rec.Session != s.Session || rec.Conv != s.Conv || rec.AtMs == 0 || rec.Tags == nil {
+			t.Fatalf("tags record %+v", rec)
 		}
-		time.Sleep(20 * time.Millisecond)
-		tags = tags[:0]
-		rc.mu.Lock()
-		for _, r := range rc.byKey[s.Conv] {
-			var rec export.TagsRecord
-			if r.Topic == export.TopicEvents && json.Unmarshal(r.Value, &rec) == nil && rec.Type == "desk_tags" {
-				if rec.Session != s.Session || rec.Conv != s.Conv || rec.AtMs == 0 || rec.Tags == nil {
-					t.Fatalf("tags record %+v", rec)
-				}
-				tags = append(tags, fmt.Sprintf("%s %d %s %v", rec.EventID, rec.Version, rec.By, rec.Tags))
-			}
-		}
-		rc.mu.Unlock()
+		tags = append(tags, fmt.Sprintf("%s %d %s %v", rec.EventID, rec.Version, rec.By, rec.Tags))
 	}
 	want := []string{"desk_tags/" + s.Session + "/1 1 a1 [refund damaged]", "desk_tags/" + s.Session + "/2 2 crm []"}
 	if !slices.Equal(tags, want) {
 		t.Fatalf("tags records %q, want %q", tags, want)
+	}
+}
+
+// waitRecords waits until the receiver holds at least n event records of
+// type typ for key, and answers them in the order received.
+func waitRecords[R any](t *testing.T, rc *webhookReceiver, key, typ string, n int, deadline time.Time) []R {
+	t.Helper()
+	for {
+		var got []R
+		rc.mu.Lock()
+		for _, r := range rc.byKey[key] {
+			var head struct{ Type string }
+			var rec R // fresh for each record: a decode keeps what it leaves out
+			if r.Topic == export.TopicEvents && json.Unmarshal(r.Value, &head) == nil && head.Type == typ && json.Unmarshal(r.Value, &rec) == nil {
+				got = append(got, rec)
+			}
+		}
+		rc.mu.Unlock()
+		if len(got) >= n {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s records for %s: %d of %d arrived", typ, key, len(got), n)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
