@@ -409,6 +409,10 @@ func browserRun(t *testing.T, browser, transport string) {
 	until(agent, "the tags shown", `document.querySelector("#tags").textContent === "tags: refund, callback-later"`)
 	run(agent, "untag", chromedp.SendKeys("#tag-text", "-refund"), chromedp.Click("#add-tags"))
 	until(agent, "a tag removed", `document.querySelector("#tags").textContent === "tags: callback-later"`)
+	// The workbench's search finds the customer's question in all of a1's
+	// conversations; the match names the conversation.
+	run(agent, "search", chromedp.SendKeys("#search-text", "STILL FOR SALE\n"))
+	until(agent, "the search's match", fmt.Sprintf(`[...document.querySelectorAll("#search-results li")].some((e) => e.dataset.conv === %q && e.textContent.includes("Is the car still for sale?"))`, conv))
 	if page, err := chromedp.Run(customer, chromedp.Evaluate[string](`document.body.innerText`)); err != nil || bytes.Contains([]byte(page), []byte("friday")) || bytes.Contains([]byte(page), []byte("callback-later")) {
 		t.Fatalf("the customer's page shows an internal note or tag (%v):\n%s", err, page)
 	}

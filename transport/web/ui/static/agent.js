@@ -233,6 +233,7 @@ $("connect").onclick = async () => {
     return;
   }
   $("presence").value = me.status;
+  $("search-text").disabled = false;
   renderList();
   void showQueue().then(showTeam); // the team's agents come with the queues
   setInterval(showQueue, 2000);
@@ -372,6 +373,43 @@ $("tag-form").onsubmit = async (e) => {
   } catch (err) {
     note(`tags failed: ${err.message}`);
   }
+};
+// Search reads all of this agent's conversations (the sessions it had,
+// newest first as its list shows them); a match opens its conversation.
+// More pages follow a "more" entry.
+$("search-form").onsubmit = async (e) => {
+  e.preventDefault();
+  const query = $("search-text").value.trim();
+  const ul = $("search-results");
+  ul.textContent = "";
+  if (!query) return;
+  const page = async (from) => {
+    let r;
+    try {
+      r = await client.searchEverywhere(query, { from, limit: 20 });
+    } catch (err) {
+      note(`search failed: ${err.message}`);
+      return;
+    }
+    ul.querySelector(".more")?.remove();
+    for (const m of r.messages) {
+      const li = document.createElement("li");
+      li.dataset.conv = m.conv;
+      li.textContent = `${m.conv} #${m.seq} ${m.sender}: ${(m.body || m.media?.name || "").slice(0, 60)}`;
+      li.onclick = () => open(m.conv);
+      ul.append(li);
+    }
+    if (r.next) {
+      const li = document.createElement("li");
+      li.className = "more";
+      li.textContent = "more…";
+      li.onclick = () => page(r.next);
+      ul.append(li);
+    } else if (!ul.children.length) {
+      ul.textContent = "nothing found";
+    }
+  };
+  await page(undefined);
 };
 $("close").onclick = async () => {
   const conv = current;
