@@ -673,7 +673,18 @@ func (n *Runtime) Presence(ctx context.Context, viewer, target, conv string) (*p
 			return nil, err
 		}
 		r := res.(*pb.PresenceResponse)
-		return r, fromPB(r.Error)
+		if r.Error != nil {
+			return nil, fromPB(r.Error)
+		}
+		if !n.cfg.PresenceOneSided {
+			// And at most what the viewer shows of themself.
+			own, err := n.Privacy(ctx, viewer, nil)
+			if err != nil {
+				return nil, err
+			}
+			cutPresence(r, own)
+		}
+		return r, nil
 	}
 	return n.OnlineDevices(ctx, target)
 }

@@ -140,6 +140,11 @@ type Config struct {
 	// (default 128).
 	MaxWords     int
 	MaxWordBytes int
+	// PresenceOneSided lets a user see other users' presence whatever
+	// they share themselves. By default what a user sees of another is at
+	// most what they show (user_privacy.go): with ONLINE_ONLY they see
+	// nobody's last seen, with NOBODY nobody's presence at all.
+	PresenceOneSided bool
 	// IdleTimeout passivates a grain that received nothing for this long
 	// (default 10 min).
 	IdleTimeout time.Duration

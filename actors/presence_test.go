@@ -144,3 +144,60 @@ func TestPresenceSharing(t *testing.T) {
 		t.Fatal("everyone again: alice does not see when bob was last seen")
 	}
 }
+
+// TestPresenceReciprocity: what a user sees of another's presence is at
+// most what they show themself: with ONLINE_ONLY nobody's last seen, with
+// NOBODY nobody's presence; Config.PresenceOneSided turns that off.
+func TestPresenceReciprocity(t *testing.T) {
+	for _, oneSided := range []bool{false, true} {
+		t.Run(fmt.Sprintf("one-sided=%v", oneSided), func(t *testing.T) {
+			node := startCluster(t, 1, openStore(t), actors.Config{PresenceOneSided: oneSided})[0]
+			ctx := tctx(t)
+			if _, err := node.SendDirect(ctx, "bob", &pb.SendMessage{Sender: "alice", Body: []byte("hi")}); err != nil {
+				t.Fatal(err)
+			}
+			share := func(s pb.PresenceSharing) {
+				t.Helper()
+				if _, err := node.Privacy(ctx, "alice", &s); err != nil {
+					t.Fatal(err)
+				}
+			}
+			seen := func() (online bool, lastSeen int64) {
+				t.Helper()
+				p, err := node.Presence(ctx, "alice", "bob", "")
+				if err != nil {
+					t.Fatal(err)
+				}
+				return len(p.Devices) > 0, p.LastSeenMs
+			}
+			cases := []struct {
+				own            pb.PresenceSharing
+				online, lastOK bool
+			}{
+				{pb.PresenceSharing_PRESENCE_ONLINE_ONLY, true, oneSided},
+				{pb.PresenceSharing_PRESENCE_NOBODY, oneSided, oneSided},
+				{pb.PresenceSharing_PRESENCE_EVERYONE, true, true},
+			}
+			_, sess := connect(t, node, "bob", "phone")
+			for _, c := range cases {
+				share(c.own)
+				if online, _ := seen(); online != c.online {
+					t.Errorf("bob online, alice sharing %v sees online %v; want %v", c.own, online, c.online)
+				}
+			}
+			sess.Close()
+			eventually(t, func() error {
+				if online, last := seen(); online || last == 0 {
+					return fmt.Errorf("bob gone: alice sees online %v, last seen %d; want a last seen", online, last)
+				}
+				return nil
+			})
+			for _, c := range cases {
+				share(c.own)
+				if _, last := seen(); (last != 0) != c.lastOK {
+					t.Errorf("bob offline, alice sharing %v sees last seen %d; want one: %v", c.own, last, c.lastOK)
+				}
+			}
+		})
+	}
+}

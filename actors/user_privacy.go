@@ -78,13 +78,19 @@ func (u *user) shownPresence(res *pb.PresenceResponse) (*pb.PresenceResponse, *p
 	if e != nil {
 		return nil, e
 	}
+	cutPresence(res, s)
+	return res, nil
+}
+
+// cutPresence cuts res to what sharing s shows: the target's own setting,
+// and (reciprocity) the viewer's.
+func cutPresence(res *pb.PresenceResponse, s pb.PresenceSharing) {
 	switch s {
 	case pb.PresenceSharing_PRESENCE_ONLINE_ONLY:
 		res.LastSeenMs = 0
 	case pb.PresenceSharing_PRESENCE_NOBODY:
 		res.LastSeenMs, res.Devices = 0, nil
 	}
-	return res, nil
 }
 
 // Privacy reads the user's privacy settings or, with presence, changes it.

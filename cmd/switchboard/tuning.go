@@ -39,6 +39,7 @@ func (t *tuning) register(f *pflag.FlagSet) {
 	f.IntVar(&t.actors.PreJoinHistory, "prejoin-history", a.PreJoinHistory, "in groups without their own setting, how many messages before its join a member added later sees")
 	f.IntVar(&t.actors.MaxPreJoinHistory, "max-prejoin-history", a.MaxPreJoinHistory, "most messages before its join a group's setting may show a new member")
 	f.IntVar(&t.actors.MaxPinnedMessages, "max-pinned-messages", a.MaxPinnedMessages, "most messages a group holds pinned at once")
+	f.BoolVar(&t.actors.PresenceOneSided, "presence-one-sided", a.PresenceOneSided, "users see others' presence whatever they share themselves (by default a user who hides their last seen sees nobody's)")
 	f.StringVar((*string)(&t.actors.ContactDetails), "contact-details", string(a.ContactDetails), "phone numbers and e-mail addresses in users' texts: off, mask (shown as ***), flag (delivered, flagged) or block (REJECTED_POLICY); a desk's agents are exempt")
 	f.StringSliceVar(&t.actors.ContactDetailsIn, "contact-details-in", a.ContactDetailsIn, "conversation kinds --contact-details applies in: direct, group, service")
 	f.IntVar(&t.actors.ContactMinDigits, "contact-min-digits", a.ContactMinDigits, "digits a phone number has at least, for --contact-details (6 to 20)")
