@@ -252,10 +252,14 @@ func browserRun(t *testing.T, browser, transport string) {
 	}
 	say(customer, "Is the car still for sale?")
 	until(agent, "the customer's message at the agent", has("Is the car still for sale?"))
+	// Unanswered, the session shows how long the customer waits.
+	waiting := fmt.Sprintf(`document.querySelector('#convs li[data-conv=%q] .waiting')`, conv)
+	until(agent, "the session waiting for a reply", waiting+`?.textContent.startsWith("⏱ ")`)
 	// The agent has the conversation open: it is read, and the customer sees ✓✓ read.
 	until(customer, "read state", stateOf("Is the car still for sale?")+` === "read"`)
 	say(agent, "Yes it is!")
 	until(customer, "the agent's reply", has("Yes it is!"))
+	until(agent, "the session no longer waiting", waiting+` === null`)
 	until(agent, "the reply read", stateOf("Yes it is!")+` === "read"`)
 
 	// The customer sends a photo with a caption; the workbench shows it.

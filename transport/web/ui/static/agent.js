@@ -107,17 +107,41 @@ async function showMetrics() {
   }
 }
 
+// waitingSince: the time of the customer's oldest message in a service
+// conversation (s:LINE:CUSTOMER:N) that nobody answered yet (an agent or a
+// robot), 0 when the last word is not the customer's.
+function waitingSince(c) {
+  const customer = c.id.split(":")[2];
+  let since = 0;
+  for (const m of c.visible()) {
+    if (m.kind !== "normal" && m.kind !== "card") continue;
+    if (m.sender !== customer) since = 0;
+    else if (!since) since = m.serverTsMs;
+  }
+  return since;
+}
+const waited = (ms) => (ms < 60_000 ? `${Math.floor(ms / 1000)}s` : ms < 3_600_000 ? `${Math.floor(ms / 60_000)}m` : `${Math.floor(ms / 3_600_000)}h`);
+
+// The agent's sessions: those waiting for a reply first, the longest
+// waiting on top (with how long), then the others by last activity.
 function renderList() {
   const ul = $("convs");
   ul.textContent = "";
-  const convs = [...client.conversations.values()].filter((c) => c.id.startsWith("s:"));
-  convs.sort((a, b) => (b.messages.at(-1)?.serverTsMs ?? 0) - (a.messages.at(-1)?.serverTsMs ?? 0));
-  for (const c of convs) {
+  const convs = [...client.conversations.values()].filter((c) => c.id.startsWith("s:")).map((c) => ({ c, since: waitingSince(c) }));
+  convs.sort((a, b) => (!a.since !== !b.since ? (a.since ? -1 : 1) : a.since ? a.since - b.since : (b.c.messages.at(-1)?.serverTsMs ?? 0) - (a.c.messages.at(-1)?.serverTsMs ?? 0)));
+  for (const { c, since } of convs) {
     const li = document.createElement("li");
     li.dataset.conv = c.id;
     if (c.id === current) li.className = "active";
     const last = c.visible().at(-1);
     li.textContent = `${c.id} — ${last ? (last.kind === "card" ? "[card] " + (last.card?.title ?? "") : last.media && !last.body ? "📎 " + last.media.name : last.body).slice(0, 40) : ""} `;
+    if (since) {
+      const w = document.createElement("span");
+      w.className = "waiting";
+      w.title = `waiting for a reply since ${new Date(since).toLocaleTimeString()}`;
+      w.textContent = `⏱ ${waited(Math.max(0, Date.now() - since))}`;
+      li.append(w);
+    }
     const unread = c.id === current ? [] : c.messages.filter((m) => m.seq > c.readSeq && m.sender !== user && isNews(m)); // the server's rule
     // A colleague who names this agent (@user) is flagged apart.
     const mentioned = unread.filter((m) => m.mentions?.includes(user)).length;
@@ -235,6 +259,7 @@ $("connect").onclick = async () => {
   $("presence").value = me.status;
   $("search-text").disabled = false;
   renderList();
+  setInterval(renderList, 15_000); // the waiting times move on
   void showQueue().then(showTeam); // the team's agents come with the queues
   setInterval(showQueue, 2000);
   void showMetrics();
