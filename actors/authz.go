@@ -36,11 +36,12 @@ const (
 	ActBlock                     // block or unblock the other member (direct conversations)
 	ActReport                    // report another's message to the operator's moderators
 	ActSettings                  // change a group's settings (who may post, history for new members)
+	ActPinMessage                // pin a message for every member to see (and unpin it)
 	numActions
 )
 
 var actionNames = [numActions]string{"send", "history", "members", "mark_read", "pin", "recall_own",
-	"recall_any", "add", "remove", "leave", "set_role", "mute", "see_presence", "block", "report", "settings"}
+	"recall_any", "add", "remove", "leave", "set_role", "mute", "see_presence", "block", "report", "settings", "pin_message"}
 
 func (a Action) String() string {
 	if a < numActions {
@@ -151,6 +152,7 @@ var rules = map[storage.ConvKind][numActions]who{
 		ActBlock:       {roles: roles(storage.RoleMember)},
 		ActReport:      {roles: roles(storage.RoleMember)},
 		ActSettings:    nobody,
+		ActPinMessage:  {roles: roles(storage.RoleMember)}, // the deal both agreed on, an address
 	},
 	storage.KindGroup: {
 		ActSend:        {roles: anyGroupRole},
@@ -169,6 +171,7 @@ var rules = map[storage.ConvKind][numActions]who{
 		ActBlock:       nobody,                            // a group's managers mute instead
 		ActReport:      {roles: anyGroupRole, left: true}, // what one can read
 		ActSettings:    {roles: groupManagers},
+		ActPinMessage:  {roles: groupManagers},
 	},
 	storage.KindService: {
 		ActSend:        {roles: anyServiceRole},
@@ -187,6 +190,7 @@ var rules = map[storage.ConvKind][numActions]who{
 		ActBlock:       nobody, // the desk's agents mute instead
 		ActReport:      {roles: anyServiceRole, left: true},
 		ActSettings:    nobody, // a service conversation's rules are the desk's
+		ActPinMessage:  {roles: serviceManager},
 	},
 }
 

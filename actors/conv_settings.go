@@ -14,7 +14,7 @@ import (
 	"github.com/switchboard-im/switchboard/storage"
 )
 
-// Group settings live beside the conversation, as a small JSON blob under
+// Group settings (and any conversation's pins) live beside the conversation, as a small JSON blob under
 // the store's checkpoint key conv-settings/<conv>: the conversation's head
 // row stays as it is, and only groups that are changed, or get a member
 // added, ever read it.
@@ -101,14 +101,18 @@ func (c *conversation) groupSettings(ctx actor.Context, m *pb.GroupSettings) {
 	}
 	change := m.PrejoinHistory != nil || m.AdminsOnly != nil || pin
 	action := ActHistory
-	if change {
+	switch {
+	case pin:
+		action = ActPinMessage
+	case change:
 		action = ActSettings
 	}
 	if e := authorize(c.kind, c.id, m.Actor, c.members[m.Actor], action); e != nil {
 		reply(e, nil, 0)
 		return
 	}
-	if c.kind != storage.KindGroup {
+	// Pins are every kind's; the other settings a group's.
+	if c.kind != storage.KindGroup && action == ActSettings {
 		reply(pbErr(pb.Code_INVALID, "%s is not a group", c.id), nil, 0)
 		return
 	}
@@ -229,12 +233,9 @@ func (c *conversation) pinnable(by string, seq uint64) *pb.Error {
 	return nil
 }
 
-// unpinRecalled takes a recalled message out of the group's pins; its
-// recall event tells the members.
+// unpinRecalled takes a recalled message out of the conversation's pins;
+// its recall event tells the members.
 func (c *conversation) unpinRecalled(seq uint64) {
-	if c.kind != storage.KindGroup {
-		return
-	}
 	s, err := c.loadSettings()
 	if err != nil || !slices.Contains(s.Pinned, seq) {
 		if err != nil {

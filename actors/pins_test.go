@@ -118,3 +118,37 @@ func TestPinnedMessages(t *testing.T) {
 		t.Fatalf("the pins read by a member who joined after them: %v, %v; want none", r, err)
 	}
 }
+
+// Pins in a direct conversation: either member pins a message for both
+// (the deal they agreed on) and reads the pins; the other settings stay a
+// group's; a recall takes its message off.
+func TestPinnedMessagesDirect(t *testing.T) {
+	node := startCluster(t, 1, openStore(t), actors.Config{})[0]
+	ctx := tctx(t)
+	deal, err := node.SendDirect(ctx, "seller", &pb.SendMessage{Sender: "buyer", Body: []byte("deal: 900 EUR, pick-up Saturday")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	conv := actors.DirectConvID("buyer", "seller")
+	r, err := node.GroupSettings(ctx, &pb.GroupSettings{Conv: conv, Actor: "seller", PinSeq: deal.Seq})
+	if err != nil || r.Seq == 0 || !slices.Equal(r.PinnedSeqs, []uint64{deal.Seq}) {
+		t.Fatalf("the seller pins the buyer's message: %v %v", r, err)
+	}
+	msgs, err := node.History(ctx, &pb.GetHistory{Conv: conv, User: "buyer", FromSeq: r.Seq, ToSeq: r.Seq})
+	if err != nil || len(msgs) != 1 || msgs[0].Kind != pb.MessageKind_SYSTEM || !strings.Contains(string(msgs[0].Body), `"op":"pin"`) {
+		t.Fatalf("the pin's system message: %v %v", msgs, err)
+	}
+	if r, err := node.GroupSettings(ctx, &pb.GroupSettings{Conv: conv, Actor: "buyer"}); err != nil || !slices.Equal(r.PinnedSeqs, []uint64{deal.Seq}) {
+		t.Fatalf("the buyer reads the pins: %v %v", r, err)
+	}
+	_, err = node.GroupSettings(ctx, &pb.GroupSettings{Conv: conv, Actor: "buyer", AdminsOnly: proto.Bool(true)})
+	wantCode(t, err, pb.Code_FORBIDDEN, "a group's setting in a direct conversation")
+	_, err = node.GroupSettings(ctx, &pb.GroupSettings{Conv: conv, Actor: "mallory", PinSeq: deal.Seq})
+	wantCode(t, err, pb.Code_NOT_MEMBER, "a stranger pins")
+	if _, err := node.Recall(ctx, conv, "buyer", deal.Seq); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := node.GroupSettings(ctx, &pb.GroupSettings{Conv: conv, Actor: "seller"}); err != nil || len(r.PinnedSeqs) != 0 {
+		t.Fatalf("pins after the recall: %v %v", r, err)
+	}
+}

@@ -450,7 +450,9 @@ type GroupSettings struct {
 }
 
 // GroupSettingsChange names the settings to change; nil ones stay. A pin
-// (PinSeq) or an unpin (UnpinSeq) of one message goes alone.
+// (PinSeq) or an unpin (UnpinSeq) of one message goes alone; pins are
+// also a direct conversation's (either member) and a service one's (its
+// agent), the other settings a group's.
 type GroupSettingsChange struct {
 	PrejoinHistory *uint32
 	AdminsOnly     *bool

@@ -351,7 +351,7 @@ export class Client {
     return Number(r.result.value.totalUnread);
   }
 
-  /** groupSettings reads a group's settings (any member); pinnedSeqs: its pinned messages, in the order they were pinned. */
+  /** groupSettings reads a conversation's settings (any member); pinnedSeqs: its pinned messages, in the order they were pinned. */
   async groupSettings(conv: string): Promise<{ prejoinHistory: number; adminsOnly: boolean; pinnedSeqs: number[] }> {
     const { prejoinHistory, adminsOnly, pinnedSeqs } = await this.changeGroupSettings(conv, {});
     return { prejoinHistory, adminsOnly, pinnedSeqs };
@@ -363,7 +363,9 @@ export class Client {
    * still react and edit their own; a member's send then fails
    * FORBIDDEN); prejoinHistory is how many messages before its join a
    * member added later sees; pin / unpin (alone) pins the text or card at
-   * that seq for every member to see, or takes it off. seq: the system
+   * that seq for every member to see, or takes it off (also in a direct
+   * conversation, by either member, and a service one, by its agent;
+   * the other settings are a group's). seq: the system
    * message recording a change of adminsOnly, a pin or an unpin (0: none).
    */
   async changeGroupSettings(
