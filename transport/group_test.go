@@ -276,11 +276,21 @@ func TestAdminsOnlyOverTheWire(t *testing.T) {
 	if _, _, err := pupil.ChangeGroupSettings(ctx, conv, client.GroupSettingsChange{UnpinSeq: posted.Seq}); codeOf(err) != wirepb.Code_FORBIDDEN {
 		t.Fatalf("a member's unpin: %v, want FORBIDDEN", err)
 	}
-	if _, err := teacher.SendText(ctx, client.ToUser("pupil"), "see me"); err != nil {
+	// A direct conversation has pins (either member), not a group's settings.
+	see, err := teacher.SendText(ctx, client.ToUser("pupil"), "see me")
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := teacher.GroupSettings(ctx, wirepb.DirectConvID("pupil", "teacher")); codeOf(err) != wirepb.Code_INVALID {
-		t.Fatalf("a direct conversation's settings: %v, want INVALID", err)
+	direct := wirepb.DirectConvID("pupil", "teacher")
+	if s, _, err := pupil.ChangeGroupSettings(ctx, direct, client.GroupSettingsChange{PinSeq: see.Seq}); err != nil || !slices.Equal(s.PinnedSeqs, []uint64{see.Seq}) {
+		t.Fatalf("a pin in a direct conversation: %+v, %v", s, err)
+	}
+	if s, err := teacher.GroupSettings(ctx, direct); err != nil || !slices.Equal(s.PinnedSeqs, []uint64{see.Seq}) {
+		t.Fatalf("a direct conversation's pins: %+v, %v", s, err)
+	}
+	yes := true
+	if _, _, err := teacher.ChangeGroupSettings(ctx, direct, client.GroupSettingsChange{AdminsOnly: &yes}); codeOf(err) != wirepb.Code_FORBIDDEN {
+		t.Fatalf("a group's setting in a direct conversation: %v, want FORBIDDEN", err)
 	}
 }
 

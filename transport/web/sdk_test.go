@@ -36,7 +36,10 @@ func TestTypeScriptSDK(t *testing.T) {
 	}
 	// A minute's CloseLinger: the SDK must close a connection the server
 	// ends by itself ("a connection the server ends" case).
-	n := newNode(t, transport.Config{CloseLinger: time.Minute}, web.Config{})
+	// Contact details masked in groups: the SDK shows its own copy as
+	// stored (the group settings case).
+	n := newActorNode(t, actors.Config{ContactDetails: actors.PolicyMask, ContactDetailsIn: []string{"group"}},
+		transport.Config{CloseLinger: time.Minute}, web.Config{})
 	env := append(os.Environ(), "SWITCHBOARD_WEB_URL="+n.http.URL)
 	// A node that takes one pending send at a time and refuses the others
 	// BUSY with a short retry-after: the SDK's pipeline must resend them

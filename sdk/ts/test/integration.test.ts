@@ -329,6 +329,20 @@ test("a group where only owners and admins post: the member reads it, its send f
     assert.deepEqual((await bob.groupSettings(conv)).pinnedSeqs, [seq]);
     await assert.rejects(bob.changeGroupSettings(conv, { unpin: seq }), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
     assert.deepEqual((await alice.changeGroupSettings(conv, { unpin: seq })).pinnedSeqs, []);
+    // The test node masks phone numbers in groups (contact details, mask):
+    // once stored, the sender's own copy shows what the others see, from
+    // the answer on (not only once its own push arrives).
+    const typed = "call me: 0151 2345 6789";
+    const stored: string[] = [];
+    let masked: { clientMsgId: string } | undefined;
+    bob.on("conversation", (c) => {
+      const x = c.id === conv && masked ? c.messages.find((m) => m.clientMsgId === masked!.clientMsgId && m.seq > 0) : undefined;
+      if (x) stored.push(x.body);
+    });
+    masked = bob.send(conv, typed);
+    await until("bob's copy masked", () => stored.at(-1) === "call me: ***");
+    assert.ok(!stored.includes(typed), "bob's stored copy showed what he typed");
+    await until("alice reads it masked", () => alice.conversation(conv).messages.some((x) => x.body === "call me: ***"));
   });
 });
 
