@@ -167,9 +167,12 @@ change it: --admins-only lets only owners and admins post new messages (a
 class, an announcement channel; members still read, react and edit their
 own), --admins-only=false opens the group again; --prejoin-history N lets a
 member added later see the last N messages before its join; --pin SEQ pins
-a message for every member to see (--unpin SEQ takes it off), alone.`,
+a message for every member to see (--unpin SEQ takes it off), alone; pins
+also work in a direct conversation (either member) and a service one (its
+agent).`,
 		Example: `  switchboard group settings --data-dir D --user teacher --conv g:class --admins-only
   switchboard group settings --data-dir D --user teacher --conv g:class --pin 12
+  switchboard group settings --data-dir D --user bob --conv d:alice:bob --pin 3
   switchboard group settings --data-dir D --user pupil --conv g:class --json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -435,6 +435,13 @@ func TestCommandsAgainstDevNode(t *testing.T) {
 	if out := string(n.run("search", "--data-dir", d, "--user", "bob", "--query", "hello to")); !strings.Contains(out, sent.Conv+" #") || !strings.Contains(out, "hello to you") {
 		t.Fatalf("search everywhere: %q", out)
 	}
+	var pins struct {
+		PinnedSeqs []uint64 `json:"pinned_seqs"`
+	}
+	mustJSON(t, n.run("group", "settings", "--data-dir", d, "--user", "bob", "--conv", sent.Conv, "--pin", "1", "--json"), &pins)
+	if !slices.Equal(pins.PinnedSeqs, []uint64{1}) {
+		t.Fatalf("a pin in a direct conversation: %+v", pins)
+	}
 	// bob's CLI connections have ended (the node hears of the last one a
 	// moment later): alice sees when he was last seen.
 	for deadline := time.Now().Add(10 * time.Second); ; {
