@@ -260,6 +260,17 @@ func browserRun(t *testing.T, browser, transport string) {
 	say(agent, "Yes it is!")
 	until(customer, "the agent's reply", has("Yes it is!"))
 	until(agent, "the session no longer waiting", waiting+` === null`)
+	// The agent pins the customer's question: both pages show it above
+	// the chat, and the pin as a step; unpinned, it goes.
+	var asked string
+	eval(agent, "the question's seq", `[...document.querySelectorAll("#messages .msg")].find(e => e.querySelector(".body").textContent.endsWith("Is the car still for sale?")).dataset.seq`, &asked)
+	click(agent, "pin", fmt.Sprintf(`#messages .msg[data-seq="%s"] button.pin`, asked))
+	for _, page := range []context.Context{agent, customer} {
+		until(page, "the pinned question", fmt.Sprintf(`document.querySelector('#messages .pinned[data-seq="%s"]')?.textContent === "📌 Is the car still for sale?"`, asked))
+	}
+	until(customer, "the pin step", has("a1 pinned #"+asked))
+	click(agent, "unpin", fmt.Sprintf(`#messages .msg[data-seq="%s"] button.pin`, asked))
+	until(customer, "the pin taken off", `document.querySelector("#messages .pinned") === null`)
 	until(agent, "the reply read", stateOf("Yes it is!")+` === "read"`)
 
 	// The customer sends a photo with a caption; the workbench shows it.

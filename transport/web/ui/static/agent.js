@@ -42,8 +42,14 @@ const onReact = (m, emoji) => {
   note("");
   client.react(m.conv, m.seq, emoji).catch((err) => note(`reaction failed: ${err.message}`));
 };
+// Pin: a message for the customer and the agents to see above the chat
+// (the order, the agreed appointment); unpin takes it off.
+const onPin = (m, pinned) => {
+  note("");
+  client.changeGroupSettings(m.conv, pinned ? { unpin: m.seq } : { pin: m.seq }).catch((err) => note(`pin failed: ${err.message}`));
+};
 const download = (m) => client.download(m.conv, m.seq).then((r) => r.data);
-const draw = (c) => renderMessages($("messages"), c, user, { onRecall, onEdit, onReport, onReply, onReact, download });
+const draw = (c) => renderMessages($("messages"), c, user, { onRecall, onEdit, onReport, onReply, onReact, onPin, download });
 
 // My service metrics from the metrics engine (docs/METRICS.md), asked over
 // the protocol as this connection's user (my_metrics), in the hour windows

@@ -94,15 +94,41 @@ function quoteOf(conv, seq) {
   return q;
 }
 
-// renderMessages draws conv's messages. opts.onClick(m, action) makes card
-// actions clickable; opts.onRecall(m) and opts.onEdit(m) add recall and
-// edit buttons to one's own recent messages, opts.onReport(m) a report
-// button to others' messages, opts.onReply(m) a reply button to every
-// message, opts.onReact(m, emoji) reaction toggles. A reply shows the
-// message it answers quoted above it. An edited message shows its newest
-// text, marked "edited"; a text or card its reactions.
+// pinnedSeqs: the messages pinned for every member, from the pin and unpin
+// system messages the page holds (docs/PROTOCOL.md, group_settings), in
+// the order they were pinned; a recalled message leaves them.
+export function pinnedSeqs(conv) {
+  let pins = [];
+  for (const m of conv.visible()) {
+    if (m.kind !== "system") continue;
+    try {
+      const s = JSON.parse(m.body);
+      if (s.op === "pin" && !pins.includes(s.seq)) pins.push(s.seq);
+      else if (s.op === "unpin") pins = pins.filter((x) => x !== s.seq);
+    } catch {}
+  }
+  return pins.filter((seq) => conv.messages.some((m) => m.seq === seq && !m.recalled));
+}
+
+// renderMessages draws conv's messages, under its pinned ones.
+// opts.onClick(m, action) makes card actions clickable; opts.onRecall(m)
+// and opts.onEdit(m) add recall and edit buttons to one's own recent
+// messages, opts.onReport(m) a report button to others' messages,
+// opts.onReply(m) a reply button to every message, opts.onPin(m, pinned)
+// a pin (or unpin) button, opts.onReact(m, emoji) reaction toggles. A
+// reply shows the message it answers quoted above it. An edited message
+// shows its newest text, marked "edited"; a text or card its reactions.
 export function renderMessages(el, conv, me, opts = {}) {
   el.textContent = "";
+  const pinned = pinnedSeqs(conv);
+  for (const seq of pinned) {
+    const m = conv.messages.find((x) => x.seq === seq);
+    const p = document.createElement("div");
+    p.className = "pinned";
+    p.dataset.seq = String(seq);
+    p.textContent = `📌 ${m.kind === "card" ? m.card?.title ?? "" : m.body}`;
+    el.append(p);
+  }
   for (const m of conv.visible()) {
     // A gap stands for a seq that holds no message (docs/PROTOCOL.md §6).
     if (m.kind === "system" && m.body === '{"op":"gap"}') continue;
@@ -116,6 +142,7 @@ export function renderMessages(el, conv, me, opts = {}) {
         const s = JSON.parse(m.body); // desk steps are JSON (docs/DESK.md)
         if (s.desk === "rating") text = `rated ${s.score} of 5`;
         else if (s.desk === "after_hours") text = (s.message || "We are closed right now.") + (s.opens_at_ms ? ` We open ${new Date(s.opens_at_ms).toLocaleString()}.` : "");
+        else if (s.op === "pin" || s.op === "unpin") text = `${s.actor} ${s.op}ned #${s.seq}`;
         else text = s.desk ? `${s.desk}${s.agent ? " · " + s.agent : ""}${s.queue ? " · queue " + s.queue : ""}` : m.body;
       } catch {}
     } else if (m.kind === "card") {
@@ -157,6 +184,13 @@ export function renderMessages(el, conv, me, opts = {}) {
       r.className = "reply";
       r.textContent = "reply";
       r.onclick = () => opts.onReply(m);
+      d.append(r);
+    }
+    if (opts.onPin && m.seq > 0 && !m.recalled && (m.kind === "normal" || m.kind === "card") && !m.refSeq) {
+      const r = document.createElement("button");
+      r.className = "pin";
+      r.textContent = pinned.includes(m.seq) ? "unpin" : "pin";
+      r.onclick = () => opts.onPin(m, pinned.includes(m.seq));
       d.append(r);
     }
     if (opts.onReport && m.sender !== me && m.seq > 0 && !m.recalled && (m.kind === "normal" || m.kind === "card")) {
