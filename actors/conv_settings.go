@@ -14,10 +14,11 @@ import (
 	"github.com/switchboard-im/switchboard/storage"
 )
 
-// Group settings (and any conversation's pins) live beside the conversation, as a small JSON blob under
-// the store's checkpoint key conv-settings/<conv>: the conversation's head
-// row stays as it is, and only groups that are changed, or get a member
-// added, ever read it.
+// Group settings, and any conversation's pins, live beside the
+// conversation as a small JSON blob under the store's checkpoint key
+// conv-settings/<conv>: the conversation's head row stays as it is, and
+// only an activation that changes or reads them, adds a member to a group
+// or recalls a message reads the blob (once).
 
 // groupSettings is a group's stored settings.
 type groupSettings struct {

@@ -431,8 +431,12 @@ func browserRun(t *testing.T, browser, transport string) {
 	if page, err := chromedp.Run(customer, chromedp.Evaluate[string](`document.body.innerText`)); err != nil || bytes.Contains([]byte(page), []byte("friday")) || bytes.Contains([]byte(page), []byte("callback-later")) {
 		t.Fatalf("the customer's page shows an internal note or tag (%v):\n%s", err, page)
 	}
+	// The customer's last word waits for a reply until the session closes.
+	say(customer, "Thanks, see you Friday")
+	until(agent, "the thanks waiting for a reply", waiting+`?.textContent.startsWith("⏱ ")`)
 	click(agent, "close", "#close")
 	until(agent, "closed at the agent", fmt.Sprintf(`document.querySelector("#title").dataset.closed === %q && document.querySelector("#title").textContent.includes("(closed)")`, conv))
+	until(agent, "a closed session waits for nobody", waiting+` === null`)
 	until(customer, "closed at the customer", `document.querySelector("#info").textContent === "closed"`)
 	// The customer rates the closed session from the page.
 	until(customer, "the rating offered", `!document.querySelector("#rate").hidden`)

@@ -115,11 +115,16 @@ async function showMetrics() {
 
 // waitingSince: the time of the customer's oldest message in a service
 // conversation (s:LINE:CUSTOMER:N) that nobody answered yet (an agent or a
-// robot), 0 when the last word is not the customer's.
+// robot), 0 when the last word is not the customer's or the session closed.
 function waitingSince(c) {
   const customer = c.id.split(":")[2];
   let since = 0;
   for (const m of c.visible()) {
+    if (m.kind === "system") {
+      try {
+        if (JSON.parse(m.body).desk === "close") since = 0;
+      } catch {}
+    }
     if (m.kind !== "normal" && m.kind !== "card") continue;
     if (m.sender !== customer) since = 0;
     else if (!since) since = m.serverTsMs;
