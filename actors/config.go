@@ -180,6 +180,10 @@ type Config struct {
 	// a search of a long conversation goes on page by page from where
 	// the last one stopped (search.go).
 	MaxSearchScan int
+	// MaxSearchConversations bounds the conversations one search of all
+	// of a user's conversations reads (default 100): each costs a
+	// membership check and a store read even when it holds nothing.
+	MaxSearchConversations int
 	// SyncPage caps the conversations of one sync answer (default 500).
 	SyncPage int
 	// Reregister is how often each session registers its device with the
@@ -295,6 +299,7 @@ func DefaultConfig() Config {
 		RequestTimeout:            5 * time.Second,
 		MaxHistoryPage:            200,
 		MaxSearchScan:             5000,
+		MaxSearchConversations:    100,
 		SyncPage:                  500,
 		Reregister:                60 * time.Second,
 		ReregisterWorkers:         8,
@@ -356,6 +361,7 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.DedupeWindow, d.DedupeWindow)
 	setInt(&c.MaxHistoryPage, d.MaxHistoryPage)
 	setInt(&c.MaxSearchScan, d.MaxSearchScan)
+	setInt(&c.MaxSearchConversations, d.MaxSearchConversations)
 	setInt(&c.SyncPage, d.SyncPage)
 	setInt(&c.TypingMaxMembers, d.TypingMaxMembers)
 	setInt(&c.MaxOnlineDevices, d.MaxOnlineDevices)

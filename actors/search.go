@@ -114,11 +114,6 @@ func (n *Runtime) searchConv(ctx context.Context, user, conv, needle string, bef
 	return found, to + 1, scanned, nil
 }
 
-// MaxSearchConversations bounds the conversations one search of all of a
-// user's conversations reads (each costs a membership check and a store
-// read even when it holds nothing).
-const MaxSearchConversations = 100
-
 // SearchCursor is where a search of all of a user's conversations goes
 // on: in Conv (inclusive) before Before (0: from its latest), then the
 // conversations after it. The zero cursor starts at the top of the list.
@@ -130,7 +125,7 @@ type SearchCursor struct {
 // SearchEverywhere is Search across every conversation of user's, in the
 // order their conversation list shows them (pinned first, then by last
 // activity; then the archived ones): newest first within each. It reads
-// at most Config.MaxSearchScan messages and MaxSearchConversations
+// at most Config.MaxSearchScan messages and Config.MaxSearchConversations
 // conversations per call; next is where to go on, the zero cursor once
 // the last conversation was read. A cursor whose conversation is no
 // longer in the user's lists (they left it) ends the search; a
@@ -163,7 +158,7 @@ func (n *Runtime) SearchEverywhere(ctx context.Context, user, query string, from
 	limit = searchLimit(limit)
 	budget := n.cfg.MaxSearchScan
 	for i, conv := range convs[start:] {
-		if i == MaxSearchConversations || budget <= 0 {
+		if i == n.cfg.MaxSearchConversations || budget <= 0 {
 			return found, SearchCursor{Conv: conv}, nil
 		}
 		before := uint64(0)

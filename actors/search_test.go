@@ -190,3 +190,22 @@ func TestSearchEverywhere(t *testing.T) {
 	_, _, err = node.SearchEverywhere(ctx, "olga", "bike", actors.SearchCursor{Conv: "bad id\x00"}, 0)
 	wantCode(t, err, pb.Code_INVALID, "a malformed cursor")
 }
+
+// TestSearchEverywhereConversationBound: a request reads at most
+// MaxSearchConversations conversations and goes on at the next one.
+func TestSearchEverywhereConversationBound(t *testing.T) {
+	node := startCluster(t, 1, openStore(t), actors.Config{MaxSearchConversations: 2})[0]
+	ctx := tctx(t)
+	for _, g := range []string{"g:one", "g:two", "g:three"} { // the list: three, two, one
+		mustCreateGroup(t, node, g, "olga", "mia")
+		mustSend(t, node, g, "mia", "a bike in "+g)
+	}
+	found, next, err := node.SearchEverywhere(ctx, "olga", "bike", actors.SearchCursor{}, 0)
+	if err != nil || len(found) != 2 || found[0].Conv != "g:three" || found[1].Conv != "g:two" || next != (actors.SearchCursor{Conv: "g:one"}) {
+		t.Fatalf("the first page: %v next %v %v; want g:three and g:two, then g:one", found, next, err)
+	}
+	found, next, err = node.SearchEverywhere(ctx, "olga", "bike", next, 0)
+	if err != nil || len(found) != 1 || found[0].Conv != "g:one" || next != (actors.SearchCursor{}) {
+		t.Fatalf("the second page: %v next %v %v; want g:one, and the end", found, next, err)
+	}
+}

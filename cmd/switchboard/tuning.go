@@ -45,6 +45,7 @@ func (t *tuning) register(f *pflag.FlagSet) {
 	f.IntVar(&t.actors.ContactMinDigits, "contact-min-digits", a.ContactMinDigits, "digits a phone number has at least, for --contact-details (6 to 20)")
 	f.IntVar(&t.actors.MaxMentions, "max-mentions", a.MaxMentions, "most members one message mentions")
 	f.IntVar(&t.actors.MaxSearchScan, "max-search-scan", a.MaxSearchScan, "most messages one search request reads (a longer search goes on page by page)")
+	f.IntVar(&t.actors.MaxSearchConversations, "max-search-conversations", a.MaxSearchConversations, "most conversations one search of all of a user's conversations reads (it goes on page by page)")
 	f.IntVar(&t.actors.MaxReactionBytes, "max-reaction-bytes", a.MaxReactionBytes, "longest reaction (an emoji), bytes")
 	f.Int64Var(&t.actors.MaxMediaBytes, "max-media-bytes", a.MaxMediaBytes, "largest uploaded file (an attachment), bytes")
 	f.IntVar(&t.actors.MaxMediaThumbBytes, "max-media-thumb-bytes", a.MaxMediaThumbBytes, "largest preview image of an upload, carried inline by its message, bytes (at most 16384)")
