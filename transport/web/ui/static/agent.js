@@ -1,4 +1,4 @@
-import { adminDesk, attachFile, Client, demoCard, isForbidden, isNews, params, renderMessages, ServiceDesk, showStatus, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
+import { adminDesk, attachFile, Client, demoCard, isForbidden, isNews, params, pinTracker, renderMessages, ServiceDesk, showStatus, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 if (params.get("user")) $("user").value = params.get("user");
@@ -49,7 +49,8 @@ const onPin = (m, pinned) => {
   client.changeGroupSettings(m.conv, pinned ? { unpin: m.seq } : { pin: m.seq }).catch((err) => note(`pin failed: ${err.message}`));
 };
 const download = (m) => client.download(m.conv, m.seq).then((r) => r.data);
-const draw = (c) => renderMessages($("messages"), c, user, { onRecall, onEdit, onReport, onReply, onReact, onPin, download });
+let pinned; // pinTracker, once connected
+const draw = (c) => renderMessages($("messages"), c, user, { onRecall, onEdit, onReport, onReply, onReact, onPin, download, pinned: pinned?.(c) });
 
 // My service metrics from the metrics engine (docs/METRICS.md), asked over
 // the protocol as this connection's user (my_metrics), in the hour windows
@@ -242,6 +243,7 @@ $("connect").onclick = async () => {
   client = new Client({ url: location.origin, token: () => token(user, device), transports: transports(), minBackoffMs: 100, maxBackoffMs: 2000 });
   client.on("state", (s) => s === "connected" && tokenWorked(user, device));
   window.switchboardClient = client;
+  pinned = pinTracker(client, (c) => c.id === current && draw(c));
   showStatus(client);
   typingLine(client, $("typing"), () => current);
   // A supervisor's note on the open session shows at once.

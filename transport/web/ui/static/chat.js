@@ -1,4 +1,4 @@
-import { attachFile, Client, params, ServiceDesk, renderMessages, showStatus, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
+import { attachFile, Client, params, pinTracker, ServiceDesk, renderMessages, showStatus, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -88,7 +88,8 @@ const onReact = (m, emoji) => {
   client.react(m.conv, m.seq, emoji).catch((err) => ($("card-note").textContent = `could not react: ${err.message}`));
 };
 const download = (m) => client.download(m.conv, m.seq).then((r) => r.data);
-const draw = (c) => renderMessages($("messages"), c, client.user, { onClick: onCard, onReact, download });
+let pinned; // pinTracker, once connected
+const draw = (c) => renderMessages($("messages"), c, client.user, { onClick: onCard, onReact, download, pinned: pinned?.(c) });
 
 async function start() {
   const user = $("user").value.trim();
@@ -98,6 +99,7 @@ async function start() {
   client = new Client({ url: location.origin, token: () => token(user, device), transports: transports(), minBackoffMs: 100, maxBackoffMs: 2000, outbox: localStorage });
   client.on("state", (s) => s === "connected" && tokenWorked(user, device));
   window.switchboardClient = client;
+  pinned = pinTracker(client, (c) => c.id === conv && draw(c));
   showStatus(client);
   typingLine(client, $("typing"), () => conv);
   client.on("conversation", (c) => {

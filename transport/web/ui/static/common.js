@@ -94,24 +94,42 @@ function quoteOf(conv, seq) {
   return q;
 }
 
-// pinnedSeqs: the messages pinned for every member, from the pin and unpin
-// system messages the page holds (docs/PROTOCOL.md, group_settings), in
-// the order they were pinned; a recalled message leaves them.
-export function pinnedSeqs(conv) {
-  let pins = [];
-  for (const m of conv.visible()) {
-    if (m.kind !== "system") continue;
-    try {
-      const s = JSON.parse(m.body);
-      if (s.op === "pin" && !pins.includes(s.seq)) pins.push(s.seq);
-      else if (s.op === "unpin") pins = pins.filter((x) => x !== s.seq);
-    } catch {}
-  }
-  return pins.filter((seq) => conv.messages.some((m) => m.seq === seq && !m.recalled));
+// pinTracker keeps each conversation's pinned messages as the node says
+// (group_settings), asked once and again whenever a pin or unpin step
+// arrives, so a page that loaded only recent history still shows a pin
+// made long ago (its message is read too). pinned(c) answers the pinned
+// seqs whose message the page holds and that were not recalled; redraw(c)
+// is called when an answer changes them.
+export function pinTracker(client, redraw) {
+  const known = new Map(); // conv → { seqs, step: the newest pin step when asked }
+  const asking = new Set();
+  const newestStep = (c) => {
+    let step = 0;
+    for (const m of c.messages) if (m.kind === "system" && /"op":"(un)?pin"/.test(m.body)) step = m.seq;
+    return step;
+  };
+  return (c) => {
+    const k = known.get(c.id);
+    const step = newestStep(c);
+    if ((!k || step > k.step) && !asking.has(c.id)) {
+      asking.add(c.id);
+      client
+        .groupSettings(c.id)
+        .then((s) => {
+          known.set(c.id, { seqs: s.pinnedSeqs, step });
+          for (const seq of s.pinnedSeqs) if (!c.messages.some((m) => m.seq === seq)) client.history(c.id, seq, 1).catch(() => {});
+          redraw(c);
+        })
+        .catch(() => known.set(c.id, { seqs: k?.seqs ?? [], step }))
+        .finally(() => asking.delete(c.id));
+    }
+    return (k?.seqs ?? []).filter((seq) => c.messages.some((m) => m.seq === seq && !m.recalled));
+  };
 }
 
-// renderMessages draws conv's messages, under its pinned ones.
-// opts.onClick(m, action) makes card actions clickable; opts.onRecall(m)
+// renderMessages draws conv's messages, under its pinned ones
+// (opts.pinned: their seqs, pinTracker). opts.onClick(m, action) makes
+// card actions clickable; opts.onRecall(m)
 // and opts.onEdit(m) add recall and edit buttons to one's own recent
 // messages, opts.onReport(m) a report button to others' messages,
 // opts.onReply(m) a reply button to every message, opts.onPin(m, pinned)
@@ -120,7 +138,7 @@ export function pinnedSeqs(conv) {
 // shows its newest text, marked "edited"; a text or card its reactions.
 export function renderMessages(el, conv, me, opts = {}) {
   el.textContent = "";
-  const pinned = pinnedSeqs(conv);
+  const pinned = opts.pinned ?? [];
   for (const seq of pinned) {
     const m = conv.messages.find((x) => x.seq === seq);
     const p = document.createElement("div");
