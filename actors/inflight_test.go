@@ -15,7 +15,7 @@ import (
 // it with memberLeft, and only those.
 func TestDeparturesAnswerRequestsInFlight(t *testing.T) {
 	system := actor.NewActorSystem()
-	n := &Runtime{system: system, log: slog.New(slog.DiscardHandler)}
+	n := &Runtime{system: system, replies: newReplyBox(system), log: slog.New(slog.DiscardHandler)}
 	stop := n.watchDepartures()
 	defer stop()
 

@@ -70,6 +70,8 @@ type Runtime struct {
 	stopWatch func()
 	rereg     *reregSweep  // the re-registration sweep (reregister.go)
 	idle      *idleSweeper // grain passivation (idle.go)
+	// replies: where grains' answers to this runtime's requests land (replies.go).
+	replies *replyBox
 	// inflight: requests waiting on other members (inflight.go).
 	inflight inflight
 	// members: the cluster's membership as grains read it (members.go).
@@ -128,6 +130,7 @@ func (n *Runtime) Kinds() []*cluster.Kind {
 func (n *Runtime) Attach(c *cluster.Cluster) error {
 	n.cluster = c
 	n.system = c.ActorSystem
+	n.replies = newReplyBox(n.system)
 	n.members.Store(nil) // a member restarted in process starts from its new cluster's view
 	n.stopMembers = n.watchMembers()
 	// A claim timing out against a starved replica is retried for up to a
@@ -315,15 +318,17 @@ func (n *Runtime) requestUntil(done <-chan struct{}, cause func() error, deadlin
 // member is tracked so that member leaving the topology ends the wait
 // (inflight.go).
 func (n *Runtime) ask(pid *actor.PID, msg any, timeout time.Duration) (any, error) {
-	f := n.system.Root.RequestFuture(pid, msg, timeout)
+	from, w := n.replies.open()
+	n.system.Root.RequestWithCustomSender(pid, msg, from)
 	if pid.Address == n.system.Address() || pid.Address == "nonhost" { // protoactor's address of a system without remoting
-		return f.Result()
+		return n.replies.wait(from, w, timeout)
 	}
-	if !n.inflight.add(pid.Address, f.PID()) {
-		return nil, errMemberLeft // its answer would never come; the future times out alone
+	if !n.inflight.add(pid.Address, from) {
+		n.replies.take(from.RequestId) // its answer would never come
+		return nil, errMemberLeft
 	}
-	res, err := f.Result()
-	n.inflight.remove(pid.Address, f.PID())
+	res, err := n.replies.wait(from, w, timeout)
+	n.inflight.remove(pid.Address, from)
 	if _, ok := res.(*memberLeft); ok {
 		return nil, errMemberLeft
 	}
