@@ -70,6 +70,8 @@ type Runtime struct {
 	stopWatch func()
 	rereg     *reregSweep  // the re-registration sweep (reregister.go)
 	idle      *idleSweeper // grain passivation (idle.go)
+	// storeCtx: the shared bounds of grains' store calls (storectx.go).
+	storeCtx storeContexts
 	// replies: where grains' answers to this runtime's requests land (replies.go).
 	replies *replyBox
 	// inflight: requests waiting on other members (inflight.go).

@@ -96,8 +96,7 @@ func (u *user) flush(ctx actor.Context) {
 	w := u.takeWrites()
 	then := u.afterFlush
 	u.afterFlush = nil
-	bg, cancel := context.WithTimeout(context.Background(), u.rt.cfg.RequestTimeout)
-	defer cancel()
+	bg := u.rt.storeCtx.get(u.rt.cfg.RequestTimeout)
 	err := u.leaseInbox(bg, w.Inbox)
 	if err == nil {
 		err = u.reserveInbox(bg, w.Inbox)
