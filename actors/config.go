@@ -129,9 +129,13 @@ type Config struct {
 	// ContactDetailsIn names the conversation kinds it applies in
 	// (direct, group, service; default direct), ContactMinDigits the
 	// digits a phone number has at least (default 8, 6 to 20).
-	ContactDetails   PolicyMode
-	ContactDetailsIn []string
-	ContactMinDigits int
+	// ContactNumberWords are the words that count as digits in a phone
+	// number spelled out ("five five five one two…"), each "word=digit";
+	// empty means English (zero, oh, one … nine), "none" none.
+	ContactDetails     PolicyMode
+	ContactDetailsIn   []string
+	ContactMinDigits   int
+	ContactNumberWords []string
 	// MaxCardActions bounds a card's action buttons (default 4),
 	// MaxCardFields its fields (default 16).
 	MaxCardActions int

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -59,6 +62,42 @@ type contactPolicy struct {
 	// apart by at most two of the separators people type in a number.
 	phone     *regexp.Regexp
 	minDigits int
+	// words are the digits people spell out to get a number past a
+	// filter ("five five five, one two three…"), lower-cased; nil: none.
+	words map[string]byte
+	// shortestWord and longestWord are the lengths of words' keys, in
+	// bytes, from the shortest to the longest.
+	shortestWord, longestWord int
+}
+
+// englishNumberWords are Config.ContactNumberWords' default.
+var englishNumberWords = []string{"zero=0", "oh=0", "one=1", "two=2", "three=3", "four=4", "five=5", "six=6", "seven=7", "eight=8", "nine=9"}
+
+// maxNumberWordBytes bounds one word of Config.ContactNumberWords.
+const maxNumberWordBytes = 32
+
+// numberWords parses Config.ContactNumberWords.
+func numberWords(list []string) (map[string]byte, error) {
+	if len(list) == 0 {
+		list = englishNumberWords
+	}
+	if len(list) == 1 && list[0] == "none" {
+		return nil, nil
+	}
+	words := make(map[string]byte, len(list))
+	for _, e := range list {
+		word, digit, ok := strings.Cut(e, "=")
+		word = strings.ToLower(strings.TrimSpace(word))
+		digit = strings.TrimSpace(digit)
+		if !ok || len(digit) != 1 || digit[0] < '0' || digit[0] > '9' {
+			return nil, fmt.Errorf("contact number word %q: want word=digit", e)
+		}
+		if word == "" || len(word) > maxNumberWordBytes || strings.IndexFunc(word, func(r rune) bool { return !unicode.IsLetter(r) }) >= 0 {
+			return nil, fmt.Errorf("contact number word %q: want letters only, at most %d bytes", e, maxNumberWordBytes)
+		}
+		words[word] = digit[0]
+	}
+	return words, nil
 }
 
 // convKindNames are the names Config.ContactDetailsIn takes.
@@ -77,6 +116,13 @@ func newContactPolicy(cfg Config) (*contactPolicy, error) {
 		p.in[kind] = true
 	}
 	var err error
+	if p.words, err = numberWords(cfg.ContactNumberWords); err != nil {
+		return nil, err
+	}
+	p.shortestWord = maxNumberWordBytes
+	for w := range p.words {
+		p.shortestWord, p.longestWord = min(p.shortestWord, len(w)), max(p.longestWord, len(w))
+	}
 	p.phone, err = regexp.Compile(fmt.Sprintf(`\+?\(?\d(?:[ ().\-/]{0,2}\d){%d,}`, cfg.ContactMinDigits-1))
 	return p, err
 }
@@ -96,13 +142,15 @@ func (p *contactPolicy) find(body []byte) [][]int {
 			digits++
 		}
 	}
-	if digits < p.minDigits {
-		return spans
-	}
-	for _, s := range p.phone.FindAllIndex(body, -1) {
-		if !dateLike.Match(body[s[0]:s[1]]) && !inWord(body, s) {
-			spans = append(spans, s)
+	if digits >= p.minDigits {
+		for _, s := range p.phone.FindAllIndex(body, -1) {
+			if !dateLike.Match(body[s[0]:s[1]]) && !inWord(body, s) {
+				spans = append(spans, s)
+			}
 		}
+	}
+	if p.words != nil {
+		spans = p.spelled(body, spans)
 	}
 	if len(spans) < 2 {
 		return spans
@@ -119,6 +167,112 @@ func (p *contactPolicy) find(body []byte) [][]int {
 		out = append(out, s)
 	}
 	return out
+}
+
+// spelled appends to spans the phone numbers of body spelled out, in
+// whole or in part ("five five five 1234 five six"): runs of number words
+// and digit groups, apart by at most three of the separators people type
+// in a number, with MinDigits digits in all and at least one word (a run
+// of digits alone is the phone expression's).
+func (p *contactPolicy) spelled(body []byte, spans [][]int) [][]int {
+	start, end, digits, words := -1, 0, 0, 0
+	closeRun := func() {
+		if start >= 0 && words > 0 && digits >= p.minDigits && !inWord(body, []int{start, end}) {
+			spans = append(spans, []int{start, end})
+		}
+		start, digits, words = -1, 0, 0
+	}
+	for i := 0; i < len(body); {
+		r, size := rune(body[i]), 1
+		if r >= utf8.RuneSelf {
+			r, size = utf8.DecodeRune(body[i:])
+		}
+		if !isAlnum(r) {
+			if !numberSeparator(r) {
+				closeRun()
+			}
+			i += size
+			continue
+		}
+		j := i // the token: letters and digits up to the next other rune
+		for j < len(body) {
+			r, size := rune(body[j]), 1
+			if r >= utf8.RuneSelf {
+				r, size = utf8.DecodeRune(body[j:])
+			}
+			if !isAlnum(r) {
+				break
+			}
+			j += size
+		}
+		n, word := p.tokenDigits(body[i:j])
+		if n == 0 || start >= 0 && i-end > 3 {
+			closeRun()
+		}
+		if n > 0 {
+			if start < 0 {
+				start = i
+			}
+			end, digits = j, digits+n
+			if word {
+				words++
+			}
+		}
+		i = j
+	}
+	closeRun()
+	return spans
+}
+
+// tokenDigits is how many digits a token of letters and digits stands
+// for in a phone number: its length if all digits, 1 if it is a number
+// word (word true), else 0.
+func (p *contactPolicy) tokenDigits(tok []byte) (n int, word bool) {
+	allDigits := true
+	for _, b := range tok {
+		if b < '0' || b > '9' {
+			allDigits = false
+			break
+		}
+	}
+	if allDigits {
+		return len(tok), false
+	}
+	if len(tok) < p.shortestWord || len(tok) > p.longestWord {
+		return 0, false
+	}
+	var buf [maxNumberWordBytes]byte
+	lower := buf[:0]
+	for i := 0; i < len(tok); {
+		if b := tok[i]; b < utf8.RuneSelf {
+			if b >= 'A' && b <= 'Z' {
+				b += 'a' - 'A'
+			}
+			lower = append(lower, b)
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRune(tok[i:])
+		lower = utf8.AppendRune(lower, unicode.ToLower(r))
+		i += size
+	}
+	if _, ok := p.words[string(lower)]; ok {
+		return 1, true
+	}
+	return 0, false
+}
+
+func isAlnum(r rune) bool {
+	return r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= utf8.RuneSelf && unicode.IsLetter(r)
+}
+
+// numberSeparator: what people type between the parts of a number.
+func numberSeparator(r rune) bool {
+	switch r {
+	case ' ', '\t', '(', ')', '.', '-', '/', ',', ':':
+		return true
+	}
+	return false
 }
 
 // inWord reports whether the digits at span are part of a word, a link or

@@ -4,7 +4,8 @@ import "testing"
 
 // BenchmarkContactDetails: the contact-details policy on a chat line
 // without contact details (the common case: a scan, no expression), with
-// a phone number and with an e-mail address (found and masked).
+// a phone number, with an e-mail address and with a phone number spelled
+// out (found and masked).
 func BenchmarkContactDetails(b *testing.B) {
 	p, err := newContactPolicy(Config{ContactDetails: PolicyMask, ContactDetailsIn: []string{"direct"}, ContactMinDigits: defaultContactMinDigits})
 	if err != nil {
@@ -14,6 +15,7 @@ func BenchmarkContactDetails(b *testing.B) {
 		{"plain", "Hi, is the bike still for sale? I could pick it up on Friday."},
 		{"phone", "Hi, is the bike still for sale? Call me at +49 151 2345 6789."},
 		{"email", "Hi, is the bike still for sale? Write to ann.lee@example.com."},
+		{"spelled", "Hi, is the bike still for sale? Call zero one five one two three four five six."},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			body := []byte(c.body)

@@ -22,7 +22,8 @@ func TestContactDetailsMasked(t *testing.T) {
 		{"my cell: 0151 2345 6789.", "my cell: ***."},
 		{"mail ann.lee@example.co.uk or bob+shop@mail.example", "mail *** or ***"},
 		{"ann1234567890@example.com", "***"},
-		{"12345678", "***"}, // the limit: 8 digits
+		{"12345678", "***"},                                    // the limit: 8 digits
+		{"call zero one five one, two three 4567", "call ***"}, // spelled out
 		{"1234567", "1234567"},
 		{"price 18,900 EUR, order 1042", "price 18,900 EUR, order 1042"},
 		{"viewing on 2026-12-03 or 04.12.2026 at 10:00", "viewing on 2026-12-03 or 04.12.2026 at 10:00"},

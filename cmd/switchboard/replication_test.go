@@ -167,15 +167,15 @@ func TestContactDetailsFlags(t *testing.T) {
 	var tu tuning
 	f := pflag.NewFlagSet("serve", pflag.ContinueOnError)
 	tu.register(f)
-	if err := f.Parse([]string{"--contact-details", "mask", "--contact-details-in", "direct,group", "--contact-min-digits", "9"}); err != nil {
+	if err := f.Parse([]string{"--contact-details", "mask", "--contact-details-in", "direct,group", "--contact-min-digits", "9", "--contact-number-words", "null=0,eins=1"}); err != nil {
 		t.Fatal(err)
 	}
 	var cfg boot.NodeConfig
 	if err := tu.apply(&cfg); err != nil {
 		t.Fatal(err)
 	}
-	if a := cfg.Actors; a.ContactDetails != actors.PolicyMask || strings.Join(a.ContactDetailsIn, ",") != "direct,group" || a.ContactMinDigits != 9 {
-		t.Fatalf("config %q %q %d", a.ContactDetails, a.ContactDetailsIn, a.ContactMinDigits)
+	if a := cfg.Actors; a.ContactDetails != actors.PolicyMask || strings.Join(a.ContactDetailsIn, ",") != "direct,group" || a.ContactMinDigits != 9 || strings.Join(a.ContactNumberWords, ",") != "null=0,eins=1" {
+		t.Fatalf("config %q %q %d %q", a.ContactDetails, a.ContactDetailsIn, a.ContactMinDigits, a.ContactNumberWords)
 	}
 	var def tuning
 	def.register(pflag.NewFlagSet("serve", pflag.ContinueOnError))
