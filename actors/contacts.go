@@ -17,7 +17,8 @@ import (
 
 // Contact details: a marketplace keeps its buyers and sellers on the
 // platform, where it can protect a payment and settle a dispute, by
-// hiding the phone numbers and e-mail addresses they write to each other.
+// hiding the phone numbers and e-mail addresses they write to each other,
+// also when written around a filter (spelled out, "at" for '@').
 // Config.ContactDetails says what the node does with one in a text (a
 // message, a caption, an edit): mask it ("***" in its place, the rest
 // delivered), flag it (delivered as written, flagged for the moderators,
@@ -41,10 +42,19 @@ const contactMask = "***"
 var (
 	// emailAddress is a mailbox@domain.tld the way people type one.
 	emailAddress = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}`)
+	// emailSpelled is an address written around a filter: "ann at
+	// example dot com", "ann(at)example(dot)com", "ann [at] mail.example.de".
+	// Its last label must be a common top-level domain and a '.' has no
+	// space around it, so that prose ("we're at home. At five…") is not
+	// taken for one.
+	emailSpelled = regexp.MustCompile(`(?i)\b[a-z0-9._%+\-]+\s*(?:[(\[{]\s*at\s*[)\]}]|\sat\s)\s*[a-z0-9\-]+(?:(?:\s*(?:[(\[{]\s*dot\s*[)\]}]|\sdot\s)\s*|\.)[a-z0-9\-]+)*(?:\s*(?:[(\[{]\s*dot\s*[)\]}]|\sdot\s)\s*|\.)(?:` + strings.Join(commonTLDs, "|") + `)\b`)
 	// dateLike: a run of digits that is a date people write (2026-12-03,
 	// 03.12.2026, 3/12/26), maybe with the hour after it (2026-12-03 10
 	// of "2026-12-03 10:00"), not a phone number.
 	dateLike = regexp.MustCompile(`^(?:\d{4}-\d{1,2}-\d{1,2}|\d{1,2}[./\-]\d{1,2}[./\-]\d{2,4})(?: {1,2}\d{1,2})?$`)
+
+	// commonTLDs end the addresses emailSpelled finds.
+	commonTLDs = []string{"com", "net", "org", "edu", "gov", "info", "biz", "io", "co", "me", "de", "at", "ch", "uk", "fr", "es", "it", "nl", "be", "pl", "se", "no", "dk", "fi", "ru", "ua", "br", "mx", "ar", "in", "jp", "cn", "kr", "au", "nz", "ca", "us"}
 
 	contactMatches = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "switchboard_policy_contact_details_total",
@@ -135,6 +145,9 @@ func (p *contactPolicy) find(body []byte) [][]int {
 	var spans [][]int
 	if bytes.IndexByte(body, '@') >= 0 {
 		spans = emailAddress.FindAllIndex(body, -1)
+	}
+	if mayBeSpelledEmail(body) {
+		spans = append(spans, emailSpelled.FindAllIndex(body, -1)...)
 	}
 	digits := 0
 	for _, b := range body {
@@ -273,6 +286,48 @@ func numberSeparator(r rune) bool {
 		return true
 	}
 	return false
+}
+
+// mayBeSpelledEmail tells, in one scan, whether body may hold an address
+// spelled out (the expression costs microseconds on every line it reads):
+// an "at" standing alone or in brackets, and after it a "dot" or a '.'
+// right before a common top-level domain.
+func mayBeSpelledEmail(body []byte) bool {
+	at := -1
+	for i := 1; i+1 < len(body); i++ {
+		if body[i]|0x20 == 'a' && body[i+1]|0x20 == 't' && !isAlnum(rune(body[i-1])) && (i+2 == len(body) || !isAlnum(rune(body[i+2]))) {
+			at = i
+			break
+		}
+	}
+	if at < 0 {
+		return false
+	}
+	rest := body[at+2:]
+	for i := 0; i < len(rest); i++ {
+		switch {
+		case rest[i] == '.':
+			j := i + 1
+			for j < len(rest) && j-i <= 5 && isAlnum(rune(rest[j])) {
+				j++
+			}
+			if j-i-1 >= 2 && j-i-1 <= 4 && isCommonTLD(rest[i+1:j]) {
+				return true
+			}
+		case i+2 < len(rest) && rest[i]|0x20 == 'd' && rest[i+1]|0x20 == 'o' && rest[i+2]|0x20 == 't':
+			return true
+		}
+	}
+	return false
+}
+
+// isCommonTLD reports whether label (any case) is one of commonTLDs.
+func isCommonTLD(label []byte) bool {
+	var buf [4]byte
+	for i, b := range label {
+		buf[i] = b | 0x20
+	}
+	return slices.Contains(commonTLDs, string(buf[:len(label)]))
 }
 
 // inWord reports whether the digits at span are part of a word, a link or

@@ -16,6 +16,8 @@ func BenchmarkContactDetails(b *testing.B) {
 		{"phone", "Hi, is the bike still for sale? Call me at +49 151 2345 6789."},
 		{"email", "Hi, is the bike still for sale? Write to ann.lee@example.com."},
 		{"spelled", "Hi, is the bike still for sale? Call zero one five one two three four five six."},
+		{"at-prose", "Hi, is the bike still for sale? I could pick it up at five. Thanks"},
+		{"at-email", "Hi, is the bike still for sale? Write to ann at example dot com."},
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			body := []byte(c.body)

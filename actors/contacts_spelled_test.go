@@ -27,6 +27,16 @@ func TestContactDetailsSpelledOut(t *testing.T) {
 		{"ref/one two three four five six seven eight", "ref/one two three four five six seven eight"}, // part of a link
 		{"one two three four\nfive six seven eight", "one two three four\nfive six seven eight"},       // a new line ends a number
 		{"someone twofold threesome", "someone twofold threesome"},
+		// E-mail addresses written around the filter.
+		{"write to ann at example dot com", "write to ***"},
+		{"ann(at)example(dot)com", "***"},
+		{"Ann.Lee [at] mail.example.de please", "*** please"},
+		{"bob_1 AT gmail DOT co DOT uk", "***"},
+		{"ann at gmail.com", "***"},
+		{"we're at home. At five we go", "we're at home. At five we go"},
+		{"meet me at the station.com", "meet me at the station.com"},
+		{"I'm at the office dot later", "I'm at the office dot later"},
+		{"at example dot company", "at example dot company"},
 	} {
 		got := string(maskOrSame(p, c.sent))
 		if got != c.masked {
