@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"math"
-	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -144,20 +143,17 @@ func (n *Runtime) SearchEverywhere(ctx context.Context, user, query string, from
 	if err != nil {
 		return nil, next, err
 	}
-	convs, err := n.allConversationIDs(ctx, user)
+	// One past the bound: the conversation the next page starts at.
+	convs, err := n.conversationIDs(ctx, user, from.Conv, n.cfg.MaxSearchConversations+1)
 	if err != nil {
 		return nil, next, err
 	}
-	start := 0
-	if from.Conv != "" {
-		start = slices.Index(convs, from.Conv)
-		if start < 0 {
-			return nil, next, nil
-		}
+	if from.Conv != "" && (len(convs) == 0 || convs[0] != from.Conv) {
+		return nil, next, nil // the cursor's conversation left the lists
 	}
 	limit = searchLimit(limit)
 	budget := n.cfg.MaxSearchScan
-	for i, conv := range convs[start:] {
+	for i, conv := range convs {
 		if i == n.cfg.MaxSearchConversations || budget <= 0 {
 			return found, SearchCursor{Conv: conv}, nil
 		}
@@ -180,26 +176,17 @@ func (n *Runtime) SearchEverywhere(ctx context.Context, user, query string, from
 	return found, SearchCursor{}, nil
 }
 
-// allConversationIDs lists user's conversations in their list's order,
-// the archived ones last.
-func (n *Runtime) allConversationIDs(ctx context.Context, user string) ([]string, error) {
-	var ids []string
-	for _, archived := range []bool{false, true} {
-		for after := ""; ; {
-			page, err := n.listConversations(ctx, user, after, 0, archived)
-			if err != nil {
-				return nil, err
-			}
-			for _, c := range page.Conversations {
-				ids = append(ids, c.Conv)
-			}
-			if len(page.Conversations) == 0 {
-				break
-			}
-			after = page.Conversations[len(page.Conversations)-1].Conv
-		}
+// conversationIDs lists at most limit of user's conversations in their
+// lists' order, the archived ones last, from the conversation from on
+// (inclusive; none when it is in neither list): one request to the user
+// grain, without the summaries a list page builds.
+func (n *Runtime) conversationIDs(ctx context.Context, user, from string, limit int) ([]string, error) {
+	res, err := n.request(ctx, KindUser, user, &pb.ListConversations{User: user, IdsOnly: true, FromConv: from, Limit: uint32(limit)})
+	if err != nil {
+		return nil, err
 	}
-	return ids, nil
+	r := res.(*pb.ListConversationsResponse)
+	return r.ConvIds, fromPB(r.Error)
 }
 
 // matches: m is a live text, edit or card whose words (or file's name)

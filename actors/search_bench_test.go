@@ -40,3 +40,32 @@ func BenchmarkSearchEverywhere(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/float64(convs*perConv), "µs/message-read")
 }
+
+// BenchmarkSearchEverywhereManyConversations: a user in 2,000
+// conversations searches for a word of their latest one, one match a
+// page: what walking the user's lists costs a page that reads little.
+func BenchmarkSearchEverywhereManyConversations(b *testing.B) {
+	node := startCluster(b, 1, openStore(b), actors.Config{SendRate: 1e9, SendBurst: 1 << 30})[0]
+	ctx := tctx(b)
+	const convs = 2000
+	for i := range convs {
+		g := fmt.Sprintf("g:many-%d", i)
+		if _, err := node.CreateConversation(ctx, &pb.CreateConversation{Conv: g, Kind: pb.ConvKind_GROUP, Creator: "ann", Members: []*pb.Member{{User: "bob"}}}); err != nil && actors.CodeOf(err) != pb.Code_EXISTS {
+			b.Fatal(err)
+		}
+		text := fmt.Sprintf("conversation %d", i)
+		if i == convs-1 {
+			text = "the bike is still for sale"
+		}
+		if _, err := node.Send(ctx, &pb.SendMessage{Conv: g, Sender: "bob", Body: []byte(text)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for range b.N {
+		found, _, err := node.SearchEverywhere(ctx, "ann", "BIKE", actors.SearchCursor{}, 1)
+		if err != nil || len(found) != 1 {
+			b.Fatalf("found %d, %v", len(found), err)
+		}
+	}
+}

@@ -257,31 +257,15 @@ func (u *user) afterDurable(w durableWaiter) {
 
 func (u *user) list(ctx actor.Context, m *pb.ListConversations) {
 	sender := ctx.Sender()
+	if m.IdsOnly {
+		respond(ctx, sender, u.listIDs(m))
+		return
+	}
 	if _, e := u.loadAllFresh(); e != nil {
 		respond(ctx, sender, &pb.ListConversationsResponse{Error: e})
 		return
 	}
-	type item struct {
-		id string
-		uc *userConv
-	}
-	items := make([]item, 0, len(u.convs))
-	for id, uc := range u.convs {
-		if (uc.archivedSeq != 0) == m.Archived {
-			items = append(items, item{id, uc})
-		}
-	}
-	// Pinned first, then by last activity, newest first.
-	before := func(a, b item) bool {
-		if a.uc.pinned != b.uc.pinned {
-			return a.uc.pinned
-		}
-		if !a.uc.activity.Equal(b.uc.activity) {
-			return a.uc.activity.After(b.uc.activity)
-		}
-		return a.id < b.id
-	}
-	sort.Slice(items, func(i, j int) bool { return before(items[i], items[j]) })
+	items := u.ordered(m.Archived)
 	limit := int(m.Limit)
 	if limit <= 0 || limit > u.rt.cfg.SyncPage {
 		limit = u.rt.cfg.SyncPage
@@ -294,8 +278,8 @@ func (u *user) list(ctx actor.Context, m *pb.ListConversations) {
 	if m.AfterConv != "" {
 		from = len(items)
 		if cur, ok := u.convs[m.AfterConv]; ok {
-			at := item{m.AfterConv, cur}
-			from = sort.Search(len(items), func(i int) bool { return before(at, items[i]) })
+			at := listItem{m.AfterConv, cur}
+			from = sort.Search(len(items), func(i int) bool { return listsBefore(at, items[i]) })
 		}
 	}
 	res := &pb.ListConversationsResponse{TotalUnread: u.totalUnread()}
@@ -306,6 +290,65 @@ func (u *user) list(ctx actor.Context, m *pb.ListConversations) {
 		res.Conversations = append(res.Conversations, u.summary(it.id, it.uc))
 	}
 	respond(ctx, sender, res)
+}
+
+// listIDs answers an ids_only list: the main list's ids then the archived
+// one's, from m.FromConv on, at most m.Limit (SyncPage when 0). Large
+// groups keep their place as of the grain's last look at them.
+func (u *user) listIDs(m *pb.ListConversations) *pb.ListConversationsResponse {
+	if e := u.loadAll(); e != nil {
+		return &pb.ListConversationsResponse{Error: e}
+	}
+	limit := int(m.Limit)
+	if limit <= 0 {
+		limit = u.rt.cfg.SyncPage
+	}
+	res := &pb.ListConversationsResponse{}
+	started := m.FromConv == ""
+	for _, archived := range []bool{false, true} {
+		for _, it := range u.ordered(archived) {
+			started = started || it.id == m.FromConv
+			if !started {
+				continue
+			}
+			if len(res.ConvIds) == limit {
+				return res
+			}
+			res.ConvIds = append(res.ConvIds, it.id)
+		}
+	}
+	return res
+}
+
+// listItem is one conversation of the user's lists.
+type listItem struct {
+	id string
+	uc *userConv
+}
+
+// ordered lists the user's main (or archived) conversations in their
+// list's order.
+func (u *user) ordered(archived bool) []listItem {
+	items := make([]listItem, 0, len(u.convs))
+	for id, uc := range u.convs {
+		if (uc.archivedSeq != 0) == archived {
+			items = append(items, listItem{id, uc})
+		}
+	}
+	sort.Slice(items, func(i, j int) bool { return listsBefore(items[i], items[j]) })
+	return items
+}
+
+// listsBefore is the lists' order: pinned first, then by last activity,
+// newest first.
+func listsBefore(a, b listItem) bool {
+	if a.uc.pinned != b.uc.pinned {
+		return a.uc.pinned
+	}
+	if !a.uc.activity.Equal(b.uc.activity) {
+		return a.uc.activity.After(b.uc.activity)
+	}
+	return a.id < b.id
 }
 
 func (u *user) setPinned(ctx actor.Context, m *pb.SetPinned) {

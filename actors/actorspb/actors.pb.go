@@ -3844,11 +3844,17 @@ func (x *MarkReadResponse) GetTotalUnread() uint64 {
 }
 
 type ListConversations struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
-	AfterConv     string                 `protobuf:"bytes,3,opt,name=after_conv,json=afterConv,proto3" json:"after_conv,omitempty"`
-	Limit         uint32                 `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`
-	Archived      bool                   `protobuf:"varint,5,opt,name=archived,proto3" json:"archived,omitempty"` // the archived list instead of the main one
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	User      string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	AfterConv string                 `protobuf:"bytes,3,opt,name=after_conv,json=afterConv,proto3" json:"after_conv,omitempty"`
+	Limit     uint32                 `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`
+	Archived  bool                   `protobuf:"varint,5,opt,name=archived,proto3" json:"archived,omitempty"` // the archived list instead of the main one
+	// ids_only: answer conv_ids, the main list then the archived one, from
+	// from_conv on (inclusive; none when it is in neither), at most limit;
+	// no summaries and no look at large groups (a search of every
+	// conversation walks them). after_conv and archived are not read.
+	IdsOnly       bool   `protobuf:"varint,6,opt,name=ids_only,json=idsOnly,proto3" json:"ids_only,omitempty"`
+	FromConv      string `protobuf:"bytes,7,opt,name=from_conv,json=fromConv,proto3" json:"from_conv,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3911,11 +3917,26 @@ func (x *ListConversations) GetArchived() bool {
 	return false
 }
 
+func (x *ListConversations) GetIdsOnly() bool {
+	if x != nil {
+		return x.IdsOnly
+	}
+	return false
+}
+
+func (x *ListConversations) GetFromConv() string {
+	if x != nil {
+		return x.FromConv
+	}
+	return ""
+}
+
 type ListConversationsResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
 	Conversations []*ConvSummary         `protobuf:"bytes,2,rep,name=conversations,proto3" json:"conversations,omitempty"`
 	TotalUnread   uint64                 `protobuf:"varint,3,opt,name=total_unread,json=totalUnread,proto3" json:"total_unread,omitempty"`
+	ConvIds       []string               `protobuf:"bytes,4,rep,name=conv_ids,json=convIds,proto3" json:"conv_ids,omitempty"` // ids_only
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3969,6 +3990,13 @@ func (x *ListConversationsResponse) GetTotalUnread() uint64 {
 		return x.TotalUnread
 	}
 	return 0
+}
+
+func (x *ListConversationsResponse) GetConvIds() []string {
+	if x != nil {
+		return x.ConvIds
+	}
+	return nil
 }
 
 type SetPinned struct {
@@ -5547,17 +5575,20 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x10MarkReadResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x19\n" +
 	"\bread_seq\x18\x02 \x01(\x04R\areadSeq\x12!\n" +
-	"\ftotal_unread\x18\x03 \x01(\x04R\vtotalUnread\"~\n" +
+	"\ftotal_unread\x18\x03 \x01(\x04R\vtotalUnread\"\xb6\x01\n" +
 	"\x11ListConversations\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x1d\n" +
 	"\n" +
 	"after_conv\x18\x03 \x01(\tR\tafterConv\x12\x14\n" +
 	"\x05limit\x18\x04 \x01(\rR\x05limit\x12\x1a\n" +
-	"\barchived\x18\x05 \x01(\bR\barchivedJ\x04\b\x02\x10\x03\"\xb6\x01\n" +
+	"\barchived\x18\x05 \x01(\bR\barchived\x12\x19\n" +
+	"\bids_only\x18\x06 \x01(\bR\aidsOnly\x12\x1b\n" +
+	"\tfrom_conv\x18\a \x01(\tR\bfromConvJ\x04\b\x02\x10\x03\"\xd1\x01\n" +
 	"\x19ListConversationsResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12E\n" +
 	"\rconversations\x18\x02 \x03(\v2\x1f.switchboard.actors.ConvSummaryR\rconversations\x12!\n" +
-	"\ftotal_unread\x18\x03 \x01(\x04R\vtotalUnread\"K\n" +
+	"\ftotal_unread\x18\x03 \x01(\x04R\vtotalUnread\x12\x19\n" +
+	"\bconv_ids\x18\x04 \x03(\tR\aconvIds\"K\n" +
 	"\tSetPinned\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
 	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x16\n" +
