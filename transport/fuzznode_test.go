@@ -11,6 +11,7 @@ import (
 	"github.com/quic-go/quic-go"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/switchboard-im/switchboard/actors"
 	"github.com/switchboard-im/switchboard/transport"
 	"github.com/switchboard-im/switchboard/transport/client"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
@@ -50,11 +51,13 @@ func FuzzNodeRequest(f *testing.F) {
 }
 
 // fuzzNodes are the nodes the fuzz targets talk to, with no rate limits
-// in the way: alice is an online desk agent, and bob has written to her
-// and made the group g:team with her.
+// in the way and contact details masked (fuzzed texts go through the
+// policy's scans): alice is an online desk agent, and bob has written to
+// her and made the group g:team with her.
 func fuzzNodes(f *testing.F, nodes int) *env {
 	e := newEnv(f, envOptions{nodes: nodes, transport: transport.Config{RequestTimeout: 5 * time.Second,
-		ConnRate: 1e6, ConnBurst: 1 << 20, UserRate: 1e6, UserBurst: 1 << 20}})
+		ConnRate: 1e6, ConnBurst: 1 << 20, UserRate: 1e6, UserBurst: 1 << 20},
+		actors: actors.Config{ContactDetails: actors.PolicyMask, ContactDetailsIn: []string{"direct", "group", "service"}}})
 	setUpDesk(f, e, []string{"queue:sales"}, "online", "alice")
 	ctx := tctx(f)
 	bob := e.dial("bob", "phone")
@@ -134,7 +137,7 @@ func FuzzNodeOps(f *testing.F) {
 // sendLedger is what the fuzzer was told about sends: no seq of a
 // conversation is given two messages, a duplicate is answered with the
 // seq of the send it repeats, and an acked message reads back from the
-// history as it was sent.
+// history as it was sent (or as the node answered it stored, masked).
 type sendLedger struct {
 	bySeq map[convSeq]sendKey
 	byKey map[sendKey][]uint64 // a key can be stored anew once it left the dedupe window
@@ -165,12 +168,16 @@ func (l *sendLedger) check(t *testing.T, r *raw, id uint64, user string, req *wi
 	if err != nil || hist.GetError() != nil {
 		t.Fatalf("%s reading back %v at seq %d: %v %v", user, key, res.Seq, err, hist.GetError())
 	}
+	stored := req.Body // or, masked, the body the node answered
+	if len(res.StoredBody) > 0 {
+		stored = res.StoredBody
+	}
 	for _, m := range hist.GetHistory().GetMessages() {
 		if m.Seq != res.Seq {
 			continue
 		}
 		if m.Sender != user || m.ClientMsgId != req.ClientMsgId || m.Recalled ||
-			!m.Flagged && !res.Flagged && !bytes.Equal(m.Body, req.Body) {
+			!m.Flagged && !res.Flagged && !bytes.Equal(m.Body, stored) {
 			t.Fatalf("acked %v (body %q) reads back as %v", key, req.Body, m)
 		}
 		return
