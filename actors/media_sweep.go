@@ -13,8 +13,10 @@ import (
 )
 
 // Abandoned uploads: a file picked and uploaded but never sent (the app
-// closed, the user changed their mind) is deleted once no message has
-// taken it within Config.MediaUploadTTL. Every node sweeps (the deletes
+// closed, the user changed their mind), or claimed by a send whose
+// message never got stored and not sent again, is deleted once no message
+// has taken it within Config.MediaUploadTTL; one a message carries is
+// settled (taken off the list, kept). Every node sweeps (the deletes
 // are idempotent), hour by hour of creation, from the last hour any node
 // finished (a checkpoint), so a sweep reads each hour once.
 
@@ -30,8 +32,8 @@ const mediaSweepMargin = 10 * time.Minute
 const mediaSweepBacklog = 7 * 24 * time.Hour
 
 // sweepUploads deletes the uploads created in hours that ended more than
-// MediaUploadTTL (and the margin) before now that no message carries, and
-// answers how many it deleted.
+// MediaUploadTTL (and the margin) before now that no message carries,
+// settles those one does, and answers how many it deleted.
 func (n *Runtime) sweepUploads(ctx context.Context, now time.Time) (int, error) {
 	last := storage.MediaHour(now.Add(-n.cfg.MediaUploadTTL - mediaSweepMargin)).Add(-time.Hour)
 	from := last.Add(-mediaSweepBacklog)
@@ -46,11 +48,21 @@ func (n *Runtime) sweepUploads(ctx context.Context, now time.Time) (int, error) 
 	for hour := storage.MediaHour(from); !hour.After(last); hour = hour.Add(time.Hour) {
 		for {
 			const page = 100
-			ms, err := n.store.UnattachedMedia(ctx, hour, page)
+			ms, err := n.store.UnsettledMedia(ctx, hour, page)
 			if err != nil {
 				return deleted, fmt.Errorf("list the uploads of %v: %w", hour, err)
 			}
 			for _, m := range ms {
+				carried, err := n.messageCarries(ctx, m)
+				if err != nil {
+					return deleted, err
+				}
+				if carried {
+					if err := n.store.SettleMedia(ctx, m.ConvID, m.ID); err != nil {
+						return deleted, fmt.Errorf("settle upload %s of %s: %w", m.ID, m.ConvID, err)
+					}
+					continue
+				}
 				if err := n.store.DeleteMedia(ctx, m.ConvID, m.ID); err != nil {
 					return deleted, fmt.Errorf("delete upload %s of %s: %w", m.ID, m.ConvID, err)
 				}
@@ -66,6 +78,24 @@ func (n *Runtime) sweepUploads(ctx context.Context, now time.Time) (int, error) 
 		}
 	}
 	return deleted, nil
+}
+
+// messageCarries reports whether the message m was attached to (claimed
+// by a send, AttachMedia) carries it: false for an upload never attached,
+// or claimed by a send whose message never got stored (its seq holds
+// nothing, or another message).
+func (n *Runtime) messageCarries(ctx context.Context, m storage.Media) (bool, error) {
+	if m.AttachedSeq == 0 {
+		return false, nil
+	}
+	msg, err := n.store.GetMessage(ctx, m.ConvID, m.AttachedSeq)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("read message %d of %s, which upload %s was attached to: %w", m.AttachedSeq, m.ConvID, m.ID, err)
+	}
+	return msg.Media.ID == m.ID, nil
 }
 
 // startUploadSweep runs sweepUploads every MediaSweepInterval (jittered,

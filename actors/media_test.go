@@ -194,8 +194,9 @@ func TestFirstMessageIsAFile(t *testing.T) {
 
 // TestAbandonedUploadsAreSwept: an upload no message took within
 // MediaUploadTTL is deleted by the sweep (complete or not), one a message
-// carries is kept, an expired one cannot be sent, and an upload claimed by
-// a send whose message was never stored can still be sent.
+// carries is kept (and taken off the sweep's list), an expired one cannot
+// be sent, and an upload claimed by a send whose message was never stored
+// can still be sent, or, given up, is swept.
 func TestAbandonedUploadsAreSwept(t *testing.T) {
 	store := openStore(t)
 	node := startCluster(t, 1, store, actors.Config{MediaUploadTTL: time.Hour})[0]
@@ -221,7 +222,7 @@ func TestAbandonedUploadsAreSwept(t *testing.T) {
 	send := func(id string) (*pb.SendResponse, error) {
 		return node.Send(ctx, &pb.SendMessage{Conv: conv, Sender: "olga", MediaId: id})
 	}
-	sentID, abandoned, unfinished, claimed := upload(true), upload(true), upload(false), upload(true)
+	sentID, abandoned, unfinished, claimed, givenUp := upload(true), upload(true), upload(false), upload(true), upload(true)
 	sent, err := send(sentID)
 	if err != nil {
 		t.Fatal(err)
@@ -234,17 +235,32 @@ func TestAbandonedUploadsAreSwept(t *testing.T) {
 	if _, err := send(claimed); err != nil {
 		t.Fatalf("an upload claimed by a message never stored: %v", err)
 	}
+	// The same, but the user gave up: nobody sends it again, and its seq
+	// holds another message (with another file).
+	if err := store.AttachMedia(ctx, conv, givenUp, sent.Seq); err != nil {
+		t.Fatal(err)
+	}
 
 	now := time.Now()
 	if n, err := actors.SweepUploadsForTest(ctx, node.Runtime, now); err != nil || n != 0 {
 		t.Fatalf("a sweep before the TTL deleted %d (%v)", n, err)
 	}
-	if n, err := actors.SweepUploadsForTest(ctx, node.Runtime, now.Add(3*time.Hour)); err != nil || n != 2 {
-		t.Fatalf("a sweep past the TTL deleted %d, want the 2 abandoned (%v)", n, err)
+	if n, err := actors.SweepUploadsForTest(ctx, node.Runtime, now.Add(3*time.Hour)); err != nil || n != 3 {
+		t.Fatalf("a sweep past the TTL deleted %d, want the 3 abandoned (%v)", n, err)
 	}
-	for _, id := range []string{abandoned, unfinished} {
+	for _, id := range []string{abandoned, unfinished, givenUp} {
 		if _, err := store.GetMedia(ctx, conv, id); !errors.Is(err, storage.ErrNotFound) {
 			t.Fatalf("abandoned upload %s: %v, want it deleted", id, err)
+		}
+	}
+	for _, id := range []string{sentID, claimed} {
+		if _, err := store.GetMedia(ctx, conv, id); err != nil {
+			t.Fatalf("sent upload %s: %v, want it kept", id, err)
+		}
+	}
+	for _, hour := range []time.Time{now.Add(-time.Hour), now} { // the uploads' hour, were one to end during the test
+		if listed, err := store.UnsettledMedia(ctx, storage.MediaHour(hour), 100); err != nil || len(listed) != 0 {
+			t.Fatalf("after the sweep %v still lists %+v (%v), want the sent uploads settled", storage.MediaHour(hour), listed, err)
 		}
 	}
 	if _, data, err := node.ReadMedia(ctx, "mia", conv, sent.Seq, 0); err != nil || string(data) != "jpg" {

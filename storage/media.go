@@ -31,7 +31,7 @@ type Media struct {
 }
 
 // MediaHour is the hour an upload created at t is listed under
-// (UnattachedMedia).
+// (UnsettledMedia).
 func MediaHour(t time.Time) time.Time { return t.UTC().Truncate(time.Hour) }
 
 // MediaChunkBytes is the size of every chunk but an upload's last. It is

@@ -467,14 +467,21 @@ type Store interface {
 	// ReadMediaChunk reads chunk i of an upload. ErrNotFound.
 	ReadMediaChunk(ctx context.Context, convID, id string, i int) ([]byte, error)
 	// AttachMedia records that message seq of convID carries the upload
-	// (Media.AttachedSeq); it then leaves the uploads UnattachedMedia
-	// lists. ErrNotFound.
+	// (Media.AttachedSeq), before that message is written: a claim. The
+	// upload stays listed (UnsettledMedia) until SettleMedia or
+	// DeleteMedia, so a claim whose message never got stored is not kept
+	// for ever. ErrNotFound.
 	AttachMedia(ctx context.Context, convID, id string, seq uint64) error
-	// UnattachedMedia lists at most limit uploads created in the hour that
-	// starts at hour (UTC; truncated to the hour) that no AttachMedia
-	// claimed: those a sweep may delete once they are old enough. Fewer
-	// than limit: the hour has no more.
-	UnattachedMedia(ctx context.Context, hour time.Time, limit int) ([]Media, error)
+	// UnsettledMedia lists at most limit uploads created in the hour that
+	// starts at hour (UTC; truncated to the hour) that no SettleMedia or
+	// DeleteMedia took off the list: those never attached, and those
+	// attached whose message a sweep has not yet found. Fewer than limit:
+	// the hour has no more.
+	UnsettledMedia(ctx context.Context, hour time.Time, limit int) ([]Media, error)
+	// SettleMedia takes an upload off UnsettledMedia's list for good (a
+	// sweep found the message that carries it); the upload stays. No
+	// error if absent.
+	SettleMedia(ctx context.Context, convID, id string) error
 	// DeleteMedia removes an upload and its chunks; no error if absent.
 	DeleteMedia(ctx context.Context, convID, id string) error
 

@@ -66,7 +66,7 @@ func (s *Store) checkMediaIDs(convID, id string) error {
 
 // CreateMedia lists the upload under its hour, then inserts its row if it
 // is not there (a lightweight transaction: one per upload). A listing
-// whose row never came is dropped by UnattachedMedia.
+// whose row never came is dropped by UnsettledMedia.
 func (s *Store) CreateMedia(ctx context.Context, m storage.Media) error {
 	if err := s.check(); err != nil {
 		return err
@@ -144,27 +144,34 @@ func (s *Store) CompleteMedia(ctx context.Context, convID, id string) (storage.M
 	return m, nil
 }
 
-// AttachMedia writes the row's attached_seq, then drops the listing (a
-// listing left behind by a crash between is dropped by UnattachedMedia).
+// AttachMedia writes the row's attached_seq; the listing stays until
+// SettleMedia.
 func (s *Store) AttachMedia(ctx context.Context, convID, id string, seq uint64) error {
-	m, err := s.GetMedia(ctx, convID, id)
-	if err != nil {
+	if _, err := s.GetMedia(ctx, convID, id); err != nil {
 		return err
 	}
 	if seq > math.MaxInt64 {
 		return fmt.Errorf("cql: seq %d: %w", seq, storage.ErrInvalid)
 	}
-	op := fmt.Sprintf("attach media %q/%s", convID, id)
-	if err := s.query(ctx, mediaAttach).Bind(int64(seq), convID, id).ExecRelease(); err != nil {
-		return s.wrap(op, err)
-	}
-	return s.wrap(op, s.query(ctx, openDelete).Bind(storage.MediaHour(m.CreatedAt), convID, id).ExecRelease())
+	return s.wrap(fmt.Sprintf("attach media %q/%s", convID, id), s.query(ctx, mediaAttach).Bind(int64(seq), convID, id).ExecRelease())
 }
 
-// UnattachedMedia reads the hour's listing and each upload's row; a
-// listing whose upload is gone or attached (a crash between two writes)
-// is dropped on the way.
-func (s *Store) UnattachedMedia(ctx context.Context, hour time.Time, limit int) ([]storage.Media, error) {
+// SettleMedia drops the upload's listing.
+func (s *Store) SettleMedia(ctx context.Context, convID, id string) error {
+	m, err := s.GetMedia(ctx, convID, id)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	}
+	return s.wrap(fmt.Sprintf("settle media %q/%s", convID, id), s.query(ctx, openDelete).Bind(storage.MediaHour(m.CreatedAt), convID, id).ExecRelease())
+}
+
+// UnsettledMedia reads the hour's listing and each upload's row; a
+// listing whose upload is gone (a crash between two writes) is dropped on
+// the way.
+func (s *Store) UnsettledMedia(ctx context.Context, hour time.Time, limit int) ([]storage.Media, error) {
 	if err := s.check(); err != nil {
 		return nil, err
 	}
@@ -183,7 +190,7 @@ func (s *Store) UnattachedMedia(ctx context.Context, hour time.Time, limit int) 
 	for len(out) < limit && iter.StructScan(&row) {
 		m, err := s.GetMedia(ctx, row.ConvID, row.MediaID)
 		switch {
-		case errors.Is(err, storage.ErrNotFound) || err == nil && m.AttachedSeq != 0:
+		case errors.Is(err, storage.ErrNotFound):
 			if err := s.query(ctx, openDelete).Bind(hour, row.ConvID, row.MediaID).ExecRelease(); err != nil {
 				_ = iter.Close()
 				return out, s.wrap("drop a stale upload listing", err)
@@ -196,7 +203,7 @@ func (s *Store) UnattachedMedia(ctx context.Context, hour time.Time, limit int) 
 		out = append(out, m)
 	}
 	if err := iter.Close(); err != nil {
-		return out, s.wrap("list unattached media", err)
+		return out, s.wrap("list unsettled media", err)
 	}
 	return out, nil
 }
@@ -218,7 +225,7 @@ func (s *Store) ReadMediaChunk(ctx context.Context, convID, id string, i int) ([
 }
 
 // DeleteMedia deletes the chunks' partition, then the row, then its
-// listing (left behind by a crash, UnattachedMedia drops it).
+// listing (left behind by a crash, UnsettledMedia drops it).
 func (s *Store) DeleteMedia(ctx context.Context, convID, id string) error {
 	m, err := s.GetMedia(ctx, convID, id)
 	switch {

@@ -262,11 +262,18 @@ func (s *Store) AttachMedia(ctx context.Context, convID, id string, seq uint64) 
 	return err
 }
 
-func (s *Store) UnattachedMedia(ctx context.Context, hour time.Time, limit int) ([]storage.Media, error) {
+func (s *Store) UnsettledMedia(ctx context.Context, hour time.Time, limit int) ([]storage.Media, error) {
 	start := time.Now()
-	r0, err := s.next.UnattachedMedia(ctx, hour, limit)
-	s.observe("UnattachedMedia", start, err)
+	r0, err := s.next.UnsettledMedia(ctx, hour, limit)
+	s.observe("UnsettledMedia", start, err)
 	return r0, err
+}
+
+func (s *Store) SettleMedia(ctx context.Context, convID, id string) error {
+	start := time.Now()
+	err := s.next.SettleMedia(ctx, convID, id)
+	s.observe("SettleMedia", start, err)
+	return err
 }
 
 func (s *Store) DeleteMedia(ctx context.Context, convID, id string) error {

@@ -176,14 +176,27 @@ func (s *Store) AttachMedia(ctx context.Context, convID, id string, seq uint64) 
 			return err
 		}
 		m.AttachedSeq = seq
-		if err := b.Delete(mediaOpenKey(m), nil); err != nil {
-			return err
-		}
 		return b.Set(mediaKey(convID, id), encodeMedia(m), nil)
 	})
 }
 
-func (s *Store) UnattachedMedia(ctx context.Context, hour time.Time, limit int) ([]storage.Media, error) {
+func (s *Store) SettleMedia(ctx context.Context, convID, id string) error {
+	if err := s.checkPair("conversation", convID, "media", id); err != nil {
+		return err
+	}
+	return s.commit.do(ctx, func(b *pebble.Batch) error {
+		m, err := getMedia(b, convID, id)
+		switch {
+		case errors.Is(err, storage.ErrNotFound):
+			return nil
+		case err != nil:
+			return err
+		}
+		return b.Delete(mediaOpenKey(m), nil)
+	})
+}
+
+func (s *Store) UnsettledMedia(ctx context.Context, hour time.Time, limit int) ([]storage.Media, error) {
 	if limit <= 0 {
 		return nil, fmt.Errorf("limit %d: %w", limit, storage.ErrInvalid)
 	}

@@ -75,21 +75,32 @@ func testMedia(t *testing.T, s storage.Store, id func(string) string) {
 	_, err = s.ReadMediaChunk(c, conv, m.ID, 3)
 	wantErr(t, err, storage.ErrNotFound)
 
-	// Listed under its hour while no message carries it; attached once.
+	// Listed under its hour while no message carries it; still listed
+	// once attached (a claim, until a sweep finds its message), not
+	// once settled.
 	hour := storage.MediaHour(m.CreatedAt)
-	if got := unattached(t, s, hour, conv); len(got) != 1 || got[0].ID != m.ID || got[0].AttachedSeq != 0 {
-		t.Fatalf("unattached in its hour: %+v", got)
+	if got := unsettled(t, s, hour, conv); len(got) != 1 || got[0].ID != m.ID || got[0].AttachedSeq != 0 {
+		t.Fatalf("unsettled in its hour: %+v", got)
 	}
-	if got := unattached(t, s, hour.Add(time.Hour), conv); len(got) != 0 {
-		t.Fatalf("unattached an hour later: %+v", got)
+	if got := unsettled(t, s, hour.Add(time.Hour), conv); len(got) != 0 {
+		t.Fatalf("unsettled an hour later: %+v", got)
 	}
 	wantErr(t, s.AttachMedia(c, conv, "nosuchmedia", 7), storage.ErrNotFound)
 	must(t, s.AttachMedia(c, conv, m.ID, 7))
 	if got, err := s.GetMedia(c, conv, m.ID); err != nil || got.AttachedSeq != 7 || !got.Complete {
 		t.Fatalf("attached: %+v %v", got, err)
 	}
-	if got := unattached(t, s, hour, conv); len(got) != 0 {
-		t.Fatalf("an attached upload is still listed: %+v", got)
+	if got := unsettled(t, s, hour, conv); len(got) != 1 || got[0].AttachedSeq != 7 {
+		t.Fatalf("an attached upload is not listed with its seq: %+v", got)
+	}
+	must(t, s.SettleMedia(c, conv, m.ID))
+	must(t, s.SettleMedia(c, conv, m.ID))          // again: no error
+	must(t, s.SettleMedia(c, conv, "nosuchmedia")) // absent: no error
+	if got := unsettled(t, s, hour, conv); len(got) != 0 {
+		t.Fatalf("a settled upload is still listed: %+v", got)
+	}
+	if got, err := s.GetMedia(c, conv, m.ID); err != nil || got.AttachedSeq != 7 {
+		t.Fatalf("settled: %+v %v, want it kept", got, err)
 	}
 
 	// An abandoned upload is listed until it is deleted; the limit holds.
@@ -98,15 +109,15 @@ func testMedia(t *testing.T, s storage.Store, id func(string) string) {
 		spare.ID = sid
 		must(t, s.CreateMedia(c, spare))
 	}
-	if got, err := s.UnattachedMedia(c, hour, 1); err != nil || len(got) != 1 {
+	if got, err := s.UnsettledMedia(c, hour, 1); err != nil || len(got) != 1 {
 		t.Fatalf("limit 1: %d uploads, %v", len(got), err)
 	}
-	_, err = s.UnattachedMedia(c, hour, 0)
+	_, err = s.UnsettledMedia(c, hour, 0)
 	wantErr(t, err, storage.ErrInvalid)
 	for _, sid := range []string{"fedcba9876543210fedcba9876543210", "fedcba9876543210fedcba9876543211"} {
 		must(t, s.DeleteMedia(c, conv, sid))
 	}
-	if got := unattached(t, s, hour, conv); len(got) != 0 {
+	if got := unsettled(t, s, hour, conv); len(got) != 0 {
 		t.Fatalf("deleted uploads are still listed: %+v", got)
 	}
 
@@ -132,11 +143,11 @@ func testMedia(t *testing.T, s storage.Store, id func(string) string) {
 	}
 }
 
-// unattached lists the hour's unattached uploads of conv (a shared
+// unsettled lists the hour's unsettled uploads of conv (a shared
 // Cassandra keyspace lists other tests' too).
-func unattached(t *testing.T, s storage.Store, hour time.Time, conv string) []storage.Media {
+func unsettled(t *testing.T, s storage.Store, hour time.Time, conv string) []storage.Media {
 	t.Helper()
-	all, err := s.UnattachedMedia(ctx(t), hour, 1000)
+	all, err := s.UnsettledMedia(ctx(t), hour, 1000)
 	must(t, err)
 	var out []storage.Media
 	for _, m := range all {
