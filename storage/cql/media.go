@@ -158,11 +158,8 @@ func (s *Store) AttachMedia(ctx context.Context, convID, id string, seq uint64) 
 
 // SettleMedia drops the upload's listing.
 func (s *Store) SettleMedia(ctx context.Context, convID, id string) error {
-	m, err := s.GetMedia(ctx, convID, id)
-	switch {
-	case errors.Is(err, storage.ErrNotFound):
-		return nil
-	case err != nil:
+	m, found, err := s.mediaIfAny(ctx, convID, id)
+	if !found {
 		return err
 	}
 	return s.wrap(fmt.Sprintf("settle media %q/%s", convID, id), s.query(ctx, openDelete).Bind(storage.MediaHour(m.CreatedAt), convID, id).ExecRelease())
@@ -224,14 +221,24 @@ func (s *Store) ReadMediaChunk(ctx context.Context, convID, id string, i int) ([
 	return row.Data, nil
 }
 
+// mediaIfAny reads an upload; found false, and no error, when it is
+// absent.
+func (s *Store) mediaIfAny(ctx context.Context, convID, id string) (m storage.Media, found bool, err error) {
+	m, err = s.GetMedia(ctx, convID, id)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return m, false, nil
+	case err != nil:
+		return m, false, err
+	}
+	return m, true, nil
+}
+
 // DeleteMedia deletes the chunks' partition, then the row, then its
 // listing (left behind by a crash, UnsettledMedia drops it).
 func (s *Store) DeleteMedia(ctx context.Context, convID, id string) error {
-	m, err := s.GetMedia(ctx, convID, id)
-	switch {
-	case errors.Is(err, storage.ErrNotFound):
-		return nil
-	case err != nil:
+	m, found, err := s.mediaIfAny(ctx, convID, id)
+	if !found {
 		return err
 	}
 	op := fmt.Sprintf("delete media %q/%s", convID, id)

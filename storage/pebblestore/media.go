@@ -181,6 +181,14 @@ func (s *Store) AttachMedia(ctx context.Context, convID, id string, seq uint64) 
 }
 
 func (s *Store) SettleMedia(ctx context.Context, convID, id string) error {
+	return s.changeMedia(ctx, convID, id, func(b *pebble.Batch, m storage.Media) error {
+		return b.Delete(mediaOpenKey(m), nil)
+	})
+}
+
+// changeMedia commits what change writes of an upload in one batch, and
+// nothing when the upload is absent.
+func (s *Store) changeMedia(ctx context.Context, convID, id string, change func(*pebble.Batch, storage.Media) error) error {
 	if err := s.checkPair("conversation", convID, "media", id); err != nil {
 		return err
 	}
@@ -192,7 +200,7 @@ func (s *Store) SettleMedia(ctx context.Context, convID, id string) error {
 		case err != nil:
 			return err
 		}
-		return b.Delete(mediaOpenKey(m), nil)
+		return change(b, m)
 	})
 }
 
@@ -237,18 +245,8 @@ func (s *Store) ReadMediaChunk(ctx context.Context, convID, id string, i int) ([
 }
 
 func (s *Store) DeleteMedia(ctx context.Context, convID, id string) error {
-	if err := s.checkPair("conversation", convID, "media", id); err != nil {
-		return err
-	}
 	p := mediaChunkPrefix(convID, id)
-	return s.commit.do(ctx, func(b *pebble.Batch) error {
-		m, err := getMedia(b, convID, id)
-		switch {
-		case errors.Is(err, storage.ErrNotFound):
-			return nil
-		case err != nil:
-			return err
-		}
+	return s.changeMedia(ctx, convID, id, func(b *pebble.Batch, m storage.Media) error {
 		if err := b.DeleteRange(p, upperBound(p), nil); err != nil {
 			return err
 		}
