@@ -138,6 +138,12 @@ func TestDeskOf(t *testing.T) {
 		want DeskStep
 	}{
 		{`{"desk":"start","session":"s/1","line":"cars","scene":"listing","data":""}`, DeskStep{Op: DeskStart}},
+		{`{"desk":"start","session":"s/2","line":"cars","scene":"listing","data":"","reopened_by":17}`, DeskStep{Op: DeskStart, Reopened: true}},
+		{`{"desk":"handover","session":"s/1","by":"bot"}`, DeskStep{Op: DeskHandover}},
+		{`{"desk":"after_hours","session":"s/1","opens_at_ms":1709280000000,"message":"We answer from 9."}`, DeskStep{Op: DeskAfterHours, OpensAtMs: 1709280000000}},
+		{`{"desk":"after_hours","session":"s/1"}`, DeskStep{Op: DeskAfterHours}},
+		{`{"desk":"after_hours","session":"s/1","opens_at_ms":"soon"}`, DeskStep{}},
+		{`{"desk":"after_hours","session":"s/1","opens_at_ms":1125899906842625}`, DeskStep{}},
 		{`{"desk":"assigned","session":"s/1","queue":"sales","agent":"a1","wait_ms":1234}`, DeskStep{Op: DeskAssigned, Owner: "a1", WaitMs: 1234}},
 		// A line with opening hours: the wait in them is the queue wait.
 		{`{"desk":"assigned","session":"s/1","queue":"sales","agent":"a1","wait_ms":50000000,"open_wait_ms":600000}`, DeskStep{Op: DeskAssigned, Owner: "a1", WaitMs: 600000}},
@@ -165,7 +171,6 @@ func TestDeskOf(t *testing.T) {
 		{`{"desk":"rating","session":"` + strings.Repeat("s", maxSessionLen+1) + `","score":4}`, DeskStep{}},
 		// Steps the metrics do not read, and bodies that are no step.
 		{`{"desk":"queued","session":"s/1","queue":"sales","position":2}`, DeskStep{}},
-		{`{"desk":"handover","session":"s/1","by":"bot"}`, DeskStep{}},
 		{`{"op":"add","actor":"a","users":["b"]}`, DeskStep{}},
 		{`{"desk":"assigned","agent":"*","wait_ms":1}`, DeskStep{}},
 		{`{"desk":"assigned","agent":"line:cars"}`, DeskStep{}},
@@ -210,6 +215,10 @@ func TestDeskStepRejected(t *testing.T) {
 		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{Op: DeskClose, Score: 3}},
 		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{Op: DeskAssigned, Owner: "a", Agent: "a"}},
 		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{Op: DeskClose, Session: "s/1"}},
+		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{Op: DeskClose, Reopened: true}},
+		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{Op: DeskStart, OpensAtMs: 5}},
+		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{Op: DeskAfterHours, OpensAtMs: maxAbsMillis + 1}},
+		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{Op: DeskHandover, Owner: "a"}},
 	} {
 		e := newEngine(t, DefaultConfig())
 		if err := e.Process(ev); !errors.Is(err, ErrInvalidEvent) {
@@ -323,6 +332,135 @@ func TestInvalidRatingConsumesSeq(t *testing.T) {
 		}
 		if r := only(t, e, time.Hour, "a1"); r.Ratings != 1 || r.AvgRating != 4 {
 			t.Errorf("after %s: a1 %+v", body, r)
+		}
+	}
+}
+
+// deskFirst sums a key's desk-session first responses over its hour
+// rows: how many, how many timely, and their total in ms.
+func deskFirst(e *Engine, key string) (n, timely uint64, totalMs float64) {
+	for _, r := range e.Rows(Query{Size: time.Hour, Key: key}) {
+		n += r.DeskFirstResponses
+		timely += r.DeskFirstTimely
+		totalMs += r.AvgDeskFirstResponseMs * float64(r.DeskFirstResponses)
+	}
+	return n, timely, totalMs
+}
+
+// A desk session's first response is timed from the customer's asking to
+// the first agent message, across any gap: a question left overnight is
+// 15 hours, where the activity sessions it splits into have no first
+// response at all (docs/METRICS.md, "First response of a desk session").
+func TestDeskFirstResponseAcrossTheNight(t *testing.T) {
+	e := newEngine(t, DefaultConfig())
+	night := 15 * 60 * mn
+	feed(t, e, events("c1",
+		start(8*60*mn, "cars"), // 18:00
+		msg{who: "c", at: 8*60*mn + 5*sec},
+		assigned(night+8*60*mn, "a1", night),
+		msg{who: "a1", at: night + 8*60*mn + 30*sec}, // 09:00:30 the next day
+		msg{who: "c", at: night + 8*60*mn + mn},
+		msg{who: "a1", at: night + 8*60*mn + 2*mn}, // not the first: not counted again
+	))
+	for _, key := range []string{"a1", AllKey, LineKey("cars")} {
+		if n, timely, total := deskFirst(e, key); n != 1 || timely != 0 || total != float64(night+30*sec) {
+			t.Errorf("%s: %d first responses (%d timely), %v ms in all; want 1 (0) of %d ms", key, n, timely, total, night+30*sec)
+		}
+	}
+	var frt uint64
+	for _, r := range e.Rows(Query{Size: time.Hour, Key: AllKey}) {
+		if r.AvgFirstResponseMs != 0 {
+			frt++
+		}
+	}
+	if frt != 0 {
+		t.Errorf("the activity sessions have %d first responses; the night splits them and leaves none", frt)
+	}
+}
+
+// Where the clock starts: a session that starts while its line is closed
+// is timed from the opening; time with the robot is not the agents'; an
+// entry is the asking even before the customer writes; a reopened session
+// from the customer's message after the close; a close ends the wait.
+func TestDeskFirstResponseClock(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		msgs []msg
+		want int64 // -1: no first response
+	}{
+		{"after hours", []msg{
+			start(0, "cars"),
+			{who: "sys", at: 100 * sec, desk: DeskStep{Op: DeskAfterHours, OpensAtMs: base.Add(60 * time.Minute).UnixMilli()}},
+			msg{who: "c", at: 200 * sec},
+			assigned(60*mn, "a1", 60*mn),
+			msg{who: "a1", at: 65 * mn},
+		}, 5 * mn},
+		{"answered before the line opens", []msg{
+			start(0, "cars"),
+			{who: "sys", at: sec, desk: DeskStep{Op: DeskAfterHours, OpensAtMs: base.Add(60 * time.Minute).UnixMilli()}},
+			assigned(10*sec, "a1", 10*sec),
+			msg{who: "a1", at: 20 * sec},
+		}, 0},
+		{"a line that never opens again", []msg{
+			start(0, "cars"),
+			{who: "sys", at: sec, desk: DeskStep{Op: DeskAfterHours}},
+			assigned(10*sec, "a1", 10*sec),
+			msg{who: "a1", at: 20 * sec},
+		}, 20 * sec},
+		{"the robot first", []msg{
+			start(0, "cars"),
+			msg{who: "c", at: 5 * sec},
+			msg{who: "?", at: 6 * sec}, // the robot answers: not an agent
+			{who: "sys", at: 5 * mn, desk: DeskStep{Op: DeskHandover}},
+			assigned(5*mn+sec, "a1", sec),
+			msg{who: "a1", at: 6 * mn},
+		}, mn},
+		{"an agent greets first", []msg{
+			start(0, "cars"),
+			assigned(2*sec, "a1", 2*sec),
+			msg{who: "a1", at: 10 * sec},
+			msg{who: "c", at: 20 * sec},
+		}, 10 * sec},
+		{"reopened", []msg{
+			start(0, "cars"),
+			assigned(sec, "a1", sec),
+			msg{who: "a1", at: 2 * sec},
+			closed(mn, false),
+			msg{who: "c", at: 30 * mn},
+			msg{who: "c", at: 30*mn - 3*sec, srv: 4 * sec}, // sent before, arrived after: the earliest asked
+			{who: "sys", at: 31 * mn, desk: DeskStep{Op: DeskStart, Reopened: true}},
+			assigned(31*mn+sec, "a1", sec),
+			msg{who: "a1", at: 33 * mn},
+		}, -2}, // two first responses: 2 s and 3 min 3 s
+		{"started anew after a close", []msg{
+			start(0, "cars"),
+			closed(mn, true),
+			msg{who: "c", at: 30 * mn}, // not a reopen: the entry at 40 min asks
+			start(40*mn, ""),
+			assigned(41*mn, "a1", mn),
+			msg{who: "a1", at: 42 * mn},
+		}, 2 * mn},
+		{"closed unanswered", []msg{
+			start(0, "cars"),
+			msg{who: "c", at: sec},
+			closed(mn, true),
+			msg{who: "a1", at: 2 * mn}, // after the close: no session to answer
+		}, -1},
+		{"no desk", []msg{
+			msg{who: "c", at: 0},
+			msg{who: "a1", at: 10 * sec},
+		}, -1},
+	} {
+		e := newEngine(t, DefaultConfig())
+		feed(t, e, events("c1", tc.msgs...))
+		n, _, total := deskFirst(e, AllKey)
+		switch {
+		case tc.want == -1 && n != 0:
+			t.Errorf("%s: %d first responses (%v ms), want none", tc.name, n, total)
+		case tc.want == -2 && (n != 2 || total != float64(2*sec+3*mn+3*sec)):
+			t.Errorf("%s: %d first responses, %v ms in all; want 2 of 2 s and 3 min 3 s", tc.name, n, total)
+		case tc.want >= 0 && (n != 1 || total != float64(tc.want)):
+			t.Errorf("%s: %d first responses, %v ms in all; want 1 of %d ms", tc.name, n, total, tc.want)
 		}
 	}
 }

@@ -28,7 +28,28 @@ type convState struct {
 	// can write a session's rating twice, and only the latest closed
 	// session can be rated, so one id is enough to count each once.
 	rated string
+	// The desk session's first response (docs/METRICS.md, "First response
+	// of a desk session"): where the session is (deskPhase), when its
+	// customer first asked (asked: the start, or a customer's message
+	// since the last close that reopened it) and the earliest its clock
+	// runs from (clockFrom: the robot's handover, the line's opening).
+	deskPhase    deskPhase
+	asked        int64 // valid when hasAsked
+	hasAsked     bool
+	clockFrom    int64 // valid when hasClockFrom
+	hasClockFrom bool
 }
+
+// deskPhase is where a conversation is in the desk's sessions, as far as
+// the first response is concerned.
+type deskPhase uint8
+
+const (
+	deskNone     deskPhase = iota // no desk session yet
+	deskWaiting                   // started; no agent has written since
+	deskAnswered                  // an agent wrote in the session
+	deskClosed                    // closed; a customer's message may reopen
+)
 
 // Engine computes the metrics. It is not safe for concurrent use: a metrics
 // actor owns one.
@@ -182,8 +203,12 @@ func (e *Engine) Process(ev Event) error {
 			cs.spanOpen, cs.spanStart = true, q
 		}
 		cs.pending = append(cs.pending, q)
+		if cs.deskPhase == deskClosed && (!cs.hasAsked || t < cs.asked) {
+			cs.asked, cs.hasAsked = t, true // it may reopen the session
+		}
 	} else {
 		agent = e.intern(ev.Sender)
+		e.firstResponse(cs, t, agent)
 		e.reply(cs, t, agent)
 	}
 	cs.addToSessions(t, e.gap, customer, agent, cs.owner)
@@ -194,11 +219,41 @@ func (e *Engine) Process(ev Event) error {
 // deskStep applies a desk step at its server time t: it counts the queue
 // wait an assignment ends, an abandoned session and a session's first
 // rating, and hands the conversation to its new owner (or to nobody), who
-// answers the questions still pending from t on.
+// answers the questions still pending from t on; start, after_hours,
+// handover and close set the desk session's first-response clock.
 func (e *Engine) deskStep(cs *convState, d *DeskStep, t int64) {
-	if d.Op == DeskRating {
+	switch d.Op {
+	case DeskRating:
 		e.rate(cs, d, t)
 		return
+	case DeskStart:
+		// An entry is the customer asking; a session reopened by a
+		// customer's message was asked for by the messages since the close.
+		if d.Reopened && cs.deskPhase == deskClosed && cs.hasAsked {
+			cs.asked = min(cs.asked, t)
+		} else {
+			cs.asked, cs.hasAsked = t, true
+		}
+		cs.deskPhase, cs.hasClockFrom = deskWaiting, false
+	case DeskAfterHours, DeskHandover:
+		// The desk's clock starts when the line opens, and the robot's
+		// time is not the agents'.
+		from := t
+		if d.Op == DeskAfterHours {
+			if d.OpensAtMs == 0 {
+				return // the line never opens again: nothing to move
+			}
+			from = d.OpensAtMs
+		}
+		if cs.deskPhase == deskWaiting {
+			if cs.hasClockFrom {
+				from = max(from, cs.clockFrom)
+			}
+			cs.clockFrom, cs.hasClockFrom = from, true
+		}
+		return
+	case DeskClose:
+		cs.deskPhase, cs.hasAsked, cs.hasClockFrom = deskClosed, false, false
 	}
 	owner := uint32(0)
 	if d.Owner != "" {
@@ -239,6 +294,30 @@ func (e *Engine) rate(cs *convState, d *DeskStep, t int64) {
 	agent := uint32(0)
 	if d.Agent != "" {
 		agent = e.intern(d.Agent)
+	}
+	e.contribute(t, agent, cs.line, &c)
+}
+
+// firstResponse counts the first agent message of a desk session at t:
+// the time since the customer asked (or since the clock started, if
+// later), for the conversation's owner if it has one, else the agent who
+// wrote.
+func (e *Engine) firstResponse(cs *convState, t int64, agent uint32) {
+	if cs.deskPhase != deskWaiting {
+		return
+	}
+	cs.deskPhase = deskAnswered
+	from := cs.asked
+	if cs.hasClockFrom {
+		from = max(from, cs.clockFrom)
+	}
+	if cs.owner != 0 {
+		agent = cs.owner
+	}
+	r := max(0, t-from)
+	c := agg{deskFirst: 1, deskFirstSum: r}
+	if r <= e.threshold {
+		c.deskFirstTimely = 1
 	}
 	e.contribute(t, agent, cs.line, &c)
 }

@@ -53,24 +53,32 @@ type Event struct {
 
 // Desk steps that the engine reads (docs/DESK.md, "The system messages").
 const (
-	DeskStart    = "start"
-	DeskAssigned = "assigned"
-	DeskTransfer = "transfer"
-	DeskRequeue  = "requeue"
-	DeskClose    = "close"
-	DeskRating   = "rating"
+	DeskStart      = "start"
+	DeskAfterHours = "after_hours"
+	DeskHandover   = "handover"
+	DeskAssigned   = "assigned"
+	DeskTransfer   = "transfer"
+	DeskRequeue    = "requeue"
+	DeskClose      = "close"
+	DeskRating     = "rating"
 )
 
 // DeskStep is what the metrics take from a desk system message. Every
-// step but handover, queued and rating sets the conversation's owner:
-// Owner after an assignment or a transfer to an agent, nobody after a
-// start, a transfer to a queue, a requeue or a close. A rating comes
-// after the close and changes no owner.
+// step but after_hours, handover and rating sets the conversation's
+// owner: Owner after an assignment or a transfer to an agent, nobody
+// after a start, a transfer to a queue, a requeue or a close. A rating
+// comes after the close and changes no owner. Start, after_hours,
+// handover and close also set when the session's first response is timed
+// from (docs/METRICS.md, "First response of a desk session").
 type DeskStep struct {
 	Op        string // one of the Desk* constants; "" for no step
 	Owner     string // the agent who owns the conversation after the step
 	WaitMs    int64  // assigned: the queue wait it ends
 	Abandoned bool   // close: the session was waiting in a queue
+	Reopened  bool   // start: a customer's message after the close reopened
+	// OpensAtMs (after_hours): when the line opens next, in Unix ms; 0
+	// when it never opens again.
+	OpensAtMs int64
 	// A rating's score (1-5), the agent who had the session when it
 	// closed ("" when the robot had it) and the rated session's id: only
 	// the first rating of a session counts.
@@ -130,6 +138,8 @@ func DeskOf(m storage.Message) DeskStep {
 		// where the line has hours; it is the queue wait then.
 		OpenWaitMs *int64 `json:"open_wait_ms"`
 		Abandoned  bool   `json:"abandoned"`
+		ReopenedBy uint64 `json:"reopened_by"`
+		OpensAtMs  int64  `json:"opens_at_ms"`
 		Session    string `json:"session"`
 		Score      int    `json:"score"` // a fraction or a string fails the whole body
 	}
@@ -138,7 +148,11 @@ func DeskOf(m storage.Message) DeskStep {
 	}
 	st := DeskStep{Op: b.Desk}
 	switch b.Desk {
-	case DeskStart, DeskRequeue:
+	case DeskStart:
+		st.Reopened = b.ReopenedBy != 0
+	case DeskHandover, DeskRequeue:
+	case DeskAfterHours:
+		st.OpensAtMs = b.OpensAtMs
 	case DeskAssigned:
 		st.Owner, st.WaitMs = b.Agent, b.WaitMs
 		if b.OpenWaitMs != nil {
@@ -176,7 +190,7 @@ func (d *DeskStep) check() error {
 			return errors.New("desk fields without a desk step")
 		}
 		return nil
-	case DeskStart, DeskAssigned, DeskTransfer, DeskRequeue, DeskClose, DeskRating:
+	case DeskStart, DeskAfterHours, DeskHandover, DeskAssigned, DeskTransfer, DeskRequeue, DeskClose, DeskRating:
 	default:
 		return fmt.Errorf("unknown desk step %q", d.Op)
 	}
@@ -189,6 +203,10 @@ func (d *DeskStep) check() error {
 		return fmt.Errorf("desk step %s: queue wait %d ms", d.Op, d.WaitMs)
 	case d.Abandoned && d.Op != DeskClose:
 		return fmt.Errorf("desk step %s: abandoned", d.Op)
+	case d.Reopened && d.Op != DeskStart:
+		return fmt.Errorf("desk step %s: reopened", d.Op)
+	case d.OpensAtMs != 0 && d.Op != DeskAfterHours, d.OpensAtMs > maxAbsMillis || d.OpensAtMs < -maxAbsMillis:
+		return fmt.Errorf("desk step %s: opens at %d ms", d.Op, d.OpensAtMs)
 	case d.Op != DeskRating && (d.Score != 0 || d.Agent != "" || d.Session != ""):
 		return fmt.Errorf("desk step %s: rating fields", d.Op)
 	case d.Op == DeskRating && (d.Score < MinScore || d.Score > MaxScore):

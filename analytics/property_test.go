@@ -125,6 +125,16 @@ func randomStep(rng *rand.Rand, agents []string, conv string, session *int) Desk
 		return DeskStep{Op: DeskRequeue}
 	case 5:
 		return DeskStep{Op: DeskClose, Abandoned: rng.IntN(2) == 0}
+	case 7:
+		switch rng.IntN(4) {
+		case 0:
+			return DeskStep{Op: DeskHandover}
+		case 1:
+			return DeskStep{Op: DeskAfterHours} // the line never opens again
+		case 2:
+			return DeskStep{Op: DeskStart, Reopened: true}
+		}
+		return DeskStep{Op: DeskAfterHours, OpensAtMs: base.Add(time.Duration(rng.IntN(4*3600)) * time.Second).UnixMilli()}
 	case 6:
 		if rng.IntN(2) == 0 {
 			*session++
@@ -426,6 +436,11 @@ func reference(cfg Config, trace map[string][]Event) referenceResult {
 		owner := ""
 		since, hasSince := int64(0), false
 		rated := "" // the session of the last rating counted
+		// The desk sessions' first responses: the phase, the seq of the
+		// last close, and the waiting session's asking and clock start.
+		phase := deskNone
+		closedAt := uint64(0)
+		asked, clockFrom, hasClockFrom := int64(0), int64(0), false
 		// Questions waiting for a reply: when each became the owner's to
 		// answer (its own time, or the last owner change after it).
 		var open []int64
@@ -444,8 +459,33 @@ func reference(cfg Config, trace map[string][]Event) referenceResult {
 					}
 					place(ev.ServerTS.UnixMilli(), d.Agent, line, c, false)
 				}
+			} else if d.Op == DeskHandover || d.Op == DeskAfterHours {
+				from := ev.ServerTS.UnixMilli()
+				if d.Op == DeskAfterHours {
+					from = d.OpensAtMs
+				}
+				if phase == deskWaiting && from != 0 {
+					if !hasClockFrom || from > clockFrom {
+						clockFrom = from
+					}
+					hasClockFrom = true
+				}
 			} else if d.Op != "" {
 				t := ev.ServerTS.UnixMilli()
+				switch d.Op {
+				case DeskStart:
+					asked = t
+					if d.Reopened && phase == deskClosed {
+						for _, a := range acc {
+							if a.customer && a.seq > closedAt {
+								asked = min(asked, a.t)
+							}
+						}
+					}
+					phase, hasClockFrom = deskWaiting, false
+				case DeskClose:
+					phase, closedAt = deskClosed, ev.Seq
+				}
 				if d.Op == DeskAssigned {
 					place(t, d.Owner, line, agg{queueWaits: 1, queueWaitSum: d.WaitMs}, false)
 				}
@@ -489,6 +529,22 @@ func reference(cfg Config, trace map[string][]Event) referenceResult {
 				}
 				open = append(open, q)
 				continue
+			}
+			if phase == deskWaiting {
+				from := asked
+				if hasClockFrom {
+					from = max(from, clockFrom)
+				}
+				c := agg{deskFirst: 1, deskFirstSum: max(0, a.t-from)}
+				if c.deskFirstSum <= thr {
+					c.deskFirstTimely = 1
+				}
+				who := a.agent
+				if owner != "" {
+					who = owner
+				}
+				place(a.t, who, line, c, false)
+				phase = deskAnswered
 			}
 			if len(open) == 0 {
 				continue

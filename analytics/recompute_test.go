@@ -78,6 +78,16 @@ func deskBody(conv string, ev Event) []byte {
 	switch d.Op {
 	case DeskStart:
 		b["line"], b["scene"], b["data"] = ev.Line, "listing", "7"
+		if d.Reopened {
+			b["reopened_by"] = ev.Seq - 1
+		}
+	case DeskHandover:
+		b["by"] = "bot"
+	case DeskAfterHours:
+		b["message"] = "We answer from 9."
+		if d.OpensAtMs != 0 {
+			b["opens_at_ms"] = d.OpensAtMs
+		}
 	case DeskAssigned:
 		b["queue"], b["agent"], b["wait_ms"] = "sales", d.Owner, d.WaitMs
 	case DeskTransfer:

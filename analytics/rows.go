@@ -37,6 +37,14 @@ type Row struct {
 	AvgRating float64 `json:"avg_rating"`
 	Satisfied uint64  `json:"satisfied"`
 	CSATRate  float64 `json:"csat_rate"`
+	// DeskFirstResponses counts the desk sessions whose first agent
+	// message is in the window (by its time), AvgDeskFirstResponseMs the
+	// average time to it from the customer's asking, across any gap, and
+	// DeskFirstTimely those within the reply threshold.
+	DeskFirstResponses     uint64  `json:"desk_first_responses"`
+	DeskFirstTimely        uint64  `json:"desk_first_timely"`
+	DeskFirstTimelyRate    float64 `json:"desk_first_timely_rate"`
+	AvgDeskFirstResponseMs float64 `json:"avg_desk_first_response_ms"`
 	// Final: the watermark has passed WindowEnd+L and no session that the
 	// watermark has not closed contributes to the row.
 	Final bool `json:"final"`
@@ -165,30 +173,34 @@ func (e *Engine) overlay(sel map[aggKey]*queried, want func(aggKey) bool, t int6
 
 func (a *queried) row(key string, start, end int64, w WindowSpec, final bool) Row {
 	return Row{
-		Key:                key,
-		WindowStart:        fromMillis(start),
-		WindowEnd:          fromMillis(end),
-		Questions:          a.questions,
-		Timely:             a.timely,
-		TimelyRate:         ratio(float64(a.timely), a.questions),
-		AvgResponseMs:      ratio(float64(a.respSum), a.questions),
-		MsgQuestions:       a.msgQuestions,
-		MsgTimely:          a.msgTimely,
-		MsgTimelyRate:      ratio(float64(a.msgTimely), a.msgQuestions),
-		AvgMsgResponseMs:   ratio(float64(a.msgRespSum), a.msgQuestions),
-		Sessions:           a.sessions,
-		AvgSessionMs:       ratio(float64(a.sessSum), a.sessions),
-		AvgSessionMessages: ratio(float64(a.sessMsgs), a.sessions),
-		AvgFirstResponseMs: ratio(float64(a.frtSum), a.frtCount),
-		QueueWaits:         a.queueWaits,
-		AvgQueueWaitMs:     ratio(float64(a.queueWaitSum), a.queueWaits),
-		Abandoned:          a.abandoned,
-		Ratings:            a.ratings,
-		AvgRating:          ratio(float64(a.ratingSum), a.ratings),
-		Satisfied:          a.satisfied,
-		CSATRate:           ratio(float64(a.satisfied), a.ratings),
-		Final:              final,
-		Window:             w,
+		Key:                    key,
+		WindowStart:            fromMillis(start),
+		WindowEnd:              fromMillis(end),
+		Questions:              a.questions,
+		Timely:                 a.timely,
+		TimelyRate:             ratio(float64(a.timely), a.questions),
+		AvgResponseMs:          ratio(float64(a.respSum), a.questions),
+		MsgQuestions:           a.msgQuestions,
+		MsgTimely:              a.msgTimely,
+		MsgTimelyRate:          ratio(float64(a.msgTimely), a.msgQuestions),
+		AvgMsgResponseMs:       ratio(float64(a.msgRespSum), a.msgQuestions),
+		Sessions:               a.sessions,
+		AvgSessionMs:           ratio(float64(a.sessSum), a.sessions),
+		AvgSessionMessages:     ratio(float64(a.sessMsgs), a.sessions),
+		AvgFirstResponseMs:     ratio(float64(a.frtSum), a.frtCount),
+		QueueWaits:             a.queueWaits,
+		AvgQueueWaitMs:         ratio(float64(a.queueWaitSum), a.queueWaits),
+		Abandoned:              a.abandoned,
+		Ratings:                a.ratings,
+		AvgRating:              ratio(float64(a.ratingSum), a.ratings),
+		Satisfied:              a.satisfied,
+		CSATRate:               ratio(float64(a.satisfied), a.ratings),
+		DeskFirstResponses:     a.deskFirst,
+		DeskFirstTimely:        a.deskFirstTimely,
+		DeskFirstTimelyRate:    ratio(float64(a.deskFirstTimely), a.deskFirst),
+		AvgDeskFirstResponseMs: ratio(float64(a.deskFirstSum), a.deskFirst),
+		Final:                  final,
+		Window:                 w,
 	}
 }
 

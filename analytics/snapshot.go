@@ -18,7 +18,7 @@ var ErrBadSnapshot = errors.New("metrics: bad snapshot")
 // The snapshot is a versioned varint encoding followed by a CRC-32C of
 // everything before it. Maps are written in sorted order and agents by name,
 // so equal states give equal bytes whatever order events were seen in.
-const snapshotMagic = "SBM\x04"
+const snapshotMagic = "SBM\x05"
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -84,6 +84,7 @@ func (e *Engine) Snapshot() ([]byte, error) {
 		b = appendInts(b, a.respSum, a.msgRespSum, a.sessSum, a.frtSum)
 		b = appendUints(b, a.queueWaits, uint64(a.queueWaitSum), a.abandoned)
 		b = appendUints(b, a.ratings, a.ratingSum, a.satisfied)
+		b = appendUints(b, a.deskFirst, a.deskFirstTimely, uint64(a.deskFirstSum))
 		prev = k
 	}
 	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli)), nil
@@ -93,6 +94,8 @@ const (
 	convHasNewest = 1 << iota
 	convSpanOpen
 	convHasSince
+	convHasAsked
+	convHasClockFrom
 )
 
 const (
@@ -108,6 +111,7 @@ func appendConv(b []byte, id string, cs *convState, rank []uint32) []byte {
 	b = binary.AppendUvarint(b, uint64(rank[cs.line]))
 	b = binary.AppendUvarint(b, uint64(rank[cs.owner]))
 	b = appendString(b, cs.rated)
+	b = append(b, byte(cs.deskPhase))
 	var flags byte
 	if cs.hasNewest {
 		flags |= convHasNewest
@@ -118,6 +122,12 @@ func appendConv(b []byte, id string, cs *convState, rank []uint32) []byte {
 	if cs.hasSince {
 		flags |= convHasSince
 	}
+	if cs.hasAsked {
+		flags |= convHasAsked
+	}
+	if cs.hasClockFrom {
+		flags |= convHasClockFrom
+	}
 	b = append(b, flags)
 	if cs.hasNewest {
 		b = binary.AppendVarint(b, cs.newest)
@@ -127,6 +137,12 @@ func appendConv(b []byte, id string, cs *convState, rank []uint32) []byte {
 	}
 	if cs.hasSince {
 		b = binary.AppendVarint(b, cs.since)
+	}
+	if cs.hasAsked {
+		b = binary.AppendVarint(b, cs.asked)
+	}
+	if cs.hasClockFrom {
+		b = binary.AppendVarint(b, cs.clockFrom)
 	}
 	b = binary.AppendUvarint(b, uint64(len(cs.pending)))
 	prev := int64(0)
@@ -189,7 +205,7 @@ func appendUints(b []byte, vs ...uint64) []byte {
 // with the same Config. On error the engine is left unchanged.
 func (e *Engine) Restore(data []byte) error {
 	if len(data) < len(snapshotMagic)+4 || string(data[:len(snapshotMagic)]) != snapshotMagic {
-		return fmt.Errorf("%w: not a version 4 metrics snapshot", ErrBadSnapshot)
+		return fmt.Errorf("%w: not a version 5 metrics snapshot", ErrBadSnapshot)
 	}
 	body := data[:len(data)-4]
 	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(data[len(body):]) {
@@ -392,6 +408,10 @@ func (d *decoder) state(e *Engine) (*restored, error) {
 			a.ratingSum < a.ratings*MinScore || a.ratingSum > a.ratings*MaxScore) {
 			d.fail("ratings %d, score sum %d, satisfied %d", a.ratings, a.ratingSum, a.satisfied)
 		}
+		a.deskFirst, a.deskFirstTimely, a.deskFirstSum = d.uvarint(), d.uvarint(), int64(d.uvarint())
+		if d.err == nil && (a.deskFirstTimely > a.deskFirst || a.deskFirstSum < 0) {
+			d.fail("first responses %d, timely %d, sum %d", a.deskFirst, a.deskFirstTimely, a.deskFirstSum)
+		}
 		if d.err != nil {
 			return nil, d.err
 		}
@@ -431,8 +451,11 @@ func (d *decoder) conv(gap int64, keys []string) *convState {
 	if cs.rated = d.string(); len(cs.rated) > maxSessionLen {
 		d.fail("rated session id of %d bytes", len(cs.rated))
 	}
+	if cs.deskPhase = deskPhase(d.byte()); cs.deskPhase > deskClosed {
+		d.fail("unknown desk phase %d", cs.deskPhase)
+	}
 	flags := d.byte()
-	if flags&^(convHasNewest|convSpanOpen|convHasSince) != 0 {
+	if flags&^(convHasNewest|convSpanOpen|convHasSince|convHasAsked|convHasClockFrom) != 0 {
 		d.fail("unknown conversation flags %#x", flags)
 	}
 	if flags&convHasNewest != 0 {
@@ -443,6 +466,12 @@ func (d *decoder) conv(gap int64, keys []string) *convState {
 	}
 	if flags&convHasSince != 0 {
 		cs.since, cs.hasSince = d.time(), true
+	}
+	if flags&convHasAsked != 0 {
+		cs.asked, cs.hasAsked = d.time(), true
+	}
+	if flags&convHasClockFrom != 0 {
+		cs.clockFrom, cs.hasClockFrom = d.time(), true
 	}
 	n := d.count()
 	if n > 0 {

@@ -134,8 +134,9 @@ func TestSnapshotKeepsRatings(t *testing.T) {
 	}
 }
 
-// A snapshot of the version before ratings is refused, so the metrics
-// grain recomputes from the log instead of going on without them.
+// A snapshot of the version before the desk sessions' first responses is
+// refused, so the metrics grain recomputes from the log instead of going
+// on without them.
 func TestRestoreRefusesOldVersion(t *testing.T) {
 	e := newEngine(t, DefaultConfig())
 	feed(t, e, events("c1", msg{who: "c", at: 0}, msg{who: "a1", at: sec}))
@@ -143,13 +144,13 @@ func TestRestoreRefusesOldVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	old := append([]byte("SBM\x03"), cp.State[len(snapshotMagic):len(cp.State)-4]...)
+	old := append([]byte("SBM\x04"), cp.State[len(snapshotMagic):len(cp.State)-4]...)
 	cp.State = binary.LittleEndian.AppendUint32(old, crc32.Checksum(old, castagnoli))
 	r := newEngine(t, DefaultConfig())
-	if err := r.Restore(cp.State); !errors.Is(err, ErrBadSnapshot) || !strings.Contains(err.Error(), "version 4") {
-		t.Errorf("version 3 snapshot: %v", err)
+	if err := r.Restore(cp.State); !errors.Is(err, ErrBadSnapshot) || !strings.Contains(err.Error(), "version 5") {
+		t.Errorf("version 4 snapshot: %v", err)
 	}
 	if err := r.RestoreCheckpoint(cp); !errors.Is(err, ErrBadSnapshot) {
-		t.Errorf("version 3 checkpoint: %v", err)
+		t.Errorf("version 4 checkpoint: %v", err)
 	}
 }

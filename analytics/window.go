@@ -71,6 +71,9 @@ type agg struct {
 	ratings           uint64
 	ratingSum         uint64 // the scores' sum
 	satisfied         uint64 // ratings of SatisfiedScore or more
+	deskFirst         uint64 // desk sessions' first responses
+	deskFirstTimely   uint64 // of them, within the reply threshold
+	deskFirstSum      int64
 }
 
 func (a *agg) add(b *agg) {
@@ -91,6 +94,9 @@ func (a *agg) add(b *agg) {
 	a.ratings += b.ratings
 	a.ratingSum += b.ratingSum
 	a.satisfied += b.satisfied
+	a.deskFirst += b.deskFirst
+	a.deskFirstTimely += b.deskFirstTimely
+	a.deskFirstSum += b.deskFirstSum
 }
 
 // contribute adds c to every window of every family containing t, for the

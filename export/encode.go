@@ -97,7 +97,9 @@ func (r MetricsRecord) proto() proto.Message {
 		Sessions: w.Sessions, AvgSessionMs: w.AvgSessionMs, AvgSessionMessages: w.AvgSessionMessages,
 		AvgFirstResponseMs: w.AvgFirstResponseMs, Final: w.Final,
 		QueueWaits: w.QueueWaits, AvgQueueWaitMs: w.AvgQueueWaitMs, Abandoned: w.Abandoned,
-		Ratings: w.Ratings, AvgRating: w.AvgRating, Satisfied: w.Satisfied, CsatRate: w.CSATRate}
+		Ratings: w.Ratings, AvgRating: w.AvgRating, Satisfied: w.Satisfied, CsatRate: w.CSATRate,
+		DeskFirstResponses: w.DeskFirstResponses, DeskFirstTimely: w.DeskFirstTimely,
+		DeskFirstTimelyRate: w.DeskFirstTimelyRate, AvgDeskFirstResponseMs: w.AvgDeskFirstResponseMs}
 }
 
 func millis(t time.Time) int64 {

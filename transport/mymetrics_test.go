@@ -45,7 +45,9 @@ func wireRow(r analytics.Row) *wirepb.MyMetricsRow {
 		MsgQuestions: r.MsgQuestions, MsgTimely: r.MsgTimely, MsgTimelyRate: r.MsgTimelyRate, AvgMsgResponseMs: r.AvgMsgResponseMs,
 		Sessions: r.Sessions, AvgSessionMs: r.AvgSessionMs, AvgSessionMessages: r.AvgSessionMessages, AvgFirstResponseMs: r.AvgFirstResponseMs,
 		QueueWaits: r.QueueWaits, AvgQueueWaitMs: r.AvgQueueWaitMs, Abandoned: r.Abandoned,
-		Ratings: r.Ratings, AvgRating: r.AvgRating, Satisfied: r.Satisfied, CsatRate: r.CSATRate, Final: r.Final,
+		Ratings: r.Ratings, AvgRating: r.AvgRating, Satisfied: r.Satisfied, CsatRate: r.CSATRate,
+		DeskFirstResponses: r.DeskFirstResponses, DeskFirstTimely: r.DeskFirstTimely,
+		DeskFirstTimelyRate: r.DeskFirstTimelyRate, AvgDeskFirstResponseMs: r.AvgDeskFirstResponseMs, Final: r.Final,
 	}
 }
 
@@ -110,7 +112,8 @@ func TestMyMetrics(t *testing.T) {
 	}
 	r := mine.Rows[0]
 	if mine.User != s.Agent || mine.Window != "1h" || r.Questions != 1 || r.Timely != 1 || r.TimelyRate != 1 || r.AvgResponseMs <= 0 ||
-		r.Sessions != 1 || r.AvgFirstResponseMs <= 0 || r.QueueWaits != 1 || r.WindowEndMs-r.WindowStartMs != time.Hour.Milliseconds() {
+		r.Sessions != 1 || r.AvgFirstResponseMs <= 0 || r.QueueWaits != 1 || r.WindowEndMs-r.WindowStartMs != time.Hour.Milliseconds() ||
+		r.DeskFirstResponses != 1 || r.DeskFirstTimely != 1 || r.AvgDeskFirstResponseMs <= 0 {
 		t.Fatalf("the agent's own row: %+v", mine)
 	}
 	// The one-minute family is kept too (the engine's default windows).

@@ -47,6 +47,14 @@ var (
 		Name: "switchboard_metrics_csat_rate",
 		Help: "Share of ratings of 4 or 5 (CSAT) in the last final window, per agent, line and *.",
 	}, []string{"agent", "window"})
+	avgDeskFirstResponse = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "switchboard_metrics_avg_desk_first_response_seconds",
+		Help: "Average time from a customer's asking to the first agent message of the desk sessions answered in the last final window, across any gap, per agent, line and *.",
+	}, []string{"agent", "window"})
+	deskFirstTimelyRate = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "switchboard_metrics_desk_first_timely_rate",
+		Help: "Share of the desk sessions' first responses within the reply threshold in the last final window, per agent, line and *.",
+	}, []string{"agent", "window"})
 	lateEvents = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "switchboard_metrics_late_events",
 		Help: "Events excluded as later than the allowed lateness.",
@@ -68,7 +76,7 @@ var (
 
 func init() {
 	prometheus.MustRegister(timelyRate, avgResponse, avgFirstResponse, sessions, avgQueueWait, abandonedSessions,
-		ratings, avgRating, csatRate, lateEvents, futureEvents, lagSeconds, responseSeconds)
+		ratings, avgRating, csatRate, avgDeskFirstResponse, deskFirstTimelyRate, lateEvents, futureEvents, lagSeconds, responseSeconds)
 }
 
 func exportGauges(e *analytics.Engine) {
@@ -103,6 +111,8 @@ func exportGauges(e *analytics.Engine) {
 		ratings.WithLabelValues(key, win).Set(float64(r.Ratings))
 		avgRating.WithLabelValues(key, win).Set(r.AvgRating)
 		csatRate.WithLabelValues(key, win).Set(r.CSATRate)
+		avgDeskFirstResponse.WithLabelValues(key, win).Set(r.AvgDeskFirstResponseMs / 1000)
+		deskFirstTimelyRate.WithLabelValues(key, win).Set(r.DeskFirstTimelyRate)
 	}
 }
 

@@ -84,6 +84,43 @@ func TestRatingGauges(t *testing.T) {
 	}
 }
 
+// Desk sessions' first responses reach Prometheus from the last final
+// window, per agent, line and "*": the average and the timely share.
+func TestDeskFirstResponseGauges(t *testing.T) {
+	e, err := analytics.New(analytics.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+	sys := func(conv string, seq uint64, at time.Duration, d analytics.DeskStep, line string) analytics.Event {
+		return analytics.Event{Conv: conv, Seq: seq, Role: storage.SenderSystem, ServerTS: base.Add(at), Desk: d, Line: line}
+	}
+	for _, ev := range []analytics.Event{
+		sys("f1", 1, 0, analytics.DeskStep{Op: analytics.DeskStart}, "boats"),
+		sys("f1", 2, time.Second, analytics.DeskStep{Op: analytics.DeskAssigned, Owner: "fa1", WaitMs: 1000}, ""),
+		{Conv: "f1", Seq: 3, Role: storage.SenderAgent, Sender: "fa1", ServerTS: base.Add(30 * time.Second)},
+		sys("f2", 1, 0, analytics.DeskStep{Op: analytics.DeskStart}, "boats"),
+		sys("f2", 2, time.Second, analytics.DeskStep{Op: analytics.DeskAssigned, Owner: "fa2", WaitMs: 1000}, ""),
+		{Conv: "f2", Seq: 3, Role: storage.SenderAgent, Sender: "fa2", ServerTS: base.Add(10 * time.Minute)},
+		// Hours later: the 10:00 hour is final.
+		{Conv: "f3", Seq: 1, Role: storage.SenderCustomer, Sender: "c", ServerTS: base.Add(3 * time.Hour)},
+	} {
+		if err := e.Process(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exportGauges(e)
+	win := analytics.Tumbling(time.Hour).String()
+	for _, tc := range []struct {
+		key         string
+		avg, timely float64
+	}{{"fa1", 30, 1}, {"fa2", 600, 0}, {"line:boats", 315, 0.5}} {
+		if avg, timely := value(t, avgDeskFirstResponse.WithLabelValues(tc.key, win)), value(t, deskFirstTimelyRate.WithLabelValues(tc.key, win)); avg != tc.avg || timely != tc.timely {
+			t.Errorf("%s: average %v s, timely %v; want %v s, %v", tc.key, avg, timely, tc.avg, tc.timely)
+		}
+	}
+}
+
 func value(t *testing.T, g prometheus.Gauge) float64 {
 	t.Helper()
 	var m dto.Metric

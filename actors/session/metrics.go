@@ -37,5 +37,9 @@ type MetricsRow struct {
 	AvgRating              float64
 	Satisfied              uint64
 	CSATRate               float64
+	DeskFirstResponses     uint64
+	DeskFirstTimely        uint64
+	DeskFirstTimelyRate    float64
+	AvgDeskFirstResponseMs float64
 	Final                  bool
 }

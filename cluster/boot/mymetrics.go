@@ -62,7 +62,9 @@ func myMetrics(c *pcluster.Cluster, windows []analytics.WindowSpec) actors.MyMet
 				MsgQuestions: r.MsgQuestions, MsgTimely: r.MsgTimely, MsgTimelyRate: r.MsgTimelyRate, AvgMsgResponseMs: r.AvgMsgResponseMs,
 				Sessions: r.Sessions, AvgSessionMs: r.AvgSessionMs, AvgSessionMessages: r.AvgSessionMessages, AvgFirstResponseMs: r.AvgFirstResponseMs,
 				QueueWaits: r.QueueWaits, AvgQueueWaitMs: r.AvgQueueWaitMs, Abandoned: r.Abandoned,
-				Ratings: r.Ratings, AvgRating: r.AvgRating, Satisfied: r.Satisfied, CSATRate: r.CSATRate, Final: r.Final,
+				Ratings: r.Ratings, AvgRating: r.AvgRating, Satisfied: r.Satisfied, CSATRate: r.CSATRate,
+				DeskFirstResponses: r.DeskFirstResponses, DeskFirstTimely: r.DeskFirstTimely,
+				DeskFirstTimelyRate: r.DeskFirstTimelyRate, AvgDeskFirstResponseMs: r.AvgDeskFirstResponseMs, Final: r.Final,
 			})
 		}
 		return rows, nil

@@ -368,8 +368,8 @@ func browserRun(t *testing.T, browser, transport string) {
 	}
 	// The workbench shows the agent's metrics, asked over the protocol as
 	// the agent (my_metrics) from the metrics engine, which has seen the
-	// replies.
-	until(agent, "the agent's metrics", `document.querySelector("#metrics").textContent.startsWith("reply rate ")`)
+	// replies: the first of them answered the desk session.
+	until(agent, "the agent's metrics", `document.querySelector("#metrics").textContent.startsWith("reply rate ") && document.querySelector("#metrics").textContent.includes(" · desk first response ")`)
 	// A supervisor (registered by the admin, taking no sessions) sees the
 	// team panel: the desk's row and a1's, asked over the protocol.
 	n.run("desk", "agent", "--data-dir", n.dir, "--user", "sup", "--supervisor", "--skills", "sales")

@@ -1258,35 +1258,39 @@ func (x *ModerationRecord) GetAtMs() int64 {
 // MetricsRecord: one final metrics window on switchboard.metrics, keyed by
 // the row's key (an agent, "line:NAME" or "*").
 type MetricsRecord struct {
-	state              protoimpl.MessageState `protogen:"open.v1"`
-	EventId            string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
-	SizeMs             int64                  `protobuf:"varint,2,opt,name=size_ms,json=sizeMs,proto3" json:"size_ms,omitempty"`
-	SlideMs            int64                  `protobuf:"varint,3,opt,name=slide_ms,json=slideMs,proto3" json:"slide_ms,omitempty"`
-	Key                string                 `protobuf:"bytes,4,opt,name=key,proto3" json:"key,omitempty"`
-	WindowStartMs      int64                  `protobuf:"varint,5,opt,name=window_start_ms,json=windowStartMs,proto3" json:"window_start_ms,omitempty"`
-	WindowEndMs        int64                  `protobuf:"varint,6,opt,name=window_end_ms,json=windowEndMs,proto3" json:"window_end_ms,omitempty"`
-	Questions          uint64                 `protobuf:"varint,7,opt,name=questions,proto3" json:"questions,omitempty"`
-	Timely             uint64                 `protobuf:"varint,8,opt,name=timely,proto3" json:"timely,omitempty"`
-	TimelyRate         float64                `protobuf:"fixed64,9,opt,name=timely_rate,json=timelyRate,proto3" json:"timely_rate,omitempty"`
-	AvgResponseMs      float64                `protobuf:"fixed64,10,opt,name=avg_response_ms,json=avgResponseMs,proto3" json:"avg_response_ms,omitempty"`
-	MsgQuestions       uint64                 `protobuf:"varint,11,opt,name=msg_questions,json=msgQuestions,proto3" json:"msg_questions,omitempty"`
-	MsgTimely          uint64                 `protobuf:"varint,12,opt,name=msg_timely,json=msgTimely,proto3" json:"msg_timely,omitempty"`
-	MsgTimelyRate      float64                `protobuf:"fixed64,13,opt,name=msg_timely_rate,json=msgTimelyRate,proto3" json:"msg_timely_rate,omitempty"`
-	AvgMsgResponseMs   float64                `protobuf:"fixed64,14,opt,name=avg_msg_response_ms,json=avgMsgResponseMs,proto3" json:"avg_msg_response_ms,omitempty"`
-	Sessions           uint64                 `protobuf:"varint,15,opt,name=sessions,proto3" json:"sessions,omitempty"`
-	AvgSessionMs       float64                `protobuf:"fixed64,16,opt,name=avg_session_ms,json=avgSessionMs,proto3" json:"avg_session_ms,omitempty"`
-	AvgSessionMessages float64                `protobuf:"fixed64,17,opt,name=avg_session_messages,json=avgSessionMessages,proto3" json:"avg_session_messages,omitempty"`
-	AvgFirstResponseMs float64                `protobuf:"fixed64,18,opt,name=avg_first_response_ms,json=avgFirstResponseMs,proto3" json:"avg_first_response_ms,omitempty"`
-	Final              bool                   `protobuf:"varint,19,opt,name=final,proto3" json:"final,omitempty"`
-	QueueWaits         uint64                 `protobuf:"varint,20,opt,name=queue_waits,json=queueWaits,proto3" json:"queue_waits,omitempty"`
-	AvgQueueWaitMs     float64                `protobuf:"fixed64,21,opt,name=avg_queue_wait_ms,json=avgQueueWaitMs,proto3" json:"avg_queue_wait_ms,omitempty"`
-	Abandoned          uint64                 `protobuf:"varint,22,opt,name=abandoned,proto3" json:"abandoned,omitempty"`
-	Ratings            uint64                 `protobuf:"varint,23,opt,name=ratings,proto3" json:"ratings,omitempty"`
-	AvgRating          float64                `protobuf:"fixed64,24,opt,name=avg_rating,json=avgRating,proto3" json:"avg_rating,omitempty"`
-	Satisfied          uint64                 `protobuf:"varint,25,opt,name=satisfied,proto3" json:"satisfied,omitempty"`
-	CsatRate           float64                `protobuf:"fixed64,26,opt,name=csat_rate,json=csatRate,proto3" json:"csat_rate,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	state                  protoimpl.MessageState `protogen:"open.v1"`
+	EventId                string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	SizeMs                 int64                  `protobuf:"varint,2,opt,name=size_ms,json=sizeMs,proto3" json:"size_ms,omitempty"`
+	SlideMs                int64                  `protobuf:"varint,3,opt,name=slide_ms,json=slideMs,proto3" json:"slide_ms,omitempty"`
+	Key                    string                 `protobuf:"bytes,4,opt,name=key,proto3" json:"key,omitempty"`
+	WindowStartMs          int64                  `protobuf:"varint,5,opt,name=window_start_ms,json=windowStartMs,proto3" json:"window_start_ms,omitempty"`
+	WindowEndMs            int64                  `protobuf:"varint,6,opt,name=window_end_ms,json=windowEndMs,proto3" json:"window_end_ms,omitempty"`
+	Questions              uint64                 `protobuf:"varint,7,opt,name=questions,proto3" json:"questions,omitempty"`
+	Timely                 uint64                 `protobuf:"varint,8,opt,name=timely,proto3" json:"timely,omitempty"`
+	TimelyRate             float64                `protobuf:"fixed64,9,opt,name=timely_rate,json=timelyRate,proto3" json:"timely_rate,omitempty"`
+	AvgResponseMs          float64                `protobuf:"fixed64,10,opt,name=avg_response_ms,json=avgResponseMs,proto3" json:"avg_response_ms,omitempty"`
+	MsgQuestions           uint64                 `protobuf:"varint,11,opt,name=msg_questions,json=msgQuestions,proto3" json:"msg_questions,omitempty"`
+	MsgTimely              uint64                 `protobuf:"varint,12,opt,name=msg_timely,json=msgTimely,proto3" json:"msg_timely,omitempty"`
+	MsgTimelyRate          float64                `protobuf:"fixed64,13,opt,name=msg_timely_rate,json=msgTimelyRate,proto3" json:"msg_timely_rate,omitempty"`
+	AvgMsgResponseMs       float64                `protobuf:"fixed64,14,opt,name=avg_msg_response_ms,json=avgMsgResponseMs,proto3" json:"avg_msg_response_ms,omitempty"`
+	Sessions               uint64                 `protobuf:"varint,15,opt,name=sessions,proto3" json:"sessions,omitempty"`
+	AvgSessionMs           float64                `protobuf:"fixed64,16,opt,name=avg_session_ms,json=avgSessionMs,proto3" json:"avg_session_ms,omitempty"`
+	AvgSessionMessages     float64                `protobuf:"fixed64,17,opt,name=avg_session_messages,json=avgSessionMessages,proto3" json:"avg_session_messages,omitempty"`
+	AvgFirstResponseMs     float64                `protobuf:"fixed64,18,opt,name=avg_first_response_ms,json=avgFirstResponseMs,proto3" json:"avg_first_response_ms,omitempty"`
+	Final                  bool                   `protobuf:"varint,19,opt,name=final,proto3" json:"final,omitempty"`
+	QueueWaits             uint64                 `protobuf:"varint,20,opt,name=queue_waits,json=queueWaits,proto3" json:"queue_waits,omitempty"`
+	AvgQueueWaitMs         float64                `protobuf:"fixed64,21,opt,name=avg_queue_wait_ms,json=avgQueueWaitMs,proto3" json:"avg_queue_wait_ms,omitempty"`
+	Abandoned              uint64                 `protobuf:"varint,22,opt,name=abandoned,proto3" json:"abandoned,omitempty"`
+	Ratings                uint64                 `protobuf:"varint,23,opt,name=ratings,proto3" json:"ratings,omitempty"`
+	AvgRating              float64                `protobuf:"fixed64,24,opt,name=avg_rating,json=avgRating,proto3" json:"avg_rating,omitempty"`
+	Satisfied              uint64                 `protobuf:"varint,25,opt,name=satisfied,proto3" json:"satisfied,omitempty"`
+	CsatRate               float64                `protobuf:"fixed64,26,opt,name=csat_rate,json=csatRate,proto3" json:"csat_rate,omitempty"`
+	DeskFirstResponses     uint64                 `protobuf:"varint,27,opt,name=desk_first_responses,json=deskFirstResponses,proto3" json:"desk_first_responses,omitempty"`
+	DeskFirstTimely        uint64                 `protobuf:"varint,28,opt,name=desk_first_timely,json=deskFirstTimely,proto3" json:"desk_first_timely,omitempty"`
+	DeskFirstTimelyRate    float64                `protobuf:"fixed64,29,opt,name=desk_first_timely_rate,json=deskFirstTimelyRate,proto3" json:"desk_first_timely_rate,omitempty"`
+	AvgDeskFirstResponseMs float64                `protobuf:"fixed64,30,opt,name=avg_desk_first_response_ms,json=avgDeskFirstResponseMs,proto3" json:"avg_desk_first_response_ms,omitempty"`
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *MetricsRecord) Reset() {
@@ -1501,6 +1505,34 @@ func (x *MetricsRecord) GetCsatRate() float64 {
 	return 0
 }
 
+func (x *MetricsRecord) GetDeskFirstResponses() uint64 {
+	if x != nil {
+		return x.DeskFirstResponses
+	}
+	return 0
+}
+
+func (x *MetricsRecord) GetDeskFirstTimely() uint64 {
+	if x != nil {
+		return x.DeskFirstTimely
+	}
+	return 0
+}
+
+func (x *MetricsRecord) GetDeskFirstTimelyRate() float64 {
+	if x != nil {
+		return x.DeskFirstTimelyRate
+	}
+	return 0
+}
+
+func (x *MetricsRecord) GetAvgDeskFirstResponseMs() float64 {
+	if x != nil {
+		return x.AvgDeskFirstResponseMs
+	}
+	return 0
+}
+
 var File_export_exportpb_records_proto protoreflect.FileDescriptor
 
 const file_export_exportpb_records_proto_rawDesc = "" +
@@ -1633,7 +1665,7 @@ const file_export_exportpb_records_proto_rawDesc = "" +
 	"\x06reason\x18\t \x01(\tR\x06reason\x12\x19\n" +
 	"\buntil_ms\x18\n" +
 	" \x01(\x03R\auntilMs\x12\x13\n" +
-	"\x05at_ms\x18\v \x01(\x03R\x04atMs\"\xf1\x06\n" +
+	"\x05at_ms\x18\v \x01(\x03R\x04atMs\"\xc0\b\n" +
 	"\rMetricsRecord\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x17\n" +
 	"\asize_ms\x18\x02 \x01(\x03R\x06sizeMs\x12\x19\n" +
@@ -1665,7 +1697,11 @@ const file_export_exportpb_records_proto_rawDesc = "" +
 	"\n" +
 	"avg_rating\x18\x18 \x01(\x01R\tavgRating\x12\x1c\n" +
 	"\tsatisfied\x18\x19 \x01(\x04R\tsatisfied\x12\x1b\n" +
-	"\tcsat_rate\x18\x1a \x01(\x01R\bcsatRateB7Z5github.com/switchboard-im/switchboard/export/exportpbb\x06proto3"
+	"\tcsat_rate\x18\x1a \x01(\x01R\bcsatRate\x120\n" +
+	"\x14desk_first_responses\x18\x1b \x01(\x04R\x12deskFirstResponses\x12*\n" +
+	"\x11desk_first_timely\x18\x1c \x01(\x04R\x0fdeskFirstTimely\x123\n" +
+	"\x16desk_first_timely_rate\x18\x1d \x01(\x01R\x13deskFirstTimelyRate\x12:\n" +
+	"\x1aavg_desk_first_response_ms\x18\x1e \x01(\x01R\x16avgDeskFirstResponseMsB7Z5github.com/switchboard-im/switchboard/export/exportpbb\x06proto3"
 
 var (
 	file_export_exportpb_records_proto_rawDescOnce sync.Once

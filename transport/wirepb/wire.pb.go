@@ -8228,31 +8228,35 @@ func (x *MyMetricsRequest) GetKey() string {
 // MyMetricsRow is one window of the user's metrics, the same numbers as the
 // admin API's row for that key (averages in ms, 0 when nothing to average).
 type MyMetricsRow struct {
-	state              protoimpl.MessageState `protogen:"open.v1"`
-	WindowStartMs      int64                  `protobuf:"varint,1,opt,name=window_start_ms,json=windowStartMs,proto3" json:"window_start_ms,omitempty"`
-	WindowEndMs        int64                  `protobuf:"varint,2,opt,name=window_end_ms,json=windowEndMs,proto3" json:"window_end_ms,omitempty"`
-	Questions          uint64                 `protobuf:"varint,3,opt,name=questions,proto3" json:"questions,omitempty"`                      // docs/METRICS.md defines each column
-	Timely             uint64                 `protobuf:"varint,4,opt,name=timely,proto3" json:"timely,omitempty"`                            // of them, replied within the threshold
-	TimelyRate         float64                `protobuf:"fixed64,5,opt,name=timely_rate,json=timelyRate,proto3" json:"timely_rate,omitempty"` // the reply rate
-	AvgResponseMs      float64                `protobuf:"fixed64,6,opt,name=avg_response_ms,json=avgResponseMs,proto3" json:"avg_response_ms,omitempty"`
-	MsgQuestions       uint64                 `protobuf:"varint,7,opt,name=msg_questions,json=msgQuestions,proto3" json:"msg_questions,omitempty"`
-	MsgTimely          uint64                 `protobuf:"varint,8,opt,name=msg_timely,json=msgTimely,proto3" json:"msg_timely,omitempty"`
-	MsgTimelyRate      float64                `protobuf:"fixed64,9,opt,name=msg_timely_rate,json=msgTimelyRate,proto3" json:"msg_timely_rate,omitempty"`
-	AvgMsgResponseMs   float64                `protobuf:"fixed64,10,opt,name=avg_msg_response_ms,json=avgMsgResponseMs,proto3" json:"avg_msg_response_ms,omitempty"`
-	Sessions           uint64                 `protobuf:"varint,11,opt,name=sessions,proto3" json:"sessions,omitempty"`
-	AvgSessionMs       float64                `protobuf:"fixed64,12,opt,name=avg_session_ms,json=avgSessionMs,proto3" json:"avg_session_ms,omitempty"`
-	AvgSessionMessages float64                `protobuf:"fixed64,13,opt,name=avg_session_messages,json=avgSessionMessages,proto3" json:"avg_session_messages,omitempty"`
-	AvgFirstResponseMs float64                `protobuf:"fixed64,14,opt,name=avg_first_response_ms,json=avgFirstResponseMs,proto3" json:"avg_first_response_ms,omitempty"`
-	QueueWaits         uint64                 `protobuf:"varint,15,opt,name=queue_waits,json=queueWaits,proto3" json:"queue_waits,omitempty"` // assignments placed in the window
-	AvgQueueWaitMs     float64                `protobuf:"fixed64,16,opt,name=avg_queue_wait_ms,json=avgQueueWaitMs,proto3" json:"avg_queue_wait_ms,omitempty"`
-	Abandoned          uint64                 `protobuf:"varint,17,opt,name=abandoned,proto3" json:"abandoned,omitempty"`
-	Final              bool                   `protobuf:"varint,18,opt,name=final,proto3" json:"final,omitempty"`                           // no later event can change it
-	Ratings            uint64                 `protobuf:"varint,19,opt,name=ratings,proto3" json:"ratings,omitempty"`                       // customers' ratings placed in the window
-	AvgRating          float64                `protobuf:"fixed64,20,opt,name=avg_rating,json=avgRating,proto3" json:"avg_rating,omitempty"` // their average score, 1-5
-	Satisfied          uint64                 `protobuf:"varint,21,opt,name=satisfied,proto3" json:"satisfied,omitempty"`                   // ratings of 4 or 5
-	CsatRate           float64                `protobuf:"fixed64,22,opt,name=csat_rate,json=csatRate,proto3" json:"csat_rate,omitempty"`    // satisfied / ratings
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	state                  protoimpl.MessageState `protogen:"open.v1"`
+	WindowStartMs          int64                  `protobuf:"varint,1,opt,name=window_start_ms,json=windowStartMs,proto3" json:"window_start_ms,omitempty"`
+	WindowEndMs            int64                  `protobuf:"varint,2,opt,name=window_end_ms,json=windowEndMs,proto3" json:"window_end_ms,omitempty"`
+	Questions              uint64                 `protobuf:"varint,3,opt,name=questions,proto3" json:"questions,omitempty"`                      // docs/METRICS.md defines each column
+	Timely                 uint64                 `protobuf:"varint,4,opt,name=timely,proto3" json:"timely,omitempty"`                            // of them, replied within the threshold
+	TimelyRate             float64                `protobuf:"fixed64,5,opt,name=timely_rate,json=timelyRate,proto3" json:"timely_rate,omitempty"` // the reply rate
+	AvgResponseMs          float64                `protobuf:"fixed64,6,opt,name=avg_response_ms,json=avgResponseMs,proto3" json:"avg_response_ms,omitempty"`
+	MsgQuestions           uint64                 `protobuf:"varint,7,opt,name=msg_questions,json=msgQuestions,proto3" json:"msg_questions,omitempty"`
+	MsgTimely              uint64                 `protobuf:"varint,8,opt,name=msg_timely,json=msgTimely,proto3" json:"msg_timely,omitempty"`
+	MsgTimelyRate          float64                `protobuf:"fixed64,9,opt,name=msg_timely_rate,json=msgTimelyRate,proto3" json:"msg_timely_rate,omitempty"`
+	AvgMsgResponseMs       float64                `protobuf:"fixed64,10,opt,name=avg_msg_response_ms,json=avgMsgResponseMs,proto3" json:"avg_msg_response_ms,omitempty"`
+	Sessions               uint64                 `protobuf:"varint,11,opt,name=sessions,proto3" json:"sessions,omitempty"`
+	AvgSessionMs           float64                `protobuf:"fixed64,12,opt,name=avg_session_ms,json=avgSessionMs,proto3" json:"avg_session_ms,omitempty"`
+	AvgSessionMessages     float64                `protobuf:"fixed64,13,opt,name=avg_session_messages,json=avgSessionMessages,proto3" json:"avg_session_messages,omitempty"`
+	AvgFirstResponseMs     float64                `protobuf:"fixed64,14,opt,name=avg_first_response_ms,json=avgFirstResponseMs,proto3" json:"avg_first_response_ms,omitempty"`
+	QueueWaits             uint64                 `protobuf:"varint,15,opt,name=queue_waits,json=queueWaits,proto3" json:"queue_waits,omitempty"` // assignments placed in the window
+	AvgQueueWaitMs         float64                `protobuf:"fixed64,16,opt,name=avg_queue_wait_ms,json=avgQueueWaitMs,proto3" json:"avg_queue_wait_ms,omitempty"`
+	Abandoned              uint64                 `protobuf:"varint,17,opt,name=abandoned,proto3" json:"abandoned,omitempty"`
+	Final                  bool                   `protobuf:"varint,18,opt,name=final,proto3" json:"final,omitempty"`                                                       // no later event can change it
+	Ratings                uint64                 `protobuf:"varint,19,opt,name=ratings,proto3" json:"ratings,omitempty"`                                                   // customers' ratings placed in the window
+	AvgRating              float64                `protobuf:"fixed64,20,opt,name=avg_rating,json=avgRating,proto3" json:"avg_rating,omitempty"`                             // their average score, 1-5
+	Satisfied              uint64                 `protobuf:"varint,21,opt,name=satisfied,proto3" json:"satisfied,omitempty"`                                               // ratings of 4 or 5
+	CsatRate               float64                `protobuf:"fixed64,22,opt,name=csat_rate,json=csatRate,proto3" json:"csat_rate,omitempty"`                                // satisfied / ratings
+	DeskFirstResponses     uint64                 `protobuf:"varint,23,opt,name=desk_first_responses,json=deskFirstResponses,proto3" json:"desk_first_responses,omitempty"` // desk sessions whose first agent message is in the window
+	DeskFirstTimely        uint64                 `protobuf:"varint,24,opt,name=desk_first_timely,json=deskFirstTimely,proto3" json:"desk_first_timely,omitempty"`          // of them, within the reply threshold
+	DeskFirstTimelyRate    float64                `protobuf:"fixed64,25,opt,name=desk_first_timely_rate,json=deskFirstTimelyRate,proto3" json:"desk_first_timely_rate,omitempty"`
+	AvgDeskFirstResponseMs float64                `protobuf:"fixed64,26,opt,name=avg_desk_first_response_ms,json=avgDeskFirstResponseMs,proto3" json:"avg_desk_first_response_ms,omitempty"` // from the customer's asking, across any gap
+	unknownFields          protoimpl.UnknownFields
+	sizeCache              protoimpl.SizeCache
 }
 
 func (x *MyMetricsRow) Reset() {
@@ -8435,6 +8439,34 @@ func (x *MyMetricsRow) GetSatisfied() uint64 {
 func (x *MyMetricsRow) GetCsatRate() float64 {
 	if x != nil {
 		return x.CsatRate
+	}
+	return 0
+}
+
+func (x *MyMetricsRow) GetDeskFirstResponses() uint64 {
+	if x != nil {
+		return x.DeskFirstResponses
+	}
+	return 0
+}
+
+func (x *MyMetricsRow) GetDeskFirstTimely() uint64 {
+	if x != nil {
+		return x.DeskFirstTimely
+	}
+	return 0
+}
+
+func (x *MyMetricsRow) GetDeskFirstTimelyRate() float64 {
+	if x != nil {
+		return x.DeskFirstTimelyRate
+	}
+	return 0
+}
+
+func (x *MyMetricsRow) GetAvgDeskFirstResponseMs() float64 {
+	if x != nil {
+		return x.AvgDeskFirstResponseMs
 	}
 	return 0
 }
@@ -9081,7 +9113,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x10MyMetricsRequest\x12\x16\n" +
 	"\x06window\x18\x01 \x01(\tR\x06window\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\rR\x05limit\x12\x10\n" +
-	"\x03key\x18\x03 \x01(\tR\x03key\"\x8f\x06\n" +
+	"\x03key\x18\x03 \x01(\tR\x03key\"\xde\a\n" +
 	"\fMyMetricsRow\x12&\n" +
 	"\x0fwindow_start_ms\x18\x01 \x01(\x03R\rwindowStartMs\x12\"\n" +
 	"\rwindow_end_ms\x18\x02 \x01(\x03R\vwindowEndMs\x12\x1c\n" +
@@ -9109,7 +9141,11 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\n" +
 	"avg_rating\x18\x14 \x01(\x01R\tavgRating\x12\x1c\n" +
 	"\tsatisfied\x18\x15 \x01(\x04R\tsatisfied\x12\x1b\n" +
-	"\tcsat_rate\x18\x16 \x01(\x01R\bcsatRate\"\x86\x01\n" +
+	"\tcsat_rate\x18\x16 \x01(\x01R\bcsatRate\x120\n" +
+	"\x14desk_first_responses\x18\x17 \x01(\x04R\x12deskFirstResponses\x12*\n" +
+	"\x11desk_first_timely\x18\x18 \x01(\x04R\x0fdeskFirstTimely\x123\n" +
+	"\x16desk_first_timely_rate\x18\x19 \x01(\x01R\x13deskFirstTimelyRate\x12:\n" +
+	"\x1aavg_desk_first_response_ms\x18\x1a \x01(\x01R\x16avgDeskFirstResponseMs\"\x86\x01\n" +
 	"\x0fMyMetricsResult\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06window\x18\x02 \x01(\tR\x06window\x125\n" +

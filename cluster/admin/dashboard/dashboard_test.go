@@ -125,6 +125,7 @@ type pageState struct {
 	UserNote      string   `json:"userNote"`
 	UserMessages  []string `json:"userMessages"`
 	AgentCSAT     string   `json:"agentCSAT"` // agent-7's CSAT cell
+	AgentDesk     string   `json:"agentDesk"` // agent-7's desk first response cell
 	LineNote      string   `json:"lineNote"`
 	LineOpen      string   `json:"lineOpen"` // the line whose panel shows
 }
@@ -154,6 +155,7 @@ const readState = `(() => {
 		lineNote: document.getElementById('line-note').textContent,
 		lineOpen: document.getElementById('line-panel').hidden ? '' : document.getElementById('line-panel').dataset.line,
 		agentCSAT: (document.querySelector('#agents tr[data-key="agent-7"] td:last-child') || {}).textContent || '',
+		agentDesk: (document.querySelector('#agents tr[data-key="agent-7"] td:nth-child(8)') || {}).textContent || '',
 		testRate: (document.querySelector('#chart-counters path[data-name="switchboard_dashboard_test_sends_total"]') || { dataset: {} }).dataset.latest || '',
 	};
 })()`
@@ -201,7 +203,8 @@ func TestChartsFromAPI(t *testing.T) {
 			for _, key := range []string{"*", "agent-7"} {
 				rows = append(rows, analytics.Row{Key: key, WindowStart: start, WindowEnd: start.Add(time.Minute),
 					Questions: 4, Timely: uint64(i), TimelyRate: float64(i) / 4, AvgResponseMs: 1500 * float64(i), Sessions: 2, AvgSessionMs: 60000,
-					Ratings: 2, Satisfied: uint64(i % 2), CSATRate: float64(i%2) / 2})
+					Ratings: 2, Satisfied: uint64(i % 2), CSATRate: float64(i%2) / 2,
+					DeskFirstResponses: uint64(i), AvgDeskFirstResponseMs: 60000 * float64(i)})
 			}
 		}
 		writeJSON(w, r, analytics.Report{Rows: rows})
@@ -223,6 +226,11 @@ func TestChartsFromAPI(t *testing.T) {
 	// 6 ratings in the three windows, 2 of them 4 or 5.
 	if st = b.wait("the agent's CSAT", 10*time.Second, func(s pageState) bool { return s.AgentCSAT != "" }); st.AgentCSAT != "33% of 6" {
 		t.Fatalf("agent-7's CSAT cell %q, want 33%% of 6", st.AgentCSAT)
+	}
+	// Desk first responses: 1, 2 and 3 of 1, 2 and 3 min, weighted by their
+	// count: 14 min in all over 6.
+	if st.AgentDesk != "2.3 min of 6" {
+		t.Fatalf("agent-7's desk first response cell %q, want 2.3 min of 6", st.AgentDesk)
 	}
 	if sentToken.Load() {
 		t.Fatal("the page sent a token it was never given")

@@ -247,6 +247,11 @@ export interface MetricsRow {
   ratings: number;
   avg_rating: number;
   csat_rate: number;
+  /** desk sessions' first responses: from the customer's asking to the first agent message, across any gap */
+  desk_first_responses: number;
+  desk_first_timely: number;
+  desk_first_timely_rate: number;
+  avg_desk_first_response_ms: number;
   final: boolean;
 }
 

@@ -31,6 +31,13 @@ export interface MyMetricsRow {
   satisfied: number;
   /** CSAT: satisfied / ratings */
   csatRate: number;
+  /** desk sessions whose first agent message is in the window */
+  deskFirstResponses: number;
+  /** of them, within the reply threshold */
+  deskFirstTimely: number;
+  deskFirstTimelyRate: number;
+  /** from the customer's asking to the first agent message, across any gap */
+  avgDeskFirstResponseMs: number;
   /** no later event changes the row */
   final: boolean;
 }
@@ -70,6 +77,10 @@ export const myMetricsView = (v: MyMetricsResult): MyMetricsView => ({
     avgRating: r.avgRating,
     satisfied: Number(r.satisfied),
     csatRate: r.csatRate,
+    deskFirstResponses: Number(r.deskFirstResponses),
+    deskFirstTimely: Number(r.deskFirstTimely),
+    deskFirstTimelyRate: r.deskFirstTimelyRate,
+    avgDeskFirstResponseMs: r.avgDeskFirstResponseMs,
     final: r.final,
   })),
 });

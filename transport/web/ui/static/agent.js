@@ -107,6 +107,7 @@ async function showMetrics() {
     if (!r && metricsTries-- > 0) soonMetrics();
     el.textContent = r
       ? `reply rate ${Math.round(r.timelyRate * 100)}% · first response ${secs(r.avgFirstResponseMs)} · avg response ${secs(r.avgResponseMs)} · ${r.sessions} sessions` +
+        (r.deskFirstResponses > 0 ? ` · desk first response ${secs(r.avgDeskFirstResponseMs)}` : "") +
         (r.queueWaits > 0 ? ` · avg queue wait ${secs(r.avgQueueWaitMs)}` : "") + csat(r)
       : "no service metrics yet";
   } catch (err) {
