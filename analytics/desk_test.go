@@ -139,6 +139,9 @@ func TestDeskOf(t *testing.T) {
 	}{
 		{`{"desk":"start","session":"s/1","line":"cars","scene":"listing","data":""}`, DeskStep{Op: DeskStart}},
 		{`{"desk":"start","session":"s/2","line":"cars","scene":"listing","data":"","reopened_by":17}`, DeskStep{Op: DeskStart, Reopened: true}},
+		{`{"desk":"start","session":"s/1","line":"cars","first_response_target_ms":120000}`, DeskStep{Op: DeskStart, TargetMs: 120000}},
+		{`{"desk":"start","session":"s/1","line":"cars","first_response_target_ms":-1}`, DeskStep{}},
+		{`{"desk":"start","session":"s/1","line":"cars","first_response_target_ms":"2m"}`, DeskStep{}},
 		{`{"desk":"handover","session":"s/1","by":"bot"}`, DeskStep{Op: DeskHandover}},
 		{`{"desk":"after_hours","session":"s/1","opens_at_ms":1709280000000,"message":"We answer from 9."}`, DeskStep{Op: DeskAfterHours, OpensAtMs: 1709280000000}},
 		{`{"desk":"after_hours","session":"s/1"}`, DeskStep{Op: DeskAfterHours}},
@@ -219,6 +222,8 @@ func TestDeskStepRejected(t *testing.T) {
 		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{Op: DeskStart, OpensAtMs: 5}},
 		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{Op: DeskAfterHours, OpensAtMs: maxAbsMillis + 1}},
 		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{Op: DeskHandover, Owner: "a"}},
+		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{Op: DeskAssigned, Owner: "a", TargetMs: 5}},
+		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{Op: DeskStart, TargetMs: maxWaitMs + 1}},
 	} {
 		e := newEngine(t, DefaultConfig())
 		if err := e.Process(ev); !errors.Is(err, ErrInvalidEvent) {
@@ -461,6 +466,33 @@ func TestDeskFirstResponseClock(t *testing.T) {
 			t.Errorf("%s: %d first responses, %v ms in all; want 2 of 2 s and 3 min 3 s", tc.name, n, total)
 		case tc.want >= 0 && (n != 1 || total != float64(tc.want)):
 			t.Errorf("%s: %d first responses, %v ms in all; want 1 of %d ms", tc.name, n, total, tc.want)
+		}
+	}
+}
+
+// A session whose start names its line's first-response target is timely
+// against it; one without, against the reply threshold.
+func TestDeskFirstResponseTarget(t *testing.T) {
+	target := func(at int64, ms int64) msg {
+		return msg{who: "sys", at: at, desk: DeskStep{Op: DeskStart, TargetMs: ms}, line: "cars"}
+	}
+	thr := DefaultConfig().ReplyThreshold.Milliseconds()
+	for _, tc := range []struct {
+		name   string
+		start  msg
+		answer int64 // ms after the start
+		timely uint64
+	}{
+		{"within the target", target(0, 2*mn), 2 * mn, 1},
+		{"past the target", target(0, 2*mn), 2*mn + 1, 0},
+		{"a target above the threshold", target(0, thr+mn), thr + mn, 1},
+		{"no target: the threshold", start(0, "cars"), thr, 1},
+		{"no target: past the threshold", start(0, "cars"), thr + 1, 0},
+	} {
+		e := newEngine(t, DefaultConfig())
+		feed(t, e, events("c1", tc.start, assigned(sec, "a1", sec), msg{who: "a1", at: tc.answer}))
+		if n, timely, _ := deskFirst(e, LineKey("cars")); n != 1 || timely != tc.timely {
+			t.Errorf("%s: %d first responses, %d timely; want 1, %d", tc.name, n, timely, tc.timely)
 		}
 	}
 }

@@ -38,6 +38,7 @@ type convState struct {
 	hasAsked     bool
 	clockFrom    int64 // valid when hasClockFrom
 	hasClockFrom bool
+	target       int64 // the session's first-response target in ms; 0: the reply threshold
 }
 
 // deskPhase is where a conversation is in the desk's sessions, as far as
@@ -234,7 +235,7 @@ func (e *Engine) deskStep(cs *convState, d *DeskStep, t int64) {
 		} else {
 			cs.asked, cs.hasAsked = t, true
 		}
-		cs.deskPhase, cs.hasClockFrom = deskWaiting, false
+		cs.deskPhase, cs.hasClockFrom, cs.target = deskWaiting, false, d.TargetMs
 	case DeskAfterHours, DeskHandover:
 		// The desk's clock starts when the line opens, and the robot's
 		// time is not the agents'.
@@ -301,7 +302,7 @@ func (e *Engine) rate(cs *convState, d *DeskStep, t int64) {
 // firstResponse counts the first agent message of a desk session at t:
 // the time since the customer asked (or since the clock started, if
 // later), for the conversation's owner if it has one, else the agent who
-// wrote.
+// wrote; timely within the session's target, else the reply threshold.
 func (e *Engine) firstResponse(cs *convState, t int64, agent uint32) {
 	if cs.deskPhase != deskWaiting {
 		return
@@ -316,7 +317,11 @@ func (e *Engine) firstResponse(cs *convState, t int64, agent uint32) {
 	}
 	r := max(0, t-from)
 	c := agg{deskFirst: 1, deskFirstSum: r}
-	if r <= e.threshold {
+	target := e.threshold
+	if cs.target != 0 {
+		target = cs.target
+	}
+	if r <= target {
 		c.deskFirstTimely = 1
 	}
 	e.contribute(t, agent, cs.line, &c)

@@ -76,6 +76,9 @@ type DeskStep struct {
 	WaitMs    int64  // assigned: the queue wait it ends
 	Abandoned bool   // close: the session was waiting in a queue
 	Reopened  bool   // start: a customer's message after the close reopened
+	// TargetMs (start): the line's first-response target, against which
+	// the session's first response is timely; 0: the reply threshold.
+	TargetMs int64
 	// OpensAtMs (after_hours): when the line opens next, in Unix ms; 0
 	// when it never opens again.
 	OpensAtMs int64
@@ -139,6 +142,7 @@ func DeskOf(m storage.Message) DeskStep {
 		OpenWaitMs *int64 `json:"open_wait_ms"`
 		Abandoned  bool   `json:"abandoned"`
 		ReopenedBy uint64 `json:"reopened_by"`
+		TargetMs   int64  `json:"first_response_target_ms"`
 		OpensAtMs  int64  `json:"opens_at_ms"`
 		Session    string `json:"session"`
 		Score      int    `json:"score"` // a fraction or a string fails the whole body
@@ -149,7 +153,7 @@ func DeskOf(m storage.Message) DeskStep {
 	st := DeskStep{Op: b.Desk}
 	switch b.Desk {
 	case DeskStart:
-		st.Reopened = b.ReopenedBy != 0
+		st.Reopened, st.TargetMs = b.ReopenedBy != 0, b.TargetMs
 	case DeskHandover, DeskRequeue:
 	case DeskAfterHours:
 		st.OpensAtMs = b.OpensAtMs
@@ -205,6 +209,8 @@ func (d *DeskStep) check() error {
 		return fmt.Errorf("desk step %s: abandoned", d.Op)
 	case d.Reopened && d.Op != DeskStart:
 		return fmt.Errorf("desk step %s: reopened", d.Op)
+	case d.TargetMs != 0 && d.Op != DeskStart, d.TargetMs < 0 || d.TargetMs > maxWaitMs:
+		return fmt.Errorf("desk step %s: first-response target %d ms", d.Op, d.TargetMs)
 	case d.OpensAtMs != 0 && d.Op != DeskAfterHours, d.OpensAtMs > maxAbsMillis || d.OpensAtMs < -maxAbsMillis:
 		return fmt.Errorf("desk step %s: opens at %d ms", d.Op, d.OpensAtMs)
 	case d.Op != DeskRating && (d.Score != 0 || d.Agent != "" || d.Session != ""):

@@ -132,7 +132,7 @@ func randomStep(rng *rand.Rand, agents []string, conv string, session *int) Desk
 		case 1:
 			return DeskStep{Op: DeskAfterHours} // the line never opens again
 		case 2:
-			return DeskStep{Op: DeskStart, Reopened: true}
+			return DeskStep{Op: DeskStart, Reopened: true, TargetMs: rng.Int64N(2) * rng.Int64N(120000)}
 		}
 		return DeskStep{Op: DeskAfterHours, OpensAtMs: base.Add(time.Duration(rng.IntN(4*3600)) * time.Second).UnixMilli()}
 	case 6:
@@ -145,7 +145,7 @@ func randomStep(rng *rand.Rand, agents []string, conv string, session *int) Desk
 		}
 		return st
 	}
-	return DeskStep{Op: DeskStart}
+	return DeskStep{Op: DeskStart, TargetMs: rng.Int64N(2) * rng.Int64N(120000)}
 }
 
 // zoneEdges are instants around which time-zone traces start: DST
@@ -441,6 +441,7 @@ func reference(cfg Config, trace map[string][]Event) referenceResult {
 		phase := deskNone
 		closedAt := uint64(0)
 		asked, clockFrom, hasClockFrom := int64(0), int64(0), false
+		target := int64(0)
 		// Questions waiting for a reply: when each became the owner's to
 		// answer (its own time, or the last owner change after it).
 		var open []int64
@@ -482,7 +483,7 @@ func reference(cfg Config, trace map[string][]Event) referenceResult {
 							}
 						}
 					}
-					phase, hasClockFrom = deskWaiting, false
+					phase, hasClockFrom, target = deskWaiting, false, d.TargetMs
 				case DeskClose:
 					phase, closedAt = deskClosed, ev.Seq
 				}
@@ -536,7 +537,7 @@ func reference(cfg Config, trace map[string][]Event) referenceResult {
 					from = max(from, clockFrom)
 				}
 				c := agg{deskFirst: 1, deskFirstSum: max(0, a.t-from)}
-				if c.deskFirstSum <= thr {
+				if c.deskFirstSum <= thr && target == 0 || target != 0 && c.deskFirstSum <= target {
 					c.deskFirstTimely = 1
 				}
 				who := a.agent

@@ -81,6 +81,9 @@ func deskBody(conv string, ev Event) []byte {
 		if d.Reopened {
 			b["reopened_by"] = ev.Seq - 1
 		}
+		if d.TargetMs != 0 {
+			b["first_response_target_ms"] = d.TargetMs
+		}
 	case DeskHandover:
 		b["by"] = "bot"
 	case DeskAfterHours:

@@ -40,7 +40,8 @@ type Row struct {
 	// DeskFirstResponses counts the desk sessions whose first agent
 	// message is in the window (by its time), AvgDeskFirstResponseMs the
 	// average time to it from the customer's asking, across any gap, and
-	// DeskFirstTimely those within the reply threshold.
+	// DeskFirstTimely those within the session's target (else the reply
+	// threshold).
 	DeskFirstResponses     uint64  `json:"desk_first_responses"`
 	DeskFirstTimely        uint64  `json:"desk_first_timely"`
 	DeskFirstTimelyRate    float64 `json:"desk_first_timely_rate"`

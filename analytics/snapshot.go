@@ -112,6 +112,7 @@ func appendConv(b []byte, id string, cs *convState, rank []uint32) []byte {
 	b = binary.AppendUvarint(b, uint64(rank[cs.owner]))
 	b = appendString(b, cs.rated)
 	b = append(b, byte(cs.deskPhase))
+	b = binary.AppendUvarint(b, uint64(cs.target))
 	var flags byte
 	if cs.hasNewest {
 		flags |= convHasNewest
@@ -453,6 +454,11 @@ func (d *decoder) conv(gap int64, keys []string) *convState {
 	}
 	if cs.deskPhase = deskPhase(d.byte()); cs.deskPhase > deskClosed {
 		d.fail("unknown desk phase %d", cs.deskPhase)
+	}
+	if t := d.uvarint(); t <= maxWaitMs {
+		cs.target = int64(t)
+	} else {
+		d.fail("first-response target %d ms", t)
 	}
 	flags := d.byte()
 	if flags&^(convHasNewest|convSpanOpen|convHasSince|convHasAsked|convHasClockFrom) != 0 {

@@ -72,7 +72,7 @@ type agg struct {
 	ratingSum         uint64 // the scores' sum
 	satisfied         uint64 // ratings of SatisfiedScore or more
 	deskFirst         uint64 // desk sessions' first responses
-	deskFirstTimely   uint64 // of them, within the reply threshold
+	deskFirstTimely   uint64 // of them, within the target or reply threshold
 	deskFirstSum      int64
 }
 

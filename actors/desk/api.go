@@ -113,7 +113,7 @@ func (d *Desk) Enter(ctx context.Context, customer, scene string) (SessionInfo, 
 	if err := d.call(ctx, KindScenes, scenesID, "get", name, &sc); err != nil {
 		return out, err
 	}
-	req := enterReq{Customer: customer, Line: sc.Line, Scene: scene, Data: data, Route: sc.Route, Hours: sc.Hours}
+	req := enterReq{Customer: customer, Line: sc.Line, Scene: scene, Data: data, Route: sc.Route, lineSettings: sc.lineSettings}
 	err = d.call(ctx, KindThread, threadID(sc.Line, customer), "enter", req, &out)
 	return out, err
 }

@@ -244,16 +244,16 @@ func (t *threadGrain) openWait(g *grain, entered, wait int64) (int64, bool) {
 	return sch.openBetween(from, from.Add(time.Duration(wait)*time.Millisecond)).Milliseconds(), true
 }
 
-// lineHours asks the scene registry for the line's hours, for a session
-// that starts without an entry (a reopen). The notice is a courtesy: on
-// failure the session starts without it.
-func (t *threadGrain) lineHours(g *grain) *Hours {
+// lineSettings asks the scene registry for the line's hours and targets,
+// for a session that starts without an entry (a reopen). They are a
+// courtesy and a measure: on failure the session starts without them.
+func (t *threadGrain) lineSettings(g *grain) lineSettings {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*g.d.rt.Config().RequestTimeout)
 	defer cancel()
-	var h *Hours
-	if err := g.d.call(ctx, KindScenes, scenesID, "hours", t.Line, &h); err != nil {
-		g.d.log.Warn("desk: a reopened session starts without its line's hours", "thread", g.id, "err", err)
-		return nil
+	var l lineSettings
+	if err := g.d.call(ctx, KindScenes, scenesID, "line", t.Line, &l); err != nil {
+		g.d.log.Warn("desk: a reopened session starts without its line's hours and targets", "thread", g.id, "err", err)
+		return lineSettings{}
 	}
-	return h
+	return l
 }

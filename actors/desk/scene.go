@@ -75,16 +75,17 @@ func (d *Desk) stepBot(step string) (string, bool) {
 }
 
 // scenesGrain is the registry of scenes and of the business lines'
-// opening hours (one grain, identity "all").
+// opening hours and targets (one grain, identity "all").
 type scenesGrain struct {
-	Scenes map[string]Scene  `json:"scenes"`
-	Lines  map[string]*Hours `json:"lines,omitempty"`
+	Scenes  map[string]Scene    `json:"scenes"`
+	Lines   map[string]*Hours   `json:"lines,omitempty"`
+	Targets map[string]*Targets `json:"targets,omitempty"`
 }
 
-// sceneEntry is a scene with its line's hours, as an entry needs them.
+// sceneEntry is a scene with its line's settings, as an entry needs them.
 type sceneEntry struct {
 	Scene
-	Hours *Hours `json:"hours,omitempty"`
+	lineSettings
 }
 
 // hoursReq sets a line's hours; nil Hours clears them (always open).
@@ -98,7 +99,7 @@ const scenesID = "all"
 func (s *scenesGrain) state() any { return s }
 
 func (s *scenesGrain) load(_ *grain, blob []byte, found bool) error {
-	s.Scenes, s.Lines = map[string]Scene{}, map[string]*Hours{}
+	s.Scenes, s.Lines, s.Targets = map[string]Scene{}, map[string]*Hours{}, map[string]*Targets{}
 	if !found {
 		return nil
 	}
@@ -108,10 +109,18 @@ func (s *scenesGrain) load(_ *grain, blob []byte, found bool) error {
 	if s.Lines == nil {
 		s.Lines = map[string]*Hours{}
 	}
+	if s.Targets == nil {
+		s.Targets = map[string]*Targets{}
+	}
 	return nil
 }
 
 func (s *scenesGrain) self(*grain, actor.Context, any) {}
+
+// line is what a session of the line takes when it starts.
+func (s *scenesGrain) line(name string) lineSettings {
+	return lineSettings{Hours: s.Lines[name], Targets: s.Targets[name]}
+}
 
 func (s *scenesGrain) handle(g *grain, ctx actor.Context, op string, body []byte) (any, error) {
 	switch op {
@@ -151,7 +160,7 @@ func (s *scenesGrain) handle(g *grain, ctx actor.Context, op string, body []byte
 		if !ok {
 			return nil, rejected(pb.Code_NOT_FOUND, "no scene %q", name)
 		}
-		return sceneEntry{Scene: sc, Hours: s.Lines[sc.Line]}, nil
+		return sceneEntry{Scene: sc, lineSettings: s.line(sc.Line)}, nil
 	case "set_hours":
 		var r hoursReq
 		if err := decode(body, &r); err != nil {
@@ -189,6 +198,49 @@ func (s *scenesGrain) handle(g *grain, ctx actor.Context, op string, body []byte
 			return nil, err
 		}
 		return s.Lines[line], nil
+	case "set_targets":
+		var r targetsReq
+		if err := decode(body, &r); err != nil {
+			return nil, err
+		}
+		if !validName(r.Line) {
+			return nil, invalid("line %q must be 1-32 of letters, digits, _ and -", r.Line)
+		}
+		if r.Targets != nil {
+			if err := r.Targets.check(); err != nil {
+				return nil, err
+			}
+			if _, ok := s.Targets[r.Line]; !ok && len(s.Targets) >= g.d.cfg.MaxScenes {
+				return nil, rejected(pb.Code_TOO_LARGE, "%d lines have targets, limit %d (the scene limit)", len(s.Targets), g.d.cfg.MaxScenes)
+			}
+		}
+		old, had := s.Targets[r.Line]
+		if r.Targets == nil {
+			delete(s.Targets, r.Line)
+		} else {
+			s.Targets[r.Line] = r.Targets
+		}
+		if err := g.save(ctx); err != nil {
+			if had {
+				s.Targets[r.Line] = old
+			} else {
+				delete(s.Targets, r.Line)
+			}
+			return nil, err
+		}
+		return r.Targets, nil
+	case "targets":
+		var line string
+		if err := decode(body, &line); err != nil {
+			return nil, err
+		}
+		return s.Targets[line], nil
+	case "line":
+		var line string
+		if err := decode(body, &line); err != nil {
+			return nil, err
+		}
+		return s.line(line), nil
 	case "list":
 		out := make([]Scene, 0, len(s.Scenes))
 		for _, sc := range s.Scenes {

@@ -225,8 +225,8 @@ type enterReq struct {
 	// thread must beat.
 	Via string `json:"via,omitempty"`
 	Own int64  `json:"own,omitempty"`
-	// Hours are the line's opening hours at the entry (nil: always open).
-	Hours *Hours `json:"hours,omitempty"`
+	// The line's opening hours (nil: always open) and targets at the entry.
+	lineSettings
 }
 
 type forgetReq struct {
@@ -440,14 +440,14 @@ func (t *threadGrain) enter(g *grain, ctx actor.Context, r enterReq) (any, error
 		prefer = t.LastAgent
 	}
 	return t.begin(g, ctx, &session{Scene: r.Scene, Data: r.Data, Route: r.Route, Prefer: prefer},
-		map[string]any{"desk": "start", "line": t.Line, "scene": r.Scene, "data": r.Data}, r.Hours)
+		map[string]any{"desk": "start", "line": t.Line, "scene": r.Scene, "data": r.Data}, r.lineSettings)
 }
 
 // begin makes s the next session of the current conversation, records its
-// start (the event start), tells the customer when a closed line opens
-// (hours: the line's opening hours, nil if always open) and takes its
-// route's first step.
-func (t *threadGrain) begin(g *grain, ctx actor.Context, s *session, start map[string]any, hours *Hours) (any, error) {
+// start (the event start, with the line's first-response target), tells
+// the customer when a closed line opens (the line's opening hours, nil if
+// always open) and takes its route's first step.
+func (t *threadGrain) begin(g *grain, ctx actor.Context, s *session, start map[string]any, line lineSettings) (any, error) {
 	// Listed first: a crash after the session opened must find it listed
 	// (a listed thread whose session never opened is dropped by the wake).
 	rctx, cancel := context.WithTimeout(context.Background(), 2*g.d.rt.Config().RequestTimeout)
@@ -464,12 +464,15 @@ func (t *threadGrain) begin(g *grain, ctx actor.Context, s *session, start map[s
 	if b, ok := g.d.stepBot(s.Route[0]); ok {
 		bots = []string{b}
 	}
+	if line.Targets != nil {
+		start["first_response_target_ms"] = line.Targets.FirstResponseMs
+	}
 	if err := t.record(g, t.who(), start, nil, bots, nil); err != nil {
 		t.N--
 		t.Session = prev
 		return nil, err
 	}
-	if err := t.afterHours(g, hours); err != nil {
+	if err := t.afterHours(g, line.Hours); err != nil {
 		return nil, err
 	}
 	pos, err := t.step(g, 0)
@@ -520,7 +523,7 @@ func (t *threadGrain) reopen(g *grain, ctx actor.Context, r messageNote) (any, e
 		prefer = t.LastAgent
 	}
 	return t.begin(g, ctx, &session{Scene: last.Scene, Data: last.Data, Route: last.Route, Prefer: prefer},
-		map[string]any{"desk": "start", "line": t.Line, "scene": last.Scene, "data": last.Data, "reopened_by": r.Seq}, t.lineHours(g))
+		map[string]any{"desk": "start", "line": t.Line, "scene": last.Scene, "data": last.Data, "reopened_by": r.Seq}, t.lineSettings(g))
 }
 
 // step moves the session to route step i; it returns the queue position.

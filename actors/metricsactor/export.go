@@ -53,7 +53,7 @@ var (
 	}, []string{"agent", "window"})
 	deskFirstTimelyRate = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "switchboard_metrics_desk_first_timely_rate",
-		Help: "Share of the desk sessions' first responses within the reply threshold in the last final window, per agent, line and *.",
+		Help: "Share of the desk sessions' first responses within their line's target (else the reply threshold) in the last final window, per agent, line and *.",
 	}, []string{"agent", "window"})
 	lateEvents = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "switchboard_metrics_late_events",

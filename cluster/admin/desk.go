@@ -21,6 +21,9 @@ func (s *Server) deskRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/desk/lines/{line}/hours", s.openRead(ScopeDesk, s.deskHours))
 	mux.HandleFunc("PUT /api/v1/desk/lines/{line}/hours", s.auth(ScopeDesk, s.deskSetHours))
 	mux.HandleFunc("DELETE /api/v1/desk/lines/{line}/hours", s.auth(ScopeDesk, s.deskSetHours))
+	mux.HandleFunc("GET /api/v1/desk/lines/{line}/targets", s.openRead(ScopeDesk, s.deskTargets))
+	mux.HandleFunc("PUT /api/v1/desk/lines/{line}/targets", s.auth(ScopeDesk, s.deskSetTargets))
+	mux.HandleFunc("DELETE /api/v1/desk/lines/{line}/targets", s.auth(ScopeDesk, s.deskSetTargets))
 	mux.HandleFunc("GET /api/v1/desk/lines/{line}/replies", s.openRead(ScopeDesk, s.deskReplies))
 	mux.HandleFunc("PUT /api/v1/desk/lines/{line}/replies", s.auth(ScopeDesk, s.deskSetReplies))
 	mux.HandleFunc("GET /api/v1/desk/agents/{user}", s.openRead(ScopeDesk, s.deskAgent))
@@ -147,6 +150,37 @@ func (s *Server) deskSetHours(w http.ResponseWriter, r *http.Request) {
 	line := r.PathValue("line")
 	out, err := s.node.Desk.SetHours(ctx, line, h)
 	deskAnswer(w, LineHours{Line: line, Hours: out}, err)
+}
+
+// LineTargets is the answer of /api/v1/desk/lines/{line}/targets;
+// Targets is null for a line without targets.
+type LineTargets struct {
+	Line    string        `json:"line"`
+	Targets *desk.Targets `json:"targets"`
+}
+
+func (s *Server) deskTargets(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := deskCtx(r)
+	defer cancel()
+	line := r.PathValue("line")
+	t, err := s.node.Desk.LineTargets(ctx, line)
+	deskAnswer(w, LineTargets{Line: line, Targets: t}, err)
+}
+
+// deskSetTargets sets a line's targets (PUT) or clears them (DELETE).
+func (s *Server) deskSetTargets(w http.ResponseWriter, r *http.Request) {
+	var t *desk.Targets
+	if r.Method == http.MethodPut {
+		t = new(desk.Targets)
+		if !readDeskBody(w, r, t) {
+			return
+		}
+	}
+	ctx, cancel := deskCtx(r)
+	defer cancel()
+	line := r.PathValue("line")
+	out, err := s.node.Desk.SetTargets(ctx, line, t)
+	deskAnswer(w, LineTargets{Line: line, Targets: out}, err)
 }
 
 // LineReplies is the body of PUT and the answer of

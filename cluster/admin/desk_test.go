@@ -169,6 +169,17 @@ func TestDeskAPI(t *testing.T) {
 		t.Fatalf("hours: %v", got)
 	}
 	must(do(http.MethodDelete, "/api/v1/desk/lines/cars/hours", tok, nil))(200)
+	// First-response targets: set, read, refused, cleared.
+	must(do(http.MethodPut, "/api/v1/desk/lines/cars/targets", "", map[string]any{"first_response_ms": 120000}))(401)
+	must(do(http.MethodPut, "/api/v1/desk/lines/cars/targets", tok, map[string]any{"first_response_ms": 999}))(400)
+	must(do(http.MethodPut, "/api/v1/desk/lines/cars/targets", tok, map[string]any{"first_response_ms": 120000}))(200)
+	if got := must(do(http.MethodGet, "/api/v1/desk/lines/cars/targets", tok, nil))(200); fmt.Sprint(got["targets"]) != "map[first_response_ms:120000]" {
+		t.Fatalf("targets: %v", got)
+	}
+	must(do(http.MethodDelete, "/api/v1/desk/lines/cars/targets", tok, nil))(200)
+	if got := must(do(http.MethodGet, "/api/v1/desk/lines/cars/targets", tok, nil))(200); got["targets"] != nil {
+		t.Fatalf("cleared targets: %v", got)
+	}
 	// Saved replies: replaced whole, read back in order.
 	replies := map[string]any{"replies": []map[string]string{{"name": "hours", "text": "9 to 5"}, {"name": "bye", "text": "Thanks!"}}}
 	must(do(http.MethodPut, "/api/v1/desk/lines/cars/replies", "", replies))(401)

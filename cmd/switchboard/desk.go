@@ -359,7 +359,7 @@ func newDeskCmd() *cobra.Command {
 	_ = merge.MarkFlagRequired("from")
 	_ = merge.MarkFlagRequired("to")
 
-	cmd.AddCommand(scene, agent, queue, enter, handover, transfer, noteCmd, tagCmd, closeCmd, rate, session, merge, newDeskHoursCmd(&o), newDeskRepliesCmd(&o))
+	cmd.AddCommand(scene, agent, queue, enter, handover, transfer, noteCmd, tagCmd, closeCmd, rate, session, merge, newDeskHoursCmd(&o), newDeskTargetsCmd(&o), newDeskRepliesCmd(&o))
 	return cmd
 }
 
@@ -412,6 +412,55 @@ its route. Days not given are closed, e.g.
 	cmd.Flags().StringArrayVar(&h.ClosedDates, "closed", nil, "a date the line is closed, YYYY-MM-DD; repeat")
 	cmd.Flags().StringVar(&h.Message, "message", "", "what a customer who comes while the line is closed reads")
 	cmd.Flags().BoolVar(&clear, "clear", false, "remove the hours: the line is always open")
+	return cmd
+}
+
+// newDeskTargetsCmd shows, sets or clears a business line's targets.
+func newDeskTargetsCmd(o *adminOptions) *cobra.Command {
+	var firstResponse time.Duration
+	var clear bool
+	cmd := &cobra.Command{
+		Use:   "targets LINE",
+		Short: "Show a business line's service targets; with --first-response set it, with --clear remove it",
+		Long: `A session records its line's first-response target when it starts; the
+metrics count its first response (from the customer's asking to the first
+agent message) as timely against it (desk_first_timely), and against
+--metrics-reply-threshold where the line has none. A change applies to
+sessions that start after it, e.g.
+
+  switchboard desk targets cars --first-response 2m`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path := "/api/v1/desk/lines/" + url.PathEscape(args[0]) + "/targets"
+			var out admin.LineTargets
+			var err error
+			switch {
+			case clear && firstResponse != 0:
+				return fmt.Errorf("--clear and --first-response: choose one")
+			case clear:
+				err = o.send(cmd.Context(), http.MethodDelete, path, nil, &out)
+			case firstResponse != 0:
+				err = o.send(cmd.Context(), http.MethodPut, path, desk.Targets{FirstResponseMs: firstResponse.Milliseconds()}, &out)
+			default:
+				err = o.call(cmd.Context(), http.MethodGet, path, &out)
+			}
+			if err != nil {
+				return err
+			}
+			if o.json {
+				return printJSON(os.Stdout, out)
+			}
+			if out.Targets == nil {
+				fmt.Printf("%s: no targets (first responses are timely within the reply threshold)\n", out.Line)
+				return nil
+			}
+			fmt.Printf("%s: first response within %v\n", out.Line, time.Duration(out.Targets.FirstResponseMs)*time.Millisecond)
+			return nil
+		},
+	}
+	cmd.Flags().DurationVar(&firstResponse, "first-response", 0,
+		fmt.Sprintf("the first-response target, %v to %v (sets the targets)", desk.MinFirstResponseTarget, desk.MaxFirstResponseTarget))
+	cmd.Flags().BoolVar(&clear, "clear", false, "remove the targets: first responses count against the reply threshold")
 	return cmd
 }
 

@@ -8252,7 +8252,7 @@ type MyMetricsRow struct {
 	Satisfied              uint64                 `protobuf:"varint,21,opt,name=satisfied,proto3" json:"satisfied,omitempty"`                                               // ratings of 4 or 5
 	CsatRate               float64                `protobuf:"fixed64,22,opt,name=csat_rate,json=csatRate,proto3" json:"csat_rate,omitempty"`                                // satisfied / ratings
 	DeskFirstResponses     uint64                 `protobuf:"varint,23,opt,name=desk_first_responses,json=deskFirstResponses,proto3" json:"desk_first_responses,omitempty"` // desk sessions whose first agent message is in the window
-	DeskFirstTimely        uint64                 `protobuf:"varint,24,opt,name=desk_first_timely,json=deskFirstTimely,proto3" json:"desk_first_timely,omitempty"`          // of them, within the reply threshold
+	DeskFirstTimely        uint64                 `protobuf:"varint,24,opt,name=desk_first_timely,json=deskFirstTimely,proto3" json:"desk_first_timely,omitempty"`          // of them, within the line's target (else the reply threshold)
 	DeskFirstTimelyRate    float64                `protobuf:"fixed64,25,opt,name=desk_first_timely_rate,json=deskFirstTimelyRate,proto3" json:"desk_first_timely_rate,omitempty"`
 	AvgDeskFirstResponseMs float64                `protobuf:"fixed64,26,opt,name=avg_desk_first_response_ms,json=avgDeskFirstResponseMs,proto3" json:"avg_desk_first_response_ms,omitempty"` // from the customer's asking, across any gap
 	unknownFields          protoimpl.UnknownFields

@@ -33,7 +33,7 @@ export interface MyMetricsRow {
   csatRate: number;
   /** desk sessions whose first agent message is in the window */
   deskFirstResponses: number;
-  /** of them, within the reply threshold */
+  /** of them, within the line's target (else the reply threshold) */
   deskFirstTimely: number;
   deskFirstTimelyRate: number;
   /** from the customer's asking to the first agent message, across any gap */

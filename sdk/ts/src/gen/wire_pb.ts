@@ -3922,7 +3922,7 @@ export type MyMetricsRow = Message$1<"switchboard.wire.v1.MyMetricsRow"> & {
   deskFirstResponses: bigint;
 
   /**
-   * of them, within the reply threshold
+   * of them, within the line's target (else the reply threshold)
    *
    * @generated from field: uint64 desk_first_timely = 24;
    */

@@ -1,0 +1,63 @@
+package desk
+
+import (
+	"context"
+	"time"
+)
+
+// The range of a business line's first-response target.
+const (
+	MinFirstResponseTarget = time.Second
+	MaxFirstResponseTarget = 30 * 24 * time.Hour
+)
+
+// Targets are a business line's service targets. Each session records
+// the target of its line when it starts (its start step's
+// first_response_target_ms), and the metrics count a first response as
+// timely against it, where the global reply threshold applies otherwise
+// (docs/METRICS.md, "First response of a desk session").
+type Targets struct {
+	// FirstResponseMs: from the customer's asking to an agent's first
+	// message, in ms.
+	FirstResponseMs int64 `json:"first_response_ms"`
+}
+
+func (t Targets) check() error {
+	if d := time.Duration(t.FirstResponseMs) * time.Millisecond; t.FirstResponseMs < MinFirstResponseTarget.Milliseconds() ||
+		t.FirstResponseMs > MaxFirstResponseTarget.Milliseconds() {
+		return invalid("targets: a first response of %v (want %v to %v)", d, MinFirstResponseTarget, MaxFirstResponseTarget)
+	}
+	return nil
+}
+
+// lineSettings are what a session takes from its business line when it
+// starts: the opening hours (nil: always open) and the targets (nil:
+// none).
+type lineSettings struct {
+	Hours   *Hours   `json:"hours,omitempty"`
+	Targets *Targets `json:"targets,omitempty"`
+}
+
+// targetsReq sets a line's targets; nil Targets clears them.
+type targetsReq struct {
+	Line    string   `json:"line"`
+	Targets *Targets `json:"targets"`
+}
+
+// SetTargets sets a business line's targets (nil clears them) and returns
+// them. They apply to sessions that start after it.
+func (d *Desk) SetTargets(ctx context.Context, line string, t *Targets) (*Targets, error) {
+	var out *Targets
+	err := d.call(ctx, KindScenes, scenesID, "set_targets", targetsReq{Line: line, Targets: t}, &out)
+	return out, err
+}
+
+// LineTargets returns a business line's targets, nil if it has none.
+func (d *Desk) LineTargets(ctx context.Context, line string) (*Targets, error) {
+	var out *Targets
+	if !validName(line) {
+		return nil, invalid("bad line %q", line)
+	}
+	err := d.call(ctx, KindScenes, scenesID, "targets", line, &out)
+	return out, err
+}

@@ -1,0 +1,94 @@
+package desk_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/actors/desk"
+)
+
+// TestFirstResponseTargets: a session records its line's first-response
+// target in its start step (an entry and a reopen alike) for the metrics;
+// a change applies to sessions that start after it; the targets survive a
+// restart and can be cleared; a target out of range is INVALID at its
+// edges, and at most MaxScenes lines have targets.
+func TestFirstResponseTargets(t *testing.T) {
+	store := openStore(t)
+	n := startNode(t, store, desk.Config{MaxScenes: 3})
+	ctx := tctx(t)
+	d := n.Desk
+	careDesk(t, d, 5)
+
+	twoMin := &desk.Targets{FirstResponseMs: (2 * time.Minute).Milliseconds()}
+	if got, err := d.SetTargets(ctx, "l", twoMin); err != nil || *got != *twoMin {
+		t.Fatalf("set targets: %+v %v", got, err)
+	}
+	s := enterAssigned(t, d, "c1", "help/1")
+	if st := stepsOf(deskEvents(t, n, "c1", s.Conv), "start"); len(st) != 1 || st[0]["first_response_target_ms"] != 120000.0 {
+		t.Fatalf("the start step %v, want first_response_target_ms 120000", st)
+	}
+
+	// Changed, then the customer writes after the close: the reopened
+	// session takes the line's target as it is now.
+	if _, err := d.SetTargets(ctx, "l", &desk.Targets{FirstResponseMs: 30000}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Close(ctx, "a1", s.Conv, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Send(ctx, &pb.SendMessage{Conv: s.Conv, Sender: "c1", Body: []byte("one more thing")}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() error {
+		st := stepsOf(deskEvents(t, n, "c1", s.Conv), "start")
+		if len(st) != 2 || st[1]["first_response_target_ms"] != 30000.0 || st[1]["reopened_by"] == nil {
+			return fmt.Errorf("start steps %v, want a reopening one with first_response_target_ms 30000", st)
+		}
+		return nil
+	})
+
+	for name, bad := range map[string]struct {
+		line    string
+		targets *desk.Targets
+	}{
+		"a bad line":              {"no/such", twoMin},
+		"no target":               {"l", &desk.Targets{}},
+		"just under a second":     {"l", &desk.Targets{FirstResponseMs: desk.MinFirstResponseTarget.Milliseconds() - 1}},
+		"just over thirty days":   {"l", &desk.Targets{FirstResponseMs: desk.MaxFirstResponseTarget.Milliseconds() + 1}},
+		"a negative first target": {"l", &desk.Targets{FirstResponseMs: -1000}},
+	} {
+		if _, err := d.SetTargets(ctx, bad.line, bad.targets); code(err) != pb.Code_INVALID {
+			t.Errorf("%s: %v, want INVALID", name, err)
+		}
+	}
+	for _, edge := range []time.Duration{desk.MinFirstResponseTarget, desk.MaxFirstResponseTarget} {
+		if _, err := d.SetTargets(ctx, "edge", &desk.Targets{FirstResponseMs: edge.Milliseconds()}); err != nil {
+			t.Errorf("a target of %v: %v", edge, err)
+		}
+	}
+	if _, err := d.SetTargets(ctx, "other", twoMin); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.SetTargets(ctx, "fourth", twoMin); code(err) != pb.Code_TOO_LARGE {
+		t.Fatalf("targets for a fourth line: %v, want TOO_LARGE", err)
+	}
+
+	n.Stop(true)
+	n = startNode(t, store, desk.Config{MaxScenes: 3})
+	d = n.Desk
+	if got, err := d.LineTargets(ctx, "l"); err != nil || got == nil || got.FirstResponseMs != 30000 {
+		t.Fatalf("the targets after a restart: %+v %v", got, err)
+	}
+	if _, err := d.SetTargets(ctx, "l", nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := d.LineTargets(ctx, "l"); err != nil || got != nil {
+		t.Fatalf("cleared targets: %+v %v", got, err)
+	}
+	s2 := enterAssigned(t, d, "c2", "help")
+	if st := stepsOf(deskEvents(t, n, "c2", s2.Conv), "start"); len(st) != 1 || st[0]["first_response_target_ms"] != nil {
+		t.Fatalf("a start without targets %v", st)
+	}
+}
