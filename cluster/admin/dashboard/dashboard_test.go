@@ -483,8 +483,9 @@ func TestDashboardInChromium(t *testing.T) {
 		}
 	}
 
-	// Business lines: the admin sets a line's opening hours and saved
-	// replies from the page; a bad zone is refused with the node's reason.
+	// Business lines: the admin sets a line's opening hours, its
+	// first-response target and saved replies from the page; a bad zone
+	// and a target out of range are refused with the node's reason.
 	b.eval(`document.getElementById('line-id').value = 'cars'; document.querySelector('#line-form button[type=submit]').click()`)
 	b.wait("the line opened", 10*time.Second, func(s pageState) bool { return s.LineOpen == "cars" })
 	b.eval(`document.getElementById('hours-tz').value = 'Nowhere/Else'; document.getElementById('hours-save').click()`)
@@ -499,6 +500,20 @@ func TestDashboardInChromium(t *testing.T) {
 	if err != nil || h == nil || h.TZ != "Europe/Berlin" || h.Week["mon"] != "09:00-12:00,13:00-18:00" || len(h.Week) != 1 ||
 		strings.Join(h.ClosedDates, " ") != "2026-12-25 2027-01-01" || h.Message != "We answer from 9 to 6." {
 		t.Fatalf("the hours the page saved: %+v %v", h, err)
+	}
+	b.eval(`document.getElementById('target-first').value = '31d'; document.getElementById('target-save').click()`)
+	b.wait("a target out of range refused", 10*time.Second, func(s pageState) bool { return strings.Contains(s.LineNote, "a first response of 744h0m0s") })
+	b.eval(`document.getElementById('target-first').value = '90s'; document.getElementById('target-save').click()`)
+	b.wait("the target saved", 10*time.Second, func(s pageState) bool {
+		return s.LineNote == "Saved the target of cars: a first response within 90s."
+	})
+	if tg, err := nodes[2].Desk.LineTargets(ctx, "cars"); err != nil || tg == nil || tg.FirstResponseMs != 90000 {
+		t.Fatalf("the target the page saved: %+v %v", tg, err)
+	}
+	b.eval(`document.getElementById('target-clear').click()`)
+	b.wait("the target cleared", 10*time.Second, func(s pageState) bool { return s.LineNote == "cars has no target." })
+	if tg, err := nodes[0].Desk.LineTargets(ctx, "cars"); err != nil || tg != nil {
+		t.Fatalf("after No target: %+v %v", tg, err)
 	}
 	b.eval(`document.getElementById('replies-text').value = 'viewings: Monday to Saturday, by appointment.\nbye: Thanks: see you!'; document.getElementById('replies-save').click()`)
 	b.wait("the replies saved", 10*time.Second, func(s pageState) bool { return s.LineNote == "Saved 2 replies of cars." })

@@ -710,7 +710,7 @@
     });
   }
 
-  // ---- business lines (docs/DESK.md, "Business hours", "Saved replies") -----
+  // ---- business lines (docs/DESK.md, "Business hours", "First-response targets", "Saved replies")
 
   const DAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
 
@@ -719,6 +719,22 @@
     for (const d of DAYS) $('hours-' + d).value = (h && h.week && h.week[d]) || '';
     $('hours-closed').value = h && h.closed_dates ? h.closed_dates.join(' ') : '';
     $('hours-message').value = (h && h.message) || '';
+  }
+
+  // A target as the page writes it ("90s", "2m", "1h", "1d") and back.
+  const TARGET_UNITS = { s: 1000, m: 60000, h: 3600000, d: 86400000 };
+  function targetText(t) {
+    if (!t) return '';
+    const ms = t.first_response_ms;
+    for (const u of ['d', 'h', 'm', 's']) {
+      if (ms % TARGET_UNITS[u] === 0) return ms / TARGET_UNITS[u] + u;
+    }
+    return ms + 'ms';
+  }
+  function parseTarget(text) {
+    const m = /^(\d+)\s*(ms|s|m|h|d)$/.exec(text.trim());
+    if (!m) throw new Error('"' + text + '" is not a duration such as 90s, 2m or 1h');
+    return { first_response_ms: Number(m[1]) * (m[2] === 'ms' ? 1 : TARGET_UNITS[m[2]]) };
   }
 
   // repliesText and parseReplies: the list as "NAME: TEXT" lines.
@@ -736,11 +752,12 @@
 
   async function openLine(line) {
     const path = 'desk/lines/' + encodeURIComponent(line);
-    const [hours, replies] = await Promise.all([getJSON(path + '/hours'), getJSON(path + '/replies')]);
+    const [hours, targets, replies] = await Promise.all([getJSON(path + '/hours'), getJSON(path + '/targets'), getJSON(path + '/replies')]);
     const panel = $('line-panel');
     panel.dataset.line = line;
     panel.hidden = false;
     showHours(hours.hours);
+    $('target-first').value = targetText(targets.targets);
     $('replies-text').value = repliesText(replies.replies || []);
   }
 
@@ -788,6 +805,24 @@
         const res = await call(path() + '/hours', { method: 'DELETE' });
         showHours(res.hours);
         note(res.line + ' is always open.');
+      } catch (err) {
+        note('Clear failed: ' + err.message);
+      }
+    });
+    $('target-save').addEventListener('click', async () => {
+      try {
+        const res = await putJSON(path() + '/targets', parseTarget($('target-first').value));
+        $('target-first').value = targetText(res.targets);
+        note('Saved the target of ' + res.line + ': a first response within ' + targetText(res.targets) + '.');
+      } catch (err) {
+        note('Save failed: ' + err.message);
+      }
+    });
+    $('target-clear').addEventListener('click', async () => {
+      try {
+        const res = await call(path() + '/targets', { method: 'DELETE' });
+        $('target-first').value = targetText(res.targets);
+        note(res.line + ' has no target.');
       } catch (err) {
         note('Clear failed: ' + err.message);
       }
