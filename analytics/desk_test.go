@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-im/switchboard/internal/openhours"
 	"github.com/switchboard-im/switchboard/storage"
 )
 
@@ -141,6 +142,11 @@ func TestDeskOf(t *testing.T) {
 		{`{"desk":"start","session":"s/2","line":"cars","scene":"listing","data":"","reopened_by":17}`, DeskStep{Op: DeskStart, Reopened: true}},
 		{`{"desk":"start","session":"s/1","line":"cars","first_response_target_ms":120000}`, DeskStep{Op: DeskStart, TargetMs: 120000}},
 		{`{"desk":"start","session":"s/1","line":"cars","first_response_target_ms":-1}`, DeskStep{}},
+		// Hours without their message; hours that do not parse are none.
+		{`{"desk":"start","session":"s/1","line":"cars","hours":{"tz":"UTC","week":{"mon":"09:00-17:00"},"message":"From 9."}}`,
+			DeskStep{Op: DeskStart, Hours: `{"tz":"UTC","week":{"mon":"09:00-17:00"}}`}},
+		{`{"desk":"start","session":"s/1","line":"cars","hours":{"tz":"Mars/Olympus","week":{}}}`, DeskStep{Op: DeskStart}},
+		{`{"desk":"start","session":"s/1","line":"cars","hours":"always"}`, DeskStep{}},
 		{`{"desk":"start","session":"s/1","line":"cars","first_response_target_ms":"2m"}`, DeskStep{}},
 		{`{"desk":"handover","session":"s/1","by":"bot"}`, DeskStep{Op: DeskHandover}},
 		{`{"desk":"after_hours","session":"s/1","opens_at_ms":1709280000000,"message":"We answer from 9."}`, DeskStep{Op: DeskAfterHours, OpensAtMs: 1709280000000}},
@@ -224,6 +230,7 @@ func TestDeskStepRejected(t *testing.T) {
 		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{Op: DeskHandover, Owner: "a"}},
 		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{Op: DeskAssigned, Owner: "a", TargetMs: 5}},
 		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{Op: DeskStart, TargetMs: maxWaitMs + 1}},
+		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{Op: DeskClose, Hours: `{"tz":"UTC"}`}},
 	} {
 		e := newEngine(t, DefaultConfig())
 		if err := e.Process(ev); !errors.Is(err, ErrInvalidEvent) {
@@ -493,6 +500,34 @@ func TestDeskFirstResponseTarget(t *testing.T) {
 		feed(t, e, events("c1", tc.start, assigned(sec, "a1", sec), msg{who: "a1", at: tc.answer}))
 		if n, timely, _ := deskFirst(e, LineKey("cars")); n != 1 || timely != tc.timely {
 			t.Errorf("%s: %d first responses, %d timely; want 1, %d", tc.name, n, timely, tc.timely)
+		}
+	}
+}
+
+// Where the start records its line's opening hours, the first response
+// counts them only: a question asked five minutes before Friday's close
+// and answered five minutes after Monday's opening took ten minutes of
+// the desk's time; a session without hours counts the whole weekend.
+func TestDeskFirstResponseInOpeningHours(t *testing.T) {
+	hours, err := HoursKey(openhours.Hours{TZ: "Europe/Berlin", Week: map[string]string{"mon": "09:00-18:00", "fri": "09:00-18:00"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// base is Friday 2024-03-01 10:00 UTC, 11:00 in Berlin: Friday's close
+	// is 17:00 UTC, 7 h on; Monday's opening 08:00 UTC, 70 h on.
+	asked := 7*60*mn - 5*mn
+	answered := 70*60*mn + 5*mn
+	for _, tc := range []struct {
+		hours string
+		want  int64
+	}{{hours, 10 * mn}, {"", answered - asked}} {
+		e := newEngine(t, DefaultConfig())
+		feed(t, e, events("c1",
+			msg{who: "sys", at: asked, desk: DeskStep{Op: DeskStart, Hours: tc.hours}, line: "cars"},
+			assigned(asked+sec, "a1", sec),
+			msg{who: "a1", at: answered}))
+		if n, _, total := deskFirst(e, "a1"); n != 1 || total != float64(tc.want) {
+			t.Errorf("hours %q: %d first responses, %v ms; want 1 of %d ms", tc.hours, n, total, tc.want)
 		}
 	}
 }

@@ -1,10 +1,12 @@
 package analytics
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"time"
 
+	"github.com/switchboard-im/switchboard/internal/openhours"
 	"github.com/switchboard-im/switchboard/storage"
 )
 
@@ -39,6 +41,9 @@ type convState struct {
 	clockFrom    int64 // valid when hasClockFrom
 	hasClockFrom bool
 	target       int64 // the session's first-response target in ms; 0: the reply threshold
+	// hours are the waiting session's line's opening hours (HoursKey; "":
+	// always open), in which its first response is counted.
+	hours string
 }
 
 // deskPhase is where a conversation is in the desk's sessions, as far as
@@ -62,9 +67,11 @@ type Engine struct {
 
 	convs  map[string]*convState
 	keyIDs map[string]uint32
-	keys   []string // by id; keys[0] is AllKey
-	aggs   map[aggKey]*agg
-	cache  []cached // see aggAt
+	// schedules caches parsed opening hours by HoursKey.
+	schedules map[string]*openhours.Schedule
+	keys      []string // by id; keys[0] is AllKey
+	aggs      map[aggKey]*agg
+	cache     []cached // see aggAt
 
 	late, futureN uint64
 	maxT          int64 // newest accepted event time overall; math.MinInt64 if none
@@ -107,6 +114,7 @@ func New(cfg Config) (*Engine, error) {
 
 func (e *Engine) reset() {
 	e.convs = make(map[string]*convState)
+	e.schedules = make(map[string]*openhours.Schedule)
 	e.keyIDs = map[string]uint32{AllKey: 0}
 	e.keys = []string{AllKey}
 	e.aggs = make(map[aggKey]*agg)
@@ -235,7 +243,7 @@ func (e *Engine) deskStep(cs *convState, d *DeskStep, t int64) {
 		} else {
 			cs.asked, cs.hasAsked = t, true
 		}
-		cs.deskPhase, cs.hasClockFrom, cs.target = deskWaiting, false, d.TargetMs
+		cs.deskPhase, cs.hasClockFrom, cs.target, cs.hours = deskWaiting, false, d.TargetMs, d.Hours
 	case DeskAfterHours, DeskHandover:
 		// The desk's clock starts when the line opens, and the robot's
 		// time is not the agents'.
@@ -254,7 +262,7 @@ func (e *Engine) deskStep(cs *convState, d *DeskStep, t int64) {
 		}
 		return
 	case DeskClose:
-		cs.deskPhase, cs.hasAsked, cs.hasClockFrom = deskClosed, false, false
+		cs.deskPhase, cs.hasAsked, cs.hasClockFrom, cs.hours = deskClosed, false, false, ""
 	}
 	owner := uint32(0)
 	if d.Owner != "" {
@@ -316,6 +324,10 @@ func (e *Engine) firstResponse(cs *convState, t int64, agent uint32) {
 		agent = cs.owner
 	}
 	r := max(0, t-from)
+	if s := e.schedule(cs.hours); s != nil {
+		r = s.OpenBetween(fromMillis(from), fromMillis(t)).Milliseconds()
+	}
+	cs.hours = ""
 	c := agg{deskFirst: 1, deskFirstSum: r}
 	target := e.threshold
 	if cs.target != 0 {
@@ -325,6 +337,31 @@ func (e *Engine) firstResponse(cs *convState, t int64, agent uint32) {
 		c.deskFirstTimely = 1
 	}
 	e.contribute(t, agent, cs.line, &c)
+}
+
+// maxSchedules bounds the engine's cache of parsed opening hours (a few
+// per business line).
+const maxSchedules = 1024
+
+// schedule returns the parsed opening hours of a HoursKey, nil for none
+// (or hours that do not parse, which DeskOf never lets through).
+func (e *Engine) schedule(hours string) *openhours.Schedule {
+	if hours == "" {
+		return nil
+	}
+	if s, ok := e.schedules[hours]; ok {
+		return s
+	}
+	var h openhours.Hours
+	var s *openhours.Schedule
+	if json.Unmarshal([]byte(hours), &h) == nil {
+		s, _ = openhours.Parse(h, hoursLimits)
+	}
+	if len(e.schedules) >= maxSchedules {
+		clear(e.schedules)
+	}
+	e.schedules[hours] = s
+	return s
 }
 
 // reply closes the open span and answers the pending questions with an

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard-im/switchboard/internal/openhours"
 	"github.com/switchboard-im/switchboard/storage"
 )
 
@@ -79,6 +80,10 @@ type DeskStep struct {
 	// TargetMs (start): the line's first-response target, against which
 	// the session's first response is timely; 0: the reply threshold.
 	TargetMs int64
+	// Hours (start): the line's opening hours, in which the session's
+	// first response is counted, as JSON without their message (HoursKey);
+	// "": always open.
+	Hours string
 	// OpensAtMs (after_hours): when the line opens next, in Unix ms; 0
 	// when it never opens again.
 	OpensAtMs int64
@@ -92,6 +97,30 @@ type DeskStep struct {
 
 // maxWaitMs bounds a recorded queue wait (about 35 years).
 const maxWaitMs = 1 << 40
+
+// hoursLimits bound the opening hours a start step may carry: far above
+// what any desk configuration writes, so the metrics never refuse hours
+// the desk accepted. maxHoursLen bounds their JSON.
+var hoursLimits = openhours.Limits{DayIntervals: 96, ClosedDates: 2000, MessageBytes: 1 << 20}
+
+const maxHoursLen = 64 << 10
+
+// HoursKey is the form in which a start step's hours reach Event.Desk:
+// JSON without the customers' message, after checking that they parse.
+func HoursKey(h openhours.Hours) (string, error) {
+	h.Message = ""
+	if _, err := openhours.Parse(h, hoursLimits); err != nil {
+		return "", err
+	}
+	b, err := json.Marshal(h)
+	if err != nil {
+		return "", err
+	}
+	if len(b) > maxHoursLen {
+		return "", fmt.Errorf("hours of %d bytes, limit %d", len(b), maxHoursLen)
+	}
+	return string(b), nil
+}
 
 // A customer's rating of a desk session scores MinScore to MaxScore;
 // SatisfiedScore and above count as satisfied (the CSAT rate). The desk
@@ -139,13 +168,14 @@ func DeskOf(m storage.Message) DeskStep {
 		WaitMs int64  `json:"wait_ms"`
 		// OpenWaitMs: the part of the wait in the line's opening hours,
 		// where the line has hours; it is the queue wait then.
-		OpenWaitMs *int64 `json:"open_wait_ms"`
-		Abandoned  bool   `json:"abandoned"`
-		ReopenedBy uint64 `json:"reopened_by"`
-		TargetMs   int64  `json:"first_response_target_ms"`
-		OpensAtMs  int64  `json:"opens_at_ms"`
-		Session    string `json:"session"`
-		Score      int    `json:"score"` // a fraction or a string fails the whole body
+		OpenWaitMs *int64           `json:"open_wait_ms"`
+		Abandoned  bool             `json:"abandoned"`
+		ReopenedBy uint64           `json:"reopened_by"`
+		TargetMs   int64            `json:"first_response_target_ms"`
+		Hours      *openhours.Hours `json:"hours"`
+		OpensAtMs  int64            `json:"opens_at_ms"`
+		Session    string           `json:"session"`
+		Score      int              `json:"score"` // a fraction or a string fails the whole body
 	}
 	if json.Unmarshal(m.Body, &b) != nil {
 		return DeskStep{}
@@ -154,6 +184,10 @@ func DeskOf(m storage.Message) DeskStep {
 	switch b.Desk {
 	case DeskStart:
 		st.Reopened, st.TargetMs = b.ReopenedBy != 0, b.TargetMs
+		if b.Hours != nil {
+			// Hours that do not parse are none: the step still starts a session.
+			st.Hours, _ = HoursKey(*b.Hours)
+		}
 	case DeskHandover, DeskRequeue:
 	case DeskAfterHours:
 		st.OpensAtMs = b.OpensAtMs
@@ -211,6 +245,8 @@ func (d *DeskStep) check() error {
 		return fmt.Errorf("desk step %s: reopened", d.Op)
 	case d.TargetMs != 0 && d.Op != DeskStart, d.TargetMs < 0 || d.TargetMs > maxWaitMs:
 		return fmt.Errorf("desk step %s: first-response target %d ms", d.Op, d.TargetMs)
+	case d.Hours != "" && d.Op != DeskStart, len(d.Hours) > maxHoursLen:
+		return fmt.Errorf("desk step %s: hours of %d bytes", d.Op, len(d.Hours))
 	case d.OpensAtMs != 0 && d.Op != DeskAfterHours, d.OpensAtMs > maxAbsMillis || d.OpensAtMs < -maxAbsMillis:
 		return fmt.Errorf("desk step %s: opens at %d ms", d.Op, d.OpensAtMs)
 	case d.Op != DeskRating && (d.Score != 0 || d.Agent != "" || d.Session != ""):

@@ -3,6 +3,7 @@ package analytics
 import (
 	"bytes"
 	"cmp"
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-im/switchboard/internal/openhours"
 	"github.com/switchboard-im/switchboard/storage"
 )
 
@@ -132,7 +134,7 @@ func randomStep(rng *rand.Rand, agents []string, conv string, session *int) Desk
 		case 1:
 			return DeskStep{Op: DeskAfterHours} // the line never opens again
 		case 2:
-			return DeskStep{Op: DeskStart, Reopened: true, TargetMs: rng.Int64N(2) * rng.Int64N(120000)}
+			return DeskStep{Op: DeskStart, Reopened: true, TargetMs: rng.Int64N(2) * rng.Int64N(120000), Hours: randomHours(rng)}
 		}
 		return DeskStep{Op: DeskAfterHours, OpensAtMs: base.Add(time.Duration(rng.IntN(4*3600)) * time.Second).UnixMilli()}
 	case 6:
@@ -145,8 +147,29 @@ func randomStep(rng *rand.Rand, agents []string, conv string, session *int) Desk
 		}
 		return st
 	}
-	return DeskStep{Op: DeskStart, TargetMs: rng.Int64N(2) * rng.Int64N(120000)}
+	return DeskStep{Op: DeskStart, TargetMs: rng.Int64N(2) * rng.Int64N(120000), Hours: randomHours(rng)}
 }
+
+// traceHours are opening hours a trace's starts carry (HoursKey), around
+// its base (Friday 2024-03-01, 10:00 UTC): open in the morning only, a
+// split day in another zone, closed all day; "": always open.
+var traceHours = func() []string {
+	out := []string{""}
+	for _, h := range []openhours.Hours{
+		{TZ: "UTC", Week: map[string]string{"fri": "09:00-10:15", "sat": "09:00-10:00", "mon": "09:00-17:00"}},
+		{TZ: "Europe/Berlin", Week: map[string]string{"fri": "08:00-11:20,11:30-12:00"}, ClosedDates: []string{"2024-03-02"}},
+		{TZ: "UTC", Message: "closed"},
+	} {
+		k, err := HoursKey(h)
+		if err != nil {
+			panic(err)
+		}
+		out = append(out, k)
+	}
+	return out
+}()
+
+func randomHours(rng *rand.Rand) string { return traceHours[rng.IntN(len(traceHours))] }
 
 // zoneEdges are instants around which time-zone traces start: DST
 // changes (New York: 23- and 25-hour days; Lord Howe: a 30-minute shift)
@@ -442,6 +465,7 @@ func reference(cfg Config, trace map[string][]Event) referenceResult {
 		closedAt := uint64(0)
 		asked, clockFrom, hasClockFrom := int64(0), int64(0), false
 		target := int64(0)
+		hours := ""
 		// Questions waiting for a reply: when each became the owner's to
 		// answer (its own time, or the last owner change after it).
 		var open []int64
@@ -483,7 +507,7 @@ func reference(cfg Config, trace map[string][]Event) referenceResult {
 							}
 						}
 					}
-					phase, hasClockFrom, target = deskWaiting, false, d.TargetMs
+					phase, hasClockFrom, target, hours = deskWaiting, false, d.TargetMs, d.Hours
 				case DeskClose:
 					phase, closedAt = deskClosed, ev.Seq
 				}
@@ -537,6 +561,17 @@ func reference(cfg Config, trace map[string][]Event) referenceResult {
 					from = max(from, clockFrom)
 				}
 				c := agg{deskFirst: 1, deskFirstSum: max(0, a.t-from)}
+				if hours != "" {
+					var h openhours.Hours
+					if err := json.Unmarshal([]byte(hours), &h); err != nil {
+						panic(err)
+					}
+					s, err := openhours.Parse(h, hoursLimits)
+					if err != nil {
+						panic(err)
+					}
+					c.deskFirstSum = s.OpenBetween(fromMillis(from), fromMillis(a.t)).Milliseconds()
+				}
 				if c.deskFirstSum <= thr && target == 0 || target != 0 && c.deskFirstSum <= target {
 					c.deskFirstTimely = 1
 				}

@@ -84,6 +84,9 @@ func deskBody(conv string, ev Event) []byte {
 		if d.TargetMs != 0 {
 			b["first_response_target_ms"] = d.TargetMs
 		}
+		if d.Hours != "" {
+			b["hours"] = json.RawMessage(d.Hours)
+		}
 	case DeskHandover:
 		b["by"] = "bot"
 	case DeskAfterHours:

@@ -113,6 +113,7 @@ func appendConv(b []byte, id string, cs *convState, rank []uint32) []byte {
 	b = appendString(b, cs.rated)
 	b = append(b, byte(cs.deskPhase))
 	b = binary.AppendUvarint(b, uint64(cs.target))
+	b = appendString(b, cs.hours)
 	var flags byte
 	if cs.hasNewest {
 		flags |= convHasNewest
@@ -459,6 +460,9 @@ func (d *decoder) conv(gap int64, keys []string) *convState {
 		cs.target = int64(t)
 	} else {
 		d.fail("first-response target %d ms", t)
+	}
+	if cs.hours = d.string(); len(cs.hours) > maxHoursLen {
+		d.fail("hours of %d bytes", len(cs.hours))
 	}
 	flags := d.byte()
 	if flags&^(convHasNewest|convSpanOpen|convHasSince|convHasAsked|convHasClockFrom) != 0 {

@@ -46,6 +46,10 @@ func TestBusinessHours(t *testing.T) {
 	if got := kinds(evs); got != "start after_hours queued assigned " {
 		t.Fatalf("steps %q, want start after_hours queued assigned", got)
 	}
+	// The start records the hours, in which the metrics count the first response.
+	if h, _ := evs[0]["hours"].(map[string]any); h == nil || h["tz"] != "UTC" || h["message"] != closed.Message {
+		t.Fatalf("the start step %v, want the line's hours", evs[0])
+	}
 	if e := evs[1]; e["opens_at_ms"] != float64(opens) || e["message"] != closed.Message || e["session"] != s.Session {
 		t.Fatalf("after_hours step %v, want opens_at_ms %d, the line's message, session %s", e, opens, s.Session)
 	}

@@ -444,7 +444,8 @@ func (t *threadGrain) enter(g *grain, ctx actor.Context, r enterReq) (any, error
 }
 
 // begin makes s the next session of the current conversation, records its
-// start (the event start, with the line's first-response target), tells
+// start (the event start, with the line's first-response target and
+// hours), tells
 // the customer when a closed line opens (the line's opening hours, nil if
 // always open) and takes its route's first step.
 func (t *threadGrain) begin(g *grain, ctx actor.Context, s *session, start map[string]any, line lineSettings) (any, error) {
@@ -466,6 +467,9 @@ func (t *threadGrain) begin(g *grain, ctx actor.Context, s *session, start map[s
 	}
 	if line.Targets != nil {
 		start["first_response_target_ms"] = line.Targets.FirstResponseMs
+	}
+	if line.Hours != nil {
+		start["hours"] = line.Hours // the metrics count the first response in them
 	}
 	if err := t.record(g, t.who(), start, nil, bots, nil); err != nil {
 		t.N--
