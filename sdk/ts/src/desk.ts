@@ -37,6 +37,12 @@ export interface DeskNoteView {
 }
 
 /** A business line's opening hours (docs/DESK.md, "Business hours"). */
+/** A business line's targets (docs/DESK.md, "First-response targets"). */
+export interface LineTargetsView {
+  /** from the customer's asking to an agent's first message, in ms */
+  first_response_ms: number;
+}
+
 export interface LineHoursView {
   /** an IANA time zone, e.g. "Europe/Berlin" */
   tz: string;
@@ -306,6 +312,19 @@ export class Desk {
   /** hours: a business line's opening hours, null if it is always open. */
   hours(line: string): Promise<{ line: string; hours: LineHoursView | null }> {
     return this.call("GET", `/api/v1/desk/lines/${encodeURIComponent(line)}/hours`);
+  }
+  /**
+   * setTargets sets a business line's first-response target (ms, 1 s to 30
+   * days), recorded by the sessions that start after it and counted by the
+   * metrics; null removes it. docs/DESK.md, "First-response targets".
+   */
+  setTargets(line: string, targets: LineTargetsView | null): Promise<{ line: string; targets: LineTargetsView | null }> {
+    const path = `/api/v1/desk/lines/${encodeURIComponent(line)}/targets`;
+    return targets ? this.call("PUT", path, targets) : this.call("DELETE", path);
+  }
+  /** targets: a business line's targets, null if it has none. */
+  targets(line: string): Promise<{ line: string; targets: LineTargetsView | null }> {
+    return this.call("GET", `/api/v1/desk/lines/${encodeURIComponent(line)}/targets`);
   }
   /** setSavedReplies replaces a business line's saved replies (an empty list removes them). */
   setSavedReplies(line: string, replies: DeskSavedReplyView[]): Promise<{ line: string; replies: DeskSavedReplyView[] }> {

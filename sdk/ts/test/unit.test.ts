@@ -292,7 +292,7 @@ test("outbox: kept per user in queue order, forgotten once stored, junk dropped"
   assert.deepEqual(loadMessages(s, "a").map((m) => m.clientMsgId), ["x2"]);
 });
 
-test("desk admin: hours and saved replies go to their endpoints", async () => {
+test("desk admin: hours, targets and saved replies go to their endpoints", async () => {
   const calls: string[] = [];
   const fake = (async (input: string | URL | Request, init?: RequestInit) => {
     calls.push(`${init?.method} ${String(input)} ${init?.body ?? ""}`);
@@ -302,11 +302,17 @@ test("desk admin: hours and saved replies go to their endpoints", async () => {
   await d.setHours("cars", { tz: "UTC", week: { mon: "09:00-17:00" } });
   await d.hours("cars");
   await d.setHours("cars", null);
+  await d.setTargets("cars", { first_response_ms: 120000 });
+  await d.targets("cars");
+  await d.setTargets("cars", null);
   await d.setSavedReplies("cars", [{ name: "hi", text: "Hello!" }]);
   assert.deepEqual(calls, [
     'PUT http://admin/api/v1/desk/lines/cars/hours {"tz":"UTC","week":{"mon":"09:00-17:00"}}',
     "GET http://admin/api/v1/desk/lines/cars/hours ",
     "DELETE http://admin/api/v1/desk/lines/cars/hours ",
+    'PUT http://admin/api/v1/desk/lines/cars/targets {"first_response_ms":120000}',
+    "GET http://admin/api/v1/desk/lines/cars/targets ",
+    "DELETE http://admin/api/v1/desk/lines/cars/targets ",
     'PUT http://admin/api/v1/desk/lines/cars/replies {"replies":[{"name":"hi","text":"Hello!"}]}',
   ]);
 });
