@@ -112,6 +112,7 @@ func (w *Wire) Session(ctx context.Context, by, conv string) (actors.DeskSession
 func withNotes(s SessionInfo) actors.DeskSessionInfo {
 	out := wireSession(s)
 	out.Tags = s.Tags
+	out.FirstResponseTargetMs, out.FirstResponseDueMs, out.StartedMs = s.FirstResponseTargetMs, s.FirstResponseDueMs, s.StartedMs
 	for _, n := range s.Notes {
 		out.Notes = append(out.Notes, actors.DeskNote{By: n.By, AtMs: n.At, Text: n.Text})
 	}

@@ -30,6 +30,24 @@ func (t Targets) check() error {
 	return nil
 }
 
+// dueAt is when a first response to a session that started at started
+// (Unix ms) falls due: target ms later, counted in the line's opening
+// hours where it has them; 0 when the line never opens that much again.
+func (c Config) dueAt(started, target int64, hours *Hours) int64 {
+	if hours == nil {
+		return started + target
+	}
+	sch, err := c.parseHours(*hours)
+	if err != nil {
+		return started + target // as the session's queue waits: hours that no longer parse are none
+	}
+	due, ok := sch.AddOpen(time.UnixMilli(started), time.Duration(target)*time.Millisecond)
+	if !ok {
+		return 0
+	}
+	return due.UnixMilli()
+}
+
 // lineSettings are what a session takes from its business line when it
 // starts: the opening hours (nil: always open) and the targets (nil:
 // none).

@@ -29,6 +29,14 @@ func TestFirstResponseTargets(t *testing.T) {
 	if st := stepsOf(deskEvents(t, n, "c1", s.Conv), "start"); len(st) != 1 || st[0]["first_response_target_ms"] != 120000.0 {
 		t.Fatalf("the start step %v, want first_response_target_ms 120000", st)
 	}
+	// The agents see when the first response is due; the customer does not.
+	if in, err := d.Session(ctx, "a1", s.Conv); err != nil || in.FirstResponseTargetMs != 120000 || in.StartedMs == 0 ||
+		in.FirstResponseDueMs != in.StartedMs+120000 {
+		t.Fatalf("the agent's view %+v %v, want the target and its due time", in, err)
+	}
+	if in, err := d.Session(ctx, "c1", s.Conv); err != nil || in.FirstResponseTargetMs != 0 || in.FirstResponseDueMs != 0 || in.StartedMs != 0 {
+		t.Fatalf("the customer's view %+v %v, without the target", in, err)
+	}
 
 	// Changed, then the customer writes after the close: the reopened
 	// session takes the line's target as it is now.
@@ -90,5 +98,49 @@ func TestFirstResponseTargets(t *testing.T) {
 	s2 := enterAssigned(t, d, "c2", "help")
 	if st := stepsOf(deskEvents(t, n, "c2", s2.Conv), "start"); len(st) != 1 || st[0]["first_response_target_ms"] != nil {
 		t.Fatalf("a start without targets %v", st)
+	}
+}
+
+// TestFirstResponseDue: the due time counts the line's opening hours (a
+// session entered while the line is closed is due that long after it
+// opens) and, on a route that starts with the robot, restarts at the
+// handover, as the metrics count it.
+func TestFirstResponseDue(t *testing.T) {
+	n := startNode(t, openStore(t), desk.Config{})
+	ctx := tctx(t)
+	d := n.Desk
+	careDesk(t, d, 5)
+	if _, err := d.SetScene(ctx, desk.Scene{Name: "robot", Line: "b", Route: []string{"bot", "queue:care"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range []string{"l", "b"} {
+		if _, err := d.SetTargets(ctx, line, &desk.Targets{FirstResponseMs: 90000}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	closed, opens := closedUntilDayAfterTomorrow()
+	if _, err := d.SetHours(ctx, "l", closed); err != nil {
+		t.Fatal(err)
+	}
+	s := enterAssigned(t, d, "c1", "help")
+	if in, err := d.Session(ctx, "a1", s.Conv); err != nil || in.FirstResponseDueMs != opens+90000 {
+		t.Fatalf("after hours: %+v %v, want due %d (the opening and 90 s)", in, err, opens+90000)
+	}
+
+	s, err := d.Enter(ctx, "c2", "robot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := d.Session(ctx, "a1", s.Conv)
+	if err != nil || before.FirstResponseDueMs != before.StartedMs+90000 {
+		t.Fatalf("with the robot: %+v %v", before, err)
+	}
+	time.Sleep(5 * time.Millisecond) // the handover's clock is later than the start's
+	if _, err := d.Handover(ctx, "c2", s.Conv); err != nil {
+		t.Fatal(err)
+	}
+	after, err := d.Session(ctx, "a1", s.Conv)
+	if err != nil || after.FirstResponseDueMs <= before.FirstResponseDueMs || after.FirstResponseDueMs > time.Now().UnixMilli()+90000 {
+		t.Fatalf("after the handover: due %d, before %d: want it moved to the handover and 90 s", after.FirstResponseDueMs, before.FirstResponseDueMs)
 	}
 }

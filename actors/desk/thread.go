@@ -63,6 +63,11 @@ type session struct {
 	// Hours are the line's opening hours when the session started (nil:
 	// always open): its queue waits are counted in them (hours.go).
 	Hours *Hours `json:"hours,omitempty"`
+	// Target is the line's first-response target when the session started
+	// (ms, 0: none) and Due when it falls, in the line's opening hours
+	// (Unix ms; 0: the line never opens again), targets.go.
+	Target int64 `json:"first_response_target_ms,omitempty"`
+	Due    int64 `json:"first_response_due_ms,omitempty"`
 }
 
 // threadGrain is one customer's service thread in one business line: the
@@ -141,6 +146,13 @@ type SessionInfo struct {
 	// (Unix ms) is when the line opened next, 0 if it never does.
 	AfterHours bool  `json:"after_hours,omitempty"`
 	OpensAt    int64 `json:"opens_at_ms,omitempty"`
+	// FirstResponseTargetMs is the session's first-response target (0:
+	// none), FirstResponseDueMs when an agent's first message is due
+	// (Unix ms, in the line's opening hours) and StartedMs when the
+	// session started; internal, like the notes.
+	FirstResponseTargetMs int64 `json:"first_response_target_ms,omitempty"`
+	FirstResponseDueMs    int64 `json:"first_response_due_ms,omitempty"`
+	StartedMs             int64 `json:"started_ms,omitempty"`
 }
 
 func threadID(line, customer string) string { return line + "/" + customer }
@@ -174,6 +186,7 @@ func (t *threadGrain) info(g *grain, pos int) SessionInfo {
 		in.Session, in.State, in.Scene, in.Queue, in.Bot, in.Notes, in.Tags, in.Rating = s.ID, s.State, s.Scene, s.Queue, s.Bot, s.Notes, s.Tags, s.Rating
 		in.LastAgent = s.Agent
 		in.AfterHours, in.OpensAt = s.AfterHours, s.OpensAt
+		in.FirstResponseTargetMs, in.FirstResponseDueMs, in.StartedMs = s.Target, s.Due, s.Started
 		if s.State == StateAssigned {
 			a := s.Agent
 			in.Agent = &a
@@ -285,6 +298,11 @@ func (t *threadGrain) handle(g *grain, ctx actor.Context, op string, body []byte
 			return nil, err
 		}
 		s.Bot = ""
+		if s.Target > 0 {
+			// The robot's time is not the agents': their clock starts now,
+			// as the metrics count it.
+			s.Due = g.d.cfg.dueAt(nowMs(), s.Target, s.Hours)
+		}
 		pos, err := t.step(g, s.Step+1)
 		if err != nil {
 			return nil, err
@@ -467,6 +485,7 @@ func (t *threadGrain) begin(g *grain, ctx actor.Context, s *session, start map[s
 	}
 	if line.Targets != nil {
 		start["first_response_target_ms"] = line.Targets.FirstResponseMs
+		s.Target, s.Due = line.Targets.FirstResponseMs, g.d.cfg.dueAt(s.Started, line.Targets.FirstResponseMs, line.Hours)
 	}
 	if line.Hours != nil {
 		start["hours"] = line.Hours // the metrics count the first response in them

@@ -73,6 +73,13 @@ type DeskSessionInfo struct {
 	// is when the line opens next (Unix ms, 0: no opening ahead).
 	AfterHours bool
 	OpensAt    int64
+	// FirstResponseTargetMs is the session's first-response target (0:
+	// none) and FirstResponseDueMs when an agent's first message is due
+	// (Unix ms, in the line's opening hours), and StartedMs when the
+	// session started: for the same readers as Notes.
+	FirstResponseTargetMs int64
+	FirstResponseDueMs    int64
+	StartedMs             int64
 	// Notes are the agents' internal notes, oldest first: only in the
 	// answers of DeskSessionOf and DeskNote to the session's agent and
 	// supervisors, never to its customer.

@@ -124,8 +124,12 @@ func browserRun(t *testing.T, browser, transport string) {
 	n.extra = []string{"--web", webAddr, "--webtransport", fmt.Sprintf("127.0.0.1:%d", freePort(t, "udp")), "--card-webhook-url", hs.URL}
 	n.start()
 	n.run("desk", "scene", "set", "--data-dir", n.dir, "--scene", "listing", "--line", "cars", "--route", "queue:sales")
-	// The line is closed (hours without an open day), and has a saved reply.
-	n.run("desk", "hours", "cars", "--data-dir", n.dir, "--tz", "UTC", "--message", "We answer from 9 to 5.")
+	// The line is closed (open every day but yesterday, today and
+	// tomorrow, in UTC), has a first-response target and a saved reply.
+	day := func(d int) string { return time.Now().UTC().AddDate(0, 0, d).Format(time.DateOnly) }
+	n.run("desk", "hours", "cars", "--data-dir", n.dir, "--tz", "UTC", "--day", "mon-sun=00:00-24:00",
+		"--closed", day(-1), "--closed", day(0), "--closed", day(1), "--message", "We answer from 9 to 5.")
+	n.run("desk", "targets", "cars", "--data-dir", n.dir, "--first-response", "10m")
 	replies := filepath.Join(t.TempDir(), "replies.json")
 	if err := os.WriteFile(replies, []byte(`[{"name":"viewings","text":"Viewings are Monday to Saturday."}]`), 0o600); err != nil {
 		t.Fatal(err)
@@ -252,6 +256,9 @@ func browserRun(t *testing.T, browser, transport string) {
 	}
 	say(customer, "Is the car still for sale?")
 	until(agent, "the customer's message at the agent", has("Is the car still for sale?"))
+	// The line's target: the first response is due 10 minutes into the
+	// opening hours, until the agent answers.
+	until(agent, "the first response's due time", `document.querySelector("#due").textContent.startsWith("first response due by ")`)
 	// Unanswered, the session shows how long the customer waits.
 	waiting := fmt.Sprintf(`document.querySelector('#convs li[data-conv=%q] .waiting')`, conv)
 	until(agent, "the session waiting for a reply", waiting+`?.textContent.startsWith("⏱ ")`)
@@ -260,6 +267,7 @@ func browserRun(t *testing.T, browser, transport string) {
 	say(agent, "Yes it is!")
 	until(customer, "the agent's reply", has("Yes it is!"))
 	until(agent, "the session no longer waiting", waiting+` === null`)
+	until(agent, "the due time gone once answered", `document.querySelector("#due").textContent === ""`)
 	// The agent pins the customer's question: both pages show it above
 	// the chat, and the pin as a step; unpinned, it goes.
 	var asked string

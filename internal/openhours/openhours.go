@@ -207,3 +207,38 @@ func (s *Schedule) OpenBetween(from, to time.Time) time.Duration {
 
 // Message is what a customer who comes while the line is closed reads.
 func (s *Schedule) Message() string { return s.message }
+
+// AddOpen returns the instant at which d of opening hours has passed
+// since from: a first response due within two hours of the desk's time,
+// asked at 17:00 on a line open 09:00-18:00, is due at 10:00 the next
+// open day. False when the line does not open that much within
+// MaxOpenDays.
+func (s *Schedule) AddOpen(from time.Time, d time.Duration) (time.Time, bool) {
+	if d <= 0 {
+		return from, true
+	}
+	lf := from.In(s.loc)
+	y, m, dd := lf.Date()
+	left := d
+	for k := range MaxOpenDays {
+		day := time.Date(y, m, dd+k, 12, 0, 0, 0, s.loc) // noon: clear of DST edges
+		if s.closed[day.Format(time.DateOnly)] {
+			continue
+		}
+		for _, sp := range s.week[day.Weekday()] {
+			start := time.Date(day.Year(), day.Month(), day.Day(), sp.from/60, sp.from%60, 0, 0, s.loc)
+			end := time.Date(day.Year(), day.Month(), day.Day(), sp.to/60, sp.to%60, 0, 0, s.loc)
+			if start.Before(from) {
+				start = from
+			}
+			if !end.After(start) {
+				continue
+			}
+			if open := end.Sub(start); open >= left {
+				return start.Add(left), true
+			}
+			left -= end.Sub(start)
+		}
+	}
+	return time.Time{}, false
+}

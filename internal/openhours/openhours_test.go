@@ -154,3 +154,43 @@ func TestOpenBetween(t *testing.T) {
 		t.Errorf("a two-year wait, always open: %v, want the bound of %d days", got, MaxOpenDays)
 	}
 }
+
+// TestAddOpen: a target counted in opening hours ends inside a span, across
+// lunch, a night, a closed date and a weekend; OpenBetween agrees with it.
+func TestAddOpen(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := mustSchedule(t, Hours{TZ: "Europe/Berlin",
+		Week:        map[string]string{"mon": "09:00-12:00,13:00-18:00", "tue": "09:00-18:00", "fri": "09:00-18:00"},
+		ClosedDates: []string{"2026-12-15"}})
+	at := func(m time.Month, d, h, min int) time.Time { return time.Date(2026, m, d, h, min, 0, 0, berlin) }
+	for _, c := range []struct {
+		name string
+		from time.Time
+		d    time.Duration
+		want time.Time
+	}{
+		{"within a span", at(12, 7, 9, 30), 20 * time.Minute, at(12, 7, 9, 50)},
+		{"to the end of a span", at(12, 7, 11, 0), time.Hour, at(12, 7, 12, 0)},
+		{"across lunch", at(12, 7, 11, 30), time.Hour, at(12, 7, 13, 30)},
+		{"asked at night", at(12, 7, 22, 0), 10 * time.Minute, at(12, 8, 9, 10)},
+		{"Friday evening to Monday", at(12, 11, 17, 30), time.Hour, at(12, 14, 9, 30)},
+		{"over a closed Tuesday", at(12, 14, 17, 50), 20 * time.Minute, at(12, 18, 9, 10)},
+		{"nothing to add", at(12, 12, 3, 0), 0, at(12, 12, 3, 0)},
+	} {
+		got, ok := s.AddOpen(c.from, c.d)
+		if !ok || !got.Equal(c.want) {
+			t.Errorf("%s: %v %v, want %v", c.name, got, ok, c.want)
+		}
+		if c.d > 0 {
+			if open := s.OpenBetween(c.from, got); open != c.d {
+				t.Errorf("%s: OpenBetween to it is %v, want %v", c.name, open, c.d)
+			}
+		}
+	}
+	if _, ok := mustSchedule(t, Hours{TZ: "UTC"}).AddOpen(at(12, 7, 9, 0), time.Minute); ok {
+		t.Error("a line that never opens gives a due time")
+	}
+}

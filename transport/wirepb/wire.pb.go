@@ -7044,9 +7044,17 @@ type DeskSession struct {
 	// The agents' tags (contact reasons, lower case), for the same readers
 	// as the notes: in desk_session and desk_note answers to the session's
 	// agent and supervisors, and in desk_tag answers.
-	Tags          []string `protobuf:"bytes,10,rep,name=tags,proto3" json:"tags,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Tags []string `protobuf:"bytes,10,rep,name=tags,proto3" json:"tags,omitempty"`
+	// The session's first-response target (ms; 0: its line has none) and
+	// when an agent's first message is due (Unix ms, counted in the line's
+	// opening hours; 0 with a target: the line never opens that much
+	// again), for the same readers as the notes (docs/DESK.md,
+	// "First-response targets").
+	FirstResponseTargetMs int64 `protobuf:"varint,11,opt,name=first_response_target_ms,json=firstResponseTargetMs,proto3" json:"first_response_target_ms,omitempty"`
+	FirstResponseDueMs    int64 `protobuf:"varint,12,opt,name=first_response_due_ms,json=firstResponseDueMs,proto3" json:"first_response_due_ms,omitempty"`
+	StartedMs             int64 `protobuf:"varint,13,opt,name=started_ms,json=startedMs,proto3" json:"started_ms,omitempty"` // when the session started (Unix ms), same readers
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *DeskSession) Reset() {
@@ -7147,6 +7155,27 @@ func (x *DeskSession) GetTags() []string {
 		return x.Tags
 	}
 	return nil
+}
+
+func (x *DeskSession) GetFirstResponseTargetMs() int64 {
+	if x != nil {
+		return x.FirstResponseTargetMs
+	}
+	return 0
+}
+
+func (x *DeskSession) GetFirstResponseDueMs() int64 {
+	if x != nil {
+		return x.FirstResponseDueMs
+	}
+	return 0
+}
+
+func (x *DeskSession) GetStartedMs() int64 {
+	if x != nil {
+		return x.StartedMs
+	}
+	return 0
 }
 
 type DeskNote struct {
@@ -9031,7 +9060,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x05agent\x18\x04 \x01(\tR\x05agent\"<\n" +
 	"\x10DeskEnterRequest\x12\x14\n" +
 	"\x05scene\x18\x01 \x01(\tR\x05scene\x12\x12\n" +
-	"\x04data\x18\x02 \x01(\tR\x04data\"\xae\x02\n" +
+	"\x04data\x18\x02 \x01(\tR\x04data\"\xb9\x03\n" +
 	"\vDeskSession\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x18\n" +
 	"\asession\x18\x02 \x01(\tR\asession\x12\x14\n" +
@@ -9044,7 +9073,11 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\vopens_at_ms\x18\b \x01(\x03R\topensAtMs\x123\n" +
 	"\x05notes\x18\t \x03(\v2\x1d.switchboard.wire.v1.DeskNoteR\x05notes\x12\x12\n" +
 	"\x04tags\x18\n" +
-	" \x03(\tR\x04tags\"C\n" +
+	" \x03(\tR\x04tags\x127\n" +
+	"\x18first_response_target_ms\x18\v \x01(\x03R\x15firstResponseTargetMs\x121\n" +
+	"\x15first_response_due_ms\x18\f \x01(\x03R\x12firstResponseDueMs\x12\x1d\n" +
+	"\n" +
+	"started_ms\x18\r \x01(\x03R\tstartedMs\"C\n" +
 	"\bDeskNote\x12\x0e\n" +
 	"\x02by\x18\x01 \x01(\tR\x02by\x12\x13\n" +
 	"\x05at_ms\x18\x02 \x01(\x03R\x04atMs\x12\x12\n" +

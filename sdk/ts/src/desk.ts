@@ -27,6 +27,12 @@ export interface DeskSessionView {
   notes: DeskNoteView[];
   /** the agents' tags (contact reasons, lower case), for the same readers as the notes */
   tags: string[];
+  /** the session's first-response target in ms (0: its line has none), for the same readers as the notes */
+  firstResponseTargetMs: number;
+  /** when an agent's first message is due (Unix ms, in the line's opening hours; 0: no target, or the line never opens that much again) */
+  firstResponseDueMs: number;
+  /** when the session started (Unix ms), for the same readers as the notes */
+  startedMs: number;
 }
 
 /** An agent's internal note about a session; its customer never sees it. */
@@ -97,11 +103,13 @@ type SessionMsg = {
   conv: string; session: string; state: string; queuePosition: number; agent: string; queue: string; afterHours: boolean; opensAtMs: bigint;
   notes: { by: string; atMs: bigint; text: string }[];
   tags: string[];
+  firstResponseTargetMs: bigint; firstResponseDueMs: bigint; startedMs: bigint;
 };
 const sessionView = (v: SessionMsg): DeskSessionView => ({
   conv: v.conv, session: v.session, state: v.state, queuePosition: v.queuePosition, agent: v.agent, queue: v.queue,
   afterHours: v.afterHours, opensAtMs: Number(v.opensAtMs), notes: v.notes.map((n) => ({ by: n.by, atMs: Number(n.atMs), text: n.text })),
-  tags: [...v.tags],
+  tags: [...v.tags], firstResponseTargetMs: Number(v.firstResponseTargetMs), firstResponseDueMs: Number(v.firstResponseDueMs),
+  startedMs: Number(v.startedMs),
 });
 
 /**

@@ -1,6 +1,6 @@
 // Wire messages as the client's conversations hold them.
 
-import { MessageKind, type Message } from "./gen/wire_pb.js";
+import { MessageKind, Role, type Message } from "./gen/wire_pb.js";
 import { parseCard, type ChatMessage, type MediaInfo } from "./store.js";
 
 /** directConv is the id of the direct conversation between a and b. */
@@ -42,6 +42,8 @@ export function chatMessage(m: Message, me: string): ChatMessage {
     state: m.sender === me && (kind === "normal" || kind === "card") && m.refSeq === 0n ? "sent" : undefined,
   };
   if (m.refSeq > 0n && (kind === "card" || kind === "normal" || kind === "reaction")) out.refSeq = Number(m.refSeq);
+  if (m.senderRole === Role.CUSTOMER) out.role = "customer";
+  else if (m.senderRole === Role.AGENT) out.role = "agent";
   if (m.replyTo > 0n) out.replyTo = Number(m.replyTo);
   if (m.mentions.length) out.mentions = [...m.mentions];
   if (m.media?.id) out.media = mediaInfo(m.media);

@@ -80,6 +80,8 @@ export interface ChatMessage {
    */
   reactions?: Reaction[];
   serverTsMs: number;
+  /** In a service conversation: the sender's role, where it is a customer's or an agent's (the robot's and others' are unset). */
+  role?: "customer" | "agent";
   /** The server's id of the message (decimal); unset while sending. */
   msgId?: string;
   /** Own messages only. */

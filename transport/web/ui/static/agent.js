@@ -50,7 +50,10 @@ const onPin = (m, pinned) => {
 };
 const download = (m) => client.download(m.conv, m.seq).then((r) => r.data);
 let pinned; // pinTracker, once connected
-const draw = (c) => renderMessages($("messages"), c, user, { onRecall, onEdit, onReport, onReply, onReact, onPin, download, pinned: pinned?.(c) });
+const draw = (c) => {
+  renderMessages($("messages"), c, user, { onRecall, onEdit, onReport, onReply, onReact, onPin, download, pinned: pinned?.(c) });
+  drawDue();
+};
 
 // My service metrics from the metrics engine (docs/METRICS.md), asked over
 // the protocol as this connection's user (my_metrics), in the hour windows
@@ -197,9 +200,25 @@ $("saved").onchange = () => {
   $("text").focus();
 };
 
+// The open session's first-response target (docs/DESK.md,
+// "First-response targets"): when an agent's first message is due, shown
+// until an agent wrote in the session; overdue in red.
+let due; // { conv, dueMs, startedMs }
+function drawDue() {
+  const el = $("due");
+  const c = due?.dueMs && due.conv === current ? client.conversation(current) : undefined;
+  const answered = c?.messages.some((m) => (m.role === "agent" || m.sender === user) && (m.kind === "normal" || m.kind === "card") &&
+    (m.serverTsMs === 0 || m.serverTsMs >= due.startedMs));
+  const late = !!c && !answered && Date.now() > due.dueMs;
+  el.textContent = !c || answered ? "" : `first response ${late ? "overdue since" : "due by"} ${new Date(due.dueMs).toLocaleTimeString()}`;
+  el.classList.toggle("late", late);
+}
+
 // drawNotes shows a session's internal notes and its tags (none: empty
 // panels).
 function drawNotes(s) {
+  due = s ? { conv: s.conv, dueMs: s.firstResponseDueMs, startedMs: s.startedMs } : undefined;
+  drawDue();
   $("tags").textContent = s?.tags?.length ? `tags: ${s.tags.join(", ")}` : "";
   $("notes").replaceChildren(...(s?.notes ?? []).map((n) => {
     const d = document.createElement("div");
