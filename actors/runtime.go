@@ -74,6 +74,8 @@ type Runtime struct {
 	storeCtx storeContexts
 	// replies: where grains' answers to this runtime's requests land (replies.go).
 	replies *replyBox
+	// delayedFlushes: user grains' cursor-only flushes (delayedflush.go).
+	delayedFlushes *delayedFlushes
 	// inflight: requests waiting on other members (inflight.go).
 	inflight inflight
 	// members: the cluster's membership as grains read it (members.go).
@@ -133,6 +135,8 @@ func (n *Runtime) Attach(c *cluster.Cluster) error {
 	n.cluster = c
 	n.system = c.ActorSystem
 	n.replies = newReplyBox(n.system)
+	root := n.system.Root
+	n.delayedFlushes = newDelayedFlushes(n.cfg.CursorFlushDelay, func(pid *actor.PID) { root.Send(pid, flushInbox{}) })
 	n.members.Store(nil) // a member restarted in process starts from its new cluster's view
 	n.stopMembers = n.watchMembers()
 	// A claim timing out against a starved replica is retried for up to a
@@ -176,6 +180,9 @@ func (n *Runtime) Detach(release bool) {
 	n.stopSessions()
 	if n.broadcast != nil {
 		n.broadcast.close()
+	}
+	if n.delayedFlushes != nil {
+		n.delayedFlushes.stop()
 	}
 	n.idle.close()
 	n.push.stop()

@@ -69,8 +69,7 @@ func (u *user) scheduleFlush(ctx actor.Context) {
 	if delay := u.rt.cfg.CursorFlushDelay; delay > 0 && len(u.unflushed) == 0 && len(u.reads) == 0 {
 		if !u.flushDelayed {
 			u.flushDelayed = true
-			self, root := ctx.Self(), u.rt.system.Root
-			time.AfterFunc(delay, func() { root.Send(self, flushInbox{}) })
+			u.rt.delayedFlushes.add(ctx.Self())
 		}
 		return
 	}
