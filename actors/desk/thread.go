@@ -463,8 +463,7 @@ func (t *threadGrain) enter(g *grain, ctx actor.Context, r enterReq) (any, error
 
 // begin makes s the next session of the current conversation, records its
 // start (the event start, with the line's first-response target and
-// hours), tells
-// the customer when a closed line opens (the line's opening hours, nil if
+// hours), tells the customer when a closed line opens (line.Hours, nil if
 // always open) and takes its route's first step.
 func (t *threadGrain) begin(g *grain, ctx actor.Context, s *session, start map[string]any, line lineSettings) (any, error) {
 	// Listed first: a crash after the session opened must find it listed

@@ -385,7 +385,7 @@ func browserRun(t *testing.T, browser, transport string) {
 	defer cancelS()
 	run(sup, "supervisor page", chromedp.Navigate(base+"/agent.html?user=sup"+q), chromedp.Click("#connect"))
 	until(sup, "the team panel", `document.querySelector("#team-panel").dataset.loaded === "1"`)
-	until(sup, "the desk's row", `document.querySelector("#team-all").textContent.startsWith("desk: reply rate ")`)
+	until(sup, "the desk's row", `document.querySelector("#team-all").textContent.startsWith("desk: reply rate ") && document.querySelector("#team-all").textContent.includes("% within target")`)
 	until(sup, "a1 on the team panel", `[...document.querySelectorAll("#team li")].some(e => e.dataset.agent === "a1" && e.textContent.includes("reply rate "))`)
 	var agentTeamHidden bool
 	eval(agent, "a1's page has no team panel", `document.querySelector("#team-panel").hidden`, &agentTeamHidden)
