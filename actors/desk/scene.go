@@ -117,6 +117,30 @@ func (s *scenesGrain) load(_ *grain, blob []byte, found bool) error {
 
 func (s *scenesGrain) self(*grain, actor.Context, any) {}
 
+// setLine sets line's entry in m to v (nil: removes it) and saves the
+// registry: a new line only while fewer than MaxScenes have one (what
+// names them in the refusal); a failed save leaves m as it was.
+func setLine[T any](g *grain, ctx actor.Context, m map[string]*T, line string, v *T, what string) error {
+	if _, ok := m[line]; v != nil && !ok && len(m) >= g.d.cfg.MaxScenes {
+		return rejected(pb.Code_TOO_LARGE, "%d lines have %s, limit %d (the scene limit)", len(m), what, g.d.cfg.MaxScenes)
+	}
+	old, had := m[line]
+	if v == nil {
+		delete(m, line)
+	} else {
+		m[line] = v
+	}
+	if err := g.save(ctx); err != nil {
+		if had {
+			m[line] = old
+		} else {
+			delete(m, line)
+		}
+		return err
+	}
+	return nil
+}
+
 // line is what a session of the line takes when it starts.
 func (s *scenesGrain) line(name string) lineSettings {
 	return lineSettings{Hours: s.Lines[name], Targets: s.Targets[name]}
@@ -173,22 +197,8 @@ func (s *scenesGrain) handle(g *grain, ctx actor.Context, op string, body []byte
 			if _, err := g.d.cfg.parseHours(*r.Hours); err != nil {
 				return nil, err
 			}
-			if _, ok := s.Lines[r.Line]; !ok && len(s.Lines) >= g.d.cfg.MaxScenes {
-				return nil, rejected(pb.Code_TOO_LARGE, "%d lines have hours, limit %d (the scene limit)", len(s.Lines), g.d.cfg.MaxScenes)
-			}
 		}
-		old, had := s.Lines[r.Line]
-		if r.Hours == nil {
-			delete(s.Lines, r.Line)
-		} else {
-			s.Lines[r.Line] = r.Hours
-		}
-		if err := g.save(ctx); err != nil {
-			if had {
-				s.Lines[r.Line] = old
-			} else {
-				delete(s.Lines, r.Line)
-			}
+		if err := setLine(g, ctx, s.Lines, r.Line, r.Hours, "hours"); err != nil {
 			return nil, err
 		}
 		return r.Hours, nil
@@ -210,22 +220,8 @@ func (s *scenesGrain) handle(g *grain, ctx actor.Context, op string, body []byte
 			if err := r.Targets.check(); err != nil {
 				return nil, err
 			}
-			if _, ok := s.Targets[r.Line]; !ok && len(s.Targets) >= g.d.cfg.MaxScenes {
-				return nil, rejected(pb.Code_TOO_LARGE, "%d lines have targets, limit %d (the scene limit)", len(s.Targets), g.d.cfg.MaxScenes)
-			}
 		}
-		old, had := s.Targets[r.Line]
-		if r.Targets == nil {
-			delete(s.Targets, r.Line)
-		} else {
-			s.Targets[r.Line] = r.Targets
-		}
-		if err := g.save(ctx); err != nil {
-			if had {
-				s.Targets[r.Line] = old
-			} else {
-				delete(s.Targets, r.Line)
-			}
+		if err := setLine(g, ctx, s.Targets, r.Line, r.Targets, "targets"); err != nil {
 			return nil, err
 		}
 		return r.Targets, nil

@@ -9,6 +9,7 @@ package openhours
 import (
 	"errors"
 	"fmt"
+	"iter"
 	"slices"
 	"strings"
 	"time"
@@ -177,29 +178,38 @@ func (s *Schedule) OpenBetween(from, to time.Time) time.Duration {
 		from = to.Add(-MaxOpenDays * 24 * time.Hour)
 	}
 	var open time.Duration
-	lf := from.In(s.loc)
-	y, m, d := lf.Date()
-	for k := 0; ; k++ {
-		day := time.Date(y, m, d+k, 12, 0, 0, 0, s.loc) // noon: clear of DST edges
-		midnight := time.Date(day.Year(), day.Month(), day.Day(), 0, 0, 0, 0, s.loc)
-		if !midnight.Before(to) {
-			return open
+	for start, end := range s.openSpans(from, MaxOpenDays+2) {
+		if !start.Before(to) {
+			break
 		}
-		if s.closed[day.Format(time.DateOnly)] {
-			continue
+		if end.After(to) {
+			end = to
 		}
-		for _, sp := range s.week[day.Weekday()] {
-			// time.Date normalizes 24:00 to the next midnight.
-			start := time.Date(day.Year(), day.Month(), day.Day(), sp.from/60, sp.from%60, 0, 0, s.loc)
-			end := time.Date(day.Year(), day.Month(), day.Day(), sp.to/60, sp.to%60, 0, 0, s.loc)
-			if start.Before(from) {
-				start = from
+		open += end.Sub(start)
+	}
+	return open
+}
+
+// openSpans yields the line's open intervals from from on, in order (the
+// first cut to start at from), day by day for at most days days.
+func (s *Schedule) openSpans(from time.Time, days int) iter.Seq2[time.Time, time.Time] {
+	return func(yield func(time.Time, time.Time) bool) {
+		y, m, d := from.In(s.loc).Date()
+		for k := range days {
+			day := time.Date(y, m, d+k, 12, 0, 0, 0, s.loc) // noon: clear of DST edges
+			if s.closed[day.Format(time.DateOnly)] {
+				continue
 			}
-			if end.After(to) {
-				end = to
-			}
-			if end.After(start) {
-				open += end.Sub(start)
+			for _, sp := range s.week[day.Weekday()] {
+				// time.Date normalizes 24:00 to the next midnight.
+				start := time.Date(day.Year(), day.Month(), day.Day(), sp.from/60, sp.from%60, 0, 0, s.loc)
+				end := time.Date(day.Year(), day.Month(), day.Day(), sp.to/60, sp.to%60, 0, 0, s.loc)
+				if start.Before(from) {
+					start = from
+				}
+				if end.After(start) && !yield(start, end) {
+					return
+				}
 			}
 		}
 	}
@@ -217,28 +227,13 @@ func (s *Schedule) AddOpen(from time.Time, d time.Duration) (time.Time, bool) {
 	if d <= 0 {
 		return from, true
 	}
-	lf := from.In(s.loc)
-	y, m, dd := lf.Date()
 	left := d
-	for k := range MaxOpenDays {
-		day := time.Date(y, m, dd+k, 12, 0, 0, 0, s.loc) // noon: clear of DST edges
-		if s.closed[day.Format(time.DateOnly)] {
-			continue
+	for start, end := range s.openSpans(from, MaxOpenDays) {
+		open := end.Sub(start)
+		if open >= left {
+			return start.Add(left), true
 		}
-		for _, sp := range s.week[day.Weekday()] {
-			start := time.Date(day.Year(), day.Month(), day.Day(), sp.from/60, sp.from%60, 0, 0, s.loc)
-			end := time.Date(day.Year(), day.Month(), day.Day(), sp.to/60, sp.to%60, 0, 0, s.loc)
-			if start.Before(from) {
-				start = from
-			}
-			if !end.After(start) {
-				continue
-			}
-			if open := end.Sub(start); open >= left {
-				return start.Add(left), true
-			}
-			left -= end.Sub(start)
-		}
+		left -= open
 	}
 	return time.Time{}, false
 }
