@@ -2,6 +2,7 @@ package analytics
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -145,7 +146,12 @@ func TestDeskOf(t *testing.T) {
 		// Hours without their message; hours that do not parse are none.
 		{`{"desk":"start","session":"s/1","line":"cars","hours":{"tz":"UTC","week":{"mon":"09:00-17:00"},"message":"From 9."}}`,
 			DeskStep{Op: DeskStart, Hours: `{"tz":"UTC","week":{"mon":"09:00-17:00"}}`}},
-		{`{"desk":"start","session":"s/1","line":"cars","hours":{"tz":"Mars/Olympus","week":{}}}`, DeskStep{Op: DeskStart}},
+		// Hours that do not parse are kept: the engine counts them as none.
+		{`{"desk":"start","session":"s/1","line":"cars","hours":{"tz":"Mars/Olympus","week":{}}}`,
+			DeskStep{Op: DeskStart, Hours: `{"tz":"Mars/Olympus","week":{}}`}},
+		// Hours longer than maxHoursLen are none.
+		{`{"desk":"start","session":"s/1","hours":{"tz":"UTC","week":{},"closed_dates":["` + strings.Repeat("x", maxHoursLen) + `"]}}`,
+			DeskStep{Op: DeskStart}},
 		{`{"desk":"start","session":"s/1","line":"cars","hours":"always"}`, DeskStep{}},
 		{`{"desk":"start","session":"s/1","line":"cars","first_response_target_ms":"2m"}`, DeskStep{}},
 		{`{"desk":"handover","session":"s/1","by":"bot"}`, DeskStep{Op: DeskHandover}},
@@ -240,11 +246,20 @@ func TestDeskStepRejected(t *testing.T) {
 			t.Errorf("%+v consumed its seq", ev.Desk)
 		}
 	}
-	// At the edge: the longest wait is accepted.
+	// At the edge: the longest wait and the longest hours are accepted,
+	// a byte more of hours is not.
 	e := newEngine(t, DefaultConfig())
 	if err := e.Process(Event{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at,
 		Desk: DeskStep{Op: DeskAssigned, Owner: "a", WaitMs: maxWaitMs}}); err != nil {
 		t.Fatal(err)
+	}
+	if err := e.Process(Event{Conv: "c", Seq: 2, Role: storage.SenderSystem, ServerTS: at,
+		Desk: DeskStep{Op: DeskStart, Hours: strings.Repeat("h", maxHoursLen)}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Process(Event{Conv: "c", Seq: 3, Role: storage.SenderSystem, ServerTS: at,
+		Desk: DeskStep{Op: DeskStart, Hours: strings.Repeat("h", maxHoursLen+1)}}); !errors.Is(err, ErrInvalidEvent) {
+		t.Errorf("hours of %d bytes: %v", maxHoursLen+1, err)
 	}
 }
 
@@ -507,9 +522,10 @@ func TestDeskFirstResponseTarget(t *testing.T) {
 // Where the start records its line's opening hours, the first response
 // counts them only: a question asked five minutes before Friday's close
 // and answered five minutes after Monday's opening took ten minutes of
-// the desk's time; a session without hours counts the whole weekend.
+// the desk's time; a session without hours (or with hours that do not
+// parse) counts the whole weekend.
 func TestDeskFirstResponseInOpeningHours(t *testing.T) {
-	hours, err := HoursKey(openhours.Hours{TZ: "Europe/Berlin", Week: map[string]string{"mon": "09:00-18:00", "fri": "09:00-18:00"}})
+	hours, err := hoursKey(openhours.Hours{TZ: "Europe/Berlin", Week: map[string]string{"mon": "09:00-18:00", "fri": "09:00-18:00"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -520,7 +536,7 @@ func TestDeskFirstResponseInOpeningHours(t *testing.T) {
 	for _, tc := range []struct {
 		hours string
 		want  int64
-	}{{hours, 10 * mn}, {"", answered - asked}} {
+	}{{hours, 10 * mn}, {"", answered - asked}, {`{"tz":"Mars/Olympus"}`, answered - asked}} {
 		e := newEngine(t, DefaultConfig())
 		feed(t, e, events("c1",
 			msg{who: "sys", at: asked, desk: DeskStep{Op: DeskStart, Hours: tc.hours}, line: "cars"},
@@ -529,5 +545,25 @@ func TestDeskFirstResponseInOpeningHours(t *testing.T) {
 		if n, _, total := deskFirst(e, "a1"); n != 1 || total != float64(tc.want) {
 			t.Errorf("hours %q: %d first responses, %v ms; want 1 of %d ms", tc.hours, n, total, tc.want)
 		}
+	}
+}
+
+// The engine keeps at most maxSchedules parsed opening hours: past the
+// bound it starts again and still answers every key.
+func TestScheduleCacheBound(t *testing.T) {
+	e := newEngine(t, DefaultConfig())
+	key := func(i int) string {
+		return fmt.Sprintf(`{"tz":"UTC","week":{"mon":"09:00-17:00"},"closed_dates":["%d-01-01"]}`, 3000+i)
+	}
+	for i := range maxSchedules + 1 {
+		if e.schedule(key(i)) == nil {
+			t.Fatalf("hours %d did not parse", i)
+		}
+		if len(e.schedules) > maxSchedules {
+			t.Fatalf("%d hours cached, bound %d", len(e.schedules), maxSchedules)
+		}
+	}
+	if len(e.schedules) != 1 {
+		t.Fatalf("%d hours cached after the bound, want the newest only", len(e.schedules))
 	}
 }

@@ -41,7 +41,7 @@ type convState struct {
 	clockFrom    int64 // valid when hasClockFrom
 	hasClockFrom bool
 	target       int64 // the session's first-response target in ms; 0: the reply threshold
-	// hours are the waiting session's line's opening hours (HoursKey; "":
+	// hours are the waiting session's line's opening hours (hoursKey; "":
 	// always open), in which its first response is counted.
 	hours string
 }
@@ -67,7 +67,7 @@ type Engine struct {
 
 	convs  map[string]*convState
 	keyIDs map[string]uint32
-	// schedules caches parsed opening hours by HoursKey.
+	// schedules caches parsed opening hours by hoursKey.
 	schedules map[string]*openhours.Schedule
 	keys      []string // by id; keys[0] is AllKey
 	aggs      map[aggKey]*agg
@@ -343,8 +343,8 @@ func (e *Engine) firstResponse(cs *convState, t int64, agent uint32) {
 // per business line).
 const maxSchedules = 1024
 
-// schedule returns the parsed opening hours of a HoursKey, nil for none
-// (or hours that do not parse, which DeskOf never lets through).
+// schedule returns the parsed opening hours of a hoursKey, nil for none
+// or for hours that do not parse (they count as none).
 func (e *Engine) schedule(hours string) *openhours.Schedule {
 	if hours == "" {
 		return nil

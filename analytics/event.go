@@ -81,8 +81,8 @@ type DeskStep struct {
 	// the session's first response is timely; 0: the reply threshold.
 	TargetMs int64
 	// Hours (start): the line's opening hours, in which the session's
-	// first response is counted, as JSON without their message (HoursKey);
-	// "": always open.
+	// first response is counted, as JSON without their message (hoursKey);
+	// "": always open. Hours that do not parse count as none.
 	Hours string
 	// OpensAtMs (after_hours): when the line opens next, in Unix ms; 0
 	// when it never opens again.
@@ -105,13 +105,11 @@ var hoursLimits = openhours.Limits{DayIntervals: 96, ClosedDates: 2000, MessageB
 
 const maxHoursLen = 64 << 10
 
-// HoursKey is the form in which a start step's hours reach Event.Desk:
-// JSON without the customers' message, after checking that they parse.
-func HoursKey(h openhours.Hours) (string, error) {
+// hoursKey is the form in which a start step's hours reach Event.Desk:
+// JSON without the customers' message, at most maxHoursLen bytes. The
+// engine parses it once per distinct key (Engine.schedule).
+func hoursKey(h openhours.Hours) (string, error) {
 	h.Message = ""
-	if _, err := openhours.Parse(h, hoursLimits); err != nil {
-		return "", err
-	}
 	b, err := json.Marshal(h)
 	if err != nil {
 		return "", err
@@ -185,8 +183,8 @@ func DeskOf(m storage.Message) DeskStep {
 	case DeskStart:
 		st.Reopened, st.TargetMs = b.ReopenedBy != 0, b.TargetMs
 		if b.Hours != nil {
-			// Hours that do not parse are none: the step still starts a session.
-			st.Hours, _ = HoursKey(*b.Hours)
+			// Hours too long are none: the step still starts a session.
+			st.Hours, _ = hoursKey(*b.Hours)
 		}
 	case DeskHandover, DeskRequeue:
 	case DeskAfterHours:

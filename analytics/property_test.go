@@ -150,7 +150,7 @@ func randomStep(rng *rand.Rand, agents []string, conv string, session *int) Desk
 	return DeskStep{Op: DeskStart, TargetMs: rng.Int64N(2) * rng.Int64N(120000), Hours: randomHours(rng)}
 }
 
-// traceHours are opening hours a trace's starts carry (HoursKey), around
+// traceHours are opening hours a trace's starts carry (hoursKey), around
 // its base (Friday 2024-03-01, 10:00 UTC): open in the morning only, a
 // split day in another zone, closed all day; "": always open.
 var traceHours = func() []string {
@@ -160,7 +160,7 @@ var traceHours = func() []string {
 		{TZ: "Europe/Berlin", Week: map[string]string{"fri": "08:00-11:20,11:30-12:00"}, ClosedDates: []string{"2024-03-02"}},
 		{TZ: "UTC", Message: "closed"},
 	} {
-		k, err := HoursKey(h)
+		k, err := hoursKey(h)
 		if err != nil {
 			panic(err)
 		}

@@ -225,12 +225,6 @@ func (s *scenesGrain) handle(g *grain, ctx actor.Context, op string, body []byte
 			return nil, err
 		}
 		return r.Targets, nil
-	case "targets":
-		var line string
-		if err := decode(body, &line); err != nil {
-			return nil, err
-		}
-		return s.Targets[line], nil
 	case "line":
 		var line string
 		if err := decode(body, &line); err != nil {

@@ -72,10 +72,10 @@ func (d *Desk) SetTargets(ctx context.Context, line string, t *Targets) (*Target
 
 // LineTargets returns a business line's targets, nil if it has none.
 func (d *Desk) LineTargets(ctx context.Context, line string) (*Targets, error) {
-	var out *Targets
 	if !validName(line) {
 		return nil, invalid("bad line %q", line)
 	}
-	err := d.call(ctx, KindScenes, scenesID, "targets", line, &out)
-	return out, err
+	var l lineSettings
+	err := d.call(ctx, KindScenes, scenesID, "line", line, &l)
+	return l.Targets, err
 }

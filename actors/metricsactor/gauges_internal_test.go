@@ -14,29 +14,14 @@ import (
 // The desk's queue counts reach Prometheus from the last final window,
 // per agent, line and "*".
 func TestQueueGauges(t *testing.T) {
-	cfg := analytics.DefaultConfig()
-	e, err := analytics.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
-	sys := func(conv string, seq uint64, at time.Duration, d analytics.DeskStep, line string) analytics.Event {
-		return analytics.Event{Conv: conv, Seq: seq, Role: storage.SenderSystem, ServerTS: base.Add(at), Desk: d, Line: line}
-	}
-	for _, ev := range []analytics.Event{
+	win := exportAfter(t, []analytics.Event{
 		sys("g1", 1, 0, analytics.DeskStep{Op: analytics.DeskStart}, "cars"),
 		sys("g1", 2, time.Minute, analytics.DeskStep{Op: analytics.DeskAssigned, Owner: "qa1", WaitMs: 30000}, ""),
 		sys("g2", 1, 0, analytics.DeskStep{Op: analytics.DeskStart}, "cars"),
 		sys("g2", 2, 2*time.Minute, analytics.DeskStep{Op: analytics.DeskClose, Abandoned: true}, ""),
 		// Hours later: the 10:00 hour is final.
-		{Conv: "g3", Seq: 1, Role: storage.SenderCustomer, Sender: "c", ServerTS: base.Add(3 * time.Hour)},
-	} {
-		if err := e.Process(ev); err != nil {
-			t.Fatal(err)
-		}
-	}
-	exportGauges(e)
-	win := analytics.Tumbling(time.Hour).String()
+		{Conv: "g3", Seq: 1, Role: storage.SenderCustomer, Sender: "c", ServerTS: gaugeBase.Add(3 * time.Hour)},
+	})
 	if got := value(t, avgQueueWait.WithLabelValues("qa1", win)); got != 30 {
 		t.Errorf("qa1 average queue wait %v s, want 30", got)
 	}
@@ -51,28 +36,14 @@ func TestQueueGauges(t *testing.T) {
 // Ratings reach Prometheus from the last final window, per agent, line
 // and "*": the count, the average score and the CSAT rate.
 func TestRatingGauges(t *testing.T) {
-	e, err := analytics.New(analytics.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
-	sys := func(conv string, seq uint64, at time.Duration, d analytics.DeskStep, line string) analytics.Event {
-		return analytics.Event{Conv: conv, Seq: seq, Role: storage.SenderSystem, ServerTS: base.Add(at), Desk: d, Line: line}
-	}
-	for _, ev := range []analytics.Event{
+	win := exportAfter(t, []analytics.Event{
 		sys("r1", 1, 0, analytics.DeskStep{Op: analytics.DeskStart}, "homes"),
 		sys("r1", 2, time.Minute, analytics.DeskStep{Op: analytics.DeskRating, Score: 5, Agent: "ra1", Session: "r1/1"}, ""),
 		sys("r2", 1, 0, analytics.DeskStep{Op: analytics.DeskStart}, "homes"),
 		sys("r2", 2, 2*time.Minute, analytics.DeskStep{Op: analytics.DeskRating, Score: 2, Session: "r2/1"}, ""), // the robot's
 		// Hours later: the 10:00 hour is final.
-		{Conv: "r3", Seq: 1, Role: storage.SenderCustomer, Sender: "c", ServerTS: base.Add(3 * time.Hour)},
-	} {
-		if err := e.Process(ev); err != nil {
-			t.Fatal(err)
-		}
-	}
-	exportGauges(e)
-	win := analytics.Tumbling(time.Hour).String()
+		{Conv: "r3", Seq: 1, Role: storage.SenderCustomer, Sender: "c", ServerTS: gaugeBase.Add(3 * time.Hour)},
+	})
 	for _, tc := range []struct {
 		key                  string
 		n, avg, satisfaction float64
@@ -87,30 +58,16 @@ func TestRatingGauges(t *testing.T) {
 // Desk sessions' first responses reach Prometheus from the last final
 // window, per agent, line and "*": the average and the timely share.
 func TestDeskFirstResponseGauges(t *testing.T) {
-	e, err := analytics.New(analytics.DefaultConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	base := time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
-	sys := func(conv string, seq uint64, at time.Duration, d analytics.DeskStep, line string) analytics.Event {
-		return analytics.Event{Conv: conv, Seq: seq, Role: storage.SenderSystem, ServerTS: base.Add(at), Desk: d, Line: line}
-	}
-	for _, ev := range []analytics.Event{
+	win := exportAfter(t, []analytics.Event{
 		sys("f1", 1, 0, analytics.DeskStep{Op: analytics.DeskStart}, "boats"),
 		sys("f1", 2, time.Second, analytics.DeskStep{Op: analytics.DeskAssigned, Owner: "fa1", WaitMs: 1000}, ""),
-		{Conv: "f1", Seq: 3, Role: storage.SenderAgent, Sender: "fa1", ServerTS: base.Add(30 * time.Second)},
+		{Conv: "f1", Seq: 3, Role: storage.SenderAgent, Sender: "fa1", ServerTS: gaugeBase.Add(30 * time.Second)},
 		sys("f2", 1, 0, analytics.DeskStep{Op: analytics.DeskStart}, "boats"),
 		sys("f2", 2, time.Second, analytics.DeskStep{Op: analytics.DeskAssigned, Owner: "fa2", WaitMs: 1000}, ""),
-		{Conv: "f2", Seq: 3, Role: storage.SenderAgent, Sender: "fa2", ServerTS: base.Add(10 * time.Minute)},
+		{Conv: "f2", Seq: 3, Role: storage.SenderAgent, Sender: "fa2", ServerTS: gaugeBase.Add(10 * time.Minute)},
 		// Hours later: the 10:00 hour is final.
-		{Conv: "f3", Seq: 1, Role: storage.SenderCustomer, Sender: "c", ServerTS: base.Add(3 * time.Hour)},
-	} {
-		if err := e.Process(ev); err != nil {
-			t.Fatal(err)
-		}
-	}
-	exportGauges(e)
-	win := analytics.Tumbling(time.Hour).String()
+		{Conv: "f3", Seq: 1, Role: storage.SenderCustomer, Sender: "c", ServerTS: gaugeBase.Add(3 * time.Hour)},
+	})
 	for _, tc := range []struct {
 		key         string
 		avg, timely float64
@@ -119,6 +76,31 @@ func TestDeskFirstResponseGauges(t *testing.T) {
 			t.Errorf("%s: average %v s, timely %v; want %v s, %v", tc.key, avg, timely, tc.avg, tc.timely)
 		}
 	}
+}
+
+// gaugeBase is an hour boundary the gauge tests' events start at.
+var gaugeBase = time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
+
+// sys is a desk step of conv at gaugeBase+at.
+func sys(conv string, seq uint64, at time.Duration, d analytics.DeskStep, line string) analytics.Event {
+	return analytics.Event{Conv: conv, Seq: seq, Role: storage.SenderSystem, ServerTS: gaugeBase.Add(at), Desk: d, Line: line}
+}
+
+// exportAfter feeds evs to a fresh engine, exports its gauges and returns
+// the label of the window family they describe.
+func exportAfter(t *testing.T, evs []analytics.Event) string {
+	t.Helper()
+	e, err := analytics.New(analytics.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range evs {
+		if err := e.Process(ev); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exportGauges(e)
+	return analytics.Tumbling(time.Hour).String()
 }
 
 func value(t *testing.T, g prometheus.Gauge) float64 {

@@ -18,12 +18,25 @@ import (
 func (s *Server) deskRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/desk/scenes", s.openRead(ScopeDesk, s.deskScenes))
 	mux.HandleFunc("PUT /api/v1/desk/scenes/{scene}", s.auth(ScopeDesk, s.deskSetScene))
-	mux.HandleFunc("GET /api/v1/desk/lines/{line}/hours", s.openRead(ScopeDesk, s.deskHours))
-	mux.HandleFunc("PUT /api/v1/desk/lines/{line}/hours", s.auth(ScopeDesk, s.deskSetHours))
-	mux.HandleFunc("DELETE /api/v1/desk/lines/{line}/hours", s.auth(ScopeDesk, s.deskSetHours))
-	mux.HandleFunc("GET /api/v1/desk/lines/{line}/targets", s.openRead(ScopeDesk, s.deskTargets))
-	mux.HandleFunc("PUT /api/v1/desk/lines/{line}/targets", s.auth(ScopeDesk, s.deskSetTargets))
-	mux.HandleFunc("DELETE /api/v1/desk/lines/{line}/targets", s.auth(ScopeDesk, s.deskSetTargets))
+	// The desk is read at each request, as the other handlers do.
+	hours := lineSetting(func(ctx context.Context, line string) (*desk.Hours, error) { return s.node.Desk.LineHours(ctx, line) },
+		func(ctx context.Context, line string, h *desk.Hours) (*desk.Hours, error) {
+			return s.node.Desk.SetHours(ctx, line, h)
+		},
+		func(line string, h *desk.Hours) any { return LineHours{Line: line, Hours: h} })
+	mux.HandleFunc("GET /api/v1/desk/lines/{line}/hours", s.openRead(ScopeDesk, hours))
+	mux.HandleFunc("PUT /api/v1/desk/lines/{line}/hours", s.auth(ScopeDesk, hours))
+	mux.HandleFunc("DELETE /api/v1/desk/lines/{line}/hours", s.auth(ScopeDesk, hours))
+	targets := lineSetting(func(ctx context.Context, line string) (*desk.Targets, error) {
+		return s.node.Desk.LineTargets(ctx, line)
+	},
+		func(ctx context.Context, line string, t *desk.Targets) (*desk.Targets, error) {
+			return s.node.Desk.SetTargets(ctx, line, t)
+		},
+		func(line string, t *desk.Targets) any { return LineTargets{Line: line, Targets: t} })
+	mux.HandleFunc("GET /api/v1/desk/lines/{line}/targets", s.openRead(ScopeDesk, targets))
+	mux.HandleFunc("PUT /api/v1/desk/lines/{line}/targets", s.auth(ScopeDesk, targets))
+	mux.HandleFunc("DELETE /api/v1/desk/lines/{line}/targets", s.auth(ScopeDesk, targets))
 	mux.HandleFunc("GET /api/v1/desk/lines/{line}/replies", s.openRead(ScopeDesk, s.deskReplies))
 	mux.HandleFunc("PUT /api/v1/desk/lines/{line}/replies", s.auth(ScopeDesk, s.deskSetReplies))
 	mux.HandleFunc("GET /api/v1/desk/agents/{user}", s.openRead(ScopeDesk, s.deskAgent))
@@ -128,28 +141,30 @@ type LineHours struct {
 	Hours *desk.Hours `json:"hours"`
 }
 
-func (s *Server) deskHours(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := deskCtx(r)
-	defer cancel()
-	line := r.PathValue("line")
-	h, err := s.node.Desk.LineHours(ctx, line)
-	deskAnswer(w, LineHours{Line: line, Hours: h}, err)
-}
-
-// deskSetHours sets a line's hours (PUT) or clears them (DELETE).
-func (s *Server) deskSetHours(w http.ResponseWriter, r *http.Request) {
-	var h *desk.Hours
-	if r.Method == http.MethodPut {
-		h = new(desk.Hours)
-		if !readDeskBody(w, r, h) {
-			return
+// lineSetting serves one setting of a business line (its hours, its
+// targets): GET reads it, PUT sets it, DELETE clears it; every answer is
+// the line with the setting as it stands after (null: none).
+func lineSetting[T any](get func(context.Context, string) (*T, error), set func(context.Context, string, *T) (*T, error),
+	answer func(line string, v *T) any) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var v *T
+		if r.Method == http.MethodPut {
+			v = new(T)
+			if !readDeskBody(w, r, v) {
+				return
+			}
 		}
+		ctx, cancel := deskCtx(r)
+		defer cancel()
+		line := r.PathValue("line")
+		var err error
+		if r.Method == http.MethodGet {
+			v, err = get(ctx, line)
+		} else {
+			v, err = set(ctx, line, v)
+		}
+		deskAnswer(w, answer(line, v), err)
 	}
-	ctx, cancel := deskCtx(r)
-	defer cancel()
-	line := r.PathValue("line")
-	out, err := s.node.Desk.SetHours(ctx, line, h)
-	deskAnswer(w, LineHours{Line: line, Hours: out}, err)
 }
 
 // LineTargets is the answer of /api/v1/desk/lines/{line}/targets;
@@ -157,30 +172,6 @@ func (s *Server) deskSetHours(w http.ResponseWriter, r *http.Request) {
 type LineTargets struct {
 	Line    string        `json:"line"`
 	Targets *desk.Targets `json:"targets"`
-}
-
-func (s *Server) deskTargets(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := deskCtx(r)
-	defer cancel()
-	line := r.PathValue("line")
-	t, err := s.node.Desk.LineTargets(ctx, line)
-	deskAnswer(w, LineTargets{Line: line, Targets: t}, err)
-}
-
-// deskSetTargets sets a line's targets (PUT) or clears them (DELETE).
-func (s *Server) deskSetTargets(w http.ResponseWriter, r *http.Request) {
-	var t *desk.Targets
-	if r.Method == http.MethodPut {
-		t = new(desk.Targets)
-		if !readDeskBody(w, r, t) {
-			return
-		}
-	}
-	ctx, cancel := deskCtx(r)
-	defer cancel()
-	line := r.PathValue("line")
-	out, err := s.node.Desk.SetTargets(ctx, line, t)
-	deskAnswer(w, LineTargets{Line: line, Targets: out}, err)
 }
 
 // LineReplies is the body of PUT and the answer of
