@@ -36,6 +36,9 @@ func TestDeskWireRequests(t *testing.T) {
 	if _, err := e.nodes[0].Desk.SetHours(ctx, "cars", &desk.Hours{TZ: "UTC", Week: map[string]string{"sun": "09:00-17:00"}}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := e.nodes[0].Desk.SetTargets(ctx, "cars", &desk.Targets{FirstResponseMs: time.Hour.Milliseconds()}); err != nil {
+		t.Fatal(err)
+	}
 	closedNow := time.Now().UTC().Weekday() != time.Sunday
 	s, err := c1.DeskEnter(ctx, "listing", "1")
 	if err != nil || s.State != desk.StateQueued || s.QueuePosition != 1 || s.Queue != "sales" || s.Agent != "" || !strings.HasPrefix(s.Conv, "s:cars:c1:") {
@@ -63,8 +66,9 @@ func TestDeskWireRequests(t *testing.T) {
 
 	// The queue, for its agents only.
 	q, err := a1.DeskQueue(ctx, "sales")
-	if err != nil || q.TotalWaiting != 1 || len(q.Waiting) != 1 || q.Waiting[0].Conv != conv || q.Waiting[0].Position != 1 || q.Waiting[0].SinceMs <= 0 {
-		t.Fatalf("a1's queue: %+v %v, want c1 waiting first", q, err)
+	if err != nil || q.TotalWaiting != 1 || len(q.Waiting) != 1 || q.Waiting[0].Conv != conv || q.Waiting[0].Position != 1 || q.Waiting[0].SinceMs <= 0 ||
+		q.Waiting[0].FirstResponseDueMs < q.Waiting[0].SinceMs+time.Hour.Milliseconds() {
+		t.Fatalf("a1's queue: %+v %v, want c1 waiting first, its first response due an hour of opening hours after", q, err)
 	}
 	_, err = eve.DeskQueue(ctx, "sales")
 	want("a stranger's queue", err, wirepb.Code_FORBIDDEN)

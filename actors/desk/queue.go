@@ -25,6 +25,9 @@ type waitEntry struct {
 	Entered int64  `json:"entered"`
 	Prefer  string `json:"prefer,omitempty"` // the agent it had before, if any
 	Seq     uint64 `json:"seq"`              // ties of Since, in arrival order
+	// Due is when the session's first response falls due (ms; 0: no
+	// target, or an agent has had the session already).
+	Due int64 `json:"due,omitempty"`
 }
 
 type inFlight struct {
@@ -149,6 +152,10 @@ type Waiting struct {
 	Conv    string `json:"conv"`
 	Session string `json:"session"`
 	SinceMs int64  `json:"since_ms"`
+	// FirstResponseDueMs is when the session's first response falls due
+	// under its line's target (omitted: no target, or an agent has had
+	// the session already).
+	FirstResponseDueMs int64 `json:"first_response_due_ms,omitempty"`
 }
 
 // QueueAgent is one agent of a queue, as `desk queue` shows it.
@@ -224,7 +231,7 @@ func (q *queueGrain) position(session string) int {
 func (q *queueGrain) info() QueueInfo {
 	in := QueueInfo{Waiting: []Waiting{}, Agents: []QueueAgent{}, Stats: q.Stats}
 	for _, e := range q.Waiting {
-		in.Waiting = append(in.Waiting, Waiting{Conv: e.Conv, Session: e.Session, SinceMs: e.Since})
+		in.Waiting = append(in.Waiting, Waiting{Conv: e.Conv, Session: e.Session, SinceMs: e.Since, FirstResponseDueMs: e.Due})
 	}
 	for _, a := range q.Agents {
 		in.Agents = append(in.Agents, QueueAgent{User: a.User, Status: a.Status, Load: a.Load, Capacity: a.Capacity})

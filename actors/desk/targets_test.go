@@ -144,3 +144,68 @@ func TestFirstResponseDue(t *testing.T) {
 		t.Fatalf("after the handover: due %d, before %d: want it moved to the handover and 90 s", after.FirstResponseDueMs, before.FirstResponseDueMs)
 	}
 }
+
+// TestQueueShowsFirstResponseDue: a waiting session's queue entry shows
+// when its first response falls due, as its session does, until an agent
+// has had it: a session transferred back to a queue waits without one (an
+// agent may have answered it), and a line without a target shows none.
+func TestQueueShowsFirstResponseDue(t *testing.T) {
+	n := startNode(t, openStore(t), desk.Config{})
+	ctx := tctx(t)
+	d := n.Desk
+	careDesk(t, d, 1)
+	if _, err := d.SetTargets(ctx, "l", &desk.Targets{FirstResponseMs: 90000}); err != nil {
+		t.Fatal(err)
+	}
+	first := enterAssigned(t, d, "c1", "help") // a1 is full
+	waiting, err := d.Enter(ctx, "c2", "help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dueOf := func(conv string) (int64, error) {
+		q, err := d.Queue(ctx, "care")
+		if err != nil {
+			return 0, err
+		}
+		for _, w := range q.Waiting {
+			if w.Conv == conv {
+				return w.FirstResponseDueMs, nil
+			}
+		}
+		return 0, fmt.Errorf("%s is not waiting in %+v", conv, q.Waiting)
+	}
+	s, err := d.Session(ctx, "a1", waiting.Conv)
+	if err != nil || s.FirstResponseDueMs != s.StartedMs+90000 {
+		t.Fatalf("the waiting session: %+v %v", s, err)
+	}
+	if due, err := dueOf(waiting.Conv); err != nil || due != s.FirstResponseDueMs {
+		t.Fatalf("queue entry due %d, %v; want the session's %d", due, err, s.FirstResponseDueMs)
+	}
+
+	// a1 hands c1 back to the queue: a1 takes c2 (waiting longer), and c1
+	// waits with no due time.
+	if _, err := d.Transfer(ctx, "a1", first.Conv, "queue:care", ""); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() error {
+		if in, _ := d.Session(ctx, "a1", waiting.Conv); agentOf(in) != "a1" {
+			return fmt.Errorf("c2: %+v, want a1", in)
+		}
+		return nil
+	})
+	if due, err := dueOf(first.Conv); err != nil || due != 0 {
+		t.Fatalf("a session an agent had: queue entry due %d, %v; want none", due, err)
+	}
+
+	// Without a target, nothing is due.
+	if _, err := d.SetTargets(ctx, "l", nil); err != nil {
+		t.Fatal(err)
+	}
+	third, err := d.Enter(ctx, "c3", "help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if due, err := dueOf(third.Conv); err != nil || due != 0 {
+		t.Fatalf("a line without a target: queue entry due %d, %v", due, err)
+	}
+}

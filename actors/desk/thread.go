@@ -68,6 +68,10 @@ type session struct {
 	// (Unix ms; 0: the line never opens again), targets.go.
 	Target int64 `json:"first_response_target_ms,omitempty"`
 	Due    int64 `json:"first_response_due_ms,omitempty"`
+	// Served: an agent has had the session. Its queue entries no longer
+	// carry the due time: whether that agent answered is the metrics'
+	// to say (the desk does not follow the agents' messages).
+	Served bool `json:"served,omitempty"`
 }
 
 // threadGrain is one customer's service thread in one business line: the
@@ -560,12 +564,22 @@ func (t *threadGrain) step(g *grain, i int) (int, error) {
 	return t.queue(g, q, nowMs(), s.Prefer)
 }
 
+// waitEntry is the queued session's entry in its queue.
+func (t *threadGrain) waitEntry() waitEntry {
+	s := t.Session
+	e := waitEntry{Thread: threadID(t.Line, t.Customer), Conv: t.Conv, Session: s.ID, Since: s.Since, Entered: s.Entered, Prefer: s.Prefer}
+	if !s.Served {
+		e.Due = s.Due
+	}
+	return e
+}
+
 // queue puts the session in queue q, ordered by since.
 func (t *threadGrain) queue(g *grain, q string, since int64, prefer string) (int, error) {
 	s := t.Session
 	now := nowMs()
-	s.State, s.Queue, s.Since, s.Entered, s.Agent = StateQueued, q, since, now, ""
-	e := waitEntry{Thread: threadID(t.Line, t.Customer), Conv: t.Conv, Session: s.ID, Since: since, Entered: now, Prefer: prefer}
+	s.State, s.Queue, s.Since, s.Entered, s.Agent, s.Prefer = StateQueued, q, since, now, "", prefer
+	e := t.waitEntry()
 	var pos int
 	ctx, cancel := context.WithTimeout(context.Background(), 2*g.d.rt.Config().RequestTimeout)
 	defer cancel()
@@ -618,7 +632,7 @@ func (t *threadGrain) assign(g *grain, ctx actor.Context, r assignReq) (any, err
 		_ = g.d.call(cctx, KindAgent, r.Agent, "release", offer{Session: s.ID}, nil)
 		return nil, err
 	}
-	s.State, s.Agent, s.Bot, s.Prefer, s.Token = StateAssigned, r.Agent, "", "", token
+	s.State, s.Agent, s.Bot, s.Prefer, s.Token, s.Served = StateAssigned, r.Agent, "", "", token, true
 	t.Recent = append(t.Recent, assignMemo{Session: s.ID, Queue: r.Queue, Entered: r.Entered, Agent: r.Agent, WaitMs: wait})
 	if len(t.Recent) > recentAssigns {
 		t.Recent = t.Recent[len(t.Recent)-recentAssigns:]
@@ -800,9 +814,7 @@ func (t *threadGrain) self(g *grain, ctx actor.Context, m any) {
 		} else if t.ratingPending() {
 			ctx.Send(ctx.Self(), selfMsg{what: "finish-rating"})
 		} else if t.open() && t.Session.State == StateQueued {
-			s := t.Session
-			e := waitEntry{Thread: threadID(t.Line, t.Customer), Conv: t.Conv, Session: s.ID, Since: s.Since, Entered: s.Entered, Prefer: s.Prefer}
-			g.d.tell(KindQueue, s.Queue, "enqueue", enqueueReq{Entry: e}, nil)
+			g.d.tell(KindQueue, t.Session.Queue, "enqueue", enqueueReq{Entry: t.waitEntry()}, nil)
 		}
 		// Likewise the agent may have lost the session (its requeue
 		// never arrived, or it restarted from an older state).

@@ -113,6 +113,9 @@ type DeskWaiting struct {
 	Session  string
 	Position int // 1 = next
 	SinceMs  int64
+	// DueMs is when its first response falls due (0: no target, or an
+	// agent has had it already).
+	DueMs int64
 }
 
 // DeskQueueAgent is one agent of a queue as the queue sees it.

@@ -230,6 +230,7 @@ func browserRun(t *testing.T, browser, transport string) {
 	until(customer, "the customer's queue position", `document.querySelector("#info").textContent === "queue position 1"`)
 	until(customer, "the after-hours notice", `[...document.querySelectorAll("#messages .msg.system")].some(e => e.textContent.includes("We answer from 9 to 5."))`)
 	until(agent, "the waiting customer in the queue panel", fmt.Sprintf(`document.querySelector('#queue li[data-conv=%q]')?.dataset.position === "1"`, conv))
+	until(agent, "the waiting customer's due time in the queue panel", fmt.Sprintf(`document.querySelector('#queue li[data-conv=%q] .due')?.textContent.startsWith("first response due by ")`, conv))
 	screenshot(t, agent, "agent-queue-"+transport)
 	// a1 goes online from the page and gets the session.
 	eval(agent, "go online", `(() => { const p = document.querySelector("#presence"); p.value = "online"; p.dispatchEvent(new Event("change")); return true })()`, nil)

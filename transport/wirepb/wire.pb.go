@@ -7425,13 +7425,16 @@ func (x *DeskQueueRequest) GetSkill() string {
 }
 
 type DeskWaiting struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
-	Session       string                 `protobuf:"bytes,2,opt,name=session,proto3" json:"session,omitempty"`
-	Position      uint32                 `protobuf:"varint,3,opt,name=position,proto3" json:"position,omitempty"`              // 1 = next
-	SinceMs       int64                  `protobuf:"varint,4,opt,name=since_ms,json=sinceMs,proto3" json:"since_ms,omitempty"` // waiting since (unix ms)
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Conv     string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	Session  string                 `protobuf:"bytes,2,opt,name=session,proto3" json:"session,omitempty"`
+	Position uint32                 `protobuf:"varint,3,opt,name=position,proto3" json:"position,omitempty"`              // 1 = next
+	SinceMs  int64                  `protobuf:"varint,4,opt,name=since_ms,json=sinceMs,proto3" json:"since_ms,omitempty"` // waiting since (unix ms)
+	// When the session's first response falls due under its line's target
+	// (unix ms; 0: no target, or an agent has had the session already).
+	FirstResponseDueMs int64 `protobuf:"varint,5,opt,name=first_response_due_ms,json=firstResponseDueMs,proto3" json:"first_response_due_ms,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *DeskWaiting) Reset() {
@@ -7488,6 +7491,13 @@ func (x *DeskWaiting) GetPosition() uint32 {
 func (x *DeskWaiting) GetSinceMs() int64 {
 	if x != nil {
 		return x.SinceMs
+	}
+	return 0
+}
+
+func (x *DeskWaiting) GetFirstResponseDueMs() int64 {
+	if x != nil {
+		return x.FirstResponseDueMs
 	}
 	return 0
 }
@@ -9095,12 +9105,13 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"supervisor\x18\a \x01(\bR\n" +
 	"supervisor\"(\n" +
 	"\x10DeskQueueRequest\x12\x14\n" +
-	"\x05skill\x18\x01 \x01(\tR\x05skill\"r\n" +
+	"\x05skill\x18\x01 \x01(\tR\x05skill\"\xa5\x01\n" +
 	"\vDeskWaiting\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x18\n" +
 	"\asession\x18\x02 \x01(\tR\asession\x12\x1a\n" +
 	"\bposition\x18\x03 \x01(\rR\bposition\x12\x19\n" +
-	"\bsince_ms\x18\x04 \x01(\x03R\asinceMs\"l\n" +
+	"\bsince_ms\x18\x04 \x01(\x03R\asinceMs\x121\n" +
+	"\x15first_response_due_ms\x18\x05 \x01(\x03R\x12firstResponseDueMs\"l\n" +
 	"\x0eDeskQueueAgent\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06status\x18\x02 \x01(\tR\x06status\x12\x12\n" +

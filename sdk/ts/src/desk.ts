@@ -83,7 +83,14 @@ export interface DeskAgentView {
 export interface DeskQueueView {
   skill: string;
   /** the head of the queue, in order (the node bounds the list) */
-  waiting: { conv: string; session: string; position: number; sinceMs: number }[];
+  waiting: {
+    conv: string;
+    session: string;
+    position: number;
+    sinceMs: number;
+    /** When its first response falls due (unix ms; 0: no target, or an agent has had it already). */
+    firstResponseDueMs: number;
+  }[];
   /** all waiting sessions */
   total: number;
   agents: { user: string; status: string; load: number; capacity: number }[];
@@ -142,7 +149,13 @@ export class ServiceDesk {
     const v = r.result.value;
     return {
       skill: v.skill,
-      waiting: v.waiting.map((w) => ({ conv: w.conv, session: w.session, position: w.position, sinceMs: Number(w.sinceMs) })),
+      waiting: v.waiting.map((w) => ({
+        conv: w.conv,
+        session: w.session,
+        position: w.position,
+        sinceMs: Number(w.sinceMs),
+        firstResponseDueMs: Number(w.firstResponseDueMs),
+      })),
       total: v.totalWaiting,
       agents: v.agents.map((a) => ({ user: a.user, status: a.status, load: a.load, capacity: a.capacity })),
     };

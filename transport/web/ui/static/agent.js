@@ -361,6 +361,14 @@ async function drawQueue() {
     li.dataset.conv = w.conv;
     li.dataset.position = String(w.position);
     li.textContent = `#${w.position} ${w.skill} · ${w.conv} · waiting ${Math.max(0, Math.round((Date.now() - w.sinceMs) / 1000))} s`;
+    if (w.firstResponseDueMs) {
+      // Only while no agent has had the session: the line's target.
+      const late = Date.now() > w.firstResponseDueMs;
+      const span = document.createElement("span");
+      span.className = late ? "due late" : "due";
+      span.textContent = `first response ${late ? "overdue since" : "due by"} ${new Date(w.firstResponseDueMs).toLocaleTimeString()}`;
+      li.append(span);
+    }
     ul.append(li);
   }
   $("queue-count").textContent = `(${rows.length})`;
