@@ -113,6 +113,10 @@ type Config struct {
 	// MaxSessionTags bounds a session's tags, the agents' contact
 	// reasons (default 10; tags.go).
 	MaxSessionTags int
+	// MaxReasonDays bounds the days one question for a line's contact
+	// reasons covers (default 92, a quarter): each day is reasonShards
+	// store reads.
+	MaxReasonDays int
 	// NoReopen: a customer's message in the conversation after its
 	// session closed does not start a new session (by default it does,
 	// so the message reaches an agent; thread.go, reopen).
@@ -139,7 +143,7 @@ func DefaultConfig() Config {
 		MaxWaiting: 10000, MaxCapacity: 100, MaxSkills: 16, MaxScenes: 1000, PositionPushes: 100, BotUser: "bot", IdleTimeout: 10 * time.Minute,
 		DropGrace: time.Minute, RatingWindow: 7 * 24 * time.Hour, MaxRatingComment: 500,
 		MaxClosedDates: 100, MaxDayIntervals: 4, MaxHoursMessage: 500, MaxSavedReplies: 200, MaxSavedReplyBytes: 2000,
-		MaxNoteBytes: 2000, MaxNotes: 100, MaxSessionTags: 10}
+		MaxNoteBytes: 2000, MaxNotes: 100, MaxSessionTags: 10, MaxReasonDays: 92}
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -156,7 +160,7 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	for _, f := range []struct{ v, def *int }{{&c.MaxWaiting, &d.MaxWaiting}, {&c.MaxCapacity, &d.MaxCapacity}, {&c.MaxSkills, &d.MaxSkills}, {&c.MaxScenes, &d.MaxScenes}, {&c.PositionPushes, &d.PositionPushes}, {&c.MaxRatingComment, &d.MaxRatingComment}, {&c.MaxClosedDates, &d.MaxClosedDates}, {&c.MaxDayIntervals, &d.MaxDayIntervals}, {&c.MaxHoursMessage, &d.MaxHoursMessage},
-		{&c.MaxSavedReplies, &d.MaxSavedReplies}, {&c.MaxSavedReplyBytes, &d.MaxSavedReplyBytes}, {&c.MaxNoteBytes, &d.MaxNoteBytes}, {&c.MaxNotes, &d.MaxNotes}, {&c.MaxSessionTags, &d.MaxSessionTags}} {
+		{&c.MaxSavedReplies, &d.MaxSavedReplies}, {&c.MaxSavedReplyBytes, &d.MaxSavedReplyBytes}, {&c.MaxNoteBytes, &d.MaxNoteBytes}, {&c.MaxNotes, &d.MaxNotes}, {&c.MaxSessionTags, &d.MaxSessionTags}, {&c.MaxReasonDays, &d.MaxReasonDays}} {
 		if *f.v < 0 {
 			return c, fmt.Errorf("desk: negative limit %d", *f.v)
 		}
@@ -232,6 +236,7 @@ func (d *Desk) Kinds() []*cluster.Kind {
 		mk(KindMerges, func() grainLogic { return &mergesGrain{} }),
 		mk(KindRoster, func() grainLogic { return &rosterGrain{} }),
 		mk(KindReplies, func() grainLogic { return &repliesGrain{} }),
+		mk(KindReasons, func() grainLogic { return &reasonsGrain{} }),
 	}
 }
 

@@ -34,7 +34,7 @@ var (
 	}, []string{"line"})
 	resends = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "switchboard_desk_resends_total",
-		Help: "Messages between desk grains sent again because the first went unanswered (a crash repair under way): ensure, requeue, held, message.",
+		Help: "Messages between desk grains sent again because the first went unanswered (a crash repair under way): ensure, requeue, held, message, reasons.",
 	}, []string{"op"})
 )
 

@@ -90,6 +90,7 @@ func (t *threadGrain) tag(g *grain, ctx actor.Context, r tagReq) (any, error) {
 		s.Tags, s.TagsVersion = prev, prevVersion
 		return nil, err
 	}
+	t.tallyTags(g, reasonsTellAttempts)
 	if on := g.d.cfg.OnTags; on != nil {
 		on(TagsEvent{Session: s.ID, Conv: t.Conv, Version: s.TagsVersion, By: r.By, AtMs: nowMs(), Tags: slices.Clone(next)})
 	}

@@ -817,8 +817,10 @@ func (t *threadGrain) self(g *grain, ctx actor.Context, m any) {
 			g.d.tell(KindQueue, t.Session.Queue, "enqueue", enqueueReq{Entry: t.waitEntry()}, nil)
 		}
 		// Likewise the agent may have lost the session (its requeue
-		// never arrived, or it restarted from an older state).
+		// never arrived, or it restarted from an older state), and the
+		// contact reasons the session's latest tags.
 		t.ensure(g, ctx)
+		t.tallyTags(g, 1)
 		if t.open() {
 			// Listed already, unless it was opened by a version that
 			// kept no roster.

@@ -38,6 +38,7 @@ func (s *Server) deskRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("PUT /api/v1/desk/lines/{line}/targets", s.auth(ScopeDesk, targets))
 	mux.HandleFunc("DELETE /api/v1/desk/lines/{line}/targets", s.auth(ScopeDesk, targets))
 	mux.HandleFunc("GET /api/v1/desk/lines/{line}/replies", s.openRead(ScopeDesk, s.deskReplies))
+	mux.HandleFunc("GET /api/v1/desk/lines/{line}/reasons", s.openRead(ScopeDesk, s.deskReasons))
 	mux.HandleFunc("PUT /api/v1/desk/lines/{line}/replies", s.auth(ScopeDesk, s.deskSetReplies))
 	mux.HandleFunc("GET /api/v1/desk/agents/{user}", s.openRead(ScopeDesk, s.deskAgent))
 	mux.HandleFunc("POST /api/v1/desk/agents/{user}", s.auth(ScopeDesk, s.deskSetAgent))
@@ -221,6 +222,34 @@ func (s *Server) deskSetAgent(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := deskCtx(r)
 	defer cancel()
 	out, err := s.node.Desk.SetAgent(ctx, u)
+	deskAnswer(w, out, err)
+}
+
+// deskReasons answers a line's contact reasons over ?from= and ?to= (UTC
+// days, YYYY-MM-DD, both included); by default the week to today.
+func (s *Server) deskReasons(w http.ResponseWriter, r *http.Request) {
+	to, from := time.Now().UTC(), time.Time{}
+	for _, p := range []struct {
+		name string
+		at   *time.Time
+	}{{"to", &to}, {"from", &from}} {
+		v := r.URL.Query().Get(p.name)
+		if v == "" {
+			continue
+		}
+		t, err := time.Parse(time.DateOnly, v)
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": fmt.Sprintf("bad %s %q (want YYYY-MM-DD)", p.name, v)})
+			return
+		}
+		*p.at = t
+	}
+	if from.IsZero() {
+		from = to.AddDate(0, 0, -6)
+	}
+	ctx, cancel := deskCtx(r)
+	defer cancel()
+	out, err := s.node.Desk.Reasons(ctx, r.PathValue("line"), from, to)
 	deskAnswer(w, out, err)
 }
 

@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/switchboard-im/switchboard/actors/desk"
 	"github.com/switchboard-im/switchboard/cluster/admin"
@@ -132,6 +133,18 @@ func TestDeskAPI(t *testing.T) {
 		t.Fatalf("after the tags: %v", out)
 	}
 	must(do(http.MethodPost, "/api/v1/desk/tag", tok, map[string]any{"user": "crm", "conv": conv, "add": []string{"not a tag"}}))(400)
+	// The line's contact reasons count them (the week to today by default).
+	waitFor(t, func() bool {
+		_, out := do(http.MethodGet, "/api/v1/desk/lines/cars/reasons", tok, nil)
+		return out["tagged_sessions"] == 1.0 && fmt.Sprint(out["tags"]) == "[map[sessions:1 tag:refund] map[sessions:1 tag:vip]]"
+	})
+	today := time.Now().UTC().Format(time.DateOnly)
+	if out := must(do(http.MethodGet, "/api/v1/desk/lines/cars/reasons?from="+today+"&to="+today, tok, nil))(200); out["tagged_sessions"] != 1.0 || out["from"] != today {
+		t.Fatalf("today's reasons: %v", out)
+	}
+	must(do(http.MethodGet, "/api/v1/desk/lines/cars/reasons?from=yesterday", tok, nil))(400)
+	must(do(http.MethodGet, "/api/v1/desk/lines/cars/reasons?from=2026-01-01&to=2026-12-31", tok, nil))(400)
+	must(do(http.MethodGet, "/api/v1/desk/lines/cars/reasons?from=2026-12-31&to=2026-01-01", tok, nil))(400)
 	if out = must(do(http.MethodGet, "/api/v1/desk/sessions/"+conv+"?user=c1", tok, nil))(200); out["tags"] != nil || out["notes"] != nil {
 		t.Fatalf("the customer's view: %v", out)
 	}

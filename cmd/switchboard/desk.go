@@ -177,9 +177,9 @@ func newDeskCmd() *cobra.Command {
 				}{out.Waiting, out.Agents})
 			}
 			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "WAITING\tSESSION\tSINCE")
+			fmt.Fprintln(tw, "WAITING\tSESSION\tSINCE\tFIRST RESPONSE DUE")
 			for _, w := range out.Waiting {
-				fmt.Fprintf(tw, "%s\t%s\t%s\n", w.Conv, w.Session, time.UnixMilli(w.SinceMs).UTC().Format(time.RFC3339))
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", w.Conv, w.Session, time.UnixMilli(w.SinceMs).UTC().Format(time.RFC3339), dueText(w.FirstResponseDueMs, time.Now()))
 			}
 			fmt.Fprintln(tw, "AGENT\tSTATUS\tLOAD")
 			for _, a := range out.Agents {
@@ -359,7 +359,7 @@ func newDeskCmd() *cobra.Command {
 	_ = merge.MarkFlagRequired("from")
 	_ = merge.MarkFlagRequired("to")
 
-	cmd.AddCommand(scene, agent, queue, enter, handover, transfer, noteCmd, tagCmd, closeCmd, rate, session, merge, newDeskHoursCmd(&o), newDeskTargetsCmd(&o), newDeskRepliesCmd(&o))
+	cmd.AddCommand(scene, agent, queue, enter, handover, transfer, noteCmd, tagCmd, closeCmd, rate, session, merge, newDeskHoursCmd(&o), newDeskTargetsCmd(&o), newDeskRepliesCmd(&o), newDeskReasonsCmd(&o))
 	return cmd
 }
 
@@ -416,6 +416,51 @@ its route. Days not given are closed, e.g.
 }
 
 // newDeskTargetsCmd shows, sets or clears a business line's targets.
+func newDeskReasonsCmd(o *adminOptions) *cobra.Command {
+	var from, to string
+	cmd := &cobra.Command{
+		Use:   "reasons LINE",
+		Short: "Count a business line's contact reasons: its sessions per tag, over days",
+		Long: `Counts the sessions of a business line that started on the UTC days
+--from to --to (both included; by default the week to today) per tag the
+agents filed them under, as each session's tags are now (a wrap-up after
+the close counts), e.g.
+
+  switchboard desk reasons cars --from 2026-11-01 --to 2026-11-30`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			q := url.Values{}
+			if from != "" {
+				q.Set("from", from)
+			}
+			if to != "" {
+				q.Set("to", to)
+			}
+			path := "/api/v1/desk/lines/" + url.PathEscape(args[0]) + "/reasons"
+			if len(q) > 0 {
+				path += "?" + q.Encode()
+			}
+			var out desk.Reasons
+			if err := o.call(cmd.Context(), http.MethodGet, path, &out); err != nil {
+				return err
+			}
+			if o.json {
+				return printJSON(os.Stdout, out)
+			}
+			fmt.Printf("%s, %s to %s: %d tagged sessions\n", out.Line, out.From, out.To, out.Sessions)
+			tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "TAG\tSESSIONS\tSHARE")
+			for _, r := range out.Tags {
+				fmt.Fprintf(tw, "%s\t%d\t%.0f%%\n", r.Tag, r.Sessions, 100*float64(r.Sessions)/float64(out.Sessions))
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&from, "from", "", "first day, YYYY-MM-DD in UTC (default: six days before --to)")
+	cmd.Flags().StringVar(&to, "to", "", "last day, YYYY-MM-DD in UTC, included (default: today)")
+	return cmd
+}
+
 func newDeskTargetsCmd(o *adminOptions) *cobra.Command {
 	var firstResponse time.Duration
 	var clear bool
@@ -586,6 +631,20 @@ func registerDeskFlags(f *pflag.FlagSet, c *desk.Config) {
 	f.IntVar(&c.MaxNoteBytes, "desk-max-note-bytes", d.MaxNoteBytes, "longest internal note on a session")
 	f.IntVar(&c.MaxNotes, "desk-max-notes", d.MaxNotes, "most internal notes on one session")
 	f.IntVar(&c.MaxSessionTags, "desk-max-session-tags", d.MaxSessionTags, "most tags (contact reasons) on one session")
+	f.IntVar(&c.MaxReasonDays, "desk-max-reason-days", d.MaxReasonDays, "most days one question for a line's contact reasons covers")
 	f.BoolVar(&c.NoReopen, "desk-no-reopen", false, "a customer's message after its session closed starts no new session (by default it does, so an agent sees it)")
 	f.DurationVar(&c.DropGrace, "desk-agent-drop-grace", d.DropGrace, "an agent seen connected whose every device has been gone this long goes offline (its sessions are re-queued)")
+}
+
+// dueText shows when a waiting session's first response falls due: "-"
+// without a target, marked once it is overdue.
+func dueText(dueMs int64, now time.Time) string {
+	if dueMs == 0 {
+		return "-"
+	}
+	due := time.UnixMilli(dueMs).UTC()
+	if now.After(due) {
+		return due.Format(time.RFC3339) + " (overdue " + now.Sub(due).Round(time.Second).String() + ")"
+	}
+	return due.Format(time.RFC3339)
 }

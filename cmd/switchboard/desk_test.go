@@ -240,3 +240,23 @@ func TestDeskWalkthrough(t *testing.T) {
 		t.Error("--line with --key was accepted")
 	}
 }
+
+// TestDueText: `desk queue` shows a waiting session's due time, "-"
+// without one, and how long it is overdue once past it.
+func TestDueText(t *testing.T) {
+	due := time.Date(2026, 12, 4, 15, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		dueMs int64
+		now   time.Time
+		want  string
+	}{
+		{0, due, "-"},
+		{due.UnixMilli(), due.Add(-time.Minute), "2026-12-04T15:00:00Z"},
+		{due.UnixMilli(), due, "2026-12-04T15:00:00Z"},
+		{due.UnixMilli(), due.Add(90 * time.Second), "2026-12-04T15:00:00Z (overdue 1m30s)"},
+	} {
+		if got := dueText(c.dueMs, c.now); got != c.want {
+			t.Errorf("dueText(%d, %v) = %q, want %q", c.dueMs, c.now, got, c.want)
+		}
+	}
+}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/actors/desk"
 	"github.com/switchboard-im/switchboard/analytics"
 	"github.com/switchboard-im/switchboard/cluster/admin"
 	"github.com/switchboard-im/switchboard/cluster/admin/dashboard"
@@ -128,6 +129,7 @@ type pageState struct {
 	AgentDesk     string   `json:"agentDesk"` // agent-7's desk first response cell
 	LineNote      string   `json:"lineNote"`
 	LineOpen      string   `json:"lineOpen"` // the line whose panel shows
+	Reasons       []string `json:"reasons"`  // the contact reasons' rows, "TAG SESSIONS SHARE"
 }
 
 const readState = `(() => {
@@ -154,6 +156,7 @@ const readState = `(() => {
 		userMessages: [...document.querySelectorAll('#user-messages li')].map((e) => e.textContent),
 		lineNote: document.getElementById('line-note').textContent,
 		lineOpen: document.getElementById('line-panel').hidden ? '' : document.getElementById('line-panel').dataset.line,
+		reasons: [...document.querySelectorAll('#reasons tbody tr')].map((tr) => [...tr.cells].map((c) => c.textContent).join(' ')),
 		agentCSAT: (document.querySelector('#agents tr[data-key="agent-7"] td:last-child') || {}).textContent || '',
 		agentDesk: (document.querySelector('#agents tr[data-key="agent-7"] td:nth-child(8)') || {}).textContent || '',
 		testRate: (document.querySelector('#chart-counters path[data-name="switchboard_dashboard_test_sends_total"]') || { dataset: {} }).dataset.latest || '',
@@ -483,11 +486,15 @@ func TestDashboardInChromium(t *testing.T) {
 		}
 	}
 
-	// Business lines: the admin sets a line's opening hours, its
-	// first-response target and saved replies from the page; a bad zone
-	// and a target out of range are refused with the node's reason.
+	// Business lines: the admin sees a line's contact reasons, sets its
+	// opening hours, its first-response target and saved replies from the
+	// page; a bad zone and a target out of range are refused with the
+	// node's reason.
+	tagOneSession(t, nodes[0].Desk, "cars", "refund")
 	b.eval(`document.getElementById('line-id').value = 'cars'; document.querySelector('#line-form button[type=submit]').click()`)
-	b.wait("the line opened", 10*time.Second, func(s pageState) bool { return s.LineOpen == "cars" })
+	b.wait("the line opened with its contact reasons", 10*time.Second, func(s pageState) bool {
+		return s.LineOpen == "cars" && slices.Equal(s.Reasons, []string{"refund 1 100 %"})
+	})
 	b.eval(`document.getElementById('hours-tz').value = 'Nowhere/Else'; document.getElementById('hours-save').click()`)
 	b.wait("a bad zone refused", 10*time.Second, func(s pageState) bool { return strings.Contains(s.LineNote, "unknown time zone") })
 	b.eval(`document.getElementById('hours-tz').value = 'Europe/Berlin';
@@ -663,5 +670,46 @@ func (b *browser) checkScriptErrors() {
 	defer b.mu.Unlock()
 	if len(b.errs) > 0 {
 		b.t.Fatalf("script errors on the page: %v", b.errs)
+	}
+}
+
+// tagOneSession starts a session of line, has its agent tag it and waits
+// until the line's contact reasons count it.
+func tagOneSession(t *testing.T, d *desk.Desk, line, tag string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := d.SetScene(ctx, desk.Scene{Name: "reasons", Line: line, Route: []string{"queue:reasons"}}); err != nil {
+		t.Fatal(err)
+	}
+	online, capacity, skills := desk.Online, 1, []string{"reasons"}
+	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "agent1", Status: &online, Capacity: &capacity, Skills: &skills}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := d.Enter(ctx, "customer1", "reasons")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err = d.Tag(ctx, "agent1", s.Conv, []string{tag}, nil); err == nil {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("tag the session: %v", err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	today := time.Now().UTC()
+	for {
+		r, err := d.Reasons(ctx, line, today, today)
+		if err == nil && r.Sessions == 1 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the reasons of %s: %+v %v", line, r, err)
+		case <-time.After(50 * time.Millisecond):
+		}
 	}
 }

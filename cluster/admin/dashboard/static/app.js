@@ -752,13 +752,33 @@
 
   async function openLine(line) {
     const path = 'desk/lines/' + encodeURIComponent(line);
-    const [hours, targets, replies] = await Promise.all([getJSON(path + '/hours'), getJSON(path + '/targets'), getJSON(path + '/replies')]);
+    const [hours, targets, replies, reasons] = await Promise.all([
+      getJSON(path + '/hours'), getJSON(path + '/targets'), getJSON(path + '/replies'), getJSON(path + '/reasons'),
+    ]);
     const panel = $('line-panel');
     panel.dataset.line = line;
     panel.hidden = false;
     showHours(hours.hours);
     $('target-first').value = targetText(targets.targets);
     $('replies-text').value = repliesText(replies.replies || []);
+    showReasons(reasons);
+  }
+
+  // showReasons: the week's contact reasons (docs/DESK.md, "Tags: contact reasons").
+  function showReasons(r) {
+    $('reasons-range').textContent = r.from + ' to ' + r.to + ' (UTC): ' + r.tagged_sessions + ' tagged sessions';
+    const body = $('reasons').querySelector('tbody');
+    body.textContent = '';
+    for (const t of r.tags) {
+      const tr = document.createElement('tr');
+      for (const [text, num] of [[t.tag, false], [String(t.sessions), true], [Math.round((100 * t.sessions) / r.tagged_sessions) + ' %', true]]) {
+        const td = document.createElement('td');
+        td.textContent = text;
+        if (num) td.className = 'num';
+        tr.appendChild(td);
+      }
+      body.appendChild(tr);
+    }
   }
 
   function setupLineForm() {
