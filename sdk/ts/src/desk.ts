@@ -49,6 +49,17 @@ export interface LineTargetsView {
   first_response_ms: number;
 }
 
+/** A business line's contact reasons over days (the admin API's answer). */
+export interface LineReasonsView {
+  line: string;
+  from: string;
+  to: string;
+  /** sessions that started in the range and carry a tag, each once */
+  tagged_sessions: number;
+  /** sessions per tag, most first */
+  tags: { tag: string; sessions: number }[];
+}
+
 export interface LineHoursView {
   /** an IANA time zone, e.g. "Europe/Berlin" */
   tz: string;
@@ -346,6 +357,18 @@ export class Desk {
   /** targets: a business line's targets, null if it has none. */
   targets(line: string): Promise<{ line: string; targets: LineTargetsView | null }> {
     return this.call("GET", `/api/v1/desk/lines/${encodeURIComponent(line)}/targets`);
+  }
+  /**
+   * reasons: a business line's contact reasons, sessions per tag, over UTC
+   * days from..to ("YYYY-MM-DD", both included; by default the week to
+   * today). docs/DESK.md, "Tags: contact reasons".
+   */
+  reasons(line: string, from = "", to = ""): Promise<LineReasonsView> {
+    const q = new URLSearchParams();
+    if (from) q.set("from", from);
+    if (to) q.set("to", to);
+    const query = q.size > 0 ? `?${q}` : "";
+    return this.call("GET", `/api/v1/desk/lines/${encodeURIComponent(line)}/reasons${query}`);
   }
   /** setSavedReplies replaces a business line's saved replies (an empty list removes them). */
   setSavedReplies(line: string, replies: DeskSavedReplyView[]): Promise<{ line: string; replies: DeskSavedReplyView[] }> {

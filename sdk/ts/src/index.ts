@@ -1,7 +1,7 @@
 export { Client, MEDIA_CHUNK_BYTES, ProtocolError, directConv, type ClientOptions, type ClientEvents, type ConnState, type PresenceSharingName } from "./client.js";
 export { Conversation, isNews, parseCard, type Card, type ChatMessage, type MediaInfo, type MessageState, type Preview, type Reaction } from "./store.js";
 export { PREVIEW_SIDE, makePreview } from "./preview.js";
-export { Desk, ServiceDesk, type DeskAgentView, type DeskNoteView, type DeskQueueView, type DeskRatingView, type DeskSavedReplyView, type DeskSessionView, type EnterResult, type LineHoursView, type LineTargetsView, type MetricsRow } from "./desk.js";
+export { Desk, ServiceDesk, type DeskAgentView, type DeskNoteView, type DeskQueueView, type DeskRatingView, type DeskSavedReplyView, type DeskSessionView, type EnterResult, type LineHoursView, type LineReasonsView, type LineTargetsView, type MetricsRow } from "./desk.js";
 export type { MyMetricsRow, MyMetricsView } from "./mymetrics.js";
 export { FrameReader, FrameError, encodeFrame, DEFAULT_MAX_FRAME } from "./frames.js";
 export { backoffDelay } from "./backoff.js";

@@ -292,7 +292,7 @@ test("outbox: kept per user in queue order, forgotten once stored, junk dropped"
   assert.deepEqual(loadMessages(s, "a").map((m) => m.clientMsgId), ["x2"]);
 });
 
-test("desk admin: hours, targets and saved replies go to their endpoints", async () => {
+test("desk admin: hours, targets, saved replies and reasons go to their endpoints", async () => {
   const calls: string[] = [];
   const fake = (async (input: string | URL | Request, init?: RequestInit) => {
     calls.push(`${init?.method} ${String(input)} ${init?.body ?? ""}`);
@@ -306,6 +306,8 @@ test("desk admin: hours, targets and saved replies go to their endpoints", async
   await d.targets("cars");
   await d.setTargets("cars", null);
   await d.setSavedReplies("cars", [{ name: "hi", text: "Hello!" }]);
+  await d.reasons("cars");
+  await d.reasons("cars", "2026-11-01", "2026-11-30");
   assert.deepEqual(calls, [
     'PUT http://admin/api/v1/desk/lines/cars/hours {"tz":"UTC","week":{"mon":"09:00-17:00"}}',
     "GET http://admin/api/v1/desk/lines/cars/hours ",
@@ -314,6 +316,8 @@ test("desk admin: hours, targets and saved replies go to their endpoints", async
     "GET http://admin/api/v1/desk/lines/cars/targets ",
     "DELETE http://admin/api/v1/desk/lines/cars/targets ",
     'PUT http://admin/api/v1/desk/lines/cars/replies {"replies":[{"name":"hi","text":"Hello!"}]}',
+    "GET http://admin/api/v1/desk/lines/cars/reasons ",
+    "GET http://admin/api/v1/desk/lines/cars/reasons?from=2026-11-01&to=2026-11-30 ",
   ]);
 });
 
