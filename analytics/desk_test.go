@@ -567,3 +567,41 @@ func TestScheduleCacheBound(t *testing.T) {
 		t.Fatalf("%d hours cached after the bound, want the newest only", len(e.schedules))
 	}
 }
+
+// An owner's handling of a session runs from its assignment (or the
+// transfer to it) to the step that ends it: a transfer or a requeue hands
+// it on, the close resolves it. Each counts for the owner, the line and
+// "*", placed by its end; the same assignment written again after a crash
+// neither ends nor restarts the handling, and a close without an owner
+// (abandoned while waiting) handles nothing.
+func TestDeskHandleTime(t *testing.T) {
+	e := newEngine(t, DefaultConfig())
+	requeue := func(at int64) msg { return msg{who: "sys", at: at, desk: DeskStep{Op: DeskRequeue}} }
+	feed(t, e, events("c1",
+		start(0, "cars"),
+		assigned(10*sec, "a1", 10*sec),
+		assigned(40*sec, "a1", 10*sec), // written again: a1 holds it from 10 s
+		msg{who: "a1", at: 50 * sec},
+		transfer(70*sec, "a2"), // a1: 60 s, handed on
+		requeue(100*sec),       // a2: 30 s, handed on
+		assigned(130*sec, "a1", 30*sec),
+		closed(330*sec, false))) // a1: 200 s, resolved
+	feed(t, e, events("c2",
+		start(0, "cars"),
+		closed(20*sec, true))) // abandoned: nobody held it
+	for _, c := range []struct {
+		key               string
+		handled, resolved uint64
+		avgHandleMs       float64
+	}{
+		{"a1", 2, 1, 130000},
+		{"a2", 1, 0, 30000},
+		{LineKey("cars"), 3, 1, 290000.0 / 3},
+		{"*", 3, 1, 290000.0 / 3},
+	} {
+		r := only(t, e, time.Hour, c.key)
+		if r.DeskHandled != c.handled || r.DeskResolved != c.resolved || r.AvgHandleMs != c.avgHandleMs {
+			t.Errorf("%s: handled %d, resolved %d, avg %v ms; want %d, %d, %v", c.key, r.DeskHandled, r.DeskResolved, r.AvgHandleMs, c.handled, c.resolved, c.avgHandleMs)
+		}
+	}
+}

@@ -276,7 +276,13 @@ func (e *Engine) deskStep(cs *convState, d *DeskStep, t int64) {
 		c := agg{abandoned: 1}
 		e.contribute(t, 0, cs.line, &c)
 	}
+	if d.Op == DeskAssigned && owner != 0 && owner == cs.owner {
+		// The desk wrote the assignment again after a crash: the owner
+		// keeps the session, its questions and its handling from before.
+		return
+	}
 	if d.Op == DeskStart || d.Op == DeskAssigned || d.Op == DeskTransfer || d.Op == DeskRequeue || d.Op == DeskClose {
+		e.handled(cs, d, t)
 		cs.owner = owner
 		cs.since, cs.hasSince = t, true
 		if cs.spanOpen {
@@ -286,6 +292,20 @@ func (e *Engine) deskStep(cs *convState, d *DeskStep, t int64) {
 			cs.pending[i] = max(q, t)
 		}
 	}
+}
+
+// handled counts the end at t, by step d, of the current owner's span:
+// the time the owner held the session since its assignment or transfer,
+// resolved when d is the close.
+func (e *Engine) handled(cs *convState, d *DeskStep, t int64) {
+	if cs.owner == 0 || !cs.hasSince {
+		return
+	}
+	c := agg{handled: 1, handleSum: max(0, t-cs.since)}
+	if d.Op == DeskClose {
+		c.resolved = 1
+	}
+	e.contribute(t, cs.owner, cs.line, &c)
 }
 
 // rate counts a session's first rating at t for the agent who had the

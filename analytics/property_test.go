@@ -458,7 +458,8 @@ func reference(cfg Config, trace map[string][]Event) referenceResult {
 		line := ""
 		owner := ""
 		since, hasSince := int64(0), false
-		rated := "" // the session of the last rating counted
+		holder, heldFrom := "", int64(0) // who holds the session, since when
+		rated := ""                      // the session of the last rating counted
 		// The desk sessions' first responses: the phase, the seq of the
 		// last close, and the waiting session's asking and clock start.
 		phase := deskNone
@@ -517,6 +518,19 @@ func reference(cfg Config, trace map[string][]Event) referenceResult {
 				if d.Abandoned {
 					place(t, "", line, agg{abandoned: 1}, false)
 				}
+				if d.Op == DeskAssigned && d.Owner != "" && d.Owner == holder {
+					continue // the same assignment written again: nothing moves
+				}
+				// The holder's time with the session ends with any other
+				// owner change; the close resolves it.
+				if holder != "" {
+					c := agg{handled: 1, handleSum: max(0, t-heldFrom)}
+					if d.Op == DeskClose {
+						c.resolved = 1
+					}
+					place(t, holder, line, c, false)
+				}
+				holder, heldFrom = d.Owner, t
 				owner, since, hasSince = d.Owner, t, true
 				for i := range open {
 					open[i] = max(open[i], t)

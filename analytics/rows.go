@@ -46,6 +46,13 @@ type Row struct {
 	DeskFirstTimely        uint64  `json:"desk_first_timely"`
 	DeskFirstTimelyRate    float64 `json:"desk_first_timely_rate"`
 	AvgDeskFirstResponseMs float64 `json:"avg_desk_first_response_ms"`
+	// DeskHandled counts the desk sessions' ownership spans that ended in
+	// the window (by the end's time: a transfer, a requeue or the close),
+	// DeskResolved those the close ended, and AvgHandleMs their average
+	// length, from the owner's assignment or transfer to the end.
+	DeskHandled  uint64  `json:"desk_handled"`
+	DeskResolved uint64  `json:"desk_resolved"`
+	AvgHandleMs  float64 `json:"avg_handle_ms"`
 	// Final: the watermark has passed WindowEnd+L and no session that the
 	// watermark has not closed contributes to the row.
 	Final bool `json:"final"`
@@ -200,6 +207,9 @@ func (a *queried) row(key string, start, end int64, w WindowSpec, final bool) Ro
 		DeskFirstTimely:        a.deskFirstTimely,
 		DeskFirstTimelyRate:    ratio(float64(a.deskFirstTimely), a.deskFirst),
 		AvgDeskFirstResponseMs: ratio(float64(a.deskFirstSum), a.deskFirst),
+		DeskHandled:            a.handled,
+		DeskResolved:           a.resolved,
+		AvgHandleMs:            ratio(float64(a.handleSum), a.handled),
 		Final:                  final,
 		Window:                 w,
 	}

@@ -74,6 +74,9 @@ type agg struct {
 	deskFirst         uint64 // desk sessions' first responses
 	deskFirstTimely   uint64 // of them, within the target or reply threshold
 	deskFirstSum      int64
+	handled           uint64 // desk ownership spans that ended
+	resolved          uint64 // of them, ended by the session's close
+	handleSum         int64
 }
 
 func (a *agg) add(b *agg) {
@@ -97,6 +100,9 @@ func (a *agg) add(b *agg) {
 	a.deskFirst += b.deskFirst
 	a.deskFirstTimely += b.deskFirstTimely
 	a.deskFirstSum += b.deskFirstSum
+	a.handled += b.handled
+	a.resolved += b.resolved
+	a.handleSum += b.handleSum
 }
 
 // contribute adds c to every window of every family containing t, for the
