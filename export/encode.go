@@ -99,7 +99,8 @@ func (r MetricsRecord) proto() proto.Message {
 		QueueWaits: w.QueueWaits, AvgQueueWaitMs: w.AvgQueueWaitMs, Abandoned: w.Abandoned,
 		Ratings: w.Ratings, AvgRating: w.AvgRating, Satisfied: w.Satisfied, CsatRate: w.CSATRate,
 		DeskFirstResponses: w.DeskFirstResponses, DeskFirstTimely: w.DeskFirstTimely,
-		DeskFirstTimelyRate: w.DeskFirstTimelyRate, AvgDeskFirstResponseMs: w.AvgDeskFirstResponseMs}
+		DeskFirstTimelyRate: w.DeskFirstTimelyRate, AvgDeskFirstResponseMs: w.AvgDeskFirstResponseMs,
+		DeskHandled: w.DeskHandled, DeskResolved: w.DeskResolved, AvgHandleMs: w.AvgHandleMs}
 }
 
 func millis(t time.Time) int64 {

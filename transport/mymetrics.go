@@ -57,7 +57,8 @@ func (c *conn) myMetrics(ctx context.Context, op *wirepb.MyMetricsRequest) *wire
 			QueueWaits: r.QueueWaits, AvgQueueWaitMs: r.AvgQueueWaitMs, Abandoned: r.Abandoned,
 			Ratings: r.Ratings, AvgRating: r.AvgRating, Satisfied: r.Satisfied, CsatRate: r.CSATRate,
 			DeskFirstResponses: r.DeskFirstResponses, DeskFirstTimely: r.DeskFirstTimely,
-			DeskFirstTimelyRate: r.DeskFirstTimelyRate, AvgDeskFirstResponseMs: r.AvgDeskFirstResponseMs, Final: r.Final,
+			DeskFirstTimelyRate: r.DeskFirstTimelyRate, AvgDeskFirstResponseMs: r.AvgDeskFirstResponseMs,
+			DeskHandled: r.DeskHandled, DeskResolved: r.DeskResolved, AvgHandleMs: r.AvgHandleMs, Final: r.Final,
 		})
 	}
 	return &wirepb.Response{Result: &wirepb.Response_MyMetrics{MyMetrics: out}}

@@ -55,6 +55,14 @@ var (
 		Name: "switchboard_metrics_desk_first_timely_rate",
 		Help: "Share of the desk sessions' first responses within their line's target (else the reply threshold) in the last final window, per agent, line and *.",
 	}, []string{"agent", "window"})
+	avgHandle = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "switchboard_metrics_avg_handle_seconds",
+		Help: "Average time an agent held a desk session, from its assignment or transfer to the close, transfer or requeue that ended it, over the spans ended in the last final window, per agent, line and *.",
+	}, []string{"agent", "window"})
+	deskResolved = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "switchboard_metrics_desk_resolved",
+		Help: "Desk sessions closed while an agent held them in the last final window, per agent, line and *.",
+	}, []string{"agent", "window"})
 	lateEvents = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "switchboard_metrics_late_events",
 		Help: "Events excluded as later than the allowed lateness.",
@@ -76,7 +84,7 @@ var (
 
 func init() {
 	prometheus.MustRegister(timelyRate, avgResponse, avgFirstResponse, sessions, avgQueueWait, abandonedSessions,
-		ratings, avgRating, csatRate, avgDeskFirstResponse, deskFirstTimelyRate, lateEvents, futureEvents, lagSeconds, responseSeconds)
+		ratings, avgRating, csatRate, avgDeskFirstResponse, deskFirstTimelyRate, avgHandle, deskResolved, lateEvents, futureEvents, lagSeconds, responseSeconds)
 }
 
 func exportGauges(e *analytics.Engine) {
@@ -113,6 +121,8 @@ func exportGauges(e *analytics.Engine) {
 		csatRate.WithLabelValues(key, win).Set(r.CSATRate)
 		avgDeskFirstResponse.WithLabelValues(key, win).Set(r.AvgDeskFirstResponseMs / 1000)
 		deskFirstTimelyRate.WithLabelValues(key, win).Set(r.DeskFirstTimelyRate)
+		avgHandle.WithLabelValues(key, win).Set(r.AvgHandleMs / 1000)
+		deskResolved.WithLabelValues(key, win).Set(float64(r.DeskResolved))
 	}
 }
 

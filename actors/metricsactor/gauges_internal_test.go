@@ -78,6 +78,27 @@ func TestDeskFirstResponseGauges(t *testing.T) {
 	}
 }
 
+// The agents' handling reaches Prometheus from the last final window, per
+// agent, line and "*": the average time held and the sessions resolved.
+func TestHandleGauges(t *testing.T) {
+	win := exportAfter(t, []analytics.Event{
+		sys("h1", 1, 0, analytics.DeskStep{Op: analytics.DeskStart}, "bikes"),
+		sys("h1", 2, time.Minute, analytics.DeskStep{Op: analytics.DeskAssigned, Owner: "ha1", WaitMs: 1000}, ""),
+		sys("h1", 3, 3*time.Minute, analytics.DeskStep{Op: analytics.DeskTransfer, Owner: "ha2"}, ""),
+		sys("h1", 4, 7*time.Minute, analytics.DeskStep{Op: analytics.DeskClose}, ""),
+		// Hours later: the 10:00 hour is final.
+		{Conv: "h2", Seq: 1, Role: storage.SenderCustomer, Sender: "c", ServerTS: gaugeBase.Add(3 * time.Hour)},
+	})
+	for _, tc := range []struct {
+		key           string
+		avg, resolved float64
+	}{{"ha1", 120, 0}, {"ha2", 240, 1}, {"line:bikes", 180, 1}} {
+		if avg, resolved := value(t, avgHandle.WithLabelValues(tc.key, win)), value(t, deskResolved.WithLabelValues(tc.key, win)); avg != tc.avg || resolved != tc.resolved {
+			t.Errorf("%s: average %v s, resolved %v; want %v s, %v", tc.key, avg, resolved, tc.avg, tc.resolved)
+		}
+	}
+}
+
 // gaugeBase is an hour boundary the gauge tests' events start at.
 var gaugeBase = time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
 

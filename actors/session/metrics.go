@@ -41,5 +41,8 @@ type MetricsRow struct {
 	DeskFirstTimely        uint64
 	DeskFirstTimelyRate    float64
 	AvgDeskFirstResponseMs float64
+	DeskHandled            uint64
+	DeskResolved           uint64
+	AvgHandleMs            float64
 	Final                  bool
 }

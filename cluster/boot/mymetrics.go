@@ -64,7 +64,8 @@ func myMetrics(c *pcluster.Cluster, windows []analytics.WindowSpec) actors.MyMet
 				QueueWaits: r.QueueWaits, AvgQueueWaitMs: r.AvgQueueWaitMs, Abandoned: r.Abandoned,
 				Ratings: r.Ratings, AvgRating: r.AvgRating, Satisfied: r.Satisfied, CSATRate: r.CSATRate,
 				DeskFirstResponses: r.DeskFirstResponses, DeskFirstTimely: r.DeskFirstTimely,
-				DeskFirstTimelyRate: r.DeskFirstTimelyRate, AvgDeskFirstResponseMs: r.AvgDeskFirstResponseMs, Final: r.Final,
+				DeskFirstTimelyRate: r.DeskFirstTimelyRate, AvgDeskFirstResponseMs: r.AvgDeskFirstResponseMs,
+				DeskHandled: r.DeskHandled, DeskResolved: r.DeskResolved, AvgHandleMs: r.AvgHandleMs, Final: r.Final,
 			})
 		}
 		return rows, nil

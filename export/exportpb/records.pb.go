@@ -1289,6 +1289,9 @@ type MetricsRecord struct {
 	DeskFirstTimely        uint64                 `protobuf:"varint,28,opt,name=desk_first_timely,json=deskFirstTimely,proto3" json:"desk_first_timely,omitempty"`
 	DeskFirstTimelyRate    float64                `protobuf:"fixed64,29,opt,name=desk_first_timely_rate,json=deskFirstTimelyRate,proto3" json:"desk_first_timely_rate,omitempty"`
 	AvgDeskFirstResponseMs float64                `protobuf:"fixed64,30,opt,name=avg_desk_first_response_ms,json=avgDeskFirstResponseMs,proto3" json:"avg_desk_first_response_ms,omitempty"`
+	DeskHandled            uint64                 `protobuf:"varint,31,opt,name=desk_handled,json=deskHandled,proto3" json:"desk_handled,omitempty"`
+	DeskResolved           uint64                 `protobuf:"varint,32,opt,name=desk_resolved,json=deskResolved,proto3" json:"desk_resolved,omitempty"`
+	AvgHandleMs            float64                `protobuf:"fixed64,33,opt,name=avg_handle_ms,json=avgHandleMs,proto3" json:"avg_handle_ms,omitempty"`
 	unknownFields          protoimpl.UnknownFields
 	sizeCache              protoimpl.SizeCache
 }
@@ -1533,6 +1536,27 @@ func (x *MetricsRecord) GetAvgDeskFirstResponseMs() float64 {
 	return 0
 }
 
+func (x *MetricsRecord) GetDeskHandled() uint64 {
+	if x != nil {
+		return x.DeskHandled
+	}
+	return 0
+}
+
+func (x *MetricsRecord) GetDeskResolved() uint64 {
+	if x != nil {
+		return x.DeskResolved
+	}
+	return 0
+}
+
+func (x *MetricsRecord) GetAvgHandleMs() float64 {
+	if x != nil {
+		return x.AvgHandleMs
+	}
+	return 0
+}
+
 var File_export_exportpb_records_proto protoreflect.FileDescriptor
 
 const file_export_exportpb_records_proto_rawDesc = "" +
@@ -1665,7 +1689,7 @@ const file_export_exportpb_records_proto_rawDesc = "" +
 	"\x06reason\x18\t \x01(\tR\x06reason\x12\x19\n" +
 	"\buntil_ms\x18\n" +
 	" \x01(\x03R\auntilMs\x12\x13\n" +
-	"\x05at_ms\x18\v \x01(\x03R\x04atMs\"\xc0\b\n" +
+	"\x05at_ms\x18\v \x01(\x03R\x04atMs\"\xac\t\n" +
 	"\rMetricsRecord\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x17\n" +
 	"\asize_ms\x18\x02 \x01(\x03R\x06sizeMs\x12\x19\n" +
@@ -1701,7 +1725,10 @@ const file_export_exportpb_records_proto_rawDesc = "" +
 	"\x14desk_first_responses\x18\x1b \x01(\x04R\x12deskFirstResponses\x12*\n" +
 	"\x11desk_first_timely\x18\x1c \x01(\x04R\x0fdeskFirstTimely\x123\n" +
 	"\x16desk_first_timely_rate\x18\x1d \x01(\x01R\x13deskFirstTimelyRate\x12:\n" +
-	"\x1aavg_desk_first_response_ms\x18\x1e \x01(\x01R\x16avgDeskFirstResponseMsB7Z5github.com/switchboard-im/switchboard/export/exportpbb\x06proto3"
+	"\x1aavg_desk_first_response_ms\x18\x1e \x01(\x01R\x16avgDeskFirstResponseMs\x12!\n" +
+	"\fdesk_handled\x18\x1f \x01(\x04R\vdeskHandled\x12#\n" +
+	"\rdesk_resolved\x18  \x01(\x04R\fdeskResolved\x12\"\n" +
+	"\ravg_handle_ms\x18! \x01(\x01R\vavgHandleMsB7Z5github.com/switchboard-im/switchboard/export/exportpbb\x06proto3"
 
 var (
 	file_export_exportpb_records_proto_rawDescOnce sync.Once

@@ -8294,6 +8294,9 @@ type MyMetricsRow struct {
 	DeskFirstTimely        uint64                 `protobuf:"varint,24,opt,name=desk_first_timely,json=deskFirstTimely,proto3" json:"desk_first_timely,omitempty"`          // of them, within the line's target (else the reply threshold)
 	DeskFirstTimelyRate    float64                `protobuf:"fixed64,25,opt,name=desk_first_timely_rate,json=deskFirstTimelyRate,proto3" json:"desk_first_timely_rate,omitempty"`
 	AvgDeskFirstResponseMs float64                `protobuf:"fixed64,26,opt,name=avg_desk_first_response_ms,json=avgDeskFirstResponseMs,proto3" json:"avg_desk_first_response_ms,omitempty"` // from the customer's asking, across any gap
+	DeskHandled            uint64                 `protobuf:"varint,27,opt,name=desk_handled,json=deskHandled,proto3" json:"desk_handled,omitempty"`                                         // desk sessions' ownership spans that ended in the window
+	DeskResolved           uint64                 `protobuf:"varint,28,opt,name=desk_resolved,json=deskResolved,proto3" json:"desk_resolved,omitempty"`                                      // of them, ended by the close
+	AvgHandleMs            float64                `protobuf:"fixed64,29,opt,name=avg_handle_ms,json=avgHandleMs,proto3" json:"avg_handle_ms,omitempty"`                                      // from the assignment or transfer to the end
 	unknownFields          protoimpl.UnknownFields
 	sizeCache              protoimpl.SizeCache
 }
@@ -8506,6 +8509,27 @@ func (x *MyMetricsRow) GetDeskFirstTimelyRate() float64 {
 func (x *MyMetricsRow) GetAvgDeskFirstResponseMs() float64 {
 	if x != nil {
 		return x.AvgDeskFirstResponseMs
+	}
+	return 0
+}
+
+func (x *MyMetricsRow) GetDeskHandled() uint64 {
+	if x != nil {
+		return x.DeskHandled
+	}
+	return 0
+}
+
+func (x *MyMetricsRow) GetDeskResolved() uint64 {
+	if x != nil {
+		return x.DeskResolved
+	}
+	return 0
+}
+
+func (x *MyMetricsRow) GetAvgHandleMs() float64 {
+	if x != nil {
+		return x.AvgHandleMs
 	}
 	return 0
 }
@@ -9157,7 +9181,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x10MyMetricsRequest\x12\x16\n" +
 	"\x06window\x18\x01 \x01(\tR\x06window\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\rR\x05limit\x12\x10\n" +
-	"\x03key\x18\x03 \x01(\tR\x03key\"\xde\a\n" +
+	"\x03key\x18\x03 \x01(\tR\x03key\"\xca\b\n" +
 	"\fMyMetricsRow\x12&\n" +
 	"\x0fwindow_start_ms\x18\x01 \x01(\x03R\rwindowStartMs\x12\"\n" +
 	"\rwindow_end_ms\x18\x02 \x01(\x03R\vwindowEndMs\x12\x1c\n" +
@@ -9189,7 +9213,10 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x14desk_first_responses\x18\x17 \x01(\x04R\x12deskFirstResponses\x12*\n" +
 	"\x11desk_first_timely\x18\x18 \x01(\x04R\x0fdeskFirstTimely\x123\n" +
 	"\x16desk_first_timely_rate\x18\x19 \x01(\x01R\x13deskFirstTimelyRate\x12:\n" +
-	"\x1aavg_desk_first_response_ms\x18\x1a \x01(\x01R\x16avgDeskFirstResponseMs\"\x86\x01\n" +
+	"\x1aavg_desk_first_response_ms\x18\x1a \x01(\x01R\x16avgDeskFirstResponseMs\x12!\n" +
+	"\fdesk_handled\x18\x1b \x01(\x04R\vdeskHandled\x12#\n" +
+	"\rdesk_resolved\x18\x1c \x01(\x04R\fdeskResolved\x12\"\n" +
+	"\ravg_handle_ms\x18\x1d \x01(\x01R\vavgHandleMs\"\x86\x01\n" +
 	"\x0fMyMetricsResult\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06window\x18\x02 \x01(\tR\x06window\x125\n" +

@@ -125,8 +125,9 @@ type pageState struct {
 	UserStatus    string   `json:"userStatus"`
 	UserNote      string   `json:"userNote"`
 	UserMessages  []string `json:"userMessages"`
-	AgentCSAT     string   `json:"agentCSAT"` // agent-7's CSAT cell
-	AgentDesk     string   `json:"agentDesk"` // agent-7's desk first response cell
+	AgentCSAT     string   `json:"agentCSAT"`   // agent-7's CSAT cell
+	AgentDesk     string   `json:"agentDesk"`   // agent-7's desk first response cell
+	AgentHandle   string   `json:"agentHandle"` // agent-7's resolved and handle time cell
 	LineNote      string   `json:"lineNote"`
 	LineOpen      string   `json:"lineOpen"` // the line whose panel shows
 	Reasons       []string `json:"reasons"`  // the contact reasons' rows, "TAG SESSIONS SHARE"
@@ -159,6 +160,7 @@ const readState = `(() => {
 		reasons: [...document.querySelectorAll('#reasons tbody tr')].map((tr) => [...tr.cells].map((c) => c.textContent).join(' ')),
 		agentCSAT: (document.querySelector('#agents tr[data-key="agent-7"] td:last-child') || {}).textContent || '',
 		agentDesk: (document.querySelector('#agents tr[data-key="agent-7"] td:nth-child(8)') || {}).textContent || '',
+		agentHandle: (document.querySelector('#agents tr[data-key="agent-7"] td:nth-child(10)') || {}).textContent || '',
 		testRate: (document.querySelector('#chart-counters path[data-name="switchboard_dashboard_test_sends_total"]') || { dataset: {} }).dataset.latest || '',
 	};
 })()`
@@ -207,7 +209,8 @@ func TestChartsFromAPI(t *testing.T) {
 				rows = append(rows, analytics.Row{Key: key, WindowStart: start, WindowEnd: start.Add(time.Minute),
 					Questions: 4, Timely: uint64(i), TimelyRate: float64(i) / 4, AvgResponseMs: 1500 * float64(i), Sessions: 2, AvgSessionMs: 60000,
 					Ratings: 2, Satisfied: uint64(i % 2), CSATRate: float64(i%2) / 2,
-					DeskFirstResponses: uint64(i), AvgDeskFirstResponseMs: 60000 * float64(i)})
+					DeskFirstResponses: uint64(i), AvgDeskFirstResponseMs: 60000 * float64(i),
+					DeskHandled: uint64(2 * i), DeskResolved: uint64(i), AvgHandleMs: 30000 * float64(i)})
 			}
 		}
 		writeJSON(w, r, analytics.Report{Rows: rows})
@@ -234,6 +237,11 @@ func TestChartsFromAPI(t *testing.T) {
 	// count: 14 min in all over 6.
 	if st.AgentDesk != "2.3 min of 6" {
 		t.Fatalf("agent-7's desk first response cell %q, want 2.3 min of 6", st.AgentDesk)
+	}
+	// Handling: 6 resolved; spans 2, 4 and 6 of 30, 60 and 90 s, weighted
+	// by their count: 840 s over 12.
+	if st.AgentHandle != "6 · 1.2 min" {
+		t.Fatalf("agent-7's handling cell %q, want 6 · 1.2 min", st.AgentHandle)
 	}
 	if sentToken.Load() {
 		t.Fatal("the page sent a token it was never given")

@@ -290,6 +290,10 @@ export interface MetricsRow {
   desk_first_timely: number;
   desk_first_timely_rate: number;
   avg_desk_first_response_ms: number;
+  /** the agents' handling: spans ended by a close, transfer or requeue; those the close ended; their average length */
+  desk_handled: number;
+  desk_resolved: number;
+  avg_handle_ms: number;
   final: boolean;
 }
 

@@ -38,6 +38,12 @@ export interface MyMetricsRow {
   deskFirstTimelyRate: number;
   /** from the customer's asking to the first agent message, across any gap */
   avgDeskFirstResponseMs: number;
+  /** desk sessions' ownership spans that ended in the window (a close, transfer or requeue) */
+  deskHandled: number;
+  /** of them, ended by the close */
+  deskResolved: number;
+  /** from the assignment or transfer to the end */
+  avgHandleMs: number;
   /** no later event changes the row */
   final: boolean;
 }
@@ -81,6 +87,9 @@ export const myMetricsView = (v: MyMetricsResult): MyMetricsView => ({
     deskFirstTimely: Number(r.deskFirstTimely),
     deskFirstTimelyRate: r.deskFirstTimelyRate,
     avgDeskFirstResponseMs: r.avgDeskFirstResponseMs,
+    deskHandled: Number(r.deskHandled),
+    deskResolved: Number(r.deskResolved),
+    avgHandleMs: r.avgHandleMs,
     final: r.final,
   })),
 });

@@ -72,6 +72,10 @@ const rate = (r) => `reply rate ${Math.round(r.timelyRate * 100)}% · first resp
 const deskFirst = (r) => (r.deskFirstResponses > 0
   ? ` · desk first response ${secs(r.avgDeskFirstResponseMs)}, ${Math.round(r.deskFirstTimelyRate * 100)}% within target`
   : "");
+// The agents' handling: the sessions they closed and how long they held them.
+const handled = (r) => (r.deskHandled > 0
+  ? ` · ${r.deskResolved} resolved · avg handle ${secs(r.avgHandleMs)}`
+  : "");
 // Customers' ratings of closed sessions: the share of 4 or 5 (CSAT).
 const csat = (r) => (r.ratings > 0 ? ` · CSAT ${Math.round(r.csatRate * 100)}% of ${r.ratings} ratings` : "");
 
@@ -86,7 +90,7 @@ async function showTeam() {
   try {
     const all = (await sd.teamMetrics("*", "1h", 3)).rows.find((x) => x.questions > 0 || x.sessions > 0);
     $("team-all").textContent = all
-      ? `desk: ${rate(all)}${deskFirst(all)} · avg queue wait ${secs(all.avgQueueWaitMs)} · ${all.abandoned} abandoned${csat(all)}`
+      ? `desk: ${rate(all)}${deskFirst(all)}${handled(all)} · avg queue wait ${secs(all.avgQueueWaitMs)} · ${all.abandoned} abandoned${csat(all)}`
       : "desk: no service metrics yet";
     const ul = $("team");
     const items = [];
@@ -115,7 +119,7 @@ async function showMetrics() {
     if (!r && metricsTries-- > 0) soonMetrics();
     el.textContent = r
       ? `reply rate ${Math.round(r.timelyRate * 100)}% · first response ${secs(r.avgFirstResponseMs)} · avg response ${secs(r.avgResponseMs)} · ${r.sessions} sessions` +
-        deskFirst(r) +
+        deskFirst(r) + handled(r) +
         (r.queueWaits > 0 ? ` · avg queue wait ${secs(r.avgQueueWaitMs)}` : "") + csat(r)
       : "no service metrics yet";
   } catch (err) {
