@@ -8,7 +8,7 @@ import (
 	"hash/fnv"
 	"sort"
 	"strconv"
-	"strings"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -214,17 +214,16 @@ func (d *Desk) Reasons(ctx context.Context, line string, from, to time.Time) (Re
 	counts := make([]reasonCount, len(ids))
 	errs := make([]error, len(ids))
 	sem := make(chan struct{}, reasonsConcurrency)
-	done := make(chan struct{})
+	var wg sync.WaitGroup
 	for i, id := range ids {
 		sem <- struct{}{}
+		wg.Add(1)
 		go func() {
-			defer func() { <-sem; done <- struct{}{} }()
+			defer func() { <-sem; wg.Done() }()
 			counts[i], errs[i] = d.reasonsOf(ctx, id)
 		}()
 	}
-	for range ids {
-		<-done
-	}
+	wg.Wait()
 	out := Reasons{Line: line, From: from.Format(time.DateOnly), To: to.Format(time.DateOnly), Tags: []ReasonCount{}}
 	tags := map[string]int{}
 	for i, c := range counts {
@@ -241,7 +240,7 @@ func (d *Desk) Reasons(ctx context.Context, line string, from, to time.Time) (Re
 	}
 	sort.Slice(out.Tags, func(i, j int) bool {
 		a, b := out.Tags[i], out.Tags[j]
-		return a.Sessions > b.Sessions || (a.Sessions == b.Sessions && strings.Compare(a.Tag, b.Tag) < 0)
+		return a.Sessions > b.Sessions || (a.Sessions == b.Sessions && a.Tag < b.Tag)
 	})
 	return out, nil
 }
