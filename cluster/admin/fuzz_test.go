@@ -47,6 +47,8 @@ var adminRoutes = []struct{ method, path string }{
 	{http.MethodGet, "/api/v1/reports/{}/context?around=3"},
 	{http.MethodPost, "/api/v1/messages"},
 	{http.MethodGet, "/api/v1/conversations/{}/messages?limit=5"},
+	{http.MethodGet, "/api/v1/desk/lines/{}/reasons"},
+	{http.MethodGet, "/api/v1/desk/lines/cars/reasons?{}"},
 }
 
 // FuzzAdminAPI calls the admin API of a real node, with the operator's
@@ -65,6 +67,7 @@ func FuzzAdminAPI(f *testing.F) {
 	}
 	f.Add(uint8(1), "conversation/g:x", []byte(nil))
 	f.Add(uint8(3), "window=1m&key=a", []byte(nil))
+	f.Add(uint8(len(adminRoutes)-1), "from=0001-01-01&to=9999-12-31", []byte(nil))
 
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	store, err := pebblestore.Open(pebblestore.Config{Dir: f.TempDir(), Logger: log})

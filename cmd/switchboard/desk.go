@@ -415,7 +415,7 @@ its route. Days not given are closed, e.g.
 	return cmd
 }
 
-// newDeskTargetsCmd shows, sets or clears a business line's targets.
+// newDeskReasonsCmd counts a business line's contact reasons over days.
 func newDeskReasonsCmd(o *adminOptions) *cobra.Command {
 	var from, to string
 	cmd := &cobra.Command{
@@ -461,6 +461,7 @@ the close counts), e.g.
 	return cmd
 }
 
+// newDeskTargetsCmd shows, sets or clears a business line's targets.
 func newDeskTargetsCmd(o *adminOptions) *cobra.Command {
 	var firstResponse time.Duration
 	var clear bool
