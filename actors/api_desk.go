@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"errors"
+	"time"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 )
@@ -47,9 +48,11 @@ func (n *Runtime) Call(ctx context.Context, kind, identity string, call *pb.Desk
 func NewError(code pb.Code, msg string) *Error { return &Error{Code: code, Message: msg} }
 
 // DeskPosition tells user's connected devices (best effort, never stored)
-// that the session of conv is at position pos of its queue; 0: it left it.
-func (n *Runtime) DeskPosition(ctx context.Context, user, conv string, pos int) {
-	n.routeSignal(ctx, user, &pb.Signal{Kind: pb.Signal_QUEUE_POSITION, Conv: conv, User: user, Seq: uint64(max(pos, 0))})
+// that the session of conv is at position pos of its queue (0: it left
+// it) and that the queue estimates its wait at wait (0: no estimate).
+func (n *Runtime) DeskPosition(ctx context.Context, user, conv string, pos int, wait time.Duration) {
+	n.routeSignal(ctx, user, &pb.Signal{Kind: pb.Signal_QUEUE_POSITION, Conv: conv, User: user, Seq: uint64(max(pos, 0)),
+		WaitMs: uint64(max(wait.Milliseconds(), 0))})
 }
 
 // DeskNoteAdded tells user's connected devices (best effort, never stored)

@@ -291,7 +291,7 @@ func encodeShared(log *slog.Logger, ps []*pb.Push, maxFrame int) *sharedFrames {
 // ServerFrame on a carrier without datagrams (dropped, not queued, when
 // the stream is backed up).
 func (c *conn) Signal(sig *pb.Signal) {
-	w := &wirepb.Signal{Kind: wirepb.Signal_Kind(sig.Kind), Conv: sig.Conv, User: sig.User, Seq: sig.Seq}
+	w := &wirepb.Signal{Kind: wirepb.Signal_Kind(sig.Kind), Conv: sig.Conv, User: sig.User, Seq: sig.Seq, WaitMs: sig.WaitMs}
 	b, err := proto.Marshal(w)
 	if err != nil {
 		return

@@ -5114,8 +5114,9 @@ type Signal struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Kind          Signal_Kind            `protobuf:"varint,1,opt,name=kind,proto3,enum=switchboard.actors.Signal_Kind" json:"kind,omitempty"`
 	Conv          string                 `protobuf:"bytes,2,opt,name=conv,proto3" json:"conv,omitempty"`
-	User          string                 `protobuf:"bytes,3,opt,name=user,proto3" json:"user,omitempty"` // who typed, or who received
-	Seq           uint64                 `protobuf:"varint,4,opt,name=seq,proto3" json:"seq,omitempty"`  // DELIVERED: up to this seq; QUEUE_POSITION: the position
+	User          string                 `protobuf:"bytes,3,opt,name=user,proto3" json:"user,omitempty"`                    // who typed, or who received
+	Seq           uint64                 `protobuf:"varint,4,opt,name=seq,proto3" json:"seq,omitempty"`                     // DELIVERED: up to this seq; QUEUE_POSITION: the position
+	WaitMs        uint64                 `protobuf:"varint,5,opt,name=wait_ms,json=waitMs,proto3" json:"wait_ms,omitempty"` // QUEUE_POSITION: the queue's estimate of the wait (0: none yet)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5174,6 +5175,13 @@ func (x *Signal) GetUser() string {
 func (x *Signal) GetSeq() uint64 {
 	if x != nil {
 		return x.Seq
+	}
+	return 0
+}
+
+func (x *Signal) GetWaitMs() uint64 {
+	if x != nil {
+		return x.WaitMs
 	}
 	return 0
 }
@@ -5667,12 +5675,13 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\tSubscribe\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x14\n" +
 	"\x05convs\x18\x02 \x03(\tR\x05convs\x12 \n" +
-	"\vunsubscribe\x18\x03 \x01(\bR\vunsubscribe\"\xce\x01\n" +
+	"\vunsubscribe\x18\x03 \x01(\bR\vunsubscribe\"\xe7\x01\n" +
 	"\x06Signal\x123\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1f.switchboard.actors.Signal.KindR\x04kind\x12\x12\n" +
 	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x12\n" +
 	"\x04user\x18\x03 \x01(\tR\x04user\x12\x10\n" +
-	"\x03seq\x18\x04 \x01(\x04R\x03seq\"U\n" +
+	"\x03seq\x18\x04 \x01(\x04R\x03seq\x12\x17\n" +
+	"\await_ms\x18\x05 \x01(\x04R\x06waitMs\"U\n" +
 	"\x04Kind\x12\n" +
 	"\n" +
 	"\x06TYPING\x10\x00\x12\x0f\n" +

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/actors/desk"
@@ -14,6 +15,7 @@ import (
 type positionSink struct {
 	mu   sync.Mutex
 	last map[string]int
+	wait map[string]time.Duration // the last estimate per conversation
 	seen int
 }
 
@@ -26,6 +28,9 @@ func (s *positionSink) Signal(sig *pb.Signal) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.last[sig.Conv] = int(sig.Seq)
+	if s.wait != nil {
+		s.wait[sig.Conv] = time.Duration(sig.WaitMs) * time.Millisecond
+	}
 	s.seen++
 }
 
@@ -95,5 +100,64 @@ func TestQueuePositionsPushed(t *testing.T) {
 	s, err := n.Desk.Session(ctx, "c2", convs["c2"])
 	if err != nil || s.State != desk.StateAssigned {
 		t.Fatalf("c2 after position 0: %+v, %v", s, err)
+	}
+}
+
+// Once its queue has assigned a few sessions, a waiting customer hears an
+// estimate of the wait with its position, and reads it in its session:
+// its position times the queue's pace; the second in line waits longer
+// than the first.
+func TestQueueWaitEstimated(t *testing.T) {
+	n := startNode(t, openStore(t), desk.Config{})
+	d, ctx := n.Desk, tctx(t)
+	if _, err := d.SetScene(ctx, desk.Scene{Name: "listing", Line: "cars", Route: []string{"queue:sales"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "a1", Status: ptr(desk.Online), Capacity: ptr(3), Skills: ptr([]string{"sales"})}); err != nil {
+		t.Fatal(err)
+	}
+	first := time.Now()
+	for _, c := range []string{"c1", "c2", "c3"} {
+		s, err := d.Enter(ctx, c, "listing")
+		if err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, func() error {
+			if in, _ := d.Session(ctx, "a1", s.Conv); agentOf(in) != "a1" {
+				return fmt.Errorf("%s: %+v, want a1", c, in)
+			}
+			return nil
+		})
+	}
+	var waits []int64
+	for _, c := range []string{"c4", "c5"} {
+		sink := &positionSink{last: map[string]int{}, wait: map[string]time.Duration{}}
+		sess, err := n.Connect(ctx, c, "phone", sink)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(sess.Close)
+		s, err := d.Enter(ctx, c, "listing")
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, err := d.Session(ctx, c, s.Conv)
+		elapsed := time.Since(first)
+		pos := len(waits) + 1
+		if err != nil || in.QueuePosition != pos || in.QueueWaitMs <= 0 || time.Duration(in.QueueWaitMs)*time.Millisecond > time.Duration(pos)*elapsed/3 {
+			t.Fatalf("%s: %+v %v, want position %d and an estimate of at most %d × %v / 3", c, in, err, pos, pos, elapsed)
+		}
+		waits = append(waits, in.QueueWaitMs)
+		eventually(t, func() error {
+			sink.mu.Lock()
+			defer sink.mu.Unlock()
+			if sink.last[s.Conv] != pos || sink.wait[s.Conv] <= 0 {
+				return fmt.Errorf("%s heard position %d, wait %v", c, sink.last[s.Conv], sink.wait[s.Conv])
+			}
+			return nil
+		})
+	}
+	if waits[1] <= waits[0] {
+		t.Errorf("second in line %d ms, first %d ms: want longer", waits[1], waits[0])
 	}
 }

@@ -62,6 +62,35 @@ type queueGrain struct {
 	pushed    map[string]int
 	positions bool // positions changed since the last push
 	pushing   bool // a push is under way: the next waits for it
+	// assigned are the times (ms) of the latest assignments (at most
+	// waitSamples), for the wait estimate; not stored: a new activation
+	// estimates once it has seen a few.
+	assigned []int64
+}
+
+const (
+	// waitSamples is how many of the latest assignments the wait estimate
+	// looks at, and minWaitSamples how many it needs.
+	waitSamples    = 20
+	minWaitSamples = 3
+	// MaxWaitEstimate: a longer estimate is no estimate (0).
+	MaxWaitEstimate = 24 * time.Hour
+)
+
+// waitEstimate is how long the session at position pos should wait from
+// now: pos times the queue's pace, the time from the oldest of its latest
+// assignments to now over their number. The pace slows as soon as the
+// assignments stop (now moves on), so a queue whose agents left does not
+// promise its old pace. 0: too few assignments seen to tell.
+func (q *queueGrain) waitEstimate(pos int, now int64) time.Duration {
+	if pos <= 0 || len(q.assigned) < minWaitSamples {
+		return 0
+	}
+	pace := time.Duration(max(now-q.assigned[0], 0)) * time.Millisecond / time.Duration(len(q.assigned))
+	if pace > MaxWaitEstimate/time.Duration(pos) {
+		return 0
+	}
+	return pace * time.Duration(pos)
 }
 
 // positionsChanged schedules a push of the changed positions. It goes
@@ -91,8 +120,10 @@ func (q *queueGrain) pushPositions(g *grain, ctx actor.Context) {
 	type push struct {
 		user, conv string
 		pos        int
+		wait       time.Duration
 	}
 	var out []push
+	now := nowMs()
 	waiting := map[string]bool{}
 	for i, e := range q.Waiting {
 		waiting[e.Session] = true
@@ -103,14 +134,14 @@ func (q *queueGrain) pushPositions(g *grain, ctx actor.Context) {
 		if q.pushed[e.Session] != i+1 {
 			q.pushed[e.Session] = i + 1
 			_, customer, _ := strings.Cut(e.Thread, "/")
-			out = append(out, push{customer, e.Conv, i + 1})
+			out = append(out, push{customer, e.Conv, i + 1, q.waitEstimate(i+1, now)})
 		}
 	}
 	for s := range q.pushed {
 		if !waiting[s] {
 			delete(q.pushed, s)
 			if conv, customer, ok := sessionCustomer(s); ok {
-				out = append(out, push{customer, conv, 0})
+				out = append(out, push{customer, conv, 0, 0})
 			}
 		}
 	}
@@ -124,7 +155,7 @@ func (q *queueGrain) pushPositions(g *grain, ctx actor.Context) {
 		pctx, cancel := context.WithTimeout(context.Background(), 4*g.d.rt.Config().RequestTimeout)
 		defer cancel()
 		for _, p := range out {
-			g.d.rt.DeskPosition(pctx, p.user, p.conv, p.pos)
+			g.d.rt.DeskPosition(pctx, p.user, p.conv, p.pos, p.wait)
 		}
 	}()
 }
@@ -171,6 +202,13 @@ type QueueInfo struct {
 	Waiting []Waiting    `json:"waiting"`
 	Agents  []QueueAgent `json:"agents"`
 	Stats   QueueStats   `json:"stats"`
+}
+
+// queueSpot is where a session waits, and the queue's estimate of its
+// wait (ms; 0: none yet).
+type queueSpot struct {
+	Position int   `json:"position"`
+	WaitMs   int64 `json:"wait_ms"`
 }
 
 type enqueueReq struct {
@@ -250,6 +288,13 @@ func (q *queueGrain) handle(g *grain, ctx actor.Context, op string, body []byte)
 			return nil, err
 		}
 		return q.position(s), nil
+	case "spot":
+		var s string
+		if err := decode(body, &s); err != nil {
+			return nil, err
+		}
+		p := q.position(s)
+		return queueSpot{Position: p, WaitMs: q.waitEstimate(p, nowMs()).Milliseconds()}, nil
 	case "enqueue":
 		var r enqueueReq
 		if err := decode(body, &r); err != nil {
@@ -364,6 +409,10 @@ func (q *queueGrain) answer(g *grain, ctx actor.Context, a assignAnswer) error {
 		if a.Taken {
 			q.Stats.Assigned++
 			q.Stats.WaitMsSum += a.WaitMs
+			q.assigned = append(q.assigned, nowMs())
+			if len(q.assigned) > waitSamples {
+				q.assigned = q.assigned[len(q.assigned)-waitSamples:]
+			}
 		}
 		removed = true
 	}

@@ -133,13 +133,16 @@ type SessionInfo struct {
 	Session       string  `json:"session"`
 	Agent         *string `json:"agent"`
 	QueuePosition int     `json:"queue_position"`
-	State         string  `json:"state"`
-	Customer      string  `json:"customer"`
-	Line          string  `json:"line"`
-	Scene         string  `json:"scene"`
-	Queue         string  `json:"queue,omitempty"`
-	Bot           string  `json:"bot,omitempty"`
-	Notes         []Note  `json:"notes,omitempty"`
+	// QueueWaitMs: while queued, the queue's estimate of the wait from
+	// now (0: none yet).
+	QueueWaitMs int64  `json:"queue_wait_ms,omitempty"`
+	State       string `json:"state"`
+	Customer    string `json:"customer"`
+	Line        string `json:"line"`
+	Scene       string `json:"scene"`
+	Queue       string `json:"queue,omitempty"`
+	Bot         string `json:"bot,omitempty"`
+	Notes       []Note `json:"notes,omitempty"`
 	// Tags, like Notes, are internal: never shown to the customer.
 	Tags   []string `json:"tags,omitempty"`
 	Rating *Rating  `json:"rating,omitempty"`
@@ -195,13 +198,12 @@ func (t *threadGrain) info(g *grain, pos int) SessionInfo {
 			a := s.Agent
 			in.Agent = &a
 		}
-		if s.State == StateQueued && pos == 0 {
-			var p int
-			if err := g.d.call(context.Background(), KindQueue, s.Queue, "position", s.ID, &p); err == nil {
-				pos = p
-			}
-		}
 		if s.State == StateQueued {
+			var spot queueSpot
+			if err := g.d.call(context.Background(), KindQueue, s.Queue, "spot", s.ID, &spot); err == nil {
+				pos = spot.Position
+				in.QueueWaitMs = spot.WaitMs
+			}
 			in.QueuePosition = pos
 		}
 	}

@@ -36,7 +36,7 @@ var _ actors.DeskWire = (*Wire)(nil)
 // which withNotes adds for those who may read them.
 func wireSession(s SessionInfo) actors.DeskSessionInfo {
 	out := actors.DeskSessionInfo{Conv: s.Conv, Session: s.Session, State: s.State, QueuePosition: s.QueuePosition, Queue: s.Queue,
-		AfterHours: s.AfterHours, OpensAt: s.OpensAt}
+		QueueWaitMs: s.QueueWaitMs, AfterHours: s.AfterHours, OpensAt: s.OpensAt}
 	if s.Agent != nil {
 		out.Agent = *s.Agent
 	}

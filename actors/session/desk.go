@@ -67,8 +67,10 @@ type DeskSessionInfo struct {
 	Session       string
 	State         string // bot, queued, assigned or closed
 	QueuePosition int
-	Agent         string // once assigned
-	Queue         string // while queued
+	// QueueWaitMs: while queued, the queue's estimate of the wait (0: none).
+	QueueWaitMs int64
+	Agent       string // once assigned
+	Queue       string // while queued
 	// AfterHours: the session started while its line was closed; OpensAt
 	// is when the line opens next (Unix ms, 0: no opening ahead).
 	AfterHours bool

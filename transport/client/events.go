@@ -1,5 +1,7 @@
 package client
 
+import "time"
+
 // EventKind says what an Event reports.
 type EventKind int
 
@@ -25,7 +27,8 @@ const (
 	// EventError: Err stopped the client (e.g. its token was refused).
 	EventError
 	// EventQueuePosition: this user's service session in Conv waits at
-	// position Seq of its queue (1 = next); Seq 0: it left the queue.
+	// position Seq of its queue (1 = next); Seq 0: it left the queue. Wait
+	// is the queue's estimate of the wait (0: none yet).
 	// Best effort: the desk's "queued" and "assigned" messages are the record.
 	EventQueuePosition
 	// EventDeskNote: User added an internal note to the service session of
@@ -73,10 +76,12 @@ func (k EventKind) String() string {
 // Conversations) is updated before the event is sent, so an application
 // that misses events (a full channel drops them) can always re-read it.
 type Event struct {
-	Kind    EventKind
-	Conv    string
-	User    string
-	Seq     uint64
+	Kind EventKind
+	Conv string
+	User string
+	Seq  uint64
+	// Wait: EventQueuePosition's estimate of the wait from now (0: none).
+	Wait    time.Duration
 	Typing  bool
 	Message *Message
 	Err     error

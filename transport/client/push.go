@@ -125,7 +125,7 @@ func (c *Client) onSignal(s *wirepb.Signal) {
 			c.emit(Event{Kind: EventMessageState, Conv: s.Conv, Seq: m.Seq, User: s.User, Message: &m})
 		}
 	case wirepb.Signal_QUEUE_POSITION:
-		c.emit(Event{Kind: EventQueuePosition, Conv: s.Conv, Seq: s.Seq})
+		c.emit(Event{Kind: EventQueuePosition, Conv: s.Conv, Seq: s.Seq, Wait: time.Duration(s.WaitMs) * time.Millisecond})
 	case wirepb.Signal_DESK_NOTE:
 		c.emit(Event{Kind: EventDeskNote, Conv: s.Conv, User: s.User, Seq: s.Seq})
 	}

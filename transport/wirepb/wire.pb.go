@@ -449,6 +449,7 @@ const (
 	Signal_DELIVERED   Signal_Kind = 2
 	// Server to a waiting customer of the service desk: conv's session is
 	// at position seq of its queue (1 = next); 0: it left the queue.
+	// wait_ms: the queue's estimate of the wait from now (0: none yet).
 	Signal_QUEUE_POSITION Signal_Kind = 3
 	// Server to the agent of a service session: user added an internal
 	// note to conv's session, which now holds seq notes (read them with
@@ -6667,6 +6668,7 @@ type Signal struct {
 	Conv          string                 `protobuf:"bytes,2,opt,name=conv,proto3" json:"conv,omitempty"`
 	User          string                 `protobuf:"bytes,3,opt,name=user,proto3" json:"user,omitempty"`
 	Seq           uint64                 `protobuf:"varint,4,opt,name=seq,proto3" json:"seq,omitempty"`
+	WaitMs        uint64                 `protobuf:"varint,5,opt,name=wait_ms,json=waitMs,proto3" json:"wait_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -6725,6 +6727,13 @@ func (x *Signal) GetUser() string {
 func (x *Signal) GetSeq() uint64 {
 	if x != nil {
 		return x.Seq
+	}
+	return 0
+}
+
+func (x *Signal) GetWaitMs() uint64 {
+	if x != nil {
+		return x.WaitMs
 	}
 	return 0
 }
@@ -7053,8 +7062,11 @@ type DeskSession struct {
 	FirstResponseTargetMs int64 `protobuf:"varint,11,opt,name=first_response_target_ms,json=firstResponseTargetMs,proto3" json:"first_response_target_ms,omitempty"`
 	FirstResponseDueMs    int64 `protobuf:"varint,12,opt,name=first_response_due_ms,json=firstResponseDueMs,proto3" json:"first_response_due_ms,omitempty"`
 	StartedMs             int64 `protobuf:"varint,13,opt,name=started_ms,json=startedMs,proto3" json:"started_ms,omitempty"` // when the session started (Unix ms), same readers
-	unknownFields         protoimpl.UnknownFields
-	sizeCache             protoimpl.SizeCache
+	// While queued: the queue's estimate of the wait from now (ms; 0: none
+	// yet), from the pace of its latest assignments (docs/DESK.md, "Model").
+	QueueWaitMs   int64 `protobuf:"varint,14,opt,name=queue_wait_ms,json=queueWaitMs,proto3" json:"queue_wait_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DeskSession) Reset() {
@@ -7174,6 +7186,13 @@ func (x *DeskSession) GetFirstResponseDueMs() int64 {
 func (x *DeskSession) GetStartedMs() int64 {
 	if x != nil {
 		return x.StartedMs
+	}
+	return 0
+}
+
+func (x *DeskSession) GetQueueWaitMs() int64 {
+	if x != nil {
+		return x.QueueWaitMs
 	}
 	return 0
 }
@@ -9064,12 +9083,13 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\vReadReceipt\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
 	"\x06reader\x18\x02 \x01(\tR\x06reader\x12\x10\n" +
-	"\x03seq\x18\x03 \x01(\x04R\x03seq\"\xcf\x01\n" +
+	"\x03seq\x18\x03 \x01(\x04R\x03seq\"\xe8\x01\n" +
 	"\x06Signal\x124\n" +
 	"\x04kind\x18\x01 \x01(\x0e2 .switchboard.wire.v1.Signal.KindR\x04kind\x12\x12\n" +
 	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x12\n" +
 	"\x04user\x18\x03 \x01(\tR\x04user\x12\x10\n" +
-	"\x03seq\x18\x04 \x01(\x04R\x03seq\"U\n" +
+	"\x03seq\x18\x04 \x01(\x04R\x03seq\x12\x17\n" +
+	"\await_ms\x18\x05 \x01(\x04R\x06waitMs\"U\n" +
 	"\x04Kind\x12\n" +
 	"\n" +
 	"\x06TYPING\x10\x00\x12\x0f\n" +
@@ -9094,7 +9114,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x05agent\x18\x04 \x01(\tR\x05agent\"<\n" +
 	"\x10DeskEnterRequest\x12\x14\n" +
 	"\x05scene\x18\x01 \x01(\tR\x05scene\x12\x12\n" +
-	"\x04data\x18\x02 \x01(\tR\x04data\"\xb9\x03\n" +
+	"\x04data\x18\x02 \x01(\tR\x04data\"\xdd\x03\n" +
 	"\vDeskSession\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x18\n" +
 	"\asession\x18\x02 \x01(\tR\asession\x12\x14\n" +
@@ -9111,7 +9131,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x18first_response_target_ms\x18\v \x01(\x03R\x15firstResponseTargetMs\x121\n" +
 	"\x15first_response_due_ms\x18\f \x01(\x03R\x12firstResponseDueMs\x12\x1d\n" +
 	"\n" +
-	"started_ms\x18\r \x01(\x03R\tstartedMs\"C\n" +
+	"started_ms\x18\r \x01(\x03R\tstartedMs\x12\"\n" +
+	"\rqueue_wait_ms\x18\x0e \x01(\x03R\vqueueWaitMs\"C\n" +
 	"\bDeskNote\x12\x0e\n" +
 	"\x02by\x18\x01 \x01(\tR\x02by\x12\x13\n" +
 	"\x05at_ms\x18\x02 \x01(\x03R\x04atMs\x12\x12\n" +

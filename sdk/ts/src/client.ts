@@ -519,9 +519,9 @@ export class Client {
     }
   }
 
-  private onSignal(s: { kind: Signal_Kind; conv: string; user: string; seq: bigint }): void {
+  private onSignal(s: { kind: Signal_Kind; conv: string; user: string; seq: bigint; waitMs: bigint }): void {
     if (s.kind === Signal_Kind.QUEUE_POSITION) {
-      this.emit("queuePosition", s.conv, Number(s.seq));
+      this.emit("queuePosition", s.conv, Number(s.seq), Number(s.waitMs));
     } else if (s.kind === Signal_Kind.DESK_NOTE) {
       this.emit("deskNote", s.conv, s.user, Number(s.seq));
     } else if (s.kind === Signal_Kind.DELIVERED) {

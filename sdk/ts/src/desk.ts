@@ -15,6 +15,8 @@ export interface DeskSessionView {
   state: string;
   /** 1 = next; 0 unless queued */
   queuePosition: number;
+  /** while queued: the queue's estimate of the wait from now (ms; 0: none yet) */
+  queueWaitMs: number;
   /** the agent, once assigned ("" before) */
   agent: string;
   /** the skill group it waits in, while queued */
@@ -118,13 +120,13 @@ export interface DeskRatingView {
 }
 
 type SessionMsg = {
-  conv: string; session: string; state: string; queuePosition: number; agent: string; queue: string; afterHours: boolean; opensAtMs: bigint;
+  conv: string; session: string; state: string; queuePosition: number; queueWaitMs: bigint; agent: string; queue: string; afterHours: boolean; opensAtMs: bigint;
   notes: { by: string; atMs: bigint; text: string }[];
   tags: string[];
   firstResponseTargetMs: bigint; firstResponseDueMs: bigint; startedMs: bigint;
 };
 const sessionView = (v: SessionMsg): DeskSessionView => ({
-  conv: v.conv, session: v.session, state: v.state, queuePosition: v.queuePosition, agent: v.agent, queue: v.queue,
+  conv: v.conv, session: v.session, state: v.state, queuePosition: v.queuePosition, queueWaitMs: Number(v.queueWaitMs), agent: v.agent, queue: v.queue,
   afterHours: v.afterHours, opensAtMs: Number(v.opensAtMs), notes: v.notes.map((n) => ({ by: n.by, atMs: Number(n.atMs), text: n.text })),
   tags: [...v.tags], firstResponseTargetMs: Number(v.firstResponseTargetMs), firstResponseDueMs: Number(v.firstResponseDueMs),
   startedMs: Number(v.startedMs),

@@ -53,8 +53,11 @@ export interface ClientEvents {
   typing: (conv: string, user: string, typing: boolean) => void;
   /** A card message arrived, or an update replaced the card at seq. */
   card: (conv: string, seq: number, card: Card, updated: boolean) => void;
-  /** Desk customers: conv's session is at position (1 = next) of its queue; 0: it left the queue. */
-  queuePosition: (conv: string, position: number) => void;
+  /**
+   * Desk customers: conv's session is at position (1 = next) of its queue; 0: it left the queue.
+   * waitMs: the queue's estimate of the wait from now (0: none yet).
+   */
+  queuePosition: (conv: string, position: number, waitMs: number) => void;
   /** Desk agents: by added an internal note to conv's session, which now holds count (ServiceDesk.session reads them). */
   deskNote: (conv: string, by: string, count: number) => void;
   error: (code: Code, message: string) => void;

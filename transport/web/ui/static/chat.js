@@ -21,7 +21,9 @@ const save = (v) => {
 };
 $("user").value = params.get("user") ?? saved.user ?? $("user").value;
 $("scene").value = params.get("scene") ?? saved.scene ?? $("scene").value;
-let client, conv, sd, queuePos = 0;
+let client, conv, sd, queuePos = 0, queueWait = 0;
+// The queue's estimate of the wait, when it has one.
+const waitText = (ms) => (ms > 0 ? ` · about ${Math.max(1, Math.round(ms / 60000))} min` : "");
 
 // The session's state, from the desk steps in the conversation (system
 // messages, docs/DESK.md) and the QUEUE_POSITION signals: no polling.
@@ -40,7 +42,7 @@ function deskInfo(c) {
     if (s.desk === "start") return "waiting";
     if (s.desk === "assigned" && s.agent) return `with ${s.agent}`;
     if (s.desk === "transfer" && s.to) return s.to.startsWith("user:") ? `with ${s.to.slice(5)}` : "waiting (transferred)";
-    if (s.desk === "queued") return `queue position ${queuePos || s.position || "?"}`;
+    if (s.desk === "queued") return `queue position ${queuePos || s.position || "?"}${waitText(queueWait)}`;
     if (s.desk === "requeue") return "waiting";
   }
   return undefined;
@@ -115,13 +117,14 @@ async function start() {
     const last = c.messages.at(-1);
     if (last && last.sender !== client.user && last.seq > c.readSeq) client.markRead(conv, last.seq).catch(() => {});
   });
-  client.on("queuePosition", (c, pos) => {
+  client.on("queuePosition", (c, pos, waitMs) => {
     if (c !== conv) return;
     queuePos = pos;
+    queueWait = waitMs;
     // Positions come as datagrams, outside the stream's order: one sent
     // before the assignment can arrive after it, and must not undo it.
     const info = deskInfo(client.conversation(conv));
-    if (pos > 0 && (!info || info === "waiting" || info.startsWith("queue position"))) $("info").textContent = `queue position ${pos}`;
+    if (pos > 0 && (!info || info === "waiting" || info.startsWith("queue position"))) $("info").textContent = `queue position ${pos}${waitText(waitMs)}`;
   });
   await client.connect();
   sd = new ServiceDesk(client);
@@ -135,8 +138,8 @@ async function start() {
     return;
   }
   conv = e.conv;
-  if (e.state === "queued") queuePos = e.queuePosition;
-  $("info").textContent = e.agent ? `with ${e.agent}` : e.state === "queued" ? `queue position ${e.queuePosition}` : e.state === "bot" ? "with the assistant" : e.state;
+  if (e.state === "queued") [queuePos, queueWait] = [e.queuePosition, e.queueWaitMs];
+  $("info").textContent = e.agent ? `with ${e.agent}` : e.state === "queued" ? `queue position ${e.queuePosition}${waitText(e.queueWaitMs)}` : e.state === "bot" ? "with the assistant" : e.state;
   $("info").dataset.conv = conv;
   save({ user, scene, conv });
   await client.history(conv);

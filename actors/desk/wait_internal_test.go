@@ -1,0 +1,36 @@
+package desk
+
+import (
+	"testing"
+	"time"
+)
+
+// A queue estimates a waiting session's wait from its pace: the time from
+// the oldest of its latest assignments to now over their number, times
+// the position; too few assignments, no position, or an estimate past
+// MaxWaitEstimate is no estimate.
+func TestWaitEstimate(t *testing.T) {
+	const now = int64(1_000_000)
+	min := int64(time.Minute / time.Millisecond)
+	q := &queueGrain{}
+	for _, c := range []struct {
+		name     string
+		assigned []int64
+		pos      int
+		want     time.Duration
+	}{
+		{"no assignment seen", nil, 1, 0},
+		{"two: too few", []int64{now - 2*min, now - min}, 1, 0},
+		{"three in six minutes: one every two", []int64{now - 6*min, now - 4*min, now - 2*min}, 1, 2 * time.Minute},
+		{"third in line", []int64{now - 6*min, now - 4*min, now - 2*min}, 3, 6 * time.Minute},
+		{"the pace slows once assignments stop", []int64{now - 30*min, now - 29*min, now - 28*min}, 1, 10 * time.Minute},
+		{"no position", []int64{now - 6*min, now - 4*min, now - 2*min}, 0, 0},
+		{"past the bound", []int64{now - 12*60*min, now - 11*60*min, now - 10*60*min}, 7, 0},
+		{"at the bound", []int64{now - 12*60*min, now - 11*60*min, now - 10*60*min}, 6, MaxWaitEstimate},
+	} {
+		q.assigned = c.assigned
+		if got := q.waitEstimate(c.pos, now); got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+}
