@@ -92,3 +92,43 @@ func TestDeskNoteEvents(t *testing.T) {
 		t.Fatal("a1 heard of no note")
 	}
 }
+
+// Once its queue has assigned three sessions, a customer who waits reads
+// the queue's wait estimate in its desk_enter answer and hears it with its
+// position over QUIC (EventQueuePosition's Wait).
+func TestQueueWaitEstimateOverQUIC(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx := tctx(t)
+	d := e.nodes[0].Desk
+	setUpDesk(t, e, []string{"queue:sales"}, desk.Online, "a1", "a2", "a3")
+	for _, u := range []string{"c1", "c2", "c3"} {
+		s, err := d.Enter(ctx, u, "listing/1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, u+" assigned", func() bool {
+			si, err := d.Session(ctx, u, s.Conv)
+			return err == nil && si.Agent != nil
+		})
+	}
+	waits := make(chan time.Duration, 8)
+	c4 := e.dial("c4", "phone", func(c *client.Config) {
+		c.OnEvent = func(ev client.Event) {
+			if ev.Kind == client.EventQueuePosition && ev.Seq == 1 {
+				waits <- ev.Wait
+			}
+		}
+	})
+	s, err := c4.DeskEnter(ctx, "listing/1", "")
+	if err != nil || s.QueuePosition != 1 || s.QueueWaitMs <= 0 {
+		t.Fatalf("c4 enters: %+v %v, want position 1 with an estimate", s, err)
+	}
+	select {
+	case w := <-waits:
+		if w <= 0 {
+			t.Fatalf("c4 heard position 1 without an estimate")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("c4 heard no position")
+	}
+}
