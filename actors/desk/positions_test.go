@@ -118,16 +118,7 @@ func TestQueueWaitEstimated(t *testing.T) {
 	}
 	first := time.Now()
 	for _, c := range []string{"c1", "c2", "c3"} {
-		s, err := d.Enter(ctx, c, "listing")
-		if err != nil {
-			t.Fatal(err)
-		}
-		eventually(t, func() error {
-			if in, _ := d.Session(ctx, "a1", s.Conv); agentOf(in) != "a1" {
-				return fmt.Errorf("%s: %+v, want a1", c, in)
-			}
-			return nil
-		})
+		enterAssigned(t, d, c, "listing")
 	}
 	var waits []int64
 	for _, c := range []string{"c4", "c5"} {
