@@ -329,6 +329,13 @@ func (d *Desk) store() storage.Store { return d.rt.Store() }
 
 // ---- the grain shell ----------------------------------------------------------
 
+// gauged is a grain logic with Prometheus gauges of its state: set after
+// every message it handles, dropped when its activation stops.
+type gauged interface {
+	setGauges()
+	dropGauges()
+}
+
 // grainLogic is one kind's state machine; the shell loads and replies.
 type grainLogic interface {
 	// load restores the state of identity id (absent: a fresh state).
@@ -417,6 +424,16 @@ func (g *grain) Receive(ctx actor.Context) {
 		if !g.failed {
 			g.logic.self(g, ctx, m)
 		}
+	case *actor.Stopped:
+		if gl, ok := g.logic.(gauged); ok {
+			gl.dropGauges()
+		}
+		return
+	default:
+		return
+	}
+	if gl, ok := g.logic.(gauged); ok && !g.failed {
+		gl.setGauges()
 	}
 }
 

@@ -2,9 +2,12 @@ package desk_test
 
 import (
 	"fmt"
+	"math"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/actors/desk"
@@ -151,4 +154,68 @@ func TestQueueWaitEstimated(t *testing.T) {
 	if waits[1] <= waits[0] {
 		t.Errorf("second in line %d ms, first %d ms: want longer", waits[1], waits[0])
 	}
+}
+
+// A queue's gauges say how many sessions wait and when the oldest began
+// to: they follow entries and abandons, and the oldest's series goes once
+// nobody waits.
+func TestQueueGauges(t *testing.T) {
+	n := startNode(t, openStore(t), desk.Config{})
+	d, ctx := n.Desk, tctx(t)
+	if _, err := d.SetScene(ctx, desk.Scene{Name: "g", Line: "gauges", Route: []string{"queue:gauged"}}); err != nil {
+		t.Fatal(err)
+	}
+	gauge := func(name string) (float64, bool) {
+		fams, err := prometheus.DefaultGatherer.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range fams {
+			if f.GetName() != name {
+				continue
+			}
+			for _, m := range f.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if l.GetName() == "queue" && l.GetValue() == "gauged" {
+						return m.GetGauge().GetValue(), true
+					}
+				}
+			}
+		}
+		return 0, false
+	}
+	want := func(what string, waiting float64, oldest time.Time) {
+		t.Helper()
+		eventually(t, func() error {
+			w, _ := gauge("switchboard_desk_waiting")
+			o, has := gauge("switchboard_desk_oldest_waiting_since_seconds")
+			if w != waiting || has != !oldest.IsZero() || (has && math.Abs(o-float64(oldest.UnixMilli())/1000) > 0.001) {
+				return fmt.Errorf("%s: waiting %v, oldest %v (%v); want %v, %v", what, w, o, has, waiting, oldest)
+			}
+			return nil
+		})
+	}
+	var convs []string
+	var since []time.Time
+	for _, c := range []string{"c1", "c2"} {
+		s, err := d.Enter(ctx, c, "g")
+		if err != nil {
+			t.Fatal(err)
+		}
+		q, err := d.Queue(ctx, "gauged")
+		if err != nil || len(q.Waiting) != len(convs)+1 {
+			t.Fatalf("queue %+v %v", q, err)
+		}
+		convs = append(convs, s.Conv)
+		since = append(since, time.UnixMilli(q.Waiting[len(convs)-1].SinceMs))
+	}
+	want("two waiting", 2, since[0])
+	if _, err := d.Close(ctx, "c1", convs[0], ""); err != nil {
+		t.Fatal(err)
+	}
+	want("the first abandoned", 1, since[1])
+	if _, err := d.Close(ctx, "c2", convs[1], ""); err != nil {
+		t.Fatal(err)
+	}
+	want("nobody waiting", 0, time.Time{})
 }

@@ -171,6 +171,24 @@ func sessionCustomer(session string) (conv, customer string, ok bool) {
 	return conv, parts[2], true
 }
 
+// setGauges reports the queue's waiting sessions and its oldest wait
+// (the list is ordered by Since: the first waited longest).
+func (q *queueGrain) setGauges() {
+	waitingNow.WithLabelValues(q.Skill).Set(float64(len(q.Waiting)))
+	if len(q.Waiting) == 0 {
+		oldestWaiting.DeleteLabelValues(q.Skill)
+		return
+	}
+	oldestWaiting.WithLabelValues(q.Skill).Set(float64(q.Waiting[0].Since) / 1000)
+}
+
+// dropGauges removes the queue's series from this node: its grain stopped
+// here (and reports from wherever it activates next).
+func (q *queueGrain) dropGauges() {
+	waitingNow.DeleteLabelValues(q.Skill)
+	oldestWaiting.DeleteLabelValues(q.Skill)
+}
+
 // askReports asks every agent of the view for a fresh report.
 func (q *queueGrain) askReports(g *grain) {
 	for u := range q.Agents {

@@ -32,6 +32,17 @@ var (
 		Name: "switchboard_desk_after_hours_sessions_total",
 		Help: "Sessions that started while their business line was closed (docs/DESK.md, Business hours).",
 	}, []string{"line"})
+	// The waiting sessions of each queue, and when the oldest began to
+	// wait, from the node where the queue's grain is active (a grain that
+	// moves drops its series here and sets them there).
+	waitingNow = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "switchboard_desk_waiting",
+		Help: "Sessions waiting in a queue now.",
+	}, []string{"queue"})
+	oldestWaiting = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "switchboard_desk_oldest_waiting_since_seconds",
+		Help: "When the longest-waiting session of a queue began to wait (Unix seconds; no series while none waits): time() minus it is the longest wait now.",
+	}, []string{"queue"})
 	resends = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "switchboard_desk_resends_total",
 		Help: "Messages between desk grains sent again because the first went unanswered (a crash repair under way): ensure, requeue, held, message, reasons.",
@@ -39,7 +50,7 @@ var (
 )
 
 func init() {
-	prometheus.MustRegister(queueWait, abandoned, afterHoursSessions, fencesTaken, fencedWrites, resends)
+	prometheus.MustRegister(queueWait, abandoned, afterHoursSessions, fencesTaken, fencedWrites, resends, waitingNow, oldestWaiting)
 }
 
 func observeAssigned(queue string, waitMs int64) {
