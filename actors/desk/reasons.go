@@ -24,8 +24,10 @@ import (
 // order, counts once, as the newest; a lost one is told again when its
 // thread next starts.
 //
-// A session counts on the UTC day it started, in one of reasonShards
-// grains of its line and day (so that no grain holds a busy day's every
+// A session counts on the day it started in its line's zone (that of the
+// opening hours it started under; UTC for a line without hours: a desk
+// in Berlin asks for its Monday), in one of reasonShards grains of its
+// line and day (so that no grain holds a busy day's every
 // session). Sessions are kept by a hash of their id, never the id: a
 // session id names its customer, and the tally is not personal data.
 const (
@@ -38,7 +40,8 @@ const (
 	reasonsTellAttempts = 5
 )
 
-// reasonsKey names the grain of session's line on day (UTC) in its shard.
+// reasonsKey names the grain of session's line on day (its date as given)
+// in its shard.
 func reasonsKey(line string, day time.Time, session string) (id, sessionKey string) {
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(session))
@@ -47,7 +50,18 @@ func reasonsKey(line string, day time.Time, session string) (id, sessionKey stri
 }
 
 func reasonsID(line string, day time.Time, shard int) string {
-	return line + "/" + day.UTC().Format(time.DateOnly) + "/" + strconv.Itoa(shard)
+	return line + "/" + day.Format(time.DateOnly) + "/" + strconv.Itoa(shard)
+}
+
+// lineZone is the zone of a line's opening hours (UTC without hours, or
+// with a zone that no longer loads).
+func lineZone(h *Hours) *time.Location {
+	if h != nil && h.TZ != "" {
+		if loc, err := time.LoadLocation(h.TZ); err == nil {
+			return loc
+		}
+	}
+	return time.UTC
 }
 
 // taggedSession is one session's latest tags as the tally heard them.
@@ -158,7 +172,7 @@ func (t *threadGrain) tallyTags(g *grain, attempts int) {
 	if s == nil || s.TagsVersion == 0 {
 		return
 	}
-	id, key := reasonsKey(t.Line, time.UnixMilli(s.Started), s.ID)
+	id, key := reasonsKey(t.Line, time.UnixMilli(s.Started).In(lineZone(s.Hours)), s.ID)
 	set := reasonsSet{Session: key, Version: s.TagsVersion, Tags: s.Tags}
 	var tell func(left int)
 	tell = func(left int) {
@@ -181,7 +195,7 @@ type ReasonCount struct {
 // Reasons are a business line's contact reasons over a range of days.
 type Reasons struct {
 	Line string `json:"line"`
-	From string `json:"from"` // first day, UTC (YYYY-MM-DD)
+	From string `json:"from"` // first day (YYYY-MM-DD) in the line's zone
 	To   string `json:"to"`   // last day, included
 	// Sessions counts the sessions that started in the range and carry a
 	// tag; a session with several tags counts once here, once per tag in
@@ -192,12 +206,26 @@ type Reasons struct {
 }
 
 // Reasons counts the contact reasons of the sessions of line that started
-// on the UTC days from to to (both included, at most Config.MaxReasonDays).
+// on the days from to to (their dates, both included, at most
+// Config.MaxReasonDays) in the line's zone. A zero to is today there, a
+// zero from six days before to.
 func (d *Desk) Reasons(ctx context.Context, line string, from, to time.Time) (Reasons, error) {
 	if !validName(line) {
 		return Reasons{}, invalid("bad business line %q", line)
 	}
-	from, to = from.UTC().Truncate(24*time.Hour), to.UTC().Truncate(24*time.Hour)
+	if to.IsZero() {
+		h, err := d.LineHours(ctx, line)
+		if err != nil {
+			return Reasons{}, err
+		}
+		to = time.Now().In(lineZone(h))
+	}
+	date := func(t time.Time) time.Time { return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC) }
+	to = date(to)
+	if from.IsZero() {
+		from = to.AddDate(0, 0, -6)
+	}
+	from = date(from)
 	days := int(to.Sub(from)/(24*time.Hour)) + 1
 	if days < 1 {
 		return Reasons{}, invalid("reasons from %s to %s: the range ends before it starts", from.Format(time.DateOnly), to.Format(time.DateOnly))

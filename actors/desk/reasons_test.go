@@ -13,9 +13,9 @@ import (
 // TestContactReasons: a line's contact reasons count each session once
 // per tag, as its latest tags say (a change replaces, a wrap-up after the
 // close counts, a session whose tags were all removed counts nowhere), on
-// the UTC day it started and in its own line only; a restart tells the
-// tally every thread's tags again and nothing counts twice; the range of
-// days is checked at its edges.
+// the day it started (UTC: this line has no hours) and in its own line
+// only; a restart tells the tally every thread's tags again and nothing
+// counts twice; the range of days is checked at its edges.
 func TestContactReasons(t *testing.T) {
 	store := openStore(t)
 	cfg := desk.Config{MaxReasonDays: 30}
@@ -107,5 +107,48 @@ func TestContactReasons(t *testing.T) {
 	}
 	if _, err := d.Reasons(ctx, "no line!", today, today); code(err) != pb.Code_INVALID {
 		t.Fatalf("a bad line: %v", err)
+	}
+}
+
+// A line with opening hours counts its contact reasons on the days of its
+// own zone: a session is counted on its local start date, which is also
+// the default range's last day.
+func TestContactReasonsInTheLineZone(t *testing.T) {
+	n := startNode(t, openStore(t), desk.Config{})
+	d, ctx := n.Desk, tctx(t)
+	careDesk(t, d, 1)
+	week := map[string]string{}
+	for _, day := range []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"} {
+		week[day] = "00:00-24:00"
+	}
+	const zone = "Pacific/Kiritimati" // UTC+14: its date runs ahead of UTC's most of the day
+	if _, err := d.SetHours(ctx, "l", &desk.Hours{TZ: zone, Week: week}); err != nil {
+		t.Fatal(err)
+	}
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := enterAssigned(t, d, "c1", "help")
+	started := time.Now()
+	if _, err := d.Tag(ctx, "a1", s.Conv, []string{"refund"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	local := started.In(loc)
+	localDay := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, time.UTC)
+	eventually(t, func() error {
+		for _, q := range []struct{ from, to time.Time }{{localDay, localDay}, {}} {
+			r, err := d.Reasons(ctx, "l", q.from, q.to)
+			if err != nil || r.Sessions != 1 || r.To != localDay.Format(time.DateOnly) {
+				return fmt.Errorf("from %v to %v: %+v %v, want the session on %s", q.from, q.to, r, err, localDay.Format(time.DateOnly))
+			}
+		}
+		return nil
+	})
+	if utc := started.UTC(); utc.Day() != local.Day() {
+		utcDay := time.Date(utc.Year(), utc.Month(), utc.Day(), 0, 0, 0, 0, time.UTC)
+		if r, err := d.Reasons(ctx, "l", utcDay, utcDay); err != nil || r.Sessions != 0 {
+			t.Fatalf("the UTC date %s: %+v %v, want nothing (the line's day is %s)", utcDay.Format(time.DateOnly), r, err, localDay.Format(time.DateOnly))
+		}
 	}
 }

@@ -225,10 +225,11 @@ func (s *Server) deskSetAgent(w http.ResponseWriter, r *http.Request) {
 	deskAnswer(w, out, err)
 }
 
-// deskReasons answers a line's contact reasons over ?from= and ?to= (UTC
-// days, YYYY-MM-DD, both included); by default the week to today.
+// deskReasons answers a line's contact reasons over ?from= and ?to= (days
+// in the line's zone, YYYY-MM-DD, both included); by default the week to
+// today.
 func (s *Server) deskReasons(w http.ResponseWriter, r *http.Request) {
-	to, from := time.Now().UTC(), time.Time{}
+	var to, from time.Time
 	for _, p := range []struct {
 		name string
 		at   *time.Time
@@ -243,9 +244,6 @@ func (s *Server) deskReasons(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		*p.at = t
-	}
-	if from.IsZero() {
-		from = to.AddDate(0, 0, -6)
 	}
 	ctx, cancel := deskCtx(r)
 	defer cancel()

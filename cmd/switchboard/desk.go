@@ -421,8 +421,9 @@ func newDeskReasonsCmd(o *adminOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "reasons LINE",
 		Short: "Count a business line's contact reasons: its sessions per tag, over days",
-		Long: `Counts the sessions of a business line that started on the UTC days
---from to --to (both included; by default the week to today) per tag the
+		Long: `Counts the sessions of a business line that started on the days --from
+to --to of the line (in the zone of its opening hours, UTC without; both
+included; by default the week to today) per tag the
 agents filed them under, as each session's tags are now (a wrap-up after
 the close counts), e.g.
 
@@ -456,8 +457,8 @@ the close counts), e.g.
 			return tw.Flush()
 		},
 	}
-	cmd.Flags().StringVar(&from, "from", "", "first day, YYYY-MM-DD in UTC (default: six days before --to)")
-	cmd.Flags().StringVar(&to, "to", "", "last day, YYYY-MM-DD in UTC, included (default: today)")
+	cmd.Flags().StringVar(&from, "from", "", "first day, YYYY-MM-DD in the line's zone (default: six days before --to)")
+	cmd.Flags().StringVar(&to, "to", "", "last day, YYYY-MM-DD in the line's zone, included (default: today there)")
 	return cmd
 }
 

@@ -365,9 +365,10 @@ export class Desk {
     return this.call("GET", `/api/v1/desk/lines/${encodeURIComponent(line)}/targets`);
   }
   /**
-   * reasons: a business line's contact reasons, sessions per tag, over UTC
-   * days from..to ("YYYY-MM-DD", both included; by default the week to
-   * today). docs/DESK.md, "Tags: contact reasons".
+   * reasons: a business line's contact reasons, sessions per tag, over the
+   * line's days from..to ("YYYY-MM-DD" in the zone of its opening hours,
+   * both included; by default the week to today). docs/DESK.md, "Tags:
+   * contact reasons".
    */
   reasons(line: string, from = "", to = ""): Promise<LineReasonsView> {
     const q = new URLSearchParams();

@@ -771,7 +771,7 @@
 
   // showReasons: the week's contact reasons (docs/DESK.md, "Tags: contact reasons").
   function showReasons(r) {
-    $('reasons-range').textContent = r.from + ' to ' + r.to + ' (UTC): ' + r.tagged_sessions + ' tagged sessions';
+    $('reasons-range').textContent = r.from + ' to ' + r.to + ': ' + r.tagged_sessions + ' tagged sessions';
     const body = $('reasons').querySelector('tbody');
     body.textContent = '';
     for (const t of r.tags) {
