@@ -7,10 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/actors/desk"
+	"github.com/switchboard-im/switchboard/internal/promtest"
 )
 
 // positionSink is a customer's connection: it keeps the last queue position
@@ -165,25 +164,7 @@ func TestQueueGauges(t *testing.T) {
 	if _, err := d.SetScene(ctx, desk.Scene{Name: "g", Line: "gauges", Route: []string{"queue:gauged"}}); err != nil {
 		t.Fatal(err)
 	}
-	gauge := func(name string) (float64, bool) {
-		fams, err := prometheus.DefaultGatherer.Gather()
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range fams {
-			if f.GetName() != name {
-				continue
-			}
-			for _, m := range f.GetMetric() {
-				for _, l := range m.GetLabel() {
-					if l.GetName() == "queue" && l.GetValue() == "gauged" {
-						return m.GetGauge().GetValue(), true
-					}
-				}
-			}
-		}
-		return 0, false
-	}
+	gauge := func(name string) (float64, bool) { return promtest.Find(t, name, "queue", "gauged") }
 	want := func(what string, waiting float64, oldest time.Time) {
 		t.Helper()
 		eventually(t, func() error {

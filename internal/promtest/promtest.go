@@ -11,6 +11,13 @@ import (
 // whose label has the given value (0 when there is none yet).
 func Value(t testing.TB, name, label, value string) float64 {
 	t.Helper()
+	v, _ := Find(t, name, label, value)
+	return v
+}
+
+// Find is Value, and whether that series exists.
+func Find(t testing.TB, name, label, value string) (float64, bool) {
+	t.Helper()
 	families, err := prometheus.DefaultGatherer.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -23,12 +30,12 @@ func Value(t testing.TB, name, label, value string) float64 {
 			for _, l := range m.GetLabel() {
 				if l.GetName() == label && l.GetValue() == value {
 					if c := m.GetCounter(); c != nil {
-						return c.GetValue()
+						return c.GetValue(), true
 					}
-					return m.GetGauge().GetValue()
+					return m.GetGauge().GetValue(), true
 				}
 			}
 		}
 	}
-	return 0
+	return 0, false
 }
