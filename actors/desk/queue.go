@@ -77,6 +77,15 @@ const (
 	MaxWaitEstimate = 24 * time.Hour
 )
 
+// noteAssigned keeps the time of an assignment for the wait estimate,
+// the latest waitSamples only.
+func (q *queueGrain) noteAssigned(at int64) {
+	q.assigned = append(q.assigned, at)
+	if len(q.assigned) > waitSamples {
+		q.assigned = q.assigned[len(q.assigned)-waitSamples:]
+	}
+}
+
 // waitEstimate is how long the session at position pos should wait from
 // now: pos times the queue's pace, the time from the oldest of its latest
 // assignments to now over their number. The pace slows as soon as the
@@ -427,10 +436,7 @@ func (q *queueGrain) answer(g *grain, ctx actor.Context, a assignAnswer) error {
 		if a.Taken {
 			q.Stats.Assigned++
 			q.Stats.WaitMsSum += a.WaitMs
-			q.assigned = append(q.assigned, nowMs())
-			if len(q.assigned) > waitSamples {
-				q.assigned = q.assigned[len(q.assigned)-waitSamples:]
-			}
+			q.noteAssigned(nowMs())
 		}
 		removed = true
 	}

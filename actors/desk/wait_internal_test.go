@@ -34,3 +34,19 @@ func TestWaitEstimate(t *testing.T) {
 		}
 	}
 }
+
+// The estimate looks at the latest waitSamples assignments only: at the
+// bound the oldest is the first kept, past it the first goes.
+func TestWaitSamplesBound(t *testing.T) {
+	q := &queueGrain{}
+	for i := range waitSamples {
+		q.noteAssigned(int64(i))
+	}
+	if len(q.assigned) != waitSamples || q.assigned[0] != 0 {
+		t.Fatalf("at the bound: %d kept, oldest %d", len(q.assigned), q.assigned[0])
+	}
+	q.noteAssigned(waitSamples)
+	if len(q.assigned) != waitSamples || q.assigned[0] != 1 || q.assigned[waitSamples-1] != waitSamples {
+		t.Fatalf("past the bound: %d kept, oldest %d, newest %d", len(q.assigned), q.assigned[0], q.assigned[waitSamples-1])
+	}
+}
