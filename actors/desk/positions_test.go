@@ -161,25 +161,45 @@ func TestQueueWaitEstimated(t *testing.T) {
 func TestQueueGauges(t *testing.T) {
 	n := startNode(t, openStore(t), desk.Config{})
 	d, ctx := n.Desk, tctx(t)
-	if _, err := d.SetScene(ctx, desk.Scene{Name: "g", Line: "gauges", Route: []string{"queue:gauged"}}); err != nil {
-		t.Fatal(err)
+	// Two lines share the queue; the later one promises a faster first
+	// response, so its customer falls due first though c1 waited longer.
+	for _, l := range []struct {
+		scene, line string
+		targetMs    int64
+	}{{"g", "gauges", 600_000}, {"f", "fast", 60_000}} {
+		if _, err := d.SetScene(ctx, desk.Scene{Name: l.scene, Line: l.line, Route: []string{"queue:gauged"}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := d.SetTargets(ctx, l.line, &desk.Targets{FirstResponseMs: l.targetMs}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	gauge := func(name string) (float64, bool) { return promtest.Find(t, name, "queue", "gauged") }
-	want := func(what string, waiting float64, oldest time.Time) {
+	at := func(ms int64) time.Time {
+		if ms == 0 {
+			return time.Time{}
+		}
+		return time.UnixMilli(ms)
+	}
+	same := func(v float64, has bool, want time.Time) bool {
+		return has == !want.IsZero() && (!has || math.Abs(v-float64(want.UnixMilli())/1000) <= 0.001)
+	}
+	want := func(what string, waiting float64, oldest, due time.Time) {
 		t.Helper()
 		eventually(t, func() error {
 			w, _ := gauge("switchboard_desk_waiting")
-			o, has := gauge("switchboard_desk_oldest_waiting_since_seconds")
-			if w != waiting || has != !oldest.IsZero() || (has && math.Abs(o-float64(oldest.UnixMilli())/1000) > 0.001) {
-				return fmt.Errorf("%s: waiting %v, oldest %v (%v); want %v, %v", what, w, o, has, waiting, oldest)
+			o, hasOldest := gauge("switchboard_desk_oldest_waiting_since_seconds")
+			u, hasDue := gauge("switchboard_desk_first_response_due_seconds")
+			if w != waiting || !same(o, hasOldest, oldest) || !same(u, hasDue, due) {
+				return fmt.Errorf("%s: waiting %v, oldest %v (%v), due %v (%v); want %v, %v, %v", what, w, o, hasOldest, u, hasDue, waiting, oldest, due)
 			}
 			return nil
 		})
 	}
 	var convs []string
-	var since []time.Time
-	for _, c := range []string{"c1", "c2"} {
-		s, err := d.Enter(ctx, c, "g")
+	var since, due []time.Time
+	for _, c := range []struct{ customer, scene string }{{"c1", "g"}, {"c2", "f"}} {
+		s, err := d.Enter(ctx, c.customer, c.scene)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -188,15 +208,22 @@ func TestQueueGauges(t *testing.T) {
 			t.Fatalf("queue %+v %v", q, err)
 		}
 		convs = append(convs, s.Conv)
-		since = append(since, time.UnixMilli(q.Waiting[len(convs)-1].SinceMs))
+		last := q.Waiting[len(convs)-1]
+		if last.FirstResponseDueMs == 0 {
+			t.Fatalf("%s waits without a due time: %+v", c.customer, last)
+		}
+		since, due = append(since, at(last.SinceMs)), append(due, at(last.FirstResponseDueMs))
 	}
-	want("two waiting", 2, since[0])
-	if _, err := d.Close(ctx, "c1", convs[0], ""); err != nil {
-		t.Fatal(err)
+	if !due[1].Before(due[0]) {
+		t.Fatalf("c2 (1 min target) due %v, not before c1 (10 min) %v", due[1], due[0])
 	}
-	want("the first abandoned", 1, since[1])
+	want("two waiting", 2, since[0], due[1])
 	if _, err := d.Close(ctx, "c2", convs[1], ""); err != nil {
 		t.Fatal(err)
 	}
-	want("nobody waiting", 0, time.Time{})
+	want("the faster line's customer abandoned", 1, since[0], due[0])
+	if _, err := d.Close(ctx, "c1", convs[0], ""); err != nil {
+		t.Fatal(err)
+	}
+	want("nobody waiting", 0, time.Time{}, time.Time{})
 }

@@ -180,15 +180,34 @@ func sessionCustomer(session string) (conv, customer string, ok bool) {
 	return conv, parts[2], true
 }
 
-// setGauges reports the queue's waiting sessions and its oldest wait
-// (the list is ordered by Since: the first waited longest).
+// setGauges reports the queue's waiting sessions, its oldest wait (the
+// list is ordered by Since: the first waited longest) and the earliest
+// first response due among them.
 func (q *queueGrain) setGauges() {
 	waitingNow.WithLabelValues(q.Skill).Set(float64(len(q.Waiting)))
 	if len(q.Waiting) == 0 {
 		oldestWaiting.DeleteLabelValues(q.Skill)
-		return
+	} else {
+		oldestWaiting.WithLabelValues(q.Skill).Set(float64(q.Waiting[0].Since) / 1000)
 	}
-	oldestWaiting.WithLabelValues(q.Skill).Set(float64(q.Waiting[0].Since) / 1000)
+	if due := q.earliestDue(); due == 0 {
+		nextDue.DeleteLabelValues(q.Skill)
+	} else {
+		nextDue.WithLabelValues(q.Skill).Set(float64(due) / 1000)
+	}
+}
+
+// earliestDue is the earliest first-response due time (ms) among the
+// waiting sessions, 0 if none has one. Not the oldest's: sessions of
+// lines with different targets and hours share a queue.
+func (q *queueGrain) earliestDue() int64 {
+	var due int64
+	for _, e := range q.Waiting {
+		if e.Due != 0 && (due == 0 || e.Due < due) {
+			due = e.Due
+		}
+	}
+	return due
 }
 
 // dropGauges removes the queue's series from this node: its grain stopped
@@ -196,6 +215,7 @@ func (q *queueGrain) setGauges() {
 func (q *queueGrain) dropGauges() {
 	waitingNow.DeleteLabelValues(q.Skill)
 	oldestWaiting.DeleteLabelValues(q.Skill)
+	nextDue.DeleteLabelValues(q.Skill)
 }
 
 // askReports asks every agent of the view for a fresh report.

@@ -43,6 +43,14 @@ var (
 		Name: "switchboard_desk_oldest_waiting_since_seconds",
 		Help: "When the longest-waiting session of a queue began to wait (Unix seconds; no series while none waits): time() minus it is the longest wait now.",
 	}, []string{"queue"})
+	// The earliest first-response due time among a queue's waiting
+	// sessions that no agent has had: it counts the line's opening hours
+	// and target, so "time() past it" means a customer waits past the
+	// promise, and never fires overnight.
+	nextDue = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "switchboard_desk_first_response_due_seconds",
+		Help: "The earliest first-response due time among a queue's waiting sessions no agent has had (Unix seconds; no series while none has one): time() past it means a customer waits past the line's target.",
+	}, []string{"queue"})
 	resends = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "switchboard_desk_resends_total",
 		Help: "Messages between desk grains sent again because the first went unanswered (a crash repair under way): ensure, requeue, held, message, reasons.",
@@ -50,7 +58,7 @@ var (
 )
 
 func init() {
-	prometheus.MustRegister(queueWait, abandoned, afterHoursSessions, fencesTaken, fencedWrites, resends, waitingNow, oldestWaiting)
+	prometheus.MustRegister(queueWait, abandoned, afterHoursSessions, fencesTaken, fencedWrites, resends, waitingNow, oldestWaiting, nextDue)
 }
 
 func observeAssigned(queue string, waitMs int64) {
