@@ -126,6 +126,23 @@ func TestDeskWireRequests(t *testing.T) {
 		t.Fatalf("the internal note: %+v %v", si, err)
 	}
 
+	// A supervisor reassigns the session, there and back; the agent it
+	// was taken from may no longer move it.
+	if _, err := e.nodes[0].Desk.SetAgent(ctx, desk.AgentUpdate{User: "sup", Supervisor: ptr(true)}); err != nil {
+		t.Fatal(err)
+	}
+	sup := e.dial("sup", "wb")
+	if tr, err := sup.DeskTransfer(ctx, conv, "user:a1", ""); err != nil || tr.Agent != "a1" {
+		t.Fatalf("the supervisor reassigns to a1: %+v %v", tr, err)
+	}
+	_, err = a2.DeskTransfer(ctx, conv, "user:a1", "")
+	want("a transfer by the agent it was taken from", err, wirepb.Code_FORBIDDEN)
+	_, err = sup.DeskTransfer(ctx, conv, "user:a1", "")
+	want("a reassignment to the agent who holds it", err, wirepb.Code_INVALID)
+	if tr, err := sup.DeskTransfer(ctx, conv, "user:a2", ""); err != nil || tr.Agent != "a2" {
+		t.Fatalf("the supervisor reassigns back to a2: %+v %v", tr, err)
+	}
+
 	// Internal notes: the session's agent reads and adds them; its
 	// customer sees the session without them; nobody else sees either.
 	if si, err := a2.DeskSession(ctx, conv); err != nil || si.Agent != "a2" || len(si.Notes) != 1 || si.Notes[0].By != "a1" || si.Notes[0].Text != "wants a test drive" || si.Notes[0].AtMs <= 0 {

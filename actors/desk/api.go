@@ -145,8 +145,9 @@ func (d *Desk) Handover(ctx context.Context, by, conv string) (SessionInfo, erro
 	return d.onThread(ctx, conv, "handover", handoverReq{By: by})
 }
 
-// Transfer hands the session of conv from agent by to "user:ID" or
-// "queue:SKILL", with an internal note the customer does not see.
+// Transfer hands the session of conv from its agent to "user:ID" or
+// "queue:SKILL", with an internal note the customer does not see; by is
+// that agent or a supervisor (the thread checks).
 func (d *Desk) Transfer(ctx context.Context, by, conv, to, note string) (SessionInfo, error) {
 	return d.onThread(ctx, conv, "transfer", transferReq{By: by, To: to, Note: note})
 }

@@ -653,8 +653,21 @@ func (t *threadGrain) transfer(g *grain, ctx actor.Context, r transferReq) (any,
 	if !t.open() || s.State != StateAssigned {
 		return nil, rejected(pb.Code_INVALID, "no assigned session in %s", t.Conv)
 	}
-	if r.By != s.Agent {
-		return nil, rejected(pb.Code_FORBIDDEN, "%s does not hold the session of %s", r.By, t.Conv)
+	cctx, cancel := context.WithTimeout(context.Background(), 2*g.d.rt.Config().RequestTimeout)
+	defer cancel()
+	// The agent hands the session on; a supervisor reassigns it (an
+	// agent who stopped answering but stays online keeps it otherwise).
+	from := s.Agent
+	step := map[string]any{"desk": "transfer", "from": from, "to": r.To}
+	if r.By != from {
+		a, err := g.d.Agent(cctx, r.By)
+		if err != nil {
+			return nil, err
+		}
+		if !a.Supervisor {
+			return nil, rejected(pb.Code_FORBIDDEN, "%s neither holds the session of %s nor supervises the desk", r.By, t.Conv)
+		}
+		step["by"] = r.By
 	}
 	if r.Note != "" {
 		if err := g.d.checkNote(r.Note, len(s.Notes)); err != nil {
@@ -662,15 +675,13 @@ func (t *threadGrain) transfer(g *grain, ctx actor.Context, r transferReq) (any,
 		}
 	}
 	kind, arg, _ := strings.Cut(r.To, ":")
-	cctx, cancel := context.WithTimeout(context.Background(), 2*g.d.rt.Config().RequestTimeout)
-	defer cancel()
 	note := func() {
 		if r.Note != "" {
 			s.Notes = append(s.Notes, Note{By: r.By, At: nowMs(), Text: r.Note})
 		}
 	}
 	switch {
-	case kind == "user" && actors.ValidUserID(arg) && arg != r.By:
+	case kind == "user" && actors.ValidUserID(arg) && arg != from:
 		var oa offerAnswer
 		t.Tokens++
 		token := t.Tokens
@@ -680,7 +691,7 @@ func (t *threadGrain) transfer(g *grain, ctx actor.Context, r transferReq) (any,
 		if !oa.Accepted {
 			return nil, rejected(pb.Code_BUSY, "agent %s cannot take it (status %s, load %d of %d)", arg, oa.View.Status, oa.View.Load, oa.View.Capacity)
 		}
-		if err := t.record(g, r.By, map[string]any{"desk": "transfer", "from": r.By, "to": r.To}, []string{arg}, nil, []string{r.By}); err != nil {
+		if err := t.record(g, r.By, step, []string{arg}, nil, []string{from}); err != nil {
 			_ = g.d.call(cctx, KindAgent, arg, "release", offer{Session: s.ID}, nil)
 			return nil, err
 		}
@@ -690,17 +701,17 @@ func (t *threadGrain) transfer(g *grain, ctx actor.Context, r transferReq) (any,
 		if err := g.save(ctx); err != nil {
 			return nil, err
 		}
-		g.d.event(Event{Kind: "unassign", Session: s.ID, Agent: r.By})
+		g.d.event(Event{Kind: "unassign", Session: s.ID, Agent: from})
 		g.d.event(Event{Kind: "assign", Session: s.ID, Agent: arg})
-		_ = g.d.call(cctx, KindAgent, r.By, "release", offer{Session: s.ID}, nil)
+		_ = g.d.call(cctx, KindAgent, from, "release", offer{Session: s.ID}, nil)
 		return t.info(g, 0), nil
 	case kind == "queue" && validName(arg):
-		if err := t.record(g, r.By, map[string]any{"desk": "transfer", "from": r.By, "to": r.To}, nil, nil, []string{r.By}); err != nil {
+		if err := t.record(g, r.By, step, nil, nil, []string{from}); err != nil {
 			return nil, err
 		}
 		s.Agent = ""
 		note()
-		if err := g.d.call(cctx, KindAgent, r.By, "release", offer{Session: s.ID}, nil); err != nil {
+		if err := g.d.call(cctx, KindAgent, from, "release", offer{Session: s.ID}, nil); err != nil {
 			return nil, err
 		}
 		pos, err := t.queue(g, arg, nowMs(), "")
@@ -710,7 +721,7 @@ func (t *threadGrain) transfer(g *grain, ctx actor.Context, r transferReq) (any,
 		if err := g.save(ctx); err != nil {
 			return nil, err
 		}
-		g.d.event(Event{Kind: "unassign", Session: s.ID, Agent: r.By})
+		g.d.event(Event{Kind: "unassign", Session: s.ID, Agent: from})
 		return t.info(g, pos), nil
 	}
 	return nil, invalid("transfer to %q (want user:ID of another agent or queue:SKILL)", r.To)

@@ -19,8 +19,8 @@ const DefaultMaxQueueList = 100
 // act only for the connection's user, so each checks that user's right:
 // the customer is always the caller, status needs a registered agent,
 // a queue needs one of its agents or a supervisor, another key's metrics
-// a supervisor, transfer the session's agent, close its agent or customer
-// (the last two checked by the thread).
+// a supervisor, transfer the session's agent or a supervisor, close its
+// agent or customer (the last two checked by the thread).
 type Wire struct {
 	d *Desk
 	// MaxQueueList bounds the waiting sessions one queue answer lists.
@@ -139,7 +139,8 @@ func (w *Wire) Queue(ctx context.Context, by, skill string) (actors.DeskQueueInf
 	return out, nil
 }
 
-// Transfer: the thread refuses anyone but the session's agent.
+// Transfer: the thread refuses anyone but the session's agent and the
+// supervisors.
 func (w *Wire) Transfer(ctx context.Context, by, conv, to, note string) (actors.DeskSessionInfo, error) {
 	s, err := w.d.Transfer(ctx, by, conv, to, note)
 	if err != nil {
