@@ -25,6 +25,7 @@ type (
 type DeskWire interface {
 	Enter(ctx context.Context, by, scene, data string) (DeskSessionInfo, error)
 	Status(ctx context.Context, by, status string) (DeskAgentInfo, error)
+	Agent(ctx context.Context, by, agent string) (DeskAgentInfo, error)
 	Queue(ctx context.Context, by, skill string) (DeskQueueInfo, error)
 	Transfer(ctx context.Context, by, conv, to, note string) (DeskSessionInfo, error)
 	Close(ctx context.Context, by, conv, reason string) (DeskSessionInfo, error)
@@ -77,6 +78,18 @@ func (s *deviceSession) DeskStatus(ctx context.Context, status string) (DeskAgen
 		return DeskAgentInfo{}, err
 	}
 	return w.Status(ctx, s.user, status)
+}
+
+// DeskAgent is the device's user, a supervisor, reading another agent.
+func (s *deviceSession) DeskAgent(ctx context.Context, agent string) (DeskAgentInfo, error) {
+	w, err := s.rt.wire(s.user)
+	if err != nil {
+		return DeskAgentInfo{}, err
+	}
+	if err := checkUser(agent); err != nil {
+		return DeskAgentInfo{}, err
+	}
+	return w.Agent(ctx, s.user, agent)
 }
 
 // DeskQueue is the device's user, an agent, looking at a queue.

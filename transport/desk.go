@@ -46,6 +46,9 @@ func validateDesk(r *wirepb.Request) error {
 		default:
 			return invalid("status %q (want online, away or offline)", op.DeskStatus.Status)
 		}
+		if op.DeskStatus.User != "" && op.DeskStatus.Status != "" {
+			return invalid("desk_status sets the caller's own status only; with user it reads")
+		}
 	case *wirepb.Request_DeskQueue:
 		if s := op.DeskQueue.Skill; s == "" || len(s) > MaxDeskTargetBytes {
 			return invalid("bad skill %q", s)
@@ -112,7 +115,13 @@ func (c *conn) desk(ctx context.Context, r *wirepb.Request) *wirepb.Response {
 		}
 		return &wirepb.Response{Result: &wirepb.Response_DeskEnter{DeskEnter: wireDeskSession(s)}}
 	case *wirepb.Request_DeskStatus:
-		a, err := ds.DeskStatus(ctx, op.DeskStatus.Status)
+		var a session.DeskAgentInfo
+		var err error
+		if op.DeskStatus.User != "" {
+			a, err = ds.DeskAgent(ctx, op.DeskStatus.User)
+		} else {
+			a, err = ds.DeskStatus(ctx, op.DeskStatus.Status)
+		}
 		if err != nil {
 			return c.fail(err)
 		}

@@ -132,6 +132,22 @@ func TestDeskWireRequests(t *testing.T) {
 		t.Fatal(err)
 	}
 	sup := e.dial("sup", "wb")
+	// The supervisor sees which agent holds what: the team panel's
+	// reassign list. Others read only themselves.
+	if st, err := sup.DeskAgent(ctx, "a2"); err != nil || st.User != "a2" || len(st.Sessions) != 1 || !strings.HasPrefix(st.Sessions[0], conv+"/") {
+		t.Fatalf("the supervisor reads a2: %+v %v, want a session of %s", st, err, conv)
+	}
+	_, err = a1.DeskAgent(ctx, "a2")
+	want("an agent reading another", err, wirepb.Code_FORBIDDEN)
+	if st, err := a1.DeskAgent(ctx, "a1"); err != nil || st.User != "a1" {
+		t.Fatalf("a1 reads itself: %+v %v", st, err)
+	}
+	_, err = sup.DeskAgent(ctx, "eve")
+	want("a supervisor reading a user who is no agent", err, wirepb.Code_NOT_FOUND)
+	_, err = sup.DeskAgent(ctx, "no such!")
+	want("a malformed agent", err, wirepb.Code_INVALID)
+	_, err = sup.Raw(ctx, &wirepb.Request{Op: &wirepb.Request_DeskStatus{DeskStatus: &wirepb.DeskStatusRequest{User: "a2", Status: desk.Offline}}})
+	want("setting another agent's status", err, wirepb.Code_INVALID)
 	if tr, err := sup.DeskTransfer(ctx, conv, "user:a1", ""); err != nil || tr.Agent != "a1" {
 		t.Fatalf("the supervisor reassigns to a1: %+v %v", tr, err)
 	}

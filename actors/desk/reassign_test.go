@@ -28,7 +28,7 @@ func TestSupervisorReassigns(t *testing.T) {
 		by, to string
 		want   pb.Code
 	}{
-		{"a2", "user:a2", pb.Code_FORBIDDEN},   // another agent takes it
+		{"a2", "user:a2", pb.Code_FORBIDDEN},    // another agent takes it
 		{"c1", "queue:care", pb.Code_FORBIDDEN}, // the customer
 		{"eve", "user:a2", pb.Code_FORBIDDEN},   // a stranger
 		{"sup", "user:a1", pb.Code_INVALID},     // to the agent who holds it

@@ -84,7 +84,34 @@ func (w *Wire) Status(ctx context.Context, by, status string) (actors.DeskAgentI
 			return actors.DeskAgentInfo{}, err
 		}
 	}
-	return actors.DeskAgentInfo{User: a.User, Status: a.Status, Capacity: a.Capacity, Skills: a.Skills, Load: a.Load, Sessions: a.Sessions, Supervisor: a.Supervisor}, nil
+	return wireAgent(a), nil
+}
+
+func wireAgent(a AgentInfo) actors.DeskAgentInfo {
+	return actors.DeskAgentInfo{User: a.User, Status: a.Status, Capacity: a.Capacity, Skills: a.Skills, Load: a.Load, Sessions: a.Sessions, Supervisor: a.Supervisor}
+}
+
+// Agent is agent's state, the sessions it holds included, for a
+// supervisor (the team panel, to reassign one) or the agent themself.
+// NOT_FOUND: no registered agent of that name.
+func (w *Wire) Agent(ctx context.Context, by, agent string) (actors.DeskAgentInfo, error) {
+	if agent != by {
+		sup, err := w.d.Agent(ctx, by)
+		if err != nil {
+			return actors.DeskAgentInfo{}, err
+		}
+		if !sup.Supervisor {
+			return actors.DeskAgentInfo{}, rejected(pb.Code_FORBIDDEN, "%s reads only their own agent state (%s: supervisors only)", by, agent)
+		}
+	}
+	a, err := w.d.Agent(ctx, agent)
+	if err != nil {
+		return actors.DeskAgentInfo{}, err
+	}
+	if !registered(a) {
+		return actors.DeskAgentInfo{}, rejected(pb.Code_NOT_FOUND, "%s is not a registered agent", agent)
+	}
+	return wireAgent(a), nil
 }
 
 // MayReadMetrics: everyone reads their own metrics rows; another key (an

@@ -93,6 +93,20 @@ func TestWireSupervisor(t *testing.T) {
 			t.Errorf("%s watches %s: %v, want %s", c.by, c.skill, err, c.want)
 		}
 	}
+	for _, c := range []struct {
+		by, agent string
+		want      pb.Code
+	}{
+		{"a1", "a1", pb.Code_OK},
+		{"a1", "sup", pb.Code_FORBIDDEN},
+		{"eve", "a1", pb.Code_FORBIDDEN},
+		{"sup", "a1", pb.Code_OK},
+		{"sup", "eve", pb.Code_NOT_FOUND}, // no registered agent
+	} {
+		if a, err := w.Agent(ctx, c.by, c.agent); code(err) != c.want || c.want == pb.Code_OK && a.User != c.agent {
+			t.Errorf("%s reads agent %s: %+v %v, want %s", c.by, c.agent, a, err, c.want)
+		}
+	}
 	st, err := w.Status(ctx, "sup", desk.Online)
 	if err != nil || !st.Supervisor || st.Status != desk.Online {
 		t.Fatalf("the supervisor's status: %+v %v", st, err)

@@ -24,6 +24,9 @@ type DeskSession interface {
 	// DeskStatus sets the user's agent status ("" reads it); the user must
 	// be a registered agent.
 	DeskStatus(ctx context.Context, status string) (DeskAgentInfo, error)
+	// DeskAgent reads another agent's state, the sessions it holds
+	// included; the user must be a supervisor (or that agent).
+	DeskAgent(ctx context.Context, agent string) (DeskAgentInfo, error)
 	// DeskQueue lists a skill group's waiting sessions for one of its agents.
 	DeskQueue(ctx context.Context, skill string) (DeskQueueInfo, error)
 	// DeskTransfer hands the session of conv, held by the user, to

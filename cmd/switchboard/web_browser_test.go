@@ -388,6 +388,25 @@ func browserRun(t *testing.T, browser, transport string) {
 	until(sup, "the team panel", `document.querySelector("#team-panel").dataset.loaded === "1"`)
 	until(sup, "the desk's row", `document.querySelector("#team-all").textContent.startsWith("desk: reply rate ") && document.querySelector("#team-all").textContent.includes("% within target")`)
 	until(sup, "a1 on the team panel", `[...document.querySelectorAll("#team li")].some(e => e.dataset.agent === "a1" && e.textContent.includes("reply rate "))`)
+	// The panel lists the session a1 holds; the supervisor reassigns it to
+	// the queue, and a1, the only agent online, takes it again.
+	heldByA1 := `[...document.querySelectorAll("#team li")].some(e => e.dataset.agent === "a1" && e.querySelector(".held")?.dataset.conv === "` + conv + `")`
+	until(sup, "a1's session on the team panel", heldByA1)
+	run(sup, "reassign to the queue", chromedp.SendKeys("#reassign-to", "queue:sales"),
+		chromedp.Click(`#team li[data-agent="a1"] .held button`))
+	until(sup, "reassigned", `document.querySelector("#card-note").textContent.startsWith("`+conv+` reassigned")`)
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		var held struct {
+			Agent string `json:"agent"`
+		}
+		mustJSON(t, n.run("desk", "session", "--data-dir", n.dir, "--conv", conv, "--json"), &held)
+		if held.Agent == "a1" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the reassignment to the queue the session is %+v, want a1's again", held)
+		}
+	}
 	var agentTeamHidden bool
 	eval(agent, "a1's page has no team panel", `document.querySelector("#team-panel").hidden`, &agentTeamHidden)
 	if !agentTeamHidden {

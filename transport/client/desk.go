@@ -40,6 +40,17 @@ func (c *Client) DeskStatus(ctx context.Context, status string) (*wirepb.DeskAge
 	return res.GetDeskStatus(), nil
 }
 
+// DeskAgent reads another agent's state, the sessions it holds included
+// (to reassign one with DeskTransfer). FORBIDDEN unless the user is a
+// supervisor; NOT_FOUND for a user who is no registered agent.
+func (c *Client) DeskAgent(ctx context.Context, agent string) (*wirepb.DeskAgent, error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_DeskStatus{DeskStatus: &wirepb.DeskStatusRequest{User: agent}}})
+	if err != nil {
+		return nil, err
+	}
+	return res.GetDeskStatus(), nil
+}
+
 // DeskQueue lists the waiting sessions of a skill group the user is an
 // agent of ("@USER": the user's own queue).
 func (c *Client) DeskQueue(ctx context.Context, skill string) (*wirepb.DeskQueueResult, error) {

@@ -7260,10 +7260,13 @@ func (x *DeskNote) GetText() string {
 // DeskStatusRequest: the user, a registered agent (one the admin gave
 // skills or a capacity; FORBIDDEN otherwise), sets their status: online,
 // away or offline. An empty status changes nothing and answers the
-// agent's state (the workbench's "who am I").
+// agent's state (the workbench's "who am I"). With user another agent
+// and no status: a supervisor reads that agent's state, the sessions it
+// holds included (to reassign one); anyone else FORBIDDEN.
 type DeskStatusRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Status        string                 `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
+	User          string                 `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -7301,6 +7304,13 @@ func (*DeskStatusRequest) Descriptor() ([]byte, []int) {
 func (x *DeskStatusRequest) GetStatus() string {
 	if x != nil {
 		return x.Status
+	}
+	return ""
+}
+
+func (x *DeskStatusRequest) GetUser() string {
+	if x != nil {
+		return x.User
 	}
 	return ""
 }
@@ -9136,9 +9146,10 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\bDeskNote\x12\x0e\n" +
 	"\x02by\x18\x01 \x01(\tR\x02by\x12\x13\n" +
 	"\x05at_ms\x18\x02 \x01(\x03R\x04atMs\x12\x12\n" +
-	"\x04text\x18\x03 \x01(\tR\x04text\"+\n" +
+	"\x04text\x18\x03 \x01(\tR\x04text\"?\n" +
 	"\x11DeskStatusRequest\x12\x16\n" +
-	"\x06status\x18\x01 \x01(\tR\x06status\"\xbb\x01\n" +
+	"\x06status\x18\x01 \x01(\tR\x06status\x12\x12\n" +
+	"\x04user\x18\x02 \x01(\tR\x04user\"\xbb\x01\n" +
 	"\tDeskAgent\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06status\x18\x02 \x01(\tR\x06status\x12\x1a\n" +

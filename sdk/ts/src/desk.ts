@@ -132,6 +132,11 @@ const sessionView = (v: SessionMsg): DeskSessionView => ({
   startedMs: Number(v.startedMs),
 });
 
+type AgentMsg = { user: string; status: string; capacity: number; skills: string[]; load: number; sessions: string[]; supervisor: boolean };
+const agentView = (v: AgentMsg): DeskAgentView => ({
+  user: v.user, status: v.status, capacity: v.capacity, skills: [...v.skills], load: v.load, sessions: [...v.sessions], supervisor: v.supervisor,
+});
+
 /**
  * ServiceDesk: the desk requests a connected user makes for themselves
  * (docs/PROTOCOL.md, "Service desk"). Refusals reject with a
@@ -152,8 +157,13 @@ export class ServiceDesk {
   async status(status: "" | "online" | "away" | "offline" = ""): Promise<DeskAgentView> {
     const r = await this.client.request({ case: "deskStatus", value: { status } });
     if (r.result.case !== "deskStatus") throw new Error("desk_status: unexpected answer");
-    const v = r.result.value;
-    return { user: v.user, status: v.status, capacity: v.capacity, skills: [...v.skills], load: v.load, sessions: [...v.sessions], supervisor: v.supervisor };
+    return agentView(r.result.value);
+  }
+  /** agent: another agent's state, the sessions it holds included (to reassign one with transfer); supervisors only. */
+  async agent(user: string): Promise<DeskAgentView> {
+    const r = await this.client.request({ case: "deskStatus", value: { user } });
+    if (r.result.case !== "deskStatus") throw new Error("desk_status: unexpected answer");
+    return agentView(r.result.value);
   }
   /** queue: the waiting sessions of a skill group the user is an agent (or the supervisor) of ("@USER": the user's own queue). */
   async queue(skill: string): Promise<DeskQueueView> {

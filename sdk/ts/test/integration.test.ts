@@ -527,13 +527,17 @@ test("service desk over the protocol: enter, queue, status, close, refusals", { 
     const sup = new Client({ ...opts, token: tokens.sup });
     await sup.connect();
     try {
-      await new ServiceDesk(sup).note(s.conv, "offer the 5% discount");
+      const supDesk = new ServiceDesk(sup);
+      await supDesk.note(s.conv, "offer the 5% discount");
+      // The supervisor sees which sessions an agent holds, to reassign one.
+      assert.deepEqual((await supDesk.agent("a1")).sessions, [s.session]);
     } finally {
       sup.close();
     }
     assert.deepEqual(await heard, [s.conv, "sup", 2]);
     assert.deepEqual((await customer.session(s.conv)).notes, []);
     assert.equal((await customer.session(s.conv)).agent, "a1");
+    await assert.rejects(agent.agent("sup"), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
     await assert.rejects(customer.note(s.conv, "hi"), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
     await assert.rejects(stranger.session(s.conv), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
     assert.equal((await agent.close(s.conv, "resolved")).state, "closed");

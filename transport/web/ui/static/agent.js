@@ -84,6 +84,32 @@ const csat = (r) => (r.ratings > 0 ? ` · CSAT ${Math.round(r.csatRate * 100)}% 
 // queue, their numbers from teamMetrics), refreshed with the own metrics.
 // The node refuses teamMetrics to anyone the desk does not mark supervisor.
 let teamAgents = new Map();
+
+// heldSession is one session an agent holds, with the supervisor's
+// Reassign: to the agent or queue typed in the team panel (an agent who
+// stopped answering keeps their sessions otherwise).
+function heldSession(sessionId) {
+  const conv = sessionId.slice(0, sessionId.lastIndexOf("/"));
+  const div = document.createElement("div");
+  div.className = "held";
+  div.dataset.conv = conv;
+  const b = document.createElement("button");
+  b.textContent = "Reassign";
+  b.onclick = async () => {
+    const to = $("reassign-to").value.trim();
+    if (!to) return note("type user:ID or queue:SKILL to reassign to");
+    try {
+      const s = await sd.transfer(conv, to, "");
+      note(`${conv} reassigned${s.agent ? " to " + s.agent : " to the queue"}`);
+    } catch (err) {
+      note(`reassign failed: ${err.message}`);
+    }
+    void showTeam();
+  };
+  div.append(`${conv} `, b);
+  return div;
+}
+
 async function showTeam() {
   if (!me?.supervisor) return;
   $("team-panel").hidden = false;
@@ -99,6 +125,7 @@ async function showTeam() {
       const li = document.createElement("li");
       li.dataset.agent = agent;
       li.textContent = `${agent} · ${a.status} ${a.load}/${a.capacity} · ${r ? rate(r) : "no metrics yet"}`;
+      if (a.load > 0) li.append(...(await sd.agent(agent)).sessions.map(heldSession));
       items.push(li);
     }
     ul.replaceChildren(...items);
