@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
@@ -47,6 +48,11 @@ func (c *Client) DeskAgent(ctx context.Context, agent string) (*wirepb.DeskAgent
 	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_DeskStatus{DeskStatus: &wirepb.DeskStatusRequest{User: agent}}})
 	if err != nil {
 		return nil, err
+	}
+	// A server older than the field ignores it and answers the caller's
+	// own state.
+	if a := res.GetDeskStatus(); a.GetUser() != agent {
+		return nil, fmt.Errorf("desk_status: asked for %s, answered %s: the server cannot read other agents", agent, a.GetUser())
 	}
 	return res.GetDeskStatus(), nil
 }

@@ -163,6 +163,8 @@ export class ServiceDesk {
   async agent(user: string): Promise<DeskAgentView> {
     const r = await this.client.request({ case: "deskStatus", value: { user } });
     if (r.result.case !== "deskStatus") throw new Error("desk_status: unexpected answer");
+    // A server older than the field ignores it and answers the caller's own state.
+    if (r.result.value.user !== user) throw new Error(`desk_status: asked for ${user}, answered ${r.result.value.user}: the server cannot read other agents`);
     return agentView(r.result.value);
   }
   /** queue: the waiting sessions of a skill group the user is an agent (or the supervisor) of ("@USER": the user's own queue). */
