@@ -108,9 +108,10 @@ func TestQueuePositionsPushed(t *testing.T) {
 // Once its queue has assigned a few sessions, a waiting customer hears an
 // estimate of the wait with its position, and reads it in its session:
 // its position times the queue's pace; the second in line waits longer
-// than the first.
+// than the first. The queue keeps its pace across a restart.
 func TestQueueWaitEstimated(t *testing.T) {
-	n := startNode(t, openStore(t), desk.Config{})
+	store := openStore(t)
+	n := startNode(t, store, desk.Config{})
 	d, ctx := n.Desk, tctx(t)
 	if _, err := d.SetScene(ctx, desk.Scene{Name: "listing", Line: "cars", Route: []string{"queue:sales"}}); err != nil {
 		t.Fatal(err)
@@ -122,6 +123,9 @@ func TestQueueWaitEstimated(t *testing.T) {
 	for _, c := range []string{"c1", "c2", "c3"} {
 		enterAssigned(t, d, c, "listing")
 	}
+	n.Stop(false)
+	n = startNode(t, store, desk.Config{})
+	d = n.Desk
 	var waits []int64
 	for _, c := range []string{"c4", "c5"} {
 		sink := &positionSink{last: map[string]int{}, wait: map[string]time.Duration{}}

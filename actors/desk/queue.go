@@ -55,17 +55,18 @@ type queueGrain struct {
 	// abandonMemory): a thread that crashed before recording its close
 	// withdraws again and must hear the same answer.
 	Abandons []string `json:"abandons,omitempty"`
-	timer    bool     // an offer-timeout is scheduled
-	refresh  bool     // a refresh of the agents' views is scheduled
+	// AssignedAt are the times (ms) of the latest assignments (at most
+	// waitSamples), for the wait estimate. Saved with the state each
+	// assignment saves anyway, so a queue that restarts or moves
+	// estimates at once.
+	AssignedAt []int64 `json:"assigned_at,omitempty"`
+	timer      bool    // an offer-timeout is scheduled
+	refresh    bool    // a refresh of the agents' views is scheduled
 	// pushed is the position each waiting customer was last told; not
 	// stored: a new activation tells everyone again.
 	pushed    map[string]int
 	positions bool // positions changed since the last push
 	pushing   bool // a push is under way: the next waits for it
-	// assigned are the times (ms) of the latest assignments (at most
-	// waitSamples), for the wait estimate; not stored: a new activation
-	// estimates once it has seen a few.
-	assigned []int64
 }
 
 const (
@@ -80,9 +81,9 @@ const (
 // noteAssigned keeps the time of an assignment for the wait estimate,
 // the latest waitSamples only.
 func (q *queueGrain) noteAssigned(at int64) {
-	q.assigned = append(q.assigned, at)
-	if len(q.assigned) > waitSamples {
-		q.assigned = q.assigned[len(q.assigned)-waitSamples:]
+	q.AssignedAt = append(q.AssignedAt, at)
+	if len(q.AssignedAt) > waitSamples {
+		q.AssignedAt = q.AssignedAt[len(q.AssignedAt)-waitSamples:]
 	}
 }
 
@@ -92,10 +93,10 @@ func (q *queueGrain) noteAssigned(at int64) {
 // assignments stop (now moves on), so a queue whose agents left does not
 // promise its old pace. 0: too few assignments seen to tell.
 func (q *queueGrain) waitEstimate(pos int, now int64) time.Duration {
-	if pos <= 0 || len(q.assigned) < minWaitSamples {
+	if pos <= 0 || len(q.AssignedAt) < minWaitSamples {
 		return 0
 	}
-	pace := time.Duration(max(now-q.assigned[0], 0)) * time.Millisecond / time.Duration(len(q.assigned))
+	pace := time.Duration(max(now-q.AssignedAt[0], 0)) * time.Millisecond / time.Duration(len(q.AssignedAt))
 	if pace > MaxWaitEstimate/time.Duration(pos) {
 		return 0
 	}

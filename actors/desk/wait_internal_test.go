@@ -28,7 +28,7 @@ func TestWaitEstimate(t *testing.T) {
 		{"past the bound", []int64{now - 12*60*min, now - 11*60*min, now - 10*60*min}, 7, 0},
 		{"at the bound", []int64{now - 12*60*min, now - 11*60*min, now - 10*60*min}, 6, MaxWaitEstimate},
 	} {
-		q.assigned = c.assigned
+		q.AssignedAt = c.assigned
 		if got := q.waitEstimate(c.pos, now); got != c.want {
 			t.Errorf("%s: %v, want %v", c.name, got, c.want)
 		}
@@ -42,11 +42,11 @@ func TestWaitSamplesBound(t *testing.T) {
 	for i := range waitSamples {
 		q.noteAssigned(int64(i))
 	}
-	if len(q.assigned) != waitSamples || q.assigned[0] != 0 {
-		t.Fatalf("at the bound: %d kept, oldest %d", len(q.assigned), q.assigned[0])
+	if len(q.AssignedAt) != waitSamples || q.AssignedAt[0] != 0 {
+		t.Fatalf("at the bound: %d kept, oldest %d", len(q.AssignedAt), q.AssignedAt[0])
 	}
 	q.noteAssigned(waitSamples)
-	if len(q.assigned) != waitSamples || q.assigned[0] != 1 || q.assigned[waitSamples-1] != waitSamples {
-		t.Fatalf("past the bound: %d kept, oldest %d, newest %d", len(q.assigned), q.assigned[0], q.assigned[waitSamples-1])
+	if len(q.AssignedAt) != waitSamples || q.AssignedAt[0] != 1 || q.AssignedAt[waitSamples-1] != waitSamples {
+		t.Fatalf("past the bound: %d kept, oldest %d, newest %d", len(q.AssignedAt), q.AssignedAt[0], q.AssignedAt[waitSamples-1])
 	}
 }
