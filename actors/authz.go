@@ -37,11 +37,12 @@ const (
 	ActReport                    // report another's message to the operator's moderators
 	ActSettings                  // change a group's settings (who may post, history for new members)
 	ActPinMessage                // pin a message for every member to see (and unpin it)
+	ActInvite                    // create, list and revoke invites (a code others join with)
 	numActions
 )
 
 var actionNames = [numActions]string{"send", "history", "members", "mark_read", "pin", "recall_own",
-	"recall_any", "add", "remove", "leave", "set_role", "mute", "see_presence", "block", "report", "settings", "pin_message"}
+	"recall_any", "add", "remove", "leave", "set_role", "mute", "see_presence", "block", "report", "settings", "pin_message", "invite"}
 
 func (a Action) String() string {
 	if a < numActions {
@@ -153,6 +154,7 @@ var rules = map[storage.ConvKind][numActions]who{
 		ActReport:      {roles: roles(storage.RoleMember)},
 		ActSettings:    nobody,
 		ActPinMessage:  {roles: roles(storage.RoleMember)}, // the deal both agreed on, an address
+		ActInvite:      nobody,
 	},
 	storage.KindGroup: {
 		ActSend:        {roles: anyGroupRole},
@@ -172,6 +174,7 @@ var rules = map[storage.ConvKind][numActions]who{
 		ActReport:      {roles: anyGroupRole, left: true}, // what one can read
 		ActSettings:    {roles: groupManagers},
 		ActPinMessage:  {roles: groupManagers},
+		ActInvite:      {roles: groupManagers}, // whoever holds a code joins as a member (JoinGroup)
 	},
 	storage.KindService: {
 		ActSend:        {roles: anyServiceRole},
@@ -191,6 +194,7 @@ var rules = map[storage.ConvKind][numActions]who{
 		ActReport:      {roles: anyServiceRole, left: true},
 		ActSettings:    nobody, // a service conversation's rules are the desk's
 		ActPinMessage:  {roles: serviceManager},
+		ActInvite:      nobody, // the desk adds a service conversation's members
 	},
 }
 

@@ -56,6 +56,12 @@ type Config struct {
 	// MaxPinnedMessages bounds the messages a group holds pinned at once
 	// (default 10): a pin past it is INVALID until one is unpinned.
 	MaxPinnedMessages int
+	// Group invites: a code is valid InviteTTL unless its creator asks for
+	// another duration, at most MaxInviteTTL (defaults 7 and 30 days); a
+	// group holds at most MaxGroupInvites live invites (default 20).
+	InviteTTL       time.Duration
+	MaxInviteTTL    time.Duration
+	MaxGroupInvites int
 	// FanoutThreshold: conversations with at most this many members get one
 	// Deliver (inbox entry) per member per message; larger groups use read
 	// fan-out (default 500).
@@ -272,6 +278,9 @@ func DefaultConfig() Config {
 		MediaSweepInterval:        10 * time.Minute,
 		MaxPreJoinHistory:         1000,
 		MaxPinnedMessages:         10,
+		InviteTTL:                 7 * 24 * time.Hour,
+		MaxInviteTTL:              30 * 24 * time.Hour,
+		MaxGroupInvites:           20,
 		WordListReload:            5 * time.Second,
 		MaxWords:                  10000,
 		MaxCardActions:            4,
@@ -344,6 +353,16 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	setInt(&c.MaxPreJoinHistory, d.MaxPreJoinHistory)
 	setInt(&c.MaxPinnedMessages, d.MaxPinnedMessages)
+	setInt(&c.MaxGroupInvites, d.MaxGroupInvites)
+	if c.MaxInviteTTL <= 0 {
+		c.MaxInviteTTL = d.MaxInviteTTL
+	}
+	if c.InviteTTL <= 0 {
+		c.InviteTTL = min(d.InviteTTL, c.MaxInviteTTL)
+	}
+	if c.InviteTTL > c.MaxInviteTTL {
+		return c, fmt.Errorf("invite ttl %v: at most the max invite ttl %v", c.InviteTTL, c.MaxInviteTTL)
+	}
 	setInt(&c.MaxWords, d.MaxWords)
 	setInt(&c.MaxCardActions, d.MaxCardActions)
 	setInt(&c.MaxCardFields, d.MaxCardFields)

@@ -169,6 +169,14 @@ func (c *conversation) changeMembership(ctx actor.Context, m *pb.MembershipChang
 		c.block(m, func(e *pb.Error) { reply(e, 0) })
 		return
 	}
+	c.applyMembership(ctx, m, membershipBody(m, c.rt.cfg.SystemMessageUsers), reply)
+}
+
+// applyMembership makes a checked change: the member rows, then the
+// system message (body) recording it, in order with the messages.
+// reply gets that message's seq once it is durable (the last durable seq
+// when the change changed nothing).
+func (c *conversation) applyMembership(ctx actor.Context, m *pb.MembershipChange, body []byte, reply func(*pb.Error, uint64)) {
 	seq := c.lastSeq + 1 // the system message recording the change
 	if e := c.reserveFor(ctx, seq); e != nil {
 		reply(e, 0)
@@ -221,7 +229,6 @@ func (c *conversation) changeMembership(ctx actor.Context, m *pb.MembershipChang
 	for _, mem := range changed {
 		c.addMember(mem)
 	}
-	body := membershipBody(m, c.rt.cfg.SystemMessageUsers)
 	ev := storage.Message{ConvID: c.id, MsgID: c.rt.ids.next(now), Sender: m.Actor, SenderRole: storage.SenderSystem,
 		Kind: storage.MsgSystem, Body: body, ServerTS: now}
 	c.enqueue(ctx, &ev, func(e *pb.Error) {

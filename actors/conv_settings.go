@@ -30,6 +30,9 @@ type groupSettings struct {
 	// Pinned: the seqs of the messages pinned for every member to see, in
 	// the order they were pinned (at most Config.MaxPinnedMessages).
 	Pinned []uint64 `json:"pinned,omitempty"`
+	// Invites: the group's invites (conv_invites.go), live or not yet
+	// pruned; a change of invites prunes the dead ones.
+	Invites []storedInvite `json:"invites,omitempty"`
 }
 
 func settingsKey(conv string) string { return "conv-settings/" + conv }

@@ -177,6 +177,10 @@ func (c *conversation) Receive(ctx actor.Context) {
 		c.mergeMember(ctx, m)
 	case *pb.GroupSettings:
 		c.groupSettings(ctx, m)
+	case *pb.GroupInvite:
+		c.groupInvite(ctx, m)
+	case *pb.JoinGroup:
+		c.joinGroup(ctx, m)
 	case *pb.ConvState:
 		c.state(ctx, m)
 	case *pb.ReadBy:

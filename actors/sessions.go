@@ -426,6 +426,15 @@ func (s *deviceSession) GroupSettings(ctx context.Context, req *pb.GroupSettings
 	return s.rt.GroupSettings(ctx, req)
 }
 
+func (s *deviceSession) GroupInvite(ctx context.Context, req *pb.GroupInvite) (*pb.GroupInviteResponse, error) {
+	req.Actor = s.user
+	return s.rt.GroupInvite(ctx, req)
+}
+
+func (s *deviceSession) JoinGroup(ctx context.Context, code string) (string, *pb.JoinGroupResponse, error) {
+	return s.rt.JoinGroup(ctx, s.user, code)
+}
+
 func (s *deviceSession) Members(ctx context.Context, conv, after string, limit int) ([]*pb.Member, error) {
 	return s.rt.Members(ctx, conv, s.user, after, limit)
 }

@@ -185,7 +185,7 @@ func (l *sendLedger) check(t *testing.T, r *raw, id uint64, user string, req *wi
 	t.Fatalf("acked %v at seq %d is not in the history: %v", key, res.Seq, hist.GetHistory())
 }
 
-const opCount = 42
+const opCount = 44
 
 func mustMarshalFrame(m proto.Message) []byte {
 	b, err := wirepb.Marshal(m)
@@ -291,6 +291,15 @@ func opRequest(op uint8, conv, user string, a, b uint64, s string, flag bool) *w
 			Add: map[bool][]string{true: {s}}[flag], Remove: map[bool][]string{true: {s}}[a%2 == 0]}}}
 	case 36:
 		return &wirepb.Request{Op: &wirepb.Request_Archive{Archive: &wirepb.ArchiveRequest{Conv: conv, Archived: flag}}}
+	case 42:
+		return &wirepb.Request{Op: &wirepb.Request_GroupInvite{GroupInvite: &wirepb.GroupInviteRequest{Conv: conv, Create: flag,
+			TtlMs: int64(a), MaxUses: n, Revoke: map[bool]string{false: s}[flag]}}}
+	case 43:
+		code := s
+		if flag {
+			code = actors.InviteCode(conv, s)
+		}
+		return &wirepb.Request{Op: &wirepb.Request_JoinGroup{JoinGroup: &wirepb.JoinGroupRequest{Code: code}}}
 	default:
 		if flag {
 			return &wirepb.Request{Op: &wirepb.Request_MyMetrics{MyMetrics: &wirepb.MyMetricsRequest{Window: s, Limit: n}}}

@@ -492,6 +492,25 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		return &wirepb.Response{Result: &wirepb.Response_GroupSettings{GroupSettings: &wirepb.GroupSettingsResult{
 			PrejoinHistory: r.PrejoinHistory, AdminsOnly: r.AdminsOnly, Seq: r.Seq, PinnedSeqs: r.PinnedSeqs}}}
 
+	case *wirepb.Request_GroupInvite:
+		g := op.GroupInvite
+		r, err := sess.GroupInvite(ctx, &pb.GroupInvite{Conv: g.Conv, Create: g.Create, TtlMs: g.TtlMs, MaxUses: g.MaxUses, Revoke: g.Revoke})
+		if err != nil {
+			return c.fail(err)
+		}
+		out := &wirepb.GroupInviteResult{Code: r.Token, Id: r.Id}
+		for _, i := range r.Invites {
+			out.Invites = append(out.Invites, &wirepb.GroupInvite{Id: i.Id, By: i.By, CreatedMs: i.CreatedMs, ExpiresMs: i.ExpiresMs, MaxUses: i.MaxUses, Uses: i.Uses})
+		}
+		return &wirepb.Response{Result: &wirepb.Response_GroupInvite{GroupInvite: out}}
+
+	case *wirepb.Request_JoinGroup:
+		conv, r, err := sess.JoinGroup(ctx, op.JoinGroup.Code)
+		if err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_JoinGroup{JoinGroup: &wirepb.JoinGroupResult{Conv: conv, Seq: r.Seq, Already: r.Already, LastSeq: r.LastSeq}}}
+
 	case *wirepb.Request_MarkUnread:
 		if err := sess.SetMarkedUnread(ctx, op.MarkUnread.Conv, op.MarkUnread.Marked); err != nil {
 			return c.fail(err)

@@ -55,6 +55,13 @@ func decodeRequest(b []byte, lim RequestLimits) (*wirepb.Request, error) {
 	return &req, validateRequest(&req, lim)
 }
 
+// Bounds of a group invite's fields: a code is the group's id (at most
+// 128 bytes) in base64 and a 22-byte secret; an id is 16 hex digits.
+const (
+	MaxInviteCodeBytes = 256
+	MaxInviteIDBytes   = 32
+)
+
 func invalid(format string, args ...any) error {
 	return wirepb.Errorf(wirepb.Code_INVALID, format, args...)
 }
@@ -221,6 +228,18 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 		return checkConv(op.MarkUnread.Conv)
 	case *wirepb.Request_GroupSettings:
 		return checkConv(op.GroupSettings.Conv)
+	case *wirepb.Request_GroupInvite:
+		if op.GroupInvite.TtlMs < 0 {
+			return invalid("negative invite ttl")
+		}
+		if n := len(op.GroupInvite.Revoke); n > MaxInviteIDBytes {
+			return invalid("invite id of %d bytes, limit %d", n, MaxInviteIDBytes)
+		}
+		return checkConv(op.GroupInvite.Conv)
+	case *wirepb.Request_JoinGroup:
+		if n := len(op.JoinGroup.Code); n == 0 || n > MaxInviteCodeBytes {
+			return invalid("invite code of %d bytes: 1 to %d", n, MaxInviteCodeBytes)
+		}
 	case *wirepb.Request_Privacy:
 		if p := op.Privacy.Presence; p != nil && wirepb.PresenceSharing_name[int32(*p)] == "" {
 			return invalid("presence sharing %d", *p)

@@ -196,6 +196,381 @@ func (x *GroupSettingsResponse) GetPinnedSeqs() []uint64 {
 	return nil
 }
 
+// GroupInvite creates an invite to a group (create), revokes one (revoke:
+// its id) or, with neither, lists the live ones; the group's owners and
+// admins only. Whoever holds an invite's token joins with JoinGroup.
+type GroupInvite struct {
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Conv   string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	Actor  string                 `protobuf:"bytes,2,opt,name=actor,proto3" json:"actor,omitempty"`
+	Create bool                   `protobuf:"varint,3,opt,name=create,proto3" json:"create,omitempty"`
+	// create: how long the invite is valid (0: the node's default)
+	TtlMs int64 `protobuf:"varint,4,opt,name=ttl_ms,json=ttlMs,proto3" json:"ttl_ms,omitempty"`
+	// create: how many users may join with it (0: any number, within the
+	// group's size)
+	MaxUses       uint32 `protobuf:"varint,5,opt,name=max_uses,json=maxUses,proto3" json:"max_uses,omitempty"`
+	Revoke        string `protobuf:"bytes,6,opt,name=revoke,proto3" json:"revoke,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupInvite) Reset() {
+	*x = GroupInvite{}
+	mi := &file_actors_actorspb_group_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupInvite) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupInvite) ProtoMessage() {}
+
+func (x *GroupInvite) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_group_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupInvite.ProtoReflect.Descriptor instead.
+func (*GroupInvite) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_group_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *GroupInvite) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *GroupInvite) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *GroupInvite) GetCreate() bool {
+	if x != nil {
+		return x.Create
+	}
+	return false
+}
+
+func (x *GroupInvite) GetTtlMs() int64 {
+	if x != nil {
+		return x.TtlMs
+	}
+	return 0
+}
+
+func (x *GroupInvite) GetMaxUses() uint32 {
+	if x != nil {
+		return x.MaxUses
+	}
+	return 0
+}
+
+func (x *GroupInvite) GetRevoke() string {
+	if x != nil {
+		return x.Revoke
+	}
+	return ""
+}
+
+// Invite is a live invite as the group's managers see it (never its token).
+type Invite struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	By            string                 `protobuf:"bytes,2,opt,name=by,proto3" json:"by,omitempty"`
+	CreatedMs     int64                  `protobuf:"varint,3,opt,name=created_ms,json=createdMs,proto3" json:"created_ms,omitempty"`
+	ExpiresMs     int64                  `protobuf:"varint,4,opt,name=expires_ms,json=expiresMs,proto3" json:"expires_ms,omitempty"`
+	MaxUses       uint32                 `protobuf:"varint,5,opt,name=max_uses,json=maxUses,proto3" json:"max_uses,omitempty"` // 0: any number
+	Uses          uint32                 `protobuf:"varint,6,opt,name=uses,proto3" json:"uses,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Invite) Reset() {
+	*x = Invite{}
+	mi := &file_actors_actorspb_group_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Invite) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Invite) ProtoMessage() {}
+
+func (x *Invite) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_group_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Invite.ProtoReflect.Descriptor instead.
+func (*Invite) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_group_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *Invite) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Invite) GetBy() string {
+	if x != nil {
+		return x.By
+	}
+	return ""
+}
+
+func (x *Invite) GetCreatedMs() int64 {
+	if x != nil {
+		return x.CreatedMs
+	}
+	return 0
+}
+
+func (x *Invite) GetExpiresMs() int64 {
+	if x != nil {
+		return x.ExpiresMs
+	}
+	return 0
+}
+
+func (x *Invite) GetMaxUses() uint32 {
+	if x != nil {
+		return x.MaxUses
+	}
+	return 0
+}
+
+func (x *Invite) GetUses() uint32 {
+	if x != nil {
+		return x.Uses
+	}
+	return 0
+}
+
+type GroupInviteResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Error *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	// create: the new invite's secret (the node keeps only its hash, so it
+	// is answered once) and id
+	Token string `protobuf:"bytes,2,opt,name=token,proto3" json:"token,omitempty"`
+	Id    string `protobuf:"bytes,3,opt,name=id,proto3" json:"id,omitempty"`
+	// the live invites, oldest first
+	Invites       []*Invite `protobuf:"bytes,4,rep,name=invites,proto3" json:"invites,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupInviteResponse) Reset() {
+	*x = GroupInviteResponse{}
+	mi := &file_actors_actorspb_group_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupInviteResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupInviteResponse) ProtoMessage() {}
+
+func (x *GroupInviteResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_group_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupInviteResponse.ProtoReflect.Descriptor instead.
+func (*GroupInviteResponse) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_group_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *GroupInviteResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *GroupInviteResponse) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+func (x *GroupInviteResponse) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *GroupInviteResponse) GetInvites() []*Invite {
+	if x != nil {
+		return x.Invites
+	}
+	return nil
+}
+
+// JoinGroup: actor joins the group with an invite's token, as a member.
+type JoinGroup struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	Actor         string                 `protobuf:"bytes,2,opt,name=actor,proto3" json:"actor,omitempty"`
+	Token         string                 `protobuf:"bytes,3,opt,name=token,proto3" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JoinGroup) Reset() {
+	*x = JoinGroup{}
+	mi := &file_actors_actorspb_group_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JoinGroup) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JoinGroup) ProtoMessage() {}
+
+func (x *JoinGroup) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_group_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JoinGroup.ProtoReflect.Descriptor instead.
+func (*JoinGroup) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_group_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *JoinGroup) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *JoinGroup) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *JoinGroup) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+type JoinGroupResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Seq           uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`         // the system message recording the join
+	Already       bool                   `protobuf:"varint,3,opt,name=already,proto3" json:"already,omitempty"` // actor was a member already: nothing changed, no use counted
+	LastSeq       uint64                 `protobuf:"varint,4,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JoinGroupResponse) Reset() {
+	*x = JoinGroupResponse{}
+	mi := &file_actors_actorspb_group_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JoinGroupResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JoinGroupResponse) ProtoMessage() {}
+
+func (x *JoinGroupResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_group_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JoinGroupResponse.ProtoReflect.Descriptor instead.
+func (*JoinGroupResponse) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_group_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *JoinGroupResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *JoinGroupResponse) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *JoinGroupResponse) GetAlready() bool {
+	if x != nil {
+		return x.Already
+	}
+	return false
+}
+
+func (x *JoinGroupResponse) GetLastSeq() uint64 {
+	if x != nil {
+		return x.LastSeq
+	}
+	return 0
+}
+
 var File_actors_actorspb_group_proto protoreflect.FileDescriptor
 
 const file_actors_actorspb_group_proto_rawDesc = "" +
@@ -218,7 +593,37 @@ const file_actors_actorspb_group_proto_rawDesc = "" +
 	"adminsOnly\x12\x10\n" +
 	"\x03seq\x18\x04 \x01(\x04R\x03seq\x12\x1f\n" +
 	"\vpinned_seqs\x18\x05 \x03(\x04R\n" +
-	"pinnedSeqsB7Z5github.com/switchboard-im/switchboard/actors/actorspbb\x06proto3"
+	"pinnedSeqs\"\x99\x01\n" +
+	"\vGroupInvite\x12\x12\n" +
+	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x14\n" +
+	"\x05actor\x18\x02 \x01(\tR\x05actor\x12\x16\n" +
+	"\x06create\x18\x03 \x01(\bR\x06create\x12\x15\n" +
+	"\x06ttl_ms\x18\x04 \x01(\x03R\x05ttlMs\x12\x19\n" +
+	"\bmax_uses\x18\x05 \x01(\rR\amaxUses\x12\x16\n" +
+	"\x06revoke\x18\x06 \x01(\tR\x06revoke\"\x95\x01\n" +
+	"\x06Invite\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x0e\n" +
+	"\x02by\x18\x02 \x01(\tR\x02by\x12\x1d\n" +
+	"\n" +
+	"created_ms\x18\x03 \x01(\x03R\tcreatedMs\x12\x1d\n" +
+	"\n" +
+	"expires_ms\x18\x04 \x01(\x03R\texpiresMs\x12\x19\n" +
+	"\bmax_uses\x18\x05 \x01(\rR\amaxUses\x12\x12\n" +
+	"\x04uses\x18\x06 \x01(\rR\x04uses\"\xa2\x01\n" +
+	"\x13GroupInviteResponse\x12/\n" +
+	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x14\n" +
+	"\x05token\x18\x02 \x01(\tR\x05token\x12\x0e\n" +
+	"\x02id\x18\x03 \x01(\tR\x02id\x124\n" +
+	"\ainvites\x18\x04 \x03(\v2\x1a.switchboard.actors.InviteR\ainvites\"K\n" +
+	"\tJoinGroup\x12\x12\n" +
+	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x14\n" +
+	"\x05actor\x18\x02 \x01(\tR\x05actor\x12\x14\n" +
+	"\x05token\x18\x03 \x01(\tR\x05token\"\x8b\x01\n" +
+	"\x11JoinGroupResponse\x12/\n" +
+	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x18\n" +
+	"\aalready\x18\x03 \x01(\bR\aalready\x12\x19\n" +
+	"\blast_seq\x18\x04 \x01(\x04R\alastSeqB7Z5github.com/switchboard-im/switchboard/actors/actorspbb\x06proto3"
 
 var (
 	file_actors_actorspb_group_proto_rawDescOnce sync.Once
@@ -232,19 +637,27 @@ func file_actors_actorspb_group_proto_rawDescGZIP() []byte {
 	return file_actors_actorspb_group_proto_rawDescData
 }
 
-var file_actors_actorspb_group_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
+var file_actors_actorspb_group_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_actors_actorspb_group_proto_goTypes = []any{
 	(*GroupSettings)(nil),         // 0: switchboard.actors.GroupSettings
 	(*GroupSettingsResponse)(nil), // 1: switchboard.actors.GroupSettingsResponse
-	(*Error)(nil),                 // 2: switchboard.actors.Error
+	(*GroupInvite)(nil),           // 2: switchboard.actors.GroupInvite
+	(*Invite)(nil),                // 3: switchboard.actors.Invite
+	(*GroupInviteResponse)(nil),   // 4: switchboard.actors.GroupInviteResponse
+	(*JoinGroup)(nil),             // 5: switchboard.actors.JoinGroup
+	(*JoinGroupResponse)(nil),     // 6: switchboard.actors.JoinGroupResponse
+	(*Error)(nil),                 // 7: switchboard.actors.Error
 }
 var file_actors_actorspb_group_proto_depIdxs = []int32{
-	2, // 0: switchboard.actors.GroupSettingsResponse.error:type_name -> switchboard.actors.Error
-	1, // [1:1] is the sub-list for method output_type
-	1, // [1:1] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	7, // 0: switchboard.actors.GroupSettingsResponse.error:type_name -> switchboard.actors.Error
+	7, // 1: switchboard.actors.GroupInviteResponse.error:type_name -> switchboard.actors.Error
+	3, // 2: switchboard.actors.GroupInviteResponse.invites:type_name -> switchboard.actors.Invite
+	7, // 3: switchboard.actors.JoinGroupResponse.error:type_name -> switchboard.actors.Error
+	4, // [4:4] is the sub-list for method output_type
+	4, // [4:4] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_group_proto_init() }
@@ -260,7 +673,7 @@ func file_actors_actorspb_group_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_group_proto_rawDesc), len(file_actors_actorspb_group_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   2,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

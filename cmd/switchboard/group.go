@@ -15,7 +15,8 @@ import (
 func newGroupCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "group", Short: "Create groups and manage their members"}
 	cmd.AddCommand(newGroupCreateCmd(), newGroupChangeCmd("add"), newGroupChangeCmd("remove"),
-		newGroupChangeCmd("leave"), newGroupChangeCmd("set-role"), newGroupMembersCmd(), newGroupSettingsCmd())
+		newGroupChangeCmd("leave"), newGroupChangeCmd("set-role"), newGroupMembersCmd(), newGroupSettingsCmd(),
+		newGroupInviteCmd(), newGroupJoinCmd())
 	return cmd
 }
 

@@ -55,4 +55,27 @@ func TestGroupSettingsCommand(t *testing.T) {
 	if len(p.PinnedSeqs) != 0 || p.Seq == 0 {
 		t.Fatalf("unpin %d: %+v", last, p)
 	}
+
+	// A class code: created, used, listed, revoked.
+	var inv struct {
+		Code string `json:"code"`
+		ID   string `json:"id"`
+	}
+	mustJSON(t, n.run("group", "invite", "--data-dir", d, "--user", "teacher", "--conv", "g:class", "--ttl", "72h", "--max-uses", "30", "--json"), &inv)
+	var joined struct {
+		Conv    string `json:"conv"`
+		Already bool   `json:"already"`
+	}
+	mustJSON(t, n.run("group", "join", "--data-dir", d, "--user", "pupil7", "--code", inv.Code, "--json"), &joined)
+	if joined.Conv != "g:class" || joined.Already {
+		t.Fatalf("join: %+v", joined)
+	}
+	if list := n.run("group", "invite", "--data-dir", d, "--user", "teacher", "--conv", "g:class", "--list"); !strings.Contains(string(list), inv.ID) || !strings.Contains(string(list), "1 of 30") {
+		t.Fatalf("the list:\n%s", list)
+	}
+	n.run("group", "invite", "--data-dir", d, "--user", "teacher", "--conv", "g:class", "--revoke", inv.ID)
+	out, err = exec.Command(n.bin, "group", "join", "--data-dir", d, "--user", "pupil8", "--code", inv.Code).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "NOT_FOUND") {
+		t.Fatalf("a revoked code: %v\n%s", err, out)
+	}
 }

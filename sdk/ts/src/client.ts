@@ -30,6 +30,17 @@ export { ProtocolError };
 
 type Pending = { resolve: (r: Response) => void; reject: (e: Error) => void; timer: ReturnType<typeof setTimeout> };
 
+/** A group's live invite, as its owners and admins see it (never its code). */
+export interface GroupInviteView {
+  id: string;
+  by: string;
+  createdMs: number;
+  expiresMs: number;
+  /** 0: any number */
+  maxUses: number;
+  uses: number;
+}
+
 /** What a user shows others of their presence (Client.presenceSharing). */
 export type PresenceSharingName = "everyone" | "online_only" | "nobody";
 
@@ -379,6 +390,45 @@ export class Client {
     if (r.result.case !== "groupSettings") throw new Error("groupSettings: unexpected answer");
     const s = r.result.value;
     return { prejoinHistory: s.prejoinHistory, adminsOnly: s.adminsOnly, pinnedSeqs: s.pinnedSeqs.map(Number), seq: Number(s.seq) };
+  }
+
+  /**
+   * createInvite creates an invite code to the group conv (its owners and
+   * admins): valid for ttlMs (0: the node's default, 7 days), for at most
+   * maxUses joins (0: any number). The code is answered once (the node
+   * keeps only a hash): share it; others join with joinGroup.
+   */
+  async createInvite(conv: string, opts: { ttlMs?: number; maxUses?: number } = {}): Promise<{ code: string; id: string }> {
+    const v = await this.groupInvite({ conv, create: true, ttlMs: BigInt(opts.ttlMs ?? 0), maxUses: opts.maxUses ?? 0 });
+    return { code: v.code, id: v.id };
+  }
+
+  /** invites lists the group's live invites, oldest first (owners and admins). */
+  async invites(conv: string): Promise<GroupInviteView[]> {
+    const v = await this.groupInvite({ conv });
+    return v.invites.map((i) => ({ id: i.id, by: i.by, createdMs: Number(i.createdMs), expiresMs: Number(i.expiresMs), maxUses: i.maxUses, uses: i.uses }));
+  }
+
+  /** revokeInvite ends an invite: its code no longer lets anyone join. */
+  async revokeInvite(conv: string, id: string): Promise<void> {
+    await this.groupInvite({ conv, revoke: id });
+  }
+
+  private async groupInvite(value: { conv: string; create?: boolean; ttlMs?: bigint; maxUses?: number; revoke?: string }) {
+    const r = await this.request({ case: "groupInvite", value });
+    if (r.result.case !== "groupInvite") throw new Error("group_invite: unexpected answer");
+    return r.result.value;
+  }
+
+  /**
+   * joinGroup joins the group an invite code names, as a member; already:
+   * the user was a member. NOT_FOUND: the code is unknown, revoked,
+   * expired or used up; FORBIDDEN: the group's managers removed the user.
+   */
+  async joinGroup(code: string): Promise<{ conv: string; already: boolean }> {
+    const r = await this.request({ case: "joinGroup", value: { code } });
+    if (r.result.case !== "joinGroup") throw new Error("join_group: unexpected answer");
+    return { conv: r.result.value.conv, already: r.result.value.already };
   }
 
   /** pin pins conv for this user (on false: unpins). */

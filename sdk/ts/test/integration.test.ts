@@ -307,6 +307,24 @@ test("own flags reach the user's other devices: a pin, mute, archive or mark on 
   });
 });
 
+test("a class code: the owner creates it, a pupil joins with it and gets the next message, the owner revokes it", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  await withClients(["alice", "bob", "pupil"], async (alice, bob, pupil) => {
+    const conv = "g:ts-class";
+    await assert.rejects(bob.createInvite(conv), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
+    const { code, id } = await alice.createInvite(conv, { ttlMs: 3_600_000, maxUses: 30 });
+    assert.deepEqual(await pupil.joinGroup(code), { conv, already: false });
+    assert.deepEqual(await pupil.joinGroup(code), { conv, already: true });
+    alice.send(conv, "welcome to the class");
+    await until("the pupil gets the class's message", () => pupil.conversation(conv).messages.some((x) => x.body === "welcome to the class"));
+    const [inv] = await alice.invites(conv);
+    assert.equal(inv.id, id);
+    assert.equal(inv.uses, 1);
+    assert.equal(inv.expiresMs - inv.createdMs, 3_600_000);
+    await alice.revokeInvite(conv, id);
+    assert.deepEqual(await alice.invites(conv), []);
+  });
+});
+
 test("a group where only owners and admins post: the member reads it, its send fails, the owner opens it again", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
   await withClients(["alice", "bob"], async (alice, bob) => {
     const conv = "g:ts-class";

@@ -1,0 +1,161 @@
+package actors_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard-im/switchboard/actors"
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+)
+
+// A group's owners and admins create invite codes; whoever holds one
+// joins as a member, once per use, until it expires, is used up or
+// revoked. A member the managers removed cannot come back with a code;
+// one who left may. Every limit at its edge.
+func TestGroupInvites(t *testing.T) {
+	node := startCluster(t, 1, openStore(t), actors.Config{MaxGroupMembers: 5, MaxGroupInvites: 3, MaxInviteTTL: time.Hour})[0]
+	ctx := tctx(t)
+	const conv = "g:class"
+	mustCreateGroup(t, node, conv, "teacher", "pupil")
+	invite := func(actor string, ttl time.Duration, maxUses uint32) (*pb.GroupInviteResponse, error) {
+		return node.GroupInvite(ctx, &pb.GroupInvite{Conv: conv, Actor: actor, Create: true, TtlMs: ttl.Milliseconds(), MaxUses: maxUses})
+	}
+	join := func(user, code string) (*pb.JoinGroupResponse, error) {
+		got, r, err := node.JoinGroup(ctx, user, code)
+		if err == nil && got != conv {
+			t.Fatalf("%s joined %s, want %s", user, got, conv)
+		}
+		return r, err
+	}
+
+	_, err := invite("pupil", 0, 0)
+	wantCode(t, err, pb.Code_FORBIDDEN, "a plain member creates an invite")
+	_, err = invite("stranger", 0, 0)
+	wantCode(t, err, pb.Code_NOT_MEMBER, "a stranger creates an invite")
+	_, err = invite("teacher", time.Hour+time.Millisecond, 0)
+	wantCode(t, err, pb.Code_INVALID, "an invite valid past the longest")
+	_, err = invite("teacher", -time.Second, 0)
+	wantCode(t, err, pb.Code_INVALID, "an invite valid for a negative time")
+
+	two, err := invite("teacher", time.Hour, 2) // valid exactly the longest
+	if err != nil || !strings.Contains(two.Token, ".") || two.Id == "" || len(two.Invites) != 1 || two.Invites[0].MaxUses != 2 || two.Invites[0].By != "teacher" {
+		t.Fatalf("create: %+v %v", two, err)
+	}
+	// The default lifetime: the node's InviteTTL (7 days) capped by the
+	// longest (an hour here).
+	if d := time.Duration(two.Invites[0].ExpiresMs-two.Invites[0].CreatedMs) * time.Millisecond; d != time.Hour {
+		t.Fatalf("valid for %v, want an hour", d)
+	}
+
+	r, err := join("s1", two.Token)
+	if err != nil || r.Already || r.Seq == 0 {
+		t.Fatalf("s1 joins: %+v %v", r, err)
+	}
+	if m, err := node.Members(ctx, conv, "s1", "", 10); err != nil || len(m) != 3 {
+		t.Fatalf("members after the join: %v %v", m, err)
+	}
+	h, err := node.History(ctx, &pb.GetHistory{Conv: conv, User: "s1"})
+	if err != nil || len(h) == 0 {
+		t.Fatalf("s1's history: %v %v", h, err)
+	}
+	var body map[string]any
+	if err := json.Unmarshal(h[0].Body, &body); err != nil || body["op"] != "join" || body["actor"] != "s1" || body["invite"] != two.Id {
+		t.Fatalf("the join's system message: %s %v", h[0].Body, err)
+	}
+	if r, err := join("s1", two.Token); err != nil || !r.Already {
+		t.Fatalf("s1 joins again: %+v %v, want already and no use counted", r, err)
+	}
+	if _, err := join("s2", two.Token); err != nil {
+		t.Fatal(err)
+	}
+	_, err = join("s3", two.Token)
+	wantCode(t, err, pb.Code_NOT_FOUND, "a third join with an invite of two uses")
+
+	// The list: the used-up invite is gone.
+	list, err := node.GroupInvite(ctx, &pb.GroupInvite{Conv: conv, Actor: "teacher"})
+	if err != nil || len(list.Invites) != 0 {
+		t.Fatalf("live invites after two uses of two: %+v %v", list, err)
+	}
+
+	// Revoked, expired, forged, in no group.
+	open, err := invite("teacher", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node.GroupInvite(ctx, &pb.GroupInvite{Conv: conv, Actor: "pupil", Revoke: open.Id}); actors.CodeOf(err) != pb.Code_FORBIDDEN {
+		t.Fatalf("a plain member revokes: %v", err)
+	}
+	if _, err := node.GroupInvite(ctx, &pb.GroupInvite{Conv: conv, Actor: "teacher", Revoke: "nosuch"}); actors.CodeOf(err) != pb.Code_NOT_FOUND {
+		t.Fatalf("revoking an unknown invite: %v", err)
+	}
+	if _, err := node.GroupInvite(ctx, &pb.GroupInvite{Conv: conv, Actor: "teacher", Revoke: open.Id}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = join("s3", open.Token)
+	wantCode(t, err, pb.Code_NOT_FOUND, "a revoked invite")
+	short, err := invite("teacher", time.Millisecond, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(5 * time.Millisecond)
+	_, err = join("s3", short.Token)
+	wantCode(t, err, pb.Code_NOT_FOUND, "an expired invite")
+	live, err := invite("teacher", 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := live.Token[:strings.LastIndex(live.Token, ".")+1] + "AAAAAAAAAAAAAAAAAAAAAA"
+	_, err = join("s3", forged)
+	wantCode(t, err, pb.Code_NOT_FOUND, "a forged secret")
+	for _, bad := range []string{"", "no-dot", "!!!.secret", actors.InviteCode(actors.DirectConvID("a", "b"), "x"), actors.InviteCode("g:bad id", "x")} {
+		_, _, err := node.JoinGroup(ctx, "s3", bad)
+		wantCode(t, err, pb.Code_INVALID, "a malformed code "+bad)
+	}
+	_, _, err = node.JoinGroup(ctx, "s3", actors.InviteCode("g:nosuch", "x"))
+	wantCode(t, err, pb.Code_NOT_FOUND, "a code of no group")
+
+	// Removed by the teacher: no way back by code. Left by oneself: back.
+	if _, err := membership(node, t, conv, "teacher", pb.MembershipChange_REMOVE, 0, "s1"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = join("s1", live.Token)
+	wantCode(t, err, pb.Code_FORBIDDEN, "a removed member's code")
+	if _, err := membership(node, t, conv, "s2", pb.MembershipChange_LEAVE, 0); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := join("s2", live.Token); err != nil || r.Already {
+		t.Fatalf("s2 returns after leaving: %+v %v", r, err)
+	}
+
+	// At most 3 live invites: live and two more.
+	for range 2 {
+		if _, err := invite("teacher", 0, 0); err != nil {
+			t.Fatalf("the second or third live invite: %v", err)
+		}
+	}
+	_, err = invite("teacher", 0, 0)
+	wantCode(t, err, pb.Code_TOO_MANY, "a fourth live invite")
+
+	// The group is full at 5: teacher, pupil, s2 and two more.
+	for _, u := range []string{"s4", "s5"} {
+		if _, err := join(u, live.Token); err != nil {
+			t.Fatalf("%s joins: %v", u, err)
+		}
+	}
+	_, err = join("s6", live.Token)
+	wantCode(t, err, pb.Code_GROUP_FULL, "a join into a full group")
+
+	// A joiner's list has the group, as after an add.
+	for _, u := range []string{"s4", "s5"} {
+		eventually(t, func() error {
+			l, err := node.ListConversations(ctx, u, "", 10)
+			if err != nil || len(l.Conversations) != 1 || l.Conversations[0].Conv != conv {
+				return fmt.Errorf("%s's list: %v %v, want %s", u, l, err, conv)
+			}
+			return nil
+		})
+	}
+}
