@@ -31,6 +31,7 @@ func (s *Server) messageRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/conversations/{conv}/members", s.auth(ScopeMembers, s.changeMembers))
 	mux.HandleFunc("GET /api/v1/conversations/{conv}/members", s.auth(ScopeMembers, s.listMembers))
 	mux.HandleFunc("POST /api/v1/conversations/{conv}/settings", s.auth(ScopeMembers, s.groupSettings))
+	mux.HandleFunc("POST /api/v1/conversations/{conv}/invites", s.auth(ScopeMembers, s.groupInvites))
 }
 
 // MembersRequest is the body of POST /api/v1/conversations/{conv}/members:
@@ -117,6 +118,66 @@ func (s *Server) groupSettings(w http.ResponseWriter, r *http.Request) {
 		pinned = []uint64{} // [] rather than null in the JSON
 	}
 	writeJSON(w, http.StatusOK, Settings{Conv: conv, AdminsOnly: res.AdminsOnly, PrejoinHistory: res.PrejoinHistory, PinnedSeqs: pinned, Seq: res.Seq})
+}
+
+// InvitesRequest is the body of POST /api/v1/conversations/{conv}/invites:
+// as actor (an owner or admin of the group), create an invite code
+// (create, with ttl and max_uses), revoke one (revoke: its id) or, with
+// neither, list the live ones.
+type InvitesRequest struct {
+	Actor   string `json:"actor"`
+	Create  bool   `json:"create,omitempty"`
+	TTL     string `json:"ttl,omitempty"`      // a Go duration ("72h"); empty: the node's default
+	MaxUses uint32 `json:"max_uses,omitempty"` // 0: any number
+	Revoke  string `json:"revoke,omitempty"`
+}
+
+// Invites answers it: a created invite's code (once) and id, and the
+// group's live invites.
+type Invites struct {
+	Conv    string        `json:"conv"`
+	Code    string        `json:"code,omitempty"`
+	ID      string        `json:"id,omitempty"`
+	Invites []GroupInvite `json:"invites"`
+}
+
+// GroupInvite is a live invite (never its code).
+type GroupInvite struct {
+	ID        string    `json:"id"`
+	By        string    `json:"by"`
+	CreatedAt time.Time `json:"created_at"`
+	ExpiresAt time.Time `json:"expires_at"`
+	MaxUses   uint32    `json:"max_uses,omitempty"`
+	Uses      uint32    `json:"uses"`
+}
+
+func (s *Server) groupInvites(w http.ResponseWriter, r *http.Request) {
+	var req InvitesRequest
+	if !readDeskBodyUpTo(w, r, &req, maxPostBody) {
+		return
+	}
+	var ttl time.Duration
+	if req.TTL != "" {
+		var err error
+		if ttl, err = time.ParseDuration(req.TTL); err != nil || ttl <= 0 {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "ttl: want a positive duration such as 72h, got " + strconv.Quote(req.TTL), "code": "INVALID"})
+			return
+		}
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	defer cancel()
+	conv := r.PathValue("conv")
+	res, err := s.node.GroupInvite(ctx, &pb.GroupInvite{Conv: conv, Actor: req.Actor, Create: req.Create, TtlMs: ttl.Milliseconds(), MaxUses: req.MaxUses, Revoke: req.Revoke})
+	if err != nil {
+		sendRefused(w, err)
+		return
+	}
+	out := Invites{Conv: conv, Code: res.Token, ID: res.Id, Invites: []GroupInvite{}}
+	for _, i := range res.Invites {
+		out.Invites = append(out.Invites, GroupInvite{ID: i.Id, By: i.By, CreatedAt: time.UnixMilli(i.CreatedMs).UTC(), ExpiresAt: time.UnixMilli(i.ExpiresMs).UTC(),
+			MaxUses: i.MaxUses, Uses: i.Uses})
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // Members answers GET /api/v1/conversations/{conv}/members: a page of the

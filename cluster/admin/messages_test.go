@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/switchboard-im/switchboard/actors"
 	"github.com/switchboard-im/switchboard/cluster/admin"
@@ -165,6 +166,29 @@ func TestServerMembership(t *testing.T) {
 	}
 	call(http.MethodPost, settings, fmt.Sprintf(`{"actor":"s1","unpin_seq":%d}`, posted.Seq), http.StatusForbidden, nil)
 	call(http.MethodPost, settings, fmt.Sprintf(`{"actor":"teacher","pin_seq":%d,"admins_only":false}`, posted.Seq), http.StatusBadRequest, nil)
+
+	// The school's server makes a class code for the parents' evening; a
+	// student may not; the code is listed without itself, then revoked.
+	const invites = "/api/v1/conversations/g:class-7b/invites"
+	call(http.MethodPost, invites, `{"actor":"s1","create":true}`, http.StatusForbidden, nil)
+	call(http.MethodPost, invites, `{"actor":"teacher","create":true,"ttl":"forever"}`, http.StatusBadRequest, nil)
+	call(http.MethodPost, invites, `{"actor":"teacher","create":true,"ttl":"9999h"}`, http.StatusBadRequest, nil) // past --max-invite-ttl
+	var inv admin.Invites
+	call(http.MethodPost, invites, `{"actor":"teacher","create":true,"ttl":"72h","max_uses":40}`, http.StatusOK, &inv)
+	if inv.Code == "" || inv.ID == "" || len(inv.Invites) != 1 || inv.Invites[0].MaxUses != 40 || inv.Invites[0].ExpiresAt.Sub(inv.Invites[0].CreatedAt) != 72*time.Hour {
+		t.Fatalf("create: %+v", inv)
+	}
+	inv = admin.Invites{}
+	call(http.MethodPost, invites, `{"actor":"teacher"}`, http.StatusOK, &inv)
+	if inv.Code != "" || len(inv.Invites) != 1 {
+		t.Fatalf("list: %+v", inv)
+	}
+	call(http.MethodPost, invites, fmt.Sprintf(`{"actor":"teacher","revoke":%q}`, inv.Invites[0].ID), http.StatusOK, &inv)
+	if len(inv.Invites) != 0 {
+		t.Fatalf("after the revoke: %+v", inv)
+	}
+	call(http.MethodPost, invites, `{"actor":"teacher","revoke":"nosuch"}`, http.StatusNotFound, nil)
+	call(http.MethodPost, "/api/v1/conversations/g:nosuch/invites", `{"actor":"teacher","create":true}`, http.StatusNotFound, nil)
 }
 
 // startAdminAPI starts a node on a fresh store with cfg and its admin API
