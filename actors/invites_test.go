@@ -16,7 +16,9 @@ import (
 // revoked. A member the managers removed cannot come back with a code;
 // one who left may. Every limit at its edge.
 func TestGroupInvites(t *testing.T) {
-	node := startCluster(t, 1, openStore(t), actors.Config{MaxGroupMembers: 5, MaxGroupInvites: 3, MaxInviteTTL: time.Hour})[0]
+	store := openStore(t)
+	cfg := actors.Config{MaxGroupMembers: 5, MaxGroupInvites: 3, MaxInviteTTL: time.Hour}
+	node := startCluster(t, 1, store, cfg)[0]
 	ctx := tctx(t)
 	const conv = "g:class"
 	mustCreateGroup(t, node, conv, "teacher", "pupil")
@@ -157,5 +159,20 @@ func TestGroupInvites(t *testing.T) {
 			}
 			return nil
 		})
+	}
+
+	// The invites are durable: after a restart the code still works (once
+	// the pupil makes room) and its uses are still counted.
+	node.Stop(true)
+	node = startCluster(t, 1, store, cfg)[0]
+	if _, err := membership(node, t, conv, "pupil", pb.MembershipChange_LEAVE, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := join("s6", live.Token); err != nil {
+		t.Fatalf("s6 joins after a restart: %v", err)
+	}
+	list, err = node.GroupInvite(ctx, &pb.GroupInvite{Conv: conv, Actor: "teacher"})
+	if err != nil || len(list.Invites) != 3 || list.Invites[0].Id != live.Id || list.Invites[0].Uses != 4 {
+		t.Fatalf("invites after a restart: %+v %v, want %s first with 4 uses (s2, s4, s5, s6)", list, err, live.Id)
 	}
 }
