@@ -235,6 +235,9 @@ func (n *Runtime) pid(kind, identity string, timeout time.Duration) (*actor.PID,
 	if owner == "" {
 		return nil, errNoPlacement
 	}
+	if owner == n.system.Address() && n.placementStopping() {
+		return nil, errStopping
+	}
 	req := &cluster.ActivationRequest{ClusterIdentity: cluster.NewClusterIdentity(identity, kind)}
 	res, err := n.ask(actor.NewPID(owner, placement.ActivatorName), req, timeout)
 	if err != nil {
@@ -255,6 +258,20 @@ const minAskTimeout = 100 * time.Millisecond
 // errNoPlacement: the identity lookup found no member for the grain
 // (topology changing); retried.
 var errNoPlacement = errors.New("no member hosts the grain")
+
+// errStopping: the grain would be activated on this member, whose
+// placement actor is stopping and answers nothing more. Not retried: a
+// grain that asked would otherwise hold the member's stop until its
+// request timed out (the placement actor waits for that grain to stop,
+// and the grain for the placement actor's answer).
+var errStopping = &Error{Code: pb.Code_RETRY, Message: "this cluster member is stopping; retry"}
+
+// placementStopping reports whether this member's placement actor is
+// stopping (placement.Lookup.Stopping).
+func (n *Runtime) placementStopping() bool {
+	l, ok := n.cluster.Config.IdentityLookup.(interface{ Stopping() bool })
+	return ok && l.Stopping()
+}
 
 // request sends msg to a grain and waits for its answer, retrying with
 // exponential backoff and jitter while the grain is moving (dead letter,
@@ -310,7 +327,7 @@ func (n *Runtime) requestUntil(done <-chan struct{}, cause func() error, deadlin
 				return res, nil
 			}
 		}
-		if !retryable(err) {
+		if errors.Is(err, errStopping) || !retryable(err) {
 			return nil, fmt.Errorf("%s/%s: %w", kind, identity, err)
 		}
 		sleep := backoff/2 + jitter(backoff/2)

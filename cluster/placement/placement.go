@@ -96,7 +96,13 @@ type Lookup struct {
 	activator *actor.PID
 	sub       *eventstream.Subscription
 	owners    atomic.Pointer[cluster.Rendezvous] // of the last topology; nil before the first
+	stopping  atomic.Bool                        // Shutdown began: the placement actor activates nothing more
 }
+
+// Stopping reports whether the member's placement actor is stopping: it
+// answers no activation request any more (it waits for its grains to
+// stop), so a lookup of a grain this member owns should not wait for it.
+func (l *Lookup) Stopping() bool { return l.stopping.Load() }
 
 // New returns a Lookup for cluster.Configure.
 func New() *Lookup { return &Lookup{} }
@@ -136,6 +142,7 @@ func (l *Lookup) Shutdown() {
 	}
 	system := l.cluster.ActorSystem
 	system.EventStream.Unsubscribe(l.sub)
+	l.stopping.Store(true)
 	if err := system.Root.PoisonFuture(l.activator).Wait(); err != nil {
 		l.cluster.Logger().Error("placement: stopping the placement actor", slog.Any("error", err))
 	}
