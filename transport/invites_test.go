@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-im/switchboard/transport"
 	"github.com/switchboard-im/switchboard/transport/client"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
@@ -55,10 +56,27 @@ func TestGroupInvitesOverTheWire(t *testing.T) {
 	if _, _, err := e.dial("late", "phone").JoinGroup(ctx, code); codeOf(err) != wirepb.Code_NOT_FOUND {
 		t.Fatalf("a revoked code: %v, want NOT_FOUND", err)
 	}
-	for _, bad := range []string{"", strings.Repeat("a", 257), "nodot"} {
+	for _, bad := range []string{"", "nodot"} {
 		if _, _, err := newcomer.JoinGroup(ctx, bad); codeOf(err) != wirepb.Code_INVALID {
 			t.Errorf("join with %q: %v, want INVALID", bad, err)
 		}
+	}
+	// The bounds at their edges: a code of 256 bytes and an id of 32 pass
+	// the connection's check and reach the node (which finds them
+	// malformed or unknown); one byte more is refused before it.
+	_, _, err = newcomer.JoinGroup(ctx, strings.Repeat("a", transport.MaxInviteCodeBytes))
+	if codeOf(err) != wirepb.Code_INVALID || !strings.Contains(err.Error(), "malformed invite code") {
+		t.Fatalf("a code at the bound: %v, want the node's INVALID: malformed", err)
+	}
+	_, _, err = newcomer.JoinGroup(ctx, strings.Repeat("a", transport.MaxInviteCodeBytes+1))
+	if codeOf(err) != wirepb.Code_INVALID || !strings.Contains(err.Error(), "bytes") {
+		t.Fatalf("a code past the bound: %v, want INVALID for its length", err)
+	}
+	if err := teacher.RevokeInvite(ctx, conv, strings.Repeat("f", transport.MaxInviteIDBytes)); codeOf(err) != wirepb.Code_NOT_FOUND {
+		t.Fatalf("revoking an id at the bound: %v, want the node's NOT_FOUND", err)
+	}
+	if err := teacher.RevokeInvite(ctx, conv, strings.Repeat("f", transport.MaxInviteIDBytes+1)); codeOf(err) != wirepb.Code_INVALID {
+		t.Fatalf("revoking an id past the bound: %v, want INVALID", err)
 	}
 	if _, _, err := teacher.CreateInvite(ctx, conv, -time.Second, 0); codeOf(err) != wirepb.Code_INVALID {
 		t.Fatalf("a negative lifetime: %v, want INVALID", err)
