@@ -83,6 +83,9 @@ func TestDeskWireRequests(t *testing.T) {
 	}
 	_, err = a1.DeskQueue(ctx, "no such!")
 	want("a malformed skill", err, wirepb.Code_INVALID)
+	// Past the queue's order only a supervisor moves a waiting session.
+	_, err = a1.DeskTransfer(ctx, conv, "user:a1", "")
+	want("an agent picking a waiting session", err, wirepb.Code_FORBIDDEN)
 
 	// a1 goes online and gets the session.
 	if me, err := a1.DeskStatus(ctx, desk.Online); err != nil || me.Status != desk.Online {

@@ -270,6 +270,10 @@ const abandonMemory = 256
 type withdrawReq struct {
 	Session   string `json:"session"`
 	Abandoned bool   `json:"abandoned"`
+	// Agent took the session past the queue's order (a supervisor's
+	// transfer), after WaitMs: counted as an assignment.
+	Agent  string `json:"agent,omitempty"`
+	WaitMs int64  `json:"wait_ms,omitempty"`
 }
 
 // assignReq is the queue's offer of a session to a thread: give it to Agent.
@@ -384,20 +388,28 @@ func (q *queueGrain) handle(g *grain, ctx actor.Context, op string, body []byte)
 		if q.Offer != nil && q.Offer.Session == r.Session {
 			q.Offer = nil
 		}
-		if r.Abandoned {
+		switch {
+		case r.Abandoned:
 			q.Stats.Abandoned++
 			q.Abandons = append(q.Abandons, r.Session)
 			if len(q.Abandons) > abandonMemory {
 				q.Abandons = q.Abandons[len(q.Abandons)-abandonMemory:]
 			}
+		case r.Agent != "":
+			q.Stats.Assigned++
+			q.Stats.WaitMsSum += r.WaitMs
+			q.noteAssigned(nowMs())
 		}
 		if err := g.save(ctx); err != nil {
 			return nil, err
 		}
-		if r.Abandoned {
+		switch {
+		case r.Abandoned:
 			abandoned.WithLabelValues(q.Skill).Inc()
+		case r.Agent != "":
+			observeAssigned(q.Skill, r.WaitMs)
 		}
-		g.d.event(Event{Kind: "dequeue", Queue: q.Skill, Session: r.Session})
+		g.d.event(Event{Kind: "dequeue", Queue: q.Skill, Session: r.Session, Agent: r.Agent})
 		ctx.Send(ctx.Self(), selfMsg{what: "dispatch"})
 		q.positionsChanged(ctx)
 		return true, nil

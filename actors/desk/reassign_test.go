@@ -3,6 +3,7 @@ package desk_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/actors/desk"
@@ -99,5 +100,123 @@ func TestSupervisorReassigns(t *testing.T) {
 	last := stepsOf(deskEvents(t, n, "c1", s.Conv), "transfer")[2]
 	if _, has := last["by"]; has || last["from"] != "a1" {
 		t.Fatalf("an agent's transfer: %v", last)
+	}
+}
+
+// A supervisor moves a waiting session past the queue's order: to an
+// agent, who takes it at once (an assignment from the queue, its wait
+// counted), or to another queue, where it keeps its wait and its place by
+// time. Only a supervisor may: the queue's order is the agents' rule.
+func TestSupervisorMovesWaiting(t *testing.T) {
+	n := startNode(t, openStore(t), desk.Config{})
+	ctx := tctx(t)
+	d := n.Desk
+	careDesk(t, d, 1)
+	// a2 serves sales, not care: the care queue never offers a2 anything.
+	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "a2", Status: ptr(desk.Online), Capacity: ptr(1), Skills: ptr([]string{"sales"})}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "sup", Supervisor: ptr(true)}); err != nil {
+		t.Fatal(err)
+	}
+	enterAssigned(t, d, "c1", "help") // a1 is full
+	entered := time.Now()
+	c2, err := d.Enter(ctx, "c2", "help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c3, err := d.Enter(ctx, "c3", "help")
+	if err != nil || c3.QueuePosition != 2 {
+		t.Fatalf("c3 enters: %+v %v, want position 2", c3, err)
+	}
+	for _, c := range []struct {
+		by, to string
+		want   pb.Code
+	}{
+		{"a1", "user:a1", pb.Code_FORBIDDEN},   // an agent picks past the order
+		{"c3", "user:a2", pb.Code_FORBIDDEN},   // the customer
+		{"sup", "user:a1", pb.Code_BUSY},       // an agent without room
+		{"sup", "queue:care", pb.Code_INVALID}, // where it waits already
+		{"sup", "a2", pb.Code_INVALID},
+		{"sup", "queue:no good", pb.Code_INVALID},
+	} {
+		if _, err := d.Transfer(ctx, c.by, c3.Conv, c.to, ""); code(err) != c.want {
+			t.Errorf("%s moves the waiting session to %s: %v, want %s", c.by, c.to, err, c.want)
+		}
+	}
+	if got, err := d.Session(ctx, "sup", c3.Conv); err != nil || got.State != desk.StateQueued || got.QueuePosition != 2 {
+		t.Fatalf("after the refusals: %+v %v, want still second in the queue", got, err)
+	}
+
+	// c3 to a2, past c2.
+	got, err := d.Transfer(ctx, "sup", c3.Conv, "user:a2", "a VIP")
+	if err != nil || agentOf(got) != "a2" || got.State != desk.StateAssigned {
+		t.Fatalf("the supervisor assigns c3 to a2: %+v %v", got, err)
+	}
+	if info, err := d.Agent(ctx, "a2"); err != nil || info.Load != 1 {
+		t.Fatalf("a2: %+v %v, want load 1", info, err)
+	}
+	eventually(t, func() error {
+		q, err := d.Queue(ctx, "care")
+		if err != nil || len(q.Waiting) != 1 || q.Waiting[0].Conv != c2.Conv || q.Stats.Assigned != 2 {
+			return fmt.Errorf("care after c3 left it: %+v %v, want c2 alone and 2 assigned", q, err)
+		}
+		return nil
+	})
+	if got, _ := d.Session(ctx, "c2", c2.Conv); got.QueuePosition != 1 {
+		t.Fatalf("c2 moves up: %+v", got)
+	}
+	assigned := stepsOf(deskEvents(t, n, "c3", c3.Conv), "assigned")
+	if len(assigned) != 1 || assigned[0]["agent"] != "a2" || assigned[0]["by"] != "sup" || assigned[0]["queue"] != "care" {
+		t.Fatalf("c3's assignment: %v", assigned)
+	}
+
+	// c2 to sales, where a2 is full: it waits there, its wait going on.
+	time.Sleep(300 * time.Millisecond)
+	before, err := d.Queue(ctx, "care")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = d.Transfer(ctx, "sup", c2.Conv, "queue:sales", "")
+	if err != nil || got.State != desk.StateQueued || got.Queue != "sales" || got.QueuePosition != 1 {
+		t.Fatalf("the supervisor moves c2 to sales: %+v %v", got, err)
+	}
+	eventually(t, func() error {
+		q, err := d.Queue(ctx, "care")
+		if err != nil || len(q.Waiting) != 0 || q.Stats != before.Stats {
+			return fmt.Errorf("care after c2 left it: %+v %v, want empty, stats %+v", q, err, before.Stats)
+		}
+		return nil
+	})
+	sales, err := d.Queue(ctx, "sales")
+	if err != nil || len(sales.Waiting) != 1 || sales.Waiting[0].SinceMs != before.Waiting[0].SinceMs {
+		t.Fatalf("sales: %+v %v, want c2 since %d", sales, err, before.Waiting[0].SinceMs)
+	}
+	if _, err := d.Transfer(ctx, "sup", c2.Conv, "queue:sales", ""); code(err) != pb.Code_INVALID {
+		t.Fatalf("moved to where it waits now: %v", err)
+	}
+
+	// a2 closes c3 and takes c2 from sales: the wait counted from c2's
+	// entering the desk, not from the move.
+	if _, err := d.Close(ctx, "a2", c3.Conv, ""); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() error {
+		if in, _ := d.Session(ctx, "sup", c2.Conv); agentOf(in) != "a2" {
+			return fmt.Errorf("c2: %+v, want a2", in)
+		}
+		return nil
+	})
+	steps := deskEvents(t, n, "c2", c2.Conv)
+	tr := stepsOf(steps, "transfer")
+	if len(tr) != 1 || tr[0]["queue"] != "care" || tr[0]["to"] != "queue:sales" || tr[0]["by"] != "sup" {
+		t.Fatalf("c2's move: %v", tr)
+	}
+	assigned = stepsOf(steps, "assigned")
+	if len(assigned) != 1 || assigned[0]["queue"] != "sales" {
+		t.Fatalf("c2's assignment: %v", assigned)
+	}
+	if w, _ := assigned[0]["wait_ms"].(float64); w < 300 || w > float64(time.Since(entered).Milliseconds()) {
+		t.Fatalf("c2's wait %v ms, want from its entering (%v ago), at least 300", assigned[0]["wait_ms"], time.Since(entered))
 	}
 }

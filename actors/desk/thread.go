@@ -650,16 +650,17 @@ func (t *threadGrain) assign(g *grain, ctx actor.Context, r assignReq) (any, err
 
 func (t *threadGrain) transfer(g *grain, ctx actor.Context, r transferReq) (any, error) {
 	s := t.Session
-	if !t.open() || s.State != StateAssigned {
-		return nil, rejected(pb.Code_INVALID, "no assigned session in %s", t.Conv)
+	if !t.open() || (s.State != StateAssigned && s.State != StateQueued) || s.Closing != nil {
+		return nil, rejected(pb.Code_INVALID, "no assigned or waiting session in %s", t.Conv)
 	}
 	cctx, cancel := context.WithTimeout(context.Background(), 2*g.d.rt.Config().RequestTimeout)
 	defer cancel()
 	// The agent hands the session on; a supervisor reassigns it (an
-	// agent who stopped answering but stays online keeps it otherwise).
+	// agent who stopped answering but stays online keeps it otherwise),
+	// or moves a waiting one past the queue's order.
 	from := s.Agent
 	step := map[string]any{"desk": "transfer", "from": from, "to": r.To}
-	if r.By != from {
+	if from == "" || r.By != from {
 		a, err := g.d.Agent(cctx, r.By)
 		if err != nil {
 			return nil, err
@@ -679,6 +680,9 @@ func (t *threadGrain) transfer(g *grain, ctx actor.Context, r transferReq) (any,
 		if r.Note != "" {
 			s.Notes = append(s.Notes, Note{By: r.By, At: nowMs(), Text: r.Note})
 		}
+	}
+	if s.State == StateQueued {
+		return t.moveWaiting(g, ctx, cctx, r, kind, arg, note)
 	}
 	switch {
 	case kind == "user" && actors.ValidUserID(arg) && arg != from:
@@ -725,6 +729,85 @@ func (t *threadGrain) transfer(g *grain, ctx actor.Context, r transferReq) (any,
 		return t.info(g, pos), nil
 	}
 	return nil, invalid("transfer to %q (want user:ID of another agent or queue:SKILL)", r.To)
+}
+
+// moveWaiting is a supervisor's transfer of a waiting session: to an
+// agent, who takes it now, past the queue's order (recorded as an
+// assignment from the queue, so its wait counts as any other), or to
+// another queue, where it keeps its place by the time it first waited.
+// The session's own step is written first; the queue it leaves hears of
+// it last, and should that fail, its next offer of the session is
+// answered "gone".
+func (t *threadGrain) moveWaiting(g *grain, ctx actor.Context, cctx context.Context, r transferReq, kind, arg string, note func()) (any, error) {
+	s := t.Session
+	left := s.Queue
+	withdraw := func(w withdrawReq) {
+		if err := g.d.call(cctx, KindQueue, left, "withdraw", w, nil); err != nil {
+			g.d.log.Warn("queue did not hear a waiting session leave; its next offer finds it gone", "queue", left, "session", s.ID, "err", err)
+		}
+	}
+	switch {
+	case kind == "user" && actors.ValidUserID(arg):
+		var oa offerAnswer
+		t.Tokens++
+		token := t.Tokens
+		if err := g.d.call(cctx, KindAgent, arg, "offer", offer{Session: s.ID, Thread: threadID(t.Line, t.Customer), Conv: t.Conv, Token: token}, &oa); err != nil {
+			return nil, err
+		}
+		if !oa.Accepted {
+			return nil, rejected(pb.Code_BUSY, "agent %s cannot take it (status %s, load %d of %d)", arg, oa.View.Status, oa.View.Load, oa.View.Capacity)
+		}
+		wait := max(0, nowMs()-s.Entered)
+		step := map[string]any{"desk": "assigned", "queue": left, "agent": arg, "wait_ms": wait, "by": r.By}
+		if open, ok := t.openWait(g, s.Entered, wait); ok {
+			step["open_wait_ms"] = open
+		}
+		var remove []string
+		if s.Bot != "" {
+			remove = []string{s.Bot}
+		}
+		if err := t.record(g, r.By, step, []string{arg}, nil, remove); err != nil {
+			_ = g.d.call(cctx, KindAgent, arg, "release", offer{Session: s.ID, Token: token}, nil)
+			return nil, err
+		}
+		s.State, s.Agent, s.Bot, s.Prefer, s.Token, s.Served = StateAssigned, arg, "", "", token, true
+		t.LastAgent = arg
+		note()
+		if err := g.save(ctx); err != nil {
+			return nil, err
+		}
+		g.d.event(Event{Kind: "assign", Queue: left, Session: s.ID, Agent: arg})
+		withdraw(withdrawReq{Session: s.ID, Agent: arg, WaitMs: wait})
+		return t.info(g, 0), nil
+	case kind == "queue" && validName(arg):
+		if arg == left {
+			return nil, invalid("%s waits in queue %s already", t.Conv, arg)
+		}
+		// Entered is kept: the customer's wait goes on.
+		e := t.waitEntry()
+		e.Prefer = ""
+		var pos int
+		if err := g.d.call(cctx, KindQueue, arg, "enqueue", enqueueReq{Entry: e}, &pos); err != nil {
+			return nil, fmt.Errorf("queue %s: %w", arg, err)
+		}
+		// Until the state is saved the new queue's offers find the
+		// session in the old one, and are answered "gone".
+		step := map[string]any{"desk": "transfer", "queue": left, "to": r.To, "by": r.By}
+		if err := t.record(g, r.By, step, nil, nil, nil); err != nil {
+			return nil, err
+		}
+		if err := t.record(g, System, map[string]any{"desk": "queued", "queue": arg, "position": pos}, nil, nil, nil); err != nil {
+			return nil, err
+		}
+		s.Queue, s.Prefer = arg, ""
+		note()
+		if err := g.save(ctx); err != nil {
+			return nil, err
+		}
+		withdraw(withdrawReq{Session: s.ID})
+		return t.info(g, pos), nil
+	}
+	return nil, invalid("transfer to %q (want user:ID of an agent or queue:SKILL)", r.To)
 }
 
 func (t *threadGrain) close(g *grain, ctx actor.Context, r closeReq) (any, error) {

@@ -272,7 +272,7 @@ func newDeskCmd() *cobra.Command {
 	handover := step("handover", "The robot (or the customer) hands the session to the next step of its route", func() admin.DeskRequest {
 		return admin.DeskRequest{User: user, Conv: conv}
 	})
-	transfer := step("transfer", "An agent hands its session (or a supervisor reassigns one) to user:ID or queue:SKILL, with an internal note", func() admin.DeskRequest {
+	transfer := step("transfer", "An agent hands its session (or a supervisor reassigns one, or moves a waiting one past the queue) to user:ID or queue:SKILL, with an internal note", func() admin.DeskRequest {
 		return admin.DeskRequest{User: user, Conv: conv, To: to, Note: note}
 	})
 	transfer.Flags().StringVar(&to, "to", "", "user:ID or queue:SKILL")

@@ -388,25 +388,42 @@ func browserRun(t *testing.T, browser, transport string) {
 	until(sup, "the team panel", `document.querySelector("#team-panel").dataset.loaded === "1"`)
 	until(sup, "the desk's row", `document.querySelector("#team-all").textContent.startsWith("desk: reply rate ") && document.querySelector("#team-all").textContent.includes("% within target")`)
 	until(sup, "a1 on the team panel", `[...document.querySelectorAll("#team li")].some(e => e.dataset.agent === "a1" && e.textContent.includes("reply rate "))`)
-	// The panel lists the session a1 holds; the supervisor reassigns it to
-	// the queue, and a1, the only agent online, takes it again.
+	// The panel lists the session a1 holds; a1 steps away and the
+	// supervisor reassigns the session to the queue, where it waits.
 	heldByA1 := `[...document.querySelectorAll("#team li")].some(e => e.dataset.agent === "a1" && e.querySelector(".held")?.dataset.conv === "` + conv + `")`
 	until(sup, "a1's session on the team panel", heldByA1)
+	n.run("desk", "agent", "--data-dir", n.dir, "--user", "a1", "--status", "away")
 	run(sup, "reassign to the queue", chromedp.SendKeys("#reassign-to", "queue:sales"),
 		chromedp.Click(`#team li[data-agent="a1"] .held button`))
 	until(sup, "reassigned", `document.querySelector("#card-note").textContent.startsWith("`+conv+` reassigned")`)
-	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		var held struct {
-			Agent string `json:"agent"`
-		}
-		mustJSON(t, n.run("desk", "session", "--data-dir", n.dir, "--conv", conv, "--json"), &held)
-		if held.Agent == "a1" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after the reassignment to the queue the session is %+v, want a1's again", held)
+	heldBy := func(want string) {
+		t.Helper()
+		for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+			var held struct {
+				Agent string `json:"agent"`
+				State string `json:"state"`
+			}
+			mustJSON(t, n.run("desk", "session", "--data-dir", n.dir, "--conv", conv, "--json"), &held)
+			if held.Agent == want && (want != "" || held.State == "queued") {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the session is %+v, want agent %q", held, want)
+			}
 		}
 	}
+	heldBy("")
+	// The supervisor assigns the waiting session from the queue panel to
+	// a3, an agent of another queue; then back to a1, online again.
+	n.run("desk", "agent", "--data-dir", n.dir, "--user", "a3", "--status", "online", "--capacity", "1", "--skills", "parts")
+	until(sup, "the waiting session on the queue panel", `document.querySelector("#queue li[data-conv='`+conv+`'] button.assign") !== null`)
+	run(sup, "assign to a3", chromedp.SetValue("#reassign-to", "user:a3"),
+		chromedp.Click(`#queue li[data-conv='`+conv+`'] button.assign`))
+	until(sup, "assigned", `document.querySelector("#card-note").textContent === "`+conv+` assigned to a3"`)
+	heldBy("a3")
+	n.run("desk", "agent", "--data-dir", n.dir, "--user", "a1", "--status", "online")
+	n.run("desk", "transfer", "--data-dir", n.dir, "--user", "sup", "--conv", conv, "--to", "user:a1")
+	heldBy("a1")
 	var agentTeamHidden bool
 	eval(agent, "a1's page has no team panel", `document.querySelector("#team-panel").hidden`, &agentTeamHidden)
 	if !agentTeamHidden {

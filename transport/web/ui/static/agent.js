@@ -93,19 +93,7 @@ function heldSession(sessionId) {
   const div = document.createElement("div");
   div.className = "held";
   div.dataset.conv = conv;
-  const b = document.createElement("button");
-  b.textContent = "Reassign";
-  b.onclick = async () => {
-    const to = $("reassign-to").value.trim();
-    if (!to) return note("type user:ID or queue:SKILL to reassign to");
-    try {
-      const s = await sd.transfer(conv, to, "");
-      note(`${conv} reassigned${s.agent ? " to " + s.agent : " to the queue"}`);
-    } catch (err) {
-      note(`reassign failed: ${err.message}`);
-    }
-    void showTeam();
-  };
+  const b = moveButton("Reassign", conv, showTeam);
   div.append(`${conv} `, b);
   return div;
 }
@@ -358,6 +346,28 @@ async function signIn() {
   }
 }
 
+// moveButton is a supervisor's transfer of conv's session to the agent or
+// queue typed in the team panel: "Reassign" for a held session, "Assign"
+// for a waiting one (past the queue's order).
+function moveButton(label, conv, refresh) {
+  const b = document.createElement("button");
+  b.className = label.toLowerCase();
+  b.textContent = label;
+  b.onclick = async () => {
+    const verb = label.toLowerCase();
+    const to = $("reassign-to").value.trim();
+    if (!to) return note(`type user:ID or queue:SKILL to ${verb} to`);
+    try {
+      const s = await sd.transfer(conv, to, "");
+      note(`${conv} ${verb}ed${s.agent ? " to " + s.agent : " to queue " + s.queue}`);
+    } catch (err) {
+      note(`${verb} failed: ${err.message}`);
+    }
+    void refresh();
+  };
+  return b;
+}
+
 // The queue panel: the waiting customers of my skill groups (and my own
 // queue), polled over the protocol.
 let queueBusy = false;
@@ -400,6 +410,7 @@ async function drawQueue() {
       span.textContent = `first response ${late ? "overdue since" : "due by"} ${new Date(w.firstResponseDueMs).toLocaleTimeString()}`;
       li.append(span);
     }
+    if (me?.supervisor) li.append(" ", moveButton("Assign", w.conv, showQueue));
     ul.append(li);
   }
   $("queue-count").textContent = `(${rows.length})`;
