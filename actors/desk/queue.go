@@ -37,11 +37,13 @@ type inFlight struct {
 }
 
 // QueueStats count what left the queue: assigned sessions with their total
-// wait, and sessions closed while waiting (abandoned).
+// wait, sessions closed while waiting (abandoned), and sessions that
+// waited their route step's time and moved on (overflowed).
 type QueueStats struct {
-	Assigned  uint64 `json:"assigned"`
-	WaitMsSum int64  `json:"wait_ms_sum"`
-	Abandoned uint64 `json:"abandoned"`
+	Assigned   uint64 `json:"assigned"`
+	WaitMsSum  int64  `json:"wait_ms_sum"`
+	Abandoned  uint64 `json:"abandoned"`
+	Overflowed uint64 `json:"overflowed,omitempty"`
 }
 
 type queueGrain struct {
@@ -274,6 +276,8 @@ type withdrawReq struct {
 	// transfer), after WaitMs: counted as an assignment.
 	Agent  string `json:"agent,omitempty"`
 	WaitMs int64  `json:"wait_ms,omitempty"`
+	// Overflow: it waited its route step's time and moved on.
+	Overflow bool `json:"overflow,omitempty"`
 }
 
 // assignReq is the queue's offer of a session to a thread: give it to Agent.
@@ -399,6 +403,8 @@ func (q *queueGrain) handle(g *grain, ctx actor.Context, op string, body []byte)
 			q.Stats.Assigned++
 			q.Stats.WaitMsSum += r.WaitMs
 			q.noteAssigned(nowMs())
+		case r.Overflow:
+			q.Stats.Overflowed++
 		}
 		if err := g.save(ctx); err != nil {
 			return nil, err
@@ -408,6 +414,8 @@ func (q *queueGrain) handle(g *grain, ctx actor.Context, op string, body []byte)
 			abandoned.WithLabelValues(q.Skill).Inc()
 		case r.Agent != "":
 			observeAssigned(q.Skill, r.WaitMs)
+		case r.Overflow:
+			overflowed.WithLabelValues(q.Skill).Inc()
 		}
 		g.d.event(Event{Kind: "dequeue", Queue: q.Skill, Session: r.Session, Agent: r.Agent})
 		ctx.Send(ctx.Self(), selfMsg{what: "dispatch"})

@@ -106,9 +106,10 @@ func (c *checker) on(e desk.Event) {
 func convOf(session string) string { return session[:strings.LastIndex(session, "/")] }
 
 // TestRandomizedScenario: hundreds of customers enter through three scenes
-// (robot first, a skill queue, an owner agent), ten agents of capacity 3
-// go online, away and offline, agents transfer and close, customers close
-// and come back, everyone talks. Throughout, every assignment decision is
+// (robot first, a skill queue, an owner agent who overflows to the skill
+// queue), ten agents of capacity 3 go online, away and offline, agents
+// transfer and close, a supervisor moves waiting sessions past their
+// queues, customers close and come back, everyone talks. Throughout, every assignment decision is
 // checked (see checker); at the end no session is lost, none waits while
 // an agent of its queue has room, the agents' holdings and the sessions'
 // agents agree, the queues' live counts equal a recount from the log, and
@@ -157,7 +158,8 @@ func runScenario(t *testing.T, crash bool, size int) {
 	for _, sc := range []desk.Scene{
 		{Name: "listing", Line: "cars", Route: []string{"queue:sales"}},
 		{Name: "faq", Line: "homes", Route: []string{"bot", "queue:support"}},
-		{Name: "owner", Line: "vip", Route: []string{"agent:a0"}},
+		// a0 first; after a second still waiting, the sales team.
+		{Name: "owner", Line: "vip", Route: []string{"agent:a0/1s", "queue:sales"}},
 	} {
 		if _, err := d.SetScene(ctx, sc); err != nil {
 			t.Fatal(err)
@@ -180,6 +182,10 @@ func runScenario(t *testing.T, crash bool, size int) {
 		if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: fmt.Sprintf("a%d", i), Status: ptr(status), Capacity: ptr(capacity), Skills: ptr(skills(i))}); err != nil {
 			t.Fatal(err)
 		}
+	}
+
+	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "sup", Supervisor: ptr(true)}); err != nil {
+		t.Fatal(err)
 	}
 
 	var mu sync.Mutex
@@ -253,7 +259,19 @@ func runScenario(t *testing.T, crash bool, size int) {
 							_, err := d.Close(ctx, strings.Split(conv, ":")[2], conv, "customer left")
 							note("customer close", err)
 						}
-					case r < 44: // an agent changes status
+					case r < 39: // a supervisor moves a waiting session past its queue
+						q, err := d.Queue(ctx, []string{"sales", "support", "@a0"}[rng.IntN(3)])
+						note("queue", err)
+						if err != nil || len(q.Waiting) == 0 {
+							return
+						}
+						to := fmt.Sprintf("user:a%d", rng.IntN(agents))
+						if rng.IntN(2) == 0 {
+							to = "queue:" + []string{"sales", "support"}[rng.IntN(2)]
+						}
+						_, err = d.Transfer(ctx, "sup", q.Waiting[rng.IntN(len(q.Waiting))].Conv, to, "")
+						note("supervisor move", err)
+					case r < 47: // an agent changes status
 						st := []string{desk.Online, desk.Online, desk.Away, desk.Offline}[rng.IntN(4)]
 						_, err := d.SetAgent(ctx, desk.AgentUpdate{User: agent, Status: &st})
 						note("status", err)
@@ -405,11 +423,12 @@ func runScenario(t *testing.T, crash bool, size int) {
 		}
 		total.Assigned += qi.Stats.Assigned
 		total.Abandoned += qi.Stats.Abandoned
+		total.Overflowed += qi.Stats.Overflowed
 	}
 	if total.Assigned == 0 || total.Abandoned == 0 {
 		t.Errorf("scenario too tame: %+v", total)
 	}
-	t.Logf("queues: %d assignments, %d abandoned", total.Assigned, total.Abandoned)
+	t.Logf("queues: %d assignments, %d abandoned, %d overflowed", total.Assigned, total.Abandoned, total.Overflowed)
 	checkMetrics(t, ctx, n)
 }
 

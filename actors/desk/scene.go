@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -25,7 +26,16 @@ type Scene struct {
 //	bot:ID       a named robot
 //	queue:SKILL  the skill group's queue
 //	agent:ID     straight to an owner agent (its own queue, "@ID")
+//
+// A queue or agent step may end in "/DURATION" (queue:vip/2m): a session
+// still waiting there after that long overflows to the next step.
 const maxRouteSteps = 8
+
+// The bounds of a route step's wait before it overflows.
+const (
+	MinStepWait = time.Second
+	MaxStepWait = 24 * time.Hour
+)
 
 // parseRoute checks a route like "bot,queue:sales" and returns its steps.
 func parseRoute(route []string) ([]string, error) {
@@ -41,8 +51,21 @@ func parseRoute(route []string) ([]string, error) {
 			if i == len(route)-1 && len(route) > 1 {
 				return nil, invalid("route step %q: a robot hands over to a later step, so it comes first", s)
 			}
-		case kind == "queue" && validName(arg):
-		case kind == "agent" && actors.ValidUserID(arg):
+		case kind == "queue" || kind == "agent":
+			name, wait, limited := strings.Cut(arg, "/")
+			if kind == "queue" && !validName(name) || kind == "agent" && !actors.ValidUserID(name) {
+				return nil, invalid("bad route step %q (want bot, bot:ID, queue:SKILL or agent:ID)", s)
+			}
+			if !limited {
+				break
+			}
+			d, err := time.ParseDuration(wait)
+			if err != nil || d < MinStepWait || d > MaxStepWait {
+				return nil, invalid("route step %q: a wait before overflowing of %s to %s, like /2m", s, MinStepWait, MaxStepWait)
+			}
+			if i == len(route)-1 {
+				return nil, invalid("route step %q: the last step has no step to overflow to", s)
+			}
 		default:
 			return nil, invalid("bad route step %q (want bot, bot:ID, queue:SKILL or agent:ID)", s)
 		}
@@ -54,6 +77,7 @@ func parseRoute(route []string) ([]string, error) {
 // stepQueue returns the queue a queue or agent step leads to.
 func stepQueue(step string) (string, bool) {
 	kind, arg, _ := strings.Cut(step, ":")
+	arg, _, _ = strings.Cut(arg, "/")
 	switch kind {
 	case "queue":
 		return arg, true
@@ -61,6 +85,18 @@ func stepQueue(step string) (string, bool) {
 		return "@" + arg, true
 	}
 	return "", false
+}
+
+// stepWait is how long a session waits in a queue or agent step before
+// it overflows to the next (0: until an agent takes it).
+func stepWait(step string) time.Duration {
+	_, arg, _ := strings.Cut(step, ":")
+	_, wait, ok := strings.Cut(arg, "/")
+	if !ok {
+		return 0
+	}
+	d, _ := time.ParseDuration(wait)
+	return d
 }
 
 func (d *Desk) stepBot(step string) (string, bool) {

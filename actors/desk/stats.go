@@ -20,6 +20,10 @@ var (
 		Name: "switchboard_desk_abandoned_total",
 		Help: "Sessions closed while waiting in a queue.",
 	}, []string{"queue"})
+	overflowed = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "switchboard_desk_overflowed_total",
+		Help: "Sessions that waited their route step's time in a queue and moved on to the next step (docs/DESK.md, Overflow).",
+	}, []string{"queue"})
 	fencesTaken = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "switchboard_desk_fences_total",
 		Help: "Desk grain activations that took their checkpoint's fence.",
@@ -58,7 +62,7 @@ var (
 )
 
 func init() {
-	prometheus.MustRegister(queueWait, abandoned, afterHoursSessions, fencesTaken, fencedWrites, resends, waitingNow, oldestWaiting, nextDue)
+	prometheus.MustRegister(queueWait, abandoned, overflowed, afterHoursSessions, fencesTaken, fencedWrites, resends, waitingNow, oldestWaiting, nextDue)
 }
 
 func observeAssigned(queue string, waitMs int64) {
@@ -116,6 +120,8 @@ func recountConv(ctx context.Context, store storage.Store, conv string, out map[
 	// Likewise a close recorded twice (the thread crashed after recording
 	// it, before saving): a session is abandoned once.
 	gone := map[string]bool{}
+	// And an overflow recorded twice: the same queue left twice in a row.
+	overflowedFrom := map[string]string{}
 	for {
 		msgs, err := store.ListMessages(ctx, conv, from, 0, storage.OldestFirst, 1000)
 		if err != nil {
@@ -145,6 +151,9 @@ func recountConv(ctx context.Context, store storage.Store, conv string, out map[
 			case b.Desk == "close" && b.Abandoned && !gone[b.Session]:
 				st.Abandoned++
 				gone[b.Session] = true
+			case b.Desk == "overflow" && overflowedFrom[b.Session] != b.Queue:
+				st.Overflowed++
+				overflowedFrom[b.Session] = b.Queue
 			default:
 				continue
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -68,6 +69,10 @@ type session struct {
 	// (Unix ms; 0: the line never opens again), targets.go.
 	Target int64 `json:"first_response_target_ms,omitempty"`
 	Due    int64 `json:"first_response_due_ms,omitempty"`
+	// OverflowAt is when the waiting session moves on to its route's next
+	// step (Unix ms; 0: it waits until an agent takes it), set while it
+	// waits in a step's queue whose step has a wait (queue:vip/2m).
+	OverflowAt int64 `json:"overflow_at_ms,omitempty"`
 	// Served: an agent has had the session. Its queue entries no longer
 	// carry the due time: whether that agent answered is the metrics'
 	// to say (the desk does not follow the agents' messages).
@@ -101,6 +106,8 @@ type threadGrain struct {
 	// entry goes first while that thread is open or sticky.
 	Alias string `json:"alias,omitempty"`
 	armed bool
+	// overflowArmed is the Session.OverflowAt a timer is set for.
+	overflowArmed int64
 }
 
 // assignMemo is one assignment of a queue entry (see threadGrain.Recent).
@@ -581,6 +588,7 @@ func (t *threadGrain) queue(g *grain, q string, since int64, prefer string) (int
 	s := t.Session
 	now := nowMs()
 	s.State, s.Queue, s.Since, s.Entered, s.Agent, s.Prefer = StateQueued, q, since, now, "", prefer
+	s.OverflowAt = t.overflowAt(q, now)
 	e := t.waitEntry()
 	var pos int
 	ctx, cancel := context.WithTimeout(context.Background(), 2*g.d.rt.Config().RequestTimeout)
@@ -592,6 +600,106 @@ func (t *threadGrain) queue(g *grain, q string, since int64, prefer string) (int
 		return 0, err
 	}
 	return pos, nil
+}
+
+// overflowAt is when a session that waits in queue q from now overflows:
+// only in the queue of its route's current step, if that step has a wait
+// and a step after it (0: never).
+func (t *threadGrain) overflowAt(q string, now int64) int64 {
+	s := t.Session
+	if s.Step+1 >= len(s.Route) {
+		return 0
+	}
+	step := s.Route[s.Step]
+	if sq, ok := stepQueue(step); !ok || sq != q {
+		return 0
+	}
+	if w := stepWait(step); w > 0 {
+		return now + w.Milliseconds()
+	}
+	return 0
+}
+
+// armOverflow sets a timer for the waiting session's overflow.
+func (t *threadGrain) armOverflow(g *grain, ctx actor.Context) {
+	s := t.Session
+	if !t.open() || s.State != StateQueued || s.OverflowAt == 0 || t.overflowArmed == s.OverflowAt {
+		return
+	}
+	t.overflowArmed = s.OverflowAt
+	g.later(ctx, time.Duration(max(0, s.OverflowAt-nowMs()))*time.Millisecond, "overflow", strconv.FormatInt(s.OverflowAt, 10))()
+}
+
+// overflow moves a session that waited its step's time to the next step
+// of its route, keeping its wait and its place by time. A next queue
+// that refuses it (full) is asked again an offer timeout later.
+func (t *threadGrain) overflow(g *grain, ctx actor.Context) {
+	s := t.Session
+	if !t.open() || s.State != StateQueued || s.OverflowAt == 0 || s.Closing != nil {
+		return
+	}
+	if nowMs() < s.OverflowAt {
+		t.armOverflow(g, ctx)
+		return
+	}
+	next := s.Step + 1
+	q, ok := stepQueue(s.Route[min(next, len(s.Route)-1)])
+	if next >= len(s.Route) || !ok {
+		return // parseRoute allows neither
+	}
+	cctx, cancel := context.WithTimeout(context.Background(), 2*g.d.rt.Config().RequestTimeout)
+	defer cancel()
+	step := map[string]any{"desk": "overflow", "queue": s.Queue, "to": s.Route[next], "after_ms": stepWait(s.Route[s.Step]).Milliseconds()}
+	_, err := t.moveToQueue(g, ctx, cctx, System, q, step, func() {
+		s.Step = next
+		s.OverflowAt = t.overflowAt(q, nowMs())
+	}, withdrawReq{Overflow: true})
+	if err != nil && !g.failed {
+		g.d.log.Warn("overflow to the route's next step failed; retrying", "conv", t.Conv, "to", q, "err", err)
+		g.after(ctx, g.d.cfg.OfferTimeout, "overflow")
+		return
+	}
+	t.armOverflow(g, ctx)
+}
+
+// moveToQueue moves the waiting session into queue q, keeping its wait
+// and its place by the time it first waited: entered there first, then
+// step and the queued step written, update applied and the state saved,
+// and the queue it left told last (leave: how it left). Until the state is saved q's offers
+// find the session in the old queue, and are answered "gone"; should the
+// old queue not hear, its next offer is.
+func (t *threadGrain) moveToQueue(g *grain, ctx actor.Context, cctx context.Context, by, q string, step map[string]any, update func(), leave withdrawReq) (int, error) {
+	s := t.Session
+	left := s.Queue
+	e := t.waitEntry()
+	e.Prefer = ""
+	var pos int
+	if err := g.d.call(cctx, KindQueue, q, "enqueue", enqueueReq{Entry: e}, &pos); err != nil {
+		return 0, fmt.Errorf("queue %s: %w", q, err)
+	}
+	if err := t.record(g, by, step, nil, nil, nil); err != nil {
+		return 0, err
+	}
+	if err := t.record(g, System, map[string]any{"desk": "queued", "queue": q, "position": pos}, nil, nil, nil); err != nil {
+		return 0, err
+	}
+	s.Queue, s.Prefer = q, ""
+	update()
+	if err := g.save(ctx); err != nil {
+		return 0, err
+	}
+	leave.Session = s.ID
+	t.leftQueue(g, cctx, left, leave)
+	return pos, nil
+}
+
+// leftQueue tells queue q that the waiting session left it other than
+// by the queue's own offer. Should it not hear, its next offer of the
+// session is answered "gone".
+func (t *threadGrain) leftQueue(g *grain, cctx context.Context, q string, w withdrawReq) {
+	if err := g.d.call(cctx, KindQueue, q, "withdraw", w, nil); err != nil {
+		g.d.log.Warn("queue did not hear a waiting session leave; its next offer finds it gone", "queue", q, "session", w.Session, "err", err)
+	}
 }
 
 func (t *threadGrain) assign(g *grain, ctx actor.Context, r assignReq) (any, error) {
@@ -736,16 +844,10 @@ func (t *threadGrain) transfer(g *grain, ctx actor.Context, r transferReq) (any,
 // assignment from the queue, so its wait counts as any other), or to
 // another queue, where it keeps its place by the time it first waited.
 // The session's own step is written first; the queue it leaves hears of
-// it last, and should that fail, its next offer of the session is
-// answered "gone".
+// it last (see leftQueue).
 func (t *threadGrain) moveWaiting(g *grain, ctx actor.Context, cctx context.Context, r transferReq, kind, arg string, note func()) (any, error) {
 	s := t.Session
 	left := s.Queue
-	withdraw := func(w withdrawReq) {
-		if err := g.d.call(cctx, KindQueue, left, "withdraw", w, nil); err != nil {
-			g.d.log.Warn("queue did not hear a waiting session leave; its next offer finds it gone", "queue", left, "session", s.ID, "err", err)
-		}
-	}
 	switch {
 	case kind == "user" && actors.ValidUserID(arg):
 		var oa offerAnswer
@@ -777,34 +879,20 @@ func (t *threadGrain) moveWaiting(g *grain, ctx actor.Context, cctx context.Cont
 			return nil, err
 		}
 		g.d.event(Event{Kind: "assign", Queue: left, Session: s.ID, Agent: arg})
-		withdraw(withdrawReq{Session: s.ID, Agent: arg, WaitMs: wait})
+		t.leftQueue(g, cctx, left, withdrawReq{Session: s.ID, Agent: arg, WaitMs: wait})
 		return t.info(g, 0), nil
 	case kind == "queue" && validName(arg):
 		if arg == left {
 			return nil, invalid("%s waits in queue %s already", t.Conv, arg)
 		}
-		// Entered is kept: the customer's wait goes on.
-		e := t.waitEntry()
-		e.Prefer = ""
-		var pos int
-		if err := g.d.call(cctx, KindQueue, arg, "enqueue", enqueueReq{Entry: e}, &pos); err != nil {
-			return nil, fmt.Errorf("queue %s: %w", arg, err)
-		}
-		// Until the state is saved the new queue's offers find the
-		// session in the old one, and are answered "gone".
 		step := map[string]any{"desk": "transfer", "queue": left, "to": r.To, "by": r.By}
-		if err := t.record(g, r.By, step, nil, nil, nil); err != nil {
+		pos, err := t.moveToQueue(g, ctx, cctx, r.By, arg, step, func() {
+			s.OverflowAt = t.overflowAt(arg, nowMs())
+			note()
+		}, withdrawReq{})
+		if err != nil {
 			return nil, err
 		}
-		if err := t.record(g, System, map[string]any{"desk": "queued", "queue": arg, "position": pos}, nil, nil, nil); err != nil {
-			return nil, err
-		}
-		s.Queue, s.Prefer = arg, ""
-		note()
-		if err := g.save(ctx); err != nil {
-			return nil, err
-		}
-		withdraw(withdrawReq{Session: s.ID})
 		return t.info(g, pos), nil
 	}
 	return nil, invalid("transfer to %q (want user:ID of an agent or queue:SKILL)", r.To)
@@ -875,6 +963,7 @@ func (t *threadGrain) arm(g *grain, ctx actor.Context) {
 		t.armed = true
 		g.after(ctx, g.d.cfg.InactivityTimeout, "inactive")
 	}
+	t.armOverflow(g, ctx)
 }
 
 // ensure has the agent of an assigned session confirm it holds it, or
@@ -925,6 +1014,11 @@ func (t *threadGrain) self(g *grain, ctx actor.Context, m any) {
 		t.arm(g, ctx)
 	case "ensure":
 		t.ensure(g, ctx)
+	case "overflow":
+		if m.(selfMsg).arg == strconv.FormatInt(t.overflowArmed, 10) {
+			t.overflowArmed = 0
+		}
+		t.overflow(g, ctx)
 	case "finish-close":
 		// A close of a waiting session that a crash cut: the queue may
 		// have counted the abandon; record it (a repeated withdraw

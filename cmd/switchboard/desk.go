@@ -66,7 +66,7 @@ func newDeskCmd() *cobra.Command {
 	scene := &cobra.Command{Use: "scene", Short: "Register and list entry scenes"}
 	var name, line, route string
 	set := &cobra.Command{
-		Use: "set", Short: "Register a scene of a business line and its route (bot, bot:ID, queue:SKILL, agent:ID)", Args: cobra.NoArgs,
+		Use: "set", Short: "Register a scene of a business line and its route (bot, bot:ID, queue:SKILL, agent:ID; a queue or agent step ending in /WAIT, like queue:vip/2m, overflows to the next step after WAIT)", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var out desk.Scene
 			in := desk.Scene{Line: line, Route: strings.Split(route, ",")}
@@ -82,7 +82,7 @@ func newDeskCmd() *cobra.Command {
 	}
 	set.Flags().StringVar(&name, "scene", "", "scene name, e.g. listing")
 	set.Flags().StringVar(&line, "line", "", "business line, e.g. cars")
-	set.Flags().StringVar(&route, "route", "", "route steps, comma-separated, e.g. bot,queue:sales")
+	set.Flags().StringVar(&route, "route", "", "route steps, comma-separated, e.g. bot,queue:sales or agent:a1/5m,queue:sales")
 	for _, f := range []string{"scene", "line", "route"} {
 		_ = set.MarkFlagRequired(f)
 	}
@@ -185,7 +185,7 @@ func newDeskCmd() *cobra.Command {
 			for _, a := range out.Agents {
 				fmt.Fprintf(tw, "%s\t%s\t%d/%d\n", a.User, a.Status, a.Load, a.Capacity)
 			}
-			fmt.Fprintf(tw, "assigned %d, abandoned %d\n", out.Stats.Assigned, out.Stats.Abandoned)
+			fmt.Fprintf(tw, "assigned %d, abandoned %d, overflowed %d\n", out.Stats.Assigned, out.Stats.Abandoned, out.Stats.Overflowed)
 			return tw.Flush()
 		},
 	}

@@ -1,0 +1,115 @@
+package desk_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/actors/desk"
+)
+
+// A route step's wait is named and bounded: 1 s to 24 h, never on the
+// last step (there is no step to overflow to).
+func TestRouteStepWaitBounds(t *testing.T) {
+	n := startNode(t, openStore(t), desk.Config{})
+	ctx := tctx(t)
+	for _, c := range []struct {
+		route []string
+		want  pb.Code
+	}{
+		{[]string{"queue:vip/1s", "queue:care"}, pb.Code_OK}, // at the lower edge
+		{[]string{"queue:vip/24h", "queue:care"}, pb.Code_OK},
+		{[]string{"bot", "agent:a1/5m", "queue:vip/2m", "queue:care"}, pb.Code_OK},
+		{[]string{"queue:vip/999ms", "queue:care"}, pb.Code_INVALID},
+		{[]string{"queue:vip/24h0m1s", "queue:care"}, pb.Code_INVALID},
+		{[]string{"queue:vip/2m"}, pb.Code_INVALID},
+		{[]string{"queue:care", "queue:vip/2m"}, pb.Code_INVALID},
+		{[]string{"queue:vip/soon", "queue:care"}, pb.Code_INVALID},
+		{[]string{"queue:vip/", "queue:care"}, pb.Code_INVALID},
+		{[]string{"queue:/2m", "queue:care"}, pb.Code_INVALID},
+		{[]string{"bot/2m", "queue:care"}, pb.Code_INVALID},
+	} {
+		_, err := n.Desk.SetScene(ctx, desk.Scene{Name: "s", Line: "l", Route: c.route})
+		if code(err) != c.want {
+			t.Errorf("route %v: %v, want %s", c.route, err, c.want)
+		}
+	}
+}
+
+// A session still waiting in a step with a wait moves on to the route's
+// next step: from the owner agent's own queue to the skill group, keeping
+// its wait (counted from its entering) and its place by time. The deadline
+// is saved: a restart before it still overflows.
+func TestRouteOverflow(t *testing.T) {
+	store := openStore(t)
+	n, crash := startCrashable(t, store, desk.Config{})
+	ctx := tctx(t)
+	d := n.Desk
+	// The account manager a1 first, for two seconds; then the care team.
+	if _, err := d.SetScene(ctx, desk.Scene{Name: "mine", Line: "l", Route: []string{"agent:a1/2s", "queue:care"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "a1", Status: ptr(desk.Away), Capacity: ptr(1)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "a2", Status: ptr(desk.Online), Capacity: ptr(1), Skills: ptr([]string{"care"})}); err != nil {
+		t.Fatal(err)
+	}
+	entered := time.Now()
+	s, err := d.Enter(ctx, "c1", "mine")
+	if err != nil || s.State != desk.StateQueued || s.Queue != "@a1" {
+		t.Fatalf("c1 enters: %+v %v, want waiting for a1", s, err)
+	}
+	// A crash before the deadline: the new node overflows it all the same.
+	crash()
+	n = startNode(t, store, desk.Config{})
+	d = n.Desk
+	if in, err := d.Session(ctx, "c1", s.Conv); err != nil || in.Queue != "@a1" {
+		t.Fatalf("after the restart: %+v %v, want still waiting for a1", in, err)
+	}
+	eventually(t, func() error {
+		if in, _ := d.Session(ctx, "a2", s.Conv); agentOf(in) != "a2" {
+			return fmt.Errorf("c1: %+v, want a2's after the overflow", in)
+		}
+		return nil
+	})
+	if q, err := d.Queue(ctx, "@a1"); err != nil || len(q.Waiting) != 0 || q.Stats.Overflowed != 1 || q.Stats.Assigned != 0 || q.Stats.Abandoned != 0 {
+		t.Fatalf("a1's own queue: %+v %v, want empty, one overflowed", q, err)
+	}
+	if q, err := d.Queue(ctx, "care"); err != nil || q.Stats.Assigned != 1 || q.Stats.Overflowed != 0 {
+		t.Fatalf("care: %+v %v, want one assigned", q, err)
+	}
+	steps := deskEvents(t, n, "c1", s.Conv)
+	of := stepsOf(steps, "overflow")
+	if len(of) != 1 || of[0]["queue"] != "@a1" || of[0]["to"] != "queue:care" || of[0]["after_ms"] != float64(2000) {
+		t.Fatalf("overflow steps: %v (%s)", of, kinds(steps))
+	}
+	assigned := stepsOf(steps, "assigned")
+	if len(assigned) != 1 || assigned[0]["queue"] != "care" {
+		t.Fatalf("assigned: %v", assigned)
+	}
+	if w, _ := assigned[0]["wait_ms"].(float64); w < 2000 || w > float64(time.Since(entered).Milliseconds()) {
+		t.Fatalf("c1's wait %v ms, want from its entering (%v ago), at least the step's 2 s", assigned[0]["wait_ms"], time.Since(entered))
+	}
+
+	// An agent taking it in time stops the overflow: a1 online now takes
+	// c2 before its two seconds run out, and keeps it.
+	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "a1", Status: ptr(desk.Online)}); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := d.Enter(ctx, "c2", "mine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() error {
+		if in, _ := d.Session(ctx, "a1", s2.Conv); agentOf(in) != "a1" {
+			return fmt.Errorf("c2: %+v, want a1's", in)
+		}
+		return nil
+	})
+	time.Sleep(2500 * time.Millisecond)
+	if in, err := d.Session(ctx, "a1", s2.Conv); err != nil || agentOf(in) != "a1" || len(stepsOf(deskEvents(t, n, "c2", s2.Conv), "overflow")) != 0 {
+		t.Fatalf("c2 after its step's wait: %+v %v, want a1's, no overflow", in, err)
+	}
+}
