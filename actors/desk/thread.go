@@ -794,14 +794,9 @@ func (t *threadGrain) transfer(g *grain, ctx actor.Context, r transferReq) (any,
 	}
 	switch {
 	case kind == "user" && actors.ValidUserID(arg) && arg != from:
-		var oa offerAnswer
-		t.Tokens++
-		token := t.Tokens
-		if err := g.d.call(cctx, KindAgent, arg, "offer", offer{Session: s.ID, Thread: threadID(t.Line, t.Customer), Conv: t.Conv, Token: token}, &oa); err != nil {
+		token, err := t.offerTo(g, cctx, arg)
+		if err != nil {
 			return nil, err
-		}
-		if !oa.Accepted {
-			return nil, rejected(pb.Code_BUSY, "agent %s cannot take it (status %s, load %d of %d)", arg, oa.View.Status, oa.View.Load, oa.View.Capacity)
 		}
 		if err := t.record(g, r.By, step, []string{arg}, nil, []string{from}); err != nil {
 			_ = g.d.call(cctx, KindAgent, arg, "release", offer{Session: s.ID}, nil)
@@ -839,6 +834,24 @@ func (t *threadGrain) transfer(g *grain, ctx actor.Context, r transferReq) (any,
 	return nil, invalid("transfer to %q (want user:ID of another agent or queue:SKILL)", r.To)
 }
 
+// offerTo has agent hold the session for a transfer (a new assignment
+// token): BUSY if the agent cannot take it.
+func (t *threadGrain) offerTo(g *grain, cctx context.Context, agent string) (uint64, error) {
+	var oa offerAnswer
+	t.Tokens++
+	token := t.Tokens
+	if err := g.d.call(cctx, KindAgent, agent, "offer", offer{Session: t.Session.ID, Thread: threadID(t.Line, t.Customer), Conv: t.Conv, Token: token}, &oa); err != nil {
+		return 0, err
+	}
+	if !oa.Accepted {
+		// Nobody holds the token: taking it back leaves the state as it
+		// was, so the refusal does not restart the grain (see grain.fail).
+		t.Tokens--
+		return 0, rejected(pb.Code_BUSY, "agent %s cannot take it (status %s, load %d of %d)", agent, oa.View.Status, oa.View.Load, oa.View.Capacity)
+	}
+	return token, nil
+}
+
 // moveWaiting is a supervisor's transfer of a waiting session: to an
 // agent, who takes it now, past the queue's order (recorded as an
 // assignment from the queue, so its wait counts as any other), or to
@@ -850,14 +863,9 @@ func (t *threadGrain) moveWaiting(g *grain, ctx actor.Context, cctx context.Cont
 	left := s.Queue
 	switch {
 	case kind == "user" && actors.ValidUserID(arg):
-		var oa offerAnswer
-		t.Tokens++
-		token := t.Tokens
-		if err := g.d.call(cctx, KindAgent, arg, "offer", offer{Session: s.ID, Thread: threadID(t.Line, t.Customer), Conv: t.Conv, Token: token}, &oa); err != nil {
+		token, err := t.offerTo(g, cctx, arg)
+		if err != nil {
 			return nil, err
-		}
-		if !oa.Accepted {
-			return nil, rejected(pb.Code_BUSY, "agent %s cannot take it (status %s, load %d of %d)", arg, oa.View.Status, oa.View.Load, oa.View.Capacity)
 		}
 		wait := max(0, nowMs()-s.Entered)
 		step := map[string]any{"desk": "assigned", "queue": left, "agent": arg, "wait_ms": wait, "by": r.By}
