@@ -27,6 +27,7 @@ type DeskWire interface {
 	Status(ctx context.Context, by, status string) (DeskAgentInfo, error)
 	Agent(ctx context.Context, by, agent string) (DeskAgentInfo, error)
 	Queue(ctx context.Context, by, skill string) (DeskQueueInfo, error)
+	Reach(ctx context.Context, by, customer, scene, data string) (DeskSessionInfo, error)
 	Transfer(ctx context.Context, by, conv, to, note string) (DeskSessionInfo, error)
 	Close(ctx context.Context, by, conv, reason string) (DeskSessionInfo, error)
 	Session(ctx context.Context, by, conv string) (DeskSessionInfo, error)
@@ -99,6 +100,18 @@ func (s *deviceSession) DeskQueue(ctx context.Context, skill string) (DeskQueueI
 		return DeskQueueInfo{}, err
 	}
 	return w.Queue(ctx, s.user, skill)
+}
+
+// DeskReach is the device's user, an agent, writing to a customer first.
+func (s *deviceSession) DeskReach(ctx context.Context, customer, scene, data string) (DeskSessionInfo, error) {
+	w, err := s.rt.wire(s.user)
+	if err != nil {
+		return DeskSessionInfo{}, err
+	}
+	if err := checkUser(customer); err != nil {
+		return DeskSessionInfo{}, err
+	}
+	return w.Reach(ctx, s.user, customer, scene, data)
 }
 
 // DeskTransfer is the device's user handing a session on.

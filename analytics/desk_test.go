@@ -141,6 +141,9 @@ func TestDeskOf(t *testing.T) {
 	}{
 		{`{"desk":"start","session":"s/1","line":"cars","scene":"listing","data":""}`, DeskStep{Op: DeskStart}},
 		{`{"desk":"start","session":"s/2","line":"cars","scene":"listing","data":"","reopened_by":17}`, DeskStep{Op: DeskStart, Reopened: true}},
+		{`{"desk":"start","session":"s/3","line":"cars","scene":"listing","data":"","outbound":true,"by":"a1"}`, DeskStep{Op: DeskStart, Outbound: true}},
+		{`{"desk":"start","session":"s/3","line":"cars","outbound":true,"reopened_by":17}`, DeskStep{}},
+		{`{"desk":"transfer","session":"s/3","from":"","to":"user:a1","by":"a1","outbound":true}`, DeskStep{Op: DeskTransfer, Owner: "a1"}},
 		{`{"desk":"start","session":"s/1","line":"cars","first_response_target_ms":120000}`, DeskStep{Op: DeskStart, TargetMs: 120000}},
 		{`{"desk":"start","session":"s/1","line":"cars","first_response_target_ms":-1}`, DeskStep{}},
 		// Hours without their message; hours that do not parse are none.
@@ -221,6 +224,8 @@ func TestDeskStepRejected(t *testing.T) {
 		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{Op: DeskAssigned, Owner: "a", WaitMs: maxWaitMs + 1}},
 		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{Op: DeskRequeue, Owner: "a"}},
 		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{Op: DeskTransfer, Abandoned: true}},
+		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{Op: DeskTransfer, Outbound: true}},
+		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{Op: DeskStart, Outbound: true, Reopened: true}},
 		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{WaitMs: 3}},
 		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{Op: DeskRating, Session: "s/1"}},
 		{Conv: "c", Seq: 1, Role: storage.SenderSystem, ServerTS: at, Desk: DeskStep{Op: DeskRating, Score: 6, Session: "s/1"}},
@@ -402,6 +407,29 @@ func TestDeskFirstResponseAcrossTheNight(t *testing.T) {
 	}
 	if frt != 0 {
 		t.Errorf("the activity sessions have %d first responses; the night splits them and leaves none", frt)
+	}
+}
+
+// An agent who reaches out first answers nobody: an outbound session has
+// no desk first response, neither for the agent's opening message nor for
+// the reply to the customer's answer; the session after it has its own.
+func TestOutboundSessionHasNoFirstResponse(t *testing.T) {
+	e := newEngine(t, DefaultConfig())
+	feed(t, e, events("c1",
+		msg{who: "sys", at: mn, desk: DeskStep{Op: DeskStart, Outbound: true}, line: "cars"},
+		transfer(mn, "a1"),
+		msg{who: "a1", at: mn + sec},      // "your car is ready"
+		msg{who: "c", at: 2 * mn},         // "thanks, when can I pick it up?"
+		msg{who: "a1", at: 2*mn + 30*sec}, // a reply, not a desk first response
+		closed(3*mn, false),
+		start(10*mn, "cars"),
+		assigned(10*mn+5*sec, "a1", 5*sec),
+		msg{who: "a1", at: 10*mn + 20*sec},
+	))
+	for _, key := range []string{"a1", AllKey, LineKey("cars")} {
+		if n, _, total := deskFirst(e, key); n != 1 || total != float64(20*sec) {
+			t.Errorf("%s: %d desk first responses, %v ms in all; want only the entered session's, 20 s", key, n, total)
+		}
 	}
 }
 

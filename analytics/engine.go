@@ -238,6 +238,12 @@ func (e *Engine) deskStep(cs *convState, d *DeskStep, t int64) {
 	case DeskStart:
 		// An entry is the customer asking; a session reopened by a
 		// customer's message was asked for by the messages since the close.
+		// An agent who reaches out asks nobody to answer them: such a
+		// session has no first response.
+		if d.Outbound {
+			cs.deskPhase, cs.hasAsked, cs.hasClockFrom, cs.target, cs.hours = deskAnswered, false, false, 0, ""
+			break
+		}
 		if d.Reopened && cs.deskPhase == deskClosed && cs.hasAsked {
 			cs.asked = min(cs.asked, t)
 		} else {

@@ -77,6 +77,7 @@ type DeskStep struct {
 	WaitMs    int64  // assigned: the queue wait it ends
 	Abandoned bool   // close: the session was waiting in a queue
 	Reopened  bool   // start: a customer's message after the close reopened
+	Outbound  bool   // start: an agent reached out first; nobody asked
 	// TargetMs (start): the line's first-response target, against which
 	// the session's first response is timely; 0: the reply threshold.
 	TargetMs int64
@@ -169,6 +170,7 @@ func DeskOf(m storage.Message) DeskStep {
 		OpenWaitMs *int64           `json:"open_wait_ms"`
 		Abandoned  bool             `json:"abandoned"`
 		ReopenedBy uint64           `json:"reopened_by"`
+		Outbound   bool             `json:"outbound"`
 		TargetMs   int64            `json:"first_response_target_ms"`
 		Hours      *openhours.Hours `json:"hours"`
 		OpensAtMs  int64            `json:"opens_at_ms"`
@@ -181,7 +183,7 @@ func DeskOf(m storage.Message) DeskStep {
 	st := DeskStep{Op: b.Desk}
 	switch b.Desk {
 	case DeskStart:
-		st.Reopened, st.TargetMs = b.ReopenedBy != 0, b.TargetMs
+		st.Reopened, st.Outbound, st.TargetMs = b.ReopenedBy != 0, b.Outbound, b.TargetMs
 		if b.Hours != nil {
 			// Hours too long are none: the step still starts a session.
 			st.Hours, _ = hoursKey(*b.Hours)
@@ -241,6 +243,8 @@ func (d *DeskStep) check() error {
 		return fmt.Errorf("desk step %s: abandoned", d.Op)
 	case d.Reopened && d.Op != DeskStart:
 		return fmt.Errorf("desk step %s: reopened", d.Op)
+	case d.Outbound && (d.Op != DeskStart || d.Reopened):
+		return fmt.Errorf("desk step %s: outbound", d.Op)
 	case d.TargetMs != 0 && d.Op != DeskStart, d.TargetMs < 0 || d.TargetMs > maxWaitMs:
 		return fmt.Errorf("desk step %s: first-response target %d ms", d.Op, d.TargetMs)
 	case d.Hours != "" && d.Op != DeskStart, len(d.Hours) > maxHoursLen:

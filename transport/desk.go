@@ -40,6 +40,13 @@ func validateDesk(r *wirepb.Request) error {
 		if n := len(op.DeskEnter.Scene) + len(op.DeskEnter.Data); n > MaxDeskSceneBytes {
 			return invalid("scene and data are %d bytes, limit %d", n, MaxDeskSceneBytes)
 		}
+	case *wirepb.Request_DeskReach:
+		if op.DeskReach.Scene == "" {
+			return invalid("desk_reach names no scene")
+		}
+		if n := len(op.DeskReach.Scene) + len(op.DeskReach.Data); n > MaxDeskSceneBytes {
+			return invalid("scene and data are %d bytes, limit %d", n, MaxDeskSceneBytes)
+		}
 	case *wirepb.Request_DeskStatus:
 		switch op.DeskStatus.Status {
 		case "", "online", "away", "offline":
@@ -140,6 +147,12 @@ func (c *conn) desk(ctx context.Context, r *wirepb.Request) *wirepb.Response {
 			out.Agents = append(out.Agents, &wirepb.DeskQueueAgent{User: a.User, Status: a.Status, Load: uint32(max(a.Load, 0)), Capacity: uint32(max(a.Capacity, 0))})
 		}
 		return &wirepb.Response{Result: &wirepb.Response_DeskQueue{DeskQueue: out}}
+	case *wirepb.Request_DeskReach:
+		s, err := ds.DeskReach(ctx, op.DeskReach.Customer, op.DeskReach.Scene, op.DeskReach.Data)
+		if err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_DeskReach{DeskReach: wireDeskSession(s)}}
 	case *wirepb.Request_DeskTransfer:
 		s, err := ds.DeskTransfer(ctx, op.DeskTransfer.Conv, op.DeskTransfer.To, op.DeskTransfer.Note)
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/switchboard-im/switchboard/actors/desk"
+	"github.com/switchboard-im/switchboard/transport"
 	"github.com/switchboard-im/switchboard/transport/client"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
@@ -18,12 +19,7 @@ func TestDeskWireRequests(t *testing.T) {
 	ctx := tctx(t)
 	setUpDesk(t, e, []string{"queue:sales"}, desk.Offline, "a1", "a2")
 	c1, a1, a2, eve := e.dial("c1", "web"), e.dial("a1", "wb"), e.dial("a2", "wb"), e.dial("eve", "phone")
-	want := func(what string, err error, code wirepb.Code) {
-		t.Helper()
-		if wirepb.CodeOf(err) != code {
-			t.Fatalf("%s: %v, want %s", what, err, code)
-		}
-	}
+	want := func(what string, err error, code wirepb.Code) { t.Helper(); wantCode(t, what, err, code) }
 
 	// Entering: the customer is the connection's user.
 	_, err := c1.DeskEnter(ctx, "", "")
@@ -287,5 +283,55 @@ func TestDeskWireRequests(t *testing.T) {
 	}
 	if me, err := a1.DeskStatus(ctx, desk.Offline); err != nil || me.Status != desk.Offline {
 		t.Fatalf("a1 offline: %+v %v", me, err)
+	}
+}
+
+// An agent reaches out to a customer over QUIC: the session is the
+// agent's at once, and the customer's connection gets the agent's first
+// words in the new service conversation. Only registered agents may, a
+// customer with an open session elsewhere is refused, bad input is
+// refused before the node.
+func TestDeskReachOverTheWire(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx := tctx(t)
+	setUpDesk(t, e, []string{"queue:sales"}, desk.Online, "a1", "a2")
+	c1, a1, a2, eve := e.dial("c1", "phone"), e.dial("a1", "wb"), e.dial("a2", "wb"), e.dial("eve", "phone")
+	want := func(what string, err error, code wirepb.Code) { t.Helper(); wantCode(t, what, err, code) }
+	_, err := eve.DeskReach(ctx, "c1", "listing", "")
+	want("a stranger reaching out", err, wirepb.Code_FORBIDDEN)
+	_, err = c1.DeskReach(ctx, "a1", "listing", "")
+	want("a customer reaching out", err, wirepb.Code_FORBIDDEN)
+	_, err = a1.DeskReach(ctx, "c1", "", "")
+	want("no scene", err, wirepb.Code_INVALID)
+	_, err = a1.DeskReach(ctx, "c1", "listing", strings.Repeat("d", transport.MaxDeskSceneBytes-len("listing")+1))
+	want("a scene over its limit", err, wirepb.Code_INVALID)
+	_, err = a1.DeskReach(ctx, "no good", "listing", "")
+	want("a malformed customer", err, wirepb.Code_INVALID)
+	_, err = a1.DeskReach(ctx, "a1", "listing", "")
+	want("reaching oneself", err, wirepb.Code_INVALID)
+	_, err = a1.DeskReach(ctx, "c1", "nosuch", "")
+	want("an unknown scene", err, wirepb.Code_NOT_FOUND)
+
+	s, err := a1.DeskReach(ctx, "c1", "listing", "42")
+	if err != nil || s.State != desk.StateAssigned || s.Agent != "a1" || !strings.HasPrefix(s.Conv, "s:cars:c1:") {
+		t.Fatalf("a1 reaches c1: %+v %v", s, err)
+	}
+	if _, err := a1.SendText(ctx, client.ToConv(s.Conv), "Your car is ready"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the customer gets the agent's first words", func() bool {
+		return strings.Contains(joined(texts(t, c1, s.Conv)), "Your car is ready")
+	})
+	_, err = a2.DeskReach(ctx, "c1", "listing", "")
+	want("a second agent while the session is open", err, wirepb.Code_EXISTS)
+	if si, err := c1.DeskSession(ctx, s.Conv); err != nil || si.Agent != "a1" || si.State != desk.StateAssigned {
+		t.Fatalf("c1 reads its session: %+v %v", si, err)
+	}
+}
+
+func wantCode(t testing.TB, what string, err error, code wirepb.Code) {
+	t.Helper()
+	if wirepb.CodeOf(err) != code {
+		t.Fatalf("%s: %v, want %s", what, err, code)
 	}
 }

@@ -41,6 +41,7 @@ func seedRequests() []*wirepb.Request {
 		{Id: 18, Op: &wirepb.Request_UnregisterPush{UnregisterPush: &wirepb.UnregisterPushRequest{}}},
 		{Id: 20, Op: &wirepb.Request_DeskEnter{DeskEnter: &wirepb.DeskEnterRequest{Scene: "listing", Data: "1"}}},
 		{Id: 21, Op: &wirepb.Request_DeskQueue{DeskQueue: &wirepb.DeskQueueRequest{Skill: "sales"}}},
+		{Id: 49, Op: &wirepb.Request_DeskReach{DeskReach: &wirepb.DeskReachRequest{Customer: "c1", Scene: "listing", Data: "1"}}},
 		{Id: 22, Op: &wirepb.Request_DeskTransfer{DeskTransfer: &wirepb.DeskTransferRequest{Conv: "s:cars:c1:1", To: "queue:sales", Note: "n"}}},
 		{Id: 23, Op: &wirepb.Request_DeskClose{DeskClose: &wirepb.DeskCloseRequest{Conv: "s:cars:c1:1"}}},
 		{Id: 30, Op: &wirepb.Request_ReadBy{ReadBy: &wirepb.ReadByRequest{Conv: "g:team", Seq: 3, After: "ann", Limit: 50}}},

@@ -567,7 +567,7 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 	case *wirepb.Request_DeskHandover:
 		return c.deskHandover(ctx, op.DeskHandover)
 
-	case *wirepb.Request_DeskEnter, *wirepb.Request_DeskStatus, *wirepb.Request_DeskQueue, *wirepb.Request_DeskTransfer, *wirepb.Request_DeskClose, *wirepb.Request_DeskRate, *wirepb.Request_DeskNote, *wirepb.Request_DeskSession,
+	case *wirepb.Request_DeskEnter, *wirepb.Request_DeskReach, *wirepb.Request_DeskStatus, *wirepb.Request_DeskQueue, *wirepb.Request_DeskTransfer, *wirepb.Request_DeskClose, *wirepb.Request_DeskRate, *wirepb.Request_DeskNote, *wirepb.Request_DeskSession,
 		*wirepb.Request_DeskReplies, *wirepb.Request_DeskTag:
 		return c.desk(ctx, req)
 

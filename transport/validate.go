@@ -262,7 +262,7 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 		return validateCardClick(op.CardClick)
 	case *wirepb.Request_DeskHandover:
 		return checkConv(op.DeskHandover.Conv)
-	case *wirepb.Request_DeskEnter, *wirepb.Request_DeskStatus, *wirepb.Request_DeskQueue, *wirepb.Request_DeskTransfer, *wirepb.Request_DeskClose, *wirepb.Request_DeskRate,
+	case *wirepb.Request_DeskEnter, *wirepb.Request_DeskReach, *wirepb.Request_DeskStatus, *wirepb.Request_DeskQueue, *wirepb.Request_DeskTransfer, *wirepb.Request_DeskClose, *wirepb.Request_DeskRate,
 		*wirepb.Request_DeskReplies, *wirepb.Request_DeskNote, *wirepb.Request_DeskSession, *wirepb.Request_DeskTag:
 		return validateDesk(r)
 	case *wirepb.Request_MyMetrics:

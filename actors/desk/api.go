@@ -105,15 +105,53 @@ func (d *Desk) Enter(ctx context.Context, customer, scene string) (SessionInfo, 
 	if !actors.ValidUserID(customer) || customer == System {
 		return out, invalid("bad user id %q", customer)
 	}
-	name, data, err := sceneName(scene)
+	sc, data, err := d.sceneOf(ctx, scene)
 	if err != nil {
 		return out, err
 	}
+	req := enterReq{Customer: customer, Line: sc.Line, Scene: scene, Data: data, Route: sc.Route, lineSettings: sc.lineSettings}
+	err = d.call(ctx, KindThread, threadID(sc.Line, customer), "enter", req, &out)
+	return out, err
+}
+
+// sceneOf is the registered scene of an entry such as "listing/123", and
+// the entry's data ("123").
+func (d *Desk) sceneOf(ctx context.Context, scene string) (sceneEntry, string, error) {
 	var sc sceneEntry
-	if err := d.call(ctx, KindScenes, scenesID, "get", name, &sc); err != nil {
+	name, data, err := sceneName(scene)
+	if err != nil {
+		return sc, "", err
+	}
+	err = d.call(ctx, KindScenes, scenesID, "get", name, &sc)
+	return sc, data, err
+}
+
+// Reach starts an outbound session: agent writes to customer first, in
+// the business line of scene (a follow-up, an order that needs a word).
+// The agent takes it at once (online with room, else BUSY); a customer
+// with an open session in the line is refused EXISTS, unless that
+// session is already the agent's. The scene's route says where the
+// session goes should the agent hand it back (its first queue step).
+func (d *Desk) Reach(ctx context.Context, agent, customer, scene string) (SessionInfo, error) {
+	var out SessionInfo
+	if !actors.ValidUserID(customer) || customer == System {
+		return out, invalid("bad user id %q", customer)
+	}
+	if customer == agent {
+		return out, invalid("%s cannot reach out to themself", agent)
+	}
+	a, err := d.Agent(ctx, agent)
+	if err != nil {
 		return out, err
 	}
-	req := enterReq{Customer: customer, Line: sc.Line, Scene: scene, Data: data, Route: sc.Route, lineSettings: sc.lineSettings}
+	if !registered(a) {
+		return out, rejected(pb.Code_FORBIDDEN, "%s is no agent of the desk", agent)
+	}
+	sc, data, err := d.sceneOf(ctx, scene)
+	if err != nil {
+		return out, err
+	}
+	req := enterReq{Customer: customer, Line: sc.Line, Scene: scene, Data: data, Route: sc.Route, By: agent}
 	err = d.call(ctx, KindThread, threadID(sc.Line, customer), "enter", req, &out)
 	return out, err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -253,6 +254,8 @@ type enterReq struct {
 	Own int64  `json:"own,omitempty"`
 	// The line's opening hours (nil: always open) and targets at the entry.
 	lineSettings
+	// By: the agent who starts an outbound session (Desk.Reach).
+	By string `json:"by,omitempty"`
 }
 
 type forgetReq struct {
@@ -421,7 +424,7 @@ func (t *threadGrain) handle(g *grain, ctx actor.Context, op string, body []byte
 	return nil, invalid("unknown op %q", op)
 }
 
-func (t *threadGrain) enter(g *grain, ctx actor.Context, r enterReq) (any, error) {
+func (t *threadGrain) enter(g *grain, ctx actor.Context, r enterReq) (_ any, err error) {
 	if r.Customer != t.who() || r.Line != t.Line {
 		if t.Merged != "" && r.Customer == t.Customer {
 			return nil, rejected(pb.Code_FORBIDDEN, "%s was merged into %s: enter as %s", t.Customer, t.Merged, t.Merged)
@@ -429,6 +432,9 @@ func (t *threadGrain) enter(g *grain, ctx actor.Context, r enterReq) (any, error
 		return nil, invalid("entry for %s/%s reached thread %s/%s", r.Line, r.Customer, t.Line, t.who())
 	}
 	if t.open() {
+		if s := t.Session; r.By != "" && (s.State != StateAssigned || s.Agent != r.By) {
+			return nil, rejected(pb.Code_EXISTS, "%s has an open session in line %s (%s)", t.who(), t.Line, s.State)
+		}
 		return t.info(g, 0), nil
 	}
 	// A rating of the last session whose step is not written yet goes
@@ -444,12 +450,31 @@ func (t *threadGrain) enter(g *grain, ctx actor.Context, r enterReq) (any, error
 	if r.Via != "" && (!sticky || t.ClosedAt < r.Own) {
 		return SessionInfo{}, nil // declined: the account's own thread goes on
 	}
-	if r.Via == "" && t.Alias != "" {
+	if r.Via == "" && r.By == "" && t.Alias != "" {
 		in, err := t.viaAlias(g, r, sticky)
 		if err != nil || in.Session != "" {
 			return in, err
 		}
 		t.Alias = "" // past its window or older than our own: never again
+	}
+	var token uint64
+	if r.By != "" {
+		// The agent first: a refusal changes nothing.
+		conv := t.Conv
+		if !sticky {
+			conv = fmt.Sprintf("s:%s:%s:%d", t.Line, t.Customer, t.Gen+1)
+		}
+		cctx, cancel := context.WithTimeout(context.Background(), 2*g.d.rt.Config().RequestTimeout)
+		token, err = t.offerTo(g, cctx, r.By, fmt.Sprintf("%s/%d", conv, t.N+1), conv)
+		cancel()
+		if err != nil {
+			return nil, err
+		}
+		defer func() {
+			if err != nil {
+				g.d.tell(KindAgent, r.By, "release", offer{Session: fmt.Sprintf("%s/%d", conv, t.N+1), Token: token}, nil)
+			}
+		}()
 	}
 	if !sticky {
 		was := t.Conv
@@ -470,15 +495,44 @@ func (t *threadGrain) enter(g *grain, ctx actor.Context, r enterReq) (any, error
 	if sticky {
 		prefer = t.LastAgent
 	}
-	return t.begin(g, ctx, &session{Scene: r.Scene, Data: r.Data, Route: r.Route, Prefer: prefer},
-		map[string]any{"desk": "start", "line": t.Line, "scene": r.Scene, "data": r.Data}, r.lineSettings)
+	start := map[string]any{"desk": "start", "line": t.Line, "scene": r.Scene, "data": r.Data}
+	if r.By != "" {
+		return t.reach(g, ctx, r, token, start)
+	}
+	return t.begin(g, ctx, &session{Scene: r.Scene, Data: r.Data, Route: r.Route, Prefer: prefer}, start, r.lineSettings,
+		func(s *session) (int, error) { return t.step(g, 0) })
+}
+
+// reach starts an outbound session: agent r.By, holding it already
+// (token), writes to the customer first. The session starts at its
+// route's first queue step, where it goes back should the agent go
+// offline; it has no first response to measure (nobody asked) and no
+// robot, and tells nobody the line's hours.
+func (t *threadGrain) reach(g *grain, ctx actor.Context, r enterReq, token uint64, start map[string]any) (any, error) {
+	first := slices.IndexFunc(r.Route, func(step string) bool { _, ok := stepQueue(step); return ok })
+	if first < 0 {
+		return nil, invalid("scene %s routes to the robot only: no queue to fall back to", r.Scene)
+	}
+	start["outbound"], start["by"] = true, r.By
+	s := &session{Scene: r.Scene, Data: r.Data, Route: r.Route[first:]}
+	return t.begin(g, ctx, s, start, lineSettings{}, func(s *session) (int, error) {
+		step := map[string]any{"desk": "transfer", "from": "", "to": "user:" + r.By, "by": r.By, "outbound": true}
+		if err := t.record(g, r.By, step, []string{r.By}, nil, nil); err != nil {
+			return 0, err
+		}
+		q, _ := stepQueue(s.Route[0])
+		s.State, s.Queue, s.Agent, s.Token, s.Served = StateAssigned, q, r.By, token, true
+		t.LastAgent = r.By
+		g.d.event(Event{Kind: "assign", Session: s.ID, Agent: r.By})
+		return 0, nil
+	})
 }
 
 // begin makes s the next session of the current conversation, records its
 // start (the event start, with the line's first-response target and
 // hours), tells the customer when a closed line opens (line.Hours, nil if
 // always open) and takes its route's first step.
-func (t *threadGrain) begin(g *grain, ctx actor.Context, s *session, start map[string]any, line lineSettings) (any, error) {
+func (t *threadGrain) begin(g *grain, ctx actor.Context, s *session, start map[string]any, line lineSettings, first func(*session) (int, error)) (any, error) {
 	// Listed first: a crash after the session opened must find it listed
 	// (a listed thread whose session never opened is dropped by the wake).
 	rctx, cancel := context.WithTimeout(context.Background(), 2*g.d.rt.Config().RequestTimeout)
@@ -510,7 +564,7 @@ func (t *threadGrain) begin(g *grain, ctx actor.Context, s *session, start map[s
 	if err := t.afterHours(g, line.Hours); err != nil {
 		return nil, err
 	}
-	pos, err := t.step(g, 0)
+	pos, err := first(s)
 	if err != nil {
 		return nil, err
 	}
@@ -558,7 +612,8 @@ func (t *threadGrain) reopen(g *grain, ctx actor.Context, r messageNote) (any, e
 		prefer = t.LastAgent
 	}
 	return t.begin(g, ctx, &session{Scene: last.Scene, Data: last.Data, Route: last.Route, Prefer: prefer},
-		map[string]any{"desk": "start", "line": t.Line, "scene": last.Scene, "data": last.Data, "reopened_by": r.Seq}, t.lineSettings(g))
+		map[string]any{"desk": "start", "line": t.Line, "scene": last.Scene, "data": last.Data, "reopened_by": r.Seq}, t.lineSettings(g),
+		func(s *session) (int, error) { return t.step(g, 0) })
 }
 
 // step moves the session to route step i; it returns the queue position.
@@ -794,7 +849,7 @@ func (t *threadGrain) transfer(g *grain, ctx actor.Context, r transferReq) (any,
 	}
 	switch {
 	case kind == "user" && actors.ValidUserID(arg) && arg != from:
-		token, err := t.offerTo(g, cctx, arg)
+		token, err := t.offerTo(g, cctx, arg, s.ID, t.Conv)
 		if err != nil {
 			return nil, err
 		}
@@ -834,13 +889,13 @@ func (t *threadGrain) transfer(g *grain, ctx actor.Context, r transferReq) (any,
 	return nil, invalid("transfer to %q (want user:ID of another agent or queue:SKILL)", r.To)
 }
 
-// offerTo has agent hold the session for a transfer (a new assignment
-// token): BUSY if the agent cannot take it.
-func (t *threadGrain) offerTo(g *grain, cctx context.Context, agent string) (uint64, error) {
+// offerTo has agent hold session (of conv) for a transfer or an outbound
+// start (a new assignment token): BUSY if the agent cannot take it.
+func (t *threadGrain) offerTo(g *grain, cctx context.Context, agent, session, conv string) (uint64, error) {
 	var oa offerAnswer
 	t.Tokens++
 	token := t.Tokens
-	if err := g.d.call(cctx, KindAgent, agent, "offer", offer{Session: t.Session.ID, Thread: threadID(t.Line, t.Customer), Conv: t.Conv, Token: token}, &oa); err != nil {
+	if err := g.d.call(cctx, KindAgent, agent, "offer", offer{Session: session, Thread: threadID(t.Line, t.Customer), Conv: conv, Token: token}, &oa); err != nil {
 		return 0, err
 	}
 	if !oa.Accepted {
@@ -863,7 +918,7 @@ func (t *threadGrain) moveWaiting(g *grain, ctx actor.Context, cctx context.Cont
 	left := s.Queue
 	switch {
 	case kind == "user" && actors.ValidUserID(arg):
-		token, err := t.offerTo(g, cctx, arg)
+		token, err := t.offerTo(g, cctx, arg, s.ID, t.Conv)
 		if err != nil {
 			return nil, err
 		}

@@ -47,17 +47,39 @@ func wireSession(s SessionInfo) actors.DeskSessionInfo {
 // Enter: by enters as the customer. data, when set, is the scene's data
 // ("listing" + "123" = "listing/123").
 func (w *Wire) Enter(ctx context.Context, by, scene, data string) (actors.DeskSessionInfo, error) {
-	if data != "" {
-		if strings.Contains(scene, "/") {
-			return actors.DeskSessionInfo{}, invalid("scene %q carries data already; data must be empty", scene)
-		}
-		scene += "/" + data
+	scene, err := withData(scene, data)
+	if err != nil {
+		return actors.DeskSessionInfo{}, err
 	}
 	s, err := w.d.Enter(ctx, by, scene)
 	if err != nil {
 		return actors.DeskSessionInfo{}, err
 	}
 	return wireSession(s), nil
+}
+
+// Reach: by, an agent, starts an outbound session with customer.
+func (w *Wire) Reach(ctx context.Context, by, customer, scene, data string) (actors.DeskSessionInfo, error) {
+	scene, err := withData(scene, data)
+	if err != nil {
+		return actors.DeskSessionInfo{}, err
+	}
+	s, err := w.d.Reach(ctx, by, customer, scene)
+	if err != nil {
+		return actors.DeskSessionInfo{}, err
+	}
+	return wireSession(s), nil
+}
+
+// withData joins a scene and its data ("listing" + "123" = "listing/123").
+func withData(scene, data string) (string, error) {
+	if data == "" {
+		return scene, nil
+	}
+	if strings.Contains(scene, "/") {
+		return "", invalid("scene %q carries data already; data must be empty", scene)
+	}
+	return scene + "/" + data, nil
 }
 
 // registered: the admin gave the user skills, a capacity or the

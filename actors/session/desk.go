@@ -27,6 +27,10 @@ type DeskSession interface {
 	// DeskAgent reads another agent's state, the sessions it holds
 	// included; the user must be a supervisor (or that agent).
 	DeskAgent(ctx context.Context, agent string) (DeskAgentInfo, error)
+	// DeskReach starts an outbound session with customer, the user (an
+	// agent) writing first, in the line of scene (NAME/DATA, or NAME with
+	// data apart).
+	DeskReach(ctx context.Context, customer, scene, data string) (DeskSessionInfo, error)
 	// DeskQueue lists a skill group's waiting sessions for one of its agents.
 	DeskQueue(ctx context.Context, skill string) (DeskQueueInfo, error)
 	// DeskTransfer hands the session of conv, held by the user, to

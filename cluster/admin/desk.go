@@ -45,6 +45,7 @@ func (s *Server) deskRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/desk/queues/{skill}", s.openRead(ScopeDesk, s.deskQueue))
 	mux.HandleFunc("GET /api/v1/desk/sessions/{conv}", s.auth(ScopeDesk, s.deskSession))
 	mux.HandleFunc("POST /api/v1/desk/enter", s.auth(ScopeDesk, s.deskEnter))
+	mux.HandleFunc("POST /api/v1/desk/reach", s.auth(ScopeDesk, s.deskReach))
 	mux.HandleFunc("POST /api/v1/desk/merge", s.auth(ScopeDesk, s.deskMerge))
 	mux.HandleFunc("POST /api/v1/desk/rate", s.auth(ScopeDesk, s.deskRate))
 	mux.HandleFunc("GET /api/v1/desk/merges/{from}", s.auth(ScopeDesk, s.deskMergeStatus))
@@ -53,14 +54,15 @@ func (s *Server) deskRoutes(mux *http.ServeMux) {
 	}
 }
 
-// DeskRequest is the body of POST /api/v1/desk/{enter,handover,transfer,close,note,tag,rate}.
+// DeskRequest is the body of POST /api/v1/desk/{enter,reach,handover,transfer,close,note,tag,rate}.
 type DeskRequest struct {
-	User   string `json:"user"`
-	Scene  string `json:"scene,omitempty"`  // enter
-	Conv   string `json:"conv,omitempty"`   // handover, transfer, close, note, tag
-	To     string `json:"to,omitempty"`     // transfer: user:ID or queue:SKILL
-	Note   string `json:"note,omitempty"`   // transfer, note: an internal note
-	Reason string `json:"reason,omitempty"` // close
+	User     string `json:"user"`
+	Scene    string `json:"scene,omitempty"`    // enter, reach
+	Customer string `json:"customer,omitempty"` // reach: whom the agent (User) writes to first
+	Conv     string `json:"conv,omitempty"`     // handover, transfer, close, note, tag
+	To       string `json:"to,omitempty"`       // transfer: user:ID or queue:SKILL
+	Note     string `json:"note,omitempty"`     // transfer, note: an internal note
+	Reason   string `json:"reason,omitempty"`   // close
 	// rate: the customer's score (1-5) and comment
 	Score   int    `json:"score,omitempty"`
 	Comment string `json:"comment,omitempty"`
@@ -104,7 +106,7 @@ func deskAnswer(w http.ResponseWriter, v any, err error) {
 		status = http.StatusNotFound
 	case pb.Code_FORBIDDEN, pb.Code_NOT_MEMBER:
 		status = http.StatusForbidden
-	case pb.Code_BUSY, pb.Code_TOO_MANY:
+	case pb.Code_BUSY, pb.Code_TOO_MANY, pb.Code_EXISTS:
 		status = http.StatusConflict
 	case pb.Code_TOO_LARGE:
 		status = http.StatusRequestEntityTooLarge
@@ -273,6 +275,19 @@ func (s *Server) deskEnter(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := deskCtx(r)
 	defer cancel()
 	out, err := s.node.Desk.Enter(ctx, req.User, req.Scene)
+	deskAnswer(w, out, err)
+}
+
+// deskReach starts an outbound session: the agent req.User writes to
+// req.Customer first (a CRM's "contact the customer" button).
+func (s *Server) deskReach(w http.ResponseWriter, r *http.Request) {
+	var req DeskRequest
+	if !readDeskBody(w, r, &req) {
+		return
+	}
+	ctx, cancel := deskCtx(r)
+	defer cancel()
+	out, err := s.node.Desk.Reach(ctx, req.User, req.Customer, req.Scene)
 	deskAnswer(w, out, err)
 }
 

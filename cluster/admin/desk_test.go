@@ -157,6 +157,16 @@ func TestDeskAPI(t *testing.T) {
 	if out["load"] != 0.0 {
 		t.Fatalf("a2 after the close: %v", out)
 	}
+	// A CRM's "contact the customer": a2 writes to c2 first.
+	must(do(http.MethodPost, "/api/v1/desk/reach", "", map[string]any{"user": "a2", "customer": "c2", "scene": "listing/9"}))(401)
+	must(do(http.MethodPost, "/api/v1/desk/reach", tok, map[string]any{"user": "crm", "customer": "c2", "scene": "listing/9"}))(403)
+	must(do(http.MethodPost, "/api/v1/desk/reach", tok, map[string]any{"user": "a2", "customer": "c2", "scene": "nosuch"}))(404)
+	out = must(do(http.MethodPost, "/api/v1/desk/reach", tok, map[string]any{"user": "a2", "customer": "c2", "scene": "listing/9"}))(200)
+	if out["agent"] != "a2" || out["state"] != desk.StateAssigned {
+		t.Fatalf("a2 reaches c2: %v", out)
+	}
+	must(do(http.MethodPost, "/api/v1/desk/reach", tok, map[string]any{"user": "a1", "customer": "c2", "scene": "listing"}))(409)
+	must(do(http.MethodPost, "/api/v1/desk/close", tok, map[string]any{"user": "a2", "conv": out["conv"]}))(200)
 	// The grains behind these calls were not all on the node asked.
 	remote := 0
 	for _, g := range [][2]string{{desk.KindAgent, "a1"}, {desk.KindAgent, "a2"}, {desk.KindAgent, "a3"},

@@ -252,6 +252,23 @@ func newDeskCmd() *cobra.Command {
 	}
 	enter.Flags().StringVar(&user, "user", "", "the customer")
 	enter.Flags().StringVar(&sceneArg, "scene", "", "scene, e.g. listing/123")
+	var customer string
+	reach := &cobra.Command{
+		Use: "reach", Short: "An agent writes to a customer first: an outbound session in the line of a scene (NAME or NAME/DATA)", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var out desk.SessionInfo
+			if err := o.send(cmd.Context(), http.MethodPost, "/api/v1/desk/reach", admin.DeskRequest{User: user, Customer: customer, Scene: sceneArg}, &out); err != nil {
+				return err
+			}
+			return printSession(out, false)
+		},
+	}
+	reach.Flags().StringVar(&user, "user", "", "the agent")
+	reach.Flags().StringVar(&customer, "customer", "", "the customer")
+	reach.Flags().StringVar(&sceneArg, "scene", "", "scene, e.g. listing/123")
+	for _, f := range []string{"user", "customer", "scene"} {
+		_ = reach.MarkFlagRequired(f)
+	}
 	step := func(use, short string, req func() admin.DeskRequest) *cobra.Command {
 		c := &cobra.Command{
 			Use: use, Short: short, Args: cobra.NoArgs,
@@ -359,7 +376,7 @@ func newDeskCmd() *cobra.Command {
 	_ = merge.MarkFlagRequired("from")
 	_ = merge.MarkFlagRequired("to")
 
-	cmd.AddCommand(scene, agent, queue, enter, handover, transfer, noteCmd, tagCmd, closeCmd, rate, session, merge, newDeskHoursCmd(&o), newDeskTargetsCmd(&o), newDeskRepliesCmd(&o), newDeskReasonsCmd(&o))
+	cmd.AddCommand(scene, agent, queue, enter, reach, handover, transfer, noteCmd, tagCmd, closeCmd, rate, session, merge, newDeskHoursCmd(&o), newDeskTargetsCmd(&o), newDeskRepliesCmd(&o), newDeskReasonsCmd(&o))
 	return cmd
 }
 

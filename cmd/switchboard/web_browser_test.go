@@ -432,6 +432,19 @@ func browserRun(t *testing.T, browser, transport string) {
 	screenshot(t, sup, "supervisor-"+transport)
 	cancelS()
 
+	// a1 reaches out to c9 from the workbench: the outbound session opens
+	// there, a1's at once, for a1 to write first; then back to c1.
+	run(agent, "reach out", chromedp.SetValue("#reach-customer", "c9"), chromedp.SetValue("#reach-scene", "listing/9"), chromedp.Click("#reach"))
+	until(agent, "the outbound session open", `document.querySelector("#title").textContent.startsWith("s:cars:c9:1")`)
+	say(agent, "Your V60 is ready")
+	until(agent, "the first words delivered", has("Your V60 is ready"))
+	if hist := n.run("history", "--data-dir", n.dir, "--user", "c9", "--conv", "s:cars:c9:1", "--json"); !bytes.Contains(hist, []byte("Your V60 is ready")) || !bytes.Contains(hist, []byte(`\"outbound\":true`)) {
+		t.Fatalf("c9's history of the outbound session: %s", hist)
+	}
+	n.run("desk", "close", "--data-dir", n.dir, "--user", "a1", "--conv", "s:cars:c9:1")
+	click(agent, "back to c1's conversation", `#convs li[data-conv="`+conv+`"]`)
+	until(agent, "c1's conversation open", `document.querySelector("#title").textContent.startsWith("`+conv+`")`)
+
 	screenshot(t, agent, "agent-"+transport)
 	screenshot(t, customer, "customer-"+transport)
 

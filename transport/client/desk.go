@@ -31,6 +31,18 @@ func (c *Client) DeskEnter(ctx context.Context, scene, data string) (*wirepb.Des
 	return res.GetDeskEnter(), nil
 }
 
+// DeskReach starts an outbound session: the user, an agent, writes to
+// customer first, in the business line of scene (data apart, or
+// "listing/123"). BUSY while the agent is offline or full; EXISTS when the
+// customer has an open session in that line with someone else.
+func (c *Client) DeskReach(ctx context.Context, customer, scene, data string) (*wirepb.DeskSession, error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_DeskReach{DeskReach: &wirepb.DeskReachRequest{Customer: customer, Scene: scene, Data: data}}})
+	if err != nil {
+		return nil, err
+	}
+	return res.GetDeskReach(), nil
+}
+
 // DeskStatus sets the user's agent status: online, away or offline; ""
 // reads the agent's state. FORBIDDEN unless the user is a registered agent.
 func (c *Client) DeskStatus(ctx context.Context, status string) (*wirepb.DeskAgent, error) {

@@ -153,6 +153,17 @@ export class ServiceDesk {
     if (r.result.case !== "deskEnter") throw new Error("desk_enter: unexpected answer");
     return sessionView(r.result.value);
   }
+  /**
+   * reach starts an outbound session: the user, an agent, writes to
+   * customer first, in the business line of scene ("listing" with data, or
+   * "listing/123"). BUSY while the agent is offline or full; EXISTS when
+   * the customer has an open session in that line with someone else.
+   */
+  async reach(customer: string, scene: string, data = ""): Promise<DeskSessionView> {
+    const r = await this.client.request({ case: "deskReach", value: { customer, scene, data } });
+    if (r.result.case !== "deskReach") throw new Error("desk_reach: unexpected answer");
+    return sessionView(r.result.value);
+  }
   /** status sets the user's agent status (online, away, offline); no argument: reads the agent's state. */
   async status(status: "" | "online" | "away" | "offline" = ""): Promise<DeskAgentView> {
     const r = await this.client.request({ case: "deskStatus", value: { status } });
@@ -330,6 +341,10 @@ export class Desk {
 
   enter(user: string, scene: string): Promise<EnterResult> {
     return this.call("POST", "/api/v1/desk/enter", { user, scene });
+  }
+  /** reach: agent writes to customer first (an outbound session), e.g. from a CRM's "contact" button. */
+  reach(agent: string, customer: string, scene: string): Promise<EnterResult> {
+    return this.call("POST", "/api/v1/desk/reach", { user: agent, customer, scene });
   }
   agent(user: string, change?: { status?: string; capacity?: number; skills?: string[] }): Promise<unknown> {
     return change ? this.call("POST", `/api/v1/desk/agents/${encodeURIComponent(user)}`, change) : this.call("GET", `/api/v1/desk/agents/${encodeURIComponent(user)}`);

@@ -573,6 +573,13 @@ test("service desk over the protocol: enter, queue, status, close, refusals", { 
     assert.equal(s.afterHours, false, "a line without hours is always open");
     assert.deepEqual(await agent.savedReplies("nolines"), [], "a line without saved replies");
     await assert.rejects(customer.savedReplies("nolines"), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
+    // An outbound session: a1 writes to eve first; only agents may.
+    await assert.rejects(stranger.reach("c1", "listing"), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
+    const out = await agent.reach("eve", "listing", "9");
+    assert.equal(out.state, "assigned");
+    assert.equal(out.agent, "a1");
+    await assert.rejects(agent.reach("eve", "listing/9", "9"), (e: unknown) => e instanceof ProtocolError && e.code === Code.INVALID);
+    assert.equal((await agent.close(out.conv)).state, "closed");
   } finally {
     [c1, a1, eve].forEach((c) => c.close());
   }

@@ -314,7 +314,7 @@ $("connect").onclick = async () => {
     return;
   }
   $("presence").value = me.status;
-  $("search-text").disabled = false;
+  $("search-text").disabled = $("reach-customer").disabled = $("reach-scene").disabled = $("reach").disabled = false;
   renderList();
   setInterval(renderList, 15_000); // the waiting times move on
   void showQueue().then(showTeam); // the team's agents come with the queues
@@ -490,6 +490,21 @@ $("tag-form").onsubmit = async (e) => {
 // Search reads all of this agent's conversations (the sessions it had,
 // newest first as its list shows them); a match opens its conversation.
 // More pages follow a "more" entry.
+// Reach out: an outbound session with a customer, the agent's at once,
+// opened here to write the first message.
+$("reach-form").onsubmit = async (e) => {
+  e.preventDefault();
+  const customer = $("reach-customer").value.trim();
+  const scene = $("reach-scene").value.trim();
+  if (!customer || !scene) return note("type the customer and a scene to reach out");
+  try {
+    const s = await sd.reach(customer, scene);
+    note(`${s.conv}: session with ${customer} opened`);
+    await open(s.conv);
+  } catch (err) {
+    note(`reach out failed: ${err.message}`);
+  }
+};
 $("search-form").onsubmit = async (e) => {
   e.preventDefault();
   const query = $("search-text").value.trim();
