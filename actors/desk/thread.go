@@ -464,15 +464,16 @@ func (t *threadGrain) enter(g *grain, ctx actor.Context, r enterReq) (_ any, err
 		if !sticky {
 			conv = fmt.Sprintf("s:%s:%s:%d", t.Line, t.Customer, t.Gen+1)
 		}
+		sid := fmt.Sprintf("%s/%d", conv, t.N+1) // the id begin gives it
 		cctx, cancel := context.WithTimeout(context.Background(), 2*g.d.rt.Config().RequestTimeout)
-		token, err = t.offerTo(g, cctx, r.By, fmt.Sprintf("%s/%d", conv, t.N+1), conv)
+		token, err = t.offerTo(g, cctx, r.By, sid, conv)
 		cancel()
 		if err != nil {
 			return nil, err
 		}
 		defer func() {
 			if err != nil {
-				g.d.tell(KindAgent, r.By, "release", offer{Session: fmt.Sprintf("%s/%d", conv, t.N+1), Token: token}, nil)
+				g.d.tell(KindAgent, r.By, "release", offer{Session: sid, Token: token}, nil)
 			}
 		}()
 	}
@@ -698,9 +699,12 @@ func (t *threadGrain) overflow(g *grain, ctx actor.Context) {
 		return
 	}
 	next := s.Step + 1
-	q, ok := stepQueue(s.Route[min(next, len(s.Route)-1)])
-	if next >= len(s.Route) || !ok {
-		return // parseRoute allows neither
+	if next >= len(s.Route) {
+		return // parseRoute allows no wait on the last step
+	}
+	q, ok := stepQueue(s.Route[next])
+	if !ok {
+		return // nor a robot after the first step
 	}
 	cctx, cancel := context.WithTimeout(context.Background(), 2*g.d.rt.Config().RequestTimeout)
 	defer cancel()
@@ -720,9 +724,9 @@ func (t *threadGrain) overflow(g *grain, ctx actor.Context) {
 // moveToQueue moves the waiting session into queue q, keeping its wait
 // and its place by the time it first waited: entered there first, then
 // step and the queued step written, update applied and the state saved,
-// and the queue it left told last (leave: how it left). Until the state is saved q's offers
-// find the session in the old queue, and are answered "gone"; should the
-// old queue not hear, its next offer is.
+// and the queue it left told last (leave: how it left). Until the state
+// is saved q's offers find the session in the old queue, and are
+// answered "gone"; should the old queue not hear, its next offer is.
 func (t *threadGrain) moveToQueue(g *grain, ctx actor.Context, cctx context.Context, by, q string, step map[string]any, update func(), leave withdrawReq) (int, error) {
 	s := t.Session
 	left := s.Queue
