@@ -62,6 +62,10 @@ type Config struct {
 	// InactivityTimeout closes an open session whose conversation had no
 	// message for this long (default 30 min).
 	InactivityTimeout time.Duration
+	// InactivityWarning, when set, is how long before that close the desk
+	// tells the conversation it is about to close (an idle_warning step);
+	// 0: no warning. Shorter than InactivityTimeout.
+	InactivityWarning time.Duration
 	// OfferTimeout: a queue offers its head again when an offer got no
 	// answer in this time (default 5 s).
 	OfferTimeout time.Duration
@@ -176,6 +180,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.InactivityWarning < 0 || c.InactivityWarning >= c.InactivityTimeout {
+		return c, fmt.Errorf("desk: inactivity warning %v: want 0 (none) or less than the inactivity timeout %v", c.InactivityWarning, c.InactivityTimeout)
 	}
 	return c, nil
 }

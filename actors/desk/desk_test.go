@@ -8,6 +8,7 @@ import (
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/actors/desk"
+	"github.com/switchboard-im/switchboard/cluster/boot"
 )
 
 func TestScenesValidatedAndPersisted(t *testing.T) {
@@ -337,6 +338,55 @@ func TestInactivityCloses(t *testing.T) {
 	}
 	if a1, _ := d.Agent(ctx, "a1"); a1.Load != 0 {
 		t.Fatalf("a1 load %d after the close", a1.Load)
+	}
+}
+
+// TestInactivityWarning: with a warning set, a silent session is told
+// once before it closes, with when it will; a message after the warning
+// moves the close and earns a new warning; the warning itself is no
+// activity. A warning as long as the timeout is refused at start.
+func TestInactivityWarning(t *testing.T) {
+	const timeout, warning = 2 * time.Second, time.Second
+	if _, err := boot.StartNode(boot.NodeConfig{Store: openStore(t), Logger: testLogger(), ClusterName: "desk-test",
+		Desk: desk.Config{InactivityTimeout: timeout, InactivityWarning: timeout}}); err == nil {
+		t.Fatal("a warning as long as the timeout started")
+	}
+	n := startNode(t, openStore(t), desk.Config{InactivityTimeout: timeout, InactivityWarning: warning})
+	ctx := tctx(t)
+	d := n.Desk
+	careDesk(t, d, 1)
+	s := enterAssigned(t, d, "c1", "help")
+	warnings := func() []map[string]any { return stepsOf(deskEvents(t, n, "c1", s.Conv), "idle_warning") }
+	eventually(t, func() error {
+		if w := warnings(); len(w) != 1 {
+			return fmt.Errorf("warnings %v, want one", w)
+		}
+		return nil
+	})
+	if st, _ := d.Session(ctx, "a1", s.Conv); st.State != desk.StateAssigned {
+		t.Fatalf("closed at the warning: %+v", st)
+	}
+	// The customer answers: the silence starts again, and so does its warning.
+	answered := time.Now()
+	if _, err := n.Send(ctx, &pb.SendMessage{Conv: s.Conv, Sender: "c1", Body: []byte("still here")}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() error {
+		if st, _ := d.Session(ctx, "a1", s.Conv); st.State != desk.StateClosed {
+			return fmt.Errorf("still %s", st.State)
+		}
+		return nil
+	})
+	if since := time.Since(answered); since < timeout {
+		t.Fatalf("closed %v after the customer's message, want at least %v", since, timeout)
+	}
+	evs := deskEvents(t, n, "c1", s.Conv)
+	if k := kinds(evs); !strings.HasSuffix(k, "idle_warning idle_warning close ") {
+		t.Fatalf("steps %q, want two warnings then the close", k)
+	}
+	w := warnings()
+	if closes, _ := w[1]["closes_at_ms"].(float64); int64(closes) < answered.UnixMilli()+timeout.Milliseconds()-50 {
+		t.Fatalf("the second warning names %v, want the answer's time plus %v", w[1]["closes_at_ms"], timeout)
 	}
 }
 

@@ -1,6 +1,7 @@
 package desk
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -1028,7 +1029,7 @@ func (t *threadGrain) close(g *grain, ctx actor.Context, r closeReq) (any, error
 func (t *threadGrain) arm(g *grain, ctx actor.Context) {
 	if t.open() && !t.armed {
 		t.armed = true
-		g.after(ctx, g.d.cfg.InactivityTimeout, "inactive")
+		g.after(ctx, g.d.cfg.InactivityTimeout-g.d.cfg.InactivityWarning, "inactive")
 	}
 	t.armOverflow(g, ctx)
 }
@@ -1114,11 +1115,7 @@ func (t *threadGrain) self(g *grain, ctx actor.Context, m any) {
 		if !t.open() {
 			return
 		}
-		last := t.Session.Started
-		msgs, err := g.d.store().ListMessages(context.Background(), t.Conv, 1, 0, storage.NewestFirst, 1)
-		if err == nil && len(msgs) > 0 {
-			last = max(last, msgs[0].ServerTS.UnixMilli())
-		}
+		last, warned, err := t.lastActivity(g)
 		idle := time.Duration(nowMs()-last) * time.Millisecond
 		if err == nil && idle >= g.d.cfg.InactivityTimeout {
 			if _, err := t.close(g, ctx, closeReq{By: System, Reason: "inactive"}); err != nil {
@@ -1129,9 +1126,40 @@ func (t *threadGrain) self(g *grain, ctx actor.Context, m any) {
 			}
 			return
 		}
+		next := g.d.cfg.InactivityTimeout - idle
+		if warnAt := g.d.cfg.InactivityTimeout - g.d.cfg.InactivityWarning; err == nil && g.d.cfg.InactivityWarning > 0 && !warned {
+			if idle >= warnAt {
+				closes := last + g.d.cfg.InactivityTimeout.Milliseconds()
+				if err := t.record(g, System, map[string]any{"desk": "idle_warning", "closes_at_ms": closes}, nil, nil, nil); err != nil {
+					g.d.log.Warn("inactivity warning failed", "conv", t.Conv, "err", err)
+				}
+			} else {
+				next = warnAt - idle
+			}
+		}
 		t.armed = true
-		g.after(ctx, max(g.d.cfg.InactivityTimeout-idle, 10*time.Millisecond), "inactive")
+		g.after(ctx, max(next, 10*time.Millisecond), "inactive")
 	}
+}
+
+// lastActivity is when the open session's conversation last had a
+// message (its start if none), and whether the newest message is the
+// desk's inactivity warning: a warning is no activity, and is given once
+// per silence.
+func (t *threadGrain) lastActivity(g *grain) (last int64, warned bool, err error) {
+	last = t.Session.Started
+	msgs, err := g.d.store().ListMessages(context.Background(), t.Conv, 1, 0, storage.NewestFirst, 2)
+	if err != nil {
+		return last, false, err
+	}
+	for i, m := range msgs {
+		if i == 0 && m.Kind == storage.MsgSystem && bytes.Contains(m.Body, []byte(`"desk":"idle_warning"`)) {
+			warned = true
+			continue
+		}
+		return max(last, m.ServerTS.UnixMilli()), warned, nil
+	}
+	return last, warned, nil
 }
 
 // forget is the thread's side of Desk.Forget.

@@ -633,6 +633,7 @@ func registerDeskFlags(f *pflag.FlagSet, c *desk.Config) {
 	d := desk.DefaultConfig()
 	f.DurationVar(&c.StickyWindow, "desk-sticky-window", d.StickyWindow, "a customer back within this reaches the same conversation and agent")
 	f.DurationVar(&c.InactivityTimeout, "desk-inactivity-timeout", d.InactivityTimeout, "close a session whose conversation was silent this long")
+	f.DurationVar(&c.InactivityWarning, "desk-inactivity-warning", d.InactivityWarning, "tell the conversation this long before the inactivity close that it is about to close (0: no warning)")
 	f.DurationVar(&c.OfferTimeout, "desk-offer-timeout", d.OfferTimeout, "offer a queue's head again after this without an answer")
 	f.IntVar(&c.MaxWaiting, "desk-max-waiting", d.MaxWaiting, "most sessions waiting in one queue")
 	f.IntVar(&c.MaxCapacity, "desk-max-capacity", d.MaxCapacity, "largest agent capacity")
