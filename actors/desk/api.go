@@ -114,6 +114,28 @@ func (d *Desk) Enter(ctx context.Context, customer, scene string) (SessionInfo, 
 	return out, err
 }
 
+// MaxPriority is the highest priority of a customer in a line.
+const MaxPriority = 9
+
+// SetPriority sets customer's priority in line (0 to MaxPriority; 0: none),
+// for the business's back end (a premium plan, a VIP): the line's queues
+// serve higher priorities first, each in order of arrival, from the
+// customer's next time in a queue on. Customers never set their own.
+func (d *Desk) SetPriority(ctx context.Context, line, customer string, priority int) (int, error) {
+	if !validName(line) {
+		return 0, invalid("bad line %q", line)
+	}
+	if !actors.ValidUserID(customer) || customer == System {
+		return 0, invalid("bad user id %q", customer)
+	}
+	if priority < 0 || priority > MaxPriority {
+		return 0, invalid("priority %d (want 0 to %d)", priority, MaxPriority)
+	}
+	var out int
+	err := d.call(ctx, KindThread, threadID(line, customer), "priority", priority, &out)
+	return out, err
+}
+
 // sceneOf is the registered scene of an entry such as "listing/123", and
 // the entry's data ("123").
 func (d *Desk) sceneOf(ctx context.Context, scene string) (sceneEntry, string, error) {

@@ -28,6 +28,9 @@ type waitEntry struct {
 	// Due is when the session's first response falls due (ms; 0: no
 	// target, or an agent has had the session already).
 	Due int64 `json:"due,omitempty"`
+	// Priority orders the queue before Since: the customer's priority in
+	// the line (0 to MaxPriority), set by the business.
+	Priority int `json:"priority,omitempty"`
 }
 
 type inFlight struct {
@@ -237,6 +240,8 @@ type Waiting struct {
 	// under its line's target (omitted: no target, or an agent has had
 	// the session already).
 	FirstResponseDueMs int64 `json:"first_response_due_ms,omitempty"`
+	// Priority: the customer's priority in the line (0: none).
+	Priority int `json:"priority,omitempty"`
 }
 
 // QueueAgent is one agent of a queue, as `desk queue` shows it.
@@ -325,7 +330,7 @@ func (q *queueGrain) position(session string) int {
 func (q *queueGrain) info() QueueInfo {
 	in := QueueInfo{Waiting: []Waiting{}, Agents: []QueueAgent{}, Stats: q.Stats}
 	for _, e := range q.Waiting {
-		in.Waiting = append(in.Waiting, Waiting{Conv: e.Conv, Session: e.Session, SinceMs: e.Since, FirstResponseDueMs: e.Due})
+		in.Waiting = append(in.Waiting, Waiting{Conv: e.Conv, Session: e.Session, SinceMs: e.Since, FirstResponseDueMs: e.Due, Priority: e.Priority})
 	}
 	for _, a := range q.Agents {
 		in.Agents = append(in.Agents, QueueAgent{User: a.User, Status: a.Status, Load: a.Load, Capacity: a.Capacity})
@@ -367,6 +372,9 @@ func (q *queueGrain) handle(g *grain, ctx actor.Context, op string, body []byte)
 		e.Seq = q.NextSeq
 		i := sort.Search(len(q.Waiting), func(i int) bool {
 			w := q.Waiting[i]
+			if w.Priority != e.Priority {
+				return w.Priority < e.Priority
+			}
 			return w.Since > e.Since || (w.Since == e.Since && w.Seq > e.Seq)
 		})
 		q.Waiting = append(q.Waiting, waitEntry{})

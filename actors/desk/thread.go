@@ -107,6 +107,9 @@ type threadGrain struct {
 	// Alias: a merged thread of this account in the same line, where an
 	// entry goes first while that thread is open or sticky.
 	Alias string `json:"alias,omitempty"`
+	// Priority is the customer's priority in the line (Desk.SetPriority):
+	// a queue serves higher priorities first, each in order of arrival.
+	Priority int `json:"priority,omitempty"`
 	armed bool
 	// overflowArmed is the Session.OverflowAt a timer is set for.
 	overflowArmed int64
@@ -348,6 +351,21 @@ func (t *threadGrain) handle(g *grain, ctx actor.Context, op string, body []byte
 			return nil, err
 		}
 		return t.mergeOp(g, ctx, op, to)
+	case "priority":
+		var p int
+		if err := decode(body, &p); err != nil {
+			return nil, err
+		}
+		if p < 0 || p > MaxPriority {
+			return nil, invalid("priority %d (want 0 to %d)", p, MaxPriority)
+		}
+		if p != t.Priority {
+			t.Priority = p
+			if err := g.save(ctx); err != nil {
+				return nil, err
+			}
+		}
+		return p, nil
 	case "transfer":
 		var r transferReq
 		if err := decode(body, &r); err != nil {
@@ -633,7 +651,7 @@ func (t *threadGrain) step(g *grain, i int) (int, error) {
 // waitEntry is the queued session's entry in its queue.
 func (t *threadGrain) waitEntry() waitEntry {
 	s := t.Session
-	e := waitEntry{Thread: threadID(t.Line, t.Customer), Conv: t.Conv, Session: s.ID, Since: s.Since, Entered: s.Entered, Prefer: s.Prefer}
+	e := waitEntry{Thread: threadID(t.Line, t.Customer), Conv: t.Conv, Session: s.ID, Since: s.Since, Entered: s.Entered, Prefer: s.Prefer, Priority: t.Priority}
 	if !s.Served {
 		e.Due = s.Due
 	}

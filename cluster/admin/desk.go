@@ -46,6 +46,7 @@ func (s *Server) deskRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/desk/sessions/{conv}", s.auth(ScopeDesk, s.deskSession))
 	mux.HandleFunc("POST /api/v1/desk/enter", s.auth(ScopeDesk, s.deskEnter))
 	mux.HandleFunc("POST /api/v1/desk/reach", s.auth(ScopeDesk, s.deskReach))
+	mux.HandleFunc("POST /api/v1/desk/priority", s.auth(ScopeDesk, s.deskPriority))
 	mux.HandleFunc("POST /api/v1/desk/merge", s.auth(ScopeDesk, s.deskMerge))
 	mux.HandleFunc("POST /api/v1/desk/rate", s.auth(ScopeDesk, s.deskRate))
 	mux.HandleFunc("GET /api/v1/desk/merges/{from}", s.auth(ScopeDesk, s.deskMergeStatus))
@@ -289,6 +290,27 @@ func (s *Server) deskReach(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	out, err := s.node.Desk.Reach(ctx, req.User, req.Customer, req.Scene)
 	deskAnswer(w, out, err)
+}
+
+// CustomerPriority is the body and the answer of POST /api/v1/desk/priority.
+type CustomerPriority struct {
+	Line     string `json:"line"`
+	Customer string `json:"customer"`
+	Priority int    `json:"priority"`
+}
+
+// deskPriority sets a customer's priority in a line, for the business's
+// back end (a premium plan): the line's queues serve it first.
+func (s *Server) deskPriority(w http.ResponseWriter, r *http.Request) {
+	var req CustomerPriority
+	if !readDeskBody(w, r, &req) {
+		return
+	}
+	ctx, cancel := deskCtx(r)
+	defer cancel()
+	p, err := s.node.Desk.SetPriority(ctx, req.Line, req.Customer, req.Priority)
+	req.Priority = p
+	deskAnswer(w, req, err)
 }
 
 func (s *Server) deskStep(w http.ResponseWriter, r *http.Request, op string) {

@@ -157,6 +157,12 @@ func TestDeskAPI(t *testing.T) {
 	if out["load"] != 0.0 {
 		t.Fatalf("a2 after the close: %v", out)
 	}
+	// The business gives a customer a priority in the line.
+	must(do(http.MethodPost, "/api/v1/desk/priority", "", map[string]any{"line": "cars", "customer": "c3", "priority": 5}))(401)
+	must(do(http.MethodPost, "/api/v1/desk/priority", tok, map[string]any{"line": "cars", "customer": "c3", "priority": 10}))(400)
+	if out := must(do(http.MethodPost, "/api/v1/desk/priority", tok, map[string]any{"line": "cars", "customer": "c3", "priority": 5}))(200); out["priority"] != 5.0 || out["customer"] != "c3" {
+		t.Fatalf("priority: %v", out)
+	}
 	// A CRM's "contact the customer": a2 writes to c2 first.
 	must(do(http.MethodPost, "/api/v1/desk/reach", "", map[string]any{"user": "a2", "customer": "c2", "scene": "listing/9"}))(401)
 	must(do(http.MethodPost, "/api/v1/desk/reach", tok, map[string]any{"user": "crm", "customer": "c2", "scene": "listing/9"}))(403)

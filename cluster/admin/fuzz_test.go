@@ -32,6 +32,7 @@ var adminRoutes = []struct{ method, path string }{
 	{http.MethodGet, "/api/v1/desk/sessions/{}"},
 	{http.MethodPost, "/api/v1/desk/enter"},
 	{http.MethodPost, "/api/v1/desk/reach"},
+	{http.MethodPost, "/api/v1/desk/priority"},
 	{http.MethodPost, "/api/v1/desk/merge"},
 	{http.MethodGet, "/api/v1/desk/merges/{}"},
 	{http.MethodPost, "/api/v1/desk/handover"},

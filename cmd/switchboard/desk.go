@@ -269,6 +269,28 @@ func newDeskCmd() *cobra.Command {
 	for _, f := range []string{"user", "customer", "scene"} {
 		_ = reach.MarkFlagRequired(f)
 	}
+	var priority int
+	priorityCmd := &cobra.Command{
+		Use: "priority", Short: "Set a customer's priority in a business line (0 none to 9): its queues serve higher priorities first", Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var out admin.CustomerPriority
+			req := admin.CustomerPriority{Line: line, Customer: customer, Priority: priority}
+			if err := o.send(cmd.Context(), http.MethodPost, "/api/v1/desk/priority", req, &out); err != nil {
+				return err
+			}
+			if o.json {
+				return printJSON(os.Stdout, out)
+			}
+			fmt.Printf("%s in line %s: priority %d\n", out.Customer, out.Line, out.Priority)
+			return nil
+		},
+	}
+	priorityCmd.Flags().StringVar(&line, "line", "", "the business line")
+	priorityCmd.Flags().StringVar(&customer, "customer", "", "the customer")
+	priorityCmd.Flags().IntVar(&priority, "priority", 0, "0 (none) to 9")
+	for _, f := range []string{"line", "customer"} {
+		_ = priorityCmd.MarkFlagRequired(f)
+	}
 	step := func(use, short string, req func() admin.DeskRequest) *cobra.Command {
 		c := &cobra.Command{
 			Use: use, Short: short, Args: cobra.NoArgs,
@@ -376,7 +398,7 @@ func newDeskCmd() *cobra.Command {
 	_ = merge.MarkFlagRequired("from")
 	_ = merge.MarkFlagRequired("to")
 
-	cmd.AddCommand(scene, agent, queue, enter, reach, handover, transfer, noteCmd, tagCmd, closeCmd, rate, session, merge, newDeskHoursCmd(&o), newDeskTargetsCmd(&o), newDeskRepliesCmd(&o), newDeskReasonsCmd(&o))
+	cmd.AddCommand(scene, agent, queue, enter, reach, priorityCmd, handover, transfer, noteCmd, tagCmd, closeCmd, rate, session, merge, newDeskHoursCmd(&o), newDeskTargetsCmd(&o), newDeskRepliesCmd(&o), newDeskReasonsCmd(&o))
 	return cmd
 }
 

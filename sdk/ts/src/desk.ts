@@ -342,6 +342,10 @@ export class Desk {
   enter(user: string, scene: string): Promise<EnterResult> {
     return this.call("POST", "/api/v1/desk/enter", { user, scene });
   }
+  /** priority sets a customer's priority in a business line (0 none to 9): its queues serve higher priorities first. */
+  priority(line: string, customer: string, priority: number): Promise<{ line: string; customer: string; priority: number }> {
+    return this.call("POST", "/api/v1/desk/priority", { line, customer, priority });
+  }
   /** reach: agent writes to customer first (an outbound session), e.g. from a CRM's "contact" button. */
   reach(agent: string, customer: string, scene: string): Promise<EnterResult> {
     return this.call("POST", "/api/v1/desk/reach", { user: agent, customer, scene });

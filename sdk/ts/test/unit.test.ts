@@ -292,7 +292,7 @@ test("outbox: kept per user in queue order, forgotten once stored, junk dropped"
   assert.deepEqual(loadMessages(s, "a").map((m) => m.clientMsgId), ["x2"]);
 });
 
-test("desk admin: hours, targets, saved replies and reasons go to their endpoints", async () => {
+test("desk admin: hours, targets, saved replies, reasons, priorities and reach-outs go to their endpoints", async () => {
   const calls: string[] = [];
   const fake = (async (input: string | URL | Request, init?: RequestInit) => {
     calls.push(`${init?.method} ${String(input)} ${init?.body ?? ""}`);
@@ -308,6 +308,8 @@ test("desk admin: hours, targets, saved replies and reasons go to their endpoint
   await d.setSavedReplies("cars", [{ name: "hi", text: "Hello!" }]);
   await d.reasons("cars");
   await d.reasons("cars", "2026-11-01", "2026-11-30");
+  await d.priority("cars", "c3", 5);
+  await d.reach("a1", "c3", "listing/7");
   assert.deepEqual(calls, [
     'PUT http://admin/api/v1/desk/lines/cars/hours {"tz":"UTC","week":{"mon":"09:00-17:00"}}',
     "GET http://admin/api/v1/desk/lines/cars/hours ",
@@ -318,6 +320,8 @@ test("desk admin: hours, targets, saved replies and reasons go to their endpoint
     'PUT http://admin/api/v1/desk/lines/cars/replies {"replies":[{"name":"hi","text":"Hello!"}]}',
     "GET http://admin/api/v1/desk/lines/cars/reasons ",
     "GET http://admin/api/v1/desk/lines/cars/reasons?from=2026-11-01&to=2026-11-30 ",
+    'POST http://admin/api/v1/desk/priority {"line":"cars","customer":"c3","priority":5}',
+    'POST http://admin/api/v1/desk/reach {"user":"a1","customer":"c3","scene":"listing/7"}',
   ]);
 });
 
