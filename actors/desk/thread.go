@@ -110,7 +110,7 @@ type threadGrain struct {
 	// Priority is the customer's priority in the line (Desk.SetPriority):
 	// a queue serves higher priorities first, each in order of arrival.
 	Priority int `json:"priority,omitempty"`
-	armed bool
+	armed    bool
 	// overflowArmed is the Session.OverflowAt a timer is set for.
 	overflowArmed int64
 }
