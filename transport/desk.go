@@ -141,7 +141,7 @@ func (c *conn) desk(ctx context.Context, r *wirepb.Request) *wirepb.Response {
 		}
 		out := &wirepb.DeskQueueResult{Skill: q.Skill, TotalWaiting: uint32(max(q.Total, 0))}
 		for _, w := range q.Waiting {
-			out.Waiting = append(out.Waiting, &wirepb.DeskWaiting{Conv: w.Conv, Session: w.Session, Position: uint32(max(w.Position, 0)), SinceMs: w.SinceMs, FirstResponseDueMs: w.DueMs})
+			out.Waiting = append(out.Waiting, &wirepb.DeskWaiting{Conv: w.Conv, Session: w.Session, Position: uint32(max(w.Position, 0)), SinceMs: w.SinceMs, FirstResponseDueMs: w.DueMs, Priority: uint32(max(w.Priority, 0))})
 		}
 		for _, a := range q.Agents {
 			out.Agents = append(out.Agents, &wirepb.DeskQueueAgent{User: a.User, Status: a.Status, Load: uint32(max(a.Load, 0)), Capacity: uint32(max(a.Capacity, 0))})

@@ -35,6 +35,10 @@ func TestDeskWireRequests(t *testing.T) {
 	if _, err := e.nodes[0].Desk.SetTargets(ctx, "cars", &desk.Targets{FirstResponseMs: time.Hour.Milliseconds()}); err != nil {
 		t.Fatal(err)
 	}
+	// The business gave c1 a priority in the line: the queue shows it.
+	if _, err := e.nodes[0].Desk.SetPriority(ctx, "cars", "c1", 3); err != nil {
+		t.Fatal(err)
+	}
 	closedNow := time.Now().UTC().Weekday() != time.Sunday
 	s, err := c1.DeskEnter(ctx, "listing", "1")
 	if err != nil || s.State != desk.StateQueued || s.QueuePosition != 1 || s.Queue != "sales" || s.Agent != "" || !strings.HasPrefix(s.Conv, "s:cars:c1:") {
@@ -62,7 +66,7 @@ func TestDeskWireRequests(t *testing.T) {
 
 	// The queue, for its agents only.
 	q, err := a1.DeskQueue(ctx, "sales")
-	if err != nil || q.TotalWaiting != 1 || len(q.Waiting) != 1 || q.Waiting[0].Conv != conv || q.Waiting[0].Position != 1 || q.Waiting[0].SinceMs <= 0 ||
+	if err != nil || q.TotalWaiting != 1 || len(q.Waiting) != 1 || q.Waiting[0].Conv != conv || q.Waiting[0].Position != 1 || q.Waiting[0].SinceMs <= 0 || q.Waiting[0].Priority != 3 ||
 		q.Waiting[0].FirstResponseDueMs < q.Waiting[0].SinceMs+time.Hour.Milliseconds() {
 		t.Fatalf("a1's queue: %+v %v, want c1 waiting first, its first response due an hour of opening hours after", q, err)
 	}

@@ -180,7 +180,7 @@ func (w *Wire) Queue(ctx context.Context, by, skill string) (actors.DeskQueueInf
 		if i >= max(w.MaxQueueList, 0) {
 			break
 		}
-		out.Waiting = append(out.Waiting, actors.DeskWaiting{Conv: e.Conv, Session: e.Session, Position: i + 1, SinceMs: e.SinceMs, DueMs: e.FirstResponseDueMs})
+		out.Waiting = append(out.Waiting, actors.DeskWaiting{Conv: e.Conv, Session: e.Session, Position: i + 1, SinceMs: e.SinceMs, DueMs: e.FirstResponseDueMs, Priority: e.Priority})
 	}
 	for _, a := range q.Agents {
 		out.Agents = append(out.Agents, actors.DeskQueueAgent{User: a.User, Status: a.Status, Load: a.Load, Capacity: a.Capacity})

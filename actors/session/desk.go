@@ -125,6 +125,8 @@ type DeskWaiting struct {
 	// DueMs is when its first response falls due (0: no target, or an
 	// agent has had it already).
 	DueMs int64
+	// Priority is the customer's priority in the line (0: none).
+	Priority int
 }
 
 // DeskQueueAgent is one agent of a queue as the queue sees it.

@@ -7905,8 +7905,11 @@ type DeskWaiting struct {
 	// When the session's first response falls due under its line's target
 	// (unix ms; 0: no target, or an agent has had the session already).
 	FirstResponseDueMs int64 `protobuf:"varint,5,opt,name=first_response_due_ms,json=firstResponseDueMs,proto3" json:"first_response_due_ms,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// The customer's priority in the line (0: none; docs/DESK.md,
+	// "Customer priority"): the queue serves higher ones first.
+	Priority      uint32 `protobuf:"varint,6,opt,name=priority,proto3" json:"priority,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DeskWaiting) Reset() {
@@ -7970,6 +7973,13 @@ func (x *DeskWaiting) GetSinceMs() int64 {
 func (x *DeskWaiting) GetFirstResponseDueMs() int64 {
 	if x != nil {
 		return x.FirstResponseDueMs
+	}
+	return 0
+}
+
+func (x *DeskWaiting) GetPriority() uint32 {
+	if x != nil {
+		return x.Priority
 	}
 	return 0
 }
@@ -9706,13 +9716,14 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"supervisor\x18\a \x01(\bR\n" +
 	"supervisor\"(\n" +
 	"\x10DeskQueueRequest\x12\x14\n" +
-	"\x05skill\x18\x01 \x01(\tR\x05skill\"\xa5\x01\n" +
+	"\x05skill\x18\x01 \x01(\tR\x05skill\"\xc1\x01\n" +
 	"\vDeskWaiting\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x18\n" +
 	"\asession\x18\x02 \x01(\tR\asession\x12\x1a\n" +
 	"\bposition\x18\x03 \x01(\rR\bposition\x12\x19\n" +
 	"\bsince_ms\x18\x04 \x01(\x03R\asinceMs\x121\n" +
-	"\x15first_response_due_ms\x18\x05 \x01(\x03R\x12firstResponseDueMs\"l\n" +
+	"\x15first_response_due_ms\x18\x05 \x01(\x03R\x12firstResponseDueMs\x12\x1a\n" +
+	"\bpriority\x18\x06 \x01(\rR\bpriority\"l\n" +
 	"\x0eDeskQueueAgent\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06status\x18\x02 \x01(\tR\x06status\x12\x12\n" +

@@ -103,6 +103,8 @@ export interface DeskQueueView {
     sinceMs: number;
     /** When its first response falls due (unix ms; 0: no target, or an agent has had it already). */
     firstResponseDueMs: number;
+    /** The customer's priority in the line (0: none); the queue serves higher ones first. */
+    priority: number;
   }[];
   /** all waiting sessions */
   total: number;
@@ -191,6 +193,7 @@ export class ServiceDesk {
         position: w.position,
         sinceMs: Number(w.sinceMs),
         firstResponseDueMs: Number(w.firstResponseDueMs),
+        priority: w.priority,
       })),
       total: v.totalWaiting,
       agents: v.agents.map((a) => ({ user: a.user, status: a.status, load: a.load, capacity: a.capacity })),

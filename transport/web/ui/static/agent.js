@@ -401,7 +401,7 @@ async function drawQueue() {
     const li = document.createElement("li");
     li.dataset.conv = w.conv;
     li.dataset.position = String(w.position);
-    li.textContent = `#${w.position} ${w.skill} · ${w.conv} · waiting ${Math.max(0, Math.round((Date.now() - w.sinceMs) / 1000))} s`;
+    li.textContent = `#${w.position} ${w.priority ? `★${w.priority} ` : ""}${w.skill} · ${w.conv} · waiting ${Math.max(0, Math.round((Date.now() - w.sinceMs) / 1000))} s`;
     if (w.firstResponseDueMs) {
       // Only while no agent has had the session: the line's target.
       const late = Date.now() > w.firstResponseDueMs;
