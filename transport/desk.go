@@ -31,22 +31,23 @@ const (
 	MaxDeskTargetBytes = 140 // user:ID or queue:SKILL
 )
 
+// checkScene bounds the scene (and data) an entry or a reach-out names.
+func checkScene(req, scene, data string) error {
+	if scene == "" {
+		return invalid("%s names no scene", req)
+	}
+	if n := len(scene) + len(data); n > MaxDeskSceneBytes {
+		return invalid("scene and data are %d bytes, limit %d", n, MaxDeskSceneBytes)
+	}
+	return nil
+}
+
 func validateDesk(r *wirepb.Request) error {
 	switch op := r.Op.(type) {
 	case *wirepb.Request_DeskEnter:
-		if op.DeskEnter.Scene == "" {
-			return invalid("desk_enter names no scene")
-		}
-		if n := len(op.DeskEnter.Scene) + len(op.DeskEnter.Data); n > MaxDeskSceneBytes {
-			return invalid("scene and data are %d bytes, limit %d", n, MaxDeskSceneBytes)
-		}
+		return checkScene("desk_enter", op.DeskEnter.Scene, op.DeskEnter.Data)
 	case *wirepb.Request_DeskReach:
-		if op.DeskReach.Scene == "" {
-			return invalid("desk_reach names no scene")
-		}
-		if n := len(op.DeskReach.Scene) + len(op.DeskReach.Data); n > MaxDeskSceneBytes {
-			return invalid("scene and data are %d bytes, limit %d", n, MaxDeskSceneBytes)
-		}
+		return checkScene("desk_reach", op.DeskReach.Scene, op.DeskReach.Data)
 	case *wirepb.Request_DeskStatus:
 		switch op.DeskStatus.Status {
 		case "", "online", "away", "offline":

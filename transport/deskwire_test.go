@@ -307,8 +307,19 @@ func TestDeskReachOverTheWire(t *testing.T) {
 	want("a customer reaching out", err, wirepb.Code_FORBIDDEN)
 	_, err = a1.DeskReach(ctx, "c1", "", "")
 	want("no scene", err, wirepb.Code_INVALID)
+	// At the connection's bound the request reaches the desk, which
+	// refuses data over its own 256 bytes; one byte more never leaves the
+	// connection.
+	_, err = a1.DeskReach(ctx, "c1", "listing", strings.Repeat("d", transport.MaxDeskSceneBytes-len("listing")))
+	want("a scene at the connection's limit", err, wirepb.Code_INVALID)
+	if !strings.Contains(err.Error(), "scene data is") {
+		t.Fatalf("a scene at the connection's limit: %v, want the desk's refusal of the data", err)
+	}
 	_, err = a1.DeskReach(ctx, "c1", "listing", strings.Repeat("d", transport.MaxDeskSceneBytes-len("listing")+1))
 	want("a scene over its limit", err, wirepb.Code_INVALID)
+	if !strings.Contains(err.Error(), "scene and data are") {
+		t.Fatalf("a scene over the connection's limit: %v, want the connection's refusal", err)
+	}
 	_, err = a1.DeskReach(ctx, "no good", "listing", "")
 	want("a malformed customer", err, wirepb.Code_INVALID)
 	_, err = a1.DeskReach(ctx, "a1", "listing", "")

@@ -806,32 +806,47 @@ func (t *threadGrain) assign(g *grain, ctx actor.Context, r assignReq) (any, err
 	if !oa.Accepted {
 		return ans, nil
 	}
-	wait := max(0, nowMs()-r.Entered)
-	var remove []string
-	if s.Bot != "" {
-		remove = []string{s.Bot}
-	}
-	step := map[string]any{"desk": "assigned", "queue": r.Queue, "agent": r.Agent, "wait_ms": wait}
-	if open, ok := t.openWait(g, r.Entered, wait); ok {
-		step["open_wait_ms"] = open
-	}
-	err := t.record(g, System, step, []string{r.Agent}, nil, remove)
+	wait, err := t.takeFromQueue(g, cctx, System, r.Queue, r.Agent, token, r.Entered)
 	if err != nil {
-		_ = g.d.call(cctx, KindAgent, r.Agent, "release", offer{Session: s.ID}, nil)
 		return nil, err
 	}
-	s.State, s.Agent, s.Bot, s.Prefer, s.Token, s.Served = StateAssigned, r.Agent, "", "", token, true
 	t.Recent = append(t.Recent, assignMemo{Session: s.ID, Queue: r.Queue, Entered: r.Entered, Agent: r.Agent, WaitMs: wait})
 	if len(t.Recent) > recentAssigns {
 		t.Recent = t.Recent[len(t.Recent)-recentAssigns:]
 	}
-	t.LastAgent = r.Agent
 	if err := g.save(ctx); err != nil {
 		return nil, err
 	}
 	g.d.event(Event{Kind: "assign", Queue: r.Queue, Session: s.ID, Agent: r.Agent})
 	ans.Taken, ans.WaitMs = true, wait
 	return ans, nil
+}
+
+// takeFromQueue gives the waiting session to agent, who holds it already
+// (token): the assigned step, with the wait since entered (by: the desk
+// for the queue's own offer, else the supervisor who assigned it), and
+// the state, not yet saved. A failed step releases the agent.
+func (t *threadGrain) takeFromQueue(g *grain, cctx context.Context, by, queue, agent string, token uint64, entered int64) (int64, error) {
+	s := t.Session
+	wait := max(0, nowMs()-entered)
+	step := map[string]any{"desk": "assigned", "queue": queue, "agent": agent, "wait_ms": wait}
+	if by != System {
+		step["by"] = by
+	}
+	if open, ok := t.openWait(g, entered, wait); ok {
+		step["open_wait_ms"] = open
+	}
+	var remove []string
+	if s.Bot != "" {
+		remove = []string{s.Bot}
+	}
+	if err := t.record(g, by, step, []string{agent}, nil, remove); err != nil {
+		_ = g.d.call(cctx, KindAgent, agent, "release", offer{Session: s.ID, Token: token}, nil)
+		return 0, err
+	}
+	s.State, s.Agent, s.Bot, s.Prefer, s.Token, s.Served = StateAssigned, agent, "", "", token, true
+	t.LastAgent = agent
+	return wait, nil
 }
 
 func (t *threadGrain) transfer(g *grain, ctx actor.Context, r transferReq) (any, error) {
@@ -945,21 +960,10 @@ func (t *threadGrain) moveWaiting(g *grain, ctx actor.Context, cctx context.Cont
 		if err != nil {
 			return nil, err
 		}
-		wait := max(0, nowMs()-s.Entered)
-		step := map[string]any{"desk": "assigned", "queue": left, "agent": arg, "wait_ms": wait, "by": r.By}
-		if open, ok := t.openWait(g, s.Entered, wait); ok {
-			step["open_wait_ms"] = open
-		}
-		var remove []string
-		if s.Bot != "" {
-			remove = []string{s.Bot}
-		}
-		if err := t.record(g, r.By, step, []string{arg}, nil, remove); err != nil {
-			_ = g.d.call(cctx, KindAgent, arg, "release", offer{Session: s.ID, Token: token}, nil)
+		wait, err := t.takeFromQueue(g, cctx, r.By, left, arg, token, s.Entered)
+		if err != nil {
 			return nil, err
 		}
-		s.State, s.Agent, s.Bot, s.Prefer, s.Token, s.Served = StateAssigned, arg, "", "", token, true
-		t.LastAgent = arg
 		note()
 		if err := g.save(ctx); err != nil {
 			return nil, err
