@@ -369,7 +369,10 @@ func (u *user) refreshLarge(convs []string) {
 	}
 }
 
-// refreshLast asks a small conversation for its last seq visible to the user.
+// refreshLast asks a small conversation for its last seq visible to the
+// user. A join again that the conversation acked but whose notice has not
+// reached this grain yet is taken from the answer, so a read right after
+// the join is not clamped to the old leave.
 func (u *user) refreshLast(id string, uc *userConv) {
 	ctx, cancel := context.WithTimeout(context.Background(), u.rt.cfg.RequestTimeout)
 	defer cancel()
@@ -377,7 +380,14 @@ func (u *user) refreshLast(id string, uc *userConv) {
 	if err != nil {
 		return
 	}
-	if cs := res.(*pb.ConvStateResponse); cs.Error == nil {
-		uc.lastSeq = max(uc.lastSeq, uc.clamp(cs.LastSeq))
+	cs := res.(*pb.ConvStateResponse)
+	if cs.Error != nil {
+		return
 	}
+	if m := cs.GetMember(); m != nil && m.GetJoinedSeq() > uc.member.JoinedSeq {
+		if e := u.takeMembership(id, uc, m, uc.large, cs.LastSeq, true); e != nil {
+			u.rt.log.Warn("take a newer membership", "user", u.id, "conv", id, "err", e.GetMessage())
+		}
+	}
+	uc.lastSeq = max(uc.lastSeq, uc.clamp(cs.LastSeq))
 }
