@@ -119,8 +119,9 @@ const MaxPriority = 9
 
 // SetPriority sets customer's priority in line (0 to MaxPriority; 0: none),
 // for the business's back end (a premium plan, a VIP): the line's queues
-// serve higher priorities first, each in order of arrival, from the
-// customer's next time in a queue on. Customers never set their own.
+// serve higher priorities first, each in order of arrival; a session of
+// the customer's waiting now moves to its place. Customers never set their
+// own.
 func (d *Desk) SetPriority(ctx context.Context, line, customer string, priority int) (int, error) {
 	if !validName(line) {
 		return 0, invalid("bad line %q", line)

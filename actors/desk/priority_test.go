@@ -10,7 +10,8 @@ import (
 
 // A customer the business gave a priority in a line waits ahead of those
 // without, each priority in order of arrival; the waiting customers'
-// positions move down for it, and the agent takes it first.
+// positions move down for it, and the agent takes it first. A priority
+// given or taken back while the customer waits moves them at once.
 func TestCustomerPriority(t *testing.T) {
 	n := startNode(t, openStore(t), desk.Config{})
 	ctx := tctx(t)
@@ -60,6 +61,36 @@ func TestCustomerPriority(t *testing.T) {
 	if err != nil || len(q.Waiting) != 4 || q.Waiting[0].Priority != 5 || q.Waiting[3].Priority != 0 {
 		t.Fatalf("the queue: %+v %v", q, err)
 	}
+	// A priority given to a customer who waits now moves them at once, and
+	// taking it back returns them to their place by arrival.
+	positions := func(want map[string]int) {
+		t.Helper()
+		for c, p := range want {
+			conv := plain[0].Conv
+			switch c {
+			case "c2":
+				conv = plain[1].Conv
+			case "vip":
+				conv = vip.Conv
+			case "vip2":
+				conv = vip2.Conv
+			}
+			if in, _ := d.Session(ctx, c, conv); in.QueuePosition != p {
+				t.Fatalf("%s: position %d, want %d", c, in.QueuePosition, p)
+			}
+		}
+	}
+	if _, err := d.SetPriority(ctx, "l", "c2", 7); err != nil {
+		t.Fatal(err)
+	}
+	positions(map[string]int{"c2": 1, "vip": 2, "vip2": 3, "c1": 4})
+	if q, _ := d.Queue(ctx, "care"); q.Waiting[0].Session != plain[1].Session || q.Waiting[0].Priority != 7 {
+		t.Fatalf("the queue after c2's priority: %+v", q.Waiting)
+	}
+	if _, err := d.SetPriority(ctx, "l", "c2", 0); err != nil {
+		t.Fatal(err)
+	}
+	positions(map[string]int{"vip": 1, "vip2": 2, "c1": 3, "c2": 4})
 	// a1 frees a place: the first priority customer is served first.
 	if _, err := d.Close(ctx, "a1", s0.Conv, ""); err != nil {
 		t.Fatal(err)

@@ -270,6 +270,12 @@ type enqueueReq struct {
 	Entry waitEntry `json:"entry"`
 }
 
+// reprioritizeReq gives a waiting session its customer's new priority.
+type reprioritizeReq struct {
+	Session  string `json:"session"`
+	Priority int    `json:"priority"`
+}
+
 // abandonMemory bounds Queue.Abandons: a repeated withdrawal comes right
 // after the thread's restart, long before this many more abandons.
 const abandonMemory = 256
@@ -316,6 +322,20 @@ func (q *queueGrain) load(g *grain, blob []byte, found bool) error {
 		q.Agents = map[string]agentView{}
 	}
 	return nil
+}
+
+// insert puts e at its place in the waiting list (higher priorities
+// first, then by Since, then in arrival order) and returns its index.
+func (q *queueGrain) insert(e waitEntry) int {
+	i := sort.Search(len(q.Waiting), func(i int) bool {
+		w := q.Waiting[i]
+		if w.Priority != e.Priority {
+			return w.Priority < e.Priority
+		}
+		return w.Since > e.Since || (w.Since == e.Since && w.Seq > e.Seq)
+	})
+	q.Waiting = slices.Insert(q.Waiting, i, e)
+	return i
 }
 
 func (q *queueGrain) position(session string) int {
@@ -370,20 +390,30 @@ func (q *queueGrain) handle(g *grain, ctx actor.Context, op string, body []byte)
 		q.NextSeq++
 		e := r.Entry
 		e.Seq = q.NextSeq
-		i := sort.Search(len(q.Waiting), func(i int) bool {
-			w := q.Waiting[i]
-			if w.Priority != e.Priority {
-				return w.Priority < e.Priority
-			}
-			return w.Since > e.Since || (w.Since == e.Since && w.Seq > e.Seq)
-		})
-		q.Waiting = append(q.Waiting, waitEntry{})
-		copy(q.Waiting[i+1:], q.Waiting[i:])
-		q.Waiting[i] = e
+		i := q.insert(e)
 		if err := g.save(ctx); err != nil {
 			return nil, err
 		}
 		g.d.event(Event{Kind: "enqueue", Queue: q.Skill, Session: e.Session, Since: e.Since})
+		ctx.Send(ctx.Self(), selfMsg{what: "dispatch"})
+		q.positionsChanged(ctx)
+		return i + 1, nil
+	case "reprioritize":
+		var r reprioritizeReq
+		if err := decode(body, &r); err != nil {
+			return nil, err
+		}
+		i := q.position(r.Session) - 1
+		if i < 0 || q.Waiting[i].Priority == r.Priority {
+			return i + 1, nil
+		}
+		e := q.Waiting[i]
+		e.Priority = r.Priority
+		q.Waiting = append(q.Waiting[:i], q.Waiting[i+1:]...)
+		i = q.insert(e)
+		if err := g.save(ctx); err != nil {
+			return nil, err
+		}
 		ctx.Send(ctx.Self(), selfMsg{what: "dispatch"})
 		q.positionsChanged(ctx)
 		return i + 1, nil

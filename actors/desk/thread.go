@@ -365,6 +365,15 @@ func (t *threadGrain) handle(g *grain, ctx actor.Context, op string, body []byte
 				return nil, err
 			}
 		}
+		// A session waiting now takes its place for the new priority (asked
+		// even when unchanged here, so a retry after a failed call does it).
+		if s := t.Session; s != nil && s.State == StateQueued {
+			qctx, cancel := context.WithTimeout(context.Background(), g.d.rt.Config().RequestTimeout)
+			defer cancel()
+			if err := g.d.call(qctx, KindQueue, s.Queue, "reprioritize", reprioritizeReq{Session: s.ID, Priority: p}, nil); err != nil {
+				return nil, fmt.Errorf("queue %s: %w", s.Queue, err)
+			}
+		}
 		return p, nil
 	case "transfer":
 		var r transferReq
