@@ -16,6 +16,7 @@ type (
 	DeskRating      = session.DeskRating
 	DeskSavedReply  = session.DeskSavedReply
 	DeskNote        = session.DeskNote
+	DeskWrapUp      = session.DeskWrapUp
 )
 
 // DeskWire serves the desk requests a connected user makes for themselves
@@ -26,6 +27,7 @@ type DeskWire interface {
 	Enter(ctx context.Context, by, scene, data string) (DeskSessionInfo, error)
 	Status(ctx context.Context, by, status string) (DeskAgentInfo, error)
 	Agent(ctx context.Context, by, agent string) (DeskAgentInfo, error)
+	EndWrapUp(ctx context.Context, by string) (DeskAgentInfo, error)
 	Queue(ctx context.Context, by, skill string) (DeskQueueInfo, error)
 	Reach(ctx context.Context, by, customer, scene, data string) (DeskSessionInfo, error)
 	Transfer(ctx context.Context, by, conv, to, note string) (DeskSessionInfo, error)
@@ -79,6 +81,16 @@ func (s *deviceSession) DeskStatus(ctx context.Context, status string) (DeskAgen
 		return DeskAgentInfo{}, err
 	}
 	return w.Status(ctx, s.user, status)
+}
+
+// DeskEndWrapUp is the device's user, an agent, done with the sessions it
+// closed: their slots in wrap-up free at once.
+func (s *deviceSession) DeskEndWrapUp(ctx context.Context) (DeskAgentInfo, error) {
+	w, err := s.rt.wire(s.user)
+	if err != nil {
+		return DeskAgentInfo{}, err
+	}
+	return w.EndWrapUp(ctx, s.user)
 }
 
 // DeskAgent is the device's user, a supervisor, reading another agent.

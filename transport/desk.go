@@ -54,7 +54,7 @@ func validateDesk(r *wirepb.Request) error {
 		default:
 			return invalid("status %q (want online, away or offline)", op.DeskStatus.Status)
 		}
-		if op.DeskStatus.User != "" && op.DeskStatus.Status != "" {
+		if op.DeskStatus.User != "" && (op.DeskStatus.Status != "" || op.DeskStatus.EndWrapUp) {
 			return invalid("desk_status sets the caller's own status only; with user it reads")
 		}
 	case *wirepb.Request_DeskQueue:
@@ -125,16 +125,27 @@ func (c *conn) desk(ctx context.Context, r *wirepb.Request) *wirepb.Response {
 	case *wirepb.Request_DeskStatus:
 		var a session.DeskAgentInfo
 		var err error
-		if op.DeskStatus.User != "" {
+		switch {
+		case op.DeskStatus.User != "":
 			a, err = ds.DeskAgent(ctx, op.DeskStatus.User)
-		} else {
+		case op.DeskStatus.EndWrapUp:
+			if op.DeskStatus.Status != "" {
+				_, err = ds.DeskStatus(ctx, op.DeskStatus.Status)
+			}
+			if err == nil {
+				a, err = ds.DeskEndWrapUp(ctx)
+			}
+		default:
 			a, err = ds.DeskStatus(ctx, op.DeskStatus.Status)
 		}
 		if err != nil {
 			return c.fail(err)
 		}
-		return &wirepb.Response{Result: &wirepb.Response_DeskStatus{DeskStatus: &wirepb.DeskAgent{
-			User: a.User, Status: a.Status, Capacity: uint32(max(a.Capacity, 0)), Skills: a.Skills, Load: uint32(max(a.Load, 0)), Sessions: a.Sessions, Supervisor: a.Supervisor}}}
+		out := &wirepb.DeskAgent{User: a.User, Status: a.Status, Capacity: uint32(max(a.Capacity, 0)), Skills: a.Skills, Load: uint32(max(a.Load, 0)), Sessions: a.Sessions, Supervisor: a.Supervisor}
+		for _, w := range a.WrapUp {
+			out.WrapUp = append(out.WrapUp, &wirepb.DeskWrapUp{Session: w.Session, UntilMs: w.UntilMs})
+		}
+		return &wirepb.Response{Result: &wirepb.Response_DeskStatus{DeskStatus: out}}
 	case *wirepb.Request_DeskQueue:
 		q, err := ds.DeskQueue(ctx, op.DeskQueue.Skill)
 		if err != nil {

@@ -350,3 +350,49 @@ func wantCode(t testing.TB, what string, err error, code wirepb.Code) {
 		t.Fatalf("%s: %v, want %s", what, err, code)
 	}
 }
+
+// An agent's wrap-up over QUIC: the closed session's slot is listed and
+// counted in the load, a customer waits meanwhile, and the agent's
+// end_wrap_up frees it: the customer is theirs. Only the agent's own.
+func TestDeskWrapUpOverTheWire(t *testing.T) {
+	e := newEnv(t, envOptions{desk: desk.Config{WrapUp: time.Hour}})
+	ctx := tctx(t)
+	setUpDesk(t, e, []string{"queue:sales"}, desk.Online, "a1")
+	c1, c2, a1, eve := e.dial("c1", "phone"), e.dial("c2", "phone"), e.dial("a1", "wb"), e.dial("eve", "phone")
+	want := func(what string, err error, code wirepb.Code) { t.Helper(); wantCode(t, what, err, code) }
+	s1, err := c1.DeskEnter(ctx, "listing/1", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "c1 assigned to a1", func() bool {
+		s, err := c1.DeskSession(ctx, s1.Conv)
+		return err == nil && s.Agent == "a1"
+	})
+	if _, err := a1.DeskClose(ctx, s1.Conv, ""); err != nil {
+		t.Fatal(err)
+	}
+	me, err := a1.DeskStatus(ctx, "")
+	if err != nil || me.Load != 1 || len(me.Sessions) != 0 || len(me.WrapUp) != 1 || me.WrapUp[0].Session != s1.Session ||
+		time.Until(time.UnixMilli(me.WrapUp[0].UntilMs)) < 50*time.Minute {
+		t.Fatalf("a1 after the close: %+v %v, want the slot in wrap-up for the hour", me, err)
+	}
+	s2, err := c2.DeskEnter(ctx, "listing/2", "")
+	if err != nil || s2.QueuePosition != 1 {
+		t.Fatalf("c2 enters during the wrap-up: %+v %v, want waiting", s2, err)
+	}
+	_, err = eve.DeskEndWrapUp(ctx)
+	want("a stranger ending a wrap-up", err, wirepb.Code_FORBIDDEN)
+	r := rawDial(t, e, nil)
+	r.login(e.token("a1", "raw"))
+	res, err := r.request(frame(&wirepb.Request{Id: 1, Op: &wirepb.Request_DeskStatus{DeskStatus: &wirepb.DeskStatusRequest{User: "a2", EndWrapUp: true}}}))
+	if err != nil || res.GetError().GetCode() != wirepb.Code_INVALID {
+		t.Fatalf("end_wrap_up naming another agent: %v %v, want INVALID", res, err)
+	}
+	if me, err = a1.DeskEndWrapUp(ctx); err != nil || len(me.WrapUp) != 0 {
+		t.Fatalf("a1 ends the wrap-up: %+v %v", me, err)
+	}
+	eventually(t, "c2 assigned to a1 after the wrap-up's end", func() bool {
+		s, err := c2.DeskSession(ctx, s2.Conv)
+		return err == nil && s.Agent == "a1"
+	})
+}

@@ -242,7 +242,7 @@ func opRequest(op uint8, conv, user string, a, b uint64, s string, flag bool) *w
 	case 18:
 		return &wirepb.Request{Op: &wirepb.Request_DeskEnter{DeskEnter: &wirepb.DeskEnterRequest{Scene: map[bool]string{true: "listing"}[flag] + s, Data: s}}}
 	case 19:
-		return &wirepb.Request{Op: &wirepb.Request_DeskStatus{DeskStatus: &wirepb.DeskStatusRequest{Status: s, User: map[bool]string{true: user}[flag]}}}
+		return &wirepb.Request{Op: &wirepb.Request_DeskStatus{DeskStatus: &wirepb.DeskStatusRequest{Status: s, User: map[bool]string{true: user}[flag], EndWrapUp: len(s)%2 == 1}}}
 	case 20:
 		return &wirepb.Request{Op: &wirepb.Request_DeskQueue{DeskQueue: &wirepb.DeskQueueRequest{Skill: s}}}
 	case 21:

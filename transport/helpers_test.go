@@ -46,6 +46,7 @@ type envOptions struct {
 	nodes     int
 	actors    actors.Config
 	transport transport.Config
+	desk      desk.Config
 }
 
 // nodeLifetimes serializes the tests' nodes under -race.
@@ -91,7 +92,7 @@ func newEnv(t testing.TB, o envOptions) *env {
 	}
 	o.actors.Logger = testLogger()
 	for i := 0; i < o.nodes; i++ {
-		nc := boot.NodeConfig{Store: store, Actors: o.actors, Logger: testLogger(), ClusterName: "transport-test"}
+		nc := boot.NodeConfig{Store: store, Actors: o.actors, Desk: o.desk, Logger: testLogger(), ClusterName: "transport-test"}
 		if i > 0 {
 			nc.Membership.Seeds = []string{e.nodes[0].MembershipAddr()}
 		}

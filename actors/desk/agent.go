@@ -23,8 +23,12 @@ type AgentInfo struct {
 	Status   string   `json:"status"`
 	Capacity int      `json:"capacity"`
 	Skills   []string `json:"skills"`
+	// Load counts the sessions held and the slots in wrap-up.
 	Load     int      `json:"load"`
 	Sessions []string `json:"sessions"`
+	// WrapUp are the slots still taken by sessions the agent closed (see
+	// Config.WrapUp), oldest first.
+	WrapUp []WrapUpSlot `json:"wrap_up,omitempty"`
 	// Present: a device of the agent was seen connected since it came
 	// online; losing every device for DropGrace then takes it offline.
 	Present bool `json:"present,omitempty"`
@@ -41,6 +45,17 @@ type AgentUpdate struct {
 	Skills   *[]string `json:"skills,omitempty"`
 	// Supervisor is given by the admin only, never by the agent.
 	Supervisor *bool `json:"supervisor,omitempty"`
+	// EndWrapUp frees the slots of the agent's wrap-up at once: the
+	// agent is done with the sessions it closed.
+	EndWrapUp bool `json:"end_wrap_up,omitempty"`
+}
+
+// WrapUpSlot is a slot of an agent's capacity still taken by a session
+// it closed, until UntilMs.
+type WrapUpSlot struct {
+	Session string `json:"session"`
+	Conv    string `json:"conv"`
+	UntilMs int64  `json:"until_ms"`
 }
 
 type held struct {
@@ -61,6 +76,9 @@ type agentGrain struct {
 	// Dropped are sessions handed back (going offline) whose threads have
 	// not confirmed the re-queue yet: an outbox, sent again on activation.
 	Dropped map[string]held `json:"dropped,omitempty"`
+	// WrapUp are closed sessions whose slots stay taken for Config.WrapUp
+	// (by session id): the agent finishes its notes and tags first.
+	WrapUp map[string]WrapUpSlot `json:"wrap_up,omitempty"`
 	// Version orders the load reports queues get (they travel
 	// asynchronously and may overtake each other).
 	Version    uint64 `json:"version"`
@@ -69,6 +87,7 @@ type agentGrain struct {
 	Present      bool `json:"present,omitempty"`
 	missingSince time.Time
 	watching     bool
+	wrapTimer    bool // a "wrap-up" timer is pending
 }
 
 // offer asks an agent to take a session.
@@ -77,6 +96,9 @@ type offer struct {
 	Thread  string `json:"thread"`
 	Conv    string `json:"conv"`
 	Token   uint64 `json:"token"` // release: 0 = whatever the hold (a synchronous call of the thread)
+	// WrapUp: a release at the session's close, whose slot stays taken
+	// for the desk's wrap-up time.
+	WrapUp bool `json:"wrap_up,omitempty"`
 }
 
 // offerAnswer is the agent's answer, with its load for the queue's view.
@@ -93,6 +115,15 @@ type agentView struct {
 	Capacity int    `json:"capacity"`
 	Version  uint64 `json:"version"`
 	Member   bool   `json:"member"` // false: the agent left this queue
+	// WrapUp are the conversations whose closed sessions keep a slot in
+	// wrap-up: a new session of one of them may take its slot back.
+	WrapUp []string `json:"wrap_up,omitempty"`
+}
+
+// takesBack: the agent (online) would take a new session of conv into the
+// slot its closed session there keeps in wrap-up.
+func (v agentView) takesBack(conv string) bool {
+	return v.Status == Online && slices.Contains(v.WrapUp, conv)
 }
 
 func (a *agentGrain) state() any { return a }
@@ -124,8 +155,13 @@ func (a *agentGrain) self(g *grain, ctx actor.Context, m any) {
 	case "confirm-hold":
 		a.confirmHold(g, ctx, msg.arg)
 		return
+	case "wrap-up":
+		a.wrapTimer = false
+		a.endWrapUp(g, ctx, false)
+		return
 	case "started":
 		defer a.watch(g, ctx)
+		defer a.endWrapUp(g, ctx, false) // those that ended while no grain ran; the timer for the others
 	default:
 		return
 	}
@@ -182,12 +218,73 @@ func (a *agentGrain) sendRequeue(g *grain, ctx actor.Context, session string, h 
 	})
 }
 
+// busy is the agent's load: the sessions it holds and the slots in
+// wrap-up.
+func (a *agentGrain) busy() int { return len(a.Held) + len(a.WrapUp) }
+
+// wrapUp keeps the slot of a session the agent closed taken for the
+// desk's wrap-up time.
+func (a *agentGrain) wrapUp(g *grain, ctx actor.Context, session string, h held) {
+	if a.WrapUp == nil {
+		a.WrapUp = map[string]WrapUpSlot{}
+	}
+	a.WrapUp[session] = WrapUpSlot{Session: session, Conv: h.Conv, UntilMs: nowMs() + g.d.cfg.WrapUp.Milliseconds()}
+	a.armWrapUp(g, ctx)
+}
+
+// armWrapUp waits for the first wrap-up slot's end, one timer at a time
+// (every slot lasts as long, so a later one never ends first).
+func (a *agentGrain) armWrapUp(g *grain, ctx actor.Context) {
+	if a.wrapTimer || len(a.WrapUp) == 0 {
+		return
+	}
+	var next int64
+	for _, w := range a.WrapUp {
+		if next == 0 || w.UntilMs < next {
+			next = w.UntilMs
+		}
+	}
+	a.wrapTimer = true
+	g.after(ctx, time.Duration(next-nowMs())*time.Millisecond, "wrap-up")
+}
+
+// endWrapUp frees the wrap-up slots whose time is up (all: the agent said
+// it is done) and tells the queues.
+func (a *agentGrain) endWrapUp(g *grain, ctx actor.Context, all bool) {
+	now := nowMs()
+	freed := false
+	for s, w := range a.WrapUp {
+		if all || w.UntilMs <= now {
+			delete(a.WrapUp, s)
+			freed = true
+		}
+	}
+	a.armWrapUp(g, ctx)
+	if !freed || all { // set saves and reports itself
+		return
+	}
+	a.Version++
+	if err := g.save(ctx); err != nil {
+		g.d.log.Warn("wrap-up end not saved", "agent", a.User, "err", err)
+		return
+	}
+	g.d.event(Event{Kind: "ready", Agent: a.User, Load: a.busy(), Capacity: a.Capacity})
+	a.report(g, a.queues(nil))
+}
+
 func (a *agentGrain) info() AgentInfo {
-	in := AgentInfo{User: a.User, Status: a.Status, Capacity: a.Capacity, Skills: a.Skills, Load: len(a.Held), Sessions: []string{}, Present: a.Present, Supervisor: a.Supervisor}
+	in := AgentInfo{User: a.User, Status: a.Status, Capacity: a.Capacity, Skills: a.Skills, Load: a.busy(), Sessions: []string{}, Present: a.Present, Supervisor: a.Supervisor}
 	for s := range a.Held {
 		in.Sessions = append(in.Sessions, s)
 	}
 	sort.Strings(in.Sessions)
+	for _, w := range a.WrapUp {
+		in.WrapUp = append(in.WrapUp, w)
+	}
+	sort.Slice(in.WrapUp, func(i, j int) bool {
+		x, y := in.WrapUp[i], in.WrapUp[j]
+		return x.UntilMs < y.UntilMs || (x.UntilMs == y.UntilMs && x.Session < y.Session)
+	})
 	if in.Skills == nil {
 		in.Skills = []string{}
 	}
@@ -195,7 +292,12 @@ func (a *agentGrain) info() AgentInfo {
 }
 
 func (a *agentGrain) view(member bool) agentView {
-	return agentView{User: a.User, Status: a.Status, Load: len(a.Held), Capacity: a.Capacity, Version: a.Version, Member: member}
+	v := agentView{User: a.User, Status: a.Status, Load: a.busy(), Capacity: a.Capacity, Version: a.Version, Member: member}
+	for _, w := range a.WrapUp {
+		v.WrapUp = append(v.WrapUp, w.Conv)
+	}
+	sort.Strings(v.WrapUp)
+	return v
 }
 
 // queues are the agent's skill queues and its own ("@user"), plus extra.
@@ -242,8 +344,19 @@ func (a *agentGrain) handle(g *grain, ctx actor.Context, op string, body []byte)
 			}
 			return offerAnswer{Accepted: true, View: a.view(true)}, nil
 		}
-		if a.Status != Online || len(a.Held) >= a.Capacity {
+		// The customer of a conversation whose wrap-up runs came back to
+		// this agent: the new session takes its slot.
+		free, slot := a.Capacity-a.busy(), ""
+		for s, w := range a.WrapUp {
+			if w.Conv == o.Conv && slot == "" {
+				free, slot = free+1, s
+			}
+		}
+		if a.Status != Online || free <= 0 {
 			return offerAnswer{View: a.view(true)}, nil
+		}
+		if slot != "" {
+			delete(a.WrapUp, slot)
 		}
 		a.Held[o.Session] = held{Thread: o.Thread, Conv: o.Conv, Token: o.Token}
 		delete(a.Dropped, o.Session) // the thread has it back: nothing to re-queue
@@ -251,7 +364,7 @@ func (a *agentGrain) handle(g *grain, ctx actor.Context, op string, body []byte)
 		if err := g.save(ctx); err != nil {
 			return nil, err
 		}
-		g.d.event(Event{Kind: "hold", Session: o.Session, Agent: a.User, Load: len(a.Held), Capacity: a.Capacity})
+		g.d.event(Event{Kind: "hold", Session: o.Session, Agent: a.User, Load: a.busy(), Capacity: a.Capacity})
 		a.report(g, a.queues(nil))
 		a.confirmHold(g, ctx, o.Session)
 		return offerAnswer{Accepted: true, View: a.view(true)}, nil
@@ -306,7 +419,7 @@ func (a *agentGrain) handle(g *grain, ctx actor.Context, op string, body []byte)
 		if err := g.save(ctx); err != nil {
 			return nil, err
 		}
-		g.d.event(Event{Kind: "hold", Session: o.Session, Agent: a.User, Load: len(a.Held), Capacity: a.Capacity})
+		g.d.event(Event{Kind: "hold", Session: o.Session, Agent: a.User, Load: a.busy(), Capacity: a.Capacity})
 		a.report(g, a.queues(nil))
 		return nil, nil
 	case "release":
@@ -314,15 +427,19 @@ func (a *agentGrain) handle(g *grain, ctx actor.Context, op string, body []byte)
 		if err := decode(body, &o); err != nil {
 			return nil, err
 		}
-		if h, ok := a.Held[o.Session]; !ok || (o.Token != 0 && h.Token != o.Token) {
+		h, ok := a.Held[o.Session]
+		if !ok || (o.Token != 0 && h.Token != o.Token) {
 			return a.info(), nil // not held, or held for a newer assignment
 		}
 		delete(a.Held, o.Session)
+		if o.WrapUp && g.d.cfg.WrapUp > 0 && a.Status != Offline {
+			a.wrapUp(g, ctx, o.Session, h)
+		}
 		a.Version++
 		if err := g.save(ctx); err != nil {
 			return nil, err
 		}
-		g.d.event(Event{Kind: "release", Session: o.Session, Agent: a.User, Load: len(a.Held), Capacity: a.Capacity})
+		g.d.event(Event{Kind: "release", Session: o.Session, Agent: a.User, Load: a.busy(), Capacity: a.Capacity})
 		a.report(g, a.queues(nil))
 		return a.info(), nil
 	}
@@ -381,6 +498,10 @@ func (a *agentGrain) set(g *grain, ctx actor.Context, u AgentUpdate) (any, error
 	}
 	if a.Status == Offline {
 		a.Present, a.missingSince = false, time.Time{}
+	}
+	// An agent going offline, or done with its wrap-up, takes no slot for it.
+	if a.Status == Offline || u.EndWrapUp {
+		a.endWrapUp(g, ctx, true)
 	}
 	a.Version++
 	if err := g.save(ctx); err != nil {

@@ -66,6 +66,11 @@ type Config struct {
 	// tells the conversation it is about to close (an idle_warning step);
 	// 0: no warning. Shorter than InactivityTimeout.
 	InactivityWarning time.Duration
+	// WrapUp keeps the slot of a session an agent held taken for this
+	// long after its close (default 0: freed at once), so the agent
+	// finishes its notes and tags before a new customer comes; the agent
+	// may end it sooner (AgentUpdate.EndWrapUp). At most MaxWrapUp.
+	WrapUp time.Duration
 	// OfferTimeout: a queue offers its head again when an offer got no
 	// answer in this time (default 5 s).
 	OfferTimeout time.Duration
@@ -141,6 +146,9 @@ type Config struct {
 	Logger      *slog.Logger
 }
 
+// MaxWrapUp bounds Config.WrapUp: a slot kept longer is an agent away.
+const MaxWrapUp = time.Hour
+
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{StickyWindow: 30 * time.Minute, InactivityTimeout: 30 * time.Minute, OfferTimeout: 5 * time.Second,
@@ -180,6 +188,9 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.WrapUp < 0 || c.WrapUp > MaxWrapUp {
+		return c, fmt.Errorf("desk: wrap-up %v: want 0 (none) to %v", c.WrapUp, MaxWrapUp)
 	}
 	if c.InactivityWarning < 0 || c.InactivityWarning >= c.InactivityTimeout {
 		return c, fmt.Errorf("desk: inactivity warning %v: want 0 (none) or less than the inactivity timeout %v", c.InactivityWarning, c.InactivityTimeout)

@@ -3,6 +3,7 @@ package desk
 import (
 	"context"
 	"encoding/json"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -495,7 +496,7 @@ func (q *queueGrain) note(v agentView) bool {
 		return true
 	}
 	q.Agents[v.User] = v
-	return old != v
+	return !reflect.DeepEqual(old, v)
 }
 
 func (q *queueGrain) answer(g *grain, ctx actor.Context, a assignAnswer) error {
@@ -578,7 +579,7 @@ func (q *queueGrain) dispatch(g *grain, ctx actor.Context) {
 	}
 	head := q.Waiting[0]
 	agent := ""
-	if v, ok := q.Agents[head.Prefer]; ok && available(v) {
+	if v, ok := q.Agents[head.Prefer]; ok && (available(v) || v.takesBack(head.Conv)) {
 		agent = v.User
 	} else {
 		var best agentView

@@ -1020,7 +1020,7 @@ func (t *threadGrain) close(g *grain, ctx actor.Context, r closeReq) (any, error
 			return nil, err
 		}
 	case StateAssigned:
-		if err := g.d.call(cctx, KindAgent, s.Agent, "release", offer{Session: s.ID}, nil); err != nil {
+		if err := g.d.call(cctx, KindAgent, s.Agent, "release", offer{Session: s.ID, WrapUp: true}, nil); err != nil {
 			return nil, err
 		}
 	}

@@ -109,8 +109,28 @@ func (w *Wire) Status(ctx context.Context, by, status string) (actors.DeskAgentI
 	return wireAgent(a), nil
 }
 
+// EndWrapUp frees by's slots in wrap-up: the agent is done with the
+// sessions it closed.
+func (w *Wire) EndWrapUp(ctx context.Context, by string) (actors.DeskAgentInfo, error) {
+	a, err := w.d.Agent(ctx, by)
+	if err != nil {
+		return actors.DeskAgentInfo{}, err
+	}
+	if !registered(a) {
+		return actors.DeskAgentInfo{}, rejected(pb.Code_FORBIDDEN, "%s is not a registered agent", by)
+	}
+	if a, err = w.d.SetAgent(ctx, AgentUpdate{User: by, EndWrapUp: true}); err != nil {
+		return actors.DeskAgentInfo{}, err
+	}
+	return wireAgent(a), nil
+}
+
 func wireAgent(a AgentInfo) actors.DeskAgentInfo {
-	return actors.DeskAgentInfo{User: a.User, Status: a.Status, Capacity: a.Capacity, Skills: a.Skills, Load: a.Load, Sessions: a.Sessions, Supervisor: a.Supervisor}
+	out := actors.DeskAgentInfo{User: a.User, Status: a.Status, Capacity: a.Capacity, Skills: a.Skills, Load: a.Load, Sessions: a.Sessions, Supervisor: a.Supervisor}
+	for _, w := range a.WrapUp {
+		out.WrapUp = append(out.WrapUp, actors.DeskWrapUp{Session: w.Session, UntilMs: w.UntilMs})
+	}
+	return out
 }
 
 // Agent is agent's state, the sessions it holds included, for a

@@ -24,6 +24,9 @@ type DeskSession interface {
 	// DeskStatus sets the user's agent status ("" reads it); the user must
 	// be a registered agent.
 	DeskStatus(ctx context.Context, status string) (DeskAgentInfo, error)
+	// DeskEndWrapUp frees the user's slots in wrap-up (the agent is done
+	// with the sessions it closed).
+	DeskEndWrapUp(ctx context.Context) (DeskAgentInfo, error)
 	// DeskAgent reads another agent's state, the sessions it holds
 	// included; the user must be a supervisor (or that agent).
 	DeskAgent(ctx context.Context, agent string) (DeskAgentInfo, error)
@@ -110,10 +113,18 @@ type DeskAgentInfo struct {
 	Status   string
 	Capacity int
 	Skills   []string
-	Load     int
-	Sessions []string // session ids
+	Load     int      // sessions held and slots in wrap-up
+	Sessions []string // the held sessions' ids
 	// Supervisor may read others' metrics and every queue.
 	Supervisor bool
+	// WrapUp are the slots sessions the agent closed keep taken.
+	WrapUp []DeskWrapUp
+}
+
+// DeskWrapUp is a slot a closed session keeps taken until UntilMs.
+type DeskWrapUp struct {
+	Session string
+	UntilMs int64
 }
 
 // DeskWaiting is one waiting session of a queue.

@@ -108,9 +108,9 @@ func newDeskCmd() *cobra.Command {
 
 	var user, status, skills string
 	var capacity int
-	var supervisor bool
+	var supervisor, endWrapUp bool
 	agent := &cobra.Command{
-		Use: "agent", Short: "Show an agent, or set its status, capacity, skills and supervisor role", Args: cobra.NoArgs,
+		Use: "agent", Short: "Show an agent, or set its status, capacity, skills and supervisor role, or end its wrap-up", Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var out desk.AgentInfo
 			u := desk.AgentUpdate{}
@@ -133,9 +133,10 @@ func newDeskCmd() *cobra.Command {
 			if f.Changed("supervisor") {
 				u.Supervisor = &supervisor
 			}
+			u.EndWrapUp = endWrapUp
 			path := "/api/v1/desk/agents/" + url.PathEscape(user)
 			var err error
-			if u.Status == nil && u.Capacity == nil && u.Skills == nil && u.Supervisor == nil {
+			if u.Status == nil && u.Capacity == nil && u.Skills == nil && u.Supervisor == nil && !u.EndWrapUp {
 				err = o.call(cmd.Context(), http.MethodGet, path, &out)
 			} else {
 				err = o.send(cmd.Context(), http.MethodPost, path, u, &out)
@@ -152,12 +153,16 @@ func newDeskCmd() *cobra.Command {
 			}
 			fmt.Printf("%s %s%s load %d/%d skills %s sessions %s\n", out.User, out.Status, role, out.Load, out.Capacity,
 				strings.Join(out.Skills, ","), strings.Join(out.Sessions, " "))
+			for _, w := range out.WrapUp {
+				fmt.Printf("  wrap-up of %s until %s\n", w.Session, time.UnixMilli(w.UntilMs).UTC().Format(time.RFC3339))
+			}
 			return nil
 		},
 	}
 	agent.Flags().StringVar(&user, "user", "", "the agent")
 	agent.Flags().StringVar(&status, "status", "", "online, away or offline")
 	agent.Flags().IntVar(&capacity, "capacity", 0, "most sessions at once")
+	agent.Flags().BoolVar(&endWrapUp, "end-wrap-up", false, "free the agent's slots still in wrap-up (--desk-wrap-up) at once")
 	agent.Flags().StringVar(&skills, "skills", "", "skill groups, comma-separated")
 	agent.Flags().BoolVar(&supervisor, "supervisor", false, "may watch every queue and read the team's metrics (--supervisor=false takes it back)")
 	_ = agent.MarkFlagRequired("user")
@@ -656,6 +661,7 @@ func registerDeskFlags(f *pflag.FlagSet, c *desk.Config) {
 	f.DurationVar(&c.StickyWindow, "desk-sticky-window", d.StickyWindow, "a customer back within this reaches the same conversation and agent")
 	f.DurationVar(&c.InactivityTimeout, "desk-inactivity-timeout", d.InactivityTimeout, "close a session whose conversation was silent this long")
 	f.DurationVar(&c.InactivityWarning, "desk-inactivity-warning", d.InactivityWarning, "tell the conversation this long before the inactivity close that it is about to close (0: no warning)")
+	f.DurationVar(&c.WrapUp, "desk-wrap-up", d.WrapUp, "keep an agent's slot taken this long after a session it held closes, for its notes and tags (0: freed at once; at most 1h)")
 	f.DurationVar(&c.OfferTimeout, "desk-offer-timeout", d.OfferTimeout, "offer a queue's head again after this without an answer")
 	f.IntVar(&c.MaxWaiting, "desk-max-waiting", d.MaxWaiting, "most sessions waiting in one queue")
 	f.IntVar(&c.MaxCapacity, "desk-max-capacity", d.MaxCapacity, "largest agent capacity")

@@ -121,7 +121,7 @@ func browserRun(t *testing.T, browser, transport string) {
 	t.Setenv("SWITCHBOARD_CARD_WEBHOOK_SECRET", string(secret))
 	n := newDevNode(t)
 	webAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t, "tcp"))
-	n.extra = []string{"--web", webAddr, "--webtransport", fmt.Sprintf("127.0.0.1:%d", freePort(t, "udp")), "--card-webhook-url", hs.URL}
+	n.extra = []string{"--web", webAddr, "--webtransport", fmt.Sprintf("127.0.0.1:%d", freePort(t, "udp")), "--card-webhook-url", hs.URL, "--desk-wrap-up", "1h"}
 	n.start()
 	n.run("desk", "scene", "set", "--data-dir", n.dir, "--scene", "listing", "--line", "cars", "--route", "queue:sales")
 	// The line is closed (open every day but yesterday, today and
@@ -496,6 +496,18 @@ func browserRun(t *testing.T, browser, transport string) {
 	until(agent, "closed at the agent", fmt.Sprintf(`document.querySelector("#title").dataset.closed === %q && document.querySelector("#title").textContent.includes("(closed)")`, conv))
 	until(agent, "a closed session waits for nobody", waiting+` === null`)
 	until(customer, "closed at the customer", `document.querySelector("#info").textContent === "closed"`)
+	// The closed sessions keep a1's slots for the wrap-up (c9's, closed
+	// from the CLI, and this one); a1 is done and clicks Ready.
+	until(agent, "the wrap-up shown", `!document.querySelector("#ready").hidden && document.querySelector("#wrap-up").textContent.startsWith("wrap-up: 2 until ")`)
+	click(agent, "ready", "#ready")
+	until(agent, "the wrap-up ended", `document.querySelector("#ready").hidden && document.querySelector("#wrap-up").hidden`)
+	var a1 struct {
+		WrapUp []any `json:"wrap_up"`
+	}
+	mustJSON(t, n.run("desk", "agent", "--data-dir", n.dir, "--user", "a1", "--json"), &a1)
+	if len(a1.WrapUp) != 0 {
+		t.Fatalf("a1 after Ready: %+v", a1)
+	}
 	// The customer rates the closed session from the page.
 	until(customer, "the rating offered", `!document.querySelector("#rate").hidden`)
 	click(customer, "rate 4", `#rate button[data-score="4"]`)

@@ -53,6 +53,17 @@ func (c *Client) DeskStatus(ctx context.Context, status string) (*wirepb.DeskAge
 	return res.GetDeskStatus(), nil
 }
 
+// DeskEndWrapUp tells the desk the user, an agent, is done with the
+// sessions it closed: the slots they keep taken for the desk's wrap-up
+// time (serve --desk-wrap-up) free at once.
+func (c *Client) DeskEndWrapUp(ctx context.Context) (*wirepb.DeskAgent, error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_DeskStatus{DeskStatus: &wirepb.DeskStatusRequest{EndWrapUp: true}}})
+	if err != nil {
+		return nil, err
+	}
+	return res.GetDeskStatus(), nil
+}
+
 // DeskAgent reads another agent's state, the sessions it holds included
 // (to reassign one with DeskTransfer). FORBIDDEN unless the user is a
 // supervisor; NOT_FOUND for a user who is no registered agent.

@@ -7705,11 +7705,15 @@ func (x *DeskNote) GetText() string {
 // away or offline. An empty status changes nothing and answers the
 // agent's state (the workbench's "who am I"). With user another agent
 // and no status: a supervisor reads that agent's state, the sessions it
-// holds included (to reassign one); anyone else FORBIDDEN.
+// holds included (to reassign one); anyone else FORBIDDEN. end_wrap_up:
+// the agent is done with the sessions it closed, and the slots they keep
+// taken for the desk's wrap-up time free at once (with a status, after
+// it; not with user).
 type DeskStatusRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Status        string                 `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
 	User          string                 `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
+	EndWrapUp     bool                   `protobuf:"varint,3,opt,name=end_wrap_up,json=endWrapUp,proto3" json:"end_wrap_up,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -7758,15 +7762,23 @@ func (x *DeskStatusRequest) GetUser() string {
 	return ""
 }
 
+func (x *DeskStatusRequest) GetEndWrapUp() bool {
+	if x != nil {
+		return x.EndWrapUp
+	}
+	return false
+}
+
 type DeskAgent struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
 	Status        string                 `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
 	Capacity      uint32                 `protobuf:"varint,3,opt,name=capacity,proto3" json:"capacity,omitempty"`
 	Skills        []string               `protobuf:"bytes,4,rep,name=skills,proto3" json:"skills,omitempty"`
-	Load          uint32                 `protobuf:"varint,5,opt,name=load,proto3" json:"load,omitempty"`             // sessions held
-	Sessions      []string               `protobuf:"bytes,6,rep,name=sessions,proto3" json:"sessions,omitempty"`      // their session ids
-	Supervisor    bool                   `protobuf:"varint,7,opt,name=supervisor,proto3" json:"supervisor,omitempty"` // may read the team's metrics (my_metrics with a key)
+	Load          uint32                 `protobuf:"varint,5,opt,name=load,proto3" json:"load,omitempty"`                  // sessions held and slots in wrap-up
+	Sessions      []string               `protobuf:"bytes,6,rep,name=sessions,proto3" json:"sessions,omitempty"`           // the held sessions' ids
+	Supervisor    bool                   `protobuf:"varint,7,opt,name=supervisor,proto3" json:"supervisor,omitempty"`      // may read the team's metrics (my_metrics with a key)
+	WrapUp        []*DeskWrapUp          `protobuf:"bytes,8,rep,name=wrap_up,json=wrapUp,proto3" json:"wrap_up,omitempty"` // slots in wrap-up, soonest to end first
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -7850,6 +7862,67 @@ func (x *DeskAgent) GetSupervisor() bool {
 	return false
 }
 
+func (x *DeskAgent) GetWrapUp() []*DeskWrapUp {
+	if x != nil {
+		return x.WrapUp
+	}
+	return nil
+}
+
+// DeskWrapUp: a slot of an agent's capacity that a session it closed keeps
+// taken until until_ms (serve --desk-wrap-up).
+type DeskWrapUp struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Session       string                 `protobuf:"bytes,1,opt,name=session,proto3" json:"session,omitempty"`
+	UntilMs       int64                  `protobuf:"varint,2,opt,name=until_ms,json=untilMs,proto3" json:"until_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeskWrapUp) Reset() {
+	*x = DeskWrapUp{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[89]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeskWrapUp) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeskWrapUp) ProtoMessage() {}
+
+func (x *DeskWrapUp) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[89]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeskWrapUp.ProtoReflect.Descriptor instead.
+func (*DeskWrapUp) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{89}
+}
+
+func (x *DeskWrapUp) GetSession() string {
+	if x != nil {
+		return x.Session
+	}
+	return ""
+}
+
+func (x *DeskWrapUp) GetUntilMs() int64 {
+	if x != nil {
+		return x.UntilMs
+	}
+	return 0
+}
+
 // DeskQueueRequest: the waiting sessions of a skill group the user is an
 // agent of (FORBIDDEN otherwise); "@USER" is the user's own queue.
 type DeskQueueRequest struct {
@@ -7861,7 +7934,7 @@ type DeskQueueRequest struct {
 
 func (x *DeskQueueRequest) Reset() {
 	*x = DeskQueueRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[89]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7873,7 +7946,7 @@ func (x *DeskQueueRequest) String() string {
 func (*DeskQueueRequest) ProtoMessage() {}
 
 func (x *DeskQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[89]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7886,7 +7959,7 @@ func (x *DeskQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskQueueRequest.ProtoReflect.Descriptor instead.
 func (*DeskQueueRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{89}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *DeskQueueRequest) GetSkill() string {
@@ -7914,7 +7987,7 @@ type DeskWaiting struct {
 
 func (x *DeskWaiting) Reset() {
 	*x = DeskWaiting{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[90]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7926,7 +7999,7 @@ func (x *DeskWaiting) String() string {
 func (*DeskWaiting) ProtoMessage() {}
 
 func (x *DeskWaiting) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[90]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7939,7 +8012,7 @@ func (x *DeskWaiting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskWaiting.ProtoReflect.Descriptor instead.
 func (*DeskWaiting) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{90}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *DeskWaiting) GetConv() string {
@@ -7996,7 +8069,7 @@ type DeskQueueAgent struct {
 
 func (x *DeskQueueAgent) Reset() {
 	*x = DeskQueueAgent{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[91]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8008,7 +8081,7 @@ func (x *DeskQueueAgent) String() string {
 func (*DeskQueueAgent) ProtoMessage() {}
 
 func (x *DeskQueueAgent) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[91]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8021,7 +8094,7 @@ func (x *DeskQueueAgent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskQueueAgent.ProtoReflect.Descriptor instead.
 func (*DeskQueueAgent) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{91}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *DeskQueueAgent) GetUser() string {
@@ -8064,7 +8137,7 @@ type DeskQueueResult struct {
 
 func (x *DeskQueueResult) Reset() {
 	*x = DeskQueueResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[92]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8076,7 +8149,7 @@ func (x *DeskQueueResult) String() string {
 func (*DeskQueueResult) ProtoMessage() {}
 
 func (x *DeskQueueResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[92]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8089,7 +8162,7 @@ func (x *DeskQueueResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskQueueResult.ProtoReflect.Descriptor instead.
 func (*DeskQueueResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{92}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *DeskQueueResult) GetSkill() string {
@@ -8137,7 +8210,7 @@ type DeskReachRequest struct {
 
 func (x *DeskReachRequest) Reset() {
 	*x = DeskReachRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[93]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8149,7 +8222,7 @@ func (x *DeskReachRequest) String() string {
 func (*DeskReachRequest) ProtoMessage() {}
 
 func (x *DeskReachRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[93]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8162,7 +8235,7 @@ func (x *DeskReachRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskReachRequest.ProtoReflect.Descriptor instead.
 func (*DeskReachRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{93}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *DeskReachRequest) GetCustomer() string {
@@ -8200,7 +8273,7 @@ type DeskTransferRequest struct {
 
 func (x *DeskTransferRequest) Reset() {
 	*x = DeskTransferRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[94]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8212,7 +8285,7 @@ func (x *DeskTransferRequest) String() string {
 func (*DeskTransferRequest) ProtoMessage() {}
 
 func (x *DeskTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[94]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8225,7 +8298,7 @@ func (x *DeskTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskTransferRequest.ProtoReflect.Descriptor instead.
 func (*DeskTransferRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{94}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *DeskTransferRequest) GetConv() string {
@@ -8261,7 +8334,7 @@ type DeskCloseRequest struct {
 
 func (x *DeskCloseRequest) Reset() {
 	*x = DeskCloseRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[95]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8273,7 +8346,7 @@ func (x *DeskCloseRequest) String() string {
 func (*DeskCloseRequest) ProtoMessage() {}
 
 func (x *DeskCloseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[95]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8286,7 +8359,7 @@ func (x *DeskCloseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskCloseRequest.ProtoReflect.Descriptor instead.
 func (*DeskCloseRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{95}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *DeskCloseRequest) GetConv() string {
@@ -8315,7 +8388,7 @@ type DeskNoteRequest struct {
 
 func (x *DeskNoteRequest) Reset() {
 	*x = DeskNoteRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[96]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8327,7 +8400,7 @@ func (x *DeskNoteRequest) String() string {
 func (*DeskNoteRequest) ProtoMessage() {}
 
 func (x *DeskNoteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[96]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8340,7 +8413,7 @@ func (x *DeskNoteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskNoteRequest.ProtoReflect.Descriptor instead.
 func (*DeskNoteRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{96}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *DeskNoteRequest) GetConv() string {
@@ -8372,7 +8445,7 @@ type DeskTagRequest struct {
 
 func (x *DeskTagRequest) Reset() {
 	*x = DeskTagRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[97]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8384,7 +8457,7 @@ func (x *DeskTagRequest) String() string {
 func (*DeskTagRequest) ProtoMessage() {}
 
 func (x *DeskTagRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[97]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8397,7 +8470,7 @@ func (x *DeskTagRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskTagRequest.ProtoReflect.Descriptor instead.
 func (*DeskTagRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{97}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *DeskTagRequest) GetConv() string {
@@ -8432,7 +8505,7 @@ type DeskSessionRequest struct {
 
 func (x *DeskSessionRequest) Reset() {
 	*x = DeskSessionRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[98]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8444,7 +8517,7 @@ func (x *DeskSessionRequest) String() string {
 func (*DeskSessionRequest) ProtoMessage() {}
 
 func (x *DeskSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[98]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8457,7 +8530,7 @@ func (x *DeskSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskSessionRequest.ProtoReflect.Descriptor instead.
 func (*DeskSessionRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{98}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *DeskSessionRequest) GetConv() string {
@@ -8484,7 +8557,7 @@ type DeskRateRequest struct {
 
 func (x *DeskRateRequest) Reset() {
 	*x = DeskRateRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[99]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8496,7 +8569,7 @@ func (x *DeskRateRequest) String() string {
 func (*DeskRateRequest) ProtoMessage() {}
 
 func (x *DeskRateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[99]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8509,7 +8582,7 @@ func (x *DeskRateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskRateRequest.ProtoReflect.Descriptor instead.
 func (*DeskRateRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{99}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *DeskRateRequest) GetConv() string {
@@ -8545,7 +8618,7 @@ type DeskRateResult struct {
 
 func (x *DeskRateResult) Reset() {
 	*x = DeskRateResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[100]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8557,7 +8630,7 @@ func (x *DeskRateResult) String() string {
 func (*DeskRateResult) ProtoMessage() {}
 
 func (x *DeskRateResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[100]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8570,7 +8643,7 @@ func (x *DeskRateResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskRateResult.ProtoReflect.Descriptor instead.
 func (*DeskRateResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{100}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *DeskRateResult) GetSession() string {
@@ -8613,7 +8686,7 @@ type DeskRepliesRequest struct {
 
 func (x *DeskRepliesRequest) Reset() {
 	*x = DeskRepliesRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[101]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8625,7 +8698,7 @@ func (x *DeskRepliesRequest) String() string {
 func (*DeskRepliesRequest) ProtoMessage() {}
 
 func (x *DeskRepliesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[101]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8638,7 +8711,7 @@ func (x *DeskRepliesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskRepliesRequest.ProtoReflect.Descriptor instead.
 func (*DeskRepliesRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{101}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *DeskRepliesRequest) GetLine() string {
@@ -8657,7 +8730,7 @@ type DeskReplies struct {
 
 func (x *DeskReplies) Reset() {
 	*x = DeskReplies{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[102]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8669,7 +8742,7 @@ func (x *DeskReplies) String() string {
 func (*DeskReplies) ProtoMessage() {}
 
 func (x *DeskReplies) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[102]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8682,7 +8755,7 @@ func (x *DeskReplies) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskReplies.ProtoReflect.Descriptor instead.
 func (*DeskReplies) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{102}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *DeskReplies) GetReplies() []*DeskSavedReply {
@@ -8702,7 +8775,7 @@ type DeskSavedReply struct {
 
 func (x *DeskSavedReply) Reset() {
 	*x = DeskSavedReply{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[103]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8714,7 +8787,7 @@ func (x *DeskSavedReply) String() string {
 func (*DeskSavedReply) ProtoMessage() {}
 
 func (x *DeskSavedReply) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[103]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8727,7 +8800,7 @@ func (x *DeskSavedReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskSavedReply.ProtoReflect.Descriptor instead.
 func (*DeskSavedReply) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{103}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{104}
 }
 
 func (x *DeskSavedReply) GetName() string {
@@ -8763,7 +8836,7 @@ type MyMetricsRequest struct {
 
 func (x *MyMetricsRequest) Reset() {
 	*x = MyMetricsRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[104]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8775,7 +8848,7 @@ func (x *MyMetricsRequest) String() string {
 func (*MyMetricsRequest) ProtoMessage() {}
 
 func (x *MyMetricsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[104]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8788,7 +8861,7 @@ func (x *MyMetricsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsRequest.ProtoReflect.Descriptor instead.
 func (*MyMetricsRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{104}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{105}
 }
 
 func (x *MyMetricsRequest) GetWindow() string {
@@ -8851,7 +8924,7 @@ type MyMetricsRow struct {
 
 func (x *MyMetricsRow) Reset() {
 	*x = MyMetricsRow{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[105]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8863,7 +8936,7 @@ func (x *MyMetricsRow) String() string {
 func (*MyMetricsRow) ProtoMessage() {}
 
 func (x *MyMetricsRow) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[105]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8876,7 +8949,7 @@ func (x *MyMetricsRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsRow.ProtoReflect.Descriptor instead.
 func (*MyMetricsRow) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{105}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{106}
 }
 
 func (x *MyMetricsRow) GetWindowStartMs() int64 {
@@ -9094,7 +9167,7 @@ type MyMetricsResult struct {
 
 func (x *MyMetricsResult) Reset() {
 	*x = MyMetricsResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[106]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9106,7 +9179,7 @@ func (x *MyMetricsResult) String() string {
 func (*MyMetricsResult) ProtoMessage() {}
 
 func (x *MyMetricsResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[106]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9119,7 +9192,7 @@ func (x *MyMetricsResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsResult.ProtoReflect.Descriptor instead.
 func (*MyMetricsResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{106}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{107}
 }
 
 func (x *MyMetricsResult) GetUser() string {
@@ -9701,10 +9774,11 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\bDeskNote\x12\x0e\n" +
 	"\x02by\x18\x01 \x01(\tR\x02by\x12\x13\n" +
 	"\x05at_ms\x18\x02 \x01(\x03R\x04atMs\x12\x12\n" +
-	"\x04text\x18\x03 \x01(\tR\x04text\"?\n" +
+	"\x04text\x18\x03 \x01(\tR\x04text\"_\n" +
 	"\x11DeskStatusRequest\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\tR\x06status\x12\x12\n" +
-	"\x04user\x18\x02 \x01(\tR\x04user\"\xbb\x01\n" +
+	"\x04user\x18\x02 \x01(\tR\x04user\x12\x1e\n" +
+	"\vend_wrap_up\x18\x03 \x01(\bR\tendWrapUp\"\xf5\x01\n" +
 	"\tDeskAgent\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06status\x18\x02 \x01(\tR\x06status\x12\x1a\n" +
@@ -9714,7 +9788,12 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\bsessions\x18\x06 \x03(\tR\bsessions\x12\x1e\n" +
 	"\n" +
 	"supervisor\x18\a \x01(\bR\n" +
-	"supervisor\"(\n" +
+	"supervisor\x128\n" +
+	"\awrap_up\x18\b \x03(\v2\x1f.switchboard.wire.v1.DeskWrapUpR\x06wrapUp\"A\n" +
+	"\n" +
+	"DeskWrapUp\x12\x18\n" +
+	"\asession\x18\x01 \x01(\tR\asession\x12\x19\n" +
+	"\buntil_ms\x18\x02 \x01(\x03R\auntilMs\"(\n" +
 	"\x10DeskQueueRequest\x12\x14\n" +
 	"\x05skill\x18\x01 \x01(\tR\x05skill\"\xc1\x01\n" +
 	"\vDeskWaiting\x12\x12\n" +
@@ -9891,7 +9970,7 @@ func file_transport_wirepb_wire_proto_rawDescGZIP() []byte {
 }
 
 var file_transport_wirepb_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 107)
+var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 108)
 var file_transport_wirepb_wire_proto_goTypes = []any{
 	(Code)(0),                        // 0: switchboard.wire.v1.Code
 	(ConvKind)(0),                    // 1: switchboard.wire.v1.ConvKind
@@ -9989,24 +10068,25 @@ var file_transport_wirepb_wire_proto_goTypes = []any{
 	(*DeskNote)(nil),                 // 93: switchboard.wire.v1.DeskNote
 	(*DeskStatusRequest)(nil),        // 94: switchboard.wire.v1.DeskStatusRequest
 	(*DeskAgent)(nil),                // 95: switchboard.wire.v1.DeskAgent
-	(*DeskQueueRequest)(nil),         // 96: switchboard.wire.v1.DeskQueueRequest
-	(*DeskWaiting)(nil),              // 97: switchboard.wire.v1.DeskWaiting
-	(*DeskQueueAgent)(nil),           // 98: switchboard.wire.v1.DeskQueueAgent
-	(*DeskQueueResult)(nil),          // 99: switchboard.wire.v1.DeskQueueResult
-	(*DeskReachRequest)(nil),         // 100: switchboard.wire.v1.DeskReachRequest
-	(*DeskTransferRequest)(nil),      // 101: switchboard.wire.v1.DeskTransferRequest
-	(*DeskCloseRequest)(nil),         // 102: switchboard.wire.v1.DeskCloseRequest
-	(*DeskNoteRequest)(nil),          // 103: switchboard.wire.v1.DeskNoteRequest
-	(*DeskTagRequest)(nil),           // 104: switchboard.wire.v1.DeskTagRequest
-	(*DeskSessionRequest)(nil),       // 105: switchboard.wire.v1.DeskSessionRequest
-	(*DeskRateRequest)(nil),          // 106: switchboard.wire.v1.DeskRateRequest
-	(*DeskRateResult)(nil),           // 107: switchboard.wire.v1.DeskRateResult
-	(*DeskRepliesRequest)(nil),       // 108: switchboard.wire.v1.DeskRepliesRequest
-	(*DeskReplies)(nil),              // 109: switchboard.wire.v1.DeskReplies
-	(*DeskSavedReply)(nil),           // 110: switchboard.wire.v1.DeskSavedReply
-	(*MyMetricsRequest)(nil),         // 111: switchboard.wire.v1.MyMetricsRequest
-	(*MyMetricsRow)(nil),             // 112: switchboard.wire.v1.MyMetricsRow
-	(*MyMetricsResult)(nil),          // 113: switchboard.wire.v1.MyMetricsResult
+	(*DeskWrapUp)(nil),               // 96: switchboard.wire.v1.DeskWrapUp
+	(*DeskQueueRequest)(nil),         // 97: switchboard.wire.v1.DeskQueueRequest
+	(*DeskWaiting)(nil),              // 98: switchboard.wire.v1.DeskWaiting
+	(*DeskQueueAgent)(nil),           // 99: switchboard.wire.v1.DeskQueueAgent
+	(*DeskQueueResult)(nil),          // 100: switchboard.wire.v1.DeskQueueResult
+	(*DeskReachRequest)(nil),         // 101: switchboard.wire.v1.DeskReachRequest
+	(*DeskTransferRequest)(nil),      // 102: switchboard.wire.v1.DeskTransferRequest
+	(*DeskCloseRequest)(nil),         // 103: switchboard.wire.v1.DeskCloseRequest
+	(*DeskNoteRequest)(nil),          // 104: switchboard.wire.v1.DeskNoteRequest
+	(*DeskTagRequest)(nil),           // 105: switchboard.wire.v1.DeskTagRequest
+	(*DeskSessionRequest)(nil),       // 106: switchboard.wire.v1.DeskSessionRequest
+	(*DeskRateRequest)(nil),          // 107: switchboard.wire.v1.DeskRateRequest
+	(*DeskRateResult)(nil),           // 108: switchboard.wire.v1.DeskRateResult
+	(*DeskRepliesRequest)(nil),       // 109: switchboard.wire.v1.DeskRepliesRequest
+	(*DeskReplies)(nil),              // 110: switchboard.wire.v1.DeskReplies
+	(*DeskSavedReply)(nil),           // 111: switchboard.wire.v1.DeskSavedReply
+	(*MyMetricsRequest)(nil),         // 112: switchboard.wire.v1.MyMetricsRequest
+	(*MyMetricsRow)(nil),             // 113: switchboard.wire.v1.MyMetricsRow
+	(*MyMetricsResult)(nil),          // 114: switchboard.wire.v1.MyMetricsResult
 }
 var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	0,   // 0: switchboard.wire.v1.Error.code:type_name -> switchboard.wire.v1.Code
@@ -10045,31 +10125,31 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	89,  // 33: switchboard.wire.v1.Request.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverRequest
 	91,  // 34: switchboard.wire.v1.Request.desk_enter:type_name -> switchboard.wire.v1.DeskEnterRequest
 	94,  // 35: switchboard.wire.v1.Request.desk_status:type_name -> switchboard.wire.v1.DeskStatusRequest
-	96,  // 36: switchboard.wire.v1.Request.desk_queue:type_name -> switchboard.wire.v1.DeskQueueRequest
-	101, // 37: switchboard.wire.v1.Request.desk_transfer:type_name -> switchboard.wire.v1.DeskTransferRequest
-	102, // 38: switchboard.wire.v1.Request.desk_close:type_name -> switchboard.wire.v1.DeskCloseRequest
-	111, // 39: switchboard.wire.v1.Request.my_metrics:type_name -> switchboard.wire.v1.MyMetricsRequest
+	97,  // 36: switchboard.wire.v1.Request.desk_queue:type_name -> switchboard.wire.v1.DeskQueueRequest
+	102, // 37: switchboard.wire.v1.Request.desk_transfer:type_name -> switchboard.wire.v1.DeskTransferRequest
+	103, // 38: switchboard.wire.v1.Request.desk_close:type_name -> switchboard.wire.v1.DeskCloseRequest
+	112, // 39: switchboard.wire.v1.Request.my_metrics:type_name -> switchboard.wire.v1.MyMetricsRequest
 	60,  // 40: switchboard.wire.v1.Request.block:type_name -> switchboard.wire.v1.BlockRequest
 	64,  // 41: switchboard.wire.v1.Request.report:type_name -> switchboard.wire.v1.ReportRequest
 	62,  // 42: switchboard.wire.v1.Request.blocked:type_name -> switchboard.wire.v1.BlockedRequest
-	106, // 43: switchboard.wire.v1.Request.desk_rate:type_name -> switchboard.wire.v1.DeskRateRequest
+	107, // 43: switchboard.wire.v1.Request.desk_rate:type_name -> switchboard.wire.v1.DeskRateRequest
 	71,  // 44: switchboard.wire.v1.Request.read_by:type_name -> switchboard.wire.v1.ReadByRequest
-	108, // 45: switchboard.wire.v1.Request.desk_replies:type_name -> switchboard.wire.v1.DeskRepliesRequest
+	109, // 45: switchboard.wire.v1.Request.desk_replies:type_name -> switchboard.wire.v1.DeskRepliesRequest
 	65,  // 46: switchboard.wire.v1.Request.media_create:type_name -> switchboard.wire.v1.MediaCreateRequest
 	66,  // 47: switchboard.wire.v1.Request.media_chunk:type_name -> switchboard.wire.v1.MediaChunkRequest
 	68,  // 48: switchboard.wire.v1.Request.media_complete:type_name -> switchboard.wire.v1.MediaCompleteRequest
 	69,  // 49: switchboard.wire.v1.Request.media_read:type_name -> switchboard.wire.v1.MediaReadRequest
-	103, // 50: switchboard.wire.v1.Request.desk_note:type_name -> switchboard.wire.v1.DeskNoteRequest
-	105, // 51: switchboard.wire.v1.Request.desk_session:type_name -> switchboard.wire.v1.DeskSessionRequest
+	104, // 50: switchboard.wire.v1.Request.desk_note:type_name -> switchboard.wire.v1.DeskNoteRequest
+	106, // 51: switchboard.wire.v1.Request.desk_session:type_name -> switchboard.wire.v1.DeskSessionRequest
 	27,  // 52: switchboard.wire.v1.Request.search:type_name -> switchboard.wire.v1.SearchRequest
 	54,  // 53: switchboard.wire.v1.Request.archive:type_name -> switchboard.wire.v1.ArchiveRequest
 	39,  // 54: switchboard.wire.v1.Request.group_settings:type_name -> switchboard.wire.v1.GroupSettingsRequest
 	50,  // 55: switchboard.wire.v1.Request.privacy:type_name -> switchboard.wire.v1.PrivacyRequest
 	56,  // 56: switchboard.wire.v1.Request.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadRequest
-	104, // 57: switchboard.wire.v1.Request.desk_tag:type_name -> switchboard.wire.v1.DeskTagRequest
+	105, // 57: switchboard.wire.v1.Request.desk_tag:type_name -> switchboard.wire.v1.DeskTagRequest
 	40,  // 58: switchboard.wire.v1.Request.group_invite:type_name -> switchboard.wire.v1.GroupInviteRequest
 	43,  // 59: switchboard.wire.v1.Request.join_group:type_name -> switchboard.wire.v1.JoinGroupRequest
-	100, // 60: switchboard.wire.v1.Request.desk_reach:type_name -> switchboard.wire.v1.DeskReachRequest
+	101, // 60: switchboard.wire.v1.Request.desk_reach:type_name -> switchboard.wire.v1.DeskReachRequest
 	7,   // 61: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
 	20,  // 62: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
 	22,  // 63: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
@@ -10091,16 +10171,16 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	90,  // 79: switchboard.wire.v1.Response.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverResult
 	92,  // 80: switchboard.wire.v1.Response.desk_enter:type_name -> switchboard.wire.v1.DeskSession
 	95,  // 81: switchboard.wire.v1.Response.desk_status:type_name -> switchboard.wire.v1.DeskAgent
-	99,  // 82: switchboard.wire.v1.Response.desk_queue:type_name -> switchboard.wire.v1.DeskQueueResult
+	100, // 82: switchboard.wire.v1.Response.desk_queue:type_name -> switchboard.wire.v1.DeskQueueResult
 	92,  // 83: switchboard.wire.v1.Response.desk_transfer:type_name -> switchboard.wire.v1.DeskSession
 	92,  // 84: switchboard.wire.v1.Response.desk_close:type_name -> switchboard.wire.v1.DeskSession
-	113, // 85: switchboard.wire.v1.Response.my_metrics:type_name -> switchboard.wire.v1.MyMetricsResult
+	114, // 85: switchboard.wire.v1.Response.my_metrics:type_name -> switchboard.wire.v1.MyMetricsResult
 	61,  // 86: switchboard.wire.v1.Response.block:type_name -> switchboard.wire.v1.BlockResult
 	74,  // 87: switchboard.wire.v1.Response.report:type_name -> switchboard.wire.v1.ReportResult
 	63,  // 88: switchboard.wire.v1.Response.blocked:type_name -> switchboard.wire.v1.BlockedResult
-	107, // 89: switchboard.wire.v1.Response.desk_rate:type_name -> switchboard.wire.v1.DeskRateResult
+	108, // 89: switchboard.wire.v1.Response.desk_rate:type_name -> switchboard.wire.v1.DeskRateResult
 	72,  // 90: switchboard.wire.v1.Response.read_by:type_name -> switchboard.wire.v1.ReadByResult
-	109, // 91: switchboard.wire.v1.Response.desk_replies:type_name -> switchboard.wire.v1.DeskReplies
+	110, // 91: switchboard.wire.v1.Response.desk_replies:type_name -> switchboard.wire.v1.DeskReplies
 	9,   // 92: switchboard.wire.v1.Response.media_create:type_name -> switchboard.wire.v1.MediaRef
 	67,  // 93: switchboard.wire.v1.Response.media_chunk:type_name -> switchboard.wire.v1.MediaChunkResult
 	9,   // 94: switchboard.wire.v1.Response.media_complete:type_name -> switchboard.wire.v1.MediaRef
@@ -10140,15 +10220,16 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	10,  // 128: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
 	6,   // 129: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
 	93,  // 130: switchboard.wire.v1.DeskSession.notes:type_name -> switchboard.wire.v1.DeskNote
-	97,  // 131: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
-	98,  // 132: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
-	110, // 133: switchboard.wire.v1.DeskReplies.replies:type_name -> switchboard.wire.v1.DeskSavedReply
-	112, // 134: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
-	135, // [135:135] is the sub-list for method output_type
-	135, // [135:135] is the sub-list for method input_type
-	135, // [135:135] is the sub-list for extension type_name
-	135, // [135:135] is the sub-list for extension extendee
-	0,   // [0:135] is the sub-list for field type_name
+	96,  // 131: switchboard.wire.v1.DeskAgent.wrap_up:type_name -> switchboard.wire.v1.DeskWrapUp
+	98,  // 132: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
+	99,  // 133: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
+	111, // 134: switchboard.wire.v1.DeskReplies.replies:type_name -> switchboard.wire.v1.DeskSavedReply
+	113, // 135: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
+	136, // [136:136] is the sub-list for method output_type
+	136, // [136:136] is the sub-list for method input_type
+	136, // [136:136] is the sub-list for extension type_name
+	136, // [136:136] is the sub-list for extension extendee
+	0,   // [0:136] is the sub-list for field type_name
 }
 
 func init() { file_transport_wirepb_wire_proto_init() }
@@ -10275,7 +10356,7 @@ func file_transport_wirepb_wire_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_transport_wirepb_wire_proto_rawDesc), len(file_transport_wirepb_wire_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   107,
+			NumMessages:   108,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

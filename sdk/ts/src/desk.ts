@@ -85,11 +85,14 @@ export interface DeskAgentView {
   status: string;
   capacity: number;
   skills: string[];
+  /** the sessions held and the slots in wrap-up */
   load: number;
   /** the session ids the agent holds */
   sessions: string[];
   /** may watch every queue and read the team's metrics (teamMetrics) */
   supervisor: boolean;
+  /** slots that sessions the agent closed keep taken (the desk's wrap-up time), soonest to end first */
+  wrapUp: { session: string; untilMs: number }[];
 }
 
 /** A skill group's queue as one of its agents sees it. */
@@ -134,9 +137,13 @@ const sessionView = (v: SessionMsg): DeskSessionView => ({
   startedMs: Number(v.startedMs),
 });
 
-type AgentMsg = { user: string; status: string; capacity: number; skills: string[]; load: number; sessions: string[]; supervisor: boolean };
+type AgentMsg = {
+  user: string; status: string; capacity: number; skills: string[]; load: number; sessions: string[]; supervisor: boolean;
+  wrapUp: { session: string; untilMs: bigint }[];
+};
 const agentView = (v: AgentMsg): DeskAgentView => ({
   user: v.user, status: v.status, capacity: v.capacity, skills: [...v.skills], load: v.load, sessions: [...v.sessions], supervisor: v.supervisor,
+  wrapUp: v.wrapUp.map((w) => ({ session: w.session, untilMs: Number(w.untilMs) })),
 });
 
 /**
@@ -169,6 +176,12 @@ export class ServiceDesk {
   /** status sets the user's agent status (online, away, offline); no argument: reads the agent's state. */
   async status(status: "" | "online" | "away" | "offline" = ""): Promise<DeskAgentView> {
     const r = await this.client.request({ case: "deskStatus", value: { status } });
+    if (r.result.case !== "deskStatus") throw new Error("desk_status: unexpected answer");
+    return agentView(r.result.value);
+  }
+  /** endWrapUp: the user, an agent, is done with the sessions it closed; their slots in wrap-up free at once. */
+  async endWrapUp(): Promise<DeskAgentView> {
+    const r = await this.client.request({ case: "deskStatus", value: { endWrapUp: true } });
     if (r.result.case !== "deskStatus") throw new Error("desk_status: unexpected answer");
     return agentView(r.result.value);
   }
@@ -353,7 +366,7 @@ export class Desk {
   reach(agent: string, customer: string, scene: string): Promise<EnterResult> {
     return this.call("POST", "/api/v1/desk/reach", { user: agent, customer, scene });
   }
-  agent(user: string, change?: { status?: string; capacity?: number; skills?: string[] }): Promise<unknown> {
+  agent(user: string, change?: { status?: string; capacity?: number; skills?: string[]; end_wrap_up?: boolean }): Promise<unknown> {
     return change ? this.call("POST", `/api/v1/desk/agents/${encodeURIComponent(user)}`, change) : this.call("GET", `/api/v1/desk/agents/${encodeURIComponent(user)}`);
   }
   queue(skill: string): Promise<unknown> {

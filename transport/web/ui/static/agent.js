@@ -314,6 +314,7 @@ $("connect").onclick = async () => {
     return;
   }
   $("presence").value = me.status;
+  showWrapUp();
   $("search-text").disabled = $("reach-customer").disabled = $("reach-scene").disabled = $("reach").disabled = false;
   renderList();
   setInterval(renderList, 15_000); // the waiting times move on
@@ -417,10 +418,34 @@ async function drawQueue() {
   ul.dataset.loaded = "1";
 }
 
+// The slots my closed sessions keep taken (the desk's wrap-up time): shown
+// until they end, with a Ready button that ends them at once.
+let wrapUpTimer;
+function showWrapUp() {
+  clearTimeout(wrapUpTimer);
+  const slots = me?.wrapUp ?? [];
+  $("wrap-up").hidden = $("ready").hidden = !slots.length;
+  if (!slots.length) return;
+  $("wrap-up").textContent = `wrap-up: ${slots.length} until ${new Date(slots.at(-1).untilMs).toLocaleTimeString()}`;
+  wrapUpTimer = setTimeout(async () => {
+    me = await sd.status().catch(() => me);
+    showWrapUp();
+  }, Math.max(500, slots[0].untilMs - Date.now() + 200));
+}
+$("ready").onclick = async () => {
+  try {
+    me = await sd.endWrapUp();
+    showWrapUp();
+  } catch (err) {
+    note(`ready: ${err.message}`);
+  }
+};
+
 $("presence").onchange = async () => {
   if (!sd) return;
   try {
     me = await sd.status($("presence").value);
+    showWrapUp();
     note("");
   } catch (err) {
     note(`status: ${err.message}`);
@@ -545,6 +570,8 @@ $("close").onclick = async () => {
     await sd.close(conv);
     $("title").textContent = `${conv} (closed)`;
     $("title").dataset.closed = conv;
+    me = await sd.status();
+    showWrapUp();
   } catch (err) {
     note(`close failed: ${err.message}`);
   }
