@@ -163,12 +163,8 @@ func (d *Desk) Reach(ctx context.Context, agent, customer, scene string) (Sessio
 	if customer == agent {
 		return out, invalid("%s cannot reach out to themself", agent)
 	}
-	a, err := d.Agent(ctx, agent)
-	if err != nil {
+	if _, err := d.registeredAgent(ctx, agent); err != nil {
 		return out, err
-	}
-	if !registered(a) {
-		return out, rejected(pb.Code_FORBIDDEN, "%s is no agent of the desk", agent)
 	}
 	sc, data, err := d.sceneOf(ctx, scene)
 	if err != nil {

@@ -86,15 +86,24 @@ func withData(scene, data string) (string, error) {
 // supervisor's role (an agent record is never created by the agent itself).
 func registered(a AgentInfo) bool { return len(a.Skills) > 0 || a.Capacity > 0 || a.Supervisor }
 
+// registeredAgent is by's agent record; FORBIDDEN unless registered.
+func (d *Desk) registeredAgent(ctx context.Context, by string) (AgentInfo, error) {
+	a, err := d.Agent(ctx, by)
+	if err != nil {
+		return a, err
+	}
+	if !registered(a) {
+		return a, rejected(pb.Code_FORBIDDEN, "%s is not a registered agent", by)
+	}
+	return a, nil
+}
+
 // Status sets by's status; "" reads it. Capacity and skills stay the
 // admin's.
 func (w *Wire) Status(ctx context.Context, by, status string) (actors.DeskAgentInfo, error) {
-	a, err := w.d.Agent(ctx, by)
+	a, err := w.d.registeredAgent(ctx, by)
 	if err != nil {
 		return actors.DeskAgentInfo{}, err
-	}
-	if !registered(a) {
-		return actors.DeskAgentInfo{}, rejected(pb.Code_FORBIDDEN, "%s is not a registered agent", by)
 	}
 	if status != "" {
 		switch status {
@@ -112,12 +121,9 @@ func (w *Wire) Status(ctx context.Context, by, status string) (actors.DeskAgentI
 // EndWrapUp frees by's slots in wrap-up: the agent is done with the
 // sessions it closed.
 func (w *Wire) EndWrapUp(ctx context.Context, by string) (actors.DeskAgentInfo, error) {
-	a, err := w.d.Agent(ctx, by)
+	a, err := w.d.registeredAgent(ctx, by)
 	if err != nil {
 		return actors.DeskAgentInfo{}, err
-	}
-	if !registered(a) {
-		return actors.DeskAgentInfo{}, rejected(pb.Code_FORBIDDEN, "%s is not a registered agent", by)
 	}
 	if a, err = w.d.SetAgent(ctx, AgentUpdate{User: by, EndWrapUp: true}); err != nil {
 		return actors.DeskAgentInfo{}, err
@@ -238,12 +244,8 @@ func (w *Wire) Rate(ctx context.Context, by, conv string, score int, comment str
 
 // SavedReplies lists line's saved replies for a registered agent.
 func (w *Wire) SavedReplies(ctx context.Context, by, line string) ([]actors.DeskSavedReply, error) {
-	a, err := w.d.Agent(ctx, by)
-	if err != nil {
+	if _, err := w.d.registeredAgent(ctx, by); err != nil {
 		return nil, err
-	}
-	if !registered(a) {
-		return nil, rejected(pb.Code_FORBIDDEN, "%s is not a registered agent", by)
 	}
 	list, err := w.d.SavedReplies(ctx, line)
 	if err != nil {
