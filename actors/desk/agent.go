@@ -157,11 +157,11 @@ func (a *agentGrain) self(g *grain, ctx actor.Context, m any) {
 		return
 	case "wrap-up":
 		a.wrapTimer = false
-		a.endWrapUp(g, ctx, false)
+		a.endWrapUp(g, ctx)
 		return
 	case "started":
 		defer a.watch(g, ctx)
-		defer a.endWrapUp(g, ctx, false) // those that ended while no grain ran; the timer for the others
+		defer a.endWrapUp(g, ctx) // those that ended while no grain ran; the timer for the others
 	default:
 		return
 	}
@@ -248,9 +248,9 @@ func (a *agentGrain) armWrapUp(g *grain, ctx actor.Context) {
 	g.after(ctx, time.Duration(next-nowMs())*time.Millisecond, "wrap-up")
 }
 
-// endWrapUp frees the wrap-up slots whose time is up (all: the agent said
-// it is done) and tells the queues.
-func (a *agentGrain) endWrapUp(g *grain, ctx actor.Context, all bool) {
+// dropWrapUp frees the wrap-up slots whose time is up (all: every one)
+// and says whether it freed any; the caller saves.
+func (a *agentGrain) dropWrapUp(g *grain, ctx actor.Context, all bool) bool {
 	now := nowMs()
 	freed := false
 	for s, w := range a.WrapUp {
@@ -260,7 +260,12 @@ func (a *agentGrain) endWrapUp(g *grain, ctx actor.Context, all bool) {
 		}
 	}
 	a.armWrapUp(g, ctx)
-	if !freed || all { // set saves and reports itself
+	return freed
+}
+
+// endWrapUp frees the wrap-up slots whose time is up and tells the queues.
+func (a *agentGrain) endWrapUp(g *grain, ctx actor.Context) {
+	if !a.dropWrapUp(g, ctx, false) {
 		return
 	}
 	a.Version++
@@ -500,14 +505,15 @@ func (a *agentGrain) set(g *grain, ctx actor.Context, u AgentUpdate) (any, error
 		a.Present, a.missingSince = false, time.Time{}
 	}
 	// An agent going offline, or done with its wrap-up, takes no slot for it.
-	if a.Status == Offline || u.EndWrapUp {
-		a.endWrapUp(g, ctx, true)
-	}
+	ready := (a.Status == Offline || u.EndWrapUp) && a.dropWrapUp(g, ctx, true)
 	a.Version++
 	if err := g.save(ctx); err != nil {
 		return nil, err
 	}
 	a.watch(g, ctx)
+	if ready {
+		g.d.event(Event{Kind: "ready", Agent: a.User, Load: a.busy(), Capacity: a.Capacity})
+	}
 	for s, h := range dropped {
 		g.d.event(Event{Kind: "release", Session: s, Agent: a.User, Load: 0, Capacity: a.Capacity})
 		a.sendRequeue(g, ctx, s, h)

@@ -200,7 +200,7 @@ func (c Config) withDefaults() (Config, error) {
 
 // Event is one assignment decision, for Config.OnEvent.
 type Event struct {
-	Kind     string // hold, release (agent); enqueue, offer, dequeue (queue); assign, unassign (thread)
+	Kind     string // hold, release, ready (agent: its wrap-up slots ended); enqueue, offer, dequeue (queue); assign, unassign (thread)
 	Queue    string
 	Session  string
 	Agent    string

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/actors/desk"
 	"github.com/switchboard-im/switchboard/internal/promtest"
@@ -230,4 +231,53 @@ func TestQueueGauges(t *testing.T) {
 		t.Fatal(err)
 	}
 	want("nobody waiting", 0, time.Time{}, time.Time{})
+}
+
+// A queue's agent gauges: its agents by status and the slots its online
+// agents have free, following status changes and assignments.
+func TestQueueAgentGauges(t *testing.T) {
+	n := startNode(t, openStore(t), desk.Config{})
+	d, ctx := n.Desk, tctx(t)
+	if _, err := d.SetScene(ctx, desk.Scene{Name: "s", Line: "staffed", Route: []string{"queue:staffed"}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, a := range []struct {
+		user, status string
+		capacity     int
+	}{{"b1", desk.Online, 2}, {"b2", desk.Away, 3}, {"b3", desk.Offline, 1}} {
+		if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: a.user, Status: ptr(a.status), Capacity: ptr(a.capacity), Skills: ptr([]string{"staffed"})}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := func(what string, online, away, offline, free float64) {
+		t.Helper()
+		eventually(t, func() error {
+			var got []float64
+			for _, s := range []string{desk.Online, desk.Away, desk.Offline} {
+				v, _ := promtest.FindSeries(t, "switchboard_desk_agents", prometheus.Labels{"queue": "staffed", "status": s})
+				got = append(got, v)
+			}
+			f, _ := promtest.Find(t, "switchboard_desk_free_slots", "queue", "staffed")
+			if got = append(got, f); fmt.Sprint(got) != fmt.Sprint([]float64{online, away, offline, free}) {
+				return fmt.Errorf("%s: online, away, offline, free %v; want %v", what, got, []float64{online, away, offline, free})
+			}
+			return nil
+		})
+	}
+	want("one of each", 1, 1, 1, 2)
+	s, err := d.Enter(ctx, "c1", "s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() error {
+		if in, _ := d.Session(ctx, "b1", s.Conv); agentOf(in) != "b1" {
+			return fmt.Errorf("c1: %+v, want b1's", in)
+		}
+		return nil
+	})
+	want("b1 took c1", 1, 1, 1, 1)
+	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "b2", Status: ptr(desk.Online)}); err != nil {
+		t.Fatal(err)
+	}
+	want("b2 online", 2, 0, 1, 4)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/prometheus/client_golang/prometheus"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 )
@@ -188,10 +189,23 @@ func sessionCustomer(session string) (conv, customer string, ok bool) {
 }
 
 // setGauges reports the queue's waiting sessions, its oldest wait (the
-// list is ordered by Since: the first waited longest) and the earliest
-// first response due among them.
+// list is ordered by Since: the first waited longest), the earliest
+// first response due among them, and its agents by status with the slots
+// they have free, as the queue's view knows them.
 func (q *queueGrain) setGauges() {
 	waitingNow.WithLabelValues(q.Skill).Set(float64(len(q.Waiting)))
+	byStatus := map[string]int{Online: 0, Away: 0, Offline: 0}
+	free := 0
+	for _, v := range q.Agents {
+		byStatus[v.Status]++
+		if v.Status == Online {
+			free += max(v.Capacity-v.Load, 0)
+		}
+	}
+	for status, n := range byStatus {
+		agentsNow.WithLabelValues(q.Skill, status).Set(float64(n))
+	}
+	freeSlots.WithLabelValues(q.Skill).Set(float64(free))
 	if len(q.Waiting) == 0 {
 		oldestWaiting.DeleteLabelValues(q.Skill)
 	} else {
@@ -221,6 +235,8 @@ func (q *queueGrain) earliestDue() int64 {
 // here (and reports from wherever it activates next).
 func (q *queueGrain) dropGauges() {
 	waitingNow.DeleteLabelValues(q.Skill)
+	agentsNow.DeletePartialMatch(prometheus.Labels{"queue": q.Skill})
+	freeSlots.DeleteLabelValues(q.Skill)
 	oldestWaiting.DeleteLabelValues(q.Skill)
 	nextDue.DeleteLabelValues(q.Skill)
 }

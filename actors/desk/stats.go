@@ -55,6 +55,18 @@ var (
 		Name: "switchboard_desk_first_response_due_seconds",
 		Help: "The earliest first-response due time among a queue's waiting sessions no agent has had (Unix seconds; no series while none has one): time() past it means a customer waits past the line's target.",
 	}, []string{"queue"})
+	// A queue's agents by status and the slots its online agents have
+	// free (capacity less sessions held and slots in wrap-up), as the
+	// queue's view knows them: the wallboard's "who can take the next
+	// customer".
+	agentsNow = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "switchboard_desk_agents",
+		Help: "Agents of a queue by status (online, away, offline), as the queue knows them.",
+	}, []string{"queue", "status"})
+	freeSlots = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "switchboard_desk_free_slots",
+		Help: "Sessions a queue's online agents could take now: capacity less their load (sessions held and slots in wrap-up).",
+	}, []string{"queue"})
 	resends = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "switchboard_desk_resends_total",
 		Help: "Messages between desk grains sent again because the first went unanswered (a crash repair under way): ensure, requeue, held, message, reasons.",
@@ -62,7 +74,7 @@ var (
 )
 
 func init() {
-	prometheus.MustRegister(queueWait, abandoned, overflowed, afterHoursSessions, fencesTaken, fencedWrites, resends, waitingNow, oldestWaiting, nextDue)
+	prometheus.MustRegister(queueWait, abandoned, overflowed, afterHoursSessions, fencesTaken, fencedWrites, resends, waitingNow, oldestWaiting, nextDue, agentsNow, freeSlots)
 }
 
 func observeAssigned(queue string, waitMs int64) {

@@ -2,6 +2,7 @@ package desk_test
 
 import (
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,7 +29,15 @@ func TestWrapUp(t *testing.T) {
 		}
 	}
 	const wrapUp = 3 * time.Second
-	n := startNode(t, openStore(t), desk.Config{WrapUp: wrapUp})
+	var mu sync.Mutex
+	var ready int // the agent's "ready" decisions: its slots ended
+	n := startNode(t, openStore(t), desk.Config{WrapUp: wrapUp, OnEvent: func(e desk.Event) {
+		if e.Kind == "ready" && e.Agent == "a1" {
+			mu.Lock()
+			ready++
+			mu.Unlock()
+		}
+	}})
 	ctx := tctx(t)
 	d := n.Desk
 	careDesk(t, d, 1)
@@ -111,6 +120,13 @@ func TestWrapUp(t *testing.T) {
 	}
 	if a1, err = d.SetAgent(ctx, desk.AgentUpdate{User: "a1", Status: ptr(desk.Offline)}); err != nil || a1.Load != 0 || len(a1.WrapUp) != 0 {
 		t.Fatalf("a1 offline: %+v %v", a1, err)
+	}
+	// Each end was a decision: by time, by the agent, by going offline
+	// (the slot taken back is none).
+	mu.Lock()
+	defer mu.Unlock()
+	if ready != 3 {
+		t.Fatalf("%d ready decisions, want 3", ready)
 	}
 }
 
