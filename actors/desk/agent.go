@@ -27,7 +27,7 @@ type AgentInfo struct {
 	Load     int      `json:"load"`
 	Sessions []string `json:"sessions"`
 	// WrapUp are the slots still taken by sessions the agent closed (see
-	// Config.WrapUp), oldest first.
+	// Config.WrapUp), soonest to end first.
 	WrapUp []WrapUpSlot `json:"wrap_up,omitempty"`
 	// Present: a device of the agent was seen connected since it came
 	// online; losing every device for DropGrace then takes it offline.
