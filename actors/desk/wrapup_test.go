@@ -28,7 +28,9 @@ func TestWrapUp(t *testing.T) {
 			n.Stop(true)
 		}
 	}
-	const wrapUp = 3 * time.Second
+	// Long enough that "at once" (the agent's end, the customer's return)
+	// cannot be mistaken for the slot's own end on a loaded machine.
+	const wrapUp = 6 * time.Second
 	var mu sync.Mutex
 	var ready int // the agent's "ready" decisions: its slots ended
 	n := startNode(t, openStore(t), desk.Config{WrapUp: wrapUp, OnEvent: func(e desk.Event) {
