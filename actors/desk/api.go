@@ -170,6 +170,11 @@ func (d *Desk) Reach(ctx context.Context, agent, customer, scene string) (Sessio
 	if err != nil {
 		return out, err
 	}
+	// Checked before anything is held or created: the session needs a
+	// queue to go back to should the agent hand it back.
+	if firstQueueStep(sc.Route) < 0 {
+		return out, invalid("scene %s routes to the robot only: no queue to fall back to", scene)
+	}
 	req := enterReq{Customer: customer, Line: sc.Line, Scene: scene, Data: data, Route: sc.Route, By: agent}
 	err = d.call(ctx, KindThread, threadID(sc.Line, customer), "enter", req, &out)
 	return out, err

@@ -38,8 +38,14 @@ func TestAgentReachesOut(t *testing.T) {
 			t.Errorf("%s reaches %s through %s: %v, want %s", c.agent, c.customer, c.scene, err, c.want)
 		}
 	}
-	if a, err := d.Agent(ctx, "a2"); err != nil || a.Load != 0 {
-		t.Fatalf("a2 after its refusal: %+v %v, want no load", a, err)
+	for _, agent := range []string{"a1", "a2"} {
+		if a, err := d.Agent(ctx, agent); err != nil || a.Load != 0 {
+			t.Fatalf("%s after the refusals: %+v %v, want no load", agent, a, err)
+		}
+	}
+	// The robot-only refusal created nothing either: no conversation.
+	if _, _, err := n.MembersAsOperator(ctx, "s:l:c1:1", "", 10); code(err) != pb.Code_NOT_FOUND {
+		t.Fatalf("after the refusals s:l:c1:1 exists (%v), want none", err)
 	}
 	if in, err := d.Session(ctx, "a1", "s:l:c1:1"); code(err) != pb.Code_NOT_FOUND {
 		t.Fatalf("after the refusals c1 has %+v %v, want no session", in, err)

@@ -490,9 +490,9 @@ func (t *threadGrain) enter(g *grain, ctx actor.Context, r enterReq) (_ any, err
 		// The agent first: a refusal changes nothing.
 		conv := t.Conv
 		if !sticky {
-			conv = fmt.Sprintf("s:%s:%s:%d", t.Line, t.Customer, t.Gen+1)
+			conv = t.convID(t.Gen + 1)
 		}
-		sid := fmt.Sprintf("%s/%d", conv, t.N+1) // the id begin gives it
+		sid := sessionID(conv, t.N+1) // the id begin gives it
 		cctx, cancel := context.WithTimeout(context.Background(), 2*g.d.rt.Config().RequestTimeout)
 		token, err = t.offerTo(g, cctx, r.By, sid, conv)
 		cancel()
@@ -508,7 +508,7 @@ func (t *threadGrain) enter(g *grain, ctx actor.Context, r enterReq) (_ any, err
 	if !sticky {
 		was := t.Conv
 		t.Gen++
-		t.Conv = fmt.Sprintf("s:%s:%s:%d", t.Line, t.Customer, t.Gen)
+		t.Conv = t.convID(t.Gen)
 		cctx, cancel := context.WithTimeout(context.Background(), 2*g.d.rt.Config().RequestTimeout)
 		_, err := g.d.rt.CreateConversation(cctx, &pb.CreateConversation{Conv: t.Conv, Kind: pb.ConvKind_SERVICE, Title: r.Scene,
 			Members: []*pb.Member{{User: t.Customer, Role: pb.Role_CUSTOMER}}})
@@ -532,16 +532,27 @@ func (t *threadGrain) enter(g *grain, ctx actor.Context, r enterReq) (_ any, err
 		func(s *session) (int, error) { return t.step(g, 0) })
 }
 
+// convID is the customer's conversation of generation gen in the line.
+func (t *threadGrain) convID(gen int) string {
+	return fmt.Sprintf("s:%s:%s:%d", t.Line, t.Customer, gen)
+}
+
+// sessionID is the n-th session of conv.
+func sessionID(conv string, n int) string { return fmt.Sprintf("%s/%d", conv, n) }
+
+// firstQueueStep is the index of route's first queue step, -1 if it has
+// none (a route to the robot alone).
+func firstQueueStep(route []string) int {
+	return slices.IndexFunc(route, func(step string) bool { _, ok := stepQueue(step); return ok })
+}
+
 // reach starts an outbound session: agent r.By, holding it already
 // (token), writes to the customer first. The session starts at its
-// route's first queue step, where it goes back should the agent go
-// offline; it has no first response to measure (nobody asked) and no
-// robot, and tells nobody the line's hours.
+// route's first queue step (Desk.Reach checked there is one), where it
+// goes back should the agent go offline; it has no first response to
+// measure (nobody asked) and no robot, and tells nobody the line's hours.
 func (t *threadGrain) reach(g *grain, ctx actor.Context, r enterReq, token uint64, start map[string]any) (any, error) {
-	first := slices.IndexFunc(r.Route, func(step string) bool { _, ok := stepQueue(step); return ok })
-	if first < 0 {
-		return nil, invalid("scene %s routes to the robot only: no queue to fall back to", r.Scene)
-	}
+	first := max(firstQueueStep(r.Route), 0)
 	start["outbound"], start["by"] = true, r.By
 	s := &session{Scene: r.Scene, Data: r.Data, Route: r.Route[first:]}
 	return t.begin(g, ctx, s, start, lineSettings{}, func(s *session) (int, error) {
@@ -572,7 +583,7 @@ func (t *threadGrain) begin(g *grain, ctx actor.Context, s *session, start map[s
 	}
 	prev := t.Session
 	t.N++
-	s.ID, s.Started = fmt.Sprintf("%s/%d", t.Conv, t.N), nowMs()
+	s.ID, s.Started = sessionID(t.Conv, t.N), nowMs()
 	t.Session = s
 	var bots []string
 	if b, ok := g.d.stepBot(s.Route[0]); ok {
