@@ -427,6 +427,12 @@ func (a *agentGrain) handle(g *grain, ctx actor.Context, op string, body []byte)
 		g.d.event(Event{Kind: "hold", Session: o.Session, Agent: a.User, Load: a.busy(), Capacity: a.Capacity})
 		a.report(g, a.queues(nil))
 		return nil, nil
+	case "unanswered":
+		var o offer
+		if err := decode(body, &o); err != nil {
+			return nil, err
+		}
+		return a.unanswered(g, ctx, o)
 	case "release":
 		var o offer
 		if err := decode(body, &o); err != nil {

@@ -71,6 +71,13 @@ type Config struct {
 	// finishes its notes and tags before a new customer comes; the agent
 	// may end it sooner (AgentUpdate.EndWrapUp). At most MaxWrapUp.
 	WrapUp time.Duration
+	// AnswerTimeout, when set, gives a session back to its queue when the
+	// agent it was given to (from the queue, or by a transfer) wrote
+	// nothing in its conversation for this long, and sets that agent
+	// away: a customer is never left with an agent who stepped out
+	// without going offline (default 0: never). MinAnswerTimeout to
+	// MaxAnswerTimeout.
+	AnswerTimeout time.Duration
 	// OfferTimeout: a queue offers its head again when an offer got no
 	// answer in this time (default 5 s).
 	OfferTimeout time.Duration
@@ -149,6 +156,14 @@ type Config struct {
 // MaxWrapUp bounds Config.WrapUp: a slot kept longer is an agent away.
 const MaxWrapUp = time.Hour
 
+// MinAnswerTimeout and MaxAnswerTimeout bound Config.AnswerTimeout: a
+// shorter one takes sessions from agents still reading them, a longer
+// one is no promise to a customer.
+const (
+	MinAnswerTimeout = 5 * time.Second
+	MaxAnswerTimeout = time.Hour
+)
+
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{StickyWindow: 30 * time.Minute, InactivityTimeout: 30 * time.Minute, OfferTimeout: 5 * time.Second,
@@ -192,6 +207,9 @@ func (c Config) withDefaults() (Config, error) {
 	if c.WrapUp < 0 || c.WrapUp > MaxWrapUp {
 		return c, fmt.Errorf("desk: wrap-up %v: want 0 (none) to %v", c.WrapUp, MaxWrapUp)
 	}
+	if c.AnswerTimeout != 0 && (c.AnswerTimeout < MinAnswerTimeout || c.AnswerTimeout > MaxAnswerTimeout) {
+		return c, fmt.Errorf("desk: answer timeout %v: want 0 (none) or %v to %v", c.AnswerTimeout, MinAnswerTimeout, MaxAnswerTimeout)
+	}
 	if c.InactivityWarning < 0 || c.InactivityWarning >= c.InactivityTimeout {
 		return c, fmt.Errorf("desk: inactivity warning %v: want 0 (none) or less than the inactivity timeout %v", c.InactivityWarning, c.InactivityTimeout)
 	}
@@ -200,7 +218,7 @@ func (c Config) withDefaults() (Config, error) {
 
 // Event is one assignment decision, for Config.OnEvent.
 type Event struct {
-	Kind     string // hold, release, ready (agent: its wrap-up slots ended); enqueue, offer, dequeue (queue); assign, unassign (thread)
+	Kind     string // hold, release, ready (agent: its wrap-up slots ended), away (agent: set away for a session it left unanswered); enqueue, offer, dequeue (queue); assign, unassign, unanswered (thread)
 	Queue    string
 	Session  string
 	Agent    string

@@ -79,6 +79,11 @@ type session struct {
 	// carry the due time: whether that agent answered is the metrics'
 	// to say (the desk does not follow the agents' messages).
 	Served bool `json:"served,omitempty"`
+	// AnswerBy is when the agent the session was given to must have
+	// written in its conversation (Unix ms; 0: not watched), and
+	// AnswerAfter the seq of the step that gave it (answer.go).
+	AnswerBy    int64  `json:"answer_by_ms,omitempty"`
+	AnswerAfter uint64 `json:"answer_after_seq,omitempty"`
 }
 
 // threadGrain is one customer's service thread in one business line: the
@@ -111,8 +116,10 @@ type threadGrain struct {
 	// a queue serves higher priorities first, each in order of arrival.
 	Priority int `json:"priority,omitempty"`
 	armed    bool
-	// overflowArmed is the Session.OverflowAt a timer is set for.
+	// overflowArmed is the Session.OverflowAt a timer is set for, and
+	// answerArmed the Session.AnswerBy.
 	overflowArmed int64
+	answerArmed   int64
 }
 
 // assignMemo is one assignment of a queue entry (see threadGrain.Recent).
@@ -411,6 +418,12 @@ func (t *threadGrain) handle(g *grain, ctx actor.Context, op string, body []byte
 			return nil, err
 		}
 		return t.rate(g, ctx, r)
+	case "unanswered":
+		var r requeue
+		if err := decode(body, &r); err != nil {
+			return nil, err
+		}
+		return t.unanswered(g, ctx, r)
 	case "held":
 		// An agent restarted holding this session: release it unless it
 		// is this session's agent.
@@ -683,6 +696,7 @@ func (t *threadGrain) queue(g *grain, q string, since int64, prefer string) (int
 	s := t.Session
 	now := nowMs()
 	s.State, s.Queue, s.Since, s.Entered, s.Agent, s.Prefer = StateQueued, q, since, now, "", prefer
+	s.AnswerBy, s.AnswerAfter = 0, 0
 	s.OverflowAt = t.overflowAt(q, now)
 	e := t.waitEntry()
 	var pos int
@@ -860,12 +874,14 @@ func (t *threadGrain) takeFromQueue(g *grain, cctx context.Context, by, queue, a
 	if s.Bot != "" {
 		remove = []string{s.Bot}
 	}
-	if err := t.record(g, by, step, []string{agent}, nil, remove); err != nil {
+	seq, err := t.recordAt(g, by, step, []string{agent}, nil, remove)
+	if err != nil {
 		_ = g.d.call(cctx, KindAgent, agent, "release", offer{Session: s.ID, Token: token}, nil)
 		return 0, err
 	}
 	s.State, s.Agent, s.Bot, s.Prefer, s.Token, s.Served = StateAssigned, agent, "", "", token, true
 	t.LastAgent = agent
+	t.expectAnswer(g, seq)
 	return wait, nil
 }
 
@@ -911,12 +927,14 @@ func (t *threadGrain) transfer(g *grain, ctx actor.Context, r transferReq) (any,
 		if err != nil {
 			return nil, err
 		}
-		if err := t.record(g, r.By, step, []string{arg}, nil, []string{from}); err != nil {
+		seq, err := t.recordAt(g, r.By, step, []string{arg}, nil, []string{from})
+		if err != nil {
 			_ = g.d.call(cctx, KindAgent, arg, "release", offer{Session: s.ID}, nil)
 			return nil, err
 		}
 		s.Agent, s.Token = arg, token
 		t.LastAgent = arg
+		t.expectAnswer(g, seq)
 		note()
 		if err := g.save(ctx); err != nil {
 			return nil, err
@@ -1074,6 +1092,7 @@ func (t *threadGrain) arm(g *grain, ctx actor.Context) {
 		g.after(ctx, g.d.cfg.InactivityTimeout-g.d.cfg.InactivityWarning, "inactive")
 	}
 	t.armOverflow(g, ctx)
+	t.armAnswer(g, ctx)
 }
 
 // ensure has the agent of an assigned session confirm it holds it, or
@@ -1129,6 +1148,8 @@ func (t *threadGrain) self(g *grain, ctx actor.Context, m any) {
 			t.overflowArmed = 0
 		}
 		t.overflow(g, ctx)
+	case "answer":
+		t.answerDue(g, ctx, m.(selfMsg).arg)
 	case "finish-close":
 		// A close of a waiting session that a crash cut: the queue may
 		// have counted the abandon; record it (a repeated withdraw

@@ -662,6 +662,7 @@ func registerDeskFlags(f *pflag.FlagSet, c *desk.Config) {
 	f.DurationVar(&c.InactivityTimeout, "desk-inactivity-timeout", d.InactivityTimeout, "close a session whose conversation was silent this long")
 	f.DurationVar(&c.InactivityWarning, "desk-inactivity-warning", d.InactivityWarning, "tell the conversation this long before the inactivity close that it is about to close (0: no warning)")
 	f.DurationVar(&c.WrapUp, "desk-wrap-up", d.WrapUp, "keep an agent's slot taken this long after a session it held closes, for its notes and tags (0: freed at once; at most 1h)")
+	f.DurationVar(&c.AnswerTimeout, "desk-answer-timeout", d.AnswerTimeout, "give a session back to its queue, and set its agent away, when the agent it was given to wrote nothing in it for this long (0: never; 5s to 1h)")
 	f.DurationVar(&c.OfferTimeout, "desk-offer-timeout", d.OfferTimeout, "offer a queue's head again after this without an answer")
 	f.IntVar(&c.MaxWaiting, "desk-max-waiting", d.MaxWaiting, "most sessions waiting in one queue")
 	f.IntVar(&c.MaxCapacity, "desk-max-capacity", d.MaxCapacity, "largest agent capacity")

@@ -293,6 +293,7 @@ $("connect").onclick = async () => {
   // A supervisor's note on the open session shows at once.
   client.on("deskNote", (conv) => conv === current && void showNotes(conv));
   client.on("conversation", (c) => {
+    if (c.id.startsWith("s:")) void takenUnanswered(c);
     if (c.id === current) {
       draw(c);
       const last = c.messages.at(-1);
@@ -416,6 +417,26 @@ async function drawQueue() {
   }
   $("queue-count").textContent = `(${rows.length})`;
   ul.dataset.loaded = "1";
+}
+
+// takenUnanswered: the desk gave a session of mine back to its queue
+// because I wrote nothing in it for its answer timeout, and set me away
+// (docs/DESK.md, "Unanswered sessions"): say so, and show the status.
+const unanswered = new Set(); // the steps already told, by conv/seq
+async function takenUnanswered(c) {
+  const m = c.messages.at(-1);
+  if (m?.kind !== "system" || unanswered.has(`${c.id}/${m.seq}`)) return;
+  let step;
+  try {
+    step = JSON.parse(m.body);
+  } catch {
+    return;
+  }
+  if (step.desk !== "requeue" || step.reason !== "unanswered" || step.agent !== user) return;
+  unanswered.add(`${c.id}/${m.seq}`);
+  note(`${c.id} went back to the queue: no answer from you within ${Math.round(step.answer_timeout_ms / 1000)} s. You are away until you choose online.`);
+  me = await sd?.status().catch(() => me);
+  if (me) $("presence").value = me.status;
 }
 
 // The slots my closed sessions keep taken (the desk's wrap-up time): shown

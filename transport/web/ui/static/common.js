@@ -161,6 +161,7 @@ export function renderMessages(el, conv, me, opts = {}) {
         if (s.desk === "rating") text = `rated ${s.score} of 5`;
         else if (s.desk === "after_hours") text = (s.message || "We are closed right now.") + (s.opens_at_ms ? ` We open ${new Date(s.opens_at_ms).toLocaleString()}.` : "");
         else if (s.desk === "idle_warning") text = `No reply for a while: this chat closes at ${new Date(s.closes_at_ms).toLocaleTimeString()} unless someone writes.`;
+        else if (s.desk === "requeue" && s.reason === "unanswered") text = `requeue · ${s.agent} did not answer within ${Math.round(s.answer_timeout_ms / 1000)} s`;
         else if (s.op === "pin" || s.op === "unpin") text = `${s.actor} ${s.op}ned #${s.seq}`;
         else text = s.desk ? `${s.desk}${s.agent ? " · " + s.agent : ""}${s.queue ? " · queue " + s.queue : ""}` : m.body;
       } catch {}

@@ -1,0 +1,171 @@
+package desk
+
+import (
+	"context"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+// An unanswered session (Config.AnswerTimeout): the agent a waiting
+// customer was given to writes nothing in the conversation within the
+// timeout. The session goes back to its queue, in its place by the time it
+// first waited, and the agent is set away, so a customer is never left
+// with an agent who stepped out without going offline (who drops is
+// agent_drop.go's). The thread looks at the conversation once, when the
+// time is up; the desk does not follow the agents' messages otherwise.
+
+var unansweredSessions = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Name: "switchboard_desk_unanswered_total",
+	Help: "Sessions given back to their queue because the agent they were given to wrote nothing within the answer timeout (docs/DESK.md, Unanswered sessions).",
+}, []string{"queue"})
+
+func init() { prometheus.MustRegister(unansweredSessions) }
+
+// answerScanPage is how many messages one store read of the check takes.
+const answerScanPage = 200
+
+// expectAnswer starts the watch over the answer of the agent the session
+// was just given to by the step at seq; the caller saves.
+func (t *threadGrain) expectAnswer(g *grain, seq uint64) {
+	s := t.Session
+	s.AnswerBy, s.AnswerAfter = 0, 0
+	if g.d.cfg.AnswerTimeout > 0 {
+		s.AnswerBy, s.AnswerAfter = nowMs()+g.d.cfg.AnswerTimeout.Milliseconds(), seq
+	}
+}
+
+// armAnswer sets a timer for the assigned session's answer check.
+func (t *threadGrain) armAnswer(g *grain, ctx actor.Context) {
+	s := t.Session
+	if !t.open() || s.State != StateAssigned || s.AnswerBy == 0 || t.answerArmed == s.AnswerBy {
+		return
+	}
+	t.answerArmed = s.AnswerBy
+	g.later(ctx, time.Duration(max(0, s.AnswerBy-nowMs()))*time.Millisecond, "answer", strconv.FormatInt(s.AnswerBy, 10))()
+}
+
+// answerDue is the timer's end: the check runs as an op of this grain
+// ("unanswered"), so a step that fails half-way restarts the grain from
+// its stored state as any op's does; a check that failed is tried again
+// an offer timeout later.
+func (t *threadGrain) answerDue(g *grain, ctx actor.Context, armed string) {
+	if armed == strconv.FormatInt(t.answerArmed, 10) {
+		t.answerArmed = 0
+	}
+	s := t.Session
+	if !t.open() || s.State != StateAssigned || s.AnswerBy == 0 {
+		return
+	}
+	if nowMs() < s.AnswerBy {
+		t.armAnswer(g, ctx)
+		return
+	}
+	retry, session := g.later(ctx, g.d.cfg.OfferTimeout, "answer", ""), s.ID
+	g.d.tell(KindThread, g.id, "unanswered", requeue{Session: session, Agent: s.Agent, Token: s.Token}, func(_ []byte, err error) {
+		if err != nil {
+			g.d.log.Warn("unanswered session check failed; retrying", "session", session, "err", err)
+			retry()
+		}
+	})
+}
+
+// unanswered gives the session back to its queue if its agent (r, the
+// assignment the timer was set for) has not written since the step that
+// gave it, and sets the agent away.
+func (t *threadGrain) unanswered(g *grain, ctx actor.Context, r requeue) (any, error) {
+	s := t.Session
+	if !t.open() || s.ID != r.Session || s.State != StateAssigned || s.Agent != r.Agent || s.Token != r.Token ||
+		s.AnswerBy == 0 || s.Closing != nil || nowMs() < s.AnswerBy {
+		return nil, nil // moved on meanwhile, or not yet due (the timer is set again)
+	}
+	answered, err := t.agentWrote(g, s.Agent, s.AnswerAfter)
+	if err != nil {
+		return nil, err
+	}
+	if answered {
+		s.AnswerBy, s.AnswerAfter = 0, 0
+		return nil, g.save(ctx)
+	}
+	agent, queue := s.Agent, s.Queue
+	step := map[string]any{"desk": "requeue", "agent": agent, "reason": "unanswered", "answer_timeout_ms": g.d.cfg.AnswerTimeout.Milliseconds()}
+	if err := t.record(g, System, step, nil, nil, []string{agent}); err != nil {
+		return nil, err
+	}
+	s.Agent = ""
+	pos, err := t.queue(g, queue, s.Since, "")
+	if err != nil {
+		return nil, err
+	}
+	if err := g.save(ctx); err != nil {
+		return nil, err
+	}
+	unansweredSessions.WithLabelValues(queue).Inc()
+	g.d.event(Event{Kind: "unanswered", Queue: queue, Session: s.ID, Agent: agent})
+	g.d.event(Event{Kind: "unassign", Session: s.ID, Agent: agent})
+	// The agent lets go of it and takes no new sessions. Should it not
+	// hear, its hold is released when it next asks (confirmHold, "held").
+	cctx, cancel := context.WithTimeout(context.Background(), g.d.rt.Config().RequestTimeout)
+	defer cancel()
+	if err := g.d.call(cctx, KindAgent, agent, "unanswered", offer{Session: s.ID, Token: r.Token}, nil); err != nil {
+		g.d.log.Warn("agent of an unanswered session not told", "agent", agent, "session", s.ID, "err", err)
+	}
+	return t.info(g, pos), nil
+}
+
+// agentWrote says whether agent sent a message (a text or a card) in the
+// thread's conversation after seq.
+func (t *threadGrain) agentWrote(g *grain, agent string, after uint64) (bool, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*g.d.rt.Config().RequestTimeout)
+	defer cancel()
+	for from := after + 1; ; {
+		msgs, err := g.d.store().ListMessages(ctx, t.Conv, from, math.MaxUint64, storage.OldestFirst, answerScanPage)
+		if err != nil {
+			return false, err
+		}
+		for _, m := range msgs {
+			if m.Sender == agent && (m.Kind == storage.MsgNormal || m.Kind == storage.MsgCard) {
+				return true, nil
+			}
+		}
+		if len(msgs) < answerScanPage {
+			return false, nil
+		}
+		from = msgs[len(msgs)-1].Seq + 1
+	}
+}
+
+// unanswered is the agent's side: it lets go of the session (this
+// assignment's, o.Token) and, when online, goes away.
+func (a *agentGrain) unanswered(g *grain, ctx actor.Context, o offer) (any, error) {
+	h, ok := a.Held[o.Session]
+	held := ok && h.Token == o.Token
+	away := a.Status == Online
+	if !held && !away {
+		return nil, nil
+	}
+	if held {
+		delete(a.Held, o.Session)
+	}
+	if away {
+		a.Status = Away
+	}
+	a.Version++
+	if err := g.save(ctx); err != nil {
+		return nil, err
+	}
+	if held {
+		g.d.event(Event{Kind: "release", Session: o.Session, Agent: a.User, Load: a.busy(), Capacity: a.Capacity})
+	}
+	if away {
+		g.d.log.Info("agent set away: a session given to it went unanswered", "agent", a.User, "session", o.Session)
+		g.d.event(Event{Kind: "away", Session: o.Session, Agent: a.User, Load: a.busy(), Capacity: a.Capacity})
+	}
+	a.report(g, a.queues(nil))
+	return nil, nil
+}
