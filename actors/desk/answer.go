@@ -93,6 +93,15 @@ func (t *threadGrain) unanswered(g *grain, ctx actor.Context, r requeue) (any, e
 		return nil, g.save(ctx)
 	}
 	agent, queue := s.Agent, s.Queue
+	// The agent lets go of it and takes no new sessions first, so that
+	// whoever sees the step finds the agent away already. A step that
+	// fails after it is tried again (the agent's side is idempotent); the
+	// agent holds nothing meanwhile, which the queue's offers respect.
+	cctx, cancel := context.WithTimeout(context.Background(), g.d.rt.Config().RequestTimeout)
+	defer cancel()
+	if err := g.d.call(cctx, KindAgent, agent, "unanswered", offer{Session: s.ID, Token: r.Token}, nil); err != nil {
+		return nil, err
+	}
 	step := map[string]any{"desk": "requeue", "agent": agent, "reason": "unanswered", "answer_timeout_ms": g.d.cfg.AnswerTimeout.Milliseconds()}
 	if err := t.record(g, System, step, nil, nil, []string{agent}); err != nil {
 		return nil, err
@@ -108,13 +117,6 @@ func (t *threadGrain) unanswered(g *grain, ctx actor.Context, r requeue) (any, e
 	unansweredSessions.WithLabelValues(queue).Inc()
 	g.d.event(Event{Kind: "unanswered", Queue: queue, Session: s.ID, Agent: agent})
 	g.d.event(Event{Kind: "unassign", Session: s.ID, Agent: agent})
-	// The agent lets go of it and takes no new sessions. Should it not
-	// hear, its hold is released when it next asks (confirmHold, "held").
-	cctx, cancel := context.WithTimeout(context.Background(), g.d.rt.Config().RequestTimeout)
-	defer cancel()
-	if err := g.d.call(cctx, KindAgent, agent, "unanswered", offer{Session: s.ID, Token: r.Token}, nil); err != nil {
-		g.d.log.Warn("agent of an unanswered session not told", "agent", agent, "session", s.ID, "err", err)
-	}
 	return t.info(g, pos), nil
 }
 

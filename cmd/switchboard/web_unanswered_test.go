@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/switchboard-im/switchboard/actors/desk"
+)
+
+// TestWorkbenchUnanswered: a node with an answer timeout gives a session
+// the agent leaves unanswered back to its queue; the workbench, open the
+// whole time, says so and shows the agent away, as the desk now has it.
+func TestWorkbenchUnanswered(t *testing.T) {
+	if exportRace {
+		t.Skip("runs in the normal pass only")
+	}
+	browser := chromium(t)
+	n := newDevNode(t)
+	webAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t, "tcp"))
+	n.extra = []string{"--web", webAddr, "--webtransport", fmt.Sprintf("127.0.0.1:%d", freePort(t, "udp")), "--desk-answer-timeout", "5s"}
+	n.start()
+	n.run("desk", "scene", "set", "--data-dir", n.dir, "--scene", "help", "--line", "care", "--route", "queue:care")
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox,
+		chromedp.Flag("headless", "new"), chromedp.WindowSize(1000, 700))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	until := func(what, expr string) {
+		t.Helper()
+		wctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		if _, err := chromedp.Run(wctx, chromedp.Poll[bool](expr, chromedp.WithPollingInterval(50*time.Millisecond))); err != nil {
+			page, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+			t.Fatalf("waiting for %s: %v\npage:\n%s", what, err, page)
+		}
+	}
+
+	// The page registers a1 (a dev convenience) with the care skill of the
+	// scene's queue, online.
+	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+webAddr+"/agent.html?user=a1&transport=websocket"),
+		chromedp.SetValue("#presence", "online"), chromedp.SetValue("#skills", "care"), chromedp.Click("#connect")); err != nil {
+		t.Fatalf("agent page: %v", err)
+	}
+	until("the agent signed in", `document.querySelector("#search-text").disabled === false`)
+	var s desk.SessionInfo
+	mustJSON(t, n.run("desk", "enter", "--data-dir", n.dir, "--user", "c1", "--scene", "help", "--json"), &s)
+	until("the session at the agent", fmt.Sprintf(`!!document.querySelector('#convs li[data-conv=%q]')`, s.Conv))
+
+	// a1 writes nothing: five seconds on, the session is gone back and the
+	// page says why, with a1 away.
+	until("the page telling why", fmt.Sprintf(`document.querySelector("#card-note").textContent.startsWith(%q)`, s.Conv+" went back to the queue: no answer from you within 5 s"))
+	until("the status away", `document.querySelector("#presence").value === "away"`)
+	if out := string(n.run("desk", "agent", "--data-dir", n.dir, "--user", "a1")); !strings.Contains(out, "away") {
+		t.Fatalf("a1 after the timeout:\n%s", out)
+	}
+	var again desk.SessionInfo
+	mustJSON(t, n.run("desk", "session", "--data-dir", n.dir, "--conv", s.Conv, "--user", "c1", "--json"), &again)
+	if again.State != desk.StateQueued || again.Agent != nil {
+		t.Fatalf("c1's session after the timeout: %+v, want waiting again", again)
+	}
+}
