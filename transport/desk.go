@@ -101,7 +101,8 @@ func (c *conn) deskSession() (session.DeskSession, *wirepb.Response) {
 
 func wireDeskSession(s session.DeskSessionInfo) *wirepb.DeskSession {
 	out := &wirepb.DeskSession{Conv: s.Conv, Session: s.Session, State: s.State, QueuePosition: uint32(max(s.QueuePosition, 0)), Agent: s.Agent, Queue: s.Queue,
-		QueueWaitMs: s.QueueWaitMs, AfterHours: s.AfterHours, OpensAtMs: s.OpensAt, FirstResponseTargetMs: s.FirstResponseTargetMs, FirstResponseDueMs: s.FirstResponseDueMs, StartedMs: s.StartedMs}
+		QueueWaitMs: s.QueueWaitMs, AfterHours: s.AfterHours, OpensAtMs: s.OpensAt, FirstResponseTargetMs: s.FirstResponseTargetMs, FirstResponseDueMs: s.FirstResponseDueMs, StartedMs: s.StartedMs,
+		AnswerByMs: s.AnswerByMs}
 	for _, n := range s.Notes {
 		out.Notes = append(out.Notes, &wirepb.DeskNote{By: n.By, AtMs: n.AtMs, Text: n.Text})
 	}

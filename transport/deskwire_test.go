@@ -396,3 +396,39 @@ func TestDeskWrapUpOverTheWire(t *testing.T) {
 		return err == nil && s.Agent == "a1"
 	})
 }
+
+// An unanswered session over QUIC: its agent reads when the session goes
+// back to its queue (its customer does not); the agent writes nothing,
+// and it does, with the agent away, as desk_status reads it.
+func TestDeskUnansweredOverTheWire(t *testing.T) {
+	e := newEnv(t, envOptions{desk: desk.Config{AnswerTimeout: desk.MinAnswerTimeout}})
+	ctx := tctx(t)
+	setUpDesk(t, e, []string{"queue:sales"}, desk.Online, "a1")
+	c1, a1 := e.dial("c1", "phone"), e.dial("a1", "wb")
+	s1, err := c1.DeskEnter(ctx, "listing/1", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "c1 assigned to a1", func() bool {
+		s, err := c1.DeskSession(ctx, s1.Conv)
+		return err == nil && s.Agent == "a1"
+	})
+	given := time.Now()
+	at, err := a1.DeskSession(ctx, s1.Conv)
+	if err != nil || at.AnswerByMs <= given.UnixMilli() || at.AnswerByMs > given.Add(desk.MinAnswerTimeout).UnixMilli() {
+		t.Fatalf("a1 reads the session: %+v %v, want its answer-by time", at, err)
+	}
+	if cs, err := c1.DeskSession(ctx, s1.Conv); err != nil || cs.AnswerByMs != 0 {
+		t.Fatalf("c1 reads the session: %+v %v, want no answer-by time", cs, err)
+	}
+	eventually(t, "c1 waiting again", func() bool {
+		s, err := c1.DeskSession(ctx, s1.Conv)
+		return err == nil && s.State == desk.StateQueued && s.QueuePosition == 1
+	})
+	if time.Now().UnixMilli() < at.AnswerByMs {
+		t.Fatalf("c1 waiting again before its answer-by time")
+	}
+	if me, err := a1.DeskStatus(ctx, ""); err != nil || me.Status != desk.Away || len(me.Sessions) != 0 {
+		t.Fatalf("a1 after the timeout: %+v %v, want away without the session", me, err)
+	}
+}

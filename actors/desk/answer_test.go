@@ -49,8 +49,17 @@ func TestUnansweredSession(t *testing.T) {
 	careDesk(t, d, 2)
 	before, _ := promtest.Find(t, "switchboard_desk_unanswered_total", "queue", "care")
 
+	entered := time.Now()
 	s1 := enterAssigned(t, d, "c1", "help")
 	given1 := time.Now()
+	// Its agent sees when the session goes back unanswered; its customer
+	// does not.
+	if in, err := d.Session(ctx, "a1", s1.Conv); err != nil || in.AnswerByMs < entered.Add(timeout).UnixMilli() || in.AnswerByMs > given1.Add(timeout).UnixMilli() {
+		t.Fatalf("c1 at a1: %+v %v, want answer by %v after the assignment", in, err, timeout)
+	}
+	if in, err := d.Session(ctx, "c1", s1.Conv); err != nil || in.AnswerByMs != 0 {
+		t.Fatalf("c1 at c1: %+v %v, want no answer-by time", in, err)
+	}
 	s2 := enterAssigned(t, d, "c2", "help")
 	given2 := time.Now()
 	// a1 answers c2 only; c3 waits behind them.

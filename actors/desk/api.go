@@ -196,7 +196,7 @@ func (d *Desk) Session(ctx context.Context, user, conv string) (SessionInfo, err
 	}
 	if user == out.Customer {
 		out.Notes, out.Tags = nil, nil // internal
-		out.FirstResponseTargetMs, out.FirstResponseDueMs, out.StartedMs = 0, 0, 0
+		out.FirstResponseTargetMs, out.FirstResponseDueMs, out.StartedMs, out.AnswerByMs = 0, 0, 0, 0
 	}
 	return out, nil
 }

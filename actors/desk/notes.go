@@ -113,6 +113,7 @@ func withNotes(s SessionInfo) actors.DeskSessionInfo {
 	out := wireSession(s)
 	out.Tags = s.Tags
 	out.FirstResponseTargetMs, out.FirstResponseDueMs, out.StartedMs = s.FirstResponseTargetMs, s.FirstResponseDueMs, s.StartedMs
+	out.AnswerByMs = s.AnswerByMs
 	for _, n := range s.Notes {
 		out.Notes = append(out.Notes, actors.DeskNote{By: n.By, AtMs: n.At, Text: n.Text})
 	}

@@ -179,6 +179,11 @@ type SessionInfo struct {
 	FirstResponseTargetMs int64 `json:"first_response_target_ms,omitempty"`
 	FirstResponseDueMs    int64 `json:"first_response_due_ms,omitempty"`
 	StartedMs             int64 `json:"started_ms,omitempty"`
+	// AnswerByMs: while assigned, when the session goes back to its queue
+	// unless its agent wrote in it first (Unix ms; 0: not watched;
+	// Config.AnswerTimeout); internal, like the notes. It stays set until
+	// then even once the agent wrote: the desk looks only then.
+	AnswerByMs int64 `json:"answer_by_ms,omitempty"`
 }
 
 func threadID(line, customer string) string { return line + "/" + customer }
@@ -216,6 +221,7 @@ func (t *threadGrain) info(g *grain, pos int) SessionInfo {
 		if s.State == StateAssigned {
 			a := s.Agent
 			in.Agent = &a
+			in.AnswerByMs = s.AnswerBy
 		}
 		if s.State == StateQueued {
 			var spot queueSpot

@@ -92,6 +92,10 @@ type DeskSessionInfo struct {
 	FirstResponseTargetMs int64
 	FirstResponseDueMs    int64
 	StartedMs             int64
+	// AnswerByMs: while assigned, when the session goes back to its queue
+	// unless its agent wrote in it first (Unix ms; 0: not watched), for
+	// the same readers as Notes.
+	AnswerByMs int64
 	// Notes are the agents' internal notes, oldest first: only in the
 	// answers of DeskSessionOf and DeskNote to the session's agent and
 	// supervisors, never to its customer.

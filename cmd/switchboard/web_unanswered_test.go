@@ -14,7 +14,8 @@ import (
 
 // TestWorkbenchUnanswered: a node with an answer timeout gives a session
 // the agent leaves unanswered back to its queue; the workbench, open the
-// whole time, says so and shows the agent away, as the desk now has it.
+// whole time, shows until when the agent has to answer, then says why the
+// session went and shows the agent away, as the desk now has it.
 func TestWorkbenchUnanswered(t *testing.T) {
 	if exportRace {
 		t.Skip("runs in the normal pass only")
@@ -54,11 +55,15 @@ func TestWorkbenchUnanswered(t *testing.T) {
 	var s desk.SessionInfo
 	mustJSON(t, n.run("desk", "enter", "--data-dir", n.dir, "--user", "c1", "--scene", "help", "--json"), &s)
 	until("the session at the agent", fmt.Sprintf(`!!document.querySelector('#convs li[data-conv=%q]')`, s.Conv))
+	// Opened, it shows when it goes back unless a1 answers.
+	until("open it", fmt.Sprintf(`(() => { const e = document.querySelector('#convs li[data-conv=%q]'); if (!e) return false; e.click(); return true })()`, s.Conv))
+	until("the answer-by time", `document.querySelector("#answer-by").textContent.startsWith("answer by ")`)
 
 	// a1 writes nothing: five seconds on, the session is gone back and the
 	// page says why, with a1 away.
 	until("the page telling why", fmt.Sprintf(`document.querySelector("#card-note").textContent.startsWith(%q)`, s.Conv+" went back to the queue: no answer from you within 5 s"))
 	until("the status away", `document.querySelector("#presence").value === "away"`)
+	until("the answer-by time gone with the session", `document.querySelector("#answer-by").textContent === ""`)
 	if out := string(n.run("desk", "agent", "--data-dir", n.dir, "--user", "a1")); !strings.Contains(out, "away") {
 		t.Fatalf("a1 after the timeout:\n%s", out)
 	}

@@ -7507,7 +7507,13 @@ type DeskSession struct {
 	StartedMs             int64 `protobuf:"varint,13,opt,name=started_ms,json=startedMs,proto3" json:"started_ms,omitempty"` // when the session started (Unix ms), same readers
 	// While queued: the queue's estimate of the wait from now (ms; 0: none
 	// yet), from the pace of its latest assignments (docs/DESK.md, "Model").
-	QueueWaitMs   int64 `protobuf:"varint,14,opt,name=queue_wait_ms,json=queueWaitMs,proto3" json:"queue_wait_ms,omitempty"`
+	QueueWaitMs int64 `protobuf:"varint,14,opt,name=queue_wait_ms,json=queueWaitMs,proto3" json:"queue_wait_ms,omitempty"`
+	// While assigned, on a node with an answer timeout: when the session
+	// goes back to its queue unless its agent wrote in it since it was
+	// given (Unix ms; 0: not watched), for the same readers as the notes
+	// (docs/DESK.md, "Unanswered sessions"). It stays set once the agent
+	// wrote (the desk looks only then): a client hides it from then on.
+	AnswerByMs    int64 `protobuf:"varint,15,opt,name=answer_by_ms,json=answerByMs,proto3" json:"answer_by_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -7636,6 +7642,13 @@ func (x *DeskSession) GetStartedMs() int64 {
 func (x *DeskSession) GetQueueWaitMs() int64 {
 	if x != nil {
 		return x.QueueWaitMs
+	}
+	return 0
+}
+
+func (x *DeskSession) GetAnswerByMs() int64 {
+	if x != nil {
+		return x.AnswerByMs
 	}
 	return 0
 }
@@ -9752,7 +9765,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x05agent\x18\x04 \x01(\tR\x05agent\"<\n" +
 	"\x10DeskEnterRequest\x12\x14\n" +
 	"\x05scene\x18\x01 \x01(\tR\x05scene\x12\x12\n" +
-	"\x04data\x18\x02 \x01(\tR\x04data\"\xdd\x03\n" +
+	"\x04data\x18\x02 \x01(\tR\x04data\"\xff\x03\n" +
 	"\vDeskSession\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x18\n" +
 	"\asession\x18\x02 \x01(\tR\asession\x12\x14\n" +
@@ -9770,7 +9783,9 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x15first_response_due_ms\x18\f \x01(\x03R\x12firstResponseDueMs\x12\x1d\n" +
 	"\n" +
 	"started_ms\x18\r \x01(\x03R\tstartedMs\x12\"\n" +
-	"\rqueue_wait_ms\x18\x0e \x01(\x03R\vqueueWaitMs\"C\n" +
+	"\rqueue_wait_ms\x18\x0e \x01(\x03R\vqueueWaitMs\x12 \n" +
+	"\fanswer_by_ms\x18\x0f \x01(\x03R\n" +
+	"answerByMs\"C\n" +
 	"\bDeskNote\x12\x0e\n" +
 	"\x02by\x18\x01 \x01(\tR\x02by\x12\x13\n" +
 	"\x05at_ms\x18\x02 \x01(\x03R\x04atMs\x12\x12\n" +

@@ -35,6 +35,8 @@ export interface DeskSessionView {
   firstResponseDueMs: number;
   /** when the session started (Unix ms), for the same readers as the notes */
   startedMs: number;
+  /** while assigned, on a node with an answer timeout: when the session goes back to its queue unless its agent wrote in it since it was given (Unix ms; 0: not watched); stays set once the agent wrote, for the same readers as the notes */
+  answerByMs: number;
 }
 
 /** An agent's internal note about a session; its customer never sees it. */
@@ -128,13 +130,13 @@ type SessionMsg = {
   conv: string; session: string; state: string; queuePosition: number; queueWaitMs: bigint; agent: string; queue: string; afterHours: boolean; opensAtMs: bigint;
   notes: { by: string; atMs: bigint; text: string }[];
   tags: string[];
-  firstResponseTargetMs: bigint; firstResponseDueMs: bigint; startedMs: bigint;
+  firstResponseTargetMs: bigint; firstResponseDueMs: bigint; startedMs: bigint; answerByMs: bigint;
 };
 const sessionView = (v: SessionMsg): DeskSessionView => ({
   conv: v.conv, session: v.session, state: v.state, queuePosition: v.queuePosition, queueWaitMs: Number(v.queueWaitMs), agent: v.agent, queue: v.queue,
   afterHours: v.afterHours, opensAtMs: Number(v.opensAtMs), notes: v.notes.map((n) => ({ by: n.by, atMs: Number(n.atMs), text: n.text })),
   tags: [...v.tags], firstResponseTargetMs: Number(v.firstResponseTargetMs), firstResponseDueMs: Number(v.firstResponseDueMs),
-  startedMs: Number(v.startedMs),
+  startedMs: Number(v.startedMs), answerByMs: Number(v.answerByMs),
 });
 
 type AgentMsg = {

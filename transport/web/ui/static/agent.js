@@ -227,8 +227,9 @@ $("saved").onchange = () => {
 // The open session's first-response target (docs/DESK.md,
 // "First-response targets"): when an agent's first message is due, shown
 // until an agent wrote in the session; overdue in red.
-let due; // { conv, dueMs, startedMs }
+let due; // { conv, dueMs, startedMs, agent, answerByMs }
 function drawDue() {
+  drawAnswerBy();
   const el = $("due");
   const c = due?.dueMs && due.conv === current ? client.conversation(current) : undefined;
   const answered = c?.messages.some((m) => (m.role === "agent" || m.sender === user) && (m.kind === "normal" || m.kind === "card") &&
@@ -238,10 +239,32 @@ function drawDue() {
   el.classList.toggle("late", late);
 }
 
+// The desk's answer timeout (docs/DESK.md, "Unanswered sessions"): when
+// the open session goes back to its queue unless its agent writes in it
+// since it was given to them; shown until they did.
+function drawAnswerBy() {
+  const el = $("answer-by");
+  const c = due?.answerByMs && due.conv === current ? client.conversation(current) : undefined;
+  let given = 0; // the seq of the step that gave the session to its agent
+  let gone = false; // a later step took it from them (a re-queue, a transfer, the close)
+  for (const m of c?.messages ?? []) {
+    if (m.kind !== "system") continue;
+    try {
+      const b = JSON.parse(m.body);
+      if ((b.desk === "assigned" && b.agent === due.agent) || (b.desk === "transfer" && b.to === `user:${due.agent}`)) [given, gone] = [m.seq, false];
+      else if (given && ["requeue", "transfer", "close"].includes(b.desk)) gone = true;
+    } catch {}
+  }
+  const answered = c?.messages.some((m) => m.sender === due.agent && (m.kind === "normal" || m.kind === "card") && (m.seq === 0 || m.seq > given));
+  const show = !!c && given > 0 && !gone && !answered;
+  el.textContent = show ? `answer by ${new Date(due.answerByMs).toLocaleTimeString()} or it goes back to the queue` : "";
+  el.classList.toggle("late", show);
+}
+
 // drawNotes shows a session's internal notes and its tags (none: empty
 // panels).
 function drawNotes(s) {
-  due = s ? { conv: s.conv, dueMs: s.firstResponseDueMs, startedMs: s.startedMs } : undefined;
+  due = s ? { conv: s.conv, dueMs: s.firstResponseDueMs, startedMs: s.startedMs, agent: s.agent, answerByMs: s.answerByMs } : undefined;
   drawDue();
   $("tags").textContent = s?.tags?.length ? `tags: ${s.tags.join(", ")}` : "";
   $("notes").replaceChildren(...(s?.notes ?? []).map((n) => {
