@@ -52,8 +52,7 @@ func (t *threadGrain) armAnswer(g *grain, ctx actor.Context) {
 
 // answerDue is the timer's end: the check runs as an op of this grain
 // ("unanswered"), so a step that fails half-way restarts the grain from
-// its stored state as any op's does; a check that failed is tried again
-// an offer timeout later.
+// its stored state as any op's does.
 func (t *threadGrain) answerDue(g *grain, ctx actor.Context, armed string) {
 	if armed == strconv.FormatInt(t.answerArmed, 10) {
 		t.answerArmed = 0
@@ -66,11 +65,25 @@ func (t *threadGrain) answerDue(g *grain, ctx actor.Context, armed string) {
 		t.armAnswer(g, ctx)
 		return
 	}
-	retry, session := g.later(ctx, g.d.cfg.OfferTimeout, "answer", ""), s.ID
-	g.d.tell(KindThread, g.id, "unanswered", requeue{Session: session, Agent: s.Agent, Token: s.Token}, func(_ []byte, err error) {
-		if err != nil {
-			g.d.log.Warn("unanswered session check failed; retrying", "session", session, "err", err)
-			retry()
+	g.d.askUnanswered(g.id, requeue{Session: s.ID, Agent: s.Agent, Token: s.Token}, answerRetries)
+}
+
+// answerRetries bounds the retries of one failed check (a minute at the
+// default offer timeout); past them the check waits for the thread's next
+// activation, which sets the timer again. A stopped node stops asking.
+const answerRetries = 12
+
+// askUnanswered asks thread to check its session's answer (r: the
+// assignment), again an offer timeout after a failure, at most retries
+// times: through the cluster, so a thread that failed and stopped is
+// activated again (its activation sets the timer again too; the check is
+// idempotent).
+func (d *Desk) askUnanswered(thread string, r requeue, retries int) {
+	d.tell(KindThread, thread, "unanswered", r, func(_ []byte, err error) {
+		if err != nil && retries > 0 {
+			resends.WithLabelValues("unanswered").Inc()
+			d.log.Warn("unanswered session check failed; retrying", "session", r.Session, "err", err)
+			time.AfterFunc(d.cfg.OfferTimeout, func() { d.askUnanswered(thread, r, retries-1) })
 		}
 	})
 }
