@@ -275,7 +275,7 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 			err = fmt.Errorf("start cluster member: %v", r)
 		}
 	}()
-	startMember(c)
+	startMember(c, provider)
 	// Identity merges that a crash cut are finished in the background,
 	// and the threads of open sessions and the online agents are woken.
 	go func() {
@@ -400,11 +400,37 @@ var startMu sync.Mutex
 
 // startMember starts the cluster member. protoactor's remote sets grpc's
 // process-wide logger on start, so nodes of one process (tests) start one
-// at a time.
-func startMember(c *pcluster.Cluster) {
+// at a time. A panic of protoactor's StartMember (how it reports a
+// provider's error) is raised here.
+//
+// The pinned version's StartMember ends with a fixed 1 s sleep after its
+// provider started, for the cluster's gossip to settle. A member that
+// formed a new cluster (no seeds) has no gossip to wait for: once its
+// topology holds itself it is ready, and the sleep finishes in the
+// background. Every start of a single node (a dev node, each single-node
+// test) took a second longer.
+func startMember(c *pcluster.Cluster, p *membership.Provider) {
 	startMu.Lock()
 	defer startMu.Unlock()
-	c.StartMember()
+	done := make(chan any, 1)
+	go func() {
+		defer func() { done <- recover() }()
+		c.StartMember()
+	}()
+	select {
+	case r := <-done:
+		if r != nil {
+			panic(r)
+		}
+		return
+	case <-p.Ready():
+	}
+	if p.FormedAlone() {
+		return
+	}
+	if r := <-done; r != nil {
+		panic(r)
+	}
 }
 
 // Stop leaves the cluster and stops the node; graceful tells the others at

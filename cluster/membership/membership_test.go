@@ -349,3 +349,40 @@ func TestSlogWriter(t *testing.T) {
 
 var _ hcml.Delegate = metaDelegate{}
 var _ hcml.EventDelegate = eventDelegate{}
+
+// TestReadyAndAlone: a member that starts without seeds formed a cluster
+// alone; Ready closes once protoactor's topology holds it. One started
+// with a seed did not form its own, and is ready too once it is in it.
+// A client is never alone nor ready (no topology holds it).
+func TestReadyAndAlone(t *testing.T) {
+	ready := func(p *Provider) bool {
+		select {
+		case <-p.Ready():
+			return true
+		default:
+			return false
+		}
+	}
+	a := startLight(t, "")
+	waitFor(t, 5*time.Second, "a ready", func() bool { return ready(a.provider) })
+	if !a.provider.FormedAlone() {
+		t.Fatal("a member without seeds did not form its cluster alone")
+	}
+	b := startLight(t, "", a.provider.Addr())
+	waitFor(t, 5*time.Second, "b ready", func() bool { return ready(b.provider) })
+	if b.provider.FormedAlone() {
+		t.Fatal("a member with a seed formed its cluster alone")
+	}
+	cl := newLightNode(t, "", testConfig(a.provider.Addr()))
+	if err := cl.provider.StartClient(cl.cluster); err != nil {
+		t.Fatalf("StartClient: %v", err)
+	}
+	t.Cleanup(func() { cl.stop(false) })
+	waitLight(t, 5*time.Second, []*lightNode{cl}, a, b)
+	if ready(cl.provider) {
+		t.Fatal("a client is ready: a topology holds it")
+	}
+	if cl.provider.FormedAlone() {
+		t.Fatal("a client formed a cluster alone")
+	}
+}

@@ -90,6 +90,12 @@ type Provider struct {
 	topoMu  sync.Mutex
 	topoIDs []string
 	topo    []*cluster.Member
+
+	// ready is closed once protoactor holds a topology with this member
+	// in it (Ready); alone: it started without seeds (FormedAlone).
+	ready     chan struct{}
+	readyOnce sync.Once
+	alone     bool
 }
 
 var _ cluster.ClusterProvider = (*Provider)(nil)
@@ -103,7 +109,7 @@ func New(cfg Config) (*Provider, error) {
 	if cfg.GoneCheckTimeout == 0 {
 		cfg.GoneCheckTimeout = DefaultConfig().GoneCheckTimeout
 	}
-	return &Provider{cfg: cfg, signal: make(chan struct{}, 1), metas: map[string][]byte{}, known: map[string]string{}, views: map[string]peerView{},
+	return &Provider{cfg: cfg, signal: make(chan struct{}, 1), ready: make(chan struct{}), metas: map[string][]byte{}, known: map[string]string{}, views: map[string]peerView{},
 		gone: map[string]bool{}, checking: map[string]bool{}}, nil
 }
 
@@ -190,14 +196,15 @@ func (p *Provider) create(c *cluster.Cluster, client bool) (*hcml.Memberlist, []
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
+	self := list.LocalNode().Address()
+	seeds := slices.DeleteFunc(slices.Clone(cfg.Seeds), func(s string) bool { return s == self })
 	p.cluster, p.logger, p.list, p.cancel = c, logger, list, cancel
 	p.stop, p.done = make(chan struct{}), make(chan struct{})
 	p.state = stateRunning
+	p.alone = len(seeds) == 0 && !client
 	go p.runUpdater(p.stop, p.done)
 	p.kick() // publish the cluster of one right away
 
-	self := list.LocalNode().Address()
-	seeds := slices.DeleteFunc(slices.Clone(cfg.Seeds), func(s string) bool { return s == self })
 	go p.runRejoin(list, self, seeds, p.stop)
 	go p.runViews(list, id, p.stop)
 	p.watchEndpoints(p.stop)
@@ -394,7 +401,22 @@ func (p *Provider) runUpdater(stop <-chan struct{}, done chan<- struct{}) {
 		p.topoMu.Lock()
 		p.topoIDs, p.topo = ids, topo
 		p.topoMu.Unlock()
+		if slices.Contains(ids, p.cluster.ActorSystem.ID) {
+			p.readyOnce.Do(func() { close(p.ready) })
+		}
 	}
+}
+
+// Ready is closed once protoactor holds a topology with this member in
+// it: the member places and hosts grains from then on.
+func (p *Provider) Ready() <-chan struct{} { return p.ready }
+
+// FormedAlone reports that the member started without seeds (after the
+// start): it formed a new cluster, with nobody's gossip to wait for.
+func (p *Provider) FormedAlone() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.alone
 }
 
 // topologyIDs returns the member ids protoactor's topology held after the
