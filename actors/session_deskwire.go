@@ -27,6 +27,7 @@ type DeskWire interface {
 	Enter(ctx context.Context, by, scene, data string) (DeskSessionInfo, error)
 	Status(ctx context.Context, by, status string) (DeskAgentInfo, error)
 	Agent(ctx context.Context, by, agent string) (DeskAgentInfo, error)
+	ManageAgent(ctx context.Context, by, agent, status string, endWrapUp bool) (DeskAgentInfo, error)
 	EndWrapUp(ctx context.Context, by string) (DeskAgentInfo, error)
 	Queue(ctx context.Context, by, skill string) (DeskQueueInfo, error)
 	Reach(ctx context.Context, by, customer, scene, data string) (DeskSessionInfo, error)
@@ -103,6 +104,19 @@ func (s *deviceSession) DeskAgent(ctx context.Context, agent string) (DeskAgentI
 		return DeskAgentInfo{}, err
 	}
 	return w.Agent(ctx, s.user, agent)
+}
+
+// DeskManageAgent is the device's user, a supervisor, changing another
+// agent's status or ending its wrap-up.
+func (s *deviceSession) DeskManageAgent(ctx context.Context, agent, status string, endWrapUp bool) (DeskAgentInfo, error) {
+	w, err := s.rt.wire(s.user)
+	if err != nil {
+		return DeskAgentInfo{}, err
+	}
+	if err := checkUser(agent); err != nil {
+		return DeskAgentInfo{}, err
+	}
+	return w.ManageAgent(ctx, s.user, agent, status, endWrapUp)
 }
 
 // DeskQueue is the device's user, an agent, looking at a queue.

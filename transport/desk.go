@@ -54,9 +54,6 @@ func validateDesk(r *wirepb.Request) error {
 		default:
 			return invalid("status %q (want online, away or offline)", op.DeskStatus.Status)
 		}
-		if op.DeskStatus.User != "" && (op.DeskStatus.Status != "" || op.DeskStatus.EndWrapUp) {
-			return invalid("desk_status sets the caller's own status only; with user it reads")
-		}
 	case *wirepb.Request_DeskQueue:
 		if s := op.DeskQueue.Skill; s == "" || len(s) > MaxDeskTargetBytes {
 			return invalid("bad skill %q", s)
@@ -127,6 +124,8 @@ func (c *conn) desk(ctx context.Context, r *wirepb.Request) *wirepb.Response {
 		var a session.DeskAgentInfo
 		var err error
 		switch {
+		case op.DeskStatus.User != "" && (op.DeskStatus.Status != "" || op.DeskStatus.EndWrapUp):
+			a, err = ds.DeskManageAgent(ctx, op.DeskStatus.User, op.DeskStatus.Status, op.DeskStatus.EndWrapUp)
 		case op.DeskStatus.User != "":
 			a, err = ds.DeskAgent(ctx, op.DeskStatus.User)
 		case op.DeskStatus.EndWrapUp:

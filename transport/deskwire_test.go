@@ -385,8 +385,8 @@ func TestDeskWrapUpOverTheWire(t *testing.T) {
 	r := rawDial(t, e, nil)
 	r.login(e.token("a1", "raw"))
 	res, err := r.request(frame(&wirepb.Request{Id: 1, Op: &wirepb.Request_DeskStatus{DeskStatus: &wirepb.DeskStatusRequest{User: "a2", EndWrapUp: true}}}))
-	if err != nil || res.GetError().GetCode() != wirepb.Code_INVALID {
-		t.Fatalf("end_wrap_up naming another agent: %v %v, want INVALID", res, err)
+	if err != nil || res.GetError().GetCode() != wirepb.Code_FORBIDDEN {
+		t.Fatalf("end_wrap_up naming another agent, by no supervisor: %v %v, want FORBIDDEN", res, err)
 	}
 	if me, err = a1.DeskEndWrapUp(ctx); err != nil || len(me.WrapUp) != 0 {
 		t.Fatalf("a1 ends the wrap-up: %+v %v", me, err)
@@ -395,6 +395,73 @@ func TestDeskWrapUpOverTheWire(t *testing.T) {
 		s, err := c2.DeskSession(ctx, s2.Conv)
 		return err == nil && s.Agent == "a1"
 	})
+}
+
+// A supervisor manages another agent over QUIC: ends its wrap-up (the
+// waiting customer is its at once), sets it away, then signs it out (its
+// session goes back to the queue). Nobody else may; an unknown agent is
+// NOT_FOUND; a bad status INVALID at the connection.
+func TestDeskSupervisorManagesAgent(t *testing.T) {
+	e := newEnv(t, envOptions{desk: desk.Config{WrapUp: time.Hour}})
+	ctx := tctx(t)
+	setUpDesk(t, e, []string{"queue:sales"}, desk.Online, "a1", "a2")
+	if _, err := e.nodes[0].Desk.SetAgent(ctx, desk.AgentUpdate{User: "sup", Supervisor: ptr(true)}); err != nil {
+		t.Fatal(err)
+	}
+	c1, c2, a1, a2, sup := e.dial("c1", "phone"), e.dial("c2", "phone"), e.dial("a1", "wb"), e.dial("a2", "wb"), e.dial("sup", "wb")
+	want := func(what string, err error, code wirepb.Code) { t.Helper(); wantCode(t, what, err, code) }
+	// a2 is away: c1 goes to a1, who closes it and keeps the slot.
+	if _, err := a2.DeskStatus(ctx, desk.Away); err != nil {
+		t.Fatal(err)
+	}
+	s1, err := c1.DeskEnter(ctx, "listing/1", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "c1 assigned to a1", func() bool {
+		s, err := c1.DeskSession(ctx, s1.Conv)
+		return err == nil && s.Agent == "a1"
+	})
+	if _, err := a1.DeskClose(ctx, s1.Conv, ""); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := c2.DeskEnter(ctx, "listing/2", "")
+	if err != nil || s2.QueuePosition != 1 {
+		t.Fatalf("c2 during a1's wrap-up: %+v %v, want waiting", s2, err)
+	}
+
+	_, err = a2.DeskManageAgent(ctx, "a1", desk.Offline, false)
+	want("an agent signing out another", err, wirepb.Code_FORBIDDEN)
+	_, err = sup.DeskManageAgent(ctx, "nobody", desk.Offline, false)
+	want("a supervisor signing out no agent", err, wirepb.Code_NOT_FOUND)
+	r := rawDial(t, e, nil)
+	r.login(e.token("sup", "raw"))
+	res, err := r.request(frame(&wirepb.Request{Id: 1, Op: &wirepb.Request_DeskStatus{DeskStatus: &wirepb.DeskStatusRequest{User: "a1", Status: "lunch"}}}))
+	if err != nil || res.GetError().GetCode() != wirepb.Code_INVALID {
+		t.Fatalf("a bad status for another agent: %v %v, want INVALID", res, err)
+	}
+
+	a, err := sup.DeskManageAgent(ctx, "a1", "", true)
+	if err != nil || a.User != "a1" || len(a.WrapUp) != 0 || a.Status != desk.Online {
+		t.Fatalf("the supervisor ends a1's wrap-up: %+v %v", a, err)
+	}
+	eventually(t, "c2 assigned to a1 after the supervisor ended the wrap-up", func() bool {
+		s, err := c2.DeskSession(ctx, s2.Conv)
+		return err == nil && s.Agent == "a1"
+	})
+	if a, err = sup.DeskManageAgent(ctx, "a1", desk.Away, false); err != nil || a.Status != desk.Away || len(a.Sessions) != 1 {
+		t.Fatalf("the supervisor sets a1 away: %+v %v, want away with c2's session", a, err)
+	}
+	if a, err = sup.DeskManageAgent(ctx, "a1", desk.Offline, false); err != nil || a.Status != desk.Offline || len(a.Sessions) != 0 {
+		t.Fatalf("the supervisor signs a1 out: %+v %v, want offline without sessions", a, err)
+	}
+	eventually(t, "c2 waiting again", func() bool {
+		s, err := c2.DeskSession(ctx, s2.Conv)
+		return err == nil && s.State == desk.StateQueued
+	})
+	if me, err := a1.DeskStatus(ctx, ""); err != nil || me.Status != desk.Offline {
+		t.Fatalf("a1 reads its state: %+v %v, want offline", me, err)
+	}
 }
 
 // An unanswered session over QUIC: its agent reads when the session goes

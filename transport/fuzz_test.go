@@ -41,6 +41,7 @@ func seedRequests() []*wirepb.Request {
 		{Id: 18, Op: &wirepb.Request_UnregisterPush{UnregisterPush: &wirepb.UnregisterPushRequest{}}},
 		{Id: 20, Op: &wirepb.Request_DeskEnter{DeskEnter: &wirepb.DeskEnterRequest{Scene: "listing", Data: "1"}}},
 		{Id: 50, Op: &wirepb.Request_DeskStatus{DeskStatus: &wirepb.DeskStatusRequest{Status: "online", EndWrapUp: true}}},
+		{Id: 51, Op: &wirepb.Request_DeskStatus{DeskStatus: &wirepb.DeskStatusRequest{User: "a1", Status: "offline", EndWrapUp: true}}},
 		{Id: 21, Op: &wirepb.Request_DeskQueue{DeskQueue: &wirepb.DeskQueueRequest{Skill: "sales"}}},
 		{Id: 49, Op: &wirepb.Request_DeskReach{DeskReach: &wirepb.DeskReachRequest{Customer: "c1", Scene: "listing", Data: "1"}}},
 		{Id: 22, Op: &wirepb.Request_DeskTransfer{DeskTransfer: &wirepb.DeskTransferRequest{Conv: "s:cars:c1:1", To: "queue:sales", Note: "n"}}},

@@ -143,23 +143,64 @@ func wireAgent(a AgentInfo) actors.DeskAgentInfo {
 // supervisor (the team panel, to reassign one) or the agent themself.
 // NOT_FOUND: no registered agent of that name.
 func (w *Wire) Agent(ctx context.Context, by, agent string) (actors.DeskAgentInfo, error) {
+	a, err := w.supervisedAgent(ctx, by, agent, "reads")
+	if err != nil {
+		return actors.DeskAgentInfo{}, err
+	}
+	return wireAgent(a), nil
+}
+
+// ManageAgent is a supervisor's change of another agent (or the agent's
+// own): its status (one who left for the day without signing out goes
+// offline, and its sessions back to their queues) and the end of its
+// wrap-up. Capacity, skills and the role stay the admin's.
+func (w *Wire) ManageAgent(ctx context.Context, by, agent, status string, endWrapUp bool) (actors.DeskAgentInfo, error) {
+	a, err := w.supervisedAgent(ctx, by, agent, "changes")
+	if err != nil {
+		return actors.DeskAgentInfo{}, err
+	}
+	u := AgentUpdate{User: agent, EndWrapUp: endWrapUp}
+	if status != "" {
+		switch status {
+		case Online, Away, Offline:
+		default:
+			return actors.DeskAgentInfo{}, invalid("status %q (want online, away or offline)", status)
+		}
+		u.Status = &status
+	}
+	if u.Status == nil && !endWrapUp {
+		return wireAgent(a), nil
+	}
+	if a, err = w.d.SetAgent(ctx, u); err != nil {
+		return actors.DeskAgentInfo{}, err
+	}
+	if agent != by {
+		w.d.log.Info("desk: a supervisor changed an agent", "supervisor", by, "agent", agent, "status", status, "end_wrap_up", endWrapUp)
+	}
+	return wireAgent(a), nil
+}
+
+// supervisedAgent is agent's record for by, the agent themself or a
+// supervisor (what: what by does with it, for the refusal); NOT_FOUND
+// when agent is no registered agent.
+func (w *Wire) supervisedAgent(ctx context.Context, by, agent, what string) (AgentInfo, error) {
 	if agent != by {
 		sup, err := w.d.Agent(ctx, by)
 		if err != nil {
-			return actors.DeskAgentInfo{}, err
+			return AgentInfo{}, err
 		}
 		if !sup.Supervisor {
-			return actors.DeskAgentInfo{}, rejected(pb.Code_FORBIDDEN, "%s reads only their own agent state (%s: supervisors only)", by, agent)
+			return AgentInfo{}, rejected(pb.Code_FORBIDDEN, "%s %s only their own agent state (%s: supervisors only)", by, what, agent)
 		}
 	}
 	a, err := w.d.Agent(ctx, agent)
 	if err != nil {
-		return actors.DeskAgentInfo{}, err
+		return AgentInfo{}, err
 	}
 	if !registered(a) {
-		return actors.DeskAgentInfo{}, rejected(pb.Code_NOT_FOUND, "%s is not a registered agent", agent)
+		return AgentInfo{}, rejected(pb.Code_NOT_FOUND, "%s is not a registered agent", agent)
 	}
-	return wireAgent(a), nil
+	return a, nil
 }
 
 // MayReadMetrics: everyone reads their own metrics rows; another key (an

@@ -30,6 +30,10 @@ type DeskSession interface {
 	// DeskAgent reads another agent's state, the sessions it holds
 	// included; the user must be a supervisor (or that agent).
 	DeskAgent(ctx context.Context, agent string) (DeskAgentInfo, error)
+	// DeskManageAgent sets another agent's status ("" keeps it) and ends
+	// its wrap-up (endWrapUp); the user must be a supervisor (or that
+	// agent).
+	DeskManageAgent(ctx context.Context, agent, status string, endWrapUp bool) (DeskAgentInfo, error)
 	// DeskReach starts an outbound session with customer, the user (an
 	// agent) writing first, in the line of scene (NAME/DATA, or NAME with
 	// data apart).

@@ -388,11 +388,20 @@ func browserRun(t *testing.T, browser, transport string) {
 	until(sup, "the team panel", `document.querySelector("#team-panel").dataset.loaded === "1"`)
 	until(sup, "the desk's row", `document.querySelector("#team-all").textContent.startsWith("desk: reply rate ") && document.querySelector("#team-all").textContent.includes("% within target")`)
 	until(sup, "a1 on the team panel", `[...document.querySelectorAll("#team li")].some(e => e.dataset.agent === "a1" && e.textContent.includes("reply rate "))`)
-	// The panel lists the session a1 holds; a1 steps away and the
-	// supervisor reassigns the session to the queue, where it waits.
+	// The panel lists the session a1 holds; a1 stepped away and the
+	// supervisor sets it away from the panel, then reassigns the session
+	// to the queue, where it waits.
 	heldByA1 := `[...document.querySelectorAll("#team li")].some(e => e.dataset.agent === "a1" && e.querySelector(".held")?.dataset.conv === "` + conv + `")`
 	until(sup, "a1's session on the team panel", heldByA1)
-	n.run("desk", "agent", "--data-dir", n.dir, "--user", "a1", "--status", "away")
+	click(sup, "set a1 away", `#team li[data-agent="a1"] button.away`)
+	until(sup, "a1 set away", `document.querySelector("#card-note").textContent === "a1 set away"`)
+	var a1State struct {
+		Status string `json:"status"`
+	}
+	mustJSON(t, n.run("desk", "agent", "--data-dir", n.dir, "--user", "a1", "--json"), &a1State)
+	if a1State.Status != "away" {
+		t.Fatalf("a1 after the supervisor's Set away: %+v", a1State)
+	}
 	run(sup, "reassign to the queue", chromedp.SendKeys("#reassign-to", "queue:sales"),
 		chromedp.Click(`#team li[data-agent="a1"] .held button`))
 	until(sup, "reassigned", `document.querySelector("#card-note").textContent.startsWith("`+conv+` reassigned")`)

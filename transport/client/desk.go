@@ -64,6 +64,24 @@ func (c *Client) DeskEndWrapUp(ctx context.Context) (*wirepb.DeskAgent, error) {
 	return res.GetDeskStatus(), nil
 }
 
+// DeskManageAgent is a supervisor's change of another agent: its status
+// ("" keeps it; offline hands its sessions back to their queues) and,
+// with endWrapUp, the end of its wrap-up. FORBIDDEN unless the user is a
+// supervisor; NOT_FOUND for a user who is no registered agent.
+func (c *Client) DeskManageAgent(ctx context.Context, agent, status string, endWrapUp bool) (*wirepb.DeskAgent, error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_DeskStatus{DeskStatus: &wirepb.DeskStatusRequest{User: agent, Status: status, EndWrapUp: endWrapUp}}})
+	if err != nil {
+		return nil, err
+	}
+	// A server that reads agents but cannot change them refuses it
+	// INVALID; one older than the user field ignores it, and the answer
+	// names the caller: the change was the caller's own.
+	if a := res.GetDeskStatus(); a.GetUser() != agent {
+		return nil, fmt.Errorf("desk_status: asked to change %s, answered %s: the server changed the caller instead", agent, a.GetUser())
+	}
+	return res.GetDeskStatus(), nil
+}
+
 // DeskAgent reads another agent's state, the sessions it holds included
 // (to reassign one with DeskTransfer). FORBIDDEN unless the user is a
 // supervisor; NOT_FOUND for a user who is no registered agent.

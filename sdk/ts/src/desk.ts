@@ -195,6 +195,19 @@ export class ServiceDesk {
     if (r.result.value.user !== user) throw new Error(`desk_status: asked for ${user}, answered ${r.result.value.user}: the server cannot read other agents`);
     return agentView(r.result.value);
   }
+  /**
+   * manageAgent: a supervisor changes another agent: its status (offline
+   * hands its sessions back to their queues) and, with endWrapUp, the end
+   * of its wrap-up. FORBIDDEN unless the user is a supervisor; NOT_FOUND
+   * for a user who is no registered agent.
+   */
+  async manageAgent(user: string, change: { status?: "online" | "away" | "offline"; endWrapUp?: boolean }): Promise<DeskAgentView> {
+    const r = await this.client.request({ case: "deskStatus", value: { user, status: change.status ?? "", endWrapUp: change.endWrapUp ?? false } });
+    if (r.result.case !== "deskStatus") throw new Error("desk_status: unexpected answer");
+    // A server older than the field ignores it: the change was the caller's own.
+    if (r.result.value.user !== user) throw new Error(`desk_status: asked to change ${user}, answered ${r.result.value.user}: the server changed the caller instead`);
+    return agentView(r.result.value);
+  }
   /** queue: the waiting sessions of a skill group the user is an agent (or the supervisor) of ("@USER": the user's own queue). */
   async queue(skill: string): Promise<DeskQueueView> {
     const r = await this.client.request({ case: "deskQueue", value: { skill } });

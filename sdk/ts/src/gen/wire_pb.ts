@@ -3551,10 +3551,12 @@ export const DeskNoteSchema: GenMessage<DeskNote> = /*@__PURE__*/
  * away or offline. An empty status changes nothing and answers the
  * agent's state (the workbench's "who am I"). With user another agent
  * and no status: a supervisor reads that agent's state, the sessions it
- * holds included (to reassign one); anyone else FORBIDDEN. end_wrap_up:
- * the agent is done with the sessions it closed, and the slots they keep
- * taken for the desk's wrap-up time free at once (with a status, after
- * it; not with user).
+ * holds included (to reassign one); with a status or end_wrap_up, a
+ * supervisor changes that agent (one who left without signing out goes
+ * offline, its sessions back to their queues); anyone else FORBIDDEN, a
+ * user who is no registered agent NOT_FOUND. end_wrap_up: the agent is
+ * done with the sessions it closed, and the slots they keep taken for the
+ * desk's wrap-up time free at once (with a status, after it).
  *
  * @generated from message switchboard.wire.v1.DeskStatusRequest
  */

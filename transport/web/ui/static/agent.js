@@ -98,6 +98,26 @@ function heldSession(sessionId) {
   return div;
 }
 
+// statusButton sets an agent's status as the supervisor: "away" for one
+// who stepped out (no new sessions), "offline" for one who left without
+// signing out (its sessions go back to their queues).
+function statusButton(agent, status, label) {
+  const b = document.createElement("button");
+  b.className = status;
+  b.textContent = label;
+  b.onclick = async () => {
+    try {
+      await sd.manageAgent(agent, { status });
+      note(`${agent} set ${status}`);
+    } catch (err) {
+      note(`${agent} not set ${status}: ${err.message}`);
+    }
+    await showQueue(); // the agents' statuses as the queues see them
+    void showTeam();
+  };
+  return b;
+}
+
 async function showTeam() {
   if (!me?.supervisor) return;
   $("team-panel").hidden = false;
@@ -112,7 +132,11 @@ async function showTeam() {
       const r = (await sd.teamMetrics(agent, "1h", 3)).rows.find((x) => x.questions > 0 || x.sessions > 0);
       const li = document.createElement("li");
       li.dataset.agent = agent;
-      li.textContent = `${agent} · ${a.status} ${a.load}/${a.capacity} · ${r ? rate(r) : "no metrics yet"}`;
+      li.textContent = `${agent} · ${a.status} ${a.load}/${a.capacity} · ${r ? rate(r) : "no metrics yet"} `;
+      if (agent !== user && a.status !== "offline") {
+        if (a.status === "online") li.append(statusButton(agent, "away", "Set away"));
+        li.append(statusButton(agent, "offline", "Sign out"));
+      }
       if (a.load > 0) li.append(...(await sd.agent(agent)).sessions.map(heldSession));
       items.push(li);
     }
