@@ -344,6 +344,22 @@ func TestDeskReachOverTheWire(t *testing.T) {
 	}
 }
 
+// enterAssigned enters c through scene and waits until agent has the
+// session.
+func enterAssigned(t testing.TB, c *client.Client, scene, agent string) *wirepb.DeskSession {
+	t.Helper()
+	ctx := tctx(t)
+	s, err := c.DeskEnter(ctx, scene, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, s.Conv+" assigned to "+agent, func() bool {
+		in, err := c.DeskSession(ctx, s.Conv)
+		return err == nil && in.Agent == agent
+	})
+	return s
+}
+
 func wantCode(t testing.TB, what string, err error, code wirepb.Code) {
 	t.Helper()
 	if wirepb.CodeOf(err) != code {
@@ -360,14 +376,7 @@ func TestDeskWrapUpOverTheWire(t *testing.T) {
 	setUpDesk(t, e, []string{"queue:sales"}, desk.Online, "a1")
 	c1, c2, a1, eve := e.dial("c1", "phone"), e.dial("c2", "phone"), e.dial("a1", "wb"), e.dial("eve", "phone")
 	want := func(what string, err error, code wirepb.Code) { t.Helper(); wantCode(t, what, err, code) }
-	s1, err := c1.DeskEnter(ctx, "listing/1", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "c1 assigned to a1", func() bool {
-		s, err := c1.DeskSession(ctx, s1.Conv)
-		return err == nil && s.Agent == "a1"
-	})
+	s1 := enterAssigned(t, c1, "listing/1", "a1")
 	if _, err := a1.DeskClose(ctx, s1.Conv, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -414,14 +423,7 @@ func TestDeskSupervisorManagesAgent(t *testing.T) {
 	if _, err := a2.DeskStatus(ctx, desk.Away); err != nil {
 		t.Fatal(err)
 	}
-	s1, err := c1.DeskEnter(ctx, "listing/1", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "c1 assigned to a1", func() bool {
-		s, err := c1.DeskSession(ctx, s1.Conv)
-		return err == nil && s.Agent == "a1"
-	})
+	s1 := enterAssigned(t, c1, "listing/1", "a1")
 	if _, err := a1.DeskClose(ctx, s1.Conv, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -472,14 +474,7 @@ func TestDeskUnansweredOverTheWire(t *testing.T) {
 	ctx := tctx(t)
 	setUpDesk(t, e, []string{"queue:sales"}, desk.Online, "a1")
 	c1, a1 := e.dial("c1", "phone"), e.dial("a1", "wb")
-	s1, err := c1.DeskEnter(ctx, "listing/1", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "c1 assigned to a1", func() bool {
-		s, err := c1.DeskSession(ctx, s1.Conv)
-		return err == nil && s.Agent == "a1"
-	})
+	s1 := enterAssigned(t, c1, "listing/1", "a1")
 	given := time.Now()
 	at, err := a1.DeskSession(ctx, s1.Conv)
 	if err != nil || at.AnswerByMs <= given.UnixMilli() || at.AnswerByMs > given.Add(desk.MinAnswerTimeout).UnixMilli() {

@@ -47,7 +47,7 @@ func (t *threadGrain) armAnswer(g *grain, ctx actor.Context) {
 		return
 	}
 	t.answerArmed = s.AnswerBy
-	g.later(ctx, time.Duration(max(0, s.AnswerBy-nowMs()))*time.Millisecond, "answer", strconv.FormatInt(s.AnswerBy, 10))()
+	g.at(ctx, s.AnswerBy, "answer")
 }
 
 // answerDue is the timer's end: the check runs as an op of this grain

@@ -30,6 +30,7 @@ import (
 	"log/slog"
 	"reflect"
 	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -508,6 +509,12 @@ func (g *grain) save(ctx actor.Context) error {
 // after sends the grain a selfMsg once d has passed.
 func (g *grain) after(ctx actor.Context, d time.Duration, what string) {
 	g.later(ctx, d, what, "")()
+}
+
+// at sends the grain selfMsg{what, at} at Unix ms at (at once if past):
+// the arg names the deadline, so a timer set for an older one is known.
+func (g *grain) at(ctx actor.Context, at int64, what string) {
+	g.later(ctx, time.Duration(max(0, at-nowMs()))*time.Millisecond, what, strconv.FormatInt(at, 10))()
 }
 
 // later returns a function that, called from any goroutine (a tell's

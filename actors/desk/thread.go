@@ -742,7 +742,7 @@ func (t *threadGrain) armOverflow(g *grain, ctx actor.Context) {
 		return
 	}
 	t.overflowArmed = s.OverflowAt
-	g.later(ctx, time.Duration(max(0, s.OverflowAt-nowMs()))*time.Millisecond, "overflow", strconv.FormatInt(s.OverflowAt, 10))()
+	g.at(ctx, s.OverflowAt, "overflow")
 }
 
 // overflow moves a session that waited its step's time to the next step
