@@ -62,6 +62,13 @@ func (n *Runtime) DeskNoteAdded(ctx context.Context, user, conv, by string, coun
 	n.routeSignal(ctx, user, &pb.Signal{Kind: pb.Signal_DESK_NOTE, Conv: conv, User: by, Seq: uint64(count)})
 }
 
+// DeskAgentChanged tells agent's connected devices (best effort, never
+// stored) that by changed its desk state (a supervisor, "admin", or
+// "desk" for the desk itself).
+func (n *Runtime) DeskAgentChanged(ctx context.Context, agent, by string) {
+	n.routeSignal(ctx, agent, &pb.Signal{Kind: pb.Signal_DESK_AGENT, User: by})
+}
+
 // MergeMember moves from's membership of conv to to (identity merge; see
 // pb.MergeMember). For the desk's merge grain only.
 func (n *Runtime) MergeMember(ctx context.Context, req *pb.MergeMember) (*pb.MergeMemberResponse, error) {

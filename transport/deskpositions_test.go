@@ -93,6 +93,51 @@ func TestDeskNoteEvents(t *testing.T) {
 	}
 }
 
+// A change of an agent's state by anyone else reaches the agent's SDK as
+// EventDeskAgent naming who (a supervisor, the admin), so an open
+// workbench shows the status the desk has; the agent's own change does
+// not.
+func TestDeskAgentEvents(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	ctx := tctx(t)
+	d := e.nodes[0].Desk
+	setUpDesk(t, e, []string{"queue:sales"}, desk.Online, "a1")
+	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "sup", Supervisor: ptr(true)}); err != nil {
+		t.Fatal(err)
+	}
+	changes := make(chan client.Event, 8)
+	a1 := e.dial("a1", "wb", func(c *client.Config) {
+		c.OnEvent = func(ev client.Event) {
+			if ev.Kind == client.EventDeskAgent {
+				changes <- ev
+			}
+		}
+	})
+	sup := e.dial("sup", "wb")
+	next := func(want string) {
+		t.Helper()
+		select {
+		case ev := <-changes:
+			if ev.User != want {
+				t.Fatalf("a change by %q, want by %q", ev.User, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("a1 heard of no change by %s", want)
+		}
+	}
+	if _, err := a1.DeskStatus(ctx, desk.Away); err != nil { // its own: no event
+		t.Fatal(err)
+	}
+	if _, err := sup.DeskManageAgent(ctx, "a1", desk.Online, false); err != nil {
+		t.Fatal(err)
+	}
+	next("sup")
+	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "a1", Status: ptr(desk.Offline), By: desk.ByAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	next(desk.ByAdmin)
+}
+
 // Once its queue has assigned three sessions, a customer who waits reads
 // the queue's wait estimate in its desk_enter answer and hears it with its
 // position over QUIC (EventQueuePosition's Wait).

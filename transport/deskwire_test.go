@@ -473,7 +473,14 @@ func TestDeskUnansweredOverTheWire(t *testing.T) {
 	e := newEnv(t, envOptions{desk: desk.Config{AnswerTimeout: desk.MinAnswerTimeout}})
 	ctx := tctx(t)
 	setUpDesk(t, e, []string{"queue:sales"}, desk.Online, "a1")
-	c1, a1 := e.dial("c1", "phone"), e.dial("a1", "wb")
+	changes := make(chan string, 8)
+	c1, a1 := e.dial("c1", "phone"), e.dial("a1", "wb", func(c *client.Config) {
+		c.OnEvent = func(ev client.Event) {
+			if ev.Kind == client.EventDeskAgent {
+				changes <- ev.User
+			}
+		}
+	})
 	s1 := enterAssigned(t, c1, "listing/1", "a1")
 	given := time.Now()
 	at, err := a1.DeskSession(ctx, s1.Conv)
@@ -492,5 +499,13 @@ func TestDeskUnansweredOverTheWire(t *testing.T) {
 	}
 	if me, err := a1.DeskStatus(ctx, ""); err != nil || me.Status != desk.Away || len(me.Sessions) != 0 {
 		t.Fatalf("a1 after the timeout: %+v %v, want away without the session", me, err)
+	}
+	select {
+	case by := <-changes:
+		if by != desk.ByDesk {
+			t.Fatalf("a1 set away by %q, want by the desk", by)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a1 heard of no change of its state")
 	}
 }

@@ -412,6 +412,7 @@ const (
 	Signal_DELIVERED      Signal_Kind = 2
 	Signal_QUEUE_POSITION Signal_Kind = 3 // desk: the customer's place in a queue (seq), 0 = left it
 	Signal_DESK_NOTE      Signal_Kind = 4 // desk: user added a note to conv's session, which holds seq notes now
+	Signal_DESK_AGENT     Signal_Kind = 5 // desk: user (a supervisor, the admin, "desk") changed the receiving agent's state
 )
 
 // Enum value maps for Signal_Kind.
@@ -422,6 +423,7 @@ var (
 		2: "DELIVERED",
 		3: "QUEUE_POSITION",
 		4: "DESK_NOTE",
+		5: "DESK_AGENT",
 	}
 	Signal_Kind_value = map[string]int32{
 		"TYPING":         0,
@@ -429,6 +431,7 @@ var (
 		"DELIVERED":      2,
 		"QUEUE_POSITION": 3,
 		"DESK_NOTE":      4,
+		"DESK_AGENT":     5,
 	}
 )
 
@@ -5675,20 +5678,22 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\tSubscribe\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x14\n" +
 	"\x05convs\x18\x02 \x03(\tR\x05convs\x12 \n" +
-	"\vunsubscribe\x18\x03 \x01(\bR\vunsubscribe\"\xe7\x01\n" +
+	"\vunsubscribe\x18\x03 \x01(\bR\vunsubscribe\"\xf7\x01\n" +
 	"\x06Signal\x123\n" +
 	"\x04kind\x18\x01 \x01(\x0e2\x1f.switchboard.actors.Signal.KindR\x04kind\x12\x12\n" +
 	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x12\n" +
 	"\x04user\x18\x03 \x01(\tR\x04user\x12\x10\n" +
 	"\x03seq\x18\x04 \x01(\x04R\x03seq\x12\x17\n" +
-	"\await_ms\x18\x05 \x01(\x04R\x06waitMs\"U\n" +
+	"\await_ms\x18\x05 \x01(\x04R\x06waitMs\"e\n" +
 	"\x04Kind\x12\n" +
 	"\n" +
 	"\x06TYPING\x10\x00\x12\x0f\n" +
 	"\vSTOP_TYPING\x10\x01\x12\r\n" +
 	"\tDELIVERED\x10\x02\x12\x12\n" +
 	"\x0eQUEUE_POSITION\x10\x03\x12\r\n" +
-	"\tDESK_NOTE\x10\x04\"U\n" +
+	"\tDESK_NOTE\x10\x04\x12\x0e\n" +
+	"\n" +
+	"DESK_AGENT\x10\x05\"U\n" +
 	"\vRouteSignal\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x122\n" +
 	"\x06signal\x18\x02 \x01(\v2\x1a.switchboard.actors.SignalR\x06signal*\xc8\x02\n" +

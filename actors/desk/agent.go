@@ -1,6 +1,7 @@
 package desk
 
 import (
+	"context"
 	"encoding/json"
 	"slices"
 	"sort"
@@ -48,7 +49,18 @@ type AgentUpdate struct {
 	// EndWrapUp frees the slots of the agent's wrap-up at once: the
 	// agent is done with the sessions it closed.
 	EndWrapUp bool `json:"end_wrap_up,omitempty"`
+	// By is who makes the change (the agent, a supervisor, ByAdmin; empty:
+	// the node itself): the agent's devices are told of a change by anyone
+	// else (a DESK_AGENT signal), so its workbench shows what the desk has.
+	By string `json:"by,omitempty"`
 }
+
+// ByAdmin and ByDesk name who changed an agent in its DESK_AGENT signal:
+// the admin API, and the desk itself (an unanswered session set it away).
+const (
+	ByAdmin = "admin"
+	ByDesk  = System
+)
 
 // WrapUpSlot is a slot of an agent's capacity still taken by a session
 // it closed, until UntilMs.
@@ -517,6 +529,9 @@ func (a *agentGrain) set(g *grain, ctx actor.Context, u AgentUpdate) (any, error
 		return nil, err
 	}
 	a.watch(g, ctx)
+	if u.By != "" && u.By != a.User {
+		g.d.agentChanged(a.User, u.By)
+	}
 	if ready {
 		g.d.event(Event{Kind: "ready", Agent: a.User, Load: a.busy(), Capacity: a.Capacity})
 	}
@@ -540,4 +555,15 @@ type requeue struct {
 	Session string `json:"session"`
 	Agent   string `json:"agent"`
 	Token   uint64 `json:"token"`
+}
+
+// agentChanged tells agent's connected devices that by changed its desk
+// state (DESK_AGENT), off the grain's mailbox: best effort, like every
+// signal.
+func (d *Desk) agentChanged(agent, by string) {
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), d.rt.Config().RequestTimeout)
+		defer cancel()
+		d.rt.DeskAgentChanged(ctx, agent, by)
+	}()
 }

@@ -180,6 +180,7 @@ func (a *agentGrain) unanswered(g *grain, ctx actor.Context, o offer) (any, erro
 	if away {
 		g.d.log.Info("agent set away: a session given to it went unanswered", "agent", a.User, "session", o.Session)
 		g.d.event(Event{Kind: "away", Session: o.Session, Agent: a.User, Load: a.busy(), Capacity: a.Capacity})
+		g.d.agentChanged(a.User, ByDesk)
 	}
 	a.report(g, a.queues(nil))
 	return nil, nil

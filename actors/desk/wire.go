@@ -111,7 +111,7 @@ func (w *Wire) Status(ctx context.Context, by, status string) (actors.DeskAgentI
 		default:
 			return actors.DeskAgentInfo{}, invalid("status %q (want online, away or offline)", status)
 		}
-		if a, err = w.d.SetAgent(ctx, AgentUpdate{User: by, Status: &status}); err != nil {
+		if a, err = w.d.SetAgent(ctx, AgentUpdate{User: by, Status: &status, By: by}); err != nil {
 			return actors.DeskAgentInfo{}, err
 		}
 	}
@@ -125,7 +125,7 @@ func (w *Wire) EndWrapUp(ctx context.Context, by string) (actors.DeskAgentInfo, 
 	if err != nil {
 		return actors.DeskAgentInfo{}, err
 	}
-	if a, err = w.d.SetAgent(ctx, AgentUpdate{User: by, EndWrapUp: true}); err != nil {
+	if a, err = w.d.SetAgent(ctx, AgentUpdate{User: by, EndWrapUp: true, By: by}); err != nil {
 		return actors.DeskAgentInfo{}, err
 	}
 	return wireAgent(a), nil
@@ -159,7 +159,7 @@ func (w *Wire) ManageAgent(ctx context.Context, by, agent, status string, endWra
 	if err != nil {
 		return actors.DeskAgentInfo{}, err
 	}
-	u := AgentUpdate{User: agent, EndWrapUp: endWrapUp}
+	u := AgentUpdate{User: agent, EndWrapUp: endWrapUp, By: by}
 	if status != "" {
 		switch status {
 		case Online, Away, Offline:

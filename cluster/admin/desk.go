@@ -221,7 +221,7 @@ func (s *Server) deskSetAgent(w http.ResponseWriter, r *http.Request) {
 	if !readDeskBody(w, r, &u) {
 		return
 	}
-	u.User = r.PathValue("user")
+	u.User, u.By = r.PathValue("user"), desk.ByAdmin
 	ctx, cancel := deskCtx(r)
 	defer cancel()
 	out, err := s.node.Desk.SetAgent(ctx, u)

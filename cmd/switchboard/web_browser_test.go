@@ -402,6 +402,8 @@ func browserRun(t *testing.T, browser, transport string) {
 	if a1State.Status != "away" {
 		t.Fatalf("a1 after the supervisor's Set away: %+v", a1State)
 	}
+	// a1's workbench, open the while, hears of it and shows it.
+	until(agent, "a1's page showing the supervisor's away", `document.querySelector("#presence").value === "away" && document.querySelector("#card-note").textContent === "sup set you away"`)
 	run(sup, "reassign to the queue", chromedp.SendKeys("#reassign-to", "queue:sales"),
 		chromedp.Click(`#team li[data-agent="a1"] .held button`))
 	until(sup, "reassigned", `document.querySelector("#card-note").textContent.startsWith("`+conv+` reassigned")`)

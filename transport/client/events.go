@@ -38,6 +38,10 @@ const (
 	// EventFlags: this user's own flags of Conv (Pinned, Muted, Archived,
 	// MarkedUnread in Conversation) changed, on this device or another.
 	EventFlags
+	// EventDeskAgent: User (a supervisor, "admin", or "desk" for the desk
+	// itself) changed this user's agent state: DeskStatus reads it. Best
+	// effort.
+	EventDeskAgent
 )
 
 func (k EventKind) String() string {
@@ -68,6 +72,8 @@ func (k EventKind) String() string {
 		return "flags"
 	case EventDeskNote:
 		return "desk_note"
+	case EventDeskAgent:
+		return "desk_agent"
 	}
 	return "unknown"
 }

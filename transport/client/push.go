@@ -128,6 +128,8 @@ func (c *Client) onSignal(s *wirepb.Signal) {
 		c.emit(Event{Kind: EventQueuePosition, Conv: s.Conv, Seq: s.Seq, Wait: time.Duration(s.WaitMs) * time.Millisecond})
 	case wirepb.Signal_DESK_NOTE:
 		c.emit(Event{Kind: EventDeskNote, Conv: s.Conv, User: s.User, Seq: s.Seq})
+	case wirepb.Signal_DESK_AGENT:
+		c.emit(Event{Kind: EventDeskAgent, User: s.User})
 	}
 }
 

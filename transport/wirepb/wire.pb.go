@@ -455,6 +455,11 @@ const (
 	// note to conv's session, which now holds seq notes (read them with
 	// desk_session). Best effort, like every signal.
 	Signal_DESK_NOTE Signal_Kind = 4
+	// Server to an agent: someone else changed the agent's desk state
+	// (its status, capacity, skills or wrap-up): user is who (a
+	// supervisor, "admin", or "desk" for the desk itself, as when an
+	// unanswered session set it away). Read the state with desk_status.
+	Signal_DESK_AGENT Signal_Kind = 5
 )
 
 // Enum value maps for Signal_Kind.
@@ -465,6 +470,7 @@ var (
 		2: "DELIVERED",
 		3: "QUEUE_POSITION",
 		4: "DESK_NOTE",
+		5: "DESK_AGENT",
 	}
 	Signal_Kind_value = map[string]int32{
 		"TYPING":         0,
@@ -472,6 +478,7 @@ var (
 		"DELIVERED":      2,
 		"QUEUE_POSITION": 3,
 		"DESK_NOTE":      4,
+		"DESK_AGENT":     5,
 	}
 )
 
@@ -9736,20 +9743,22 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\vReadReceipt\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
 	"\x06reader\x18\x02 \x01(\tR\x06reader\x12\x10\n" +
-	"\x03seq\x18\x03 \x01(\x04R\x03seq\"\xe8\x01\n" +
+	"\x03seq\x18\x03 \x01(\x04R\x03seq\"\xf8\x01\n" +
 	"\x06Signal\x124\n" +
 	"\x04kind\x18\x01 \x01(\x0e2 .switchboard.wire.v1.Signal.KindR\x04kind\x12\x12\n" +
 	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x12\n" +
 	"\x04user\x18\x03 \x01(\tR\x04user\x12\x10\n" +
 	"\x03seq\x18\x04 \x01(\x04R\x03seq\x12\x17\n" +
-	"\await_ms\x18\x05 \x01(\x04R\x06waitMs\"U\n" +
+	"\await_ms\x18\x05 \x01(\x04R\x06waitMs\"e\n" +
 	"\x04Kind\x12\n" +
 	"\n" +
 	"\x06TYPING\x10\x00\x12\x0f\n" +
 	"\vSTOP_TYPING\x10\x01\x12\r\n" +
 	"\tDELIVERED\x10\x02\x12\x12\n" +
 	"\x0eQUEUE_POSITION\x10\x03\x12\r\n" +
-	"\tDESK_NOTE\x10\x04\"P\n" +
+	"\tDESK_NOTE\x10\x04\x12\x0e\n" +
+	"\n" +
+	"DESK_AGENT\x10\x05\"P\n" +
 	"\x10CardClickRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x16\n" +

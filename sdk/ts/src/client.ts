@@ -574,6 +574,8 @@ export class Client {
       this.emit("queuePosition", s.conv, Number(s.seq), Number(s.waitMs));
     } else if (s.kind === Signal_Kind.DESK_NOTE) {
       this.emit("deskNote", s.conv, s.user, Number(s.seq));
+    } else if (s.kind === Signal_Kind.DESK_AGENT) {
+      this.emit("deskAgent", s.user);
     } else if (s.kind === Signal_Kind.DELIVERED) {
       const c = this.conversation(s.conv);
       c.peerDeliveredSeq = Math.max(c.peerDeliveredSeq, Number(s.seq));

@@ -60,5 +60,7 @@ export interface ClientEvents {
   queuePosition: (conv: string, position: number, waitMs: number) => void;
   /** Desk agents: by added an internal note to conv's session, which now holds count (ServiceDesk.session reads them). */
   deskNote: (conv: string, by: string, count: number) => void;
+  /** Desk agents: by (a supervisor, "admin", or "desk" for the desk itself) changed this agent's state (ServiceDesk.status() reads it). */
+  deskAgent: (by: string) => void;
   error: (code: Code, message: string) => void;
 }

@@ -549,6 +549,12 @@ test("service desk over the protocol: enter, queue, status, close, refusals", { 
       await supDesk.note(s.conv, "offer the 5% discount");
       // The supervisor sees which sessions an agent holds, to reassign one.
       assert.deepEqual((await supDesk.agent("a1")).sessions, [s.session]);
+      // It sets the agent away, and the agent's open client hears who did.
+      const changed = new Promise<string>((resolve) => a1.on("deskAgent", (by) => resolve(by)));
+      assert.equal((await supDesk.manageAgent("a1", { status: "away" })).status, "away");
+      assert.equal(await changed, "sup");
+      assert.equal((await agent.status()).status, "away");
+      assert.equal((await supDesk.manageAgent("a1", { status: "online" })).status, "online");
     } finally {
       sup.close();
     }
@@ -556,6 +562,7 @@ test("service desk over the protocol: enter, queue, status, close, refusals", { 
     assert.deepEqual((await customer.session(s.conv)).notes, []);
     assert.equal((await customer.session(s.conv)).agent, "a1");
     await assert.rejects(agent.agent("sup"), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
+    await assert.rejects(agent.manageAgent("sup", { status: "offline" }), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
     await assert.rejects(customer.note(s.conv, "hi"), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
     await assert.rejects(stranger.session(s.conv), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
     assert.equal((await agent.close(s.conv, "resolved")).state, "closed");

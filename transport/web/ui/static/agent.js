@@ -339,6 +339,14 @@ $("connect").onclick = async () => {
   typingLine(client, $("typing"), () => current);
   // A supervisor's note on the open session shows at once.
   client.on("deskNote", (conv) => conv === current && void showNotes(conv));
+  // A supervisor (or the admin, or the desk) changed my state: show it.
+  client.on("deskAgent", async (by) => {
+    me = await sd?.status().catch(() => me);
+    if (!me) return;
+    $("presence").value = me.status;
+    showWrapUp();
+    if (by !== "desk") note(`${by} set you ${me.status}`);
+  });
   client.on("conversation", (c) => {
     if (c.id.startsWith("s:")) void takenUnanswered(c);
     if (c.id === current) {
