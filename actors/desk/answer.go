@@ -52,25 +52,35 @@ func (t *threadGrain) armAnswer(g *grain, ctx actor.Context) {
 
 // answerDue is the timer's end: the check runs as an op of this grain
 // ("unanswered"), so a step that fails half-way restarts the grain from
-// its stored state as any op's does.
+// its stored state as any op's does. answerArmed stays set while the
+// check is asked (retried by askUnanswered, not by every later op).
 func (t *threadGrain) answerDue(g *grain, ctx actor.Context, armed string) {
-	if armed == strconv.FormatInt(t.answerArmed, 10) {
-		t.answerArmed = 0
-	}
 	s := t.Session
-	if !t.open() || s.State != StateAssigned || s.AnswerBy == 0 {
-		return
+	if armed != strconv.FormatInt(t.answerArmed, 10) || !t.open() || s.State != StateAssigned || s.AnswerBy == 0 {
+		return // a timer for an older deadline, or the session moved on
 	}
 	if nowMs() < s.AnswerBy {
+		t.answerArmed = 0
 		t.armAnswer(g, ctx)
 		return
 	}
 	g.d.askUnanswered(g.id, requeue{Session: s.ID, Agent: s.Agent, Token: s.Token}, answerRetries)
 }
 
+// retryAnswer asks again for a check whose retries ran out (the store was
+// down for long): the thread's inactivity timer calls it, so such a
+// session waits at most an inactivity period.
+func (t *threadGrain) retryAnswer(g *grain, ctx actor.Context) {
+	if s := t.Session; t.open() && s.State == StateAssigned && s.AnswerBy != 0 && s.AnswerBy < nowMs() {
+		t.answerArmed = 0
+		t.armAnswer(g, ctx)
+	}
+}
+
 // answerRetries bounds the retries of one failed check (a minute at the
 // default offer timeout); past them the check waits for the thread's next
-// activation, which sets the timer again. A stopped node stops asking.
+// activation or its inactivity timer (retryAnswer). A stopped node stops
+// asking.
 const answerRetries = 12
 
 // askUnanswered asks thread to check its session's answer (r: the

@@ -1,9 +1,12 @@
 package desk_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -11,6 +14,7 @@ import (
 	"github.com/switchboard-im/switchboard/actors/desk"
 	"github.com/switchboard-im/switchboard/cluster/boot"
 	"github.com/switchboard-im/switchboard/internal/promtest"
+	"github.com/switchboard-im/switchboard/storage"
 )
 
 // TestUnansweredSession: with an answer timeout, a session whose agent
@@ -155,5 +159,45 @@ func TestUnansweredSurvivesACrash(t *testing.T) {
 	}
 	if a1, err := d.Agent(ctx, "a1"); err != nil || a1.Status != desk.Away || len(a1.Sessions) != 0 {
 		t.Fatalf("a1: %+v %v, want away without the session", a1, err)
+	}
+}
+
+// failingLists is a store whose ListMessages fails while fails > 0 (each
+// call takes one): the thread's answer check reads through it.
+type failingLists struct {
+	storage.Store
+	fails atomic.Int32
+}
+
+func (s *failingLists) ListMessages(ctx context.Context, conv string, from, to uint64, order storage.Order, limit int) ([]storage.Message, error) {
+	if s.fails.Add(-1) >= 0 {
+		return nil, errors.New("store read failed")
+	}
+	return s.Store.ListMessages(ctx, conv, from, to, order, limit)
+}
+
+// TestUnansweredCheckRetried: a check that fails (the store's read) is
+// asked again an offer timeout later, and the session goes back once the
+// store answers.
+func TestUnansweredCheckRetried(t *testing.T) {
+	const timeout = desk.MinAnswerTimeout
+	store := &failingLists{Store: openStore(t)}
+	n := startNode(t, store, desk.Config{AnswerTimeout: timeout, OfferTimeout: 300 * time.Millisecond})
+	ctx := tctx(t)
+	careDesk(t, n.Desk, 1)
+	before, _ := promtest.Find(t, "switchboard_desk_resends_total", "op", "unanswered")
+	s1 := enterAssigned(t, n.Desk, "c1", "help")
+	store.fails.Store(3)
+	eventually(t, func() error {
+		if in, _ := n.Desk.Session(ctx, "c1", s1.Conv); in.State != desk.StateQueued {
+			return fmt.Errorf("c1: %+v, want waiting again", in)
+		}
+		return nil
+	})
+	if left := store.fails.Load(); left > 0 {
+		t.Fatalf("the session went back with %d failures of the check left", left)
+	}
+	if after, _ := promtest.Find(t, "switchboard_desk_resends_total", "op", "unanswered"); after-before < 3 {
+		t.Fatalf("%v checks asked again, want 3", after-before)
 	}
 }

@@ -1184,6 +1184,7 @@ func (t *threadGrain) self(g *grain, ctx actor.Context, m any) {
 		if !t.open() {
 			return
 		}
+		t.retryAnswer(g, ctx)
 		last, warned, err := t.lastActivity(g)
 		idle := time.Duration(nowMs()-last) * time.Millisecond
 		if err == nil && idle >= g.d.cfg.InactivityTimeout {
