@@ -2,7 +2,6 @@ package desk
 
 import (
 	"context"
-	"math"
 	"strconv"
 	"time"
 
@@ -104,8 +103,12 @@ func (d *Desk) askUnanswered(thread string, r requeue, retries int) {
 func (t *threadGrain) unanswered(g *grain, ctx actor.Context, r requeue) (any, error) {
 	s := t.Session
 	if !t.open() || s.ID != r.Session || s.State != StateAssigned || s.Agent != r.Agent || s.Token != r.Token ||
-		s.AnswerBy == 0 || s.Closing != nil || nowMs() < s.AnswerBy {
-		return nil, nil // moved on meanwhile, or not yet due (the timer is set again)
+		s.AnswerBy == 0 || s.Closing != nil {
+		return nil, nil // moved on meanwhile (an older assignment's check)
+	}
+	if nowMs() < s.AnswerBy {
+		t.answerArmed = 0 // not due yet: the deferred arm sets the timer again
+		return nil, nil
 	}
 	answered, err := t.agentWrote(g, s.Agent, s.AnswerAfter)
 	if err != nil {
@@ -149,7 +152,7 @@ func (t *threadGrain) agentWrote(g *grain, agent string, after uint64) (bool, er
 	ctx, cancel := context.WithTimeout(context.Background(), 2*g.d.rt.Config().RequestTimeout)
 	defer cancel()
 	for from := after + 1; ; {
-		msgs, err := g.d.store().ListMessages(ctx, t.Conv, from, math.MaxUint64, storage.OldestFirst, answerScanPage)
+		msgs, err := g.d.store().ListMessages(ctx, t.Conv, from, 0, storage.OldestFirst, answerScanPage) // 0: no upper bound
 		if err != nil {
 			return false, err
 		}
