@@ -480,7 +480,8 @@ async function drawQueue() {
 const unanswered = new Set(); // the steps already told, by conv/seq
 async function takenUnanswered(c) {
   const m = c.messages.at(-1);
-  if (m?.kind !== "system" || unanswered.has(`${c.id}/${m.seq}`)) return;
+  // Told once, and only as it happens (not again after a reload).
+  if (m?.kind !== "system" || unanswered.has(`${c.id}/${m.seq}`) || Date.now() - m.serverTsMs > 60_000) return;
   let step;
   try {
     step = JSON.parse(m.body);
