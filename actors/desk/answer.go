@@ -34,9 +34,18 @@ const answerScanPage = 200
 func (t *threadGrain) expectAnswer(g *grain, seq uint64) {
 	s := t.Session
 	s.AnswerBy, s.AnswerAfter = 0, 0
-	if g.d.cfg.AnswerTimeout > 0 {
-		s.AnswerBy, s.AnswerAfter = nowMs()+g.d.cfg.AnswerTimeout.Milliseconds(), seq
+	if d := t.answerTimeout(g); d > 0 {
+		s.AnswerBy, s.AnswerAfter = nowMs()+d.Milliseconds(), seq
 	}
+}
+
+// answerTimeout is the session's: its line's own, else the desk's (0:
+// not watched).
+func (t *threadGrain) answerTimeout(g *grain) time.Duration {
+	if ms := t.Session.AnswerTimeout; ms > 0 {
+		return time.Duration(ms) * time.Millisecond
+	}
+	return g.d.cfg.AnswerTimeout
 }
 
 // armAnswer sets a timer for the assigned session's answer check.
@@ -128,7 +137,7 @@ func (t *threadGrain) unanswered(g *grain, ctx actor.Context, r requeue) (any, e
 	if err := g.d.call(cctx, KindAgent, agent, "unanswered", offer{Session: s.ID, Token: r.Token}, nil); err != nil {
 		return nil, err
 	}
-	step := map[string]any{"desk": "requeue", "agent": agent, "reason": "unanswered", "answer_timeout_ms": g.d.cfg.AnswerTimeout.Milliseconds()}
+	step := map[string]any{"desk": "requeue", "agent": agent, "reason": "unanswered", "answer_timeout_ms": t.answerTimeout(g).Milliseconds()}
 	if err := t.record(g, System, step, nil, nil, []string{agent}); err != nil {
 		return nil, err
 	}

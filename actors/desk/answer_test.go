@@ -201,3 +201,56 @@ func TestUnansweredCheckRetried(t *testing.T) {
 		t.Fatalf("%v checks asked again, want 3", after-before)
 	}
 }
+
+// TestUnansweredLineTimeout: a line's own answer timeout (its targets)
+// watches its sessions on a desk without one; another line's sessions are
+// not watched; the limits hold at their edges.
+func TestUnansweredLineTimeout(t *testing.T) {
+	n := startNode(t, openStore(t), desk.Config{})
+	ctx := tctx(t)
+	d := n.Desk
+	careDesk(t, d, 2)
+	if _, err := d.SetScene(ctx, desk.Scene{Name: "other", Line: "m", Route: []string{"queue:care"}}); err != nil {
+		t.Fatal(err)
+	}
+	const timeout = desk.MinAnswerTimeout
+	for _, c := range []struct {
+		ms int64
+		ok bool
+	}{
+		{timeout.Milliseconds() - 1, false}, {desk.MaxAnswerTimeout.Milliseconds() + 1, false}, {-1, false},
+		{desk.MaxAnswerTimeout.Milliseconds(), true}, {timeout.Milliseconds(), true},
+	} {
+		_, err := d.SetTargets(ctx, "l", &desk.Targets{FirstResponseMs: 60000, AnswerTimeoutMs: c.ms})
+		if (err == nil) != c.ok {
+			t.Fatalf("a line's answer timeout of %d ms: %v, want accepted %v", c.ms, err, c.ok)
+		}
+	}
+
+	other, err := d.Enter(ctx, "c2", "other")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s1 := enterAssigned(t, d, "c1", "help")
+	eventually(t, func() error {
+		if in, _ := d.Session(ctx, "a1", other.Conv); agentOf(in) != "a1" || in.AnswerByMs != 0 {
+			return fmt.Errorf("c2 in line m: %+v, want a1's, not watched", in)
+		}
+		return nil
+	})
+	if in, err := d.Session(ctx, "a1", s1.Conv); err != nil || in.AnswerByMs == 0 {
+		t.Fatalf("c1 in line l: %+v %v, want watched", in, err)
+	}
+	eventually(t, func() error {
+		if in, _ := d.Session(ctx, "c1", s1.Conv); in.State != desk.StateQueued {
+			return fmt.Errorf("c1: %+v, want waiting again", in)
+		}
+		return nil
+	})
+	if rq := stepsOf(deskEvents(t, n, "c1", s1.Conv), "requeue"); len(rq) != 1 || rq[0]["answer_timeout_ms"] != float64(timeout.Milliseconds()) {
+		t.Fatalf("c1's requeue steps %v, want one after the line's %v", rq, timeout)
+	}
+	if in, _ := d.Session(ctx, "a1", other.Conv); agentOf(in) != "a1" {
+		t.Fatalf("c2 in line m after c1's timeout: %+v, want a1's still", in)
+	}
+}

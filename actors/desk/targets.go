@@ -20,12 +20,20 @@ type Targets struct {
 	// FirstResponseMs: from the customer's asking to an agent's first
 	// message, in ms.
 	FirstResponseMs int64 `json:"first_response_ms"`
+	// AnswerTimeoutMs, when set, is the line's own answer timeout (ms,
+	// MinAnswerTimeout to MaxAnswerTimeout): a session of the line whose
+	// agent wrote nothing in it for this long goes back to its queue
+	// (answer.go). 0: the desk's (Config.AnswerTimeout).
+	AnswerTimeoutMs int64 `json:"answer_timeout_ms,omitempty"`
 }
 
 func (t Targets) check() error {
 	if d := time.Duration(t.FirstResponseMs) * time.Millisecond; t.FirstResponseMs < MinFirstResponseTarget.Milliseconds() ||
 		t.FirstResponseMs > MaxFirstResponseTarget.Milliseconds() {
 		return invalid("targets: a first response of %v (want %v to %v)", d, MinFirstResponseTarget, MaxFirstResponseTarget)
+	}
+	if d := time.Duration(t.AnswerTimeoutMs) * time.Millisecond; t.AnswerTimeoutMs != 0 && (d < MinAnswerTimeout || d > MaxAnswerTimeout) {
+		return invalid("targets: an answer timeout of %v (want 0, the desk's, or %v to %v)", d, MinAnswerTimeout, MaxAnswerTimeout)
 	}
 	return nil
 }

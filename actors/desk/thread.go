@@ -84,6 +84,9 @@ type session struct {
 	// AnswerAfter the seq of the step that gave it (answer.go).
 	AnswerBy    int64  `json:"answer_by_ms,omitempty"`
 	AnswerAfter uint64 `json:"answer_after_seq,omitempty"`
+	// AnswerTimeout is the line's own answer timeout when the session
+	// started (ms; 0: the desk's), Targets.AnswerTimeoutMs.
+	AnswerTimeout int64 `json:"answer_timeout_ms,omitempty"`
 }
 
 // threadGrain is one customer's service thread in one business line: the
@@ -611,6 +614,7 @@ func (t *threadGrain) begin(g *grain, ctx actor.Context, s *session, start map[s
 	if line.Targets != nil {
 		start["first_response_target_ms"] = line.Targets.FirstResponseMs
 		s.Target, s.Due = line.Targets.FirstResponseMs, g.d.cfg.dueAt(s.Started, line.Targets.FirstResponseMs, line.Hours)
+		s.AnswerTimeout = line.Targets.AnswerTimeoutMs
 	}
 	if line.Hours != nil {
 		start["hours"] = line.Hours // the metrics count the first response in them

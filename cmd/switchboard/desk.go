@@ -508,30 +508,35 @@ the close counts), e.g.
 
 // newDeskTargetsCmd shows, sets or clears a business line's targets.
 func newDeskTargetsCmd(o *adminOptions) *cobra.Command {
-	var firstResponse time.Duration
+	var firstResponse, answerTimeout time.Duration
 	var clear bool
 	cmd := &cobra.Command{
 		Use:   "targets LINE",
-		Short: "Show a business line's service targets; with --first-response set it, with --clear remove it",
+		Short: "Show a business line's service targets; with --first-response set them, with --clear remove them",
 		Long: `A session records its line's first-response target when it starts; the
 metrics count its first response (from the customer's asking to the first
 agent message) as timely against it (desk_first_timely), and against
---metrics-reply-threshold where the line has none. A change applies to
-sessions that start after it, e.g.
+--metrics-reply-threshold where the line has none. --answer-timeout gives
+the line its own answer timeout (the desk's is serve --desk-answer-timeout):
+a session whose agent wrote nothing in it for that long goes back to its
+queue and the agent is set away. A change applies to sessions that start
+after it, e.g.
 
-  switchboard desk targets cars --first-response 2m`,
+  switchboard desk targets cars --first-response 2m --answer-timeout 3m`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := "/api/v1/desk/lines/" + url.PathEscape(args[0]) + "/targets"
 			var out admin.LineTargets
 			var err error
 			switch {
-			case clear && firstResponse != 0:
-				return fmt.Errorf("--clear and --first-response: choose one")
+			case clear && (firstResponse != 0 || answerTimeout != 0):
+				return fmt.Errorf("--clear and --first-response or --answer-timeout: choose one")
+			case answerTimeout != 0 && firstResponse == 0:
+				return fmt.Errorf("--answer-timeout is one of the line's targets: give --first-response with it")
 			case clear:
 				err = o.send(cmd.Context(), http.MethodDelete, path, nil, &out)
 			case firstResponse != 0:
-				err = o.send(cmd.Context(), http.MethodPut, path, desk.Targets{FirstResponseMs: firstResponse.Milliseconds()}, &out)
+				err = o.send(cmd.Context(), http.MethodPut, path, desk.Targets{FirstResponseMs: firstResponse.Milliseconds(), AnswerTimeoutMs: answerTimeout.Milliseconds()}, &out)
 			default:
 				err = o.call(cmd.Context(), http.MethodGet, path, &out)
 			}
@@ -545,12 +550,18 @@ sessions that start after it, e.g.
 				fmt.Printf("%s: no targets (first responses are timely within the reply threshold)\n", out.Line)
 				return nil
 			}
-			fmt.Printf("%s: first response within %v\n", out.Line, time.Duration(out.Targets.FirstResponseMs)*time.Millisecond)
+			fmt.Printf("%s: first response within %v", out.Line, time.Duration(out.Targets.FirstResponseMs)*time.Millisecond)
+			if ms := out.Targets.AnswerTimeoutMs; ms > 0 {
+				fmt.Printf("; a session unanswered for %v goes back to its queue", time.Duration(ms)*time.Millisecond)
+			}
+			fmt.Println()
 			return nil
 		},
 	}
 	cmd.Flags().DurationVar(&firstResponse, "first-response", 0,
 		fmt.Sprintf("the first-response target, %v to %v (sets the targets)", desk.MinFirstResponseTarget, desk.MaxFirstResponseTarget))
+	cmd.Flags().DurationVar(&answerTimeout, "answer-timeout", 0,
+		fmt.Sprintf("the line's own answer timeout, %v to %v (default: the desk's, serve --desk-answer-timeout)", desk.MinAnswerTimeout, desk.MaxAnswerTimeout))
 	cmd.Flags().BoolVar(&clear, "clear", false, "remove the targets: first responses count against the reply threshold")
 	return cmd
 }

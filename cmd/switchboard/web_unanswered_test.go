@@ -12,8 +12,9 @@ import (
 	"github.com/switchboard-im/switchboard/actors/desk"
 )
 
-// TestWorkbenchUnanswered: a node with an answer timeout gives a session
-// the agent leaves unanswered back to its queue; the workbench, open the
+// TestWorkbenchUnanswered: a line with its own answer timeout (5 s, the
+// desk's an hour; set with the CLI) gives a session the agent leaves
+// unanswered back to its queue; the workbench, open the
 // whole time, shows until when the agent has to answer, then says why the
 // session went and shows the agent away, as the desk now has it.
 func TestWorkbenchUnanswered(t *testing.T) {
@@ -23,9 +24,12 @@ func TestWorkbenchUnanswered(t *testing.T) {
 	browser := chromium(t)
 	n := newDevNode(t)
 	webAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t, "tcp"))
-	n.extra = []string{"--web", webAddr, "--webtransport", fmt.Sprintf("127.0.0.1:%d", freePort(t, "udp")), "--desk-answer-timeout", "5s"}
+	n.extra = []string{"--web", webAddr, "--webtransport", fmt.Sprintf("127.0.0.1:%d", freePort(t, "udp")), "--desk-answer-timeout", "1h"}
 	n.start()
 	n.run("desk", "scene", "set", "--data-dir", n.dir, "--scene", "help", "--line", "care", "--route", "queue:care")
+	if out := string(n.run("desk", "targets", "care", "--data-dir", n.dir, "--first-response", "1m", "--answer-timeout", "5s")); !strings.Contains(out, "a session unanswered for 5s goes back to its queue") {
+		t.Fatalf("the line's targets:\n%s", out)
+	}
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox,
 		chromedp.Flag("headless", "new"), chromedp.WindowSize(1000, 700))

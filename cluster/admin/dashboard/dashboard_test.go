@@ -497,8 +497,12 @@ func TestDashboardInChromium(t *testing.T) {
 	// Business lines: the admin sees a line's contact reasons, sets its
 	// opening hours, its first-response target and saved replies from the
 	// page; a bad zone and a target out of range are refused with the
-	// node's reason.
+	// node's reason. The line's own answer timeout (set with the API, not
+	// on the page) stays through the page's change of the target.
 	tagOneSession(t, nodes[0].Desk, "cars", "refund")
+	if _, err := nodes[0].Desk.SetTargets(ctx, "cars", &desk.Targets{FirstResponseMs: 60000, AnswerTimeoutMs: 300000}); err != nil {
+		t.Fatal(err)
+	}
 	b.eval(`document.getElementById('line-id').value = 'cars'; document.querySelector('#line-form button[type=submit]').click()`)
 	b.wait("the line opened with its contact reasons", 10*time.Second, func(s pageState) bool {
 		return s.LineOpen == "cars" && slices.Equal(s.Reasons, []string{"refund 1 100 %"})
@@ -522,8 +526,8 @@ func TestDashboardInChromium(t *testing.T) {
 	b.wait("the target saved", 10*time.Second, func(s pageState) bool {
 		return s.LineNote == "Saved the target of cars: a first response within 90s."
 	})
-	if tg, err := nodes[2].Desk.LineTargets(ctx, "cars"); err != nil || tg == nil || tg.FirstResponseMs != 90000 {
-		t.Fatalf("the target the page saved: %+v %v", tg, err)
+	if tg, err := nodes[2].Desk.LineTargets(ctx, "cars"); err != nil || tg == nil || tg.FirstResponseMs != 90000 || tg.AnswerTimeoutMs != 300000 {
+		t.Fatalf("the target the page saved: %+v %v, want 90 s and the line's answer timeout kept", tg, err)
 	}
 	b.eval(`document.getElementById('target-clear').click()`)
 	b.wait("the target cleared", 10*time.Second, func(s pageState) bool { return s.LineNote == "cars has no target." })

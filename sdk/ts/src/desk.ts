@@ -51,6 +51,8 @@ export interface DeskNoteView {
 export interface LineTargetsView {
   /** from the customer's asking to an agent's first message, in ms */
   first_response_ms: number;
+  /** the line's own answer timeout in ms (absent or 0: the desk's; docs/DESK.md, "Unanswered sessions") */
+  answer_timeout_ms?: number;
 }
 
 /** A business line's contact reasons over days (the admin API's answer). */

@@ -755,6 +755,10 @@
     return out;
   }
 
+  // The line's targets as loaded: a save changes the first response and
+  // keeps the rest (its own answer timeout, set with the CLI or the API).
+  let lineTargets = null;
+
   async function openLine(line) {
     const path = 'desk/lines/' + encodeURIComponent(line);
     const [hours, targets, replies, reasons] = await Promise.all([
@@ -764,6 +768,7 @@
     panel.dataset.line = line;
     panel.hidden = false;
     showHours(hours.hours);
+    lineTargets = targets.targets;
     $('target-first').value = targetText(targets.targets);
     $('replies-text').value = repliesText(replies.replies || []);
     showReasons(reasons);
@@ -836,7 +841,8 @@
     });
     $('target-save').addEventListener('click', async () => {
       try {
-        const res = await putJSON(path() + '/targets', parseTarget($('target-first').value));
+        const res = await putJSON(path() + '/targets', Object.assign({}, lineTargets, parseTarget($('target-first').value)));
+        lineTargets = res.targets;
         $('target-first').value = targetText(res.targets);
         note('Saved the target of ' + res.line + ': a first response within ' + targetText(res.targets) + '.');
       } catch (err) {
@@ -846,6 +852,7 @@
     $('target-clear').addEventListener('click', async () => {
       try {
         const res = await call(path() + '/targets', { method: 'DELETE' });
+        lineTargets = res.targets;
         $('target-first').value = targetText(res.targets);
         note(res.line + ' has no target.');
       } catch (err) {
