@@ -141,7 +141,8 @@ func (c *conn) desk(ctx context.Context, r *wirepb.Request) *wirepb.Response {
 		if err != nil {
 			return c.fail(err)
 		}
-		out := &wirepb.DeskAgent{User: a.User, Status: a.Status, Capacity: uint32(max(a.Capacity, 0)), Skills: a.Skills, Load: uint32(max(a.Load, 0)), Sessions: a.Sessions, Supervisor: a.Supervisor}
+		out := &wirepb.DeskAgent{User: a.User, Status: a.Status, Capacity: uint32(max(a.Capacity, 0)), Skills: a.Skills, Load: uint32(max(a.Load, 0)), Sessions: a.Sessions, Supervisor: a.Supervisor,
+			StatusBy: a.StatusBy, StatusSinceMs: a.StatusSinceMs}
 		for _, w := range a.WrapUp {
 			out.WrapUp = append(out.WrapUp, &wirepb.DeskWrapUp{Session: w.Session, UntilMs: w.UntilMs})
 		}

@@ -452,8 +452,9 @@ func TestDeskSupervisorManagesAgent(t *testing.T) {
 		s, err := c2.DeskSession(ctx, s2.Conv)
 		return err == nil && s.Agent == "a1"
 	})
-	if a, err = sup.DeskManageAgent(ctx, "a1", desk.Away, false); err != nil || a.Status != desk.Away || len(a.Sessions) != 1 {
-		t.Fatalf("the supervisor sets a1 away: %+v %v, want away with c2's session", a, err)
+	if a, err = sup.DeskManageAgent(ctx, "a1", desk.Away, false); err != nil || a.Status != desk.Away || len(a.Sessions) != 1 ||
+		a.StatusBy != "sup" || a.StatusSinceMs == 0 {
+		t.Fatalf("the supervisor sets a1 away: %+v %v, want away by sup with c2's session", a, err)
 	}
 	if a, err = sup.DeskManageAgent(ctx, "a1", desk.Offline, false); err != nil || a.Status != desk.Offline || len(a.Sessions) != 0 {
 		t.Fatalf("the supervisor signs a1 out: %+v %v, want offline without sessions", a, err)
@@ -462,8 +463,11 @@ func TestDeskSupervisorManagesAgent(t *testing.T) {
 		s, err := c2.DeskSession(ctx, s2.Conv)
 		return err == nil && s.State == desk.StateQueued
 	})
-	if me, err := a1.DeskStatus(ctx, ""); err != nil || me.Status != desk.Offline {
-		t.Fatalf("a1 reads its state: %+v %v, want offline", me, err)
+	if me, err := a1.DeskStatus(ctx, ""); err != nil || me.Status != desk.Offline || me.StatusBy != "sup" {
+		t.Fatalf("a1 reads its state: %+v %v, want offline by sup", me, err)
+	}
+	if me, err := a1.DeskStatus(ctx, desk.Online); err != nil || me.StatusBy != "a1" {
+		t.Fatalf("a1 comes back online: %+v %v, want set by itself", me, err)
 	}
 }
 

@@ -36,6 +36,11 @@ type AgentInfo struct {
 	// Supervisor may read the whole desk's service metrics and watch
 	// every queue (Wire.MayReadMetrics, Wire.Queue).
 	Supervisor bool `json:"supervisor,omitempty"`
+	// StatusBy is who set the status last (the agent, a supervisor,
+	// ByAdmin, ByDesk: an unanswered session or a drop; empty: not
+	// known, set before it was kept) and StatusSinceMs when (Unix ms).
+	StatusBy      string `json:"status_by,omitempty"`
+	StatusSinceMs int64  `json:"status_since_ms,omitempty"`
 }
 
 // AgentUpdate changes an agent; nil fields stay as they are.
@@ -55,8 +60,9 @@ type AgentUpdate struct {
 	By string `json:"by,omitempty"`
 }
 
-// ByAdmin and ByDesk name who changed an agent in its DESK_AGENT signal:
-// the admin API, and the desk itself (an unanswered session set it away).
+// ByAdmin and ByDesk name who changed an agent (its DESK_AGENT signal,
+// AgentInfo.StatusBy): the admin API, and the desk itself (an unanswered
+// session set it away, or it dropped).
 const (
 	ByAdmin = "admin"
 	ByDesk  = System
@@ -95,6 +101,10 @@ type agentGrain struct {
 	// asynchronously and may overtake each other).
 	Version    uint64 `json:"version"`
 	Supervisor bool   `json:"supervisor,omitempty"`
+	// StatusBy and StatusSince: who set the status last, and when
+	// (AgentInfo.StatusBy).
+	StatusBy    string `json:"status_by,omitempty"`
+	StatusSince int64  `json:"status_since_ms,omitempty"`
 	// Present, missingSince, watching: see agent_drop.go.
 	Present      bool `json:"present,omitempty"`
 	missingSince time.Time
@@ -230,6 +240,12 @@ func (a *agentGrain) sendRequeue(g *grain, ctx actor.Context, session string, h 
 	})
 }
 
+// setStatus changes the status, keeping who did it and when; the caller
+// saves.
+func (a *agentGrain) setStatus(status, by string) {
+	a.Status, a.StatusBy, a.StatusSince = status, by, nowMs()
+}
+
 // busy is the agent's load: the sessions it holds and the slots in
 // wrap-up.
 func (a *agentGrain) busy() int { return len(a.Held) + len(a.WrapUp) }
@@ -290,7 +306,8 @@ func (a *agentGrain) endWrapUp(g *grain, ctx actor.Context) {
 }
 
 func (a *agentGrain) info() AgentInfo {
-	in := AgentInfo{User: a.User, Status: a.Status, Capacity: a.Capacity, Skills: a.Skills, Load: a.busy(), Sessions: []string{}, Present: a.Present, Supervisor: a.Supervisor}
+	in := AgentInfo{User: a.User, Status: a.Status, Capacity: a.Capacity, Skills: a.Skills, Load: a.busy(), Sessions: []string{}, Present: a.Present, Supervisor: a.Supervisor,
+		StatusBy: a.StatusBy, StatusSinceMs: a.StatusSince}
 	for s := range a.Held {
 		in.Sessions = append(in.Sessions, s)
 	}
@@ -497,7 +514,9 @@ func (a *agentGrain) set(g *grain, ctx actor.Context, u AgentUpdate) (any, error
 	}
 	before := a.queues(nil)
 	if u.Status != nil {
-		a.Status = *u.Status
+		if *u.Status != a.Status {
+			a.setStatus(*u.Status, u.By)
+		}
 	}
 	if u.Capacity != nil {
 		a.Capacity = *u.Capacity

@@ -76,7 +76,7 @@ func (a *agentGrain) checkPresence(g *grain, ctx actor.Context) {
 	g.d.log.Info("agent dropped: no device connected for the grace; going offline", "agent", a.User, "grace", g.d.cfg.DropGrace, "sessions", len(a.Held))
 	agentDrops.Inc()
 	off := Offline
-	if _, err := a.set(g, ctx, AgentUpdate{User: a.User, Status: &off}); err != nil {
+	if _, err := a.set(g, ctx, AgentUpdate{User: a.User, Status: &off, By: ByDesk}); err != nil {
 		g.d.log.Warn("dropped agent not set offline", "agent", a.User, "err", err)
 	}
 }

@@ -190,7 +190,7 @@ func (a *agentGrain) unanswered(g *grain, ctx actor.Context, o offer) (any, erro
 		delete(a.Held, o.Session)
 	}
 	if away {
-		a.Status = Away
+		a.setStatus(Away, ByDesk)
 	}
 	a.Version++
 	if err := g.save(ctx); err != nil {

@@ -114,8 +114,9 @@ func TestUnansweredSession(t *testing.T) {
 	}
 	time.Sleep(time.Until(given2.Add(timeout + time.Second)))
 	a1, err := d.Agent(ctx, "a1")
-	if err != nil || a1.Status != desk.Away || !slices.Equal(a1.Sessions, []string{s2.Session}) || a1.Load != 1 {
-		t.Fatalf("a1: %+v %v, want away with c2's session only", a1, err)
+	if err != nil || a1.Status != desk.Away || !slices.Equal(a1.Sessions, []string{s2.Session}) || a1.Load != 1 ||
+		a1.StatusBy != desk.ByDesk || a1.StatusSinceMs < given1.Add(timeout).UnixMilli()-1000 {
+		t.Fatalf("a1: %+v %v, want away (by the desk, on time) with c2's session only", a1, err)
 	}
 	if in, _ := d.Session(ctx, "a1", s2.Conv); agentOf(in) != "a1" {
 		t.Fatalf("c2, answered: %+v, want a1's still", in)

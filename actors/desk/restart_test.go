@@ -87,7 +87,9 @@ func TestStateSurvivesACrash(t *testing.T) {
 // TestOpenSessionsWokenAfterACrash: after a crash nothing touches the
 // threads of two open sessions, one assigned and one waiting; the new
 // node wakes them, so both close on inactivity (the waiting one counted
-// abandoned) and the agent is free again.
+// abandoned) and the agent is free again. The waiting one waits in a
+// queue without agents: in a1's queue, a1 freed by c1's close could take
+// it before its own close, whichever thread's timer fires first.
 func TestOpenSessionsWokenAfterACrash(t *testing.T) {
 	store := openStore(t)
 	cfg := desk.Config{InactivityTimeout: 1500 * time.Millisecond}
@@ -95,8 +97,11 @@ func TestOpenSessionsWokenAfterACrash(t *testing.T) {
 	ctx := tctx(t)
 	d := n.Desk
 	careDesk(t, d, 1)
+	if _, err := d.SetScene(ctx, desk.Scene{Name: "after", Line: "l", Route: []string{"queue:nobody"}}); err != nil {
+		t.Fatal(err)
+	}
 	s1 := enterAssigned(t, d, "c1", "help")
-	s2, err := d.Enter(ctx, "c2", "help") // waits: a1 is full
+	s2, err := d.Enter(ctx, "c2", "after") // waits: nobody serves that queue
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,8 +122,11 @@ func TestOpenSessionsWokenAfterACrash(t *testing.T) {
 	if a1, err := d.Agent(ctx, "a1"); err != nil || a1.Load != 0 {
 		t.Fatalf("a1 after the closes: %+v %v", a1, err)
 	}
-	if q, err := d.Queue(ctx, "care"); err != nil || q.Stats.Abandoned != 1 || len(q.Waiting) != 0 {
-		t.Fatalf("queue after the closes: %+v %v", q, err)
+	if q, err := d.Queue(ctx, "care"); err != nil || q.Stats.Assigned != 1 || q.Stats.Abandoned != 0 {
+		t.Fatalf("a1's queue after the closes: %+v %v", q, err)
+	}
+	if q, err := d.Queue(ctx, "nobody"); err != nil || q.Stats.Abandoned != 1 || len(q.Waiting) != 0 {
+		t.Fatalf("the agentless queue after the closes: %+v %v", q, err)
 	}
 }
 

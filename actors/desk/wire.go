@@ -132,7 +132,8 @@ func (w *Wire) EndWrapUp(ctx context.Context, by string) (actors.DeskAgentInfo, 
 }
 
 func wireAgent(a AgentInfo) actors.DeskAgentInfo {
-	out := actors.DeskAgentInfo{User: a.User, Status: a.Status, Capacity: a.Capacity, Skills: a.Skills, Load: a.Load, Sessions: a.Sessions, Supervisor: a.Supervisor}
+	out := actors.DeskAgentInfo{User: a.User, Status: a.Status, Capacity: a.Capacity, Skills: a.Skills, Load: a.Load, Sessions: a.Sessions, Supervisor: a.Supervisor,
+		StatusBy: a.StatusBy, StatusSinceMs: a.StatusSinceMs}
 	for _, w := range a.WrapUp {
 		out.WrapUp = append(out.WrapUp, actors.DeskWrapUp{Session: w.Session, UntilMs: w.UntilMs})
 	}

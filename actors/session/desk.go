@@ -127,6 +127,10 @@ type DeskAgentInfo struct {
 	Supervisor bool
 	// WrapUp are the slots sessions the agent closed keep taken.
 	WrapUp []DeskWrapUp
+	// StatusBy is who set the status last (the agent, a supervisor,
+	// "admin", "desk"; empty: not known) and StatusSinceMs when.
+	StatusBy      string
+	StatusSinceMs int64
 }
 
 // DeskWrapUp is a slot a closed session keeps taken until UntilMs.

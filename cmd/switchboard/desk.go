@@ -153,6 +153,9 @@ func newDeskCmd() *cobra.Command {
 			}
 			fmt.Printf("%s %s%s load %d/%d skills %s sessions %s\n", out.User, out.Status, role, out.Load, out.Capacity,
 				strings.Join(out.Skills, ","), strings.Join(out.Sessions, " "))
+			if out.StatusBy != "" {
+				fmt.Printf("  %s since %s, set by %s\n", out.Status, time.UnixMilli(out.StatusSinceMs).UTC().Format(time.RFC3339), out.StatusBy)
+			}
 			for _, w := range out.WrapUp {
 				fmt.Printf("  wrap-up of %s until %s\n", w.Session, time.UnixMilli(w.UntilMs).UTC().Format(time.RFC3339))
 			}

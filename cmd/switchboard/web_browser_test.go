@@ -395,6 +395,7 @@ func browserRun(t *testing.T, browser, transport string) {
 	until(sup, "a1's session on the team panel", heldByA1)
 	click(sup, "set a1 away", `#team li[data-agent="a1"] button.away`)
 	until(sup, "a1 set away", `document.querySelector("#card-note").textContent === "a1 set away"`)
+	until(sup, "the team panel saying who set a1 away", `document.querySelector('#team li[data-agent="a1"]')?.textContent.startsWith("a1 · away (set by sup ")`)
 	var a1State struct {
 		Status string `json:"status"`
 	}

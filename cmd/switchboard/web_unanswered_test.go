@@ -68,7 +68,7 @@ func TestWorkbenchUnanswered(t *testing.T) {
 	until("the page telling why", fmt.Sprintf(`document.querySelector("#card-note").textContent.startsWith(%q)`, s.Conv+" went back to the queue: no answer from you within 5 s"))
 	until("the status away", `document.querySelector("#presence").value === "away"`)
 	until("the answer-by time gone with the session", `document.querySelector("#answer-by").textContent === ""`)
-	if out := string(n.run("desk", "agent", "--data-dir", n.dir, "--user", "a1")); !strings.Contains(out, "away") {
+	if out := string(n.run("desk", "agent", "--data-dir", n.dir, "--user", "a1")); !strings.Contains(out, "a1 away") || !strings.Contains(out, ", set by desk") {
 		t.Fatalf("a1 after the timeout:\n%s", out)
 	}
 	var again desk.SessionInfo

@@ -7792,15 +7792,20 @@ func (x *DeskStatusRequest) GetEndWrapUp() bool {
 }
 
 type DeskAgent struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
-	Status        string                 `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
-	Capacity      uint32                 `protobuf:"varint,3,opt,name=capacity,proto3" json:"capacity,omitempty"`
-	Skills        []string               `protobuf:"bytes,4,rep,name=skills,proto3" json:"skills,omitempty"`
-	Load          uint32                 `protobuf:"varint,5,opt,name=load,proto3" json:"load,omitempty"`                  // sessions held and slots in wrap-up
-	Sessions      []string               `protobuf:"bytes,6,rep,name=sessions,proto3" json:"sessions,omitempty"`           // the held sessions' ids
-	Supervisor    bool                   `protobuf:"varint,7,opt,name=supervisor,proto3" json:"supervisor,omitempty"`      // may read the team's metrics (my_metrics with a key)
-	WrapUp        []*DeskWrapUp          `protobuf:"bytes,8,rep,name=wrap_up,json=wrapUp,proto3" json:"wrap_up,omitempty"` // slots in wrap-up, soonest to end first
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	User       string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Status     string                 `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
+	Capacity   uint32                 `protobuf:"varint,3,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	Skills     []string               `protobuf:"bytes,4,rep,name=skills,proto3" json:"skills,omitempty"`
+	Load       uint32                 `protobuf:"varint,5,opt,name=load,proto3" json:"load,omitempty"`                  // sessions held and slots in wrap-up
+	Sessions   []string               `protobuf:"bytes,6,rep,name=sessions,proto3" json:"sessions,omitempty"`           // the held sessions' ids
+	Supervisor bool                   `protobuf:"varint,7,opt,name=supervisor,proto3" json:"supervisor,omitempty"`      // may read the team's metrics (my_metrics with a key)
+	WrapUp     []*DeskWrapUp          `protobuf:"bytes,8,rep,name=wrap_up,json=wrapUp,proto3" json:"wrap_up,omitempty"` // slots in wrap-up, soonest to end first
+	// Who set the status last: the agent, a supervisor, "admin" (the admin
+	// API), "desk" (an unanswered session set it away, or it dropped); ""
+	// when not known. status_since_ms: when (Unix ms; 0: not known).
+	StatusBy      string `protobuf:"bytes,9,opt,name=status_by,json=statusBy,proto3" json:"status_by,omitempty"`
+	StatusSinceMs int64  `protobuf:"varint,10,opt,name=status_since_ms,json=statusSinceMs,proto3" json:"status_since_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -7889,6 +7894,20 @@ func (x *DeskAgent) GetWrapUp() []*DeskWrapUp {
 		return x.WrapUp
 	}
 	return nil
+}
+
+func (x *DeskAgent) GetStatusBy() string {
+	if x != nil {
+		return x.StatusBy
+	}
+	return ""
+}
+
+func (x *DeskAgent) GetStatusSinceMs() int64 {
+	if x != nil {
+		return x.StatusSinceMs
+	}
+	return 0
 }
 
 // DeskWrapUp: a slot of an agent's capacity that a session it closed keeps
@@ -9804,7 +9823,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x11DeskStatusRequest\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\tR\x06status\x12\x12\n" +
 	"\x04user\x18\x02 \x01(\tR\x04user\x12\x1e\n" +
-	"\vend_wrap_up\x18\x03 \x01(\bR\tendWrapUp\"\xf5\x01\n" +
+	"\vend_wrap_up\x18\x03 \x01(\bR\tendWrapUp\"\xba\x02\n" +
 	"\tDeskAgent\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06status\x18\x02 \x01(\tR\x06status\x12\x1a\n" +
@@ -9815,7 +9834,10 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\n" +
 	"supervisor\x18\a \x01(\bR\n" +
 	"supervisor\x128\n" +
-	"\awrap_up\x18\b \x03(\v2\x1f.switchboard.wire.v1.DeskWrapUpR\x06wrapUp\"A\n" +
+	"\awrap_up\x18\b \x03(\v2\x1f.switchboard.wire.v1.DeskWrapUpR\x06wrapUp\x12\x1b\n" +
+	"\tstatus_by\x18\t \x01(\tR\bstatusBy\x12&\n" +
+	"\x0fstatus_since_ms\x18\n" +
+	" \x01(\x03R\rstatusSinceMs\"A\n" +
 	"\n" +
 	"DeskWrapUp\x12\x18\n" +
 	"\asession\x18\x01 \x01(\tR\asession\x12\x19\n" +

@@ -97,6 +97,10 @@ export interface DeskAgentView {
   supervisor: boolean;
   /** slots that sessions the agent closed keep taken (the desk's wrap-up time), soonest to end first */
   wrapUp: { session: string; untilMs: number }[];
+  /** who set the status last: the agent, a supervisor, "admin", "desk" (an unanswered session, a drop); "" when not known */
+  statusBy: string;
+  /** when the status was set (Unix ms; 0: not known) */
+  statusSinceMs: number;
 }
 
 /** A skill group's queue as one of its agents sees it. */
@@ -144,10 +148,12 @@ const sessionView = (v: SessionMsg): DeskSessionView => ({
 type AgentMsg = {
   user: string; status: string; capacity: number; skills: string[]; load: number; sessions: string[]; supervisor: boolean;
   wrapUp: { session: string; untilMs: bigint }[];
+  statusBy: string; statusSinceMs: bigint;
 };
 const agentView = (v: AgentMsg): DeskAgentView => ({
   user: v.user, status: v.status, capacity: v.capacity, skills: [...v.skills], load: v.load, sessions: [...v.sessions], supervisor: v.supervisor,
   wrapUp: v.wrapUp.map((w) => ({ session: w.session, untilMs: Number(w.untilMs) })),
+  statusBy: v.statusBy, statusSinceMs: Number(v.statusSinceMs),
 });
 
 /**

@@ -128,16 +128,18 @@ async function showTeam() {
       : "desk: no service metrics yet";
     const ul = $("team");
     const items = [];
-    for (const [agent, a] of [...teamAgents].sort(([x], [y]) => x.localeCompare(y))) {
+    for (const [agent] of [...teamAgents].sort(([x], [y]) => x.localeCompare(y))) {
       const r = (await sd.teamMetrics(agent, "1h", 3)).rows.find((x) => x.questions > 0 || x.sessions > 0);
       const li = document.createElement("li");
       li.dataset.agent = agent;
-      li.textContent = `${agent} · ${a.status} ${a.load}/${a.capacity} · ${r ? rate(r) : "no metrics yet"} `;
-      if (agent !== user && a.status !== "offline") {
-        if (a.status === "online") li.append(statusButton(agent, "away", "Set away"));
+      const st = await sd.agent(agent); // its sessions, and who set its status
+      const by = st.statusBy && st.statusBy !== agent ? ` (set by ${st.statusBy} ${new Date(st.statusSinceMs).toLocaleTimeString()})` : "";
+      li.textContent = `${agent} · ${st.status}${by} ${st.load}/${st.capacity} · ${r ? rate(r) : "no metrics yet"} `;
+      if (agent !== user && st.status !== "offline") {
+        if (st.status === "online") li.append(statusButton(agent, "away", "Set away"));
         li.append(statusButton(agent, "offline", "Sign out"));
       }
-      if (a.load > 0) li.append(...(await sd.agent(agent)).sessions.map(heldSession));
+      li.append(...st.sessions.map(heldSession));
       items.push(li);
     }
     ul.replaceChildren(...items);
