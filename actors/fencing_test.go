@@ -120,14 +120,16 @@ func fencingTwoActivations(t *testing.T, store storage.Store) {
 					}
 					var res *pb.SendResponse
 					var err error
+					// Pick under one lock: another sender may forget a
+					// stopped activation in between.
+					var pid *actor.PID
 					mu.Lock()
-					n := len(targets)
+					if k := r.IntN(len(targets) + 1); k < len(targets) {
+						pid = targets[k]
+					}
 					mu.Unlock()
-					if k := r.IntN(n + 1); k < n {
+					if pid != nil {
 						// Straight to an extra activation.
-						mu.Lock()
-						pid := targets[k]
-						mu.Unlock()
 						var v any
 						v, err = node.System().Root.RequestFuture(pid, msg, time.Second).Result()
 						if err != nil {
