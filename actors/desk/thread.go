@@ -862,11 +862,6 @@ func (t *threadGrain) assign(g *grain, ctx actor.Context, r assignReq) (any, err
 		return nil, err
 	}
 	g.d.event(Event{Kind: "assign", Queue: r.Queue, Session: s.ID, Agent: r.Agent})
-	// The agent may have let go of it meanwhile: its check of the hold
-	// can meet another activation of this thread while the thread moves
-	// (a node's crash) and be told to release it. It confirms it holds
-	// it, or holds it again, or has it re-queued.
-	t.ensure(g, ctx)
 	ans.Taken, ans.WaitMs = true, wait
 	return ans, nil
 }
@@ -957,7 +952,6 @@ func (t *threadGrain) transfer(g *grain, ctx actor.Context, r transferReq) (any,
 		g.d.event(Event{Kind: "unassign", Session: s.ID, Agent: from})
 		g.d.event(Event{Kind: "assign", Session: s.ID, Agent: arg})
 		_ = g.d.call(cctx, KindAgent, from, "release", offer{Session: s.ID}, nil)
-		t.ensure(g, ctx) // as after a queue's assignment
 		return t.info(g, 0), nil
 	case kind == "queue" && validName(arg):
 		if err := t.record(g, r.By, step, nil, nil, []string{from}); err != nil {
@@ -1024,7 +1018,6 @@ func (t *threadGrain) moveWaiting(g *grain, ctx actor.Context, cctx context.Cont
 		}
 		g.d.event(Event{Kind: "assign", Queue: left, Session: s.ID, Agent: arg})
 		t.leftQueue(g, cctx, left, withdrawReq{Session: s.ID, Agent: arg, WaitMs: wait})
-		t.ensure(g, ctx) // as after a queue's assignment
 		return t.info(g, 0), nil
 	case kind == "queue" && validName(arg):
 		if arg == left {
