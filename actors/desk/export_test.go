@@ -15,3 +15,9 @@ func (d *Desk) OfferForTest(ctx context.Context, agent, session string, token ui
 	err = d.call(ctx, KindAgent, agent, "offer", offer{Session: session, Thread: thread, Conv: conv, Token: token}, &ans)
 	return ans.Accepted, err
 }
+
+// ReleaseForTest tells agent to release session's hold of token, as a
+// thread's answer to the agent's hold check does.
+func (d *Desk) ReleaseForTest(ctx context.Context, agent, session string, token uint64) error {
+	return d.call(ctx, KindAgent, agent, "release", offer{Session: session, Token: token}, nil)
+}

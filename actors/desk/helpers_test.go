@@ -150,3 +150,28 @@ func enterAssigned(t testing.TB, d *desk.Desk, customer, scene string) desk.Sess
 	})
 	return s
 }
+
+// loadCheckpoint decodes the stored state of the desk grain key into v.
+func loadCheckpoint(t testing.TB, store storage.Store, key string, v any) {
+	t.Helper()
+	cp, err := store.LoadCheckpoint(tctx(t), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(cp.State, v); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// saveCheckpoint stores v as the state of the desk grain key, as a
+// crash may have left it.
+func saveCheckpoint(t testing.TB, store storage.Store, key string, v any) {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := store.SaveCheckpoint(tctx(t), storage.Checkpoint{Key: key, State: b, At: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -89,6 +89,10 @@ type session struct {
 	AnswerTimeout int64 `json:"answer_timeout_ms,omitempty"`
 }
 
+// tokenFenceShift places an activation's assignment tokens above its
+// fence epoch: 2^32 offers per activation.
+const tokenFenceShift = 32
+
 // threadGrain is one customer's service thread in one business line: the
 // current conversation (a new one after StickyWindow) and its session.
 type threadGrain struct {
@@ -97,7 +101,7 @@ type threadGrain struct {
 	Gen       int      `json:"gen"`
 	Conv      string   `json:"conv"`
 	N         int      `json:"n"`
-	Tokens    uint64   `json:"tokens"` // assignments made, for their tokens
+	Tokens    uint64   `json:"tokens"` // the last assignment token given (see load)
 	Session   *session `json:"session,omitempty"`
 	LastAgent string   `json:"last_agent,omitempty"`
 	ClosedAt  int64    `json:"closed_at,omitempty"`
@@ -205,7 +209,19 @@ func (t *threadGrain) state() any { return t }
 
 func (t *threadGrain) load(g *grain, blob []byte, found bool) error {
 	if found {
-		return json.Unmarshal(blob, t)
+		if err := json.Unmarshal(blob, t); err != nil {
+			return err
+		}
+	}
+	// An earlier activation may have offered tokens it never saved (its
+	// node died between an agent's hold and the thread's save). Had this
+	// one given them out again, that activation's late answer to the
+	// agent's hold check ("release" that token) would release the hold of
+	// this one's assignment. Each activation's tokens start above its
+	// fence, so none repeats one an earlier activation could have offered.
+	t.Tokens = max(t.Tokens, g.fence<<tokenFenceShift)
+	if found {
+		return nil
 	}
 	line, customer, _ := strings.Cut(g.id, "/")
 	t.Line, t.Customer = line, customer
