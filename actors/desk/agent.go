@@ -442,11 +442,16 @@ func (a *agentGrain) handle(g *grain, ctx actor.Context, op string, body []byte)
 			}
 			return nil, nil
 		}
-		if a.Status == Offline || len(a.Held) >= a.Capacity {
+		// A session whose close a crash cut (the agent released it, the
+		// thread did not save) is in its own wrap-up: it takes that slot
+		// back. Any other counts against the capacity, wrap-ups included.
+		_, wrapping := a.WrapUp[o.Session]
+		if a.Status == Offline || (!wrapping && a.busy() >= a.Capacity) {
 			g.d.tell(KindThread, o.Thread, "requeue", requeue{Session: o.Session, Agent: a.User, Token: o.Token}, nil)
 			return ensureAnswer{Requeued: true}, nil
 		}
 		g.d.tell(KindThread, o.Thread, "held", requeue{Session: o.Session, Agent: a.User, Token: o.Token}, nil)
+		delete(a.WrapUp, o.Session)
 		a.Held[o.Session] = held{Thread: o.Thread, Conv: o.Conv, Token: o.Token}
 		delete(a.Dropped, o.Session) // held again: nothing to re-queue
 		a.Version++

@@ -56,7 +56,13 @@ func tctx(t testing.TB) context.Context {
 
 func eventually(t testing.TB, check func() error) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
+	eventuallyWithin(t, 15*time.Second, check)
+}
+
+// eventuallyWithin is eventually with a deadline of its own.
+func eventuallyWithin(t testing.TB, within time.Duration, check func() error) {
+	t.Helper()
+	deadline := time.Now().Add(within)
 	for {
 		err := check()
 		if err == nil {

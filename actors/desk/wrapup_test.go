@@ -169,3 +169,58 @@ func TestWrapUpSurvivesACrash(t *testing.T) {
 		t.Fatalf("c2 assigned %v before the wrap-up's end", until.Sub(now))
 	}
 }
+
+// TestCutCloseAndWrapUp: a crash cut an agent's close: a1 released the
+// session into its wrap-up, and the thread did not save the close. The
+// thread's next activation tells a1 it has the session. a1 takes it back
+// in the slot of its own wrap-up (load 1 of 1, not 2). An a1 whose slot
+// is taken by another session's wrap-up gives it back to its queue
+// instead of going over its capacity.
+func TestCutCloseAndWrapUp(t *testing.T) {
+	for _, own := range []bool{true, false} {
+		t.Run(fmt.Sprintf("own wrap-up %v", own), func(t *testing.T) {
+			store := openStore(t)
+			cfg := desk.Config{WrapUp: time.Minute}
+			n, crash := startCrashable(t, store, cfg)
+			ctx := tctx(t)
+			careDesk(t, n.Desk, 1)
+			s := enterAssigned(t, n.Desk, "c1", "help")
+			threadKey, agentKey := "desk/"+desk.KindThread+"/l/c1", "desk/"+desk.KindAgent+"/a1"
+			var assigned map[string]any
+			loadCheckpoint(t, store, threadKey, &assigned)
+			if _, err := n.Desk.Close(ctx, "a1", s.Conv, "done"); err != nil {
+				t.Fatal(err)
+			}
+			crash()
+			saveCheckpoint(t, store, threadKey, assigned) // the close's save never happened
+			if !own {
+				var agent map[string]any
+				loadCheckpoint(t, store, agentKey, &agent)
+				other := "s:l:c9:1/1"
+				agent["wrap_up"] = map[string]any{other: map[string]any{"session": other, "conv": "s:l:c9:1", "until_ms": time.Now().Add(time.Minute).UnixMilli()}}
+				saveCheckpoint(t, store, agentKey, agent)
+			}
+
+			d := startNode(t, store, cfg).Desk
+			eventually(t, func() error {
+				in, err := d.Session(ctx, "a1", s.Conv) // wakes the thread
+				if err != nil {
+					return err
+				}
+				a1, err := d.Agent(ctx, "a1")
+				if err != nil {
+					return err
+				}
+				got := fmt.Sprintf("session %s with %q; a1 holds %v, load %d", in.State, agentOf(in), a1.Sessions, a1.Load)
+				want := fmt.Sprintf("session %s with %q; a1 holds [%s], load 1", desk.StateAssigned, "a1", s.Session)
+				if !own {
+					want = fmt.Sprintf("session %s with %q; a1 holds [], load 1", desk.StateQueued, "")
+				}
+				if got != want {
+					return fmt.Errorf("%s, want %s", got, want)
+				}
+				return nil
+			})
+		})
+	}
+}
