@@ -31,7 +31,9 @@ type checker struct {
 	agentOf  map[string]string          // session -> assigned agent
 	waiting  map[string][]waitingEntry  // queue -> replayed waiting list
 	offers   int
-	errs     []string
+	// unanswered counts the sessions given back for want of an answer.
+	unanswered int
+	errs       []string
 	// history is every event of each session, in the order heard, for
 	// the failure messages.
 	history map[string][]string
@@ -71,7 +73,7 @@ func (c *checker) on(e desk.Event) {
 		}
 		c.load[e.Agent][e.Session] = true
 		if n := len(c.load[e.Agent]); n > c.capacity || e.Load > e.Capacity {
-			c.fail("%s holds %d sessions (reported %d of %d), capacity %d", e.Agent, n, e.Load, e.Capacity, c.capacity)
+			c.fail("%s holds %d sessions (reported %d of %d), capacity %d, on taking %s (crash at %s; its events: %v)", e.Agent, n, e.Load, e.Capacity, c.capacity, e.Session, c.crashed.Format("15:04:05.000"), c.history[e.Session])
 		}
 	case "release":
 		delete(c.load[e.Agent], e.Session)
@@ -94,6 +96,8 @@ func (c *checker) on(e desk.Event) {
 		c.waiting[e.Queue] = slices.Insert(w, i, waitingEntry{e.Session, e.Since})
 	case "dequeue":
 		c.waiting[e.Queue] = slices.DeleteFunc(c.waiting[e.Queue], func(w waitingEntry) bool { return w.session == e.Session })
+	case "unanswered":
+		c.unanswered++
 	case "offer":
 		c.offers++
 		if w := c.waiting[e.Queue]; len(w) == 0 || w[0].session != e.Session {
@@ -127,7 +131,19 @@ func TestRandomizedScenarioWithCrash(t *testing.T) { runScenario(t, true, 1) }
 // the two others.
 func TestRandomizedScenarioMultiNode(t *testing.T) { runScenario(t, true, 3) }
 
-func runScenario(t *testing.T, crash bool, size int) {
+// TestRandomizedScenarioTimers is the multi-node run with the desk's
+// timers on: a session its agent does not answer within the answer
+// timeout goes back to its queue and the agent is set away, and a closed
+// session keeps its agent's slot for a wrap-up.
+func TestRandomizedScenarioTimers(t *testing.T) {
+	runScenarioWith(t, true, 3, desk.Config{AnswerTimeout: desk.MinAnswerTimeout, WrapUp: 300 * time.Millisecond})
+}
+
+func runScenario(t *testing.T, crash bool, size int) { runScenarioWith(t, crash, size, desk.Config{}) }
+
+// runScenarioWith runs the scenario on size nodes, crashing one half-way
+// if crash, with the desk's timers of timers.
+func runScenarioWith(t *testing.T, crash bool, size int, timers desk.Config) {
 	customers, ops := 300, 2500
 	if testing.Short() {
 		customers, ops = 60, 400
@@ -144,7 +160,8 @@ func runScenario(t *testing.T, crash bool, size int) {
 
 	chk := newChecker(capacity)
 	store := openStore(t)
-	cfg := desk.Config{OnEvent: chk.on, OfferTimeout: 2 * time.Second}
+	cfg := timers
+	cfg.OnEvent, cfg.OfferTimeout = chk.on, 2*time.Second
 	fl := startFleet(t, store, cfg, size)
 	n := fl.pick(nil)
 	d := n.Desk
@@ -315,7 +332,10 @@ func runScenario(t *testing.T, crash bool, size int) {
 	// Settle: every agent's report reaches its queues, every offer is answered.
 	var held map[string]string
 	var states map[string]int
-	eventually(t, func() error {
+	// Sessions nobody answers go back and their agents away, one answer
+	// timeout after each assignment: a few rounds of it before it settles.
+	settle := 15*time.Second + 4*timers.AnswerTimeout
+	eventuallyWithin(t, settle, func() error {
 		infos := map[string]desk.AgentInfo{}
 		held = map[string]string{}
 		for i := range agents {
@@ -407,7 +427,10 @@ func runScenario(t *testing.T, crash bool, size int) {
 	if len(chk.errs) > 0 {
 		t.Errorf("invariants broken:\n%s", strings.Join(chk.errs, "\n"))
 	}
-	t.Logf("%d sessions entered; final states %v; %d offers", len(sessions), states, chk.offers)
+	t.Logf("%d sessions entered; final states %v; %d offers; %d unanswered", len(sessions), states, chk.offers, chk.unanswered)
+	if timers.AnswerTimeout > 0 && chk.unanswered == 0 {
+		t.Errorf("no session went back unanswered: the answer timeout was not exercised")
+	}
 	chk.mu.Unlock()
 
 	// Streaming counts equal the recount from the log.
