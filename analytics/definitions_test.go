@@ -404,7 +404,7 @@ func TestReportJSON(t *testing.T) {
 	slices.Sort(keys)
 	wantKeys := []string{"abandoned", "avg_desk_first_response_ms", "avg_first_response_ms", "avg_handle_ms", "avg_msg_response_ms", "avg_queue_wait_ms", "avg_rating",
 		"avg_response_ms", "avg_session_messages", "avg_session_ms", "csat_rate", "desk_first_responses", "desk_first_timely",
-		"desk_first_timely_rate", "desk_handled", "desk_resolved", "final", "key", "msg_questions", "msg_timely", "msg_timely_rate", "questions", "queue_waits",
+		"desk_first_timely_rate", "desk_handled", "desk_missed", "desk_resolved", "final", "key", "msg_questions", "msg_timely", "msg_timely_rate", "questions", "queue_waits",
 		"ratings", "satisfied", "sessions", "timely", "timely_rate", "window_end", "window_start"}
 	if !reflect.DeepEqual(keys, wantKeys) || string(top["late_events"]) != "0" || string(top["future_events"]) != "0" {
 		t.Errorf("json %s", b)

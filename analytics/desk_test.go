@@ -171,6 +171,8 @@ func TestDeskOf(t *testing.T) {
 		{`{"desk":"transfer","session":"s/1","from":"a1","to":"user:a2"}`, DeskStep{Op: DeskTransfer, Owner: "a2"}},
 		{`{"desk":"transfer","session":"s/1","from":"a1","to":"queue:sales"}`, DeskStep{Op: DeskTransfer}},
 		{`{"desk":"requeue","session":"s/1","agent":"a1"}`, DeskStep{Op: DeskRequeue}},
+		{`{"desk":"requeue","session":"s/1","agent":"a1","reason":"unanswered","answer_timeout_ms":60000}`, DeskStep{Op: DeskRequeue, Missed: true}},
+		{`{"desk":"requeue","session":"s/1","agent":"a1","reason":"dropped"}`, DeskStep{Op: DeskRequeue}},
 		{`{"desk":"close","session":"s/1","by":"c1","reason":"resolved","state":"queued","abandoned":true,"queue":"sales"}`,
 			DeskStep{Op: DeskClose, Abandoned: true}},
 		{`{"desk":"close","session":"s/1","by":"a1","reason":"resolved","state":"assigned"}`, DeskStep{Op: DeskClose}},
@@ -630,6 +632,36 @@ func TestDeskHandleTime(t *testing.T) {
 		r := only(t, e, time.Hour, c.key)
 		if r.DeskHandled != c.handled || r.DeskResolved != c.resolved || r.AvgHandleMs != c.avgHandleMs {
 			t.Errorf("%s: handled %d, resolved %d, avg %v ms; want %d, %d, %v", c.key, r.DeskHandled, r.DeskResolved, r.AvgHandleMs, c.handled, c.resolved, c.avgHandleMs)
+		}
+	}
+}
+
+// TestDeskMissed: a session the desk took back unanswered counts as
+// missed for the agent who had it, its line and "*"; a requeue for any
+// other reason, and the same requeue written again, count nothing.
+func TestDeskMissed(t *testing.T) {
+	e := newEngine(t, DefaultConfig())
+	missed := func(at int64) msg { return msg{who: "sys", at: at, desk: DeskStep{Op: DeskRequeue, Missed: true}} }
+	feed(t, e, events("c1",
+		start(0, "cars"),
+		assigned(10*sec, "a1", 10*sec),
+		missed(70*sec), // a1 missed it
+		missed(71*sec), // written again after a crash: nobody holds it
+		assigned(80*sec, "a2", 70*sec),
+		msg{who: "a2", at: 90 * sec},
+		closed(120*sec, false)))
+	feed(t, e, events("c2",
+		start(0, "homes"),
+		assigned(5*sec, "a2", 5*sec),
+		msg{who: "sys", at: 30 * sec, desk: DeskStep{Op: DeskRequeue}}, // a2 went offline
+		assigned(40*sec, "a1", 40*sec),
+		missed(100*sec))) // a1 again
+	for _, c := range []struct {
+		key    string
+		missed uint64
+	}{{"a1", 2}, {"a2", 0}, {LineKey("cars"), 1}, {LineKey("homes"), 1}, {"*", 2}} {
+		if r := only(t, e, time.Hour, c.key); r.DeskMissed != c.missed {
+			t.Errorf("%s: missed %d, want %d", c.key, r.DeskMissed, c.missed)
 		}
 	}
 }

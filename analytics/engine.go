@@ -287,6 +287,11 @@ func (e *Engine) deskStep(cs *convState, d *DeskStep, t int64) {
 		// keeps the session, its questions and its handling from before.
 		return
 	}
+	if d.Missed && cs.owner != 0 {
+		// The agent who had it missed it. A requeue written again after a
+		// crash finds no owner and counts nothing.
+		e.contribute(t, cs.owner, cs.line, &agg{missed: 1})
+	}
 	if d.Op == DeskStart || d.Op == DeskAssigned || d.Op == DeskTransfer || d.Op == DeskRequeue || d.Op == DeskClose {
 		e.handled(cs, d, t)
 		cs.owner = owner

@@ -64,6 +64,10 @@ const (
 	DeskRating     = "rating"
 )
 
+// RequeueUnanswered is the reason of a requeue step the answer timeout
+// wrote: the agent missed the session.
+const RequeueUnanswered = "unanswered"
+
 // DeskStep is what the metrics take from a desk system message. Every
 // step but after_hours, handover and rating sets the conversation's
 // owner: Owner after an assignment or a transfer to an agent, nobody
@@ -76,8 +80,11 @@ type DeskStep struct {
 	Owner     string // the agent who owns the conversation after the step
 	WaitMs    int64  // assigned: the queue wait it ends
 	Abandoned bool   // close: the session was waiting in a queue
-	Reopened  bool   // start: a customer's message after the close reopened
-	Outbound  bool   // start: an agent reached out first; nobody asked
+	// Missed (requeue): the desk took the session back from an agent who
+	// did not answer it within the answer timeout (reason "unanswered").
+	Missed   bool
+	Reopened bool // start: a customer's message after the close reopened
+	Outbound bool // start: an agent reached out first; nobody asked
 	// TargetMs (start): the line's first-response target, against which
 	// the session's first response is timely; 0: the reply threshold.
 	TargetMs int64
@@ -176,6 +183,7 @@ func DeskOf(m storage.Message) DeskStep {
 		OpensAtMs  int64            `json:"opens_at_ms"`
 		Session    string           `json:"session"`
 		Score      int              `json:"score"` // a fraction or a string fails the whole body
+		Reason     string           `json:"reason"`
 	}
 	if json.Unmarshal(m.Body, &b) != nil {
 		return DeskStep{}
@@ -188,7 +196,9 @@ func DeskOf(m storage.Message) DeskStep {
 			// Hours too long are none: the step still starts a session.
 			st.Hours, _ = hoursKey(*b.Hours)
 		}
-	case DeskHandover, DeskRequeue:
+	case DeskHandover:
+	case DeskRequeue:
+		st.Missed = b.Reason == RequeueUnanswered
 	case DeskAfterHours:
 		st.OpensAtMs = b.OpensAtMs
 	case DeskAssigned:
@@ -241,6 +251,8 @@ func (d *DeskStep) check() error {
 		return fmt.Errorf("desk step %s: queue wait %d ms", d.Op, d.WaitMs)
 	case d.Abandoned && d.Op != DeskClose:
 		return fmt.Errorf("desk step %s: abandoned", d.Op)
+	case d.Missed && d.Op != DeskRequeue:
+		return fmt.Errorf("desk step %s: missed", d.Op)
 	case d.Reopened && d.Op != DeskStart:
 		return fmt.Errorf("desk step %s: reopened", d.Op)
 	case d.Outbound && (d.Op != DeskStart || d.Reopened):

@@ -124,7 +124,7 @@ func randomStep(rng *rand.Rand, agents []string, conv string, session *int) Desk
 	case 3:
 		return DeskStep{Op: DeskTransfer} // to a queue
 	case 4:
-		return DeskStep{Op: DeskRequeue}
+		return DeskStep{Op: DeskRequeue, Missed: rng.IntN(2) == 0}
 	case 5:
 		return DeskStep{Op: DeskClose, Abandoned: rng.IntN(2) == 0}
 	case 7:
@@ -517,6 +517,9 @@ func reference(cfg Config, trace map[string][]Event) referenceResult {
 				}
 				if d.Abandoned {
 					place(t, "", line, agg{abandoned: 1}, false)
+				}
+				if d.Missed && holder != "" {
+					place(t, holder, line, agg{missed: 1}, false) // the holder missed it
 				}
 				if d.Op == DeskAssigned && d.Owner != "" && d.Owner == holder {
 					continue // the same assignment written again: nothing moves

@@ -103,6 +103,9 @@ func deskBody(conv string, ev Event) []byte {
 		}
 	case DeskRequeue:
 		b["agent"] = "a0"
+		if d.Missed {
+			b["reason"], b["answer_timeout_ms"] = RequeueUnanswered, 60000
+		}
 	case DeskClose:
 		b["by"], b["reason"], b["state"] = "system", "inactive", "assigned"
 		if d.Abandoned {

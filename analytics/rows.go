@@ -53,6 +53,10 @@ type Row struct {
 	DeskHandled  uint64  `json:"desk_handled"`
 	DeskResolved uint64  `json:"desk_resolved"`
 	AvgHandleMs  float64 `json:"avg_handle_ms"`
+	// DeskMissed counts the desk sessions the desk took back in the window
+	// from an agent who did not answer them within the answer timeout
+	// (a requeue step with reason "unanswered"), for that agent.
+	DeskMissed uint64 `json:"desk_missed"`
 	// Final: the watermark has passed WindowEnd+L and no session that the
 	// watermark has not closed contributes to the row.
 	Final bool `json:"final"`
@@ -210,6 +214,7 @@ func (a *queried) row(key string, start, end int64, w WindowSpec, final bool) Ro
 		DeskHandled:            a.handled,
 		DeskResolved:           a.resolved,
 		AvgHandleMs:            ratio(float64(a.handleSum), a.handled),
+		DeskMissed:             a.missed,
 		Final:                  final,
 		Window:                 w,
 	}

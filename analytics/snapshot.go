@@ -18,7 +18,7 @@ var ErrBadSnapshot = errors.New("metrics: bad snapshot")
 // The snapshot is a versioned varint encoding followed by a CRC-32C of
 // everything before it. Maps are written in sorted order and agents by name,
 // so equal states give equal bytes whatever order events were seen in.
-const snapshotMagic = "SBM\x06"
+const snapshotMagic = "SBM\x07"
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -86,6 +86,7 @@ func (e *Engine) Snapshot() ([]byte, error) {
 		b = appendUints(b, a.ratings, a.ratingSum, a.satisfied)
 		b = appendUints(b, a.deskFirst, a.deskFirstTimely, uint64(a.deskFirstSum))
 		b = appendUints(b, a.handled, a.resolved, uint64(a.handleSum))
+		b = appendUints(b, a.missed)
 		prev = k
 	}
 	return binary.LittleEndian.AppendUint32(b, crc32.Checksum(b, castagnoli)), nil
@@ -208,7 +209,7 @@ func appendUints(b []byte, vs ...uint64) []byte {
 // with the same Config. On error the engine is left unchanged.
 func (e *Engine) Restore(data []byte) error {
 	if len(data) < len(snapshotMagic)+4 || string(data[:len(snapshotMagic)]) != snapshotMagic {
-		return fmt.Errorf("%w: not a version 6 metrics snapshot", ErrBadSnapshot)
+		return fmt.Errorf("%w: not a version 7 metrics snapshot", ErrBadSnapshot)
 	}
 	body := data[:len(data)-4]
 	if crc32.Checksum(body, castagnoli) != binary.LittleEndian.Uint32(data[len(body):]) {
@@ -419,6 +420,7 @@ func (d *decoder) state(e *Engine) (*restored, error) {
 		if d.err == nil && (a.resolved > a.handled || a.handleSum < 0) {
 			d.fail("handled %d, resolved %d, sum %d", a.handled, a.resolved, a.handleSum)
 		}
+		a.missed = d.uvarint()
 		if d.err != nil {
 			return nil, d.err
 		}

@@ -134,7 +134,7 @@ func TestSnapshotKeepsRatings(t *testing.T) {
 	}
 }
 
-// A snapshot of the version before the desk's handle times is
+// A snapshot of the version before the desk's missed sessions is
 // refused, so the metrics grain recomputes from the log instead of going
 // on without them.
 func TestRestoreRefusesOldVersion(t *testing.T) {
@@ -144,13 +144,13 @@ func TestRestoreRefusesOldVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	old := append([]byte("SBM\x05"), cp.State[len(snapshotMagic):len(cp.State)-4]...)
+	old := append([]byte("SBM\x06"), cp.State[len(snapshotMagic):len(cp.State)-4]...)
 	cp.State = binary.LittleEndian.AppendUint32(old, crc32.Checksum(old, castagnoli))
 	r := newEngine(t, DefaultConfig())
-	if err := r.Restore(cp.State); !errors.Is(err, ErrBadSnapshot) || !strings.Contains(err.Error(), "version 6") {
-		t.Errorf("version 5 snapshot: %v", err)
+	if err := r.Restore(cp.State); !errors.Is(err, ErrBadSnapshot) || !strings.Contains(err.Error(), "version 7") {
+		t.Errorf("version 6 snapshot: %v", err)
 	}
 	if err := r.RestoreCheckpoint(cp); !errors.Is(err, ErrBadSnapshot) {
-		t.Errorf("version 5 checkpoint: %v", err)
+		t.Errorf("version 6 checkpoint: %v", err)
 	}
 }

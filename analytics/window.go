@@ -77,6 +77,7 @@ type agg struct {
 	handled           uint64 // desk ownership spans that ended
 	resolved          uint64 // of them, ended by the session's close
 	handleSum         int64
+	missed            uint64 // desk sessions taken back unanswered
 }
 
 func (a *agg) add(b *agg) {
@@ -103,6 +104,7 @@ func (a *agg) add(b *agg) {
 	a.handled += b.handled
 	a.resolved += b.resolved
 	a.handleSum += b.handleSum
+	a.missed += b.missed
 }
 
 // contribute adds c to every window of every family containing t, for the

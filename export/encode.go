@@ -100,7 +100,7 @@ func (r MetricsRecord) proto() proto.Message {
 		Ratings: w.Ratings, AvgRating: w.AvgRating, Satisfied: w.Satisfied, CsatRate: w.CSATRate,
 		DeskFirstResponses: w.DeskFirstResponses, DeskFirstTimely: w.DeskFirstTimely,
 		DeskFirstTimelyRate: w.DeskFirstTimelyRate, AvgDeskFirstResponseMs: w.AvgDeskFirstResponseMs,
-		DeskHandled: w.DeskHandled, DeskResolved: w.DeskResolved, AvgHandleMs: w.AvgHandleMs}
+		DeskHandled: w.DeskHandled, DeskResolved: w.DeskResolved, AvgHandleMs: w.AvgHandleMs, DeskMissed: w.DeskMissed}
 }
 
 func millis(t time.Time) int64 {

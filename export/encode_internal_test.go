@@ -12,18 +12,18 @@ import (
 )
 
 // A metrics record carries the row's ratings, desk first responses and
-// handling in both formats.
+// handling (and missed sessions) in both formats.
 func TestMetricsRecordRatings(t *testing.T) {
 	start := time.Date(2026, 11, 29, 6, 0, 0, 0, time.UTC)
 	r := MetricsRecord{EventID: "window/3600000/3600000/ann/1764396000000", SizeMs: 3600000, SlideMs: 3600000,
 		Row: analytics.Row{Key: "ann", WindowStart: start, WindowEnd: start.Add(time.Hour), QueueWaits: 1,
 			Ratings: 3, AvgRating: 11.0 / 3, Satisfied: 2, CSATRate: 2.0 / 3, Final: true,
 			DeskFirstResponses: 4, DeskFirstTimely: 1, DeskFirstTimelyRate: 0.25, AvgDeskFirstResponseMs: 90000,
-			DeskHandled: 5, DeskResolved: 3, AvgHandleMs: 240000}}
+			DeskHandled: 5, DeskResolved: 3, AvgHandleMs: 240000, DeskMissed: 2}}
 	pr, ok := r.proto().(*exportpb.MetricsRecord)
 	if !ok || pr.Ratings != 3 || pr.AvgRating != 11.0/3 || pr.Satisfied != 2 || pr.CsatRate != 2.0/3 || pr.QueueWaits != 1 || !pr.Final ||
 		pr.DeskFirstResponses != 4 || pr.DeskFirstTimely != 1 || pr.DeskFirstTimelyRate != 0.25 || pr.AvgDeskFirstResponseMs != 90000 ||
-		pr.DeskHandled != 5 || pr.DeskResolved != 3 || pr.AvgHandleMs != 240000 {
+		pr.DeskHandled != 5 || pr.DeskResolved != 3 || pr.AvgHandleMs != 240000 || pr.DeskMissed != 2 {
 		t.Errorf("protobuf %v", pr)
 	}
 	b, err := json.Marshal(r)
@@ -36,7 +36,7 @@ func TestMetricsRecordRatings(t *testing.T) {
 	}
 	if j["ratings"] != 3.0 || j["avg_rating"] != 11.0/3 || j["satisfied"] != 2.0 || j["csat_rate"] != 2.0/3 ||
 		j["desk_first_responses"] != 4.0 || j["desk_first_timely"] != 1.0 || j["avg_desk_first_response_ms"] != 90000.0 ||
-		j["desk_handled"] != 5.0 || j["desk_resolved"] != 3.0 || j["avg_handle_ms"] != 240000.0 {
+		j["desk_handled"] != 5.0 || j["desk_resolved"] != 3.0 || j["avg_handle_ms"] != 240000.0 || j["desk_missed"] != 2.0 {
 		t.Errorf("json %s", b)
 	}
 }

@@ -473,7 +473,8 @@ func TestDeskSupervisorManagesAgent(t *testing.T) {
 
 // An unanswered session over QUIC: its agent reads when the session goes
 // back to its queue (its customer does not); the agent writes nothing,
-// and it does, with the agent away, as desk_status reads it.
+// and it does, with the agent away, as desk_status reads it; the agent's
+// own metrics count the session missed.
 func TestDeskUnansweredOverTheWire(t *testing.T) {
 	e := newEnv(t, envOptions{desk: desk.Config{AnswerTimeout: desk.MinAnswerTimeout}})
 	ctx := tctx(t)
@@ -513,4 +514,9 @@ func TestDeskUnansweredOverTheWire(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("a1 heard of no change of its state")
 	}
+	// a1's own service metrics count the session it missed.
+	eventually(t, "a1's metrics count the missed session", func() bool {
+		m, err := a1.MyMetrics(ctx, "1h", 0)
+		return err == nil && len(m.Rows) == 1 && m.Rows[0].DeskMissed == 1
+	})
 }

@@ -58,7 +58,7 @@ func (c *conn) myMetrics(ctx context.Context, op *wirepb.MyMetricsRequest) *wire
 			Ratings: r.Ratings, AvgRating: r.AvgRating, Satisfied: r.Satisfied, CsatRate: r.CSATRate,
 			DeskFirstResponses: r.DeskFirstResponses, DeskFirstTimely: r.DeskFirstTimely,
 			DeskFirstTimelyRate: r.DeskFirstTimelyRate, AvgDeskFirstResponseMs: r.AvgDeskFirstResponseMs,
-			DeskHandled: r.DeskHandled, DeskResolved: r.DeskResolved, AvgHandleMs: r.AvgHandleMs, Final: r.Final,
+			DeskHandled: r.DeskHandled, DeskResolved: r.DeskResolved, AvgHandleMs: r.AvgHandleMs, DeskMissed: r.DeskMissed, Final: r.Final,
 		})
 	}
 	return &wirepb.Response{Result: &wirepb.Response_MyMetrics{MyMetrics: out}}

@@ -8,6 +8,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/switchboard-im/switchboard/analytics"
 	"github.com/switchboard-im/switchboard/storage"
 )
 
@@ -137,7 +138,7 @@ func (t *threadGrain) unanswered(g *grain, ctx actor.Context, r requeue) (any, e
 	if err := g.d.call(cctx, KindAgent, agent, "unanswered", offer{Session: s.ID, Token: r.Token}, nil); err != nil {
 		return nil, err
 	}
-	step := map[string]any{"desk": "requeue", "agent": agent, "reason": "unanswered", "answer_timeout_ms": t.answerTimeout(g).Milliseconds()}
+	step := map[string]any{"desk": analytics.DeskRequeue, "agent": agent, "reason": analytics.RequeueUnanswered, "answer_timeout_ms": t.answerTimeout(g).Milliseconds()}
 	if err := t.record(g, System, step, nil, nil, []string{agent}); err != nil {
 		return nil, err
 	}

@@ -63,6 +63,10 @@ var (
 		Name: "switchboard_metrics_desk_resolved",
 		Help: "Desk sessions closed while an agent held them in the last final window, per agent, line and *.",
 	}, []string{"agent", "window"})
+	deskMissed = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "switchboard_metrics_desk_missed",
+		Help: "Desk sessions taken back from an agent who did not answer them within the answer timeout in the last final window, per agent, line and *.",
+	}, []string{"agent", "window"})
 	lateEvents = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "switchboard_metrics_late_events",
 		Help: "Events excluded as later than the allowed lateness.",
@@ -84,7 +88,7 @@ var (
 
 func init() {
 	prometheus.MustRegister(timelyRate, avgResponse, avgFirstResponse, sessions, avgQueueWait, abandonedSessions,
-		ratings, avgRating, csatRate, avgDeskFirstResponse, deskFirstTimelyRate, avgHandle, deskResolved, lateEvents, futureEvents, lagSeconds, responseSeconds)
+		ratings, avgRating, csatRate, avgDeskFirstResponse, deskFirstTimelyRate, avgHandle, deskResolved, deskMissed, lateEvents, futureEvents, lagSeconds, responseSeconds)
 }
 
 func exportGauges(e *analytics.Engine) {
@@ -123,6 +127,7 @@ func exportGauges(e *analytics.Engine) {
 		deskFirstTimelyRate.WithLabelValues(key, win).Set(r.DeskFirstTimelyRate)
 		avgHandle.WithLabelValues(key, win).Set(r.AvgHandleMs / 1000)
 		deskResolved.WithLabelValues(key, win).Set(float64(r.DeskResolved))
+		deskMissed.WithLabelValues(key, win).Set(float64(r.DeskMissed))
 	}
 }
 

@@ -99,6 +99,27 @@ func TestHandleGauges(t *testing.T) {
 	}
 }
 
+// The sessions an agent missed (taken back unanswered) reach Prometheus
+// from the last final window, per agent, line and "*".
+func TestMissedGauges(t *testing.T) {
+	win := exportAfter(t, []analytics.Event{
+		sys("m1", 1, 0, analytics.DeskStep{Op: analytics.DeskStart}, "boats"),
+		sys("m1", 2, time.Minute, analytics.DeskStep{Op: analytics.DeskAssigned, Owner: "ma1", WaitMs: 1000}, ""),
+		sys("m1", 3, 3*time.Minute, analytics.DeskStep{Op: analytics.DeskRequeue, Missed: true}, ""),
+		sys("m1", 4, 4*time.Minute, analytics.DeskStep{Op: analytics.DeskAssigned, Owner: "ma2", WaitMs: 1000}, ""),
+		// Hours later: the 10:00 hour is final.
+		{Conv: "m2", Seq: 1, Role: storage.SenderCustomer, Sender: "c", ServerTS: gaugeBase.Add(3 * time.Hour)},
+	})
+	for _, tc := range []struct {
+		key    string
+		missed float64
+	}{{"ma1", 1}, {"ma2", 0}, {"line:boats", 1}} {
+		if got := value(t, deskMissed.WithLabelValues(tc.key, win)); got != tc.missed {
+			t.Errorf("%s: missed %v, want %v", tc.key, got, tc.missed)
+		}
+	}
+}
+
 // gaugeBase is an hour boundary the gauge tests' events start at.
 var gaugeBase = time.Date(2024, 3, 1, 10, 0, 0, 0, time.UTC)
 

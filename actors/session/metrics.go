@@ -44,5 +44,6 @@ type MetricsRow struct {
 	DeskHandled            uint64
 	DeskResolved           uint64
 	AvgHandleMs            float64
+	DeskMissed             uint64
 	Final                  bool
 }

@@ -65,7 +65,7 @@ func myMetrics(c *pcluster.Cluster, windows []analytics.WindowSpec) actors.MyMet
 				Ratings: r.Ratings, AvgRating: r.AvgRating, Satisfied: r.Satisfied, CSATRate: r.CSATRate,
 				DeskFirstResponses: r.DeskFirstResponses, DeskFirstTimely: r.DeskFirstTimely,
 				DeskFirstTimelyRate: r.DeskFirstTimelyRate, AvgDeskFirstResponseMs: r.AvgDeskFirstResponseMs,
-				DeskHandled: r.DeskHandled, DeskResolved: r.DeskResolved, AvgHandleMs: r.AvgHandleMs, Final: r.Final,
+				DeskHandled: r.DeskHandled, DeskResolved: r.DeskResolved, AvgHandleMs: r.AvgHandleMs, DeskMissed: r.DeskMissed, Final: r.Final,
 			})
 		}
 		return rows, nil

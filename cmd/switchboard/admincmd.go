@@ -370,12 +370,12 @@ stored log instead; the two agree.`,
 
 func printMetrics(w io.Writer, rep analytics.Report) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "KEY\tWINDOW START\tQUESTIONS\tTIMELY\tAVG RESP\tMSG TIMELY\tAVG MSG RESP\tSESSIONS\tAVG SESSION\tMSGS/SESSION\tAVG FIRST RESP\tDESK FIRSTS\tAVG DESK FIRST\tRESOLVED\tAVG HANDLE\tRATINGS\tAVG RATING\tCSAT\tFINAL\t")
+	fmt.Fprintln(tw, "KEY\tWINDOW START\tQUESTIONS\tTIMELY\tAVG RESP\tMSG TIMELY\tAVG MSG RESP\tSESSIONS\tAVG SESSION\tMSGS/SESSION\tAVG FIRST RESP\tDESK FIRSTS\tAVG DESK FIRST\tRESOLVED\tAVG HANDLE\tMISSED\tRATINGS\tAVG RATING\tCSAT\tFINAL\t")
 	for _, r := range rep.Rows {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f%%\t%s\t%.1f%%\t%s\t%d\t%s\t%.1f\t%s\t%d\t%s\t%d\t%s\t%d\t%.2f\t%.1f%%\t%v\t\n",
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%.1f%%\t%s\t%.1f%%\t%s\t%d\t%s\t%.1f\t%s\t%d\t%s\t%d\t%s\t%d\t%d\t%.2f\t%.1f%%\t%v\t\n",
 			r.Key, r.WindowStart.Format(time.RFC3339), r.Questions, 100*r.TimelyRate, ms(r.AvgResponseMs),
 			100*r.MsgTimelyRate, ms(r.AvgMsgResponseMs), r.Sessions, ms(r.AvgSessionMs), r.AvgSessionMessages,
-			ms(r.AvgFirstResponseMs), r.DeskFirstResponses, ms(r.AvgDeskFirstResponseMs), r.DeskResolved, ms(r.AvgHandleMs), r.Ratings, r.AvgRating, 100*r.CSATRate, r.Final)
+			ms(r.AvgFirstResponseMs), r.DeskFirstResponses, ms(r.AvgDeskFirstResponseMs), r.DeskResolved, ms(r.AvgHandleMs), r.DeskMissed, r.Ratings, r.AvgRating, 100*r.CSATRate, r.Final)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

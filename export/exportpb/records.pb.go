@@ -1292,6 +1292,7 @@ type MetricsRecord struct {
 	DeskHandled            uint64                 `protobuf:"varint,31,opt,name=desk_handled,json=deskHandled,proto3" json:"desk_handled,omitempty"`
 	DeskResolved           uint64                 `protobuf:"varint,32,opt,name=desk_resolved,json=deskResolved,proto3" json:"desk_resolved,omitempty"`
 	AvgHandleMs            float64                `protobuf:"fixed64,33,opt,name=avg_handle_ms,json=avgHandleMs,proto3" json:"avg_handle_ms,omitempty"`
+	DeskMissed             uint64                 `protobuf:"varint,34,opt,name=desk_missed,json=deskMissed,proto3" json:"desk_missed,omitempty"`
 	unknownFields          protoimpl.UnknownFields
 	sizeCache              protoimpl.SizeCache
 }
@@ -1557,6 +1558,13 @@ func (x *MetricsRecord) GetAvgHandleMs() float64 {
 	return 0
 }
 
+func (x *MetricsRecord) GetDeskMissed() uint64 {
+	if x != nil {
+		return x.DeskMissed
+	}
+	return 0
+}
+
 var File_export_exportpb_records_proto protoreflect.FileDescriptor
 
 const file_export_exportpb_records_proto_rawDesc = "" +
@@ -1689,7 +1697,7 @@ const file_export_exportpb_records_proto_rawDesc = "" +
 	"\x06reason\x18\t \x01(\tR\x06reason\x12\x19\n" +
 	"\buntil_ms\x18\n" +
 	" \x01(\x03R\auntilMs\x12\x13\n" +
-	"\x05at_ms\x18\v \x01(\x03R\x04atMs\"\xac\t\n" +
+	"\x05at_ms\x18\v \x01(\x03R\x04atMs\"\xcd\t\n" +
 	"\rMetricsRecord\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x17\n" +
 	"\asize_ms\x18\x02 \x01(\x03R\x06sizeMs\x12\x19\n" +
@@ -1728,7 +1736,9 @@ const file_export_exportpb_records_proto_rawDesc = "" +
 	"\x1aavg_desk_first_response_ms\x18\x1e \x01(\x01R\x16avgDeskFirstResponseMs\x12!\n" +
 	"\fdesk_handled\x18\x1f \x01(\x04R\vdeskHandled\x12#\n" +
 	"\rdesk_resolved\x18  \x01(\x04R\fdeskResolved\x12\"\n" +
-	"\ravg_handle_ms\x18! \x01(\x01R\vavgHandleMsB7Z5github.com/switchboard-im/switchboard/export/exportpbb\x06proto3"
+	"\ravg_handle_ms\x18! \x01(\x01R\vavgHandleMs\x12\x1f\n" +
+	"\vdesk_missed\x18\" \x01(\x04R\n" +
+	"deskMissedB7Z5github.com/switchboard-im/switchboard/export/exportpbb\x06proto3"
 
 var (
 	file_export_exportpb_records_proto_rawDescOnce sync.Once

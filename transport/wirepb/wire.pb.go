@@ -8959,6 +8959,7 @@ type MyMetricsRow struct {
 	DeskHandled            uint64                 `protobuf:"varint,27,opt,name=desk_handled,json=deskHandled,proto3" json:"desk_handled,omitempty"`                                         // desk sessions' ownership spans that ended in the window
 	DeskResolved           uint64                 `protobuf:"varint,28,opt,name=desk_resolved,json=deskResolved,proto3" json:"desk_resolved,omitempty"`                                      // of them, ended by the close
 	AvgHandleMs            float64                `protobuf:"fixed64,29,opt,name=avg_handle_ms,json=avgHandleMs,proto3" json:"avg_handle_ms,omitempty"`                                      // from the assignment or transfer to the end
+	DeskMissed             uint64                 `protobuf:"varint,30,opt,name=desk_missed,json=deskMissed,proto3" json:"desk_missed,omitempty"`                                            // desk sessions taken back unanswered (the answer timeout)
 	unknownFields          protoimpl.UnknownFields
 	sizeCache              protoimpl.SizeCache
 }
@@ -9192,6 +9193,13 @@ func (x *MyMetricsRow) GetDeskResolved() uint64 {
 func (x *MyMetricsRow) GetAvgHandleMs() float64 {
 	if x != nil {
 		return x.AvgHandleMs
+	}
+	return 0
+}
+
+func (x *MyMetricsRow) GetDeskMissed() uint64 {
+	if x != nil {
+		return x.DeskMissed
 	}
 	return 0
 }
@@ -9900,7 +9908,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x10MyMetricsRequest\x12\x16\n" +
 	"\x06window\x18\x01 \x01(\tR\x06window\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\rR\x05limit\x12\x10\n" +
-	"\x03key\x18\x03 \x01(\tR\x03key\"\xca\b\n" +
+	"\x03key\x18\x03 \x01(\tR\x03key\"\xeb\b\n" +
 	"\fMyMetricsRow\x12&\n" +
 	"\x0fwindow_start_ms\x18\x01 \x01(\x03R\rwindowStartMs\x12\"\n" +
 	"\rwindow_end_ms\x18\x02 \x01(\x03R\vwindowEndMs\x12\x1c\n" +
@@ -9935,7 +9943,9 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x1aavg_desk_first_response_ms\x18\x1a \x01(\x01R\x16avgDeskFirstResponseMs\x12!\n" +
 	"\fdesk_handled\x18\x1b \x01(\x04R\vdeskHandled\x12#\n" +
 	"\rdesk_resolved\x18\x1c \x01(\x04R\fdeskResolved\x12\"\n" +
-	"\ravg_handle_ms\x18\x1d \x01(\x01R\vavgHandleMs\"\x86\x01\n" +
+	"\ravg_handle_ms\x18\x1d \x01(\x01R\vavgHandleMs\x12\x1f\n" +
+	"\vdesk_missed\x18\x1e \x01(\x04R\n" +
+	"deskMissed\"\x86\x01\n" +
 	"\x0fMyMetricsResult\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06window\x18\x02 \x01(\tR\x06window\x125\n" +

@@ -128,6 +128,7 @@ type pageState struct {
 	AgentCSAT     string   `json:"agentCSAT"`   // agent-7's CSAT cell
 	AgentDesk     string   `json:"agentDesk"`   // agent-7's desk first response cell
 	AgentHandle   string   `json:"agentHandle"` // agent-7's resolved and handle time cell
+	AgentMissed   string   `json:"agentMissed"` // agent-7's missed sessions cell
 	LineNote      string   `json:"lineNote"`
 	LineOpen      string   `json:"lineOpen"` // the line whose panel shows
 	Reasons       []string `json:"reasons"`  // the contact reasons' rows, "TAG SESSIONS SHARE"
@@ -161,6 +162,7 @@ const readState = `(() => {
 		agentCSAT: (document.querySelector('#agents tr[data-key="agent-7"] td:last-child') || {}).textContent || '',
 		agentDesk: (document.querySelector('#agents tr[data-key="agent-7"] td:nth-child(8)') || {}).textContent || '',
 		agentHandle: (document.querySelector('#agents tr[data-key="agent-7"] td:nth-child(10)') || {}).textContent || '',
+		agentMissed: (document.querySelector('#agents tr[data-key="agent-7"] td:nth-child(11)') || {}).textContent || '',
 		testRate: (document.querySelector('#chart-counters path[data-name="switchboard_dashboard_test_sends_total"]') || { dataset: {} }).dataset.latest || '',
 	};
 })()`
@@ -210,7 +212,7 @@ func TestChartsFromAPI(t *testing.T) {
 					Questions: 4, Timely: uint64(i), TimelyRate: float64(i) / 4, AvgResponseMs: 1500 * float64(i), Sessions: 2, AvgSessionMs: 60000,
 					Ratings: 2, Satisfied: uint64(i % 2), CSATRate: float64(i%2) / 2,
 					DeskFirstResponses: uint64(i), AvgDeskFirstResponseMs: 60000 * float64(i),
-					DeskHandled: uint64(2 * i), DeskResolved: uint64(i), AvgHandleMs: 30000 * float64(i)})
+					DeskHandled: uint64(2 * i), DeskResolved: uint64(i), AvgHandleMs: 30000 * float64(i), DeskMissed: uint64(i)})
 			}
 		}
 		writeJSON(w, r, analytics.Report{Rows: rows})
@@ -242,6 +244,9 @@ func TestChartsFromAPI(t *testing.T) {
 	// by their count: 840 s over 12.
 	if st.AgentHandle != "6 · 1.2 min" {
 		t.Fatalf("agent-7's handling cell %q, want 6 · 1.2 min", st.AgentHandle)
+	}
+	if st.AgentMissed != "6" { // 1 + 2 + 3
+		t.Fatalf("agent-7's missed cell %q, want 6", st.AgentMissed)
 	}
 	if sentToken.Load() {
 		t.Fatal("the page sent a token it was never given")

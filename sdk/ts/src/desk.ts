@@ -358,6 +358,8 @@ export interface MetricsRow {
   desk_handled: number;
   desk_resolved: number;
   avg_handle_ms: number;
+  /** desk sessions taken back from the agent unanswered (the answer timeout) */
+  desk_missed: number;
   final: boolean;
 }
 

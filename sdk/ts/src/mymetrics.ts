@@ -44,6 +44,8 @@ export interface MyMetricsRow {
   deskResolved: number;
   /** from the assignment or transfer to the end */
   avgHandleMs: number;
+  /** desk sessions taken back from the agent unanswered (the answer timeout) */
+  deskMissed: number;
   /** no later event changes the row */
   final: boolean;
 }
@@ -90,6 +92,7 @@ export const myMetricsView = (v: MyMetricsResult): MyMetricsView => ({
     deskHandled: Number(r.deskHandled),
     deskResolved: Number(r.deskResolved),
     avgHandleMs: r.avgHandleMs,
+    deskMissed: Number(r.deskMissed),
     final: r.final,
   })),
 });

@@ -420,13 +420,15 @@
     agg.handledN += r.desk_handled || 0;
     agg.resolved += r.desk_resolved || 0;
     agg.handleSum += (r.avg_handle_ms || 0) * (r.desk_handled || 0);
+    // Sessions taken back unanswered (the desk's answer timeout).
+    agg.missed += r.desk_missed || 0;
   }
 
   function renderMetrics(report, from, now) {
     const byKey = new Map();
     for (const r of report.rows || []) {
       if (!byKey.has(r.key)) {
-        byKey.set(r.key, { key: r.key, rows: [], questions: 0, timely: 0, respSum: 0, msgQuestions: 0, msgTimely: 0, sessions: 0, sessionSum: 0, firstSum: 0, firstN: 0, deskFirstSum: 0, deskFirstN: 0, handledN: 0, resolved: 0, handleSum: 0, ratings: 0, satisfied: 0 });
+        byKey.set(r.key, { key: r.key, rows: [], questions: 0, timely: 0, respSum: 0, msgQuestions: 0, msgTimely: 0, sessions: 0, sessionSum: 0, firstSum: 0, firstN: 0, deskFirstSum: 0, deskFirstN: 0, handledN: 0, resolved: 0, handleSum: 0, missed: 0, ratings: 0, satisfied: 0 });
       }
       const k = byKey.get(r.key);
       k.rows.push(r);
@@ -468,13 +470,14 @@
         td(k.deskFirstN ? fmtMs(k.deskFirstSum / k.deskFirstN) + ' of ' + k.deskFirstN : dash, 'num'),
         td(k.sessions ? fmtMs(k.sessionSum / k.sessions) : dash, 'num'),
         td(k.handledN ? String(k.resolved) + ' · ' + fmtMs(k.handleSum / k.handledN) : dash, 'num'),
+        td(String(k.missed), 'num'),
         // Customers' ratings of 4 or 5 out of all ratings (docs/METRICS.md).
         td(k.ratings ? fmtPct(k.satisfied / k.ratings) + ' of ' + k.ratings : dash, 'num'),
       );
       body.appendChild(tr);
     }
     if (!keys.length) {
-      placeholderRow(body, empty, 11);
+      placeholderRow(body, empty, 12);
     }
     let note = keys.length > MAX_TABLE_KEYS ? (keys.length - MAX_TABLE_KEYS) + ' more agents not listed. ' : '';
     note += 'Late events: ' + (report.late_events || 0) + ', future events: ' + (report.future_events || 0) + '.';

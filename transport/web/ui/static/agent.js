@@ -76,6 +76,8 @@ const deskFirst = (r) => (r.deskFirstResponses > 0
 const handled = (r) => (r.deskHandled > 0
   ? ` · ${r.deskResolved} resolved · avg handle ${secs(r.avgHandleMs)}`
   : "");
+// Sessions the desk took back because nobody answered them in time.
+const missed = (r) => (r.deskMissed > 0 ? ` · ${r.deskMissed} missed` : "");
 // Customers' ratings of closed sessions: the share of 4 or 5 (CSAT).
 const csat = (r) => (r.ratings > 0 ? ` · CSAT ${Math.round(r.csatRate * 100)}% of ${r.ratings} ratings` : "");
 
@@ -124,7 +126,7 @@ async function showTeam() {
   try {
     const all = (await sd.teamMetrics("*", "1h", 3)).rows.find((x) => x.questions > 0 || x.sessions > 0);
     $("team-all").textContent = all
-      ? `desk: ${rate(all)}${deskFirst(all)}${handled(all)} · avg queue wait ${secs(all.avgQueueWaitMs)} · ${all.abandoned} abandoned${csat(all)}`
+      ? `desk: ${rate(all)}${deskFirst(all)}${handled(all)}${missed(all)} · avg queue wait ${secs(all.avgQueueWaitMs)} · ${all.abandoned} abandoned${csat(all)}`
       : "desk: no service metrics yet";
     const ul = $("team");
     const items = [];
@@ -134,7 +136,7 @@ async function showTeam() {
       li.dataset.agent = agent;
       const st = await sd.agent(agent); // its sessions, and who set its status
       const by = st.statusBy && st.statusBy !== agent ? ` (set by ${st.statusBy} ${new Date(st.statusSinceMs).toLocaleTimeString()})` : "";
-      li.textContent = `${agent} · ${st.status}${by} ${st.load}/${st.capacity} · ${r ? rate(r) : "no metrics yet"} `;
+      li.textContent = `${agent} · ${st.status}${by} ${st.load}/${st.capacity} · ${r ? rate(r) + missed(r) : "no metrics yet"} `;
       if (agent !== user && st.status !== "offline") {
         if (st.status === "online") li.append(statusButton(agent, "away", "Set away"));
         li.append(statusButton(agent, "offline", "Sign out"));
@@ -160,7 +162,7 @@ async function showMetrics() {
     if (!r && metricsTries-- > 0) soonMetrics();
     el.textContent = r
       ? `reply rate ${Math.round(r.timelyRate * 100)}% · first response ${secs(r.avgFirstResponseMs)} · avg response ${secs(r.avgResponseMs)} · ${r.sessions} sessions` +
-        deskFirst(r) + handled(r) +
+        deskFirst(r) + handled(r) + missed(r) +
         (r.queueWaits > 0 ? ` · avg queue wait ${secs(r.avgQueueWaitMs)}` : "") + csat(r)
       : "no service metrics yet";
   } catch (err) {
