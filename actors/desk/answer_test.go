@@ -203,9 +203,10 @@ func TestUnansweredCheckRetried(t *testing.T) {
 	}
 }
 
-// TestUnansweredLineTimeout: a line's own answer timeout (its targets)
-// watches its sessions on a desk without one; another line's sessions are
-// not watched; the limits hold at their edges.
+// TestUnansweredLineTimeout: a line's own answer timeout (its targets,
+// here its only one: no first-response target) watches its sessions on a
+// desk without one; another line's sessions are not watched; the limits
+// hold at their edges.
 func TestUnansweredLineTimeout(t *testing.T) {
 	n := startNode(t, openStore(t), desk.Config{})
 	ctx := tctx(t)
@@ -227,6 +228,9 @@ func TestUnansweredLineTimeout(t *testing.T) {
 			t.Fatalf("a line's answer timeout of %d ms: %v, want accepted %v", c.ms, err, c.ok)
 		}
 	}
+	if got, err := d.SetTargets(ctx, "l", &desk.Targets{AnswerTimeoutMs: timeout.Milliseconds()}); err != nil || got.FirstResponseMs != 0 {
+		t.Fatalf("an answer timeout alone: %+v %v", got, err)
+	}
 
 	other, err := d.Enter(ctx, "c2", "other")
 	if err != nil {
@@ -239,8 +243,11 @@ func TestUnansweredLineTimeout(t *testing.T) {
 		}
 		return nil
 	})
-	if in, err := d.Session(ctx, "a1", s1.Conv); err != nil || in.AnswerByMs == 0 {
-		t.Fatalf("c1 in line l: %+v %v, want watched", in, err)
+	if in, err := d.Session(ctx, "a1", s1.Conv); err != nil || in.AnswerByMs == 0 || in.FirstResponseTargetMs != 0 || in.FirstResponseDueMs != 0 {
+		t.Fatalf("c1 in line l: %+v %v, want watched, without a first-response target", in, err)
+	}
+	if st := stepsOf(deskEvents(t, n, "c1", s1.Conv), "start"); len(st) != 1 || st[0]["first_response_target_ms"] != nil {
+		t.Fatalf("c1's start %v, want no first-response target", st)
 	}
 	eventually(t, func() error {
 		if in, _ := d.Session(ctx, "c1", s1.Conv); in.State != desk.StateQueued {

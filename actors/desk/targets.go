@@ -18,7 +18,8 @@ const (
 // (docs/METRICS.md, "First response of a desk session").
 type Targets struct {
 	// FirstResponseMs: from the customer's asking to an agent's first
-	// message, in ms.
+	// message, in ms; 0: none (first responses count against the reply
+	// threshold), for a line whose only target is its answer timeout.
 	FirstResponseMs int64 `json:"first_response_ms"`
 	// AnswerTimeoutMs, when set, is the line's own answer timeout (ms,
 	// MinAnswerTimeout to MaxAnswerTimeout): a session of the line whose
@@ -28,9 +29,12 @@ type Targets struct {
 }
 
 func (t Targets) check() error {
-	if d := time.Duration(t.FirstResponseMs) * time.Millisecond; t.FirstResponseMs < MinFirstResponseTarget.Milliseconds() ||
-		t.FirstResponseMs > MaxFirstResponseTarget.Milliseconds() {
-		return invalid("targets: a first response of %v (want %v to %v)", d, MinFirstResponseTarget, MaxFirstResponseTarget)
+	if t.FirstResponseMs == 0 && t.AnswerTimeoutMs == 0 {
+		return invalid("targets: neither a first response nor an answer timeout (clear the targets instead)")
+	}
+	if d := time.Duration(t.FirstResponseMs) * time.Millisecond; t.FirstResponseMs != 0 && (t.FirstResponseMs < MinFirstResponseTarget.Milliseconds() ||
+		t.FirstResponseMs > MaxFirstResponseTarget.Milliseconds()) {
+		return invalid("targets: a first response of %v (want 0, none, or %v to %v)", d, MinFirstResponseTarget, MaxFirstResponseTarget)
 	}
 	if d := time.Duration(t.AnswerTimeoutMs) * time.Millisecond; t.AnswerTimeoutMs != 0 && (d < MinAnswerTimeout || d > MaxAnswerTimeout) {
 		return invalid("targets: an answer timeout of %v (want 0, the desk's, or %v to %v)", d, MinAnswerTimeout, MaxAnswerTimeout)

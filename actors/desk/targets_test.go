@@ -61,11 +61,12 @@ func TestFirstResponseTargets(t *testing.T) {
 		line    string
 		targets *desk.Targets
 	}{
-		"a bad line":              {"no/such", twoMin},
-		"no target":               {"l", &desk.Targets{}},
-		"just under a second":     {"l", &desk.Targets{FirstResponseMs: desk.MinFirstResponseTarget.Milliseconds() - 1}},
-		"just over thirty days":   {"l", &desk.Targets{FirstResponseMs: desk.MaxFirstResponseTarget.Milliseconds() + 1}},
-		"a negative first target": {"l", &desk.Targets{FirstResponseMs: -1000}},
+		"a bad line": {"no/such", twoMin},
+		"no target":  {"l", &desk.Targets{}},
+		"a first response of 0 and a bad answer timeout": {"l", &desk.Targets{AnswerTimeoutMs: 1}},
+		"just under a second":                            {"l", &desk.Targets{FirstResponseMs: desk.MinFirstResponseTarget.Milliseconds() - 1}},
+		"just over thirty days":                          {"l", &desk.Targets{FirstResponseMs: desk.MaxFirstResponseTarget.Milliseconds() + 1}},
+		"a negative first target":                        {"l", &desk.Targets{FirstResponseMs: -1000}},
 	} {
 		if _, err := d.SetTargets(ctx, bad.line, bad.targets); code(err) != pb.Code_INVALID {
 			t.Errorf("%s: %v, want INVALID", name, err)

@@ -627,9 +627,11 @@ func (t *threadGrain) begin(g *grain, ctx actor.Context, s *session, start map[s
 	if b, ok := g.d.stepBot(s.Route[0]); ok {
 		bots = []string{b}
 	}
-	if line.Targets != nil {
+	if line.Targets != nil && line.Targets.FirstResponseMs > 0 {
 		start["first_response_target_ms"] = line.Targets.FirstResponseMs
 		s.Target, s.Due = line.Targets.FirstResponseMs, g.d.cfg.dueAt(s.Started, line.Targets.FirstResponseMs, line.Hours)
+	}
+	if line.Targets != nil {
 		s.AnswerTimeout = line.Targets.AnswerTimeoutMs
 	}
 	if line.Hours != nil {

@@ -515,31 +515,49 @@ func newDeskTargetsCmd(o *adminOptions) *cobra.Command {
 	var clear bool
 	cmd := &cobra.Command{
 		Use:   "targets LINE",
-		Short: "Show a business line's service targets; with --first-response set them, with --clear remove them",
+		Short: "Show a business line's service targets; with --first-response or --answer-timeout change them, with --clear remove them",
 		Long: `A session records its line's first-response target when it starts; the
 metrics count its first response (from the customer's asking to the first
 agent message) as timely against it (desk_first_timely), and against
 --metrics-reply-threshold where the line has none. --answer-timeout gives
 the line its own answer timeout (the desk's is serve --desk-answer-timeout):
 a session whose agent wrote nothing in it for that long goes back to its
-queue and the agent is set away. A change applies to sessions that start
-after it, e.g.
+queue and the agent is set away. Either may be the line's only target; a
+flag changes its own target and keeps the other (0 removes it). A change
+applies to sessions that start after it, e.g.
 
   switchboard desk targets cars --first-response 2m --answer-timeout 3m`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			path := "/api/v1/desk/lines/" + url.PathEscape(args[0]) + "/targets"
+			setFirst, setAnswer := cmd.Flags().Changed("first-response"), cmd.Flags().Changed("answer-timeout")
 			var out admin.LineTargets
 			var err error
 			switch {
-			case clear && (firstResponse != 0 || answerTimeout != 0):
+			case clear && (setFirst || setAnswer):
 				return fmt.Errorf("--clear and --first-response or --answer-timeout: choose one")
-			case answerTimeout != 0 && firstResponse == 0:
-				return fmt.Errorf("--answer-timeout is one of the line's targets: give --first-response with it")
 			case clear:
 				err = o.send(cmd.Context(), http.MethodDelete, path, nil, &out)
-			case firstResponse != 0:
-				err = o.send(cmd.Context(), http.MethodPut, path, desk.Targets{FirstResponseMs: firstResponse.Milliseconds(), AnswerTimeoutMs: answerTimeout.Milliseconds()}, &out)
+			case setFirst || setAnswer:
+				// A flag changes its own target: the other stays as it is.
+				if err = o.call(cmd.Context(), http.MethodGet, path, &out); err != nil {
+					return err
+				}
+				t := desk.Targets{}
+				if out.Targets != nil {
+					t = *out.Targets
+				}
+				if setFirst {
+					t.FirstResponseMs = firstResponse.Milliseconds()
+				}
+				if setAnswer {
+					t.AnswerTimeoutMs = answerTimeout.Milliseconds()
+				}
+				if t == (desk.Targets{}) {
+					err = o.send(cmd.Context(), http.MethodDelete, path, nil, &out) // nothing left
+				} else {
+					err = o.send(cmd.Context(), http.MethodPut, path, t, &out)
+				}
 			default:
 				err = o.call(cmd.Context(), http.MethodGet, path, &out)
 			}
@@ -553,7 +571,11 @@ after it, e.g.
 				fmt.Printf("%s: no targets (first responses are timely within the reply threshold)\n", out.Line)
 				return nil
 			}
-			fmt.Printf("%s: first response within %v", out.Line, time.Duration(out.Targets.FirstResponseMs)*time.Millisecond)
+			if ms := out.Targets.FirstResponseMs; ms > 0 {
+				fmt.Printf("%s: first response within %v", out.Line, time.Duration(ms)*time.Millisecond)
+			} else {
+				fmt.Printf("%s: no first-response target", out.Line)
+			}
 			if ms := out.Targets.AnswerTimeoutMs; ms > 0 {
 				fmt.Printf("; a session unanswered for %v goes back to its queue", time.Duration(ms)*time.Millisecond)
 			}
@@ -562,9 +584,9 @@ after it, e.g.
 		},
 	}
 	cmd.Flags().DurationVar(&firstResponse, "first-response", 0,
-		fmt.Sprintf("the first-response target, %v to %v (sets the targets)", desk.MinFirstResponseTarget, desk.MaxFirstResponseTarget))
+		fmt.Sprintf("the first-response target, %v to %v (0: none)", desk.MinFirstResponseTarget, desk.MaxFirstResponseTarget))
 	cmd.Flags().DurationVar(&answerTimeout, "answer-timeout", 0,
-		fmt.Sprintf("the line's own answer timeout, %v to %v (default: the desk's, serve --desk-answer-timeout)", desk.MinAnswerTimeout, desk.MaxAnswerTimeout))
+		fmt.Sprintf("the line's own answer timeout, %v to %v (0: the desk's, serve --desk-answer-timeout)", desk.MinAnswerTimeout, desk.MaxAnswerTimeout))
 	cmd.Flags().BoolVar(&clear, "clear", false, "remove the targets: first responses count against the reply threshold")
 	return cmd
 }

@@ -27,7 +27,12 @@ func TestWorkbenchUnanswered(t *testing.T) {
 	n.extra = []string{"--web", webAddr, "--webtransport", fmt.Sprintf("127.0.0.1:%d", freePort(t, "udp")), "--desk-answer-timeout", "1h"}
 	n.start()
 	n.run("desk", "scene", "set", "--data-dir", n.dir, "--scene", "help", "--line", "care", "--route", "queue:care")
-	if out := string(n.run("desk", "targets", "care", "--data-dir", n.dir, "--first-response", "1m", "--answer-timeout", "5s")); !strings.Contains(out, "a session unanswered for 5s goes back to its queue") {
+	// The answer timeout alone, then a first-response target beside it:
+	// each flag changes its own target and keeps the other.
+	if out := string(n.run("desk", "targets", "care", "--data-dir", n.dir, "--answer-timeout", "5s")); out != "care: no first-response target; a session unanswered for 5s goes back to its queue\n" {
+		t.Fatalf("the line's targets:\n%s", out)
+	}
+	if out := string(n.run("desk", "targets", "care", "--data-dir", n.dir, "--first-response", "1m")); out != "care: first response within 1m0s; a session unanswered for 5s goes back to its queue\n" {
 		t.Fatalf("the line's targets:\n%s", out)
 	}
 

@@ -130,8 +130,9 @@ type pageState struct {
 	AgentHandle   string   `json:"agentHandle"` // agent-7's resolved and handle time cell
 	AgentMissed   string   `json:"agentMissed"` // agent-7's missed sessions cell
 	LineNote      string   `json:"lineNote"`
-	LineOpen      string   `json:"lineOpen"` // the line whose panel shows
-	Reasons       []string `json:"reasons"`  // the contact reasons' rows, "TAG SESSIONS SHARE"
+	LineOpen      string   `json:"lineOpen"`    // the line whose panel shows
+	TargetFirst   string   `json:"targetFirst"` // the first-response target field
+	Reasons       []string `json:"reasons"`     // the contact reasons' rows, "TAG SESSIONS SHARE"
 }
 
 const readState = `(() => {
@@ -158,6 +159,7 @@ const readState = `(() => {
 		userMessages: [...document.querySelectorAll('#user-messages li')].map((e) => e.textContent),
 		lineNote: document.getElementById('line-note').textContent,
 		lineOpen: document.getElementById('line-panel').hidden ? '' : document.getElementById('line-panel').dataset.line,
+		targetFirst: document.getElementById('target-first').value,
 		reasons: [...document.querySelectorAll('#reasons tbody tr')].map((tr) => [...tr.cells].map((c) => c.textContent).join(' ')),
 		agentCSAT: (document.querySelector('#agents tr[data-key="agent-7"] td:last-child') || {}).textContent || '',
 		agentDesk: (document.querySelector('#agents tr[data-key="agent-7"] td:nth-child(8)') || {}).textContent || '',
@@ -534,8 +536,22 @@ func TestDashboardInChromium(t *testing.T) {
 	if tg, err := nodes[2].Desk.LineTargets(ctx, "cars"); err != nil || tg == nil || tg.FirstResponseMs != 90000 || tg.AnswerTimeoutMs != 300000 {
 		t.Fatalf("the target the page saved: %+v %v, want 90 s and the line's answer timeout kept", tg, err)
 	}
+	// No target drops the first response and keeps the answer timeout;
+	// once that is gone too, it drops the targets.
 	b.eval(`document.getElementById('target-clear').click()`)
-	b.wait("the target cleared", 10*time.Second, func(s pageState) bool { return s.LineNote == "cars has no target." })
+	b.wait("the target cleared", 10*time.Second, func(s pageState) bool {
+		return s.LineNote == "cars has no first-response target (its answer timeout stays)."
+	})
+	if tg, err := nodes[0].Desk.LineTargets(ctx, "cars"); err != nil || tg == nil || tg.FirstResponseMs != 0 || tg.AnswerTimeoutMs != 300000 {
+		t.Fatalf("after No target: %+v %v, want the answer timeout alone", tg, err)
+	}
+	if _, err := nodes[0].Desk.SetTargets(ctx, "cars", &desk.Targets{FirstResponseMs: 60000}); err != nil {
+		t.Fatal(err)
+	}
+	b.eval(`document.querySelector('#line-form button[type=submit]').click()`)
+	b.wait("the line opened again", 10*time.Second, func(s pageState) bool { return s.TargetFirst == "1m" })
+	b.eval(`document.getElementById('target-clear').click()`)
+	b.wait("the targets cleared", 10*time.Second, func(s pageState) bool { return s.LineNote == "cars has no first-response target." })
 	if tg, err := nodes[0].Desk.LineTargets(ctx, "cars"); err != nil || tg != nil {
 		t.Fatalf("after No target: %+v %v", tg, err)
 	}

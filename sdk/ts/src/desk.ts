@@ -46,10 +46,9 @@ export interface DeskNoteView {
   text: string;
 }
 
-/** A business line's opening hours (docs/DESK.md, "Business hours"). */
 /** A business line's targets (docs/DESK.md, "First-response targets"). */
 export interface LineTargetsView {
-  /** from the customer's asking to an agent's first message, in ms */
+  /** from the customer's asking to an agent's first message, in ms (0: none, the line has only its answer timeout) */
   first_response_ms: number;
   /** the line's own answer timeout in ms (absent or 0: the desk's; docs/DESK.md, "Unanswered sessions") */
   answer_timeout_ms?: number;

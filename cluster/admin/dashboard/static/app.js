@@ -732,7 +732,7 @@
   // A target as the page writes it ("90s", "2m", "1h", "1d") and back.
   const TARGET_UNITS = { s: 1000, m: 60000, h: 3600000, d: 86400000 };
   function targetText(t) {
-    if (!t) return '';
+    if (!t || !t.first_response_ms) return ''; // none, or only an answer timeout
     const ms = t.first_response_ms;
     for (const u of ['d', 'h', 'm', 's']) {
       if (ms % TARGET_UNITS[u] === 0) return ms / TARGET_UNITS[u] + u;
@@ -854,10 +854,14 @@
     });
     $('target-clear').addEventListener('click', async () => {
       try {
-        const res = await call(path() + '/targets', { method: 'DELETE' });
+        // A line's own answer timeout stays: only the first response goes.
+        const keep = lineTargets && lineTargets.answer_timeout_ms;
+        const res = keep
+          ? await putJSON(path() + '/targets', Object.assign({}, lineTargets, { first_response_ms: 0 }))
+          : await call(path() + '/targets', { method: 'DELETE' });
         lineTargets = res.targets;
         $('target-first').value = targetText(res.targets);
-        note(res.line + ' has no target.');
+        note(res.line + ' has no first-response target' + (keep ? ' (its answer timeout stays).' : '.'));
       } catch (err) {
         note('Clear failed: ' + err.message);
       }
