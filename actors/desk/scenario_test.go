@@ -111,8 +111,8 @@ func convOf(session string) string { return session[:strings.LastIndex(session, 
 
 // TestRandomizedScenario: hundreds of customers enter through three scenes
 // (robot first, a skill queue, an owner agent who overflows to the skill
-// queue), ten agents of capacity 3 go online, away and offline, agents
-// transfer and close, a supervisor moves waiting sessions past their
+// queue), ten agents of capacity 3 go online, away and offline, reach out
+// to customers first, transfer and close, a supervisor moves waiting sessions past their
 // queues, customers close and come back, everyone talks. Throughout, every assignment decision is
 // checked (see checker); at the end no session is lost, none waits while
 // an agent of its queue has room, the agents' holdings and the sessions'
@@ -168,7 +168,7 @@ func runScenarioWith(t *testing.T, crash bool, size int, timers desk.Config) {
 	// epoch counts crashes (odd while one is under way): an operation that
 	// overlapped one may fail in any way.
 	var epoch atomic.Int64
-	var done atomic.Int64
+	var done, reached atomic.Int64
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 
@@ -209,7 +209,8 @@ func runScenarioWith(t *testing.T, crash bool, size int, timers desk.Config) {
 	sessions := map[string]bool{}
 	var convs []string
 	var unexpected []string
-	allowed := map[pb.Code]bool{pb.Code_OK: true, pb.Code_FORBIDDEN: true, pb.Code_BUSY: true, pb.Code_NOT_FOUND: true, pb.Code_INVALID: true, pb.Code_NOT_MEMBER: true, pb.Code_RATE_LIMITED: true}
+	allowed := map[pb.Code]bool{pb.Code_OK: true, pb.Code_FORBIDDEN: true, pb.Code_BUSY: true, pb.Code_NOT_FOUND: true, pb.Code_INVALID: true, pb.Code_NOT_MEMBER: true, pb.Code_RATE_LIMITED: true,
+		pb.Code_EXISTS: true} // reaching out to a customer whose session in the line is open
 	note := func(op string, err error) {
 		if c := code(err); !allowed[c] {
 			mu.Lock()
@@ -292,6 +293,16 @@ func runScenarioWith(t *testing.T, crash bool, size int, timers desk.Config) {
 						st := []string{desk.Online, desk.Online, desk.Away, desk.Offline}[rng.IntN(4)]
 						_, err := d.SetAgent(ctx, desk.AgentUpdate{User: agent, Status: &st})
 						note("status", err)
+					case r < 50: // an agent reaches out to a customer first
+						s, err := d.Reach(ctx, agent, cust, scenes[rng.IntN(len(scenes))])
+						note("reach", err)
+						if err == nil {
+							reached.Add(1)
+							mu.Lock()
+							sessions[s.Session] = true
+							convs = append(convs, s.Conv)
+							mu.Unlock()
+						}
 					default: // an agent works on one of its sessions
 						info, err := d.Agent(ctx, agent)
 						note("agent", err)
@@ -427,7 +438,7 @@ func runScenarioWith(t *testing.T, crash bool, size int, timers desk.Config) {
 	if len(chk.errs) > 0 {
 		t.Errorf("invariants broken:\n%s", strings.Join(chk.errs, "\n"))
 	}
-	t.Logf("%d sessions entered; final states %v; %d offers; %d unanswered", len(sessions), states, chk.offers, chk.unanswered)
+	t.Logf("%d sessions entered (%d by reaching out); final states %v; %d offers; %d unanswered", len(sessions), reached.Load(), states, chk.offers, chk.unanswered)
 	if timers.AnswerTimeout > 0 && chk.unanswered == 0 {
 		t.Errorf("no session went back unanswered: the answer timeout was not exercised")
 	}
