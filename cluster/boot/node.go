@@ -87,8 +87,10 @@ type Node struct {
 	log       *slog.Logger
 	exportFwd *export.Forwarder
 	deskSink  *export.DeskSink
-	started   time.Time
-	stopOnce  sync.Once // protoactor's Shutdown panics when called twice
+	// stopDepartures stops the desk's wake after members left.
+	stopDepartures func()
+	started        time.Time
+	stopOnce       sync.Once // protoactor's Shutdown panics when called twice
 }
 
 // StartNode starts a node and joins (or forms) the cluster.
@@ -276,33 +278,13 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 		}
 	}()
 	startMember(c, provider)
-	// Identity merges that a crash cut are finished in the background,
-	// and the threads of open sessions and the online agents are woken.
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if pending, err := dk.ResumeMerges(ctx); err != nil {
-			log.Warn("desk: pending merges not resumed", "err", err)
-		} else if len(pending) > 0 {
-			log.Info("desk: resuming merges", "pending", len(pending))
-		}
-		// Open sessions' threads that a crash left dormant: their
-		// inactivity timers run again and they repair their queue entries
-		// and agents' holds.
-		if open, err := dk.WakeOpenThreads(ctx); err != nil {
-			log.Warn("desk: threads of open sessions not all woken", "err", err)
-		} else if open > 0 {
-			log.Info("desk: waking the threads of open sessions", "open", open)
-		}
-		// Agents the queues saw online: their drop checks run again.
-		if n, err := dk.WakeAgents(ctx); err != nil {
-			log.Warn("desk: agents not all woken", "err", err)
-		} else if n > 0 {
-			log.Info("desk: waking the agents the queues saw online", "agents", n)
-		}
-	}()
+	// What a crash cut in the desk is finished in the background, now and
+	// whenever other members leave (deskwake.go).
+	go wakeDesk(context.Background(), dk, log, "node started")
+	stopDepartures := watchDepartures(system, dk, log)
 	log.Info("cluster member started", "id", system.ID, "address", system.Address(), "membership", provider.Addr())
-	return &Node{Runtime: rt, Desk: dk, Cards: cd, system: system, cluster: c, provider: provider, forwarder: fwd, exportFwd: efwd, deskSink: deskSink, log: log, started: time.Now()}, nil
+	return &Node{Runtime: rt, Desk: dk, Cards: cd, system: system, cluster: c, provider: provider, forwarder: fwd, exportFwd: efwd, deskSink: deskSink,
+		stopDepartures: stopDepartures, log: log, started: time.Now()}, nil
 }
 
 // remoteDialOptions make a remoting connection wait for its member instead
@@ -439,6 +421,7 @@ func startMember(c *pcluster.Cluster, p *membership.Provider) {
 // Calling it again is a no-op.
 func (n *Node) Stop(graceful bool) {
 	n.stopOnce.Do(func() {
+		n.stopDepartures()
 		n.shutdownCluster(graceful)
 		// At the pinned protoactor version Shutdown(false) does not stop
 		// the provider: memberlist would keep answering probes for a dead
