@@ -223,3 +223,44 @@ func TestReopenNoticeRetried(t *testing.T) {
 		t.Fatalf("resends of message: %v, was %v: the repair is not counted", got, before)
 	}
 }
+
+// TestWakeRetried: after a crash, a starting node cannot wake the thread
+// of an open session (its state cannot be read for a while). The wake is
+// tried again until the thread starts, so its inactivity close happens
+// though nothing else touches the session (the robot has it: no agent
+// asks about it).
+func TestWakeRetried(t *testing.T) {
+	store := openStore(t)
+	cfg := desk.Config{InactivityTimeout: 2 * time.Second}
+	n, crash := startCrashable(t, store, cfg)
+	ctx := tctx(t)
+	if _, err := n.Desk.SetScene(ctx, desk.Scene{Name: "faq", Line: "l", Route: []string{"bot", "queue:care"}}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := n.Desk.Enter(ctx, "c1", "faq")
+	if err != nil || s.State != desk.StateBot {
+		t.Fatalf("c1 enters: %+v %v, want the robot's", s, err)
+	}
+	crash()
+
+	key := "desk/" + desk.KindThread + "/l/c1"
+	gated := &gatedStore{killableStore: &killableStore{Store: store}, checkpoint: key}
+	gated.shut.Store(true)
+	before := promtest.Value(t, "switchboard_desk_resends_total", "op", "wake")
+	startQuickNode(t, gated, cfg) // its start-up wakes the thread, and fails at first
+	holdGated(t, gated)
+
+	eventually(t, func() error {
+		var thread struct {
+			Session struct{ ID, State string }
+		}
+		loadCheckpoint(t, store, key, &thread) // the saved state: asking would wake it
+		if thread.Session.ID != s.Session || thread.Session.State != desk.StateClosed {
+			return fmt.Errorf("c1's session %+v, want %s closed for inactivity", thread.Session, s.Session)
+		}
+		return nil
+	})
+	if got := promtest.Value(t, "switchboard_desk_resends_total", "op", "wake"); got <= before {
+		t.Fatalf("resends of wake: %v, was %v: the retry is not counted", got, before)
+	}
+}

@@ -80,7 +80,9 @@ func (r *rosterGrain) handle(g *grain, ctx actor.Context, op string, body []byte
 // wakeThreads activates each thread: its activation arms the inactivity
 // timer and repairs what a crash cut, and one whose session is no longer
 // open unlists itself.
-func (d *Desk) wakeThreads(threads []string) { d.wake(KindThread, "wake", threads) }
+func (d *Desk) wakeThreads(threads []string) {
+	d.wake(context.Background(), KindThread, "wake", threads)
+}
 
 // WakeOpenThreads wakes the threads with an open session, so their
 // inactivity timers run and their activations repair what a crash cut; it

@@ -69,7 +69,7 @@ var (
 	}, []string{"queue"})
 	resends = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "switchboard_desk_resends_total",
-		Help: "Messages between desk grains sent again because the first went unanswered (a crash repair under way): ensure, requeue, held, message, reasons, unanswered.",
+		Help: "Messages between desk grains sent again because the first went unanswered (a crash repair under way): ensure, requeue, held, message, reasons, unanswered, and wake (a grain a node's start-up or a member's departure could not wake at first).",
 	}, []string{"op"})
 )
 

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/switchboard-im/switchboard/storage"
 )
@@ -14,9 +16,42 @@ import (
 // What a starting node wakes besides the roster's threads (roster.go):
 // grains whose timers or checks run only while they are active.
 
-// wake activates each grain of kind with op, wakeConcurrency at a time.
-func (d *Desk) wake(kind, op string, ids []string) {
-	var wg sync.WaitGroup
+// wakeRetries bounds the rounds that try again the grains a wake could
+// not reach (their store or their member not ready yet): the first a
+// second later, each next one twice as late (15 s in all).
+const wakeRetries = 4
+
+// wake activates each grain of kind with op, wakeConcurrency at a time,
+// and tries the ones that failed again (wakeRetries), until ctx ends.
+func (d *Desk) wake(ctx context.Context, kind, op string, ids []string) {
+	delay := time.Second
+	for round := 0; ; round++ {
+		failed := d.wakeOnce(kind, op, ids)
+		if len(failed) == 0 {
+			return
+		}
+		if round == wakeRetries {
+			d.log.Warn("desk: grains not woken; they wait for the next request that touches them", "kind", kind, "count", len(failed), "first", failed[0])
+			return
+		}
+		resends.WithLabelValues("wake").Add(float64(len(failed)))
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+		delay *= 2
+		ids = failed
+	}
+}
+
+// wakeOnce asks each grain once and returns those that failed.
+func (d *Desk) wakeOnce(kind, op string, ids []string) []string {
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		failed []string
+	)
 	sem := make(chan struct{}, wakeConcurrency)
 	for _, id := range ids {
 		sem <- struct{}{}
@@ -26,11 +61,16 @@ func (d *Desk) wake(kind, op string, ids []string) {
 			ctx, cancel := context.WithTimeout(context.Background(), 4*d.rt.Config().RequestTimeout)
 			defer cancel()
 			if err := d.call(ctx, kind, id, op, nil, nil); err != nil {
-				d.log.Warn("desk: a grain not woken at start-up", "kind", kind, "id", id, "err", err)
+				d.log.Debug("desk: a grain not woken", "kind", kind, "id", id, "err", err)
+				mu.Lock()
+				failed = append(failed, id)
+				mu.Unlock()
 			}
 		}()
 	}
 	wg.Wait()
+	slices.Sort(failed)
+	return failed
 }
 
 // WakeAgents activates every agent that a queue of the scenes' routes last
@@ -86,6 +126,6 @@ func (d *Desk) WakeAgents(ctx context.Context) (int, error) {
 		}
 	}
 	woken := agents.sorted()
-	d.wake(KindAgent, "get", woken)
+	d.wake(ctx, KindAgent, "get", woken)
 	return len(woken), errors.Join(errs...)
 }
