@@ -105,12 +105,7 @@ func (w *Wire) Status(ctx context.Context, by, status string) (actors.DeskAgentI
 	if err != nil {
 		return actors.DeskAgentInfo{}, err
 	}
-	if status != "" {
-		switch status {
-		case Online, Away, Offline:
-		default:
-			return actors.DeskAgentInfo{}, invalid("status %q (want online, away or offline)", status)
-		}
+	if status != "" { // the agent grain checks it (INVALID)
 		if a, err = w.d.SetAgent(ctx, AgentUpdate{User: by, Status: &status, By: by}); err != nil {
 			return actors.DeskAgentInfo{}, err
 		}
@@ -162,12 +157,7 @@ func (w *Wire) ManageAgent(ctx context.Context, by, agent, status string, endWra
 	}
 	u := AgentUpdate{User: agent, EndWrapUp: endWrapUp, By: by}
 	if status != "" {
-		switch status {
-		case Online, Away, Offline:
-		default:
-			return actors.DeskAgentInfo{}, invalid("status %q (want online, away or offline)", status)
-		}
-		u.Status = &status
+		u.Status = &status // the agent grain checks it (INVALID)
 	}
 	if u.Status == nil && !endWrapUp {
 		return wireAgent(a), nil

@@ -111,6 +111,17 @@ func TestWireSupervisor(t *testing.T) {
 	if err != nil || !st.Supervisor || st.Status != desk.Online {
 		t.Fatalf("the supervisor's status: %+v %v", st, err)
 	}
+	// A status that is none of the three is the agent grain's INVALID,
+	// whoever sets it, and changes nothing.
+	if _, err := w.Status(ctx, "a1", "busy"); code(err) != pb.Code_INVALID {
+		t.Fatalf("a1 sets status busy: %v, want INVALID", err)
+	}
+	if _, err := w.ManageAgent(ctx, "sup", "a1", "busy", false); code(err) != pb.Code_INVALID {
+		t.Fatalf("sup sets a1 busy: %v, want INVALID", err)
+	}
+	if a, err := w.Agent(ctx, "a1", "a1"); err != nil || a.Status != desk.Offline {
+		t.Fatalf("a1 after the refused statuses: %+v %v, want offline still", a, err)
+	}
 	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "sup", Supervisor: ptr(false)}); err != nil {
 		t.Fatal(err)
 	}

@@ -553,6 +553,9 @@ applies to sessions that start after it, e.g.
 				if setAnswer {
 					t.AnswerTimeoutMs = answerTimeout.Milliseconds()
 				}
+				// A fresh answer: decoding into the one read would keep
+				// the fields the new one leaves out (a removed target).
+				out = admin.LineTargets{}
 				if t == (desk.Targets{}) {
 					err = o.send(cmd.Context(), http.MethodDelete, path, nil, &out) // nothing left
 				} else {

@@ -35,6 +35,14 @@ func TestWorkbenchUnanswered(t *testing.T) {
 	if out := string(n.run("desk", "targets", "care", "--data-dir", n.dir, "--first-response", "1m")); out != "care: first response within 1m0s; a session unanswered for 5s goes back to its queue\n" {
 		t.Fatalf("the line's targets:\n%s", out)
 	}
+	// On another line: 0 removes a target; with none left the targets go.
+	n.run("desk", "targets", "sales", "--data-dir", n.dir, "--first-response", "2m", "--answer-timeout", "1m")
+	if out := string(n.run("desk", "targets", "sales", "--data-dir", n.dir, "--answer-timeout", "0")); out != "sales: first response within 2m0s\n" {
+		t.Fatalf("sales without its answer timeout:\n%s", out)
+	}
+	if out := string(n.run("desk", "targets", "sales", "--data-dir", n.dir, "--first-response", "0")); !strings.HasPrefix(out, "sales: no targets") {
+		t.Fatalf("sales without any target:\n%s", out)
+	}
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox,
 		chromedp.Flag("headless", "new"), chromedp.WindowSize(1000, 700))
