@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/switchboard-im/switchboard/actors/desk"
+	"github.com/switchboard-im/switchboard/internal/promtest"
 )
 
 // BenchmarkSessionCycle measures one whole session on one node with
@@ -71,4 +72,64 @@ func BenchmarkSessionCycle(b *testing.B) {
 		}
 	})
 	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "sessions/s")
+}
+
+// BenchmarkWakeOpenThreads measures what a node's start-up, and every
+// member's departure, asks of a desk with many open sessions: a wake of
+// every open session's thread (roster.go). 2,000 sessions are open with a
+// robot on one node with Pebble; each iteration wakes all their threads.
+// "active": the threads are active already (a departure's wake of the
+// survivors' threads: a message and an answer each); "asleep": from a
+// node's start on the store until its start-up's round woke them all (an
+// activation each, its fence taken and its state read from the store: the
+// departed member's threads cost the same).
+func BenchmarkWakeOpenThreads(b *testing.B) {
+	const open = 2000
+	store := openStore(b)
+	n, crash := startCrashable(b, store, desk.Config{})
+	ctx := tctx(b)
+	if _, err := n.Desk.SetScene(ctx, desk.Scene{Name: "faq", Line: "l", Route: []string{"bot", "queue:care"}}); err != nil {
+		b.Fatal(err)
+	}
+	threads := make([]string, open)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	for i := range threads {
+		threads[i] = fmt.Sprintf("l/c%d", i)
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if _, err := n.Desk.Enter(ctx, fmt.Sprintf("c%d", i), "faq"); err != nil {
+				b.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	crash()
+
+	b.Run("active", func(b *testing.B) {
+		n := startNode(b, store, desk.Config{})
+		n.Desk.WakeThreadsForTest(threads)
+		b.ResetTimer()
+		for range b.N {
+			n.Desk.WakeThreadsForTest(threads)
+		}
+		b.ReportMetric(float64(b.N*open)/b.Elapsed().Seconds(), "threads/s")
+	})
+	b.Run("asleep", func(b *testing.B) {
+		for range b.N {
+			b.StopTimer()
+			before := promtest.Value(b, "switchboard_desk_woken_total", "kind", desk.KindThread)
+			b.StartTimer()
+			_, crash := startCrashable(b, store, desk.Config{}) // its start-up wakes them
+			for promtest.Value(b, "switchboard_desk_woken_total", "kind", desk.KindThread)-before < open {
+				time.Sleep(time.Millisecond)
+			}
+			b.StopTimer()
+			crash()
+			b.StartTimer()
+		}
+		b.ReportMetric(float64(b.N*open)/b.Elapsed().Seconds(), "threads/s")
+	})
 }

@@ -21,3 +21,10 @@ func (d *Desk) OfferForTest(ctx context.Context, agent, session string, token ui
 func (d *Desk) ReleaseForTest(ctx context.Context, agent, session string, token uint64) error {
 	return d.call(ctx, KindAgent, agent, "release", offer{Session: session, Token: token}, nil)
 }
+
+// RosterOfForTest is the roster shard that lists thread.
+func RosterOfForTest(thread string) string { return rosterOf(thread) }
+
+// WakeThreadsForTest wakes threads as a roster's round does, and returns
+// when each was woken (or its retries ran out).
+func (d *Desk) WakeThreadsForTest(threads []string) { d.wakeThreads(threads) }

@@ -264,3 +264,55 @@ func TestWakeRetried(t *testing.T) {
 		t.Fatalf("resends of wake: %v, was %v: the retry is not counted", got, before)
 	}
 }
+
+// TestWakeAskedDuringARound: a roster shard runs one wake round at a time.
+// A wake asked while a round is under way (another node's start-up, a
+// member's departure) brings one more round after it: the node that left
+// may have hosted threads the round had already woken. Before, the
+// request was taken as covered by the round under way, and those threads
+// stayed asleep with their timers.
+func TestWakeAskedDuringARound(t *testing.T) {
+	store := openStore(t)
+	n, crash := startCrashable(t, store, desk.Config{})
+	ctx := tctx(t)
+	if _, err := n.Desk.SetScene(ctx, desk.Scene{Name: "faq", Line: "l", Route: []string{"bot", "queue:care"}}); err != nil {
+		t.Fatal(err)
+	}
+	// Two customers whose threads one roster shard lists.
+	shard := desk.RosterOfForTest("l/c1")
+	other := ""
+	for i := 2; other == ""; i++ {
+		if c := fmt.Sprintf("c%d", i); desk.RosterOfForTest("l/"+c) == shard {
+			other = c
+		}
+	}
+	for _, c := range []string{"c1", other} {
+		if s, err := n.Desk.Enter(ctx, c, "faq"); err != nil || s.State != desk.StateBot {
+			t.Fatalf("%s enters: %+v %v, want the robot's", c, s, err)
+		}
+	}
+	crash()
+
+	gated := &gatedStore{killableStore: &killableStore{Store: store}, checkpoint: "desk/" + desk.KindThread + "/l/c1"}
+	gated.shut.Store(true)
+	before := promtest.Value(t, "switchboard_desk_woken_total", "kind", desk.KindThread)
+	n2 := startQuickNode(t, gated, desk.Config{}) // its start-up's round wakes the other thread; c1's waits for a retry
+	eventually(t, func() error {
+		if gated.refused.Load() == 0 {
+			return errors.New("c1's thread not asked yet")
+		}
+		return nil
+	})
+	if _, err := n2.Desk.WakeOpenThreads(ctx); err != nil { // during the round
+		t.Fatal(err)
+	}
+	gated.shut.Store(false)
+
+	// The first round ends with c1 woken by its retry; the second wakes both.
+	eventually(t, func() error {
+		if got := promtest.Value(t, "switchboard_desk_woken_total", "kind", desk.KindThread) - before; got != 4 {
+			return fmt.Errorf("%v thread wakes, want 4: two rounds of two", got)
+		}
+		return nil
+	})
+}

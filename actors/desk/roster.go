@@ -38,6 +38,10 @@ func rosterOf(thread string) string {
 type rosterGrain struct {
 	Open   idSet `json:"open"`
 	waking bool
+	// again: a wake was asked during a round. The round's list predates
+	// that start-up or departure, whose node may have hosted threads the
+	// round had already woken, so one more round follows it.
+	again bool
 }
 
 func (r *rosterGrain) state() any { return r }
@@ -50,9 +54,13 @@ func (r *rosterGrain) load(_ *grain, blob []byte, found bool) error {
 	return nil
 }
 
-func (r *rosterGrain) self(_ *grain, _ actor.Context, msg any) {
+func (r *rosterGrain) self(g *grain, ctx actor.Context, msg any) {
 	if msg.(selfMsg).what == "woken" {
 		r.waking = false
+		if r.again {
+			r.again = false
+			r.startWake(g, ctx)
+		}
 	}
 }
 
@@ -61,20 +69,28 @@ func (r *rosterGrain) handle(g *grain, ctx actor.Context, op string, body []byte
 	case "add", "remove":
 		return nil, r.Open.change(g, ctx, op, body)
 	case "wake":
-		// One round at a time; a start-up during a round is covered by it.
+		// One round at a time; a wake asked during a round brings one
+		// more after it (however many were asked).
 		if r.waking {
+			r.again = true
 			return len(r.Open), nil
 		}
-		threads := r.Open.sorted()
-		r.waking = true
-		self, root := ctx.Self(), ctx.ActorSystem().Root
-		go func() {
-			g.d.wakeThreads(threads)
-			root.Send(self, selfMsg{what: "woken"})
-		}()
-		return len(threads), nil
+		r.startWake(g, ctx)
+		return len(r.Open), nil
 	}
 	return nil, invalid("unknown op %q", op)
+}
+
+// startWake wakes the listed threads in the background and tells the
+// grain when the round is over.
+func (r *rosterGrain) startWake(g *grain, ctx actor.Context) {
+	threads := r.Open.sorted()
+	r.waking = true
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	go func() {
+		g.d.wakeThreads(threads)
+		root.Send(self, selfMsg{what: "woken"})
+	}()
 }
 
 // wakeThreads activates each thread: its activation arms the inactivity

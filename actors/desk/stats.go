@@ -71,10 +71,14 @@ var (
 		Name: "switchboard_desk_resends_total",
 		Help: "Messages between desk grains sent again because the first went unanswered (a crash repair under way): ensure, requeue, held, message, reasons, unanswered, and wake (a grain a node's start-up or a member's departure could not wake at first).",
 	}, []string{"op"})
+	grainsWoken = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "switchboard_desk_woken_total",
+		Help: "Desk grains woken by a node's start-up or a member's departure, by kind (desk-thread: threads of open sessions; desk-agent: agents the queues saw online).",
+	}, []string{"kind"})
 )
 
 func init() {
-	prometheus.MustRegister(queueWait, abandoned, overflowed, afterHoursSessions, fencesTaken, fencedWrites, resends, waitingNow, oldestWaiting, nextDue, agentsNow, freeSlots)
+	prometheus.MustRegister(queueWait, abandoned, overflowed, afterHoursSessions, fencesTaken, fencedWrites, resends, grainsWoken, waitingNow, oldestWaiting, nextDue, agentsNow, freeSlots)
 }
 
 func observeAssigned(queue string, waitMs int64) {

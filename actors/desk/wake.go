@@ -65,7 +65,9 @@ func (d *Desk) wakeOnce(kind, op string, ids []string) []string {
 				mu.Lock()
 				failed = append(failed, id)
 				mu.Unlock()
+				return
 			}
+			grainsWoken.WithLabelValues(kind).Inc()
 		}()
 	}
 	wg.Wait()

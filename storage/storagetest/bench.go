@@ -13,7 +13,7 @@ import (
 
 // Bench runs the shared storage benchmarks against the store open returns:
 // durable appends with 1, 16 and 256 concurrent writers, the latest page of
-// a conversation, and inbox append + page.
+// a conversation, inbox append + page, and a fenced grain's activation.
 func Bench(b *testing.B, open func(b *testing.B) storage.Store) {
 	s := open(b)
 	defer s.Close()
@@ -36,6 +36,48 @@ func Bench(b *testing.B, open func(b *testing.B) storage.Store) {
 	})
 	b.Run("LatestPage", func(b *testing.B) { benchLatestPage(b, s, fmt.Sprintf("%s-page-%d", run, runCounter.Add(1)), body) })
 	b.Run("InboxAppendPage", func(b *testing.B) { benchInbox(b, s, fmt.Sprintf("%s-inbox-%d", run, runCounter.Add(1))) })
+	if f := storage.FencesOf(s); f != nil {
+		b.Run("CheckpointActivate/inflight=8", func(b *testing.B) {
+			benchActivate(b, s, f, fmt.Sprintf("%s-act-%d", run, runCounter.Add(1)), 8)
+		})
+	}
+}
+
+// benchActivate: what a desk grain's activation asks of the store, inflight
+// at a time, as a node's start-up wakes open sessions' threads: take the
+// fence of its checkpoint, then read the checkpoint.
+func benchActivate(b *testing.B, s storage.Store, f storage.FencedCheckpoints, prefix string, inflight int) {
+	ctx := context.Background()
+	const keys = 256
+	for k := range keys {
+		cp := storage.Checkpoint{Key: fmt.Sprintf("%s/%d", prefix, k), State: []byte(`{"session":{"state":"bot"}}`), At: time.Now()}
+		if err := s.SaveCheckpoint(ctx, cp); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	start := time.Now()
+	for range inflight {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := next.Add(1); i <= int64(b.N); i = next.Add(1) {
+				key := fmt.Sprintf("%s/%d", prefix, i%keys)
+				if _, err := f.AcquireCheckpointFence(ctx, key); err != nil {
+					b.Error(err)
+					return
+				}
+				if _, err := s.LoadCheckpoint(ctx, key); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "activations/s")
 }
 
 // benchAppend: each writer owns a conversation and appends one-message
