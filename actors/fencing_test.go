@@ -1,25 +1,20 @@
 package actors_test
 
 import (
-	"context"
-	crand "crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/gocql/gocql"
 
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/storage"
 	"github.com/switchboard-im/switchboard/storage/cql"
+	"github.com/switchboard-im/switchboard/storage/cql/cqltest"
 )
 
 // TestFencingTwoActivations forces live activations of one conversation
@@ -41,41 +36,7 @@ func openCQLStore(t *testing.T) storage.Store {
 
 // openCQLStoreConfig is openCQLStore, also returning the store's config.
 func openCQLStoreConfig(t *testing.T) (storage.Store, cql.Config) {
-	v := strings.TrimSpace(os.Getenv("SWITCHBOARD_CQL_HOSTS"))
-	if v == "" {
-		const msg = "SWITCHBOARD_CQL_HOSTS is not set; run under scripts/with-cassandra.sh"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	var r [6]byte
-	if _, err := crand.Read(r[:]); err != nil {
-		t.Fatal(err)
-	}
-	cfg := cql.DefaultConfig()
-	cfg.Hosts = strings.Split(v, ",")
-	cfg.Keyspace = "sbactors_" + hex.EncodeToString(r[:])
-	cfg.Logger = testLogger()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	s, err := cql.Open(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = s.Close()
-		sess, err := gocql.NewCluster(cfg.Hosts...).CreateSession()
-		if err != nil {
-			t.Logf("drop keyspace %s: %v", cfg.Keyspace, err)
-			return
-		}
-		defer sess.Close()
-		if err := sess.Query("DROP KEYSPACE IF EXISTS " + cfg.Keyspace).Exec(); err != nil {
-			t.Logf("drop keyspace %s: %v", cfg.Keyspace, err)
-		}
-	})
-	return s, cfg
+	return cqltest.Open(t, "sbactors", testLogger())
 }
 
 func fencingTwoActivations(t *testing.T, store storage.Store) {

@@ -8,6 +8,8 @@ import (
 
 	"github.com/switchboard-im/switchboard/actors/desk"
 	"github.com/switchboard-im/switchboard/internal/promtest"
+	"github.com/switchboard-im/switchboard/storage"
+	"github.com/switchboard-im/switchboard/storage/cql/cqltest"
 )
 
 // BenchmarkSessionCycle measures one whole session on one node with
@@ -83,9 +85,18 @@ func BenchmarkSessionCycle(b *testing.B) {
 // node's start on the store until its start-up's round woke them all (an
 // activation each, its fence taken and its state read from the store: the
 // departed member's threads cost the same).
-func BenchmarkWakeOpenThreads(b *testing.B) {
+func BenchmarkWakeOpenThreads(b *testing.B) { benchWakeOpenThreads(b, openStore(b)) }
+
+// BenchmarkWakeOpenThreadsCQL is the same on Cassandra (a cluster's
+// store), where each activation takes its fence with a lightweight
+// transaction. Needs SWITCHBOARD_CQL_HOSTS.
+func BenchmarkWakeOpenThreadsCQL(b *testing.B) {
+	store, _ := cqltest.Open(b, "sbdesk", testLogger())
+	benchWakeOpenThreads(b, store)
+}
+
+func benchWakeOpenThreads(b *testing.B, store storage.Store) {
 	const open = 2000
-	store := openStore(b)
 	n, crash := startCrashable(b, store, desk.Config{})
 	ctx := tctx(b)
 	if _, err := n.Desk.SetScene(ctx, desk.Scene{Name: "faq", Line: "l", Route: []string{"bot", "queue:care"}}); err != nil {

@@ -24,6 +24,7 @@ import (
 
 	"github.com/gocql/gocql"
 
+	"github.com/switchboard-im/switchboard/storage/cql/cqltest"
 	"github.com/switchboard-im/switchboard/transport"
 )
 
@@ -68,15 +69,7 @@ func cqlHosts(t *testing.T) []string {
 	if testing.Short() {
 		t.Skip("multi-process cluster test")
 	}
-	v := strings.TrimSpace(os.Getenv("SWITCHBOARD_CQL_HOSTS"))
-	if v == "" {
-		const msg = "SWITCHBOARD_CQL_HOSTS is not set; run under scripts/with-cassandra.sh"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg + " (CI=true: the cluster tests must run)")
-		}
-		t.Skip(msg)
-	}
-	return strings.Split(v, ",")
+	return cqltest.Hosts(t)
 }
 
 var (

@@ -37,9 +37,11 @@ func Bench(b *testing.B, open func(b *testing.B) storage.Store) {
 	b.Run("LatestPage", func(b *testing.B) { benchLatestPage(b, s, fmt.Sprintf("%s-page-%d", run, runCounter.Add(1)), body) })
 	b.Run("InboxAppendPage", func(b *testing.B) { benchInbox(b, s, fmt.Sprintf("%s-inbox-%d", run, runCounter.Add(1))) })
 	if f := storage.FencesOf(s); f != nil {
-		b.Run("CheckpointActivate/inflight=8", func(b *testing.B) {
-			benchActivate(b, s, f, fmt.Sprintf("%s-act-%d", run, runCounter.Add(1)), 8)
-		})
+		for _, inflight := range []int{8, 32} {
+			b.Run(fmt.Sprintf("CheckpointActivate/inflight=%d", inflight), func(b *testing.B) {
+				benchActivate(b, s, f, fmt.Sprintf("%s-act-%d", run, runCounter.Add(1)), inflight)
+			})
+		}
 	}
 }
 
