@@ -143,7 +143,7 @@ func (t *threadGrain) unanswered(g *grain, ctx actor.Context, r requeue) (any, e
 		return nil, err
 	}
 	s.Agent = ""
-	pos, err := t.queue(g, queue, s.Since, "")
+	spot, err := t.queue(g, queue, s.Since, "")
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +153,7 @@ func (t *threadGrain) unanswered(g *grain, ctx actor.Context, r requeue) (any, e
 	unansweredSessions.WithLabelValues(queue).Inc()
 	g.d.event(Event{Kind: "unanswered", Queue: queue, Session: s.ID, Agent: agent})
 	g.d.event(Event{Kind: "unassign", Session: s.ID, Agent: agent})
-	return t.info(g, pos), nil
+	return t.info(g, spot), nil
 }
 
 // agentWrote says whether agent sent a message (a text or a card) in the

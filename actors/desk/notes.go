@@ -63,7 +63,7 @@ func (t *threadGrain) addNote(g *grain, ctx actor.Context, r noteReq) (any, erro
 			g.d.rt.DeskNoteAdded(sctx, to, conv, r.By, count)
 		}()
 	}
-	return t.info(g, 0), nil
+	return t.info(g, queueSpot{}), nil
 }
 
 // Note adds an internal note by by to the current session of conv (the

@@ -145,6 +145,9 @@ func TestQueueWaitEstimated(t *testing.T) {
 		if err != nil || in.QueuePosition != pos || in.QueueWaitMs <= 0 || time.Duration(in.QueueWaitMs)*time.Millisecond > time.Duration(pos)*elapsed/3 {
 			t.Fatalf("%s: %+v %v, want position %d and an estimate of at most %d × %v / 3", c, in, err, pos, pos, elapsed)
 		}
+		if s.QueuePosition != pos || s.QueueWaitMs <= 0 { // the enqueue's own answer
+			t.Fatalf("%s entered at %d with an estimate of %d ms, want %d and one", c, s.QueuePosition, s.QueueWaitMs, pos)
+		}
 		waits = append(waits, in.QueueWaitMs)
 		eventually(t, func() error {
 			sink.mu.Lock()

@@ -283,6 +283,11 @@ type queueSpot struct {
 	WaitMs   int64 `json:"wait_ms"`
 }
 
+// spot is the spot of the entry at pos (0: none), with its estimated wait.
+func (q *queueGrain) spot(pos int) queueSpot {
+	return queueSpot{Position: pos, WaitMs: q.waitEstimate(pos, nowMs()).Milliseconds()}
+}
+
 type enqueueReq struct {
 	Entry waitEntry `json:"entry"`
 }
@@ -391,15 +396,16 @@ func (q *queueGrain) handle(g *grain, ctx actor.Context, op string, body []byte)
 		if err := decode(body, &s); err != nil {
 			return nil, err
 		}
-		p := q.position(s)
-		return queueSpot{Position: p, WaitMs: q.waitEstimate(p, nowMs()).Milliseconds()}, nil
+		return q.spot(q.position(s)), nil
 	case "enqueue":
+		// Answered with the entry's spot, so the thread's answer needs no
+		// second question.
 		var r enqueueReq
 		if err := decode(body, &r); err != nil {
 			return nil, err
 		}
 		if p := q.position(r.Entry.Session); p > 0 {
-			return p, nil
+			return q.spot(p), nil
 		}
 		if len(q.Waiting) >= g.d.cfg.MaxWaiting {
 			return nil, rejected(pb.Code_BUSY, "queue %s has %d waiting, limit %d", q.Skill, len(q.Waiting), g.d.cfg.MaxWaiting)
@@ -414,7 +420,7 @@ func (q *queueGrain) handle(g *grain, ctx actor.Context, op string, body []byte)
 		g.d.event(Event{Kind: "enqueue", Queue: q.Skill, Session: e.Session, Since: e.Since})
 		ctx.Send(ctx.Self(), selfMsg{what: "dispatch"})
 		q.positionsChanged(ctx)
-		return i + 1, nil
+		return q.spot(i + 1), nil
 	case "reprioritize":
 		var r reprioritizeReq
 		if err := decode(body, &r); err != nil {
@@ -433,7 +439,7 @@ func (q *queueGrain) handle(g *grain, ctx actor.Context, op string, body []byte)
 		}
 		ctx.Send(ctx.Self(), selfMsg{what: "dispatch"})
 		q.positionsChanged(ctx)
-		return i + 1, nil
+		return q.spot(i + 1), nil
 	case "withdraw":
 		var r withdrawReq
 		if err := decode(body, &r); err != nil {

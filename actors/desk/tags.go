@@ -79,7 +79,7 @@ func (t *threadGrain) tag(g *grain, ctx actor.Context, r tagReq) (any, error) {
 		}
 	}
 	if slices.Equal(next, s.Tags) {
-		return t.info(g, 0), nil
+		return t.info(g, queueSpot{}), nil
 	}
 	if len(next) > g.d.cfg.MaxSessionTags {
 		return nil, rejected(pb.Code_TOO_MANY, "the session would have %d tags, limit %d", len(next), g.d.cfg.MaxSessionTags)
@@ -94,7 +94,7 @@ func (t *threadGrain) tag(g *grain, ctx actor.Context, r tagReq) (any, error) {
 	if on := g.d.cfg.OnTags; on != nil {
 		on(TagsEvent{Session: s.ID, Conv: t.Conv, Version: s.TagsVersion, By: r.By, AtMs: nowMs(), Tags: slices.Clone(next)})
 	}
-	return t.info(g, 0), nil
+	return t.info(g, queueSpot{}), nil
 }
 
 // Tag adds and removes tags of the current session of conv for by (the

@@ -230,7 +230,7 @@ func (t *threadGrain) load(g *grain, blob []byte, found bool) error {
 
 func (t *threadGrain) open() bool { return t.Session != nil && t.Session.State != StateClosed }
 
-func (t *threadGrain) info(g *grain, pos int) SessionInfo {
+func (t *threadGrain) info(g *grain, spot queueSpot) SessionInfo {
 	in := SessionInfo{Conv: t.Conv, Customer: t.who(), Line: t.Line, State: StateClosed}
 	if s := t.Session; s != nil {
 		in.Session, in.State, in.Scene, in.Queue, in.Bot, in.Notes, in.Tags, in.Rating = s.ID, s.State, s.Scene, s.Queue, s.Bot, s.Notes, s.Tags, s.Rating
@@ -243,12 +243,10 @@ func (t *threadGrain) info(g *grain, pos int) SessionInfo {
 			in.AnswerByMs = s.AnswerBy
 		}
 		if s.State == StateQueued {
-			var spot queueSpot
-			if err := g.d.call(context.Background(), KindQueue, s.Queue, "spot", s.ID, &spot); err == nil {
-				pos = spot.Position
-				in.QueueWaitMs = spot.WaitMs
+			if spot.Position == 0 { // not just answered by the queue: ask it
+				_ = g.d.call(context.Background(), KindQueue, s.Queue, "spot", s.ID, &spot)
 			}
-			in.QueuePosition = pos
+			in.QueuePosition, in.QueueWaitMs = spot.Position, spot.WaitMs
 		}
 	}
 	return in
@@ -318,7 +316,7 @@ func (t *threadGrain) handle(g *grain, ctx actor.Context, op string, body []byte
 	defer t.arm(g, ctx)
 	switch op {
 	case "get":
-		return t.info(g, 0), nil
+		return t.info(g, queueSpot{}), nil
 	case "enter":
 		var r enterReq
 		if err := decode(body, &r); err != nil {
@@ -355,14 +353,14 @@ func (t *threadGrain) handle(g *grain, ctx actor.Context, op string, body []byte
 			// as the metrics count it.
 			s.Due = g.d.cfg.dueAt(nowMs(), s.Target, s.Hours)
 		}
-		pos, err := t.step(g, s.Step+1)
+		spot, err := t.step(g, s.Step+1)
 		if err != nil {
 			return nil, err
 		}
 		if err := g.save(ctx); err != nil {
 			return nil, err
 		}
-		return t.info(g, pos), nil
+		return t.info(g, spot), nil
 	case "wake":
 		// Activated by the roster after a start-up: "started" did the
 		// repairs. A thread no longer open unlists itself (here, between
@@ -477,7 +475,7 @@ func (t *threadGrain) handle(g *grain, ctx actor.Context, op string, body []byte
 			return nil, err
 		}
 		s.Agent = ""
-		pos, err := t.queue(g, s.Queue, s.Since, "")
+		spot, err := t.queue(g, s.Queue, s.Since, "")
 		if err != nil {
 			return nil, err
 		}
@@ -485,7 +483,7 @@ func (t *threadGrain) handle(g *grain, ctx actor.Context, op string, body []byte
 			return nil, err
 		}
 		g.d.event(Event{Kind: "unassign", Session: s.ID, Agent: r.Agent})
-		return t.info(g, pos), nil
+		return t.info(g, spot), nil
 	}
 	return nil, invalid("unknown op %q", op)
 }
@@ -501,7 +499,7 @@ func (t *threadGrain) enter(g *grain, ctx actor.Context, r enterReq) (_ any, err
 		if s := t.Session; r.By != "" && (s.State != StateAssigned || s.Agent != r.By) {
 			return nil, rejected(pb.Code_EXISTS, "%s has an open session in line %s (%s)", t.who(), t.Line, s.State)
 		}
-		return t.info(g, 0), nil
+		return t.info(g, queueSpot{}), nil
 	}
 	// A rating of the last session whose step is not written yet goes
 	// first, into that session's conversation: the next session replaces
@@ -567,7 +565,7 @@ func (t *threadGrain) enter(g *grain, ctx actor.Context, r enterReq) (_ any, err
 		return t.reach(g, ctx, r, token, start)
 	}
 	return t.begin(g, ctx, &session{Scene: r.Scene, Data: r.Data, Route: r.Route, Prefer: prefer}, start, r.lineSettings,
-		func(s *session) (int, error) { return t.step(g, 0) })
+		func(s *session) (queueSpot, error) { return t.step(g, 0) })
 }
 
 // convID is the customer's conversation of generation gen in the line.
@@ -593,16 +591,16 @@ func (t *threadGrain) reach(g *grain, ctx actor.Context, r enterReq, token uint6
 	first := max(firstQueueStep(r.Route), 0)
 	start["outbound"], start["by"] = true, r.By
 	s := &session{Scene: r.Scene, Data: r.Data, Route: r.Route[first:]}
-	return t.begin(g, ctx, s, start, lineSettings{}, func(s *session) (int, error) {
+	return t.begin(g, ctx, s, start, lineSettings{}, func(s *session) (queueSpot, error) {
 		step := map[string]any{"desk": "transfer", "from": "", "to": "user:" + r.By, "by": r.By, "outbound": true}
 		if err := t.record(g, r.By, step, []string{r.By}, nil, nil); err != nil {
-			return 0, err
+			return queueSpot{}, err
 		}
 		q, _ := stepQueue(s.Route[0])
 		s.State, s.Queue, s.Agent, s.Token, s.Served = StateAssigned, q, r.By, token, true
 		t.LastAgent = r.By
 		g.d.event(Event{Kind: "assign", Session: s.ID, Agent: r.By})
-		return 0, nil
+		return queueSpot{}, nil
 	})
 }
 
@@ -610,7 +608,7 @@ func (t *threadGrain) reach(g *grain, ctx actor.Context, r enterReq, token uint6
 // start (the event start, with the line's first-response target and
 // hours), tells the customer when a closed line opens (line.Hours, nil if
 // always open) and takes its route's first step.
-func (t *threadGrain) begin(g *grain, ctx actor.Context, s *session, start map[string]any, line lineSettings, first func(*session) (int, error)) (any, error) {
+func (t *threadGrain) begin(g *grain, ctx actor.Context, s *session, start map[string]any, line lineSettings, first func(*session) (queueSpot, error)) (any, error) {
 	// Listed first: a crash after the session opened must find it listed
 	// (a listed thread whose session never opened is dropped by the wake).
 	rctx, cancel := context.WithTimeout(context.Background(), 2*g.d.rt.Config().RequestTimeout)
@@ -645,14 +643,14 @@ func (t *threadGrain) begin(g *grain, ctx actor.Context, s *session, start map[s
 	if err := t.afterHours(g, line.Hours); err != nil {
 		return nil, err
 	}
-	pos, err := first(s)
+	spot, err := first(s)
 	if err != nil {
 		return nil, err
 	}
 	if err := g.save(ctx); err != nil {
 		return nil, err
 	}
-	return t.info(g, pos), nil
+	return t.info(g, spot), nil
 }
 
 // unlist drops the thread from its roster shard. It waits for the answer,
@@ -694,16 +692,16 @@ func (t *threadGrain) reopen(g *grain, ctx actor.Context, r messageNote) (any, e
 	}
 	return t.begin(g, ctx, &session{Scene: last.Scene, Data: last.Data, Route: last.Route, Prefer: prefer},
 		map[string]any{"desk": "start", "line": t.Line, "scene": last.Scene, "data": last.Data, "reopened_by": r.Seq}, t.lineSettings(g),
-		func(s *session) (int, error) { return t.step(g, 0) })
+		func(s *session) (queueSpot, error) { return t.step(g, 0) })
 }
 
-// step moves the session to route step i; it returns the queue position.
-func (t *threadGrain) step(g *grain, i int) (int, error) {
+// step moves the session to route step i; it returns its queue spot.
+func (t *threadGrain) step(g *grain, i int) (queueSpot, error) {
 	s := t.Session
 	s.Step = i
 	if b, ok := g.d.stepBot(s.Route[i]); ok {
 		s.State, s.Bot = StateBot, b
-		return 0, nil
+		return queueSpot{}, nil
 	}
 	q, _ := stepQueue(s.Route[i])
 	return t.queue(g, q, nowMs(), s.Prefer)
@@ -720,23 +718,23 @@ func (t *threadGrain) waitEntry() waitEntry {
 }
 
 // queue puts the session in queue q, ordered by since.
-func (t *threadGrain) queue(g *grain, q string, since int64, prefer string) (int, error) {
+func (t *threadGrain) queue(g *grain, q string, since int64, prefer string) (queueSpot, error) {
 	s := t.Session
 	now := nowMs()
 	s.State, s.Queue, s.Since, s.Entered, s.Agent, s.Prefer = StateQueued, q, since, now, "", prefer
 	s.AnswerBy, s.AnswerAfter = 0, 0
 	s.OverflowAt = t.overflowAt(q, now)
 	e := t.waitEntry()
-	var pos int
+	var spot queueSpot
 	ctx, cancel := context.WithTimeout(context.Background(), 2*g.d.rt.Config().RequestTimeout)
 	defer cancel()
-	if err := g.d.call(ctx, KindQueue, q, "enqueue", enqueueReq{Entry: e}, &pos); err != nil {
-		return 0, fmt.Errorf("queue %s: %w", q, err)
+	if err := g.d.call(ctx, KindQueue, q, "enqueue", enqueueReq{Entry: e}, &spot); err != nil {
+		return queueSpot{}, fmt.Errorf("queue %s: %w", q, err)
 	}
-	if err := t.record(g, System, map[string]any{"desk": "queued", "queue": q, "position": pos}, nil, nil, nil); err != nil {
-		return 0, err
+	if err := t.record(g, System, map[string]any{"desk": "queued", "queue": q, "position": spot.Position}, nil, nil, nil); err != nil {
+		return queueSpot{}, err
 	}
-	return pos, nil
+	return spot, nil
 }
 
 // overflowAt is when a session that waits in queue q from now overflows:
@@ -808,29 +806,29 @@ func (t *threadGrain) overflow(g *grain, ctx actor.Context) {
 // and the queue it left told last (leave: how it left). Until the state
 // is saved q's offers find the session in the old queue, and are
 // answered "gone"; should the old queue not hear, its next offer is.
-func (t *threadGrain) moveToQueue(g *grain, ctx actor.Context, cctx context.Context, by, q string, step map[string]any, update func(), leave withdrawReq) (int, error) {
+func (t *threadGrain) moveToQueue(g *grain, ctx actor.Context, cctx context.Context, by, q string, step map[string]any, update func(), leave withdrawReq) (queueSpot, error) {
 	s := t.Session
 	left := s.Queue
 	e := t.waitEntry()
 	e.Prefer = ""
-	var pos int
-	if err := g.d.call(cctx, KindQueue, q, "enqueue", enqueueReq{Entry: e}, &pos); err != nil {
-		return 0, fmt.Errorf("queue %s: %w", q, err)
+	var spot queueSpot
+	if err := g.d.call(cctx, KindQueue, q, "enqueue", enqueueReq{Entry: e}, &spot); err != nil {
+		return queueSpot{}, fmt.Errorf("queue %s: %w", q, err)
 	}
 	if err := t.record(g, by, step, nil, nil, nil); err != nil {
-		return 0, err
+		return queueSpot{}, err
 	}
-	if err := t.record(g, System, map[string]any{"desk": "queued", "queue": q, "position": pos}, nil, nil, nil); err != nil {
-		return 0, err
+	if err := t.record(g, System, map[string]any{"desk": "queued", "queue": q, "position": spot.Position}, nil, nil, nil); err != nil {
+		return queueSpot{}, err
 	}
 	s.Queue, s.Prefer = q, ""
 	update()
 	if err := g.save(ctx); err != nil {
-		return 0, err
+		return queueSpot{}, err
 	}
 	leave.Session = s.ID
 	t.leftQueue(g, cctx, left, leave)
-	return pos, nil
+	return spot, nil
 }
 
 // leftQueue tells queue q that the waiting session left it other than
@@ -970,7 +968,7 @@ func (t *threadGrain) transfer(g *grain, ctx actor.Context, r transferReq) (any,
 		g.d.event(Event{Kind: "unassign", Session: s.ID, Agent: from})
 		g.d.event(Event{Kind: "assign", Session: s.ID, Agent: arg})
 		_ = g.d.call(cctx, KindAgent, from, "release", offer{Session: s.ID}, nil)
-		return t.info(g, 0), nil
+		return t.info(g, queueSpot{}), nil
 	case kind == "queue" && validName(arg):
 		if err := t.record(g, r.By, step, nil, nil, []string{from}); err != nil {
 			return nil, err
@@ -980,7 +978,7 @@ func (t *threadGrain) transfer(g *grain, ctx actor.Context, r transferReq) (any,
 		if err := g.d.call(cctx, KindAgent, from, "release", offer{Session: s.ID}, nil); err != nil {
 			return nil, err
 		}
-		pos, err := t.queue(g, arg, nowMs(), "")
+		spot, err := t.queue(g, arg, nowMs(), "")
 		if err != nil {
 			return nil, err
 		}
@@ -988,7 +986,7 @@ func (t *threadGrain) transfer(g *grain, ctx actor.Context, r transferReq) (any,
 			return nil, err
 		}
 		g.d.event(Event{Kind: "unassign", Session: s.ID, Agent: from})
-		return t.info(g, pos), nil
+		return t.info(g, spot), nil
 	}
 	return nil, invalid("transfer to %q (want user:ID of another agent or queue:SKILL)", r.To)
 }
@@ -1036,20 +1034,20 @@ func (t *threadGrain) moveWaiting(g *grain, ctx actor.Context, cctx context.Cont
 		}
 		g.d.event(Event{Kind: "assign", Queue: left, Session: s.ID, Agent: arg})
 		t.leftQueue(g, cctx, left, withdrawReq{Session: s.ID, Agent: arg, WaitMs: wait})
-		return t.info(g, 0), nil
+		return t.info(g, queueSpot{}), nil
 	case kind == "queue" && validName(arg):
 		if arg == left {
 			return nil, invalid("%s waits in queue %s already", t.Conv, arg)
 		}
 		step := map[string]any{"desk": "transfer", "queue": left, "to": r.To, "by": r.By}
-		pos, err := t.moveToQueue(g, ctx, cctx, r.By, arg, step, func() {
+		spot, err := t.moveToQueue(g, ctx, cctx, r.By, arg, step, func() {
 			s.OverflowAt = t.overflowAt(arg, nowMs())
 			note()
 		}, withdrawReq{})
 		if err != nil {
 			return nil, err
 		}
-		return t.info(g, pos), nil
+		return t.info(g, spot), nil
 	}
 	return nil, invalid("transfer to %q (want user:ID of an agent or queue:SKILL)", r.To)
 }
@@ -1110,7 +1108,7 @@ func (t *threadGrain) close(g *grain, ctx actor.Context, r closeReq) (any, error
 	if was == StateAssigned {
 		g.d.event(Event{Kind: "unassign", Session: s.ID, Agent: s.Agent})
 	}
-	return t.info(g, 0), nil
+	return t.info(g, queueSpot{}), nil
 }
 
 // arm starts the inactivity timer of an open session.
