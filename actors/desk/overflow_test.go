@@ -1,12 +1,16 @@
 package desk_test
 
 import (
+	"errors"
 	"fmt"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/actors/desk"
+	"github.com/switchboard-im/switchboard/storage"
 )
 
 // A route step's wait is named and bounded: 1 s to 24 h, never on the
@@ -115,5 +119,124 @@ func TestRouteOverflow(t *testing.T) {
 	time.Sleep(2500 * time.Millisecond)
 	if in, err := d.Session(ctx, "a1", s2.Conv); err != nil || agentOf(in) != "a1" || len(stepsOf(deskEvents(t, n, "c2", s2.Conv), "overflow")) != 0 {
 		t.Fatalf("c2 after its step's wait: %+v %v, want a1's, no overflow", in, err)
+	}
+}
+
+// TestOverflowCountedWhenItsWithdrawIsLost: a session overflows from a1's
+// own queue to the care team, and the old queue's save of the withdraw
+// fails (its node crashed then, as far as the queue knows): the queue
+// comes back with the session still waiting and counts no overflow. When
+// a1 comes online the queue offers it; the thread answers that it
+// overflowed from there, so the queue counts it then. Before, it answered
+// only "gone", and the live count stayed one below the log's.
+func TestOverflowCountedWhenItsWithdrawIsLost(t *testing.T) {
+	store := openStore(t)
+	gated := &gatedStore{killableStore: &killableStore{Store: store}, save: "desk/" + desk.KindQueue + "/@a1"}
+	n := startQuickNode(t, gated, desk.Config{})
+	ctx := tctx(t)
+	d := n.Desk
+	if _, err := d.SetScene(ctx, desk.Scene{Name: "mine", Line: "l", Route: []string{"agent:a1/1s", "queue:care"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "a1", Status: ptr(desk.Away), Capacity: ptr(1)}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := d.Enter(ctx, "c1", "mine")
+	if err != nil || s.Queue != "@a1" {
+		t.Fatalf("c1 enters: %+v %v, want waiting for a1", s, err)
+	}
+	gated.shut.Store(true) // from now on @a1 cannot save: the overflow's withdraw fails
+	eventually(t, func() error {
+		if in, _ := d.Session(ctx, "c1", s.Conv); in.Queue != "care" || gated.refused.Load() == 0 {
+			return fmt.Errorf("c1 %+v, %d saves refused: want overflowed to care, the withdraw refused", in, gated.refused.Load())
+		}
+		return nil
+	})
+	gated.shut.Store(false)
+
+	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "a1", Status: ptr(desk.Online)}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() error {
+		q, err := d.Queue(ctx, "@a1")
+		if err != nil || len(q.Waiting) != 0 || q.Stats.Overflowed != 1 {
+			return fmt.Errorf("a1's own queue: %+v %v, want empty, one overflowed", q, err)
+		}
+		return nil
+	})
+	recount, err := desk.Recount(ctx, store)
+	if err != nil || recount["@a1"].Overflowed != 1 {
+		t.Fatalf("recount of @a1: %+v %v, want the one overflow", recount["@a1"], err)
+	}
+	if in, err := d.Session(ctx, "c1", s.Conv); err != nil || in.Queue != "care" || in.Agent != nil {
+		t.Fatalf("c1 after a1's offer: %+v %v, want still waiting in care", in, err)
+	}
+}
+
+// TestOverflowCutByACrash: the node dies after the thread recorded a
+// session's overflow and before it saved the move. The next activation
+// finishes the overflow: the log's step takes effect, and the queue it
+// left counts it. Before, the activation served the session from the
+// queue it had left in the log: a1 took it there, and the queue counted
+// an assignment where the log says it overflowed.
+func TestOverflowCutByACrash(t *testing.T) {
+	store := openStore(t)
+	handle := &killableStore{Store: store}
+	var cut atomic.Bool
+	gated := &gatedStore{killableStore: handle, afterAppend: func(_ string, msgs []storage.Message) {
+		for _, m := range msgs {
+			if m.Kind == storage.MsgSystem && strings.Contains(string(m.Body), `"desk":"overflow"`) && cut.CompareAndSwap(false, true) {
+				handle.kill() // the step is in the log; nothing after it is saved
+			}
+		}
+	}}
+	n := startNode(t, gated, desk.Config{})
+	ctx := tctx(t)
+	if _, err := n.Desk.SetScene(ctx, desk.Scene{Name: "mine", Line: "l", Route: []string{"agent:a1/1s", "queue:care"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.Desk.SetAgent(ctx, desk.AgentUpdate{User: "a1", Status: ptr(desk.Away), Capacity: ptr(1)}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := n.Desk.Enter(ctx, "c1", "mine")
+	if err != nil || s.Queue != "@a1" {
+		t.Fatalf("c1 enters: %+v %v, want waiting for a1", s, err)
+	}
+	eventually(t, func() error {
+		if !cut.Load() {
+			return errors.New("no overflow recorded yet")
+		}
+		return nil
+	})
+	n.Stop(false)
+	// The new node's start-up would wake the thread, which then finishes
+	// the overflow at once. Here a1's queue reaches it first: its roster
+	// forgets it (as for a thread listed before rosters existed).
+	saveCheckpoint(t, store, "desk/"+desk.KindRoster+"/"+desk.RosterOfForTest("l/c1"), map[string]any{"open": map[string]bool{}})
+
+	n = startNode(t, store, desk.Config{})
+	d := n.Desk
+	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "a1", Status: ptr(desk.Online)}); err != nil {
+		t.Fatal(err)
+	}
+	// Asking for the session would wake the thread: watch the queue.
+	eventually(t, func() error {
+		if q, err := d.Queue(ctx, "@a1"); err != nil || len(q.Waiting) != 0 {
+			return fmt.Errorf("a1's own queue: %+v %v, want c1 gone from it", q, err)
+		}
+		return nil
+	})
+	if q, err := d.Queue(ctx, "@a1"); err != nil || q.Stats.Overflowed != 1 || q.Stats.Assigned != 0 {
+		t.Fatalf("a1's own queue: %+v %v, want one overflowed, none assigned", q, err)
+	}
+	eventually(t, func() error {
+		if in, err := d.Session(ctx, "c1", s.Conv); err != nil || in.Queue != "care" || in.State != desk.StateQueued {
+			return fmt.Errorf("c1: %+v %v, want waiting in care", in, err)
+		}
+		return nil
+	})
+	recount, err := desk.Recount(ctx, store)
+	if err != nil || recount["@a1"].Overflowed != 1 || recount["@a1"].Assigned != 0 {
+		t.Fatalf("recount of @a1: %+v %v, want the one overflow", recount["@a1"], err)
 	}
 }

@@ -323,12 +323,15 @@ type assignReq struct {
 
 // assignAnswer is the thread's answer, passed back to the queue.
 type assignAnswer struct {
-	Session string    `json:"session"`
-	Agent   string    `json:"agent"`
-	Taken   bool      `json:"taken"`
-	Gone    bool      `json:"gone"` // the session no longer waits here
-	WaitMs  int64     `json:"wait_ms"`
-	View    agentView `json:"view"`
+	Session string `json:"session"`
+	Agent   string `json:"agent"`
+	Taken   bool   `json:"taken"`
+	Gone    bool   `json:"gone"` // the session no longer waits here
+	// Overflow: gone because it overflowed to its route's next step (the
+	// queue had not heard: its withdraw was lost to a crash).
+	Overflow bool      `json:"overflow,omitempty"`
+	WaitMs   int64     `json:"wait_ms"`
+	View     agentView `json:"view"`
 }
 
 func (q *queueGrain) state() any { return q }
@@ -535,10 +538,13 @@ func (q *queueGrain) answer(g *grain, ctx actor.Context, a assignAnswer) error {
 	removed := false
 	if i := q.position(a.Session) - 1; i >= 0 && (a.Taken || a.Gone) {
 		q.Waiting = append(q.Waiting[:i], q.Waiting[i+1:]...)
-		if a.Taken {
+		switch {
+		case a.Taken:
 			q.Stats.Assigned++
 			q.Stats.WaitMsSum += a.WaitMs
 			q.noteAssigned(nowMs())
+		case a.Overflow:
+			q.Stats.Overflowed++
 		}
 		removed = true
 	}
@@ -546,8 +552,11 @@ func (q *queueGrain) answer(g *grain, ctx actor.Context, a assignAnswer) error {
 		return err
 	}
 	if removed {
-		if a.Taken {
+		switch {
+		case a.Taken:
 			observeAssigned(q.Skill, a.WaitMs)
+		case a.Overflow:
+			overflowed.WithLabelValues(q.Skill).Inc()
 		}
 		g.d.event(Event{Kind: "dequeue", Queue: q.Skill, Session: a.Session, Agent: a.Agent})
 		q.positionsChanged(ctx)

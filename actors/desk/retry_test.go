@@ -27,8 +27,12 @@ import (
 type gatedStore struct {
 	*killableStore
 	checkpoint, conv string
-	shut             atomic.Bool
-	refused          atomic.Int64
+	save             string // a checkpoint whose fenced saves the gate refuses
+	// afterAppend, if set, sees every append once it is durable, before
+	// its caller hears so.
+	afterAppend func(conv string, msgs []storage.Message)
+	shut        atomic.Bool
+	refused     atomic.Int64
 }
 
 var errGated = errors.New("gated by the test")
@@ -48,11 +52,22 @@ func (s *gatedStore) LoadCheckpoint(ctx context.Context, key string) (storage.Ch
 	return s.killableStore.LoadCheckpoint(ctx, key)
 }
 
+func (s *gatedStore) SaveCheckpointFenced(ctx context.Context, cp storage.Checkpoint, epoch uint64) error {
+	if err := s.gate(s.save != "" && cp.Key == s.save); err != nil {
+		return err
+	}
+	return s.killableStore.SaveCheckpointFenced(ctx, cp, epoch)
+}
+
 func (s *gatedStore) AppendMessages(ctx context.Context, conv string, epoch uint64, msgs []storage.Message) error {
 	if err := s.gate(conv == s.conv); err != nil {
 		return err
 	}
-	return s.killableStore.AppendMessages(ctx, conv, epoch, msgs)
+	err := s.killableStore.AppendMessages(ctx, conv, epoch, msgs)
+	if err == nil && s.afterAppend != nil {
+		s.afterAppend(conv, msgs)
+	}
+	return err
 }
 
 func (s *gatedStore) AppendMessagesAsync(ctx context.Context, conv string, epoch uint64, msgs []storage.Message, done func(error)) {
@@ -60,7 +75,12 @@ func (s *gatedStore) AppendMessagesAsync(ctx context.Context, conv string, epoch
 		done(err)
 		return
 	}
-	s.killableStore.AppendMessagesAsync(ctx, conv, epoch, msgs, done)
+	s.killableStore.AppendMessagesAsync(ctx, conv, epoch, msgs, func(err error) {
+		if err == nil && s.afterAppend != nil {
+			s.afterAppend(conv, msgs)
+		}
+		done(err)
+	})
 }
 
 // startQuickNode starts a node whose grain requests give up after 200 ms,

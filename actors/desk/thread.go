@@ -75,6 +75,11 @@ type session struct {
 	// step (Unix ms; 0: it waits until an agent takes it), set while it
 	// waits in a step's queue whose step has a wait (queue:vip/2m).
 	OverflowAt int64 `json:"overflow_at_ms,omitempty"`
+	// Overflowing: the overflow is under way, saved before it is
+	// recorded, so an activation after a crash finishes it (its deadline
+	// has passed) instead of serving the session from the queue it left
+	// in the log.
+	Overflowing bool `json:"overflowing,omitempty"`
 	// Served: an agent has had the session. Its queue entries no longer
 	// carry the due time: whether that agent answered is the metrics'
 	// to say (the desk does not follow the agents' messages).
@@ -108,10 +113,11 @@ type threadGrain struct {
 	// ClosedSeq is the seq of the last close: a customer message after it
 	// reopens (one before it was sent while the session was open).
 	ClosedSeq uint64 `json:"closed_seq,omitempty"`
-	// Recent are the latest assignments from a queue (at most
-	// recentAssigns): a queue that lost the answer (a crash) offers the
-	// entry again, maybe after the session moved on, and hears the same
-	// answer, so it counts the assignment exactly once.
+	// Recent are the latest assignments from a queue, and overflows out
+	// of one (at most recentAssigns): a queue that lost the answer or the
+	// overflow's withdraw (a crash) offers the entry again, maybe after
+	// the session moved on, and hears what became of it, so it counts the
+	// assignment or the overflow exactly once.
 	Recent []assignMemo `json:"recent,omitempty"`
 	// Merged: the account this (anonymous) customer was merged into; it
 	// is the thread's customer from then on (merge_thread.go).
@@ -129,13 +135,23 @@ type threadGrain struct {
 	answerArmed   int64
 }
 
-// assignMemo is one assignment of a queue entry (see threadGrain.Recent).
+// assignMemo is one assignment of a queue entry, or its overflow to the
+// route's next step (see threadGrain.Recent).
 type assignMemo struct {
-	Session string `json:"session"`
-	Queue   string `json:"queue"`
-	Entered int64  `json:"entered"`
-	Agent   string `json:"agent"`
-	WaitMs  int64  `json:"wait_ms"`
+	Session  string `json:"session"`
+	Queue    string `json:"queue"`
+	Entered  int64  `json:"entered"`
+	Agent    string `json:"agent,omitempty"`
+	WaitMs   int64  `json:"wait_ms,omitempty"`
+	Overflow bool   `json:"overflow,omitempty"`
+}
+
+// remember adds m to Recent, keeping the last recentAssigns.
+func (t *threadGrain) remember(m assignMemo) {
+	t.Recent = append(t.Recent, m)
+	if len(t.Recent) > recentAssigns {
+		t.Recent = t.Recent[len(t.Recent)-recentAssigns:]
+	}
 }
 
 // recentAssigns bounds threadGrain.Recent: a repeated offer comes within
@@ -787,11 +803,19 @@ func (t *threadGrain) overflow(g *grain, ctx actor.Context) {
 	}
 	cctx, cancel := context.WithTimeout(context.Background(), 2*g.d.rt.Config().RequestTimeout)
 	defer cancel()
-	step := map[string]any{"desk": "overflow", "queue": s.Queue, "to": s.Route[next], "after_ms": stepWait(s.Route[s.Step]).Milliseconds()}
-	_, err := t.moveToQueue(g, ctx, cctx, System, q, step, func() {
-		s.Step = next
-		s.OverflowAt = t.overflowAt(q, nowMs())
-	}, withdrawReq{Overflow: true})
+	var err error
+	if !s.Overflowing {
+		s.Overflowing = true
+		err = g.save(ctx)
+	}
+	if err == nil {
+		step := map[string]any{"desk": "overflow", "queue": s.Queue, "to": s.Route[next], "after_ms": stepWait(s.Route[s.Step]).Milliseconds()}
+		_, err = t.moveToQueue(g, ctx, cctx, System, q, step, func() {
+			s.Step = next
+			s.OverflowAt = t.overflowAt(q, nowMs())
+			s.Overflowing = false
+		}, withdrawReq{Overflow: true})
+	}
 	if err != nil && !g.failed {
 		g.d.log.Warn("overflow to the route's next step failed; retrying", "conv", t.Conv, "to", q, "err", err)
 		g.after(ctx, g.d.cfg.OfferTimeout, "overflow")
@@ -821,6 +845,9 @@ func (t *threadGrain) moveToQueue(g *grain, ctx actor.Context, cctx context.Cont
 	if err := t.record(g, System, map[string]any{"desk": "queued", "queue": q, "position": spot.Position}, nil, nil, nil); err != nil {
 		return queueSpot{}, err
 	}
+	if leave.Overflow {
+		t.remember(assignMemo{Session: s.ID, Queue: left, Entered: s.Entered, Overflow: true})
+	}
 	s.Queue, s.Prefer = q, ""
 	update()
 	if err := g.save(ctx); err != nil {
@@ -845,13 +872,24 @@ func (t *threadGrain) assign(g *grain, ctx actor.Context, r assignReq) (any, err
 	ans := assignAnswer{Session: r.Session, Agent: r.Agent}
 	for _, m := range t.Recent {
 		if m.Session == r.Session && m.Queue == r.Queue && m.Entered == r.Entered {
-			// This entry was assigned already; the queue did not hear it.
-			ans.Agent, ans.Taken, ans.WaitMs = m.Agent, true, m.WaitMs
+			// This entry was assigned, or overflowed, already; the queue
+			// did not hear it.
+			if m.Overflow {
+				ans.Gone, ans.Overflow = true, true
+			} else {
+				ans.Agent, ans.Taken, ans.WaitMs = m.Agent, true, m.WaitMs
+			}
 			return ans, nil
 		}
 	}
 	if !t.open() || s.ID != r.Session || s.State != StateQueued || s.Queue != r.Queue || s.Closing != nil {
 		ans.Gone = true
+		return ans, nil
+	}
+	if s.Overflowing {
+		// It leaves this queue (the deferred arm finishes the overflow,
+		// whose withdraw then finds it gone): count it here.
+		ans.Gone, ans.Overflow = true, true
 		return ans, nil
 	}
 	var oa offerAnswer
@@ -870,10 +908,7 @@ func (t *threadGrain) assign(g *grain, ctx actor.Context, r assignReq) (any, err
 	if err != nil {
 		return nil, err
 	}
-	t.Recent = append(t.Recent, assignMemo{Session: s.ID, Queue: r.Queue, Entered: r.Entered, Agent: r.Agent, WaitMs: wait})
-	if len(t.Recent) > recentAssigns {
-		t.Recent = t.Recent[len(t.Recent)-recentAssigns:]
-	}
+	t.remember(assignMemo{Session: s.ID, Queue: r.Queue, Entered: r.Entered, Agent: r.Agent, WaitMs: wait})
 	if err := g.save(ctx); err != nil {
 		return nil, err
 	}
