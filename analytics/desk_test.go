@@ -602,7 +602,8 @@ func TestScheduleCacheBound(t *testing.T) {
 // transfer to it) to the step that ends it: a transfer or a requeue hands
 // it on, the close resolves it. Each counts for the owner, the line and
 // "*", placed by its end; the same assignment written again after a crash
-// neither ends nor restarts the handling, and a close without an owner
+// neither ends nor restarts the handling nor counts its queue wait again,
+// and a close without an owner
 // (abandoned while waiting) handles nothing.
 func TestDeskHandleTime(t *testing.T) {
 	e := newEngine(t, DefaultConfig())
@@ -633,6 +634,10 @@ func TestDeskHandleTime(t *testing.T) {
 		if r.DeskHandled != c.handled || r.DeskResolved != c.resolved || r.AvgHandleMs != c.avgHandleMs {
 			t.Errorf("%s: handled %d, resolved %d, avg %v ms; want %d, %d, %v", c.key, r.DeskHandled, r.DeskResolved, r.AvgHandleMs, c.handled, c.resolved, c.avgHandleMs)
 		}
+	}
+	// Nor does it count a second queue wait: a1 waited for twice.
+	if r := only(t, e, time.Hour, "a1"); r.QueueWaits != 2 || r.AvgQueueWaitMs != 20000 {
+		t.Errorf("a1: %d queue waits, avg %v ms; want 2, 20000", r.QueueWaits, r.AvgQueueWaitMs)
 	}
 }
 

@@ -274,18 +274,19 @@ func (e *Engine) deskStep(cs *convState, d *DeskStep, t int64) {
 	if d.Owner != "" {
 		owner = e.intern(d.Owner)
 	}
-	if d.Op == DeskAssigned {
-		c := agg{queueWaits: 1, queueWaitSum: d.WaitMs}
-		e.contribute(t, owner, cs.line, &c)
-	}
 	if d.Abandoned {
 		c := agg{abandoned: 1}
 		e.contribute(t, 0, cs.line, &c)
 	}
 	if d.Op == DeskAssigned && owner != 0 && owner == cs.owner {
 		// The desk wrote the assignment again after a crash: the owner
-		// keeps the session, its questions and its handling from before.
+		// keeps the session, its questions, its handling and its queue
+		// wait from before.
 		return
+	}
+	if d.Op == DeskAssigned {
+		c := agg{queueWaits: 1, queueWaitSum: d.WaitMs}
+		e.contribute(t, owner, cs.line, &c)
 	}
 	if d.Missed && cs.owner != 0 {
 		// The agent who had it missed it. A requeue written again after a

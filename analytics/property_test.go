@@ -512,7 +512,8 @@ func reference(cfg Config, trace map[string][]Event) referenceResult {
 				case DeskClose:
 					phase, closedAt = deskClosed, ev.Seq
 				}
-				if d.Op == DeskAssigned {
+				if d.Op == DeskAssigned && (d.Owner == "" || d.Owner != holder) {
+					// Not the same assignment written again.
 					place(t, d.Owner, line, agg{queueWaits: 1, queueWaitSum: d.WaitMs}, false)
 				}
 				if d.Abandoned {
