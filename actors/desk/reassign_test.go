@@ -1,12 +1,16 @@
 package desk_test
 
 import (
+	"errors"
 	"fmt"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/actors/desk"
+	"github.com/switchboard-im/switchboard/storage"
 )
 
 // A supervisor reassigns a session an agent holds (an agent who stopped
@@ -218,5 +222,67 @@ func TestSupervisorMovesWaiting(t *testing.T) {
 	}
 	if w, _ := assigned[0]["wait_ms"].(float64); w < 300 || w > float64(time.Since(entered).Milliseconds()) {
 		t.Fatalf("c2's wait %v ms, want from its entering (%v ago), at least 300", assigned[0]["wait_ms"], time.Since(entered))
+	}
+}
+
+// TestSupervisorMoveCountedWhenItsWithdrawIsLost: a supervisor gives a
+// waiting session to a2, and the node dies after the thread saved the
+// assignment, before the care queue heard of it: the queue comes back
+// with the session still waiting. Its next offer of it hears that the
+// entry was taken, and the queue counts the assignment then. Before, the
+// thread answered only "gone", and the live count stayed one below the
+// log's.
+func TestSupervisorMoveCountedWhenItsWithdrawIsLost(t *testing.T) {
+	store := openStore(t)
+	handle := &killableStore{Store: store}
+	var cut atomic.Bool
+	gated := &gatedStore{killableStore: handle, afterSave: func(cp storage.Checkpoint) {
+		if cp.Key == "desk/"+desk.KindThread+"/l/c1" && strings.Contains(string(cp.State), `"state":"assigned"`) && cut.CompareAndSwap(false, true) {
+			handle.kill() // the thread's state is saved; nothing after it is
+		}
+	}}
+	n := startNode(t, gated, desk.Config{})
+	ctx := tctx(t)
+	d := n.Desk
+	careDesk(t, d, 1)
+	for _, u := range []desk.AgentUpdate{
+		{User: "a1", Status: ptr(desk.Away)},
+		{User: "a2", Status: ptr(desk.Online), Capacity: ptr(1), Skills: ptr([]string{"sales"})},
+		{User: "sup", Supervisor: ptr(true)},
+	} {
+		if _, err := d.SetAgent(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err := d.Enter(ctx, "c1", "help")
+	if err != nil || s.State != desk.StateQueued {
+		t.Fatalf("c1 enters: %+v %v, want waiting", s, err)
+	}
+	go func() { _, _ = d.Transfer(ctx, "sup", s.Conv, "user:a2", "") }() // its node dies under it
+	eventually(t, func() error {
+		if !cut.Load() {
+			return errors.New("the assignment is not saved yet")
+		}
+		return nil
+	})
+	n.Stop(false)
+
+	d = startNode(t, store, desk.Config{}).Desk
+	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "a1", Status: ptr(desk.Online)}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() error {
+		q, err := d.Queue(ctx, "care")
+		if err != nil || len(q.Waiting) != 0 || q.Stats.Assigned != 1 {
+			return fmt.Errorf("care: %+v %v, want empty, one assigned", q, err)
+		}
+		return nil
+	})
+	recount, err := desk.Recount(ctx, store)
+	if err != nil || recount["care"].Assigned != 1 {
+		t.Fatalf("recount of care: %+v %v, want the one assignment", recount["care"], err)
+	}
+	if in, err := d.Session(ctx, "sup", s.Conv); err != nil || agentOf(in) != "a2" {
+		t.Fatalf("c1 after a1's offer: %+v %v, want still a2's", in, err)
 	}
 }

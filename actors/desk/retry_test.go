@@ -28,9 +28,10 @@ type gatedStore struct {
 	*killableStore
 	checkpoint, conv string
 	save             string // a checkpoint whose fenced saves the gate refuses
-	// afterAppend, if set, sees every append once it is durable, before
-	// its caller hears so.
+	// afterAppend and afterSave, if set, see every append and fenced
+	// checkpoint save once it is durable, before its caller hears so.
 	afterAppend func(conv string, msgs []storage.Message)
+	afterSave   func(cp storage.Checkpoint)
 	shut        atomic.Bool
 	refused     atomic.Int64
 }
@@ -56,7 +57,11 @@ func (s *gatedStore) SaveCheckpointFenced(ctx context.Context, cp storage.Checkp
 	if err := s.gate(s.save != "" && cp.Key == s.save); err != nil {
 		return err
 	}
-	return s.killableStore.SaveCheckpointFenced(ctx, cp, epoch)
+	err := s.killableStore.SaveCheckpointFenced(ctx, cp, epoch)
+	if err == nil && s.afterSave != nil {
+		s.afterSave(cp)
+	}
+	return err
 }
 
 func (s *gatedStore) AppendMessages(ctx context.Context, conv string, epoch uint64, msgs []storage.Message) error {

@@ -1059,10 +1059,14 @@ func (t *threadGrain) moveWaiting(g *grain, ctx actor.Context, cctx context.Cont
 		if err != nil {
 			return nil, err
 		}
-		wait, err := t.takeFromQueue(g, cctx, r.By, left, arg, token, s.Entered)
+		entered := s.Entered
+		wait, err := t.takeFromQueue(g, cctx, r.By, left, arg, token, entered)
 		if err != nil {
 			return nil, err
 		}
+		// Should the queue miss the withdraw, its next offer of the entry
+		// hears it was taken, and counts it.
+		t.remember(assignMemo{Session: s.ID, Queue: left, Entered: entered, Agent: arg, WaitMs: wait})
 		note()
 		if err := g.save(ctx); err != nil {
 			return nil, err
