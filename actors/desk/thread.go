@@ -1192,7 +1192,10 @@ func (t *threadGrain) self(g *grain, ctx actor.Context, m any) {
 			ctx.Send(ctx.Self(), selfMsg{what: "finish-close"})
 		} else if t.ratingPending() {
 			ctx.Send(ctx.Self(), selfMsg{what: "finish-rating"})
-		} else if t.open() && t.Session.State == StateQueued {
+		} else if t.open() && t.Session.State == StateQueued && !t.Session.Overflowing {
+			// (An overflow under way moves it on: entered again here,
+			// after its queue heard "gone, overflowed", the overflow's
+			// withdraw would count it twice.)
 			g.d.tell(KindQueue, t.Session.Queue, "enqueue", enqueueReq{Entry: t.waitEntry()}, nil)
 		}
 		// Likewise the agent may have lost the session (its requeue
