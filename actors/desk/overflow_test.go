@@ -181,6 +181,42 @@ func TestOverflowCountedWhenItsWithdrawIsLost(t *testing.T) {
 // an assignment where the log says it overflowed.
 func TestOverflowCutByACrash(t *testing.T) {
 	store := openStore(t)
+	s := cutAnOverflow(t, store)
+	ctx := tctx(t)
+	n := startNode(t, store, desk.Config{})
+	d := n.Desk
+	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "a1", Status: ptr(desk.Online)}); err != nil {
+		t.Fatal(err)
+	}
+	// Asking for the session would wake the thread: watch the queue.
+	eventually(t, func() error {
+		if q, err := d.Queue(ctx, "@a1"); err != nil || len(q.Waiting) != 0 {
+			return fmt.Errorf("a1's own queue: %+v %v, want c1 gone from it", q, err)
+		}
+		return nil
+	})
+	if q, err := d.Queue(ctx, "@a1"); err != nil || q.Stats.Overflowed != 1 || q.Stats.Assigned != 0 {
+		t.Fatalf("a1's own queue: %+v %v, want one overflowed, none assigned", q, err)
+	}
+	eventually(t, func() error {
+		if in, err := d.Session(ctx, "c1", s.Conv); err != nil || in.Queue != "care" || in.State != desk.StateQueued {
+			return fmt.Errorf("c1: %+v %v, want waiting in care", in, err)
+		}
+		return nil
+	})
+	recount, err := desk.Recount(ctx, store)
+	if err != nil || recount["@a1"].Overflowed != 1 || recount["@a1"].Assigned != 0 {
+		t.Fatalf("recount of @a1: %+v %v, want the one overflow", recount["@a1"], err)
+	}
+}
+
+// cutAnOverflow enters c1 into a route from a1's own queue (a1 away) to
+// care after 1 s, and kills the node once the overflow is in the log,
+// before the thread saved it. The roster then forgets c1's thread, so the
+// next node's start-up does not wake it: the test chooses what reaches it
+// first.
+func cutAnOverflow(t *testing.T, store storage.Store) desk.SessionInfo {
+	t.Helper()
 	handle := &killableStore{Store: store}
 	var cut atomic.Bool
 	gated := &gatedStore{killableStore: handle, afterAppend: func(_ string, msgs []storage.Message) {
@@ -209,34 +245,91 @@ func TestOverflowCutByACrash(t *testing.T) {
 		return nil
 	})
 	n.Stop(false)
-	// The new node's start-up would wake the thread, which then finishes
-	// the overflow at once. Here a1's queue reaches it first: its roster
-	// forgets it (as for a thread listed before rosters existed).
+	// The roster forgets the thread (as for one listed before rosters
+	// existed).
 	saveCheckpoint(t, store, "desk/"+desk.KindRoster+"/"+desk.RosterOfForTest("l/c1"), map[string]any{"open": map[string]bool{}})
+	return s
+}
 
-	n = startNode(t, store, desk.Config{})
-	d := n.Desk
-	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "a1", Status: ptr(desk.Online)}); err != nil {
+// TestOverflowCutByACrashThenClosed: as TestOverflowCutByACrash, but what
+// reaches the thread after the crash is the customer's close. The request
+// that reaches it first arms the overdue overflow, which runs before the
+// close: the session is abandoned in the queue it overflowed to, and the
+// queue it left counts the overflow the log holds.
+func TestOverflowCutByACrashThenClosed(t *testing.T) {
+	store := openStore(t)
+	s := cutAnOverflow(t, store)
+	d := startNode(t, store, desk.Config{}).Desk
+	ctx := tctx(t)
+	if _, err := d.Close(ctx, "c1", s.Conv, ""); err != nil {
 		t.Fatal(err)
 	}
-	// Asking for the session would wake the thread: watch the queue.
-	eventually(t, func() error {
-		if q, err := d.Queue(ctx, "@a1"); err != nil || len(q.Waiting) != 0 {
-			return fmt.Errorf("a1's own queue: %+v %v, want c1 gone from it", q, err)
+	a1, err := d.Queue(ctx, "@a1")
+	if err != nil || len(a1.Waiting) != 0 || a1.Stats.Overflowed != 1 || a1.Stats.Abandoned != 0 {
+		t.Fatalf("a1's own queue: %+v %v, want one overflowed, none abandoned", a1, err)
+	}
+	care, err := d.Queue(ctx, "care")
+	if err != nil || len(care.Waiting) != 0 || care.Stats.Abandoned != 1 {
+		t.Fatalf("care: %+v %v, want the one abandon", care, err)
+	}
+	recount, err := desk.Recount(ctx, store)
+	if err != nil || recount["@a1"] != a1.Stats || recount["care"] != care.Stats {
+		t.Fatalf("recount %+v %v, want the live counts: @a1 %+v, care %+v", recount, err, a1.Stats, care.Stats)
+	}
+}
+
+// TestOverflowCutThenClosed: an overflow fails half-way (its step is in
+// the log, the session's "queued" in the next queue is not) and waits a
+// minute for its retry; the customer closes meanwhile. The close's first
+// request arms the overflow again, which finishes before the close: the
+// session is abandoned in the queue it overflowed to, and the queue it
+// left counts the logged overflow.
+func TestOverflowCutThenClosed(t *testing.T) {
+	store := openStore(t)
+	var refuse atomic.Bool
+	refuse.Store(true)
+	gated := &gatedStore{killableStore: &killableStore{Store: store}, refuseAppend: func(_ string, msgs []storage.Message) bool {
+		for _, m := range msgs {
+			if refuse.Load() && m.Kind == storage.MsgSystem && strings.Contains(string(m.Body), `"desk":"queued","position"`) && strings.Contains(string(m.Body), `"queue":"care"`) {
+				return true
+			}
 		}
-		return nil
-	})
-	if q, err := d.Queue(ctx, "@a1"); err != nil || q.Stats.Overflowed != 1 || q.Stats.Assigned != 0 {
-		t.Fatalf("a1's own queue: %+v %v, want one overflowed, none assigned", q, err)
+		return false
+	}}
+	d := startNode(t, gated, desk.Config{OfferTimeout: time.Minute}).Desk // the overflow's retry waits
+	ctx := tctx(t)
+	if _, err := d.SetScene(ctx, desk.Scene{Name: "mine", Line: "l", Route: []string{"agent:a1/1s", "queue:care"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "a1", Status: ptr(desk.Away), Capacity: ptr(1)}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := d.Enter(ctx, "c1", "mine")
+	if err != nil || s.Queue != "@a1" {
+		t.Fatalf("c1 enters: %+v %v, want waiting for a1", s, err)
 	}
 	eventually(t, func() error {
-		if in, err := d.Session(ctx, "c1", s.Conv); err != nil || in.Queue != "care" || in.State != desk.StateQueued {
-			return fmt.Errorf("c1: %+v %v, want waiting in care", in, err)
+		if r, err := desk.Recount(ctx, store); err != nil || r["@a1"].Overflowed != 1 {
+			return fmt.Errorf("recount of @a1: %+v %v, want the overflow in the log", r["@a1"], err)
 		}
 		return nil
 	})
+	time.Sleep(200 * time.Millisecond) // the "queued" refused, the overflow waits for its retry
+	refuse.Store(false)
+
+	if _, err := d.Close(ctx, "c1", s.Conv, ""); err != nil {
+		t.Fatal(err)
+	}
+	a1, err := d.Queue(ctx, "@a1")
+	if err != nil || len(a1.Waiting) != 0 || a1.Stats.Overflowed != 1 || a1.Stats.Abandoned != 0 {
+		t.Fatalf("a1's own queue: %+v %v, want one overflowed, none abandoned", a1, err)
+	}
+	care, err := d.Queue(ctx, "care")
+	if err != nil || len(care.Waiting) != 0 || care.Stats.Abandoned != 1 {
+		t.Fatalf("care: %+v %v, want the one abandon", care, err)
+	}
 	recount, err := desk.Recount(ctx, store)
-	if err != nil || recount["@a1"].Overflowed != 1 || recount["@a1"].Assigned != 0 {
-		t.Fatalf("recount of @a1: %+v %v, want the one overflow", recount["@a1"], err)
+	if err != nil || recount["@a1"] != a1.Stats || recount["care"] != care.Stats {
+		t.Fatalf("recount %+v %v, want the live counts: @a1 %+v, care %+v", recount, err, a1.Stats, care.Stats)
 	}
 }

@@ -280,7 +280,19 @@ type QueueInfo struct {
 // wait (ms; 0: none yet).
 type queueSpot struct {
 	Position int   `json:"position"`
-	WaitMs   int64 `json:"wait_ms"`
+	WaitMs   int64 `json:"wait_ms"` // -1: not known (a queue of an earlier version answered)
+}
+
+// UnmarshalJSON also takes the bare position a queue of an earlier
+// version answers an enqueue with (a rolling restart mixes versions).
+func (s *queueSpot) UnmarshalJSON(b []byte) error {
+	var pos int
+	if json.Unmarshal(b, &pos) == nil {
+		*s = queueSpot{Position: pos, WaitMs: -1}
+		return nil
+	}
+	type plain queueSpot
+	return json.Unmarshal(b, (*plain)(s))
 }
 
 // spot is the spot of the entry at pos (0: none), with its estimated wait.
@@ -290,6 +302,9 @@ func (q *queueGrain) spot(pos int) queueSpot {
 
 type enqueueReq struct {
 	Entry waitEntry `json:"entry"`
+	// Spot: answer with the entry's spot; without it (a thread of an
+	// earlier version), with its bare position.
+	Spot bool `json:"spot,omitempty"`
 }
 
 // reprioritizeReq gives a waiting session its customer's new priority.
@@ -407,8 +422,14 @@ func (q *queueGrain) handle(g *grain, ctx actor.Context, op string, body []byte)
 		if err := decode(body, &r); err != nil {
 			return nil, err
 		}
+		answer := func(pos int) any {
+			if r.Spot {
+				return q.spot(pos)
+			}
+			return pos
+		}
 		if p := q.position(r.Entry.Session); p > 0 {
-			return q.spot(p), nil
+			return answer(p), nil
 		}
 		if len(q.Waiting) >= g.d.cfg.MaxWaiting {
 			return nil, rejected(pb.Code_BUSY, "queue %s has %d waiting, limit %d", q.Skill, len(q.Waiting), g.d.cfg.MaxWaiting)
@@ -423,7 +444,7 @@ func (q *queueGrain) handle(g *grain, ctx actor.Context, op string, body []byte)
 		g.d.event(Event{Kind: "enqueue", Queue: q.Skill, Session: e.Session, Since: e.Since})
 		ctx.Send(ctx.Self(), selfMsg{what: "dispatch"})
 		q.positionsChanged(ctx)
-		return q.spot(i + 1), nil
+		return answer(i + 1), nil
 	case "reprioritize":
 		var r reprioritizeReq
 		if err := decode(body, &r); err != nil {
@@ -442,7 +463,7 @@ func (q *queueGrain) handle(g *grain, ctx actor.Context, op string, body []byte)
 		}
 		ctx.Send(ctx.Self(), selfMsg{what: "dispatch"})
 		q.positionsChanged(ctx)
-		return q.spot(i + 1), nil
+		return i + 1, nil
 	case "withdraw":
 		var r withdrawReq
 		if err := decode(body, &r); err != nil {

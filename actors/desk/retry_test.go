@@ -32,8 +32,10 @@ type gatedStore struct {
 	// checkpoint save once it is durable, before its caller hears so.
 	afterAppend func(conv string, msgs []storage.Message)
 	afterSave   func(cp storage.Checkpoint)
-	shut        atomic.Bool
-	refused     atomic.Int64
+	// refuseAppend, if set, fails the appends it returns true for.
+	refuseAppend func(conv string, msgs []storage.Message) bool
+	shut         atomic.Bool
+	refused      atomic.Int64
 }
 
 var errGated = errors.New("gated by the test")
@@ -68,6 +70,9 @@ func (s *gatedStore) AppendMessages(ctx context.Context, conv string, epoch uint
 	if err := s.gate(conv == s.conv); err != nil {
 		return err
 	}
+	if s.refuseAppend != nil && s.refuseAppend(conv, msgs) {
+		return errGated
+	}
 	err := s.killableStore.AppendMessages(ctx, conv, epoch, msgs)
 	if err == nil && s.afterAppend != nil {
 		s.afterAppend(conv, msgs)
@@ -78,6 +83,10 @@ func (s *gatedStore) AppendMessages(ctx context.Context, conv string, epoch uint
 func (s *gatedStore) AppendMessagesAsync(ctx context.Context, conv string, epoch uint64, msgs []storage.Message, done func(error)) {
 	if err := s.gate(conv == s.conv); err != nil {
 		done(err)
+		return
+	}
+	if s.refuseAppend != nil && s.refuseAppend(conv, msgs) {
+		done(errGated)
 		return
 	}
 	s.killableStore.AppendMessagesAsync(ctx, conv, epoch, msgs, func(err error) {

@@ -259,7 +259,7 @@ func (t *threadGrain) info(g *grain, spot queueSpot) SessionInfo {
 			in.AnswerByMs = s.AnswerBy
 		}
 		if s.State == StateQueued {
-			if spot.Position == 0 { // not just answered by the queue: ask it
+			if spot.Position == 0 || spot.WaitMs < 0 { // not just answered by the queue: ask it
 				_ = g.d.call(context.Background(), KindQueue, s.Queue, "spot", s.ID, &spot)
 			}
 			in.QueuePosition, in.QueueWaitMs = spot.Position, spot.WaitMs
@@ -744,7 +744,7 @@ func (t *threadGrain) queue(g *grain, q string, since int64, prefer string) (que
 	var spot queueSpot
 	ctx, cancel := context.WithTimeout(context.Background(), 2*g.d.rt.Config().RequestTimeout)
 	defer cancel()
-	if err := g.d.call(ctx, KindQueue, q, "enqueue", enqueueReq{Entry: e}, &spot); err != nil {
+	if err := g.d.call(ctx, KindQueue, q, "enqueue", enqueueReq{Entry: e, Spot: true}, &spot); err != nil {
 		return queueSpot{}, fmt.Errorf("queue %s: %w", q, err)
 	}
 	if err := t.record(g, System, map[string]any{"desk": "queued", "queue": q, "position": spot.Position}, nil, nil, nil); err != nil {
@@ -836,7 +836,7 @@ func (t *threadGrain) moveToQueue(g *grain, ctx actor.Context, cctx context.Cont
 	e := t.waitEntry()
 	e.Prefer = ""
 	var spot queueSpot
-	if err := g.d.call(cctx, KindQueue, q, "enqueue", enqueueReq{Entry: e}, &spot); err != nil {
+	if err := g.d.call(cctx, KindQueue, q, "enqueue", enqueueReq{Entry: e, Spot: true}, &spot); err != nil {
 		return queueSpot{}, fmt.Errorf("queue %s: %w", q, err)
 	}
 	if err := t.record(g, by, step, nil, nil, nil); err != nil {

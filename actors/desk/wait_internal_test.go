@@ -1,6 +1,7 @@
 package desk
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 )
@@ -48,5 +49,26 @@ func TestWaitSamplesBound(t *testing.T) {
 	q.noteAssigned(waitSamples)
 	if len(q.AssignedAt) != waitSamples || q.AssignedAt[0] != 1 || q.AssignedAt[waitSamples-1] != waitSamples {
 		t.Fatalf("past the bound: %d kept, oldest %d, newest %d", len(q.AssignedAt), q.AssignedAt[0], q.AssignedAt[waitSamples-1])
+	}
+}
+
+// A queue of an earlier version answers an enqueue with the bare
+// position; the thread takes it, without a wait (it asks for the spot).
+func TestSpotOfAnEarlierVersion(t *testing.T) {
+	for _, c := range []struct {
+		answer string
+		want   queueSpot
+	}{
+		{`3`, queueSpot{Position: 3, WaitMs: -1}},
+		{`{"position":2,"wait_ms":40}`, queueSpot{Position: 2, WaitMs: 40}},
+		{`{"position":1,"wait_ms":0}`, queueSpot{Position: 1}},
+	} {
+		var got queueSpot
+		if err := json.Unmarshal([]byte(c.answer), &got); err != nil || got != c.want {
+			t.Errorf("%s: %+v %v, want %+v", c.answer, got, err, c.want)
+		}
+	}
+	if err := json.Unmarshal([]byte(`"x"`), new(queueSpot)); err == nil {
+		t.Error("a string taken for a spot")
 	}
 }
