@@ -44,6 +44,10 @@ func TestRecountOfStepsACrashRepeated(t *testing.T) {
 	write("s:l:cut:1", queued(), assigned(100), abandon())
 	// Recorded twice: the second activation assigned it again.
 	write("s:l:twice:1", queued(), assigned(100), assigned(150))
+	// Recorded, then cut before the save; the session overflowed from
+	// the queue it still waited in.
+	write("s:l:cutover:1", queued(), assigned(70), map[string]any{"desk": "overflow", "queue": "care", "to": "queue:more"},
+		map[string]any{"desk": "queued", "queue": "more"})
 	// Assigned, handed back, then abandoned: both count.
 	write("s:l:back:1", queued(), assigned(40), queued(), abandon())
 
@@ -51,7 +55,7 @@ func TestRecountOfStepsACrashRepeated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := desk.QueueStats{Assigned: 2, WaitMsSum: 190, Abandoned: 2}
+	want := desk.QueueStats{Assigned: 2, WaitMsSum: 190, Abandoned: 2, Overflowed: 1}
 	if got["care"] != want {
 		t.Fatalf("recount of care: %+v, want %+v", got["care"], want)
 	}

@@ -135,14 +135,27 @@ func recountConv(ctx context.Context, store storage.Store, conv string, out map[
 	last := map[string]counted{}
 	// Likewise a close recorded twice (the thread crashed after recording
 	// it, before saving): a session is abandoned once. An abandoning close
-	// after an assignment with no "queued" between ends an assignment that
-	// took no effect (every way back to waiting records "queued"): the
-	// thread recorded it and crashed before saving it, and the customer
-	// left while waiting still. The queue never counted it; neither does
-	// the recount.
+	// or an overflow after an assignment with no "queued" between ends an
+	// assignment that took no effect (every way back to waiting records
+	// "queued"): the thread recorded it and crashed before saving it, and
+	// the session went on waiting. The queue never counted it; neither
+	// does the recount.
 	gone := map[string]bool{}
 	// And an overflow recorded twice: the same queue left twice in a row.
 	overflowedFrom := map[string]string{}
+	// uncountCut takes back the session's counted assignment, if any, at a
+	// step only a waiting session takes (an abandoning close, an
+	// overflow): that assignment took no effect. It returns queue's counts.
+	uncountCut := func(session, queue string) QueueStats {
+		if cut, ok := last[session]; ok {
+			cs := out[cut.queue]
+			cs.Assigned--
+			cs.WaitMsSum -= cut.wait
+			out[cut.queue] = cs
+			delete(last, session)
+		}
+		return out[queue]
+	}
 	for {
 		msgs, err := store.ListMessages(ctx, conv, from, 0, storage.OldestFirst, 1000)
 		if err != nil {
@@ -170,17 +183,11 @@ func recountConv(ctx context.Context, store storage.Store, conv string, out map[
 				st.WaitMsSum += b.WaitMs
 				last[b.Session] = counted{b.Queue, b.WaitMs}
 			case b.Desk == "close" && b.Abandoned && !gone[b.Session]:
-				if cut, ok := last[b.Session]; ok {
-					cs := out[cut.queue]
-					cs.Assigned--
-					cs.WaitMsSum -= cut.wait
-					out[cut.queue] = cs
-					delete(last, b.Session)
-					st = out[b.Queue] // the same queue, as a rule
-				}
+				st = uncountCut(b.Session, b.Queue)
 				st.Abandoned++
 				gone[b.Session] = true
 			case b.Desk == "overflow" && overflowedFrom[b.Session] != b.Queue:
+				st = uncountCut(b.Session, b.Queue)
 				st.Overflowed++
 				overflowedFrom[b.Session] = b.Queue
 			default:
