@@ -135,16 +135,7 @@ func TestOverflowCountedWhenItsWithdrawIsLost(t *testing.T) {
 	n := startQuickNode(t, gated, desk.Config{})
 	ctx := tctx(t)
 	d := n.Desk
-	if _, err := d.SetScene(ctx, desk.Scene{Name: "mine", Line: "l", Route: []string{"agent:a1/1s", "queue:care"}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "a1", Status: ptr(desk.Away), Capacity: ptr(1)}); err != nil {
-		t.Fatal(err)
-	}
-	s, err := d.Enter(ctx, "c1", "mine")
-	if err != nil || s.Queue != "@a1" {
-		t.Fatalf("c1 enters: %+v %v, want waiting for a1", s, err)
-	}
+	s := enterOwnQueue(t, d)
 	gated.shut.Store(true) // from now on @a1 cannot save: the overflow's withdraw fails
 	eventually(t, func() error {
 		if in, _ := d.Session(ctx, "c1", s.Conv); in.Queue != "care" || gated.refused.Load() == 0 {
@@ -227,17 +218,7 @@ func cutAnOverflow(t *testing.T, store storage.Store) desk.SessionInfo {
 		}
 	}}
 	n := startNode(t, gated, desk.Config{})
-	ctx := tctx(t)
-	if _, err := n.Desk.SetScene(ctx, desk.Scene{Name: "mine", Line: "l", Route: []string{"agent:a1/1s", "queue:care"}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := n.Desk.SetAgent(ctx, desk.AgentUpdate{User: "a1", Status: ptr(desk.Away), Capacity: ptr(1)}); err != nil {
-		t.Fatal(err)
-	}
-	s, err := n.Desk.Enter(ctx, "c1", "mine")
-	if err != nil || s.Queue != "@a1" {
-		t.Fatalf("c1 enters: %+v %v, want waiting for a1", s, err)
-	}
+	s := enterOwnQueue(t, n.Desk)
 	eventually(t, func() error {
 		if !cut.Load() {
 			return errors.New("no overflow recorded yet")
@@ -287,16 +268,7 @@ func TestOverflowCutThenClosed(t *testing.T) {
 	}}
 	d := startNode(t, gated, desk.Config{OfferTimeout: time.Minute}).Desk // the overflow's retry waits
 	ctx := tctx(t)
-	if _, err := d.SetScene(ctx, desk.Scene{Name: "mine", Line: "l", Route: []string{"agent:a1/1s", "queue:care"}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "a1", Status: ptr(desk.Away), Capacity: ptr(1)}); err != nil {
-		t.Fatal(err)
-	}
-	s, err := d.Enter(ctx, "c1", "mine")
-	if err != nil || s.Queue != "@a1" {
-		t.Fatalf("c1 enters: %+v %v, want waiting for a1", s, err)
-	}
+	s := enterOwnQueue(t, d)
 	eventually(t, func() error {
 		if r, err := desk.Recount(ctx, store); err != nil || r["@a1"].Overflowed != 1 {
 			return fmt.Errorf("recount of @a1: %+v %v, want the overflow in the log", r["@a1"], err)
@@ -330,4 +302,23 @@ func checkOverflowedThenAbandoned(t *testing.T, d *desk.Desk, store storage.Stor
 	if err != nil || recount["@a1"] != a1.Stats || recount["care"] != care.Stats {
 		t.Fatalf("recount %+v %v, want the live counts: @a1 %+v, care %+v", recount, err, a1.Stats, care.Stats)
 	}
+}
+
+// enterOwnQueue sets a route from a1's own queue (a1 away) to care after
+// 1 s, and enters c1 through it: c1 waits for a1 and overflows a second
+// later.
+func enterOwnQueue(t *testing.T, d *desk.Desk) desk.SessionInfo {
+	t.Helper()
+	ctx := tctx(t)
+	if _, err := d.SetScene(ctx, desk.Scene{Name: "mine", Line: "l", Route: []string{"agent:a1/1s", "queue:care"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "a1", Status: ptr(desk.Away), Capacity: ptr(1)}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := d.Enter(ctx, "c1", "mine")
+	if err != nil || s.Queue != "@a1" {
+		t.Fatalf("c1 enters: %+v %v, want waiting for a1", s, err)
+	}
+	return s
 }
