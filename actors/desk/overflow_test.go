@@ -322,3 +322,60 @@ func enterOwnQueue(t *testing.T, d *desk.Desk) desk.SessionInfo {
 	}
 	return s
 }
+
+// TestLateAnswerKeepsALaterEntry: a thread's answer to an offer reaches
+// the queue late, after the session entered it again. Before, the
+// queue matched answers by session only: the late answer removed the
+// later entry, and the session waited where no offer would ever come.
+func TestLateAnswerKeepsALaterEntry(t *testing.T) {
+	store := openStore(t)
+	n := startQuickNode(t, store, desk.Config{})
+	ctx := tctx(t)
+	d := n.Desk
+	if _, err := d.SetScene(ctx, desk.Scene{Name: "help", Line: "l", Route: []string{"queue:care"}}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := d.Enter(ctx, "c1", "help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var saved struct{ Waiting []desk.WaitEntryForTest }
+	loadCheckpoint(t, store, "desk/"+desk.KindQueue+"/care", &saved)
+	if len(saved.Waiting) != 1 || saved.Waiting[0].Session != s.Session {
+		t.Fatalf("care saved %+v, want c1's session %s waiting", saved.Waiting, s.Session)
+	}
+	first := saved.Waiting[0]
+	waiting := func(want int, after string) {
+		t.Helper()
+		q, err := d.Queue(ctx, "care")
+		if err != nil || len(q.Waiting) != want {
+			t.Fatalf("care after %s: %+v %v, want %d waiting", after, q.Waiting, err, want)
+		}
+	}
+
+	stale := desk.AnswerForTest{Session: s.Session, Gone: true, Entered: first.Entered - 1}
+	if err := d.AnswerOfferForTest(ctx, "care", stale); err != nil {
+		t.Fatal(err)
+	}
+	waiting(1, "an earlier entry's late gone")
+
+	later := first
+	later.Entered += 1000
+	if err := d.EnqueueForTest(ctx, "care", later); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.EnqueueForTest(ctx, "care", first); err != nil {
+		t.Fatal(err)
+	}
+	taken := desk.AnswerForTest{Session: s.Session, Agent: "a9", Taken: true, Entered: first.Entered}
+	if err := d.AnswerOfferForTest(ctx, "care", taken); err != nil {
+		t.Fatal(err)
+	}
+	waiting(1, "the session entered again, then the first entry's late taken")
+
+	own := desk.AnswerForTest{Session: s.Session, Gone: true, Entered: later.Entered}
+	if err := d.AnswerOfferForTest(ctx, "care", own); err != nil {
+		t.Fatal(err)
+	}
+	waiting(0, "the later entry's own gone")
+}

@@ -347,6 +347,10 @@ type assignAnswer struct {
 	Overflow bool      `json:"overflow,omitempty"`
 	WaitMs   int64     `json:"wait_ms"`
 	View     agentView `json:"view"`
+	// Entered echoes the offer's: an answer that comes late must not
+	// remove the session's later entry into this queue (0: a thread of an
+	// earlier version, which does not echo it).
+	Entered int64 `json:"entered,omitempty"`
 }
 
 func (q *queueGrain) state() any { return q }
@@ -428,10 +432,15 @@ func (q *queueGrain) handle(g *grain, ctx actor.Context, op string, body []byte)
 			}
 			return pos
 		}
-		if p := q.position(r.Entry.Session); p > 0 {
-			return answer(p), nil
+		p := q.position(r.Entry.Session)
+		if p > 0 && r.Entry.Entered <= q.Waiting[p-1].Entered {
+			return answer(p), nil // a repeated enqueue, or a late one
 		}
-		if len(q.Waiting) >= g.d.cfg.MaxWaiting {
+		if p > 0 {
+			// It enters again: its earlier entry left (an offer's answer
+			// that has not come yet) and the later one replaces it.
+			q.Waiting = append(q.Waiting[:p-1], q.Waiting[p:]...)
+		} else if len(q.Waiting) >= g.d.cfg.MaxWaiting {
 			return nil, rejected(pb.Code_BUSY, "queue %s has %d waiting, limit %d", q.Skill, len(q.Waiting), g.d.cfg.MaxWaiting)
 		}
 		q.NextSeq++
@@ -557,7 +566,7 @@ func (q *queueGrain) answer(g *grain, ctx actor.Context, a assignAnswer) error {
 	// A taken session is counted even when its answer comes after the
 	// offer timed out: the thread has recorded the assignment.
 	removed := false
-	if i := q.position(a.Session) - 1; i >= 0 && (a.Taken || a.Gone) {
+	if i := q.position(a.Session) - 1; i >= 0 && (a.Taken || a.Gone) && (a.Entered == 0 || a.Entered == q.Waiting[i].Entered) {
 		q.Waiting = append(q.Waiting[:i], q.Waiting[i+1:]...)
 		switch {
 		case a.Taken:

@@ -869,7 +869,7 @@ func (t *threadGrain) leftQueue(g *grain, cctx context.Context, q string, w with
 
 func (t *threadGrain) assign(g *grain, ctx actor.Context, r assignReq) (any, error) {
 	s := t.Session
-	ans := assignAnswer{Session: r.Session, Agent: r.Agent}
+	ans := assignAnswer{Session: r.Session, Agent: r.Agent, Entered: r.Entered}
 	for _, m := range t.Recent {
 		if m.Session == r.Session && m.Queue == r.Queue && m.Entered == r.Entered {
 			// This entry was assigned, or overflowed, already; the queue
