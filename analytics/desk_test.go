@@ -176,6 +176,7 @@ func TestDeskOf(t *testing.T) {
 		{`{"desk":"close","session":"s/1","by":"c1","reason":"resolved","state":"queued","abandoned":true,"queue":"sales"}`,
 			DeskStep{Op: DeskClose, Abandoned: true}},
 		{`{"desk":"close","session":"s/1","by":"a1","reason":"resolved","state":"assigned"}`, DeskStep{Op: DeskClose}},
+		{`{"desk":"overflow","session":"s/1","queue":"care","to":"queue:sales","after_ms":60000}`, DeskStep{Op: DeskOverflow}},
 		{`{"desk":"rating","session":"s/1","score":4,"comment":"quick and kind","agent":"a1"}`,
 			DeskStep{Op: DeskRating, Score: 4, Agent: "a1", Session: "s/1"}},
 		{`{"desk":"rating","session":"s/2","score":1,"bot":"bot"}`, DeskStep{Op: DeskRating, Score: 1, Session: "s/2"}},
@@ -638,6 +639,45 @@ func TestDeskHandleTime(t *testing.T) {
 	// Nor does it count a second queue wait: a1 waited for twice.
 	if r := only(t, e, time.Hour, "a1"); r.QueueWaits != 2 || r.AvgQueueWaitMs != 20000 {
 		t.Errorf("a1: %d queue waits, avg %v ms; want 2, 20000", r.QueueWaits, r.AvgQueueWaitMs)
+	}
+}
+
+// TestDeskCutAssignment: a thread that recorded an assignment and
+// crashed before it took effect leaves the session waiting; the log
+// then holds the assignment followed by an abandoning close or an
+// overflow (docs/DESK.md, "Not yet"). Before, the agent of that
+// assignment was counted as having handled the session (and resolved
+// it, at the abandoning close) though they never had it.
+func TestDeskCutAssignment(t *testing.T) {
+	e := newEngine(t, DefaultConfig())
+	overflow := func(at int64) msg { return msg{who: "sys", at: at, desk: DeskStep{Op: DeskOverflow}} }
+	feed(t, e, events("c1",
+		start(0, "cars"),
+		assigned(10*sec, "a1", 10*sec), // cut by a crash
+		closed(40*sec, true)))          // the customer left while waiting
+	feed(t, e, events("c2",
+		start(0, "cars"),
+		assigned(10*sec, "a1", 10*sec), // cut by a crash
+		overflow(30*sec),               // the session moved on along its route
+		assigned(50*sec, "a2", 20*sec),
+		closed(80*sec, false))) // a2: 30 s, resolved
+	for _, c := range []struct {
+		key               string
+		handled, resolved uint64
+	}{
+		{"a1", 0, 0},
+		{"a2", 1, 1},
+		{"*", 1, 1},
+	} {
+		if r := only(t, e, time.Hour, c.key); r.DeskHandled != c.handled || r.DeskResolved != c.resolved {
+			t.Errorf("%s: handled %d, resolved %d; want %d, %d", c.key, r.DeskHandled, r.DeskResolved, c.handled, c.resolved)
+		}
+	}
+	if r := only(t, e, time.Hour, "a2"); r.AvgHandleMs != 30000 {
+		t.Errorf("a2: avg handle %v ms, want 30000", r.AvgHandleMs)
+	}
+	if r := only(t, e, time.Hour, "*"); r.Abandoned != 1 {
+		t.Errorf("*: %d abandoned, want 1", r.Abandoned)
 	}
 }
 

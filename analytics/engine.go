@@ -267,6 +267,11 @@ func (e *Engine) deskStep(cs *convState, d *DeskStep, t int64) {
 			cs.clockFrom, cs.hasClockFrom = from, true
 		}
 		return
+	case DeskOverflow:
+		// Only a waiting session overflows: an owner now is an agent whose
+		// assignment a crash cut, who never had the session.
+		cs.owner, cs.hasSince = 0, false
+		return
 	case DeskClose:
 		cs.deskPhase, cs.hasAsked, cs.hasClockFrom, cs.hours = deskClosed, false, false, ""
 	}
@@ -310,7 +315,10 @@ func (e *Engine) deskStep(cs *convState, d *DeskStep, t int64) {
 // the time the owner held the session since its assignment or transfer,
 // resolved when d is the close.
 func (e *Engine) handled(cs *convState, d *DeskStep, t int64) {
-	if cs.owner == 0 || !cs.hasSince {
+	// An abandoning close is only written for a waiting session: an
+	// owner then is an agent whose assignment a crash cut, not one who
+	// handled it.
+	if cs.owner == 0 || !cs.hasSince || d.Abandoned {
 		return
 	}
 	c := agg{handled: 1, handleSum: max(0, t-cs.since)}

@@ -62,6 +62,10 @@ const (
 	DeskRequeue    = "requeue"
 	DeskClose      = "close"
 	DeskRating     = "rating"
+	// DeskOverflow: a waiting session moved on along its route. It moves
+	// no owner, but ends an assignment a crash cut (the thread recorded
+	// it and died before it took effect, so the session still waited).
+	DeskOverflow = "overflow"
 )
 
 // RequeueUnanswered is the reason of a requeue step the answer timeout
@@ -69,9 +73,10 @@ const (
 const RequeueUnanswered = "unanswered"
 
 // DeskStep is what the metrics take from a desk system message. Every
-// step but after_hours, handover and rating sets the conversation's
-// owner: Owner after an assignment or a transfer to an agent, nobody
-// after a start, a transfer to a queue, a requeue or a close. A rating
+// step but after_hours, handover, overflow and rating sets the
+// conversation's owner: Owner after an assignment or a transfer to an
+// agent, nobody after a start, a transfer to a queue, a requeue or a
+// close (an overflow drops only an owner a crash left). A rating
 // comes after the close and changes no owner. Start, after_hours,
 // handover and close also set when the session's first response is timed
 // from (docs/METRICS.md, "First response of a desk session").
@@ -196,7 +201,7 @@ func DeskOf(m storage.Message) DeskStep {
 			// Hours too long are none: the step still starts a session.
 			st.Hours, _ = hoursKey(*b.Hours)
 		}
-	case DeskHandover:
+	case DeskHandover, DeskOverflow:
 	case DeskRequeue:
 		st.Missed = b.Reason == RequeueUnanswered
 	case DeskAfterHours:
@@ -238,7 +243,7 @@ func (d *DeskStep) check() error {
 			return errors.New("desk fields without a desk step")
 		}
 		return nil
-	case DeskStart, DeskAfterHours, DeskHandover, DeskAssigned, DeskTransfer, DeskRequeue, DeskClose, DeskRating:
+	case DeskStart, DeskAfterHours, DeskHandover, DeskAssigned, DeskTransfer, DeskRequeue, DeskClose, DeskRating, DeskOverflow:
 	default:
 		return fmt.Errorf("unknown desk step %q", d.Op)
 	}

@@ -135,6 +135,10 @@ func randomStep(rng *rand.Rand, agents []string, conv string, session *int) Desk
 			return DeskStep{Op: DeskAfterHours} // the line never opens again
 		case 2:
 			return DeskStep{Op: DeskStart, Reopened: true, TargetMs: rng.Int64N(2) * rng.Int64N(120000), Hours: randomHours(rng)}
+		case 3:
+			if rng.IntN(2) == 0 {
+				return DeskStep{Op: DeskOverflow}
+			}
 		}
 		return DeskStep{Op: DeskAfterHours, OpensAtMs: base.Add(time.Duration(rng.IntN(4*3600)) * time.Second).UnixMilli()}
 	case 6:
@@ -485,6 +489,10 @@ func reference(cfg Config, trace map[string][]Event) referenceResult {
 					}
 					place(ev.ServerTS.UnixMilli(), d.Agent, line, c, false)
 				}
+			} else if d.Op == DeskOverflow {
+				// Only a waiting session overflows: a holder now had an
+				// assignment a crash cut, and handled nothing.
+				holder, owner, hasSince = "", "", false
 			} else if d.Op == DeskHandover || d.Op == DeskAfterHours {
 				from := ev.ServerTS.UnixMilli()
 				if d.Op == DeskAfterHours {
@@ -527,7 +535,7 @@ func reference(cfg Config, trace map[string][]Event) referenceResult {
 				}
 				// The holder's time with the session ends with any other
 				// owner change; the close resolves it.
-				if holder != "" {
+				if holder != "" && !d.Abandoned { // an abandoned session waited: its holder's assignment was cut
 					c := agg{handled: 1, handleSum: max(0, t-heldFrom)}
 					if d.Op == DeskClose {
 						c.resolved = 1
