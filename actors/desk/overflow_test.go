@@ -324,9 +324,11 @@ func enterOwnQueue(t *testing.T, d *desk.Desk) desk.SessionInfo {
 }
 
 // TestLateAnswerKeepsALaterEntry: a thread's answer to an offer reaches
-// the queue late, after the session entered it again. Before, the
-// queue matched answers by session only: the late answer removed the
-// later entry, and the session waited where no offer would ever come.
+// the queue late, after the offered entry left it (another answer, a
+// withdraw) and the session entered it again. Before, the queue matched
+// answers by session only: the late answer removed the later entry (a
+// taken one counted the assignment again), and the session waited
+// where no offer would ever come.
 func TestLateAnswerKeepsALaterEntry(t *testing.T) {
 	store := openStore(t)
 	n := startQuickNode(t, store, desk.Config{})
@@ -359,23 +361,18 @@ func TestLateAnswerKeepsALaterEntry(t *testing.T) {
 	}
 	waiting(1, "an earlier entry's late gone")
 
-	later := first
-	later.Entered += 1000
-	if err := d.EnqueueForTest(ctx, "care", later); err != nil {
-		t.Fatal(err)
-	}
-	if err := d.EnqueueForTest(ctx, "care", first); err != nil {
-		t.Fatal(err)
-	}
-	taken := desk.AnswerForTest{Session: s.Session, Agent: "a9", Taken: true, Entered: first.Entered}
+	taken := desk.AnswerForTest{Session: s.Session, Agent: "a9", Taken: true, Entered: first.Entered - 1}
 	if err := d.AnswerOfferForTest(ctx, "care", taken); err != nil {
 		t.Fatal(err)
 	}
-	waiting(1, "the session entered again, then the first entry's late taken")
+	waiting(1, "an earlier entry's late taken")
+	if q, _ := d.Queue(ctx, "care"); q.Stats.Assigned != 0 {
+		t.Fatalf("care counted %d assigned, want none: the earlier entry's assignment was counted when it left", q.Stats.Assigned)
+	}
 
-	own := desk.AnswerForTest{Session: s.Session, Gone: true, Entered: later.Entered}
+	own := desk.AnswerForTest{Session: s.Session, Gone: true, Entered: first.Entered}
 	if err := d.AnswerOfferForTest(ctx, "care", own); err != nil {
 		t.Fatal(err)
 	}
-	waiting(0, "the later entry's own gone")
+	waiting(0, "the entry's own gone")
 }

@@ -347,9 +347,10 @@ type assignAnswer struct {
 	Overflow bool      `json:"overflow,omitempty"`
 	WaitMs   int64     `json:"wait_ms"`
 	View     agentView `json:"view"`
-	// Entered echoes the offer's: an answer that comes late must not
-	// remove the session's later entry into this queue (0: a thread of an
-	// earlier version, which does not echo it).
+	// Entered echoes the offer's: an answer that comes late, after the
+	// offered entry left and the session entered this queue again, must
+	// not remove the later entry (0: a thread of an earlier version,
+	// which does not echo it).
 	Entered int64 `json:"entered,omitempty"`
 }
 
@@ -432,15 +433,10 @@ func (q *queueGrain) handle(g *grain, ctx actor.Context, op string, body []byte)
 			}
 			return pos
 		}
-		p := q.position(r.Entry.Session)
-		if p > 0 && r.Entry.Entered <= q.Waiting[p-1].Entered {
-			return answer(p), nil // a repeated enqueue, or a late one
+		if p := q.position(r.Entry.Session); p > 0 {
+			return answer(p), nil
 		}
-		if p > 0 {
-			// It enters again: its earlier entry left (an offer's answer
-			// that has not come yet) and the later one replaces it.
-			q.Waiting = append(q.Waiting[:p-1], q.Waiting[p:]...)
-		} else if len(q.Waiting) >= g.d.cfg.MaxWaiting {
+		if len(q.Waiting) >= g.d.cfg.MaxWaiting {
 			return nil, rejected(pb.Code_BUSY, "queue %s has %d waiting, limit %d", q.Skill, len(q.Waiting), g.d.cfg.MaxWaiting)
 		}
 		q.NextSeq++
