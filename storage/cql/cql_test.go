@@ -2,11 +2,8 @@ package cql
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -16,6 +13,7 @@ import (
 	"github.com/gocql/gocql"
 
 	"github.com/switchboard-im/switchboard/storage"
+	"github.com/switchboard-im/switchboard/storage/cql/cqlenv"
 	"github.com/switchboard-im/switchboard/storage/storagetest"
 )
 
@@ -25,46 +23,16 @@ import (
 //	go test ./storage/cql/
 //
 // Without SWITCHBOARD_CQL_HOSTS they skip, except under CI=true, where a
-// skip would hide that the backend went untested.
-func testHosts(tb testing.TB) []string {
-	tb.Helper()
-	v := strings.TrimSpace(os.Getenv("SWITCHBOARD_CQL_HOSTS"))
-	if v == "" {
-		const msg = "SWITCHBOARD_CQL_HOSTS is not set; start a node with `bash scripts/cassandra.sh start`"
-		if os.Getenv("CI") == "true" {
-			tb.Fatal(msg + " (CI=true: the CQL tests must run)")
-		}
-		tb.Skip(msg)
-	}
-	return strings.Split(v, ",")
-}
+// skip would hide that the backend went untested (cqlenv.Hosts).
 
 // testConfig returns a config for a fresh keyspace, dropped at cleanup.
 func testConfig(tb testing.TB) Config {
 	tb.Helper()
-	hosts := testHosts(tb)
-	var r [6]byte
-	if _, err := rand.Read(r[:]); err != nil {
-		tb.Fatal(err)
-	}
 	cfg := DefaultConfig()
-	cfg.Hosts = hosts
-	cfg.Keyspace = "sbtest_" + hex.EncodeToString(r[:])
+	cfg.Hosts = cqlenv.Hosts(tb)
+	cfg.Keyspace = cqlenv.Keyspace(tb, cfg.Hosts, "sbtest")
 	cfg.Consistency = gocql.One
-	tb.Cleanup(func() { dropKeyspace(tb, cfg) })
 	return cfg
-}
-
-func dropKeyspace(tb testing.TB, cfg Config) {
-	sess, err := newCluster(cfg).CreateSession()
-	if err != nil {
-		tb.Logf("drop keyspace %s: %v", cfg.Keyspace, err)
-		return
-	}
-	defer sess.Close()
-	if err := sess.Query("DROP KEYSPACE IF EXISTS " + cfg.Keyspace).Exec(); err != nil {
-		tb.Logf("drop keyspace %s: %v", cfg.Keyspace, err)
-	}
 }
 
 func openWith(tb testing.TB, cfg Config) *Store {
