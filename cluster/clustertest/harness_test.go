@@ -22,8 +22,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gocql/gocql"
-
+	"github.com/switchboard-im/switchboard/storage/cql/cqlenv"
 	"github.com/switchboard-im/switchboard/storage/cql/cqltest"
 	"github.com/switchboard-im/switchboard/transport"
 )
@@ -152,8 +151,7 @@ func newCluster(t *testing.T, cqlHostsForNodes []string, certHosts ...string) *c
 func newClusterOn(t *testing.T, hosts, cqlHostsForNodes []string, certHosts ...string) *cluster {
 	t.Helper()
 	c := &cluster{t: t, bin: binary(t), dir: t.TempDir(), cqlHosts: cqlHostsForNodes,
-		keyspace: "sbcluster_" + randHex(t, 6), http: &http.Client{Timeout: 10 * time.Second}, clog: &syncBuffer{}}
-	t.Cleanup(func() { dropKeyspace(t, hosts, c.keyspace) })
+		keyspace: cqlenv.Keyspace(t, hosts, "sbcluster"), http: &http.Client{Timeout: 10 * time.Second}, clog: &syncBuffer{}}
 	certPEM, keyPEM, err := transport.SelfSignedCert(certHosts...)
 	if err != nil {
 		t.Fatal(err)
@@ -188,20 +186,6 @@ func randHex(t *testing.T, n int) string {
 		t.Fatal(err)
 	}
 	return hex.EncodeToString(b)
-}
-
-func dropKeyspace(t *testing.T, hosts []string, ks string) {
-	cc := gocql.NewCluster(hosts...)
-	cc.Timeout, cc.ConnectTimeout = 30*time.Second, 10*time.Second
-	sess, err := cc.CreateSession()
-	if err != nil {
-		t.Logf("drop keyspace %s: %v", ks, err)
-		return
-	}
-	defer sess.Close()
-	if err := sess.Query("DROP KEYSPACE IF EXISTS " + ks).Exec(); err != nil {
-		t.Logf("drop keyspace %s: %v", ks, err)
-	}
 }
 
 // node is one `switchboard serve` process (restartable).

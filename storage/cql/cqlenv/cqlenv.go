@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gocql/gocql"
 )
@@ -40,7 +41,10 @@ func Keyspace(tb testing.TB, hosts []string, prefix string) string {
 	}
 	ks := prefix + "_" + hex.EncodeToString(r[:])
 	tb.Cleanup(func() {
-		sess, err := gocql.NewCluster(hosts...).CreateSession()
+		// A drop waits for the schema to agree: slow on a busy box.
+		cc := gocql.NewCluster(hosts...)
+		cc.Timeout, cc.ConnectTimeout = 30*time.Second, 10*time.Second
+		sess, err := cc.CreateSession()
 		if err != nil {
 			tb.Logf("drop keyspace %s: %v", ks, err)
 			return
