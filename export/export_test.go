@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/switchboard-im/switchboard/actors/desk"
 	"github.com/switchboard-im/switchboard/export"
+	"github.com/switchboard-im/switchboard/internal/testenv"
 	"github.com/switchboard-im/switchboard/storage"
 	"github.com/switchboard-im/switchboard/storage/pebblestore"
 )
@@ -184,18 +184,9 @@ func TestKafkaDownIsBoundedAndNeverBlocks(t *testing.T) {
 
 func brokers(t *testing.T) []string {
 	t.Helper()
-	b := os.Getenv("SWITCHBOARD_TEST_KAFKA_BROKERS")
-	if b == "" {
-		b = os.Getenv("SWITCHBOARD_KAFKA_BROKERS")
-	}
-	if b == "" {
-		const msg = "SWITCHBOARD_TEST_KAFKA_BROKERS or SWITCHBOARD_KAFKA_BROKERS not set (make kafka, or make test starts one)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg + " (CI=true: the Kafka tests must run)")
-		}
-		t.Skip(msg)
-	}
-	return strings.Split(b, ",")
+	b := testenv.List(t, "SWITCHBOARD_TEST_KAFKA_BROKERS or SWITCHBOARD_KAFKA_BROKERS not set (make kafka, or make test starts one)",
+		"SWITCHBOARD_TEST_KAFKA_BROKERS", "SWITCHBOARD_KAFKA_BROKERS")
+	return b
 }
 
 // consume reads a topic from the start until every conversation in want

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -14,6 +13,7 @@ import (
 	"github.com/gocql/gocql"
 
 	"github.com/switchboard-im/switchboard/actors"
+	"github.com/switchboard-im/switchboard/internal/testenv"
 	"github.com/switchboard-im/switchboard/transport/client"
 )
 
@@ -28,15 +28,7 @@ func ringHosts(t *testing.T) []string {
 	if testing.Short() {
 		t.Skip("multi-process cluster test")
 	}
-	v := strings.TrimSpace(os.Getenv("SWITCHBOARD_CQL_RING_HOSTS"))
-	if v == "" {
-		const msg = "SWITCHBOARD_CQL_RING_HOSTS is not set; run under scripts/cassandra-cluster.sh with (make test-ring)"
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg + " (CI=true: the ring test must run)")
-		}
-		t.Skip(msg)
-	}
-	return strings.Split(v, ",")
+	return testenv.List(t, "SWITCHBOARD_CQL_RING_HOSTS is not set; run under scripts/cassandra-cluster.sh with (make test-ring)", "SWITCHBOARD_CQL_RING_HOSTS")
 }
 
 // ring runs the ring script (kill N, resume N) and fails the test if it fails.

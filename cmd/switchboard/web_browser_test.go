@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -25,23 +24,8 @@ import (
 
 	"github.com/switchboard-im/switchboard/actors/cards"
 	"github.com/switchboard-im/switchboard/cluster/admin"
+	"github.com/switchboard-im/switchboard/internal/testenv"
 )
-
-// chromium finds Debian's browser, or skips (fails under CI=true, where
-// .ci/run installs it).
-func chromium(t *testing.T) string {
-	for _, name := range []string{"chromium", "/usr/bin/chromium"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	msg := "chromium not found: apt-get install -y chromium"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
 
 // artifactDir is where screenshots go: $SWITCHBOARD_ARTIFACTS, or a
 // directory under the system's temporary one.
@@ -76,7 +60,7 @@ func TestBrowserPages(t *testing.T) {
 		// this test checks; it runs in the normal pass.
 		t.Skip("runs in the normal pass only")
 	}
-	browser := chromium(t)
+	browser := testenv.Chromium(t)
 	for _, tr := range []string{"webtransport", "websocket"} {
 		t.Run(tr, func(t *testing.T) { browserRun(t, browser, tr) })
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/switchboard-im/switchboard/actors/desk"
+	"github.com/switchboard-im/switchboard/internal/testenv"
 )
 
 // TestWorkbenchUnanswered: a line with its own answer timeout (5 s, the
@@ -21,7 +22,7 @@ func TestWorkbenchUnanswered(t *testing.T) {
 	if exportRace {
 		t.Skip("runs in the normal pass only")
 	}
-	browser := chromium(t)
+	browser := testenv.Chromium(t)
 	n := newDevNode(t)
 	webAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t, "tcp"))
 	n.extra = []string{"--web", webAddr, "--webtransport", fmt.Sprintf("127.0.0.1:%d", freePort(t, "udp")), "--desk-answer-timeout", "1h"}

@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/actors/desk"
+	"github.com/switchboard-im/switchboard/internal/testenv"
 	"github.com/switchboard-im/switchboard/transport"
 	"github.com/switchboard-im/switchboard/transport/web"
 )
@@ -29,10 +31,7 @@ func TestTypeScriptSDK(t *testing.T) {
 	node, lookErr := exec.LookPath("node")
 	_, statErr := os.Stat(script)
 	if lookErr != nil || statErr != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("node (%v) or the built SDK (%v) missing: .ci/run builds it with npm", lookErr, statErr)
-		}
-		t.Skipf("node (%v) or the built SDK (%v) missing: run npm ci && npm test in sdk/ts", lookErr, statErr)
+		testenv.Missing(t, fmt.Sprintf("node (%v) or the built SDK (%v) missing: run npm ci && npm test in sdk/ts (.ci/run does)", lookErr, statErr))
 	}
 	// A minute's CloseLinger: the SDK must close a connection the server
 	// ends by itself ("a connection the server ends" case).

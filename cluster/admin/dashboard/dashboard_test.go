@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -30,6 +29,7 @@ import (
 	"github.com/switchboard-im/switchboard/cluster/admin"
 	"github.com/switchboard-im/switchboard/cluster/admin/dashboard"
 	"github.com/switchboard-im/switchboard/cluster/boot"
+	"github.com/switchboard-im/switchboard/internal/testenv"
 	"github.com/switchboard-im/switchboard/storage/pebblestore"
 )
 
@@ -86,21 +86,6 @@ func TestServing(t *testing.T) {
 	if res, err := client.Get(srv.URL + "/nope"); err != nil || res.StatusCode != http.StatusNotFound {
 		t.Fatalf("/nope: %v %v", res, err)
 	}
-}
-
-// chromiumPath finds the browser, or skips (fails under CI=true).
-func chromiumPath(t *testing.T) string {
-	for _, name := range []string{"chromium", "/usr/bin/chromium"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	msg := "chromium not found: install the Debian package (apt-get install -y chromium)"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
 }
 
 // pageState is what the test reads back from the page.
@@ -174,7 +159,7 @@ const readState = `(() => {
 // latency always move, and checks the message-rate, latency and service
 // metrics charts draw them.
 func TestChartsFromAPI(t *testing.T) {
-	chromium := chromiumPath(t)
+	chromium := testenv.Chromium(t)
 	var polls atomic.Int64
 	var sentToken atomic.Bool
 	mux := http.NewServeMux()
@@ -261,7 +246,7 @@ func TestChartsFromAPI(t *testing.T) {
 // up and that the charts move while load runs, works a report and a user
 // (look up, messages, lift, erase) from the page, and saves screenshots.
 func TestDashboardInChromium(t *testing.T) {
-	chromium := chromiumPath(t)
+	chromium := testenv.Chromium(t)
 	started := time.Now()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	store, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir(), Logger: log})

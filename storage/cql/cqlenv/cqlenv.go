@@ -7,8 +7,7 @@ package cqlenv
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"os"
-	"strings"
+	"github.com/switchboard-im/switchboard/internal/testenv"
 	"testing"
 	"time"
 
@@ -19,15 +18,7 @@ import (
 // under CI=true, where a skip would hide an untested backend.
 func Hosts(tb testing.TB) []string {
 	tb.Helper()
-	v := strings.TrimSpace(os.Getenv("SWITCHBOARD_CQL_HOSTS"))
-	if v == "" {
-		const msg = "SWITCHBOARD_CQL_HOSTS is not set; start a node with `make cassandra` (scripts/cassandra.sh)"
-		if os.Getenv("CI") == "true" {
-			tb.Fatal(msg + " (CI=true: the CQL tests must run)")
-		}
-		tb.Skip(msg)
-	}
-	return strings.Split(v, ",")
+	return testenv.List(tb, "SWITCHBOARD_CQL_HOSTS is not set; start a node with `make cassandra` (scripts/cassandra.sh)", "SWITCHBOARD_CQL_HOSTS")
 }
 
 // Keyspace names a fresh keyspace, prefix_<random>, and drops it from
