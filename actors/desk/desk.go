@@ -105,6 +105,12 @@ type Config struct {
 	// IdleTimeout passivates a thread grain without an open session
 	// (default 10 min).
 	IdleTimeout time.Duration
+	// WakeInterval: this often the cluster's first member wakes the desk
+	// again as a start-up does (the threads of open sessions, the agents
+	// the queues saw online), for the grains no earlier wake reached
+	// because their store or member was down for longer than its retries
+	// (default 5 min). Waking an active grain costs one message.
+	WakeInterval time.Duration
 	// RatingWindow: a customer may rate a closed session for this long
 	// after its close (default 7 days; rating.go).
 	RatingWindow time.Duration
@@ -169,7 +175,7 @@ const (
 func DefaultConfig() Config {
 	return Config{StickyWindow: 30 * time.Minute, InactivityTimeout: 30 * time.Minute, OfferTimeout: 5 * time.Second,
 		MaxWaiting: 10000, MaxCapacity: 100, MaxSkills: 16, MaxScenes: 1000, PositionPushes: 100, BotUser: "bot", IdleTimeout: 10 * time.Minute,
-		DropGrace: time.Minute, RatingWindow: 7 * 24 * time.Hour, MaxRatingComment: 500,
+		WakeInterval: 5 * time.Minute, DropGrace: time.Minute, RatingWindow: 7 * 24 * time.Hour, MaxRatingComment: 500,
 		MaxClosedDates: 100, MaxDayIntervals: 4, MaxHoursMessage: 500, MaxSavedReplies: 200, MaxSavedReplyBytes: 2000,
 		MaxNoteBytes: 2000, MaxNotes: 100, MaxSessionTags: 10, MaxReasonDays: 92}
 }
@@ -179,7 +185,7 @@ func (c Config) withDefaults() (Config, error) {
 	for _, f := range []struct {
 		v   *time.Duration
 		def time.Duration
-	}{{&c.StickyWindow, d.StickyWindow}, {&c.InactivityTimeout, d.InactivityTimeout}, {&c.OfferTimeout, d.OfferTimeout}, {&c.IdleTimeout, d.IdleTimeout}, {&c.DropGrace, d.DropGrace}, {&c.RatingWindow, d.RatingWindow}} {
+	}{{&c.StickyWindow, d.StickyWindow}, {&c.InactivityTimeout, d.InactivityTimeout}, {&c.OfferTimeout, d.OfferTimeout}, {&c.IdleTimeout, d.IdleTimeout}, {&c.WakeInterval, d.WakeInterval}, {&c.DropGrace, d.DropGrace}, {&c.RatingWindow, d.RatingWindow}} {
 		if *f.v < 0 {
 			return c, fmt.Errorf("desk: negative duration %v", *f.v)
 		}

@@ -2,6 +2,7 @@ package desk_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -165,6 +166,49 @@ func TestOnlineAgentWokenAfterACrash(t *testing.T) {
 		}
 		if a.Status != desk.Offline {
 			return fmt.Errorf("a1 is %s, want offline once the new node checked its devices", a.Status)
+		}
+		return nil
+	})
+}
+
+// TestOpenSessionWokenByThePeriodicWake: the start-up wake after a crash
+// cannot read the roster shard that lists c1's thread (its store fails
+// for longer than the wake's retries). Before, the thread then slept
+// until something touched it: its inactivity close never came. The
+// periodic wake (Config.WakeInterval) reaches it once the store answers.
+func TestOpenSessionWokenByThePeriodicWake(t *testing.T) {
+	store := openStore(t)
+	cfg := desk.Config{InactivityTimeout: time.Second, WakeInterval: 300 * time.Millisecond}
+	n, crash := startCrashable(t, store, cfg)
+	ctx := tctx(t)
+	d := n.Desk
+	if _, err := d.SetScene(ctx, desk.Scene{Name: "after", Line: "l", Route: []string{"queue:nobody"}}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := d.Enter(ctx, "c1", "after") // waits: nobody serves that queue
+	if err != nil {
+		t.Fatal(err)
+	}
+	crash()
+
+	gated := &gatedStore{killableStore: &killableStore{Store: store}, checkpoint: "desk/" + desk.KindRoster + "/" + desk.RosterOfForTest("l/c1")}
+	gated.shut.Store(true)
+	n = startNode(t, gated, cfg)
+	eventually(t, func() error {
+		if gated.refused.Load() == 0 {
+			return errors.New("the start-up wake has not tried the roster shard yet")
+		}
+		return nil
+	})
+	time.Sleep(2 * cfg.InactivityTimeout) // the close would be due by now, were the thread awake
+	if evs := deskEvents(t, n, "c1", s.Conv); evs[len(evs)-1]["desk"] == "close" {
+		t.Fatalf("closed while its roster shard could not be read: %v", evs[len(evs)-1])
+	}
+	gated.shut.Store(false)
+	eventually(t, func() error {
+		evs := deskEvents(t, n, "c1", s.Conv)
+		if last := evs[len(evs)-1]; last["desk"] != "close" || last["reason"] != "inactive" {
+			return fmt.Errorf("last desk event %v, want the inactivity close", last)
 		}
 		return nil
 	})

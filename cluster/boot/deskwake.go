@@ -20,22 +20,28 @@ import (
 // member after others left the cluster: the grains those hosted are
 // active nowhere until something touches them. Every wake is idempotent.
 func wakeDesk(ctx context.Context, dk *desk.Desk, log *slog.Logger, why string) {
+	wakeDeskAt(ctx, dk, log, why, slog.LevelInfo)
+}
+
+// wakeDeskAt is wakeDesk, telling what it woke at level (failures are
+// warnings at any level).
+func wakeDeskAt(ctx context.Context, dk *desk.Desk, log *slog.Logger, why string, level slog.Level) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	if pending, err := dk.ResumeMerges(ctx); err != nil {
 		log.Warn("desk: pending merges not resumed", "why", why, "err", err)
 	} else if len(pending) > 0 {
-		log.Info("desk: resuming merges", "why", why, "pending", len(pending))
+		log.Log(ctx, level, "desk: resuming merges", "why", why, "pending", len(pending))
 	}
 	if open, err := dk.WakeOpenThreads(ctx); err != nil {
 		log.Warn("desk: threads of open sessions not all woken", "why", why, "err", err)
 	} else if open > 0 {
-		log.Info("desk: waking the threads of open sessions", "why", why, "open", open)
+		log.Log(ctx, level, "desk: waking the threads of open sessions", "why", why, "open", open)
 	}
 	if n, err := dk.WakeAgents(ctx); err != nil {
 		log.Warn("desk: agents not all woken", "why", why, "err", err)
 	} else if n > 0 {
-		log.Info("desk: waking the agents the queues saw online", "why", why, "agents", n)
+		log.Log(ctx, level, "desk: waking the agents the queues saw online", "why", why, "agents", n)
 	}
 }
 
@@ -47,8 +53,11 @@ const departureWakeDelay = time.Second
 // watchDepartures runs wakeDesk after members left the cluster (a crash,
 // a partition), on this node if it is the first remaining member by
 // address: one survivor does it. Departures during a wake bring one more
-// wake after it. It returns the function that stops it.
-func watchDepartures(system *actor.ActorSystem, dk *desk.Desk, log *slog.Logger) (stop func()) {
+// wake after it. The first member also wakes the desk every
+// desk.Config.WakeInterval, for the grains no wake reached (their store
+// or member down longer than a wake's retries). It returns the function
+// that stops it.
+func watchDepartures(system *actor.ActorSystem, c *pcluster.Cluster, dk *desk.Desk, log *slog.Logger) (stop func()) {
 	left := make(chan struct{}, 1)
 	sub := system.EventStream.Subscribe(func(ev any) {
 		topo, ok := ev.(*pcluster.ClusterTopology)
@@ -61,11 +70,18 @@ func watchDepartures(system *actor.ActorSystem, dk *desk.Desk, log *slog.Logger)
 		}
 	})
 	ctx, cancel := context.WithCancel(context.Background())
+	sweep := time.NewTicker(dk.Config().WakeInterval)
 	go func() {
+		defer sweep.Stop()
 		for {
 			select {
 			case <-ctx.Done():
 				return
+			case <-sweep.C:
+				if firstMember(system.Address(), c.MemberList.Members().Members()) {
+					wakeDeskAt(ctx, dk, log, "periodic wake", slog.LevelDebug)
+				}
+				continue
 			case <-left:
 			}
 			select {

@@ -281,7 +281,7 @@ func StartNode(cfg NodeConfig) (n *Node, err error) {
 	// What a crash cut in the desk is finished in the background, now and
 	// whenever other members leave (deskwake.go).
 	go wakeDesk(context.Background(), dk, log, "node started")
-	stopDepartures := watchDepartures(system, dk, log)
+	stopDepartures := watchDepartures(system, c, dk, log)
 	log.Info("cluster member started", "id", system.ID, "address", system.Address(), "membership", provider.Addr())
 	return &Node{Runtime: rt, Desk: dk, Cards: cd, system: system, cluster: c, provider: provider, forwarder: fwd, exportFwd: efwd, deskSink: deskSink,
 		stopDepartures: stopDepartures, log: log, started: time.Now()}, nil
