@@ -213,3 +213,43 @@ func TestOpenSessionWokenByThePeriodicWake(t *testing.T) {
 		return nil
 	})
 }
+
+// TestPeriodicWakeGivesBackALostEntry: a waiting session's queue loses
+// its entry while the thread stays active (here an answer removes it, as
+// a late one could). Before, nothing gave it back while the thread lived:
+// the customer waited where no offer would come. The periodic wake has
+// an active thread enter its queue again.
+func TestPeriodicWakeGivesBackALostEntry(t *testing.T) {
+	store := openStore(t)
+	n := startNode(t, store, desk.Config{WakeInterval: 300 * time.Millisecond})
+	ctx := tctx(t)
+	d := n.Desk
+	if _, err := d.SetScene(ctx, desk.Scene{Name: "after", Line: "l", Route: []string{"queue:nobody"}}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := d.Enter(ctx, "c1", "after") // waits: nobody serves that queue
+	if err != nil {
+		t.Fatal(err)
+	}
+	var saved struct{ Waiting []desk.WaitEntryForTest }
+	loadCheckpoint(t, store, "desk/"+desk.KindQueue+"/nobody", &saved)
+	if len(saved.Waiting) != 1 {
+		t.Fatalf("queue saved %+v, want c1 waiting", saved.Waiting)
+	}
+	gone := desk.AnswerForTest{Session: s.Session, Gone: true, Entered: saved.Waiting[0].Entered}
+	if err := d.AnswerOfferForTest(ctx, "nobody", gone); err != nil {
+		t.Fatal(err)
+	}
+	if q, err := d.Queue(ctx, "nobody"); err != nil || len(q.Waiting) != 0 {
+		t.Fatalf("queue after the answer: %+v %v, want the entry lost", q.Waiting, err)
+	}
+	eventually(t, func() error {
+		if q, err := d.Queue(ctx, "nobody"); err != nil || len(q.Waiting) != 1 || q.Waiting[0].Session != s.Session {
+			return fmt.Errorf("queue %+v %v, want c1's session back", q.Waiting, err)
+		}
+		return nil
+	})
+	if in, err := d.Session(ctx, "c1", s.Conv); err != nil || in.Queue != "nobody" || in.QueuePosition != 1 {
+		t.Fatalf("c1: %+v %v, want first in its queue", in, err)
+	}
+}

@@ -133,6 +133,10 @@ type threadGrain struct {
 	// answerArmed the Session.AnswerBy.
 	overflowArmed int64
 	answerArmed   int64
+	// fresh: "started" did its repairs and no request but a wake came
+	// since. A start-up's wake (the activation's first request) finds
+	// them just done; a later wake (the periodic one) does them again.
+	fresh bool
 }
 
 // assignMemo is one assignment of a queue entry, or its overflow to the
@@ -330,6 +334,9 @@ type closeReq struct {
 
 func (t *threadGrain) handle(g *grain, ctx actor.Context, op string, body []byte) (any, error) {
 	defer t.arm(g, ctx)
+	if op != "wake" {
+		t.fresh = false
+	}
 	switch op {
 	case "get":
 		return t.info(g, queueSpot{}), nil
@@ -383,7 +390,15 @@ func (t *threadGrain) handle(g *grain, ctx actor.Context, op string, body []byte
 		// its own begin and close, so never after a new session's add).
 		if !t.open() {
 			t.unlist(g)
+			return nil, nil
 		}
+		if !t.fresh {
+			// Active for a while (the periodic wake): a queue may have
+			// lost the entry since, or an agent the session.
+			t.reenter(g)
+			t.ensure(g, ctx)
+		}
+		t.fresh = false
 		return nil, nil
 	case "message":
 		var r messageNote
@@ -1182,21 +1197,31 @@ func (t *threadGrain) ensure(g *grain, ctx actor.Context) {
 	})
 }
 
+// reenter gives a waiting session's queue its entry again, for a queue
+// that lost it (a crash, an answer that removed it while the session
+// went on waiting); a queue that lists the session keeps its entry.
+func (t *threadGrain) reenter(g *grain) {
+	// (An overflow under way moves it on: entered again here, after its
+	// queue heard "gone, overflowed", the overflow's withdraw would count
+	// it twice.)
+	if t.open() && t.Session.State == StateQueued && t.Session.Closing == nil && !t.Session.Overflowing {
+		g.d.tell(KindQueue, t.Session.Queue, "enqueue", enqueueReq{Entry: t.waitEntry()}, nil)
+	}
+}
+
 func (t *threadGrain) self(g *grain, ctx actor.Context, m any) {
 	switch m.(selfMsg).what {
 	case "started":
 		ctx.SetReceiveTimeout(g.d.cfg.IdleTimeout)
+		t.fresh = true
 		// A session that was waiting when the node stopped may have lost
 		// its queue entry; entering again is idempotent.
 		if t.open() && t.Session.Closing != nil {
 			ctx.Send(ctx.Self(), selfMsg{what: "finish-close"})
 		} else if t.ratingPending() {
 			ctx.Send(ctx.Self(), selfMsg{what: "finish-rating"})
-		} else if t.open() && t.Session.State == StateQueued && !t.Session.Overflowing {
-			// (An overflow under way moves it on: entered again here,
-			// after its queue heard "gone, overflowed", the overflow's
-			// withdraw would count it twice.)
-			g.d.tell(KindQueue, t.Session.Queue, "enqueue", enqueueReq{Entry: t.waitEntry()}, nil)
+		} else {
+			t.reenter(g)
 		}
 		// Likewise the agent may have lost the session (its requeue
 		// never arrived, or it restarted from an older state), and the
