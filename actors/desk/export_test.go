@@ -35,6 +35,11 @@ type WaitEntryForTest = waitEntry
 // AnswerForTest is a thread's answer to a queue's offer.
 type AnswerForTest = assignAnswer
 
+// EnqueueForTest gives queue the entry e, as a thread's repair does.
+func (d *Desk) EnqueueForTest(ctx context.Context, queue string, e WaitEntryForTest) error {
+	return d.call(ctx, KindQueue, queue, "enqueue", enqueueReq{Entry: e}, nil)
+}
+
 // AnswerOfferForTest hands queue a thread's answer to one of its offers,
 // as the queue's own offer passes it back.
 func (d *Desk) AnswerOfferForTest(ctx context.Context, queue string, a AnswerForTest) error {

@@ -376,3 +376,47 @@ func TestLateAnswerKeepsALaterEntry(t *testing.T) {
 	}
 	waiting(0, "the entry's own gone")
 }
+
+// TestLateRepairOfATakenEntry: a thread's repair (the enqueue of its
+// activation or of a periodic wake, sent while the session waited)
+// reaches the queue after the answer that the entry was taken. Before,
+// the queue listed the session again, which an agent had: its next offer
+// heard "taken" from the thread's memo and counted it a second time.
+func TestLateRepairOfATakenEntry(t *testing.T) {
+	store := openStore(t)
+	n := startQuickNode(t, store, desk.Config{})
+	ctx := tctx(t)
+	d := n.Desk
+	if _, err := d.SetScene(ctx, desk.Scene{Name: "help", Line: "l", Route: []string{"queue:care"}}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := d.Enter(ctx, "c1", "help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var saved struct{ Waiting []desk.WaitEntryForTest }
+	loadCheckpoint(t, store, "desk/"+desk.KindQueue+"/care", &saved)
+	if len(saved.Waiting) != 1 {
+		t.Fatalf("care saved %+v, want c1 waiting", saved.Waiting)
+	}
+	entry := saved.Waiting[0]
+	taken := desk.AnswerForTest{Session: s.Session, Agent: "a9", Taken: true, WaitMs: 5, Entered: entry.Entered}
+	if err := d.AnswerOfferForTest(ctx, "care", taken); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.EnqueueForTest(ctx, "care", entry); err != nil {
+		t.Fatal(err)
+	}
+	q, err := d.Queue(ctx, "care")
+	if err != nil || len(q.Waiting) != 0 || q.Stats.Assigned != 1 {
+		t.Fatalf("care after the taken answer and the late repair: %+v %v, want none waiting, one assigned", q, err)
+	}
+	// A later entry of the same session (its agent gave it back) is listed.
+	entry.Entered += 1000
+	if err := d.EnqueueForTest(ctx, "care", entry); err != nil {
+		t.Fatal(err)
+	}
+	if q, err := d.Queue(ctx, "care"); err != nil || len(q.Waiting) != 1 {
+		t.Fatalf("care after a later entry: %+v %v, want it waiting", q.Waiting, err)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -62,6 +63,11 @@ type queueGrain struct {
 	// abandonMemory): a thread that crashed before recording its close
 	// withdraws again and must hear the same answer.
 	Abandons []string `json:"abandons,omitempty"`
+	// Taken are the latest entries assigned from this queue (at most
+	// abandonMemory, as "session@entered"): a thread's enqueue of one of
+	// them (a repair sent before the assignment, arriving after its
+	// answer) must not list a session that an agent has.
+	Taken []string `json:"taken,omitempty"`
 	// AssignedAt are the times (ms) of the latest assignments (at most
 	// waitSamples), for the wait estimate. Saved with the state each
 	// assignment saves anyway, so a queue that restarts or moves
@@ -436,6 +442,9 @@ func (q *queueGrain) handle(g *grain, ctx actor.Context, op string, body []byte)
 		if p := q.position(r.Entry.Session); p > 0 {
 			return answer(p), nil
 		}
+		if slices.Contains(q.Taken, takenKey(r.Entry.Session, r.Entry.Entered)) {
+			return answer(0), nil // assigned already: a late repair
+		}
 		if len(q.Waiting) >= g.d.cfg.MaxWaiting {
 			return nil, rejected(pb.Code_BUSY, "queue %s has %d waiting, limit %d", q.Skill, len(q.Waiting), g.d.cfg.MaxWaiting)
 		}
@@ -550,6 +559,11 @@ func (q *queueGrain) note(v agentView) bool {
 	return !reflect.DeepEqual(old, v)
 }
 
+// takenKey names an entry in Queue.Taken.
+func takenKey(session string, entered int64) string {
+	return session + "@" + strconv.FormatInt(entered, 10)
+}
+
 func (q *queueGrain) answer(g *grain, ctx actor.Context, a assignAnswer) error {
 	current := q.Offer != nil && q.Offer.Session == a.Session
 	if !current && !a.Taken && !a.Gone {
@@ -563,12 +577,17 @@ func (q *queueGrain) answer(g *grain, ctx actor.Context, a assignAnswer) error {
 	// offer timed out: the thread has recorded the assignment.
 	removed := false
 	if i := q.position(a.Session) - 1; i >= 0 && (a.Taken || a.Gone) && (a.Entered == 0 || a.Entered == q.Waiting[i].Entered) {
+		entered := q.Waiting[i].Entered
 		q.Waiting = append(q.Waiting[:i], q.Waiting[i+1:]...)
 		switch {
 		case a.Taken:
 			q.Stats.Assigned++
 			q.Stats.WaitMsSum += a.WaitMs
 			q.noteAssigned(nowMs())
+			q.Taken = append(q.Taken, takenKey(a.Session, entered))
+			if len(q.Taken) > abandonMemory {
+				q.Taken = q.Taken[len(q.Taken)-abandonMemory:]
+			}
 		case a.Overflow:
 			q.Stats.Overflowed++
 		}

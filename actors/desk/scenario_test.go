@@ -133,10 +133,12 @@ func TestRandomizedScenarioMultiNode(t *testing.T) { runScenario(t, true, 3) }
 
 // TestRandomizedScenarioTimers is the multi-node run with the desk's
 // timers on: a session its agent does not answer within the answer
-// timeout goes back to its queue and the agent is set away, and a closed
-// session keeps its agent's slot for a wrap-up.
+// timeout goes back to its queue and the agent is set away, a closed
+// session keeps its agent's slot for a wrap-up, and the periodic wake
+// repairs every second what the threads hold against their queues and
+// agents, in the middle of their work.
 func TestRandomizedScenarioTimers(t *testing.T) {
-	runScenarioWith(t, true, 3, desk.Config{AnswerTimeout: desk.MinAnswerTimeout, WrapUp: 300 * time.Millisecond})
+	runScenarioWith(t, true, 3, desk.Config{AnswerTimeout: desk.MinAnswerTimeout, WrapUp: 300 * time.Millisecond, WakeInterval: time.Second})
 }
 
 func runScenario(t *testing.T, crash bool, size int) { runScenarioWith(t, crash, size, desk.Config{}) }
