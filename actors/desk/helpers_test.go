@@ -181,3 +181,29 @@ func saveCheckpoint(t testing.TB, store storage.Store, key string, v any) {
 		t.Fatal(err)
 	}
 }
+
+// enterWaiting routes scene "help" of line "l" to queue (which nobody
+// serves) and enters customer c1 there: c1's session waits.
+func enterWaiting(t testing.TB, d *desk.Desk, queue string) desk.SessionInfo {
+	t.Helper()
+	ctx := tctx(t)
+	if _, err := d.SetScene(ctx, desk.Scene{Name: "help", Line: "l", Route: []string{"queue:" + queue}}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := d.Enter(ctx, "c1", "help")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// listedEntry is session's entry as queue saved it, the only one listed.
+func listedEntry(t testing.TB, store storage.Store, queue, session string) desk.WaitEntryForTest {
+	t.Helper()
+	var saved struct{ Waiting []desk.WaitEntryForTest }
+	loadCheckpoint(t, store, "desk/"+desk.KindQueue+"/"+queue, &saved)
+	if len(saved.Waiting) != 1 || saved.Waiting[0].Session != session {
+		t.Fatalf("%s saved %+v, want only session %s waiting", queue, saved.Waiting, session)
+	}
+	return saved.Waiting[0]
+}

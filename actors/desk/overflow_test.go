@@ -334,19 +334,8 @@ func TestLateAnswerKeepsALaterEntry(t *testing.T) {
 	n := startQuickNode(t, store, desk.Config{})
 	ctx := tctx(t)
 	d := n.Desk
-	if _, err := d.SetScene(ctx, desk.Scene{Name: "help", Line: "l", Route: []string{"queue:care"}}); err != nil {
-		t.Fatal(err)
-	}
-	s, err := d.Enter(ctx, "c1", "help")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var saved struct{ Waiting []desk.WaitEntryForTest }
-	loadCheckpoint(t, store, "desk/"+desk.KindQueue+"/care", &saved)
-	if len(saved.Waiting) != 1 || saved.Waiting[0].Session != s.Session {
-		t.Fatalf("care saved %+v, want c1's session %s waiting", saved.Waiting, s.Session)
-	}
-	first := saved.Waiting[0]
+	s := enterWaiting(t, d, "care")
+	first := listedEntry(t, store, "care", s.Session)
 	waiting := func(want int, after string) {
 		t.Helper()
 		q, err := d.Queue(ctx, "care")
@@ -387,19 +376,8 @@ func TestLateRepairOfATakenEntry(t *testing.T) {
 	n := startQuickNode(t, store, desk.Config{})
 	ctx := tctx(t)
 	d := n.Desk
-	if _, err := d.SetScene(ctx, desk.Scene{Name: "help", Line: "l", Route: []string{"queue:care"}}); err != nil {
-		t.Fatal(err)
-	}
-	s, err := d.Enter(ctx, "c1", "help")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var saved struct{ Waiting []desk.WaitEntryForTest }
-	loadCheckpoint(t, store, "desk/"+desk.KindQueue+"/care", &saved)
-	if len(saved.Waiting) != 1 {
-		t.Fatalf("care saved %+v, want c1 waiting", saved.Waiting)
-	}
-	entry := saved.Waiting[0]
+	s := enterWaiting(t, d, "care")
+	entry := listedEntry(t, store, "care", s.Session)
 	taken := desk.AnswerForTest{Session: s.Session, Agent: "a9", Taken: true, WaitMs: 5, Entered: entry.Entered}
 	if err := d.AnswerOfferForTest(ctx, "care", taken); err != nil {
 		t.Fatal(err)

@@ -180,15 +180,7 @@ func TestOpenSessionWokenByThePeriodicWake(t *testing.T) {
 	store := openStore(t)
 	cfg := desk.Config{InactivityTimeout: time.Second, WakeInterval: 300 * time.Millisecond}
 	n, crash := startCrashable(t, store, cfg)
-	ctx := tctx(t)
-	d := n.Desk
-	if _, err := d.SetScene(ctx, desk.Scene{Name: "after", Line: "l", Route: []string{"queue:nobody"}}); err != nil {
-		t.Fatal(err)
-	}
-	s, err := d.Enter(ctx, "c1", "after") // waits: nobody serves that queue
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := enterWaiting(t, n.Desk, "nobody")
 	crash()
 
 	gated := &gatedStore{killableStore: &killableStore{Store: store}, checkpoint: "desk/" + desk.KindRoster + "/" + desk.RosterOfForTest("l/c1")}
@@ -224,19 +216,9 @@ func TestPeriodicWakeGivesBackALostEntry(t *testing.T) {
 	n := startNode(t, store, desk.Config{WakeInterval: 300 * time.Millisecond})
 	ctx := tctx(t)
 	d := n.Desk
-	if _, err := d.SetScene(ctx, desk.Scene{Name: "after", Line: "l", Route: []string{"queue:nobody"}}); err != nil {
-		t.Fatal(err)
-	}
-	s, err := d.Enter(ctx, "c1", "after") // waits: nobody serves that queue
-	if err != nil {
-		t.Fatal(err)
-	}
-	var saved struct{ Waiting []desk.WaitEntryForTest }
-	loadCheckpoint(t, store, "desk/"+desk.KindQueue+"/nobody", &saved)
-	if len(saved.Waiting) != 1 {
-		t.Fatalf("queue saved %+v, want c1 waiting", saved.Waiting)
-	}
-	gone := desk.AnswerForTest{Session: s.Session, Gone: true, Entered: saved.Waiting[0].Entered}
+	s := enterWaiting(t, d, "nobody")
+	entry := listedEntry(t, store, "nobody", s.Session)
+	gone := desk.AnswerForTest{Session: s.Session, Gone: true, Entered: entry.Entered}
 	if err := d.AnswerOfferForTest(ctx, "nobody", gone); err != nil {
 		t.Fatal(err)
 	}
