@@ -64,7 +64,7 @@ type queueGrain struct {
 	// withdraws again and must hear the same answer.
 	Abandons []string `json:"abandons,omitempty"`
 	// Taken are the latest entries assigned from this queue (at most
-	// abandonMemory, as "session@entered"): a thread's enqueue of one of
+	// takenMemory, as "session@entered"): a thread's enqueue of one of
 	// them (a repair sent before the assignment, arriving after its
 	// answer) must not list a session that an agent has.
 	Taken []string `json:"taken,omitempty"`
@@ -322,6 +322,10 @@ type reprioritizeReq struct {
 // abandonMemory bounds Queue.Abandons: a repeated withdrawal comes right
 // after the thread's restart, long before this many more abandons.
 const abandonMemory = 256
+
+// takenMemory bounds Queue.Taken: a late repair was in flight when the
+// assignment's answer came, and a queue's every save carries the list.
+const takenMemory = 64
 
 type withdrawReq struct {
 	Session   string `json:"session"`
@@ -585,8 +589,8 @@ func (q *queueGrain) answer(g *grain, ctx actor.Context, a assignAnswer) error {
 			q.Stats.WaitMsSum += a.WaitMs
 			q.noteAssigned(nowMs())
 			q.Taken = append(q.Taken, takenKey(a.Session, entered))
-			if len(q.Taken) > abandonMemory {
-				q.Taken = q.Taken[len(q.Taken)-abandonMemory:]
+			if len(q.Taken) > takenMemory {
+				q.Taken = q.Taken[len(q.Taken)-takenMemory:]
 			}
 		case a.Overflow:
 			q.Stats.Overflowed++
