@@ -330,12 +330,8 @@ func enterOwnQueue(t *testing.T, d *desk.Desk) desk.SessionInfo {
 // taken one counted the assignment again), and the session waited
 // where no offer would ever come.
 func TestLateAnswerKeepsALaterEntry(t *testing.T) {
-	store := openStore(t)
-	n := startQuickNode(t, store, desk.Config{})
 	ctx := tctx(t)
-	d := n.Desk
-	s := enterWaiting(t, d, "care")
-	first := listedEntry(t, store, "care", s.Session)
+	d, s, first := waitingInCare(t)
 	waiting := func(want int, after string) {
 		t.Helper()
 		q, err := d.Queue(ctx, "care")
@@ -372,12 +368,8 @@ func TestLateAnswerKeepsALaterEntry(t *testing.T) {
 // the queue listed the session again, which an agent had: its next offer
 // heard "taken" from the thread's memo and counted it a second time.
 func TestLateRepairOfATakenEntry(t *testing.T) {
-	store := openStore(t)
-	n := startQuickNode(t, store, desk.Config{})
 	ctx := tctx(t)
-	d := n.Desk
-	s := enterWaiting(t, d, "care")
-	entry := listedEntry(t, store, "care", s.Session)
+	d, s, entry := waitingInCare(t)
 	taken := desk.AnswerForTest{Session: s.Session, Agent: "a9", Taken: true, WaitMs: 5, Entered: entry.Entered}
 	if err := d.AnswerOfferForTest(ctx, "care", taken); err != nil {
 		t.Fatal(err)
@@ -397,4 +389,14 @@ func TestLateRepairOfATakenEntry(t *testing.T) {
 	if q, err := d.Queue(ctx, "care"); err != nil || len(q.Waiting) != 1 {
 		t.Fatalf("care after a later entry: %+v %v, want it waiting", q.Waiting, err)
 	}
+}
+
+// waitingInCare starts a quick node where c1's session waits in queue
+// "care", and returns its desk, the session and its entry as saved.
+func waitingInCare(t *testing.T) (*desk.Desk, desk.SessionInfo, desk.WaitEntryForTest) {
+	t.Helper()
+	store := openStore(t)
+	d := startQuickNode(t, store, desk.Config{}).Desk
+	s := enterWaiting(t, d, "care")
+	return d, s, listedEntry(t, store, "care", s.Session)
 }
