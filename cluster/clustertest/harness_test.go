@@ -173,10 +173,31 @@ func newClusterOn(t *testing.T, hosts, cqlHostsForNodes []string, certHosts ...s
 	}
 	t.Cleanup(func() {
 		if t.Failed() {
-			t.Logf("client log (tail):\n%s", tail(c.clog.String(), 60))
+			keepLog(t, "clients", []byte(c.clog.String()))
 		}
 	})
 	return c
+}
+
+// keepLog saves a failed test's log in $SWITCHBOARD_ARTIFACTS, or else in
+// a directory of the system's temp dir that outlives the test, and names
+// the file. The logs are not printed: CI shows the end of a failing
+// test's output, and that is where its failure message must stay.
+func keepLog(t *testing.T, what string, b []byte) {
+	dir := os.Getenv("SWITCHBOARD_ARTIFACTS")
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "switchboard-cluster-logs")
+	}
+	name := filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")+"-"+what+".log")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Logf("keep the %s log: %v", what, err)
+		return
+	}
+	if err := os.WriteFile(name, b, 0o644); err != nil {
+		t.Logf("keep the %s log: %v", what, err)
+		return
+	}
+	t.Logf("%s log: %s", what, name)
 }
 
 func randHex(t *testing.T, n int) string {
@@ -236,15 +257,7 @@ func (c *cluster) addNode(host, netns string) *node {
 		n.stopNow()
 		if c.t.Failed() {
 			b, _ := os.ReadFile(n.logFile)
-			c.t.Logf("%s log (tail, without dead letters):\n%s", n.name, tail(withoutDeadLetters(string(b)), 80))
-			// The whole log outlives the test's temporary directory
-			// where SWITCHBOARD_ARTIFACTS names a directory.
-			if dir := os.Getenv("SWITCHBOARD_ARTIFACTS"); dir != "" {
-				name := filepath.Join(dir, strings.ReplaceAll(c.t.Name(), "/", "_")+"-"+n.name+".log")
-				if err := os.WriteFile(name, b, 0o644); err != nil {
-					c.t.Logf("keep %s log: %v", n.name, err)
-				}
-			}
+			keepLog(c.t, n.name, b)
 		}
 	})
 	return n
@@ -493,18 +506,6 @@ func (b *syncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
-}
-
-// withoutDeadLetters drops protoactor's dead-letter lines, which after a
-// kill fill a log's tail and hide what the node did about it.
-func withoutDeadLetters(s string) string {
-	var out strings.Builder
-	for line := range strings.Lines(s) {
-		if !strings.Contains(line, "msg=[DeadLetter]") {
-			out.WriteString(line)
-		}
-	}
-	return out.String()
 }
 
 func tail(s string, lines int) string {
