@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-im/switchboard/internal/testenv"
 	"github.com/switchboard-im/switchboard/storage/cql/cqlenv"
 	"github.com/switchboard-im/switchboard/storage/cql/cqltest"
 	"github.com/switchboard-im/switchboard/transport"
@@ -69,41 +70,6 @@ func cqlHosts(t *testing.T) []string {
 		t.Skip("multi-process cluster test")
 	}
 	return cqltest.Hosts(t)
-}
-
-var (
-	handedOutMu sync.Mutex
-	handedOut   = map[int]bool{} // ports freePort returned, in this test process
-)
-
-// freePort returns a loopback port free for both TCP and UDP (memberlist
-// binds both).
-func freePort(t *testing.T) int {
-	t.Helper()
-	handedOutMu.Lock()
-	defer handedOutMu.Unlock()
-	for range 50 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		u, err := net.ListenPacket("udp", fmt.Sprintf("127.0.0.1:%d", port))
-		l.Close()
-		if err == nil {
-			u.Close()
-			// The kernel may hand a port out again once its probe closed:
-			// never give one port to two roles (a node's admin and remote
-			// address once collided that way).
-			if handedOut[port] {
-				continue
-			}
-			handedOut[port] = true
-			return port
-		}
-	}
-	t.Fatal("no free port")
-	return 0
 }
 
 // cluster is a set of serve processes sharing one keyspace and one set of
@@ -234,7 +200,7 @@ func (c *cluster) addNode(host, netns string) *node {
 	n := &node{c: c, name: fmt.Sprintf("n%d", len(c.nodes)), netns: netns, host: host}
 	var pl, pa, pg, pr int
 	if netns == "" {
-		pl, pa, pg, pr = freePort(c.t), freePort(c.t), freePort(c.t), freePort(c.t)
+		pl, pa, pg, pr = testenv.FreePort(c.t), testenv.FreePort(c.t), testenv.FreePort(c.t), testenv.FreePort(c.t)
 	} else {
 		pl, pa, pg, pr = 4433, 8080, 7946, 9090
 	}

@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-im/switchboard/internal/testenv"
 	"github.com/switchboard-im/switchboard/transport"
 	"github.com/switchboard-im/switchboard/transport/client"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
@@ -74,24 +75,6 @@ func binary(t *testing.T) string {
 	return binPath
 }
 
-func freePort(t *testing.T, network string) int {
-	t.Helper()
-	if network == "udp" {
-		c, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		return c.LocalAddr().(*net.UDPAddr).Port
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // devNode is a `switchboard serve --dev` process.
 type devNode struct {
 	t      *testing.T
@@ -107,7 +90,7 @@ type devNode struct {
 
 func newDevNode(t *testing.T) *devNode {
 	n := &devNode{t: t, bin: binary(t), dir: t.TempDir(),
-		listen: fmt.Sprintf("127.0.0.1:%d", freePort(t, "udp")), admin: fmt.Sprintf("127.0.0.1:%d", freePort(t, "tcp"))}
+		listen: fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)), admin: fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))}
 	t.Cleanup(func() {
 		if n.cmd != nil && n.cmd.ProcessState == nil {
 			_ = n.cmd.Process.Kill()
@@ -129,8 +112,8 @@ func (n *devNode) start() {
 	// exits saying so, and it starts again on new ports.
 	for attempt := 1; !n.startOnce(attempt < 3); attempt++ {
 		n.t.Logf("a port was taken before the node bound it; new ports:\n%s", n.log.String())
-		n.listen = fmt.Sprintf("127.0.0.1:%d", freePort(n.t, "udp"))
-		n.admin = fmt.Sprintf("127.0.0.1:%d", freePort(n.t, "tcp"))
+		n.listen = fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(n.t))
+		n.admin = fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(n.t))
 	}
 }
 

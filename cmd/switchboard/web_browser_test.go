@@ -104,8 +104,8 @@ func browserRun(t *testing.T, browser, transport string) {
 	defer hs.Close()
 	t.Setenv("SWITCHBOARD_CARD_WEBHOOK_SECRET", string(secret))
 	n := newDevNode(t)
-	webAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t, "tcp"))
-	n.extra = []string{"--web", webAddr, "--webtransport", fmt.Sprintf("127.0.0.1:%d", freePort(t, "udp")), "--card-webhook-url", hs.URL, "--desk-wrap-up", "1h"}
+	webAddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	n.extra = []string{"--web", webAddr, "--webtransport", fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)), "--card-webhook-url", hs.URL, "--desk-wrap-up", "1h"}
 	n.start()
 	n.run("desk", "scene", "set", "--data-dir", n.dir, "--scene", "listing", "--line", "cars", "--route", "queue:sales")
 	// The line is closed (open every day but yesterday, today and

@@ -24,8 +24,8 @@ func TestWorkbenchUnanswered(t *testing.T) {
 	}
 	browser := testenv.Chromium(t)
 	n := newDevNode(t)
-	webAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t, "tcp"))
-	n.extra = []string{"--web", webAddr, "--webtransport", fmt.Sprintf("127.0.0.1:%d", freePort(t, "udp")), "--desk-answer-timeout", "1h"}
+	webAddr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	n.extra = []string{"--web", webAddr, "--webtransport", fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)), "--desk-answer-timeout", "1h"}
 	n.start()
 	n.run("desk", "scene", "set", "--data-dir", n.dir, "--scene", "help", "--line", "care", "--route", "queue:care")
 	// The answer timeout alone, then a first-response target beside it:

@@ -1,7 +1,8 @@
-// Package testenv holds the one rule the tests share about what they
-// need from the machine (a Cassandra, Kafka, a browser, root): without
-// it a test skips, except under CI=true, where a skip would hide that
-// something went untested (.ci/run provides all of it).
+// Package testenv holds the rules the tests share about what they need
+// from the machine. Without a Cassandra, Kafka, a browser or root a test
+// skips, except under CI=true, where a skip would hide that something
+// went untested (.ci/run provides all of it). Ports for the nodes a test
+// starts come from FreePort.
 package testenv
 
 import (
