@@ -28,6 +28,14 @@ func TestHoldWithoutAssignmentIsReleased(t *testing.T) {
 	if _, err := d.Close(ctx, "a1", s.Conv, "done"); err != nil {
 		t.Fatal(err)
 	}
+	// The close frees a1's slot by a message of its own, after Close
+	// returned: an offer before it lands is refused as full.
+	eventually(t, func() error {
+		if a, err := d.Agent(ctx, "a1"); err != nil || a.Load != 0 {
+			return fmt.Errorf("a1 after the close: %+v %v", a, err)
+		}
+		return nil
+	})
 	// The thread of c9 has no session: the offer is one it never saw
 	// through.
 	if ok, err := d.OfferForTest(ctx, "a1", "s:l:c9:1/1", 7); err != nil || !ok {
