@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -53,6 +55,8 @@ type Result struct {
 	Server ServerReport     `json:"server"`
 	Bench  BenchReport      `json:"bench"`
 	Errors map[string]int64 `json:"errors"`
+	// ErrorSamples is the first error of each kind of Errors, as its text.
+	ErrorSamples map[string]string `json:"error_samples,omitempty"`
 
 	Connect *ConnectReport `json:"connect,omitempty"`
 	Sync    *SyncReport    `json:"sync,omitempty"`
@@ -240,6 +244,9 @@ func (r *Result) WriteTable(w io.Writer) {
 			parts = append(parts, fmt.Sprintf("%s=%d", k, r.Errors[k]))
 		}
 		row("errors", "%s", strings.Join(parts, "  "))
+		for _, k := range slices.Sorted(maps.Keys(r.ErrorSamples)) {
+			row("first "+k, "%s", r.ErrorSamples[k])
+		}
 	}
 	for _, l := range r.LostSample {
 		row("never delivered", "%s", l)

@@ -281,7 +281,7 @@ func fillCommon(res *Result, smp *sampler, elapsed time.Duration, errs *errCount
 		res.DurationS = elapsed.Seconds()
 	}
 	res.Series = smp.series()
-	res.Errors = errs.snapshot()
+	res.Errors, res.ErrorSamples = errs.snapshot(), errs.samples()
 	res.Bench.CPUSeconds = smp.benchCPU().Seconds()
 	res.Bench.CPUCoresAvg = res.Bench.CPUSeconds / max(elapsed.Seconds(), 1e-9)
 	var ms runtime.MemStats

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -303,13 +304,15 @@ func (t *traffic) lost() (int64, []string) {
 // maxLostSample bounds the lost messages named in a report.
 const maxLostSample = 20
 
-// errCount counts errors by kind.
+// errCount counts errors by kind, and keeps the first error of each kind
+// as a sample: a kind alone ("DISCONNECTED") does not say what failed.
 type errCount struct {
-	mu sync.Mutex
-	m  map[string]int64
+	mu     sync.Mutex
+	m      map[string]int64
+	sample map[string]string
 }
 
-func newErrCount() *errCount { return &errCount{m: map[string]int64{}} }
+func newErrCount() *errCount { return &errCount{m: map[string]int64{}, sample: map[string]string{}} }
 
 func (e *errCount) add(kind string) {
 	e.mu.Lock()
@@ -319,16 +322,38 @@ func (e *errCount) add(kind string) {
 
 func (e *errCount) addErr(err error) {
 	var we *wirepb.Error
+	kind := "OTHER"
 	switch {
 	case errors.As(err, &we):
-		e.add(we.Code.String())
+		kind = we.Code.String()
 	case errors.Is(err, client.ErrDisconnected):
-		e.add("DISCONNECTED")
+		kind = "DISCONNECTED"
 	case errors.Is(err, context.DeadlineExceeded):
-		e.add("TIMEOUT")
-	default:
-		e.add("OTHER")
+		kind = "TIMEOUT"
 	}
+	e.mu.Lock()
+	e.m[kind]++
+	if _, ok := e.sample[kind]; !ok {
+		e.sample[kind] = truncate(err.Error(), maxErrorSample)
+	}
+	e.mu.Unlock()
+}
+
+// maxErrorSample bounds the text of an error kept as a sample.
+const maxErrorSample = 300
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// samples returns the first error of each kind.
+func (e *errCount) samples() map[string]string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return maps.Clone(e.sample)
 }
 
 func (e *errCount) total() int64 {

@@ -2,6 +2,7 @@ package transport_test
 
 import (
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -39,5 +40,43 @@ func TestDialRetriesTimedOutHandshake(t *testing.T) {
 	}
 	if took := time.Since(start); took < time.Second {
 		t.Fatalf("connected in %s: the first attempt did not time out", took)
+	}
+}
+
+// A first connect whose Welcome comes too late (a node too busy to answer
+// the hello within DialTimeout) times out on the stream's deadline
+// ("deadline exceeded", not a context's error), and Dial tries once more
+// instead of failing: the answers of the first attempt are held 400 ms,
+// so its handshake completes at ~400 ms and its Welcome would come at
+// ~800 ms, after the 600 ms DialTimeout.
+func TestDialRetriesTimedOutHello(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	r, err := udprelay.New(e.addr(0), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	var mu sync.Mutex
+	var first string
+	r.DelayBack(func(to *net.UDPAddr) time.Duration {
+		mu.Lock()
+		defer mu.Unlock()
+		if first == "" {
+			first = to.String()
+		}
+		if to.String() == first {
+			return 400 * time.Millisecond
+		}
+		return 0
+	})
+	c := e.dial("alice", "phone", func(cfg *client.Config) {
+		cfg.Addr = r.Addr()
+		cfg.DialTimeout = 600 * time.Millisecond
+	})
+	if _, err := c.Ping(tctx(t)); err != nil {
+		t.Fatalf("ping after the second attempt: %v", err)
+	}
+	if r.Flows() != 2 {
+		t.Fatalf("%d attempts relayed, want 2", r.Flows())
 	}
 }

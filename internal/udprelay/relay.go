@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"sync"
+	"time"
 )
 
 // Relay listens on a loopback port and forwards each client's datagrams
@@ -21,6 +23,7 @@ type Relay struct {
 	to      *net.UDPAddr
 	flows   map[string]*net.UDPConn // client address → upstream socket
 	dropped int
+	delay   func(to *net.UDPAddr) time.Duration
 }
 
 // New relays to target. drop, when not nil, is asked for every datagram
@@ -69,6 +72,14 @@ func (r *Relay) PointNew(target string) error {
 	defer r.mu.Unlock()
 	r.to = ua
 	return nil
+}
+
+// DelayBack holds each answer to a client for delay(client) before it is
+// relayed (a slow or distant path); nil or 0 relays at once.
+func (r *Relay) DelayBack(delay func(to *net.UDPAddr) time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.delay = delay
 }
 
 // Flows is how many client addresses have a flow open.
@@ -138,6 +149,18 @@ func (r *Relay) back(up *net.UDPConn, to *net.UDPAddr) {
 			}
 			continue // ICMP port unreachable from a dead target: keep the flow
 		}
-		_, _ = r.pc.WriteToUDP(buf[:n], to)
+		r.mu.Lock()
+		delay := r.delay
+		r.mu.Unlock()
+		var d time.Duration
+		if delay != nil {
+			d = delay(to)
+		}
+		if d <= 0 {
+			_, _ = r.pc.WriteToUDP(buf[:n], to)
+			continue
+		}
+		b := slices.Clone(buf[:n])
+		time.AfterFunc(d, func() { _, _ = r.pc.WriteToUDP(b, to) })
 	}
 }

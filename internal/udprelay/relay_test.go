@@ -2,6 +2,7 @@ package udprelay
 
 import (
 	"net"
+	"sync"
 	"testing"
 	"time"
 )
@@ -81,5 +82,39 @@ func TestPointAndPointNew(t *testing.T) {
 	}
 	if got, got2 := first(), second(); got != "c" || got2 != "c" {
 		t.Fatalf("after Point the flows are answered by %q and %q, want c and c (cut and reopened)", got, got2)
+	}
+}
+
+// DelayBack holds the answers to the clients it names, and only theirs.
+func TestDelayBack(t *testing.T) {
+	r, err := New(echo(t, "a"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(r.Close)
+	slow, fast := client(t, r), client(t, r)
+	fast()            // its flow opens first: the first address the delay sees
+	var mu sync.Mutex // each flow's goroutine asks
+	var first string
+	r.DelayBack(func(to *net.UDPAddr) time.Duration {
+		mu.Lock()
+		defer mu.Unlock()
+		if first == "" {
+			first = to.String()
+		}
+		if to.String() == first {
+			return 0
+		}
+		return 300 * time.Millisecond
+	})
+	start := time.Now()
+	fast()
+	if d := time.Since(start); d >= 300*time.Millisecond {
+		t.Fatalf("the undelayed client's answer took %s", d)
+	}
+	start = time.Now()
+	slow()
+	if d := time.Since(start); d < 300*time.Millisecond {
+		t.Fatalf("the delayed client's answer took %s, want at least 300ms", d)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -328,12 +329,20 @@ func (c *Client) firstConnect(ctx context.Context) (*conn, error) {
 // attempts that timed out.
 const timedOutRetries = 1
 
-// timedOut reports whether a connect attempt failed by running out of
-// time (the handshake or the hello), not by being answered.
+// timedOut reports whether a connect attempt ran out of time, or was
+// dropped by the node, rather than answered: the handshake, the Welcome
+// that did not come before the stream's deadline (a busy node), the
+// node's own hello timeout (TIMEOUT: the hello did not reach it in time),
+// or a stateless reset of the fresh connection (the node no longer had
+// it: it closed it so, and the close was lost).
 func timedOut(err error) bool {
 	var he *quic.HandshakeTimeoutError
 	var ie *quic.IdleTimeoutError
-	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &he) || errors.As(err, &ie)
+	var re *quic.StatelessResetError
+	var we *wirepb.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) ||
+		errors.As(err, &he) || errors.As(err, &ie) || errors.As(err, &re) ||
+		errors.As(err, &we) && we.Code == wirepb.Code_TIMEOUT
 }
 
 // Refused reports whether a connect failed because the server turned it
