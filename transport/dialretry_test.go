@@ -46,9 +46,9 @@ func TestDialRetriesTimedOutHandshake(t *testing.T) {
 // A first connect whose Welcome comes too late (a node too busy to answer
 // the hello within DialTimeout) times out on the stream's deadline
 // ("deadline exceeded", not a context's error), and Dial tries once more
-// instead of failing: the answers of the first attempt are held 400 ms,
-// so its handshake completes at ~400 ms and its Welcome would come at
-// ~800 ms, after the 600 ms DialTimeout.
+// instead of failing: the answers of the first attempt are held 700 ms,
+// so its handshake completes at ~700 ms and its Welcome would come at
+// ~1.4 s, after the 1 s DialTimeout.
 func TestDialRetriesTimedOutHello(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	r, err := udprelay.New(e.addr(0), nil)
@@ -65,13 +65,13 @@ func TestDialRetriesTimedOutHello(t *testing.T) {
 			first = to.String()
 		}
 		if to.String() == first {
-			return 400 * time.Millisecond
+			return 700 * time.Millisecond
 		}
 		return 0
 	})
 	c := e.dial("alice", "phone", func(cfg *client.Config) {
 		cfg.Addr = r.Addr()
-		cfg.DialTimeout = 600 * time.Millisecond
+		cfg.DialTimeout = time.Second
 	})
 	if _, err := c.Ping(tctx(t)); err != nil {
 		t.Fatalf("ping after the second attempt: %v", err)
