@@ -71,6 +71,9 @@ type serveOptions struct {
 	maxLaneWait          time.Duration
 	udpSockets           int
 	requests             transport.RequestLimits
+	// connTimes: transport.Config's connection timeouts and the server's
+	// QUIC keep-alive.
+	connTimes connTimes
 
 	adminTokenFile  string
 	apiKeysFile     string
@@ -125,6 +128,7 @@ Every flag can also be set with an environment variable SWITCHBOARD_<FLAG>
 	f.IntVar(&o.connBurst, "conn-burst", 0, "burst above --conn-rate (0: 100)")
 	f.Float64Var(&o.userRate, "user-rate", 0, "requests/s one user may make across their connections to this node (0: 100)")
 	f.IntVar(&o.userBurst, "user-burst", 0, "burst above --user-rate (0: 200)")
+	o.connTimes.register(f)
 	rl := transport.DefaultRequestLimits()
 	f.IntVar(&o.requests.MaxListUsers, "max-request-users", rl.MaxListUsers, "most users one create-group or membership request names")
 	f.IntVar(&o.requests.MaxTitle, "max-title-bytes", rl.MaxTitle, "longest group title")
@@ -320,7 +324,9 @@ func (m member) serve(ctx context.Context, o serveOptions, join []string) ([]str
 	}
 	srv, err := transport.Listen(node.Runtime, transport.Config{Addr: o.listen, TLS: m.tls, Auth: m.auth, StatelessResetKey: resetKey, Logger: log,
 		MaxConnsPerAddr: o.maxConnsAddr, MaxQueueWait: o.maxQueueWait, MaxLaneWait: o.maxLaneWait, Sockets: o.udpSockets,
-		Requests: o.requests, ConnRate: o.connRate, ConnBurst: o.connBurst, UserRate: o.userRate, UserBurst: o.userBurst})
+		Requests: o.requests, ConnRate: o.connRate, ConnBurst: o.connBurst, UserRate: o.userRate, UserBurst: o.userBurst,
+		IdleTimeout: o.connTimes.idle, HandshakeTimeout: o.connTimes.handshake, HelloTimeout: o.connTimes.hello,
+		RequestTimeout: o.connTimes.request, WriteTimeout: o.connTimes.write, KeepAlive: o.connTimes.keepAlive})
 	if err != nil {
 		return nil, err
 	}
@@ -608,4 +614,19 @@ func openStore(ctx context.Context, o serveOptions, log *slog.Logger) (storage.S
 		}
 	}
 	return nil, fmt.Errorf("unknown store %q (want pebble or cql)", o.store)
+}
+
+// connTimes are serve's flags for the client connections' timeouts.
+type connTimes struct {
+	idle, handshake, hello, request, write, keepAlive time.Duration
+}
+
+func (c *connTimes) register(f *pflag.FlagSet) {
+	d := transport.DefaultConfig()
+	f.DurationVar(&c.idle, "conn-idle-timeout", d.IdleTimeout, "a QUIC client connection silent this long (no packet, not even its keep-alive) is closed")
+	f.DurationVar(&c.handshake, "handshake-timeout", d.HandshakeTimeout, "longest QUIC handshake of a client connection")
+	f.DurationVar(&c.hello, "hello-timeout", d.HelloTimeout, "a connection whose hello has not arrived this long after its handshake is closed with TIMEOUT")
+	f.DurationVar(&c.request, "request-timeout", d.RequestTimeout, "longest a client request may take at the node (reading its frame and the cluster's answer)")
+	f.DurationVar(&c.write, "write-timeout", d.WriteTimeout, "a connection whose client accepts nothing the node writes for this long is closed with SLOW_CONSUMER (a client that stopped reading)")
+	f.DurationVar(&c.keepAlive, "quic-keep-alive", d.KeepAlive, "the node's own QUIC keep-alive period (0: none; the clients send theirs every 15 s)")
 }
