@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -23,15 +21,9 @@ func TestServeHelloTimeout(t *testing.T) {
 	n := newDevNode(t)
 	n.extra = []string{"--hello-timeout", "250ms"}
 	n.start()
-	pemBytes, err := os.ReadFile(devCertPath(n.dir))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(pemBytes)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	qc, err := quic.DialAddr(ctx, n.listen, &tls.Config{RootCAs: pool, NextProtos: wirepb.ALPNs(), MinVersion: tls.VersionTLS13}, &quic.Config{})
+	qc, err := quic.DialAddr(ctx, n.listen, &tls.Config{RootCAs: n.roots(), NextProtos: wirepb.ALPNs(), MinVersion: tls.VersionTLS13}, &quic.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -157,8 +157,8 @@ func (n *devNode) kill() {
 	_ = n.cmd.Wait()
 }
 
-// clientConfig connects like a local command: the dev CA and secret.
-func (n *devNode) clientConfig(user, device string) client.Config {
+// roots trusts the node's dev certificate.
+func (n *devNode) roots() *x509.CertPool {
 	n.t.Helper()
 	pemBytes, err := os.ReadFile(devCertPath(n.dir))
 	if err != nil {
@@ -166,6 +166,13 @@ func (n *devNode) clientConfig(user, device string) client.Config {
 	}
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pemBytes)
+	return pool
+}
+
+// clientConfig connects like a local command: the dev CA and secret.
+func (n *devNode) clientConfig(user, device string) client.Config {
+	n.t.Helper()
+	pool := n.roots()
 	secret, err := readSecret(devSecretPath(n.dir))
 	if err != nil {
 		n.t.Fatal(err)
