@@ -227,6 +227,11 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MaxFrame > 16<<20 {
 		return c, errors.New("transport: MaxFrame above 16 MiB")
 	}
+	if c.RefusedSends < 4*c.MaxInflight {
+		// Every unanswered send of a full window may be refused: the
+		// memory of refusals must outlast a window of them.
+		c.RefusedSends = 4 * c.MaxInflight
+	}
 	if c.ReceiveWindow < c.MaxFrame+16<<10 {
 		// A whole frame must fit the window, or a large request stalls.
 		c.ReceiveWindow = c.MaxFrame + 16<<10

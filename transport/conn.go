@@ -103,7 +103,7 @@ func (s *Server) openConn(cr Carrier) (serve func()) {
 	c := &conn{s: s, cr: cr, ctx: cr.Context(), expiryIdx: -1,
 		q:          newPushQueue(s.cfg.PushQueue, s.cfg.PendingAcks),
 		limiter:    rate.NewLimiter(rate.Limit(s.cfg.ConnRate), s.cfg.ConnBurst),
-		sigLimiter: rate.NewLimiter(rate.Limit(s.cfg.SignalRate), 2*int(s.cfg.SignalRate)),
+		sigLimiter: rate.NewLimiter(rate.Limit(s.cfg.SignalRate), max(1, 2*int(s.cfg.SignalRate))),
 		inflight:   map[uint64]inflightReq{}, lanes: map[string][]*wirepb.Request{}, refused: newRefusedSends(s.cfg.RefusedSends)}
 	var release func()
 	added := false

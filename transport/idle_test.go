@@ -248,3 +248,30 @@ func TestClientCloseEndsTheLinger(t *testing.T) {
 		t.Fatalf("ping after expiry: %v, want TOKEN_EXPIRED", err)
 	}
 }
+
+// SignalRate bounds a connection's typing signals: a burst of twice the
+// rate goes through, and a quick run past it is refused RATE_LIMITED.
+func TestTypingSignalRate(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{transport: transport.Config{SignalRate: 2}})
+	alice := e.dial("alice", "phone")
+	conv := wirepb.DirectConvID("alice", "bob")
+	if _, err := alice.SendText(tctx(t), client.ToUser("bob"), "hi"); err != nil {
+		t.Fatal(err)
+	}
+	limited := 0
+	for i := range 12 {
+		err := alice.Typing(conv, true)
+		switch {
+		case i < 4 && err != nil:
+			t.Fatalf("signal %d of the burst of 4: %v", i+1, err)
+		case codeOf(err) == wirepb.Code_RATE_LIMITED:
+			limited++
+		case err != nil:
+			t.Fatalf("signal %d: %v", i+1, err)
+		}
+	}
+	if limited == 0 {
+		t.Fatal("12 signals at once, none refused at a rate of 2/s")
+	}
+}

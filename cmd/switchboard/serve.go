@@ -71,9 +71,8 @@ type serveOptions struct {
 	maxLaneWait          time.Duration
 	udpSockets           int
 	requests             transport.RequestLimits
-	// connTimes: transport.Config's connection timeouts and the server's
-	// QUIC keep-alive.
-	connTimes connTimes
+	// conns: transport.Config's per-connection timeouts and bounds.
+	conns connFlags
 
 	adminTokenFile  string
 	apiKeysFile     string
@@ -128,7 +127,7 @@ Every flag can also be set with an environment variable SWITCHBOARD_<FLAG>
 	f.IntVar(&o.connBurst, "conn-burst", 0, "burst above --conn-rate (0: 100)")
 	f.Float64Var(&o.userRate, "user-rate", 0, "requests/s one user may make across their connections to this node (0: 100)")
 	f.IntVar(&o.userBurst, "user-burst", 0, "burst above --user-rate (0: 200)")
-	o.connTimes.register(f)
+	o.conns.register(f)
 	rl := transport.DefaultRequestLimits()
 	f.IntVar(&o.requests.MaxListUsers, "max-request-users", rl.MaxListUsers, "most users one create-group or membership request names")
 	f.IntVar(&o.requests.MaxTitle, "max-title-bytes", rl.MaxTitle, "longest group title")
@@ -322,11 +321,11 @@ func (m member) serve(ctx context.Context, o serveOptions, join []string) ([]str
 	if err != nil {
 		return nil, fmt.Errorf("stateless reset key: %w", err)
 	}
-	srv, err := transport.Listen(node.Runtime, transport.Config{Addr: o.listen, TLS: m.tls, Auth: m.auth, StatelessResetKey: resetKey, Logger: log,
+	tcfg := transport.Config{Addr: o.listen, TLS: m.tls, Auth: m.auth, StatelessResetKey: resetKey, Logger: log,
 		MaxConnsPerAddr: o.maxConnsAddr, MaxQueueWait: o.maxQueueWait, MaxLaneWait: o.maxLaneWait, Sockets: o.udpSockets,
-		Requests: o.requests, ConnRate: o.connRate, ConnBurst: o.connBurst, UserRate: o.userRate, UserBurst: o.userBurst,
-		IdleTimeout: o.connTimes.idle, HandshakeTimeout: o.connTimes.handshake, HelloTimeout: o.connTimes.hello,
-		RequestTimeout: o.connTimes.request, WriteTimeout: o.connTimes.write, KeepAlive: o.connTimes.keepAlive})
+		Requests: o.requests, ConnRate: o.connRate, ConnBurst: o.connBurst, UserRate: o.userRate, UserBurst: o.userBurst}
+	o.conns.apply(&tcfg)
+	srv, err := transport.Listen(node.Runtime, tcfg)
 	if err != nil {
 		return nil, err
 	}
@@ -616,12 +615,15 @@ func openStore(ctx context.Context, o serveOptions, log *slog.Logger) (storage.S
 	return nil, fmt.Errorf("unknown store %q (want pebble or cql)", o.store)
 }
 
-// connTimes are serve's flags for the client connections' timeouts.
-type connTimes struct {
+// connFlags are serve's flags for each client connection's timeouts and
+// bounds (transport.Config).
+type connFlags struct {
 	idle, handshake, hello, request, write, keepAlive time.Duration
+	maxInflight, pushQueue, pendingAcks, maxRejected  int
+	signalRate                                        float64
 }
 
-func (c *connTimes) register(f *pflag.FlagSet) {
+func (c *connFlags) register(f *pflag.FlagSet) {
 	d := transport.DefaultConfig()
 	f.DurationVar(&c.idle, "conn-idle-timeout", d.IdleTimeout, "a QUIC client connection silent this long (no packet, not even its keep-alive) is closed")
 	f.DurationVar(&c.handshake, "handshake-timeout", d.HandshakeTimeout, "longest QUIC handshake of a client connection")
@@ -629,4 +631,17 @@ func (c *connTimes) register(f *pflag.FlagSet) {
 	f.DurationVar(&c.request, "request-timeout", d.RequestTimeout, "longest a client request may take at the node (reading its frame and the cluster's answer)")
 	f.DurationVar(&c.write, "write-timeout", d.WriteTimeout, "a connection whose client accepts nothing the node writes for this long is closed with SLOW_CONSUMER (a client that stopped reading)")
 	f.DurationVar(&c.keepAlive, "quic-keep-alive", d.KeepAlive, "the node's own QUIC keep-alive period (0: none; the clients send theirs every 15 s)")
+	f.IntVar(&c.maxInflight, "max-inflight", d.MaxInflight, "requests one connection may have unanswered at once (told to the client in Welcome); past it a request is refused BUSY")
+	f.IntVar(&c.pushQueue, "conn-push-queue", d.PushQueue, "pushes waiting to be written to one client connection; past it they are dropped and the client told to resync")
+	f.IntVar(&c.pendingAcks, "conn-unacked-pushes", d.PendingAcks, "pushes written to one client connection and not yet acknowledged; past it the same as past --conn-push-queue")
+	f.IntVar(&c.maxRejected, "max-rejected", d.MaxRejected, "a connection that makes this many rate-limited requests without an accepted one is closed")
+	f.Float64Var(&c.signalRate, "signal-rate", d.SignalRate, "typing signals per second one connection may send (as datagrams or requests; burst twice as many)")
+}
+
+// apply sets cfg's connection fields from the flags.
+func (c *connFlags) apply(cfg *transport.Config) {
+	cfg.IdleTimeout, cfg.HandshakeTimeout, cfg.HelloTimeout = c.idle, c.handshake, c.hello
+	cfg.RequestTimeout, cfg.WriteTimeout, cfg.KeepAlive = c.request, c.write, c.keepAlive
+	cfg.MaxInflight, cfg.PushQueue, cfg.PendingAcks, cfg.MaxRejected = c.maxInflight, c.pushQueue, c.pendingAcks, c.maxRejected
+	cfg.SignalRate = c.signalRate
 }
