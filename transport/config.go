@@ -3,13 +3,24 @@ package transport
 import (
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/quic-go/quic-go"
 
+	"github.com/switchboard-im/switchboard/storage"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
+
+// FrameEnvelope is the room a frame needs beside the largest payload it
+// carries (a message body, a media chunk): ids, seqs, times and protobuf
+// tags of the request or push around it.
+const FrameEnvelope = 4 << 10
+
+// MinMaxFrame is the smallest MaxFrame: a media chunk, whose size the
+// protocol fixes, must fit one frame.
+const MinMaxFrame = storage.MediaChunkBytes + FrameEnvelope
 
 // Config configures a Server. DefaultConfig documents the defaults; zero
 // fields take them.
@@ -29,7 +40,10 @@ type Config struct {
 	// restarts and on every node sharing an address; nil disables resets.
 	StatelessResetKey *quic.StatelessResetKey
 
-	// MaxFrame is the largest frame payload accepted and sent (default 256 KiB).
+	// MaxFrame is the largest frame payload accepted and sent (default
+	// 256 KiB; MinMaxFrame to
+	// wirepb.MaxMaxFrame). Clients learn it from Welcome;
+	// the Welcome itself fits the default, which every client reads.
 	MaxFrame int
 	// Requests bounds the fields of one request (zero fields: the
 	// defaults of DefaultRequestLimits).
@@ -224,8 +238,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Logger == nil {
 		c.Logger = d.Logger
 	}
-	if c.MaxFrame > 16<<20 {
-		return c, errors.New("transport: MaxFrame above 16 MiB")
+	if c.MaxFrame < MinMaxFrame || c.MaxFrame > wirepb.MaxMaxFrame {
+		return c, fmt.Errorf("transport: MaxFrame %d: want %d (a media chunk and its envelope) to %d", c.MaxFrame, MinMaxFrame, wirepb.MaxMaxFrame)
 	}
 	if c.RefusedSends < 4*c.MaxInflight {
 		// Every unanswered send of a full window may be refused: the

@@ -268,8 +268,11 @@ func (c *conn) start() error {
 	w := &wirepb.Welcome{User: c.id.User, Device: c.id.Device, Cursor: sess.Cursor(), Sync: first,
 		MaxFrame: uint32(cfg.MaxFrame), ServerTimeMs: time.Now().UnixMilli(), Node: cfg.NodeName,
 		IdleTimeoutMs: uint32(cfg.IdleTimeout / time.Millisecond), MaxInflight: uint32(cfg.MaxInflight)}
-	// 16: the ServerFrame field and length around the Welcome.
-	if err := fitSync(first, cfg.MaxFrame-16-proto.Size(w)+proto.Size(first)); err != nil {
+	// The client reads its Welcome before it learns MaxFrame: it fits the
+	// default frame, which every client accepts. 16: the ServerFrame field
+	// and length around the Welcome.
+	welcomeFrame := min(cfg.MaxFrame, wirepb.DefaultMaxFrame)
+	if err := fitSync(first, welcomeFrame-16-proto.Size(w)+proto.Size(first)); err != nil {
 		return err
 	}
 	c.q.start(sess.Cursor(), first)

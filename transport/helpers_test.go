@@ -69,7 +69,11 @@ func newEnv(t testing.TB, o envOptions) *env {
 		nodeLifetimes.Lock()
 		t.Cleanup(nodeLifetimes.Unlock)
 	}
-	store, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir(), Logger: testLogger()})
+	limits := storage.DefaultLimits()
+	if o.actors.MaxBodyBytes > 0 {
+		limits.MaxBodyBytes = o.actors.MaxBodyBytes // the store takes what the grains take
+	}
+	store, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir(), Limits: limits, Logger: testLogger()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -140,6 +140,9 @@ func listenSockets(cfg Config) ([]*udpSocket, error) {
 // Addr is the bound UDP address.
 func (s *Server) Addr() net.Addr { return s.socks[0].udp.LocalAddr() }
 
+// MaxFrame is the largest frame payload the server accepts and sends.
+func (s *Server) MaxFrame() int { return s.cfg.MaxFrame }
+
 // quicConfig tunes quic-go for many mostly idle mobile connections: one
 // stream each, windows bounded (memory is allocated as data arrives, the
 // bound caps what one client can make the server hold), no server

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/switchboard-im/switchboard/transport"
 	"github.com/switchboard-im/switchboard/transport/client"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
@@ -50,12 +52,58 @@ func TestServeBodyLimitFeedsStore(t *testing.T) {
 	}
 }
 
-// A body limit no frame can carry is refused at start.
-func TestServeRefusesBodyLimitAboveFrame(t *testing.T) {
+// TestServeMaxFrame: --max-frame reaches the Welcome, and a body limit of
+// the frame less its envelope (the largest serve takes) carries a message
+// of exactly that size; one byte more is TOO_LARGE.
+func TestServeMaxFrame(t *testing.T) {
+	const frame = 1 << 20
+	const limit = frame - transport.FrameEnvelope
+	n := newDevNode(t)
+	n.extra = []string{"--max-frame", strconv.Itoa(frame), "--max-body-bytes", strconv.Itoa(limit)}
+	n.start()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	c, err := client.Dial(ctx, n.clientConfig("alice", "phone"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got := c.Welcome().GetMaxFrame(); got != frame {
+		t.Fatalf("Welcome.max_frame %d, want %d", got, frame)
+	}
+	for _, size := range []int{limit, limit + 1} {
+		p, err := c.Send(client.ToUser("bob"), bytes.Repeat([]byte{'x'}, size), "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := p.Wait(ctx)
+		if size > limit {
+			if code := wirepb.CodeOf(err); code != wirepb.Code_TOO_LARGE {
+				t.Fatalf("body of %d bytes: %v (code %v), want TOO_LARGE", size, err, code)
+			}
+		} else if err != nil || m.Seq == 0 {
+			t.Fatalf("body of %d bytes: %+v %v", size, m, err)
+		}
+	}
+}
+
+// A frame size outside its range, or a body limit the frame cannot carry,
+// is refused at start with an error naming the flag.
+func TestServeRefusesFrameAndBodyLimits(t *testing.T) {
 	bin := binary(t)
-	out, err := exec.Command(bin, "serve", "--dev", "--data-dir", t.TempDir(), "--max-body-bytes", "300000",
-		"--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0").CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "--max-body-bytes 300000") {
-		t.Fatalf("serve with a body limit above the frame: %v\n%s", err, out)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--max-body-bytes", "300000"}, "--max-body-bytes 300000"},
+		{[]string{"--max-frame", strconv.Itoa(transport.MinMaxFrame - 1)}, "--max-frame " + strconv.Itoa(transport.MinMaxFrame-1)},
+		{[]string{"--max-frame", strconv.Itoa(wirepb.MaxMaxFrame + 1)}, "--max-frame " + strconv.Itoa(wirepb.MaxMaxFrame+1)},
+		{[]string{"--max-frame", "200000", "--max-body-bytes", strconv.Itoa(200000 - transport.FrameEnvelope + 1)}, "--max-body-bytes"},
+	} {
+		args := append([]string{"serve", "--dev", "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0", "--admin", "127.0.0.1:0"}, tc.args...)
+		out, err := exec.Command(bin, args...).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), tc.want) {
+			t.Fatalf("serve %v: %v, want an error naming %q\n%s", tc.args, err, tc.want, out)
+		}
 	}
 }

@@ -34,6 +34,7 @@ import (
 	"github.com/switchboard-im/switchboard/storage/instrumented"
 	"github.com/switchboard-im/switchboard/storage/pebblestore"
 	"github.com/switchboard-im/switchboard/transport"
+	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
 
 type serveOptions struct {
@@ -221,7 +222,10 @@ func runServe(ctx context.Context, o serveOptions) error {
 	if err != nil {
 		return err
 	}
-	if err := o.tuning.checkBodyLimit(); err != nil {
+	if err := o.conns.checkFrame(); err != nil {
+		return err
+	}
+	if err := o.tuning.checkBodyLimit(o.conns.maxFrame); err != nil {
 		return err
 	}
 	rawStore, err := openStore(ctx, o, log)
@@ -619,7 +623,8 @@ func openStore(ctx context.Context, o serveOptions, log *slog.Logger) (storage.S
 // bounds (transport.Config).
 type connFlags struct {
 	idle, handshake, hello, request, write, keepAlive time.Duration
-	maxInflight, pushQueue, pendingAcks, maxRejected  int
+	maxFrame, maxInflight, pushQueue, pendingAcks     int
+	maxRejected                                       int
 	signalRate                                        float64
 }
 
@@ -631,6 +636,7 @@ func (c *connFlags) register(f *pflag.FlagSet) {
 	f.DurationVar(&c.request, "request-timeout", d.RequestTimeout, "longest a client request may take at the node (reading its frame and the cluster's answer)")
 	f.DurationVar(&c.write, "write-timeout", d.WriteTimeout, "a connection whose client accepts nothing the node writes for this long is closed with SLOW_CONSUMER (a client that stopped reading)")
 	f.DurationVar(&c.keepAlive, "quic-keep-alive", d.KeepAlive, "the node's own QUIC keep-alive period (0: none; the clients send theirs every 15 s)")
+	f.IntVar(&c.maxFrame, "max-frame", d.MaxFrame, fmt.Sprintf("largest frame a client connection may send or be sent, bytes (%d to %d; told to the client in Welcome); bounds --max-body-bytes and one page of history or sync", transport.MinMaxFrame, wirepb.MaxMaxFrame))
 	f.IntVar(&c.maxInflight, "max-inflight", d.MaxInflight, "requests one connection may have unanswered at once (told to the client in Welcome); past it a request is refused BUSY")
 	f.IntVar(&c.pushQueue, "conn-push-queue", d.PushQueue, "pushes waiting to be written to one client connection; past it they are dropped and the client told to resync")
 	f.IntVar(&c.pendingAcks, "conn-unacked-pushes", d.PendingAcks, "pushes written to one client connection and not yet acknowledged; past it the same as past --conn-push-queue")
@@ -638,8 +644,19 @@ func (c *connFlags) register(f *pflag.FlagSet) {
 	f.Float64Var(&c.signalRate, "signal-rate", d.SignalRate, "typing signals per second one connection may send (as datagrams or requests; burst twice as many)")
 }
 
+// checkFrame refuses a frame size the transport would not take, before
+// anything is opened.
+func (c *connFlags) checkFrame() error {
+	if c.maxFrame < transport.MinMaxFrame || c.maxFrame > wirepb.MaxMaxFrame {
+		return fmt.Errorf("--max-frame %d: want %d (a %d-byte media chunk and its envelope) to %d",
+			c.maxFrame, transport.MinMaxFrame, storage.MediaChunkBytes, wirepb.MaxMaxFrame)
+	}
+	return nil
+}
+
 // apply sets cfg's connection fields from the flags.
 func (c *connFlags) apply(cfg *transport.Config) {
+	cfg.MaxFrame = c.maxFrame
 	cfg.IdleTimeout, cfg.HandshakeTimeout, cfg.HelloTimeout = c.idle, c.handshake, c.hello
 	cfg.RequestTimeout, cfg.WriteTimeout, cfg.KeepAlive = c.request, c.write, c.keepAlive
 	cfg.MaxInflight, cfg.PushQueue, cfg.PendingAcks, cfg.MaxRejected = c.maxInflight, c.pushQueue, c.pendingAcks, c.maxRejected

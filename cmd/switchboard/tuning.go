@@ -12,7 +12,7 @@ import (
 	"github.com/switchboard-im/switchboard/analytics"
 	"github.com/switchboard-im/switchboard/cluster/boot"
 	"github.com/switchboard-im/switchboard/storage"
-	"github.com/switchboard-im/switchboard/transport/wirepb"
+	"github.com/switchboard-im/switchboard/transport"
 )
 
 // tuning holds serve's limits and service-metrics definitions: every limit
@@ -110,17 +110,13 @@ func windowFlag(w analytics.WindowSpec) string {
 	return w.Size.String() + "/" + w.Slide.String()
 }
 
-// frameOverhead is the room a frame needs beside a message body: ids,
-// seqs, times and protobuf tags of a send request or a message push.
-const frameOverhead = 4 << 10
-
-// checkBodyLimit refuses a body limit a frame cannot carry: such a message
-// would be refused as FRAME_TOO_LARGE, or its push dropped, instead of
-// TOO_LARGE.
-func (t *tuning) checkBodyLimit() error {
-	if b := t.actors.MaxBodyBytes; b <= 0 || b+frameOverhead > wirepb.DefaultMaxFrame {
-		return fmt.Errorf("--max-body-bytes %d: want 1 to %d (the %d-byte frame less %d for the envelope)",
-			b, wirepb.DefaultMaxFrame-frameOverhead, wirepb.DefaultMaxFrame, frameOverhead)
+// checkBodyLimit refuses a body limit a frame of maxFrame bytes cannot
+// carry: such a message would be refused as FRAME_TOO_LARGE, or its push
+// dropped, instead of TOO_LARGE.
+func (t *tuning) checkBodyLimit(maxFrame int) error {
+	if b := t.actors.MaxBodyBytes; b <= 0 || b+transport.FrameEnvelope > maxFrame {
+		return fmt.Errorf("--max-body-bytes %d: want 1 to %d (the %d-byte --max-frame less %d for the envelope)",
+			b, maxFrame-transport.FrameEnvelope, maxFrame, transport.FrameEnvelope)
 	}
 	return nil
 }

@@ -82,7 +82,9 @@ type Config struct {
 	// until MaxBusyHold has if that is sooner. Negative: no client-wide
 	// hold (only the refused send waits, as it always does).
 	MaxBusyHold time.Duration
-	// MaxFrame is the largest frame sent or accepted (default 256 KiB).
+	// MaxFrame bounds the frames sent (default: the server's, which its
+	// Welcome tells; set, the smaller of the two). Frames received may be
+	// as large as the server's, up to wirepb.MaxMaxFrame.
 	MaxFrame int
 	// FetchLimit caps the messages pulled per conversation to close a gap
 	// on resync (default 1000); older ones are left for History.
@@ -140,8 +142,8 @@ func (c *Config) defaults() error {
 	if c.MaxBusyHold == 0 {
 		c.MaxBusyHold = defaultMaxBusyHold
 	}
-	if c.MaxFrame <= 0 {
-		c.MaxFrame = wirepb.DefaultMaxFrame
+	if c.MaxFrame < 0 {
+		c.MaxFrame = 0
 	}
 	if c.FetchLimit <= 0 {
 		c.FetchLimit = 1000

@@ -2,6 +2,7 @@ package client
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -24,13 +25,15 @@ var ErrDisconnected = errors.New("switchboard: disconnected")
 // stream: requests go out pipelined, answers come back matched by id,
 // interleaved with pushes and control frames (read by Client.readStream).
 type conn struct {
-	lk       link
-	st       stream
-	rd       wirepb.ByteReader
-	welcome  *wirepb.Welcome
-	maxFrame int
-	nextID   atomic.Uint64
-	slots    chan struct{} // one per request in flight, up to Welcome.max_inflight
+	lk          link
+	st          stream
+	rd          wirepb.ByteReader
+	welcome     *wirepb.Welcome
+	maxFrame    int // the largest frame sent: ours or the server's, the smaller
+	ownMaxFrame int // Config.MaxFrame: 0 follows the server
+	readMax     int // the largest frame read: the server's, from Welcome (before it, the default, which a Welcome fits)
+	nextID      atomic.Uint64
+	slots       chan struct{} // one per request in flight, up to Welcome.max_inflight
 	// datagramSignals: the server speaks switchboard/2, where typing goes
 	// as a datagram; on /3 (and WebSocket) it goes in band.
 	datagramSignals bool
@@ -69,7 +72,10 @@ func dial(ctx context.Context, cfg *Config, token string) (*conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &conn{lk: lk, maxFrame: cfg.MaxFrame, pending: map[uint64]chan *wirepb.Response{}, done: make(chan struct{}),
+	// Until Welcome tells the server's frame, the default bounds both ways
+	// (a Hello is small; a Welcome fits it).
+	own := cmp.Or(cfg.MaxFrame, wirepb.DefaultMaxFrame)
+	c := &conn{lk: lk, maxFrame: own, readMax: max(own, wirepb.DefaultMaxFrame), ownMaxFrame: cfg.MaxFrame, pending: map[uint64]chan *wirepb.Response{}, done: make(chan struct{}),
 		datagramSignals: lk.protocol() == wirepb.ALPN2, checkAfter: cfg.PathCheckAfter}
 	if err := c.hello(ctx, token); err != nil {
 		lk.closeWith(wirepb.Code_OK, "")
@@ -91,15 +97,21 @@ func (c *conn) hello(ctx context.Context, token string) error {
 		return c.closedErr(err)
 	}
 	var sf wirepb.ServerFrame
-	if err := wirepb.ReadMsg(c.rd, &sf, c.maxFrame); err != nil {
+	if err := wirepb.ReadMsg(c.rd, &sf, c.readMax); err != nil {
 		return c.closedErr(err)
 	}
 	_ = st.SetDeadline(time.Time{})
 	switch m := sf.Msg.(type) {
 	case *wirepb.ServerFrame_Welcome:
 		c.welcome = m.Welcome
-		if m.Welcome.MaxFrame > 0 {
-			c.maxFrame = min(c.maxFrame, int(m.Welcome.MaxFrame))
+		if f := int(m.Welcome.MaxFrame); f > 0 {
+			// The server fits its answers and pushes to its own frame,
+			// which may be larger than ours (a raised --max-frame).
+			c.readMax = min(f, wirepb.MaxMaxFrame)
+			c.maxFrame = c.readMax
+			if own := c.ownMaxFrame; own > 0 {
+				c.maxFrame = min(own, c.readMax)
+			}
 		}
 		n := int(m.Welcome.MaxInflight)
 		if n <= 0 {

@@ -50,7 +50,7 @@ func (c *Client) onPush(ctx context.Context, cn *conn, p *wirepb.Push) {
 func (c *Client) readStream(ctx context.Context, cn *conn, goAway *atomic.Int64) {
 	for {
 		var sf wirepb.ServerFrame
-		if err := wirepb.ReadMsg(cn.rd, &sf, cn.maxFrame); err != nil {
+		if err := wirepb.ReadMsg(cn.rd, &sf, cn.readMax); err != nil {
 			if ctx.Err() == nil && (errors.Is(err, wirepb.ErrBadFrame) || errors.Is(err, wirepb.ErrFrameTooLarge)) {
 				c.log.Debug("bad frame from the server", "err", err)
 				cn.lk.closeWith(wirepb.Code_BAD_FRAME, "bad frame")

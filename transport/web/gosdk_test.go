@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -9,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-im/switchboard/actors"
 	"github.com/switchboard-im/switchboard/transport"
 	"github.com/switchboard-im/switchboard/transport/client"
 	"github.com/switchboard-im/switchboard/transport/web"
@@ -112,5 +114,30 @@ func TestGoSDKOverWebSocket(t *testing.T) {
 	_, err = client.Dial(ctx, client.Config{WebSocketURL: n.wsURL(), TLS: &tls.Config{}, Token: "not-a-token", Logger: testLogger()})
 	if code := wirepb.CodeOf(err); code != wirepb.Code_UNAUTHENTICATED {
 		t.Fatalf("connect with a bad token: %v (code %v), want UNAUTHENTICATED", err, code)
+	}
+}
+
+// TestWebSocketFollowsMaxFrame: the WebSocket's message limit follows the
+// transport's frame. With a frame four times the default, a body at the
+// matching limit goes out in one WebSocket message and comes back in
+// another, to SDKs left at their default frame.
+func TestWebSocketFollowsMaxFrame(t *testing.T) {
+	const max = 4 * wirepb.DefaultMaxFrame
+	const body = max - transport.FrameEnvelope
+	n := newActorNode(t, actors.Config{MaxBodyBytes: body}, transport.Config{MaxFrame: max}, web.Config{})
+	aliceEvents, bobEvents := make(chan client.Event, 256), make(chan client.Event, 256)
+	alice := sdkOverWS(t, n, "alice", "laptop", aliceEvents)
+	sdkOverWS(t, n, "bob", "laptop", bobEvents)
+	p, err := alice.Send(client.ToUser("bob"), bytes.Repeat([]byte{'x'}, body), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := p.Wait(tctx(t))
+	if err != nil {
+		t.Fatalf("a %d-byte body over WebSocket under a %d-byte frame: %v", body, max, err)
+	}
+	got := waitEvent(t, "bob's large message", bobEvents, func(e client.Event) bool { return e.Kind == client.EventMessage && e.Seq == m.Seq })
+	if got.Message == nil || len(got.Message.Body) != body {
+		t.Fatalf("bob got %+v", got.Message)
 	}
 }

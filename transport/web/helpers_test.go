@@ -27,6 +27,7 @@ import (
 
 	"github.com/switchboard-im/switchboard/actors"
 	"github.com/switchboard-im/switchboard/cluster/boot"
+	"github.com/switchboard-im/switchboard/storage"
 	"github.com/switchboard-im/switchboard/storage/pebblestore"
 	"github.com/switchboard-im/switchboard/transport"
 	"github.com/switchboard-im/switchboard/transport/web"
@@ -98,7 +99,11 @@ func newNode(t *testing.T, tc transport.Config, wc web.Config) *node {
 func newActorNode(t *testing.T, ac actors.Config, tc transport.Config, wc web.Config) *node {
 	t.Helper()
 	logger := nodeLogger(t)
-	store, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir(), Logger: logger})
+	limits := storage.DefaultLimits()
+	if ac.MaxBodyBytes > 0 {
+		limits.MaxBodyBytes = ac.MaxBodyBytes // the store takes what the grains take
+	}
+	store, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir(), Limits: limits, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/switchboard-im/switchboard/internal/testenv"
 	"github.com/switchboard-im/switchboard/transport"
 	"github.com/switchboard-im/switchboard/transport/web"
+	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
 
 // TestTypeScriptSDK runs the TypeScript SDK's integration test
@@ -37,8 +38,12 @@ func TestTypeScriptSDK(t *testing.T) {
 	// ends by itself ("a connection the server ends" case).
 	// Contact details masked in groups: the SDK shows its own copy as
 	// stored (the group settings case).
-	n := newActorNode(t, actors.Config{ContactDetails: actors.PolicyMask, ContactDetailsIn: []string{"group"}},
-		transport.Config{CloseLinger: time.Minute}, web.Config{})
+	// A frame four times the default, and bodies to match: the SDK must
+	// follow the frame its Welcome tells (the "larger than the default
+	// frame" case).
+	const frame = 4 * wirepb.DefaultMaxFrame
+	n := newActorNode(t, actors.Config{ContactDetails: actors.PolicyMask, ContactDetailsIn: []string{"group"}, MaxBodyBytes: frame - transport.FrameEnvelope},
+		transport.Config{CloseLinger: time.Minute, MaxFrame: frame}, web.Config{})
 	env := append(os.Environ(), "SWITCHBOARD_WEB_URL="+n.http.URL)
 	// A node that takes one pending send at a time and refuses the others
 	// BUSY with a short retry-after: the SDK's pipeline must resend them

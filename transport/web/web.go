@@ -43,8 +43,8 @@ type Config struct {
 	// Cert, when set (dev), is the certificate browsers trust by hash: its
 	// hash is published at ConfigPath.
 	Cert *HashedCert
-	// MaxMessage bounds one WebSocket message (default the default
-	// maximum frame plus its length prefix; a client sends a frame per
+	// MaxMessage bounds one WebSocket message (default the transport
+	// server's MaxFrame plus its length prefix; a client sends a frame per
 	// message, or less).
 	MaxMessage int
 	// KeepAlive and IdleTimeout of the WebTransport QUIC connections
@@ -77,7 +77,7 @@ func New(ts *transport.Server, cfg Config) (*Server, error) {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.MaxMessage <= 0 {
-		cfg.MaxMessage = wirepb.DefaultMaxFrame + 16
+		cfg.MaxMessage = ts.MaxFrame() + 16
 	}
 	if cfg.KeepAlive <= 0 {
 		cfg.KeepAlive = 15 * time.Second

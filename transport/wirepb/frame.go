@@ -27,6 +27,10 @@ func ALPNs() []string { return []string{ALPN, ALPN2} }
 // DefaultMaxFrame is the default largest frame payload, in bytes.
 const DefaultMaxFrame = 256 << 10
 
+// MaxMaxFrame is the largest frame payload a server may be set to allow;
+// a client accepts frames up to the size its server announces, never more.
+const MaxMaxFrame = 16 << 20
+
 // Framing errors. ReadFrame wraps them, so callers test with errors.Is.
 var (
 	// ErrFrameTooLarge: the length prefix announces more than the maximum.

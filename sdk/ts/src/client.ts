@@ -16,7 +16,7 @@ import {
   type Welcome,
 } from "./gen/wire_pb.js";
 import { backoffDelay } from "./backoff.js";
-import { encodeFrame, FrameReader } from "./frames.js";
+import { DEFAULT_MAX_FRAME, encodeFrame, FrameReader, MAX_MAX_FRAME } from "./frames.js";
 import { openWebSocket, openWebTransport, type Link, type TransportKind, type WebConfig } from "./links.js";
 import { Conversation, isNews, parseCard, type Card, type ChatMessage, type MediaInfo, type Preview } from "./store.js";
 import { BusyHold, ProtocolError, SendPipeline } from "./pipeline.js";
@@ -200,7 +200,9 @@ export class Client {
   private async connectOnce(): Promise<void> {
     const token = typeof this.opts.token === "string" ? this.opts.token : await this.opts.token();
     const cfg = await this.webConfig();
-    const reader = new FrameReader();
+    // Frames are bounded by the server's frame, which its Welcome tells
+    // (an operator may raise it); until then by the largest there is.
+    const reader = new FrameReader(MAX_MAX_FRAME);
     let welcome!: (w: Welcome) => void;
     let refused!: (e: Error) => void;
     const welcomed = new Promise<Welcome>((res, rej) => ((welcome = res), (refused = rej)));
@@ -226,6 +228,7 @@ export class Client {
           }
           if (f.msg.case === "welcome" && !gotWelcome) {
             gotWelcome = true;
+            reader.maxFrame = Math.min(f.msg.value.maxFrame || DEFAULT_MAX_FRAME, MAX_MAX_FRAME);
             welcome(f.msg.value);
           } else {
             this.onFrame(f);

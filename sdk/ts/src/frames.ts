@@ -3,6 +3,9 @@
 
 export const DEFAULT_MAX_FRAME = 256 * 1024;
 
+/** MAX_MAX_FRAME is the largest frame a server may be set to allow. */
+export const MAX_MAX_FRAME = 16 * 1024 * 1024;
+
 export class FrameError extends Error {}
 
 /** encodeFrame prefixes payload with its length. */
@@ -27,7 +30,8 @@ export function encodeFrame(payload: Uint8Array): Uint8Array {
  */
 export class FrameReader {
   private buf: Uint8Array = new Uint8Array(0);
-  constructor(private maxFrame = DEFAULT_MAX_FRAME) {}
+  /** maxFrame bounds each frame; a client sets it to its server's (Welcome). */
+  constructor(public maxFrame = DEFAULT_MAX_FRAME) {}
 
   /** push adds a chunk and returns the frames it completed. */
   push(chunk: Uint8Array): Uint8Array[] {

@@ -3,7 +3,7 @@ export { Conversation, isNews, parseCard, type Card, type ChatMessage, type Medi
 export { PREVIEW_SIDE, makePreview } from "./preview.js";
 export { Desk, ServiceDesk, type DeskAgentView, type DeskNoteView, type DeskQueueView, type DeskRatingView, type DeskSavedReplyView, type DeskSessionView, type EnterResult, type LineHoursView, type LineReasonsView, type LineTargetsView, type MetricsRow } from "./desk.js";
 export type { MyMetricsRow, MyMetricsView } from "./mymetrics.js";
-export { FrameReader, FrameError, encodeFrame, DEFAULT_MAX_FRAME } from "./frames.js";
+export { FrameReader, FrameError, encodeFrame, DEFAULT_MAX_FRAME, MAX_MAX_FRAME } from "./frames.js";
 export { backoffDelay } from "./backoff.js";
 export { OUTBOX_PREFIX, type OutboxStorage, type SavedMessage } from "./outbox.js";
 export type { TransportKind } from "./links.js";

@@ -205,6 +205,15 @@ test("block and unblock: the blocked user's send fails, then goes after the unbl
   });
 });
 
+test("a message larger than the default frame: the node's raised frame carries it both ways", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  await withClients(["alice", "bob"], async (alice, bob) => {
+    const big = "x".repeat(600 * 1024);
+    alice.send({ to: "bob" }, big);
+    await until("bob has it", () => bob.conversation("d:alice:bob").messages.some((x) => x.body === big), 20000);
+    await until("alice's send is acked", () => (alice.conversation("d:alice:bob").messages.find((x) => x.body === big)?.seq ?? 0) > 0);
+  });
+});
+
 test("edit: the other side shows the message with its new text, no extra unread", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
   await withClients(["alice", "bob"], async (alice, bob) => {
     const conv = "d:alice:bob";

@@ -31,6 +31,13 @@ test("frames: the maximum is accepted, one byte more refused", () => {
   assert.throws(() => new FrameReader(10).push(encodeFrame(new Uint8Array(11))), FrameError);
 });
 
+test("frames: a raised maximum applies to the next frame", () => {
+  const r = new FrameReader(10);
+  r.maxFrame = 20;
+  assert.equal(r.push(encodeFrame(new Uint8Array(20))).length, 1);
+  assert.throws(() => r.push(encodeFrame(new Uint8Array(21))), FrameError);
+});
+
 test("frames: bad prefixes", () => {
   assert.throws(() => new FrameReader().push(new Uint8Array([0x85, 0x00])), /non-minimal/);
   assert.throws(() => new FrameReader(2 ** 40).push(new Uint8Array([0x80, 0x80, 0x80, 0x80, 0x80, 0x01])), /longer than 5/);
