@@ -45,3 +45,17 @@ func (d *Desk) EnqueueForTest(ctx context.Context, queue string, e WaitEntryForT
 func (d *Desk) AnswerOfferForTest(ctx context.Context, queue string, a AnswerForTest) error {
 	return d.call(ctx, KindQueue, queue, "answer", a, nil)
 }
+
+// AssignForTest makes queue's offer of session (entered at entered) to
+// agent straight to the session's thread, and returns the thread's
+// answer without passing it to the queue: an answer lost on its way.
+func (d *Desk) AssignForTest(ctx context.Context, queue, session, agent string, entered int64) (AnswerForTest, error) {
+	conv := session[:len(session)-len("/1")]
+	thread, err := convThread(conv)
+	if err != nil {
+		return AnswerForTest{}, err
+	}
+	var a assignAnswer
+	err = d.call(ctx, KindThread, thread, "assign", assignReq{Session: session, Queue: queue, Agent: agent, Entered: entered}, &a)
+	return a, err
+}

@@ -391,6 +391,52 @@ func TestLateRepairOfATakenEntry(t *testing.T) {
 	}
 }
 
+// TestLostTakenAnswerThenRequeued: the queue never hears that its offer
+// was taken, and the session comes back to wait in the same queue before
+// its next offer. The queue kept the old entry for the new one's enqueue;
+// its next offer of the old entry hears "taken" from the thread's memo.
+// Before, that removed the session, which waited unlisted until the
+// desk's periodic wake (minutes); now the answer brings the new entry,
+// which the queue lists in the old one's place, and the next agent gets
+// the session at once.
+func TestLostTakenAnswerThenRequeued(t *testing.T) {
+	ctx := tctx(t)
+	store := openStore(t)
+	d := startQuickNode(t, store, desk.Config{}).Desk
+	s := enterWaiting(t, d, "care")
+	first := listedEntry(t, store, "care", s.Session)
+	// a1 is online in another queue: care's offers never go to it, but
+	// the thread's own offer to it is taken.
+	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "a1", Status: ptr(desk.Online), Capacity: ptr(1), Skills: ptr([]string{"billing"})}); err != nil {
+		t.Fatal(err)
+	}
+	if a, err := d.AssignForTest(ctx, "care", s.Session, "a1", first.Entered); err != nil || !a.Taken {
+		t.Fatalf("the lost offer: %+v %v, want taken", a, err)
+	}
+	if _, err := d.Transfer(ctx, "a1", s.Conv, "queue:care", ""); err != nil {
+		t.Fatal(err)
+	}
+	if again := listedEntry(t, store, "care", s.Session); again.Entered != first.Entered {
+		t.Fatalf("care lists entry %d, want the first one (%d) kept for the second's enqueue", again.Entered, first.Entered)
+	}
+	if _, err := d.SetAgent(ctx, desk.AgentUpdate{User: "a2", Status: ptr(desk.Online), Capacity: ptr(1), Skills: ptr([]string{"care"})}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() error {
+		if in, _ := d.Session(ctx, "a2", s.Conv); agentOf(in) != "a2" {
+			return fmt.Errorf("c1: %+v, want a2's", in)
+		}
+		return nil
+	})
+	// The queue hears the thread's answer after the thread took it.
+	eventually(t, func() error {
+		if q, err := d.Queue(ctx, "care"); err != nil || len(q.Waiting) != 0 || q.Stats.Assigned != 2 {
+			return fmt.Errorf("care: %+v %v, want none waiting and both assignments counted", q, err)
+		}
+		return nil
+	})
+}
+
 // waitingInCare starts a quick node where c1's session waits in queue
 // "care", and returns its desk, the session and its entry as saved.
 func waitingInCare(t *testing.T) (*desk.Desk, desk.SessionInfo, desk.WaitEntryForTest) {

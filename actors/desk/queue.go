@@ -362,6 +362,12 @@ type assignAnswer struct {
 	// not remove the later entry (0: a thread of an earlier version,
 	// which does not echo it).
 	Entered int64 `json:"entered,omitempty"`
+	// Requeued is the session's later entry in this queue, with an
+	// answer from the thread's memo: the offered entry was taken (or
+	// overflowed) and the queue never heard, and the session has since
+	// come back to wait here. The queue's enqueue of it found the old
+	// entry still listed and kept that; the answer swaps them.
+	Requeued *waitEntry `json:"requeued,omitempty"`
 }
 
 func (q *queueGrain) state() any { return q }
@@ -579,7 +585,7 @@ func (q *queueGrain) answer(g *grain, ctx actor.Context, a assignAnswer) error {
 	q.note(a.View)
 	// A taken session is counted even when its answer comes after the
 	// offer timed out: the thread has recorded the assignment.
-	removed := false
+	removed, requeued := false, false
 	if i := q.position(a.Session) - 1; i >= 0 && (a.Taken || a.Gone) && (a.Entered == 0 || a.Entered == q.Waiting[i].Entered) {
 		entered := q.Waiting[i].Entered
 		q.Waiting = append(q.Waiting[:i], q.Waiting[i+1:]...)
@@ -596,6 +602,14 @@ func (q *queueGrain) answer(g *grain, ctx actor.Context, a assignAnswer) error {
 			q.Stats.Overflowed++
 		}
 		removed = true
+		if e := a.Requeued; e != nil && e.Session == a.Session && e.Entered != entered {
+			// The slot the old entry held goes to the new one: no
+			// MaxWaiting check, as for a repair.
+			q.NextSeq++
+			e.Seq = q.NextSeq
+			q.insert(*e)
+			requeued = true
+		}
 	}
 	if err := g.save(ctx); err != nil {
 		return err
@@ -608,6 +622,9 @@ func (q *queueGrain) answer(g *grain, ctx actor.Context, a assignAnswer) error {
 			overflowed.WithLabelValues(q.Skill).Inc()
 		}
 		g.d.event(Event{Kind: "dequeue", Queue: q.Skill, Session: a.Session, Agent: a.Agent})
+		if requeued {
+			g.d.event(Event{Kind: "enqueue", Queue: q.Skill, Session: a.Session, Since: a.Requeued.Since})
+		}
 		q.positionsChanged(ctx)
 	}
 	ctx.Send(ctx.Self(), selfMsg{what: "dispatch"})

@@ -894,6 +894,12 @@ func (t *threadGrain) assign(g *grain, ctx actor.Context, r assignReq) (any, err
 			} else {
 				ans.Agent, ans.Taken, ans.WaitMs = m.Agent, true, m.WaitMs
 			}
+			if t.open() && s.ID == r.Session && s.State == StateQueued && s.Queue == r.Queue && s.Closing == nil && s.Entered != r.Entered {
+				// It waits here again since: the queue, which kept the
+				// old entry for the new one's enqueue, lists the new one.
+				e := t.waitEntry()
+				ans.Requeued = &e
+			}
 			return ans, nil
 		}
 	}
