@@ -41,9 +41,9 @@ type Config struct {
 	StatelessResetKey *quic.StatelessResetKey
 
 	// MaxFrame is the largest frame payload accepted and sent (default
-	// 256 KiB; MinMaxFrame to
-	// wirepb.MaxMaxFrame). Clients learn it from Welcome;
-	// the Welcome itself fits the default, which every client reads.
+	// 256 KiB; MinMaxFrame to wirepb.MaxMaxFrame). Clients learn it from
+	// Welcome; the Welcome itself fits the default, which every client
+	// reads.
 	MaxFrame int
 	// Requests bounds the fields of one request (zero fields: the
 	// defaults of DefaultRequestLimits).

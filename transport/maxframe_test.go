@@ -86,6 +86,22 @@ func TestMaxFrameAboveTheDefault(t *testing.T) {
 	if err != nil || len(hist) != 1 || len(hist[0].Body) != body {
 		t.Fatalf("bob's history: %d messages, %v", len(hist), err)
 	}
+	// Over the frame: TOO_LARGE from the SDK, which does not send it (the
+	// node would end the connection); the next send goes on the same one.
+	welcome := alice.Welcome()
+	m, err = alice.Send(client.ToUser("bob"), bytes.Repeat([]byte{'y'}, max+1), "")
+	if err == nil {
+		_, err = m.Wait(ctx)
+	}
+	if code := wirepb.CodeOf(err); code != wirepb.Code_TOO_LARGE {
+		t.Fatalf("a body over the frame: %v (code %v), want TOO_LARGE", err, code)
+	}
+	if _, err := alice.SendText(ctx, client.ToUser("bob"), "after the big one"); err != nil {
+		t.Fatalf("the send after it: %v", err)
+	}
+	if alice.Welcome() != welcome {
+		t.Fatal("alice connected again: the body over the frame ended her connection")
+	}
 }
 
 // A frame size outside MinMaxFrame…MaxMaxFrame is refused at Listen, with

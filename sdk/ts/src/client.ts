@@ -80,6 +80,8 @@ export class Client {
   private endedForGood?: ProtocolError;
   private linkDone?: () => void;
   private linkGen = 0;
+  /** maxFrame: the node's frame size, from its Welcome; no request is larger. */
+  private maxFrame = DEFAULT_MAX_FRAME;
   private pipelines = new Map<string, SendPipeline<ChatMessage>>();
   private hold: BusyHold;
 
@@ -228,7 +230,7 @@ export class Client {
           }
           if (f.msg.case === "welcome" && !gotWelcome) {
             gotWelcome = true;
-            reader.maxFrame = Math.min(f.msg.value.maxFrame || DEFAULT_MAX_FRAME, MAX_MAX_FRAME);
+            reader.maxFrame = this.maxFrame = Math.min(f.msg.value.maxFrame || DEFAULT_MAX_FRAME, MAX_MAX_FRAME);
             welcome(f.msg.value);
           } else {
             this.onFrame(f);
@@ -616,6 +618,12 @@ export class Client {
     if (!link) return Promise.reject(new Error("not connected"));
     const id = BigInt(this.nextId++);
     const req = create(RequestSchema, { id, op } as any);
+    const payload = toBinary(RequestSchema, req);
+    // The node would end the connection over a larger frame, and a send
+    // resent after the reconnect would end it again: refuse it here.
+    if (payload.length > this.maxFrame) {
+      return Promise.reject(new ProtocolError(Code.TOO_LARGE, `request of ${payload.length} bytes, over the node's frame of ${this.maxFrame}`));
+    }
     return new Promise<Response>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
@@ -626,7 +634,7 @@ export class Client {
         reject,
         timer,
       });
-      link.send(encodeFrame(toBinary(RequestSchema, req)));
+      link.send(encodeFrame(payload));
     });
   }
 

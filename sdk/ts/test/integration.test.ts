@@ -211,6 +211,13 @@ test("a message larger than the default frame: the node's raised frame carries i
     alice.send({ to: "bob" }, big);
     await until("bob has it", () => bob.conversation("d:alice:bob").messages.some((x) => x.body === big), 20000);
     await until("alice's send is acked", () => (alice.conversation("d:alice:bob").messages.find((x) => x.body === big)?.seq ?? 0) > 0);
+    // Over the frame: refused by the SDK for good, not sent (the node
+    // would end the connection, and the resend after the reconnect again).
+    const tooBig = alice.send({ to: "bob" }, "y".repeat(1100 * 1024));
+    await until("the send over the frame fails", () => tooBig.state === "failed");
+    assert.match(tooBig.error ?? "", /frame/);
+    alice.send({ to: "bob" }, "after the big one");
+    await until("bob has the next one", () => bob.conversation("d:alice:bob").messages.some((x) => x.body === "after the big one"));
   });
 });
 
