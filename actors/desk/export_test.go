@@ -59,3 +59,10 @@ func (d *Desk) AssignForTest(ctx context.Context, queue, session, agent string, 
 	err = d.call(ctx, KindThread, thread, "assign", assignReq{Session: session, Queue: queue, Agent: agent, Entered: entered}, &a)
 	return a, err
 }
+
+// WithdrawForTest tells queue that session left it other than by its
+// offer: to agent (a supervisor's assignment) or, with overflow, by
+// overflowing; entered names the entry (0: the listed one).
+func (d *Desk) WithdrawForTest(ctx context.Context, queue, session, agent string, overflow bool, entered int64) error {
+	return d.call(ctx, KindQueue, queue, "withdraw", withdrawReq{Session: session, Agent: agent, Overflow: overflow, Entered: entered}, nil)
+}

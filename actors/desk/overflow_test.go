@@ -1,6 +1,7 @@
 package desk_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -33,6 +34,10 @@ func TestRouteStepWaitBounds(t *testing.T) {
 		{[]string{"queue:vip/", "queue:care"}, pb.Code_INVALID},
 		{[]string{"queue:/2m", "queue:care"}, pb.Code_INVALID},
 		{[]string{"bot/2m", "queue:care"}, pb.Code_INVALID},
+		// A queue reached twice (an agent step is its own queue).
+		{[]string{"queue:care/1m", "queue:vip/1m", "queue:care"}, pb.Code_INVALID},
+		{[]string{"agent:a1/1m", "queue:vip/1m", "agent:a1"}, pb.Code_INVALID},
+		{[]string{"agent:a1/1m", "queue:a1"}, pb.Code_OK}, // the agent's queue is "@a1"
 	} {
 		_, err := n.Desk.SetScene(ctx, desk.Scene{Name: "s", Line: "l", Route: c.route})
 		if code(err) != c.want {
@@ -364,30 +369,53 @@ func TestLateAnswerKeepsALaterEntry(t *testing.T) {
 
 // TestLateRepairOfATakenEntry: a thread's repair (the enqueue of its
 // activation or of a periodic wake, sent while the session waited)
-// reaches the queue after the answer that the entry was taken. Before,
-// the queue listed the session again, which an agent had: its next offer
-// heard "taken" from the thread's memo and counted it a second time.
+// reaches the queue after the entry left it for good: its offer was
+// taken or answered "gone, overflowed", or a withdraw said an agent took
+// it past the queue's order or it overflowed. Before, the queue listed
+// the session again (after an overflow, or a supervisor's assignment,
+// always): its next offer heard the same from the thread's memo and
+// counted it a second time.
 func TestLateRepairOfATakenEntry(t *testing.T) {
-	ctx := tctx(t)
-	d, s, entry := waitingInCare(t)
-	taken := desk.AnswerForTest{Session: s.Session, Agent: "a9", Taken: true, WaitMs: 5, Entered: entry.Entered}
-	if err := d.AnswerOfferForTest(ctx, "care", taken); err != nil {
-		t.Fatal(err)
-	}
-	if err := d.EnqueueForTest(ctx, "care", entry); err != nil {
-		t.Fatal(err)
-	}
-	q, err := d.Queue(ctx, "care")
-	if err != nil || len(q.Waiting) != 0 || q.Stats.Assigned != 1 {
-		t.Fatalf("care after the taken answer and the late repair: %+v %v, want none waiting, one assigned", q, err)
-	}
-	// A later entry of the same session (its agent gave it back) is listed.
-	entry.Entered += 1000
-	if err := d.EnqueueForTest(ctx, "care", entry); err != nil {
-		t.Fatal(err)
-	}
-	if q, err := d.Queue(ctx, "care"); err != nil || len(q.Waiting) != 1 {
-		t.Fatalf("care after a later entry: %+v %v, want it waiting", q.Waiting, err)
+	for _, tc := range []struct {
+		name  string
+		leave func(ctx context.Context, d *desk.Desk, s desk.SessionInfo, entry desk.WaitEntryForTest) error
+		want  desk.QueueStats
+	}{
+		{"taken answer", func(ctx context.Context, d *desk.Desk, s desk.SessionInfo, e desk.WaitEntryForTest) error {
+			return d.AnswerOfferForTest(ctx, "care", desk.AnswerForTest{Session: s.Session, Agent: "a9", Taken: true, WaitMs: 5, Entered: e.Entered})
+		}, desk.QueueStats{Assigned: 1, WaitMsSum: 5}},
+		{"overflow answer", func(ctx context.Context, d *desk.Desk, s desk.SessionInfo, e desk.WaitEntryForTest) error {
+			return d.AnswerOfferForTest(ctx, "care", desk.AnswerForTest{Session: s.Session, Gone: true, Overflow: true, Entered: e.Entered})
+		}, desk.QueueStats{Overflowed: 1}},
+		{"overflow withdraw", func(ctx context.Context, d *desk.Desk, s desk.SessionInfo, e desk.WaitEntryForTest) error {
+			return d.WithdrawForTest(ctx, "care", s.Session, "", true, e.Entered)
+		}, desk.QueueStats{Overflowed: 1}},
+		{"supervisor's assignment", func(ctx context.Context, d *desk.Desk, s desk.SessionInfo, e desk.WaitEntryForTest) error {
+			return d.WithdrawForTest(ctx, "care", s.Session, "a9", false, e.Entered)
+		}, desk.QueueStats{Assigned: 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := tctx(t)
+			d, s, entry := waitingInCare(t)
+			if err := tc.leave(ctx, d, s, entry); err != nil {
+				t.Fatal(err)
+			}
+			if err := d.EnqueueForTest(ctx, "care", entry); err != nil {
+				t.Fatal(err)
+			}
+			q, err := d.Queue(ctx, "care")
+			if err != nil || len(q.Waiting) != 0 || q.Stats != tc.want {
+				t.Fatalf("care after the entry left and its late repair: %+v %v, want none waiting, %+v", q, err, tc.want)
+			}
+			// A later entry of the same session (its agent gave it back) is listed.
+			entry.Entered += 1000
+			if err := d.EnqueueForTest(ctx, "care", entry); err != nil {
+				t.Fatal(err)
+			}
+			if q, err := d.Queue(ctx, "care"); err != nil || len(q.Waiting) != 1 {
+				t.Fatalf("care after a later entry: %+v %v, want it waiting", q.Waiting, err)
+			}
+		})
 	}
 }
 

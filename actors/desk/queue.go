@@ -63,11 +63,12 @@ type queueGrain struct {
 	// abandonMemory): a thread that crashed before recording its close
 	// withdraws again and must hear the same answer.
 	Abandons []string `json:"abandons,omitempty"`
-	// Taken are the latest entries assigned from this queue (at most
-	// takenMemory, as "session@entered"): a thread's enqueue of one of
-	// them (a repair sent before the assignment, arriving after its
-	// answer) must not list a session that an agent has.
-	Taken []string `json:"taken,omitempty"`
+	// Left are the latest entries that left this queue for good, to an
+	// agent or by overflow (at most leftMemory, as "session@entered"): a
+	// thread's enqueue of one of them (a repair sent before, arriving
+	// after) must not list the session again, where the next offer would
+	// hear the same answer from the thread's memo and count it twice.
+	Left []string `json:"taken,omitempty"`
 	// AssignedAt are the times (ms) of the latest assignments (at most
 	// waitSamples), for the wait estimate. Saved with the state each
 	// assignment saves anyway, so a queue that restarts or moves
@@ -323,9 +324,9 @@ type reprioritizeReq struct {
 // after the thread's restart, long before this many more abandons.
 const abandonMemory = 256
 
-// takenMemory bounds Queue.Taken: a late repair was in flight when the
-// assignment's answer came, and a queue's every save carries the list.
-const takenMemory = 64
+// leftMemory bounds Queue.Left: a late repair was in flight when the
+// entry left, and a queue's every save carries the list.
+const leftMemory = 64
 
 type withdrawReq struct {
 	Session   string `json:"session"`
@@ -336,6 +337,9 @@ type withdrawReq struct {
 	WaitMs int64  `json:"wait_ms,omitempty"`
 	// Overflow: it waited its route step's time and moved on.
 	Overflow bool `json:"overflow,omitempty"`
+	// Entered is the entry that went to Agent or overflowed (0: not
+	// told; the listed one), which the queue remembers as left.
+	Entered int64 `json:"entered,omitempty"`
 }
 
 // assignReq is the queue's offer of a session to a thread: give it to Agent.
@@ -452,8 +456,8 @@ func (q *queueGrain) handle(g *grain, ctx actor.Context, op string, body []byte)
 		if p := q.position(r.Entry.Session); p > 0 {
 			return answer(p), nil
 		}
-		if slices.Contains(q.Taken, takenKey(r.Entry.Session, r.Entry.Entered)) {
-			return answer(0), nil // assigned already: a late repair
+		if slices.Contains(q.Left, leftKey(r.Entry.Session, r.Entry.Entered)) {
+			return answer(0), nil // assigned or overflowed already: a late repair
 		}
 		if len(q.Waiting) >= g.d.cfg.MaxWaiting {
 			return nil, rejected(pb.Code_BUSY, "queue %s has %d waiting, limit %d", q.Skill, len(q.Waiting), g.d.cfg.MaxWaiting)
@@ -497,6 +501,7 @@ func (q *queueGrain) handle(g *grain, ctx actor.Context, op string, body []byte)
 		if i < 0 {
 			return r.Abandoned && slices.Contains(q.Abandons, r.Session), nil
 		}
+		entered := q.Waiting[i].Entered
 		q.Waiting = append(q.Waiting[:i], q.Waiting[i+1:]...)
 		if q.Offer != nil && q.Offer.Session == r.Session {
 			q.Offer = nil
@@ -514,6 +519,12 @@ func (q *queueGrain) handle(g *grain, ctx actor.Context, op string, body []byte)
 			q.noteAssigned(nowMs())
 		case r.Overflow:
 			q.Stats.Overflowed++
+		}
+		if r.Agent != "" || r.Overflow {
+			q.leftForGood(r.Session, entered)
+			if r.Entered != 0 && r.Entered != entered {
+				q.leftForGood(r.Session, r.Entered)
+			}
 		}
 		if err := g.save(ctx); err != nil {
 			return nil, err
@@ -569,9 +580,17 @@ func (q *queueGrain) note(v agentView) bool {
 	return !reflect.DeepEqual(old, v)
 }
 
-// takenKey names an entry in Queue.Taken.
-func takenKey(session string, entered int64) string {
+// leftKey names an entry in Queue.Left.
+func leftKey(session string, entered int64) string {
 	return session + "@" + strconv.FormatInt(entered, 10)
+}
+
+// leftForGood remembers an entry that went to an agent or overflowed.
+func (q *queueGrain) leftForGood(session string, entered int64) {
+	q.Left = append(q.Left, leftKey(session, entered))
+	if len(q.Left) > leftMemory {
+		q.Left = q.Left[len(q.Left)-leftMemory:]
+	}
 }
 
 func (q *queueGrain) answer(g *grain, ctx actor.Context, a assignAnswer) error {
@@ -594,12 +613,10 @@ func (q *queueGrain) answer(g *grain, ctx actor.Context, a assignAnswer) error {
 			q.Stats.Assigned++
 			q.Stats.WaitMsSum += a.WaitMs
 			q.noteAssigned(nowMs())
-			q.Taken = append(q.Taken, takenKey(a.Session, entered))
-			if len(q.Taken) > takenMemory {
-				q.Taken = q.Taken[len(q.Taken)-takenMemory:]
-			}
+			q.leftForGood(a.Session, entered)
 		case a.Overflow:
 			q.Stats.Overflowed++
+			q.leftForGood(a.Session, entered)
 		}
 		removed = true
 		if e := a.Requeued; e != nil && e.Session == a.Session && e.Entered != entered {

@@ -43,6 +43,7 @@ func parseRoute(route []string) ([]string, error) {
 		return nil, invalid("a route has 1..%d steps, not %d", maxRouteSteps, len(route))
 	}
 	out := make([]string, 0, len(route))
+	queues := map[string]bool{}
 	for i, s := range route {
 		s = strings.TrimSpace(s)
 		kind, arg, _ := strings.Cut(s, ":")
@@ -56,6 +57,14 @@ func parseRoute(route []string) ([]string, error) {
 			if kind == "queue" && !validName(name) || kind == "agent" && !actors.ValidUserID(name) {
 				return nil, invalid("bad route step %q (want bot, bot:ID, queue:SKILL or agent:ID)", s)
 			}
+			// A session keeps its entry (and its wait) as it overflows:
+			// coming back to a queue it left, it would be taken for the
+			// entry that left, which the queue and thread remember.
+			q, _ := stepQueue(s)
+			if queues[q] {
+				return nil, invalid("route step %q: the route reaches that queue twice", s)
+			}
+			queues[q] = true
 			if !limited {
 				break
 			}

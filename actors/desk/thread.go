@@ -868,7 +868,7 @@ func (t *threadGrain) moveToQueue(g *grain, ctx actor.Context, cctx context.Cont
 	if err := g.save(ctx); err != nil {
 		return queueSpot{}, err
 	}
-	leave.Session = s.ID
+	leave.Session, leave.Entered = s.ID, s.Entered
 	t.leftQueue(g, cctx, left, leave)
 	return spot, nil
 }
@@ -1093,7 +1093,7 @@ func (t *threadGrain) moveWaiting(g *grain, ctx actor.Context, cctx context.Cont
 			return nil, err
 		}
 		g.d.event(Event{Kind: "assign", Queue: left, Session: s.ID, Agent: arg})
-		t.leftQueue(g, cctx, left, withdrawReq{Session: s.ID, Agent: arg, WaitMs: wait})
+		t.leftQueue(g, cctx, left, withdrawReq{Session: s.ID, Agent: arg, WaitMs: wait, Entered: entered})
 		return t.info(g, queueSpot{}), nil
 	case kind == "queue" && validName(arg):
 		if arg == left {
