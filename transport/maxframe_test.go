@@ -3,7 +3,6 @@ package transport_test
 import (
 	"bytes"
 	"crypto/rand"
-	"crypto/tls"
 	"strings"
 	"testing"
 
@@ -109,21 +108,14 @@ func TestMaxFrameAboveTheDefault(t *testing.T) {
 func TestMaxFrameOutOfRange(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
-	certPEM, keyPEM, err := transport.SelfSignedCert()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := tls.X509KeyPair(certPEM, keyPEM)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tlsConf := selfSignedTLS(t)
 	auth, err := transport.NewAuthenticator(e.auth)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, size := range []int{transport.MinMaxFrame - 1, wirepb.MaxMaxFrame + 1} {
 		srv, err := transport.Listen(e.nodes[0].Runtime, transport.Config{Addr: "127.0.0.1:0", MaxFrame: size, Auth: auth,
-			TLS: &tls.Config{Certificates: []tls.Certificate{cert}}, Logger: testLogger()})
+			TLS: tlsConf, Logger: testLogger()})
 		if err == nil {
 			_ = srv.Close()
 			t.Fatalf("MaxFrame %d accepted", size)

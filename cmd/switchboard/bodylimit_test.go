@@ -30,22 +30,7 @@ func TestServeBodyLimitFeedsStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	for _, size := range []int{70 << 10, limit, limit + 1} {
-		p, err := c.Send(client.ToUser("bob"), bytes.Repeat([]byte{'x'}, size), "")
-		if err != nil {
-			t.Fatal(err)
-		}
-		m, err := p.Wait(ctx)
-		if size > limit {
-			if code := wirepb.CodeOf(err); code != wirepb.Code_TOO_LARGE {
-				t.Fatalf("body of %d bytes: %v (code %v), want TOO_LARGE", size, err, code)
-			}
-			continue
-		}
-		if err != nil || m.Seq == 0 {
-			t.Fatalf("body of %d bytes: %+v %v", size, m, err)
-		}
-	}
+	sendBodies(ctx, t, c, limit, 70<<10, limit, limit+1)
 	hist, err := c.History(ctx, wirepb.DirectConvID("alice", "bob"), client.HistoryOptions{})
 	if err != nil || len(hist) != 2 {
 		t.Fatalf("history: %d messages, %v; want 2", len(hist), err)
@@ -71,7 +56,14 @@ func TestServeMaxFrame(t *testing.T) {
 	if got := c.Welcome().GetMaxFrame(); got != frame {
 		t.Fatalf("Welcome.max_frame %d, want %d", got, frame)
 	}
-	for _, size := range []int{limit, limit + 1} {
+	sendBodies(ctx, t, c, limit, limit, limit+1)
+}
+
+// sendBodies sends bob a body of each size: stored up to limit, TOO_LARGE
+// over it.
+func sendBodies(ctx context.Context, t *testing.T, c *client.Client, limit int, sizes ...int) {
+	t.Helper()
+	for _, size := range sizes {
 		p, err := c.Send(client.ToUser("bob"), bytes.Repeat([]byte{'x'}, size), "")
 		if err != nil {
 			t.Fatal(err)
