@@ -619,7 +619,7 @@ func (q *queueGrain) answer(g *grain, ctx actor.Context, a assignAnswer) error {
 			q.leftForGood(a.Session, entered)
 		}
 		removed = true
-		if e := a.Requeued; e != nil && e.Session == a.Session && e.Entered != entered {
+		if e := a.Requeued; e != nil && e.Session == a.Session && e.Entered != entered && !slices.Contains(q.Left, leftKey(e.Session, e.Entered)) {
 			// The slot the old entry held goes to the new one: no
 			// MaxWaiting check, as for a repair.
 			q.NextSeq++
