@@ -1,16 +1,21 @@
 package desk_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/actors/desk"
+	"github.com/switchboard-im/switchboard/cluster/boot"
 	"github.com/switchboard-im/switchboard/storage"
 )
 
@@ -45,6 +50,39 @@ func TestRouteStepWaitBounds(t *testing.T) {
 		}
 	}
 }
+
+// A scene stored before the rule its route breaks (a queue reached twice)
+// keeps its route, and the node warns of it when it reads the scenes.
+func TestStoredRouteReachingAQueueTwiceIsWarned(t *testing.T) {
+	store := openStore(t)
+	route := []string{"queue:care/1m", "queue:vip/1m", "queue:care"}
+	saveCheckpoint(t, store, "desk/"+desk.KindScenes+"/all", map[string]any{"scenes": map[string]desk.Scene{"old": {Name: "old", Line: "l", Route: route}}})
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	log := slog.New(slog.NewTextHandler(writerFunc(func(b []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(b)
+	}), nil))
+	n, err := boot.StartNode(boot.NodeConfig{Store: store, Logger: testLogger(), ClusterName: "desk-test", Desk: desk.Config{Logger: log}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Stop(true) })
+	scenes, err := n.Desk.Scenes(tctx(t))
+	if err != nil || len(scenes) != 1 || !slices.Equal(scenes[0].Route, route) {
+		t.Fatalf("scenes: %+v %v, want the stored one as it was", scenes, err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(logs.String(), "no longer valid") || !strings.Contains(logs.String(), "scene=old") {
+		t.Fatalf("no warning naming the scene; logs:\n%s", logs.String())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(b []byte) (int, error) { return f(b) }
 
 // A session still waiting in a step with a wait moves on to the route's
 // next step: from the owner agent's own queue to the skill group, keeping

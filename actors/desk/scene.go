@@ -143,7 +143,7 @@ const scenesID = "all"
 
 func (s *scenesGrain) state() any { return s }
 
-func (s *scenesGrain) load(_ *grain, blob []byte, found bool) error {
+func (s *scenesGrain) load(g *grain, blob []byte, found bool) error {
 	s.Scenes, s.Lines, s.Targets = map[string]Scene{}, map[string]*Hours{}, map[string]*Targets{}
 	if !found {
 		return nil
@@ -156,6 +156,13 @@ func (s *scenesGrain) load(_ *grain, blob []byte, found bool) error {
 	}
 	if s.Targets == nil {
 		s.Targets = map[string]*Targets{}
+	}
+	for name, sc := range s.Scenes {
+		// Stored before a rule it breaks (a queue reached twice): it
+		// keeps serving as it did, and its operator is told.
+		if _, err := parseRoute(sc.Route); err != nil {
+			g.d.log.Warn("a stored scene's route is no longer valid: set the scene again", "scene", name, "err", err)
+		}
 	}
 	return nil
 }
