@@ -2,7 +2,6 @@ package transport_test
 
 import (
 	"net"
-	"sync"
 	"testing"
 	"time"
 
@@ -56,19 +55,7 @@ func TestDialRetriesTimedOutHello(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(r.Close)
-	var mu sync.Mutex
-	var first string
-	r.DelayBack(func(to *net.UDPAddr) time.Duration {
-		mu.Lock()
-		defer mu.Unlock()
-		if first == "" {
-			first = to.String()
-		}
-		if to.String() == first {
-			return 700 * time.Millisecond
-		}
-		return 0
-	})
+	r.DelayBack(udprelay.FirstFlowDelay(700*time.Millisecond, 0))
 	c := e.dial("alice", "phone", func(cfg *client.Config) {
 		cfg.Addr = r.Addr()
 		cfg.DialTimeout = time.Second

@@ -25,11 +25,7 @@ func TestServeBodyLimitFeedsStore(t *testing.T) {
 	n.start()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	c, err := client.Dial(ctx, n.clientConfig("alice", "phone"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := n.dial(ctx, "alice", "phone")
 	sendBodies(ctx, t, c, limit, 70<<10, limit, limit+1)
 	hist, err := c.History(ctx, wirepb.DirectConvID("alice", "bob"), client.HistoryOptions{})
 	if err != nil || len(hist) != 2 {
@@ -48,11 +44,7 @@ func TestServeMaxFrame(t *testing.T) {
 	n.start()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	c, err := client.Dial(ctx, n.clientConfig("alice", "phone"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := n.dial(ctx, "alice", "phone")
 	if got := c.Welcome().GetMaxFrame(); got != frame {
 		t.Fatalf("Welcome.max_frame %d, want %d", got, frame)
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/switchboard-im/switchboard/transport"
-	"github.com/switchboard-im/switchboard/transport/client"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
 
@@ -51,11 +50,7 @@ func TestServeMaxInflight(t *testing.T) {
 	n.start()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := client.Dial(ctx, n.clientConfig("alice", "phone"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := n.dial(ctx, "alice", "phone")
 	if got := c.Welcome().GetMaxInflight(); got != 3 {
 		t.Fatalf("Welcome.max_inflight %d, want 3", got)
 	}

@@ -54,11 +54,7 @@ func TestDeskbotAnswersAndHandsOver(t *testing.T) {
 	conv := entered.Conv
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	customer, err := client.Dial(ctx, n.clientConfig("c1", "phone"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer customer.Close()
+	customer := n.dial(ctx, "c1", "phone")
 	waitForText := func(text string) {
 		t.Helper()
 		deadline := time.Now().Add(10 * time.Second)

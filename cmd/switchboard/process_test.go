@@ -186,6 +186,17 @@ func (n *devNode) clientConfig(user, device string) client.Config {
 		IdleTimeout: 3 * time.Second, KeepAlive: time.Second, RequestTimeout: 3 * time.Second, Logger: slog.New(slog.NewTextHandler(&n.clog, &slog.HandlerOptions{Level: slog.LevelDebug})).With("user", user, "device", device)}
 }
 
+// dial connects user's device to the node; the client closes with the test.
+func (n *devNode) dial(ctx context.Context, user, device string) *client.Client {
+	n.t.Helper()
+	c, err := client.Dial(ctx, n.clientConfig(user, device))
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	n.t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
 // run runs a command of the binary and returns its stdout.
 func (n *devNode) run(args ...string) []byte {
 	n.t.Helper()

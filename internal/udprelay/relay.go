@@ -82,6 +82,25 @@ func (r *Relay) DelayBack(delay func(to *net.UDPAddr) time.Duration) {
 	r.delay = delay
 }
 
+// FirstFlowDelay is a DelayBack function that holds the answers to the
+// first client address it is asked about for first, and to every other
+// for rest: one client's path slow (or fast) beside the others.
+func FirstFlowDelay(first, rest time.Duration) func(to *net.UDPAddr) time.Duration {
+	var mu sync.Mutex // each flow's goroutine asks
+	var firstAddr string
+	return func(to *net.UDPAddr) time.Duration {
+		mu.Lock()
+		defer mu.Unlock()
+		if firstAddr == "" {
+			firstAddr = to.String()
+		}
+		if to.String() == firstAddr {
+			return first
+		}
+		return rest
+	}
+}
+
 // Flows is how many client addresses have a flow open.
 func (r *Relay) Flows() int {
 	r.mu.Lock()

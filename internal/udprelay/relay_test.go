@@ -2,7 +2,6 @@ package udprelay
 
 import (
 	"net"
-	"sync"
 	"testing"
 	"time"
 )
@@ -93,20 +92,8 @@ func TestDelayBack(t *testing.T) {
 	}
 	t.Cleanup(r.Close)
 	slow, fast := client(t, r), client(t, r)
-	fast()            // its flow opens first: the first address the delay sees
-	var mu sync.Mutex // each flow's goroutine asks
-	var first string
-	r.DelayBack(func(to *net.UDPAddr) time.Duration {
-		mu.Lock()
-		defer mu.Unlock()
-		if first == "" {
-			first = to.String()
-		}
-		if to.String() == first {
-			return 0
-		}
-		return 300 * time.Millisecond
-	})
+	fast() // its flow opens first: the first address the delay sees
+	r.DelayBack(FirstFlowDelay(0, 300*time.Millisecond))
 	start := time.Now()
 	fast()
 	if d := time.Since(start); d >= 300*time.Millisecond {
