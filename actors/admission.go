@@ -31,6 +31,12 @@ import (
 // MaxPendingSends nor below MinPendingSends. (CoDel's fastest-send test
 // does not fit here: the sends do not share one queue, and under overload
 // a send to a quiet conversation still finishes fast while most wait.)
+//
+// A send's latency starts once its request was read, so it misses the
+// queue of a node whose CPU is saturated: its packets, stream reads and
+// answers wait in the run queues before and after it. So the bound drops
+// too after an interval in which the process's goroutines waited longer
+// than SchedLatencyTarget to run (the 90th percentile; schedlat.go).
 type admission struct {
 	maxSends      int64
 	minSends      int64
@@ -56,6 +62,14 @@ type admission struct {
 	winStart time.Time // the current interval's start
 	winSends int       // sends finished in it
 	winSlow  int       // of them, those over the target
+
+	// The CPU signal: schedP90 reads the scheduling latency since its
+	// last call (schedLatency; tests replace it). cpuBound says that the
+	// last drop of the bound was the CPU's, and schedSeen what it read.
+	schedTarget time.Duration // 0: off
+	schedP90    func() time.Duration
+	cpuBound    atomic.Bool
+	schedSeen   atomic.Int64
 }
 
 func newAdmission(cfg Config) *admission {
@@ -64,6 +78,10 @@ func newAdmission(cfg Config) *admission {
 		target: cfg.SendLatencyTarget, interval: cfg.SendLatencyInterval, now: time.Now,
 		maxRetryAfter: max(cfg.MaxBusyRetryAfter, cfg.BusyRetryAfter)}
 	a.limit.Store(a.maxSends)
+	if cfg.SchedLatencyTarget > 0 {
+		sl := newSchedLatency()
+		a.schedTarget, a.schedP90 = cfg.SchedLatencyTarget, func() time.Duration { return sl.quantile(0.9) }
+	}
 	a.scale.Store(1)
 	a.scaleStart.Store(a.now().UnixNano())
 	a.winStart = a.now()
@@ -79,6 +97,10 @@ func (a *admission) admitSend() (release func(), err error) {
 	n := a.sends.Add(1)
 	if limit := a.limit.Load(); n > limit {
 		a.sends.Add(-1)
+		if limit < a.maxSends && a.cpuBound.Load() {
+			return nil, a.busy("the node's CPU is saturated (goroutines waited %s to run, more than %s): %d sends pending, limit %d for now",
+				time.Duration(a.schedSeen.Load()), a.schedTarget, n-1, limit)
+		}
 		if limit < a.maxSends {
 			return nil, a.busy("sends are taking longer than %s: %d pending, limit %d for now", a.target, n-1, limit)
 		}
@@ -116,10 +138,20 @@ func (a *admission) observe(took time.Duration) {
 		return
 	}
 	limit := a.limit.Load()
-	if a.winSlow*2 > a.winSends {
+	slowSends := a.winSlow*2 > a.winSends
+	cpu := false
+	if a.schedTarget > 0 {
+		waited := a.schedP90()
+		metricSchedLatency.Set(waited.Seconds())
+		if cpu = waited > a.schedTarget; cpu {
+			a.schedSeen.Store(int64(waited))
+		}
+	}
+	if slowSends || cpu {
 		// A standing queue: shrink from what was really in use, so a
 		// bound far above the load does not take many intervals to bite.
 		limit = max(a.minSends, min(limit, a.peak.Load())*3/4)
+		a.cpuBound.Store(!slowSends)
 	} else {
 		limit = min(a.maxSends, limit+limit/8+1)
 	}

@@ -243,6 +243,13 @@ type Config struct {
 	SendLatencyTarget   time.Duration
 	SendLatencyInterval time.Duration
 	MinPendingSends     int
+	// SchedLatencyTarget: the bound on pending sends drops too after an
+	// interval in which this process's runnable goroutines waited longer
+	// than this to run (90th percentile; default 50 ms, negative: off).
+	// A node with CPU to spare runs them within a millisecond; a
+	// saturated one queues every packet and grain message for tens to
+	// hundreds of milliseconds, which a send's own latency does not see.
+	SchedLatencyTarget time.Duration
 	// TypingMaxMembers: typing signals are forwarded only in conversations
 	// with at most this many members (default 50).
 	TypingMaxMembers int
@@ -325,6 +332,7 @@ func DefaultConfig() Config {
 		SendLatencyTarget:         100 * time.Millisecond,
 		SendLatencyInterval:       100 * time.Millisecond,
 		MinPendingSends:           64,
+		SchedLatencyTarget:        50 * time.Millisecond,
 		MaxDevices:                64,
 		DeviceExpiry:              30 * 24 * time.Hour,
 		Logger:                    slog.Default(),
@@ -405,6 +413,9 @@ func (c Config) withDefaults() (Config, error) {
 		c.SendLatencyInterval = d.SendLatencyInterval
 	}
 	setInt(&c.MinPendingSends, d.MinPendingSends)
+	if c.SchedLatencyTarget == 0 {
+		c.SchedLatencyTarget = d.SchedLatencyTarget
+	}
 	setInt(&c.MaxDevices, d.MaxDevices)
 	if c.DeviceExpiry <= 0 {
 		c.DeviceExpiry = d.DeviceExpiry

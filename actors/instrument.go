@@ -59,12 +59,16 @@ var (
 	})
 	metricSendLimit = prometheus.NewGauge(prometheus.GaugeOpts{
 		Name: "switchboard_admission_send_limit",
-		Help: "Sends this node takes at once now: MaxPendingSends, lowered while sends take longer than SendLatencyTarget (admission.go).",
+		Help: "Sends this node takes at once now: MaxPendingSends, lowered while sends take longer than SendLatencyTarget or goroutines wait longer than SchedLatencyTarget to run (admission.go).",
+	})
+	metricSchedLatency = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "switchboard_admission_sched_latency_seconds",
+		Help: "How long this process's runnable goroutines waited to run (90th percentile, upper bound of its bucket) over the last SendLatencyInterval with sends answered in it: the CPU saturation signal of admission (schedlat.go).",
 	})
 )
 
 func init() {
-	prometheus.MustRegister(messagesIn, messagesAcked, ackSeconds, deliveries, deliverySeconds, activations, passivations, fenced, adoptions, metricBusy, metricBusyRetryAfter, metricSendLimit)
+	prometheus.MustRegister(messagesIn, messagesAcked, ackSeconds, deliveries, deliverySeconds, activations, passivations, fenced, adoptions, metricBusy, metricBusyRetryAfter, metricSendLimit, metricSchedLatency)
 }
 
 func observeSend(e *pb.Error) { messagesIn.WithLabelValues(e.GetCode().String()).Inc() }
