@@ -1,9 +1,11 @@
 package actors
 
 import (
+	"regexp"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 )
@@ -68,6 +70,12 @@ var (
 )
 
 func init() {
+	// The Go collector exports the runtime's scheduling latency too
+	// (go_sched_latencies_seconds): the histogram admission's CPU signal
+	// reads (schedlat.go), for operators and the bench.
+	prometheus.Unregister(collectors.NewGoCollector())
+	prometheus.MustRegister(collectors.NewGoCollector(collectors.WithGoCollectorRuntimeMetrics(
+		collectors.GoRuntimeMetricsRule{Matcher: regexp.MustCompile(`^/sched/latencies:seconds$`)})))
 	prometheus.MustRegister(messagesIn, messagesAcked, ackSeconds, deliveries, deliverySeconds, activations, passivations, fenced, adoptions, metricBusy, metricBusyRetryAfter, metricSendLimit, metricSchedLatency)
 }
 

@@ -95,6 +95,13 @@ type ServerReport struct {
 	// the same cores) sees acks late that the node answered in time.
 	NodeSendP50Ms float64 `json:"node_send_p50_ms,omitempty"`
 	NodeSendP99Ms float64 `json:"node_send_p99_ms,omitempty"`
+	// NodeSchedP90Ms/P99Ms: how long the node's runnable goroutines waited
+	// to run over the run (go_sched_latencies_seconds, bucket upper
+	// bounds). Under a millisecond on a node with CPU to spare; tens of
+	// milliseconds when its CPU is saturated, a wait every hop of a
+	// message pays and the send→ack above does not include.
+	NodeSchedP90Ms float64 `json:"node_sched_p90_ms,omitempty"`
+	NodeSchedP99Ms float64 `json:"node_sched_p99_ms,omitempty"`
 	// CPUUsPerAcked and CPUUsPerDelivery: the node's CPU over the run
 	// (refusals, pushes and the drain included) per acked message and per
 	// delivery, in µs.
@@ -118,7 +125,8 @@ func (r *ServerReport) setStore(first, last serverSample, acked int64) {
 	r.StoreOps = last.storeOps - first.storeOps
 	r.CQLRequests = last.cqlRequests - first.cqlRequests
 	r.CQLLWTs = last.cqlLWTs - first.cqlLWTs
-	r.NodeSendP50Ms, r.NodeSendP99Ms = sendQuantile(first, last, 0.5), sendQuantile(first, last, 0.99)
+	r.NodeSendP50Ms, r.NodeSendP99Ms = histQuantile(first.sendBuckets, last.sendBuckets, 0.5), histQuantile(first.sendBuckets, last.sendBuckets, 0.99)
+	r.NodeSchedP90Ms, r.NodeSchedP99Ms = histQuantile(first.schedBuckets, last.schedBuckets, 0.9), histQuantile(first.schedBuckets, last.schedBuckets, 0.99)
 	if acked > 0 {
 		n := float64(acked)
 		r.StoreOpsPerMsg, r.CQLRequestsPerMsg, r.LWTPerMsg = r.StoreOps/n, r.CQLRequests/n, r.CQLLWTs/n
@@ -218,6 +226,9 @@ func (r *Result) WriteTable(w io.Writer) {
 		}
 		if sv := r.Server; sv.NodeSendP99Ms > 0 {
 			row("node send→ack", "p50 ≤ %g ms  p99 ≤ %g ms  (accepted sends, the node's own histogram: read to ack written)", sv.NodeSendP50Ms, sv.NodeSendP99Ms)
+		}
+		if sv := r.Server; sv.NodeSchedP99Ms > 0 {
+			row("node run-queue wait", "p90 ≤ %.3g ms  p99 ≤ %.3g ms  (the node's goroutines, runnable to running: tens of ms = its CPU saturated)", sv.NodeSchedP90Ms, sv.NodeSchedP99Ms)
 		}
 		if sv := r.Server; sv.HasStoreOps && r.Acked > 0 {
 			row("store ops per message", "%.2f  (%.0f store operations / %d acked)", sv.StoreOpsPerMsg, sv.StoreOps, r.Acked)

@@ -23,6 +23,10 @@ type serverSample struct {
 	// (switchboard_transport_request_seconds, op="send", code="OK"):
 	// upper bound in seconds → cumulative count.
 	sendBuckets map[float64]float64
+	// schedBuckets is the node's Go scheduling latency, how long runnable
+	// goroutines waited to run (go_sched_latencies_seconds): its CPU
+	// saturation signal, as admission reads it.
+	schedBuckets map[float64]float64
 }
 
 var metricsClient = &http.Client{Timeout: 3 * time.Second}
@@ -61,18 +65,12 @@ func scrape(ctx context.Context, adminURL string) (serverSample, error) {
 			}
 			continue
 		case "switchboard_transport_request_seconds_bucket":
-			le, ok := labelValue(labels, "le")
-			if !ok || !strings.Contains(labels, `op="send"`) || !strings.Contains(labels, `code="OK"`) {
-				continue
+			if strings.Contains(labels, `op="send"`) && strings.Contains(labels, `code="OK"`) {
+				addBucket(&s.sendBuckets, labels, val)
 			}
-			bound, err1 := strconv.ParseFloat(le, 64) // "+Inf" parses as +Inf
-			v, err2 := strconv.ParseFloat(strings.TrimSpace(val), 64)
-			if err1 == nil && err2 == nil {
-				if s.sendBuckets == nil {
-					s.sendBuckets = map[float64]float64{}
-				}
-				s.sendBuckets[bound] += v
-			}
+			continue
+		case "go_sched_latencies_seconds_bucket":
+			addBucket(&s.schedBuckets, labels, val)
 			continue
 		case "switchboard_cql_requests_total":
 			if v, err := strconv.ParseFloat(strings.TrimSpace(val), 64); err == nil {
@@ -107,6 +105,23 @@ func scrape(ctx context.Context, adminURL string) (serverSample, error) {
 	return s, nil
 }
 
+// addBucket adds one histogram bucket line (its labels with "le", its
+// cumulative count) to *buckets.
+func addBucket(buckets *map[float64]float64, labels, val string) {
+	le, ok := labelValue(labels, "le")
+	if !ok {
+		return
+	}
+	bound, err1 := strconv.ParseFloat(le, 64) // "+Inf" parses as +Inf
+	v, err2 := strconv.ParseFloat(strings.TrimSpace(val), 64)
+	if err1 == nil && err2 == nil {
+		if *buckets == nil {
+			*buckets = map[float64]float64{}
+		}
+		(*buckets)[bound] += v
+	}
+}
+
 // labelValue returns the value of label name in a Prometheus text-format
 // label list (`a="x",b="y"}`).
 func labelValue(labels, name string) (string, bool) {
@@ -118,24 +133,24 @@ func labelValue(labels, name string) (string, bool) {
 	return v, ok
 }
 
-// sendQuantile returns the upper bound, in ms, of the histogram bucket that
-// holds quantile q of the sends answered between first and last (0 when
-// none were).
-func sendQuantile(first, last serverSample, q float64) float64 {
-	bounds := make([]float64, 0, len(last.sendBuckets))
-	for b := range last.sendBuckets {
+// histQuantile returns the upper bound, in ms, of the histogram bucket
+// that holds quantile q of what was recorded between the scrapes first and
+// last (0 when nothing was).
+func histQuantile(first, last map[float64]float64, q float64) float64 {
+	bounds := make([]float64, 0, len(last))
+	for b := range last {
 		bounds = append(bounds, b)
 	}
 	sort.Float64s(bounds)
 	if len(bounds) == 0 {
 		return 0
 	}
-	total := last.sendBuckets[bounds[len(bounds)-1]] - first.sendBuckets[bounds[len(bounds)-1]]
+	total := last[bounds[len(bounds)-1]] - first[bounds[len(bounds)-1]]
 	if total <= 0 {
 		return 0
 	}
 	for _, b := range bounds {
-		if last.sendBuckets[b]-first.sendBuckets[b] >= q*total {
+		if last[b]-first[b] >= q*total {
 			return b * 1000
 		}
 	}

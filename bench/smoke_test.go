@@ -189,6 +189,9 @@ func TestSmokeStoreOps(t *testing.T) {
 	}
 	// The node's own send latency comes from its request histogram: some
 	// bucket bound, never above the bench's own worst ack.
+	if sv.NodeSchedP90Ms <= 0 || sv.NodeSchedP99Ms < sv.NodeSchedP90Ms {
+		t.Fatalf("node run-queue wait p90 %g ms, p99 %g ms: want both, p99 ≥ p90", sv.NodeSchedP90Ms, sv.NodeSchedP99Ms)
+	}
 	if sv.NodeSendP50Ms <= 0 || sv.NodeSendP99Ms < sv.NodeSendP50Ms {
 		t.Fatalf("node send p50 %g ms, p99 %g ms", sv.NodeSendP50Ms, sv.NodeSendP99Ms)
 	}
