@@ -73,7 +73,7 @@ func (t *tuning) register(f *pflag.FlagSet) {
 	f.IntVar(&t.actors.MaxPendingSends, "max-pending-sends", a.MaxPendingSends, "sends awaiting their ack on this node past which new sends are refused BUSY")
 	f.IntVar(&t.actors.MaxPendingDeliveries, "max-pending-deliveries", a.MaxPendingDeliveries, "fan-out jobs awaiting delivery on this node past which new sends are refused BUSY")
 	f.DurationVar(&t.actors.SendLatencyTarget, "send-latency-target", a.SendLatencyTarget, "while most sends take longer than this, the bound on pending sends drops (sends past it are refused BUSY); keep it above an idle node's send latency")
-	f.DurationVar(&t.actors.SchedLatencyTarget, "sched-latency-target", a.SchedLatencyTarget, "while this process's goroutines wait longer than this to run (90th percentile: its CPU is saturated), the bound on pending sends drops too (negative: off)")
+	f.DurationVar(&t.actors.SchedLatencyTarget, "sched-latency-target", a.SchedLatencyTarget, "while this process's goroutines wait longer than this to run (90th percentile: its CPU is saturated), the bound on pending sends drops too (negative, e.g. -1s: off)")
 	f.DurationVar(&t.actors.SendLatencyInterval, "send-latency-interval", a.SendLatencyInterval, "how often the adaptive bound on pending sends is moved")
 	f.IntVar(&t.actors.MinPendingSends, "min-pending-sends", a.MinPendingSends, "the adaptive bound on pending sends never drops below this")
 	f.DurationVar(&t.actors.BusyRetryAfter, "busy-retry-after", a.BusyRetryAfter, "retry-after hint of a BUSY answer (jittered ±50%) while few sends are refused")
