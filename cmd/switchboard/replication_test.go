@@ -183,3 +183,30 @@ func TestContactDetailsFlags(t *testing.T) {
 		t.Fatalf("default %q, want off", def.actors.ContactDetails)
 	}
 }
+
+// --sched-latency-target reaches the grains' configuration: its default,
+// a value, and a negative one that turns the CPU signal off (a duration
+// flag needs its unit; actors.TestAdmissionCPUBound tests the signal).
+func TestSchedLatencyTargetFlag(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want time.Duration
+	}{{nil, actors.DefaultConfig().SchedLatencyTarget}, {[]string{"--sched-latency-target", "80ms"}, 80 * time.Millisecond}, {[]string{"--sched-latency-target", "-1s"}, -time.Second}} {
+		var tu tuning
+		f := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+		tu.register(f)
+		if err := f.Parse(c.args); err != nil {
+			t.Fatal(err)
+		}
+		var cfg boot.NodeConfig
+		if err := tu.apply(&cfg); err != nil {
+			t.Fatal(err)
+		}
+		if got := cfg.Actors.SchedLatencyTarget; got != c.want {
+			t.Errorf("%v: SchedLatencyTarget %s, want %s", c.args, got, c.want)
+		}
+	}
+	if d := actors.DefaultConfig().SchedLatencyTarget; d != 50*time.Millisecond {
+		t.Errorf("default %s, want 50ms", d)
+	}
+}
