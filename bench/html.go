@@ -57,6 +57,9 @@ func (r *Result) WriteHTML(path string) error {
 			{"server", "#d62728", col(func(p Point) float64 { return p.ServerCores })},
 			{"bench", "#9467bd", col(func(p Point) float64 { return p.BenchCores })},
 		}),
+		lineChart("Node run-queue wait, p90 (ms)", "s", xs, false, []line{
+			{"server", "#d62728", col(func(p Point) float64 { return p.ServerSchedP90 })},
+		}),
 		lineChart("Memory (MiB)", "s", xs, false, []line{
 			{"server RSS", "#d62728", col(func(p Point) float64 { return p.ServerRSS / (1 << 20) })},
 			{"bench heap", "#9467bd", col(func(p Point) float64 { return float64(p.BenchHeap) / (1 << 20) })},

@@ -24,8 +24,11 @@ type Point struct {
 	Conns         int64   `json:"conns,omitempty"`
 	ServerRSS     float64 `json:"server_rss_bytes,omitempty"`
 	ServerCores   float64 `json:"server_cpu_cores,omitempty"`
-	BenchCores    float64 `json:"bench_cpu_cores"`
-	BenchHeap     uint64  `json:"bench_heap_bytes"`
+	// ServerSchedP90: the node's run-queue wait over the second, 90th
+	// percentile in ms (bucket upper bound; ServerReport.NodeSchedP90Ms).
+	ServerSchedP90 float64 `json:"server_sched_p90_ms,omitempty"`
+	BenchCores     float64 `json:"bench_cpu_cores"`
+	BenchHeap      uint64  `json:"bench_heap_bytes"`
 }
 
 // sampler takes a Point every interval and prints the progress line.
@@ -99,7 +102,7 @@ func (s *sampler) loop(ctx context.Context) {
 	start := time.Now()
 	last, lastCPU := start, s.cpu0
 	var lastSent, lastAcked, lastDlv int64
-	lastSrvCPU := s.srv.cpu0
+	lastSrvCPU, lastSched := s.srv.cpu0, s.srv.first.schedBuckets
 	tick := time.NewTicker(s.every)
 	defer tick.Stop()
 	for {
@@ -140,7 +143,8 @@ func (s *sampler) loop(ctx context.Context) {
 				if v, err := scrape(ctx, s.adminURL); err == nil {
 					p.ServerRSS = v.rss
 					p.ServerCores = (v.cpu - lastSrvCPU) / dt
-					lastSrvCPU = v.cpu
+					p.ServerSchedP90 = histQuantile(lastSched, v.schedBuckets, 0.9)
+					lastSrvCPU, lastSched = v.cpu, v.schedBuckets
 					s.mu.Lock()
 					s.srv.rssMax = max(s.srv.rssMax, v.rss)
 					s.srv.rssEnd, s.srv.cpuEnd = v.rss, v.cpu
