@@ -40,14 +40,7 @@ func TestGrainRequestTimeoutFlag(t *testing.T) {
 		ok   bool
 		want time.Duration
 	}{{"0s", false, 0}, {"-1s", false, 0}, {"1ns", true, time.Nanosecond}, {"20s", true, 20 * time.Second}} {
-		var tu tuning
-		f := pflag.NewFlagSet("serve", pflag.ContinueOnError)
-		tu.register(f)
-		if err := f.Parse([]string{"--grain-request-timeout", tc.val}); err != nil {
-			t.Fatal(err)
-		}
-		var cfg boot.NodeConfig
-		err := tu.apply(&cfg)
+		cfg, err := applyTuningFlags(t, "--grain-request-timeout", tc.val)
 		if (err == nil) != tc.ok {
 			t.Fatalf("--grain-request-timeout %s: err %v, want ok=%v", tc.val, err, tc.ok)
 		}
@@ -63,15 +56,7 @@ func TestMetricsZoneFlag(t *testing.T) {
 		val string
 		ok  bool
 	}{{"UTC", true}, {"Asia/Shanghai", true}, {"America/New_York", true}, {"Mars/Olympus", false}, {"Local", false}, {"", false}} {
-		var tu tuning
-		tu.actors.RequestTimeout = time.Second
-		f := pflag.NewFlagSet("serve", pflag.ContinueOnError)
-		tu.register(f)
-		if err := f.Parse([]string{"--metrics-zone", tc.val}); err != nil {
-			t.Fatal(err)
-		}
-		var cfg boot.NodeConfig
-		err := tu.apply(&cfg)
+		cfg, err := applyTuningFlags(t, "--metrics-zone", tc.val)
 		if (err == nil) != tc.ok {
 			t.Fatalf("--metrics-zone %q: err %v, want ok=%v", tc.val, err, tc.ok)
 		}
@@ -104,14 +89,8 @@ func TestRemoteDialWaitFlag(t *testing.T) {
 		args []string
 		want time.Duration
 	}{{nil, boot.DefaultRemoteDialWait}, {[]string{"--remote-dial-wait", "5s"}, 5 * time.Second}, {[]string{"--remote-dial-wait", "-1s"}, -time.Second}} {
-		var tu tuning
-		f := pflag.NewFlagSet("serve", pflag.ContinueOnError)
-		tu.register(f)
-		if err := f.Parse(tc.args); err != nil {
-			t.Fatal(err)
-		}
-		var cfg boot.NodeConfig
-		if err := tu.apply(&cfg); err != nil {
+		cfg, err := applyTuningFlags(t, tc.args...)
+		if err != nil {
 			t.Fatal(err)
 		}
 		if cfg.RemoteDialWait != tc.want {
@@ -164,14 +143,8 @@ func TestClientCommandsLogWarningsUnlessVerbose(t *testing.T) {
 // The contact-details flags reach the grains' configuration (which
 // refuses bad values: actors.TestContactDetailsBlockAndFlag).
 func TestContactDetailsFlags(t *testing.T) {
-	var tu tuning
-	f := pflag.NewFlagSet("serve", pflag.ContinueOnError)
-	tu.register(f)
-	if err := f.Parse([]string{"--contact-details", "mask", "--contact-details-in", "direct,group", "--contact-min-digits", "9", "--contact-number-words", "null=0,eins=1"}); err != nil {
-		t.Fatal(err)
-	}
-	var cfg boot.NodeConfig
-	if err := tu.apply(&cfg); err != nil {
+	cfg, err := applyTuningFlags(t, "--contact-details", "mask", "--contact-details-in", "direct,group", "--contact-min-digits", "9", "--contact-number-words", "null=0,eins=1")
+	if err != nil {
 		t.Fatal(err)
 	}
 	if a := cfg.Actors; a.ContactDetails != actors.PolicyMask || strings.Join(a.ContactDetailsIn, ",") != "direct,group" || a.ContactMinDigits != 9 || strings.Join(a.ContactNumberWords, ",") != "null=0,eins=1" {
@@ -192,14 +165,8 @@ func TestSchedLatencyTargetFlag(t *testing.T) {
 		args []string
 		want time.Duration
 	}{{nil, actors.DefaultConfig().SchedLatencyTarget}, {[]string{"--sched-latency-target", "80ms"}, 80 * time.Millisecond}, {[]string{"--sched-latency-target", "-1s"}, -time.Second}} {
-		var tu tuning
-		f := pflag.NewFlagSet("serve", pflag.ContinueOnError)
-		tu.register(f)
-		if err := f.Parse(c.args); err != nil {
-			t.Fatal(err)
-		}
-		var cfg boot.NodeConfig
-		if err := tu.apply(&cfg); err != nil {
+		cfg, err := applyTuningFlags(t, c.args...)
+		if err != nil {
 			t.Fatal(err)
 		}
 		if got := cfg.Actors.SchedLatencyTarget; got != c.want {
@@ -209,4 +176,20 @@ func TestSchedLatencyTargetFlag(t *testing.T) {
 	if d := actors.DefaultConfig().SchedLatencyTarget; d != 50*time.Millisecond {
 		t.Errorf("default %s, want 50ms", d)
 	}
+}
+
+// applyTuningFlags parses serve's tuning flags from args (a parse error
+// fails the test) and applies them to a node configuration, returning
+// apply's error.
+func applyTuningFlags(t *testing.T, args ...string) (boot.NodeConfig, error) {
+	t.Helper()
+	var tu tuning
+	f := pflag.NewFlagSet("serve", pflag.ContinueOnError)
+	tu.register(f)
+	if err := f.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	var cfg boot.NodeConfig
+	err := tu.apply(&cfg)
+	return cfg, err
 }
