@@ -143,6 +143,10 @@ type BenchReport struct {
 	UDPSockets   int     `json:"udp_sockets"`
 	// WebSocket: the clients connected over WebSocket, not QUIC.
 	WebSocket bool `json:"websocket,omitempty"`
+	// UDPReceiveDrops: datagrams this machine dropped over the run because
+	// a socket's receive buffer was full (udpReceiveDrops; nil: not
+	// measured, e.g. not Linux).
+	UDPReceiveDrops *int64 `json:"udp_receive_drops,omitempty"`
 	// SenderProcess: the group's senders ran in a process of their own
 	// (Options.SenderExec); its cost is not in the figures above.
 	SenderProcess *SenderProcessReport `json:"sender_process,omitempty"`
@@ -245,6 +249,9 @@ func (r *Result) WriteTable(w io.Writer) {
 	}
 	row("bench", "CPU %.1f s (%.0f%% of a core)  heap max %.0f MiB  %d clients %s",
 		r.Bench.CPUSeconds, 100*r.Bench.CPUCoresAvg, float64(r.Bench.HeapBytesMax)/(1<<20), r.Bench.Clients, carrier)
+	if d := r.Bench.UDPReceiveDrops; d != nil {
+		row("UDP drops", "%d datagrams dropped by this machine's full socket receive buffers during the run (the node's and the bench's; each a QUIC retransmission later)", *d)
+	}
 	if sp := r.Bench.SenderProcess; sp != nil {
 		row("sender process", "pid %d, %d sending clients (sends and send→ack measured there)  CPU %.1f s (%.0f%% of a core)  heap %.0f MiB",
 			sp.PID, sp.Clients, sp.CPUSeconds, 100*sp.CPUSeconds/max(r.DurationS, 1e-9), float64(sp.HeapBytesMax)/(1<<20))

@@ -142,6 +142,7 @@ func Run(ctx context.Context, t Target, o Options) (*Result, error) {
 	defer p.close()
 	res := &Result{Scenario: o.Scenario, StartedAt: time.Now(), Params: map[string]any{"run_id": o.RunID}}
 	res.Bench.UDPSockets, res.Bench.WebSocket = len(p.trs), len(t.WebSocketURLs) > 0
+	dropsBefore, dropsOK := udpReceiveDrops()
 	var clients []*client.Client
 	switch o.Scenario {
 	case "chat":
@@ -158,6 +159,10 @@ func Run(ctx context.Context, t Target, o Options) (*Result, error) {
 		return nil, fmt.Errorf("bench: unknown scenario %q (want one of %v)", o.Scenario, Scenarios)
 	}
 	res.Bench.Clients = len(clients)
+	if after, ok := udpReceiveDrops(); ok && dropsOK {
+		d := after - dropsBefore
+		res.Bench.UDPReceiveDrops = &d
+	}
 	closeAll(clients)
 	for _, pt := range res.Series {
 		res.Bench.HeapBytesMax = max(res.Bench.HeapBytesMax, pt.BenchHeap)

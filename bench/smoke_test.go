@@ -197,6 +197,9 @@ func TestSmokeStoreOps(t *testing.T) {
 	if sv.NodeSchedP90Ms <= 0 || sv.NodeSchedP99Ms < sv.NodeSchedP90Ms {
 		t.Fatalf("node run-queue wait p90 %g ms, p99 %g ms: want both, p99 ≥ p90", sv.NodeSchedP90Ms, sv.NodeSchedP99Ms)
 	}
+	if _, err := os.Stat("/proc/net/snmp"); err == nil && (res.Bench.UDPReceiveDrops == nil || *res.Bench.UDPReceiveDrops < 0) {
+		t.Fatalf("UDP receive drops %v on a machine with /proc/net/snmp, want a count", res.Bench.UDPReceiveDrops)
+	}
 	perSecond := 0
 	for _, p := range res.Series {
 		if p.ServerSchedP90 > 0 {
