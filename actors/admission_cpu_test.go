@@ -20,9 +20,7 @@ func TestAdmissionCPUBound(t *testing.T) {
 	clk := time.Unix(1e9, 0)
 	cfg := Config{MaxPendingSends: 100, MinPendingSends: 10, MaxPendingDeliveries: 1000, BusyRetryAfter: 200 * time.Millisecond,
 		SendLatencyTarget: 100 * time.Millisecond, SendLatencyInterval: 100 * time.Millisecond, SchedLatencyTarget: 20 * time.Millisecond}
-	a := newAdmission(cfg)
-	a.now = func() time.Time { return clk }
-	a.winStart = clk
+	a := steppedAdmission(cfg, &clk)
 	sched := time.Duration(0)
 	a.schedP90 = func() time.Duration { return sched }
 	interval := func(pending int) {

@@ -20,9 +20,7 @@ func TestAdmissionLatencyBound(t *testing.T) {
 	clk := time.Unix(1e9, 0)
 	cfg := Config{MaxPendingSends: 100, MinPendingSends: 10, MaxPendingDeliveries: 1000, BusyRetryAfter: 200 * time.Millisecond,
 		SendLatencyTarget: 200 * time.Millisecond, SendLatencyInterval: 100 * time.Millisecond}
-	a := newAdmission(cfg)
-	a.now = func() time.Time { return clk }
-	a.winStart = clk
+	a := steppedAdmission(cfg, &clk)
 	admit := func(n int) []func() {
 		t.Helper()
 		var rs []func()
@@ -122,4 +120,15 @@ func TestAdmissionLatencyBound(t *testing.T) {
 	if a.sends.Load() != 0 {
 		t.Fatalf("%d sends still counted, want 0", a.sends.Load())
 	}
+}
+
+// steppedAdmission is an admission whose clock reads *clk, which the test
+// steps by hand: its latency interval and its second of refusals start at
+// *clk.
+func steppedAdmission(cfg Config, clk *time.Time) *admission {
+	a := newAdmission(cfg)
+	a.now = func() time.Time { return *clk }
+	a.winStart = *clk
+	a.scaleStart.Store(clk.UnixNano())
+	return a
 }

@@ -15,9 +15,7 @@ import (
 func TestRetryAfterGrowsWithOverload(t *testing.T) {
 	clk := time.Unix(1e9, 0)
 	cfg := Config{MaxPendingSends: 1, MaxPendingDeliveries: 1000, BusyRetryAfter: 100 * time.Millisecond, MaxBusyRetryAfter: time.Second}
-	a := newAdmission(cfg)
-	a.now = func() time.Time { return clk }
-	a.scaleStart.Store(clk.UnixNano())
+	a := steppedAdmission(cfg, &clk)
 	// One send holds the only slot; every other is refused.
 	release, err := a.admitSend()
 	if err != nil {
