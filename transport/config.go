@@ -82,6 +82,12 @@ type Config struct {
 	// WriteTimeout closes a connection whose push stream accepts nothing
 	// for this long (default 30 s): a client that stopped reading.
 	WriteTimeout time.Duration
+	// CoalesceDelay is how long a frame no request waits on (the answer
+	// to an ack, a DELIVERED signal) may wait for another frame to the
+	// same connection, to leave in its packet instead of one of its own
+	// (default 100 ms; negative: sent at once). It delays the senders'
+	// delivered marks by as much, at most.
+	CoalesceDelay time.Duration
 	// CloseLinger is how long the server keeps a connection it ends open
 	// after its Error frame, for the client to read the frame and close
 	// (default 2 s). A client that reads it closes at once, ending the
@@ -161,6 +167,7 @@ func DefaultConfig() Config {
 		RequestTimeout:   10 * time.Second,
 		WriteTimeout:     30 * time.Second,
 		CloseLinger:      2 * time.Second,
+		CoalesceDelay:    100 * time.Millisecond,
 		MaxInflight:      64,
 		RefusedSends:     1024,
 		Sockets:          1,
@@ -229,6 +236,9 @@ func (c Config) withDefaults() (Config, error) {
 	setDur(&c.RequestTimeout, d.RequestTimeout)
 	setDur(&c.WriteTimeout, d.WriteTimeout)
 	setDur(&c.CloseLinger, d.CloseLinger)
+	if c.CoalesceDelay == 0 {
+		c.CoalesceDelay = d.CoalesceDelay
+	}
 	setDur(&c.MaxQueueWait, d.MaxQueueWait)
 	setDur(&c.MaxLaneWait, d.MaxLaneWait)
 	setDur(&c.DrainGrace, d.DrainGrace)

@@ -56,6 +56,9 @@ type conn struct {
 	// and writes it with one stream write.
 	outMu   sync.Mutex
 	out     []proto.Message // *wirepb.Response, *Welcome, *Resync, *GoAway
+	lazy    []proto.Message // frames waiting for company (lazy.go)
+	lazyGen uint64          // counts the times lazy filled from empty
+	lazyDue bool            // lazy waited CoalesceDelay: write it now
 	ready   bool            // Welcome queued: the writer may run
 	writing bool            // a writer goroutine is running
 	dirty   bool            // something was queued since the writer last looked

@@ -96,12 +96,22 @@ func (c *conn) writeLoop() {
 		}
 		c.dirty = false
 		ctl, c.out = c.out, ctl[:0]
+		tookLazy := c.lazyDue || len(ctl) > 0
+		if tookLazy {
+			ctl = c.takeLazy(ctl)
+		}
 		c.outMu.Unlock()
 		pushes, resync, cursor := c.q.take(pushes[:0], writeBatchFrames)
 		if resync {
 			c.logger().Info("push queue overflow; client told to resync")
 			metricErrors.WithLabelValues(wirepb.Code_SLOW_CONSUMER.String()).Inc()
 			ctl = append(ctl, &wirepb.Resync{Cursor: cursor})
+		}
+		if !tookLazy && len(pushes) > 0 {
+			// The lazy frames leave with these pushes.
+			c.outMu.Lock()
+			ctl = c.takeLazy(ctl)
+			c.outMu.Unlock()
 		}
 		if len(ctl) == 0 && len(pushes) == 0 {
 			c.outMu.Lock()
@@ -289,9 +299,15 @@ func encodeShared(log *slog.Logger, ps []*pb.Push, maxFrame int) *sharedFrames {
 
 // Signal sends a best-effort signal to the client: a datagram, or a
 // ServerFrame on a carrier without datagrams (dropped, not queued, when
-// the stream is backed up).
+// the stream is backed up). DELIVERED, which nobody waits on, goes in
+// band as a lazy frame (lazy.go), except to switchboard/2 clients, which
+// expect signals as datagrams.
 func (c *conn) Signal(sig *pb.Signal) {
 	w := &wirepb.Signal{Kind: wirepb.Signal_Kind(sig.Kind), Conv: sig.Conv, User: sig.User, Seq: sig.Seq, WaitMs: sig.WaitMs}
+	if _, v2 := c.cr.(SignalReceiver); sig.Kind == pb.Signal_DELIVERED && c.s.lazy != nil && !v2 {
+		c.queueLazy(w)
+		return
+	}
 	b, err := proto.Marshal(w)
 	if err != nil {
 		return

@@ -57,7 +57,8 @@ func (c *conn) handle(b []byte) {
 		if len(delivered) > 0 {
 			c.signalDelivered(delivered)
 		}
-		c.answer(req, start, &wirepb.Response{Result: &wirepb.Response_Ack{Ack: &wirepb.AckResult{Cursor: cursor}}})
+		// Nobody waits on an ack's answer: it leaves with the next frame.
+		c.answerLazily(req, start, &wirepb.Response{Result: &wirepb.Response_Ack{Ack: &wirepb.AckResult{Cursor: cursor}}})
 		return
 	}
 	c.reqMu.Lock()
@@ -237,6 +238,18 @@ func (c *conn) serve(req *wirepb.Request) (res *wirepb.Response) {
 // answer queues res as the answer to req (nil: a frame that was no
 // request) and records it.
 func (c *conn) answer(req *wirepb.Request, start time.Time, res *wirepb.Response) {
+	c.record(req, start, res)
+	c.queue(res)
+}
+
+// answerLazily is answer for an answer nobody waits on (lazy.go).
+func (c *conn) answerLazily(req *wirepb.Request, start time.Time, res *wirepb.Response) {
+	c.record(req, start, res)
+	c.queueLazy(res)
+}
+
+// record counts the answer to req in the request metrics.
+func (c *conn) record(req *wirepb.Request, start time.Time, res *wirepb.Response) {
 	op := "unknown"
 	if req != nil {
 		res.Id = req.Id
@@ -247,7 +260,6 @@ func (c *conn) answer(req *wirepb.Request, start time.Time, res *wirepb.Response
 	if code != wirepb.Code_OK {
 		metricErrors.WithLabelValues(code.String()).Inc()
 	}
-	c.queue(res)
 }
 
 // admit applies the per-connection and per-user request rates; a client

@@ -35,6 +35,9 @@ type Server struct {
 	// (internal/warm): started fresh per burst, their stack growth was
 	// ~4% of a loaded node's CPU.
 	warm *warm.Pool
+	// lazy writes the frames that waited for company in vain (lazy.go);
+	// nil when Config.CoalesceDelay is off.
+	lazy *lazyFlusher
 
 	mu       sync.Mutex
 	addrs    map[string]int // connections per source IP
@@ -72,6 +75,9 @@ func Listen(node session.Node, cfg Config) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, node: node, log: cfg.Logger.With("component", "transport"), socks: socks, warm: warm.New(),
 		addrs: map[string]int{}, users: map[string]*userLimit{}, conns: map[*conn]struct{}{}, done: make(chan struct{})}
+	if cfg.CoalesceDelay > 0 {
+		s.lazy = newLazyFlusher(cfg.CoalesceDelay)
+	}
 	for _, sock := range socks {
 		for range acceptors {
 			s.wg.Add(1)
@@ -334,6 +340,9 @@ func (s *Server) Close() error {
 			_ = sock.udp.Close()
 		}
 		<-waited
+		if s.lazy != nil {
+			s.lazy.close()
+		}
 		close(s.done)
 	})
 	return nil

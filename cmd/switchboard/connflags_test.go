@@ -63,14 +63,14 @@ func TestConnFlagsApply(t *testing.T) {
 	c.register(f)
 	if err := f.Parse([]string{"--conn-idle-timeout=1s", "--handshake-timeout=2s", "--hello-timeout=3s", "--request-timeout=4s",
 		"--write-timeout=5s", "--quic-keep-alive=6s", "--max-inflight=7", "--conn-push-queue=8", "--conn-unacked-pushes=9",
-		"--max-rejected=10", "--signal-rate=11", "--max-frame=200000"}); err != nil {
+		"--max-rejected=10", "--signal-rate=11", "--max-frame=200000", "--coalesce-delay=12ms"}); err != nil {
 		t.Fatal(err)
 	}
 	var got transport.Config
 	c.apply(&got)
 	want := transport.Config{IdleTimeout: time.Second, HandshakeTimeout: 2 * time.Second, HelloTimeout: 3 * time.Second,
 		RequestTimeout: 4 * time.Second, WriteTimeout: 5 * time.Second, KeepAlive: 6 * time.Second,
-		MaxInflight: 7, PushQueue: 8, PendingAcks: 9, MaxRejected: 10, SignalRate: 11, MaxFrame: 200000}
+		MaxInflight: 7, PushQueue: 8, PendingAcks: 9, MaxRejected: 10, SignalRate: 11, MaxFrame: 200000, CoalesceDelay: 12 * time.Millisecond}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("applied %+v\nwant    %+v", got, want)
 	}

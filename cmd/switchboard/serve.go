@@ -623,6 +623,7 @@ func openStore(ctx context.Context, o serveOptions, log *slog.Logger) (storage.S
 // bounds (transport.Config).
 type connFlags struct {
 	idle, handshake, hello, request, write, keepAlive time.Duration
+	coalesce                                          time.Duration
 	maxFrame, maxInflight, pushQueue, pendingAcks     int
 	maxRejected                                       int
 	signalRate                                        float64
@@ -642,6 +643,7 @@ func (c *connFlags) register(f *pflag.FlagSet) {
 	f.IntVar(&c.pendingAcks, "conn-unacked-pushes", d.PendingAcks, "pushes written to one client connection and not yet acknowledged; past it the same as past --conn-push-queue")
 	f.IntVar(&c.maxRejected, "max-rejected", d.MaxRejected, "a connection that makes this many rate-limited requests without an accepted one is closed")
 	f.Float64Var(&c.signalRate, "signal-rate", d.SignalRate, "typing signals per second one connection may send (as datagrams or requests; burst twice as many)")
+	f.DurationVar(&c.coalesce, "coalesce-delay", d.CoalesceDelay, "a frame nobody waits on (an ack's answer, a DELIVERED signal) waits this long at most for another frame to its connection, to share its packet (negative, e.g. -1s: sent at once)")
 }
 
 // checkFrame refuses a frame size the transport would not take, before
@@ -660,5 +662,5 @@ func (c *connFlags) apply(cfg *transport.Config) {
 	cfg.IdleTimeout, cfg.HandshakeTimeout, cfg.HelloTimeout = c.idle, c.handshake, c.hello
 	cfg.RequestTimeout, cfg.WriteTimeout, cfg.KeepAlive = c.request, c.write, c.keepAlive
 	cfg.MaxInflight, cfg.PushQueue, cfg.PendingAcks, cfg.MaxRejected = c.maxInflight, c.pushQueue, c.pendingAcks, c.maxRejected
-	cfg.SignalRate = c.signalRate
+	cfg.SignalRate, cfg.CoalesceDelay = c.signalRate, c.coalesce
 }

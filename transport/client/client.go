@@ -92,6 +92,11 @@ type Config struct {
 	// ManualAck stops the client from acknowledging pushes and syncs: the
 	// device cursor stays where it is (tools that only look).
 	ManualAck bool
+	// AckDelay is how long acknowledgements wait for a request to ride
+	// along with (one stream write, one packet: a chat's acks go with
+	// its replies) before they are sent on their own (default 200 ms).
+	// The senders' delivered marks wait as long, at most.
+	AckDelay time.Duration
 	// EventBuffer is the Events channel's capacity (default 1024).
 	EventBuffer int
 	// OnEvent, when set, is called with every event instead of sending it
@@ -136,6 +141,7 @@ func (c *Config) defaults() error {
 	set(&c.MinBackoff, 200*time.Millisecond)
 	set(&c.MaxBackoff, 15*time.Second)
 	set(&c.SendTimeout, 2*time.Minute)
+	set(&c.AckDelay, 200*time.Millisecond)
 	if c.SendPipeline <= 0 {
 		c.SendPipeline = DefaultSendPipeline
 	}
@@ -517,6 +523,7 @@ func (c *Client) serve(cn *conn) time.Duration {
 	start(func() { c.readStream(ctx, cn, &goAway) })
 	start(func() { c.readDatagrams(ctx, cn) })
 	if !c.cfg.ManualAck {
+		cn.rider = c.rideAcks
 		start(func() { c.ackLoop(ctx, cn) })
 	}
 	c.setConn(cn)

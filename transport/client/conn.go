@@ -43,6 +43,12 @@ type conn struct {
 
 	mu      sync.Mutex
 	pending map[uint64]chan *wirepb.Response
+	// riders are requests written along with another and not waited on
+	// (acks: rider); each holds an in-flight slot until answered.
+	riders map[uint64]struct{}
+	// rider, when set, gives a request to write in the same stream write
+	// as the next one (the pending acks: push.go), or nil.
+	rider   func() *wirepb.Request
 	done    chan struct{} // closed when the stream can no longer be read
 	doneErr error
 
@@ -75,7 +81,8 @@ func dial(ctx context.Context, cfg *Config, token string) (*conn, error) {
 	// Until Welcome tells the server's frame, the default bounds both ways
 	// (a Hello is small; a Welcome fits it).
 	own := cmp.Or(cfg.MaxFrame, wirepb.DefaultMaxFrame)
-	c := &conn{lk: lk, maxFrame: own, readMax: max(own, wirepb.DefaultMaxFrame), ownMaxFrame: cfg.MaxFrame, pending: map[uint64]chan *wirepb.Response{}, done: make(chan struct{}),
+	c := &conn{lk: lk, maxFrame: own, readMax: max(own, wirepb.DefaultMaxFrame), ownMaxFrame: cfg.MaxFrame, pending: map[uint64]chan *wirepb.Response{},
+		riders: map[uint64]struct{}{}, done: make(chan struct{}),
 		datagramSignals: lk.protocol() == wirepb.ALPN2, checkAfter: cfg.PathCheckAfter}
 	if err := c.hello(ctx, token); err != nil {
 		lk.closeWith(wirepb.Code_OK, "")
@@ -184,6 +191,7 @@ func (c *conn) start(ctx context.Context, req *wirepb.Request) (*call, error) {
 		return nil, err
 	}
 	k := &call{c: c, id: req.Id, ch: make(chan *wirepb.Response, 1)}
+	b, rider := c.withRider(req, b)
 	c.mu.Lock()
 	if len(c.pending) == 0 {
 		c.pendingSince = time.Now()
@@ -192,6 +200,9 @@ func (c *conn) start(ctx context.Context, req *wirepb.Request) (*call, error) {
 	c.armCheckLocked()
 	c.mu.Unlock()
 	if err := c.write(ctx, b); err != nil {
+		if rider != 0 {
+			c.answer(&wirepb.Response{Id: rider}) // unsent: its slot back
+		}
 		k.release()
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
@@ -199,6 +210,37 @@ func (c *conn) start(ctx context.Context, req *wirepb.Request) (*call, error) {
 		return nil, c.closedErr(err)
 	}
 	return k, nil
+}
+
+// withRider puts the rider's request (the pending acks) ahead of req's
+// frame b, so both leave in one stream write, and one packet, instead of
+// two; it returns the rider's id, or 0 when none rode (none pending, no
+// in-flight slot free, req is itself an ack). The rider's answer is not
+// waited on: an ack that fails is repeated by the next sync.
+func (c *conn) withRider(req *wirepb.Request, b []byte) ([]byte, uint64) {
+	if c.rider == nil || req.GetAck() != nil {
+		return b, 0
+	}
+	select {
+	case c.slots <- struct{}{}:
+	default:
+		return b, 0
+	}
+	r := c.rider()
+	if r == nil {
+		<-c.slots
+		return b, 0
+	}
+	r.Id = c.nextID.Add(1)
+	rb, err := wirepb.AppendMsg(nil, r, c.maxFrame)
+	if err != nil {
+		<-c.slots
+		return b, 0
+	}
+	c.mu.Lock()
+	c.riders[r.Id] = struct{}{}
+	c.mu.Unlock()
+	return append(rb, b...), r.Id
 }
 
 // wait waits for the call's answer. A rejection is a *wirepb.Error.
@@ -249,9 +291,14 @@ func (c *conn) answer(res *wirepb.Response) {
 	c.mu.Lock()
 	ch := c.pending[res.Id]
 	delete(c.pending, res.Id)
+	_, rider := c.riders[res.Id]
+	delete(c.riders, res.Id)
 	c.mu.Unlock()
 	if ch != nil {
 		ch <- res
+	}
+	if rider {
+		<-c.slots
 	}
 }
 

@@ -151,8 +151,23 @@ func (c *Client) queueAck(inboxSeq, syncCursor uint64) {
 	}
 }
 
-// ackInterval batches acks: one request per interval at most.
-const ackInterval = 50 * time.Millisecond
+// maxRidingAcks bounds the acks one rider carries (a small frame); a
+// larger backlog goes with the ack loop.
+const maxRidingAcks = 1024
+
+// rideAcks takes the pending acks for a request that rides along with
+// another (conn.withRider), or nil. Unridden, they go Config.AckDelay
+// after the first of them (ackLoop).
+func (c *Client) rideAcks() *wirepb.Request {
+	c.ackMu.Lock()
+	defer c.ackMu.Unlock()
+	if len(c.ackSeqs) == 0 && c.ackSync == 0 || len(c.ackSeqs) > maxRidingAcks {
+		return nil
+	}
+	r := &wirepb.Request{Op: &wirepb.Request_Ack{Ack: &wirepb.AckRequest{InboxSeqs: c.ackSeqs, SyncCursor: c.ackSync}}}
+	c.ackSeqs, c.ackSync = nil, 0
+	return r
+}
 
 func (c *Client) ackLoop(ctx context.Context, cn *conn) {
 	for {
@@ -164,7 +179,7 @@ func (c *Client) ackLoop(ctx context.Context, cn *conn) {
 		select {
 		case <-ctx.Done():
 			return
-		case <-time.After(ackInterval):
+		case <-time.After(c.cfg.AckDelay):
 		}
 		c.flushAcks(ctx, cn)
 	}
