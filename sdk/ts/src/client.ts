@@ -86,7 +86,7 @@ export class Client {
   private hold: BusyHold;
 
   constructor(opts: ClientOptions) {
-    this.opts = { transports: ["webtransport", "websocket"], minBackoffMs: 200, maxBackoffMs: 15000, requestTimeoutMs: 10000, ackIntervalMs: 50, sendPipeline: 16, maxBusyHoldMs: 5000, ...opts };
+    this.opts = { transports: ["webtransport", "websocket"], minBackoffMs: 200, maxBackoffMs: 15000, requestTimeoutMs: 10000, ackIntervalMs: 200, sendPipeline: 16, maxBusyHoldMs: 5000, ...opts };
     if (!Number.isInteger(this.opts.sendPipeline) || this.opts.sendPipeline < 1) throw new RangeError(`sendPipeline: ${this.opts.sendPipeline}, want an integer ≥ 1`);
     if (typeof this.opts.maxBusyHoldMs !== "number" || Number.isNaN(this.opts.maxBusyHoldMs)) throw new RangeError(`maxBusyHoldMs: ${this.opts.maxBusyHoldMs}, want a number of ms`);
     this.hold = new BusyHold(this.opts.maxBusyHoldMs);
@@ -634,8 +634,36 @@ export class Client {
         reject,
         timer,
       });
-      link.send(encodeFrame(payload));
+      // Pending acks ride along: one write (one packet) for both.
+      const frame = encodeFrame(payload);
+      const acks = op?.case === "ack" ? undefined : this.ridingAcks();
+      link.send(acks ? concat(acks, frame) : frame);
     });
+  }
+
+  /**
+   * ridingAcks turns the pending acknowledgements into an ack request to
+   * write with another request, or undefined when none wait (a large
+   * backlog goes with the timer). Nobody waits on its answer: a failed
+   * ack is queued again.
+   */
+  private ridingAcks(): Uint8Array | undefined {
+    if ((this.acks.length === 0 && this.syncCursor === 0n) || this.acks.length > MAX_RIDING_ACKS) return undefined;
+    const seqs = this.acks;
+    const cursor = this.syncCursor;
+    this.acks = [];
+    this.syncCursor = 0n;
+    const id = BigInt(this.nextId++);
+    const requeue = () => {
+      this.acks.push(...seqs);
+      if (cursor > this.syncCursor) this.syncCursor = cursor;
+    };
+    const timer = setTimeout(() => {
+      this.pending.delete(id);
+      requeue();
+    }, this.opts.requestTimeoutMs);
+    this.pending.set(id, { resolve: (r) => (r.error && r.error.code !== Code.OK ? requeue() : undefined), reject: requeue, timer });
+    return encodeFrame(toBinary(RequestSchema, create(RequestSchema, { id, op: { case: "ack", value: { inboxSeqs: seqs, syncCursor: cursor } } } as any)));
   }
 
   /**
@@ -1082,4 +1110,14 @@ export const MEDIA_CHUNK_BYTES = 128 * 1024;
  */
 function endsForGood(code: Code): boolean {
   return code === Code.SUSPENDED || code === Code.REPLACED;
+}
+
+/** MAX_RIDING_ACKS bounds the acks one riding request carries (a small frame). */
+const MAX_RIDING_ACKS = 1024;
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
 }

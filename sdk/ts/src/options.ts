@@ -15,7 +15,10 @@ export interface ClientOptions {
   minBackoffMs?: number; // default 200
   maxBackoffMs?: number; // default 15000
   requestTimeoutMs?: number; // default 10000
-  /** How often acknowledgements are sent, batched (default 50 ms). */
+  /**
+   * How often acknowledgements are sent, batched, when no request took
+   * them along first (they ride with the next request; default 200 ms).
+   */
   ackIntervalMs?: number;
   /**
    * Where unsent messages are kept across page loads (window.localStorage):

@@ -272,6 +272,29 @@ test("archive, mute, pin: the lists, the flags, and a new message brings an arch
   });
 });
 
+test("acks ride along with the next request: delivered once bob pings, with no ack timer", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  const opts = { url: url!, transports: ["websocket" as const], minBackoffMs: 20, maxBackoffMs: 200 };
+  const alice = new Client({ ...opts, token: tokens.alice });
+  const bob = new Client({ ...opts, token: tokens.bob, ackIntervalMs: 3_600_000 });
+  await alice.connect();
+  await bob.connect();
+  try {
+    const conv = "d:alice:bob";
+    const body = `riding along ${Date.now()}`;
+    alice.send({ to: "bob" }, body);
+    const state = () => alice.conversation(conv).messages.find((x) => x.body === body)?.state;
+    await until("bob has the message", () => bob.conversation(conv).messages.some((x) => x.body === body));
+    await until("sent", () => state() === "sent");
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(state(), "sent", "no ack can have left bob yet");
+    await bob.request({ case: "ping", value: {} });
+    await until("delivered", () => state() === "delivered");
+  } finally {
+    alice.close();
+    bob.close();
+  }
+});
+
 test("mark unread: the mark shows in the list, and a read or an own message clears it", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
   await withClients(["alice", "eve"], async (alice, eve) => {
     const conv = "d:alice:eve";
