@@ -520,10 +520,12 @@ func (c *Client) serve(cn *conn) time.Duration {
 		wg.Add(1)
 		go func() { defer wg.Done(); f() }()
 	}
+	if !c.cfg.ManualAck {
+		cn.rider = ackRider{c} // before any goroutine may write a request
+	}
 	start(func() { c.readStream(ctx, cn, &goAway) })
 	start(func() { c.readDatagrams(ctx, cn) })
 	if !c.cfg.ManualAck {
-		cn.rider = c.rideAcks
 		start(func() { c.ackLoop(ctx, cn) })
 	}
 	c.setConn(cn)

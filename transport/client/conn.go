@@ -46,9 +46,9 @@ type conn struct {
 	// riders are requests written along with another and not waited on
 	// (acks: rider); each holds an in-flight slot until answered.
 	riders map[uint64]struct{}
-	// rider, when set, gives a request to write in the same stream write
-	// as the next one (the pending acks: push.go), or nil.
-	rider   func() *wirepb.Request
+	// rider, when set, gives requests to write in the same stream write
+	// as the next one (the pending acks: push.go).
+	rider   rider
 	done    chan struct{} // closed when the stream can no longer be read
 	doneErr error
 
@@ -191,7 +191,7 @@ func (c *conn) start(ctx context.Context, req *wirepb.Request) (*call, error) {
 		return nil, err
 	}
 	k := &call{c: c, id: req.Id, ch: make(chan *wirepb.Response, 1)}
-	b, rider := c.withRider(req, b)
+	b, ride := c.withRider(req, b)
 	c.mu.Lock()
 	if len(c.pending) == 0 {
 		c.pendingSince = time.Now()
@@ -200,8 +200,9 @@ func (c *conn) start(ctx context.Context, req *wirepb.Request) (*call, error) {
 	c.armCheckLocked()
 	c.mu.Unlock()
 	if err := c.write(ctx, b); err != nil {
-		if rider != 0 {
-			c.answer(&wirepb.Response{Id: rider}) // unsent: its slot back
+		if ride != nil {
+			c.answer(&wirepb.Response{Id: ride.Id}) // unsent: its slot back
+			c.rider.unride(ride)
 		}
 		k.release()
 		if ctx.Err() != nil {
@@ -212,35 +213,44 @@ func (c *conn) start(ctx context.Context, req *wirepb.Request) (*call, error) {
 	return k, nil
 }
 
+// rider gives a request to write along with another one (ride: nil
+// when none waits), and takes back one that was not written.
+type rider interface {
+	ride() *wirepb.Request
+	unride(*wirepb.Request)
+}
+
 // withRider puts the rider's request (the pending acks) ahead of req's
 // frame b, so both leave in one stream write, and one packet, instead of
-// two; it returns the rider's id, or 0 when none rode (none pending, no
-// in-flight slot free, req is itself an ack). The rider's answer is not
-// waited on: an ack that fails is repeated by the next sync.
-func (c *conn) withRider(req *wirepb.Request, b []byte) ([]byte, uint64) {
+// two; it returns the request that rode, or nil when none did (none
+// pending, no in-flight slot free, req is itself an ack). Its answer is
+// not waited on: an ack the server does not take is repeated by the next
+// sync.
+func (c *conn) withRider(req *wirepb.Request, b []byte) ([]byte, *wirepb.Request) {
 	if c.rider == nil || req.GetAck() != nil {
-		return b, 0
+		return b, nil
 	}
 	select {
 	case c.slots <- struct{}{}:
 	default:
-		return b, 0
+		return b, nil
 	}
-	r := c.rider()
+	r := c.rider.ride()
 	if r == nil {
 		<-c.slots
-		return b, 0
+		return b, nil
 	}
 	r.Id = c.nextID.Add(1)
 	rb, err := wirepb.AppendMsg(nil, r, c.maxFrame)
 	if err != nil {
 		<-c.slots
-		return b, 0
+		c.rider.unride(r)
+		return b, nil
 	}
 	c.mu.Lock()
 	c.riders[r.Id] = struct{}{}
 	c.mu.Unlock()
-	return append(rb, b...), r.Id
+	return append(rb, b...), r
 }
 
 // wait waits for the call's answer. A rejection is a *wirepb.Error.

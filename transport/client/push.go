@@ -155,10 +155,13 @@ func (c *Client) queueAck(inboxSeq, syncCursor uint64) {
 // larger backlog goes with the ack loop.
 const maxRidingAcks = 1024
 
-// rideAcks takes the pending acks for a request that rides along with
-// another (conn.withRider), or nil. Unridden, they go Config.AckDelay
-// after the first of them (ackLoop).
-func (c *Client) rideAcks() *wirepb.Request {
+// ackRider hands the pending acks to a request that rides along with
+// another (conn.withRider). Unridden, they go Config.AckDelay after the
+// first of them (ackLoop).
+type ackRider struct{ c *Client }
+
+func (a ackRider) ride() *wirepb.Request {
+	c := a.c
 	c.ackMu.Lock()
 	defer c.ackMu.Unlock()
 	if len(c.ackSeqs) == 0 && c.ackSync == 0 || len(c.ackSeqs) > maxRidingAcks {
@@ -167,6 +170,19 @@ func (c *Client) rideAcks() *wirepb.Request {
 	r := &wirepb.Request{Op: &wirepb.Request_Ack{Ack: &wirepb.AckRequest{InboxSeqs: c.ackSeqs, SyncCursor: c.ackSync}}}
 	c.ackSeqs, c.ackSync = nil, 0
 	return r
+}
+
+// unride takes back the acks of a request that was not written.
+func (a ackRider) unride(r *wirepb.Request) {
+	ack := r.GetAck()
+	a.c.ackMu.Lock()
+	a.c.ackSeqs = append(a.c.ackSeqs, ack.GetInboxSeqs()...)
+	a.c.ackSync = max(a.c.ackSync, ack.GetSyncCursor())
+	a.c.ackMu.Unlock()
+	select {
+	case a.c.ackWake <- struct{}{}:
+	default:
+	}
 }
 
 func (c *Client) ackLoop(ctx context.Context, cn *conn) {
