@@ -144,9 +144,12 @@ type BenchReport struct {
 	// WebSocket: the clients connected over WebSocket, not QUIC.
 	WebSocket bool `json:"websocket,omitempty"`
 	// UDPReceiveDrops: datagrams this machine dropped over the run because
-	// a socket's receive buffer was full (udpReceiveDrops; nil: not
-	// measured, e.g. not Linux).
+	// a socket's receive buffer was full (udpStats; nil: not measured,
+	// e.g. not Linux).
 	UDPReceiveDrops *int64 `json:"udp_receive_drops,omitempty"`
+	// UDPReceived: datagrams this machine received over the run (node and
+	// bench on one machine: every QUIC packet between them, once).
+	UDPReceived *int64 `json:"udp_received,omitempty"`
 	// SenderProcess: the group's senders ran in a process of their own
 	// (Options.SenderExec); its cost is not in the figures above.
 	SenderProcess *SenderProcessReport `json:"sender_process,omitempty"`
@@ -249,6 +252,9 @@ func (r *Result) WriteTable(w io.Writer) {
 	}
 	row("bench", "CPU %.1f s (%.0f%% of a core)  heap max %.0f MiB  %d clients %s",
 		r.Bench.CPUSeconds, 100*r.Bench.CPUCoresAvg, float64(r.Bench.HeapBytesMax)/(1<<20), r.Bench.Clients, carrier)
+	if n := r.Bench.UDPReceived; n != nil && r.Acked > 0 && !r.Bench.WebSocket {
+		row("UDP datagrams", "%d received by this machine during the run, %.1f per acked message (node and bench on one machine: every QUIC packet between them, both ways)", *n, float64(*n)/float64(r.Acked))
+	}
 	if d := r.Bench.UDPReceiveDrops; d != nil {
 		row("UDP drops", "%d datagrams dropped by this machine's full socket receive buffers during the run (the node's and the bench's; each a QUIC retransmission later)", *d)
 	}

@@ -142,7 +142,7 @@ func Run(ctx context.Context, t Target, o Options) (*Result, error) {
 	defer p.close()
 	res := &Result{Scenario: o.Scenario, StartedAt: time.Now(), Params: map[string]any{"run_id": o.RunID}}
 	res.Bench.UDPSockets, res.Bench.WebSocket = len(p.trs), len(t.WebSocketURLs) > 0
-	dropsBefore, dropsOK := udpReceiveDrops()
+	udpBefore, udpOK := readUDPStats()
 	var clients []*client.Client
 	switch o.Scenario {
 	case "chat":
@@ -159,9 +159,9 @@ func Run(ctx context.Context, t Target, o Options) (*Result, error) {
 		return nil, fmt.Errorf("bench: unknown scenario %q (want one of %v)", o.Scenario, Scenarios)
 	}
 	res.Bench.Clients = len(clients)
-	if after, ok := udpReceiveDrops(); ok && dropsOK {
-		d := after - dropsBefore
-		res.Bench.UDPReceiveDrops = &d
+	if after, ok := readUDPStats(); ok && udpOK {
+		drops, received := after.ReceiveDrops-udpBefore.ReceiveDrops, after.Received-udpBefore.Received
+		res.Bench.UDPReceiveDrops, res.Bench.UDPReceived = &drops, &received
 	}
 	closeAll(clients)
 	for _, pt := range res.Series {

@@ -200,6 +200,10 @@ func TestSmokeStoreOps(t *testing.T) {
 	if _, err := os.Stat("/proc/net/snmp"); err == nil && (res.Bench.UDPReceiveDrops == nil || *res.Bench.UDPReceiveDrops < 0) {
 		t.Fatalf("UDP receive drops %v on a machine with /proc/net/snmp, want a count", res.Bench.UDPReceiveDrops)
 	}
+	// Every acked message took QUIC packets: the machine received some.
+	if _, err := os.Stat("/proc/net/snmp"); err == nil && !res.Bench.WebSocket && (res.Bench.UDPReceived == nil || *res.Bench.UDPReceived <= 0) {
+		t.Fatalf("UDP datagrams received %v over a QUIC run, want a count", res.Bench.UDPReceived)
+	}
 	perSecond := 0
 	for _, p := range res.Series {
 		if p.ServerSchedP90 > 0 {
