@@ -70,6 +70,23 @@ func TestAckAnswerWaitsForCompany(t *testing.T) {
 			}
 		})
 	}
+	t.Run("a full set goes at once", func(t *testing.T) {
+		e := newEnv(t, envOptions{transport: transport.Config{CoalesceDelay: time.Hour}})
+		r := rawDial(t, e, nil)
+		r.login(e.token("alice", "phone"))
+		var acks []byte
+		for id := uint64(1); id <= transport.MaxLazyFrames; id++ {
+			acks = append(acks, ackReq(id)...)
+		}
+		if _, err := r.st.Write(acks); err != nil {
+			t.Fatal(err)
+		}
+		// No other frame comes and the delay never passes: only the
+		// bound writes them.
+		if ids, _ := r.responseIDs(transport.MaxLazyFrames); len(ids) != transport.MaxLazyFrames {
+			t.Fatalf("%d answers, want %d", len(ids), transport.MaxLazyFrames)
+		}
+	})
 	t.Run("alone after the delay", func(t *testing.T) {
 		e := newEnv(t, envOptions{transport: transport.Config{CoalesceDelay: 30 * time.Millisecond}})
 		r := rawDial(t, e, nil)
