@@ -69,7 +69,7 @@ export class Client {
   private pending = new Map<bigint, Pending>();
   private acks: bigint[] = [];
   private syncCursor = 0n;
-  private ackTimer?: ReturnType<typeof setInterval>;
+  private ackTimer?: ReturnType<typeof setTimeout>; // armed only while acks wait (armAcks)
   private closed = false;
   private listeners: { [K in keyof ClientEvents]?: ClientEvents[K][] } = {};
   private connectedOnce?: { resolve: () => void; reject: (e: Error) => void };
@@ -133,7 +133,6 @@ export class Client {
   /** connect starts the connection loop; it resolves once connected. */
   connect(): Promise<void> {
     const p = new Promise<void>((resolve, reject) => (this.connectedOnce = { resolve, reject }));
-    this.ackTimer = setInterval(() => this.flushAcks(), this.opts.ackIntervalMs);
     void this.loop();
     return p;
   }
@@ -141,7 +140,7 @@ export class Client {
   /** close ends the connection for good. */
   close(): void {
     this.closed = true;
-    clearInterval(this.ackTimer);
+    clearTimeout(this.ackTimer);
     for (const p of this.pipelines.values()) p.stop();
     this.link?.close();
     this.setState("closed");
@@ -181,7 +180,7 @@ export class Client {
         // (reconnecting would take it back, and the other would do the
         // same): the app makes a new client when the user asks.
         this.closed = true;
-        clearInterval(this.ackTimer);
+        clearTimeout(this.ackTimer);
         this.connectedOnce?.reject(this.endedForGood);
         this.connectedOnce = undefined;
         this.setState("closed");
@@ -297,6 +296,7 @@ export class Client {
         this.emit("conversation", c);
       }
       this.syncCursor = s.cursor > this.syncCursor ? s.cursor : this.syncCursor;
+      this.armAcks();
       if (!s.more) break;
       const r = await this.request({ case: "sync", value: { cursor: s.cursor, limit: 0 } });
       s = r.result.case === "sync" ? r.result.value : undefined;
@@ -517,7 +517,10 @@ export class Client {
       }
       case "push": {
         const p = f.msg.value;
-        if (p.inboxSeq > 0n) this.acks.push(p.inboxSeq);
+        if (p.inboxSeq > 0n) {
+          this.acks.push(p.inboxSeq);
+          this.armAcks();
+        }
         const ev = p.event;
         if (ev.case === "message") {
           const c = this.conversation(ev.value.conv);
@@ -591,6 +594,20 @@ export class Client {
     }
   }
 
+  /**
+   * armAcks sends the pending acks ackIntervalMs from now, unless a
+   * request takes them along first (ridingAcks): no timer runs while none
+   * wait, so an idle client does not wake.
+   */
+  private armAcks(): void {
+    if (this.ackTimer !== undefined || this.closed) return;
+    this.ackTimer = setTimeout(() => {
+      this.ackTimer = undefined;
+      this.flushAcks();
+    }, this.opts.ackIntervalMs);
+  }
+
+  /** flushAcks sends the pending acks; while disconnected they wait for the sync after the reconnect, which arms the timer again. */
   private flushAcks(): void {
     if (!this.link || this.state !== "connected") return;
     if (this.acks.length === 0 && this.syncCursor === 0n) return;
@@ -601,6 +618,7 @@ export class Client {
     this.request({ case: "ack", value: { inboxSeqs: seqs, syncCursor: cursor } }).catch(() => {
       this.acks.push(...seqs);
       if (cursor > this.syncCursor) this.syncCursor = cursor;
+      this.armAcks();
     });
   }
 
@@ -657,6 +675,7 @@ export class Client {
     const requeue = () => {
       this.acks.push(...seqs);
       if (cursor > this.syncCursor) this.syncCursor = cursor;
+      this.armAcks();
     };
     const timer = setTimeout(() => {
       this.pending.delete(id);

@@ -16,8 +16,9 @@ export interface ClientOptions {
   maxBackoffMs?: number; // default 15000
   requestTimeoutMs?: number; // default 10000
   /**
-   * How often acknowledgements are sent, batched, when no request took
-   * them along first (they ride with the next request; default 200 ms).
+   * How long acknowledgements wait for a request to ride along with
+   * before they are sent on their own, batched (default 200 ms). The
+   * timer runs only while some wait: an idle client does not wake.
    */
   ackIntervalMs?: number;
   /**
