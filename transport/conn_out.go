@@ -96,7 +96,7 @@ func (c *conn) writeLoop() {
 		}
 		c.dirty = false
 		ctl, c.out = c.out, ctl[:0]
-		tookLazy := c.lazyDue || len(ctl) > 0
+		tookLazy, lazyWaits := c.lazyDue || len(ctl) > 0, len(c.lazy) > 0
 		if tookLazy {
 			ctl = c.takeLazy(ctl)
 		}
@@ -107,8 +107,9 @@ func (c *conn) writeLoop() {
 			metricErrors.WithLabelValues(wirepb.Code_SLOW_CONSUMER.String()).Inc()
 			ctl = append(ctl, &wirepb.Resync{Cursor: cursor})
 		}
-		if !tookLazy && len(pushes) > 0 {
-			// The lazy frames leave with these pushes.
+		if !tookLazy && lazyWaits && len(pushes) > 0 {
+			// The lazy frames leave with these pushes (a push-only round
+			// with none waiting takes no second lock).
 			c.outMu.Lock()
 			ctl = c.takeLazy(ctl)
 			c.outMu.Unlock()

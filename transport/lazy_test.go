@@ -190,3 +190,37 @@ func TestAcksRideWithTheNextRequest(t *testing.T) {
 	}
 	eventually(t, "delivered", func() bool { return alice.Messages(conv)[0].State == client.StateDelivered })
 }
+
+// An ack's answer also leaves with the next push to its connection: with
+// a delay nothing reaches, bob reads it no later than alice's next
+// message.
+func TestAckAnswerLeavesWithThePush(t *testing.T) {
+	e := newEnv(t, envOptions{transport: transport.Config{CoalesceDelay: time.Hour}})
+	alice := rawDial(t, e, nil)
+	alice.login(e.token("alice", "phone"))
+	bob := rawDial(t, e, nil)
+	bob.login(e.token("bob", "phone"))
+	if _, err := bob.st.Write(ackReq(1)); err != nil {
+		t.Fatal(err)
+	}
+	send := &wirepb.Request{Id: 1, Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{To: "bob", ClientMsgId: "m1", Body: []byte("hi")}}}
+	if res, err := alice.request(frame(send)); err != nil || res.GetError() != nil {
+		t.Fatalf("send: %v %v", res.GetError(), err)
+	}
+	answered := false
+	for {
+		sf, err := bob.next()
+		if err != nil {
+			t.Fatalf("bob read neither the answer nor the push: %v", err)
+		}
+		if sf.GetResponse().GetId() == 1 {
+			answered = true
+		}
+		if m := sf.GetPush().GetMessage(); m != nil && m.Sender == "alice" {
+			if !answered {
+				t.Fatal("alice's message came before the answer to bob's ack")
+			}
+			return
+		}
+	}
+}
