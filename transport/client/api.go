@@ -143,7 +143,8 @@ type HistoryOptions struct {
 	OldestFirst bool
 }
 
-// History fetches a page of conv's messages (also merged into Messages).
+// History fetches a page of conv's messages (also merged into Messages,
+// but for those older than the ones KeepMessages let go).
 func (c *Client) History(ctx context.Context, conv string, o HistoryOptions) ([]Message, error) {
 	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_History{History: &wirepb.HistoryRequest{
 		Conv: conv, FromSeq: o.FromSeq, ToSeq: o.ToSeq, OldestFirst: o.OldestFirst, Limit: uint32(max(0, o.Limit))}}})

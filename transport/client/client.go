@@ -2,7 +2,8 @@
 // (docs/PROTOCOL.md): it connects over QUIC, reconnects with jittered
 // backoff and resyncs from the device cursor, queues sends with
 // client_msg_id so a retried send is stored once, and keeps a local,
-// deduplicated, seq-ordered message list per conversation.
+// deduplicated, seq-ordered list of the newest messages (KeepMessages) per
+// conversation.
 package client
 
 import (
@@ -89,6 +90,13 @@ type Config struct {
 	// FetchLimit caps the messages pulled per conversation to close a gap
 	// on resync (default 1000); older ones are left for History.
 	FetchLimit int
+	// KeepMessages is how many messages the client holds per conversation
+	// (Messages; default 1000; negative: all of them). Past it the oldest
+	// are let go, with their edits and reactions: History fetches them
+	// again, and returns them without holding them. While a gap is being
+	// fetched its conversation may hold up to twice as many; a hole older
+	// than that is left for History.
+	KeepMessages int
 	// ManualAck stops the client from acknowledging pushes and syncs: the
 	// device cursor stays where it is (tools that only look).
 	ManualAck bool
@@ -135,6 +143,9 @@ func (c *Config) defaults() error {
 	set(&c.KeepAlive, 15*time.Second)
 	set(&c.IdleTimeout, 60*time.Second)
 	set(&c.RequestTimeout, 15*time.Second)
+	if c.KeepMessages == 0 {
+		c.KeepMessages = 1000
+	}
 	if c.PathCheckAfter == 0 {
 		c.PathCheckAfter = time.Second
 	}
@@ -208,7 +219,7 @@ func Dial(ctx context.Context, cfg Config) (*Client, error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	c := &Client{cfg: cfg, log: cfg.Logger.With("component", "switchboard-client"), store: newStore(),
+	c := &Client{cfg: cfg, log: cfg.Logger.With("component", "switchboard-client"), store: newStore(cfg.KeepMessages),
 		events: make(chan Event, cfg.EventBuffer), changed: make(chan struct{}), outbox: map[string]*convQueue{},
 		ackWake: make(chan struct{}, 1), ready: make(chan struct{}), hold: busyHold{max: cfg.MaxBusyHold}}
 	c.ctx, c.cancel = context.WithCancel(context.Background())

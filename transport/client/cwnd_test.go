@@ -15,7 +15,7 @@ import (
 // other refusals and lost connections leave it as it is.
 func TestPipelineWindowAfterBusy(t *testing.T) {
 	c := &Client{cfg: Config{SendPipeline: 4, SendTimeout: time.Minute}, log: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		ctx: context.Background(), store: newStore(), events: make(chan Event, 1024), hold: busyHold{max: time.Second}}
+		ctx: context.Background(), store: newStore(0), events: make(chan Event, 1024), hold: busyHold{max: time.Second}}
 	p := &pipeline{c: c, conv: "g:1", b: newBackoff(time.Millisecond, time.Millisecond), cwnd: c.cfg.SendPipeline}
 	n := 0
 	next := func() *outgoing {

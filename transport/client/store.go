@@ -147,13 +147,20 @@ type store struct {
 	mu    sync.Mutex
 	me    string
 	convs map[string]*convState
+	// keep is how many messages a conversation holds at most (Config.
+	// KeepMessages; 0: all): a client that stays connected in a busy
+	// conversation for days must not grow with it.
+	keep int
 }
 
 type convState struct {
-	info     Conversation
-	msgs     []Message // ascending seq, unique
-	pending  []*outgoing
-	fetching bool
+	info Conversation
+	msgs []Message // ascending seq, unique
+	// forgotThrough: the held messages up to this seq were let go (keep);
+	// one that comes again is not news and is not held again.
+	forgotThrough uint64
+	pending       []*outgoing
+	fetching      bool
 	// countedThrough is the last seq the held unread count covers: that of
 	// the newest summary, or of this device's own read. A message above it
 	// is news to count however it comes (push, gap fill, or a push written
@@ -176,7 +183,7 @@ type reactionMark struct {
 	seq   uint64
 }
 
-func newStore() *store { return &store{convs: map[string]*convState{}} }
+func newStore(keep int) *store { return &store{convs: map[string]*convState{}, keep: keep} }
 
 func (s *store) setUser(me string) {
 	s.mu.Lock()
@@ -245,8 +252,8 @@ func groupReactions(marks map[string]reactionMark) []Reaction {
 // its sender's newest on its message; it returns that message, changed,
 // when held.
 func (s *store) applyReactionLocked(cs *convState, r Message) (Message, bool) {
-	if old, ok := cs.reactions[r.RefSeq][r.Sender]; ok && old.seq >= r.Seq {
-		return Message{}, false
+	if old, ok := cs.reactions[r.RefSeq][r.Sender]; (ok && old.seq >= r.Seq) || r.RefSeq <= cs.forgotThrough {
+		return Message{}, false // older than what is held, or of a message let go
 	}
 	if cs.reactions == nil {
 		cs.reactions = map[uint64]map[string]reactionMark{}
@@ -264,6 +271,9 @@ func (s *store) applyReactionLocked(cs *convState, r Message) (Message, bool) {
 
 // insertLocked adds or updates a message; it reports whether it was new.
 func (s *store) insertLocked(cs *convState, m Message) bool {
+	if m.Seq <= cs.forgotThrough {
+		return false
+	}
 	i := sort.Search(len(cs.msgs), func(i int) bool { return cs.msgs[i].Seq >= m.Seq })
 	if i < len(cs.msgs) && cs.msgs[i].Seq == m.Seq {
 		old := &cs.msgs[i]
@@ -279,7 +289,32 @@ func (s *store) insertLocked(cs *convState, m Message) bool {
 	cs.msgs = append(cs.msgs, Message{})
 	copy(cs.msgs[i+1:], cs.msgs[i:])
 	cs.msgs[i] = m
+	s.letGoLocked(cs)
 	return true
+}
+
+// letGoLocked lets the oldest held messages of cs go while it holds more
+// than s.keep, with their edits and reactions. It keeps the last message
+// below a gap while the conversation holds at most twice s.keep: the gap
+// is what the client fetches (gap looks above the oldest message held),
+// so a message still missing comes as news when the fetch brings it. A
+// hole that outlives that (the server cannot fill it, or it was older
+// than FetchLimit) is left for History. Reslicing keeps this O(1) per
+// message; the array is let go of when append next grows it.
+func (s *store) letGoLocked(cs *convState) {
+	n := 0
+	for s.keep > 0 && len(cs.msgs)-n > s.keep &&
+		(cs.msgs[n+1].Seq == cs.msgs[n].Seq+1 || len(cs.msgs)-n > 2*s.keep) {
+		delete(cs.edits, cs.msgs[n].Seq)
+		delete(cs.reactions, cs.msgs[n].Seq)
+		n++
+	}
+	if n == 0 {
+		return
+	}
+	cs.forgotThrough = cs.msgs[n-1].Seq
+	clear(cs.msgs[:n])
+	cs.msgs = cs.msgs[n:]
 }
 
 // replaceFromLocked takes m in place of the held messages from msgs[i]
@@ -436,10 +471,12 @@ func (s *store) applyEditLocked(cs *convState, e Message) (Message, bool) {
 	if old, ok := cs.edits[e.RefSeq]; ok && old.Seq > e.Seq {
 		return Message{}, false
 	}
-	if cs.edits == nil {
-		cs.edits = map[uint64]Message{}
+	if e.RefSeq > cs.forgotThrough { // a message let go is not held again
+		if cs.edits == nil {
+			cs.edits = map[uint64]Message{}
+		}
+		cs.edits[e.RefSeq] = e
 	}
-	cs.edits[e.RefSeq] = e
 	if lm := cs.info.LastMessage; lm != nil && lm.Seq == e.RefSeq && !lm.Recalled {
 		c := *lm
 		c.Body, c.EditSeq = e.Body, e.Seq

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"crypto/tls"
 	"strconv"
 	"testing"
 
@@ -22,7 +23,7 @@ func seqs(ms []Message) []uint64 {
 // Messages are held once each, ordered by seq, whatever order they come in;
 // a pending send shows at once and is replaced by the server's message.
 func TestStoreOrderDedupeAndPending(t *testing.T) {
-	s := newStore()
+	s := newStore(0)
 	s.setUser("me")
 	added, _ := s.addMessages([]*wirepb.Message{msg("c", 3, "bob", "", "three"), msg("c", 1, "bob", "", "one")}, true)
 	if len(added) != 2 {
@@ -79,7 +80,7 @@ func TestStoreOrderDedupeAndPending(t *testing.T) {
 // history outside a sync, or a push the server wrote before a summary it
 // computed without it. Nothing a summary covered is counted twice.
 func TestStoreUnreadAcrossGapsAndSummaries(t *testing.T) {
-	s := newStore()
+	s := newStore(0)
 	s.setUser("me")
 	unread := func(want uint64, after string) {
 		t.Helper()
@@ -136,7 +137,7 @@ func TestStoreUnreadAcrossGapsAndSummaries(t *testing.T) {
 // UnreadMentions counts the unread messages that name this user, the way
 // Unread is counted: the summary's, plus the news above it, reset by reads.
 func TestStoreUnreadMentions(t *testing.T) {
-	s := newStore()
+	s := newStore(0)
 	s.setUser("me")
 	counts := func(unread, mentions uint64, after string) {
 		t.Helper()
@@ -167,7 +168,7 @@ func TestStoreUnreadMentions(t *testing.T) {
 // whose state it changed: those in (old mark, new mark], not the others'
 // messages, not those a mark had already passed, not those above it.
 func TestStoreMarksReportWhatChanged(t *testing.T) {
-	s := newStore()
+	s := newStore(0)
 	s.setUser("me")
 	var ms []*wirepb.Message
 	for seq := uint64(1); seq <= 20; seq++ {
@@ -216,7 +217,7 @@ func BenchmarkStoreReceipt(b *testing.B) {
 // gap names the first missing range above the oldest message held,
 // wherever it is, and past the newest up to the last seq known.
 func TestStoreGapFindsTheFirstHole(t *testing.T) {
-	s := newStore()
+	s := newStore(0)
 	s.setUser("me")
 	add := func(seqs ...uint64) {
 		for _, q := range seqs {
@@ -253,7 +254,7 @@ func BenchmarkStoreGap(b *testing.B) {
 // storeHolding is the store of user "me" holding messages 1..n of
 // conversation "c", all from sender.
 func storeHolding(n uint64, sender string) *store {
-	s := newStore()
+	s := newStore(0)
 	s.setUser("me")
 	ms := make([]*wirepb.Message, 0, n)
 	for seq := uint64(1); seq <= n; seq++ {
@@ -268,7 +269,7 @@ func storeHolding(n uint64, sender string) *store {
 // and the server's message taken. The same message again (or a gap,
 // msg_id 0, at a seq held) changes nothing.
 func TestStoreTakesARestoredLog(t *testing.T) {
-	s := newStore()
+	s := newStore(0)
 	s.setUser("me")
 	with := func(seq, id uint64, body string) *wirepb.Message {
 		m := msg("d", seq, "bob", "", body)
@@ -300,7 +301,7 @@ func TestStoreTakesARestoredLog(t *testing.T) {
 // arrive in (a newest-first page brings edits before their message), an
 // older edit never overwrites a newer one, and edits count no unread.
 func TestStoreEdits(t *testing.T) {
-	s := newStore()
+	s := newStore(0)
 	s.setUser("me")
 	msg := func(seq, ref uint64, body string) *wirepb.Message {
 		return &wirepb.Message{Conv: "c", Seq: seq, Sender: "bob", Body: []byte(body), RefSeq: ref}
@@ -330,5 +331,102 @@ func TestStoreEdits(t *testing.T) {
 	s.addMessages([]*wirepb.Message{msg(4, 1, "v-old")}, false)
 	if m := s.messages("c")[0]; string(m.Body) != "v4" || m.EditSeq != 7 {
 		t.Fatalf("a late older edit overwrote the text: %q edit %d", m.Body, m.EditSeq)
+	}
+}
+
+// A conversation holds its newest KeepMessages: the oldest are let go
+// (with their edits and reactions) and not taken again as news, but never
+// the last message below a gap, so what is still missing comes as news.
+func TestStoreKeepsTheNewest(t *testing.T) {
+	s := newStore(3)
+	s.setUser("me")
+	add := func(live bool, ms ...*wirepb.Message) []Message {
+		added, _ := s.addMessages(ms, live)
+		return added
+	}
+	for seq := uint64(1); seq <= 3; seq++ {
+		add(true, msg("c", seq, "bob", "", "m"+strconv.FormatUint(seq, 10)))
+	}
+	if got := seqs(s.messages("c")); len(got) != 3 || got[0] != 1 {
+		t.Fatalf("exactly KeepMessages held: %v, want [1 2 3]", got)
+	}
+	add(true, msg("c", 4, "bob", "", "m4"))
+	if got := seqs(s.messages("c")); len(got) != 3 || got[0] != 2 || got[2] != 4 {
+		t.Fatalf("one past KeepMessages: %v, want [2 3 4]", got)
+	}
+	if added := add(false, msg("c", 1, "bob", "", "m1")); len(added) != 0 {
+		t.Fatalf("a message let go came again as news: %v", seqs(added))
+	}
+	if got := seqs(s.messages("c")); len(got) != 3 || got[0] != 2 {
+		t.Fatalf("a message let go was held again: %v", got)
+	}
+
+	// A gap at 6: 5 is kept while 6 is missing, whatever KeepMessages says.
+	add(true, msg("c", 5, "bob", "", "m5"))
+	add(true, msg("c", 7, "bob", "", "m7"), msg("c", 8, "bob", "", "m8"), msg("c", 9, "bob", "", "m9"))
+	if got := seqs(s.messages("c")); len(got) != 4 || got[0] != 5 {
+		t.Fatalf("with a gap: %v, want [5 7 8 9]", got)
+	}
+	if from, to := s.gap("c"); from != 6 || to != 6 {
+		t.Fatalf("gap %d-%d, want 6-6", from, to)
+	}
+	if len(s.convs["c"].msgs) > 6 {
+		t.Fatal("more than twice KeepMessages held")
+	}
+	if added := add(true, msg("c", 6, "bob", "", "m6")); len(added) != 1 || added[0].Seq != 6 {
+		t.Fatalf("the gap's message did not come as news: %v", seqs(added))
+	}
+	if got := seqs(s.messages("c")); len(got) != 3 || got[0] != 7 {
+		t.Fatalf("after the gap was filled: %v, want [7 8 9]", got)
+	}
+	if c, _ := s.conversation("c"); c.Unread != 9 || c.LastSeq != 9 {
+		t.Fatalf("summary %+v, want 9 unread through seq 9: letting go changes no count", c)
+	}
+
+	// Edits and reactions of messages let go are not held; of held ones they are.
+	add(true, &wirepb.Message{Conv: "c", Seq: 10, Sender: "bob", Body: []byte("m2 again"), RefSeq: 2},
+		&wirepb.Message{Conv: "c", Seq: 11, Sender: "bob", Kind: wirepb.MessageKind_REACTION, RefSeq: 3, Body: []byte("👍")},
+		&wirepb.Message{Conv: "c", Seq: 12, Sender: "bob", Kind: wirepb.MessageKind_REACTION, RefSeq: 12, Body: []byte("👍")})
+	cs := s.convs["c"]
+	if len(cs.edits) != 0 || len(cs.reactions) != 1 {
+		t.Fatalf("held %d edits and %d reactions' messages, want 0 and 1 (only seq 12's)", len(cs.edits), len(cs.reactions))
+	}
+	if got := seqs(s.messages("c")); len(got) != 3 || got[0] != 10 {
+		t.Fatalf("after edits and reactions: %v, want [10 11 12]", got)
+	}
+
+	// A hole nobody fills (14) holds the message below it until the
+	// conversation holds twice KeepMessages; then it is left for History.
+	add(true, msg("c", 13, "bob", "", "m13"))
+	for seq := uint64(15); seq <= 19; seq++ {
+		add(true, msg("c", seq, "bob", "", "m"))
+	}
+	if got := seqs(s.messages("c")); len(got) != 6 || got[0] != 13 {
+		t.Fatalf("below an unfilled hole: %v, want [13 15 16 17 18 19]", got)
+	}
+	add(true, msg("c", 20, "bob", "", "m20"))
+	if got := seqs(s.messages("c")); len(got) != 3 || got[0] != 18 {
+		t.Fatalf("past twice KeepMessages: %v, want [18 19 20]", got)
+	}
+	if from, to := s.gap("c"); from <= to {
+		t.Fatalf("a hole left for History is still fetched: %d-%d", from, to)
+	}
+}
+
+// Negative KeepMessages holds everything; 0 takes the default.
+func TestKeepMessagesConfig(t *testing.T) {
+	all := newStore(-1)
+	for seq := uint64(1); seq <= 50; seq++ {
+		all.addMessages([]*wirepb.Message{msg("c", seq, "bob", "", "m")}, true)
+	}
+	if n := len(all.messages("c")); n != 50 {
+		t.Fatalf("KeepMessages -1 held %d of 50", n)
+	}
+	c := Config{Addr: "x:1", TLS: &tls.Config{}, Token: "t"}
+	if err := c.defaults(); err != nil {
+		t.Fatal(err)
+	}
+	if c.KeepMessages != 1000 {
+		t.Fatalf("default KeepMessages %d, want 1000", c.KeepMessages)
 	}
 }
