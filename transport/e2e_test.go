@@ -2,6 +2,7 @@ package transport_test
 
 import (
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -170,6 +171,66 @@ func TestReconnectResyncsWithoutGap(t *testing.T) {
 	eventually(t, "live after resync", func() bool { return len(texts(t, bob, conv)) == 7 })
 	if c, _ := bob.Conversation(conv); c.Unread != 7 || c.LastSeq != 7 {
 		t.Fatalf("bob's summary: %+v", c)
+	}
+}
+
+// A client holds its newest KeepMessages per conversation, over the wire:
+// every message still comes as an event once (live, and pulled after a
+// reconnect), the count covers them all, and History returns the older
+// ones without holding them.
+func TestKeepMessagesOverTheWire(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	ctx := tctx(t)
+	alice := e.dial("alice", "phone")
+	var mu sync.Mutex
+	var got []uint64
+	bob := e.dial("bob", "phone", func(c *client.Config) {
+		c.KeepMessages = 3
+		c.MinBackoff, c.MaxBackoff = 300*time.Millisecond, 400*time.Millisecond
+		c.OnEvent = func(ev client.Event) {
+			if ev.Kind == client.EventMessage {
+				mu.Lock()
+				got = append(got, ev.Seq)
+				mu.Unlock()
+			}
+		}
+	})
+	events := func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return fmt.Sprint(got)
+	}
+	conv := wirepb.DirectConvID("alice", "bob")
+	send := func(from, to int) {
+		for i := from; i <= to; i++ {
+			if _, err := alice.SendText(ctx, client.ToUser("bob"), fmt.Sprintf("m%d", i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	send(1, 4)
+	eventually(t, "bob got m1-m4", func() bool { return events() == "[1 2 3 4]" })
+	if h := joined(texts(t, bob, conv)); h != "m2,m3,m4" {
+		t.Fatalf("bob holds %s, want the newest three", h)
+	}
+
+	bob.Reconnect()
+	eventually(t, "bob offline", func() bool { return !bob.Connected() })
+	send(5, 9)
+	eventually(t, "bob pulled m5-m9", func() bool { return events() == "[1 2 3 4 5 6 7 8 9]" })
+	if h := joined(texts(t, bob, conv)); h != "m7,m8,m9" {
+		t.Fatalf("bob holds %s after the resync, want the newest three", h)
+	}
+	if c, _ := bob.Conversation(conv); c.Unread != 9 || c.LastSeq != 9 {
+		t.Fatalf("bob's summary %+v, want 9 unread through seq 9", c)
+	}
+	page, err := bob.History(ctx, conv, client.HistoryOptions{OldestFirst: true, FromSeq: 1})
+	if err != nil || len(page) != 9 || string(page[0].Body) != "m1" {
+		t.Fatalf("history: %d messages, err %v; want all nine from m1", len(page), err)
+	}
+	if h := joined(texts(t, bob, conv)); h != "m7,m8,m9" {
+		t.Fatalf("bob holds %s after History, want it unchanged", h)
 	}
 }
 
