@@ -148,7 +148,7 @@ type store struct {
 	me    string
 	convs map[string]*convState
 	// keep is how many messages a conversation holds at most (Config.
-	// KeepMessages; 0: all): a client that stays connected in a busy
+	// KeepMessages; 0 or less: all): a client that stays connected in a busy
 	// conversation for days must not grow with it.
 	keep int
 }
