@@ -1,6 +1,7 @@
 package client
 
 import (
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -302,9 +303,10 @@ func (s *store) insertLocked(cs *convState, m Message) bool {
 // than FetchLimit) is left for History. Reslicing keeps this O(1) per
 // message; the array is let go of when append next grows it.
 func (s *store) letGoLocked(cs *convState) {
-	n := 0
+	n, hole := 0, false
 	for s.keep > 0 && len(cs.msgs)-n > s.keep &&
 		(cs.msgs[n+1].Seq == cs.msgs[n].Seq+1 || len(cs.msgs)-n > 2*s.keep) {
+		hole = hole || cs.msgs[n+1].Seq != cs.msgs[n].Seq+1
 		delete(cs.edits, cs.msgs[n].Seq)
 		delete(cs.reactions, cs.msgs[n].Seq)
 		n++
@@ -315,6 +317,10 @@ func (s *store) letGoLocked(cs *convState) {
 	cs.forgotThrough = cs.msgs[n-1].Seq
 	clear(cs.msgs[:n])
 	cs.msgs = cs.msgs[n:]
+	if hole { // rare: what was kept for the hole's seqs goes too
+		maps.DeleteFunc(cs.edits, func(seq uint64, _ Message) bool { return seq <= cs.forgotThrough })
+		maps.DeleteFunc(cs.reactions, func(seq uint64, _ map[string]reactionMark) bool { return seq <= cs.forgotThrough })
+	}
 }
 
 // replaceFromLocked takes m in place of the held messages from msgs[i]

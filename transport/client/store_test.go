@@ -430,3 +430,22 @@ func TestKeepMessagesConfig(t *testing.T) {
 		t.Fatalf("default KeepMessages %d, want 1000", c.KeepMessages)
 	}
 }
+
+// A reaction to a message in a hole is let go with the hole.
+func TestStoreLetsGoOfAHolesReactions(t *testing.T) {
+	s := newStore(2)
+	s.setUser("me")
+	s.addMessages([]*wirepb.Message{msg("c", 1, "bob", "", "m1"), msg("c", 3, "bob", "", "m3"),
+		{Conv: "c", Seq: 4, Sender: "bob", Kind: wirepb.MessageKind_REACTION, RefSeq: 2, Body: []byte("👍")},
+		msg("c", 5, "bob", "", "m5")}, true)
+	if n := len(s.convs["c"].reactions); n != 1 {
+		t.Fatalf("%d reactions held before the hole was given up, want 1", n)
+	}
+	s.addMessages([]*wirepb.Message{msg("c", 6, "bob", "", "m6")}, true)
+	if got := seqs(s.messages("c")); len(got) != 2 || got[0] != 5 {
+		t.Fatalf("held %v, want [5 6]", got)
+	}
+	if n := len(s.convs["c"].reactions); n != 0 {
+		t.Fatalf("%d reactions held for the hole given up, want 0", n)
+	}
+}
