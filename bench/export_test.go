@@ -25,7 +25,10 @@ type FinalResyncOutcome struct {
 // first, so the resync must reconnect.
 func CheckFinalResync(ctx context.Context, target Target, sends, dropped int, closeClient bool) (FinalResyncOutcome, error) {
 	var out FinalResyncOutcome
-	p, t, errs, done, err := startPair(ctx, target, "finalresync")
+	// A run id of its own per call: a pair that met an earlier call's
+	// conversation would find that call's numbers in its history (one
+	// above this call's last is its "never sent" number).
+	p, t, errs, done, err := startPair(ctx, target, fmt.Sprintf("finalresync-%t", closeClient))
 	defer done()
 	if err != nil {
 		return out, err
