@@ -46,15 +46,11 @@ func parseUDPStats(r io.Reader) (udpStats, bool) {
 			continue
 		}
 		var s udpStats
+		want := map[string]*int64{"InDatagrams": &s.Received, "RcvbufErrors": &s.ReceiveDrops}
 		found := 0
 		for i, name := range header {
-			var dst *int64
-			switch name {
-			case "InDatagrams":
-				dst = &s.Received
-			case "RcvbufErrors":
-				dst = &s.ReceiveDrops
-			default:
+			dst, ok := want[name]
+			if !ok {
 				continue
 			}
 			if i >= len(fields) {
@@ -67,7 +63,7 @@ func parseUDPStats(r io.Reader) (udpStats, bool) {
 			*dst = v
 			found++
 		}
-		return s, found == 2
+		return s, found == len(want)
 	}
 	return udpStats{}, false
 }

@@ -106,16 +106,8 @@ func TestAckAnswerWaitsForCompany(t *testing.T) {
 // company as an ack's answer does: here it can only leave with the
 // answer to alice's ping.
 func TestDeliveredSignalInBandWithTheNextFrame(t *testing.T) {
-	e := newEnv(t, envOptions{transport: transport.Config{CoalesceDelay: time.Hour}})
-	alice := rawDial(t, e, nil)
-	alice.login(e.token("alice", "phone"))
-	bob := rawDial(t, e, nil)
-	bob.login(e.token("bob", "phone"))
-
-	send := &wirepb.Request{Id: 1, Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{To: "bob", ClientMsgId: "m1", Body: []byte("hi")}}}
-	if res, err := alice.request(frame(send)); err != nil || res.GetError() != nil {
-		t.Fatalf("send: %v %v", res.GetError(), err)
-	}
+	alice, bob := heldPair(t)
+	sendHi(t, alice)
 	var inboxSeq uint64
 	for inboxSeq == 0 {
 		sf, err := bob.next()
@@ -195,18 +187,11 @@ func TestAcksRideWithTheNextRequest(t *testing.T) {
 // a delay nothing reaches, bob reads it no later than alice's next
 // message.
 func TestAckAnswerLeavesWithThePush(t *testing.T) {
-	e := newEnv(t, envOptions{transport: transport.Config{CoalesceDelay: time.Hour}})
-	alice := rawDial(t, e, nil)
-	alice.login(e.token("alice", "phone"))
-	bob := rawDial(t, e, nil)
-	bob.login(e.token("bob", "phone"))
+	alice, bob := heldPair(t)
 	if _, err := bob.st.Write(ackReq(1)); err != nil {
 		t.Fatal(err)
 	}
-	send := &wirepb.Request{Id: 1, Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{To: "bob", ClientMsgId: "m1", Body: []byte("hi")}}}
-	if res, err := alice.request(frame(send)); err != nil || res.GetError() != nil {
-		t.Fatalf("send: %v %v", res.GetError(), err)
-	}
+	sendHi(t, alice)
 	answered := false
 	for {
 		sf, err := bob.next()
@@ -222,5 +207,25 @@ func TestAckAnswerLeavesWithThePush(t *testing.T) {
 			}
 			return
 		}
+	}
+}
+
+// heldPair starts a node whose lazy frames wait for company for ever and
+// logs alice and bob in on raw switchboard/3 connections.
+func heldPair(t *testing.T) (alice, bob *raw) {
+	e := newEnv(t, envOptions{transport: transport.Config{CoalesceDelay: time.Hour}})
+	alice = rawDial(t, e, nil)
+	alice.login(e.token("alice", "phone"))
+	bob = rawDial(t, e, nil)
+	bob.login(e.token("bob", "phone"))
+	return alice, bob
+}
+
+// sendHi sends bob alice's message "hi" (request id 1) and waits for its answer.
+func sendHi(t *testing.T, alice *raw) {
+	t.Helper()
+	send := &wirepb.Request{Id: 1, Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{To: "bob", ClientMsgId: "m1", Body: []byte("hi")}}}
+	if res, err := alice.request(frame(send)); err != nil || res.GetError() != nil {
+		t.Fatalf("send: %v %v", res.GetError(), err)
 	}
 }
