@@ -348,8 +348,9 @@ func (n *Runtime) ConversationLog(ctx context.Context, conv string, after uint64
 		return nil, 0, fromPB(storeErr(err))
 	}
 	msgs = make([]*pb.Message, len(page))
+	cutoff := n.retentionCutoff()
 	for i := range page {
-		msgs[i] = toPBMessage(&page[i])
+		msgs[i] = readable(&page[i], cutoff)
 	}
 	return msgs, head.LastSeq, nil
 }
@@ -409,8 +410,9 @@ func (n *Runtime) History(ctx context.Context, req *pb.GetHistory) ([]*pb.Messag
 		return nil, fromPB(storeErr(err))
 	}
 	out := make([]*pb.Message, len(msgs))
+	cutoff := n.retentionCutoff()
 	for i := range msgs {
-		out[i] = toPBMessage(&msgs[i])
+		out[i] = readable(&msgs[i], cutoff)
 	}
 	return out, nil
 }

@@ -20,6 +20,9 @@ const (
 	PolicyFlag  PolicyMode = "flag"  // delivered, marked for audit
 )
 
+// MinRetention is the shortest Config.Retention.
+const MinRetention = time.Hour
+
 // Config holds the grains' limits and behaviour. DefaultConfig documents the
 // defaults; zero fields take them.
 type Config struct {
@@ -118,6 +121,17 @@ type Config struct {
 	// are swept every MediaSweepInterval (default 10 min).
 	MediaUploadTTL     time.Duration
 	MediaSweepInterval time.Duration
+	// Retention is how long a message's content is kept (default 0: for
+	// ever; else at least MinRetention, the edit and the recall windows,
+	// so nobody edits or recalls what has expired). Past it, a text, a card, an edit or a card's update is read
+	// as expired (its body and file gone, retention.go) and a sweep every
+	// RetentionSweepInterval (default 1 h) takes the content out of the
+	// store; the rows, their seqs and unread counts stay.
+	Retention              time.Duration
+	RetentionSweepInterval time.Duration
+	// Now is the time retention reads and sweeps by (default time.Now);
+	// tests move it.
+	Now func() time.Time
 	// PolicyWords are matched case-insensitively against message bodies;
 	// PolicyMode block adds them to the blocked list, flag to the monitor
 	// list.
@@ -283,6 +297,7 @@ func DefaultConfig() Config {
 		MediaBytesPerHour:         1 << 30,
 		MediaUploadTTL:            24 * time.Hour,
 		MediaSweepInterval:        10 * time.Minute,
+		RetentionSweepInterval:    time.Hour,
 		MaxPreJoinHistory:         1000,
 		MaxPinnedMessages:         10,
 		InviteTTL:                 7 * 24 * time.Hour,
@@ -447,8 +462,18 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MediaSweepInterval <= 0 {
 		c.MediaSweepInterval = d.MediaSweepInterval
 	}
+	if c.RetentionSweepInterval <= 0 {
+		c.RetentionSweepInterval = d.RetentionSweepInterval
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
 	if c.EditWindow <= 0 {
 		c.EditWindow = d.EditWindow
+	}
+	if r := c.Retention; r != 0 && (r < MinRetention || r < c.EditWindow || r < c.RecallWindow) {
+		return c, fmt.Errorf("retention %v: want 0 (keep for ever) or at least %v, the edit window (%v) and the recall window (%v)",
+			r, MinRetention, c.EditWindow, c.RecallWindow)
 	}
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = d.IdleTimeout

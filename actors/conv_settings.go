@@ -33,6 +33,9 @@ type groupSettings struct {
 	// Invites: the group's invites (conv_invites.go), live or not yet
 	// pruned; a change of invites prunes the dead ones.
 	Invites []storedInvite `json:"invites,omitempty"`
+	// ExpiredThrough: retention took the expired content out of every row
+	// up to this seq (retention.go).
+	ExpiredThrough uint64 `json:"expired_through,omitempty"`
 }
 
 func settingsKey(conv string) string { return "conv-settings/" + conv }

@@ -167,6 +167,8 @@ func (c *conversation) Receive(ctx actor.Context) {
 		c.send(ctx, m)
 	case *pb.RecallMessage:
 		c.recall(ctx, m)
+	case *pb.ExpireMessages:
+		c.expire(ctx, m)
 	case *pb.MembershipChange:
 		c.changeMembership(ctx, m)
 	case *pb.DeskEvent:

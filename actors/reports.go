@@ -338,8 +338,9 @@ func (n *Runtime) ReportContext(ctx context.Context, id string, around int) (*pb
 		return nil, nil, fromPB(storeErr(err))
 	}
 	out := make([]*pb.Message, len(msgs))
+	cutoff := n.retentionCutoff()
 	for i := range msgs {
-		out[i] = toPBMessage(&msgs[i])
+		out[i] = readable(&msgs[i], cutoff)
 	}
 	return r, out, nil
 }

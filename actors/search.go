@@ -79,6 +79,7 @@ func (n *Runtime) searchConv(ctx context.Context, user, conv, needle string, bef
 		to = min(to, before-1)
 	}
 	edited := map[uint64]bool{} // originals whose text an edit (seen first, newest first) replaced
+	cutoff := n.retentionCutoff()
 	for scanned < maxScan && to >= from {
 		page := min(searchPage, maxScan-scanned)
 		bound := to
@@ -95,7 +96,7 @@ func (n *Runtime) searchConv(ctx context.Context, user, conv, needle string, bef
 			if m.Edit() {
 				edited[m.RefSeq] = true
 			}
-			if matches(m, needle) && !edited[m.Seq] {
+			if matches(m, needle) && !edited[m.Seq] && !expiredAt(m, cutoff) {
 				found = append(found, toPBMessage(m))
 				if len(found) == limit {
 					return found, m.Seq, scanned, nil

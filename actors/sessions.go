@@ -620,12 +620,14 @@ func (n *Runtime) startSessions() error {
 		return err
 	}
 	stopWatch, stopDepartures, sweep, stopUploads := n.watchTopology(), n.watchDepartures(), n.startReregister(), n.startUploadSweep()
+	stopRetention := n.startRetentionSweep()
 	n.rereg = sweep
 	n.stopWatch = func() {
 		stopWatch()
 		stopDepartures()
 		sweep.stop()
 		stopUploads()
+		stopRetention()
 	}
 	return nil
 }

@@ -401,7 +401,7 @@ func (x MembershipChange_Op) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use MembershipChange_Op.Descriptor instead.
 func (MembershipChange_Op) EnumDescriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{12, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{14, 0}
 }
 
 type Signal_Kind int32
@@ -459,7 +459,7 @@ func (x Signal_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Signal_Kind.Descriptor instead.
 func (Signal_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{67, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{69, 0}
 }
 
 type Error struct {
@@ -523,23 +523,26 @@ func (x *Error) GetRetryAfterMs() uint32 {
 }
 
 type Message struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
-	Seq           uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
-	MsgId         uint64                 `protobuf:"varint,3,opt,name=msg_id,json=msgId,proto3" json:"msg_id,omitempty"`
-	ClientMsgId   string                 `protobuf:"bytes,4,opt,name=client_msg_id,json=clientMsgId,proto3" json:"client_msg_id,omitempty"`
-	Sender        string                 `protobuf:"bytes,5,opt,name=sender,proto3" json:"sender,omitempty"`
-	Kind          MessageKind            `protobuf:"varint,6,opt,name=kind,proto3,enum=switchboard.actors.MessageKind" json:"kind,omitempty"`
-	RefSeq        uint64                 `protobuf:"varint,7,opt,name=ref_seq,json=refSeq,proto3" json:"ref_seq,omitempty"`
-	Body          []byte                 `protobuf:"bytes,8,opt,name=body,proto3" json:"body,omitempty"`
-	Recalled      bool                   `protobuf:"varint,9,opt,name=recalled,proto3" json:"recalled,omitempty"`
-	Flagged       bool                   `protobuf:"varint,10,opt,name=flagged,proto3" json:"flagged,omitempty"`
-	ClientTsMs    int64                  `protobuf:"varint,11,opt,name=client_ts_ms,json=clientTsMs,proto3" json:"client_ts_ms,omitempty"`
-	ServerTsMs    int64                  `protobuf:"varint,12,opt,name=server_ts_ms,json=serverTsMs,proto3" json:"server_ts_ms,omitempty"`
-	SenderRole    Role                   `protobuf:"varint,13,opt,name=sender_role,json=senderRole,proto3,enum=switchboard.actors.Role" json:"sender_role,omitempty"`
-	ReplyTo       uint64                 `protobuf:"varint,14,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"` // the seq this message replies to; 0: none
-	Mentions      []string               `protobuf:"bytes,15,rep,name=mentions,proto3" json:"mentions,omitempty"`               // members the message mentions
-	Media         *MediaRef              `protobuf:"bytes,16,opt,name=media,proto3" json:"media,omitempty"`                     // the attached file; unset: none
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Conv        string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	Seq         uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	MsgId       uint64                 `protobuf:"varint,3,opt,name=msg_id,json=msgId,proto3" json:"msg_id,omitempty"`
+	ClientMsgId string                 `protobuf:"bytes,4,opt,name=client_msg_id,json=clientMsgId,proto3" json:"client_msg_id,omitempty"`
+	Sender      string                 `protobuf:"bytes,5,opt,name=sender,proto3" json:"sender,omitempty"`
+	Kind        MessageKind            `protobuf:"varint,6,opt,name=kind,proto3,enum=switchboard.actors.MessageKind" json:"kind,omitempty"`
+	RefSeq      uint64                 `protobuf:"varint,7,opt,name=ref_seq,json=refSeq,proto3" json:"ref_seq,omitempty"`
+	Body        []byte                 `protobuf:"bytes,8,opt,name=body,proto3" json:"body,omitempty"`
+	Recalled    bool                   `protobuf:"varint,9,opt,name=recalled,proto3" json:"recalled,omitempty"`
+	Flagged     bool                   `protobuf:"varint,10,opt,name=flagged,proto3" json:"flagged,omitempty"`
+	ClientTsMs  int64                  `protobuf:"varint,11,opt,name=client_ts_ms,json=clientTsMs,proto3" json:"client_ts_ms,omitempty"`
+	ServerTsMs  int64                  `protobuf:"varint,12,opt,name=server_ts_ms,json=serverTsMs,proto3" json:"server_ts_ms,omitempty"`
+	SenderRole  Role                   `protobuf:"varint,13,opt,name=sender_role,json=senderRole,proto3,enum=switchboard.actors.Role" json:"sender_role,omitempty"`
+	ReplyTo     uint64                 `protobuf:"varint,14,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"` // the seq this message replies to; 0: none
+	Mentions    []string               `protobuf:"bytes,15,rep,name=mentions,proto3" json:"mentions,omitempty"`               // members the message mentions
+	Media       *MediaRef              `protobuf:"bytes,16,opt,name=media,proto3" json:"media,omitempty"`                     // the attached file; unset: none
+	// expired: retention (Config.Retention) took its content; recalled is
+	// set too, body and media are empty
+	Expired       bool `protobuf:"varint,17,opt,name=expired,proto3" json:"expired,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -684,6 +687,13 @@ func (x *Message) GetMedia() *MediaRef {
 		return x.Media
 	}
 	return nil
+}
+
+func (x *Message) GetExpired() bool {
+	if x != nil {
+		return x.Expired
+	}
+	return false
 }
 
 type MediaRef struct {
@@ -1322,6 +1332,129 @@ func (x *RecallResponse) GetSeq() uint64 {
 	return 0
 }
 
+// ExpireMessages asks a conversation to take the content out of its
+// messages written before before_ms (retention.go), from where its last
+// expiry stopped; one request does a bounded batch.
+type ExpireMessages struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	BeforeMs      int64                  `protobuf:"varint,2,opt,name=before_ms,json=beforeMs,proto3" json:"before_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExpireMessages) Reset() {
+	*x = ExpireMessages{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExpireMessages) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExpireMessages) ProtoMessage() {}
+
+func (x *ExpireMessages) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExpireMessages.ProtoReflect.Descriptor instead.
+func (*ExpireMessages) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ExpireMessages) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *ExpireMessages) GetBeforeMs() int64 {
+	if x != nil {
+		return x.BeforeMs
+	}
+	return 0
+}
+
+type ExpireMessagesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Expired       uint32                 `protobuf:"varint,2,opt,name=expired,proto3" json:"expired,omitempty"` // rows whose content this request took out
+	Through       uint64                 `protobuf:"varint,3,opt,name=through,proto3" json:"through,omitempty"` // every row up to this seq is done
+	More          bool                   `protobuf:"varint,4,opt,name=more,proto3" json:"more,omitempty"`       // more rows before before_ms remain: ask again
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExpireMessagesResponse) Reset() {
+	*x = ExpireMessagesResponse{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExpireMessagesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExpireMessagesResponse) ProtoMessage() {}
+
+func (x *ExpireMessagesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExpireMessagesResponse.ProtoReflect.Descriptor instead.
+func (*ExpireMessagesResponse) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ExpireMessagesResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *ExpireMessagesResponse) GetExpired() uint32 {
+	if x != nil {
+		return x.Expired
+	}
+	return 0
+}
+
+func (x *ExpireMessagesResponse) GetThrough() uint64 {
+	if x != nil {
+		return x.Through
+	}
+	return 0
+}
+
+func (x *ExpireMessagesResponse) GetMore() bool {
+	if x != nil {
+		return x.More
+	}
+	return false
+}
+
 type GetHistory struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
@@ -1336,7 +1469,7 @@ type GetHistory struct {
 
 func (x *GetHistory) Reset() {
 	*x = GetHistory{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[10]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1348,7 +1481,7 @@ func (x *GetHistory) String() string {
 func (*GetHistory) ProtoMessage() {}
 
 func (x *GetHistory) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[10]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1361,7 +1494,7 @@ func (x *GetHistory) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetHistory.ProtoReflect.Descriptor instead.
 func (*GetHistory) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{10}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetHistory) GetConv() string {
@@ -1416,7 +1549,7 @@ type HistoryResponse struct {
 
 func (x *HistoryResponse) Reset() {
 	*x = HistoryResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[11]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1428,7 +1561,7 @@ func (x *HistoryResponse) String() string {
 func (*HistoryResponse) ProtoMessage() {}
 
 func (x *HistoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[11]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1441,7 +1574,7 @@ func (x *HistoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HistoryResponse.ProtoReflect.Descriptor instead.
 func (*HistoryResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{11}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *HistoryResponse) GetError() *Error {
@@ -1475,7 +1608,7 @@ type MembershipChange struct {
 
 func (x *MembershipChange) Reset() {
 	*x = MembershipChange{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[12]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1487,7 +1620,7 @@ func (x *MembershipChange) String() string {
 func (*MembershipChange) ProtoMessage() {}
 
 func (x *MembershipChange) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[12]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1500,7 +1633,7 @@ func (x *MembershipChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembershipChange.ProtoReflect.Descriptor instead.
 func (*MembershipChange) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{12}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *MembershipChange) GetConv() string {
@@ -1548,7 +1681,7 @@ type MembershipResponse struct {
 
 func (x *MembershipResponse) Reset() {
 	*x = MembershipResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[13]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1560,7 +1693,7 @@ func (x *MembershipResponse) String() string {
 func (*MembershipResponse) ProtoMessage() {}
 
 func (x *MembershipResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[13]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1573,7 +1706,7 @@ func (x *MembershipResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembershipResponse.ProtoReflect.Descriptor instead.
 func (*MembershipResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{13}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *MembershipResponse) GetError() *Error {
@@ -1602,7 +1735,7 @@ type ListMembers struct {
 
 func (x *ListMembers) Reset() {
 	*x = ListMembers{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[14]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1614,7 +1747,7 @@ func (x *ListMembers) String() string {
 func (*ListMembers) ProtoMessage() {}
 
 func (x *ListMembers) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[14]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1627,7 +1760,7 @@ func (x *ListMembers) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListMembers.ProtoReflect.Descriptor instead.
 func (*ListMembers) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{14}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListMembers) GetConv() string {
@@ -1668,7 +1801,7 @@ type MembersResponse struct {
 
 func (x *MembersResponse) Reset() {
 	*x = MembersResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[15]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1680,7 +1813,7 @@ func (x *MembersResponse) String() string {
 func (*MembersResponse) ProtoMessage() {}
 
 func (x *MembersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[15]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1693,7 +1826,7 @@ func (x *MembersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembersResponse.ProtoReflect.Descriptor instead.
 func (*MembersResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{15}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *MembersResponse) GetError() *Error {
@@ -1721,7 +1854,7 @@ type ConvState struct {
 
 func (x *ConvState) Reset() {
 	*x = ConvState{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[16]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1733,7 +1866,7 @@ func (x *ConvState) String() string {
 func (*ConvState) ProtoMessage() {}
 
 func (x *ConvState) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[16]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1746,7 +1879,7 @@ func (x *ConvState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConvState.ProtoReflect.Descriptor instead.
 func (*ConvState) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{16}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ConvState) GetConv() string {
@@ -1787,7 +1920,7 @@ type ConvStateResponse struct {
 
 func (x *ConvStateResponse) Reset() {
 	*x = ConvStateResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[17]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1799,7 +1932,7 @@ func (x *ConvStateResponse) String() string {
 func (*ConvStateResponse) ProtoMessage() {}
 
 func (x *ConvStateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[17]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1812,7 +1945,7 @@ func (x *ConvStateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConvStateResponse.ProtoReflect.Descriptor instead.
 func (*ConvStateResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{17}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ConvStateResponse) GetError() *Error {
@@ -1884,7 +2017,7 @@ type ReadBy struct {
 
 func (x *ReadBy) Reset() {
 	*x = ReadBy{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[18]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1896,7 +2029,7 @@ func (x *ReadBy) String() string {
 func (*ReadBy) ProtoMessage() {}
 
 func (x *ReadBy) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[18]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1909,7 +2042,7 @@ func (x *ReadBy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadBy.ProtoReflect.Descriptor instead.
 func (*ReadBy) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{18}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ReadBy) GetConv() string {
@@ -1950,7 +2083,7 @@ type Deliver struct {
 
 func (x *Deliver) Reset() {
 	*x = Deliver{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[19]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1962,7 +2095,7 @@ func (x *Deliver) String() string {
 func (*Deliver) ProtoMessage() {}
 
 func (x *Deliver) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[19]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1975,7 +2108,7 @@ func (x *Deliver) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Deliver.ProtoReflect.Descriptor instead.
 func (*Deliver) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{19}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Deliver) GetUser() string {
@@ -2042,7 +2175,7 @@ type MembershipNotice struct {
 
 func (x *MembershipNotice) Reset() {
 	*x = MembershipNotice{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[20]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2054,7 +2187,7 @@ func (x *MembershipNotice) String() string {
 func (*MembershipNotice) ProtoMessage() {}
 
 func (x *MembershipNotice) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[20]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2067,7 +2200,7 @@ func (x *MembershipNotice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembershipNotice.ProtoReflect.Descriptor instead.
 func (*MembershipNotice) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{20}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *MembershipNotice) GetUser() string {
@@ -2130,7 +2263,7 @@ type RegisterDevice struct {
 
 func (x *RegisterDevice) Reset() {
 	*x = RegisterDevice{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[21]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2142,7 +2275,7 @@ func (x *RegisterDevice) String() string {
 func (*RegisterDevice) ProtoMessage() {}
 
 func (x *RegisterDevice) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[21]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2155,7 +2288,7 @@ func (x *RegisterDevice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterDevice.ProtoReflect.Descriptor instead.
 func (*RegisterDevice) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{21}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *RegisterDevice) GetUser() string {
@@ -2224,7 +2357,7 @@ type RegisterDeviceResponse struct {
 
 func (x *RegisterDeviceResponse) Reset() {
 	*x = RegisterDeviceResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[22]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2236,7 +2369,7 @@ func (x *RegisterDeviceResponse) String() string {
 func (*RegisterDeviceResponse) ProtoMessage() {}
 
 func (x *RegisterDeviceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[22]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2249,7 +2382,7 @@ func (x *RegisterDeviceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterDeviceResponse.ProtoReflect.Descriptor instead.
 func (*RegisterDeviceResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{22}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *RegisterDeviceResponse) GetError() *Error {
@@ -2315,7 +2448,7 @@ type Suspension struct {
 
 func (x *Suspension) Reset() {
 	*x = Suspension{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[23]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2327,7 +2460,7 @@ func (x *Suspension) String() string {
 func (*Suspension) ProtoMessage() {}
 
 func (x *Suspension) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[23]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2340,7 +2473,7 @@ func (x *Suspension) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Suspension.ProtoReflect.Descriptor instead.
 func (*Suspension) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{23}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Suspension) GetSinceMs() int64 {
@@ -2376,7 +2509,7 @@ type SetSuspension struct {
 
 func (x *SetSuspension) Reset() {
 	*x = SetSuspension{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[24]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2388,7 +2521,7 @@ func (x *SetSuspension) String() string {
 func (*SetSuspension) ProtoMessage() {}
 
 func (x *SetSuspension) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[24]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2401,7 +2534,7 @@ func (x *SetSuspension) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetSuspension.ProtoReflect.Descriptor instead.
 func (*SetSuspension) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{24}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *SetSuspension) GetUser() string {
@@ -2428,7 +2561,7 @@ type GetSuspension struct {
 
 func (x *GetSuspension) Reset() {
 	*x = GetSuspension{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[25]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2440,7 +2573,7 @@ func (x *GetSuspension) String() string {
 func (*GetSuspension) ProtoMessage() {}
 
 func (x *GetSuspension) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[25]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2453,7 +2586,7 @@ func (x *GetSuspension) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSuspension.ProtoReflect.Descriptor instead.
 func (*GetSuspension) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{25}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GetSuspension) GetUser() string {
@@ -2475,7 +2608,7 @@ type SuspensionResponse struct {
 
 func (x *SuspensionResponse) Reset() {
 	*x = SuspensionResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[26]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2487,7 +2620,7 @@ func (x *SuspensionResponse) String() string {
 func (*SuspensionResponse) ProtoMessage() {}
 
 func (x *SuspensionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[26]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2500,7 +2633,7 @@ func (x *SuspensionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SuspensionResponse.ProtoReflect.Descriptor instead.
 func (*SuspensionResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{26}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *SuspensionResponse) GetError() *Error {
@@ -2544,7 +2677,7 @@ type OpenDirect struct {
 
 func (x *OpenDirect) Reset() {
 	*x = OpenDirect{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[27]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2556,7 +2689,7 @@ func (x *OpenDirect) String() string {
 func (*OpenDirect) ProtoMessage() {}
 
 func (x *OpenDirect) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[27]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2569,7 +2702,7 @@ func (x *OpenDirect) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenDirect.ProtoReflect.Descriptor instead.
 func (*OpenDirect) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{27}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *OpenDirect) GetUser() string {
@@ -2595,7 +2728,7 @@ type OpenDirectResponse struct {
 
 func (x *OpenDirectResponse) Reset() {
 	*x = OpenDirectResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[28]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2607,7 +2740,7 @@ func (x *OpenDirectResponse) String() string {
 func (*OpenDirectResponse) ProtoMessage() {}
 
 func (x *OpenDirectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[28]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2620,7 +2753,7 @@ func (x *OpenDirectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenDirectResponse.ProtoReflect.Descriptor instead.
 func (*OpenDirectResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{28}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *OpenDirectResponse) GetError() *Error {
@@ -2642,7 +2775,7 @@ type SpendUpload struct {
 
 func (x *SpendUpload) Reset() {
 	*x = SpendUpload{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[29]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2654,7 +2787,7 @@ func (x *SpendUpload) String() string {
 func (*SpendUpload) ProtoMessage() {}
 
 func (x *SpendUpload) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[29]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2667,7 +2800,7 @@ func (x *SpendUpload) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SpendUpload.ProtoReflect.Descriptor instead.
 func (*SpendUpload) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{29}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *SpendUpload) GetUser() string {
@@ -2693,7 +2826,7 @@ type SpendUploadResponse struct {
 
 func (x *SpendUploadResponse) Reset() {
 	*x = SpendUploadResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[30]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2705,7 +2838,7 @@ func (x *SpendUploadResponse) String() string {
 func (*SpendUploadResponse) ProtoMessage() {}
 
 func (x *SpendUploadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[30]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2718,7 +2851,7 @@ func (x *SpendUploadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SpendUploadResponse.ProtoReflect.Descriptor instead.
 func (*SpendUploadResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{30}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *SpendUploadResponse) GetError() *Error {
@@ -2747,7 +2880,7 @@ type Report struct {
 
 func (x *Report) Reset() {
 	*x = Report{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[31]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2759,7 +2892,7 @@ func (x *Report) String() string {
 func (*Report) ProtoMessage() {}
 
 func (x *Report) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[31]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2772,7 +2905,7 @@ func (x *Report) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Report.ProtoReflect.Descriptor instead.
 func (*Report) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{31}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *Report) GetId() string {
@@ -2856,7 +2989,7 @@ type ReportList struct {
 
 func (x *ReportList) Reset() {
 	*x = ReportList{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[32]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2868,7 +3001,7 @@ func (x *ReportList) String() string {
 func (*ReportList) ProtoMessage() {}
 
 func (x *ReportList) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[32]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2881,7 +3014,7 @@ func (x *ReportList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportList.ProtoReflect.Descriptor instead.
 func (*ReportList) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{32}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ReportList) GetOpen() []*Report {
@@ -2900,7 +3033,7 @@ type FileReport struct {
 
 func (x *FileReport) Reset() {
 	*x = FileReport{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[33]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2912,7 +3045,7 @@ func (x *FileReport) String() string {
 func (*FileReport) ProtoMessage() {}
 
 func (x *FileReport) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[33]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2925,7 +3058,7 @@ func (x *FileReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileReport.ProtoReflect.Descriptor instead.
 func (*FileReport) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{33}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *FileReport) GetReport() *Report {
@@ -2946,7 +3079,7 @@ type FileReportResponse struct {
 
 func (x *FileReportResponse) Reset() {
 	*x = FileReportResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[34]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2958,7 +3091,7 @@ func (x *FileReportResponse) String() string {
 func (*FileReportResponse) ProtoMessage() {}
 
 func (x *FileReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[34]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2971,7 +3104,7 @@ func (x *FileReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FileReportResponse.ProtoReflect.Descriptor instead.
 func (*FileReportResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{34}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *FileReportResponse) GetError() *Error {
@@ -3005,7 +3138,7 @@ type ListReports struct {
 
 func (x *ListReports) Reset() {
 	*x = ListReports{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[35]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3017,7 +3150,7 @@ func (x *ListReports) String() string {
 func (*ListReports) ProtoMessage() {}
 
 func (x *ListReports) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[35]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3030,7 +3163,7 @@ func (x *ListReports) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReports.ProtoReflect.Descriptor instead.
 func (*ListReports) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{35}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ListReports) GetAfterId() string {
@@ -3058,7 +3191,7 @@ type ListReportsResponse struct {
 
 func (x *ListReportsResponse) Reset() {
 	*x = ListReportsResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[36]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3070,7 +3203,7 @@ func (x *ListReportsResponse) String() string {
 func (*ListReportsResponse) ProtoMessage() {}
 
 func (x *ListReportsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[36]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3083,7 +3216,7 @@ func (x *ListReportsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReportsResponse.ProtoReflect.Descriptor instead.
 func (*ListReportsResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{36}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ListReportsResponse) GetError() *Error {
@@ -3117,7 +3250,7 @@ type ResolveReport struct {
 
 func (x *ResolveReport) Reset() {
 	*x = ResolveReport{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[37]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3129,7 +3262,7 @@ func (x *ResolveReport) String() string {
 func (*ResolveReport) ProtoMessage() {}
 
 func (x *ResolveReport) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[37]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3142,7 +3275,7 @@ func (x *ResolveReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveReport.ProtoReflect.Descriptor instead.
 func (*ResolveReport) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{37}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ResolveReport) GetId() string {
@@ -3169,7 +3302,7 @@ type GetReport struct {
 
 func (x *GetReport) Reset() {
 	*x = GetReport{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[38]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3181,7 +3314,7 @@ func (x *GetReport) String() string {
 func (*GetReport) ProtoMessage() {}
 
 func (x *GetReport) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[38]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3194,7 +3327,7 @@ func (x *GetReport) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReport.ProtoReflect.Descriptor instead.
 func (*GetReport) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{38}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *GetReport) GetId() string {
@@ -3215,7 +3348,7 @@ type ReportResponse struct {
 
 func (x *ReportResponse) Reset() {
 	*x = ReportResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[39]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3227,7 +3360,7 @@ func (x *ReportResponse) String() string {
 func (*ReportResponse) ProtoMessage() {}
 
 func (x *ReportResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[39]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3240,7 +3373,7 @@ func (x *ReportResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportResponse.ProtoReflect.Descriptor instead.
 func (*ReportResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{39}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ReportResponse) GetError() *Error {
@@ -3268,7 +3401,7 @@ type EndSession struct {
 
 func (x *EndSession) Reset() {
 	*x = EndSession{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[40]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3280,7 +3413,7 @@ func (x *EndSession) String() string {
 func (*EndSession) ProtoMessage() {}
 
 func (x *EndSession) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[40]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3293,7 +3426,7 @@ func (x *EndSession) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndSession.ProtoReflect.Descriptor instead.
 func (*EndSession) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{40}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *EndSession) GetError() *Error {
@@ -3314,7 +3447,7 @@ type UnregisterDevice struct {
 
 func (x *UnregisterDevice) Reset() {
 	*x = UnregisterDevice{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[41]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3326,7 +3459,7 @@ func (x *UnregisterDevice) String() string {
 func (*UnregisterDevice) ProtoMessage() {}
 
 func (x *UnregisterDevice) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[41]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3339,7 +3472,7 @@ func (x *UnregisterDevice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnregisterDevice.ProtoReflect.Descriptor instead.
 func (*UnregisterDevice) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{41}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *UnregisterDevice) GetUser() string {
@@ -3375,7 +3508,7 @@ type Sync struct {
 
 func (x *Sync) Reset() {
 	*x = Sync{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[42]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3387,7 +3520,7 @@ func (x *Sync) String() string {
 func (*Sync) ProtoMessage() {}
 
 func (x *Sync) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[42]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3400,7 +3533,7 @@ func (x *Sync) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Sync.ProtoReflect.Descriptor instead.
 func (*Sync) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{42}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *Sync) GetUser() string {
@@ -3456,7 +3589,7 @@ type ConvSummary struct {
 
 func (x *ConvSummary) Reset() {
 	*x = ConvSummary{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[43]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3468,7 +3601,7 @@ func (x *ConvSummary) String() string {
 func (*ConvSummary) ProtoMessage() {}
 
 func (x *ConvSummary) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[43]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3481,7 +3614,7 @@ func (x *ConvSummary) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConvSummary.ProtoReflect.Descriptor instead.
 func (*ConvSummary) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{43}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ConvSummary) GetConv() string {
@@ -3595,7 +3728,7 @@ type SyncResponse struct {
 
 func (x *SyncResponse) Reset() {
 	*x = SyncResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[44]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3607,7 +3740,7 @@ func (x *SyncResponse) String() string {
 func (*SyncResponse) ProtoMessage() {}
 
 func (x *SyncResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[44]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3620,7 +3753,7 @@ func (x *SyncResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SyncResponse.ProtoReflect.Descriptor instead.
 func (*SyncResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{44}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *SyncResponse) GetError() *Error {
@@ -3669,7 +3802,7 @@ type AckCursor struct {
 
 func (x *AckCursor) Reset() {
 	*x = AckCursor{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[45]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3681,7 +3814,7 @@ func (x *AckCursor) String() string {
 func (*AckCursor) ProtoMessage() {}
 
 func (x *AckCursor) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[45]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3694,7 +3827,7 @@ func (x *AckCursor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AckCursor.ProtoReflect.Descriptor instead.
 func (*AckCursor) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{45}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *AckCursor) GetUser() string {
@@ -3730,7 +3863,7 @@ type MarkRead struct {
 
 func (x *MarkRead) Reset() {
 	*x = MarkRead{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[46]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3742,7 +3875,7 @@ func (x *MarkRead) String() string {
 func (*MarkRead) ProtoMessage() {}
 
 func (x *MarkRead) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[46]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3755,7 +3888,7 @@ func (x *MarkRead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkRead.ProtoReflect.Descriptor instead.
 func (*MarkRead) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{46}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *MarkRead) GetUser() string {
@@ -3797,7 +3930,7 @@ type MarkReadResponse struct {
 
 func (x *MarkReadResponse) Reset() {
 	*x = MarkReadResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[47]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3809,7 +3942,7 @@ func (x *MarkReadResponse) String() string {
 func (*MarkReadResponse) ProtoMessage() {}
 
 func (x *MarkReadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[47]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3822,7 +3955,7 @@ func (x *MarkReadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkReadResponse.ProtoReflect.Descriptor instead.
 func (*MarkReadResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{47}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *MarkReadResponse) GetError() *Error {
@@ -3864,7 +3997,7 @@ type ListConversations struct {
 
 func (x *ListConversations) Reset() {
 	*x = ListConversations{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[48]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3876,7 +4009,7 @@ func (x *ListConversations) String() string {
 func (*ListConversations) ProtoMessage() {}
 
 func (x *ListConversations) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[48]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3889,7 +4022,7 @@ func (x *ListConversations) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConversations.ProtoReflect.Descriptor instead.
 func (*ListConversations) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{48}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *ListConversations) GetUser() string {
@@ -3946,7 +4079,7 @@ type ListConversationsResponse struct {
 
 func (x *ListConversationsResponse) Reset() {
 	*x = ListConversationsResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[49]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3958,7 +4091,7 @@ func (x *ListConversationsResponse) String() string {
 func (*ListConversationsResponse) ProtoMessage() {}
 
 func (x *ListConversationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[49]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3971,7 +4104,7 @@ func (x *ListConversationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConversationsResponse.ProtoReflect.Descriptor instead.
 func (*ListConversationsResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{49}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *ListConversationsResponse) GetError() *Error {
@@ -4013,7 +4146,7 @@ type SetPinned struct {
 
 func (x *SetPinned) Reset() {
 	*x = SetPinned{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[50]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4025,7 +4158,7 @@ func (x *SetPinned) String() string {
 func (*SetPinned) ProtoMessage() {}
 
 func (x *SetPinned) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[50]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4038,7 +4171,7 @@ func (x *SetPinned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetPinned.ProtoReflect.Descriptor instead.
 func (*SetPinned) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{50}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *SetPinned) GetUser() string {
@@ -4075,7 +4208,7 @@ type SetMarkedUnread struct {
 
 func (x *SetMarkedUnread) Reset() {
 	*x = SetMarkedUnread{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[51]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4087,7 +4220,7 @@ func (x *SetMarkedUnread) String() string {
 func (*SetMarkedUnread) ProtoMessage() {}
 
 func (x *SetMarkedUnread) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[51]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4100,7 +4233,7 @@ func (x *SetMarkedUnread) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMarkedUnread.ProtoReflect.Descriptor instead.
 func (*SetMarkedUnread) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{51}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *SetMarkedUnread) GetUser() string {
@@ -4136,7 +4269,7 @@ type SetArchived struct {
 
 func (x *SetArchived) Reset() {
 	*x = SetArchived{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[52]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4148,7 +4281,7 @@ func (x *SetArchived) String() string {
 func (*SetArchived) ProtoMessage() {}
 
 func (x *SetArchived) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[52]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4161,7 +4294,7 @@ func (x *SetArchived) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetArchived.ProtoReflect.Descriptor instead.
 func (*SetArchived) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{52}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *SetArchived) GetUser() string {
@@ -4194,7 +4327,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[53]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4206,7 +4339,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[53]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4219,7 +4352,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{53}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *Ack) GetError() *Error {
@@ -4242,7 +4375,7 @@ type SetMuted struct {
 
 func (x *SetMuted) Reset() {
 	*x = SetMuted{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[54]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4254,7 +4387,7 @@ func (x *SetMuted) String() string {
 func (*SetMuted) ProtoMessage() {}
 
 func (x *SetMuted) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[54]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4267,7 +4400,7 @@ func (x *SetMuted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMuted.ProtoReflect.Descriptor instead.
 func (*SetMuted) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{54}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *SetMuted) GetUser() string {
@@ -4301,7 +4434,7 @@ type SetMutedResponse struct {
 
 func (x *SetMutedResponse) Reset() {
 	*x = SetMutedResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[55]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4313,7 +4446,7 @@ func (x *SetMutedResponse) String() string {
 func (*SetMutedResponse) ProtoMessage() {}
 
 func (x *SetMutedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[55]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4326,7 +4459,7 @@ func (x *SetMutedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMutedResponse.ProtoReflect.Descriptor instead.
 func (*SetMutedResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{55}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *SetMutedResponse) GetError() *Error {
@@ -4355,7 +4488,7 @@ type Presence struct {
 
 func (x *Presence) Reset() {
 	*x = Presence{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[56]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4367,7 +4500,7 @@ func (x *Presence) String() string {
 func (*Presence) ProtoMessage() {}
 
 func (x *Presence) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[56]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4380,7 +4513,7 @@ func (x *Presence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Presence.ProtoReflect.Descriptor instead.
 func (*Presence) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{56}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *Presence) GetUser() string {
@@ -4408,7 +4541,7 @@ type SetPrivacy struct {
 
 func (x *SetPrivacy) Reset() {
 	*x = SetPrivacy{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[57]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4420,7 +4553,7 @@ func (x *SetPrivacy) String() string {
 func (*SetPrivacy) ProtoMessage() {}
 
 func (x *SetPrivacy) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[57]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4433,7 +4566,7 @@ func (x *SetPrivacy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetPrivacy.ProtoReflect.Descriptor instead.
 func (*SetPrivacy) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{57}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *SetPrivacy) GetUser() string {
@@ -4460,7 +4593,7 @@ type PrivacyResponse struct {
 
 func (x *PrivacyResponse) Reset() {
 	*x = PrivacyResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[58]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4472,7 +4605,7 @@ func (x *PrivacyResponse) String() string {
 func (*PrivacyResponse) ProtoMessage() {}
 
 func (x *PrivacyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[58]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4485,7 +4618,7 @@ func (x *PrivacyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrivacyResponse.ProtoReflect.Descriptor instead.
 func (*PrivacyResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{58}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *PrivacyResponse) GetError() *Error {
@@ -4520,7 +4653,7 @@ type PresenceProbe struct {
 
 func (x *PresenceProbe) Reset() {
 	*x = PresenceProbe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[59]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4532,7 +4665,7 @@ func (x *PresenceProbe) String() string {
 func (*PresenceProbe) ProtoMessage() {}
 
 func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[59]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4545,7 +4678,7 @@ func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceProbe.ProtoReflect.Descriptor instead.
 func (*PresenceProbe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{59}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *PresenceProbe) GetUser() string {
@@ -4582,7 +4715,7 @@ type PresenceResponse struct {
 
 func (x *PresenceResponse) Reset() {
 	*x = PresenceResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[60]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4594,7 +4727,7 @@ func (x *PresenceResponse) String() string {
 func (*PresenceResponse) ProtoMessage() {}
 
 func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[60]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4607,7 +4740,7 @@ func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse.ProtoReflect.Descriptor instead.
 func (*PresenceResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{60}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *PresenceResponse) GetDevices() []*PresenceResponse_Device {
@@ -4652,7 +4785,7 @@ type Push struct {
 
 func (x *Push) Reset() {
 	*x = Push{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[61]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4664,7 +4797,7 @@ func (x *Push) String() string {
 func (*Push) ProtoMessage() {}
 
 func (x *Push) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[61]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4677,7 +4810,7 @@ func (x *Push) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Push.ProtoReflect.Descriptor instead.
 func (*Push) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{61}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *Push) GetUser() string {
@@ -4802,7 +4935,7 @@ type FlagsUpdate struct {
 
 func (x *FlagsUpdate) Reset() {
 	*x = FlagsUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[62]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4814,7 +4947,7 @@ func (x *FlagsUpdate) String() string {
 func (*FlagsUpdate) ProtoMessage() {}
 
 func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[62]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4827,7 +4960,7 @@ func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlagsUpdate.ProtoReflect.Descriptor instead.
 func (*FlagsUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{62}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *FlagsUpdate) GetConv() string {
@@ -4878,7 +5011,7 @@ type ReadUpdate struct {
 
 func (x *ReadUpdate) Reset() {
 	*x = ReadUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[63]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4890,7 +5023,7 @@ func (x *ReadUpdate) String() string {
 func (*ReadUpdate) ProtoMessage() {}
 
 func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[63]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4903,7 +5036,7 @@ func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadUpdate.ProtoReflect.Descriptor instead.
 func (*ReadUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{63}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *ReadUpdate) GetConv() string {
@@ -4946,7 +5079,7 @@ type ReadReceipt struct {
 
 func (x *ReadReceipt) Reset() {
 	*x = ReadReceipt{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4958,7 +5091,7 @@ func (x *ReadReceipt) String() string {
 func (*ReadReceipt) ProtoMessage() {}
 
 func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4971,7 +5104,7 @@ func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadReceipt.ProtoReflect.Descriptor instead.
 func (*ReadReceipt) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{64}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *ReadReceipt) GetConv() string {
@@ -5007,7 +5140,7 @@ type GroupPush struct {
 
 func (x *GroupPush) Reset() {
 	*x = GroupPush{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[65]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5019,7 +5152,7 @@ func (x *GroupPush) String() string {
 func (*GroupPush) ProtoMessage() {}
 
 func (x *GroupPush) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[65]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5032,7 +5165,7 @@ func (x *GroupPush) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupPush.ProtoReflect.Descriptor instead.
 func (*GroupPush) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{65}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *GroupPush) GetConv() string {
@@ -5062,7 +5195,7 @@ type Subscribe struct {
 
 func (x *Subscribe) Reset() {
 	*x = Subscribe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[66]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5074,7 +5207,7 @@ func (x *Subscribe) String() string {
 func (*Subscribe) ProtoMessage() {}
 
 func (x *Subscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[66]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5087,7 +5220,7 @@ func (x *Subscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subscribe.ProtoReflect.Descriptor instead.
 func (*Subscribe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{66}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *Subscribe) GetUser() string {
@@ -5126,7 +5259,7 @@ type Signal struct {
 
 func (x *Signal) Reset() {
 	*x = Signal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[67]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5138,7 +5271,7 @@ func (x *Signal) String() string {
 func (*Signal) ProtoMessage() {}
 
 func (x *Signal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[67]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5151,7 +5284,7 @@ func (x *Signal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Signal.ProtoReflect.Descriptor instead.
 func (*Signal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{67}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *Signal) GetKind() Signal_Kind {
@@ -5200,7 +5333,7 @@ type RouteSignal struct {
 
 func (x *RouteSignal) Reset() {
 	*x = RouteSignal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[68]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5212,7 +5345,7 @@ func (x *RouteSignal) String() string {
 func (*RouteSignal) ProtoMessage() {}
 
 func (x *RouteSignal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[68]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5225,7 +5358,7 @@ func (x *RouteSignal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteSignal.ProtoReflect.Descriptor instead.
 func (*RouteSignal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{68}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *RouteSignal) GetUser() string {
@@ -5252,7 +5385,7 @@ type PresenceResponse_Device struct {
 
 func (x *PresenceResponse_Device) Reset() {
 	*x = PresenceResponse_Device{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[69]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5264,7 +5397,7 @@ func (x *PresenceResponse_Device) String() string {
 func (*PresenceResponse_Device) ProtoMessage() {}
 
 func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[69]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5277,7 +5410,7 @@ func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse_Device.ProtoReflect.Descriptor instead.
 func (*PresenceResponse_Device) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{60, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{62, 0}
 }
 
 func (x *PresenceResponse_Device) GetDevice() string {
@@ -5302,7 +5435,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x05Error\x12,\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x18.switchboard.actors.CodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12$\n" +
-	"\x0eretry_after_ms\x18\x03 \x01(\rR\fretryAfterMs\"\x84\x04\n" +
+	"\x0eretry_after_ms\x18\x03 \x01(\rR\fretryAfterMs\"\x9e\x04\n" +
 	"\aMessage\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x15\n" +
@@ -5323,7 +5456,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"senderRole\x12\x19\n" +
 	"\breply_to\x18\x0e \x01(\x04R\areplyTo\x12\x1a\n" +
 	"\bmentions\x18\x0f \x03(\tR\bmentions\x122\n" +
-	"\x05media\x18\x10 \x01(\v2\x1c.switchboard.actors.MediaRefR\x05media\"\x9a\x01\n" +
+	"\x05media\x18\x10 \x01(\v2\x1c.switchboard.actors.MediaRefR\x05media\x12\x18\n" +
+	"\aexpired\x18\x11 \x01(\bR\aexpired\"\x9a\x01\n" +
 	"\bMediaRef\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -5380,7 +5514,15 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"byOperator\"S\n" +
 	"\x0eRecallResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x10\n" +
-	"\x03seq\x18\x02 \x01(\x04R\x03seq\"\x9f\x01\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\"A\n" +
+	"\x0eExpireMessages\x12\x12\n" +
+	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x1b\n" +
+	"\tbefore_ms\x18\x02 \x01(\x03R\bbeforeMs\"\x91\x01\n" +
+	"\x16ExpireMessagesResponse\x12/\n" +
+	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x18\n" +
+	"\aexpired\x18\x02 \x01(\rR\aexpired\x12\x18\n" +
+	"\athrough\x18\x03 \x01(\x04R\athrough\x12\x12\n" +
+	"\x04more\x18\x04 \x01(\bR\x04more\"\x9f\x01\n" +
 	"\n" +
 	"GetHistory\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x12\n" +
@@ -5763,7 +5905,7 @@ func file_actors_actorspb_actors_proto_rawDescGZIP() []byte {
 }
 
 var file_actors_actorspb_actors_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 70)
+var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 72)
 var file_actors_actorspb_actors_proto_goTypes = []any{
 	(Code)(0),                          // 0: switchboard.actors.Code
 	(ConvKind)(0),                      // 1: switchboard.actors.ConvKind
@@ -5782,66 +5924,68 @@ var file_actors_actorspb_actors_proto_goTypes = []any{
 	(*SendResponse)(nil),               // 14: switchboard.actors.SendResponse
 	(*RecallMessage)(nil),              // 15: switchboard.actors.RecallMessage
 	(*RecallResponse)(nil),             // 16: switchboard.actors.RecallResponse
-	(*GetHistory)(nil),                 // 17: switchboard.actors.GetHistory
-	(*HistoryResponse)(nil),            // 18: switchboard.actors.HistoryResponse
-	(*MembershipChange)(nil),           // 19: switchboard.actors.MembershipChange
-	(*MembershipResponse)(nil),         // 20: switchboard.actors.MembershipResponse
-	(*ListMembers)(nil),                // 21: switchboard.actors.ListMembers
-	(*MembersResponse)(nil),            // 22: switchboard.actors.MembersResponse
-	(*ConvState)(nil),                  // 23: switchboard.actors.ConvState
-	(*ConvStateResponse)(nil),          // 24: switchboard.actors.ConvStateResponse
-	(*ReadBy)(nil),                     // 25: switchboard.actors.ReadBy
-	(*Deliver)(nil),                    // 26: switchboard.actors.Deliver
-	(*MembershipNotice)(nil),           // 27: switchboard.actors.MembershipNotice
-	(*RegisterDevice)(nil),             // 28: switchboard.actors.RegisterDevice
-	(*RegisterDeviceResponse)(nil),     // 29: switchboard.actors.RegisterDeviceResponse
-	(*Suspension)(nil),                 // 30: switchboard.actors.Suspension
-	(*SetSuspension)(nil),              // 31: switchboard.actors.SetSuspension
-	(*GetSuspension)(nil),              // 32: switchboard.actors.GetSuspension
-	(*SuspensionResponse)(nil),         // 33: switchboard.actors.SuspensionResponse
-	(*OpenDirect)(nil),                 // 34: switchboard.actors.OpenDirect
-	(*OpenDirectResponse)(nil),         // 35: switchboard.actors.OpenDirectResponse
-	(*SpendUpload)(nil),                // 36: switchboard.actors.SpendUpload
-	(*SpendUploadResponse)(nil),        // 37: switchboard.actors.SpendUploadResponse
-	(*Report)(nil),                     // 38: switchboard.actors.Report
-	(*ReportList)(nil),                 // 39: switchboard.actors.ReportList
-	(*FileReport)(nil),                 // 40: switchboard.actors.FileReport
-	(*FileReportResponse)(nil),         // 41: switchboard.actors.FileReportResponse
-	(*ListReports)(nil),                // 42: switchboard.actors.ListReports
-	(*ListReportsResponse)(nil),        // 43: switchboard.actors.ListReportsResponse
-	(*ResolveReport)(nil),              // 44: switchboard.actors.ResolveReport
-	(*GetReport)(nil),                  // 45: switchboard.actors.GetReport
-	(*ReportResponse)(nil),             // 46: switchboard.actors.ReportResponse
-	(*EndSession)(nil),                 // 47: switchboard.actors.EndSession
-	(*UnregisterDevice)(nil),           // 48: switchboard.actors.UnregisterDevice
-	(*Sync)(nil),                       // 49: switchboard.actors.Sync
-	(*ConvSummary)(nil),                // 50: switchboard.actors.ConvSummary
-	(*SyncResponse)(nil),               // 51: switchboard.actors.SyncResponse
-	(*AckCursor)(nil),                  // 52: switchboard.actors.AckCursor
-	(*MarkRead)(nil),                   // 53: switchboard.actors.MarkRead
-	(*MarkReadResponse)(nil),           // 54: switchboard.actors.MarkReadResponse
-	(*ListConversations)(nil),          // 55: switchboard.actors.ListConversations
-	(*ListConversationsResponse)(nil),  // 56: switchboard.actors.ListConversationsResponse
-	(*SetPinned)(nil),                  // 57: switchboard.actors.SetPinned
-	(*SetMarkedUnread)(nil),            // 58: switchboard.actors.SetMarkedUnread
-	(*SetArchived)(nil),                // 59: switchboard.actors.SetArchived
-	(*Ack)(nil),                        // 60: switchboard.actors.Ack
-	(*SetMuted)(nil),                   // 61: switchboard.actors.SetMuted
-	(*SetMutedResponse)(nil),           // 62: switchboard.actors.SetMutedResponse
-	(*Presence)(nil),                   // 63: switchboard.actors.Presence
-	(*SetPrivacy)(nil),                 // 64: switchboard.actors.SetPrivacy
-	(*PrivacyResponse)(nil),            // 65: switchboard.actors.PrivacyResponse
-	(*PresenceProbe)(nil),              // 66: switchboard.actors.PresenceProbe
-	(*PresenceResponse)(nil),           // 67: switchboard.actors.PresenceResponse
-	(*Push)(nil),                       // 68: switchboard.actors.Push
-	(*FlagsUpdate)(nil),                // 69: switchboard.actors.FlagsUpdate
-	(*ReadUpdate)(nil),                 // 70: switchboard.actors.ReadUpdate
-	(*ReadReceipt)(nil),                // 71: switchboard.actors.ReadReceipt
-	(*GroupPush)(nil),                  // 72: switchboard.actors.GroupPush
-	(*Subscribe)(nil),                  // 73: switchboard.actors.Subscribe
-	(*Signal)(nil),                     // 74: switchboard.actors.Signal
-	(*RouteSignal)(nil),                // 75: switchboard.actors.RouteSignal
-	(*PresenceResponse_Device)(nil),    // 76: switchboard.actors.PresenceResponse.Device
+	(*ExpireMessages)(nil),             // 17: switchboard.actors.ExpireMessages
+	(*ExpireMessagesResponse)(nil),     // 18: switchboard.actors.ExpireMessagesResponse
+	(*GetHistory)(nil),                 // 19: switchboard.actors.GetHistory
+	(*HistoryResponse)(nil),            // 20: switchboard.actors.HistoryResponse
+	(*MembershipChange)(nil),           // 21: switchboard.actors.MembershipChange
+	(*MembershipResponse)(nil),         // 22: switchboard.actors.MembershipResponse
+	(*ListMembers)(nil),                // 23: switchboard.actors.ListMembers
+	(*MembersResponse)(nil),            // 24: switchboard.actors.MembersResponse
+	(*ConvState)(nil),                  // 25: switchboard.actors.ConvState
+	(*ConvStateResponse)(nil),          // 26: switchboard.actors.ConvStateResponse
+	(*ReadBy)(nil),                     // 27: switchboard.actors.ReadBy
+	(*Deliver)(nil),                    // 28: switchboard.actors.Deliver
+	(*MembershipNotice)(nil),           // 29: switchboard.actors.MembershipNotice
+	(*RegisterDevice)(nil),             // 30: switchboard.actors.RegisterDevice
+	(*RegisterDeviceResponse)(nil),     // 31: switchboard.actors.RegisterDeviceResponse
+	(*Suspension)(nil),                 // 32: switchboard.actors.Suspension
+	(*SetSuspension)(nil),              // 33: switchboard.actors.SetSuspension
+	(*GetSuspension)(nil),              // 34: switchboard.actors.GetSuspension
+	(*SuspensionResponse)(nil),         // 35: switchboard.actors.SuspensionResponse
+	(*OpenDirect)(nil),                 // 36: switchboard.actors.OpenDirect
+	(*OpenDirectResponse)(nil),         // 37: switchboard.actors.OpenDirectResponse
+	(*SpendUpload)(nil),                // 38: switchboard.actors.SpendUpload
+	(*SpendUploadResponse)(nil),        // 39: switchboard.actors.SpendUploadResponse
+	(*Report)(nil),                     // 40: switchboard.actors.Report
+	(*ReportList)(nil),                 // 41: switchboard.actors.ReportList
+	(*FileReport)(nil),                 // 42: switchboard.actors.FileReport
+	(*FileReportResponse)(nil),         // 43: switchboard.actors.FileReportResponse
+	(*ListReports)(nil),                // 44: switchboard.actors.ListReports
+	(*ListReportsResponse)(nil),        // 45: switchboard.actors.ListReportsResponse
+	(*ResolveReport)(nil),              // 46: switchboard.actors.ResolveReport
+	(*GetReport)(nil),                  // 47: switchboard.actors.GetReport
+	(*ReportResponse)(nil),             // 48: switchboard.actors.ReportResponse
+	(*EndSession)(nil),                 // 49: switchboard.actors.EndSession
+	(*UnregisterDevice)(nil),           // 50: switchboard.actors.UnregisterDevice
+	(*Sync)(nil),                       // 51: switchboard.actors.Sync
+	(*ConvSummary)(nil),                // 52: switchboard.actors.ConvSummary
+	(*SyncResponse)(nil),               // 53: switchboard.actors.SyncResponse
+	(*AckCursor)(nil),                  // 54: switchboard.actors.AckCursor
+	(*MarkRead)(nil),                   // 55: switchboard.actors.MarkRead
+	(*MarkReadResponse)(nil),           // 56: switchboard.actors.MarkReadResponse
+	(*ListConversations)(nil),          // 57: switchboard.actors.ListConversations
+	(*ListConversationsResponse)(nil),  // 58: switchboard.actors.ListConversationsResponse
+	(*SetPinned)(nil),                  // 59: switchboard.actors.SetPinned
+	(*SetMarkedUnread)(nil),            // 60: switchboard.actors.SetMarkedUnread
+	(*SetArchived)(nil),                // 61: switchboard.actors.SetArchived
+	(*Ack)(nil),                        // 62: switchboard.actors.Ack
+	(*SetMuted)(nil),                   // 63: switchboard.actors.SetMuted
+	(*SetMutedResponse)(nil),           // 64: switchboard.actors.SetMutedResponse
+	(*Presence)(nil),                   // 65: switchboard.actors.Presence
+	(*SetPrivacy)(nil),                 // 66: switchboard.actors.SetPrivacy
+	(*PrivacyResponse)(nil),            // 67: switchboard.actors.PrivacyResponse
+	(*PresenceProbe)(nil),              // 68: switchboard.actors.PresenceProbe
+	(*PresenceResponse)(nil),           // 69: switchboard.actors.PresenceResponse
+	(*Push)(nil),                       // 70: switchboard.actors.Push
+	(*FlagsUpdate)(nil),                // 71: switchboard.actors.FlagsUpdate
+	(*ReadUpdate)(nil),                 // 72: switchboard.actors.ReadUpdate
+	(*ReadReceipt)(nil),                // 73: switchboard.actors.ReadReceipt
+	(*GroupPush)(nil),                  // 74: switchboard.actors.GroupPush
+	(*Subscribe)(nil),                  // 75: switchboard.actors.Subscribe
+	(*Signal)(nil),                     // 76: switchboard.actors.Signal
+	(*RouteSignal)(nil),                // 77: switchboard.actors.RouteSignal
+	(*PresenceResponse_Device)(nil),    // 78: switchboard.actors.PresenceResponse.Device
 }
 var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	0,  // 0: switchboard.actors.Error.code:type_name -> switchboard.actors.Code
@@ -5855,64 +5999,65 @@ var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	3,  // 8: switchboard.actors.SendMessage.kind:type_name -> switchboard.actors.MessageKind
 	7,  // 9: switchboard.actors.SendResponse.error:type_name -> switchboard.actors.Error
 	7,  // 10: switchboard.actors.RecallResponse.error:type_name -> switchboard.actors.Error
-	7,  // 11: switchboard.actors.HistoryResponse.error:type_name -> switchboard.actors.Error
-	8,  // 12: switchboard.actors.HistoryResponse.messages:type_name -> switchboard.actors.Message
-	5,  // 13: switchboard.actors.MembershipChange.op:type_name -> switchboard.actors.MembershipChange.Op
-	2,  // 14: switchboard.actors.MembershipChange.role:type_name -> switchboard.actors.Role
-	7,  // 15: switchboard.actors.MembershipResponse.error:type_name -> switchboard.actors.Error
-	7,  // 16: switchboard.actors.MembersResponse.error:type_name -> switchboard.actors.Error
-	10, // 17: switchboard.actors.MembersResponse.members:type_name -> switchboard.actors.Member
-	7,  // 18: switchboard.actors.ConvStateResponse.error:type_name -> switchboard.actors.Error
-	1,  // 19: switchboard.actors.ConvStateResponse.kind:type_name -> switchboard.actors.ConvKind
-	8,  // 20: switchboard.actors.ConvStateResponse.last_message:type_name -> switchboard.actors.Message
-	10, // 21: switchboard.actors.ConvStateResponse.member:type_name -> switchboard.actors.Member
-	1,  // 22: switchboard.actors.Deliver.kind:type_name -> switchboard.actors.ConvKind
-	8,  // 23: switchboard.actors.Deliver.messages:type_name -> switchboard.actors.Message
-	10, // 24: switchboard.actors.Deliver.member:type_name -> switchboard.actors.Member
-	1,  // 25: switchboard.actors.MembershipNotice.kind:type_name -> switchboard.actors.ConvKind
-	10, // 26: switchboard.actors.MembershipNotice.member:type_name -> switchboard.actors.Member
-	7,  // 27: switchboard.actors.RegisterDeviceResponse.error:type_name -> switchboard.actors.Error
-	30, // 28: switchboard.actors.SetSuspension.suspension:type_name -> switchboard.actors.Suspension
-	7,  // 29: switchboard.actors.SuspensionResponse.error:type_name -> switchboard.actors.Error
-	30, // 30: switchboard.actors.SuspensionResponse.suspension:type_name -> switchboard.actors.Suspension
-	7,  // 31: switchboard.actors.OpenDirectResponse.error:type_name -> switchboard.actors.Error
-	7,  // 32: switchboard.actors.SpendUploadResponse.error:type_name -> switchboard.actors.Error
-	3,  // 33: switchboard.actors.Report.kind:type_name -> switchboard.actors.MessageKind
-	38, // 34: switchboard.actors.ReportList.open:type_name -> switchboard.actors.Report
-	38, // 35: switchboard.actors.FileReport.report:type_name -> switchboard.actors.Report
-	7,  // 36: switchboard.actors.FileReportResponse.error:type_name -> switchboard.actors.Error
-	7,  // 37: switchboard.actors.ListReportsResponse.error:type_name -> switchboard.actors.Error
-	38, // 38: switchboard.actors.ListReportsResponse.reports:type_name -> switchboard.actors.Report
-	7,  // 39: switchboard.actors.ReportResponse.error:type_name -> switchboard.actors.Error
-	38, // 40: switchboard.actors.ReportResponse.report:type_name -> switchboard.actors.Report
-	7,  // 41: switchboard.actors.EndSession.error:type_name -> switchboard.actors.Error
-	1,  // 42: switchboard.actors.ConvSummary.kind:type_name -> switchboard.actors.ConvKind
-	8,  // 43: switchboard.actors.ConvSummary.last_message:type_name -> switchboard.actors.Message
-	7,  // 44: switchboard.actors.SyncResponse.error:type_name -> switchboard.actors.Error
-	50, // 45: switchboard.actors.SyncResponse.conversations:type_name -> switchboard.actors.ConvSummary
-	7,  // 46: switchboard.actors.MarkReadResponse.error:type_name -> switchboard.actors.Error
-	7,  // 47: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
-	50, // 48: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
-	7,  // 49: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
-	7,  // 50: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
-	4,  // 51: switchboard.actors.SetPrivacy.presence:type_name -> switchboard.actors.PresenceSharing
-	7,  // 52: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
-	4,  // 53: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
-	76, // 54: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
-	7,  // 55: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
-	8,  // 56: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
-	70, // 57: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
-	27, // 58: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
-	71, // 59: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
-	69, // 60: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
-	8,  // 61: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
-	6,  // 62: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
-	74, // 63: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
-	64, // [64:64] is the sub-list for method output_type
-	64, // [64:64] is the sub-list for method input_type
-	64, // [64:64] is the sub-list for extension type_name
-	64, // [64:64] is the sub-list for extension extendee
-	0,  // [0:64] is the sub-list for field type_name
+	7,  // 11: switchboard.actors.ExpireMessagesResponse.error:type_name -> switchboard.actors.Error
+	7,  // 12: switchboard.actors.HistoryResponse.error:type_name -> switchboard.actors.Error
+	8,  // 13: switchboard.actors.HistoryResponse.messages:type_name -> switchboard.actors.Message
+	5,  // 14: switchboard.actors.MembershipChange.op:type_name -> switchboard.actors.MembershipChange.Op
+	2,  // 15: switchboard.actors.MembershipChange.role:type_name -> switchboard.actors.Role
+	7,  // 16: switchboard.actors.MembershipResponse.error:type_name -> switchboard.actors.Error
+	7,  // 17: switchboard.actors.MembersResponse.error:type_name -> switchboard.actors.Error
+	10, // 18: switchboard.actors.MembersResponse.members:type_name -> switchboard.actors.Member
+	7,  // 19: switchboard.actors.ConvStateResponse.error:type_name -> switchboard.actors.Error
+	1,  // 20: switchboard.actors.ConvStateResponse.kind:type_name -> switchboard.actors.ConvKind
+	8,  // 21: switchboard.actors.ConvStateResponse.last_message:type_name -> switchboard.actors.Message
+	10, // 22: switchboard.actors.ConvStateResponse.member:type_name -> switchboard.actors.Member
+	1,  // 23: switchboard.actors.Deliver.kind:type_name -> switchboard.actors.ConvKind
+	8,  // 24: switchboard.actors.Deliver.messages:type_name -> switchboard.actors.Message
+	10, // 25: switchboard.actors.Deliver.member:type_name -> switchboard.actors.Member
+	1,  // 26: switchboard.actors.MembershipNotice.kind:type_name -> switchboard.actors.ConvKind
+	10, // 27: switchboard.actors.MembershipNotice.member:type_name -> switchboard.actors.Member
+	7,  // 28: switchboard.actors.RegisterDeviceResponse.error:type_name -> switchboard.actors.Error
+	32, // 29: switchboard.actors.SetSuspension.suspension:type_name -> switchboard.actors.Suspension
+	7,  // 30: switchboard.actors.SuspensionResponse.error:type_name -> switchboard.actors.Error
+	32, // 31: switchboard.actors.SuspensionResponse.suspension:type_name -> switchboard.actors.Suspension
+	7,  // 32: switchboard.actors.OpenDirectResponse.error:type_name -> switchboard.actors.Error
+	7,  // 33: switchboard.actors.SpendUploadResponse.error:type_name -> switchboard.actors.Error
+	3,  // 34: switchboard.actors.Report.kind:type_name -> switchboard.actors.MessageKind
+	40, // 35: switchboard.actors.ReportList.open:type_name -> switchboard.actors.Report
+	40, // 36: switchboard.actors.FileReport.report:type_name -> switchboard.actors.Report
+	7,  // 37: switchboard.actors.FileReportResponse.error:type_name -> switchboard.actors.Error
+	7,  // 38: switchboard.actors.ListReportsResponse.error:type_name -> switchboard.actors.Error
+	40, // 39: switchboard.actors.ListReportsResponse.reports:type_name -> switchboard.actors.Report
+	7,  // 40: switchboard.actors.ReportResponse.error:type_name -> switchboard.actors.Error
+	40, // 41: switchboard.actors.ReportResponse.report:type_name -> switchboard.actors.Report
+	7,  // 42: switchboard.actors.EndSession.error:type_name -> switchboard.actors.Error
+	1,  // 43: switchboard.actors.ConvSummary.kind:type_name -> switchboard.actors.ConvKind
+	8,  // 44: switchboard.actors.ConvSummary.last_message:type_name -> switchboard.actors.Message
+	7,  // 45: switchboard.actors.SyncResponse.error:type_name -> switchboard.actors.Error
+	52, // 46: switchboard.actors.SyncResponse.conversations:type_name -> switchboard.actors.ConvSummary
+	7,  // 47: switchboard.actors.MarkReadResponse.error:type_name -> switchboard.actors.Error
+	7,  // 48: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
+	52, // 49: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
+	7,  // 50: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
+	7,  // 51: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
+	4,  // 52: switchboard.actors.SetPrivacy.presence:type_name -> switchboard.actors.PresenceSharing
+	7,  // 53: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
+	4,  // 54: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
+	78, // 55: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
+	7,  // 56: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
+	8,  // 57: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
+	72, // 58: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
+	29, // 59: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
+	73, // 60: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
+	71, // 61: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
+	8,  // 62: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
+	6,  // 63: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
+	76, // 64: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
+	65, // [65:65] is the sub-list for method output_type
+	65, // [65:65] is the sub-list for method input_type
+	65, // [65:65] is the sub-list for extension type_name
+	65, // [65:65] is the sub-list for extension extendee
+	0,  // [0:65] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_actors_proto_init() }
@@ -5920,8 +6065,8 @@ func file_actors_actorspb_actors_proto_init() {
 	if File_actors_actorspb_actors_proto != nil {
 		return
 	}
-	file_actors_actorspb_actors_proto_msgTypes[57].OneofWrappers = []any{}
-	file_actors_actorspb_actors_proto_msgTypes[61].OneofWrappers = []any{
+	file_actors_actorspb_actors_proto_msgTypes[59].OneofWrappers = []any{}
+	file_actors_actorspb_actors_proto_msgTypes[63].OneofWrappers = []any{
 		(*Push_Message)(nil),
 		(*Push_Read)(nil),
 		(*Push_Membership)(nil),
@@ -5934,7 +6079,7 @@ func file_actors_actorspb_actors_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_actors_proto_rawDesc), len(file_actors_actorspb_actors_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   70,
+			NumMessages:   72,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -191,6 +191,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/conversations", s.auth(ScopeMembers, s.createConversation))
 	mux.HandleFunc("GET /api/v1/metrics", s.openRead(ScopeStatus, s.metrics))
 	mux.HandleFunc("POST /api/v1/store/backup", s.auth(scopeAdmin, s.backup))
+	mux.HandleFunc("POST /api/v1/store/expire", s.auth(scopeAdmin, s.expire))
 	s.deskRoutes(mux)
 	s.wordRoutes(mux)
 	s.moderationRoutes(mux)
@@ -221,6 +222,33 @@ func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, info)
+}
+
+// RetentionSweep is the answer of POST /api/v1/store/expire.
+type RetentionSweep struct {
+	Conversations int     `json:"conversations"` // conversations that had expired content
+	Expired       int     `json:"expired"`       // rows whose content was taken out
+	Failed        int     `json:"failed"`        // conversations left for the next sweep after an error (in the node's log)
+	TookSecs      float64 `json:"took_secs"`
+}
+
+// expire runs a retention sweep now, whenever the last one ran
+// (docs/OPERATIONS.md, "Retention"): 409 when retention is off.
+func (s *Server) expire(w http.ResponseWriter, r *http.Request) {
+	if s.node.Config().Retention <= 0 {
+		writeJSON(w, http.StatusConflict, map[string]string{"error": "retention is off on this node (serve --retention)", "code": "INVALID"})
+		return
+	}
+	start := time.Now()
+	res, err := s.node.SweepRetention(r.Context(), true)
+	if err != nil {
+		s.log.Error("retention sweep failed", "err", err, "expired", res.Expired)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
+		return
+	}
+	s.log.Info("retention sweep run by the operator", "by", callerOf(r), "conversations", res.Conversations, "expired", res.Expired)
+	writeJSON(w, http.StatusOK, RetentionSweep{Conversations: res.Conversations, Expired: res.Expired, Failed: res.Failed,
+		TookSecs: time.Since(start).Seconds()})
 }
 
 // auth lets a request through with the admin token, or with an API key

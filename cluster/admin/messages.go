@@ -340,6 +340,7 @@ type TranscriptMessage struct {
 	Mentions []string       `json:"mentions,omitempty"`
 	File     *TranscriptRef `json:"file,omitempty"`
 	Recalled bool           `json:"recalled,omitempty"`
+	Expired  bool           `json:"expired,omitempty"` // retention took its content (recalled is set too)
 	Flagged  bool           `json:"flagged,omitempty"`
 	SentAt   time.Time      `json:"sent_at"`
 }
@@ -388,7 +389,7 @@ func (s *Server) transcript(w http.ResponseWriter, r *http.Request) {
 
 func transcriptMessageOf(m *pb.Message) TranscriptMessage {
 	out := TranscriptMessage{Seq: m.Seq, MsgID: m.MsgId, Sender: m.Sender, Kind: kindName(storage.MessageKind(m.Kind), m.RefSeq), Text: string(m.Body),
-		RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, Recalled: m.Recalled, Flagged: m.Flagged,
+		RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, Recalled: m.Recalled, Expired: m.Expired, Flagged: m.Flagged,
 		SentAt: time.UnixMilli(m.ServerTsMs).UTC()}
 	if m.SenderRole == pb.Role_CUSTOMER || m.SenderRole == pb.Role_AGENT {
 		out.Role = strings.ToLower(m.SenderRole.String())

@@ -174,6 +174,7 @@ type jsonMessage struct {
 	Mentions    []string   `json:"mentions,omitempty"`
 	Media       *jsonMedia `json:"media,omitempty"`
 	Recalled    bool       `json:"recalled,omitempty"`
+	Expired     bool       `json:"expired,omitempty"` // the node's retention took its content
 	Flagged     bool       `json:"flagged,omitempty"`
 	ServerTsMs  int64      `json:"server_ts_ms"`
 	State       string     `json:"state,omitempty"`
@@ -184,7 +185,7 @@ type jsonMessage struct {
 func toJSONMessage(m client.Message) jsonMessage {
 	return jsonMessage{Conv: m.Conv, Seq: m.Seq, MsgID: m.MsgID, ClientMsgID: m.ClientMsgID, From: m.Sender,
 		Kind: strings.ToLower(m.Kind.String()), Text: string(m.Body), RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, Recalled: m.Recalled,
-		Flagged: m.Flagged, ServerTsMs: millis(m.ServerTime), Reactions: reactionMap(m.Reactions), Media: toJSONMedia(m.Media)}
+		Expired: m.Expired, Flagged: m.Flagged, ServerTsMs: millis(m.ServerTime), Reactions: reactionMap(m.Reactions), Media: toJSONMedia(m.Media)}
 }
 
 func reactionMap(rs []client.Reaction) map[string][]string {
@@ -203,7 +204,7 @@ func wireToJSONMessage(m *wirepb.Message) *jsonMessage {
 		return nil
 	}
 	j := toJSONMessage(client.Message{Conv: m.Conv, Seq: m.Seq, MsgID: m.MsgId, ClientMsgID: m.ClientMsgId, Sender: m.Sender,
-		Kind: m.Kind, Body: m.Body, RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, Recalled: m.Recalled, Flagged: m.Flagged})
+		Kind: m.Kind, Body: m.Body, RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, Recalled: m.Recalled, Expired: m.Expired, Flagged: m.Flagged})
 	j.ServerTsMs = m.ServerTsMs
 	return &j
 }

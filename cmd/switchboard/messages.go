@@ -282,6 +282,8 @@ func formatMessage(m client.Message) string {
 		return fmt.Sprintf("#%-4d %s %s reacted %s to #%d", m.Seq, ts, m.Sender, string(m.Body), m.RefSeq)
 	case m.Kind == wirepb.MessageKind_SYSTEM:
 		return fmt.Sprintf("#%-4d %s * %s", m.Seq, ts, string(m.Body))
+	case m.Expired:
+		return fmt.Sprintf("#%-4d %s %s: (expired)", m.Seq, ts, m.Sender)
 	case m.Recalled:
 		return fmt.Sprintf("#%-4d %s %s: (recalled)", m.Seq, ts, m.Sender)
 	case m.IsEdit():
@@ -729,7 +731,10 @@ func formatSummary(s *wirepb.ConvSummary) string {
 	last := ""
 	if m := s.LastMessage; m != nil {
 		last = fmt.Sprintf("  %s: %s", m.Sender, truncate(string(m.Body), 40))
-		if m.Recalled {
+		switch {
+		case m.Expired:
+			last = fmt.Sprintf("  %s: (expired)", m.Sender)
+		case m.Recalled:
 			last = fmt.Sprintf("  %s: (recalled)", m.Sender)
 		}
 	}

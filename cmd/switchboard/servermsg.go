@@ -126,6 +126,8 @@ func printTranscriptLine(w io.Writer, m admin.TranscriptMessage) {
 		fmt.Fprintf(&b, " (%s)", m.Role)
 	}
 	switch {
+	case m.Expired:
+		b.WriteString(": [expired]")
 	case m.Recalled:
 		b.WriteString(": [recalled]")
 	case m.Kind == "text":

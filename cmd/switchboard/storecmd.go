@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/switchboard-im/switchboard/cluster/admin"
 	"github.com/switchboard-im/switchboard/storage/pebblestore"
 )
 
@@ -16,16 +17,18 @@ var errDamaged = errors.New("store damaged")
 func newStoreCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "store",
-		Short: "Back up, restore, check or repair a node's embedded (Pebble) store",
+		Short: "Back up, restore, check or repair a node's embedded (Pebble) store; sweep expired messages",
 		Long: `Back up the embedded store of a running node, and restore, check or repair
-the store in <data-dir>/store while its node is stopped.
+the store in <data-dir>/store while its node is stopped. Expire works on
+either store.
 
   switchboard store backup [--admin URL]      a consistent copy, taken while the node serves
   switchboard store restore --from B --data-dir D   a store again from a backup
   switchboard store check --data-dir D        report damage; exit 1 if damaged
-  switchboard store repair --data-dir D       recover what can be recovered`,
+  switchboard store repair --data-dir D       recover what can be recovered
+  switchboard store expire [--admin URL]      take what --retention expired out of the store now`,
 	}
-	cmd.AddCommand(newStoreBackupCmd(), newStoreRestoreCmd(), newStoreCheckCmd(), newStoreRepairCmd())
+	cmd.AddCommand(newStoreBackupCmd(), newStoreRestoreCmd(), newStoreCheckCmd(), newStoreRepairCmd(), newStoreExpireCmd())
 	return cmd
 }
 
@@ -167,6 +170,39 @@ elsewhere (rsync, object storage) to keep it when the disk is lost.`,
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "backed up to %s: %d file(s), %d bytes, acknowledged commit %d, in %.3fs\n",
 				info.Dir, info.Files, info.Bytes, info.Acked, info.TookSecs)
+			return nil
+		},
+	}
+	o.flags(cmd)
+	return cmd
+}
+
+func newStoreExpireCmd() *cobra.Command {
+	var o adminOptions
+	cmd := &cobra.Command{
+		Use:   "expire",
+		Short: "Take the content that --retention expired out of the store now (through the admin API)",
+		Long: `Ask a running node with serve --retention for a retention sweep now,
+whenever the last one ran: every conversation's texts, cards, edits and
+files older than the retention are taken out of the store (readers already
+see them as expired). Nodes sweep by themselves every
+--retention-sweep-interval; this is for an operator who just shortened the
+retention. A sweep cut short (a timeout) goes on from where it stopped.
+Works on either store (docs/OPERATIONS.md, "Retention").`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var res admin.RetentionSweep
+			if err := o.call(cmd.Context(), "POST", "/api/v1/store/expire", &res); err != nil {
+				return err
+			}
+			if o.json {
+				return printJSON(cmd.OutOrStdout(), res)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "took the content out of %d expired message(s) in %d conversation(s), in %.3fs\n",
+				res.Expired, res.Conversations, res.TookSecs)
+			if res.Failed > 0 {
+				fmt.Fprintf(cmd.OutOrStdout(), "%d conversation(s) failed and are left for the next sweep: see the node's log\n", res.Failed)
+			}
 			return nil
 		},
 	}

@@ -55,6 +55,8 @@ func (t *tuning) register(f *pflag.FlagSet) {
 	f.IntVar(&t.actors.MaxMediaThumbBytes, "max-media-thumb-bytes", a.MaxMediaThumbBytes, "largest preview image of an upload, carried inline by its message, bytes (at most 16384)")
 	f.Int64Var(&t.actors.MediaBytesPerHour, "media-bytes-per-hour", a.MediaBytesPerHour, "bytes of files one user may upload in an hour (negative: no bound)")
 	f.DurationVar(&t.actors.MediaUploadTTL, "media-upload-ttl", a.MediaUploadTTL, "how long an upload may wait to be sent before it is deleted (negative: kept for ever)")
+	f.DurationVar(&t.actors.Retention, "retention", a.Retention, "how long messages' content is kept, e.g. 2160h for 90 days (0: for ever; else at least 1h and the edit and recall windows); older texts, cards and files are read as expired and swept out of the store")
+	f.DurationVar(&t.actors.RetentionSweepInterval, "retention-sweep-interval", a.RetentionSweepInterval, "how often a node sweeps expired content out of the store (with --retention)")
 	f.IntVar(&t.actors.MaxMentionSeqs, "max-mention-seqs", a.MaxMentionSeqs, "unread mentions a large group counts per member (the newest; past it the count stops)")
 	f.IntVar(&t.actors.FanoutThreshold, "fanout-threshold", a.FanoutThreshold, "conversations with more members use read fan-out (no per-member inbox entry per message)")
 	f.Float64Var(&t.actors.SendRate, "send-rate", a.SendRate, "messages/s each sender may send into one conversation")

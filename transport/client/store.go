@@ -64,6 +64,9 @@ type Message struct {
 	Media    *wirepb.MediaRef
 	Body     []byte // of an edited message: the newest edit's text
 	Recalled bool
+	// Expired: the node's retention took its content (Recalled is set
+	// too; PROTOCOL.md, "Retention").
+	Expired bool
 	// EditSeq is the seq of the edit whose text Body holds; 0: not edited.
 	EditSeq uint64
 	// Reactions to a text or card: each member's newest reaction, grouped
@@ -129,7 +132,7 @@ func (m Message) IsNews() bool {
 func fromWire(m *wirepb.Message) Message {
 	return Message{
 		Conv: m.Conv, Seq: m.Seq, MsgID: m.MsgId, ClientMsgID: m.ClientMsgId, Sender: m.Sender, Kind: m.Kind,
-		RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, Media: m.Media, Body: m.Body, Recalled: m.Recalled, Flagged: m.Flagged,
+		RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, Media: m.Media, Body: m.Body, Recalled: m.Recalled, Expired: m.Expired, Flagged: m.Flagged,
 		ClientTime: millisTime(m.ClientTsMs), ServerTime: millisTime(m.ServerTsMs),
 	}
 }
@@ -284,6 +287,9 @@ func (s *store) insertLocked(cs *convState, m Message) bool {
 		}
 		if m.Recalled && !old.Recalled {
 			old.Recalled, old.Body = true, nil
+		}
+		if m.Expired && !old.Expired {
+			old.Expired, old.Media = true, nil
 		}
 		return false
 	}

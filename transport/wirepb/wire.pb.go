@@ -571,23 +571,26 @@ func (x *Error) GetRetryAfterMs() uint32 {
 }
 
 type Message struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
-	Seq           uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
-	MsgId         uint64                 `protobuf:"varint,3,opt,name=msg_id,json=msgId,proto3" json:"msg_id,omitempty"`
-	ClientMsgId   string                 `protobuf:"bytes,4,opt,name=client_msg_id,json=clientMsgId,proto3" json:"client_msg_id,omitempty"`
-	Sender        string                 `protobuf:"bytes,5,opt,name=sender,proto3" json:"sender,omitempty"`
-	Kind          MessageKind            `protobuf:"varint,6,opt,name=kind,proto3,enum=switchboard.wire.v1.MessageKind" json:"kind,omitempty"`
-	RefSeq        uint64                 `protobuf:"varint,7,opt,name=ref_seq,json=refSeq,proto3" json:"ref_seq,omitempty"`
-	Body          []byte                 `protobuf:"bytes,8,opt,name=body,proto3" json:"body,omitempty"`
-	Recalled      bool                   `protobuf:"varint,9,opt,name=recalled,proto3" json:"recalled,omitempty"`
-	Flagged       bool                   `protobuf:"varint,10,opt,name=flagged,proto3" json:"flagged,omitempty"`
-	ClientTsMs    int64                  `protobuf:"varint,11,opt,name=client_ts_ms,json=clientTsMs,proto3" json:"client_ts_ms,omitempty"`
-	ServerTsMs    int64                  `protobuf:"varint,12,opt,name=server_ts_ms,json=serverTsMs,proto3" json:"server_ts_ms,omitempty"`
-	SenderRole    Role                   `protobuf:"varint,13,opt,name=sender_role,json=senderRole,proto3,enum=switchboard.wire.v1.Role" json:"sender_role,omitempty"`
-	ReplyTo       uint64                 `protobuf:"varint,14,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"` // the seq this message replies to; 0: none
-	Mentions      []string               `protobuf:"bytes,15,rep,name=mentions,proto3" json:"mentions,omitempty"`               // members the message mentions (@user)
-	Media         *MediaRef              `protobuf:"bytes,16,opt,name=media,proto3" json:"media,omitempty"`                     // the attached file (PROTOCOL.md, "Media"); unset: none
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Conv        string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	Seq         uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	MsgId       uint64                 `protobuf:"varint,3,opt,name=msg_id,json=msgId,proto3" json:"msg_id,omitempty"`
+	ClientMsgId string                 `protobuf:"bytes,4,opt,name=client_msg_id,json=clientMsgId,proto3" json:"client_msg_id,omitempty"`
+	Sender      string                 `protobuf:"bytes,5,opt,name=sender,proto3" json:"sender,omitempty"`
+	Kind        MessageKind            `protobuf:"varint,6,opt,name=kind,proto3,enum=switchboard.wire.v1.MessageKind" json:"kind,omitempty"`
+	RefSeq      uint64                 `protobuf:"varint,7,opt,name=ref_seq,json=refSeq,proto3" json:"ref_seq,omitempty"`
+	Body        []byte                 `protobuf:"bytes,8,opt,name=body,proto3" json:"body,omitempty"`
+	Recalled    bool                   `protobuf:"varint,9,opt,name=recalled,proto3" json:"recalled,omitempty"`
+	Flagged     bool                   `protobuf:"varint,10,opt,name=flagged,proto3" json:"flagged,omitempty"`
+	ClientTsMs  int64                  `protobuf:"varint,11,opt,name=client_ts_ms,json=clientTsMs,proto3" json:"client_ts_ms,omitempty"`
+	ServerTsMs  int64                  `protobuf:"varint,12,opt,name=server_ts_ms,json=serverTsMs,proto3" json:"server_ts_ms,omitempty"`
+	SenderRole  Role                   `protobuf:"varint,13,opt,name=sender_role,json=senderRole,proto3,enum=switchboard.wire.v1.Role" json:"sender_role,omitempty"`
+	ReplyTo     uint64                 `protobuf:"varint,14,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"` // the seq this message replies to; 0: none
+	Mentions    []string               `protobuf:"bytes,15,rep,name=mentions,proto3" json:"mentions,omitempty"`               // members the message mentions (@user)
+	Media       *MediaRef              `protobuf:"bytes,16,opt,name=media,proto3" json:"media,omitempty"`                     // the attached file (PROTOCOL.md, "Media"); unset: none
+	// the node's retention took its content (PROTOCOL.md, "Retention"):
+	// recalled is set too, body and media are empty
+	Expired       bool `protobuf:"varint,17,opt,name=expired,proto3" json:"expired,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -732,6 +735,13 @@ func (x *Message) GetMedia() *MediaRef {
 		return x.Media
 	}
 	return nil
+}
+
+func (x *Message) GetExpired() bool {
+	if x != nil {
+		return x.Expired
+	}
+	return false
 }
 
 // MediaRef is a message's attached file: what a client shows before it
@@ -9280,7 +9290,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x05Error\x12-\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x19.switchboard.wire.v1.CodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12$\n" +
-	"\x0eretry_after_ms\x18\x03 \x01(\rR\fretryAfterMs\"\x87\x04\n" +
+	"\x0eretry_after_ms\x18\x03 \x01(\rR\fretryAfterMs\"\xa1\x04\n" +
 	"\aMessage\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x15\n" +
@@ -9301,7 +9311,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"senderRole\x12\x19\n" +
 	"\breply_to\x18\x0e \x01(\x04R\areplyTo\x12\x1a\n" +
 	"\bmentions\x18\x0f \x03(\tR\bmentions\x123\n" +
-	"\x05media\x18\x10 \x01(\v2\x1d.switchboard.wire.v1.MediaRefR\x05media\"\xb2\x01\n" +
+	"\x05media\x18\x10 \x01(\v2\x1d.switchboard.wire.v1.MediaRefR\x05media\x12\x18\n" +
+	"\aexpired\x18\x11 \x01(\bR\aexpired\"\xb2\x01\n" +
 	"\bMediaRef\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +

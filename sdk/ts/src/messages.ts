@@ -45,6 +45,7 @@ export function chatMessage(m: Message, me: string): ChatMessage {
   if (m.senderRole === Role.CUSTOMER) out.role = "customer";
   else if (m.senderRole === Role.AGENT) out.role = "agent";
   if (m.replyTo > 0n) out.replyTo = Number(m.replyTo);
+  if (m.expired) out.expired = true;
   if (m.mentions.length) out.mentions = [...m.mentions];
   if (m.media?.id) out.media = mediaInfo(m.media);
   if (kind === "card") out.card = parseCard(body);

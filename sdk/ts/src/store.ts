@@ -55,6 +55,8 @@ export interface ChatMessage {
   /** "other": a kind this SDK does not know (a newer server's): shown as nothing. */
   kind: "normal" | "recall" | "system" | "card" | "reaction" | "other";
   recalled: boolean;
+  /** The node's retention took its content (recalled is set too; docs/PROTOCOL.md, "Retention"). */
+  expired?: boolean;
   /** Cards: the parsed body, replaced by the latest update. */
   card?: Card;
   /**

@@ -165,6 +165,8 @@ export function renderMessages(el, conv, me, opts = {}) {
         else if (s.op === "pin" || s.op === "unpin") text = `${s.actor} ${s.op}ned #${s.seq}`;
         else text = s.desk ? `${s.desk}${s.agent ? " · " + s.agent : ""}${s.queue ? " · queue " + s.queue : ""}` : m.body;
       } catch {}
+    } else if (m.expired) {
+      text = "(expired)"; // the node's retention took its content
     } else if (m.kind === "card") {
       text = m.card ? m.card.title : "(a card that could not be read)";
     }

@@ -1,0 +1,394 @@
+package actors
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+// Retention: with Config.Retention set, a message's content is kept that
+// long after the node stored it. Each row is judged by its own server
+// time: a text, a card, an edit or a card's update written before the
+// cutoff has expired. Readers never see expired content (readable masks
+// it at every read path, from the first moment past the cutoff), and a
+// sweep takes it out of the store: the row is tombstoned (body and file
+// gone) and a desk step loses the words a user typed into it (a rating's
+// comment). The rows, their seqs, unread counts and cursors stay, so sync
+// and gap filling work as before; a client reads an expired row as
+// recalled with expired set.
+//
+// The sweep walks every conversation. A cheap look at the conversation's
+// stored progress (ExpiredThrough in its settings) and its next row
+// decides whether its grain is asked at all; the grain then tombstones a
+// bounded batch per request, in seq order, and stops at the first row not
+// yet expired. One checkpoint (retentionSweepKey) holds the walk's
+// position, so a sweep that stops goes on from there, on any node.
+
+// retentionSweepKey is the checkpoint of the walk over all conversations.
+const retentionSweepKey = "retention-sweep"
+
+// expireBatch bounds the rows one ExpireMessages request reads: the
+// conversation's sends wait behind at most one batch of tombstones.
+const expireBatch = 64
+
+// retentionStall is how long a sweep that stopped half-way (its node
+// died, its context ended) is left alone before another node takes it up.
+const retentionStall = 5 * time.Minute
+
+var (
+	metricExpired = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "switchboard_retention_expired_total",
+		Help: "Message rows whose content the retention sweep took out of the store.",
+	})
+	metricRetentionSwept = prometheus.NewGauge(prometheus.GaugeOpts{
+		Name: "switchboard_retention_last_sweep_timestamp_seconds",
+		Help: "When the last retention sweep of every conversation that this node knows of finished, or this node's sweeps started (Unix seconds; 0: retention off).",
+	})
+)
+
+func init() { prometheus.MustRegister(metricExpired, metricRetentionSwept) }
+
+// retentionCutoff is the server time before which content has expired;
+// zero when retention is off.
+func (n *Runtime) retentionCutoff() time.Time {
+	if n.cfg.Retention <= 0 {
+		return time.Time{}
+	}
+	return n.cfg.Now().Add(-n.cfg.Retention)
+}
+
+// holdsContent: the rows whose content retention takes (texts, cards,
+// their edits and updates). Reactions, recall events and system messages
+// keep theirs; a desk step loses the user's words only.
+func holdsContent(m *storage.Message) bool {
+	return m.Kind == storage.MsgNormal || m.Kind == storage.MsgCard
+}
+
+// expiredAt reports whether m's content has expired at cutoff.
+func expiredAt(m *storage.Message, cutoff time.Time) bool {
+	return !cutoff.IsZero() && holdsContent(m) && m.ServerTS.Before(cutoff)
+}
+
+// asOf is m as a reader sees it at cutoff: an expired row recalled,
+// without body or file (expired true); an old desk step without the words
+// a user typed into it.
+func asOf(m storage.Message, cutoff time.Time) (_ storage.Message, expired bool) {
+	switch {
+	case cutoff.IsZero() || !m.ServerTS.Before(cutoff):
+	case holdsContent(&m):
+		return tombstoned(m), true
+	case m.Kind == storage.MsgSystem:
+		if body, found := redactDeskBody(m.Body); found {
+			m.Body = body
+		}
+	}
+	return m, false
+}
+
+// tombstoned is m as TombstoneMessage leaves it.
+func tombstoned(m storage.Message) storage.Message {
+	m.Flags |= storage.FlagRecalled
+	m.Body, m.Media = nil, storage.MediaRef{}
+	return m
+}
+
+// readable is asOf for the wire.
+func readable(m *storage.Message, cutoff time.Time) *pb.Message {
+	seen, expired := asOf(*m, cutoff)
+	out := toPBMessage(&seen)
+	out.Expired = expired
+	return out
+}
+
+// unexpired is m (a conversation list's last message, which a user grain
+// keeps), or a copy without its content once it expired at cutoff.
+func unexpired(m *pb.Message, cutoff time.Time) *pb.Message {
+	if m == nil || cutoff.IsZero() || m.ServerTsMs >= cutoff.UnixMilli() {
+		return m
+	}
+	switch m.Kind {
+	case pb.MessageKind_NORMAL, pb.MessageKind_CARD:
+		c := cloneRecalled(m)
+		c.Expired = true
+		return c
+	case pb.MessageKind_SYSTEM:
+		if body, found := redactDeskBody(m.Body); found {
+			c := proto.CloneOf(m)
+			c.Body = body
+			return c
+		}
+	}
+	return m
+}
+
+// retentionProgress is the sweep's checkpoint.
+type retentionProgress struct {
+	Cursor string `json:"cursor,omitempty"` // ListConversations' cursor of the next page
+	Done   bool   `json:"done,omitempty"`   // the last sweep went through every conversation
+}
+
+// RetentionSweep says what one sweep did.
+type RetentionSweep struct {
+	Ran           bool // false: another node swept within the interval
+	Conversations int  // conversations whose grain was asked to expire rows
+	Expired       int  // rows whose content was taken out
+	Failed        int  // conversations left for the next sweep after an error (logged)
+}
+
+// SweepRetention takes expired content out of the store (above), going on
+// from where the last sweep stopped. It does nothing while another node's
+// sweep finished within RetentionSweepInterval or is still making
+// progress, unless force.
+func (n *Runtime) SweepRetention(ctx context.Context, force bool) (RetentionSweep, error) {
+	var res RetentionSweep
+	if n.cfg.Retention <= 0 {
+		return res, errors.New("retention is off (serve --retention)")
+	}
+	now := n.cfg.Now()
+	var prog retentionProgress
+	cp, err := n.store.LoadCheckpoint(ctx, retentionSweepKey)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+	case err != nil:
+		return res, fmt.Errorf("read the retention sweep's checkpoint: %w", err)
+	default:
+		if err := json.Unmarshal(cp.State, &prog); err != nil {
+			return res, fmt.Errorf("retention sweep's checkpoint: %w", err)
+		}
+		if prog.Done {
+			metricRetentionSwept.Set(float64(cp.At.Unix())) // this node's or another's
+		}
+		since := now.Sub(cp.At)
+		if !force && (prog.Done && since < n.cfg.RetentionSweepInterval || !prog.Done && since < retentionStall) {
+			return res, nil
+		}
+	}
+	if prog.Done {
+		prog = retentionProgress{}
+	}
+	res.Ran = true
+	before := now.Add(-n.cfg.Retention)
+	for {
+		const page = 100
+		convs, next, err := n.store.ListConversations(ctx, prog.Cursor, page)
+		if err != nil {
+			return res, fmt.Errorf("list conversations: %w", err)
+		}
+		for _, c := range convs {
+			expired, asked, err := n.expireConversation(ctx, c.ID, before)
+			res.Expired += expired
+			if asked {
+				res.Conversations++
+			}
+			switch {
+			case ctx.Err() != nil:
+				return res, ctx.Err()
+			case err != nil:
+				// One conversation's trouble (its node going away, a
+				// damaged row) does not hold up the others': its progress
+				// stays where it is, and the next sweep tries it again.
+				res.Failed++
+				n.log.Warn("retention sweep: conversation left for the next sweep", "conv", c.ID, "err", err)
+			}
+		}
+		prog = retentionProgress{Cursor: next, Done: next == ""}
+		state, _ := json.Marshal(prog)
+		if err := n.store.SaveCheckpoint(ctx, storage.Checkpoint{Key: retentionSweepKey, State: state, At: n.cfg.Now()}); err != nil {
+			return res, fmt.Errorf("save the retention sweep's checkpoint: %w", err)
+		}
+		if prog.Done {
+			metricRetentionSwept.SetToCurrentTime()
+			return res, nil
+		}
+	}
+}
+
+// expireConversation asks conv's grain to expire its rows written before
+// before, batch by batch, when its next row not yet done is that old.
+func (n *Runtime) expireConversation(ctx context.Context, conv string, before time.Time) (expired int, asked bool, err error) {
+	var s groupSettings
+	cp, err := n.store.LoadCheckpoint(ctx, settingsKey(conv))
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+	case err != nil:
+		return 0, false, fmt.Errorf("settings of %s: %w", conv, err)
+	default:
+		if err := json.Unmarshal(cp.State, &s); err != nil {
+			return 0, false, fmt.Errorf("settings of %s: %w", conv, err)
+		}
+	}
+	next, err := n.store.ListMessages(ctx, conv, s.ExpiredThrough+1, 0, storage.OldestFirst, 1)
+	if err != nil {
+		return 0, false, fmt.Errorf("read %s: %w", conv, err)
+	}
+	if len(next) == 0 || !next[0].ServerTS.Before(before) {
+		return 0, false, nil
+	}
+	for {
+		res, err := n.request(ctx, KindConversation, conv, &pb.ExpireMessages{Conv: conv, BeforeMs: before.UnixMilli()})
+		if err == nil {
+			err = fromPB(res.(*pb.ExpireMessagesResponse).Error)
+		}
+		if err != nil {
+			return expired, true, fmt.Errorf("expire the messages of %s: %w", conv, err)
+		}
+		r := res.(*pb.ExpireMessagesResponse)
+		expired += int(r.Expired)
+		if !r.More {
+			return expired, true, nil
+		}
+	}
+}
+
+// startRetentionSweep runs SweepRetention about every
+// RetentionSweepInterval (jittered, so the nodes of a cluster take turns)
+// until stop.
+func (n *Runtime) startRetentionSweep() (stop func()) {
+	if n.cfg.Retention <= 0 {
+		return func() {}
+	}
+	metricRetentionSwept.SetToCurrentTime() // the alert counts from here until a sweep finishes
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			every := n.cfg.RetentionSweepInterval
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(every/2 + rand.N(every)):
+			}
+			res, err := n.SweepRetention(ctx, false)
+			switch {
+			case err != nil && ctx.Err() == nil:
+				n.log.Warn("retention sweep", "err", err, "expired", res.Expired)
+			case res.Expired > 0 || res.Failed > 0:
+				n.log.Info("retention sweep took expired content out", "rows", res.Expired,
+					"conversations", res.Conversations, "failed", res.Failed, "retention", n.cfg.Retention)
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+// expire takes the content out of the conversation's rows written before
+// m.BeforeMs, from the row after its stored progress, at most expireBatch
+// rows, and stops at the first row not that old: each row is judged by
+// its own time, so a later row is not looked at before it.
+func (c *conversation) expire(ctx actor.Context, m *pb.ExpireMessages) {
+	sender := ctx.Sender()
+	reply := func(r *pb.ExpireMessagesResponse) { respond(ctx, sender, r) }
+	if !c.ready(func(e *pb.Error) { reply(&pb.ExpireMessagesResponse{Error: e}) }) {
+		return
+	}
+	s, err := c.loadSettings()
+	if err != nil {
+		reply(&pb.ExpireMessagesResponse{Error: storeErr(err)})
+		return
+	}
+	res := &pb.ExpireMessagesResponse{Through: s.ExpiredThrough}
+	if s.ExpiredThrough >= c.durable {
+		reply(res)
+		return
+	}
+	bg := context.Background()
+	rows, err := c.rt.store.ListMessages(bg, c.id, s.ExpiredThrough+1, c.durable, storage.OldestFirst, expireBatch)
+	if err != nil {
+		reply(&pb.ExpireMessagesResponse{Error: storeErr(err)})
+		return
+	}
+	before := time.UnixMilli(m.BeforeMs)
+	var unpin []uint64
+	stopped := false
+	for i := range rows {
+		row := &rows[i]
+		if !row.ServerTS.Before(before) {
+			stopped = true
+			break
+		}
+		if d, ok := c.dedupe[dedupeKey{row.Sender, row.ClientMsgID}]; ok && d.adopting && d.seq == row.Seq {
+			// Its adoption rewrites the row as it read it: a tombstone
+			// written meanwhile could be undone. The next sweep.
+			stopped = true
+			break
+		}
+		took, err := c.expireRow(bg, row)
+		if err != nil {
+			res.Error = storeErr(err)
+			stopped = true
+			break
+		}
+		if took {
+			res.Expired++
+			metricExpired.Inc()
+			if slices.Contains(s.Pinned, row.Seq) {
+				unpin = append(unpin, row.Seq)
+			}
+		}
+		res.Through = row.Seq
+	}
+	res.More = !stopped && len(rows) == expireBatch && res.Through < c.durable
+	if res.Through > s.ExpiredThrough {
+		next := *s
+		next.ExpiredThrough = res.Through
+		next.Pinned = slices.DeleteFunc(slices.Clone(s.Pinned), func(seq uint64) bool { return slices.Contains(unpin, seq) })
+		if err := c.saveSettings(&next); err != nil {
+			// The rows are done; the next sweep reads them again and finds
+			// nothing to take.
+			res.Error, res.More = storeErr(err), false
+		}
+	}
+	reply(res)
+}
+
+// expireRow takes row's content out of the store: it tombstones a text or
+// a card (with its file), and takes a user's words out of a desk step. It
+// reports whether it changed the row.
+func (c *conversation) expireRow(bg context.Context, row *storage.Message) (bool, error) {
+	switch {
+	case holdsContent(row) && !row.Recalled():
+		if row.Media.ID != "" {
+			if err := c.rt.store.DeleteMedia(bg, c.id, row.Media.ID); err != nil {
+				return false, err
+			}
+		}
+		if err := c.rt.store.TombstoneMessage(bg, c.id, row.Seq); err != nil {
+			return false, err
+		}
+		if c.lastMsg != nil && c.lastMsg.Seq == row.Seq {
+			last := tombstoned(*c.lastMsg) // as the store now holds it
+			c.lastMsg = &last
+		}
+		return true, nil
+	case row.Kind == storage.MsgSystem && c.kind == storage.KindService:
+		body, found := redactDeskBody(row.Body)
+		if !found {
+			return false, nil
+		}
+		if err := c.rt.store.RedactMessage(bg, c.id, row.Seq, body); err != nil {
+			return false, err
+		}
+		if c.lastMsg != nil && c.lastMsg.Seq == row.Seq {
+			last := *c.lastMsg
+			last.Body = body
+			c.lastMsg = &last
+		}
+		return true, nil
+	}
+	return false, nil
+}
