@@ -269,3 +269,34 @@ func settableClock() (clock func() time.Time, set func(time.Time)) {
 			at.Store(&t)
 		}
 }
+
+// TestRetentionAcrossNodes: a sweep run on one node of two reaches the
+// conversations the other node hosts (the request crosses the wire), and
+// the second node's own sweep then finds the walk finished.
+func TestRetentionAcrossNodes(t *testing.T) {
+	clock, set := settableClock()
+	store := openStore(t)
+	nodes := startCluster(t, 2, store, actors.Config{Retention: time.Hour, Now: clock})
+	ctx := tctx(t)
+	var last int64
+	hosted := map[string]int{} // node address → conversations it hosts
+	for i := range 8 {
+		res, err := nodes[0].SendDirect(ctx, fmt.Sprint("u", i), &pb.SendMessage{Sender: "shop", ClientMsgId: fmt.Sprint(i), Body: []byte("hi")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = max(last, res.ServerTsMs)
+		hosted[nodes[0].Owner(actors.KindConversation, actors.DirectConvID("shop", fmt.Sprint("u", i)))]++
+	}
+	if hosted[nodes[1].Address()] == 0 {
+		t.Fatalf("no conversation on the second node (%v): the test shows nothing", hosted)
+	}
+	set(time.UnixMilli(last).Add(time.Hour + time.Millisecond))
+	res, err := nodes[0].SweepRetention(ctx, false)
+	if err != nil || res.Expired != 8 || res.Conversations != 8 || res.Failed != 0 {
+		t.Fatalf("sweep from the first node: %+v, %v; want 8 rows of 8 conversations", res, err)
+	}
+	if res, err := nodes[1].SweepRetention(ctx, false); err != nil || res.Ran {
+		t.Fatalf("the second node's sweep right after: %+v, %v; want it left to the first's", res, err)
+	}
+}
