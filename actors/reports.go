@@ -270,6 +270,9 @@ func (n *Runtime) Report(ctx context.Context, reporter, conv string, seq uint64,
 		return "", false, invalid("message %d is not a user's message", seq)
 	case msg.Recalled():
 		return "", false, &Error{Code: pb.Code_NOT_FOUND, Message: "message " + strconv.FormatUint(seq, 10) + " was recalled"}
+	case expiredAt(&msg, n.retentionCutoff()):
+		// Its content is gone for readers: a report must not bring it back.
+		return "", false, &Error{Code: pb.Code_NOT_FOUND, Message: "message " + strconv.FormatUint(seq, 10) + " expired"}
 	case msg.Sender == reporter:
 		return "", false, invalid("one cannot report one's own message")
 	}

@@ -19,6 +19,7 @@ import (
 // that every read path shows it expired (recalled, no body, no file) while
 // newer rows stay whole; the sweep then takes the content out of the
 // store (the text, the card, the edit, the file), unpins what expired,
+// refuses reports of and reactions to what expired,
 // leaves seqs and unread counts alone, and a second sweep finds nothing.
 func TestRetention(t *testing.T) {
 	store := openStore(t)
@@ -100,6 +101,12 @@ func TestRetention(t *testing.T) {
 		}
 		if _, _, err := node.ReadMedia(ctx, "bob", g, file.Seq, 0); actors.CodeOf(err) != pb.Code_NOT_FOUND {
 			t.Errorf("%s: reading the expired file: %v, want NOT_FOUND", when, err)
+		}
+		if _, _, err := node.Report(ctx, "ann", g, old.Seq, "spam"); actors.CodeOf(err) != pb.Code_NOT_FOUND {
+			t.Errorf("%s: reporting an expired message: %v, want NOT_FOUND", when, err)
+		}
+		if _, err := node.Send(ctx, &pb.SendMessage{Conv: g, Sender: "bob", Kind: pb.MessageKind_REACTION, RefSeq: old.Seq, Body: []byte("👍")}); actors.CodeOf(err) != pb.Code_NOT_FOUND {
+			t.Errorf("%s: reacting to an expired message: %v, want NOT_FOUND", when, err)
 		}
 		if n := unreadOf(t, node, "ann", g); n != unreadBefore {
 			t.Errorf("%s: ann's unread %d, was %d", when, n, unreadBefore)
