@@ -4,8 +4,9 @@ import { FrameReader, FrameError, encodeFrame } from "../src/frames.js";
 import { backoffDelay } from "../src/backoff.js";
 import { Conversation, parseCard, type ChatMessage } from "../src/store.js";
 import { Client, MEDIA_CHUNK_BYTES, ProtocolError, directConv } from "../src/client.js";
-import { Code } from "../src/gen/wire_pb.js";
-import { directPeer } from "../src/messages.js";
+import { Code, MessageSchema } from "../src/gen/wire_pb.js";
+import { chatMessage, directPeer } from "../src/messages.js";
+import { create } from "@bufbuild/protobuf";
 import { OUTBOX_PREFIX, forgetMessage, loadMessages, queuedAt, saveMessage } from "../src/outbox.js";
 import { Desk } from "../src/desk.js";
 
@@ -365,4 +366,16 @@ test("uploads are paced by the node's refusals", async () => {
     throw new ProtocolError(Code.RATE_LIMITED, "hourly upload budget spent", 60_000);
   };
   await assert.rejects(c.upload("g:x", new Uint8Array(1), "b.bin", "application/octet-stream"), (e: unknown) => e instanceof ProtocolError && e.retryAfterMs === 60_000);
+});
+
+test("retention: an expired message read again replaces the held copy, text and file gone", () => {
+  const c = new Conversation("d:a:b");
+  c.insert(msg(1, { body: "the door code is 4711" }));
+  const wire = create(MessageSchema, { conv: "d:a:b", seq: 1n, sender: "b", recalled: true, expired: true, serverTsMs: 1n });
+  c.insert(chatMessage(wire, "a"));
+  const held = c.messages[0];
+  assert.equal(held.expired, true);
+  assert.equal(held.recalled, true);
+  assert.equal(held.body, "");
+  assert.equal(held.media, undefined);
 });
