@@ -348,7 +348,7 @@ func (n *Runtime) ConversationLog(ctx context.Context, conv string, after uint64
 		return nil, 0, fromPB(storeErr(err))
 	}
 	msgs = make([]*pb.Message, len(page))
-	cutoff := n.retentionCutoff()
+	cutoff := n.retentionCutoff(conv)
 	for i := range page {
 		msgs[i] = readable(&page[i], cutoff)
 	}
@@ -410,7 +410,7 @@ func (n *Runtime) History(ctx context.Context, req *pb.GetHistory) ([]*pb.Messag
 		return nil, fromPB(storeErr(err))
 	}
 	out := make([]*pb.Message, len(msgs))
-	cutoff := n.retentionCutoff()
+	cutoff := n.retentionCutoff(req.Conv)
 	for i := range msgs {
 		out[i] = readable(&msgs[i], cutoff)
 	}

@@ -20,7 +20,7 @@ const (
 	PolicyFlag  PolicyMode = "flag"  // delivered, marked for audit
 )
 
-// MinRetention is the shortest Config.Retention.
+// MinRetention is the shortest Config.Retention (and per kind).
 const MinRetention = time.Hour
 
 // Config holds the grains' limits and behaviour. DefaultConfig documents the
@@ -129,6 +129,10 @@ type Config struct {
 	// store; the rows, their seqs and unread counts stay.
 	Retention              time.Duration
 	RetentionSweepInterval time.Duration
+	// RetentionDirect, RetentionGroup and RetentionService set it for one
+	// kind of conversation (0: Retention), e.g. support chats kept longer
+	// than a marketplace's chats between users; the same bounds apply.
+	RetentionDirect, RetentionGroup, RetentionService time.Duration
 	// Now is the time retention reads and sweeps by (default time.Now);
 	// tests move it.
 	Now func() time.Time
@@ -471,9 +475,14 @@ func (c Config) withDefaults() (Config, error) {
 	if c.EditWindow <= 0 {
 		c.EditWindow = d.EditWindow
 	}
-	if r := c.Retention; r != 0 && (r < MinRetention || r < c.EditWindow || r < c.RecallWindow) {
-		return c, fmt.Errorf("retention %v: want 0 (keep for ever) or at least %v, the edit window (%v) and the recall window (%v)",
-			r, MinRetention, c.EditWindow, c.RecallWindow)
+	for _, r := range []struct {
+		what string
+		d    time.Duration
+	}{{"retention", c.Retention}, {"direct retention", c.RetentionDirect}, {"group retention", c.RetentionGroup}, {"service retention", c.RetentionService}} {
+		if r.d != 0 && (r.d < MinRetention || r.d < c.EditWindow || r.d < c.RecallWindow) {
+			return c, fmt.Errorf("%s %v: want 0 (keep for ever) or at least %v, the edit window (%v) and the recall window (%v)",
+				r.what, r.d, MinRetention, c.EditWindow, c.RecallWindow)
+		}
 	}
 	if c.IdleTimeout <= 0 {
 		c.IdleTimeout = d.IdleTimeout
@@ -523,4 +532,27 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("contact min digits %d: want 6 to 20", c.ContactMinDigits)
 	}
 	return c, nil
+}
+
+// retentionOf is how long the content of a conversation of kind is kept
+// (0: for ever).
+func (c *Config) retentionOf(kind storage.ConvKind) time.Duration {
+	var d time.Duration
+	switch kind {
+	case storage.KindDirect:
+		d = c.RetentionDirect
+	case storage.KindGroup:
+		d = c.RetentionGroup
+	case storage.KindService:
+		d = c.RetentionService
+	}
+	if d == 0 {
+		d = c.Retention
+	}
+	return d
+}
+
+// retains reports whether any kind of conversation has a retention.
+func (c *Config) retains() bool {
+	return c.Retention > 0 || c.RetentionDirect > 0 || c.RetentionGroup > 0 || c.RetentionService > 0
 }

@@ -39,7 +39,7 @@ func (c *conversation) checkReaction(m *pb.SendMessage) *pb.Error {
 		return storeErr(err)
 	}
 	switch {
-	case target.Recalled() || (target.Kind != storage.MsgNormal && target.Kind != storage.MsgCard) || expiredAt(&target, c.rt.retentionCutoff()):
+	case target.Recalled() || (target.Kind != storage.MsgNormal && target.Kind != storage.MsgCard) || expiredAt(&target, c.rt.retentionCutoff(c.id)):
 		return pbErr(pb.Code_NOT_FOUND, "no message %d to react to in %s", m.RefSeq, c.id)
 	case target.RefSeq != 0:
 		return pbErr(pb.Code_INVALID, "message %d is an edit or a card update: react to the message it replaces (%d)", m.RefSeq, target.RefSeq)

@@ -31,7 +31,7 @@ func (c *conversation) state(ctx actor.Context, m *pb.ConvState) {
 	}
 	res := &pb.ConvStateResponse{Kind: convKindToPB(c.kind), LastSeq: last, Member: toPBMember(*mem), MemberCount: uint32(c.active)}
 	if c.lastMsg != nil && c.lastMsg.Seq <= last && mem.Sees(c.lastMsg.Seq) {
-		res.LastMessage = listed(readable(c.lastMsg, c.rt.retentionCutoff()))
+		res.LastMessage = listed(readable(c.lastMsg, c.rt.retentionCutoff(c.id)))
 	}
 	from := max(m.ReadSeq+1, mem.JoinedSeq, 1)
 	if last >= from {

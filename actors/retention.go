@@ -60,13 +60,15 @@ var (
 
 func init() { prometheus.MustRegister(metricExpired, metricRetentionSwept) }
 
-// retentionCutoff is the server time before which content has expired;
-// zero when retention is off.
-func (n *Runtime) retentionCutoff() time.Time {
-	if n.cfg.Retention <= 0 {
+// retentionCutoff is the server time before which the content of
+// conversation conv has expired; zero when its kind is kept for ever.
+func (n *Runtime) retentionCutoff(conv string) time.Time {
+	kind, _ := KindOfID(conv)
+	r := n.cfg.retentionOf(kind)
+	if r <= 0 {
 		return time.Time{}
 	}
-	return n.cfg.Now().Add(-n.cfg.Retention)
+	return n.cfg.Now().Add(-r)
 }
 
 // holdsContent: the rows whose content retention takes (texts, cards,
@@ -128,6 +130,10 @@ func unexpired(m *pb.Message, cutoff time.Time) *pb.Message {
 	return m
 }
 
+// ErrRetentionOff: SweepRetention on a node that keeps every kind of
+// conversation for ever.
+var ErrRetentionOff = errors.New("retention is off (serve --retention)")
+
 // retentionProgress is the sweep's checkpoint.
 type retentionProgress struct {
 	Cursor string `json:"cursor,omitempty"` // ListConversations' cursor of the next page
@@ -148,8 +154,8 @@ type RetentionSweep struct {
 // progress, unless force.
 func (n *Runtime) SweepRetention(ctx context.Context, force bool) (RetentionSweep, error) {
 	var res RetentionSweep
-	if n.cfg.Retention <= 0 {
-		return res, errors.New("retention is off (serve --retention)")
+	if !n.cfg.retains() {
+		return res, ErrRetentionOff
 	}
 	now := n.cfg.Now()
 	var prog retentionProgress
@@ -174,7 +180,6 @@ func (n *Runtime) SweepRetention(ctx context.Context, force bool) (RetentionSwee
 		prog = retentionProgress{}
 	}
 	res.Ran = true
-	before := now.Add(-n.cfg.Retention)
 	for {
 		const page = 100
 		convs, next, err := n.store.ListConversations(ctx, prog.Cursor, page)
@@ -182,7 +187,11 @@ func (n *Runtime) SweepRetention(ctx context.Context, force bool) (RetentionSwee
 			return res, fmt.Errorf("list conversations: %w", err)
 		}
 		for _, c := range convs {
-			expired, asked, err := n.expireConversation(ctx, c.ID, before)
+			r := n.cfg.retentionOf(c.Kind)
+			if r <= 0 {
+				continue
+			}
+			expired, asked, err := n.expireConversation(ctx, c.ID, now.Add(-r))
 			res.Expired += expired
 			if asked {
 				res.Conversations++
@@ -251,7 +260,7 @@ func (n *Runtime) expireConversation(ctx context.Context, conv string, before ti
 // RetentionSweepInterval (jittered, so the nodes of a cluster take turns)
 // until stop.
 func (n *Runtime) startRetentionSweep() (stop func()) {
-	if n.cfg.Retention <= 0 {
+	if !n.cfg.retains() {
 		return func() {}
 	}
 	metricRetentionSwept.SetToCurrentTime() // the alert counts from here until a sweep finishes
@@ -272,7 +281,7 @@ func (n *Runtime) startRetentionSweep() (stop func()) {
 				n.log.Warn("retention sweep", "err", err, "expired", res.Expired)
 			case res.Expired > 0 || res.Failed > 0:
 				n.log.Info("retention sweep took expired content out", "rows", res.Expired,
-					"conversations", res.Conversations, "failed", res.Failed, "retention", n.cfg.Retention)
+					"conversations", res.Conversations, "failed", res.Failed)
 			}
 		}
 	}()

@@ -204,6 +204,10 @@ func TestRetentionConfig(t *testing.T) {
 		{actors.Config{Retention: 2 * time.Hour, EditWindow: 2*time.Hour + time.Second}, false},
 		{actors.Config{Retention: 2 * time.Hour, RecallWindow: 2*time.Hour + time.Second}, false},
 		{actors.Config{Retention: 2 * time.Hour, EditWindow: 2 * time.Hour, RecallWindow: 2 * time.Hour}, true},
+		{actors.Config{RetentionService: actors.MinRetention}, true},
+		{actors.Config{Retention: 2 * time.Hour, RetentionDirect: actors.MinRetention - time.Second}, false},
+		{actors.Config{RetentionGroup: -time.Hour}, false},
+		{actors.Config{RetentionService: 2 * time.Hour, EditWindow: 2*time.Hour + time.Second}, false},
 	} {
 		_, err := actors.NewRuntime(tc.cfg, store)
 		if (err == nil) != tc.ok {
@@ -305,5 +309,47 @@ func TestRetentionAcrossNodes(t *testing.T) {
 	}
 	if res, err := nodes[1].SweepRetention(ctx, false); err != nil || res.Ran {
 		t.Fatalf("the second node's sweep right after: %+v, %v; want it left to the first's", res, err)
+	}
+}
+
+// TestRetentionByKind: a kind's own retention applies to its
+// conversations, the others keep the node's (here: for ever for none
+// set, groups an hour, direct conversations two).
+func TestRetentionByKind(t *testing.T) {
+	clock, set := settableClock()
+	store := openStore(t)
+	node := startCluster(t, 1, store, actors.Config{RetentionGroup: time.Hour, RetentionDirect: 2 * time.Hour, Now: clock})[0]
+	ctx := tctx(t)
+	mustCreateGroup(t, node, "g:club", "ann", "bob")
+	g, err := node.Send(ctx, &pb.SendMessage{Conv: "g:club", Sender: "ann", Body: []byte("group news")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := node.SendDirect(ctx, "bob", &pb.SendMessage{Sender: "ann", ClientMsgId: "d1", Body: []byte("just us")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct := actors.DirectConvID("ann", "bob")
+	expired := func(conv string, seq uint64) bool {
+		t.Helper()
+		h, err := node.History(ctx, &pb.GetHistory{Conv: conv, User: "bob", FromSeq: seq, ToSeq: seq, Limit: 1})
+		if err != nil || len(h) != 1 {
+			t.Fatalf("history of %s: %v, %v", conv, h, err)
+		}
+		return h[0].Expired
+	}
+	set(time.UnixMilli(max(g.ServerTsMs, d.ServerTsMs)).Add(time.Hour + time.Millisecond))
+	if !expired("g:club", g.Seq) || expired(direct, d.Seq) {
+		t.Fatalf("an hour on: group expired %v, direct %v; want true, false", expired("g:club", g.Seq), expired(direct, d.Seq))
+	}
+	if res, err := node.SweepRetention(ctx, true); err != nil || res.Expired != 1 || res.Conversations != 1 {
+		t.Fatalf("sweep an hour on: %+v, %v; want the group's row", res, err)
+	}
+	set(time.UnixMilli(max(g.ServerTsMs, d.ServerTsMs)).Add(2*time.Hour + time.Millisecond))
+	if !expired(direct, d.Seq) {
+		t.Fatal("two hours on the direct message has not expired")
+	}
+	if res, err := node.SweepRetention(ctx, true); err != nil || res.Expired != 1 || res.Conversations != 1 {
+		t.Fatalf("sweep two hours on: %+v, %v; want the direct row", res, err)
 	}
 }

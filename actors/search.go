@@ -79,7 +79,7 @@ func (n *Runtime) searchConv(ctx context.Context, user, conv, needle string, bef
 		to = min(to, before-1)
 	}
 	edited := map[uint64]bool{} // originals whose text an edit (seen first, newest first) replaced
-	cutoff := n.retentionCutoff()
+	cutoff := n.retentionCutoff(conv)
 	for scanned < maxScan && to >= from {
 		page := min(searchPage, maxScan-scanned)
 		bound := to

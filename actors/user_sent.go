@@ -146,9 +146,8 @@ func (n *Runtime) SentMessages(ctx context.Context, user string, from SentCursor
 	if limit <= 0 || limit > MaxSentPage {
 		limit = MaxSentPage
 	}
-	cutoff := n.retentionCutoff()
-	next, done, _, err = n.walkSent(ctx, user, from, maxRows, func(_ string, m storage.Message) (bool, error) {
-		m, _ = asOf(m, cutoff)
+	next, done, _, err = n.walkSent(ctx, user, from, maxRows, func(conv string, m storage.Message) (bool, error) {
+		m, _ = asOf(m, n.retentionCutoff(conv))
 		msgs = append(msgs, m)
 		return len(msgs) < limit, nil
 	})

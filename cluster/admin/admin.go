@@ -12,6 +12,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -26,6 +27,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/analytics"
 	"github.com/switchboard-im/switchboard/cluster/admin/adminpb"
@@ -235,12 +237,12 @@ type RetentionSweep struct {
 // expire runs a retention sweep now, whenever the last one ran
 // (docs/OPERATIONS.md, "Retention"): 409 when retention is off.
 func (s *Server) expire(w http.ResponseWriter, r *http.Request) {
-	if s.node.Config().Retention <= 0 {
+	start := time.Now()
+	res, err := s.node.SweepRetention(r.Context(), true)
+	if errors.Is(err, actors.ErrRetentionOff) {
 		writeJSON(w, http.StatusConflict, map[string]string{"error": "retention is off on this node (serve --retention)", "code": "INVALID"})
 		return
 	}
-	start := time.Now()
-	res, err := s.node.SweepRetention(r.Context(), true)
 	if err != nil {
 		s.log.Error("retention sweep failed", "err", err, "expired", res.Expired)
 		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
