@@ -123,10 +123,11 @@ type Config struct {
 	MediaSweepInterval time.Duration
 	// Retention is how long a message's content is kept (default 0: for
 	// ever; else at least MinRetention, the edit and the recall windows,
-	// so nobody edits or recalls what has expired). Past it, a text, a card, an edit or a card's update is read
-	// as expired (its body and file gone, retention.go) and a sweep every
-	// RetentionSweepInterval (default 1 h) takes the content out of the
-	// store; the rows, their seqs and unread counts stay.
+	// so nobody edits or recalls what has expired). Past it, a text, a
+	// card, an edit or a card's update is read as expired (its body and
+	// file gone, retention.go) and a sweep every RetentionSweepInterval
+	// (default 1 h) takes the content out of the store; the rows, their
+	// seqs and unread counts stay.
 	Retention              time.Duration
 	RetentionSweepInterval time.Duration
 	// RetentionDirect, RetentionGroup and RetentionService set it for one
