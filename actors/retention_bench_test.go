@@ -8,6 +8,8 @@ import (
 
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/storage"
+	"github.com/switchboard-im/switchboard/storage/cql/cqltest"
 )
 
 // BenchmarkRetentionSweep measures a retention sweep on the embedded
@@ -15,13 +17,26 @@ import (
 // rows per conversation), "idle" walks b.N conversations with nothing
 // expired (two store reads each, no grain asked).
 func BenchmarkRetentionSweep(b *testing.B) {
+	benchmarkRetentionSweep(b, func(b *testing.B) storage.Store { return openStore(b) })
+}
+
+// BenchmarkRetentionSweepCQL is the same on Cassandra. Needs
+// SWITCHBOARD_CQL_HOSTS.
+func BenchmarkRetentionSweepCQL(b *testing.B) {
+	benchmarkRetentionSweep(b, func(b *testing.B) storage.Store {
+		s, _ := cqltest.Open(b, "sbactors", testLogger())
+		return s
+	})
+}
+
+func benchmarkRetentionSweep(b *testing.B, open func(*testing.B) storage.Store) {
 	for _, bc := range []struct {
 		name    string
 		expired bool
 	}{{"expire", true}, {"idle", false}} {
 		b.Run(bc.name, func(b *testing.B) {
 			clock, set := settableClock()
-			node := startCluster(b, 1, openStore(b), actors.Config{Retention: time.Hour, Now: clock, SendRate: 1e9, SendBurst: 1 << 30, NewDirectPerHour: -1})[0]
+			node := startCluster(b, 1, open(b), actors.Config{Retention: time.Hour, Now: clock, SendRate: 1e9, SendBurst: 1 << 30, NewDirectPerHour: -1})[0]
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 			defer cancel()
 			const perConv = 100
