@@ -159,7 +159,10 @@ async function showMetrics() {
     const r = (await sd.myMetrics("1h", 3)).rows.find((x) => x.questions > 0 || x.sessions > 0);
     const el = $("metrics");
     el.dataset.loaded = "1";
-    if (!r && metricsTries-- > 0) soonMetrics();
+    // Look again while tries are left, even once a row shows: the row
+    // may predate the reply (a desk session's first response is counted
+    // a moment after the reply itself).
+    if (metricsTries-- > 0) soonMetrics();
     el.textContent = r
       ? `reply rate ${Math.round(r.timelyRate * 100)}% · first response ${secs(r.avgFirstResponseMs)} · avg response ${secs(r.avgResponseMs)} · ${r.sessions} sessions` +
         deskFirst(r) + handled(r) + missed(r) +
