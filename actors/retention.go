@@ -295,6 +295,12 @@ func (n *Runtime) startRetentionSweep() (stop func()) {
 		return func() {}
 	}
 	metricRetentionSwept.SetToCurrentTime() // the alert counts from here until a sweep finishes
+	// Every node of a cluster must be given the same retention: say it, so
+	// a node started with others can be told from the logs.
+	c := &n.cfg
+	n.log.Info("retention on: older message content reads as expired and is swept out of the store",
+		"direct", c.retentionOf(storage.KindDirect), "group", c.retentionOf(storage.KindGroup),
+		"service", c.retentionOf(storage.KindService), "sweep_interval", c.RetentionSweepInterval)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
