@@ -8,6 +8,7 @@ import (
 
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/internal/testenv"
 	"github.com/switchboard-im/switchboard/storage"
 	"github.com/switchboard-im/switchboard/storage/cql/cqltest"
 )
@@ -35,7 +36,7 @@ func benchmarkRetentionSweep(b *testing.B, open func(*testing.B) storage.Store) 
 		expired bool
 	}{{"expire", true}, {"idle", false}} {
 		b.Run(bc.name, func(b *testing.B) {
-			clock, set := settableClock()
+			clock, set := testenv.SettableClock()
 			node := startCluster(b, 1, open(b), actors.Config{Retention: time.Hour, Now: clock, SendRate: 1e9, SendBurst: 1 << 30, NewDirectPerHour: -1})[0]
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 			defer cancel()

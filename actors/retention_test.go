@@ -5,13 +5,13 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/cluster/boot"
+	"github.com/switchboard-im/switchboard/internal/testenv"
 	"github.com/switchboard-im/switchboard/storage"
 )
 
@@ -29,7 +29,7 @@ func TestRetention(t *testing.T) { retention(t, openStore(t)) }
 func TestRetentionCQL(t *testing.T) { retention(t, openCQLStore(t)) }
 
 func retention(t *testing.T, store storage.Store) {
-	clock, now := settableClock()
+	clock, now := testenv.SettableClock()
 	node := startCluster(t, 1, store, actors.Config{Retention: time.Hour, Now: clock})[0]
 	ctx := tctx(t)
 	send := func(m *pb.SendMessage) *pb.SendResponse {
@@ -167,7 +167,7 @@ func retention(t *testing.T, store storage.Store) {
 // TestRetentionLastMessage: a conversation list shows an expired last
 // message without its text, from the user grain's copy.
 func TestRetentionLastMessage(t *testing.T) {
-	clock, now := settableClock()
+	clock, now := testenv.SettableClock()
 	node := startCluster(t, 1, openStore(t), actors.Config{Retention: time.Hour, Now: clock})[0]
 	ctx := tctx(t)
 	res, err := node.SendDirect(ctx, "bob", &pb.SendMessage{Sender: "ann", ClientMsgId: "a1", Body: []byte("my number is 555")})
@@ -243,7 +243,7 @@ func unreadOf(t *testing.T, node *boot.Node, user, conv string) uint64 {
 // TestRetentionBatches: a conversation with more expired rows than one
 // request takes is swept batch by batch, to the last row.
 func TestRetentionBatches(t *testing.T) {
-	clock, now := settableClock()
+	clock, now := testenv.SettableClock()
 	store := openStore(t)
 	node := startCluster(t, 1, store, actors.Config{Retention: time.Hour, Now: clock, SendRate: 1e6, SendBurst: 1 << 20})[0]
 	ctx := tctx(t)
@@ -274,24 +274,11 @@ func TestRetentionBatches(t *testing.T) {
 	}
 }
 
-// settableClock is the real time until set moves it to a fixed time.
-func settableClock() (clock func() time.Time, set func(time.Time)) {
-	var at atomic.Pointer[time.Time]
-	return func() time.Time {
-			if p := at.Load(); p != nil {
-				return *p
-			}
-			return time.Now()
-		}, func(t time.Time) {
-			at.Store(&t)
-		}
-}
-
 // TestRetentionAcrossNodes: a sweep run on one node of two reaches the
 // conversations the other node hosts (the request crosses the wire), and
 // the second node's own sweep then finds the walk finished.
 func TestRetentionAcrossNodes(t *testing.T) {
-	clock, set := settableClock()
+	clock, set := testenv.SettableClock()
 	store := openStore(t)
 	nodes := startCluster(t, 2, store, actors.Config{Retention: time.Hour, Now: clock})
 	ctx := tctx(t)
@@ -322,7 +309,7 @@ func TestRetentionAcrossNodes(t *testing.T) {
 // conversations, the others keep the node's (here: for ever for none
 // set, groups an hour, direct conversations two).
 func TestRetentionByKind(t *testing.T) {
-	clock, set := settableClock()
+	clock, set := testenv.SettableClock()
 	store := openStore(t)
 	node := startCluster(t, 1, store, actors.Config{RetentionGroup: time.Hour, RetentionDirect: 2 * time.Hour, Now: clock})[0]
 	ctx := tctx(t)

@@ -2,11 +2,11 @@ package transport_test
 
 import (
 	"slices"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/switchboard-im/switchboard/actors"
+	"github.com/switchboard-im/switchboard/internal/testenv"
 	"github.com/switchboard-im/switchboard/transport/client"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
@@ -16,13 +16,7 @@ import (
 // history, replacing the copy it held, and from the conversation list.
 func TestRetentionOverTheWire(t *testing.T) {
 	t.Parallel()
-	var now atomic.Pointer[time.Time]
-	clock := func() time.Time {
-		if p := now.Load(); p != nil {
-			return *p
-		}
-		return time.Now()
-	}
+	clock, setNow := testenv.SettableClock()
 	e := newEnv(t, envOptions{actors: actors.Config{Retention: time.Hour, Now: clock}})
 	ctx := tctx(t)
 	alice, bob := e.dial("alice", "phone"), e.dial("bob", "phone")
@@ -37,7 +31,7 @@ func TestRetentionOverTheWire(t *testing.T) {
 	})
 
 	at := sent.ServerTime.Add(time.Hour + time.Millisecond)
-	now.Store(&at)
+	setNow(at)
 	hist, err := bob.History(ctx, conv, client.HistoryOptions{Limit: 10})
 	if err != nil {
 		t.Fatal(err)

@@ -3,26 +3,20 @@ package admin_test
 import (
 	"context"
 	"net/http"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/cluster/admin"
+	"github.com/switchboard-im/switchboard/internal/testenv"
 )
 
 // TestStoreExpire: the operator's sweep takes what the retention expired
 // out of the store and says how much; the transcript shows it expired; a
 // node without retention answers 409, and only the admin token may ask.
 func TestStoreExpire(t *testing.T) {
-	var now atomic.Pointer[time.Time]
-	clock := func() time.Time {
-		if p := now.Load(); p != nil {
-			return *p
-		}
-		return time.Now()
-	}
+	clock, setNow := testenv.SettableClock()
 	node, call := startAdminNode(t, actors.Config{Retention: time.Hour, Now: clock}, admin.Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -37,7 +31,7 @@ func TestStoreExpire(t *testing.T) {
 		t.Fatalf("nothing has expired yet, the sweep says %+v", sweep)
 	}
 	at := time.UnixMilli(res.ServerTsMs).Add(time.Hour + time.Millisecond)
-	now.Store(&at)
+	setNow(at)
 	call(http.MethodPost, "/api/v1/store/expire", "s3cret", "", http.StatusOK, &sweep)
 	if sweep.Expired != 1 || sweep.Conversations != 1 {
 		t.Fatalf("sweep %+v, want 1 message of 1 conversation", sweep)
