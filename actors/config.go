@@ -6,6 +6,7 @@ package actors
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"time"
 
 	"github.com/switchboard-im/switchboard/storage"
@@ -22,6 +23,10 @@ const (
 
 // MinRetention is the shortest Config.Retention (and per kind).
 const MinRetention = time.Hour
+
+// MinSlowMode is the shortest slow-mode interval a group may set: below a
+// second it would refuse a member's double tap, not slow a conversation.
+const MinSlowMode = time.Second
 
 // Config holds the grains' limits and behaviour. DefaultConfig documents the
 // defaults; zero fields take them.
@@ -59,6 +64,9 @@ type Config struct {
 	// MaxPinnedMessages bounds the messages a group holds pinned at once
 	// (default 10): a pin past it is INVALID until one is unpinned.
 	MaxPinnedMessages int
+	// MaxSlowMode bounds a group's slow mode, the interval between a plain
+	// member's new messages (default 1 h; at least MinSlowMode).
+	MaxSlowMode time.Duration
 	// Group invites: a code is valid InviteTTL unless its creator asks for
 	// another duration, at most MaxInviteTTL (defaults 7 and 30 days); a
 	// group holds at most MaxGroupInvites live invites (default 20).
@@ -134,8 +142,8 @@ type Config struct {
 	// kind of conversation (0: Retention), e.g. support chats kept longer
 	// than a marketplace's chats between users; the same bounds apply.
 	RetentionDirect, RetentionGroup, RetentionService time.Duration
-	// Now is the time retention reads and sweeps by (default time.Now);
-	// tests move it.
+	// Now is the time retention reads and sweeps by, and slow mode counts
+	// by (default time.Now); tests move it.
 	Now func() time.Time
 	// PolicyWords are matched case-insensitively against message bodies;
 	// PolicyMode block adds them to the blocked list, flag to the monitor
@@ -305,6 +313,7 @@ func DefaultConfig() Config {
 		RetentionSweepInterval:    time.Hour,
 		MaxPreJoinHistory:         1000,
 		MaxPinnedMessages:         10,
+		MaxSlowMode:               time.Hour,
 		InviteTTL:                 7 * 24 * time.Hour,
 		MaxInviteTTL:              30 * 24 * time.Hour,
 		MaxGroupInvites:           20,
@@ -381,6 +390,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	setInt(&c.MaxPreJoinHistory, d.MaxPreJoinHistory)
 	setInt(&c.MaxPinnedMessages, d.MaxPinnedMessages)
+	if c.MaxSlowMode == 0 {
+		c.MaxSlowMode = d.MaxSlowMode
+	}
+	if c.MaxSlowMode < MinSlowMode || c.MaxSlowMode > math.MaxUint32*time.Millisecond {
+		return c, fmt.Errorf("max slow mode %v: want %v to %v", c.MaxSlowMode, MinSlowMode, math.MaxUint32*time.Millisecond)
+	}
 	setInt(&c.MaxGroupInvites, d.MaxGroupInvites)
 	if c.MaxInviteTTL <= 0 {
 		c.MaxInviteTTL = d.MaxInviteTTL

@@ -33,6 +33,9 @@ type groupSettings struct {
 	// Invites: the group's invites (conv_invites.go), live or not yet
 	// pruned; a change of invites prunes the dead ones.
 	Invites []storedInvite `json:"invites,omitempty"`
+	// SlowModeMs: a plain member posts a new message at most once per this
+	// many ms (0: off; conv_slowmode.go).
+	SlowModeMs uint32 `json:"slow_mode_ms,omitempty"`
 	// ExpiredThrough: retention took the expired content out of every row
 	// up to this seq (retention.go).
 	ExpiredThrough uint64 `json:"expired_through,omitempty"`
@@ -85,7 +88,7 @@ func (c *conversation) groupSettings(ctx actor.Context, m *pb.GroupSettings) {
 	reply := func(e *pb.Error, s *groupSettings, seq uint64) {
 		r := &pb.GroupSettingsResponse{Error: e, Seq: seq}
 		if s != nil {
-			r.PrejoinHistory, r.AdminsOnly = c.preJoinHistory(s), s.AdminsOnly
+			r.PrejoinHistory, r.AdminsOnly, r.SlowModeMs = c.preJoinHistory(s), s.AdminsOnly, s.SlowModeMs
 			// Only the pins the asker can read: a member who joined after
 			// a pinned message does not see it, nor its seq here.
 			if mem := c.members[m.Actor]; mem != nil {
@@ -102,11 +105,11 @@ func (c *conversation) groupSettings(ctx actor.Context, m *pb.GroupSettings) {
 		return
 	}
 	pin := m.PinSeq != 0 || m.UnpinSeq != 0
-	if pin && (m.PinSeq != 0 && m.UnpinSeq != 0 || m.PrejoinHistory != nil || m.AdminsOnly != nil) {
+	if pin && (m.PinSeq != 0 && m.UnpinSeq != 0 || m.PrejoinHistory != nil || m.AdminsOnly != nil || m.SlowModeMs != nil) {
 		reply(pbErr(pb.Code_INVALID, "a pin or an unpin goes alone in its request"), nil, 0)
 		return
 	}
-	change := m.PrejoinHistory != nil || m.AdminsOnly != nil || pin
+	change := m.PrejoinHistory != nil || m.AdminsOnly != nil || m.SlowModeMs != nil || pin
 	action := ActHistory
 	switch {
 	case pin:
@@ -148,18 +151,29 @@ func (c *conversation) groupSettings(ctx actor.Context, m *pb.GroupSettings) {
 	if m.AdminsOnly != nil {
 		next.AdminsOnly = *m.AdminsOnly
 	}
+	if m.SlowModeMs != nil {
+		if e := c.checkSlowModeSetting(*m.SlowModeMs); e != nil {
+			reply(e, nil, 0)
+			return
+		}
+		next.SlowModeMs = *m.SlowModeMs
+	}
 	if err := c.saveSettings(&next); err != nil {
 		reply(storeErr(err), nil, 0)
 		return
 	}
-	if next.AdminsOnly == s.AdminsOnly {
+	if next.SlowModeMs == 0 {
+		c.slow = slowPosts{} // a slow mode set again later counts from then
+	}
+	if next.AdminsOnly == s.AdminsOnly && next.SlowModeMs == s.SlowModeMs {
 		reply(nil, &next, 0)
 		return
 	}
-	// Who may post changed: every member hears it, in order with the
-	// messages (the sends queued before it were accepted, later ones not).
-	c.settingsEvent(ctx, m.Actor, map[string]any{"op": "settings", "actor": m.Actor, "admins_only": next.AdminsOnly},
-		func(e *pb.Error, seq uint64) { reply(e, &next, seq) })
+	// Who may post, or how often, changed: every member hears it, in order
+	// with the messages (the sends queued before it were accepted under
+	// the old rule, later ones follow the new).
+	c.settingsEvent(ctx, m.Actor, map[string]any{"op": "settings", "actor": m.Actor, "admins_only": next.AdminsOnly,
+		"slow_mode_ms": next.SlowModeMs}, func(e *pb.Error, seq uint64) { reply(e, &next, seq) })
 }
 
 // saveSettings stores next as the group's settings and keeps it.

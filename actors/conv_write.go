@@ -116,7 +116,15 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 	if masked {
 		flags |= storage.FlagMasked
 	}
+	// Slow mode last: a message refused for anything else keeps the
+	// member's turn.
+	undoSlow, e := c.checkSlowMode(m, mem)
+	if e != nil {
+		reply(e)
+		return
+	}
 	if e := c.claimAttachment(media, c.lastSeq+1); e != nil { // the seq enqueue gives it
+		undoSlow()
 		reply(e)
 		return
 	}
@@ -138,6 +146,7 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 			}
 		}
 		if e != nil {
+			undoSlow()
 			reply(e)
 			return
 		}

@@ -50,6 +50,7 @@ type conversation struct {
 	ringNext int
 
 	limiters map[string]*rate.Limiter
+	slow     slowPosts // when members last posted, in slow mode (conv_slowmode.go)
 
 	pending        []*pendingWrite // assigned, not yet answered, in seq order
 	unflushed      []storage.Message

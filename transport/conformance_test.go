@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/quic-go/quic-go"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/switchboard-im/switchboard/actors"
 	"github.com/switchboard-im/switchboard/transport"
@@ -133,6 +134,16 @@ func TestErrorCodeConformance(t *testing.T) {
 	edit.GetSend().RefSeq = sent.Seq
 	res, err = call(alice, edit)
 	response("edit past the window", res, err, wirepb.Code_EDIT_EXPIRED)
+	res, err = call(alice, group("g:slow", "bob"))
+	response("create a group for slow mode", res, err, wirepb.Code_OK)
+	res, err = call(alice, &wirepb.Request{Op: &wirepb.Request_GroupSettings{GroupSettings: &wirepb.GroupSettingsRequest{Conv: "g:slow", SlowModeMs: proto.Uint32(60_000)}}})
+	response("slow mode", res, err, wirepb.Code_OK)
+	res, err = call(bob, send("g:slow", "", "one"))
+	response("a member's first message in slow mode", res, err, wirepb.Code_OK)
+	res, err = call(bob, send("g:slow", "", "two"))
+	if response("a member's second message in slow mode", res, err, wirepb.Code_SLOW_MODE).GetError().GetRetryAfterMs() == 0 {
+		t.Fatalf("SLOW_MODE without the wait: %v", res)
+	}
 	res, err = call(alice, &wirepb.Request{})
 	response("no operation", res, err, wirepb.Code_UNKNOWN_TYPE)
 	res, err = alice.request(wirepb.AppendFrame(nil, []byte{0xff, 0xff, 0xff}))

@@ -281,7 +281,8 @@ func opRequest(op uint8, conv, user string, a, b uint64, s string, flag bool) *w
 	case 37:
 		return &wirepb.Request{Op: &wirepb.Request_GroupSettings{GroupSettings: &wirepb.GroupSettingsRequest{Conv: conv,
 			PrejoinHistory: map[bool]*uint32{true: &n}[b%3 == 0], AdminsOnly: map[bool]*bool{true: &flag}[a%2 == 0],
-			PinSeq: map[bool]uint64{true: a}[b%5 == 1], UnpinSeq: map[bool]uint64{true: a}[b%5 == 2]}}}
+			PinSeq: map[bool]uint64{true: a}[b%5 == 1], UnpinSeq: map[bool]uint64{true: a}[b%5 == 2],
+			SlowModeMs: map[bool]*uint32{true: &n}[b%7 == 3]}}}
 	case 39:
 		return &wirepb.Request{Op: &wirepb.Request_MarkUnread{MarkUnread: &wirepb.MarkUnreadRequest{Conv: conv, Marked: flag}}}
 	case 41:

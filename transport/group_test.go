@@ -1,11 +1,13 @@
 package transport_test
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/switchboard-im/switchboard/actors"
 	"github.com/switchboard-im/switchboard/transport/client"
@@ -291,6 +293,64 @@ func TestAdminsOnlyOverTheWire(t *testing.T) {
 	yes := true
 	if _, _, err := teacher.ChangeGroupSettings(ctx, direct, client.GroupSettingsChange{AdminsOnly: &yes}); codeOf(err) != wirepb.Code_FORBIDDEN {
 		t.Fatalf("a group's setting in a direct conversation: %v, want FORBIDDEN", err)
+	}
+}
+
+// Slow mode over the wire: a member reads the setting and its system
+// message; the member's second message is refused SLOW_MODE with the wait
+// (SlowModeWait), and the SDK does not hold the member's other sends
+// behind it; the owner posts freely.
+func TestSlowModeOverTheWire(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	ctx := tctx(t)
+	teacher, pupil := e.dial("teacher", "phone"), e.dial("pupil", "phone")
+	conv, err := teacher.CreateGroup(ctx, "g:lecture", "lecture", []string{"pupil"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tooShort := 999 * time.Millisecond
+	if _, _, err := teacher.ChangeGroupSettings(ctx, conv, client.GroupSettingsChange{SlowMode: &tooShort}); codeOf(err) != wirepb.Code_INVALID {
+		t.Fatalf("slow mode of %v: %v, want INVALID", tooShort, err)
+	}
+	interval := 30 * time.Second
+	s, seq, err := teacher.ChangeGroupSettings(ctx, conv, client.GroupSettingsChange{SlowMode: &interval})
+	if err != nil || s.SlowMode != interval || seq == 0 {
+		t.Fatalf("slow mode: %+v, seq %d, %v", s, seq, err)
+	}
+	if s, err := pupil.GroupSettings(ctx, conv); err != nil || s.SlowMode != interval {
+		t.Fatalf("read by a member: %+v, %v", s, err)
+	}
+	eventually(t, "the pupil has the change's system message", func() bool {
+		for _, m := range pupil.Messages(conv) {
+			if m.Seq == seq && m.Kind == wirepb.MessageKind_SYSTEM && strings.Contains(string(m.Body), `"slow_mode_ms":30000`) {
+				return true
+			}
+		}
+		return false
+	})
+	if _, err := pupil.SendText(ctx, client.ToConv(conv), "a question"); err != nil {
+		t.Fatalf("the member's first message: %v", err)
+	}
+	_, err = pupil.SendText(ctx, client.ToConv(conv), "another question")
+	if wait, ok := client.SlowModeWait(err); !ok || wait <= 25*time.Second || wait > interval {
+		t.Fatalf("the member's second message: %v (wait %v), want SLOW_MODE with a wait of about %v", err, wait, interval)
+	}
+	if _, ok := client.SlowModeWait(errors.New("other")); ok {
+		t.Fatal("SlowModeWait took another error for slow mode")
+	}
+	// Not a refusal to wait out: the member's next send elsewhere goes now.
+	if _, err := pupil.SendText(ctx, client.ToUser("teacher"), "may I ask you directly?"); err != nil {
+		t.Fatalf("the member's direct message after the refusal: %v", err)
+	}
+	for _, text := range []string{"answer one", "answer two"} {
+		if _, err := teacher.SendText(ctx, client.ToConv(conv), text); err != nil {
+			t.Fatalf("the owner posts %q: %v", text, err)
+		}
+	}
+	off := time.Duration(0)
+	if _, _, err := pupil.ChangeGroupSettings(ctx, conv, client.GroupSettingsChange{SlowMode: &off}); codeOf(err) != wirepb.Code_FORBIDDEN {
+		t.Fatalf("a member turns slow mode off: %v, want FORBIDDEN", err)
 	}
 }
 

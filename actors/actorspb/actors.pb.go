@@ -49,6 +49,7 @@ const (
 	Code_EDIT_EXPIRED        Code = 18 // past the edit time limit
 	Code_SUSPENDED           Code = 19 // the operator suspended this user: no connections until lifted or expired
 	Code_REPLACED            Code = 20 // the device connected again on a newer connection, which took its pushes
+	Code_SLOW_MODE           Code = 21 // the group's slow mode: the member posts again after retry_after_ms
 )
 
 // Enum value maps for Code.
@@ -75,6 +76,7 @@ var (
 		18: "EDIT_EXPIRED",
 		19: "SUSPENDED",
 		20: "REPLACED",
+		21: "SLOW_MODE",
 	}
 	Code_value = map[string]int32{
 		"OK":                  0,
@@ -98,6 +100,7 @@ var (
 		"EDIT_EXPIRED":        18,
 		"SUSPENDED":           19,
 		"REPLACED":            20,
+		"SLOW_MODE":           21,
 	}
 )
 
@@ -466,7 +469,7 @@ type Error struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Code          Code                   `protobuf:"varint,1,opt,name=code,proto3,enum=switchboard.actors.Code" json:"code,omitempty"`
 	Message       string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
-	RetryAfterMs  uint32                 `protobuf:"varint,3,opt,name=retry_after_ms,json=retryAfterMs,proto3" json:"retry_after_ms,omitempty"` // with BUSY / STORAGE_UNAVAILABLE / RATE_LIMITED (a new direct conversation)
+	RetryAfterMs  uint32                 `protobuf:"varint,3,opt,name=retry_after_ms,json=retryAfterMs,proto3" json:"retry_after_ms,omitempty"` // with BUSY / STORAGE_UNAVAILABLE / RATE_LIMITED (a new direct conversation) / SLOW_MODE
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5838,7 +5841,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"DESK_AGENT\x10\x05\"U\n" +
 	"\vRouteSignal\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x122\n" +
-	"\x06signal\x18\x02 \x01(\v2\x1a.switchboard.actors.SignalR\x06signal*\xc8\x02\n" +
+	"\x06signal\x18\x02 \x01(\v2\x1a.switchboard.actors.SignalR\x06signal*\xd7\x02\n" +
 	"\x04Code\x12\x06\n" +
 	"\x02OK\x10\x00\x12\v\n" +
 	"\aINVALID\x10\x01\x12\x0e\n" +
@@ -5864,7 +5867,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x0fUPSTREAM_FAILED\x10\x11\x12\x10\n" +
 	"\fEDIT_EXPIRED\x10\x12\x12\r\n" +
 	"\tSUSPENDED\x10\x13\x12\f\n" +
-	"\bREPLACED\x10\x14*I\n" +
+	"\bREPLACED\x10\x14\x12\r\n" +
+	"\tSLOW_MODE\x10\x15*I\n" +
 	"\bConvKind\x12\x19\n" +
 	"\x15CONV_KIND_UNSPECIFIED\x10\x00\x12\n" +
 	"\n" +

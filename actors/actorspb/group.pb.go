@@ -39,8 +39,11 @@ type GroupSettings struct {
 	// pin_seq / unpin_seq: pin the text or card at that seq for every member
 	// to see (owners and admins; alone in a request), or unpin it. A change
 	// is a system message ({"op":"pin"|"unpin","actor","seq"}).
-	PinSeq        uint64 `protobuf:"varint,6,opt,name=pin_seq,json=pinSeq,proto3" json:"pin_seq,omitempty"`
-	UnpinSeq      uint64 `protobuf:"varint,7,opt,name=unpin_seq,json=unpinSeq,proto3" json:"unpin_seq,omitempty"`
+	PinSeq   uint64 `protobuf:"varint,6,opt,name=pin_seq,json=pinSeq,proto3" json:"pin_seq,omitempty"`
+	UnpinSeq uint64 `protobuf:"varint,7,opt,name=unpin_seq,json=unpinSeq,proto3" json:"unpin_seq,omitempty"`
+	// slow_mode_ms: a plain member posts a new message at most once per
+	// this many ms (0: off); recorded like admins_only.
+	SlowModeMs    *uint32 `protobuf:"varint,8,opt,name=slow_mode_ms,json=slowModeMs,proto3,oneof" json:"slow_mode_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -117,6 +120,13 @@ func (x *GroupSettings) GetUnpinSeq() uint64 {
 	return 0
 }
 
+func (x *GroupSettings) GetSlowModeMs() uint32 {
+	if x != nil && x.SlowModeMs != nil {
+		return *x.SlowModeMs
+	}
+	return 0
+}
+
 type GroupSettingsResponse struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	Error          *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
@@ -127,6 +137,7 @@ type GroupSettingsResponse struct {
 	Seq uint64 `protobuf:"varint,4,opt,name=seq,proto3" json:"seq,omitempty"`
 	// the pinned messages the asker sees, in the order they were pinned
 	PinnedSeqs    []uint64 `protobuf:"varint,5,rep,packed,name=pinned_seqs,json=pinnedSeqs,proto3" json:"pinned_seqs,omitempty"`
+	SlowModeMs    uint32   `protobuf:"varint,6,opt,name=slow_mode_ms,json=slowModeMs,proto3" json:"slow_mode_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -194,6 +205,13 @@ func (x *GroupSettingsResponse) GetPinnedSeqs() []uint64 {
 		return x.PinnedSeqs
 	}
 	return nil
+}
+
+func (x *GroupSettingsResponse) GetSlowModeMs() uint32 {
+	if x != nil {
+		return x.SlowModeMs
+	}
+	return 0
 }
 
 // GroupInvite creates an invite to a group (create), revokes one (revoke:
@@ -575,7 +593,7 @@ var File_actors_actorspb_group_proto protoreflect.FileDescriptor
 
 const file_actors_actorspb_group_proto_rawDesc = "" +
 	"\n" +
-	"\x1bactors/actorspb/group.proto\x12\x12switchboard.actors\x1a\x1cactors/actorspb/actors.proto\"\xed\x01\n" +
+	"\x1bactors/actorspb/group.proto\x12\x12switchboard.actors\x1a\x1cactors/actorspb/actors.proto\"\xa5\x02\n" +
 	"\rGroupSettings\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x14\n" +
 	"\x05actor\x18\x02 \x01(\tR\x05actor\x12,\n" +
@@ -583,9 +601,12 @@ const file_actors_actorspb_group_proto_rawDesc = "" +
 	"\vadmins_only\x18\x05 \x01(\bH\x01R\n" +
 	"adminsOnly\x88\x01\x01\x12\x17\n" +
 	"\apin_seq\x18\x06 \x01(\x04R\x06pinSeq\x12\x1b\n" +
-	"\tunpin_seq\x18\a \x01(\x04R\bunpinSeqB\x12\n" +
+	"\tunpin_seq\x18\a \x01(\x04R\bunpinSeq\x12%\n" +
+	"\fslow_mode_ms\x18\b \x01(\rH\x02R\n" +
+	"slowModeMs\x88\x01\x01B\x12\n" +
 	"\x10_prejoin_historyB\x0e\n" +
-	"\f_admins_onlyJ\x04\b\x03\x10\x04\"\xc5\x01\n" +
+	"\f_admins_onlyB\x0f\n" +
+	"\r_slow_mode_msJ\x04\b\x03\x10\x04\"\xe7\x01\n" +
 	"\x15GroupSettingsResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12'\n" +
 	"\x0fprejoin_history\x18\x02 \x01(\rR\x0eprejoinHistory\x12\x1f\n" +
@@ -593,7 +614,9 @@ const file_actors_actorspb_group_proto_rawDesc = "" +
 	"adminsOnly\x12\x10\n" +
 	"\x03seq\x18\x04 \x01(\x04R\x03seq\x12\x1f\n" +
 	"\vpinned_seqs\x18\x05 \x03(\x04R\n" +
-	"pinnedSeqs\"\x99\x01\n" +
+	"pinnedSeqs\x12 \n" +
+	"\fslow_mode_ms\x18\x06 \x01(\rR\n" +
+	"slowModeMs\"\x99\x01\n" +
 	"\vGroupInvite\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x14\n" +
 	"\x05actor\x18\x02 \x01(\tR\x05actor\x12\x16\n" +

@@ -86,16 +86,18 @@ type SettingsRequest struct {
 	PrejoinHistory *uint32 `json:"prejoin_history,omitempty"` // seqs before its join a new member sees
 	PinSeq         uint64  `json:"pin_seq,omitempty"`         // pin this message (alone in a request)
 	UnpinSeq       uint64  `json:"unpin_seq,omitempty"`       // unpin this message (alone in a request)
+	SlowModeMs     *uint32 `json:"slow_mode_ms,omitempty"`    // a plain member posts at most once per this many ms (0: off)
 }
 
 // Settings answers it: the group's settings after the change, and the seq
-// of the system message recording a change of admins_only, a pin or an
-// unpin (0: none).
+// of the system message recording a change of admins_only or slow mode, a
+// pin or an unpin (0: none).
 type Settings struct {
 	Conv           string   `json:"conv"`
 	AdminsOnly     bool     `json:"admins_only"`
 	PrejoinHistory uint32   `json:"prejoin_history"`
 	PinnedSeqs     []uint64 `json:"pinned_seqs"`
+	SlowModeMs     uint32   `json:"slow_mode_ms"`
 	Seq            uint64   `json:"seq,omitempty"`
 }
 
@@ -108,7 +110,7 @@ func (s *Server) groupSettings(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	conv := r.PathValue("conv")
 	res, err := s.node.GroupSettings(ctx, &pb.GroupSettings{Conv: conv, Actor: req.Actor, AdminsOnly: req.AdminsOnly, PrejoinHistory: req.PrejoinHistory,
-		PinSeq: req.PinSeq, UnpinSeq: req.UnpinSeq})
+		PinSeq: req.PinSeq, UnpinSeq: req.UnpinSeq, SlowModeMs: req.SlowModeMs})
 	if err != nil {
 		sendRefused(w, err)
 		return
@@ -117,7 +119,7 @@ func (s *Server) groupSettings(w http.ResponseWriter, r *http.Request) {
 	if pinned == nil {
 		pinned = []uint64{} // [] rather than null in the JSON
 	}
-	writeJSON(w, http.StatusOK, Settings{Conv: conv, AdminsOnly: res.AdminsOnly, PrejoinHistory: res.PrejoinHistory, PinnedSeqs: pinned, Seq: res.Seq})
+	writeJSON(w, http.StatusOK, Settings{Conv: conv, AdminsOnly: res.AdminsOnly, PrejoinHistory: res.PrejoinHistory, PinnedSeqs: pinned, SlowModeMs: res.SlowModeMs, Seq: res.Seq})
 }
 
 // InvitesRequest is the body of POST /api/v1/conversations/{conv}/invites:
@@ -298,7 +300,7 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 func sendRefused(w http.ResponseWriter, err error) {
 	code := actors.CodeOf(err)
 	status := map[pb.Code]int{
-		pb.Code_RATE_LIMITED: http.StatusTooManyRequests, pb.Code_BUSY: http.StatusServiceUnavailable,
+		pb.Code_RATE_LIMITED: http.StatusTooManyRequests, pb.Code_SLOW_MODE: http.StatusTooManyRequests, pb.Code_BUSY: http.StatusServiceUnavailable,
 		pb.Code_STORAGE_UNAVAILABLE: http.StatusServiceUnavailable, pb.Code_RETRY: http.StatusServiceUnavailable,
 		pb.Code_MUTED: http.StatusForbidden, pb.Code_REJECTED_POLICY: http.StatusUnprocessableEntity,
 	}[code]

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"testing"
 	"time"
 
@@ -166,6 +167,20 @@ func TestServerMembership(t *testing.T) {
 	}
 	call(http.MethodPost, settings, fmt.Sprintf(`{"actor":"s1","unpin_seq":%d}`, posted.Seq), http.StatusForbidden, nil)
 	call(http.MethodPost, settings, fmt.Sprintf(`{"actor":"teacher","pin_seq":%d,"admins_only":false}`, posted.Seq), http.StatusBadRequest, nil)
+
+	// The class opens again, slowly: a student posts once a minute; the
+	// second post is 429 with the wait in Retry-After.
+	set = admin.Settings{}
+	call(http.MethodPost, settings, `{"actor":"teacher","admins_only":false,"slow_mode_ms":60000}`, http.StatusOK, &set)
+	if set.AdminsOnly || set.SlowModeMs != 60000 || set.Seq == 0 {
+		t.Fatalf("slow mode: %+v", set)
+	}
+	call(http.MethodPost, settings, `{"actor":"teacher","slow_mode_ms":500}`, http.StatusBadRequest, nil)
+	call(http.MethodPost, "/api/v1/messages", `{"sender":"s1","conv":"g:class-7b","client_msg_id":"q2","text":"may I?"}`, http.StatusCreated, nil)
+	h := api(http.MethodPost, "/api/v1/messages", "s3cret", `{"sender":"s1","conv":"g:class-7b","client_msg_id":"q3","text":"and?"}`, http.StatusTooManyRequests, nil)
+	if after, _ := strconv.Atoi(h.Get("Retry-After")); after < 55 || after > 60 {
+		t.Fatalf("Retry-After %q, want about 60 s", h.Get("Retry-After"))
+	}
 
 	// The school's server makes a class code for the parents' evening; a
 	// student may not; the code is listed without itself, then revoked.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -160,6 +161,7 @@ func newGroupSettingsCmd() *cobra.Command {
 	var adminsOnly bool
 	var prejoin uint32
 	var pin, unpin uint64
+	var slowMode time.Duration
 	cmd := &cobra.Command{
 		Use:   "settings",
 		Short: "Show a group's settings, or change them (owners and admins)",
@@ -167,11 +169,14 @@ func newGroupSettingsCmd() *cobra.Command {
 change it: --admins-only lets only owners and admins post new messages (a
 class, an announcement channel; members still read, react and edit their
 own), --admins-only=false opens the group again; --prejoin-history N lets a
-member added later see the last N messages before its join; --pin SEQ pins
+member added later see the last N messages before its join; --slow-mode 30s
+lets a plain member post a new message at most once every 30 s (owners and
+admins are exempt; 0 turns it off); --pin SEQ pins
 a message for every member to see (--unpin SEQ takes it off), alone; pins
 also work in a direct conversation (either member) and a service one (its
 agent).`,
 		Example: `  switchboard group settings --data-dir D --user teacher --conv g:class --admins-only
+  switchboard group settings --data-dir D --user teacher --conv g:class --slow-mode 30s
   switchboard group settings --data-dir D --user teacher --conv g:class --pin 12
   switchboard group settings --data-dir D --user bob --conv d:alice:bob --pin 3
   switchboard group settings --data-dir D --user pupil --conv g:class --json`,
@@ -187,6 +192,9 @@ agent).`,
 			if cmd.Flags().Changed("prejoin-history") {
 				ch.PrejoinHistory = &prejoin
 			}
+			if cmd.Flags().Changed("slow-mode") {
+				ch.SlowMode = &slowMode
+			}
 			ch.PinSeq, ch.UnpinSeq = pin, unpin
 			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
 				s, seq, err := c.ChangeGroupSettings(ctx, conv, ch)
@@ -199,11 +207,14 @@ agent).`,
 						pinned = []uint64{}
 					}
 					return printJSON(cmd.OutOrStdout(), map[string]any{"conv": conv, "admins_only": s.AdminsOnly, "prejoin_history": s.PrejoinHistory,
-						"pinned_seqs": pinned, "seq": seq})
+						"pinned_seqs": pinned, "slow_mode_ms": s.SlowMode.Milliseconds(), "seq": seq})
 				}
 				who := "every member posts"
 				if s.AdminsOnly {
 					who = "only owners and admins post"
+				}
+				if s.SlowMode > 0 {
+					who += fmt.Sprintf(", a plain member once every %v", s.SlowMode)
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s: %s; a new member sees %d messages before its join; pinned: %v\n", conv, who, s.PrejoinHistory, s.PinnedSeqs)
 				return nil
@@ -214,6 +225,7 @@ agent).`,
 	cmd.Flags().StringVar(&conv, "conv", "", "group id")
 	cmd.Flags().BoolVar(&adminsOnly, "admins-only", false, "only owners and admins post new messages (=false: every member)")
 	cmd.Flags().Uint32Var(&prejoin, "prejoin-history", 0, "messages before its join a member added later sees")
+	cmd.Flags().DurationVar(&slowMode, "slow-mode", 0, "a plain member posts a new message at most once per this interval (0: off)")
 	cmd.Flags().Uint64Var(&pin, "pin", 0, "pin the message at this seq for every member")
 	cmd.Flags().Uint64Var(&unpin, "unpin", 0, "unpin the message at this seq")
 	return cmd

@@ -56,6 +56,25 @@ func TestGroupSettingsCommand(t *testing.T) {
 		t.Fatalf("unpin %d: %+v", last, p)
 	}
 
+	// Slow mode: a member's second message within the minute is refused,
+	// and the refusal says when to post again.
+	var slow struct {
+		SlowModeMs int64 `json:"slow_mode_ms"`
+		Seq        uint64
+	}
+	mustJSON(t, n.run("group", "settings", "--data-dir", d, "--user", "teacher", "--conv", "g:class", "--slow-mode", "1m", "--json"), &slow)
+	if slow.SlowModeMs != 60000 || slow.Seq == 0 {
+		t.Fatalf("slow mode: %+v", slow)
+	}
+	if read := n.run("group", "settings", "--data-dir", d, "--user", "pupil", "--conv", "g:class"); !strings.Contains(string(read), "once every 1m0s") {
+		t.Fatalf("settings read by a member: %s", read)
+	}
+	n.run("send", "--data-dir", d, "--user", "pupil", "--conv", "g:class", "--text", "one question")
+	out, err = exec.Command(n.bin, "send", "--data-dir", d, "--user", "pupil", "--conv", "g:class", "--text", "and another").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "SLOW_MODE") || !strings.Contains(string(out), "post again in") {
+		t.Fatalf("a member's second message: %v\n%s\nwant a slow-mode refusal that says when to post again", err, out)
+	}
+
 	// A class code: created, used, listed, revoked.
 	var inv struct {
 		Code string `json:"code"`

@@ -3,6 +3,8 @@ package client
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -448,6 +450,10 @@ type GroupSettings struct {
 	// PinnedSeqs: the messages pinned for every member to see, in the
 	// order they were pinned (History reads them).
 	PinnedSeqs []uint64
+	// SlowMode: a plain member posts a new message at most once per this
+	// interval (0: off); a send sooner fails with SLOW_MODE, and
+	// SlowModeWait says how long until the member may post again.
+	SlowMode time.Duration
 }
 
 // GroupSettingsChange names the settings to change; nil ones stay. A pin
@@ -459,6 +465,9 @@ type GroupSettingsChange struct {
 	AdminsOnly     *bool
 	PinSeq         uint64
 	UnpinSeq       uint64
+	// SlowMode: 0 turns it off; else 1 s to the server's --max-slow-mode,
+	// in whole milliseconds (rounded up).
+	SlowMode *time.Duration
 }
 
 // GroupSettings reads conv's settings (any member).
@@ -471,13 +480,33 @@ func (c *Client) GroupSettings(ctx context.Context, conv string) (GroupSettings,
 // and returns them all, with the seq of the system message recording a
 // change of AdminsOnly, a pin or an unpin (0: none).
 func (c *Client) ChangeGroupSettings(ctx context.Context, conv string, ch GroupSettingsChange) (GroupSettings, uint64, error) {
+	var slow *uint32
+	if ch.SlowMode != nil {
+		if *ch.SlowMode < 0 || *ch.SlowMode > math.MaxUint32*time.Millisecond {
+			return GroupSettings{}, 0, fmt.Errorf("slow mode %v: out of range", *ch.SlowMode)
+		}
+		ms := uint32((*ch.SlowMode + time.Millisecond - 1) / time.Millisecond)
+		slow = &ms
+	}
 	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_GroupSettings{GroupSettings: &wirepb.GroupSettingsRequest{
-		Conv: conv, PrejoinHistory: ch.PrejoinHistory, AdminsOnly: ch.AdminsOnly, PinSeq: ch.PinSeq, UnpinSeq: ch.UnpinSeq}}})
+		Conv: conv, PrejoinHistory: ch.PrejoinHistory, AdminsOnly: ch.AdminsOnly, PinSeq: ch.PinSeq, UnpinSeq: ch.UnpinSeq, SlowModeMs: slow}}})
 	if err != nil {
 		return GroupSettings{}, 0, err
 	}
 	r := res.GetGroupSettings()
-	return GroupSettings{PrejoinHistory: r.GetPrejoinHistory(), AdminsOnly: r.GetAdminsOnly(), PinnedSeqs: r.GetPinnedSeqs()}, r.GetSeq(), nil
+	return GroupSettings{PrejoinHistory: r.GetPrejoinHistory(), AdminsOnly: r.GetAdminsOnly(), PinnedSeqs: r.GetPinnedSeqs(),
+		SlowMode: time.Duration(r.GetSlowModeMs()) * time.Millisecond}, r.GetSeq(), nil
+}
+
+// SlowModeWait reports whether err is a send refused by a group's slow
+// mode, and how long until the member may post there again (a countdown
+// to show). The client does not resend such a message by itself.
+func SlowModeWait(err error) (time.Duration, bool) {
+	var we *wirepb.Error
+	if !errors.As(err, &we) || we.Code != wirepb.Code_SLOW_MODE {
+		return 0, false
+	}
+	return time.Duration(we.RetryAfterMs) * time.Millisecond, true
 }
 
 // SetArchived moves conv into this user's archived list (ListArchived)

@@ -53,6 +53,7 @@ const (
 	Code_EDIT_EXPIRED        Code = 18 // past the edit time limit
 	Code_SUSPENDED           Code = 19 // the operator suspended this user: do not reconnect until told otherwise
 	Code_REPLACED            Code = 20 // this device connected again on a newer connection: do not reconnect by yourself (two apps sharing a device id would take it from each other)
+	Code_SLOW_MODE           Code = 21 // the group's slow mode: this member may post again after retry_after_ms; not retried by the SDKs
 	// 32–63: transport.
 	Code_UNAUTHENTICATED Code = 32 // missing, malformed, forged or wrong-key token
 	Code_TOKEN_EXPIRED   Code = 33 // token past its exp
@@ -90,6 +91,7 @@ var (
 		18: "EDIT_EXPIRED",
 		19: "SUSPENDED",
 		20: "REPLACED",
+		21: "SLOW_MODE",
 		32: "UNAUTHENTICATED",
 		33: "TOKEN_EXPIRED",
 		34: "BAD_FRAME",
@@ -123,6 +125,7 @@ var (
 		"EDIT_EXPIRED":        18,
 		"SUSPENDED":           19,
 		"REPLACED":            20,
+		"SLOW_MODE":           21,
 		"UNAUTHENTICATED":     32,
 		"TOKEN_EXPIRED":       33,
 		"BAD_FRAME":           34,
@@ -513,7 +516,8 @@ type Error struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Code    Code                   `protobuf:"varint,1,opt,name=code,proto3,enum=switchboard.wire.v1.Code" json:"code,omitempty"`
 	Message string                 `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
-	// With BUSY and STORAGE_UNAVAILABLE: how long to wait before retrying.
+	// With BUSY and STORAGE_UNAVAILABLE: how long to wait before retrying;
+	// with SLOW_MODE: until the member may post again.
 	RetryAfterMs  uint32 `protobuf:"varint,3,opt,name=retry_after_ms,json=retryAfterMs,proto3" json:"retry_after_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -4409,8 +4413,15 @@ type GroupSettingsRequest struct {
 	// At most serve --max-pinned-messages (10) at once, else INVALID; a
 	// message that is no durable text or card the caller sees: NOT_FOUND or
 	// INVALID. A recalled message leaves the pins by itself.
-	PinSeq        uint64 `protobuf:"varint,4,opt,name=pin_seq,json=pinSeq,proto3" json:"pin_seq,omitempty"`
-	UnpinSeq      uint64 `protobuf:"varint,5,opt,name=unpin_seq,json=unpinSeq,proto3" json:"unpin_seq,omitempty"`
+	PinSeq   uint64 `protobuf:"varint,4,opt,name=pin_seq,json=pinSeq,proto3" json:"pin_seq,omitempty"`
+	UnpinSeq uint64 `protobuf:"varint,5,opt,name=unpin_seq,json=unpinSeq,proto3" json:"unpin_seq,omitempty"`
+	// slow mode: a plain member posts a new message at most once per
+	// slow_mode_ms (owners and admins are exempt; reactions and edits do not
+	// count); a send sooner is SLOW_MODE with retry_after_ms. 0 turns it off;
+	// else at least 1000 and at most serve --max-slow-mode (1 h), else
+	// INVALID. A change is a system message {"op":"settings","actor",
+	// "admins_only","slow_mode_ms"}.
+	SlowModeMs    *uint32 `protobuf:"varint,6,opt,name=slow_mode_ms,json=slowModeMs,proto3,oneof" json:"slow_mode_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4476,6 +4487,13 @@ func (x *GroupSettingsRequest) GetPinSeq() uint64 {
 func (x *GroupSettingsRequest) GetUnpinSeq() uint64 {
 	if x != nil {
 		return x.UnpinSeq
+	}
+	return 0
+}
+
+func (x *GroupSettingsRequest) GetSlowModeMs() uint32 {
+	if x != nil && x.SlowModeMs != nil {
+		return *x.SlowModeMs
 	}
 	return 0
 }
@@ -4837,6 +4855,7 @@ type GroupSettingsResult struct {
 	// the pinned messages the caller sees (none from before its join), in
 	// the order they were pinned
 	PinnedSeqs    []uint64 `protobuf:"varint,4,rep,packed,name=pinned_seqs,json=pinnedSeqs,proto3" json:"pinned_seqs,omitempty"`
+	SlowModeMs    uint32   `protobuf:"varint,5,opt,name=slow_mode_ms,json=slowModeMs,proto3" json:"slow_mode_ms,omitempty"` // 0: off
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4897,6 +4916,13 @@ func (x *GroupSettingsResult) GetPinnedSeqs() []uint64 {
 		return x.PinnedSeqs
 	}
 	return nil
+}
+
+func (x *GroupSettingsResult) GetSlowModeMs() uint32 {
+	if x != nil {
+		return x.SlowModeMs
+	}
+	return 0
 }
 
 type MembersRequest struct {
@@ -9605,16 +9631,19 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\n" +
 	"\x06UNMUTE\x10\x05\"$\n" +
 	"\x10MembershipResult\x12\x10\n" +
-	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\xd8\x01\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\x90\x02\n" +
 	"\x14GroupSettingsRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12,\n" +
 	"\x0fprejoin_history\x18\x02 \x01(\rH\x00R\x0eprejoinHistory\x88\x01\x01\x12$\n" +
 	"\vadmins_only\x18\x03 \x01(\bH\x01R\n" +
 	"adminsOnly\x88\x01\x01\x12\x17\n" +
 	"\apin_seq\x18\x04 \x01(\x04R\x06pinSeq\x12\x1b\n" +
-	"\tunpin_seq\x18\x05 \x01(\x04R\bunpinSeqB\x12\n" +
+	"\tunpin_seq\x18\x05 \x01(\x04R\bunpinSeq\x12%\n" +
+	"\fslow_mode_ms\x18\x06 \x01(\rH\x02R\n" +
+	"slowModeMs\x88\x01\x01B\x12\n" +
 	"\x10_prejoin_historyB\x0e\n" +
-	"\f_admins_only\"\x8a\x01\n" +
+	"\f_admins_onlyB\x0f\n" +
+	"\r_slow_mode_ms\"\x8a\x01\n" +
 	"\x12GroupInviteRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
 	"\x06create\x18\x02 \x01(\bR\x06create\x12\x15\n" +
@@ -9640,14 +9669,16 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x18\n" +
 	"\aalready\x18\x03 \x01(\bR\aalready\x12\x19\n" +
-	"\blast_seq\x18\x04 \x01(\x04R\alastSeq\"\x92\x01\n" +
+	"\blast_seq\x18\x04 \x01(\x04R\alastSeq\"\xb4\x01\n" +
 	"\x13GroupSettingsResult\x12'\n" +
 	"\x0fprejoin_history\x18\x01 \x01(\rR\x0eprejoinHistory\x12\x1f\n" +
 	"\vadmins_only\x18\x02 \x01(\bR\n" +
 	"adminsOnly\x12\x10\n" +
 	"\x03seq\x18\x03 \x01(\x04R\x03seq\x12\x1f\n" +
 	"\vpinned_seqs\x18\x04 \x03(\x04R\n" +
-	"pinnedSeqs\"P\n" +
+	"pinnedSeqs\x12 \n" +
+	"\fslow_mode_ms\x18\x05 \x01(\rR\n" +
+	"slowModeMs\"P\n" +
 	"\x0eMembersRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x14\n" +
 	"\x05after\x18\x02 \x01(\tR\x05after\x12\x14\n" +
@@ -9961,7 +9992,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06window\x18\x02 \x01(\tR\x06window\x125\n" +
 	"\x04rows\x18\x03 \x03(\v2!.switchboard.wire.v1.MyMetricsRowR\x04rows\x12\x10\n" +
-	"\x03key\x18\x04 \x01(\tR\x03key*\xf5\x03\n" +
+	"\x03key\x18\x04 \x01(\tR\x03key*\x84\x04\n" +
 	"\x04Code\x12\x06\n" +
 	"\x02OK\x10\x00\x12\v\n" +
 	"\aINVALID\x10\x01\x12\x0e\n" +
@@ -9987,7 +10018,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x0fUPSTREAM_FAILED\x10\x11\x12\x10\n" +
 	"\fEDIT_EXPIRED\x10\x12\x12\r\n" +
 	"\tSUSPENDED\x10\x13\x12\f\n" +
-	"\bREPLACED\x10\x14\x12\x13\n" +
+	"\bREPLACED\x10\x14\x12\r\n" +
+	"\tSLOW_MODE\x10\x15\x12\x13\n" +
 	"\x0fUNAUTHENTICATED\x10 \x12\x11\n" +
 	"\rTOKEN_EXPIRED\x10!\x12\r\n" +
 	"\tBAD_FRAME\x10\"\x12\x13\n" +

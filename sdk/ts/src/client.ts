@@ -367,34 +367,49 @@ export class Client {
     return Number(r.result.value.totalUnread);
   }
 
-  /** groupSettings reads a conversation's settings (any member); pinnedSeqs: its pinned messages, in the order they were pinned. */
-  async groupSettings(conv: string): Promise<{ prejoinHistory: number; adminsOnly: boolean; pinnedSeqs: number[] }> {
-    const { prejoinHistory, adminsOnly, pinnedSeqs } = await this.changeGroupSettings(conv, {});
-    return { prejoinHistory, adminsOnly, pinnedSeqs };
+  /**
+   * groupSettings reads a conversation's settings (any member); pinnedSeqs:
+   * its pinned messages, in the order they were pinned; slowModeMs: a plain
+   * member's interval between new messages (0: off).
+   */
+  async groupSettings(conv: string): Promise<{ prejoinHistory: number; adminsOnly: boolean; pinnedSeqs: number[]; slowModeMs: number }> {
+    const { prejoinHistory, adminsOnly, pinnedSeqs, slowModeMs } = await this.changeGroupSettings(conv, {});
+    return { prejoinHistory, adminsOnly, pinnedSeqs, slowModeMs };
   }
 
   /**
    * changeGroupSettings changes the settings named (owners and admins):
    * adminsOnly lets only owners and admins post new messages (members
    * still react and edit their own; a member's send then fails
-   * FORBIDDEN); prejoinHistory is how many messages before its join a
-   * member added later sees; pin / unpin (alone) pins the text or card at
-   * that seq for every member to see, or takes it off (also in a direct
-   * conversation, by either member, and a service one, by its agent;
-   * the other settings are a group's). seq: the system
-   * message recording a change of adminsOnly, a pin or an unpin (0: none).
+   * FORBIDDEN); slowModeMs lets a plain member post a new message at most
+   * once per that many ms (0: off; else 1000 to the server's
+   * --max-slow-mode; a send sooner fails SLOW_MODE, not resent, with the
+   * wait in retryAfterMs: slowModeWait); prejoinHistory is how many
+   * messages before its join a member added later sees; pin / unpin
+   * (alone) pins the text or card at that seq for every member to see, or
+   * takes it off (also in a direct conversation, by either member, and a
+   * service one, by its agent; the other settings are a group's). seq:
+   * the system message recording a change of adminsOnly or slowModeMs, a
+   * pin or an unpin (0: none).
    */
   async changeGroupSettings(
     conv: string,
-    change: { prejoinHistory?: number; adminsOnly?: boolean; pin?: number; unpin?: number },
-  ): Promise<{ prejoinHistory: number; adminsOnly: boolean; pinnedSeqs: number[]; seq: number }> {
+    change: { prejoinHistory?: number; adminsOnly?: boolean; slowModeMs?: number; pin?: number; unpin?: number },
+  ): Promise<{ prejoinHistory: number; adminsOnly: boolean; pinnedSeqs: number[]; slowModeMs: number; seq: number }> {
     const r = await this.request({
       case: "groupSettings",
-      value: { conv, prejoinHistory: change.prejoinHistory, adminsOnly: change.adminsOnly, pinSeq: BigInt(change.pin ?? 0), unpinSeq: BigInt(change.unpin ?? 0) },
+      value: {
+        conv,
+        prejoinHistory: change.prejoinHistory,
+        adminsOnly: change.adminsOnly,
+        slowModeMs: change.slowModeMs,
+        pinSeq: BigInt(change.pin ?? 0),
+        unpinSeq: BigInt(change.unpin ?? 0),
+      },
     });
     if (r.result.case !== "groupSettings") throw new Error("groupSettings: unexpected answer");
     const s = r.result.value;
-    return { prejoinHistory: s.prejoinHistory, adminsOnly: s.adminsOnly, pinnedSeqs: s.pinnedSeqs.map(Number), seq: Number(s.seq) };
+    return { prejoinHistory: s.prejoinHistory, adminsOnly: s.adminsOnly, pinnedSeqs: s.pinnedSeqs.map(Number), slowModeMs: s.slowModeMs, seq: Number(s.seq) };
   }
 
   /**
@@ -797,6 +812,10 @@ export class Client {
   private failed(m: ChatMessage, e: Error): void {
     m.state = "failed";
     m.error = e.message;
+    if (e instanceof ProtocolError) {
+      m.errorCode = e.code;
+      if (e.retryAfterMs > 0) m.retryAfterMs = e.retryAfterMs;
+    }
     if (this.opts.outbox) forgetMessage(this.opts.outbox, this.user, m.clientMsgId);
     this.emit("conversation", this.conversation(m.conv));
   }

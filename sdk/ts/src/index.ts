@@ -5,6 +5,7 @@ export { Desk, ServiceDesk, type DeskAgentView, type DeskNoteView, type DeskQueu
 export type { MyMetricsRow, MyMetricsView } from "./mymetrics.js";
 export { FrameReader, FrameError, encodeFrame, DEFAULT_MAX_FRAME, MAX_MAX_FRAME } from "./frames.js";
 export { backoffDelay } from "./backoff.js";
+export { slowModeWait } from "./pipeline.js";
 export { OUTBOX_PREFIX, type OutboxStorage, type SavedMessage } from "./outbox.js";
 export type { TransportKind } from "./links.js";
 export { Code } from "./gen/wire_pb.js";

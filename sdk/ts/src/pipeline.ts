@@ -23,11 +23,20 @@ export class ProtocolError extends Error {
   constructor(
     readonly code: Code,
     message: string,
-    /** With BUSY, STORAGE_UNAVAILABLE and RATE_LIMITED: how long the server asked to wait (ms). */
+    /** With BUSY, STORAGE_UNAVAILABLE and RATE_LIMITED: how long the server asked to wait (ms); with SLOW_MODE: until the member may post again. */
     readonly retryAfterMs = 0,
   ) {
     super(`${Code[code] ?? code}: ${message}`);
   }
+}
+
+/**
+ * slowModeWait: the ms until the member may post again when err is a send
+ * refused by a group's slow mode (show a countdown; the client does not
+ * resend it), else undefined.
+ */
+export function slowModeWait(err: unknown): number | undefined {
+  return err instanceof ProtocolError && err.code === Code.SLOW_MODE ? err.retryAfterMs : undefined;
 }
 
 // Codes after which the same request (same client_msg_id) is retried.

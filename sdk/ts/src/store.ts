@@ -89,6 +89,10 @@ export interface ChatMessage {
   /** Own messages only. */
   state?: MessageState;
   error?: string;
+  /** A failed send: the server's code (Code.SLOW_MODE: a group's slow mode refused it). */
+  errorCode?: number;
+  /** A failed send refused SLOW_MODE: how long (ms, from the refusal) until the member may post there again. */
+  retryAfterMs?: number;
 }
 
 export class Conversation {

@@ -364,13 +364,13 @@ test("a class code: the owner creates it, a pupil joins with it and gets the nex
   });
 });
 
-test("a group where only owners and admins post: the member reads it, its send fails, the owner opens it again", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+test("a group where only owners and admins post: the member reads it, its send fails, the owner opens it again; then slow mode", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
   await withClients(["alice", "bob"], async (alice, bob) => {
     const conv = "g:ts-class";
     const set = await alice.changeGroupSettings(conv, { adminsOnly: true });
     assert.equal(set.adminsOnly, true);
     assert.ok(set.seq > 0, "the change is a system message");
-    assert.deepEqual(await bob.groupSettings(conv), { prejoinHistory: 0, adminsOnly: true, pinnedSeqs: [] });
+    assert.deepEqual(await bob.groupSettings(conv), { prejoinHistory: 0, adminsOnly: true, pinnedSeqs: [], slowModeMs: 0 });
     const refused = bob.send(conv, "may I?");
     await until("the member's send is refused", () => refused.state === "failed");
     assert.match(refused.error ?? "", /only owners and admins/);
@@ -400,6 +400,23 @@ test("a group where only owners and admins post: the member reads it, its send f
     await until("bob's copy masked", () => stored.at(-1) === "call me: ***");
     assert.ok(!stored.includes(typed), "bob's stored copy showed what he typed");
     await until("alice reads it masked", () => alice.conversation(conv).messages.some((x) => x.body === "call me: ***"));
+    // Slow mode: one new message a minute for a plain member; the second
+    // fails at once with the wait, and is not resent; the owner posts freely.
+    assert.equal((await alice.changeGroupSettings(conv, { slowModeMs: 60000 })).slowModeMs, 60000);
+    assert.equal((await bob.groupSettings(conv)).slowModeMs, 60000);
+    bob.send(conv, "one question");
+    await until("the member's first message arrives", () => alice.conversation(conv).messages.some((x) => x.body === "one question"));
+    const second = bob.send(conv, "and another");
+    await until("the member's second message is refused", () => second.state === "failed");
+    assert.equal(second.errorCode, Code.SLOW_MODE);
+    assert.ok(second.retryAfterMs! > 50000 && second.retryAfterMs! <= 60000, `retryAfterMs ${second.retryAfterMs}`);
+    await assert.rejects(bob.changeGroupSettings(conv, { slowModeMs: 0 }), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
+    alice.send(conv, "answer one");
+    alice.send(conv, "answer two");
+    await until("the owner's two messages arrive", () => bob.conversation(conv).messages.some((x) => x.body === "answer two"));
+    await alice.changeGroupSettings(conv, { slowModeMs: 0 });
+    bob.send(conv, "and another, now");
+    await until("the member posts again once slow mode is off", () => alice.conversation(conv).messages.some((x) => x.body === "and another, now"));
   });
 });
 
