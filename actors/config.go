@@ -169,6 +169,12 @@ type Config struct {
 	ContactDetailsIn   []string
 	ContactMinDigits   int
 	ContactNumberWords []string
+	// ContactLinks: web links count as contact details too (with a
+	// scheme, from "www." or a bare domain of a common top-level domain:
+	// wa.me/…), except those to ContactLinksAllow's domains (the
+	// marketplace's own; a domain allows its subdomains).
+	ContactLinks      bool
+	ContactLinksAllow []string
 	// MaxCardActions bounds a card's action buttons (default 4),
 	// MaxCardFields its fields (default 16).
 	MaxCardActions int
@@ -546,6 +552,12 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.ContactMinDigits < 6 || c.ContactMinDigits > 20 {
 		return c, fmt.Errorf("contact min digits %d: want 6 to 20", c.ContactMinDigits)
+	}
+	switch {
+	case c.ContactLinks && c.ContactDetails == PolicyOff:
+		return c, fmt.Errorf("contact links: set contact details to mask, flag or block, which links then count as")
+	case len(c.ContactLinksAllow) > 0 && !c.ContactLinks:
+		return c, fmt.Errorf("contact links allow %v: links are not read (contact links off)", c.ContactLinksAllow)
 	}
 	return c, nil
 }

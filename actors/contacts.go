@@ -78,6 +78,9 @@ type contactPolicy struct {
 	// shortestWord and longestWord are the lengths of words' keys, in
 	// bytes, from the shortest to the longest.
 	shortestWord, longestWord int
+	// links finds the links that count as contact details; nil: links
+	// are not read (contacts_links.go).
+	links *linkPolicy
 }
 
 // englishNumberWords are Config.ContactNumberWords' default.
@@ -133,6 +136,11 @@ func newContactPolicy(cfg Config) (*contactPolicy, error) {
 	for w := range p.words {
 		p.shortestWord, p.longestWord = min(p.shortestWord, len(w)), max(p.longestWord, len(w))
 	}
+	if cfg.ContactLinks {
+		if p.links, err = newLinkPolicy(cfg.ContactLinksAllow); err != nil {
+			return nil, err
+		}
+	}
 	p.phone, err = regexp.Compile(fmt.Sprintf(`\+?\(?\d(?:[ ().\-/]{0,2}\d){%d,}`, cfg.ContactMinDigits-1))
 	return p, err
 }
@@ -164,6 +172,9 @@ func (p *contactPolicy) find(body []byte) [][]int {
 	}
 	if p.words != nil {
 		spans = p.spelled(body, spans)
+	}
+	if p.links != nil {
+		spans = p.links.find(body, spans)
 	}
 	if len(spans) < 2 {
 		return spans

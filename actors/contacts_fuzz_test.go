@@ -20,12 +20,15 @@ func FuzzContactDetails(f *testing.F) {
 		"ruf an: null eins FÜNF zwei drei vier sechs fünf",
 		"viewing on 2026-12-03 or 04.12.2026 at 10:00",
 		"\xff\xfe at \xc3 dot com 1 2 3 4 5 6 7 8",
+		"pay at https://paypal.me/ann. or wa.me/4915112345678), not https://shop.example/x",
+		"http://user@evil.com:80/shop.example www.a.b.c.de/?#) it.It 3.50",
 	} {
 		f.Add([]byte(s), 8)
 	}
 	f.Fuzz(func(t *testing.T, body []byte, minDigits int) {
 		minDigits = 6 + int(uint(minDigits)%15) // 6 to 20, as Config allows
-		p, err := newContactPolicy(Config{ContactDetails: PolicyMask, ContactMinDigits: minDigits, ContactNumberWords: []string{"o=0", "oh=0", "one=1", "two=2", "fünf=5"}})
+		p, err := newContactPolicy(Config{ContactDetails: PolicyMask, ContactMinDigits: minDigits, ContactNumberWords: []string{"o=0", "oh=0", "one=1", "two=2", "fünf=5"},
+			ContactLinks: true, ContactLinksAllow: []string{"shop.example"}})
 		if err != nil {
 			t.Fatal(err)
 		}

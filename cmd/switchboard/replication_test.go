@@ -143,17 +143,19 @@ func TestClientCommandsLogWarningsUnlessVerbose(t *testing.T) {
 // The contact-details flags reach the grains' configuration (which
 // refuses bad values: actors.TestContactDetailsBlockAndFlag).
 func TestContactDetailsFlags(t *testing.T) {
-	cfg, err := applyTuningFlags(t, "--contact-details", "mask", "--contact-details-in", "direct,group", "--contact-min-digits", "9", "--contact-number-words", "null=0,eins=1")
+	cfg, err := applyTuningFlags(t, "--contact-details", "mask", "--contact-details-in", "direct,group", "--contact-min-digits", "9", "--contact-number-words", "null=0,eins=1",
+		"--contact-links", "--contact-links-allow", "shop.example,help.shop.example")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a := cfg.Actors; a.ContactDetails != actors.PolicyMask || strings.Join(a.ContactDetailsIn, ",") != "direct,group" || a.ContactMinDigits != 9 || strings.Join(a.ContactNumberWords, ",") != "null=0,eins=1" {
-		t.Fatalf("config %q %q %d %q", a.ContactDetails, a.ContactDetailsIn, a.ContactMinDigits, a.ContactNumberWords)
+	if a := cfg.Actors; a.ContactDetails != actors.PolicyMask || strings.Join(a.ContactDetailsIn, ",") != "direct,group" || a.ContactMinDigits != 9 || strings.Join(a.ContactNumberWords, ",") != "null=0,eins=1" ||
+		!a.ContactLinks || strings.Join(a.ContactLinksAllow, ",") != "shop.example,help.shop.example" {
+		t.Fatalf("config %q %q %d %q %v %q", a.ContactDetails, a.ContactDetailsIn, a.ContactMinDigits, a.ContactNumberWords, a.ContactLinks, a.ContactLinksAllow)
 	}
 	var def tuning
 	def.register(pflag.NewFlagSet("serve", pflag.ContinueOnError))
-	if def.actors.ContactDetails != actors.PolicyOff {
-		t.Fatalf("default %q, want off", def.actors.ContactDetails)
+	if def.actors.ContactDetails != actors.PolicyOff || def.actors.ContactLinks {
+		t.Fatalf("default %q, links %v; want off", def.actors.ContactDetails, def.actors.ContactLinks)
 	}
 }
 

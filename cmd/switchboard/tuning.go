@@ -48,6 +48,8 @@ func (t *tuning) register(f *pflag.FlagSet) {
 	f.StringSliceVar(&t.actors.ContactDetailsIn, "contact-details-in", a.ContactDetailsIn, "conversation kinds --contact-details applies in: direct, group, service")
 	f.IntVar(&t.actors.ContactMinDigits, "contact-min-digits", a.ContactMinDigits, "digits a phone number has at least, for --contact-details (6 to 20)")
 	f.StringSliceVar(&t.actors.ContactNumberWords, "contact-number-words", a.ContactNumberWords, "words that count as digits of a phone number spelled out, for --contact-details, as word=digit (e.g. null=0,eins=1,…); empty: English zero, oh, one … nine; none: off")
+	f.BoolVar(&t.actors.ContactLinks, "contact-links", a.ContactLinks, "web links in users' texts count as contact details too (https://…, www.…, wa.me/…), for --contact-details")
+	f.StringSliceVar(&t.actors.ContactLinksAllow, "contact-links-allow", a.ContactLinksAllow, "domains whose links stay with --contact-links (your own, e.g. shop.example; a domain allows its subdomains)")
 	f.IntVar(&t.actors.MaxMentions, "max-mentions", a.MaxMentions, "most members one message mentions")
 	f.IntVar(&t.actors.MaxSearchScan, "max-search-scan", a.MaxSearchScan, "most messages one search request reads (a longer search goes on page by page)")
 	f.IntVar(&t.actors.MaxSearchConversations, "max-search-conversations", a.MaxSearchConversations, "most conversations one search of all of a user's conversations reads (it goes on page by page)")
