@@ -300,6 +300,9 @@ type Config struct {
 	// Push configures offline push notifications (push.go); off unless
 	// a gateway is set.
 	Push PushConfig
+	// Reminders configures unread reminders (reminders.go); off unless
+	// After and a gateway are set.
+	Reminders ReminderConfig
 	// Logger (default slog.Default()).
 	Logger *slog.Logger
 }
@@ -396,6 +399,15 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	setInt(&c.MaxPreJoinHistory, d.MaxPreJoinHistory)
 	setInt(&c.MaxPinnedMessages, d.MaxPinnedMessages)
+	if c.Reminders.MaxPending == 0 {
+		c.Reminders.MaxPending = DefaultReminderMaxPending
+	}
+	if c.Reminders.PreviewBytes == 0 {
+		c.Reminders.PreviewBytes = DefaultPushPreviewBytes
+	}
+	if c.Reminders.After < 0 || c.Reminders.MaxPending < 0 {
+		return c, fmt.Errorf("unread reminders after %v, max pending %d: want 0 (off) or more", c.Reminders.After, c.Reminders.MaxPending)
+	}
 	if c.MaxSlowMode == 0 {
 		c.MaxSlowMode = d.MaxSlowMode
 	}

@@ -50,6 +50,7 @@ type Runtime struct {
 	// cardClicker serves card clicks (session_cards.go).
 	cardClicker atomic.Pointer[CardClicker]
 	push        *offlinePush // nil: offline push is off (push.go)
+	reminders   *reminders   // nil: unread reminders are off (reminders.go)
 	// deskHandover serves hand-overs asked over the wire (session_desk.go).
 	deskHandover atomic.Pointer[DeskHandover]
 	// deskWire serves the other desk requests asked over the wire
@@ -114,6 +115,7 @@ func NewRuntime(cfg Config, store storage.Store) (*Runtime, error) {
 	if rt.push, err = startPush(cfg, store); err != nil {
 		return nil, fmt.Errorf("offline push: %w", err)
 	}
+	rt.reminders = startReminders(rt)
 	return rt, nil
 }
 
@@ -185,6 +187,7 @@ func (n *Runtime) Detach(release bool) {
 		n.delayedFlushes.stop()
 	}
 	n.idle.close()
+	n.reminders.stop()
 	n.push.stop()
 	if n.slot == nil {
 		return

@@ -171,6 +171,8 @@ func (u *user) Receive(ctx actor.Context) {
 		u.getSuspension(ctx)
 	case *pb.OpenDirect:
 		respond(ctx, ctx.Sender(), &pb.OpenDirectResponse{Error: u.openDirect(m.Peer)})
+	case *pb.CheckReminder:
+		u.checkReminder(ctx, m)
 	case *pb.SpendUpload:
 		respond(ctx, ctx.Sender(), &pb.SpendUploadResponse{Error: u.spendUpload(m.Bytes)})
 	case flushInbox:

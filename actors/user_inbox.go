@@ -277,6 +277,7 @@ func (u *user) deliver(ctx actor.Context, d *pb.Deliver) {
 		}
 	}
 	u.offlinePush(d.Conv, uc, fresh)
+	u.remindLater(d.Conv, uc, fresh)
 	// Gaps are not activity: a restore writes them all at once, and they
 	// would reorder every conversation list by the time of the restore.
 	// Nor are reactions: a 👍 on an old message does not move its

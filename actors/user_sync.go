@@ -225,6 +225,7 @@ func (u *user) advanceRead(ctx actor.Context, conv string, uc *userConv, seq uin
 	if u.rt.cfg.OnRead != nil {
 		u.rt.cfg.OnRead(u.id, conv, got)
 	}
+	u.readForReminders(conv, got)
 	after := func(list []uint64) []uint64 {
 		i := sort.Search(len(list), func(i int) bool { return list[i] > got })
 		return append(list[:0], list[i:]...)

@@ -24,7 +24,11 @@ import (
 // into one, the user's unread badge, and the newest message's preview.
 // Text is empty when that message was recalled.
 type Notification struct {
-	ID     string   `json:"id"` // stable: receivers dedupe on it
+	ID string `json:"id"` // stable: receivers dedupe on it
+	// Kind is empty for a push to a device; "unread_reminder" for a
+	// reminder of messages left unread (actors/reminders.go), which
+	// carries no tokens: the receiver reaches the user another way.
+	Kind   string   `json:"kind,omitempty"`
 	User   string   `json:"user"`
 	Conv   string   `json:"conv"`
 	Seq    uint64   `json:"seq"` // newest seq covered

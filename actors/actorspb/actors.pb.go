@@ -5378,6 +5378,138 @@ func (x *RouteSignal) GetSignal() *Signal {
 	return nil
 }
 
+// CheckReminder asks a user grain, when an unread reminder is due,
+// whether it still applies: the user has not read up to seq, none of its
+// devices is online, and the conversation is not muted (unless the
+// message mentions the user).
+type CheckReminder struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	Seq           uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	Mention       bool                   `protobuf:"varint,3,opt,name=mention,proto3" json:"mention,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckReminder) Reset() {
+	*x = CheckReminder{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[71]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckReminder) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckReminder) ProtoMessage() {}
+
+func (x *CheckReminder) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[71]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckReminder.ProtoReflect.Descriptor instead.
+func (*CheckReminder) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{71}
+}
+
+func (x *CheckReminder) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *CheckReminder) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *CheckReminder) GetMention() bool {
+	if x != nil {
+		return x.Mention
+	}
+	return false
+}
+
+type CheckReminderResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Remind        bool                   `protobuf:"varint,2,opt,name=remind,proto3" json:"remind,omitempty"`
+	Unread        uint64                 `protobuf:"varint,3,opt,name=unread,proto3" json:"unread,omitempty"`                              // the conversation's unread messages
+	TotalUnread   uint64                 `protobuf:"varint,4,opt,name=total_unread,json=totalUnread,proto3" json:"total_unread,omitempty"` // the user's, across conversations
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckReminderResponse) Reset() {
+	*x = CheckReminderResponse{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[72]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckReminderResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckReminderResponse) ProtoMessage() {}
+
+func (x *CheckReminderResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[72]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckReminderResponse.ProtoReflect.Descriptor instead.
+func (*CheckReminderResponse) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{72}
+}
+
+func (x *CheckReminderResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *CheckReminderResponse) GetRemind() bool {
+	if x != nil {
+		return x.Remind
+	}
+	return false
+}
+
+func (x *CheckReminderResponse) GetUnread() uint64 {
+	if x != nil {
+		return x.Unread
+	}
+	return 0
+}
+
+func (x *CheckReminderResponse) GetTotalUnread() uint64 {
+	if x != nil {
+		return x.TotalUnread
+	}
+	return 0
+}
+
 type PresenceResponse_Device struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Device        string                 `protobuf:"bytes,1,opt,name=device,proto3" json:"device,omitempty"`
@@ -5388,7 +5520,7 @@ type PresenceResponse_Device struct {
 
 func (x *PresenceResponse_Device) Reset() {
 	*x = PresenceResponse_Device{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[71]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5400,7 +5532,7 @@ func (x *PresenceResponse_Device) String() string {
 func (*PresenceResponse_Device) ProtoMessage() {}
 
 func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[71]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5841,7 +5973,16 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"DESK_AGENT\x10\x05\"U\n" +
 	"\vRouteSignal\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x122\n" +
-	"\x06signal\x18\x02 \x01(\v2\x1a.switchboard.actors.SignalR\x06signal*\xd7\x02\n" +
+	"\x06signal\x18\x02 \x01(\v2\x1a.switchboard.actors.SignalR\x06signal\"O\n" +
+	"\rCheckReminder\x12\x12\n" +
+	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x18\n" +
+	"\amention\x18\x03 \x01(\bR\amention\"\x9b\x01\n" +
+	"\x15CheckReminderResponse\x12/\n" +
+	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x16\n" +
+	"\x06remind\x18\x02 \x01(\bR\x06remind\x12\x16\n" +
+	"\x06unread\x18\x03 \x01(\x04R\x06unread\x12!\n" +
+	"\ftotal_unread\x18\x04 \x01(\x04R\vtotalUnread*\xd7\x02\n" +
 	"\x04Code\x12\x06\n" +
 	"\x02OK\x10\x00\x12\v\n" +
 	"\aINVALID\x10\x01\x12\x0e\n" +
@@ -5909,7 +6050,7 @@ func file_actors_actorspb_actors_proto_rawDescGZIP() []byte {
 }
 
 var file_actors_actorspb_actors_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 72)
+var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 74)
 var file_actors_actorspb_actors_proto_goTypes = []any{
 	(Code)(0),                          // 0: switchboard.actors.Code
 	(ConvKind)(0),                      // 1: switchboard.actors.ConvKind
@@ -5989,7 +6130,9 @@ var file_actors_actorspb_actors_proto_goTypes = []any{
 	(*Subscribe)(nil),                  // 75: switchboard.actors.Subscribe
 	(*Signal)(nil),                     // 76: switchboard.actors.Signal
 	(*RouteSignal)(nil),                // 77: switchboard.actors.RouteSignal
-	(*PresenceResponse_Device)(nil),    // 78: switchboard.actors.PresenceResponse.Device
+	(*CheckReminder)(nil),              // 78: switchboard.actors.CheckReminder
+	(*CheckReminderResponse)(nil),      // 79: switchboard.actors.CheckReminderResponse
+	(*PresenceResponse_Device)(nil),    // 80: switchboard.actors.PresenceResponse.Device
 }
 var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	0,  // 0: switchboard.actors.Error.code:type_name -> switchboard.actors.Code
@@ -6047,7 +6190,7 @@ var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	4,  // 52: switchboard.actors.SetPrivacy.presence:type_name -> switchboard.actors.PresenceSharing
 	7,  // 53: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
 	4,  // 54: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
-	78, // 55: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
+	80, // 55: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
 	7,  // 56: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
 	8,  // 57: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
 	72, // 58: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
@@ -6057,11 +6200,12 @@ var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	8,  // 62: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
 	6,  // 63: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
 	76, // 64: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
-	65, // [65:65] is the sub-list for method output_type
-	65, // [65:65] is the sub-list for method input_type
-	65, // [65:65] is the sub-list for extension type_name
-	65, // [65:65] is the sub-list for extension extendee
-	0,  // [0:65] is the sub-list for field type_name
+	7,  // 65: switchboard.actors.CheckReminderResponse.error:type_name -> switchboard.actors.Error
+	66, // [66:66] is the sub-list for method output_type
+	66, // [66:66] is the sub-list for method input_type
+	66, // [66:66] is the sub-list for extension type_name
+	66, // [66:66] is the sub-list for extension extendee
+	0,  // [0:66] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_actors_proto_init() }
@@ -6083,7 +6227,7 @@ func file_actors_actorspb_actors_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_actors_proto_rawDesc), len(file_actors_actorspb_actors_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   72,
+			NumMessages:   74,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -28,6 +28,9 @@ type pushFlags struct {
 	apnsURL, apnsKeyFile          string
 	apnsKeyID, apnsTeamID, topic  string
 	fcmURL, fcmProject, fcmToken  string
+
+	reminders                                     actors.ReminderConfig
+	reminderWebhookURL, reminderWebhookSecretFile string
 }
 
 func (p *pushFlags) register(f *pflag.FlagSet) {
@@ -49,6 +52,34 @@ func (p *pushFlags) register(f *pflag.FlagSet) {
 	f.DurationVar(&p.cfg.AttemptTimeout, "push-timeout", push.DefaultAttemptTimeout, "one gateway call times out after this")
 	f.IntVar(&p.cfg.QueueSize, "push-queue", push.DefaultQueueSize, "notifications waiting for a sender; past it new ones are dropped (counted)")
 	f.IntVar(&p.cfg.Workers, "push-workers", push.DefaultWorkers, "concurrent gateway sends")
+	f.DurationVar(&p.reminders.After, "unread-reminder-after", 0, "a message from someone else still unread this long, with none of the user's devices online, makes one reminder for its conversation, posted to --unread-reminder-webhook-url (0: off)")
+	f.StringVar(&p.reminderWebhookURL, "unread-reminder-webhook-url", "", "unread reminders: POST them, signed, to this URL (your servers mail or text the user)")
+	f.StringVar(&p.reminderWebhookSecretFile, "unread-reminder-webhook-secret-file", "", "file holding the HMAC-SHA256 secret of the unread reminder webhook (else SWITCHBOARD_UNREAD_REMINDER_WEBHOOK_SECRET)")
+	f.IntVar(&p.reminders.MaxPending, "unread-reminder-max-pending", actors.DefaultReminderMaxPending, "most conversations with a reminder scheduled or sent and not read since; past it no new one is scheduled (counted)")
+}
+
+// reminderConfig builds the unread reminders' configuration; off without
+// --unread-reminder-after.
+func (p *pushFlags) reminderConfig() (actors.ReminderConfig, error) {
+	cfg := p.reminders
+	switch {
+	case cfg.After < 0 || cfg.MaxPending <= 0:
+		return cfg, fmt.Errorf("--unread-reminder-after %v, --unread-reminder-max-pending %d: want ≥ 0 and > 0", cfg.After, cfg.MaxPending)
+	case cfg.After == 0 && p.reminderWebhookURL != "":
+		return cfg, errors.New("--unread-reminder-webhook-url needs --unread-reminder-after")
+	case cfg.After == 0:
+		return cfg, nil
+	case p.reminderWebhookURL == "":
+		return cfg, errors.New("--unread-reminder-after needs --unread-reminder-webhook-url")
+	}
+	secret, err := webhookSecret("unread-reminder", p.reminderWebhookSecretFile)
+	if err != nil {
+		return cfg, err
+	}
+	cfg.PreviewBytes = p.cfg.PreviewBytes
+	cfg.Gateway = &push.Webhook{URL: p.reminderWebhookURL, Secret: secret, Client: &http.Client{Timeout: p.cfg.AttemptTimeout},
+		MaxAttempts: p.cfg.MaxAttempts, BaseBackoff: p.cfg.BaseBackoff, MaxBackoff: p.cfg.MaxBackoff}
+	return cfg, nil
 }
 
 // config builds the gateways the flags name; none: push is off.

@@ -128,3 +128,65 @@ func TestPushCommands(t *testing.T) {
 		}
 	}
 }
+
+// The unread reminder flags: off by default, each needing the others.
+func TestUnreadReminderFlags(t *testing.T) {
+	secret := filepath.Join(t.TempDir(), "secret")
+	if err := os.WriteFile(secret, []byte("reminder-secret\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("SWITCHBOARD_UNREAD_REMINDER_WEBHOOK_SECRET", "")
+	for _, tc := range []struct {
+		args []string
+		want string // error text; empty: accepted
+	}{
+		{nil, ""},
+		{[]string{"--unread-reminder-after", "15m"}, "needs --unread-reminder-webhook-url"},
+		{[]string{"--unread-reminder-webhook-url", "http://mailer"}, "needs --unread-reminder-after"},
+		{[]string{"--unread-reminder-after", "15m", "--unread-reminder-webhook-url", "http://mailer"}, "needs a secret"},
+		{[]string{"--unread-reminder-after", "-1s", "--unread-reminder-webhook-url", "http://mailer"}, "want ≥ 0"},
+		{[]string{"--unread-reminder-after", "15m", "--unread-reminder-webhook-url", "http://mailer", "--unread-reminder-webhook-secret-file", secret,
+			"--unread-reminder-max-pending", "0"}, "want ≥ 0 and > 0"},
+		{[]string{"--unread-reminder-after", "15m", "--unread-reminder-webhook-url", "http://mailer", "--unread-reminder-webhook-secret-file", secret}, ""},
+	} {
+		p, _ := pushConfigFrom(t, tc.args...)
+		cfg, err := p.reminderConfig()
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%v: %v, want %q", tc.args, err, tc.want)
+		}
+		if err == nil && (cfg.After > 0) != (cfg.Gateway != nil) {
+			t.Errorf("%v: after %v with gateway %v", tc.args, cfg.After, cfg.Gateway)
+		}
+	}
+}
+
+// A dev node started with --unread-reminder-after posts a reminder of a
+// message its recipient, never connected, left unread.
+func TestUnreadReminderCommand(t *testing.T) {
+	secret := "cli-reminder-secret-0123456789"
+	got := make(chan push.Notification, 4)
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if !push.Verify([]byte(secret), r.Header.Get("X-Switchboard-Timestamp"), body, r.Header.Get("X-Switchboard-Signature")) {
+			http.Error(w, "bad signature", http.StatusUnauthorized)
+			return
+		}
+		var n push.Notification
+		_ = json.Unmarshal(body, &n)
+		got <- n
+	}))
+	defer hs.Close()
+	t.Setenv("SWITCHBOARD_UNREAD_REMINDER_WEBHOOK_SECRET", secret)
+	n := newDevNode(t)
+	n.extra = []string{"--unread-reminder-after", "300ms", "--unread-reminder-webhook-url", hs.URL}
+	n.start()
+	n.run("send", "--data-dir", n.dir, "--user", "buyer", "--to", "user:seller", "--text", "is it still for sale?")
+	select {
+	case note := <-got:
+		if note.Kind != "unread_reminder" || note.User != "seller" || note.From != "buyer" || note.Count != 1 || note.Text != "is it still for sale?" {
+			t.Fatalf("reminder %+v", note)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("no unread reminder reached the webhook")
+	}
+}

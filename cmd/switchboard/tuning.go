@@ -185,6 +185,9 @@ func (t *tuning) apply(cfg *boot.NodeConfig) error {
 	if cfg.Actors.Push, err = t.push.config(); err != nil {
 		return err
 	}
+	if cfg.Actors.Reminders, err = t.push.reminderConfig(); err != nil {
+		return err
+	}
 	return nil
 }
 
