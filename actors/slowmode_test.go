@@ -6,12 +6,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2/vfs"
-
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/internal/testenv"
-	"github.com/switchboard-im/switchboard/storage/pebblestore"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -179,13 +176,7 @@ func TestSlowModeConfig(t *testing.T) {
 // member's turn back: its retries are refused for the disk, never for
 // slow mode, and it goes once space is back.
 func TestSlowModeTurnBackOnFailure(t *testing.T) {
-	fs := &spaceFS{FS: vfs.Default}
-	fs.free.Store(-1)
-	store, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir(), FS: fs, MinFreeBytes: 1 << 20, MonitorInterval: 20 * time.Millisecond, Logger: testLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
+	store, fs := storeOnSettableDisk(t, "", -1)
 	clock, setNow := testenv.SettableClock()
 	setNow(time.Now())
 	node := startCluster(t, 1, store, actors.Config{SeqReserve: 4, Now: clock})[0]
@@ -195,12 +186,7 @@ func TestSlowModeTurnBackOnFailure(t *testing.T) {
 	if _, err := node.GroupSettings(ctx, &pb.GroupSettings{Conv: g, Actor: "teacher", SlowModeMs: proto.Uint32(60_000)}); err != nil {
 		t.Fatal(err)
 	}
-	fs.free.Store(0)
-	for deadline := time.Now().Add(5 * time.Second); store.Health() == nil; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the store did not notice the full disk within 5 s")
-		}
-	}
+	fillDisk(t, fs, store)
 	send := func() error {
 		_, err := node.Send(ctx, &pb.SendMessage{Conv: g, Sender: "pupil", ClientMsgId: "q-1", Body: []byte("a question")})
 		return err
@@ -220,7 +206,7 @@ func TestSlowModeTurnBackOnFailure(t *testing.T) {
 			t.Fatalf("the send once space is back: %v", err)
 		}
 	}
-	_, err = node.Send(ctx, &pb.SendMessage{Conv: g, Sender: "pupil", ClientMsgId: "q-2", Body: []byte("another")})
+	_, err := node.Send(ctx, &pb.SendMessage{Conv: g, Sender: "pupil", ClientMsgId: "q-2", Body: []byte("another")})
 	if actors.CodeOf(err) != pb.Code_SLOW_MODE {
 		t.Fatalf("the next message: %v, want SLOW_MODE", err)
 	}

@@ -31,32 +31,51 @@ func (f *spaceFS) GetDiskUsage(path string) (vfs.DiskUsage, error) {
 	return u, err
 }
 
+// storeOnSettableDisk opens a Pebble store in dir (empty: a new one)
+// whose free space the test sets (free: bytes, -1: the real value), with
+// a 1 MiB floor checked every 20 ms.
+func storeOnSettableDisk(t *testing.T, dir string, free int64) (*pebblestore.Store, *spaceFS) {
+	t.Helper()
+	if dir == "" {
+		dir = t.TempDir()
+	}
+	fs := &spaceFS{FS: vfs.Default}
+	fs.free.Store(free)
+	store, err := pebblestore.Open(pebblestore.Config{Dir: dir, FS: fs, MinFreeBytes: 1 << 20, MonitorInterval: 20 * time.Millisecond, Logger: testLogger()})
+	if err != nil {
+		t.Fatalf("open the store (free space %d): %v", free, err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	return store, fs
+}
+
+// fillDisk makes the disk report no free space and waits until the store
+// noticed (its monitor does within its interval).
+func fillDisk(t *testing.T, fs *spaceFS, store *pebblestore.Store) {
+	t.Helper()
+	fs.free.Store(0)
+	for deadline := time.Now().Add(5 * time.Second); store.Health() == nil; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the store did not notice the full disk within 5 s")
+		}
+	}
+}
+
 // TestStorageUnavailable: a disk under the store's free-space floor makes
 // sends fail STORAGE_UNAVAILABLE with a retry hint; the conversation is not
 // fenced, does not hand the failed seqs to other messages, and sends work
 // again as soon as space is back. Nothing unacknowledged is stored.
 func TestStorageUnavailable(t *testing.T) {
-	fs := &spaceFS{FS: vfs.Default}
-	fs.free.Store(-1)
-	store, err := pebblestore.Open(pebblestore.Config{Dir: t.TempDir(), FS: fs, MinFreeBytes: 1 << 20, MonitorInterval: 20 * time.Millisecond, Logger: testLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
+	store, fs := storeOnSettableDisk(t, "", -1)
 	node := startCluster(t, 1, store, actors.Config{SeqReserve: 4})[0]
 	ctx := tctx(t)
 	const conv = "g:full"
 	mustCreateGroup(t, node, conv, "a", "b")
 	first := mustSend(t, node, conv, "a", "before").Seq
 
-	fs.free.Store(0)
 	// The store's monitor notices within its interval; a send made before
 	// it does still finds space (the floor is not reached yet for it).
-	for deadline := time.Now().Add(5 * time.Second); store.Health() == nil; time.Sleep(5 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the store did not notice the full disk within 5 s")
-		}
-	}
+	fillDisk(t, fs, store)
 	for i := range 6 { // past the 4-seq reservation: ReserveSeqs is refused too
 		_, err := send(ctx, node, conv, "a", "lost")
 		if code := actors.CodeOf(err); code != pb.Code_STORAGE_UNAVAILABLE {
@@ -68,6 +87,7 @@ func TestStorageUnavailable(t *testing.T) {
 	}
 	fs.free.Store(-1)
 	var after *pb.SendResponse
+	var err error
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		after, err = send(ctx, node, conv, "a", "after")
@@ -127,13 +147,7 @@ func TestStartOnFullDisk(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	fs := &spaceFS{FS: vfs.Default}
-	fs.free.Store(0)
-	store, err := pebblestore.Open(pebblestore.Config{Dir: dir, FS: fs, MinFreeBytes: 1 << 20, MonitorInterval: 20 * time.Millisecond, Logger: testLogger()})
-	if err != nil {
-		t.Fatalf("open on a full disk: %v", err)
-	}
-	t.Cleanup(func() { _ = store.Close() })
+	store, fs := storeOnSettableDisk(t, dir, 0)
 	if store.Health() == nil {
 		t.Fatal("store healthy on a full disk")
 	}

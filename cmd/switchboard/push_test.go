@@ -89,11 +89,10 @@ func TestPushFlags(t *testing.T) {
 	}
 }
 
-// A dev node started with --push-webhook-url notifies a user whose only
-// device registered a token with `push register` and disconnected.
-func TestPushCommands(t *testing.T) {
-	secret := "cli-push-secret-0123456789"
-	got := make(chan push.Notification, 4)
+// signedWebhookSink is the operator's relay: a local HTTP server that
+// takes the notifications signed with secret (others are refused 401).
+func signedWebhookSink(t *testing.T, secret string) (url string, got <-chan push.Notification) {
+	ch := make(chan push.Notification, 4)
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		if !push.Verify([]byte(secret), r.Header.Get("X-Switchboard-Timestamp"), body, r.Header.Get("X-Switchboard-Signature")) {
@@ -102,12 +101,20 @@ func TestPushCommands(t *testing.T) {
 		}
 		var n push.Notification
 		_ = json.Unmarshal(body, &n)
-		got <- n
+		ch <- n
 	}))
-	defer hs.Close()
+	t.Cleanup(hs.Close)
+	return hs.URL, ch
+}
+
+// A dev node started with --push-webhook-url notifies a user whose only
+// device registered a token with `push register` and disconnected.
+func TestPushCommands(t *testing.T) {
+	secret := "cli-push-secret-0123456789"
+	url, got := signedWebhookSink(t, secret)
 	t.Setenv("SWITCHBOARD_PUSH_WEBHOOK_SECRET", secret)
 	n := newDevNode(t)
-	n.extra = []string{"--push-webhook-url", hs.URL, "--push-coalesce", "100ms"}
+	n.extra = []string{"--push-webhook-url", url, "--push-coalesce", "100ms"}
 	n.start()
 	n.run("push", "register", "--data-dir", n.dir, "--user", "bob", "--device", "phone", "--platform", "webhook", "--push-token", "bob-tok")
 	// The register command's connection is gone once it exits; the user
@@ -164,21 +171,10 @@ func TestUnreadReminderFlags(t *testing.T) {
 // message its recipient, never connected, left unread.
 func TestUnreadReminderCommand(t *testing.T) {
 	secret := "cli-reminder-secret-0123456789"
-	got := make(chan push.Notification, 4)
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(r.Body)
-		if !push.Verify([]byte(secret), r.Header.Get("X-Switchboard-Timestamp"), body, r.Header.Get("X-Switchboard-Signature")) {
-			http.Error(w, "bad signature", http.StatusUnauthorized)
-			return
-		}
-		var n push.Notification
-		_ = json.Unmarshal(body, &n)
-		got <- n
-	}))
-	defer hs.Close()
+	url, got := signedWebhookSink(t, secret)
 	t.Setenv("SWITCHBOARD_UNREAD_REMINDER_WEBHOOK_SECRET", secret)
 	n := newDevNode(t)
-	n.extra = []string{"--unread-reminder-after", "300ms", "--unread-reminder-webhook-url", hs.URL}
+	n.extra = []string{"--unread-reminder-after", "300ms", "--unread-reminder-webhook-url", url}
 	n.start()
 	n.run("send", "--data-dir", n.dir, "--user", "buyer", "--to", "user:seller", "--text", "is it still for sale?")
 	select {
