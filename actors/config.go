@@ -64,6 +64,10 @@ type Config struct {
 	// MaxPinnedMessages bounds the messages a group holds pinned at once
 	// (default 10): a pin past it is INVALID until one is unpinned.
 	MaxPinnedMessages int
+	// MaxTitleBytes bounds a group's name (default 256),
+	// MaxDescriptionBytes its description (default 1,024).
+	MaxTitleBytes       int
+	MaxDescriptionBytes int
 	// MaxSlowMode bounds a group's slow mode, the interval between a plain
 	// member's new messages (default 1 h; at least MinSlowMode).
 	MaxSlowMode time.Duration
@@ -323,6 +327,8 @@ func DefaultConfig() Config {
 		MaxPreJoinHistory:         1000,
 		MaxPinnedMessages:         10,
 		MaxSlowMode:               time.Hour,
+		MaxTitleBytes:             256,
+		MaxDescriptionBytes:       1024,
 		InviteTTL:                 7 * 24 * time.Hour,
 		MaxInviteTTL:              30 * 24 * time.Hour,
 		MaxGroupInvites:           20,
@@ -399,6 +405,8 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	setInt(&c.MaxPreJoinHistory, d.MaxPreJoinHistory)
 	setInt(&c.MaxPinnedMessages, d.MaxPinnedMessages)
+	setInt(&c.MaxTitleBytes, d.MaxTitleBytes)
+	setInt(&c.MaxDescriptionBytes, d.MaxDescriptionBytes)
 	if c.Reminders.MaxPending == 0 {
 		c.Reminders.MaxPending = DefaultReminderMaxPending
 	}

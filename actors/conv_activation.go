@@ -68,7 +68,7 @@ func (c *conversation) activate(bg context.Context, head storage.Conversation) e
 			return err
 		}
 	}
-	c.exists, c.kind = true, head.Kind
+	c.exists, c.kind, c.createdTitle = true, head.Kind, head.Title
 	after := ""
 	for {
 		page, err := c.rt.store.ListMembers(bg, c.id, after, 1000)

@@ -32,6 +32,10 @@ func (c *conversation) create(ctx actor.Context, m *pb.CreateConversation) {
 		reply(pbErr(pb.Code_FORBIDDEN, "conversation id %s is not in the namespace of %v conversations", c.id, m.Kind))
 		return
 	}
+	if e := c.checkTitle(m.Title); e != nil {
+		reply(e)
+		return
+	}
 	members := map[string]storage.Role{}
 	blocked := map[string]bool{} // a direct conversation created by a block (Runtime.Block)
 	for _, mm := range m.Members {
@@ -150,7 +154,7 @@ func (c *conversation) sameCreation(kind storage.ConvKind, members map[string]st
 
 func (c *conversation) noticeFor(user string) *pb.MembershipNotice {
 	mem := c.members[user]
-	return &pb.MembershipNotice{User: user, Conv: c.id, Kind: convKindToPB(c.kind), Member: toPBMember(*mem), LastSeq: c.durable, Large: c.large()}
+	return &pb.MembershipNotice{User: user, Conv: c.id, Kind: convKindToPB(c.kind), Member: toPBMember(*mem), LastSeq: c.durable, Large: c.large(), Title: c.title()}
 }
 
 // ---- membership -------------------------------------------------------------

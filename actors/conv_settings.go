@@ -33,6 +33,10 @@ type groupSettings struct {
 	// Invites: the group's invites (conv_invites.go), live or not yet
 	// pruned; a change of invites prunes the dead ones.
 	Invites []storedInvite `json:"invites,omitempty"`
+	// Title: the group's name once renamed (nil: as created, in the
+	// head); Description: what it is for (conv_profile.go).
+	Title       *string `json:"title,omitempty"`
+	Description string  `json:"description,omitempty"`
 	// SlowModeMs: a plain member posts a new message at most once per this
 	// many ms (0: off; conv_slowmode.go).
 	SlowModeMs uint32 `json:"slow_mode_ms,omitempty"`
@@ -89,6 +93,9 @@ func (c *conversation) groupSettings(ctx actor.Context, m *pb.GroupSettings) {
 		r := &pb.GroupSettingsResponse{Error: e, Seq: seq}
 		if s != nil {
 			r.PrejoinHistory, r.AdminsOnly, r.SlowModeMs = c.preJoinHistory(s), s.AdminsOnly, s.SlowModeMs
+			if c.kind == storage.KindGroup {
+				r.Title, r.Description = c.title(), s.Description
+			}
 			// Only the pins the asker can read: a member who joined after
 			// a pinned message does not see it, nor its seq here.
 			if mem := c.members[m.Actor]; mem != nil {
@@ -105,11 +112,12 @@ func (c *conversation) groupSettings(ctx actor.Context, m *pb.GroupSettings) {
 		return
 	}
 	pin := m.PinSeq != 0 || m.UnpinSeq != 0
-	if pin && (m.PinSeq != 0 && m.UnpinSeq != 0 || m.PrejoinHistory != nil || m.AdminsOnly != nil || m.SlowModeMs != nil) {
+	profile := m.Title != nil || m.Description != nil
+	if pin && (m.PinSeq != 0 && m.UnpinSeq != 0 || m.PrejoinHistory != nil || m.AdminsOnly != nil || m.SlowModeMs != nil || profile) {
 		reply(pbErr(pb.Code_INVALID, "a pin or an unpin goes alone in its request"), nil, 0)
 		return
 	}
-	change := m.PrejoinHistory != nil || m.AdminsOnly != nil || m.SlowModeMs != nil || pin
+	change := m.PrejoinHistory != nil || m.AdminsOnly != nil || m.SlowModeMs != nil || profile || pin
 	action := ActHistory
 	switch {
 	case pin:
@@ -158,6 +166,11 @@ func (c *conversation) groupSettings(ctx actor.Context, m *pb.GroupSettings) {
 		}
 		next.SlowModeMs = *m.SlowModeMs
 	}
+	renamed, e := c.profileChange(m, &next)
+	if e != nil {
+		reply(e, nil, 0)
+		return
+	}
 	if err := c.saveSettings(&next); err != nil {
 		reply(storeErr(err), nil, 0)
 		return
@@ -165,15 +178,22 @@ func (c *conversation) groupSettings(ctx actor.Context, m *pb.GroupSettings) {
 	if next.SlowModeMs == 0 {
 		c.slow = slowPosts{} // a slow mode set again later counts from then
 	}
+	afterRules := func(e *pb.Error, seq uint64) {
+		if e != nil || !renamed {
+			reply(e, &next, seq)
+			return
+		}
+		c.profileEvent(ctx, m.Actor, &next, func(e *pb.Error, seq uint64) { reply(e, &next, seq) })
+	}
 	if next.AdminsOnly == s.AdminsOnly && next.SlowModeMs == s.SlowModeMs {
-		reply(nil, &next, 0)
+		afterRules(nil, 0)
 		return
 	}
 	// Who may post, or how often, changed: every member hears it, in order
 	// with the messages (the sends queued before it were accepted under
 	// the old rule, later ones follow the new).
 	c.settingsEvent(ctx, m.Actor, map[string]any{"op": "settings", "actor": m.Actor, "admins_only": next.AdminsOnly,
-		"slow_mode_ms": next.SlowModeMs}, func(e *pb.Error, seq uint64) { reply(e, &next, seq) })
+		"slow_mode_ms": next.SlowModeMs}, afterRules)
 }
 
 // saveSettings stores next as the group's settings and keeps it.

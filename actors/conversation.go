@@ -51,6 +51,9 @@ type conversation struct {
 
 	limiters map[string]*rate.Limiter
 	slow     slowPosts // when members last posted, in slow mode (conv_slowmode.go)
+	// createdTitle is the group's name from its creation; a rename is in
+	// its settings (conv_profile.go).
+	createdTitle string
 
 	pending        []*pendingWrite // assigned, not yet answered, in seq order
 	unflushed      []storage.Message

@@ -156,6 +156,13 @@ func (d *device) messages() []*pb.Message {
 	return out
 }
 
+// pushesNow returns the pushes seen so far.
+func (d *device) pushesNow() []*pb.Push {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]*pb.Push(nil), d.pushes...)
+}
+
 // waitMessages waits until the device saw at least n message pushes.
 func (d *device) waitMessages(t testing.TB, n int) []*pb.Message {
 	t.Helper()

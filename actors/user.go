@@ -84,6 +84,10 @@ type userConv struct {
 	// infoSeq is the conversation's last seq when member and large were
 	// last set: older news (a Deliver that raced a notice) is ignored.
 	infoSeq uint64
+	// title is a group's name as of titleSeq (the conversation's last seq
+	// when it was told): an older notice does not undo a rename.
+	title    string
+	titleSeq uint64
 }
 
 func (uc *userConv) unreadCount() uint64 {
@@ -262,6 +266,7 @@ func (u *user) conv(id string) (*userConv, *pb.Error) {
 	uc := &userConv{
 		kind: storage.ConvKind(cs.Kind), member: memberFromPB(id, cs.Member), large: int(cs.MemberCount) > u.rt.cfg.FanoutThreshold,
 		readSeq: state.ReadSeq, lastSeq: cs.LastSeq, nUnread: cs.Unread, nMentions: cs.UnreadMentions, lastMsg: cs.LastMessage, infoSeq: cs.LastSeq,
+		title: cs.Title, titleSeq: cs.LastSeq,
 		pinned: state.Pinned, muted: state.Muted, archivedSeq: state.ArchivedSeq, markedUnread: state.MarkedUnread, activity: state.LastActivity,
 	}
 	if !uc.large {

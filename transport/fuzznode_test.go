@@ -282,7 +282,7 @@ func opRequest(op uint8, conv, user string, a, b uint64, s string, flag bool) *w
 		return &wirepb.Request{Op: &wirepb.Request_GroupSettings{GroupSettings: &wirepb.GroupSettingsRequest{Conv: conv,
 			PrejoinHistory: map[bool]*uint32{true: &n}[b%3 == 0], AdminsOnly: map[bool]*bool{true: &flag}[a%2 == 0],
 			PinSeq: map[bool]uint64{true: a}[b%5 == 1], UnpinSeq: map[bool]uint64{true: a}[b%5 == 2],
-			SlowModeMs: map[bool]*uint32{true: &n}[b%7 == 3]}}}
+			SlowModeMs: map[bool]*uint32{true: &n}[b%7 == 3], Title: map[bool]*string{true: &s}[b%11 == 4], Description: map[bool]*string{true: &s}[b%13 == 5]}}}
 	case 39:
 		return &wirepb.Request{Op: &wirepb.Request_MarkUnread{MarkUnread: &wirepb.MarkUnreadRequest{Conv: conv, Marked: flag}}}
 	case 41:

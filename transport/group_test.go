@@ -354,6 +354,46 @@ func TestSlowModeOverTheWire(t *testing.T) {
 	}
 }
 
+// A group's name over the wire: a member's client holds it from the
+// start (the membership push of its creation), a rename reaches it by
+// itself, the list and the settings say it, and a plain member may not
+// rename.
+func TestGroupProfileOverTheWire(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	ctx := tctx(t)
+	teacher, pupil := e.dial("teacher", "phone"), e.dial("pupil", "phone")
+	conv, err := teacher.CreateGroup(ctx, "g:bio", "7B", []string{"pupil"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := func(title string) func() bool {
+		return func() bool { c, ok := pupil.Conversation(conv); return ok && c.Title == title }
+	}
+	eventually(t, "the pupil's client holds the group's name", held("7B"))
+	name, about := "7B — Biology", "Homework and questions"
+	s, seq, err := teacher.ChangeGroupSettings(ctx, conv, client.GroupSettingsChange{Title: &name, Description: &about})
+	if err != nil || s.Title != name || s.Description != about || seq == 0 {
+		t.Fatalf("rename: %+v, seq %d, %v", s, seq, err)
+	}
+	eventually(t, "the rename reaches the pupil's client", held(name))
+	list, _, err := pupil.ListConversations(ctx, "", 0)
+	if err != nil || len(list) != 1 || list[0].Title != name {
+		t.Fatalf("the pupil's list: %v, %v", list, err)
+	}
+	if s, err := pupil.GroupSettings(ctx, conv); err != nil || s.Title != name || s.Description != about {
+		t.Fatalf("read by a member: %+v, %v", s, err)
+	}
+	mine := "best class"
+	if _, _, err := pupil.ChangeGroupSettings(ctx, conv, client.GroupSettingsChange{Title: &mine}); codeOf(err) != wirepb.Code_FORBIDDEN {
+		t.Fatalf("a member renames: %v, want FORBIDDEN", err)
+	}
+	long := strings.Repeat("x", 257)
+	if _, _, err := teacher.ChangeGroupSettings(ctx, conv, client.GroupSettingsChange{Title: &long}); codeOf(err) != wirepb.Code_INVALID {
+		t.Fatalf("a 257-byte name: %v, want INVALID", err)
+	}
+}
+
 // With contact details masked, the sender's own view of its message is
 // the stored one (***), as the recipient's push and history are.
 func TestContactDetailsMaskedOverTheWire(t *testing.T) {

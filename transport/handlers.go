@@ -497,12 +497,13 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 	case *wirepb.Request_GroupSettings:
 		g := op.GroupSettings
 		r, err := sess.GroupSettings(ctx, &pb.GroupSettings{Conv: g.Conv, PrejoinHistory: g.PrejoinHistory, AdminsOnly: g.AdminsOnly,
-			PinSeq: g.PinSeq, UnpinSeq: g.UnpinSeq, SlowModeMs: g.SlowModeMs})
+			PinSeq: g.PinSeq, UnpinSeq: g.UnpinSeq, SlowModeMs: g.SlowModeMs, Title: g.Title, Description: g.Description})
 		if err != nil {
 			return c.fail(err)
 		}
 		return &wirepb.Response{Result: &wirepb.Response_GroupSettings{GroupSettings: &wirepb.GroupSettingsResult{
-			PrejoinHistory: r.PrejoinHistory, AdminsOnly: r.AdminsOnly, Seq: r.Seq, PinnedSeqs: r.PinnedSeqs, SlowModeMs: r.SlowModeMs}}}
+			PrejoinHistory: r.PrejoinHistory, AdminsOnly: r.AdminsOnly, Seq: r.Seq, PinnedSeqs: r.PinnedSeqs, SlowModeMs: r.SlowModeMs,
+			Title: r.Title, Description: r.Description}}}
 
 	case *wirepb.Request_GroupInvite:
 		g := op.GroupInvite

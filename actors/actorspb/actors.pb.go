@@ -1917,6 +1917,7 @@ type ConvStateResponse struct {
 	MemberCount uint32                 `protobuf:"varint,7,opt,name=member_count,json=memberCount,proto3" json:"member_count,omitempty"`
 	// unread messages that mention the user (read fan-out groups)
 	UnreadMentions uint64 `protobuf:"varint,8,opt,name=unread_mentions,json=unreadMentions,proto3" json:"unread_mentions,omitempty"`
+	Title          string `protobuf:"bytes,9,opt,name=title,proto3" json:"title,omitempty"` // a group's name (empty for other kinds)
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -2005,6 +2006,13 @@ func (x *ConvStateResponse) GetUnreadMentions() uint64 {
 		return x.UnreadMentions
 	}
 	return 0
+}
+
+func (x *ConvStateResponse) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
 }
 
 // ReadBy tells a conversation that a member read up to seq; it pushes a
@@ -2172,6 +2180,7 @@ type MembershipNotice struct {
 	Member        *Member                `protobuf:"bytes,4,opt,name=member,proto3" json:"member,omitempty"`
 	LastSeq       uint64                 `protobuf:"varint,5,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
 	Large         bool                   `protobuf:"varint,6,opt,name=large,proto3" json:"large,omitempty"` // read fan-out group: no per-message Deliver
+	Title         string                 `protobuf:"bytes,7,opt,name=title,proto3" json:"title,omitempty"`  // the group's name as of last_seq
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2246,6 +2255,13 @@ func (x *MembershipNotice) GetLarge() bool {
 		return x.Large
 	}
 	return false
+}
+
+func (x *MembershipNotice) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
 }
 
 type RegisterDevice struct {
@@ -3586,6 +3602,7 @@ type ConvSummary struct {
 	UnreadMentions uint64 `protobuf:"varint,12,opt,name=unread_mentions,json=unreadMentions,proto3" json:"unread_mentions,omitempty"` // of the unread, those that mention the user
 	Archived       bool   `protobuf:"varint,13,opt,name=archived,proto3" json:"archived,omitempty"`                                   // in the user's archived list, not the main one
 	MarkedUnread   bool   `protobuf:"varint,14,opt,name=marked_unread,json=markedUnread,proto3" json:"marked_unread,omitempty"`       // the user marked it unread; a read clears the mark
+	Title          string `protobuf:"bytes,15,opt,name=title,proto3" json:"title,omitempty"`                                          // a group's name
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -3716,6 +3733,13 @@ func (x *ConvSummary) GetMarkedUnread() bool {
 		return x.MarkedUnread
 	}
 	return false
+}
+
+func (x *ConvSummary) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
 }
 
 type SyncResponse struct {
@@ -5700,7 +5724,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\tConvState\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x12\n" +
 	"\x04user\x18\x02 \x01(\tR\x04user\x12\x19\n" +
-	"\bread_seq\x18\x03 \x01(\x04R\areadSeq\"\xe9\x02\n" +
+	"\bread_seq\x18\x03 \x01(\x04R\areadSeq\"\xff\x02\n" +
 	"\x11ConvStateResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x120\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1c.switchboard.actors.ConvKindR\x04kind\x12\x19\n" +
@@ -5709,7 +5733,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\flast_message\x18\x05 \x01(\v2\x1b.switchboard.actors.MessageR\vlastMessage\x122\n" +
 	"\x06member\x18\x06 \x01(\v2\x1a.switchboard.actors.MemberR\x06member\x12!\n" +
 	"\fmember_count\x18\a \x01(\rR\vmemberCount\x12'\n" +
-	"\x0funread_mentions\x18\b \x01(\x04R\x0eunreadMentions\"B\n" +
+	"\x0funread_mentions\x18\b \x01(\x04R\x0eunreadMentions\x12\x14\n" +
+	"\x05title\x18\t \x01(\tR\x05title\"B\n" +
 	"\x06ReadBy\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x12\n" +
 	"\x04user\x18\x02 \x01(\tR\x04user\x12\x10\n" +
@@ -5721,14 +5746,15 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\bmessages\x18\x04 \x03(\v2\x1b.switchboard.actors.MessageR\bmessages\x122\n" +
 	"\x06member\x18\x05 \x01(\v2\x1a.switchboard.actors.MemberR\x06member\x12\x14\n" +
 	"\x05large\x18\x06 \x01(\bR\x05large\x12\x19\n" +
-	"\blast_seq\x18\a \x01(\x04R\alastSeq\"\xd1\x01\n" +
+	"\blast_seq\x18\a \x01(\x04R\alastSeq\"\xe7\x01\n" +
 	"\x10MembershipNotice\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
 	"\x04conv\x18\x02 \x01(\tR\x04conv\x120\n" +
 	"\x04kind\x18\x03 \x01(\x0e2\x1c.switchboard.actors.ConvKindR\x04kind\x122\n" +
 	"\x06member\x18\x04 \x01(\v2\x1a.switchboard.actors.MemberR\x06member\x12\x19\n" +
 	"\blast_seq\x18\x05 \x01(\x04R\alastSeq\x12\x14\n" +
-	"\x05large\x18\x06 \x01(\bR\x05large\"\xb1\x01\n" +
+	"\x05large\x18\x06 \x01(\bR\x05large\x12\x14\n" +
+	"\x05title\x18\a \x01(\tR\x05title\"\xb1\x01\n" +
 	"\x0eRegisterDevice\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06device\x18\x02 \x01(\tR\x06device\x12!\n" +
@@ -5828,7 +5854,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06device\x18\x02 \x01(\tR\x06device\x12\x16\n" +
 	"\x06cursor\x18\x03 \x01(\x04R\x06cursor\x12\x14\n" +
-	"\x05limit\x18\x04 \x01(\rR\x05limit\"\xdf\x03\n" +
+	"\x05limit\x18\x04 \x01(\rR\x05limit\"\xf5\x03\n" +
 	"\vConvSummary\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x120\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1c.switchboard.actors.ConvKindR\x04kind\x12\x19\n" +
@@ -5844,7 +5870,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\rpeer_read_seq\x18\v \x01(\x04R\vpeerReadSeq\x12'\n" +
 	"\x0funread_mentions\x18\f \x01(\x04R\x0eunreadMentions\x12\x1a\n" +
 	"\barchived\x18\r \x01(\bR\barchived\x12#\n" +
-	"\rmarked_unread\x18\x0e \x01(\bR\fmarkedUnread\"\xd5\x01\n" +
+	"\rmarked_unread\x18\x0e \x01(\bR\fmarkedUnread\x12\x14\n" +
+	"\x05title\x18\x0f \x01(\tR\x05title\"\xd5\x01\n" +
 	"\fSyncResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x16\n" +
 	"\x06cursor\x18\x02 \x01(\x04R\x06cursor\x12E\n" +

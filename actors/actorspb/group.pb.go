@@ -43,7 +43,13 @@ type GroupSettings struct {
 	UnpinSeq uint64 `protobuf:"varint,7,opt,name=unpin_seq,json=unpinSeq,proto3" json:"unpin_seq,omitempty"`
 	// slow_mode_ms: a plain member posts a new message at most once per
 	// this many ms (0: off); recorded like admins_only.
-	SlowModeMs    *uint32 `protobuf:"varint,8,opt,name=slow_mode_ms,json=slowModeMs,proto3,oneof" json:"slow_mode_ms,omitempty"`
+	SlowModeMs *uint32 `protobuf:"varint,8,opt,name=slow_mode_ms,json=slowModeMs,proto3,oneof" json:"slow_mode_ms,omitempty"`
+	// title and description: the group's name, shown in every member's
+	// list, and what it is for. A change is a system message
+	// ({"op":"profile","actor","title","description"}) and a membership
+	// notice to every member.
+	Title         *string `protobuf:"bytes,9,opt,name=title,proto3,oneof" json:"title,omitempty"`
+	Description   *string `protobuf:"bytes,10,opt,name=description,proto3,oneof" json:"description,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -127,6 +133,20 @@ func (x *GroupSettings) GetSlowModeMs() uint32 {
 	return 0
 }
 
+func (x *GroupSettings) GetTitle() string {
+	if x != nil && x.Title != nil {
+		return *x.Title
+	}
+	return ""
+}
+
+func (x *GroupSettings) GetDescription() string {
+	if x != nil && x.Description != nil {
+		return *x.Description
+	}
+	return ""
+}
+
 type GroupSettingsResponse struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	Error          *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
@@ -138,6 +158,8 @@ type GroupSettingsResponse struct {
 	// the pinned messages the asker sees, in the order they were pinned
 	PinnedSeqs    []uint64 `protobuf:"varint,5,rep,packed,name=pinned_seqs,json=pinnedSeqs,proto3" json:"pinned_seqs,omitempty"`
 	SlowModeMs    uint32   `protobuf:"varint,6,opt,name=slow_mode_ms,json=slowModeMs,proto3" json:"slow_mode_ms,omitempty"`
+	Title         string   `protobuf:"bytes,7,opt,name=title,proto3" json:"title,omitempty"`
+	Description   string   `protobuf:"bytes,8,opt,name=description,proto3" json:"description,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -212,6 +234,20 @@ func (x *GroupSettingsResponse) GetSlowModeMs() uint32 {
 		return x.SlowModeMs
 	}
 	return 0
+}
+
+func (x *GroupSettingsResponse) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *GroupSettingsResponse) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
 }
 
 // GroupInvite creates an invite to a group (create), revokes one (revoke:
@@ -593,7 +629,7 @@ var File_actors_actorspb_group_proto protoreflect.FileDescriptor
 
 const file_actors_actorspb_group_proto_rawDesc = "" +
 	"\n" +
-	"\x1bactors/actorspb/group.proto\x12\x12switchboard.actors\x1a\x1cactors/actorspb/actors.proto\"\xa5\x02\n" +
+	"\x1bactors/actorspb/group.proto\x12\x12switchboard.actors\x1a\x1cactors/actorspb/actors.proto\"\x81\x03\n" +
 	"\rGroupSettings\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x14\n" +
 	"\x05actor\x18\x02 \x01(\tR\x05actor\x12,\n" +
@@ -603,10 +639,15 @@ const file_actors_actorspb_group_proto_rawDesc = "" +
 	"\apin_seq\x18\x06 \x01(\x04R\x06pinSeq\x12\x1b\n" +
 	"\tunpin_seq\x18\a \x01(\x04R\bunpinSeq\x12%\n" +
 	"\fslow_mode_ms\x18\b \x01(\rH\x02R\n" +
-	"slowModeMs\x88\x01\x01B\x12\n" +
+	"slowModeMs\x88\x01\x01\x12\x19\n" +
+	"\x05title\x18\t \x01(\tH\x03R\x05title\x88\x01\x01\x12%\n" +
+	"\vdescription\x18\n" +
+	" \x01(\tH\x04R\vdescription\x88\x01\x01B\x12\n" +
 	"\x10_prejoin_historyB\x0e\n" +
 	"\f_admins_onlyB\x0f\n" +
-	"\r_slow_mode_msJ\x04\b\x03\x10\x04\"\xe7\x01\n" +
+	"\r_slow_mode_msB\b\n" +
+	"\x06_titleB\x0e\n" +
+	"\f_descriptionJ\x04\b\x03\x10\x04\"\x9f\x02\n" +
 	"\x15GroupSettingsResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12'\n" +
 	"\x0fprejoin_history\x18\x02 \x01(\rR\x0eprejoinHistory\x12\x1f\n" +
@@ -616,7 +657,9 @@ const file_actors_actorspb_group_proto_rawDesc = "" +
 	"\vpinned_seqs\x18\x05 \x03(\x04R\n" +
 	"pinnedSeqs\x12 \n" +
 	"\fslow_mode_ms\x18\x06 \x01(\rR\n" +
-	"slowModeMs\"\x99\x01\n" +
+	"slowModeMs\x12\x14\n" +
+	"\x05title\x18\a \x01(\tR\x05title\x12 \n" +
+	"\vdescription\x18\b \x01(\tR\vdescription\"\x99\x01\n" +
 	"\vGroupInvite\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x14\n" +
 	"\x05actor\x18\x02 \x01(\tR\x05actor\x12\x16\n" +

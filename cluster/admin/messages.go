@@ -87,6 +87,8 @@ type SettingsRequest struct {
 	PinSeq         uint64  `json:"pin_seq,omitempty"`         // pin this message (alone in a request)
 	UnpinSeq       uint64  `json:"unpin_seq,omitempty"`       // unpin this message (alone in a request)
 	SlowModeMs     *uint32 `json:"slow_mode_ms,omitempty"`    // a plain member posts at most once per this many ms (0: off)
+	Title          *string `json:"title,omitempty"`           // the group's name
+	Description    *string `json:"description,omitempty"`     // what it is for
 }
 
 // Settings answers it: the group's settings after the change, and the seq
@@ -98,6 +100,8 @@ type Settings struct {
 	PrejoinHistory uint32   `json:"prejoin_history"`
 	PinnedSeqs     []uint64 `json:"pinned_seqs"`
 	SlowModeMs     uint32   `json:"slow_mode_ms"`
+	Title          string   `json:"title"`
+	Description    string   `json:"description"`
 	Seq            uint64   `json:"seq,omitempty"`
 }
 
@@ -110,7 +114,7 @@ func (s *Server) groupSettings(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	conv := r.PathValue("conv")
 	res, err := s.node.GroupSettings(ctx, &pb.GroupSettings{Conv: conv, Actor: req.Actor, AdminsOnly: req.AdminsOnly, PrejoinHistory: req.PrejoinHistory,
-		PinSeq: req.PinSeq, UnpinSeq: req.UnpinSeq, SlowModeMs: req.SlowModeMs})
+		PinSeq: req.PinSeq, UnpinSeq: req.UnpinSeq, SlowModeMs: req.SlowModeMs, Title: req.Title, Description: req.Description})
 	if err != nil {
 		sendRefused(w, err)
 		return
@@ -119,7 +123,8 @@ func (s *Server) groupSettings(w http.ResponseWriter, r *http.Request) {
 	if pinned == nil {
 		pinned = []uint64{} // [] rather than null in the JSON
 	}
-	writeJSON(w, http.StatusOK, Settings{Conv: conv, AdminsOnly: res.AdminsOnly, PrejoinHistory: res.PrejoinHistory, PinnedSeqs: pinned, SlowModeMs: res.SlowModeMs, Seq: res.Seq})
+	writeJSON(w, http.StatusOK, Settings{Conv: conv, AdminsOnly: res.AdminsOnly, PrejoinHistory: res.PrejoinHistory, PinnedSeqs: pinned, SlowModeMs: res.SlowModeMs,
+		Title: res.Title, Description: res.Description, Seq: res.Seq})
 }
 
 // InvitesRequest is the body of POST /api/v1/conversations/{conv}/invites:

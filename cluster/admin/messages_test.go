@@ -176,6 +176,13 @@ func TestServerMembership(t *testing.T) {
 		t.Fatalf("slow mode: %+v", set)
 	}
 	call(http.MethodPost, settings, `{"actor":"teacher","slow_mode_ms":500}`, http.StatusBadRequest, nil)
+	set = admin.Settings{}
+	call(http.MethodPost, settings, `{"actor":"teacher","title":"7B Biology","description":"Homework and questions"}`, http.StatusOK, &set)
+	if set.Title != "7B Biology" || set.Description != "Homework and questions" || set.Seq == 0 {
+		t.Fatalf("a name for the class: %+v", set)
+	}
+	call(http.MethodPost, settings, `{"actor":"s1","title":"best class"}`, http.StatusForbidden, nil)
+	call(http.MethodPost, settings, `{"actor":"teacher","title":"two\nlines"}`, http.StatusBadRequest, nil)
 	call(http.MethodPost, "/api/v1/messages", `{"sender":"s1","conv":"g:class-7b","client_msg_id":"q2","text":"may I?"}`, http.StatusCreated, nil)
 	h := api(http.MethodPost, "/api/v1/messages", "s3cret", `{"sender":"s1","conv":"g:class-7b","client_msg_id":"q3","text":"and?"}`, http.StatusTooManyRequests, nil)
 	if after, _ := strconv.Atoi(h.Get("Retry-After")); after < 55 || after > 60 {

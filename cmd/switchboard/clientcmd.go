@@ -220,6 +220,7 @@ func millis(t time.Time) int64 {
 type jsonSummary struct {
 	Conv           string       `json:"conv"`
 	Kind           string       `json:"kind"`
+	Title          string       `json:"title,omitempty"`
 	LastSeq        uint64       `json:"last_seq"`
 	Unread         uint64       `json:"unread"`
 	UnreadMentions uint64       `json:"unread_mentions,omitempty"`
@@ -234,7 +235,7 @@ type jsonSummary struct {
 }
 
 func toJSONSummary(s *wirepb.ConvSummary) jsonSummary {
-	return jsonSummary{Conv: s.Conv, Kind: strings.ToLower(s.Kind.String()), LastSeq: s.LastSeq, Unread: s.Unread, UnreadMentions: s.UnreadMentions, ReadSeq: s.ReadSeq,
+	return jsonSummary{Conv: s.Conv, Kind: strings.ToLower(s.Kind.String()), Title: s.Title, LastSeq: s.LastSeq, Unread: s.Unread, UnreadMentions: s.UnreadMentions, ReadSeq: s.ReadSeq,
 		Pinned: s.Pinned, Muted: s.Muted, Archived: s.Archived, MarkedUnread: s.MarkedUnread, Member: s.Member, LastActivityMs: s.LastActivityMs, LastMessage: wireToJSONMessage(s.LastMessage)}
 }
 

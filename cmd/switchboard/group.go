@@ -162,6 +162,7 @@ func newGroupSettingsCmd() *cobra.Command {
 	var prejoin uint32
 	var pin, unpin uint64
 	var slowMode time.Duration
+	var title, description string
 	cmd := &cobra.Command{
 		Use:   "settings",
 		Short: "Show a group's settings, or change them (owners and admins)",
@@ -171,12 +172,14 @@ class, an announcement channel; members still read, react and edit their
 own), --admins-only=false opens the group again; --prejoin-history N lets a
 member added later see the last N messages before its join; --slow-mode 30s
 lets a plain member post a new message at most once every 30 s (owners and
-admins are exempt; 0 turns it off); --pin SEQ pins
+admins are exempt; 0 turns it off); --title renames the group (every
+member's list shows it) and --description says what it is for; --pin SEQ pins
 a message for every member to see (--unpin SEQ takes it off), alone; pins
 also work in a direct conversation (either member) and a service one (its
 agent).`,
 		Example: `  switchboard group settings --data-dir D --user teacher --conv g:class --admins-only
   switchboard group settings --data-dir D --user teacher --conv g:class --slow-mode 30s
+  switchboard group settings --data-dir D --user teacher --conv g:class --title '7B Biology' --description 'Homework and questions'
   switchboard group settings --data-dir D --user teacher --conv g:class --pin 12
   switchboard group settings --data-dir D --user bob --conv d:alice:bob --pin 3
   switchboard group settings --data-dir D --user pupil --conv g:class --json`,
@@ -195,6 +198,12 @@ agent).`,
 			if cmd.Flags().Changed("slow-mode") {
 				ch.SlowMode = &slowMode
 			}
+			if cmd.Flags().Changed("title") {
+				ch.Title = &title
+			}
+			if cmd.Flags().Changed("description") {
+				ch.Description = &description
+			}
 			ch.PinSeq, ch.UnpinSeq = pin, unpin
 			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
 				s, seq, err := c.ChangeGroupSettings(ctx, conv, ch)
@@ -207,7 +216,7 @@ agent).`,
 						pinned = []uint64{}
 					}
 					return printJSON(cmd.OutOrStdout(), map[string]any{"conv": conv, "admins_only": s.AdminsOnly, "prejoin_history": s.PrejoinHistory,
-						"pinned_seqs": pinned, "slow_mode_ms": s.SlowMode.Milliseconds(), "seq": seq})
+						"pinned_seqs": pinned, "slow_mode_ms": s.SlowMode.Milliseconds(), "title": s.Title, "description": s.Description, "seq": seq})
 				}
 				who := "every member posts"
 				if s.AdminsOnly {
@@ -216,7 +225,14 @@ agent).`,
 				if s.SlowMode > 0 {
 					who += fmt.Sprintf(", a plain member once every %v", s.SlowMode)
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: %s; a new member sees %d messages before its join; pinned: %v\n", conv, who, s.PrejoinHistory, s.PinnedSeqs)
+				name := conv
+				if s.Title != "" {
+					name = fmt.Sprintf("%s %q", conv, s.Title)
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: %s; a new member sees %d messages before its join; pinned: %v\n", name, who, s.PrejoinHistory, s.PinnedSeqs)
+				if s.Description != "" {
+					fmt.Fprintln(cmd.OutOrStdout(), s.Description)
+				}
 				return nil
 			})
 		},
@@ -225,6 +241,8 @@ agent).`,
 	cmd.Flags().StringVar(&conv, "conv", "", "group id")
 	cmd.Flags().BoolVar(&adminsOnly, "admins-only", false, "only owners and admins post new messages (=false: every member)")
 	cmd.Flags().Uint32Var(&prejoin, "prejoin-history", 0, "messages before its join a member added later sees")
+	cmd.Flags().StringVar(&title, "title", "", "the group's name, as every member's list shows it")
+	cmd.Flags().StringVar(&description, "description", "", "what the group is for")
 	cmd.Flags().DurationVar(&slowMode, "slow-mode", 0, "a plain member posts a new message at most once per this interval (0: off)")
 	cmd.Flags().Uint64Var(&pin, "pin", 0, "pin the message at this seq for every member")
 	cmd.Flags().Uint64Var(&unpin, "unpin", 0, "unpin the message at this seq")

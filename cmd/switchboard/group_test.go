@@ -75,6 +75,16 @@ func TestGroupSettingsCommand(t *testing.T) {
 		t.Fatalf("a member's second message: %v\n%s\nwant a slow-mode refusal that says when to post again", err, out)
 	}
 
+	// A name and a description: the member's list shows the name.
+	var named struct{ Title, Description string }
+	mustJSON(t, n.run("group", "settings", "--data-dir", d, "--user", "teacher", "--conv", "g:class", "--title", "7B Biology", "--description", "Homework", "--json"), &named)
+	if named.Title != "7B Biology" || named.Description != "Homework" {
+		t.Fatalf("named: %+v", named)
+	}
+	if list := n.run("convs", "--data-dir", d, "--user", "pupil"); !strings.Contains(string(list), `g:class "7B Biology"`) {
+		t.Fatalf("the member's list: %s", list)
+	}
+
 	// A class code: created, used, listed, revoked.
 	var inv struct {
 		Code string `json:"code"`

@@ -751,7 +751,11 @@ func formatSummary(s *wirepb.ConvSummary) string {
 	if s.MarkedUnread {
 		badge += " (marked unread)"
 	}
-	return fmt.Sprintf("%s%s%s%s", pin, s.Conv, badge, last)
+	name := s.Conv
+	if s.Title != "" {
+		name = fmt.Sprintf("%s %q", s.Conv, s.Title)
+	}
+	return fmt.Sprintf("%s%s%s%s", pin, name, badge, last)
 }
 
 func truncate(s string, n int) string {

@@ -510,6 +510,7 @@ func startNode(o serveOptions, store storage.Store, log *slog.Logger) (*boot.Nod
 	if err := o.tuning.apply(&cfg); err != nil {
 		return nil, err
 	}
+	cfg.Actors.MaxTitleBytes = o.requests.MaxTitle // one flag: the wire's early check and the grain's
 	if cfg.Export, err = o.kafka.config(); err != nil {
 		return nil, err
 	}

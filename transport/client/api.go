@@ -454,6 +454,9 @@ type GroupSettings struct {
 	// interval (0: off); a send sooner fails with SLOW_MODE, and
 	// SlowModeWait says how long until the member may post again.
 	SlowMode time.Duration
+	// Title: the group's name, as every member's list shows it
+	// (Conversation.Title); Description: what it is for.
+	Title, Description string
 }
 
 // GroupSettingsChange names the settings to change; nil ones stay. A pin
@@ -468,6 +471,10 @@ type GroupSettingsChange struct {
 	// SlowMode: 0 turns it off; else 1 s to the server's --max-slow-mode,
 	// in whole milliseconds (rounded up).
 	SlowMode *time.Duration
+	// Title renames the group; Description describes it (a group's
+	// alone; at most the server's --max-title-bytes and
+	// --max-description-bytes).
+	Title, Description *string
 }
 
 // GroupSettings reads conv's settings (any member).
@@ -478,7 +485,8 @@ func (c *Client) GroupSettings(ctx context.Context, conv string) (GroupSettings,
 
 // ChangeGroupSettings changes the settings ch names (owners and admins)
 // and returns them all, with the seq of the system message recording a
-// change of AdminsOnly, a pin or an unpin (0: none).
+// change of AdminsOnly or SlowMode, of the Title or Description, a pin or
+// an unpin (0: none).
 func (c *Client) ChangeGroupSettings(ctx context.Context, conv string, ch GroupSettingsChange) (GroupSettings, uint64, error) {
 	var slow *uint32
 	if ch.SlowMode != nil {
@@ -489,13 +497,14 @@ func (c *Client) ChangeGroupSettings(ctx context.Context, conv string, ch GroupS
 		slow = &ms
 	}
 	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_GroupSettings{GroupSettings: &wirepb.GroupSettingsRequest{
-		Conv: conv, PrejoinHistory: ch.PrejoinHistory, AdminsOnly: ch.AdminsOnly, PinSeq: ch.PinSeq, UnpinSeq: ch.UnpinSeq, SlowModeMs: slow}}})
+		Conv: conv, PrejoinHistory: ch.PrejoinHistory, AdminsOnly: ch.AdminsOnly, PinSeq: ch.PinSeq, UnpinSeq: ch.UnpinSeq, SlowModeMs: slow,
+		Title: ch.Title, Description: ch.Description}}})
 	if err != nil {
 		return GroupSettings{}, 0, err
 	}
 	r := res.GetGroupSettings()
 	return GroupSettings{PrejoinHistory: r.GetPrejoinHistory(), AdminsOnly: r.GetAdminsOnly(), PinnedSeqs: r.GetPinnedSeqs(),
-		SlowMode: time.Duration(r.GetSlowModeMs()) * time.Millisecond}, r.GetSeq(), nil
+		SlowMode: time.Duration(r.GetSlowModeMs()) * time.Millisecond, Title: r.GetTitle(), Description: r.GetDescription()}, r.GetSeq(), nil
 }
 
 // SlowModeWait reports whether err is a send refused by a group's slow

@@ -91,8 +91,11 @@ type Reaction struct {
 
 // Conversation is the client's summary of a conversation.
 type Conversation struct {
-	ID      string
-	Kind    wirepb.ConvKind
+	ID   string
+	Kind wirepb.ConvKind
+	// Title: a group's name (empty for other kinds: show the other
+	// member); a rename reaches every member's client by itself.
+	Title   string
 	LastSeq uint64
 	Unread  uint64
 	// UnreadMentions: of the unread messages, those that mention this
@@ -172,6 +175,9 @@ type convState struct {
 	// (summarized false) only live messages count.
 	countedThrough uint64
 	summarized     bool
+	// titleSeq: the conversation's last seq when Title was told; an older
+	// summary or update does not undo a rename.
+	titleSeq uint64
 	// edits holds, per edited seq, the newest edit seen, so that an
 	// original that arrives after its edit (a newest-first history page)
 	// shows the new text too.
@@ -517,6 +523,9 @@ func (s *store) applySummary(w *wirepb.ConvSummary) (from, to uint64, news []Mes
 	}
 	cs.info.Kind, cs.info.Pinned, cs.info.Muted, cs.info.Archived, cs.info.Member = w.Kind, w.Pinned, w.Muted, w.Archived, w.Member
 	cs.info.MarkedUnread = w.MarkedUnread
+	if w.LastSeq >= cs.titleSeq {
+		cs.info.Title, cs.titleSeq = w.Title, w.LastSeq
+	}
 	cs.info.LastSeq = max(cs.info.LastSeq, w.LastSeq)
 	cs.info.ReadSeq = max(cs.info.ReadSeq, w.ReadSeq)
 	cs.info.PeerReadSeq = max(cs.info.PeerReadSeq, w.PeerReadSeq)
@@ -685,6 +694,9 @@ func (s *store) membership(u *wirepb.MembershipUpdate) {
 	defer s.mu.Unlock()
 	cs := s.convLocked(u.Conv)
 	cs.info.Kind = u.Kind
+	if u.LastSeq >= cs.titleSeq {
+		cs.info.Title, cs.titleSeq = u.Title, u.LastSeq
+	}
 	cs.info.Member = u.GetMember().GetLeftSeq() == 0
 	cs.info.LastSeq = max(cs.info.LastSeq, u.LastSeq)
 }

@@ -949,7 +949,8 @@ type ConvSummary struct {
 	Archived bool `protobuf:"varint,13,opt,name=archived,proto3" json:"archived,omitempty"`
 	// the user marked it unread (MarkUnreadRequest): show it as unread, even
 	// with unread 0, until the user reads it
-	MarkedUnread  bool `protobuf:"varint,14,opt,name=marked_unread,json=markedUnread,proto3" json:"marked_unread,omitempty"`
+	MarkedUnread  bool   `protobuf:"varint,14,opt,name=marked_unread,json=markedUnread,proto3" json:"marked_unread,omitempty"`
+	Title         string `protobuf:"bytes,15,opt,name=title,proto3" json:"title,omitempty"` // a group's name (group_settings changes it); empty for other kinds
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1080,6 +1081,13 @@ func (x *ConvSummary) GetMarkedUnread() bool {
 		return x.MarkedUnread
 	}
 	return false
+}
+
+func (x *ConvSummary) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
 }
 
 // Hello is the first frame a client writes on its stream; every later
@@ -4421,7 +4429,14 @@ type GroupSettingsRequest struct {
 	// else at least 1000 and at most serve --max-slow-mode (1 h), else
 	// INVALID. A change is a system message {"op":"settings","actor",
 	// "admins_only","slow_mode_ms"}.
-	SlowModeMs    *uint32 `protobuf:"varint,6,opt,name=slow_mode_ms,json=slowModeMs,proto3,oneof" json:"slow_mode_ms,omitempty"`
+	SlowModeMs *uint32 `protobuf:"varint,6,opt,name=slow_mode_ms,json=slowModeMs,proto3,oneof" json:"slow_mode_ms,omitempty"`
+	// the group's name (shown in every member's list: ConvSummary.title,
+	// MembershipUpdate.title) and description; at most serve
+	// --max-title-bytes (256) and --max-description-bytes (1024), else
+	// INVALID. A change is a system message {"op":"profile","actor",
+	// "title","description"}.
+	Title         *string `protobuf:"bytes,7,opt,name=title,proto3,oneof" json:"title,omitempty"`
+	Description   *string `protobuf:"bytes,8,opt,name=description,proto3,oneof" json:"description,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4496,6 +4511,20 @@ func (x *GroupSettingsRequest) GetSlowModeMs() uint32 {
 		return *x.SlowModeMs
 	}
 	return 0
+}
+
+func (x *GroupSettingsRequest) GetTitle() string {
+	if x != nil && x.Title != nil {
+		return *x.Title
+	}
+	return ""
+}
+
+func (x *GroupSettingsRequest) GetDescription() string {
+	if x != nil && x.Description != nil {
+		return *x.Description
+	}
+	return ""
 }
 
 // GroupInviteRequest: a group's owners and admins create an invite
@@ -4856,6 +4885,8 @@ type GroupSettingsResult struct {
 	// the order they were pinned
 	PinnedSeqs    []uint64 `protobuf:"varint,4,rep,packed,name=pinned_seqs,json=pinnedSeqs,proto3" json:"pinned_seqs,omitempty"`
 	SlowModeMs    uint32   `protobuf:"varint,5,opt,name=slow_mode_ms,json=slowModeMs,proto3" json:"slow_mode_ms,omitempty"` // 0: off
+	Title         string   `protobuf:"bytes,6,opt,name=title,proto3" json:"title,omitempty"`
+	Description   string   `protobuf:"bytes,7,opt,name=description,proto3" json:"description,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4923,6 +4954,20 @@ func (x *GroupSettingsResult) GetSlowModeMs() uint32 {
 		return x.SlowModeMs
 	}
 	return 0
+}
+
+func (x *GroupSettingsResult) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
+}
+
+func (x *GroupSettingsResult) GetDescription() string {
+	if x != nil {
+		return x.Description
+	}
+	return ""
 }
 
 type MembersRequest struct {
@@ -7021,6 +7066,7 @@ type MembershipUpdate struct {
 	Kind          ConvKind               `protobuf:"varint,2,opt,name=kind,proto3,enum=switchboard.wire.v1.ConvKind" json:"kind,omitempty"`
 	Member        *Member                `protobuf:"bytes,3,opt,name=member,proto3" json:"member,omitempty"`
 	LastSeq       uint64                 `protobuf:"varint,4,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
+	Title         string                 `protobuf:"bytes,5,opt,name=title,proto3" json:"title,omitempty"` // a group's name as of last_seq (also after a rename)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -7081,6 +7127,13 @@ func (x *MembershipUpdate) GetLastSeq() uint64 {
 		return x.LastSeq
 	}
 	return 0
+}
+
+func (x *MembershipUpdate) GetTitle() string {
+	if x != nil {
+		return x.Title
+	}
+	return ""
 }
 
 // ReadReceipt: the other side of a direct or service conversation read up to seq.
@@ -9354,7 +9407,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\n" +
 	"joined_seq\x18\x03 \x01(\x04R\tjoinedSeq\x12\x19\n" +
 	"\bleft_seq\x18\x04 \x01(\x04R\aleftSeq\x12\x14\n" +
-	"\x05muted\x18\x05 \x01(\bR\x05muted\"\xe1\x03\n" +
+	"\x05muted\x18\x05 \x01(\bR\x05muted\"\xf7\x03\n" +
 	"\vConvSummary\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x121\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1d.switchboard.wire.v1.ConvKindR\x04kind\x12\x19\n" +
@@ -9370,7 +9423,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\rpeer_read_seq\x18\v \x01(\x04R\vpeerReadSeq\x12'\n" +
 	"\x0funread_mentions\x18\f \x01(\x04R\x0eunreadMentions\x12\x1a\n" +
 	"\barchived\x18\r \x01(\bR\barchived\x12#\n" +
-	"\rmarked_unread\x18\x0e \x01(\bR\fmarkedUnread\"5\n" +
+	"\rmarked_unread\x18\x0e \x01(\bR\fmarkedUnread\x12\x14\n" +
+	"\x05title\x18\x0f \x01(\tR\x05title\"5\n" +
 	"\x05Hello\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x12\x16\n" +
 	"\x06client\x18\x02 \x01(\tR\x06client\"\x96\x03\n" +
@@ -9631,7 +9685,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\n" +
 	"\x06UNMUTE\x10\x05\"$\n" +
 	"\x10MembershipResult\x12\x10\n" +
-	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\x90\x02\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\xec\x02\n" +
 	"\x14GroupSettingsRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12,\n" +
 	"\x0fprejoin_history\x18\x02 \x01(\rH\x00R\x0eprejoinHistory\x88\x01\x01\x12$\n" +
@@ -9640,10 +9694,14 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\apin_seq\x18\x04 \x01(\x04R\x06pinSeq\x12\x1b\n" +
 	"\tunpin_seq\x18\x05 \x01(\x04R\bunpinSeq\x12%\n" +
 	"\fslow_mode_ms\x18\x06 \x01(\rH\x02R\n" +
-	"slowModeMs\x88\x01\x01B\x12\n" +
+	"slowModeMs\x88\x01\x01\x12\x19\n" +
+	"\x05title\x18\a \x01(\tH\x03R\x05title\x88\x01\x01\x12%\n" +
+	"\vdescription\x18\b \x01(\tH\x04R\vdescription\x88\x01\x01B\x12\n" +
 	"\x10_prejoin_historyB\x0e\n" +
 	"\f_admins_onlyB\x0f\n" +
-	"\r_slow_mode_ms\"\x8a\x01\n" +
+	"\r_slow_mode_msB\b\n" +
+	"\x06_titleB\x0e\n" +
+	"\f_description\"\x8a\x01\n" +
 	"\x12GroupInviteRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
 	"\x06create\x18\x02 \x01(\bR\x06create\x12\x15\n" +
@@ -9669,7 +9727,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x18\n" +
 	"\aalready\x18\x03 \x01(\bR\aalready\x12\x19\n" +
-	"\blast_seq\x18\x04 \x01(\x04R\alastSeq\"\xb4\x01\n" +
+	"\blast_seq\x18\x04 \x01(\x04R\alastSeq\"\xec\x01\n" +
 	"\x13GroupSettingsResult\x12'\n" +
 	"\x0fprejoin_history\x18\x01 \x01(\rR\x0eprejoinHistory\x12\x1f\n" +
 	"\vadmins_only\x18\x02 \x01(\bR\n" +
@@ -9678,7 +9736,9 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\vpinned_seqs\x18\x04 \x03(\x04R\n" +
 	"pinnedSeqs\x12 \n" +
 	"\fslow_mode_ms\x18\x05 \x01(\rR\n" +
-	"slowModeMs\"P\n" +
+	"slowModeMs\x12\x14\n" +
+	"\x05title\x18\x06 \x01(\tR\x05title\x12 \n" +
+	"\vdescription\x18\a \x01(\tR\vdescription\"P\n" +
 	"\x0eMembersRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x14\n" +
 	"\x05after\x18\x02 \x01(\tR\x05after\x12\x14\n" +
@@ -9803,12 +9863,13 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x19\n" +
 	"\bread_seq\x18\x02 \x01(\x04R\areadSeq\x12\x16\n" +
 	"\x06unread\x18\x03 \x01(\x04R\x06unread\x12'\n" +
-	"\x0funread_mentions\x18\x04 \x01(\x04R\x0eunreadMentions\"\xa9\x01\n" +
+	"\x0funread_mentions\x18\x04 \x01(\x04R\x0eunreadMentions\"\xbf\x01\n" +
 	"\x10MembershipUpdate\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x121\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1d.switchboard.wire.v1.ConvKindR\x04kind\x123\n" +
 	"\x06member\x18\x03 \x01(\v2\x1b.switchboard.wire.v1.MemberR\x06member\x12\x19\n" +
-	"\blast_seq\x18\x04 \x01(\x04R\alastSeq\"K\n" +
+	"\blast_seq\x18\x04 \x01(\x04R\alastSeq\x12\x14\n" +
+	"\x05title\x18\x05 \x01(\tR\x05title\"K\n" +
 	"\vReadReceipt\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
 	"\x06reader\x18\x02 \x01(\tR\x06reader\x12\x10\n" +

@@ -28,6 +28,16 @@ export { directConv, type ClientEvents, type ClientOptions, type ConnState };
 
 export { ProtocolError };
 
+/** A conversation's settings as groupSettings answers them. */
+export interface GroupSettingsView {
+  prejoinHistory: number;
+  adminsOnly: boolean;
+  pinnedSeqs: number[];
+  slowModeMs: number;
+  title: string;
+  description: string;
+}
+
 type Pending = { resolve: (r: Response) => void; reject: (e: Error) => void; timer: ReturnType<typeof setTimeout> };
 
 /** A group's live invite, as its owners and admins see it (never its code). */
@@ -311,6 +321,7 @@ export class Client {
     c.muted = cs.muted;
     c.archived = cs.archived;
     c.markedUnread = cs.markedUnread;
+    c.setTitle(cs.title, Number(cs.lastSeq));
   }
 
   /**
@@ -370,11 +381,12 @@ export class Client {
   /**
    * groupSettings reads a conversation's settings (any member); pinnedSeqs:
    * its pinned messages, in the order they were pinned; slowModeMs: a plain
-   * member's interval between new messages (0: off).
+   * member's interval between new messages (0: off); title and
+   * description: a group's name and what it is for.
    */
-  async groupSettings(conv: string): Promise<{ prejoinHistory: number; adminsOnly: boolean; pinnedSeqs: number[]; slowModeMs: number }> {
-    const { prejoinHistory, adminsOnly, pinnedSeqs, slowModeMs } = await this.changeGroupSettings(conv, {});
-    return { prejoinHistory, adminsOnly, pinnedSeqs, slowModeMs };
+  async groupSettings(conv: string): Promise<GroupSettingsView> {
+    const { seq: _, ...view } = await this.changeGroupSettings(conv, {});
+    return view;
   }
 
   /**
@@ -384,18 +396,20 @@ export class Client {
    * FORBIDDEN); slowModeMs lets a plain member post a new message at most
    * once per that many ms (0: off; else 1000 to the server's
    * --max-slow-mode; a send sooner fails SLOW_MODE, not resent, with the
-   * wait in retryAfterMs: slowModeWait); prejoinHistory is how many
-   * messages before its join a member added later sees; pin / unpin
-   * (alone) pins the text or card at that seq for every member to see, or
-   * takes it off (also in a direct conversation, by either member, and a
-   * service one, by its agent; the other settings are a group's). seq:
-   * the system message recording a change of adminsOnly or slowModeMs, a
-   * pin or an unpin (0: none).
+   * wait in retryAfterMs: slowModeWait); title renames the group (every
+   * member's Conversation.title follows) and description says what it is
+   * for; prejoinHistory is how many messages before its join a member
+   * added later sees; pin / unpin (alone) pins the text or card at that
+   * seq for every member to see, or takes it off (also in a direct
+   * conversation, by either member, and a service one, by its agent; the
+   * other settings are a group's). seq: the system message recording a
+   * change of adminsOnly or slowModeMs, of the name or description, a pin
+   * or an unpin (0: none).
    */
   async changeGroupSettings(
     conv: string,
-    change: { prejoinHistory?: number; adminsOnly?: boolean; slowModeMs?: number; pin?: number; unpin?: number },
-  ): Promise<{ prejoinHistory: number; adminsOnly: boolean; pinnedSeqs: number[]; slowModeMs: number; seq: number }> {
+    change: { prejoinHistory?: number; adminsOnly?: boolean; slowModeMs?: number; title?: string; description?: string; pin?: number; unpin?: number },
+  ): Promise<GroupSettingsView & { seq: number }> {
     const r = await this.request({
       case: "groupSettings",
       value: {
@@ -403,13 +417,23 @@ export class Client {
         prejoinHistory: change.prejoinHistory,
         adminsOnly: change.adminsOnly,
         slowModeMs: change.slowModeMs,
+        title: change.title,
+        description: change.description,
         pinSeq: BigInt(change.pin ?? 0),
         unpinSeq: BigInt(change.unpin ?? 0),
       },
     });
     if (r.result.case !== "groupSettings") throw new Error("groupSettings: unexpected answer");
     const s = r.result.value;
-    return { prejoinHistory: s.prejoinHistory, adminsOnly: s.adminsOnly, pinnedSeqs: s.pinnedSeqs.map(Number), slowModeMs: s.slowModeMs, seq: Number(s.seq) };
+    return {
+      prejoinHistory: s.prejoinHistory,
+      adminsOnly: s.adminsOnly,
+      pinnedSeqs: s.pinnedSeqs.map(Number),
+      slowModeMs: s.slowModeMs,
+      title: s.title,
+      description: s.description,
+      seq: Number(s.seq),
+    };
   }
 
   /**
@@ -559,6 +583,11 @@ export class Client {
           c.muted = ev.value.muted;
           c.archived = ev.value.archived;
           c.markedUnread = ev.value.markedUnread;
+          this.emit("conversation", c);
+        } else if (ev.case === "membership") {
+          // Joined, left, or the group renamed.
+          const c = this.conversation(ev.value.conv);
+          c.setTitle(ev.value.title, Number(ev.value.lastSeq));
           this.emit("conversation", c);
         } else if (ev.case === "receipt") {
           const c = this.conversation(ev.value.conv);

@@ -122,6 +122,10 @@ export class Conversation {
    * as unread even with unread 0. Any read of it clears the mark.
    */
   markedUnread = false;
+  /** A group's name (empty for other kinds: show the other member); a rename reaches it by itself. */
+  title = "";
+  /** The conversation's last seq when title was told: an older summary or update does not undo a rename. */
+  titleSeq = 0;
   /** The other side's read cursor (receipts). */
   peerReadSeq = 0;
   /** The other side's delivered cursor (DELIVERED signals). */
@@ -136,6 +140,14 @@ export class Conversation {
   private summarized = false;
 
   constructor(readonly id: string) {}
+
+  /** setTitle takes a group's name as of the conversation's seq asOf, unless a newer one is held. */
+  setTitle(title: string, asOf: number): void {
+    if (asOf >= this.titleSeq) {
+      this.title = title;
+      this.titleSeq = asOf;
+    }
+  }
 
   /** applySummary takes a sync summary's count, plus the news held above it; an older summary than the count held is ignored. */
   applySummary(lastSeq: number, readSeq: number, unread: number, unreadMentions: number, me: string): void {

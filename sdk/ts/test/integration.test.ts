@@ -370,7 +370,7 @@ test("a group where only owners and admins post: the member reads it, its send f
     const set = await alice.changeGroupSettings(conv, { adminsOnly: true });
     assert.equal(set.adminsOnly, true);
     assert.ok(set.seq > 0, "the change is a system message");
-    assert.deepEqual(await bob.groupSettings(conv), { prejoinHistory: 0, adminsOnly: true, pinnedSeqs: [], slowModeMs: 0 });
+    assert.deepEqual(await bob.groupSettings(conv), { prejoinHistory: 0, adminsOnly: true, pinnedSeqs: [], slowModeMs: 0, title: "", description: "" });
     const refused = bob.send(conv, "may I?");
     await until("the member's send is refused", () => refused.state === "failed");
     assert.match(refused.error ?? "", /only owners and admins/);
@@ -417,6 +417,11 @@ test("a group where only owners and admins post: the member reads it, its send f
     await alice.changeGroupSettings(conv, { slowModeMs: 0 });
     bob.send(conv, "and another, now");
     await until("the member posts again once slow mode is off", () => alice.conversation(conv).messages.some((x) => x.body === "and another, now"));
+    // A name for the class: bob's conversation takes it by itself.
+    const named = await alice.changeGroupSettings(conv, { title: "7B Biology", description: "homework" });
+    assert.equal(named.title, "7B Biology");
+    await until("bob's conversation has the class's name", () => bob.conversation(conv).title === "7B Biology");
+    assert.equal((await bob.groupSettings(conv)).description, "homework");
   });
 });
 
