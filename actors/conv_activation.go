@@ -118,6 +118,9 @@ func (c *conversation) activate(bg context.Context, head storage.Conversation) e
 		c.noteDurable(&m)
 	}
 	c.durable = c.lastSeq
+	if c.kind == storage.KindGroup {
+		c.seedSlowMode(recent)
+	}
 	c.log.Info("conversation activated", "epoch", c.epoch, "last_seq", c.lastSeq, "head_last_seq", head.LastSeq, "recent", len(recent), "reserved", c.reserved)
 	c.startFanout()
 	// The previous activation may have died between acking and fanning

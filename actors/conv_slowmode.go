@@ -12,10 +12,11 @@ import (
 // at most once per interval (a class of 300, a busy community). Owners
 // and admins are exempt; reactions, edits and card updates do not count.
 //
-// The grain keeps when each member last posted, in memory: a new
+// The grain keeps when each member last posted, in memory; a new
 // activation (after the group was idle for Config.IdleTimeout, or moved
-// to another node) starts with nobody's last post known, so a member's
-// first post after it is never refused.
+// to another node) reads it from the recent log it loads anyway
+// (Config.DedupeWindow messages): only a member whose last post is older
+// than that posts once more than the interval allows.
 
 // slowPosts is when each plain member last posted in a group in slow mode.
 type slowPosts struct {
@@ -71,6 +72,31 @@ func (c *conversation) checkSlowMode(m *pb.SendMessage, mem *storage.Member) (un
 			}
 		}
 	}, nil
+}
+
+// seedSlowMode takes, at activation, when each plain member last posted
+// within the interval from the recent log (ascending seq).
+func (c *conversation) seedSlowMode(recent []storage.Message) {
+	s, err := c.loadSettings()
+	if err != nil {
+		c.log.Warn("group settings not read at activation: slow mode counts from now", "err", err)
+		return
+	}
+	if s.SlowModeMs == 0 {
+		return
+	}
+	since := c.rt.cfg.Now().Add(-time.Duration(s.SlowModeMs) * time.Millisecond)
+	for i := range recent {
+		m := &recent[i]
+		mem := c.members[m.Sender]
+		if (m.Kind != storage.MsgNormal && m.Kind != storage.MsgCard) || m.RefSeq != 0 || mem == nil || mem.Role != storage.RoleMember || !m.ServerTS.After(since) {
+			continue
+		}
+		if c.slow.at == nil {
+			c.slow.at = map[string]time.Time{}
+		}
+		c.slow.at[m.Sender] = m.ServerTS
+	}
 }
 
 // checkSlowModeSetting checks a requested slow-mode interval.
