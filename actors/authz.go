@@ -38,11 +38,12 @@ const (
 	ActSettings                  // change a group's settings (who may post, history for new members)
 	ActPinMessage                // pin a message for every member to see (and unpin it)
 	ActInvite                    // create, list and revoke invites (a code others join with)
+	ActDisband                   // end a group for every member
 	numActions
 )
 
 var actionNames = [numActions]string{"send", "history", "members", "mark_read", "pin", "recall_own",
-	"recall_any", "add", "remove", "leave", "set_role", "mute", "see_presence", "block", "report", "settings", "pin_message", "invite"}
+	"recall_any", "add", "remove", "leave", "set_role", "mute", "see_presence", "block", "report", "settings", "pin_message", "invite", "disband"}
 
 func (a Action) String() string {
 	if a < numActions {
@@ -155,6 +156,7 @@ var rules = map[storage.ConvKind][numActions]who{
 		ActSettings:    nobody,
 		ActPinMessage:  {roles: roles(storage.RoleMember)}, // the deal both agreed on, an address
 		ActInvite:      nobody,
+		ActDisband:     nobody, // either member blocks or archives instead
 	},
 	storage.KindGroup: {
 		ActSend:        {roles: anyGroupRole},
@@ -175,6 +177,7 @@ var rules = map[storage.ConvKind][numActions]who{
 		ActSettings:    {roles: groupManagers},
 		ActPinMessage:  {roles: groupManagers},
 		ActInvite:      {roles: groupManagers}, // whoever holds a code joins as a member (JoinGroup)
+		ActDisband:     {roles: roles(storage.RoleOwner)},
 	},
 	storage.KindService: {
 		ActSend:        {roles: anyServiceRole},
@@ -195,6 +198,7 @@ var rules = map[storage.ConvKind][numActions]who{
 		ActSettings:    nobody, // a service conversation's rules are the desk's
 		ActPinMessage:  {roles: serviceManager},
 		ActInvite:      nobody, // the desk adds a service conversation's members
+		ActDisband:     nobody, // the desk closes sessions
 	},
 }
 

@@ -173,7 +173,7 @@ func (c *conversation) joinGroup(ctx actor.Context, m *pb.JoinGroup) {
 	i := slices.IndexFunc(s.Invites, func(i storedInvite) bool {
 		return subtle.ConstantTimeCompare([]byte(i.Hash), []byte(hash)) == 1 && i.live(now)
 	})
-	if i < 0 {
+	if i < 0 || s.Disbanded {
 		reply(notFound, 0, false)
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -173,6 +174,14 @@ func (c *conversation) changeMembership(ctx actor.Context, m *pb.MembershipChang
 		c.block(m, func(e *pb.Error) { reply(e, 0) })
 		return
 	}
+	if m.Op == pb.MembershipChange_DISBAND {
+		// Marked first: if the removals then fail, the group is closed to
+		// newcomers and its owner disbands again.
+		if e := c.markDisbanded(); e != nil {
+			reply(e, 0)
+			return
+		}
+	}
 	c.applyMembership(ctx, m, membershipBody(m, c.rt.cfg.SystemMessageUsers), reply)
 }
 
@@ -209,7 +218,7 @@ func (c *conversation) applyMembership(ctx actor.Context, m *pb.MembershipChange
 				role = storage.RoleMember
 			}
 			mem = storage.Member{ConvID: c.id, UserID: user, Role: role, JoinedSeq: joined, JoinedAt: now}
-		case pb.MembershipChange_REMOVE, pb.MembershipChange_LEAVE:
+		case pb.MembershipChange_REMOVE, pb.MembershipChange_LEAVE, pb.MembershipChange_DISBAND:
 			mem = *old
 			mem.LeftSeq = seq
 		case pb.MembershipChange_SET_ROLE:
@@ -347,7 +356,7 @@ func opName(op pb.MembershipChange_Op) string {
 	return map[pb.MembershipChange_Op]string{
 		pb.MembershipChange_ADD: "add", pb.MembershipChange_REMOVE: "remove", pb.MembershipChange_LEAVE: "leave",
 		pb.MembershipChange_SET_ROLE: "set_role", pb.MembershipChange_MUTE: "mute", pb.MembershipChange_UNMUTE: "unmute",
-		pb.MembershipChange_BLOCK: "block", pb.MembershipChange_UNBLOCK: "unblock",
+		pb.MembershipChange_BLOCK: "block", pb.MembershipChange_UNBLOCK: "unblock", pb.MembershipChange_DISBAND: "disband",
 	}[op]
 }
 
@@ -356,7 +365,7 @@ func opName(op pb.MembershipChange_Op) string {
 var membershipActions = map[pb.MembershipChange_Op]Action{
 	pb.MembershipChange_ADD: ActAdd, pb.MembershipChange_REMOVE: ActRemove, pb.MembershipChange_LEAVE: ActLeave,
 	pb.MembershipChange_SET_ROLE: ActSetRole, pb.MembershipChange_MUTE: ActMute, pb.MembershipChange_UNMUTE: ActMute,
-	pb.MembershipChange_BLOCK: ActBlock, pb.MembershipChange_UNBLOCK: ActBlock,
+	pb.MembershipChange_BLOCK: ActBlock, pb.MembershipChange_UNBLOCK: ActBlock, pb.MembershipChange_DISBAND: ActDisband,
 }
 
 // checkMembership checks a membership change against the authorization
@@ -371,6 +380,18 @@ func (c *conversation) checkMembership(m *pb.MembershipChange) *pb.Error {
 	actorMem := c.members[m.Actor]
 	if e := authorize(c.kind, c.id, m.Actor, actorMem, action); e != nil {
 		return e
+	}
+	if m.Op == pb.MembershipChange_DISBAND {
+		if len(m.Users) > 0 {
+			return pbErr(pb.Code_INVALID, "a disband names no users: every member leaves")
+		}
+		for user, mem := range c.members {
+			if mem.Active() {
+				m.Users = append(m.Users, user)
+			}
+		}
+		slices.Sort(m.Users)
+		return nil // every active member, the owner among them: nothing else to check
 	}
 	if len(m.Users) == 0 {
 		if m.Op != pb.MembershipChange_LEAVE {

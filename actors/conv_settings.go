@@ -37,6 +37,9 @@ type groupSettings struct {
 	// head); Description: what it is for (conv_profile.go).
 	Title       *string `json:"title,omitempty"`
 	Description string  `json:"description,omitempty"`
+	// Disbanded: an owner ended the group (DISBAND): no invite admits
+	// anyone again.
+	Disbanded bool `json:"disbanded,omitempty"`
 	// SlowModeMs: a plain member posts a new message at most once per this
 	// many ms (0: off; conv_slowmode.go).
 	SlowModeMs uint32 `json:"slow_mode_ms,omitempty"`
@@ -194,6 +197,23 @@ func (c *conversation) groupSettings(ctx actor.Context, m *pb.GroupSettings) {
 	// the old rule, later ones follow the new).
 	c.settingsEvent(ctx, m.Actor, map[string]any{"op": "settings", "actor": m.Actor, "admins_only": next.AdminsOnly,
 		"slow_mode_ms": next.SlowModeMs}, afterRules)
+}
+
+// markDisbanded records that the group was disbanded.
+func (c *conversation) markDisbanded() *pb.Error {
+	s, err := c.loadSettings()
+	if err != nil {
+		return storeErr(err)
+	}
+	if s.Disbanded {
+		return nil
+	}
+	next := *s
+	next.Disbanded = true
+	if err := c.saveSettings(&next); err != nil {
+		return storeErr(err)
+	}
+	return nil
 }
 
 // saveSettings stores next as the group's settings and keeps it.

@@ -357,7 +357,7 @@ func TestSlowModeOverTheWire(t *testing.T) {
 // A group's name over the wire: a member's client holds it from the
 // start (the membership push of its creation), a rename reaches it by
 // itself, the list and the settings say it, and a plain member may not
-// rename.
+// rename. Then the owner disbands it.
 func TestGroupProfileOverTheWire(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, envOptions{})
@@ -391,6 +391,18 @@ func TestGroupProfileOverTheWire(t *testing.T) {
 	long := strings.Repeat("x", 257)
 	if _, _, err := teacher.ChangeGroupSettings(ctx, conv, client.GroupSettingsChange{Title: &long}); codeOf(err) != wirepb.Code_INVALID {
 		t.Fatalf("a 257-byte name: %v, want INVALID", err)
+	}
+	// The end of term: the owner disbands the group; the pupil's client
+	// learns it left, and its sends are refused.
+	if _, err := pupil.Disband(ctx, conv); codeOf(err) != wirepb.Code_FORBIDDEN {
+		t.Fatalf("a member disbands: %v, want FORBIDDEN", err)
+	}
+	if seq, err := teacher.Disband(ctx, conv); err != nil || seq == 0 {
+		t.Fatalf("disband: %d, %v", seq, err)
+	}
+	eventually(t, "the pupil's client knows the group ended", func() bool { c, ok := pupil.Conversation(conv); return ok && !c.Member })
+	if _, err := pupil.SendText(ctx, client.ToConv(conv), "hello?"); codeOf(err) != wirepb.Code_NOT_MEMBER {
+		t.Fatalf("a send after the disband: %v, want NOT_MEMBER", err)
 	}
 }
 

@@ -167,7 +167,7 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 			return invalid("unknown role %d", m.Role)
 		}
 		need := 1
-		if m.Op == wirepb.MembershipRequest_LEAVE {
+		if m.Op == wirepb.MembershipRequest_LEAVE || m.Op == wirepb.MembershipRequest_DISBAND {
 			need = 0
 		}
 		if err := checkUsers(m.Users, need, lim.MaxListUsers); err != nil {

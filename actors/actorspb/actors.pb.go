@@ -354,6 +354,9 @@ const (
 	MembershipChange_UNMUTE   MembershipChange_Op = 5
 	MembershipChange_BLOCK    MembershipChange_Op = 6
 	MembershipChange_UNBLOCK  MembershipChange_Op = 7
+	// DISBAND: an owner ends the group for every member (users empty):
+	// all leave at one system message; no one joins or writes again.
+	MembershipChange_DISBAND MembershipChange_Op = 8
 )
 
 // Enum value maps for MembershipChange_Op.
@@ -367,6 +370,7 @@ var (
 		5: "UNMUTE",
 		6: "BLOCK",
 		7: "UNBLOCK",
+		8: "DISBAND",
 	}
 	MembershipChange_Op_value = map[string]int32{
 		"ADD":      0,
@@ -377,6 +381,7 @@ var (
 		"UNMUTE":   5,
 		"BLOCK":    6,
 		"UNBLOCK":  7,
+		"DISBAND":  8,
 	}
 )
 
@@ -5692,13 +5697,13 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x05limit\x18\x06 \x01(\rR\x05limit\"{\n" +
 	"\x0fHistoryResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x127\n" +
-	"\bmessages\x18\x02 \x03(\v2\x1b.switchboard.actors.MessageR\bmessages\"\x9b\x02\n" +
+	"\bmessages\x18\x02 \x03(\v2\x1b.switchboard.actors.MessageR\bmessages\"\xa8\x02\n" +
 	"\x10MembershipChange\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x14\n" +
 	"\x05actor\x18\x02 \x01(\tR\x05actor\x127\n" +
 	"\x02op\x18\x03 \x01(\x0e2'.switchboard.actors.MembershipChange.OpR\x02op\x12\x14\n" +
 	"\x05users\x18\x04 \x03(\tR\x05users\x12,\n" +
-	"\x04role\x18\x05 \x01(\x0e2\x18.switchboard.actors.RoleR\x04role\"`\n" +
+	"\x04role\x18\x05 \x01(\x0e2\x18.switchboard.actors.RoleR\x04role\"m\n" +
 	"\x02Op\x12\a\n" +
 	"\x03ADD\x10\x00\x12\n" +
 	"\n" +
@@ -5709,7 +5714,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\n" +
 	"\x06UNMUTE\x10\x05\x12\t\n" +
 	"\x05BLOCK\x10\x06\x12\v\n" +
-	"\aUNBLOCK\x10\a\"W\n" +
+	"\aUNBLOCK\x10\a\x12\v\n" +
+	"\aDISBAND\x10\b\"W\n" +
 	"\x12MembershipResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\"a\n" +

@@ -21,13 +21,14 @@ type CreateConversationRequest struct {
 	Members []MemberInRole `json:"members"`
 }
 
-// MemberInRole is a user with a role: member, admin, customer or agent.
+// MemberInRole is a user with a role: member, admin or owner (groups;
+// an owner sets roles and disbands), customer or agent (service).
 type MemberInRole struct {
 	User string `json:"user"`
 	Role string `json:"role"`
 }
 
-var roleNames = map[string]pb.Role{"": pb.Role_MEMBER, "member": pb.Role_MEMBER, "admin": pb.Role_ADMIN,
+var roleNames = map[string]pb.Role{"": pb.Role_MEMBER, "member": pb.Role_MEMBER, "admin": pb.Role_ADMIN, "owner": pb.Role_OWNER,
 	"customer": pb.Role_CUSTOMER, "agent": pb.Role_AGENT}
 
 func (s *Server) createConversation(w http.ResponseWriter, r *http.Request) {

@@ -39,14 +39,14 @@ func (s *Server) messageRoutes(mux *http.ServeMux) {
 // owner or admin adds and removes; a member leaves), as over the protocol.
 type MembersRequest struct {
 	Actor string   `json:"actor"`
-	Op    string   `json:"op"` // add, remove, leave, set_role, mute, unmute
+	Op    string   `json:"op"` // add, remove, leave, set_role, mute, unmute, disband
 	Users []string `json:"users,omitempty"`
 	Role  string   `json:"role,omitempty"` // with add or set_role: member or admin
 }
 
 var membershipOps = map[string]pb.MembershipChange_Op{"add": pb.MembershipChange_ADD, "remove": pb.MembershipChange_REMOVE,
 	"leave": pb.MembershipChange_LEAVE, "set_role": pb.MembershipChange_SET_ROLE, "mute": pb.MembershipChange_MUTE,
-	"unmute": pb.MembershipChange_UNMUTE}
+	"unmute": pb.MembershipChange_UNMUTE, "disband": pb.MembershipChange_DISBAND}
 
 func (s *Server) changeMembers(w http.ResponseWriter, r *http.Request) {
 	var req MembersRequest
@@ -55,7 +55,7 @@ func (s *Server) changeMembers(w http.ResponseWriter, r *http.Request) {
 	}
 	op, ok := membershipOps[req.Op]
 	if !ok {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "op: want add, remove, leave, set_role, mute or unmute, got " + strconv.Quote(req.Op), "code": "INVALID"})
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "op: want add, remove, leave, set_role, mute, unmute or disband, got " + strconv.Quote(req.Op), "code": "INVALID"})
 		return
 	}
 	role, ok := roleNames[req.Role]

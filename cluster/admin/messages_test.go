@@ -183,6 +183,12 @@ func TestServerMembership(t *testing.T) {
 	}
 	call(http.MethodPost, settings, `{"actor":"s1","title":"best class"}`, http.StatusForbidden, nil)
 	call(http.MethodPost, settings, `{"actor":"teacher","title":"two\nlines"}`, http.StatusBadRequest, nil)
+	// A term's group, with its teacher as owner, ended by the school's server.
+	call(http.MethodPost, "/api/v1/conversations", `{"conv":"g:term","kind":"group","members":[{"user":"head","role":"owner"},{"user":"teacher","role":"admin"},{"user":"s1"}]}`, http.StatusCreated, nil)
+	call(http.MethodPost, "/api/v1/conversations/g:term/members", `{"actor":"teacher","op":"disband"}`, http.StatusForbidden, nil) // an admin
+	call(http.MethodPost, "/api/v1/conversations/g:term/members", `{"actor":"s1","op":"disband"}`, http.StatusForbidden, nil)
+	call(http.MethodPost, "/api/v1/conversations/g:term/members", `{"actor":"head","op":"disband"}`, http.StatusOK, nil)
+	call(http.MethodPost, "/api/v1/messages", `{"sender":"s1","conv":"g:term","client_msg_id":"late","text":"?"}`, http.StatusForbidden, nil)
 	call(http.MethodPost, "/api/v1/messages", `{"sender":"s1","conv":"g:class-7b","client_msg_id":"q2","text":"may I?"}`, http.StatusCreated, nil)
 	h := api(http.MethodPost, "/api/v1/messages", "s3cret", `{"sender":"s1","conv":"g:class-7b","client_msg_id":"q3","text":"and?"}`, http.StatusTooManyRequests, nil)
 	if after, _ := strconv.Atoi(h.Get("Retry-After")); after < 55 || after > 60 {

@@ -16,7 +16,7 @@ import (
 func newGroupCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "group", Short: "Create groups and manage their members"}
 	cmd.AddCommand(newGroupCreateCmd(), newGroupChangeCmd("add"), newGroupChangeCmd("remove"),
-		newGroupChangeCmd("leave"), newGroupChangeCmd("set-role"), newGroupMembersCmd(), newGroupSettingsCmd(),
+		newGroupChangeCmd("leave"), newGroupChangeCmd("set-role"), newGroupChangeCmd("disband"), newGroupMembersCmd(), newGroupSettingsCmd(),
 		newGroupInviteCmd(), newGroupJoinCmd())
 	return cmd
 }
@@ -60,6 +60,7 @@ func newGroupChangeCmd(op string) *cobra.Command {
 		"remove":   "Remove members (owners and admins)",
 		"leave":    "Leave a group",
 		"set-role": "Set members' role: member or admin (the owner)",
+		"disband":  "End a group for every member (its owners): all leave, keeping its history up to there",
 	}[op]
 	cmd := &cobra.Command{
 		Use:   op,
@@ -69,7 +70,7 @@ func newGroupChangeCmd(op string) *cobra.Command {
 			if conv == "" {
 				return errors.New("give --conv")
 			}
-			if op != "leave" && len(users) == 0 {
+			if op != "leave" && op != "disband" && len(users) == 0 {
 				return errors.New("give --users")
 			}
 			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
@@ -82,6 +83,8 @@ func newGroupChangeCmd(op string) *cobra.Command {
 					seq, err = c.RemoveMembers(ctx, conv, users...)
 				case "leave":
 					seq, err = c.Leave(ctx, conv)
+				case "disband":
+					seq, err = c.Disband(ctx, conv)
 				case "set-role":
 					r, ok := wirepb.Role_value[strings.ToUpper(role)]
 					if !ok {
@@ -102,7 +105,7 @@ func newGroupChangeCmd(op string) *cobra.Command {
 	}
 	o.register(cmd.Flags())
 	cmd.Flags().StringVar(&conv, "conv", "", "the group's id")
-	if op != "leave" {
+	if op != "leave" && op != "disband" {
 		cmd.Flags().StringSliceVar(&users, "users", nil, "the users to act on")
 	}
 	if op == "set-role" {

@@ -85,6 +85,22 @@ func TestGroupSettingsCommand(t *testing.T) {
 		t.Fatalf("the member's list: %s", list)
 	}
 
+	// A group of a term, ended: the member's list shows it left.
+	n.run("group", "create", "--data-dir", d, "--user", "teacher", "--id", "g:term", "--members", "pupil")
+	if out := n.run("group", "disband", "--data-dir", d, "--user", "teacher", "--conv", "g:term"); !strings.Contains(string(out), "g:term: done") {
+		t.Fatalf("disband: %s", out)
+	}
+	var left []struct {
+		Conv   string `json:"conv"`
+		Member bool   `json:"member"`
+	}
+	mustJSON(t, n.run("convs", "--data-dir", d, "--user", "pupil", "--json"), &left)
+	for _, c := range left {
+		if c.Conv == "g:term" && c.Member {
+			t.Fatalf("the disbanded group in the member's list: %+v", c)
+		}
+	}
+
 	// A class code: created, used, listed, revoked.
 	var inv struct {
 		Code string `json:"code"`

@@ -290,6 +290,13 @@ func (c *Client) Leave(ctx context.Context, conv string) (uint64, error) {
 	return c.membership(ctx, conv, wirepb.MembershipRequest_LEAVE, nil, 0)
 }
 
+// Disband ends the group conv for every member (its owners only): all
+// leave at one system message, whose seq it returns; they keep its
+// history up to there, and nobody joins or writes in it again.
+func (c *Client) Disband(ctx context.Context, conv string) (uint64, error) {
+	return c.membership(ctx, conv, wirepb.MembershipRequest_DISBAND, nil, 0)
+}
+
 func (c *Client) SetRole(ctx context.Context, conv string, role wirepb.Role, users ...string) (uint64, error) {
 	return c.membership(ctx, conv, wirepb.MembershipRequest_SET_ROLE, users, role)
 }

@@ -395,6 +395,11 @@ const (
 	MembershipRequest_SET_ROLE MembershipRequest_Op = 3
 	MembershipRequest_MUTE     MembershipRequest_Op = 4
 	MembershipRequest_UNMUTE   MembershipRequest_Op = 5
+	// DISBAND (an owner; users empty): every member leaves the group at
+	// one system message {"op":"disband","actor","count"}; they keep
+	// reading its history up to it, and nobody joins, adds or writes
+	// again (an invite to it is NOT_FOUND).
+	MembershipRequest_DISBAND MembershipRequest_Op = 8
 )
 
 // Enum value maps for MembershipRequest_Op.
@@ -406,6 +411,7 @@ var (
 		3: "SET_ROLE",
 		4: "MUTE",
 		5: "UNMUTE",
+		8: "DISBAND",
 	}
 	MembershipRequest_Op_value = map[string]int32{
 		"ADD":      0,
@@ -414,6 +420,7 @@ var (
 		"SET_ROLE": 3,
 		"MUTE":     4,
 		"UNMUTE":   5,
+		"DISBAND":  8,
 	}
 )
 
@@ -9669,12 +9676,12 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x05roles\x18\x05 \x03(\v2\x1b.switchboard.wire.v1.MemberR\x05roles\"B\n" +
 	"\x11CreateGroupResult\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x19\n" +
-	"\blast_seq\x18\x02 \x01(\x04R\alastSeq\"\xf1\x01\n" +
+	"\blast_seq\x18\x02 \x01(\x04R\alastSeq\"\x8a\x02\n" +
 	"\x11MembershipRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x129\n" +
 	"\x02op\x18\x02 \x01(\x0e2).switchboard.wire.v1.MembershipRequest.OpR\x02op\x12\x14\n" +
 	"\x05users\x18\x03 \x03(\tR\x05users\x12-\n" +
-	"\x04role\x18\x04 \x01(\x0e2\x19.switchboard.wire.v1.RoleR\x04role\"H\n" +
+	"\x04role\x18\x04 \x01(\x0e2\x19.switchboard.wire.v1.RoleR\x04role\"a\n" +
 	"\x02Op\x12\a\n" +
 	"\x03ADD\x10\x00\x12\n" +
 	"\n" +
@@ -9683,7 +9690,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\bSET_ROLE\x10\x03\x12\b\n" +
 	"\x04MUTE\x10\x04\x12\n" +
 	"\n" +
-	"\x06UNMUTE\x10\x05\"$\n" +
+	"\x06UNMUTE\x10\x05\x12\v\n" +
+	"\aDISBAND\x10\b\"\x04\b\x06\x10\x06\"\x04\b\a\x10\a\"$\n" +
 	"\x10MembershipResult\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\xec\x02\n" +
 	"\x14GroupSettingsRequest\x12\x12\n" +

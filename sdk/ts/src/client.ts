@@ -1,10 +1,13 @@
 import { create, fromBinary, toBinary, type MessageInitShape } from "@bufbuild/protobuf";
 import {
   Code,
+  ConvKind,
   HelloSchema,
+  MembershipRequest_Op,
   MessageKind,
   PresenceSharing,
   RequestSchema,
+  Role,
   ServerFrameSchema,
   Signal_Kind,
   SignalSchema,
@@ -322,6 +325,7 @@ export class Client {
     c.archived = cs.archived;
     c.markedUnread = cs.markedUnread;
     c.setTitle(cs.title, Number(cs.lastSeq));
+    c.member = cs.member;
   }
 
   /**
@@ -434,6 +438,71 @@ export class Client {
       description: s.description,
       seq: Number(s.seq),
     };
+  }
+
+  /**
+   * createGroup creates a group with this user as its owner and members
+   * (at most the server's --max-request-users), named title; conv: its id
+   * (g:…; empty: the server picks one). admins are members made admins.
+   * Returns the group's id; its name shows in every member's list.
+   */
+  async createGroup(title: string, members: string[], opts: { conv?: string; admins?: string[] } = {}): Promise<string> {
+    const r = await this.request({
+      case: "createGroup",
+      value: { conv: opts.conv ?? "", title, members, kind: ConvKind.GROUP, roles: (opts.admins ?? []).map((user) => ({ user, role: Role.ADMIN })) },
+    });
+    if (r.result.case !== "createGroup") throw new Error("create_group: unexpected answer");
+    return r.result.value.conv;
+  }
+
+  /** addMembers adds users to the group (owners and admins); the seq of the change's system message. */
+  addMembers(conv: string, ...users: string[]): Promise<number> {
+    return this.membership(conv, MembershipRequest_Op.ADD, users);
+  }
+
+  /** removeMembers removes users from the group (owners and admins; an admin not an owner). */
+  removeMembers(conv: string, ...users: string[]): Promise<number> {
+    return this.membership(conv, MembershipRequest_Op.REMOVE, users);
+  }
+
+  /** leave leaves the group (its last owner hands ownership over first: setRole). */
+  leave(conv: string): Promise<number> {
+    return this.membership(conv, MembershipRequest_Op.LEAVE, []);
+  }
+
+  /** setRole makes users "member", "admin" or "owner" (owners only). */
+  setRole(conv: string, role: "member" | "admin" | "owner", ...users: string[]): Promise<number> {
+    return this.membership(conv, MembershipRequest_Op.SET_ROLE, users, { member: Role.MEMBER, admin: Role.ADMIN, owner: Role.OWNER }[role]);
+  }
+
+  /** muteMembers keeps users from posting in the group (owners and admins; on false: lets them again). */
+  muteMembers(conv: string, on: boolean, ...users: string[]): Promise<number> {
+    return this.membership(conv, on ? MembershipRequest_Op.MUTE : MembershipRequest_Op.UNMUTE, users);
+  }
+
+  /**
+   * disband ends the group for every member (its owners): all leave at
+   * one system message, whose seq it answers, and keep its history up to
+   * there; nobody writes or joins again.
+   */
+  disband(conv: string): Promise<number> {
+    return this.membership(conv, MembershipRequest_Op.DISBAND, []);
+  }
+
+  private async membership(conv: string, op: MembershipRequest_Op, users: string[], role = Role.MEMBER): Promise<number> {
+    const r = await this.request({ case: "membership", value: { conv, op, users, role } });
+    if (r.result.case !== "membership") throw new Error("membership: unexpected answer");
+    return Number(r.result.value.seq);
+  }
+
+  /**
+   * members lists the group's active members by user id, a page of at most
+   * limit after the user after (0: the server's page).
+   */
+  async members(conv: string, after = "", limit = 0): Promise<{ user: string; role: string; joinedSeq: number; muted: boolean }[]> {
+    const r = await this.request({ case: "members", value: { conv, after, limit } });
+    if (r.result.case !== "members") throw new Error("members: unexpected answer");
+    return r.result.value.members.map((m) => ({ user: m.user, role: Role[m.role].toLowerCase(), joinedSeq: Number(m.joinedSeq), muted: m.muted }));
   }
 
   /**
@@ -588,6 +657,7 @@ export class Client {
           // Joined, left, or the group renamed.
           const c = this.conversation(ev.value.conv);
           c.setTitle(ev.value.title, Number(ev.value.lastSeq));
+          c.member = (ev.value.member?.leftSeq ?? 0n) === 0n;
           this.emit("conversation", c);
         } else if (ev.case === "receipt") {
           const c = this.conversation(ev.value.conv);

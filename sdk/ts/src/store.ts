@@ -122,6 +122,8 @@ export class Conversation {
    * as unread even with unread 0. Any read of it clears the mark.
    */
   markedUnread = false;
+  /** False once this user left, was removed, or the group was disbanded: its history stays readable up to then. */
+  member = true;
   /** A group's name (empty for other kinds: show the other member); a rename reaches it by itself. */
   title = "";
   /** The conversation's last seq when title was told: an older summary or update does not undo a rename. */

@@ -425,6 +425,30 @@ test("a group where only owners and admins post: the member reads it, its send f
   });
 });
 
+test("groups from the browser: create with a name, add, roles, members, rename, disband", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  await withClients(["alice", "bob"], async (alice, bob) => {
+    const conv = await alice.createGroup("Book club", ["bob"], { conv: "g:ts-club" });
+    assert.equal(conv, "g:ts-club");
+    await until("bob's client holds the group's name", () => bob.conversation(conv).title === "Book club");
+    assert.ok((await alice.addMembers(conv, "carol", "dave")) > 0);
+    await alice.setRole(conv, "admin", "bob");
+    await bob.muteMembers(conv, true, "dave");
+    const ms = await bob.members(conv);
+    assert.deepEqual(
+      ms.map((m) => [m.user, m.role, m.muted]),
+      [["alice", "owner", false], ["bob", "admin", false], ["carol", "member", false], ["dave", "member", true]],
+    );
+    await assert.rejects(bob.removeMembers(conv, "alice"), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
+    await bob.changeGroupSettings(conv, { title: "Book club 2027" });
+    await until("alice's client has the new name", () => alice.conversation(conv).title === "Book club 2027");
+    await assert.rejects(bob.disband(conv), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
+    const end = await alice.disband(conv);
+    assert.ok(end > 0);
+    await until("bob's client knows the group ended", () => !bob.conversation(conv).member);
+    await assert.rejects(bob.leave(conv), (e: unknown) => e instanceof ProtocolError && e.code === Code.NOT_MEMBER);
+  });
+});
+
 test("react: the other side shows the reaction on the message, one per member, no extra unread", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
   await withClients(["alice", "bob"], async (alice, bob) => {
     const conv = "d:alice:bob";
