@@ -92,8 +92,8 @@ type SettingsRequest struct {
 }
 
 // Settings answers it: the group's settings after the change, and the seq
-// of the system message recording a change of admins_only or slow mode, a
-// pin or an unpin (0: none).
+// of the system message recording a change of admins_only or slow mode,
+// of the name or description, a pin or an unpin (0: none).
 type Settings struct {
 	Conv           string   `json:"conv"`
 	AdminsOnly     bool     `json:"admins_only"`

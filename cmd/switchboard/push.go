@@ -55,7 +55,7 @@ func (p *pushFlags) register(f *pflag.FlagSet) {
 	f.DurationVar(&p.reminders.After, "unread-reminder-after", 0, "a message from someone else still unread this long, with none of the user's devices online, makes one reminder for its conversation, posted to --unread-reminder-webhook-url (0: off)")
 	f.StringVar(&p.reminderWebhookURL, "unread-reminder-webhook-url", "", "unread reminders: POST them, signed, to this URL (your servers mail or text the user)")
 	f.StringVar(&p.reminderWebhookSecretFile, "unread-reminder-webhook-secret-file", "", "file holding the HMAC-SHA256 secret of the unread reminder webhook (else SWITCHBOARD_UNREAD_REMINDER_WEBHOOK_SECRET)")
-	f.IntVar(&p.reminders.MaxPending, "unread-reminder-max-pending", actors.DefaultReminderMaxPending, "most conversations with a reminder scheduled or sent and not read since; past it no new one is scheduled (counted)")
+	f.IntVar(&p.reminders.MaxPending, "unread-reminder-max-pending", actors.DefaultReminderMaxPending, "most conversations with a reminder scheduled, or sent and not read since; at it the older half of those reminded is forgotten, and with only scheduled ones a new one is dropped (counted)")
 }
 
 // reminderConfig builds the unread reminders' configuration; off without
