@@ -552,6 +552,22 @@ func (n *Runtime) MarkRead(ctx context.Context, user, device, conv string, seq u
 	return r, fromPB(r.Error)
 }
 
+// MarkAllRead reads every conversation of user up to its last message
+// ("mark all as read"), muted and archived ones too, and clears every
+// unread mark; device (may be empty) is the one that asked, which gets no
+// read push for it.
+func (n *Runtime) MarkAllRead(ctx context.Context, user, device string) (*pb.MarkAllReadResponse, error) {
+	if err := checkUser(user); err != nil {
+		return nil, err
+	}
+	res, err := n.request(ctx, KindUser, user, &pb.MarkAllRead{User: user, Device: device})
+	if err != nil {
+		return nil, err
+	}
+	r := res.(*pb.MarkAllReadResponse)
+	return r, fromPB(r.Error)
+}
+
 // ListConversations lists the user's conversations: pinned first, then by
 // last activity.
 func (n *Runtime) ListConversations(ctx context.Context, user, afterConv string, limit int) (*pb.ListConversationsResponse, error) {

@@ -2,6 +2,7 @@ package actors_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/switchboard-im/switchboard/actors"
@@ -51,10 +52,13 @@ func TestDisbandGroup(t *testing.T) {
 		t.Fatalf("the disband's system message %s (%v)", msgs[0].Body, err)
 	}
 	for _, u := range []string{"teacher", "aide", "pupil", "pupil2"} {
-		res, err := node.ListConversations(ctx, u, "", 0)
-		if err != nil || len(res.Conversations) != 1 || res.Conversations[0].Member {
-			t.Fatalf("%s's list: %v, %v; want the group, left", u, res, err)
-		}
+		eventually(t, func() error { // the notices follow the answer
+			res, err := node.ListConversations(ctx, u, "", 0)
+			if err == nil && (len(res.Conversations) != 1 || res.Conversations[0].Member) {
+				err = fmt.Errorf("%s's list: %v; want the group, left", u, res)
+			}
+			return err
+		})
 	}
 	if _, err := send(ctx, node, g, "teacher", "one more thing"); actors.CodeOf(err) != pb.Code_NOT_MEMBER {
 		t.Fatalf("a send after the disband: %v, want NOT_MEMBER", err)

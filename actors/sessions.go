@@ -397,6 +397,10 @@ func (s *deviceSession) MarkRead(ctx context.Context, conv string, seq uint64) (
 	return s.rt.MarkRead(ctx, s.user, s.device, conv, seq)
 }
 
+func (s *deviceSession) MarkAllRead(ctx context.Context) (*pb.MarkAllReadResponse, error) {
+	return s.rt.MarkAllRead(ctx, s.user, s.device)
+}
+
 func (s *deviceSession) Recall(ctx context.Context, conv string, seq uint64) (uint64, error) {
 	return s.rt.Recall(ctx, conv, s.user, seq)
 }

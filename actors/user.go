@@ -155,6 +155,8 @@ func (u *user) Receive(ctx actor.Context) {
 		u.ackCursor(ctx, m)
 	case *pb.MarkRead:
 		u.markRead(ctx, m)
+	case *pb.MarkAllRead:
+		u.markAllRead(ctx, m)
 	case *pb.ListConversations:
 		u.list(ctx, m)
 	case *pb.SetPinned:
@@ -372,6 +374,9 @@ func (u *user) refreshLarge(convs []string) {
 			u.unarchiveOnNews(id, uc, cs.LastMessage)
 			uc.lastSeq, uc.nUnread, uc.nMentions, uc.lastMsg = cs.LastSeq, cs.Unread, cs.UnreadMentions, cs.LastMessage
 			uc.setMember(memberFromPB(id, cs.Member))
+			if cs.LastSeq >= uc.titleSeq {
+				uc.title, uc.titleSeq = cs.Title, cs.LastSeq
+			}
 		}
 	}
 }

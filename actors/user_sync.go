@@ -176,6 +176,36 @@ func (u *user) markRead(ctx actor.Context, m *pb.MarkRead) {
 	})
 }
 
+// markAllRead reads every conversation up to its last message (read
+// fan-out groups as they are now) and clears every unread mark, with
+// the same writes, pushes and receipts as a mark_read of each.
+func (u *user) markAllRead(ctx actor.Context, m *pb.MarkAllRead) {
+	sender := ctx.Sender()
+	if _, e := u.loadAllFresh(); e != nil {
+		respond(ctx, sender, &pb.MarkAllReadResponse{Error: e})
+		return
+	}
+	ids := make([]string, 0, len(u.convs))
+	for id := range u.convs {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids) // one order: the receipts and pushes go in it
+	var n uint32
+	for _, id := range ids {
+		uc := u.convs[id]
+		if uc.unreadCount() == 0 && !uc.markedUnread || authorize(uc.kind, id, u.id, &uc.member, ActMarkRead) != nil {
+			continue
+		}
+		u.advanceRead(ctx, id, uc, uc.lastSeq, m.Device)
+		u.clearMarkedUnread(ctx, id, uc)
+		n++
+	}
+	u.afterDurable(durableWaiter{
+		done:   func() { respond(ctx, sender, &pb.MarkAllReadResponse{Conversations: n, TotalUnread: u.totalUnread()}) },
+		refuse: func(e *pb.Error) { respond(ctx, sender, &pb.MarkAllReadResponse{Error: e}) },
+	})
+}
+
 // readOwn moves the read cursor over the user's own newest message in a
 // Deliver: sending implies having read up to it. When that clears no
 // unread message of a small conversation, the move changes no count: only

@@ -68,6 +68,7 @@ func seedRequests() []*wirepb.Request {
 		{Id: 44, Op: &wirepb.Request_Privacy{Privacy: &wirepb.PrivacyRequest{Presence: wirepb.PresenceSharing_PRESENCE_ONLINE_ONLY.Enum()}}},
 		{Id: 46, Op: &wirepb.Request_GroupSettings{GroupSettings: &wirepb.GroupSettingsRequest{Conv: "g:team", PinSeq: 12}}},
 		{Id: 52, Op: &wirepb.Request_GroupSettings{GroupSettings: &wirepb.GroupSettingsRequest{Conv: "g:team", SlowModeMs: proto.Uint32(30_000)}}},
+		{Id: 54, Op: &wirepb.Request_MarkAllRead{MarkAllRead: &wirepb.MarkAllReadRequest{}}},
 		{Id: 53, Op: &wirepb.Request_GroupSettings{GroupSettings: &wirepb.GroupSettingsRequest{Conv: "g:team", Title: proto.String("Team"), Description: proto.String("what we do")}}},
 		{Id: 45, Op: &wirepb.Request_MarkUnread{MarkUnread: &wirepb.MarkUnreadRequest{Conv: "d:a:b", Marked: true}}},
 		{Id: 47, Op: &wirepb.Request_DeskTag{DeskTag: &wirepb.DeskTagRequest{Conv: "s:cars:c1:1", Add: []string{"refund", "shipping"}, Remove: []string{"other"}}}},

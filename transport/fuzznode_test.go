@@ -185,7 +185,7 @@ func (l *sendLedger) check(t *testing.T, r *raw, id uint64, user string, req *wi
 	t.Fatalf("acked %v at seq %d is not in the history: %v", key, res.Seq, hist.GetHistory())
 }
 
-const opCount = 45
+const opCount = 46
 
 func mustMarshalFrame(m proto.Message) []byte {
 	b, err := wirepb.Marshal(m)
@@ -295,6 +295,8 @@ func opRequest(op uint8, conv, user string, a, b uint64, s string, flag bool) *w
 	case 42:
 		return &wirepb.Request{Op: &wirepb.Request_GroupInvite{GroupInvite: &wirepb.GroupInviteRequest{Conv: conv, Create: flag,
 			TtlMs: int64(a), MaxUses: n, Revoke: map[bool]string{false: s}[flag]}}}
+	case 45:
+		return &wirepb.Request{Op: &wirepb.Request_MarkAllRead{MarkAllRead: &wirepb.MarkAllReadRequest{}}}
 	case 44:
 		return &wirepb.Request{Op: &wirepb.Request_DeskReach{DeskReach: &wirepb.DeskReachRequest{Customer: user, Scene: s, Data: map[bool]string{true: s}[flag]}}}
 	case 43:

@@ -406,6 +406,46 @@ func TestGroupProfileOverTheWire(t *testing.T) {
 	}
 }
 
+// Mark all as read over the wire: every conversation of the user is read
+// at once, on the server and in the client's held conversations.
+func TestMarkAllReadOverTheWire(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	ctx := tctx(t)
+	ann, ben := e.dial("ann", "phone"), e.dial("ben", "phone")
+	conv, err := ann.CreateGroup(ctx, "g:flat", "Flat", []string{"ben"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, to := range []client.Target{client.ToConv(conv), client.ToUser("ben")} {
+		if _, err := ann.SendText(ctx, to, "rent is due"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "ben's client counts two unread conversations", func() bool {
+		n := 0
+		for _, c := range ben.Conversations() {
+			if c.Unread > 0 {
+				n++
+			}
+		}
+		return n == 2
+	})
+	n, total, err := ben.MarkAllRead(ctx)
+	if err != nil || n != 2 || total != 0 {
+		t.Fatalf("mark all read: %d conversations, %d unread, %v; want 2, 0", n, total, err)
+	}
+	for _, c := range ben.Conversations() {
+		if c.Unread != 0 {
+			t.Errorf("ben's client still counts %d unread in %s", c.Unread, c.ID)
+		}
+	}
+	list, total, err := ben.ListConversations(ctx, "", 0)
+	if err != nil || total != 0 || len(list) != 2 {
+		t.Fatalf("ben's list after: %v, %d unread, %v", list, total, err)
+	}
+}
+
 // With contact details masked, the sender's own view of its message is
 // the stored one (***), as the recipient's push and history are.
 func TestContactDetailsMaskedOverTheWire(t *testing.T) {

@@ -373,6 +373,13 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		}
 		return &wirepb.Response{Result: &wirepb.Response_MarkRead{MarkRead: &wirepb.MarkReadResult{ReadSeq: r.ReadSeq, TotalUnread: r.TotalUnread}}}
 
+	case *wirepb.Request_MarkAllRead:
+		r, err := sess.MarkAllRead(ctx)
+		if err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_MarkAllRead{MarkAllRead: &wirepb.MarkAllReadResult{Conversations: r.Conversations, TotalUnread: r.TotalUnread}}}
+
 	case *wirepb.Request_Recall:
 		seq, err := sess.Recall(ctx, op.Recall.Conv, op.Recall.Seq)
 		if err != nil {

@@ -254,7 +254,7 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 		if op.Blocked.AfterConv != "" {
 			return checkConv(op.Blocked.AfterConv)
 		}
-	case *wirepb.Request_Ping:
+	case *wirepb.Request_Ping, *wirepb.Request_MarkAllRead:
 	case *wirepb.Request_RegisterPush:
 		return validateRegisterPush(op.RegisterPush)
 	case *wirepb.Request_UnregisterPush:

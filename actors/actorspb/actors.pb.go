@@ -467,7 +467,7 @@ func (x Signal_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Signal_Kind.Descriptor instead.
 func (Signal_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{69, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{71, 0}
 }
 
 type Error struct {
@@ -4011,6 +4011,119 @@ func (x *MarkReadResponse) GetTotalUnread() uint64 {
 	return 0
 }
 
+// MarkAllRead reads every conversation of user up to its last message.
+type MarkAllRead struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Device        string                 `protobuf:"bytes,2,opt,name=device,proto3" json:"device,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MarkAllRead) Reset() {
+	*x = MarkAllRead{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MarkAllRead) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MarkAllRead) ProtoMessage() {}
+
+func (x *MarkAllRead) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MarkAllRead.ProtoReflect.Descriptor instead.
+func (*MarkAllRead) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *MarkAllRead) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *MarkAllRead) GetDevice() string {
+	if x != nil {
+		return x.Device
+	}
+	return ""
+}
+
+type MarkAllReadResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Conversations uint32                 `protobuf:"varint,2,opt,name=conversations,proto3" json:"conversations,omitempty"`
+	TotalUnread   uint64                 `protobuf:"varint,3,opt,name=total_unread,json=totalUnread,proto3" json:"total_unread,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MarkAllReadResponse) Reset() {
+	*x = MarkAllReadResponse{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MarkAllReadResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MarkAllReadResponse) ProtoMessage() {}
+
+func (x *MarkAllReadResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MarkAllReadResponse.ProtoReflect.Descriptor instead.
+func (*MarkAllReadResponse) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *MarkAllReadResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *MarkAllReadResponse) GetConversations() uint32 {
+	if x != nil {
+		return x.Conversations
+	}
+	return 0
+}
+
+func (x *MarkAllReadResponse) GetTotalUnread() uint64 {
+	if x != nil {
+		return x.TotalUnread
+	}
+	return 0
+}
+
 type ListConversations struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	User      string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
@@ -4029,7 +4142,7 @@ type ListConversations struct {
 
 func (x *ListConversations) Reset() {
 	*x = ListConversations{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[50]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4041,7 +4154,7 @@ func (x *ListConversations) String() string {
 func (*ListConversations) ProtoMessage() {}
 
 func (x *ListConversations) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[50]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4054,7 +4167,7 @@ func (x *ListConversations) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConversations.ProtoReflect.Descriptor instead.
 func (*ListConversations) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{50}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *ListConversations) GetUser() string {
@@ -4111,7 +4224,7 @@ type ListConversationsResponse struct {
 
 func (x *ListConversationsResponse) Reset() {
 	*x = ListConversationsResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[51]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4123,7 +4236,7 @@ func (x *ListConversationsResponse) String() string {
 func (*ListConversationsResponse) ProtoMessage() {}
 
 func (x *ListConversationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[51]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4136,7 +4249,7 @@ func (x *ListConversationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConversationsResponse.ProtoReflect.Descriptor instead.
 func (*ListConversationsResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{51}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *ListConversationsResponse) GetError() *Error {
@@ -4178,7 +4291,7 @@ type SetPinned struct {
 
 func (x *SetPinned) Reset() {
 	*x = SetPinned{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[52]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4190,7 +4303,7 @@ func (x *SetPinned) String() string {
 func (*SetPinned) ProtoMessage() {}
 
 func (x *SetPinned) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[52]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4203,7 +4316,7 @@ func (x *SetPinned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetPinned.ProtoReflect.Descriptor instead.
 func (*SetPinned) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{52}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *SetPinned) GetUser() string {
@@ -4240,7 +4353,7 @@ type SetMarkedUnread struct {
 
 func (x *SetMarkedUnread) Reset() {
 	*x = SetMarkedUnread{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[53]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4252,7 +4365,7 @@ func (x *SetMarkedUnread) String() string {
 func (*SetMarkedUnread) ProtoMessage() {}
 
 func (x *SetMarkedUnread) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[53]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4265,7 +4378,7 @@ func (x *SetMarkedUnread) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMarkedUnread.ProtoReflect.Descriptor instead.
 func (*SetMarkedUnread) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{53}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *SetMarkedUnread) GetUser() string {
@@ -4301,7 +4414,7 @@ type SetArchived struct {
 
 func (x *SetArchived) Reset() {
 	*x = SetArchived{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[54]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4313,7 +4426,7 @@ func (x *SetArchived) String() string {
 func (*SetArchived) ProtoMessage() {}
 
 func (x *SetArchived) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[54]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4326,7 +4439,7 @@ func (x *SetArchived) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetArchived.ProtoReflect.Descriptor instead.
 func (*SetArchived) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{54}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *SetArchived) GetUser() string {
@@ -4359,7 +4472,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[55]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4371,7 +4484,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[55]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4384,7 +4497,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{55}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *Ack) GetError() *Error {
@@ -4407,7 +4520,7 @@ type SetMuted struct {
 
 func (x *SetMuted) Reset() {
 	*x = SetMuted{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[56]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4419,7 +4532,7 @@ func (x *SetMuted) String() string {
 func (*SetMuted) ProtoMessage() {}
 
 func (x *SetMuted) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[56]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4432,7 +4545,7 @@ func (x *SetMuted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMuted.ProtoReflect.Descriptor instead.
 func (*SetMuted) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{56}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *SetMuted) GetUser() string {
@@ -4466,7 +4579,7 @@ type SetMutedResponse struct {
 
 func (x *SetMutedResponse) Reset() {
 	*x = SetMutedResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[57]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4478,7 +4591,7 @@ func (x *SetMutedResponse) String() string {
 func (*SetMutedResponse) ProtoMessage() {}
 
 func (x *SetMutedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[57]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4491,7 +4604,7 @@ func (x *SetMutedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMutedResponse.ProtoReflect.Descriptor instead.
 func (*SetMutedResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{57}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *SetMutedResponse) GetError() *Error {
@@ -4520,7 +4633,7 @@ type Presence struct {
 
 func (x *Presence) Reset() {
 	*x = Presence{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[58]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4532,7 +4645,7 @@ func (x *Presence) String() string {
 func (*Presence) ProtoMessage() {}
 
 func (x *Presence) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[58]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4545,7 +4658,7 @@ func (x *Presence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Presence.ProtoReflect.Descriptor instead.
 func (*Presence) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{58}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *Presence) GetUser() string {
@@ -4573,7 +4686,7 @@ type SetPrivacy struct {
 
 func (x *SetPrivacy) Reset() {
 	*x = SetPrivacy{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[59]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4585,7 +4698,7 @@ func (x *SetPrivacy) String() string {
 func (*SetPrivacy) ProtoMessage() {}
 
 func (x *SetPrivacy) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[59]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4598,7 +4711,7 @@ func (x *SetPrivacy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetPrivacy.ProtoReflect.Descriptor instead.
 func (*SetPrivacy) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{59}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *SetPrivacy) GetUser() string {
@@ -4625,7 +4738,7 @@ type PrivacyResponse struct {
 
 func (x *PrivacyResponse) Reset() {
 	*x = PrivacyResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[60]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4637,7 +4750,7 @@ func (x *PrivacyResponse) String() string {
 func (*PrivacyResponse) ProtoMessage() {}
 
 func (x *PrivacyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[60]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4650,7 +4763,7 @@ func (x *PrivacyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrivacyResponse.ProtoReflect.Descriptor instead.
 func (*PrivacyResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{60}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *PrivacyResponse) GetError() *Error {
@@ -4685,7 +4798,7 @@ type PresenceProbe struct {
 
 func (x *PresenceProbe) Reset() {
 	*x = PresenceProbe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[61]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4697,7 +4810,7 @@ func (x *PresenceProbe) String() string {
 func (*PresenceProbe) ProtoMessage() {}
 
 func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[61]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4710,7 +4823,7 @@ func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceProbe.ProtoReflect.Descriptor instead.
 func (*PresenceProbe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{61}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *PresenceProbe) GetUser() string {
@@ -4747,7 +4860,7 @@ type PresenceResponse struct {
 
 func (x *PresenceResponse) Reset() {
 	*x = PresenceResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[62]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4759,7 +4872,7 @@ func (x *PresenceResponse) String() string {
 func (*PresenceResponse) ProtoMessage() {}
 
 func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[62]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4772,7 +4885,7 @@ func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse.ProtoReflect.Descriptor instead.
 func (*PresenceResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{62}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *PresenceResponse) GetDevices() []*PresenceResponse_Device {
@@ -4817,7 +4930,7 @@ type Push struct {
 
 func (x *Push) Reset() {
 	*x = Push{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[63]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4829,7 +4942,7 @@ func (x *Push) String() string {
 func (*Push) ProtoMessage() {}
 
 func (x *Push) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[63]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4842,7 +4955,7 @@ func (x *Push) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Push.ProtoReflect.Descriptor instead.
 func (*Push) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{63}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *Push) GetUser() string {
@@ -4967,7 +5080,7 @@ type FlagsUpdate struct {
 
 func (x *FlagsUpdate) Reset() {
 	*x = FlagsUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4979,7 +5092,7 @@ func (x *FlagsUpdate) String() string {
 func (*FlagsUpdate) ProtoMessage() {}
 
 func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4992,7 +5105,7 @@ func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlagsUpdate.ProtoReflect.Descriptor instead.
 func (*FlagsUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{64}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *FlagsUpdate) GetConv() string {
@@ -5043,7 +5156,7 @@ type ReadUpdate struct {
 
 func (x *ReadUpdate) Reset() {
 	*x = ReadUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[65]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5055,7 +5168,7 @@ func (x *ReadUpdate) String() string {
 func (*ReadUpdate) ProtoMessage() {}
 
 func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[65]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5068,7 +5181,7 @@ func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadUpdate.ProtoReflect.Descriptor instead.
 func (*ReadUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{65}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *ReadUpdate) GetConv() string {
@@ -5111,7 +5224,7 @@ type ReadReceipt struct {
 
 func (x *ReadReceipt) Reset() {
 	*x = ReadReceipt{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[66]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5123,7 +5236,7 @@ func (x *ReadReceipt) String() string {
 func (*ReadReceipt) ProtoMessage() {}
 
 func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[66]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5136,7 +5249,7 @@ func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadReceipt.ProtoReflect.Descriptor instead.
 func (*ReadReceipt) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{66}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *ReadReceipt) GetConv() string {
@@ -5172,7 +5285,7 @@ type GroupPush struct {
 
 func (x *GroupPush) Reset() {
 	*x = GroupPush{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[67]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5184,7 +5297,7 @@ func (x *GroupPush) String() string {
 func (*GroupPush) ProtoMessage() {}
 
 func (x *GroupPush) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[67]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5197,7 +5310,7 @@ func (x *GroupPush) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupPush.ProtoReflect.Descriptor instead.
 func (*GroupPush) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{67}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *GroupPush) GetConv() string {
@@ -5227,7 +5340,7 @@ type Subscribe struct {
 
 func (x *Subscribe) Reset() {
 	*x = Subscribe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[68]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5239,7 +5352,7 @@ func (x *Subscribe) String() string {
 func (*Subscribe) ProtoMessage() {}
 
 func (x *Subscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[68]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5252,7 +5365,7 @@ func (x *Subscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subscribe.ProtoReflect.Descriptor instead.
 func (*Subscribe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{68}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *Subscribe) GetUser() string {
@@ -5291,7 +5404,7 @@ type Signal struct {
 
 func (x *Signal) Reset() {
 	*x = Signal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[69]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5303,7 +5416,7 @@ func (x *Signal) String() string {
 func (*Signal) ProtoMessage() {}
 
 func (x *Signal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[69]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5316,7 +5429,7 @@ func (x *Signal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Signal.ProtoReflect.Descriptor instead.
 func (*Signal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{69}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *Signal) GetKind() Signal_Kind {
@@ -5365,7 +5478,7 @@ type RouteSignal struct {
 
 func (x *RouteSignal) Reset() {
 	*x = RouteSignal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[70]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5377,7 +5490,7 @@ func (x *RouteSignal) String() string {
 func (*RouteSignal) ProtoMessage() {}
 
 func (x *RouteSignal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[70]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5390,7 +5503,7 @@ func (x *RouteSignal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteSignal.ProtoReflect.Descriptor instead.
 func (*RouteSignal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{70}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *RouteSignal) GetUser() string {
@@ -5422,7 +5535,7 @@ type CheckReminder struct {
 
 func (x *CheckReminder) Reset() {
 	*x = CheckReminder{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[71]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5434,7 +5547,7 @@ func (x *CheckReminder) String() string {
 func (*CheckReminder) ProtoMessage() {}
 
 func (x *CheckReminder) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[71]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5447,7 +5560,7 @@ func (x *CheckReminder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckReminder.ProtoReflect.Descriptor instead.
 func (*CheckReminder) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{71}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *CheckReminder) GetConv() string {
@@ -5483,7 +5596,7 @@ type CheckReminderResponse struct {
 
 func (x *CheckReminderResponse) Reset() {
 	*x = CheckReminderResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[72]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5495,7 +5608,7 @@ func (x *CheckReminderResponse) String() string {
 func (*CheckReminderResponse) ProtoMessage() {}
 
 func (x *CheckReminderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[72]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5508,7 +5621,7 @@ func (x *CheckReminderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckReminderResponse.ProtoReflect.Descriptor instead.
 func (*CheckReminderResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{72}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *CheckReminderResponse) GetError() *Error {
@@ -5549,7 +5662,7 @@ type PresenceResponse_Device struct {
 
 func (x *PresenceResponse_Device) Reset() {
 	*x = PresenceResponse_Device{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[73]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5561,7 +5674,7 @@ func (x *PresenceResponse_Device) String() string {
 func (*PresenceResponse_Device) ProtoMessage() {}
 
 func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[73]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5574,7 +5687,7 @@ func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse_Device.ProtoReflect.Descriptor instead.
 func (*PresenceResponse_Device) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{62, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{64, 0}
 }
 
 func (x *PresenceResponse_Device) GetDevice() string {
@@ -5896,6 +6009,13 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x10MarkReadResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x19\n" +
 	"\bread_seq\x18\x02 \x01(\x04R\areadSeq\x12!\n" +
+	"\ftotal_unread\x18\x03 \x01(\x04R\vtotalUnread\"9\n" +
+	"\vMarkAllRead\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
+	"\x06device\x18\x02 \x01(\tR\x06device\"\x8f\x01\n" +
+	"\x13MarkAllReadResponse\x12/\n" +
+	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12$\n" +
+	"\rconversations\x18\x02 \x01(\rR\rconversations\x12!\n" +
 	"\ftotal_unread\x18\x03 \x01(\x04R\vtotalUnread\"\xb6\x01\n" +
 	"\x11ListConversations\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x1d\n" +
@@ -6083,7 +6203,7 @@ func file_actors_actorspb_actors_proto_rawDescGZIP() []byte {
 }
 
 var file_actors_actorspb_actors_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 74)
+var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 76)
 var file_actors_actorspb_actors_proto_goTypes = []any{
 	(Code)(0),                          // 0: switchboard.actors.Code
 	(ConvKind)(0),                      // 1: switchboard.actors.ConvKind
@@ -6142,30 +6262,32 @@ var file_actors_actorspb_actors_proto_goTypes = []any{
 	(*AckCursor)(nil),                  // 54: switchboard.actors.AckCursor
 	(*MarkRead)(nil),                   // 55: switchboard.actors.MarkRead
 	(*MarkReadResponse)(nil),           // 56: switchboard.actors.MarkReadResponse
-	(*ListConversations)(nil),          // 57: switchboard.actors.ListConversations
-	(*ListConversationsResponse)(nil),  // 58: switchboard.actors.ListConversationsResponse
-	(*SetPinned)(nil),                  // 59: switchboard.actors.SetPinned
-	(*SetMarkedUnread)(nil),            // 60: switchboard.actors.SetMarkedUnread
-	(*SetArchived)(nil),                // 61: switchboard.actors.SetArchived
-	(*Ack)(nil),                        // 62: switchboard.actors.Ack
-	(*SetMuted)(nil),                   // 63: switchboard.actors.SetMuted
-	(*SetMutedResponse)(nil),           // 64: switchboard.actors.SetMutedResponse
-	(*Presence)(nil),                   // 65: switchboard.actors.Presence
-	(*SetPrivacy)(nil),                 // 66: switchboard.actors.SetPrivacy
-	(*PrivacyResponse)(nil),            // 67: switchboard.actors.PrivacyResponse
-	(*PresenceProbe)(nil),              // 68: switchboard.actors.PresenceProbe
-	(*PresenceResponse)(nil),           // 69: switchboard.actors.PresenceResponse
-	(*Push)(nil),                       // 70: switchboard.actors.Push
-	(*FlagsUpdate)(nil),                // 71: switchboard.actors.FlagsUpdate
-	(*ReadUpdate)(nil),                 // 72: switchboard.actors.ReadUpdate
-	(*ReadReceipt)(nil),                // 73: switchboard.actors.ReadReceipt
-	(*GroupPush)(nil),                  // 74: switchboard.actors.GroupPush
-	(*Subscribe)(nil),                  // 75: switchboard.actors.Subscribe
-	(*Signal)(nil),                     // 76: switchboard.actors.Signal
-	(*RouteSignal)(nil),                // 77: switchboard.actors.RouteSignal
-	(*CheckReminder)(nil),              // 78: switchboard.actors.CheckReminder
-	(*CheckReminderResponse)(nil),      // 79: switchboard.actors.CheckReminderResponse
-	(*PresenceResponse_Device)(nil),    // 80: switchboard.actors.PresenceResponse.Device
+	(*MarkAllRead)(nil),                // 57: switchboard.actors.MarkAllRead
+	(*MarkAllReadResponse)(nil),        // 58: switchboard.actors.MarkAllReadResponse
+	(*ListConversations)(nil),          // 59: switchboard.actors.ListConversations
+	(*ListConversationsResponse)(nil),  // 60: switchboard.actors.ListConversationsResponse
+	(*SetPinned)(nil),                  // 61: switchboard.actors.SetPinned
+	(*SetMarkedUnread)(nil),            // 62: switchboard.actors.SetMarkedUnread
+	(*SetArchived)(nil),                // 63: switchboard.actors.SetArchived
+	(*Ack)(nil),                        // 64: switchboard.actors.Ack
+	(*SetMuted)(nil),                   // 65: switchboard.actors.SetMuted
+	(*SetMutedResponse)(nil),           // 66: switchboard.actors.SetMutedResponse
+	(*Presence)(nil),                   // 67: switchboard.actors.Presence
+	(*SetPrivacy)(nil),                 // 68: switchboard.actors.SetPrivacy
+	(*PrivacyResponse)(nil),            // 69: switchboard.actors.PrivacyResponse
+	(*PresenceProbe)(nil),              // 70: switchboard.actors.PresenceProbe
+	(*PresenceResponse)(nil),           // 71: switchboard.actors.PresenceResponse
+	(*Push)(nil),                       // 72: switchboard.actors.Push
+	(*FlagsUpdate)(nil),                // 73: switchboard.actors.FlagsUpdate
+	(*ReadUpdate)(nil),                 // 74: switchboard.actors.ReadUpdate
+	(*ReadReceipt)(nil),                // 75: switchboard.actors.ReadReceipt
+	(*GroupPush)(nil),                  // 76: switchboard.actors.GroupPush
+	(*Subscribe)(nil),                  // 77: switchboard.actors.Subscribe
+	(*Signal)(nil),                     // 78: switchboard.actors.Signal
+	(*RouteSignal)(nil),                // 79: switchboard.actors.RouteSignal
+	(*CheckReminder)(nil),              // 80: switchboard.actors.CheckReminder
+	(*CheckReminderResponse)(nil),      // 81: switchboard.actors.CheckReminderResponse
+	(*PresenceResponse_Device)(nil),    // 82: switchboard.actors.PresenceResponse.Device
 }
 var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	0,  // 0: switchboard.actors.Error.code:type_name -> switchboard.actors.Code
@@ -6216,29 +6338,30 @@ var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	7,  // 45: switchboard.actors.SyncResponse.error:type_name -> switchboard.actors.Error
 	52, // 46: switchboard.actors.SyncResponse.conversations:type_name -> switchboard.actors.ConvSummary
 	7,  // 47: switchboard.actors.MarkReadResponse.error:type_name -> switchboard.actors.Error
-	7,  // 48: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
-	52, // 49: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
-	7,  // 50: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
-	7,  // 51: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
-	4,  // 52: switchboard.actors.SetPrivacy.presence:type_name -> switchboard.actors.PresenceSharing
-	7,  // 53: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
-	4,  // 54: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
-	80, // 55: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
-	7,  // 56: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
-	8,  // 57: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
-	72, // 58: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
-	29, // 59: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
-	73, // 60: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
-	71, // 61: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
-	8,  // 62: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
-	6,  // 63: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
-	76, // 64: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
-	7,  // 65: switchboard.actors.CheckReminderResponse.error:type_name -> switchboard.actors.Error
-	66, // [66:66] is the sub-list for method output_type
-	66, // [66:66] is the sub-list for method input_type
-	66, // [66:66] is the sub-list for extension type_name
-	66, // [66:66] is the sub-list for extension extendee
-	0,  // [0:66] is the sub-list for field type_name
+	7,  // 48: switchboard.actors.MarkAllReadResponse.error:type_name -> switchboard.actors.Error
+	7,  // 49: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
+	52, // 50: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
+	7,  // 51: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
+	7,  // 52: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
+	4,  // 53: switchboard.actors.SetPrivacy.presence:type_name -> switchboard.actors.PresenceSharing
+	7,  // 54: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
+	4,  // 55: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
+	82, // 56: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
+	7,  // 57: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
+	8,  // 58: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
+	74, // 59: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
+	29, // 60: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
+	75, // 61: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
+	73, // 62: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
+	8,  // 63: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
+	6,  // 64: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
+	78, // 65: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
+	7,  // 66: switchboard.actors.CheckReminderResponse.error:type_name -> switchboard.actors.Error
+	67, // [67:67] is the sub-list for method output_type
+	67, // [67:67] is the sub-list for method input_type
+	67, // [67:67] is the sub-list for extension type_name
+	67, // [67:67] is the sub-list for extension extendee
+	0,  // [0:67] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_actors_proto_init() }
@@ -6246,8 +6369,8 @@ func file_actors_actorspb_actors_proto_init() {
 	if File_actors_actorspb_actors_proto != nil {
 		return
 	}
-	file_actors_actorspb_actors_proto_msgTypes[59].OneofWrappers = []any{}
-	file_actors_actorspb_actors_proto_msgTypes[63].OneofWrappers = []any{
+	file_actors_actorspb_actors_proto_msgTypes[61].OneofWrappers = []any{}
+	file_actors_actorspb_actors_proto_msgTypes[65].OneofWrappers = []any{
 		(*Push_Message)(nil),
 		(*Push_Read)(nil),
 		(*Push_Membership)(nil),
@@ -6260,7 +6383,7 @@ func file_actors_actorspb_actors_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_actors_proto_rawDesc), len(file_actors_actorspb_actors_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   74,
+			NumMessages:   76,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

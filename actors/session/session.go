@@ -77,6 +77,9 @@ type Session interface {
 	// once the last conversation was read.
 	SearchEverywhere(ctx context.Context, query, fromConv string, before uint64, limit int) (found []*pb.Message, nextConv string, nextBefore uint64, err error)
 	MarkRead(ctx context.Context, conv string, seq uint64) (*pb.MarkReadResponse, error)
+	// MarkAllRead reads every conversation of the user up to its last
+	// message and clears every unread mark.
+	MarkAllRead(ctx context.Context) (*pb.MarkAllReadResponse, error)
 	Recall(ctx context.Context, conv string, seq uint64) (uint64, error)
 	// ListConversations pages the main list, or with archived the
 	// archived one.

@@ -371,13 +371,30 @@ func newReadCmd() *cobra.Command {
 	var o clientOptions
 	var conv string
 	var seq uint64
+	var all bool
 	cmd := &cobra.Command{
 		Use:   "read",
-		Short: "Mark a conversation read up to a seq (default: all of it)",
+		Short: "Mark a conversation read up to a seq (default: all of it), or with --all every conversation",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if all {
+				if conv != "" || seq != 0 {
+					return errors.New("--all goes without --conv and --seq")
+				}
+				return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
+					n, total, err := c.MarkAllRead(ctx)
+					if err != nil {
+						return err
+					}
+					if o.json {
+						return printJSON(cmd.OutOrStdout(), map[string]any{"conversations": n, "total_unread": total})
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "%d conversations read; %d unread in all\n", n, total)
+					return nil
+				})
+			}
 			if conv == "" {
-				return errors.New("give --conv")
+				return errors.New("give --conv (or --all)")
 			}
 			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
 				if seq == 0 {
@@ -404,6 +421,7 @@ func newReadCmd() *cobra.Command {
 	o.register(cmd.Flags())
 	cmd.Flags().StringVar(&conv, "conv", "", "conversation id")
 	cmd.Flags().Uint64Var(&seq, "seq", 0, "read up to this seq (0: the latest)")
+	cmd.Flags().BoolVar(&all, "all", false, "read every conversation up to its last message (mark all as read)")
 	return cmd
 }
 

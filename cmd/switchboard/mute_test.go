@@ -83,7 +83,7 @@ func TestArchiveCommand(t *testing.T) {
 }
 
 // switchboard mark-unread against a dev node: convs shows the mark, and
-// read takes it away.
+// read takes it away; read --all reads every conversation.
 func TestMarkUnreadCommand(t *testing.T) {
 	n := newDevNode(t)
 	n.start()
@@ -113,6 +113,24 @@ func TestMarkUnreadCommand(t *testing.T) {
 	mustJSON(t, n.run("convs", "--data-dir", d, "--user", "bob", "--json"), &convs)
 	if len(convs) != 1 || convs[0].MarkedUnread {
 		t.Fatalf("convs after read: %+v", convs)
+	}
+	// Mark all as read: both conversations with news, at once.
+	n.run("send", "--data-dir", d, "--user", "alice", "--to", "user:bob", "--text", "two")
+	n.run("send", "--data-dir", d, "--user", "carol", "--to", "user:bob", "--text", "three")
+	eventually(t, "both messages reach bob's list", func() bool { // a moment after their acks
+		var list []struct {
+			Unread uint64 `json:"unread"`
+		}
+		mustJSON(t, n.run("convs", "--data-dir", d, "--user", "bob", "--json"), &list)
+		return len(list) == 2 && list[0].Unread > 0 && list[1].Unread > 0
+	})
+	var all struct {
+		Conversations int    `json:"conversations"`
+		TotalUnread   uint64 `json:"total_unread"`
+	}
+	mustJSON(t, n.run("read", "--data-dir", d, "--user", "bob", "--all", "--json"), &all)
+	if all.Conversations != 2 || all.TotalUnread != 0 {
+		t.Fatalf("read --all: %+v; want 2 conversations read, nothing unread", all)
 	}
 }
 

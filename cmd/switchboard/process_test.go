@@ -545,3 +545,14 @@ func TestDevNodeStartsOnNewPortsWhenOneIsTaken(t *testing.T) {
 		t.Fatalf("the node serves, but on the taken port %s", n.listen)
 	}
 }
+
+// eventually polls cond until it holds, for what a node does a moment
+// after it answers (a notice, a delivery), failing after 20 s.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); !cond(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 20 s", what)
+		}
+	}
+}

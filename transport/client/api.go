@@ -178,6 +178,23 @@ func (c *Client) MarkRead(ctx context.Context, conv string, seq uint64) (readSeq
 	return r.ReadSeq, r.TotalUnread, nil
 }
 
+// MarkAllRead reads every conversation of this user up to its last
+// message ("mark all as read"), muted and archived ones too, and clears
+// every unread mark; the conversations held here show it at once. It
+// returns how many conversations had something to read, and the user's
+// total unread after (0 unless news came meanwhile).
+func (c *Client) MarkAllRead(ctx context.Context) (conversations int, totalUnread uint64, err error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_MarkAllRead{MarkAllRead: &wirepb.MarkAllReadRequest{}}})
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, cv := range c.store.conversations() {
+		c.store.markedRead(cv.ID, cv.LastSeq)
+	}
+	r := res.GetMarkAllRead()
+	return int(r.Conversations), r.TotalUnread, nil
+}
+
 // Recall withdraws message seq of conv; it returns the recall event's seq.
 func (c *Client) Recall(ctx context.Context, conv string, seq uint64) (uint64, error) {
 	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Recall{Recall: &wirepb.RecallRequest{Conv: conv, Seq: seq}}})

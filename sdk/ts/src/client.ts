@@ -977,6 +977,23 @@ export class Client {
     this.emit("conversation", c);
   }
 
+  /**
+   * markAllRead reads every conversation of this user up to its last
+   * message ("mark all as read"), muted and archived ones too, and clears
+   * every unread mark; the conversations held here show it at once.
+   * Answers how many had something to read and the total unread after
+   * (0 unless news came meanwhile).
+   */
+  async markAllRead(): Promise<{ conversations: number; totalUnread: number }> {
+    const r = await this.request({ case: "markAllRead", value: {} });
+    if (r.result.case !== "markAllRead") throw new Error("mark_all_read: unexpected answer");
+    for (const c of this.conversations.values()) {
+      c.markedRead(c.lastSeq, this.user);
+      this.emit("conversation", c);
+    }
+    return { conversations: r.result.value.conversations, totalUnread: Number(r.result.value.totalUnread) };
+  }
+
   async recall(conv: string, seq: number): Promise<void> {
     await this.request({ case: "recall", value: { conv, seq: BigInt(seq) } });
   }

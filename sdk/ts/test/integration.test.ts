@@ -3,7 +3,7 @@
 // test transport/web TestTypeScriptSDK starts the node and runs this file.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Client, MEDIA_CHUNK_BYTES, ProtocolError } from "../src/client.js";
+import { Client, MEDIA_CHUNK_BYTES, ProtocolError, directConv } from "../src/client.js";
 import { ServiceDesk } from "../src/desk.js";
 import type { MyMetricsRow } from "../src/mymetrics.js";
 import { Code } from "../src/gen/wire_pb.js";
@@ -446,6 +446,18 @@ test("groups from the browser: create with a name, add, roles, members, rename, 
     assert.ok(end > 0);
     await until("bob's client knows the group ended", () => !bob.conversation(conv).member);
     await assert.rejects(bob.leave(conv), (e: unknown) => e instanceof ProtocolError && e.code === Code.NOT_MEMBER);
+  });
+});
+
+test("mark all as read: every conversation read at once, the held ones too", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  await withClients(["alice", "bob"], async (alice, bob) => {
+    const conv = directConv("alice", "bob");
+    alice.send({ to: "bob" }, "one for the pile");
+    await until("bob's client counts it unread", () => bob.conversation(conv).unread > 0);
+    const r = await bob.markAllRead();
+    assert.ok(r.conversations >= 1, `conversations ${r.conversations}`);
+    assert.equal(r.totalUnread, 0);
+    assert.equal(bob.conversation(conv).unread, 0);
   });
 });
 
