@@ -40,7 +40,9 @@ func reminderSink(t *testing.T, secret []byte) (*push.Webhook, <-chan push.Notif
 // user reads; none for what is read in time, for a user online at the
 // time, or in a muted conversation unless the message mentions the user.
 func TestUnreadReminders(t *testing.T) {
-	const after = 150 * time.Millisecond
+	// Long enough that a read right after a send (two requests) comes
+	// before the reminder is due even on a loaded machine.
+	const after = 500 * time.Millisecond
 	hook, got := reminderSink(t, []byte("0123456789abcdef"))
 	node := startCluster(t, 1, openStore(t), actors.Config{Reminders: actors.ReminderConfig{After: after, Gateway: hook}})[0]
 	ctx := tctx(t)
@@ -59,7 +61,7 @@ func TestUnreadReminders(t *testing.T) {
 		select {
 		case n := <-got:
 			t.Fatalf("%s: a reminder %+v", what, n)
-		case <-time.After(4 * after):
+		case <-time.After(3 * after):
 		}
 	}
 	say := func(from, to, text string) uint64 {
@@ -128,7 +130,7 @@ func TestUnreadReminders(t *testing.T) {
 // scheduled, no new one is scheduled; with one reminded and not read, it
 // is forgotten for the new one.
 func TestUnreadRemindersBound(t *testing.T) {
-	const after = 100 * time.Millisecond
+	const after = time.Second // both sends reach the grain before the first is due
 	hook, got := reminderSink(t, []byte("0123456789abcdef"))
 	node := startCluster(t, 1, openStore(t), actors.Config{Reminders: actors.ReminderConfig{After: after, Gateway: hook, MaxPending: 1}})[0]
 	ctx := tctx(t)
@@ -148,7 +150,7 @@ func TestUnreadRemindersBound(t *testing.T) {
 	select {
 	case n := <-got:
 		t.Fatalf("a second reminder past the bound: %+v", n)
-	case <-time.After(4 * after):
+	case <-time.After(2 * after):
 	}
 	// At the bound with one reminded and not read, that one is forgotten
 	// for a new one.
