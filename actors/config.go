@@ -413,8 +413,12 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Reminders.PreviewBytes == 0 {
 		c.Reminders.PreviewBytes = DefaultPushPreviewBytes
 	}
-	if c.Reminders.After < 0 || c.Reminders.MaxPending < 0 {
-		return c, fmt.Errorf("unread reminders after %v, max pending %d: want 0 (off) or more", c.Reminders.After, c.Reminders.MaxPending)
+	if c.Reminders.QueueSize == 0 {
+		c.Reminders.QueueSize = DefaultReminderQueue
+	}
+	if c.Reminders.After < 0 || c.Reminders.MaxPending < 0 || c.Reminders.QueueSize < 0 {
+		return c, fmt.Errorf("unread reminders after %v, max pending %d, queue %d: want 0 (default, or off) or more",
+			c.Reminders.After, c.Reminders.MaxPending, c.Reminders.QueueSize)
 	}
 	if c.MaxSlowMode == 0 {
 		c.MaxSlowMode = d.MaxSlowMode

@@ -44,12 +44,15 @@ type ReminderConfig struct {
 	// PreviewBytes bounds the newest message's text a reminder carries
 	// (default 120; negative: none).
 	PreviewBytes int
+	// QueueSize bounds the reminders due and waiting for a sender
+	// (default 1,024); past it one is dropped (counted).
+	QueueSize int
 }
 
 // Defaults of ReminderConfig and the reminder sender's fixed bounds.
 const (
 	DefaultReminderMaxPending = 100_000
-	reminderQueue             = 1024 // reminders waiting for a sender
+	DefaultReminderQueue      = 1024
 	reminderWorkers           = 2
 	reminderKind              = "unread_reminder"
 )
@@ -101,7 +104,7 @@ func startReminders(rt *Runtime) *reminders {
 		return nil
 	}
 	r := &reminders{rt: rt, cfg: cfg, due: map[reminderKey]*dueReminder{}, reminded: map[reminderKey]remindedAt{},
-		q: make(chan push.Notification, reminderQueue)}
+		q: make(chan push.Notification, cfg.QueueSize)}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	for range reminderWorkers {
 		r.wg.Add(1)

@@ -1,7 +1,9 @@
 package actors_test
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -10,6 +12,7 @@ import (
 
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/internal/promtest"
 	"github.com/switchboard-im/switchboard/push"
 )
 
@@ -167,5 +170,57 @@ func TestUnreadRemindersBound(t *testing.T) {
 	}
 	if _, err := actors.NewRuntime(actors.Config{Reminders: actors.ReminderConfig{After: -time.Second}}, openStore(t)); err == nil {
 		t.Error("a negative reminder delay accepted")
+	}
+}
+
+// blockedGateway holds every reminder until released.
+type blockedGateway struct {
+	got     chan push.Notification
+	release chan struct{}
+}
+
+func (g *blockedGateway) Send(ctx context.Context, n push.Notification) (push.Result, error) {
+	g.got <- n
+	select {
+	case <-g.release:
+	case <-ctx.Done():
+	}
+	return push.Result{}, nil
+}
+
+// TestUnreadRemindersQueue: with the sender busy, QueueSize reminders
+// wait and the next is dropped (counted), not blocking the node.
+func TestUnreadRemindersQueue(t *testing.T) {
+	const after = 300 * time.Millisecond
+	g := &blockedGateway{got: make(chan push.Notification, 8), release: make(chan struct{})}
+	node := startCluster(t, 1, openStore(t), actors.Config{Reminders: actors.ReminderConfig{After: after, Gateway: g, QueueSize: 1}})[0]
+	t.Cleanup(func() { close(g.release) })
+	ctx := tctx(t)
+	dropped := promtest.Value(t, "switchboard_unread_reminders_total", "result", "dropped")
+	// One at a time: two senders hold one reminder each, the third waits
+	// in the queue of 1, the fourth finds it full.
+	for i, from := range []string{"b1", "b2", "b3", "b4"} {
+		if _, err := node.SendDirect(ctx, "seller", &pb.SendMessage{Sender: from, Body: []byte("hi")}); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, func() error {
+			want := [...]float64{0, 0, 0, 1}[i]
+			if i < 2 && len(g.got) != i+1 {
+				return fmt.Errorf("%d reminders with the senders, want %d", len(g.got), i+1)
+			}
+			if got := promtest.Value(t, "switchboard_unread_reminders_total", "result", "dropped") - dropped; got != want {
+				return fmt.Errorf("%v reminders dropped, want %v", got, want)
+			}
+			return nil
+		})
+		if i == 2 {
+			time.Sleep(2 * after) // due, and queued
+		}
+	}
+	if n := len(g.got); n != 2 {
+		t.Fatalf("%d reminders with the senders, want 2 (the third waits in the queue)", n)
+	}
+	if got := promtest.Value(t, "switchboard_unread_reminders_total", "result", "dropped") - dropped; got != 1 {
+		t.Fatalf("%v reminders dropped, want only the fourth", got)
 	}
 }

@@ -3,6 +3,7 @@ package actors_test
 import (
 	"encoding/json"
 	"errors"
+	"math"
 	"testing"
 	"time"
 
@@ -169,6 +170,8 @@ func TestSlowModeConfig(t *testing.T) {
 		{actors.MinSlowMode - time.Millisecond, false},
 		{-time.Second, false},
 		{24 * time.Hour, true},
+		{math.MaxUint32 * time.Millisecond, true}, // the most the wire's slow_mode_ms holds
+		{math.MaxUint32*time.Millisecond + time.Millisecond, false},
 	} {
 		if _, err := actors.NewRuntime(actors.Config{MaxSlowMode: tc.max}, store); (err == nil) != tc.ok {
 			t.Errorf("max slow mode %v: %v", tc.max, err)

@@ -55,6 +55,7 @@ func (p *pushFlags) register(f *pflag.FlagSet) {
 	f.DurationVar(&p.reminders.After, "unread-reminder-after", 0, "a message from someone else still unread this long, with none of the user's devices online, makes one reminder for its conversation, posted to --unread-reminder-webhook-url (0: off)")
 	f.StringVar(&p.reminderWebhookURL, "unread-reminder-webhook-url", "", "unread reminders: POST them, signed, to this URL (your servers mail or text the user)")
 	f.StringVar(&p.reminderWebhookSecretFile, "unread-reminder-webhook-secret-file", "", "file holding the HMAC-SHA256 secret of the unread reminder webhook (else SWITCHBOARD_UNREAD_REMINDER_WEBHOOK_SECRET)")
+	f.IntVar(&p.reminders.QueueSize, "unread-reminder-queue", actors.DefaultReminderQueue, "reminders due and waiting for a sender; past it one is dropped (counted)")
 	f.IntVar(&p.reminders.MaxPending, "unread-reminder-max-pending", actors.DefaultReminderMaxPending, "most conversations with a reminder scheduled, or sent and not read since; at it the older half of those reminded is forgotten, and with only scheduled ones a new one is dropped (counted)")
 }
 
@@ -63,8 +64,8 @@ func (p *pushFlags) register(f *pflag.FlagSet) {
 func (p *pushFlags) reminderConfig() (actors.ReminderConfig, error) {
 	cfg := p.reminders
 	switch {
-	case cfg.After < 0 || cfg.MaxPending <= 0:
-		return cfg, fmt.Errorf("--unread-reminder-after %v, --unread-reminder-max-pending %d: want ≥ 0 and > 0", cfg.After, cfg.MaxPending)
+	case cfg.After < 0 || cfg.MaxPending <= 0 || cfg.QueueSize <= 0:
+		return cfg, fmt.Errorf("--unread-reminder-after %v, --unread-reminder-max-pending %d, --unread-reminder-queue %d: want ≥ 0 and > 0 (the bounds)", cfg.After, cfg.MaxPending, cfg.QueueSize)
 	case cfg.After == 0 && p.reminderWebhookURL != "":
 		return cfg, errors.New("--unread-reminder-webhook-url needs --unread-reminder-after")
 	case cfg.After == 0:

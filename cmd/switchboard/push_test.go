@@ -154,6 +154,8 @@ func TestUnreadReminderFlags(t *testing.T) {
 		{[]string{"--unread-reminder-after", "-1s", "--unread-reminder-webhook-url", "http://mailer"}, "want ≥ 0"},
 		{[]string{"--unread-reminder-after", "15m", "--unread-reminder-webhook-url", "http://mailer", "--unread-reminder-webhook-secret-file", secret,
 			"--unread-reminder-max-pending", "0"}, "want ≥ 0 and > 0"},
+		{[]string{"--unread-reminder-after", "15m", "--unread-reminder-webhook-url", "http://mailer", "--unread-reminder-webhook-secret-file", secret,
+			"--unread-reminder-queue", "0"}, "--unread-reminder-queue 0"},
 		{[]string{"--unread-reminder-after", "15m", "--unread-reminder-webhook-url", "http://mailer", "--unread-reminder-webhook-secret-file", secret}, ""},
 	} {
 		p, _ := pushConfigFrom(t, tc.args...)
