@@ -26,7 +26,7 @@ const (
 	ActMarkRead                  // move one's read cursor
 	ActPin                       // pin, mute or archive (and undo) in one's own list
 	ActRecallOwn                 // recall one's own message within the recall window
-	ActRecallAny                 // recall anybody's message, any time
+	ActRecallAny                 // recall anybody's message, any time (and close anybody's poll)
 	ActAdd                       // add members
 	ActRemove                    // remove members
 	ActLeave                     // leave

@@ -120,9 +120,13 @@ func (c *conversation) checkKind(m *pb.SendMessage) *pb.Error {
 		return nil
 	case pb.MessageKind_REACTION:
 		return c.checkReaction(m)
+	case pb.MessageKind_POLL:
+		return c.checkPoll(m)
+	case pb.MessageKind_VOTE:
+		return c.checkVote(m)
 	case pb.MessageKind_CARD:
 	default:
-		return pbErr(pb.Code_INVALID, "a client sends text, card or reaction messages, not %v", m.Kind)
+		return pbErr(pb.Code_INVALID, "a client sends text, card, reaction, poll or vote messages, not %v", m.Kind)
 	}
 	if e := c.rt.checkCard(m.Body); e != nil {
 		return e

@@ -55,6 +55,11 @@ type Config struct {
 	// MaxReactionBytes bounds a reaction (default 64: the longest emoji
 	// sequences, or an app's short code; conv_reaction.go).
 	MaxReactionBytes int
+	// MaxPollOptions bounds the options of a poll (default 12, at least
+	// 2); MaxPollOptionBytes bounds each option's text (default 256;
+	// conv_poll.go). A poll's question is bounded by MaxBodyBytes.
+	MaxPollOptions     int
+	MaxPollOptionBytes int
 	// PreJoinHistory: in groups without their own setting, a member added
 	// later sees the last this many seqs before its join (default 0: from
 	// its join on). MaxPreJoinHistory bounds a group's setting (default
@@ -318,6 +323,8 @@ func DefaultConfig() Config {
 		SystemMessageUsers:        20,
 		MaxMentions:               20,
 		MaxReactionBytes:          64,
+		MaxPollOptions:            12,
+		MaxPollOptionBytes:        256,
 		MaxMediaBytes:             16 << 20,
 		MaxMediaThumbBytes:        4 << 10,
 		MediaBytesPerHour:         1 << 30,
@@ -394,6 +401,11 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.SystemMessageUsers, d.SystemMessageUsers)
 	setInt(&c.MaxMentions, d.MaxMentions)
 	setInt(&c.MaxReactionBytes, d.MaxReactionBytes)
+	setInt(&c.MaxPollOptionBytes, d.MaxPollOptionBytes)
+	setInt(&c.MaxPollOptions, d.MaxPollOptions)
+	if c.MaxPollOptions < MinPollOptions || c.MaxPollOptions > MaxPollOptionsLimit {
+		return c, fmt.Errorf("max poll options %d: want %d to %d", c.MaxPollOptions, MinPollOptions, MaxPollOptionsLimit)
+	}
 	if c.MaxMediaBytes <= 0 {
 		c.MaxMediaBytes = d.MaxMediaBytes
 	}

@@ -6,7 +6,6 @@ import (
 	"unicode/utf8"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
-	"github.com/switchboard-im/switchboard/storage"
 )
 
 // Reactions. A member reacts to a text or a card with a send of kind
@@ -39,10 +38,10 @@ func (c *conversation) checkReaction(m *pb.SendMessage) *pb.Error {
 		return storeErr(err)
 	}
 	switch {
-	case target.Recalled() || (target.Kind != storage.MsgNormal && target.Kind != storage.MsgCard) || expiredAt(&target, c.rt.retentionCutoff(c.id)):
+	case target.Recalled() || !target.Kind.Content() || expiredAt(&target, c.rt.retentionCutoff(c.id)):
 		return pbErr(pb.Code_NOT_FOUND, "no message %d to react to in %s", m.RefSeq, c.id)
 	case target.RefSeq != 0:
-		return pbErr(pb.Code_INVALID, "message %d is an edit or a card update: react to the message it replaces (%d)", m.RefSeq, target.RefSeq)
+		return pbErr(pb.Code_INVALID, "message %d is an edit, a card update or a poll's close: react to the message it refers to (%d)", m.RefSeq, target.RefSeq)
 	}
 	return nil
 }

@@ -38,14 +38,14 @@ func (c *conversation) recall(ctx actor.Context, m *pb.RecallMessage) {
 	}
 	privileged := m.ByOperator || Allowed(c.kind, StandingOf(mem), ActRecallAny)
 	switch {
-	case target.Kind != storage.MsgNormal && target.Kind != storage.MsgCard:
+	case !target.Kind.Content():
 		reply(pbErr(pb.Code_INVALID, "message %d is not a user message", m.Seq))
 		return
 	case target.Edit():
 		reply(pbErr(pb.Code_INVALID, "message %d is an edit: recall the message it edits (%d)", m.Seq, target.RefSeq))
 		return
-	case target.Kind == storage.MsgCard && target.RefSeq != 0:
-		reply(pbErr(pb.Code_INVALID, "message %d is a card update: recall the card it updates (%d)", m.Seq, target.RefSeq))
+	case target.RefSeq != 0:
+		reply(pbErr(pb.Code_INVALID, "message %d is a card update or a poll's close: recall the card or poll (%d)", m.Seq, target.RefSeq))
 		return
 	case target.Recalled() && (c.recallEvents[m.Seq] || m.Seq < c.noncountFrom):
 		reply(pbErr(pb.Code_INVALID, "message %d is already recalled", m.Seq))

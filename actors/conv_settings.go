@@ -288,7 +288,7 @@ func (c *conversation) pinnable(by string, seq uint64) *pb.Error {
 		return storeErr(err)
 	case msg.Recalled():
 		return pbErr(pb.Code_NOT_FOUND, "message %d of %s was recalled", seq, c.id)
-	case (msg.Kind != storage.MsgNormal && msg.Kind != storage.MsgCard) || msg.RefSeq != 0:
+	case !msg.Kind.Content() || msg.RefSeq != 0:
 		return pbErr(pb.Code_INVALID, "message %d of %s is no text or card: pin the message itself", seq, c.id)
 	}
 	return nil

@@ -89,7 +89,7 @@ func (c *conversation) seedSlowMode(recent []storage.Message) {
 	for i := range recent {
 		m := &recent[i]
 		mem := c.members[m.Sender]
-		if (m.Kind != storage.MsgNormal && m.Kind != storage.MsgCard) || m.RefSeq != 0 || mem == nil || mem.Role != storage.RoleMember || !m.ServerTS.After(since) {
+		if !m.Kind.Content() || m.RefSeq != 0 || mem == nil || mem.Role != storage.RoleMember || !m.ServerTS.After(since) {
 			continue
 		}
 		if c.slow.at == nil {

@@ -52,7 +52,7 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 	case len(m.Body) > c.rt.cfg.MaxBodyBytes:
 		reply(pbErr(pb.Code_TOO_LARGE, "message body is %d bytes, limit %d", len(m.Body), c.rt.cfg.MaxBodyBytes))
 		return
-	case len(m.Body) == 0 && m.Kind != pb.MessageKind_REACTION && m.MediaId == "": // an empty reaction takes one back; an attachment needs no caption
+	case len(m.Body) == 0 && !emptyBodyAllowed(m): // an empty reaction or vote takes one back; an attachment needs no caption
 		reply(pbErr(pb.Code_INVALID, "empty message body"))
 		return
 	}
@@ -158,6 +158,14 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 		}
 		respond(ctx, sender, res)
 	})
+}
+
+// emptyBodyAllowed: the sends whose body may be empty. A reaction or a
+// vote takes the sender's back, a poll's close names only its poll, and a
+// file needs no caption.
+func emptyBodyAllowed(m *pb.SendMessage) bool {
+	return m.Kind == pb.MessageKind_REACTION || m.Kind == pb.MessageKind_VOTE ||
+		(m.Kind == pb.MessageKind_POLL && m.RefSeq != 0) || m.MediaId != ""
 }
 
 func (c *conversation) limiter(user string) *rate.Limiter {
@@ -428,9 +436,13 @@ func (c *conversation) noteDurable(m *storage.Message) {
 		c.recallEvents[m.RefSeq] = true
 		c.markRecalled(m.RefSeq)
 	}
+	if len(c.polls) > 0 {
+		c.foldPolls(m)
+	}
 	// A recall event is not a conversation's "last message" (the user
 	// grain's summaries skip it too); it only tombstones its target. Nor
-	// is a reaction, which only marks its message. Nor is a gap, which
+	// is a reaction or a vote, which only marks its message, nor a poll's
+	// close. Nor is a gap, which
 	// stands for no message (a repair or restore writes hundreds above
 	// the last real one). An edit is not either: it changes the last
 	// message's text when it edits that one.
@@ -441,7 +453,7 @@ func (c *conversation) noteDurable(m *storage.Message) {
 			mm.Body = m.Body
 			c.lastMsg = &mm
 		}
-	case m.Kind != storage.MsgRecall && m.Kind != storage.MsgReaction && !m.Gap() && (c.lastMsg == nil || m.Seq > c.lastMsg.Seq):
+	case m.Kind != storage.MsgRecall && !m.Kind.Annotation() && !m.PollClose() && !m.Gap() && (c.lastMsg == nil || m.Seq > c.lastMsg.Seq):
 		mm := *m
 		c.lastMsg = &mm
 	}

@@ -77,8 +77,10 @@ type conversation struct {
 	// and not yet durable: a recall waits for them, or one could land
 	// after its tombstones.
 	editing map[uint64]int
-	fanout  *fanout
-	idle    idleStamp
+	// polls holds the tallies of the polls asked about (conv_poll.go).
+	polls  map[uint64]*pollTally
+	fanout *fanout
+	idle   idleStamp
 }
 
 type dedupeKey struct{ sender, clientMsgID string }
@@ -191,6 +193,8 @@ func (c *conversation) Receive(ctx actor.Context) {
 		c.state(ctx, m)
 	case *pb.ReadBy:
 		c.readBy(m)
+	case *pb.GetPollResults:
+		c.pollResults(ctx, m)
 	case flushNow:
 		c.flush(ctx)
 	case *appendDone:

@@ -83,12 +83,12 @@ func fromMillis(ms int64) time.Time {
 func convKindToPB(k storage.ConvKind) pb.ConvKind { return pb.ConvKind(k) }
 
 // isNews is the one rule of what a message is to the members other than
-// its sender: a text or a new card, not recalled. It counts towards their
+// its sender: a text, a new card or a new poll, not recalled. It counts towards their
 // unread and brings an archived conversation back; sending it implies the
-// sender has read up to it. An edit, a card's update, a reaction, a recall
-// event or a system note is not news.
+// sender has read up to it. An edit, a card's update, a reaction, a vote,
+// a poll's close, a recall event or a system note is not news.
 func isNews(kind storage.MessageKind, refSeq uint64, recalled bool) bool {
-	return (kind == storage.MsgNormal || kind == storage.MsgCard) && refSeq == 0 && !recalled
+	return kind.Content() && refSeq == 0 && !recalled
 }
 
 // countsAsUnread: m counts towards user's unread (isNews, from someone else).

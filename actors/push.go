@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 	"unicode/utf8"
 
@@ -106,11 +107,8 @@ func (u *user) offlinePush(conv string, uc *userConv, msgs []*pb.Message) {
 		case online || uc.muted && !mentions(m, u.id) || m.Recalled || m.Sender == u.id || m.Seq <= uc.readSeq || !uc.member.Sees(m.Seq):
 		case m.Kind == pb.MessageKind_NORMAL && m.RefSeq != 0: // an edit notifies nobody
 		case u.suspendedForPush():
-		case m.Kind == pb.MessageKind_NORMAL || m.Kind == pb.MessageKind_CARD:
-			text := ""
-			if m.Kind == pb.MessageKind_NORMAL {
-				text = messagePreview(m, p.preview)
-			}
+		case m.Kind == pb.MessageKind_NORMAL || m.Kind == pb.MessageKind_CARD || m.Kind == pb.MessageKind_POLL && m.RefSeq == 0:
+			text := messagePreview(m, p.preview)
 			if badge < 0 {
 				badge = int(u.totalUnread())
 			}
@@ -119,10 +117,20 @@ func (u *user) offlinePush(conv string, uc *userConv, msgs []*pb.Message) {
 	}
 }
 
-// messagePreview is a text's notification preview: its body, or for a
-// file sent without a caption the file's name, marked as a file.
+// messagePreview is a message's notification preview: a text's body, or
+// for a file sent without a caption the file's name, marked as a file; a
+// poll's question, marked as a poll; nothing for a card.
 func messagePreview(m *pb.Message, n int) string {
-	if len(m.Body) == 0 && m.Media != nil {
+	switch {
+	case m.Kind == pb.MessageKind_CARD:
+		return ""
+	case m.Kind == pb.MessageKind_POLL:
+		var p Poll
+		if json.Unmarshal(m.Body, &p) != nil {
+			return ""
+		}
+		return previewText([]byte("📊 "+p.Question), n)
+	case len(m.Body) == 0 && m.Media != nil:
 		return previewText([]byte("📎 "+m.Media.Name), n)
 	}
 	return previewText(m.Body, n)

@@ -49,7 +49,7 @@ func (n *Runtime) Readers(ctx context.Context, user, conv string, seq uint64, af
 		return nil, "", fromPB(pbErr(pb.Code_NOT_FOUND, "no message %d in %s", seq, conv))
 	case err != nil:
 		return nil, "", fromPB(storeErr(err))
-	case m.Kind != storage.MsgNormal && m.Kind != storage.MsgCard || m.Edit() || m.Recalled():
+	case !m.Kind.Content() || m.RefSeq != 0 || m.Recalled():
 		return nil, "", fromPB(pbErr(pb.Code_NOT_FOUND, "no message %d in %s", seq, conv))
 	case m.Sender != user:
 		return nil, "", forbidden("only the sender of message %d asks who read it", seq)

@@ -277,11 +277,8 @@ func (u *user) remindLater(conv string, uc *userConv, msgs []*pb.Message) {
 		mention := slices.Contains(m.Mentions, u.id)
 		switch {
 		case m.Sender == u.id || m.Recalled || m.Seq <= uc.readSeq || !uc.member.Sees(m.Seq) || uc.muted && !mention:
-		case m.Kind == pb.MessageKind_NORMAL && m.RefSeq == 0 || m.Kind == pb.MessageKind_CARD && m.RefSeq == 0:
-			text := ""
-			if m.Kind == pb.MessageKind_NORMAL {
-				text = messagePreview(m, r.cfg.PreviewBytes)
-			}
+		case pbIsNews(m):
+			text := messagePreview(m, r.cfg.PreviewBytes)
 			r.schedule(reminderKey{u.id, conv}, m.Seq, m.Sender, text, mention)
 		}
 	}

@@ -266,7 +266,7 @@ func (n *Runtime) Report(ctx context.Context, reporter, conv string, seq uint64,
 		return "", false, fromPB(storeErr(err))
 	}
 	switch {
-	case msg.Kind != storage.MsgNormal && msg.Kind != storage.MsgCard:
+	case !msg.Kind.Content():
 		return "", false, invalid("message %d is not a user's message", seq)
 	case msg.Recalled():
 		return "", false, &Error{Code: pb.Code_NOT_FOUND, Message: "message " + strconv.FormatUint(seq, 10) + " was recalled"}

@@ -72,10 +72,10 @@ func (n *Runtime) retentionCutoff(conv string) time.Time {
 }
 
 // holdsContent: the rows whose content retention takes (texts, cards,
-// their edits and updates). Reactions, recall events and system messages
-// keep theirs; a desk step loses the user's words only.
+// polls, their edits and updates). Reactions, votes, recall events and
+// system messages keep theirs; a desk step loses the user's words only.
 func holdsContent(m *storage.Message) bool {
-	return m.Kind == storage.MsgNormal || m.Kind == storage.MsgCard
+	return m.Kind.Content()
 }
 
 // expiredAt reports whether m's content has expired at cutoff.
@@ -116,7 +116,7 @@ func unexpired(m *pb.Message, cutoff time.Time) *pb.Message {
 		return m
 	}
 	switch m.Kind {
-	case pb.MessageKind_NORMAL, pb.MessageKind_CARD:
+	case pb.MessageKind_NORMAL, pb.MessageKind_CARD, pb.MessageKind_POLL:
 		c := cloneRecalled(m)
 		c.Expired = true
 		return c

@@ -193,7 +193,7 @@ func (n *Runtime) conversationIDs(ctx context.Context, user, from string, limit 
 // matches: m is a live text, edit or card whose words (or file's name)
 // hold needle, already lower case.
 func matches(m *storage.Message, needle string) bool {
-	if m.Recalled() || (m.Kind != storage.MsgNormal && m.Kind != storage.MsgCard) {
+	if m.Recalled() || !m.Kind.Content() {
 		return false
 	}
 	if strings.Contains(strings.ToLower(string(m.Body)), needle) {

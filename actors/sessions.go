@@ -447,6 +447,10 @@ func (s *deviceSession) Readers(ctx context.Context, conv string, seq uint64, af
 	return s.rt.Readers(ctx, s.user, conv, seq, after, limit)
 }
 
+func (s *deviceSession) PollResults(ctx context.Context, conv string, seq uint64, votersLimit int) (*pb.PollResultsResponse, error) {
+	return s.rt.PollResults(ctx, s.user, conv, seq, votersLimit)
+}
+
 func (s *deviceSession) Privacy(ctx context.Context, presence *pb.PresenceSharing) (pb.PresenceSharing, error) {
 	return s.rt.Privacy(ctx, s.user, presence)
 }

@@ -75,8 +75,9 @@ func (n *Runtime) EraseUser(ctx context.Context, user string, from SentCursor) (
 	next, _, walked, err := n.walkSent(ctx, user, from, 0, func(conv string, m storage.Message) (bool, error) {
 		switch {
 		case m.Recalled():
-		case m.Kind == storage.MsgCard && m.RefSeq != 0:
-			// A card update goes with the card it updates.
+		case m.RefSeq != 0 && (m.Kind == storage.MsgCard || m.Kind == storage.MsgPoll):
+			// A card update goes with the card it updates; a poll's
+			// close holds nothing of theirs.
 		case m.Kind == storage.MsgSystem: // a desk step holding their words
 			if err := n.forgetDeskWords(ctx, user, conv, m.Seq, !deskForgot[conv]); err != nil {
 				return false, err

@@ -250,8 +250,12 @@ func (u *user) deliver(ctx actor.Context, d *pb.Deliver) {
 			own = m.Seq
 		}
 		switch m.Kind {
-		case pb.MessageKind_REACTION:
+		case pb.MessageKind_REACTION, pb.MessageKind_VOTE:
 			continue // no unread, no last message: it only marks its message
+		case pb.MessageKind_POLL:
+			if m.RefSeq != 0 {
+				continue // a poll's close: the poll stays as it was listed
+			}
 		case pb.MessageKind_RECALL:
 			uc.dropUnread(m.RefSeq)
 			if uc.lastMsg != nil && uc.lastMsg.Seq == m.RefSeq {
@@ -280,11 +284,11 @@ func (u *user) deliver(ctx actor.Context, d *pb.Deliver) {
 	u.remindLater(d.Conv, uc, fresh)
 	// Gaps are not activity: a restore writes them all at once, and they
 	// would reorder every conversation list by the time of the restore.
-	// Nor are reactions: a 👍 on an old message does not move its
+	// Nor are reactions and votes: a 👍 on an old message does not move its
 	// conversation to the top.
 	var at time.Time
 	for _, m := range slices.Backward(fresh) {
-		if !isGap(m) && m.Kind != pb.MessageKind_REACTION {
+		if !isGap(m) && m.Kind != pb.MessageKind_REACTION && m.Kind != pb.MessageKind_VOTE {
 			at = fromMillis(m.ServerTsMs)
 			break
 		}

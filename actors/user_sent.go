@@ -70,7 +70,7 @@ func (n *Runtime) walkSent(ctx context.Context, user string, from SentCursor, ma
 					return true, err
 				}
 				st.rows++
-				if msg.Sender == user && (msg.Kind == storage.MsgNormal || msg.Kind == storage.MsgCard || holdsDeskWords(msg)) {
+				if msg.Sender == user && (msg.Kind.Content() || holdsDeskWords(msg)) {
 					more, err := visit(m.ConvID, msg)
 					if err != nil {
 						return true, err // at stays before msg: a walk resumed there visits it again

@@ -149,14 +149,15 @@ const (
 const maxSessionLen = 256
 
 // EventFromMessage converts a stored message. System messages, recall
-// markers (MsgRecall), reactions and edits become SenderSystem events,
-// which only consume their seq: a recall or an edit is a correction, and
-// a reaction is not a reply, not something said to the other side.
+// markers (MsgRecall), reactions, votes, polls' closes and edits become
+// SenderSystem events, which only consume their seq: a recall or an edit
+// is a correction, and a reaction or a vote is not a reply, not something
+// said to the other side.
 // A message that was later tombstoned keeps its role and counts, so that a
 // recall never changes numbers already reported.
 func EventFromMessage(m storage.Message) Event {
 	role := m.SenderRole
-	if m.Kind == storage.MsgSystem || m.Kind == storage.MsgRecall || m.Kind == storage.MsgReaction || m.Edit() {
+	if m.Kind == storage.MsgSystem || m.Kind == storage.MsgRecall || m.Kind.Annotation() || m.Edit() || m.PollClose() {
 		role = storage.SenderSystem
 	}
 	return Event{Conv: m.ConvID, Seq: m.Seq, Sender: m.Sender, Role: role, ClientTS: m.ClientTS, ServerTS: m.ServerTS,

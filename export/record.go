@@ -96,6 +96,14 @@ func eventFor(m storage.Message) (EventRecord, bool) {
 	case storage.MsgReaction:
 		// The message record carries the reaction (empty: taken back).
 		base.Type, base.TargetSeq = "reaction", m.RefSeq
+	case storage.MsgVote:
+		// The message record carries the choice (empty: taken back).
+		base.Type, base.TargetSeq = "vote", m.RefSeq
+	case storage.MsgPoll:
+		if !m.PollClose() {
+			return EventRecord{}, false
+		}
+		base.Type, base.TargetSeq = "poll_close", m.RefSeq
 	case storage.MsgNormal:
 		if !m.Edit() {
 			return EventRecord{}, false

@@ -120,10 +120,28 @@ const (
 	// or card at RefSeq; an empty body takes it back. It has its own seq,
 	// as a recall does, so every device learns of it.
 	MsgReaction MessageKind = 4
+	// MsgPoll is a poll (a JSON body, see actors/conv_poll.go); with RefSeq
+	// set and no body it closes the poll at RefSeq.
+	MsgPoll MessageKind = 5
+	// MsgVote is a member's vote on the poll at RefSeq (a JSON array of
+	// option indexes); an empty body takes it back. Like a reaction, the
+	// newest of a sender's replaces the ones before.
+	MsgVote MessageKind = 6
 )
 
+// Content reports whether a message of kind k (not an edit, update or
+// close, which also carry RefSeq) is content members read: a text, a card
+// or a poll, as opposed to an event about another message or a system
+// note.
+func (k MessageKind) Content() bool { return k == MsgNormal || k == MsgCard || k == MsgPoll }
+
+// Annotation reports whether a message of kind k only marks another
+// message (a reaction, a vote): it counts as no unread, is no
+// conversation's last message and notifies nobody.
+func (k MessageKind) Annotation() bool { return k == MsgReaction || k == MsgVote }
+
 // String names the kind as exports and APIs do: normal, recall, system,
-// card, reaction (kindN for a kind this build does not know).
+// card, reaction, poll, vote (kindN for a kind this build does not know).
 func (k MessageKind) String() string {
 	switch k {
 	case MsgNormal:
@@ -136,6 +154,10 @@ func (k MessageKind) String() string {
 		return "card"
 	case MsgReaction:
 		return "reaction"
+	case MsgPoll:
+		return "poll"
+	case MsgVote:
+		return "vote"
 	}
 	return "kind" + strconv.Itoa(int(k))
 }
@@ -184,6 +206,9 @@ func (m Message) Recalled() bool { return m.Flags&FlagRecalled != 0 }
 // It is not a message of its own: it counts as no unread and notifies
 // nobody offline.
 func (m Message) Edit() bool { return m.Kind == MsgNormal && m.RefSeq != 0 }
+
+// PollClose reports whether m closes a poll (a MsgPoll with RefSeq set).
+func (m Message) PollClose() bool { return m.Kind == MsgPoll && m.RefSeq != 0 }
 
 // GapBody is the body of a gap: a system message standing for a seq that
 // holds no message (a batch that failed after its seqs were given, or seqs

@@ -144,6 +144,19 @@ func TestErrorCodeConformance(t *testing.T) {
 	if response("a member's second message in slow mode", res, err, wirepb.Code_SLOW_MODE).GetError().GetRetryAfterMs() == 0 {
 		t.Fatalf("SLOW_MODE without the wait: %v", res)
 	}
+	poll := send("g:slow", "", `{"question":"Friday?","options":["yes","no"]}`)
+	poll.GetSend().Kind = wirepb.MessageKind_POLL
+	res, err = call(alice, poll)
+	pollSeq := response("a poll", res, err, wirepb.Code_OK).GetSend().GetSeq()
+	pollSend := func(kind wirepb.MessageKind, body string) *wirepb.Request {
+		r := send("g:slow", "", body)
+		r.GetSend().Kind, r.GetSend().RefSeq = kind, pollSeq
+		return r
+	}
+	res, err = call(alice, pollSend(wirepb.MessageKind_POLL, ""))
+	response("the poll's close", res, err, wirepb.Code_OK)
+	res, err = call(bob, pollSend(wirepb.MessageKind_VOTE, "[0]"))
+	response("a vote on a closed poll", res, err, wirepb.Code_POLL_CLOSED)
 	res, err = call(alice, &wirepb.Request{})
 	response("no operation", res, err, wirepb.Code_UNKNOWN_TYPE)
 	res, err = alice.request(wirepb.AppendFrame(nil, []byte{0xff, 0xff, 0xff}))

@@ -446,6 +446,19 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		}
 		return &wirepb.Response{Result: &wirepb.Response_ReadBy{ReadBy: res}}
 
+	case *wirepb.Request_PollResults:
+		pr := op.PollResults
+		r, err := sess.PollResults(ctx, pr.Conv, pr.Seq, int(pr.VotersLimit))
+		if err != nil {
+			return c.fail(err)
+		}
+		res := &wirepb.PollResultsResult{Question: r.Question, Multiple: r.Multiple, Closed: r.Closed, Voters: r.Voters, Mine: r.Mine,
+			ThroughSeq: r.ThroughSeq, Options: make([]*wirepb.PollOptionResult, len(r.Options))}
+		for i, o := range r.Options {
+			res.Options[i] = &wirepb.PollOptionResult{Text: o.Text, Votes: o.Votes, Voters: o.Voters}
+		}
+		return &wirepb.Response{Result: &wirepb.Response_PollResults{PollResults: res}}
+
 	case *wirepb.Request_MediaCreate:
 		mc := op.MediaCreate
 		r, err := sess.CreateMedia(ctx, mc.Conv, &pb.MediaRef{Name: mc.Name, Mime: mc.Mime, Size: mc.Size, Width: mc.Width, Height: mc.Height, Thumb: mc.Thumb})

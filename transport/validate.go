@@ -88,6 +88,14 @@ func checkUsers(users []string, min, limit int) error {
 	return nil
 }
 
+// emptyBodyAllowed: the sends whose body may be empty. An empty reaction
+// or vote takes one back, a poll's close names only its poll, and a file
+// needs no caption.
+func emptyBodyAllowed(s *wirepb.SendRequest) bool {
+	return s.Kind == wirepb.MessageKind_REACTION || s.Kind == wirepb.MessageKind_VOTE ||
+		(s.Kind == wirepb.MessageKind_POLL && s.RefSeq != 0) || s.MediaId != ""
+}
+
 // validateRequest checks the shape of a request; the grains check the rest
 // (membership, roles, sizes against their configuration).
 func validateRequest(r *wirepb.Request, lim RequestLimits) error {
@@ -99,7 +107,7 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 			return invalid("a send names exactly one of conv and to")
 		case s.To != "" && !session.ValidUserID(s.To):
 			return invalid("bad user id %q", s.To)
-		case len(s.Body) == 0 && s.Kind != wirepb.MessageKind_REACTION && s.MediaId == "": // an empty reaction takes one back; a file needs no caption
+		case len(s.Body) == 0 && !emptyBodyAllowed(s):
 			return invalid("empty message body")
 		case s.ClientMsgId == "":
 			// The idempotency key makes a resend after a lost answer safe:
@@ -179,6 +187,11 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 			return invalid("bad user id %q", a)
 		}
 		return checkConv(op.Members.Conv)
+	case *wirepb.Request_PollResults:
+		if l := op.PollResults.VotersLimit; l > session.MaxPollVotersListed {
+			return invalid("voters_limit %d: at most %d", l, session.MaxPollVotersListed)
+		}
+		return checkConv(op.PollResults.Conv)
 	case *wirepb.Request_ReadBy:
 		if a := op.ReadBy.After; a != "" && !session.ValidUserID(a) {
 			return invalid("bad user id %q", a)

@@ -50,6 +50,7 @@ const (
 	Code_SUSPENDED           Code = 19 // the operator suspended this user: no connections until lifted or expired
 	Code_REPLACED            Code = 20 // the device connected again on a newer connection, which took its pushes
 	Code_SLOW_MODE           Code = 21 // the group's slow mode: the member posts again after retry_after_ms
+	Code_POLL_CLOSED         Code = 22 // a vote on (or close of) a closed poll
 )
 
 // Enum value maps for Code.
@@ -77,6 +78,7 @@ var (
 		19: "SUSPENDED",
 		20: "REPLACED",
 		21: "SLOW_MODE",
+		22: "POLL_CLOSED",
 	}
 	Code_value = map[string]int32{
 		"OK":                  0,
@@ -101,6 +103,7 @@ var (
 		"SUSPENDED":           19,
 		"REPLACED":            20,
 		"SLOW_MODE":           21,
+		"POLL_CLOSED":         22,
 	}
 )
 
@@ -246,6 +249,8 @@ const (
 	MessageKind_SYSTEM   MessageKind = 2 // membership change and other server notes
 	MessageKind_CARD     MessageKind = 3 // a business card (JSON body); ref_seq set: updates that card
 	MessageKind_REACTION MessageKind = 4 // the sender's reaction (body) to the message at ref_seq; empty: taken back
+	MessageKind_POLL     MessageKind = 5 // a poll (JSON body); ref_seq set, body empty: closes the poll at ref_seq
+	MessageKind_VOTE     MessageKind = 6 // the sender's vote (JSON array of option indexes) on the poll at ref_seq; empty: taken back
 )
 
 // Enum value maps for MessageKind.
@@ -256,6 +261,8 @@ var (
 		2: "SYSTEM",
 		3: "CARD",
 		4: "REACTION",
+		5: "POLL",
+		6: "VOTE",
 	}
 	MessageKind_value = map[string]int32{
 		"NORMAL":   0,
@@ -263,6 +270,8 @@ var (
 		"SYSTEM":   2,
 		"CARD":     3,
 		"REACTION": 4,
+		"POLL":     5,
+		"VOTE":     6,
 	}
 )
 
@@ -6135,7 +6144,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x16\n" +
 	"\x06remind\x18\x02 \x01(\bR\x06remind\x12\x16\n" +
 	"\x06unread\x18\x03 \x01(\x04R\x06unread\x12!\n" +
-	"\ftotal_unread\x18\x04 \x01(\x04R\vtotalUnread*\xd7\x02\n" +
+	"\ftotal_unread\x18\x04 \x01(\x04R\vtotalUnread*\xe8\x02\n" +
 	"\x04Code\x12\x06\n" +
 	"\x02OK\x10\x00\x12\v\n" +
 	"\aINVALID\x10\x01\x12\x0e\n" +
@@ -6162,7 +6171,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\fEDIT_EXPIRED\x10\x12\x12\r\n" +
 	"\tSUSPENDED\x10\x13\x12\f\n" +
 	"\bREPLACED\x10\x14\x12\r\n" +
-	"\tSLOW_MODE\x10\x15*I\n" +
+	"\tSLOW_MODE\x10\x15\x12\x0f\n" +
+	"\vPOLL_CLOSED\x10\x16*I\n" +
 	"\bConvKind\x12\x19\n" +
 	"\x15CONV_KIND_UNSPECIFIED\x10\x00\x12\n" +
 	"\n" +
@@ -6175,7 +6185,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x05ADMIN\x10\x01\x12\t\n" +
 	"\x05OWNER\x10\x02\x12\f\n" +
 	"\bCUSTOMER\x10\x03\x12\t\n" +
-	"\x05AGENT\x10\x04*I\n" +
+	"\x05AGENT\x10\x04*]\n" +
 	"\vMessageKind\x12\n" +
 	"\n" +
 	"\x06NORMAL\x10\x00\x12\n" +
@@ -6184,7 +6194,9 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\n" +
 	"\x06SYSTEM\x10\x02\x12\b\n" +
 	"\x04CARD\x10\x03\x12\f\n" +
-	"\bREACTION\x10\x04*W\n" +
+	"\bREACTION\x10\x04\x12\b\n" +
+	"\x04POLL\x10\x05\x12\b\n" +
+	"\x04VOTE\x10\x06*W\n" +
 	"\x0fPresenceSharing\x12\x15\n" +
 	"\x11PRESENCE_EVERYONE\x10\x00\x12\x18\n" +
 	"\x14PRESENCE_ONLINE_ONLY\x10\x01\x12\x13\n" +

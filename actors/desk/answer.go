@@ -167,7 +167,7 @@ func (t *threadGrain) agentWrote(g *grain, agent string, after uint64) (bool, er
 			return false, err
 		}
 		for _, m := range msgs {
-			if m.Sender == agent && (m.Kind == storage.MsgNormal || m.Kind == storage.MsgCard) {
+			if m.Sender == agent && m.Kind.Content() {
 				return true, nil
 			}
 		}

@@ -15,6 +15,10 @@ import (
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 )
 
+// MaxPollVotersListed bounds the voters a poll's results list per option
+// (PollResults' votersLimit).
+const MaxPollVotersListed = 1000
+
 // Sink is one client connection as the node sees it, in the shape of
 // centrifugal/centrifuge's Transport. Its methods are called from actor
 // mailboxes and must never block: a sink queues within a bound and, past
@@ -98,6 +102,9 @@ type Session interface {
 	// Readers tells the sender of the message at seq which members read it,
 	// a page after `after`; next is where the next page starts ("": none).
 	Readers(ctx context.Context, conv string, seq uint64, after string, limit int) (readers []Reader, next string, err error)
+	// PollResults is the tally of the poll at seq, with up to votersLimit
+	// voters listed per option.
+	PollResults(ctx context.Context, conv string, seq uint64, votersLimit int) (*pb.PollResultsResponse, error)
 	Presence(ctx context.Context, target, conv string) (*pb.PresenceResponse, error)
 	// Privacy reads the user's privacy settings or, with presence, changes
 	// what other users see of the user's presence.

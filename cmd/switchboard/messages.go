@@ -280,6 +280,12 @@ func formatMessage(m client.Message) string {
 		return fmt.Sprintf("#%-4d %s %s took back their reaction to #%d", m.Seq, ts, m.Sender, m.RefSeq)
 	case m.Kind == wirepb.MessageKind_REACTION:
 		return fmt.Sprintf("#%-4d %s %s reacted %s to #%d", m.Seq, ts, m.Sender, string(m.Body), m.RefSeq)
+	case m.Kind == wirepb.MessageKind_VOTE && len(m.Body) == 0:
+		return fmt.Sprintf("#%-4d %s %s took back their vote on #%d", m.Seq, ts, m.Sender, m.RefSeq)
+	case m.Kind == wirepb.MessageKind_VOTE:
+		return fmt.Sprintf("#%-4d %s %s voted %s on #%d", m.Seq, ts, m.Sender, string(m.Body), m.RefSeq)
+	case m.Kind == wirepb.MessageKind_POLL && m.RefSeq != 0:
+		return fmt.Sprintf("#%-4d %s %s closed the poll #%d", m.Seq, ts, m.Sender, m.RefSeq)
 	case m.Kind == wirepb.MessageKind_SYSTEM:
 		return fmt.Sprintf("#%-4d %s * %s", m.Seq, ts, string(m.Body))
 	case m.Expired:
@@ -309,7 +315,11 @@ func formatMessage(m client.Message) string {
 	for _, r := range m.Reactions {
 		edited += fmt.Sprintf(" [%s %d]", r.Emoji, len(r.Users))
 	}
-	return fmt.Sprintf("#%-4d %s %s: %s%s%s", m.Seq, ts, m.Sender, reply, string(m.Body), edited)
+	body := string(m.Body)
+	if m.Kind == wirepb.MessageKind_POLL {
+		body = formatPoll(m)
+	}
+	return fmt.Sprintf("#%-4d %s %s: %s%s%s", m.Seq, ts, m.Sender, reply, body, edited)
 }
 
 func newSyncCmd() *cobra.Command {

@@ -55,6 +55,8 @@ func (t *tuning) register(f *pflag.FlagSet) {
 	f.IntVar(&t.actors.MaxSearchScan, "max-search-scan", a.MaxSearchScan, "most messages one search request reads (a longer search goes on page by page)")
 	f.IntVar(&t.actors.MaxSearchConversations, "max-search-conversations", a.MaxSearchConversations, "most conversations one search of all of a user's conversations reads (it goes on page by page)")
 	f.IntVar(&t.actors.MaxReactionBytes, "max-reaction-bytes", a.MaxReactionBytes, "longest reaction (an emoji), bytes")
+	f.IntVar(&t.actors.MaxPollOptions, "max-poll-options", a.MaxPollOptions, "most options a poll offers (2 to 100)")
+	f.IntVar(&t.actors.MaxPollOptionBytes, "max-poll-option-bytes", a.MaxPollOptionBytes, "longest text of a poll's option, bytes")
 	f.Int64Var(&t.actors.MaxMediaBytes, "max-media-bytes", a.MaxMediaBytes, "largest uploaded file (an attachment), bytes")
 	f.IntVar(&t.actors.MaxMediaThumbBytes, "max-media-thumb-bytes", a.MaxMediaThumbBytes, "largest preview image of an upload, carried inline by its message, bytes (at most 16384)")
 	f.Int64Var(&t.actors.MediaBytesPerHour, "media-bytes-per-hour", a.MediaBytesPerHour, "bytes of files one user may upload in an hour (negative: no bound)")

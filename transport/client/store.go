@@ -73,7 +73,11 @@ type Message struct {
 	// by emoji (most first). A REACTION message itself (RefSeq: the
 	// message, Body: the emoji, empty when taken back) is folded here.
 	Reactions []Reaction
-	Flagged   bool
+	// Poll: a POLL message's question, options and the votes folded from
+	// the log (VOTE messages: each member's newest), as far as the client
+	// holds it; nil for other messages. Client.PollResults asks the node.
+	Poll    *PollState
+	Flagged bool
 	// Duplicate: the answer to a send whose client_msg_id the server
 	// already had; the message is the original, stored once.
 	Duplicate  bool
@@ -125,11 +129,12 @@ type Conversation struct {
 func (m Message) IsEdit() bool { return m.Kind == wirepb.MessageKind_NORMAL && m.RefSeq != 0 }
 
 // IsNews reports whether m is news to everyone but its sender, as the
-// server rules: a text or a new card (not an edit or a card's update), not
-// recalled. Such a message from someone else counts as unread; sending
+// server rules: a text, a new card or a new poll (not an edit, a card's
+// update or a poll's close), not recalled. Such a message from someone else counts as unread; sending
 // one implies having read up to it.
 func (m Message) IsNews() bool {
-	return (m.Kind == wirepb.MessageKind_NORMAL || m.Kind == wirepb.MessageKind_CARD) && m.RefSeq == 0 && !m.Recalled
+	return (m.Kind == wirepb.MessageKind_NORMAL || m.Kind == wirepb.MessageKind_CARD || m.Kind == wirepb.MessageKind_POLL) &&
+		m.RefSeq == 0 && !m.Recalled
 }
 
 func fromWire(m *wirepb.Message) Message {
@@ -185,6 +190,11 @@ type convState struct {
 	// reactions holds, per message seq and member, the newest reaction
 	// seen (held before its message arrives, as edits are).
 	reactions map[uint64]map[string]reactionMark
+	// votes holds, per poll seq and member, the newest vote seen; closed
+	// the polls whose close was seen (both held before their poll
+	// arrives, as reactions are).
+	votes  map[uint64]map[string]voteMark
+	closed map[uint64]bool
 }
 
 // reactionMark is a member's newest reaction to a message.
@@ -231,6 +241,9 @@ func (s *store) viewLocked(cs *convState, m Message) Message {
 	if marks := cs.reactions[m.Seq]; len(marks) > 0 && m.RefSeq == 0 && !m.Recalled &&
 		(m.Kind == wirepb.MessageKind_NORMAL || m.Kind == wirepb.MessageKind_CARD) {
 		m.Reactions = groupReactions(marks)
+	}
+	if m.Kind == wirepb.MessageKind_POLL && m.RefSeq == 0 && !m.Recalled {
+		m.Poll = pollView(m.Body, cs.votes[m.Seq], cs.closed[m.Seq], s.me)
 	}
 	return m
 }
@@ -419,6 +432,11 @@ func (s *store) addMessages(ms []*wirepb.Message, live bool) (added []Message, d
 				added = append(added, s.viewLocked(cs, t))
 			}
 		}
+		if m.Kind == wirepb.MessageKind_VOTE || m.Kind == wirepb.MessageKind_POLL && m.RefSeq != 0 {
+			if t, ok := s.applyVoteLocked(cs, m); ok {
+				added = append(added, s.viewLocked(cs, t))
+			}
+		}
 		if m.Kind == wirepb.MessageKind_RECALL {
 			i := sort.Search(len(cs.msgs), func(i int) bool { return cs.msgs[i].Seq >= m.RefSeq })
 			if i < len(cs.msgs) && cs.msgs[i].Seq == m.RefSeq && !cs.msgs[i].Recalled {
@@ -442,11 +460,11 @@ func (s *store) addMessages(ms []*wirepb.Message, live bool) (added []Message, d
 		}
 		if m.Seq > cs.info.LastSeq {
 			cs.info.LastSeq = m.Seq
-			if m.Kind == wirepb.MessageKind_NORMAL && !m.IsEdit() {
+			if m.Kind == wirepb.MessageKind_NORMAL && !m.IsEdit() || m.Kind == wirepb.MessageKind_POLL && m.RefSeq == 0 {
 				c := m
 				cs.info.LastMessage = &c
 			}
-			if !m.ServerTime.IsZero() && m.Kind != wirepb.MessageKind_REACTION { // as the server counts activity
+			if !m.ServerTime.IsZero() && m.Kind != wirepb.MessageKind_REACTION && m.Kind != wirepb.MessageKind_VOTE { // as the server counts activity
 				cs.info.LastActivity = m.ServerTime
 			}
 		}

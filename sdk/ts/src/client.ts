@@ -21,7 +21,7 @@ import {
 import { backoffDelay } from "./backoff.js";
 import { DEFAULT_MAX_FRAME, encodeFrame, FrameReader, MAX_MAX_FRAME } from "./frames.js";
 import { openWebSocket, openWebTransport, type Link, type TransportKind, type WebConfig } from "./links.js";
-import { Conversation, isNews, parseCard, type Card, type ChatMessage, type MediaInfo, type Preview } from "./store.js";
+import { Conversation, isNews, parseCard, pollStateOf, type Card, type ChatMessage, type MediaInfo, type Poll, type PollResults, type Preview } from "./store.js";
 import { BusyHold, ProtocolError, SendPipeline } from "./pipeline.js";
 import { forgetMessage, loadMessages, queuedAt, saveMessage } from "./outbox.js";
 import { chatMessage, directConv, directPeer, mediaInfo } from "./messages.js";
@@ -587,6 +587,7 @@ export class Client {
       if (known.has(e.clientMsgId)) continue;
       const m: ChatMessage = { conv: e.conv, seq: 0, clientMsgId: e.clientMsgId, sender: this.user, body: e.body, kind: e.kind, recalled: false, serverTsMs: 0, state: "sending" };
       if (e.kind === "card") m.card = parseCard(e.body);
+      if (e.kind === "poll") m.poll = pollStateOf(e.body);
       if (e.replyTo) m.replyTo = e.replyTo;
       if (e.mentions?.length) m.mentions = [...e.mentions];
       if (e.media) m.media = { ...e.media };
@@ -842,7 +843,54 @@ export class Client {
     return m;
   }
 
-  private queue(target: string | { to: string }, text: string, kind: "normal" | "card", replyTo = 0, mentions: string[] = [], media?: MediaInfo): ChatMessage {
+  /**
+   * sendPoll queues a poll (docs/PROTOCOL.md, "Polls") like send; the
+   * server checks it (fewer than two options, or more than its
+   * --max-poll-options: INVALID). Members' votes show in the message's
+   * poll as they arrive.
+   */
+  sendPoll(target: string | { to: string }, poll: Poll): ChatMessage {
+    const body = JSON.stringify({ question: poll.question, options: poll.options, ...(poll.multiple ? { multiple: true } : {}) });
+    const m = this.queue(target, body, "poll");
+    m.poll = pollStateOf(body);
+    return m;
+  }
+
+  /**
+   * vote chooses options (their indexes) of the poll at seq of conv,
+   * replacing this user's vote before; no options takes it back. A closed
+   * poll fails with POLL_CLOSED. The vote arrives like a message (kind
+   * "vote") and shows in the poll's state.
+   */
+  async vote(conv: string, seq: number, options: number[]): Promise<void> {
+    await this.sendAbout(conv, seq, MessageKind.VOTE, options.length ? JSON.stringify(options) : "");
+  }
+
+  /** closePoll closes the poll at seq of conv (its author, or a group's owners and admins). */
+  async closePoll(conv: string, seq: number): Promise<void> {
+    await this.sendAbout(conv, seq, MessageKind.POLL, "");
+  }
+
+  /**
+   * pollResults asks the node for its tally of the poll at seq of conv,
+   * with up to votersLimit voters listed per option (0: counts only).
+   */
+  async pollResults(conv: string, seq: number, votersLimit = 0): Promise<PollResults> {
+    const r = await this.request({ case: "pollResults", value: { conv, seq: BigInt(seq), votersLimit } });
+    if (r.result.case !== "pollResults") throw new Error("poll_results: unexpected answer");
+    const v = r.result.value;
+    return {
+      question: v.question,
+      multiple: v.multiple,
+      closed: v.closed,
+      voters: v.voters,
+      mine: [...v.mine],
+      throughSeq: Number(v.throughSeq),
+      options: v.options.map((o) => ({ text: o.text, votes: o.votes, voters: [...o.voters] })),
+    };
+  }
+
+  private queue(target: string | { to: string }, text: string, kind: "normal" | "card" | "poll", replyTo = 0, mentions: string[] = [], media?: MediaInfo): ChatMessage {
     const to = typeof target === "string" ? "" : target.to;
     const convId = typeof target === "string" ? target : directConv(this.user, to);
     const m: ChatMessage = {
@@ -879,7 +927,7 @@ export class Client {
         clientMsgId: m.clientMsgId,
         body: new TextEncoder().encode(m.body),
         clientTsMs: BigInt(Date.now()),
-        kind: m.kind === "card" ? MessageKind.CARD : MessageKind.NORMAL,
+        kind: m.kind === "card" ? MessageKind.CARD : m.kind === "poll" ? MessageKind.POLL : MessageKind.NORMAL,
         afterClientMsgId: after,
         replyTo: BigInt(m.replyTo ?? 0),
         mentions: m.mentions ?? [],

@@ -21,6 +21,8 @@ const kinds: Partial<Record<MessageKind, ChatMessage["kind"]>> = {
   [MessageKind.SYSTEM]: "system",
   [MessageKind.CARD]: "card",
   [MessageKind.REACTION]: "reaction",
+  [MessageKind.POLL]: "poll",
+  [MessageKind.VOTE]: "vote",
 };
 
 export function chatMessage(m: Message, me: string): ChatMessage {
@@ -39,9 +41,9 @@ export function chatMessage(m: Message, me: string): ChatMessage {
     recalled: m.recalled,
     serverTsMs: Number(m.serverTsMs),
     msgId: m.msgId > 0n ? m.msgId.toString() : undefined,
-    state: m.sender === me && (kind === "normal" || kind === "card") && m.refSeq === 0n ? "sent" : undefined,
+    state: m.sender === me && (kind === "normal" || kind === "card" || kind === "poll") && m.refSeq === 0n ? "sent" : undefined,
   };
-  if (m.refSeq > 0n && (kind === "card" || kind === "normal" || kind === "reaction")) out.refSeq = Number(m.refSeq);
+  if (m.refSeq > 0n && (kind === "card" || kind === "normal" || kind === "reaction" || kind === "poll" || kind === "vote")) out.refSeq = Number(m.refSeq);
   if (m.senderRole === Role.CUSTOMER) out.role = "customer";
   else if (m.senderRole === Role.AGENT) out.role = "agent";
   if (m.replyTo > 0n) out.replyTo = Number(m.replyTo);

@@ -25,7 +25,7 @@ export interface SavedMessage {
   to: string;
   clientMsgId: string;
   body: string;
-  kind: "normal" | "card";
+  kind: "normal" | "card" | "poll";
   /** A reply: the seq of the message it answers. */
   replyTo?: number;
   /** Members the message mentions. */
@@ -92,7 +92,7 @@ export function loadMessages(s: OutboxStorage, user: string): SavedMessage[] {
       m = undefined;
     }
     const ok =
-      m && typeof m === "object" && typeof m.conv === "string" && typeof m.to === "string" && typeof m.body === "string" && (m.kind === "normal" || m.kind === "card") && typeof m.at === "number" && m.clientMsgId === k.slice(prefix.length) && m.clientMsgId !== "" && (m.replyTo === undefined || (Number.isSafeInteger(m.replyTo) && m.replyTo > 0)) && (m.mentions === undefined || (Array.isArray(m.mentions) && m.mentions.every((u: unknown) => typeof u === "string"))) && (m.media === undefined || validMedia(m.media));
+      m && typeof m === "object" && typeof m.conv === "string" && typeof m.to === "string" && typeof m.body === "string" && (m.kind === "normal" || m.kind === "card" || m.kind === "poll") && typeof m.at === "number" && m.clientMsgId === k.slice(prefix.length) && m.clientMsgId !== "" && (m.replyTo === undefined || (Number.isSafeInteger(m.replyTo) && m.replyTo > 0)) && (m.mentions === undefined || (Array.isArray(m.mentions) && m.mentions.every((u: unknown) => typeof u === "string"))) && (m.media === undefined || validMedia(m.media));
     if (ok) out.push({ conv: m.conv, to: m.to, clientMsgId: m.clientMsgId, body: m.body, kind: m.kind, at: m.at, replyTo: m.replyTo, mentions: m.mentions, media: m.media });
     else forgetMessage(s, user, k.slice(prefix.length));
   }

@@ -15,12 +15,64 @@ export interface Card {
 
 /**
  * isNews: whether m is news to everyone but its sender, as the server rules:
- * a text or a new card (not an edit or a card's update), not recalled. Such a
+ * a text, a new card or a new poll (not an edit, a card's update or a poll's
+ * close), not recalled. Such a
  * message from someone else counts as unread and brings an archived
  * conversation back.
  */
 export function isNews(m: ChatMessage): boolean {
-  return (m.kind === "normal" || m.kind === "card") && !m.refSeq && !m.recalled;
+  return (m.kind === "normal" || m.kind === "card" || m.kind === "poll") && !m.refSeq && !m.recalled;
+}
+
+/** A poll as sendPoll sends it (docs/PROTOCOL.md, "Polls"). */
+export interface Poll {
+  question: string;
+  options: string[];
+  /** Members may choose several options. */
+  multiple?: boolean;
+}
+
+/** A poll as the conversation holds it: the votes folded from its log. */
+export interface PollState {
+  question: string;
+  multiple: boolean;
+  closed: boolean;
+  /** In the poll's order, each with the members who chose it (sorted). */
+  options: Array<{ text: string; voters: string[] }>;
+  /** This user's choice (option indexes); empty: none. */
+  mine: number[];
+}
+
+/** The node's tally of a poll (Client.pollResults). */
+export interface PollResults {
+  question: string;
+  multiple: boolean;
+  closed: boolean;
+  /** In the poll's order: each option's votes and its first voters (as many as asked for). */
+  options: Array<{ text: string; votes: number; voters: string[] }>;
+  /** Members with a vote counted. */
+  voters: number;
+  /** The caller's choice; empty: none. */
+  mine: number[];
+  /** The tally counts the conversation's log up to this seq. */
+  throughSeq: number;
+}
+
+/** pollStateOf is a poll's body as a state without votes; undefined when it is not a poll's JSON. */
+export function pollStateOf(body: string): PollState | undefined {
+  const p = parsePoll(body);
+  return p && { question: p.question, multiple: !!p.multiple, closed: false, options: p.options.map((text) => ({ text, voters: [] })), mine: [] };
+}
+
+/** parsePoll reads a poll's body; undefined when it is not a poll's JSON. */
+export function parsePoll(body: string): Poll | undefined {
+  try {
+    const p = JSON.parse(body);
+    if (!p || typeof p !== "object" || typeof p.question !== "string" || !Array.isArray(p.options)) return undefined;
+    return { question: p.question, options: p.options.map(String), multiple: !!p.multiple };
+  } catch {
+    return undefined;
+  }
 }
 
 /** parseCard reads a card body; undefined when it is not a card's JSON. */
@@ -53,7 +105,7 @@ export interface ChatMessage {
   sender: string;
   body: string;
   /** "other": a kind this SDK does not know (a newer server's): shown as nothing. */
-  kind: "normal" | "recall" | "system" | "card" | "reaction" | "other";
+  kind: "normal" | "recall" | "system" | "card" | "reaction" | "poll" | "vote" | "other";
   recalled: boolean;
   /** The node's retention took its content (recalled is set too; docs/PROTOCOL.md, "Retention"). */
   expired?: boolean;
@@ -81,6 +133,13 @@ export interface ChatMessage {
    * the emoji, empty when taken back) is folded here.
    */
   reactions?: Reaction[];
+  /**
+   * A poll (kind "poll", no refSeq): its question and options with the
+   * votes folded here (messages of kind "vote": refSeq the poll, body the
+   * JSON array of option indexes, empty when taken back; each member's
+   * newest counts). A "poll" with refSeq closes that poll.
+   */
+  poll?: PollState;
   serverTsMs: number;
   /** In a service conversation: the sender's role, where it is a customer's or an agent's (the robot's and others' are unset). */
   role?: "customer" | "agent";
@@ -100,6 +159,11 @@ export class Conversation {
   readonly messages: ChatMessage[] = [];
   /** Per message seq and member, the newest reaction seen (kept before its message arrives). */
   private readonly reactionMarks = new Map<number, Map<string, { emoji: string; seq: number }>>();
+  /** Per poll seq and member, the newest vote seen; and the polls seen closed (both kept before their poll arrives). */
+  private readonly voteMarks = new Map<number, Map<string, { choice: number[]; seq: number }>>();
+  private readonly closedPolls = new Set<number>();
+  /** Whose view this is (insert's me): a poll's mine is theirs. */
+  private me = "";
   /** Own messages not yet acknowledged by the server, in send order. */
   readonly pending: ChatMessage[] = [];
   lastSeq = 0;
@@ -221,6 +285,7 @@ export class Conversation {
    */
   insert(m: ChatMessage, me = ""): boolean {
     if (m.seq <= 0) throw new Error("insert: a stored message has a seq");
+    if (me) this.me = me;
     const p = this.pending.findIndex((x) => x.clientMsgId !== "" && x.clientMsgId === m.clientMsgId && x.sender === m.sender);
     if (p >= 0) {
       m.state = m.state ?? "sent";
@@ -259,6 +324,8 @@ export class Conversation {
       }
     }
     if (m.kind === "reaction" && m.refSeq) this.applyReaction(m);
+    if ((m.kind === "vote" || m.kind === "poll") && m.refSeq) this.applyVote(m);
+    if (m.kind === "poll" && !m.refSeq) m.poll = this.pollOf(m);
     if ((m.kind === "normal" || m.kind === "card") && !m.refSeq && this.reactionMarks.has(m.seq)) m.reactions = this.reactionsOf(m.seq);
     if (m.kind === "card") {
       if (m.refSeq) this.applyCardUpdate(m);
@@ -304,6 +371,42 @@ export class Conversation {
     return t;
   }
 
+  /** The vote (or close) v records its sender's newest vote on its poll, and shows it there when held. */
+  private applyVote(v: ChatMessage): ChatMessage | undefined {
+    const target = v.refSeq!;
+    if (v.kind === "poll") this.closedPolls.add(target);
+    else {
+      let marks = this.voteMarks.get(target);
+      if (!marks) this.voteMarks.set(target, (marks = new Map()));
+      const old = marks.get(v.sender);
+      if (old && old.seq >= v.seq) return undefined;
+      let choice: number[] = [];
+      try {
+        if (v.body) choice = (JSON.parse(v.body) as unknown[]).map(Number);
+      } catch {
+        return undefined;
+      }
+      marks.set(v.sender, { choice, seq: v.seq });
+    }
+    const t = this.messages.find((x) => x.seq === target);
+    if (!t || t.kind !== "poll") return undefined;
+    t.poll = this.pollOf(t);
+    return t;
+  }
+
+  /** pollOf folds the votes held for poll p. */
+  private pollOf(p: ChatMessage): PollState | undefined {
+    const out = pollStateOf(p.body);
+    if (!out || p.recalled) return undefined;
+    out.closed = this.closedPolls.has(p.seq);
+    for (const [user, v] of this.voteMarks.get(p.seq) ?? []) {
+      for (const o of v.choice) out.options[o]?.voters.push(user);
+      if (user === this.me) out.mine = [...v.choice];
+    }
+    for (const o of out.options) o.voters.sort();
+    return out;
+  }
+
   /** reactionsOf groups the reactions held for seq by emoji, the most chosen first. */
   private reactionsOf(seq: number): Reaction[] {
     const by = new Map<string, string[]>();
@@ -335,9 +438,9 @@ export class Conversation {
     return t;
   }
 
-  /** visible is what a page shows: no recall events or reactions, no card updates or edits (their message shows them), no unknown kinds. */
+  /** visible is what a page shows: no recall events, reactions or votes, no card updates, polls' closes or edits (their message shows them), no unknown kinds. */
   visible(): ChatMessage[] {
-    return this.all().filter((m) => m.kind !== "recall" && m.kind !== "reaction" && m.kind !== "other" && !((m.kind === "card" || m.kind === "normal") && m.refSeq));
+    return this.all().filter((m) => m.kind !== "recall" && m.kind !== "reaction" && m.kind !== "vote" && m.kind !== "other" && !((m.kind === "card" || m.kind === "normal" || m.kind === "poll") && m.refSeq));
   }
 
   /** The seqs missing between the first held message and lastSeq. */
@@ -363,7 +466,7 @@ export class Conversation {
   /** stateOf is an own stored message's state given the peer cursors. */
   refreshStates(me: string): void {
     for (const m of this.messages) {
-      if (m.sender !== me || !(m.kind === "normal" || m.kind === "card") || m.refSeq) continue;
+      if (m.sender !== me || !(m.kind === "normal" || m.kind === "card" || m.kind === "poll") || m.refSeq) continue;
       if (m.seq <= this.peerReadSeq) m.state = "read";
       else if (m.seq <= this.peerDeliveredSeq) m.state = "delivered";
       else m.state = "sent";

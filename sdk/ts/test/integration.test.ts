@@ -480,6 +480,33 @@ test("react: the other side shows the reaction on the message, one per member, n
   });
 });
 
+test("polls: a poll, votes folded on the other side, the node's results, a close", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  await withClients(["alice", "bob"], async (alice, bob) => {
+    const conv = await alice.createGroup("Trip", ["bob"], { conv: "g:ts-poll" });
+    const sent = alice.sendPoll(conv, { question: "Where?", options: ["zoo", "park"], multiple: true });
+    assert.deepEqual(sent.poll?.options.map((o) => o.text), ["zoo", "park"]);
+    const stored = () => alice.conversation(conv).messages.find((x) => x.clientMsgId === sent.clientMsgId);
+    await until("alice's poll is stored", () => (stored()?.seq ?? 0) > 0);
+    const seq = stored()!.seq;
+    const poll = () => stored()?.poll;
+    await until("bob has the poll", () => bob.conversation(conv).messages.some((x) => x.seq === seq && x.poll?.question === "Where?"));
+    const unread = alice.conversation(conv).unread;
+    await bob.vote(conv, seq, [0]);
+    await bob.vote(conv, seq, [0, 1]);
+    await until("alice shows bob's newest vote", () => JSON.stringify(poll()?.options.map((o) => o.voters)) === JSON.stringify([["bob"], ["bob"]]));
+    assert.equal(alice.conversation(conv).unread, unread, "a vote is no message to read");
+    assert.equal(alice.conversation(conv).visible().some((x) => x.kind === "vote"), false, "votes are not shown as messages");
+    const r = await alice.pollResults(conv, seq, 5);
+    assert.deepEqual(r.options, [{ text: "zoo", votes: 1, voters: ["bob"] }, { text: "park", votes: 1, voters: ["bob"] }]);
+    assert.deepEqual((await bob.pollResults(conv, seq)).mine, [0, 1]);
+    await assert.rejects(bob.vote(conv, seq, [2]), (e: unknown) => e instanceof ProtocolError && e.code === Code.INVALID);
+    await assert.rejects(bob.closePoll(conv, seq), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
+    await alice.closePoll(conv, seq);
+    await until("bob's client shows the poll closed", () => bob.conversation(conv).messages.find((x) => x.seq === seq)?.poll?.closed === true);
+    await assert.rejects(bob.vote(conv, seq, []), (e: unknown) => e instanceof ProtocolError && e.code === Code.POLL_CLOSED);
+  });
+});
+
 test("a connection the server ends: the SDK closes at once and reconnects", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
   // The node's CloseLinger is a minute (TestTypeScriptSDK): a client that
   // left the close to the server would stay on the dead connection that long.

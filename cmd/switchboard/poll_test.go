@@ -1,0 +1,66 @@
+package main
+
+import (
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// switchboard poll against a dev node: a poll, votes (a change replacing
+// the vote before), the results by option with their voters, the history
+// showing the poll with its counts, a member's close refused, the
+// author's accepted, and a vote after it refused POLL_CLOSED.
+func TestPollCommand(t *testing.T) {
+	n := newDevNode(t)
+	n.start()
+	d := n.dir
+	n.run("group", "create", "--data-dir", d, "--user", "teacher", "--id", "g:class", "--members", "ann,ben")
+	var p struct {
+		Seq  uint64 `json:"seq"`
+		Kind string `json:"kind"`
+	}
+	mustJSON(t, n.run("poll", "create", "--data-dir", d, "--user", "teacher", "--conv", "g:class", "--question", "Trip on Friday?",
+		"--option", "yes", "--option", "no", "--json"), &p)
+	if p.Seq == 0 || p.Kind != "poll" {
+		t.Fatalf("the poll: %+v", p)
+	}
+	seq := strconv.FormatUint(p.Seq, 10)
+	n.run("poll", "vote", "--data-dir", d, "--user", "ann", "--conv", "g:class", "--seq", seq, "--option", "1")
+	n.run("poll", "vote", "--data-dir", d, "--user", "ben", "--conv", "g:class", "--seq", seq, "--option", "1")
+	n.run("poll", "vote", "--data-dir", d, "--user", "ann", "--conv", "g:class", "--seq", seq, "--option", "0")
+	var r struct {
+		Voters  uint32 `json:"voters"`
+		Closed  bool   `json:"closed"`
+		Options []struct {
+			Text   string   `json:"text"`
+			Votes  uint32   `json:"votes"`
+			Voters []string `json:"voters"`
+		} `json:"options"`
+	}
+	mustJSON(t, n.run("poll", "results", "--data-dir", d, "--user", "teacher", "--conv", "g:class", "--seq", seq, "--json"), &r)
+	if r.Voters != 2 || r.Closed || len(r.Options) != 2 || r.Options[0].Votes != 1 || r.Options[0].Voters[0] != "ann" || r.Options[1].Voters[0] != "ben" {
+		t.Fatalf("results: %+v", r)
+	}
+	if out := string(n.run("poll", "results", "--data-dir", d, "--user", "ben", "--conv", "g:class", "--seq", seq)); !strings.Contains(out, "Trip on Friday? (open, 2 voters)") ||
+		!strings.Contains(out, "ann") {
+		t.Fatalf("results as text:\n%s", out)
+	}
+	if out := string(n.run("history", "--data-dir", d, "--user", "ann", "--conv", "g:class")); !strings.Contains(out, "📊 Trip on Friday? [0] yes [1] no") ||
+		!strings.Contains(out, "ann voted [0] on #"+seq) {
+		t.Fatalf("the history:\n%s", out)
+	}
+	out, err := exec.Command(n.bin, "poll", "close", "--data-dir", d, "--user", "ben", "--conv", "g:class", "--seq", seq).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "FORBIDDEN") {
+		t.Fatalf("a member closes the teacher's poll: %v\n%s", err, out)
+	}
+	n.run("poll", "close", "--data-dir", d, "--user", "teacher", "--conv", "g:class", "--seq", seq)
+	out, err = exec.Command(n.bin, "poll", "vote", "--data-dir", d, "--user", "ben", "--conv", "g:class", "--seq", seq, "--none").CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "POLL_CLOSED") {
+		t.Fatalf("a vote after the close: %v\n%s", err, out)
+	}
+	if out, err := exec.Command(n.bin, "poll", "vote", "--data-dir", d, "--user", "ben", "--conv", "g:class", "--seq", seq).CombinedOutput(); err == nil ||
+		!strings.Contains(string(out), "--none") {
+		t.Fatalf("a vote naming nothing: %v\n%s", err, out)
+	}
+}

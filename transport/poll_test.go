@@ -1,0 +1,92 @@
+package transport_test
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/switchboard-im/switchboard/transport/client"
+	"github.com/switchboard-im/switchboard/transport/wirepb"
+)
+
+// Polls over the wire: a member's client folds the votes it is pushed
+// into the poll's Message.Poll (a change replacing the vote before, a
+// vote taken back); the node's results say the same; after the author
+// closes it a vote is POLL_CLOSED, not resent, and every client shows the
+// poll closed.
+func TestPollsOverTheWire(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	ctx := tctx(t)
+	teacher, ann, ben := e.dial("teacher", "phone"), e.dial("ann", "phone"), e.dial("ben", "phone")
+	conv, err := teacher.CreateGroup(ctx, "g:trip", "trip", []string{"ann", "ben"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := teacher.SendPoll(ctx, client.ToConv(conv), client.Poll{Question: "Where?", Options: []string{"zoo"}}); codeOf(err) != wirepb.Code_INVALID {
+		t.Fatalf("a poll of one option: %v, want INVALID", err)
+	}
+	p, err := teacher.SendPoll(ctx, client.ToConv(conv), client.Poll{Question: "Where?", Options: []string{"zoo", "museum", "park"}})
+	if err != nil || p.Poll == nil || p.Poll.Question != "Where?" || len(p.Poll.Options) != 3 {
+		t.Fatalf("the poll: %+v, %v", p, err)
+	}
+	for _, v := range []struct {
+		c    *client.Client
+		opts []uint32
+	}{{ann, []uint32{0}}, {ben, []uint32{2}}, {ann, []uint32{1}}, {ben, nil}} {
+		if _, err := v.c.Vote(ctx, conv, p.Seq, v.opts...); err != nil {
+			t.Fatalf("vote %v: %v", v.opts, err)
+		}
+	}
+	if _, err := ann.Vote(ctx, conv, p.Seq, 0, 1); codeOf(err) != wirepb.Code_INVALID {
+		t.Fatalf("two options of a single-choice poll: %v, want INVALID", err)
+	}
+	const want = "Where? open zoo[] museum[ann] park[]"
+	for _, c := range []*client.Client{teacher, ann, ben} {
+		eventually(t, "a client folds the votes", func() bool { return pollOf(c, conv, p.Seq) == want })
+	}
+	r, err := ben.PollResults(ctx, conv, p.Seq, 10)
+	if err != nil || r.Voters != 1 || r.Options[1].Votes != 1 || !slices.Equal(r.Options[1].Voters, []string{"ann"}) || len(r.Mine) != 0 || r.Closed {
+		t.Fatalf("the node's results: %v, %v", r, err)
+	}
+	if r, err := ann.PollResults(ctx, conv, p.Seq, 0); err != nil || !slices.Equal(r.Mine, []uint32{1}) || len(r.Options[1].Voters) != 0 {
+		t.Fatalf("ann's results, counts only: %v, %v", r, err)
+	}
+	if _, err := ann.PollResults(ctx, conv, p.Seq, 1001); codeOf(err) != wirepb.Code_INVALID {
+		t.Fatalf("results listing 1,001 voters: %v, want INVALID", err)
+	}
+	if _, err := ann.ClosePoll(ctx, conv, p.Seq); codeOf(err) != wirepb.Code_FORBIDDEN {
+		t.Fatalf("a member closes the teacher's poll: %v, want FORBIDDEN", err)
+	}
+	if _, err := teacher.ClosePoll(ctx, conv, p.Seq); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ben.Vote(ctx, conv, p.Seq, 0); codeOf(err) != wirepb.Code_POLL_CLOSED {
+		t.Fatalf("a vote after the close: %v, want POLL_CLOSED", err)
+	}
+	for _, c := range []*client.Client{teacher, ann, ben} {
+		eventually(t, "a client shows the poll closed", func() bool { return pollOf(c, conv, p.Seq) == "Where? closed zoo[] museum[ann] park[]" })
+	}
+	if convs := ann.Conversations(); len(convs) == 0 {
+		t.Fatal("ann holds no conversation")
+	}
+}
+
+// pollOf is the poll at seq as c holds it, on one line.
+func pollOf(c *client.Client, conv string, seq uint64) string {
+	for _, m := range c.Messages(conv) {
+		if m.Seq != seq || m.Poll == nil {
+			continue
+		}
+		state := "open"
+		if m.Poll.Closed {
+			state = "closed"
+		}
+		s := m.Poll.Question + " " + state
+		for _, o := range m.Poll.Options {
+			s += fmt.Sprintf(" %s%v", o.Text, o.Voters)
+		}
+		return s
+	}
+	return "<none>"
+}
