@@ -152,6 +152,7 @@ func ParseVote(body []byte, options int, multiple bool) ([]uint32, error) {
 type pollTally struct {
 	seq     uint64
 	author  string
+	posted  time.Time // the poll's server time: retention takes it at its cutoff
 	poll    Poll
 	closed  bool
 	votes   map[string][]uint32 // voter → options chosen, ascending
@@ -201,11 +202,15 @@ func (t *pollTally) fold(m *storage.Message) {
 // pollTally returns the tally of the poll at seq, loading it if needed.
 // NOT_FOUND: no poll there (or it was recalled or expired).
 func (c *conversation) pollTally(seq uint64) (*pollTally, *pb.Error) {
+	notFound := pbErr(pb.Code_NOT_FOUND, "no poll at seq %d of %s", seq, c.id)
 	if t, ok := c.polls[seq]; ok {
+		if cutoff := c.rt.retentionCutoff(c.id); !cutoff.IsZero() && t.posted.Before(cutoff) {
+			delete(c.polls, seq)
+			return nil, notFound
+		}
 		t.used = time.Now()
 		return t, nil
 	}
-	notFound := pbErr(pb.Code_NOT_FOUND, "no poll at seq %d of %s", seq, c.id)
 	if seq == 0 || seq > c.durable || c.recallEvents[seq] {
 		return nil, notFound
 	}
@@ -223,7 +228,7 @@ func (c *conversation) pollTally(seq uint64) (*pollTally, *pb.Error) {
 	if err := json.Unmarshal(target.Body, &poll); err != nil {
 		return nil, notFound // the grain checked it when it was sent
 	}
-	t := &pollTally{seq: seq, author: target.Sender, poll: poll, votes: map[string][]uint32{}, through: seq, used: time.Now()}
+	t := &pollTally{seq: seq, author: target.Sender, posted: target.ServerTS, poll: poll, votes: map[string][]uint32{}, through: seq, used: time.Now()}
 	cp, err := c.rt.store.LoadCheckpoint(bg, pollKey(c.id, seq))
 	switch {
 	case errors.Is(err, storage.ErrNotFound):

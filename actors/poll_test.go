@@ -6,9 +6,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/internal/testenv"
 	"google.golang.org/protobuf/proto"
 )
 
@@ -58,7 +60,13 @@ func TestPolls(t *testing.T) {
 		t.Fatalf("a poll at the limits: %v", err)
 	}
 	text := mustSend(t, node, g, "teacher", "a text")
-	before := unreadOf(t, node, "pupil2", g)
+	const before = 2 // pupil's first poll and the teacher's text
+	eventually(t, func() error {
+		if got := unreadOf(t, node, "pupil2", g); got != before {
+			return fmt.Errorf("pupil2's unread: %d, want %d", got, before)
+		}
+		return nil
+	})
 	p, err := post("pupil", pb.MessageKind_POLL, 0, `{"question":"Trip?","options":["yes","no","maybe"]}`)
 	if err != nil {
 		t.Fatal(err)
@@ -254,4 +262,34 @@ func describe(r *pb.PollResultsResponse) string {
 		fmt.Fprintf(&b, " %s:%d%v", o.Text, o.Votes, o.Voters)
 	}
 	return b.String()
+}
+
+// TestPollExpires: once retention takes a poll's content, its tally is
+// gone too, even where the grain held it: no results, no votes.
+func TestPollExpires(t *testing.T) {
+	clock, setNow := testenv.SettableClock()
+	start := time.Now()
+	setNow(start)
+	node := startCluster(t, 1, openStore(t), actors.Config{Retention: time.Hour, Now: clock})[0]
+	ctx := tctx(t)
+	const g = "g:shortlived"
+	mustCreateGroup(t, node, g, "owner", "member")
+	p, err := node.Send(ctx, &pb.SendMessage{Conv: g, Sender: "owner", Kind: pb.MessageKind_POLL, Body: []byte(`{"question":"q","options":["a","b"]}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node.Send(ctx, &pb.SendMessage{Conv: g, Sender: "member", Kind: pb.MessageKind_VOTE, RefSeq: p.Seq, Body: []byte("[1]")}); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := node.PollResults(ctx, "member", g, p.Seq, 0); err != nil || r.Voters != 1 {
+		t.Fatalf("results while the poll lives: %v, %v", r, err)
+	}
+	setNow(start.Add(2 * time.Hour))
+	if _, err := node.PollResults(ctx, "member", g, p.Seq, 0); actors.CodeOf(err) != pb.Code_NOT_FOUND {
+		t.Fatalf("results of an expired poll: %v, want NOT_FOUND", err)
+	}
+	_, err = node.Send(ctx, &pb.SendMessage{Conv: g, Sender: "member", Kind: pb.MessageKind_VOTE, RefSeq: p.Seq, Body: []byte("[0]")})
+	if actors.CodeOf(err) != pb.Code_NOT_FOUND {
+		t.Fatalf("a vote on an expired poll: %v, want NOT_FOUND", err)
+	}
 }
