@@ -22,13 +22,15 @@ const (
 )
 
 // GetPollResults asks a conversation for the tally of the poll at seq, as
-// user sees it; voters_limit: list up to that many voters per option.
+// user sees it (or, by_operator, as the operator does: no member's rule);
+// voters_limit: list up to that many voters per option.
 type GetPollResults struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
 	User          string                 `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
 	Seq           uint64                 `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`
 	VotersLimit   uint32                 `protobuf:"varint,4,opt,name=voters_limit,json=votersLimit,proto3" json:"voters_limit,omitempty"`
+	ByOperator    bool                   `protobuf:"varint,5,opt,name=by_operator,json=byOperator,proto3" json:"by_operator,omitempty"` // set only by Runtime.PollResultsAsOperator
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -89,6 +91,13 @@ func (x *GetPollResults) GetVotersLimit() uint32 {
 		return x.VotersLimit
 	}
 	return 0
+}
+
+func (x *GetPollResults) GetByOperator() bool {
+	if x != nil {
+		return x.ByOperator
+	}
+	return false
 }
 
 type PollResultsResponse struct {
@@ -255,12 +264,14 @@ var File_actors_actorspb_poll_proto protoreflect.FileDescriptor
 
 const file_actors_actorspb_poll_proto_rawDesc = "" +
 	"\n" +
-	"\x1aactors/actorspb/poll.proto\x12\x12switchboard.actors\x1a\x1cactors/actorspb/actors.proto\"m\n" +
+	"\x1aactors/actorspb/poll.proto\x12\x12switchboard.actors\x1a\x1cactors/actorspb/actors.proto\"\x8e\x01\n" +
 	"\x0eGetPollResults\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x12\n" +
 	"\x04user\x18\x02 \x01(\tR\x04user\x12\x10\n" +
 	"\x03seq\x18\x03 \x01(\x04R\x03seq\x12!\n" +
-	"\fvoters_limit\x18\x04 \x01(\rR\vvotersLimit\"\xa3\x02\n" +
+	"\fvoters_limit\x18\x04 \x01(\rR\vvotersLimit\x12\x1f\n" +
+	"\vby_operator\x18\x05 \x01(\bR\n" +
+	"byOperator\"\xa3\x02\n" +
 	"\x13PollResultsResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x1a\n" +
 	"\bquestion\x18\x02 \x01(\tR\bquestion\x12\x1a\n" +

@@ -35,7 +35,7 @@ func init() { prometheus.MustRegister(keyRateLimited) }
 type Scope string
 
 const (
-	// ScopeMessages: post messages as a user, read a conversation's log.
+	// ScopeMessages: post messages as a user, read a conversation's log and its polls' results.
 	ScopeMessages Scope = "messages"
 	// ScopeMembers: create conversations, change and list their members.
 	ScopeMembers Scope = "members"

@@ -175,7 +175,8 @@ func TestKindNames(t *testing.T) {
 	}{
 		{storage.MsgNormal, 0, "text"}, {storage.MsgNormal, 3, "edit"}, {storage.MsgRecall, 3, "recall"},
 		{storage.MsgSystem, 0, "system"}, {storage.MsgCard, 0, "card"}, {storage.MsgCard, 2, "card"},
-		{storage.MsgReaction, 2, "reaction"}, {storage.MessageKind(200), 0, "kind200"},
+		{storage.MsgReaction, 2, "reaction"}, {storage.MsgPoll, 0, "poll"}, {storage.MsgPoll, 4, "poll_close"},
+		{storage.MsgVote, 4, "vote"}, {storage.MessageKind(200), 0, "kind200"},
 	} {
 		if got := admin.KindName(c.kind, c.refSeq); got != c.want {
 			t.Errorf("kind %d ref %d: %q, want %q", c.kind, c.refSeq, got, c.want)

@@ -28,6 +28,7 @@ import (
 func (s *Server) messageRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/messages", s.auth(ScopeMessages, s.postMessage))
 	mux.HandleFunc("GET /api/v1/conversations/{conv}/messages", s.auth(ScopeMessages, s.transcript))
+	mux.HandleFunc("GET /api/v1/conversations/{conv}/polls/{seq}", s.auth(ScopeMessages, s.pollResults))
 	mux.HandleFunc("POST /api/v1/conversations/{conv}/members", s.auth(ScopeMembers, s.changeMembers))
 	mux.HandleFunc("GET /api/v1/conversations/{conv}/members", s.auth(ScopeMembers, s.listMembers))
 	mux.HandleFunc("POST /api/v1/conversations/{conv}/settings", s.auth(ScopeMembers, s.groupSettings))
@@ -232,6 +233,7 @@ type PostMessageRequest struct {
 	ClientMsgID string          `json:"client_msg_id"` // the idempotency key: a retry with it is answered with the first
 	Text        string          `json:"text,omitempty"`
 	Card        json.RawMessage `json:"card,omitempty"` // a card (docs/PROTOCOL.md, "Cards") instead of a text
+	Poll        json.RawMessage `json:"poll,omitempty"` // a poll (docs/PROTOCOL.md, "Polls") instead of a text
 	ReplyTo     uint64          `json:"reply_to,omitempty"`
 	Mentions    []string        `json:"mentions,omitempty"`
 }
@@ -270,14 +272,17 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 	case req.ClientMsgID == "":
 		bad("client_msg_id: required (your idempotency key: a retry with it is answered with the first post)")
 		return
-	case (req.Text == "") == (len(req.Card) == 0):
-		bad("give text or card, not both")
+	case btoi(req.Text != "")+btoi(len(req.Card) > 0)+btoi(len(req.Poll) > 0) != 1:
+		bad("give one of text, card and poll")
 		return
 	}
 	msg := &pb.SendMessage{Conv: req.Conv, Sender: req.Sender, ClientMsgId: req.ClientMsgID, Body: []byte(req.Text),
 		ReplyTo: req.ReplyTo, Mentions: req.Mentions, ClientTsMs: time.Now().UnixMilli()}
-	if len(req.Card) > 0 {
+	switch {
+	case len(req.Card) > 0:
 		msg.Kind, msg.Body = pb.MessageKind_CARD, req.Card
+	case len(req.Poll) > 0:
+		msg.Kind, msg.Body = pb.MessageKind_POLL, req.Poll
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
@@ -408,16 +413,75 @@ func transcriptMessageOf(m *pb.Message) TranscriptMessage {
 }
 
 // kindName is a message kind as the HTTP API names it: a normal message
-// is text, or an edit (of refSeq); the others by their names (card,
-// reaction, recall, system).
+// is text, or an edit (of refSeq); a poll with refSeq is its close
+// (poll_close); the others by their names (card, reaction, poll, vote,
+// recall, system).
 func kindName(kind storage.MessageKind, refSeq uint64) string {
 	switch {
 	case kind == storage.MsgNormal && refSeq != 0:
 		return "edit"
 	case kind == storage.MsgNormal:
 		return "text"
+	case kind == storage.MsgPoll && refSeq != 0:
+		return "poll_close"
 	}
 	return kind.String()
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// PollResults answers GET /api/v1/conversations/{conv}/polls/{seq}: the
+// node's tally of a poll, each option with its first `voters` voters.
+type PollResults struct {
+	Conv       string              `json:"conv"`
+	Seq        uint64              `json:"seq"`
+	Question   string              `json:"question"`
+	Multiple   bool                `json:"multiple"`
+	Closed     bool                `json:"closed"`
+	Voters     uint32              `json:"voters"`
+	Options    []PollOptionResults `json:"options"`
+	ThroughSeq uint64              `json:"through_seq"`
+}
+
+// PollOptionResults is one option of PollResults.
+type PollOptionResults struct {
+	Text   string   `json:"text"`
+	Votes  uint32   `json:"votes"`
+	Voters []string `json:"voters"`
+}
+
+func (s *Server) pollResults(w http.ResponseWriter, r *http.Request) {
+	conv := r.PathValue("conv")
+	seq, err := strconv.ParseUint(r.PathValue("seq"), 10, 64)
+	if err != nil || seq == 0 {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "seq: a message's seq (1 or more)", "code": "INVALID"})
+		return
+	}
+	voters := 100
+	if v := r.URL.Query().Get("voters"); v != "" {
+		if voters, err = strconv.Atoi(v); err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "voters: a number, 0 to 1000", "code": "INVALID"})
+			return
+		}
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	res, err := s.node.PollResultsAsOperator(ctx, conv, seq, voters)
+	if err != nil {
+		deskAnswer(w, nil, err)
+		return
+	}
+	out := PollResults{Conv: conv, Seq: seq, Question: res.Question, Multiple: res.Multiple, Closed: res.Closed, Voters: res.Voters,
+		ThroughSeq: res.ThroughSeq, Options: make([]PollOptionResults, len(res.Options))}
+	for i, o := range res.Options {
+		out.Options[i] = PollOptionResults{Text: o.Text, Votes: o.Votes, Voters: append([]string{}, o.Voters...)}
+	}
+	writeJSON(w, http.StatusOK, out)
 }
 
 // pageLimit reads a page's limit (default 200; its range is the node's to

@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/switchboard-im/switchboard/actors"
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/cluster/admin"
 	"github.com/switchboard-im/switchboard/cluster/boot"
 	"github.com/switchboard-im/switchboard/storage/pebblestore"
@@ -83,6 +85,52 @@ func TestServerMessages(t *testing.T) {
 	call(http.MethodGet, "/api/v1/conversations/d:nobody:shop/messages", tok, "", http.StatusNotFound, nil)
 	for _, q := range []string{"limit=0", "limit=1001", "limit=x", "after=-1"} {
 		call(http.MethodGet, "/api/v1/conversations/d:buyer:shop/messages?"+q, tok, "", http.StatusBadRequest, nil)
+	}
+}
+
+// TestServerPolls: a school's server posts a poll as the teacher, reads
+// its results as the operator (voters listed, their number bounded), and
+// the transcript names the poll, its votes and its close.
+func TestServerPolls(t *testing.T) {
+	node, call := startAdminNode(t, actors.Config{}, admin.Config{})
+	const tok = "s3cret"
+	ctx := context.Background()
+	if _, err := node.CreateConversation(ctx, &pb.CreateConversation{Conv: "g:7b", Kind: pb.ConvKind_GROUP, Creator: "teacher",
+		Members: []*pb.Member{{User: "ann"}, {User: "ben"}}}); err != nil {
+		t.Fatal(err)
+	}
+	var p admin.PostedMessage
+	call(http.MethodPost, "/api/v1/messages", tok, `{"sender":"teacher","conv":"g:7b","client_msg_id":"poll-1","poll":{"question":"Trip?","options":["yes","no"]}}`, http.StatusCreated, &p)
+	call(http.MethodPost, "/api/v1/messages", tok, `{"sender":"teacher","conv":"g:7b","client_msg_id":"poll-2","poll":{"question":"Trip?","options":["yes"]}}`, http.StatusBadRequest, nil)
+	call(http.MethodPost, "/api/v1/messages", tok, `{"sender":"teacher","conv":"g:7b","client_msg_id":"poll-3","text":"a","poll":{"question":"q","options":["a","b"]}}`, http.StatusBadRequest, nil)
+	for _, v := range []struct{ user, body string }{{"ann", "[0]"}, {"ben", "[0]"}} {
+		if _, err := node.Send(ctx, &pb.SendMessage{Conv: "g:7b", Sender: v.user, Kind: pb.MessageKind_VOTE, RefSeq: p.Seq, Body: []byte(v.body)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := node.Send(ctx, &pb.SendMessage{Conv: "g:7b", Sender: "teacher", Kind: pb.MessageKind_POLL, RefSeq: p.Seq}); err != nil {
+		t.Fatal(err)
+	}
+	path := "/api/v1/conversations/g:7b/polls/" + strconv.FormatUint(p.Seq, 10)
+	call(http.MethodGet, path, "", "", http.StatusUnauthorized, nil)
+	var r admin.PollResults
+	call(http.MethodGet, path+"?voters=1", tok, "", http.StatusOK, &r)
+	if r.Question != "Trip?" || !r.Closed || r.Voters != 2 || len(r.Options) != 2 || r.Options[0].Votes != 2 ||
+		len(r.Options[0].Voters) != 1 || r.Options[0].Voters[0] != "ann" || r.Options[1].Votes != 0 {
+		t.Fatalf("results: %+v", r)
+	}
+	call(http.MethodGet, path+"?voters=1001", tok, "", http.StatusBadRequest, nil)
+	call(http.MethodGet, path+"?voters=x", tok, "", http.StatusBadRequest, nil)
+	call(http.MethodGet, "/api/v1/conversations/g:7b/polls/0", tok, "", http.StatusBadRequest, nil)
+	call(http.MethodGet, "/api/v1/conversations/g:7b/polls/"+strconv.FormatUint(p.Seq+1, 10), tok, "", http.StatusNotFound, nil) // a vote
+	var page admin.Transcript
+	call(http.MethodGet, "/api/v1/conversations/g:7b/messages", tok, "", http.StatusOK, &page)
+	var kinds []string
+	for _, m := range page.Messages {
+		kinds = append(kinds, m.Kind)
+	}
+	if got := fmt.Sprint(kinds); got != "[poll vote vote poll_close]" {
+		t.Fatalf("the transcript's kinds: %s", got)
 	}
 }
 
