@@ -46,3 +46,23 @@ func TestMessagePreviewOfAFile(t *testing.T) {
 		}
 	}
 }
+
+// A poll is previewed by its question, marked as a poll; a card by
+// nothing (its JSON is no text to show).
+func TestMessagePreviewOfAPollAndACard(t *testing.T) {
+	poll := &pb.Message{Kind: pb.MessageKind_POLL, Body: []byte(`{"question":"Trip on Friday?","options":["yes","no"]}`)}
+	for _, tc := range []struct {
+		m    *pb.Message
+		n    int
+		want string
+	}{
+		{poll, 120, "📊 Trip on Friday?"},
+		{poll, -1, ""},
+		{&pb.Message{Kind: pb.MessageKind_POLL, Body: []byte("not a poll")}, 120, ""},
+		{&pb.Message{Kind: pb.MessageKind_CARD, Body: []byte(`{"title":"Order 1"}`)}, 120, ""},
+	} {
+		if got := messagePreview(tc.m, tc.n); got != tc.want {
+			t.Errorf("messagePreview(%v, %d) = %q, want %q", tc.m, tc.n, got, tc.want)
+		}
+	}
+}
