@@ -60,6 +60,9 @@ type Config struct {
 	// conv_poll.go). A poll's question is bounded by MaxBodyBytes.
 	MaxPollOptions     int
 	MaxPollOptionBytes int
+	// MaxPollDuration bounds how far ahead a poll's closes_at_ms may be
+	// (default 90 days: a school term).
+	MaxPollDuration time.Duration
 	// PreJoinHistory: in groups without their own setting, a member added
 	// later sees the last this many seqs before its join (default 0: from
 	// its join on). MaxPreJoinHistory bounds a group's setting (default
@@ -325,6 +328,7 @@ func DefaultConfig() Config {
 		MaxReactionBytes:          64,
 		MaxPollOptions:            12,
 		MaxPollOptionBytes:        256,
+		MaxPollDuration:           90 * 24 * time.Hour,
 		MaxMediaBytes:             16 << 20,
 		MaxMediaThumbBytes:        4 << 10,
 		MediaBytesPerHour:         1 << 30,
@@ -403,6 +407,9 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.MaxReactionBytes, d.MaxReactionBytes)
 	setInt(&c.MaxPollOptionBytes, d.MaxPollOptionBytes)
 	setInt(&c.MaxPollOptions, d.MaxPollOptions)
+	if c.MaxPollDuration <= 0 {
+		c.MaxPollDuration = d.MaxPollDuration
+	}
 	if c.MaxPollOptions < MinPollOptions || c.MaxPollOptions > MaxPollOptionsLimit {
 		return c, fmt.Errorf("max poll options %d: want %d to %d", c.MaxPollOptions, MinPollOptions, MaxPollOptionsLimit)
 	}

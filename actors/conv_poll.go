@@ -60,11 +60,19 @@ const (
 	pollReplayPage = 500
 )
 
-// Poll is a poll's body.
+// Poll is a poll's body. ClosesAtMs, if set, is when it closes by itself
+// (Unix ms): from then on it is closed as if its author had closed it,
+// though no close is in the log (clients read the time from the poll).
 type Poll struct {
-	Question string   `json:"question"`
-	Options  []string `json:"options"`
-	Multiple bool     `json:"multiple,omitempty"`
+	Question   string   `json:"question"`
+	Options    []string `json:"options"`
+	Multiple   bool     `json:"multiple,omitempty"`
+	ClosesAtMs int64    `json:"closes_at_ms,omitempty"`
+}
+
+// closedAt reports whether the poll's own deadline has passed at now.
+func (p Poll) closedAt(now time.Time) bool {
+	return p.ClosesAtMs != 0 && now.UnixMilli() >= p.ClosesAtMs
 }
 
 // ParsePoll reads and checks a poll's body: a question (line breaks
@@ -185,7 +193,7 @@ func (t *pollTally) fold(m *storage.Message) {
 	case m.Kind == storage.MsgPoll && len(m.Body) == 0:
 		t.closed = true
 		t.unsaved = pollSnapshotEvery // saved at once
-	case m.Kind == storage.MsgVote && !t.closed:
+	case m.Kind == storage.MsgVote && !t.closed && !t.poll.closedAt(m.ServerTS):
 		t.unsaved++
 		if len(m.Body) == 0 {
 			delete(t.votes, m.Sender)
@@ -333,8 +341,12 @@ func (c *conversation) checkPoll(m *pb.SendMessage) *pb.Error {
 		if m.MediaId != "" {
 			return pbErr(pb.Code_INVALID, "a poll carries no file")
 		}
-		if _, err := ParsePoll(m.Body, c.rt.cfg.MaxPollOptions, c.rt.cfg.MaxPollOptionBytes); err != nil {
+		p, err := ParsePoll(m.Body, c.rt.cfg.MaxPollOptions, c.rt.cfg.MaxPollOptionBytes)
+		if err != nil {
 			return pbErr(pb.Code_INVALID, "%v", err)
+		}
+		if now := c.rt.cfg.Now(); p.ClosesAtMs != 0 && (p.ClosesAtMs <= now.UnixMilli() || p.ClosesAtMs > now.Add(c.rt.cfg.MaxPollDuration).UnixMilli()) {
+			return pbErr(pb.Code_INVALID, "closes_at_ms %d: want a time after now and at most %v ahead", p.ClosesAtMs, c.rt.cfg.MaxPollDuration)
 		}
 		return nil
 	}
@@ -348,10 +360,15 @@ func (c *conversation) checkPoll(m *pb.SendMessage) *pb.Error {
 	if t.author != m.Sender && authorize(c.kind, c.id, m.Sender, c.members[m.Sender], ActRecallAny) != nil {
 		return pbErr(pb.Code_FORBIDDEN, "the poll at seq %d is %s's: only they (or the group's owners and admins) close it", m.RefSeq, t.author)
 	}
-	if t.closed || c.closing(m.RefSeq) {
+	if c.pollClosed(t) || c.closing(m.RefSeq) {
 		return pbErr(pb.Code_POLL_CLOSED, "the poll at seq %d of %s is closed", m.RefSeq, c.id)
 	}
 	return nil
+}
+
+// pollClosed: closed by a close in the log, or by its own deadline.
+func (c *conversation) pollClosed(t *pollTally) bool {
+	return t.closed || t.poll.closedAt(c.rt.cfg.Now())
 }
 
 // checkVote checks a vote (or a vote taken back: an empty body).
@@ -363,7 +380,7 @@ func (c *conversation) checkVote(m *pb.SendMessage) *pb.Error {
 	if e != nil {
 		return e
 	}
-	if t.closed || c.closing(m.RefSeq) {
+	if c.pollClosed(t) || c.closing(m.RefSeq) {
 		return pbErr(pb.Code_POLL_CLOSED, "the poll at seq %d of %s is closed", m.RefSeq, c.id)
 	}
 	if len(m.Body) == 0 {
@@ -401,7 +418,10 @@ func (c *conversation) pollResults(ctx actor.Context, m *pb.GetPollResults) {
 		reply(&pb.PollResultsResponse{Error: e})
 		return
 	}
-	reply(t.results(m.User, int(m.VotersLimit)))
+	r := t.results(m.User, int(m.VotersLimit))
+	r.Closed = c.pollClosed(t)
+	r.ClosesAtMs = t.poll.ClosesAtMs
+	reply(r)
 }
 
 // results is the tally as user asks for it.

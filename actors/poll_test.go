@@ -293,3 +293,52 @@ func TestPollExpires(t *testing.T) {
 		t.Fatalf("a vote on an expired poll: %v, want NOT_FOUND", err)
 	}
 }
+
+// TestPollDeadline: a poll may close by itself at closes_at_ms, after now
+// and at most MaxPollDuration ahead (both edges); from then on votes and
+// closes are POLL_CLOSED and the results say closed, with no close in the
+// log.
+func TestPollDeadline(t *testing.T) {
+	clock, setNow := testenv.SettableClock()
+	start := time.Now()
+	setNow(start)
+	node := startCluster(t, 1, openStore(t), actors.Config{Now: clock, MaxPollDuration: 24 * time.Hour})[0]
+	ctx := tctx(t)
+	const g = "g:deadline"
+	mustCreateGroup(t, node, g, "owner", "member")
+	poll := func(closesAt time.Time) (*pb.SendResponse, error) {
+		body := fmt.Sprintf(`{"question":"q","options":["a","b"],"closes_at_ms":%d}`, closesAt.UnixMilli())
+		return node.Send(ctx, &pb.SendMessage{Conv: g, Sender: "owner", Kind: pb.MessageKind_POLL, Body: []byte(body)})
+	}
+	for what, at := range map[string]time.Time{"now": start, "past the bound": start.Add(24*time.Hour + time.Millisecond)} {
+		if _, err := poll(at); actors.CodeOf(err) != pb.Code_INVALID {
+			t.Fatalf("a poll closing %s: %v, want INVALID", what, err)
+		}
+	}
+	if _, err := poll(start.Add(24 * time.Hour)); err != nil {
+		t.Fatalf("a poll closing at the bound: %v", err)
+	}
+	closesAt := start.Add(time.Hour)
+	p, err := poll(closesAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vote := func(body string) error {
+		_, err := node.Send(ctx, &pb.SendMessage{Conv: g, Sender: "member", Kind: pb.MessageKind_VOTE, RefSeq: p.Seq, Body: []byte(body)})
+		return err
+	}
+	if err := vote("[0]"); err != nil {
+		t.Fatal(err)
+	}
+	setNow(closesAt)
+	if err := vote("[1]"); actors.CodeOf(err) != pb.Code_POLL_CLOSED {
+		t.Fatalf("a vote at the deadline: %v, want POLL_CLOSED", err)
+	}
+	if _, err := node.Send(ctx, &pb.SendMessage{Conv: g, Sender: "owner", Kind: pb.MessageKind_POLL, RefSeq: p.Seq}); actors.CodeOf(err) != pb.Code_POLL_CLOSED {
+		t.Fatalf("a close after the deadline: %v, want POLL_CLOSED", err)
+	}
+	r, err := node.PollResults(ctx, "member", g, p.Seq, 0)
+	if err != nil || !r.Closed || r.ClosesAtMs != closesAt.UnixMilli() || !slices.Equal(r.Mine, []uint32{0}) {
+		t.Fatalf("results after the deadline: %s (closes at %d), %v", describe(r), r.GetClosesAtMs(), err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/switchboard-im/switchboard/transport/client"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
@@ -67,8 +68,18 @@ func TestPollsOverTheWire(t *testing.T) {
 	for _, c := range []*client.Client{teacher, ann, ben} {
 		eventually(t, "a client shows the poll closed", func() bool { return pollOf(c, conv, p.Seq) == "Where? closed zoo[] museum[ann] park[]" })
 	}
-	if convs := ann.Conversations(); len(convs) == 0 {
-		t.Fatal("ann holds no conversation")
+	// A poll that closes by itself: its time in the poll and the results;
+	// one that would close in the past is INVALID.
+	if _, err := teacher.SendPoll(ctx, client.ToConv(conv), client.Poll{Question: "Late?", Options: []string{"a", "b"}, ClosesAtMs: time.Now().Add(-time.Minute).UnixMilli()}); codeOf(err) != wirepb.Code_INVALID {
+		t.Fatalf("a poll closing in the past: %v, want INVALID", err)
+	}
+	at := time.Now().Add(time.Hour).Truncate(time.Millisecond)
+	timed, err := teacher.SendPoll(ctx, client.ToConv(conv), client.Poll{Question: "Lunch?", Options: []string{"yes", "no"}, ClosesAtMs: at.UnixMilli()})
+	if err != nil || timed.Poll == nil || !timed.Poll.ClosesAt.Equal(at) || timed.Poll.Closed {
+		t.Fatalf("a timed poll: %+v, %v", timed.Poll, err)
+	}
+	if r, err := ann.PollResults(ctx, conv, timed.Seq, 0); err != nil || r.ClosesAtMs != at.UnixMilli() || r.Closed {
+		t.Fatalf("a timed poll's results: %v, %v", r, err)
 	}
 }
 

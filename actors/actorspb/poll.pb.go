@@ -110,6 +110,7 @@ type PollResultsResponse struct {
 	Voters        uint32                 `protobuf:"varint,6,opt,name=voters,proto3" json:"voters,omitempty"`
 	Mine          []uint32               `protobuf:"varint,7,rep,packed,name=mine,proto3" json:"mine,omitempty"`
 	ThroughSeq    uint64                 `protobuf:"varint,8,opt,name=through_seq,json=throughSeq,proto3" json:"through_seq,omitempty"`
+	ClosesAtMs    int64                  `protobuf:"varint,9,opt,name=closes_at_ms,json=closesAtMs,proto3" json:"closes_at_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -200,6 +201,13 @@ func (x *PollResultsResponse) GetThroughSeq() uint64 {
 	return 0
 }
 
+func (x *PollResultsResponse) GetClosesAtMs() int64 {
+	if x != nil {
+		return x.ClosesAtMs
+	}
+	return 0
+}
+
 type PollOptionResult struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Text          string                 `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
@@ -271,7 +279,7 @@ const file_actors_actorspb_poll_proto_rawDesc = "" +
 	"\x03seq\x18\x03 \x01(\x04R\x03seq\x12!\n" +
 	"\fvoters_limit\x18\x04 \x01(\rR\vvotersLimit\x12\x1f\n" +
 	"\vby_operator\x18\x05 \x01(\bR\n" +
-	"byOperator\"\xa3\x02\n" +
+	"byOperator\"\xc5\x02\n" +
 	"\x13PollResultsResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x1a\n" +
 	"\bquestion\x18\x02 \x01(\tR\bquestion\x12\x1a\n" +
@@ -281,7 +289,9 @@ const file_actors_actorspb_poll_proto_rawDesc = "" +
 	"\x06voters\x18\x06 \x01(\rR\x06voters\x12\x12\n" +
 	"\x04mine\x18\a \x03(\rR\x04mine\x12\x1f\n" +
 	"\vthrough_seq\x18\b \x01(\x04R\n" +
-	"throughSeq\"T\n" +
+	"throughSeq\x12 \n" +
+	"\fcloses_at_ms\x18\t \x01(\x03R\n" +
+	"closesAtMs\"T\n" +
 	"\x10PollOptionResult\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12\x14\n" +
 	"\x05votes\x18\x02 \x01(\rR\x05votes\x12\x16\n" +

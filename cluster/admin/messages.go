@@ -446,6 +446,7 @@ type PollResults struct {
 	Voters     uint32              `json:"voters"`
 	Options    []PollOptionResults `json:"options"`
 	ThroughSeq uint64              `json:"through_seq"`
+	ClosesAtMs int64               `json:"closes_at_ms,omitempty"` // when it closes by itself
 }
 
 // PollOptionResults is one option of PollResults.
@@ -477,7 +478,7 @@ func (s *Server) pollResults(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := PollResults{Conv: conv, Seq: seq, Question: res.Question, Multiple: res.Multiple, Closed: res.Closed, Voters: res.Voters,
-		ThroughSeq: res.ThroughSeq, Options: make([]PollOptionResults, len(res.Options))}
+		ThroughSeq: res.ThroughSeq, ClosesAtMs: res.ClosesAtMs, Options: make([]PollOptionResults, len(res.Options))}
 	for i, o := range res.Options {
 		out.Options[i] = PollOptionResults{Text: o.Text, Votes: o.Votes, Voters: append([]string{}, o.Voters...)}
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -32,6 +33,7 @@ func newPollCreateCmd() *cobra.Command {
 	var conv, to, question string
 	var options []string
 	var multiple bool
+	var closesIn time.Duration
 	cmd := &cobra.Command{
 		Use:     "create",
 		Short:   "Post a poll",
@@ -46,7 +48,11 @@ func newPollCreateCmd() *cobra.Command {
 				return errors.New("give --question and at least two --option")
 			}
 			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
-				m, err := c.SendPoll(ctx, target, client.Poll{Question: question, Options: options, Multiple: multiple})
+				p := client.Poll{Question: question, Options: options, Multiple: multiple}
+				if closesIn > 0 {
+					p.ClosesAtMs = time.Now().Add(closesIn).UnixMilli()
+				}
+				m, err := c.SendPoll(ctx, target, p)
 				if err != nil {
 					return err
 				}
@@ -60,6 +66,7 @@ func newPollCreateCmd() *cobra.Command {
 	cmd.Flags().StringVar(&question, "question", "", "the question")
 	cmd.Flags().StringArrayVar(&options, "option", nil, "an option (repeat, in order)")
 	cmd.Flags().BoolVar(&multiple, "multiple", false, "members may choose several options")
+	cmd.Flags().DurationVar(&closesIn, "closes-in", 0, "close the poll by itself after this long (e.g. 48h; at most the node's --max-poll-duration)")
 	return cmd
 }
 
@@ -203,6 +210,9 @@ func formatPollResults(r *wirepb.PollResultsResult) string {
 	if r.Closed {
 		state = "closed"
 	}
+	if r.ClosesAtMs != 0 && !r.Closed {
+		state += ", closes " + time.UnixMilli(r.ClosesAtMs).Local().Format(time.DateTime)
+	}
 	fmt.Fprintf(&b, "%s (%s, %d voters)\n", r.Question, state, r.Voters)
 	for i, o := range r.Options {
 		fmt.Fprintf(&b, "  [%d] %-30s %4d", i, o.Text, o.Votes)
@@ -227,11 +237,12 @@ type jsonPoll struct {
 	Voters     uint32           `json:"voters"`
 	Mine       []uint32         `json:"mine,omitempty"`
 	ThroughSeq uint64           `json:"through_seq"`
+	ClosesAtMs int64            `json:"closes_at_ms,omitempty"`
 	Options    []jsonPollOption `json:"options"`
 }
 
 func jsonPollResults(r *wirepb.PollResultsResult) jsonPoll {
-	out := jsonPoll{Question: r.Question, Multiple: r.Multiple, Closed: r.Closed, Voters: r.Voters, Mine: r.Mine, ThroughSeq: r.ThroughSeq}
+	out := jsonPoll{Question: r.Question, Multiple: r.Multiple, Closed: r.Closed, Voters: r.Voters, Mine: r.Mine, ThroughSeq: r.ThroughSeq, ClosesAtMs: r.ClosesAtMs}
 	for _, o := range r.Options {
 		out.Options = append(out.Options, jsonPollOption{Text: o.Text, Votes: o.Votes, Voters: o.Voters})
 	}

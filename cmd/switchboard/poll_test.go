@@ -26,6 +26,14 @@ func TestPollCommand(t *testing.T) {
 		t.Fatalf("the poll: %+v", p)
 	}
 	seq := strconv.FormatUint(p.Seq, 10)
+	var timed struct {
+		Seq uint64 `json:"seq"`
+	}
+	mustJSON(t, n.run("poll", "create", "--data-dir", d, "--user", "teacher", "--conv", "g:class", "--question", "Lunch?",
+		"--option", "yes", "--option", "no", "--closes-in", "2h", "--json"), &timed)
+	if out := string(n.run("poll", "results", "--data-dir", d, "--user", "ann", "--conv", "g:class", "--seq", strconv.FormatUint(timed.Seq, 10))); !strings.Contains(out, "Lunch? (open, closes ") {
+		t.Fatalf("a timed poll's results:\n%s", out)
+	}
 	n.run("poll", "vote", "--data-dir", d, "--user", "ann", "--conv", "g:class", "--seq", seq, "--option", "1")
 	n.run("poll", "vote", "--data-dir", d, "--user", "ben", "--conv", "g:class", "--seq", seq, "--option", "1")
 	n.run("poll", "vote", "--data-dir", d, "--user", "ann", "--conv", "g:class", "--seq", seq, "--option", "0")

@@ -15,19 +15,24 @@ import (
 // options; members vote with VOTE messages, which the client folds into
 // the poll's Message.Poll as it folds reactions.
 
-// Poll is what SendPoll sends: a question, at least two options, and
-// whether a member may choose several.
+// Poll is what SendPoll sends: a question, at least two options,
+// whether a member may choose several, and when it closes by itself (Unix
+// ms; 0: when its author closes it).
 type Poll struct {
-	Question string   `json:"question"`
-	Options  []string `json:"options"`
-	Multiple bool     `json:"multiple,omitempty"`
+	Question   string   `json:"question"`
+	Options    []string `json:"options"`
+	Multiple   bool     `json:"multiple,omitempty"`
+	ClosesAtMs int64    `json:"closes_at_ms,omitempty"`
 }
 
 // PollState is a poll as the client holds it.
 type PollState struct {
 	Question string
 	Multiple bool
+	// Closed: its close was seen, or ClosesAt passed when the message was
+	// read (show the time: a poll open now closes by itself then).
 	Closed   bool
+	ClosesAt time.Time    // zero: none
 	Options  []PollOption // in the poll's order
 	Mine     []uint32     // this user's choice; empty: none
 }
@@ -51,6 +56,10 @@ func pollView(body []byte, votes map[string]voteMark, closed bool, me string) *P
 		return nil
 	}
 	out := &PollState{Question: p.Question, Multiple: p.Multiple, Closed: closed, Options: make([]PollOption, len(p.Options))}
+	if p.ClosesAtMs != 0 {
+		out.ClosesAt = time.UnixMilli(p.ClosesAtMs)
+		out.Closed = closed || !time.Now().Before(out.ClosesAt)
+	}
 	for i, o := range p.Options {
 		out.Options[i].Text = o
 	}

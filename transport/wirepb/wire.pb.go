@@ -290,7 +290,8 @@ const (
 	// takes theirs back. A sender has one reaction per message: the newest
 	// replaces the ones before (PROTOCOL.md, "Reactions").
 	MessageKind_REACTION MessageKind = 4
-	// A poll: body is JSON {"question", "options": [...], "multiple"}
+	// A poll: body is JSON {"question", "options": [...], "multiple",
+	// "closes_at_ms"}
 	// (PROTOCOL.md, "Polls"). With ref_seq set and an empty body it closes
 	// the poll at ref_seq (its author, or a group's owners and admins).
 	MessageKind_POLL MessageKind = 5
@@ -4143,10 +4144,11 @@ type PollResultsResult struct {
 	Question      string                 `protobuf:"bytes,1,opt,name=question,proto3" json:"question,omitempty"`
 	Multiple      bool                   `protobuf:"varint,2,opt,name=multiple,proto3" json:"multiple,omitempty"`
 	Closed        bool                   `protobuf:"varint,3,opt,name=closed,proto3" json:"closed,omitempty"`
-	Options       []*PollOptionResult    `protobuf:"bytes,4,rep,name=options,proto3" json:"options,omitempty"`                          // in the poll's order
-	Voters        uint32                 `protobuf:"varint,5,opt,name=voters,proto3" json:"voters,omitempty"`                           // members with a vote counted
-	Mine          []uint32               `protobuf:"varint,6,rep,packed,name=mine,proto3" json:"mine,omitempty"`                        // the caller's choice; empty: none
-	ThroughSeq    uint64                 `protobuf:"varint,7,opt,name=through_seq,json=throughSeq,proto3" json:"through_seq,omitempty"` // the tally counts the log up to here
+	Options       []*PollOptionResult    `protobuf:"bytes,4,rep,name=options,proto3" json:"options,omitempty"`                            // in the poll's order
+	Voters        uint32                 `protobuf:"varint,5,opt,name=voters,proto3" json:"voters,omitempty"`                             // members with a vote counted
+	Mine          []uint32               `protobuf:"varint,6,rep,packed,name=mine,proto3" json:"mine,omitempty"`                          // the caller's choice; empty: none
+	ThroughSeq    uint64                 `protobuf:"varint,7,opt,name=through_seq,json=throughSeq,proto3" json:"through_seq,omitempty"`   // the tally counts the log up to here
+	ClosesAtMs    int64                  `protobuf:"varint,8,opt,name=closes_at_ms,json=closesAtMs,proto3" json:"closes_at_ms,omitempty"` // when it closes by itself (the poll's own); 0: when closed
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4226,6 +4228,13 @@ func (x *PollResultsResult) GetMine() []uint32 {
 func (x *PollResultsResult) GetThroughSeq() uint64 {
 	if x != nil {
 		return x.ThroughSeq
+	}
+	return 0
+}
+
+func (x *PollResultsResult) GetClosesAtMs() int64 {
+	if x != nil {
+		return x.ClosesAtMs
 	}
 	return 0
 }
@@ -10050,7 +10059,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x12PollResultsRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12!\n" +
-	"\fvoters_limit\x18\x03 \x01(\rR\vvotersLimit\"\xf1\x01\n" +
+	"\fvoters_limit\x18\x03 \x01(\rR\vvotersLimit\"\x93\x02\n" +
 	"\x11PollResultsResult\x12\x1a\n" +
 	"\bquestion\x18\x01 \x01(\tR\bquestion\x12\x1a\n" +
 	"\bmultiple\x18\x02 \x01(\bR\bmultiple\x12\x16\n" +
@@ -10059,7 +10068,9 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x06voters\x18\x05 \x01(\rR\x06voters\x12\x12\n" +
 	"\x04mine\x18\x06 \x03(\rR\x04mine\x12\x1f\n" +
 	"\vthrough_seq\x18\a \x01(\x04R\n" +
-	"throughSeq\"T\n" +
+	"throughSeq\x12 \n" +
+	"\fcloses_at_ms\x18\b \x01(\x03R\n" +
+	"closesAtMs\"T\n" +
 	"\x10PollOptionResult\x12\x12\n" +
 	"\x04text\x18\x01 \x01(\tR\x04text\x12\x14\n" +
 	"\x05votes\x18\x02 \x01(\rR\x05votes\x12\x16\n" +

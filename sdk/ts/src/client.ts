@@ -850,7 +850,12 @@ export class Client {
    * poll as they arrive.
    */
   sendPoll(target: string | { to: string }, poll: Poll): ChatMessage {
-    const body = JSON.stringify({ question: poll.question, options: poll.options, ...(poll.multiple ? { multiple: true } : {}) });
+    const body = JSON.stringify({
+      question: poll.question,
+      options: poll.options,
+      ...(poll.multiple ? { multiple: true } : {}),
+      ...(poll.closesAtMs ? { closes_at_ms: poll.closesAtMs } : {}),
+    });
     const m = this.queue(target, body, "poll");
     m.poll = pollStateOf(body);
     return m;
@@ -886,6 +891,7 @@ export class Client {
       voters: v.voters,
       mine: [...v.mine],
       throughSeq: Number(v.throughSeq),
+      closesAtMs: Number(v.closesAtMs),
       options: v.options.map((o) => ({ text: o.text, votes: o.votes, voters: [...o.voters] })),
     };
   }

@@ -30,13 +30,18 @@ export interface Poll {
   options: string[];
   /** Members may choose several options. */
   multiple?: boolean;
+  /** When it closes by itself (Unix ms, after now and at most the node's --max-poll-duration ahead); unset: when its author closes it. */
+  closesAtMs?: number;
 }
 
 /** A poll as the conversation holds it: the votes folded from its log. */
 export interface PollState {
   question: string;
   multiple: boolean;
+  /** Its close was seen, or closesAtMs passed when the state was made. */
   closed: boolean;
+  /** When it closes by itself; unset: none. */
+  closesAtMs?: number;
   /** In the poll's order, each with the members who chose it (sorted). */
   options: Array<{ text: string; voters: string[] }>;
   /** This user's choice (option indexes); empty: none. */
@@ -56,12 +61,20 @@ export interface PollResults {
   mine: number[];
   /** The tally counts the conversation's log up to this seq. */
   throughSeq: number;
+  /** When it closes by itself; 0: none. */
+  closesAtMs: number;
 }
 
 /** pollStateOf is a poll's body as a state without votes; undefined when it is not a poll's JSON. */
 export function pollStateOf(body: string): PollState | undefined {
   const p = parsePoll(body);
-  return p && { question: p.question, multiple: !!p.multiple, closed: false, options: p.options.map((text) => ({ text, voters: [] })), mine: [] };
+  if (!p) return undefined;
+  const out: PollState = { question: p.question, multiple: !!p.multiple, closed: false, options: p.options.map((text) => ({ text, voters: [] })), mine: [] };
+  if (p.closesAtMs) {
+    out.closesAtMs = p.closesAtMs;
+    out.closed = Date.now() >= p.closesAtMs;
+  }
+  return out;
 }
 
 /** parsePoll reads a poll's body; undefined when it is not a poll's JSON. */
@@ -69,7 +82,9 @@ export function parsePoll(body: string): Poll | undefined {
   try {
     const p = JSON.parse(body);
     if (!p || typeof p !== "object" || typeof p.question !== "string" || !Array.isArray(p.options)) return undefined;
-    return { question: p.question, options: p.options.map(String), multiple: !!p.multiple };
+    const out: Poll = { question: p.question, options: p.options.map(String), multiple: !!p.multiple };
+    if (Number.isSafeInteger(p.closes_at_ms) && p.closes_at_ms > 0) out.closesAtMs = p.closes_at_ms;
+    return out;
   } catch {
     return undefined;
   }
@@ -398,7 +413,7 @@ export class Conversation {
   private pollOf(p: ChatMessage): PollState | undefined {
     const out = pollStateOf(p.body);
     if (!out || p.recalled) return undefined;
-    out.closed = this.closedPolls.has(p.seq);
+    out.closed ||= this.closedPolls.has(p.seq);
     for (const [user, v] of this.voteMarks.get(p.seq) ?? []) {
       for (const o of v.choice) out.options[o]?.voters.push(user);
       if (user === this.me) out.mine = [...v.choice];

@@ -504,6 +504,13 @@ test("polls: a poll, votes folded on the other side, the node's results, a close
     await alice.closePoll(conv, seq);
     await until("bob's client shows the poll closed", () => bob.conversation(conv).messages.find((x) => x.seq === seq)?.poll?.closed === true);
     await assert.rejects(bob.vote(conv, seq, []), (e: unknown) => e instanceof ProtocolError && e.code === Code.POLL_CLOSED);
+    // A poll that closes by itself: its time is in the poll and the results.
+    const at = Date.now() + 3_600_000;
+    const timed = alice.sendPoll(conv, { question: "Lunch?", options: ["yes", "no"], closesAtMs: at });
+    await until("bob has the timed poll", () => bob.conversation(conv).messages.some((x) => x.poll?.question === "Lunch?" && x.poll.closesAtMs === at && !x.poll.closed));
+    const timedSeq = bob.conversation(conv).messages.find((x) => x.poll?.question === "Lunch?")!.seq;
+    assert.equal((await bob.pollResults(conv, timedSeq)).closesAtMs, at);
+    assert.equal(timed.poll?.closesAtMs, at);
   });
 });
 
