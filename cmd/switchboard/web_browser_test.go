@@ -327,6 +327,15 @@ func browserRun(t *testing.T, browser, transport string) {
 		t.Fatalf("the customer sees %d cards, want the one, updated", cardCount)
 	}
 
+	// A poll from the workbench; the customer votes, and both pages show
+	// the count and the customer's choice.
+	run(agent, "send a poll", chromedp.Click("#send-poll"))
+	sat := `document.querySelector('#messages .msg.poll button[data-option="1"]')`
+	until(customer, "the poll's options at the customer", sat+`?.disabled === false`)
+	click(customer, "vote", `#messages .msg.poll button[data-option="1"]`)
+	until(customer, "the customer's vote, marked as theirs", sat+`?.className === "mine" && `+sat+`.textContent === "Saturday · 1"`)
+	until(agent, "the customer's vote at the agent", sat+`?.textContent === "Saturday · 1"`)
+
 	// The agent recalls a recent message of its own from the workbench.
 	eval(agent, "recall", `[...document.querySelectorAll("#messages .msg")].find(e => e.querySelector(".body").textContent.endsWith("while you were away 2")).querySelector("button.recall").click(); true`, nil)
 	until(customer, "the recall at the customer", `[...document.querySelectorAll("#messages .msg.recalled .body")].some(e => e.textContent.endsWith("while you were away 2"))`)

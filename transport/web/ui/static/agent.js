@@ -1,4 +1,4 @@
-import { adminDesk, attachFile, Client, demoCard, isForbidden, isNews, params, pinTracker, renderMessages, ServiceDesk, showStatus, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
+import { adminDesk, attachFile, Client, demoCard, demoPoll, isForbidden, isNews, params, pinTracker, renderMessages, ServiceDesk, showStatus, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 if (params.get("user")) $("user").value = params.get("user");
@@ -42,6 +42,10 @@ const onReact = (m, emoji) => {
   note("");
   client.react(m.conv, m.seq, emoji).catch((err) => note(`reaction failed: ${err.message}`));
 };
+const onVote = (m, options) => {
+  note("");
+  client.vote(m.conv, m.seq, options).catch((err) => note(`vote failed: ${err.message}`));
+};
 // Pin: a message for the customer and the agents to see above the chat
 // (the order, the agreed appointment); unpin takes it off.
 const onPin = (m, pinned) => {
@@ -51,7 +55,7 @@ const onPin = (m, pinned) => {
 const download = (m) => client.download(m.conv, m.seq).then((r) => r.data);
 let pinned; // pinTracker, once connected
 const draw = (c) => {
-  renderMessages($("messages"), c, user, { onRecall, onEdit, onReport, onReply, onReact, onPin, download, pinned: pinned?.(c) });
+  renderMessages($("messages"), c, user, { onRecall, onEdit, onReport, onReply, onReact, onVote, onPin, download, pinned: pinned?.(c) });
   drawDue();
 };
 
@@ -324,7 +328,7 @@ async function open(id) {
   showSaved(id);
   void showNotes(id);
   $("title").textContent = id;
-  $("text").disabled = $("send").disabled = $("send-card").disabled = $("transfer").disabled = $("close").disabled = $("file").disabled = false;
+  $("text").disabled = $("send").disabled = $("send-card").disabled = $("send-poll").disabled = $("transfer").disabled = $("close").disabled = $("file").disabled = false;
   $("note-text").disabled = $("add-note").disabled = $("tag-text").disabled = $("add-tags").disabled = !id.startsWith("s:");
   await client.history(id).catch(() => {});
   const c = client.conversation(id);
@@ -561,6 +565,7 @@ $("compose").onsubmit = (ev) => {
   soonMetrics(5);
 };
 $("send-card").onclick = () => current && client.sendCard(current, demoCard);
+$("send-poll").onclick = () => current && client.sendPoll(current, demoPoll);
 $("transfer").onclick = async () => {
   const conv = current;
   try {

@@ -89,9 +89,13 @@ const onReact = (m, emoji) => {
   $("card-note").textContent = "";
   client.react(m.conv, m.seq, emoji).catch((err) => ($("card-note").textContent = `could not react: ${err.message}`));
 };
+const onVote = (m, options) => {
+  $("card-note").textContent = "";
+  client.vote(m.conv, m.seq, options).catch((err) => ($("card-note").textContent = `could not vote: ${err.message}`));
+};
 const download = (m) => client.download(m.conv, m.seq).then((r) => r.data);
 let pinned; // pinTracker, once connected
-const draw = (c) => renderMessages($("messages"), c, client.user, { onClick: onCard, onReact, download, pinned: pinned?.(c) });
+const draw = (c) => renderMessages($("messages"), c, client.user, { onClick: onCard, onReact, onVote, download, pinned: pinned?.(c) });
 
 async function start() {
   const user = $("user").value.trim();

@@ -127,9 +127,14 @@ export function pinTracker(client, redraw) {
   };
 }
 
+// content: a text, a card or a poll (not an edit, update or close), the
+// messages one replies to, pins, reports, reacts to and recalls.
+const content = (m) => (m.kind === "normal" || m.kind === "card" || m.kind === "poll") && !(m.kind === "poll" && m.refSeq);
+
 // renderMessages draws conv's messages, under its pinned ones
 // (opts.pinned: their seqs, pinTracker). opts.onClick(m, action) makes
-// card actions clickable; opts.onRecall(m)
+// card actions clickable, opts.onVote(m, options) a poll's options;
+// opts.onRecall(m)
 // and opts.onEdit(m) add recall and edit buttons to one's own recent
 // messages, opts.onReport(m) a report button to others' messages,
 // opts.onReply(m) a reply button to every message, opts.onPin(m, pinned)
@@ -144,14 +149,14 @@ export function renderMessages(el, conv, me, opts = {}) {
     const p = document.createElement("div");
     p.className = "pinned";
     p.dataset.seq = String(seq);
-    p.textContent = `📌 ${m.kind === "card" ? m.card?.title ?? "" : m.body}`;
+    p.textContent = `📌 ${m.kind === "card" ? m.card?.title ?? "" : m.kind === "poll" ? "📊 " + (m.poll?.question ?? "") : m.body}`;
     el.append(p);
   }
   for (const m of conv.visible()) {
     // A gap stands for a seq that holds no message (docs/PROTOCOL.md §6).
     if (m.kind === "system" && m.body === '{"op":"gap"}') continue;
     const d = document.createElement("div");
-    d.className = "msg" + (m.kind === "system" ? " system" : m.sender === me ? " mine" : "") + (m.kind === "card" ? " card" : "") + (m.recalled ? " recalled" : "") + (m.mentions?.includes(me) ? " mentioned" : "");
+    d.className = "msg" + (m.kind === "system" ? " system" : m.sender === me ? " mine" : "") + (m.kind === "card" ? " card" : "") + (m.kind === "poll" ? " poll" : "") + (m.recalled ? " recalled" : "") + (m.mentions?.includes(me) ? " mentioned" : "");
     d.dataset.seq = String(m.seq);
     const who = m.kind === "system" ? "" : m.sender === me ? "" : m.sender + ": ";
     let text = m.body;
@@ -169,6 +174,8 @@ export function renderMessages(el, conv, me, opts = {}) {
       text = "(expired)"; // the node's retention took its content
     } else if (m.kind === "card") {
       text = m.card ? m.card.title : "(a card that could not be read)";
+    } else if (m.kind === "poll") {
+      text = m.poll ? "📊 " + m.poll.question : "(a poll that could not be read)";
     }
     if (m.replyTo) d.append(quoteOf(conv, m.replyTo));
     const b = document.createElement("span");
@@ -182,8 +189,9 @@ export function renderMessages(el, conv, me, opts = {}) {
       d.append(e);
     }
     if (m.kind === "card" && m.card && !m.recalled) d.append(cardView(m, opts.onClick));
+    if (m.kind === "poll" && m.poll && !m.recalled) d.append(pollView(m, opts.onVote));
     if (m.media && !m.recalled && m.seq > 0 && opts.download) d.append(mediaView(m, opts.download));
-    if (!m.recalled && m.seq > 0 && (m.kind === "normal" || m.kind === "card")) {
+    if (!m.recalled && m.seq > 0 && content(m)) {
       const line = reactionLine(m, me, opts.onReact);
       if (line) d.append(line);
     }
@@ -194,28 +202,28 @@ export function renderMessages(el, conv, me, opts = {}) {
       s.textContent = marks[m.state] ?? m.state;
       d.append(s);
     }
-    if (opts.onRecall && m.sender === me && m.seq > 0 && !m.recalled && (m.kind === "normal" || m.kind === "card") && Date.now() - m.serverTsMs < RECALL_WINDOW_MS) {
+    if (opts.onRecall && m.sender === me && m.seq > 0 && !m.recalled && content(m) && Date.now() - m.serverTsMs < RECALL_WINDOW_MS) {
       const r = document.createElement("button");
       r.className = "recall";
       r.textContent = "recall";
       r.onclick = () => opts.onRecall(m);
       d.append(r);
     }
-    if (opts.onReply && m.seq > 0 && !m.recalled && (m.kind === "normal" || m.kind === "card")) {
+    if (opts.onReply && m.seq > 0 && !m.recalled && content(m)) {
       const r = document.createElement("button");
       r.className = "reply";
       r.textContent = "reply";
       r.onclick = () => opts.onReply(m);
       d.append(r);
     }
-    if (opts.onPin && m.seq > 0 && !m.recalled && (m.kind === "normal" || m.kind === "card") && !m.refSeq) {
+    if (opts.onPin && m.seq > 0 && !m.recalled && content(m) && !m.refSeq) {
       const r = document.createElement("button");
       r.className = "pin";
       r.textContent = pinned.includes(m.seq) ? "unpin" : "pin";
       r.onclick = () => opts.onPin(m, pinned.includes(m.seq));
       d.append(r);
     }
-    if (opts.onReport && m.sender !== me && m.seq > 0 && !m.recalled && (m.kind === "normal" || m.kind === "card")) {
+    if (opts.onReport && m.sender !== me && m.seq > 0 && !m.recalled && content(m)) {
       const r = document.createElement("button");
       r.className = "report";
       r.textContent = "report";
@@ -233,6 +241,43 @@ export function renderMessages(el, conv, me, opts = {}) {
   }
   el.scrollTop = el.scrollHeight;
 }
+
+// pollView shows a poll's options, each with its votes; with onVote, an
+// option is a button that chooses it (again: takes it back; in a poll of
+// several choices it adds or removes it). A closed poll says so.
+function pollView(m, onVote) {
+  const p = m.poll;
+  const box = document.createElement("div");
+  box.className = "poll-box";
+  p.options.forEach((o, i) => {
+    const b = document.createElement("button");
+    b.dataset.option = String(i);
+    b.textContent = `${o.text} · ${o.voters.length}`;
+    b.title = o.voters.join(", ");
+    if (p.mine.includes(i)) b.className = "mine";
+    b.disabled = !onVote || p.closed || m.seq <= 0;
+    b.onclick = () => {
+      const chosen = p.mine.includes(i);
+      onVote(m, p.multiple ? (chosen ? p.mine.filter((x) => x !== i) : [...p.mine, i]) : chosen ? [] : [i]);
+    };
+    box.append(b);
+  });
+  if (p.closed) {
+    const c = document.createElement("span");
+    c.className = "closed";
+    c.textContent = "closed";
+    box.append(c);
+  } else if (p.closesAtMs) {
+    const c = document.createElement("span");
+    c.className = "closes";
+    c.textContent = `closes ${new Date(p.closesAtMs).toLocaleString()}`;
+    box.append(c);
+  }
+  return box;
+}
+
+// demoPoll is what the workbench's "Send poll" sends.
+export const demoPoll = { question: "Which day suits you for the viewing?", options: ["Friday", "Saturday"] };
 
 // mediaView shows a message's file: an image inline, anything else as a
 // link that downloads it. download(m) resolves to the file's bytes; each
