@@ -451,8 +451,8 @@ func (s *deviceSession) PollResults(ctx context.Context, conv string, seq uint64
 	return s.rt.PollResults(ctx, s.user, conv, seq, votersLimit)
 }
 
-func (s *deviceSession) Privacy(ctx context.Context, presence *pb.PresenceSharing) (pb.PresenceSharing, error) {
-	return s.rt.Privacy(ctx, s.user, presence)
+func (s *deviceSession) Privacy(ctx context.Context, change *pb.SetPrivacy) (*pb.PrivacyResponse, error) {
+	return s.rt.SetPrivacy(ctx, &pb.SetPrivacy{User: s.user, Presence: change.Presence, HideReadReceipts: change.HideReadReceipts})
 }
 
 func (s *deviceSession) Presence(ctx context.Context, target, conv string) (*pb.PresenceResponse, error) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -144,6 +145,10 @@ func (u *user) Receive(ctx actor.Context) {
 	case *pb.MembershipNotice:
 		u.notice(ctx, m)
 	case *pb.ReadReceipt:
+		// Reciprocity: who hides their receipts sees none.
+		if strings.HasPrefix(m.Conv, DirectPrefix) && u.hidesReceipts() {
+			return
+		}
 		u.pushAll(&pb.Push{User: u.id, Event: &pb.Push_Receipt{Receipt: m}}, "")
 	case *pb.RegisterDevice:
 		u.register(ctx, m)

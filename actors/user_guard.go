@@ -12,14 +12,14 @@ import (
 
 // userGuard is what the user grain keeps for few users: an operator's
 // suspension (user_suspension.go), the limiter of the direct
-// conversations the user opens, and presence sharing other than the
-// default (user_privacy.go). Behind one pointer, so an idle grain that
+// conversations the user opens, and privacy settings other than the
+// defaults (user_privacy.go). Behind one pointer, so an idle grain that
 // needs neither pays 8 bytes (BenchmarkIdleUserGrainHeap).
 type userGuard struct {
 	suspension *pb.Suspension
 	newDirect  *rate.Limiter
 	uploads    *rate.Limiter // bytes of files (Config.MediaBytesPerHour)
-	sharing    pb.PresenceSharing
+	privacy    privacySettings
 }
 
 func (u *user) guarded() *userGuard {

@@ -12,56 +12,121 @@ import (
 	"github.com/switchboard-im/switchboard/storage"
 )
 
-// Privacy: what a user shows others of their presence. Stored as a
-// checkpoint row (one byte, the PresenceSharing) under privacyKey, read by
-// the grain the first time another user asks for its presence in an
-// activation, so the many users who never change it cost no read at
-// activation.
+// Privacy: what a user shows others of their presence, and whether they
+// send read receipts in direct conversations. Stored as a checkpoint row
+// under privacyKey: the PresenceSharing, then a byte of flags
+// (privacyHideReceipts; a row of one byte, written before the flags
+// existed, has none). The grain reads it the first time it needs it in an
+// activation (another user asks for its presence, it reads a direct
+// conversation, a receipt comes), so the many users who never change it
+// cost no read at activation.
 
 func privacyKey(user string) string { return "user/privacy/" + user }
 
-// sharing is the user's presence sharing, read from the store once per
+// privacyHideReceipts: the user sends no read receipts in direct
+// conversations and sees none there.
+const privacyHideReceipts byte = 1
+
+// privacySettings is a user's privacy row, decoded.
+type privacySettings struct {
+	sharing      pb.PresenceSharing
+	hideReceipts bool
+}
+
+// decodePrivacy reads a privacy row.
+func decodePrivacy(state []byte) (privacySettings, bool) {
+	if len(state) < 1 || len(state) > 2 || pb.PresenceSharing_name[int32(state[0])] == "" {
+		return privacySettings{}, false
+	}
+	p := privacySettings{sharing: pb.PresenceSharing(state[0])}
+	if len(state) == 2 {
+		p.hideReceipts = state[1]&privacyHideReceipts != 0
+	}
+	return p, true
+}
+
+func (p privacySettings) encode() []byte {
+	var flags byte
+	if p.hideReceipts {
+		flags |= privacyHideReceipts
+	}
+	return []byte{byte(p.sharing), flags}
+}
+
+// loadPrivacy reads user's privacy row (the defaults when there is none).
+func loadPrivacy(ctx context.Context, store storage.Store, user string) (privacySettings, *pb.Error) {
+	cp, err := store.LoadCheckpoint(ctx, privacyKey(user))
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return privacySettings{}, nil
+	case err != nil:
+		return privacySettings{}, storeErr(err)
+	}
+	p, ok := decodePrivacy(cp.State)
+	if !ok {
+		return privacySettings{}, pbErr(pb.Code_INTERNAL, "privacy of %s: %d bytes stored", user, len(cp.State))
+	}
+	return p, nil
+}
+
+// privacy is the user's privacy settings, read from the store once per
 // activation.
-func (u *user) sharing() (pb.PresenceSharing, *pb.Error) {
+func (u *user) privacy() (privacySettings, *pb.Error) {
 	if !u.privacyLoaded {
-		cp, err := u.rt.store.LoadCheckpoint(context.Background(), privacyKey(u.id))
-		switch {
-		case errors.Is(err, storage.ErrNotFound):
-		case err != nil:
-			return 0, storeErr(err)
-		case len(cp.State) == 1 && pb.PresenceSharing_name[int32(cp.State[0])] != "":
-			u.keepSharing(pb.PresenceSharing(cp.State[0]))
-		default:
-			return 0, pbErr(pb.Code_INTERNAL, "privacy of %s: %d bytes stored", u.id, len(cp.State))
+		p, e := loadPrivacy(context.Background(), u.rt.store, u.id)
+		if e != nil {
+			return privacySettings{}, e
 		}
+		u.keepPrivacy(p)
 		u.privacyLoaded = true
 	}
 	if u.guard == nil {
-		return pb.PresenceSharing_PRESENCE_EVERYONE, nil
+		return privacySettings{}, nil
 	}
-	return u.guard.sharing, nil
+	return u.guard.privacy, nil
 }
 
-// keepSharing records the setting; the default needs no guard.
-func (u *user) keepSharing(s pb.PresenceSharing) {
-	if s != pb.PresenceSharing_PRESENCE_EVERYONE || u.guard != nil {
-		u.guarded().sharing = s
+// sharing is the user's presence sharing.
+func (u *user) sharing() (pb.PresenceSharing, *pb.Error) {
+	p, e := u.privacy()
+	return p.sharing, e
+}
+
+// hidesReceipts reports whether the user sends (and sees) no read
+// receipts in direct conversations; when the setting cannot be read, it
+// errs on the side of hiding.
+func (u *user) hidesReceipts() bool {
+	p, e := u.privacy()
+	return e != nil || p.hideReceipts
+}
+
+// keepPrivacy records the settings; the defaults need no guard.
+func (u *user) keepPrivacy(p privacySettings) {
+	if p != (privacySettings{}) || u.guard != nil {
+		u.guarded().privacy = p
 	}
 }
 
 func (u *user) setPrivacy(ctx actor.Context, m *pb.SetPrivacy) {
 	sender := ctx.Sender()
-	cur, e := u.sharing()
-	if e == nil && m.Presence != nil && *m.Presence != cur {
-		if pb.PresenceSharing_name[int32(*m.Presence)] == "" {
-			e = pbErr(pb.Code_INVALID, "presence sharing %d", *m.Presence)
+	cur, e := u.privacy()
+	next := cur
+	if m.Presence != nil {
+		next.sharing = *m.Presence
+	}
+	if m.HideReadReceipts != nil {
+		next.hideReceipts = *m.HideReadReceipts
+	}
+	if e == nil && next != cur {
+		if pb.PresenceSharing_name[int32(next.sharing)] == "" {
+			e = pbErr(pb.Code_INVALID, "presence sharing %d", next.sharing)
 		} else {
-			cp := storage.Checkpoint{Key: privacyKey(u.id), State: []byte{byte(*m.Presence)}, At: time.Now()}
+			cp := storage.Checkpoint{Key: privacyKey(u.id), State: next.encode(), At: time.Now()}
 			if err := u.rt.store.SaveCheckpoint(context.Background(), cp); err != nil {
 				e = storeErr(err)
 			} else {
-				u.keepSharing(*m.Presence)
-				cur = *m.Presence
+				u.keepPrivacy(next)
+				cur = next
 			}
 		}
 	}
@@ -69,7 +134,7 @@ func (u *user) setPrivacy(ctx actor.Context, m *pb.SetPrivacy) {
 		respond(ctx, sender, &pb.PrivacyResponse{Error: e})
 		return
 	}
-	respond(ctx, sender, &pb.PrivacyResponse{Presence: cur})
+	respond(ctx, sender, &pb.PrivacyResponse{Presence: cur.sharing, HideReadReceipts: cur.hideReceipts})
 }
 
 // shownPresence cuts res to what the user shares with others.
@@ -93,18 +158,28 @@ func cutPresence(res *pb.PresenceResponse, s pb.PresenceSharing) {
 	}
 }
 
-// Privacy reads the user's privacy settings or, with presence, changes it.
+// Privacy reads the user's presence sharing or, with presence, changes it.
 func (n *Runtime) Privacy(ctx context.Context, user string, presence *pb.PresenceSharing) (pb.PresenceSharing, error) {
-	if err := checkUser(user); err != nil {
+	r, err := n.SetPrivacy(ctx, &pb.SetPrivacy{User: user, Presence: presence})
+	if err != nil {
 		return 0, err
 	}
-	if presence != nil && pb.PresenceSharing_name[int32(*presence)] == "" {
-		return 0, fromPB(pbErr(pb.Code_INVALID, "presence sharing %d", *presence))
+	return r.Presence, nil
+}
+
+// SetPrivacy reads the user's privacy settings or changes those set in
+// req.
+func (n *Runtime) SetPrivacy(ctx context.Context, req *pb.SetPrivacy) (*pb.PrivacyResponse, error) {
+	if err := checkUser(req.User); err != nil {
+		return nil, err
 	}
-	res, err := n.request(ctx, KindUser, user, &pb.SetPrivacy{User: user, Presence: presence})
+	if p := req.Presence; p != nil && pb.PresenceSharing_name[int32(*p)] == "" {
+		return nil, fromPB(pbErr(pb.Code_INVALID, "presence sharing %d", *p))
+	}
+	res, err := n.request(ctx, KindUser, req.User, req)
 	if err != nil {
-		return 0, fmt.Errorf("privacy of %s: %w", user, err)
+		return nil, fmt.Errorf("privacy of %s: %w", req.User, err)
 	}
 	r := res.(*pb.PrivacyResponse)
-	return r.Presence, fromPB(r.Error)
+	return r, fromPB(r.Error)
 }

@@ -91,7 +91,8 @@ scan:
 // syncs afresh learns its own messages' read state here. 0 for other
 // kinds, and when the store cannot say (the receipts still come).
 func (u *user) peerRead(ctx context.Context, conv string, uc *userConv) uint64 {
-	if uc.lastSeq == 0 || (uc.kind != storage.KindDirect && uc.kind != storage.KindService) {
+	direct := uc.kind == storage.KindDirect
+	if uc.lastSeq == 0 || (!direct && uc.kind != storage.KindService) || direct && u.hidesReceipts() {
 		return 0
 	}
 	members, err := u.rt.store.ListMembers(ctx, conv, "", peerReadMembers)
@@ -102,6 +103,12 @@ func (u *user) peerRead(ctx context.Context, conv string, uc *userConv) uint64 {
 	for _, m := range members {
 		if m.UserID == u.id || !m.Active() {
 			continue
+		}
+		if direct {
+			// A peer who hides their receipts shows no read.
+			if p, e := loadPrivacy(ctx, u.rt.store, m.UserID); e != nil || p.hideReceipts {
+				continue
+			}
 		}
 		if pc, err := u.rt.store.GetUserConv(ctx, m.UserID, conv); err == nil {
 			read = max(read, min(pc.ReadSeq, uc.lastSeq))
@@ -273,7 +280,7 @@ func (u *user) advanceRead(ctx actor.Context, conv string, uc *userConv, seq uin
 	iseq = u.appendInbox(ctx, storage.InboxEntry{Kind: storage.InboxRead, ConvID: conv, ConvSeq: got, At: time.Now()}, durableWaiter{done: func() {
 		u.pushAll(&pb.Push{User: u.id, InboxSeq: iseq, Event: &pb.Push_Read{Read: upd}}, fromDevice)
 	}})
-	if uc.kind == storage.KindDirect || uc.kind == storage.KindService {
+	if uc.kind == storage.KindService || uc.kind == storage.KindDirect && !u.hidesReceipts() {
 		u.rt.tell(KindConversation, conv, &pb.ReadBy{Conv: conv, User: u.id, Seq: got})
 	}
 }

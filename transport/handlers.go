@@ -503,16 +503,16 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		return &wirepb.Response{Result: &wirepb.Response_Pin{Pin: &wirepb.PinResult{}}}
 
 	case *wirepb.Request_Privacy:
-		var want *pb.PresenceSharing
+		change := &pb.SetPrivacy{HideReadReceipts: op.Privacy.HideReadReceipts}
 		if p := op.Privacy.Presence; p != nil {
-			v := pb.PresenceSharing(*p)
-			want = &v
+			change.Presence = pb.PresenceSharing(*p).Enum()
 		}
-		got, err := sess.Privacy(ctx, want)
+		got, err := sess.Privacy(ctx, change)
 		if err != nil {
 			return c.fail(err)
 		}
-		return &wirepb.Response{Result: &wirepb.Response_Privacy{Privacy: &wirepb.PrivacyResult{Presence: wirepb.PresenceSharing(got)}}}
+		return &wirepb.Response{Result: &wirepb.Response_Privacy{Privacy: &wirepb.PrivacyResult{Presence: wirepb.PresenceSharing(got.Presence),
+			HideReadReceipts: got.HideReadReceipts}}}
 
 	case *wirepb.Request_GroupSettings:
 		g := op.GroupSettings

@@ -4686,11 +4686,14 @@ func (x *Presence) GetForOther() bool {
 
 // SetPrivacy reads (presence absent) or changes the user's privacy settings.
 type SetPrivacy struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
-	Presence      *PresenceSharing       `protobuf:"varint,2,opt,name=presence,proto3,enum=switchboard.actors.PresenceSharing,oneof" json:"presence,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	User     string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Presence *PresenceSharing       `protobuf:"varint,2,opt,name=presence,proto3,enum=switchboard.actors.PresenceSharing,oneof" json:"presence,omitempty"`
+	// hide_read_receipts: in direct conversations the user sends no read
+	// receipts and (reciprocity) sees none (user_privacy.go)
+	HideReadReceipts *bool `protobuf:"varint,3,opt,name=hide_read_receipts,json=hideReadReceipts,proto3,oneof" json:"hide_read_receipts,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *SetPrivacy) Reset() {
@@ -4737,12 +4740,20 @@ func (x *SetPrivacy) GetPresence() PresenceSharing {
 	return PresenceSharing_PRESENCE_EVERYONE
 }
 
+func (x *SetPrivacy) GetHideReadReceipts() bool {
+	if x != nil && x.HideReadReceipts != nil {
+		return *x.HideReadReceipts
+	}
+	return false
+}
+
 type PrivacyResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
-	Presence      PresenceSharing        `protobuf:"varint,2,opt,name=presence,proto3,enum=switchboard.actors.PresenceSharing" json:"presence,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Error            *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Presence         PresenceSharing        `protobuf:"varint,2,opt,name=presence,proto3,enum=switchboard.actors.PresenceSharing" json:"presence,omitempty"`
+	HideReadReceipts bool                   `protobuf:"varint,3,opt,name=hide_read_receipts,json=hideReadReceipts,proto3" json:"hide_read_receipts,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *PrivacyResponse) Reset() {
@@ -4787,6 +4798,13 @@ func (x *PrivacyResponse) GetPresence() PresenceSharing {
 		return x.Presence
 	}
 	return PresenceSharing_PRESENCE_EVERYONE
+}
+
+func (x *PrivacyResponse) GetHideReadReceipts() bool {
+	if x != nil {
+		return x.HideReadReceipts
+	}
+	return false
 }
 
 // PresenceProbe goes from a newly activated user grain to the session
@@ -6062,15 +6080,18 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\ftotal_unread\x18\x02 \x01(\x04R\vtotalUnread\";\n" +
 	"\bPresence\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x1b\n" +
-	"\tfor_other\x18\x02 \x01(\bR\bforOther\"s\n" +
+	"\tfor_other\x18\x02 \x01(\bR\bforOther\"\xbd\x01\n" +
 	"\n" +
 	"SetPrivacy\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12D\n" +
-	"\bpresence\x18\x02 \x01(\x0e2#.switchboard.actors.PresenceSharingH\x00R\bpresence\x88\x01\x01B\v\n" +
-	"\t_presence\"\x83\x01\n" +
+	"\bpresence\x18\x02 \x01(\x0e2#.switchboard.actors.PresenceSharingH\x00R\bpresence\x88\x01\x01\x121\n" +
+	"\x12hide_read_receipts\x18\x03 \x01(\bH\x01R\x10hideReadReceipts\x88\x01\x01B\v\n" +
+	"\t_presenceB\x15\n" +
+	"\x13_hide_read_receipts\"\xb1\x01\n" +
 	"\x0fPrivacyResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12?\n" +
-	"\bpresence\x18\x02 \x01(\x0e2#.switchboard.actors.PresenceSharingR\bpresence\"c\n" +
+	"\bpresence\x18\x02 \x01(\x0e2#.switchboard.actors.PresenceSharingR\bpresence\x12,\n" +
+	"\x12hide_read_receipts\x18\x03 \x01(\bR\x10hideReadReceipts\"c\n" +
 	"\rPresenceProbe\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12#\n" +
 	"\rgrain_address\x18\x02 \x01(\tR\fgrainAddress\x12\x19\n" +

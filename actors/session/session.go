@@ -108,7 +108,7 @@ type Session interface {
 	Presence(ctx context.Context, target, conv string) (*pb.PresenceResponse, error)
 	// Privacy reads the user's privacy settings or, with presence, changes
 	// what other users see of the user's presence.
-	Privacy(ctx context.Context, presence *pb.PresenceSharing) (pb.PresenceSharing, error)
+	Privacy(ctx context.Context, change *pb.SetPrivacy) (*pb.PrivacyResponse, error)
 	// CreateMedia, PutMediaChunk and CompleteMedia upload a file into conv
 	// (its id is in the first answer); ReadMedia reads chunk index of the
 	// file attached to message seq of conv (actors/media.go).

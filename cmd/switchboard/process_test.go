@@ -466,6 +466,19 @@ func TestCommandsAgainstDevNode(t *testing.T) {
 	if res, err := exec.Command(n.bin, "presence", "--data-dir", d, "--user", "bob", "--share", "friends").CombinedOutput(); err == nil || !strings.Contains(string(res), "want everyone, online-only or nobody") {
 		t.Fatalf("--share friends: %v %s", err, res)
 	}
+	// bob hides his read receipts too; the privacy command shows both.
+	if out := string(n.run("privacy", "--data-dir", d, "--user", "bob", "--read-receipts=false")); out != "bob shares presence with: nobody; read receipts: off\n" {
+		t.Fatalf("privacy --read-receipts=false: %q", out)
+	}
+	var priv struct {
+		Share        string `json:"share"`
+		ReadReceipts bool   `json:"read_receipts"`
+	}
+	mustJSON(t, n.run("privacy", "--data-dir", d, "--user", "bob", "--share", "online-only", "--read-receipts", "--json"), &priv)
+	if priv.Share != "online-only" || !priv.ReadReceipts {
+		t.Fatalf("privacy --share online-only --read-receipts: %+v", priv)
+	}
+	n.run("presence", "--data-dir", d, "--user", "bob", "--share", "nobody")
 	// The same from the interactive chat.
 	chat := exec.Command(n.bin, "chat", "--data-dir", d, "--user", "alice", "--with", "bob")
 	chat.Stdin = strings.NewReader("/reply 1 and hello again\n/readby 1\n/quit\n")

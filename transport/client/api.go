@@ -435,7 +435,8 @@ func (c *Client) PresenceIn(ctx context.Context, user, conv string) (UserPresenc
 
 // PresenceSharing reads what this user shows others of their presence.
 func (c *Client) PresenceSharing(ctx context.Context) (wirepb.PresenceSharing, error) {
-	return c.privacy(ctx, nil)
+	p, err := c.Privacy(ctx, nil)
+	return p.GetPresence(), err
 }
 
 // SetPresenceSharing sets what this user shows others of their presence:
@@ -443,16 +444,31 @@ func (c *Client) PresenceSharing(ctx context.Context) (wirepb.PresenceSharing, e
 // when last seen (PRESENCE_ONLINE_ONLY), or nothing (PRESENCE_NOBODY: always
 // offline to others). This user's own view keeps all of it.
 func (c *Client) SetPresenceSharing(ctx context.Context, s wirepb.PresenceSharing) error {
-	_, err := c.privacy(ctx, &s)
+	_, err := c.Privacy(ctx, &wirepb.PrivacyRequest{Presence: &s})
 	return err
 }
 
-func (c *Client) privacy(ctx context.Context, s *wirepb.PresenceSharing) (wirepb.PresenceSharing, error) {
-	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Privacy{Privacy: &wirepb.PrivacyRequest{Presence: s}}})
-	if err != nil {
-		return 0, err
+// SetReadReceipts sets whether this user sends read receipts in direct
+// conversations (the default). Without, the other member never sees this
+// user's messages read and, in return, this user sees none of theirs;
+// groups and service conversations are not affected.
+func (c *Client) SetReadReceipts(ctx context.Context, send bool) error {
+	hide := !send
+	_, err := c.Privacy(ctx, &wirepb.PrivacyRequest{HideReadReceipts: &hide})
+	return err
+}
+
+// Privacy reads this user's privacy settings, changing those set in
+// change first (nil: read only).
+func (c *Client) Privacy(ctx context.Context, change *wirepb.PrivacyRequest) (*wirepb.PrivacyResult, error) {
+	if change == nil {
+		change = &wirepb.PrivacyRequest{}
 	}
-	return res.GetPrivacy().GetPresence(), nil
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Privacy{Privacy: change}})
+	if err != nil {
+		return nil, err
+	}
+	return res.GetPrivacy(), nil
 }
 
 // SetPinned pins or unpins conv for this user.

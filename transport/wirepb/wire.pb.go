@@ -5595,10 +5595,15 @@ func (x *PresenceResult) GetLastSeenMs() int64 {
 // PrivacyRequest reads the caller's privacy settings or, with presence
 // present, changes it.
 type PrivacyRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Presence      *PresenceSharing       `protobuf:"varint,1,opt,name=presence,proto3,enum=switchboard.wire.v1.PresenceSharing,oneof" json:"presence,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Presence *PresenceSharing       `protobuf:"varint,1,opt,name=presence,proto3,enum=switchboard.wire.v1.PresenceSharing,oneof" json:"presence,omitempty"`
+	// In direct conversations: send no read receipts (the other member
+	// never sees this user's messages read, receipt push or peer_read_seq)
+	// and, in return, see none of theirs. Groups' read_by and service
+	// conversations are not affected.
+	HideReadReceipts *bool `protobuf:"varint,2,opt,name=hide_read_receipts,json=hideReadReceipts,proto3,oneof" json:"hide_read_receipts,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *PrivacyRequest) Reset() {
@@ -5638,11 +5643,19 @@ func (x *PrivacyRequest) GetPresence() PresenceSharing {
 	return PresenceSharing_PRESENCE_EVERYONE
 }
 
+func (x *PrivacyRequest) GetHideReadReceipts() bool {
+	if x != nil && x.HideReadReceipts != nil {
+		return *x.HideReadReceipts
+	}
+	return false
+}
+
 type PrivacyResult struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Presence      PresenceSharing        `protobuf:"varint,1,opt,name=presence,proto3,enum=switchboard.wire.v1.PresenceSharing" json:"presence,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	Presence         PresenceSharing        `protobuf:"varint,1,opt,name=presence,proto3,enum=switchboard.wire.v1.PresenceSharing" json:"presence,omitempty"`
+	HideReadReceipts bool                   `protobuf:"varint,2,opt,name=hide_read_receipts,json=hideReadReceipts,proto3" json:"hide_read_receipts,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *PrivacyResult) Reset() {
@@ -5680,6 +5693,13 @@ func (x *PrivacyResult) GetPresence() PresenceSharing {
 		return x.Presence
 	}
 	return PresenceSharing_PRESENCE_EVERYONE
+}
+
+func (x *PrivacyResult) GetHideReadReceipts() bool {
+	if x != nil {
+		return x.HideReadReceipts
+	}
+	return false
 }
 
 type PinRequest struct {
@@ -10183,12 +10203,15 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x06online\x18\x01 \x01(\bR\x06online\x12\x18\n" +
 	"\adevices\x18\x02 \x01(\rR\adevices\x12 \n" +
 	"\flast_seen_ms\x18\x03 \x01(\x03R\n" +
-	"lastSeenMs\"d\n" +
+	"lastSeenMs\"\xae\x01\n" +
 	"\x0ePrivacyRequest\x12E\n" +
-	"\bpresence\x18\x01 \x01(\x0e2$.switchboard.wire.v1.PresenceSharingH\x00R\bpresence\x88\x01\x01B\v\n" +
-	"\t_presence\"Q\n" +
+	"\bpresence\x18\x01 \x01(\x0e2$.switchboard.wire.v1.PresenceSharingH\x00R\bpresence\x88\x01\x01\x121\n" +
+	"\x12hide_read_receipts\x18\x02 \x01(\bH\x01R\x10hideReadReceipts\x88\x01\x01B\v\n" +
+	"\t_presenceB\x15\n" +
+	"\x13_hide_read_receipts\"\x7f\n" +
 	"\rPrivacyResult\x12@\n" +
-	"\bpresence\x18\x01 \x01(\x0e2$.switchboard.wire.v1.PresenceSharingR\bpresence\"8\n" +
+	"\bpresence\x18\x01 \x01(\x0e2$.switchboard.wire.v1.PresenceSharingR\bpresence\x12,\n" +
+	"\x12hide_read_receipts\x18\x02 \x01(\bR\x10hideReadReceipts\"8\n" +
 	"\n" +
 	"PinRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +

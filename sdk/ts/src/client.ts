@@ -1152,6 +1152,19 @@ export class Client {
     return (Object.keys(sharingValues) as PresenceSharingName[]).find((k) => sharingValues[k] === got) ?? "everyone";
   }
 
+  /**
+   * readReceipts reads whether this user sends read receipts in direct
+   * conversations (the default); with a value it sets it first. Without,
+   * the other member never sees this user's messages read and, in return,
+   * this user sees none of theirs; groups and service conversations are
+   * not affected.
+   */
+  async readReceipts(send?: boolean): Promise<boolean> {
+    const r = await this.request({ case: "privacy", value: send === undefined ? {} : { hideReadReceipts: !send } });
+    if (r.result.case !== "privacy") throw new Error("privacy: unexpected answer");
+    return !r.result.value.hideReadReceipts;
+  }
+
   /** unblock lifts block. */
   async unblock(user: string): Promise<void> {
     await this.request({ case: "block", value: { user, block: false } });

@@ -514,6 +514,23 @@ test("polls: a poll, votes folded on the other side, the node's results, a close
   });
 });
 
+test("hidden read receipts: the other side never sees the read, and who hides sees none", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  await withClients(["alice", "bob"], async (alice, bob) => {
+    const conv = directConv("alice", "bob");
+    assert.equal(await bob.readReceipts(), true);
+    assert.equal(await bob.readReceipts(false), false);
+    const sent = alice.send({ to: "bob" }, "offer: 40");
+    const stored = () => alice.conversation(conv).messages.find((x) => x.clientMsgId === sent.clientMsgId);
+    await until("bob has the offer", () => bob.conversation(conv).messages.some((x) => x.body === "offer: 40"));
+    const seq = bob.conversation(conv).messages.find((x) => x.body === "offer: 40")!.seq;
+    await bob.markRead(conv, seq);
+    bob.send(conv, "deal");
+    await until("alice has bob's answer", () => alice.conversation(conv).messages.some((x) => x.body === "deal"));
+    assert.notEqual(stored()?.state, "read", "alice sees the offer read; bob hides receipts");
+    assert.equal(await bob.readReceipts(true), true);
+  });
+});
+
 test("a connection the server ends: the SDK closes at once and reconnects", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
   // The node's CloseLinger is a minute (TestTypeScriptSDK): a client that
   // left the close to the server would stay on the dead connection that long.
