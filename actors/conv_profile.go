@@ -57,32 +57,73 @@ func (c *conversation) checkDescription(d string) *pb.Error {
 	return nil
 }
 
-// profileChange applies m's title and description to next; changed
-// reports whether either differs from what the group has.
-func (c *conversation) profileChange(m *pb.GroupSettings, next *groupSettings) (changed bool, e *pb.Error) {
+// profileChange applies m's title, description and picture to next;
+// changed reports whether any differs from what the group has, picture is
+// the new picture's file (none when it did not change or was taken away).
+func (c *conversation) profileChange(m *pb.GroupSettings, next *groupSettings) (changed bool, picture storage.MediaRef, e *pb.Error) {
+	if m.Picture != nil {
+		switch p, e := c.pictureChange(m.Actor, *m.Picture, next.Picture); {
+		case e != nil:
+			return false, storage.MediaRef{}, e
+		case *m.Picture == "" && next.Picture != nil:
+			changed, next.Picture = true, nil
+		case *m.Picture != "" && (next.Picture == nil || next.Picture.ID != *m.Picture):
+			changed, picture, next.Picture = true, p, &p
+		}
+	}
 	if m.Title != nil {
 		if e := c.checkTitle(*m.Title); e != nil {
-			return false, e
+			return false, storage.MediaRef{}, e
 		}
-		changed = *m.Title != c.title()
+		changed = changed || *m.Title != c.title()
 		title := *m.Title
 		next.Title = &title
 	}
 	if m.Description != nil {
 		if e := c.checkDescription(*m.Description); e != nil {
-			return false, e
+			return false, storage.MediaRef{}, e
 		}
 		changed = changed || *m.Description != next.Description
 		next.Description = *m.Description
 	}
-	return changed, nil
+	return changed, picture, nil
+}
+
+// pictureChange checks a new picture: "" (none), the group's picture
+// already, or the actor's complete upload of an image into the group, not
+// attached to anything yet (as a send's attachment is checked).
+func (c *conversation) pictureChange(actor, id string, cur *storage.MediaRef) (storage.MediaRef, *pb.Error) {
+	if id == "" || cur != nil && cur.ID == id {
+		return storage.MediaRef{}, nil
+	}
+	p, e := c.attachment(&pb.SendMessage{Sender: actor, MediaId: id})
+	if e != nil {
+		return storage.MediaRef{}, e
+	}
+	if !strings.HasPrefix(p.MIME, "image/") {
+		return storage.MediaRef{}, pbErr(pb.Code_INVALID, "a group's picture is an image, not %q", p.MIME)
+	}
+	return p, nil
+}
+
+// pictureID is the id of the group's picture's file ("" for none, or for
+// other kinds).
+func (c *conversation) pictureID() string {
+	if c.kind != storage.KindGroup {
+		return ""
+	}
+	s, err := c.loadSettings()
+	if err != nil || s.Picture == nil {
+		return ""
+	}
+	return s.Picture.ID
 }
 
 // profileEvent records a rename or a new description as a system message
 // and, once it is durable, tells every member's user grain the name (a
 // membership notice), which their conversation lists show.
-func (c *conversation) profileEvent(ctx actor.Context, by string, s *groupSettings, done func(*pb.Error, uint64)) {
-	c.settingsEvent(ctx, by, map[string]any{"op": "profile", "actor": by, "title": c.title(), "description": s.Description},
+func (c *conversation) profileEvent(ctx actor.Context, by string, s *groupSettings, picture storage.MediaRef, done func(*pb.Error, uint64)) {
+	c.settingsEventWith(ctx, by, map[string]any{"op": "profile", "actor": by, "title": c.title(), "description": s.Description, "picture": c.pictureID()}, picture,
 		func(e *pb.Error, seq uint64) {
 			if e == nil {
 				for user, mem := range c.members {

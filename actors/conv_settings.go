@@ -37,6 +37,9 @@ type groupSettings struct {
 	// head); Description: what it is for (conv_profile.go).
 	Title       *string `json:"title,omitempty"`
 	Description string  `json:"description,omitempty"`
+	// Picture: the group's picture, an upload into the group carried by
+	// the profile system message that set it (nil: none).
+	Picture *storage.MediaRef `json:"picture,omitempty"`
 	// Disbanded: an owner ended the group (DISBAND): no invite admits
 	// anyone again.
 	Disbanded bool `json:"disbanded,omitempty"`
@@ -98,6 +101,9 @@ func (c *conversation) groupSettings(ctx actor.Context, m *pb.GroupSettings) {
 			r.PrejoinHistory, r.AdminsOnly, r.SlowModeMs = c.preJoinHistory(s), s.AdminsOnly, s.SlowModeMs
 			if c.kind == storage.KindGroup {
 				r.Title, r.Description = c.title(), s.Description
+				if s.Picture != nil {
+					r.Picture = mediaRefToPB(*s.Picture)
+				}
 			}
 			// Only the pins the asker can read: a member who joined after
 			// a pinned message does not see it, nor its seq here.
@@ -115,7 +121,7 @@ func (c *conversation) groupSettings(ctx actor.Context, m *pb.GroupSettings) {
 		return
 	}
 	pin := m.PinSeq != 0 || m.UnpinSeq != 0
-	profile := m.Title != nil || m.Description != nil
+	profile := m.Title != nil || m.Description != nil || m.Picture != nil
 	if pin && (m.PinSeq != 0 && m.UnpinSeq != 0 || m.PrejoinHistory != nil || m.AdminsOnly != nil || m.SlowModeMs != nil || profile) {
 		reply(pbErr(pb.Code_INVALID, "a pin or an unpin goes alone in its request"), nil, 0)
 		return
@@ -169,7 +175,7 @@ func (c *conversation) groupSettings(ctx actor.Context, m *pb.GroupSettings) {
 		}
 		next.SlowModeMs = *m.SlowModeMs
 	}
-	renamed, e := c.profileChange(m, &next)
+	renamed, picture, e := c.profileChange(m, &next)
 	if e != nil {
 		reply(e, nil, 0)
 		return
@@ -186,7 +192,7 @@ func (c *conversation) groupSettings(ctx actor.Context, m *pb.GroupSettings) {
 			reply(e, &next, seq)
 			return
 		}
-		c.profileEvent(ctx, m.Actor, &next, func(e *pb.Error, seq uint64) { reply(e, &next, seq) })
+		c.profileEvent(ctx, m.Actor, &next, picture, func(e *pb.Error, seq uint64) { reply(e, &next, seq) })
 	}
 	if next.AdminsOnly == s.AdminsOnly && next.SlowModeMs == s.SlowModeMs {
 		afterRules(nil, 0)
@@ -230,10 +236,21 @@ func (c *conversation) saveSettings(next *groupSettings) error {
 // message by by, so every member hears it in order with the messages;
 // done gets its seq once it is durable.
 func (c *conversation) settingsEvent(ctx actor.Context, by string, detail map[string]any, done func(*pb.Error, uint64)) {
+	c.settingsEventWith(ctx, by, detail, storage.MediaRef{}, done)
+}
+
+// settingsEventWith is settingsEvent for a system message that carries a
+// file (a group's new picture): the file is claimed for it, as a send
+// claims an attachment, so no sweep deletes it.
+func (c *conversation) settingsEventWith(ctx actor.Context, by string, detail map[string]any, media storage.MediaRef, done func(*pb.Error, uint64)) {
 	now := time.Now()
 	body, _ := json.Marshal(detail)
 	ev := storage.Message{ConvID: c.id, MsgID: c.rt.ids.next(now), Sender: by, SenderRole: storage.SenderSystem,
-		Kind: storage.MsgSystem, Body: body, ServerTS: now}
+		Kind: storage.MsgSystem, Body: body, Media: media, ServerTS: now}
+	if e := c.claimAttachment(media, c.lastSeq+1); e != nil { // the seq enqueue gives it
+		done(e, 0)
+		return
+	}
 	c.enqueue(ctx, &ev, func(e *pb.Error) { done(e, ev.Seq) })
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"time"
 
@@ -141,6 +142,37 @@ func (n *Runtime) ReadMedia(ctx context.Context, user, conv string, seq uint64, 
 	}
 	r := msgs[0].Media
 	ref := mediaRefFromPB(r)
+	if index < 0 || index >= ref.Chunks() {
+		return ref, nil, fromPB(pbErr(pb.Code_INVALID, "chunk %d of a file of %d bytes", index, ref.Size))
+	}
+	data, err := n.store.ReadMediaChunk(ctx, conv, ref.ID, index)
+	if err != nil {
+		return ref, nil, fromPB(storeErr(err))
+	}
+	return ref, data, nil
+}
+
+// ReadGroupPicture reads chunk index of the group's picture, for any of
+// its active members: the picture is the group's, not a message's, so who
+// joined after it was set reads it too (the system message that carries
+// it stays before their join).
+func (n *Runtime) ReadGroupPicture(ctx context.Context, user, conv string, index int) (storage.MediaRef, []byte, error) {
+	if _, err := n.authorize(ctx, conv, user, ActMembers); err != nil {
+		return storage.MediaRef{}, nil, err
+	}
+	none := fromPB(pbErr(pb.Code_NOT_FOUND, "%s has no picture", conv))
+	cp, err := n.store.LoadCheckpoint(ctx, settingsKey(conv))
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return storage.MediaRef{}, nil, none
+	case err != nil:
+		return storage.MediaRef{}, nil, fromPB(storeErr(err))
+	}
+	var s groupSettings
+	if err := json.Unmarshal(cp.State, &s); err != nil || s.Picture == nil {
+		return storage.MediaRef{}, nil, none
+	}
+	ref := *s.Picture
 	if index < 0 || index >= ref.Chunks() {
 		return ref, nil, fromPB(pbErr(pb.Code_INVALID, "chunk %d of a file of %d bytes", index, ref.Size))
 	}

@@ -478,6 +478,11 @@ func (s *deviceSession) ReadMedia(ctx context.Context, conv string, seq uint64, 
 	return mediaRefToPB(ref), data, err
 }
 
+func (s *deviceSession) ReadGroupPicture(ctx context.Context, conv string, index int) (*pb.MediaRef, []byte, error) {
+	ref, data, err := s.rt.ReadGroupPicture(ctx, s.user, conv, index)
+	return mediaRefToPB(ref), data, err
+}
+
 func (s *deviceSession) SetPinned(ctx context.Context, conv string, pinned bool) error {
 	return s.rt.SetPinned(ctx, s.user, conv, pinned)
 }

@@ -85,10 +85,11 @@ type userConv struct {
 	// infoSeq is the conversation's last seq when member and large were
 	// last set: older news (a Deliver that raced a notice) is ignored.
 	infoSeq uint64
-	// title is a group's name as of titleSeq (the conversation's last seq
-	// when it was told): an older notice does not undo a rename.
-	title    string
-	titleSeq uint64
+	// title and picture are a group's name and its picture's id as of
+	// titleSeq (the conversation's last seq when they were told): an older
+	// notice does not undo a rename.
+	title, picture string
+	titleSeq       uint64
 }
 
 func (uc *userConv) unreadCount() uint64 {
@@ -273,7 +274,7 @@ func (u *user) conv(id string) (*userConv, *pb.Error) {
 	uc := &userConv{
 		kind: storage.ConvKind(cs.Kind), member: memberFromPB(id, cs.Member), large: int(cs.MemberCount) > u.rt.cfg.FanoutThreshold,
 		readSeq: state.ReadSeq, lastSeq: cs.LastSeq, nUnread: cs.Unread, nMentions: cs.UnreadMentions, lastMsg: cs.LastMessage, infoSeq: cs.LastSeq,
-		title: cs.Title, titleSeq: cs.LastSeq,
+		title: cs.Title, picture: cs.PictureId, titleSeq: cs.LastSeq,
 		pinned: state.Pinned, muted: state.Muted, archivedSeq: state.ArchivedSeq, markedUnread: state.MarkedUnread, activity: state.LastActivity,
 	}
 	if !uc.large {
@@ -380,7 +381,7 @@ func (u *user) refreshLarge(convs []string) {
 			uc.lastSeq, uc.nUnread, uc.nMentions, uc.lastMsg = cs.LastSeq, cs.Unread, cs.UnreadMentions, cs.LastMessage
 			uc.setMember(memberFromPB(id, cs.Member))
 			if cs.LastSeq >= uc.titleSeq {
-				uc.title, uc.titleSeq = cs.Title, cs.LastSeq
+				uc.title, uc.picture, uc.titleSeq = cs.Title, cs.PictureId, cs.LastSeq
 			}
 		}
 	}

@@ -466,7 +466,7 @@ func (u *user) notice(ctx actor.Context, n *pb.MembershipNotice) {
 	}
 	uc.kind = storage.ConvKind(n.Kind)
 	if n.LastSeq >= uc.titleSeq {
-		uc.title, uc.titleSeq = n.Title, n.LastSeq
+		uc.title, uc.picture, uc.titleSeq = n.Title, n.PictureId, n.LastSeq
 	}
 	if e := u.takeMembership(n.Conv, uc, n.Member, n.Large, n.LastSeq, true); e != nil {
 		respond(ctx, sender, &pb.Ack{Error: e})

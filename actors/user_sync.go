@@ -143,7 +143,7 @@ func (u *user) summary(id string, uc *userConv) *pb.ConvSummary {
 	return &pb.ConvSummary{
 		Conv: id, Kind: convKindToPB(uc.kind), LastSeq: uc.lastSeq, Unread: uc.unreadCount(), UnreadMentions: uc.unreadMentions(), ReadSeq: uc.readSeq,
 		LastMessage: unexpired(uc.lastMsg, u.rt.retentionCutoff(id)), Pinned: uc.pinned, Muted: uc.muted, Archived: uc.archivedSeq != 0, MarkedUnread: uc.markedUnread, LastActivityMs: millis(uc.activity), Member: uc.member.Active(),
-		Title: uc.title,
+		Title: uc.title, PictureId: uc.picture,
 	}
 }
 

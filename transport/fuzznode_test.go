@@ -268,7 +268,7 @@ func opRequest(op uint8, conv, user string, a, b uint64, s string, flag bool) *w
 	case 31:
 		return &wirepb.Request{Op: &wirepb.Request_MediaComplete{MediaComplete: &wirepb.MediaCompleteRequest{Conv: conv, Id: fmt.Sprintf("%016x%016x", a, b)}}}
 	case 32:
-		return &wirepb.Request{Op: &wirepb.Request_MediaRead{MediaRead: &wirepb.MediaReadRequest{Conv: conv, Seq: a, Index: n}}}
+		return &wirepb.Request{Op: &wirepb.Request_MediaRead{MediaRead: &wirepb.MediaReadRequest{Conv: conv, Seq: map[bool]uint64{false: a}[flag], Index: n, Picture: flag}}}
 	case 33:
 		return &wirepb.Request{Op: &wirepb.Request_DeskNote{DeskNote: &wirepb.DeskNoteRequest{Conv: conv, Text: s}}}
 	case 34:
@@ -283,7 +283,8 @@ func opRequest(op uint8, conv, user string, a, b uint64, s string, flag bool) *w
 		return &wirepb.Request{Op: &wirepb.Request_GroupSettings{GroupSettings: &wirepb.GroupSettingsRequest{Conv: conv,
 			PrejoinHistory: map[bool]*uint32{true: &n}[b%3 == 0], AdminsOnly: map[bool]*bool{true: &flag}[a%2 == 0],
 			PinSeq: map[bool]uint64{true: a}[b%5 == 1], UnpinSeq: map[bool]uint64{true: a}[b%5 == 2],
-			SlowModeMs: map[bool]*uint32{true: &n}[b%7 == 3], Title: map[bool]*string{true: &s}[b%11 == 4], Description: map[bool]*string{true: &s}[b%13 == 5]}}}
+			SlowModeMs: map[bool]*uint32{true: &n}[b%7 == 3], Title: map[bool]*string{true: &s}[b%11 == 4], Description: map[bool]*string{true: &s}[b%13 == 5],
+			Picture: map[bool]*string{true: &s}[b%17 == 6]}}}
 	case 39:
 		return &wirepb.Request{Op: &wirepb.Request_MarkUnread{MarkUnread: &wirepb.MarkUnreadRequest{Conv: conv, Marked: flag}}}
 	case 41:

@@ -483,7 +483,11 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 
 	case *wirepb.Request_MediaRead:
 		mr := op.MediaRead
-		r, data, err := sess.ReadMedia(ctx, mr.Conv, mr.Seq, int(mr.Index))
+		read := func() (*pb.MediaRef, []byte, error) { return sess.ReadMedia(ctx, mr.Conv, mr.Seq, int(mr.Index)) }
+		if mr.Picture {
+			read = func() (*pb.MediaRef, []byte, error) { return sess.ReadGroupPicture(ctx, mr.Conv, int(mr.Index)) }
+		}
+		r, data, err := read()
 		if err != nil {
 			return c.fail(err)
 		}
@@ -517,13 +521,13 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 	case *wirepb.Request_GroupSettings:
 		g := op.GroupSettings
 		r, err := sess.GroupSettings(ctx, &pb.GroupSettings{Conv: g.Conv, PrejoinHistory: g.PrejoinHistory, AdminsOnly: g.AdminsOnly,
-			PinSeq: g.PinSeq, UnpinSeq: g.UnpinSeq, SlowModeMs: g.SlowModeMs, Title: g.Title, Description: g.Description})
+			PinSeq: g.PinSeq, UnpinSeq: g.UnpinSeq, SlowModeMs: g.SlowModeMs, Title: g.Title, Description: g.Description, Picture: g.Picture})
 		if err != nil {
 			return c.fail(err)
 		}
 		return &wirepb.Response{Result: &wirepb.Response_GroupSettings{GroupSettings: &wirepb.GroupSettingsResult{
 			PrejoinHistory: r.PrejoinHistory, AdminsOnly: r.AdminsOnly, Seq: r.Seq, PinnedSeqs: r.PinnedSeqs, SlowModeMs: r.SlowModeMs,
-			Title: r.Title, Description: r.Description}}}
+			Title: r.Title, Description: r.Description, Picture: wireMedia(r.Picture)}}}
 
 	case *wirepb.Request_GroupInvite:
 		g := op.GroupInvite

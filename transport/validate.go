@@ -217,6 +217,9 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 	case *wirepb.Request_MediaComplete:
 		return checkMediaID(op.MediaComplete.Conv, op.MediaComplete.Id)
 	case *wirepb.Request_MediaRead:
+		if op.MediaRead.Picture && op.MediaRead.Seq != 0 {
+			return invalid("media_read names a message (seq) or the group's picture, not both")
+		}
 		return checkConv(op.MediaRead.Conv)
 	case *wirepb.Request_Presence:
 		if !session.ValidUserID(op.Presence.User) {

@@ -1931,7 +1931,8 @@ type ConvStateResponse struct {
 	MemberCount uint32                 `protobuf:"varint,7,opt,name=member_count,json=memberCount,proto3" json:"member_count,omitempty"`
 	// unread messages that mention the user (read fan-out groups)
 	UnreadMentions uint64 `protobuf:"varint,8,opt,name=unread_mentions,json=unreadMentions,proto3" json:"unread_mentions,omitempty"`
-	Title          string `protobuf:"bytes,9,opt,name=title,proto3" json:"title,omitempty"` // a group's name (empty for other kinds)
+	Title          string `protobuf:"bytes,9,opt,name=title,proto3" json:"title,omitempty"`                           // a group's name (empty for other kinds)
+	PictureId      string `protobuf:"bytes,10,opt,name=picture_id,json=pictureId,proto3" json:"picture_id,omitempty"` // the group's picture (its upload's id; empty: none)
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -2025,6 +2026,13 @@ func (x *ConvStateResponse) GetUnreadMentions() uint64 {
 func (x *ConvStateResponse) GetTitle() string {
 	if x != nil {
 		return x.Title
+	}
+	return ""
+}
+
+func (x *ConvStateResponse) GetPictureId() string {
+	if x != nil {
+		return x.PictureId
 	}
 	return ""
 }
@@ -2193,8 +2201,9 @@ type MembershipNotice struct {
 	Kind          ConvKind               `protobuf:"varint,3,opt,name=kind,proto3,enum=switchboard.actors.ConvKind" json:"kind,omitempty"`
 	Member        *Member                `protobuf:"bytes,4,opt,name=member,proto3" json:"member,omitempty"`
 	LastSeq       uint64                 `protobuf:"varint,5,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
-	Large         bool                   `protobuf:"varint,6,opt,name=large,proto3" json:"large,omitempty"` // read fan-out group: no per-message Deliver
-	Title         string                 `protobuf:"bytes,7,opt,name=title,proto3" json:"title,omitempty"`  // the group's name as of last_seq
+	Large         bool                   `protobuf:"varint,6,opt,name=large,proto3" json:"large,omitempty"`                         // read fan-out group: no per-message Deliver
+	Title         string                 `protobuf:"bytes,7,opt,name=title,proto3" json:"title,omitempty"`                          // the group's name as of last_seq
+	PictureId     string                 `protobuf:"bytes,8,opt,name=picture_id,json=pictureId,proto3" json:"picture_id,omitempty"` // the group's picture as of last_seq (empty: none)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2274,6 +2283,13 @@ func (x *MembershipNotice) GetLarge() bool {
 func (x *MembershipNotice) GetTitle() string {
 	if x != nil {
 		return x.Title
+	}
+	return ""
+}
+
+func (x *MembershipNotice) GetPictureId() string {
+	if x != nil {
+		return x.PictureId
 	}
 	return ""
 }
@@ -3617,6 +3633,7 @@ type ConvSummary struct {
 	Archived       bool   `protobuf:"varint,13,opt,name=archived,proto3" json:"archived,omitempty"`                                   // in the user's archived list, not the main one
 	MarkedUnread   bool   `protobuf:"varint,14,opt,name=marked_unread,json=markedUnread,proto3" json:"marked_unread,omitempty"`       // the user marked it unread; a read clears the mark
 	Title          string `protobuf:"bytes,15,opt,name=title,proto3" json:"title,omitempty"`                                          // a group's name
+	PictureId      string `protobuf:"bytes,16,opt,name=picture_id,json=pictureId,proto3" json:"picture_id,omitempty"`                 // a group's picture (its upload's id; empty: none)
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -3752,6 +3769,13 @@ func (x *ConvSummary) GetMarkedUnread() bool {
 func (x *ConvSummary) GetTitle() string {
 	if x != nil {
 		return x.Title
+	}
+	return ""
+}
+
+func (x *ConvSummary) GetPictureId() string {
+	if x != nil {
+		return x.PictureId
 	}
 	return ""
 }
@@ -5870,7 +5894,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\tConvState\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x12\n" +
 	"\x04user\x18\x02 \x01(\tR\x04user\x12\x19\n" +
-	"\bread_seq\x18\x03 \x01(\x04R\areadSeq\"\xff\x02\n" +
+	"\bread_seq\x18\x03 \x01(\x04R\areadSeq\"\x9e\x03\n" +
 	"\x11ConvStateResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x120\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1c.switchboard.actors.ConvKindR\x04kind\x12\x19\n" +
@@ -5880,7 +5904,10 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x06member\x18\x06 \x01(\v2\x1a.switchboard.actors.MemberR\x06member\x12!\n" +
 	"\fmember_count\x18\a \x01(\rR\vmemberCount\x12'\n" +
 	"\x0funread_mentions\x18\b \x01(\x04R\x0eunreadMentions\x12\x14\n" +
-	"\x05title\x18\t \x01(\tR\x05title\"B\n" +
+	"\x05title\x18\t \x01(\tR\x05title\x12\x1d\n" +
+	"\n" +
+	"picture_id\x18\n" +
+	" \x01(\tR\tpictureId\"B\n" +
 	"\x06ReadBy\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x12\n" +
 	"\x04user\x18\x02 \x01(\tR\x04user\x12\x10\n" +
@@ -5892,7 +5919,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\bmessages\x18\x04 \x03(\v2\x1b.switchboard.actors.MessageR\bmessages\x122\n" +
 	"\x06member\x18\x05 \x01(\v2\x1a.switchboard.actors.MemberR\x06member\x12\x14\n" +
 	"\x05large\x18\x06 \x01(\bR\x05large\x12\x19\n" +
-	"\blast_seq\x18\a \x01(\x04R\alastSeq\"\xe7\x01\n" +
+	"\blast_seq\x18\a \x01(\x04R\alastSeq\"\x86\x02\n" +
 	"\x10MembershipNotice\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
 	"\x04conv\x18\x02 \x01(\tR\x04conv\x120\n" +
@@ -5900,7 +5927,9 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x06member\x18\x04 \x01(\v2\x1a.switchboard.actors.MemberR\x06member\x12\x19\n" +
 	"\blast_seq\x18\x05 \x01(\x04R\alastSeq\x12\x14\n" +
 	"\x05large\x18\x06 \x01(\bR\x05large\x12\x14\n" +
-	"\x05title\x18\a \x01(\tR\x05title\"\xb1\x01\n" +
+	"\x05title\x18\a \x01(\tR\x05title\x12\x1d\n" +
+	"\n" +
+	"picture_id\x18\b \x01(\tR\tpictureId\"\xb1\x01\n" +
 	"\x0eRegisterDevice\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06device\x18\x02 \x01(\tR\x06device\x12!\n" +
@@ -6000,7 +6029,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06device\x18\x02 \x01(\tR\x06device\x12\x16\n" +
 	"\x06cursor\x18\x03 \x01(\x04R\x06cursor\x12\x14\n" +
-	"\x05limit\x18\x04 \x01(\rR\x05limit\"\xf5\x03\n" +
+	"\x05limit\x18\x04 \x01(\rR\x05limit\"\x94\x04\n" +
 	"\vConvSummary\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x120\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1c.switchboard.actors.ConvKindR\x04kind\x12\x19\n" +
@@ -6017,7 +6046,9 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x0funread_mentions\x18\f \x01(\x04R\x0eunreadMentions\x12\x1a\n" +
 	"\barchived\x18\r \x01(\bR\barchived\x12#\n" +
 	"\rmarked_unread\x18\x0e \x01(\bR\fmarkedUnread\x12\x14\n" +
-	"\x05title\x18\x0f \x01(\tR\x05title\"\xd5\x01\n" +
+	"\x05title\x18\x0f \x01(\tR\x05title\x12\x1d\n" +
+	"\n" +
+	"picture_id\x18\x10 \x01(\tR\tpictureId\"\xd5\x01\n" +
 	"\fSyncResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x16\n" +
 	"\x06cursor\x18\x02 \x01(\x04R\x06cursor\x12E\n" +

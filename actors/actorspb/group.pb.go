@@ -48,8 +48,12 @@ type GroupSettings struct {
 	// list, and what it is for. A change is a system message
 	// ({"op":"profile","actor","title","description"}) and a membership
 	// notice to every member.
-	Title         *string `protobuf:"bytes,9,opt,name=title,proto3,oneof" json:"title,omitempty"`
-	Description   *string `protobuf:"bytes,10,opt,name=description,proto3,oneof" json:"description,omitempty"`
+	Title       *string `protobuf:"bytes,9,opt,name=title,proto3,oneof" json:"title,omitempty"`
+	Description *string `protobuf:"bytes,10,opt,name=description,proto3,oneof" json:"description,omitempty"`
+	// picture: the id of the actor's complete upload of an image into this
+	// group, its new picture ("": none); recorded like a rename, by a
+	// profile system message that carries the file.
+	Picture       *string `protobuf:"bytes,11,opt,name=picture,proto3,oneof" json:"picture,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -147,6 +151,13 @@ func (x *GroupSettings) GetDescription() string {
 	return ""
 }
 
+func (x *GroupSettings) GetPicture() string {
+	if x != nil && x.Picture != nil {
+		return *x.Picture
+	}
+	return ""
+}
+
 type GroupSettingsResponse struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	Error          *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
@@ -156,10 +167,11 @@ type GroupSettingsResponse struct {
 	// 0: none
 	Seq uint64 `protobuf:"varint,4,opt,name=seq,proto3" json:"seq,omitempty"`
 	// the pinned messages the asker sees, in the order they were pinned
-	PinnedSeqs    []uint64 `protobuf:"varint,5,rep,packed,name=pinned_seqs,json=pinnedSeqs,proto3" json:"pinned_seqs,omitempty"`
-	SlowModeMs    uint32   `protobuf:"varint,6,opt,name=slow_mode_ms,json=slowModeMs,proto3" json:"slow_mode_ms,omitempty"`
-	Title         string   `protobuf:"bytes,7,opt,name=title,proto3" json:"title,omitempty"`
-	Description   string   `protobuf:"bytes,8,opt,name=description,proto3" json:"description,omitempty"`
+	PinnedSeqs    []uint64  `protobuf:"varint,5,rep,packed,name=pinned_seqs,json=pinnedSeqs,proto3" json:"pinned_seqs,omitempty"`
+	SlowModeMs    uint32    `protobuf:"varint,6,opt,name=slow_mode_ms,json=slowModeMs,proto3" json:"slow_mode_ms,omitempty"`
+	Title         string    `protobuf:"bytes,7,opt,name=title,proto3" json:"title,omitempty"`
+	Description   string    `protobuf:"bytes,8,opt,name=description,proto3" json:"description,omitempty"`
+	Picture       *MediaRef `protobuf:"bytes,9,opt,name=picture,proto3" json:"picture,omitempty"` // unset: none
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -248,6 +260,13 @@ func (x *GroupSettingsResponse) GetDescription() string {
 		return x.Description
 	}
 	return ""
+}
+
+func (x *GroupSettingsResponse) GetPicture() *MediaRef {
+	if x != nil {
+		return x.Picture
+	}
+	return nil
 }
 
 // GroupInvite creates an invite to a group (create), revokes one (revoke:
@@ -629,7 +648,7 @@ var File_actors_actorspb_group_proto protoreflect.FileDescriptor
 
 const file_actors_actorspb_group_proto_rawDesc = "" +
 	"\n" +
-	"\x1bactors/actorspb/group.proto\x12\x12switchboard.actors\x1a\x1cactors/actorspb/actors.proto\"\x81\x03\n" +
+	"\x1bactors/actorspb/group.proto\x12\x12switchboard.actors\x1a\x1cactors/actorspb/actors.proto\"\xac\x03\n" +
 	"\rGroupSettings\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x14\n" +
 	"\x05actor\x18\x02 \x01(\tR\x05actor\x12,\n" +
@@ -642,12 +661,15 @@ const file_actors_actorspb_group_proto_rawDesc = "" +
 	"slowModeMs\x88\x01\x01\x12\x19\n" +
 	"\x05title\x18\t \x01(\tH\x03R\x05title\x88\x01\x01\x12%\n" +
 	"\vdescription\x18\n" +
-	" \x01(\tH\x04R\vdescription\x88\x01\x01B\x12\n" +
+	" \x01(\tH\x04R\vdescription\x88\x01\x01\x12\x1d\n" +
+	"\apicture\x18\v \x01(\tH\x05R\apicture\x88\x01\x01B\x12\n" +
 	"\x10_prejoin_historyB\x0e\n" +
 	"\f_admins_onlyB\x0f\n" +
 	"\r_slow_mode_msB\b\n" +
 	"\x06_titleB\x0e\n" +
-	"\f_descriptionJ\x04\b\x03\x10\x04\"\x9f\x02\n" +
+	"\f_descriptionB\n" +
+	"\n" +
+	"\b_pictureJ\x04\b\x03\x10\x04\"\xd7\x02\n" +
 	"\x15GroupSettingsResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12'\n" +
 	"\x0fprejoin_history\x18\x02 \x01(\rR\x0eprejoinHistory\x12\x1f\n" +
@@ -659,7 +681,8 @@ const file_actors_actorspb_group_proto_rawDesc = "" +
 	"\fslow_mode_ms\x18\x06 \x01(\rR\n" +
 	"slowModeMs\x12\x14\n" +
 	"\x05title\x18\a \x01(\tR\x05title\x12 \n" +
-	"\vdescription\x18\b \x01(\tR\vdescription\"\x99\x01\n" +
+	"\vdescription\x18\b \x01(\tR\vdescription\x126\n" +
+	"\apicture\x18\t \x01(\v2\x1c.switchboard.actors.MediaRefR\apicture\"\x99\x01\n" +
 	"\vGroupInvite\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x14\n" +
 	"\x05actor\x18\x02 \x01(\tR\x05actor\x12\x16\n" +
@@ -713,17 +736,19 @@ var file_actors_actorspb_group_proto_goTypes = []any{
 	(*JoinGroup)(nil),             // 5: switchboard.actors.JoinGroup
 	(*JoinGroupResponse)(nil),     // 6: switchboard.actors.JoinGroupResponse
 	(*Error)(nil),                 // 7: switchboard.actors.Error
+	(*MediaRef)(nil),              // 8: switchboard.actors.MediaRef
 }
 var file_actors_actorspb_group_proto_depIdxs = []int32{
 	7, // 0: switchboard.actors.GroupSettingsResponse.error:type_name -> switchboard.actors.Error
-	7, // 1: switchboard.actors.GroupInviteResponse.error:type_name -> switchboard.actors.Error
-	3, // 2: switchboard.actors.GroupInviteResponse.invites:type_name -> switchboard.actors.Invite
-	7, // 3: switchboard.actors.JoinGroupResponse.error:type_name -> switchboard.actors.Error
-	4, // [4:4] is the sub-list for method output_type
-	4, // [4:4] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	8, // 1: switchboard.actors.GroupSettingsResponse.picture:type_name -> switchboard.actors.MediaRef
+	7, // 2: switchboard.actors.GroupInviteResponse.error:type_name -> switchboard.actors.Error
+	3, // 3: switchboard.actors.GroupInviteResponse.invites:type_name -> switchboard.actors.Invite
+	7, // 4: switchboard.actors.JoinGroupResponse.error:type_name -> switchboard.actors.Error
+	5, // [5:5] is the sub-list for method output_type
+	5, // [5:5] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_group_proto_init() }

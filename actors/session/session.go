@@ -116,6 +116,8 @@ type Session interface {
 	PutMediaChunk(ctx context.Context, conv, id string, index int, data []byte) error
 	CompleteMedia(ctx context.Context, conv, id string) (*pb.MediaRef, error)
 	ReadMedia(ctx context.Context, conv string, seq uint64, index int) (*pb.MediaRef, []byte, error)
+	// ReadGroupPicture reads chunk index of the group's picture.
+	ReadGroupPicture(ctx context.Context, conv string, index int) (*pb.MediaRef, []byte, error)
 	SetPinned(ctx context.Context, conv string, pinned bool) error
 	// SetArchived moves conv into the user's archived list or back.
 	SetArchived(ctx context.Context, conv string, archived bool) error

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -165,7 +167,7 @@ func newGroupSettingsCmd() *cobra.Command {
 	var prejoin uint32
 	var pin, unpin uint64
 	var slowMode time.Duration
-	var title, description string
+	var title, description, picture, savePicture string
 	cmd := &cobra.Command{
 		Use:   "settings",
 		Short: "Show a group's settings, or change them (owners and admins)",
@@ -176,7 +178,9 @@ own), --admins-only=false opens the group again; --prejoin-history N lets a
 member added later see the last N messages before its join; --slow-mode 30s
 lets a plain member post a new message at most once every 30 s (owners and
 admins are exempt; 0 turns it off); --title renames the group (every
-member's list shows it) and --description says what it is for; --pin SEQ pins
+member's list shows it) and --description says what it is for; --picture
+FILE makes an image the group's picture (--picture "" takes it away), and
+--save-picture PATH saves it; --pin SEQ pins
 a message for every member to see (--unpin SEQ takes it off), alone; pins
 also work in a direct conversation (either member) and a service one (its
 agent).`,
@@ -208,10 +212,36 @@ agent).`,
 				ch.Description = &description
 			}
 			ch.PinSeq, ch.UnpinSeq = pin, unpin
+			var img []byte
+			var imgType string
+			if cmd.Flags().Changed("picture") {
+				if picture == "" {
+					ch.Picture = &picture
+				} else {
+					var err error
+					if img, imgType, err = readFile(picture, ""); err != nil {
+						return err
+					}
+				}
+			}
 			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
 				s, seq, err := c.ChangeGroupSettings(ctx, conv, ch)
+				if err == nil && img != nil {
+					var pseq uint64
+					s, pseq, err = c.SetGroupPicture(ctx, conv, filepath.Base(picture), imgType, img)
+					seq = max(seq, pseq)
+				}
 				if err != nil {
 					return err
+				}
+				if savePicture != "" {
+					_, data, err := c.GroupPicture(ctx, conv)
+					if err != nil {
+						return err
+					}
+					if err := os.WriteFile(savePicture, data, 0o644); err != nil {
+						return err
+					}
 				}
 				if o.json {
 					pinned := s.PinnedSeqs
@@ -219,7 +249,8 @@ agent).`,
 						pinned = []uint64{}
 					}
 					return printJSON(cmd.OutOrStdout(), map[string]any{"conv": conv, "admins_only": s.AdminsOnly, "prejoin_history": s.PrejoinHistory,
-						"pinned_seqs": pinned, "slow_mode_ms": s.SlowMode.Milliseconds(), "title": s.Title, "description": s.Description, "seq": seq})
+						"pinned_seqs": pinned, "slow_mode_ms": s.SlowMode.Milliseconds(), "title": s.Title, "description": s.Description,
+						"picture": s.Picture.GetId(), "seq": seq})
 				}
 				who := "every member posts"
 				if s.AdminsOnly {
@@ -236,6 +267,9 @@ agent).`,
 				if s.Description != "" {
 					fmt.Fprintln(cmd.OutOrStdout(), s.Description)
 				}
+				if p := s.Picture; p != nil {
+					fmt.Fprintf(cmd.OutOrStdout(), "picture: %s (%s, %d bytes)\n", p.Name, p.Mime, p.Size)
+				}
 				return nil
 			})
 		},
@@ -246,6 +280,8 @@ agent).`,
 	cmd.Flags().Uint32Var(&prejoin, "prejoin-history", 0, "messages before its join a member added later sees")
 	cmd.Flags().StringVar(&title, "title", "", "the group's name, as every member's list shows it")
 	cmd.Flags().StringVar(&description, "description", "", "what the group is for")
+	cmd.Flags().StringVar(&picture, "picture", "", "an image file to make the group's picture (\"\": take it away)")
+	cmd.Flags().StringVar(&savePicture, "save-picture", "", "save the group's picture to this file")
 	cmd.Flags().DurationVar(&slowMode, "slow-mode", 0, "a plain member posts a new message at most once per this interval (0: off)")
 	cmd.Flags().Uint64Var(&pin, "pin", 0, "pin the message at this seq for every member")
 	cmd.Flags().Uint64Var(&unpin, "unpin", 0, "unpin the message at this seq")

@@ -1,7 +1,12 @@
 package main
 
 import (
+	"bytes"
+	"image"
+	pngenc "image/png"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -83,6 +88,36 @@ func TestGroupSettingsCommand(t *testing.T) {
 	}
 	if list := n.run("convs", "--data-dir", d, "--user", "pupil"); !strings.Contains(string(list), `g:class "7B Biology"`) {
 		t.Fatalf("the member's list: %s", list)
+	}
+
+	// A picture for the class: a member saves it; then it is taken away.
+	img := image.NewRGBA(image.Rect(0, 0, 40, 30))
+	var png bytes.Buffer
+	if err := pngenc.Encode(&png, img); err != nil {
+		t.Fatal(err)
+	}
+	picPath := filepath.Join(t.TempDir(), "class.png")
+	if err := os.WriteFile(picPath, png.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var pic struct {
+		Picture string `json:"picture"`
+		Seq     uint64 `json:"seq"`
+	}
+	mustJSON(t, n.run("group", "settings", "--data-dir", d, "--user", "teacher", "--conv", "g:class", "--picture", picPath, "--json"), &pic)
+	if pic.Picture == "" || pic.Seq == 0 {
+		t.Fatalf("the picture set: %+v", pic)
+	}
+	saved := filepath.Join(t.TempDir(), "saved.png")
+	if out := string(n.run("group", "settings", "--data-dir", d, "--user", "pupil", "--conv", "g:class", "--save-picture", saved)); !strings.Contains(out, "picture: class.png (image/png") {
+		t.Fatalf("the settings with a picture: %s", out)
+	}
+	if got, err := os.ReadFile(saved); err != nil || !bytes.Equal(got, png.Bytes()) {
+		t.Fatalf("the saved picture: %d bytes, %v; want the %d set", len(got), err, png.Len())
+	}
+	mustJSON(t, n.run("group", "settings", "--data-dir", d, "--user", "teacher", "--conv", "g:class", "--picture", "", "--json"), &pic)
+	if pic.Picture != "" {
+		t.Fatalf("the picture taken away: %+v", pic)
 	}
 
 	// A group of a term, ended: the member's list shows it left.

@@ -498,6 +498,9 @@ type GroupSettings struct {
 	// Title: the group's name, as every member's list shows it
 	// (Conversation.Title); Description: what it is for.
 	Title, Description string
+	// Picture: the group's picture, with its preview (nil: none);
+	// GroupPicture reads the file.
+	Picture *wirepb.MediaRef
 }
 
 // GroupSettingsChange names the settings to change; nil ones stay. A pin
@@ -516,6 +519,9 @@ type GroupSettingsChange struct {
 	// alone; at most the server's --max-title-bytes and
 	// --max-description-bytes).
 	Title, Description *string
+	// Picture sets the group's picture: the id of this user's complete
+	// upload of an image into the group (Upload); "" takes it away.
+	Picture *string
 }
 
 // GroupSettings reads conv's settings (any member).
@@ -539,13 +545,13 @@ func (c *Client) ChangeGroupSettings(ctx context.Context, conv string, ch GroupS
 	}
 	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_GroupSettings{GroupSettings: &wirepb.GroupSettingsRequest{
 		Conv: conv, PrejoinHistory: ch.PrejoinHistory, AdminsOnly: ch.AdminsOnly, PinSeq: ch.PinSeq, UnpinSeq: ch.UnpinSeq, SlowModeMs: slow,
-		Title: ch.Title, Description: ch.Description}}})
+		Title: ch.Title, Description: ch.Description, Picture: ch.Picture}}})
 	if err != nil {
 		return GroupSettings{}, 0, err
 	}
 	r := res.GetGroupSettings()
 	return GroupSettings{PrejoinHistory: r.GetPrejoinHistory(), AdminsOnly: r.GetAdminsOnly(), PinnedSeqs: r.GetPinnedSeqs(),
-		SlowMode: time.Duration(r.GetSlowModeMs()) * time.Millisecond, Title: r.GetTitle(), Description: r.GetDescription()}, r.GetSeq(), nil
+		SlowMode: time.Duration(r.GetSlowModeMs()) * time.Millisecond, Title: r.GetTitle(), Description: r.GetDescription(), Picture: r.GetPicture()}, r.GetSeq(), nil
 }
 
 // SlowModeWait reports whether err is a send refused by a group's slow

@@ -137,12 +137,40 @@ func (c *Client) SendMedia(conv string, ref *wirepb.MediaRef, caption string) (*
 // Download reads the file attached to the message at seq of conv (one
 // this user can see; NOT_FOUND once the message is recalled).
 func (c *Client) Download(ctx context.Context, conv string, seq uint64) (*wirepb.MediaRef, []byte, error) {
+	return c.readFile(ctx, &wirepb.MediaReadRequest{Conv: conv, Seq: seq})
+}
+
+// SetGroupPicture uploads an image into the group (with its preview, as
+// SendFile makes one) and makes it the group's picture (owners and
+// admins); it returns the settings and the seq of the system message
+// recording the change.
+func (c *Client) SetGroupPicture(ctx context.Context, conv, name, mime string, data []byte) (GroupSettings, uint64, error) {
+	var opts []UploadOption
+	if w, h, thumb, ok := ImagePreview(data); ok {
+		opts = append(opts, WithPreview(w, h, thumb))
+	}
+	ref, err := c.Upload(ctx, conv, name, mime, data, opts...)
+	if err != nil {
+		return GroupSettings{}, 0, err
+	}
+	return c.ChangeGroupSettings(ctx, conv, GroupSettingsChange{Picture: &ref.Id})
+}
+
+// GroupPicture reads the group's picture (any member, whenever they
+// joined); NOT_FOUND when it has none.
+func (c *Client) GroupPicture(ctx context.Context, conv string) (*wirepb.MediaRef, []byte, error) {
+	return c.readFile(ctx, &wirepb.MediaReadRequest{Conv: conv, Picture: true})
+}
+
+// readFile reads a file chunk by chunk, as req names it.
+func (c *Client) readFile(ctx context.Context, req *wirepb.MediaReadRequest) (*wirepb.MediaRef, []byte, error) {
 	var (
 		ref  *wirepb.MediaRef
 		data []byte
 	)
 	for i := uint32(0); ref == nil || i < ref.Chunks; i++ {
-		res, err := c.doPaced(ctx, &wirepb.Request{Op: &wirepb.Request_MediaRead{MediaRead: &wirepb.MediaReadRequest{Conv: conv, Seq: seq, Index: i}}})
+		chunk := &wirepb.MediaReadRequest{Conv: req.Conv, Seq: req.Seq, Picture: req.Picture, Index: i}
+		res, err := c.doPaced(ctx, &wirepb.Request{Op: &wirepb.Request_MediaRead{MediaRead: chunk}})
 		if err != nil {
 			return nil, nil, err
 		}

@@ -99,9 +99,13 @@ type Conversation struct {
 	Kind wirepb.ConvKind
 	// Title: a group's name (empty for other kinds: show the other
 	// member); a rename reaches every member's client by itself.
-	Title   string
-	LastSeq uint64
-	Unread  uint64
+	Title string
+	// PictureID: a group's picture, its file's id ("": none); it changes
+	// with the picture, so a client caches the image by it
+	// (Client.GroupPicture reads it).
+	PictureID string
+	LastSeq   uint64
+	Unread    uint64
 	// UnreadMentions: of the unread messages, those that mention this
 	// user (an "@" beside the count).
 	UnreadMentions uint64
@@ -542,7 +546,7 @@ func (s *store) applySummary(w *wirepb.ConvSummary) (from, to uint64, news []Mes
 	cs.info.Kind, cs.info.Pinned, cs.info.Muted, cs.info.Archived, cs.info.Member = w.Kind, w.Pinned, w.Muted, w.Archived, w.Member
 	cs.info.MarkedUnread = w.MarkedUnread
 	if w.LastSeq >= cs.titleSeq {
-		cs.info.Title, cs.titleSeq = w.Title, w.LastSeq
+		cs.info.Title, cs.info.PictureID, cs.titleSeq = w.Title, w.PictureId, w.LastSeq
 	}
 	cs.info.LastSeq = max(cs.info.LastSeq, w.LastSeq)
 	cs.info.ReadSeq = max(cs.info.ReadSeq, w.ReadSeq)
@@ -713,7 +717,7 @@ func (s *store) membership(u *wirepb.MembershipUpdate) {
 	cs := s.convLocked(u.Conv)
 	cs.info.Kind = u.Kind
 	if u.LastSeq >= cs.titleSeq {
-		cs.info.Title, cs.titleSeq = u.Title, u.LastSeq
+		cs.info.Title, cs.info.PictureID, cs.titleSeq = u.Title, u.PictureId, u.LastSeq
 	}
 	cs.info.Member = u.GetMember().GetLeftSeq() == 0
 	cs.info.LastSeq = max(cs.info.LastSeq, u.LastSeq)

@@ -972,8 +972,11 @@ type ConvSummary struct {
 	Archived bool `protobuf:"varint,13,opt,name=archived,proto3" json:"archived,omitempty"`
 	// the user marked it unread (MarkUnreadRequest): show it as unread, even
 	// with unread 0, until the user reads it
-	MarkedUnread  bool   `protobuf:"varint,14,opt,name=marked_unread,json=markedUnread,proto3" json:"marked_unread,omitempty"`
-	Title         string `protobuf:"bytes,15,opt,name=title,proto3" json:"title,omitempty"` // a group's name (group_settings changes it); empty for other kinds
+	MarkedUnread bool   `protobuf:"varint,14,opt,name=marked_unread,json=markedUnread,proto3" json:"marked_unread,omitempty"`
+	Title        string `protobuf:"bytes,15,opt,name=title,proto3" json:"title,omitempty"` // a group's name (group_settings changes it); empty for other kinds
+	// a group's picture: its file's id (empty: none), which changes with
+	// the picture; media_read{picture} reads it, group_settings has its preview
+	PictureId     string `protobuf:"bytes,16,opt,name=picture_id,json=pictureId,proto3" json:"picture_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1109,6 +1112,13 @@ func (x *ConvSummary) GetMarkedUnread() bool {
 func (x *ConvSummary) GetTitle() string {
 	if x != nil {
 		return x.Title
+	}
+	return ""
+}
+
+func (x *ConvSummary) GetPictureId() string {
+	if x != nil {
+		return x.PictureId
 	}
 	return ""
 }
@@ -4838,8 +4848,12 @@ type GroupSettingsRequest struct {
 	// --max-title-bytes (256) and --max-description-bytes (1024), else
 	// INVALID. A change is a system message {"op":"profile","actor",
 	// "title","description"}.
-	Title         *string `protobuf:"bytes,7,opt,name=title,proto3,oneof" json:"title,omitempty"`
-	Description   *string `protobuf:"bytes,8,opt,name=description,proto3,oneof" json:"description,omitempty"`
+	Title       *string `protobuf:"bytes,7,opt,name=title,proto3,oneof" json:"title,omitempty"`
+	Description *string `protobuf:"bytes,8,opt,name=description,proto3,oneof" json:"description,omitempty"`
+	// the group's picture: the id of the caller's complete upload of an
+	// image (image/…) into this group; "" takes it away. A change is a
+	// system message {"op":"profile",…,"picture"} that carries the file.
+	Picture       *string `protobuf:"bytes,9,opt,name=picture,proto3,oneof" json:"picture,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4926,6 +4940,13 @@ func (x *GroupSettingsRequest) GetTitle() string {
 func (x *GroupSettingsRequest) GetDescription() string {
 	if x != nil && x.Description != nil {
 		return *x.Description
+	}
+	return ""
+}
+
+func (x *GroupSettingsRequest) GetPicture() string {
+	if x != nil && x.Picture != nil {
+		return *x.Picture
 	}
 	return ""
 }
@@ -5286,10 +5307,11 @@ type GroupSettingsResult struct {
 	Seq uint64 `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`
 	// the pinned messages the caller sees (none from before its join), in
 	// the order they were pinned
-	PinnedSeqs    []uint64 `protobuf:"varint,4,rep,packed,name=pinned_seqs,json=pinnedSeqs,proto3" json:"pinned_seqs,omitempty"`
-	SlowModeMs    uint32   `protobuf:"varint,5,opt,name=slow_mode_ms,json=slowModeMs,proto3" json:"slow_mode_ms,omitempty"` // 0: off
-	Title         string   `protobuf:"bytes,6,opt,name=title,proto3" json:"title,omitempty"`
-	Description   string   `protobuf:"bytes,7,opt,name=description,proto3" json:"description,omitempty"`
+	PinnedSeqs    []uint64  `protobuf:"varint,4,rep,packed,name=pinned_seqs,json=pinnedSeqs,proto3" json:"pinned_seqs,omitempty"`
+	SlowModeMs    uint32    `protobuf:"varint,5,opt,name=slow_mode_ms,json=slowModeMs,proto3" json:"slow_mode_ms,omitempty"` // 0: off
+	Title         string    `protobuf:"bytes,6,opt,name=title,proto3" json:"title,omitempty"`
+	Description   string    `protobuf:"bytes,7,opt,name=description,proto3" json:"description,omitempty"`
+	Picture       *MediaRef `protobuf:"bytes,8,opt,name=picture,proto3" json:"picture,omitempty"` // the group's picture with its preview; unset: none
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5371,6 +5393,13 @@ func (x *GroupSettingsResult) GetDescription() string {
 		return x.Description
 	}
 	return ""
+}
+
+func (x *GroupSettingsResult) GetPicture() *MediaRef {
+	if x != nil {
+		return x.Picture
+	}
+	return nil
 }
 
 type MembersRequest struct {
@@ -6603,10 +6632,13 @@ func (x *MediaCompleteRequest) GetId() string {
 }
 
 type MediaReadRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
-	Seq           uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`     // the message that carries the media
-	Index         uint32                 `protobuf:"varint,3,opt,name=index,proto3" json:"index,omitempty"` // the chunk
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Conv  string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	Seq   uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`     // the message that carries the media
+	Index uint32                 `protobuf:"varint,3,opt,name=index,proto3" json:"index,omitempty"` // the chunk
+	// read the group's picture instead (seq unset): any member, whenever
+	// they joined
+	Picture       bool `protobuf:"varint,4,opt,name=picture,proto3" json:"picture,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -6660,6 +6692,13 @@ func (x *MediaReadRequest) GetIndex() uint32 {
 		return x.Index
 	}
 	return 0
+}
+
+func (x *MediaReadRequest) GetPicture() bool {
+	if x != nil {
+		return x.Picture
+	}
+	return false
 }
 
 type MediaReadResult struct {
@@ -7489,7 +7528,8 @@ type MembershipUpdate struct {
 	Kind          ConvKind               `protobuf:"varint,2,opt,name=kind,proto3,enum=switchboard.wire.v1.ConvKind" json:"kind,omitempty"`
 	Member        *Member                `protobuf:"bytes,3,opt,name=member,proto3" json:"member,omitempty"`
 	LastSeq       uint64                 `protobuf:"varint,4,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
-	Title         string                 `protobuf:"bytes,5,opt,name=title,proto3" json:"title,omitempty"` // a group's name as of last_seq (also after a rename)
+	Title         string                 `protobuf:"bytes,5,opt,name=title,proto3" json:"title,omitempty"`                          // a group's name as of last_seq (also after a rename)
+	PictureId     string                 `protobuf:"bytes,6,opt,name=picture_id,json=pictureId,proto3" json:"picture_id,omitempty"` // a group's picture as of last_seq (empty: none)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -7555,6 +7595,13 @@ func (x *MembershipUpdate) GetLastSeq() uint64 {
 func (x *MembershipUpdate) GetTitle() string {
 	if x != nil {
 		return x.Title
+	}
+	return ""
+}
+
+func (x *MembershipUpdate) GetPictureId() string {
+	if x != nil {
+		return x.PictureId
 	}
 	return ""
 }
@@ -9830,7 +9877,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\n" +
 	"joined_seq\x18\x03 \x01(\x04R\tjoinedSeq\x12\x19\n" +
 	"\bleft_seq\x18\x04 \x01(\x04R\aleftSeq\x12\x14\n" +
-	"\x05muted\x18\x05 \x01(\bR\x05muted\"\xf7\x03\n" +
+	"\x05muted\x18\x05 \x01(\bR\x05muted\"\x96\x04\n" +
 	"\vConvSummary\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x121\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1d.switchboard.wire.v1.ConvKindR\x04kind\x12\x19\n" +
@@ -9847,7 +9894,9 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x0funread_mentions\x18\f \x01(\x04R\x0eunreadMentions\x12\x1a\n" +
 	"\barchived\x18\r \x01(\bR\barchived\x12#\n" +
 	"\rmarked_unread\x18\x0e \x01(\bR\fmarkedUnread\x12\x14\n" +
-	"\x05title\x18\x0f \x01(\tR\x05title\"5\n" +
+	"\x05title\x18\x0f \x01(\tR\x05title\x12\x1d\n" +
+	"\n" +
+	"picture_id\x18\x10 \x01(\tR\tpictureId\"5\n" +
 	"\x05Hello\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x12\x16\n" +
 	"\x06client\x18\x02 \x01(\tR\x06client\"\x96\x03\n" +
@@ -10136,7 +10185,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x06UNMUTE\x10\x05\x12\v\n" +
 	"\aDISBAND\x10\b\"\x04\b\x06\x10\x06\"\x04\b\a\x10\a\"$\n" +
 	"\x10MembershipResult\x12\x10\n" +
-	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\xec\x02\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\x97\x03\n" +
 	"\x14GroupSettingsRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12,\n" +
 	"\x0fprejoin_history\x18\x02 \x01(\rH\x00R\x0eprejoinHistory\x88\x01\x01\x12$\n" +
@@ -10147,12 +10196,15 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\fslow_mode_ms\x18\x06 \x01(\rH\x02R\n" +
 	"slowModeMs\x88\x01\x01\x12\x19\n" +
 	"\x05title\x18\a \x01(\tH\x03R\x05title\x88\x01\x01\x12%\n" +
-	"\vdescription\x18\b \x01(\tH\x04R\vdescription\x88\x01\x01B\x12\n" +
+	"\vdescription\x18\b \x01(\tH\x04R\vdescription\x88\x01\x01\x12\x1d\n" +
+	"\apicture\x18\t \x01(\tH\x05R\apicture\x88\x01\x01B\x12\n" +
 	"\x10_prejoin_historyB\x0e\n" +
 	"\f_admins_onlyB\x0f\n" +
 	"\r_slow_mode_msB\b\n" +
 	"\x06_titleB\x0e\n" +
-	"\f_description\"\x8a\x01\n" +
+	"\f_descriptionB\n" +
+	"\n" +
+	"\b_picture\"\x8a\x01\n" +
 	"\x12GroupInviteRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
 	"\x06create\x18\x02 \x01(\bR\x06create\x12\x15\n" +
@@ -10178,7 +10230,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x18\n" +
 	"\aalready\x18\x03 \x01(\bR\aalready\x12\x19\n" +
-	"\blast_seq\x18\x04 \x01(\x04R\alastSeq\"\xec\x01\n" +
+	"\blast_seq\x18\x04 \x01(\x04R\alastSeq\"\xa5\x02\n" +
 	"\x13GroupSettingsResult\x12'\n" +
 	"\x0fprejoin_history\x18\x01 \x01(\rR\x0eprejoinHistory\x12\x1f\n" +
 	"\vadmins_only\x18\x02 \x01(\bR\n" +
@@ -10189,7 +10241,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\fslow_mode_ms\x18\x05 \x01(\rR\n" +
 	"slowModeMs\x12\x14\n" +
 	"\x05title\x18\x06 \x01(\tR\x05title\x12 \n" +
-	"\vdescription\x18\a \x01(\tR\vdescription\"P\n" +
+	"\vdescription\x18\a \x01(\tR\vdescription\x127\n" +
+	"\apicture\x18\b \x01(\v2\x1d.switchboard.wire.v1.MediaRefR\apicture\"P\n" +
 	"\x0eMembersRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x14\n" +
 	"\x05after\x18\x02 \x01(\tR\x05after\x12\x14\n" +
@@ -10262,11 +10315,12 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x10MediaChunkResult\":\n" +
 	"\x14MediaCompleteRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x0e\n" +
-	"\x02id\x18\x02 \x01(\tR\x02id\"N\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\"h\n" +
 	"\x10MediaReadRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x14\n" +
-	"\x05index\x18\x03 \x01(\rR\x05index\"Z\n" +
+	"\x05index\x18\x03 \x01(\rR\x05index\x12\x18\n" +
+	"\apicture\x18\x04 \x01(\bR\apicture\"Z\n" +
 	"\x0fMediaReadResult\x123\n" +
 	"\x05media\x18\x01 \x01(\v2\x1d.switchboard.wire.v1.MediaRefR\x05media\x12\x12\n" +
 	"\x04data\x18\x02 \x01(\fR\x04data\"a\n" +
@@ -10317,13 +10371,15 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x19\n" +
 	"\bread_seq\x18\x02 \x01(\x04R\areadSeq\x12\x16\n" +
 	"\x06unread\x18\x03 \x01(\x04R\x06unread\x12'\n" +
-	"\x0funread_mentions\x18\x04 \x01(\x04R\x0eunreadMentions\"\xbf\x01\n" +
+	"\x0funread_mentions\x18\x04 \x01(\x04R\x0eunreadMentions\"\xde\x01\n" +
 	"\x10MembershipUpdate\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x121\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1d.switchboard.wire.v1.ConvKindR\x04kind\x123\n" +
 	"\x06member\x18\x03 \x01(\v2\x1b.switchboard.wire.v1.MemberR\x06member\x12\x19\n" +
 	"\blast_seq\x18\x04 \x01(\x04R\alastSeq\x12\x14\n" +
-	"\x05title\x18\x05 \x01(\tR\x05title\"K\n" +
+	"\x05title\x18\x05 \x01(\tR\x05title\x12\x1d\n" +
+	"\n" +
+	"picture_id\x18\x06 \x01(\tR\tpictureId\"K\n" +
 	"\vReadReceipt\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
 	"\x06reader\x18\x02 \x01(\tR\x06reader\x12\x10\n" +
@@ -10835,30 +10891,31 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	5,   // 119: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
 	2,   // 120: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
 	46,  // 121: switchboard.wire.v1.GroupInviteResult.invites:type_name -> switchboard.wire.v1.GroupInvite
-	10,  // 122: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
-	4,   // 123: switchboard.wire.v1.PrivacyRequest.presence:type_name -> switchboard.wire.v1.PresenceSharing
-	4,   // 124: switchboard.wire.v1.PrivacyResult.presence:type_name -> switchboard.wire.v1.PresenceSharing
-	9,   // 125: switchboard.wire.v1.MediaReadResult.media:type_name -> switchboard.wire.v1.MediaRef
-	78,  // 126: switchboard.wire.v1.ReadByResult.members:type_name -> switchboard.wire.v1.MemberRead
-	8,   // 127: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
-	88,  // 128: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
-	89,  // 129: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
-	90,  // 130: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
-	87,  // 131: switchboard.wire.v1.Push.flags:type_name -> switchboard.wire.v1.FlagsUpdate
-	1,   // 132: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
-	10,  // 133: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
-	6,   // 134: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
-	98,  // 135: switchboard.wire.v1.DeskSession.notes:type_name -> switchboard.wire.v1.DeskNote
-	101, // 136: switchboard.wire.v1.DeskAgent.wrap_up:type_name -> switchboard.wire.v1.DeskWrapUp
-	103, // 137: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
-	104, // 138: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
-	116, // 139: switchboard.wire.v1.DeskReplies.replies:type_name -> switchboard.wire.v1.DeskSavedReply
-	118, // 140: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
-	141, // [141:141] is the sub-list for method output_type
-	141, // [141:141] is the sub-list for method input_type
-	141, // [141:141] is the sub-list for extension type_name
-	141, // [141:141] is the sub-list for extension extendee
-	0,   // [0:141] is the sub-list for field type_name
+	9,   // 122: switchboard.wire.v1.GroupSettingsResult.picture:type_name -> switchboard.wire.v1.MediaRef
+	10,  // 123: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
+	4,   // 124: switchboard.wire.v1.PrivacyRequest.presence:type_name -> switchboard.wire.v1.PresenceSharing
+	4,   // 125: switchboard.wire.v1.PrivacyResult.presence:type_name -> switchboard.wire.v1.PresenceSharing
+	9,   // 126: switchboard.wire.v1.MediaReadResult.media:type_name -> switchboard.wire.v1.MediaRef
+	78,  // 127: switchboard.wire.v1.ReadByResult.members:type_name -> switchboard.wire.v1.MemberRead
+	8,   // 128: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
+	88,  // 129: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
+	89,  // 130: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
+	90,  // 131: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
+	87,  // 132: switchboard.wire.v1.Push.flags:type_name -> switchboard.wire.v1.FlagsUpdate
+	1,   // 133: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
+	10,  // 134: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
+	6,   // 135: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
+	98,  // 136: switchboard.wire.v1.DeskSession.notes:type_name -> switchboard.wire.v1.DeskNote
+	101, // 137: switchboard.wire.v1.DeskAgent.wrap_up:type_name -> switchboard.wire.v1.DeskWrapUp
+	103, // 138: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
+	104, // 139: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
+	116, // 140: switchboard.wire.v1.DeskReplies.replies:type_name -> switchboard.wire.v1.DeskSavedReply
+	118, // 141: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
+	142, // [142:142] is the sub-list for method output_type
+	142, // [142:142] is the sub-list for method input_type
+	142, // [142:142] is the sub-list for extension type_name
+	142, // [142:142] is the sub-list for extension extendee
+	0,   // [0:142] is the sub-list for field type_name
 }
 
 func init() { file_transport_wirepb_wire_proto_init() }

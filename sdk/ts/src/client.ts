@@ -39,6 +39,8 @@ export interface GroupSettingsView {
   slowModeMs: number;
   title: string;
   description: string;
+  /** A group's picture with its preview; unset: none (groupPicture reads the file). */
+  picture?: MediaInfo;
 }
 
 type Pending = { resolve: (r: Response) => void; reject: (e: Error) => void; timer: ReturnType<typeof setTimeout> };
@@ -324,7 +326,7 @@ export class Client {
     c.muted = cs.muted;
     c.archived = cs.archived;
     c.markedUnread = cs.markedUnread;
-    c.setTitle(cs.title, Number(cs.lastSeq));
+    c.setTitle(cs.title, Number(cs.lastSeq), cs.pictureId);
     c.member = cs.member;
   }
 
@@ -402,7 +404,9 @@ export class Client {
    * --max-slow-mode; a send sooner fails SLOW_MODE, not resent, with the
    * wait in retryAfterMs: slowModeWait); title renames the group (every
    * member's Conversation.title follows) and description says what it is
-   * for; prejoinHistory is how many messages before its join a member
+   * for; picture makes an upload of this user's into the group (an image:
+   * upload, or setGroupPicture) its picture ("" takes it away; every
+   * member's Conversation.pictureId follows); prejoinHistory is how many messages before its join a member
    * added later sees; pin / unpin (alone) pins the text or card at that
    * seq for every member to see, or takes it off (also in a direct
    * conversation, by either member, and a service one, by its agent; the
@@ -412,7 +416,7 @@ export class Client {
    */
   async changeGroupSettings(
     conv: string,
-    change: { prejoinHistory?: number; adminsOnly?: boolean; slowModeMs?: number; title?: string; description?: string; pin?: number; unpin?: number },
+    change: { prejoinHistory?: number; adminsOnly?: boolean; slowModeMs?: number; title?: string; description?: string; picture?: string; pin?: number; unpin?: number },
   ): Promise<GroupSettingsView & { seq: number }> {
     const r = await this.request({
       case: "groupSettings",
@@ -423,6 +427,7 @@ export class Client {
         slowModeMs: change.slowModeMs,
         title: change.title,
         description: change.description,
+        picture: change.picture,
         pinSeq: BigInt(change.pin ?? 0),
         unpinSeq: BigInt(change.unpin ?? 0),
       },
@@ -436,6 +441,7 @@ export class Client {
       slowModeMs: s.slowModeMs,
       title: s.title,
       description: s.description,
+      ...(s.picture?.id ? { picture: mediaInfo(s.picture) } : {}),
       seq: Number(s.seq),
     };
   }
@@ -657,7 +663,7 @@ export class Client {
         } else if (ev.case === "membership") {
           // Joined, left, or the group renamed.
           const c = this.conversation(ev.value.conv);
-          c.setTitle(ev.value.title, Number(ev.value.lastSeq));
+          c.setTitle(ev.value.title, Number(ev.value.lastSeq), ev.value.pictureId);
           c.member = (ev.value.member?.leftSeq ?? 0n) === 0n;
           this.emit("conversation", c);
         } else if (ev.case === "receipt") {
@@ -1249,10 +1255,29 @@ export class Client {
 
   /** download reads the file attached to the message at seq of conv (one the user can see; NOT_FOUND once recalled). */
   async download(conv: string, seq: number): Promise<{ media: MediaInfo; data: Uint8Array }> {
+    return this.readFile(conv, seq, false);
+  }
+
+  /** groupPicture reads a group's picture (any member, whenever they joined); NOT_FOUND when it has none. */
+  async groupPicture(conv: string): Promise<{ media: MediaInfo; data: Uint8Array }> {
+    return this.readFile(conv, 0, true);
+  }
+
+  /**
+   * setGroupPicture uploads an image into the group and makes it the
+   * group's picture (owners and admins).
+   */
+  async setGroupPicture(conv: string, data: Uint8Array | Blob, name: string, mime: string, preview?: Preview): Promise<GroupSettingsView & { seq: number }> {
+    const f = await this.upload(conv, data, name, mime, preview);
+    return this.changeGroupSettings(conv, { picture: f.id });
+  }
+
+  // readFile reads a message's file (seq), or the group's picture, chunk by chunk.
+  private async readFile(conv: string, seq: number, picture: boolean): Promise<{ media: MediaInfo; data: Uint8Array }> {
     let media: MediaInfo | undefined;
     const parts: Uint8Array[] = [];
     for (let i = 0; media === undefined || i < media.chunks; i++) {
-      const r = await this.paced({ case: "mediaRead", value: { conv, seq: BigInt(seq), index: i } });
+      const r = await this.paced({ case: "mediaRead", value: { conv, seq: BigInt(seq), index: i, picture } });
       if (r.result.case !== "mediaRead" || !r.result.value.media) throw new Error("media_read: unexpected answer");
       media ??= mediaInfo(r.result.value.media);
       parts.push(r.result.value.data);

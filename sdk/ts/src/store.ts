@@ -205,7 +205,9 @@ export class Conversation {
   member = true;
   /** A group's name (empty for other kinds: show the other member); a rename reaches it by itself. */
   title = "";
-  /** The conversation's last seq when title was told: an older summary or update does not undo a rename. */
+  /** A group's picture: its file's id ("": none), which changes with the picture (cache the image by it; Client.groupPicture reads it). */
+  pictureId = "";
+  /** The conversation's last seq when title and pictureId were told: an older summary or update does not undo a rename. */
   titleSeq = 0;
   /** The other side's read cursor (receipts). */
   peerReadSeq = 0;
@@ -222,10 +224,11 @@ export class Conversation {
 
   constructor(readonly id: string) {}
 
-  /** setTitle takes a group's name as of the conversation's seq asOf, unless a newer one is held. */
-  setTitle(title: string, asOf: number): void {
+  /** setTitle takes a group's name and picture as of the conversation's seq asOf, unless newer ones are held. */
+  setTitle(title: string, asOf: number, pictureId = ""): void {
     if (asOf >= this.titleSeq) {
       this.title = title;
+      this.pictureId = pictureId;
       this.titleSeq = asOf;
     }
   }

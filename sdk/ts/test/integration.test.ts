@@ -441,6 +441,15 @@ test("groups from the browser: create with a name, add, roles, members, rename, 
     await assert.rejects(bob.removeMembers(conv, "alice"), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
     await bob.changeGroupSettings(conv, { title: "Book club 2027" });
     await until("alice's client has the new name", () => alice.conversation(conv).title === "Book club 2027");
+    // A picture for the club: an admin sets it, every member's client
+    // learns its id, and the file reads back.
+    const png = new Uint8Array(3000).map((_, i) => i % 251);
+    const withPicture = await bob.setGroupPicture(conv, png, "club.png", "image/png", { width: 8, height: 8, thumb: new Uint8Array([1, 2, 3]) });
+    assert.ok(withPicture.picture?.id && withPicture.seq > 0, "the picture set");
+    await until("alice's client has the picture's id", () => alice.conversation(conv).pictureId === withPicture.picture!.id);
+    const read = await alice.groupPicture(conv);
+    assert.deepEqual([...read.data], [...png]);
+    assert.equal(read.media.mime, "image/png");
     await assert.rejects(bob.disband(conv), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
     const end = await alice.disband(conv);
     assert.ok(end > 0);
