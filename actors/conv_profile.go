@@ -119,8 +119,9 @@ func (c *conversation) pictureID() string {
 	return s.Picture.ID
 }
 
-// profileEvent records a rename or a new description as a system message
-// and, once it is durable, tells every member's user grain the name (a
+// profileEvent records a rename, a new description or picture as a
+// system message (carrying the new picture's file, if any) and, once it
+// is durable, tells every member's user grain the name and picture (a
 // membership notice), which their conversation lists show.
 func (c *conversation) profileEvent(ctx actor.Context, by string, s *groupSettings, picture storage.MediaRef, done func(*pb.Error, uint64)) {
 	c.settingsEventWith(ctx, by, map[string]any{"op": "profile", "actor": by, "title": c.title(), "description": s.Description, "picture": c.pictureID()}, picture,

@@ -342,3 +342,27 @@ func TestPollDeadline(t *testing.T) {
 		t.Fatalf("results after the deadline: %s (closes at %d), %v", describe(r), r.GetClosesAtMs(), err)
 	}
 }
+
+// TestPollAcrossNodes: votes and results reach a poll's grain from every
+// node of a cluster (the tally request crosses to the node that hosts
+// the conversation).
+func TestPollAcrossNodes(t *testing.T) {
+	nodes := startCluster(t, 2, openStore(t), actors.Config{})
+	ctx := tctx(t)
+	const g = "g:across"
+	mustCreateGroup(t, nodes[0], g, "owner", "a", "b")
+	p, err := nodes[0].Send(ctx, &pb.SendMessage{Conv: g, Sender: "owner", Kind: pb.MessageKind_POLL, Body: []byte(`{"question":"q","options":["x","y"]}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, u := range []string{"a", "b"} {
+		if _, err := nodes[i].Send(ctx, &pb.SendMessage{Conv: g, Sender: u, Kind: pb.MessageKind_VOTE, RefSeq: p.Seq, Body: []byte(fmt.Sprintf("[%d]", i))}); err != nil {
+			t.Fatalf("%s votes through node %d: %v", u, i, err)
+		}
+	}
+	for i, n := range nodes {
+		if r, err := n.PollResults(ctx, "owner", g, p.Seq, 10); err != nil || describe(r) != "q open voters=2 mine=[] x:1[a] y:1[b]" {
+			t.Fatalf("results through node %d: %s, %v", i, describe(r), err)
+		}
+	}
+}
