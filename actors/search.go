@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"strings"
@@ -190,13 +191,22 @@ func (n *Runtime) conversationIDs(ctx context.Context, user, from string, limit 
 	return r.ConvIds, fromPB(r.Error)
 }
 
-// matches: m is a live text, edit or card whose words (or file's name)
-// hold needle, already lower case.
+// matches: m is a live text, edit, card or poll whose words (or file's
+// name) hold needle, already lower case. A poll's words are its question
+// and options, not its JSON's field names.
 func matches(m *storage.Message, needle string) bool {
 	if m.Recalled() || !m.Kind.Content() {
 		return false
 	}
-	if strings.Contains(strings.ToLower(string(m.Body)), needle) {
+	text := string(m.Body)
+	if m.Kind == storage.MsgPoll {
+		var p Poll
+		if json.Unmarshal(m.Body, &p) != nil {
+			return false // a poll's close
+		}
+		text = p.Question + "\n" + strings.Join(p.Options, "\n")
+	}
+	if strings.Contains(strings.ToLower(text), needle) {
 		return true
 	}
 	return m.Media.ID != "" && strings.Contains(strings.ToLower(m.Media.Name), needle)
