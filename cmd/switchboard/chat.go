@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -24,6 +25,8 @@ const chatHelp = `commands:
   /edit SEQ TEXT         replace the text of one of your messages
   /reply SEQ TEXT        send TEXT as a reply to message SEQ
   /readby SEQ            who read one of your messages, and who did not yet
+  /poll Q? | A | B ...   post a poll (question and options separated by |)
+  /vote SEQ N [N ...]    vote for options N of the poll at SEQ (none: take the vote back)
   /report SEQ REASON     report another's message to the moderators
   /file PATH [CAPTION]   send a file
   /save SEQ [PATH]       save the file of message SEQ (default: its name, here, never over a file)
@@ -177,6 +180,33 @@ func (ch *chat) command(line string) {
 			return
 		}
 		fmt.Fprintf(ch.out, "  #%d read by %d: %s; not yet by %d: %s\n", seq, len(read), strings.Join(read, " "), len(unread), strings.Join(unread, " "))
+	case "/poll":
+		parts := strings.Split(strings.Join(f[min(1, len(f)):], " "), "|")
+		for i := range parts {
+			parts[i] = strings.TrimSpace(parts[i])
+		}
+		if ch.conv == "" || len(parts) < 3 {
+			fmt.Fprintln(ch.out, "usage: /poll QUESTION | OPTION | OPTION ... (in an open conversation)")
+			return
+		}
+		if _, err := ch.c.SendPoll(ch.ctx, client.ToConv(ch.conv), client.Poll{Question: parts[0], Options: parts[1:]}); err != nil {
+			fmt.Fprintln(ch.out, "! poll:", err)
+		}
+	case "/vote":
+		seq, err := strconv.ParseUint(arg(1), 10, 64)
+		var opts []uint32
+		for _, a := range f[min(2, len(f)):] {
+			n, perr := strconv.ParseUint(a, 10, 32)
+			err = errors.Join(err, perr)
+			opts = append(opts, uint32(n))
+		}
+		if err != nil || ch.conv == "" {
+			fmt.Fprintln(ch.out, "usage: /vote SEQ [OPTION ...] (in an open conversation; options from 0)")
+			return
+		}
+		if _, err := ch.c.Vote(ch.ctx, ch.conv, seq, opts...); err != nil {
+			fmt.Fprintln(ch.out, "! vote:", err)
+		}
 	case "/file":
 		if arg(1) == "" || ch.conv == "" {
 			fmt.Fprintln(ch.out, "usage: /file PATH [CAPTION] (in an open conversation)")

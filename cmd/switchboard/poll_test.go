@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -70,5 +71,30 @@ func TestPollCommand(t *testing.T) {
 	if out, err := exec.Command(n.bin, "poll", "vote", "--data-dir", d, "--user", "ben", "--conv", "g:class", "--seq", seq).CombinedOutput(); err == nil ||
 		!strings.Contains(string(out), "--none") {
 		t.Fatalf("a vote naming nothing: %v\n%s", err, out)
+	}
+
+	// The same from the interactive chat: a poll, then a vote on it.
+	chat := exec.Command(n.bin, "chat", "--data-dir", d, "--user", "ann", "--conv", "g:class")
+	chat.Stdin = strings.NewReader("/poll Lunch? | pizza | soup\n/quit\n")
+	if out, err := chat.CombinedOutput(); err != nil || strings.Contains(string(out), "! poll") {
+		t.Fatalf("chat /poll: %v\n%s", err, out)
+	}
+	var hist []struct {
+		Seq  uint64 `json:"seq"`
+		Kind string `json:"kind"`
+	}
+	mustJSON(t, n.run("history", "--data-dir", d, "--user", "ben", "--conv", "g:class", "--json"), &hist)
+	lunch := hist[len(hist)-1]
+	if lunch.Kind != "poll" {
+		t.Fatalf("the chat's poll: %+v", lunch)
+	}
+	chat = exec.Command(n.bin, "chat", "--data-dir", d, "--user", "ben", "--conv", "g:class")
+	chat.Stdin = strings.NewReader(fmt.Sprintf("/vote %d 1\n/quit\n", lunch.Seq))
+	if out, err := chat.CombinedOutput(); err != nil || strings.Contains(string(out), "! vote") {
+		t.Fatalf("chat /vote: %v\n%s", err, out)
+	}
+	mustJSON(t, n.run("poll", "results", "--data-dir", d, "--user", "ann", "--conv", "g:class", "--seq", strconv.FormatUint(lunch.Seq, 10), "--json"), &r)
+	if r.Voters != 1 || r.Options[1].Text != "soup" || r.Options[1].Votes != 1 {
+		t.Fatalf("the chat poll's results: %+v", r)
 	}
 }
