@@ -45,12 +45,13 @@ func decodePrivacy(state []byte) (privacySettings, bool) {
 	return p, true
 }
 
+// encode writes the row: one byte while no flag is set, which a node
+// from before the flags reads too (a rolling upgrade).
 func (p privacySettings) encode() []byte {
-	var flags byte
-	if p.hideReceipts {
-		flags |= privacyHideReceipts
+	if !p.hideReceipts {
+		return []byte{byte(p.sharing)}
 	}
-	return []byte{byte(p.sharing), flags}
+	return []byte{byte(p.sharing), privacyHideReceipts}
 }
 
 // loadPrivacy reads user's privacy row (the defaults when there is none).
