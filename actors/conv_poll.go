@@ -305,9 +305,10 @@ func (c *conversation) foldPolls(m *storage.Message) {
 	}
 }
 
-// maybeSnapshot saves t's snapshot once enough changed since the last.
-// The write does not hold up the grain: a snapshot that lands late, or
-// not at all, only makes the next load read more of the log.
+// maybeSnapshot saves t's snapshot once enough changed since the last:
+// one small write per pollSnapshotEvery votes, in the grain (a write the
+// grain does not wait for could outlive the store at shutdown). A
+// snapshot that fails only makes the next load read more of the log.
 func (c *conversation) maybeSnapshot(t *pollTally) {
 	if t.unsaved < pollSnapshotEvery {
 		return
@@ -317,12 +318,10 @@ func (c *conversation) maybeSnapshot(t *pollTally) {
 	if err != nil {
 		return
 	}
-	store, key, log := c.rt.store, pollKey(c.id, t.seq), c.log
-	go func() {
-		if err := store.SaveCheckpoint(context.Background(), storage.Checkpoint{Key: key, State: state, At: time.Now()}); err != nil {
-			log.Warn("saving a poll's tally failed; its next load reads more of the log", "key", key, "err", err)
-		}
-	}()
+	key := pollKey(c.id, t.seq)
+	if err := c.rt.store.SaveCheckpoint(context.Background(), storage.Checkpoint{Key: key, State: state, At: time.Now()}); err != nil {
+		c.log.Warn("saving a poll's tally failed; its next load reads more of the log", "key", key, "err", err)
+	}
 }
 
 // closing reports whether a close of the poll at seq is queued.
