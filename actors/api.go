@@ -394,7 +394,7 @@ func (n *Runtime) History(ctx context.Context, req *pb.GetHistory) ([]*pb.Messag
 	if limit <= 0 || limit > n.cfg.MaxHistoryPage {
 		limit = n.cfg.MaxHistoryPage
 	}
-	from, to := max(req.FromSeq, mem.JoinedSeq, 1), req.ToSeq
+	from, to := max(req.FromSeq, mem.VisibleFrom(), 1), req.ToSeq
 	if mem.LeftSeq > 0 && (to == 0 || to > mem.LeftSeq) {
 		to = mem.LeftSeq
 	}

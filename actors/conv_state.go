@@ -33,7 +33,7 @@ func (c *conversation) state(ctx actor.Context, m *pb.ConvState) {
 	if c.lastMsg != nil && c.lastMsg.Seq <= last && mem.Sees(c.lastMsg.Seq) {
 		res.LastMessage = listed(readable(c.lastMsg, c.rt.retentionCutoff(c.id)))
 	}
-	from := max(m.ReadSeq+1, mem.JoinedSeq, 1)
+	from := max(m.ReadSeq+1, mem.VisibleFrom(), 1)
 	if last >= from {
 		c.extendNoncount(from)
 		lo := sort.Search(len(c.noncount), func(i int) bool { return c.noncount[i] >= from })

@@ -195,6 +195,8 @@ func (c *conversation) Receive(ctx actor.Context) {
 		c.readBy(m)
 	case *pb.GetPollResults:
 		c.pollResults(ctx, m)
+	case *pb.ClearHistory:
+		c.clearHistory(ctx, m)
 	case flushNow:
 		c.flush(ctx)
 	case *appendDone:

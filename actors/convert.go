@@ -63,7 +63,7 @@ func senderRole(r storage.Role) storage.SenderRole {
 }
 
 func toPBMember(m storage.Member) *pb.Member {
-	return &pb.Member{User: m.UserID, Role: pb.Role(m.Role), JoinedSeq: m.JoinedSeq, LeftSeq: m.LeftSeq, Muted: m.Muted}
+	return &pb.Member{User: m.UserID, Role: pb.Role(m.Role), JoinedSeq: m.JoinedSeq, LeftSeq: m.LeftSeq, Muted: m.Muted, ClearedSeq: m.ClearedSeq}
 }
 
 func millis(t time.Time) int64 {

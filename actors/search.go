@@ -69,7 +69,7 @@ func (n *Runtime) searchConv(ctx context.Context, user, conv, needle string, bef
 	if err != nil {
 		return nil, 0, 0, err
 	}
-	from, to := max(mem.JoinedSeq, 1), uint64(math.MaxUint64)
+	from, to := max(mem.VisibleFrom(), 1), uint64(math.MaxUint64)
 	if mem.LeftSeq > 0 {
 		to = mem.LeftSeq
 	}

@@ -401,6 +401,10 @@ func (s *deviceSession) MarkAllRead(ctx context.Context) (*pb.MarkAllReadRespons
 	return s.rt.MarkAllRead(ctx, s.user, s.device)
 }
 
+func (s *deviceSession) ClearHistory(ctx context.Context, conv string, seq uint64) (uint64, uint64, error) {
+	return s.rt.ClearHistory(ctx, s.user, s.device, conv, seq)
+}
+
 func (s *deviceSession) Recall(ctx context.Context, conv string, seq uint64) (uint64, error) {
 	return s.rt.Recall(ctx, conv, s.user, seq)
 }

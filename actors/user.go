@@ -305,7 +305,7 @@ const maxUnreadScan = 10000
 
 // scanUnread rebuilds the exact list of unread seqs from the log.
 func (u *user) scanUnread(bg context.Context, conv string, uc *userConv) *pb.Error {
-	from := max(uc.readSeq+1, uc.member.JoinedSeq)
+	from := max(uc.readSeq+1, uc.member.VisibleFrom())
 	last := uc.lastSeq
 	if !uc.member.Active() {
 		last = min(last, uc.member.LeftSeq)
@@ -333,7 +333,8 @@ func (u *user) scanUnread(bg context.Context, conv string, uc *userConv) *pb.Err
 }
 
 func memberFromPB(conv string, m *pb.Member) storage.Member {
-	return storage.Member{ConvID: conv, UserID: m.GetUser(), Role: storage.Role(m.GetRole()), JoinedSeq: m.GetJoinedSeq(), LeftSeq: m.GetLeftSeq(), Muted: m.GetMuted()}
+	return storage.Member{ConvID: conv, UserID: m.GetUser(), Role: storage.Role(m.GetRole()), JoinedSeq: m.GetJoinedSeq(), LeftSeq: m.GetLeftSeq(), Muted: m.GetMuted(),
+		ClearedSeq: m.GetClearedSeq()}
 }
 
 // loadAll loads every conversation the user is or was a member of.

@@ -96,6 +96,10 @@ type Member struct {
 	LeftSeq   uint64 // 0 while still a member
 	Muted     bool   // muted by an admin: may read, may not send
 	JoinedAt  time.Time
+	// ClearedSeq: the member cleared the conversation for themself up to
+	// here (0: never); they no longer see those messages. Others' view is
+	// untouched.
+	ClearedSeq uint64
 }
 
 // Active reports whether the member has not left.
@@ -103,8 +107,12 @@ func (m Member) Active() bool { return m.LeftSeq == 0 }
 
 // Sees reports whether the member may see the message with this seq.
 func (m Member) Sees(seq uint64) bool {
-	return seq >= m.JoinedSeq && (m.LeftSeq == 0 || seq <= m.LeftSeq)
+	return seq >= m.VisibleFrom() && (m.LeftSeq == 0 || seq <= m.LeftSeq)
 }
+
+// VisibleFrom is the first seq the member sees: from their join, and past
+// what they cleared.
+func (m Member) VisibleFrom() uint64 { return max(m.JoinedSeq, m.ClearedSeq+1) }
 
 // MessageKind distinguishes user messages from events that take a seq.
 type MessageKind uint8

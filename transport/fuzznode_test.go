@@ -185,7 +185,7 @@ func (l *sendLedger) check(t *testing.T, r *raw, id uint64, user string, req *wi
 	t.Fatalf("acked %v at seq %d is not in the history: %v", key, res.Seq, hist.GetHistory())
 }
 
-const opCount = 47
+const opCount = 48
 
 func mustMarshalFrame(m proto.Message) []byte {
 	b, err := wirepb.Marshal(m)
@@ -299,6 +299,8 @@ func opRequest(op uint8, conv, user string, a, b uint64, s string, flag bool) *w
 			TtlMs: int64(a), MaxUses: n, Revoke: map[bool]string{false: s}[flag]}}}
 	case 45:
 		return &wirepb.Request{Op: &wirepb.Request_MarkAllRead{MarkAllRead: &wirepb.MarkAllReadRequest{}}}
+	case 47:
+		return &wirepb.Request{Op: &wirepb.Request_ClearHistory{ClearHistory: &wirepb.ClearHistoryRequest{Conv: conv, Seq: a % 16}}}
 	case 46:
 		return &wirepb.Request{Op: &wirepb.Request_PollResults{PollResults: &wirepb.PollResultsRequest{Conv: conv, Seq: a, VotersLimit: n}}}
 	case 44:

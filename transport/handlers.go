@@ -380,6 +380,13 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		}
 		return &wirepb.Response{Result: &wirepb.Response_MarkAllRead{MarkAllRead: &wirepb.MarkAllReadResult{Conversations: r.Conversations, TotalUnread: r.TotalUnread}}}
 
+	case *wirepb.Request_ClearHistory:
+		cleared, total, err := sess.ClearHistory(ctx, op.ClearHistory.Conv, op.ClearHistory.Seq)
+		if err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_ClearHistory{ClearHistory: &wirepb.ClearHistoryResult{ClearedSeq: cleared, TotalUnread: total}}}
+
 	case *wirepb.Request_Recall:
 		seq, err := sess.Recall(ctx, op.Recall.Conv, op.Recall.Seq)
 		if err != nil {

@@ -187,6 +187,8 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 			return invalid("bad user id %q", a)
 		}
 		return checkConv(op.Members.Conv)
+	case *wirepb.Request_ClearHistory:
+		return checkConv(op.ClearHistory.Conv)
 	case *wirepb.Request_PollResults:
 		if l := op.PollResults.VotersLimit; l > session.MaxPollVotersListed {
 			return invalid("voters_limit %d: at most %d", l, session.MaxPollVotersListed)

@@ -476,7 +476,7 @@ func (x Signal_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Signal_Kind.Descriptor instead.
 func (Signal_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{71, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{73, 0}
 }
 
 type Error struct {
@@ -806,12 +806,15 @@ func (x *MediaRef) GetThumb() []byte {
 }
 
 type Member struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
-	Role          Role                   `protobuf:"varint,2,opt,name=role,proto3,enum=switchboard.actors.Role" json:"role,omitempty"`
-	JoinedSeq     uint64                 `protobuf:"varint,3,opt,name=joined_seq,json=joinedSeq,proto3" json:"joined_seq,omitempty"`
-	LeftSeq       uint64                 `protobuf:"varint,4,opt,name=left_seq,json=leftSeq,proto3" json:"left_seq,omitempty"`
-	Muted         bool                   `protobuf:"varint,5,opt,name=muted,proto3" json:"muted,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	User      string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Role      Role                   `protobuf:"varint,2,opt,name=role,proto3,enum=switchboard.actors.Role" json:"role,omitempty"`
+	JoinedSeq uint64                 `protobuf:"varint,3,opt,name=joined_seq,json=joinedSeq,proto3" json:"joined_seq,omitempty"`
+	LeftSeq   uint64                 `protobuf:"varint,4,opt,name=left_seq,json=leftSeq,proto3" json:"left_seq,omitempty"`
+	Muted     bool                   `protobuf:"varint,5,opt,name=muted,proto3" json:"muted,omitempty"`
+	// the member cleared the conversation for themself up to here (their
+	// own row only: never in another's member list)
+	ClearedSeq    uint64 `protobuf:"varint,6,opt,name=cleared_seq,json=clearedSeq,proto3" json:"cleared_seq,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -879,6 +882,13 @@ func (x *Member) GetMuted() bool {
 		return x.Muted
 	}
 	return false
+}
+
+func (x *Member) GetClearedSeq() uint64 {
+	if x != nil {
+		return x.ClearedSeq
+	}
+	return 0
 }
 
 type CreateConversation struct {
@@ -3634,6 +3644,7 @@ type ConvSummary struct {
 	MarkedUnread   bool   `protobuf:"varint,14,opt,name=marked_unread,json=markedUnread,proto3" json:"marked_unread,omitempty"`       // the user marked it unread; a read clears the mark
 	Title          string `protobuf:"bytes,15,opt,name=title,proto3" json:"title,omitempty"`                                          // a group's name
 	PictureId      string `protobuf:"bytes,16,opt,name=picture_id,json=pictureId,proto3" json:"picture_id,omitempty"`                 // a group's picture (its upload's id; empty: none)
+	ClearedSeq     uint64 `protobuf:"varint,17,opt,name=cleared_seq,json=clearedSeq,proto3" json:"cleared_seq,omitempty"`             // the user cleared it for themself up to here
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -3778,6 +3789,13 @@ func (x *ConvSummary) GetPictureId() string {
 		return x.PictureId
 	}
 	return ""
+}
+
+func (x *ConvSummary) GetClearedSeq() uint64 {
+	if x != nil {
+		return x.ClearedSeq
+	}
+	return 0
 }
 
 type SyncResponse struct {
@@ -4045,6 +4063,120 @@ func (x *MarkReadResponse) GetTotalUnread() uint64 {
 }
 
 // MarkAllRead reads every conversation of user up to its last message.
+// ClearHistory clears a conversation for one member up to seq (0: all of
+// it): they no longer see those messages; the others' view is untouched.
+type ClearHistory struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	User          string                 `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
+	Seq           uint64                 `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClearHistory) Reset() {
+	*x = ClearHistory{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClearHistory) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClearHistory) ProtoMessage() {}
+
+func (x *ClearHistory) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClearHistory.ProtoReflect.Descriptor instead.
+func (*ClearHistory) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *ClearHistory) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *ClearHistory) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *ClearHistory) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+type ClearHistoryResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	ClearedSeq    uint64                 `protobuf:"varint,2,opt,name=cleared_seq,json=clearedSeq,proto3" json:"cleared_seq,omitempty"` // the member's, after
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClearHistoryResponse) Reset() {
+	*x = ClearHistoryResponse{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClearHistoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClearHistoryResponse) ProtoMessage() {}
+
+func (x *ClearHistoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClearHistoryResponse.ProtoReflect.Descriptor instead.
+func (*ClearHistoryResponse) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *ClearHistoryResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *ClearHistoryResponse) GetClearedSeq() uint64 {
+	if x != nil {
+		return x.ClearedSeq
+	}
+	return 0
+}
+
 type MarkAllRead struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
@@ -4055,7 +4187,7 @@ type MarkAllRead struct {
 
 func (x *MarkAllRead) Reset() {
 	*x = MarkAllRead{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[50]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4067,7 +4199,7 @@ func (x *MarkAllRead) String() string {
 func (*MarkAllRead) ProtoMessage() {}
 
 func (x *MarkAllRead) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[50]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4080,7 +4212,7 @@ func (x *MarkAllRead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkAllRead.ProtoReflect.Descriptor instead.
 func (*MarkAllRead) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{50}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *MarkAllRead) GetUser() string {
@@ -4108,7 +4240,7 @@ type MarkAllReadResponse struct {
 
 func (x *MarkAllReadResponse) Reset() {
 	*x = MarkAllReadResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[51]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4120,7 +4252,7 @@ func (x *MarkAllReadResponse) String() string {
 func (*MarkAllReadResponse) ProtoMessage() {}
 
 func (x *MarkAllReadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[51]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4133,7 +4265,7 @@ func (x *MarkAllReadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkAllReadResponse.ProtoReflect.Descriptor instead.
 func (*MarkAllReadResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{51}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *MarkAllReadResponse) GetError() *Error {
@@ -4175,7 +4307,7 @@ type ListConversations struct {
 
 func (x *ListConversations) Reset() {
 	*x = ListConversations{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[52]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4187,7 +4319,7 @@ func (x *ListConversations) String() string {
 func (*ListConversations) ProtoMessage() {}
 
 func (x *ListConversations) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[52]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4200,7 +4332,7 @@ func (x *ListConversations) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConversations.ProtoReflect.Descriptor instead.
 func (*ListConversations) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{52}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *ListConversations) GetUser() string {
@@ -4257,7 +4389,7 @@ type ListConversationsResponse struct {
 
 func (x *ListConversationsResponse) Reset() {
 	*x = ListConversationsResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[53]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4269,7 +4401,7 @@ func (x *ListConversationsResponse) String() string {
 func (*ListConversationsResponse) ProtoMessage() {}
 
 func (x *ListConversationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[53]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4282,7 +4414,7 @@ func (x *ListConversationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConversationsResponse.ProtoReflect.Descriptor instead.
 func (*ListConversationsResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{53}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *ListConversationsResponse) GetError() *Error {
@@ -4324,7 +4456,7 @@ type SetPinned struct {
 
 func (x *SetPinned) Reset() {
 	*x = SetPinned{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[54]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4336,7 +4468,7 @@ func (x *SetPinned) String() string {
 func (*SetPinned) ProtoMessage() {}
 
 func (x *SetPinned) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[54]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4349,7 +4481,7 @@ func (x *SetPinned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetPinned.ProtoReflect.Descriptor instead.
 func (*SetPinned) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{54}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *SetPinned) GetUser() string {
@@ -4386,7 +4518,7 @@ type SetMarkedUnread struct {
 
 func (x *SetMarkedUnread) Reset() {
 	*x = SetMarkedUnread{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[55]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4398,7 +4530,7 @@ func (x *SetMarkedUnread) String() string {
 func (*SetMarkedUnread) ProtoMessage() {}
 
 func (x *SetMarkedUnread) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[55]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4411,7 +4543,7 @@ func (x *SetMarkedUnread) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMarkedUnread.ProtoReflect.Descriptor instead.
 func (*SetMarkedUnread) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{55}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *SetMarkedUnread) GetUser() string {
@@ -4447,7 +4579,7 @@ type SetArchived struct {
 
 func (x *SetArchived) Reset() {
 	*x = SetArchived{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[56]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4459,7 +4591,7 @@ func (x *SetArchived) String() string {
 func (*SetArchived) ProtoMessage() {}
 
 func (x *SetArchived) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[56]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4472,7 +4604,7 @@ func (x *SetArchived) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetArchived.ProtoReflect.Descriptor instead.
 func (*SetArchived) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{56}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *SetArchived) GetUser() string {
@@ -4505,7 +4637,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[57]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4517,7 +4649,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[57]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4530,7 +4662,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{57}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *Ack) GetError() *Error {
@@ -4553,7 +4685,7 @@ type SetMuted struct {
 
 func (x *SetMuted) Reset() {
 	*x = SetMuted{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[58]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4565,7 +4697,7 @@ func (x *SetMuted) String() string {
 func (*SetMuted) ProtoMessage() {}
 
 func (x *SetMuted) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[58]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4578,7 +4710,7 @@ func (x *SetMuted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMuted.ProtoReflect.Descriptor instead.
 func (*SetMuted) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{58}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *SetMuted) GetUser() string {
@@ -4612,7 +4744,7 @@ type SetMutedResponse struct {
 
 func (x *SetMutedResponse) Reset() {
 	*x = SetMutedResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[59]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4624,7 +4756,7 @@ func (x *SetMutedResponse) String() string {
 func (*SetMutedResponse) ProtoMessage() {}
 
 func (x *SetMutedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[59]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4637,7 +4769,7 @@ func (x *SetMutedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMutedResponse.ProtoReflect.Descriptor instead.
 func (*SetMutedResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{59}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *SetMutedResponse) GetError() *Error {
@@ -4666,7 +4798,7 @@ type Presence struct {
 
 func (x *Presence) Reset() {
 	*x = Presence{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[60]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4678,7 +4810,7 @@ func (x *Presence) String() string {
 func (*Presence) ProtoMessage() {}
 
 func (x *Presence) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[60]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4691,7 +4823,7 @@ func (x *Presence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Presence.ProtoReflect.Descriptor instead.
 func (*Presence) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{60}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *Presence) GetUser() string {
@@ -4722,7 +4854,7 @@ type SetPrivacy struct {
 
 func (x *SetPrivacy) Reset() {
 	*x = SetPrivacy{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[61]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4734,7 +4866,7 @@ func (x *SetPrivacy) String() string {
 func (*SetPrivacy) ProtoMessage() {}
 
 func (x *SetPrivacy) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[61]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4747,7 +4879,7 @@ func (x *SetPrivacy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetPrivacy.ProtoReflect.Descriptor instead.
 func (*SetPrivacy) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{61}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *SetPrivacy) GetUser() string {
@@ -4782,7 +4914,7 @@ type PrivacyResponse struct {
 
 func (x *PrivacyResponse) Reset() {
 	*x = PrivacyResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[62]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4794,7 +4926,7 @@ func (x *PrivacyResponse) String() string {
 func (*PrivacyResponse) ProtoMessage() {}
 
 func (x *PrivacyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[62]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4807,7 +4939,7 @@ func (x *PrivacyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrivacyResponse.ProtoReflect.Descriptor instead.
 func (*PrivacyResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{62}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *PrivacyResponse) GetError() *Error {
@@ -4849,7 +4981,7 @@ type PresenceProbe struct {
 
 func (x *PresenceProbe) Reset() {
 	*x = PresenceProbe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[63]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4861,7 +4993,7 @@ func (x *PresenceProbe) String() string {
 func (*PresenceProbe) ProtoMessage() {}
 
 func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[63]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4874,7 +5006,7 @@ func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceProbe.ProtoReflect.Descriptor instead.
 func (*PresenceProbe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{63}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *PresenceProbe) GetUser() string {
@@ -4911,7 +5043,7 @@ type PresenceResponse struct {
 
 func (x *PresenceResponse) Reset() {
 	*x = PresenceResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4923,7 +5055,7 @@ func (x *PresenceResponse) String() string {
 func (*PresenceResponse) ProtoMessage() {}
 
 func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4936,7 +5068,7 @@ func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse.ProtoReflect.Descriptor instead.
 func (*PresenceResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{64}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *PresenceResponse) GetDevices() []*PresenceResponse_Device {
@@ -4981,7 +5113,7 @@ type Push struct {
 
 func (x *Push) Reset() {
 	*x = Push{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[65]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4993,7 +5125,7 @@ func (x *Push) String() string {
 func (*Push) ProtoMessage() {}
 
 func (x *Push) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[65]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5006,7 +5138,7 @@ func (x *Push) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Push.ProtoReflect.Descriptor instead.
 func (*Push) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{65}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *Push) GetUser() string {
@@ -5131,7 +5263,7 @@ type FlagsUpdate struct {
 
 func (x *FlagsUpdate) Reset() {
 	*x = FlagsUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[66]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5143,7 +5275,7 @@ func (x *FlagsUpdate) String() string {
 func (*FlagsUpdate) ProtoMessage() {}
 
 func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[66]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5156,7 +5288,7 @@ func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlagsUpdate.ProtoReflect.Descriptor instead.
 func (*FlagsUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{66}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *FlagsUpdate) GetConv() string {
@@ -5207,7 +5339,7 @@ type ReadUpdate struct {
 
 func (x *ReadUpdate) Reset() {
 	*x = ReadUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[67]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5219,7 +5351,7 @@ func (x *ReadUpdate) String() string {
 func (*ReadUpdate) ProtoMessage() {}
 
 func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[67]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5232,7 +5364,7 @@ func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadUpdate.ProtoReflect.Descriptor instead.
 func (*ReadUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{67}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *ReadUpdate) GetConv() string {
@@ -5275,7 +5407,7 @@ type ReadReceipt struct {
 
 func (x *ReadReceipt) Reset() {
 	*x = ReadReceipt{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[68]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5287,7 +5419,7 @@ func (x *ReadReceipt) String() string {
 func (*ReadReceipt) ProtoMessage() {}
 
 func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[68]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5300,7 +5432,7 @@ func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadReceipt.ProtoReflect.Descriptor instead.
 func (*ReadReceipt) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{68}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *ReadReceipt) GetConv() string {
@@ -5336,7 +5468,7 @@ type GroupPush struct {
 
 func (x *GroupPush) Reset() {
 	*x = GroupPush{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[69]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5348,7 +5480,7 @@ func (x *GroupPush) String() string {
 func (*GroupPush) ProtoMessage() {}
 
 func (x *GroupPush) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[69]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5361,7 +5493,7 @@ func (x *GroupPush) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupPush.ProtoReflect.Descriptor instead.
 func (*GroupPush) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{69}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *GroupPush) GetConv() string {
@@ -5391,7 +5523,7 @@ type Subscribe struct {
 
 func (x *Subscribe) Reset() {
 	*x = Subscribe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[70]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5403,7 +5535,7 @@ func (x *Subscribe) String() string {
 func (*Subscribe) ProtoMessage() {}
 
 func (x *Subscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[70]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5416,7 +5548,7 @@ func (x *Subscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subscribe.ProtoReflect.Descriptor instead.
 func (*Subscribe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{70}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *Subscribe) GetUser() string {
@@ -5455,7 +5587,7 @@ type Signal struct {
 
 func (x *Signal) Reset() {
 	*x = Signal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[71]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5467,7 +5599,7 @@ func (x *Signal) String() string {
 func (*Signal) ProtoMessage() {}
 
 func (x *Signal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[71]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5480,7 +5612,7 @@ func (x *Signal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Signal.ProtoReflect.Descriptor instead.
 func (*Signal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{71}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *Signal) GetKind() Signal_Kind {
@@ -5529,7 +5661,7 @@ type RouteSignal struct {
 
 func (x *RouteSignal) Reset() {
 	*x = RouteSignal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[72]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5541,7 +5673,7 @@ func (x *RouteSignal) String() string {
 func (*RouteSignal) ProtoMessage() {}
 
 func (x *RouteSignal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[72]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5554,7 +5686,7 @@ func (x *RouteSignal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteSignal.ProtoReflect.Descriptor instead.
 func (*RouteSignal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{72}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *RouteSignal) GetUser() string {
@@ -5586,7 +5718,7 @@ type CheckReminder struct {
 
 func (x *CheckReminder) Reset() {
 	*x = CheckReminder{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[73]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5598,7 +5730,7 @@ func (x *CheckReminder) String() string {
 func (*CheckReminder) ProtoMessage() {}
 
 func (x *CheckReminder) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[73]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5611,7 +5743,7 @@ func (x *CheckReminder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckReminder.ProtoReflect.Descriptor instead.
 func (*CheckReminder) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{73}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *CheckReminder) GetConv() string {
@@ -5647,7 +5779,7 @@ type CheckReminderResponse struct {
 
 func (x *CheckReminderResponse) Reset() {
 	*x = CheckReminderResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[74]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5659,7 +5791,7 @@ func (x *CheckReminderResponse) String() string {
 func (*CheckReminderResponse) ProtoMessage() {}
 
 func (x *CheckReminderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[74]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5672,7 +5804,7 @@ func (x *CheckReminderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckReminderResponse.ProtoReflect.Descriptor instead.
 func (*CheckReminderResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{74}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *CheckReminderResponse) GetError() *Error {
@@ -5713,7 +5845,7 @@ type PresenceResponse_Device struct {
 
 func (x *PresenceResponse_Device) Reset() {
 	*x = PresenceResponse_Device{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[75]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5725,7 +5857,7 @@ func (x *PresenceResponse_Device) String() string {
 func (*PresenceResponse_Device) ProtoMessage() {}
 
 func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[75]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5738,7 +5870,7 @@ func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse_Device.ProtoReflect.Descriptor instead.
 func (*PresenceResponse_Device) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{64, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{66, 0}
 }
 
 func (x *PresenceResponse_Device) GetDevice() string {
@@ -5793,14 +5925,16 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x04size\x18\x04 \x01(\x03R\x04size\x12\x14\n" +
 	"\x05width\x18\x05 \x01(\rR\x05width\x12\x16\n" +
 	"\x06height\x18\x06 \x01(\rR\x06height\x12\x14\n" +
-	"\x05thumb\x18\a \x01(\fR\x05thumb\"\x9a\x01\n" +
+	"\x05thumb\x18\a \x01(\fR\x05thumb\"\xbb\x01\n" +
 	"\x06Member\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12,\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x18.switchboard.actors.RoleR\x04role\x12\x1d\n" +
 	"\n" +
 	"joined_seq\x18\x03 \x01(\x04R\tjoinedSeq\x12\x19\n" +
 	"\bleft_seq\x18\x04 \x01(\x04R\aleftSeq\x12\x14\n" +
-	"\x05muted\x18\x05 \x01(\bR\x05muted\"\xc0\x01\n" +
+	"\x05muted\x18\x05 \x01(\bR\x05muted\x12\x1f\n" +
+	"\vcleared_seq\x18\x06 \x01(\x04R\n" +
+	"clearedSeq\"\xc0\x01\n" +
 	"\x12CreateConversation\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x120\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1c.switchboard.actors.ConvKindR\x04kind\x12\x18\n" +
@@ -6029,7 +6163,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06device\x18\x02 \x01(\tR\x06device\x12\x16\n" +
 	"\x06cursor\x18\x03 \x01(\x04R\x06cursor\x12\x14\n" +
-	"\x05limit\x18\x04 \x01(\rR\x05limit\"\x94\x04\n" +
+	"\x05limit\x18\x04 \x01(\rR\x05limit\"\xb5\x04\n" +
 	"\vConvSummary\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x120\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1c.switchboard.actors.ConvKindR\x04kind\x12\x19\n" +
@@ -6048,7 +6182,9 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\rmarked_unread\x18\x0e \x01(\bR\fmarkedUnread\x12\x14\n" +
 	"\x05title\x18\x0f \x01(\tR\x05title\x12\x1d\n" +
 	"\n" +
-	"picture_id\x18\x10 \x01(\tR\tpictureId\"\xd5\x01\n" +
+	"picture_id\x18\x10 \x01(\tR\tpictureId\x12\x1f\n" +
+	"\vcleared_seq\x18\x11 \x01(\x04R\n" +
+	"clearedSeq\"\xd5\x01\n" +
 	"\fSyncResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x16\n" +
 	"\x06cursor\x18\x02 \x01(\x04R\x06cursor\x12E\n" +
@@ -6067,7 +6203,15 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x10MarkReadResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x19\n" +
 	"\bread_seq\x18\x02 \x01(\x04R\areadSeq\x12!\n" +
-	"\ftotal_unread\x18\x03 \x01(\x04R\vtotalUnread\"9\n" +
+	"\ftotal_unread\x18\x03 \x01(\x04R\vtotalUnread\"H\n" +
+	"\fClearHistory\x12\x12\n" +
+	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x12\n" +
+	"\x04user\x18\x02 \x01(\tR\x04user\x12\x10\n" +
+	"\x03seq\x18\x03 \x01(\x04R\x03seq\"h\n" +
+	"\x14ClearHistoryResponse\x12/\n" +
+	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x1f\n" +
+	"\vcleared_seq\x18\x02 \x01(\x04R\n" +
+	"clearedSeq\"9\n" +
 	"\vMarkAllRead\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06device\x18\x02 \x01(\tR\x06device\"\x8f\x01\n" +
@@ -6267,7 +6411,7 @@ func file_actors_actorspb_actors_proto_rawDescGZIP() []byte {
 }
 
 var file_actors_actorspb_actors_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 76)
+var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 78)
 var file_actors_actorspb_actors_proto_goTypes = []any{
 	(Code)(0),                          // 0: switchboard.actors.Code
 	(ConvKind)(0),                      // 1: switchboard.actors.ConvKind
@@ -6326,32 +6470,34 @@ var file_actors_actorspb_actors_proto_goTypes = []any{
 	(*AckCursor)(nil),                  // 54: switchboard.actors.AckCursor
 	(*MarkRead)(nil),                   // 55: switchboard.actors.MarkRead
 	(*MarkReadResponse)(nil),           // 56: switchboard.actors.MarkReadResponse
-	(*MarkAllRead)(nil),                // 57: switchboard.actors.MarkAllRead
-	(*MarkAllReadResponse)(nil),        // 58: switchboard.actors.MarkAllReadResponse
-	(*ListConversations)(nil),          // 59: switchboard.actors.ListConversations
-	(*ListConversationsResponse)(nil),  // 60: switchboard.actors.ListConversationsResponse
-	(*SetPinned)(nil),                  // 61: switchboard.actors.SetPinned
-	(*SetMarkedUnread)(nil),            // 62: switchboard.actors.SetMarkedUnread
-	(*SetArchived)(nil),                // 63: switchboard.actors.SetArchived
-	(*Ack)(nil),                        // 64: switchboard.actors.Ack
-	(*SetMuted)(nil),                   // 65: switchboard.actors.SetMuted
-	(*SetMutedResponse)(nil),           // 66: switchboard.actors.SetMutedResponse
-	(*Presence)(nil),                   // 67: switchboard.actors.Presence
-	(*SetPrivacy)(nil),                 // 68: switchboard.actors.SetPrivacy
-	(*PrivacyResponse)(nil),            // 69: switchboard.actors.PrivacyResponse
-	(*PresenceProbe)(nil),              // 70: switchboard.actors.PresenceProbe
-	(*PresenceResponse)(nil),           // 71: switchboard.actors.PresenceResponse
-	(*Push)(nil),                       // 72: switchboard.actors.Push
-	(*FlagsUpdate)(nil),                // 73: switchboard.actors.FlagsUpdate
-	(*ReadUpdate)(nil),                 // 74: switchboard.actors.ReadUpdate
-	(*ReadReceipt)(nil),                // 75: switchboard.actors.ReadReceipt
-	(*GroupPush)(nil),                  // 76: switchboard.actors.GroupPush
-	(*Subscribe)(nil),                  // 77: switchboard.actors.Subscribe
-	(*Signal)(nil),                     // 78: switchboard.actors.Signal
-	(*RouteSignal)(nil),                // 79: switchboard.actors.RouteSignal
-	(*CheckReminder)(nil),              // 80: switchboard.actors.CheckReminder
-	(*CheckReminderResponse)(nil),      // 81: switchboard.actors.CheckReminderResponse
-	(*PresenceResponse_Device)(nil),    // 82: switchboard.actors.PresenceResponse.Device
+	(*ClearHistory)(nil),               // 57: switchboard.actors.ClearHistory
+	(*ClearHistoryResponse)(nil),       // 58: switchboard.actors.ClearHistoryResponse
+	(*MarkAllRead)(nil),                // 59: switchboard.actors.MarkAllRead
+	(*MarkAllReadResponse)(nil),        // 60: switchboard.actors.MarkAllReadResponse
+	(*ListConversations)(nil),          // 61: switchboard.actors.ListConversations
+	(*ListConversationsResponse)(nil),  // 62: switchboard.actors.ListConversationsResponse
+	(*SetPinned)(nil),                  // 63: switchboard.actors.SetPinned
+	(*SetMarkedUnread)(nil),            // 64: switchboard.actors.SetMarkedUnread
+	(*SetArchived)(nil),                // 65: switchboard.actors.SetArchived
+	(*Ack)(nil),                        // 66: switchboard.actors.Ack
+	(*SetMuted)(nil),                   // 67: switchboard.actors.SetMuted
+	(*SetMutedResponse)(nil),           // 68: switchboard.actors.SetMutedResponse
+	(*Presence)(nil),                   // 69: switchboard.actors.Presence
+	(*SetPrivacy)(nil),                 // 70: switchboard.actors.SetPrivacy
+	(*PrivacyResponse)(nil),            // 71: switchboard.actors.PrivacyResponse
+	(*PresenceProbe)(nil),              // 72: switchboard.actors.PresenceProbe
+	(*PresenceResponse)(nil),           // 73: switchboard.actors.PresenceResponse
+	(*Push)(nil),                       // 74: switchboard.actors.Push
+	(*FlagsUpdate)(nil),                // 75: switchboard.actors.FlagsUpdate
+	(*ReadUpdate)(nil),                 // 76: switchboard.actors.ReadUpdate
+	(*ReadReceipt)(nil),                // 77: switchboard.actors.ReadReceipt
+	(*GroupPush)(nil),                  // 78: switchboard.actors.GroupPush
+	(*Subscribe)(nil),                  // 79: switchboard.actors.Subscribe
+	(*Signal)(nil),                     // 80: switchboard.actors.Signal
+	(*RouteSignal)(nil),                // 81: switchboard.actors.RouteSignal
+	(*CheckReminder)(nil),              // 82: switchboard.actors.CheckReminder
+	(*CheckReminderResponse)(nil),      // 83: switchboard.actors.CheckReminderResponse
+	(*PresenceResponse_Device)(nil),    // 84: switchboard.actors.PresenceResponse.Device
 }
 var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	0,  // 0: switchboard.actors.Error.code:type_name -> switchboard.actors.Code
@@ -6402,30 +6548,31 @@ var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	7,  // 45: switchboard.actors.SyncResponse.error:type_name -> switchboard.actors.Error
 	52, // 46: switchboard.actors.SyncResponse.conversations:type_name -> switchboard.actors.ConvSummary
 	7,  // 47: switchboard.actors.MarkReadResponse.error:type_name -> switchboard.actors.Error
-	7,  // 48: switchboard.actors.MarkAllReadResponse.error:type_name -> switchboard.actors.Error
-	7,  // 49: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
-	52, // 50: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
-	7,  // 51: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
-	7,  // 52: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
-	4,  // 53: switchboard.actors.SetPrivacy.presence:type_name -> switchboard.actors.PresenceSharing
-	7,  // 54: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
-	4,  // 55: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
-	82, // 56: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
-	7,  // 57: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
-	8,  // 58: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
-	74, // 59: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
-	29, // 60: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
-	75, // 61: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
-	73, // 62: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
-	8,  // 63: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
-	6,  // 64: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
-	78, // 65: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
-	7,  // 66: switchboard.actors.CheckReminderResponse.error:type_name -> switchboard.actors.Error
-	67, // [67:67] is the sub-list for method output_type
-	67, // [67:67] is the sub-list for method input_type
-	67, // [67:67] is the sub-list for extension type_name
-	67, // [67:67] is the sub-list for extension extendee
-	0,  // [0:67] is the sub-list for field type_name
+	7,  // 48: switchboard.actors.ClearHistoryResponse.error:type_name -> switchboard.actors.Error
+	7,  // 49: switchboard.actors.MarkAllReadResponse.error:type_name -> switchboard.actors.Error
+	7,  // 50: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
+	52, // 51: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
+	7,  // 52: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
+	7,  // 53: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
+	4,  // 54: switchboard.actors.SetPrivacy.presence:type_name -> switchboard.actors.PresenceSharing
+	7,  // 55: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
+	4,  // 56: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
+	84, // 57: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
+	7,  // 58: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
+	8,  // 59: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
+	76, // 60: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
+	29, // 61: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
+	77, // 62: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
+	75, // 63: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
+	8,  // 64: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
+	6,  // 65: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
+	80, // 66: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
+	7,  // 67: switchboard.actors.CheckReminderResponse.error:type_name -> switchboard.actors.Error
+	68, // [68:68] is the sub-list for method output_type
+	68, // [68:68] is the sub-list for method input_type
+	68, // [68:68] is the sub-list for extension type_name
+	68, // [68:68] is the sub-list for extension extendee
+	0,  // [0:68] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_actors_proto_init() }
@@ -6433,8 +6580,8 @@ func file_actors_actorspb_actors_proto_init() {
 	if File_actors_actorspb_actors_proto != nil {
 		return
 	}
-	file_actors_actorspb_actors_proto_msgTypes[61].OneofWrappers = []any{}
-	file_actors_actorspb_actors_proto_msgTypes[65].OneofWrappers = []any{
+	file_actors_actorspb_actors_proto_msgTypes[63].OneofWrappers = []any{}
+	file_actors_actorspb_actors_proto_msgTypes[67].OneofWrappers = []any{
 		(*Push_Message)(nil),
 		(*Push_Read)(nil),
 		(*Push_Membership)(nil),
@@ -6447,7 +6594,7 @@ func file_actors_actorspb_actors_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_actors_proto_rawDesc), len(file_actors_actorspb_actors_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   76,
+			NumMessages:   78,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

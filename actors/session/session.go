@@ -84,6 +84,9 @@ type Session interface {
 	// MarkAllRead reads every conversation of the user up to its last
 	// message and clears every unread mark.
 	MarkAllRead(ctx context.Context) (*pb.MarkAllReadResponse, error)
+	// ClearHistory clears conv for the user up to seq (0: all of it) and
+	// reads it up to there.
+	ClearHistory(ctx context.Context, conv string, seq uint64) (cleared, totalUnread uint64, err error)
 	Recall(ctx context.Context, conv string, seq uint64) (uint64, error)
 	// ListConversations pages the main list, or with archived the
 	// archived one.

@@ -801,3 +801,39 @@ func mentionBadge(n uint64) string {
 	}
 	return fmt.Sprintf(" @%d", n)
 }
+
+func newClearCmd() *cobra.Command {
+	var o clientOptions
+	var conv string
+	var seq uint64
+	cmd := &cobra.Command{
+		Use:   "clear",
+		Short: "Clear a conversation for the user (\"delete chat\"): they no longer see its messages; the others keep theirs",
+		Long: `Clear a conversation for the user up to --seq (default: all of it). The
+user no longer sees those messages on any device (history, search, the
+list's last message) and has read up to there; the other members keep
+theirs, and a later message shows as usual. A clear never moves back.`,
+		Example: `  switchboard clear --data-dir D --user buyer --conv d:buyer:seller`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if conv == "" {
+				return errors.New("give --conv")
+			}
+			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
+				cleared, total, err := c.ClearHistory(ctx, conv, seq)
+				if err != nil {
+					return err
+				}
+				if o.json {
+					return printJSON(cmd.OutOrStdout(), map[string]any{"conv": conv, "cleared_seq": cleared, "total_unread": total})
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s cleared up to #%d (total unread %d)\n", conv, cleared, total)
+				return nil
+			})
+		},
+	}
+	o.register(cmd.Flags())
+	cmd.Flags().StringVar(&conv, "conv", "", "conversation id")
+	cmd.Flags().Uint64Var(&seq, "seq", 0, "clear up to this seq (0: all of it)")
+	return cmd
+}

@@ -23,6 +23,8 @@ type memberRow struct {
 	LeftSeq   int64      `db:"left_seq"`
 	Muted     bool       `db:"muted"`
 	JoinedAt  *time.Time `db:"joined_at"`
+	// ClearedSeq is null in rows written before 0014.
+	ClearedSeq *int64 `db:"cleared_seq"`
 }
 
 func (r memberRow) member() storage.Member {
@@ -34,10 +36,16 @@ func (r memberRow) member() storage.Member {
 		LeftSeq:   uint64(r.LeftSeq),
 		Muted:     r.Muted,
 		JoinedAt:  fromTS(r.JoinedAt),
+		ClearedSeq: func() uint64 {
+			if r.ClearedSeq == nil {
+				return 0
+			}
+			return uint64(*r.ClearedSeq)
+		}(),
 	}
 }
 
-var memberCols = []string{"conv_id", "user_id", "role", "joined_seq", "left_seq", "muted", "joined_at"}
+var memberCols = []string{"conv_id", "user_id", "role", "joined_seq", "left_seq", "muted", "joined_at", "cleared_seq"}
 
 var (
 	memberInsert     = mk(qb.Insert("members").Columns(memberCols...).ToCql())
@@ -68,9 +76,13 @@ func (s *Store) PutMember(ctx context.Context, m storage.Member) error {
 	if err := checkSeq("left seq", m.LeftSeq); err != nil {
 		return err
 	}
+	if err := checkSeq("cleared seq", m.ClearedSeq); err != nil {
+		return err
+	}
+	cleared := int64(m.ClearedSeq)
 	row := memberRow{
 		ConvID: m.ConvID, UserID: m.UserID, Role: int(m.Role), JoinedSeq: int64(m.JoinedSeq),
-		LeftSeq: int64(m.LeftSeq), Muted: m.Muted, JoinedAt: ts(m.JoinedAt),
+		LeftSeq: int64(m.LeftSeq), Muted: m.Muted, JoinedAt: ts(m.JoinedAt), ClearedSeq: &cleared,
 	}
 	b := s.sess.Session.NewBatch(gocql.LoggedBatch).WithContext(ctx)
 	b.Query(memberInsert.cql, structArgs(memberInsert.names, row)...)

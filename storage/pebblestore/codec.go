@@ -139,6 +139,9 @@ func encodeMember(m storage.Member) []byte {
 	e.uint(m.LeftSeq)
 	e.bool(m.Muted)
 	e.time(m.JoinedAt)
+	if m.ClearedSeq != 0 { // an optional last field: older values decode unchanged
+		e.uint(m.ClearedSeq)
+	}
 	return e.b
 }
 
@@ -150,6 +153,9 @@ func decodeMember(conv, user string, b []byte) (storage.Member, error) {
 	m.LeftSeq = d.uint()
 	m.Muted = d.bool()
 	m.JoinedAt = d.time()
+	if d.err == nil && len(d.b) > 0 { // written before clearing existed: nothing cleared
+		m.ClearedSeq = d.uint()
+	}
 	return m, d.err
 }
 

@@ -323,6 +323,22 @@ func testMembers(t *testing.T, s storage.Store, id func(string) string) {
 	if !m.Active() || m.Sees(19) || !m.Sees(20) {
 		t.Fatalf("rejoined member %+v", m)
 	}
+
+	// Clearing: both rows keep it; the member sees only what came after.
+	m.ClearedSeq = 25
+	must(t, s.PutMember(c, m))
+	got, err := s.GetMember(c, cid, users[0])
+	must(t, err)
+	if got != m || got.Sees(25) || !got.Sees(26) || got.VisibleFrom() != 26 {
+		t.Fatalf("cleared member %+v, want %+v seeing from 26", got, m)
+	}
+	mm, err = s.ListMemberships(c, users[0], "", 10)
+	must(t, err)
+	for _, x := range mm {
+		if x.ConvID == cid && x.ClearedSeq != 25 {
+			t.Fatalf("membership by user without the clear: %+v", x)
+		}
+	}
 }
 
 func testBadInput(t *testing.T, s storage.Store, id func(string) string) {

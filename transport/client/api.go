@@ -196,6 +196,22 @@ func (c *Client) MarkAllRead(ctx context.Context) (conversations int, totalUnrea
 	return int(r.Conversations), r.TotalUnread, nil
 }
 
+// ClearHistory clears conv for this user up to seq (0: all of it): "delete
+// chat". The user no longer sees those messages, on any device (the
+// client lets go of what it holds), and reads up to there; the other
+// members keep theirs. It returns the cleared seq (a clear never moves
+// back) and the user's total unread.
+func (c *Client) ClearHistory(ctx context.Context, conv string, seq uint64) (cleared, totalUnread uint64, err error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_ClearHistory{ClearHistory: &wirepb.ClearHistoryRequest{Conv: conv, Seq: seq}}})
+	if err != nil {
+		return 0, 0, err
+	}
+	r := res.GetClearHistory()
+	c.store.cleared(conv, r.ClearedSeq)
+	c.store.markedRead(conv, r.ClearedSeq)
+	return r.ClearedSeq, r.TotalUnread, nil
+}
+
 // Recall withdraws message seq of conv; it returns the recall event's seq.
 func (c *Client) Recall(ctx context.Context, conv string, seq uint64) (uint64, error) {
 	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Recall{Recall: &wirepb.RecallRequest{Conv: conv, Seq: seq}}})

@@ -123,6 +123,9 @@ type Conversation struct {
 	LastActivity time.Time
 	// PeerReadSeq: the other side read up to here (receipts).
 	PeerReadSeq uint64
+	// ClearedSeq: this user cleared the conversation up to here
+	// (ClearHistory); nothing up to it is held or shown.
+	ClearedSeq uint64
 	// DeliveredSeq: a device of the other side received up to here.
 	DeliveredSeq uint64
 }
@@ -548,6 +551,7 @@ func (s *store) applySummary(w *wirepb.ConvSummary) (from, to uint64, news []Mes
 	if w.LastSeq >= cs.titleSeq {
 		cs.info.Title, cs.info.PictureID, cs.titleSeq = w.Title, w.PictureId, w.LastSeq
 	}
+	s.clearLocked(cs, w.ClearedSeq)
 	cs.info.LastSeq = max(cs.info.LastSeq, w.LastSeq)
 	cs.info.ReadSeq = max(cs.info.ReadSeq, w.ReadSeq)
 	cs.info.PeerReadSeq = max(cs.info.PeerReadSeq, w.PeerReadSeq)
@@ -721,6 +725,36 @@ func (s *store) membership(u *wirepb.MembershipUpdate) {
 	}
 	cs.info.Member = u.GetMember().GetLeftSeq() == 0
 	cs.info.LastSeq = max(cs.info.LastSeq, u.LastSeq)
+	s.clearLocked(cs, u.ClearedSeq)
+}
+
+// cleared is clearLocked for one conversation.
+func (s *store) cleared(conv string, through uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.clearLocked(s.convLocked(conv), through)
+}
+
+// clearLocked lets go of the messages up to through: this user cleared
+// the conversation (ClearHistory, on any of their devices), and the
+// server no longer gives them those.
+func (s *store) clearLocked(cs *convState, through uint64) {
+	if through <= cs.info.ClearedSeq {
+		return
+	}
+	cs.info.ClearedSeq = through
+	n := sort.Search(len(cs.msgs), func(i int) bool { return cs.msgs[i].Seq > through })
+	clear(cs.msgs[:n])
+	cs.msgs = cs.msgs[n:]
+	cs.forgotThrough = max(cs.forgotThrough, through)
+	below := func(seq uint64) bool { return seq <= through }
+	maps.DeleteFunc(cs.edits, func(seq uint64, _ Message) bool { return below(seq) })
+	maps.DeleteFunc(cs.reactions, func(seq uint64, _ map[string]reactionMark) bool { return below(seq) })
+	maps.DeleteFunc(cs.votes, func(seq uint64, _ map[string]voteMark) bool { return below(seq) })
+	maps.DeleteFunc(cs.closed, func(seq uint64, _ bool) bool { return below(seq) })
+	if lm := cs.info.LastMessage; lm != nil && lm.Seq <= through {
+		cs.info.LastMessage = nil
+	}
 }
 
 // addPending shows a send at once, at the end of its conversation.

@@ -464,7 +464,7 @@ func (x MembershipRequest_Op) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use MembershipRequest_Op.Descriptor instead.
 func (MembershipRequest_Op) EnumDescriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{35, 0}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{37, 0}
 }
 
 type Signal_Kind int32
@@ -532,7 +532,7 @@ func (x Signal_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Signal_Kind.Descriptor instead.
 func (Signal_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{84, 0}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{86, 0}
 }
 
 type Error struct {
@@ -976,7 +976,10 @@ type ConvSummary struct {
 	Title        string `protobuf:"bytes,15,opt,name=title,proto3" json:"title,omitempty"` // a group's name (group_settings changes it); empty for other kinds
 	// a group's picture: its file's id (empty: none), which changes with
 	// the picture; media_read{picture} reads it, group_settings has its preview
-	PictureId     string `protobuf:"bytes,16,opt,name=picture_id,json=pictureId,proto3" json:"picture_id,omitempty"`
+	PictureId string `protobuf:"bytes,16,opt,name=picture_id,json=pictureId,proto3" json:"picture_id,omitempty"`
+	// the user cleared the conversation for themself up to here
+	// (clear_history): drop what is held up to it
+	ClearedSeq    uint64 `protobuf:"varint,17,opt,name=cleared_seq,json=clearedSeq,proto3" json:"cleared_seq,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1121,6 +1124,13 @@ func (x *ConvSummary) GetPictureId() string {
 		return x.PictureId
 	}
 	return ""
+}
+
+func (x *ConvSummary) GetClearedSeq() uint64 {
+	if x != nil {
+		return x.ClearedSeq
+	}
+	return 0
 }
 
 // Hello is the first frame a client writes on its stream; every later
@@ -1614,6 +1624,7 @@ type Request struct {
 	//	*Request_DeskReach
 	//	*Request_MarkAllRead
 	//	*Request_PollResults
+	//	*Request_ClearHistory
 	Op            isRequest_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2095,6 +2106,15 @@ func (x *Request) GetPollResults() *PollResultsRequest {
 	return nil
 }
 
+func (x *Request) GetClearHistory() *ClearHistoryRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Request_ClearHistory); ok {
+			return x.ClearHistory
+		}
+	}
+	return nil
+}
+
 type isRequest_Op interface {
 	isRequest_Op()
 }
@@ -2293,6 +2313,10 @@ type Request_PollResults struct {
 	PollResults *PollResultsRequest `protobuf:"bytes,57,opt,name=poll_results,json=pollResults,proto3,oneof"`
 }
 
+type Request_ClearHistory struct {
+	ClearHistory *ClearHistoryRequest `protobuf:"bytes,58,opt,name=clear_history,json=clearHistory,proto3,oneof"`
+}
+
 func (*Request_Send) isRequest_Op() {}
 
 func (*Request_Sync) isRequest_Op() {}
@@ -2389,6 +2413,8 @@ func (*Request_MarkAllRead) isRequest_Op() {}
 
 func (*Request_PollResults) isRequest_Op() {}
 
+func (*Request_ClearHistory) isRequest_Op() {}
+
 type Response struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -2442,6 +2468,7 @@ type Response struct {
 	//	*Response_DeskReach
 	//	*Response_MarkAllRead
 	//	*Response_PollResults
+	//	*Response_ClearHistory
 	Result        isResponse_Result `protobuf_oneof:"result"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2921,6 +2948,15 @@ func (x *Response) GetPollResults() *PollResultsResult {
 	return nil
 }
 
+func (x *Response) GetClearHistory() *ClearHistoryResult {
+	if x != nil {
+		if x, ok := x.Result.(*Response_ClearHistory); ok {
+			return x.ClearHistory
+		}
+	}
+	return nil
+}
+
 type isResponse_Result interface {
 	isResponse_Result()
 }
@@ -3113,6 +3149,10 @@ type Response_PollResults struct {
 	PollResults *PollResultsResult `protobuf:"bytes,56,opt,name=poll_results,json=pollResults,proto3,oneof"`
 }
 
+type Response_ClearHistory struct {
+	ClearHistory *ClearHistoryResult `protobuf:"bytes,57,opt,name=clear_history,json=clearHistory,proto3,oneof"`
+}
+
 func (*Response_Send) isResponse_Result() {}
 
 func (*Response_Sync) isResponse_Result() {}
@@ -3206,6 +3246,8 @@ func (*Response_DeskReach) isResponse_Result() {}
 func (*Response_MarkAllRead) isResponse_Result() {}
 
 func (*Response_PollResults) isResponse_Result() {}
+
+func (*Response_ClearHistory) isResponse_Result() {}
 
 // SendRequest names exactly one of conv or to.
 type SendRequest struct {
@@ -4084,6 +4126,116 @@ func (*MarkAllReadRequest) Descriptor() ([]byte, []int) {
 	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{24}
 }
 
+// ClearHistoryRequest clears a conversation for the caller up to seq (0:
+// all of it, up to its latest message): "delete chat" on a phone. The
+// caller no longer sees those messages (history, search, sync, files,
+// replies to them) and they read up to it; the other members' view is
+// untouched. It never moves back; a later message shows as usual. Every
+// device of the caller gets a membership push with cleared_seq.
+type ClearHistoryRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	Seq           uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClearHistoryRequest) Reset() {
+	*x = ClearHistoryRequest{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClearHistoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClearHistoryRequest) ProtoMessage() {}
+
+func (x *ClearHistoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClearHistoryRequest.ProtoReflect.Descriptor instead.
+func (*ClearHistoryRequest) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ClearHistoryRequest) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *ClearHistoryRequest) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+type ClearHistoryResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ClearedSeq    uint64                 `protobuf:"varint,1,opt,name=cleared_seq,json=clearedSeq,proto3" json:"cleared_seq,omitempty"`
+	TotalUnread   uint64                 `protobuf:"varint,2,opt,name=total_unread,json=totalUnread,proto3" json:"total_unread,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ClearHistoryResult) Reset() {
+	*x = ClearHistoryResult{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ClearHistoryResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ClearHistoryResult) ProtoMessage() {}
+
+func (x *ClearHistoryResult) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ClearHistoryResult.ProtoReflect.Descriptor instead.
+func (*ClearHistoryResult) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ClearHistoryResult) GetClearedSeq() uint64 {
+	if x != nil {
+		return x.ClearedSeq
+	}
+	return 0
+}
+
+func (x *ClearHistoryResult) GetTotalUnread() uint64 {
+	if x != nil {
+		return x.TotalUnread
+	}
+	return 0
+}
+
 // PollResultsRequest: the tally of the poll at seq of conv, as the node
 // counted it from the durable log (a client that holds the log from the
 // poll on can fold the votes itself, as it does reactions). voters_limit:
@@ -4100,7 +4252,7 @@ type PollResultsRequest struct {
 
 func (x *PollResultsRequest) Reset() {
 	*x = PollResultsRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[25]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4112,7 +4264,7 @@ func (x *PollResultsRequest) String() string {
 func (*PollResultsRequest) ProtoMessage() {}
 
 func (x *PollResultsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[25]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4125,7 +4277,7 @@ func (x *PollResultsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PollResultsRequest.ProtoReflect.Descriptor instead.
 func (*PollResultsRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{25}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *PollResultsRequest) GetConv() string {
@@ -4165,7 +4317,7 @@ type PollResultsResult struct {
 
 func (x *PollResultsResult) Reset() {
 	*x = PollResultsResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[26]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4177,7 +4329,7 @@ func (x *PollResultsResult) String() string {
 func (*PollResultsResult) ProtoMessage() {}
 
 func (x *PollResultsResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[26]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4190,7 +4342,7 @@ func (x *PollResultsResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PollResultsResult.ProtoReflect.Descriptor instead.
 func (*PollResultsResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{26}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *PollResultsResult) GetQuestion() string {
@@ -4260,7 +4412,7 @@ type PollOptionResult struct {
 
 func (x *PollOptionResult) Reset() {
 	*x = PollOptionResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[27]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4272,7 +4424,7 @@ func (x *PollOptionResult) String() string {
 func (*PollOptionResult) ProtoMessage() {}
 
 func (x *PollOptionResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[27]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4285,7 +4437,7 @@ func (x *PollOptionResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PollOptionResult.ProtoReflect.Descriptor instead.
 func (*PollOptionResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{27}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *PollOptionResult) GetText() string {
@@ -4319,7 +4471,7 @@ type MarkAllReadResult struct {
 
 func (x *MarkAllReadResult) Reset() {
 	*x = MarkAllReadResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[28]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4331,7 +4483,7 @@ func (x *MarkAllReadResult) String() string {
 func (*MarkAllReadResult) ProtoMessage() {}
 
 func (x *MarkAllReadResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[28]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4344,7 +4496,7 @@ func (x *MarkAllReadResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkAllReadResult.ProtoReflect.Descriptor instead.
 func (*MarkAllReadResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{28}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *MarkAllReadResult) GetConversations() uint32 {
@@ -4371,7 +4523,7 @@ type RecallRequest struct {
 
 func (x *RecallRequest) Reset() {
 	*x = RecallRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[29]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4383,7 +4535,7 @@ func (x *RecallRequest) String() string {
 func (*RecallRequest) ProtoMessage() {}
 
 func (x *RecallRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[29]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4396,7 +4548,7 @@ func (x *RecallRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecallRequest.ProtoReflect.Descriptor instead.
 func (*RecallRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{29}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *RecallRequest) GetConv() string {
@@ -4422,7 +4574,7 @@ type RecallResult struct {
 
 func (x *RecallResult) Reset() {
 	*x = RecallResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[30]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4434,7 +4586,7 @@ func (x *RecallResult) String() string {
 func (*RecallResult) ProtoMessage() {}
 
 func (x *RecallResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[30]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4447,7 +4599,7 @@ func (x *RecallResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecallResult.ProtoReflect.Descriptor instead.
 func (*RecallResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{30}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *RecallResult) GetSeq() uint64 {
@@ -4470,7 +4622,7 @@ type ListConversationsRequest struct {
 
 func (x *ListConversationsRequest) Reset() {
 	*x = ListConversationsRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[31]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4482,7 +4634,7 @@ func (x *ListConversationsRequest) String() string {
 func (*ListConversationsRequest) ProtoMessage() {}
 
 func (x *ListConversationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[31]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4495,7 +4647,7 @@ func (x *ListConversationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConversationsRequest.ProtoReflect.Descriptor instead.
 func (*ListConversationsRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{31}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListConversationsRequest) GetAfterConv() string {
@@ -4529,7 +4681,7 @@ type ListConversationsResult struct {
 
 func (x *ListConversationsResult) Reset() {
 	*x = ListConversationsResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[32]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4541,7 +4693,7 @@ func (x *ListConversationsResult) String() string {
 func (*ListConversationsResult) ProtoMessage() {}
 
 func (x *ListConversationsResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[32]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4554,7 +4706,7 @@ func (x *ListConversationsResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConversationsResult.ProtoReflect.Descriptor instead.
 func (*ListConversationsResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{32}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListConversationsResult) GetConversations() []*ConvSummary {
@@ -4587,7 +4739,7 @@ type CreateGroupRequest struct {
 
 func (x *CreateGroupRequest) Reset() {
 	*x = CreateGroupRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[33]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4599,7 +4751,7 @@ func (x *CreateGroupRequest) String() string {
 func (*CreateGroupRequest) ProtoMessage() {}
 
 func (x *CreateGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[33]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4612,7 +4764,7 @@ func (x *CreateGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateGroupRequest.ProtoReflect.Descriptor instead.
 func (*CreateGroupRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{33}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *CreateGroupRequest) GetConv() string {
@@ -4660,7 +4812,7 @@ type CreateGroupResult struct {
 
 func (x *CreateGroupResult) Reset() {
 	*x = CreateGroupResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[34]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4672,7 +4824,7 @@ func (x *CreateGroupResult) String() string {
 func (*CreateGroupResult) ProtoMessage() {}
 
 func (x *CreateGroupResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[34]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4685,7 +4837,7 @@ func (x *CreateGroupResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateGroupResult.ProtoReflect.Descriptor instead.
 func (*CreateGroupResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{34}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *CreateGroupResult) GetConv() string {
@@ -4714,7 +4866,7 @@ type MembershipRequest struct {
 
 func (x *MembershipRequest) Reset() {
 	*x = MembershipRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[35]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4726,7 +4878,7 @@ func (x *MembershipRequest) String() string {
 func (*MembershipRequest) ProtoMessage() {}
 
 func (x *MembershipRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[35]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4739,7 +4891,7 @@ func (x *MembershipRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembershipRequest.ProtoReflect.Descriptor instead.
 func (*MembershipRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{35}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *MembershipRequest) GetConv() string {
@@ -4779,7 +4931,7 @@ type MembershipResult struct {
 
 func (x *MembershipResult) Reset() {
 	*x = MembershipResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[36]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4791,7 +4943,7 @@ func (x *MembershipResult) String() string {
 func (*MembershipResult) ProtoMessage() {}
 
 func (x *MembershipResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[36]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4804,7 +4956,7 @@ func (x *MembershipResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembershipResult.ProtoReflect.Descriptor instead.
 func (*MembershipResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{36}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *MembershipResult) GetSeq() uint64 {
@@ -4860,7 +5012,7 @@ type GroupSettingsRequest struct {
 
 func (x *GroupSettingsRequest) Reset() {
 	*x = GroupSettingsRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[37]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4872,7 +5024,7 @@ func (x *GroupSettingsRequest) String() string {
 func (*GroupSettingsRequest) ProtoMessage() {}
 
 func (x *GroupSettingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[37]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4885,7 +5037,7 @@ func (x *GroupSettingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupSettingsRequest.ProtoReflect.Descriptor instead.
 func (*GroupSettingsRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{37}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GroupSettingsRequest) GetConv() string {
@@ -4972,7 +5124,7 @@ type GroupInviteRequest struct {
 
 func (x *GroupInviteRequest) Reset() {
 	*x = GroupInviteRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[38]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4984,7 +5136,7 @@ func (x *GroupInviteRequest) String() string {
 func (*GroupInviteRequest) ProtoMessage() {}
 
 func (x *GroupInviteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[38]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4997,7 +5149,7 @@ func (x *GroupInviteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupInviteRequest.ProtoReflect.Descriptor instead.
 func (*GroupInviteRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{38}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *GroupInviteRequest) GetConv() string {
@@ -5050,7 +5202,7 @@ type GroupInvite struct {
 
 func (x *GroupInvite) Reset() {
 	*x = GroupInvite{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[39]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5062,7 +5214,7 @@ func (x *GroupInvite) String() string {
 func (*GroupInvite) ProtoMessage() {}
 
 func (x *GroupInvite) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[39]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5075,7 +5227,7 @@ func (x *GroupInvite) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupInvite.ProtoReflect.Descriptor instead.
 func (*GroupInvite) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{39}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *GroupInvite) GetId() string {
@@ -5133,7 +5285,7 @@ type GroupInviteResult struct {
 
 func (x *GroupInviteResult) Reset() {
 	*x = GroupInviteResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[40]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5145,7 +5297,7 @@ func (x *GroupInviteResult) String() string {
 func (*GroupInviteResult) ProtoMessage() {}
 
 func (x *GroupInviteResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[40]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5158,7 +5310,7 @@ func (x *GroupInviteResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupInviteResult.ProtoReflect.Descriptor instead.
 func (*GroupInviteResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{40}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *GroupInviteResult) GetCode() string {
@@ -5195,7 +5347,7 @@ type JoinGroupRequest struct {
 
 func (x *JoinGroupRequest) Reset() {
 	*x = JoinGroupRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[41]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5207,7 +5359,7 @@ func (x *JoinGroupRequest) String() string {
 func (*JoinGroupRequest) ProtoMessage() {}
 
 func (x *JoinGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[41]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5220,7 +5372,7 @@ func (x *JoinGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinGroupRequest.ProtoReflect.Descriptor instead.
 func (*JoinGroupRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{41}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *JoinGroupRequest) GetCode() string {
@@ -5242,7 +5394,7 @@ type JoinGroupResult struct {
 
 func (x *JoinGroupResult) Reset() {
 	*x = JoinGroupResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[42]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5254,7 +5406,7 @@ func (x *JoinGroupResult) String() string {
 func (*JoinGroupResult) ProtoMessage() {}
 
 func (x *JoinGroupResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[42]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5267,7 +5419,7 @@ func (x *JoinGroupResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinGroupResult.ProtoReflect.Descriptor instead.
 func (*JoinGroupResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{42}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *JoinGroupResult) GetConv() string {
@@ -5318,7 +5470,7 @@ type GroupSettingsResult struct {
 
 func (x *GroupSettingsResult) Reset() {
 	*x = GroupSettingsResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[43]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5330,7 +5482,7 @@ func (x *GroupSettingsResult) String() string {
 func (*GroupSettingsResult) ProtoMessage() {}
 
 func (x *GroupSettingsResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[43]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5343,7 +5495,7 @@ func (x *GroupSettingsResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupSettingsResult.ProtoReflect.Descriptor instead.
 func (*GroupSettingsResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{43}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *GroupSettingsResult) GetPrejoinHistory() uint32 {
@@ -5413,7 +5565,7 @@ type MembersRequest struct {
 
 func (x *MembersRequest) Reset() {
 	*x = MembersRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[44]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5425,7 +5577,7 @@ func (x *MembersRequest) String() string {
 func (*MembersRequest) ProtoMessage() {}
 
 func (x *MembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[44]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5438,7 +5590,7 @@ func (x *MembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembersRequest.ProtoReflect.Descriptor instead.
 func (*MembersRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{44}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *MembersRequest) GetConv() string {
@@ -5471,7 +5623,7 @@ type MembersResult struct {
 
 func (x *MembersResult) Reset() {
 	*x = MembersResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[45]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5483,7 +5635,7 @@ func (x *MembersResult) String() string {
 func (*MembersResult) ProtoMessage() {}
 
 func (x *MembersResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[45]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5496,7 +5648,7 @@ func (x *MembersResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembersResult.ProtoReflect.Descriptor instead.
 func (*MembersResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{45}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *MembersResult) GetMembers() []*Member {
@@ -5517,7 +5669,7 @@ type PresenceRequest struct {
 
 func (x *PresenceRequest) Reset() {
 	*x = PresenceRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[46]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5529,7 +5681,7 @@ func (x *PresenceRequest) String() string {
 func (*PresenceRequest) ProtoMessage() {}
 
 func (x *PresenceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[46]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5542,7 +5694,7 @@ func (x *PresenceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceRequest.ProtoReflect.Descriptor instead.
 func (*PresenceRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{46}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *PresenceRequest) GetUser() string {
@@ -5572,7 +5724,7 @@ type PresenceResult struct {
 
 func (x *PresenceResult) Reset() {
 	*x = PresenceResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[47]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5584,7 +5736,7 @@ func (x *PresenceResult) String() string {
 func (*PresenceResult) ProtoMessage() {}
 
 func (x *PresenceResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[47]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5597,7 +5749,7 @@ func (x *PresenceResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResult.ProtoReflect.Descriptor instead.
 func (*PresenceResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{47}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *PresenceResult) GetOnline() bool {
@@ -5637,7 +5789,7 @@ type PrivacyRequest struct {
 
 func (x *PrivacyRequest) Reset() {
 	*x = PrivacyRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[48]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5649,7 +5801,7 @@ func (x *PrivacyRequest) String() string {
 func (*PrivacyRequest) ProtoMessage() {}
 
 func (x *PrivacyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[48]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5662,7 +5814,7 @@ func (x *PrivacyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrivacyRequest.ProtoReflect.Descriptor instead.
 func (*PrivacyRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{48}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *PrivacyRequest) GetPresence() PresenceSharing {
@@ -5689,7 +5841,7 @@ type PrivacyResult struct {
 
 func (x *PrivacyResult) Reset() {
 	*x = PrivacyResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[49]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5701,7 +5853,7 @@ func (x *PrivacyResult) String() string {
 func (*PrivacyResult) ProtoMessage() {}
 
 func (x *PrivacyResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[49]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5714,7 +5866,7 @@ func (x *PrivacyResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrivacyResult.ProtoReflect.Descriptor instead.
 func (*PrivacyResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{49}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *PrivacyResult) GetPresence() PresenceSharing {
@@ -5741,7 +5893,7 @@ type PinRequest struct {
 
 func (x *PinRequest) Reset() {
 	*x = PinRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[50]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5753,7 +5905,7 @@ func (x *PinRequest) String() string {
 func (*PinRequest) ProtoMessage() {}
 
 func (x *PinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[50]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5766,7 +5918,7 @@ func (x *PinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PinRequest.ProtoReflect.Descriptor instead.
 func (*PinRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{50}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *PinRequest) GetConv() string {
@@ -5791,7 +5943,7 @@ type PinResult struct {
 
 func (x *PinResult) Reset() {
 	*x = PinResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[51]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5803,7 +5955,7 @@ func (x *PinResult) String() string {
 func (*PinResult) ProtoMessage() {}
 
 func (x *PinResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[51]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5816,7 +5968,7 @@ func (x *PinResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PinResult.ProtoReflect.Descriptor instead.
 func (*PinResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{51}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{53}
 }
 
 // ArchiveRequest moves a conversation into the caller's archived list
@@ -5835,7 +5987,7 @@ type ArchiveRequest struct {
 
 func (x *ArchiveRequest) Reset() {
 	*x = ArchiveRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[52]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5847,7 +5999,7 @@ func (x *ArchiveRequest) String() string {
 func (*ArchiveRequest) ProtoMessage() {}
 
 func (x *ArchiveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[52]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5860,7 +6012,7 @@ func (x *ArchiveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArchiveRequest.ProtoReflect.Descriptor instead.
 func (*ArchiveRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{52}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *ArchiveRequest) GetConv() string {
@@ -5885,7 +6037,7 @@ type ArchiveResult struct {
 
 func (x *ArchiveResult) Reset() {
 	*x = ArchiveResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[53]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5897,7 +6049,7 @@ func (x *ArchiveResult) String() string {
 func (*ArchiveResult) ProtoMessage() {}
 
 func (x *ArchiveResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[53]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5910,7 +6062,7 @@ func (x *ArchiveResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArchiveResult.ProtoReflect.Descriptor instead.
 func (*ArchiveResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{53}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{55}
 }
 
 // MarkUnreadRequest marks a conversation unread for the caller (marked
@@ -5929,7 +6081,7 @@ type MarkUnreadRequest struct {
 
 func (x *MarkUnreadRequest) Reset() {
 	*x = MarkUnreadRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[54]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5941,7 +6093,7 @@ func (x *MarkUnreadRequest) String() string {
 func (*MarkUnreadRequest) ProtoMessage() {}
 
 func (x *MarkUnreadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[54]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5954,7 +6106,7 @@ func (x *MarkUnreadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkUnreadRequest.ProtoReflect.Descriptor instead.
 func (*MarkUnreadRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{54}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *MarkUnreadRequest) GetConv() string {
@@ -5979,7 +6131,7 @@ type MarkUnreadResult struct {
 
 func (x *MarkUnreadResult) Reset() {
 	*x = MarkUnreadResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[55]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5991,7 +6143,7 @@ func (x *MarkUnreadResult) String() string {
 func (*MarkUnreadResult) ProtoMessage() {}
 
 func (x *MarkUnreadResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[55]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6004,7 +6156,7 @@ func (x *MarkUnreadResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkUnreadResult.ProtoReflect.Descriptor instead.
 func (*MarkUnreadResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{55}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{57}
 }
 
 // MuteRequest mutes or unmutes a conversation for the caller alone (not
@@ -6021,7 +6173,7 @@ type MuteRequest struct {
 
 func (x *MuteRequest) Reset() {
 	*x = MuteRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[56]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6033,7 +6185,7 @@ func (x *MuteRequest) String() string {
 func (*MuteRequest) ProtoMessage() {}
 
 func (x *MuteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[56]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6046,7 +6198,7 @@ func (x *MuteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MuteRequest.ProtoReflect.Descriptor instead.
 func (*MuteRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{56}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *MuteRequest) GetConv() string {
@@ -6072,7 +6224,7 @@ type MuteResult struct {
 
 func (x *MuteResult) Reset() {
 	*x = MuteResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[57]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6084,7 +6236,7 @@ func (x *MuteResult) String() string {
 func (*MuteResult) ProtoMessage() {}
 
 func (x *MuteResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[57]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6097,7 +6249,7 @@ func (x *MuteResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MuteResult.ProtoReflect.Descriptor instead.
 func (*MuteResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{57}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *MuteResult) GetTotalUnread() uint64 {
@@ -6125,7 +6277,7 @@ type BlockRequest struct {
 
 func (x *BlockRequest) Reset() {
 	*x = BlockRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[58]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6137,7 +6289,7 @@ func (x *BlockRequest) String() string {
 func (*BlockRequest) ProtoMessage() {}
 
 func (x *BlockRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[58]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6150,7 +6302,7 @@ func (x *BlockRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockRequest.ProtoReflect.Descriptor instead.
 func (*BlockRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{58}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *BlockRequest) GetUser() string {
@@ -6175,7 +6327,7 @@ type BlockResult struct {
 
 func (x *BlockResult) Reset() {
 	*x = BlockResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[59]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6187,7 +6339,7 @@ func (x *BlockResult) String() string {
 func (*BlockResult) ProtoMessage() {}
 
 func (x *BlockResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[59]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6200,7 +6352,7 @@ func (x *BlockResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockResult.ProtoReflect.Descriptor instead.
 func (*BlockResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{59}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{61}
 }
 
 // BlockedRequest pages the users the caller blocks: the server reads the
@@ -6216,7 +6368,7 @@ type BlockedRequest struct {
 
 func (x *BlockedRequest) Reset() {
 	*x = BlockedRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[60]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6228,7 +6380,7 @@ func (x *BlockedRequest) String() string {
 func (*BlockedRequest) ProtoMessage() {}
 
 func (x *BlockedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[60]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6241,7 +6393,7 @@ func (x *BlockedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockedRequest.ProtoReflect.Descriptor instead.
 func (*BlockedRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{60}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *BlockedRequest) GetAfterConv() string {
@@ -6270,7 +6422,7 @@ type BlockedResult struct {
 
 func (x *BlockedResult) Reset() {
 	*x = BlockedResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[61]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6282,7 +6434,7 @@ func (x *BlockedResult) String() string {
 func (*BlockedResult) ProtoMessage() {}
 
 func (x *BlockedResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[61]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6295,7 +6447,7 @@ func (x *BlockedResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockedResult.ProtoReflect.Descriptor instead.
 func (*BlockedResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{61}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *BlockedResult) GetUsers() []string {
@@ -6327,7 +6479,7 @@ type ReportRequest struct {
 
 func (x *ReportRequest) Reset() {
 	*x = ReportRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[62]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6339,7 +6491,7 @@ func (x *ReportRequest) String() string {
 func (*ReportRequest) ProtoMessage() {}
 
 func (x *ReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[62]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6352,7 +6504,7 @@ func (x *ReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportRequest.ProtoReflect.Descriptor instead.
 func (*ReportRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{62}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *ReportRequest) GetConv() string {
@@ -6398,7 +6550,7 @@ type MediaCreateRequest struct {
 
 func (x *MediaCreateRequest) Reset() {
 	*x = MediaCreateRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[63]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6410,7 +6562,7 @@ func (x *MediaCreateRequest) String() string {
 func (*MediaCreateRequest) ProtoMessage() {}
 
 func (x *MediaCreateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[63]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6423,7 +6575,7 @@ func (x *MediaCreateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaCreateRequest.ProtoReflect.Descriptor instead.
 func (*MediaCreateRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{63}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *MediaCreateRequest) GetConv() string {
@@ -6487,7 +6639,7 @@ type MediaChunkRequest struct {
 
 func (x *MediaChunkRequest) Reset() {
 	*x = MediaChunkRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[64]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6499,7 +6651,7 @@ func (x *MediaChunkRequest) String() string {
 func (*MediaChunkRequest) ProtoMessage() {}
 
 func (x *MediaChunkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[64]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6512,7 +6664,7 @@ func (x *MediaChunkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaChunkRequest.ProtoReflect.Descriptor instead.
 func (*MediaChunkRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{64}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *MediaChunkRequest) GetConv() string {
@@ -6551,7 +6703,7 @@ type MediaChunkResult struct {
 
 func (x *MediaChunkResult) Reset() {
 	*x = MediaChunkResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[65]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6563,7 +6715,7 @@ func (x *MediaChunkResult) String() string {
 func (*MediaChunkResult) ProtoMessage() {}
 
 func (x *MediaChunkResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[65]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6576,7 +6728,7 @@ func (x *MediaChunkResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaChunkResult.ProtoReflect.Descriptor instead.
 func (*MediaChunkResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{65}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{67}
 }
 
 type MediaCompleteRequest struct {
@@ -6589,7 +6741,7 @@ type MediaCompleteRequest struct {
 
 func (x *MediaCompleteRequest) Reset() {
 	*x = MediaCompleteRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[66]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6601,7 +6753,7 @@ func (x *MediaCompleteRequest) String() string {
 func (*MediaCompleteRequest) ProtoMessage() {}
 
 func (x *MediaCompleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[66]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6614,7 +6766,7 @@ func (x *MediaCompleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaCompleteRequest.ProtoReflect.Descriptor instead.
 func (*MediaCompleteRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{66}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *MediaCompleteRequest) GetConv() string {
@@ -6645,7 +6797,7 @@ type MediaReadRequest struct {
 
 func (x *MediaReadRequest) Reset() {
 	*x = MediaReadRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[67]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6657,7 +6809,7 @@ func (x *MediaReadRequest) String() string {
 func (*MediaReadRequest) ProtoMessage() {}
 
 func (x *MediaReadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[67]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6670,7 +6822,7 @@ func (x *MediaReadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaReadRequest.ProtoReflect.Descriptor instead.
 func (*MediaReadRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{67}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *MediaReadRequest) GetConv() string {
@@ -6711,7 +6863,7 @@ type MediaReadResult struct {
 
 func (x *MediaReadResult) Reset() {
 	*x = MediaReadResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[68]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6723,7 +6875,7 @@ func (x *MediaReadResult) String() string {
 func (*MediaReadResult) ProtoMessage() {}
 
 func (x *MediaReadResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[68]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6736,7 +6888,7 @@ func (x *MediaReadResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaReadResult.ProtoReflect.Descriptor instead.
 func (*MediaReadResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{68}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *MediaReadResult) GetMedia() *MediaRef {
@@ -6765,7 +6917,7 @@ type ReadByRequest struct {
 
 func (x *ReadByRequest) Reset() {
 	*x = ReadByRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[69]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6777,7 +6929,7 @@ func (x *ReadByRequest) String() string {
 func (*ReadByRequest) ProtoMessage() {}
 
 func (x *ReadByRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[69]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6790,7 +6942,7 @@ func (x *ReadByRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadByRequest.ProtoReflect.Descriptor instead.
 func (*ReadByRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{69}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *ReadByRequest) GetConv() string {
@@ -6831,7 +6983,7 @@ type ReadByResult struct {
 
 func (x *ReadByResult) Reset() {
 	*x = ReadByResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[70]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6843,7 +6995,7 @@ func (x *ReadByResult) String() string {
 func (*ReadByResult) ProtoMessage() {}
 
 func (x *ReadByResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[70]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6856,7 +7008,7 @@ func (x *ReadByResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadByResult.ProtoReflect.Descriptor instead.
 func (*ReadByResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{70}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *ReadByResult) GetMembers() []*MemberRead {
@@ -6883,7 +7035,7 @@ type MemberRead struct {
 
 func (x *MemberRead) Reset() {
 	*x = MemberRead{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[71]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6895,7 +7047,7 @@ func (x *MemberRead) String() string {
 func (*MemberRead) ProtoMessage() {}
 
 func (x *MemberRead) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[71]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6908,7 +7060,7 @@ func (x *MemberRead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberRead.ProtoReflect.Descriptor instead.
 func (*MemberRead) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{71}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *MemberRead) GetUser() string {
@@ -6935,7 +7087,7 @@ type ReportResult struct {
 
 func (x *ReportResult) Reset() {
 	*x = ReportResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[72]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6947,7 +7099,7 @@ func (x *ReportResult) String() string {
 func (*ReportResult) ProtoMessage() {}
 
 func (x *ReportResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[72]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6960,7 +7112,7 @@ func (x *ReportResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportResult.ProtoReflect.Descriptor instead.
 func (*ReportResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{72}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *ReportResult) GetReportId() string {
@@ -6991,7 +7143,7 @@ type RegisterPushRequest struct {
 
 func (x *RegisterPushRequest) Reset() {
 	*x = RegisterPushRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[73]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7003,7 +7155,7 @@ func (x *RegisterPushRequest) String() string {
 func (*RegisterPushRequest) ProtoMessage() {}
 
 func (x *RegisterPushRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[73]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7016,7 +7168,7 @@ func (x *RegisterPushRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterPushRequest.ProtoReflect.Descriptor instead.
 func (*RegisterPushRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{73}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *RegisterPushRequest) GetPlatform() string {
@@ -7041,7 +7193,7 @@ type RegisterPushResult struct {
 
 func (x *RegisterPushResult) Reset() {
 	*x = RegisterPushResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[74]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7053,7 +7205,7 @@ func (x *RegisterPushResult) String() string {
 func (*RegisterPushResult) ProtoMessage() {}
 
 func (x *RegisterPushResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[74]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7066,7 +7218,7 @@ func (x *RegisterPushResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterPushResult.ProtoReflect.Descriptor instead.
 func (*RegisterPushResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{74}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{76}
 }
 
 // UnregisterPushRequest removes this device's push token (a no-op if none).
@@ -7078,7 +7230,7 @@ type UnregisterPushRequest struct {
 
 func (x *UnregisterPushRequest) Reset() {
 	*x = UnregisterPushRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[75]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7090,7 +7242,7 @@ func (x *UnregisterPushRequest) String() string {
 func (*UnregisterPushRequest) ProtoMessage() {}
 
 func (x *UnregisterPushRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[75]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7103,7 +7255,7 @@ func (x *UnregisterPushRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnregisterPushRequest.ProtoReflect.Descriptor instead.
 func (*UnregisterPushRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{75}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{77}
 }
 
 type UnregisterPushResult struct {
@@ -7114,7 +7266,7 @@ type UnregisterPushResult struct {
 
 func (x *UnregisterPushResult) Reset() {
 	*x = UnregisterPushResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[76]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7126,7 +7278,7 @@ func (x *UnregisterPushResult) String() string {
 func (*UnregisterPushResult) ProtoMessage() {}
 
 func (x *UnregisterPushResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[76]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7139,7 +7291,7 @@ func (x *UnregisterPushResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnregisterPushResult.ProtoReflect.Descriptor instead.
 func (*UnregisterPushResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{76}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{78}
 }
 
 type PingRequest struct {
@@ -7156,7 +7308,7 @@ type PingRequest struct {
 
 func (x *PingRequest) Reset() {
 	*x = PingRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[77]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7168,7 +7320,7 @@ func (x *PingRequest) String() string {
 func (*PingRequest) ProtoMessage() {}
 
 func (x *PingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[77]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7181,7 +7333,7 @@ func (x *PingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PingRequest.ProtoReflect.Descriptor instead.
 func (*PingRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{77}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *PingRequest) GetPadding() []byte {
@@ -7200,7 +7352,7 @@ type PingResult struct {
 
 func (x *PingResult) Reset() {
 	*x = PingResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[78]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7212,7 +7364,7 @@ func (x *PingResult) String() string {
 func (*PingResult) ProtoMessage() {}
 
 func (x *PingResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[78]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7225,7 +7377,7 @@ func (x *PingResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PingResult.ProtoReflect.Descriptor instead.
 func (*PingResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{78}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *PingResult) GetServerTimeMs() int64 {
@@ -7252,7 +7404,7 @@ type Push struct {
 
 func (x *Push) Reset() {
 	*x = Push{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[79]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7264,7 +7416,7 @@ func (x *Push) String() string {
 func (*Push) ProtoMessage() {}
 
 func (x *Push) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[79]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7277,7 +7429,7 @@ func (x *Push) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Push.ProtoReflect.Descriptor instead.
 func (*Push) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{79}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *Push) GetInboxSeq() uint64 {
@@ -7389,7 +7541,7 @@ type FlagsUpdate struct {
 
 func (x *FlagsUpdate) Reset() {
 	*x = FlagsUpdate{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[80]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7401,7 +7553,7 @@ func (x *FlagsUpdate) String() string {
 func (*FlagsUpdate) ProtoMessage() {}
 
 func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[80]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7414,7 +7566,7 @@ func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlagsUpdate.ProtoReflect.Descriptor instead.
 func (*FlagsUpdate) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{80}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *FlagsUpdate) GetConv() string {
@@ -7465,7 +7617,7 @@ type ReadUpdate struct {
 
 func (x *ReadUpdate) Reset() {
 	*x = ReadUpdate{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[81]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7477,7 +7629,7 @@ func (x *ReadUpdate) String() string {
 func (*ReadUpdate) ProtoMessage() {}
 
 func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[81]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7490,7 +7642,7 @@ func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadUpdate.ProtoReflect.Descriptor instead.
 func (*ReadUpdate) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{81}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *ReadUpdate) GetConv() string {
@@ -7528,15 +7680,16 @@ type MembershipUpdate struct {
 	Kind          ConvKind               `protobuf:"varint,2,opt,name=kind,proto3,enum=switchboard.wire.v1.ConvKind" json:"kind,omitempty"`
 	Member        *Member                `protobuf:"bytes,3,opt,name=member,proto3" json:"member,omitempty"`
 	LastSeq       uint64                 `protobuf:"varint,4,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
-	Title         string                 `protobuf:"bytes,5,opt,name=title,proto3" json:"title,omitempty"`                          // a group's name as of last_seq (also after a rename)
-	PictureId     string                 `protobuf:"bytes,6,opt,name=picture_id,json=pictureId,proto3" json:"picture_id,omitempty"` // a group's picture as of last_seq (empty: none)
+	Title         string                 `protobuf:"bytes,5,opt,name=title,proto3" json:"title,omitempty"`                              // a group's name as of last_seq (also after a rename)
+	PictureId     string                 `protobuf:"bytes,6,opt,name=picture_id,json=pictureId,proto3" json:"picture_id,omitempty"`     // a group's picture as of last_seq (empty: none)
+	ClearedSeq    uint64                 `protobuf:"varint,7,opt,name=cleared_seq,json=clearedSeq,proto3" json:"cleared_seq,omitempty"` // this user cleared it up to here (clear_history): drop what is held up to it
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *MembershipUpdate) Reset() {
 	*x = MembershipUpdate{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[82]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7548,7 +7701,7 @@ func (x *MembershipUpdate) String() string {
 func (*MembershipUpdate) ProtoMessage() {}
 
 func (x *MembershipUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[82]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7561,7 +7714,7 @@ func (x *MembershipUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembershipUpdate.ProtoReflect.Descriptor instead.
 func (*MembershipUpdate) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{82}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *MembershipUpdate) GetConv() string {
@@ -7606,6 +7759,13 @@ func (x *MembershipUpdate) GetPictureId() string {
 	return ""
 }
 
+func (x *MembershipUpdate) GetClearedSeq() uint64 {
+	if x != nil {
+		return x.ClearedSeq
+	}
+	return 0
+}
+
 // ReadReceipt: the other side of a direct or service conversation read up to seq.
 type ReadReceipt struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -7618,7 +7778,7 @@ type ReadReceipt struct {
 
 func (x *ReadReceipt) Reset() {
 	*x = ReadReceipt{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[83]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7630,7 +7790,7 @@ func (x *ReadReceipt) String() string {
 func (*ReadReceipt) ProtoMessage() {}
 
 func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[83]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7643,7 +7803,7 @@ func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadReceipt.ProtoReflect.Descriptor instead.
 func (*ReadReceipt) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{83}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *ReadReceipt) GetConv() string {
@@ -7684,7 +7844,7 @@ type Signal struct {
 
 func (x *Signal) Reset() {
 	*x = Signal{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[84]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7696,7 +7856,7 @@ func (x *Signal) String() string {
 func (*Signal) ProtoMessage() {}
 
 func (x *Signal) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[84]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7709,7 +7869,7 @@ func (x *Signal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Signal.ProtoReflect.Descriptor instead.
 func (*Signal) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{84}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *Signal) GetKind() Signal_Kind {
@@ -7761,7 +7921,7 @@ type CardClickRequest struct {
 
 func (x *CardClickRequest) Reset() {
 	*x = CardClickRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[85]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7773,7 +7933,7 @@ func (x *CardClickRequest) String() string {
 func (*CardClickRequest) ProtoMessage() {}
 
 func (x *CardClickRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[85]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7786,7 +7946,7 @@ func (x *CardClickRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardClickRequest.ProtoReflect.Descriptor instead.
 func (*CardClickRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{85}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *CardClickRequest) GetConv() string {
@@ -7821,7 +7981,7 @@ type CardClickResult struct {
 
 func (x *CardClickResult) Reset() {
 	*x = CardClickResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[86]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7833,7 +7993,7 @@ func (x *CardClickResult) String() string {
 func (*CardClickResult) ProtoMessage() {}
 
 func (x *CardClickResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[86]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7846,7 +8006,7 @@ func (x *CardClickResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardClickResult.ProtoReflect.Descriptor instead.
 func (*CardClickResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{86}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *CardClickResult) GetMode() string {
@@ -7883,7 +8043,7 @@ type DeskHandoverRequest struct {
 
 func (x *DeskHandoverRequest) Reset() {
 	*x = DeskHandoverRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[87]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7895,7 +8055,7 @@ func (x *DeskHandoverRequest) String() string {
 func (*DeskHandoverRequest) ProtoMessage() {}
 
 func (x *DeskHandoverRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[87]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7908,7 +8068,7 @@ func (x *DeskHandoverRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskHandoverRequest.ProtoReflect.Descriptor instead.
 func (*DeskHandoverRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{87}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *DeskHandoverRequest) GetConv() string {
@@ -7930,7 +8090,7 @@ type DeskHandoverResult struct {
 
 func (x *DeskHandoverResult) Reset() {
 	*x = DeskHandoverResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[88]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7942,7 +8102,7 @@ func (x *DeskHandoverResult) String() string {
 func (*DeskHandoverResult) ProtoMessage() {}
 
 func (x *DeskHandoverResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[88]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7955,7 +8115,7 @@ func (x *DeskHandoverResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskHandoverResult.ProtoReflect.Descriptor instead.
 func (*DeskHandoverResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{88}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *DeskHandoverResult) GetSession() string {
@@ -8000,7 +8160,7 @@ type DeskEnterRequest struct {
 
 func (x *DeskEnterRequest) Reset() {
 	*x = DeskEnterRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[89]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8012,7 +8172,7 @@ func (x *DeskEnterRequest) String() string {
 func (*DeskEnterRequest) ProtoMessage() {}
 
 func (x *DeskEnterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[89]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8025,7 +8185,7 @@ func (x *DeskEnterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskEnterRequest.ProtoReflect.Descriptor instead.
 func (*DeskEnterRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{89}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *DeskEnterRequest) GetScene() string {
@@ -8086,7 +8246,7 @@ type DeskSession struct {
 
 func (x *DeskSession) Reset() {
 	*x = DeskSession{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[90]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8098,7 +8258,7 @@ func (x *DeskSession) String() string {
 func (*DeskSession) ProtoMessage() {}
 
 func (x *DeskSession) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[90]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8111,7 +8271,7 @@ func (x *DeskSession) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskSession.ProtoReflect.Descriptor instead.
 func (*DeskSession) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{90}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *DeskSession) GetConv() string {
@@ -8230,7 +8390,7 @@ type DeskNote struct {
 
 func (x *DeskNote) Reset() {
 	*x = DeskNote{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[91]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8242,7 +8402,7 @@ func (x *DeskNote) String() string {
 func (*DeskNote) ProtoMessage() {}
 
 func (x *DeskNote) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[91]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8255,7 +8415,7 @@ func (x *DeskNote) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskNote.ProtoReflect.Descriptor instead.
 func (*DeskNote) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{91}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *DeskNote) GetBy() string {
@@ -8301,7 +8461,7 @@ type DeskStatusRequest struct {
 
 func (x *DeskStatusRequest) Reset() {
 	*x = DeskStatusRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[92]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8313,7 +8473,7 @@ func (x *DeskStatusRequest) String() string {
 func (*DeskStatusRequest) ProtoMessage() {}
 
 func (x *DeskStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[92]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8326,7 +8486,7 @@ func (x *DeskStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskStatusRequest.ProtoReflect.Descriptor instead.
 func (*DeskStatusRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{92}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *DeskStatusRequest) GetStatus() string {
@@ -8371,7 +8531,7 @@ type DeskAgent struct {
 
 func (x *DeskAgent) Reset() {
 	*x = DeskAgent{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[93]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8383,7 +8543,7 @@ func (x *DeskAgent) String() string {
 func (*DeskAgent) ProtoMessage() {}
 
 func (x *DeskAgent) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[93]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8396,7 +8556,7 @@ func (x *DeskAgent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskAgent.ProtoReflect.Descriptor instead.
 func (*DeskAgent) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{93}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *DeskAgent) GetUser() string {
@@ -8481,7 +8641,7 @@ type DeskWrapUp struct {
 
 func (x *DeskWrapUp) Reset() {
 	*x = DeskWrapUp{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[94]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8493,7 +8653,7 @@ func (x *DeskWrapUp) String() string {
 func (*DeskWrapUp) ProtoMessage() {}
 
 func (x *DeskWrapUp) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[94]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8506,7 +8666,7 @@ func (x *DeskWrapUp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskWrapUp.ProtoReflect.Descriptor instead.
 func (*DeskWrapUp) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{94}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *DeskWrapUp) GetSession() string {
@@ -8534,7 +8694,7 @@ type DeskQueueRequest struct {
 
 func (x *DeskQueueRequest) Reset() {
 	*x = DeskQueueRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[95]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8546,7 +8706,7 @@ func (x *DeskQueueRequest) String() string {
 func (*DeskQueueRequest) ProtoMessage() {}
 
 func (x *DeskQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[95]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8559,7 +8719,7 @@ func (x *DeskQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskQueueRequest.ProtoReflect.Descriptor instead.
 func (*DeskQueueRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{95}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *DeskQueueRequest) GetSkill() string {
@@ -8587,7 +8747,7 @@ type DeskWaiting struct {
 
 func (x *DeskWaiting) Reset() {
 	*x = DeskWaiting{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[96]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8599,7 +8759,7 @@ func (x *DeskWaiting) String() string {
 func (*DeskWaiting) ProtoMessage() {}
 
 func (x *DeskWaiting) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[96]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8612,7 +8772,7 @@ func (x *DeskWaiting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskWaiting.ProtoReflect.Descriptor instead.
 func (*DeskWaiting) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{96}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *DeskWaiting) GetConv() string {
@@ -8669,7 +8829,7 @@ type DeskQueueAgent struct {
 
 func (x *DeskQueueAgent) Reset() {
 	*x = DeskQueueAgent{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[97]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8681,7 +8841,7 @@ func (x *DeskQueueAgent) String() string {
 func (*DeskQueueAgent) ProtoMessage() {}
 
 func (x *DeskQueueAgent) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[97]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8694,7 +8854,7 @@ func (x *DeskQueueAgent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskQueueAgent.ProtoReflect.Descriptor instead.
 func (*DeskQueueAgent) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{97}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *DeskQueueAgent) GetUser() string {
@@ -8737,7 +8897,7 @@ type DeskQueueResult struct {
 
 func (x *DeskQueueResult) Reset() {
 	*x = DeskQueueResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[98]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8749,7 +8909,7 @@ func (x *DeskQueueResult) String() string {
 func (*DeskQueueResult) ProtoMessage() {}
 
 func (x *DeskQueueResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[98]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8762,7 +8922,7 @@ func (x *DeskQueueResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskQueueResult.ProtoReflect.Descriptor instead.
 func (*DeskQueueResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{98}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *DeskQueueResult) GetSkill() string {
@@ -8810,7 +8970,7 @@ type DeskReachRequest struct {
 
 func (x *DeskReachRequest) Reset() {
 	*x = DeskReachRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[99]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8822,7 +8982,7 @@ func (x *DeskReachRequest) String() string {
 func (*DeskReachRequest) ProtoMessage() {}
 
 func (x *DeskReachRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[99]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8835,7 +8995,7 @@ func (x *DeskReachRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskReachRequest.ProtoReflect.Descriptor instead.
 func (*DeskReachRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{99}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *DeskReachRequest) GetCustomer() string {
@@ -8873,7 +9033,7 @@ type DeskTransferRequest struct {
 
 func (x *DeskTransferRequest) Reset() {
 	*x = DeskTransferRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[100]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8885,7 +9045,7 @@ func (x *DeskTransferRequest) String() string {
 func (*DeskTransferRequest) ProtoMessage() {}
 
 func (x *DeskTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[100]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8898,7 +9058,7 @@ func (x *DeskTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskTransferRequest.ProtoReflect.Descriptor instead.
 func (*DeskTransferRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{100}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *DeskTransferRequest) GetConv() string {
@@ -8934,7 +9094,7 @@ type DeskCloseRequest struct {
 
 func (x *DeskCloseRequest) Reset() {
 	*x = DeskCloseRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[101]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8946,7 +9106,7 @@ func (x *DeskCloseRequest) String() string {
 func (*DeskCloseRequest) ProtoMessage() {}
 
 func (x *DeskCloseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[101]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8959,7 +9119,7 @@ func (x *DeskCloseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskCloseRequest.ProtoReflect.Descriptor instead.
 func (*DeskCloseRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{101}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *DeskCloseRequest) GetConv() string {
@@ -8988,7 +9148,7 @@ type DeskNoteRequest struct {
 
 func (x *DeskNoteRequest) Reset() {
 	*x = DeskNoteRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[102]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9000,7 +9160,7 @@ func (x *DeskNoteRequest) String() string {
 func (*DeskNoteRequest) ProtoMessage() {}
 
 func (x *DeskNoteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[102]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9013,7 +9173,7 @@ func (x *DeskNoteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskNoteRequest.ProtoReflect.Descriptor instead.
 func (*DeskNoteRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{102}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{104}
 }
 
 func (x *DeskNoteRequest) GetConv() string {
@@ -9045,7 +9205,7 @@ type DeskTagRequest struct {
 
 func (x *DeskTagRequest) Reset() {
 	*x = DeskTagRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[103]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9057,7 +9217,7 @@ func (x *DeskTagRequest) String() string {
 func (*DeskTagRequest) ProtoMessage() {}
 
 func (x *DeskTagRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[103]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9070,7 +9230,7 @@ func (x *DeskTagRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskTagRequest.ProtoReflect.Descriptor instead.
 func (*DeskTagRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{103}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{105}
 }
 
 func (x *DeskTagRequest) GetConv() string {
@@ -9105,7 +9265,7 @@ type DeskSessionRequest struct {
 
 func (x *DeskSessionRequest) Reset() {
 	*x = DeskSessionRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[104]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9117,7 +9277,7 @@ func (x *DeskSessionRequest) String() string {
 func (*DeskSessionRequest) ProtoMessage() {}
 
 func (x *DeskSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[104]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9130,7 +9290,7 @@ func (x *DeskSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskSessionRequest.ProtoReflect.Descriptor instead.
 func (*DeskSessionRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{104}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{106}
 }
 
 func (x *DeskSessionRequest) GetConv() string {
@@ -9157,7 +9317,7 @@ type DeskRateRequest struct {
 
 func (x *DeskRateRequest) Reset() {
 	*x = DeskRateRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[105]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9169,7 +9329,7 @@ func (x *DeskRateRequest) String() string {
 func (*DeskRateRequest) ProtoMessage() {}
 
 func (x *DeskRateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[105]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9182,7 +9342,7 @@ func (x *DeskRateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskRateRequest.ProtoReflect.Descriptor instead.
 func (*DeskRateRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{105}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{107}
 }
 
 func (x *DeskRateRequest) GetConv() string {
@@ -9218,7 +9378,7 @@ type DeskRateResult struct {
 
 func (x *DeskRateResult) Reset() {
 	*x = DeskRateResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[106]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9230,7 +9390,7 @@ func (x *DeskRateResult) String() string {
 func (*DeskRateResult) ProtoMessage() {}
 
 func (x *DeskRateResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[106]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9243,7 +9403,7 @@ func (x *DeskRateResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskRateResult.ProtoReflect.Descriptor instead.
 func (*DeskRateResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{106}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{108}
 }
 
 func (x *DeskRateResult) GetSession() string {
@@ -9286,7 +9446,7 @@ type DeskRepliesRequest struct {
 
 func (x *DeskRepliesRequest) Reset() {
 	*x = DeskRepliesRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[107]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9298,7 +9458,7 @@ func (x *DeskRepliesRequest) String() string {
 func (*DeskRepliesRequest) ProtoMessage() {}
 
 func (x *DeskRepliesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[107]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9311,7 +9471,7 @@ func (x *DeskRepliesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskRepliesRequest.ProtoReflect.Descriptor instead.
 func (*DeskRepliesRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{107}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{109}
 }
 
 func (x *DeskRepliesRequest) GetLine() string {
@@ -9330,7 +9490,7 @@ type DeskReplies struct {
 
 func (x *DeskReplies) Reset() {
 	*x = DeskReplies{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[108]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9342,7 +9502,7 @@ func (x *DeskReplies) String() string {
 func (*DeskReplies) ProtoMessage() {}
 
 func (x *DeskReplies) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[108]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9355,7 +9515,7 @@ func (x *DeskReplies) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskReplies.ProtoReflect.Descriptor instead.
 func (*DeskReplies) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{108}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{110}
 }
 
 func (x *DeskReplies) GetReplies() []*DeskSavedReply {
@@ -9375,7 +9535,7 @@ type DeskSavedReply struct {
 
 func (x *DeskSavedReply) Reset() {
 	*x = DeskSavedReply{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[109]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9387,7 +9547,7 @@ func (x *DeskSavedReply) String() string {
 func (*DeskSavedReply) ProtoMessage() {}
 
 func (x *DeskSavedReply) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[109]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9400,7 +9560,7 @@ func (x *DeskSavedReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskSavedReply.ProtoReflect.Descriptor instead.
 func (*DeskSavedReply) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{109}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{111}
 }
 
 func (x *DeskSavedReply) GetName() string {
@@ -9436,7 +9596,7 @@ type MyMetricsRequest struct {
 
 func (x *MyMetricsRequest) Reset() {
 	*x = MyMetricsRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[110]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9448,7 +9608,7 @@ func (x *MyMetricsRequest) String() string {
 func (*MyMetricsRequest) ProtoMessage() {}
 
 func (x *MyMetricsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[110]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9461,7 +9621,7 @@ func (x *MyMetricsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsRequest.ProtoReflect.Descriptor instead.
 func (*MyMetricsRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{110}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{112}
 }
 
 func (x *MyMetricsRequest) GetWindow() string {
@@ -9525,7 +9685,7 @@ type MyMetricsRow struct {
 
 func (x *MyMetricsRow) Reset() {
 	*x = MyMetricsRow{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[111]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9537,7 +9697,7 @@ func (x *MyMetricsRow) String() string {
 func (*MyMetricsRow) ProtoMessage() {}
 
 func (x *MyMetricsRow) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[111]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9550,7 +9710,7 @@ func (x *MyMetricsRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsRow.ProtoReflect.Descriptor instead.
 func (*MyMetricsRow) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{111}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{113}
 }
 
 func (x *MyMetricsRow) GetWindowStartMs() int64 {
@@ -9775,7 +9935,7 @@ type MyMetricsResult struct {
 
 func (x *MyMetricsResult) Reset() {
 	*x = MyMetricsResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[112]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9787,7 +9947,7 @@ func (x *MyMetricsResult) String() string {
 func (*MyMetricsResult) ProtoMessage() {}
 
 func (x *MyMetricsResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[112]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9800,7 +9960,7 @@ func (x *MyMetricsResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsResult.ProtoReflect.Descriptor instead.
 func (*MyMetricsResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{112}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{114}
 }
 
 func (x *MyMetricsResult) GetUser() string {
@@ -9877,7 +10037,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\n" +
 	"joined_seq\x18\x03 \x01(\x04R\tjoinedSeq\x12\x19\n" +
 	"\bleft_seq\x18\x04 \x01(\x04R\aleftSeq\x12\x14\n" +
-	"\x05muted\x18\x05 \x01(\bR\x05muted\"\x96\x04\n" +
+	"\x05muted\x18\x05 \x01(\bR\x05muted\"\xb7\x04\n" +
 	"\vConvSummary\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x121\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1d.switchboard.wire.v1.ConvKindR\x04kind\x12\x19\n" +
@@ -9896,7 +10056,9 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\rmarked_unread\x18\x0e \x01(\bR\fmarkedUnread\x12\x14\n" +
 	"\x05title\x18\x0f \x01(\tR\x05title\x12\x1d\n" +
 	"\n" +
-	"picture_id\x18\x10 \x01(\tR\tpictureId\"5\n" +
+	"picture_id\x18\x10 \x01(\tR\tpictureId\x12\x1f\n" +
+	"\vcleared_seq\x18\x11 \x01(\x04R\n" +
+	"clearedSeq\"5\n" +
 	"\x05Hello\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x12\x16\n" +
 	"\x06client\x18\x02 \x01(\tR\x06client\"\x96\x03\n" +
@@ -9925,7 +10087,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x06GoAway\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12!\n" +
 	"\freconnect_to\x18\x02 \x01(\tR\vreconnectTo\x12.\n" +
-	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\xce\x1a\n" +
+	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\x9f\x1b\n" +
 	"\aRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x126\n" +
 	"\x04send\x18\n" +
@@ -9989,8 +10151,9 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\n" +
 	"desk_reach\x187 \x01(\v2%.switchboard.wire.v1.DeskReachRequestH\x00R\tdeskReach\x12M\n" +
 	"\rmark_all_read\x188 \x01(\v2'.switchboard.wire.v1.MarkAllReadRequestH\x00R\vmarkAllRead\x12L\n" +
-	"\fpoll_results\x189 \x01(\v2'.switchboard.wire.v1.PollResultsRequestH\x00R\vpollResultsB\x04\n" +
-	"\x02op\"\xe0\x19\n" +
+	"\fpoll_results\x189 \x01(\v2'.switchboard.wire.v1.PollResultsRequestH\x00R\vpollResults\x12O\n" +
+	"\rclear_history\x18: \x01(\v2(.switchboard.wire.v1.ClearHistoryRequestH\x00R\fclearHistoryB\x04\n" +
+	"\x02op\"\xb0\x1a\n" +
 	"\bResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x120\n" +
 	"\x05error\x18\x02 \x01(\v2\x1a.switchboard.wire.v1.ErrorR\x05error\x125\n" +
@@ -10054,7 +10217,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\n" +
 	"desk_reach\x186 \x01(\v2 .switchboard.wire.v1.DeskSessionH\x00R\tdeskReach\x12L\n" +
 	"\rmark_all_read\x187 \x01(\v2&.switchboard.wire.v1.MarkAllReadResultH\x00R\vmarkAllRead\x12K\n" +
-	"\fpoll_results\x188 \x01(\v2&.switchboard.wire.v1.PollResultsResultH\x00R\vpollResultsB\b\n" +
+	"\fpoll_results\x188 \x01(\v2&.switchboard.wire.v1.PollResultsResultH\x00R\vpollResults\x12N\n" +
+	"\rclear_history\x189 \x01(\v2'.switchboard.wire.v1.ClearHistoryResultH\x00R\fclearHistoryB\b\n" +
 	"\x06result\"\xdb\x02\n" +
 	"\vSendRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x0e\n" +
@@ -10124,7 +10288,14 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x0eMarkReadResult\x12\x19\n" +
 	"\bread_seq\x18\x01 \x01(\x04R\areadSeq\x12!\n" +
 	"\ftotal_unread\x18\x02 \x01(\x04R\vtotalUnread\"\x14\n" +
-	"\x12MarkAllReadRequest\"]\n" +
+	"\x12MarkAllReadRequest\";\n" +
+	"\x13ClearHistoryRequest\x12\x12\n" +
+	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\"X\n" +
+	"\x12ClearHistoryResult\x12\x1f\n" +
+	"\vcleared_seq\x18\x01 \x01(\x04R\n" +
+	"clearedSeq\x12!\n" +
+	"\ftotal_unread\x18\x02 \x01(\x04R\vtotalUnread\"]\n" +
 	"\x12PollResultsRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12!\n" +
@@ -10371,7 +10542,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x19\n" +
 	"\bread_seq\x18\x02 \x01(\x04R\areadSeq\x12\x16\n" +
 	"\x06unread\x18\x03 \x01(\x04R\x06unread\x12'\n" +
-	"\x0funread_mentions\x18\x04 \x01(\x04R\x0eunreadMentions\"\xde\x01\n" +
+	"\x0funread_mentions\x18\x04 \x01(\x04R\x0eunreadMentions\"\xff\x01\n" +
 	"\x10MembershipUpdate\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x121\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1d.switchboard.wire.v1.ConvKindR\x04kind\x123\n" +
@@ -10379,7 +10550,9 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\blast_seq\x18\x04 \x01(\x04R\alastSeq\x12\x14\n" +
 	"\x05title\x18\x05 \x01(\tR\x05title\x12\x1d\n" +
 	"\n" +
-	"picture_id\x18\x06 \x01(\tR\tpictureId\"K\n" +
+	"picture_id\x18\x06 \x01(\tR\tpictureId\x12\x1f\n" +
+	"\vcleared_seq\x18\a \x01(\x04R\n" +
+	"clearedSeq\"K\n" +
 	"\vReadReceipt\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
 	"\x06reader\x18\x02 \x01(\tR\x06reader\x12\x10\n" +
@@ -10645,7 +10818,7 @@ func file_transport_wirepb_wire_proto_rawDescGZIP() []byte {
 }
 
 var file_transport_wirepb_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 113)
+var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 115)
 var file_transport_wirepb_wire_proto_goTypes = []any{
 	(Code)(0),                        // 0: switchboard.wire.v1.Code
 	(ConvKind)(0),                    // 1: switchboard.wire.v1.ConvKind
@@ -10679,94 +10852,96 @@ var file_transport_wirepb_wire_proto_goTypes = []any{
 	(*MarkReadRequest)(nil),          // 29: switchboard.wire.v1.MarkReadRequest
 	(*MarkReadResult)(nil),           // 30: switchboard.wire.v1.MarkReadResult
 	(*MarkAllReadRequest)(nil),       // 31: switchboard.wire.v1.MarkAllReadRequest
-	(*PollResultsRequest)(nil),       // 32: switchboard.wire.v1.PollResultsRequest
-	(*PollResultsResult)(nil),        // 33: switchboard.wire.v1.PollResultsResult
-	(*PollOptionResult)(nil),         // 34: switchboard.wire.v1.PollOptionResult
-	(*MarkAllReadResult)(nil),        // 35: switchboard.wire.v1.MarkAllReadResult
-	(*RecallRequest)(nil),            // 36: switchboard.wire.v1.RecallRequest
-	(*RecallResult)(nil),             // 37: switchboard.wire.v1.RecallResult
-	(*ListConversationsRequest)(nil), // 38: switchboard.wire.v1.ListConversationsRequest
-	(*ListConversationsResult)(nil),  // 39: switchboard.wire.v1.ListConversationsResult
-	(*CreateGroupRequest)(nil),       // 40: switchboard.wire.v1.CreateGroupRequest
-	(*CreateGroupResult)(nil),        // 41: switchboard.wire.v1.CreateGroupResult
-	(*MembershipRequest)(nil),        // 42: switchboard.wire.v1.MembershipRequest
-	(*MembershipResult)(nil),         // 43: switchboard.wire.v1.MembershipResult
-	(*GroupSettingsRequest)(nil),     // 44: switchboard.wire.v1.GroupSettingsRequest
-	(*GroupInviteRequest)(nil),       // 45: switchboard.wire.v1.GroupInviteRequest
-	(*GroupInvite)(nil),              // 46: switchboard.wire.v1.GroupInvite
-	(*GroupInviteResult)(nil),        // 47: switchboard.wire.v1.GroupInviteResult
-	(*JoinGroupRequest)(nil),         // 48: switchboard.wire.v1.JoinGroupRequest
-	(*JoinGroupResult)(nil),          // 49: switchboard.wire.v1.JoinGroupResult
-	(*GroupSettingsResult)(nil),      // 50: switchboard.wire.v1.GroupSettingsResult
-	(*MembersRequest)(nil),           // 51: switchboard.wire.v1.MembersRequest
-	(*MembersResult)(nil),            // 52: switchboard.wire.v1.MembersResult
-	(*PresenceRequest)(nil),          // 53: switchboard.wire.v1.PresenceRequest
-	(*PresenceResult)(nil),           // 54: switchboard.wire.v1.PresenceResult
-	(*PrivacyRequest)(nil),           // 55: switchboard.wire.v1.PrivacyRequest
-	(*PrivacyResult)(nil),            // 56: switchboard.wire.v1.PrivacyResult
-	(*PinRequest)(nil),               // 57: switchboard.wire.v1.PinRequest
-	(*PinResult)(nil),                // 58: switchboard.wire.v1.PinResult
-	(*ArchiveRequest)(nil),           // 59: switchboard.wire.v1.ArchiveRequest
-	(*ArchiveResult)(nil),            // 60: switchboard.wire.v1.ArchiveResult
-	(*MarkUnreadRequest)(nil),        // 61: switchboard.wire.v1.MarkUnreadRequest
-	(*MarkUnreadResult)(nil),         // 62: switchboard.wire.v1.MarkUnreadResult
-	(*MuteRequest)(nil),              // 63: switchboard.wire.v1.MuteRequest
-	(*MuteResult)(nil),               // 64: switchboard.wire.v1.MuteResult
-	(*BlockRequest)(nil),             // 65: switchboard.wire.v1.BlockRequest
-	(*BlockResult)(nil),              // 66: switchboard.wire.v1.BlockResult
-	(*BlockedRequest)(nil),           // 67: switchboard.wire.v1.BlockedRequest
-	(*BlockedResult)(nil),            // 68: switchboard.wire.v1.BlockedResult
-	(*ReportRequest)(nil),            // 69: switchboard.wire.v1.ReportRequest
-	(*MediaCreateRequest)(nil),       // 70: switchboard.wire.v1.MediaCreateRequest
-	(*MediaChunkRequest)(nil),        // 71: switchboard.wire.v1.MediaChunkRequest
-	(*MediaChunkResult)(nil),         // 72: switchboard.wire.v1.MediaChunkResult
-	(*MediaCompleteRequest)(nil),     // 73: switchboard.wire.v1.MediaCompleteRequest
-	(*MediaReadRequest)(nil),         // 74: switchboard.wire.v1.MediaReadRequest
-	(*MediaReadResult)(nil),          // 75: switchboard.wire.v1.MediaReadResult
-	(*ReadByRequest)(nil),            // 76: switchboard.wire.v1.ReadByRequest
-	(*ReadByResult)(nil),             // 77: switchboard.wire.v1.ReadByResult
-	(*MemberRead)(nil),               // 78: switchboard.wire.v1.MemberRead
-	(*ReportResult)(nil),             // 79: switchboard.wire.v1.ReportResult
-	(*RegisterPushRequest)(nil),      // 80: switchboard.wire.v1.RegisterPushRequest
-	(*RegisterPushResult)(nil),       // 81: switchboard.wire.v1.RegisterPushResult
-	(*UnregisterPushRequest)(nil),    // 82: switchboard.wire.v1.UnregisterPushRequest
-	(*UnregisterPushResult)(nil),     // 83: switchboard.wire.v1.UnregisterPushResult
-	(*PingRequest)(nil),              // 84: switchboard.wire.v1.PingRequest
-	(*PingResult)(nil),               // 85: switchboard.wire.v1.PingResult
-	(*Push)(nil),                     // 86: switchboard.wire.v1.Push
-	(*FlagsUpdate)(nil),              // 87: switchboard.wire.v1.FlagsUpdate
-	(*ReadUpdate)(nil),               // 88: switchboard.wire.v1.ReadUpdate
-	(*MembershipUpdate)(nil),         // 89: switchboard.wire.v1.MembershipUpdate
-	(*ReadReceipt)(nil),              // 90: switchboard.wire.v1.ReadReceipt
-	(*Signal)(nil),                   // 91: switchboard.wire.v1.Signal
-	(*CardClickRequest)(nil),         // 92: switchboard.wire.v1.CardClickRequest
-	(*CardClickResult)(nil),          // 93: switchboard.wire.v1.CardClickResult
-	(*DeskHandoverRequest)(nil),      // 94: switchboard.wire.v1.DeskHandoverRequest
-	(*DeskHandoverResult)(nil),       // 95: switchboard.wire.v1.DeskHandoverResult
-	(*DeskEnterRequest)(nil),         // 96: switchboard.wire.v1.DeskEnterRequest
-	(*DeskSession)(nil),              // 97: switchboard.wire.v1.DeskSession
-	(*DeskNote)(nil),                 // 98: switchboard.wire.v1.DeskNote
-	(*DeskStatusRequest)(nil),        // 99: switchboard.wire.v1.DeskStatusRequest
-	(*DeskAgent)(nil),                // 100: switchboard.wire.v1.DeskAgent
-	(*DeskWrapUp)(nil),               // 101: switchboard.wire.v1.DeskWrapUp
-	(*DeskQueueRequest)(nil),         // 102: switchboard.wire.v1.DeskQueueRequest
-	(*DeskWaiting)(nil),              // 103: switchboard.wire.v1.DeskWaiting
-	(*DeskQueueAgent)(nil),           // 104: switchboard.wire.v1.DeskQueueAgent
-	(*DeskQueueResult)(nil),          // 105: switchboard.wire.v1.DeskQueueResult
-	(*DeskReachRequest)(nil),         // 106: switchboard.wire.v1.DeskReachRequest
-	(*DeskTransferRequest)(nil),      // 107: switchboard.wire.v1.DeskTransferRequest
-	(*DeskCloseRequest)(nil),         // 108: switchboard.wire.v1.DeskCloseRequest
-	(*DeskNoteRequest)(nil),          // 109: switchboard.wire.v1.DeskNoteRequest
-	(*DeskTagRequest)(nil),           // 110: switchboard.wire.v1.DeskTagRequest
-	(*DeskSessionRequest)(nil),       // 111: switchboard.wire.v1.DeskSessionRequest
-	(*DeskRateRequest)(nil),          // 112: switchboard.wire.v1.DeskRateRequest
-	(*DeskRateResult)(nil),           // 113: switchboard.wire.v1.DeskRateResult
-	(*DeskRepliesRequest)(nil),       // 114: switchboard.wire.v1.DeskRepliesRequest
-	(*DeskReplies)(nil),              // 115: switchboard.wire.v1.DeskReplies
-	(*DeskSavedReply)(nil),           // 116: switchboard.wire.v1.DeskSavedReply
-	(*MyMetricsRequest)(nil),         // 117: switchboard.wire.v1.MyMetricsRequest
-	(*MyMetricsRow)(nil),             // 118: switchboard.wire.v1.MyMetricsRow
-	(*MyMetricsResult)(nil),          // 119: switchboard.wire.v1.MyMetricsResult
+	(*ClearHistoryRequest)(nil),      // 32: switchboard.wire.v1.ClearHistoryRequest
+	(*ClearHistoryResult)(nil),       // 33: switchboard.wire.v1.ClearHistoryResult
+	(*PollResultsRequest)(nil),       // 34: switchboard.wire.v1.PollResultsRequest
+	(*PollResultsResult)(nil),        // 35: switchboard.wire.v1.PollResultsResult
+	(*PollOptionResult)(nil),         // 36: switchboard.wire.v1.PollOptionResult
+	(*MarkAllReadResult)(nil),        // 37: switchboard.wire.v1.MarkAllReadResult
+	(*RecallRequest)(nil),            // 38: switchboard.wire.v1.RecallRequest
+	(*RecallResult)(nil),             // 39: switchboard.wire.v1.RecallResult
+	(*ListConversationsRequest)(nil), // 40: switchboard.wire.v1.ListConversationsRequest
+	(*ListConversationsResult)(nil),  // 41: switchboard.wire.v1.ListConversationsResult
+	(*CreateGroupRequest)(nil),       // 42: switchboard.wire.v1.CreateGroupRequest
+	(*CreateGroupResult)(nil),        // 43: switchboard.wire.v1.CreateGroupResult
+	(*MembershipRequest)(nil),        // 44: switchboard.wire.v1.MembershipRequest
+	(*MembershipResult)(nil),         // 45: switchboard.wire.v1.MembershipResult
+	(*GroupSettingsRequest)(nil),     // 46: switchboard.wire.v1.GroupSettingsRequest
+	(*GroupInviteRequest)(nil),       // 47: switchboard.wire.v1.GroupInviteRequest
+	(*GroupInvite)(nil),              // 48: switchboard.wire.v1.GroupInvite
+	(*GroupInviteResult)(nil),        // 49: switchboard.wire.v1.GroupInviteResult
+	(*JoinGroupRequest)(nil),         // 50: switchboard.wire.v1.JoinGroupRequest
+	(*JoinGroupResult)(nil),          // 51: switchboard.wire.v1.JoinGroupResult
+	(*GroupSettingsResult)(nil),      // 52: switchboard.wire.v1.GroupSettingsResult
+	(*MembersRequest)(nil),           // 53: switchboard.wire.v1.MembersRequest
+	(*MembersResult)(nil),            // 54: switchboard.wire.v1.MembersResult
+	(*PresenceRequest)(nil),          // 55: switchboard.wire.v1.PresenceRequest
+	(*PresenceResult)(nil),           // 56: switchboard.wire.v1.PresenceResult
+	(*PrivacyRequest)(nil),           // 57: switchboard.wire.v1.PrivacyRequest
+	(*PrivacyResult)(nil),            // 58: switchboard.wire.v1.PrivacyResult
+	(*PinRequest)(nil),               // 59: switchboard.wire.v1.PinRequest
+	(*PinResult)(nil),                // 60: switchboard.wire.v1.PinResult
+	(*ArchiveRequest)(nil),           // 61: switchboard.wire.v1.ArchiveRequest
+	(*ArchiveResult)(nil),            // 62: switchboard.wire.v1.ArchiveResult
+	(*MarkUnreadRequest)(nil),        // 63: switchboard.wire.v1.MarkUnreadRequest
+	(*MarkUnreadResult)(nil),         // 64: switchboard.wire.v1.MarkUnreadResult
+	(*MuteRequest)(nil),              // 65: switchboard.wire.v1.MuteRequest
+	(*MuteResult)(nil),               // 66: switchboard.wire.v1.MuteResult
+	(*BlockRequest)(nil),             // 67: switchboard.wire.v1.BlockRequest
+	(*BlockResult)(nil),              // 68: switchboard.wire.v1.BlockResult
+	(*BlockedRequest)(nil),           // 69: switchboard.wire.v1.BlockedRequest
+	(*BlockedResult)(nil),            // 70: switchboard.wire.v1.BlockedResult
+	(*ReportRequest)(nil),            // 71: switchboard.wire.v1.ReportRequest
+	(*MediaCreateRequest)(nil),       // 72: switchboard.wire.v1.MediaCreateRequest
+	(*MediaChunkRequest)(nil),        // 73: switchboard.wire.v1.MediaChunkRequest
+	(*MediaChunkResult)(nil),         // 74: switchboard.wire.v1.MediaChunkResult
+	(*MediaCompleteRequest)(nil),     // 75: switchboard.wire.v1.MediaCompleteRequest
+	(*MediaReadRequest)(nil),         // 76: switchboard.wire.v1.MediaReadRequest
+	(*MediaReadResult)(nil),          // 77: switchboard.wire.v1.MediaReadResult
+	(*ReadByRequest)(nil),            // 78: switchboard.wire.v1.ReadByRequest
+	(*ReadByResult)(nil),             // 79: switchboard.wire.v1.ReadByResult
+	(*MemberRead)(nil),               // 80: switchboard.wire.v1.MemberRead
+	(*ReportResult)(nil),             // 81: switchboard.wire.v1.ReportResult
+	(*RegisterPushRequest)(nil),      // 82: switchboard.wire.v1.RegisterPushRequest
+	(*RegisterPushResult)(nil),       // 83: switchboard.wire.v1.RegisterPushResult
+	(*UnregisterPushRequest)(nil),    // 84: switchboard.wire.v1.UnregisterPushRequest
+	(*UnregisterPushResult)(nil),     // 85: switchboard.wire.v1.UnregisterPushResult
+	(*PingRequest)(nil),              // 86: switchboard.wire.v1.PingRequest
+	(*PingResult)(nil),               // 87: switchboard.wire.v1.PingResult
+	(*Push)(nil),                     // 88: switchboard.wire.v1.Push
+	(*FlagsUpdate)(nil),              // 89: switchboard.wire.v1.FlagsUpdate
+	(*ReadUpdate)(nil),               // 90: switchboard.wire.v1.ReadUpdate
+	(*MembershipUpdate)(nil),         // 91: switchboard.wire.v1.MembershipUpdate
+	(*ReadReceipt)(nil),              // 92: switchboard.wire.v1.ReadReceipt
+	(*Signal)(nil),                   // 93: switchboard.wire.v1.Signal
+	(*CardClickRequest)(nil),         // 94: switchboard.wire.v1.CardClickRequest
+	(*CardClickResult)(nil),          // 95: switchboard.wire.v1.CardClickResult
+	(*DeskHandoverRequest)(nil),      // 96: switchboard.wire.v1.DeskHandoverRequest
+	(*DeskHandoverResult)(nil),       // 97: switchboard.wire.v1.DeskHandoverResult
+	(*DeskEnterRequest)(nil),         // 98: switchboard.wire.v1.DeskEnterRequest
+	(*DeskSession)(nil),              // 99: switchboard.wire.v1.DeskSession
+	(*DeskNote)(nil),                 // 100: switchboard.wire.v1.DeskNote
+	(*DeskStatusRequest)(nil),        // 101: switchboard.wire.v1.DeskStatusRequest
+	(*DeskAgent)(nil),                // 102: switchboard.wire.v1.DeskAgent
+	(*DeskWrapUp)(nil),               // 103: switchboard.wire.v1.DeskWrapUp
+	(*DeskQueueRequest)(nil),         // 104: switchboard.wire.v1.DeskQueueRequest
+	(*DeskWaiting)(nil),              // 105: switchboard.wire.v1.DeskWaiting
+	(*DeskQueueAgent)(nil),           // 106: switchboard.wire.v1.DeskQueueAgent
+	(*DeskQueueResult)(nil),          // 107: switchboard.wire.v1.DeskQueueResult
+	(*DeskReachRequest)(nil),         // 108: switchboard.wire.v1.DeskReachRequest
+	(*DeskTransferRequest)(nil),      // 109: switchboard.wire.v1.DeskTransferRequest
+	(*DeskCloseRequest)(nil),         // 110: switchboard.wire.v1.DeskCloseRequest
+	(*DeskNoteRequest)(nil),          // 111: switchboard.wire.v1.DeskNoteRequest
+	(*DeskTagRequest)(nil),           // 112: switchboard.wire.v1.DeskTagRequest
+	(*DeskSessionRequest)(nil),       // 113: switchboard.wire.v1.DeskSessionRequest
+	(*DeskRateRequest)(nil),          // 114: switchboard.wire.v1.DeskRateRequest
+	(*DeskRateResult)(nil),           // 115: switchboard.wire.v1.DeskRateResult
+	(*DeskRepliesRequest)(nil),       // 116: switchboard.wire.v1.DeskRepliesRequest
+	(*DeskReplies)(nil),              // 117: switchboard.wire.v1.DeskReplies
+	(*DeskSavedReply)(nil),           // 118: switchboard.wire.v1.DeskSavedReply
+	(*MyMetricsRequest)(nil),         // 119: switchboard.wire.v1.MyMetricsRequest
+	(*MyMetricsRow)(nil),             // 120: switchboard.wire.v1.MyMetricsRow
+	(*MyMetricsResult)(nil),          // 121: switchboard.wire.v1.MyMetricsResult
 }
 var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	0,   // 0: switchboard.wire.v1.Error.code:type_name -> switchboard.wire.v1.Code
@@ -10781,141 +10956,143 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	16,  // 9: switchboard.wire.v1.ServerFrame.go_away:type_name -> switchboard.wire.v1.GoAway
 	7,   // 10: switchboard.wire.v1.ServerFrame.error:type_name -> switchboard.wire.v1.Error
 	18,  // 11: switchboard.wire.v1.ServerFrame.response:type_name -> switchboard.wire.v1.Response
-	86,  // 12: switchboard.wire.v1.ServerFrame.push:type_name -> switchboard.wire.v1.Push
-	91,  // 13: switchboard.wire.v1.ServerFrame.signal:type_name -> switchboard.wire.v1.Signal
+	88,  // 12: switchboard.wire.v1.ServerFrame.push:type_name -> switchboard.wire.v1.Push
+	93,  // 13: switchboard.wire.v1.ServerFrame.signal:type_name -> switchboard.wire.v1.Signal
 	22,  // 14: switchboard.wire.v1.Welcome.sync:type_name -> switchboard.wire.v1.SyncResult
 	19,  // 15: switchboard.wire.v1.Request.send:type_name -> switchboard.wire.v1.SendRequest
 	21,  // 16: switchboard.wire.v1.Request.sync:type_name -> switchboard.wire.v1.SyncRequest
 	23,  // 17: switchboard.wire.v1.Request.ack:type_name -> switchboard.wire.v1.AckRequest
 	25,  // 18: switchboard.wire.v1.Request.history:type_name -> switchboard.wire.v1.HistoryRequest
 	29,  // 19: switchboard.wire.v1.Request.mark_read:type_name -> switchboard.wire.v1.MarkReadRequest
-	36,  // 20: switchboard.wire.v1.Request.recall:type_name -> switchboard.wire.v1.RecallRequest
-	38,  // 21: switchboard.wire.v1.Request.list_conversations:type_name -> switchboard.wire.v1.ListConversationsRequest
-	40,  // 22: switchboard.wire.v1.Request.create_group:type_name -> switchboard.wire.v1.CreateGroupRequest
-	42,  // 23: switchboard.wire.v1.Request.membership:type_name -> switchboard.wire.v1.MembershipRequest
-	51,  // 24: switchboard.wire.v1.Request.members:type_name -> switchboard.wire.v1.MembersRequest
-	53,  // 25: switchboard.wire.v1.Request.presence:type_name -> switchboard.wire.v1.PresenceRequest
-	57,  // 26: switchboard.wire.v1.Request.pin:type_name -> switchboard.wire.v1.PinRequest
-	84,  // 27: switchboard.wire.v1.Request.ping:type_name -> switchboard.wire.v1.PingRequest
-	91,  // 28: switchboard.wire.v1.Request.signal:type_name -> switchboard.wire.v1.Signal
-	63,  // 29: switchboard.wire.v1.Request.mute:type_name -> switchboard.wire.v1.MuteRequest
-	92,  // 30: switchboard.wire.v1.Request.card_click:type_name -> switchboard.wire.v1.CardClickRequest
-	80,  // 31: switchboard.wire.v1.Request.register_push:type_name -> switchboard.wire.v1.RegisterPushRequest
-	82,  // 32: switchboard.wire.v1.Request.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushRequest
-	94,  // 33: switchboard.wire.v1.Request.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverRequest
-	96,  // 34: switchboard.wire.v1.Request.desk_enter:type_name -> switchboard.wire.v1.DeskEnterRequest
-	99,  // 35: switchboard.wire.v1.Request.desk_status:type_name -> switchboard.wire.v1.DeskStatusRequest
-	102, // 36: switchboard.wire.v1.Request.desk_queue:type_name -> switchboard.wire.v1.DeskQueueRequest
-	107, // 37: switchboard.wire.v1.Request.desk_transfer:type_name -> switchboard.wire.v1.DeskTransferRequest
-	108, // 38: switchboard.wire.v1.Request.desk_close:type_name -> switchboard.wire.v1.DeskCloseRequest
-	117, // 39: switchboard.wire.v1.Request.my_metrics:type_name -> switchboard.wire.v1.MyMetricsRequest
-	65,  // 40: switchboard.wire.v1.Request.block:type_name -> switchboard.wire.v1.BlockRequest
-	69,  // 41: switchboard.wire.v1.Request.report:type_name -> switchboard.wire.v1.ReportRequest
-	67,  // 42: switchboard.wire.v1.Request.blocked:type_name -> switchboard.wire.v1.BlockedRequest
-	112, // 43: switchboard.wire.v1.Request.desk_rate:type_name -> switchboard.wire.v1.DeskRateRequest
-	76,  // 44: switchboard.wire.v1.Request.read_by:type_name -> switchboard.wire.v1.ReadByRequest
-	114, // 45: switchboard.wire.v1.Request.desk_replies:type_name -> switchboard.wire.v1.DeskRepliesRequest
-	70,  // 46: switchboard.wire.v1.Request.media_create:type_name -> switchboard.wire.v1.MediaCreateRequest
-	71,  // 47: switchboard.wire.v1.Request.media_chunk:type_name -> switchboard.wire.v1.MediaChunkRequest
-	73,  // 48: switchboard.wire.v1.Request.media_complete:type_name -> switchboard.wire.v1.MediaCompleteRequest
-	74,  // 49: switchboard.wire.v1.Request.media_read:type_name -> switchboard.wire.v1.MediaReadRequest
-	109, // 50: switchboard.wire.v1.Request.desk_note:type_name -> switchboard.wire.v1.DeskNoteRequest
-	111, // 51: switchboard.wire.v1.Request.desk_session:type_name -> switchboard.wire.v1.DeskSessionRequest
+	38,  // 20: switchboard.wire.v1.Request.recall:type_name -> switchboard.wire.v1.RecallRequest
+	40,  // 21: switchboard.wire.v1.Request.list_conversations:type_name -> switchboard.wire.v1.ListConversationsRequest
+	42,  // 22: switchboard.wire.v1.Request.create_group:type_name -> switchboard.wire.v1.CreateGroupRequest
+	44,  // 23: switchboard.wire.v1.Request.membership:type_name -> switchboard.wire.v1.MembershipRequest
+	53,  // 24: switchboard.wire.v1.Request.members:type_name -> switchboard.wire.v1.MembersRequest
+	55,  // 25: switchboard.wire.v1.Request.presence:type_name -> switchboard.wire.v1.PresenceRequest
+	59,  // 26: switchboard.wire.v1.Request.pin:type_name -> switchboard.wire.v1.PinRequest
+	86,  // 27: switchboard.wire.v1.Request.ping:type_name -> switchboard.wire.v1.PingRequest
+	93,  // 28: switchboard.wire.v1.Request.signal:type_name -> switchboard.wire.v1.Signal
+	65,  // 29: switchboard.wire.v1.Request.mute:type_name -> switchboard.wire.v1.MuteRequest
+	94,  // 30: switchboard.wire.v1.Request.card_click:type_name -> switchboard.wire.v1.CardClickRequest
+	82,  // 31: switchboard.wire.v1.Request.register_push:type_name -> switchboard.wire.v1.RegisterPushRequest
+	84,  // 32: switchboard.wire.v1.Request.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushRequest
+	96,  // 33: switchboard.wire.v1.Request.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverRequest
+	98,  // 34: switchboard.wire.v1.Request.desk_enter:type_name -> switchboard.wire.v1.DeskEnterRequest
+	101, // 35: switchboard.wire.v1.Request.desk_status:type_name -> switchboard.wire.v1.DeskStatusRequest
+	104, // 36: switchboard.wire.v1.Request.desk_queue:type_name -> switchboard.wire.v1.DeskQueueRequest
+	109, // 37: switchboard.wire.v1.Request.desk_transfer:type_name -> switchboard.wire.v1.DeskTransferRequest
+	110, // 38: switchboard.wire.v1.Request.desk_close:type_name -> switchboard.wire.v1.DeskCloseRequest
+	119, // 39: switchboard.wire.v1.Request.my_metrics:type_name -> switchboard.wire.v1.MyMetricsRequest
+	67,  // 40: switchboard.wire.v1.Request.block:type_name -> switchboard.wire.v1.BlockRequest
+	71,  // 41: switchboard.wire.v1.Request.report:type_name -> switchboard.wire.v1.ReportRequest
+	69,  // 42: switchboard.wire.v1.Request.blocked:type_name -> switchboard.wire.v1.BlockedRequest
+	114, // 43: switchboard.wire.v1.Request.desk_rate:type_name -> switchboard.wire.v1.DeskRateRequest
+	78,  // 44: switchboard.wire.v1.Request.read_by:type_name -> switchboard.wire.v1.ReadByRequest
+	116, // 45: switchboard.wire.v1.Request.desk_replies:type_name -> switchboard.wire.v1.DeskRepliesRequest
+	72,  // 46: switchboard.wire.v1.Request.media_create:type_name -> switchboard.wire.v1.MediaCreateRequest
+	73,  // 47: switchboard.wire.v1.Request.media_chunk:type_name -> switchboard.wire.v1.MediaChunkRequest
+	75,  // 48: switchboard.wire.v1.Request.media_complete:type_name -> switchboard.wire.v1.MediaCompleteRequest
+	76,  // 49: switchboard.wire.v1.Request.media_read:type_name -> switchboard.wire.v1.MediaReadRequest
+	111, // 50: switchboard.wire.v1.Request.desk_note:type_name -> switchboard.wire.v1.DeskNoteRequest
+	113, // 51: switchboard.wire.v1.Request.desk_session:type_name -> switchboard.wire.v1.DeskSessionRequest
 	27,  // 52: switchboard.wire.v1.Request.search:type_name -> switchboard.wire.v1.SearchRequest
-	59,  // 53: switchboard.wire.v1.Request.archive:type_name -> switchboard.wire.v1.ArchiveRequest
-	44,  // 54: switchboard.wire.v1.Request.group_settings:type_name -> switchboard.wire.v1.GroupSettingsRequest
-	55,  // 55: switchboard.wire.v1.Request.privacy:type_name -> switchboard.wire.v1.PrivacyRequest
-	61,  // 56: switchboard.wire.v1.Request.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadRequest
-	110, // 57: switchboard.wire.v1.Request.desk_tag:type_name -> switchboard.wire.v1.DeskTagRequest
-	45,  // 58: switchboard.wire.v1.Request.group_invite:type_name -> switchboard.wire.v1.GroupInviteRequest
-	48,  // 59: switchboard.wire.v1.Request.join_group:type_name -> switchboard.wire.v1.JoinGroupRequest
-	106, // 60: switchboard.wire.v1.Request.desk_reach:type_name -> switchboard.wire.v1.DeskReachRequest
+	61,  // 53: switchboard.wire.v1.Request.archive:type_name -> switchboard.wire.v1.ArchiveRequest
+	46,  // 54: switchboard.wire.v1.Request.group_settings:type_name -> switchboard.wire.v1.GroupSettingsRequest
+	57,  // 55: switchboard.wire.v1.Request.privacy:type_name -> switchboard.wire.v1.PrivacyRequest
+	63,  // 56: switchboard.wire.v1.Request.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadRequest
+	112, // 57: switchboard.wire.v1.Request.desk_tag:type_name -> switchboard.wire.v1.DeskTagRequest
+	47,  // 58: switchboard.wire.v1.Request.group_invite:type_name -> switchboard.wire.v1.GroupInviteRequest
+	50,  // 59: switchboard.wire.v1.Request.join_group:type_name -> switchboard.wire.v1.JoinGroupRequest
+	108, // 60: switchboard.wire.v1.Request.desk_reach:type_name -> switchboard.wire.v1.DeskReachRequest
 	31,  // 61: switchboard.wire.v1.Request.mark_all_read:type_name -> switchboard.wire.v1.MarkAllReadRequest
-	32,  // 62: switchboard.wire.v1.Request.poll_results:type_name -> switchboard.wire.v1.PollResultsRequest
-	7,   // 63: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
-	20,  // 64: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
-	22,  // 65: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
-	24,  // 66: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
-	26,  // 67: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
-	30,  // 68: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
-	37,  // 69: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
-	39,  // 70: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
-	41,  // 71: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
-	43,  // 72: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
-	52,  // 73: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
-	54,  // 74: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
-	58,  // 75: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
-	85,  // 76: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
-	64,  // 77: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
-	93,  // 78: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
-	81,  // 79: switchboard.wire.v1.Response.register_push:type_name -> switchboard.wire.v1.RegisterPushResult
-	83,  // 80: switchboard.wire.v1.Response.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushResult
-	95,  // 81: switchboard.wire.v1.Response.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverResult
-	97,  // 82: switchboard.wire.v1.Response.desk_enter:type_name -> switchboard.wire.v1.DeskSession
-	100, // 83: switchboard.wire.v1.Response.desk_status:type_name -> switchboard.wire.v1.DeskAgent
-	105, // 84: switchboard.wire.v1.Response.desk_queue:type_name -> switchboard.wire.v1.DeskQueueResult
-	97,  // 85: switchboard.wire.v1.Response.desk_transfer:type_name -> switchboard.wire.v1.DeskSession
-	97,  // 86: switchboard.wire.v1.Response.desk_close:type_name -> switchboard.wire.v1.DeskSession
-	119, // 87: switchboard.wire.v1.Response.my_metrics:type_name -> switchboard.wire.v1.MyMetricsResult
-	66,  // 88: switchboard.wire.v1.Response.block:type_name -> switchboard.wire.v1.BlockResult
-	79,  // 89: switchboard.wire.v1.Response.report:type_name -> switchboard.wire.v1.ReportResult
-	68,  // 90: switchboard.wire.v1.Response.blocked:type_name -> switchboard.wire.v1.BlockedResult
-	113, // 91: switchboard.wire.v1.Response.desk_rate:type_name -> switchboard.wire.v1.DeskRateResult
-	77,  // 92: switchboard.wire.v1.Response.read_by:type_name -> switchboard.wire.v1.ReadByResult
-	115, // 93: switchboard.wire.v1.Response.desk_replies:type_name -> switchboard.wire.v1.DeskReplies
-	9,   // 94: switchboard.wire.v1.Response.media_create:type_name -> switchboard.wire.v1.MediaRef
-	72,  // 95: switchboard.wire.v1.Response.media_chunk:type_name -> switchboard.wire.v1.MediaChunkResult
-	9,   // 96: switchboard.wire.v1.Response.media_complete:type_name -> switchboard.wire.v1.MediaRef
-	75,  // 97: switchboard.wire.v1.Response.media_read:type_name -> switchboard.wire.v1.MediaReadResult
-	97,  // 98: switchboard.wire.v1.Response.desk_note:type_name -> switchboard.wire.v1.DeskSession
-	97,  // 99: switchboard.wire.v1.Response.desk_session:type_name -> switchboard.wire.v1.DeskSession
-	28,  // 100: switchboard.wire.v1.Response.search:type_name -> switchboard.wire.v1.SearchResult
-	60,  // 101: switchboard.wire.v1.Response.archive:type_name -> switchboard.wire.v1.ArchiveResult
-	50,  // 102: switchboard.wire.v1.Response.group_settings:type_name -> switchboard.wire.v1.GroupSettingsResult
-	56,  // 103: switchboard.wire.v1.Response.privacy:type_name -> switchboard.wire.v1.PrivacyResult
-	62,  // 104: switchboard.wire.v1.Response.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadResult
-	97,  // 105: switchboard.wire.v1.Response.desk_tag:type_name -> switchboard.wire.v1.DeskSession
-	47,  // 106: switchboard.wire.v1.Response.group_invite:type_name -> switchboard.wire.v1.GroupInviteResult
-	49,  // 107: switchboard.wire.v1.Response.join_group:type_name -> switchboard.wire.v1.JoinGroupResult
-	97,  // 108: switchboard.wire.v1.Response.desk_reach:type_name -> switchboard.wire.v1.DeskSession
-	35,  // 109: switchboard.wire.v1.Response.mark_all_read:type_name -> switchboard.wire.v1.MarkAllReadResult
-	33,  // 110: switchboard.wire.v1.Response.poll_results:type_name -> switchboard.wire.v1.PollResultsResult
-	3,   // 111: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
-	11,  // 112: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	8,   // 113: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
-	8,   // 114: switchboard.wire.v1.SearchResult.messages:type_name -> switchboard.wire.v1.Message
-	34,  // 115: switchboard.wire.v1.PollResultsResult.options:type_name -> switchboard.wire.v1.PollOptionResult
-	11,  // 116: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	1,   // 117: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
-	10,  // 118: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
-	5,   // 119: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
-	2,   // 120: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
-	46,  // 121: switchboard.wire.v1.GroupInviteResult.invites:type_name -> switchboard.wire.v1.GroupInvite
-	9,   // 122: switchboard.wire.v1.GroupSettingsResult.picture:type_name -> switchboard.wire.v1.MediaRef
-	10,  // 123: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
-	4,   // 124: switchboard.wire.v1.PrivacyRequest.presence:type_name -> switchboard.wire.v1.PresenceSharing
-	4,   // 125: switchboard.wire.v1.PrivacyResult.presence:type_name -> switchboard.wire.v1.PresenceSharing
-	9,   // 126: switchboard.wire.v1.MediaReadResult.media:type_name -> switchboard.wire.v1.MediaRef
-	78,  // 127: switchboard.wire.v1.ReadByResult.members:type_name -> switchboard.wire.v1.MemberRead
-	8,   // 128: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
-	88,  // 129: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
-	89,  // 130: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
-	90,  // 131: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
-	87,  // 132: switchboard.wire.v1.Push.flags:type_name -> switchboard.wire.v1.FlagsUpdate
-	1,   // 133: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
-	10,  // 134: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
-	6,   // 135: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
-	98,  // 136: switchboard.wire.v1.DeskSession.notes:type_name -> switchboard.wire.v1.DeskNote
-	101, // 137: switchboard.wire.v1.DeskAgent.wrap_up:type_name -> switchboard.wire.v1.DeskWrapUp
-	103, // 138: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
-	104, // 139: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
-	116, // 140: switchboard.wire.v1.DeskReplies.replies:type_name -> switchboard.wire.v1.DeskSavedReply
-	118, // 141: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
-	142, // [142:142] is the sub-list for method output_type
-	142, // [142:142] is the sub-list for method input_type
-	142, // [142:142] is the sub-list for extension type_name
-	142, // [142:142] is the sub-list for extension extendee
-	0,   // [0:142] is the sub-list for field type_name
+	34,  // 62: switchboard.wire.v1.Request.poll_results:type_name -> switchboard.wire.v1.PollResultsRequest
+	32,  // 63: switchboard.wire.v1.Request.clear_history:type_name -> switchboard.wire.v1.ClearHistoryRequest
+	7,   // 64: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
+	20,  // 65: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
+	22,  // 66: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
+	24,  // 67: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
+	26,  // 68: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
+	30,  // 69: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
+	39,  // 70: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
+	41,  // 71: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
+	43,  // 72: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
+	45,  // 73: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
+	54,  // 74: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
+	56,  // 75: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
+	60,  // 76: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
+	87,  // 77: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
+	66,  // 78: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
+	95,  // 79: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
+	83,  // 80: switchboard.wire.v1.Response.register_push:type_name -> switchboard.wire.v1.RegisterPushResult
+	85,  // 81: switchboard.wire.v1.Response.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushResult
+	97,  // 82: switchboard.wire.v1.Response.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverResult
+	99,  // 83: switchboard.wire.v1.Response.desk_enter:type_name -> switchboard.wire.v1.DeskSession
+	102, // 84: switchboard.wire.v1.Response.desk_status:type_name -> switchboard.wire.v1.DeskAgent
+	107, // 85: switchboard.wire.v1.Response.desk_queue:type_name -> switchboard.wire.v1.DeskQueueResult
+	99,  // 86: switchboard.wire.v1.Response.desk_transfer:type_name -> switchboard.wire.v1.DeskSession
+	99,  // 87: switchboard.wire.v1.Response.desk_close:type_name -> switchboard.wire.v1.DeskSession
+	121, // 88: switchboard.wire.v1.Response.my_metrics:type_name -> switchboard.wire.v1.MyMetricsResult
+	68,  // 89: switchboard.wire.v1.Response.block:type_name -> switchboard.wire.v1.BlockResult
+	81,  // 90: switchboard.wire.v1.Response.report:type_name -> switchboard.wire.v1.ReportResult
+	70,  // 91: switchboard.wire.v1.Response.blocked:type_name -> switchboard.wire.v1.BlockedResult
+	115, // 92: switchboard.wire.v1.Response.desk_rate:type_name -> switchboard.wire.v1.DeskRateResult
+	79,  // 93: switchboard.wire.v1.Response.read_by:type_name -> switchboard.wire.v1.ReadByResult
+	117, // 94: switchboard.wire.v1.Response.desk_replies:type_name -> switchboard.wire.v1.DeskReplies
+	9,   // 95: switchboard.wire.v1.Response.media_create:type_name -> switchboard.wire.v1.MediaRef
+	74,  // 96: switchboard.wire.v1.Response.media_chunk:type_name -> switchboard.wire.v1.MediaChunkResult
+	9,   // 97: switchboard.wire.v1.Response.media_complete:type_name -> switchboard.wire.v1.MediaRef
+	77,  // 98: switchboard.wire.v1.Response.media_read:type_name -> switchboard.wire.v1.MediaReadResult
+	99,  // 99: switchboard.wire.v1.Response.desk_note:type_name -> switchboard.wire.v1.DeskSession
+	99,  // 100: switchboard.wire.v1.Response.desk_session:type_name -> switchboard.wire.v1.DeskSession
+	28,  // 101: switchboard.wire.v1.Response.search:type_name -> switchboard.wire.v1.SearchResult
+	62,  // 102: switchboard.wire.v1.Response.archive:type_name -> switchboard.wire.v1.ArchiveResult
+	52,  // 103: switchboard.wire.v1.Response.group_settings:type_name -> switchboard.wire.v1.GroupSettingsResult
+	58,  // 104: switchboard.wire.v1.Response.privacy:type_name -> switchboard.wire.v1.PrivacyResult
+	64,  // 105: switchboard.wire.v1.Response.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadResult
+	99,  // 106: switchboard.wire.v1.Response.desk_tag:type_name -> switchboard.wire.v1.DeskSession
+	49,  // 107: switchboard.wire.v1.Response.group_invite:type_name -> switchboard.wire.v1.GroupInviteResult
+	51,  // 108: switchboard.wire.v1.Response.join_group:type_name -> switchboard.wire.v1.JoinGroupResult
+	99,  // 109: switchboard.wire.v1.Response.desk_reach:type_name -> switchboard.wire.v1.DeskSession
+	37,  // 110: switchboard.wire.v1.Response.mark_all_read:type_name -> switchboard.wire.v1.MarkAllReadResult
+	35,  // 111: switchboard.wire.v1.Response.poll_results:type_name -> switchboard.wire.v1.PollResultsResult
+	33,  // 112: switchboard.wire.v1.Response.clear_history:type_name -> switchboard.wire.v1.ClearHistoryResult
+	3,   // 113: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
+	11,  // 114: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	8,   // 115: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
+	8,   // 116: switchboard.wire.v1.SearchResult.messages:type_name -> switchboard.wire.v1.Message
+	36,  // 117: switchboard.wire.v1.PollResultsResult.options:type_name -> switchboard.wire.v1.PollOptionResult
+	11,  // 118: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	1,   // 119: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
+	10,  // 120: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
+	5,   // 121: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
+	2,   // 122: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
+	48,  // 123: switchboard.wire.v1.GroupInviteResult.invites:type_name -> switchboard.wire.v1.GroupInvite
+	9,   // 124: switchboard.wire.v1.GroupSettingsResult.picture:type_name -> switchboard.wire.v1.MediaRef
+	10,  // 125: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
+	4,   // 126: switchboard.wire.v1.PrivacyRequest.presence:type_name -> switchboard.wire.v1.PresenceSharing
+	4,   // 127: switchboard.wire.v1.PrivacyResult.presence:type_name -> switchboard.wire.v1.PresenceSharing
+	9,   // 128: switchboard.wire.v1.MediaReadResult.media:type_name -> switchboard.wire.v1.MediaRef
+	80,  // 129: switchboard.wire.v1.ReadByResult.members:type_name -> switchboard.wire.v1.MemberRead
+	8,   // 130: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
+	90,  // 131: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
+	91,  // 132: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
+	92,  // 133: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
+	89,  // 134: switchboard.wire.v1.Push.flags:type_name -> switchboard.wire.v1.FlagsUpdate
+	1,   // 135: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
+	10,  // 136: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
+	6,   // 137: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
+	100, // 138: switchboard.wire.v1.DeskSession.notes:type_name -> switchboard.wire.v1.DeskNote
+	103, // 139: switchboard.wire.v1.DeskAgent.wrap_up:type_name -> switchboard.wire.v1.DeskWrapUp
+	105, // 140: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
+	106, // 141: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
+	118, // 142: switchboard.wire.v1.DeskReplies.replies:type_name -> switchboard.wire.v1.DeskSavedReply
+	120, // 143: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
+	144, // [144:144] is the sub-list for method output_type
+	144, // [144:144] is the sub-list for method input_type
+	144, // [144:144] is the sub-list for extension type_name
+	144, // [144:144] is the sub-list for extension extendee
+	0,   // [0:144] is the sub-list for field type_name
 }
 
 func init() { file_transport_wirepb_wire_proto_init() }
@@ -10981,6 +11158,7 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Request_DeskReach)(nil),
 		(*Request_MarkAllRead)(nil),
 		(*Request_PollResults)(nil),
+		(*Request_ClearHistory)(nil),
 	}
 	file_transport_wirepb_wire_proto_msgTypes[11].OneofWrappers = []any{
 		(*Response_Send)(nil),
@@ -11030,10 +11208,11 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Response_DeskReach)(nil),
 		(*Response_MarkAllRead)(nil),
 		(*Response_PollResults)(nil),
+		(*Response_ClearHistory)(nil),
 	}
-	file_transport_wirepb_wire_proto_msgTypes[37].OneofWrappers = []any{}
-	file_transport_wirepb_wire_proto_msgTypes[48].OneofWrappers = []any{}
-	file_transport_wirepb_wire_proto_msgTypes[79].OneofWrappers = []any{
+	file_transport_wirepb_wire_proto_msgTypes[39].OneofWrappers = []any{}
+	file_transport_wirepb_wire_proto_msgTypes[50].OneofWrappers = []any{}
+	file_transport_wirepb_wire_proto_msgTypes[81].OneofWrappers = []any{
 		(*Push_Message)(nil),
 		(*Push_Read)(nil),
 		(*Push_Membership)(nil),
@@ -11046,7 +11225,7 @@ func file_transport_wirepb_wire_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_transport_wirepb_wire_proto_rawDesc), len(file_transport_wirepb_wire_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   113,
+			NumMessages:   115,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -328,6 +328,7 @@ export class Client {
     c.markedUnread = cs.markedUnread;
     c.setTitle(cs.title, Number(cs.lastSeq), cs.pictureId);
     c.member = cs.member;
+    c.cleared(Number(cs.clearedSeq));
   }
 
   /**
@@ -665,6 +666,7 @@ export class Client {
           const c = this.conversation(ev.value.conv);
           c.setTitle(ev.value.title, Number(ev.value.lastSeq), ev.value.pictureId);
           c.member = (ev.value.member?.leftSeq ?? 0n) === 0n;
+          c.cleared(Number(ev.value.clearedSeq));
           this.emit("conversation", c);
         } else if (ev.case === "receipt") {
           const c = this.conversation(ev.value.conv);
@@ -1169,6 +1171,23 @@ export class Client {
     const r = await this.request({ case: "privacy", value: send === undefined ? {} : { hideReadReceipts: !send } });
     if (r.result.case !== "privacy") throw new Error("privacy: unexpected answer");
     return !r.result.value.hideReadReceipts;
+  }
+
+  /**
+   * clearHistory clears conv for this user up to seq (default: all of it),
+   * "delete chat": this user no longer sees those messages, on any device
+   * (the conversation lets go of them), and reads up to there; the other
+   * members keep theirs. A clear never moves back.
+   */
+  async clearHistory(conv: string, seq = 0): Promise<{ clearedSeq: number; totalUnread: number }> {
+    const r = await this.request({ case: "clearHistory", value: { conv, seq: BigInt(seq) } });
+    if (r.result.case !== "clearHistory") throw new Error("clear_history: unexpected answer");
+    const cleared = Number(r.result.value.clearedSeq);
+    const c = this.conversation(conv);
+    c.cleared(cleared);
+    c.markedRead(cleared, this.user);
+    this.emit("conversation", c);
+    return { clearedSeq: cleared, totalUnread: Number(r.result.value.totalUnread) };
   }
 
   /** unblock lifts block. */

@@ -224,6 +224,20 @@ export class Conversation {
 
   constructor(readonly id: string) {}
 
+  /** This user cleared the conversation up to here (Client.clearHistory, on any device): nothing up to it is held. */
+  clearedSeq = 0;
+
+  /** cleared lets go of the messages up to through (this user cleared the conversation). */
+  cleared(through: number): void {
+    if (through <= this.clearedSeq) return;
+    this.clearedSeq = through;
+    const keep = this.messages.filter((m) => m.seq > through);
+    this.messages.splice(0, this.messages.length, ...keep);
+    for (const seq of [...this.reactionMarks.keys()]) if (seq <= through) this.reactionMarks.delete(seq);
+    for (const seq of [...this.voteMarks.keys()]) if (seq <= through) this.voteMarks.delete(seq);
+    for (const seq of [...this.closedPolls]) if (seq <= through) this.closedPolls.delete(seq);
+  }
+
   /** setTitle takes a group's name and picture as of the conversation's seq asOf, unless newer ones are held. */
   setTitle(title: string, asOf: number, pictureId = ""): void {
     if (asOf >= this.titleSeq) {
@@ -303,6 +317,7 @@ export class Conversation {
    */
   insert(m: ChatMessage, me = ""): boolean {
     if (m.seq <= 0) throw new Error("insert: a stored message has a seq");
+    if (m.seq <= this.clearedSeq) return false; // cleared by this user
     if (me) this.me = me;
     const p = this.pending.findIndex((x) => x.clientMsgId !== "" && x.clientMsgId === m.clientMsgId && x.sender === m.sender);
     if (p >= 0) {

@@ -540,6 +540,23 @@ test("hidden read receipts: the other side never sees the read, and who hides se
   });
 });
 
+test("clear chat: this user's conversation lets go of its messages, the other side keeps them", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  await withClients(["alice", "bob"], async (alice, bob) => {
+    const conv = directConv("alice", "bob");
+    alice.send({ to: "bob" }, "to be cleared");
+    await until("bob has it", () => bob.conversation(conv).messages.some((x) => x.body === "to be cleared"));
+    const r = await bob.clearHistory(conv);
+    assert.ok(r.clearedSeq >= 1, `clearedSeq ${r.clearedSeq}`);
+    assert.equal(bob.conversation(conv).messages.filter((x) => x.seq <= r.clearedSeq).length, 0);
+    assert.equal(bob.conversation(conv).unread, 0);
+    await bob.history(conv);
+    assert.equal(bob.conversation(conv).messages.some((x) => x.body === "to be cleared"), false, "history brought back a cleared message");
+    assert.ok(alice.conversation(conv).messages.some((x) => x.body === "to be cleared"), "alice lost her copy");
+    alice.send({ to: "bob" }, "after the clear");
+    await until("bob has the next message", () => bob.conversation(conv).messages.some((x) => x.body === "after the clear"));
+  });
+});
+
 test("a connection the server ends: the SDK closes at once and reconnects", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
   // The node's CloseLinger is a minute (TestTypeScriptSDK): a client that
   // left the close to the server would stay on the dead connection that long.
