@@ -199,8 +199,7 @@ func (t *pollTally) fold(m *storage.Message) {
 			delete(t.votes, m.Sender)
 			return
 		}
-		// The grain checked it against the poll; an erased voter's vote
-		// (its body redacted) reads as taken back.
+		// The grain checked it against the poll when it was sent.
 		if choice, err := ParseVote(m.Body, len(t.poll.Options), t.poll.Multiple); err == nil {
 			t.votes[m.Sender] = choice
 		}
