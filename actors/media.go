@@ -140,8 +140,11 @@ func (n *Runtime) ReadMedia(ctx context.Context, user, conv string, seq uint64, 
 	if len(msgs) != 1 || msgs[0].Seq != seq || msgs[0].Recalled || msgs[0].Media == nil {
 		return storage.MediaRef{}, nil, fromPB(pbErr(pb.Code_NOT_FOUND, "no file attached to message %d of %s", seq, conv))
 	}
-	r := msgs[0].Media
-	ref := mediaRefFromPB(r)
+	return n.readChunk(ctx, conv, mediaRefFromPB(msgs[0].Media), index)
+}
+
+// readChunk reads chunk index of the file ref of conv.
+func (n *Runtime) readChunk(ctx context.Context, conv string, ref storage.MediaRef, index int) (storage.MediaRef, []byte, error) {
 	if index < 0 || index >= ref.Chunks() {
 		return ref, nil, fromPB(pbErr(pb.Code_INVALID, "chunk %d of a file of %d bytes", index, ref.Size))
 	}
@@ -172,15 +175,7 @@ func (n *Runtime) ReadGroupPicture(ctx context.Context, user, conv string, index
 	if err := json.Unmarshal(cp.State, &s); err != nil || s.Picture == nil {
 		return storage.MediaRef{}, nil, none
 	}
-	ref := *s.Picture
-	if index < 0 || index >= ref.Chunks() {
-		return ref, nil, fromPB(pbErr(pb.Code_INVALID, "chunk %d of a file of %d bytes", index, ref.Size))
-	}
-	data, err := n.store.ReadMediaChunk(ctx, conv, ref.ID, index)
-	if err != nil {
-		return ref, nil, fromPB(storeErr(err))
-	}
-	return ref, data, nil
+	return n.readChunk(ctx, conv, *s.Picture, index)
 }
 
 // attachment resolves a send's media_id: a complete upload of the
