@@ -358,15 +358,21 @@ func (c *conversation) checkPoll(m *pb.SendMessage) *pb.Error {
 	if t.author != m.Sender && authorize(c.kind, c.id, m.Sender, c.members[m.Sender], ActRecallAny) != nil {
 		return pbErr(pb.Code_FORBIDDEN, "the poll at seq %d is %s's: only they (or the group's owners and admins) close it", m.RefSeq, t.author)
 	}
-	if c.pollClosed(t) || c.closing(m.RefSeq) {
-		return pbErr(pb.Code_POLL_CLOSED, "the poll at seq %d of %s is closed", m.RefSeq, c.id)
+	return c.stillOpen(t)
+}
+
+// stillOpen refuses a vote or a close of a poll that is closed: by a
+// close in the log, one queued, or its own deadline.
+func (c *conversation) stillOpen(t *pollTally) *pb.Error {
+	if t.closedAt(c.rt.cfg.Now()) || c.closing(t.seq) {
+		return pbErr(pb.Code_POLL_CLOSED, "the poll at seq %d of %s is closed", t.seq, c.id)
 	}
 	return nil
 }
 
-// pollClosed: closed by a close in the log, or by its own deadline.
-func (c *conversation) pollClosed(t *pollTally) bool {
-	return t.closed || t.poll.closedAt(c.rt.cfg.Now())
+// closedAt: closed by a close in the log, or by its own deadline at now.
+func (t *pollTally) closedAt(now time.Time) bool {
+	return t.closed || t.poll.closedAt(now)
 }
 
 // checkVote checks a vote (or a vote taken back: an empty body).
@@ -378,8 +384,8 @@ func (c *conversation) checkVote(m *pb.SendMessage) *pb.Error {
 	if e != nil {
 		return e
 	}
-	if c.pollClosed(t) || c.closing(m.RefSeq) {
-		return pbErr(pb.Code_POLL_CLOSED, "the poll at seq %d of %s is closed", m.RefSeq, c.id)
+	if e := c.stillOpen(t); e != nil {
+		return e
 	}
 	if len(m.Body) == 0 {
 		return nil
@@ -416,16 +422,13 @@ func (c *conversation) pollResults(ctx actor.Context, m *pb.GetPollResults) {
 		reply(&pb.PollResultsResponse{Error: e})
 		return
 	}
-	r := t.results(m.User, int(m.VotersLimit))
-	r.Closed = c.pollClosed(t)
-	r.ClosesAtMs = t.poll.ClosesAtMs
-	reply(r)
+	reply(t.results(m.User, int(m.VotersLimit), c.rt.cfg.Now()))
 }
 
-// results is the tally as user asks for it.
-func (t *pollTally) results(user string, votersLimit int) *pb.PollResultsResponse {
-	out := &pb.PollResultsResponse{Question: t.poll.Question, Multiple: t.poll.Multiple, Closed: t.closed,
-		Voters: uint32(len(t.votes)), Mine: slices.Clone(t.votes[user]), ThroughSeq: t.through}
+// results is the tally as user asks for it at now.
+func (t *pollTally) results(user string, votersLimit int, now time.Time) *pb.PollResultsResponse {
+	out := &pb.PollResultsResponse{Question: t.poll.Question, Multiple: t.poll.Multiple, Closed: t.closedAt(now),
+		ClosesAtMs: t.poll.ClosesAtMs, Voters: uint32(len(t.votes)), Mine: slices.Clone(t.votes[user]), ThroughSeq: t.through}
 	out.Options = make([]*pb.PollOptionResult, len(t.poll.Options))
 	for i, o := range t.poll.Options {
 		out.Options[i] = &pb.PollOptionResult{Text: o}

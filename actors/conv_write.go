@@ -12,6 +12,7 @@ import (
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/storage"
+	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
 
 // The conversation grain's write pipeline: checks, dedupe, seq assignment,
@@ -52,7 +53,7 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 	case len(m.Body) > c.rt.cfg.MaxBodyBytes:
 		reply(pbErr(pb.Code_TOO_LARGE, "message body is %d bytes, limit %d", len(m.Body), c.rt.cfg.MaxBodyBytes))
 		return
-	case len(m.Body) == 0 && !emptyBodyAllowed(m): // an empty reaction or vote takes one back; an attachment needs no caption
+	case len(m.Body) == 0 && !wirepb.EmptyBodyAllowed(wirepb.MessageKind(m.Kind), m.RefSeq, m.MediaId != ""):
 		reply(pbErr(pb.Code_INVALID, "empty message body"))
 		return
 	}
@@ -158,14 +159,6 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 		}
 		respond(ctx, sender, res)
 	})
-}
-
-// emptyBodyAllowed: the sends whose body may be empty. A reaction or a
-// vote takes the sender's back, a poll's close names only its poll, and a
-// file needs no caption.
-func emptyBodyAllowed(m *pb.SendMessage) bool {
-	return m.Kind == pb.MessageKind_REACTION || m.Kind == pb.MessageKind_VOTE ||
-		(m.Kind == pb.MessageKind_POLL && m.RefSeq != 0) || m.MediaId != ""
 }
 
 func (c *conversation) limiter(user string) *rate.Limiter {

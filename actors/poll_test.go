@@ -374,3 +374,23 @@ func TestPollAcrossNodes(t *testing.T) {
 		}
 	}
 }
+
+// The node's poll limits are checked at start, at their edges: at least
+// MinPollOptions options, at most MaxPollOptionsLimit (0: the default).
+func TestPollLimitsOfTheConfig(t *testing.T) {
+	store := openStore(t)
+	for _, tc := range []struct {
+		options int
+		ok      bool
+	}{
+		{0, true}, // the default
+		{actors.MinPollOptions, true},
+		{actors.MinPollOptions - 1, false},
+		{actors.MaxPollOptionsLimit, true},
+		{actors.MaxPollOptionsLimit + 1, false},
+	} {
+		if _, err := actors.NewRuntime(actors.Config{MaxPollOptions: tc.options}, store); (err == nil) != tc.ok {
+			t.Errorf("max poll options %d: %v, want accepted %v", tc.options, err, tc.ok)
+		}
+	}
+}

@@ -88,14 +88,6 @@ func checkUsers(users []string, min, limit int) error {
 	return nil
 }
 
-// emptyBodyAllowed: the sends whose body may be empty. An empty reaction
-// or vote takes one back, a poll's close names only its poll, and a file
-// needs no caption.
-func emptyBodyAllowed(s *wirepb.SendRequest) bool {
-	return s.Kind == wirepb.MessageKind_REACTION || s.Kind == wirepb.MessageKind_VOTE ||
-		(s.Kind == wirepb.MessageKind_POLL && s.RefSeq != 0) || s.MediaId != ""
-}
-
 // validateRequest checks the shape of a request; the grains check the rest
 // (membership, roles, sizes against their configuration).
 func validateRequest(r *wirepb.Request, lim RequestLimits) error {
@@ -107,7 +99,7 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 			return invalid("a send names exactly one of conv and to")
 		case s.To != "" && !session.ValidUserID(s.To):
 			return invalid("bad user id %q", s.To)
-		case len(s.Body) == 0 && !emptyBodyAllowed(s):
+		case len(s.Body) == 0 && !wirepb.EmptyBodyAllowed(s.Kind, s.RefSeq, s.MediaId != ""):
 			return invalid("empty message body")
 		case s.ClientMsgId == "":
 			// The idempotency key makes a resend after a lost answer safe:

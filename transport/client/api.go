@@ -98,8 +98,7 @@ func (c *Client) sendMessage(to Target, m Message) (*Pending, error) {
 	if (to.User == "") == (to.Conv == "") {
 		return nil, errors.New("client: send to exactly one of a user and a conversation")
 	}
-	if len(m.Body) == 0 && m.Kind != wirepb.MessageKind_REACTION && m.Kind != wirepb.MessageKind_VOTE &&
-		!(m.Kind == wirepb.MessageKind_POLL && m.RefSeq != 0) && m.Media == nil {
+	if len(m.Body) == 0 && !wirepb.EmptyBodyAllowed(m.Kind, m.RefSeq, m.Media != nil) {
 		return nil, errors.New("client: empty message")
 	}
 	if err := c.Err(); err != nil {
