@@ -140,9 +140,18 @@ func (n *Runtime) create(ctx context.Context, req *pb.CreateConversation) (*pb.C
 	return r, fromPB(r.Error)
 }
 
-// Send sends a message into an existing conversation. An overloaded node
+// Send sends a message into an existing conversation, or with
+// ForwardConv set forwards one there (forward.go). An overloaded node
 // refuses it with BUSY before doing any work (admission.go).
 func (n *Runtime) Send(ctx context.Context, req *pb.SendMessage) (*pb.SendResponse, error) {
+	if isForward(req) {
+		return n.forward(ctx, "", req)
+	}
+	req.Forwarded = false // the label is the forward's alone
+	return n.send(ctx, req)
+}
+
+func (n *Runtime) send(ctx context.Context, req *pb.SendMessage) (*pb.SendResponse, error) {
 	if err := checkConv(req.Conv); err != nil {
 		return nil, err
 	}
@@ -162,8 +171,17 @@ func (n *Runtime) Send(ctx context.Context, req *pb.SendMessage) (*pb.SendRespon
 	return r, fromPB(r.Error)
 }
 
-// SendDirect sends to user `to`, creating the direct conversation on first use.
+// SendDirect sends to user `to`, creating the direct conversation on
+// first use; with ForwardConv set it forwards a message there.
 func (n *Runtime) SendDirect(ctx context.Context, to string, req *pb.SendMessage) (*pb.SendResponse, error) {
+	if isForward(req) {
+		return n.forward(ctx, to, req)
+	}
+	req.Forwarded = false
+	return n.sendDirect(ctx, to, req)
+}
+
+func (n *Runtime) sendDirect(ctx context.Context, to string, req *pb.SendMessage) (*pb.SendResponse, error) {
 	if err := checkUser(to); err != nil {
 		return nil, err
 	}
@@ -174,7 +192,7 @@ func (n *Runtime) SendDirect(ctx context.Context, to string, req *pb.SendMessage
 		return nil, invalid("a direct conversation needs two different users")
 	}
 	req.Conv = DirectConvID(req.Sender, to)
-	res, err := n.Send(ctx, req)
+	res, err := n.send(ctx, req)
 	if CodeOf(err) != pb.Code_NOT_FOUND || req.RefSeq != 0 {
 		// An edit, a card update or a reaction names a message of the
 		// conversation: its NOT_FOUND is that message's, and a first
@@ -189,7 +207,7 @@ func (n *Runtime) SendDirect(ctx context.Context, to string, req *pb.SendMessage
 	if err != nil && CodeOf(err) != pb.Code_EXISTS {
 		return nil, err
 	}
-	return n.Send(ctx, req)
+	return n.send(ctx, req)
 }
 
 // Block stops target writing to user in their direct conversation (block

@@ -117,6 +117,9 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 	if masked {
 		flags |= storage.FlagMasked
 	}
+	if m.Forwarded {
+		flags |= storage.FlagForwarded
+	}
 	// Slow mode last: a message refused for anything else keeps the
 	// member's turn.
 	undoSlow, e := c.checkSlowMode(m, mem)

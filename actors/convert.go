@@ -21,6 +21,7 @@ func toPBMessage(m *storage.Message) *pb.Message {
 		Body:        m.Body,
 		Recalled:    m.Recalled(),
 		Flagged:     m.Flags&storage.FlagFlagged != 0,
+		Forwarded:   m.Flags&storage.FlagForwarded != 0,
 		ClientTsMs:  millis(m.ClientTS),
 		ServerTsMs:  millis(m.ServerTS),
 		SenderRole:  senderRoleToPB(m.SenderRole),

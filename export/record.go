@@ -34,6 +34,8 @@ type MessageRecord struct {
 	// Media describes the attached file (its bytes stay in the node: a
 	// member's client downloads them).
 	Media *MediaRecord `json:"media,omitempty"`
+	// Forwarded: a copy of another message its sender forwarded.
+	Forwarded bool `json:"forwarded,omitempty"`
 }
 
 // MediaRecord describes a message's attached file.
@@ -75,6 +77,7 @@ func NewMessageRecord(m storage.Message) MessageRecord {
 		EventID: MessageEventID(m.ConvID, m.Seq), Conv: m.ConvID, Seq: m.Seq,
 		MsgID: strconv.FormatUint(m.MsgID, 10), From: m.Sender, Kind: m.Kind.String(),
 		ServerTsMs: millis(m.ServerTS), ClientTsMs: millis(m.ClientTS), ReplyTo: m.ReplyTo, Mentions: m.Mentions,
+		Forwarded: m.Flags&storage.FlagForwarded != 0,
 	}
 	if f := m.Media; f.ID != "" {
 		r.Media = &MediaRecord{ID: f.ID, Name: f.Name, Type: f.MIME, Size: f.Size, Width: f.Preview.Width, Height: f.Preview.Height}

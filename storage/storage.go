@@ -182,9 +182,10 @@ const (
 
 // Message flags.
 const (
-	FlagRecalled uint32 = 1 << 0 // tombstoned: body cleared
-	FlagFlagged  uint32 = 1 << 1 // matched the content policy in "flag" mode
-	FlagMasked   uint32 = 1 << 2 // stored with contact details masked by the content policy
+	FlagRecalled  uint32 = 1 << 0 // tombstoned: body cleared
+	FlagFlagged   uint32 = 1 << 1 // matched the content policy in "flag" mode
+	FlagMasked    uint32 = 1 << 2 // stored with contact details masked by the content policy
+	FlagForwarded uint32 = 1 << 3 // a copy of another message, forwarded by its sender
 )
 
 // Message is one entry of a conversation's log.

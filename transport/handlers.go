@@ -317,13 +317,14 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 	switch op := req.Op.(type) {
 	case *wirepb.Request_Send:
 		s := op.Send
-		m := &pb.SendMessage{Conv: s.Conv, ClientMsgId: s.ClientMsgId, Body: s.Body, ClientTsMs: s.ClientTsMs, Kind: pb.MessageKind(s.Kind), RefSeq: s.RefSeq, ReplyTo: s.ReplyTo, Mentions: s.Mentions, MediaId: s.MediaId}
+		m := &pb.SendMessage{Conv: s.Conv, ClientMsgId: s.ClientMsgId, Body: s.Body, ClientTsMs: s.ClientTsMs, Kind: pb.MessageKind(s.Kind), RefSeq: s.RefSeq, ReplyTo: s.ReplyTo, Mentions: s.Mentions, MediaId: s.MediaId,
+			ForwardConv: s.ForwardConv, ForwardSeq: s.ForwardSeq}
 		r, err := sess.Send(ctx, s.To, m)
 		if err != nil {
 			return c.fail(err)
 		}
 		return &wirepb.Response{Result: &wirepb.Response_Send{Send: &wirepb.SendResult{
-			Conv: m.Conv, Seq: r.Seq, MsgId: r.MsgId, ServerTsMs: r.ServerTsMs, Duplicate: r.Duplicate, Flagged: r.Flagged, StoredBody: r.StoredBody}}}
+			Conv: m.Conv, Seq: r.Seq, MsgId: r.MsgId, ServerTsMs: r.ServerTsMs, Duplicate: r.Duplicate, Flagged: r.Flagged, StoredBody: r.StoredBody, Media: wireMedia(r.Media)}}}
 
 	case *wirepb.Request_Sync:
 		r, err := sess.Sync(ctx, op.Sync.Cursor, int(op.Sync.Limit))

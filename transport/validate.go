@@ -99,7 +99,7 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 			return invalid("a send names exactly one of conv and to")
 		case s.To != "" && !session.ValidUserID(s.To):
 			return invalid("bad user id %q", s.To)
-		case len(s.Body) == 0 && !wirepb.EmptyBodyAllowed(s.Kind, s.RefSeq, s.MediaId != ""):
+		case len(s.Body) == 0 && !wirepb.EmptyBodyAllowed(s.Kind, s.RefSeq, s.MediaId != "" || s.ForwardConv != ""):
 			return invalid("empty message body")
 		case s.ClientMsgId == "":
 			// The idempotency key makes a resend after a lost answer safe:
@@ -113,6 +113,11 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 		// The conversation checks them against its members and its bound.
 		if err := checkUsers(s.Mentions, 0, lim.MaxListUsers); err != nil {
 			return err
+		}
+		if s.ForwardConv != "" {
+			if err := checkConv(s.ForwardConv); err != nil {
+				return err
+			}
 		}
 		if s.Conv != "" {
 			return checkConv(s.Conv)

@@ -560,6 +560,7 @@ type Message struct {
 	// expired: retention (Config.Retention) took its content; recalled is
 	// set too, body and media are empty
 	Expired       bool `protobuf:"varint,17,opt,name=expired,proto3" json:"expired,omitempty"`
+	Forwarded     bool `protobuf:"varint,18,opt,name=forwarded,proto3" json:"forwarded,omitempty"` // a copy of another message (storage.FlagForwarded)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -709,6 +710,13 @@ func (x *Message) GetMedia() *MediaRef {
 func (x *Message) GetExpired() bool {
 	if x != nil {
 		return x.Expired
+	}
+	return false
+}
+
+func (x *Message) GetForwarded() bool {
+	if x != nil {
+		return x.Forwarded
 	}
 	return false
 }
@@ -1028,17 +1036,23 @@ func (x *CreateConversationResponse) GetConv() string {
 }
 
 type SendMessage struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
-	Sender        string                 `protobuf:"bytes,2,opt,name=sender,proto3" json:"sender,omitempty"`
-	ClientMsgId   string                 `protobuf:"bytes,3,opt,name=client_msg_id,json=clientMsgId,proto3" json:"client_msg_id,omitempty"`
-	Body          []byte                 `protobuf:"bytes,4,opt,name=body,proto3" json:"body,omitempty"`
-	ClientTsMs    int64                  `protobuf:"varint,5,opt,name=client_ts_ms,json=clientTsMs,proto3" json:"client_ts_ms,omitempty"`
-	Kind          MessageKind            `protobuf:"varint,6,opt,name=kind,proto3,enum=switchboard.actors.MessageKind" json:"kind,omitempty"` // NORMAL (text) or CARD
-	RefSeq        uint64                 `protobuf:"varint,7,opt,name=ref_seq,json=refSeq,proto3" json:"ref_seq,omitempty"`                   // CARD: the sender's card this one updates; NORMAL: the sender's message this one edits
-	ReplyTo       uint64                 `protobuf:"varint,8,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`                // a reply: the earlier seq of the conversation it answers
-	Mentions      []string               `protobuf:"bytes,9,rep,name=mentions,proto3" json:"mentions,omitempty"`                              // members the message mentions (@user)
-	MediaId       string                 `protobuf:"bytes,10,opt,name=media_id,json=mediaId,proto3" json:"media_id,omitempty"`                // an attachment: a complete upload of the sender's into conv
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	Conv        string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	Sender      string                 `protobuf:"bytes,2,opt,name=sender,proto3" json:"sender,omitempty"`
+	ClientMsgId string                 `protobuf:"bytes,3,opt,name=client_msg_id,json=clientMsgId,proto3" json:"client_msg_id,omitempty"`
+	Body        []byte                 `protobuf:"bytes,4,opt,name=body,proto3" json:"body,omitempty"`
+	ClientTsMs  int64                  `protobuf:"varint,5,opt,name=client_ts_ms,json=clientTsMs,proto3" json:"client_ts_ms,omitempty"`
+	Kind        MessageKind            `protobuf:"varint,6,opt,name=kind,proto3,enum=switchboard.actors.MessageKind" json:"kind,omitempty"` // NORMAL (text) or CARD
+	RefSeq      uint64                 `protobuf:"varint,7,opt,name=ref_seq,json=refSeq,proto3" json:"ref_seq,omitempty"`                   // CARD: the sender's card this one updates; NORMAL: the sender's message this one edits
+	ReplyTo     uint64                 `protobuf:"varint,8,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`                // a reply: the earlier seq of the conversation it answers
+	Mentions    []string               `protobuf:"bytes,9,rep,name=mentions,proto3" json:"mentions,omitempty"`                              // members the message mentions (@user)
+	MediaId     string                 `protobuf:"bytes,10,opt,name=media_id,json=mediaId,proto3" json:"media_id,omitempty"`                // an attachment: a complete upload of the sender's into conv
+	// A forward (forward.go): the message at forward_seq of forward_conv,
+	// which the Runtime turns into body and media_id before the grain sees it.
+	ForwardConv string `protobuf:"bytes,11,opt,name=forward_conv,json=forwardConv,proto3" json:"forward_conv,omitempty"`
+	ForwardSeq  uint64 `protobuf:"varint,12,opt,name=forward_seq,json=forwardSeq,proto3" json:"forward_seq,omitempty"`
+	// forwarded: the Runtime made this send from a forward; set only by it
+	Forwarded     bool `protobuf:"varint,13,opt,name=forwarded,proto3" json:"forwarded,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1143,6 +1157,27 @@ func (x *SendMessage) GetMediaId() string {
 	return ""
 }
 
+func (x *SendMessage) GetForwardConv() string {
+	if x != nil {
+		return x.ForwardConv
+	}
+	return ""
+}
+
+func (x *SendMessage) GetForwardSeq() uint64 {
+	if x != nil {
+		return x.ForwardSeq
+	}
+	return 0
+}
+
+func (x *SendMessage) GetForwarded() bool {
+	if x != nil {
+		return x.Forwarded
+	}
+	return false
+}
+
 type SendResponse struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	Error      *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
@@ -1152,8 +1187,10 @@ type SendResponse struct {
 	Duplicate  bool                   `protobuf:"varint,5,opt,name=duplicate,proto3" json:"duplicate,omitempty"` // an earlier send with the same client_msg_id
 	Flagged    bool                   `protobuf:"varint,6,opt,name=flagged,proto3" json:"flagged,omitempty"`
 	// stored_body: the body as stored, when the node changed it (contact
-	// details masked, contacts.go); empty otherwise.
-	StoredBody    []byte `protobuf:"bytes,7,opt,name=stored_body,json=storedBody,proto3" json:"stored_body,omitempty"`
+	// details masked, contacts.go), or a forward's text (forward.go); empty
+	// otherwise.
+	StoredBody    []byte    `protobuf:"bytes,7,opt,name=stored_body,json=storedBody,proto3" json:"stored_body,omitempty"`
+	Media         *MediaRef `protobuf:"bytes,8,opt,name=media,proto3" json:"media,omitempty"` // a forward's file as copied into conv
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1233,6 +1270,13 @@ func (x *SendResponse) GetFlagged() bool {
 func (x *SendResponse) GetStoredBody() []byte {
 	if x != nil {
 		return x.StoredBody
+	}
+	return nil
+}
+
+func (x *SendResponse) GetMedia() *MediaRef {
+	if x != nil {
+		return x.Media
 	}
 	return nil
 }
@@ -5895,7 +5939,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x05Error\x12,\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x18.switchboard.actors.CodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12$\n" +
-	"\x0eretry_after_ms\x18\x03 \x01(\rR\fretryAfterMs\"\x9e\x04\n" +
+	"\x0eretry_after_ms\x18\x03 \x01(\rR\fretryAfterMs\"\xbc\x04\n" +
 	"\aMessage\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x15\n" +
@@ -5917,7 +5961,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\breply_to\x18\x0e \x01(\x04R\areplyTo\x12\x1a\n" +
 	"\bmentions\x18\x0f \x03(\tR\bmentions\x122\n" +
 	"\x05media\x18\x10 \x01(\v2\x1c.switchboard.actors.MediaRefR\x05media\x12\x18\n" +
-	"\aexpired\x18\x11 \x01(\bR\aexpired\"\x9a\x01\n" +
+	"\aexpired\x18\x11 \x01(\bR\aexpired\x12\x1c\n" +
+	"\tforwarded\x18\x12 \x01(\bR\tforwarded\"\x9a\x01\n" +
 	"\bMediaRef\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -5944,7 +5989,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x1aCreateConversationResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x19\n" +
 	"\blast_seq\x18\x02 \x01(\x04R\alastSeq\x12\x12\n" +
-	"\x04conv\x18\x03 \x01(\tR\x04conv\"\xb3\x02\n" +
+	"\x04conv\x18\x03 \x01(\tR\x04conv\"\x95\x03\n" +
 	"\vSendMessage\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
 	"\x06sender\x18\x02 \x01(\tR\x06sender\x12\"\n" +
@@ -5957,7 +6002,11 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\breply_to\x18\b \x01(\x04R\areplyTo\x12\x1a\n" +
 	"\bmentions\x18\t \x03(\tR\bmentions\x12\x19\n" +
 	"\bmedia_id\x18\n" +
-	" \x01(\tR\amediaId\"\xe3\x01\n" +
+	" \x01(\tR\amediaId\x12!\n" +
+	"\fforward_conv\x18\v \x01(\tR\vforwardConv\x12\x1f\n" +
+	"\vforward_seq\x18\f \x01(\x04R\n" +
+	"forwardSeq\x12\x1c\n" +
+	"\tforwarded\x18\r \x01(\bR\tforwarded\"\x97\x02\n" +
 	"\fSendResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x15\n" +
 	"\x06msg_id\x18\x02 \x01(\x04R\x05msgId\x12\x10\n" +
@@ -5967,7 +6016,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\tduplicate\x18\x05 \x01(\bR\tduplicate\x12\x18\n" +
 	"\aflagged\x18\x06 \x01(\bR\aflagged\x12\x1f\n" +
 	"\vstored_body\x18\a \x01(\fR\n" +
-	"storedBody\"j\n" +
+	"storedBody\x122\n" +
+	"\x05media\x18\b \x01(\v2\x1c.switchboard.actors.MediaRefR\x05media\"j\n" +
 	"\rRecallMessage\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x12\n" +
 	"\x04user\x18\x02 \x01(\tR\x04user\x12\x10\n" +
@@ -6510,69 +6560,70 @@ var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	7,  // 7: switchboard.actors.CreateConversationResponse.error:type_name -> switchboard.actors.Error
 	3,  // 8: switchboard.actors.SendMessage.kind:type_name -> switchboard.actors.MessageKind
 	7,  // 9: switchboard.actors.SendResponse.error:type_name -> switchboard.actors.Error
-	7,  // 10: switchboard.actors.RecallResponse.error:type_name -> switchboard.actors.Error
-	7,  // 11: switchboard.actors.ExpireMessagesResponse.error:type_name -> switchboard.actors.Error
-	7,  // 12: switchboard.actors.HistoryResponse.error:type_name -> switchboard.actors.Error
-	8,  // 13: switchboard.actors.HistoryResponse.messages:type_name -> switchboard.actors.Message
-	5,  // 14: switchboard.actors.MembershipChange.op:type_name -> switchboard.actors.MembershipChange.Op
-	2,  // 15: switchboard.actors.MembershipChange.role:type_name -> switchboard.actors.Role
-	7,  // 16: switchboard.actors.MembershipResponse.error:type_name -> switchboard.actors.Error
-	7,  // 17: switchboard.actors.MembersResponse.error:type_name -> switchboard.actors.Error
-	10, // 18: switchboard.actors.MembersResponse.members:type_name -> switchboard.actors.Member
-	7,  // 19: switchboard.actors.ConvStateResponse.error:type_name -> switchboard.actors.Error
-	1,  // 20: switchboard.actors.ConvStateResponse.kind:type_name -> switchboard.actors.ConvKind
-	8,  // 21: switchboard.actors.ConvStateResponse.last_message:type_name -> switchboard.actors.Message
-	10, // 22: switchboard.actors.ConvStateResponse.member:type_name -> switchboard.actors.Member
-	1,  // 23: switchboard.actors.Deliver.kind:type_name -> switchboard.actors.ConvKind
-	8,  // 24: switchboard.actors.Deliver.messages:type_name -> switchboard.actors.Message
-	10, // 25: switchboard.actors.Deliver.member:type_name -> switchboard.actors.Member
-	1,  // 26: switchboard.actors.MembershipNotice.kind:type_name -> switchboard.actors.ConvKind
-	10, // 27: switchboard.actors.MembershipNotice.member:type_name -> switchboard.actors.Member
-	7,  // 28: switchboard.actors.RegisterDeviceResponse.error:type_name -> switchboard.actors.Error
-	32, // 29: switchboard.actors.SetSuspension.suspension:type_name -> switchboard.actors.Suspension
-	7,  // 30: switchboard.actors.SuspensionResponse.error:type_name -> switchboard.actors.Error
-	32, // 31: switchboard.actors.SuspensionResponse.suspension:type_name -> switchboard.actors.Suspension
-	7,  // 32: switchboard.actors.OpenDirectResponse.error:type_name -> switchboard.actors.Error
-	7,  // 33: switchboard.actors.SpendUploadResponse.error:type_name -> switchboard.actors.Error
-	3,  // 34: switchboard.actors.Report.kind:type_name -> switchboard.actors.MessageKind
-	40, // 35: switchboard.actors.ReportList.open:type_name -> switchboard.actors.Report
-	40, // 36: switchboard.actors.FileReport.report:type_name -> switchboard.actors.Report
-	7,  // 37: switchboard.actors.FileReportResponse.error:type_name -> switchboard.actors.Error
-	7,  // 38: switchboard.actors.ListReportsResponse.error:type_name -> switchboard.actors.Error
-	40, // 39: switchboard.actors.ListReportsResponse.reports:type_name -> switchboard.actors.Report
-	7,  // 40: switchboard.actors.ReportResponse.error:type_name -> switchboard.actors.Error
-	40, // 41: switchboard.actors.ReportResponse.report:type_name -> switchboard.actors.Report
-	7,  // 42: switchboard.actors.EndSession.error:type_name -> switchboard.actors.Error
-	1,  // 43: switchboard.actors.ConvSummary.kind:type_name -> switchboard.actors.ConvKind
-	8,  // 44: switchboard.actors.ConvSummary.last_message:type_name -> switchboard.actors.Message
-	7,  // 45: switchboard.actors.SyncResponse.error:type_name -> switchboard.actors.Error
-	52, // 46: switchboard.actors.SyncResponse.conversations:type_name -> switchboard.actors.ConvSummary
-	7,  // 47: switchboard.actors.MarkReadResponse.error:type_name -> switchboard.actors.Error
-	7,  // 48: switchboard.actors.ClearHistoryResponse.error:type_name -> switchboard.actors.Error
-	7,  // 49: switchboard.actors.MarkAllReadResponse.error:type_name -> switchboard.actors.Error
-	7,  // 50: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
-	52, // 51: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
-	7,  // 52: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
-	7,  // 53: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
-	4,  // 54: switchboard.actors.SetPrivacy.presence:type_name -> switchboard.actors.PresenceSharing
-	7,  // 55: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
-	4,  // 56: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
-	84, // 57: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
-	7,  // 58: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
-	8,  // 59: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
-	76, // 60: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
-	29, // 61: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
-	77, // 62: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
-	75, // 63: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
-	8,  // 64: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
-	6,  // 65: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
-	80, // 66: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
-	7,  // 67: switchboard.actors.CheckReminderResponse.error:type_name -> switchboard.actors.Error
-	68, // [68:68] is the sub-list for method output_type
-	68, // [68:68] is the sub-list for method input_type
-	68, // [68:68] is the sub-list for extension type_name
-	68, // [68:68] is the sub-list for extension extendee
-	0,  // [0:68] is the sub-list for field type_name
+	9,  // 10: switchboard.actors.SendResponse.media:type_name -> switchboard.actors.MediaRef
+	7,  // 11: switchboard.actors.RecallResponse.error:type_name -> switchboard.actors.Error
+	7,  // 12: switchboard.actors.ExpireMessagesResponse.error:type_name -> switchboard.actors.Error
+	7,  // 13: switchboard.actors.HistoryResponse.error:type_name -> switchboard.actors.Error
+	8,  // 14: switchboard.actors.HistoryResponse.messages:type_name -> switchboard.actors.Message
+	5,  // 15: switchboard.actors.MembershipChange.op:type_name -> switchboard.actors.MembershipChange.Op
+	2,  // 16: switchboard.actors.MembershipChange.role:type_name -> switchboard.actors.Role
+	7,  // 17: switchboard.actors.MembershipResponse.error:type_name -> switchboard.actors.Error
+	7,  // 18: switchboard.actors.MembersResponse.error:type_name -> switchboard.actors.Error
+	10, // 19: switchboard.actors.MembersResponse.members:type_name -> switchboard.actors.Member
+	7,  // 20: switchboard.actors.ConvStateResponse.error:type_name -> switchboard.actors.Error
+	1,  // 21: switchboard.actors.ConvStateResponse.kind:type_name -> switchboard.actors.ConvKind
+	8,  // 22: switchboard.actors.ConvStateResponse.last_message:type_name -> switchboard.actors.Message
+	10, // 23: switchboard.actors.ConvStateResponse.member:type_name -> switchboard.actors.Member
+	1,  // 24: switchboard.actors.Deliver.kind:type_name -> switchboard.actors.ConvKind
+	8,  // 25: switchboard.actors.Deliver.messages:type_name -> switchboard.actors.Message
+	10, // 26: switchboard.actors.Deliver.member:type_name -> switchboard.actors.Member
+	1,  // 27: switchboard.actors.MembershipNotice.kind:type_name -> switchboard.actors.ConvKind
+	10, // 28: switchboard.actors.MembershipNotice.member:type_name -> switchboard.actors.Member
+	7,  // 29: switchboard.actors.RegisterDeviceResponse.error:type_name -> switchboard.actors.Error
+	32, // 30: switchboard.actors.SetSuspension.suspension:type_name -> switchboard.actors.Suspension
+	7,  // 31: switchboard.actors.SuspensionResponse.error:type_name -> switchboard.actors.Error
+	32, // 32: switchboard.actors.SuspensionResponse.suspension:type_name -> switchboard.actors.Suspension
+	7,  // 33: switchboard.actors.OpenDirectResponse.error:type_name -> switchboard.actors.Error
+	7,  // 34: switchboard.actors.SpendUploadResponse.error:type_name -> switchboard.actors.Error
+	3,  // 35: switchboard.actors.Report.kind:type_name -> switchboard.actors.MessageKind
+	40, // 36: switchboard.actors.ReportList.open:type_name -> switchboard.actors.Report
+	40, // 37: switchboard.actors.FileReport.report:type_name -> switchboard.actors.Report
+	7,  // 38: switchboard.actors.FileReportResponse.error:type_name -> switchboard.actors.Error
+	7,  // 39: switchboard.actors.ListReportsResponse.error:type_name -> switchboard.actors.Error
+	40, // 40: switchboard.actors.ListReportsResponse.reports:type_name -> switchboard.actors.Report
+	7,  // 41: switchboard.actors.ReportResponse.error:type_name -> switchboard.actors.Error
+	40, // 42: switchboard.actors.ReportResponse.report:type_name -> switchboard.actors.Report
+	7,  // 43: switchboard.actors.EndSession.error:type_name -> switchboard.actors.Error
+	1,  // 44: switchboard.actors.ConvSummary.kind:type_name -> switchboard.actors.ConvKind
+	8,  // 45: switchboard.actors.ConvSummary.last_message:type_name -> switchboard.actors.Message
+	7,  // 46: switchboard.actors.SyncResponse.error:type_name -> switchboard.actors.Error
+	52, // 47: switchboard.actors.SyncResponse.conversations:type_name -> switchboard.actors.ConvSummary
+	7,  // 48: switchboard.actors.MarkReadResponse.error:type_name -> switchboard.actors.Error
+	7,  // 49: switchboard.actors.ClearHistoryResponse.error:type_name -> switchboard.actors.Error
+	7,  // 50: switchboard.actors.MarkAllReadResponse.error:type_name -> switchboard.actors.Error
+	7,  // 51: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
+	52, // 52: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
+	7,  // 53: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
+	7,  // 54: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
+	4,  // 55: switchboard.actors.SetPrivacy.presence:type_name -> switchboard.actors.PresenceSharing
+	7,  // 56: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
+	4,  // 57: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
+	84, // 58: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
+	7,  // 59: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
+	8,  // 60: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
+	76, // 61: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
+	29, // 62: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
+	77, // 63: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
+	75, // 64: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
+	8,  // 65: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
+	6,  // 66: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
+	80, // 67: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
+	7,  // 68: switchboard.actors.CheckReminderResponse.error:type_name -> switchboard.actors.Error
+	69, // [69:69] is the sub-list for method output_type
+	69, // [69:69] is the sub-list for method input_type
+	69, // [69:69] is the sub-list for extension type_name
+	69, // [69:69] is the sub-list for extension extendee
+	0,  // [0:69] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_actors_proto_init() }

@@ -617,7 +617,10 @@ type Message struct {
 	Media       *MediaRef              `protobuf:"bytes,16,opt,name=media,proto3" json:"media,omitempty"`                     // the attached file (PROTOCOL.md, "Media"); unset: none
 	// the node's retention took its content (PROTOCOL.md, "Retention"):
 	// recalled is set too, body and media are empty
-	Expired       bool `protobuf:"varint,17,opt,name=expired,proto3" json:"expired,omitempty"`
+	Expired bool `protobuf:"varint,17,opt,name=expired,proto3" json:"expired,omitempty"`
+	// a copy of another message, forwarded by its sender (PROTOCOL.md,
+	// "Forwarding"); where it came from is not told
+	Forwarded     bool `protobuf:"varint,18,opt,name=forwarded,proto3" json:"forwarded,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -767,6 +770,13 @@ func (x *Message) GetMedia() *MediaRef {
 func (x *Message) GetExpired() bool {
 	if x != nil {
 		return x.Expired
+	}
+	return false
+}
+
+func (x *Message) GetForwarded() bool {
+	if x != nil {
+		return x.Forwarded
 	}
 	return false
 }
@@ -3280,7 +3290,14 @@ type SendRequest struct {
 	// An attachment: the id of a complete upload of the sender's into this
 	// conversation (media_create … media_complete). The body is its caption
 	// and may be empty. Not allowed on an edit, a card or a reaction.
-	MediaId       string `protobuf:"bytes,11,opt,name=media_id,json=mediaId,proto3" json:"media_id,omitempty"`
+	MediaId string `protobuf:"bytes,11,opt,name=media_id,json=mediaId,proto3" json:"media_id,omitempty"`
+	// A forward: the message at forward_seq of forward_conv, a text or a
+	// file the sender can read, sent again here as the sender's own,
+	// labelled forwarded (PROTOCOL.md, "Forwarding"). The node copies its
+	// text (as last edited) and its file; body, kind, ref_seq, reply_to,
+	// mentions and media_id stay unset.
+	ForwardConv   string `protobuf:"bytes,12,opt,name=forward_conv,json=forwardConv,proto3" json:"forward_conv,omitempty"`
+	ForwardSeq    uint64 `protobuf:"varint,13,opt,name=forward_seq,json=forwardSeq,proto3" json:"forward_seq,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3392,6 +3409,20 @@ func (x *SendRequest) GetMediaId() string {
 	return ""
 }
 
+func (x *SendRequest) GetForwardConv() string {
+	if x != nil {
+		return x.ForwardConv
+	}
+	return ""
+}
+
+func (x *SendRequest) GetForwardSeq() uint64 {
+	if x != nil {
+		return x.ForwardSeq
+	}
+	return 0
+}
+
 type SendResult struct {
 	state      protoimpl.MessageState `protogen:"open.v1"`
 	Conv       string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
@@ -3402,8 +3433,12 @@ type SendResult struct {
 	Flagged    bool                   `protobuf:"varint,6,opt,name=flagged,proto3" json:"flagged,omitempty"`
 	// stored_body: the body as stored and delivered, when the node changed
 	// it (phone numbers and e-mail addresses masked, docs/OPERATIONS.md
-	// "Content policy"); empty when stored as sent. The sender shows this.
-	StoredBody    []byte `protobuf:"bytes,7,opt,name=stored_body,json=storedBody,proto3" json:"stored_body,omitempty"`
+	// "Content policy"), or a forward's text (the message it copied);
+	// empty when stored as sent. The sender shows this.
+	StoredBody []byte `protobuf:"bytes,7,opt,name=stored_body,json=storedBody,proto3" json:"stored_body,omitempty"`
+	// media: a forward's file, as the node copied it into conv; unset for
+	// other sends (the sender attached its own upload)
+	Media         *MediaRef `protobuf:"bytes,8,opt,name=media,proto3" json:"media,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3483,6 +3518,13 @@ func (x *SendResult) GetFlagged() bool {
 func (x *SendResult) GetStoredBody() []byte {
 	if x != nil {
 		return x.StoredBody
+	}
+	return nil
+}
+
+func (x *SendResult) GetMedia() *MediaRef {
+	if x != nil {
+		return x.Media
 	}
 	return nil
 }
@@ -9999,7 +10041,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x05Error\x12-\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x19.switchboard.wire.v1.CodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12$\n" +
-	"\x0eretry_after_ms\x18\x03 \x01(\rR\fretryAfterMs\"\xa1\x04\n" +
+	"\x0eretry_after_ms\x18\x03 \x01(\rR\fretryAfterMs\"\xbf\x04\n" +
 	"\aMessage\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x15\n" +
@@ -10021,7 +10063,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\breply_to\x18\x0e \x01(\x04R\areplyTo\x12\x1a\n" +
 	"\bmentions\x18\x0f \x03(\tR\bmentions\x123\n" +
 	"\x05media\x18\x10 \x01(\v2\x1d.switchboard.wire.v1.MediaRefR\x05media\x12\x18\n" +
-	"\aexpired\x18\x11 \x01(\bR\aexpired\"\xb2\x01\n" +
+	"\aexpired\x18\x11 \x01(\bR\aexpired\x12\x1c\n" +
+	"\tforwarded\x18\x12 \x01(\bR\tforwarded\"\xb2\x01\n" +
 	"\bMediaRef\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -10219,7 +10262,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\rmark_all_read\x187 \x01(\v2&.switchboard.wire.v1.MarkAllReadResultH\x00R\vmarkAllRead\x12K\n" +
 	"\fpoll_results\x188 \x01(\v2&.switchboard.wire.v1.PollResultsResultH\x00R\vpollResults\x12N\n" +
 	"\rclear_history\x189 \x01(\v2'.switchboard.wire.v1.ClearHistoryResultH\x00R\fclearHistoryB\b\n" +
-	"\x06result\"\xdb\x02\n" +
+	"\x06result\"\x9f\x03\n" +
 	"\vSendRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x12\"\n" +
@@ -10233,7 +10276,10 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\breply_to\x18\t \x01(\x04R\areplyTo\x12\x1a\n" +
 	"\bmentions\x18\n" +
 	" \x03(\tR\bmentions\x12\x19\n" +
-	"\bmedia_id\x18\v \x01(\tR\amediaId\"\xc4\x01\n" +
+	"\bmedia_id\x18\v \x01(\tR\amediaId\x12!\n" +
+	"\fforward_conv\x18\f \x01(\tR\vforwardConv\x12\x1f\n" +
+	"\vforward_seq\x18\r \x01(\x04R\n" +
+	"forwardSeq\"\xf9\x01\n" +
 	"\n" +
 	"SendResult\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
@@ -10244,7 +10290,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\tduplicate\x18\x05 \x01(\bR\tduplicate\x12\x18\n" +
 	"\aflagged\x18\x06 \x01(\bR\aflagged\x12\x1f\n" +
 	"\vstored_body\x18\a \x01(\fR\n" +
-	"storedBody\";\n" +
+	"storedBody\x123\n" +
+	"\x05media\x18\b \x01(\v2\x1d.switchboard.wire.v1.MediaRefR\x05media\";\n" +
 	"\vSyncRequest\x12\x16\n" +
 	"\x06cursor\x18\x01 \x01(\x04R\x06cursor\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\rR\x05limit\"\xa3\x01\n" +
@@ -11058,41 +11105,42 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	35,  // 111: switchboard.wire.v1.Response.poll_results:type_name -> switchboard.wire.v1.PollResultsResult
 	33,  // 112: switchboard.wire.v1.Response.clear_history:type_name -> switchboard.wire.v1.ClearHistoryResult
 	3,   // 113: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
-	11,  // 114: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	8,   // 115: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
-	8,   // 116: switchboard.wire.v1.SearchResult.messages:type_name -> switchboard.wire.v1.Message
-	36,  // 117: switchboard.wire.v1.PollResultsResult.options:type_name -> switchboard.wire.v1.PollOptionResult
-	11,  // 118: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	1,   // 119: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
-	10,  // 120: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
-	5,   // 121: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
-	2,   // 122: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
-	48,  // 123: switchboard.wire.v1.GroupInviteResult.invites:type_name -> switchboard.wire.v1.GroupInvite
-	9,   // 124: switchboard.wire.v1.GroupSettingsResult.picture:type_name -> switchboard.wire.v1.MediaRef
-	10,  // 125: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
-	4,   // 126: switchboard.wire.v1.PrivacyRequest.presence:type_name -> switchboard.wire.v1.PresenceSharing
-	4,   // 127: switchboard.wire.v1.PrivacyResult.presence:type_name -> switchboard.wire.v1.PresenceSharing
-	9,   // 128: switchboard.wire.v1.MediaReadResult.media:type_name -> switchboard.wire.v1.MediaRef
-	80,  // 129: switchboard.wire.v1.ReadByResult.members:type_name -> switchboard.wire.v1.MemberRead
-	8,   // 130: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
-	90,  // 131: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
-	91,  // 132: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
-	92,  // 133: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
-	89,  // 134: switchboard.wire.v1.Push.flags:type_name -> switchboard.wire.v1.FlagsUpdate
-	1,   // 135: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
-	10,  // 136: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
-	6,   // 137: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
-	100, // 138: switchboard.wire.v1.DeskSession.notes:type_name -> switchboard.wire.v1.DeskNote
-	103, // 139: switchboard.wire.v1.DeskAgent.wrap_up:type_name -> switchboard.wire.v1.DeskWrapUp
-	105, // 140: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
-	106, // 141: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
-	118, // 142: switchboard.wire.v1.DeskReplies.replies:type_name -> switchboard.wire.v1.DeskSavedReply
-	120, // 143: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
-	144, // [144:144] is the sub-list for method output_type
-	144, // [144:144] is the sub-list for method input_type
-	144, // [144:144] is the sub-list for extension type_name
-	144, // [144:144] is the sub-list for extension extendee
-	0,   // [0:144] is the sub-list for field type_name
+	9,   // 114: switchboard.wire.v1.SendResult.media:type_name -> switchboard.wire.v1.MediaRef
+	11,  // 115: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	8,   // 116: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
+	8,   // 117: switchboard.wire.v1.SearchResult.messages:type_name -> switchboard.wire.v1.Message
+	36,  // 118: switchboard.wire.v1.PollResultsResult.options:type_name -> switchboard.wire.v1.PollOptionResult
+	11,  // 119: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	1,   // 120: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
+	10,  // 121: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
+	5,   // 122: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
+	2,   // 123: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
+	48,  // 124: switchboard.wire.v1.GroupInviteResult.invites:type_name -> switchboard.wire.v1.GroupInvite
+	9,   // 125: switchboard.wire.v1.GroupSettingsResult.picture:type_name -> switchboard.wire.v1.MediaRef
+	10,  // 126: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
+	4,   // 127: switchboard.wire.v1.PrivacyRequest.presence:type_name -> switchboard.wire.v1.PresenceSharing
+	4,   // 128: switchboard.wire.v1.PrivacyResult.presence:type_name -> switchboard.wire.v1.PresenceSharing
+	9,   // 129: switchboard.wire.v1.MediaReadResult.media:type_name -> switchboard.wire.v1.MediaRef
+	80,  // 130: switchboard.wire.v1.ReadByResult.members:type_name -> switchboard.wire.v1.MemberRead
+	8,   // 131: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
+	90,  // 132: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
+	91,  // 133: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
+	92,  // 134: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
+	89,  // 135: switchboard.wire.v1.Push.flags:type_name -> switchboard.wire.v1.FlagsUpdate
+	1,   // 136: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
+	10,  // 137: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
+	6,   // 138: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
+	100, // 139: switchboard.wire.v1.DeskSession.notes:type_name -> switchboard.wire.v1.DeskNote
+	103, // 140: switchboard.wire.v1.DeskAgent.wrap_up:type_name -> switchboard.wire.v1.DeskWrapUp
+	105, // 141: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
+	106, // 142: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
+	118, // 143: switchboard.wire.v1.DeskReplies.replies:type_name -> switchboard.wire.v1.DeskSavedReply
+	120, // 144: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
+	145, // [145:145] is the sub-list for method output_type
+	145, // [145:145] is the sub-list for method input_type
+	145, // [145:145] is the sub-list for extension type_name
+	145, // [145:145] is the sub-list for extension extendee
+	0,   // [0:145] is the sub-list for field type_name
 }
 
 func init() { file_transport_wirepb_wire_proto_init() }
