@@ -69,6 +69,7 @@ func seedRequests() []*wirepb.Request {
 		{Id: 59, Op: &wirepb.Request_GroupSettings{GroupSettings: &wirepb.GroupSettingsRequest{Conv: "g:team", Picture: proto.String("0123456789abcdef0123456789abcdef")}}},
 		{Id: 60, Op: &wirepb.Request_MediaRead{MediaRead: &wirepb.MediaReadRequest{Conv: "g:team", Picture: true, Index: 1}}},
 		{Id: 61, Op: &wirepb.Request_ClearHistory{ClearHistory: &wirepb.ClearHistoryRequest{Conv: "d:a:b", Seq: 7}}},
+		{Id: 62, Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{To: "bob", ClientMsgId: "f1", ForwardConv: "g:team", ForwardSeq: 12}}},
 		{Id: 58, Op: &wirepb.Request_Privacy{Privacy: &wirepb.PrivacyRequest{HideReadReceipts: proto.Bool(true)}}},
 		{Id: 46, Op: &wirepb.Request_GroupSettings{GroupSettings: &wirepb.GroupSettingsRequest{Conv: "g:team", PinSeq: 12}}},
 		{Id: 52, Op: &wirepb.Request_GroupSettings{GroupSettings: &wirepb.GroupSettingsRequest{Conv: "g:team", SlowModeMs: proto.Uint32(30_000)}}},

@@ -95,10 +95,16 @@ func (c *Client) send(to Target, body []byte, clientMsgID string, at time.Time, 
 
 // sendMessage queues m (its content: kind, body, what it names) to to.
 func (c *Client) sendMessage(to Target, m Message) (*Pending, error) {
+	return c.queueSend(to, &outgoing{msg: m})
+}
+
+// queueSend queues o, whose msg holds what it sends, to to.
+func (c *Client) queueSend(to Target, o *outgoing) (*Pending, error) {
+	m := o.msg
 	if (to.User == "") == (to.Conv == "") {
 		return nil, errors.New("client: send to exactly one of a user and a conversation")
 	}
-	if len(m.Body) == 0 && !wirepb.EmptyBodyAllowed(m.Kind, m.RefSeq, m.Media != nil) {
+	if len(m.Body) == 0 && !wirepb.EmptyBodyAllowed(m.Kind, m.RefSeq, m.Media != nil || o.forward.conv != "") {
 		return nil, errors.New("client: empty message")
 	}
 	if err := c.Err(); err != nil {
@@ -112,7 +118,7 @@ func (c *Client) sendMessage(to Target, m Message) (*Pending, error) {
 		m.Conv = wirepb.DirectConvID(c.user, to.User)
 	}
 	m.Sender, m.State = c.user, StateSending
-	o := &outgoing{to: to.User, done: make(chan struct{}), msg: m}
+	o.to, o.done, o.msg = to.User, make(chan struct{}), m
 	c.enqueue(o)
 	return &Pending{o: o}, nil
 }

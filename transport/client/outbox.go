@@ -13,8 +13,13 @@ import (
 // order, up to Config.SendPipeline at once; different conversations do
 // not wait for each other.
 type outgoing struct {
-	msg    Message // the pending view: Seq 0, State sending or failed
-	to     string  // a direct send: the other user
+	msg Message // the pending view: Seq 0, State sending or failed
+	to  string  // a direct send: the other user
+	// forward: the message a forward copies (Client.Forward); zero: none
+	forward struct {
+		conv string
+		seq  uint64
+	}
 	done   chan struct{}
 	result Message
 	err    error

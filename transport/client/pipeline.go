@@ -211,9 +211,15 @@ func (p *pipeline) holdFor(o *outgoing) error {
 // start writes o's send on p.cn; a goroutine waits for its answer.
 func (p *pipeline) start(o *outgoing, after string) error {
 	c := p.c
-	req := &wirepb.Request{Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{
+	send := &wirepb.SendRequest{
 		ClientMsgId: o.msg.ClientMsgID, Body: o.msg.Body, ClientTsMs: o.msg.ClientTime.UnixMilli(), Kind: o.msg.Kind,
-		RefSeq: o.msg.RefSeq, ReplyTo: o.msg.ReplyTo, Mentions: o.msg.Mentions, MediaId: o.msg.Media.GetId(), AfterClientMsgId: after}}}
+		RefSeq: o.msg.RefSeq, ReplyTo: o.msg.ReplyTo, Mentions: o.msg.Mentions, MediaId: o.msg.Media.GetId(), AfterClientMsgId: after}
+	if o.forward.conv != "" {
+		// The pending view shows the copied message as held; the node
+		// copies it itself.
+		send.Body, send.MediaId, send.ForwardConv, send.ForwardSeq = nil, "", o.forward.conv, o.forward.seq
+	}
+	req := &wirepb.Request{Op: &wirepb.Request_Send{Send: send}}
 	if o.to != "" {
 		req.GetSend().To = o.to
 	} else {

@@ -78,6 +78,9 @@ type Message struct {
 	// holds it; nil for other messages. Client.PollResults asks the node.
 	Poll    *PollState
 	Flagged bool
+	// Forwarded: a copy of another message its sender forwarded
+	// (Client.Forward); where it came from is not told.
+	Forwarded bool
 	// Duplicate: the answer to a send whose client_msg_id the server
 	// already had; the message is the original, stored once.
 	Duplicate  bool
@@ -148,7 +151,7 @@ func fromWire(m *wirepb.Message) Message {
 	return Message{
 		Conv: m.Conv, Seq: m.Seq, MsgID: m.MsgId, ClientMsgID: m.ClientMsgId, Sender: m.Sender, Kind: m.Kind,
 		RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, Media: m.Media, Body: m.Body, Recalled: m.Recalled, Expired: m.Expired, Flagged: m.Flagged,
-		ClientTime: millisTime(m.ClientTsMs), ServerTime: millisTime(m.ServerTsMs),
+		Forwarded: m.Forwarded, ClientTime: millisTime(m.ClientTsMs), ServerTime: millisTime(m.ServerTsMs),
 	}
 }
 
@@ -770,7 +773,10 @@ func (s *store) confirm(o *outgoing, r *wirepb.SendResult) Message {
 	m := o.msg
 	m.Conv, m.Seq, m.MsgID, m.ServerTime, m.Flagged = r.Conv, r.Seq, r.MsgId, millisTime(r.ServerTsMs), r.Flagged
 	if len(r.StoredBody) > 0 {
-		m.Body = r.StoredBody // the node masked contact details: show what the others see
+		m.Body = r.StoredBody // masked contact details, a forward's text: what the others see
+	}
+	if r.Media != nil {
+		m.Media = r.Media // a forward's file, as copied
 	}
 	s.mu.Lock()
 	if cs := s.convs[o.msg.Conv]; cs != nil {
@@ -787,7 +793,7 @@ func (s *store) confirm(o *outgoing, r *wirepb.SendResult) Message {
 	// mentions), so that it is folded as its push will be.
 	wm := &wirepb.Message{Conv: m.Conv, Seq: m.Seq, MsgId: m.MsgID, ClientMsgId: m.ClientMsgID, Sender: m.Sender,
 		Kind: m.Kind, RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, Media: m.Media,
-		Body: m.Body, Flagged: m.Flagged, ClientTsMs: m.ClientTime.UnixMilli(), ServerTsMs: r.ServerTsMs}
+		Body: m.Body, Flagged: m.Flagged, Forwarded: m.Forwarded, ClientTsMs: m.ClientTime.UnixMilli(), ServerTsMs: r.ServerTsMs}
 	s.addMessages([]*wirepb.Message{wm}, false)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -809,6 +815,22 @@ func (s *store) fail(o *outgoing, err error) Message {
 	defer s.mu.Unlock()
 	o.msg.State, o.msg.Err = StateFailed, err
 	return o.msg
+}
+
+// message returns the message at seq of conv as held (its newest edit's
+// text), if it is.
+func (s *store) message(conv string, seq uint64) (Message, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cs := s.convs[conv]
+	if cs == nil {
+		return Message{}, false
+	}
+	i := sort.Search(len(cs.msgs), func(i int) bool { return cs.msgs[i].Seq >= seq })
+	if i == len(cs.msgs) || cs.msgs[i].Seq != seq {
+		return Message{}, false
+	}
+	return s.viewLocked(cs, cs.msgs[i]), true
 }
 
 // messages returns a conversation's messages by seq, then the pending ones.
