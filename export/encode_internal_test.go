@@ -65,6 +65,17 @@ func TestMessageRecordReplyTo(t *testing.T) {
 	if b, err := json.Marshal(r); err != nil || !strings.Contains(string(b), `"mentions":["a"]`) {
 		t.Errorf("json mentions %s %v", b, err)
 	}
+	if b, _ := json.Marshal(r); strings.Contains(string(b), "forwarded") {
+		t.Errorf("json of a message not forwarded: %s", b)
+	}
+	m.Flags |= storage.FlagForwarded
+	r = NewMessageRecord(m)
+	if pr, ok := r.proto().(*exportpb.MessageRecord); !ok || !pr.Forwarded {
+		t.Errorf("protobuf of a forwarded copy %v", r.proto())
+	}
+	if b, err := json.Marshal(r); err != nil || !strings.Contains(string(b), `"forwarded":true`) {
+		t.Errorf("json of a forwarded copy %s %v", b, err)
+	}
 }
 
 // A message record describes the attached file in both formats (not its

@@ -354,7 +354,10 @@ type TranscriptMessage struct {
 	Recalled bool           `json:"recalled,omitempty"`
 	Expired  bool           `json:"expired,omitempty"` // retention took its content (recalled is set too)
 	Flagged  bool           `json:"flagged,omitempty"`
-	SentAt   time.Time      `json:"sent_at"`
+	// Forwarded: a copy of another message its sender forwarded; the node
+	// keeps no trace of where it came from.
+	Forwarded bool      `json:"forwarded,omitempty"`
+	SentAt    time.Time `json:"sent_at"`
 }
 
 // TranscriptRef describes a message's file (its bytes are read over the
@@ -402,7 +405,7 @@ func (s *Server) transcript(w http.ResponseWriter, r *http.Request) {
 func transcriptMessageOf(m *pb.Message) TranscriptMessage {
 	out := TranscriptMessage{Seq: m.Seq, MsgID: m.MsgId, Sender: m.Sender, Kind: kindName(storage.MessageKind(m.Kind), m.RefSeq), Text: string(m.Body),
 		RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, Recalled: m.Recalled, Expired: m.Expired, Flagged: m.Flagged,
-		SentAt: time.UnixMilli(m.ServerTsMs).UTC()}
+		Forwarded: m.Forwarded, SentAt: time.UnixMilli(m.ServerTsMs).UTC()}
 	if m.SenderRole == pb.Role_CUSTOMER || m.SenderRole == pb.Role_AGENT {
 		out.Role = strings.ToLower(m.SenderRole.String())
 	}

@@ -134,6 +134,31 @@ func TestServerPolls(t *testing.T) {
 	}
 }
 
+// TestServerTranscriptForwarded: the operator's transcript says which
+// messages are forwarded copies.
+func TestServerTranscriptForwarded(t *testing.T) {
+	node, call := startAdminNode(t, actors.Config{}, admin.Config{})
+	ctx := context.Background()
+	for _, g := range []string{"g:a", "g:b"} {
+		if _, err := node.CreateConversation(ctx, &pb.CreateConversation{Conv: g, Kind: pb.ConvKind_GROUP, Creator: "ann",
+			Members: []*pb.Member{{User: "ben"}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	src, err := node.Send(ctx, &pb.SendMessage{Conv: "g:a", Sender: "ben", Body: []byte("see this")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node.Send(ctx, &pb.SendMessage{Conv: "g:b", Sender: "ann", ForwardConv: "g:a", ForwardSeq: src.Seq}); err != nil {
+		t.Fatal(err)
+	}
+	var page admin.Transcript
+	call(http.MethodGet, "/api/v1/conversations/g:b/messages", "s3cret", "", http.StatusOK, &page)
+	if n := len(page.Messages); n == 0 || !page.Messages[n-1].Forwarded || page.Messages[n-1].Text != "see this" || page.Messages[n-1].Sender != "ann" {
+		t.Fatalf("the transcript: %+v", page.Messages)
+	}
+}
+
 // A post whose text the contact-details policy masks is answered with the
 // text as stored.
 func TestServerMessageMasked(t *testing.T) {

@@ -24,6 +24,7 @@ const chatHelp = `commands:
   /recall SEQ            recall one of your messages
   /edit SEQ TEXT         replace the text of one of your messages
   /reply SEQ TEXT        send TEXT as a reply to message SEQ
+  /fwd SEQ TO            forward message SEQ (a text or a file) to user:NAME or a conversation
   /readby SEQ            who read one of your messages, and who did not yet
   /poll Q? | A | B ...   post a poll (question and options separated by |)
   /vote SEQ N [N ...]    vote for options N of the poll at SEQ (none: take the vote back)
@@ -168,6 +169,22 @@ func (ch *chat) command(line string) {
 		if err != nil {
 			fmt.Fprintln(ch.out, "! reply:", err)
 		}
+	case "/fwd":
+		seq, err := strconv.ParseUint(arg(1), 10, 64)
+		to, terr := parseTarget(arg(2), "")
+		if err != nil || terr != nil || ch.conv == "" {
+			fmt.Fprintln(ch.out, "usage: /fwd SEQ user:NAME|conv:ID (in an open conversation)")
+			return
+		}
+		p, err := ch.c.Forward(to, ch.conv, seq)
+		if err == nil {
+			_, err = p.Wait(ch.ctx)
+		}
+		if err != nil {
+			fmt.Fprintln(ch.out, "! fwd:", err)
+			return
+		}
+		fmt.Fprintf(ch.out, "  #%d forwarded\n", seq)
 	case "/readby":
 		seq, err := strconv.ParseUint(arg(1), 10, 64)
 		if err != nil || ch.conv == "" {

@@ -176,6 +176,7 @@ type jsonMessage struct {
 	Recalled    bool       `json:"recalled,omitempty"`
 	Expired     bool       `json:"expired,omitempty"` // the node's retention took its content
 	Flagged     bool       `json:"flagged,omitempty"`
+	Forwarded   bool       `json:"forwarded,omitempty"` // a copy of another message
 	ServerTsMs  int64      `json:"server_ts_ms"`
 	State       string     `json:"state,omitempty"`
 	// Reactions: emoji → the members who chose it.
@@ -185,7 +186,7 @@ type jsonMessage struct {
 func toJSONMessage(m client.Message) jsonMessage {
 	return jsonMessage{Conv: m.Conv, Seq: m.Seq, MsgID: m.MsgID, ClientMsgID: m.ClientMsgID, From: m.Sender,
 		Kind: strings.ToLower(m.Kind.String()), Text: string(m.Body), RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, Recalled: m.Recalled,
-		Expired: m.Expired, Flagged: m.Flagged, ServerTsMs: millis(m.ServerTime), Reactions: reactionMap(m.Reactions), Media: toJSONMedia(m.Media)}
+		Expired: m.Expired, Flagged: m.Flagged, Forwarded: m.Forwarded, ServerTsMs: millis(m.ServerTime), Reactions: reactionMap(m.Reactions), Media: toJSONMedia(m.Media)}
 }
 
 func reactionMap(rs []client.Reaction) map[string][]string {
@@ -204,7 +205,7 @@ func wireToJSONMessage(m *wirepb.Message) *jsonMessage {
 		return nil
 	}
 	j := toJSONMessage(client.Message{Conv: m.Conv, Seq: m.Seq, MsgID: m.MsgId, ClientMsgID: m.ClientMsgId, Sender: m.Sender,
-		Kind: m.Kind, Body: m.Body, RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, Recalled: m.Recalled, Expired: m.Expired, Flagged: m.Flagged})
+		Kind: m.Kind, Body: m.Body, RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, Recalled: m.Recalled, Expired: m.Expired, Flagged: m.Flagged, Forwarded: m.Forwarded})
 	j.ServerTsMs = m.ServerTsMs
 	return &j
 }

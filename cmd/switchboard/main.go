@@ -32,7 +32,7 @@ func newRootCmd() *cobra.Command {
 			return flagsFromEnv(cmd.Flags())
 		},
 	}
-	root.AddCommand(newServeCmd(), newTokenCmd(), newSendCmd(), newHistoryCmd(), newSyncCmd(), newReadCmd(),
+	root.AddCommand(newServeCmd(), newTokenCmd(), newSendCmd(), newForwardCmd(), newHistoryCmd(), newSyncCmd(), newReadCmd(),
 		newRecallCmd(), newEditCmd(), newReactCmd(), newPollCmd(), newDownloadCmd(), newReadByCmd(), newPresenceCmd(), newPrivacyCmd(), newSearchCmd(), newConvsCmd(), newMuteCmd(), newArchiveCmd(), newMarkUnreadCmd(), newClearCmd(), newBlockCmd(), newReportCmd(), newGroupCmd(), newChatCmd(), newClusterCmd(), newMetricsCmd(), newReplayCmd(), newBenchCmd(), newBenchSenderCmd(), newDeskCmd(), newStoreCmd(), newPolicyCmd(), newCardCmd(), newExportCmd(), newPushCmd(), newModerateCmd(), newPostCmd(), newTranscriptCmd(), newAPIKeyCmd())
 	return root
 }

@@ -174,6 +174,53 @@ func saveDownload(ref *wirepb.MediaRef, data []byte, path string) (string, error
 	return path, f.Close()
 }
 
+func newForwardCmd() *cobra.Command {
+	var o clientOptions
+	var from, to, conv string
+	var seq uint64
+	cmd := &cobra.Command{
+		Use:   "forward",
+		Short: "Forward a message (a text or a file) you can read to user:NAME or a conversation",
+		Long: `Forward sends a copy of message --seq of conversation --from as your own,
+labelled forwarded: the text as its sender last edited it, the file copied
+by the node (nothing is downloaded or uploaded again). The copy does not
+say where it came from.`,
+		Example: `  switchboard forward --data-dir D --user buyer --from g:market --seq 12 --to user:partner
+  switchboard forward --data-dir D --user buyer --from g:market --seq 12 --conv g:friends --json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			target, err := parseTarget(to, conv)
+			if err != nil {
+				return err
+			}
+			if from == "" || seq == 0 {
+				return errors.New("give --from CONV and --seq N: the message to forward")
+			}
+			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
+				p, err := c.Forward(target, from, seq)
+				if err != nil {
+					return err
+				}
+				m, err := p.Wait(ctx)
+				if err != nil {
+					return err
+				}
+				if o.json {
+					return printJSON(cmd.OutOrStdout(), toJSONMessage(m))
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "forwarded %s #%d as %s #%d\n", from, seq, m.Conv, m.Seq)
+				return nil
+			})
+		},
+	}
+	o.register(cmd.Flags())
+	cmd.Flags().StringVar(&from, "from", "", "the conversation of the message to forward")
+	cmd.Flags().Uint64Var(&seq, "seq", 0, "the seq of the message to forward")
+	cmd.Flags().StringVar(&to, "to", "", "user:NAME for the direct conversation, or conv:ID")
+	cmd.Flags().StringVar(&conv, "conv", "", "the conversation to forward it into")
+	return cmd
+}
+
 func newDownloadCmd() *cobra.Command {
 	var o clientOptions
 	var conv, out string
@@ -303,14 +350,17 @@ func formatMessage(m client.Message) string {
 			edited += fmt.Sprintf(" [file %s, %s, %d bytes]", m.Media.Name, m.Media.Mime, m.Media.Size)
 		}
 	}
+	if m.Forwarded {
+		reply = "(forwarded) "
+	}
 	if m.ReplyTo != 0 {
-		reply = fmt.Sprintf("(to #%d) ", m.ReplyTo)
+		reply += fmt.Sprintf("(to #%d) ", m.ReplyTo)
 	}
 	if len(m.Mentions) > 0 {
 		reply += "(@" + strings.Join(m.Mentions, " @") + ") "
 	}
 	if m.EditSeq != 0 {
-		edited = " (edited)"
+		edited += " (edited)"
 	}
 	for _, r := range m.Reactions {
 		edited += fmt.Sprintf(" [%s %d]", r.Emoji, len(r.Users))

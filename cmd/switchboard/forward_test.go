@@ -1,0 +1,76 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// switchboard forward against a dev node: a text and a file forwarded
+// from a group to a user, shown "(forwarded)" in the recipient's history
+// and said forwarded in JSON, the file downloaded byte for byte; a poll
+// refused INVALID; the chat's /fwd.
+func TestForwardCommand(t *testing.T) {
+	n := newDevNode(t)
+	n.start()
+	d := n.dir
+	n.run("group", "create", "--data-dir", d, "--user", "seller", "--id", "g:market", "--members", "buyer")
+	var sent struct {
+		Seq uint64 `json:"seq"`
+	}
+	mustJSON(t, n.run("send", "--data-dir", d, "--user", "seller", "--conv", "g:market", "--text", "bike, 100", "--json"), &sent)
+	text := strconv.FormatUint(sent.Seq, 10)
+	photo := filepath.Join(t.TempDir(), "bike.png")
+	data := bytes.Repeat([]byte("png!"), 500)
+	if err := os.WriteFile(photo, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mustJSON(t, n.run("send", "--data-dir", d, "--user", "seller", "--conv", "g:market", "--file", photo, "--text", "the bike", "--json"), &sent)
+	file := strconv.FormatUint(sent.Seq, 10)
+
+	var fwd struct {
+		Conv      string `json:"conv"`
+		Seq       uint64 `json:"seq"`
+		Text      string `json:"text"`
+		Forwarded bool   `json:"forwarded"`
+	}
+	mustJSON(t, n.run("forward", "--data-dir", d, "--user", "buyer", "--from", "g:market", "--seq", text, "--to", "user:partner", "--json"), &fwd)
+	if fwd.Conv != "d:buyer:partner" || fwd.Text != "bike, 100" || !fwd.Forwarded {
+		t.Fatalf("the forwarded text: %+v", fwd)
+	}
+	said := strings.TrimSpace(string(n.run("forward", "--data-dir", d, "--user", "buyer", "--from", "g:market", "--seq", file, "--to", "user:partner")))
+	copySeq, ok := strings.CutPrefix(said, "forwarded g:market #"+file+" as d:buyer:partner #")
+	if !ok {
+		t.Fatalf("forwarding the file: %s", said)
+	}
+	out := string(n.run("history", "--data-dir", d, "--user", "partner", "--conv", "d:buyer:partner"))
+	if !strings.Contains(out, "buyer: (forwarded) bike, 100") || !strings.Contains(out, "buyer: (forwarded) the bike [file bike.png") {
+		t.Fatalf("the partner's history:\n%s", out)
+	}
+	saved := filepath.Join(t.TempDir(), "got.png")
+	n.run("download", "--data-dir", d, "--user", "partner", "--conv", "d:buyer:partner", "--seq", copySeq, "--out", saved)
+	if got, err := os.ReadFile(saved); err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("the partner's download: %d bytes, %v; want %d", len(got), err, len(data))
+	}
+
+	poll := n.run("poll", "create", "--data-dir", d, "--user", "seller", "--conv", "g:market", "--question", "Today?", "--option", "yes", "--option", "no", "--json")
+	mustJSON(t, poll, &sent)
+	res, err := exec.Command(n.bin, "forward", "--data-dir", d, "--user", "buyer", "--from", "g:market", "--seq", strconv.FormatUint(sent.Seq, 10), "--to", "user:partner").CombinedOutput()
+	if err == nil || !strings.Contains(string(res), "INVALID") {
+		t.Fatalf("forwarding a poll: %v\n%s", err, res)
+	}
+
+	// The chat: /fwd from the open group to the partner.
+	chat := exec.Command(n.bin, "chat", "--data-dir", d, "--user", "buyer", "--conv", "g:market")
+	chat.Stdin = strings.NewReader("/fwd " + text + " user:partner\n/quit\n")
+	if out, err := chat.CombinedOutput(); err != nil || !strings.Contains(string(out), "#"+text+" forwarded") {
+		t.Fatalf("chat /fwd: %v\n%s", err, out)
+	}
+	if out := string(n.run("history", "--data-dir", d, "--user", "partner", "--conv", "d:buyer:partner")); strings.Count(out, "(forwarded) bike, 100") != 2 {
+		t.Fatalf("the partner's history after /fwd:\n%s", out)
+	}
+}
