@@ -72,6 +72,9 @@ type Config struct {
 	// MaxPinnedMessages bounds the messages a group holds pinned at once
 	// (default 10): a pin past it is INVALID until one is unpinned.
 	MaxPinnedMessages int
+	// MaxStarredMessages bounds the messages one user keeps starred
+	// (default 500): a star past it is TOO_MANY until one is unstarred.
+	MaxStarredMessages int
 	// MaxTitleBytes bounds a group's name (default 256),
 	// MaxDescriptionBytes its description (default 1,024).
 	MaxTitleBytes       int
@@ -337,6 +340,7 @@ func DefaultConfig() Config {
 		RetentionSweepInterval:    time.Hour,
 		MaxPreJoinHistory:         1000,
 		MaxPinnedMessages:         10,
+		MaxStarredMessages:        500,
 		MaxSlowMode:               time.Hour,
 		MaxTitleBytes:             256,
 		MaxDescriptionBytes:       1024,
@@ -424,6 +428,7 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	setInt(&c.MaxPreJoinHistory, d.MaxPreJoinHistory)
 	setInt(&c.MaxPinnedMessages, d.MaxPinnedMessages)
+	setInt(&c.MaxStarredMessages, d.MaxStarredMessages)
 	setInt(&c.MaxTitleBytes, d.MaxTitleBytes)
 	setInt(&c.MaxDescriptionBytes, d.MaxDescriptionBytes)
 	if c.Reminders.MaxPending == 0 {

@@ -111,29 +111,37 @@ func (n *Runtime) forwardSource(ctx context.Context, user, conv string, seq uint
 	case m.RefSeq != 0:
 		return nil, invalid("message %d of %s is an edit: forward the message it names (%d)", seq, conv, m.RefSeq)
 	}
-	// Edits lie within the edit window after their message; the scan is
-	// bounded like a search's.
+	return m, n.applyNewestEdit(ctx, user, conv, m)
+}
+
+// applyNewestEdit gives text message m of conv the text of its newest
+// edit that user reads. Edits lie within the edit window after their
+// message; the scan is bounded like a search's.
+func (n *Runtime) applyNewestEdit(ctx context.Context, user, conv string, m *pb.Message) error {
+	if m.Kind != pb.MessageKind_NORMAL || m.RefSeq != 0 {
+		return nil
+	}
 	until := m.ServerTsMs + n.cfg.EditWindow.Milliseconds()
-	const page = 200
-	for from, read := seq+1, 0; read < n.cfg.MaxSearchScan; read += page {
+	const page = 64 // most messages have no edit: the first page usually ends the scan
+	for from, read := m.Seq+1, 0; read < n.cfg.MaxSearchScan; read += page {
 		later, err := n.History(ctx, &pb.GetHistory{Conv: conv, User: user, FromSeq: from, OldestFirst: true, Limit: page})
 		if err != nil {
-			return nil, err
+			return err
 		}
 		for _, e := range later {
 			if e.ServerTsMs > until {
-				return m, nil
+				return nil
 			}
-			if e.Kind == pb.MessageKind_NORMAL && e.RefSeq == seq && e.Sender == m.Sender && !e.Recalled {
+			if e.Kind == pb.MessageKind_NORMAL && e.RefSeq == m.Seq && e.Sender == m.Sender && !e.Recalled {
 				m.Body = e.Body
 			}
 		}
 		if len(later) < page {
-			break
+			return nil
 		}
 		from = later[len(later)-1].Seq + 1
 	}
-	return m, nil
+	return nil
 }
 
 // copyMedia copies file ref of conv from into conv to as a complete

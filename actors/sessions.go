@@ -405,6 +405,14 @@ func (s *deviceSession) ClearHistory(ctx context.Context, conv string, seq uint6
 	return s.rt.ClearHistory(ctx, s.user, s.device, conv, seq)
 }
 
+func (s *deviceSession) Star(ctx context.Context, conv string, seq uint64, starred bool) (int, error) {
+	return s.rt.Star(ctx, s.user, conv, seq, starred)
+}
+
+func (s *deviceSession) Starred(ctx context.Context, before time.Time, limit int) ([]session.Starred, time.Time, error) {
+	return s.rt.Starred(ctx, s.user, before, limit)
+}
+
 func (s *deviceSession) Recall(ctx context.Context, conv string, seq uint64) (uint64, error) {
 	return s.rt.Recall(ctx, conv, s.user, seq)
 }

@@ -177,6 +177,10 @@ func (u *user) Receive(ctx actor.Context) {
 		u.presence(ctx, m)
 	case *pb.SetPrivacy:
 		u.setPrivacy(ctx, m)
+	case *pb.SetStarred:
+		u.setStarred(ctx, m)
+	case *pb.ListStarred:
+		u.listStarred(ctx, m)
 	case *pb.SetSuspension:
 		u.setSuspension(ctx, m)
 	case *pb.GetSuspension:

@@ -476,7 +476,7 @@ func (x Signal_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Signal_Kind.Descriptor instead.
 func (Signal_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{73, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{79, 0}
 }
 
 type Error struct {
@@ -4947,6 +4947,356 @@ func (x *SetPrivacy) GetHideReadReceipts() bool {
 	return false
 }
 
+// SetStarred stars (starred) or unstars message seq of conv for user, in
+// the user grain's list (user_starred.go); the Runtime checked the user
+// reads it.
+type SetStarred struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Conv          string                 `protobuf:"bytes,2,opt,name=conv,proto3" json:"conv,omitempty"`
+	Seq           uint64                 `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`
+	Starred       bool                   `protobuf:"varint,4,opt,name=starred,proto3" json:"starred,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetStarred) Reset() {
+	*x = SetStarred{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetStarred) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetStarred) ProtoMessage() {}
+
+func (x *SetStarred) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetStarred.ProtoReflect.Descriptor instead.
+func (*SetStarred) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{64}
+}
+
+func (x *SetStarred) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *SetStarred) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *SetStarred) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *SetStarred) GetStarred() bool {
+	if x != nil {
+		return x.Starred
+	}
+	return false
+}
+
+type SetStarredResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Count         uint32                 `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetStarredResponse) Reset() {
+	*x = SetStarredResponse{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[65]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetStarredResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetStarredResponse) ProtoMessage() {}
+
+func (x *SetStarredResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[65]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetStarredResponse.ProtoReflect.Descriptor instead.
+func (*SetStarredResponse) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{65}
+}
+
+func (x *SetStarredResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *SetStarredResponse) GetCount() uint32 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+// ListStarred reads user's starred entries starred before before_ms (0:
+// all), newest first, at most limit.
+type ListStarred struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	BeforeMs      int64                  `protobuf:"varint,2,opt,name=before_ms,json=beforeMs,proto3" json:"before_ms,omitempty"`
+	Limit         uint32                 `protobuf:"varint,3,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListStarred) Reset() {
+	*x = ListStarred{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[66]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListStarred) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListStarred) ProtoMessage() {}
+
+func (x *ListStarred) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[66]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListStarred.ProtoReflect.Descriptor instead.
+func (*ListStarred) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{66}
+}
+
+func (x *ListStarred) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *ListStarred) GetBeforeMs() int64 {
+	if x != nil {
+		return x.BeforeMs
+	}
+	return 0
+}
+
+func (x *ListStarred) GetLimit() uint32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+type StarredEntry struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	Seq           uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`
+	AtMs          int64                  `protobuf:"varint,3,opt,name=at_ms,json=atMs,proto3" json:"at_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StarredEntry) Reset() {
+	*x = StarredEntry{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[67]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StarredEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StarredEntry) ProtoMessage() {}
+
+func (x *StarredEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[67]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StarredEntry.ProtoReflect.Descriptor instead.
+func (*StarredEntry) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{67}
+}
+
+func (x *StarredEntry) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *StarredEntry) GetSeq() uint64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *StarredEntry) GetAtMs() int64 {
+	if x != nil {
+		return x.AtMs
+	}
+	return 0
+}
+
+type ListStarredResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Entries       []*StarredEntry        `protobuf:"bytes,2,rep,name=entries,proto3" json:"entries,omitempty"`
+	More          bool                   `protobuf:"varint,3,opt,name=more,proto3" json:"more,omitempty"` // entries older than the last one remain
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListStarredResponse) Reset() {
+	*x = ListStarredResponse{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[68]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListStarredResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListStarredResponse) ProtoMessage() {}
+
+func (x *ListStarredResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[68]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListStarredResponse.ProtoReflect.Descriptor instead.
+func (*ListStarredResponse) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{68}
+}
+
+func (x *ListStarredResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *ListStarredResponse) GetEntries() []*StarredEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+func (x *ListStarredResponse) GetMore() bool {
+	if x != nil {
+		return x.More
+	}
+	return false
+}
+
+// StarredList is a user's starred row: newest first.
+type StarredList struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Entries       []*StarredEntry        `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StarredList) Reset() {
+	*x = StarredList{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[69]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StarredList) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StarredList) ProtoMessage() {}
+
+func (x *StarredList) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[69]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StarredList.ProtoReflect.Descriptor instead.
+func (*StarredList) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{69}
+}
+
+func (x *StarredList) GetEntries() []*StarredEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
 type PrivacyResponse struct {
 	state            protoimpl.MessageState `protogen:"open.v1"`
 	Error            *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
@@ -4958,7 +5308,7 @@ type PrivacyResponse struct {
 
 func (x *PrivacyResponse) Reset() {
 	*x = PrivacyResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4970,7 +5320,7 @@ func (x *PrivacyResponse) String() string {
 func (*PrivacyResponse) ProtoMessage() {}
 
 func (x *PrivacyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4983,7 +5333,7 @@ func (x *PrivacyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrivacyResponse.ProtoReflect.Descriptor instead.
 func (*PrivacyResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{64}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *PrivacyResponse) GetError() *Error {
@@ -5025,7 +5375,7 @@ type PresenceProbe struct {
 
 func (x *PresenceProbe) Reset() {
 	*x = PresenceProbe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[65]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5037,7 +5387,7 @@ func (x *PresenceProbe) String() string {
 func (*PresenceProbe) ProtoMessage() {}
 
 func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[65]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5050,7 +5400,7 @@ func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceProbe.ProtoReflect.Descriptor instead.
 func (*PresenceProbe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{65}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *PresenceProbe) GetUser() string {
@@ -5087,7 +5437,7 @@ type PresenceResponse struct {
 
 func (x *PresenceResponse) Reset() {
 	*x = PresenceResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[66]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5099,7 +5449,7 @@ func (x *PresenceResponse) String() string {
 func (*PresenceResponse) ProtoMessage() {}
 
 func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[66]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5112,7 +5462,7 @@ func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse.ProtoReflect.Descriptor instead.
 func (*PresenceResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{66}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *PresenceResponse) GetDevices() []*PresenceResponse_Device {
@@ -5157,7 +5507,7 @@ type Push struct {
 
 func (x *Push) Reset() {
 	*x = Push{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[67]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5169,7 +5519,7 @@ func (x *Push) String() string {
 func (*Push) ProtoMessage() {}
 
 func (x *Push) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[67]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5182,7 +5532,7 @@ func (x *Push) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Push.ProtoReflect.Descriptor instead.
 func (*Push) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{67}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *Push) GetUser() string {
@@ -5307,7 +5657,7 @@ type FlagsUpdate struct {
 
 func (x *FlagsUpdate) Reset() {
 	*x = FlagsUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[68]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5319,7 +5669,7 @@ func (x *FlagsUpdate) String() string {
 func (*FlagsUpdate) ProtoMessage() {}
 
 func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[68]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5332,7 +5682,7 @@ func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlagsUpdate.ProtoReflect.Descriptor instead.
 func (*FlagsUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{68}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *FlagsUpdate) GetConv() string {
@@ -5383,7 +5733,7 @@ type ReadUpdate struct {
 
 func (x *ReadUpdate) Reset() {
 	*x = ReadUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[69]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5395,7 +5745,7 @@ func (x *ReadUpdate) String() string {
 func (*ReadUpdate) ProtoMessage() {}
 
 func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[69]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5408,7 +5758,7 @@ func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadUpdate.ProtoReflect.Descriptor instead.
 func (*ReadUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{69}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *ReadUpdate) GetConv() string {
@@ -5451,7 +5801,7 @@ type ReadReceipt struct {
 
 func (x *ReadReceipt) Reset() {
 	*x = ReadReceipt{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[70]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5463,7 +5813,7 @@ func (x *ReadReceipt) String() string {
 func (*ReadReceipt) ProtoMessage() {}
 
 func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[70]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5476,7 +5826,7 @@ func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadReceipt.ProtoReflect.Descriptor instead.
 func (*ReadReceipt) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{70}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *ReadReceipt) GetConv() string {
@@ -5512,7 +5862,7 @@ type GroupPush struct {
 
 func (x *GroupPush) Reset() {
 	*x = GroupPush{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[71]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5524,7 +5874,7 @@ func (x *GroupPush) String() string {
 func (*GroupPush) ProtoMessage() {}
 
 func (x *GroupPush) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[71]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5537,7 +5887,7 @@ func (x *GroupPush) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupPush.ProtoReflect.Descriptor instead.
 func (*GroupPush) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{71}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *GroupPush) GetConv() string {
@@ -5567,7 +5917,7 @@ type Subscribe struct {
 
 func (x *Subscribe) Reset() {
 	*x = Subscribe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[72]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5579,7 +5929,7 @@ func (x *Subscribe) String() string {
 func (*Subscribe) ProtoMessage() {}
 
 func (x *Subscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[72]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5592,7 +5942,7 @@ func (x *Subscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subscribe.ProtoReflect.Descriptor instead.
 func (*Subscribe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{72}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *Subscribe) GetUser() string {
@@ -5631,7 +5981,7 @@ type Signal struct {
 
 func (x *Signal) Reset() {
 	*x = Signal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[73]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5643,7 +5993,7 @@ func (x *Signal) String() string {
 func (*Signal) ProtoMessage() {}
 
 func (x *Signal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[73]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5656,7 +6006,7 @@ func (x *Signal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Signal.ProtoReflect.Descriptor instead.
 func (*Signal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{73}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *Signal) GetKind() Signal_Kind {
@@ -5705,7 +6055,7 @@ type RouteSignal struct {
 
 func (x *RouteSignal) Reset() {
 	*x = RouteSignal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[74]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5717,7 +6067,7 @@ func (x *RouteSignal) String() string {
 func (*RouteSignal) ProtoMessage() {}
 
 func (x *RouteSignal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[74]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5730,7 +6080,7 @@ func (x *RouteSignal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteSignal.ProtoReflect.Descriptor instead.
 func (*RouteSignal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{74}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *RouteSignal) GetUser() string {
@@ -5762,7 +6112,7 @@ type CheckReminder struct {
 
 func (x *CheckReminder) Reset() {
 	*x = CheckReminder{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[75]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5774,7 +6124,7 @@ func (x *CheckReminder) String() string {
 func (*CheckReminder) ProtoMessage() {}
 
 func (x *CheckReminder) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[75]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5787,7 +6137,7 @@ func (x *CheckReminder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckReminder.ProtoReflect.Descriptor instead.
 func (*CheckReminder) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{75}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *CheckReminder) GetConv() string {
@@ -5823,7 +6173,7 @@ type CheckReminderResponse struct {
 
 func (x *CheckReminderResponse) Reset() {
 	*x = CheckReminderResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[76]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5835,7 +6185,7 @@ func (x *CheckReminderResponse) String() string {
 func (*CheckReminderResponse) ProtoMessage() {}
 
 func (x *CheckReminderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[76]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5848,7 +6198,7 @@ func (x *CheckReminderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckReminderResponse.ProtoReflect.Descriptor instead.
 func (*CheckReminderResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{76}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *CheckReminderResponse) GetError() *Error {
@@ -5889,7 +6239,7 @@ type PresenceResponse_Device struct {
 
 func (x *PresenceResponse_Device) Reset() {
 	*x = PresenceResponse_Device{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[77]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5901,7 +6251,7 @@ func (x *PresenceResponse_Device) String() string {
 func (*PresenceResponse_Device) ProtoMessage() {}
 
 func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[77]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5914,7 +6264,7 @@ func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse_Device.ProtoReflect.Descriptor instead.
 func (*PresenceResponse_Device) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{66, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{72, 0}
 }
 
 func (x *PresenceResponse_Device) GetDevice() string {
@@ -6312,7 +6662,30 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\bpresence\x18\x02 \x01(\x0e2#.switchboard.actors.PresenceSharingH\x00R\bpresence\x88\x01\x01\x121\n" +
 	"\x12hide_read_receipts\x18\x03 \x01(\bH\x01R\x10hideReadReceipts\x88\x01\x01B\v\n" +
 	"\t_presenceB\x15\n" +
-	"\x13_hide_read_receipts\"\xb1\x01\n" +
+	"\x13_hide_read_receipts\"`\n" +
+	"\n" +
+	"SetStarred\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
+	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x10\n" +
+	"\x03seq\x18\x03 \x01(\x04R\x03seq\x12\x18\n" +
+	"\astarred\x18\x04 \x01(\bR\astarred\"[\n" +
+	"\x12SetStarredResponse\x12/\n" +
+	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\rR\x05count\"T\n" +
+	"\vListStarred\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12\x1b\n" +
+	"\tbefore_ms\x18\x02 \x01(\x03R\bbeforeMs\x12\x14\n" +
+	"\x05limit\x18\x03 \x01(\rR\x05limit\"I\n" +
+	"\fStarredEntry\x12\x12\n" +
+	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x13\n" +
+	"\x05at_ms\x18\x03 \x01(\x03R\x04atMs\"\x96\x01\n" +
+	"\x13ListStarredResponse\x12/\n" +
+	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12:\n" +
+	"\aentries\x18\x02 \x03(\v2 .switchboard.actors.StarredEntryR\aentries\x12\x12\n" +
+	"\x04more\x18\x03 \x01(\bR\x04more\"I\n" +
+	"\vStarredList\x12:\n" +
+	"\aentries\x18\x01 \x03(\v2 .switchboard.actors.StarredEntryR\aentries\"\xb1\x01\n" +
 	"\x0fPrivacyResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12?\n" +
 	"\bpresence\x18\x02 \x01(\x0e2#.switchboard.actors.PresenceSharingR\bpresence\x12,\n" +
@@ -6461,7 +6834,7 @@ func file_actors_actorspb_actors_proto_rawDescGZIP() []byte {
 }
 
 var file_actors_actorspb_actors_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 78)
+var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 84)
 var file_actors_actorspb_actors_proto_goTypes = []any{
 	(Code)(0),                          // 0: switchboard.actors.Code
 	(ConvKind)(0),                      // 1: switchboard.actors.ConvKind
@@ -6534,20 +6907,26 @@ var file_actors_actorspb_actors_proto_goTypes = []any{
 	(*SetMutedResponse)(nil),           // 68: switchboard.actors.SetMutedResponse
 	(*Presence)(nil),                   // 69: switchboard.actors.Presence
 	(*SetPrivacy)(nil),                 // 70: switchboard.actors.SetPrivacy
-	(*PrivacyResponse)(nil),            // 71: switchboard.actors.PrivacyResponse
-	(*PresenceProbe)(nil),              // 72: switchboard.actors.PresenceProbe
-	(*PresenceResponse)(nil),           // 73: switchboard.actors.PresenceResponse
-	(*Push)(nil),                       // 74: switchboard.actors.Push
-	(*FlagsUpdate)(nil),                // 75: switchboard.actors.FlagsUpdate
-	(*ReadUpdate)(nil),                 // 76: switchboard.actors.ReadUpdate
-	(*ReadReceipt)(nil),                // 77: switchboard.actors.ReadReceipt
-	(*GroupPush)(nil),                  // 78: switchboard.actors.GroupPush
-	(*Subscribe)(nil),                  // 79: switchboard.actors.Subscribe
-	(*Signal)(nil),                     // 80: switchboard.actors.Signal
-	(*RouteSignal)(nil),                // 81: switchboard.actors.RouteSignal
-	(*CheckReminder)(nil),              // 82: switchboard.actors.CheckReminder
-	(*CheckReminderResponse)(nil),      // 83: switchboard.actors.CheckReminderResponse
-	(*PresenceResponse_Device)(nil),    // 84: switchboard.actors.PresenceResponse.Device
+	(*SetStarred)(nil),                 // 71: switchboard.actors.SetStarred
+	(*SetStarredResponse)(nil),         // 72: switchboard.actors.SetStarredResponse
+	(*ListStarred)(nil),                // 73: switchboard.actors.ListStarred
+	(*StarredEntry)(nil),               // 74: switchboard.actors.StarredEntry
+	(*ListStarredResponse)(nil),        // 75: switchboard.actors.ListStarredResponse
+	(*StarredList)(nil),                // 76: switchboard.actors.StarredList
+	(*PrivacyResponse)(nil),            // 77: switchboard.actors.PrivacyResponse
+	(*PresenceProbe)(nil),              // 78: switchboard.actors.PresenceProbe
+	(*PresenceResponse)(nil),           // 79: switchboard.actors.PresenceResponse
+	(*Push)(nil),                       // 80: switchboard.actors.Push
+	(*FlagsUpdate)(nil),                // 81: switchboard.actors.FlagsUpdate
+	(*ReadUpdate)(nil),                 // 82: switchboard.actors.ReadUpdate
+	(*ReadReceipt)(nil),                // 83: switchboard.actors.ReadReceipt
+	(*GroupPush)(nil),                  // 84: switchboard.actors.GroupPush
+	(*Subscribe)(nil),                  // 85: switchboard.actors.Subscribe
+	(*Signal)(nil),                     // 86: switchboard.actors.Signal
+	(*RouteSignal)(nil),                // 87: switchboard.actors.RouteSignal
+	(*CheckReminder)(nil),              // 88: switchboard.actors.CheckReminder
+	(*CheckReminderResponse)(nil),      // 89: switchboard.actors.CheckReminderResponse
+	(*PresenceResponse_Device)(nil),    // 90: switchboard.actors.PresenceResponse.Device
 }
 var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	0,  // 0: switchboard.actors.Error.code:type_name -> switchboard.actors.Code
@@ -6606,24 +6985,28 @@ var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	7,  // 53: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
 	7,  // 54: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
 	4,  // 55: switchboard.actors.SetPrivacy.presence:type_name -> switchboard.actors.PresenceSharing
-	7,  // 56: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
-	4,  // 57: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
-	84, // 58: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
-	7,  // 59: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
-	8,  // 60: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
-	76, // 61: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
-	29, // 62: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
-	77, // 63: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
-	75, // 64: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
-	8,  // 65: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
-	6,  // 66: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
-	80, // 67: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
-	7,  // 68: switchboard.actors.CheckReminderResponse.error:type_name -> switchboard.actors.Error
-	69, // [69:69] is the sub-list for method output_type
-	69, // [69:69] is the sub-list for method input_type
-	69, // [69:69] is the sub-list for extension type_name
-	69, // [69:69] is the sub-list for extension extendee
-	0,  // [0:69] is the sub-list for field type_name
+	7,  // 56: switchboard.actors.SetStarredResponse.error:type_name -> switchboard.actors.Error
+	7,  // 57: switchboard.actors.ListStarredResponse.error:type_name -> switchboard.actors.Error
+	74, // 58: switchboard.actors.ListStarredResponse.entries:type_name -> switchboard.actors.StarredEntry
+	74, // 59: switchboard.actors.StarredList.entries:type_name -> switchboard.actors.StarredEntry
+	7,  // 60: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
+	4,  // 61: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
+	90, // 62: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
+	7,  // 63: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
+	8,  // 64: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
+	82, // 65: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
+	29, // 66: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
+	83, // 67: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
+	81, // 68: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
+	8,  // 69: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
+	6,  // 70: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
+	86, // 71: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
+	7,  // 72: switchboard.actors.CheckReminderResponse.error:type_name -> switchboard.actors.Error
+	73, // [73:73] is the sub-list for method output_type
+	73, // [73:73] is the sub-list for method input_type
+	73, // [73:73] is the sub-list for extension type_name
+	73, // [73:73] is the sub-list for extension extendee
+	0,  // [0:73] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_actors_proto_init() }
@@ -6632,7 +7015,7 @@ func file_actors_actorspb_actors_proto_init() {
 		return
 	}
 	file_actors_actorspb_actors_proto_msgTypes[63].OneofWrappers = []any{}
-	file_actors_actorspb_actors_proto_msgTypes[67].OneofWrappers = []any{
+	file_actors_actorspb_actors_proto_msgTypes[73].OneofWrappers = []any{
 		(*Push_Message)(nil),
 		(*Push_Read)(nil),
 		(*Push_Membership)(nil),
@@ -6645,7 +7028,7 @@ func file_actors_actorspb_actors_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_actors_proto_rawDesc), len(file_actors_actorspb_actors_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   78,
+			NumMessages:   84,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -11,9 +11,20 @@ package session
 
 import (
 	"context"
+	"time"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 )
+
+// Starred is one of a user's starred messages: as the user reads it now,
+// and when they starred it.
+type Starred struct {
+	Message   *pb.Message
+	StarredAt time.Time
+}
+
+// MaxStarredPage bounds the starred messages one Starred call answers.
+const MaxStarredPage = 50
 
 // MaxPollVotersListed bounds the voters a poll's results list per option
 // (PollResults' votersLimit).
@@ -87,6 +98,13 @@ type Session interface {
 	// ClearHistory clears conv for the user up to seq (0: all of it) and
 	// reads it up to there.
 	ClearHistory(ctx context.Context, conv string, seq uint64) (cleared, totalUnread uint64, err error)
+	// Star stars (or unstars) a message the user reads, for them alone,
+	// and answers how many they keep starred.
+	Star(ctx context.Context, conv string, seq uint64, starred bool) (count int, err error)
+	// Starred lists the user's starred messages starred before before
+	// (zero: from the newest), newest first; next is where to go on (zero:
+	// the end).
+	Starred(ctx context.Context, before time.Time, limit int) (msgs []Starred, next time.Time, err error)
 	Recall(ctx context.Context, conv string, seq uint64) (uint64, error)
 	// ListConversations pages the main list, or with archived the
 	// archived one.

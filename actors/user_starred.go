@@ -1,0 +1,186 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/actors/session"
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+// Starred messages: a user marks messages they read to find them again
+// in one list across their conversations — the address a customer gave,
+// the homework, the agreed price. The list is the user's alone (nobody
+// is told) and lives in the user grain as one checkpoint row, newest
+// first, at most Config.MaxStarredMessages entries; it is read from the
+// store at each request (stars are rare, and an idle grain keeps nothing
+// of it). An entry names the message only: listing reads each through
+// history's rules as the user now (a text with its newest edit's text),
+// so a message recalled, expired or cleared drops out, and the entry with
+// it.
+
+func starredKey(user string) string { return "user/starred/" + user }
+
+// loadStarred reads user's starred list (empty when there is none).
+func loadStarred(ctx context.Context, store storage.Store, user string) (*pb.StarredList, *pb.Error) {
+	cp, err := store.LoadCheckpoint(ctx, starredKey(user))
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return &pb.StarredList{}, nil
+	case err != nil:
+		return nil, storeErr(err)
+	}
+	var l pb.StarredList
+	if err := proto.Unmarshal(cp.State, &l); err != nil {
+		return nil, pbErr(pb.Code_INTERNAL, "starred messages of %s: %v", user, err)
+	}
+	return &l, nil
+}
+
+func (u *user) setStarred(ctx actor.Context, m *pb.SetStarred) {
+	bg := context.Background()
+	l, e := loadStarred(bg, u.rt.store, u.id)
+	if e != nil {
+		respond(ctx, ctx.Sender(), &pb.SetStarredResponse{Error: e})
+		return
+	}
+	i := slices.IndexFunc(l.Entries, func(s *pb.StarredEntry) bool { return s.Conv == m.Conv && s.Seq == m.Seq })
+	switch {
+	case m.Starred == (i >= 0):
+		respond(ctx, ctx.Sender(), &pb.SetStarredResponse{Count: uint32(len(l.Entries))}) // nothing changes
+		return
+	case !m.Starred:
+		l.Entries = slices.Delete(l.Entries, i, i+1)
+	case len(l.Entries) >= u.rt.cfg.MaxStarredMessages:
+		respond(ctx, ctx.Sender(), &pb.SetStarredResponse{Error: pbErr(pb.Code_TOO_MANY,
+			"%s keeps %d messages starred, the limit: unstar one first", u.id, len(l.Entries))})
+		return
+	default:
+		// Entries stay newest first with distinct times, so a time is a
+		// cursor to page from.
+		at := time.Now().UnixMilli()
+		if len(l.Entries) > 0 {
+			at = max(at, l.Entries[0].AtMs+1)
+		}
+		l.Entries = slices.Insert(l.Entries, 0, &pb.StarredEntry{Conv: m.Conv, Seq: m.Seq, AtMs: at})
+	}
+	state, err := proto.Marshal(l)
+	if err == nil {
+		err = u.rt.store.SaveCheckpoint(bg, storage.Checkpoint{Key: starredKey(u.id), State: state, At: time.Now()})
+	}
+	if err != nil {
+		respond(ctx, ctx.Sender(), &pb.SetStarredResponse{Error: storeErr(err)})
+		return
+	}
+	respond(ctx, ctx.Sender(), &pb.SetStarredResponse{Count: uint32(len(l.Entries))})
+}
+
+func (u *user) listStarred(ctx actor.Context, m *pb.ListStarred) {
+	l, e := loadStarred(context.Background(), u.rt.store, u.id)
+	if e != nil {
+		respond(ctx, ctx.Sender(), &pb.ListStarredResponse{Error: e})
+		return
+	}
+	from := 0
+	if m.BeforeMs > 0 {
+		from = slices.IndexFunc(l.Entries, func(s *pb.StarredEntry) bool { return s.AtMs < m.BeforeMs })
+		if from < 0 {
+			from = len(l.Entries)
+		}
+	}
+	to := min(len(l.Entries), from+int(m.Limit))
+	respond(ctx, ctx.Sender(), &pb.ListStarredResponse{Entries: l.Entries[from:to], More: to < len(l.Entries)})
+}
+
+// Star stars (or unstars) message seq of conv for user, who must read
+// it (history's rules) when starring: a text, a card, a poll or a file,
+// not an edit, an update or an annotation. It answers how many messages
+// user keeps starred.
+func (n *Runtime) Star(ctx context.Context, user, conv string, seq uint64, starred bool) (int, error) {
+	if err := errors.Join(checkUser(user), checkConv(conv)); err != nil {
+		return 0, err
+	}
+	if seq == 0 {
+		return 0, invalid("star names a message's seq")
+	}
+	if starred {
+		msgs, err := n.History(ctx, &pb.GetHistory{Conv: conv, User: user, FromSeq: seq, ToSeq: seq, Limit: 1})
+		if err != nil {
+			return 0, err
+		}
+		if len(msgs) != 1 || msgs[0].Seq != seq || msgs[0].Recalled {
+			return 0, fromPB(pbErr(pb.Code_NOT_FOUND, "no message %d of %s to star", seq, conv))
+		}
+		if !starrable(msgs[0]) {
+			return 0, invalid("message %d of %s is a %v: a text, a card, a poll or a file is starred", seq, conv, msgs[0].Kind)
+		}
+	}
+	res, err := n.request(ctx, KindUser, user, &pb.SetStarred{User: user, Conv: conv, Seq: seq, Starred: starred})
+	if err != nil {
+		return 0, err
+	}
+	r := res.(*pb.SetStarredResponse)
+	return int(r.Count), fromPB(r.Error)
+}
+
+// starrable: a message of its own (not an edit, a card's update, a
+// poll's close, a reaction or a vote) that holds content.
+func starrable(m *pb.Message) bool {
+	return storage.MessageKind(m.Kind).Content() && m.RefSeq == 0
+}
+
+// Starred lists user's starred messages starred before before (zero:
+// from the newest), newest first, at most limit (0 or above
+// session.MaxStarredPage: that), each as user reads it now. An entry
+// whose message user no longer reads (recalled, expired, cleared, the
+// conversation left before it) is left out and taken off the list.
+func (n *Runtime) Starred(ctx context.Context, user string, before time.Time, limit int) ([]session.Starred, time.Time, error) {
+	if err := checkUser(user); err != nil {
+		return nil, time.Time{}, err
+	}
+	if limit <= 0 || limit > session.MaxStarredPage {
+		limit = session.MaxStarredPage
+	}
+	var beforeMs int64
+	if !before.IsZero() {
+		beforeMs = before.UnixMilli()
+	}
+	res, err := n.request(ctx, KindUser, user, &pb.ListStarred{User: user, BeforeMs: beforeMs, Limit: uint32(limit)})
+	if err != nil {
+		return nil, time.Time{}, err
+	}
+	r := res.(*pb.ListStarredResponse)
+	if r.Error != nil {
+		return nil, time.Time{}, fromPB(r.Error)
+	}
+	out := make([]session.Starred, 0, len(r.Entries))
+	for _, s := range r.Entries {
+		msgs, err := n.History(ctx, &pb.GetHistory{Conv: s.Conv, User: user, FromSeq: s.Seq, ToSeq: s.Seq, Limit: 1})
+		gone := (err == nil && (len(msgs) != 1 || msgs[0].Seq != s.Seq || msgs[0].Recalled)) ||
+			CodeOf(err) == pb.Code_NOT_MEMBER || CodeOf(err) == pb.Code_NOT_FOUND
+		switch {
+		case gone:
+			if _, err := n.Star(ctx, user, s.Conv, s.Seq, false); err != nil {
+				n.log.Warn("unstar a message gone", "user", user, "conv", s.Conv, "seq", s.Seq, "err", err)
+			}
+			continue
+		case err != nil:
+			return nil, time.Time{}, err
+		}
+		if err := n.applyNewestEdit(ctx, user, s.Conv, msgs[0]); err != nil {
+			return nil, time.Time{}, err
+		}
+		out = append(out, session.Starred{Message: msgs[0], StarredAt: time.UnixMilli(s.AtMs)})
+	}
+	var next time.Time
+	if r.More && len(r.Entries) > 0 {
+		next = time.UnixMilli(r.Entries[len(r.Entries)-1].AtMs)
+	}
+	return out, next, nil
+}
