@@ -69,6 +69,8 @@ func seedRequests() []*wirepb.Request {
 		{Id: 59, Op: &wirepb.Request_GroupSettings{GroupSettings: &wirepb.GroupSettingsRequest{Conv: "g:team", Picture: proto.String("0123456789abcdef0123456789abcdef")}}},
 		{Id: 60, Op: &wirepb.Request_MediaRead{MediaRead: &wirepb.MediaReadRequest{Conv: "g:team", Picture: true, Index: 1}}},
 		{Id: 61, Op: &wirepb.Request_ClearHistory{ClearHistory: &wirepb.ClearHistoryRequest{Conv: "d:a:b", Seq: 7}}},
+		{Id: 63, Op: &wirepb.Request_Star{Star: &wirepb.StarRequest{Conv: "g:team", Seq: 3, Starred: true}}},
+		{Id: 64, Op: &wirepb.Request_Starred{Starred: &wirepb.StarredRequest{BeforeMs: 1764396000000, Limit: 2}}},
 		{Id: 62, Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{To: "bob", ClientMsgId: "f1", ForwardConv: "g:team", ForwardSeq: 12}}},
 		{Id: 58, Op: &wirepb.Request_Privacy{Privacy: &wirepb.PrivacyRequest{HideReadReceipts: proto.Bool(true)}}},
 		{Id: 46, Op: &wirepb.Request_GroupSettings{GroupSettings: &wirepb.GroupSettingsRequest{Conv: "g:team", PinSeq: 12}}},

@@ -185,7 +185,7 @@ func (l *sendLedger) check(t *testing.T, r *raw, id uint64, user string, req *wi
 	t.Fatalf("acked %v at seq %d is not in the history: %v", key, res.Seq, hist.GetHistory())
 }
 
-const opCount = 49
+const opCount = 51
 
 func mustMarshalFrame(m proto.Message) []byte {
 	b, err := wirepb.Marshal(m)
@@ -299,6 +299,10 @@ func opRequest(op uint8, conv, user string, a, b uint64, s string, flag bool) *w
 			TtlMs: int64(a), MaxUses: n, Revoke: map[bool]string{false: s}[flag]}}}
 	case 45:
 		return &wirepb.Request{Op: &wirepb.Request_MarkAllRead{MarkAllRead: &wirepb.MarkAllReadRequest{}}}
+	case 50:
+		return &wirepb.Request{Op: &wirepb.Request_Starred{Starred: &wirepb.StarredRequest{BeforeMs: int64(a), Limit: n}}}
+	case 49:
+		return &wirepb.Request{Op: &wirepb.Request_Star{Star: &wirepb.StarRequest{Conv: conv, Seq: a % 16, Starred: flag}}}
 	case 48:
 		return &wirepb.Request{Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{Conv: conv, To: map[bool]string{true: user}[flag], ClientMsgId: s + "f",
 			ForwardConv: conv, ForwardSeq: a % 16, Body: map[bool][]byte{true: []byte(s)}[b%3 == 0]}}}

@@ -388,6 +388,31 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		}
 		return &wirepb.Response{Result: &wirepb.Response_ClearHistory{ClearHistory: &wirepb.ClearHistoryResult{ClearedSeq: cleared, TotalUnread: total}}}
 
+	case *wirepb.Request_Star:
+		n, err := sess.Star(ctx, op.Star.Conv, op.Star.Seq, op.Star.Starred)
+		if err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_Star{Star: &wirepb.StarResult{Count: uint32(n)}}}
+
+	case *wirepb.Request_Starred:
+		var before time.Time
+		if ms := op.Starred.BeforeMs; ms > 0 {
+			before = time.UnixMilli(ms)
+		}
+		msgs, next, err := sess.Starred(ctx, before, int(op.Starred.Limit))
+		if err != nil {
+			return c.fail(err)
+		}
+		res := &wirepb.StarredResult{Messages: make([]*wirepb.StarredMessage, len(msgs))}
+		for i, s := range msgs {
+			res.Messages[i] = &wirepb.StarredMessage{Message: wireMessage(s.Message), StarredAtMs: s.StarredAt.UnixMilli()}
+		}
+		if !next.IsZero() {
+			res.NextBeforeMs = next.UnixMilli()
+		}
+		return &wirepb.Response{Result: &wirepb.Response_Starred{Starred: res}}
+
 	case *wirepb.Request_Recall:
 		seq, err := sess.Recall(ctx, op.Recall.Conv, op.Recall.Seq)
 		if err != nil {

@@ -186,6 +186,15 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 		return checkConv(op.Members.Conv)
 	case *wirepb.Request_ClearHistory:
 		return checkConv(op.ClearHistory.Conv)
+	case *wirepb.Request_Star:
+		if op.Star.Seq == 0 {
+			return invalid("no seq")
+		}
+		return checkConv(op.Star.Conv)
+	case *wirepb.Request_Starred:
+		if op.Starred.BeforeMs < 0 {
+			return invalid("before_ms %d", op.Starred.BeforeMs)
+		}
 	case *wirepb.Request_PollResults:
 		if l := op.PollResults.VotersLimit; l > session.MaxPollVotersListed {
 			return invalid("voters_limit %d: at most %d", l, session.MaxPollVotersListed)

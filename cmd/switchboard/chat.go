@@ -26,6 +26,7 @@ const chatHelp = `commands:
   /reply SEQ TEXT        send TEXT as a reply to message SEQ
   /fwd SEQ TO            forward message SEQ (a text or a file) to user:NAME or a conversation
   /readby SEQ            who read one of your messages, and who did not yet
+  /star SEQ | /starred   star message SEQ of this conversation; list your starred messages
   /poll Q? | A | B ...   post a poll (question and options separated by |)
   /vote SEQ N [N ...]    vote for options N of the poll at SEQ (none: take the vote back)
   /report SEQ REASON     report another's message to the moderators
@@ -185,6 +186,26 @@ func (ch *chat) command(line string) {
 			return
 		}
 		fmt.Fprintf(ch.out, "  #%d forwarded\n", seq)
+	case "/star":
+		seq, err := strconv.ParseUint(arg(1), 10, 64)
+		if err != nil || ch.conv == "" {
+			fmt.Fprintln(ch.out, "usage: /star SEQ (in an open conversation)")
+			return
+		}
+		if n, err := ch.c.Star(ch.ctx, ch.conv, seq, true); err != nil {
+			fmt.Fprintln(ch.out, "! star:", err)
+		} else {
+			fmt.Fprintf(ch.out, "  #%d starred (%d starred)\n", seq, n)
+		}
+	case "/starred":
+		all, err := ch.c.Starred(ch.ctx)
+		if err != nil {
+			fmt.Fprintln(ch.out, "! starred:", err)
+			return
+		}
+		for _, s := range all {
+			fmt.Fprintf(ch.out, "  %s %s\n", s.Message.Conv, formatMessage(s.Message))
+		}
 	case "/readby":
 		seq, err := strconv.ParseUint(arg(1), 10, 64)
 		if err != nil || ch.conv == "" {

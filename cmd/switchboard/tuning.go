@@ -39,6 +39,7 @@ func (t *tuning) register(f *pflag.FlagSet) {
 	f.IntVar(&t.actors.PreJoinHistory, "prejoin-history", a.PreJoinHistory, "in groups without their own setting, how many messages before its join a member added later sees")
 	f.IntVar(&t.actors.MaxPreJoinHistory, "max-prejoin-history", a.MaxPreJoinHistory, "most messages before its join a group's setting may show a new member")
 	f.IntVar(&t.actors.MaxPinnedMessages, "max-pinned-messages", a.MaxPinnedMessages, "most messages a group holds pinned at once")
+	f.IntVar(&t.actors.MaxStarredMessages, "max-starred", a.MaxStarredMessages, "most messages one user keeps starred")
 	f.IntVar(&t.actors.MaxDescriptionBytes, "max-description-bytes", a.MaxDescriptionBytes, "longest group description")
 	f.DurationVar(&t.actors.MaxSlowMode, "max-slow-mode", a.MaxSlowMode, "longest slow mode a group may set (the interval between a plain member's messages)")
 	f.DurationVar(&t.actors.InviteTTL, "invite-ttl", a.InviteTTL, "how long a group invite's code is valid when its creator names no duration")

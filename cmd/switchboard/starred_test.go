@@ -1,0 +1,54 @@
+package main
+
+import (
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// switchboard star and starred against a dev node: two messages starred,
+// listed newest first with their conversation (JSON too), one unstarred;
+// a message of a conversation the user is not in refused NOT_MEMBER; the
+// chat's /star and /starred.
+func TestStarCommand(t *testing.T) {
+	n := newDevNode(t)
+	n.start()
+	d := n.dir
+	n.run("group", "create", "--data-dir", d, "--user", "teacher", "--id", "g:class", "--members", "ann")
+	var seqs []string
+	for _, text := range []string{"homework: page 12", "trip on Friday", "bring lunch"} {
+		var sent struct {
+			Seq uint64 `json:"seq"`
+		}
+		mustJSON(t, n.run("send", "--data-dir", d, "--user", "teacher", "--conv", "g:class", "--text", text, "--json"), &sent)
+		seqs = append(seqs, strconv.FormatUint(sent.Seq, 10))
+	}
+	n.run("star", "--data-dir", d, "--user", "ann", "--conv", "g:class", "--seq", seqs[0])
+	if out := string(n.run("star", "--data-dir", d, "--user", "ann", "--conv", "g:class", "--seq", seqs[1])); !strings.Contains(out, "g:class #"+seqs[1]+" starred (2 starred)") {
+		t.Fatalf("star: %s", out)
+	}
+	out := string(n.run("starred", "--data-dir", d, "--user", "ann"))
+	if i, j := strings.Index(out, "trip on Friday"), strings.Index(out, "homework: page 12"); i < 0 || j < i || !strings.HasPrefix(out, "g:class #") {
+		t.Fatalf("starred, newest first:\n%s", out)
+	}
+	n.run("star", "--data-dir", d, "--user", "ann", "--conv", "g:class", "--seq", seqs[1], "--off")
+	var list []struct {
+		Conv string `json:"conv"`
+		Text string `json:"text"`
+	}
+	mustJSON(t, n.run("starred", "--data-dir", d, "--user", "ann", "--json"), &list)
+	if len(list) != 1 || list[0].Conv != "g:class" || list[0].Text != "homework: page 12" {
+		t.Fatalf("starred after the unstar: %+v", list)
+	}
+	res, err := exec.Command(n.bin, "star", "--data-dir", d, "--user", "mallory", "--conv", "g:class", "--seq", seqs[0]).CombinedOutput()
+	if err == nil || !strings.Contains(string(res), "NOT_MEMBER") {
+		t.Fatalf("a stranger stars: %v\n%s", err, res)
+	}
+
+	chat := exec.Command(n.bin, "chat", "--data-dir", d, "--user", "ann", "--conv", "g:class")
+	chat.Stdin = strings.NewReader("/star " + seqs[2] + "\n/starred\n/quit\n")
+	if out, err := chat.CombinedOutput(); err != nil || !strings.Contains(string(out), "#"+seqs[2]+" starred (2 starred)") || !strings.Contains(string(out), "bring lunch") {
+		t.Fatalf("chat /star and /starred: %v\n%s", err, out)
+	}
+}
