@@ -598,6 +598,10 @@ export class Client {
       if (e.replyTo) m.replyTo = e.replyTo;
       if (e.mentions?.length) m.mentions = [...e.mentions];
       if (e.media) m.media = { ...e.media };
+      if (e.forward) {
+        m.forwarded = true;
+        (m as any).forward = { ...e.forward };
+      }
       (m as any).to = e.to;
       const c = this.conversation(e.conv);
       c.pending.push(m);
@@ -904,7 +908,10 @@ export class Client {
     };
   }
 
-  private queue(target: string | { to: string }, text: string, kind: "normal" | "card" | "poll", replyTo = 0, mentions: string[] = [], media?: MediaInfo): ChatMessage {
+  // queue queues a send. With forward (Client.forward) it is a copy of that
+  // message: text and media are then only what it shows while pending, as
+  // the node sends its own copy.
+  private queue(target: string | { to: string }, text: string, kind: "normal" | "card" | "poll", replyTo = 0, mentions: string[] = [], media?: MediaInfo, forward?: { conv: string; seq: number }): ChatMessage {
     const to = typeof target === "string" ? "" : target.to;
     const convId = typeof target === "string" ? target : directConv(this.user, to);
     const m: ChatMessage = {
@@ -921,10 +928,14 @@ export class Client {
     if (replyTo) m.replyTo = replyTo;
     if (mentions.length) m.mentions = [...mentions];
     if (media) m.media = { ...media };
+    if (forward) {
+      m.forwarded = true;
+      (m as any).forward = forward;
+    }
     (m as any).to = to;
     const c = this.conversation(convId);
     c.pending.push(m);
-    if (this.opts.outbox && this.user) saveMessage(this.opts.outbox, this.user, { conv: convId, to, clientMsgId: m.clientMsgId, body: text, kind, at: queuedAt(), replyTo: m.replyTo, mentions: m.mentions, media: m.media });
+    if (this.opts.outbox && this.user) saveMessage(this.opts.outbox, this.user, { conv: convId, to, clientMsgId: m.clientMsgId, body: text, kind, at: queuedAt(), replyTo: m.replyTo, mentions: m.mentions, media: m.media, forward });
     this.emit("conversation", c);
     this.pipeline(convId).add(m);
     return m;
@@ -933,6 +944,15 @@ export class Client {
   // transmit writes m's send (the pipeline decides when), naming after.
   private transmit(m: ChatMessage, after: string): Promise<Response> {
     const to = (m as any).to as string;
+    const forward = (m as any).forward as { conv: string; seq: number } | undefined;
+    if (forward) {
+      // The node copies the message itself: the body and media shown
+      // while pending are not sent (a forward carrying either is INVALID).
+      return this.request({
+        case: "send",
+        value: { conv: to ? "" : m.conv, to, clientMsgId: m.clientMsgId, clientTsMs: BigInt(Date.now()), afterClientMsgId: after, forwardConv: forward.conv, forwardSeq: BigInt(forward.seq) },
+      });
+    }
     return this.request({
       case: "send",
       value: {
@@ -961,8 +981,11 @@ export class Client {
       c.pending.push(m);
     }
     const stored: ChatMessage = { ...m, conv: c.id, seq: Number(r.result.value.seq), serverTsMs: Number(r.result.value.serverTsMs), state: "sent" };
-    // The node masked contact details: show what the others see.
+    // The node masked contact details, or copied a forward's text: show
+    // what the others see.
     if (r.result.value.storedBody.length > 0) stored.body = new TextDecoder().decode(r.result.value.storedBody);
+    // A forward's file, as the node copied it into this conversation.
+    if (r.result.value.media?.id) stored.media = mediaInfo(r.result.value.media);
     this.store(c, stored);
     if (isNews(stored)) c.markedUnread = false; // sending news reads, as on the server
     c.refreshStates(this.user);
@@ -1270,6 +1293,27 @@ export class Client {
   async sendFile(target: string | { to: string }, data: Uint8Array | Blob, opts: { name: string; mime: string; caption?: string; preview?: Preview }): Promise<ChatMessage> {
     const media = await this.upload(target, data, opts.name, opts.mime, opts.preview);
     return this.sendMedia(target, media, opts.caption ?? "");
+  }
+
+  /**
+   * forward queues a copy of the message at seq of conv (a text, or a file
+   * with its caption, that this user can read) to target, like send: it is
+   * sent as this user's own message, labelled forwarded, with the text its
+   * sender last edited it to. The node copies the file itself: nothing is
+   * downloaded or uploaded again. The pending message shows the copy as this
+   * client holds it (empty when it does not); once stored, as the node
+   * stored it. A card, a poll or anything else fails INVALID, a
+   * conversation this user is not in NOT_MEMBER, a message not there (or
+   * recalled) NOT_FOUND. A direct conversation's id is sent as { to }, as
+   * sendMedia does.
+   */
+  forward(target: string | { to: string }, conv: string, seq: number): ChatMessage {
+    if (!conv || !Number.isSafeInteger(seq) || seq <= 0) throw new Error("forward: the conversation and the seq of the message it copies");
+    const peer = typeof target === "string" ? directPeer(target, this.user) : "";
+    // Only a text or a file is shown: anything else is refused, and shown
+    // as text meanwhile it would read as its JSON.
+    const held = this.conversations.get(conv)?.messages.find((x) => x.seq === seq && x.kind === "normal" && !x.refSeq && !x.recalled);
+    return this.queue(peer ? { to: peer } : target, held?.body ?? "", "normal", 0, [], held?.media, { conv, seq });
   }
 
   /** download reads the file attached to the message at seq of conv (one the user can see; NOT_FOUND once recalled). */

@@ -30,8 +30,14 @@ export interface SavedMessage {
   replyTo?: number;
   /** Members the message mentions. */
   mentions?: string[];
-  /** An attachment: the complete upload the message carries. */
+  /** An attachment: the complete upload the message carries; a forward's: the file it copies, as held. */
   media?: MediaInfo;
+  /**
+   * A forward (Client.forward): the message it copies, which the node reads
+   * itself. body and media are only what the page shows meanwhile; the send
+   * carries neither.
+   */
+  forward?: { conv: string; seq: number };
   /** When it was queued (ms, increasing within a page): the resend order. */
   at: number;
 }
@@ -52,7 +58,7 @@ export function queuedAt(): number {
 /** saveMessage keeps m; false when the storage refused it (full, or disabled): it is then only in memory. */
 export function saveMessage(s: OutboxStorage, user: string, m: SavedMessage): boolean {
   try {
-    s.setItem(keyOf(user, m.clientMsgId), JSON.stringify({ conv: m.conv, to: m.to, clientMsgId: m.clientMsgId, body: m.body, kind: m.kind, at: m.at, replyTo: m.replyTo, mentions: m.mentions, media: m.media && { ...m.media, thumb: undefined } }));
+    s.setItem(keyOf(user, m.clientMsgId), JSON.stringify({ conv: m.conv, to: m.to, clientMsgId: m.clientMsgId, body: m.body, kind: m.kind, at: m.at, replyTo: m.replyTo, mentions: m.mentions, media: m.media && { ...m.media, thumb: undefined }, forward: m.forward }));
     return true;
   } catch {
     return false;
@@ -92,11 +98,18 @@ export function loadMessages(s: OutboxStorage, user: string): SavedMessage[] {
       m = undefined;
     }
     const ok =
-      m && typeof m === "object" && typeof m.conv === "string" && typeof m.to === "string" && typeof m.body === "string" && (m.kind === "normal" || m.kind === "card" || m.kind === "poll") && typeof m.at === "number" && m.clientMsgId === k.slice(prefix.length) && m.clientMsgId !== "" && (m.replyTo === undefined || (Number.isSafeInteger(m.replyTo) && m.replyTo > 0)) && (m.mentions === undefined || (Array.isArray(m.mentions) && m.mentions.every((u: unknown) => typeof u === "string"))) && (m.media === undefined || validMedia(m.media));
-    if (ok) out.push({ conv: m.conv, to: m.to, clientMsgId: m.clientMsgId, body: m.body, kind: m.kind, at: m.at, replyTo: m.replyTo, mentions: m.mentions, media: m.media });
+      m && typeof m === "object" && typeof m.conv === "string" && typeof m.to === "string" && typeof m.body === "string" && (m.kind === "normal" || m.kind === "card" || m.kind === "poll") && typeof m.at === "number" && m.clientMsgId === k.slice(prefix.length) && m.clientMsgId !== "" && (m.replyTo === undefined || (Number.isSafeInteger(m.replyTo) && m.replyTo > 0)) && (m.mentions === undefined || (Array.isArray(m.mentions) && m.mentions.every((u: unknown) => typeof u === "string"))) && (m.media === undefined || validMedia(m.media)) && (m.forward === undefined || validForward(m));
+    if (ok) out.push({ conv: m.conv, to: m.to, clientMsgId: m.clientMsgId, body: m.body, kind: m.kind, at: m.at, replyTo: m.replyTo, mentions: m.mentions, media: m.media, forward: m.forward });
     else forgetMessage(s, user, k.slice(prefix.length));
   }
   return out.sort((a, b) => a.at - b.at);
+}
+
+// validForward: m names the message it forwards, and is what a forward is (a
+// normal message, answering nothing, naming nobody).
+function validForward(m: any): boolean {
+  const f = m.forward;
+  return f && typeof f === "object" && typeof f.conv === "string" && f.conv !== "" && Number.isSafeInteger(f.seq) && f.seq > 0 && m.kind === "normal" && m.replyTo === undefined && m.mentions === undefined;
 }
 
 function validMedia(m: any): boolean {

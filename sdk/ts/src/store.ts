@@ -138,6 +138,8 @@ export interface ChatMessage {
   mentions?: string[];
   /** The attached file (its bytes: Client.download); body is its caption, maybe empty. */
   media?: MediaInfo;
+  /** A copy of another message its sender forwarded (Client.forward): show it labelled so; where it came from is not told. */
+  forwarded?: boolean;
   /** An edited message: the seq of the edit whose text body shows. */
   editSeq?: number;
   /** A card: the seq of the update shown (0 or unset: the original). */

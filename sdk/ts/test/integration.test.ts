@@ -146,6 +146,55 @@ test("a file: uploaded in chunks, attached with a caption, read back whole", { s
   });
 });
 
+test("forward: a text (as edited) and a file from a group to someone new, labelled on both sides; a poll, a card or a stranger's forward refused", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  await withClients(["alice", "bob", "partner"], async (alice, bob, partner) => {
+    const conv = await alice.createGroup("Bikes", ["bob"], { conv: "g:ts-forward" });
+    const offer = alice.send(conv, "the red bike is for sale");
+    const photo = new Uint8Array(MEDIA_CHUNK_BYTES + 5).map((_, i) => (i * 13) & 0xff);
+    const sentPhoto = await alice.sendFile(conv, photo, { name: "bike.png", mime: "image/png", caption: "the bike" });
+    const held = (m: { clientMsgId: string }) => bob.conversation(conv).messages.find((x) => x.clientMsgId === m.clientMsgId);
+    await until("bob holds the offer and the photo", () => !!held(offer) && !!held(sentPhoto)?.media);
+    await alice.edit(conv, held(offer)!.seq, "the red bike is sold");
+    await until("bob holds the edit", () => held(offer)!.body === "the red bike is sold");
+    const source = held(sentPhoto)!;
+
+    // Bob's copies to partner, whom he never wrote to: what each showed
+    // first once stored (the answer or the push, whichever came first).
+    const direct = "d:bob:partner";
+    const first = new Map<string, { body: string; mediaId?: string; forwarded?: boolean }>();
+    bob.on("conversation", (c) => {
+      for (const x of c.id === direct ? c.messages : []) if (!first.has(x.clientMsgId)) first.set(x.clientMsgId, { body: x.body, mediaId: x.media?.id, forwarded: x.forwarded });
+    });
+    const text = bob.forward({ to: "partner" }, conv, held(offer)!.seq);
+    const file = bob.forward({ to: "partner" }, conv, source.seq);
+    // Pending, each shows the message as bob's client holds it.
+    assert.deepEqual([text.conv, text.forwarded, text.body], [direct, true, "the red bike is sold"]);
+    assert.deepEqual([file.forwarded, file.body, file.media?.id], [true, "the bike", source.media!.id]);
+    const stored = (m: { clientMsgId: string }) => bob.conversation(direct).messages.find((x) => x.clientMsgId === m.clientMsgId);
+    await until("bob's forwards are stored", () => !!stored(text) && !!stored(file), 10000, () => `text ${text.state} ${text.error ?? ""}, file ${file.state} ${file.error ?? ""}`);
+    assert.deepEqual(first.get(text.clientMsgId), { body: "the red bike is sold", mediaId: undefined, forwarded: true });
+    const copy = stored(file)!.media!;
+    assert.notEqual(copy.id, source.media!.id, "the file is a copy of bob's, in the direct conversation");
+    assert.deepEqual([copy.name, copy.mime, copy.size], ["bike.png", "image/png", photo.length]);
+    assert.deepEqual(first.get(file.clientMsgId), { body: "the bike", mediaId: copy.id, forwarded: true });
+
+    // Partner sees both labelled, from bob, and reads the same bytes.
+    const got = (m: { clientMsgId: string }) => partner.conversation(direct).messages.find((x) => x.clientMsgId === m.clientMsgId);
+    await until("partner has both", () => !!got(text) && !!got(file));
+    assert.deepEqual([got(text)!.forwarded, got(text)!.sender, got(text)!.body], [true, "bob", "the red bike is sold"]);
+    assert.deepEqual([got(file)!.forwarded, got(file)!.body, got(file)!.media?.id], [true, "the bike", copy.id]);
+    assert.deepEqual((await partner.download(direct, got(file)!.seq)).data, photo);
+
+    // Only a text or a file is forwarded, and only by a member of its conversation.
+    const poll = alice.sendPoll(conv, { question: "Lunch?", options: ["yes", "no"] });
+    const card = alice.sendCard(conv, { title: "Bike" });
+    await until("bob holds the poll and the card", () => (held(poll)?.seq ?? 0) > 0 && (held(card)?.seq ?? 0) > 0);
+    const refused = [bob.forward({ to: "partner" }, conv, held(poll)!.seq), bob.forward(direct, conv, held(card)!.seq), partner.forward({ to: "bob" }, conv, source.seq)];
+    await until("the forwards are refused", () => refused.every((m) => m.state === "failed"), 10000, () => refused.map((m) => `${m.state} ${m.error ?? ""}`).join("; "));
+    assert.deepEqual(refused.map((m) => m.errorCode), [Code.INVALID, Code.INVALID, Code.NOT_MEMBER]);
+  });
+});
+
 test("report a message to the moderators", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
   await withClients(["alice", "bob"], async (alice, bob) => {
     const conv = "d:alice:bob";

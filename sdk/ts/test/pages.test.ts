@@ -1,10 +1,13 @@
-// The served pages' token handling (transport/web/ui/static/common.js),
-// run in node with the browser globals it uses stubbed: outside --dev a
-// page asks for a token once per tab, not on every reconnect.
+// The served pages' shared code (transport/web/ui/static/common.js), run
+// in node with the browser globals it uses stubbed: outside --dev a page
+// asks for a token once per tab, not on every reconnect; a forwarded
+// message is labelled, and a text or a file forwarded where the user says.
+// cmd/switchboard's TestBrowserPages drives the pages in Chromium.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { Conversation, type ChatMessage } from "../src/store.js";
 
 const jwt = (exp: number) => `x.${Buffer.from(JSON.stringify({ sub: "a1", exp })).toString("base64url")}.y`;
 
@@ -51,4 +54,73 @@ test("pages keep a prompted token for the tab", async () => {
   kept.clear();
   answer = "";
   await assert.rejects(page.token("a1", "workbench"), /no token/);
+});
+
+// FakeElement is the little of the DOM renderMessages uses.
+class FakeElement {
+  children: FakeElement[] = [];
+  className = "";
+  dataset: Record<string, string> = {};
+  onclick?: () => void;
+  scrollTop = 0;
+  scrollHeight = 0;
+  private text = "";
+  get textContent(): string {
+    return this.text + this.children.map((c) => c.textContent).join("");
+  }
+  set textContent(t: string) {
+    this.text = t;
+    this.children = [];
+  }
+  append(...cs: (FakeElement | string)[]) {
+    for (const c of cs) this.children.push(typeof c === "string" ? Object.assign(new FakeElement(), { text: c }) : c);
+  }
+  /** find: the element and its descendants whose classes include cls. */
+  find(cls: string): FakeElement[] {
+    const own = this.className.split(" ").includes(cls) ? [this] : [];
+    return [...own, ...this.children.flatMap((c) => c.find(cls))];
+  }
+}
+
+test("pages label forwarded messages and forward a text or a file where the user says", async () => {
+  const g = globalThis as any;
+  g.location ??= { search: "", origin: "http://node.test" };
+  g.document = { createElement: () => new FakeElement() };
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const page = await import(pathToFileURL(path.resolve(here, "../../../../transport/web/ui/static/common.js")).href);
+
+  const c = new Conversation("g:bikes");
+  const base = { conv: "g:bikes", sender: "bob", recalled: false, serverTsMs: Date.now() };
+  c.insert({ ...base, seq: 1, clientMsgId: "a", body: "the red bike", kind: "normal" });
+  c.insert({ ...base, seq: 2, clientMsgId: "b", body: "the bike", kind: "normal", forwarded: true, media: { id: "f", name: "bike.png", mime: "image/png", size: 5, chunks: 1 } });
+  c.insert({ ...base, seq: 3, clientMsgId: "c", body: '{"title":"Bike"}', kind: "card", card: { title: "Bike" } });
+  const forwarded: number[] = [];
+  const el = new FakeElement();
+  page.renderMessages(el, c, "alice", { onForward: (m: ChatMessage) => forwarded.push(m.seq) });
+  const msgs = el.find("msg");
+  assert.deepEqual(msgs.map((d) => d.dataset.seq), ["1", "2", "3"]);
+  assert.deepEqual(msgs.map((d) => d.find("forwarded").map((f) => f.textContent)), [[], ["Forwarded"], []], "only the forwarded copy is labelled");
+  assert.deepEqual(msgs.map((d) => d.find("forward").length), [1, 1, 0], "a text and a file may be forwarded, a card not");
+  for (const d of msgs) for (const b of d.find("forward")) b.onclick!();
+  assert.deepEqual(forwarded, [1, 2]);
+
+  // The forward asks where to: a user id goes as { to }, a conversation
+  // id (it holds a ":") as itself; no answer sends nothing.
+  const calls: unknown[][] = [];
+  const listeners: ((c: Conversation) => void)[] = [];
+  const client = {
+    on: (_: string, fn: (c: Conversation) => void) => listeners.push(fn),
+    forward: (...args: unknown[]) => (calls.push(args), { conv: "d:alice:partner", clientMsgId: "fw", state: "sending" }),
+  };
+  const notes: string[] = [];
+  const onForward = page.forwarder(client, (t: string) => notes.push(t));
+  const answers = ["partner", " g:club ", ""];
+  g.prompt = () => answers.shift();
+  for (let i = 0; i < 3; i++) onForward(c.messages[0]);
+  assert.deepEqual(calls, [[{ to: "partner" }, "g:bikes", 1], ["g:club", "g:bikes", 1]]);
+  // Stored in its conversation: the page says so.
+  const target = new Conversation("d:alice:partner");
+  target.insert({ ...base, conv: target.id, sender: "alice", seq: 1, clientMsgId: "fw", body: "the red bike", kind: "normal", forwarded: true });
+  for (const fn of listeners) fn(target);
+  assert.equal(notes.at(-1), "forwarded to d:alice:partner");
 });

@@ -4,7 +4,7 @@ import { FrameReader, FrameError, encodeFrame } from "../src/frames.js";
 import { backoffDelay } from "../src/backoff.js";
 import { Conversation, parseCard, type ChatMessage } from "../src/store.js";
 import { Client, MEDIA_CHUNK_BYTES, ProtocolError, directConv } from "../src/client.js";
-import { Code, MessageSchema } from "../src/gen/wire_pb.js";
+import { Code, MessageSchema, ResponseSchema } from "../src/gen/wire_pb.js";
 import { chatMessage, directPeer } from "../src/messages.js";
 import { create } from "@bufbuild/protobuf";
 import { OUTBOX_PREFIX, forgetMessage, loadMessages, queuedAt, saveMessage } from "../src/outbox.js";
@@ -298,6 +298,65 @@ test("outbox: kept per user in queue order, forgotten once stored, junk dropped"
   s.full = true;
   assert.equal(saveMessage(s, "a", { conv: "c", to: "", clientMsgId: "x3", body: "three", kind: "normal", at: queuedAt() }), false);
   assert.deepEqual(loadMessages(s, "a").map((m) => m.clientMsgId), ["x2"]);
+});
+
+test("outbox: a forward keeps the message it copies; one that is not a forward's shape is dropped", () => {
+  const s = new MemStorage();
+  const media = { id: "f1", name: "bike.png", mime: "image/png", size: 5, chunks: 1, thumb: new Uint8Array([1]) };
+  assert.ok(saveMessage(s, "a", { conv: "d:a:b", to: "b", clientMsgId: "fw", body: "the bike", kind: "normal", at: queuedAt(), media, forward: { conv: "g:x", seq: 4 } }));
+  const bad = (id: string, over: object) => s.setItem(OUTBOX_PREFIX + "a:" + id, JSON.stringify({ conv: "c", to: "", clientMsgId: id, body: "", kind: "normal", at: 1, forward: { conv: "g:x", seq: 4 }, ...over }));
+  bad("noseq", { forward: { conv: "g:x", seq: 0 } });
+  bad("noconv", { forward: { conv: "", seq: 4 } });
+  bad("card", { kind: "card" });
+  bad("reply", { replyTo: 2 });
+  const got = loadMessages(s, "a");
+  assert.deepEqual(got.map((m) => [m.clientMsgId, m.forward, m.body, m.media?.id, m.media?.thumb]), [["fw", { conv: "g:x", seq: 4 }, "the bike", "f1", undefined]]);
+  for (const id of ["noseq", "noconv", "card", "reply"]) assert.equal(s.getItem(OUTBOX_PREFIX + "a:" + id), null, `${id} is dropped`);
+});
+
+// A forward queued while away shows the held message, is kept in the
+// persisted outbox, and the next client sends it as a forward (the source
+// named, no body, no file of its own); the answer's text and file are the
+// stored copy's. The node is stood in for at the request seam.
+test("forward: shown as held, persisted, resent as a forward, stored as answered", async () => {
+  const storage = new MemStorage();
+  const first = new Client({ url: "ws://127.0.0.1:1", token: "t", outbox: storage });
+  first.user = "buyer";
+  const photo = { id: "src", name: "bike.png", mime: "image/png", size: 5, chunks: 1 };
+  first.conversation("g:bikes").insert(msg(3, { conv: "g:bikes", sender: "seller", body: "the bike", media: photo }), "buyer");
+  first.conversation("g:bikes").insert(msg(4, { conv: "g:bikes", sender: "seller", kind: "card", body: '{"title":"Bike"}' }), "buyer");
+  // Not connected: the sends wait in the outbox.
+  const pending = first.forward("d:buyer:partner", "g:bikes", 3);
+  assert.deepEqual([pending.conv, pending.state, pending.forwarded, pending.body, pending.media?.id], ["d:buyer:partner", "sending", true, "the bike", "src"]);
+  const card = first.forward({ to: "partner" }, "g:bikes", 4);
+  assert.deepEqual([card.body, card.media, card.forwarded], ["", undefined, true], "a card is not shown as a text");
+  assert.throws(() => first.forward({ to: "partner" }, "g:bikes", 0), /seq/);
+  assert.deepEqual(loadMessages(storage, "buyer").map((m) => [m.to, m.forward]), [["partner", { conv: "g:bikes", seq: 3 }], ["partner", { conv: "g:bikes", seq: 4 }]]);
+
+  const next = new Client({ url: "ws://127.0.0.1:1", token: "t", outbox: storage });
+  const sends: any[] = [];
+  const copy = { id: "copy", name: "bike.png", mime: "image/png", size: 5n, chunks: 1 };
+  (next as any).request = async (op: { case: string; value: any }) => {
+    assert.equal(op.case, "send");
+    sends.push(op.value);
+    const seq = BigInt(sends.length);
+    return create(ResponseSchema, { result: { case: "send", value: { conv: "d:buyer:partner", seq, msgId: seq, serverTsMs: 1n, storedBody: new TextEncoder().encode("the bike, as edited"), media: copy } } });
+  };
+  next.user = "buyer";
+  (next as any).link = {}; // connected, as far as the pipeline asks
+  next.state = "connected";
+  (next as any).loadOutbox();
+  const stored = () => next.conversation("d:buyer:partner").messages;
+  for (let i = 0; i < 100 && stored().length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(sends.length, 2);
+  for (const [i, seq] of [3, 4].entries()) {
+    const w = sends[i];
+    assert.deepEqual([w.conv, w.to, w.forwardConv, w.forwardSeq, w.body, w.mediaId], ["", "partner", "g:bikes", BigInt(seq), undefined, undefined], `send ${i}: a forward, without content`);
+  }
+  assert.equal(sends[0].clientMsgId, pending.clientMsgId, "the same client message id: stored once");
+  const got = stored().find((m) => m.clientMsgId === pending.clientMsgId)!;
+  assert.deepEqual([got.seq, got.forwarded, got.body, got.media?.id, got.state], [1, true, "the bike, as edited", "copy", "sent"]);
+  assert.equal(storage.length, 0, "the outbox lets go of what the node stored");
 });
 
 test("desk admin: hours, targets, saved replies, reasons, priorities and reach-outs go to their endpoints", async () => {

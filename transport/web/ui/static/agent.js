@@ -1,4 +1,4 @@
-import { adminDesk, attachFile, Client, demoCard, demoPoll, isForbidden, isNews, params, pinTracker, renderMessages, ServiceDesk, showStatus, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
+import { adminDesk, attachFile, Client, demoCard, demoPoll, forwarder, isForbidden, isNews, params, pinTracker, renderMessages, ServiceDesk, showStatus, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 if (params.get("user")) $("user").value = params.get("user");
@@ -54,8 +54,9 @@ const onPin = (m, pinned) => {
 };
 const download = (m) => client.download(m.conv, m.seq).then((r) => r.data);
 let pinned; // pinTracker, once connected
+let onForward; // forwarder, once connected: a copy of a text or file to a colleague or a conversation
 const draw = (c) => {
-  renderMessages($("messages"), c, user, { onRecall, onEdit, onReport, onReply, onReact, onVote, onPin, download, pinned: pinned?.(c) });
+  renderMessages($("messages"), c, user, { onRecall, onEdit, onReport, onReply, onReact, onVote, onPin, onForward, download, pinned: pinned?.(c) });
   drawDue();
 };
 
@@ -346,6 +347,7 @@ $("connect").onclick = async () => {
   client.on("state", (s) => s === "connected" && tokenWorked(user, device));
   window.switchboardClient = client;
   pinned = pinTracker(client, (c) => c.id === current && draw(c));
+  onForward = forwarder(client, note);
   showStatus(client);
   typingLine(client, $("typing"), () => current);
   // A supervisor's note on the open session shows at once.

@@ -1,4 +1,4 @@
-import { attachFile, Client, params, pinTracker, ServiceDesk, renderMessages, showStatus, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
+import { attachFile, Client, forwarder, params, pinTracker, ServiceDesk, renderMessages, showStatus, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -95,7 +95,8 @@ const onVote = (m, options) => {
 };
 const download = (m) => client.download(m.conv, m.seq).then((r) => r.data);
 let pinned; // pinTracker, once connected
-const draw = (c) => renderMessages($("messages"), c, client.user, { onClick: onCard, onReact, onVote, download, pinned: pinned?.(c) });
+let onForward; // forwarder, once connected: the agent's answer, a listing's photo, to someone else
+const draw = (c) => renderMessages($("messages"), c, client.user, { onClick: onCard, onReact, onVote, onForward, download, pinned: pinned?.(c) });
 
 async function start() {
   const user = $("user").value.trim();
@@ -106,6 +107,7 @@ async function start() {
   client.on("state", (s) => s === "connected" && tokenWorked(user, device));
   window.switchboardClient = client;
   pinned = pinTracker(client, (c) => c.id === conv && draw(c));
+  onForward = forwarder(client, (t) => ($("card-note").textContent = t));
   showStatus(client);
   typingLine(client, $("typing"), () => conv);
   client.on("conversation", (c) => {

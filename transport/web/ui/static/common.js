@@ -138,9 +138,11 @@ const content = (m) => (m.kind === "normal" || m.kind === "card" || m.kind === "
 // and opts.onEdit(m) add recall and edit buttons to one's own recent
 // messages, opts.onReport(m) a report button to others' messages,
 // opts.onReply(m) a reply button to every message, opts.onPin(m, pinned)
-// a pin (or unpin) button, opts.onReact(m, emoji) reaction toggles. A
-// reply shows the message it answers quoted above it. An edited message
-// shows its newest text, marked "edited"; a text or card its reactions.
+// a pin (or unpin) button, opts.onReact(m, emoji) reaction toggles,
+// opts.onForward(m) a forward button to texts and files (forwarder). A
+// reply shows the message it answers quoted above it, a forwarded copy a
+// "Forwarded" label. An edited message shows its newest text, marked
+// "edited"; a text or card its reactions.
 export function renderMessages(el, conv, me, opts = {}) {
   el.textContent = "";
   const pinned = opts.pinned ?? [];
@@ -178,6 +180,13 @@ export function renderMessages(el, conv, me, opts = {}) {
       text = m.poll ? "📊 " + m.poll.question : "(a poll that could not be read)";
     }
     if (m.replyTo) d.append(quoteOf(conv, m.replyTo));
+    if (m.forwarded) {
+      // Only that it is a copy: where it came from is not told.
+      const f = document.createElement("div");
+      f.className = "forwarded";
+      f.textContent = "Forwarded";
+      d.append(f);
+    }
     const b = document.createElement("span");
     b.className = "body";
     b.textContent = who + text;
@@ -216,6 +225,14 @@ export function renderMessages(el, conv, me, opts = {}) {
       r.onclick = () => opts.onReply(m);
       d.append(r);
     }
+    // Only a text or a file is forwarded (the node refuses the rest).
+    if (opts.onForward && m.seq > 0 && !m.recalled && m.kind === "normal" && !m.refSeq) {
+      const r = document.createElement("button");
+      r.className = "forward";
+      r.textContent = "forward";
+      r.onclick = () => opts.onForward(m);
+      d.append(r);
+    }
     if (opts.onPin && m.seq > 0 && !m.recalled && content(m) && !m.refSeq) {
       const r = document.createElement("button");
       r.className = "pin";
@@ -240,6 +257,32 @@ export function renderMessages(el, conv, me, opts = {}) {
     el.append(d);
   }
   el.scrollTop = el.scrollHeight;
+}
+
+// forwarder makes renderMessages' onForward: it asks where a copy of the
+// message goes, a user (a user id) or a conversation (its id: only those
+// hold a ":"), queues it (client.forward) and notes once it is stored
+// there or refused.
+export function forwarder(client, note) {
+  const waiting = new Set(); // forwards queued and not yet settled
+  client.on("conversation", (c) => {
+    for (const f of waiting) {
+      if (f.state === "failed") note(`not forwarded: ${f.error}`);
+      else if (c.id === f.conv && c.messages.some((x) => x.clientMsgId === f.clientMsgId)) note(`forwarded to ${f.conv}`);
+      else continue;
+      waiting.delete(f);
+    }
+  });
+  return (m) => {
+    const to = prompt(`Forward #${m.seq} to (a user, or a conversation id)`)?.trim();
+    if (!to) return;
+    try {
+      waiting.add(client.forward(to.includes(":") ? to : { to }, m.conv, m.seq));
+      note("forwarding…");
+    } catch (err) {
+      note(`not forwarded: ${err.message}`);
+    }
+  };
 }
 
 // pollView shows a poll's options, each with its votes; with onVote, an
