@@ -519,6 +519,18 @@ type Store interface {
 	// DeleteMedia removes an upload and its chunks; no error if absent.
 	DeleteMedia(ctx context.Context, convID, id string) error
 
+	// PutScheduled stores a scheduled send, replacing the user's one with
+	// its ID (and its place in the due index, wherever it was due).
+	PutScheduled(ctx context.Context, s ScheduledSend) error
+	// ScheduledOf lists at most limit of user's scheduled sends, by ID.
+	ScheduledOf(ctx context.Context, user string, limit int) ([]ScheduledSend, error)
+	// ScheduledDue lists at most limit scheduled sends due in the UTC day
+	// that starts at day (ScheduleDay) at or before until, soonest first.
+	// Fewer than limit: no more are due then.
+	ScheduledDue(ctx context.Context, day, until time.Time, limit int) ([]ScheduledSend, error)
+	// DeleteScheduled removes user's scheduled send id; no error if absent.
+	DeleteScheduled(ctx context.Context, user, id string) error
+
 	// SaveCheckpoint writes a checkpoint atomically (state and seqs together).
 	SaveCheckpoint(ctx context.Context, cp Checkpoint) error
 	// LoadCheckpoint returns the last saved checkpoint. ErrNotFound.

@@ -317,3 +317,31 @@ func (s *Store) WriteUser(ctx context.Context, userID string, epoch uint64, w st
 	s.observe("WriteUser", start, err)
 	return err
 }
+
+func (s *Store) PutScheduled(ctx context.Context, sc storage.ScheduledSend) error {
+	start := time.Now()
+	err := s.next.PutScheduled(ctx, sc)
+	s.observe("PutScheduled", start, err)
+	return err
+}
+
+func (s *Store) ScheduledOf(ctx context.Context, user string, limit int) ([]storage.ScheduledSend, error) {
+	start := time.Now()
+	r0, err := s.next.ScheduledOf(ctx, user, limit)
+	s.observe("ScheduledOf", start, err)
+	return r0, err
+}
+
+func (s *Store) ScheduledDue(ctx context.Context, day, until time.Time, limit int) ([]storage.ScheduledSend, error) {
+	start := time.Now()
+	r0, err := s.next.ScheduledDue(ctx, day, until, limit)
+	s.observe("ScheduledDue", start, err)
+	return r0, err
+}
+
+func (s *Store) DeleteScheduled(ctx context.Context, user, id string) error {
+	start := time.Now()
+	err := s.next.DeleteScheduled(ctx, user, id)
+	s.observe("DeleteScheduled", start, err)
+	return err
+}

@@ -22,6 +22,8 @@ import (
 //	'e'  e conv 0 media                              media: uploader, name, type, size, complete (media.go)
 //	'E'  E conv 0 media 0 chunk(8)                   media chunk
 //	'o'  o hour(8) conv 0 media                      upload no message carries yet (media.go)
+//	'h'  h user 0 id                                 scheduled send: due, created, send (scheduled.go)
+//	'H'  H due_ms(8) user 0 id                       scheduled send, by when it is due
 //	'k'  k key                                       metrics checkpoint
 //	'f'  f key                                       checkpoint fence: epoch(8) (fence.go)
 //	'x'  x name                                      store metadata (the commit counter)
@@ -42,6 +44,8 @@ const (
 	tagMedia      = 'e'
 	tagMediaChunk = 'E'
 	tagMediaOpen  = 'o'
+	tagScheduled  = 'h'
+	tagSchedDue   = 'H'
 	tagCheckpoint = 'k'
 	tagFence      = 'f'
 	tagMeta       = 'x'

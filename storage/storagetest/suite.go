@@ -52,6 +52,7 @@ func Run(t *testing.T, open Opener) {
 		{"Devices", testDevices},
 		{"PushTokens", testPushTokens},
 		{"Media", testMedia},
+		{"Scheduled", testScheduled},
 		{"InboxTakeover", testInboxTakeover},
 		{"UserWrite", testUserWrite},
 		{"Checkpoints", testCheckpoints},
