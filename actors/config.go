@@ -75,6 +75,14 @@ type Config struct {
 	// MaxStarredMessages bounds the messages one user keeps starred
 	// (default 500): a star past it is TOO_MANY until one is unstarred.
 	MaxStarredMessages int
+	// MaxScheduledMessages bounds the messages one user has scheduled
+	// and not yet sent (default 100): past it TOO_MANY. MaxScheduleAhead
+	// bounds how far ahead one is due (default 365 days).
+	MaxScheduledMessages int
+	MaxScheduleAhead     time.Duration
+	// ScheduleInterval is how often a node looks for scheduled messages
+	// that are due (default 1 s): how late one may go out.
+	ScheduleInterval time.Duration
 	// MaxTitleBytes bounds a group's name (default 256),
 	// MaxDescriptionBytes its description (default 1,024).
 	MaxTitleBytes       int
@@ -341,6 +349,9 @@ func DefaultConfig() Config {
 		MaxPreJoinHistory:         1000,
 		MaxPinnedMessages:         10,
 		MaxStarredMessages:        500,
+		MaxScheduledMessages:      100,
+		MaxScheduleAhead:          365 * 24 * time.Hour,
+		ScheduleInterval:          time.Second,
 		MaxSlowMode:               time.Hour,
 		MaxTitleBytes:             256,
 		MaxDescriptionBytes:       1024,
@@ -429,6 +440,13 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.MaxPreJoinHistory, d.MaxPreJoinHistory)
 	setInt(&c.MaxPinnedMessages, d.MaxPinnedMessages)
 	setInt(&c.MaxStarredMessages, d.MaxStarredMessages)
+	setInt(&c.MaxScheduledMessages, d.MaxScheduledMessages)
+	if c.MaxScheduleAhead <= 0 {
+		c.MaxScheduleAhead = d.MaxScheduleAhead
+	}
+	if c.ScheduleInterval <= 0 {
+		c.ScheduleInterval = d.ScheduleInterval
+	}
 	setInt(&c.MaxTitleBytes, d.MaxTitleBytes)
 	setInt(&c.MaxDescriptionBytes, d.MaxDescriptionBytes)
 	if c.Reminders.MaxPending == 0 {

@@ -405,6 +405,18 @@ func (s *deviceSession) ClearHistory(ctx context.Context, conv string, seq uint6
 	return s.rt.ClearHistory(ctx, s.user, s.device, conv, seq)
 }
 
+func (s *deviceSession) Schedule(ctx context.Context, to string, req *pb.SendMessage, at time.Time) (session.Scheduled, error) {
+	return s.rt.Schedule(ctx, s.user, to, req, at)
+}
+
+func (s *deviceSession) ScheduledSends(ctx context.Context) ([]session.Scheduled, error) {
+	return s.rt.ScheduledSends(ctx, s.user)
+}
+
+func (s *deviceSession) Unschedule(ctx context.Context, id string) error {
+	return s.rt.Unschedule(ctx, s.user, id)
+}
+
 func (s *deviceSession) Star(ctx context.Context, conv string, seq uint64, starred bool) (int, error) {
 	return s.rt.Star(ctx, s.user, conv, seq, starred)
 }
@@ -645,7 +657,7 @@ func (n *Runtime) startSessions() error {
 		return err
 	}
 	stopWatch, stopDepartures, sweep, stopUploads := n.watchTopology(), n.watchDepartures(), n.startReregister(), n.startUploadSweep()
-	stopRetention := n.startRetentionSweep()
+	stopRetention, stopSchedule := n.startRetentionSweep(), n.startScheduleSweep()
 	n.rereg = sweep
 	n.stopWatch = func() {
 		stopWatch()
@@ -653,6 +665,7 @@ func (n *Runtime) startSessions() error {
 		sweep.stop()
 		stopUploads()
 		stopRetention()
+		stopSchedule()
 	}
 	return nil
 }

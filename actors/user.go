@@ -179,6 +179,10 @@ func (u *user) Receive(ctx actor.Context) {
 		u.setPrivacy(ctx, m)
 	case *pb.SetStarred:
 		u.setStarred(ctx, m)
+	case *pb.PutScheduled:
+		u.putScheduled(ctx, m)
+	case *pb.DropScheduled:
+		u.dropScheduled(ctx, m)
 	case *pb.ListStarred:
 		u.listStarred(ctx, m)
 	case *pb.SetSuspension:

@@ -23,6 +23,15 @@ type Starred struct {
 	StarredAt time.Time
 }
 
+// Scheduled is one of a user's scheduled messages (Session.Schedule).
+type Scheduled struct {
+	ID      string
+	To      string          // a direct send: the other user (Send.Conv is empty)
+	Send    *pb.SendMessage // what goes out, as the user's
+	At      time.Time       // when it is due
+	Created time.Time
+}
+
 // MaxStarredPage bounds the starred messages one Starred call answers.
 const MaxStarredPage = 50
 
@@ -98,6 +107,12 @@ type Session interface {
 	// ClearHistory clears conv for the user up to seq (0: all of it) and
 	// reads it up to there.
 	ClearHistory(ctx context.Context, conv string, seq uint64) (cleared, totalUnread uint64, err error)
+	// Schedule schedules a new message of the user's (to a user with to
+	// set, else to req.Conv) for at; ScheduledSends lists those not yet
+	// sent, soonest first; Unschedule cancels one.
+	Schedule(ctx context.Context, to string, req *pb.SendMessage, at time.Time) (Scheduled, error)
+	ScheduledSends(ctx context.Context) ([]Scheduled, error)
+	Unschedule(ctx context.Context, id string) error
 	// Star stars (or unstars) a message the user reads, for them alone,
 	// and answers how many they keep starred.
 	Star(ctx context.Context, conv string, seq uint64, starred bool) (count int, err error)

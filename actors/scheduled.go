@@ -1,0 +1,347 @@
+package actors
+
+import (
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/actors/session"
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+// Scheduled messages ("send later"): a teacher's announcement for 7 am, an
+// agent's follow-up for when the shop opens. The node keeps a scheduled
+// send in the store (storage.ScheduledSend: under its user, and indexed
+// by when it is due) and sends it then as the user, through the same
+// Send as any message, under the rules that hold at that time (a member
+// who left by then cannot post). Its id comes from the user and the
+// send's client message id, and the send keeps that client message id:
+// scheduling again is idempotent, and a send made twice (two nodes, or a
+// retry after a crash) is stored once. Every node looks for what is due
+// every Config.ScheduleInterval, from the last UTC day any node finished
+// (a checkpoint) to now; a send refused for good is dropped (counted and
+// logged), one refused for now (BUSY, RETRY, …) is tried again.
+
+var scheduledSends = prometheus.NewCounterVec(prometheus.CounterOpts{
+	Name: "switchboard_scheduled_sends_total",
+	Help: "Scheduled messages a node tried to send when due, by result: sent, dropped (refused for good) or retried (refused for now).",
+}, []string{"result"})
+
+func init() { prometheus.MustRegister(scheduledSends) }
+
+// scheduleSweepKey is the checkpoint holding the last UTC day whose
+// scheduled sends were all sent (or dropped).
+const scheduleSweepKey = "schedule-sweep"
+
+// scheduleGiveUp is how long past its time a send refused for now is
+// still tried: a message a day late is news to nobody.
+const scheduleGiveUp = 24 * time.Hour
+
+// scheduleBacklog is how far back a first sweep starts: a send due while
+// every node was down that long ago still goes out.
+const scheduleBacklog = 30 * 24 * time.Hour
+
+// ScheduledID is the id of user's send scheduled with clientMsgID.
+func ScheduledID(user, clientMsgID string) string {
+	h := sha256.Sum256([]byte(user + "\x00" + clientMsgID))
+	return hex.EncodeToString(h[:16])
+}
+
+// Schedule schedules req, a new message of user's to req.Conv or (to set)
+// to the direct conversation with to, for at: within
+// Config.MaxScheduleAhead, a text, card or poll (no file: an upload
+// expires long before; no edit, reaction or vote), with a client message
+// id, that user may send now (the rules are applied again when it goes
+// out). Scheduling the same client message id again replaces it.
+func (n *Runtime) Schedule(ctx context.Context, user, to string, req *pb.SendMessage, at time.Time) (session.Scheduled, error) {
+	req.Sender = user
+	if err := n.checkSchedule(ctx, to, req, at); err != nil {
+		return session.Scheduled{}, err
+	}
+	msg, err := proto.Marshal(&pb.ScheduledMessage{Send: req, To: to})
+	if err != nil {
+		return session.Scheduled{}, fromPB(pbErr(pb.Code_INTERNAL, "encode a scheduled send: %v", err))
+	}
+	id := ScheduledID(user, req.ClientMsgId)
+	res, err := n.request(ctx, KindUser, user, &pb.PutScheduled{User: user, Id: id, DueMs: at.UnixMilli(), Message: msg})
+	if err != nil {
+		return session.Scheduled{}, err
+	}
+	if err := fromPB(res.(*pb.PutScheduledResponse).Error); err != nil {
+		return session.Scheduled{}, err
+	}
+	return session.Scheduled{ID: id, To: to, Send: req, At: storage.Millis(at), Created: storage.Millis(time.Now())}, nil
+}
+
+func (n *Runtime) checkSchedule(ctx context.Context, to string, req *pb.SendMessage, at time.Time) error {
+	if err := checkUser(req.Sender); err != nil {
+		return err
+	}
+	now := time.Now()
+	switch {
+	case !at.After(now):
+		return invalid("a message scheduled for %v, which is not ahead", at.UTC())
+	case at.Sub(now) > n.cfg.MaxScheduleAhead:
+		return invalid("a message scheduled for %v, more than %v ahead", at.UTC(), n.cfg.MaxScheduleAhead)
+	case req.ClientMsgId == "":
+		return invalid("a scheduled message needs a client message id")
+	case isForward(req) || req.MediaId != "":
+		return invalid("a file or a forward is not scheduled: send it when it is due")
+	case req.RefSeq != 0 || (req.Kind != pb.MessageKind_NORMAL && req.Kind != pb.MessageKind_CARD && req.Kind != pb.MessageKind_POLL):
+		return invalid("a new text, card or poll is scheduled, not an edit, an update, a reaction or a vote")
+	case len(req.Body) == 0:
+		return invalid("empty message body")
+	case len(req.Body) > n.cfg.MaxBodyBytes:
+		return fromPB(pbErr(pb.Code_TOO_LARGE, "message body is %d bytes, limit %d", len(req.Body), n.cfg.MaxBodyBytes))
+	}
+	if err := n.limits.CheckOptionalID("client message", req.ClientMsgId); err != nil {
+		return invalid("%v", err)
+	}
+	if to != "" {
+		if err := checkUser(to); err != nil {
+			return err
+		}
+		if to == req.Sender {
+			return invalid("a direct conversation needs two different users")
+		}
+		req.Conv = ""
+		return nil // a first contact is checked when it goes out, as any
+	}
+	if err := checkConv(req.Conv); err != nil {
+		return err
+	}
+	_, err := n.authorize(ctx, req.Conv, req.Sender, ActSend)
+	return err
+}
+
+func (u *user) putScheduled(ctx actor.Context, m *pb.PutScheduled) {
+	bg := context.Background()
+	mine, err := u.rt.store.ScheduledOf(bg, u.id, u.rt.cfg.MaxScheduledMessages+1)
+	if err != nil {
+		respond(ctx, ctx.Sender(), &pb.PutScheduledResponse{Error: storeErr(err)})
+		return
+	}
+	again := false
+	for _, s := range mine {
+		again = again || s.ID == m.Id
+	}
+	if !again && len(mine) >= u.rt.cfg.MaxScheduledMessages {
+		respond(ctx, ctx.Sender(), &pb.PutScheduledResponse{Error: pbErr(pb.Code_TOO_MANY,
+			"%s has %d messages scheduled, the limit: cancel one first", u.id, len(mine))})
+		return
+	}
+	now := time.Now()
+	err = u.rt.store.PutScheduled(bg, storage.ScheduledSend{User: u.id, ID: m.Id, DueAt: time.UnixMilli(m.DueMs), CreatedAt: now, Send: m.Message})
+	if err != nil {
+		respond(ctx, ctx.Sender(), &pb.PutScheduledResponse{Error: storeErr(err)})
+		return
+	}
+	respond(ctx, ctx.Sender(), &pb.PutScheduledResponse{})
+}
+
+func (u *user) dropScheduled(ctx actor.Context, m *pb.DropScheduled) {
+	bg := context.Background()
+	mine, err := u.rt.store.ScheduledOf(bg, u.id, u.rt.cfg.MaxScheduledMessages+1)
+	if err != nil {
+		respond(ctx, ctx.Sender(), &pb.DropScheduledResponse{Error: storeErr(err)})
+		return
+	}
+	found := false
+	for _, s := range mine {
+		found = found || s.ID == m.Id
+	}
+	if !found {
+		respond(ctx, ctx.Sender(), &pb.DropScheduledResponse{Error: pbErr(pb.Code_NOT_FOUND, "%s has no message scheduled as %s (sent already?)", u.id, m.Id)})
+		return
+	}
+	if err := u.rt.store.DeleteScheduled(bg, u.id, m.Id); err != nil {
+		respond(ctx, ctx.Sender(), &pb.DropScheduledResponse{Error: storeErr(err)})
+		return
+	}
+	respond(ctx, ctx.Sender(), &pb.DropScheduledResponse{})
+}
+
+// Unschedule cancels user's scheduled send id; one already sent (or
+// never scheduled) is NOT_FOUND.
+func (n *Runtime) Unschedule(ctx context.Context, user, id string) error {
+	if err := checkUser(user); err != nil {
+		return err
+	}
+	if err := n.limits.CheckID("scheduled send", id); err != nil {
+		return invalid("%v", err)
+	}
+	res, err := n.request(ctx, KindUser, user, &pb.DropScheduled{User: user, Id: id})
+	if err != nil {
+		return err
+	}
+	return fromPB(res.(*pb.DropScheduledResponse).Error)
+}
+
+// ScheduledSends lists user's messages scheduled and not yet sent,
+// soonest first.
+func (n *Runtime) ScheduledSends(ctx context.Context, user string) ([]session.Scheduled, error) {
+	if err := checkUser(user); err != nil {
+		return nil, err
+	}
+	rows, err := n.store.ScheduledOf(ctx, user, n.cfg.MaxScheduledMessages+1)
+	if err != nil {
+		return nil, fromPB(storeErr(err))
+	}
+	out := make([]session.Scheduled, 0, len(rows))
+	for _, r := range rows {
+		var m pb.ScheduledMessage
+		if err := proto.Unmarshal(r.Send, &m); err != nil || m.Send == nil {
+			n.log.Warn("a scheduled send that cannot be read", "user", user, "id", r.ID, "err", err)
+			continue
+		}
+		out = append(out, session.Scheduled{ID: r.ID, To: m.To, Send: m.Send, At: r.DueAt, Created: r.CreatedAt})
+	}
+	sortScheduled(out)
+	return out, nil
+}
+
+func sortScheduled(s []session.Scheduled) {
+	slices.SortFunc(s, func(a, b session.Scheduled) int {
+		return cmp.Or(a.At.Compare(b.At), strings.Compare(a.ID, b.ID))
+	})
+}
+
+// sendDue sends the scheduled messages due by now, day by day from the
+// sweep's checkpoint, and moves the checkpoint past every day before
+// today that has none left. It answers how many it sent.
+func (n *Runtime) sendDue(ctx context.Context, now time.Time) (int, error) {
+	today := storage.ScheduleDay(now)
+	from := storage.ScheduleDay(now.Add(-scheduleBacklog))
+	cp, err := n.store.LoadCheckpoint(ctx, scheduleSweepKey)
+	switch {
+	case err == nil && len(cp.State) == 8:
+		from = time.UnixMilli(int64(binary.BigEndian.Uint64(cp.State))).Add(24 * time.Hour)
+	case err != nil && !errors.Is(err, storage.ErrNotFound):
+		return 0, fmt.Errorf("read the schedule sweep's checkpoint: %w", err)
+	}
+	sent := 0
+	for day := storage.ScheduleDay(from); !day.After(today); day = day.Add(24 * time.Hour) {
+		left := false
+		for {
+			const page = 100
+			due, err := n.store.ScheduledDue(ctx, day, now, page)
+			if err != nil {
+				return sent, fmt.Errorf("read the sends due on %v: %w", day, err)
+			}
+			progress := false
+			for _, s := range due {
+				ok, err := n.sendScheduled(ctx, s)
+				if err != nil {
+					return sent, err
+				}
+				if ok {
+					sent++
+					progress = true
+				} else {
+					left = true
+				}
+			}
+			if len(due) < page || !progress {
+				break
+			}
+		}
+		if left || !day.Before(today) {
+			break // today, or a day with sends refused for now: not past it yet
+		}
+		state := binary.BigEndian.AppendUint64(nil, uint64(day.UnixMilli()))
+		if err := n.store.SaveCheckpoint(ctx, storage.Checkpoint{Key: scheduleSweepKey, State: state, At: now}); err != nil {
+			return sent, fmt.Errorf("save the schedule sweep's checkpoint: %w", err)
+		}
+	}
+	return sent, nil
+}
+
+// sendScheduled sends s as its user and deletes it, unless it is refused
+// for now (then it stays, done false). Only the store failing to delete
+// it is an error.
+func (n *Runtime) sendScheduled(ctx context.Context, s storage.ScheduledSend) (done bool, err error) {
+	var m pb.ScheduledMessage
+	if err := proto.Unmarshal(s.Send, &m); err != nil || m.Send == nil || m.Send.Sender != s.User {
+		n.log.Warn("dropping a scheduled send that cannot be read", "user", s.User, "id", s.ID, "err", err)
+		scheduledSends.WithLabelValues("dropped").Inc()
+		return true, n.deleteScheduled(ctx, s)
+	}
+	sctx, cancel := context.WithTimeout(ctx, n.cfg.RequestTimeout)
+	defer cancel()
+	if m.To != "" {
+		_, err = n.SendDirect(sctx, m.To, m.Send)
+	} else {
+		_, err = n.Send(sctx, m.Send)
+	}
+	switch code := CodeOf(err); {
+	case err == nil:
+		scheduledSends.WithLabelValues("sent").Inc()
+	case ctx.Err() != nil:
+		return false, nil // the node stops: the next sweep sends it
+	case refusedForNow(code) && time.Since(s.DueAt) < scheduleGiveUp:
+		scheduledSends.WithLabelValues("retried").Inc()
+		return false, nil
+	default:
+		n.log.Info("a scheduled message was refused when due, and dropped", "user", s.User, "id", s.ID, "conv", m.Send.Conv, "to", m.To, "err", err)
+		scheduledSends.WithLabelValues("dropped").Inc()
+	}
+	return true, n.deleteScheduled(ctx, s)
+}
+
+// refusedForNow: a refusal for now (overload, a moving activation, a store
+// that refuses writes, a rate, or no answer at all: INTERNAL), not one
+// for good.
+func refusedForNow(code pb.Code) bool {
+	switch code {
+	case pb.Code_BUSY, pb.Code_RETRY, pb.Code_STORAGE_UNAVAILABLE, pb.Code_RATE_LIMITED, pb.Code_SLOW_MODE, pb.Code_INTERNAL:
+		return true
+	}
+	return false
+}
+
+func (n *Runtime) deleteScheduled(ctx context.Context, s storage.ScheduledSend) error {
+	if err := n.store.DeleteScheduled(ctx, s.User, s.ID); err != nil {
+		return fmt.Errorf("delete scheduled send %s of %s: %w", s.ID, s.User, err)
+	}
+	return nil
+}
+
+// startScheduleSweep runs sendDue every ScheduleInterval (jittered, so
+// the nodes of a cluster do not look together) until stop.
+func (n *Runtime) startScheduleSweep() (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			wait := n.cfg.ScheduleInterval/2 + rand.N(n.cfg.ScheduleInterval)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+			sent, err := n.sendDue(ctx, time.Now())
+			if err != nil && ctx.Err() == nil {
+				slog.Warn("sending scheduled messages", "err", err, "sent", sent)
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}

@@ -1,0 +1,152 @@
+package actors_test
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/switchboard-im/switchboard/actors"
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/cluster/boot"
+)
+
+// bodiesOf reads conv's texts as user, oldest first.
+func bodiesOf(t *testing.T, node *boot.Node, conv, user string) []string {
+	t.Helper()
+	ms, err := node.History(tctx(t), &pb.GetHistory{Conv: conv, User: user, OldestFirst: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, m := range ms {
+		if m.Kind == pb.MessageKind_NORMAL {
+			out = append(out, m.Sender+":"+string(m.Body))
+		}
+	}
+	return out
+}
+
+// TestScheduledMessages: scheduled messages go out at their time as
+// their sender's, into a group and to a user never written to; one
+// scheduled again with its client message id is replaced, one cancelled
+// never goes; every bound is refused at its edge; one whose sender was
+// removed by its time is dropped; and one outlives the node it was
+// scheduled on.
+func TestScheduledMessages(t *testing.T) {
+	store := openStore(t)
+	cfg := actors.Config{ScheduleInterval: 50 * time.Millisecond, MaxScheduledMessages: 3, MaxScheduleAhead: time.Hour}
+	node := startCluster(t, 1, store, cfg)[0]
+	ctx := tctx(t)
+	const g = "g:class"
+	mustCreateGroup(t, node, g, "teacher", "ann")
+	schedule := func(user, to, conv, id, text string, at time.Time) (string, error) {
+		s, err := node.Schedule(ctx, user, to, &pb.SendMessage{Conv: conv, ClientMsgId: id, Body: []byte(text)}, at)
+		return s.ID, err
+	}
+	soon := time.Now().Add(400 * time.Millisecond)
+	if _, err := schedule("teacher", "", g, "s1", "homework: page 12", soon); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := schedule("teacher", "", g, "s1", "homework: page 14", soon); err != nil { // the same id: replaced
+		t.Fatal(err)
+	}
+	if _, err := schedule("teacher", "dad", "", "s2", "ann did well", soon); err != nil {
+		t.Fatal(err)
+	}
+	cancelled, err := schedule("teacher", "", g, "s3", "never", soon)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := node.ScheduledSends(ctx, "teacher")
+	if err != nil || len(list) != 3 || string(list[0].Send.Body) == "homework: page 12" {
+		t.Fatalf("the teacher's scheduled: %v, %v", list, err)
+	}
+
+	// The bounds, at their edges.
+	for what, c := range map[string]struct {
+		to, conv, id string
+		at           time.Time
+		want         pb.Code
+	}{
+		"a 4th of 3":           {"", g, "s4", time.Now().Add(time.Minute), pb.Code_TOO_MANY},
+		"now":                  {"", g, "s5", time.Now(), pb.Code_INVALID},
+		"past the hour ahead":  {"", g, "s6", time.Now().Add(time.Hour + time.Minute), pb.Code_INVALID},
+		"not a member":         {"", "g:other", "s7", time.Now().Add(time.Minute), pb.Code_NOT_MEMBER},
+		"no client message id": {"", g, "", time.Now().Add(time.Minute), pb.Code_INVALID},
+		"to oneself":           {"teacher", "", "s8", time.Now().Add(time.Minute), pb.Code_INVALID},
+	} {
+		if _, err := schedule("teacher", c.to, c.conv, c.id, "x", c.at); actors.CodeOf(err) != c.want {
+			t.Errorf("scheduling %s: %v, want %v", what, err, c.want)
+		}
+	}
+	mustCreateGroup(t, node, "g:other", "x", "y")
+	for what, req := range map[string]*pb.SendMessage{
+		"a file":     {Conv: g, ClientMsgId: "f", Body: []byte("x"), MediaId: "0123456789abcdef0123456789abcdef"},
+		"a reaction": {Conv: g, ClientMsgId: "r", Body: []byte("👍"), Kind: pb.MessageKind_REACTION, RefSeq: 1},
+		"no body":    {Conv: g, ClientMsgId: "e"},
+	} {
+		if _, err := node.Schedule(ctx, "ann", "", req, time.Now().Add(time.Minute)); actors.CodeOf(err) != pb.Code_INVALID {
+			t.Errorf("scheduling %s: %v, want INVALID", what, err)
+		}
+	}
+	if err := node.Unschedule(ctx, "teacher", cancelled); err != nil {
+		t.Fatal(err)
+	}
+	if err := node.Unschedule(ctx, "teacher", cancelled); actors.CodeOf(err) != pb.Code_NOT_FOUND {
+		t.Fatalf("cancelling twice: %v, want NOT_FOUND", err)
+	}
+
+	// Out at their time; the list empties.
+	if got := bodiesOf(t, node, g, "ann"); len(got) != 0 {
+		t.Fatalf("before its time the group holds %v", got)
+	}
+	eventually(t, func() error {
+		got, want := bodiesOf(t, node, g, "ann"), []string{"teacher:homework: page 14"}
+		if !slices.Equal(got, want) {
+			return fmt.Errorf("the group: %v, want %v", got, want)
+		}
+		if got := bodiesOf(t, node, actors.DirectConvID("teacher", "dad"), "dad"); !slices.Equal(got, []string{"teacher:ann did well"}) {
+			return fmt.Errorf("dad's: %v", got)
+		}
+		if list, err := node.ScheduledSends(ctx, "teacher"); err != nil || len(list) != 0 {
+			return fmt.Errorf("still scheduled: %v, %v", list, err)
+		}
+		return nil
+	})
+	ms, err := node.History(ctx, &pb.GetHistory{Conv: g, User: "ann", Limit: 1})
+	if err != nil || len(ms) != 1 || ms[0].ServerTsMs < soon.UnixMilli() || ms[0].ClientMsgId != "s1" {
+		t.Fatalf("the sent message %v, %v: want it stored at %d or later, with its client message id", ms, err, soon.UnixMilli())
+	}
+
+	// Removed by its time: dropped, not sent.
+	if _, err := schedule("ann", "", g, "a1", "am I still here?", time.Now().Add(300*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := membership(node, t, g, "teacher", pb.MembershipChange_REMOVE, 0, "ann"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() error {
+		if list, err := node.ScheduledSends(ctx, "ann"); err != nil || len(list) != 0 {
+			return errors.New("ann's send is still scheduled")
+		}
+		return nil
+	})
+	if got := bodiesOf(t, node, g, "teacher"); slices.Contains(got, "ann:am I still here?") {
+		t.Fatalf("a removed member's scheduled message went out: %v", got)
+	}
+
+	// Scheduled on one node, sent by the next.
+	if _, err := schedule("teacher", "", g, "s9", "after the restart", time.Now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	node.Stop(true)
+	node = startCluster(t, 1, store, cfg)[0]
+	eventually(t, func() error {
+		if got := bodiesOf(t, node, g, "teacher"); !slices.Contains(got, "teacher:after the restart") {
+			return fmt.Errorf("after the restart the group holds %v", got)
+		}
+		return nil
+	})
+}
