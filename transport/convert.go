@@ -2,6 +2,7 @@ package transport
 
 import (
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/actors/session"
 	"github.com/switchboard-im/switchboard/storage"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
@@ -88,4 +89,19 @@ func wirePush(p *pb.Push) (w *wirepb.Push, conv string, ok bool) {
 		return nil, "", false
 	}
 	return w, conv, true
+}
+
+// sendMessageOf is a wire send as the node takes it (its sender is the
+// session's; to stays the transport's argument).
+func sendMessageOf(s *wirepb.SendRequest) *pb.SendMessage {
+	return &pb.SendMessage{Conv: s.Conv, ClientMsgId: s.ClientMsgId, Body: s.Body, ClientTsMs: s.ClientTsMs, Kind: pb.MessageKind(s.Kind),
+		RefSeq: s.RefSeq, ReplyTo: s.ReplyTo, Mentions: s.Mentions, MediaId: s.MediaId, ForwardConv: s.ForwardConv, ForwardSeq: s.ForwardSeq}
+}
+
+// wireScheduled is a scheduled message as a client reads it.
+func wireScheduled(sc session.Scheduled) *wirepb.ScheduledSend {
+	m := sc.Send
+	return &wirepb.ScheduledSend{Id: sc.ID, AtMs: sc.At.UnixMilli(), CreatedMs: sc.Created.UnixMilli(), Send: &wirepb.SendRequest{
+		Conv: m.Conv, To: sc.To, ClientMsgId: m.ClientMsgId, Body: m.Body, ClientTsMs: m.ClientTsMs, Kind: wirepb.MessageKind(m.Kind),
+		ReplyTo: m.ReplyTo, Mentions: m.Mentions}}
 }

@@ -185,7 +185,7 @@ func (l *sendLedger) check(t *testing.T, r *raw, id uint64, user string, req *wi
 	t.Fatalf("acked %v at seq %d is not in the history: %v", key, res.Seq, hist.GetHistory())
 }
 
-const opCount = 51
+const opCount = 54
 
 func mustMarshalFrame(m proto.Message) []byte {
 	b, err := wirepb.Marshal(m)
@@ -299,6 +299,13 @@ func opRequest(op uint8, conv, user string, a, b uint64, s string, flag bool) *w
 			TtlMs: int64(a), MaxUses: n, Revoke: map[bool]string{false: s}[flag]}}}
 	case 45:
 		return &wirepb.Request{Op: &wirepb.Request_MarkAllRead{MarkAllRead: &wirepb.MarkAllReadRequest{}}}
+	case 53:
+		return &wirepb.Request{Op: &wirepb.Request_Unschedule{Unschedule: &wirepb.UnscheduleRequest{Id: s}}}
+	case 52:
+		return &wirepb.Request{Op: &wirepb.Request_Scheduled{Scheduled: &wirepb.ScheduledRequest{}}}
+	case 51:
+		return &wirepb.Request{Op: &wirepb.Request_Schedule{Schedule: &wirepb.ScheduleRequest{AtMs: int64(a), Send: &wirepb.SendRequest{
+			Conv: conv, To: map[bool]string{true: user}[flag], ClientMsgId: s + "s", Body: []byte(s), Kind: wirepb.MessageKind(b % 8)}}}}
 	case 50:
 		return &wirepb.Request{Op: &wirepb.Request_Starred{Starred: &wirepb.StarredRequest{BeforeMs: int64(a), Limit: n}}}
 	case 49:

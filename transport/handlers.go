@@ -317,8 +317,7 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 	switch op := req.Op.(type) {
 	case *wirepb.Request_Send:
 		s := op.Send
-		m := &pb.SendMessage{Conv: s.Conv, ClientMsgId: s.ClientMsgId, Body: s.Body, ClientTsMs: s.ClientTsMs, Kind: pb.MessageKind(s.Kind), RefSeq: s.RefSeq, ReplyTo: s.ReplyTo, Mentions: s.Mentions, MediaId: s.MediaId,
-			ForwardConv: s.ForwardConv, ForwardSeq: s.ForwardSeq}
+		m := sendMessageOf(s)
 		r, err := sess.Send(ctx, s.To, m)
 		if err != nil {
 			return c.fail(err)
@@ -387,6 +386,30 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 			return c.fail(err)
 		}
 		return &wirepb.Response{Result: &wirepb.Response_ClearHistory{ClearHistory: &wirepb.ClearHistoryResult{ClearedSeq: cleared, TotalUnread: total}}}
+
+	case *wirepb.Request_Schedule:
+		sc, err := sess.Schedule(ctx, op.Schedule.Send.To, sendMessageOf(op.Schedule.Send), time.UnixMilli(op.Schedule.AtMs))
+		if err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_Schedule{Schedule: &wirepb.ScheduleResult{Scheduled: wireScheduled(sc)}}}
+
+	case *wirepb.Request_Scheduled:
+		list, err := sess.ScheduledSends(ctx)
+		if err != nil {
+			return c.fail(err)
+		}
+		res := &wirepb.ScheduledResult{Messages: make([]*wirepb.ScheduledSend, len(list))}
+		for i, sc := range list {
+			res.Messages[i] = wireScheduled(sc)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_Scheduled{Scheduled: res}}
+
+	case *wirepb.Request_Unschedule:
+		if err := sess.Unschedule(ctx, op.Unschedule.Id); err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_Unschedule{Unschedule: &wirepb.UnscheduleResult{}}}
 
 	case *wirepb.Request_Star:
 		n, err := sess.Star(ctx, op.Star.Conv, op.Star.Seq, op.Star.Starred)

@@ -186,6 +186,18 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 		return checkConv(op.Members.Conv)
 	case *wirepb.Request_ClearHistory:
 		return checkConv(op.ClearHistory.Conv)
+	case *wirepb.Request_Schedule:
+		if op.Schedule.Send == nil {
+			return invalid("schedule names no send")
+		}
+		if op.Schedule.AtMs <= 0 {
+			return invalid("at_ms %d", op.Schedule.AtMs)
+		}
+		return validateRequest(&wirepb.Request{Op: &wirepb.Request_Send{Send: op.Schedule.Send}}, lim)
+	case *wirepb.Request_Unschedule:
+		if op.Unschedule.Id == "" || len(op.Unschedule.Id) > 64 {
+			return invalid("a scheduled message's id of %d bytes", len(op.Unschedule.Id))
+		}
 	case *wirepb.Request_Star:
 		if op.Star.Seq == 0 {
 			return invalid("no seq")
@@ -278,7 +290,7 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 		if op.Blocked.AfterConv != "" {
 			return checkConv(op.Blocked.AfterConv)
 		}
-	case *wirepb.Request_Ping, *wirepb.Request_MarkAllRead:
+	case *wirepb.Request_Ping, *wirepb.Request_MarkAllRead, *wirepb.Request_Scheduled:
 	case *wirepb.Request_RegisterPush:
 		return validateRegisterPush(op.RegisterPush)
 	case *wirepb.Request_UnregisterPush:

@@ -25,6 +25,8 @@ func newSendCmd() *cobra.Command {
 	var to, conv, text, clientMsgID, cardFile, file, fileType string
 	var replyTo uint64
 	var mention []string
+	var at string
+	var in time.Duration
 	cmd := &cobra.Command{
 		Use:   "send",
 		Short: "Send a message (to user:NAME, or to a conversation)",
@@ -32,12 +34,26 @@ func newSendCmd() *cobra.Command {
   switchboard send --data-dir D --user alice --conv g:team --text hello
   switchboard send --data-dir D --user bob --conv d:alice:bob --reply-to 1 --text "it is"
   switchboard send --data-dir D --user olga --conv g:class --mention mia,max --text "@mia @max homework is up"
-  switchboard send --data-dir D --user alice --to user:bob --file scratch.jpg --text "this scratch"`,
+  switchboard send --data-dir D --user alice --to user:bob --file scratch.jpg --text "this scratch"
+  switchboard send --data-dir D --user olga --conv g:class --in 12h --text "homework: page 14"
+  switchboard send --data-dir D --user olga --conv g:class --at 2026-12-07T07:00:00+01:00 --text "good morning"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			target, err := parseTarget(to, conv)
 			if err != nil {
 				return err
+			}
+			if at != "" || in != 0 {
+				if file != "" || replyTo != 0 || len(mention) > 0 || clientMsgID != "" || (at != "" && in != 0) {
+					return errors.New("--at or --in schedules a --text or --card, alone")
+				}
+				when := time.Now().Add(in)
+				if at != "" {
+					if when, err = time.Parse(time.RFC3339, at); err != nil {
+						return fmt.Errorf("--at: %w (give a time like 2026-12-07T07:00:00+01:00)", err)
+					}
+				}
+				return scheduleSend(cmd, &o, target, text, cardFile, when)
 			}
 			if file != "" {
 				if cardFile != "" || replyTo != 0 || len(mention) > 0 || clientMsgID != "" {
@@ -103,7 +119,35 @@ func newSendCmd() *cobra.Command {
 	cmd.Flags().StringSliceVar(&mention, "mention", nil, "members of --conv the message mentions (notified even where they muted it)")
 	cmd.Flags().StringVar(&file, "file", "", "send this file (--text is its caption; the conversation must exist)")
 	cmd.Flags().StringVar(&fileType, "type", "", "the file's content type (default: from its name, else its first bytes)")
+	cmd.Flags().StringVar(&at, "at", "", "schedule it: the node sends it at this time (RFC 3339)")
+	cmd.Flags().DurationVar(&in, "in", 0, "schedule it: the node sends it this long from now")
 	return cmd
+}
+
+// scheduleSend schedules a text (or the card in cardFile) to target at at.
+func scheduleSend(cmd *cobra.Command, o *clientOptions, target client.Target, text, cardFile string, at time.Time) error {
+	kind, body := wirepb.MessageKind_NORMAL, []byte(text)
+	if cardFile != "" {
+		if text != "" {
+			return errors.New("give --text or --card")
+		}
+		var err error
+		if body, err = os.ReadFile(cardFile); err != nil {
+			return err
+		}
+		kind = wirepb.MessageKind_CARD
+	}
+	return withClient(cmd, o, func(ctx context.Context, c *client.Client) error {
+		s, err := c.Schedule(ctx, target, kind, body, at)
+		if err != nil {
+			return err
+		}
+		if o.json {
+			return printJSON(cmd.OutOrStdout(), toJSONScheduled(s))
+		}
+		fmt.Fprintf(cmd.OutOrStdout(), "scheduled %s for %s\n", s.ID, s.At.Local().Format(time.RFC3339))
+		return nil
+	})
 }
 
 // sendFile uploads path into the target's conversation and sends it.

@@ -464,7 +464,7 @@ func (x MembershipRequest_Op) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use MembershipRequest_Op.Descriptor instead.
 func (MembershipRequest_Op) EnumDescriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{42, 0}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{49, 0}
 }
 
 type Signal_Kind int32
@@ -532,7 +532,7 @@ func (x Signal_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Signal_Kind.Descriptor instead.
 func (Signal_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{91, 0}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{98, 0}
 }
 
 type Error struct {
@@ -1637,6 +1637,9 @@ type Request struct {
 	//	*Request_ClearHistory
 	//	*Request_Star
 	//	*Request_Starred
+	//	*Request_Schedule
+	//	*Request_Scheduled
+	//	*Request_Unschedule
 	Op            isRequest_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2145,6 +2148,33 @@ func (x *Request) GetStarred() *StarredRequest {
 	return nil
 }
 
+func (x *Request) GetSchedule() *ScheduleRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Request_Schedule); ok {
+			return x.Schedule
+		}
+	}
+	return nil
+}
+
+func (x *Request) GetScheduled() *ScheduledRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Request_Scheduled); ok {
+			return x.Scheduled
+		}
+	}
+	return nil
+}
+
+func (x *Request) GetUnschedule() *UnscheduleRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Request_Unschedule); ok {
+			return x.Unschedule
+		}
+	}
+	return nil
+}
+
 type isRequest_Op interface {
 	isRequest_Op()
 }
@@ -2355,6 +2385,18 @@ type Request_Starred struct {
 	Starred *StarredRequest `protobuf:"bytes,60,opt,name=starred,proto3,oneof"`
 }
 
+type Request_Schedule struct {
+	Schedule *ScheduleRequest `protobuf:"bytes,61,opt,name=schedule,proto3,oneof"`
+}
+
+type Request_Scheduled struct {
+	Scheduled *ScheduledRequest `protobuf:"bytes,62,opt,name=scheduled,proto3,oneof"`
+}
+
+type Request_Unschedule struct {
+	Unschedule *UnscheduleRequest `protobuf:"bytes,63,opt,name=unschedule,proto3,oneof"`
+}
+
 func (*Request_Send) isRequest_Op() {}
 
 func (*Request_Sync) isRequest_Op() {}
@@ -2457,6 +2499,12 @@ func (*Request_Star) isRequest_Op() {}
 
 func (*Request_Starred) isRequest_Op() {}
 
+func (*Request_Schedule) isRequest_Op() {}
+
+func (*Request_Scheduled) isRequest_Op() {}
+
+func (*Request_Unschedule) isRequest_Op() {}
+
 type Response struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -2513,6 +2561,9 @@ type Response struct {
 	//	*Response_ClearHistory
 	//	*Response_Star
 	//	*Response_Starred
+	//	*Response_Schedule
+	//	*Response_Scheduled
+	//	*Response_Unschedule
 	Result        isResponse_Result `protobuf_oneof:"result"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -3019,6 +3070,33 @@ func (x *Response) GetStarred() *StarredResult {
 	return nil
 }
 
+func (x *Response) GetSchedule() *ScheduleResult {
+	if x != nil {
+		if x, ok := x.Result.(*Response_Schedule); ok {
+			return x.Schedule
+		}
+	}
+	return nil
+}
+
+func (x *Response) GetScheduled() *ScheduledResult {
+	if x != nil {
+		if x, ok := x.Result.(*Response_Scheduled); ok {
+			return x.Scheduled
+		}
+	}
+	return nil
+}
+
+func (x *Response) GetUnschedule() *UnscheduleResult {
+	if x != nil {
+		if x, ok := x.Result.(*Response_Unschedule); ok {
+			return x.Unschedule
+		}
+	}
+	return nil
+}
+
 type isResponse_Result interface {
 	isResponse_Result()
 }
@@ -3223,6 +3301,18 @@ type Response_Starred struct {
 	Starred *StarredResult `protobuf:"bytes,59,opt,name=starred,proto3,oneof"`
 }
 
+type Response_Schedule struct {
+	Schedule *ScheduleResult `protobuf:"bytes,60,opt,name=schedule,proto3,oneof"`
+}
+
+type Response_Scheduled struct {
+	Scheduled *ScheduledResult `protobuf:"bytes,61,opt,name=scheduled,proto3,oneof"`
+}
+
+type Response_Unschedule struct {
+	Unschedule *UnscheduleResult `protobuf:"bytes,62,opt,name=unschedule,proto3,oneof"`
+}
+
 func (*Response_Send) isResponse_Result() {}
 
 func (*Response_Sync) isResponse_Result() {}
@@ -3322,6 +3412,12 @@ func (*Response_ClearHistory) isResponse_Result() {}
 func (*Response_Star) isResponse_Result() {}
 
 func (*Response_Starred) isResponse_Result() {}
+
+func (*Response_Schedule) isResponse_Result() {}
+
+func (*Response_Scheduled) isResponse_Result() {}
+
+func (*Response_Unschedule) isResponse_Result() {}
 
 // SendRequest names exactly one of conv or to.
 type SendRequest struct {
@@ -4342,6 +4438,339 @@ func (x *ClearHistoryResult) GetTotalUnread() uint64 {
 	return 0
 }
 
+// ScheduleRequest schedules send, a new text, card or poll of the
+// caller's (conv or to, client_msg_id, body, kind, reply_to, mentions;
+// no file, forward, edit, reaction or vote), to go out at at_ms
+// (PROTOCOL.md, "Scheduled messages"). Scheduling the same client_msg_id
+// again replaces it.
+type ScheduleRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Send          *SendRequest           `protobuf:"bytes,1,opt,name=send,proto3" json:"send,omitempty"`
+	AtMs          int64                  `protobuf:"varint,2,opt,name=at_ms,json=atMs,proto3" json:"at_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScheduleRequest) Reset() {
+	*x = ScheduleRequest{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScheduleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScheduleRequest) ProtoMessage() {}
+
+func (x *ScheduleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScheduleRequest.ProtoReflect.Descriptor instead.
+func (*ScheduleRequest) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ScheduleRequest) GetSend() *SendRequest {
+	if x != nil {
+		return x.Send
+	}
+	return nil
+}
+
+func (x *ScheduleRequest) GetAtMs() int64 {
+	if x != nil {
+		return x.AtMs
+	}
+	return 0
+}
+
+// ScheduledSend is a message scheduled and not yet sent; id names it to
+// unschedule.
+type ScheduledSend struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Send          *SendRequest           `protobuf:"bytes,2,opt,name=send,proto3" json:"send,omitempty"`
+	AtMs          int64                  `protobuf:"varint,3,opt,name=at_ms,json=atMs,proto3" json:"at_ms,omitempty"`
+	CreatedMs     int64                  `protobuf:"varint,4,opt,name=created_ms,json=createdMs,proto3" json:"created_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScheduledSend) Reset() {
+	*x = ScheduledSend{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScheduledSend) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScheduledSend) ProtoMessage() {}
+
+func (x *ScheduledSend) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScheduledSend.ProtoReflect.Descriptor instead.
+func (*ScheduledSend) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ScheduledSend) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *ScheduledSend) GetSend() *SendRequest {
+	if x != nil {
+		return x.Send
+	}
+	return nil
+}
+
+func (x *ScheduledSend) GetAtMs() int64 {
+	if x != nil {
+		return x.AtMs
+	}
+	return 0
+}
+
+func (x *ScheduledSend) GetCreatedMs() int64 {
+	if x != nil {
+		return x.CreatedMs
+	}
+	return 0
+}
+
+type ScheduleResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Scheduled     *ScheduledSend         `protobuf:"bytes,1,opt,name=scheduled,proto3" json:"scheduled,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScheduleResult) Reset() {
+	*x = ScheduleResult{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScheduleResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScheduleResult) ProtoMessage() {}
+
+func (x *ScheduleResult) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScheduleResult.ProtoReflect.Descriptor instead.
+func (*ScheduleResult) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ScheduleResult) GetScheduled() *ScheduledSend {
+	if x != nil {
+		return x.Scheduled
+	}
+	return nil
+}
+
+// ScheduledRequest lists the caller's scheduled messages not yet sent.
+type ScheduledRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScheduledRequest) Reset() {
+	*x = ScheduledRequest{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScheduledRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScheduledRequest) ProtoMessage() {}
+
+func (x *ScheduledRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScheduledRequest.ProtoReflect.Descriptor instead.
+func (*ScheduledRequest) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{30}
+}
+
+type ScheduledResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Messages      []*ScheduledSend       `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"` // soonest first
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ScheduledResult) Reset() {
+	*x = ScheduledResult{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ScheduledResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ScheduledResult) ProtoMessage() {}
+
+func (x *ScheduledResult) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ScheduledResult.ProtoReflect.Descriptor instead.
+func (*ScheduledResult) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ScheduledResult) GetMessages() []*ScheduledSend {
+	if x != nil {
+		return x.Messages
+	}
+	return nil
+}
+
+// UnscheduleRequest cancels one (NOT_FOUND: sent already, or none).
+type UnscheduleRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnscheduleRequest) Reset() {
+	*x = UnscheduleRequest{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnscheduleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnscheduleRequest) ProtoMessage() {}
+
+func (x *UnscheduleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnscheduleRequest.ProtoReflect.Descriptor instead.
+func (*UnscheduleRequest) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *UnscheduleRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+type UnscheduleResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnscheduleResult) Reset() {
+	*x = UnscheduleResult{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnscheduleResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnscheduleResult) ProtoMessage() {}
+
+func (x *UnscheduleResult) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnscheduleResult.ProtoReflect.Descriptor instead.
+func (*UnscheduleResult) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{33}
+}
+
 // StarRequest stars (starred true) or unstars a message the caller can
 // read, for the caller alone: the address a customer gave, the homework,
 // the agreed price, found again in one list across conversations
@@ -4357,7 +4786,7 @@ type StarRequest struct {
 
 func (x *StarRequest) Reset() {
 	*x = StarRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[27]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4369,7 +4798,7 @@ func (x *StarRequest) String() string {
 func (*StarRequest) ProtoMessage() {}
 
 func (x *StarRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[27]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4382,7 +4811,7 @@ func (x *StarRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StarRequest.ProtoReflect.Descriptor instead.
 func (*StarRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{27}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *StarRequest) GetConv() string {
@@ -4415,7 +4844,7 @@ type StarResult struct {
 
 func (x *StarResult) Reset() {
 	*x = StarResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[28]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4427,7 +4856,7 @@ func (x *StarResult) String() string {
 func (*StarResult) ProtoMessage() {}
 
 func (x *StarResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[28]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4440,7 +4869,7 @@ func (x *StarResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StarResult.ProtoReflect.Descriptor instead.
 func (*StarResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{28}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *StarResult) GetCount() uint32 {
@@ -4463,7 +4892,7 @@ type StarredRequest struct {
 
 func (x *StarredRequest) Reset() {
 	*x = StarredRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[29]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4475,7 +4904,7 @@ func (x *StarredRequest) String() string {
 func (*StarredRequest) ProtoMessage() {}
 
 func (x *StarredRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[29]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4488,7 +4917,7 @@ func (x *StarredRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StarredRequest.ProtoReflect.Descriptor instead.
 func (*StarredRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{29}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *StarredRequest) GetBeforeMs() int64 {
@@ -4515,7 +4944,7 @@ type StarredMessage struct {
 
 func (x *StarredMessage) Reset() {
 	*x = StarredMessage{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[30]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4527,7 +4956,7 @@ func (x *StarredMessage) String() string {
 func (*StarredMessage) ProtoMessage() {}
 
 func (x *StarredMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[30]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4540,7 +4969,7 @@ func (x *StarredMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StarredMessage.ProtoReflect.Descriptor instead.
 func (*StarredMessage) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{30}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *StarredMessage) GetMessage() *Message {
@@ -4568,7 +4997,7 @@ type StarredResult struct {
 
 func (x *StarredResult) Reset() {
 	*x = StarredResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[31]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4580,7 +5009,7 @@ func (x *StarredResult) String() string {
 func (*StarredResult) ProtoMessage() {}
 
 func (x *StarredResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[31]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4593,7 +5022,7 @@ func (x *StarredResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StarredResult.ProtoReflect.Descriptor instead.
 func (*StarredResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{31}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *StarredResult) GetMessages() []*StarredMessage {
@@ -4626,7 +5055,7 @@ type PollResultsRequest struct {
 
 func (x *PollResultsRequest) Reset() {
 	*x = PollResultsRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[32]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4638,7 +5067,7 @@ func (x *PollResultsRequest) String() string {
 func (*PollResultsRequest) ProtoMessage() {}
 
 func (x *PollResultsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[32]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4651,7 +5080,7 @@ func (x *PollResultsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PollResultsRequest.ProtoReflect.Descriptor instead.
 func (*PollResultsRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{32}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *PollResultsRequest) GetConv() string {
@@ -4691,7 +5120,7 @@ type PollResultsResult struct {
 
 func (x *PollResultsResult) Reset() {
 	*x = PollResultsResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[33]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4703,7 +5132,7 @@ func (x *PollResultsResult) String() string {
 func (*PollResultsResult) ProtoMessage() {}
 
 func (x *PollResultsResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[33]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4716,7 +5145,7 @@ func (x *PollResultsResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PollResultsResult.ProtoReflect.Descriptor instead.
 func (*PollResultsResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{33}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *PollResultsResult) GetQuestion() string {
@@ -4786,7 +5215,7 @@ type PollOptionResult struct {
 
 func (x *PollOptionResult) Reset() {
 	*x = PollOptionResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[34]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4798,7 +5227,7 @@ func (x *PollOptionResult) String() string {
 func (*PollOptionResult) ProtoMessage() {}
 
 func (x *PollOptionResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[34]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4811,7 +5240,7 @@ func (x *PollOptionResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PollOptionResult.ProtoReflect.Descriptor instead.
 func (*PollOptionResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{34}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *PollOptionResult) GetText() string {
@@ -4845,7 +5274,7 @@ type MarkAllReadResult struct {
 
 func (x *MarkAllReadResult) Reset() {
 	*x = MarkAllReadResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[35]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4857,7 +5286,7 @@ func (x *MarkAllReadResult) String() string {
 func (*MarkAllReadResult) ProtoMessage() {}
 
 func (x *MarkAllReadResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[35]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4870,7 +5299,7 @@ func (x *MarkAllReadResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkAllReadResult.ProtoReflect.Descriptor instead.
 func (*MarkAllReadResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{35}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *MarkAllReadResult) GetConversations() uint32 {
@@ -4897,7 +5326,7 @@ type RecallRequest struct {
 
 func (x *RecallRequest) Reset() {
 	*x = RecallRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[36]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4909,7 +5338,7 @@ func (x *RecallRequest) String() string {
 func (*RecallRequest) ProtoMessage() {}
 
 func (x *RecallRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[36]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4922,7 +5351,7 @@ func (x *RecallRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecallRequest.ProtoReflect.Descriptor instead.
 func (*RecallRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{36}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *RecallRequest) GetConv() string {
@@ -4948,7 +5377,7 @@ type RecallResult struct {
 
 func (x *RecallResult) Reset() {
 	*x = RecallResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[37]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4960,7 +5389,7 @@ func (x *RecallResult) String() string {
 func (*RecallResult) ProtoMessage() {}
 
 func (x *RecallResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[37]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4973,7 +5402,7 @@ func (x *RecallResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecallResult.ProtoReflect.Descriptor instead.
 func (*RecallResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{37}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *RecallResult) GetSeq() uint64 {
@@ -4996,7 +5425,7 @@ type ListConversationsRequest struct {
 
 func (x *ListConversationsRequest) Reset() {
 	*x = ListConversationsRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[38]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5008,7 +5437,7 @@ func (x *ListConversationsRequest) String() string {
 func (*ListConversationsRequest) ProtoMessage() {}
 
 func (x *ListConversationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[38]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5021,7 +5450,7 @@ func (x *ListConversationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConversationsRequest.ProtoReflect.Descriptor instead.
 func (*ListConversationsRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{38}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ListConversationsRequest) GetAfterConv() string {
@@ -5055,7 +5484,7 @@ type ListConversationsResult struct {
 
 func (x *ListConversationsResult) Reset() {
 	*x = ListConversationsResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[39]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5067,7 +5496,7 @@ func (x *ListConversationsResult) String() string {
 func (*ListConversationsResult) ProtoMessage() {}
 
 func (x *ListConversationsResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[39]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5080,7 +5509,7 @@ func (x *ListConversationsResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConversationsResult.ProtoReflect.Descriptor instead.
 func (*ListConversationsResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{39}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ListConversationsResult) GetConversations() []*ConvSummary {
@@ -5113,7 +5542,7 @@ type CreateGroupRequest struct {
 
 func (x *CreateGroupRequest) Reset() {
 	*x = CreateGroupRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[40]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5125,7 +5554,7 @@ func (x *CreateGroupRequest) String() string {
 func (*CreateGroupRequest) ProtoMessage() {}
 
 func (x *CreateGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[40]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5138,7 +5567,7 @@ func (x *CreateGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateGroupRequest.ProtoReflect.Descriptor instead.
 func (*CreateGroupRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{40}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *CreateGroupRequest) GetConv() string {
@@ -5186,7 +5615,7 @@ type CreateGroupResult struct {
 
 func (x *CreateGroupResult) Reset() {
 	*x = CreateGroupResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[41]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5198,7 +5627,7 @@ func (x *CreateGroupResult) String() string {
 func (*CreateGroupResult) ProtoMessage() {}
 
 func (x *CreateGroupResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[41]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5211,7 +5640,7 @@ func (x *CreateGroupResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateGroupResult.ProtoReflect.Descriptor instead.
 func (*CreateGroupResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{41}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *CreateGroupResult) GetConv() string {
@@ -5240,7 +5669,7 @@ type MembershipRequest struct {
 
 func (x *MembershipRequest) Reset() {
 	*x = MembershipRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[42]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5252,7 +5681,7 @@ func (x *MembershipRequest) String() string {
 func (*MembershipRequest) ProtoMessage() {}
 
 func (x *MembershipRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[42]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5265,7 +5694,7 @@ func (x *MembershipRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembershipRequest.ProtoReflect.Descriptor instead.
 func (*MembershipRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{42}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *MembershipRequest) GetConv() string {
@@ -5305,7 +5734,7 @@ type MembershipResult struct {
 
 func (x *MembershipResult) Reset() {
 	*x = MembershipResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[43]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5317,7 +5746,7 @@ func (x *MembershipResult) String() string {
 func (*MembershipResult) ProtoMessage() {}
 
 func (x *MembershipResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[43]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5330,7 +5759,7 @@ func (x *MembershipResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembershipResult.ProtoReflect.Descriptor instead.
 func (*MembershipResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{43}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *MembershipResult) GetSeq() uint64 {
@@ -5386,7 +5815,7 @@ type GroupSettingsRequest struct {
 
 func (x *GroupSettingsRequest) Reset() {
 	*x = GroupSettingsRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[44]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5398,7 +5827,7 @@ func (x *GroupSettingsRequest) String() string {
 func (*GroupSettingsRequest) ProtoMessage() {}
 
 func (x *GroupSettingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[44]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5411,7 +5840,7 @@ func (x *GroupSettingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupSettingsRequest.ProtoReflect.Descriptor instead.
 func (*GroupSettingsRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{44}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *GroupSettingsRequest) GetConv() string {
@@ -5498,7 +5927,7 @@ type GroupInviteRequest struct {
 
 func (x *GroupInviteRequest) Reset() {
 	*x = GroupInviteRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[45]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5510,7 +5939,7 @@ func (x *GroupInviteRequest) String() string {
 func (*GroupInviteRequest) ProtoMessage() {}
 
 func (x *GroupInviteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[45]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5523,7 +5952,7 @@ func (x *GroupInviteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupInviteRequest.ProtoReflect.Descriptor instead.
 func (*GroupInviteRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{45}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *GroupInviteRequest) GetConv() string {
@@ -5576,7 +6005,7 @@ type GroupInvite struct {
 
 func (x *GroupInvite) Reset() {
 	*x = GroupInvite{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[46]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5588,7 +6017,7 @@ func (x *GroupInvite) String() string {
 func (*GroupInvite) ProtoMessage() {}
 
 func (x *GroupInvite) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[46]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5601,7 +6030,7 @@ func (x *GroupInvite) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupInvite.ProtoReflect.Descriptor instead.
 func (*GroupInvite) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{46}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *GroupInvite) GetId() string {
@@ -5659,7 +6088,7 @@ type GroupInviteResult struct {
 
 func (x *GroupInviteResult) Reset() {
 	*x = GroupInviteResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[47]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5671,7 +6100,7 @@ func (x *GroupInviteResult) String() string {
 func (*GroupInviteResult) ProtoMessage() {}
 
 func (x *GroupInviteResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[47]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5684,7 +6113,7 @@ func (x *GroupInviteResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupInviteResult.ProtoReflect.Descriptor instead.
 func (*GroupInviteResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{47}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *GroupInviteResult) GetCode() string {
@@ -5721,7 +6150,7 @@ type JoinGroupRequest struct {
 
 func (x *JoinGroupRequest) Reset() {
 	*x = JoinGroupRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[48]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5733,7 +6162,7 @@ func (x *JoinGroupRequest) String() string {
 func (*JoinGroupRequest) ProtoMessage() {}
 
 func (x *JoinGroupRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[48]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5746,7 +6175,7 @@ func (x *JoinGroupRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinGroupRequest.ProtoReflect.Descriptor instead.
 func (*JoinGroupRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{48}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *JoinGroupRequest) GetCode() string {
@@ -5768,7 +6197,7 @@ type JoinGroupResult struct {
 
 func (x *JoinGroupResult) Reset() {
 	*x = JoinGroupResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[49]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5780,7 +6209,7 @@ func (x *JoinGroupResult) String() string {
 func (*JoinGroupResult) ProtoMessage() {}
 
 func (x *JoinGroupResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[49]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5793,7 +6222,7 @@ func (x *JoinGroupResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinGroupResult.ProtoReflect.Descriptor instead.
 func (*JoinGroupResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{49}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *JoinGroupResult) GetConv() string {
@@ -5844,7 +6273,7 @@ type GroupSettingsResult struct {
 
 func (x *GroupSettingsResult) Reset() {
 	*x = GroupSettingsResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[50]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5856,7 +6285,7 @@ func (x *GroupSettingsResult) String() string {
 func (*GroupSettingsResult) ProtoMessage() {}
 
 func (x *GroupSettingsResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[50]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5869,7 +6298,7 @@ func (x *GroupSettingsResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupSettingsResult.ProtoReflect.Descriptor instead.
 func (*GroupSettingsResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{50}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *GroupSettingsResult) GetPrejoinHistory() uint32 {
@@ -5939,7 +6368,7 @@ type MembersRequest struct {
 
 func (x *MembersRequest) Reset() {
 	*x = MembersRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[51]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5951,7 +6380,7 @@ func (x *MembersRequest) String() string {
 func (*MembersRequest) ProtoMessage() {}
 
 func (x *MembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[51]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5964,7 +6393,7 @@ func (x *MembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembersRequest.ProtoReflect.Descriptor instead.
 func (*MembersRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{51}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *MembersRequest) GetConv() string {
@@ -5997,7 +6426,7 @@ type MembersResult struct {
 
 func (x *MembersResult) Reset() {
 	*x = MembersResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[52]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6009,7 +6438,7 @@ func (x *MembersResult) String() string {
 func (*MembersResult) ProtoMessage() {}
 
 func (x *MembersResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[52]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6022,7 +6451,7 @@ func (x *MembersResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembersResult.ProtoReflect.Descriptor instead.
 func (*MembersResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{52}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *MembersResult) GetMembers() []*Member {
@@ -6043,7 +6472,7 @@ type PresenceRequest struct {
 
 func (x *PresenceRequest) Reset() {
 	*x = PresenceRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[53]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6055,7 +6484,7 @@ func (x *PresenceRequest) String() string {
 func (*PresenceRequest) ProtoMessage() {}
 
 func (x *PresenceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[53]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6068,7 +6497,7 @@ func (x *PresenceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceRequest.ProtoReflect.Descriptor instead.
 func (*PresenceRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{53}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *PresenceRequest) GetUser() string {
@@ -6098,7 +6527,7 @@ type PresenceResult struct {
 
 func (x *PresenceResult) Reset() {
 	*x = PresenceResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[54]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6110,7 +6539,7 @@ func (x *PresenceResult) String() string {
 func (*PresenceResult) ProtoMessage() {}
 
 func (x *PresenceResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[54]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6123,7 +6552,7 @@ func (x *PresenceResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResult.ProtoReflect.Descriptor instead.
 func (*PresenceResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{54}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *PresenceResult) GetOnline() bool {
@@ -6163,7 +6592,7 @@ type PrivacyRequest struct {
 
 func (x *PrivacyRequest) Reset() {
 	*x = PrivacyRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[55]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6175,7 +6604,7 @@ func (x *PrivacyRequest) String() string {
 func (*PrivacyRequest) ProtoMessage() {}
 
 func (x *PrivacyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[55]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6188,7 +6617,7 @@ func (x *PrivacyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrivacyRequest.ProtoReflect.Descriptor instead.
 func (*PrivacyRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{55}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *PrivacyRequest) GetPresence() PresenceSharing {
@@ -6215,7 +6644,7 @@ type PrivacyResult struct {
 
 func (x *PrivacyResult) Reset() {
 	*x = PrivacyResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[56]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6227,7 +6656,7 @@ func (x *PrivacyResult) String() string {
 func (*PrivacyResult) ProtoMessage() {}
 
 func (x *PrivacyResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[56]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6240,7 +6669,7 @@ func (x *PrivacyResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrivacyResult.ProtoReflect.Descriptor instead.
 func (*PrivacyResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{56}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *PrivacyResult) GetPresence() PresenceSharing {
@@ -6267,7 +6696,7 @@ type PinRequest struct {
 
 func (x *PinRequest) Reset() {
 	*x = PinRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[57]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6279,7 +6708,7 @@ func (x *PinRequest) String() string {
 func (*PinRequest) ProtoMessage() {}
 
 func (x *PinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[57]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6292,7 +6721,7 @@ func (x *PinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PinRequest.ProtoReflect.Descriptor instead.
 func (*PinRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{57}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *PinRequest) GetConv() string {
@@ -6317,7 +6746,7 @@ type PinResult struct {
 
 func (x *PinResult) Reset() {
 	*x = PinResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[58]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6329,7 +6758,7 @@ func (x *PinResult) String() string {
 func (*PinResult) ProtoMessage() {}
 
 func (x *PinResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[58]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6342,7 +6771,7 @@ func (x *PinResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PinResult.ProtoReflect.Descriptor instead.
 func (*PinResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{58}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{65}
 }
 
 // ArchiveRequest moves a conversation into the caller's archived list
@@ -6361,7 +6790,7 @@ type ArchiveRequest struct {
 
 func (x *ArchiveRequest) Reset() {
 	*x = ArchiveRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[59]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6373,7 +6802,7 @@ func (x *ArchiveRequest) String() string {
 func (*ArchiveRequest) ProtoMessage() {}
 
 func (x *ArchiveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[59]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6386,7 +6815,7 @@ func (x *ArchiveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArchiveRequest.ProtoReflect.Descriptor instead.
 func (*ArchiveRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{59}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *ArchiveRequest) GetConv() string {
@@ -6411,7 +6840,7 @@ type ArchiveResult struct {
 
 func (x *ArchiveResult) Reset() {
 	*x = ArchiveResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[60]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6423,7 +6852,7 @@ func (x *ArchiveResult) String() string {
 func (*ArchiveResult) ProtoMessage() {}
 
 func (x *ArchiveResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[60]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6436,7 +6865,7 @@ func (x *ArchiveResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ArchiveResult.ProtoReflect.Descriptor instead.
 func (*ArchiveResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{60}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{67}
 }
 
 // MarkUnreadRequest marks a conversation unread for the caller (marked
@@ -6455,7 +6884,7 @@ type MarkUnreadRequest struct {
 
 func (x *MarkUnreadRequest) Reset() {
 	*x = MarkUnreadRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[61]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6467,7 +6896,7 @@ func (x *MarkUnreadRequest) String() string {
 func (*MarkUnreadRequest) ProtoMessage() {}
 
 func (x *MarkUnreadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[61]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6480,7 +6909,7 @@ func (x *MarkUnreadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkUnreadRequest.ProtoReflect.Descriptor instead.
 func (*MarkUnreadRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{61}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *MarkUnreadRequest) GetConv() string {
@@ -6505,7 +6934,7 @@ type MarkUnreadResult struct {
 
 func (x *MarkUnreadResult) Reset() {
 	*x = MarkUnreadResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[62]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6517,7 +6946,7 @@ func (x *MarkUnreadResult) String() string {
 func (*MarkUnreadResult) ProtoMessage() {}
 
 func (x *MarkUnreadResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[62]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6530,7 +6959,7 @@ func (x *MarkUnreadResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkUnreadResult.ProtoReflect.Descriptor instead.
 func (*MarkUnreadResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{62}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{69}
 }
 
 // MuteRequest mutes or unmutes a conversation for the caller alone (not
@@ -6547,7 +6976,7 @@ type MuteRequest struct {
 
 func (x *MuteRequest) Reset() {
 	*x = MuteRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[63]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6559,7 +6988,7 @@ func (x *MuteRequest) String() string {
 func (*MuteRequest) ProtoMessage() {}
 
 func (x *MuteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[63]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6572,7 +7001,7 @@ func (x *MuteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MuteRequest.ProtoReflect.Descriptor instead.
 func (*MuteRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{63}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *MuteRequest) GetConv() string {
@@ -6598,7 +7027,7 @@ type MuteResult struct {
 
 func (x *MuteResult) Reset() {
 	*x = MuteResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[64]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6610,7 +7039,7 @@ func (x *MuteResult) String() string {
 func (*MuteResult) ProtoMessage() {}
 
 func (x *MuteResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[64]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6623,7 +7052,7 @@ func (x *MuteResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MuteResult.ProtoReflect.Descriptor instead.
 func (*MuteResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{64}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *MuteResult) GetTotalUnread() uint64 {
@@ -6651,7 +7080,7 @@ type BlockRequest struct {
 
 func (x *BlockRequest) Reset() {
 	*x = BlockRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[65]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6663,7 +7092,7 @@ func (x *BlockRequest) String() string {
 func (*BlockRequest) ProtoMessage() {}
 
 func (x *BlockRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[65]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6676,7 +7105,7 @@ func (x *BlockRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockRequest.ProtoReflect.Descriptor instead.
 func (*BlockRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{65}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *BlockRequest) GetUser() string {
@@ -6701,7 +7130,7 @@ type BlockResult struct {
 
 func (x *BlockResult) Reset() {
 	*x = BlockResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[66]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6713,7 +7142,7 @@ func (x *BlockResult) String() string {
 func (*BlockResult) ProtoMessage() {}
 
 func (x *BlockResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[66]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6726,7 +7155,7 @@ func (x *BlockResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockResult.ProtoReflect.Descriptor instead.
 func (*BlockResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{66}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{73}
 }
 
 // BlockedRequest pages the users the caller blocks: the server reads the
@@ -6742,7 +7171,7 @@ type BlockedRequest struct {
 
 func (x *BlockedRequest) Reset() {
 	*x = BlockedRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[67]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6754,7 +7183,7 @@ func (x *BlockedRequest) String() string {
 func (*BlockedRequest) ProtoMessage() {}
 
 func (x *BlockedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[67]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6767,7 +7196,7 @@ func (x *BlockedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockedRequest.ProtoReflect.Descriptor instead.
 func (*BlockedRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{67}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *BlockedRequest) GetAfterConv() string {
@@ -6796,7 +7225,7 @@ type BlockedResult struct {
 
 func (x *BlockedResult) Reset() {
 	*x = BlockedResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[68]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6808,7 +7237,7 @@ func (x *BlockedResult) String() string {
 func (*BlockedResult) ProtoMessage() {}
 
 func (x *BlockedResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[68]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6821,7 +7250,7 @@ func (x *BlockedResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockedResult.ProtoReflect.Descriptor instead.
 func (*BlockedResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{68}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *BlockedResult) GetUsers() []string {
@@ -6853,7 +7282,7 @@ type ReportRequest struct {
 
 func (x *ReportRequest) Reset() {
 	*x = ReportRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[69]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6865,7 +7294,7 @@ func (x *ReportRequest) String() string {
 func (*ReportRequest) ProtoMessage() {}
 
 func (x *ReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[69]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6878,7 +7307,7 @@ func (x *ReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportRequest.ProtoReflect.Descriptor instead.
 func (*ReportRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{69}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *ReportRequest) GetConv() string {
@@ -6924,7 +7353,7 @@ type MediaCreateRequest struct {
 
 func (x *MediaCreateRequest) Reset() {
 	*x = MediaCreateRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[70]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6936,7 +7365,7 @@ func (x *MediaCreateRequest) String() string {
 func (*MediaCreateRequest) ProtoMessage() {}
 
 func (x *MediaCreateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[70]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6949,7 +7378,7 @@ func (x *MediaCreateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaCreateRequest.ProtoReflect.Descriptor instead.
 func (*MediaCreateRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{70}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *MediaCreateRequest) GetConv() string {
@@ -7013,7 +7442,7 @@ type MediaChunkRequest struct {
 
 func (x *MediaChunkRequest) Reset() {
 	*x = MediaChunkRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[71]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7025,7 +7454,7 @@ func (x *MediaChunkRequest) String() string {
 func (*MediaChunkRequest) ProtoMessage() {}
 
 func (x *MediaChunkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[71]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7038,7 +7467,7 @@ func (x *MediaChunkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaChunkRequest.ProtoReflect.Descriptor instead.
 func (*MediaChunkRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{71}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *MediaChunkRequest) GetConv() string {
@@ -7077,7 +7506,7 @@ type MediaChunkResult struct {
 
 func (x *MediaChunkResult) Reset() {
 	*x = MediaChunkResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[72]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7089,7 +7518,7 @@ func (x *MediaChunkResult) String() string {
 func (*MediaChunkResult) ProtoMessage() {}
 
 func (x *MediaChunkResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[72]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7102,7 +7531,7 @@ func (x *MediaChunkResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaChunkResult.ProtoReflect.Descriptor instead.
 func (*MediaChunkResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{72}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{79}
 }
 
 type MediaCompleteRequest struct {
@@ -7115,7 +7544,7 @@ type MediaCompleteRequest struct {
 
 func (x *MediaCompleteRequest) Reset() {
 	*x = MediaCompleteRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[73]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7127,7 +7556,7 @@ func (x *MediaCompleteRequest) String() string {
 func (*MediaCompleteRequest) ProtoMessage() {}
 
 func (x *MediaCompleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[73]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7140,7 +7569,7 @@ func (x *MediaCompleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaCompleteRequest.ProtoReflect.Descriptor instead.
 func (*MediaCompleteRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{73}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *MediaCompleteRequest) GetConv() string {
@@ -7171,7 +7600,7 @@ type MediaReadRequest struct {
 
 func (x *MediaReadRequest) Reset() {
 	*x = MediaReadRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[74]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7183,7 +7612,7 @@ func (x *MediaReadRequest) String() string {
 func (*MediaReadRequest) ProtoMessage() {}
 
 func (x *MediaReadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[74]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7196,7 +7625,7 @@ func (x *MediaReadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaReadRequest.ProtoReflect.Descriptor instead.
 func (*MediaReadRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{74}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *MediaReadRequest) GetConv() string {
@@ -7237,7 +7666,7 @@ type MediaReadResult struct {
 
 func (x *MediaReadResult) Reset() {
 	*x = MediaReadResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[75]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7249,7 +7678,7 @@ func (x *MediaReadResult) String() string {
 func (*MediaReadResult) ProtoMessage() {}
 
 func (x *MediaReadResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[75]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7262,7 +7691,7 @@ func (x *MediaReadResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaReadResult.ProtoReflect.Descriptor instead.
 func (*MediaReadResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{75}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *MediaReadResult) GetMedia() *MediaRef {
@@ -7291,7 +7720,7 @@ type ReadByRequest struct {
 
 func (x *ReadByRequest) Reset() {
 	*x = ReadByRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[76]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7303,7 +7732,7 @@ func (x *ReadByRequest) String() string {
 func (*ReadByRequest) ProtoMessage() {}
 
 func (x *ReadByRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[76]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7316,7 +7745,7 @@ func (x *ReadByRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadByRequest.ProtoReflect.Descriptor instead.
 func (*ReadByRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{76}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *ReadByRequest) GetConv() string {
@@ -7357,7 +7786,7 @@ type ReadByResult struct {
 
 func (x *ReadByResult) Reset() {
 	*x = ReadByResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[77]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7369,7 +7798,7 @@ func (x *ReadByResult) String() string {
 func (*ReadByResult) ProtoMessage() {}
 
 func (x *ReadByResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[77]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7382,7 +7811,7 @@ func (x *ReadByResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadByResult.ProtoReflect.Descriptor instead.
 func (*ReadByResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{77}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *ReadByResult) GetMembers() []*MemberRead {
@@ -7409,7 +7838,7 @@ type MemberRead struct {
 
 func (x *MemberRead) Reset() {
 	*x = MemberRead{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[78]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7421,7 +7850,7 @@ func (x *MemberRead) String() string {
 func (*MemberRead) ProtoMessage() {}
 
 func (x *MemberRead) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[78]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7434,7 +7863,7 @@ func (x *MemberRead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberRead.ProtoReflect.Descriptor instead.
 func (*MemberRead) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{78}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *MemberRead) GetUser() string {
@@ -7461,7 +7890,7 @@ type ReportResult struct {
 
 func (x *ReportResult) Reset() {
 	*x = ReportResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[79]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7473,7 +7902,7 @@ func (x *ReportResult) String() string {
 func (*ReportResult) ProtoMessage() {}
 
 func (x *ReportResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[79]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7486,7 +7915,7 @@ func (x *ReportResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportResult.ProtoReflect.Descriptor instead.
 func (*ReportResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{79}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *ReportResult) GetReportId() string {
@@ -7517,7 +7946,7 @@ type RegisterPushRequest struct {
 
 func (x *RegisterPushRequest) Reset() {
 	*x = RegisterPushRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[80]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7529,7 +7958,7 @@ func (x *RegisterPushRequest) String() string {
 func (*RegisterPushRequest) ProtoMessage() {}
 
 func (x *RegisterPushRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[80]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7542,7 +7971,7 @@ func (x *RegisterPushRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterPushRequest.ProtoReflect.Descriptor instead.
 func (*RegisterPushRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{80}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *RegisterPushRequest) GetPlatform() string {
@@ -7567,7 +7996,7 @@ type RegisterPushResult struct {
 
 func (x *RegisterPushResult) Reset() {
 	*x = RegisterPushResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[81]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7579,7 +8008,7 @@ func (x *RegisterPushResult) String() string {
 func (*RegisterPushResult) ProtoMessage() {}
 
 func (x *RegisterPushResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[81]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7592,7 +8021,7 @@ func (x *RegisterPushResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterPushResult.ProtoReflect.Descriptor instead.
 func (*RegisterPushResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{81}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{88}
 }
 
 // UnregisterPushRequest removes this device's push token (a no-op if none).
@@ -7604,7 +8033,7 @@ type UnregisterPushRequest struct {
 
 func (x *UnregisterPushRequest) Reset() {
 	*x = UnregisterPushRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[82]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7616,7 +8045,7 @@ func (x *UnregisterPushRequest) String() string {
 func (*UnregisterPushRequest) ProtoMessage() {}
 
 func (x *UnregisterPushRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[82]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7629,7 +8058,7 @@ func (x *UnregisterPushRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnregisterPushRequest.ProtoReflect.Descriptor instead.
 func (*UnregisterPushRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{82}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{89}
 }
 
 type UnregisterPushResult struct {
@@ -7640,7 +8069,7 @@ type UnregisterPushResult struct {
 
 func (x *UnregisterPushResult) Reset() {
 	*x = UnregisterPushResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[83]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7652,7 +8081,7 @@ func (x *UnregisterPushResult) String() string {
 func (*UnregisterPushResult) ProtoMessage() {}
 
 func (x *UnregisterPushResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[83]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7665,7 +8094,7 @@ func (x *UnregisterPushResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnregisterPushResult.ProtoReflect.Descriptor instead.
 func (*UnregisterPushResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{83}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{90}
 }
 
 type PingRequest struct {
@@ -7682,7 +8111,7 @@ type PingRequest struct {
 
 func (x *PingRequest) Reset() {
 	*x = PingRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[84]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7694,7 +8123,7 @@ func (x *PingRequest) String() string {
 func (*PingRequest) ProtoMessage() {}
 
 func (x *PingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[84]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7707,7 +8136,7 @@ func (x *PingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PingRequest.ProtoReflect.Descriptor instead.
 func (*PingRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{84}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *PingRequest) GetPadding() []byte {
@@ -7726,7 +8155,7 @@ type PingResult struct {
 
 func (x *PingResult) Reset() {
 	*x = PingResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[85]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7738,7 +8167,7 @@ func (x *PingResult) String() string {
 func (*PingResult) ProtoMessage() {}
 
 func (x *PingResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[85]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7751,7 +8180,7 @@ func (x *PingResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PingResult.ProtoReflect.Descriptor instead.
 func (*PingResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{85}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *PingResult) GetServerTimeMs() int64 {
@@ -7778,7 +8207,7 @@ type Push struct {
 
 func (x *Push) Reset() {
 	*x = Push{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[86]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7790,7 +8219,7 @@ func (x *Push) String() string {
 func (*Push) ProtoMessage() {}
 
 func (x *Push) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[86]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7803,7 +8232,7 @@ func (x *Push) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Push.ProtoReflect.Descriptor instead.
 func (*Push) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{86}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *Push) GetInboxSeq() uint64 {
@@ -7915,7 +8344,7 @@ type FlagsUpdate struct {
 
 func (x *FlagsUpdate) Reset() {
 	*x = FlagsUpdate{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[87]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7927,7 +8356,7 @@ func (x *FlagsUpdate) String() string {
 func (*FlagsUpdate) ProtoMessage() {}
 
 func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[87]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7940,7 +8369,7 @@ func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlagsUpdate.ProtoReflect.Descriptor instead.
 func (*FlagsUpdate) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{87}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *FlagsUpdate) GetConv() string {
@@ -7991,7 +8420,7 @@ type ReadUpdate struct {
 
 func (x *ReadUpdate) Reset() {
 	*x = ReadUpdate{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[88]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8003,7 +8432,7 @@ func (x *ReadUpdate) String() string {
 func (*ReadUpdate) ProtoMessage() {}
 
 func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[88]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8016,7 +8445,7 @@ func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadUpdate.ProtoReflect.Descriptor instead.
 func (*ReadUpdate) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{88}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *ReadUpdate) GetConv() string {
@@ -8063,7 +8492,7 @@ type MembershipUpdate struct {
 
 func (x *MembershipUpdate) Reset() {
 	*x = MembershipUpdate{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[89]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8075,7 +8504,7 @@ func (x *MembershipUpdate) String() string {
 func (*MembershipUpdate) ProtoMessage() {}
 
 func (x *MembershipUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[89]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8088,7 +8517,7 @@ func (x *MembershipUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembershipUpdate.ProtoReflect.Descriptor instead.
 func (*MembershipUpdate) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{89}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *MembershipUpdate) GetConv() string {
@@ -8152,7 +8581,7 @@ type ReadReceipt struct {
 
 func (x *ReadReceipt) Reset() {
 	*x = ReadReceipt{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[90]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8164,7 +8593,7 @@ func (x *ReadReceipt) String() string {
 func (*ReadReceipt) ProtoMessage() {}
 
 func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[90]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8177,7 +8606,7 @@ func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadReceipt.ProtoReflect.Descriptor instead.
 func (*ReadReceipt) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{90}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *ReadReceipt) GetConv() string {
@@ -8218,7 +8647,7 @@ type Signal struct {
 
 func (x *Signal) Reset() {
 	*x = Signal{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[91]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8230,7 +8659,7 @@ func (x *Signal) String() string {
 func (*Signal) ProtoMessage() {}
 
 func (x *Signal) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[91]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8243,7 +8672,7 @@ func (x *Signal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Signal.ProtoReflect.Descriptor instead.
 func (*Signal) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{91}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *Signal) GetKind() Signal_Kind {
@@ -8295,7 +8724,7 @@ type CardClickRequest struct {
 
 func (x *CardClickRequest) Reset() {
 	*x = CardClickRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[92]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8307,7 +8736,7 @@ func (x *CardClickRequest) String() string {
 func (*CardClickRequest) ProtoMessage() {}
 
 func (x *CardClickRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[92]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8320,7 +8749,7 @@ func (x *CardClickRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardClickRequest.ProtoReflect.Descriptor instead.
 func (*CardClickRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{92}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *CardClickRequest) GetConv() string {
@@ -8355,7 +8784,7 @@ type CardClickResult struct {
 
 func (x *CardClickResult) Reset() {
 	*x = CardClickResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[93]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8367,7 +8796,7 @@ func (x *CardClickResult) String() string {
 func (*CardClickResult) ProtoMessage() {}
 
 func (x *CardClickResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[93]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8380,7 +8809,7 @@ func (x *CardClickResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardClickResult.ProtoReflect.Descriptor instead.
 func (*CardClickResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{93}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *CardClickResult) GetMode() string {
@@ -8417,7 +8846,7 @@ type DeskHandoverRequest struct {
 
 func (x *DeskHandoverRequest) Reset() {
 	*x = DeskHandoverRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[94]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8429,7 +8858,7 @@ func (x *DeskHandoverRequest) String() string {
 func (*DeskHandoverRequest) ProtoMessage() {}
 
 func (x *DeskHandoverRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[94]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8442,7 +8871,7 @@ func (x *DeskHandoverRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskHandoverRequest.ProtoReflect.Descriptor instead.
 func (*DeskHandoverRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{94}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *DeskHandoverRequest) GetConv() string {
@@ -8464,7 +8893,7 @@ type DeskHandoverResult struct {
 
 func (x *DeskHandoverResult) Reset() {
 	*x = DeskHandoverResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[95]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8476,7 +8905,7 @@ func (x *DeskHandoverResult) String() string {
 func (*DeskHandoverResult) ProtoMessage() {}
 
 func (x *DeskHandoverResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[95]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8489,7 +8918,7 @@ func (x *DeskHandoverResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskHandoverResult.ProtoReflect.Descriptor instead.
 func (*DeskHandoverResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{95}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *DeskHandoverResult) GetSession() string {
@@ -8534,7 +8963,7 @@ type DeskEnterRequest struct {
 
 func (x *DeskEnterRequest) Reset() {
 	*x = DeskEnterRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[96]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8546,7 +8975,7 @@ func (x *DeskEnterRequest) String() string {
 func (*DeskEnterRequest) ProtoMessage() {}
 
 func (x *DeskEnterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[96]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8559,7 +8988,7 @@ func (x *DeskEnterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskEnterRequest.ProtoReflect.Descriptor instead.
 func (*DeskEnterRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{96}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *DeskEnterRequest) GetScene() string {
@@ -8620,7 +9049,7 @@ type DeskSession struct {
 
 func (x *DeskSession) Reset() {
 	*x = DeskSession{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[97]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8632,7 +9061,7 @@ func (x *DeskSession) String() string {
 func (*DeskSession) ProtoMessage() {}
 
 func (x *DeskSession) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[97]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8645,7 +9074,7 @@ func (x *DeskSession) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskSession.ProtoReflect.Descriptor instead.
 func (*DeskSession) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{97}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{104}
 }
 
 func (x *DeskSession) GetConv() string {
@@ -8764,7 +9193,7 @@ type DeskNote struct {
 
 func (x *DeskNote) Reset() {
 	*x = DeskNote{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[98]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8776,7 +9205,7 @@ func (x *DeskNote) String() string {
 func (*DeskNote) ProtoMessage() {}
 
 func (x *DeskNote) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[98]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8789,7 +9218,7 @@ func (x *DeskNote) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskNote.ProtoReflect.Descriptor instead.
 func (*DeskNote) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{98}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{105}
 }
 
 func (x *DeskNote) GetBy() string {
@@ -8835,7 +9264,7 @@ type DeskStatusRequest struct {
 
 func (x *DeskStatusRequest) Reset() {
 	*x = DeskStatusRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[99]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8847,7 +9276,7 @@ func (x *DeskStatusRequest) String() string {
 func (*DeskStatusRequest) ProtoMessage() {}
 
 func (x *DeskStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[99]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8860,7 +9289,7 @@ func (x *DeskStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskStatusRequest.ProtoReflect.Descriptor instead.
 func (*DeskStatusRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{99}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{106}
 }
 
 func (x *DeskStatusRequest) GetStatus() string {
@@ -8905,7 +9334,7 @@ type DeskAgent struct {
 
 func (x *DeskAgent) Reset() {
 	*x = DeskAgent{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[100]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8917,7 +9346,7 @@ func (x *DeskAgent) String() string {
 func (*DeskAgent) ProtoMessage() {}
 
 func (x *DeskAgent) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[100]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8930,7 +9359,7 @@ func (x *DeskAgent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskAgent.ProtoReflect.Descriptor instead.
 func (*DeskAgent) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{100}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{107}
 }
 
 func (x *DeskAgent) GetUser() string {
@@ -9015,7 +9444,7 @@ type DeskWrapUp struct {
 
 func (x *DeskWrapUp) Reset() {
 	*x = DeskWrapUp{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[101]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9027,7 +9456,7 @@ func (x *DeskWrapUp) String() string {
 func (*DeskWrapUp) ProtoMessage() {}
 
 func (x *DeskWrapUp) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[101]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9040,7 +9469,7 @@ func (x *DeskWrapUp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskWrapUp.ProtoReflect.Descriptor instead.
 func (*DeskWrapUp) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{101}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{108}
 }
 
 func (x *DeskWrapUp) GetSession() string {
@@ -9068,7 +9497,7 @@ type DeskQueueRequest struct {
 
 func (x *DeskQueueRequest) Reset() {
 	*x = DeskQueueRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[102]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9080,7 +9509,7 @@ func (x *DeskQueueRequest) String() string {
 func (*DeskQueueRequest) ProtoMessage() {}
 
 func (x *DeskQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[102]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9093,7 +9522,7 @@ func (x *DeskQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskQueueRequest.ProtoReflect.Descriptor instead.
 func (*DeskQueueRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{102}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{109}
 }
 
 func (x *DeskQueueRequest) GetSkill() string {
@@ -9121,7 +9550,7 @@ type DeskWaiting struct {
 
 func (x *DeskWaiting) Reset() {
 	*x = DeskWaiting{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[103]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9133,7 +9562,7 @@ func (x *DeskWaiting) String() string {
 func (*DeskWaiting) ProtoMessage() {}
 
 func (x *DeskWaiting) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[103]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9146,7 +9575,7 @@ func (x *DeskWaiting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskWaiting.ProtoReflect.Descriptor instead.
 func (*DeskWaiting) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{103}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{110}
 }
 
 func (x *DeskWaiting) GetConv() string {
@@ -9203,7 +9632,7 @@ type DeskQueueAgent struct {
 
 func (x *DeskQueueAgent) Reset() {
 	*x = DeskQueueAgent{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[104]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9215,7 +9644,7 @@ func (x *DeskQueueAgent) String() string {
 func (*DeskQueueAgent) ProtoMessage() {}
 
 func (x *DeskQueueAgent) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[104]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9228,7 +9657,7 @@ func (x *DeskQueueAgent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskQueueAgent.ProtoReflect.Descriptor instead.
 func (*DeskQueueAgent) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{104}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{111}
 }
 
 func (x *DeskQueueAgent) GetUser() string {
@@ -9271,7 +9700,7 @@ type DeskQueueResult struct {
 
 func (x *DeskQueueResult) Reset() {
 	*x = DeskQueueResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[105]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9283,7 +9712,7 @@ func (x *DeskQueueResult) String() string {
 func (*DeskQueueResult) ProtoMessage() {}
 
 func (x *DeskQueueResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[105]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9296,7 +9725,7 @@ func (x *DeskQueueResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskQueueResult.ProtoReflect.Descriptor instead.
 func (*DeskQueueResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{105}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{112}
 }
 
 func (x *DeskQueueResult) GetSkill() string {
@@ -9344,7 +9773,7 @@ type DeskReachRequest struct {
 
 func (x *DeskReachRequest) Reset() {
 	*x = DeskReachRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[106]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9356,7 +9785,7 @@ func (x *DeskReachRequest) String() string {
 func (*DeskReachRequest) ProtoMessage() {}
 
 func (x *DeskReachRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[106]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9369,7 +9798,7 @@ func (x *DeskReachRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskReachRequest.ProtoReflect.Descriptor instead.
 func (*DeskReachRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{106}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{113}
 }
 
 func (x *DeskReachRequest) GetCustomer() string {
@@ -9407,7 +9836,7 @@ type DeskTransferRequest struct {
 
 func (x *DeskTransferRequest) Reset() {
 	*x = DeskTransferRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[107]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9419,7 +9848,7 @@ func (x *DeskTransferRequest) String() string {
 func (*DeskTransferRequest) ProtoMessage() {}
 
 func (x *DeskTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[107]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9432,7 +9861,7 @@ func (x *DeskTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskTransferRequest.ProtoReflect.Descriptor instead.
 func (*DeskTransferRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{107}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{114}
 }
 
 func (x *DeskTransferRequest) GetConv() string {
@@ -9468,7 +9897,7 @@ type DeskCloseRequest struct {
 
 func (x *DeskCloseRequest) Reset() {
 	*x = DeskCloseRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[108]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9480,7 +9909,7 @@ func (x *DeskCloseRequest) String() string {
 func (*DeskCloseRequest) ProtoMessage() {}
 
 func (x *DeskCloseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[108]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9493,7 +9922,7 @@ func (x *DeskCloseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskCloseRequest.ProtoReflect.Descriptor instead.
 func (*DeskCloseRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{108}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{115}
 }
 
 func (x *DeskCloseRequest) GetConv() string {
@@ -9522,7 +9951,7 @@ type DeskNoteRequest struct {
 
 func (x *DeskNoteRequest) Reset() {
 	*x = DeskNoteRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[109]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[116]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9534,7 +9963,7 @@ func (x *DeskNoteRequest) String() string {
 func (*DeskNoteRequest) ProtoMessage() {}
 
 func (x *DeskNoteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[109]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[116]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9547,7 +9976,7 @@ func (x *DeskNoteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskNoteRequest.ProtoReflect.Descriptor instead.
 func (*DeskNoteRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{109}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{116}
 }
 
 func (x *DeskNoteRequest) GetConv() string {
@@ -9579,7 +10008,7 @@ type DeskTagRequest struct {
 
 func (x *DeskTagRequest) Reset() {
 	*x = DeskTagRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[110]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[117]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9591,7 +10020,7 @@ func (x *DeskTagRequest) String() string {
 func (*DeskTagRequest) ProtoMessage() {}
 
 func (x *DeskTagRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[110]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[117]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9604,7 +10033,7 @@ func (x *DeskTagRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskTagRequest.ProtoReflect.Descriptor instead.
 func (*DeskTagRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{110}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{117}
 }
 
 func (x *DeskTagRequest) GetConv() string {
@@ -9639,7 +10068,7 @@ type DeskSessionRequest struct {
 
 func (x *DeskSessionRequest) Reset() {
 	*x = DeskSessionRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[111]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[118]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9651,7 +10080,7 @@ func (x *DeskSessionRequest) String() string {
 func (*DeskSessionRequest) ProtoMessage() {}
 
 func (x *DeskSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[111]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[118]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9664,7 +10093,7 @@ func (x *DeskSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskSessionRequest.ProtoReflect.Descriptor instead.
 func (*DeskSessionRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{111}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{118}
 }
 
 func (x *DeskSessionRequest) GetConv() string {
@@ -9691,7 +10120,7 @@ type DeskRateRequest struct {
 
 func (x *DeskRateRequest) Reset() {
 	*x = DeskRateRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[112]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[119]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9703,7 +10132,7 @@ func (x *DeskRateRequest) String() string {
 func (*DeskRateRequest) ProtoMessage() {}
 
 func (x *DeskRateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[112]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[119]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9716,7 +10145,7 @@ func (x *DeskRateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskRateRequest.ProtoReflect.Descriptor instead.
 func (*DeskRateRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{112}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{119}
 }
 
 func (x *DeskRateRequest) GetConv() string {
@@ -9752,7 +10181,7 @@ type DeskRateResult struct {
 
 func (x *DeskRateResult) Reset() {
 	*x = DeskRateResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[113]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[120]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9764,7 +10193,7 @@ func (x *DeskRateResult) String() string {
 func (*DeskRateResult) ProtoMessage() {}
 
 func (x *DeskRateResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[113]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[120]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9777,7 +10206,7 @@ func (x *DeskRateResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskRateResult.ProtoReflect.Descriptor instead.
 func (*DeskRateResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{113}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{120}
 }
 
 func (x *DeskRateResult) GetSession() string {
@@ -9820,7 +10249,7 @@ type DeskRepliesRequest struct {
 
 func (x *DeskRepliesRequest) Reset() {
 	*x = DeskRepliesRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[114]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[121]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9832,7 +10261,7 @@ func (x *DeskRepliesRequest) String() string {
 func (*DeskRepliesRequest) ProtoMessage() {}
 
 func (x *DeskRepliesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[114]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[121]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9845,7 +10274,7 @@ func (x *DeskRepliesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskRepliesRequest.ProtoReflect.Descriptor instead.
 func (*DeskRepliesRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{114}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{121}
 }
 
 func (x *DeskRepliesRequest) GetLine() string {
@@ -9864,7 +10293,7 @@ type DeskReplies struct {
 
 func (x *DeskReplies) Reset() {
 	*x = DeskReplies{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[115]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[122]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9876,7 +10305,7 @@ func (x *DeskReplies) String() string {
 func (*DeskReplies) ProtoMessage() {}
 
 func (x *DeskReplies) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[115]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[122]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9889,7 +10318,7 @@ func (x *DeskReplies) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskReplies.ProtoReflect.Descriptor instead.
 func (*DeskReplies) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{115}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{122}
 }
 
 func (x *DeskReplies) GetReplies() []*DeskSavedReply {
@@ -9909,7 +10338,7 @@ type DeskSavedReply struct {
 
 func (x *DeskSavedReply) Reset() {
 	*x = DeskSavedReply{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[116]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[123]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9921,7 +10350,7 @@ func (x *DeskSavedReply) String() string {
 func (*DeskSavedReply) ProtoMessage() {}
 
 func (x *DeskSavedReply) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[116]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[123]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9934,7 +10363,7 @@ func (x *DeskSavedReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskSavedReply.ProtoReflect.Descriptor instead.
 func (*DeskSavedReply) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{116}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{123}
 }
 
 func (x *DeskSavedReply) GetName() string {
@@ -9970,7 +10399,7 @@ type MyMetricsRequest struct {
 
 func (x *MyMetricsRequest) Reset() {
 	*x = MyMetricsRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[117]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[124]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9982,7 +10411,7 @@ func (x *MyMetricsRequest) String() string {
 func (*MyMetricsRequest) ProtoMessage() {}
 
 func (x *MyMetricsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[117]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[124]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9995,7 +10424,7 @@ func (x *MyMetricsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsRequest.ProtoReflect.Descriptor instead.
 func (*MyMetricsRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{117}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{124}
 }
 
 func (x *MyMetricsRequest) GetWindow() string {
@@ -10059,7 +10488,7 @@ type MyMetricsRow struct {
 
 func (x *MyMetricsRow) Reset() {
 	*x = MyMetricsRow{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[118]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[125]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10071,7 +10500,7 @@ func (x *MyMetricsRow) String() string {
 func (*MyMetricsRow) ProtoMessage() {}
 
 func (x *MyMetricsRow) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[118]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[125]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10084,7 +10513,7 @@ func (x *MyMetricsRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsRow.ProtoReflect.Descriptor instead.
 func (*MyMetricsRow) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{118}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{125}
 }
 
 func (x *MyMetricsRow) GetWindowStartMs() int64 {
@@ -10309,7 +10738,7 @@ type MyMetricsResult struct {
 
 func (x *MyMetricsResult) Reset() {
 	*x = MyMetricsResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[119]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[126]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10321,7 +10750,7 @@ func (x *MyMetricsResult) String() string {
 func (*MyMetricsResult) ProtoMessage() {}
 
 func (x *MyMetricsResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[119]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[126]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10334,7 +10763,7 @@ func (x *MyMetricsResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsResult.ProtoReflect.Descriptor instead.
 func (*MyMetricsResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{119}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{126}
 }
 
 func (x *MyMetricsResult) GetUser() string {
@@ -10462,7 +10891,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x06GoAway\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12!\n" +
 	"\freconnect_to\x18\x02 \x01(\tR\vreconnectTo\x12.\n" +
-	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\x98\x1c\n" +
+	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\xed\x1d\n" +
 	"\aRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x126\n" +
 	"\x04send\x18\n" +
@@ -10529,8 +10958,13 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\fpoll_results\x189 \x01(\v2'.switchboard.wire.v1.PollResultsRequestH\x00R\vpollResults\x12O\n" +
 	"\rclear_history\x18: \x01(\v2(.switchboard.wire.v1.ClearHistoryRequestH\x00R\fclearHistory\x126\n" +
 	"\x04star\x18; \x01(\v2 .switchboard.wire.v1.StarRequestH\x00R\x04star\x12?\n" +
-	"\astarred\x18< \x01(\v2#.switchboard.wire.v1.StarredRequestH\x00R\astarredB\x04\n" +
-	"\x02op\"\xa7\x1b\n" +
+	"\astarred\x18< \x01(\v2#.switchboard.wire.v1.StarredRequestH\x00R\astarred\x12B\n" +
+	"\bschedule\x18= \x01(\v2$.switchboard.wire.v1.ScheduleRequestH\x00R\bschedule\x12E\n" +
+	"\tscheduled\x18> \x01(\v2%.switchboard.wire.v1.ScheduledRequestH\x00R\tscheduled\x12H\n" +
+	"\n" +
+	"unschedule\x18? \x01(\v2&.switchboard.wire.v1.UnscheduleRequestH\x00R\n" +
+	"unscheduleB\x04\n" +
+	"\x02op\"\xf9\x1c\n" +
 	"\bResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x120\n" +
 	"\x05error\x18\x02 \x01(\v2\x1a.switchboard.wire.v1.ErrorR\x05error\x125\n" +
@@ -10597,7 +11031,12 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\fpoll_results\x188 \x01(\v2&.switchboard.wire.v1.PollResultsResultH\x00R\vpollResults\x12N\n" +
 	"\rclear_history\x189 \x01(\v2'.switchboard.wire.v1.ClearHistoryResultH\x00R\fclearHistory\x125\n" +
 	"\x04star\x18: \x01(\v2\x1f.switchboard.wire.v1.StarResultH\x00R\x04star\x12>\n" +
-	"\astarred\x18; \x01(\v2\".switchboard.wire.v1.StarredResultH\x00R\astarredB\b\n" +
+	"\astarred\x18; \x01(\v2\".switchboard.wire.v1.StarredResultH\x00R\astarred\x12A\n" +
+	"\bschedule\x18< \x01(\v2#.switchboard.wire.v1.ScheduleResultH\x00R\bschedule\x12D\n" +
+	"\tscheduled\x18= \x01(\v2$.switchboard.wire.v1.ScheduledResultH\x00R\tscheduled\x12G\n" +
+	"\n" +
+	"unschedule\x18> \x01(\v2%.switchboard.wire.v1.UnscheduleResultH\x00R\n" +
+	"unscheduleB\b\n" +
 	"\x06result\"\x9f\x03\n" +
 	"\vSendRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x0e\n" +
@@ -10678,7 +11117,24 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x12ClearHistoryResult\x12\x1f\n" +
 	"\vcleared_seq\x18\x01 \x01(\x04R\n" +
 	"clearedSeq\x12!\n" +
-	"\ftotal_unread\x18\x02 \x01(\x04R\vtotalUnread\"M\n" +
+	"\ftotal_unread\x18\x02 \x01(\x04R\vtotalUnread\"\\\n" +
+	"\x0fScheduleRequest\x124\n" +
+	"\x04send\x18\x01 \x01(\v2 .switchboard.wire.v1.SendRequestR\x04send\x12\x13\n" +
+	"\x05at_ms\x18\x02 \x01(\x03R\x04atMs\"\x89\x01\n" +
+	"\rScheduledSend\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x124\n" +
+	"\x04send\x18\x02 \x01(\v2 .switchboard.wire.v1.SendRequestR\x04send\x12\x13\n" +
+	"\x05at_ms\x18\x03 \x01(\x03R\x04atMs\x12\x1d\n" +
+	"\n" +
+	"created_ms\x18\x04 \x01(\x03R\tcreatedMs\"R\n" +
+	"\x0eScheduleResult\x12@\n" +
+	"\tscheduled\x18\x01 \x01(\v2\".switchboard.wire.v1.ScheduledSendR\tscheduled\"\x12\n" +
+	"\x10ScheduledRequest\"Q\n" +
+	"\x0fScheduledResult\x12>\n" +
+	"\bmessages\x18\x01 \x03(\v2\".switchboard.wire.v1.ScheduledSendR\bmessages\"#\n" +
+	"\x11UnscheduleRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\x12\n" +
+	"\x10UnscheduleResult\"M\n" +
 	"\vStarRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x18\n" +
@@ -11217,7 +11673,7 @@ func file_transport_wirepb_wire_proto_rawDescGZIP() []byte {
 }
 
 var file_transport_wirepb_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 120)
+var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 127)
 var file_transport_wirepb_wire_proto_goTypes = []any{
 	(Code)(0),                        // 0: switchboard.wire.v1.Code
 	(ConvKind)(0),                    // 1: switchboard.wire.v1.ConvKind
@@ -11253,99 +11709,106 @@ var file_transport_wirepb_wire_proto_goTypes = []any{
 	(*MarkAllReadRequest)(nil),       // 31: switchboard.wire.v1.MarkAllReadRequest
 	(*ClearHistoryRequest)(nil),      // 32: switchboard.wire.v1.ClearHistoryRequest
 	(*ClearHistoryResult)(nil),       // 33: switchboard.wire.v1.ClearHistoryResult
-	(*StarRequest)(nil),              // 34: switchboard.wire.v1.StarRequest
-	(*StarResult)(nil),               // 35: switchboard.wire.v1.StarResult
-	(*StarredRequest)(nil),           // 36: switchboard.wire.v1.StarredRequest
-	(*StarredMessage)(nil),           // 37: switchboard.wire.v1.StarredMessage
-	(*StarredResult)(nil),            // 38: switchboard.wire.v1.StarredResult
-	(*PollResultsRequest)(nil),       // 39: switchboard.wire.v1.PollResultsRequest
-	(*PollResultsResult)(nil),        // 40: switchboard.wire.v1.PollResultsResult
-	(*PollOptionResult)(nil),         // 41: switchboard.wire.v1.PollOptionResult
-	(*MarkAllReadResult)(nil),        // 42: switchboard.wire.v1.MarkAllReadResult
-	(*RecallRequest)(nil),            // 43: switchboard.wire.v1.RecallRequest
-	(*RecallResult)(nil),             // 44: switchboard.wire.v1.RecallResult
-	(*ListConversationsRequest)(nil), // 45: switchboard.wire.v1.ListConversationsRequest
-	(*ListConversationsResult)(nil),  // 46: switchboard.wire.v1.ListConversationsResult
-	(*CreateGroupRequest)(nil),       // 47: switchboard.wire.v1.CreateGroupRequest
-	(*CreateGroupResult)(nil),        // 48: switchboard.wire.v1.CreateGroupResult
-	(*MembershipRequest)(nil),        // 49: switchboard.wire.v1.MembershipRequest
-	(*MembershipResult)(nil),         // 50: switchboard.wire.v1.MembershipResult
-	(*GroupSettingsRequest)(nil),     // 51: switchboard.wire.v1.GroupSettingsRequest
-	(*GroupInviteRequest)(nil),       // 52: switchboard.wire.v1.GroupInviteRequest
-	(*GroupInvite)(nil),              // 53: switchboard.wire.v1.GroupInvite
-	(*GroupInviteResult)(nil),        // 54: switchboard.wire.v1.GroupInviteResult
-	(*JoinGroupRequest)(nil),         // 55: switchboard.wire.v1.JoinGroupRequest
-	(*JoinGroupResult)(nil),          // 56: switchboard.wire.v1.JoinGroupResult
-	(*GroupSettingsResult)(nil),      // 57: switchboard.wire.v1.GroupSettingsResult
-	(*MembersRequest)(nil),           // 58: switchboard.wire.v1.MembersRequest
-	(*MembersResult)(nil),            // 59: switchboard.wire.v1.MembersResult
-	(*PresenceRequest)(nil),          // 60: switchboard.wire.v1.PresenceRequest
-	(*PresenceResult)(nil),           // 61: switchboard.wire.v1.PresenceResult
-	(*PrivacyRequest)(nil),           // 62: switchboard.wire.v1.PrivacyRequest
-	(*PrivacyResult)(nil),            // 63: switchboard.wire.v1.PrivacyResult
-	(*PinRequest)(nil),               // 64: switchboard.wire.v1.PinRequest
-	(*PinResult)(nil),                // 65: switchboard.wire.v1.PinResult
-	(*ArchiveRequest)(nil),           // 66: switchboard.wire.v1.ArchiveRequest
-	(*ArchiveResult)(nil),            // 67: switchboard.wire.v1.ArchiveResult
-	(*MarkUnreadRequest)(nil),        // 68: switchboard.wire.v1.MarkUnreadRequest
-	(*MarkUnreadResult)(nil),         // 69: switchboard.wire.v1.MarkUnreadResult
-	(*MuteRequest)(nil),              // 70: switchboard.wire.v1.MuteRequest
-	(*MuteResult)(nil),               // 71: switchboard.wire.v1.MuteResult
-	(*BlockRequest)(nil),             // 72: switchboard.wire.v1.BlockRequest
-	(*BlockResult)(nil),              // 73: switchboard.wire.v1.BlockResult
-	(*BlockedRequest)(nil),           // 74: switchboard.wire.v1.BlockedRequest
-	(*BlockedResult)(nil),            // 75: switchboard.wire.v1.BlockedResult
-	(*ReportRequest)(nil),            // 76: switchboard.wire.v1.ReportRequest
-	(*MediaCreateRequest)(nil),       // 77: switchboard.wire.v1.MediaCreateRequest
-	(*MediaChunkRequest)(nil),        // 78: switchboard.wire.v1.MediaChunkRequest
-	(*MediaChunkResult)(nil),         // 79: switchboard.wire.v1.MediaChunkResult
-	(*MediaCompleteRequest)(nil),     // 80: switchboard.wire.v1.MediaCompleteRequest
-	(*MediaReadRequest)(nil),         // 81: switchboard.wire.v1.MediaReadRequest
-	(*MediaReadResult)(nil),          // 82: switchboard.wire.v1.MediaReadResult
-	(*ReadByRequest)(nil),            // 83: switchboard.wire.v1.ReadByRequest
-	(*ReadByResult)(nil),             // 84: switchboard.wire.v1.ReadByResult
-	(*MemberRead)(nil),               // 85: switchboard.wire.v1.MemberRead
-	(*ReportResult)(nil),             // 86: switchboard.wire.v1.ReportResult
-	(*RegisterPushRequest)(nil),      // 87: switchboard.wire.v1.RegisterPushRequest
-	(*RegisterPushResult)(nil),       // 88: switchboard.wire.v1.RegisterPushResult
-	(*UnregisterPushRequest)(nil),    // 89: switchboard.wire.v1.UnregisterPushRequest
-	(*UnregisterPushResult)(nil),     // 90: switchboard.wire.v1.UnregisterPushResult
-	(*PingRequest)(nil),              // 91: switchboard.wire.v1.PingRequest
-	(*PingResult)(nil),               // 92: switchboard.wire.v1.PingResult
-	(*Push)(nil),                     // 93: switchboard.wire.v1.Push
-	(*FlagsUpdate)(nil),              // 94: switchboard.wire.v1.FlagsUpdate
-	(*ReadUpdate)(nil),               // 95: switchboard.wire.v1.ReadUpdate
-	(*MembershipUpdate)(nil),         // 96: switchboard.wire.v1.MembershipUpdate
-	(*ReadReceipt)(nil),              // 97: switchboard.wire.v1.ReadReceipt
-	(*Signal)(nil),                   // 98: switchboard.wire.v1.Signal
-	(*CardClickRequest)(nil),         // 99: switchboard.wire.v1.CardClickRequest
-	(*CardClickResult)(nil),          // 100: switchboard.wire.v1.CardClickResult
-	(*DeskHandoverRequest)(nil),      // 101: switchboard.wire.v1.DeskHandoverRequest
-	(*DeskHandoverResult)(nil),       // 102: switchboard.wire.v1.DeskHandoverResult
-	(*DeskEnterRequest)(nil),         // 103: switchboard.wire.v1.DeskEnterRequest
-	(*DeskSession)(nil),              // 104: switchboard.wire.v1.DeskSession
-	(*DeskNote)(nil),                 // 105: switchboard.wire.v1.DeskNote
-	(*DeskStatusRequest)(nil),        // 106: switchboard.wire.v1.DeskStatusRequest
-	(*DeskAgent)(nil),                // 107: switchboard.wire.v1.DeskAgent
-	(*DeskWrapUp)(nil),               // 108: switchboard.wire.v1.DeskWrapUp
-	(*DeskQueueRequest)(nil),         // 109: switchboard.wire.v1.DeskQueueRequest
-	(*DeskWaiting)(nil),              // 110: switchboard.wire.v1.DeskWaiting
-	(*DeskQueueAgent)(nil),           // 111: switchboard.wire.v1.DeskQueueAgent
-	(*DeskQueueResult)(nil),          // 112: switchboard.wire.v1.DeskQueueResult
-	(*DeskReachRequest)(nil),         // 113: switchboard.wire.v1.DeskReachRequest
-	(*DeskTransferRequest)(nil),      // 114: switchboard.wire.v1.DeskTransferRequest
-	(*DeskCloseRequest)(nil),         // 115: switchboard.wire.v1.DeskCloseRequest
-	(*DeskNoteRequest)(nil),          // 116: switchboard.wire.v1.DeskNoteRequest
-	(*DeskTagRequest)(nil),           // 117: switchboard.wire.v1.DeskTagRequest
-	(*DeskSessionRequest)(nil),       // 118: switchboard.wire.v1.DeskSessionRequest
-	(*DeskRateRequest)(nil),          // 119: switchboard.wire.v1.DeskRateRequest
-	(*DeskRateResult)(nil),           // 120: switchboard.wire.v1.DeskRateResult
-	(*DeskRepliesRequest)(nil),       // 121: switchboard.wire.v1.DeskRepliesRequest
-	(*DeskReplies)(nil),              // 122: switchboard.wire.v1.DeskReplies
-	(*DeskSavedReply)(nil),           // 123: switchboard.wire.v1.DeskSavedReply
-	(*MyMetricsRequest)(nil),         // 124: switchboard.wire.v1.MyMetricsRequest
-	(*MyMetricsRow)(nil),             // 125: switchboard.wire.v1.MyMetricsRow
-	(*MyMetricsResult)(nil),          // 126: switchboard.wire.v1.MyMetricsResult
+	(*ScheduleRequest)(nil),          // 34: switchboard.wire.v1.ScheduleRequest
+	(*ScheduledSend)(nil),            // 35: switchboard.wire.v1.ScheduledSend
+	(*ScheduleResult)(nil),           // 36: switchboard.wire.v1.ScheduleResult
+	(*ScheduledRequest)(nil),         // 37: switchboard.wire.v1.ScheduledRequest
+	(*ScheduledResult)(nil),          // 38: switchboard.wire.v1.ScheduledResult
+	(*UnscheduleRequest)(nil),        // 39: switchboard.wire.v1.UnscheduleRequest
+	(*UnscheduleResult)(nil),         // 40: switchboard.wire.v1.UnscheduleResult
+	(*StarRequest)(nil),              // 41: switchboard.wire.v1.StarRequest
+	(*StarResult)(nil),               // 42: switchboard.wire.v1.StarResult
+	(*StarredRequest)(nil),           // 43: switchboard.wire.v1.StarredRequest
+	(*StarredMessage)(nil),           // 44: switchboard.wire.v1.StarredMessage
+	(*StarredResult)(nil),            // 45: switchboard.wire.v1.StarredResult
+	(*PollResultsRequest)(nil),       // 46: switchboard.wire.v1.PollResultsRequest
+	(*PollResultsResult)(nil),        // 47: switchboard.wire.v1.PollResultsResult
+	(*PollOptionResult)(nil),         // 48: switchboard.wire.v1.PollOptionResult
+	(*MarkAllReadResult)(nil),        // 49: switchboard.wire.v1.MarkAllReadResult
+	(*RecallRequest)(nil),            // 50: switchboard.wire.v1.RecallRequest
+	(*RecallResult)(nil),             // 51: switchboard.wire.v1.RecallResult
+	(*ListConversationsRequest)(nil), // 52: switchboard.wire.v1.ListConversationsRequest
+	(*ListConversationsResult)(nil),  // 53: switchboard.wire.v1.ListConversationsResult
+	(*CreateGroupRequest)(nil),       // 54: switchboard.wire.v1.CreateGroupRequest
+	(*CreateGroupResult)(nil),        // 55: switchboard.wire.v1.CreateGroupResult
+	(*MembershipRequest)(nil),        // 56: switchboard.wire.v1.MembershipRequest
+	(*MembershipResult)(nil),         // 57: switchboard.wire.v1.MembershipResult
+	(*GroupSettingsRequest)(nil),     // 58: switchboard.wire.v1.GroupSettingsRequest
+	(*GroupInviteRequest)(nil),       // 59: switchboard.wire.v1.GroupInviteRequest
+	(*GroupInvite)(nil),              // 60: switchboard.wire.v1.GroupInvite
+	(*GroupInviteResult)(nil),        // 61: switchboard.wire.v1.GroupInviteResult
+	(*JoinGroupRequest)(nil),         // 62: switchboard.wire.v1.JoinGroupRequest
+	(*JoinGroupResult)(nil),          // 63: switchboard.wire.v1.JoinGroupResult
+	(*GroupSettingsResult)(nil),      // 64: switchboard.wire.v1.GroupSettingsResult
+	(*MembersRequest)(nil),           // 65: switchboard.wire.v1.MembersRequest
+	(*MembersResult)(nil),            // 66: switchboard.wire.v1.MembersResult
+	(*PresenceRequest)(nil),          // 67: switchboard.wire.v1.PresenceRequest
+	(*PresenceResult)(nil),           // 68: switchboard.wire.v1.PresenceResult
+	(*PrivacyRequest)(nil),           // 69: switchboard.wire.v1.PrivacyRequest
+	(*PrivacyResult)(nil),            // 70: switchboard.wire.v1.PrivacyResult
+	(*PinRequest)(nil),               // 71: switchboard.wire.v1.PinRequest
+	(*PinResult)(nil),                // 72: switchboard.wire.v1.PinResult
+	(*ArchiveRequest)(nil),           // 73: switchboard.wire.v1.ArchiveRequest
+	(*ArchiveResult)(nil),            // 74: switchboard.wire.v1.ArchiveResult
+	(*MarkUnreadRequest)(nil),        // 75: switchboard.wire.v1.MarkUnreadRequest
+	(*MarkUnreadResult)(nil),         // 76: switchboard.wire.v1.MarkUnreadResult
+	(*MuteRequest)(nil),              // 77: switchboard.wire.v1.MuteRequest
+	(*MuteResult)(nil),               // 78: switchboard.wire.v1.MuteResult
+	(*BlockRequest)(nil),             // 79: switchboard.wire.v1.BlockRequest
+	(*BlockResult)(nil),              // 80: switchboard.wire.v1.BlockResult
+	(*BlockedRequest)(nil),           // 81: switchboard.wire.v1.BlockedRequest
+	(*BlockedResult)(nil),            // 82: switchboard.wire.v1.BlockedResult
+	(*ReportRequest)(nil),            // 83: switchboard.wire.v1.ReportRequest
+	(*MediaCreateRequest)(nil),       // 84: switchboard.wire.v1.MediaCreateRequest
+	(*MediaChunkRequest)(nil),        // 85: switchboard.wire.v1.MediaChunkRequest
+	(*MediaChunkResult)(nil),         // 86: switchboard.wire.v1.MediaChunkResult
+	(*MediaCompleteRequest)(nil),     // 87: switchboard.wire.v1.MediaCompleteRequest
+	(*MediaReadRequest)(nil),         // 88: switchboard.wire.v1.MediaReadRequest
+	(*MediaReadResult)(nil),          // 89: switchboard.wire.v1.MediaReadResult
+	(*ReadByRequest)(nil),            // 90: switchboard.wire.v1.ReadByRequest
+	(*ReadByResult)(nil),             // 91: switchboard.wire.v1.ReadByResult
+	(*MemberRead)(nil),               // 92: switchboard.wire.v1.MemberRead
+	(*ReportResult)(nil),             // 93: switchboard.wire.v1.ReportResult
+	(*RegisterPushRequest)(nil),      // 94: switchboard.wire.v1.RegisterPushRequest
+	(*RegisterPushResult)(nil),       // 95: switchboard.wire.v1.RegisterPushResult
+	(*UnregisterPushRequest)(nil),    // 96: switchboard.wire.v1.UnregisterPushRequest
+	(*UnregisterPushResult)(nil),     // 97: switchboard.wire.v1.UnregisterPushResult
+	(*PingRequest)(nil),              // 98: switchboard.wire.v1.PingRequest
+	(*PingResult)(nil),               // 99: switchboard.wire.v1.PingResult
+	(*Push)(nil),                     // 100: switchboard.wire.v1.Push
+	(*FlagsUpdate)(nil),              // 101: switchboard.wire.v1.FlagsUpdate
+	(*ReadUpdate)(nil),               // 102: switchboard.wire.v1.ReadUpdate
+	(*MembershipUpdate)(nil),         // 103: switchboard.wire.v1.MembershipUpdate
+	(*ReadReceipt)(nil),              // 104: switchboard.wire.v1.ReadReceipt
+	(*Signal)(nil),                   // 105: switchboard.wire.v1.Signal
+	(*CardClickRequest)(nil),         // 106: switchboard.wire.v1.CardClickRequest
+	(*CardClickResult)(nil),          // 107: switchboard.wire.v1.CardClickResult
+	(*DeskHandoverRequest)(nil),      // 108: switchboard.wire.v1.DeskHandoverRequest
+	(*DeskHandoverResult)(nil),       // 109: switchboard.wire.v1.DeskHandoverResult
+	(*DeskEnterRequest)(nil),         // 110: switchboard.wire.v1.DeskEnterRequest
+	(*DeskSession)(nil),              // 111: switchboard.wire.v1.DeskSession
+	(*DeskNote)(nil),                 // 112: switchboard.wire.v1.DeskNote
+	(*DeskStatusRequest)(nil),        // 113: switchboard.wire.v1.DeskStatusRequest
+	(*DeskAgent)(nil),                // 114: switchboard.wire.v1.DeskAgent
+	(*DeskWrapUp)(nil),               // 115: switchboard.wire.v1.DeskWrapUp
+	(*DeskQueueRequest)(nil),         // 116: switchboard.wire.v1.DeskQueueRequest
+	(*DeskWaiting)(nil),              // 117: switchboard.wire.v1.DeskWaiting
+	(*DeskQueueAgent)(nil),           // 118: switchboard.wire.v1.DeskQueueAgent
+	(*DeskQueueResult)(nil),          // 119: switchboard.wire.v1.DeskQueueResult
+	(*DeskReachRequest)(nil),         // 120: switchboard.wire.v1.DeskReachRequest
+	(*DeskTransferRequest)(nil),      // 121: switchboard.wire.v1.DeskTransferRequest
+	(*DeskCloseRequest)(nil),         // 122: switchboard.wire.v1.DeskCloseRequest
+	(*DeskNoteRequest)(nil),          // 123: switchboard.wire.v1.DeskNoteRequest
+	(*DeskTagRequest)(nil),           // 124: switchboard.wire.v1.DeskTagRequest
+	(*DeskSessionRequest)(nil),       // 125: switchboard.wire.v1.DeskSessionRequest
+	(*DeskRateRequest)(nil),          // 126: switchboard.wire.v1.DeskRateRequest
+	(*DeskRateResult)(nil),           // 127: switchboard.wire.v1.DeskRateResult
+	(*DeskRepliesRequest)(nil),       // 128: switchboard.wire.v1.DeskRepliesRequest
+	(*DeskReplies)(nil),              // 129: switchboard.wire.v1.DeskReplies
+	(*DeskSavedReply)(nil),           // 130: switchboard.wire.v1.DeskSavedReply
+	(*MyMetricsRequest)(nil),         // 131: switchboard.wire.v1.MyMetricsRequest
+	(*MyMetricsRow)(nil),             // 132: switchboard.wire.v1.MyMetricsRow
+	(*MyMetricsResult)(nil),          // 133: switchboard.wire.v1.MyMetricsResult
 }
 var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	0,   // 0: switchboard.wire.v1.Error.code:type_name -> switchboard.wire.v1.Code
@@ -11360,150 +11823,160 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	16,  // 9: switchboard.wire.v1.ServerFrame.go_away:type_name -> switchboard.wire.v1.GoAway
 	7,   // 10: switchboard.wire.v1.ServerFrame.error:type_name -> switchboard.wire.v1.Error
 	18,  // 11: switchboard.wire.v1.ServerFrame.response:type_name -> switchboard.wire.v1.Response
-	93,  // 12: switchboard.wire.v1.ServerFrame.push:type_name -> switchboard.wire.v1.Push
-	98,  // 13: switchboard.wire.v1.ServerFrame.signal:type_name -> switchboard.wire.v1.Signal
+	100, // 12: switchboard.wire.v1.ServerFrame.push:type_name -> switchboard.wire.v1.Push
+	105, // 13: switchboard.wire.v1.ServerFrame.signal:type_name -> switchboard.wire.v1.Signal
 	22,  // 14: switchboard.wire.v1.Welcome.sync:type_name -> switchboard.wire.v1.SyncResult
 	19,  // 15: switchboard.wire.v1.Request.send:type_name -> switchboard.wire.v1.SendRequest
 	21,  // 16: switchboard.wire.v1.Request.sync:type_name -> switchboard.wire.v1.SyncRequest
 	23,  // 17: switchboard.wire.v1.Request.ack:type_name -> switchboard.wire.v1.AckRequest
 	25,  // 18: switchboard.wire.v1.Request.history:type_name -> switchboard.wire.v1.HistoryRequest
 	29,  // 19: switchboard.wire.v1.Request.mark_read:type_name -> switchboard.wire.v1.MarkReadRequest
-	43,  // 20: switchboard.wire.v1.Request.recall:type_name -> switchboard.wire.v1.RecallRequest
-	45,  // 21: switchboard.wire.v1.Request.list_conversations:type_name -> switchboard.wire.v1.ListConversationsRequest
-	47,  // 22: switchboard.wire.v1.Request.create_group:type_name -> switchboard.wire.v1.CreateGroupRequest
-	49,  // 23: switchboard.wire.v1.Request.membership:type_name -> switchboard.wire.v1.MembershipRequest
-	58,  // 24: switchboard.wire.v1.Request.members:type_name -> switchboard.wire.v1.MembersRequest
-	60,  // 25: switchboard.wire.v1.Request.presence:type_name -> switchboard.wire.v1.PresenceRequest
-	64,  // 26: switchboard.wire.v1.Request.pin:type_name -> switchboard.wire.v1.PinRequest
-	91,  // 27: switchboard.wire.v1.Request.ping:type_name -> switchboard.wire.v1.PingRequest
-	98,  // 28: switchboard.wire.v1.Request.signal:type_name -> switchboard.wire.v1.Signal
-	70,  // 29: switchboard.wire.v1.Request.mute:type_name -> switchboard.wire.v1.MuteRequest
-	99,  // 30: switchboard.wire.v1.Request.card_click:type_name -> switchboard.wire.v1.CardClickRequest
-	87,  // 31: switchboard.wire.v1.Request.register_push:type_name -> switchboard.wire.v1.RegisterPushRequest
-	89,  // 32: switchboard.wire.v1.Request.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushRequest
-	101, // 33: switchboard.wire.v1.Request.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverRequest
-	103, // 34: switchboard.wire.v1.Request.desk_enter:type_name -> switchboard.wire.v1.DeskEnterRequest
-	106, // 35: switchboard.wire.v1.Request.desk_status:type_name -> switchboard.wire.v1.DeskStatusRequest
-	109, // 36: switchboard.wire.v1.Request.desk_queue:type_name -> switchboard.wire.v1.DeskQueueRequest
-	114, // 37: switchboard.wire.v1.Request.desk_transfer:type_name -> switchboard.wire.v1.DeskTransferRequest
-	115, // 38: switchboard.wire.v1.Request.desk_close:type_name -> switchboard.wire.v1.DeskCloseRequest
-	124, // 39: switchboard.wire.v1.Request.my_metrics:type_name -> switchboard.wire.v1.MyMetricsRequest
-	72,  // 40: switchboard.wire.v1.Request.block:type_name -> switchboard.wire.v1.BlockRequest
-	76,  // 41: switchboard.wire.v1.Request.report:type_name -> switchboard.wire.v1.ReportRequest
-	74,  // 42: switchboard.wire.v1.Request.blocked:type_name -> switchboard.wire.v1.BlockedRequest
-	119, // 43: switchboard.wire.v1.Request.desk_rate:type_name -> switchboard.wire.v1.DeskRateRequest
-	83,  // 44: switchboard.wire.v1.Request.read_by:type_name -> switchboard.wire.v1.ReadByRequest
-	121, // 45: switchboard.wire.v1.Request.desk_replies:type_name -> switchboard.wire.v1.DeskRepliesRequest
-	77,  // 46: switchboard.wire.v1.Request.media_create:type_name -> switchboard.wire.v1.MediaCreateRequest
-	78,  // 47: switchboard.wire.v1.Request.media_chunk:type_name -> switchboard.wire.v1.MediaChunkRequest
-	80,  // 48: switchboard.wire.v1.Request.media_complete:type_name -> switchboard.wire.v1.MediaCompleteRequest
-	81,  // 49: switchboard.wire.v1.Request.media_read:type_name -> switchboard.wire.v1.MediaReadRequest
-	116, // 50: switchboard.wire.v1.Request.desk_note:type_name -> switchboard.wire.v1.DeskNoteRequest
-	118, // 51: switchboard.wire.v1.Request.desk_session:type_name -> switchboard.wire.v1.DeskSessionRequest
+	50,  // 20: switchboard.wire.v1.Request.recall:type_name -> switchboard.wire.v1.RecallRequest
+	52,  // 21: switchboard.wire.v1.Request.list_conversations:type_name -> switchboard.wire.v1.ListConversationsRequest
+	54,  // 22: switchboard.wire.v1.Request.create_group:type_name -> switchboard.wire.v1.CreateGroupRequest
+	56,  // 23: switchboard.wire.v1.Request.membership:type_name -> switchboard.wire.v1.MembershipRequest
+	65,  // 24: switchboard.wire.v1.Request.members:type_name -> switchboard.wire.v1.MembersRequest
+	67,  // 25: switchboard.wire.v1.Request.presence:type_name -> switchboard.wire.v1.PresenceRequest
+	71,  // 26: switchboard.wire.v1.Request.pin:type_name -> switchboard.wire.v1.PinRequest
+	98,  // 27: switchboard.wire.v1.Request.ping:type_name -> switchboard.wire.v1.PingRequest
+	105, // 28: switchboard.wire.v1.Request.signal:type_name -> switchboard.wire.v1.Signal
+	77,  // 29: switchboard.wire.v1.Request.mute:type_name -> switchboard.wire.v1.MuteRequest
+	106, // 30: switchboard.wire.v1.Request.card_click:type_name -> switchboard.wire.v1.CardClickRequest
+	94,  // 31: switchboard.wire.v1.Request.register_push:type_name -> switchboard.wire.v1.RegisterPushRequest
+	96,  // 32: switchboard.wire.v1.Request.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushRequest
+	108, // 33: switchboard.wire.v1.Request.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverRequest
+	110, // 34: switchboard.wire.v1.Request.desk_enter:type_name -> switchboard.wire.v1.DeskEnterRequest
+	113, // 35: switchboard.wire.v1.Request.desk_status:type_name -> switchboard.wire.v1.DeskStatusRequest
+	116, // 36: switchboard.wire.v1.Request.desk_queue:type_name -> switchboard.wire.v1.DeskQueueRequest
+	121, // 37: switchboard.wire.v1.Request.desk_transfer:type_name -> switchboard.wire.v1.DeskTransferRequest
+	122, // 38: switchboard.wire.v1.Request.desk_close:type_name -> switchboard.wire.v1.DeskCloseRequest
+	131, // 39: switchboard.wire.v1.Request.my_metrics:type_name -> switchboard.wire.v1.MyMetricsRequest
+	79,  // 40: switchboard.wire.v1.Request.block:type_name -> switchboard.wire.v1.BlockRequest
+	83,  // 41: switchboard.wire.v1.Request.report:type_name -> switchboard.wire.v1.ReportRequest
+	81,  // 42: switchboard.wire.v1.Request.blocked:type_name -> switchboard.wire.v1.BlockedRequest
+	126, // 43: switchboard.wire.v1.Request.desk_rate:type_name -> switchboard.wire.v1.DeskRateRequest
+	90,  // 44: switchboard.wire.v1.Request.read_by:type_name -> switchboard.wire.v1.ReadByRequest
+	128, // 45: switchboard.wire.v1.Request.desk_replies:type_name -> switchboard.wire.v1.DeskRepliesRequest
+	84,  // 46: switchboard.wire.v1.Request.media_create:type_name -> switchboard.wire.v1.MediaCreateRequest
+	85,  // 47: switchboard.wire.v1.Request.media_chunk:type_name -> switchboard.wire.v1.MediaChunkRequest
+	87,  // 48: switchboard.wire.v1.Request.media_complete:type_name -> switchboard.wire.v1.MediaCompleteRequest
+	88,  // 49: switchboard.wire.v1.Request.media_read:type_name -> switchboard.wire.v1.MediaReadRequest
+	123, // 50: switchboard.wire.v1.Request.desk_note:type_name -> switchboard.wire.v1.DeskNoteRequest
+	125, // 51: switchboard.wire.v1.Request.desk_session:type_name -> switchboard.wire.v1.DeskSessionRequest
 	27,  // 52: switchboard.wire.v1.Request.search:type_name -> switchboard.wire.v1.SearchRequest
-	66,  // 53: switchboard.wire.v1.Request.archive:type_name -> switchboard.wire.v1.ArchiveRequest
-	51,  // 54: switchboard.wire.v1.Request.group_settings:type_name -> switchboard.wire.v1.GroupSettingsRequest
-	62,  // 55: switchboard.wire.v1.Request.privacy:type_name -> switchboard.wire.v1.PrivacyRequest
-	68,  // 56: switchboard.wire.v1.Request.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadRequest
-	117, // 57: switchboard.wire.v1.Request.desk_tag:type_name -> switchboard.wire.v1.DeskTagRequest
-	52,  // 58: switchboard.wire.v1.Request.group_invite:type_name -> switchboard.wire.v1.GroupInviteRequest
-	55,  // 59: switchboard.wire.v1.Request.join_group:type_name -> switchboard.wire.v1.JoinGroupRequest
-	113, // 60: switchboard.wire.v1.Request.desk_reach:type_name -> switchboard.wire.v1.DeskReachRequest
+	73,  // 53: switchboard.wire.v1.Request.archive:type_name -> switchboard.wire.v1.ArchiveRequest
+	58,  // 54: switchboard.wire.v1.Request.group_settings:type_name -> switchboard.wire.v1.GroupSettingsRequest
+	69,  // 55: switchboard.wire.v1.Request.privacy:type_name -> switchboard.wire.v1.PrivacyRequest
+	75,  // 56: switchboard.wire.v1.Request.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadRequest
+	124, // 57: switchboard.wire.v1.Request.desk_tag:type_name -> switchboard.wire.v1.DeskTagRequest
+	59,  // 58: switchboard.wire.v1.Request.group_invite:type_name -> switchboard.wire.v1.GroupInviteRequest
+	62,  // 59: switchboard.wire.v1.Request.join_group:type_name -> switchboard.wire.v1.JoinGroupRequest
+	120, // 60: switchboard.wire.v1.Request.desk_reach:type_name -> switchboard.wire.v1.DeskReachRequest
 	31,  // 61: switchboard.wire.v1.Request.mark_all_read:type_name -> switchboard.wire.v1.MarkAllReadRequest
-	39,  // 62: switchboard.wire.v1.Request.poll_results:type_name -> switchboard.wire.v1.PollResultsRequest
+	46,  // 62: switchboard.wire.v1.Request.poll_results:type_name -> switchboard.wire.v1.PollResultsRequest
 	32,  // 63: switchboard.wire.v1.Request.clear_history:type_name -> switchboard.wire.v1.ClearHistoryRequest
-	34,  // 64: switchboard.wire.v1.Request.star:type_name -> switchboard.wire.v1.StarRequest
-	36,  // 65: switchboard.wire.v1.Request.starred:type_name -> switchboard.wire.v1.StarredRequest
-	7,   // 66: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
-	20,  // 67: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
-	22,  // 68: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
-	24,  // 69: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
-	26,  // 70: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
-	30,  // 71: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
-	44,  // 72: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
-	46,  // 73: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
-	48,  // 74: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
-	50,  // 75: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
-	59,  // 76: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
-	61,  // 77: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
-	65,  // 78: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
-	92,  // 79: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
-	71,  // 80: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
-	100, // 81: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
-	88,  // 82: switchboard.wire.v1.Response.register_push:type_name -> switchboard.wire.v1.RegisterPushResult
-	90,  // 83: switchboard.wire.v1.Response.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushResult
-	102, // 84: switchboard.wire.v1.Response.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverResult
-	104, // 85: switchboard.wire.v1.Response.desk_enter:type_name -> switchboard.wire.v1.DeskSession
-	107, // 86: switchboard.wire.v1.Response.desk_status:type_name -> switchboard.wire.v1.DeskAgent
-	112, // 87: switchboard.wire.v1.Response.desk_queue:type_name -> switchboard.wire.v1.DeskQueueResult
-	104, // 88: switchboard.wire.v1.Response.desk_transfer:type_name -> switchboard.wire.v1.DeskSession
-	104, // 89: switchboard.wire.v1.Response.desk_close:type_name -> switchboard.wire.v1.DeskSession
-	126, // 90: switchboard.wire.v1.Response.my_metrics:type_name -> switchboard.wire.v1.MyMetricsResult
-	73,  // 91: switchboard.wire.v1.Response.block:type_name -> switchboard.wire.v1.BlockResult
-	86,  // 92: switchboard.wire.v1.Response.report:type_name -> switchboard.wire.v1.ReportResult
-	75,  // 93: switchboard.wire.v1.Response.blocked:type_name -> switchboard.wire.v1.BlockedResult
-	120, // 94: switchboard.wire.v1.Response.desk_rate:type_name -> switchboard.wire.v1.DeskRateResult
-	84,  // 95: switchboard.wire.v1.Response.read_by:type_name -> switchboard.wire.v1.ReadByResult
-	122, // 96: switchboard.wire.v1.Response.desk_replies:type_name -> switchboard.wire.v1.DeskReplies
-	9,   // 97: switchboard.wire.v1.Response.media_create:type_name -> switchboard.wire.v1.MediaRef
-	79,  // 98: switchboard.wire.v1.Response.media_chunk:type_name -> switchboard.wire.v1.MediaChunkResult
-	9,   // 99: switchboard.wire.v1.Response.media_complete:type_name -> switchboard.wire.v1.MediaRef
-	82,  // 100: switchboard.wire.v1.Response.media_read:type_name -> switchboard.wire.v1.MediaReadResult
-	104, // 101: switchboard.wire.v1.Response.desk_note:type_name -> switchboard.wire.v1.DeskSession
-	104, // 102: switchboard.wire.v1.Response.desk_session:type_name -> switchboard.wire.v1.DeskSession
-	28,  // 103: switchboard.wire.v1.Response.search:type_name -> switchboard.wire.v1.SearchResult
-	67,  // 104: switchboard.wire.v1.Response.archive:type_name -> switchboard.wire.v1.ArchiveResult
-	57,  // 105: switchboard.wire.v1.Response.group_settings:type_name -> switchboard.wire.v1.GroupSettingsResult
-	63,  // 106: switchboard.wire.v1.Response.privacy:type_name -> switchboard.wire.v1.PrivacyResult
-	69,  // 107: switchboard.wire.v1.Response.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadResult
-	104, // 108: switchboard.wire.v1.Response.desk_tag:type_name -> switchboard.wire.v1.DeskSession
-	54,  // 109: switchboard.wire.v1.Response.group_invite:type_name -> switchboard.wire.v1.GroupInviteResult
-	56,  // 110: switchboard.wire.v1.Response.join_group:type_name -> switchboard.wire.v1.JoinGroupResult
-	104, // 111: switchboard.wire.v1.Response.desk_reach:type_name -> switchboard.wire.v1.DeskSession
-	42,  // 112: switchboard.wire.v1.Response.mark_all_read:type_name -> switchboard.wire.v1.MarkAllReadResult
-	40,  // 113: switchboard.wire.v1.Response.poll_results:type_name -> switchboard.wire.v1.PollResultsResult
-	33,  // 114: switchboard.wire.v1.Response.clear_history:type_name -> switchboard.wire.v1.ClearHistoryResult
-	35,  // 115: switchboard.wire.v1.Response.star:type_name -> switchboard.wire.v1.StarResult
-	38,  // 116: switchboard.wire.v1.Response.starred:type_name -> switchboard.wire.v1.StarredResult
-	3,   // 117: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
-	9,   // 118: switchboard.wire.v1.SendResult.media:type_name -> switchboard.wire.v1.MediaRef
-	11,  // 119: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	8,   // 120: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
-	8,   // 121: switchboard.wire.v1.SearchResult.messages:type_name -> switchboard.wire.v1.Message
-	8,   // 122: switchboard.wire.v1.StarredMessage.message:type_name -> switchboard.wire.v1.Message
-	37,  // 123: switchboard.wire.v1.StarredResult.messages:type_name -> switchboard.wire.v1.StarredMessage
-	41,  // 124: switchboard.wire.v1.PollResultsResult.options:type_name -> switchboard.wire.v1.PollOptionResult
-	11,  // 125: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	1,   // 126: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
-	10,  // 127: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
-	5,   // 128: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
-	2,   // 129: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
-	53,  // 130: switchboard.wire.v1.GroupInviteResult.invites:type_name -> switchboard.wire.v1.GroupInvite
-	9,   // 131: switchboard.wire.v1.GroupSettingsResult.picture:type_name -> switchboard.wire.v1.MediaRef
-	10,  // 132: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
-	4,   // 133: switchboard.wire.v1.PrivacyRequest.presence:type_name -> switchboard.wire.v1.PresenceSharing
-	4,   // 134: switchboard.wire.v1.PrivacyResult.presence:type_name -> switchboard.wire.v1.PresenceSharing
-	9,   // 135: switchboard.wire.v1.MediaReadResult.media:type_name -> switchboard.wire.v1.MediaRef
-	85,  // 136: switchboard.wire.v1.ReadByResult.members:type_name -> switchboard.wire.v1.MemberRead
-	8,   // 137: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
-	95,  // 138: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
-	96,  // 139: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
-	97,  // 140: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
-	94,  // 141: switchboard.wire.v1.Push.flags:type_name -> switchboard.wire.v1.FlagsUpdate
-	1,   // 142: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
-	10,  // 143: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
-	6,   // 144: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
-	105, // 145: switchboard.wire.v1.DeskSession.notes:type_name -> switchboard.wire.v1.DeskNote
-	108, // 146: switchboard.wire.v1.DeskAgent.wrap_up:type_name -> switchboard.wire.v1.DeskWrapUp
-	110, // 147: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
-	111, // 148: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
-	123, // 149: switchboard.wire.v1.DeskReplies.replies:type_name -> switchboard.wire.v1.DeskSavedReply
-	125, // 150: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
-	151, // [151:151] is the sub-list for method output_type
-	151, // [151:151] is the sub-list for method input_type
-	151, // [151:151] is the sub-list for extension type_name
-	151, // [151:151] is the sub-list for extension extendee
-	0,   // [0:151] is the sub-list for field type_name
+	41,  // 64: switchboard.wire.v1.Request.star:type_name -> switchboard.wire.v1.StarRequest
+	43,  // 65: switchboard.wire.v1.Request.starred:type_name -> switchboard.wire.v1.StarredRequest
+	34,  // 66: switchboard.wire.v1.Request.schedule:type_name -> switchboard.wire.v1.ScheduleRequest
+	37,  // 67: switchboard.wire.v1.Request.scheduled:type_name -> switchboard.wire.v1.ScheduledRequest
+	39,  // 68: switchboard.wire.v1.Request.unschedule:type_name -> switchboard.wire.v1.UnscheduleRequest
+	7,   // 69: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
+	20,  // 70: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
+	22,  // 71: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
+	24,  // 72: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
+	26,  // 73: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
+	30,  // 74: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
+	51,  // 75: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
+	53,  // 76: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
+	55,  // 77: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
+	57,  // 78: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
+	66,  // 79: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
+	68,  // 80: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
+	72,  // 81: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
+	99,  // 82: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
+	78,  // 83: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
+	107, // 84: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
+	95,  // 85: switchboard.wire.v1.Response.register_push:type_name -> switchboard.wire.v1.RegisterPushResult
+	97,  // 86: switchboard.wire.v1.Response.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushResult
+	109, // 87: switchboard.wire.v1.Response.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverResult
+	111, // 88: switchboard.wire.v1.Response.desk_enter:type_name -> switchboard.wire.v1.DeskSession
+	114, // 89: switchboard.wire.v1.Response.desk_status:type_name -> switchboard.wire.v1.DeskAgent
+	119, // 90: switchboard.wire.v1.Response.desk_queue:type_name -> switchboard.wire.v1.DeskQueueResult
+	111, // 91: switchboard.wire.v1.Response.desk_transfer:type_name -> switchboard.wire.v1.DeskSession
+	111, // 92: switchboard.wire.v1.Response.desk_close:type_name -> switchboard.wire.v1.DeskSession
+	133, // 93: switchboard.wire.v1.Response.my_metrics:type_name -> switchboard.wire.v1.MyMetricsResult
+	80,  // 94: switchboard.wire.v1.Response.block:type_name -> switchboard.wire.v1.BlockResult
+	93,  // 95: switchboard.wire.v1.Response.report:type_name -> switchboard.wire.v1.ReportResult
+	82,  // 96: switchboard.wire.v1.Response.blocked:type_name -> switchboard.wire.v1.BlockedResult
+	127, // 97: switchboard.wire.v1.Response.desk_rate:type_name -> switchboard.wire.v1.DeskRateResult
+	91,  // 98: switchboard.wire.v1.Response.read_by:type_name -> switchboard.wire.v1.ReadByResult
+	129, // 99: switchboard.wire.v1.Response.desk_replies:type_name -> switchboard.wire.v1.DeskReplies
+	9,   // 100: switchboard.wire.v1.Response.media_create:type_name -> switchboard.wire.v1.MediaRef
+	86,  // 101: switchboard.wire.v1.Response.media_chunk:type_name -> switchboard.wire.v1.MediaChunkResult
+	9,   // 102: switchboard.wire.v1.Response.media_complete:type_name -> switchboard.wire.v1.MediaRef
+	89,  // 103: switchboard.wire.v1.Response.media_read:type_name -> switchboard.wire.v1.MediaReadResult
+	111, // 104: switchboard.wire.v1.Response.desk_note:type_name -> switchboard.wire.v1.DeskSession
+	111, // 105: switchboard.wire.v1.Response.desk_session:type_name -> switchboard.wire.v1.DeskSession
+	28,  // 106: switchboard.wire.v1.Response.search:type_name -> switchboard.wire.v1.SearchResult
+	74,  // 107: switchboard.wire.v1.Response.archive:type_name -> switchboard.wire.v1.ArchiveResult
+	64,  // 108: switchboard.wire.v1.Response.group_settings:type_name -> switchboard.wire.v1.GroupSettingsResult
+	70,  // 109: switchboard.wire.v1.Response.privacy:type_name -> switchboard.wire.v1.PrivacyResult
+	76,  // 110: switchboard.wire.v1.Response.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadResult
+	111, // 111: switchboard.wire.v1.Response.desk_tag:type_name -> switchboard.wire.v1.DeskSession
+	61,  // 112: switchboard.wire.v1.Response.group_invite:type_name -> switchboard.wire.v1.GroupInviteResult
+	63,  // 113: switchboard.wire.v1.Response.join_group:type_name -> switchboard.wire.v1.JoinGroupResult
+	111, // 114: switchboard.wire.v1.Response.desk_reach:type_name -> switchboard.wire.v1.DeskSession
+	49,  // 115: switchboard.wire.v1.Response.mark_all_read:type_name -> switchboard.wire.v1.MarkAllReadResult
+	47,  // 116: switchboard.wire.v1.Response.poll_results:type_name -> switchboard.wire.v1.PollResultsResult
+	33,  // 117: switchboard.wire.v1.Response.clear_history:type_name -> switchboard.wire.v1.ClearHistoryResult
+	42,  // 118: switchboard.wire.v1.Response.star:type_name -> switchboard.wire.v1.StarResult
+	45,  // 119: switchboard.wire.v1.Response.starred:type_name -> switchboard.wire.v1.StarredResult
+	36,  // 120: switchboard.wire.v1.Response.schedule:type_name -> switchboard.wire.v1.ScheduleResult
+	38,  // 121: switchboard.wire.v1.Response.scheduled:type_name -> switchboard.wire.v1.ScheduledResult
+	40,  // 122: switchboard.wire.v1.Response.unschedule:type_name -> switchboard.wire.v1.UnscheduleResult
+	3,   // 123: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
+	9,   // 124: switchboard.wire.v1.SendResult.media:type_name -> switchboard.wire.v1.MediaRef
+	11,  // 125: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	8,   // 126: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
+	8,   // 127: switchboard.wire.v1.SearchResult.messages:type_name -> switchboard.wire.v1.Message
+	19,  // 128: switchboard.wire.v1.ScheduleRequest.send:type_name -> switchboard.wire.v1.SendRequest
+	19,  // 129: switchboard.wire.v1.ScheduledSend.send:type_name -> switchboard.wire.v1.SendRequest
+	35,  // 130: switchboard.wire.v1.ScheduleResult.scheduled:type_name -> switchboard.wire.v1.ScheduledSend
+	35,  // 131: switchboard.wire.v1.ScheduledResult.messages:type_name -> switchboard.wire.v1.ScheduledSend
+	8,   // 132: switchboard.wire.v1.StarredMessage.message:type_name -> switchboard.wire.v1.Message
+	44,  // 133: switchboard.wire.v1.StarredResult.messages:type_name -> switchboard.wire.v1.StarredMessage
+	48,  // 134: switchboard.wire.v1.PollResultsResult.options:type_name -> switchboard.wire.v1.PollOptionResult
+	11,  // 135: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	1,   // 136: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
+	10,  // 137: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
+	5,   // 138: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
+	2,   // 139: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
+	60,  // 140: switchboard.wire.v1.GroupInviteResult.invites:type_name -> switchboard.wire.v1.GroupInvite
+	9,   // 141: switchboard.wire.v1.GroupSettingsResult.picture:type_name -> switchboard.wire.v1.MediaRef
+	10,  // 142: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
+	4,   // 143: switchboard.wire.v1.PrivacyRequest.presence:type_name -> switchboard.wire.v1.PresenceSharing
+	4,   // 144: switchboard.wire.v1.PrivacyResult.presence:type_name -> switchboard.wire.v1.PresenceSharing
+	9,   // 145: switchboard.wire.v1.MediaReadResult.media:type_name -> switchboard.wire.v1.MediaRef
+	92,  // 146: switchboard.wire.v1.ReadByResult.members:type_name -> switchboard.wire.v1.MemberRead
+	8,   // 147: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
+	102, // 148: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
+	103, // 149: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
+	104, // 150: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
+	101, // 151: switchboard.wire.v1.Push.flags:type_name -> switchboard.wire.v1.FlagsUpdate
+	1,   // 152: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
+	10,  // 153: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
+	6,   // 154: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
+	112, // 155: switchboard.wire.v1.DeskSession.notes:type_name -> switchboard.wire.v1.DeskNote
+	115, // 156: switchboard.wire.v1.DeskAgent.wrap_up:type_name -> switchboard.wire.v1.DeskWrapUp
+	117, // 157: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
+	118, // 158: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
+	130, // 159: switchboard.wire.v1.DeskReplies.replies:type_name -> switchboard.wire.v1.DeskSavedReply
+	132, // 160: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
+	161, // [161:161] is the sub-list for method output_type
+	161, // [161:161] is the sub-list for method input_type
+	161, // [161:161] is the sub-list for extension type_name
+	161, // [161:161] is the sub-list for extension extendee
+	0,   // [0:161] is the sub-list for field type_name
 }
 
 func init() { file_transport_wirepb_wire_proto_init() }
@@ -11572,6 +12045,9 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Request_ClearHistory)(nil),
 		(*Request_Star)(nil),
 		(*Request_Starred)(nil),
+		(*Request_Schedule)(nil),
+		(*Request_Scheduled)(nil),
+		(*Request_Unschedule)(nil),
 	}
 	file_transport_wirepb_wire_proto_msgTypes[11].OneofWrappers = []any{
 		(*Response_Send)(nil),
@@ -11624,10 +12100,13 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Response_ClearHistory)(nil),
 		(*Response_Star)(nil),
 		(*Response_Starred)(nil),
+		(*Response_Schedule)(nil),
+		(*Response_Scheduled)(nil),
+		(*Response_Unschedule)(nil),
 	}
-	file_transport_wirepb_wire_proto_msgTypes[44].OneofWrappers = []any{}
-	file_transport_wirepb_wire_proto_msgTypes[55].OneofWrappers = []any{}
-	file_transport_wirepb_wire_proto_msgTypes[86].OneofWrappers = []any{
+	file_transport_wirepb_wire_proto_msgTypes[51].OneofWrappers = []any{}
+	file_transport_wirepb_wire_proto_msgTypes[62].OneofWrappers = []any{}
+	file_transport_wirepb_wire_proto_msgTypes[93].OneofWrappers = []any{
 		(*Push_Message)(nil),
 		(*Push_Read)(nil),
 		(*Push_Membership)(nil),
@@ -11640,7 +12119,7 @@ func file_transport_wirepb_wire_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_transport_wirepb_wire_proto_rawDesc), len(file_transport_wirepb_wire_proto_rawDesc)),
 			NumEnums:      7,
-			NumMessages:   120,
+			NumMessages:   127,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -43,6 +43,17 @@ export interface GroupSettingsView {
   picture?: MediaInfo;
 }
 
+/**
+ * A message this user starred (Client.starred), as they read it now (a
+ * text with its newest edit's text), and when they starred it (Unix ms).
+ * It is not one of the conversation's held messages: the list is read
+ * apart, and starring changes no message.
+ */
+export interface StarredMessage {
+  message: ChatMessage;
+  starredAtMs: number;
+}
+
 type Pending = { resolve: (r: Response) => void; reject: (e: Error) => void; timer: ReturnType<typeof setTimeout> };
 
 /** A group's live invite, as its owners and admins see it (never its code). */
@@ -1382,6 +1393,56 @@ export class Client {
     const r = await this.request({ case: "report", value: { conv, seq: BigInt(seq), reason } });
     if (r.result.case !== "report") throw new Error("report: unexpected answer");
     return { reportId: r.result.value.reportId, duplicate: r.result.value.duplicate };
+  }
+
+  /**
+   * star stars the message at seq of conv for this user alone (on false:
+   * unstars it), to find it again with starred: a text, a card, a poll or
+   * a file this user can read. It resolves to how many messages this user
+   * keeps starred. An edit, a reaction, a vote or a system message fails
+   * INVALID, a conversation this user is not in NOT_MEMBER, a message not
+   * there (or recalled) NOT_FOUND, one past the node's bound (500 by
+   * default) TOO_MANY: unstar one first. Starring a starred message again
+   * (or unstarring one that is not) changes nothing.
+   */
+  async star(conv: string, seq: number, starred = true): Promise<number> {
+    if (!conv || !Number.isSafeInteger(seq) || seq <= 0) throw new Error("star: the conversation and the seq of the message");
+    const r = await this.request({ case: "star", value: { conv, seq: BigInt(seq), starred } });
+    if (r.result.case !== "star") throw new Error("star: unexpected answer");
+    return r.result.value.count;
+  }
+
+  /**
+   * starredPage reads one page of this user's starred messages, the most
+   * recently starred first: those starred before beforeMs (0: from the
+   * newest), at most limit (0 or over 50: 50). Each message is as this
+   * user reads it now (a text with its newest edit's text); one no longer
+   * readable (recalled, expired, cleared) is left out, so a page may hold
+   * fewer than limit. nextBeforeMs is the beforeMs of the next page (0:
+   * this was the last). The list lives on the node: every device of the
+   * user reads the same, and nothing is pushed when it changes.
+   */
+  async starredPage(beforeMs = 0, limit = 0): Promise<{ messages: StarredMessage[]; nextBeforeMs: number }> {
+    if (!Number.isSafeInteger(beforeMs) || beforeMs < 0) throw new Error("starredPage: beforeMs is a time in Unix ms, or 0");
+    if (!Number.isSafeInteger(limit) || limit < 0) throw new Error("starredPage: limit is a count, or 0");
+    const r = await this.request({ case: "starred", value: { beforeMs: BigInt(beforeMs), limit } });
+    if (r.result.case !== "starred") throw new Error("starred: unexpected answer");
+    const messages: StarredMessage[] = [];
+    for (const s of r.result.value.messages) {
+      if (s.message) messages.push({ message: chatMessage(s.message, this.user), starredAtMs: Number(s.starredAtMs) });
+    }
+    return { messages, nextBeforeMs: Number(r.result.value.nextBeforeMs) };
+  }
+
+  /** starred reads all of this user's starred messages, the most recently starred first (asking the server page by page). */
+  async starred(): Promise<StarredMessage[]> {
+    const all: StarredMessage[] = [];
+    for (let before = 0; ; ) {
+      const page = await this.starredPage(before);
+      all.push(...page.messages);
+      before = page.nextBeforeMs;
+      if (!before) return all;
+    }
   }
 
   /** unregisterPush removes this device's push token. */

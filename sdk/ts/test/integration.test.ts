@@ -572,6 +572,51 @@ test("polls: a poll, votes folded on the other side, the node's results, a close
   });
 });
 
+test("starred messages: stars in a group, listed newest first page by page as read now (an edit applied), one unstarred; an edit or a stranger's star refused", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  // ann stars nothing anywhere else: her whole list is this case's.
+  await withClients(["alice", "ann"], async (alice, ann) => {
+    const conv = await alice.createGroup("Maths", ["ann"], { conv: "g:ts-starred" });
+    const sent = [alice.send(conv, "page 12"), alice.send(conv, "page 14"), alice.sendPoll(conv, { question: "Test day?", options: ["Monday", "Tuesday"] }), alice.send(conv, "test on Monday")];
+    const held = (m: { clientMsgId: string }) => ann.conversation(conv).messages.find((x) => x.clientMsgId === m.clientMsgId);
+    await until("ann holds them all", () => sent.every((m) => (held(m)?.seq ?? 0) > 0));
+    const [p12, p14, poll, test] = sent.map((m) => held(m)!.seq);
+    const start = Date.now();
+    const counts: number[] = [];
+    for (const seq of [p12, p14, poll, test]) counts.push(await ann.star(conv, seq));
+    assert.deepEqual(counts, [1, 2, 3, 4]);
+    assert.equal(await ann.star(conv, test), 4, "starred again: nothing changes");
+    assert.equal(await ann.star(conv, p14, false), 3);
+    // Edited after the star: the list shows the newest text.
+    await alice.edit(conv, test, "test on Tuesday");
+
+    // One a page, newest star first, until nextBeforeMs is 0.
+    const pages: [number, string][][] = [];
+    for (let before = 0, i = 0; i === 0 || before !== 0; i++) {
+      assert.ok(i < 5, "the pages end");
+      const page = await ann.starredPage(before, 1);
+      pages.push(page.messages.map((s) => [s.message.seq, s.message.body]));
+      before = page.nextBeforeMs;
+    }
+    const pollBody = held(sent[2])!.body;
+    assert.deepEqual(pages, [[[test, "test on Tuesday"]], [[poll, pollBody]], [[p12, "page 12"]]]);
+    const all = await ann.starred();
+    assert.deepEqual(all.map((s) => [s.message.conv, s.message.seq, s.message.sender, s.message.kind, s.message.body]), [
+      [conv, test, "alice", "normal", "test on Tuesday"],
+      [conv, poll, "alice", "poll", pollBody],
+      [conv, p12, "alice", "normal", "page 12"],
+    ]);
+    const times = all.map((s) => s.starredAtMs);
+    assert.ok(times[0] > times[1] && times[1] > times[2] && times[2] >= start - 1000 && times[0] <= Date.now() + 1000, `starred at ${times}`);
+
+    // Only a message of its own is starred (not the edit), and only by a member.
+    await until("ann holds the edit", () => ann.conversation(conv).messages.some((x) => x.refSeq === test && x.kind === "normal"));
+    const edit = ann.conversation(conv).messages.find((x) => x.refSeq === test && x.kind === "normal")!.seq;
+    await assert.rejects(ann.star(conv, edit), (e: unknown) => e instanceof ProtocolError && e.code === Code.INVALID);
+    await assert.rejects(ann.star(directConv("alice", "bob"), 1), (e: unknown) => e instanceof ProtocolError && e.code === Code.NOT_MEMBER);
+    assert.equal((await ann.starred()).length, 3, "the refusals starred nothing");
+  });
+});
+
 test("hidden read receipts: the other side never sees the read, and who hides sees none", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
   await withClients(["alice", "bob"], async (alice, bob) => {
     const conv = directConv("alice", "bob");

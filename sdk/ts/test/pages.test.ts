@@ -124,3 +124,83 @@ test("pages label forwarded messages and forward a text or a file where the user
   for (const fn of listeners) fn(target);
   assert.equal(notes.at(-1), "forwarded to d:alice:partner");
 });
+
+test("pages star texts, files, cards and polls through client.star, and list the starred ones", async () => {
+  const g = globalThis as any;
+  g.location ??= { search: "", origin: "http://node.test" };
+  g.document = { createElement: () => new FakeElement() };
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const page = await import(pathToFileURL(path.resolve(here, "../../../../transport/web/ui/static/common.js")).href);
+
+  const c = new Conversation("g:bikes");
+  const base = { conv: "g:bikes", sender: "bob", recalled: false, serverTsMs: Date.now() };
+  const file = { id: "f", name: "bike.png", mime: "image/png", size: 5, chunks: 1 };
+  c.insert({ ...base, seq: 1, clientMsgId: "a", body: "the red bike", kind: "normal" }, "alice");
+  c.insert({ ...base, seq: 2, clientMsgId: "b", sender: "alice", body: "", kind: "normal", media: file }, "alice");
+  c.insert({ ...base, seq: 3, clientMsgId: "c", body: '{"title":"Bike"}', kind: "card", card: { title: "Bike" } }, "alice");
+  c.insert({ ...base, seq: 4, clientMsgId: "d", body: '{"question":"Viewing?","options":["Fri","Sat"]}', kind: "poll" }, "alice");
+  c.insert({ ...base, seq: 5, clientMsgId: "", sender: "", body: '{"op":"join"}', kind: "system" }, "alice");
+  c.insert({ ...base, seq: 6, clientMsgId: "e", body: "gone", kind: "normal", recalled: true }, "alice");
+
+  // A star (or unstar) button on each text, file, card and poll; its
+  // label says whether it is starred.
+  const clicked: [number, boolean][] = [];
+  const el = new FakeElement();
+  page.renderMessages(el, c, "alice", { onStar: (m: ChatMessage, starred: boolean) => clicked.push([m.seq, starred]), starred: [3] });
+  const msgs = el.find("msg");
+  assert.deepEqual(msgs.map((d) => d.dataset.seq), ["1", "2", "3", "4", "5", "6"]);
+  assert.deepEqual(msgs.map((d) => d.find("star").map((b) => b.textContent)), [["star"], ["star"], ["unstar"], ["star"], [], []], "none on a system or recalled message");
+  for (const d of msgs) for (const b of d.find("star")) b.onclick!();
+  assert.deepEqual(clicked, [[1, false], [2, false], [3, true], [4, false]]);
+  // Nor on an edit, a card's update, a reaction or a vote, should a
+  // conversation show them.
+  const about = [
+    { ...base, seq: 7, clientMsgId: "f", body: "the blue bike", kind: "normal", refSeq: 1 },
+    { ...base, seq: 8, clientMsgId: "g", body: '{"title":"Sold"}', kind: "card", refSeq: 3, card: { title: "Sold" } },
+    { ...base, seq: 9, clientMsgId: "h", body: "👍", kind: "reaction", refSeq: 1 },
+    { ...base, seq: 10, clientMsgId: "i", body: "[0]", kind: "vote", refSeq: 4 },
+  ] as ChatMessage[];
+  page.renderMessages(el, { messages: about, visible: () => about }, "alice", { onStar: () => {} });
+  assert.equal(el.find("star").length, 0);
+
+  // starTracker: the node's list lights the buttons once read; a toggle
+  // goes to client.star, then redraws; a refusal is noted and changes nothing.
+  const stars: unknown[][] = [];
+  let refuse = false;
+  const client = {
+    starred: async () => [{ message: { conv: "g:bikes", seq: 3 }, starredAtMs: 2 }],
+    star: async (...args: unknown[]) => {
+      if (refuse) throw new Error("TOO_MANY: unstar one first");
+      stars.push(args);
+      return 1;
+    },
+  };
+  const redrawn: string[] = [];
+  const notes: string[] = [];
+  const tracker = page.starTracker(client, (conv: string) => redrawn.push(conv), (t: string) => notes.push(t));
+  assert.deepEqual(tracker.seqs(c), [], "not read yet");
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual([tracker.seqs(c), redrawn], [[3], ["g:bikes"]]);
+  page.renderMessages(el, c, "alice", { onStar: tracker.toggle, starred: tracker.seqs(c) });
+  const button = (seq: number) => el.find("msg").find((d) => d.dataset.seq === String(seq))!.find("star")[0];
+  button(1).onclick!();
+  button(3).onclick!();
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(stars, [["g:bikes", 1, true], ["g:bikes", 3, false]]);
+  assert.deepEqual(tracker.seqs(c), [1]);
+  assert.deepEqual(redrawn, ["g:bikes", "g:bikes", "g:bikes"]);
+  refuse = true;
+  await tracker.toggle(c.messages[1], false);
+  assert.deepEqual([tracker.seqs(c), notes.at(-1)], [[1], "star failed: TOO_MANY: unstar one first"]);
+
+  // The workbench's panel: each with its conversation, sender and text.
+  const opened: number[] = [];
+  const list = [1, 2, 3, 4].map((seq) => ({ message: c.messages.find((m) => m.seq === seq)!, starredAtMs: 10 - seq }));
+  const ul = new FakeElement();
+  page.renderStarred(ul, list, (m: ChatMessage) => opened.push(m.seq));
+  assert.deepEqual(ul.children.map((li) => li.textContent), ["g:bikes #1 bob: the red bike", "g:bikes #2 alice: 📎 bike.png", "g:bikes #3 bob: Bike", "g:bikes #4 bob: 📊 Viewing?"]);
+  ul.children[2].onclick!();
+  assert.deepEqual(opened, [3]);
+  page.renderStarred(ul, [], () => {});
+  assert.equal(ul.textContent, "nothing starred");
+});

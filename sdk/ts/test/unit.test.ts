@@ -438,3 +438,40 @@ test("retention: an expired message read again replaces the held copy, text and 
   assert.equal(held.body, "");
   assert.equal(held.media, undefined);
 });
+
+// Starred messages: star checks its seq before asking; starred reads
+// page after page until the node's next_before_ms is 0, each message
+// converted as history's are. The node is stood in for at the request seam.
+test("starred: star sends the seq, starred follows the pages to the end", async () => {
+  const c = new Client({ url: "ws://127.0.0.1:1", token: "t" });
+  c.user = "ann";
+  const asked: [string, any][] = [];
+  const wire = (seq: number, body: string, sender = "teacher") => create(MessageSchema, { conv: "g:maths", seq: BigInt(seq), sender, body: new TextEncoder().encode(body), serverTsMs: 1n });
+  // Three pages: the second holds an entry without its message (skipped).
+  const pages = [
+    { messages: [{ message: wire(3, "test on Monday"), starredAtMs: 300n }], nextBeforeMs: 300n },
+    { messages: [{ starredAtMs: 200n }], nextBeforeMs: 200n },
+    { messages: [{ message: wire(1, "page 12", "ann"), starredAtMs: 100n }], nextBeforeMs: 0n },
+  ];
+  (c as any).request = async (op: { case: string; value: any }) => {
+    asked.push([op.case, op.value]);
+    if (op.case === "star") return create(ResponseSchema, { result: { case: "star", value: { count: 2 } } });
+    return create(ResponseSchema, { result: { case: "starred", value: pages[asked.filter((a) => a[0] === "starred").length - 1] } });
+  };
+  assert.equal(await c.star("g:maths", 3), 2);
+  await c.star("g:maths", 3, false);
+  assert.deepEqual(asked, [["star", { conv: "g:maths", seq: 3n, starred: true }], ["star", { conv: "g:maths", seq: 3n, starred: false }]]);
+  for (const seq of [0, -1, 1.5, Number.MAX_SAFE_INTEGER + 1]) await assert.rejects(c.star("g:maths", seq), /seq/, `seq ${seq}`);
+  await assert.rejects(c.star("", 1), /conversation/);
+  await assert.rejects(c.starredPage(-5), /beforeMs/);
+  assert.equal(asked.length, 2, "nothing invalid is sent");
+
+  asked.length = 0;
+  const all = await c.starred();
+  assert.deepEqual(asked.map((a) => [a[1].beforeMs, a[1].limit]), [[0n, 0], [300n, 0], [200n, 0]]);
+  assert.deepEqual(all.map((s) => [s.message.conv, s.message.seq, s.message.sender, s.message.body, s.message.kind, s.starredAtMs]), [
+    ["g:maths", 3, "teacher", "test on Monday", "normal", 300],
+    ["g:maths", 1, "ann", "page 12", "normal", 100],
+  ]);
+  assert.equal(all[1].message.state, "sent", "converted as history's messages are (one's own has a state)");
+});

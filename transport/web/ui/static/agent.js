@@ -1,4 +1,4 @@
-import { adminDesk, attachFile, Client, demoCard, demoPoll, forwarder, isForbidden, isNews, params, pinTracker, renderMessages, ServiceDesk, showStatus, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
+import { adminDesk, attachFile, Client, demoCard, demoPoll, forwarder, isForbidden, isNews, params, pinTracker, renderMessages, renderStarred, ServiceDesk, showStatus, starTracker, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 if (params.get("user")) $("user").value = params.get("user");
@@ -55,10 +55,26 @@ const onPin = (m, pinned) => {
 const download = (m) => client.download(m.conv, m.seq).then((r) => r.data);
 let pinned; // pinTracker, once connected
 let onForward; // forwarder, once connected: a copy of a text or file to a colleague or a conversation
+let stars; // starTracker, once connected: an order number, an address, to find again in the Starred panel
 const draw = (c) => {
-  renderMessages($("messages"), c, user, { onRecall, onEdit, onReport, onReply, onReact, onVote, onPin, onForward, download, pinned: pinned?.(c) });
+  renderMessages($("messages"), c, user, { onRecall, onEdit, onReport, onReply, onReact, onVote, onPin, onForward, download, pinned: pinned?.(c), onStar: stars?.toggle, starred: stars?.seqs(c) });
   drawDue();
 };
+
+// The Starred panel: this agent's starred messages across conversations,
+// read when asked (the node pushes no change), and again after a star or
+// unstar while it is shown; a click opens the message's conversation.
+// The open conversation's star buttons follow the list read.
+async function showStarred() {
+  try {
+    renderStarred($("starred"), await stars.list(), (m) => open(m.conv));
+    $("starred").dataset.loaded = "1";
+    if (current) draw(client.conversation(current));
+  } catch (err) {
+    note(`starred messages: ${err.message}`);
+  }
+}
+$("show-starred").onclick = showStarred;
 
 // My service metrics from the metrics engine (docs/METRICS.md), asked over
 // the protocol as this connection's user (my_metrics), in the hour windows
@@ -348,6 +364,10 @@ $("connect").onclick = async () => {
   window.switchboardClient = client;
   pinned = pinTracker(client, (c) => c.id === current && draw(c));
   onForward = forwarder(client, note);
+  stars = starTracker(client, (id) => {
+    if (id === current) draw(client.conversation(id));
+    if ($("starred").dataset.loaded) void showStarred();
+  }, note);
   showStatus(client);
   typingLine(client, $("typing"), () => current);
   // A supervisor's note on the open session shows at once.
@@ -384,7 +404,7 @@ $("connect").onclick = async () => {
   }
   $("presence").value = me.status;
   showWrapUp();
-  $("search-text").disabled = $("reach-customer").disabled = $("reach-scene").disabled = $("reach").disabled = false;
+  $("search-text").disabled = $("reach-customer").disabled = $("reach-scene").disabled = $("reach").disabled = $("show-starred").disabled = false;
   renderList();
   setInterval(renderList, 15_000); // the waiting times move on
   void showQueue().then(showTeam); // the team's agents come with the queues

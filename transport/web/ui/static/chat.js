@@ -1,4 +1,4 @@
-import { attachFile, Client, forwarder, params, pinTracker, ServiceDesk, renderMessages, showStatus, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
+import { attachFile, Client, forwarder, params, pinTracker, ServiceDesk, renderMessages, showStatus, starTracker, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -96,7 +96,9 @@ const onVote = (m, options) => {
 const download = (m) => client.download(m.conv, m.seq).then((r) => r.data);
 let pinned; // pinTracker, once connected
 let onForward; // forwarder, once connected: the agent's answer, a listing's photo, to someone else
-const draw = (c) => renderMessages($("messages"), c, client.user, { onClick: onCard, onReact, onVote, onForward, download, pinned: pinned?.(c) });
+let stars; // starTracker, once connected: the address or the price the agent gave, to find again
+const draw = (c) =>
+  renderMessages($("messages"), c, client.user, { onClick: onCard, onReact, onVote, onForward, download, pinned: pinned?.(c), onStar: stars?.toggle, starred: stars?.seqs(c) });
 
 async function start() {
   const user = $("user").value.trim();
@@ -108,6 +110,7 @@ async function start() {
   window.switchboardClient = client;
   pinned = pinTracker(client, (c) => c.id === conv && draw(c));
   onForward = forwarder(client, (t) => ($("card-note").textContent = t));
+  stars = starTracker(client, (id) => id === conv && draw(client.conversation(id)), (t) => ($("card-note").textContent = t));
   showStatus(client);
   typingLine(client, $("typing"), () => conv);
   client.on("conversation", (c) => {

@@ -1,5 +1,5 @@
 // Shared by the pages: tokens, rendering, the SDK.
-import { Client, Code, Desk, ServiceDesk, isNews, makePreview } from "./switchboard.js";
+import { Client, Code, Desk, ServiceDesk, isNews, makePreview, parsePoll } from "./switchboard.js";
 export { Client, Desk, ServiceDesk, isNews };
 
 export const params = new URLSearchParams(location.search);
@@ -139,7 +139,9 @@ const content = (m) => (m.kind === "normal" || m.kind === "card" || m.kind === "
 // messages, opts.onReport(m) a report button to others' messages,
 // opts.onReply(m) a reply button to every message, opts.onPin(m, pinned)
 // a pin (or unpin) button, opts.onReact(m, emoji) reaction toggles,
-// opts.onForward(m) a forward button to texts and files (forwarder). A
+// opts.onForward(m) a forward button to texts and files (forwarder),
+// opts.onStar(m, starred) a star (or unstar) button to texts, cards, polls
+// and files (starTracker; opts.starred: the seqs this user starred). A
 // reply shows the message it answers quoted above it, a forwarded copy a
 // "Forwarded" label. An edited message shows its newest text, marked
 // "edited"; a text or card its reactions.
@@ -240,6 +242,16 @@ export function renderMessages(el, conv, me, opts = {}) {
       r.onclick = () => opts.onPin(m, pinned.includes(m.seq));
       d.append(r);
     }
+    // Only a text, card, poll or file is starred: the node refuses an
+    // edit, a card's update, a reaction, a vote or a system message.
+    if (opts.onStar && m.seq > 0 && !m.recalled && content(m) && !m.refSeq) {
+      const starred = opts.starred?.includes(m.seq) ?? false;
+      const r = document.createElement("button");
+      r.className = "star";
+      r.textContent = starred ? "unstar" : "star";
+      r.onclick = () => opts.onStar(m, starred);
+      d.append(r);
+    }
     if (opts.onReport && m.sender !== me && m.seq > 0 && !m.recalled && content(m)) {
       const r = document.createElement("button");
       r.className = "report";
@@ -283,6 +295,64 @@ export function forwarder(client, note) {
       note(`not forwarded: ${err.message}`);
     }
   };
+}
+
+// starTracker keeps which messages this user starred, for renderMessages'
+// star buttons. The node pushes nothing when the list changes
+// (docs/PROTOCOL.md, "Starred messages"): it is read once, at the first
+// draw, and again by list(); a star from another device shows after that.
+// seqs(c) answers c's starred seqs (opts.starred); toggle(m, starred)
+// stars or unstars m (opts.onStar), then redraw(conv) draws its
+// conversation again; list() reads the whole list (client.starred) for
+// a panel. A failure goes to note.
+export function starTracker(client, redraw, note) {
+  const keys = new Set(); // conv#seq of each starred message
+  const key = (conv, seq) => `${conv}#${seq}`;
+  let asked = false;
+  const list = async () => {
+    const all = await client.starred();
+    keys.clear();
+    for (const s of all) keys.add(key(s.message.conv, s.message.seq));
+    return all;
+  };
+  return {
+    seqs(c) {
+      if (!asked) {
+        asked = true;
+        list().then(() => redraw(c.id), (err) => note(`starred messages: ${err.message}`));
+      }
+      return c.messages.filter((m) => keys.has(key(c.id, m.seq))).map((m) => m.seq);
+    },
+    toggle(m, starred) {
+      note("");
+      return client.star(m.conv, m.seq, !starred).then(
+        () => {
+          if (starred) keys.delete(key(m.conv, m.seq));
+          else keys.add(key(m.conv, m.seq));
+          redraw(m.conv);
+        },
+        (err) => note(`${starred ? "unstar" : "star"} failed: ${err.message}`),
+      );
+    },
+    list,
+  };
+}
+
+// renderStarred lists starred messages (starTracker's list()) in el, the
+// most recently starred first: each with its conversation, sender and
+// text (a card's title, a poll's question, a file's name when it has no
+// caption); a click calls onOpen(m).
+export function renderStarred(el, list, onOpen) {
+  el.textContent = list.length ? "" : "nothing starred";
+  for (const { message: m } of list) {
+    const text = m.kind === "card" ? m.card?.title ?? "" : m.kind === "poll" ? "📊 " + (parsePoll(m.body)?.question ?? "") : m.body || (m.media ? "📎 " + m.media.name : "");
+    const li = document.createElement("li");
+    li.dataset.conv = m.conv;
+    li.dataset.seq = String(m.seq);
+    li.textContent = `${m.conv} #${m.seq} ${m.sender}: ${text.slice(0, 60)}`;
+    li.onclick = () => onOpen(m);
+    el.append(li);
+  }
 }
 
 // pollView shows a poll's options, each with its votes; with onVote, an
