@@ -29,7 +29,7 @@ func TestScheduleCommand(t *testing.T) {
 		t.Fatalf("scheduling: %s", out)
 	}
 	cancel = strings.Fields(cancel)[0]
-	if out := string(n.run("scheduled", "--data-dir", d, "--user", "olga")); !strings.Contains(out, s.ID) || !strings.Contains(out, "g:class: never") {
+	if out := string(n.run("scheduled", "--data-dir", d, "--user", "olga")); !strings.Contains(out, cancel) || !strings.Contains(out, "g:class: never") {
 		t.Fatalf("scheduled:\n%s", out)
 	}
 	n.run("scheduled", "--data-dir", d, "--user", "olga", "--cancel", cancel)
