@@ -12,6 +12,7 @@ import (
 
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/actors/session"
 	"github.com/switchboard-im/switchboard/storage"
 )
 
@@ -27,6 +28,8 @@ import (
 // servers.
 func (s *Server) messageRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/messages", s.auth(ScopeMessages, s.postMessage))
+	mux.HandleFunc("GET /api/v1/users/{user}/scheduled", s.auth(ScopeMessages, s.listScheduled))
+	mux.HandleFunc("DELETE /api/v1/users/{user}/scheduled/{id}", s.auth(ScopeMessages, s.cancelScheduled))
 	mux.HandleFunc("GET /api/v1/conversations/{conv}/messages", s.auth(ScopeMessages, s.transcript))
 	mux.HandleFunc("GET /api/v1/conversations/{conv}/polls/{seq}", s.auth(ScopeMessages, s.pollResults))
 	mux.HandleFunc("POST /api/v1/conversations/{conv}/members", s.auth(ScopeMembers, s.changeMembers))
@@ -236,6 +239,28 @@ type PostMessageRequest struct {
 	Poll        json.RawMessage `json:"poll,omitempty"` // a poll (docs/PROTOCOL.md, "Polls") instead of a text
 	ReplyTo     uint64          `json:"reply_to,omitempty"`
 	Mentions    []string        `json:"mentions,omitempty"`
+	// SendAt schedules the message (docs/PROTOCOL.md, "Scheduled
+	// messages"): the node sends it then, under the rules of that time;
+	// the post is answered 202 with a ScheduledPost.
+	SendAt *time.Time `json:"send_at,omitempty"`
+}
+
+// ScheduledPost is a message scheduled and not yet sent: the answer to a
+// post with send_at, and an entry of GET /api/v1/users/{user}/scheduled.
+type ScheduledPost struct {
+	ID          string    `json:"id"` // DELETE /api/v1/users/{user}/scheduled/{id} cancels it
+	Sender      string    `json:"sender"`
+	Conv        string    `json:"conv,omitempty"`
+	To          string    `json:"to,omitempty"`
+	ClientMsgID string    `json:"client_msg_id"` // the sent message will carry it
+	Kind        string    `json:"kind"`
+	Text        string    `json:"text"`
+	SendAt      time.Time `json:"send_at"`
+}
+
+func scheduledPost(user string, sc session.Scheduled) ScheduledPost {
+	return ScheduledPost{ID: sc.ID, Sender: user, Conv: sc.Send.Conv, To: sc.To, ClientMsgID: sc.Send.ClientMsgId,
+		Kind: kindName(storage.MessageKind(sc.Send.Kind), 0), Text: string(sc.Send.Body), SendAt: sc.At.UTC()}
 }
 
 // PostedMessage answers POST /api/v1/messages once the message is durable.
@@ -286,6 +311,16 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
+	if req.SendAt != nil {
+		sc, err := s.node.Schedule(ctx, req.Sender, req.To, msg, *req.SendAt)
+		if err != nil {
+			sendRefused(w, err)
+			return
+		}
+		s.log.Info("message scheduled by the operator", "by", callerOf(r), "sender", req.Sender, "id", sc.ID, "at", sc.At)
+		writeJSON(w, http.StatusAccepted, scheduledPost(req.Sender, sc))
+		return
+	}
 	var res *pb.SendResponse
 	var err error
 	if req.To != "" {
@@ -501,4 +536,31 @@ func pageLimit(w http.ResponseWriter, q url.Values) (int, bool) {
 		return 0, false
 	}
 	return n, true
+}
+
+// listScheduled answers a user's messages scheduled and not yet sent,
+// soonest first.
+func (s *Server) listScheduled(w http.ResponseWriter, r *http.Request) {
+	user := r.PathValue("user")
+	list, err := s.node.ScheduledSends(r.Context(), user)
+	if err != nil {
+		deskAnswer(w, nil, err)
+		return
+	}
+	out := make([]ScheduledPost, len(list))
+	for i, sc := range list {
+		out[i] = scheduledPost(user, sc)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"user": user, "scheduled": out})
+}
+
+// cancelScheduled cancels one; 404 when it was sent already, or never was.
+func (s *Server) cancelScheduled(w http.ResponseWriter, r *http.Request) {
+	user, id := r.PathValue("user"), r.PathValue("id")
+	if err := s.node.Unschedule(r.Context(), user, id); err != nil {
+		deskAnswer(w, nil, err)
+		return
+	}
+	s.log.Info("scheduled message cancelled by the operator", "by", callerOf(r), "sender", user, "id", id)
+	w.WriteHeader(http.StatusNoContent)
 }

@@ -134,6 +134,45 @@ func TestServerPolls(t *testing.T) {
 	}
 }
 
+// TestServerScheduled: a business's server schedules a message as its
+// shop account, lists and cancels what is scheduled, and the message is
+// in the conversation once due; a time gone is 400, a second cancel 404.
+func TestServerScheduled(t *testing.T) {
+	node, call := startAdminNode(t, actors.Config{ScheduleInterval: 20 * time.Millisecond}, admin.Config{})
+	const tok = "s3cret"
+	at := time.Now().Add(300 * time.Millisecond).UTC().Truncate(time.Millisecond)
+	var sc admin.ScheduledPost
+	call(http.MethodPost, "/api/v1/messages", tok, `{"sender":"shop","to":"buyer","client_msg_id":"remind-1","text":"your parcel arrives today","send_at":"`+at.Format(time.RFC3339Nano)+`"}`, http.StatusAccepted, &sc)
+	if sc.ID == "" || !sc.SendAt.Equal(at) || sc.To != "buyer" || sc.Kind != "text" {
+		t.Fatalf("scheduled: %+v", sc)
+	}
+	later := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	var other admin.ScheduledPost
+	call(http.MethodPost, "/api/v1/messages", tok, `{"sender":"shop","to":"buyer","client_msg_id":"remind-2","text":"never","send_at":"`+later+`"}`, http.StatusAccepted, &other)
+	var list struct {
+		Scheduled []admin.ScheduledPost `json:"scheduled"`
+	}
+	call(http.MethodGet, "/api/v1/users/shop/scheduled", tok, "", http.StatusOK, &list)
+	if n := len(list.Scheduled); n == 0 || list.Scheduled[n-1].ID != other.ID || list.Scheduled[n-1].Text != "never" {
+		t.Fatalf("the shop's scheduled: %+v", list)
+	}
+	call(http.MethodDelete, "/api/v1/users/shop/scheduled/"+other.ID, tok, "", http.StatusNoContent, nil)
+	call(http.MethodDelete, "/api/v1/users/shop/scheduled/"+other.ID, tok, "", http.StatusNotFound, nil)
+	call(http.MethodPost, "/api/v1/messages", tok, `{"sender":"shop","to":"buyer","client_msg_id":"remind-3","text":"late","send_at":"2020-01-01T00:00:00Z"}`, http.StatusBadRequest, nil)
+	conv := actors.DirectConvID("buyer", "shop")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		msgs, err := node.History(context.Background(), &pb.GetHistory{Conv: conv, User: "buyer"})
+		if err == nil && len(msgs) == 1 && string(msgs[0].Body) == "your parcel arrives today" && msgs[0].ClientMsgId == "remind-1" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the buyer's conversation: %v, %v", msgs, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // TestServerTranscriptForwarded: the operator's transcript says which
 // messages are forwarded copies.
 func TestServerTranscriptForwarded(t *testing.T) {
