@@ -128,51 +128,43 @@ func (n *Runtime) checkSchedule(ctx context.Context, to string, req *pb.SendMess
 	return err
 }
 
+// mineScheduled counts the user's scheduled sends (up to one past the
+// bound) and tells whether id is one of them.
+func (u *user) mineScheduled(id string) (count int, has bool, e *pb.Error) {
+	mine, err := u.rt.store.ScheduledOf(context.Background(), u.id, u.rt.cfg.MaxScheduledMessages+1)
+	if err != nil {
+		return 0, false, storeErr(err)
+	}
+	return len(mine), slices.ContainsFunc(mine, func(s storage.ScheduledSend) bool { return s.ID == id }), nil
+}
+
 func (u *user) putScheduled(ctx actor.Context, m *pb.PutScheduled) {
-	bg := context.Background()
-	mine, err := u.rt.store.ScheduledOf(bg, u.id, u.rt.cfg.MaxScheduledMessages+1)
-	if err != nil {
-		respond(ctx, ctx.Sender(), &pb.PutScheduledResponse{Error: storeErr(err)})
-		return
+	count, again, e := u.mineScheduled(m.Id)
+	switch {
+	case e != nil:
+	case !again && count >= u.rt.cfg.MaxScheduledMessages:
+		e = pbErr(pb.Code_TOO_MANY, "%s has %d messages scheduled, the limit: cancel one first", u.id, count)
+	default:
+		s := storage.ScheduledSend{User: u.id, ID: m.Id, DueAt: time.UnixMilli(m.DueMs), CreatedAt: time.Now(), Send: m.Message}
+		if err := u.rt.store.PutScheduled(context.Background(), s); err != nil {
+			e = storeErr(err)
+		}
 	}
-	again := false
-	for _, s := range mine {
-		again = again || s.ID == m.Id
-	}
-	if !again && len(mine) >= u.rt.cfg.MaxScheduledMessages {
-		respond(ctx, ctx.Sender(), &pb.PutScheduledResponse{Error: pbErr(pb.Code_TOO_MANY,
-			"%s has %d messages scheduled, the limit: cancel one first", u.id, len(mine))})
-		return
-	}
-	now := time.Now()
-	err = u.rt.store.PutScheduled(bg, storage.ScheduledSend{User: u.id, ID: m.Id, DueAt: time.UnixMilli(m.DueMs), CreatedAt: now, Send: m.Message})
-	if err != nil {
-		respond(ctx, ctx.Sender(), &pb.PutScheduledResponse{Error: storeErr(err)})
-		return
-	}
-	respond(ctx, ctx.Sender(), &pb.PutScheduledResponse{})
+	respond(ctx, ctx.Sender(), &pb.PutScheduledResponse{Error: e})
 }
 
 func (u *user) dropScheduled(ctx actor.Context, m *pb.DropScheduled) {
-	bg := context.Background()
-	mine, err := u.rt.store.ScheduledOf(bg, u.id, u.rt.cfg.MaxScheduledMessages+1)
-	if err != nil {
-		respond(ctx, ctx.Sender(), &pb.DropScheduledResponse{Error: storeErr(err)})
-		return
+	_, found, e := u.mineScheduled(m.Id)
+	switch {
+	case e != nil:
+	case !found:
+		e = pbErr(pb.Code_NOT_FOUND, "%s has no message scheduled as %s (sent already?)", u.id, m.Id)
+	default:
+		if err := u.rt.store.DeleteScheduled(context.Background(), u.id, m.Id); err != nil {
+			e = storeErr(err)
+		}
 	}
-	found := false
-	for _, s := range mine {
-		found = found || s.ID == m.Id
-	}
-	if !found {
-		respond(ctx, ctx.Sender(), &pb.DropScheduledResponse{Error: pbErr(pb.Code_NOT_FOUND, "%s has no message scheduled as %s (sent already?)", u.id, m.Id)})
-		return
-	}
-	if err := u.rt.store.DeleteScheduled(bg, u.id, m.Id); err != nil {
-		respond(ctx, ctx.Sender(), &pb.DropScheduledResponse{Error: storeErr(err)})
-		return
-	}
-	respond(ctx, ctx.Sender(), &pb.DropScheduledResponse{})
+	respond(ctx, ctx.Sender(), &pb.DropScheduledResponse{Error: e})
 }
 
 // Unschedule cancels user's scheduled send id; one already sent (or
