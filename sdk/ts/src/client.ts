@@ -13,6 +13,7 @@ import {
   SignalSchema,
   type Message,
   type Response,
+  type ScheduledSend,
   type ServerFrame,
   type ConvSummary,
   type SyncResult,
@@ -52,6 +53,28 @@ export interface GroupSettingsView {
 export interface StarredMessage {
   message: ChatMessage;
   starredAtMs: number;
+}
+
+/**
+ * A message this user scheduled (Client.schedule) and the node has not
+ * sent yet. conv is where it goes: for one scheduled to { to: user }, the
+ * id of their direct conversation (to names the user; else to is "").
+ * When it goes out it arrives like any message, carrying clientMsgId.
+ */
+export interface ScheduledMessage {
+  /** Names it to unschedule. */
+  id: string;
+  conv: string;
+  to: string;
+  clientMsgId: string;
+  kind: "normal" | "card" | "poll";
+  /** The text, or a card's or a poll's JSON (as sendCard and sendPoll send them). */
+  body: string;
+  replyTo?: number;
+  mentions?: string[];
+  /** When it goes out (Unix ms). */
+  atMs: number;
+  createdMs: number;
 }
 
 type Pending = { resolve: (r: Response) => void; reject: (e: Error) => void; timer: ReturnType<typeof setTimeout> };
@@ -873,12 +896,7 @@ export class Client {
    * poll as they arrive.
    */
   sendPoll(target: string | { to: string }, poll: Poll): ChatMessage {
-    const body = JSON.stringify({
-      question: poll.question,
-      options: poll.options,
-      ...(poll.multiple ? { multiple: true } : {}),
-      ...(poll.closesAtMs ? { closes_at_ms: poll.closesAtMs } : {}),
-    });
+    const body = pollBody(poll);
     const m = this.queue(target, body, "poll");
     m.poll = pollStateOf(body);
     return m;
@@ -1445,6 +1463,98 @@ export class Client {
     }
   }
 
+  /**
+   * schedule asks the node to send text to target (a conversation id, or
+   * { to: user } for the direct conversation) at atMs (Unix ms), as this
+   * user's message, whether or not any of their devices is online then
+   * (docs/PROTOCOL.md, "Scheduled messages"); opts.replyTo and
+   * opts.mentions as reply and mention take them. It resolves once the
+   * node keeps it. A time not ahead of now, or further ahead than the
+   * node allows (365 days by default), fails INVALID; past the node's
+   * bound of messages waiting (100 by default) TOO_MANY; a conversation
+   * this user may not write to now, its code. It goes out under the rules
+   * of that time, arriving like any message (on this user's devices too)
+   * with the scheduled message's clientMsgId. opts.clientMsgId: that of a
+   * message scheduled before, to replace it (a new time or text; its id
+   * stays) or to ask again when an answer was lost; unset, a new one.
+   * It needs the connection: it is not kept in the outbox.
+   */
+  schedule(target: string | { to: string }, text: string, atMs: number, opts: { replyTo?: number; mentions?: string[]; clientMsgId?: string } = {}): Promise<ScheduledMessage> {
+    return this.scheduleSend(target, MessageKind.NORMAL, text, atMs, opts);
+  }
+
+  /** scheduleCard schedules a business card (sendCard) like schedule. */
+  scheduleCard(target: string | { to: string }, card: Card, atMs: number, opts: { clientMsgId?: string } = {}): Promise<ScheduledMessage> {
+    return this.scheduleSend(target, MessageKind.CARD, JSON.stringify(card), atMs, opts);
+  }
+
+  /** schedulePoll schedules a poll (sendPoll) like schedule. */
+  schedulePoll(target: string | { to: string }, poll: Poll, atMs: number, opts: { clientMsgId?: string } = {}): Promise<ScheduledMessage> {
+    return this.scheduleSend(target, MessageKind.POLL, pollBody(poll), atMs, opts);
+  }
+
+  private async scheduleSend(
+    target: string | { to: string },
+    kind: MessageKind,
+    body: string,
+    atMs: number,
+    opts: { replyTo?: number; mentions?: string[]; clientMsgId?: string },
+  ): Promise<ScheduledMessage> {
+    const to = typeof target === "string" ? "" : target.to;
+    const conv = typeof target === "string" ? target : "";
+    if (!to && !conv) throw new Error("schedule: a conversation, or { to: user }");
+    if (!body) throw new Error("schedule: an empty message");
+    // Whether the time is ahead, and not too far, is the node's check (its clock).
+    if (!Number.isSafeInteger(atMs)) throw new Error("schedule: atMs is a time in Unix ms");
+    const replyTo = opts.replyTo ?? 0;
+    if (!Number.isSafeInteger(replyTo) || replyTo < 0) throw new Error("schedule: replyTo is the seq of the message it answers");
+    const send = {
+      conv,
+      to,
+      clientMsgId: opts.clientMsgId || (globalThis.crypto as Crypto).randomUUID(),
+      body: new TextEncoder().encode(body),
+      kind,
+      replyTo: BigInt(replyTo),
+      mentions: opts.mentions ?? [],
+    };
+    const r = await this.request({ case: "schedule", value: { send, atMs: BigInt(atMs) } });
+    if (r.result.case !== "schedule" || !r.result.value.scheduled) throw new Error("schedule: unexpected answer");
+    return this.scheduledMessage(r.result.value.scheduled);
+  }
+
+  /** scheduled lists this user's messages scheduled and not yet sent, soonest first (the same on every device of theirs). */
+  async scheduled(): Promise<ScheduledMessage[]> {
+    const r = await this.request({ case: "scheduled", value: {} });
+    if (r.result.case !== "scheduled") throw new Error("scheduled: unexpected answer");
+    return r.result.value.messages.map((s) => this.scheduledMessage(s));
+  }
+
+  /** unschedule cancels the scheduled message id; one sent already (or unknown) fails NOT_FOUND. */
+  async unschedule(id: string): Promise<void> {
+    if (!id) throw new Error("unschedule: the id of a scheduled message");
+    const r = await this.request({ case: "unschedule", value: { id } });
+    if (r.result.case !== "unschedule") throw new Error("unschedule: unexpected answer");
+  }
+
+  // scheduledMessage is a node's scheduled send as the SDK shows it.
+  private scheduledMessage(s: ScheduledSend): ScheduledMessage {
+    const m = s.send;
+    const to = m?.to ?? "";
+    const out: ScheduledMessage = {
+      id: s.id,
+      conv: to ? directConv(this.user, to) : (m?.conv ?? ""),
+      to,
+      clientMsgId: m?.clientMsgId ?? "",
+      kind: m?.kind === MessageKind.CARD ? "card" : m?.kind === MessageKind.POLL ? "poll" : "normal",
+      body: new TextDecoder().decode(m?.body),
+      atMs: Number(s.atMs),
+      createdMs: Number(s.createdMs),
+    };
+    if (m && m.replyTo > 0n) out.replyTo = Number(m.replyTo);
+    if (m?.mentions.length) out.mentions = [...m.mentions];
+    return out;
+  }
+
   /** unregisterPush removes this device's push token. */
   async unregisterPush(): Promise<void> {
     await this.request({ case: "unregisterPush", value: {} });
@@ -1466,6 +1576,16 @@ export class Client {
   typing(conv: string, typing = true): void {
     this.request({ case: "signal", value: { kind: typing ? Signal_Kind.TYPING : Signal_Kind.STOP_TYPING, conv } }).catch(() => {});
   }
+}
+
+/** pollBody is a poll's JSON as sendPoll sends it (docs/PROTOCOL.md, "Polls"). */
+function pollBody(poll: Poll): string {
+  return JSON.stringify({
+    question: poll.question,
+    options: poll.options,
+    ...(poll.multiple ? { multiple: true } : {}),
+    ...(poll.closesAtMs ? { closes_at_ms: poll.closesAtMs } : {}),
+  });
 }
 
 /** MEDIA_CHUNK_BYTES is the size of an upload's chunks (the last is the rest), fixed by the protocol. */

@@ -617,6 +617,40 @@ test("starred messages: stars in a group, listed newest first page by page as re
   });
 });
 
+test("scheduled messages: listed on another device soonest first, one replaced then cancelled, refusals; the other goes out at its time to the recipient and the sender", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  // teacher schedules nothing anywhere else: the list is this case's.
+  await withClients(["teacher", "teacher-phone", "pupil"], async (teacher, phone, pupil) => {
+    const conv = directConv("teacher", "pupil");
+    const at = Date.now() + 1500;
+    const s = await teacher.schedule({ to: "pupil" }, "good morning", at);
+    assert.deepEqual([s.conv, s.to, s.kind, s.body, s.atMs], [conv, "pupil", "normal", "good morning", at]);
+    assert.ok(s.id && s.clientMsgId && s.createdMs <= at, `scheduled: ${JSON.stringify(s)}`);
+    const other = await teacher.schedule({ to: "pupil" }, "never", at + 60_000);
+    // The same client message id again replaces it: same id, new text and time.
+    const replaced = await teacher.schedule({ to: "pupil" }, "never, later", at + 120_000, { clientMsgId: other.clientMsgId });
+    assert.equal(replaced.id, other.id);
+    // The other device reads the same list, soonest first.
+    const list = await phone.scheduled();
+    assert.deepEqual(list.map((x) => [x.id, x.body, x.atMs]), [[s.id, "good morning", at], [other.id, "never, later", at + 120_000]]);
+    await phone.unschedule(other.id);
+    await assert.rejects(phone.unschedule(other.id), (e: unknown) => e instanceof ProtocolError && e.code === Code.NOT_FOUND);
+    // A time gone, and a group the teacher is not in, are refused.
+    await assert.rejects(teacher.schedule({ to: "pupil" }, "late", Date.now() - 1000), (e: unknown) => e instanceof ProtocolError && e.code === Code.INVALID);
+    await assert.rejects(teacher.schedule("g:ts-class", "hello class", at), (e: unknown) => e instanceof ProtocolError && e.code === Code.NOT_MEMBER);
+    assert.deepEqual((await teacher.scheduled()).map((x) => x.id), [s.id], "the refusals scheduled nothing");
+
+    // At its time it goes out as the teacher's message with its client
+    // id: pushed to the pupil and to the teacher's own devices.
+    const got = (c: Client) => c.conversation(conv).messages.find((x) => x.clientMsgId === s.clientMsgId);
+    await until("the pupil holds it", () => !!got(pupil), 10000);
+    assert.deepEqual([got(pupil)!.sender, got(pupil)!.body], ["teacher", "good morning"]);
+    assert.ok(got(pupil)!.serverTsMs >= at, `sent at ${got(pupil)!.serverTsMs}, scheduled for ${at}`);
+    await until("the teacher's devices hold it", () => !!got(teacher) && !!got(phone));
+    assert.deepEqual([got(teacher)!.seq, got(phone)!.seq, got(teacher)!.body], [got(pupil)!.seq, got(pupil)!.seq, "good morning"]);
+    assert.deepEqual(await teacher.scheduled(), []);
+  });
+});
+
 test("hidden read receipts: the other side never sees the read, and who hides sees none", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
   await withClients(["alice", "bob"], async (alice, bob) => {
     const conv = directConv("alice", "bob");

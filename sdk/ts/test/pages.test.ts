@@ -1,7 +1,8 @@
 // The served pages' shared code (transport/web/ui/static/common.js), run
 // in node with the browser globals it uses stubbed: outside --dev a page
 // asks for a token once per tab, not on every reconnect; a forwarded
-// message is labelled, and a text or a file forwarded where the user says.
+// message is labelled, and a text or a file forwarded where the user says;
+// stars and the Starred panel; Send later and the Scheduled panel.
 // cmd/switchboard's TestBrowserPages drives the pages in Chromium.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -61,7 +62,7 @@ class FakeElement {
   children: FakeElement[] = [];
   className = "";
   dataset: Record<string, string> = {};
-  onclick?: () => void;
+  onclick?: (ev?: { stopPropagation(): void }) => unknown;
   scrollTop = 0;
   scrollHeight = 0;
   private text = "";
@@ -203,4 +204,107 @@ test("pages star texts, files, cards and polls through client.star, and list the
   assert.deepEqual(opened, [3]);
   page.renderStarred(ul, [], () => {});
   assert.equal(ul.textContent, "nothing starred");
+});
+
+test("the workbench's Send later schedules the box's text at the time picked, and its Scheduled panel lists, opens and cancels", async () => {
+  const g = globalThis as any;
+  g.location ??= { search: "", origin: "http://node.test" };
+  g.document = { createElement: () => new FakeElement() };
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const page = await import(pathToFileURL(path.resolve(here, "../../../../transport/web/ui/static/common.js")).href);
+
+  // A node standing in: what is scheduled, soonest first, and each request.
+  const soon = Date.now() + 3_600_000;
+  let waiting = [
+    { id: "s2", conv: "g:bikes", to: "", clientMsgId: "c2", kind: "card", body: '{"title":"Viewing slots"}', atMs: soon + 1, createdMs: 1 },
+    { id: "s3", conv: "g:bikes", to: "", clientMsgId: "c3", kind: "poll", body: '{"question":"Viewing?","options":["Fri","Sat"]}', atMs: soon + 2, createdMs: 1 },
+  ];
+  const calls: unknown[][] = [];
+  const listeners: ((c: Conversation) => void)[] = [];
+  let refuse = "";
+  const client = {
+    on: (ev: string, fn: (c: Conversation) => void) => ev === "conversation" && listeners.push(fn),
+    scheduled: async () => (calls.push(["scheduled"]), [...waiting].sort((a, b) => a.atMs - b.atMs)),
+    schedule: async (...args: any[]) => {
+      calls.push(["schedule", ...args]);
+      if (refuse) throw new Error(refuse);
+      waiting.push({ id: "s1", conv: args[0], to: "", clientMsgId: "c1", kind: "normal", body: args[1], atMs: args[2], createdMs: 1 });
+    },
+    unschedule: async (id: string) => {
+      calls.push(["unschedule", id]);
+      if (!waiting.some((s) => s.id === id)) throw new Error("NOT_FOUND: sent already?");
+      waiting = waiting.filter((s) => s.id !== id);
+    },
+  };
+  const ul = new FakeElement();
+  const opened: string[] = [];
+  const notes: string[] = [];
+  const panel = page.scheduledPanel(client, ul, (conv: string) => opened.push(conv), (t: string) => notes.push(t));
+
+  // Nothing to send, no time, or a time gone: the page says so and asks nothing.
+  // The time is a datetime-local input's value: the browser's local time.
+  const local = (ms: number) => {
+    const d = new Date(ms);
+    const two = (n: number) => String(n).padStart(2, "0");
+    return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())}T${two(d.getHours())}:${two(d.getMinutes())}`;
+  };
+  const when = local(soon);
+  const at = new Date(when).getTime();
+  assert.ok(Math.abs(at - soon) < 60_000, "read as local time");
+  for (const [conv, text, w, said] of [
+    [undefined, "see you at 9", when, "open a conversation first"],
+    ["s:cars:c1:1", "", when, "type the message first"],
+    ["s:cars:c1:1", "see you at 9", "", "pick when to send it"],
+    ["s:cars:c1:1", "see you at 9", local(Date.now() - 120_000), "pick a time ahead"],
+  ]) {
+    assert.equal(await panel.schedule(conv, text, w), false);
+    assert.equal(notes.at(-1), said);
+  }
+  assert.deepEqual(calls, [], "nothing asked");
+
+  // Scheduled: the note says when, and the panel shows the list read again.
+  assert.equal(await panel.schedule("s:cars:c1:1", "see you at 9", when, { replyTo: 4 }), true);
+  assert.deepEqual(calls, [["schedule", "s:cars:c1:1", "see you at 9", at, { replyTo: 4 }], ["scheduled"]]);
+  assert.equal(notes.at(-1), `scheduled for ${new Date(at).toLocaleString()}`);
+  const time = (ms: number) => new Date(ms).toLocaleString();
+  assert.deepEqual(ul.children.map((li) => [li.dataset.id, li.textContent]), [
+    ["s1", `${time(at)} · s:cars:c1:1 · see you at 9 cancel`],
+    ["s2", `${time(soon + 1)} · g:bikes · Viewing slots cancel`],
+    ["s3", `${time(soon + 2)} · g:bikes · 📊 Viewing? cancel`],
+  ]);
+  assert.equal(ul.dataset.loaded, "1");
+  ul.children[1].onclick!();
+  assert.deepEqual(opened, ["g:bikes"]);
+
+  // A refusal is noted; nothing else changes.
+  refuse = "INVALID: more than 8760h0m0s ahead";
+  calls.length = 0;
+  assert.equal(await panel.schedule("s:cars:c1:1", "next year", local(soon + 400 * 86_400_000)), false);
+  assert.deepEqual([calls.length, notes.at(-1), ul.children.length], [1, "not scheduled: INVALID: more than 8760h0m0s ahead", 3]);
+
+  // cancel unschedules that one (not opening it) and reads the list again.
+  calls.length = 0;
+  const cancel = (li: FakeElement) => li.find("cancel")[0].onclick!({ stopPropagation: () => {} });
+  await cancel(ul.children[2]);
+  assert.deepEqual(calls, [["unschedule", "s3"], ["scheduled"]]);
+  assert.deepEqual([ul.children.map((li) => li.dataset.id), notes.at(-1), opened], [["s1", "s2"], "scheduled message cancelled", ["g:bikes"]]);
+  // One that went out meanwhile: the node's NOT_FOUND is noted.
+  const gone = ul.children[1];
+  waiting = waiting.filter((s) => s.id !== "s2");
+  await cancel(gone);
+  assert.deepEqual([ul.children.map((li) => li.dataset.id), notes.at(-1)], [["s1"], "not cancelled: NOT_FOUND: sent already?"]);
+
+  // A listed message arriving went out: the list is read again, once.
+  calls.length = 0;
+  const c = new Conversation("s:cars:c1:1");
+  c.insert({ conv: c.id, seq: 7, clientMsgId: "other", sender: "a1", body: "hi", kind: "normal", recalled: false, serverTsMs: 1 });
+  for (const fn of listeners) fn(c);
+  assert.deepEqual(calls, [], "not one of the listed");
+  waiting = [];
+  c.insert({ conv: c.id, seq: 8, clientMsgId: "c1", sender: "a1", body: "see you at 9", kind: "normal", recalled: false, serverTsMs: at });
+  for (const fn of listeners) fn(c);
+  for (const fn of listeners) fn(c);
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(calls, [["scheduled"]]);
+  assert.equal(ul.textContent, "nothing scheduled");
 });

@@ -4,7 +4,7 @@ import { FrameReader, FrameError, encodeFrame } from "../src/frames.js";
 import { backoffDelay } from "../src/backoff.js";
 import { Conversation, parseCard, type ChatMessage } from "../src/store.js";
 import { Client, MEDIA_CHUNK_BYTES, ProtocolError, directConv } from "../src/client.js";
-import { Code, MessageSchema, ResponseSchema } from "../src/gen/wire_pb.js";
+import { Code, MessageKind, MessageSchema, ResponseSchema } from "../src/gen/wire_pb.js";
 import { chatMessage, directPeer } from "../src/messages.js";
 import { create } from "@bufbuild/protobuf";
 import { OUTBOX_PREFIX, forgetMessage, loadMessages, queuedAt, saveMessage } from "../src/outbox.js";
@@ -474,4 +474,60 @@ test("starred: star sends the seq, starred follows the pages to the end", async 
     ["g:maths", 1, "ann", "page 12", "normal", 100],
   ]);
   assert.equal(all[1].message.state, "sent", "converted as history's messages are (one's own has a state)");
+});
+
+// Scheduled messages: schedule sends a new message's fields and the time,
+// a fresh client message id each (or the one given, to replace it);
+// scheduled converts the node's list; bad arguments are refused before
+// anything is sent. The node is stood in for at the request seam.
+test("scheduled: schedule sends the message and its time, scheduled lists, unschedule names the id", async () => {
+  const c = new Client({ url: "ws://127.0.0.1:1", token: "t" });
+  c.user = "ann";
+  const asked: [string, any][] = [];
+  // The node answers each schedule with what it kept: the send as sent.
+  const kept = (send: any, atMs: bigint) => ({ id: `id-${send.clientMsgId}`, send, atMs, createdMs: 5n });
+  (c as any).request = async (op: { case: string; value: any }) => {
+    asked.push([op.case, op.value]);
+    if (op.case === "schedule") return create(ResponseSchema, { result: { case: "schedule", value: { scheduled: kept(op.value.send, op.value.atMs) } } });
+    if (op.case === "unschedule") return create(ResponseSchema, { result: { case: "unschedule", value: {} } });
+    const list = asked.filter((a) => a[0] === "schedule").map((a) => kept(a[1].send, a[1].atMs));
+    return create(ResponseSchema, { result: { case: "scheduled", value: { messages: list } } });
+  };
+  const at = Date.UTC(2026, 4, 4, 7);
+  const text = await c.schedule({ to: "bob" }, "good morning", at);
+  const reply = await c.schedule("g:maths", "see page 12", at + 1, { replyTo: 3, mentions: ["bob"] });
+  const poll = await c.schedulePoll("g:maths", { question: "Test day?", options: ["Mon", "Tue"], multiple: true }, at + 2);
+  const card = await c.scheduleCard("g:maths", { title: "Homework" }, at + 3, { clientMsgId: "again" });
+
+  const sends = asked.map((a) => a[1]);
+  assert.deepEqual(sends.map((s) => [s.send.conv, s.send.to, s.send.kind, new TextDecoder().decode(s.send.body), s.send.replyTo, s.send.mentions, s.atMs]), [
+    ["", "bob", MessageKind.NORMAL, "good morning", 0n, [], BigInt(at)],
+    ["g:maths", "", MessageKind.NORMAL, "see page 12", 3n, ["bob"], BigInt(at + 1)],
+    ["g:maths", "", MessageKind.POLL, '{"question":"Test day?","options":["Mon","Tue"],"multiple":true}', 0n, [], BigInt(at + 2)],
+    ["g:maths", "", MessageKind.CARD, '{"title":"Homework"}', 0n, [], BigInt(at + 3)],
+  ]);
+  const ids = sends.map((s) => s.send.clientMsgId);
+  assert.equal(new Set(ids.slice(0, 3)).size, 3, "a new client message id for each");
+  assert.match(ids[0], /^[0-9a-f-]{36}$/);
+  assert.equal(ids[3], "again", "the client message id given: replaces that one");
+
+  // Answered as the SDK shows it: a direct one's conv is its id.
+  assert.deepEqual(text, { id: `id-${ids[0]}`, conv: "d:ann:bob", to: "bob", clientMsgId: ids[0], kind: "normal", body: "good morning", atMs: at, createdMs: 5 });
+  assert.deepEqual([reply.conv, reply.to, reply.replyTo, reply.mentions], ["g:maths", "", 3, ["bob"]]);
+  assert.deepEqual([poll.kind, card.kind, card.body], ["poll", "card", '{"title":"Homework"}']);
+  const list = await c.scheduled();
+  assert.deepEqual(list, [text, reply, poll, card]);
+  await c.unschedule(poll.id);
+  assert.deepEqual(asked.at(-1), ["unschedule", { id: poll.id }]);
+
+  // Refused before asking: no target, no text, a time that is not an
+  // integer of ms, a replyTo that is not a seq, no id.
+  asked.length = 0;
+  await assert.rejects(c.schedule("", "hi", at), /conversation/);
+  await assert.rejects(c.schedule({ to: "" }, "hi", at), /conversation/);
+  await assert.rejects(c.schedule("g:maths", "", at), /empty/);
+  for (const bad of [at + 0.5, NaN, Infinity, Number.MAX_SAFE_INTEGER + 1, "1" as unknown as number]) await assert.rejects(c.schedule("g:maths", "hi", bad), /atMs/, `atMs ${bad}`);
+  await assert.rejects(c.schedule("g:maths", "hi", at, { replyTo: 1.5 }), /replyTo/);
+  await assert.rejects(c.unschedule(""), /id/);
+  assert.equal(asked.length, 0, "nothing invalid is sent");
 });

@@ -1,4 +1,4 @@
-import { adminDesk, attachFile, Client, demoCard, demoPoll, forwarder, isForbidden, isNews, params, pinTracker, renderMessages, renderStarred, ServiceDesk, showStatus, starTracker, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
+import { adminDesk, attachFile, Client, demoCard, demoPoll, forwarder, isForbidden, isNews, params, pinTracker, renderMessages, renderStarred, scheduledPanel, ServiceDesk, showStatus, starTracker, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 if (params.get("user")) $("user").value = params.get("user");
@@ -75,6 +75,21 @@ async function showStarred() {
   }
 }
 $("show-starred").onclick = showStarred;
+
+// Send later: the reply box's text goes into the open conversation at the
+// time picked, sent by the node (a follow-up for when the shop opens);
+// the Scheduled panel lists what waits, with a cancel for each.
+let scheduled; // scheduledPanel, once connected
+$("show-scheduled").onclick = () => scheduled.show();
+$("send-later").onclick = async () => {
+  // The node schedules only new messages: an edit or a report goes now.
+  if (editing?.conv === current || reporting?.conv === current) return note("an edit or a report is not scheduled: press Send");
+  const replyTo = replying?.conv === current ? replying.seq : undefined;
+  if (!(await scheduled.schedule(current, $("text").value.trim(), $("later-at").value, { replyTo }))) return;
+  editing = reporting = replying = undefined;
+  $("text").placeholder = "Reply";
+  $("text").value = "";
+};
 
 // My service metrics from the metrics engine (docs/METRICS.md), asked over
 // the protocol as this connection's user (my_metrics), in the hour windows
@@ -345,7 +360,7 @@ async function open(id) {
   showSaved(id);
   void showNotes(id);
   $("title").textContent = id;
-  $("text").disabled = $("send").disabled = $("send-card").disabled = $("send-poll").disabled = $("transfer").disabled = $("close").disabled = $("file").disabled = false;
+  $("text").disabled = $("send").disabled = $("send-card").disabled = $("send-poll").disabled = $("later-at").disabled = $("send-later").disabled = $("transfer").disabled = $("close").disabled = $("file").disabled = false;
   $("note-text").disabled = $("add-note").disabled = $("tag-text").disabled = $("add-tags").disabled = !id.startsWith("s:");
   await client.history(id).catch(() => {});
   const c = client.conversation(id);
@@ -368,6 +383,7 @@ $("connect").onclick = async () => {
     if (id === current) draw(client.conversation(id));
     if ($("starred").dataset.loaded) void showStarred();
   }, note);
+  scheduled = scheduledPanel(client, $("scheduled"), open, note);
   showStatus(client);
   typingLine(client, $("typing"), () => current);
   // A supervisor's note on the open session shows at once.
@@ -404,7 +420,7 @@ $("connect").onclick = async () => {
   }
   $("presence").value = me.status;
   showWrapUp();
-  $("search-text").disabled = $("reach-customer").disabled = $("reach-scene").disabled = $("reach").disabled = $("show-starred").disabled = false;
+  $("search-text").disabled = $("reach-customer").disabled = $("reach-scene").disabled = $("reach").disabled = $("show-starred").disabled = $("show-scheduled").disabled = false;
   renderList();
   setInterval(renderList, 15_000); // the waiting times move on
   void showQueue().then(showTeam); // the team's agents come with the queues

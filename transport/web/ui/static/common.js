@@ -1,5 +1,5 @@
 // Shared by the pages: tokens, rendering, the SDK.
-import { Client, Code, Desk, ServiceDesk, isNews, makePreview, parsePoll } from "./switchboard.js";
+import { Client, Code, Desk, ServiceDesk, isNews, makePreview, parseCard, parsePoll } from "./switchboard.js";
 export { Client, Desk, ServiceDesk, isNews };
 
 export const params = new URLSearchParams(location.search);
@@ -353,6 +353,82 @@ export function renderStarred(el, list, onOpen) {
     li.onclick = () => onOpen(m);
     el.append(li);
   }
+}
+
+// scheduledPanel is the workbench's "Send later" and its Scheduled list
+// in el: this user's messages scheduled and not yet sent
+// (client.scheduled), soonest first, each with its time, conversation and
+// text and a cancel button; a click on one calls onOpen(conv). The node
+// pushes nothing when the list changes (docs/PROTOCOL.md, "Scheduled
+// messages"): show() reads it, and it is read again after a schedule or a
+// cancel here and when a listed message arrives (it went out: the message
+// carries its client id). schedule(conv, text, when, opts) schedules text
+// into conv at when, a datetime-local input's value (the browser's local
+// time), with opts as client.schedule takes them (replyTo), and resolves
+// true once the node keeps it. A failure goes to note.
+export function scheduledPanel(client, el, onOpen, note) {
+  let listed; // the client ids of the messages shown, once shown
+  const show = async () => {
+    let list;
+    try {
+      list = await client.scheduled();
+    } catch (err) {
+      note(`scheduled messages: ${err.message}`);
+      return;
+    }
+    listed = new Set(list.map((s) => s.clientMsgId));
+    el.textContent = list.length ? "" : "nothing scheduled";
+    for (const s of list) {
+      const text = s.kind === "card" ? parseCard(s.body)?.title ?? "" : s.kind === "poll" ? "📊 " + (parsePoll(s.body)?.question ?? "") : s.body;
+      const li = document.createElement("li");
+      li.dataset.id = s.id;
+      li.dataset.conv = s.conv;
+      li.textContent = `${new Date(s.atMs).toLocaleString()} · ${s.conv} · ${text.slice(0, 60)} `;
+      li.onclick = () => onOpen(s.conv);
+      const b = document.createElement("button");
+      b.className = "cancel";
+      b.textContent = "cancel";
+      b.onclick = async (ev) => {
+        ev?.stopPropagation(); // a cancel, not an open
+        try {
+          await client.unschedule(s.id);
+          note("scheduled message cancelled");
+        } catch (err) {
+          note(`not cancelled: ${err.message}`); // NOT_FOUND: it went out meanwhile
+        }
+        await show();
+      };
+      li.append(b);
+      el.append(li);
+    }
+    el.dataset.loaded = "1";
+  };
+  client.on("conversation", (c) => {
+    if (!listed?.size) return;
+    let sent = false;
+    // A listed one arrived: it went out. Its id leaves the set, so its
+    // arrival reads the list once however often c is drawn again.
+    for (const m of c.messages) sent = listed.delete(m.clientMsgId) || sent;
+    if (sent) void show();
+  });
+  const schedule = async (conv, text, when, opts = {}) => {
+    const at = new Date(when).getTime(); // "" or a partial value: NaN
+    const wrong = !conv ? "open a conversation first" : !text ? "type the message first" : Number.isNaN(at) ? "pick when to send it" : at <= Date.now() ? "pick a time ahead" : "";
+    if (wrong) {
+      note(wrong);
+      return false;
+    }
+    try {
+      await client.schedule(conv, text, at, opts);
+    } catch (err) {
+      note(`not scheduled: ${err.message}`);
+      return false;
+    }
+    note(`scheduled for ${new Date(at).toLocaleString()}`);
+    await show();
+    return true;
+  };
+  return { show, schedule };
 }
 
 // pollView shows a poll's options, each with its votes; with onVote, an
