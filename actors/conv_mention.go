@@ -22,14 +22,25 @@ import (
 
 // checkMentions checks m's mentions, if any: at most MaxMentions, each a
 // current member other than the sender, each once; not on an edit or a
-// card, which keep their message's.
-func (c *conversation) checkMentions(m *pb.SendMessage) *pb.Error {
+// card, which keep their message's. storage.MentionAll ("@all") stands
+// alone, in a group, from its owners and admins: it notifies everyone,
+// muted or not, so it is the managers' (a teacher's, a community's).
+func (c *conversation) checkMentions(m *pb.SendMessage, mem *storage.Member) *pb.Error {
 	if len(m.Mentions) == 0 {
 		return nil
 	}
+	all := slices.Contains(m.Mentions, storage.MentionAll)
 	switch {
 	case m.RefSeq != 0 || m.Kind != pb.MessageKind_NORMAL:
 		return pbErr(pb.Code_INVALID, "only a new text message mentions members: mentions must be empty on an edit or a card")
+	case all && len(m.Mentions) > 1:
+		return pbErr(pb.Code_INVALID, "a message that mentions everyone names nobody else")
+	case all && c.kind != storage.KindGroup:
+		return pbErr(pb.Code_INVALID, "only a group's message mentions everyone")
+	case all && mem.Role != storage.RoleOwner && mem.Role != storage.RoleAdmin:
+		return pbErr(pb.Code_FORBIDDEN, "%s is no owner or admin of %s: only they mention everyone", m.Sender, c.id)
+	case all:
+		return nil
 	case len(m.Mentions) > c.rt.cfg.MaxMentions:
 		return pbErr(pb.Code_INVALID, "%d mentions, limit %d", len(m.Mentions), c.rt.cfg.MaxMentions)
 	}
@@ -50,7 +61,7 @@ func (c *conversation) checkMentions(m *pb.SendMessage) *pb.Error {
 }
 
 // mentions reports whether m mentions user.
-func mentions(m *pb.Message, user string) bool { return slices.Contains(m.Mentions, user) }
+func mentions(m *pb.Message, user string) bool { return storage.Mentioned(m.Mentions, m.Sender, user) }
 
 // noteMentions records which members a durable message mentions, the
 // newest Config.MaxMentionSeqs per member. Edits and cards carry none; a
@@ -92,10 +103,14 @@ func (c *conversation) forgetMentions(seq uint64) {
 	}
 }
 
-// unreadMentions counts the seqs in [from, last] that mention user.
+// unreadMentions counts the seqs in [from, last] that mention user, by
+// name or with everyone (the member's own "@all" messages lie at or below
+// their read seq: sending reads).
 func (c *conversation) unreadMentions(user string, from, last uint64) uint64 {
-	seqs := c.mentioned[user]
-	lo := sort.Search(len(seqs), func(i int) bool { return seqs[i] >= from })
-	hi := sort.Search(len(seqs), func(i int) bool { return seqs[i] > last })
-	return uint64(max(hi-lo, 0))
+	in := func(seqs []uint64) uint64 {
+		lo := sort.Search(len(seqs), func(i int) bool { return seqs[i] >= from })
+		hi := sort.Search(len(seqs), func(i int) bool { return seqs[i] > last })
+		return uint64(max(hi-lo, 0))
+	}
+	return in(c.mentioned[user]) + in(c.mentioned[storage.MentionAll])
 }

@@ -96,7 +96,7 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 		reply(e)
 		return
 	}
-	if e := c.checkMentions(m); e != nil {
+	if e := c.checkMentions(m, mem); e != nil {
 		reply(e)
 		return
 	}

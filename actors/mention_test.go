@@ -1,11 +1,13 @@
 package actors_test
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/storage"
 )
 
 // A message mentions current members other than its sender, each once, at
@@ -193,5 +195,89 @@ func TestUnreadMentionsBound(t *testing.T) {
 	}
 	if got := mentionsOf(); got != 2 {
 		t.Fatalf("read through the second mention: %d unread mentions, want 2", got)
+	}
+}
+
+// TestMentionAll: a group's owner or admin mentions everyone ("@all"):
+// every member but the sender counts it in their unread mentions, in a
+// small group and in a read fan-out group, through a restart and a read;
+// a plain member is FORBIDDEN, and "@all" with a name, in a direct
+// conversation or on a card is INVALID.
+func TestMentionAll(t *testing.T) {
+	store := openStore(t)
+	cfg := actors.Config{FanoutThreshold: 3} // groups of 4+ use read fan-out
+	node := startCluster(t, 1, store, cfg)[0]
+	ctx := tctx(t)
+	small, large := "g:all-small", "g:all-large"
+	mustCreateGroup(t, node, small, "olga", "mia", "max")
+	mustCreateGroup(t, node, large, "olga", "mia", "max", "leo", "ana")
+	all := []string{storage.MentionAll}
+	for conv, want := range map[string]pb.Code{small: pb.Code_FORBIDDEN, large: pb.Code_FORBIDDEN} {
+		if _, err := node.Send(ctx, &pb.SendMessage{Conv: conv, Sender: "mia", Body: []byte("@all hi"), Mentions: all}); actors.CodeOf(err) != want {
+			t.Errorf("a plain member's @all in %s: %v, want %v", conv, err, want)
+		}
+	}
+	if _, err := node.Send(ctx, &pb.SendMessage{Conv: small, Sender: "olga", Body: []byte("x"), Mentions: []string{storage.MentionAll, "mia"}}); actors.CodeOf(err) != pb.Code_INVALID {
+		t.Errorf("@all with a name: %v, want INVALID", err)
+	}
+	if _, err := node.SendDirect(ctx, "mia", &pb.SendMessage{Sender: "olga", Body: []byte("hi")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node.Send(ctx, &pb.SendMessage{Conv: actors.DirectConvID("mia", "olga"), Sender: "olga", Body: []byte("x"), Mentions: all}); actors.CodeOf(err) != pb.Code_INVALID {
+		t.Errorf("@all in a direct conversation: %v, want INVALID", err)
+	}
+	for _, conv := range []string{small, large} {
+		if _, err := node.Send(ctx, &pb.SendMessage{Conv: conv, Sender: "olga", Body: []byte("@all the trip is on"), Mentions: all}); err != nil {
+			t.Fatalf("the owner's @all in %s: %v", conv, err)
+		}
+		if _, err := node.Send(ctx, &pb.SendMessage{Conv: conv, Sender: "olga", Body: []byte("bring lunch")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	counts := func(user string) map[string][2]uint64 {
+		t.Helper()
+		r, err := node.ListConversations(ctx, user, "", 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string][2]uint64{}
+		for _, c := range r.Conversations {
+			out[c.Conv] = [2]uint64{c.Unread, c.UnreadMentions}
+		}
+		return out
+	}
+	check := func(when string) {
+		t.Helper()
+		eventually(t, func() error {
+			for _, u := range []string{"mia", "max"} {
+				got := counts(u)
+				for _, conv := range []string{small, large} {
+					if got[conv] != [2]uint64{2, 1} {
+						return fmt.Errorf("%s: %s's %s: unread, mentions %v, want [2 1]", when, u, conv, got[conv])
+					}
+				}
+			}
+			if got := counts("olga"); got[small][1] != 0 || got[large][1] != 0 {
+				return fmt.Errorf("%s: the sender counts her own @all: %v", when, got)
+			}
+			return nil
+		})
+	}
+	check("at once")
+	node.Stop(true)
+	node = startCluster(t, 1, store, cfg)[0]
+	check("after a restart")
+	if _, err := node.MarkAllRead(ctx, "mia", "phone"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() error {
+		if got := counts("mia"); got[small] != [2]uint64{} || got[large] != [2]uint64{} {
+			return fmt.Errorf("after reading: %v", got)
+		}
+		return nil
+	})
+	msgs, err := node.History(ctx, &pb.GetHistory{Conv: large, User: "ana", Limit: 2})
+	if err != nil || len(msgs) != 2 || !slices.Equal(msgs[1].Mentions, all) {
+		t.Fatalf("the history carries the mention of all: %v, %v", msgs, err)
 	}
 }

@@ -274,7 +274,7 @@ func (u *user) remindLater(conv string, uc *userConv, msgs []*pb.Message) {
 		return
 	}
 	for _, m := range msgs {
-		mention := slices.Contains(m.Mentions, u.id)
+		mention := mentions(m, u.id)
 		switch {
 		case m.Sender == u.id || m.Recalled || m.Seq <= uc.readSeq || !uc.member.Sees(m.Seq) || uc.muted && !mention:
 		case pbIsNews(m):

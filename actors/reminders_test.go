@@ -14,6 +14,7 @@ import (
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/internal/promtest"
 	"github.com/switchboard-im/switchboard/push"
+	"github.com/switchboard-im/switchboard/storage"
 )
 
 // reminderSink is the operator's server: a real HTTP endpoint that checks
@@ -121,10 +122,21 @@ func TestUnreadReminders(t *testing.T) {
 	}
 	mustSend(t, node, "g:club", "owner", "meeting at 5")
 	none("a muted conversation")
-	if _, err := node.Send(ctx, &pb.SendMessage{Conv: "g:club", Sender: "owner", Body: []byte("@seller bring the keys"), Mentions: []string{"seller"}}); err != nil {
+	keys, err := node.Send(ctx, &pb.SendMessage{Conv: "g:club", Sender: "owner", Body: []byte("@seller bring the keys"), Mentions: []string{"seller"}})
+	if err != nil {
 		t.Fatal(err)
 	}
 	if n := expect("a mention in a muted conversation"); n.Conv != "g:club" || n.Text != "@seller bring the keys" {
+		t.Fatalf("reminder %+v", n)
+	}
+	// Read; then the owner mentions everyone: that reaches the muted too.
+	if _, err := node.MarkRead(ctx, "seller", "", "g:club", keys.Seq); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node.Send(ctx, &pb.SendMessage{Conv: "g:club", Sender: "owner", Body: []byte("@all the club closes early"), Mentions: []string{storage.MentionAll}}); err != nil {
+		t.Fatal(err)
+	}
+	if n := expect("@all in a muted conversation"); n.Conv != "g:club" || n.Text != "@all the club closes early" {
 		t.Fatalf("reminder %+v", n)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"slices"
 	"strings"
 	"time"
 
@@ -330,7 +329,7 @@ func (u *user) scanUnread(bg context.Context, conv string, uc *userConv) *pb.Err
 		for i := range page {
 			if countsAsUnread(&page[i], u.id) {
 				uc.unread = append(uc.unread, page[i].Seq)
-				if slices.Contains(page[i].Mentions, u.id) {
+				if storage.Mentioned(page[i].Mentions, page[i].Sender, u.id) {
 					uc.mentions = append(uc.mentions, page[i].Seq)
 				}
 			}

@@ -273,7 +273,7 @@ func (u *user) deliver(ctx actor.Context, d *pb.Deliver) {
 			}
 		}
 		if pbIsNews(m) && m.Sender != u.id && m.Seq > uc.readSeq && uc.member.Sees(m.Seq) {
-			uc.addUnread(m.Seq, slices.Contains(m.Mentions, u.id))
+			uc.addUnread(m.Seq, mentions(m, u.id))
 			u.unarchiveOnNews(d.Conv, uc, m)
 		}
 		if !isGap(m) && (uc.lastMsg == nil || m.Seq >= uc.lastMsg.Seq) {

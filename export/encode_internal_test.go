@@ -68,6 +68,14 @@ func TestMessageRecordReplyTo(t *testing.T) {
 	if b, _ := json.Marshal(r); strings.Contains(string(b), "forwarded") {
 		t.Errorf("json of a message not forwarded: %s", b)
 	}
+	m.Mentions = []string{storage.MentionAll}
+	r = NewMessageRecord(m)
+	if pr, ok := r.proto().(*exportpb.MessageRecord); !ok || !pr.MentionAll || len(pr.Mentions) != 0 {
+		t.Errorf("protobuf of an @all %v", r.proto())
+	}
+	if b, err := json.Marshal(r); err != nil || !strings.Contains(string(b), `"mention_all":true`) || strings.Contains(string(b), `"mentions"`) {
+		t.Errorf("json of an @all %s %v", b, err)
+	}
 	m.Flags |= storage.FlagForwarded
 	r = NewMessageRecord(m)
 	if pr, ok := r.proto().(*exportpb.MessageRecord); !ok || !pr.Forwarded {

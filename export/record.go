@@ -29,8 +29,9 @@ type MessageRecord struct {
 	Body       []byte   `json:"body,omitempty"`
 	ServerTsMs int64    `json:"server_ts_ms"`
 	ClientTsMs int64    `json:"client_ts_ms"`
-	ReplyTo    uint64   `json:"reply_to,omitempty"` // the seq this message answers
-	Mentions   []string `json:"mentions,omitempty"` // members the message mentions
+	ReplyTo    uint64   `json:"reply_to,omitempty"`    // the seq this message answers
+	Mentions   []string `json:"mentions,omitempty"`    // members the message mentions
+	MentionAll bool     `json:"mention_all,omitempty"` // it mentions every member but its sender ("@all")
 	// Media describes the attached file (its bytes stay in the node: a
 	// member's client downloads them).
 	Media *MediaRecord `json:"media,omitempty"`
@@ -78,6 +79,9 @@ func NewMessageRecord(m storage.Message) MessageRecord {
 		MsgID: strconv.FormatUint(m.MsgID, 10), From: m.Sender, Kind: m.Kind.String(),
 		ServerTsMs: millis(m.ServerTS), ClientTsMs: millis(m.ClientTS), ReplyTo: m.ReplyTo, Mentions: m.Mentions,
 		Forwarded: m.Flags&storage.FlagForwarded != 0,
+	}
+	if len(m.Mentions) == 1 && m.Mentions[0] == storage.MentionAll {
+		r.Mentions, r.MentionAll = nil, true
 	}
 	if f := m.Media; f.ID != "" {
 		r.Media = &MediaRecord{ID: f.ID, Name: f.Name, Type: f.MIME, Size: f.Size, Width: f.Preview.Width, Height: f.Preview.Height}

@@ -13,6 +13,7 @@ package storage
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -205,6 +206,19 @@ type Message struct {
 	Flags       uint32
 	ClientTS    time.Time // the client's send time (event time); zero if unknown
 	ServerTS    time.Time
+}
+
+// MentionAll, alone in a message's Mentions, mentions every member of its
+// conversation but its sender ("@all"): no user id is "*".
+const MentionAll = "*"
+
+// Mentioned reports whether a message from sender with mentions
+// mentions user: by name, or everyone but its sender.
+func Mentioned(mentions []string, sender, user string) bool {
+	if len(mentions) == 1 && mentions[0] == MentionAll {
+		return user != sender
+	}
+	return slices.Contains(mentions, user)
 }
 
 // Recalled reports whether the message was tombstoned.

@@ -14,12 +14,30 @@ func wireMessage(m *pb.Message) *wirepb.Message {
 	if m == nil {
 		return nil
 	}
+	mentioned, all := wireMentions(m.Mentions)
 	return &wirepb.Message{
 		Conv: m.Conv, Seq: m.Seq, MsgId: m.MsgId, ClientMsgId: m.ClientMsgId, Sender: m.Sender,
 		Kind: wirepb.MessageKind(m.Kind), RefSeq: m.RefSeq, Body: m.Body, Recalled: m.Recalled, Flagged: m.Flagged,
 		ClientTsMs: m.ClientTsMs, ServerTsMs: m.ServerTsMs, SenderRole: wirepb.Role(m.SenderRole), ReplyTo: m.ReplyTo,
-		Mentions: m.Mentions, Media: wireMedia(m.Media), Expired: m.Expired, Forwarded: m.Forwarded,
+		Mentions: mentioned, MentionAll: all, Media: wireMedia(m.Media), Expired: m.Expired, Forwarded: m.Forwarded,
 	}
+}
+
+// wireMentions splits the node's mentions into the wire's: the users
+// named, or "@all" (storage.MentionAll) as its own flag.
+func wireMentions(ms []string) (users []string, all bool) {
+	if len(ms) == 1 && ms[0] == storage.MentionAll {
+		return nil, true
+	}
+	return ms, false
+}
+
+// nodeMentions is the other way.
+func nodeMentions(users []string, all bool) []string {
+	if all {
+		return []string{storage.MentionAll}
+	}
+	return users
 }
 
 // wireMedia is a message's attachment (nil: none).
@@ -95,13 +113,14 @@ func wirePush(p *pb.Push) (w *wirepb.Push, conv string, ok bool) {
 // session's; to stays the transport's argument).
 func sendMessageOf(s *wirepb.SendRequest) *pb.SendMessage {
 	return &pb.SendMessage{Conv: s.Conv, ClientMsgId: s.ClientMsgId, Body: s.Body, ClientTsMs: s.ClientTsMs, Kind: pb.MessageKind(s.Kind),
-		RefSeq: s.RefSeq, ReplyTo: s.ReplyTo, Mentions: s.Mentions, MediaId: s.MediaId, ForwardConv: s.ForwardConv, ForwardSeq: s.ForwardSeq}
+		RefSeq: s.RefSeq, ReplyTo: s.ReplyTo, Mentions: nodeMentions(s.Mentions, s.MentionAll), MediaId: s.MediaId, ForwardConv: s.ForwardConv, ForwardSeq: s.ForwardSeq}
 }
 
 // wireScheduled is a scheduled message as a client reads it.
 func wireScheduled(sc session.Scheduled) *wirepb.ScheduledSend {
 	m := sc.Send
+	mentioned, all := wireMentions(m.Mentions)
 	return &wirepb.ScheduledSend{Id: sc.ID, AtMs: sc.At.UnixMilli(), CreatedMs: sc.Created.UnixMilli(), Send: &wirepb.SendRequest{
 		Conv: m.Conv, To: sc.To, ClientMsgId: m.ClientMsgId, Body: m.Body, ClientTsMs: m.ClientTsMs, Kind: wirepb.MessageKind(m.Kind),
-		ReplyTo: m.ReplyTo, Mentions: m.Mentions}}
+		ReplyTo: m.ReplyTo, Mentions: mentioned, MentionAll: all}}
 }

@@ -69,6 +69,7 @@ func seedRequests() []*wirepb.Request {
 		{Id: 59, Op: &wirepb.Request_GroupSettings{GroupSettings: &wirepb.GroupSettingsRequest{Conv: "g:team", Picture: proto.String("0123456789abcdef0123456789abcdef")}}},
 		{Id: 60, Op: &wirepb.Request_MediaRead{MediaRead: &wirepb.MediaReadRequest{Conv: "g:team", Picture: true, Index: 1}}},
 		{Id: 61, Op: &wirepb.Request_ClearHistory{ClearHistory: &wirepb.ClearHistoryRequest{Conv: "d:a:b", Seq: 7}}},
+		{Id: 68, Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{Conv: "g:team", ClientMsgId: "a1", Body: []byte("@all hi"), MentionAll: true}}},
 		{Id: 65, Op: &wirepb.Request_Schedule{Schedule: &wirepb.ScheduleRequest{AtMs: 1764396000000, Send: &wirepb.SendRequest{Conv: "g:team", ClientMsgId: "s1", Body: []byte("at 7")}}}},
 		{Id: 66, Op: &wirepb.Request_Scheduled{Scheduled: &wirepb.ScheduledRequest{}}},
 		{Id: 67, Op: &wirepb.Request_Unschedule{Unschedule: &wirepb.UnscheduleRequest{Id: "0123456789abcdef0123456789abcdef"}}},

@@ -204,7 +204,7 @@ func opRequest(op uint8, conv, user string, a, b uint64, s string, flag bool) *w
 			ClientTsMs: int64(a), Kind: wirepb.MessageKind(b % 8), AfterClientMsgId: map[bool]string{true: s}[flag],
 			RefSeq: map[bool]uint64{true: a % 8}[b%5 == 0]}}}
 	case 1:
-		return &wirepb.Request{Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{To: user, ClientMsgId: s + "t", Body: []byte(s)}}}
+		return &wirepb.Request{Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{To: user, ClientMsgId: s + "t", Body: []byte(s), MentionAll: flag}}}
 	case 2:
 		return &wirepb.Request{Op: &wirepb.Request_Sync{Sync: &wirepb.SyncRequest{Cursor: a, Limit: n}}}
 	case 3:

@@ -114,6 +114,9 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 		if err := checkUsers(s.Mentions, 0, lim.MaxListUsers); err != nil {
 			return err
 		}
+		if s.MentionAll && len(s.Mentions) > 0 {
+			return invalid("a message that mentions everyone names nobody else")
+		}
 		if s.ForwardConv != "" {
 			if err := checkConv(s.ForwardConv); err != nil {
 				return err

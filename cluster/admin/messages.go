@@ -239,6 +239,9 @@ type PostMessageRequest struct {
 	Poll        json.RawMessage `json:"poll,omitempty"` // a poll (docs/PROTOCOL.md, "Polls") instead of a text
 	ReplyTo     uint64          `json:"reply_to,omitempty"`
 	Mentions    []string        `json:"mentions,omitempty"`
+	// MentionAll mentions every member of the group but the sender
+	// ("@all": the sender must be one of its owners or admins).
+	MentionAll bool `json:"mention_all,omitempty"`
 	// SendAt schedules the message (docs/PROTOCOL.md, "Scheduled
 	// messages"): the node sends it then, under the rules of that time;
 	// the post is answered 202 with a ScheduledPost.
@@ -303,6 +306,13 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request) {
 	}
 	msg := &pb.SendMessage{Conv: req.Conv, Sender: req.Sender, ClientMsgId: req.ClientMsgID, Body: []byte(req.Text),
 		ReplyTo: req.ReplyTo, Mentions: req.Mentions, ClientTsMs: time.Now().UnixMilli()}
+	if req.MentionAll {
+		if len(req.Mentions) > 0 {
+			bad("mention_all names nobody else: give mentions or mention_all")
+			return
+		}
+		msg.Mentions = []string{storage.MentionAll}
+	}
 	switch {
 	case len(req.Card) > 0:
 		msg.Kind, msg.Body = pb.MessageKind_CARD, req.Card
@@ -376,19 +386,21 @@ type Transcript struct {
 // edit, reaction, recall (the event; RefSeq names the recalled message) or
 // system (membership changes and desk steps, a JSON Text).
 type TranscriptMessage struct {
-	Seq      uint64         `json:"seq"`
-	MsgID    uint64         `json:"msg_id,string"`
-	Sender   string         `json:"sender"`
-	Role     string         `json:"role,omitempty"` // customer or agent in a service conversation
-	Kind     string         `json:"kind"`
-	Text     string         `json:"text,omitempty"`
-	RefSeq   uint64         `json:"ref_seq,omitempty"`
-	ReplyTo  uint64         `json:"reply_to,omitempty"`
-	Mentions []string       `json:"mentions,omitempty"`
-	File     *TranscriptRef `json:"file,omitempty"`
-	Recalled bool           `json:"recalled,omitempty"`
-	Expired  bool           `json:"expired,omitempty"` // retention took its content (recalled is set too)
-	Flagged  bool           `json:"flagged,omitempty"`
+	Seq      uint64   `json:"seq"`
+	MsgID    uint64   `json:"msg_id,string"`
+	Sender   string   `json:"sender"`
+	Role     string   `json:"role,omitempty"` // customer or agent in a service conversation
+	Kind     string   `json:"kind"`
+	Text     string   `json:"text,omitempty"`
+	RefSeq   uint64   `json:"ref_seq,omitempty"`
+	ReplyTo  uint64   `json:"reply_to,omitempty"`
+	Mentions []string `json:"mentions,omitempty"`
+	// MentionAll: it mentions every member but its sender ("@all").
+	MentionAll bool           `json:"mention_all,omitempty"`
+	File       *TranscriptRef `json:"file,omitempty"`
+	Recalled   bool           `json:"recalled,omitempty"`
+	Expired    bool           `json:"expired,omitempty"` // retention took its content (recalled is set too)
+	Flagged    bool           `json:"flagged,omitempty"`
 	// Forwarded: a copy of another message its sender forwarded; the node
 	// keeps no trace of where it came from.
 	Forwarded bool      `json:"forwarded,omitempty"`
@@ -443,6 +455,9 @@ func transcriptMessageOf(m *pb.Message) TranscriptMessage {
 		Forwarded: m.Forwarded, SentAt: time.UnixMilli(m.ServerTsMs).UTC()}
 	if m.SenderRole == pb.Role_CUSTOMER || m.SenderRole == pb.Role_AGENT {
 		out.Role = strings.ToLower(m.SenderRole.String())
+	}
+	if len(m.Mentions) == 1 && m.Mentions[0] == storage.MentionAll {
+		out.Mentions, out.MentionAll = nil, true
 	}
 	if f := m.Media; f != nil {
 		out.File = &TranscriptRef{ID: f.Id, Name: f.Name, Type: f.Mime, Size: f.Size}

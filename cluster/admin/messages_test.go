@@ -174,7 +174,8 @@ func TestServerScheduled(t *testing.T) {
 }
 
 // TestServerTranscriptForwarded: the operator's transcript says which
-// messages are forwarded copies.
+// messages are forwarded copies, and which mention everyone (a post's
+// mention_all, the group owner's alone).
 func TestServerTranscriptForwarded(t *testing.T) {
 	node, call := startAdminNode(t, actors.Config{}, admin.Config{})
 	ctx := context.Background()
@@ -195,6 +196,14 @@ func TestServerTranscriptForwarded(t *testing.T) {
 	call(http.MethodGet, "/api/v1/conversations/g:b/messages", "s3cret", "", http.StatusOK, &page)
 	if n := len(page.Messages); n == 0 || !page.Messages[n-1].Forwarded || page.Messages[n-1].Text != "see this" || page.Messages[n-1].Sender != "ann" {
 		t.Fatalf("the transcript: %+v", page.Messages)
+	}
+	// The owner's server mentions everyone; a plain member's may not.
+	call(http.MethodPost, "/api/v1/messages", "s3cret", `{"sender":"ann","conv":"g:b","client_msg_id":"all-1","text":"@all hi","mention_all":true}`, http.StatusCreated, nil)
+	call(http.MethodPost, "/api/v1/messages", "s3cret", `{"sender":"ben","conv":"g:b","client_msg_id":"all-2","text":"@all hi","mention_all":true}`, http.StatusForbidden, nil)
+	call(http.MethodPost, "/api/v1/messages", "s3cret", `{"sender":"ann","conv":"g:b","client_msg_id":"all-3","text":"@all hi","mention_all":true,"mentions":["ben"]}`, http.StatusBadRequest, nil)
+	call(http.MethodGet, "/api/v1/conversations/g:b/messages", "s3cret", "", http.StatusOK, &page)
+	if last := page.Messages[len(page.Messages)-1]; !last.MentionAll || len(last.Mentions) != 0 {
+		t.Fatalf("the transcript's @all: %+v", last)
 	}
 }
 

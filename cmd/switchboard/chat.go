@@ -24,6 +24,7 @@ const chatHelp = `commands:
   /recall SEQ            recall one of your messages
   /edit SEQ TEXT         replace the text of one of your messages
   /reply SEQ TEXT        send TEXT as a reply to message SEQ
+  /all TEXT              send TEXT mentioning everyone in this group (its owners and admins)
   /fwd SEQ TO            forward message SEQ (a text or a file) to user:NAME or a conversation
   /readby SEQ            who read one of your messages, and who did not yet
   /star SEQ | /starred   star message SEQ of this conversation; list your starred messages
@@ -169,6 +170,19 @@ func (ch *chat) command(line string) {
 		}
 		if err != nil {
 			fmt.Fprintln(ch.out, "! reply:", err)
+		}
+	case "/all":
+		text := strings.Join(f[min(1, len(f)):], " ")
+		if text == "" || ch.conv == "" {
+			fmt.Fprintln(ch.out, "usage: /all TEXT (in an open group)")
+			return
+		}
+		p, err := ch.c.MentionAll(ch.conv, []byte(text), "")
+		if err == nil {
+			_, err = p.Wait(ch.ctx)
+		}
+		if err != nil {
+			fmt.Fprintln(ch.out, "! all:", err)
 		}
 	case "/fwd":
 		seq, err := strconv.ParseUint(arg(1), 10, 64)

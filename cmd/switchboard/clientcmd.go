@@ -172,6 +172,7 @@ type jsonMessage struct {
 	RefSeq      uint64     `json:"ref_seq,omitempty"`
 	ReplyTo     uint64     `json:"reply_to,omitempty"`
 	Mentions    []string   `json:"mentions,omitempty"`
+	MentionAll  bool       `json:"mention_all,omitempty"` // it mentions everyone but its sender ("@all")
 	Media       *jsonMedia `json:"media,omitempty"`
 	Recalled    bool       `json:"recalled,omitempty"`
 	Expired     bool       `json:"expired,omitempty"` // the node's retention took its content
@@ -185,7 +186,7 @@ type jsonMessage struct {
 
 func toJSONMessage(m client.Message) jsonMessage {
 	return jsonMessage{Conv: m.Conv, Seq: m.Seq, MsgID: m.MsgID, ClientMsgID: m.ClientMsgID, From: m.Sender,
-		Kind: strings.ToLower(m.Kind.String()), Text: string(m.Body), RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, Recalled: m.Recalled,
+		Kind: strings.ToLower(m.Kind.String()), Text: string(m.Body), RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, MentionAll: m.MentionAll, Recalled: m.Recalled,
 		Expired: m.Expired, Flagged: m.Flagged, Forwarded: m.Forwarded, ServerTsMs: millis(m.ServerTime), Reactions: reactionMap(m.Reactions), Media: toJSONMedia(m.Media)}
 }
 
@@ -205,7 +206,7 @@ func wireToJSONMessage(m *wirepb.Message) *jsonMessage {
 		return nil
 	}
 	j := toJSONMessage(client.Message{Conv: m.Conv, Seq: m.Seq, MsgID: m.MsgId, ClientMsgID: m.ClientMsgId, Sender: m.Sender,
-		Kind: m.Kind, Body: m.Body, RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, Recalled: m.Recalled, Expired: m.Expired, Flagged: m.Flagged, Forwarded: m.Forwarded})
+		Kind: m.Kind, Body: m.Body, RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, MentionAll: m.MentionAll, Recalled: m.Recalled, Expired: m.Expired, Flagged: m.Flagged, Forwarded: m.Forwarded})
 	j.ServerTsMs = m.ServerTsMs
 	return &j
 }

@@ -27,6 +27,7 @@ func newSendCmd() *cobra.Command {
 	var mention []string
 	var at string
 	var in time.Duration
+	var mentionAll bool
 	cmd := &cobra.Command{
 		Use:   "send",
 		Short: "Send a message (to user:NAME, or to a conversation)",
@@ -34,6 +35,7 @@ func newSendCmd() *cobra.Command {
   switchboard send --data-dir D --user alice --conv g:team --text hello
   switchboard send --data-dir D --user bob --conv d:alice:bob --reply-to 1 --text "it is"
   switchboard send --data-dir D --user olga --conv g:class --mention mia,max --text "@mia @max homework is up"
+  switchboard send --data-dir D --user olga --conv g:class --mention-all --text "@all no class tomorrow"
   switchboard send --data-dir D --user alice --to user:bob --file scratch.jpg --text "this scratch"
   switchboard send --data-dir D --user olga --conv g:class --in 12h --text "homework: page 14"
   switchboard send --data-dir D --user olga --conv g:class --at 2026-12-07T07:00:00+01:00 --text "good morning"`,
@@ -67,8 +69,11 @@ func newSendCmd() *cobra.Command {
 			if replyTo != 0 && (target.Conv == "" || cardFile != "") {
 				return errors.New("--reply-to answers a text message of --conv")
 			}
-			if len(mention) > 0 && (target.Conv == "" || cardFile != "" || replyTo != 0) {
-				return errors.New("--mention names members of --conv in a text message (not a reply)")
+			if (len(mention) > 0 || mentionAll) && (target.Conv == "" || cardFile != "" || replyTo != 0) {
+				return errors.New("--mention and --mention-all name members of --conv in a text message (not a reply)")
+			}
+			if mentionAll && len(mention) > 0 {
+				return errors.New("--mention-all names everyone: give it or --mention")
 			}
 			var card []byte
 			if cardFile != "" {
@@ -90,6 +95,10 @@ func newSendCmd() *cobra.Command {
 				case len(mention) > 0:
 					send = func(to client.Target, body []byte, id string) (*client.Pending, error) {
 						return c.Mention(to.Conv, mention, body, id)
+					}
+				case mentionAll:
+					send = func(to client.Target, body []byte, id string) (*client.Pending, error) {
+						return c.MentionAll(to.Conv, body, id)
 					}
 				}
 				p, err := send(target, body, clientMsgID)
@@ -117,6 +126,7 @@ func newSendCmd() *cobra.Command {
 	cmd.Flags().StringVar(&clientMsgID, "client-msg-id", "", "idempotency key (a resend with the same key is stored once)")
 	cmd.Flags().Uint64Var(&replyTo, "reply-to", 0, "the seq of the message of --conv this one answers")
 	cmd.Flags().StringSliceVar(&mention, "mention", nil, "members of --conv the message mentions (notified even where they muted it)")
+	cmd.Flags().BoolVar(&mentionAll, "mention-all", false, "mention every member of the group --conv (\"@all\"; its owners and admins)")
 	cmd.Flags().StringVar(&file, "file", "", "send this file (--text is its caption; the conversation must exist)")
 	cmd.Flags().StringVar(&fileType, "type", "", "the file's content type (default: from its name, else its first bytes)")
 	cmd.Flags().StringVar(&at, "at", "", "schedule it: the node sends it at this time (RFC 3339)")
@@ -402,6 +412,9 @@ func formatMessage(m client.Message) string {
 	}
 	if len(m.Mentions) > 0 {
 		reply += "(@" + strings.Join(m.Mentions, " @") + ") "
+	}
+	if m.MentionAll {
+		reply += "(@all) "
 	}
 	if m.EditSeq != 0 {
 		edited += " (edited)"

@@ -10,7 +10,8 @@ import (
 // switchboard star and starred against a dev node: two messages starred,
 // listed newest first with their conversation (JSON too), one unstarred;
 // a message of a conversation the user is not in refused NOT_MEMBER; the
-// chat's /star and /starred.
+// chat's /star and /starred. And --mention-all: the teacher's shown
+// "(@all)", a pupil's refused FORBIDDEN.
 func TestStarCommand(t *testing.T) {
 	n := newDevNode(t)
 	n.start()
@@ -44,6 +45,16 @@ func TestStarCommand(t *testing.T) {
 	res, err := exec.Command(n.bin, "star", "--data-dir", d, "--user", "mallory", "--conv", "g:class", "--seq", seqs[0]).CombinedOutput()
 	if err == nil || !strings.Contains(string(res), "NOT_MEMBER") {
 		t.Fatalf("a stranger stars: %v\n%s", err, res)
+	}
+
+	// The teacher mentions everyone; a pupil may not.
+	n.run("send", "--data-dir", d, "--user", "teacher", "--conv", "g:class", "--mention-all", "--text", "@all no class tomorrow")
+	if out := string(n.run("history", "--data-dir", d, "--user", "ann", "--conv", "g:class")); !strings.Contains(out, "teacher: (@all) @all no class tomorrow") {
+		t.Fatalf("the mention of all, printed:\n%s", out)
+	}
+	res, err = exec.Command(n.bin, "send", "--data-dir", d, "--user", "ann", "--conv", "g:class", "--mention-all", "--text", "@all hi").CombinedOutput()
+	if err == nil || !strings.Contains(string(res), "FORBIDDEN") {
+		t.Fatalf("a pupil mentions everyone: %v\n%s", err, res)
 	}
 
 	chat := exec.Command(n.bin, "chat", "--data-dir", d, "--user", "ann", "--conv", "g:class")

@@ -39,10 +39,11 @@ type MessageRecord struct {
 	Body          []byte                 `protobuf:"bytes,8,opt,name=body,proto3" json:"body,omitempty"` // the body otherwise
 	ServerTsMs    int64                  `protobuf:"varint,9,opt,name=server_ts_ms,json=serverTsMs,proto3" json:"server_ts_ms,omitempty"`
 	ClientTsMs    int64                  `protobuf:"varint,10,opt,name=client_ts_ms,json=clientTsMs,proto3" json:"client_ts_ms,omitempty"`
-	ReplyTo       uint64                 `protobuf:"varint,11,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"` // the seq this message replies to; 0: none
-	Mentions      []string               `protobuf:"bytes,12,rep,name=mentions,proto3" json:"mentions,omitempty"`               // members the message mentions
-	Media         *MediaRecord           `protobuf:"bytes,13,opt,name=media,proto3" json:"media,omitempty"`                     // the attached file's description (not its bytes); unset: none
-	Forwarded     bool                   `protobuf:"varint,14,opt,name=forwarded,proto3" json:"forwarded,omitempty"`            // a copy of another message its sender forwarded
+	ReplyTo       uint64                 `protobuf:"varint,11,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`          // the seq this message replies to; 0: none
+	Mentions      []string               `protobuf:"bytes,12,rep,name=mentions,proto3" json:"mentions,omitempty"`                        // members the message mentions
+	Media         *MediaRecord           `protobuf:"bytes,13,opt,name=media,proto3" json:"media,omitempty"`                              // the attached file's description (not its bytes); unset: none
+	Forwarded     bool                   `protobuf:"varint,14,opt,name=forwarded,proto3" json:"forwarded,omitempty"`                     // a copy of another message its sender forwarded
+	MentionAll    bool                   `protobuf:"varint,15,opt,name=mention_all,json=mentionAll,proto3" json:"mention_all,omitempty"` // it mentions every member but its sender ("@all")
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -171,6 +172,13 @@ func (x *MessageRecord) GetMedia() *MediaRecord {
 func (x *MessageRecord) GetForwarded() bool {
 	if x != nil {
 		return x.Forwarded
+	}
+	return false
+}
+
+func (x *MessageRecord) GetMentionAll() bool {
+	if x != nil {
+		return x.MentionAll
 	}
 	return false
 }
@@ -1577,7 +1585,7 @@ var File_export_exportpb_records_proto protoreflect.FileDescriptor
 
 const file_export_exportpb_records_proto_rawDesc = "" +
 	"\n" +
-	"\x1dexport/exportpb/records.proto\x12\x12switchboard.export\"\x87\x03\n" +
+	"\x1dexport/exportpb/records.proto\x12\x12switchboard.export\"\xa8\x03\n" +
 	"\rMessageRecord\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x10\n" +
@@ -1595,7 +1603,9 @@ const file_export_exportpb_records_proto_rawDesc = "" +
 	"\breply_to\x18\v \x01(\x04R\areplyTo\x12\x1a\n" +
 	"\bmentions\x18\f \x03(\tR\bmentions\x125\n" +
 	"\x05media\x18\r \x01(\v2\x1f.switchboard.export.MediaRecordR\x05media\x12\x1c\n" +
-	"\tforwarded\x18\x0e \x01(\bR\tforwarded\"\x87\x01\n" +
+	"\tforwarded\x18\x0e \x01(\bR\tforwarded\x12\x1f\n" +
+	"\vmention_all\x18\x0f \x01(\bR\n" +
+	"mentionAll\"\x87\x01\n" +
 	"\vMediaRecord\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +

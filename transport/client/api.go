@@ -50,6 +50,14 @@ func (c *Client) Mention(conv string, mentions []string, body []byte, clientMsgI
 	return c.send(ToConv(conv), body, clientMsgID, time.Now(), wirepb.MessageKind_NORMAL, 0, 0, slices.Clone(mentions)...)
 }
 
+// MentionAll is Send of a message to group conv that mentions every
+// member but this user ("@all"): each is notified even where they muted
+// the group, and counts it in their unread mentions. Only the group's
+// owners and admins may (FORBIDDEN otherwise).
+func (c *Client) MentionAll(conv string, body []byte, clientMsgID string) (*Pending, error) {
+	return c.sendMessage(ToConv(conv), Message{ClientMsgID: clientMsgID, Kind: wirepb.MessageKind_NORMAL, MentionAll: true, Body: body, ClientTime: time.Now()})
+}
+
 // SendAt is Send with an explicit client send time (the event time the
 // service metrics use), e.g. when replaying a recorded conversation.
 func (c *Client) SendAt(to Target, body []byte, clientMsgID string, at time.Time) (*Pending, error) {

@@ -213,7 +213,7 @@ func (p *pipeline) start(o *outgoing, after string) error {
 	c := p.c
 	send := &wirepb.SendRequest{
 		ClientMsgId: o.msg.ClientMsgID, Body: o.msg.Body, ClientTsMs: o.msg.ClientTime.UnixMilli(), Kind: o.msg.Kind,
-		RefSeq: o.msg.RefSeq, ReplyTo: o.msg.ReplyTo, Mentions: o.msg.Mentions, MediaId: o.msg.Media.GetId(), AfterClientMsgId: after}
+		RefSeq: o.msg.RefSeq, ReplyTo: o.msg.ReplyTo, Mentions: o.msg.Mentions, MentionAll: o.msg.MentionAll, MediaId: o.msg.Media.GetId(), AfterClientMsgId: after}
 	if o.forward.conv != "" {
 		// The pending view shows the copied message as held; the node
 		// copies it itself.

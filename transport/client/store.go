@@ -59,6 +59,7 @@ type Message struct {
 	RefSeq      uint64   // RECALL: the recalled message; an edit (IsEdit): the edited one
 	ReplyTo     uint64   // a reply: the seq of the message it answers; 0: none
 	Mentions    []string // members the message mentions (@user)
+	MentionAll  bool     // it mentions every member but its sender ("@all"; Mentions is empty)
 	// Media is the attached file (its bytes: Download); nil: none. Body
 	// is then its caption, maybe empty.
 	Media    *wirepb.MediaRef
@@ -150,7 +151,7 @@ func (m Message) IsNews() bool {
 func fromWire(m *wirepb.Message) Message {
 	return Message{
 		Conv: m.Conv, Seq: m.Seq, MsgID: m.MsgId, ClientMsgID: m.ClientMsgId, Sender: m.Sender, Kind: m.Kind,
-		RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, Media: m.Media, Body: m.Body, Recalled: m.Recalled, Expired: m.Expired, Flagged: m.Flagged,
+		RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, MentionAll: m.MentionAll, Media: m.Media, Body: m.Body, Recalled: m.Recalled, Expired: m.Expired, Flagged: m.Flagged,
 		Forwarded: m.Forwarded, ClientTime: millisTime(m.ClientTsMs), ServerTime: millisTime(m.ServerTsMs),
 	}
 }
@@ -792,7 +793,7 @@ func (s *store) confirm(o *outgoing, r *wirepb.SendResult) Message {
 	// names (an edit's or a card update's message, a reaction's, a reply,
 	// mentions), so that it is folded as its push will be.
 	wm := &wirepb.Message{Conv: m.Conv, Seq: m.Seq, MsgId: m.MsgID, ClientMsgId: m.ClientMsgID, Sender: m.Sender,
-		Kind: m.Kind, RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, Media: m.Media,
+		Kind: m.Kind, RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, MentionAll: m.MentionAll, Media: m.Media,
 		Body: m.Body, Flagged: m.Flagged, Forwarded: m.Forwarded, ClientTsMs: m.ClientTime.UnixMilli(), ServerTsMs: r.ServerTsMs}
 	s.addMessages([]*wirepb.Message{wm}, false)
 	s.mu.Lock()

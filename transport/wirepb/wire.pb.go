@@ -621,6 +621,7 @@ type Message struct {
 	// a copy of another message, forwarded by its sender (PROTOCOL.md,
 	// "Forwarding"); where it came from is not told
 	Forwarded     bool `protobuf:"varint,18,opt,name=forwarded,proto3" json:"forwarded,omitempty"`
+	MentionAll    bool `protobuf:"varint,19,opt,name=mention_all,json=mentionAll,proto3" json:"mention_all,omitempty"` // it mentions every member but its sender ("@all")
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -777,6 +778,13 @@ func (x *Message) GetExpired() bool {
 func (x *Message) GetForwarded() bool {
 	if x != nil {
 		return x.Forwarded
+	}
+	return false
+}
+
+func (x *Message) GetMentionAll() bool {
+	if x != nil {
+		return x.MentionAll
 	}
 	return false
 }
@@ -3456,8 +3464,12 @@ type SendRequest struct {
 	// labelled forwarded (PROTOCOL.md, "Forwarding"). The node copies its
 	// text (as last edited) and its file; body, kind, ref_seq, reply_to,
 	// mentions and media_id stay unset.
-	ForwardConv   string `protobuf:"bytes,12,opt,name=forward_conv,json=forwardConv,proto3" json:"forward_conv,omitempty"`
-	ForwardSeq    uint64 `protobuf:"varint,13,opt,name=forward_seq,json=forwardSeq,proto3" json:"forward_seq,omitempty"`
+	ForwardConv string `protobuf:"bytes,12,opt,name=forward_conv,json=forwardConv,proto3" json:"forward_conv,omitempty"`
+	ForwardSeq  uint64 `protobuf:"varint,13,opt,name=forward_seq,json=forwardSeq,proto3" json:"forward_seq,omitempty"`
+	// mention_all: the message mentions every member of the group but its
+	// sender ("@all": a group's owners and admins; PROTOCOL.md, "Mentions"),
+	// with mentions empty.
+	MentionAll    bool `protobuf:"varint,14,opt,name=mention_all,json=mentionAll,proto3" json:"mention_all,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3581,6 +3593,13 @@ func (x *SendRequest) GetForwardSeq() uint64 {
 		return x.ForwardSeq
 	}
 	return 0
+}
+
+func (x *SendRequest) GetMentionAll() bool {
+	if x != nil {
+		return x.MentionAll
+	}
+	return false
 }
 
 type SendResult struct {
@@ -10802,7 +10821,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x05Error\x12-\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x19.switchboard.wire.v1.CodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12$\n" +
-	"\x0eretry_after_ms\x18\x03 \x01(\rR\fretryAfterMs\"\xbf\x04\n" +
+	"\x0eretry_after_ms\x18\x03 \x01(\rR\fretryAfterMs\"\xe0\x04\n" +
 	"\aMessage\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x15\n" +
@@ -10825,7 +10844,9 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\bmentions\x18\x0f \x03(\tR\bmentions\x123\n" +
 	"\x05media\x18\x10 \x01(\v2\x1d.switchboard.wire.v1.MediaRefR\x05media\x12\x18\n" +
 	"\aexpired\x18\x11 \x01(\bR\aexpired\x12\x1c\n" +
-	"\tforwarded\x18\x12 \x01(\bR\tforwarded\"\xb2\x01\n" +
+	"\tforwarded\x18\x12 \x01(\bR\tforwarded\x12\x1f\n" +
+	"\vmention_all\x18\x13 \x01(\bR\n" +
+	"mentionAll\"\xb2\x01\n" +
 	"\bMediaRef\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -11037,7 +11058,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\n" +
 	"unschedule\x18> \x01(\v2%.switchboard.wire.v1.UnscheduleResultH\x00R\n" +
 	"unscheduleB\b\n" +
-	"\x06result\"\x9f\x03\n" +
+	"\x06result\"\xc0\x03\n" +
 	"\vSendRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x12\"\n" +
@@ -11054,7 +11075,9 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\bmedia_id\x18\v \x01(\tR\amediaId\x12!\n" +
 	"\fforward_conv\x18\f \x01(\tR\vforwardConv\x12\x1f\n" +
 	"\vforward_seq\x18\r \x01(\x04R\n" +
-	"forwardSeq\"\xf9\x01\n" +
+	"forwardSeq\x12\x1f\n" +
+	"\vmention_all\x18\x0e \x01(\bR\n" +
+	"mentionAll\"\xf9\x01\n" +
 	"\n" +
 	"SendResult\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
