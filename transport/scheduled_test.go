@@ -9,7 +9,8 @@ import (
 )
 
 // TestScheduledOverTheWire: over real QUIC, a user schedules a message,
-// sees it listed on another device, cancels one, and the other goes out
+// sees it listed on another device, replaces one (the same client message
+// id) and cancels it, and the other goes out
 // at its time: the recipient gets it pushed, carrying the scheduled
 // message's client id; a time not ahead is INVALID, an unknown id
 // NOT_FOUND.
@@ -23,13 +24,18 @@ func TestScheduledOverTheWire(t *testing.T) {
 	if err != nil || s.ID == "" || s.To != "bob" || !s.At.Equal(at.Truncate(time.Millisecond)) {
 		t.Fatalf("scheduled: %+v, %v", s, err)
 	}
-	other, err := phone.ScheduleText(ctx, client.ToUser("bob"), "never", time.Now().Add(time.Hour))
+	first, err := phone.ScheduleText(ctx, client.ToUser("bob"), "never", time.Now().Add(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The same client message id again replaces it.
+	other, err := phone.Schedule(ctx, client.ToUser("bob"), client.Message{ClientMsgID: first.ClientMsgID, Body: []byte("never, really")}, time.Now().Add(2*time.Hour))
+	if err != nil || other.ID != first.ID {
+		t.Fatalf("scheduled again: %+v, %v; want the id %s", other, err, first.ID)
+	}
 	// The first may be out already on a slow machine; the second is not.
 	list, err := laptop.ScheduledMessages(ctx)
-	if n := len(list); err != nil || n == 0 || list[n-1].ID != other.ID || string(list[n-1].Body) != "never" || list[n-1].ClientMsgID == "" {
+	if n := len(list); err != nil || n == 0 || n > 2 || list[n-1].ID != other.ID || string(list[n-1].Body) != "never, really" || list[n-1].ClientMsgID == "" {
 		t.Fatalf("the laptop's list: %+v, %v", list, err)
 	}
 	if err := laptop.Unschedule(ctx, other.ID); err != nil {

@@ -148,7 +148,7 @@ func scheduleSend(cmd *cobra.Command, o *clientOptions, target client.Target, te
 		kind = wirepb.MessageKind_CARD
 	}
 	return withClient(cmd, o, func(ctx context.Context, c *client.Client) error {
-		s, err := c.Schedule(ctx, target, kind, body, at)
+		s, err := c.Schedule(ctx, target, client.Message{Kind: kind, Body: body}, at)
 		if err != nil {
 			return err
 		}

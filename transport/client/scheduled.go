@@ -22,6 +22,7 @@ type ScheduledMessage struct {
 	Body        []byte
 	ReplyTo     uint64
 	Mentions    []string
+	MentionAll  bool
 	At          time.Time // when it goes out
 	Created     time.Time
 }
@@ -29,21 +30,27 @@ type ScheduledMessage struct {
 func fromWireScheduled(s *wirepb.ScheduledSend) ScheduledMessage {
 	m := s.GetSend()
 	return ScheduledMessage{ID: s.Id, Conv: m.GetConv(), To: m.GetTo(), ClientMsgID: m.GetClientMsgId(), Kind: m.GetKind(), Body: m.GetBody(),
-		ReplyTo: m.GetReplyTo(), Mentions: m.GetMentions(), At: time.UnixMilli(s.AtMs), Created: millisTime(s.CreatedMs)}
+		ReplyTo: m.GetReplyTo(), Mentions: m.GetMentions(), MentionAll: m.GetMentionAll(), At: time.UnixMilli(s.AtMs), Created: millisTime(s.CreatedMs)}
 }
 
-// Schedule asks the node to send body (a text, or with kind a card or a
-// poll) to to at at: ahead of now, within the node's bound. The message
-// goes out under the rules of that time (a member removed by then: it is
+// Schedule asks the node to send m (its Kind, a text by default, a card
+// or a poll; Body; ReplyTo, Mentions or MentionAll; ClientMsgID, a new
+// one when empty: that of a message scheduled before replaces it) to to
+// at at: ahead of now, within the node's bound. The message goes out
+// under the rules of that time (a member removed by then: it is
 // dropped). A file, an edit, a reaction or a vote is not scheduled.
-func (c *Client) Schedule(ctx context.Context, to Target, kind wirepb.MessageKind, body []byte, at time.Time) (ScheduledMessage, error) {
+func (c *Client) Schedule(ctx context.Context, to Target, m Message, at time.Time) (ScheduledMessage, error) {
 	if (to.User == "") == (to.Conv == "") {
 		return ScheduledMessage{}, errors.New("client: schedule to exactly one of a user and a conversation")
 	}
-	if len(body) == 0 {
+	if len(m.Body) == 0 {
 		return ScheduledMessage{}, errors.New("client: empty message")
 	}
-	send := &wirepb.SendRequest{Conv: to.Conv, To: to.User, ClientMsgId: NewClientMsgID(), Body: body, Kind: kind}
+	if m.ClientMsgID == "" {
+		m.ClientMsgID = NewClientMsgID()
+	}
+	send := &wirepb.SendRequest{Conv: to.Conv, To: to.User, ClientMsgId: m.ClientMsgID, Body: m.Body, Kind: m.Kind,
+		ReplyTo: m.ReplyTo, Mentions: m.Mentions, MentionAll: m.MentionAll}
 	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Schedule{Schedule: &wirepb.ScheduleRequest{Send: send, AtMs: at.UnixMilli()}}})
 	if err != nil {
 		return ScheduledMessage{}, err
@@ -53,7 +60,7 @@ func (c *Client) Schedule(ctx context.Context, to Target, kind wirepb.MessageKin
 
 // ScheduleText schedules text to to at at (Schedule).
 func (c *Client) ScheduleText(ctx context.Context, to Target, text string, at time.Time) (ScheduledMessage, error) {
-	return c.Schedule(ctx, to, wirepb.MessageKind_NORMAL, []byte(text), at)
+	return c.Schedule(ctx, to, Message{Body: []byte(text)}, at)
 }
 
 // ScheduledMessages lists this user's messages scheduled and not yet
