@@ -214,7 +214,9 @@ func sortScheduled(s []session.Scheduled) {
 
 // sendDue sends the scheduled messages due by now, day by day from the
 // sweep's checkpoint, and moves the checkpoint past every day before
-// today that has none left. It answers how many it sent.
+// today that has none left, up to the first that has (a send refused for
+// now, which must not hold up the days after it). It answers how many it
+// settled (sent, or dropped for good).
 func (n *Runtime) sendDue(ctx context.Context, now time.Time) (int, error) {
 	today := storage.ScheduleDay(now)
 	from := storage.ScheduleDay(now.Add(-scheduleBacklog))
@@ -225,7 +227,7 @@ func (n *Runtime) sendDue(ctx context.Context, now time.Time) (int, error) {
 	case err != nil && !errors.Is(err, storage.ErrNotFound):
 		return 0, fmt.Errorf("read the schedule sweep's checkpoint: %w", err)
 	}
-	sent := 0
+	sent, held := 0, false
 	for day := storage.ScheduleDay(from); !day.After(today); day = day.Add(24 * time.Hour) {
 		left := false
 		for {
@@ -251,8 +253,9 @@ func (n *Runtime) sendDue(ctx context.Context, now time.Time) (int, error) {
 				break
 			}
 		}
-		if left || !day.Before(today) {
-			break // today, or a day with sends refused for now: not past it yet
+		held = held || left
+		if held || !day.Before(today) {
+			continue // today, or a day at or after one with sends refused for now
 		}
 		state := binary.BigEndian.AppendUint64(nil, uint64(day.UnixMilli()))
 		if err := n.store.SaveCheckpoint(ctx, storage.Checkpoint{Key: scheduleSweepKey, State: state, At: now}); err != nil {

@@ -10,6 +10,8 @@ import (
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/cluster/boot"
+	"github.com/switchboard-im/switchboard/storage"
+	"google.golang.org/protobuf/proto"
 )
 
 // bodiesOf reads conv's texts as user, oldest first.
@@ -185,5 +187,43 @@ func TestScheduledAcrossNodes(t *testing.T) {
 	time.Sleep(200 * time.Millisecond) // ten more rounds of both sweeps: nothing goes out twice
 	if got := bodiesOf(t, nodes[0], g, "b"); len(got) != len(want) {
 		t.Fatalf("the group holds %d messages, want %d: %v", len(got), len(want), got)
+	}
+}
+
+// TestScheduledHeldDay: a send due yesterday that is refused for now
+// (the sender's slow mode) stays, to be tried again, and does not hold
+// up today's.
+func TestScheduledHeldDay(t *testing.T) {
+	store := openStore(t)
+	node := startCluster(t, 1, store, actors.Config{ScheduleInterval: 20 * time.Millisecond})[0]
+	ctx := tctx(t)
+	const g = "g:slow"
+	mustCreateGroup(t, node, g, "olga", "mia")
+	if _, err := node.GroupSettings(ctx, &pb.GroupSettings{Conv: g, Actor: "olga", SlowModeMs: proto.Uint32(3_600_000)}); err != nil {
+		t.Fatal(err)
+	}
+	mustSend(t, node, g, "mia", "first")
+	held, err := proto.Marshal(&pb.ScheduledMessage{Send: &pb.SendMessage{Conv: g, Sender: "mia", ClientMsgId: "held", Body: []byte("second")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	yesterday := storage.ScheduleDay(time.Now()).Add(-time.Second)
+	if err := store.PutScheduled(ctx, storage.ScheduledSend{User: "mia", ID: actors.ScheduledID("mia", "held"), DueAt: yesterday, CreatedAt: yesterday, Send: held}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node.Schedule(ctx, "olga", "", &pb.SendMessage{Conv: g, ClientMsgId: "today", Body: []byte("today's")}, time.Now().Add(100*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() error {
+		if got := bodiesOf(t, node, g, "olga"); !slices.Contains(got, "olga:today's") {
+			return fmt.Errorf("the group holds %v, not today's", got)
+		}
+		return nil
+	})
+	if list, err := node.ScheduledSends(ctx, "mia"); err != nil || len(list) != 1 || string(list[0].Send.Body) != "second" {
+		t.Fatalf("mia's send refused for now: %v, %v; want it kept", list, err)
+	}
+	if got := bodiesOf(t, node, g, "olga"); slices.Contains(got, "mia:second") {
+		t.Fatalf("sent within the slow mode: %v", got)
 	}
 }
