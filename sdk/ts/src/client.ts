@@ -72,6 +72,8 @@ export interface ScheduledMessage {
   body: string;
   replyTo?: number;
   mentions?: string[];
+  /** It mentions every member of the group but its sender ("@all"). */
+  mentionAll?: boolean;
   /** When it goes out (Unix ms). */
   atMs: number;
   createdMs: number;
@@ -631,6 +633,7 @@ export class Client {
       if (e.kind === "poll") m.poll = pollStateOf(e.body);
       if (e.replyTo) m.replyTo = e.replyTo;
       if (e.mentions?.length) m.mentions = [...e.mentions];
+      if (e.mentionAll) m.mentionAll = true;
       if (e.media) m.media = { ...e.media };
       if (e.forward) {
         m.forwarded = true;
@@ -880,6 +883,17 @@ export class Client {
   }
 
   /**
+   * mentionAll queues a text message to group conv that mentions every
+   * member but this user ("@all": no class tomorrow), like send: each
+   * counts it in their unreadMentions and is notified even where they
+   * muted the group. Only the group's owners and admins may (the message
+   * fails FORBIDDEN otherwise); a direct or service conversation: INVALID.
+   */
+  mentionAll(conv: string, text: string): ChatMessage {
+    return this.queue(conv, text, "normal", 0, "all");
+  }
+
+  /**
    * sendCard queues a business card (docs/PROTOCOL.md, "Cards") like send;
    * the server checks it (a malformed card fails with INVALID).
    */
@@ -937,10 +951,11 @@ export class Client {
     };
   }
 
-  // queue queues a send. With forward (Client.forward) it is a copy of that
-  // message: text and media are then only what it shows while pending, as
-  // the node sends its own copy.
-  private queue(target: string | { to: string }, text: string, kind: "normal" | "card" | "poll", replyTo = 0, mentions: string[] = [], media?: MediaInfo, forward?: { conv: string; seq: number }): ChatMessage {
+  // queue queues a send. mentions: the members it names, or "all" for
+  // every member (mentionAll). With forward (Client.forward) it is a copy
+  // of that message: text and media are then only what it shows while
+  // pending, as the node sends its own copy.
+  private queue(target: string | { to: string }, text: string, kind: "normal" | "card" | "poll", replyTo = 0, mentions: string[] | "all" = [], media?: MediaInfo, forward?: { conv: string; seq: number }): ChatMessage {
     const to = typeof target === "string" ? "" : target.to;
     const convId = typeof target === "string" ? target : directConv(this.user, to);
     const m: ChatMessage = {
@@ -955,7 +970,8 @@ export class Client {
       state: "sending",
     };
     if (replyTo) m.replyTo = replyTo;
-    if (mentions.length) m.mentions = [...mentions];
+    if (mentions === "all") m.mentionAll = true;
+    else if (mentions.length) m.mentions = [...mentions];
     if (media) m.media = { ...media };
     if (forward) {
       m.forwarded = true;
@@ -964,7 +980,7 @@ export class Client {
     (m as any).to = to;
     const c = this.conversation(convId);
     c.pending.push(m);
-    if (this.opts.outbox && this.user) saveMessage(this.opts.outbox, this.user, { conv: convId, to, clientMsgId: m.clientMsgId, body: text, kind, at: queuedAt(), replyTo: m.replyTo, mentions: m.mentions, media: m.media, forward });
+    if (this.opts.outbox && this.user) saveMessage(this.opts.outbox, this.user, { conv: convId, to, clientMsgId: m.clientMsgId, body: text, kind, at: queuedAt(), replyTo: m.replyTo, mentions: m.mentions, mentionAll: m.mentionAll, media: m.media, forward });
     this.emit("conversation", c);
     this.pipeline(convId).add(m);
     return m;
@@ -994,6 +1010,7 @@ export class Client {
         afterClientMsgId: after,
         replyTo: BigInt(m.replyTo ?? 0),
         mentions: m.mentions ?? [],
+        mentionAll: m.mentionAll ?? false,
         mediaId: m.media?.id ?? "",
       },
     });
@@ -1468,7 +1485,8 @@ export class Client {
    * { to: user } for the direct conversation) at atMs (Unix ms), as this
    * user's message, whether or not any of their devices is online then
    * (docs/PROTOCOL.md, "Scheduled messages"); opts.replyTo and
-   * opts.mentions as reply and mention take them. It resolves once the
+   * opts.mentions as reply and mention take them, opts.mentionAll as
+   * mentionAll (a group's owners and admins). It resolves once the
    * node keeps it. A time not ahead of now, or further ahead than the
    * node allows (365 days by default), fails INVALID; past the node's
    * bound of messages waiting (100 by default) TOO_MANY; a conversation
@@ -1479,7 +1497,7 @@ export class Client {
    * stays) or to ask again when an answer was lost; unset, a new one.
    * It needs the connection: it is not kept in the outbox.
    */
-  schedule(target: string | { to: string }, text: string, atMs: number, opts: { replyTo?: number; mentions?: string[]; clientMsgId?: string } = {}): Promise<ScheduledMessage> {
+  schedule(target: string | { to: string }, text: string, atMs: number, opts: { replyTo?: number; mentions?: string[]; mentionAll?: boolean; clientMsgId?: string } = {}): Promise<ScheduledMessage> {
     return this.scheduleSend(target, MessageKind.NORMAL, text, atMs, opts);
   }
 
@@ -1498,7 +1516,7 @@ export class Client {
     kind: MessageKind,
     body: string,
     atMs: number,
-    opts: { replyTo?: number; mentions?: string[]; clientMsgId?: string },
+    opts: { replyTo?: number; mentions?: string[]; mentionAll?: boolean; clientMsgId?: string },
   ): Promise<ScheduledMessage> {
     const to = typeof target === "string" ? "" : target.to;
     const conv = typeof target === "string" ? target : "";
@@ -1516,6 +1534,7 @@ export class Client {
       kind,
       replyTo: BigInt(replyTo),
       mentions: opts.mentions ?? [],
+      mentionAll: opts.mentionAll ?? false,
     };
     const r = await this.request({ case: "schedule", value: { send, atMs: BigInt(atMs) } });
     if (r.result.case !== "schedule" || !r.result.value.scheduled) throw new Error("schedule: unexpected answer");
@@ -1552,6 +1571,7 @@ export class Client {
     };
     if (m && m.replyTo > 0n) out.replyTo = Number(m.replyTo);
     if (m?.mentions.length) out.mentions = [...m.mentions];
+    if (m?.mentionAll) out.mentionAll = true;
     return out;
   }
 

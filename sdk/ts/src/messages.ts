@@ -49,6 +49,7 @@ export function chatMessage(m: Message, me: string): ChatMessage {
   if (m.replyTo > 0n) out.replyTo = Number(m.replyTo);
   if (m.expired) out.expired = true;
   if (m.mentions.length) out.mentions = [...m.mentions];
+  if (m.mentionAll) out.mentionAll = true;
   if (m.media?.id) out.media = mediaInfo(m.media);
   if (m.forwarded) out.forwarded = true;
   if (kind === "card") out.card = parseCard(body);

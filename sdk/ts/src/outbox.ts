@@ -30,6 +30,8 @@ export interface SavedMessage {
   replyTo?: number;
   /** Members the message mentions. */
   mentions?: string[];
+  /** It mentions everyone in its group ("@all", Client.mentionAll); mentions is then unset. */
+  mentionAll?: boolean;
   /** An attachment: the complete upload the message carries; a forward's: the file it copies, as held. */
   media?: MediaInfo;
   /**
@@ -58,7 +60,7 @@ export function queuedAt(): number {
 /** saveMessage keeps m; false when the storage refused it (full, or disabled): it is then only in memory. */
 export function saveMessage(s: OutboxStorage, user: string, m: SavedMessage): boolean {
   try {
-    s.setItem(keyOf(user, m.clientMsgId), JSON.stringify({ conv: m.conv, to: m.to, clientMsgId: m.clientMsgId, body: m.body, kind: m.kind, at: m.at, replyTo: m.replyTo, mentions: m.mentions, media: m.media && { ...m.media, thumb: undefined }, forward: m.forward }));
+    s.setItem(keyOf(user, m.clientMsgId), JSON.stringify({ conv: m.conv, to: m.to, clientMsgId: m.clientMsgId, body: m.body, kind: m.kind, at: m.at, replyTo: m.replyTo, mentions: m.mentions, mentionAll: m.mentionAll || undefined, media: m.media && { ...m.media, thumb: undefined }, forward: m.forward }));
     return true;
   } catch {
     return false;
@@ -98,18 +100,18 @@ export function loadMessages(s: OutboxStorage, user: string): SavedMessage[] {
       m = undefined;
     }
     const ok =
-      m && typeof m === "object" && typeof m.conv === "string" && typeof m.to === "string" && typeof m.body === "string" && (m.kind === "normal" || m.kind === "card" || m.kind === "poll") && typeof m.at === "number" && m.clientMsgId === k.slice(prefix.length) && m.clientMsgId !== "" && (m.replyTo === undefined || (Number.isSafeInteger(m.replyTo) && m.replyTo > 0)) && (m.mentions === undefined || (Array.isArray(m.mentions) && m.mentions.every((u: unknown) => typeof u === "string"))) && (m.media === undefined || validMedia(m.media)) && (m.forward === undefined || validForward(m));
-    if (ok) out.push({ conv: m.conv, to: m.to, clientMsgId: m.clientMsgId, body: m.body, kind: m.kind, at: m.at, replyTo: m.replyTo, mentions: m.mentions, media: m.media, forward: m.forward });
+      m && typeof m === "object" && typeof m.conv === "string" && typeof m.to === "string" && typeof m.body === "string" && (m.kind === "normal" || m.kind === "card" || m.kind === "poll") && typeof m.at === "number" && m.clientMsgId === k.slice(prefix.length) && m.clientMsgId !== "" && (m.replyTo === undefined || (Number.isSafeInteger(m.replyTo) && m.replyTo > 0)) && (m.mentions === undefined || (Array.isArray(m.mentions) && m.mentions.every((u: unknown) => typeof u === "string"))) && (m.mentionAll === undefined || (m.mentionAll === true && m.mentions === undefined)) && (m.media === undefined || validMedia(m.media)) && (m.forward === undefined || validForward(m));
+    if (ok) out.push({ conv: m.conv, to: m.to, clientMsgId: m.clientMsgId, body: m.body, kind: m.kind, at: m.at, replyTo: m.replyTo, mentions: m.mentions, mentionAll: m.mentionAll, media: m.media, forward: m.forward });
     else forgetMessage(s, user, k.slice(prefix.length));
   }
   return out.sort((a, b) => a.at - b.at);
 }
 
 // validForward: m names the message it forwards, and is what a forward is (a
-// normal message, answering nothing, naming nobody).
+// normal message, answering nothing, mentioning nobody).
 function validForward(m: any): boolean {
   const f = m.forward;
-  return f && typeof f === "object" && typeof f.conv === "string" && f.conv !== "" && Number.isSafeInteger(f.seq) && f.seq > 0 && m.kind === "normal" && m.replyTo === undefined && m.mentions === undefined;
+  return f && typeof f === "object" && typeof f.conv === "string" && f.conv !== "" && Number.isSafeInteger(f.seq) && f.seq > 0 && m.kind === "normal" && m.replyTo === undefined && m.mentions === undefined && m.mentionAll === undefined;
 }
 
 function validMedia(m: any): boolean {

@@ -136,6 +136,8 @@ export interface ChatMessage {
   replyTo?: number;
   /** Members the message mentions (@user). */
   mentions?: string[];
+  /** It mentions every member of its group but its sender ("@all", Client.mentionAll); mentions is then unset. Set only when true. */
+  mentionAll?: boolean;
   /** The attached file (its bytes: Client.download); body is its caption, maybe empty. */
   media?: MediaInfo;
   /** A copy of another message its sender forwarded (Client.forward): show it labelled so; where it came from is not told. */
@@ -256,7 +258,7 @@ export class Conversation {
     if (this.summarized && lastSeq < this.countedThrough) return;
     const news = this.messages.filter((m) => m.seq > lastSeq && this.countsAsUnread(m, me));
     this.unread = unread + news.length;
-    this.unreadMentions = unreadMentions + news.filter((m) => mentions(m, me)).length;
+    this.unreadMentions = unreadMentions + news.filter((m) => mentionsMe(m, me)).length;
     this.countedThrough = lastSeq;
     this.summarized = true;
   }
@@ -267,7 +269,7 @@ export class Conversation {
     if (!uncounted || !this.countsAsUnread(m, me)) return;
     this.unread++;
     if (!this.muted) this.archived = false;
-    if (mentions(m, me)) this.unreadMentions++;
+    if (mentionsMe(m, me)) this.unreadMentions++;
   }
 
   /**
@@ -295,7 +297,7 @@ export class Conversation {
       next++;
       if (!this.countsAsUnread(m, me)) continue;
       n++;
-      if (mentions(m, me)) at++;
+      if (mentionsMe(m, me)) at++;
     }
     if (next > this.lastSeq) {
       this.unread = n;
@@ -389,7 +391,7 @@ export class Conversation {
     this.countedThrough = Math.min(this.countedThrough, below);
     const unread = this.messages.filter((x) => x.seq < m.seq && this.countsAsUnread(x, me));
     this.unread = unread.length;
-    this.unreadMentions = unread.filter((x) => mentions(x, me)).length;
+    this.unreadMentions = unread.filter((x) => mentionsMe(x, me)).length;
   }
 
   /** The reaction r records its sender's newest reaction to its message, and shows it there when held. */
@@ -535,7 +537,12 @@ export interface Preview {
   thumb?: Uint8Array;
 }
 
-/** mentions: m names me among its mentions. */
-function mentions(m: ChatMessage, me: string): boolean {
+/**
+ * mentionsMe: whether m mentions user me, as the server counts
+ * unread_mentions: it names me among its mentions, or it mentions everyone
+ * ("@all") and is not my own.
+ */
+export function mentionsMe(m: ChatMessage, me: string): boolean {
+  if (m.mentionAll) return m.sender !== me;
   return m.mentions?.includes(me) ?? false;
 }

@@ -507,6 +507,35 @@ test("groups from the browser: create with a name, add, roles, members, rename, 
   });
 });
 
+test("@all: an owner's mentionAll reaches every member marked and counted as a mention; a plain member's is refused FORBIDDEN", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  // coach, player and rookie write nowhere else: their counts are this case's.
+  await withClients(["coach", "player", "rookie"], async (coach, player, rookie) => {
+    const conv = await coach.createGroup("Team", ["player", "rookie"], { conv: "g:ts-all" });
+    const sent = coach.mentionAll(conv, "@all no practice tomorrow");
+    assert.deepEqual([sent.mentionAll, sent.mentions], [true, undefined]);
+    const held = (c: Client) => c.conversation(conv).messages.find((x) => x.clientMsgId === sent.clientMsgId);
+    for (const member of [player, rookie]) {
+      await until("the member holds it", () => !!held(member));
+      assert.deepEqual([held(member)!.sender, held(member)!.body, held(member)!.mentionAll, held(member)!.mentions], ["coach", "@all no practice tomorrow", true, undefined]);
+      await until("counted as a mention", () => member.conversation(conv).unreadMentions === 1, 10000, () => `unreadMentions ${member.conversation(conv).unreadMentions}`);
+    }
+    // The node counts it the same, and its history carries the mark (a
+    // page read again replaces the held copy).
+    const summary = (await player.listConversations()).find((c) => c.id === conv)!;
+    assert.deepEqual([summary.unread, summary.unreadMentions], [1, 1]);
+    await rookie.history(conv);
+    assert.equal(held(rookie)!.mentionAll, true);
+    // Its sender is not mentioned by it.
+    await until("the coach's copy is stored", () => (held(coach)?.seq ?? 0) > 0);
+    assert.deepEqual([held(coach)!.mentionAll, coach.conversation(conv).unreadMentions], [true, 0]);
+
+    // A plain member may not mention everyone.
+    const refused = rookie.mentionAll(conv, "@all who is in?");
+    await until("the member's @all is refused", () => refused.state === "failed");
+    assert.equal(refused.errorCode, Code.FORBIDDEN);
+  });
+});
+
 test("mark all as read: every conversation read at once, the held ones too", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
   await withClients(["alice", "bob"], async (alice, bob) => {
     const conv = directConv("alice", "bob");

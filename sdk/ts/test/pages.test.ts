@@ -2,7 +2,8 @@
 // in node with the browser globals it uses stubbed: outside --dev a page
 // asks for a token once per tab, not on every reconnect; a forwarded
 // message is labelled, and a text or a file forwarded where the user says;
-// stars and the Starred panel; Send later and the Scheduled panel.
+// stars and the Starred panel; Send later and the Scheduled panel; "@all"
+// shown on a message, and the workbench's "@all" toggle.
 // cmd/switchboard's TestBrowserPages drives the pages in Chromium.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -307,4 +308,45 @@ test("the workbench's Send later schedules the box's text at the time picked, an
   await new Promise((r) => setTimeout(r, 0));
   assert.deepEqual(calls, [["scheduled"]]);
   assert.equal(ul.textContent, "nothing scheduled");
+});
+
+test("pages show an @all message labelled (mentioned for the others), and the workbench's @all toggle sends with client.mentionAll in a group only", async () => {
+  const g = globalThis as any;
+  g.location ??= { search: "", origin: "http://node.test" };
+  g.document = { createElement: () => new FakeElement() };
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const page = await import(pathToFileURL(path.resolve(here, "../../../../transport/web/ui/static/common.js")).href);
+
+  const c = new Conversation("g:class");
+  const base = { conv: "g:class", recalled: false, serverTsMs: Date.now(), kind: "normal" as const };
+  c.insert({ ...base, seq: 1, clientMsgId: "a", sender: "teacher", body: "@all no class tomorrow", mentionAll: true }, "ann");
+  c.insert({ ...base, seq: 2, clientMsgId: "b", sender: "ann", body: "@all me too", mentionAll: true }, "ann");
+  c.insert({ ...base, seq: 3, clientMsgId: "c", sender: "teacher", body: "@ann see me", mentions: ["ann"] }, "ann");
+  c.insert({ ...base, seq: 4, clientMsgId: "d", sender: "teacher", body: "page 12" }, "ann");
+  const el = new FakeElement();
+  page.renderMessages(el, c, "ann");
+  const msgs = el.find("msg");
+  assert.deepEqual(msgs.map((d) => d.find("mention-all").map((x) => x.textContent)), [["@all"], ["@all"], [], []], "each @all labelled, its sender's too");
+  assert.deepEqual(msgs.map((d) => d.className.split(" ").includes("mentioned")), [true, false, true, false], "mentioned: someone else's @all, or by name");
+
+  // The toggle: usable in a group alone, unticked on open and after each send.
+  const box = { checked: false, disabled: true };
+  const sent: unknown[][] = [];
+  const client = { mentionAll: (...args: unknown[]) => (sent.push(args), { clientMsgId: "all1" }) };
+  const toggle = page.mentionAllToggle(box);
+  toggle.open("g:class");
+  assert.equal(box.disabled, false);
+  assert.equal(toggle.send(client, "g:class", "hi"), undefined, "unticked: the page sends it itself");
+  box.checked = true;
+  assert.deepEqual(toggle.send(client, "g:class", "@all no class tomorrow"), { clientMsgId: "all1" });
+  assert.deepEqual([sent, box.checked], [[["g:class", "@all no class tomorrow"]], false]);
+  for (const conv of ["s:cars:c1:1", "d:a1:bob"]) {
+    box.checked = true;
+    toggle.open(conv);
+    assert.deepEqual([box.disabled, box.checked], [true, false], `${conv}: no @all`);
+    box.checked = true; // should a stale tick remain, nothing goes to everyone
+    assert.equal(toggle.send(client, conv, "hi"), undefined);
+    assert.equal(box.checked, false);
+  }
+  assert.equal(sent.length, 1, "only the group's send mentioned everyone");
 });

@@ -2,7 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { FrameReader, FrameError, encodeFrame } from "../src/frames.js";
 import { backoffDelay } from "../src/backoff.js";
-import { Conversation, parseCard, type ChatMessage } from "../src/store.js";
+import { Conversation, mentionsMe, parseCard, type ChatMessage } from "../src/store.js";
 import { Client, MEDIA_CHUNK_BYTES, ProtocolError, directConv } from "../src/client.js";
 import { Code, MessageKind, MessageSchema, ResponseSchema } from "../src/gen/wire_pb.js";
 import { chatMessage, directPeer } from "../src/messages.js";
@@ -164,6 +164,38 @@ test("conversation: unread mentions are the unread messages that name this user,
   assert.equal(c.unreadMentions, 0);
 });
 
+test("conversation: an @all (mentionAll) mentions every member but its sender, counted as unread is", () => {
+  const c = new Conversation("g:x");
+  const add = (seq: number, live: boolean, over: Partial<ChatMessage> = {}) => {
+    const m = msg(seq, over);
+    if (c.insert(m)) c.countNew(m, live, "a");
+  };
+  assert.equal(mentionsMe(msg(1, { mentionAll: true }), "a"), true, "b's @all mentions a");
+  assert.equal(mentionsMe(msg(1, { sender: "a", mentionAll: true }), "a"), false, "a's own @all does not");
+  c.applySummary(2, 0, 2, 0, "a");
+  add(3, true, { mentionAll: true });
+  add(4, true, { sender: "a", mentionAll: true });
+  add(5, true, { mentionAll: true, recalled: true });
+  assert.deepEqual([c.unread, c.unreadMentions], [3, 1], "b's @all counts; a's own, or a recalled one, does not");
+  add(6, false, { mentionAll: true });
+  assert.deepEqual([c.unread, c.unreadMentions], [4, 2], "a gap pulled above the summary counts too");
+  c.markedRead(3, "a");
+  assert.deepEqual([c.unread, c.unreadMentions], [1, 1], "read past the first: seq 6 is left");
+  // A summary covering seq 6 and an @all held above it: its count plus that one.
+  add(7, false, { mentionAll: true });
+  c.applySummary(6, 3, 1, 1, "a");
+  assert.deepEqual([c.unread, c.unreadMentions], [2, 2]);
+  c.markedRead(7, "a");
+  assert.equal(c.unreadMentions, 0);
+});
+
+test("messages: mentionAll from the wire is kept, and set only when true", () => {
+  const wire = (over: object) => create(MessageSchema, { conv: "g:x", seq: 3n, sender: "b", body: new TextEncoder().encode("@all no class tomorrow"), serverTsMs: 1n, ...over });
+  const all = chatMessage(wire({ mentionAll: true }), "a");
+  assert.deepEqual([all.mentionAll, all.mentions], [true, undefined]);
+  assert.ok(!("mentionAll" in chatMessage(wire({ mentions: ["a"] }), "a")), "a plain mention has no mentionAll");
+});
+
 test("conversation: a pending message becomes sent once stored; states follow the peer cursors", () => {
   const c = new Conversation("d:a:b");
   c.pending.push(msg(0, { sender: "a", clientMsgId: "x", state: "sending" }));
@@ -298,6 +330,54 @@ test("outbox: kept per user in queue order, forgotten once stored, junk dropped"
   s.full = true;
   assert.equal(saveMessage(s, "a", { conv: "c", to: "", clientMsgId: "x3", body: "three", kind: "normal", at: queuedAt() }), false);
   assert.deepEqual(loadMessages(s, "a").map((m) => m.clientMsgId), ["x2"]);
+});
+
+test("outbox: an @all keeps mentionAll; one that also names members, or says it otherwise, is dropped", () => {
+  const s = new MemStorage();
+  assert.ok(saveMessage(s, "a", { conv: "g:x", to: "", clientMsgId: "all", body: "@all hi", kind: "normal", at: queuedAt(), mentionAll: true }));
+  assert.ok(saveMessage(s, "a", { conv: "g:x", to: "", clientMsgId: "plain", body: "hi", kind: "normal", at: queuedAt(), mentionAll: false }));
+  const bad = (id: string, over: object) => s.setItem(OUTBOX_PREFIX + "a:" + id, JSON.stringify({ conv: "g:x", to: "", clientMsgId: id, body: "b", kind: "normal", at: 1, ...over }));
+  bad("named", { mentionAll: true, mentions: ["bob"] });
+  bad("yes", { mentionAll: "yes" });
+  bad("fw", { mentionAll: true, forward: { conv: "g:y", seq: 2 } });
+  assert.deepEqual(loadMessages(s, "a").map((m) => [m.clientMsgId, m.mentionAll, m.mentions]), [["all", true, undefined], ["plain", undefined, undefined]]);
+  for (const id of ["named", "yes", "fw"]) assert.equal(s.getItem(OUTBOX_PREFIX + "a:" + id), null, `${id} is dropped`);
+});
+
+// An @all queued while away is an @all once sent: the pending message,
+// the persisted outbox, the next client's send (mentionAll on the wire,
+// no mentions) and the stored copy all say so. The node is stood in for
+// at the request seam.
+test("mentionAll: queued, persisted, resent as mentionAll with no mentions, stored as such", async () => {
+  const storage = new MemStorage();
+  const first = new Client({ url: "ws://127.0.0.1:1", token: "t", outbox: storage });
+  first.user = "teacher";
+  const pending = first.mentionAll("g:class", "@all no class tomorrow");
+  assert.deepEqual([pending.conv, pending.state, pending.mentionAll, pending.mentions], ["g:class", "sending", true, undefined]);
+  assert.deepEqual(loadMessages(storage, "teacher").map((m) => [m.clientMsgId, m.mentionAll]), [[pending.clientMsgId, true]]);
+
+  const next = new Client({ url: "ws://127.0.0.1:1", token: "t", outbox: storage });
+  const sends: any[] = [];
+  (next as any).request = async (op: { case: string; value: any }) => {
+    assert.equal(op.case, "send");
+    sends.push(op.value);
+    return create(ResponseSchema, { result: { case: "send", value: { conv: "g:class", seq: 1n, msgId: 1n, serverTsMs: 1n } } });
+  };
+  next.user = "teacher";
+  (next as any).link = {}; // connected, as far as the pipeline asks
+  next.state = "connected";
+  (next as any).loadOutbox();
+  const stored = () => next.conversation("g:class").messages;
+  for (let i = 0; i < 100 && stored().length < 1; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(sends.length, 1);
+  assert.deepEqual([sends[0].clientMsgId, sends[0].mentionAll, sends[0].mentions], [pending.clientMsgId, true, []]);
+  assert.deepEqual([stored()[0].seq, stored()[0].mentionAll, stored()[0].state], [1, true, "sent"]);
+  assert.equal(next.conversation("g:class").unreadMentions, 0, "one's own @all mentions others");
+
+  // A plain send carries mentionAll false.
+  next.send("g:class", "and a plain one");
+  for (let i = 0; i < 100 && sends.length < 2; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.equal(sends[1].mentionAll, false);
 });
 
 test("outbox: a forward keeps the message it copies; one that is not a forward's shape is dropped", () => {
@@ -498,6 +578,11 @@ test("scheduled: schedule sends the message and its time, scheduled lists, unsch
   const reply = await c.schedule("g:maths", "see page 12", at + 1, { replyTo: 3, mentions: ["bob"] });
   const poll = await c.schedulePoll("g:maths", { question: "Test day?", options: ["Mon", "Tue"], multiple: true }, at + 2);
   const card = await c.scheduleCard("g:maths", { title: "Homework" }, at + 3, { clientMsgId: "again" });
+  const everyone = await c.schedule("g:maths", "@all test tomorrow", at + 4, { mentionAll: true });
+  assert.equal(everyone.mentionAll, true, "an @all is answered as one");
+  assert.equal(asked.at(-1)?.[1].send.mentionAll, true, "an @all is sent as one");
+  assert.equal(asked[0][1].send.mentionAll, false, "a plain one is not");
+  asked.pop();
 
   const sends = asked.map((a) => a[1]);
   assert.deepEqual(sends.map((s) => [s.send.conv, s.send.to, s.send.kind, new TextDecoder().decode(s.send.body), s.send.replyTo, s.send.mentions, s.atMs]), [

@@ -1,4 +1,4 @@
-import { adminDesk, attachFile, Client, demoCard, demoPoll, forwarder, isForbidden, isNews, params, pinTracker, renderMessages, renderStarred, scheduledPanel, ServiceDesk, showStatus, starTracker, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
+import { adminDesk, attachFile, Client, demoCard, demoPoll, forwarder, isForbidden, isNews, mentionAllToggle, mentionsMe, params, pinTracker, renderMessages, renderStarred, scheduledPanel, ServiceDesk, showStatus, starTracker, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 if (params.get("user")) $("user").value = params.get("user");
@@ -250,8 +250,8 @@ function renderList() {
       li.append(w);
     }
     const unread = c.id === current ? [] : c.messages.filter((m) => m.seq > c.readSeq && m.sender !== user && isNews(m)); // the server's rule
-    // A colleague who names this agent (@user) is flagged apart.
-    const mentioned = unread.filter((m) => m.mentions?.includes(user)).length;
+    // A colleague who names this agent (@user, or "@all") is flagged apart.
+    const mentioned = unread.filter((m) => mentionsMe(m, user)).length;
     for (const [n, cls, text] of [[unread.length, "unread", String(unread.length)], [mentioned, "unread mention", `@${mentioned}`]]) {
       if (!n) continue;
       const u = document.createElement("span");
@@ -362,6 +362,7 @@ async function open(id) {
   $("title").textContent = id;
   $("text").disabled = $("send").disabled = $("send-card").disabled = $("send-poll").disabled = $("later-at").disabled = $("send-later").disabled = $("transfer").disabled = $("close").disabled = $("file").disabled = false;
   $("note-text").disabled = $("add-note").disabled = $("tag-text").disabled = $("add-tags").disabled = !id.startsWith("s:");
+  allToggle.open(id);
   await client.history(id).catch(() => {});
   const c = client.conversation(id);
   draw(c);
@@ -579,6 +580,9 @@ $("presence").onchange = async () => {
 };
 $("text").oninput = () => current && client.typing(current);
 attachFile(() => client, $("file"), $("text"), () => current, note);
+// "@all": in a group the agent owns or administers (a team room, a class),
+// the next send mentions every member (mentionAllToggle).
+const allToggle = mentionAllToggle($("mention-all"));
 $("compose").onsubmit = (ev) => {
   ev.preventDefault();
   const t = $("text").value.trim();
@@ -592,10 +596,10 @@ $("compose").onsubmit = (ev) => {
   } else if (editing && editing.conv === current) {
     note("");
     client.edit(current, editing.seq, t).catch((err) => note(`edit failed: ${err.message}`));
-  } else if (replying && replying.conv === current) {
-    client.reply(current, replying.seq, t);
-  } else {
-    client.send(current, t);
+  } else if (!allToggle.send(client, current, t)) {
+    // Not an "@all" (which answers nothing): a reply or a plain message.
+    if (replying && replying.conv === current) client.reply(current, replying.seq, t);
+    else client.send(current, t);
   }
   editing = reporting = replying = undefined;
   $("text").placeholder = "Reply";

@@ -1,6 +1,6 @@
 // Shared by the pages: tokens, rendering, the SDK.
-import { Client, Code, Desk, ServiceDesk, isNews, makePreview, parseCard, parsePoll } from "./switchboard.js";
-export { Client, Desk, ServiceDesk, isNews };
+import { Client, Code, Desk, ServiceDesk, isNews, makePreview, mentionsMe, parseCard, parsePoll } from "./switchboard.js";
+export { Client, Desk, ServiceDesk, isNews, mentionsMe };
 
 export const params = new URLSearchParams(location.search);
 
@@ -143,8 +143,10 @@ const content = (m) => (m.kind === "normal" || m.kind === "card" || m.kind === "
 // opts.onStar(m, starred) a star (or unstar) button to texts, cards, polls
 // and files (starTracker; opts.starred: the seqs this user starred). A
 // reply shows the message it answers quoted above it, a forwarded copy a
-// "Forwarded" label. An edited message shows its newest text, marked
-// "edited"; a text or card its reactions.
+// "Forwarded" label, a message to everyone an "@all" label; one that
+// mentions me (by name, or someone else's "@all") is marked "mentioned".
+// An edited message shows its newest text, marked "edited"; a text or
+// card its reactions.
 export function renderMessages(el, conv, me, opts = {}) {
   el.textContent = "";
   const pinned = opts.pinned ?? [];
@@ -160,7 +162,7 @@ export function renderMessages(el, conv, me, opts = {}) {
     // A gap stands for a seq that holds no message (docs/PROTOCOL.md §6).
     if (m.kind === "system" && m.body === '{"op":"gap"}') continue;
     const d = document.createElement("div");
-    d.className = "msg" + (m.kind === "system" ? " system" : m.sender === me ? " mine" : "") + (m.kind === "card" ? " card" : "") + (m.kind === "poll" ? " poll" : "") + (m.recalled ? " recalled" : "") + (m.mentions?.includes(me) ? " mentioned" : "");
+    d.className = "msg" + (m.kind === "system" ? " system" : m.sender === me ? " mine" : "") + (m.kind === "card" ? " card" : "") + (m.kind === "poll" ? " poll" : "") + (m.recalled ? " recalled" : "") + (mentionsMe(m, me) ? " mentioned" : "");
     d.dataset.seq = String(m.seq);
     const who = m.kind === "system" ? "" : m.sender === me ? "" : m.sender + ": ";
     let text = m.body;
@@ -188,6 +190,13 @@ export function renderMessages(el, conv, me, opts = {}) {
       f.className = "forwarded";
       f.textContent = "Forwarded";
       d.append(f);
+    }
+    if (m.mentionAll) {
+      // Shown to everyone, its sender too: the whole group was notified.
+      const a = document.createElement("span");
+      a.className = "mention-all";
+      a.textContent = "@all";
+      d.append(a);
     }
     const b = document.createElement("span");
     b.className = "body";
@@ -294,6 +303,34 @@ export function forwarder(client, note) {
     } catch (err) {
       note(`not forwarded: ${err.message}`);
     }
+  };
+}
+
+// isGroup: conv is a group's (its id says so: "g:…"), the only kind of
+// conversation where a message may mention everyone.
+export const isGroup = (conv) => typeof conv === "string" && conv.startsWith("g:");
+
+// mentionAllToggle drives the workbench's "@all" checkbox beside Send.
+// open(conv) follows the conversation opened: the box is usable in a group
+// alone (the node refuses "@all" elsewhere) and starts unticked.
+// send(client, conv, text) sends text to everyone in conv
+// (client.mentionAll) when the box is ticked there, and answers the
+// message; otherwise it sends nothing and answers undefined, for the
+// page's own send. Either way the box is unticked: "@all" notifies every
+// member, even those who muted the group, so it is chosen for each
+// message. The node lets only the group's owners and admins: a member's
+// fails FORBIDDEN, shown as the message's failed state.
+export function mentionAllToggle(box) {
+  return {
+    open(conv) {
+      box.checked = false;
+      box.disabled = !isGroup(conv);
+    },
+    send(client, conv, text) {
+      const all = box.checked && isGroup(conv);
+      box.checked = false;
+      return all ? client.mentionAll(conv, text) : undefined;
+    },
   };
 }
 
