@@ -301,6 +301,19 @@ func browserRun(t *testing.T, browser, transport string) {
 
 	customer = killAndResume(t, ctx, customer, agent, n, conv, base, transport, until, eval, say, has, stateOf)
 
+	// The agent stars the question: the Starred panel lists it. Then
+	// forwards it into the conversation (the page asks where): both pages
+	// show the copy labelled, naming nothing of where it came from.
+	click(agent, "star", fmt.Sprintf(`#messages .msg[data-seq="%s"] button.star`, asked))
+	until(agent, "starred", fmt.Sprintf(`document.querySelector('#messages .msg[data-seq="%s"] button.star')?.textContent === "unstar"`, asked))
+	click(agent, "show the starred", "#show-starred")
+	until(agent, "the starred question listed", `[...document.querySelectorAll("#starred li")].some(e => e.textContent.includes("Is the car still for sale?"))`)
+	eval(agent, "answer the forward's question", fmt.Sprintf(`window.prompt = () => %q; true`, conv), nil)
+	click(agent, "forward", fmt.Sprintf(`#messages .msg[data-seq="%s"] button.forward`, asked))
+	forwarded := `[...document.querySelectorAll("#messages .msg")].some(e => e.querySelector(".forwarded")?.textContent === "Forwarded" && e.querySelector(".body").textContent.endsWith("Is the car still for sale?"))`
+	until(agent, "the forwarded copy at the agent", forwarded)
+	until(customer, "the forwarded copy at the customer", forwarded)
+
 	// A card from the workbench; the customer clicks one of its actions;
 	// the webhook's answer replaces the card on both pages.
 	run(agent, "send a card", chromedp.Click("#send-card"))
