@@ -33,12 +33,14 @@ import (
 // scheduling again is idempotent, and a send made twice (two nodes, or a
 // retry after a crash) is stored once. Every node looks for what is due
 // every Config.ScheduleInterval, from the last UTC day any node finished
-// (a checkpoint) to now; a send refused for good is dropped (counted and
-// logged), one refused for now (BUSY, RETRY, …) is tried again.
+// (a checkpoint) to now; one refused for now (BUSY, RETRY, …) is tried
+// again for a day, one refused for good is kept, failed and parked out of
+// the sweeps' way, so that its user learns of it (ScheduledSends) until
+// they cancel it.
 
 var scheduledSends = prometheus.NewCounterVec(prometheus.CounterOpts{
 	Name: "switchboard_scheduled_sends_total",
-	Help: "Scheduled messages a node tried to send when due, by result: sent, dropped (refused for good) or retried (refused for now).",
+	Help: "Scheduled messages a node tried to send when due, by result: sent, failed (refused for good: kept for its sender to see), retried (refused for now) or dropped (unreadable).",
 }, []string{"result"})
 
 func init() { prometheus.MustRegister(scheduledSends) }
@@ -50,6 +52,10 @@ const scheduleSweepKey = "schedule-sweep"
 // scheduleGiveUp is how long past its time a send refused for now is
 // still tried: a message a day late is news to nobody.
 const scheduleGiveUp = 24 * time.Hour
+
+// scheduleParked is where a send refused for good is kept (its user sees
+// it failed until they cancel it): a time no sweep reads up to.
+var scheduleParked = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 
 // scheduleBacklog is how far back a first sweep starts: a send due while
 // every node was down that long ago still goes out.
@@ -200,7 +206,11 @@ func (n *Runtime) ScheduledSends(ctx context.Context, user string) ([]session.Sc
 			n.log.Warn("a scheduled send that cannot be read", "user", user, "id", r.ID, "err", err)
 			continue
 		}
-		out = append(out, session.Scheduled{ID: r.ID, To: m.To, Send: m.Send, At: r.DueAt, Created: r.CreatedAt})
+		sc := session.Scheduled{ID: r.ID, To: m.To, Send: m.Send, At: r.DueAt, Created: r.CreatedAt, Failed: m.Failed}
+		if m.Failed != "" {
+			sc.At = time.UnixMilli(m.DueMs)
+		}
+		out = append(out, sc)
 	}
 	sortScheduled(out)
 	return out, nil
@@ -266,7 +276,8 @@ func (n *Runtime) sendDue(ctx context.Context, now time.Time) (int, error) {
 }
 
 // sendScheduled sends s as its user and deletes it, unless it is refused
-// for now (then it stays, done false). Only the store failing to delete
+// for now (then it stays, done false) or for good (then it is parked,
+// failed, for its user to see). Only the store failing to delete or park
 // it is an error.
 func (n *Runtime) sendScheduled(ctx context.Context, s storage.ScheduledSend) (done bool, err error) {
 	var m pb.ScheduledMessage
@@ -291,10 +302,26 @@ func (n *Runtime) sendScheduled(ctx context.Context, s storage.ScheduledSend) (d
 		scheduledSends.WithLabelValues("retried").Inc()
 		return false, nil
 	default:
-		n.log.Info("a scheduled message was refused when due, and dropped", "user", s.User, "id", s.ID, "conv", m.Send.Conv, "to", m.To, "err", err)
-		scheduledSends.WithLabelValues("dropped").Inc()
+		n.log.Info("a scheduled message was refused when due", "user", s.User, "id", s.ID, "conv", m.Send.Conv, "to", m.To, "err", err)
+		scheduledSends.WithLabelValues("failed").Inc()
+		return true, n.parkFailed(ctx, s, &m, err)
 	}
 	return true, n.deleteScheduled(ctx, s)
+}
+
+// parkFailed keeps s, refused for good by err, out of every sweep's way
+// for its user to see (ScheduledSends says why) until they cancel it.
+func (n *Runtime) parkFailed(ctx context.Context, s storage.ScheduledSend, m *pb.ScheduledMessage, err error) error {
+	m.Failed, m.DueMs = fmt.Sprintf("%v: %v", CodeOf(err), err), s.DueAt.UnixMilli()
+	state, merr := proto.Marshal(m)
+	if merr != nil {
+		return n.deleteScheduled(ctx, s)
+	}
+	s.DueAt, s.Send = scheduleParked, state
+	if err := n.store.PutScheduled(ctx, s); err != nil {
+		return fmt.Errorf("keep the failed scheduled send %s of %s: %w", s.ID, s.User, err)
+	}
+	return nil
 }
 
 // refusedForNow: a refusal for now (overload, a moving activation, a store

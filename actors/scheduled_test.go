@@ -1,9 +1,9 @@
 package actors_test
 
 import (
-	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -129,21 +129,32 @@ func TestScheduledMessages(t *testing.T) {
 		t.Fatalf("the sent message %v, %v: want it stored at %d or later, with its client message id", ms, err, soon.UnixMilli())
 	}
 
-	// Removed by its time: dropped, not sent.
-	if _, err := schedule("ann", "", g, "a1", "am I still here?", time.Now().Add(300*time.Millisecond)); err != nil {
+	// Removed by its time: not sent; kept, failed, for ann to see (at the
+	// time it was due), until she cancels it.
+	due := time.Now().Add(300 * time.Millisecond)
+	failed, err := schedule("ann", "", g, "a1", "am I still here?", due)
+	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := membership(node, t, g, "teacher", pb.MembershipChange_REMOVE, 0, "ann"); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, func() error {
-		if list, err := node.ScheduledSends(ctx, "ann"); err != nil || len(list) != 0 {
-			return errors.New("ann's send is still scheduled")
+		list, err := node.ScheduledSends(ctx, "ann")
+		if err != nil || len(list) != 1 || !strings.HasPrefix(list[0].Failed, "NOT_MEMBER") || !list[0].At.Equal(due.Truncate(time.Millisecond)) {
+			return fmt.Errorf("ann's scheduled: %+v, %v; want it failed NOT_MEMBER, due at %v", list, err, due)
 		}
 		return nil
 	})
+	time.Sleep(100 * time.Millisecond) // more sweeps: a failed one is not tried again
 	if got := bodiesOf(t, node, g, "teacher"); slices.Contains(got, "ann:am I still here?") {
 		t.Fatalf("a removed member's scheduled message went out: %v", got)
+	}
+	if err := node.Unschedule(ctx, "ann", failed); err != nil {
+		t.Fatal(err)
+	}
+	if list, err := node.ScheduledSends(ctx, "ann"); err != nil || len(list) != 0 {
+		t.Fatalf("after the cancel: %+v, %v", list, err)
 	}
 
 	// Scheduled on one node, sent by the next.

@@ -120,7 +120,7 @@ func sendMessageOf(s *wirepb.SendRequest) *pb.SendMessage {
 func wireScheduled(sc session.Scheduled) *wirepb.ScheduledSend {
 	m := sc.Send
 	mentioned, all := wireMentions(m.Mentions)
-	return &wirepb.ScheduledSend{Id: sc.ID, AtMs: sc.At.UnixMilli(), CreatedMs: sc.Created.UnixMilli(), Send: &wirepb.SendRequest{
+	return &wirepb.ScheduledSend{Id: sc.ID, AtMs: sc.At.UnixMilli(), CreatedMs: sc.Created.UnixMilli(), Failed: sc.Failed, Send: &wirepb.SendRequest{
 		Conv: m.Conv, To: sc.To, ClientMsgId: m.ClientMsgId, Body: m.Body, ClientTsMs: m.ClientTsMs, Kind: wirepb.MessageKind(m.Kind),
 		ReplyTo: m.ReplyTo, Mentions: mentioned, MentionAll: all}}
 }

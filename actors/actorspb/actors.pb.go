@@ -5300,9 +5300,14 @@ func (x *StarredList) GetEntries() []*StarredEntry {
 // ScheduledMessage is a scheduled send as stored
 // (storage.ScheduledSend.Send; actors/scheduled.go).
 type ScheduledMessage struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Send          *SendMessage           `protobuf:"bytes,1,opt,name=send,proto3" json:"send,omitempty"`
-	To            string                 `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"` // a direct send: the other user (send.conv is then empty)
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Send  *SendMessage           `protobuf:"bytes,1,opt,name=send,proto3" json:"send,omitempty"`
+	To    string                 `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"` // a direct send: the other user (send.conv is then empty)
+	// failed: the node refused it for good when it was due (the code and
+	// why); it is then kept, parked, for its user to see until cancelled,
+	// and due_ms says when it was due
+	Failed        string `protobuf:"bytes,3,opt,name=failed,proto3" json:"failed,omitempty"`
+	DueMs         int64  `protobuf:"varint,4,opt,name=due_ms,json=dueMs,proto3" json:"due_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5349,6 +5354,20 @@ func (x *ScheduledMessage) GetTo() string {
 		return x.To
 	}
 	return ""
+}
+
+func (x *ScheduledMessage) GetFailed() string {
+	if x != nil {
+		return x.Failed
+	}
+	return ""
+}
+
+func (x *ScheduledMessage) GetDueMs() int64 {
+	if x != nil {
+		return x.DueMs
+	}
+	return 0
 }
 
 // PutScheduled stores a scheduled send of user's, within the user's bound
@@ -6950,10 +6969,12 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\aentries\x18\x02 \x03(\v2 .switchboard.actors.StarredEntryR\aentries\x12\x12\n" +
 	"\x04more\x18\x03 \x01(\bR\x04more\"I\n" +
 	"\vStarredList\x12:\n" +
-	"\aentries\x18\x01 \x03(\v2 .switchboard.actors.StarredEntryR\aentries\"W\n" +
+	"\aentries\x18\x01 \x03(\v2 .switchboard.actors.StarredEntryR\aentries\"\x86\x01\n" +
 	"\x10ScheduledMessage\x123\n" +
 	"\x04send\x18\x01 \x01(\v2\x1f.switchboard.actors.SendMessageR\x04send\x12\x0e\n" +
-	"\x02to\x18\x02 \x01(\tR\x02to\"c\n" +
+	"\x02to\x18\x02 \x01(\tR\x02to\x12\x16\n" +
+	"\x06failed\x18\x03 \x01(\tR\x06failed\x12\x15\n" +
+	"\x06due_ms\x18\x04 \x01(\x03R\x05dueMs\"c\n" +
 	"\fPutScheduled\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12\x15\n" +

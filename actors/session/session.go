@@ -30,6 +30,9 @@ type Scheduled struct {
 	Send    *pb.SendMessage // what goes out, as the user's
 	At      time.Time       // when it is due
 	Created time.Time
+	// Failed: refused for good when it was due (the code and why); kept
+	// for its user to see until they cancel it.
+	Failed string
 }
 
 // MaxStarredPage bounds the starred messages one Starred call answers.

@@ -259,11 +259,14 @@ type ScheduledPost struct {
 	Kind        string    `json:"kind"`
 	Text        string    `json:"text"`
 	SendAt      time.Time `json:"send_at"`
+	// Failed: when it was due the node refused it for good (the code and
+	// why); it stays listed until cancelled.
+	Failed string `json:"failed,omitempty"`
 }
 
 func scheduledPost(user string, sc session.Scheduled) ScheduledPost {
 	return ScheduledPost{ID: sc.ID, Sender: user, Conv: sc.Send.Conv, To: sc.To, ClientMsgID: sc.Send.ClientMsgId,
-		Kind: kindName(storage.MessageKind(sc.Send.Kind), 0), Text: string(sc.Send.Body), SendAt: sc.At.UTC()}
+		Kind: kindName(storage.MessageKind(sc.Send.Kind), 0), Text: string(sc.Send.Body), SendAt: sc.At.UTC(), Failed: sc.Failed}
 }
 
 // PostedMessage answers POST /api/v1/messages once the message is durable.

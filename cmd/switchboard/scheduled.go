@@ -20,11 +20,12 @@ type jsonScheduled struct {
 	Kind        string `json:"kind"`
 	Text        string `json:"text"`
 	AtMs        int64  `json:"at_ms"`
+	Failed      string `json:"failed,omitempty"` // refused for good when due; cancel it to let it go
 }
 
 func toJSONScheduled(s client.ScheduledMessage) jsonScheduled {
 	return jsonScheduled{ID: s.ID, Conv: s.Conv, To: s.To, ClientMsgID: s.ClientMsgID, Kind: strings.ToLower(s.Kind.String()),
-		Text: string(s.Body), AtMs: s.At.UnixMilli()}
+		Text: string(s.Body), AtMs: s.At.UnixMilli(), Failed: s.Failed}
 }
 
 func newScheduledCmd() *cobra.Command {
@@ -64,7 +65,11 @@ func newScheduledCmd() *cobra.Command {
 					if s.To != "" {
 						where = "user:" + s.To
 					}
-					fmt.Fprintf(cmd.OutOrStdout(), "%s %s %s: %s\n", s.ID, s.At.Local().Format(time.RFC3339), where, s.Body)
+					failed := ""
+					if s.Failed != "" {
+						failed = " (not sent: " + s.Failed + ")"
+					}
+					fmt.Fprintf(cmd.OutOrStdout(), "%s %s %s: %s%s\n", s.ID, s.At.Local().Format(time.RFC3339), where, s.Body, failed)
 				}
 				return nil
 			})

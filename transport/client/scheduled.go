@@ -23,14 +23,18 @@ type ScheduledMessage struct {
 	ReplyTo     uint64
 	Mentions    []string
 	MentionAll  bool
-	At          time.Time // when it goes out
+	At          time.Time // when it goes out (Failed: when it was due)
 	Created     time.Time
+	// Failed: when it was due the node refused it for good (the code and
+	// why: the sender left the group, was blocked, …); it stays listed
+	// until Unschedule lets it go.
+	Failed string
 }
 
 func fromWireScheduled(s *wirepb.ScheduledSend) ScheduledMessage {
 	m := s.GetSend()
 	return ScheduledMessage{ID: s.Id, Conv: m.GetConv(), To: m.GetTo(), ClientMsgID: m.GetClientMsgId(), Kind: m.GetKind(), Body: m.GetBody(),
-		ReplyTo: m.GetReplyTo(), Mentions: m.GetMentions(), MentionAll: m.GetMentionAll(), At: time.UnixMilli(s.AtMs), Created: millisTime(s.CreatedMs)}
+		ReplyTo: m.GetReplyTo(), Mentions: m.GetMentions(), MentionAll: m.GetMentionAll(), At: time.UnixMilli(s.AtMs), Created: millisTime(s.CreatedMs), Failed: s.Failed}
 }
 
 // Schedule asks the node to send m (its Kind, a text by default, a card

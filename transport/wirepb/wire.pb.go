@@ -4517,11 +4517,15 @@ func (x *ScheduleRequest) GetAtMs() int64 {
 // ScheduledSend is a message scheduled and not yet sent; id names it to
 // unschedule.
 type ScheduledSend struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	Send          *SendRequest           `protobuf:"bytes,2,opt,name=send,proto3" json:"send,omitempty"`
-	AtMs          int64                  `protobuf:"varint,3,opt,name=at_ms,json=atMs,proto3" json:"at_ms,omitempty"`
-	CreatedMs     int64                  `protobuf:"varint,4,opt,name=created_ms,json=createdMs,proto3" json:"created_ms,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Id        string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Send      *SendRequest           `protobuf:"bytes,2,opt,name=send,proto3" json:"send,omitempty"`
+	AtMs      int64                  `protobuf:"varint,3,opt,name=at_ms,json=atMs,proto3" json:"at_ms,omitempty"`
+	CreatedMs int64                  `protobuf:"varint,4,opt,name=created_ms,json=createdMs,proto3" json:"created_ms,omitempty"`
+	// failed: when it was due the node refused it for good (the code and
+	// why: the sender left the group, was blocked, …); it is kept so that
+	// its sender learns of it, until unschedule lets it go
+	Failed        string `protobuf:"bytes,5,opt,name=failed,proto3" json:"failed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4582,6 +4586,13 @@ func (x *ScheduledSend) GetCreatedMs() int64 {
 		return x.CreatedMs
 	}
 	return 0
+}
+
+func (x *ScheduledSend) GetFailed() string {
+	if x != nil {
+		return x.Failed
+	}
+	return ""
 }
 
 type ScheduleResult struct {
@@ -11143,13 +11154,14 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\ftotal_unread\x18\x02 \x01(\x04R\vtotalUnread\"\\\n" +
 	"\x0fScheduleRequest\x124\n" +
 	"\x04send\x18\x01 \x01(\v2 .switchboard.wire.v1.SendRequestR\x04send\x12\x13\n" +
-	"\x05at_ms\x18\x02 \x01(\x03R\x04atMs\"\x89\x01\n" +
+	"\x05at_ms\x18\x02 \x01(\x03R\x04atMs\"\xa1\x01\n" +
 	"\rScheduledSend\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x124\n" +
 	"\x04send\x18\x02 \x01(\v2 .switchboard.wire.v1.SendRequestR\x04send\x12\x13\n" +
 	"\x05at_ms\x18\x03 \x01(\x03R\x04atMs\x12\x1d\n" +
 	"\n" +
-	"created_ms\x18\x04 \x01(\x03R\tcreatedMs\"R\n" +
+	"created_ms\x18\x04 \x01(\x03R\tcreatedMs\x12\x16\n" +
+	"\x06failed\x18\x05 \x01(\tR\x06failed\"R\n" +
 	"\x0eScheduleResult\x12@\n" +
 	"\tscheduled\x18\x01 \x01(\v2\".switchboard.wire.v1.ScheduledSendR\tscheduled\"\x12\n" +
 	"\x10ScheduledRequest\"Q\n" +

@@ -74,9 +74,11 @@ export interface ScheduledMessage {
   mentions?: string[];
   /** It mentions every member of the group but its sender ("@all"). */
   mentionAll?: boolean;
-  /** When it goes out (Unix ms). */
+  /** When it goes out (Unix ms); for a failed one, when it was due. */
   atMs: number;
   createdMs: number;
+  /** Refused for good when it was due (the code and why): not sent, listed until unschedule lets it go. */
+  failed?: string;
 }
 
 type Pending = { resolve: (r: Response) => void; reject: (e: Error) => void; timer: ReturnType<typeof setTimeout> };
@@ -1572,6 +1574,7 @@ export class Client {
     if (m && m.replyTo > 0n) out.replyTo = Number(m.replyTo);
     if (m?.mentions.length) out.mentions = [...m.mentions];
     if (m?.mentionAll) out.mentionAll = true;
+    if (s.failed) out.failed = s.failed;
     return out;
   }
 

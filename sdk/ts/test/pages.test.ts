@@ -308,6 +308,13 @@ test("the workbench's Send later schedules the box's text at the time picked, an
   await new Promise((r) => setTimeout(r, 0));
   assert.deepEqual(calls, [["scheduled"]]);
   assert.equal(ul.textContent, "nothing scheduled");
+
+  // One the node refused when it was due stays listed, saying why.
+  waiting = [{ id: "s4", conv: "g:bikes", to: "", clientMsgId: "c4", kind: "normal", body: "hi all", atMs: soon, createdMs: 1, failed: "NOT_MEMBER: removed" } as any];
+  await panel.show();
+  assert.deepEqual(ul.children.map((li) => [li.textContent, li.className === "failed"]), [
+    [`${time(soon)} · g:bikes · hi all (not sent: NOT_MEMBER: removed) cancel`, true],
+  ]);
 });
 
 test("pages show an @all message labelled (mentioned for the others), and the workbench's @all toggle sends with client.mentionAll in a group only", async () => {

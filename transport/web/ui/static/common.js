@@ -421,6 +421,11 @@ export function scheduledPanel(client, el, onOpen, note) {
       li.dataset.id = s.id;
       li.dataset.conv = s.conv;
       li.textContent = `${new Date(s.atMs).toLocaleString()} · ${s.conv} · ${text.slice(0, 60)} `;
+      if (s.failed) {
+        // Refused when it was due: the node keeps it so the agent learns of it.
+        li.className = "failed";
+        li.textContent += `(not sent: ${s.failed}) `;
+      }
       li.onclick = () => onOpen(s.conv);
       const b = document.createElement("button");
       b.className = "cancel";
