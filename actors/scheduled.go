@@ -154,6 +154,8 @@ func (u *user) putScheduled(ctx actor.Context, m *pb.PutScheduled) {
 		s := storage.ScheduledSend{User: u.id, ID: m.Id, DueAt: time.UnixMilli(m.DueMs), CreatedAt: time.Now(), Send: m.Message}
 		if err := u.rt.store.PutScheduled(context.Background(), s); err != nil {
 			e = storeErr(err)
+		} else {
+			u.listChanged(pb.ListsUpdate_SCHEDULED)
 		}
 	}
 	respond(ctx, ctx.Sender(), &pb.PutScheduledResponse{Error: e})
@@ -168,6 +170,8 @@ func (u *user) dropScheduled(ctx actor.Context, m *pb.DropScheduled) {
 	default:
 		if err := u.rt.store.DeleteScheduled(context.Background(), u.id, m.Id); err != nil {
 			e = storeErr(err)
+		} else {
+			u.listChanged(pb.ListsUpdate_SCHEDULED)
 		}
 	}
 	respond(ctx, ctx.Sender(), &pb.DropScheduledResponse{Error: e})
@@ -293,9 +297,13 @@ func (n *Runtime) sendScheduled(ctx context.Context, s storage.ScheduledSend) (d
 	} else {
 		_, err = n.Send(sctx, m.Send)
 	}
+	// Sent or failed, it leaves the user's list as it was: their devices
+	// read it again (a send refused for now stays as it is).
+	changed := func() { n.tell(KindUser, s.User, &pb.ListChanged{User: s.User, List: pb.ListsUpdate_SCHEDULED}) }
 	switch code := CodeOf(err); {
 	case err == nil:
 		scheduledSends.WithLabelValues("sent").Inc()
+		defer changed()
 	case ctx.Err() != nil:
 		return false, nil // the node stops: the next sweep sends it
 	case refusedForNow(code) && time.Since(s.DueAt) < scheduleGiveUp:
@@ -304,6 +312,7 @@ func (n *Runtime) sendScheduled(ctx context.Context, s storage.ScheduledSend) (d
 	default:
 		n.log.Info("a scheduled message was refused when due", "user", s.User, "id", s.ID, "conv", m.Send.Conv, "to", m.To, "err", err)
 		scheduledSends.WithLabelValues("failed").Inc()
+		defer changed()
 		return true, n.parkFailed(ctx, s, &m, err)
 	}
 	return true, n.deleteScheduled(ctx, s)

@@ -178,6 +178,8 @@ func (u *user) Receive(ctx actor.Context) {
 		u.setPrivacy(ctx, m)
 	case *pb.SetStarred:
 		u.setStarred(ctx, m)
+	case *pb.ListChanged:
+		u.listChanged(m.List)
 	case *pb.PutScheduled:
 		u.putScheduled(ctx, m)
 	case *pb.DropScheduled:

@@ -78,7 +78,14 @@ func (u *user) setStarred(ctx actor.Context, m *pb.SetStarred) {
 		respond(ctx, ctx.Sender(), &pb.SetStarredResponse{Error: storeErr(err)})
 		return
 	}
+	u.listChanged(pb.ListsUpdate_STARRED)
 	respond(ctx, ctx.Sender(), &pb.SetStarredResponse{Count: uint32(len(l.Entries))})
+}
+
+// listChanged tells the user's connected devices that their list changed
+// (a best-effort push: one offline reads the list when it shows it).
+func (u *user) listChanged(list pb.ListsUpdate_List) {
+	u.pushAll(&pb.Push{User: u.id, Event: &pb.Push_Lists{Lists: &pb.ListsUpdate{List: list}}}, "")
 }
 
 func (u *user) listStarred(ctx actor.Context, m *pb.ListStarred) {

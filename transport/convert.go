@@ -103,6 +103,8 @@ func wirePush(p *pb.Push) (w *wirepb.Push, conv string, ok bool) {
 		f := e.Flags
 		w.Event = &wirepb.Push_Flags{Flags: &wirepb.FlagsUpdate{Conv: f.Conv, Pinned: f.Pinned, Muted: f.Muted, Archived: f.Archived, MarkedUnread: f.MarkedUnread}}
 		conv = f.GetConv()
+	case *pb.Push_Lists:
+		w.Event = &wirepb.Push_Lists{Lists: &wirepb.ListsUpdate{List: wirepb.ListsUpdate_List(e.Lists.List)}}
 	default:
 		return nil, "", false
 	}

@@ -58,3 +58,44 @@ func TestStarredOverTheWire(t *testing.T) {
 		t.Fatalf("a page before a negative time: %v, want INVALID", err)
 	}
 }
+
+// waitFor reads c's events until one of kind comes, within ten seconds.
+func waitFor(t *testing.T, c *client.Client, kind client.EventKind, what string) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case ev := <-c.Events():
+			if ev.Kind == kind {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("no %v event: %s", kind, what)
+		}
+	}
+}
+
+// TestListsPushOverTheWire: a user's other device hears that their lists
+// changed: a star, a message scheduled, and that message going out.
+func TestListsPushOverTheWire(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	ctx := tctx(t)
+	phone, laptop := e.dial("mia", "phone"), e.dial("mia", "laptop")
+	m, err := phone.SendText(ctx, client.ToUser("max"), "the bike is red")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := phone.Star(ctx, m.Conv, m.Seq, true); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, laptop, client.EventStarred, "the phone starred a message")
+	if _, err := phone.ScheduleText(ctx, client.ToUser("max"), "ride at 5?", time.Now().Add(500*time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, laptop, client.EventScheduled, "the phone scheduled a message")
+	waitFor(t, laptop, client.EventScheduled, "the scheduled message went out")
+	if list, err := laptop.ScheduledMessages(ctx); err != nil || len(list) != 0 {
+		t.Fatalf("after it went out: %+v, %v", list, err)
+	}
+}

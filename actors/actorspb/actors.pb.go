@@ -421,6 +421,55 @@ func (MembershipChange_Op) EnumDescriptor() ([]byte, []int) {
 	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{14, 0}
 }
 
+type ListsUpdate_List int32
+
+const (
+	ListsUpdate_UNKNOWN   ListsUpdate_List = 0
+	ListsUpdate_STARRED   ListsUpdate_List = 1
+	ListsUpdate_SCHEDULED ListsUpdate_List = 2
+)
+
+// Enum value maps for ListsUpdate_List.
+var (
+	ListsUpdate_List_name = map[int32]string{
+		0: "UNKNOWN",
+		1: "STARRED",
+		2: "SCHEDULED",
+	}
+	ListsUpdate_List_value = map[string]int32{
+		"UNKNOWN":   0,
+		"STARRED":   1,
+		"SCHEDULED": 2,
+	}
+)
+
+func (x ListsUpdate_List) Enum() *ListsUpdate_List {
+	p := new(ListsUpdate_List)
+	*p = x
+	return p
+}
+
+func (x ListsUpdate_List) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ListsUpdate_List) Descriptor() protoreflect.EnumDescriptor {
+	return file_actors_actorspb_actors_proto_enumTypes[6].Descriptor()
+}
+
+func (ListsUpdate_List) Type() protoreflect.EnumType {
+	return &file_actors_actorspb_actors_proto_enumTypes[6]
+}
+
+func (x ListsUpdate_List) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ListsUpdate_List.Descriptor instead.
+func (ListsUpdate_List) EnumDescriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{79, 0}
+}
+
 type Signal_Kind int32
 
 const (
@@ -463,11 +512,11 @@ func (x Signal_Kind) String() string {
 }
 
 func (Signal_Kind) Descriptor() protoreflect.EnumDescriptor {
-	return file_actors_actorspb_actors_proto_enumTypes[6].Descriptor()
+	return file_actors_actorspb_actors_proto_enumTypes[7].Descriptor()
 }
 
 func (Signal_Kind) Type() protoreflect.EnumType {
-	return &file_actors_actorspb_actors_proto_enumTypes[6]
+	return &file_actors_actorspb_actors_proto_enumTypes[7]
 }
 
 func (x Signal_Kind) Number() protoreflect.EnumNumber {
@@ -476,7 +525,7 @@ func (x Signal_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Signal_Kind.Descriptor instead.
 func (Signal_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{84, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{86, 0}
 }
 
 type Error struct {
@@ -5784,6 +5833,7 @@ type Push struct {
 	//	*Push_Membership
 	//	*Push_Receipt
 	//	*Push_Flags
+	//	*Push_Lists
 	Event         isPush_Event `protobuf_oneof:"event"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -5892,6 +5942,15 @@ func (x *Push) GetFlags() *FlagsUpdate {
 	return nil
 }
 
+func (x *Push) GetLists() *ListsUpdate {
+	if x != nil {
+		if x, ok := x.Event.(*Push_Lists); ok {
+			return x.Lists
+		}
+	}
+	return nil
+}
+
 type isPush_Event interface {
 	isPush_Event()
 }
@@ -5916,6 +5975,10 @@ type Push_Flags struct {
 	Flags *FlagsUpdate `protobuf:"bytes,8,opt,name=flags,proto3,oneof"`
 }
 
+type Push_Lists struct {
+	Lists *ListsUpdate `protobuf:"bytes,9,opt,name=lists,proto3,oneof"`
+}
+
 func (*Push_Message) isPush_Event() {}
 
 func (*Push_Read) isPush_Event() {}
@@ -5925,6 +5988,110 @@ func (*Push_Membership) isPush_Event() {}
 func (*Push_Receipt) isPush_Event() {}
 
 func (*Push_Flags) isPush_Event() {}
+
+func (*Push_Lists) isPush_Event() {}
+
+// ListsUpdate tells the user's connected devices that one of their own
+// lists changed (a star, a scheduled message set, cancelled, sent or
+// failed): a client showing it reads it again. Best effort, not an inbox
+// entry: a device offline reads the list when it shows it.
+type ListsUpdate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	List          ListsUpdate_List       `protobuf:"varint,1,opt,name=list,proto3,enum=switchboard.actors.ListsUpdate_List" json:"list,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListsUpdate) Reset() {
+	*x = ListsUpdate{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[79]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListsUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListsUpdate) ProtoMessage() {}
+
+func (x *ListsUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[79]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListsUpdate.ProtoReflect.Descriptor instead.
+func (*ListsUpdate) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{79}
+}
+
+func (x *ListsUpdate) GetList() ListsUpdate_List {
+	if x != nil {
+		return x.List
+	}
+	return ListsUpdate_UNKNOWN
+}
+
+// ListChanged asks user's grain to send a ListsUpdate (the schedule
+// sweep, which runs outside the grain, sent or failed one of its sends).
+type ListChanged struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	List          ListsUpdate_List       `protobuf:"varint,2,opt,name=list,proto3,enum=switchboard.actors.ListsUpdate_List" json:"list,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListChanged) Reset() {
+	*x = ListChanged{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[80]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListChanged) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListChanged) ProtoMessage() {}
+
+func (x *ListChanged) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[80]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListChanged.ProtoReflect.Descriptor instead.
+func (*ListChanged) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{80}
+}
+
+func (x *ListChanged) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *ListChanged) GetList() ListsUpdate_List {
+	if x != nil {
+		return x.List
+	}
+	return ListsUpdate_UNKNOWN
+}
 
 // FlagsUpdate: the user's own flags of a conversation, after a change (on
 // any of the user's devices, or a read that cleared the unread mark).
@@ -5941,7 +6108,7 @@ type FlagsUpdate struct {
 
 func (x *FlagsUpdate) Reset() {
 	*x = FlagsUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[79]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5953,7 +6120,7 @@ func (x *FlagsUpdate) String() string {
 func (*FlagsUpdate) ProtoMessage() {}
 
 func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[79]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5966,7 +6133,7 @@ func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlagsUpdate.ProtoReflect.Descriptor instead.
 func (*FlagsUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{79}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *FlagsUpdate) GetConv() string {
@@ -6017,7 +6184,7 @@ type ReadUpdate struct {
 
 func (x *ReadUpdate) Reset() {
 	*x = ReadUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[80]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6029,7 +6196,7 @@ func (x *ReadUpdate) String() string {
 func (*ReadUpdate) ProtoMessage() {}
 
 func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[80]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6042,7 +6209,7 @@ func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadUpdate.ProtoReflect.Descriptor instead.
 func (*ReadUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{80}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *ReadUpdate) GetConv() string {
@@ -6085,7 +6252,7 @@ type ReadReceipt struct {
 
 func (x *ReadReceipt) Reset() {
 	*x = ReadReceipt{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[81]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6097,7 +6264,7 @@ func (x *ReadReceipt) String() string {
 func (*ReadReceipt) ProtoMessage() {}
 
 func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[81]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6110,7 +6277,7 @@ func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadReceipt.ProtoReflect.Descriptor instead.
 func (*ReadReceipt) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{81}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *ReadReceipt) GetConv() string {
@@ -6146,7 +6313,7 @@ type GroupPush struct {
 
 func (x *GroupPush) Reset() {
 	*x = GroupPush{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[82]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6158,7 +6325,7 @@ func (x *GroupPush) String() string {
 func (*GroupPush) ProtoMessage() {}
 
 func (x *GroupPush) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[82]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6171,7 +6338,7 @@ func (x *GroupPush) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupPush.ProtoReflect.Descriptor instead.
 func (*GroupPush) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{82}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *GroupPush) GetConv() string {
@@ -6201,7 +6368,7 @@ type Subscribe struct {
 
 func (x *Subscribe) Reset() {
 	*x = Subscribe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[83]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6213,7 +6380,7 @@ func (x *Subscribe) String() string {
 func (*Subscribe) ProtoMessage() {}
 
 func (x *Subscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[83]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6226,7 +6393,7 @@ func (x *Subscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subscribe.ProtoReflect.Descriptor instead.
 func (*Subscribe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{83}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *Subscribe) GetUser() string {
@@ -6265,7 +6432,7 @@ type Signal struct {
 
 func (x *Signal) Reset() {
 	*x = Signal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[84]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6277,7 +6444,7 @@ func (x *Signal) String() string {
 func (*Signal) ProtoMessage() {}
 
 func (x *Signal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[84]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6290,7 +6457,7 @@ func (x *Signal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Signal.ProtoReflect.Descriptor instead.
 func (*Signal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{84}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *Signal) GetKind() Signal_Kind {
@@ -6339,7 +6506,7 @@ type RouteSignal struct {
 
 func (x *RouteSignal) Reset() {
 	*x = RouteSignal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[85]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6351,7 +6518,7 @@ func (x *RouteSignal) String() string {
 func (*RouteSignal) ProtoMessage() {}
 
 func (x *RouteSignal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[85]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6364,7 +6531,7 @@ func (x *RouteSignal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteSignal.ProtoReflect.Descriptor instead.
 func (*RouteSignal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{85}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *RouteSignal) GetUser() string {
@@ -6396,7 +6563,7 @@ type CheckReminder struct {
 
 func (x *CheckReminder) Reset() {
 	*x = CheckReminder{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[86]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6408,7 +6575,7 @@ func (x *CheckReminder) String() string {
 func (*CheckReminder) ProtoMessage() {}
 
 func (x *CheckReminder) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[86]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6421,7 +6588,7 @@ func (x *CheckReminder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckReminder.ProtoReflect.Descriptor instead.
 func (*CheckReminder) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{86}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *CheckReminder) GetConv() string {
@@ -6457,7 +6624,7 @@ type CheckReminderResponse struct {
 
 func (x *CheckReminderResponse) Reset() {
 	*x = CheckReminderResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[87]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6469,7 +6636,7 @@ func (x *CheckReminderResponse) String() string {
 func (*CheckReminderResponse) ProtoMessage() {}
 
 func (x *CheckReminderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[87]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6482,7 +6649,7 @@ func (x *CheckReminderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckReminderResponse.ProtoReflect.Descriptor instead.
 func (*CheckReminderResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{87}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *CheckReminderResponse) GetError() *Error {
@@ -6523,7 +6690,7 @@ type PresenceResponse_Device struct {
 
 func (x *PresenceResponse_Device) Reset() {
 	*x = PresenceResponse_Device{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[88]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6535,7 +6702,7 @@ func (x *PresenceResponse_Device) String() string {
 func (*PresenceResponse_Device) ProtoMessage() {}
 
 func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[88]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7002,7 +7169,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x05error\x18\x03 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x1aC\n" +
 	"\x06Device\x12\x16\n" +
 	"\x06device\x18\x01 \x01(\tR\x06device\x12!\n" +
-	"\fconn_address\x18\x02 \x01(\tR\vconnAddress\"\x85\x03\n" +
+	"\fconn_address\x18\x02 \x01(\tR\vconnAddress\"\xbe\x03\n" +
 	"\x04Push\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06device\x18\x02 \x01(\tR\x06device\x12\x1b\n" +
@@ -7013,8 +7180,18 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"membership\x18\x06 \x01(\v2$.switchboard.actors.MembershipNoticeH\x00R\n" +
 	"membership\x12;\n" +
 	"\areceipt\x18\a \x01(\v2\x1f.switchboard.actors.ReadReceiptH\x00R\areceipt\x127\n" +
-	"\x05flags\x18\b \x01(\v2\x1f.switchboard.actors.FlagsUpdateH\x00R\x05flagsB\a\n" +
-	"\x05event\"\x90\x01\n" +
+	"\x05flags\x18\b \x01(\v2\x1f.switchboard.actors.FlagsUpdateH\x00R\x05flags\x127\n" +
+	"\x05lists\x18\t \x01(\v2\x1f.switchboard.actors.ListsUpdateH\x00R\x05listsB\a\n" +
+	"\x05event\"x\n" +
+	"\vListsUpdate\x128\n" +
+	"\x04list\x18\x01 \x01(\x0e2$.switchboard.actors.ListsUpdate.ListR\x04list\"/\n" +
+	"\x04List\x12\v\n" +
+	"\aUNKNOWN\x10\x00\x12\v\n" +
+	"\aSTARRED\x10\x01\x12\r\n" +
+	"\tSCHEDULED\x10\x02\"[\n" +
+	"\vListChanged\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x128\n" +
+	"\x04list\x18\x02 \x01(\x0e2$.switchboard.actors.ListsUpdate.ListR\x04list\"\x90\x01\n" +
 	"\vFlagsUpdate\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
 	"\x06pinned\x18\x02 \x01(\bR\x06pinned\x12\x14\n" +
@@ -7134,8 +7311,8 @@ func file_actors_actorspb_actors_proto_rawDescGZIP() []byte {
 	return file_actors_actorspb_actors_proto_rawDescData
 }
 
-var file_actors_actorspb_actors_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 89)
+var file_actors_actorspb_actors_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
+var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 91)
 var file_actors_actorspb_actors_proto_goTypes = []any{
 	(Code)(0),                          // 0: switchboard.actors.Code
 	(ConvKind)(0),                      // 1: switchboard.actors.ConvKind
@@ -7143,179 +7320,185 @@ var file_actors_actorspb_actors_proto_goTypes = []any{
 	(MessageKind)(0),                   // 3: switchboard.actors.MessageKind
 	(PresenceSharing)(0),               // 4: switchboard.actors.PresenceSharing
 	(MembershipChange_Op)(0),           // 5: switchboard.actors.MembershipChange.Op
-	(Signal_Kind)(0),                   // 6: switchboard.actors.Signal.Kind
-	(*Error)(nil),                      // 7: switchboard.actors.Error
-	(*Message)(nil),                    // 8: switchboard.actors.Message
-	(*MediaRef)(nil),                   // 9: switchboard.actors.MediaRef
-	(*Member)(nil),                     // 10: switchboard.actors.Member
-	(*CreateConversation)(nil),         // 11: switchboard.actors.CreateConversation
-	(*CreateConversationResponse)(nil), // 12: switchboard.actors.CreateConversationResponse
-	(*SendMessage)(nil),                // 13: switchboard.actors.SendMessage
-	(*SendResponse)(nil),               // 14: switchboard.actors.SendResponse
-	(*RecallMessage)(nil),              // 15: switchboard.actors.RecallMessage
-	(*RecallResponse)(nil),             // 16: switchboard.actors.RecallResponse
-	(*ExpireMessages)(nil),             // 17: switchboard.actors.ExpireMessages
-	(*ExpireMessagesResponse)(nil),     // 18: switchboard.actors.ExpireMessagesResponse
-	(*GetHistory)(nil),                 // 19: switchboard.actors.GetHistory
-	(*HistoryResponse)(nil),            // 20: switchboard.actors.HistoryResponse
-	(*MembershipChange)(nil),           // 21: switchboard.actors.MembershipChange
-	(*MembershipResponse)(nil),         // 22: switchboard.actors.MembershipResponse
-	(*ListMembers)(nil),                // 23: switchboard.actors.ListMembers
-	(*MembersResponse)(nil),            // 24: switchboard.actors.MembersResponse
-	(*ConvState)(nil),                  // 25: switchboard.actors.ConvState
-	(*ConvStateResponse)(nil),          // 26: switchboard.actors.ConvStateResponse
-	(*ReadBy)(nil),                     // 27: switchboard.actors.ReadBy
-	(*Deliver)(nil),                    // 28: switchboard.actors.Deliver
-	(*MembershipNotice)(nil),           // 29: switchboard.actors.MembershipNotice
-	(*RegisterDevice)(nil),             // 30: switchboard.actors.RegisterDevice
-	(*RegisterDeviceResponse)(nil),     // 31: switchboard.actors.RegisterDeviceResponse
-	(*Suspension)(nil),                 // 32: switchboard.actors.Suspension
-	(*SetSuspension)(nil),              // 33: switchboard.actors.SetSuspension
-	(*GetSuspension)(nil),              // 34: switchboard.actors.GetSuspension
-	(*SuspensionResponse)(nil),         // 35: switchboard.actors.SuspensionResponse
-	(*OpenDirect)(nil),                 // 36: switchboard.actors.OpenDirect
-	(*OpenDirectResponse)(nil),         // 37: switchboard.actors.OpenDirectResponse
-	(*SpendUpload)(nil),                // 38: switchboard.actors.SpendUpload
-	(*SpendUploadResponse)(nil),        // 39: switchboard.actors.SpendUploadResponse
-	(*Report)(nil),                     // 40: switchboard.actors.Report
-	(*ReportList)(nil),                 // 41: switchboard.actors.ReportList
-	(*FileReport)(nil),                 // 42: switchboard.actors.FileReport
-	(*FileReportResponse)(nil),         // 43: switchboard.actors.FileReportResponse
-	(*ListReports)(nil),                // 44: switchboard.actors.ListReports
-	(*ListReportsResponse)(nil),        // 45: switchboard.actors.ListReportsResponse
-	(*ResolveReport)(nil),              // 46: switchboard.actors.ResolveReport
-	(*GetReport)(nil),                  // 47: switchboard.actors.GetReport
-	(*ReportResponse)(nil),             // 48: switchboard.actors.ReportResponse
-	(*EndSession)(nil),                 // 49: switchboard.actors.EndSession
-	(*UnregisterDevice)(nil),           // 50: switchboard.actors.UnregisterDevice
-	(*Sync)(nil),                       // 51: switchboard.actors.Sync
-	(*ConvSummary)(nil),                // 52: switchboard.actors.ConvSummary
-	(*SyncResponse)(nil),               // 53: switchboard.actors.SyncResponse
-	(*AckCursor)(nil),                  // 54: switchboard.actors.AckCursor
-	(*MarkRead)(nil),                   // 55: switchboard.actors.MarkRead
-	(*MarkReadResponse)(nil),           // 56: switchboard.actors.MarkReadResponse
-	(*ClearHistory)(nil),               // 57: switchboard.actors.ClearHistory
-	(*ClearHistoryResponse)(nil),       // 58: switchboard.actors.ClearHistoryResponse
-	(*MarkAllRead)(nil),                // 59: switchboard.actors.MarkAllRead
-	(*MarkAllReadResponse)(nil),        // 60: switchboard.actors.MarkAllReadResponse
-	(*ListConversations)(nil),          // 61: switchboard.actors.ListConversations
-	(*ListConversationsResponse)(nil),  // 62: switchboard.actors.ListConversationsResponse
-	(*SetPinned)(nil),                  // 63: switchboard.actors.SetPinned
-	(*SetMarkedUnread)(nil),            // 64: switchboard.actors.SetMarkedUnread
-	(*SetArchived)(nil),                // 65: switchboard.actors.SetArchived
-	(*Ack)(nil),                        // 66: switchboard.actors.Ack
-	(*SetMuted)(nil),                   // 67: switchboard.actors.SetMuted
-	(*SetMutedResponse)(nil),           // 68: switchboard.actors.SetMutedResponse
-	(*Presence)(nil),                   // 69: switchboard.actors.Presence
-	(*SetPrivacy)(nil),                 // 70: switchboard.actors.SetPrivacy
-	(*SetStarred)(nil),                 // 71: switchboard.actors.SetStarred
-	(*SetStarredResponse)(nil),         // 72: switchboard.actors.SetStarredResponse
-	(*ListStarred)(nil),                // 73: switchboard.actors.ListStarred
-	(*StarredEntry)(nil),               // 74: switchboard.actors.StarredEntry
-	(*ListStarredResponse)(nil),        // 75: switchboard.actors.ListStarredResponse
-	(*StarredList)(nil),                // 76: switchboard.actors.StarredList
-	(*ScheduledMessage)(nil),           // 77: switchboard.actors.ScheduledMessage
-	(*PutScheduled)(nil),               // 78: switchboard.actors.PutScheduled
-	(*PutScheduledResponse)(nil),       // 79: switchboard.actors.PutScheduledResponse
-	(*DropScheduled)(nil),              // 80: switchboard.actors.DropScheduled
-	(*DropScheduledResponse)(nil),      // 81: switchboard.actors.DropScheduledResponse
-	(*PrivacyResponse)(nil),            // 82: switchboard.actors.PrivacyResponse
-	(*PresenceProbe)(nil),              // 83: switchboard.actors.PresenceProbe
-	(*PresenceResponse)(nil),           // 84: switchboard.actors.PresenceResponse
-	(*Push)(nil),                       // 85: switchboard.actors.Push
-	(*FlagsUpdate)(nil),                // 86: switchboard.actors.FlagsUpdate
-	(*ReadUpdate)(nil),                 // 87: switchboard.actors.ReadUpdate
-	(*ReadReceipt)(nil),                // 88: switchboard.actors.ReadReceipt
-	(*GroupPush)(nil),                  // 89: switchboard.actors.GroupPush
-	(*Subscribe)(nil),                  // 90: switchboard.actors.Subscribe
-	(*Signal)(nil),                     // 91: switchboard.actors.Signal
-	(*RouteSignal)(nil),                // 92: switchboard.actors.RouteSignal
-	(*CheckReminder)(nil),              // 93: switchboard.actors.CheckReminder
-	(*CheckReminderResponse)(nil),      // 94: switchboard.actors.CheckReminderResponse
-	(*PresenceResponse_Device)(nil),    // 95: switchboard.actors.PresenceResponse.Device
+	(ListsUpdate_List)(0),              // 6: switchboard.actors.ListsUpdate.List
+	(Signal_Kind)(0),                   // 7: switchboard.actors.Signal.Kind
+	(*Error)(nil),                      // 8: switchboard.actors.Error
+	(*Message)(nil),                    // 9: switchboard.actors.Message
+	(*MediaRef)(nil),                   // 10: switchboard.actors.MediaRef
+	(*Member)(nil),                     // 11: switchboard.actors.Member
+	(*CreateConversation)(nil),         // 12: switchboard.actors.CreateConversation
+	(*CreateConversationResponse)(nil), // 13: switchboard.actors.CreateConversationResponse
+	(*SendMessage)(nil),                // 14: switchboard.actors.SendMessage
+	(*SendResponse)(nil),               // 15: switchboard.actors.SendResponse
+	(*RecallMessage)(nil),              // 16: switchboard.actors.RecallMessage
+	(*RecallResponse)(nil),             // 17: switchboard.actors.RecallResponse
+	(*ExpireMessages)(nil),             // 18: switchboard.actors.ExpireMessages
+	(*ExpireMessagesResponse)(nil),     // 19: switchboard.actors.ExpireMessagesResponse
+	(*GetHistory)(nil),                 // 20: switchboard.actors.GetHistory
+	(*HistoryResponse)(nil),            // 21: switchboard.actors.HistoryResponse
+	(*MembershipChange)(nil),           // 22: switchboard.actors.MembershipChange
+	(*MembershipResponse)(nil),         // 23: switchboard.actors.MembershipResponse
+	(*ListMembers)(nil),                // 24: switchboard.actors.ListMembers
+	(*MembersResponse)(nil),            // 25: switchboard.actors.MembersResponse
+	(*ConvState)(nil),                  // 26: switchboard.actors.ConvState
+	(*ConvStateResponse)(nil),          // 27: switchboard.actors.ConvStateResponse
+	(*ReadBy)(nil),                     // 28: switchboard.actors.ReadBy
+	(*Deliver)(nil),                    // 29: switchboard.actors.Deliver
+	(*MembershipNotice)(nil),           // 30: switchboard.actors.MembershipNotice
+	(*RegisterDevice)(nil),             // 31: switchboard.actors.RegisterDevice
+	(*RegisterDeviceResponse)(nil),     // 32: switchboard.actors.RegisterDeviceResponse
+	(*Suspension)(nil),                 // 33: switchboard.actors.Suspension
+	(*SetSuspension)(nil),              // 34: switchboard.actors.SetSuspension
+	(*GetSuspension)(nil),              // 35: switchboard.actors.GetSuspension
+	(*SuspensionResponse)(nil),         // 36: switchboard.actors.SuspensionResponse
+	(*OpenDirect)(nil),                 // 37: switchboard.actors.OpenDirect
+	(*OpenDirectResponse)(nil),         // 38: switchboard.actors.OpenDirectResponse
+	(*SpendUpload)(nil),                // 39: switchboard.actors.SpendUpload
+	(*SpendUploadResponse)(nil),        // 40: switchboard.actors.SpendUploadResponse
+	(*Report)(nil),                     // 41: switchboard.actors.Report
+	(*ReportList)(nil),                 // 42: switchboard.actors.ReportList
+	(*FileReport)(nil),                 // 43: switchboard.actors.FileReport
+	(*FileReportResponse)(nil),         // 44: switchboard.actors.FileReportResponse
+	(*ListReports)(nil),                // 45: switchboard.actors.ListReports
+	(*ListReportsResponse)(nil),        // 46: switchboard.actors.ListReportsResponse
+	(*ResolveReport)(nil),              // 47: switchboard.actors.ResolveReport
+	(*GetReport)(nil),                  // 48: switchboard.actors.GetReport
+	(*ReportResponse)(nil),             // 49: switchboard.actors.ReportResponse
+	(*EndSession)(nil),                 // 50: switchboard.actors.EndSession
+	(*UnregisterDevice)(nil),           // 51: switchboard.actors.UnregisterDevice
+	(*Sync)(nil),                       // 52: switchboard.actors.Sync
+	(*ConvSummary)(nil),                // 53: switchboard.actors.ConvSummary
+	(*SyncResponse)(nil),               // 54: switchboard.actors.SyncResponse
+	(*AckCursor)(nil),                  // 55: switchboard.actors.AckCursor
+	(*MarkRead)(nil),                   // 56: switchboard.actors.MarkRead
+	(*MarkReadResponse)(nil),           // 57: switchboard.actors.MarkReadResponse
+	(*ClearHistory)(nil),               // 58: switchboard.actors.ClearHistory
+	(*ClearHistoryResponse)(nil),       // 59: switchboard.actors.ClearHistoryResponse
+	(*MarkAllRead)(nil),                // 60: switchboard.actors.MarkAllRead
+	(*MarkAllReadResponse)(nil),        // 61: switchboard.actors.MarkAllReadResponse
+	(*ListConversations)(nil),          // 62: switchboard.actors.ListConversations
+	(*ListConversationsResponse)(nil),  // 63: switchboard.actors.ListConversationsResponse
+	(*SetPinned)(nil),                  // 64: switchboard.actors.SetPinned
+	(*SetMarkedUnread)(nil),            // 65: switchboard.actors.SetMarkedUnread
+	(*SetArchived)(nil),                // 66: switchboard.actors.SetArchived
+	(*Ack)(nil),                        // 67: switchboard.actors.Ack
+	(*SetMuted)(nil),                   // 68: switchboard.actors.SetMuted
+	(*SetMutedResponse)(nil),           // 69: switchboard.actors.SetMutedResponse
+	(*Presence)(nil),                   // 70: switchboard.actors.Presence
+	(*SetPrivacy)(nil),                 // 71: switchboard.actors.SetPrivacy
+	(*SetStarred)(nil),                 // 72: switchboard.actors.SetStarred
+	(*SetStarredResponse)(nil),         // 73: switchboard.actors.SetStarredResponse
+	(*ListStarred)(nil),                // 74: switchboard.actors.ListStarred
+	(*StarredEntry)(nil),               // 75: switchboard.actors.StarredEntry
+	(*ListStarredResponse)(nil),        // 76: switchboard.actors.ListStarredResponse
+	(*StarredList)(nil),                // 77: switchboard.actors.StarredList
+	(*ScheduledMessage)(nil),           // 78: switchboard.actors.ScheduledMessage
+	(*PutScheduled)(nil),               // 79: switchboard.actors.PutScheduled
+	(*PutScheduledResponse)(nil),       // 80: switchboard.actors.PutScheduledResponse
+	(*DropScheduled)(nil),              // 81: switchboard.actors.DropScheduled
+	(*DropScheduledResponse)(nil),      // 82: switchboard.actors.DropScheduledResponse
+	(*PrivacyResponse)(nil),            // 83: switchboard.actors.PrivacyResponse
+	(*PresenceProbe)(nil),              // 84: switchboard.actors.PresenceProbe
+	(*PresenceResponse)(nil),           // 85: switchboard.actors.PresenceResponse
+	(*Push)(nil),                       // 86: switchboard.actors.Push
+	(*ListsUpdate)(nil),                // 87: switchboard.actors.ListsUpdate
+	(*ListChanged)(nil),                // 88: switchboard.actors.ListChanged
+	(*FlagsUpdate)(nil),                // 89: switchboard.actors.FlagsUpdate
+	(*ReadUpdate)(nil),                 // 90: switchboard.actors.ReadUpdate
+	(*ReadReceipt)(nil),                // 91: switchboard.actors.ReadReceipt
+	(*GroupPush)(nil),                  // 92: switchboard.actors.GroupPush
+	(*Subscribe)(nil),                  // 93: switchboard.actors.Subscribe
+	(*Signal)(nil),                     // 94: switchboard.actors.Signal
+	(*RouteSignal)(nil),                // 95: switchboard.actors.RouteSignal
+	(*CheckReminder)(nil),              // 96: switchboard.actors.CheckReminder
+	(*CheckReminderResponse)(nil),      // 97: switchboard.actors.CheckReminderResponse
+	(*PresenceResponse_Device)(nil),    // 98: switchboard.actors.PresenceResponse.Device
 }
 var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	0,  // 0: switchboard.actors.Error.code:type_name -> switchboard.actors.Code
 	3,  // 1: switchboard.actors.Message.kind:type_name -> switchboard.actors.MessageKind
 	2,  // 2: switchboard.actors.Message.sender_role:type_name -> switchboard.actors.Role
-	9,  // 3: switchboard.actors.Message.media:type_name -> switchboard.actors.MediaRef
+	10, // 3: switchboard.actors.Message.media:type_name -> switchboard.actors.MediaRef
 	2,  // 4: switchboard.actors.Member.role:type_name -> switchboard.actors.Role
 	1,  // 5: switchboard.actors.CreateConversation.kind:type_name -> switchboard.actors.ConvKind
-	10, // 6: switchboard.actors.CreateConversation.members:type_name -> switchboard.actors.Member
-	7,  // 7: switchboard.actors.CreateConversationResponse.error:type_name -> switchboard.actors.Error
+	11, // 6: switchboard.actors.CreateConversation.members:type_name -> switchboard.actors.Member
+	8,  // 7: switchboard.actors.CreateConversationResponse.error:type_name -> switchboard.actors.Error
 	3,  // 8: switchboard.actors.SendMessage.kind:type_name -> switchboard.actors.MessageKind
-	7,  // 9: switchboard.actors.SendResponse.error:type_name -> switchboard.actors.Error
-	9,  // 10: switchboard.actors.SendResponse.media:type_name -> switchboard.actors.MediaRef
-	7,  // 11: switchboard.actors.RecallResponse.error:type_name -> switchboard.actors.Error
-	7,  // 12: switchboard.actors.ExpireMessagesResponse.error:type_name -> switchboard.actors.Error
-	7,  // 13: switchboard.actors.HistoryResponse.error:type_name -> switchboard.actors.Error
-	8,  // 14: switchboard.actors.HistoryResponse.messages:type_name -> switchboard.actors.Message
+	8,  // 9: switchboard.actors.SendResponse.error:type_name -> switchboard.actors.Error
+	10, // 10: switchboard.actors.SendResponse.media:type_name -> switchboard.actors.MediaRef
+	8,  // 11: switchboard.actors.RecallResponse.error:type_name -> switchboard.actors.Error
+	8,  // 12: switchboard.actors.ExpireMessagesResponse.error:type_name -> switchboard.actors.Error
+	8,  // 13: switchboard.actors.HistoryResponse.error:type_name -> switchboard.actors.Error
+	9,  // 14: switchboard.actors.HistoryResponse.messages:type_name -> switchboard.actors.Message
 	5,  // 15: switchboard.actors.MembershipChange.op:type_name -> switchboard.actors.MembershipChange.Op
 	2,  // 16: switchboard.actors.MembershipChange.role:type_name -> switchboard.actors.Role
-	7,  // 17: switchboard.actors.MembershipResponse.error:type_name -> switchboard.actors.Error
-	7,  // 18: switchboard.actors.MembersResponse.error:type_name -> switchboard.actors.Error
-	10, // 19: switchboard.actors.MembersResponse.members:type_name -> switchboard.actors.Member
-	7,  // 20: switchboard.actors.ConvStateResponse.error:type_name -> switchboard.actors.Error
+	8,  // 17: switchboard.actors.MembershipResponse.error:type_name -> switchboard.actors.Error
+	8,  // 18: switchboard.actors.MembersResponse.error:type_name -> switchboard.actors.Error
+	11, // 19: switchboard.actors.MembersResponse.members:type_name -> switchboard.actors.Member
+	8,  // 20: switchboard.actors.ConvStateResponse.error:type_name -> switchboard.actors.Error
 	1,  // 21: switchboard.actors.ConvStateResponse.kind:type_name -> switchboard.actors.ConvKind
-	8,  // 22: switchboard.actors.ConvStateResponse.last_message:type_name -> switchboard.actors.Message
-	10, // 23: switchboard.actors.ConvStateResponse.member:type_name -> switchboard.actors.Member
+	9,  // 22: switchboard.actors.ConvStateResponse.last_message:type_name -> switchboard.actors.Message
+	11, // 23: switchboard.actors.ConvStateResponse.member:type_name -> switchboard.actors.Member
 	1,  // 24: switchboard.actors.Deliver.kind:type_name -> switchboard.actors.ConvKind
-	8,  // 25: switchboard.actors.Deliver.messages:type_name -> switchboard.actors.Message
-	10, // 26: switchboard.actors.Deliver.member:type_name -> switchboard.actors.Member
+	9,  // 25: switchboard.actors.Deliver.messages:type_name -> switchboard.actors.Message
+	11, // 26: switchboard.actors.Deliver.member:type_name -> switchboard.actors.Member
 	1,  // 27: switchboard.actors.MembershipNotice.kind:type_name -> switchboard.actors.ConvKind
-	10, // 28: switchboard.actors.MembershipNotice.member:type_name -> switchboard.actors.Member
-	7,  // 29: switchboard.actors.RegisterDeviceResponse.error:type_name -> switchboard.actors.Error
-	32, // 30: switchboard.actors.SetSuspension.suspension:type_name -> switchboard.actors.Suspension
-	7,  // 31: switchboard.actors.SuspensionResponse.error:type_name -> switchboard.actors.Error
-	32, // 32: switchboard.actors.SuspensionResponse.suspension:type_name -> switchboard.actors.Suspension
-	7,  // 33: switchboard.actors.OpenDirectResponse.error:type_name -> switchboard.actors.Error
-	7,  // 34: switchboard.actors.SpendUploadResponse.error:type_name -> switchboard.actors.Error
+	11, // 28: switchboard.actors.MembershipNotice.member:type_name -> switchboard.actors.Member
+	8,  // 29: switchboard.actors.RegisterDeviceResponse.error:type_name -> switchboard.actors.Error
+	33, // 30: switchboard.actors.SetSuspension.suspension:type_name -> switchboard.actors.Suspension
+	8,  // 31: switchboard.actors.SuspensionResponse.error:type_name -> switchboard.actors.Error
+	33, // 32: switchboard.actors.SuspensionResponse.suspension:type_name -> switchboard.actors.Suspension
+	8,  // 33: switchboard.actors.OpenDirectResponse.error:type_name -> switchboard.actors.Error
+	8,  // 34: switchboard.actors.SpendUploadResponse.error:type_name -> switchboard.actors.Error
 	3,  // 35: switchboard.actors.Report.kind:type_name -> switchboard.actors.MessageKind
-	40, // 36: switchboard.actors.ReportList.open:type_name -> switchboard.actors.Report
-	40, // 37: switchboard.actors.FileReport.report:type_name -> switchboard.actors.Report
-	7,  // 38: switchboard.actors.FileReportResponse.error:type_name -> switchboard.actors.Error
-	7,  // 39: switchboard.actors.ListReportsResponse.error:type_name -> switchboard.actors.Error
-	40, // 40: switchboard.actors.ListReportsResponse.reports:type_name -> switchboard.actors.Report
-	7,  // 41: switchboard.actors.ReportResponse.error:type_name -> switchboard.actors.Error
-	40, // 42: switchboard.actors.ReportResponse.report:type_name -> switchboard.actors.Report
-	7,  // 43: switchboard.actors.EndSession.error:type_name -> switchboard.actors.Error
+	41, // 36: switchboard.actors.ReportList.open:type_name -> switchboard.actors.Report
+	41, // 37: switchboard.actors.FileReport.report:type_name -> switchboard.actors.Report
+	8,  // 38: switchboard.actors.FileReportResponse.error:type_name -> switchboard.actors.Error
+	8,  // 39: switchboard.actors.ListReportsResponse.error:type_name -> switchboard.actors.Error
+	41, // 40: switchboard.actors.ListReportsResponse.reports:type_name -> switchboard.actors.Report
+	8,  // 41: switchboard.actors.ReportResponse.error:type_name -> switchboard.actors.Error
+	41, // 42: switchboard.actors.ReportResponse.report:type_name -> switchboard.actors.Report
+	8,  // 43: switchboard.actors.EndSession.error:type_name -> switchboard.actors.Error
 	1,  // 44: switchboard.actors.ConvSummary.kind:type_name -> switchboard.actors.ConvKind
-	8,  // 45: switchboard.actors.ConvSummary.last_message:type_name -> switchboard.actors.Message
-	7,  // 46: switchboard.actors.SyncResponse.error:type_name -> switchboard.actors.Error
-	52, // 47: switchboard.actors.SyncResponse.conversations:type_name -> switchboard.actors.ConvSummary
-	7,  // 48: switchboard.actors.MarkReadResponse.error:type_name -> switchboard.actors.Error
-	7,  // 49: switchboard.actors.ClearHistoryResponse.error:type_name -> switchboard.actors.Error
-	7,  // 50: switchboard.actors.MarkAllReadResponse.error:type_name -> switchboard.actors.Error
-	7,  // 51: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
-	52, // 52: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
-	7,  // 53: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
-	7,  // 54: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
+	9,  // 45: switchboard.actors.ConvSummary.last_message:type_name -> switchboard.actors.Message
+	8,  // 46: switchboard.actors.SyncResponse.error:type_name -> switchboard.actors.Error
+	53, // 47: switchboard.actors.SyncResponse.conversations:type_name -> switchboard.actors.ConvSummary
+	8,  // 48: switchboard.actors.MarkReadResponse.error:type_name -> switchboard.actors.Error
+	8,  // 49: switchboard.actors.ClearHistoryResponse.error:type_name -> switchboard.actors.Error
+	8,  // 50: switchboard.actors.MarkAllReadResponse.error:type_name -> switchboard.actors.Error
+	8,  // 51: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
+	53, // 52: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
+	8,  // 53: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
+	8,  // 54: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
 	4,  // 55: switchboard.actors.SetPrivacy.presence:type_name -> switchboard.actors.PresenceSharing
-	7,  // 56: switchboard.actors.SetStarredResponse.error:type_name -> switchboard.actors.Error
-	7,  // 57: switchboard.actors.ListStarredResponse.error:type_name -> switchboard.actors.Error
-	74, // 58: switchboard.actors.ListStarredResponse.entries:type_name -> switchboard.actors.StarredEntry
-	74, // 59: switchboard.actors.StarredList.entries:type_name -> switchboard.actors.StarredEntry
-	13, // 60: switchboard.actors.ScheduledMessage.send:type_name -> switchboard.actors.SendMessage
-	7,  // 61: switchboard.actors.PutScheduledResponse.error:type_name -> switchboard.actors.Error
-	7,  // 62: switchboard.actors.DropScheduledResponse.error:type_name -> switchboard.actors.Error
-	7,  // 63: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
+	8,  // 56: switchboard.actors.SetStarredResponse.error:type_name -> switchboard.actors.Error
+	8,  // 57: switchboard.actors.ListStarredResponse.error:type_name -> switchboard.actors.Error
+	75, // 58: switchboard.actors.ListStarredResponse.entries:type_name -> switchboard.actors.StarredEntry
+	75, // 59: switchboard.actors.StarredList.entries:type_name -> switchboard.actors.StarredEntry
+	14, // 60: switchboard.actors.ScheduledMessage.send:type_name -> switchboard.actors.SendMessage
+	8,  // 61: switchboard.actors.PutScheduledResponse.error:type_name -> switchboard.actors.Error
+	8,  // 62: switchboard.actors.DropScheduledResponse.error:type_name -> switchboard.actors.Error
+	8,  // 63: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
 	4,  // 64: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
-	95, // 65: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
-	7,  // 66: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
-	8,  // 67: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
-	87, // 68: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
-	29, // 69: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
-	88, // 70: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
-	86, // 71: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
-	8,  // 72: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
-	6,  // 73: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
-	91, // 74: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
-	7,  // 75: switchboard.actors.CheckReminderResponse.error:type_name -> switchboard.actors.Error
-	76, // [76:76] is the sub-list for method output_type
-	76, // [76:76] is the sub-list for method input_type
-	76, // [76:76] is the sub-list for extension type_name
-	76, // [76:76] is the sub-list for extension extendee
-	0,  // [0:76] is the sub-list for field type_name
+	98, // 65: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
+	8,  // 66: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
+	9,  // 67: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
+	90, // 68: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
+	30, // 69: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
+	91, // 70: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
+	89, // 71: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
+	87, // 72: switchboard.actors.Push.lists:type_name -> switchboard.actors.ListsUpdate
+	6,  // 73: switchboard.actors.ListsUpdate.list:type_name -> switchboard.actors.ListsUpdate.List
+	6,  // 74: switchboard.actors.ListChanged.list:type_name -> switchboard.actors.ListsUpdate.List
+	9,  // 75: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
+	7,  // 76: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
+	94, // 77: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
+	8,  // 78: switchboard.actors.CheckReminderResponse.error:type_name -> switchboard.actors.Error
+	79, // [79:79] is the sub-list for method output_type
+	79, // [79:79] is the sub-list for method input_type
+	79, // [79:79] is the sub-list for extension type_name
+	79, // [79:79] is the sub-list for extension extendee
+	0,  // [0:79] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_actors_proto_init() }
@@ -7330,14 +7513,15 @@ func file_actors_actorspb_actors_proto_init() {
 		(*Push_Membership)(nil),
 		(*Push_Receipt)(nil),
 		(*Push_Flags)(nil),
+		(*Push_Lists)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_actors_proto_rawDesc), len(file_actors_actorspb_actors_proto_rawDesc)),
-			NumEnums:      7,
-			NumMessages:   89,
+			NumEnums:      8,
+			NumMessages:   91,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -42,6 +42,13 @@ const (
 	// itself) changed this user's agent state: DeskStatus reads it. Best
 	// effort.
 	EventDeskAgent
+	// EventStarred: this user's starred messages changed (on any device):
+	// Starred reads them. Best effort.
+	EventStarred
+	// EventScheduled: this user's scheduled messages changed (one set or
+	// cancelled on any device, or sent or failed when due):
+	// ScheduledMessages reads them. Best effort.
+	EventScheduled
 )
 
 func (k EventKind) String() string {
@@ -74,6 +81,10 @@ func (k EventKind) String() string {
 		return "desk_note"
 	case EventDeskAgent:
 		return "desk_agent"
+	case EventStarred:
+		return "starred"
+	case EventScheduled:
+		return "scheduled"
 	}
 	return "unknown"
 }

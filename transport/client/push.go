@@ -32,6 +32,13 @@ func (c *Client) onPush(ctx context.Context, cn *conn, p *wirepb.Push) {
 	case *wirepb.Push_Flags:
 		c.store.setFlags(e.Flags)
 		c.emit(Event{Kind: EventFlags, Conv: e.Flags.Conv})
+	case *wirepb.Push_Lists:
+		switch e.Lists.List {
+		case wirepb.ListsUpdate_STARRED:
+			c.emit(Event{Kind: EventStarred})
+		case wirepb.ListsUpdate_SCHEDULED:
+			c.emit(Event{Kind: EventScheduled})
+		}
 	case *wirepb.Push_Receipt:
 		r := e.Receipt
 		changed := c.store.receipt(r.Conv, r.Seq)

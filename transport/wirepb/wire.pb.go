@@ -467,6 +467,55 @@ func (MembershipRequest_Op) EnumDescriptor() ([]byte, []int) {
 	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{49, 0}
 }
 
+type ListsUpdate_List int32
+
+const (
+	ListsUpdate_UNKNOWN   ListsUpdate_List = 0
+	ListsUpdate_STARRED   ListsUpdate_List = 1
+	ListsUpdate_SCHEDULED ListsUpdate_List = 2
+)
+
+// Enum value maps for ListsUpdate_List.
+var (
+	ListsUpdate_List_name = map[int32]string{
+		0: "UNKNOWN",
+		1: "STARRED",
+		2: "SCHEDULED",
+	}
+	ListsUpdate_List_value = map[string]int32{
+		"UNKNOWN":   0,
+		"STARRED":   1,
+		"SCHEDULED": 2,
+	}
+)
+
+func (x ListsUpdate_List) Enum() *ListsUpdate_List {
+	p := new(ListsUpdate_List)
+	*p = x
+	return p
+}
+
+func (x ListsUpdate_List) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ListsUpdate_List) Descriptor() protoreflect.EnumDescriptor {
+	return file_transport_wirepb_wire_proto_enumTypes[6].Descriptor()
+}
+
+func (ListsUpdate_List) Type() protoreflect.EnumType {
+	return &file_transport_wirepb_wire_proto_enumTypes[6]
+}
+
+func (x ListsUpdate_List) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ListsUpdate_List.Descriptor instead.
+func (ListsUpdate_List) EnumDescriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{94, 0}
+}
+
 type Signal_Kind int32
 
 const (
@@ -519,11 +568,11 @@ func (x Signal_Kind) String() string {
 }
 
 func (Signal_Kind) Descriptor() protoreflect.EnumDescriptor {
-	return file_transport_wirepb_wire_proto_enumTypes[6].Descriptor()
+	return file_transport_wirepb_wire_proto_enumTypes[7].Descriptor()
 }
 
 func (Signal_Kind) Type() protoreflect.EnumType {
-	return &file_transport_wirepb_wire_proto_enumTypes[6]
+	return &file_transport_wirepb_wire_proto_enumTypes[7]
 }
 
 func (x Signal_Kind) Number() protoreflect.EnumNumber {
@@ -532,7 +581,7 @@ func (x Signal_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Signal_Kind.Descriptor instead.
 func (Signal_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{98, 0}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{99, 0}
 }
 
 type Error struct {
@@ -8230,6 +8279,7 @@ type Push struct {
 	//	*Push_Membership
 	//	*Push_Receipt
 	//	*Push_Flags
+	//	*Push_Lists
 	Event         isPush_Event `protobuf_oneof:"event"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -8324,6 +8374,15 @@ func (x *Push) GetFlags() *FlagsUpdate {
 	return nil
 }
 
+func (x *Push) GetLists() *ListsUpdate {
+	if x != nil {
+		if x, ok := x.Event.(*Push_Lists); ok {
+			return x.Lists
+		}
+	}
+	return nil
+}
+
 type isPush_Event interface {
 	isPush_Event()
 }
@@ -8348,6 +8407,10 @@ type Push_Flags struct {
 	Flags *FlagsUpdate `protobuf:"bytes,6,opt,name=flags,proto3,oneof"`
 }
 
+type Push_Lists struct {
+	Lists *ListsUpdate `protobuf:"bytes,7,opt,name=lists,proto3,oneof"`
+}
+
 func (*Push_Message) isPush_Event() {}
 
 func (*Push_Read) isPush_Event() {}
@@ -8357,6 +8420,57 @@ func (*Push_Membership) isPush_Event() {}
 func (*Push_Receipt) isPush_Event() {}
 
 func (*Push_Flags) isPush_Event() {}
+
+func (*Push_Lists) isPush_Event() {}
+
+// ListsUpdate: one of the user's own lists changed, on any of their
+// devices or in the node (a star; a scheduled message set, cancelled,
+// sent or failed): a client that shows the list reads it again (starred,
+// scheduled). Best effort (inbox_seq 0): a device offline reads the list
+// when it shows it.
+type ListsUpdate struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	List          ListsUpdate_List       `protobuf:"varint,1,opt,name=list,proto3,enum=switchboard.wire.v1.ListsUpdate_List" json:"list,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListsUpdate) Reset() {
+	*x = ListsUpdate{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[94]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListsUpdate) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListsUpdate) ProtoMessage() {}
+
+func (x *ListsUpdate) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[94]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListsUpdate.ProtoReflect.Descriptor instead.
+func (*ListsUpdate) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{94}
+}
+
+func (x *ListsUpdate) GetList() ListsUpdate_List {
+	if x != nil {
+		return x.List
+	}
+	return ListsUpdate_UNKNOWN
+}
 
 // FlagsUpdate: the user's own flags of a conversation after a change (pin,
 // mute, archive, mark_unread on any of the user's devices, or a read that
@@ -8374,7 +8488,7 @@ type FlagsUpdate struct {
 
 func (x *FlagsUpdate) Reset() {
 	*x = FlagsUpdate{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[94]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8386,7 +8500,7 @@ func (x *FlagsUpdate) String() string {
 func (*FlagsUpdate) ProtoMessage() {}
 
 func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[94]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8399,7 +8513,7 @@ func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlagsUpdate.ProtoReflect.Descriptor instead.
 func (*FlagsUpdate) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{94}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *FlagsUpdate) GetConv() string {
@@ -8450,7 +8564,7 @@ type ReadUpdate struct {
 
 func (x *ReadUpdate) Reset() {
 	*x = ReadUpdate{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[95]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8462,7 +8576,7 @@ func (x *ReadUpdate) String() string {
 func (*ReadUpdate) ProtoMessage() {}
 
 func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[95]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8475,7 +8589,7 @@ func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadUpdate.ProtoReflect.Descriptor instead.
 func (*ReadUpdate) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{95}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *ReadUpdate) GetConv() string {
@@ -8522,7 +8636,7 @@ type MembershipUpdate struct {
 
 func (x *MembershipUpdate) Reset() {
 	*x = MembershipUpdate{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[96]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8534,7 +8648,7 @@ func (x *MembershipUpdate) String() string {
 func (*MembershipUpdate) ProtoMessage() {}
 
 func (x *MembershipUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[96]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8547,7 +8661,7 @@ func (x *MembershipUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembershipUpdate.ProtoReflect.Descriptor instead.
 func (*MembershipUpdate) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{96}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *MembershipUpdate) GetConv() string {
@@ -8611,7 +8725,7 @@ type ReadReceipt struct {
 
 func (x *ReadReceipt) Reset() {
 	*x = ReadReceipt{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[97]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8623,7 +8737,7 @@ func (x *ReadReceipt) String() string {
 func (*ReadReceipt) ProtoMessage() {}
 
 func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[97]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8636,7 +8750,7 @@ func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadReceipt.ProtoReflect.Descriptor instead.
 func (*ReadReceipt) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{97}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *ReadReceipt) GetConv() string {
@@ -8677,7 +8791,7 @@ type Signal struct {
 
 func (x *Signal) Reset() {
 	*x = Signal{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[98]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8689,7 +8803,7 @@ func (x *Signal) String() string {
 func (*Signal) ProtoMessage() {}
 
 func (x *Signal) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[98]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8702,7 +8816,7 @@ func (x *Signal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Signal.ProtoReflect.Descriptor instead.
 func (*Signal) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{98}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *Signal) GetKind() Signal_Kind {
@@ -8754,7 +8868,7 @@ type CardClickRequest struct {
 
 func (x *CardClickRequest) Reset() {
 	*x = CardClickRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[99]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8766,7 +8880,7 @@ func (x *CardClickRequest) String() string {
 func (*CardClickRequest) ProtoMessage() {}
 
 func (x *CardClickRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[99]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8779,7 +8893,7 @@ func (x *CardClickRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardClickRequest.ProtoReflect.Descriptor instead.
 func (*CardClickRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{99}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *CardClickRequest) GetConv() string {
@@ -8814,7 +8928,7 @@ type CardClickResult struct {
 
 func (x *CardClickResult) Reset() {
 	*x = CardClickResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[100]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8826,7 +8940,7 @@ func (x *CardClickResult) String() string {
 func (*CardClickResult) ProtoMessage() {}
 
 func (x *CardClickResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[100]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8839,7 +8953,7 @@ func (x *CardClickResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardClickResult.ProtoReflect.Descriptor instead.
 func (*CardClickResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{100}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *CardClickResult) GetMode() string {
@@ -8876,7 +8990,7 @@ type DeskHandoverRequest struct {
 
 func (x *DeskHandoverRequest) Reset() {
 	*x = DeskHandoverRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[101]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8888,7 +9002,7 @@ func (x *DeskHandoverRequest) String() string {
 func (*DeskHandoverRequest) ProtoMessage() {}
 
 func (x *DeskHandoverRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[101]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8901,7 +9015,7 @@ func (x *DeskHandoverRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskHandoverRequest.ProtoReflect.Descriptor instead.
 func (*DeskHandoverRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{101}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *DeskHandoverRequest) GetConv() string {
@@ -8923,7 +9037,7 @@ type DeskHandoverResult struct {
 
 func (x *DeskHandoverResult) Reset() {
 	*x = DeskHandoverResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[102]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8935,7 +9049,7 @@ func (x *DeskHandoverResult) String() string {
 func (*DeskHandoverResult) ProtoMessage() {}
 
 func (x *DeskHandoverResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[102]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8948,7 +9062,7 @@ func (x *DeskHandoverResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskHandoverResult.ProtoReflect.Descriptor instead.
 func (*DeskHandoverResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{102}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *DeskHandoverResult) GetSession() string {
@@ -8993,7 +9107,7 @@ type DeskEnterRequest struct {
 
 func (x *DeskEnterRequest) Reset() {
 	*x = DeskEnterRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[103]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9005,7 +9119,7 @@ func (x *DeskEnterRequest) String() string {
 func (*DeskEnterRequest) ProtoMessage() {}
 
 func (x *DeskEnterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[103]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9018,7 +9132,7 @@ func (x *DeskEnterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskEnterRequest.ProtoReflect.Descriptor instead.
 func (*DeskEnterRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{103}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{104}
 }
 
 func (x *DeskEnterRequest) GetScene() string {
@@ -9079,7 +9193,7 @@ type DeskSession struct {
 
 func (x *DeskSession) Reset() {
 	*x = DeskSession{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[104]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9091,7 +9205,7 @@ func (x *DeskSession) String() string {
 func (*DeskSession) ProtoMessage() {}
 
 func (x *DeskSession) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[104]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9104,7 +9218,7 @@ func (x *DeskSession) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskSession.ProtoReflect.Descriptor instead.
 func (*DeskSession) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{104}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{105}
 }
 
 func (x *DeskSession) GetConv() string {
@@ -9223,7 +9337,7 @@ type DeskNote struct {
 
 func (x *DeskNote) Reset() {
 	*x = DeskNote{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[105]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9235,7 +9349,7 @@ func (x *DeskNote) String() string {
 func (*DeskNote) ProtoMessage() {}
 
 func (x *DeskNote) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[105]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9248,7 +9362,7 @@ func (x *DeskNote) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskNote.ProtoReflect.Descriptor instead.
 func (*DeskNote) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{105}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{106}
 }
 
 func (x *DeskNote) GetBy() string {
@@ -9294,7 +9408,7 @@ type DeskStatusRequest struct {
 
 func (x *DeskStatusRequest) Reset() {
 	*x = DeskStatusRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[106]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9306,7 +9420,7 @@ func (x *DeskStatusRequest) String() string {
 func (*DeskStatusRequest) ProtoMessage() {}
 
 func (x *DeskStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[106]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9319,7 +9433,7 @@ func (x *DeskStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskStatusRequest.ProtoReflect.Descriptor instead.
 func (*DeskStatusRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{106}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{107}
 }
 
 func (x *DeskStatusRequest) GetStatus() string {
@@ -9364,7 +9478,7 @@ type DeskAgent struct {
 
 func (x *DeskAgent) Reset() {
 	*x = DeskAgent{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[107]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9376,7 +9490,7 @@ func (x *DeskAgent) String() string {
 func (*DeskAgent) ProtoMessage() {}
 
 func (x *DeskAgent) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[107]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9389,7 +9503,7 @@ func (x *DeskAgent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskAgent.ProtoReflect.Descriptor instead.
 func (*DeskAgent) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{107}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{108}
 }
 
 func (x *DeskAgent) GetUser() string {
@@ -9474,7 +9588,7 @@ type DeskWrapUp struct {
 
 func (x *DeskWrapUp) Reset() {
 	*x = DeskWrapUp{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[108]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9486,7 +9600,7 @@ func (x *DeskWrapUp) String() string {
 func (*DeskWrapUp) ProtoMessage() {}
 
 func (x *DeskWrapUp) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[108]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9499,7 +9613,7 @@ func (x *DeskWrapUp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskWrapUp.ProtoReflect.Descriptor instead.
 func (*DeskWrapUp) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{108}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{109}
 }
 
 func (x *DeskWrapUp) GetSession() string {
@@ -9527,7 +9641,7 @@ type DeskQueueRequest struct {
 
 func (x *DeskQueueRequest) Reset() {
 	*x = DeskQueueRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[109]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9539,7 +9653,7 @@ func (x *DeskQueueRequest) String() string {
 func (*DeskQueueRequest) ProtoMessage() {}
 
 func (x *DeskQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[109]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9552,7 +9666,7 @@ func (x *DeskQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskQueueRequest.ProtoReflect.Descriptor instead.
 func (*DeskQueueRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{109}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{110}
 }
 
 func (x *DeskQueueRequest) GetSkill() string {
@@ -9580,7 +9694,7 @@ type DeskWaiting struct {
 
 func (x *DeskWaiting) Reset() {
 	*x = DeskWaiting{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[110]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9592,7 +9706,7 @@ func (x *DeskWaiting) String() string {
 func (*DeskWaiting) ProtoMessage() {}
 
 func (x *DeskWaiting) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[110]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9605,7 +9719,7 @@ func (x *DeskWaiting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskWaiting.ProtoReflect.Descriptor instead.
 func (*DeskWaiting) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{110}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{111}
 }
 
 func (x *DeskWaiting) GetConv() string {
@@ -9662,7 +9776,7 @@ type DeskQueueAgent struct {
 
 func (x *DeskQueueAgent) Reset() {
 	*x = DeskQueueAgent{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[111]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9674,7 +9788,7 @@ func (x *DeskQueueAgent) String() string {
 func (*DeskQueueAgent) ProtoMessage() {}
 
 func (x *DeskQueueAgent) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[111]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9687,7 +9801,7 @@ func (x *DeskQueueAgent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskQueueAgent.ProtoReflect.Descriptor instead.
 func (*DeskQueueAgent) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{111}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{112}
 }
 
 func (x *DeskQueueAgent) GetUser() string {
@@ -9730,7 +9844,7 @@ type DeskQueueResult struct {
 
 func (x *DeskQueueResult) Reset() {
 	*x = DeskQueueResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[112]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9742,7 +9856,7 @@ func (x *DeskQueueResult) String() string {
 func (*DeskQueueResult) ProtoMessage() {}
 
 func (x *DeskQueueResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[112]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9755,7 +9869,7 @@ func (x *DeskQueueResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskQueueResult.ProtoReflect.Descriptor instead.
 func (*DeskQueueResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{112}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{113}
 }
 
 func (x *DeskQueueResult) GetSkill() string {
@@ -9803,7 +9917,7 @@ type DeskReachRequest struct {
 
 func (x *DeskReachRequest) Reset() {
 	*x = DeskReachRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[113]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9815,7 +9929,7 @@ func (x *DeskReachRequest) String() string {
 func (*DeskReachRequest) ProtoMessage() {}
 
 func (x *DeskReachRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[113]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9828,7 +9942,7 @@ func (x *DeskReachRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskReachRequest.ProtoReflect.Descriptor instead.
 func (*DeskReachRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{113}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{114}
 }
 
 func (x *DeskReachRequest) GetCustomer() string {
@@ -9866,7 +9980,7 @@ type DeskTransferRequest struct {
 
 func (x *DeskTransferRequest) Reset() {
 	*x = DeskTransferRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[114]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9878,7 +9992,7 @@ func (x *DeskTransferRequest) String() string {
 func (*DeskTransferRequest) ProtoMessage() {}
 
 func (x *DeskTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[114]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9891,7 +10005,7 @@ func (x *DeskTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskTransferRequest.ProtoReflect.Descriptor instead.
 func (*DeskTransferRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{114}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{115}
 }
 
 func (x *DeskTransferRequest) GetConv() string {
@@ -9927,7 +10041,7 @@ type DeskCloseRequest struct {
 
 func (x *DeskCloseRequest) Reset() {
 	*x = DeskCloseRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[115]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[116]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9939,7 +10053,7 @@ func (x *DeskCloseRequest) String() string {
 func (*DeskCloseRequest) ProtoMessage() {}
 
 func (x *DeskCloseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[115]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[116]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9952,7 +10066,7 @@ func (x *DeskCloseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskCloseRequest.ProtoReflect.Descriptor instead.
 func (*DeskCloseRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{115}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{116}
 }
 
 func (x *DeskCloseRequest) GetConv() string {
@@ -9981,7 +10095,7 @@ type DeskNoteRequest struct {
 
 func (x *DeskNoteRequest) Reset() {
 	*x = DeskNoteRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[116]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[117]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9993,7 +10107,7 @@ func (x *DeskNoteRequest) String() string {
 func (*DeskNoteRequest) ProtoMessage() {}
 
 func (x *DeskNoteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[116]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[117]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10006,7 +10120,7 @@ func (x *DeskNoteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskNoteRequest.ProtoReflect.Descriptor instead.
 func (*DeskNoteRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{116}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{117}
 }
 
 func (x *DeskNoteRequest) GetConv() string {
@@ -10038,7 +10152,7 @@ type DeskTagRequest struct {
 
 func (x *DeskTagRequest) Reset() {
 	*x = DeskTagRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[117]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[118]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10050,7 +10164,7 @@ func (x *DeskTagRequest) String() string {
 func (*DeskTagRequest) ProtoMessage() {}
 
 func (x *DeskTagRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[117]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[118]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10063,7 +10177,7 @@ func (x *DeskTagRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskTagRequest.ProtoReflect.Descriptor instead.
 func (*DeskTagRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{117}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{118}
 }
 
 func (x *DeskTagRequest) GetConv() string {
@@ -10098,7 +10212,7 @@ type DeskSessionRequest struct {
 
 func (x *DeskSessionRequest) Reset() {
 	*x = DeskSessionRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[118]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[119]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10110,7 +10224,7 @@ func (x *DeskSessionRequest) String() string {
 func (*DeskSessionRequest) ProtoMessage() {}
 
 func (x *DeskSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[118]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[119]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10123,7 +10237,7 @@ func (x *DeskSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskSessionRequest.ProtoReflect.Descriptor instead.
 func (*DeskSessionRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{118}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{119}
 }
 
 func (x *DeskSessionRequest) GetConv() string {
@@ -10150,7 +10264,7 @@ type DeskRateRequest struct {
 
 func (x *DeskRateRequest) Reset() {
 	*x = DeskRateRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[119]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[120]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10162,7 +10276,7 @@ func (x *DeskRateRequest) String() string {
 func (*DeskRateRequest) ProtoMessage() {}
 
 func (x *DeskRateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[119]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[120]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10175,7 +10289,7 @@ func (x *DeskRateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskRateRequest.ProtoReflect.Descriptor instead.
 func (*DeskRateRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{119}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{120}
 }
 
 func (x *DeskRateRequest) GetConv() string {
@@ -10211,7 +10325,7 @@ type DeskRateResult struct {
 
 func (x *DeskRateResult) Reset() {
 	*x = DeskRateResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[120]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[121]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10223,7 +10337,7 @@ func (x *DeskRateResult) String() string {
 func (*DeskRateResult) ProtoMessage() {}
 
 func (x *DeskRateResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[120]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[121]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10236,7 +10350,7 @@ func (x *DeskRateResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskRateResult.ProtoReflect.Descriptor instead.
 func (*DeskRateResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{120}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{121}
 }
 
 func (x *DeskRateResult) GetSession() string {
@@ -10279,7 +10393,7 @@ type DeskRepliesRequest struct {
 
 func (x *DeskRepliesRequest) Reset() {
 	*x = DeskRepliesRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[121]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[122]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10291,7 +10405,7 @@ func (x *DeskRepliesRequest) String() string {
 func (*DeskRepliesRequest) ProtoMessage() {}
 
 func (x *DeskRepliesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[121]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[122]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10304,7 +10418,7 @@ func (x *DeskRepliesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskRepliesRequest.ProtoReflect.Descriptor instead.
 func (*DeskRepliesRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{121}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{122}
 }
 
 func (x *DeskRepliesRequest) GetLine() string {
@@ -10323,7 +10437,7 @@ type DeskReplies struct {
 
 func (x *DeskReplies) Reset() {
 	*x = DeskReplies{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[122]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[123]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10335,7 +10449,7 @@ func (x *DeskReplies) String() string {
 func (*DeskReplies) ProtoMessage() {}
 
 func (x *DeskReplies) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[122]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[123]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10348,7 +10462,7 @@ func (x *DeskReplies) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskReplies.ProtoReflect.Descriptor instead.
 func (*DeskReplies) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{122}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{123}
 }
 
 func (x *DeskReplies) GetReplies() []*DeskSavedReply {
@@ -10368,7 +10482,7 @@ type DeskSavedReply struct {
 
 func (x *DeskSavedReply) Reset() {
 	*x = DeskSavedReply{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[123]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[124]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10380,7 +10494,7 @@ func (x *DeskSavedReply) String() string {
 func (*DeskSavedReply) ProtoMessage() {}
 
 func (x *DeskSavedReply) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[123]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[124]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10393,7 +10507,7 @@ func (x *DeskSavedReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskSavedReply.ProtoReflect.Descriptor instead.
 func (*DeskSavedReply) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{123}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{124}
 }
 
 func (x *DeskSavedReply) GetName() string {
@@ -10429,7 +10543,7 @@ type MyMetricsRequest struct {
 
 func (x *MyMetricsRequest) Reset() {
 	*x = MyMetricsRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[124]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[125]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10441,7 +10555,7 @@ func (x *MyMetricsRequest) String() string {
 func (*MyMetricsRequest) ProtoMessage() {}
 
 func (x *MyMetricsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[124]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[125]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10454,7 +10568,7 @@ func (x *MyMetricsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsRequest.ProtoReflect.Descriptor instead.
 func (*MyMetricsRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{124}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{125}
 }
 
 func (x *MyMetricsRequest) GetWindow() string {
@@ -10518,7 +10632,7 @@ type MyMetricsRow struct {
 
 func (x *MyMetricsRow) Reset() {
 	*x = MyMetricsRow{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[125]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[126]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10530,7 +10644,7 @@ func (x *MyMetricsRow) String() string {
 func (*MyMetricsRow) ProtoMessage() {}
 
 func (x *MyMetricsRow) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[125]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[126]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10543,7 +10657,7 @@ func (x *MyMetricsRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsRow.ProtoReflect.Descriptor instead.
 func (*MyMetricsRow) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{125}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{126}
 }
 
 func (x *MyMetricsRow) GetWindowStartMs() int64 {
@@ -10768,7 +10882,7 @@ type MyMetricsResult struct {
 
 func (x *MyMetricsResult) Reset() {
 	*x = MyMetricsResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[126]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[127]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10780,7 +10894,7 @@ func (x *MyMetricsResult) String() string {
 func (*MyMetricsResult) ProtoMessage() {}
 
 func (x *MyMetricsResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[126]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[127]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10793,7 +10907,7 @@ func (x *MyMetricsResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsResult.ProtoReflect.Descriptor instead.
 func (*MyMetricsResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{126}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{127}
 }
 
 func (x *MyMetricsResult) GetUser() string {
@@ -11410,7 +11524,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\apadding\x18\x01 \x01(\fR\apadding\"2\n" +
 	"\n" +
 	"PingResult\x12$\n" +
-	"\x0eserver_time_ms\x18\x01 \x01(\x03R\fserverTimeMs\"\xde\x02\n" +
+	"\x0eserver_time_ms\x18\x01 \x01(\x03R\fserverTimeMs\"\x98\x03\n" +
 	"\x04Push\x12\x1b\n" +
 	"\tinbox_seq\x18\x01 \x01(\x04R\binboxSeq\x128\n" +
 	"\amessage\x18\x02 \x01(\v2\x1c.switchboard.wire.v1.MessageH\x00R\amessage\x125\n" +
@@ -11419,8 +11533,15 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"membership\x18\x04 \x01(\v2%.switchboard.wire.v1.MembershipUpdateH\x00R\n" +
 	"membership\x12<\n" +
 	"\areceipt\x18\x05 \x01(\v2 .switchboard.wire.v1.ReadReceiptH\x00R\areceipt\x128\n" +
-	"\x05flags\x18\x06 \x01(\v2 .switchboard.wire.v1.FlagsUpdateH\x00R\x05flagsB\a\n" +
-	"\x05event\"\x90\x01\n" +
+	"\x05flags\x18\x06 \x01(\v2 .switchboard.wire.v1.FlagsUpdateH\x00R\x05flags\x128\n" +
+	"\x05lists\x18\a \x01(\v2 .switchboard.wire.v1.ListsUpdateH\x00R\x05listsB\a\n" +
+	"\x05event\"y\n" +
+	"\vListsUpdate\x129\n" +
+	"\x04list\x18\x01 \x01(\x0e2%.switchboard.wire.v1.ListsUpdate.ListR\x04list\"/\n" +
+	"\x04List\x12\v\n" +
+	"\aUNKNOWN\x10\x00\x12\v\n" +
+	"\aSTARRED\x10\x01\x12\r\n" +
+	"\tSCHEDULED\x10\x02\"\x90\x01\n" +
 	"\vFlagsUpdate\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
 	"\x06pinned\x18\x02 \x01(\bR\x06pinned\x12\x14\n" +
@@ -11707,8 +11828,8 @@ func file_transport_wirepb_wire_proto_rawDescGZIP() []byte {
 	return file_transport_wirepb_wire_proto_rawDescData
 }
 
-var file_transport_wirepb_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
-var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 127)
+var file_transport_wirepb_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
+var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 128)
 var file_transport_wirepb_wire_proto_goTypes = []any{
 	(Code)(0),                        // 0: switchboard.wire.v1.Code
 	(ConvKind)(0),                    // 1: switchboard.wire.v1.ConvKind
@@ -11716,302 +11837,306 @@ var file_transport_wirepb_wire_proto_goTypes = []any{
 	(MessageKind)(0),                 // 3: switchboard.wire.v1.MessageKind
 	(PresenceSharing)(0),             // 4: switchboard.wire.v1.PresenceSharing
 	(MembershipRequest_Op)(0),        // 5: switchboard.wire.v1.MembershipRequest.Op
-	(Signal_Kind)(0),                 // 6: switchboard.wire.v1.Signal.Kind
-	(*Error)(nil),                    // 7: switchboard.wire.v1.Error
-	(*Message)(nil),                  // 8: switchboard.wire.v1.Message
-	(*MediaRef)(nil),                 // 9: switchboard.wire.v1.MediaRef
-	(*Member)(nil),                   // 10: switchboard.wire.v1.Member
-	(*ConvSummary)(nil),              // 11: switchboard.wire.v1.ConvSummary
-	(*Hello)(nil),                    // 12: switchboard.wire.v1.Hello
-	(*ServerFrame)(nil),              // 13: switchboard.wire.v1.ServerFrame
-	(*Welcome)(nil),                  // 14: switchboard.wire.v1.Welcome
-	(*Resync)(nil),                   // 15: switchboard.wire.v1.Resync
-	(*GoAway)(nil),                   // 16: switchboard.wire.v1.GoAway
-	(*Request)(nil),                  // 17: switchboard.wire.v1.Request
-	(*Response)(nil),                 // 18: switchboard.wire.v1.Response
-	(*SendRequest)(nil),              // 19: switchboard.wire.v1.SendRequest
-	(*SendResult)(nil),               // 20: switchboard.wire.v1.SendResult
-	(*SyncRequest)(nil),              // 21: switchboard.wire.v1.SyncRequest
-	(*SyncResult)(nil),               // 22: switchboard.wire.v1.SyncResult
-	(*AckRequest)(nil),               // 23: switchboard.wire.v1.AckRequest
-	(*AckResult)(nil),                // 24: switchboard.wire.v1.AckResult
-	(*HistoryRequest)(nil),           // 25: switchboard.wire.v1.HistoryRequest
-	(*HistoryResult)(nil),            // 26: switchboard.wire.v1.HistoryResult
-	(*SearchRequest)(nil),            // 27: switchboard.wire.v1.SearchRequest
-	(*SearchResult)(nil),             // 28: switchboard.wire.v1.SearchResult
-	(*MarkReadRequest)(nil),          // 29: switchboard.wire.v1.MarkReadRequest
-	(*MarkReadResult)(nil),           // 30: switchboard.wire.v1.MarkReadResult
-	(*MarkAllReadRequest)(nil),       // 31: switchboard.wire.v1.MarkAllReadRequest
-	(*ClearHistoryRequest)(nil),      // 32: switchboard.wire.v1.ClearHistoryRequest
-	(*ClearHistoryResult)(nil),       // 33: switchboard.wire.v1.ClearHistoryResult
-	(*ScheduleRequest)(nil),          // 34: switchboard.wire.v1.ScheduleRequest
-	(*ScheduledSend)(nil),            // 35: switchboard.wire.v1.ScheduledSend
-	(*ScheduleResult)(nil),           // 36: switchboard.wire.v1.ScheduleResult
-	(*ScheduledRequest)(nil),         // 37: switchboard.wire.v1.ScheduledRequest
-	(*ScheduledResult)(nil),          // 38: switchboard.wire.v1.ScheduledResult
-	(*UnscheduleRequest)(nil),        // 39: switchboard.wire.v1.UnscheduleRequest
-	(*UnscheduleResult)(nil),         // 40: switchboard.wire.v1.UnscheduleResult
-	(*StarRequest)(nil),              // 41: switchboard.wire.v1.StarRequest
-	(*StarResult)(nil),               // 42: switchboard.wire.v1.StarResult
-	(*StarredRequest)(nil),           // 43: switchboard.wire.v1.StarredRequest
-	(*StarredMessage)(nil),           // 44: switchboard.wire.v1.StarredMessage
-	(*StarredResult)(nil),            // 45: switchboard.wire.v1.StarredResult
-	(*PollResultsRequest)(nil),       // 46: switchboard.wire.v1.PollResultsRequest
-	(*PollResultsResult)(nil),        // 47: switchboard.wire.v1.PollResultsResult
-	(*PollOptionResult)(nil),         // 48: switchboard.wire.v1.PollOptionResult
-	(*MarkAllReadResult)(nil),        // 49: switchboard.wire.v1.MarkAllReadResult
-	(*RecallRequest)(nil),            // 50: switchboard.wire.v1.RecallRequest
-	(*RecallResult)(nil),             // 51: switchboard.wire.v1.RecallResult
-	(*ListConversationsRequest)(nil), // 52: switchboard.wire.v1.ListConversationsRequest
-	(*ListConversationsResult)(nil),  // 53: switchboard.wire.v1.ListConversationsResult
-	(*CreateGroupRequest)(nil),       // 54: switchboard.wire.v1.CreateGroupRequest
-	(*CreateGroupResult)(nil),        // 55: switchboard.wire.v1.CreateGroupResult
-	(*MembershipRequest)(nil),        // 56: switchboard.wire.v1.MembershipRequest
-	(*MembershipResult)(nil),         // 57: switchboard.wire.v1.MembershipResult
-	(*GroupSettingsRequest)(nil),     // 58: switchboard.wire.v1.GroupSettingsRequest
-	(*GroupInviteRequest)(nil),       // 59: switchboard.wire.v1.GroupInviteRequest
-	(*GroupInvite)(nil),              // 60: switchboard.wire.v1.GroupInvite
-	(*GroupInviteResult)(nil),        // 61: switchboard.wire.v1.GroupInviteResult
-	(*JoinGroupRequest)(nil),         // 62: switchboard.wire.v1.JoinGroupRequest
-	(*JoinGroupResult)(nil),          // 63: switchboard.wire.v1.JoinGroupResult
-	(*GroupSettingsResult)(nil),      // 64: switchboard.wire.v1.GroupSettingsResult
-	(*MembersRequest)(nil),           // 65: switchboard.wire.v1.MembersRequest
-	(*MembersResult)(nil),            // 66: switchboard.wire.v1.MembersResult
-	(*PresenceRequest)(nil),          // 67: switchboard.wire.v1.PresenceRequest
-	(*PresenceResult)(nil),           // 68: switchboard.wire.v1.PresenceResult
-	(*PrivacyRequest)(nil),           // 69: switchboard.wire.v1.PrivacyRequest
-	(*PrivacyResult)(nil),            // 70: switchboard.wire.v1.PrivacyResult
-	(*PinRequest)(nil),               // 71: switchboard.wire.v1.PinRequest
-	(*PinResult)(nil),                // 72: switchboard.wire.v1.PinResult
-	(*ArchiveRequest)(nil),           // 73: switchboard.wire.v1.ArchiveRequest
-	(*ArchiveResult)(nil),            // 74: switchboard.wire.v1.ArchiveResult
-	(*MarkUnreadRequest)(nil),        // 75: switchboard.wire.v1.MarkUnreadRequest
-	(*MarkUnreadResult)(nil),         // 76: switchboard.wire.v1.MarkUnreadResult
-	(*MuteRequest)(nil),              // 77: switchboard.wire.v1.MuteRequest
-	(*MuteResult)(nil),               // 78: switchboard.wire.v1.MuteResult
-	(*BlockRequest)(nil),             // 79: switchboard.wire.v1.BlockRequest
-	(*BlockResult)(nil),              // 80: switchboard.wire.v1.BlockResult
-	(*BlockedRequest)(nil),           // 81: switchboard.wire.v1.BlockedRequest
-	(*BlockedResult)(nil),            // 82: switchboard.wire.v1.BlockedResult
-	(*ReportRequest)(nil),            // 83: switchboard.wire.v1.ReportRequest
-	(*MediaCreateRequest)(nil),       // 84: switchboard.wire.v1.MediaCreateRequest
-	(*MediaChunkRequest)(nil),        // 85: switchboard.wire.v1.MediaChunkRequest
-	(*MediaChunkResult)(nil),         // 86: switchboard.wire.v1.MediaChunkResult
-	(*MediaCompleteRequest)(nil),     // 87: switchboard.wire.v1.MediaCompleteRequest
-	(*MediaReadRequest)(nil),         // 88: switchboard.wire.v1.MediaReadRequest
-	(*MediaReadResult)(nil),          // 89: switchboard.wire.v1.MediaReadResult
-	(*ReadByRequest)(nil),            // 90: switchboard.wire.v1.ReadByRequest
-	(*ReadByResult)(nil),             // 91: switchboard.wire.v1.ReadByResult
-	(*MemberRead)(nil),               // 92: switchboard.wire.v1.MemberRead
-	(*ReportResult)(nil),             // 93: switchboard.wire.v1.ReportResult
-	(*RegisterPushRequest)(nil),      // 94: switchboard.wire.v1.RegisterPushRequest
-	(*RegisterPushResult)(nil),       // 95: switchboard.wire.v1.RegisterPushResult
-	(*UnregisterPushRequest)(nil),    // 96: switchboard.wire.v1.UnregisterPushRequest
-	(*UnregisterPushResult)(nil),     // 97: switchboard.wire.v1.UnregisterPushResult
-	(*PingRequest)(nil),              // 98: switchboard.wire.v1.PingRequest
-	(*PingResult)(nil),               // 99: switchboard.wire.v1.PingResult
-	(*Push)(nil),                     // 100: switchboard.wire.v1.Push
-	(*FlagsUpdate)(nil),              // 101: switchboard.wire.v1.FlagsUpdate
-	(*ReadUpdate)(nil),               // 102: switchboard.wire.v1.ReadUpdate
-	(*MembershipUpdate)(nil),         // 103: switchboard.wire.v1.MembershipUpdate
-	(*ReadReceipt)(nil),              // 104: switchboard.wire.v1.ReadReceipt
-	(*Signal)(nil),                   // 105: switchboard.wire.v1.Signal
-	(*CardClickRequest)(nil),         // 106: switchboard.wire.v1.CardClickRequest
-	(*CardClickResult)(nil),          // 107: switchboard.wire.v1.CardClickResult
-	(*DeskHandoverRequest)(nil),      // 108: switchboard.wire.v1.DeskHandoverRequest
-	(*DeskHandoverResult)(nil),       // 109: switchboard.wire.v1.DeskHandoverResult
-	(*DeskEnterRequest)(nil),         // 110: switchboard.wire.v1.DeskEnterRequest
-	(*DeskSession)(nil),              // 111: switchboard.wire.v1.DeskSession
-	(*DeskNote)(nil),                 // 112: switchboard.wire.v1.DeskNote
-	(*DeskStatusRequest)(nil),        // 113: switchboard.wire.v1.DeskStatusRequest
-	(*DeskAgent)(nil),                // 114: switchboard.wire.v1.DeskAgent
-	(*DeskWrapUp)(nil),               // 115: switchboard.wire.v1.DeskWrapUp
-	(*DeskQueueRequest)(nil),         // 116: switchboard.wire.v1.DeskQueueRequest
-	(*DeskWaiting)(nil),              // 117: switchboard.wire.v1.DeskWaiting
-	(*DeskQueueAgent)(nil),           // 118: switchboard.wire.v1.DeskQueueAgent
-	(*DeskQueueResult)(nil),          // 119: switchboard.wire.v1.DeskQueueResult
-	(*DeskReachRequest)(nil),         // 120: switchboard.wire.v1.DeskReachRequest
-	(*DeskTransferRequest)(nil),      // 121: switchboard.wire.v1.DeskTransferRequest
-	(*DeskCloseRequest)(nil),         // 122: switchboard.wire.v1.DeskCloseRequest
-	(*DeskNoteRequest)(nil),          // 123: switchboard.wire.v1.DeskNoteRequest
-	(*DeskTagRequest)(nil),           // 124: switchboard.wire.v1.DeskTagRequest
-	(*DeskSessionRequest)(nil),       // 125: switchboard.wire.v1.DeskSessionRequest
-	(*DeskRateRequest)(nil),          // 126: switchboard.wire.v1.DeskRateRequest
-	(*DeskRateResult)(nil),           // 127: switchboard.wire.v1.DeskRateResult
-	(*DeskRepliesRequest)(nil),       // 128: switchboard.wire.v1.DeskRepliesRequest
-	(*DeskReplies)(nil),              // 129: switchboard.wire.v1.DeskReplies
-	(*DeskSavedReply)(nil),           // 130: switchboard.wire.v1.DeskSavedReply
-	(*MyMetricsRequest)(nil),         // 131: switchboard.wire.v1.MyMetricsRequest
-	(*MyMetricsRow)(nil),             // 132: switchboard.wire.v1.MyMetricsRow
-	(*MyMetricsResult)(nil),          // 133: switchboard.wire.v1.MyMetricsResult
+	(ListsUpdate_List)(0),            // 6: switchboard.wire.v1.ListsUpdate.List
+	(Signal_Kind)(0),                 // 7: switchboard.wire.v1.Signal.Kind
+	(*Error)(nil),                    // 8: switchboard.wire.v1.Error
+	(*Message)(nil),                  // 9: switchboard.wire.v1.Message
+	(*MediaRef)(nil),                 // 10: switchboard.wire.v1.MediaRef
+	(*Member)(nil),                   // 11: switchboard.wire.v1.Member
+	(*ConvSummary)(nil),              // 12: switchboard.wire.v1.ConvSummary
+	(*Hello)(nil),                    // 13: switchboard.wire.v1.Hello
+	(*ServerFrame)(nil),              // 14: switchboard.wire.v1.ServerFrame
+	(*Welcome)(nil),                  // 15: switchboard.wire.v1.Welcome
+	(*Resync)(nil),                   // 16: switchboard.wire.v1.Resync
+	(*GoAway)(nil),                   // 17: switchboard.wire.v1.GoAway
+	(*Request)(nil),                  // 18: switchboard.wire.v1.Request
+	(*Response)(nil),                 // 19: switchboard.wire.v1.Response
+	(*SendRequest)(nil),              // 20: switchboard.wire.v1.SendRequest
+	(*SendResult)(nil),               // 21: switchboard.wire.v1.SendResult
+	(*SyncRequest)(nil),              // 22: switchboard.wire.v1.SyncRequest
+	(*SyncResult)(nil),               // 23: switchboard.wire.v1.SyncResult
+	(*AckRequest)(nil),               // 24: switchboard.wire.v1.AckRequest
+	(*AckResult)(nil),                // 25: switchboard.wire.v1.AckResult
+	(*HistoryRequest)(nil),           // 26: switchboard.wire.v1.HistoryRequest
+	(*HistoryResult)(nil),            // 27: switchboard.wire.v1.HistoryResult
+	(*SearchRequest)(nil),            // 28: switchboard.wire.v1.SearchRequest
+	(*SearchResult)(nil),             // 29: switchboard.wire.v1.SearchResult
+	(*MarkReadRequest)(nil),          // 30: switchboard.wire.v1.MarkReadRequest
+	(*MarkReadResult)(nil),           // 31: switchboard.wire.v1.MarkReadResult
+	(*MarkAllReadRequest)(nil),       // 32: switchboard.wire.v1.MarkAllReadRequest
+	(*ClearHistoryRequest)(nil),      // 33: switchboard.wire.v1.ClearHistoryRequest
+	(*ClearHistoryResult)(nil),       // 34: switchboard.wire.v1.ClearHistoryResult
+	(*ScheduleRequest)(nil),          // 35: switchboard.wire.v1.ScheduleRequest
+	(*ScheduledSend)(nil),            // 36: switchboard.wire.v1.ScheduledSend
+	(*ScheduleResult)(nil),           // 37: switchboard.wire.v1.ScheduleResult
+	(*ScheduledRequest)(nil),         // 38: switchboard.wire.v1.ScheduledRequest
+	(*ScheduledResult)(nil),          // 39: switchboard.wire.v1.ScheduledResult
+	(*UnscheduleRequest)(nil),        // 40: switchboard.wire.v1.UnscheduleRequest
+	(*UnscheduleResult)(nil),         // 41: switchboard.wire.v1.UnscheduleResult
+	(*StarRequest)(nil),              // 42: switchboard.wire.v1.StarRequest
+	(*StarResult)(nil),               // 43: switchboard.wire.v1.StarResult
+	(*StarredRequest)(nil),           // 44: switchboard.wire.v1.StarredRequest
+	(*StarredMessage)(nil),           // 45: switchboard.wire.v1.StarredMessage
+	(*StarredResult)(nil),            // 46: switchboard.wire.v1.StarredResult
+	(*PollResultsRequest)(nil),       // 47: switchboard.wire.v1.PollResultsRequest
+	(*PollResultsResult)(nil),        // 48: switchboard.wire.v1.PollResultsResult
+	(*PollOptionResult)(nil),         // 49: switchboard.wire.v1.PollOptionResult
+	(*MarkAllReadResult)(nil),        // 50: switchboard.wire.v1.MarkAllReadResult
+	(*RecallRequest)(nil),            // 51: switchboard.wire.v1.RecallRequest
+	(*RecallResult)(nil),             // 52: switchboard.wire.v1.RecallResult
+	(*ListConversationsRequest)(nil), // 53: switchboard.wire.v1.ListConversationsRequest
+	(*ListConversationsResult)(nil),  // 54: switchboard.wire.v1.ListConversationsResult
+	(*CreateGroupRequest)(nil),       // 55: switchboard.wire.v1.CreateGroupRequest
+	(*CreateGroupResult)(nil),        // 56: switchboard.wire.v1.CreateGroupResult
+	(*MembershipRequest)(nil),        // 57: switchboard.wire.v1.MembershipRequest
+	(*MembershipResult)(nil),         // 58: switchboard.wire.v1.MembershipResult
+	(*GroupSettingsRequest)(nil),     // 59: switchboard.wire.v1.GroupSettingsRequest
+	(*GroupInviteRequest)(nil),       // 60: switchboard.wire.v1.GroupInviteRequest
+	(*GroupInvite)(nil),              // 61: switchboard.wire.v1.GroupInvite
+	(*GroupInviteResult)(nil),        // 62: switchboard.wire.v1.GroupInviteResult
+	(*JoinGroupRequest)(nil),         // 63: switchboard.wire.v1.JoinGroupRequest
+	(*JoinGroupResult)(nil),          // 64: switchboard.wire.v1.JoinGroupResult
+	(*GroupSettingsResult)(nil),      // 65: switchboard.wire.v1.GroupSettingsResult
+	(*MembersRequest)(nil),           // 66: switchboard.wire.v1.MembersRequest
+	(*MembersResult)(nil),            // 67: switchboard.wire.v1.MembersResult
+	(*PresenceRequest)(nil),          // 68: switchboard.wire.v1.PresenceRequest
+	(*PresenceResult)(nil),           // 69: switchboard.wire.v1.PresenceResult
+	(*PrivacyRequest)(nil),           // 70: switchboard.wire.v1.PrivacyRequest
+	(*PrivacyResult)(nil),            // 71: switchboard.wire.v1.PrivacyResult
+	(*PinRequest)(nil),               // 72: switchboard.wire.v1.PinRequest
+	(*PinResult)(nil),                // 73: switchboard.wire.v1.PinResult
+	(*ArchiveRequest)(nil),           // 74: switchboard.wire.v1.ArchiveRequest
+	(*ArchiveResult)(nil),            // 75: switchboard.wire.v1.ArchiveResult
+	(*MarkUnreadRequest)(nil),        // 76: switchboard.wire.v1.MarkUnreadRequest
+	(*MarkUnreadResult)(nil),         // 77: switchboard.wire.v1.MarkUnreadResult
+	(*MuteRequest)(nil),              // 78: switchboard.wire.v1.MuteRequest
+	(*MuteResult)(nil),               // 79: switchboard.wire.v1.MuteResult
+	(*BlockRequest)(nil),             // 80: switchboard.wire.v1.BlockRequest
+	(*BlockResult)(nil),              // 81: switchboard.wire.v1.BlockResult
+	(*BlockedRequest)(nil),           // 82: switchboard.wire.v1.BlockedRequest
+	(*BlockedResult)(nil),            // 83: switchboard.wire.v1.BlockedResult
+	(*ReportRequest)(nil),            // 84: switchboard.wire.v1.ReportRequest
+	(*MediaCreateRequest)(nil),       // 85: switchboard.wire.v1.MediaCreateRequest
+	(*MediaChunkRequest)(nil),        // 86: switchboard.wire.v1.MediaChunkRequest
+	(*MediaChunkResult)(nil),         // 87: switchboard.wire.v1.MediaChunkResult
+	(*MediaCompleteRequest)(nil),     // 88: switchboard.wire.v1.MediaCompleteRequest
+	(*MediaReadRequest)(nil),         // 89: switchboard.wire.v1.MediaReadRequest
+	(*MediaReadResult)(nil),          // 90: switchboard.wire.v1.MediaReadResult
+	(*ReadByRequest)(nil),            // 91: switchboard.wire.v1.ReadByRequest
+	(*ReadByResult)(nil),             // 92: switchboard.wire.v1.ReadByResult
+	(*MemberRead)(nil),               // 93: switchboard.wire.v1.MemberRead
+	(*ReportResult)(nil),             // 94: switchboard.wire.v1.ReportResult
+	(*RegisterPushRequest)(nil),      // 95: switchboard.wire.v1.RegisterPushRequest
+	(*RegisterPushResult)(nil),       // 96: switchboard.wire.v1.RegisterPushResult
+	(*UnregisterPushRequest)(nil),    // 97: switchboard.wire.v1.UnregisterPushRequest
+	(*UnregisterPushResult)(nil),     // 98: switchboard.wire.v1.UnregisterPushResult
+	(*PingRequest)(nil),              // 99: switchboard.wire.v1.PingRequest
+	(*PingResult)(nil),               // 100: switchboard.wire.v1.PingResult
+	(*Push)(nil),                     // 101: switchboard.wire.v1.Push
+	(*ListsUpdate)(nil),              // 102: switchboard.wire.v1.ListsUpdate
+	(*FlagsUpdate)(nil),              // 103: switchboard.wire.v1.FlagsUpdate
+	(*ReadUpdate)(nil),               // 104: switchboard.wire.v1.ReadUpdate
+	(*MembershipUpdate)(nil),         // 105: switchboard.wire.v1.MembershipUpdate
+	(*ReadReceipt)(nil),              // 106: switchboard.wire.v1.ReadReceipt
+	(*Signal)(nil),                   // 107: switchboard.wire.v1.Signal
+	(*CardClickRequest)(nil),         // 108: switchboard.wire.v1.CardClickRequest
+	(*CardClickResult)(nil),          // 109: switchboard.wire.v1.CardClickResult
+	(*DeskHandoverRequest)(nil),      // 110: switchboard.wire.v1.DeskHandoverRequest
+	(*DeskHandoverResult)(nil),       // 111: switchboard.wire.v1.DeskHandoverResult
+	(*DeskEnterRequest)(nil),         // 112: switchboard.wire.v1.DeskEnterRequest
+	(*DeskSession)(nil),              // 113: switchboard.wire.v1.DeskSession
+	(*DeskNote)(nil),                 // 114: switchboard.wire.v1.DeskNote
+	(*DeskStatusRequest)(nil),        // 115: switchboard.wire.v1.DeskStatusRequest
+	(*DeskAgent)(nil),                // 116: switchboard.wire.v1.DeskAgent
+	(*DeskWrapUp)(nil),               // 117: switchboard.wire.v1.DeskWrapUp
+	(*DeskQueueRequest)(nil),         // 118: switchboard.wire.v1.DeskQueueRequest
+	(*DeskWaiting)(nil),              // 119: switchboard.wire.v1.DeskWaiting
+	(*DeskQueueAgent)(nil),           // 120: switchboard.wire.v1.DeskQueueAgent
+	(*DeskQueueResult)(nil),          // 121: switchboard.wire.v1.DeskQueueResult
+	(*DeskReachRequest)(nil),         // 122: switchboard.wire.v1.DeskReachRequest
+	(*DeskTransferRequest)(nil),      // 123: switchboard.wire.v1.DeskTransferRequest
+	(*DeskCloseRequest)(nil),         // 124: switchboard.wire.v1.DeskCloseRequest
+	(*DeskNoteRequest)(nil),          // 125: switchboard.wire.v1.DeskNoteRequest
+	(*DeskTagRequest)(nil),           // 126: switchboard.wire.v1.DeskTagRequest
+	(*DeskSessionRequest)(nil),       // 127: switchboard.wire.v1.DeskSessionRequest
+	(*DeskRateRequest)(nil),          // 128: switchboard.wire.v1.DeskRateRequest
+	(*DeskRateResult)(nil),           // 129: switchboard.wire.v1.DeskRateResult
+	(*DeskRepliesRequest)(nil),       // 130: switchboard.wire.v1.DeskRepliesRequest
+	(*DeskReplies)(nil),              // 131: switchboard.wire.v1.DeskReplies
+	(*DeskSavedReply)(nil),           // 132: switchboard.wire.v1.DeskSavedReply
+	(*MyMetricsRequest)(nil),         // 133: switchboard.wire.v1.MyMetricsRequest
+	(*MyMetricsRow)(nil),             // 134: switchboard.wire.v1.MyMetricsRow
+	(*MyMetricsResult)(nil),          // 135: switchboard.wire.v1.MyMetricsResult
 }
 var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	0,   // 0: switchboard.wire.v1.Error.code:type_name -> switchboard.wire.v1.Code
 	3,   // 1: switchboard.wire.v1.Message.kind:type_name -> switchboard.wire.v1.MessageKind
 	2,   // 2: switchboard.wire.v1.Message.sender_role:type_name -> switchboard.wire.v1.Role
-	9,   // 3: switchboard.wire.v1.Message.media:type_name -> switchboard.wire.v1.MediaRef
+	10,  // 3: switchboard.wire.v1.Message.media:type_name -> switchboard.wire.v1.MediaRef
 	2,   // 4: switchboard.wire.v1.Member.role:type_name -> switchboard.wire.v1.Role
 	1,   // 5: switchboard.wire.v1.ConvSummary.kind:type_name -> switchboard.wire.v1.ConvKind
-	8,   // 6: switchboard.wire.v1.ConvSummary.last_message:type_name -> switchboard.wire.v1.Message
-	14,  // 7: switchboard.wire.v1.ServerFrame.welcome:type_name -> switchboard.wire.v1.Welcome
-	15,  // 8: switchboard.wire.v1.ServerFrame.resync:type_name -> switchboard.wire.v1.Resync
-	16,  // 9: switchboard.wire.v1.ServerFrame.go_away:type_name -> switchboard.wire.v1.GoAway
-	7,   // 10: switchboard.wire.v1.ServerFrame.error:type_name -> switchboard.wire.v1.Error
-	18,  // 11: switchboard.wire.v1.ServerFrame.response:type_name -> switchboard.wire.v1.Response
-	100, // 12: switchboard.wire.v1.ServerFrame.push:type_name -> switchboard.wire.v1.Push
-	105, // 13: switchboard.wire.v1.ServerFrame.signal:type_name -> switchboard.wire.v1.Signal
-	22,  // 14: switchboard.wire.v1.Welcome.sync:type_name -> switchboard.wire.v1.SyncResult
-	19,  // 15: switchboard.wire.v1.Request.send:type_name -> switchboard.wire.v1.SendRequest
-	21,  // 16: switchboard.wire.v1.Request.sync:type_name -> switchboard.wire.v1.SyncRequest
-	23,  // 17: switchboard.wire.v1.Request.ack:type_name -> switchboard.wire.v1.AckRequest
-	25,  // 18: switchboard.wire.v1.Request.history:type_name -> switchboard.wire.v1.HistoryRequest
-	29,  // 19: switchboard.wire.v1.Request.mark_read:type_name -> switchboard.wire.v1.MarkReadRequest
-	50,  // 20: switchboard.wire.v1.Request.recall:type_name -> switchboard.wire.v1.RecallRequest
-	52,  // 21: switchboard.wire.v1.Request.list_conversations:type_name -> switchboard.wire.v1.ListConversationsRequest
-	54,  // 22: switchboard.wire.v1.Request.create_group:type_name -> switchboard.wire.v1.CreateGroupRequest
-	56,  // 23: switchboard.wire.v1.Request.membership:type_name -> switchboard.wire.v1.MembershipRequest
-	65,  // 24: switchboard.wire.v1.Request.members:type_name -> switchboard.wire.v1.MembersRequest
-	67,  // 25: switchboard.wire.v1.Request.presence:type_name -> switchboard.wire.v1.PresenceRequest
-	71,  // 26: switchboard.wire.v1.Request.pin:type_name -> switchboard.wire.v1.PinRequest
-	98,  // 27: switchboard.wire.v1.Request.ping:type_name -> switchboard.wire.v1.PingRequest
-	105, // 28: switchboard.wire.v1.Request.signal:type_name -> switchboard.wire.v1.Signal
-	77,  // 29: switchboard.wire.v1.Request.mute:type_name -> switchboard.wire.v1.MuteRequest
-	106, // 30: switchboard.wire.v1.Request.card_click:type_name -> switchboard.wire.v1.CardClickRequest
-	94,  // 31: switchboard.wire.v1.Request.register_push:type_name -> switchboard.wire.v1.RegisterPushRequest
-	96,  // 32: switchboard.wire.v1.Request.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushRequest
-	108, // 33: switchboard.wire.v1.Request.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverRequest
-	110, // 34: switchboard.wire.v1.Request.desk_enter:type_name -> switchboard.wire.v1.DeskEnterRequest
-	113, // 35: switchboard.wire.v1.Request.desk_status:type_name -> switchboard.wire.v1.DeskStatusRequest
-	116, // 36: switchboard.wire.v1.Request.desk_queue:type_name -> switchboard.wire.v1.DeskQueueRequest
-	121, // 37: switchboard.wire.v1.Request.desk_transfer:type_name -> switchboard.wire.v1.DeskTransferRequest
-	122, // 38: switchboard.wire.v1.Request.desk_close:type_name -> switchboard.wire.v1.DeskCloseRequest
-	131, // 39: switchboard.wire.v1.Request.my_metrics:type_name -> switchboard.wire.v1.MyMetricsRequest
-	79,  // 40: switchboard.wire.v1.Request.block:type_name -> switchboard.wire.v1.BlockRequest
-	83,  // 41: switchboard.wire.v1.Request.report:type_name -> switchboard.wire.v1.ReportRequest
-	81,  // 42: switchboard.wire.v1.Request.blocked:type_name -> switchboard.wire.v1.BlockedRequest
-	126, // 43: switchboard.wire.v1.Request.desk_rate:type_name -> switchboard.wire.v1.DeskRateRequest
-	90,  // 44: switchboard.wire.v1.Request.read_by:type_name -> switchboard.wire.v1.ReadByRequest
-	128, // 45: switchboard.wire.v1.Request.desk_replies:type_name -> switchboard.wire.v1.DeskRepliesRequest
-	84,  // 46: switchboard.wire.v1.Request.media_create:type_name -> switchboard.wire.v1.MediaCreateRequest
-	85,  // 47: switchboard.wire.v1.Request.media_chunk:type_name -> switchboard.wire.v1.MediaChunkRequest
-	87,  // 48: switchboard.wire.v1.Request.media_complete:type_name -> switchboard.wire.v1.MediaCompleteRequest
-	88,  // 49: switchboard.wire.v1.Request.media_read:type_name -> switchboard.wire.v1.MediaReadRequest
-	123, // 50: switchboard.wire.v1.Request.desk_note:type_name -> switchboard.wire.v1.DeskNoteRequest
-	125, // 51: switchboard.wire.v1.Request.desk_session:type_name -> switchboard.wire.v1.DeskSessionRequest
-	27,  // 52: switchboard.wire.v1.Request.search:type_name -> switchboard.wire.v1.SearchRequest
-	73,  // 53: switchboard.wire.v1.Request.archive:type_name -> switchboard.wire.v1.ArchiveRequest
-	58,  // 54: switchboard.wire.v1.Request.group_settings:type_name -> switchboard.wire.v1.GroupSettingsRequest
-	69,  // 55: switchboard.wire.v1.Request.privacy:type_name -> switchboard.wire.v1.PrivacyRequest
-	75,  // 56: switchboard.wire.v1.Request.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadRequest
-	124, // 57: switchboard.wire.v1.Request.desk_tag:type_name -> switchboard.wire.v1.DeskTagRequest
-	59,  // 58: switchboard.wire.v1.Request.group_invite:type_name -> switchboard.wire.v1.GroupInviteRequest
-	62,  // 59: switchboard.wire.v1.Request.join_group:type_name -> switchboard.wire.v1.JoinGroupRequest
-	120, // 60: switchboard.wire.v1.Request.desk_reach:type_name -> switchboard.wire.v1.DeskReachRequest
-	31,  // 61: switchboard.wire.v1.Request.mark_all_read:type_name -> switchboard.wire.v1.MarkAllReadRequest
-	46,  // 62: switchboard.wire.v1.Request.poll_results:type_name -> switchboard.wire.v1.PollResultsRequest
-	32,  // 63: switchboard.wire.v1.Request.clear_history:type_name -> switchboard.wire.v1.ClearHistoryRequest
-	41,  // 64: switchboard.wire.v1.Request.star:type_name -> switchboard.wire.v1.StarRequest
-	43,  // 65: switchboard.wire.v1.Request.starred:type_name -> switchboard.wire.v1.StarredRequest
-	34,  // 66: switchboard.wire.v1.Request.schedule:type_name -> switchboard.wire.v1.ScheduleRequest
-	37,  // 67: switchboard.wire.v1.Request.scheduled:type_name -> switchboard.wire.v1.ScheduledRequest
-	39,  // 68: switchboard.wire.v1.Request.unschedule:type_name -> switchboard.wire.v1.UnscheduleRequest
-	7,   // 69: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
-	20,  // 70: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
-	22,  // 71: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
-	24,  // 72: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
-	26,  // 73: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
-	30,  // 74: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
-	51,  // 75: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
-	53,  // 76: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
-	55,  // 77: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
-	57,  // 78: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
-	66,  // 79: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
-	68,  // 80: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
-	72,  // 81: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
-	99,  // 82: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
-	78,  // 83: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
-	107, // 84: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
-	95,  // 85: switchboard.wire.v1.Response.register_push:type_name -> switchboard.wire.v1.RegisterPushResult
-	97,  // 86: switchboard.wire.v1.Response.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushResult
-	109, // 87: switchboard.wire.v1.Response.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverResult
-	111, // 88: switchboard.wire.v1.Response.desk_enter:type_name -> switchboard.wire.v1.DeskSession
-	114, // 89: switchboard.wire.v1.Response.desk_status:type_name -> switchboard.wire.v1.DeskAgent
-	119, // 90: switchboard.wire.v1.Response.desk_queue:type_name -> switchboard.wire.v1.DeskQueueResult
-	111, // 91: switchboard.wire.v1.Response.desk_transfer:type_name -> switchboard.wire.v1.DeskSession
-	111, // 92: switchboard.wire.v1.Response.desk_close:type_name -> switchboard.wire.v1.DeskSession
-	133, // 93: switchboard.wire.v1.Response.my_metrics:type_name -> switchboard.wire.v1.MyMetricsResult
-	80,  // 94: switchboard.wire.v1.Response.block:type_name -> switchboard.wire.v1.BlockResult
-	93,  // 95: switchboard.wire.v1.Response.report:type_name -> switchboard.wire.v1.ReportResult
-	82,  // 96: switchboard.wire.v1.Response.blocked:type_name -> switchboard.wire.v1.BlockedResult
-	127, // 97: switchboard.wire.v1.Response.desk_rate:type_name -> switchboard.wire.v1.DeskRateResult
-	91,  // 98: switchboard.wire.v1.Response.read_by:type_name -> switchboard.wire.v1.ReadByResult
-	129, // 99: switchboard.wire.v1.Response.desk_replies:type_name -> switchboard.wire.v1.DeskReplies
-	9,   // 100: switchboard.wire.v1.Response.media_create:type_name -> switchboard.wire.v1.MediaRef
-	86,  // 101: switchboard.wire.v1.Response.media_chunk:type_name -> switchboard.wire.v1.MediaChunkResult
-	9,   // 102: switchboard.wire.v1.Response.media_complete:type_name -> switchboard.wire.v1.MediaRef
-	89,  // 103: switchboard.wire.v1.Response.media_read:type_name -> switchboard.wire.v1.MediaReadResult
-	111, // 104: switchboard.wire.v1.Response.desk_note:type_name -> switchboard.wire.v1.DeskSession
-	111, // 105: switchboard.wire.v1.Response.desk_session:type_name -> switchboard.wire.v1.DeskSession
-	28,  // 106: switchboard.wire.v1.Response.search:type_name -> switchboard.wire.v1.SearchResult
-	74,  // 107: switchboard.wire.v1.Response.archive:type_name -> switchboard.wire.v1.ArchiveResult
-	64,  // 108: switchboard.wire.v1.Response.group_settings:type_name -> switchboard.wire.v1.GroupSettingsResult
-	70,  // 109: switchboard.wire.v1.Response.privacy:type_name -> switchboard.wire.v1.PrivacyResult
-	76,  // 110: switchboard.wire.v1.Response.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadResult
-	111, // 111: switchboard.wire.v1.Response.desk_tag:type_name -> switchboard.wire.v1.DeskSession
-	61,  // 112: switchboard.wire.v1.Response.group_invite:type_name -> switchboard.wire.v1.GroupInviteResult
-	63,  // 113: switchboard.wire.v1.Response.join_group:type_name -> switchboard.wire.v1.JoinGroupResult
-	111, // 114: switchboard.wire.v1.Response.desk_reach:type_name -> switchboard.wire.v1.DeskSession
-	49,  // 115: switchboard.wire.v1.Response.mark_all_read:type_name -> switchboard.wire.v1.MarkAllReadResult
-	47,  // 116: switchboard.wire.v1.Response.poll_results:type_name -> switchboard.wire.v1.PollResultsResult
-	33,  // 117: switchboard.wire.v1.Response.clear_history:type_name -> switchboard.wire.v1.ClearHistoryResult
-	42,  // 118: switchboard.wire.v1.Response.star:type_name -> switchboard.wire.v1.StarResult
-	45,  // 119: switchboard.wire.v1.Response.starred:type_name -> switchboard.wire.v1.StarredResult
-	36,  // 120: switchboard.wire.v1.Response.schedule:type_name -> switchboard.wire.v1.ScheduleResult
-	38,  // 121: switchboard.wire.v1.Response.scheduled:type_name -> switchboard.wire.v1.ScheduledResult
-	40,  // 122: switchboard.wire.v1.Response.unschedule:type_name -> switchboard.wire.v1.UnscheduleResult
+	9,   // 6: switchboard.wire.v1.ConvSummary.last_message:type_name -> switchboard.wire.v1.Message
+	15,  // 7: switchboard.wire.v1.ServerFrame.welcome:type_name -> switchboard.wire.v1.Welcome
+	16,  // 8: switchboard.wire.v1.ServerFrame.resync:type_name -> switchboard.wire.v1.Resync
+	17,  // 9: switchboard.wire.v1.ServerFrame.go_away:type_name -> switchboard.wire.v1.GoAway
+	8,   // 10: switchboard.wire.v1.ServerFrame.error:type_name -> switchboard.wire.v1.Error
+	19,  // 11: switchboard.wire.v1.ServerFrame.response:type_name -> switchboard.wire.v1.Response
+	101, // 12: switchboard.wire.v1.ServerFrame.push:type_name -> switchboard.wire.v1.Push
+	107, // 13: switchboard.wire.v1.ServerFrame.signal:type_name -> switchboard.wire.v1.Signal
+	23,  // 14: switchboard.wire.v1.Welcome.sync:type_name -> switchboard.wire.v1.SyncResult
+	20,  // 15: switchboard.wire.v1.Request.send:type_name -> switchboard.wire.v1.SendRequest
+	22,  // 16: switchboard.wire.v1.Request.sync:type_name -> switchboard.wire.v1.SyncRequest
+	24,  // 17: switchboard.wire.v1.Request.ack:type_name -> switchboard.wire.v1.AckRequest
+	26,  // 18: switchboard.wire.v1.Request.history:type_name -> switchboard.wire.v1.HistoryRequest
+	30,  // 19: switchboard.wire.v1.Request.mark_read:type_name -> switchboard.wire.v1.MarkReadRequest
+	51,  // 20: switchboard.wire.v1.Request.recall:type_name -> switchboard.wire.v1.RecallRequest
+	53,  // 21: switchboard.wire.v1.Request.list_conversations:type_name -> switchboard.wire.v1.ListConversationsRequest
+	55,  // 22: switchboard.wire.v1.Request.create_group:type_name -> switchboard.wire.v1.CreateGroupRequest
+	57,  // 23: switchboard.wire.v1.Request.membership:type_name -> switchboard.wire.v1.MembershipRequest
+	66,  // 24: switchboard.wire.v1.Request.members:type_name -> switchboard.wire.v1.MembersRequest
+	68,  // 25: switchboard.wire.v1.Request.presence:type_name -> switchboard.wire.v1.PresenceRequest
+	72,  // 26: switchboard.wire.v1.Request.pin:type_name -> switchboard.wire.v1.PinRequest
+	99,  // 27: switchboard.wire.v1.Request.ping:type_name -> switchboard.wire.v1.PingRequest
+	107, // 28: switchboard.wire.v1.Request.signal:type_name -> switchboard.wire.v1.Signal
+	78,  // 29: switchboard.wire.v1.Request.mute:type_name -> switchboard.wire.v1.MuteRequest
+	108, // 30: switchboard.wire.v1.Request.card_click:type_name -> switchboard.wire.v1.CardClickRequest
+	95,  // 31: switchboard.wire.v1.Request.register_push:type_name -> switchboard.wire.v1.RegisterPushRequest
+	97,  // 32: switchboard.wire.v1.Request.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushRequest
+	110, // 33: switchboard.wire.v1.Request.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverRequest
+	112, // 34: switchboard.wire.v1.Request.desk_enter:type_name -> switchboard.wire.v1.DeskEnterRequest
+	115, // 35: switchboard.wire.v1.Request.desk_status:type_name -> switchboard.wire.v1.DeskStatusRequest
+	118, // 36: switchboard.wire.v1.Request.desk_queue:type_name -> switchboard.wire.v1.DeskQueueRequest
+	123, // 37: switchboard.wire.v1.Request.desk_transfer:type_name -> switchboard.wire.v1.DeskTransferRequest
+	124, // 38: switchboard.wire.v1.Request.desk_close:type_name -> switchboard.wire.v1.DeskCloseRequest
+	133, // 39: switchboard.wire.v1.Request.my_metrics:type_name -> switchboard.wire.v1.MyMetricsRequest
+	80,  // 40: switchboard.wire.v1.Request.block:type_name -> switchboard.wire.v1.BlockRequest
+	84,  // 41: switchboard.wire.v1.Request.report:type_name -> switchboard.wire.v1.ReportRequest
+	82,  // 42: switchboard.wire.v1.Request.blocked:type_name -> switchboard.wire.v1.BlockedRequest
+	128, // 43: switchboard.wire.v1.Request.desk_rate:type_name -> switchboard.wire.v1.DeskRateRequest
+	91,  // 44: switchboard.wire.v1.Request.read_by:type_name -> switchboard.wire.v1.ReadByRequest
+	130, // 45: switchboard.wire.v1.Request.desk_replies:type_name -> switchboard.wire.v1.DeskRepliesRequest
+	85,  // 46: switchboard.wire.v1.Request.media_create:type_name -> switchboard.wire.v1.MediaCreateRequest
+	86,  // 47: switchboard.wire.v1.Request.media_chunk:type_name -> switchboard.wire.v1.MediaChunkRequest
+	88,  // 48: switchboard.wire.v1.Request.media_complete:type_name -> switchboard.wire.v1.MediaCompleteRequest
+	89,  // 49: switchboard.wire.v1.Request.media_read:type_name -> switchboard.wire.v1.MediaReadRequest
+	125, // 50: switchboard.wire.v1.Request.desk_note:type_name -> switchboard.wire.v1.DeskNoteRequest
+	127, // 51: switchboard.wire.v1.Request.desk_session:type_name -> switchboard.wire.v1.DeskSessionRequest
+	28,  // 52: switchboard.wire.v1.Request.search:type_name -> switchboard.wire.v1.SearchRequest
+	74,  // 53: switchboard.wire.v1.Request.archive:type_name -> switchboard.wire.v1.ArchiveRequest
+	59,  // 54: switchboard.wire.v1.Request.group_settings:type_name -> switchboard.wire.v1.GroupSettingsRequest
+	70,  // 55: switchboard.wire.v1.Request.privacy:type_name -> switchboard.wire.v1.PrivacyRequest
+	76,  // 56: switchboard.wire.v1.Request.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadRequest
+	126, // 57: switchboard.wire.v1.Request.desk_tag:type_name -> switchboard.wire.v1.DeskTagRequest
+	60,  // 58: switchboard.wire.v1.Request.group_invite:type_name -> switchboard.wire.v1.GroupInviteRequest
+	63,  // 59: switchboard.wire.v1.Request.join_group:type_name -> switchboard.wire.v1.JoinGroupRequest
+	122, // 60: switchboard.wire.v1.Request.desk_reach:type_name -> switchboard.wire.v1.DeskReachRequest
+	32,  // 61: switchboard.wire.v1.Request.mark_all_read:type_name -> switchboard.wire.v1.MarkAllReadRequest
+	47,  // 62: switchboard.wire.v1.Request.poll_results:type_name -> switchboard.wire.v1.PollResultsRequest
+	33,  // 63: switchboard.wire.v1.Request.clear_history:type_name -> switchboard.wire.v1.ClearHistoryRequest
+	42,  // 64: switchboard.wire.v1.Request.star:type_name -> switchboard.wire.v1.StarRequest
+	44,  // 65: switchboard.wire.v1.Request.starred:type_name -> switchboard.wire.v1.StarredRequest
+	35,  // 66: switchboard.wire.v1.Request.schedule:type_name -> switchboard.wire.v1.ScheduleRequest
+	38,  // 67: switchboard.wire.v1.Request.scheduled:type_name -> switchboard.wire.v1.ScheduledRequest
+	40,  // 68: switchboard.wire.v1.Request.unschedule:type_name -> switchboard.wire.v1.UnscheduleRequest
+	8,   // 69: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
+	21,  // 70: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
+	23,  // 71: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
+	25,  // 72: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
+	27,  // 73: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
+	31,  // 74: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
+	52,  // 75: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
+	54,  // 76: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
+	56,  // 77: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
+	58,  // 78: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
+	67,  // 79: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
+	69,  // 80: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
+	73,  // 81: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
+	100, // 82: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
+	79,  // 83: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
+	109, // 84: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
+	96,  // 85: switchboard.wire.v1.Response.register_push:type_name -> switchboard.wire.v1.RegisterPushResult
+	98,  // 86: switchboard.wire.v1.Response.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushResult
+	111, // 87: switchboard.wire.v1.Response.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverResult
+	113, // 88: switchboard.wire.v1.Response.desk_enter:type_name -> switchboard.wire.v1.DeskSession
+	116, // 89: switchboard.wire.v1.Response.desk_status:type_name -> switchboard.wire.v1.DeskAgent
+	121, // 90: switchboard.wire.v1.Response.desk_queue:type_name -> switchboard.wire.v1.DeskQueueResult
+	113, // 91: switchboard.wire.v1.Response.desk_transfer:type_name -> switchboard.wire.v1.DeskSession
+	113, // 92: switchboard.wire.v1.Response.desk_close:type_name -> switchboard.wire.v1.DeskSession
+	135, // 93: switchboard.wire.v1.Response.my_metrics:type_name -> switchboard.wire.v1.MyMetricsResult
+	81,  // 94: switchboard.wire.v1.Response.block:type_name -> switchboard.wire.v1.BlockResult
+	94,  // 95: switchboard.wire.v1.Response.report:type_name -> switchboard.wire.v1.ReportResult
+	83,  // 96: switchboard.wire.v1.Response.blocked:type_name -> switchboard.wire.v1.BlockedResult
+	129, // 97: switchboard.wire.v1.Response.desk_rate:type_name -> switchboard.wire.v1.DeskRateResult
+	92,  // 98: switchboard.wire.v1.Response.read_by:type_name -> switchboard.wire.v1.ReadByResult
+	131, // 99: switchboard.wire.v1.Response.desk_replies:type_name -> switchboard.wire.v1.DeskReplies
+	10,  // 100: switchboard.wire.v1.Response.media_create:type_name -> switchboard.wire.v1.MediaRef
+	87,  // 101: switchboard.wire.v1.Response.media_chunk:type_name -> switchboard.wire.v1.MediaChunkResult
+	10,  // 102: switchboard.wire.v1.Response.media_complete:type_name -> switchboard.wire.v1.MediaRef
+	90,  // 103: switchboard.wire.v1.Response.media_read:type_name -> switchboard.wire.v1.MediaReadResult
+	113, // 104: switchboard.wire.v1.Response.desk_note:type_name -> switchboard.wire.v1.DeskSession
+	113, // 105: switchboard.wire.v1.Response.desk_session:type_name -> switchboard.wire.v1.DeskSession
+	29,  // 106: switchboard.wire.v1.Response.search:type_name -> switchboard.wire.v1.SearchResult
+	75,  // 107: switchboard.wire.v1.Response.archive:type_name -> switchboard.wire.v1.ArchiveResult
+	65,  // 108: switchboard.wire.v1.Response.group_settings:type_name -> switchboard.wire.v1.GroupSettingsResult
+	71,  // 109: switchboard.wire.v1.Response.privacy:type_name -> switchboard.wire.v1.PrivacyResult
+	77,  // 110: switchboard.wire.v1.Response.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadResult
+	113, // 111: switchboard.wire.v1.Response.desk_tag:type_name -> switchboard.wire.v1.DeskSession
+	62,  // 112: switchboard.wire.v1.Response.group_invite:type_name -> switchboard.wire.v1.GroupInviteResult
+	64,  // 113: switchboard.wire.v1.Response.join_group:type_name -> switchboard.wire.v1.JoinGroupResult
+	113, // 114: switchboard.wire.v1.Response.desk_reach:type_name -> switchboard.wire.v1.DeskSession
+	50,  // 115: switchboard.wire.v1.Response.mark_all_read:type_name -> switchboard.wire.v1.MarkAllReadResult
+	48,  // 116: switchboard.wire.v1.Response.poll_results:type_name -> switchboard.wire.v1.PollResultsResult
+	34,  // 117: switchboard.wire.v1.Response.clear_history:type_name -> switchboard.wire.v1.ClearHistoryResult
+	43,  // 118: switchboard.wire.v1.Response.star:type_name -> switchboard.wire.v1.StarResult
+	46,  // 119: switchboard.wire.v1.Response.starred:type_name -> switchboard.wire.v1.StarredResult
+	37,  // 120: switchboard.wire.v1.Response.schedule:type_name -> switchboard.wire.v1.ScheduleResult
+	39,  // 121: switchboard.wire.v1.Response.scheduled:type_name -> switchboard.wire.v1.ScheduledResult
+	41,  // 122: switchboard.wire.v1.Response.unschedule:type_name -> switchboard.wire.v1.UnscheduleResult
 	3,   // 123: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
-	9,   // 124: switchboard.wire.v1.SendResult.media:type_name -> switchboard.wire.v1.MediaRef
-	11,  // 125: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	8,   // 126: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
-	8,   // 127: switchboard.wire.v1.SearchResult.messages:type_name -> switchboard.wire.v1.Message
-	19,  // 128: switchboard.wire.v1.ScheduleRequest.send:type_name -> switchboard.wire.v1.SendRequest
-	19,  // 129: switchboard.wire.v1.ScheduledSend.send:type_name -> switchboard.wire.v1.SendRequest
-	35,  // 130: switchboard.wire.v1.ScheduleResult.scheduled:type_name -> switchboard.wire.v1.ScheduledSend
-	35,  // 131: switchboard.wire.v1.ScheduledResult.messages:type_name -> switchboard.wire.v1.ScheduledSend
-	8,   // 132: switchboard.wire.v1.StarredMessage.message:type_name -> switchboard.wire.v1.Message
-	44,  // 133: switchboard.wire.v1.StarredResult.messages:type_name -> switchboard.wire.v1.StarredMessage
-	48,  // 134: switchboard.wire.v1.PollResultsResult.options:type_name -> switchboard.wire.v1.PollOptionResult
-	11,  // 135: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	10,  // 124: switchboard.wire.v1.SendResult.media:type_name -> switchboard.wire.v1.MediaRef
+	12,  // 125: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	9,   // 126: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
+	9,   // 127: switchboard.wire.v1.SearchResult.messages:type_name -> switchboard.wire.v1.Message
+	20,  // 128: switchboard.wire.v1.ScheduleRequest.send:type_name -> switchboard.wire.v1.SendRequest
+	20,  // 129: switchboard.wire.v1.ScheduledSend.send:type_name -> switchboard.wire.v1.SendRequest
+	36,  // 130: switchboard.wire.v1.ScheduleResult.scheduled:type_name -> switchboard.wire.v1.ScheduledSend
+	36,  // 131: switchboard.wire.v1.ScheduledResult.messages:type_name -> switchboard.wire.v1.ScheduledSend
+	9,   // 132: switchboard.wire.v1.StarredMessage.message:type_name -> switchboard.wire.v1.Message
+	45,  // 133: switchboard.wire.v1.StarredResult.messages:type_name -> switchboard.wire.v1.StarredMessage
+	49,  // 134: switchboard.wire.v1.PollResultsResult.options:type_name -> switchboard.wire.v1.PollOptionResult
+	12,  // 135: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
 	1,   // 136: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
-	10,  // 137: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
+	11,  // 137: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
 	5,   // 138: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
 	2,   // 139: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
-	60,  // 140: switchboard.wire.v1.GroupInviteResult.invites:type_name -> switchboard.wire.v1.GroupInvite
-	9,   // 141: switchboard.wire.v1.GroupSettingsResult.picture:type_name -> switchboard.wire.v1.MediaRef
-	10,  // 142: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
+	61,  // 140: switchboard.wire.v1.GroupInviteResult.invites:type_name -> switchboard.wire.v1.GroupInvite
+	10,  // 141: switchboard.wire.v1.GroupSettingsResult.picture:type_name -> switchboard.wire.v1.MediaRef
+	11,  // 142: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
 	4,   // 143: switchboard.wire.v1.PrivacyRequest.presence:type_name -> switchboard.wire.v1.PresenceSharing
 	4,   // 144: switchboard.wire.v1.PrivacyResult.presence:type_name -> switchboard.wire.v1.PresenceSharing
-	9,   // 145: switchboard.wire.v1.MediaReadResult.media:type_name -> switchboard.wire.v1.MediaRef
-	92,  // 146: switchboard.wire.v1.ReadByResult.members:type_name -> switchboard.wire.v1.MemberRead
-	8,   // 147: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
-	102, // 148: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
-	103, // 149: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
-	104, // 150: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
-	101, // 151: switchboard.wire.v1.Push.flags:type_name -> switchboard.wire.v1.FlagsUpdate
-	1,   // 152: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
-	10,  // 153: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
-	6,   // 154: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
-	112, // 155: switchboard.wire.v1.DeskSession.notes:type_name -> switchboard.wire.v1.DeskNote
-	115, // 156: switchboard.wire.v1.DeskAgent.wrap_up:type_name -> switchboard.wire.v1.DeskWrapUp
-	117, // 157: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
-	118, // 158: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
-	130, // 159: switchboard.wire.v1.DeskReplies.replies:type_name -> switchboard.wire.v1.DeskSavedReply
-	132, // 160: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
-	161, // [161:161] is the sub-list for method output_type
-	161, // [161:161] is the sub-list for method input_type
-	161, // [161:161] is the sub-list for extension type_name
-	161, // [161:161] is the sub-list for extension extendee
-	0,   // [0:161] is the sub-list for field type_name
+	10,  // 145: switchboard.wire.v1.MediaReadResult.media:type_name -> switchboard.wire.v1.MediaRef
+	93,  // 146: switchboard.wire.v1.ReadByResult.members:type_name -> switchboard.wire.v1.MemberRead
+	9,   // 147: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
+	104, // 148: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
+	105, // 149: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
+	106, // 150: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
+	103, // 151: switchboard.wire.v1.Push.flags:type_name -> switchboard.wire.v1.FlagsUpdate
+	102, // 152: switchboard.wire.v1.Push.lists:type_name -> switchboard.wire.v1.ListsUpdate
+	6,   // 153: switchboard.wire.v1.ListsUpdate.list:type_name -> switchboard.wire.v1.ListsUpdate.List
+	1,   // 154: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
+	11,  // 155: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
+	7,   // 156: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
+	114, // 157: switchboard.wire.v1.DeskSession.notes:type_name -> switchboard.wire.v1.DeskNote
+	117, // 158: switchboard.wire.v1.DeskAgent.wrap_up:type_name -> switchboard.wire.v1.DeskWrapUp
+	119, // 159: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
+	120, // 160: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
+	132, // 161: switchboard.wire.v1.DeskReplies.replies:type_name -> switchboard.wire.v1.DeskSavedReply
+	134, // 162: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
+	163, // [163:163] is the sub-list for method output_type
+	163, // [163:163] is the sub-list for method input_type
+	163, // [163:163] is the sub-list for extension type_name
+	163, // [163:163] is the sub-list for extension extendee
+	0,   // [0:163] is the sub-list for field type_name
 }
 
 func init() { file_transport_wirepb_wire_proto_init() }
@@ -12147,14 +12272,15 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Push_Membership)(nil),
 		(*Push_Receipt)(nil),
 		(*Push_Flags)(nil),
+		(*Push_Lists)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_transport_wirepb_wire_proto_rawDesc), len(file_transport_wirepb_wire_proto_rawDesc)),
-			NumEnums:      7,
-			NumMessages:   127,
+			NumEnums:      8,
+			NumMessages:   128,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
