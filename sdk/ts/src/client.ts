@@ -3,6 +3,7 @@ import {
   Code,
   ConvKind,
   HelloSchema,
+  ListsUpdate_List,
   MembershipRequest_Op,
   MessageKind,
   PresenceSharing,
@@ -704,6 +705,11 @@ export class Client {
           c.archived = ev.value.archived;
           c.markedUnread = ev.value.markedUnread;
           this.emit("conversation", c);
+        } else if (ev.case === "lists") {
+          // One of this user's own lists changed, on this device or another:
+          // who shows it reads it again. A list not known here is ignored.
+          if (ev.value.list === ListsUpdate_List.STARRED) this.emit("starred");
+          else if (ev.value.list === ListsUpdate_List.SCHEDULED) this.emit("scheduled");
         } else if (ev.case === "membership") {
           // Joined, left, or the group renamed.
           const c = this.conversation(ev.value.conv);

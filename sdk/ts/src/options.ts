@@ -66,5 +66,9 @@ export interface ClientEvents {
   deskNote: (conv: string, by: string, count: number) => void;
   /** Desk agents: by (a supervisor, "admin", or "desk" for the desk itself) changed this agent's state (ServiceDesk.status() reads it). */
   deskAgent: (by: string) => void;
+  /** This user's starred list changed (a star or unstar on any of their devices): starred() reads it again. */
+  starred: () => void;
+  /** This user's scheduled list changed (scheduled or cancelled on any of their devices, or one went out or failed when due): scheduled() reads it again. */
+  scheduled: () => void;
   error: (code: Code, message: string) => void;
 }

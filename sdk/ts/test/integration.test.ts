@@ -395,6 +395,22 @@ test("own flags reach the user's other devices: a pin, mute, archive or mark on 
   });
 });
 
+test("a star on one device: the user's other device gets \"starred\" and reads the star", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  await withClients(["alice", "eve", "eve-tablet"], async (alice, eve, tablet) => {
+    const conv = "d:alice:eve";
+    alice.send({ to: "eve" }, "the lamp is back in stock");
+    const got = (c: Client) => c.conversation(conv).messages.find((x) => x.body === "the lamp is back in stock");
+    await until("eve has it", () => !!got(eve));
+    let told = 0;
+    tablet.on("starred", () => told++);
+    await eve.star(conv, got(eve)!.seq);
+    await until("the tablet is told", () => told > 0);
+    assert.ok((await tablet.starred()).some((s) => s.message.conv === conv && s.message.seq === got(eve)!.seq));
+    await eve.star(conv, got(eve)!.seq, false);
+    await until("told of the unstar too", () => told > 1);
+  });
+});
+
 test("a class code: the owner creates it, a pupil joins with it and gets the next message, the owner revokes it", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
   await withClients(["alice", "bob", "pupil"], async (alice, bob, pupil) => {
     const conv = "g:ts-class";

@@ -169,8 +169,11 @@ test("pages star texts, files, cards and polls through client.star, and list the
   // goes to client.star, then redraws; a refusal is noted and changes nothing.
   const stars: unknown[][] = [];
   let refuse = false;
+  let onStarred = () => {};
+  let held = [{ message: { conv: "g:bikes", seq: 3 }, starredAtMs: 2 }];
   const client = {
-    starred: async () => [{ message: { conv: "g:bikes", seq: 3 }, starredAtMs: 2 }],
+    on: (ev: string, fn: () => void) => ev === "starred" && (onStarred = fn),
+    starred: async () => held,
     star: async (...args: unknown[]) => {
       if (refuse) throw new Error("TOO_MANY: unstar one first");
       stars.push(args);
@@ -194,6 +197,21 @@ test("pages star texts, files, cards and polls through client.star, and list the
   refuse = true;
   await tracker.toggle(c.messages[1], false);
   assert.deepEqual([tracker.seqs(c), notes.at(-1)], [[1], "star failed: TOO_MANY: unstar one first"]);
+
+  // "starred" (a star on another device): the list is read again, and each
+  // conversation whose stars changed is drawn again, once.
+  held = [
+    { message: { conv: "d:alice:bob", seq: 9 }, starredAtMs: 4 },
+    { message: { conv: "g:bikes", seq: 1 }, starredAtMs: 3 },
+  ];
+  redrawn.length = 0;
+  onStarred();
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual([tracker.seqs(c), redrawn], [[1], ["d:alice:bob"]]);
+  held = [{ message: { conv: "g:bikes", seq: 4 }, starredAtMs: 5 }];
+  onStarred();
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual([tracker.seqs(c), redrawn.sort()], [[4], ["d:alice:bob", "d:alice:bob", "g:bikes"]]);
 
   // The workbench's panel: each with its conversation, sender and text.
   const opened: number[] = [];
@@ -222,9 +240,10 @@ test("the workbench's Send later schedules the box's text at the time picked, an
   ];
   const calls: unknown[][] = [];
   const listeners: ((c: Conversation) => void)[] = [];
+  let onScheduled = () => {};
   let refuse = "";
   const client = {
-    on: (ev: string, fn: (c: Conversation) => void) => ev === "conversation" && listeners.push(fn),
+    on: (ev: string, fn: (c: Conversation) => void) => (ev === "conversation" ? listeners.push(fn) : ev === "scheduled" && (onScheduled = fn as () => void)),
     scheduled: async () => (calls.push(["scheduled"]), [...waiting].sort((a, b) => a.atMs - b.atMs)),
     schedule: async (...args: any[]) => {
       calls.push(["schedule", ...args]);
@@ -261,7 +280,8 @@ test("the workbench's Send later schedules the box's text at the time picked, an
     assert.equal(await panel.schedule(conv, text, w), false);
     assert.equal(notes.at(-1), said);
   }
-  assert.deepEqual(calls, [], "nothing asked");
+  onScheduled();
+  assert.deepEqual(calls, [], "nothing asked, nor read on a \"scheduled\" before the panel is shown");
 
   // Scheduled: the note says when, and the panel shows the list read again.
   assert.equal(await panel.schedule("s:cars:c1:1", "see you at 9", when, { replyTo: 4 }), true);
@@ -308,6 +328,14 @@ test("the workbench's Send later schedules the box's text at the time picked, an
   await new Promise((r) => setTimeout(r, 0));
   assert.deepEqual(calls, [["scheduled"]]);
   assert.equal(ul.textContent, "nothing scheduled");
+
+  // "scheduled" (a change on another device, or one sent or failed when
+  // due): the shown list is read again.
+  calls.length = 0;
+  waiting = [{ id: "s5", conv: "g:bikes", to: "", clientMsgId: "c5", kind: "normal", body: "from the phone", atMs: soon, createdMs: 1 }];
+  onScheduled();
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual([calls, ul.children.map((li) => li.dataset.id)], [[["scheduled"]], ["s5"]]);
 
   // One the node refused when it was due stays listed, saying why.
   waiting = [{ id: "s4", conv: "g:bikes", to: "", clientMsgId: "c4", kind: "normal", body: "hi all", atMs: soon, createdMs: 1, failed: "NOT_MEMBER: removed" } as any];

@@ -4,7 +4,7 @@ import { FrameReader, FrameError, encodeFrame } from "../src/frames.js";
 import { backoffDelay } from "../src/backoff.js";
 import { Conversation, mentionsMe, parseCard, type ChatMessage } from "../src/store.js";
 import { Client, MEDIA_CHUNK_BYTES, ProtocolError, directConv } from "../src/client.js";
-import { Code, MessageKind, MessageSchema, ResponseSchema } from "../src/gen/wire_pb.js";
+import { Code, ListsUpdate_List, MessageKind, MessageSchema, ResponseSchema, ServerFrameSchema } from "../src/gen/wire_pb.js";
 import { chatMessage, directPeer } from "../src/messages.js";
 import { create } from "@bufbuild/protobuf";
 import { OUTBOX_PREFIX, forgetMessage, loadMessages, queuedAt, saveMessage } from "../src/outbox.js";
@@ -615,4 +615,18 @@ test("scheduled: schedule sends the message and its time, scheduled lists, unsch
   await assert.rejects(c.schedule("g:maths", "hi", at, { replyTo: 1.5 }), /replyTo/);
   await assert.rejects(c.unschedule(""), /id/);
   assert.equal(asked.length, 0, "nothing invalid is sent");
+});
+
+test("a lists push: the client emits starred or scheduled, asks no ack, and ignores a list it does not know", () => {
+  const c = new Client({ url: "ws://127.0.0.1:1", token: "t" });
+  const got: string[] = [];
+  c.on("starred", () => got.push("starred"));
+  c.on("scheduled", () => got.push("scheduled"));
+  const push = (list: ListsUpdate_List) => (c as any).onFrame(create(ServerFrameSchema, { msg: { case: "push", value: { inboxSeq: 0n, event: { case: "lists", value: { list } } } } }));
+  push(ListsUpdate_List.STARRED);
+  push(ListsUpdate_List.SCHEDULED);
+  push(ListsUpdate_List.UNKNOWN);
+  push(7 as ListsUpdate_List);
+  assert.deepEqual(got, ["starred", "scheduled"]);
+  assert.deepEqual((c as any).acks, [], "inbox_seq 0: nothing to ack");
 });

@@ -335,9 +335,9 @@ export function mentionAllToggle(box) {
 }
 
 // starTracker keeps which messages this user starred, for renderMessages'
-// star buttons. The node pushes nothing when the list changes
-// (docs/PROTOCOL.md, "Starred messages"): it is read once, at the first
-// draw, and again by list(); a star from another device shows after that.
+// star buttons. It is read at the first draw, by list(), and again when
+// the client emits "starred" (the list changed, on this device or
+// another): then each conversation whose stars changed is drawn again.
 // seqs(c) answers c's starred seqs (opts.starred); toggle(m, starred)
 // stars or unstars m (opts.onStar), then redraw(conv) draws its
 // conversation again; list() reads the whole list (client.starred) for
@@ -352,6 +352,15 @@ export function starTracker(client, redraw, note) {
     for (const s of all) keys.add(key(s.message.conv, s.message.seq));
     return all;
   };
+  client.on("starred", () => {
+    asked = true;
+    const before = new Set(keys);
+    const conv = (k) => k.slice(0, k.lastIndexOf("#"));
+    list().then(() => {
+      const changed = new Set([...before].filter((k) => !keys.has(k)).concat([...keys].filter((k) => !before.has(k))).map(conv));
+      for (const id of changed) redraw(id);
+    }, (err) => note(`starred messages: ${err.message}`));
+  });
   return {
     seqs(c) {
       if (!asked) {
@@ -395,11 +404,11 @@ export function renderStarred(el, list, onOpen) {
 // scheduledPanel is the workbench's "Send later" and its Scheduled list
 // in el: this user's messages scheduled and not yet sent
 // (client.scheduled), soonest first, each with its time, conversation and
-// text and a cancel button; a click on one calls onOpen(conv). The node
-// pushes nothing when the list changes (docs/PROTOCOL.md, "Scheduled
-// messages"): show() reads it, and it is read again after a schedule or a
-// cancel here and when a listed message arrives (it went out: the message
-// carries its client id). schedule(conv, text, when, opts) schedules text
+// text and a cancel button; a click on one calls onOpen(conv). show()
+// reads it; once shown it is read again after a schedule or a cancel here,
+// when the client emits "scheduled" (the list changed on any device, or
+// one went out or failed when due) and when a listed message arrives (it
+// went out: the message carries its client id). schedule(conv, text, when, opts) schedules text
 // into conv at when, a datetime-local input's value (the browser's local
 // time), with opts as client.schedule takes them (replyTo), and resolves
 // true once the node keeps it. A failure goes to note.
@@ -445,6 +454,7 @@ export function scheduledPanel(client, el, onOpen, note) {
     }
     el.dataset.loaded = "1";
   };
+  client.on("scheduled", () => listed && void show());
   client.on("conversation", (c) => {
     if (!listed?.size) return;
     let sent = false;
