@@ -182,14 +182,8 @@ func (n *Runtime) SendDirect(ctx context.Context, to string, req *pb.SendMessage
 }
 
 func (n *Runtime) sendDirect(ctx context.Context, to string, req *pb.SendMessage) (*pb.SendResponse, error) {
-	if err := checkUser(to); err != nil {
+	if err := checkPeer(req.Sender, to); err != nil {
 		return nil, err
-	}
-	if err := checkUser(req.Sender); err != nil {
-		return nil, err
-	}
-	if to == req.Sender {
-		return nil, invalid("a direct conversation needs two different users")
 	}
 	req.Conv = DirectConvID(req.Sender, to)
 	res, err := n.send(ctx, req)
@@ -208,6 +202,18 @@ func (n *Runtime) sendDirect(ctx context.Context, to string, req *pb.SendMessage
 		return nil, err
 	}
 	return n.send(ctx, req)
+}
+
+// checkPeer checks that sender may name to as the other member of a
+// direct conversation: two well-formed, different users.
+func checkPeer(sender, to string) error {
+	if err := errors.Join(checkUser(to), checkUser(sender)); err != nil {
+		return err
+	}
+	if to == sender {
+		return invalid("a direct conversation needs two different users")
+	}
+	return nil
 }
 
 // Block stops target writing to user in their direct conversation (block

@@ -39,11 +39,8 @@ func (n *Runtime) forward(ctx context.Context, to string, req *pb.SendMessage) (
 	}
 	target := req.Conv
 	if to != "" {
-		if err := checkUser(to); err != nil {
+		if err := checkPeer(req.Sender, to); err != nil {
 			return nil, err
-		}
-		if to == req.Sender {
-			return nil, invalid("a direct conversation needs two different users")
 		}
 		target = DirectConvID(req.Sender, to)
 	} else if err := checkConv(target); err != nil {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/cluster/boot"
 	"github.com/switchboard-im/switchboard/storage"
 )
 
@@ -94,18 +95,7 @@ func TestUnreadMentions(t *testing.T) {
 		}
 		return m.Seq
 	}
-	counts := func(user string) map[string][2]uint64 {
-		t.Helper()
-		r, err := node.ListConversations(ctx, user, "", 10)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := map[string][2]uint64{}
-		for _, c := range r.Conversations {
-			out[c.Conv] = [2]uint64{c.Unread, c.UnreadMentions}
-		}
-		return out
-	}
+	counts := func(user string) map[string][2]uint64 { return unreadCounts(t, node, user) }
 	first := map[string]uint64{}
 	for _, conv := range []string{small, large} {
 		first[conv] = send(conv, "@mia can you take this?", "mia")
@@ -234,18 +224,7 @@ func TestMentionAll(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	counts := func(user string) map[string][2]uint64 {
-		t.Helper()
-		r, err := node.ListConversations(ctx, user, "", 10)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := map[string][2]uint64{}
-		for _, c := range r.Conversations {
-			out[c.Conv] = [2]uint64{c.Unread, c.UnreadMentions}
-		}
-		return out
-	}
+	counts := func(user string) map[string][2]uint64 { return unreadCounts(t, node, user) }
 	check := func(when string) {
 		t.Helper()
 		eventually(t, func() error {
@@ -280,4 +259,19 @@ func TestMentionAll(t *testing.T) {
 	if err != nil || len(msgs) != 2 || !slices.Equal(msgs[1].Mentions, all) {
 		t.Fatalf("the history carries the mention of all: %v, %v", msgs, err)
 	}
+}
+
+// unreadCounts reads user's list: each conversation's unread count and
+// unread mentions.
+func unreadCounts(t *testing.T, node *boot.Node, user string) map[string][2]uint64 {
+	t.Helper()
+	r, err := node.ListConversations(tctx(t), user, "", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][2]uint64{}
+	for _, c := range r.Conversations {
+		out[c.Conv] = [2]uint64{c.Unread, c.UnreadMentions}
+	}
+	return out
 }

@@ -113,16 +113,17 @@ func (n *Runtime) checkSchedule(ctx context.Context, to string, req *pb.SendMess
 		return invalid("empty message body")
 	case len(req.Body) > n.cfg.MaxBodyBytes:
 		return fromPB(pbErr(pb.Code_TOO_LARGE, "message body is %d bytes, limit %d", len(req.Body), n.cfg.MaxBodyBytes))
+	case len(req.Mentions) > n.cfg.MaxMentions:
+		// Who the mentions name is checked when it goes out (the members
+		// then); their number now, so that what is kept stays small.
+		return invalid("%d mentions, limit %d", len(req.Mentions), n.cfg.MaxMentions)
 	}
 	if err := n.limits.CheckOptionalID("client message", req.ClientMsgId); err != nil {
 		return invalid("%v", err)
 	}
 	if to != "" {
-		if err := checkUser(to); err != nil {
+		if err := checkPeer(req.Sender, to); err != nil {
 			return err
-		}
-		if to == req.Sender {
-			return invalid("a direct conversation needs two different users")
 		}
 		req.Conv = ""
 		return nil // a first contact is checked when it goes out, as any

@@ -238,3 +238,36 @@ func TestScheduledHeldDay(t *testing.T) {
 		t.Fatalf("sent within the slow mode: %v", got)
 	}
 }
+
+// TestScheduleLimits: what a scheduled message may hold, at the edges of
+// the node's bounds: its body (MaxBodyBytes), its mentions (MaxMentions)
+// and how far ahead (MaxScheduleAhead).
+func TestScheduleLimits(t *testing.T) {
+	node := startCluster(t, 1, openStore(t), actors.Config{MaxBodyBytes: 100, MaxMentions: 2, MaxScheduleAhead: time.Hour})[0]
+	ctx := tctx(t)
+	const g = "g:limits"
+	mustCreateGroup(t, node, g, "olga", "mia", "max", "leo")
+	n := 0
+	schedule := func(body int, mentions []string, ahead time.Duration) error {
+		n++
+		_, err := node.Schedule(ctx, "olga", "", &pb.SendMessage{Conv: g, ClientMsgId: fmt.Sprint("l", n), Body: make([]byte, body), Mentions: mentions}, time.Now().Add(ahead))
+		return err
+	}
+	for what, c := range map[string]struct {
+		body     int
+		mentions []string
+		ahead    time.Duration
+		want     pb.Code
+	}{
+		"a body at the bound":        {100, nil, time.Minute, pb.Code_OK},
+		"a body one past it":         {101, nil, time.Minute, pb.Code_TOO_LARGE},
+		"mentions at the bound":      {1, []string{"mia", "max"}, time.Minute, pb.Code_OK},
+		"mentions one past it":       {1, []string{"mia", "max", "leo"}, time.Minute, pb.Code_INVALID},
+		"just within the hour ahead": {1, nil, time.Hour - time.Second, pb.Code_OK},
+		"a second past the hour":     {1, nil, time.Hour + time.Second, pb.Code_INVALID},
+	} {
+		if err := schedule(c.body, c.mentions, c.ahead); actors.CodeOf(err) != c.want {
+			t.Errorf("%s: %v, want %v", what, err, c.want)
+		}
+	}
+}

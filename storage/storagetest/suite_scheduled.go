@@ -83,7 +83,10 @@ func testScheduled(t *testing.T, s storage.Store, id func(string) string) {
 
 	wantErr(t, s.PutScheduled(c, storage.ScheduledSend{User: ann, ID: "x", DueAt: day}), storage.ErrInvalid)
 	wantErr(t, s.PutScheduled(c, storage.ScheduledSend{User: ann, ID: "x", Send: []byte("s")}), storage.ErrInvalid)
-	wantErr(t, s.PutScheduled(c, storage.ScheduledSend{User: ann, ID: "x", DueAt: day, Send: make([]byte, storage.MaxScheduledSendBytes+1)}), storage.ErrInvalid)
+	most := s.Limits().MaxScheduledSendBytes()
+	must(t, s.PutScheduled(c, storage.ScheduledSend{User: ann, ID: "big", DueAt: day, Send: make([]byte, most)}))
+	must(t, s.DeleteScheduled(c, ann, "big"))
+	wantErr(t, s.PutScheduled(c, storage.ScheduledSend{User: ann, ID: "x", DueAt: day, Send: make([]byte, most+1)}), storage.ErrInvalid)
 	_, err = s.ScheduledDue(c, day, day, 0)
 	wantErr(t, err, storage.ErrInvalid)
 	_, err = s.ScheduledOf(c, ann, 0)

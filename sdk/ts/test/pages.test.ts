@@ -84,12 +84,18 @@ class FakeElement {
   }
 }
 
-test("pages label forwarded messages and forward a text or a file where the user says", async () => {
+// loadPage loads the pages' shared module (common.js) with a fake DOM
+// whose elements are FakeElements.
+async function loadPage(): Promise<any> {
   const g = globalThis as any;
   g.location ??= { search: "", origin: "http://node.test" };
   g.document = { createElement: () => new FakeElement() };
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const page = await import(pathToFileURL(path.resolve(here, "../../../../transport/web/ui/static/common.js")).href);
+  const here = path.dirname(fileURLToPath(import.meta.url)); // sdk/ts/dist/test
+  return import(pathToFileURL(path.resolve(here, "../../../../transport/web/ui/static/common.js")).href);
+}
+
+test("pages label forwarded messages and forward a text or a file where the user says", async () => {
+  const page = await loadPage();
 
   const c = new Conversation("g:bikes");
   const base = { conv: "g:bikes", sender: "bob", recalled: false, serverTsMs: Date.now() };
@@ -117,7 +123,7 @@ test("pages label forwarded messages and forward a text or a file where the user
   const notes: string[] = [];
   const onForward = page.forwarder(client, (t: string) => notes.push(t));
   const answers = ["partner", " g:club ", ""];
-  g.prompt = () => answers.shift();
+  (globalThis as any).prompt = () => answers.shift();
   for (let i = 0; i < 3; i++) onForward(c.messages[0]);
   assert.deepEqual(calls, [[{ to: "partner" }, "g:bikes", 1], ["g:club", "g:bikes", 1]]);
   // Stored in its conversation: the page says so.
@@ -128,11 +134,7 @@ test("pages label forwarded messages and forward a text or a file where the user
 });
 
 test("pages star texts, files, cards and polls through client.star, and list the starred ones", async () => {
-  const g = globalThis as any;
-  g.location ??= { search: "", origin: "http://node.test" };
-  g.document = { createElement: () => new FakeElement() };
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const page = await import(pathToFileURL(path.resolve(here, "../../../../transport/web/ui/static/common.js")).href);
+  const page = await loadPage();
 
   const c = new Conversation("g:bikes");
   const base = { conv: "g:bikes", sender: "bob", recalled: false, serverTsMs: Date.now() };
@@ -226,11 +228,7 @@ test("pages star texts, files, cards and polls through client.star, and list the
 });
 
 test("the workbench's Send later schedules the box's text at the time picked, and its Scheduled panel lists, opens and cancels", async () => {
-  const g = globalThis as any;
-  g.location ??= { search: "", origin: "http://node.test" };
-  g.document = { createElement: () => new FakeElement() };
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const page = await import(pathToFileURL(path.resolve(here, "../../../../transport/web/ui/static/common.js")).href);
+  const page = await loadPage();
 
   // A node standing in: what is scheduled, soonest first, and each request.
   const soon = Date.now() + 3_600_000;
@@ -346,11 +344,7 @@ test("the workbench's Send later schedules the box's text at the time picked, an
 });
 
 test("pages show an @all message labelled (mentioned for the others), and the workbench's @all toggle sends with client.mentionAll in a group only", async () => {
-  const g = globalThis as any;
-  g.location ??= { search: "", origin: "http://node.test" };
-  g.document = { createElement: () => new FakeElement() };
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const page = await import(pathToFileURL(path.resolve(here, "../../../../transport/web/ui/static/common.js")).href);
+  const page = await loadPage();
 
   const c = new Conversation("g:class");
   const base = { conv: "g:class", recalled: false, serverTsMs: Date.now(), kind: "normal" as const };
