@@ -75,6 +75,13 @@ type Config struct {
 	// MaxStarredMessages bounds the messages one user keeps starred
 	// (default 500): a star past it is TOO_MANY until one is unstarred.
 	MaxStarredMessages int
+	// User profiles (user_profile.go): a display name of at most
+	// MaxProfileNameBytes (default 128), an avatar URL of at most
+	// MaxAvatarURLBytes (default 1,024), and at most MaxProfileUsers
+	// profiles read by one request (default 100).
+	MaxProfileNameBytes int
+	MaxAvatarURLBytes   int
+	MaxProfileUsers     int
 	// MaxScheduledMessages bounds the messages one user has scheduled
 	// and not yet sent (default 100): past it TOO_MANY. MaxScheduleAhead
 	// bounds how far ahead one is due (default 365 days).
@@ -349,6 +356,9 @@ func DefaultConfig() Config {
 		MaxPreJoinHistory:         1000,
 		MaxPinnedMessages:         10,
 		MaxStarredMessages:        500,
+		MaxProfileNameBytes:       128,
+		MaxAvatarURLBytes:         1024,
+		MaxProfileUsers:           100,
 		MaxScheduledMessages:      100,
 		MaxScheduleAhead:          365 * 24 * time.Hour,
 		ScheduleInterval:          time.Second,
@@ -440,6 +450,9 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.MaxPreJoinHistory, d.MaxPreJoinHistory)
 	setInt(&c.MaxPinnedMessages, d.MaxPinnedMessages)
 	setInt(&c.MaxStarredMessages, d.MaxStarredMessages)
+	setInt(&c.MaxProfileNameBytes, d.MaxProfileNameBytes)
+	setInt(&c.MaxAvatarURLBytes, d.MaxAvatarURLBytes)
+	setInt(&c.MaxProfileUsers, d.MaxProfileUsers)
 	setInt(&c.MaxScheduledMessages, d.MaxScheduledMessages)
 	if c.MaxScheduleAhead <= 0 {
 		c.MaxScheduleAhead = d.MaxScheduleAhead

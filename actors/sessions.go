@@ -479,6 +479,14 @@ func (s *deviceSession) Privacy(ctx context.Context, change *pb.SetPrivacy) (*pb
 	return s.rt.SetPrivacy(ctx, &pb.SetPrivacy{User: s.user, Presence: change.Presence, HideReadReceipts: change.HideReadReceipts})
 }
 
+func (s *deviceSession) Profile(ctx context.Context, change *pb.SetProfile) (*pb.UserProfile, error) {
+	return s.rt.SetProfile(ctx, s.user, change)
+}
+
+func (s *deviceSession) Profiles(ctx context.Context, conv string, users []string) ([]*pb.UserProfile, error) {
+	return s.rt.Profiles(ctx, s.user, conv, users)
+}
+
 func (s *deviceSession) Presence(ctx context.Context, target, conv string) (*pb.PresenceResponse, error) {
 	return s.rt.Presence(ctx, s.user, target, conv)
 }

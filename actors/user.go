@@ -178,6 +178,8 @@ func (u *user) Receive(ctx actor.Context) {
 		u.setPrivacy(ctx, m)
 	case *pb.SetStarred:
 		u.setStarred(ctx, m)
+	case *pb.SetProfile:
+		u.setProfile(ctx, m)
 	case *pb.ListChanged:
 		u.listChanged(m.List)
 	case *pb.PutScheduled:

@@ -126,3 +126,7 @@ func wireScheduled(sc session.Scheduled) *wirepb.ScheduledSend {
 		Conv: m.Conv, To: sc.To, ClientMsgId: m.ClientMsgId, Body: m.Body, ClientTsMs: m.ClientTsMs, Kind: wirepb.MessageKind(m.Kind),
 		ReplyTo: m.ReplyTo, Mentions: mentioned, MentionAll: all}}
 }
+
+func wireProfile(p *pb.UserProfile) *wirepb.Profile {
+	return &wirepb.Profile{User: p.User, Name: p.Name, AvatarUrl: p.AvatarUrl, UpdatedMs: p.UpdatedMs}
+}

@@ -73,6 +73,8 @@ func seedRequests() []*wirepb.Request {
 		{Id: 65, Op: &wirepb.Request_Schedule{Schedule: &wirepb.ScheduleRequest{AtMs: 1764396000000, Send: &wirepb.SendRequest{Conv: "g:team", ClientMsgId: "s1", Body: []byte("at 7")}}}},
 		{Id: 66, Op: &wirepb.Request_Scheduled{Scheduled: &wirepb.ScheduledRequest{}}},
 		{Id: 67, Op: &wirepb.Request_Unschedule{Unschedule: &wirepb.UnscheduleRequest{Id: "0123456789abcdef0123456789abcdef"}}},
+		{Id: 69, Op: &wirepb.Request_Profile{Profile: &wirepb.ProfileRequest{Name: proto.String("Ann K."), AvatarUrl: proto.String("https://img.example/ann.png")}}},
+		{Id: 70, Op: &wirepb.Request_Profiles{Profiles: &wirepb.ProfilesRequest{Conv: "g:team", Users: []string{"ann", "bob"}}}},
 		{Id: 63, Op: &wirepb.Request_Star{Star: &wirepb.StarRequest{Conv: "g:team", Seq: 3, Starred: true}}},
 		{Id: 64, Op: &wirepb.Request_Starred{Starred: &wirepb.StarredRequest{BeforeMs: 1764396000000, Limit: 2}}},
 		{Id: 62, Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{To: "bob", ClientMsgId: "f1", ForwardConv: "g:team", ForwardSeq: 12}}},

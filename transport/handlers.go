@@ -562,6 +562,24 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		}
 		return &wirepb.Response{Result: &wirepb.Response_Pin{Pin: &wirepb.PinResult{}}}
 
+	case *wirepb.Request_Profile:
+		p, err := sess.Profile(ctx, &pb.SetProfile{Name: op.Profile.Name, AvatarUrl: op.Profile.AvatarUrl})
+		if err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_Profile{Profile: wireProfile(p)}}
+
+	case *wirepb.Request_Profiles:
+		ps, err := sess.Profiles(ctx, op.Profiles.Conv, op.Profiles.Users)
+		if err != nil {
+			return c.fail(err)
+		}
+		res := &wirepb.ProfilesResult{Profiles: make([]*wirepb.Profile, len(ps))}
+		for i, p := range ps {
+			res.Profiles[i] = wireProfile(p)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_Profiles{Profiles: res}}
+
 	case *wirepb.Request_Privacy:
 		change := &pb.SetPrivacy{HideReadReceipts: op.Privacy.HideReadReceipts}
 		if p := op.Privacy.Presence; p != nil {

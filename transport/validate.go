@@ -279,6 +279,15 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 		if n := len(op.JoinGroup.Code); n == 0 || n > MaxInviteCodeBytes {
 			return invalid("invite code of %d bytes: 1 to %d", n, MaxInviteCodeBytes)
 		}
+	case *wirepb.Request_Profile:
+		// The name's and the avatar's rules are the actors' (SetProfile).
+	case *wirepb.Request_Profiles:
+		if err := checkUsers(op.Profiles.Users, 0, lim.MaxListUsers); err != nil {
+			return err
+		}
+		if op.Profiles.Conv != "" {
+			return checkConv(op.Profiles.Conv)
+		}
 	case *wirepb.Request_Privacy:
 		if p := op.Privacy.Presence; p != nil && wirepb.PresenceSharing_name[int32(*p)] == "" {
 			return invalid("presence sharing %d", *p)

@@ -467,7 +467,7 @@ func (x ListsUpdate_List) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ListsUpdate_List.Descriptor instead.
 func (ListsUpdate_List) EnumDescriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{79, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{82, 0}
 }
 
 type Signal_Kind int32
@@ -525,7 +525,7 @@ func (x Signal_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Signal_Kind.Descriptor instead.
 func (Signal_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{86, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{89, 0}
 }
 
 type Error struct {
@@ -5346,6 +5346,191 @@ func (x *StarredList) GetEntries() []*StarredEntry {
 	return nil
 }
 
+// UserProfile is how a user shows in others' apps: a display name and an
+// avatar's URL (actors/user_profile.go). Stored as the user's profile
+// row; empty fields are unset.
+type UserProfile struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	AvatarUrl     string                 `protobuf:"bytes,3,opt,name=avatar_url,json=avatarUrl,proto3" json:"avatar_url,omitempty"`
+	UpdatedMs     int64                  `protobuf:"varint,4,opt,name=updated_ms,json=updatedMs,proto3" json:"updated_ms,omitempty"` // 0: never set
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UserProfile) Reset() {
+	*x = UserProfile{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[70]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UserProfile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UserProfile) ProtoMessage() {}
+
+func (x *UserProfile) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[70]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UserProfile.ProtoReflect.Descriptor instead.
+func (*UserProfile) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{70}
+}
+
+func (x *UserProfile) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *UserProfile) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *UserProfile) GetAvatarUrl() string {
+	if x != nil {
+		return x.AvatarUrl
+	}
+	return ""
+}
+
+func (x *UserProfile) GetUpdatedMs() int64 {
+	if x != nil {
+		return x.UpdatedMs
+	}
+	return 0
+}
+
+// SetProfile changes the fields present of user's profile (an empty
+// string clears one); with none it reads the profile.
+type SetProfile struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Name          *string                `protobuf:"bytes,2,opt,name=name,proto3,oneof" json:"name,omitempty"`
+	AvatarUrl     *string                `protobuf:"bytes,3,opt,name=avatar_url,json=avatarUrl,proto3,oneof" json:"avatar_url,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetProfile) Reset() {
+	*x = SetProfile{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[71]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetProfile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetProfile) ProtoMessage() {}
+
+func (x *SetProfile) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[71]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetProfile.ProtoReflect.Descriptor instead.
+func (*SetProfile) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{71}
+}
+
+func (x *SetProfile) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *SetProfile) GetName() string {
+	if x != nil && x.Name != nil {
+		return *x.Name
+	}
+	return ""
+}
+
+func (x *SetProfile) GetAvatarUrl() string {
+	if x != nil && x.AvatarUrl != nil {
+		return *x.AvatarUrl
+	}
+	return ""
+}
+
+type SetProfileResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Profile       *UserProfile           `protobuf:"bytes,2,opt,name=profile,proto3" json:"profile,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetProfileResponse) Reset() {
+	*x = SetProfileResponse{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[72]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetProfileResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetProfileResponse) ProtoMessage() {}
+
+func (x *SetProfileResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[72]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetProfileResponse.ProtoReflect.Descriptor instead.
+func (*SetProfileResponse) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{72}
+}
+
+func (x *SetProfileResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *SetProfileResponse) GetProfile() *UserProfile {
+	if x != nil {
+		return x.Profile
+	}
+	return nil
+}
+
 // ScheduledMessage is a scheduled send as stored
 // (storage.ScheduledSend.Send; actors/scheduled.go).
 type ScheduledMessage struct {
@@ -5363,7 +5548,7 @@ type ScheduledMessage struct {
 
 func (x *ScheduledMessage) Reset() {
 	*x = ScheduledMessage{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[70]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5375,7 +5560,7 @@ func (x *ScheduledMessage) String() string {
 func (*ScheduledMessage) ProtoMessage() {}
 
 func (x *ScheduledMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[70]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5388,7 +5573,7 @@ func (x *ScheduledMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduledMessage.ProtoReflect.Descriptor instead.
 func (*ScheduledMessage) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{70}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *ScheduledMessage) GetSend() *SendMessage {
@@ -5433,7 +5618,7 @@ type PutScheduled struct {
 
 func (x *PutScheduled) Reset() {
 	*x = PutScheduled{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[71]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5445,7 +5630,7 @@ func (x *PutScheduled) String() string {
 func (*PutScheduled) ProtoMessage() {}
 
 func (x *PutScheduled) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[71]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5458,7 +5643,7 @@ func (x *PutScheduled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutScheduled.ProtoReflect.Descriptor instead.
 func (*PutScheduled) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{71}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *PutScheduled) GetUser() string {
@@ -5498,7 +5683,7 @@ type PutScheduledResponse struct {
 
 func (x *PutScheduledResponse) Reset() {
 	*x = PutScheduledResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[72]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5510,7 +5695,7 @@ func (x *PutScheduledResponse) String() string {
 func (*PutScheduledResponse) ProtoMessage() {}
 
 func (x *PutScheduledResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[72]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5523,7 +5708,7 @@ func (x *PutScheduledResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutScheduledResponse.ProtoReflect.Descriptor instead.
 func (*PutScheduledResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{72}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *PutScheduledResponse) GetError() *Error {
@@ -5544,7 +5729,7 @@ type DropScheduled struct {
 
 func (x *DropScheduled) Reset() {
 	*x = DropScheduled{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[73]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5556,7 +5741,7 @@ func (x *DropScheduled) String() string {
 func (*DropScheduled) ProtoMessage() {}
 
 func (x *DropScheduled) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[73]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5569,7 +5754,7 @@ func (x *DropScheduled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropScheduled.ProtoReflect.Descriptor instead.
 func (*DropScheduled) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{73}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *DropScheduled) GetUser() string {
@@ -5595,7 +5780,7 @@ type DropScheduledResponse struct {
 
 func (x *DropScheduledResponse) Reset() {
 	*x = DropScheduledResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[74]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5607,7 +5792,7 @@ func (x *DropScheduledResponse) String() string {
 func (*DropScheduledResponse) ProtoMessage() {}
 
 func (x *DropScheduledResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[74]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5620,7 +5805,7 @@ func (x *DropScheduledResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropScheduledResponse.ProtoReflect.Descriptor instead.
 func (*DropScheduledResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{74}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *DropScheduledResponse) GetError() *Error {
@@ -5641,7 +5826,7 @@ type PrivacyResponse struct {
 
 func (x *PrivacyResponse) Reset() {
 	*x = PrivacyResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[75]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5653,7 +5838,7 @@ func (x *PrivacyResponse) String() string {
 func (*PrivacyResponse) ProtoMessage() {}
 
 func (x *PrivacyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[75]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5666,7 +5851,7 @@ func (x *PrivacyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrivacyResponse.ProtoReflect.Descriptor instead.
 func (*PrivacyResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{75}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *PrivacyResponse) GetError() *Error {
@@ -5708,7 +5893,7 @@ type PresenceProbe struct {
 
 func (x *PresenceProbe) Reset() {
 	*x = PresenceProbe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[76]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5720,7 +5905,7 @@ func (x *PresenceProbe) String() string {
 func (*PresenceProbe) ProtoMessage() {}
 
 func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[76]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5733,7 +5918,7 @@ func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceProbe.ProtoReflect.Descriptor instead.
 func (*PresenceProbe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{76}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *PresenceProbe) GetUser() string {
@@ -5770,7 +5955,7 @@ type PresenceResponse struct {
 
 func (x *PresenceResponse) Reset() {
 	*x = PresenceResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[77]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5782,7 +5967,7 @@ func (x *PresenceResponse) String() string {
 func (*PresenceResponse) ProtoMessage() {}
 
 func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[77]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5795,7 +5980,7 @@ func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse.ProtoReflect.Descriptor instead.
 func (*PresenceResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{77}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *PresenceResponse) GetDevices() []*PresenceResponse_Device {
@@ -5841,7 +6026,7 @@ type Push struct {
 
 func (x *Push) Reset() {
 	*x = Push{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[78]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5853,7 +6038,7 @@ func (x *Push) String() string {
 func (*Push) ProtoMessage() {}
 
 func (x *Push) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[78]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5866,7 +6051,7 @@ func (x *Push) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Push.ProtoReflect.Descriptor instead.
 func (*Push) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{78}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *Push) GetUser() string {
@@ -6004,7 +6189,7 @@ type ListsUpdate struct {
 
 func (x *ListsUpdate) Reset() {
 	*x = ListsUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[79]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6016,7 +6201,7 @@ func (x *ListsUpdate) String() string {
 func (*ListsUpdate) ProtoMessage() {}
 
 func (x *ListsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[79]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6029,7 +6214,7 @@ func (x *ListsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListsUpdate.ProtoReflect.Descriptor instead.
 func (*ListsUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{79}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *ListsUpdate) GetList() ListsUpdate_List {
@@ -6051,7 +6236,7 @@ type ListChanged struct {
 
 func (x *ListChanged) Reset() {
 	*x = ListChanged{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[80]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6063,7 +6248,7 @@ func (x *ListChanged) String() string {
 func (*ListChanged) ProtoMessage() {}
 
 func (x *ListChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[80]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6076,7 +6261,7 @@ func (x *ListChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListChanged.ProtoReflect.Descriptor instead.
 func (*ListChanged) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{80}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *ListChanged) GetUser() string {
@@ -6108,7 +6293,7 @@ type FlagsUpdate struct {
 
 func (x *FlagsUpdate) Reset() {
 	*x = FlagsUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[81]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6120,7 +6305,7 @@ func (x *FlagsUpdate) String() string {
 func (*FlagsUpdate) ProtoMessage() {}
 
 func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[81]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6133,7 +6318,7 @@ func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlagsUpdate.ProtoReflect.Descriptor instead.
 func (*FlagsUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{81}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *FlagsUpdate) GetConv() string {
@@ -6184,7 +6369,7 @@ type ReadUpdate struct {
 
 func (x *ReadUpdate) Reset() {
 	*x = ReadUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[82]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6196,7 +6381,7 @@ func (x *ReadUpdate) String() string {
 func (*ReadUpdate) ProtoMessage() {}
 
 func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[82]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6209,7 +6394,7 @@ func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadUpdate.ProtoReflect.Descriptor instead.
 func (*ReadUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{82}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *ReadUpdate) GetConv() string {
@@ -6252,7 +6437,7 @@ type ReadReceipt struct {
 
 func (x *ReadReceipt) Reset() {
 	*x = ReadReceipt{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[83]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6264,7 +6449,7 @@ func (x *ReadReceipt) String() string {
 func (*ReadReceipt) ProtoMessage() {}
 
 func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[83]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6277,7 +6462,7 @@ func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadReceipt.ProtoReflect.Descriptor instead.
 func (*ReadReceipt) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{83}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *ReadReceipt) GetConv() string {
@@ -6313,7 +6498,7 @@ type GroupPush struct {
 
 func (x *GroupPush) Reset() {
 	*x = GroupPush{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[84]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6325,7 +6510,7 @@ func (x *GroupPush) String() string {
 func (*GroupPush) ProtoMessage() {}
 
 func (x *GroupPush) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[84]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6338,7 +6523,7 @@ func (x *GroupPush) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupPush.ProtoReflect.Descriptor instead.
 func (*GroupPush) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{84}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *GroupPush) GetConv() string {
@@ -6368,7 +6553,7 @@ type Subscribe struct {
 
 func (x *Subscribe) Reset() {
 	*x = Subscribe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[85]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6380,7 +6565,7 @@ func (x *Subscribe) String() string {
 func (*Subscribe) ProtoMessage() {}
 
 func (x *Subscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[85]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6393,7 +6578,7 @@ func (x *Subscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subscribe.ProtoReflect.Descriptor instead.
 func (*Subscribe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{85}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *Subscribe) GetUser() string {
@@ -6432,7 +6617,7 @@ type Signal struct {
 
 func (x *Signal) Reset() {
 	*x = Signal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[86]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6444,7 +6629,7 @@ func (x *Signal) String() string {
 func (*Signal) ProtoMessage() {}
 
 func (x *Signal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[86]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6457,7 +6642,7 @@ func (x *Signal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Signal.ProtoReflect.Descriptor instead.
 func (*Signal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{86}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *Signal) GetKind() Signal_Kind {
@@ -6506,7 +6691,7 @@ type RouteSignal struct {
 
 func (x *RouteSignal) Reset() {
 	*x = RouteSignal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[87]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6518,7 +6703,7 @@ func (x *RouteSignal) String() string {
 func (*RouteSignal) ProtoMessage() {}
 
 func (x *RouteSignal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[87]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6531,7 +6716,7 @@ func (x *RouteSignal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteSignal.ProtoReflect.Descriptor instead.
 func (*RouteSignal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{87}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *RouteSignal) GetUser() string {
@@ -6563,7 +6748,7 @@ type CheckReminder struct {
 
 func (x *CheckReminder) Reset() {
 	*x = CheckReminder{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[88]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6575,7 +6760,7 @@ func (x *CheckReminder) String() string {
 func (*CheckReminder) ProtoMessage() {}
 
 func (x *CheckReminder) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[88]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6588,7 +6773,7 @@ func (x *CheckReminder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckReminder.ProtoReflect.Descriptor instead.
 func (*CheckReminder) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{88}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *CheckReminder) GetConv() string {
@@ -6624,7 +6809,7 @@ type CheckReminderResponse struct {
 
 func (x *CheckReminderResponse) Reset() {
 	*x = CheckReminderResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[89]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6636,7 +6821,7 @@ func (x *CheckReminderResponse) String() string {
 func (*CheckReminderResponse) ProtoMessage() {}
 
 func (x *CheckReminderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[89]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6649,7 +6834,7 @@ func (x *CheckReminderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckReminderResponse.ProtoReflect.Descriptor instead.
 func (*CheckReminderResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{89}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *CheckReminderResponse) GetError() *Error {
@@ -6690,7 +6875,7 @@ type PresenceResponse_Device struct {
 
 func (x *PresenceResponse_Device) Reset() {
 	*x = PresenceResponse_Device{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[90]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6702,7 +6887,7 @@ func (x *PresenceResponse_Device) String() string {
 func (*PresenceResponse_Device) ProtoMessage() {}
 
 func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[90]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6715,7 +6900,7 @@ func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse_Device.ProtoReflect.Descriptor instead.
 func (*PresenceResponse_Device) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{77, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{80, 0}
 }
 
 func (x *PresenceResponse_Device) GetDevice() string {
@@ -7136,7 +7321,25 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\aentries\x18\x02 \x03(\v2 .switchboard.actors.StarredEntryR\aentries\x12\x12\n" +
 	"\x04more\x18\x03 \x01(\bR\x04more\"I\n" +
 	"\vStarredList\x12:\n" +
-	"\aentries\x18\x01 \x03(\v2 .switchboard.actors.StarredEntryR\aentries\"\x86\x01\n" +
+	"\aentries\x18\x01 \x03(\v2 .switchboard.actors.StarredEntryR\aentries\"s\n" +
+	"\vUserProfile\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1d\n" +
+	"\n" +
+	"avatar_url\x18\x03 \x01(\tR\tavatarUrl\x12\x1d\n" +
+	"\n" +
+	"updated_ms\x18\x04 \x01(\x03R\tupdatedMs\"u\n" +
+	"\n" +
+	"SetProfile\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12\x17\n" +
+	"\x04name\x18\x02 \x01(\tH\x00R\x04name\x88\x01\x01\x12\"\n" +
+	"\n" +
+	"avatar_url\x18\x03 \x01(\tH\x01R\tavatarUrl\x88\x01\x01B\a\n" +
+	"\x05_nameB\r\n" +
+	"\v_avatar_url\"\x80\x01\n" +
+	"\x12SetProfileResponse\x12/\n" +
+	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x129\n" +
+	"\aprofile\x18\x02 \x01(\v2\x1f.switchboard.actors.UserProfileR\aprofile\"\x86\x01\n" +
 	"\x10ScheduledMessage\x123\n" +
 	"\x04send\x18\x01 \x01(\v2\x1f.switchboard.actors.SendMessageR\x04send\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x12\x16\n" +
@@ -7312,7 +7515,7 @@ func file_actors_actorspb_actors_proto_rawDescGZIP() []byte {
 }
 
 var file_actors_actorspb_actors_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
-var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 91)
+var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 94)
 var file_actors_actorspb_actors_proto_goTypes = []any{
 	(Code)(0),                          // 0: switchboard.actors.Code
 	(ConvKind)(0),                      // 1: switchboard.actors.ConvKind
@@ -7392,113 +7595,118 @@ var file_actors_actorspb_actors_proto_goTypes = []any{
 	(*StarredEntry)(nil),               // 75: switchboard.actors.StarredEntry
 	(*ListStarredResponse)(nil),        // 76: switchboard.actors.ListStarredResponse
 	(*StarredList)(nil),                // 77: switchboard.actors.StarredList
-	(*ScheduledMessage)(nil),           // 78: switchboard.actors.ScheduledMessage
-	(*PutScheduled)(nil),               // 79: switchboard.actors.PutScheduled
-	(*PutScheduledResponse)(nil),       // 80: switchboard.actors.PutScheduledResponse
-	(*DropScheduled)(nil),              // 81: switchboard.actors.DropScheduled
-	(*DropScheduledResponse)(nil),      // 82: switchboard.actors.DropScheduledResponse
-	(*PrivacyResponse)(nil),            // 83: switchboard.actors.PrivacyResponse
-	(*PresenceProbe)(nil),              // 84: switchboard.actors.PresenceProbe
-	(*PresenceResponse)(nil),           // 85: switchboard.actors.PresenceResponse
-	(*Push)(nil),                       // 86: switchboard.actors.Push
-	(*ListsUpdate)(nil),                // 87: switchboard.actors.ListsUpdate
-	(*ListChanged)(nil),                // 88: switchboard.actors.ListChanged
-	(*FlagsUpdate)(nil),                // 89: switchboard.actors.FlagsUpdate
-	(*ReadUpdate)(nil),                 // 90: switchboard.actors.ReadUpdate
-	(*ReadReceipt)(nil),                // 91: switchboard.actors.ReadReceipt
-	(*GroupPush)(nil),                  // 92: switchboard.actors.GroupPush
-	(*Subscribe)(nil),                  // 93: switchboard.actors.Subscribe
-	(*Signal)(nil),                     // 94: switchboard.actors.Signal
-	(*RouteSignal)(nil),                // 95: switchboard.actors.RouteSignal
-	(*CheckReminder)(nil),              // 96: switchboard.actors.CheckReminder
-	(*CheckReminderResponse)(nil),      // 97: switchboard.actors.CheckReminderResponse
-	(*PresenceResponse_Device)(nil),    // 98: switchboard.actors.PresenceResponse.Device
+	(*UserProfile)(nil),                // 78: switchboard.actors.UserProfile
+	(*SetProfile)(nil),                 // 79: switchboard.actors.SetProfile
+	(*SetProfileResponse)(nil),         // 80: switchboard.actors.SetProfileResponse
+	(*ScheduledMessage)(nil),           // 81: switchboard.actors.ScheduledMessage
+	(*PutScheduled)(nil),               // 82: switchboard.actors.PutScheduled
+	(*PutScheduledResponse)(nil),       // 83: switchboard.actors.PutScheduledResponse
+	(*DropScheduled)(nil),              // 84: switchboard.actors.DropScheduled
+	(*DropScheduledResponse)(nil),      // 85: switchboard.actors.DropScheduledResponse
+	(*PrivacyResponse)(nil),            // 86: switchboard.actors.PrivacyResponse
+	(*PresenceProbe)(nil),              // 87: switchboard.actors.PresenceProbe
+	(*PresenceResponse)(nil),           // 88: switchboard.actors.PresenceResponse
+	(*Push)(nil),                       // 89: switchboard.actors.Push
+	(*ListsUpdate)(nil),                // 90: switchboard.actors.ListsUpdate
+	(*ListChanged)(nil),                // 91: switchboard.actors.ListChanged
+	(*FlagsUpdate)(nil),                // 92: switchboard.actors.FlagsUpdate
+	(*ReadUpdate)(nil),                 // 93: switchboard.actors.ReadUpdate
+	(*ReadReceipt)(nil),                // 94: switchboard.actors.ReadReceipt
+	(*GroupPush)(nil),                  // 95: switchboard.actors.GroupPush
+	(*Subscribe)(nil),                  // 96: switchboard.actors.Subscribe
+	(*Signal)(nil),                     // 97: switchboard.actors.Signal
+	(*RouteSignal)(nil),                // 98: switchboard.actors.RouteSignal
+	(*CheckReminder)(nil),              // 99: switchboard.actors.CheckReminder
+	(*CheckReminderResponse)(nil),      // 100: switchboard.actors.CheckReminderResponse
+	(*PresenceResponse_Device)(nil),    // 101: switchboard.actors.PresenceResponse.Device
 }
 var file_actors_actorspb_actors_proto_depIdxs = []int32{
-	0,  // 0: switchboard.actors.Error.code:type_name -> switchboard.actors.Code
-	3,  // 1: switchboard.actors.Message.kind:type_name -> switchboard.actors.MessageKind
-	2,  // 2: switchboard.actors.Message.sender_role:type_name -> switchboard.actors.Role
-	10, // 3: switchboard.actors.Message.media:type_name -> switchboard.actors.MediaRef
-	2,  // 4: switchboard.actors.Member.role:type_name -> switchboard.actors.Role
-	1,  // 5: switchboard.actors.CreateConversation.kind:type_name -> switchboard.actors.ConvKind
-	11, // 6: switchboard.actors.CreateConversation.members:type_name -> switchboard.actors.Member
-	8,  // 7: switchboard.actors.CreateConversationResponse.error:type_name -> switchboard.actors.Error
-	3,  // 8: switchboard.actors.SendMessage.kind:type_name -> switchboard.actors.MessageKind
-	8,  // 9: switchboard.actors.SendResponse.error:type_name -> switchboard.actors.Error
-	10, // 10: switchboard.actors.SendResponse.media:type_name -> switchboard.actors.MediaRef
-	8,  // 11: switchboard.actors.RecallResponse.error:type_name -> switchboard.actors.Error
-	8,  // 12: switchboard.actors.ExpireMessagesResponse.error:type_name -> switchboard.actors.Error
-	8,  // 13: switchboard.actors.HistoryResponse.error:type_name -> switchboard.actors.Error
-	9,  // 14: switchboard.actors.HistoryResponse.messages:type_name -> switchboard.actors.Message
-	5,  // 15: switchboard.actors.MembershipChange.op:type_name -> switchboard.actors.MembershipChange.Op
-	2,  // 16: switchboard.actors.MembershipChange.role:type_name -> switchboard.actors.Role
-	8,  // 17: switchboard.actors.MembershipResponse.error:type_name -> switchboard.actors.Error
-	8,  // 18: switchboard.actors.MembersResponse.error:type_name -> switchboard.actors.Error
-	11, // 19: switchboard.actors.MembersResponse.members:type_name -> switchboard.actors.Member
-	8,  // 20: switchboard.actors.ConvStateResponse.error:type_name -> switchboard.actors.Error
-	1,  // 21: switchboard.actors.ConvStateResponse.kind:type_name -> switchboard.actors.ConvKind
-	9,  // 22: switchboard.actors.ConvStateResponse.last_message:type_name -> switchboard.actors.Message
-	11, // 23: switchboard.actors.ConvStateResponse.member:type_name -> switchboard.actors.Member
-	1,  // 24: switchboard.actors.Deliver.kind:type_name -> switchboard.actors.ConvKind
-	9,  // 25: switchboard.actors.Deliver.messages:type_name -> switchboard.actors.Message
-	11, // 26: switchboard.actors.Deliver.member:type_name -> switchboard.actors.Member
-	1,  // 27: switchboard.actors.MembershipNotice.kind:type_name -> switchboard.actors.ConvKind
-	11, // 28: switchboard.actors.MembershipNotice.member:type_name -> switchboard.actors.Member
-	8,  // 29: switchboard.actors.RegisterDeviceResponse.error:type_name -> switchboard.actors.Error
-	33, // 30: switchboard.actors.SetSuspension.suspension:type_name -> switchboard.actors.Suspension
-	8,  // 31: switchboard.actors.SuspensionResponse.error:type_name -> switchboard.actors.Error
-	33, // 32: switchboard.actors.SuspensionResponse.suspension:type_name -> switchboard.actors.Suspension
-	8,  // 33: switchboard.actors.OpenDirectResponse.error:type_name -> switchboard.actors.Error
-	8,  // 34: switchboard.actors.SpendUploadResponse.error:type_name -> switchboard.actors.Error
-	3,  // 35: switchboard.actors.Report.kind:type_name -> switchboard.actors.MessageKind
-	41, // 36: switchboard.actors.ReportList.open:type_name -> switchboard.actors.Report
-	41, // 37: switchboard.actors.FileReport.report:type_name -> switchboard.actors.Report
-	8,  // 38: switchboard.actors.FileReportResponse.error:type_name -> switchboard.actors.Error
-	8,  // 39: switchboard.actors.ListReportsResponse.error:type_name -> switchboard.actors.Error
-	41, // 40: switchboard.actors.ListReportsResponse.reports:type_name -> switchboard.actors.Report
-	8,  // 41: switchboard.actors.ReportResponse.error:type_name -> switchboard.actors.Error
-	41, // 42: switchboard.actors.ReportResponse.report:type_name -> switchboard.actors.Report
-	8,  // 43: switchboard.actors.EndSession.error:type_name -> switchboard.actors.Error
-	1,  // 44: switchboard.actors.ConvSummary.kind:type_name -> switchboard.actors.ConvKind
-	9,  // 45: switchboard.actors.ConvSummary.last_message:type_name -> switchboard.actors.Message
-	8,  // 46: switchboard.actors.SyncResponse.error:type_name -> switchboard.actors.Error
-	53, // 47: switchboard.actors.SyncResponse.conversations:type_name -> switchboard.actors.ConvSummary
-	8,  // 48: switchboard.actors.MarkReadResponse.error:type_name -> switchboard.actors.Error
-	8,  // 49: switchboard.actors.ClearHistoryResponse.error:type_name -> switchboard.actors.Error
-	8,  // 50: switchboard.actors.MarkAllReadResponse.error:type_name -> switchboard.actors.Error
-	8,  // 51: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
-	53, // 52: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
-	8,  // 53: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
-	8,  // 54: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
-	4,  // 55: switchboard.actors.SetPrivacy.presence:type_name -> switchboard.actors.PresenceSharing
-	8,  // 56: switchboard.actors.SetStarredResponse.error:type_name -> switchboard.actors.Error
-	8,  // 57: switchboard.actors.ListStarredResponse.error:type_name -> switchboard.actors.Error
-	75, // 58: switchboard.actors.ListStarredResponse.entries:type_name -> switchboard.actors.StarredEntry
-	75, // 59: switchboard.actors.StarredList.entries:type_name -> switchboard.actors.StarredEntry
-	14, // 60: switchboard.actors.ScheduledMessage.send:type_name -> switchboard.actors.SendMessage
-	8,  // 61: switchboard.actors.PutScheduledResponse.error:type_name -> switchboard.actors.Error
-	8,  // 62: switchboard.actors.DropScheduledResponse.error:type_name -> switchboard.actors.Error
-	8,  // 63: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
-	4,  // 64: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
-	98, // 65: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
-	8,  // 66: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
-	9,  // 67: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
-	90, // 68: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
-	30, // 69: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
-	91, // 70: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
-	89, // 71: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
-	87, // 72: switchboard.actors.Push.lists:type_name -> switchboard.actors.ListsUpdate
-	6,  // 73: switchboard.actors.ListsUpdate.list:type_name -> switchboard.actors.ListsUpdate.List
-	6,  // 74: switchboard.actors.ListChanged.list:type_name -> switchboard.actors.ListsUpdate.List
-	9,  // 75: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
-	7,  // 76: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
-	94, // 77: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
-	8,  // 78: switchboard.actors.CheckReminderResponse.error:type_name -> switchboard.actors.Error
-	79, // [79:79] is the sub-list for method output_type
-	79, // [79:79] is the sub-list for method input_type
-	79, // [79:79] is the sub-list for extension type_name
-	79, // [79:79] is the sub-list for extension extendee
-	0,  // [0:79] is the sub-list for field type_name
+	0,   // 0: switchboard.actors.Error.code:type_name -> switchboard.actors.Code
+	3,   // 1: switchboard.actors.Message.kind:type_name -> switchboard.actors.MessageKind
+	2,   // 2: switchboard.actors.Message.sender_role:type_name -> switchboard.actors.Role
+	10,  // 3: switchboard.actors.Message.media:type_name -> switchboard.actors.MediaRef
+	2,   // 4: switchboard.actors.Member.role:type_name -> switchboard.actors.Role
+	1,   // 5: switchboard.actors.CreateConversation.kind:type_name -> switchboard.actors.ConvKind
+	11,  // 6: switchboard.actors.CreateConversation.members:type_name -> switchboard.actors.Member
+	8,   // 7: switchboard.actors.CreateConversationResponse.error:type_name -> switchboard.actors.Error
+	3,   // 8: switchboard.actors.SendMessage.kind:type_name -> switchboard.actors.MessageKind
+	8,   // 9: switchboard.actors.SendResponse.error:type_name -> switchboard.actors.Error
+	10,  // 10: switchboard.actors.SendResponse.media:type_name -> switchboard.actors.MediaRef
+	8,   // 11: switchboard.actors.RecallResponse.error:type_name -> switchboard.actors.Error
+	8,   // 12: switchboard.actors.ExpireMessagesResponse.error:type_name -> switchboard.actors.Error
+	8,   // 13: switchboard.actors.HistoryResponse.error:type_name -> switchboard.actors.Error
+	9,   // 14: switchboard.actors.HistoryResponse.messages:type_name -> switchboard.actors.Message
+	5,   // 15: switchboard.actors.MembershipChange.op:type_name -> switchboard.actors.MembershipChange.Op
+	2,   // 16: switchboard.actors.MembershipChange.role:type_name -> switchboard.actors.Role
+	8,   // 17: switchboard.actors.MembershipResponse.error:type_name -> switchboard.actors.Error
+	8,   // 18: switchboard.actors.MembersResponse.error:type_name -> switchboard.actors.Error
+	11,  // 19: switchboard.actors.MembersResponse.members:type_name -> switchboard.actors.Member
+	8,   // 20: switchboard.actors.ConvStateResponse.error:type_name -> switchboard.actors.Error
+	1,   // 21: switchboard.actors.ConvStateResponse.kind:type_name -> switchboard.actors.ConvKind
+	9,   // 22: switchboard.actors.ConvStateResponse.last_message:type_name -> switchboard.actors.Message
+	11,  // 23: switchboard.actors.ConvStateResponse.member:type_name -> switchboard.actors.Member
+	1,   // 24: switchboard.actors.Deliver.kind:type_name -> switchboard.actors.ConvKind
+	9,   // 25: switchboard.actors.Deliver.messages:type_name -> switchboard.actors.Message
+	11,  // 26: switchboard.actors.Deliver.member:type_name -> switchboard.actors.Member
+	1,   // 27: switchboard.actors.MembershipNotice.kind:type_name -> switchboard.actors.ConvKind
+	11,  // 28: switchboard.actors.MembershipNotice.member:type_name -> switchboard.actors.Member
+	8,   // 29: switchboard.actors.RegisterDeviceResponse.error:type_name -> switchboard.actors.Error
+	33,  // 30: switchboard.actors.SetSuspension.suspension:type_name -> switchboard.actors.Suspension
+	8,   // 31: switchboard.actors.SuspensionResponse.error:type_name -> switchboard.actors.Error
+	33,  // 32: switchboard.actors.SuspensionResponse.suspension:type_name -> switchboard.actors.Suspension
+	8,   // 33: switchboard.actors.OpenDirectResponse.error:type_name -> switchboard.actors.Error
+	8,   // 34: switchboard.actors.SpendUploadResponse.error:type_name -> switchboard.actors.Error
+	3,   // 35: switchboard.actors.Report.kind:type_name -> switchboard.actors.MessageKind
+	41,  // 36: switchboard.actors.ReportList.open:type_name -> switchboard.actors.Report
+	41,  // 37: switchboard.actors.FileReport.report:type_name -> switchboard.actors.Report
+	8,   // 38: switchboard.actors.FileReportResponse.error:type_name -> switchboard.actors.Error
+	8,   // 39: switchboard.actors.ListReportsResponse.error:type_name -> switchboard.actors.Error
+	41,  // 40: switchboard.actors.ListReportsResponse.reports:type_name -> switchboard.actors.Report
+	8,   // 41: switchboard.actors.ReportResponse.error:type_name -> switchboard.actors.Error
+	41,  // 42: switchboard.actors.ReportResponse.report:type_name -> switchboard.actors.Report
+	8,   // 43: switchboard.actors.EndSession.error:type_name -> switchboard.actors.Error
+	1,   // 44: switchboard.actors.ConvSummary.kind:type_name -> switchboard.actors.ConvKind
+	9,   // 45: switchboard.actors.ConvSummary.last_message:type_name -> switchboard.actors.Message
+	8,   // 46: switchboard.actors.SyncResponse.error:type_name -> switchboard.actors.Error
+	53,  // 47: switchboard.actors.SyncResponse.conversations:type_name -> switchboard.actors.ConvSummary
+	8,   // 48: switchboard.actors.MarkReadResponse.error:type_name -> switchboard.actors.Error
+	8,   // 49: switchboard.actors.ClearHistoryResponse.error:type_name -> switchboard.actors.Error
+	8,   // 50: switchboard.actors.MarkAllReadResponse.error:type_name -> switchboard.actors.Error
+	8,   // 51: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
+	53,  // 52: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
+	8,   // 53: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
+	8,   // 54: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
+	4,   // 55: switchboard.actors.SetPrivacy.presence:type_name -> switchboard.actors.PresenceSharing
+	8,   // 56: switchboard.actors.SetStarredResponse.error:type_name -> switchboard.actors.Error
+	8,   // 57: switchboard.actors.ListStarredResponse.error:type_name -> switchboard.actors.Error
+	75,  // 58: switchboard.actors.ListStarredResponse.entries:type_name -> switchboard.actors.StarredEntry
+	75,  // 59: switchboard.actors.StarredList.entries:type_name -> switchboard.actors.StarredEntry
+	8,   // 60: switchboard.actors.SetProfileResponse.error:type_name -> switchboard.actors.Error
+	78,  // 61: switchboard.actors.SetProfileResponse.profile:type_name -> switchboard.actors.UserProfile
+	14,  // 62: switchboard.actors.ScheduledMessage.send:type_name -> switchboard.actors.SendMessage
+	8,   // 63: switchboard.actors.PutScheduledResponse.error:type_name -> switchboard.actors.Error
+	8,   // 64: switchboard.actors.DropScheduledResponse.error:type_name -> switchboard.actors.Error
+	8,   // 65: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
+	4,   // 66: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
+	101, // 67: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
+	8,   // 68: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
+	9,   // 69: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
+	93,  // 70: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
+	30,  // 71: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
+	94,  // 72: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
+	92,  // 73: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
+	90,  // 74: switchboard.actors.Push.lists:type_name -> switchboard.actors.ListsUpdate
+	6,   // 75: switchboard.actors.ListsUpdate.list:type_name -> switchboard.actors.ListsUpdate.List
+	6,   // 76: switchboard.actors.ListChanged.list:type_name -> switchboard.actors.ListsUpdate.List
+	9,   // 77: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
+	7,   // 78: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
+	97,  // 79: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
+	8,   // 80: switchboard.actors.CheckReminderResponse.error:type_name -> switchboard.actors.Error
+	81,  // [81:81] is the sub-list for method output_type
+	81,  // [81:81] is the sub-list for method input_type
+	81,  // [81:81] is the sub-list for extension type_name
+	81,  // [81:81] is the sub-list for extension extendee
+	0,   // [0:81] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_actors_proto_init() }
@@ -7507,7 +7715,8 @@ func file_actors_actorspb_actors_proto_init() {
 		return
 	}
 	file_actors_actorspb_actors_proto_msgTypes[63].OneofWrappers = []any{}
-	file_actors_actorspb_actors_proto_msgTypes[78].OneofWrappers = []any{
+	file_actors_actorspb_actors_proto_msgTypes[71].OneofWrappers = []any{}
+	file_actors_actorspb_actors_proto_msgTypes[81].OneofWrappers = []any{
 		(*Push_Message)(nil),
 		(*Push_Read)(nil),
 		(*Push_Membership)(nil),
@@ -7521,7 +7730,7 @@ func file_actors_actorspb_actors_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_actors_proto_rawDesc), len(file_actors_actorspb_actors_proto_rawDesc)),
 			NumEnums:      8,
-			NumMessages:   91,
+			NumMessages:   94,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -148,6 +148,11 @@ type Session interface {
 	// Privacy reads the user's privacy settings or, with presence, changes
 	// what other users see of the user's presence.
 	Privacy(ctx context.Context, change *pb.SetPrivacy) (*pb.PrivacyResponse, error)
+	// Profile reads the user's profile or, with a field of change set,
+	// changes it; Profiles reads the profiles of users who share conv
+	// (empty: a direct conversation) with the user, leaving out the others.
+	Profile(ctx context.Context, change *pb.SetProfile) (*pb.UserProfile, error)
+	Profiles(ctx context.Context, conv string, users []string) ([]*pb.UserProfile, error)
 	// CreateMedia, PutMediaChunk and CompleteMedia upload a file into conv
 	// (its id is in the first answer); ReadMedia reads chunk index of the
 	// file attached to message seq of conv (actors/media.go).

@@ -1,0 +1,133 @@
+package actors_test
+
+import (
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/switchboard-im/switchboard/actors"
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/cluster/boot"
+)
+
+// namesSeen reads users' profiles as viewer in conv and answers them as
+// "user=name" in the order answered.
+func namesSeen(t *testing.T, node *boot.Node, viewer, conv string, users ...string) string {
+	t.Helper()
+	ps, err := node.Profiles(tctx(t), viewer, conv, users)
+	if err != nil {
+		t.Fatalf("%s reads profiles in %q: %v", viewer, conv, err)
+	}
+	var out []string
+	for _, p := range ps {
+		out = append(out, p.User+"="+p.Name)
+	}
+	return strings.Join(out, " ")
+}
+
+// TestUserProfiles: a user sets a display name and an avatar (one field
+// at a time, neither lost), the node trims and bounds them at their
+// edges; members of a group, present or past, see each other's, the
+// other member of a direct conversation too unless one blocks the other,
+// and a stranger sees nothing; the profile outlives the node.
+func TestUserProfiles(t *testing.T) {
+	store := openStore(t)
+	cfg := actors.Config{MaxProfileNameBytes: 8, MaxAvatarURLBytes: 40, MaxProfileUsers: 4}
+	node := startCluster(t, 1, store, cfg)[0]
+	ctx := tctx(t)
+	set := func(user string, name, avatar *string) (*pb.UserProfile, error) {
+		return node.SetProfile(ctx, user, &pb.SetProfile{Name: name, AvatarUrl: avatar})
+	}
+
+	if p, err := set("ann", nil, nil); err != nil || p.Name != "" || p.UpdatedMs != 0 || p.User != "ann" {
+		t.Fatalf("ann's profile before she set one: %v, %v", p, err)
+	}
+	if _, err := set("ann", proto.String("  Ann K.\t"), nil); err != nil {
+		t.Fatal(err)
+	}
+	p, err := set("ann", nil, proto.String("https://img.example/ann.png"))
+	if err != nil || p.Name != "Ann K." || p.AvatarUrl != "https://img.example/ann.png" || p.UpdatedMs == 0 {
+		t.Fatalf("ann's profile after a name, then an avatar: %v, %v; want both, the name trimmed", p, err)
+	}
+
+	// The limits at their edges: 8 bytes of name, 40 of URL.
+	if _, err := set("bob", proto.String("12345678"), proto.String("https://img.example/"+strings.Repeat("b", 20))); err != nil {
+		t.Fatalf("a name and an avatar at their limits: %v", err)
+	}
+	for what, change := range map[string]*pb.SetProfile{
+		"a name a byte over":        {Name: proto.String("123456789")},
+		"a name with a line break":  {Name: proto.String("Bo\nb")},
+		"a name not UTF-8":          {Name: proto.String("Bo\xffb")},
+		"an avatar a byte over":     {AvatarUrl: proto.String("https://img.example/" + strings.Repeat("b", 21))},
+		"an avatar that is no URL":  {AvatarUrl: proto.String("bob.png")},
+		"an avatar in javascript:":  {AvatarUrl: proto.String("javascript:alert(1)")},
+		"an avatar without a host:": {AvatarUrl: proto.String("https:///x.png")},
+	} {
+		if _, err := node.SetProfile(ctx, "bob", change); actors.CodeOf(err) != pb.Code_INVALID {
+			t.Errorf("%s: %v, want INVALID", what, err)
+		}
+	}
+	if p, _ := set("bob", nil, nil); p.Name != "12345678" {
+		t.Fatalf("bob's name after refused changes: %q", p.Name)
+	}
+	if p, err := set("bob", nil, proto.String("")); err != nil || p.AvatarUrl != "" || p.Name != "12345678" {
+		t.Fatalf("bob clears his avatar: %v, %v", p, err)
+	}
+
+	// Who sees whom.
+	const g = "g:class"
+	mustCreateGroup(t, node, g, "ann", "bob", "cid")
+	if _, err := set("cid", proto.String("Cid"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := namesSeen(t, node, "bob", g, "cid", "ann", "eve", "cid"), "cid=Cid ann=Ann K."; got != want {
+		t.Fatalf("bob reads the class's profiles: %q, want %q (eve is in no conversation with him; each once)", got, want)
+	}
+	if _, err := node.Profiles(ctx, "eve", g, []string{"ann"}); actors.CodeOf(err) != pb.Code_NOT_MEMBER {
+		t.Fatalf("a stranger reads profiles in the class: %v, want NOT_MEMBER", err)
+	}
+	if _, err := node.Profiles(ctx, "bob", g, []string{"a", "b", "c", "d", "e"}); actors.CodeOf(err) != pb.Code_INVALID {
+		t.Fatalf("five users past a bound of four: %v, want INVALID", err)
+	}
+	if _, err := membership(node, t, g, "cid", pb.MembershipChange_LEAVE, 0); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := namesSeen(t, node, "cid", g, "ann"), "ann=Ann K."; got != want {
+		t.Fatalf("cid, who left, reads the class's profiles: %q, want %q", got, want)
+	}
+	if got, want := namesSeen(t, node, "ann", g, "cid"), "cid=Cid"; got != want {
+		t.Fatalf("ann reads cid's, who left: %q, want %q", got, want)
+	}
+
+	// Direct conversations: without one nothing; with one the other's;
+	// not while either blocks the other.
+	if got := namesSeen(t, node, "bob", "", "ann", "bob"); got != "bob=12345678" {
+		t.Fatalf("bob reads ann's before they talk: %q, want his own only", got)
+	}
+	if _, err := node.SendDirect(ctx, "ann", &pb.SendMessage{Sender: "bob", ClientMsgId: "hi", Body: []byte("hi")}); err != nil {
+		t.Fatal(err)
+	}
+	if got := namesSeen(t, node, "ann", "", "bob"); got != "bob=12345678" {
+		t.Fatalf("ann reads bob's after he wrote to her: %q", got)
+	}
+	if err := node.Block(ctx, "ann", "bob", true); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := namesSeen(t, node, "ann", "", "bob"), namesSeen(t, node, "bob", "", "ann"); a != "" || b != "" {
+		t.Fatalf("while ann blocks bob: ann sees %q, bob %q; want nothing either way", a, b)
+	}
+	if err := node.Block(ctx, "eve", "cid", true); err != nil {
+		t.Fatal(err)
+	}
+	if got := namesSeen(t, node, "eve", "", "cid"); got != "" {
+		t.Fatalf("eve blocked a stranger to read her profile: %q, want nothing", got)
+	}
+
+	// It outlives the node.
+	node.Stop(true)
+	node = startCluster(t, 1, store, cfg)[0]
+	if p, err := node.Profile(tctx(t), "ann"); err != nil || p.Name != "Ann K." || p.AvatarUrl != "https://img.example/ann.png" {
+		t.Fatalf("ann's profile after a restart: %v, %v", p, err)
+	}
+}

@@ -1,0 +1,244 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
+
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/storage"
+)
+
+// User profiles: how a user shows in other users' apps — a display name
+// and an avatar's URL (the app hosts its pictures: a marketplace's
+// sellers, a school's pupils already have one). The user sets their own
+// over the protocol; the operator sets anyone's through the admin API
+// (a business copying names from its user directory).
+//
+// A profile is one checkpoint row, written by the user grain (two
+// devices changing the name and the avatar at once lose neither) and
+// read straight from the store: an idle grain holds nothing of it.
+//
+// Who sees it: users who share a conversation with its user — members,
+// present or past, of a conversation the viewer reads, or the other
+// member of the viewer's direct conversation unless either blocks the
+// other (presence's rule: a stranger learns nothing, and blocking a
+// stranger, which creates the direct conversation, does not open it).
+// Profiles are not pushed when they change: a client reads them when it
+// shows them.
+
+func profileKey(user string) string { return "user/profile/" + user }
+
+// loadProfile reads user's profile (one with only the user when none was
+// set).
+func loadProfile(ctx context.Context, store storage.Store, user string) (*pb.UserProfile, *pb.Error) {
+	cp, err := store.LoadCheckpoint(ctx, profileKey(user))
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return &pb.UserProfile{User: user}, nil
+	case err != nil:
+		return nil, storeErr(err)
+	}
+	var p pb.UserProfile
+	if err := proto.Unmarshal(cp.State, &p); err != nil {
+		return nil, pbErr(pb.Code_INTERNAL, "profile of %s: %v", user, err)
+	}
+	p.User = user
+	return &p, nil
+}
+
+func (u *user) setProfile(ctx actor.Context, m *pb.SetProfile) {
+	bg := context.Background()
+	p, e := loadProfile(bg, u.rt.store, u.id)
+	if e != nil {
+		respond(ctx, ctx.Sender(), &pb.SetProfileResponse{Error: e})
+		return
+	}
+	next := proto.Clone(p).(*pb.UserProfile)
+	if m.Name != nil {
+		next.Name = *m.Name
+	}
+	if m.AvatarUrl != nil {
+		next.AvatarUrl = *m.AvatarUrl
+	}
+	if proto.Equal(next, p) {
+		respond(ctx, ctx.Sender(), &pb.SetProfileResponse{Profile: p}) // nothing changes
+		return
+	}
+	next.UpdatedMs = max(time.Now().UnixMilli(), p.UpdatedMs+1)
+	state, err := proto.Marshal(&pb.UserProfile{Name: next.Name, AvatarUrl: next.AvatarUrl, UpdatedMs: next.UpdatedMs})
+	if err == nil {
+		err = u.rt.store.SaveCheckpoint(bg, storage.Checkpoint{Key: profileKey(u.id), State: state, At: time.Now()})
+	}
+	if err != nil {
+		respond(ctx, ctx.Sender(), &pb.SetProfileResponse{Error: storeErr(err)})
+		return
+	}
+	respond(ctx, ctx.Sender(), &pb.SetProfileResponse{Profile: next})
+}
+
+// SetProfile changes the fields of user's profile that change sets (an
+// empty string clears one; change nil or with none set reads it) and
+// answers the profile as stored. A name has surrounding white space trimmed
+// and is at most Config.MaxProfileNameBytes of UTF-8 without control
+// characters; an avatar is an http(s) URL with a host of at most
+// Config.MaxAvatarURLBytes. Anything else is INVALID.
+func (n *Runtime) SetProfile(ctx context.Context, user string, change *pb.SetProfile) (*pb.UserProfile, error) {
+	if err := checkUser(user); err != nil {
+		return nil, err
+	}
+	if change == nil {
+		change = &pb.SetProfile{}
+	}
+	m := &pb.SetProfile{User: user}
+	if change.Name != nil {
+		name := strings.TrimSpace(*change.Name)
+		if err := n.checkProfileName(name); err != nil {
+			return nil, err
+		}
+		m.Name = &name
+	}
+	if change.AvatarUrl != nil {
+		if err := n.checkAvatarURL(*change.AvatarUrl); err != nil {
+			return nil, err
+		}
+		m.AvatarUrl = change.AvatarUrl
+	}
+	if m.Name == nil && m.AvatarUrl == nil {
+		return n.Profile(ctx, user)
+	}
+	res, err := n.request(ctx, KindUser, user, m)
+	if err != nil {
+		return nil, err
+	}
+	r := res.(*pb.SetProfileResponse)
+	if r.Error != nil {
+		return nil, fromPB(r.Error)
+	}
+	r.Profile.User = user
+	return r.Profile, nil
+}
+
+func (n *Runtime) checkProfileName(name string) error {
+	switch {
+	case len(name) > n.cfg.MaxProfileNameBytes:
+		return invalid("a profile's name is %d bytes, limit %d", len(name), n.cfg.MaxProfileNameBytes)
+	case !utf8.ValidString(name):
+		return invalid("a profile's name is not UTF-8")
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		return invalid("a profile's name has a control character")
+	}
+	return nil
+}
+
+func (n *Runtime) checkAvatarURL(avatar string) error {
+	if avatar == "" {
+		return nil
+	}
+	if len(avatar) > n.cfg.MaxAvatarURLBytes {
+		return invalid("an avatar URL is %d bytes, limit %d", len(avatar), n.cfg.MaxAvatarURLBytes)
+	}
+	u, err := url.Parse(avatar)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return invalid("avatar %q is not an http(s) URL", avatar)
+	}
+	return nil
+}
+
+// Profile reads user's profile for the operator (the admin API): no
+// viewer's rule applies.
+func (n *Runtime) Profile(ctx context.Context, user string) (*pb.UserProfile, error) {
+	if err := checkUser(user); err != nil {
+		return nil, err
+	}
+	p, e := loadProfile(ctx, n.store, user)
+	return p, fromPB(e)
+}
+
+// Profiles reads the profiles of users that viewer may see (above): with
+// conv, users who are or were its members, viewer reading it (else
+// NOT_MEMBER, as history); without, the viewer and the other members of
+// viewer's direct conversations. Users viewer may not see are left out;
+// the others are answered in the order asked, each once. At most
+// Config.MaxProfileUsers users (else INVALID).
+func (n *Runtime) Profiles(ctx context.Context, viewer, conv string, users []string) ([]*pb.UserProfile, error) {
+	if err := checkUser(viewer); err != nil {
+		return nil, err
+	}
+	if len(users) > n.cfg.MaxProfileUsers {
+		return nil, invalid("%d users: at most %d profiles are read at once", len(users), n.cfg.MaxProfileUsers)
+	}
+	var uniq []string
+	for _, u := range users {
+		if err := checkUser(u); err != nil {
+			return nil, err
+		}
+		if !slices.Contains(uniq, u) {
+			uniq = append(uniq, u)
+		}
+	}
+	if conv != "" {
+		if err := checkConv(conv); err != nil {
+			return nil, err
+		}
+		if _, err := n.authorize(ctx, conv, viewer, ActHistory); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]*pb.UserProfile, len(uniq))
+	idx := make([]int, len(uniq))
+	for i := range idx {
+		idx[i] = i
+	}
+	err := inParallel(idx, func(i int) error {
+		ok, err := n.seesProfile(ctx, viewer, conv, uniq[i])
+		if err != nil || !ok {
+			return err
+		}
+		var e *pb.Error
+		out[i], e = loadProfile(ctx, n.store, uniq[i])
+		return fromPB(e)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(out, func(p *pb.UserProfile) bool { return p == nil }), nil
+}
+
+// seesProfile: whether viewer may see target's profile (above).
+func (n *Runtime) seesProfile(ctx context.Context, viewer, conv, target string) (bool, error) {
+	if target == viewer {
+		return true, nil
+	}
+	direct := conv == ""
+	if direct {
+		conv = DirectConvID(viewer, target)
+	}
+	mem, err := n.store.GetMember(ctx, conv, target)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, fromPB(storeErr(err))
+	case !direct:
+		return true, nil
+	}
+	// A direct conversation: it exists (target's row), and neither blocks
+	// the other (a block mutes the blocked member's row).
+	vmem, err := n.store.GetMember(ctx, conv, viewer)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return false, nil
+	case err != nil:
+		return false, fromPB(storeErr(err))
+	}
+	return !mem.Muted && !vmem.Muted, nil
+}

@@ -1,0 +1,52 @@
+package transport_test
+
+import (
+	"strings"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/switchboard-im/switchboard/transport/wirepb"
+)
+
+// TestProfilesOverTheWire: over real QUIC a user sets a name on one
+// device, the other device and a fellow member read it (150 users asked
+// for in two requests by the SDK, the stranger left out), and malformed
+// requests are refused INVALID.
+func TestProfilesOverTheWire(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	ctx := tctx(t)
+	phone, laptop, bob := e.dial("ann", "phone"), e.dial("ann", "laptop"), e.dial("bob", "phone")
+	if _, err := phone.SetProfile(ctx, &wirepb.ProfileRequest{Name: proto.String("Ann"), AvatarUrl: proto.String("https://img.example/ann.png")}); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := laptop.Profile(ctx); err != nil || p.Name != "Ann" || p.User != "ann" || p.UpdatedMs == 0 {
+		t.Fatalf("the laptop reads ann's profile: %v, %v", p, err)
+	}
+	conv, err := phone.CreateGroup(ctx, "g:shop", "shop", []string{"bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	users := []string{"ann"}
+	for i := range 149 {
+		users = append(users, "nobody"+strings.Repeat("x", i%5)+string(rune('a'+i%26)))
+	}
+	ps, err := bob.Profiles(ctx, conv, users...)
+	if err != nil || len(ps) != 1 || ps[0].Name != "Ann" || ps[0].AvatarUrl != "https://img.example/ann.png" {
+		t.Fatalf("bob reads 150 profiles in the shop: %v, %v; want ann's alone", ps, err)
+	}
+	if ps, err := bob.Profiles(ctx, "", "ann"); err != nil || len(ps) != 0 {
+		t.Fatalf("bob reads ann's with no direct conversation: %v, %v; want none", ps, err)
+	}
+	for what, req := range map[string]*wirepb.Request{
+		"a name with a control character": {Op: &wirepb.Request_Profile{Profile: &wirepb.ProfileRequest{Name: proto.String("a\x07")}}},
+		"an avatar that is no URL":        {Op: &wirepb.Request_Profile{Profile: &wirepb.ProfileRequest{AvatarUrl: proto.String("ann.png")}}},
+		"a malformed user":                {Op: &wirepb.Request_Profiles{Profiles: &wirepb.ProfilesRequest{Users: []string{"a b"}}}},
+		"a malformed conversation":        {Op: &wirepb.Request_Profiles{Profiles: &wirepb.ProfilesRequest{Conv: "x", Users: []string{"ann"}}}},
+	} {
+		if _, err := bob.Raw(ctx, req); codeOf(err) != wirepb.Code_INVALID {
+			t.Errorf("%s: %v, want INVALID", what, err)
+		}
+	}
+}
