@@ -72,7 +72,11 @@ func startPush(cfg Config, store storage.Store) (*offlinePush, error) {
 	}
 	d := &push.Dispatcher{Tokens: store, Gateways: pc.Gateways, Default: pc.Default, MaxAttempts: pc.MaxAttempts,
 		BaseBackoff: pc.BaseBackoff, MaxBackoff: pc.MaxBackoff, AttemptTimeout: pc.AttemptTimeout,
-		QueueSize: pc.QueueSize, Workers: pc.Workers, Log: cfg.Logger.With("component", "push"), DeadLetter: pc.DeadLetter}
+		QueueSize: pc.QueueSize, Workers: pc.Workers, Log: cfg.Logger.With("component", "push"), DeadLetter: pc.DeadLetter,
+		SenderName: func(ctx context.Context, user string) (string, error) {
+			p, e := loadProfile(ctx, store, user)
+			return p.GetName(), fromPB(e)
+		}}
 	if err := d.Start(); err != nil {
 		return nil, err
 	}

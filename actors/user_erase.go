@@ -12,8 +12,8 @@ import (
 // Erasure: a user asks for their account to be deleted (the "right to be
 // forgotten"), or an operator closes an account for good. EraseUser
 // suspends the user without end, recalls as the operator every message
-// they sent in every conversation they were ever in, and deletes their
-// push registrations. The recalls go through the conversation grains, as
+// they sent in every conversation they were ever in, deletes their
+// push registrations and clears their profile (name and avatar). The recalls go through the conversation grains, as
 // an operator's single recall does: each clears the stored text or card
 // (and its edits' or updates') and tells every member's devices, so
 // clients drop their copies.
@@ -113,6 +113,10 @@ func (n *Runtime) EraseUser(ctx context.Context, user string, from SentCursor) (
 			return res, fmt.Errorf("erase %s: push token of %s: %w", user, t.DeviceID, err)
 		}
 		res.PushTokens++
+	}
+	clear := ""
+	if _, err := n.SetProfile(ctx, user, &pb.SetProfile{Name: &clear, AvatarUrl: &clear}); err != nil {
+		return res, fmt.Errorf("erase %s: profile: %w", user, err)
 	}
 	res.Done = true
 	n.log.Info("user erased", "user", user, "conversations", res.Conversations, "recalled", res.Recalled,

@@ -64,6 +64,10 @@ type Dispatcher struct {
 	// DeadLetter, if set, also receives each notification given up on
 	// with the last error (besides the metric and the log line).
 	DeadLetter func(Notification, error)
+	// SenderName, if set, names a notification's sender (FromName) when
+	// it is sent: the display name of their profile, "" for none. A
+	// failed lookup sends the notification with the sender's id alone.
+	SenderName func(ctx context.Context, user string) (string, error)
 
 	q      chan Notification
 	ctx    context.Context
@@ -194,6 +198,7 @@ func (d *Dispatcher) deliver(n Notification) {
 		notifications.WithLabelValues("no_tokens").Inc()
 		return
 	}
+	d.nameSender(&n)
 	var failed error
 	for _, g := range groups {
 		m := n
@@ -278,4 +283,20 @@ func (d *Dispatcher) dead(n Notification, err error) {
 	if d.DeadLetter != nil {
 		d.DeadLetter(n, err)
 	}
+}
+
+// nameSender sets n.FromName from the sender's profile (best effort: a
+// notification with the sender's id beats none).
+func (d *Dispatcher) nameSender(n *Notification) {
+	if d.SenderName == nil || n.From == "" || n.FromName != "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(d.ctx, d.AttemptTimeout)
+	defer cancel()
+	name, err := d.SenderName(ctx, n.From)
+	if err != nil {
+		d.Log.Warn("push: sender's name not read: the notification names their id", "from", n.From, "err", err)
+		return
+	}
+	n.FromName = name
 }

@@ -28,15 +28,18 @@ type Notification struct {
 	// Kind is empty for a push to a device; "unread_reminder" for a
 	// reminder of messages left unread (actors/reminders.go), which
 	// carries no tokens: the receiver reaches the user another way.
-	Kind   string   `json:"kind,omitempty"`
-	User   string   `json:"user"`
-	Conv   string   `json:"conv"`
-	Seq    uint64   `json:"seq"` // newest seq covered
-	Count  int      `json:"count"`
-	Badge  int      `json:"badge"`
-	From   string   `json:"from,omitempty"`
-	Text   string   `json:"text,omitempty"`
-	Tokens []string `json:"tokens"`
+	Kind  string `json:"kind,omitempty"`
+	User  string `json:"user"`
+	Conv  string `json:"conv"`
+	Seq   uint64 `json:"seq"` // newest seq covered
+	Count int    `json:"count"`
+	Badge int    `json:"badge"`
+	From  string `json:"from,omitempty"`
+	// FromName is the sender's display name (their profile's), empty
+	// when they set none: a notification's title.
+	FromName string   `json:"from_name,omitempty"`
+	Text     string   `json:"text,omitempty"`
+	Tokens   []string `json:"tokens"`
 }
 
 // Result is what a gateway reports: tokens the platform rejected (to be
@@ -166,4 +169,13 @@ func (w *Webhook) post(ctx context.Context, body []byte) (Result, error) {
 	default:
 		return Result{}, fmt.Errorf("%w: status %d", ErrPermanent, resp.StatusCode)
 	}
+}
+
+// Title is what a notification's title shows: the sender's name, or
+// their id when they set none.
+func (n Notification) Title() string {
+	if n.FromName != "" {
+		return n.FromName
+	}
+	return n.From
 }

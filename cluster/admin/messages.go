@@ -36,6 +36,8 @@ func (s *Server) messageRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/conversations/{conv}/members", s.auth(ScopeMembers, s.listMembers))
 	mux.HandleFunc("POST /api/v1/conversations/{conv}/settings", s.auth(ScopeMembers, s.groupSettings))
 	mux.HandleFunc("POST /api/v1/conversations/{conv}/invites", s.auth(ScopeMembers, s.groupInvites))
+	mux.HandleFunc("GET /api/v1/users/{user}/profile", s.auth(ScopeMembers, s.userProfile))
+	mux.HandleFunc("PUT /api/v1/users/{user}/profile", s.auth(ScopeMembers, s.setUserProfile))
 }
 
 // MembersRequest is the body of POST /api/v1/conversations/{conv}/members:

@@ -108,7 +108,9 @@ func signedWebhookSink(t *testing.T, secret string) (url string, got <-chan push
 }
 
 // A dev node started with --push-webhook-url notifies a user whose only
-// device registered a token with `push register` and disconnected.
+// device registered a token with `push register` and disconnected, the
+// notification naming the sender by the name `profile` set; the
+// recipient reads that profile with `profile --of`.
 func TestPushCommands(t *testing.T) {
 	secret := "cli-push-secret-0123456789"
 	url, got := signedWebhookSink(t, secret)
@@ -117,6 +119,9 @@ func TestPushCommands(t *testing.T) {
 	n.extra = []string{"--push-webhook-url", url, "--push-coalesce", "100ms"}
 	n.start()
 	n.run("push", "register", "--data-dir", n.dir, "--user", "bob", "--device", "phone", "--platform", "webhook", "--push-token", "bob-tok")
+	if out := string(n.run("profile", "--data-dir", n.dir, "--user", "alice", "--name", " Alice Liddell ")); !strings.Contains(out, `alice	name: "Alice Liddell"`) {
+		t.Fatalf("profile --name: %s", out)
+	}
 	// The register command's connection is gone once it exits; the user
 	// grain may hear of it a moment later, so send until notified.
 	deadline := time.After(20 * time.Second)
@@ -124,8 +129,17 @@ func TestPushCommands(t *testing.T) {
 		n.run("send", "--data-dir", n.dir, "--user", "alice", "--to", "user:bob", "--text", "ping "+strconv.Itoa(i))
 		select {
 		case note := <-got:
-			if note.User != "bob" || len(note.Tokens) != 1 || note.Tokens[0] != "bob-tok" || !strings.HasPrefix(note.Text, "ping ") {
+			if note.User != "bob" || len(note.Tokens) != 1 || note.Tokens[0] != "bob-tok" || !strings.HasPrefix(note.Text, "ping ") ||
+				note.From != "alice" || note.FromName != "Alice Liddell" {
 				t.Fatalf("notification %+v", note)
+			}
+			var ps []struct {
+				User string `json:"user"`
+				Name string `json:"name"`
+			}
+			mustJSON(t, n.run("profile", "--data-dir", n.dir, "--user", "bob", "--of", "alice,carol", "--json"), &ps)
+			if len(ps) != 1 || ps[0].User != "alice" || ps[0].Name != "Alice Liddell" {
+				t.Fatalf("bob reads alice's and a stranger's profiles: %+v", ps)
 			}
 			n.run("push", "unregister", "--data-dir", n.dir, "--user", "bob", "--device", "phone")
 			return
