@@ -21,9 +21,14 @@ import (
 // accepted; nothing else, so an "alg":"none" or an RS/HS confusion never
 // verifies.
 
-// Claims are a token's claims.
+// Claims are a token's claims. Name and Picture are OpenID Connect's
+// standard claims: when present, they set the user's profile at connect
+// (unless Config.IgnoreTokenProfile), so an app whose backend mints the
+// tokens keeps every user's name and picture as its directory has them.
 type Claims struct {
-	Device string `json:"dev"`
+	Device  string  `json:"dev"`
+	Name    *string `json:"name,omitempty"`
+	Picture *string `json:"picture,omitempty"`
 	jwt.RegisteredClaims
 }
 
@@ -34,6 +39,8 @@ type Identity struct {
 	// Expires is when the server stops honouring the token: its exp plus
 	// the leeway. A connection lives until then.
 	Expires time.Time
+	// Name and Picture: the token's profile claims (nil: absent).
+	Name, Picture *string
 }
 
 // AuthConfig says which tokens a server accepts.
@@ -129,7 +136,7 @@ func (a *Authenticator) Verify(token string) (Identity, error) {
 	}
 	// The connection layer closes at Expires: with the bare exp, a token
 	// inside the leeway would be welcomed and then closed at once.
-	return Identity{User: c.Subject, Device: c.Device, Expires: c.ExpiresAt.Time.Add(a.cfg.Leeway)}, nil
+	return Identity{User: c.Subject, Device: c.Device, Expires: c.ExpiresAt.Time.Add(a.cfg.Leeway), Name: c.Name, Picture: c.Picture}, nil
 }
 
 func (a *Authenticator) key(t *jwt.Token) (any, error) {
@@ -146,7 +153,16 @@ func (a *Authenticator) key(t *jwt.Token) (any, error) {
 	return nil, fmt.Errorf("algorithm %s not accepted", t.Method.Alg())
 }
 
-func newClaims(user, device string, ttl time.Duration, audience string) Claims {
+// TokenOption adds to the claims of a token minted here.
+type TokenOption func(*Claims)
+
+// WithProfile puts the profile claims name and picture in a token (nil:
+// leave that one out).
+func WithProfile(name, picture *string) TokenOption {
+	return func(c *Claims) { c.Name, c.Picture = name, picture }
+}
+
+func newClaims(user, device string, ttl time.Duration, audience string, opts []TokenOption) Claims {
 	now := time.Now()
 	c := Claims{Device: device, RegisteredClaims: jwt.RegisteredClaims{
 		Subject: user, IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
@@ -154,12 +170,15 @@ func newClaims(user, device string, ttl time.Duration, audience string) Claims {
 	if audience != "" {
 		c.Audience = jwt.ClaimStrings{audience}
 	}
+	for _, o := range opts {
+		o(&c)
+	}
 	return c
 }
 
 // MintHS256 signs a token for user and device, valid for ttl.
-func MintHS256(secret []byte, user, device string, ttl time.Duration, audience string) (string, error) {
-	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, newClaims(user, device, ttl, audience)).SignedString(secret)
+func MintHS256(secret []byte, user, device string, ttl time.Duration, audience string, opts ...TokenOption) (string, error) {
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, newClaims(user, device, ttl, audience, opts)).SignedString(secret)
 	if err != nil {
 		return "", fmt.Errorf("sign token: %w", err)
 	}
@@ -167,8 +186,8 @@ func MintHS256(secret []byte, user, device string, ttl time.Duration, audience s
 }
 
 // MintEdDSA signs a token with an Ed25519 private key.
-func MintEdDSA(key ed25519.PrivateKey, user, device string, ttl time.Duration, audience string) (string, error) {
-	s, err := jwt.NewWithClaims(jwt.SigningMethodEdDSA, newClaims(user, device, ttl, audience)).SignedString(key)
+func MintEdDSA(key ed25519.PrivateKey, user, device string, ttl time.Duration, audience string, opts ...TokenOption) (string, error) {
+	s, err := jwt.NewWithClaims(jwt.SigningMethodEdDSA, newClaims(user, device, ttl, audience, opts)).SignedString(key)
 	if err != nil {
 		return "", fmt.Errorf("sign token: %w", err)
 	}

@@ -48,6 +48,9 @@ type Config struct {
 	// Requests bounds the fields of one request (zero fields: the
 	// defaults of DefaultRequestLimits).
 	Requests RequestLimits
+	// IgnoreTokenProfile: a token's name and picture claims do not set
+	// the user's profile (by default they do, at each connect).
+	IgnoreTokenProfile bool
 	// PushQueue bounds the pushes waiting to be written to one connection;
 	// past it the queue is dropped and the client told to resync (default 1024).
 	PushQueue int

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/time/rate"
 	"google.golang.org/protobuf/proto"
 
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/actors/session"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
@@ -263,6 +264,12 @@ func (c *conn) start() error {
 		return wireErr(err)
 	}
 	c.sess = sess
+	if c.id.Name != nil || c.id.Picture != nil {
+		if !cfg.IgnoreTokenProfile {
+			c.applyTokenProfile(ctx, &pb.SetProfile{Name: c.id.Name, AvatarUrl: c.id.Picture})
+		}
+		c.id.Name, c.id.Picture = nil, nil // a connection keeps no more of them
+	}
 	sr, err := sess.Sync(ctx, sess.Cursor(), 0)
 	if err != nil {
 		return wireErr(err)
@@ -290,6 +297,23 @@ func (c *conn) start() error {
 	c.outMu.Unlock()
 	c.kick()
 	return nil
+}
+
+// applyTokenProfile sets the user's profile from their token's claims
+// before the Welcome, so the client reads them as its profile from its
+// first request; the node writes only when they changed. A claim it
+// refuses (a picture that is no http(s) URL), or a store that fails, is
+// logged, not held against the connection or the other claim.
+func (c *conn) applyTokenProfile(ctx context.Context, change *pb.SetProfile) {
+	_, err := c.sess.Profile(ctx, change)
+	if session.CodeOf(err) == pb.Code_INVALID && change.Name != nil && change.AvatarUrl != nil {
+		_, errName := c.sess.Profile(ctx, &pb.SetProfile{Name: change.Name})
+		_, errPicture := c.sess.Profile(ctx, &pb.SetProfile{AvatarUrl: change.AvatarUrl})
+		err = errors.Join(errName, errPicture)
+	}
+	if err != nil {
+		c.s.log.Warn("a token's profile claims were not applied", "user", c.id.User, "err", err)
+	}
 }
 
 // run reads the client's requests until the stream or connection ends.

@@ -69,7 +69,7 @@ func (o *clientOptions) logger() *slog.Logger {
 }
 
 // mint makes a token for user/device from the configured key.
-func (o *clientOptions) mint(user, device string) (string, error) {
+func (o *clientOptions) mint(user, device string, opts ...transport.TokenOption) (string, error) {
 	if !validID(user) {
 		return "", errors.New("give --user (letters, digits, ._@-)")
 	}
@@ -78,7 +78,7 @@ func (o *clientOptions) mint(user, device string) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		return transport.MintEdDSA(k, user, device, o.tokenTTL, "")
+		return transport.MintEdDSA(k, user, device, o.tokenTTL, "", opts...)
 	}
 	file := o.secretFile
 	if file == "" {
@@ -88,7 +88,7 @@ func (o *clientOptions) mint(user, device string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("cannot mint a token (give --token, --auth-secret-file or --private-key, or --data-dir of a dev node): %w", err)
 	}
-	return transport.MintHS256(secret, user, device, o.tokenTTL, "")
+	return transport.MintHS256(secret, user, device, o.tokenTTL, "", opts...)
 }
 
 func validID(s string) bool {

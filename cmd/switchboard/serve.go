@@ -49,6 +49,8 @@ type serveOptions struct {
 	authSecret    string
 	authPublicKey string
 	authLeeway    time.Duration
+	// tokenProfile: a token's name and picture claims set the profile.
+	tokenProfile  bool
 	join          []string
 	gossip        string
 	clusterAddr   string
@@ -151,6 +153,7 @@ Every flag can also be set with an environment variable SWITCHBOARD_<FLAG>
 	f.StringVar(&o.tlsKey, "tls-key", "", "TLS private key (PEM)")
 	f.StringVar(&o.authSecret, "auth-secret-file", "", "file holding the HS256 token secret (at least 32 bytes); --dev generates one")
 	f.StringVar(&o.authPublicKey, "auth-public-key", "", "Ed25519 public key (PEM) verifying EdDSA tokens")
+	f.BoolVar(&o.tokenProfile, "profile-from-token", true, "a token's OpenID Connect name and picture claims, when present, set the user's profile at each connect")
 	f.DurationVar(&o.authLeeway, "auth-leeway", transport.DefaultLeeway, "clock-skew leeway on token exp/nbf: a token is honoured until exp plus this (0: none)")
 	f.StringSliceVar(&o.join, "join", nil, "memberlist addresses (host:port) of cluster members to join")
 	f.StringVar(&o.gossip, "gossip", "", "memberlist bind address (default 127.0.0.1:0 with --dev, else 0.0.0.0:7946)")
@@ -327,7 +330,8 @@ func (m member) serve(ctx context.Context, o serveOptions, join []string) ([]str
 	}
 	tcfg := transport.Config{Addr: o.listen, TLS: m.tls, Auth: m.auth, StatelessResetKey: resetKey, Logger: log,
 		MaxConnsPerAddr: o.maxConnsAddr, MaxQueueWait: o.maxQueueWait, MaxLaneWait: o.maxLaneWait, Sockets: o.udpSockets,
-		Requests: o.requests, ConnRate: o.connRate, ConnBurst: o.connBurst, UserRate: o.userRate, UserBurst: o.userBurst}
+		Requests: o.requests, ConnRate: o.connRate, ConnBurst: o.connBurst, UserRate: o.userRate, UserBurst: o.userBurst,
+		IgnoreTokenProfile: !o.tokenProfile}
 	o.conns.apply(&tcfg)
 	srv, err := transport.Listen(node.Runtime, tcfg)
 	if err != nil {
