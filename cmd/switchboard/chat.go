@@ -27,6 +27,7 @@ const chatHelp = `commands:
   /all TEXT              send TEXT mentioning everyone in this group (its owners and admins)
   /fwd SEQ TO            forward message SEQ (a text or a file) to user:NAME or a conversation
   /readby SEQ            who read one of your messages, and who did not yet
+  /name [NAME]           show (or set) the name others see you by
   /star SEQ | /starred   star message SEQ of this conversation; list your starred messages
   /poll Q? | A | B ...   post a poll (question and options separated by |)
   /vote SEQ N [N ...]    vote for options N of the poll at SEQ (none: take the vote back)
@@ -81,6 +82,40 @@ type chat struct {
 	ctx  context.Context
 	conv string // the open conversation
 	to   string // its other user, for a direct conversation not yet created
+	// names caches the users' display names read from their profiles
+	// ("": none, or not visible).
+	names map[string]string
+}
+
+// format is formatMessage with the sender shown by their profile's name,
+// when they set one, beside their id.
+func (ch *chat) format(m client.Message) string {
+	m.Sender = ch.label(m.Conv, m.Sender)
+	return formatMessage(m)
+}
+
+// label is "Name (id)" for a user with a display name, else the id. A
+// profile is read once per chat (the names are not pushed when they
+// change: a chat started later shows the new name).
+func (ch *chat) label(conv, user string) string {
+	name, ok := ch.names[user]
+	if !ok && user != "" {
+		ps, err := ch.c.Profiles(ch.ctx, conv, user)
+		if err != nil {
+			return user // shown by id; asked again next time
+		}
+		if len(ps) == 1 {
+			name = ps[0].Name
+		}
+		if ch.names == nil {
+			ch.names = map[string]string{}
+		}
+		ch.names[user] = name
+	}
+	if name == "" {
+		return user
+	}
+	return name + " (" + user + ")"
 }
 
 func (ch *chat) loop(in io.Reader) error {
@@ -200,6 +235,18 @@ func (ch *chat) command(line string) {
 			return
 		}
 		fmt.Fprintf(ch.out, "  #%d forwarded\n", seq)
+	case "/name":
+		change := &wirepb.ProfileRequest{}
+		if name := strings.Join(f[min(1, len(f)):], " "); name != "" {
+			change.Name = &name
+		}
+		p, err := ch.c.SetProfile(ch.ctx, change)
+		if err != nil {
+			fmt.Fprintln(ch.out, "! name:", err)
+			return
+		}
+		delete(ch.names, p.User)
+		fmt.Fprintf(ch.out, "  you show as %q\n", p.Name)
 	case "/star":
 		seq, err := strconv.ParseUint(arg(1), 10, 64)
 		if err != nil || ch.conv == "" {
@@ -218,7 +265,7 @@ func (ch *chat) command(line string) {
 			return
 		}
 		for _, s := range all {
-			fmt.Fprintf(ch.out, "  %s %s\n", s.Message.Conv, formatMessage(s.Message))
+			fmt.Fprintf(ch.out, "  %s %s\n", s.Message.Conv, ch.format(s.Message))
 		}
 	case "/readby":
 		seq, err := strconv.ParseUint(arg(1), 10, 64)
@@ -344,7 +391,7 @@ func (ch *chat) history(n int) {
 		return
 	}
 	for i := len(ms) - 1; i >= 0; i-- {
-		fmt.Fprintln(ch.out, "  "+formatMessage(ms[i]))
+		fmt.Fprintln(ch.out, "  "+ch.format(ms[i]))
 	}
 	if len(ms) > 0 {
 		ch.markRead(ms[0].Seq)
@@ -390,17 +437,17 @@ func (ch *chat) event(e client.Event) {
 			return // shown by its state change
 		}
 		if m.Conv == ch.conv {
-			fmt.Fprintln(ch.out, "  "+formatMessage(*m))
+			fmt.Fprintln(ch.out, "  "+ch.format(*m))
 			ch.markRead(m.Seq)
 			return
 		}
 		conv, _ := ch.c.Conversation(m.Conv)
-		fmt.Fprintf(ch.out, "  [%s (%d%s)] %s\n", m.Conv, conv.Unread, mentionBadge(conv.UnreadMentions), formatMessage(*m))
+		fmt.Fprintf(ch.out, "  [%s (%d%s)] %s\n", m.Conv, conv.Unread, mentionBadge(conv.UnreadMentions), ch.format(*m))
 	case client.EventMessageState:
 		m := e.Message
 		switch m.State {
 		case client.StateSent:
-			fmt.Fprintf(ch.out, "  %s  ✓\n", formatMessage(*m))
+			fmt.Fprintf(ch.out, "  %s  ✓\n", ch.format(*m))
 		case client.StateDelivered:
 			fmt.Fprintf(ch.out, "  ✓✓ #%d delivered\n", m.Seq)
 		case client.StateRead:

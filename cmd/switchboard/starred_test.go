@@ -10,7 +10,8 @@ import (
 // switchboard star and starred against a dev node: two messages starred,
 // listed newest first with their conversation (JSON too), one unstarred;
 // a message of a conversation the user is not in refused NOT_MEMBER; the
-// chat's /star and /starred. And --mention-all: the teacher's shown
+// chat's /star and /starred, showing a sender by their profile's name,
+// and /name. And --mention-all: the teacher's shown
 // "(@all)", a pupil's refused FORBIDDEN.
 func TestStarCommand(t *testing.T) {
 	n := newDevNode(t)
@@ -57,9 +58,13 @@ func TestStarCommand(t *testing.T) {
 		t.Fatalf("a pupil mentions everyone: %v\n%s", err, res)
 	}
 
+	// The chat shows the teacher by the name she set; ann names herself.
+	n.run("profile", "--data-dir", d, "--user", "teacher", "--name", "Ms Jones")
 	chat := exec.Command(n.bin, "chat", "--data-dir", d, "--user", "ann", "--conv", "g:class")
-	chat.Stdin = strings.NewReader("/star " + seqs[2] + "\n/starred\n/quit\n")
-	if out, err := chat.CombinedOutput(); err != nil || !strings.Contains(string(out), "#"+seqs[2]+" starred (2 starred)") || !strings.Contains(string(out), "bring lunch") {
-		t.Fatalf("chat /star and /starred: %v\n%s", err, out)
+	chat.Stdin = strings.NewReader("/star " + seqs[2] + "\n/starred\n/name Ann Lee\n/quit\n")
+	chatOut, err := chat.CombinedOutput()
+	if err != nil || !strings.Contains(string(chatOut), "#"+seqs[2]+" starred (2 starred)") || !strings.Contains(string(chatOut), "Ms Jones (teacher): bring lunch") ||
+		!strings.Contains(string(chatOut), `you show as "Ann Lee"`) {
+		t.Fatalf("chat /star, /starred and /name: %v\n%s", err, chatOut)
 	}
 }

@@ -49,6 +49,9 @@ func artifactDir(t *testing.T) string {
 // tab resumes the chat with every message once, the agent sends a card whose action the customer clicks (a real webhook
 // gets the signed click and its signed answer updates the card in both
 // pages), the agent transfers and the session is closed.
+// The customer gives their name on the chat page: the workbench shows
+// it, not the id, as the sender of the customer's messages, beside the
+// session's title and in its list.
 // Last, an operator suspends the customer, and the page says so.
 // The customer is queued first (a1 signs in away, a2 is offline): the
 // customer page shows its position and the workbench's queue panel the
@@ -208,6 +211,13 @@ func browserRun(t *testing.T, browser, transport string) {
 	until(customer, "the session", `!!document.querySelector("#info").dataset.conv`)
 	var conv string
 	eval(customer, "conv", `document.querySelector("#info").dataset.conv`, &conv)
+	// The customer's name, from the chat page's Your name (a profile
+	// request as the customer); the node trims it.
+	const visitorName = "Carla Diaz"
+	until(customer, "the name setting read", `!document.querySelector("#save-profile").disabled && document.querySelector("#profile-name").value === ""`)
+	run(customer, "type the name", chromedp.SendKeys("#profile-name", " "+visitorName+" "))
+	click(customer, "save the name", "#save-profile")
+	until(customer, "the name saved", fmt.Sprintf(`document.querySelector("#card-note").textContent === "you show as %s" && document.querySelector("#profile-name").value === %q`, visitorName, visitorName))
 
 	// No agent is online: the customer waits, and sees where; the agent's
 	// queue panel shows the waiting customer.
@@ -241,6 +251,12 @@ func browserRun(t *testing.T, browser, transport string) {
 	}
 	say(customer, "Is the car still for sale?")
 	until(agent, "the customer's message at the agent", has("Is the car still for sale?"))
+	// Shown by the name the customer gave (their id the tooltip), beside
+	// the title and in the session list too.
+	until(agent, "the customer's name as the sender", fmt.Sprintf(`[...document.querySelectorAll("#messages .msg .body")].some(e => e.textContent === %q && e.querySelector(".person")?.title === %q)`,
+		visitorName+": Is the car still for sale?", visitor))
+	until(agent, "the customer's name beside the title", fmt.Sprintf(`document.querySelector("#peer .person")?.textContent === %q`, visitorName))
+	until(agent, "the customer's name in the session list", fmt.Sprintf(`document.querySelector('#convs li[data-conv=%q] .person')?.textContent === %q`, conv, visitorName))
 	// The line's target: the first response is due 10 minutes into the
 	// opening hours, until the agent answers.
 	until(agent, "the first response's due time", `document.querySelector("#due").textContent.startsWith("first response due by ")`)

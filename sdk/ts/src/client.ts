@@ -13,6 +13,7 @@ import {
   Signal_Kind,
   SignalSchema,
   type Message,
+  type Profile,
   type Response,
   type ScheduledSend,
   type ServerFrame,
@@ -94,6 +95,24 @@ export interface GroupInviteView {
   maxUses: number;
   uses: number;
 }
+
+/**
+ * A user's profile, as profile and profiles answer it: how they show in
+ * other users' apps. Unset fields are empty: show the user id where name
+ * is "".
+ */
+export interface UserProfile {
+  user: string;
+  /** The display name ("": none set). */
+  name: string;
+  /** An http(s) URL of the user's picture ("": none). */
+  avatarUrl: string;
+  /** When the user last changed it (Unix ms); 0: never. */
+  updatedMs: number;
+}
+
+/** PROFILES_PER_REQUEST is how many users one profiles request names at most (a node's default --max-profile-users). */
+export const PROFILES_PER_REQUEST = 100;
 
 /** What a user shows others of their presence (Client.presenceSharing). */
 export type PresenceSharingName = "everyone" | "online_only" | "nobody";
@@ -1250,6 +1269,61 @@ export class Client {
     return !r.result.value.hideReadReceipts;
   }
 
+  /** profile reads this user's own profile (updatedMs 0: never set). */
+  async profile(): Promise<UserProfile> {
+    return this.profileRequest({});
+  }
+
+  /**
+   * setProfile changes this user's profile, how they show in other users'
+   * apps, and resolves to it as the node keeps it: name, a display name
+   * (the node trims the spaces around it; at most its
+   * --max-profile-name-bytes, 128 by default, and no control characters),
+   * and avatarUrl, an http(s) URL of their picture (at most 1024 bytes);
+   * either one left out stays as it is, "" clears it. A value the node
+   * does not take fails INVALID. Nothing is pushed to others: their apps
+   * read it (profiles) when they show this user.
+   */
+  async setProfile(change: { name?: string; avatarUrl?: string }): Promise<UserProfile> {
+    const value: { name?: string; avatarUrl?: string } = {};
+    for (const k of ["name", "avatarUrl"] as const) {
+      const v = change[k];
+      if (v === undefined) continue;
+      if (typeof v !== "string") throw new Error(`setProfile: ${k} is a string ("" clears it)`);
+      value[k] = v;
+    }
+    if (!Object.keys(value).length) throw new Error('setProfile: a name or an avatarUrl to set ("" clears it)');
+    return this.profileRequest(value);
+  }
+
+  private async profileRequest(value: { name?: string; avatarUrl?: string }): Promise<UserProfile> {
+    const r = await this.request({ case: "profile", value });
+    if (r.result.case !== "profile") throw new Error("profile: unexpected answer");
+    return userProfile(r.result.value);
+  }
+
+  /**
+   * profiles reads the profiles of users who share a conversation with
+   * this user: with conv, users who are or were members of conv (this
+   * user too must be or have been one); without, the other members of
+   * this user's direct conversations (and this user). It answers them in
+   * the order asked, each user once; a user with no profile comes with
+   * name "" and updatedMs 0, and users this one may not see are left out.
+   * Any number of users: they are asked PROFILES_PER_REQUEST at a time.
+   * Profiles are not pushed when they change: read them when showing
+   * their users.
+   */
+  async profiles(users: string[], conv = ""): Promise<UserProfile[]> {
+    const asked = [...new Set(users.filter((u) => u !== ""))];
+    const out: UserProfile[] = [];
+    for (let i = 0; i < asked.length; i += PROFILES_PER_REQUEST) {
+      const r = await this.request({ case: "profiles", value: { conv, users: asked.slice(i, i + PROFILES_PER_REQUEST) } });
+      if (r.result.case !== "profiles") throw new Error("profiles: unexpected answer");
+      out.push(...r.result.value.profiles.map(userProfile));
+    }
+    return out;
+  }
+
   /**
    * clearHistory clears conv for this user up to seq (default: all of it),
    * "delete chat": this user no longer sees those messages, on any device
@@ -1605,6 +1679,11 @@ export class Client {
   typing(conv: string, typing = true): void {
     this.request({ case: "signal", value: { kind: typing ? Signal_Kind.TYPING : Signal_Kind.STOP_TYPING, conv } }).catch(() => {});
   }
+}
+
+/** userProfile is a node's profile as the SDK shows it. */
+function userProfile(p: Profile): UserProfile {
+  return { user: p.user, name: p.name, avatarUrl: p.avatarUrl, updatedMs: Number(p.updatedMs) };
 }
 
 /** pollBody is a poll's JSON as sendPoll sends it (docs/PROTOCOL.md, "Polls"). */

@@ -730,6 +730,42 @@ test("clear chat: this user's conversation lets go of its messages, the other si
   });
 });
 
+test("profiles: alice's name and picture read by bob, who shares a direct conversation with her; a stranger's left out; a bad picture refused; cleared", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  // rookie shares no conversation with bob (nor alice): a stranger to him.
+  await withClients(["alice", "bob", "rookie"], async (alice, bob, rookie) => {
+    const conv = directConv("alice", "bob");
+    alice.send({ to: "bob" }, "my new name");
+    await until("bob has it", () => bob.conversation(conv).messages.some((x) => x.body === "my new name"));
+    const start = Date.now();
+    const set = await alice.setProfile({ name: "  Alice Liddell ", avatarUrl: "https://img.example/alice.png" });
+    assert.deepEqual([set.user, set.name, set.avatarUrl], ["alice", "Alice Liddell", "https://img.example/alice.png"], "the name trimmed");
+    assert.ok(set.updatedMs >= start - 1000 && set.updatedMs <= Date.now() + 1000, `updated at ${set.updatedMs}`);
+    assert.deepEqual(await alice.profile(), set, "read back as set");
+    await rookie.setProfile({ name: "Rookie" });
+
+    // bob reads alice's (and his own, never set); rookie is left out.
+    assert.deepEqual(await bob.profiles(["rookie", "alice", "bob"]), [set, { user: "bob", name: "", avatarUrl: "", updatedMs: 0 }]);
+    // Through a group they share, as its members.
+    assert.deepEqual(await bob.profiles(["alice", "rookie"], "g:ts-class"), [set]);
+
+    // A picture that is not an http(s) URL, or a name with a control
+    // character, is refused INVALID and changes nothing.
+    for (const bad of [{ avatarUrl: "javascript:alert(1)" }, { avatarUrl: "not a url" }, { name: "Alice\u0007" }]) {
+      await assert.rejects(alice.setProfile(bad), (e: unknown) => e instanceof ProtocolError && e.code === Code.INVALID, JSON.stringify(bad));
+    }
+    assert.deepEqual(await alice.profile(), set);
+
+    // "" clears a field; the other stays. Then the name too.
+    const cleared = await alice.setProfile({ avatarUrl: "" });
+    assert.deepEqual([cleared.name, cleared.avatarUrl], ["Alice Liddell", ""]);
+    const [seen] = await bob.profiles(["alice"]);
+    assert.deepEqual([seen.name, seen.avatarUrl], ["Alice Liddell", ""]);
+    await alice.setProfile({ name: "" });
+    const [gone] = await bob.profiles(["alice"]);
+    assert.deepEqual([gone.user, gone.name, gone.avatarUrl], ["alice", "", ""]);
+  });
+});
+
 test("a connection the server ends: the SDK closes at once and reconnects", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
   // The node's CloseLinger is a minute (TestTypeScriptSDK): a client that
   // left the close to the server would stay on the dead connection that long.

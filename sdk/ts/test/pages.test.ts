@@ -3,7 +3,8 @@
 // asks for a token once per tab, not on every reconnect; a forwarded
 // message is labelled, and a text or a file forwarded where the user says;
 // stars and the Starred panel; Send later and the Scheduled panel; "@all"
-// shown on a message, and the workbench's "@all" toggle.
+// shown on a message, and the workbench's "@all" toggle; users shown by
+// their profiles' names, read in batches, and the "Your name" setting.
 // cmd/switchboard's TestBrowserPages drives the pages in Chromium.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -62,6 +63,7 @@ test("pages keep a prompted token for the tab", async () => {
 class FakeElement {
   children: FakeElement[] = [];
   className = "";
+  title = "";
   dataset: Record<string, string> = {};
   onclick?: (ev?: { stopPropagation(): void }) => unknown;
   scrollTop = 0;
@@ -378,4 +380,167 @@ test("pages show an @all message labelled (mentioned for the others), and the wo
     assert.equal(box.checked, false);
   }
   assert.equal(sent.length, 1, "only the group's send mentioned everyone");
+});
+
+// A node standing in for client.profiles: the profiles it keeps, the users
+// each conversation lets the caller see (a direct peer: conv ""), and each
+// request.
+function profileNode(profiles: Record<string, { name: string; avatarUrl?: string }>, visible: Record<string, string[]>) {
+  const calls: [string[], string][] = [];
+  let fail = "";
+  return {
+    calls,
+    fail: (why: string) => (fail = why),
+    client: {
+      user: "a1",
+      profiles: async (users: string[], conv = "") => {
+        calls.push([users, conv]);
+        if (fail) throw new Error(fail);
+        return users
+          .filter((u) => visible[conv]?.includes(u))
+          .map((u) => ({ user: u, name: profiles[u]?.name ?? "", avatarUrl: profiles[u]?.avatarUrl ?? "", updatedMs: profiles[u] ? 1 : 0 }));
+      },
+    },
+  };
+}
+const settle = () => new Promise((r) => setTimeout(r, 0));
+
+test("pages show users by their profiles' names, read in one batch per conversation, the id kept as a tooltip", async () => {
+  const page = await loadPage();
+  const conv = "s:cars:c5:1";
+  const node = profileNode({ c5: { name: "Carla Diaz", avatarUrl: "https://img.example/c5.png" }, a2: { name: "Ben" }, mallory: { name: "M" } }, { [conv]: ["c5", "a1", "a2", "quiet"] });
+  const redrawn: string[] = [];
+  const names = page.people(node.client, (c: string) => redrawn.push(c));
+
+  const c = new Conversation(conv);
+  const base = { conv, recalled: false, serverTsMs: Date.now(), kind: "normal" as const };
+  c.insert({ ...base, seq: 1, clientMsgId: "a", sender: "c5", body: "Is the car still for sale?" }, "a1");
+  c.insert({ ...base, seq: 2, clientMsgId: "b", sender: "a1", body: "Yes it is!", replyTo: 1 }, "a1");
+  c.insert({ ...base, seq: 3, clientMsgId: "c", sender: "a2", body: "I can take it", replyTo: 1 }, "a1");
+  c.insert({ ...base, seq: 4, clientMsgId: "", sender: "", kind: "system", body: '{"op":"pin","actor":"a2","seq":1}' }, "a1");
+  c.insert({ ...base, seq: 5, clientMsgId: "d", sender: "quiet", body: "hello" }, "a1");
+  c.insert({ ...base, seq: 6, clientMsgId: "e", sender: "mallory", body: "not seen" }, "a1");
+  c.insert({ ...base, seq: 7, clientMsgId: "f", sender: "c5", body: "👍", kind: "reaction", refSeq: 2 }, "a1");
+  const el = new FakeElement();
+  const draw = () => page.renderMessages(el, c, "a1", { people: names });
+  const bodies = () => el.find("msg").map((d) => d.find("body")[0].textContent);
+  const quotes = () => el.find("quote").map((q) => q.textContent);
+
+  // Before the answer: ids; the users are asked together, once, through the conversation.
+  draw();
+  assert.deepEqual(bodies(), ["c5: Is the car still for sale?", "Yes it is!", "a2: I can take it", "a2 pinned #1", "quiet: hello", "mallory: not seen"]);
+  draw();
+  await settle();
+  assert.deepEqual(node.calls, [[["c5", "a2", "quiet", "mallory"], conv]], "one request, each user once, not the page's own");
+  assert.deepEqual(redrawn, [conv]);
+
+  // After: names where there are some; the others by their ids (no
+  // profile, or not visible through the conversation).
+  draw();
+  assert.deepEqual(bodies(), ["Carla Diaz: Is the car still for sale?", "Yes it is!", "Ben: I can take it", "Ben pinned #1", "quiet: hello", "mallory: not seen"]);
+  assert.deepEqual(quotes(), ["↪ Carla Diaz: Is the car still for sale?", "↪ Carla Diaz: Is the car still for sale?"]);
+  const senders = el.find("person");
+  assert.deepEqual(senders.map((p) => [p.dataset.user, p.title, p.textContent]), [["c5", "c5", "Carla Diaz"], ["a2", "a2", "Ben"], ["quiet", "quiet", "quiet"], ["mallory", "mallory", "mallory"]], "the id as the tooltip");
+  assert.deepEqual(senders.map((p) => p.find("avatar").map((i) => (i as any).src)), [["https://img.example/c5.png"], [], [], []], "a picture where there is one");
+  assert.equal(el.find("reaction")[0].title, "Carla Diaz", "a reaction's users by name");
+  await settle();
+  assert.deepEqual([node.calls.length, redrawn.length], [1, 1], "nothing asked again: known, or left out lately");
+
+  // Without people: ids, as before.
+  page.renderMessages(el, c, "a1");
+  assert.deepEqual(bodies().slice(0, 3), ["c5: Is the car still for sale?", "Yes it is!", "a2: I can take it"]);
+
+  // Shown anew (refresh): read again; a changed name is drawn again.
+  node.calls.length = 0;
+  names.refresh(conv);
+  assert.equal(names.name("c5", conv), "Carla Diaz", "the known name shows until the answer");
+  names.name("a2", conv);
+  names.name("mallory", conv);
+  await settle();
+  assert.deepEqual(node.calls, [[["c5", "a2", "mallory"], conv]]);
+  assert.deepEqual(redrawn, [conv], "nothing changed: no redraw");
+  node.calls.length = 0;
+
+  // Names of direct peers are asked with no conversation; a failed read
+  // shows the id and is not asked again at once.
+  node.fail("UNAVAILABLE");
+  assert.equal(names.name("bob"), "bob");
+  await settle();
+  assert.equal(names.name("bob"), "bob");
+  await settle();
+  assert.deepEqual(node.calls, [[["bob"], ""]]);
+
+  // Stale after PROFILE_FRESH_MS: asked again at the next draw.
+  node.fail("");
+  node.calls.length = 0;
+  const now = Date.now;
+  Date.now = () => now() + page.PROFILE_FRESH_MS + 1;
+  try {
+    assert.equal(names.name("c5", conv), "Carla Diaz");
+    await settle();
+  } finally {
+    Date.now = now;
+  }
+  assert.deepEqual(node.calls, [[["c5"], conv]]);
+
+  // The typing line names the user too.
+  let onTyping = (_c: string, _u: string, _on: boolean) => {};
+  const line = new FakeElement();
+  page.typingLine({ user: "a1", on: (_: string, fn: typeof onTyping) => (onTyping = fn) }, line, () => conv, names);
+  onTyping(conv, "c5", true);
+  assert.equal(line.textContent, "Carla Diaz is typing…");
+
+  // The Starred panel: senders by name, their ids kept.
+  const ul = new FakeElement();
+  page.renderStarred(ul, [{ message: c.messages[0], starredAtMs: 1 }], () => {}, names);
+  assert.deepEqual([ul.children[0].textContent, ul.find("person")[0].title], [`${conv} #1 Carla Diaz: Is the car still for sale?`, "c5"]);
+});
+
+test("pages find whom a conversation is with: a session's customer through it, a direct conversation's other member as a direct peer", async () => {
+  const page = await loadPage();
+  assert.deepEqual(page.peerOf("s:cars:c5:1", "a1"), { user: "c5", conv: "s:cars:c5:1" });
+  assert.deepEqual(page.peerOf("d:a1:bob", "a1"), { user: "bob", conv: "" });
+  assert.deepEqual(page.peerOf("d:ann:a1", "a1"), { user: "ann", conv: "" });
+  assert.equal(page.peerOf("g:team", "a1"), undefined);
+  assert.equal(page.peerOf("d:x:y", "a1"), undefined, "not one of its two");
+  assert.equal(page.peerOf("s:cars:c5:1", "c5"), undefined, "the customer's own session");
+});
+
+test("the pages' \"Your name\" reads the profile, saves both fields as typed, and shows what the node kept or why it refused", async () => {
+  const page = await loadPage();
+  const asked: unknown[] = [];
+  let kept = { user: "c5", name: "", avatarUrl: "", updatedMs: 0 };
+  const client = {
+    profile: async () => kept,
+    setProfile: async (change: { name: string; avatarUrl: string }) => {
+      asked.push(change);
+      if (!/^(https?:\/\/.+)?$/.test(change.avatarUrl)) throw new Error("INVALID: avatar_url: not an http(s) URL");
+      return (kept = { user: "c5", name: change.name.trim(), avatarUrl: change.avatarUrl, updatedMs: 2 });
+    },
+  };
+  const input = (value = "") => ({ value, disabled: true });
+  const nameIn = input(), avatarIn = input(), save = { disabled: true, onclick: undefined as any };
+  const notes: string[] = [];
+  const names = page.people({ profiles: async () => [] }, () => {});
+  const form = page.profileForm(client, nameIn, avatarIn, save, (t: string) => notes.push(t), names);
+  assert.equal(save.disabled, true, "disabled until read");
+  kept = { user: "c5", name: "Carla", avatarUrl: "", updatedMs: 1 };
+  await form.load();
+  assert.deepEqual([nameIn.value, avatarIn.value, nameIn.disabled, avatarIn.disabled, save.disabled], ["Carla", "", false, false, false]);
+
+  nameIn.value = "  Carla Diaz ";
+  avatarIn.value = " https://img.example/c5.png ";
+  await save.onclick({ preventDefault() {} });
+  assert.deepEqual(asked, [{ name: "  Carla Diaz ", avatarUrl: "https://img.example/c5.png" }]);
+  assert.deepEqual([nameIn.value, avatarIn.value, notes.at(-1), save.disabled], ["Carla Diaz", "https://img.example/c5.png", "you show as Carla Diaz", false], "as the node kept it");
+  assert.equal(names.name("c5"), "Carla Diaz", "the page's own names know it");
+
+  avatarIn.value = "javascript:alert(1)";
+  await save.onclick();
+  assert.deepEqual([notes.at(-1), nameIn.value, avatarIn.value], ["profile not saved: INVALID: avatar_url: not an http(s) URL", "Carla Diaz", "javascript:alert(1)"], "left as typed, to fix");
+
+  // Both emptied: cleared, shown by the user id.
+  nameIn.value = avatarIn.value = "";
+  await save.onclick();
+  assert.deepEqual([asked.at(-1), notes.at(-1)], [{ name: "", avatarUrl: "" }, "you show as your user id"]);
 });

@@ -630,3 +630,59 @@ test("a lists push: the client emits starred or scheduled, asks no ack, and igno
   assert.deepEqual(got, ["starred", "scheduled"]);
   assert.deepEqual((c as any).acks, [], "inbox_seq 0: nothing to ack");
 });
+
+// Profiles: profile reads one's own (no field), setProfile sends only the
+// fields given ("" clears one) and nothing when none is; profiles asks
+// PROFILES_PER_REQUEST users at a time, each once, in the order given,
+// and converts the answers. The node is stood in for at the request seam.
+test("profiles: profile reads, setProfile sends the fields given, profiles asks in batches of 100", async () => {
+  const c = new Client({ url: "ws://127.0.0.1:1", token: "t" });
+  c.user = "alice";
+  const asked: [string, any][] = [];
+  const kept = { name: "", avatarUrl: "" };
+  (c as any).request = async (op: { case: string; value: any }) => {
+    asked.push([op.case, op.value]);
+    if (op.case === "profile") {
+      Object.assign(kept, Object.fromEntries(Object.entries(op.value).filter(([, v]) => v !== undefined)));
+      return create(ResponseSchema, { result: { case: "profile", value: { user: "alice", ...kept, updatedMs: kept.name || kept.avatarUrl ? 1700000000000n : 0n } } });
+    }
+    // Users named "stranger…" are not visible: left out; "quiet…" have no profile.
+    const profiles = op.value.users
+      .filter((u: string) => !u.startsWith("stranger"))
+      .map((u: string) => (u.startsWith("quiet") ? { user: u } : { user: u, name: `Name of ${u}`, avatarUrl: `https://img.example/${u}.png`, updatedMs: 5n }));
+    return create(ResponseSchema, { result: { case: "profiles", value: { profiles } } });
+  };
+  assert.deepEqual(await c.profile(), { user: "alice", name: "", avatarUrl: "", updatedMs: 0 });
+  assert.deepEqual(await c.setProfile({ name: "Alice Liddell" }), { user: "alice", name: "Alice Liddell", avatarUrl: "", updatedMs: 1700000000000 });
+  await c.setProfile({ avatarUrl: "https://img.example/a.png" });
+  assert.deepEqual(await c.setProfile({ name: "" }), { user: "alice", name: "", avatarUrl: "https://img.example/a.png", updatedMs: 1700000000000 });
+  assert.deepEqual(asked, [
+    ["profile", {}],
+    ["profile", { name: "Alice Liddell" }],
+    ["profile", { avatarUrl: "https://img.example/a.png" }],
+    ["profile", { name: "" }],
+  ]);
+  asked.length = 0;
+  await assert.rejects(c.setProfile({}), /name or an avatarUrl/);
+  await assert.rejects(c.setProfile({ name: 7 as unknown as string }), /name is a string/);
+  assert.equal(asked.length, 0, "nothing invalid is sent");
+
+  // Nobody asked: no request. 250 users (one twice, an empty one): three
+  // requests, of 100, 100 and 50, with the conversation, in order.
+  assert.deepEqual(await c.profiles([]), []);
+  assert.equal(asked.length, 0);
+  const users = Array.from({ length: 250 }, (_, i) => (i === 7 ? "stranger" : i === 8 ? "quiet" : `u${i}`));
+  const got = await c.profiles([...users, "u3", ""], "g:club");
+  assert.deepEqual(asked.map((a) => [a[0], a[1].conv, a[1].users.length]), [["profiles", "g:club", 100], ["profiles", "g:club", 100], ["profiles", "g:club", 50]]);
+  assert.deepEqual(asked.flatMap((a) => a[1].users), users, "each user once, in order, the empty one left out");
+  assert.equal(got.length, 249, "the stranger left out");
+  assert.deepEqual(got.slice(6, 9), [
+    { user: "u6", name: "Name of u6", avatarUrl: "https://img.example/u6.png", updatedMs: 5 },
+    { user: "quiet", name: "", avatarUrl: "", updatedMs: 0 },
+    { user: "u9", name: "Name of u9", avatarUrl: "https://img.example/u9.png", updatedMs: 5 },
+  ]);
+  assert.deepEqual(got.at(-1)?.user, "u249");
+  asked.length = 0;
+  await c.profiles(["bob"]);
+  assert.deepEqual(asked, [["profiles", { conv: "", users: ["bob"] }]], "no conversation: the direct peers");
+});

@@ -1,4 +1,4 @@
-import { adminDesk, attachFile, Client, demoCard, demoPoll, forwarder, isForbidden, isNews, mentionAllToggle, mentionsMe, params, pinTracker, renderMessages, renderStarred, scheduledPanel, ServiceDesk, showStatus, starTracker, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
+import { adminDesk, attachFile, Client, demoCard, demoPoll, forwarder, isForbidden, isNews, mentionAllToggle, mentionsMe, params, peerOf, people, personView, pinTracker, profileForm, relabel, renderMessages, renderStarred, scheduledPanel, ServiceDesk, showStatus, starTracker, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 if (params.get("user")) $("user").value = params.get("user");
@@ -56,10 +56,23 @@ const download = (m) => client.download(m.conv, m.seq).then((r) => r.data);
 let pinned; // pinTracker, once connected
 let onForward; // forwarder, once connected: a copy of a text or file to a colleague or a conversation
 let stars; // starTracker, once connected: an order number, an address, to find again in the Starred panel
+let names; // people, once connected: customers and colleagues by their names
 const draw = (c) => {
-  renderMessages($("messages"), c, user, { onRecall, onEdit, onReport, onReply, onReact, onVote, onPin, onForward, download, pinned: pinned?.(c), onStar: stars?.toggle, starred: stars?.seqs(c) });
+  renderMessages($("messages"), c, user, { onRecall, onEdit, onReport, onReply, onReact, onVote, onPin, onForward, download, pinned: pinned?.(c), onStar: stars?.toggle, starred: stars?.seqs(c), people: names });
   drawDue();
 };
+
+// showPeer shows beside the title whom the open conversation is with (a
+// session's customer, a direct conversation's other member) once they
+// have a name: the id is in the title already.
+function showPeer(id) {
+  const el = $("peer");
+  const peer = id ? peerOf(id, user) : undefined;
+  const name = peer && names ? names.name(peer.user, peer.conv) : "";
+  el.textContent = "";
+  el.title = peer?.user ?? "";
+  if (peer && name !== peer.user) el.append(" · ", personView(peer.user, name, names.avatar(peer.user), peer.conv));
+}
 
 // The Starred panel: this agent's starred messages across conversations,
 // read when asked (the node pushes no change), and again after a star or
@@ -67,7 +80,7 @@ const draw = (c) => {
 // The open conversation's star buttons follow the list read.
 async function showStarred() {
   try {
-    renderStarred($("starred"), await stars.list(), (m) => open(m.conv));
+    renderStarred($("starred"), await stars.list(), (m) => open(m.conv), names);
     $("starred").dataset.loaded = "1";
     if (current) draw(client.conversation(current));
   } catch (err) {
@@ -241,7 +254,12 @@ function renderList() {
     li.dataset.conv = c.id;
     if (c.id === current) li.className = "active";
     const last = c.visible().at(-1);
-    li.textContent = `${c.id} — ${last ? (last.kind === "card" ? "[card] " + (last.card?.title ?? "") : last.media && !last.body ? "📎 " + last.media.name : last.body).slice(0, 40) : ""} `;
+    // The customer by their name, once they have one (their id is in the conversation's).
+    const peer = peerOf(c.id, user);
+    const name = peer && names ? names.name(peer.user, peer.conv) : "";
+    li.textContent = "";
+    if (peer && name !== peer.user) li.append(personView(peer.user, name, names.avatar(peer.user), peer.conv), " · ");
+    li.append(`${c.id} — ${last ? (last.kind === "card" ? "[card] " + (last.card?.title ?? "") : last.media && !last.body ? "📎 " + last.media.name : last.body).slice(0, 40) : ""} `);
     if (since) {
       const w = document.createElement("span");
       w.className = "waiting";
@@ -328,16 +346,18 @@ function drawAnswerBy() {
   el.classList.toggle("late", show);
 }
 
-// drawNotes shows a session's internal notes and its tags (none: empty
-// panels).
+// drawNotes shows a session's internal notes, each by its author's name,
+// and its tags (none: empty panels).
+let notesShown;
 function drawNotes(s) {
+  notesShown = s;
   due = s ? { conv: s.conv, dueMs: s.firstResponseDueMs, startedMs: s.startedMs, agent: s.agent, answerByMs: s.answerByMs } : undefined;
   drawDue();
   $("tags").textContent = s?.tags?.length ? `tags: ${s.tags.join(", ")}` : "";
   $("notes").replaceChildren(...(s?.notes ?? []).map((n) => {
     const d = document.createElement("div");
     d.className = "note";
-    d.textContent = `${n.by}, ${new Date(n.atMs).toLocaleString()}: ${n.text}`;
+    d.append(personView(n.by, names?.name(n.by, s.conv) ?? n.by, "", s.conv), `, ${new Date(n.atMs).toLocaleString()}: ${n.text}`);
     return d;
   }));
 }
@@ -357,9 +377,13 @@ async function showNotes(id) {
 
 async function open(id) {
   current = id;
+  // Shown anew: its users' names are read again (the node pushes no change).
+  names?.refresh(id);
+  names?.refresh("");
   showSaved(id);
   void showNotes(id);
   $("title").textContent = id;
+  showPeer(id);
   $("text").disabled = $("send").disabled = $("send-card").disabled = $("send-poll").disabled = $("later-at").disabled = $("send-later").disabled = $("transfer").disabled = $("close").disabled = $("file").disabled = false;
   $("note-text").disabled = $("add-note").disabled = $("tag-text").disabled = $("add-tags").disabled = !id.startsWith("s:");
   allToggle.open(id);
@@ -385,8 +409,20 @@ $("connect").onclick = async () => {
     if ($("starred").dataset.loaded) void showStarred();
   }, note);
   scheduled = scheduledPanel(client, $("scheduled"), open, note);
+  // Names: read when shown, and everything that shows them drawn again
+  // once read.
+  names = people(client, () => {
+    if (current) {
+      draw(client.conversation(current));
+      showPeer(current);
+      if (notesShown?.conv === current) drawNotes(notesShown);
+    }
+    renderList();
+    relabel($("starred"), names);
+    relabel($("search-results"), names);
+  });
   showStatus(client);
-  typingLine(client, $("typing"), () => current);
+  typingLine(client, $("typing"), () => current, names);
   // A supervisor's note on the open session shows at once.
   client.on("deskNote", (conv) => conv === current && void showNotes(conv));
   // A supervisor (or the admin, or the desk) changed my state: show it.
@@ -421,6 +457,7 @@ $("connect").onclick = async () => {
   }
   $("presence").value = me.status;
   showWrapUp();
+  void profileForm(client, $("profile-name"), $("profile-avatar"), $("save-profile"), note, names).load();
   $("search-text").disabled = $("reach-customer").disabled = $("reach-scene").disabled = $("reach").disabled = $("show-starred").disabled = $("show-scheduled").disabled = false;
   renderList();
   setInterval(renderList, 15_000); // the waiting times move on
@@ -679,7 +716,8 @@ $("search-form").onsubmit = async (e) => {
     for (const m of r.messages) {
       const li = document.createElement("li");
       li.dataset.conv = m.conv;
-      li.textContent = `${m.conv} #${m.seq} ${m.sender}: ${(m.body || m.media?.name || "").slice(0, 60)}`;
+      li.textContent = `${m.conv} #${m.seq} `;
+      li.append(personView(m.sender, names.name(m.sender, m.conv), names.avatar(m.sender), m.conv), `: ${(m.body || m.media?.name || "").slice(0, 60)}`);
       li.onclick = () => open(m.conv);
       ul.append(li);
     }
@@ -695,6 +733,7 @@ $("search-form").onsubmit = async (e) => {
   };
   await page(undefined);
 };
+$("profile-form").onsubmit = (e) => e.preventDefault(); // Save does it
 $("close").onclick = async () => {
   const conv = current;
   try {

@@ -1,4 +1,4 @@
-import { attachFile, Client, forwarder, params, pinTracker, ServiceDesk, renderMessages, showStatus, starTracker, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
+import { attachFile, Client, forwarder, params, people, pinTracker, profileForm, ServiceDesk, renderMessages, showStatus, starTracker, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -22,12 +22,21 @@ const save = (v) => {
 $("user").value = params.get("user") ?? saved.user ?? $("user").value;
 $("scene").value = params.get("scene") ?? saved.scene ?? $("scene").value;
 let client, conv, sd, queuePos = 0, queueWait = 0;
+let names; // people, once connected: the agents by their names
+const nameOf = (user) => names?.name(user, conv) ?? user;
 // The queue's estimate of the wait, when it has one.
 const waitText = (ms) => (ms > 0 ? ` · about ${Math.max(1, Math.round(ms / 60000))} min` : "");
 
 // The session's state, from the desk steps in the conversation (system
 // messages, docs/DESK.md) and the QUEUE_POSITION signals: no polling.
-function deskInfo(c) {
+// deskState answers its text and the agent it is with (shown by their
+// name in the text).
+const deskInfo = (c) => deskState(c)?.text;
+function deskState(c) {
+  const step = deskStep(c);
+  return typeof step === "string" ? { text: step, agent: "" } : step;
+}
+function deskStep(c) {
   for (const m of [...c.messages].reverse()) {
     if (m.kind !== "system") continue;
     let s;
@@ -40,8 +49,8 @@ function deskInfo(c) {
     // A new session (a message after the close reopened it): not the
     // last one's close; its next step says more.
     if (s.desk === "start") return "waiting";
-    if (s.desk === "assigned" && s.agent) return `with ${s.agent}`;
-    if (s.desk === "transfer" && s.to) return s.to.startsWith("user:") ? `with ${s.to.slice(5)}` : "waiting (transferred)";
+    if (s.desk === "assigned" && s.agent) return { text: `with ${nameOf(s.agent)}`, agent: s.agent };
+    if (s.desk === "transfer" && s.to) return s.to.startsWith("user:") ? { text: `with ${nameOf(s.to.slice(5))}`, agent: s.to.slice(5) } : "waiting (transferred)";
     if (s.desk === "queued") return `queue position ${queuePos || s.position || "?"}${waitText(queueWait)}`;
     if (s.desk === "requeue") return "waiting";
   }
@@ -98,7 +107,16 @@ let pinned; // pinTracker, once connected
 let onForward; // forwarder, once connected: the agent's answer, a listing's photo, to someone else
 let stars; // starTracker, once connected: the address or the price the agent gave, to find again
 const draw = (c) =>
-  renderMessages($("messages"), c, client.user, { onClick: onCard, onReact, onVote, onForward, download, pinned: pinned?.(c), onStar: stars?.toggle, starred: stars?.seqs(c) });
+  renderMessages($("messages"), c, client.user, { onClick: onCard, onReact, onVote, onForward, download, pinned: pinned?.(c), onStar: stars?.toggle, starred: stars?.seqs(c), people: names });
+// showInfo shows the session's state from c's desk steps, if they tell it.
+function showInfo(c) {
+  const st = deskState(c);
+  if (st) {
+    $("info").textContent = st.text;
+    $("info").title = st.agent; // the agent's id
+  }
+  return st?.text;
+}
 
 async function start() {
   const user = $("user").value.trim();
@@ -111,13 +129,18 @@ async function start() {
   pinned = pinTracker(client, (c) => c.id === conv && draw(c));
   onForward = forwarder(client, (t) => ($("card-note").textContent = t));
   stars = starTracker(client, (id) => id === conv && draw(client.conversation(id)), (t) => ($("card-note").textContent = t));
+  // The agents' names: read when shown, and shown again once read.
+  names = people(client, () => {
+    if (!conv) return;
+    draw(client.conversation(conv));
+    showInfo(client.conversation(conv));
+  });
   showStatus(client);
-  typingLine(client, $("typing"), () => conv);
+  typingLine(client, $("typing"), () => conv, names);
   client.on("conversation", (c) => {
     if (c.id !== conv) return;
     draw(c);
-    const info = deskInfo(c);
-    if (info) $("info").textContent = info;
+    const info = showInfo(c);
     showRating(c, info);
     // A closed session is not resumed: the next visit enters anew. A
     // message after the close reopens it, and the chat is resumed again.
@@ -136,6 +159,7 @@ async function start() {
     if (pos > 0 && (!info || info === "waiting" || info.startsWith("queue position"))) $("info").textContent = `queue position ${pos}${waitText(waitMs)}`;
   });
   await client.connect();
+  void profileForm(client, $("profile-name"), $("profile-avatar"), $("save-profile"), (t) => ($("card-note").textContent = t), names).load();
   sd = new ServiceDesk(client);
   let e;
   try {
@@ -148,7 +172,8 @@ async function start() {
   }
   conv = e.conv;
   if (e.state === "queued") [queuePos, queueWait] = [e.queuePosition, e.queueWaitMs];
-  $("info").textContent = e.agent ? `with ${e.agent}` : e.state === "queued" ? `queue position ${e.queuePosition}${waitText(e.queueWaitMs)}` : e.state === "bot" ? "with the assistant" : e.state;
+  $("info").title = e.agent;
+  $("info").textContent = e.agent ? `with ${nameOf(e.agent)}` : e.state === "queued" ? `queue position ${e.queuePosition}${waitText(e.queueWaitMs)}` : e.state === "bot" ? "with the assistant" : e.state;
   $("info").dataset.conv = conv;
   save({ user, scene, conv });
   await client.history(conv);

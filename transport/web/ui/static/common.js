@@ -85,13 +85,172 @@ export const RECALL_WINDOW_MS = 2 * 60 * 1000;
 export const EDIT_WINDOW_MS = 15 * 60 * 1000;
 
 // quoteOf is the line a reply shows above its text: the message it
-// answers, if this client holds it.
-function quoteOf(conv, seq) {
+// answers, if this client holds it; name(user) shows its sender.
+function quoteOf(conv, seq, name) {
   const q = document.createElement("div");
   q.className = "quote";
   const t = conv.messages.find((x) => x.seq === seq);
-  q.textContent = !t ? `↪ message #${seq}` : t.recalled ? "↪ a withdrawn message" : `↪ ${t.sender}: ${t.body.length > 80 ? t.body.slice(0, 80) + "…" : t.body}`;
+  q.textContent = !t ? `↪ message #${seq}` : t.recalled ? "↪ a withdrawn message" : `↪ ${name(t.sender)}: ${t.body.length > 80 ? t.body.slice(0, 80) + "…" : t.body}`;
+  if (t && !t.recalled) q.title = t.sender;
   return q;
+}
+
+// PROFILE_FRESH_MS is how long a page trusts a profile it read: the node
+// pushes no change, so one shown later than that is read again.
+export const PROFILE_FRESH_MS = 5 * 60 * 1000;
+
+// people keeps the profiles (display names, pictures) of the users a page
+// shows, in a Map for the page's life, read with client.profiles: the
+// users a draw names that the page does not know yet, or read more than
+// PROFILE_FRESH_MS ago, are asked together once the draw is done, through
+// the conversation they are shown in (conv: its members, past ones too;
+// "" for a direct conversation's other member), and redraw(conv) is
+// called when an answer changes how one shows. A user the node leaves out
+// (not visible through that conversation), or a failed read, shows as
+// their id until asked again. name(user, conv) answers the user's name,
+// or their id while they have none; avatar(user) their picture's URL
+// ("" when none, or one not http(s)); refresh(conv) has the users of conv
+// read again at its next draw (the page shows it anew); set(profile)
+// takes one the page read itself (its user's own, once saved).
+export function people(client, redraw) {
+  const known = new Map(); // user → { name, avatarUrl, at }
+  const asked = new Map(); // conv + "\n" + user → when asked
+  const wanted = new Map(); // conv → the users to ask at the next flush
+  const shown = new Map(); // conv → the users named in it
+  const flush = () => {
+    const batch = [...wanted];
+    wanted.clear();
+    for (const [conv, users] of batch) {
+      client.profiles([...users], conv).then((list) => {
+        let changed = false;
+        const at = Date.now();
+        for (const p of list) {
+          const was = known.get(p.user);
+          if (!was || was.name !== p.name || was.avatarUrl !== p.avatarUrl) changed = true;
+          known.set(p.user, { name: p.name, avatarUrl: p.avatarUrl, at });
+        }
+        if (changed) redraw(conv);
+      }, () => {}); // the ids show; asked again once stale
+    }
+  };
+  const want = (user, conv) => {
+    if (!user) return;
+    if (!shown.has(conv)) shown.set(conv, new Set());
+    shown.get(conv).add(user);
+    const k = known.get(user);
+    const key = `${conv}\n${user}`;
+    const now = Date.now();
+    // Known (through any conversation) and fresh, or asked through this one lately: not again.
+    if ((k && now - k.at < PROFILE_FRESH_MS) || now - (asked.get(key) ?? -Infinity) < PROFILE_FRESH_MS) return;
+    asked.set(key, now);
+    if (!wanted.size) queueMicrotask(flush);
+    if (!wanted.has(conv)) wanted.set(conv, new Set());
+    wanted.get(conv).add(user);
+  };
+  return {
+    name(user, conv = "") {
+      want(user, conv);
+      return known.get(user)?.name || user;
+    },
+    avatar(user) {
+      const u = known.get(user)?.avatarUrl ?? "";
+      return /^https?:\/\//i.test(u) ? u : "";
+    },
+    refresh(conv) {
+      for (const user of shown.get(conv) ?? []) {
+        asked.delete(`${conv}\n${user}`);
+        const k = known.get(user);
+        if (k) k.at = 0; // shown as known until the answer
+      }
+    },
+    set(p) {
+      known.set(p.user, { name: p.name, avatarUrl: p.avatarUrl, at: Date.now() });
+    },
+  };
+}
+
+// profileForm is a page's "Your name" setting: the name and picture URL
+// inputs and their Save button. load() reads the user's profile into the
+// inputs (client.profile) and enables them; Save sets both as typed
+// (client.setProfile: an empty one clears it) and shows what the node
+// kept (it trims the name), or notes its refusal (INVALID: a name too
+// long or with control characters, a picture that is not an http(s)
+// URL). people (optional) takes the saved profile.
+export function profileForm(client, nameInput, avatarInput, save, note, people) {
+  const show = (p) => {
+    nameInput.value = p.name;
+    avatarInput.value = p.avatarUrl;
+    people?.set(p);
+  };
+  save.onclick = async (ev) => {
+    ev?.preventDefault?.();
+    save.disabled = true;
+    try {
+      show(await client.setProfile({ name: nameInput.value, avatarUrl: avatarInput.value.trim() }));
+      note(nameInput.value ? `you show as ${nameInput.value}` : "you show as your user id");
+    } catch (err) {
+      note(`profile not saved: ${err.message}`);
+    } finally {
+      save.disabled = false;
+    }
+  };
+  return {
+    async load() {
+      try {
+        show(await client.profile());
+      } catch (err) {
+        note(`profile: ${err.message}`);
+        return;
+      }
+      nameInput.disabled = avatarInput.disabled = save.disabled = false;
+    },
+  };
+}
+
+// personView shows user as name: their name, with their picture (avatar,
+// an http(s) URL: the pages set no Content-Security-Policy that keeps
+// remote images out, as a card's image shows) and their id as its
+// tooltip; conv: the conversation it is shown for (relabel).
+export function personView(user, name, avatar = "", conv = "") {
+  const s = document.createElement("span");
+  s.className = "person";
+  s.dataset.user = user;
+  if (conv) s.dataset.conv = conv;
+  s.title = user;
+  if (avatar) {
+    const img = document.createElement("img");
+    img.className = "avatar";
+    img.alt = "";
+    img.referrerPolicy = "no-referrer";
+    img.src = avatar;
+    s.append(img);
+  }
+  s.append(name);
+  return s;
+}
+
+// relabel shows each user el shows (personView) as people knows them now:
+// for a list drawn once (search results, the Starred panel), once names
+// arrive.
+export function relabel(el, people) {
+  for (const p of el.querySelectorAll(".person")) {
+    const user = p.dataset.user;
+    p.replaceWith(personView(user, people.name(user, p.dataset.conv ?? ""), people.avatar(user), p.dataset.conv ?? ""));
+  }
+}
+
+// peerOf is the user a conversation is with, for userId: a service
+// conversation's (s:LINE:CUSTOMER:N) customer, read through it, or a
+// direct conversation's other member, read as a direct peer (conv "");
+// undefined for a group.
+export function peerOf(id, userId) {
+  if (id.startsWith("s:")) {
+    const customer = id.split(":")[2];
+    return customer && customer !== userId ? { user: customer, conv: id } : undefined;
+  }
+  if (!id.startsWith("d:")) return undefined;
+  const user = id.startsWith(`d:${userId}:`) ? id.slice(userId.length + 3) : id.endsWith(`:${userId}`) ? id.slice(2, id.length - userId.length - 1) : "";
+  return user && user !== userId ? { user, conv: "" } : undefined;
 }
 
 // pinTracker keeps each conversation's pinned messages as the node says
@@ -146,9 +305,11 @@ const content = (m) => (m.kind === "normal" || m.kind === "card" || m.kind === "
 // "Forwarded" label, a message to everyone an "@all" label; one that
 // mentions me (by name, or someone else's "@all") is marked "mentioned".
 // An edited message shows its newest text, marked "edited"; a text or
-// card its reactions.
+// card its reactions. opts.people (people) shows each user by their name
+// and picture, their id as its tooltip; without it, by their id.
 export function renderMessages(el, conv, me, opts = {}) {
   el.textContent = "";
+  const name = (user) => opts.people?.name(user, conv.id) ?? user;
   const pinned = opts.pinned ?? [];
   for (const seq of pinned) {
     const m = conv.messages.find((x) => x.seq === seq);
@@ -164,7 +325,7 @@ export function renderMessages(el, conv, me, opts = {}) {
     const d = document.createElement("div");
     d.className = "msg" + (m.kind === "system" ? " system" : m.sender === me ? " mine" : "") + (m.kind === "card" ? " card" : "") + (m.kind === "poll" ? " poll" : "") + (m.recalled ? " recalled" : "") + (mentionsMe(m, me) ? " mentioned" : "");
     d.dataset.seq = String(m.seq);
-    const who = m.kind === "system" ? "" : m.sender === me ? "" : m.sender + ": ";
+    const who = m.kind === "system" || m.sender === me ? "" : m.sender;
     let text = m.body;
     if (m.kind === "system") {
       try {
@@ -172,9 +333,9 @@ export function renderMessages(el, conv, me, opts = {}) {
         if (s.desk === "rating") text = `rated ${s.score} of 5`;
         else if (s.desk === "after_hours") text = (s.message || "We are closed right now.") + (s.opens_at_ms ? ` We open ${new Date(s.opens_at_ms).toLocaleString()}.` : "");
         else if (s.desk === "idle_warning") text = `No reply for a while: this chat closes at ${new Date(s.closes_at_ms).toLocaleTimeString()} unless someone writes.`;
-        else if (s.desk === "requeue" && s.reason === "unanswered") text = `requeue · ${s.agent} did not answer within ${Math.round(s.answer_timeout_ms / 1000)} s`;
-        else if (s.op === "pin" || s.op === "unpin") text = `${s.actor} ${s.op}ned #${s.seq}`;
-        else text = s.desk ? `${s.desk}${s.agent ? " · " + s.agent : ""}${s.queue ? " · queue " + s.queue : ""}` : m.body;
+        else if (s.desk === "requeue" && s.reason === "unanswered") text = `requeue · ${name(s.agent)} did not answer within ${Math.round(s.answer_timeout_ms / 1000)} s`;
+        else if (s.op === "pin" || s.op === "unpin") text = `${name(s.actor)} ${s.op}ned #${s.seq}`;
+        else text = s.desk ? `${s.desk}${s.agent ? " · " + name(s.agent) : ""}${s.queue ? " · queue " + s.queue : ""}` : m.body;
       } catch {}
     } else if (m.expired) {
       text = "(expired)"; // the node's retention took its content
@@ -183,7 +344,7 @@ export function renderMessages(el, conv, me, opts = {}) {
     } else if (m.kind === "poll") {
       text = m.poll ? "📊 " + m.poll.question : "(a poll that could not be read)";
     }
-    if (m.replyTo) d.append(quoteOf(conv, m.replyTo));
+    if (m.replyTo) d.append(quoteOf(conv, m.replyTo, name));
     if (m.forwarded) {
       // Only that it is a copy: where it came from is not told.
       const f = document.createElement("div");
@@ -200,7 +361,8 @@ export function renderMessages(el, conv, me, opts = {}) {
     }
     const b = document.createElement("span");
     b.className = "body";
-    b.textContent = who + text;
+    if (who) b.append(personView(who, name(who), opts.people?.avatar(who) ?? "", conv.id), ": ");
+    b.append(text);
     d.append(b);
     if (m.editSeq && !m.recalled) {
       const e = document.createElement("span");
@@ -209,10 +371,10 @@ export function renderMessages(el, conv, me, opts = {}) {
       d.append(e);
     }
     if (m.kind === "card" && m.card && !m.recalled) d.append(cardView(m, opts.onClick));
-    if (m.kind === "poll" && m.poll && !m.recalled) d.append(pollView(m, opts.onVote));
+    if (m.kind === "poll" && m.poll && !m.recalled) d.append(pollView(m, opts.onVote, name));
     if (m.media && !m.recalled && m.seq > 0 && opts.download) d.append(mediaView(m, opts.download));
     if (!m.recalled && m.seq > 0 && content(m)) {
-      const line = reactionLine(m, me, opts.onReact);
+      const line = reactionLine(m, me, opts.onReact, name);
       if (line) d.append(line);
     }
     if (m.state) {
@@ -387,15 +549,17 @@ export function starTracker(client, redraw, note) {
 // renderStarred lists starred messages (starTracker's list()) in el, the
 // most recently starred first: each with its conversation, sender and
 // text (a card's title, a poll's question, a file's name when it has no
-// caption); a click calls onOpen(m).
-export function renderStarred(el, list, onOpen) {
+// caption); a click calls onOpen(m). people (optional) shows each sender
+// by their name.
+export function renderStarred(el, list, onOpen, people) {
   el.textContent = list.length ? "" : "nothing starred";
   for (const { message: m } of list) {
     const text = m.kind === "card" ? m.card?.title ?? "" : m.kind === "poll" ? "📊 " + (parsePoll(m.body)?.question ?? "") : m.body || (m.media ? "📎 " + m.media.name : "");
     const li = document.createElement("li");
     li.dataset.conv = m.conv;
     li.dataset.seq = String(m.seq);
-    li.textContent = `${m.conv} #${m.seq} ${m.sender}: ${text.slice(0, 60)}`;
+    li.textContent = `${m.conv} #${m.seq} `;
+    li.append(personView(m.sender, people?.name(m.sender, m.conv) ?? m.sender, people?.avatar(m.sender) ?? "", m.conv), `: ${text.slice(0, 60)}`);
     li.onclick = () => onOpen(m);
     el.append(li);
   }
@@ -485,8 +649,9 @@ export function scheduledPanel(client, el, onOpen, note) {
 
 // pollView shows a poll's options, each with its votes; with onVote, an
 // option is a button that chooses it (again: takes it back; in a poll of
-// several choices it adds or removes it). A closed poll says so.
-function pollView(m, onVote) {
+// several choices it adds or removes it). A closed poll says so; name
+// shows its voters.
+function pollView(m, onVote, name) {
   const p = m.poll;
   const box = document.createElement("div");
   box.className = "poll-box";
@@ -494,7 +659,7 @@ function pollView(m, onVote) {
     const b = document.createElement("button");
     b.dataset.option = String(i);
     b.textContent = `${o.text} · ${o.voters.length}`;
-    b.title = o.voters.join(", ");
+    b.title = o.voters.map(name).join(", ");
     if (p.mine.includes(i)) b.className = "mine";
     b.disabled = !onVote || p.closed || m.seq <= 0;
     b.onclick = () => {
@@ -584,7 +749,7 @@ export function attachFile(client, input, text, conv, note) {
 // reactionLine shows m's reactions ("👍 2"), each a toggle of one's own
 // when onReact(m, emoji) is given ("" takes one's reaction back), and a
 // 👍 to add when one has none.
-function reactionLine(m, me, onReact) {
+function reactionLine(m, me, onReact, name) {
   const rs = m.reactions ?? [];
   const mine = rs.find((r) => r.users.includes(me));
   if (!rs.length && !onReact) return undefined;
@@ -594,7 +759,7 @@ function reactionLine(m, me, onReact) {
     const b = document.createElement(onReact ? "button" : "span");
     b.className = "reaction" + (r === mine ? " mine" : "");
     b.textContent = `${r.emoji} ${r.users.length}`;
-    b.title = r.users.join(", ");
+    b.title = r.users.map(name).join(", ");
     if (onReact) b.onclick = () => onReact(m, r === mine ? "" : r.emoji);
     line.append(b);
   }
@@ -671,12 +836,14 @@ export function showStatus(client) {
   });
 }
 
-export function typingLine(client, el, convOf) {
+// typingLine shows who is typing in the conversation convOf() names, by
+// their name when people (optional) knows it.
+export function typingLine(client, el, convOf, people) {
   const timers = new Map();
   client.on("typing", (conv, user, on) => {
     if (conv !== convOf() || user === client.user) return;
     clearTimeout(timers.get(user));
-    el.textContent = on ? `${user} is typing…` : "";
+    el.textContent = on ? `${people?.name(user, conv) ?? user} is typing…` : "";
     if (on) timers.set(user, setTimeout(() => (el.textContent = ""), 4000));
   });
 }
