@@ -82,6 +82,11 @@ type Config struct {
 	MaxProfileNameBytes int
 	MaxAvatarURLBytes   int
 	MaxProfileUsers     int
+	// Customer attributes (user_attributes.go): at most
+	// MaxCustomerAttributes per user (default 32), each value at most
+	// MaxAttributeBytes (default 256).
+	MaxCustomerAttributes int
+	MaxAttributeBytes     int
 	// MaxScheduledMessages bounds the messages one user has scheduled
 	// and not yet sent (default 100): past it TOO_MANY. MaxScheduleAhead
 	// bounds how far ahead one is due (default 365 days).
@@ -359,6 +364,8 @@ func DefaultConfig() Config {
 		MaxProfileNameBytes:       128,
 		MaxAvatarURLBytes:         1024,
 		MaxProfileUsers:           100,
+		MaxCustomerAttributes:     32,
+		MaxAttributeBytes:         256,
 		MaxScheduledMessages:      100,
 		MaxScheduleAhead:          365 * 24 * time.Hour,
 		ScheduleInterval:          time.Second,
@@ -453,6 +460,8 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.MaxProfileNameBytes, d.MaxProfileNameBytes)
 	setInt(&c.MaxAvatarURLBytes, d.MaxAvatarURLBytes)
 	setInt(&c.MaxProfileUsers, d.MaxProfileUsers)
+	setInt(&c.MaxCustomerAttributes, d.MaxCustomerAttributes)
+	setInt(&c.MaxAttributeBytes, d.MaxAttributeBytes)
 	setInt(&c.MaxScheduledMessages, d.MaxScheduledMessages)
 	if c.MaxScheduleAhead <= 0 {
 		c.MaxScheduleAhead = d.MaxScheduleAhead

@@ -13,7 +13,8 @@ import (
 // forgotten"), or an operator closes an account for good. EraseUser
 // suspends the user without end, recalls as the operator every message
 // they sent in every conversation they were ever in, deletes their
-// push registrations and clears their profile (name and avatar). The recalls go through the conversation grains, as
+// push registrations and clears their profile (name and avatar) and the
+// attributes a business kept about them for its desk. The recalls go through the conversation grains, as
 // an operator's single recall does: each clears the stored text or card
 // (and its edits' or updates') and tells every member's devices, so
 // clients drop their copies.
@@ -117,6 +118,9 @@ func (n *Runtime) EraseUser(ctx context.Context, user string, from SentCursor) (
 	clear := ""
 	if _, err := n.SetProfile(ctx, user, &pb.SetProfile{Name: &clear, AvatarUrl: &clear}); err != nil {
 		return res, fmt.Errorf("erase %s: profile: %w", user, err)
+	}
+	if _, err := n.SetUserAttributes(ctx, user, nil); err != nil {
+		return res, fmt.Errorf("erase %s: customer attributes: %w", user, err)
 	}
 	res.Done = true
 	n.log.Info("user erased", "user", user, "conversations", res.Conversations, "recalled", res.Recalled,

@@ -194,11 +194,7 @@ func (n *Runtime) Profiles(ctx context.Context, viewer, conv string, users []str
 		}
 	}
 	out := make([]*pb.UserProfile, len(uniq))
-	idx := make([]int, len(uniq))
-	for i := range idx {
-		idx[i] = i
-	}
-	err := inParallel(idx, func(i int) error {
+	err := inParallel(indexes(len(uniq)), func(i int) error {
 		ok, err := n.seesProfile(ctx, viewer, conv, uniq[i])
 		if err != nil || !ok {
 			return err
@@ -241,4 +237,41 @@ func (n *Runtime) seesProfile(ctx context.Context, viewer, conv, target string) 
 		return false, fromPB(storeErr(err))
 	}
 	return !mem.Muted && !vmem.Muted, nil
+}
+
+// DisplayNames reads the display names of users (those without one, and
+// those whose profile could not be read, are left out): for a caller
+// that may see these users already, as the desk's queue and team views'
+// readers may (no viewer's rule applies). Best effort: a name missing is
+// shown as the user's id, so a store that fails does not fail the view.
+func (n *Runtime) DisplayNames(ctx context.Context, users ...string) map[string]string {
+	var uniq []string
+	for _, u := range users {
+		if checkUser(u) == nil && !slices.Contains(uniq, u) {
+			uniq = append(uniq, u)
+		}
+	}
+	names := make([]string, len(uniq))
+	_ = inParallel(indexes(len(uniq)), func(i int) error {
+		if p, e := loadProfile(ctx, n.store, uniq[i]); e == nil {
+			names[i] = p.Name
+		}
+		return nil
+	})
+	out := make(map[string]string, len(uniq))
+	for i, u := range uniq {
+		if names[i] != "" {
+			out[u] = names[i]
+		}
+	}
+	return out
+}
+
+// indexes is 0 … n-1, for inParallel over a slice by index.
+func indexes(n int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i
+	}
+	return out
 }

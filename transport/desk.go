@@ -104,6 +104,7 @@ func wireDeskSession(s session.DeskSessionInfo) *wirepb.DeskSession {
 		out.Notes = append(out.Notes, &wirepb.DeskNote{By: n.By, AtMs: n.AtMs, Text: n.Text})
 	}
 	out.Tags = s.Tags
+	out.CustomerAttributes = s.CustomerAttributes
 	return out
 }
 
@@ -141,7 +142,7 @@ func (c *conn) desk(ctx context.Context, r *wirepb.Request) *wirepb.Response {
 		if err != nil {
 			return c.fail(err)
 		}
-		out := &wirepb.DeskAgent{User: a.User, Status: a.Status, Capacity: uint32(max(a.Capacity, 0)), Skills: a.Skills, Load: uint32(max(a.Load, 0)), Sessions: a.Sessions, Supervisor: a.Supervisor,
+		out := &wirepb.DeskAgent{User: a.User, Name: a.Name, Status: a.Status, Capacity: uint32(max(a.Capacity, 0)), Skills: a.Skills, Load: uint32(max(a.Load, 0)), Sessions: a.Sessions, Supervisor: a.Supervisor,
 			StatusBy: a.StatusBy, StatusSinceMs: a.StatusSinceMs}
 		for _, w := range a.WrapUp {
 			out.WrapUp = append(out.WrapUp, &wirepb.DeskWrapUp{Session: w.Session, UntilMs: w.UntilMs})
@@ -154,10 +155,11 @@ func (c *conn) desk(ctx context.Context, r *wirepb.Request) *wirepb.Response {
 		}
 		out := &wirepb.DeskQueueResult{Skill: q.Skill, TotalWaiting: uint32(max(q.Total, 0))}
 		for _, w := range q.Waiting {
-			out.Waiting = append(out.Waiting, &wirepb.DeskWaiting{Conv: w.Conv, Session: w.Session, Position: uint32(max(w.Position, 0)), SinceMs: w.SinceMs, FirstResponseDueMs: w.DueMs, Priority: uint32(max(w.Priority, 0))})
+			out.Waiting = append(out.Waiting, &wirepb.DeskWaiting{Conv: w.Conv, Session: w.Session, Position: uint32(max(w.Position, 0)), SinceMs: w.SinceMs, FirstResponseDueMs: w.DueMs, Priority: uint32(max(w.Priority, 0)),
+				Customer: w.Customer, CustomerName: w.CustomerName})
 		}
 		for _, a := range q.Agents {
-			out.Agents = append(out.Agents, &wirepb.DeskQueueAgent{User: a.User, Status: a.Status, Load: uint32(max(a.Load, 0)), Capacity: uint32(max(a.Capacity, 0))})
+			out.Agents = append(out.Agents, &wirepb.DeskQueueAgent{User: a.User, Name: a.Name, Status: a.Status, Load: uint32(max(a.Load, 0)), Capacity: uint32(max(a.Capacity, 0))})
 		}
 		return &wirepb.Response{Result: &wirepb.Response_DeskQueue{DeskQueue: out}}
 	case *wirepb.Request_DeskReach:

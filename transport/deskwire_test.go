@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/switchboard-im/switchboard/actors/desk"
 	"github.com/switchboard-im/switchboard/transport"
 	"github.com/switchboard-im/switchboard/transport/client"
@@ -12,7 +14,8 @@ import (
 )
 
 // The desk requests that act as the connection's own user, over QUIC: a
-// customer enters and waits, an agent sees the queue, goes online and is
+// customer enters and waits, an agent sees the queue (who waits and who
+// serves it by name), goes online and is
 // assigned, transfers, the new agent closes; every refusal has its code.
 func TestDeskWireRequests(t *testing.T) {
 	e := newEnv(t, envOptions{})
@@ -39,6 +42,13 @@ func TestDeskWireRequests(t *testing.T) {
 	if _, err := e.nodes[0].Desk.SetPriority(ctx, "cars", "c1", 3); err != nil {
 		t.Fatal(err)
 	}
+	// The customer and an agent have names: the queue's readers see them.
+	if _, err := c1.SetProfile(ctx, &wirepb.ProfileRequest{Name: proto.String("Carla Diaz")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a2.SetProfile(ctx, &wirepb.ProfileRequest{Name: proto.String("Bea")}); err != nil {
+		t.Fatal(err)
+	}
 	closedNow := time.Now().UTC().Weekday() != time.Sunday
 	s, err := c1.DeskEnter(ctx, "listing", "1")
 	if err != nil || s.State != desk.StateQueued || s.QueuePosition != 1 || s.Queue != "sales" || s.Agent != "" || !strings.HasPrefix(s.Conv, "s:cars:c1:") {
@@ -59,6 +69,9 @@ func TestDeskWireRequests(t *testing.T) {
 	want("a stranger reading agent status", err, wirepb.Code_FORBIDDEN)
 	_, err = a1.DeskStatus(ctx, "busy")
 	want("an unknown status", err, wirepb.Code_INVALID)
+	if b, err := a2.DeskStatus(ctx, ""); err != nil || b.Name != "Bea" {
+		t.Fatalf("a2 reads its state: %+v %v, want its name", b, err)
+	}
 	me, err := a1.DeskStatus(ctx, "")
 	if err != nil || me.User != "a1" || me.Status != desk.Offline || me.Capacity != 1 || len(me.Skills) != 1 || me.Skills[0] != "sales" {
 		t.Fatalf("a1 reads its state: %+v %v", me, err)
@@ -71,6 +84,13 @@ func TestDeskWireRequests(t *testing.T) {
 	if err != nil || q.TotalWaiting != 1 || len(q.Waiting) != 1 || q.Waiting[0].Conv != conv || q.Waiting[0].Position != 1 || q.Waiting[0].SinceMs <= 0 || q.Waiting[0].Priority != 3 ||
 		q.Waiting[0].FirstResponseDueMs < q.Waiting[0].SinceMs+time.Hour.Milliseconds()-1000 {
 		t.Fatalf("a1's queue: %+v %v, want c1 waiting first, its first response due an hour of opening hours after", q, err)
+	}
+	names := map[string]string{}
+	for _, a := range q.Agents {
+		names[a.User] = a.Name
+	}
+	if w := q.Waiting[0]; w.Customer != "c1" || w.CustomerName != "Carla Diaz" || names["a2"] != "Bea" || names["a1"] != "" || len(names) != 2 {
+		t.Fatalf("a1's queue names %+v and agents %v: want c1 as Carla Diaz, a2 as Bea, a1 with none", w, names)
 	}
 	_, err = eve.DeskQueue(ctx, "sales")
 	want("a stranger's queue", err, wirepb.Code_FORBIDDEN)
@@ -165,13 +185,18 @@ func TestDeskWireRequests(t *testing.T) {
 		t.Fatalf("the supervisor reassigns back to a2: %+v %v", tr, err)
 	}
 
-	// Internal notes: the session's agent reads and adds them; its
+	// Internal notes and what the business told the desk of the
+	// customer: the session's agent reads them (and adds notes); its
 	// customer sees the session without them; nobody else sees either.
-	if si, err := a2.DeskSession(ctx, conv); err != nil || si.Agent != "a2" || len(si.Notes) != 1 || si.Notes[0].By != "a1" || si.Notes[0].Text != "wants a test drive" || si.Notes[0].AtMs <= 0 {
+	if _, err := e.nodes[0].SetUserAttributes(ctx, "c1", map[string]string{"plan": "premium", "orders": "3"}); err != nil {
+		t.Fatal(err)
+	}
+	if si, err := a2.DeskSession(ctx, conv); err != nil || si.Agent != "a2" || len(si.Notes) != 1 || si.Notes[0].By != "a1" || si.Notes[0].Text != "wants a test drive" || si.Notes[0].AtMs <= 0 ||
+		len(si.CustomerAttributes) != 2 || si.CustomerAttributes["plan"] != "premium" {
 		t.Fatalf("a2 reads the session: %+v %v", si, err)
 	}
-	if si, err := c1.DeskSession(ctx, conv); err != nil || si.State != desk.StateAssigned || si.Agent != "a2" || len(si.Notes) != 0 {
-		t.Fatalf("c1 reads its session: %+v %v, want no notes", si, err)
+	if si, err := c1.DeskSession(ctx, conv); err != nil || si.State != desk.StateAssigned || si.Agent != "a2" || len(si.Notes) != 0 || len(si.CustomerAttributes) != 0 {
+		t.Fatalf("c1 reads its session: %+v %v, want no notes and no attributes", si, err)
 	}
 	_, err = a1.DeskSession(ctx, conv)
 	want("the former agent reads an open session", err, wirepb.Code_FORBIDDEN)

@@ -54,43 +54,51 @@ func TestProfilesOverTheWire(t *testing.T) {
 	}
 }
 
+// withClaims dials with a token for ann/phone carrying the profile
+// claims name and picture (nil: left out).
+func withClaims(t *testing.T, name, picture *string) func(*client.Config) {
+	return func(c *client.Config) {
+		tok, err := transport.MintHS256(testSecret, "ann", "phone", time.Hour, "", transport.WithProfile(name, picture))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Token = tok
+	}
+}
+
 // TestProfileFromToken: a token's OpenID Connect name and picture claims
 // set the user's profile before the Welcome; a picture the node refuses
-// costs neither the connection nor the name; a node told to ignore the
-// claims leaves the profile as the user set it.
+// costs neither the connection nor the name.
 func TestProfileFromToken(t *testing.T) {
 	t.Parallel()
-	withClaims := func(e *env, name, picture *string) func(*client.Config) {
-		return func(c *client.Config) {
-			tok, err := transport.MintHS256(testSecret, "ann", "phone", time.Hour, "", transport.WithProfile(name, picture))
-			if err != nil {
-				t.Fatal(err)
-			}
-			c.Token = tok
-		}
-	}
 	e := newEnv(t, envOptions{})
 	ctx := tctx(t)
-	ann := e.dial("ann", "phone", withClaims(e, proto.String("Ann Kowalski"), proto.String("https://img.example/ann.png")))
+	ann := e.dial("ann", "phone", withClaims(t, proto.String("Ann Kowalski"), proto.String("https://img.example/ann.png")))
 	if p, err := ann.Profile(ctx); err != nil || p.Name != "Ann Kowalski" || p.AvatarUrl != "https://img.example/ann.png" {
 		t.Fatalf("ann's profile once connected with claims: %v, %v", p, err)
 	}
 	_ = ann.Close()
 	// A picture that is no URL: the connection works, the name applies,
 	// the picture stays.
-	ann = e.dial("ann", "phone", withClaims(e, proto.String("Ann K."), proto.String("not a url")))
+	ann = e.dial("ann", "phone", withClaims(t, proto.String("Ann K."), proto.String("not a url")))
 	if p, err := ann.Profile(ctx); err != nil || p.Name != "Ann K." || p.AvatarUrl != "https://img.example/ann.png" {
 		t.Fatalf("ann's profile once connected with a bad picture: %v, %v; want the new name, the old picture", p, err)
 	}
+}
 
-	off := newEnv(t, envOptions{transport: transport.Config{IgnoreTokenProfile: true}})
-	bob := off.dial("ann", "phone", withClaims(off, proto.String("Ann from the token"), nil))
-	if _, err := bob.SetProfile(ctx, &wirepb.ProfileRequest{Name: proto.String("Ann herself")}); err != nil {
+// TestProfileClaimsIgnored: a node told to ignore the claims leaves the
+// profile as the user set it.
+func TestProfileClaimsIgnored(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{transport: transport.Config{IgnoreTokenProfile: true}})
+	ctx := tctx(t)
+	ann := e.dial("ann", "phone", withClaims(t, proto.String("Ann from the token"), nil))
+	if _, err := ann.SetProfile(ctx, &wirepb.ProfileRequest{Name: proto.String("Ann herself")}); err != nil {
 		t.Fatal(err)
 	}
-	_ = bob.Close()
-	bob = off.dial("ann", "phone", withClaims(off, proto.String("Ann from the token"), nil))
-	if p, err := bob.Profile(ctx); err != nil || p.Name != "Ann herself" {
+	_ = ann.Close()
+	ann = e.dial("ann", "phone", withClaims(t, proto.String("Ann from the token"), nil))
+	if p, err := ann.Profile(ctx); err != nil || p.Name != "Ann herself" {
 		t.Fatalf("a node ignoring the claims: %v, %v; want the name ann set", p, err)
 	}
 }

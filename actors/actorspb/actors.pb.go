@@ -467,7 +467,7 @@ func (x ListsUpdate_List) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ListsUpdate_List.Descriptor instead.
 func (ListsUpdate_List) EnumDescriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{82, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{83, 0}
 }
 
 type Signal_Kind int32
@@ -525,7 +525,7 @@ func (x Signal_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Signal_Kind.Descriptor instead.
 func (Signal_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{89, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{90, 0}
 }
 
 type Error struct {
@@ -5531,6 +5531,61 @@ func (x *SetProfileResponse) GetProfile() *UserProfile {
 	return nil
 }
 
+// UserAttributes are what the business tells its service desk's agents
+// about a customer (their plan, their e-mail, their open orders):
+// actors/user_attributes.go. Stored as the user's attributes row.
+type UserAttributes struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Values        map[string]string      `protobuf:"bytes,1,rep,name=values,proto3" json:"values,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	UpdatedMs     int64                  `protobuf:"varint,2,opt,name=updated_ms,json=updatedMs,proto3" json:"updated_ms,omitempty"` // 0: never set
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UserAttributes) Reset() {
+	*x = UserAttributes{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[73]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UserAttributes) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UserAttributes) ProtoMessage() {}
+
+func (x *UserAttributes) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[73]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UserAttributes.ProtoReflect.Descriptor instead.
+func (*UserAttributes) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{73}
+}
+
+func (x *UserAttributes) GetValues() map[string]string {
+	if x != nil {
+		return x.Values
+	}
+	return nil
+}
+
+func (x *UserAttributes) GetUpdatedMs() int64 {
+	if x != nil {
+		return x.UpdatedMs
+	}
+	return 0
+}
+
 // ScheduledMessage is a scheduled send as stored
 // (storage.ScheduledSend.Send; actors/scheduled.go).
 type ScheduledMessage struct {
@@ -5548,7 +5603,7 @@ type ScheduledMessage struct {
 
 func (x *ScheduledMessage) Reset() {
 	*x = ScheduledMessage{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[73]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5560,7 +5615,7 @@ func (x *ScheduledMessage) String() string {
 func (*ScheduledMessage) ProtoMessage() {}
 
 func (x *ScheduledMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[73]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5573,7 +5628,7 @@ func (x *ScheduledMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduledMessage.ProtoReflect.Descriptor instead.
 func (*ScheduledMessage) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{73}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *ScheduledMessage) GetSend() *SendMessage {
@@ -5618,7 +5673,7 @@ type PutScheduled struct {
 
 func (x *PutScheduled) Reset() {
 	*x = PutScheduled{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[74]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5630,7 +5685,7 @@ func (x *PutScheduled) String() string {
 func (*PutScheduled) ProtoMessage() {}
 
 func (x *PutScheduled) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[74]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5643,7 +5698,7 @@ func (x *PutScheduled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutScheduled.ProtoReflect.Descriptor instead.
 func (*PutScheduled) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{74}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *PutScheduled) GetUser() string {
@@ -5683,7 +5738,7 @@ type PutScheduledResponse struct {
 
 func (x *PutScheduledResponse) Reset() {
 	*x = PutScheduledResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[75]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5695,7 +5750,7 @@ func (x *PutScheduledResponse) String() string {
 func (*PutScheduledResponse) ProtoMessage() {}
 
 func (x *PutScheduledResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[75]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5708,7 +5763,7 @@ func (x *PutScheduledResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutScheduledResponse.ProtoReflect.Descriptor instead.
 func (*PutScheduledResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{75}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *PutScheduledResponse) GetError() *Error {
@@ -5729,7 +5784,7 @@ type DropScheduled struct {
 
 func (x *DropScheduled) Reset() {
 	*x = DropScheduled{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[76]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5741,7 +5796,7 @@ func (x *DropScheduled) String() string {
 func (*DropScheduled) ProtoMessage() {}
 
 func (x *DropScheduled) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[76]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5754,7 +5809,7 @@ func (x *DropScheduled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropScheduled.ProtoReflect.Descriptor instead.
 func (*DropScheduled) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{76}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *DropScheduled) GetUser() string {
@@ -5780,7 +5835,7 @@ type DropScheduledResponse struct {
 
 func (x *DropScheduledResponse) Reset() {
 	*x = DropScheduledResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[77]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5792,7 +5847,7 @@ func (x *DropScheduledResponse) String() string {
 func (*DropScheduledResponse) ProtoMessage() {}
 
 func (x *DropScheduledResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[77]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5805,7 +5860,7 @@ func (x *DropScheduledResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropScheduledResponse.ProtoReflect.Descriptor instead.
 func (*DropScheduledResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{77}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *DropScheduledResponse) GetError() *Error {
@@ -5826,7 +5881,7 @@ type PrivacyResponse struct {
 
 func (x *PrivacyResponse) Reset() {
 	*x = PrivacyResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[78]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5838,7 +5893,7 @@ func (x *PrivacyResponse) String() string {
 func (*PrivacyResponse) ProtoMessage() {}
 
 func (x *PrivacyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[78]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5851,7 +5906,7 @@ func (x *PrivacyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrivacyResponse.ProtoReflect.Descriptor instead.
 func (*PrivacyResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{78}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *PrivacyResponse) GetError() *Error {
@@ -5893,7 +5948,7 @@ type PresenceProbe struct {
 
 func (x *PresenceProbe) Reset() {
 	*x = PresenceProbe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[79]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5905,7 +5960,7 @@ func (x *PresenceProbe) String() string {
 func (*PresenceProbe) ProtoMessage() {}
 
 func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[79]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5918,7 +5973,7 @@ func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceProbe.ProtoReflect.Descriptor instead.
 func (*PresenceProbe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{79}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *PresenceProbe) GetUser() string {
@@ -5955,7 +6010,7 @@ type PresenceResponse struct {
 
 func (x *PresenceResponse) Reset() {
 	*x = PresenceResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[80]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5967,7 +6022,7 @@ func (x *PresenceResponse) String() string {
 func (*PresenceResponse) ProtoMessage() {}
 
 func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[80]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5980,7 +6035,7 @@ func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse.ProtoReflect.Descriptor instead.
 func (*PresenceResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{80}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *PresenceResponse) GetDevices() []*PresenceResponse_Device {
@@ -6026,7 +6081,7 @@ type Push struct {
 
 func (x *Push) Reset() {
 	*x = Push{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[81]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6038,7 +6093,7 @@ func (x *Push) String() string {
 func (*Push) ProtoMessage() {}
 
 func (x *Push) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[81]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6051,7 +6106,7 @@ func (x *Push) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Push.ProtoReflect.Descriptor instead.
 func (*Push) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{81}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *Push) GetUser() string {
@@ -6189,7 +6244,7 @@ type ListsUpdate struct {
 
 func (x *ListsUpdate) Reset() {
 	*x = ListsUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[82]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6201,7 +6256,7 @@ func (x *ListsUpdate) String() string {
 func (*ListsUpdate) ProtoMessage() {}
 
 func (x *ListsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[82]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6214,7 +6269,7 @@ func (x *ListsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListsUpdate.ProtoReflect.Descriptor instead.
 func (*ListsUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{82}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *ListsUpdate) GetList() ListsUpdate_List {
@@ -6236,7 +6291,7 @@ type ListChanged struct {
 
 func (x *ListChanged) Reset() {
 	*x = ListChanged{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[83]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6248,7 +6303,7 @@ func (x *ListChanged) String() string {
 func (*ListChanged) ProtoMessage() {}
 
 func (x *ListChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[83]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6261,7 +6316,7 @@ func (x *ListChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListChanged.ProtoReflect.Descriptor instead.
 func (*ListChanged) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{83}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *ListChanged) GetUser() string {
@@ -6293,7 +6348,7 @@ type FlagsUpdate struct {
 
 func (x *FlagsUpdate) Reset() {
 	*x = FlagsUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[84]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6305,7 +6360,7 @@ func (x *FlagsUpdate) String() string {
 func (*FlagsUpdate) ProtoMessage() {}
 
 func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[84]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6318,7 +6373,7 @@ func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlagsUpdate.ProtoReflect.Descriptor instead.
 func (*FlagsUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{84}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *FlagsUpdate) GetConv() string {
@@ -6369,7 +6424,7 @@ type ReadUpdate struct {
 
 func (x *ReadUpdate) Reset() {
 	*x = ReadUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[85]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6381,7 +6436,7 @@ func (x *ReadUpdate) String() string {
 func (*ReadUpdate) ProtoMessage() {}
 
 func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[85]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6394,7 +6449,7 @@ func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadUpdate.ProtoReflect.Descriptor instead.
 func (*ReadUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{85}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *ReadUpdate) GetConv() string {
@@ -6437,7 +6492,7 @@ type ReadReceipt struct {
 
 func (x *ReadReceipt) Reset() {
 	*x = ReadReceipt{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[86]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6449,7 +6504,7 @@ func (x *ReadReceipt) String() string {
 func (*ReadReceipt) ProtoMessage() {}
 
 func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[86]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6462,7 +6517,7 @@ func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadReceipt.ProtoReflect.Descriptor instead.
 func (*ReadReceipt) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{86}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *ReadReceipt) GetConv() string {
@@ -6498,7 +6553,7 @@ type GroupPush struct {
 
 func (x *GroupPush) Reset() {
 	*x = GroupPush{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[87]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6510,7 +6565,7 @@ func (x *GroupPush) String() string {
 func (*GroupPush) ProtoMessage() {}
 
 func (x *GroupPush) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[87]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6523,7 +6578,7 @@ func (x *GroupPush) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupPush.ProtoReflect.Descriptor instead.
 func (*GroupPush) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{87}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *GroupPush) GetConv() string {
@@ -6553,7 +6608,7 @@ type Subscribe struct {
 
 func (x *Subscribe) Reset() {
 	*x = Subscribe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[88]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6565,7 +6620,7 @@ func (x *Subscribe) String() string {
 func (*Subscribe) ProtoMessage() {}
 
 func (x *Subscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[88]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6578,7 +6633,7 @@ func (x *Subscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subscribe.ProtoReflect.Descriptor instead.
 func (*Subscribe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{88}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *Subscribe) GetUser() string {
@@ -6617,7 +6672,7 @@ type Signal struct {
 
 func (x *Signal) Reset() {
 	*x = Signal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[89]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6629,7 +6684,7 @@ func (x *Signal) String() string {
 func (*Signal) ProtoMessage() {}
 
 func (x *Signal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[89]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6642,7 +6697,7 @@ func (x *Signal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Signal.ProtoReflect.Descriptor instead.
 func (*Signal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{89}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *Signal) GetKind() Signal_Kind {
@@ -6691,7 +6746,7 @@ type RouteSignal struct {
 
 func (x *RouteSignal) Reset() {
 	*x = RouteSignal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[90]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6703,7 +6758,7 @@ func (x *RouteSignal) String() string {
 func (*RouteSignal) ProtoMessage() {}
 
 func (x *RouteSignal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[90]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6716,7 +6771,7 @@ func (x *RouteSignal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteSignal.ProtoReflect.Descriptor instead.
 func (*RouteSignal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{90}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *RouteSignal) GetUser() string {
@@ -6748,7 +6803,7 @@ type CheckReminder struct {
 
 func (x *CheckReminder) Reset() {
 	*x = CheckReminder{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[91]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6760,7 +6815,7 @@ func (x *CheckReminder) String() string {
 func (*CheckReminder) ProtoMessage() {}
 
 func (x *CheckReminder) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[91]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6773,7 +6828,7 @@ func (x *CheckReminder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckReminder.ProtoReflect.Descriptor instead.
 func (*CheckReminder) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{91}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *CheckReminder) GetConv() string {
@@ -6809,7 +6864,7 @@ type CheckReminderResponse struct {
 
 func (x *CheckReminderResponse) Reset() {
 	*x = CheckReminderResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[92]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6821,7 +6876,7 @@ func (x *CheckReminderResponse) String() string {
 func (*CheckReminderResponse) ProtoMessage() {}
 
 func (x *CheckReminderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[92]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6834,7 +6889,7 @@ func (x *CheckReminderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckReminderResponse.ProtoReflect.Descriptor instead.
 func (*CheckReminderResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{92}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *CheckReminderResponse) GetError() *Error {
@@ -6875,7 +6930,7 @@ type PresenceResponse_Device struct {
 
 func (x *PresenceResponse_Device) Reset() {
 	*x = PresenceResponse_Device{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[93]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6887,7 +6942,7 @@ func (x *PresenceResponse_Device) String() string {
 func (*PresenceResponse_Device) ProtoMessage() {}
 
 func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[93]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6900,7 +6955,7 @@ func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse_Device.ProtoReflect.Descriptor instead.
 func (*PresenceResponse_Device) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{80, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{81, 0}
 }
 
 func (x *PresenceResponse_Device) GetDevice() string {
@@ -7339,7 +7394,14 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\v_avatar_url\"\x80\x01\n" +
 	"\x12SetProfileResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x129\n" +
-	"\aprofile\x18\x02 \x01(\v2\x1f.switchboard.actors.UserProfileR\aprofile\"\x86\x01\n" +
+	"\aprofile\x18\x02 \x01(\v2\x1f.switchboard.actors.UserProfileR\aprofile\"\xb2\x01\n" +
+	"\x0eUserAttributes\x12F\n" +
+	"\x06values\x18\x01 \x03(\v2..switchboard.actors.UserAttributes.ValuesEntryR\x06values\x12\x1d\n" +
+	"\n" +
+	"updated_ms\x18\x02 \x01(\x03R\tupdatedMs\x1a9\n" +
+	"\vValuesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x86\x01\n" +
 	"\x10ScheduledMessage\x123\n" +
 	"\x04send\x18\x01 \x01(\v2\x1f.switchboard.actors.SendMessageR\x04send\x12\x0e\n" +
 	"\x02to\x18\x02 \x01(\tR\x02to\x12\x16\n" +
@@ -7515,7 +7577,7 @@ func file_actors_actorspb_actors_proto_rawDescGZIP() []byte {
 }
 
 var file_actors_actorspb_actors_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
-var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 94)
+var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 96)
 var file_actors_actorspb_actors_proto_goTypes = []any{
 	(Code)(0),                          // 0: switchboard.actors.Code
 	(ConvKind)(0),                      // 1: switchboard.actors.ConvKind
@@ -7598,27 +7660,29 @@ var file_actors_actorspb_actors_proto_goTypes = []any{
 	(*UserProfile)(nil),                // 78: switchboard.actors.UserProfile
 	(*SetProfile)(nil),                 // 79: switchboard.actors.SetProfile
 	(*SetProfileResponse)(nil),         // 80: switchboard.actors.SetProfileResponse
-	(*ScheduledMessage)(nil),           // 81: switchboard.actors.ScheduledMessage
-	(*PutScheduled)(nil),               // 82: switchboard.actors.PutScheduled
-	(*PutScheduledResponse)(nil),       // 83: switchboard.actors.PutScheduledResponse
-	(*DropScheduled)(nil),              // 84: switchboard.actors.DropScheduled
-	(*DropScheduledResponse)(nil),      // 85: switchboard.actors.DropScheduledResponse
-	(*PrivacyResponse)(nil),            // 86: switchboard.actors.PrivacyResponse
-	(*PresenceProbe)(nil),              // 87: switchboard.actors.PresenceProbe
-	(*PresenceResponse)(nil),           // 88: switchboard.actors.PresenceResponse
-	(*Push)(nil),                       // 89: switchboard.actors.Push
-	(*ListsUpdate)(nil),                // 90: switchboard.actors.ListsUpdate
-	(*ListChanged)(nil),                // 91: switchboard.actors.ListChanged
-	(*FlagsUpdate)(nil),                // 92: switchboard.actors.FlagsUpdate
-	(*ReadUpdate)(nil),                 // 93: switchboard.actors.ReadUpdate
-	(*ReadReceipt)(nil),                // 94: switchboard.actors.ReadReceipt
-	(*GroupPush)(nil),                  // 95: switchboard.actors.GroupPush
-	(*Subscribe)(nil),                  // 96: switchboard.actors.Subscribe
-	(*Signal)(nil),                     // 97: switchboard.actors.Signal
-	(*RouteSignal)(nil),                // 98: switchboard.actors.RouteSignal
-	(*CheckReminder)(nil),              // 99: switchboard.actors.CheckReminder
-	(*CheckReminderResponse)(nil),      // 100: switchboard.actors.CheckReminderResponse
-	(*PresenceResponse_Device)(nil),    // 101: switchboard.actors.PresenceResponse.Device
+	(*UserAttributes)(nil),             // 81: switchboard.actors.UserAttributes
+	(*ScheduledMessage)(nil),           // 82: switchboard.actors.ScheduledMessage
+	(*PutScheduled)(nil),               // 83: switchboard.actors.PutScheduled
+	(*PutScheduledResponse)(nil),       // 84: switchboard.actors.PutScheduledResponse
+	(*DropScheduled)(nil),              // 85: switchboard.actors.DropScheduled
+	(*DropScheduledResponse)(nil),      // 86: switchboard.actors.DropScheduledResponse
+	(*PrivacyResponse)(nil),            // 87: switchboard.actors.PrivacyResponse
+	(*PresenceProbe)(nil),              // 88: switchboard.actors.PresenceProbe
+	(*PresenceResponse)(nil),           // 89: switchboard.actors.PresenceResponse
+	(*Push)(nil),                       // 90: switchboard.actors.Push
+	(*ListsUpdate)(nil),                // 91: switchboard.actors.ListsUpdate
+	(*ListChanged)(nil),                // 92: switchboard.actors.ListChanged
+	(*FlagsUpdate)(nil),                // 93: switchboard.actors.FlagsUpdate
+	(*ReadUpdate)(nil),                 // 94: switchboard.actors.ReadUpdate
+	(*ReadReceipt)(nil),                // 95: switchboard.actors.ReadReceipt
+	(*GroupPush)(nil),                  // 96: switchboard.actors.GroupPush
+	(*Subscribe)(nil),                  // 97: switchboard.actors.Subscribe
+	(*Signal)(nil),                     // 98: switchboard.actors.Signal
+	(*RouteSignal)(nil),                // 99: switchboard.actors.RouteSignal
+	(*CheckReminder)(nil),              // 100: switchboard.actors.CheckReminder
+	(*CheckReminderResponse)(nil),      // 101: switchboard.actors.CheckReminderResponse
+	nil,                                // 102: switchboard.actors.UserAttributes.ValuesEntry
+	(*PresenceResponse_Device)(nil),    // 103: switchboard.actors.PresenceResponse.Device
 }
 var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	0,   // 0: switchboard.actors.Error.code:type_name -> switchboard.actors.Code
@@ -7683,30 +7747,31 @@ var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	75,  // 59: switchboard.actors.StarredList.entries:type_name -> switchboard.actors.StarredEntry
 	8,   // 60: switchboard.actors.SetProfileResponse.error:type_name -> switchboard.actors.Error
 	78,  // 61: switchboard.actors.SetProfileResponse.profile:type_name -> switchboard.actors.UserProfile
-	14,  // 62: switchboard.actors.ScheduledMessage.send:type_name -> switchboard.actors.SendMessage
-	8,   // 63: switchboard.actors.PutScheduledResponse.error:type_name -> switchboard.actors.Error
-	8,   // 64: switchboard.actors.DropScheduledResponse.error:type_name -> switchboard.actors.Error
-	8,   // 65: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
-	4,   // 66: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
-	101, // 67: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
-	8,   // 68: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
-	9,   // 69: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
-	93,  // 70: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
-	30,  // 71: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
-	94,  // 72: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
-	92,  // 73: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
-	90,  // 74: switchboard.actors.Push.lists:type_name -> switchboard.actors.ListsUpdate
-	6,   // 75: switchboard.actors.ListsUpdate.list:type_name -> switchboard.actors.ListsUpdate.List
-	6,   // 76: switchboard.actors.ListChanged.list:type_name -> switchboard.actors.ListsUpdate.List
-	9,   // 77: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
-	7,   // 78: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
-	97,  // 79: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
-	8,   // 80: switchboard.actors.CheckReminderResponse.error:type_name -> switchboard.actors.Error
-	81,  // [81:81] is the sub-list for method output_type
-	81,  // [81:81] is the sub-list for method input_type
-	81,  // [81:81] is the sub-list for extension type_name
-	81,  // [81:81] is the sub-list for extension extendee
-	0,   // [0:81] is the sub-list for field type_name
+	102, // 62: switchboard.actors.UserAttributes.values:type_name -> switchboard.actors.UserAttributes.ValuesEntry
+	14,  // 63: switchboard.actors.ScheduledMessage.send:type_name -> switchboard.actors.SendMessage
+	8,   // 64: switchboard.actors.PutScheduledResponse.error:type_name -> switchboard.actors.Error
+	8,   // 65: switchboard.actors.DropScheduledResponse.error:type_name -> switchboard.actors.Error
+	8,   // 66: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
+	4,   // 67: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
+	103, // 68: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
+	8,   // 69: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
+	9,   // 70: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
+	94,  // 71: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
+	30,  // 72: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
+	95,  // 73: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
+	93,  // 74: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
+	91,  // 75: switchboard.actors.Push.lists:type_name -> switchboard.actors.ListsUpdate
+	6,   // 76: switchboard.actors.ListsUpdate.list:type_name -> switchboard.actors.ListsUpdate.List
+	6,   // 77: switchboard.actors.ListChanged.list:type_name -> switchboard.actors.ListsUpdate.List
+	9,   // 78: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
+	7,   // 79: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
+	98,  // 80: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
+	8,   // 81: switchboard.actors.CheckReminderResponse.error:type_name -> switchboard.actors.Error
+	82,  // [82:82] is the sub-list for method output_type
+	82,  // [82:82] is the sub-list for method input_type
+	82,  // [82:82] is the sub-list for extension type_name
+	82,  // [82:82] is the sub-list for extension extendee
+	0,   // [0:82] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_actors_proto_init() }
@@ -7716,7 +7781,7 @@ func file_actors_actorspb_actors_proto_init() {
 	}
 	file_actors_actorspb_actors_proto_msgTypes[63].OneofWrappers = []any{}
 	file_actors_actorspb_actors_proto_msgTypes[71].OneofWrappers = []any{}
-	file_actors_actorspb_actors_proto_msgTypes[81].OneofWrappers = []any{
+	file_actors_actorspb_actors_proto_msgTypes[82].OneofWrappers = []any{
 		(*Push_Message)(nil),
 		(*Push_Read)(nil),
 		(*Push_Membership)(nil),
@@ -7730,7 +7795,7 @@ func file_actors_actorspb_actors_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_actors_proto_rawDesc), len(file_actors_actorspb_actors_proto_rawDesc)),
 			NumEnums:      8,
-			NumMessages:   94,
+			NumMessages:   96,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

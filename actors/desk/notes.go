@@ -104,13 +104,19 @@ func (w *Wire) Session(ctx context.Context, by, conv string) (actors.DeskSession
 	if err := w.mayReadNotes(ctx, by, s); err != nil {
 		return actors.DeskSessionInfo{}, err
 	}
-	return withNotes(s), nil
+	return w.withNotes(ctx, s), nil
 }
 
-// withNotes is wireSession with the notes and the tags, for their
-// readers only.
-func withNotes(s SessionInfo) actors.DeskSessionInfo {
+// withNotes is wireSession with the notes, the tags and the customer's
+// attributes, for their readers only. Attributes the store fails to
+// read are left out (logged): the session answers all the same.
+func (w *Wire) withNotes(ctx context.Context, s SessionInfo) actors.DeskSessionInfo {
 	out := wireSession(s)
+	if a, err := w.d.rt.UserAttributes(ctx, s.Customer); err != nil {
+		w.d.log.Warn("a customer's attributes not read", "customer", s.Customer, "conv", s.Conv, "err", err)
+	} else {
+		out.CustomerAttributes = a.Values
+	}
 	out.Tags = s.Tags
 	out.FirstResponseTargetMs, out.FirstResponseDueMs, out.StartedMs = s.FirstResponseTargetMs, s.FirstResponseDueMs, s.StartedMs
 	out.AnswerByMs = s.AnswerByMs
@@ -134,5 +140,5 @@ func (w *Wire) Note(ctx context.Context, by, conv, text string) (actors.DeskSess
 	if err != nil {
 		return actors.DeskSessionInfo{}, err
 	}
-	return withNotes(s), nil
+	return w.withNotes(ctx, s), nil
 }

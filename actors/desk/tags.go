@@ -124,5 +124,5 @@ func (w *Wire) Tag(ctx context.Context, by, conv string, add, remove []string) (
 	if err != nil {
 		return actors.DeskSessionInfo{}, err
 	}
-	return withNotes(s), nil
+	return w.withNotes(ctx, s), nil
 }

@@ -215,6 +215,16 @@ type SessionInfo struct {
 
 func threadID(line, customer string) string { return line + "/" + customer }
 
+// convCustomer is the customer of a desk conversation id
+// ("s:LINE:CUSTOMER:GEN"; "" for another id).
+func convCustomer(conv string) string {
+	parts := strings.Split(conv, ":")
+	if len(parts) != 4 || parts[0] != "s" {
+		return ""
+	}
+	return parts[2]
+}
+
 // convThread finds the thread of a desk conversation id
 // ("s:LINE:CUSTOMER:GEN").
 func convThread(conv string) (string, error) {

@@ -110,7 +110,7 @@ func (w *Wire) Status(ctx context.Context, by, status string) (actors.DeskAgentI
 			return actors.DeskAgentInfo{}, err
 		}
 	}
-	return wireAgent(a), nil
+	return w.wireAgent(ctx, a), nil
 }
 
 // EndWrapUp frees by's slots in wrap-up: the agent is done with the
@@ -123,11 +123,12 @@ func (w *Wire) EndWrapUp(ctx context.Context, by string) (actors.DeskAgentInfo, 
 	if a, err = w.d.SetAgent(ctx, AgentUpdate{User: by, EndWrapUp: true, By: by}); err != nil {
 		return actors.DeskAgentInfo{}, err
 	}
-	return wireAgent(a), nil
+	return w.wireAgent(ctx, a), nil
 }
 
-func wireAgent(a AgentInfo) actors.DeskAgentInfo {
-	out := actors.DeskAgentInfo{User: a.User, Status: a.Status, Capacity: a.Capacity, Skills: a.Skills, Load: a.Load, Sessions: a.Sessions, Supervisor: a.Supervisor,
+// wireAgent is a as the protocol shows it, named by its profile.
+func (w *Wire) wireAgent(ctx context.Context, a AgentInfo) actors.DeskAgentInfo {
+	out := actors.DeskAgentInfo{User: a.User, Name: w.d.rt.DisplayNames(ctx, a.User)[a.User], Status: a.Status, Capacity: a.Capacity, Skills: a.Skills, Load: a.Load, Sessions: a.Sessions, Supervisor: a.Supervisor,
 		StatusBy: a.StatusBy, StatusSinceMs: a.StatusSinceMs}
 	for _, w := range a.WrapUp {
 		out.WrapUp = append(out.WrapUp, actors.DeskWrapUp{Session: w.Session, UntilMs: w.UntilMs})
@@ -143,7 +144,7 @@ func (w *Wire) Agent(ctx context.Context, by, agent string) (actors.DeskAgentInf
 	if err != nil {
 		return actors.DeskAgentInfo{}, err
 	}
-	return wireAgent(a), nil
+	return w.wireAgent(ctx, a), nil
 }
 
 // ManageAgent is a supervisor's change of another agent (or the agent's
@@ -160,7 +161,7 @@ func (w *Wire) ManageAgent(ctx context.Context, by, agent, status string, endWra
 		u.Status = &status // the agent grain checks it (INVALID)
 	}
 	if u.Status == nil && !endWrapUp {
-		return wireAgent(a), nil
+		return w.wireAgent(ctx, a), nil
 	}
 	if a, err = w.d.SetAgent(ctx, u); err != nil {
 		return actors.DeskAgentInfo{}, err
@@ -168,7 +169,7 @@ func (w *Wire) ManageAgent(ctx context.Context, by, agent, status string, endWra
 	if agent != by {
 		w.d.log.Info("desk: a supervisor changed an agent", "supervisor", by, "agent", agent, "status", status, "end_wrap_up", endWrapUp)
 	}
-	return wireAgent(a), nil
+	return w.wireAgent(ctx, a), nil
 }
 
 // supervisedAgent is agent's record for by, the agent themself or a
@@ -234,14 +235,28 @@ func (w *Wire) Queue(ctx context.Context, by, skill string) (actors.DeskQueueInf
 		return actors.DeskQueueInfo{}, err
 	}
 	out := actors.DeskQueueInfo{Skill: skill, Total: len(q.Waiting), Waiting: []actors.DeskWaiting{}, Agents: []actors.DeskQueueAgent{}}
+	var users []string
 	for i, e := range q.Waiting {
 		if i >= max(w.MaxQueueList, 0) {
 			break
 		}
-		out.Waiting = append(out.Waiting, actors.DeskWaiting{Conv: e.Conv, Session: e.Session, Position: i + 1, SinceMs: e.SinceMs, DueMs: e.FirstResponseDueMs, Priority: e.Priority})
+		customer := convCustomer(e.Conv)
+		users = append(users, customer)
+		out.Waiting = append(out.Waiting, actors.DeskWaiting{Conv: e.Conv, Session: e.Session, Position: i + 1, SinceMs: e.SinceMs, DueMs: e.FirstResponseDueMs, Priority: e.Priority,
+			Customer: customer})
 	}
 	for _, a := range q.Agents {
+		users = append(users, a.User)
 		out.Agents = append(out.Agents, actors.DeskQueueAgent{User: a.User, Status: a.Status, Load: a.Load, Capacity: a.Capacity})
+	}
+	// Those who may read the queue see who waits in it and who serves it
+	// by name, as the session's agent will.
+	names := w.d.rt.DisplayNames(ctx, users...)
+	for i := range out.Waiting {
+		out.Waiting[i].CustomerName = names[out.Waiting[i].Customer]
+	}
+	for i := range out.Agents {
+		out.Agents[i].Name = names[out.Agents[i].User]
 	}
 	return out, nil
 }

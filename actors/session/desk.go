@@ -106,6 +106,10 @@ type DeskSessionInfo struct {
 	Notes []DeskNote
 	// Tags are the agents' contact reasons, for the same readers as Notes.
 	Tags []string
+	// CustomerAttributes are what the business told the desk about the
+	// customer (their plan, e-mail, orders), for the same readers as
+	// Notes.
+	CustomerAttributes map[string]string
 }
 
 // DeskNote is an agent's internal note about a service session.
@@ -117,7 +121,9 @@ type DeskNote struct {
 
 // DeskAgentInfo is an agent's state.
 type DeskAgentInfo struct {
-	User     string
+	User string
+	// Name is the agent's display name (their profile's; "": none).
+	Name     string
 	Status   string
 	Capacity int
 	Skills   []string
@@ -150,11 +156,15 @@ type DeskWaiting struct {
 	DueMs int64
 	// Priority is the customer's priority in the line (0: none).
 	Priority int
+	// Customer is who waits, CustomerName their display name (their
+	// profile's; "": none): what an agent calls them.
+	Customer, CustomerName string
 }
 
 // DeskQueueAgent is one agent of a queue as the queue sees it.
 type DeskQueueAgent struct {
 	User     string
+	Name     string // the agent's display name ("": none)
 	Status   string
 	Load     int
 	Capacity int

@@ -47,6 +47,8 @@ func (s *Server) deskRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/desk/enter", s.auth(ScopeDesk, s.deskEnter))
 	mux.HandleFunc("POST /api/v1/desk/reach", s.auth(ScopeDesk, s.deskReach))
 	mux.HandleFunc("POST /api/v1/desk/priority", s.auth(ScopeDesk, s.deskPriority))
+	mux.HandleFunc("GET /api/v1/desk/customers/{customer}/attributes", s.auth(ScopeDesk, s.customerAttributes))
+	mux.HandleFunc("PUT /api/v1/desk/customers/{customer}/attributes", s.auth(ScopeDesk, s.setCustomerAttributes))
 	mux.HandleFunc("POST /api/v1/desk/merge", s.auth(ScopeDesk, s.deskMerge))
 	mux.HandleFunc("POST /api/v1/desk/rate", s.auth(ScopeDesk, s.deskRate))
 	mux.HandleFunc("GET /api/v1/desk/merges/{from}", s.auth(ScopeDesk, s.deskMergeStatus))

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"os"
@@ -406,7 +408,7 @@ func newDeskCmd() *cobra.Command {
 	_ = merge.MarkFlagRequired("from")
 	_ = merge.MarkFlagRequired("to")
 
-	cmd.AddCommand(scene, agent, queue, enter, reach, priorityCmd, handover, transfer, noteCmd, tagCmd, closeCmd, rate, session, merge, newDeskHoursCmd(&o), newDeskTargetsCmd(&o), newDeskRepliesCmd(&o), newDeskReasonsCmd(&o))
+	cmd.AddCommand(scene, agent, queue, enter, reach, priorityCmd, handover, transfer, noteCmd, tagCmd, closeCmd, rate, session, merge, newDeskHoursCmd(&o), newDeskTargetsCmd(&o), newDeskRepliesCmd(&o), newDeskReasonsCmd(&o), newDeskCustomerCmd(&o))
 	return cmd
 }
 
@@ -736,4 +738,59 @@ func dueText(dueMs int64, now time.Time) string {
 		return due.Format(time.RFC3339) + " (overdue " + now.Sub(due).Round(time.Second).String() + ")"
 	}
 	return due.Format(time.RFC3339)
+}
+
+// newDeskCustomerCmd shows or replaces what the business told the desk
+// about a customer (their attributes).
+func newDeskCustomerCmd(o *adminOptions) *cobra.Command {
+	var set []string
+	var clear bool
+	cmd := &cobra.Command{
+		Use:   "customer CUSTOMER",
+		Short: "Show, or with --set replace, what the desk's agents are told about a customer (plan, e-mail, orders)",
+		Long: `Print the attributes the business keeps about a customer for its
+desk's agents, shown beside a session's internal notes (the customer
+never sees them). --set NAME=VALUE (repeated) replaces them all with
+those given; --clear removes them all.
+
+  switchboard desk customer c1 --set plan=premium --set email=c1@example.com`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path := "/api/v1/desk/customers/" + url.PathEscape(args[0]) + "/attributes"
+			var out admin.CustomerAttributes
+			if len(set) > 0 || clear {
+				if len(set) > 0 && clear {
+					return errors.New("--set or --clear, not both")
+				}
+				req := admin.CustomerAttributes{Attributes: map[string]json.RawMessage{}}
+				for _, kv := range set {
+					k, v, ok := strings.Cut(kv, "=")
+					if !ok {
+						return fmt.Errorf("--set %q: want NAME=VALUE", kv)
+					}
+					b, _ := json.Marshal(v)
+					req.Attributes[k] = b
+				}
+				if err := o.send(cmd.Context(), http.MethodPut, path, req, &out); err != nil {
+					return err
+				}
+			} else if err := o.call(cmd.Context(), http.MethodGet, path, &out); err != nil {
+				return err
+			}
+			if o.json {
+				return printJSON(os.Stdout, out)
+			}
+			names := slices.Sorted(maps.Keys(out.Attributes))
+			fmt.Printf("%s: %d attributes\n", out.Customer, len(names))
+			for _, k := range names {
+				var v string
+				_ = json.Unmarshal(out.Attributes[k], &v)
+				fmt.Printf("  %s: %s\n", k, v)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringArrayVar(&set, "set", nil, "NAME=VALUE: replace the attributes with these (repeat it)")
+	cmd.Flags().BoolVar(&clear, "clear", false, "remove every attribute")
+	return cmd
 }

@@ -199,6 +199,7 @@ func browserRun(t *testing.T, browser, transport string) {
 	// Not the chat page's default name: a new tab must find it in the
 	// browser's storage.
 	const visitor = "c5"
+	n.run("desk", "customer", visitor, "--data-dir", n.dir, "--set", "plan=premium", "--set", "orders=2")
 	run(customer, "customer page", chromedp.Navigate(base+"/chat.html?user="+visitor+"&scene=listing/123"+q), chromedp.Click("#enter"))
 	until(customer, "customer connected", `document.querySelector("#status").dataset.state === "connected"`)
 	for _, page := range []context.Context{agent, customer} {
@@ -224,6 +225,7 @@ func browserRun(t *testing.T, browser, transport string) {
 	until(customer, "the customer's queue position", `document.querySelector("#info").textContent === "queue position 1"`)
 	until(customer, "the after-hours notice", `[...document.querySelectorAll("#messages .msg.system")].some(e => e.textContent.includes("We answer from 9 to 5."))`)
 	until(agent, "the waiting customer in the queue panel", fmt.Sprintf(`document.querySelector('#queue li[data-conv=%q]')?.dataset.position === "1"`, conv))
+	until(agent, "the waiting customer by name in the queue panel", fmt.Sprintf(`document.querySelector('#queue li[data-conv=%q]')?.textContent.includes(" · %s · waiting ")`, conv, visitorName))
 	until(agent, "the waiting customer's due time in the queue panel", fmt.Sprintf(`document.querySelector('#queue li[data-conv=%q] .due')?.textContent.startsWith("first response due by ")`, conv))
 	screenshot(t, agent, "agent-queue-"+transport)
 	// a1 goes online from the page and gets the session.
@@ -232,6 +234,8 @@ func browserRun(t *testing.T, browser, transport string) {
 	until(agent, "the queue panel emptied", fmt.Sprintf(`!document.querySelector('#queue li[data-conv=%q]')`, conv))
 	until(agent, "the session in the agent's list", fmt.Sprintf(`!!document.querySelector('#convs li[data-conv=%q]')`, conv))
 	click(agent, "open it", fmt.Sprintf(`#convs li[data-conv=%q]`, conv))
+	// What the business told the desk about the customer, beside the notes.
+	until(agent, "the customer's attributes", `document.querySelector("#customer").textContent === "customer: orders: 2 · plan: premium"`)
 
 	say := func(page context.Context, text string) {
 		t.Helper()

@@ -59,8 +59,8 @@ func TestTypeScriptSDK(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	// The service desk case: a scene straight to the sales queue, one
-	// registered agent, offline, and a supervisor; c1 and eve are plain
-	// users.
+	// registered agent, offline, and a supervisor; c1 (with an attribute)
+	// and eve are plain users.
 	if _, err := n.boot.Desk.SetScene(ctx, desk.Scene{Name: "listing", Line: "cars", Route: []string{"queue:sales"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -70,6 +70,10 @@ func TestTypeScriptSDK(t *testing.T) {
 	}
 	yes := true
 	if _, err := n.boot.Desk.SetAgent(ctx, desk.AgentUpdate{User: "sup", Supervisor: &yes}); err != nil {
+		t.Fatal(err)
+	}
+	// What the business told the desk about c1, for its agent.
+	if _, err := n.boot.SetUserAttributes(ctx, "c1", map[string]string{"plan": "premium"}); err != nil {
 		t.Fatal(err)
 	}
 	// The group settings case: alice owns g:ts-class, bob is a member.

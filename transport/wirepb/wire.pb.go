@@ -9474,9 +9474,13 @@ type DeskSession struct {
 	// given (Unix ms; 0: not watched), for the same readers as the notes
 	// (docs/DESK.md, "Unanswered sessions"). It stays set once the agent
 	// wrote (the desk looks only then): a client hides it from then on.
-	AnswerByMs    int64 `protobuf:"varint,15,opt,name=answer_by_ms,json=answerByMs,proto3" json:"answer_by_ms,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	AnswerByMs int64 `protobuf:"varint,15,opt,name=answer_by_ms,json=answerByMs,proto3" json:"answer_by_ms,omitempty"`
+	// What the business told the desk about the customer (their plan,
+	// e-mail, orders; docs/DESK.md "Customer attributes"): for the same
+	// readers as the notes, never the customer.
+	CustomerAttributes map[string]string `protobuf:"bytes,16,rep,name=customer_attributes,json=customerAttributes,proto3" json:"customer_attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *DeskSession) Reset() {
@@ -9612,6 +9616,13 @@ func (x *DeskSession) GetAnswerByMs() int64 {
 		return x.AnswerByMs
 	}
 	return 0
+}
+
+func (x *DeskSession) GetCustomerAttributes() map[string]string {
+	if x != nil {
+		return x.CustomerAttributes
+	}
+	return nil
 }
 
 type DeskNote struct {
@@ -9760,6 +9771,7 @@ type DeskAgent struct {
 	// when not known. status_since_ms: when (Unix ms; 0: not known).
 	StatusBy      string `protobuf:"bytes,9,opt,name=status_by,json=statusBy,proto3" json:"status_by,omitempty"`
 	StatusSinceMs int64  `protobuf:"varint,10,opt,name=status_since_ms,json=statusSinceMs,proto3" json:"status_since_ms,omitempty"`
+	Name          string `protobuf:"bytes,11,opt,name=name,proto3" json:"name,omitempty"` // the agent's display name (their profile's; "": none)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -9862,6 +9874,13 @@ func (x *DeskAgent) GetStatusSinceMs() int64 {
 		return x.StatusSinceMs
 	}
 	return 0
+}
+
+func (x *DeskAgent) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
 }
 
 // DeskWrapUp: a slot of an agent's capacity that a session it closed keeps
@@ -9976,6 +9995,8 @@ type DeskWaiting struct {
 	// The customer's priority in the line (0: none; docs/DESK.md,
 	// "Customer priority"): the queue serves higher ones first.
 	Priority      uint32 `protobuf:"varint,6,opt,name=priority,proto3" json:"priority,omitempty"`
+	Customer      string `protobuf:"bytes,7,opt,name=customer,proto3" json:"customer,omitempty"`                             // who waits
+	CustomerName  string `protobuf:"bytes,8,opt,name=customer_name,json=customerName,proto3" json:"customer_name,omitempty"` // their display name (their profile's; "": none)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -10052,12 +10073,27 @@ func (x *DeskWaiting) GetPriority() uint32 {
 	return 0
 }
 
+func (x *DeskWaiting) GetCustomer() string {
+	if x != nil {
+		return x.Customer
+	}
+	return ""
+}
+
+func (x *DeskWaiting) GetCustomerName() string {
+	if x != nil {
+		return x.CustomerName
+	}
+	return ""
+}
+
 type DeskQueueAgent struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
 	Status        string                 `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
 	Load          uint32                 `protobuf:"varint,3,opt,name=load,proto3" json:"load,omitempty"`
 	Capacity      uint32                 `protobuf:"varint,4,opt,name=capacity,proto3" json:"capacity,omitempty"`
+	Name          string                 `protobuf:"bytes,5,opt,name=name,proto3" json:"name,omitempty"` // the agent's display name ("": none)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -10118,6 +10154,13 @@ func (x *DeskQueueAgent) GetCapacity() uint32 {
 		return x.Capacity
 	}
 	return 0
+}
+
+func (x *DeskQueueAgent) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
 }
 
 type DeskQueueResult struct {
@@ -11910,7 +11953,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x05agent\x18\x04 \x01(\tR\x05agent\"<\n" +
 	"\x10DeskEnterRequest\x12\x14\n" +
 	"\x05scene\x18\x01 \x01(\tR\x05scene\x12\x12\n" +
-	"\x04data\x18\x02 \x01(\tR\x04data\"\xff\x03\n" +
+	"\x04data\x18\x02 \x01(\tR\x04data\"\xb1\x05\n" +
 	"\vDeskSession\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x18\n" +
 	"\asession\x18\x02 \x01(\tR\asession\x12\x14\n" +
@@ -11930,7 +11973,11 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"started_ms\x18\r \x01(\x03R\tstartedMs\x12\"\n" +
 	"\rqueue_wait_ms\x18\x0e \x01(\x03R\vqueueWaitMs\x12 \n" +
 	"\fanswer_by_ms\x18\x0f \x01(\x03R\n" +
-	"answerByMs\"C\n" +
+	"answerByMs\x12i\n" +
+	"\x13customer_attributes\x18\x10 \x03(\v28.switchboard.wire.v1.DeskSession.CustomerAttributesEntryR\x12customerAttributes\x1aE\n" +
+	"\x17CustomerAttributesEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"C\n" +
 	"\bDeskNote\x12\x0e\n" +
 	"\x02by\x18\x01 \x01(\tR\x02by\x12\x13\n" +
 	"\x05at_ms\x18\x02 \x01(\x03R\x04atMs\x12\x12\n" +
@@ -11938,7 +11985,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x11DeskStatusRequest\x12\x16\n" +
 	"\x06status\x18\x01 \x01(\tR\x06status\x12\x12\n" +
 	"\x04user\x18\x02 \x01(\tR\x04user\x12\x1e\n" +
-	"\vend_wrap_up\x18\x03 \x01(\bR\tendWrapUp\"\xba\x02\n" +
+	"\vend_wrap_up\x18\x03 \x01(\bR\tendWrapUp\"\xce\x02\n" +
 	"\tDeskAgent\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06status\x18\x02 \x01(\tR\x06status\x12\x1a\n" +
@@ -11952,25 +11999,29 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\awrap_up\x18\b \x03(\v2\x1f.switchboard.wire.v1.DeskWrapUpR\x06wrapUp\x12\x1b\n" +
 	"\tstatus_by\x18\t \x01(\tR\bstatusBy\x12&\n" +
 	"\x0fstatus_since_ms\x18\n" +
-	" \x01(\x03R\rstatusSinceMs\"A\n" +
+	" \x01(\x03R\rstatusSinceMs\x12\x12\n" +
+	"\x04name\x18\v \x01(\tR\x04name\"A\n" +
 	"\n" +
 	"DeskWrapUp\x12\x18\n" +
 	"\asession\x18\x01 \x01(\tR\asession\x12\x19\n" +
 	"\buntil_ms\x18\x02 \x01(\x03R\auntilMs\"(\n" +
 	"\x10DeskQueueRequest\x12\x14\n" +
-	"\x05skill\x18\x01 \x01(\tR\x05skill\"\xc1\x01\n" +
+	"\x05skill\x18\x01 \x01(\tR\x05skill\"\x82\x02\n" +
 	"\vDeskWaiting\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x18\n" +
 	"\asession\x18\x02 \x01(\tR\asession\x12\x1a\n" +
 	"\bposition\x18\x03 \x01(\rR\bposition\x12\x19\n" +
 	"\bsince_ms\x18\x04 \x01(\x03R\asinceMs\x121\n" +
 	"\x15first_response_due_ms\x18\x05 \x01(\x03R\x12firstResponseDueMs\x12\x1a\n" +
-	"\bpriority\x18\x06 \x01(\rR\bpriority\"l\n" +
+	"\bpriority\x18\x06 \x01(\rR\bpriority\x12\x1a\n" +
+	"\bcustomer\x18\a \x01(\tR\bcustomer\x12#\n" +
+	"\rcustomer_name\x18\b \x01(\tR\fcustomerName\"\x80\x01\n" +
 	"\x0eDeskQueueAgent\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06status\x18\x02 \x01(\tR\x06status\x12\x12\n" +
 	"\x04load\x18\x03 \x01(\rR\x04load\x12\x1a\n" +
-	"\bcapacity\x18\x04 \x01(\rR\bcapacity\"\xc5\x01\n" +
+	"\bcapacity\x18\x04 \x01(\rR\bcapacity\x12\x12\n" +
+	"\x04name\x18\x05 \x01(\tR\x04name\"\xc5\x01\n" +
 	"\x0fDeskQueueResult\x12\x14\n" +
 	"\x05skill\x18\x01 \x01(\tR\x05skill\x12:\n" +
 	"\awaiting\x18\x02 \x03(\v2 .switchboard.wire.v1.DeskWaitingR\awaiting\x12#\n" +
@@ -12139,7 +12190,7 @@ func file_transport_wirepb_wire_proto_rawDescGZIP() []byte {
 }
 
 var file_transport_wirepb_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
-var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 132)
+var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 133)
 var file_transport_wirepb_wire_proto_goTypes = []any{
 	(Code)(0),                        // 0: switchboard.wire.v1.Code
 	(ConvKind)(0),                    // 1: switchboard.wire.v1.ConvKind
@@ -12281,6 +12332,7 @@ var file_transport_wirepb_wire_proto_goTypes = []any{
 	(*MyMetricsRequest)(nil),         // 137: switchboard.wire.v1.MyMetricsRequest
 	(*MyMetricsRow)(nil),             // 138: switchboard.wire.v1.MyMetricsRow
 	(*MyMetricsResult)(nil),          // 139: switchboard.wire.v1.MyMetricsResult
+	nil,                              // 140: switchboard.wire.v1.DeskSession.CustomerAttributesEntry
 }
 var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	0,   // 0: switchboard.wire.v1.Error.code:type_name -> switchboard.wire.v1.Code
@@ -12446,16 +12498,17 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	11,  // 160: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
 	7,   // 161: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
 	118, // 162: switchboard.wire.v1.DeskSession.notes:type_name -> switchboard.wire.v1.DeskNote
-	121, // 163: switchboard.wire.v1.DeskAgent.wrap_up:type_name -> switchboard.wire.v1.DeskWrapUp
-	123, // 164: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
-	124, // 165: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
-	136, // 166: switchboard.wire.v1.DeskReplies.replies:type_name -> switchboard.wire.v1.DeskSavedReply
-	138, // 167: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
-	168, // [168:168] is the sub-list for method output_type
-	168, // [168:168] is the sub-list for method input_type
-	168, // [168:168] is the sub-list for extension type_name
-	168, // [168:168] is the sub-list for extension extendee
-	0,   // [0:168] is the sub-list for field type_name
+	140, // 163: switchboard.wire.v1.DeskSession.customer_attributes:type_name -> switchboard.wire.v1.DeskSession.CustomerAttributesEntry
+	121, // 164: switchboard.wire.v1.DeskAgent.wrap_up:type_name -> switchboard.wire.v1.DeskWrapUp
+	123, // 165: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
+	124, // 166: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
+	136, // 167: switchboard.wire.v1.DeskReplies.replies:type_name -> switchboard.wire.v1.DeskSavedReply
+	138, // 168: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
+	169, // [169:169] is the sub-list for method output_type
+	169, // [169:169] is the sub-list for method input_type
+	169, // [169:169] is the sub-list for extension type_name
+	169, // [169:169] is the sub-list for extension extendee
+	0,   // [0:169] is the sub-list for field type_name
 }
 
 func init() { file_transport_wirepb_wire_proto_init() }
@@ -12604,7 +12657,7 @@ func file_transport_wirepb_wire_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_transport_wirepb_wire_proto_rawDesc), len(file_transport_wirepb_wire_proto_rawDesc)),
 			NumEnums:      8,
-			NumMessages:   132,
+			NumMessages:   133,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

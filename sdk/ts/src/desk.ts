@@ -37,6 +37,8 @@ export interface DeskSessionView {
   startedMs: number;
   /** while assigned, on a node with an answer timeout: when the session goes back to its queue unless its agent wrote in it since it was given (Unix ms; 0: not watched); stays set once the agent wrote, for the same readers as the notes */
   answerByMs: number;
+  /** what the business told the desk about the customer (their plan, e-mail, orders), for the same readers as the notes */
+  customerAttributes: Record<string, string>;
 }
 
 /** An agent's internal note about a session; its customer never sees it. */
@@ -85,6 +87,8 @@ export interface DeskSavedReplyView {
 /** An agent's own state. */
 export interface DeskAgentView {
   user: string;
+  /** the agent's display name (their profile's; "": none) */
+  name: string;
   status: string;
   capacity: number;
   skills: string[];
@@ -115,10 +119,14 @@ export interface DeskQueueView {
     firstResponseDueMs: number;
     /** The customer's priority in the line (0: none); the queue serves higher ones first. */
     priority: number;
+    /** Who waits, and their display name (their profile's; "": none). */
+    customer: string;
+    customerName: string;
   }[];
   /** all waiting sessions */
   total: number;
-  agents: { user: string; status: string; load: number; capacity: number }[];
+  /** name: the agent's display name ("": none) */
+  agents: { user: string; name: string; status: string; load: number; capacity: number }[];
 }
 
 /** A customer's rating of a session: the one that stands (the first). */
@@ -136,21 +144,22 @@ type SessionMsg = {
   notes: { by: string; atMs: bigint; text: string }[];
   tags: string[];
   firstResponseTargetMs: bigint; firstResponseDueMs: bigint; startedMs: bigint; answerByMs: bigint;
+  customerAttributes: { [name: string]: string };
 };
 const sessionView = (v: SessionMsg): DeskSessionView => ({
   conv: v.conv, session: v.session, state: v.state, queuePosition: v.queuePosition, queueWaitMs: Number(v.queueWaitMs), agent: v.agent, queue: v.queue,
   afterHours: v.afterHours, opensAtMs: Number(v.opensAtMs), notes: v.notes.map((n) => ({ by: n.by, atMs: Number(n.atMs), text: n.text })),
   tags: [...v.tags], firstResponseTargetMs: Number(v.firstResponseTargetMs), firstResponseDueMs: Number(v.firstResponseDueMs),
-  startedMs: Number(v.startedMs), answerByMs: Number(v.answerByMs),
+  startedMs: Number(v.startedMs), answerByMs: Number(v.answerByMs), customerAttributes: { ...v.customerAttributes },
 });
 
 type AgentMsg = {
-  user: string; status: string; capacity: number; skills: string[]; load: number; sessions: string[]; supervisor: boolean;
+  user: string; name: string; status: string; capacity: number; skills: string[]; load: number; sessions: string[]; supervisor: boolean;
   wrapUp: { session: string; untilMs: bigint }[];
   statusBy: string; statusSinceMs: bigint;
 };
 const agentView = (v: AgentMsg): DeskAgentView => ({
-  user: v.user, status: v.status, capacity: v.capacity, skills: [...v.skills], load: v.load, sessions: [...v.sessions], supervisor: v.supervisor,
+  user: v.user, name: v.name, status: v.status, capacity: v.capacity, skills: [...v.skills], load: v.load, sessions: [...v.sessions], supervisor: v.supervisor,
   wrapUp: v.wrapUp.map((w) => ({ session: w.session, untilMs: Number(w.untilMs) })),
   statusBy: v.statusBy, statusSinceMs: Number(v.statusSinceMs),
 });
@@ -229,9 +238,11 @@ export class ServiceDesk {
         sinceMs: Number(w.sinceMs),
         firstResponseDueMs: Number(w.firstResponseDueMs),
         priority: w.priority,
+        customer: w.customer,
+        customerName: w.customerName,
       })),
       total: v.totalWaiting,
-      agents: v.agents.map((a) => ({ user: a.user, status: a.status, load: a.load, capacity: a.capacity })),
+      agents: v.agents.map((a) => ({ user: a.user, name: a.name, status: a.status, load: a.load, capacity: a.capacity })),
     };
   }
   /** transfer hands the session of conv, which the user holds, to "user:ID" or "queue:SKILL" with an internal note. */

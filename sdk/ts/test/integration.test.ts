@@ -904,12 +904,15 @@ test("service desk over the protocol: enter, queue, status, close, refusals", { 
   await Promise.all([c1, a1, eve].map((c) => c.connect()));
   try {
     const [customer, agent, stranger] = [c1, a1, eve].map((c) => new ServiceDesk(c));
+    await c1.setProfile({ name: "Cleo" });
+    await a1.setProfile({ name: "Agent One" });
     const s = await customer.enter("listing", "7");
     assert.equal(s.state, "queued");
     assert.equal(s.queuePosition, 1);
     const q = await agent.queue("sales");
     assert.equal(q.total, 1);
-    assert.deepEqual(q.waiting.map((w) => [w.conv, w.position]), [[s.conv, 1]]);
+    assert.deepEqual(q.waiting.map((w) => [w.conv, w.position, w.customer, w.customerName]), [[s.conv, 1, "c1", "Cleo"]], "who waits, by name");
+    assert.equal((await agent.status()).name, "Agent One");
     await assert.rejects(stranger.queue("sales"), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
     await assert.rejects(stranger.status("online"), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
     await assert.rejects(customer.enter("nosuch"), (e: unknown) => e instanceof ProtocolError && e.code === Code.NOT_FOUND);
@@ -942,6 +945,8 @@ test("service desk over the protocol: enter, queue, status, close, refusals", { 
       sup.close();
     }
     assert.deepEqual(await heard, [s.conv, "sup", 2]);
+    assert.deepEqual((await agent.session(s.conv)).customerAttributes, { plan: "premium" }, "what the business told the desk about c1");
+    assert.deepEqual((await customer.session(s.conv)).customerAttributes, {}, "never the customer's to see");
     assert.deepEqual((await customer.session(s.conv)).notes, []);
     assert.equal((await customer.session(s.conv)).agent, "a1");
     await assert.rejects(agent.agent("sup"), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);

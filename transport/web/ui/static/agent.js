@@ -185,7 +185,7 @@ async function showTeam() {
       li.dataset.agent = agent;
       const st = await sd.agent(agent); // its sessions, and who set its status
       const by = st.statusBy && st.statusBy !== agent ? ` (set by ${st.statusBy} ${new Date(st.statusSinceMs).toLocaleTimeString()})` : "";
-      li.textContent = `${agent} · ${st.status}${by} ${st.load}/${st.capacity} · ${r ? rate(r) + missed(r) : "no metrics yet"} `;
+      li.textContent = `${st.name ? `${st.name} (${agent})` : agent} · ${st.status}${by} ${st.load}/${st.capacity} · ${r ? rate(r) + missed(r) : "no metrics yet"} `;
       if (agent !== user && st.status !== "offline") {
         if (st.status === "online") li.append(statusButton(agent, "away", "Set away"));
         li.append(statusButton(agent, "offline", "Sign out"));
@@ -354,6 +354,9 @@ function drawNotes(s) {
   due = s ? { conv: s.conv, dueMs: s.firstResponseDueMs, startedMs: s.startedMs, agent: s.agent, answerByMs: s.answerByMs } : undefined;
   drawDue();
   $("tags").textContent = s?.tags?.length ? `tags: ${s.tags.join(", ")}` : "";
+  // The customer's attributes (their plan, e-mail, orders), by name.
+  const attrs = Object.entries(s?.customerAttributes ?? {}).sort(([a], [b]) => a.localeCompare(b));
+  $("customer").textContent = attrs.length ? `customer: ${attrs.map(([k, v]) => `${k}: ${v}`).join(" · ")}` : "";
   $("notes").replaceChildren(...(s?.notes ?? []).map((n) => {
     const d = document.createElement("div");
     d.className = "note";
@@ -545,7 +548,10 @@ async function drawQueue() {
     const li = document.createElement("li");
     li.dataset.conv = w.conv;
     li.dataset.position = String(w.position);
-    li.textContent = `#${w.position} ${w.priority ? `★${w.priority} ` : ""}${w.skill} · ${w.conv} · waiting ${Math.max(0, Math.round((Date.now() - w.sinceMs) / 1000))} s`;
+    // Who waits, by name (the queue's readers see it: docs/DESK.md); the
+    // conversation's id in the tooltip.
+    li.title = w.conv;
+    li.textContent = `#${w.position} ${w.priority ? `★${w.priority} ` : ""}${w.skill} · ${w.customerName || w.customer || w.conv} · waiting ${Math.max(0, Math.round((Date.now() - w.sinceMs) / 1000))} s`;
     if (w.firstResponseDueMs) {
       // Only while no agent has had the session: the line's target.
       const late = Date.now() > w.firstResponseDueMs;
