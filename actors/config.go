@@ -87,6 +87,10 @@ type Config struct {
 	// MaxAttributeBytes (default 256).
 	MaxCustomerAttributes int
 	MaxAttributeBytes     int
+	// Drafts (user_drafts.go): at most MaxDrafts per user (default 100),
+	// each at most MaxDraftBytes (default 4 KiB).
+	MaxDrafts     int
+	MaxDraftBytes int
 	// MaxScheduledMessages bounds the messages one user has scheduled
 	// and not yet sent (default 100): past it TOO_MANY. MaxScheduleAhead
 	// bounds how far ahead one is due (default 365 days).
@@ -366,6 +370,8 @@ func DefaultConfig() Config {
 		MaxProfileUsers:           100,
 		MaxCustomerAttributes:     32,
 		MaxAttributeBytes:         256,
+		MaxDrafts:                 100,
+		MaxDraftBytes:             4096,
 		MaxScheduledMessages:      100,
 		MaxScheduleAhead:          365 * 24 * time.Hour,
 		ScheduleInterval:          time.Second,
@@ -462,6 +468,8 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.MaxProfileUsers, d.MaxProfileUsers)
 	setInt(&c.MaxCustomerAttributes, d.MaxCustomerAttributes)
 	setInt(&c.MaxAttributeBytes, d.MaxAttributeBytes)
+	setInt(&c.MaxDrafts, d.MaxDrafts)
+	setInt(&c.MaxDraftBytes, d.MaxDraftBytes)
 	setInt(&c.MaxScheduledMessages, d.MaxScheduledMessages)
 	if c.MaxScheduleAhead <= 0 {
 		c.MaxScheduleAhead = d.MaxScheduleAhead

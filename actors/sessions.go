@@ -487,6 +487,14 @@ func (s *deviceSession) Profiles(ctx context.Context, conv string, users []strin
 	return s.rt.Profiles(ctx, s.user, conv, users)
 }
 
+func (s *deviceSession) SetDraft(ctx context.Context, conv, text string) (int, error) {
+	return s.rt.SetDraft(ctx, s.user, conv, text)
+}
+
+func (s *deviceSession) Drafts(ctx context.Context) ([]*pb.Draft, error) {
+	return s.rt.Drafts(ctx, s.user)
+}
+
 func (s *deviceSession) Presence(ctx context.Context, target, conv string) (*pb.PresenceResponse, error) {
 	return s.rt.Presence(ctx, s.user, target, conv)
 }

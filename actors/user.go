@@ -180,6 +180,8 @@ func (u *user) Receive(ctx actor.Context) {
 		u.setStarred(ctx, m)
 	case *pb.SetProfile:
 		u.setProfile(ctx, m)
+	case *pb.SetDraft:
+		u.setDraft(ctx, m)
 	case *pb.ListChanged:
 		u.listChanged(m.List)
 	case *pb.PutScheduled:

@@ -75,6 +75,8 @@ func seedRequests() []*wirepb.Request {
 		{Id: 67, Op: &wirepb.Request_Unschedule{Unschedule: &wirepb.UnscheduleRequest{Id: "0123456789abcdef0123456789abcdef"}}},
 		{Id: 69, Op: &wirepb.Request_Profile{Profile: &wirepb.ProfileRequest{Name: proto.String("Ann K."), AvatarUrl: proto.String("https://img.example/ann.png")}}},
 		{Id: 70, Op: &wirepb.Request_Profiles{Profiles: &wirepb.ProfilesRequest{Conv: "g:team", Users: []string{"ann", "bob"}}}},
+		{Id: 71, Op: &wirepb.Request_Draft{Draft: &wirepb.DraftRequest{Conv: "s:cars:c1:1", Text: "Your refund was"}}},
+		{Id: 72, Op: &wirepb.Request_Drafts{Drafts: &wirepb.DraftsRequest{}}},
 		{Id: 63, Op: &wirepb.Request_Star{Star: &wirepb.StarRequest{Conv: "g:team", Seq: 3, Starred: true}}},
 		{Id: 64, Op: &wirepb.Request_Starred{Starred: &wirepb.StarredRequest{BeforeMs: 1764396000000, Limit: 2}}},
 		{Id: 62, Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{To: "bob", ClientMsgId: "f1", ForwardConv: "g:team", ForwardSeq: 12}}},

@@ -185,7 +185,7 @@ func (l *sendLedger) check(t *testing.T, r *raw, id uint64, user string, req *wi
 	t.Fatalf("acked %v at seq %d is not in the history: %v", key, res.Seq, hist.GetHistory())
 }
 
-const opCount = 56
+const opCount = 58
 
 func mustMarshalFrame(m proto.Message) []byte {
 	b, err := wirepb.Marshal(m)
@@ -299,6 +299,10 @@ func opRequest(op uint8, conv, user string, a, b uint64, s string, flag bool) *w
 			TtlMs: int64(a), MaxUses: n, Revoke: map[bool]string{false: s}[flag]}}}
 	case 45:
 		return &wirepb.Request{Op: &wirepb.Request_MarkAllRead{MarkAllRead: &wirepb.MarkAllReadRequest{}}}
+	case 57:
+		return &wirepb.Request{Op: &wirepb.Request_Drafts{Drafts: &wirepb.DraftsRequest{}}}
+	case 56:
+		return &wirepb.Request{Op: &wirepb.Request_Draft{Draft: &wirepb.DraftRequest{Conv: conv, Text: s}}}
 	case 55:
 		return &wirepb.Request{Op: &wirepb.Request_Profiles{Profiles: &wirepb.ProfilesRequest{Conv: map[bool]string{true: conv}[flag], Users: []string{user, s}}}}
 	case 54:

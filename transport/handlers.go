@@ -580,6 +580,24 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		}
 		return &wirepb.Response{Result: &wirepb.Response_Profiles{Profiles: res}}
 
+	case *wirepb.Request_Draft:
+		n, err := sess.SetDraft(ctx, op.Draft.Conv, op.Draft.Text)
+		if err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_Draft{Draft: &wirepb.DraftResult{Count: uint32(n)}}}
+
+	case *wirepb.Request_Drafts:
+		ds, err := sess.Drafts(ctx)
+		if err != nil {
+			return c.fail(err)
+		}
+		res := &wirepb.DraftsResult{Drafts: make([]*wirepb.Draft, len(ds))}
+		for i, d := range ds {
+			res.Drafts[i] = &wirepb.Draft{Conv: d.Conv, Text: d.Text, UpdatedMs: d.AtMs}
+		}
+		return &wirepb.Response{Result: &wirepb.Response_Drafts{Drafts: res}}
+
 	case *wirepb.Request_Privacy:
 		change := &pb.SetPrivacy{HideReadReceipts: op.Privacy.HideReadReceipts}
 		if p := op.Privacy.Presence; p != nil {

@@ -279,6 +279,9 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 		if n := len(op.JoinGroup.Code); n == 0 || n > MaxInviteCodeBytes {
 			return invalid("invite code of %d bytes: 1 to %d", n, MaxInviteCodeBytes)
 		}
+	case *wirepb.Request_Draft:
+		return checkConv(op.Draft.Conv) // the text's rules are the actors' (SetDraft)
+	case *wirepb.Request_Drafts:
 	case *wirepb.Request_Profile:
 		// The name's and the avatar's rules are the actors' (SetProfile).
 	case *wirepb.Request_Profiles:

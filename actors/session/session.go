@@ -153,6 +153,10 @@ type Session interface {
 	// (empty: a direct conversation) with the user, leaving out the others.
 	Profile(ctx context.Context, change *pb.SetProfile) (*pb.UserProfile, error)
 	Profiles(ctx context.Context, conv string, users []string) ([]*pb.UserProfile, error)
+	// SetDraft keeps (or, with text empty, clears) the user's draft of
+	// conv for their other devices; Drafts lists them, the latest first.
+	SetDraft(ctx context.Context, conv, text string) (count int, err error)
+	Drafts(ctx context.Context) ([]*pb.Draft, error)
 	// CreateMedia, PutMediaChunk and CompleteMedia upload a file into conv
 	// (its id is in the first answer); ReadMedia reads chunk index of the
 	// file attached to message seq of conv (actors/media.go).

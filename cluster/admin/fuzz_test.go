@@ -50,6 +50,10 @@ var adminRoutes = []struct{ method, path string }{
 	{http.MethodPost, "/api/v1/messages"},
 	{http.MethodGet, "/api/v1/conversations/{}/messages?limit=5"},
 	{http.MethodPost, "/api/v1/conversations/{}/invites"},
+	{http.MethodGet, "/api/v1/users/{}/profile"},
+	{http.MethodPut, "/api/v1/users/{}/profile"},
+	{http.MethodGet, "/api/v1/desk/customers/{}/attributes"},
+	{http.MethodPut, "/api/v1/desk/customers/{}/attributes"},
 	{http.MethodGet, "/api/v1/desk/lines/{}/reasons"},
 	{http.MethodGet, "/api/v1/desk/lines/cars/reasons?{}"},
 }
@@ -62,7 +66,8 @@ func FuzzAdminAPI(f *testing.F) {
 	bodies := []string{`{"conv":"g:x","kind":"group","title":"t","members":[{"user":"a","role":"owner"}]}`,
 		`{"line":"cars","route":["queue:sales"]}`, `{"status":"online","capacity":1,"skills":["sales"]}`,
 		`{"user":"c1","scene":"listing/7"}`, `{"from":"c1","to":"c9"}`, `{"user":"a1","conv":"s:cars:c1:1","to":"user:a2"}`,
-		`{"blocked":["x"]}`, `{"actor":"a","create":true,"ttl":"1h","max_uses":2}`, `{"sender":"shop","to":"buyer","client_msg_id":"k","text":"hi"}`, `{not json`, ``}
+		`{"blocked":["x"]}`, `{"actor":"a","create":true,"ttl":"1h","max_uses":2}`, `{"sender":"shop","to":"buyer","client_msg_id":"k","text":"hi"}`,
+		`{"name":"Ann","avatar_url":"https://img.example/a.png"}`, `{"attributes":{"plan":"premium","orders":3,"vip":true,"x":null}}`, `{not json`, ``}
 	for i := range adminRoutes {
 		for _, b := range bodies {
 			f.Add(uint8(i), "listing", []byte(b))

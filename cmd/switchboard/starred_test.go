@@ -11,7 +11,7 @@ import (
 // listed newest first with their conversation (JSON too), one unstarred;
 // a message of a conversation the user is not in refused NOT_MEMBER; the
 // chat's /star and /starred, showing a sender by their profile's name,
-// and /name. And --mention-all: the teacher's shown
+// and /name; drafts kept and cleared. And --mention-all: the teacher's shown
 // "(@all)", a pupil's refused FORBIDDEN.
 func TestStarCommand(t *testing.T) {
 	n := newDevNode(t)
@@ -56,6 +56,20 @@ func TestStarCommand(t *testing.T) {
 	res, err = exec.Command(n.bin, "send", "--data-dir", d, "--user", "ann", "--conv", "g:class", "--mention-all", "--text", "@all hi").CombinedOutput()
 	if err == nil || !strings.Contains(string(res), "FORBIDDEN") {
 		t.Fatalf("a pupil mentions everyone: %v\n%s", err, res)
+	}
+
+	// A draft kept from the command line, listed, then cleared.
+	n.run("drafts", "--data-dir", d, "--user", "ann", "--conv", "g:class", "--text", "Dear teacher,")
+	var drafts []struct {
+		Conv string `json:"conv"`
+		Text string `json:"text"`
+	}
+	mustJSON(t, n.run("drafts", "--data-dir", d, "--user", "ann", "--json"), &drafts)
+	if len(drafts) != 1 || drafts[0].Conv != "g:class" || drafts[0].Text != "Dear teacher," {
+		t.Fatalf("drafts: %+v", drafts)
+	}
+	if out := string(n.run("drafts", "--data-dir", d, "--user", "ann", "--conv", "g:class", "--text", "")); out != "" {
+		t.Fatalf("drafts after clearing the only one: %q", out)
 	}
 
 	// The chat shows the teacher by the name she set; ann names herself.

@@ -45,6 +45,8 @@ func (t *tuning) register(f *pflag.FlagSet) {
 	f.IntVar(&t.actors.MaxProfileUsers, "max-profile-users", a.MaxProfileUsers, "most users whose profiles one request reads")
 	f.IntVar(&t.actors.MaxCustomerAttributes, "max-customer-attributes", a.MaxCustomerAttributes, "most attributes the business keeps about one customer for the desk's agents")
 	f.IntVar(&t.actors.MaxAttributeBytes, "max-attribute-bytes", a.MaxAttributeBytes, "longest value of a customer attribute")
+	f.IntVar(&t.actors.MaxDrafts, "max-drafts", a.MaxDrafts, "most drafts (unsent text kept for the user's other devices) one user keeps")
+	f.IntVar(&t.actors.MaxDraftBytes, "max-draft-bytes", a.MaxDraftBytes, "longest draft")
 	f.IntVar(&t.actors.MaxScheduledMessages, "max-scheduled", a.MaxScheduledMessages, "most messages one user has scheduled and not yet sent")
 	f.DurationVar(&t.actors.MaxScheduleAhead, "max-schedule-ahead", a.MaxScheduleAhead, "furthest ahead a message may be scheduled")
 	f.DurationVar(&t.actors.ScheduleInterval, "schedule-interval", a.ScheduleInterval, "how often a node looks for scheduled messages that are due (how late one may go out)")

@@ -49,6 +49,9 @@ const (
 	// cancelled on any device, or sent or failed when due):
 	// ScheduledMessages reads them. Best effort.
 	EventScheduled
+	// EventDrafts: this user's drafts changed (on any device): Drafts
+	// reads them. Best effort.
+	EventDrafts
 )
 
 func (k EventKind) String() string {
@@ -85,6 +88,8 @@ func (k EventKind) String() string {
 		return "starred"
 	case EventScheduled:
 		return "scheduled"
+	case EventDrafts:
+		return "drafts"
 	}
 	return "unknown"
 }

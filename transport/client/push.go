@@ -38,6 +38,8 @@ func (c *Client) onPush(ctx context.Context, cn *conn, p *wirepb.Push) {
 			c.emit(Event{Kind: EventStarred})
 		case wirepb.ListsUpdate_SCHEDULED:
 			c.emit(Event{Kind: EventScheduled})
+		case wirepb.ListsUpdate_DRAFTS:
+			c.emit(Event{Kind: EventDrafts})
 		}
 	case *wirepb.Push_Receipt:
 		r := e.Receipt
