@@ -391,15 +391,18 @@ type Transcript struct {
 // edit, reaction, recall (the event; RefSeq names the recalled message) or
 // system (membership changes and desk steps, a JSON Text).
 type TranscriptMessage struct {
-	Seq      uint64   `json:"seq"`
-	MsgID    uint64   `json:"msg_id,string"`
-	Sender   string   `json:"sender"`
-	Role     string   `json:"role,omitempty"` // customer or agent in a service conversation
-	Kind     string   `json:"kind"`
-	Text     string   `json:"text,omitempty"`
-	RefSeq   uint64   `json:"ref_seq,omitempty"`
-	ReplyTo  uint64   `json:"reply_to,omitempty"`
-	Mentions []string `json:"mentions,omitempty"`
+	Seq    uint64 `json:"seq"`
+	MsgID  uint64 `json:"msg_id,string"`
+	Sender string `json:"sender"`
+	// SenderName: the sender's display name (their profile's, as it is
+	// now), absent when they set none.
+	SenderName string   `json:"sender_name,omitempty"`
+	Role       string   `json:"role,omitempty"` // customer or agent in a service conversation
+	Kind       string   `json:"kind"`
+	Text       string   `json:"text,omitempty"`
+	RefSeq     uint64   `json:"ref_seq,omitempty"`
+	ReplyTo    uint64   `json:"reply_to,omitempty"`
+	Mentions   []string `json:"mentions,omitempty"`
 	// MentionAll: it mentions every member but its sender ("@all").
 	MentionAll bool           `json:"mention_all,omitempty"`
 	File       *TranscriptRef `json:"file,omitempty"`
@@ -444,8 +447,15 @@ func (s *Server) transcript(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := Transcript{Conv: conv, LastSeq: last, Messages: make([]TranscriptMessage, len(msgs))}
+	senders := make([]string, len(msgs))
 	for i, m := range msgs {
 		out.Messages[i] = transcriptMessageOf(m)
+		senders[i] = m.Sender
+	}
+	// A ticket's copy shows who wrote by name, as the members saw them.
+	names := s.node.DisplayNames(ctx, senders...)
+	for i := range out.Messages {
+		out.Messages[i].SenderName = names[out.Messages[i].Sender]
 	}
 	if n := len(msgs); n > 0 && msgs[n-1].Seq < last {
 		out.Next = msgs[n-1].Seq

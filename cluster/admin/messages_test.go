@@ -175,7 +175,8 @@ func TestServerScheduled(t *testing.T) {
 
 // TestServerTranscriptForwarded: the operator's transcript says which
 // messages are forwarded copies, and which mention everyone (a post's
-// mention_all, the group owner's alone).
+// mention_all, the group owner's alone), and names senders who set a
+// name.
 func TestServerTranscriptForwarded(t *testing.T) {
 	node, call := startAdminNode(t, actors.Config{}, admin.Config{})
 	ctx := context.Background()
@@ -192,10 +193,20 @@ func TestServerTranscriptForwarded(t *testing.T) {
 	if _, err := node.Send(ctx, &pb.SendMessage{Conv: "g:b", Sender: "ann", ForwardConv: "g:a", ForwardSeq: src.Seq}); err != nil {
 		t.Fatal(err)
 	}
+	name := "Ann K."
+	if _, err := node.SetProfile(ctx, "ann", &pb.SetProfile{Name: &name}); err != nil {
+		t.Fatal(err)
+	}
 	var page admin.Transcript
 	call(http.MethodGet, "/api/v1/conversations/g:b/messages", "s3cret", "", http.StatusOK, &page)
-	if n := len(page.Messages); n == 0 || !page.Messages[n-1].Forwarded || page.Messages[n-1].Text != "see this" || page.Messages[n-1].Sender != "ann" {
+	if n := len(page.Messages); n == 0 || !page.Messages[n-1].Forwarded || page.Messages[n-1].Text != "see this" || page.Messages[n-1].Sender != "ann" ||
+		page.Messages[n-1].SenderName != "Ann K." {
 		t.Fatalf("the transcript: %+v", page.Messages)
+	}
+	var srcPage admin.Transcript
+	call(http.MethodGet, "/api/v1/conversations/g:a/messages", "s3cret", "", http.StatusOK, &srcPage)
+	if n := len(srcPage.Messages); n == 0 || srcPage.Messages[n-1].Sender != "ben" || srcPage.Messages[n-1].SenderName != "" {
+		t.Fatalf("ben, who set no name: %+v", srcPage.Messages)
 	}
 	// The owner's server mentions everyone; a plain member's may not.
 	call(http.MethodPost, "/api/v1/messages", "s3cret", `{"sender":"ann","conv":"g:b","client_msg_id":"all-1","text":"@all hi","mention_all":true}`, http.StatusCreated, nil)

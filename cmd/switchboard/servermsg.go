@@ -122,6 +122,9 @@ membership and desk steps. --json prints one JSON message per line.`,
 func printTranscriptLine(w io.Writer, m admin.TranscriptMessage) {
 	var b strings.Builder
 	fmt.Fprintf(&b, "#%d %s %s", m.Seq, m.SentAt.Format("2006-01-02 15:04:05Z"), m.Sender)
+	if m.SenderName != "" {
+		fmt.Fprintf(&b, " %q", m.SenderName)
+	}
 	if m.Role != "" {
 		fmt.Fprintf(&b, " (%s)", m.Role)
 	}
