@@ -52,6 +52,9 @@ func artifactDir(t *testing.T) string {
 // The customer gives their name on the chat page: the workbench shows
 // it, not the id, as the sender of the customer's messages, beside the
 // session's title and in its list.
+// The agent's unsent answer is kept as the session's draft on the node,
+// labelled in the session list, back in the box when the agent returns
+// to the session, and cleared once sent.
 // Last, an operator suspends the customer, and the page says so.
 // The customer is queued first (a1 signs in away, a2 is offline): the
 // customer page shows its position and the workbench's queue panel the
@@ -470,10 +473,30 @@ func browserRun(t *testing.T, browser, transport string) {
 	screenshot(t, sup, "supervisor-"+transport)
 	cancelS()
 
+	// a1 begins an answer and does not send it: a moment after the typing
+	// stops it is the session's draft on the node (for a1's other devices),
+	// labelled in the session list once the node kept it.
+	const draft = "We could do Friday at 10"
+	run(agent, "type a draft", chromedp.SendKeys("#text", draft))
+	until(agent, "the draft labelled in the session list", fmt.Sprintf(`document.querySelector('#convs li[data-conv=%q] .draft')?.title === %q`, conv, draft))
+	drafts := func(what string) [][]string {
+		t.Helper()
+		kept, err := chromedp.Run(agent, chromedp.Evaluate[[][]string](`window.switchboardClient.drafts().then((ds) => ds.map((d) => [d.conv, d.text]))`, chromedp.EvalAwaitPromise))
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		return kept
+	}
+	if kept := drafts("the drafts on the node"); len(kept) != 1 || kept[0][0] != conv || kept[0][1] != draft {
+		t.Fatalf("the node keeps the drafts %q, want %q in %s", kept, draft, conv)
+	}
+
 	// a1 reaches out to c9 from the workbench: the outbound session opens
-	// there, a1's at once, for a1 to write first; then back to c1.
+	// there, a1's at once, for a1 to write first (the draft stays with
+	// c1's session: the box is empty); then back to c1.
 	run(agent, "reach out", chromedp.SetValue("#reach-customer", "c9"), chromedp.SetValue("#reach-scene", "listing/9"), chromedp.Click("#reach"))
 	until(agent, "the outbound session open", `document.querySelector("#title").textContent.startsWith("s:cars:c9:1")`)
+	until(agent, "the box empty for the new session", `document.querySelector("#text").value === ""`)
 	say(agent, "Your V60 is ready")
 	until(agent, "the first words delivered", has("Your V60 is ready"))
 	if hist := n.run("history", "--data-dir", n.dir, "--user", "c9", "--conv", "s:cars:c9:1", "--json"); !bytes.Contains(hist, []byte("Your V60 is ready")) || !bytes.Contains(hist, []byte(`\"outbound\":true`)) {
@@ -482,6 +505,20 @@ func browserRun(t *testing.T, browser, transport string) {
 	n.run("desk", "close", "--data-dir", n.dir, "--user", "a1", "--conv", "s:cars:c9:1")
 	click(agent, "back to c1's conversation", `#convs li[data-conv="`+conv+`"]`)
 	until(agent, "c1's conversation open", `document.querySelector("#title").textContent.startsWith("`+conv+`")`)
+	// Its draft is back in the box; sent, it is cleared on the node.
+	until(agent, "the draft back in the box", fmt.Sprintf(`document.querySelector("#text").value === %q`, draft))
+	click(agent, "send the draft", "#send")
+	until(customer, "the draft's message at the customer", has(draft))
+	until(agent, "the draft label gone", fmt.Sprintf(`!!document.querySelector('#convs li[data-conv=%q]') && !document.querySelector('#convs li[data-conv=%q] .draft')`, conv, conv))
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		kept := drafts("the drafts once sent")
+		if len(kept) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the node keeps the drafts %q once the message is sent", kept)
+		}
+	}
 
 	screenshot(t, agent, "agent-"+transport)
 	screenshot(t, customer, "customer-"+transport)

@@ -111,6 +111,17 @@ export interface UserProfile {
   updatedMs: number;
 }
 
+/**
+ * A draft: what this user started writing in conv and has not sent yet
+ * (Client.drafts), kept by the node for their other devices, and when it
+ * last changed (Unix ms).
+ */
+export interface Draft {
+  conv: string;
+  text: string;
+  updatedMs: number;
+}
+
 /** PROFILES_PER_REQUEST is how many users one profiles request names at most (a node's default --max-profile-users). */
 export const PROFILES_PER_REQUEST = 100;
 
@@ -729,6 +740,7 @@ export class Client {
           // who shows it reads it again. A list not known here is ignored.
           if (ev.value.list === ListsUpdate_List.STARRED) this.emit("starred");
           else if (ev.value.list === ListsUpdate_List.SCHEDULED) this.emit("scheduled");
+          else if (ev.value.list === ListsUpdate_List.DRAFTS) this.emit("drafts");
         } else if (ev.case === "membership") {
           // Joined, left, or the group renamed.
           const c = this.conversation(ev.value.conv);
@@ -1322,6 +1334,33 @@ export class Client {
       out.push(...r.result.value.profiles.map(userProfile));
     }
     return out;
+  }
+
+  /**
+   * setDraft keeps text as this user's draft of conv, what they started
+   * writing there and have not sent, for their other devices (each is told
+   * by a "drafts" event, this one too); "" clears it. Clear it once its
+   * message is sent: the node never does. It resolves to how many drafts
+   * this user keeps. A conversation this user does not read fails
+   * NOT_MEMBER; a text over the node's bound (4096 bytes by default)
+   * TOO_LARGE, one with a control character other than a newline, a tab
+   * or a carriage return INVALID; past the node's bound of drafts (100 by
+   * default) TOO_MANY: clear one first. The same text again changes
+   * nothing.
+   */
+  async setDraft(conv: string, text: string): Promise<number> {
+    if (!conv) throw new Error("setDraft: the conversation");
+    if (typeof text !== "string") throw new Error('setDraft: text is a string ("" clears the draft)');
+    const r = await this.request({ case: "draft", value: { conv, text } });
+    if (r.result.case !== "draft") throw new Error("draft: unexpected answer");
+    return r.result.value.count;
+  }
+
+  /** drafts reads this user's drafts, the latest changed first (the same on every device of theirs). */
+  async drafts(): Promise<Draft[]> {
+    const r = await this.request({ case: "drafts", value: {} });
+    if (r.result.case !== "drafts") throw new Error("drafts: unexpected answer");
+    return r.result.value.drafts.map((d) => ({ conv: d.conv, text: d.text, updatedMs: Number(d.updatedMs) }));
   }
 
   /**

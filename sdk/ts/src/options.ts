@@ -70,5 +70,7 @@ export interface ClientEvents {
   starred: () => void;
   /** This user's scheduled list changed (scheduled or cancelled on any of their devices, or one went out or failed when due): scheduled() reads it again. */
   scheduled: () => void;
+  /** This user's drafts changed (kept or cleared on any of their devices, this one too): drafts() reads them again. */
+  drafts: () => void;
   error: (code: Code, message: string) => void;
 }

@@ -411,6 +411,43 @@ test("a star on one device: the user's other device gets \"starred\" and reads t
   });
 });
 
+test("a draft on one device: every device of the user hears \"drafts\" and reads it; cleared once sent; refusals", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  // eve keeps no draft anywhere else: her list is this case's.
+  await withClients(["alice", "eve", "eve-tablet"], async (alice, eve, tablet) => {
+    const conv = "d:alice:eve";
+    alice.send({ to: "eve" }, "do you still have the blue vase?");
+    await until("eve has it", () => eve.conversation(conv).messages.some((x) => x.body === "do you still have the blue vase?"));
+    let onPhone = 0, onTablet = 0;
+    eve.on("drafts", () => onPhone++);
+    tablet.on("drafts", () => onTablet++);
+    const start = Date.now();
+    assert.equal(await eve.setDraft(conv, "Yes, and it comes\twith"), 1);
+    // Both devices are told, the one that kept it too.
+    await until("both devices told", () => onPhone > 0 && onTablet > 0);
+    const [d, ...rest] = await tablet.drafts();
+    assert.deepEqual([d.conv, d.text, rest.length], [conv, "Yes, and it comes\twith", 0]);
+    assert.ok(typeof d.updatedMs === "number" && d.updatedMs >= start - 1000 && d.updatedMs <= Date.now() + 1000, `updated at ${d.updatedMs}`);
+    assert.equal(await eve.setDraft(conv, "Yes, and it comes\twith"), 1, "the same text again: nothing changes");
+    assert.equal((await tablet.drafts())[0].updatedMs, d.updatedMs);
+
+    // The tablet finishes it and sends it: it clears the draft, and the phone hears of it.
+    const told = onPhone;
+    tablet.send(conv, (await tablet.drafts())[0].text + " a shade");
+    assert.equal(await tablet.setDraft(conv, ""), 0);
+    await until("the phone told of the clear", () => onPhone > told);
+    assert.deepEqual(await eve.drafts(), []);
+    assert.equal(await eve.setDraft(conv, ""), 0, "clearing none changes nothing");
+
+    // Not a conversation of eve's, a malformed one, a text too long or
+    // with a control character: refused, nothing kept.
+    await assert.rejects(eve.setDraft("g:ts-class", "hello class"), (e: unknown) => e instanceof ProtocolError && e.code === Code.NOT_MEMBER);
+    await assert.rejects(eve.setDraft("no conversation", "hi"), (e: unknown) => e instanceof ProtocolError && e.code === Code.INVALID);
+    await assert.rejects(eve.setDraft(conv, "x".repeat(4097)), (e: unknown) => e instanceof ProtocolError && e.code === Code.TOO_LARGE);
+    await assert.rejects(eve.setDraft(conv, "ding\u0007"), (e: unknown) => e instanceof ProtocolError && e.code === Code.INVALID);
+    assert.deepEqual(await tablet.drafts(), [], "the refusals kept nothing");
+  });
+});
+
 test("a class code: the owner creates it, a pupil joins with it and gets the next message, the owner revokes it", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
   await withClients(["alice", "bob", "pupil"], async (alice, bob, pupil) => {
     const conv = "g:ts-class";

@@ -4,9 +4,10 @@
 // message is labelled, and a text or a file forwarded where the user says;
 // stars and the Starred panel; Send later and the Scheduled panel; "@all"
 // shown on a message, and the workbench's "@all" toggle; users shown by
-// their profiles' names, read in batches, and the "Your name" setting.
+// their profiles' names, read in batches, and the "Your name" setting;
+// the compose box kept as the open conversation's draft.
 // cmd/switchboard's TestBrowserPages drives the pages in Chromium.
-import { test } from "node:test";
+import { mock, test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -543,4 +544,208 @@ test("the pages' \"Your name\" reads the profile, saves both fields as typed, an
   nameIn.value = avatarIn.value = "";
   await save.onclick();
   assert.deepEqual([asked.at(-1), notes.at(-1)], [{ name: "", avatarUrl: "" }, "you show as your user id"]);
+});
+
+// A node standing in for client.setDraft and client.drafts: the drafts it
+// keeps, each request, and the client's listeners ("state", "drafts").
+// hold() keeps the next answers of a kind waiting until release().
+function draftNode(kept: Record<string, string> = {}) {
+  const calls: unknown[][] = [];
+  const listeners: Record<string, (...args: unknown[]) => void> = {};
+  const held: Record<string, (() => void)[]> = { setDraft: [], drafts: [] };
+  const holding = new Set<string>();
+  let refuse = "";
+  const answer = <T>(kind: string, fn: () => T): Promise<T> =>
+    holding.has(kind) ? new Promise((resolve, reject) => held[kind].push(() => { try { resolve(fn()); } catch (e) { reject(e); } })) : Promise.resolve().then(fn);
+  return {
+    kept,
+    calls,
+    emit: (ev: string, ...args: unknown[]) => listeners[ev]?.(...args),
+    refuse: (why: string) => (refuse = why),
+    hold: (kind: string) => holding.add(kind),
+    release(kind: string) {
+      holding.delete(kind);
+      for (const go of held[kind].splice(0)) go();
+    },
+    client: {
+      on: (ev: string, fn: (...args: unknown[]) => void) => (listeners[ev] = fn),
+      setDraft: (conv: string, text: string) => {
+        calls.push(["setDraft", conv, text]);
+        if (refuse) return Promise.reject(new Error(refuse));
+        return answer("setDraft", () => {
+          if (text) kept[conv] = text;
+          else delete kept[conv];
+          return Object.keys(kept).length;
+        });
+      },
+      drafts: () => {
+        calls.push(["drafts"]);
+        const list = Object.entries(kept).map(([conv, text]) => ({ conv, text, updatedMs: 1 })); // as the node has them when asked
+        return answer("drafts", () => list);
+      },
+    },
+  };
+}
+// Promises settle, timers (mocked) do not move.
+const settled = () => new Promise((r) => setImmediate(r));
+
+test("the pages keep the compose box as the open conversation's draft: saved after typing stops and on leaving, restored into an empty box, cleared once sent", async (t) => {
+  const page = await loadPage();
+  mock.timers.enable({ apis: ["setTimeout"] });
+  t.after(() => mock.timers.reset());
+  const c1 = "s:cars:c1:1", team = "g:team";
+  const node = draftNode({ [c1]: "Dear Carla," });
+  const box = { value: "" };
+  let current: string | undefined;
+  let redraws = 0, editing = false;
+  const notes: string[] = [];
+  const drafts = page.draftKeeper(node.client, box, () => current, () => redraws++, (n: string) => notes.push(n), () => !editing);
+  const type = (text: string) => {
+    box.value = text;
+    drafts.typed();
+  };
+  const open = (conv: string) => {
+    if (conv !== current) drafts.leave(current);
+    current = conv;
+    drafts.open(conv);
+  };
+
+  // Read at connect: the list's label knows it; no conversation open, no box filled.
+  node.emit("state", "connected");
+  await settled();
+  assert.deepEqual(node.calls, [["drafts"]]);
+  assert.deepEqual([drafts.has(c1), drafts.text(c1), drafts.has(team), redraws, box.value], [true, "Dear Carla,", false, 1, ""]);
+
+  // Opened with an empty box: its draft is restored.
+  open(c1);
+  assert.equal(box.value, "Dear Carla,");
+
+  // Saved DRAFT_SAVE_MS after the last keystroke, once.
+  node.calls.length = 0;
+  type("Dear Carla, the car");
+  mock.timers.tick(page.DRAFT_SAVE_MS - 1);
+  type("Dear Carla, the car is");
+  mock.timers.tick(page.DRAFT_SAVE_MS - 1);
+  assert.deepEqual(node.calls, [], "still typing: nothing saved");
+  mock.timers.tick(1);
+  await settled();
+  assert.deepEqual(node.calls, [["setDraft", c1, "Dear Carla, the car is"]]);
+  assert.deepEqual([drafts.text(c1), redraws], ["Dear Carla, the car is", 2]);
+  // The same text again (a key that changed nothing): not asked again.
+  drafts.typed();
+  mock.timers.tick(page.DRAFT_SAVE_MS);
+  await settled();
+  assert.equal(node.calls.length, 1);
+
+  // Its own push: read again; the box holds text, so it is left as typed.
+  node.calls.length = 0;
+  type("Dear Carla, the car is red");
+  node.emit("drafts");
+  await settled();
+  assert.deepEqual([node.calls, box.value], [[["drafts"]], "Dear Carla, the car is red"]);
+
+  // Leaving: saved at once (the pending save with it), the box emptied for
+  // the next conversation, which has no draft.
+  node.calls.length = 0;
+  open(team);
+  await settled();
+  assert.deepEqual([node.calls, box.value], [[["setDraft", c1, "Dear Carla, the car is red"]], ""]);
+  mock.timers.tick(page.DRAFT_SAVE_MS * 2);
+  await settled();
+  assert.equal(node.calls.length, 1, "the pending save went with the leave");
+  // Leaving an empty box where there was no draft: nothing to clear.
+  open(c1);
+  assert.deepEqual([node.calls.length, box.value], [1, "Dear Carla, the car is red"], "restored on coming back");
+
+  // Another device changes the draft while this one types: what is typed stays.
+  node.calls.length = 0;
+  type("Dear Carla, the car is red!");
+  node.kept[c1] = "From the phone";
+  node.emit("drafts");
+  await settled();
+  assert.deepEqual([box.value, drafts.text(c1)], ["Dear Carla, the car is red!", "From the phone"]);
+  // Nor is a box the user just emptied filled again: its save (the clear) is on its way.
+  type("");
+  node.emit("drafts");
+  await settled();
+  assert.equal(box.value, "");
+  mock.timers.tick(page.DRAFT_SAVE_MS);
+  await settled();
+  assert.deepEqual(node.calls, [["drafts"], ["drafts"], ["setDraft", c1, ""]]);
+  assert.deepEqual([drafts.has(c1), node.kept], [false, {}]);
+  // Whitespace alone is no draft.
+  type("   ");
+  mock.timers.tick(page.DRAFT_SAVE_MS);
+  await settled();
+  assert.equal(node.calls.length, 3);
+
+  // A draft begun on another device fills the open conversation's empty box.
+  node.kept[c1] = "Hi Carla, from the phone";
+  box.value = "";
+  node.emit("drafts");
+  await settled();
+  assert.equal(box.value, "Hi Carla, from the phone");
+
+  // Sent: the draft is cleared; a save still waiting is dropped.
+  node.calls.length = 0;
+  type("Hi Carla, see you Friday");
+  box.value = ""; // the page sent it
+  drafts.sent(c1);
+  mock.timers.tick(page.DRAFT_SAVE_MS);
+  await settled();
+  assert.deepEqual([node.calls, node.kept, drafts.has(c1)], [[["setDraft", c1, ""]], {}, false]);
+  // Sent quicker than the save: nothing kept, nothing to clear.
+  node.calls.length = 0;
+  type("Thanks!");
+  box.value = "";
+  drafts.sent(c1);
+  mock.timers.tick(page.DRAFT_SAVE_MS);
+  await settled();
+  assert.deepEqual(node.calls, []);
+
+  // A save on its way when the message is sent: the clear waits for it,
+  // and nothing is kept.
+  type("on my way");
+  node.hold("setDraft");
+  mock.timers.tick(page.DRAFT_SAVE_MS);
+  box.value = "";
+  drafts.sent(c1);
+  await settled();
+  assert.deepEqual(node.calls, [["setDraft", c1, "on my way"]], "the clear is not asked before the save is answered");
+  node.release("setDraft");
+  await settled();
+  assert.deepEqual([node.calls, node.kept, drafts.has(c1)], [[["setDraft", c1, "on my way"], ["setDraft", c1, ""]], {}, false]);
+
+  // A read asked before the clear and answered after it does not bring
+  // the sent draft back, into the list or the box.
+  node.calls.length = 0;
+  node.kept[c1] = "almost sent";
+  node.emit("drafts");
+  await settled();
+  assert.equal(box.value, "almost sent");
+  box.value = "";
+  node.hold("drafts");
+  node.emit("drafts"); // the push of a save: read, still holding it
+  drafts.sent(c1);
+  await settled();
+  node.release("drafts");
+  await settled();
+  assert.deepEqual([box.value, drafts.has(c1), node.kept], ["", false, {}]);
+
+  // An edit in the box is no draft: not saved, and not filled over.
+  node.calls.length = 0;
+  editing = true;
+  type("the edited text");
+  mock.timers.tick(page.DRAFT_SAVE_MS);
+  open(team);
+  await settled();
+  assert.deepEqual([node.calls, box.value], [[], ""]);
+  editing = false;
+
+  // A refusal is noted; the list keeps what the node keeps.
+  node.refuse("TOO_LARGE: a draft of 5000 bytes, limit 4096");
+  type("x".repeat(5000));
+  mock.timers.tick(page.DRAFT_SAVE_MS);
+  await settled();
+  assert.deepEqual([notes.at(-1), drafts.has(team)], ["draft not kept: TOO_LARGE: a draft of 5000 bytes, limit 4096", false]);
 });

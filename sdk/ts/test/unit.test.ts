@@ -617,18 +617,75 @@ test("scheduled: schedule sends the message and its time, scheduled lists, unsch
   assert.equal(asked.length, 0, "nothing invalid is sent");
 });
 
-test("a lists push: the client emits starred or scheduled, asks no ack, and ignores a list it does not know", () => {
+test("a lists push: the client emits starred, scheduled or drafts, asks no ack, and ignores a list it does not know", () => {
   const c = new Client({ url: "ws://127.0.0.1:1", token: "t" });
   const got: string[] = [];
   c.on("starred", () => got.push("starred"));
   c.on("scheduled", () => got.push("scheduled"));
+  c.on("drafts", () => got.push("drafts"));
   const push = (list: ListsUpdate_List) => (c as any).onFrame(create(ServerFrameSchema, { msg: { case: "push", value: { inboxSeq: 0n, event: { case: "lists", value: { list } } } } }));
   push(ListsUpdate_List.STARRED);
   push(ListsUpdate_List.SCHEDULED);
+  push(ListsUpdate_List.DRAFTS);
   push(ListsUpdate_List.UNKNOWN);
   push(7 as ListsUpdate_List);
-  assert.deepEqual(got, ["starred", "scheduled"]);
+  assert.deepEqual(got, ["starred", "scheduled", "drafts"]);
   assert.deepEqual((c as any).acks, [], "inbox_seq 0: nothing to ack");
+});
+
+// Drafts: setDraft sends the conversation and the text ("" clears it) and
+// answers the node's count; drafts converts the node's list, latest
+// first, its times as numbers; a call without a conversation, or with a
+// text that is not a string, is refused before anything is sent. The
+// node is stood in for at the request seam.
+test("drafts: setDraft sends the conversation and the text, drafts lists them as the node keeps them", async () => {
+  const c = new Client({ url: "ws://127.0.0.1:1", token: "t" });
+  c.user = "a1";
+  const asked: [string, any][] = [];
+  let kept: { conv: string; text: string; updatedMs: bigint }[] = [];
+  let at = 1_700_000_000_000n;
+  (c as any).request = async (op: { case: string; value: any }) => {
+    asked.push([op.case, op.value]);
+    if (op.case === "draft") {
+      const { conv, text } = op.value;
+      const was = kept.find((d) => d.conv === conv);
+      if (was?.text !== text && (was || text)) {
+        kept = kept.filter((d) => d.conv !== conv);
+        if (text) kept.unshift({ conv, text, updatedMs: at++ });
+      }
+      return create(ResponseSchema, { result: { case: "draft", value: { count: kept.length } } });
+    }
+    return create(ResponseSchema, { result: { case: "drafts", value: { drafts: kept } } });
+  };
+  assert.deepEqual(await c.drafts(), [], "none yet");
+  assert.equal(await c.setDraft("s:cars:c1:1", "Dear Carla,"), 1);
+  assert.equal(await c.setDraft("g:team", "lunch at 12?\nor 1"), 2);
+  assert.equal(await c.setDraft("s:cars:c1:1", "Dear Carla, the car"), 2, "a new text replaces the draft");
+  assert.deepEqual(await c.drafts(), [
+    { conv: "s:cars:c1:1", text: "Dear Carla, the car", updatedMs: 1_700_000_000_002 },
+    { conv: "g:team", text: "lunch at 12?\nor 1", updatedMs: 1_700_000_000_001 },
+  ], "latest changed first, updatedMs a number");
+  assert.equal(await c.setDraft("s:cars:c1:1", ""), 1, "cleared");
+  assert.deepEqual(asked, [
+    ["drafts", {}],
+    ["draft", { conv: "s:cars:c1:1", text: "Dear Carla," }],
+    ["draft", { conv: "g:team", text: "lunch at 12?\nor 1" }],
+    ["draft", { conv: "s:cars:c1:1", text: "Dear Carla, the car" }],
+    ["drafts", {}],
+    ["draft", { conv: "s:cars:c1:1", text: "" }],
+  ]);
+  assert.equal(typeof (await c.drafts())[0].updatedMs, "number");
+
+  asked.length = 0;
+  await assert.rejects(c.setDraft("", "hi"), /conversation/);
+  await assert.rejects(c.setDraft("g:team", undefined as unknown as string), /text is a string/);
+  assert.equal(asked.length, 0, "nothing invalid is sent");
+
+  // A refusal is the node's: it comes back as its ProtocolError.
+  (c as any).request = async () => {
+    throw new ProtocolError(Code.NOT_MEMBER, "not a member of g:other");
+  };
+  await assert.rejects(c.setDraft("g:other", "hi"), (e: unknown) => e instanceof ProtocolError && e.code === Code.NOT_MEMBER);
 });
 
 // Profiles: profile reads one's own (no field), setProfile sends only the

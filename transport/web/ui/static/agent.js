@@ -1,4 +1,4 @@
-import { adminDesk, attachFile, Client, demoCard, demoPoll, forwarder, isForbidden, isNews, mentionAllToggle, mentionsMe, params, peerOf, people, personView, pinTracker, profileForm, relabel, renderMessages, renderStarred, scheduledPanel, ServiceDesk, showStatus, starTracker, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
+import { adminDesk, attachFile, Client, demoCard, demoPoll, draftKeeper, forwarder, isForbidden, isNews, mentionAllToggle, mentionsMe, params, peerOf, people, personView, pinTracker, profileForm, relabel, renderMessages, renderStarred, scheduledPanel, ServiceDesk, showStatus, starTracker, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 if (params.get("user")) $("user").value = params.get("user");
@@ -13,6 +13,7 @@ const onRecall = (m) => {
 // replaces it instead of posting a new message.
 let editing;
 const onEdit = (m) => {
+  drafts?.flush(); // the draft typed so far is kept before the box takes the edit
   editing = m;
   reporting = replying = undefined;
   $("text").value = m.body;
@@ -23,6 +24,7 @@ const onEdit = (m) => {
 // (docs/OPERATIONS.md, "Moderation"); the next send is the reason.
 let reporting;
 const onReport = (m) => {
+  drafts?.flush();
   reporting = m;
   editing = replying = undefined;
   $("text").value = "";
@@ -57,6 +59,11 @@ let pinned; // pinTracker, once connected
 let onForward; // forwarder, once connected: a copy of a text or file to a colleague or a conversation
 let stars; // starTracker, once connected: an order number, an address, to find again in the Starred panel
 let names; // people, once connected: customers and colleagues by their names
+// draftKeeper, once connected: the reply box is kept as the open
+// conversation's draft, for the agent's other devices (an answer begun on
+// the desktop is finished on the phone) and the next visit; an edit or a
+// report's reason is not a draft.
+let drafts;
 const draw = (c) => {
   renderMessages($("messages"), c, user, { onRecall, onEdit, onReport, onReply, onReact, onVote, onPin, onForward, download, pinned: pinned?.(c), onStar: stars?.toggle, starred: stars?.seqs(c), people: names });
   drawDue();
@@ -102,6 +109,7 @@ $("send-later").onclick = async () => {
   editing = reporting = replying = undefined;
   $("text").placeholder = "Reply";
   $("text").value = "";
+  drafts.sent(current); // the node has it now: its draft goes
 };
 
 // My service metrics from the metrics engine (docs/METRICS.md), asked over
@@ -260,6 +268,14 @@ function renderList() {
     li.textContent = "";
     if (peer && name !== peer.user) li.append(personView(peer.user, name, names.avatar(peer.user), peer.conv), " · ");
     li.append(`${c.id} — ${last ? (last.kind === "card" ? "[card] " + (last.card?.title ?? "") : last.media && !last.body ? "📎 " + last.media.name : last.body).slice(0, 40) : ""} `);
+    if (drafts?.has(c.id)) {
+      // Begun and not sent (on this device or another): its text as the tooltip.
+      const d = document.createElement("span");
+      d.className = "draft";
+      d.title = drafts.text(c.id);
+      d.textContent = "draft";
+      li.append(d);
+    }
     if (since) {
       const w = document.createElement("span");
       w.className = "waiting";
@@ -307,6 +323,7 @@ $("saved").onchange = () => {
   $("text").value = $("saved").value;
   $("saved").value = "";
   $("text").focus();
+  drafts?.typed();
 };
 
 // The open session's first-response target (docs/DESK.md,
@@ -379,6 +396,13 @@ async function showNotes(id) {
 }
 
 async function open(id) {
+  if (id !== current) {
+    // The box's text stays with the conversation left, as its draft; an
+    // edit, a report or a reply begun there ends.
+    drafts?.leave(current);
+    editing = reporting = replying = undefined;
+    $("text").placeholder = "Reply";
+  }
   current = id;
   // Shown anew: its users' names are read again (the node pushes no change).
   names?.refresh(id);
@@ -390,6 +414,7 @@ async function open(id) {
   $("text").disabled = $("send").disabled = $("send-card").disabled = $("send-poll").disabled = $("later-at").disabled = $("send-later").disabled = $("transfer").disabled = $("close").disabled = $("file").disabled = false;
   $("note-text").disabled = $("add-note").disabled = $("tag-text").disabled = $("add-tags").disabled = !id.startsWith("s:");
   allToggle.open(id);
+  drafts?.open(id); // its draft, unless the box holds something already
   await client.history(id).catch(() => {});
   const c = client.conversation(id);
   draw(c);
@@ -412,6 +437,7 @@ $("connect").onclick = async () => {
     if ($("starred").dataset.loaded) void showStarred();
   }, note);
   scheduled = scheduledPanel(client, $("scheduled"), open, note);
+  drafts = draftKeeper(client, $("text"), () => current, renderList, note, () => !editing && !reporting);
   // Names: read when shown, and everything that shows them drawn again
   // once read.
   names = people(client, () => {
@@ -621,8 +647,12 @@ $("presence").onchange = async () => {
     note(`status: ${err.message}`);
   }
 };
-$("text").oninput = () => current && client.typing(current);
-attachFile(() => client, $("file"), $("text"), () => current, note);
+$("text").oninput = () => {
+  if (!current) return;
+  client.typing(current);
+  drafts.typed();
+};
+attachFile(() => client, $("file"), $("text"), () => current, note, (conv) => drafts.sent(conv));
 // "@all": in a group the agent owns or administers (a team room, a class),
 // the next send mentions every member (mentionAllToggle).
 const allToggle = mentionAllToggle($("mention-all"));
@@ -630,6 +660,7 @@ $("compose").onsubmit = (ev) => {
   ev.preventDefault();
   const t = $("text").value.trim();
   if (!t || !current) return;
+  const message = !(reporting?.conv === current || editing?.conv === current); // a new message, not a report or an edit
   if (reporting && reporting.conv === current) {
     const seq = reporting.seq;
     client.report(current, seq, t).then(
@@ -639,14 +670,19 @@ $("compose").onsubmit = (ev) => {
   } else if (editing && editing.conv === current) {
     note("");
     client.edit(current, editing.seq, t).catch((err) => note(`edit failed: ${err.message}`));
-  } else if (!allToggle.send(client, current, t)) {
-    // Not an "@all" (which answers nothing): a reply or a plain message.
-    if (replying && replying.conv === current) client.reply(current, replying.seq, t);
-    else client.send(current, t);
+  } else {
+    if (!allToggle.send(client, current, t)) {
+      // Not an "@all" (which answers nothing): a reply or a plain message.
+      if (replying && replying.conv === current) client.reply(current, replying.seq, t);
+      else client.send(current, t);
+    }
+    drafts.sent(current); // sent: its draft goes
   }
   editing = reporting = replying = undefined;
   $("text").placeholder = "Reply";
   $("text").value = "";
+  // An edit or a report done: the draft begun before it comes back.
+  if (!message) drafts.open(current);
   soonMetrics(5);
 };
 $("send-card").onclick = () => current && client.sendCard(current, demoCard);

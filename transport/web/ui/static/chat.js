@@ -1,4 +1,4 @@
-import { attachFile, Client, forwarder, params, people, pinTracker, profileForm, ServiceDesk, renderMessages, showStatus, starTracker, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
+import { attachFile, Client, draftKeeper, forwarder, params, people, pinTracker, profileForm, ServiceDesk, renderMessages, showStatus, starTracker, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -106,6 +106,9 @@ const download = (m) => client.download(m.conv, m.seq).then((r) => r.data);
 let pinned; // pinTracker, once connected
 let onForward; // forwarder, once connected: the agent's answer, a listing's photo, to someone else
 let stars; // starTracker, once connected: the address or the price the agent gave, to find again
+// draftKeeper, once connected: what the visitor started writing is kept as
+// the chat's draft, for their other devices and the next visit.
+let drafts;
 const draw = (c) =>
   renderMessages($("messages"), c, client.user, { onClick: onCard, onReact, onVote, onForward, download, pinned: pinned?.(c), onStar: stars?.toggle, starred: stars?.seqs(c), people: names });
 // showInfo shows the session's state from c's desk steps, if they tell it.
@@ -129,6 +132,7 @@ async function start() {
   pinned = pinTracker(client, (c) => c.id === conv && draw(c));
   onForward = forwarder(client, (t) => ($("card-note").textContent = t));
   stars = starTracker(client, (id) => id === conv && draw(client.conversation(id)), (t) => ($("card-note").textContent = t));
+  drafts = draftKeeper(client, $("text"), () => conv, undefined, (t) => ($("card-note").textContent = t));
   // The agents' names: read when shown, and shown again once read.
   names = people(client, () => {
     if (!conv) return;
@@ -179,6 +183,7 @@ async function start() {
   await client.history(conv);
   draw(client.conversation(conv));
   $("text").disabled = $("send").disabled = $("end").disabled = $("file").disabled = false;
+  drafts.open(conv); // what was begun here before, or on another device
 }
 
 $("enter").onclick = start;
@@ -196,12 +201,17 @@ $("end").onclick = async () => {
 // The chat this browser had open, for the same visitor: resume it.
 if (saved.conv && saved.user === $("user").value.trim()) start();
 
-$("text").oninput = () => conv && client.typing(conv);
-attachFile(() => client, $("file"), $("text"), () => conv, (t) => ($("info").textContent = t));
+$("text").oninput = () => {
+  if (!conv) return;
+  client.typing(conv);
+  drafts.typed();
+};
+attachFile(() => client, $("file"), $("text"), () => conv, (t) => ($("info").textContent = t), (c) => drafts.sent(c));
 $("compose").onsubmit = (ev) => {
   ev.preventDefault();
   const t = $("text").value.trim();
   if (!t || !conv) return;
   client.send(conv, t);
   $("text").value = "";
+  drafts.sent(conv); // sent: its draft goes
 };

@@ -647,6 +647,148 @@ export function scheduledPanel(client, el, onOpen, note) {
   return { show, schedule };
 }
 
+// DRAFT_SAVE_MS is how long after the last keystroke the compose box's
+// text is kept as the open conversation's draft.
+export const DRAFT_SAVE_MS = 1000;
+
+// draftKeeper keeps the compose box (box, an input) as the draft of the
+// conversation convOf() names, for this user's other devices and the
+// page's next visit (client.setDraft): saved DRAFT_SAVE_MS after typing
+// stops (typed(), on each input) and when the page leaves the
+// conversation (leave(conv), which empties the box for the next one),
+// cleared once its message is sent (sent(conv)). The drafts are read at
+// each connect and again when the client emits "drafts" (a change on any
+// of the user's devices, this one too): open(conv) puts the draft of the
+// conversation opened into the box, and a read fills the box of the open
+// one, only ever when the box is empty and no save of it is on its way:
+// what the user is typing is never overwritten. has(conv) says whether
+// conv has a draft, as the node keeps it (a list's "draft" label), and
+// text(conv) what it says; redraw() is called when they change. flush()
+// saves at once what waits for the typing to stop (before the box takes
+// something else). isDraft() says whether the box holds a new message
+// (not an edit, or a report's reason): only then is it kept. A refusal
+// goes to note.
+export function draftKeeper(client, box, convOf, redraw = () => {}, note = () => {}, isDraft = () => true) {
+  const known = new Map(); // conv → text, as the node keeps it
+  // This page's own changes: each settles in order (a clear never
+  // overtakes the save before it), and wins over a read asked before it
+  // settled (one answered late must not bring a sent draft back).
+  const own = new Map(); // conv → { text, done: the tick it settled at, Infinity until then }
+  let tick = 0;
+  let queue = Promise.resolve();
+  let loaded = false;
+  let timer, timerConv;
+  const textOf = () => (box.value.trim() ? box.value : "");
+  const last = (conv) => {
+    const mine = own.get(conv);
+    return mine && mine.done === Infinity ? mine.text : known.get(conv) ?? "";
+  };
+  const dirty = (conv) => (timer !== undefined && timerConv === conv) || own.get(conv)?.done === Infinity;
+  const stop = () => {
+    clearTimeout(timer);
+    timer = timerConv = undefined;
+  };
+  const set = (conv, text) => {
+    const mine = { text, done: Infinity };
+    own.set(conv, mine);
+    queue = queue
+      .then(() => client.setDraft(conv, text))
+      .then(
+        () => {
+          mine.done = ++tick;
+          const had = known.get(conv) ?? "";
+          if (text) known.set(conv, text);
+          else known.delete(conv);
+          if (had !== text) redraw();
+        },
+        (err) => {
+          if (own.get(conv) === mine) own.delete(conv);
+          note(`draft not kept: ${err.message}`);
+        },
+      );
+    return queue;
+  };
+  const save = (conv) => {
+    if (conv && isDraft() && textOf() !== last(conv)) void set(conv, textOf());
+  };
+  const fill = () => {
+    const conv = convOf();
+    if (!conv || box.value !== "" || dirty(conv) || !isDraft()) return;
+    const t = known.get(conv);
+    if (t) box.value = t;
+  };
+  let reading, again = false;
+  const load = () => {
+    if (reading) {
+      again = true;
+      return reading;
+    }
+    const at = ++tick;
+    reading = client
+      .drafts()
+      .then(
+        (list) => {
+          const before = [...known].join("\n");
+          known.clear();
+          for (const d of list) known.set(d.conv, d.text);
+          for (const [conv, mine] of own) {
+            if (mine.done <= at) own.delete(conv); // the read saw it
+            else if (mine.text) known.set(conv, mine.text);
+            else known.delete(conv);
+          }
+          loaded = true;
+          if ([...known].join("\n") !== before) redraw();
+          fill();
+        },
+        (err) => note(`drafts: ${err.message}`),
+      )
+      .finally(() => {
+        reading = undefined;
+        if (again) {
+          again = false;
+          void load();
+        }
+      });
+    return reading;
+  };
+  client.on("state", (s) => s === "connected" && void load());
+  client.on("drafts", () => void load());
+  return {
+    typed() {
+      const conv = convOf();
+      stop();
+      if (!conv || !isDraft()) return;
+      timerConv = conv;
+      timer = setTimeout(() => {
+        timer = timerConv = undefined;
+        save(conv);
+      }, DRAFT_SAVE_MS);
+    },
+    flush() {
+      if (timer === undefined) return;
+      const conv = timerConv;
+      stop();
+      save(conv);
+    },
+    leave(conv) {
+      stop();
+      save(conv);
+      box.value = "";
+    },
+    open(conv) {
+      if (conv === convOf()) fill();
+    },
+    sent(conv) {
+      if (timerConv === conv) stop();
+      // Nothing kept, nothing on its way: nothing to clear.
+      if (!loaded || known.has(conv) || own.get(conv)?.done === Infinity) void set(conv, "");
+    },
+    has: (conv) => known.has(conv),
+    text: (conv) => known.get(conv) ?? "",
+    load,
+  };
+}
+
 // pollView shows a poll's options, each with its votes; with onVote, an
 // option is a button that chooses it (again: takes it back; in a poll of
 // several choices it adds or removes it). A closed poll says so; name
@@ -729,8 +871,9 @@ function mediaView(m, download) {
 }
 
 // attachFile sends the file picked in input, through client(), to the
-// conversation conv() names, with the compose text as its caption.
-export function attachFile(client, input, text, conv, note) {
+// conversation conv() names, with the compose text as its caption;
+// sent(conv), once it went, lets the page clear the caption's draft.
+export function attachFile(client, input, text, conv, note, sent = () => {}) {
   input.onchange = async () => {
     const file = input.files?.[0];
     const c = conv();
@@ -740,6 +883,7 @@ export function attachFile(client, input, text, conv, note) {
       const preview = file.type.startsWith("image/") ? await makePreview(file) : undefined;
       await client().sendFile(c, file, { name: file.name, mime: file.type || "application/octet-stream", caption: text.value.trim(), preview });
       text.value = "";
+      sent(c);
     } catch (err) {
       note(`file not sent: ${err.message}`);
     }
