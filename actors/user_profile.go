@@ -32,8 +32,8 @@ import (
 // member of the viewer's direct conversation unless either blocks the
 // other (presence's rule: a stranger learns nothing, and blocking a
 // stranger, which creates the direct conversation, does not open it).
-// Profiles are not pushed when they change: a client reads them when it
-// shows them.
+// Profiles are not pushed to others when they change: a client reads
+// them when it shows them; the user's own devices get a lists push.
 
 func profileKey(user string) string { return "user/profile/" + user }
 
@@ -82,6 +82,7 @@ func (u *user) setProfile(ctx actor.Context, m *pb.SetProfile) {
 		respond(ctx, ctx.Sender(), &pb.SetProfileResponse{Error: storeErr(err)})
 		return
 	}
+	u.listChanged(pb.ListsUpdate_PROFILE) // the user's other devices show it
 	respond(ctx, ctx.Sender(), &pb.SetProfileResponse{Profile: next})
 }
 

@@ -13,7 +13,8 @@ import (
 )
 
 // TestProfilesOverTheWire: over real QUIC a user sets a name on one
-// device, the other device and a fellow member read it (150 users asked
+// device, the other device hears of it and reads it, a fellow member
+// reads it (150 users asked
 // for in two requests by the SDK, the stranger left out), and malformed
 // requests are refused INVALID.
 func TestProfilesOverTheWire(t *testing.T) {
@@ -24,6 +25,7 @@ func TestProfilesOverTheWire(t *testing.T) {
 	if _, err := phone.SetProfile(ctx, &wirepb.ProfileRequest{Name: proto.String("Ann"), AvatarUrl: proto.String("https://img.example/ann.png")}); err != nil {
 		t.Fatal(err)
 	}
+	waitFor(t, laptop, client.EventProfile, "the phone changed ann's profile")
 	if p, err := laptop.Profile(ctx); err != nil || p.Name != "Ann" || p.User != "ann" || p.UpdatedMs == 0 {
 		t.Fatalf("the laptop reads ann's profile: %v, %v", p, err)
 	}

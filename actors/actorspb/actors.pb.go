@@ -428,6 +428,7 @@ const (
 	ListsUpdate_STARRED   ListsUpdate_List = 1
 	ListsUpdate_SCHEDULED ListsUpdate_List = 2
 	ListsUpdate_DRAFTS    ListsUpdate_List = 3
+	ListsUpdate_PROFILE   ListsUpdate_List = 4 // the user's own profile
 )
 
 // Enum value maps for ListsUpdate_List.
@@ -437,12 +438,14 @@ var (
 		1: "STARRED",
 		2: "SCHEDULED",
 		3: "DRAFTS",
+		4: "PROFILE",
 	}
 	ListsUpdate_List_value = map[string]int32{
 		"UNKNOWN":   0,
 		"STARRED":   1,
 		"SCHEDULED": 2,
 		"DRAFTS":    3,
+		"PROFILE":   4,
 	}
 )
 
@@ -7683,15 +7686,16 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\areceipt\x18\a \x01(\v2\x1f.switchboard.actors.ReadReceiptH\x00R\areceipt\x127\n" +
 	"\x05flags\x18\b \x01(\v2\x1f.switchboard.actors.FlagsUpdateH\x00R\x05flags\x127\n" +
 	"\x05lists\x18\t \x01(\v2\x1f.switchboard.actors.ListsUpdateH\x00R\x05listsB\a\n" +
-	"\x05event\"\x84\x01\n" +
+	"\x05event\"\x91\x01\n" +
 	"\vListsUpdate\x128\n" +
-	"\x04list\x18\x01 \x01(\x0e2$.switchboard.actors.ListsUpdate.ListR\x04list\";\n" +
+	"\x04list\x18\x01 \x01(\x0e2$.switchboard.actors.ListsUpdate.ListR\x04list\"H\n" +
 	"\x04List\x12\v\n" +
 	"\aUNKNOWN\x10\x00\x12\v\n" +
 	"\aSTARRED\x10\x01\x12\r\n" +
 	"\tSCHEDULED\x10\x02\x12\n" +
 	"\n" +
-	"\x06DRAFTS\x10\x03\"[\n" +
+	"\x06DRAFTS\x10\x03\x12\v\n" +
+	"\aPROFILE\x10\x04\"[\n" +
 	"\vListChanged\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x128\n" +
 	"\x04list\x18\x02 \x01(\x0e2$.switchboard.actors.ListsUpdate.ListR\x04list\"\x90\x01\n" +

@@ -52,6 +52,9 @@ const (
 	// EventDrafts: this user's drafts changed (on any device): Drafts
 	// reads them. Best effort.
 	EventDrafts
+	// EventProfile: this user's own profile changed (on any device, or by
+	// the operator): Profile reads it. Best effort.
+	EventProfile
 )
 
 func (k EventKind) String() string {
@@ -90,6 +93,8 @@ func (k EventKind) String() string {
 		return "scheduled"
 	case EventDrafts:
 		return "drafts"
+	case EventProfile:
+		return "profile"
 	}
 	return "unknown"
 }

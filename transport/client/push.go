@@ -40,6 +40,8 @@ func (c *Client) onPush(ctx context.Context, cn *conn, p *wirepb.Push) {
 			c.emit(Event{Kind: EventScheduled})
 		case wirepb.ListsUpdate_DRAFTS:
 			c.emit(Event{Kind: EventDrafts})
+		case wirepb.ListsUpdate_PROFILE:
+			c.emit(Event{Kind: EventProfile})
 		}
 	case *wirepb.Push_Receipt:
 		r := e.Receipt

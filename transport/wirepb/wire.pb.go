@@ -474,6 +474,7 @@ const (
 	ListsUpdate_STARRED   ListsUpdate_List = 1
 	ListsUpdate_SCHEDULED ListsUpdate_List = 2
 	ListsUpdate_DRAFTS    ListsUpdate_List = 3
+	ListsUpdate_PROFILE   ListsUpdate_List = 4 // the user's own profile
 )
 
 // Enum value maps for ListsUpdate_List.
@@ -483,12 +484,14 @@ var (
 		1: "STARRED",
 		2: "SCHEDULED",
 		3: "DRAFTS",
+		4: "PROFILE",
 	}
 	ListsUpdate_List_value = map[string]int32{
 		"UNKNOWN":   0,
 		"STARRED":   1,
 		"SCHEDULED": 2,
 		"DRAFTS":    3,
+		"PROFILE":   4,
 	}
 )
 
@@ -12211,15 +12214,16 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\areceipt\x18\x05 \x01(\v2 .switchboard.wire.v1.ReadReceiptH\x00R\areceipt\x128\n" +
 	"\x05flags\x18\x06 \x01(\v2 .switchboard.wire.v1.FlagsUpdateH\x00R\x05flags\x128\n" +
 	"\x05lists\x18\a \x01(\v2 .switchboard.wire.v1.ListsUpdateH\x00R\x05listsB\a\n" +
-	"\x05event\"\x85\x01\n" +
+	"\x05event\"\x92\x01\n" +
 	"\vListsUpdate\x129\n" +
-	"\x04list\x18\x01 \x01(\x0e2%.switchboard.wire.v1.ListsUpdate.ListR\x04list\";\n" +
+	"\x04list\x18\x01 \x01(\x0e2%.switchboard.wire.v1.ListsUpdate.ListR\x04list\"H\n" +
 	"\x04List\x12\v\n" +
 	"\aUNKNOWN\x10\x00\x12\v\n" +
 	"\aSTARRED\x10\x01\x12\r\n" +
 	"\tSCHEDULED\x10\x02\x12\n" +
 	"\n" +
-	"\x06DRAFTS\x10\x03\"\x90\x01\n" +
+	"\x06DRAFTS\x10\x03\x12\v\n" +
+	"\aPROFILE\x10\x04\"\x90\x01\n" +
 	"\vFlagsUpdate\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
 	"\x06pinned\x18\x02 \x01(\bR\x06pinned\x12\x14\n" +

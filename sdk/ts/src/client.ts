@@ -741,6 +741,7 @@ export class Client {
           if (ev.value.list === ListsUpdate_List.STARRED) this.emit("starred");
           else if (ev.value.list === ListsUpdate_List.SCHEDULED) this.emit("scheduled");
           else if (ev.value.list === ListsUpdate_List.DRAFTS) this.emit("drafts");
+          else if (ev.value.list === ListsUpdate_List.PROFILE) this.emit("profile");
         } else if (ev.case === "membership") {
           // Joined, left, or the group renamed.
           const c = this.conversation(ev.value.conv);

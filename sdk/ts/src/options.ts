@@ -72,5 +72,7 @@ export interface ClientEvents {
   scheduled: () => void;
   /** This user's drafts changed (kept or cleared on any of their devices, this one too): drafts() reads them again. */
   drafts: () => void;
+  /** This user's own profile changed (on any of their devices, this one too, or by the operator): profile() reads it again. */
+  profile: () => void;
   error: (code: Code, message: string) => void;
 }

@@ -511,7 +511,9 @@ test("the pages' \"Your name\" reads the profile, saves both fields as typed, an
   const page = await loadPage();
   const asked: unknown[] = [];
   let kept = { user: "c5", name: "", avatarUrl: "", updatedMs: 0 };
+  const handlers = new Map<string, () => void>();
   const client = {
+    on: (event: string, f: () => void) => handlers.set(event, f),
     profile: async () => kept,
     setProfile: async (change: { name: string; avatarUrl: string }) => {
       asked.push(change);
@@ -544,6 +546,11 @@ test("the pages' \"Your name\" reads the profile, saves both fields as typed, an
   nameIn.value = avatarIn.value = "";
   await save.onclick();
   assert.deepEqual([asked.at(-1), notes.at(-1)], [{ name: "", avatarUrl: "" }, "you show as your user id"]);
+  // Changed on another device: the form shows it.
+  kept = { user: "c5", name: "Carla D.", avatarUrl: "", updatedMs: 3 };
+  handlers.get("profile")!();
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual([nameIn.value, avatarIn.value], ["Carla D.", ""], "a change elsewhere shown");
 });
 
 // A node standing in for client.setDraft and client.drafts: the drafts it

@@ -617,19 +617,21 @@ test("scheduled: schedule sends the message and its time, scheduled lists, unsch
   assert.equal(asked.length, 0, "nothing invalid is sent");
 });
 
-test("a lists push: the client emits starred, scheduled or drafts, asks no ack, and ignores a list it does not know", () => {
+test("a lists push: the client emits starred, scheduled, drafts or profile, asks no ack, and ignores a list it does not know", () => {
   const c = new Client({ url: "ws://127.0.0.1:1", token: "t" });
   const got: string[] = [];
   c.on("starred", () => got.push("starred"));
   c.on("scheduled", () => got.push("scheduled"));
   c.on("drafts", () => got.push("drafts"));
+  c.on("profile", () => got.push("profile"));
   const push = (list: ListsUpdate_List) => (c as any).onFrame(create(ServerFrameSchema, { msg: { case: "push", value: { inboxSeq: 0n, event: { case: "lists", value: { list } } } } }));
   push(ListsUpdate_List.STARRED);
   push(ListsUpdate_List.SCHEDULED);
   push(ListsUpdate_List.DRAFTS);
+  push(ListsUpdate_List.PROFILE);
   push(ListsUpdate_List.UNKNOWN);
   push(7 as ListsUpdate_List);
-  assert.deepEqual(got, ["starred", "scheduled", "drafts"]);
+  assert.deepEqual(got, ["starred", "scheduled", "drafts", "profile"]);
   assert.deepEqual((c as any).acks, [], "inbox_seq 0: nothing to ack");
 });
 

@@ -194,7 +194,7 @@ export function profileForm(client, nameInput, avatarInput, save, note, people) 
       save.disabled = false;
     }
   };
-  return {
+  const form = {
     async load() {
       try {
         show(await client.profile());
@@ -205,6 +205,13 @@ export function profileForm(client, nameInput, avatarInput, save, note, people) 
       nameInput.disabled = avatarInput.disabled = save.disabled = false;
     },
   };
+  // Changed on another device (or by the operator): shown, unless the
+  // user is editing it here.
+  client.on("profile", () => {
+    const focused = globalThis.document?.activeElement;
+    if (focused !== nameInput && focused !== avatarInput) void form.load();
+  });
+  return form;
 }
 
 // personView shows user as name: their name, with their picture (avatar,
