@@ -124,6 +124,21 @@ func TestUserProfiles(t *testing.T) {
 		t.Fatalf("eve blocked a stranger to read her profile: %q, want nothing", got)
 	}
 
+	// The desk's views read names through a cache, which a change on
+	// this node refreshes at once.
+	if got := node.DisplayNames(ctx, "ann", "cid", "eve", "bad id"); len(got) != 2 || got["ann"] != "Ann K." || got["cid"] != "Cid" {
+		t.Fatalf("display names: %v, want ann's and cid's", got)
+	}
+	if _, err := set("ann", proto.String("Ann"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := node.DisplayNames(ctx, "ann"); got["ann"] != "Ann" {
+		t.Fatalf("ann's display name once she changed it: %v", got)
+	}
+	if _, err := set("ann", proto.String("Ann K."), nil); err != nil {
+		t.Fatal(err)
+	}
+
 	// It outlives the node.
 	node.Stop(true)
 	node = startCluster(t, 1, store, cfg)[0]

@@ -13,6 +13,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/cluster"
 	"github.com/asynkron/protoactor-go/remote"
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/cluster/placement"
@@ -82,6 +83,8 @@ type Runtime struct {
 	// members: the cluster's membership as grains read it (members.go).
 	members     atomic.Pointer[memberView]
 	stopMembers func()
+	// names: display names DisplayNames read lately (user_profile.go).
+	names *lru.Cache[string, cachedName]
 }
 
 // NewRuntime validates cfg and prepares the grains over store.
@@ -102,8 +105,12 @@ func NewRuntime(cfg Config, store storage.Store) (*Runtime, error) {
 	if cfg.MaxBodyBytes > limits.MaxBodyBytes {
 		return nil, fmt.Errorf("actors: max body bytes %d exceeds the store's limit %d: configure both from one value", cfg.MaxBodyBytes, limits.MaxBodyBytes)
 	}
+	names, err := lru.New[string, cachedName](displayNameCacheSize)
+	if err != nil {
+		return nil, fmt.Errorf("actors: display names cache: %w", err)
+	}
 	rt := &Runtime{store: store, cfg: cfg, limits: limits, log: cfg.Logger, admit: newAdmission(cfg), idle: newIdleSweeper(cfg.IdleTimeout),
-		dispatch: newWarmDispatcher(mailboxThroughput)}
+		dispatch: newWarmDispatcher(mailboxThroughput), names: names}
 	wl := configWordLists(cfg)
 	if err := rt.checkWordLists(wl); err != nil {
 		return nil, err

@@ -124,6 +124,7 @@ func (n *Runtime) SetProfile(ctx context.Context, user string, change *pb.SetPro
 	if r.Error != nil {
 		return nil, fromPB(r.Error)
 	}
+	n.names.Remove(user) // this node's views show it at once; others within displayNameTTL
 	r.Profile.User = user
 	return r.Profile, nil
 }
@@ -245,27 +246,56 @@ func (n *Runtime) seesProfile(ctx context.Context, viewer, conv, target string) 
 // that may see these users already, as the desk's queue and team views'
 // readers may (no viewer's rule applies). Best effort: a name missing is
 // shown as the user's id, so a store that fails does not fail the view.
+// Names are cached for displayNameTTL: every agent's workbench polls its
+// queues, and a name a few seconds old does no harm there.
 func (n *Runtime) DisplayNames(ctx context.Context, users ...string) map[string]string {
-	var uniq []string
+	out := make(map[string]string, len(users))
+	var missing []string
+	now := time.Now()
 	for _, u := range users {
-		if checkUser(u) == nil && !slices.Contains(uniq, u) {
-			uniq = append(uniq, u)
+		if checkUser(u) != nil || slices.Contains(missing, u) {
+			continue
 		}
+		if c, ok := n.names.Get(u); ok && now.Sub(c.at) < displayNameTTL {
+			if c.name != "" {
+				out[u] = c.name
+			}
+			continue
+		}
+		missing = append(missing, u)
 	}
-	names := make([]string, len(uniq))
-	_ = inParallel(indexes(len(uniq)), func(i int) error {
-		if p, e := loadProfile(ctx, n.store, uniq[i]); e == nil {
-			names[i] = p.Name
+	names := make([]string, len(missing))
+	read := make([]bool, len(missing))
+	_ = inParallel(indexes(len(missing)), func(i int) error {
+		if p, e := loadProfile(ctx, n.store, missing[i]); e == nil {
+			names[i], read[i] = p.Name, true
 		}
 		return nil
 	})
-	out := make(map[string]string, len(uniq))
-	for i, u := range uniq {
+	for i, u := range missing {
+		if !read[i] {
+			continue
+		}
+		n.names.Add(u, cachedName{name: names[i], at: now})
 		if names[i] != "" {
 			out[u] = names[i]
 		}
 	}
 	return out
+}
+
+// displayNameTTL is how long DisplayNames trusts a name it read, and
+// displayNameCacheSize how many it keeps (an LRU: the agents and the
+// customers waiting now).
+const (
+	displayNameTTL       = 30 * time.Second
+	displayNameCacheSize = 10_000
+)
+
+// cachedName is a display name DisplayNames read at at ("": none set).
+type cachedName struct {
+	name string
+	at   time.Time
 }
 
 // indexes is 0 … n-1, for inParallel over a slice by index.
