@@ -1,6 +1,10 @@
 package actors
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"strings"
 	"unicode"
 
@@ -135,4 +139,36 @@ func (c *conversation) profileEvent(ctx actor.Context, by string, s *groupSettin
 			}
 			done(e, seq)
 		})
+}
+
+// GroupTitle is conv's name as its members see it now (renamed, or as
+// created), for a group; "" for another kind of conversation. It reads
+// the store, not the grain: for a notification's subtitle.
+func (n *Runtime) GroupTitle(ctx context.Context, conv string) (string, error) {
+	return groupTitle(ctx, n.store, conv)
+}
+
+func groupTitle(ctx context.Context, store storage.Store, conv string) (string, error) {
+	if kind, _ := KindOfID(conv); kind != storage.KindGroup {
+		return "", nil
+	}
+	cp, err := store.LoadCheckpoint(ctx, settingsKey(conv))
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+	case err != nil:
+		return "", fromPB(storeErr(err))
+	default:
+		var s groupSettings
+		if err := json.Unmarshal(cp.State, &s); err != nil {
+			return "", fmt.Errorf("settings of %s: %w", conv, err)
+		}
+		if s.Title != nil {
+			return *s.Title, nil
+		}
+	}
+	head, err := store.GetConversation(ctx, conv)
+	if err != nil {
+		return "", fromPB(storeErr(err))
+	}
+	return head.Title, nil
 }

@@ -57,6 +57,14 @@ func TestGroupProfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantTitle(t, node, "pupil", g, "7B")
+	// A notification's subtitle reads the same name (a direct
+	// conversation has none).
+	if title, err := node.GroupTitle(ctx, g); err != nil || title != "7B" {
+		t.Fatalf("the group's title for a notification: %q, %v", title, err)
+	}
+	if title, err := node.GroupTitle(ctx, actors.DirectConvID("a", "b")); err != nil || title != "" {
+		t.Fatalf("a direct conversation's title for a notification: %q, %v", title, err)
+	}
 	if r, err := node.GroupSettings(ctx, &pb.GroupSettings{Conv: g, Actor: "pupil"}); err != nil || r.Title != "7B" || r.Description != "" {
 		t.Fatalf("read by a member: %v, %v", r, err)
 	}
@@ -81,6 +89,9 @@ func TestGroupProfile(t *testing.T) {
 	}
 	wantTitle(t, node, "pupil", g, renamed)
 	wantTitle(t, node, "teacher", g, renamed)
+	if title, err := node.GroupTitle(ctx, g); err != nil || title != renamed {
+		t.Fatalf("the renamed group's title for a notification: %q, %v", title, err)
+	}
 	eventually(t, func() error {
 		for _, p := range pupil.pushesNow() {
 			if m := p.GetMembership(); m != nil && m.Conv == g && m.Title == renamed {

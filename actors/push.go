@@ -76,7 +76,8 @@ func startPush(cfg Config, store storage.Store) (*offlinePush, error) {
 		SenderName: func(ctx context.Context, user string) (string, error) {
 			p, e := loadProfile(ctx, store, user)
 			return p.GetName(), fromPB(e)
-		}}
+		},
+		ConvTitle: func(ctx context.Context, conv string) (string, error) { return groupTitle(ctx, store, conv) }}
 	if err := d.Start(); err != nil {
 		return nil, err
 	}

@@ -68,6 +68,10 @@ type Dispatcher struct {
 	// it is sent: the display name of their profile, "" for none. A
 	// failed lookup sends the notification with the sender's id alone.
 	SenderName func(ctx context.Context, user string) (string, error)
+	// ConvTitle, if set, names a notification's group (ConvTitle) when
+	// it is sent: "" for a conversation that is no group. A failed
+	// lookup sends it without.
+	ConvTitle func(ctx context.Context, conv string) (string, error)
 
 	q      chan Notification
 	ctx    context.Context
@@ -198,7 +202,7 @@ func (d *Dispatcher) deliver(n Notification) {
 		notifications.WithLabelValues("no_tokens").Inc()
 		return
 	}
-	d.nameSender(&n)
+	d.describe(&n)
 	var failed error
 	for _, g := range groups {
 		m := n
@@ -285,18 +289,24 @@ func (d *Dispatcher) dead(n Notification, err error) {
 	}
 }
 
-// nameSender sets n.FromName from the sender's profile (best effort: a
-// notification with the sender's id beats none).
-func (d *Dispatcher) nameSender(n *Notification) {
-	if d.SenderName == nil || n.From == "" || n.FromName != "" {
-		return
-	}
+// describe sets n.FromName from the sender's profile and n.ConvTitle
+// from the group's name (best effort: a notification naming ids beats
+// none).
+func (d *Dispatcher) describe(n *Notification) {
 	ctx, cancel := context.WithTimeout(d.ctx, d.AttemptTimeout)
 	defer cancel()
-	name, err := d.SenderName(ctx, n.From)
-	if err != nil {
-		d.Log.Warn("push: sender's name not read: the notification names their id", "from", n.From, "err", err)
-		return
+	if d.SenderName != nil && n.From != "" && n.FromName == "" {
+		name, err := d.SenderName(ctx, n.From)
+		if err != nil {
+			d.Log.Warn("push: sender's name not read: the notification names their id", "from", n.From, "err", err)
+		}
+		n.FromName = name
 	}
-	n.FromName = name
+	if d.ConvTitle != nil && n.ConvTitle == "" {
+		title, err := d.ConvTitle(ctx, n.Conv)
+		if err != nil {
+			d.Log.Warn("push: group's name not read: the notification goes without", "conv", n.Conv, "err", err)
+		}
+		n.ConvTitle = title
+	}
 }

@@ -2,6 +2,7 @@ package push_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -105,5 +106,43 @@ func BenchmarkCoalescerAdd(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		c.Add(push.Message{User: "u" + strconv.Itoa(i%1000), Conv: convs[i%len(convs)], Seq: uint64(i), From: "x", Text: "hello", Badge: i})
+	}
+}
+
+// capture is a Gateway that hands each notification to got.
+type capture struct{ got chan push.Notification }
+
+func (c *capture) Send(_ context.Context, n push.Notification) (push.Result, error) {
+	c.got <- n
+	return push.Result{}, nil
+}
+
+// The dispatcher names the sender and the group when it sends, from its
+// hooks; a hook that fails leaves the notification naming ids, and it
+// still goes out.
+func TestDispatcherNamesSenderAndGroup(t *testing.T) {
+	got := make(chan push.Notification, 2)
+	d := &push.Dispatcher{Tokens: tokenStore(t, "u"), Default: &capture{got: got},
+		SenderName: func(_ context.Context, user string) (string, error) {
+			if user == "ann" {
+				return "Ann K.", nil
+			}
+			return "", errors.New("store down")
+		},
+		ConvTitle: func(_ context.Context, conv string) (string, error) {
+			return map[string]string{"g:7b": "Class 7b"}[conv], nil
+		},
+	}
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Stop()
+	d.Enqueue(push.Notification{ID: "1", User: "u", Conv: "g:7b", From: "ann"})
+	if n := <-got; n.FromName != "Ann K." || n.ConvTitle != "Class 7b" || n.Heading() != "Ann K. · Class 7b" {
+		t.Fatalf("a group's notification: %+v (%q)", n, n.Heading())
+	}
+	d.Enqueue(push.Notification{ID: "2", User: "u", Conv: "d:u:zed", From: "zed"})
+	if n := <-got; n.FromName != "" || n.ConvTitle != "" || n.Heading() != "zed" {
+		t.Fatalf("a direct notification whose sender's name failed: %+v (%q)", n, n.Heading())
 	}
 }

@@ -39,6 +39,9 @@ type APNs struct {
 // APNsPayload is the body Apple receives.
 func APNsPayload(n Notification) ([]byte, error) {
 	alert := map[string]any{"title": n.Title()}
+	if n.ConvTitle != "" {
+		alert["subtitle"] = n.ConvTitle
+	}
 	if n.Text != "" {
 		alert["body"] = n.Text
 	} else {
@@ -167,7 +170,7 @@ func FCMPayload(n Notification, token string) ([]byte, error) {
 	}
 	return json.Marshal(map[string]any{"message": map[string]any{
 		"token":        token,
-		"notification": map[string]string{"title": n.Title(), "body": body},
+		"notification": map[string]string{"title": n.Heading(), "body": body},
 		"android":      map[string]any{"collapse_key": n.Conv, "notification": map[string]any{"notification_count": n.Badge, "tag": n.Conv}},
 		"apns":         map[string]any{"payload": map[string]any{"aps": map[string]any{"badge": n.Badge, "thread-id": n.Conv}}},
 		"data":         map[string]string{"conv": n.Conv, "seq": strconv.FormatUint(n.Seq, 10), "count": strconv.Itoa(n.Count)},

@@ -63,7 +63,7 @@ func TestAPNsRequestFormat(t *testing.T) {
 		}
 		b, _ := io.ReadAll(r.Body)
 		if err := json.Unmarshal(b, &body); err != nil || body.Aps.Badge != 9 || body.Aps.ThreadID != "g:team" ||
-			body.Aps.Alert["body"] != "3 new messages" || body.Aps.Alert["title"] != "alice" || body.Count != 3 { // no name: the id
+			body.Aps.Alert["body"] != "3 new messages" || body.Aps.Alert["title"] != "alice" || body.Aps.Alert["subtitle"] != "Team" || body.Count != 3 { // no name: the id
 			t.Errorf("body %s: %v", b, err)
 		}
 		if tok == "dead" {
@@ -74,7 +74,7 @@ func TestAPNsRequestFormat(t *testing.T) {
 	a := &push.APNs{BaseURL: srv.URL, Topic: "im.switchboard.app", TeamID: "TEAM42", KeyID: "KEY123", Key: key, Client: srv.Client()}
 	// A recalled newest message left no text: the body says how many.
 	res, err := a.Send(context.Background(), push.Notification{ID: "push/u/g:team/5", User: "u", Conv: "g:team", Seq: 5, Count: 3, Badge: 9,
-		From: "alice", Tokens: []string{"live", "dead"}})
+		From: "alice", ConvTitle: "Team", Tokens: []string{"live", "dead"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestFCMRequestFormat(t *testing.T) {
 			} `json:"message"`
 		}
 		b, _ := io.ReadAll(r.Body)
-		if err := json.Unmarshal(b, &body); err != nil || body.Message.Notification["body"] != "hi there" || body.Message.Notification["title"] != "Bob B." ||
+		if err := json.Unmarshal(b, &body); err != nil || body.Message.Notification["body"] != "hi there" || body.Message.Notification["title"] != "Bob B. · Team" ||
 			body.Message.Android.CollapseKey != "g:team" || body.Message.Android.Notification["notification_count"] != 2.0 ||
 			body.Message.Data["seq"] != "8" {
 			t.Errorf("body %s: %v", b, err)
@@ -118,7 +118,7 @@ func TestFCMRequestFormat(t *testing.T) {
 	})
 	f := &push.FCM{BaseURL: srv.URL, Project: "sb-test", Client: srv.Client(),
 		TokenSource: func(context.Context) (string, error) { return "ya29.test", nil }}
-	res, err := f.Send(context.Background(), push.Notification{User: "u", Conv: "g:team", Seq: 8, Count: 1, Badge: 2, From: "bob", FromName: "Bob B.", Text: "hi there",
+	res, err := f.Send(context.Background(), push.Notification{User: "u", Conv: "g:team", Seq: 8, Count: 1, Badge: 2, From: "bob", FromName: "Bob B.", ConvTitle: "Team", Text: "hi there",
 		Tokens: []string{"ok", "gone"}})
 	if err != nil {
 		t.Fatal(err)

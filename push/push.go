@@ -37,9 +37,12 @@ type Notification struct {
 	From  string `json:"from,omitempty"`
 	// FromName is the sender's display name (their profile's), empty
 	// when they set none: a notification's title.
-	FromName string   `json:"from_name,omitempty"`
-	Text     string   `json:"text,omitempty"`
-	Tokens   []string `json:"tokens"`
+	FromName string `json:"from_name,omitempty"`
+	// ConvTitle is the group's name, for a group's messages: a
+	// notification's subtitle.
+	ConvTitle string   `json:"conv_title,omitempty"`
+	Text      string   `json:"text,omitempty"`
+	Tokens    []string `json:"tokens"`
 }
 
 // Result is what a gateway reports: tokens the platform rejected (to be
@@ -178,4 +181,13 @@ func (n Notification) Title() string {
 		return n.FromName
 	}
 	return n.From
+}
+
+// Heading is a one-line title: the sender, and the group's name for a
+// group's message ("Ann · Class 7b"), where a platform has no subtitle.
+func (n Notification) Heading() string {
+	if n.ConvTitle != "" {
+		return n.Title() + " · " + n.ConvTitle
+	}
+	return n.Title()
 }
