@@ -177,7 +177,12 @@ type SuspendRequest struct {
 
 // UserStatus answers the user endpoints.
 type UserStatus struct {
-	User          string    `json:"user"`
+	User string `json:"user"`
+	// Name and AvatarURL: the user's profile (GET), what others see them
+	// by: a moderator clears an offensive one with PUT
+	// /api/v1/users/{user}/profile.
+	Name          string    `json:"name,omitempty"`
+	AvatarURL     string    `json:"avatar_url,omitempty"`
 	Suspended     bool      `json:"suspended"`
 	Since         time.Time `json:"since,omitzero"`
 	Until         time.Time `json:"until,omitzero"` // zero while suspended: until lifted
@@ -207,7 +212,14 @@ func (s *Server) userStatus(w http.ResponseWriter, r *http.Request) {
 		deskAnswer(w, nil, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, userStatusOf(user, res))
+	p, err := s.node.Profile(ctx, user)
+	if err != nil {
+		deskAnswer(w, nil, err)
+		return
+	}
+	st := userStatusOf(user, res)
+	st.Name, st.AvatarURL = p.Name, p.AvatarUrl
+	writeJSON(w, http.StatusOK, st)
 }
 
 func (s *Server) userSuspend(w http.ResponseWriter, r *http.Request) {

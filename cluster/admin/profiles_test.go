@@ -10,7 +10,8 @@ import (
 
 // TestServerProfiles: a business copies a user's name and picture from
 // its directory, one field at a time; a bad URL is 400 and changes
-// nothing; erasing the account clears the profile.
+// nothing; the moderators' view of the user shows it; erasing the
+// account clears the profile.
 func TestServerProfiles(t *testing.T) {
 	_, call := startAdminNode(t, actors.Config{}, admin.Config{})
 	const tok = "s3cret"
@@ -31,6 +32,11 @@ func TestServerProfiles(t *testing.T) {
 	call(http.MethodGet, "/api/v1/users/ann/profile", tok, "", http.StatusOK, &p)
 	if p.AvatarURL != "https://img.example/ann.png" {
 		t.Fatalf("a refused change changed the profile: %+v", p)
+	}
+	var st admin.UserStatus
+	call(http.MethodGet, "/api/v1/users/ann", tok, "", http.StatusOK, &st)
+	if st.Name != "Ann Kowalski" || st.AvatarURL != "https://img.example/ann.png" {
+		t.Fatalf("the moderators' view of ann: %+v, want her name and picture", st)
 	}
 	var e admin.Erasure
 	call(http.MethodPost, "/api/v1/users/ann/erase", tok, "", http.StatusOK, &e)

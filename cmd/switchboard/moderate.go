@@ -301,6 +301,9 @@ func printUserStatus(w io.Writer, st admin.UserStatus) {
 	if st.Reason != "" {
 		fmt.Fprintf(w, "reason: %s\n", st.Reason)
 	}
+	if st.Name != "" || st.AvatarURL != "" {
+		fmt.Fprintf(w, "shows as: %q, avatar %q\n", st.Name, st.AvatarURL)
+	}
 	if len(st.EndedDevices) > 0 {
 		fmt.Fprintf(w, "disconnected: %s\n", strings.Join(st.EndedDevices, ", "))
 	}
