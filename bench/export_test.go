@@ -93,10 +93,11 @@ type RefusalOutcome struct {
 
 // CheckRefusalCount sends bursts of burst sends from each of two senders,
 // first as warm-up and then measured, waiting for each burst's answers; a
-// node that admits one pending send refuses part of each burst.
-func CheckRefusalCount(ctx context.Context, target Target, burst, bursts int) (RefusalOutcome, error) {
+// node that admits one pending send refuses part of each burst. runID
+// keeps each call's users and history apart.
+func CheckRefusalCount(ctx context.Context, target Target, runID string, burst, bursts int) (RefusalOutcome, error) {
 	var out RefusalOutcome
-	_, t, _, done, err := startPair(ctx, target, "refusals")
+	_, t, _, done, err := startPair(ctx, target, runID)
 	defer done()
 	if err != nil {
 		return out, err

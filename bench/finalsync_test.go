@@ -2,6 +2,7 @@ package bench_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -39,24 +40,34 @@ func TestFinalResync(t *testing.T) {
 
 // TestRefusalsCountMeasuredSendsOnly: the report's refusals are those of
 // the measured sends, so accepted plus refused is what was sent; the
-// warm-up's refusals (which the client counts too) stay out.
+// warm-up's refusals (which the client counts too) stay out. Whether a
+// burst meets a refusal is up to the scheduler (the client's window
+// shrinks to one send after a BUSY and regrows with the acks), so a run
+// that met none proves nothing and is run again, up to three times.
 func TestRefusalsCountMeasuredSendsOnly(t *testing.T) {
 	// A node that admits one pending send refuses part of every burst of
 	// the two senders.
 	target := nodeWith(t, actors.Config{MaxPendingSends: 1, MinPendingSends: 1}, transport.Config{})
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	out, err := bench.CheckRefusalCount(ctx, target, 40, 3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if out.Failed != 0 || out.Sent != 240 || out.Refused == 0 {
-		t.Fatalf("sent %d, acked %d, refused %d, failed %d: want 240 sent, some refused, none failed", out.Sent, out.Acked, out.Refused, out.Failed)
-	}
-	if out.Acked+out.Refused != out.Sent || out.RefusedLocal > out.Refused {
-		t.Fatalf("sent %d = acked %d + refused %d (%d by the client)?", out.Sent, out.Acked, out.Refused, out.RefusedLocal)
-	}
-	if out.ClientRefusals <= out.Refused {
-		t.Fatalf("the client counted %d refusals, the measured sends %d: the warm-up was refused nothing, so the test proves nothing", out.ClientRefusals, out.Refused)
+	for attempt := 1; ; attempt++ {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		out, err := bench.CheckRefusalCount(ctx, target, fmt.Sprintf("refusals-%d", attempt), 40, 3)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out.Failed != 0 || out.Sent != 240 {
+			t.Fatalf("sent %d, acked %d, refused %d, failed %d: want 240 sent, none failed", out.Sent, out.Acked, out.Refused, out.Failed)
+		}
+		if out.Acked+out.Refused != out.Sent || out.RefusedLocal > out.Refused {
+			t.Fatalf("sent %d = acked %d + refused %d (%d by the client)?", out.Sent, out.Acked, out.Refused, out.RefusedLocal)
+		}
+		if out.Refused == 0 || out.ClientRefusals <= out.Refused {
+			if attempt < 3 {
+				t.Logf("attempt %d met %d refusals of the measured sends, %d in all: again", attempt, out.Refused, out.ClientRefusals)
+				continue
+			}
+			t.Fatalf("the client counted %d refusals, the measured sends %d, in 3 runs: the test proves nothing", out.ClientRefusals, out.Refused)
+		}
+		return
 	}
 }
