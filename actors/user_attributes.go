@@ -2,17 +2,13 @@ package actors
 
 import (
 	"context"
-	"errors"
 	"regexp"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
-	"google.golang.org/protobuf/proto"
-
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
-	"github.com/switchboard-im/switchboard/storage"
 )
 
 // Customer attributes: what a business tells its service desk's agents
@@ -35,18 +31,8 @@ func (n *Runtime) UserAttributes(ctx context.Context, user string) (*pb.UserAttr
 	if err := checkUser(user); err != nil {
 		return nil, err
 	}
-	cp, err := n.store.LoadCheckpoint(ctx, attributesKey(user))
-	switch {
-	case errors.Is(err, storage.ErrNotFound):
-		return &pb.UserAttributes{}, nil
-	case err != nil:
-		return nil, fromPB(storeErr(err))
-	}
-	var a pb.UserAttributes
-	if err := proto.Unmarshal(cp.State, &a); err != nil {
-		return nil, fromPB(pbErr(pb.Code_INTERNAL, "attributes of %s: %v", user, err))
-	}
-	return &a, nil
+	a, e := loadRow[pb.UserAttributes](ctx, n.store, attributesKey(user))
+	return a, fromPB(e)
 }
 
 // SetUserAttributes replaces user's attributes with values (empty: none
@@ -71,11 +57,7 @@ func (n *Runtime) SetUserAttributes(ctx context.Context, user string, values map
 		}
 	}
 	a := &pb.UserAttributes{Values: values, UpdatedMs: time.Now().UnixMilli()}
-	state, err := proto.Marshal(a)
-	if err == nil {
-		err = n.store.SaveCheckpoint(ctx, storage.Checkpoint{Key: attributesKey(user), State: state, At: time.Now()})
-	}
-	if err != nil {
+	if err := saveRow(ctx, n.store, attributesKey(user), a); err != nil {
 		return nil, fromPB(storeErr(err))
 	}
 	return a, nil

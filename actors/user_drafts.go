@@ -10,7 +10,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"google.golang.org/protobuf/proto"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/storage"
@@ -30,18 +29,7 @@ import (
 func draftsKey(user string) string { return "user/drafts/" + user }
 
 func loadDrafts(ctx context.Context, store storage.Store, user string) (*pb.DraftList, *pb.Error) {
-	cp, err := store.LoadCheckpoint(ctx, draftsKey(user))
-	switch {
-	case errors.Is(err, storage.ErrNotFound):
-		return &pb.DraftList{}, nil
-	case err != nil:
-		return nil, storeErr(err)
-	}
-	var l pb.DraftList
-	if err := proto.Unmarshal(cp.State, &l); err != nil {
-		return nil, pbErr(pb.Code_INTERNAL, "drafts of %s: %v", user, err)
-	}
-	return &l, nil
+	return loadRow[pb.DraftList](ctx, store, draftsKey(user))
 }
 
 func (u *user) setDraft(ctx actor.Context, m *pb.SetDraft) {
@@ -66,11 +54,7 @@ func (u *user) setDraft(ctx actor.Context, m *pb.SetDraft) {
 	if m.Text != "" {
 		l.Drafts = slices.Insert(l.Drafts, 0, &pb.Draft{Conv: m.Conv, Text: m.Text, AtMs: time.Now().UnixMilli()})
 	}
-	state, err := proto.Marshal(l)
-	if err == nil {
-		err = u.rt.store.SaveCheckpoint(bg, storage.Checkpoint{Key: draftsKey(u.id), State: state, At: time.Now()})
-	}
-	if err != nil {
+	if err := saveRow(bg, u.rt.store, draftsKey(u.id), l); err != nil {
 		respond(ctx, ctx.Sender(), &pb.SetDraftResponse{Error: storeErr(err)})
 		return
 	}

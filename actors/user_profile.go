@@ -40,19 +40,12 @@ func profileKey(user string) string { return "user/profile/" + user }
 // loadProfile reads user's profile (one with only the user when none was
 // set).
 func loadProfile(ctx context.Context, store storage.Store, user string) (*pb.UserProfile, *pb.Error) {
-	cp, err := store.LoadCheckpoint(ctx, profileKey(user))
-	switch {
-	case errors.Is(err, storage.ErrNotFound):
-		return &pb.UserProfile{User: user}, nil
-	case err != nil:
-		return nil, storeErr(err)
-	}
-	var p pb.UserProfile
-	if err := proto.Unmarshal(cp.State, &p); err != nil {
-		return nil, pbErr(pb.Code_INTERNAL, "profile of %s: %v", user, err)
+	p, e := loadRow[pb.UserProfile](ctx, store, profileKey(user))
+	if e != nil {
+		return nil, e
 	}
 	p.User = user
-	return &p, nil
+	return p, nil
 }
 
 func (u *user) setProfile(ctx actor.Context, m *pb.SetProfile) {
@@ -74,11 +67,7 @@ func (u *user) setProfile(ctx actor.Context, m *pb.SetProfile) {
 		return
 	}
 	next.UpdatedMs = max(time.Now().UnixMilli(), p.UpdatedMs+1)
-	state, err := proto.Marshal(&pb.UserProfile{Name: next.Name, AvatarUrl: next.AvatarUrl, UpdatedMs: next.UpdatedMs})
-	if err == nil {
-		err = u.rt.store.SaveCheckpoint(bg, storage.Checkpoint{Key: profileKey(u.id), State: state, At: time.Now()})
-	}
-	if err != nil {
+	if err := saveRow(bg, u.rt.store, profileKey(u.id), &pb.UserProfile{Name: next.Name, AvatarUrl: next.AvatarUrl, UpdatedMs: next.UpdatedMs}); err != nil {
 		respond(ctx, ctx.Sender(), &pb.SetProfileResponse{Error: storeErr(err)})
 		return
 	}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"google.golang.org/protobuf/proto"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/actors/session"
@@ -29,18 +28,7 @@ func starredKey(user string) string { return "user/starred/" + user }
 
 // loadStarred reads user's starred list (empty when there is none).
 func loadStarred(ctx context.Context, store storage.Store, user string) (*pb.StarredList, *pb.Error) {
-	cp, err := store.LoadCheckpoint(ctx, starredKey(user))
-	switch {
-	case errors.Is(err, storage.ErrNotFound):
-		return &pb.StarredList{}, nil
-	case err != nil:
-		return nil, storeErr(err)
-	}
-	var l pb.StarredList
-	if err := proto.Unmarshal(cp.State, &l); err != nil {
-		return nil, pbErr(pb.Code_INTERNAL, "starred messages of %s: %v", user, err)
-	}
-	return &l, nil
+	return loadRow[pb.StarredList](ctx, store, starredKey(user))
 }
 
 func (u *user) setStarred(ctx actor.Context, m *pb.SetStarred) {
@@ -70,11 +58,7 @@ func (u *user) setStarred(ctx actor.Context, m *pb.SetStarred) {
 		}
 		l.Entries = slices.Insert(l.Entries, 0, &pb.StarredEntry{Conv: m.Conv, Seq: m.Seq, AtMs: at})
 	}
-	state, err := proto.Marshal(l)
-	if err == nil {
-		err = u.rt.store.SaveCheckpoint(bg, storage.Checkpoint{Key: starredKey(u.id), State: state, At: time.Now()})
-	}
-	if err != nil {
+	if err := saveRow(bg, u.rt.store, starredKey(u.id), l); err != nil {
 		respond(ctx, ctx.Sender(), &pb.SetStarredResponse{Error: storeErr(err)})
 		return
 	}
