@@ -59,7 +59,9 @@ type offlinePush struct {
 }
 
 // startPush starts offline push if configured; nil when it is off.
-func startPush(cfg Config, store storage.Store) (*offlinePush, error) {
+// Its notifications name their senders through rt's display names (the
+// desk views' cache: a name may be 30 s old), and their groups.
+func startPush(cfg Config, store storage.Store, rt *Runtime) (*offlinePush, error) {
 	pc := cfg.Push
 	if !pc.Enabled() {
 		return nil, nil
@@ -73,11 +75,8 @@ func startPush(cfg Config, store storage.Store) (*offlinePush, error) {
 	d := &push.Dispatcher{Tokens: store, Gateways: pc.Gateways, Default: pc.Default, MaxAttempts: pc.MaxAttempts,
 		BaseBackoff: pc.BaseBackoff, MaxBackoff: pc.MaxBackoff, AttemptTimeout: pc.AttemptTimeout,
 		QueueSize: pc.QueueSize, Workers: pc.Workers, Log: cfg.Logger.With("component", "push"), DeadLetter: pc.DeadLetter,
-		SenderName: func(ctx context.Context, user string) (string, error) {
-			p, e := loadProfile(ctx, store, user)
-			return p.GetName(), fromPB(e)
-		},
-		ConvTitle: func(ctx context.Context, conv string) (string, error) { return groupTitle(ctx, store, conv) }}
+		SenderName: func(ctx context.Context, user string) (string, error) { return rt.DisplayNames(ctx, user)[user], nil },
+		ConvTitle:  func(ctx context.Context, conv string) (string, error) { return groupTitle(ctx, store, conv) }}
 	if err := d.Start(); err != nil {
 		return nil, err
 	}

@@ -119,7 +119,7 @@ func NewRuntime(cfg Config, store storage.Store) (*Runtime, error) {
 	if rt.contacts, err = newContactPolicy(cfg); err != nil {
 		return nil, err
 	}
-	if rt.push, err = startPush(cfg, store); err != nil {
+	if rt.push, err = startPush(cfg, store, rt); err != nil {
 		return nil, fmt.Errorf("offline push: %w", err)
 	}
 	rt.reminders = startReminders(rt)
