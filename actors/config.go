@@ -112,6 +112,11 @@ type Config struct {
 	InviteTTL       time.Duration
 	MaxInviteTTL    time.Duration
 	MaxGroupInvites int
+	// Join requests (an invite that needs approval): a group holds at most
+	// MaxJoinRequests waiting (default 500), each dropped unanswered after
+	// JoinRequestTTL (default 7 days).
+	MaxJoinRequests int
+	JoinRequestTTL  time.Duration
 	// FanoutThreshold: conversations with at most this many members get one
 	// Deliver (inbox entry) per member per message; larger groups use read
 	// fan-out (default 500).
@@ -381,6 +386,8 @@ func DefaultConfig() Config {
 		InviteTTL:                 7 * 24 * time.Hour,
 		MaxInviteTTL:              30 * 24 * time.Hour,
 		MaxGroupInvites:           20,
+		MaxJoinRequests:           500,
+		JoinRequestTTL:            7 * 24 * time.Hour,
 		WordListReload:            5 * time.Second,
 		MaxWords:                  10000,
 		MaxCardActions:            4,
@@ -499,6 +506,10 @@ func (c Config) withDefaults() (Config, error) {
 		return c, fmt.Errorf("max slow mode %v: want %v to %v", c.MaxSlowMode, MinSlowMode, math.MaxUint32*time.Millisecond)
 	}
 	setInt(&c.MaxGroupInvites, d.MaxGroupInvites)
+	setInt(&c.MaxJoinRequests, d.MaxJoinRequests)
+	if c.JoinRequestTTL <= 0 {
+		c.JoinRequestTTL = d.JoinRequestTTL
+	}
 	if c.MaxInviteTTL <= 0 {
 		c.MaxInviteTTL = d.MaxInviteTTL
 	}

@@ -36,6 +36,9 @@ type storedInvite struct {
 	ExpiresMs int64  `json:"expires_ms"`
 	MaxUses   uint32 `json:"max_uses,omitempty"` // 0: any number
 	Uses      uint32 `json:"uses,omitempty"`
+	// Approval: a join with the code is a request the group's managers
+	// approve or decline (conv_joinrequests.go); Uses counts approvals.
+	Approval bool `json:"approval,omitempty"`
 }
 
 // live: the invite still lets someone join at now (ms).
@@ -44,7 +47,8 @@ func (i storedInvite) live(now int64) bool {
 }
 
 func (i storedInvite) toPB() *pb.Invite {
-	return &pb.Invite{Id: i.ID, By: i.By, CreatedMs: i.CreatedMs, ExpiresMs: i.ExpiresMs, MaxUses: i.MaxUses, Uses: i.Uses}
+	return &pb.Invite{Id: i.ID, By: i.By, CreatedMs: i.CreatedMs, ExpiresMs: i.ExpiresMs, MaxUses: i.MaxUses, Uses: i.Uses,
+		Approval: i.Approval}
 }
 
 func inviteHash(secret string) string {
@@ -118,7 +122,7 @@ func (c *conversation) groupInvite(ctx actor.Context, m *pb.GroupInvite) {
 		_, _ = rand.Read(b[:])
 		secret := base64.RawURLEncoding.EncodeToString(b[:16])
 		inv := storedInvite{ID: hex.EncodeToString(b[16:]), Hash: inviteHash(secret), By: m.Actor,
-			CreatedMs: now, ExpiresMs: now + ttl.Milliseconds(), MaxUses: m.MaxUses}
+			CreatedMs: now, ExpiresMs: now + ttl.Milliseconds(), MaxUses: m.MaxUses, Approval: m.Approval}
 		live = append(live, inv)
 		out.Token, out.Id = secret, inv.ID
 	case m.Revoke != "":
@@ -129,9 +133,10 @@ func (c *conversation) groupInvite(ctx actor.Context, m *pb.GroupInvite) {
 			return
 		}
 	}
-	if m.Create || m.Revoke != "" || len(live) != len(s.Invites) {
+	waiting := c.liveJoinRequests(s, now)
+	if m.Create || m.Revoke != "" || len(live) != len(s.Invites) || len(waiting) != len(s.JoinRequests) {
 		next := *s
-		next.Invites = live
+		next.Invites, next.JoinRequests = live, waiting
 		if err := c.saveSettings(&next); err != nil {
 			fail(storeErr(err))
 			return
@@ -140,6 +145,7 @@ func (c *conversation) groupInvite(ctx actor.Context, m *pb.GroupInvite) {
 	for _, i := range live {
 		out.Invites = append(out.Invites, i.toPB())
 	}
+	out.Requests = c.joinRequestsPB(waiting)
 	reply(out)
 }
 
@@ -183,6 +189,11 @@ func (c *conversation) joinGroup(ctx actor.Context, m *pb.JoinGroup) {
 	}
 	if c.active+1 > c.rt.cfg.MaxGroupMembers {
 		reply(pbErr(pb.Code_GROUP_FULL, "%s has %d members, limit %d", c.id, c.active, c.rt.cfg.MaxGroupMembers), 0, false)
+		return
+	}
+	if s.Invites[i].Approval {
+		e := c.requestToJoin(s, s.Invites[i].ID, m.Actor, now)
+		respond(ctx, sender, &pb.JoinGroupResponse{Error: e, Pending: e == nil})
 		return
 	}
 	next := *s

@@ -174,6 +174,10 @@ func (c *conversation) changeMembership(ctx actor.Context, m *pb.MembershipChang
 		c.block(m, func(e *pb.Error) { reply(e, 0) })
 		return
 	}
+	if m.Op == pb.MembershipChange_APPROVE || m.Op == pb.MembershipChange_DECLINE {
+		c.answerJoinRequests(ctx, m, reply)
+		return
+	}
 	if m.Op == pb.MembershipChange_DISBAND {
 		// Marked first: if the removals then fail, the group is closed to
 		// newcomers and its owner disbands again.
@@ -357,6 +361,7 @@ func opName(op pb.MembershipChange_Op) string {
 		pb.MembershipChange_ADD: "add", pb.MembershipChange_REMOVE: "remove", pb.MembershipChange_LEAVE: "leave",
 		pb.MembershipChange_SET_ROLE: "set_role", pb.MembershipChange_MUTE: "mute", pb.MembershipChange_UNMUTE: "unmute",
 		pb.MembershipChange_BLOCK: "block", pb.MembershipChange_UNBLOCK: "unblock", pb.MembershipChange_DISBAND: "disband",
+		pb.MembershipChange_APPROVE: "approve", pb.MembershipChange_DECLINE: "decline",
 	}[op]
 }
 
@@ -366,6 +371,8 @@ var membershipActions = map[pb.MembershipChange_Op]Action{
 	pb.MembershipChange_ADD: ActAdd, pb.MembershipChange_REMOVE: ActRemove, pb.MembershipChange_LEAVE: ActLeave,
 	pb.MembershipChange_SET_ROLE: ActSetRole, pb.MembershipChange_MUTE: ActMute, pb.MembershipChange_UNMUTE: ActMute,
 	pb.MembershipChange_BLOCK: ActBlock, pb.MembershipChange_UNBLOCK: ActBlock, pb.MembershipChange_DISBAND: ActDisband,
+	// answering a request to join is adding a member (or not)
+	pb.MembershipChange_APPROVE: ActAdd, pb.MembershipChange_DECLINE: ActAdd,
 }
 
 // checkMembership checks a membership change against the authorization
@@ -419,11 +426,13 @@ func (c *conversation) checkMembership(m *pb.MembershipChange) *pb.Error {
 		target := c.members[u]
 		active := target != nil && target.Active()
 		switch m.Op {
-		case pb.MembershipChange_ADD:
+		case pb.MembershipChange_ADD, pb.MembershipChange_APPROVE:
 			if !active {
 				adds++
 			}
 			continue
+		case pb.MembershipChange_DECLINE:
+			continue // whether a request waits is the settings' (answerJoinRequests)
 		case pb.MembershipChange_LEAVE:
 			if u != m.Actor {
 				return pbErr(pb.Code_FORBIDDEN, "one can only leave oneself")

@@ -33,6 +33,9 @@ type groupSettings struct {
 	// Invites: the group's invites (conv_invites.go), live or not yet
 	// pruned; a change of invites prunes the dead ones.
 	Invites []storedInvite `json:"invites,omitempty"`
+	// JoinRequests: users who asked to join with an approval invite,
+	// oldest first (conv_joinrequests.go).
+	JoinRequests []storedJoinRequest `json:"join_requests,omitempty"`
 	// Title: the group's name once renamed (nil: as created, in the
 	// head); Description: what it is for (conv_profile.go).
 	Title       *string `json:"title,omitempty"`

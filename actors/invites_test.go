@@ -176,3 +176,127 @@ func TestGroupInvites(t *testing.T) {
 		t.Fatalf("invites after a restart: %+v %v, want %s first with 4 uses (s2, s4, s5, s6)", list, err, live.Id)
 	}
 }
+
+// An invite with approval: a join is a request that waits for the group's
+// owners and admins. Asking twice is one request; at most MaxJoinRequests
+// wait (the edge: that many, then TOO_MANY); a request expires after
+// JoinRequestTTL; approving adds the users at one {"op":"approve"}
+// message, and the group's size bounds it; the waiting list outlives a
+// restart.
+func TestJoinRequests(t *testing.T) {
+	store := openStore(t)
+	cfg := actors.Config{MaxGroupMembers: 4, MaxJoinRequests: 2, JoinRequestTTL: time.Hour}
+	node := startCluster(t, 1, store, cfg)[0]
+	ctx := tctx(t)
+	const conv = "g:vetted"
+	mustCreateGroup(t, node, conv, "owner", "pupil")
+	inv, err := node.GroupInvite(ctx, &pb.GroupInvite{Conv: conv, Actor: "owner", Create: true, Approval: true})
+	if err != nil || len(inv.Invites) != 1 || !inv.Invites[0].Approval {
+		t.Fatalf("create: %+v %v", inv, err)
+	}
+	ask := func(user string) (*pb.JoinGroupResponse, error) {
+		_, r, err := node.JoinGroup(ctx, user, inv.Token)
+		return r, err
+	}
+	requests := func() []*pb.JoinRequest {
+		t.Helper()
+		l, err := node.GroupInvite(ctx, &pb.GroupInvite{Conv: conv, Actor: "owner"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l.Requests
+	}
+	for _, u := range []string{"a1", "a2", "a1"} {
+		if r, err := ask(u); err != nil || !r.Pending || r.Seq != 0 {
+			t.Fatalf("%s asks: %+v %v", u, r, err)
+		}
+	}
+	if got := requests(); len(got) != 2 || got[0].User != "a1" || got[1].User != "a2" || got[0].Invite != inv.Id {
+		t.Fatalf("requests: %v, want a1 then a2 once each", got)
+	}
+	_, err = ask("a3")
+	wantCode(t, err, pb.Code_TOO_MANY, "a third request where two may wait")
+	if _, err := node.History(ctx, &pb.GetHistory{Conv: conv, User: "a1"}); actors.CodeOf(err) != pb.Code_NOT_MEMBER {
+		t.Fatalf("a waiting user reads the group: %v", err)
+	}
+
+	_, err = membership(node, t, conv, "pupil", pb.MembershipChange_APPROVE, 0, "a1")
+	wantCode(t, err, pb.Code_FORBIDDEN, "a plain member approves")
+	_, err = membership(node, t, conv, "owner", pb.MembershipChange_APPROVE, 0, "a1", "a3")
+	wantCode(t, err, pb.Code_NOT_FOUND, "approving one who did not ask")
+	if got := requests(); len(got) != 2 {
+		t.Fatalf("a refused approval changed the requests: %v", got)
+	}
+
+	// The list survives a restart.
+	node.Stop(true)
+	node = startCluster(t, 1, store, cfg)[0]
+	seq, err := membership(node, t, conv, "owner", pb.MembershipChange_APPROVE, 0, "a1", "a2")
+	if err != nil || seq == 0 {
+		t.Fatalf("approve a1 and a2 after a restart: %d %v", seq, err)
+	}
+	h, err := node.History(ctx, &pb.GetHistory{Conv: conv, User: "a2"})
+	if err != nil || len(h) == 0 || h[0].Seq != seq {
+		t.Fatalf("a2's history: %v %v", h, err)
+	}
+	var body map[string]any
+	if err := json.Unmarshal(h[0].Body, &body); err != nil || body["op"] != "approve" || body["actor"] != "owner" || body["count"] != 2.0 {
+		t.Fatalf("the approval's system message: %s %v", h[0].Body, err)
+	}
+	if got := requests(); len(got) != 0 {
+		t.Fatalf("requests after the approval: %v", got)
+	}
+	l, err := node.GroupInvite(ctx, &pb.GroupInvite{Conv: conv, Actor: "owner"})
+	if err != nil || len(l.Invites) != 1 || l.Invites[0].Uses != 2 {
+		t.Fatalf("the invite counts two approvals: %+v %v", l, err)
+	}
+
+	// Full at 4: a request is refused up front, and so is an approval
+	// past the size (a member left meanwhile would make room).
+	_, err = ask("a3")
+	wantCode(t, err, pb.Code_GROUP_FULL, "a request into a full group")
+	if _, err := membership(node, t, conv, "owner", pb.MembershipChange_REMOVE, 0, "a2"); err != nil {
+		t.Fatal(err)
+	}
+	_, err = ask("a2")
+	wantCode(t, err, pb.Code_FORBIDDEN, "a request by a user the managers removed")
+	for _, u := range []string{"a3", "a4"} {
+		if _, err := ask(u); err != nil {
+			t.Fatalf("%s asks: %v", u, err)
+		}
+	}
+	_, err = membership(node, t, conv, "owner", pb.MembershipChange_APPROVE, 0, "a3", "a4")
+	wantCode(t, err, pb.Code_GROUP_FULL, "approving two into room for one")
+	if _, err := membership(node, t, conv, "owner", pb.MembershipChange_DECLINE, 0, "a4"); err != nil {
+		t.Fatal(err)
+	}
+	if got := requests(); len(got) != 1 || got[0].User != "a3" {
+		t.Fatalf("after declining a4: %v, want a3 waiting", got)
+	}
+}
+
+// A request nobody answers is dropped after JoinRequestTTL.
+func TestJoinRequestsExpire(t *testing.T) {
+	store := openStore(t)
+	node := startCluster(t, 1, store, actors.Config{JoinRequestTTL: 50 * time.Millisecond})[0]
+	ctx := tctx(t)
+	const conv = "g:slow"
+	mustCreateGroup(t, node, conv, "owner")
+	inv, err := node.GroupInvite(ctx, &pb.GroupInvite{Conv: conv, Actor: "owner", Create: true, Approval: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := node.JoinGroup(ctx, "late", inv.Token); err != nil {
+		t.Fatal(err)
+	}
+	l, err := node.GroupInvite(ctx, &pb.GroupInvite{Conv: conv, Actor: "owner"})
+	if err != nil || len(l.Requests) != 1 || l.Requests[0].ExpiresMs-l.Requests[0].AtMs != 50 {
+		t.Fatalf("requests: %+v %v", l, err)
+	}
+	time.Sleep(80 * time.Millisecond)
+	if l, err := node.GroupInvite(ctx, &pb.GroupInvite{Conv: conv, Actor: "owner"}); err != nil || len(l.Requests) != 0 {
+		t.Fatalf("requests after their time: %+v %v", l, err)
+	}
+	_, err = membership(node, t, conv, "owner", pb.MembershipChange_APPROVE, 0, "late")
+	wantCode(t, err, pb.Code_NOT_FOUND, "approving an expired request")
+}

@@ -104,7 +104,7 @@ func wirePush(p *pb.Push) (w *wirepb.Push, conv string, ok bool) {
 		w.Event = &wirepb.Push_Flags{Flags: &wirepb.FlagsUpdate{Conv: f.Conv, Pinned: f.Pinned, Muted: f.Muted, Archived: f.Archived, MarkedUnread: f.MarkedUnread}}
 		conv = f.GetConv()
 	case *pb.Push_Lists:
-		w.Event = &wirepb.Push_Lists{Lists: &wirepb.ListsUpdate{List: wirepb.ListsUpdate_List(e.Lists.List)}}
+		w.Event = &wirepb.Push_Lists{Lists: &wirepb.ListsUpdate{List: wirepb.ListsUpdate_List(e.Lists.List), Conv: e.Lists.Conv}}
 	default:
 		return nil, "", false
 	}

@@ -77,6 +77,8 @@ func seedRequests() []*wirepb.Request {
 		{Id: 70, Op: &wirepb.Request_Profiles{Profiles: &wirepb.ProfilesRequest{Conv: "g:team", Users: []string{"ann", "bob"}}}},
 		{Id: 71, Op: &wirepb.Request_Draft{Draft: &wirepb.DraftRequest{Conv: "s:cars:c1:1", Text: "Your refund was"}}},
 		{Id: 72, Op: &wirepb.Request_Drafts{Drafts: &wirepb.DraftsRequest{}}},
+		{Id: 73, Op: &wirepb.Request_GroupInvite{GroupInvite: &wirepb.GroupInviteRequest{Conv: "g:class", Create: true, Approval: true}}},
+		{Id: 74, Op: &wirepb.Request_Membership{Membership: &wirepb.MembershipRequest{Conv: "g:class", Op: wirepb.MembershipRequest_APPROVE, Users: []string{"pupil7"}}}},
 		{Id: 63, Op: &wirepb.Request_Star{Star: &wirepb.StarRequest{Conv: "g:team", Seq: 3, Starred: true}}},
 		{Id: 64, Op: &wirepb.Request_Starred{Starred: &wirepb.StarredRequest{BeforeMs: 1764396000000, Limit: 2}}},
 		{Id: 62, Op: &wirepb.Request_Send{Send: &wirepb.SendRequest{To: "bob", ClientMsgId: "f1", ForwardConv: "g:team", ForwardSeq: 12}}},

@@ -222,7 +222,7 @@ func opRequest(op uint8, conv, user string, a, b uint64, s string, flag bool) *w
 			Members: []string{user, s}, Kind: wirepb.ConvKind(b % 8), Roles: []*wirepb.Member{{User: user, Role: wirepb.Role(a % 8)}}}}}
 	case 9:
 		return &wirepb.Request{Op: &wirepb.Request_Membership{Membership: &wirepb.MembershipRequest{Conv: conv,
-			Op: wirepb.MembershipRequest_Op(b % 8), Users: []string{user}, Role: wirepb.Role(a % 8)}}}
+			Op: wirepb.MembershipRequest_Op(b % 11), Users: []string{user}, Role: wirepb.Role(a % 8)}}}
 	case 10:
 		return &wirepb.Request{Op: &wirepb.Request_Members{Members: &wirepb.MembersRequest{Conv: conv, After: s, Limit: n}}}
 	case 11:
@@ -296,7 +296,7 @@ func opRequest(op uint8, conv, user string, a, b uint64, s string, flag bool) *w
 		return &wirepb.Request{Op: &wirepb.Request_Archive{Archive: &wirepb.ArchiveRequest{Conv: conv, Archived: flag}}}
 	case 42:
 		return &wirepb.Request{Op: &wirepb.Request_GroupInvite{GroupInvite: &wirepb.GroupInviteRequest{Conv: conv, Create: flag,
-			TtlMs: int64(a), MaxUses: n, Revoke: map[bool]string{false: s}[flag]}}}
+			TtlMs: int64(a), MaxUses: n, Revoke: map[bool]string{false: s}[flag], Approval: b%2 == 0}}}
 	case 45:
 		return &wirepb.Request{Op: &wirepb.Request_MarkAllRead{MarkAllRead: &wirepb.MarkAllReadRequest{}}}
 	case 57:

@@ -623,13 +623,18 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 
 	case *wirepb.Request_GroupInvite:
 		g := op.GroupInvite
-		r, err := sess.GroupInvite(ctx, &pb.GroupInvite{Conv: g.Conv, Create: g.Create, TtlMs: g.TtlMs, MaxUses: g.MaxUses, Revoke: g.Revoke})
+		r, err := sess.GroupInvite(ctx, &pb.GroupInvite{Conv: g.Conv, Create: g.Create, TtlMs: g.TtlMs, MaxUses: g.MaxUses, Revoke: g.Revoke,
+			Approval: g.Approval})
 		if err != nil {
 			return c.fail(err)
 		}
 		out := &wirepb.GroupInviteResult{Code: r.Token, Id: r.Id}
 		for _, i := range r.Invites {
-			out.Invites = append(out.Invites, &wirepb.GroupInvite{Id: i.Id, By: i.By, CreatedMs: i.CreatedMs, ExpiresMs: i.ExpiresMs, MaxUses: i.MaxUses, Uses: i.Uses})
+			out.Invites = append(out.Invites, &wirepb.GroupInvite{Id: i.Id, By: i.By, CreatedMs: i.CreatedMs, ExpiresMs: i.ExpiresMs, MaxUses: i.MaxUses, Uses: i.Uses,
+				Approval: i.Approval})
+		}
+		for _, q := range r.Requests {
+			out.Requests = append(out.Requests, &wirepb.JoinRequest{User: q.User, Name: q.Name, AtMs: q.AtMs, Invite: q.Invite, ExpiresMs: q.ExpiresMs})
 		}
 		return &wirepb.Response{Result: &wirepb.Response_GroupInvite{GroupInvite: out}}
 
@@ -638,7 +643,8 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		if err != nil {
 			return c.fail(err)
 		}
-		return &wirepb.Response{Result: &wirepb.Response_JoinGroup{JoinGroup: &wirepb.JoinGroupResult{Conv: conv, Seq: r.Seq, Already: r.Already, LastSeq: r.LastSeq}}}
+		return &wirepb.Response{Result: &wirepb.Response_JoinGroup{JoinGroup: &wirepb.JoinGroupResult{Conv: conv, Seq: r.Seq, Already: r.Already, LastSeq: r.LastSeq,
+			Pending: r.Pending}}}
 
 	case *wirepb.Request_MarkUnread:
 		if err := sess.SetMarkedUnread(ctx, op.MarkUnread.Conv, op.MarkUnread.Marked); err != nil {

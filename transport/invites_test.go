@@ -1,6 +1,7 @@
 package transport_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -8,6 +9,7 @@ import (
 	"github.com/switchboard-im/switchboard/transport"
 	"github.com/switchboard-im/switchboard/transport/client"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
+	"google.golang.org/protobuf/proto"
 )
 
 // Over QUIC: the teacher creates a class code, a pupil who is nobody's
@@ -30,9 +32,9 @@ func TestGroupInvitesOverTheWire(t *testing.T) {
 	if err != nil || id == "" || len(code) > 256 {
 		t.Fatalf("create: %q %q %v", code, id, err)
 	}
-	got, already, err := newcomer.JoinGroup(ctx, code)
-	if err != nil || got != conv || already {
-		t.Fatalf("join: %q %v %v", got, already, err)
+	got, err := newcomer.JoinGroup(ctx, code)
+	if err != nil || got.Conv != conv || got.Already || got.Pending {
+		t.Fatalf("join: %+v %v", got, err)
 	}
 	if _, err := teacher.SendText(ctx, client.ToConv(conv), "welcome"); err != nil {
 		t.Fatal(err)
@@ -53,22 +55,22 @@ func TestGroupInvitesOverTheWire(t *testing.T) {
 	if err := teacher.RevokeInvite(ctx, conv, id); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := e.dial("late", "phone").JoinGroup(ctx, code); codeOf(err) != wirepb.Code_NOT_FOUND {
+	if _, err := e.dial("late", "phone").JoinGroup(ctx, code); codeOf(err) != wirepb.Code_NOT_FOUND {
 		t.Fatalf("a revoked code: %v, want NOT_FOUND", err)
 	}
 	for _, bad := range []string{"", "nodot"} {
-		if _, _, err := newcomer.JoinGroup(ctx, bad); codeOf(err) != wirepb.Code_INVALID {
+		if _, err := newcomer.JoinGroup(ctx, bad); codeOf(err) != wirepb.Code_INVALID {
 			t.Errorf("join with %q: %v, want INVALID", bad, err)
 		}
 	}
 	// The bounds at their edges: a code of 256 bytes and an id of 32 pass
 	// the connection's check and reach the node (which finds them
 	// malformed or unknown); one byte more is refused before it.
-	_, _, err = newcomer.JoinGroup(ctx, strings.Repeat("a", transport.MaxInviteCodeBytes))
+	_, err = newcomer.JoinGroup(ctx, strings.Repeat("a", transport.MaxInviteCodeBytes))
 	if codeOf(err) != wirepb.Code_INVALID || !strings.Contains(err.Error(), "malformed invite code") {
 		t.Fatalf("a code at the bound: %v, want the node's INVALID: malformed", err)
 	}
-	_, _, err = newcomer.JoinGroup(ctx, strings.Repeat("a", transport.MaxInviteCodeBytes+1))
+	_, err = newcomer.JoinGroup(ctx, strings.Repeat("a", transport.MaxInviteCodeBytes+1))
 	if codeOf(err) != wirepb.Code_INVALID || !strings.Contains(err.Error(), "bytes") {
 		t.Fatalf("a code past the bound: %v, want INVALID for its length", err)
 	}
@@ -86,5 +88,115 @@ func TestGroupInvitesOverTheWire(t *testing.T) {
 	}
 	if _, _, err := teacher.CreateInvite(ctx, wirepb.DirectConvID("pupil", "teacher"), 0, 0); codeOf(err) != wirepb.Code_FORBIDDEN {
 		t.Fatalf("an invite to a direct conversation: %v, want FORBIDDEN", err)
+	}
+}
+
+// Over QUIC: an invite that needs approval. A join with its code waits;
+// the teacher's devices hear of it, read the request with the pupil's
+// name, approve it (the pupil then gets the class as after any add) and
+// decline another; a plain member reads no requests.
+func TestJoinRequestsOverTheWire(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{})
+	ctx := tctx(t)
+	teacher, pupil := e.dial("teacher", "phone"), e.dial("pupil", "phone")
+	asker, pest := e.dial("asker", "phone"), e.dial("pest", "phone")
+	conv, err := teacher.CreateGroup(ctx, "g:vetted", "vetted", []string{"pupil"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := asker.SetProfile(ctx, &wirepb.ProfileRequest{Name: proto.String("Ada Asker")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := pupil.CreateApprovalInvite(ctx, conv, 0, 0); codeOf(err) != wirepb.Code_FORBIDDEN {
+		t.Fatalf("a pupil's approval invite: %v, want FORBIDDEN", err)
+	}
+	code, id, err := teacher.CreateApprovalInvite(ctx, conv, time.Hour, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := asker.JoinGroup(ctx, code)
+	if err != nil || !j.Pending || j.Already || j.Conv != conv {
+		t.Fatalf("asking to join: %+v %v", j, err)
+	}
+	waitForConv(t, teacher, client.EventJoinRequests, conv)
+	if j, err := asker.JoinGroup(ctx, code); err != nil || !j.Pending {
+		t.Fatalf("asking again: %+v %v", j, err)
+	}
+	if _, err := asker.History(ctx, conv, client.HistoryOptions{}); codeOf(err) != wirepb.Code_NOT_MEMBER {
+		t.Fatalf("a waiting asker reads the group: %v, want NOT_MEMBER", err)
+	}
+	reqs, err := teacher.JoinRequests(ctx, conv)
+	if err != nil || len(reqs) != 1 || reqs[0].User != "asker" || reqs[0].Name != "Ada Asker" || reqs[0].Invite != id ||
+		!reqs[0].Expires.After(reqs[0].At) {
+		t.Fatalf("requests: %+v %v", reqs, err)
+	}
+	if _, err := pupil.JoinRequests(ctx, conv); codeOf(err) != wirepb.Code_FORBIDDEN {
+		t.Fatalf("a pupil reads the requests: %v, want FORBIDDEN", err)
+	}
+	if _, err := pupil.ApproveJoin(ctx, conv, "asker"); codeOf(err) != wirepb.Code_FORBIDDEN {
+		t.Fatalf("a pupil approves: %v, want FORBIDDEN", err)
+	}
+	if _, err := teacher.ApproveJoin(ctx, conv, "pest"); codeOf(err) != wirepb.Code_NOT_FOUND {
+		t.Fatalf("approving one who never asked: %v, want NOT_FOUND", err)
+	}
+	seq, err := teacher.ApproveJoin(ctx, conv, "asker")
+	if err != nil || seq == 0 {
+		t.Fatalf("approve: %d %v", seq, err)
+	}
+	if _, err := teacher.SendText(ctx, client.ToConv(conv), "welcome, Ada"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the approved asker gets the group's message", func() bool {
+		return slices.ContainsFunc(asker.Messages(conv), func(m client.Message) bool { return string(m.Body) == "welcome, Ada" })
+	})
+	if reqs, err := teacher.JoinRequests(ctx, conv); err != nil || len(reqs) != 0 {
+		t.Fatalf("requests after the approval: %+v %v", reqs, err)
+	}
+	if list, err := teacher.Invites(ctx, conv); err != nil || len(list) != 0 {
+		t.Fatalf("the invite for one join counted the approval and is used up: %+v %v", list, err)
+	}
+	// The invite allowed one approval and has had it: the pest asks with
+	// a second code, and is declined.
+	code2, _, err := teacher.CreateApprovalInvite(ctx, conv, time.Hour, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if list, err := teacher.Invites(ctx, conv); err != nil || len(list) != 1 || !list[0].Approval || list[0].Uses != 0 {
+		t.Fatalf("the approval invite listed: %+v %v", list, err)
+	}
+	if _, err := pest.JoinGroup(ctx, code); codeOf(err) != wirepb.Code_NOT_FOUND {
+		t.Fatalf("a used-up approval code: %v, want NOT_FOUND", err)
+	}
+	if j, err := pest.JoinGroup(ctx, code2); err != nil || !j.Pending {
+		t.Fatalf("the pest asks: %+v %v", j, err)
+	}
+	if err := teacher.DeclineJoin(ctx, conv, "pest"); err != nil {
+		t.Fatal(err)
+	}
+	if reqs, err := teacher.JoinRequests(ctx, conv); err != nil || len(reqs) != 0 {
+		t.Fatalf("requests after the decline: %+v %v", reqs, err)
+	}
+	if err := teacher.DeclineJoin(ctx, conv, "pest"); codeOf(err) != wirepb.Code_NOT_FOUND {
+		t.Fatalf("declining again: %v, want NOT_FOUND", err)
+	}
+	if _, err := pest.History(ctx, conv, client.HistoryOptions{}); codeOf(err) != wirepb.Code_NOT_MEMBER {
+		t.Fatalf("a declined user reads the group: %v, want NOT_MEMBER", err)
+	}
+}
+
+// waitForConv waits for an event of kind about conv.
+func waitForConv(t *testing.T, c *client.Client, kind client.EventKind, conv string) {
+	t.Helper()
+	deadline := time.After(10 * time.Second)
+	for {
+		select {
+		case ev := <-c.Events():
+			if ev.Kind == kind && ev.Conv == conv {
+				return
+			}
+		case <-deadline:
+			t.Fatalf("no %v event for %s", kind, conv)
+		}
 	}
 }

@@ -366,20 +366,27 @@ const (
 	// DISBAND: an owner ends the group for every member (users empty):
 	// all leave at one system message; no one joins or writes again.
 	MembershipChange_DISBAND MembershipChange_Op = 8
+	// APPROVE: a manager admits users who asked to join with an invite
+	// that needs approval (JoinGroup), as members; DECLINE: drops their
+	// requests. Both name users with a pending request.
+	MembershipChange_APPROVE MembershipChange_Op = 9
+	MembershipChange_DECLINE MembershipChange_Op = 10
 )
 
 // Enum value maps for MembershipChange_Op.
 var (
 	MembershipChange_Op_name = map[int32]string{
-		0: "ADD",
-		1: "REMOVE",
-		2: "LEAVE",
-		3: "SET_ROLE",
-		4: "MUTE",
-		5: "UNMUTE",
-		6: "BLOCK",
-		7: "UNBLOCK",
-		8: "DISBAND",
+		0:  "ADD",
+		1:  "REMOVE",
+		2:  "LEAVE",
+		3:  "SET_ROLE",
+		4:  "MUTE",
+		5:  "UNMUTE",
+		6:  "BLOCK",
+		7:  "UNBLOCK",
+		8:  "DISBAND",
+		9:  "APPROVE",
+		10: "DECLINE",
 	}
 	MembershipChange_Op_value = map[string]int32{
 		"ADD":      0,
@@ -391,6 +398,8 @@ var (
 		"BLOCK":    6,
 		"UNBLOCK":  7,
 		"DISBAND":  8,
+		"APPROVE":  9,
+		"DECLINE":  10,
 	}
 )
 
@@ -429,6 +438,9 @@ const (
 	ListsUpdate_SCHEDULED ListsUpdate_List = 2
 	ListsUpdate_DRAFTS    ListsUpdate_List = 3
 	ListsUpdate_PROFILE   ListsUpdate_List = 4 // the user's own profile
+	// JOIN_REQUESTS: someone asked to join conv, a group the user manages
+	// (group_invite lists the requests)
+	ListsUpdate_JOIN_REQUESTS ListsUpdate_List = 5
 )
 
 // Enum value maps for ListsUpdate_List.
@@ -439,13 +451,15 @@ var (
 		2: "SCHEDULED",
 		3: "DRAFTS",
 		4: "PROFILE",
+		5: "JOIN_REQUESTS",
 	}
 	ListsUpdate_List_value = map[string]int32{
-		"UNKNOWN":   0,
-		"STARRED":   1,
-		"SCHEDULED": 2,
-		"DRAFTS":    3,
-		"PROFILE":   4,
+		"UNKNOWN":       0,
+		"STARRED":       1,
+		"SCHEDULED":     2,
+		"DRAFTS":        3,
+		"PROFILE":       4,
+		"JOIN_REQUESTS": 5,
 	}
 )
 
@@ -6464,6 +6478,7 @@ func (*Push_Lists) isPush_Event() {}
 type ListsUpdate struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	List          ListsUpdate_List       `protobuf:"varint,1,opt,name=list,proto3,enum=switchboard.actors.ListsUpdate_List" json:"list,omitempty"`
+	Conv          string                 `protobuf:"bytes,2,opt,name=conv,proto3" json:"conv,omitempty"` // JOIN_REQUESTS: the group
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -6505,12 +6520,20 @@ func (x *ListsUpdate) GetList() ListsUpdate_List {
 	return ListsUpdate_UNKNOWN
 }
 
+func (x *ListsUpdate) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
 // ListChanged asks user's grain to send a ListsUpdate (the schedule
 // sweep, which runs outside the grain, sent or failed one of its sends).
 type ListChanged struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
 	List          ListsUpdate_List       `protobuf:"varint,2,opt,name=list,proto3,enum=switchboard.actors.ListsUpdate_List" json:"list,omitempty"`
+	Conv          string                 `protobuf:"bytes,3,opt,name=conv,proto3" json:"conv,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -6557,6 +6580,13 @@ func (x *ListChanged) GetList() ListsUpdate_List {
 		return x.List
 	}
 	return ListsUpdate_UNKNOWN
+}
+
+func (x *ListChanged) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
 }
 
 // FlagsUpdate: the user's own flags of a conversation, after a change (on
@@ -7312,13 +7342,13 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x05limit\x18\x06 \x01(\rR\x05limit\"{\n" +
 	"\x0fHistoryResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x127\n" +
-	"\bmessages\x18\x02 \x03(\v2\x1b.switchboard.actors.MessageR\bmessages\"\xa8\x02\n" +
+	"\bmessages\x18\x02 \x03(\v2\x1b.switchboard.actors.MessageR\bmessages\"\xc3\x02\n" +
 	"\x10MembershipChange\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x14\n" +
 	"\x05actor\x18\x02 \x01(\tR\x05actor\x127\n" +
 	"\x02op\x18\x03 \x01(\x0e2'.switchboard.actors.MembershipChange.OpR\x02op\x12\x14\n" +
 	"\x05users\x18\x04 \x03(\tR\x05users\x12,\n" +
-	"\x04role\x18\x05 \x01(\x0e2\x18.switchboard.actors.RoleR\x04role\"m\n" +
+	"\x04role\x18\x05 \x01(\x0e2\x18.switchboard.actors.RoleR\x04role\"\x87\x01\n" +
 	"\x02Op\x12\a\n" +
 	"\x03ADD\x10\x00\x12\n" +
 	"\n" +
@@ -7330,7 +7360,10 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x06UNMUTE\x10\x05\x12\t\n" +
 	"\x05BLOCK\x10\x06\x12\v\n" +
 	"\aUNBLOCK\x10\a\x12\v\n" +
-	"\aDISBAND\x10\b\"W\n" +
+	"\aDISBAND\x10\b\x12\v\n" +
+	"\aAPPROVE\x10\t\x12\v\n" +
+	"\aDECLINE\x10\n" +
+	"\"W\n" +
 	"\x12MembershipResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\"a\n" +
@@ -7686,19 +7719,22 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\areceipt\x18\a \x01(\v2\x1f.switchboard.actors.ReadReceiptH\x00R\areceipt\x127\n" +
 	"\x05flags\x18\b \x01(\v2\x1f.switchboard.actors.FlagsUpdateH\x00R\x05flags\x127\n" +
 	"\x05lists\x18\t \x01(\v2\x1f.switchboard.actors.ListsUpdateH\x00R\x05listsB\a\n" +
-	"\x05event\"\x91\x01\n" +
+	"\x05event\"\xb8\x01\n" +
 	"\vListsUpdate\x128\n" +
-	"\x04list\x18\x01 \x01(\x0e2$.switchboard.actors.ListsUpdate.ListR\x04list\"H\n" +
+	"\x04list\x18\x01 \x01(\x0e2$.switchboard.actors.ListsUpdate.ListR\x04list\x12\x12\n" +
+	"\x04conv\x18\x02 \x01(\tR\x04conv\"[\n" +
 	"\x04List\x12\v\n" +
 	"\aUNKNOWN\x10\x00\x12\v\n" +
 	"\aSTARRED\x10\x01\x12\r\n" +
 	"\tSCHEDULED\x10\x02\x12\n" +
 	"\n" +
 	"\x06DRAFTS\x10\x03\x12\v\n" +
-	"\aPROFILE\x10\x04\"[\n" +
+	"\aPROFILE\x10\x04\x12\x11\n" +
+	"\rJOIN_REQUESTS\x10\x05\"o\n" +
 	"\vListChanged\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x128\n" +
-	"\x04list\x18\x02 \x01(\x0e2$.switchboard.actors.ListsUpdate.ListR\x04list\"\x90\x01\n" +
+	"\x04list\x18\x02 \x01(\x0e2$.switchboard.actors.ListsUpdate.ListR\x04list\x12\x12\n" +
+	"\x04conv\x18\x03 \x01(\tR\x04conv\"\x90\x01\n" +
 	"\vFlagsUpdate\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
 	"\x06pinned\x18\x02 \x01(\bR\x06pinned\x12\x14\n" +

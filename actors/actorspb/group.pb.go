@@ -281,8 +281,11 @@ type GroupInvite struct {
 	TtlMs int64 `protobuf:"varint,4,opt,name=ttl_ms,json=ttlMs,proto3" json:"ttl_ms,omitempty"`
 	// create: how many users may join with it (0: any number, within the
 	// group's size)
-	MaxUses       uint32 `protobuf:"varint,5,opt,name=max_uses,json=maxUses,proto3" json:"max_uses,omitempty"`
-	Revoke        string `protobuf:"bytes,6,opt,name=revoke,proto3" json:"revoke,omitempty"`
+	MaxUses uint32 `protobuf:"varint,5,opt,name=max_uses,json=maxUses,proto3" json:"max_uses,omitempty"`
+	Revoke  string `protobuf:"bytes,6,opt,name=revoke,proto3" json:"revoke,omitempty"`
+	// create: a join with the code is a request the group's managers
+	// approve or decline (MembershipChange APPROVE, DECLINE)
+	Approval      bool `protobuf:"varint,7,opt,name=approval,proto3" json:"approval,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -359,6 +362,13 @@ func (x *GroupInvite) GetRevoke() string {
 	return ""
 }
 
+func (x *GroupInvite) GetApproval() bool {
+	if x != nil {
+		return x.Approval
+	}
+	return false
+}
+
 // Invite is a live invite as the group's managers see it (never its token).
 type Invite struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -368,6 +378,7 @@ type Invite struct {
 	ExpiresMs     int64                  `protobuf:"varint,4,opt,name=expires_ms,json=expiresMs,proto3" json:"expires_ms,omitempty"`
 	MaxUses       uint32                 `protobuf:"varint,5,opt,name=max_uses,json=maxUses,proto3" json:"max_uses,omitempty"` // 0: any number
 	Uses          uint32                 `protobuf:"varint,6,opt,name=uses,proto3" json:"uses,omitempty"`
+	Approval      bool                   `protobuf:"varint,7,opt,name=approval,proto3" json:"approval,omitempty"` // joins wait for a manager's approval
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -444,6 +455,90 @@ func (x *Invite) GetUses() uint32 {
 	return 0
 }
 
+func (x *Invite) GetApproval() bool {
+	if x != nil {
+		return x.Approval
+	}
+	return false
+}
+
+// JoinRequest: a user asked to join with an approval invite and waits.
+type JoinRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Name          string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"` // the user's display name (empty: none set)
+	AtMs          int64                  `protobuf:"varint,3,opt,name=at_ms,json=atMs,proto3" json:"at_ms,omitempty"`
+	Invite        string                 `protobuf:"bytes,4,opt,name=invite,proto3" json:"invite,omitempty"`                         // the invite's id
+	ExpiresMs     int64                  `protobuf:"varint,5,opt,name=expires_ms,json=expiresMs,proto3" json:"expires_ms,omitempty"` // dropped unanswered after this
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JoinRequest) Reset() {
+	*x = JoinRequest{}
+	mi := &file_actors_actorspb_group_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JoinRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JoinRequest) ProtoMessage() {}
+
+func (x *JoinRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_group_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JoinRequest.ProtoReflect.Descriptor instead.
+func (*JoinRequest) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_group_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *JoinRequest) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *JoinRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *JoinRequest) GetAtMs() int64 {
+	if x != nil {
+		return x.AtMs
+	}
+	return 0
+}
+
+func (x *JoinRequest) GetInvite() string {
+	if x != nil {
+		return x.Invite
+	}
+	return ""
+}
+
+func (x *JoinRequest) GetExpiresMs() int64 {
+	if x != nil {
+		return x.ExpiresMs
+	}
+	return 0
+}
+
 type GroupInviteResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Error *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
@@ -452,14 +547,16 @@ type GroupInviteResponse struct {
 	Token string `protobuf:"bytes,2,opt,name=token,proto3" json:"token,omitempty"`
 	Id    string `protobuf:"bytes,3,opt,name=id,proto3" json:"id,omitempty"`
 	// the live invites, oldest first
-	Invites       []*Invite `protobuf:"bytes,4,rep,name=invites,proto3" json:"invites,omitempty"`
+	Invites []*Invite `protobuf:"bytes,4,rep,name=invites,proto3" json:"invites,omitempty"`
+	// the requests to join waiting for a manager, oldest first
+	Requests      []*JoinRequest `protobuf:"bytes,5,rep,name=requests,proto3" json:"requests,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GroupInviteResponse) Reset() {
 	*x = GroupInviteResponse{}
-	mi := &file_actors_actorspb_group_proto_msgTypes[4]
+	mi := &file_actors_actorspb_group_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -471,7 +568,7 @@ func (x *GroupInviteResponse) String() string {
 func (*GroupInviteResponse) ProtoMessage() {}
 
 func (x *GroupInviteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_group_proto_msgTypes[4]
+	mi := &file_actors_actorspb_group_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -484,7 +581,7 @@ func (x *GroupInviteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupInviteResponse.ProtoReflect.Descriptor instead.
 func (*GroupInviteResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_group_proto_rawDescGZIP(), []int{4}
+	return file_actors_actorspb_group_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GroupInviteResponse) GetError() *Error {
@@ -515,6 +612,13 @@ func (x *GroupInviteResponse) GetInvites() []*Invite {
 	return nil
 }
 
+func (x *GroupInviteResponse) GetRequests() []*JoinRequest {
+	if x != nil {
+		return x.Requests
+	}
+	return nil
+}
+
 // JoinGroup: actor joins the group with an invite's token, as a member.
 type JoinGroup struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -527,7 +631,7 @@ type JoinGroup struct {
 
 func (x *JoinGroup) Reset() {
 	*x = JoinGroup{}
-	mi := &file_actors_actorspb_group_proto_msgTypes[5]
+	mi := &file_actors_actorspb_group_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -539,7 +643,7 @@ func (x *JoinGroup) String() string {
 func (*JoinGroup) ProtoMessage() {}
 
 func (x *JoinGroup) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_group_proto_msgTypes[5]
+	mi := &file_actors_actorspb_group_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -552,7 +656,7 @@ func (x *JoinGroup) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinGroup.ProtoReflect.Descriptor instead.
 func (*JoinGroup) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_group_proto_rawDescGZIP(), []int{5}
+	return file_actors_actorspb_group_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *JoinGroup) GetConv() string {
@@ -577,18 +681,21 @@ func (x *JoinGroup) GetToken() string {
 }
 
 type JoinGroupResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
-	Seq           uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`         // the system message recording the join
-	Already       bool                   `protobuf:"varint,3,opt,name=already,proto3" json:"already,omitempty"` // actor was a member already: nothing changed, no use counted
-	LastSeq       uint64                 `protobuf:"varint,4,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Error   *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Seq     uint64                 `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"`         // the system message recording the join
+	Already bool                   `protobuf:"varint,3,opt,name=already,proto3" json:"already,omitempty"` // actor was a member already: nothing changed, no use counted
+	LastSeq uint64                 `protobuf:"varint,4,opt,name=last_seq,json=lastSeq,proto3" json:"last_seq,omitempty"`
+	// the invite needs approval: the request waits for the group's
+	// managers (seq and last_seq 0: the requester reads nothing yet)
+	Pending       bool `protobuf:"varint,5,opt,name=pending,proto3" json:"pending,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *JoinGroupResponse) Reset() {
 	*x = JoinGroupResponse{}
-	mi := &file_actors_actorspb_group_proto_msgTypes[6]
+	mi := &file_actors_actorspb_group_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -600,7 +707,7 @@ func (x *JoinGroupResponse) String() string {
 func (*JoinGroupResponse) ProtoMessage() {}
 
 func (x *JoinGroupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_group_proto_msgTypes[6]
+	mi := &file_actors_actorspb_group_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -613,7 +720,7 @@ func (x *JoinGroupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinGroupResponse.ProtoReflect.Descriptor instead.
 func (*JoinGroupResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_group_proto_rawDescGZIP(), []int{6}
+	return file_actors_actorspb_group_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *JoinGroupResponse) GetError() *Error {
@@ -642,6 +749,13 @@ func (x *JoinGroupResponse) GetLastSeq() uint64 {
 		return x.LastSeq
 	}
 	return 0
+}
+
+func (x *JoinGroupResponse) GetPending() bool {
+	if x != nil {
+		return x.Pending
+	}
+	return false
 }
 
 var File_actors_actorspb_group_proto protoreflect.FileDescriptor
@@ -682,14 +796,15 @@ const file_actors_actorspb_group_proto_rawDesc = "" +
 	"slowModeMs\x12\x14\n" +
 	"\x05title\x18\a \x01(\tR\x05title\x12 \n" +
 	"\vdescription\x18\b \x01(\tR\vdescription\x126\n" +
-	"\apicture\x18\t \x01(\v2\x1c.switchboard.actors.MediaRefR\apicture\"\x99\x01\n" +
+	"\apicture\x18\t \x01(\v2\x1c.switchboard.actors.MediaRefR\apicture\"\xb5\x01\n" +
 	"\vGroupInvite\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x14\n" +
 	"\x05actor\x18\x02 \x01(\tR\x05actor\x12\x16\n" +
 	"\x06create\x18\x03 \x01(\bR\x06create\x12\x15\n" +
 	"\x06ttl_ms\x18\x04 \x01(\x03R\x05ttlMs\x12\x19\n" +
 	"\bmax_uses\x18\x05 \x01(\rR\amaxUses\x12\x16\n" +
-	"\x06revoke\x18\x06 \x01(\tR\x06revoke\"\x95\x01\n" +
+	"\x06revoke\x18\x06 \x01(\tR\x06revoke\x12\x1a\n" +
+	"\bapproval\x18\a \x01(\bR\bapproval\"\xb1\x01\n" +
 	"\x06Invite\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x0e\n" +
 	"\x02by\x18\x02 \x01(\tR\x02by\x12\x1d\n" +
@@ -698,21 +813,31 @@ const file_actors_actorspb_group_proto_rawDesc = "" +
 	"\n" +
 	"expires_ms\x18\x04 \x01(\x03R\texpiresMs\x12\x19\n" +
 	"\bmax_uses\x18\x05 \x01(\rR\amaxUses\x12\x12\n" +
-	"\x04uses\x18\x06 \x01(\rR\x04uses\"\xa2\x01\n" +
+	"\x04uses\x18\x06 \x01(\rR\x04uses\x12\x1a\n" +
+	"\bapproval\x18\a \x01(\bR\bapproval\"\x81\x01\n" +
+	"\vJoinRequest\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x13\n" +
+	"\x05at_ms\x18\x03 \x01(\x03R\x04atMs\x12\x16\n" +
+	"\x06invite\x18\x04 \x01(\tR\x06invite\x12\x1d\n" +
+	"\n" +
+	"expires_ms\x18\x05 \x01(\x03R\texpiresMs\"\xdf\x01\n" +
 	"\x13GroupInviteResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x14\n" +
 	"\x05token\x18\x02 \x01(\tR\x05token\x12\x0e\n" +
 	"\x02id\x18\x03 \x01(\tR\x02id\x124\n" +
-	"\ainvites\x18\x04 \x03(\v2\x1a.switchboard.actors.InviteR\ainvites\"K\n" +
+	"\ainvites\x18\x04 \x03(\v2\x1a.switchboard.actors.InviteR\ainvites\x12;\n" +
+	"\brequests\x18\x05 \x03(\v2\x1f.switchboard.actors.JoinRequestR\brequests\"K\n" +
 	"\tJoinGroup\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x14\n" +
 	"\x05actor\x18\x02 \x01(\tR\x05actor\x12\x14\n" +
-	"\x05token\x18\x03 \x01(\tR\x05token\"\x8b\x01\n" +
+	"\x05token\x18\x03 \x01(\tR\x05token\"\xa5\x01\n" +
 	"\x11JoinGroupResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x18\n" +
 	"\aalready\x18\x03 \x01(\bR\aalready\x12\x19\n" +
-	"\blast_seq\x18\x04 \x01(\x04R\alastSeqB7Z5github.com/switchboard-im/switchboard/actors/actorspbb\x06proto3"
+	"\blast_seq\x18\x04 \x01(\x04R\alastSeq\x12\x18\n" +
+	"\apending\x18\x05 \x01(\bR\apendingB7Z5github.com/switchboard-im/switchboard/actors/actorspbb\x06proto3"
 
 var (
 	file_actors_actorspb_group_proto_rawDescOnce sync.Once
@@ -726,29 +851,31 @@ func file_actors_actorspb_group_proto_rawDescGZIP() []byte {
 	return file_actors_actorspb_group_proto_rawDescData
 }
 
-var file_actors_actorspb_group_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_actors_actorspb_group_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
 var file_actors_actorspb_group_proto_goTypes = []any{
 	(*GroupSettings)(nil),         // 0: switchboard.actors.GroupSettings
 	(*GroupSettingsResponse)(nil), // 1: switchboard.actors.GroupSettingsResponse
 	(*GroupInvite)(nil),           // 2: switchboard.actors.GroupInvite
 	(*Invite)(nil),                // 3: switchboard.actors.Invite
-	(*GroupInviteResponse)(nil),   // 4: switchboard.actors.GroupInviteResponse
-	(*JoinGroup)(nil),             // 5: switchboard.actors.JoinGroup
-	(*JoinGroupResponse)(nil),     // 6: switchboard.actors.JoinGroupResponse
-	(*Error)(nil),                 // 7: switchboard.actors.Error
-	(*MediaRef)(nil),              // 8: switchboard.actors.MediaRef
+	(*JoinRequest)(nil),           // 4: switchboard.actors.JoinRequest
+	(*GroupInviteResponse)(nil),   // 5: switchboard.actors.GroupInviteResponse
+	(*JoinGroup)(nil),             // 6: switchboard.actors.JoinGroup
+	(*JoinGroupResponse)(nil),     // 7: switchboard.actors.JoinGroupResponse
+	(*Error)(nil),                 // 8: switchboard.actors.Error
+	(*MediaRef)(nil),              // 9: switchboard.actors.MediaRef
 }
 var file_actors_actorspb_group_proto_depIdxs = []int32{
-	7, // 0: switchboard.actors.GroupSettingsResponse.error:type_name -> switchboard.actors.Error
-	8, // 1: switchboard.actors.GroupSettingsResponse.picture:type_name -> switchboard.actors.MediaRef
-	7, // 2: switchboard.actors.GroupInviteResponse.error:type_name -> switchboard.actors.Error
+	8, // 0: switchboard.actors.GroupSettingsResponse.error:type_name -> switchboard.actors.Error
+	9, // 1: switchboard.actors.GroupSettingsResponse.picture:type_name -> switchboard.actors.MediaRef
+	8, // 2: switchboard.actors.GroupInviteResponse.error:type_name -> switchboard.actors.Error
 	3, // 3: switchboard.actors.GroupInviteResponse.invites:type_name -> switchboard.actors.Invite
-	7, // 4: switchboard.actors.JoinGroupResponse.error:type_name -> switchboard.actors.Error
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	4, // 4: switchboard.actors.GroupInviteResponse.requests:type_name -> switchboard.actors.JoinRequest
+	8, // 5: switchboard.actors.JoinGroupResponse.error:type_name -> switchboard.actors.Error
+	6, // [6:6] is the sub-list for method output_type
+	6, // [6:6] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for extension type_name
+	6, // [6:6] is the sub-list for extension extendee
+	0, // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_group_proto_init() }
@@ -764,7 +891,7 @@ func file_actors_actorspb_group_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_group_proto_rawDesc), len(file_actors_actorspb_group_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

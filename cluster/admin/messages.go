@@ -52,7 +52,8 @@ type MembersRequest struct {
 
 var membershipOps = map[string]pb.MembershipChange_Op{"add": pb.MembershipChange_ADD, "remove": pb.MembershipChange_REMOVE,
 	"leave": pb.MembershipChange_LEAVE, "set_role": pb.MembershipChange_SET_ROLE, "mute": pb.MembershipChange_MUTE,
-	"unmute": pb.MembershipChange_UNMUTE, "disband": pb.MembershipChange_DISBAND}
+	"unmute": pb.MembershipChange_UNMUTE, "disband": pb.MembershipChange_DISBAND,
+	"approve": pb.MembershipChange_APPROVE, "decline": pb.MembershipChange_DECLINE}
 
 func (s *Server) changeMembers(w http.ResponseWriter, r *http.Request) {
 	var req MembersRequest
@@ -61,7 +62,7 @@ func (s *Server) changeMembers(w http.ResponseWriter, r *http.Request) {
 	}
 	op, ok := membershipOps[req.Op]
 	if !ok {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "op: want add, remove, leave, set_role, mute, unmute or disband, got " + strconv.Quote(req.Op), "code": "INVALID"})
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "op: want add, remove, leave, set_role, mute, unmute, disband, approve or decline, got " + strconv.Quote(req.Op), "code": "INVALID"})
 		return
 	}
 	role, ok := roleNames[req.Role]
@@ -143,6 +144,9 @@ type InvitesRequest struct {
 	TTL     string `json:"ttl,omitempty"`      // a Go duration ("72h"); empty: the node's default
 	MaxUses uint32 `json:"max_uses,omitempty"` // 0: any number
 	Revoke  string `json:"revoke,omitempty"`
+	// Approval: joins with the code wait for the group's owners and admins
+	// (op approve or decline on the members route)
+	Approval bool `json:"approval,omitempty"`
 }
 
 // Invites answers it: a created invite's code (once) and id, and the
@@ -152,6 +156,18 @@ type Invites struct {
 	Code    string        `json:"code,omitempty"`
 	ID      string        `json:"id,omitempty"`
 	Invites []GroupInvite `json:"invites"`
+	// Requests: the users who asked to join with an approval invite and
+	// wait, oldest first
+	Requests []JoinRequest `json:"requests"`
+}
+
+// JoinRequest is a user waiting to join a group.
+type JoinRequest struct {
+	User      string    `json:"user"`
+	Name      string    `json:"name,omitempty"`
+	At        time.Time `json:"at"`
+	Invite    string    `json:"invite"`
+	ExpiresAt time.Time `json:"expires_at"`
 }
 
 // GroupInvite is a live invite (never its code).
@@ -162,6 +178,7 @@ type GroupInvite struct {
 	ExpiresAt time.Time `json:"expires_at"`
 	MaxUses   uint32    `json:"max_uses,omitempty"`
 	Uses      uint32    `json:"uses"`
+	Approval  bool      `json:"approval,omitempty"`
 }
 
 func (s *Server) groupInvites(w http.ResponseWriter, r *http.Request) {
@@ -180,15 +197,20 @@ func (s *Server) groupInvites(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
 	defer cancel()
 	conv := r.PathValue("conv")
-	res, err := s.node.GroupInvite(ctx, &pb.GroupInvite{Conv: conv, Actor: req.Actor, Create: req.Create, TtlMs: ttl.Milliseconds(), MaxUses: req.MaxUses, Revoke: req.Revoke})
+	res, err := s.node.GroupInvite(ctx, &pb.GroupInvite{Conv: conv, Actor: req.Actor, Create: req.Create, TtlMs: ttl.Milliseconds(), MaxUses: req.MaxUses, Revoke: req.Revoke,
+		Approval: req.Approval})
 	if err != nil {
 		sendRefused(w, err)
 		return
 	}
-	out := Invites{Conv: conv, Code: res.Token, ID: res.Id, Invites: []GroupInvite{}}
+	out := Invites{Conv: conv, Code: res.Token, ID: res.Id, Invites: []GroupInvite{}, Requests: []JoinRequest{}}
 	for _, i := range res.Invites {
 		out.Invites = append(out.Invites, GroupInvite{ID: i.Id, By: i.By, CreatedAt: time.UnixMilli(i.CreatedMs).UTC(), ExpiresAt: time.UnixMilli(i.ExpiresMs).UTC(),
-			MaxUses: i.MaxUses, Uses: i.Uses})
+			MaxUses: i.MaxUses, Uses: i.Uses, Approval: i.Approval})
+	}
+	for _, q := range res.Requests {
+		out.Requests = append(out.Requests, JoinRequest{User: q.User, Name: q.Name, At: time.UnixMilli(q.AtMs).UTC(), Invite: q.Invite,
+			ExpiresAt: time.UnixMilli(q.ExpiresMs).UTC()})
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -238,7 +238,7 @@ func TestServerMessageMasked(t *testing.T) {
 // group as its teacher (an admin of the group), a student's own request
 // is held to a student's rights, and the member list pages.
 func TestServerMembership(t *testing.T) {
-	api := startAdminAPI(t, actors.Config{}, admin.Config{})
+	node, api := startAdminNode(t, actors.Config{}, admin.Config{})
 	call := func(method, path, body string, want int, out any) {
 		t.Helper()
 		api(method, path, "s3cret", body, want, out)
@@ -349,6 +349,33 @@ func TestServerMembership(t *testing.T) {
 	}
 	call(http.MethodPost, invites, `{"actor":"teacher","revoke":"nosuch"}`, http.StatusNotFound, nil)
 	call(http.MethodPost, "/api/v1/conversations/g:nosuch/invites", `{"actor":"teacher","create":true}`, http.StatusNotFound, nil)
+
+	// A code that needs approval: a parent asks, the school's server reads
+	// the request and approves it; another is declined.
+	inv = admin.Invites{}
+	call(http.MethodPost, invites, `{"actor":"teacher","create":true,"approval":true}`, http.StatusOK, &inv)
+	if len(inv.Invites) != 1 || !inv.Invites[0].Approval {
+		t.Fatalf("an approval invite: %+v", inv)
+	}
+	for _, parent := range []string{"parent1", "parent2"} {
+		if _, r, err := node.JoinGroup(context.Background(), parent, inv.Code); err != nil || !r.Pending {
+			t.Fatalf("%s asks: %+v %v", parent, r, err)
+		}
+	}
+	inv = admin.Invites{}
+	call(http.MethodPost, invites, `{"actor":"teacher"}`, http.StatusOK, &inv)
+	if len(inv.Requests) != 2 || inv.Requests[0].User != "parent1" || inv.Requests[0].ExpiresAt.Before(inv.Requests[0].At) {
+		t.Fatalf("requests: %+v", inv.Requests)
+	}
+	call(http.MethodPost, members, `{"actor":"s1","op":"approve","users":["parent1"]}`, http.StatusForbidden, nil)
+	call(http.MethodPost, members, `{"actor":"teacher","op":"approve","users":["parent1"]}`, http.StatusOK, nil)
+	call(http.MethodPost, members, `{"actor":"teacher","op":"decline","users":["parent2"]}`, http.StatusOK, nil)
+	call(http.MethodPost, members, `{"actor":"teacher","op":"decline","users":["parent2"]}`, http.StatusNotFound, nil)
+	inv = admin.Invites{}
+	call(http.MethodPost, invites, `{"actor":"teacher"}`, http.StatusOK, &inv)
+	if len(inv.Requests) != 0 || inv.Invites[0].Uses != 1 {
+		t.Fatalf("after the answers: %+v", inv)
+	}
 }
 
 // startAdminAPI starts a node on a fresh store with cfg and its admin API

@@ -19,7 +19,7 @@ func newGroupCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "group", Short: "Create groups and manage their members"}
 	cmd.AddCommand(newGroupCreateCmd(), newGroupChangeCmd("add"), newGroupChangeCmd("remove"),
 		newGroupChangeCmd("leave"), newGroupChangeCmd("set-role"), newGroupChangeCmd("disband"), newGroupMembersCmd(), newGroupSettingsCmd(),
-		newGroupInviteCmd(), newGroupJoinCmd())
+		newGroupInviteCmd(), newGroupJoinCmd(), newGroupRequestsCmd(), newGroupChangeCmd("approve"), newGroupChangeCmd("decline"))
 	return cmd
 }
 
@@ -63,6 +63,8 @@ func newGroupChangeCmd(op string) *cobra.Command {
 		"leave":    "Leave a group",
 		"set-role": "Set members' role: member or admin (the owner)",
 		"disband":  "End a group for every member (its owners): all leave, keeping its history up to there",
+		"approve":  "Admit users who asked to join with an approval invite (owners and admins)",
+		"decline":  "Drop users' requests to join (owners and admins)",
 	}[op]
 	cmd := &cobra.Command{
 		Use:   op,
@@ -87,6 +89,10 @@ func newGroupChangeCmd(op string) *cobra.Command {
 					seq, err = c.Leave(ctx, conv)
 				case "disband":
 					seq, err = c.Disband(ctx, conv)
+				case "approve":
+					seq, err = c.ApproveJoin(ctx, conv, users...)
+				case "decline":
+					err = c.DeclineJoin(ctx, conv, users...)
 				case "set-role":
 					r, ok := wirepb.Role_value[strings.ToUpper(role)]
 					if !ok {

@@ -161,4 +161,21 @@ func TestGroupSettingsCommand(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), "NOT_FOUND") {
 		t.Fatalf("a revoked code: %v\n%s", err, out)
 	}
+
+	// A code that needs approval: pupil8 asks, the teacher lists the
+	// request and approves it.
+	mustJSON(t, n.run("group", "invite", "--data-dir", d, "--user", "teacher", "--conv", "g:class", "--approval", "--json"), &inv)
+	if list := n.run("group", "invite", "--data-dir", d, "--user", "teacher", "--conv", "g:class", "--list"); !strings.Contains(string(list), "approval") {
+		t.Fatalf("the list names the approval invite:\n%s", list)
+	}
+	if out := n.run("group", "join", "--data-dir", d, "--user", "pupil8", "--code", inv.Code); !strings.Contains(string(out), "waiting") {
+		t.Fatalf("asking to join:\n%s", out)
+	}
+	if out := n.run("group", "requests", "--data-dir", d, "--user", "teacher", "--conv", "g:class"); !strings.Contains(string(out), "pupil8") {
+		t.Fatalf("the requests:\n%s", out)
+	}
+	n.run("group", "approve", "--data-dir", d, "--user", "teacher", "--conv", "g:class", "--users", "pupil8")
+	if out := n.run("group", "members", "--data-dir", d, "--user", "teacher", "--conv", "g:class"); !strings.Contains(string(out), "pupil8") {
+		t.Fatalf("pupil8 is a member after the approval:\n%s", out)
+	}
 }

@@ -18,11 +18,12 @@ func newGroupInviteCmd() *cobra.Command {
 	var conv, revoke string
 	var ttl time.Duration
 	var maxUses uint32
-	var list bool
+	var list, approval bool
 	cmd := &cobra.Command{
 		Use:   "invite",
 		Short: "Create an invite code to a group (owners and admins), list the live ones (--list) or revoke one (--revoke ID)",
 		Example: `  switchboard group invite --data-dir D --user teacher --conv g:class --ttl 72h --max-uses 30
+  switchboard group invite --data-dir D --user teacher --conv g:class --approval
   switchboard group invite --data-dir D --user teacher --conv g:class --list
   switchboard group invite --data-dir D --user teacher --conv g:class --revoke 1f2e3d4c5b6a7988`,
 		Args: cobra.NoArgs,
@@ -51,17 +52,25 @@ func newGroupInviteCmd() *cobra.Command {
 						return printJSON(out, map[string]any{"invites": invites})
 					}
 					w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-					fmt.Fprintln(w, "ID\tBY\tEXPIRES\tUSES")
+					fmt.Fprintln(w, "ID\tBY\tEXPIRES\tUSES\tJOINS")
 					for _, i := range invites {
 						uses := fmt.Sprintf("%d", i.Uses)
 						if i.MaxUses > 0 {
 							uses += fmt.Sprintf(" of %d", i.MaxUses)
 						}
-						fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", i.ID, i.By, i.Expires.UTC().Format(time.RFC3339), uses)
+						joins := "direct"
+						if i.Approval {
+							joins = "approval"
+						}
+						fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", i.ID, i.By, i.Expires.UTC().Format(time.RFC3339), uses, joins)
 					}
 					return w.Flush()
 				}
-				code, id, err := c.CreateInvite(ctx, conv, ttl, maxUses)
+				create := c.CreateInvite
+				if approval {
+					create = c.CreateApprovalInvite
+				}
+				code, id, err := create(ctx, conv, ttl, maxUses)
 				if err != nil {
 					return err
 				}
@@ -77,6 +86,7 @@ func newGroupInviteCmd() *cobra.Command {
 	cmd.Flags().StringVar(&conv, "conv", "", "the group")
 	cmd.Flags().DurationVar(&ttl, "ttl", 0, "how long the code is valid (default: the node's, 7 days)")
 	cmd.Flags().Uint32Var(&maxUses, "max-uses", 0, "how many users may join with it (0: any number)")
+	cmd.Flags().BoolVar(&approval, "approval", false, "joins with the code wait for an owner's or admin's approval (group requests, approve, decline)")
 	cmd.Flags().BoolVar(&list, "list", false, "list the live invites instead")
 	cmd.Flags().StringVar(&revoke, "revoke", "", "revoke the invite with this id instead")
 	_ = cmd.MarkFlagRequired("conv")
@@ -93,18 +103,21 @@ func newGroupJoinCmd() *cobra.Command {
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
-				conv, already, err := c.JoinGroup(ctx, code)
+				j, err := c.JoinGroup(ctx, code)
 				if err != nil {
 					return err
 				}
 				if o.json {
-					return printJSON(cmd.OutOrStdout(), map[string]any{"conv": conv, "already": already})
+					return printJSON(cmd.OutOrStdout(), map[string]any{"conv": j.Conv, "already": j.Already, "pending": j.Pending})
 				}
-				if already {
-					fmt.Fprintf(cmd.OutOrStdout(), "%s (a member already)\n", conv)
-					return nil
+				switch {
+				case j.Already:
+					fmt.Fprintf(cmd.OutOrStdout(), "%s (a member already)\n", j.Conv)
+				case j.Pending:
+					fmt.Fprintf(cmd.OutOrStdout(), "%s: asked to join, waiting for its owners and admins\n", j.Conv)
+				default:
+					fmt.Fprintln(cmd.OutOrStdout(), j.Conv)
 				}
-				fmt.Fprintln(cmd.OutOrStdout(), conv)
 				return nil
 			})
 		},
@@ -112,5 +125,38 @@ func newGroupJoinCmd() *cobra.Command {
 	o.register(cmd.Flags())
 	cmd.Flags().StringVar(&code, "code", "", "the invite code")
 	_ = cmd.MarkFlagRequired("code")
+	return cmd
+}
+
+func newGroupRequestsCmd() *cobra.Command {
+	var o clientOptions
+	var conv string
+	cmd := &cobra.Command{
+		Use:     "requests",
+		Short:   "List the requests to join a group that wait for its owners and admins (answer with approve or decline)",
+		Example: `  switchboard group requests --data-dir D --user teacher --conv g:class`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
+				reqs, err := c.JoinRequests(ctx, conv)
+				if err != nil {
+					return err
+				}
+				out := cmd.OutOrStdout()
+				if o.json {
+					return printJSON(out, map[string]any{"conv": conv, "requests": reqs})
+				}
+				w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(w, "USER\tNAME\tASKED\tINVITE")
+				for _, q := range reqs {
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", q.User, q.Name, q.At.UTC().Format(time.RFC3339), q.Invite)
+				}
+				return w.Flush()
+			})
+		},
+	}
+	o.register(cmd.Flags())
+	cmd.Flags().StringVar(&conv, "conv", "", "the group")
+	_ = cmd.MarkFlagRequired("conv")
 	return cmd
 }

@@ -55,6 +55,10 @@ const (
 	// EventProfile: this user's own profile changed (on any device, or by
 	// the operator): Profile reads it. Best effort.
 	EventProfile
+	// EventJoinRequests: the requests to join Conv, a group this user owns
+	// or administers, changed (someone asked, or another manager answered):
+	// JoinRequests reads them. Best effort.
+	EventJoinRequests
 )
 
 func (k EventKind) String() string {
@@ -95,6 +99,8 @@ func (k EventKind) String() string {
 		return "drafts"
 	case EventProfile:
 		return "profile"
+	case EventJoinRequests:
+		return "join_requests"
 	}
 	return "unknown"
 }

@@ -16,6 +16,19 @@ type GroupInvite struct {
 	Expires time.Time `json:"expires"`
 	MaxUses uint32    `json:"max_uses,omitempty"` // 0: any number
 	Uses    uint32    `json:"uses"`
+	// Approval: a join with the code asks the group's owners and admins
+	// (JoinRequests, ApproveJoin, DeclineJoin); Uses counts approvals.
+	Approval bool `json:"approval,omitempty"`
+}
+
+// JoinRequest is a user who asked to join with an approval invite and
+// waits for the group's owners and admins.
+type JoinRequest struct {
+	User    string    `json:"user"`
+	Name    string    `json:"name,omitempty"` // their display name (empty: none set)
+	At      time.Time `json:"at"`
+	Invite  string    `json:"invite"`  // the invite's id
+	Expires time.Time `json:"expires"` // dropped unanswered then
 }
 
 // CreateInvite creates an invite to the group conv (its owners and
@@ -23,11 +36,53 @@ type GroupInvite struct {
 // maxUses joins (0: any number). code is what others join with
 // (JoinGroup); the node answers it once and keeps only a hash of it.
 func (c *Client) CreateInvite(ctx context.Context, conv string, ttl time.Duration, maxUses uint32) (code, id string, err error) {
-	r, err := c.groupInvite(ctx, &wirepb.GroupInviteRequest{Conv: conv, Create: true, TtlMs: ttl.Milliseconds(), MaxUses: maxUses})
+	return c.createInvite(ctx, &wirepb.GroupInviteRequest{Conv: conv, Create: true, TtlMs: ttl.Milliseconds(), MaxUses: maxUses})
+}
+
+// CreateApprovalInvite creates an invite whose joins wait for the group's
+// owners and admins to approve them (a class code the teacher checks): a
+// JoinGroup with its code answers Pending, and the managers get
+// EventJoinRequests. maxUses bounds the approvals (0: any number).
+func (c *Client) CreateApprovalInvite(ctx context.Context, conv string, ttl time.Duration, maxUses uint32) (code, id string, err error) {
+	return c.createInvite(ctx, &wirepb.GroupInviteRequest{Conv: conv, Create: true, TtlMs: ttl.Milliseconds(), MaxUses: maxUses,
+		Approval: true})
+}
+
+func (c *Client) createInvite(ctx context.Context, req *wirepb.GroupInviteRequest) (code, id string, err error) {
+	r, err := c.groupInvite(ctx, req)
 	if err != nil {
 		return "", "", err
 	}
 	return r.GetCode(), r.GetId(), nil
+}
+
+// JoinRequests lists the requests to join the group conv that wait for
+// its owners and admins, oldest first (theirs alone: FORBIDDEN for
+// anyone else).
+func (c *Client) JoinRequests(ctx context.Context, conv string) ([]JoinRequest, error) {
+	r, err := c.groupInvite(ctx, &wirepb.GroupInviteRequest{Conv: conv})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]JoinRequest, 0, len(r.GetRequests()))
+	for _, q := range r.GetRequests() {
+		out = append(out, JoinRequest{User: q.GetUser(), Name: q.GetName(), At: time.UnixMilli(q.GetAtMs()), Invite: q.GetInvite(),
+			Expires: time.UnixMilli(q.GetExpiresMs())})
+	}
+	return out, nil
+}
+
+// ApproveJoin admits users, who asked to join conv, as members: one
+// system message {"op":"approve"}, and seq is it (0: they were members
+// already). A user without a waiting request: NOT_FOUND.
+func (c *Client) ApproveJoin(ctx context.Context, conv string, users ...string) (seq uint64, err error) {
+	return c.membership(ctx, conv, wirepb.MembershipRequest_APPROVE, users, wirepb.Role_MEMBER)
+}
+
+// DeclineJoin drops the requests of users to join conv; they are not told.
+func (c *Client) DeclineJoin(ctx context.Context, conv string, users ...string) error {
+	_, err := c.membership(ctx, conv, wirepb.MembershipRequest_DECLINE, users, wirepb.Role_MEMBER)
+	return err
 }
 
 // Invites lists the group's live invites, oldest first.
@@ -39,7 +94,7 @@ func (c *Client) Invites(ctx context.Context, conv string) ([]GroupInvite, error
 	out := make([]GroupInvite, 0, len(r.GetInvites()))
 	for _, i := range r.GetInvites() {
 		out = append(out, GroupInvite{ID: i.GetId(), By: i.GetBy(), Created: time.UnixMilli(i.GetCreatedMs()),
-			Expires: time.UnixMilli(i.GetExpiresMs()), MaxUses: i.GetMaxUses(), Uses: i.GetUses()})
+			Expires: time.UnixMilli(i.GetExpiresMs()), MaxUses: i.GetMaxUses(), Uses: i.GetUses(), Approval: i.GetApproval()})
 	}
 	return out, nil
 }
@@ -58,15 +113,25 @@ func (c *Client) groupInvite(ctx context.Context, req *wirepb.GroupInviteRequest
 	return res.GetGroupInvite(), nil
 }
 
-// JoinGroup joins the group an invite code names, as a member; already:
-// the user was a member (nothing changed). An unknown, revoked, expired or
-// used-up code is NOT_FOUND; a user the group's managers removed,
-// FORBIDDEN.
-func (c *Client) JoinGroup(ctx context.Context, code string) (conv string, already bool, err error) {
+// Joined is how a JoinGroup went.
+type Joined struct {
+	Conv    string
+	Already bool // the user was a member: nothing changed
+	// Pending: the invite needs approval; the request waits for the
+	// group's owners and admins, and once approved the group arrives as
+	// after any add (EventMembership)
+	Pending bool
+}
+
+// JoinGroup joins the group an invite code names, as a member, or asks
+// to (Pending). An unknown, revoked, expired or used-up code is NOT_FOUND;
+// a user the group's managers removed, FORBIDDEN; too many requests
+// waiting, TOO_MANY.
+func (c *Client) JoinGroup(ctx context.Context, code string) (Joined, error) {
 	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_JoinGroup{JoinGroup: &wirepb.JoinGroupRequest{Code: code}}})
 	if err != nil {
-		return "", false, err
+		return Joined{}, err
 	}
 	r := res.GetJoinGroup()
-	return r.GetConv(), r.GetAlready(), nil
+	return Joined{Conv: r.GetConv(), Already: r.GetAlready(), Pending: r.GetPending()}, nil
 }
