@@ -650,12 +650,14 @@ func (n *Runtime) SetMarkedUnread(ctx context.Context, user, conv string, marked
 }
 
 // SetMuted mutes or unmutes a conversation for the user alone: its unread
-// messages leave the total (the badge). Returns the new total.
-func (n *Runtime) SetMuted(ctx context.Context, user, conv string, muted bool) (uint64, error) {
+// messages leave the total (the badge). A mute for a duration d ends by
+// itself after it (0: until unmuted; at most Config.MaxMuteFor). Returns
+// the new total.
+func (n *Runtime) SetMuted(ctx context.Context, user, conv string, muted bool, d time.Duration) (uint64, error) {
 	if err := errors.Join(checkUser(user), checkConv(conv)); err != nil {
 		return 0, err
 	}
-	res, err := n.request(ctx, KindUser, user, &pb.SetMuted{User: user, Conv: conv, Muted: muted})
+	res, err := n.request(ctx, KindUser, user, &pb.SetMuted{User: user, Conv: conv, Muted: muted, ForMs: d.Milliseconds()})
 	if err != nil {
 		return 0, err
 	}

@@ -118,7 +118,7 @@ func TestArchive(t *testing.T) {
 	}
 
 	// Muted and archived: it stays archived.
-	if _, err := node.SetMuted(ctx, "ann", direct, true); err != nil {
+	if _, err := node.SetMuted(ctx, "ann", direct, true, 0); err != nil {
 		t.Fatal(err)
 	}
 	if err := node.SetArchived(ctx, "ann", direct, true); err != nil {
@@ -132,7 +132,7 @@ func TestArchive(t *testing.T) {
 	expect(direct, "main", muted, "unarchived")
 
 	// At the edge: the first seq after archiving is news.
-	if _, err := node.SetMuted(ctx, "ann", direct, false); err != nil {
+	if _, err := node.SetMuted(ctx, "ann", direct, false, 0); err != nil {
 		t.Fatal(err)
 	}
 	if err := node.SetArchived(ctx, "ann", direct, true); err != nil {

@@ -117,6 +117,10 @@ type Config struct {
 	// JoinRequestTTL (default 7 days).
 	MaxJoinRequests int
 	JoinRequestTTL  time.Duration
+	// MaxMuteFor: the longest a user's mute of a conversation may be
+	// given an end (default a year; a mute without one lasts until
+	// unmuted).
+	MaxMuteFor time.Duration
 	// FanoutThreshold: conversations with at most this many members get one
 	// Deliver (inbox entry) per member per message; larger groups use read
 	// fan-out (default 500).
@@ -388,6 +392,7 @@ func DefaultConfig() Config {
 		MaxGroupInvites:           20,
 		MaxJoinRequests:           500,
 		JoinRequestTTL:            7 * 24 * time.Hour,
+		MaxMuteFor:                366 * 24 * time.Hour,
 		WordListReload:            5 * time.Second,
 		MaxWords:                  10000,
 		MaxCardActions:            4,
@@ -509,6 +514,9 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.MaxJoinRequests, d.MaxJoinRequests)
 	if c.JoinRequestTTL <= 0 {
 		c.JoinRequestTTL = d.JoinRequestTTL
+	}
+	if c.MaxMuteFor <= 0 {
+		c.MaxMuteFor = d.MaxMuteFor
 	}
 	if c.MaxInviteTTL <= 0 {
 		c.MaxInviteTTL = d.MaxInviteTTL

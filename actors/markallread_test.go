@@ -35,7 +35,7 @@ func TestMarkAllRead(t *testing.T) {
 	mustSend(t, node, "g:big", "alice", "big news")
 	mustCreateGroup(t, node, "g:muted", "alice", "bob")
 	mustSend(t, node, "g:muted", "alice", "quiet news")
-	if _, err := node.SetMuted(ctx, "bob", "g:muted", true); err != nil {
+	if _, err := node.SetMuted(ctx, "bob", "g:muted", true, 0); err != nil {
 		t.Fatal(err)
 	}
 	mustCreateGroup(t, node, "g:archived", "alice", "bob")

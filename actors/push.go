@@ -108,7 +108,7 @@ func (u *user) offlinePush(conv string, uc *userConv, msgs []*pb.Message) {
 		switch {
 		case m.Kind == pb.MessageKind_RECALL:
 			p.co.Recall(u.id, conv, m.RefSeq)
-		case online || uc.muted && !mentions(m, u.id) || m.Recalled || m.Sender == u.id || m.Seq <= uc.readSeq || !uc.member.Sees(m.Seq):
+		case online || uc.mutedNow() && !mentions(m, u.id) || m.Recalled || m.Sender == u.id || m.Seq <= uc.readSeq || !uc.member.Sees(m.Seq):
 		case m.Kind == pb.MessageKind_NORMAL && m.RefSeq != 0: // an edit notifies nobody
 		case u.suspendedForPush():
 		case m.Kind == pb.MessageKind_NORMAL || m.Kind == pb.MessageKind_CARD || m.Kind == pb.MessageKind_POLL && m.RefSeq == 0:

@@ -276,7 +276,7 @@ func (u *user) remindLater(conv string, uc *userConv, msgs []*pb.Message) {
 	for _, m := range msgs {
 		mention := mentions(m, u.id)
 		switch {
-		case m.Sender == u.id || m.Recalled || m.Seq <= uc.readSeq || !uc.member.Sees(m.Seq) || uc.muted && !mention:
+		case m.Sender == u.id || m.Recalled || m.Seq <= uc.readSeq || !uc.member.Sees(m.Seq) || uc.mutedNow() && !mention:
 		case pbIsNews(m):
 			text := messagePreview(m, r.cfg.PreviewBytes)
 			r.schedule(reminderKey{u.id, conv}, m.Seq, m.Sender, text, mention)
@@ -298,7 +298,7 @@ func (u *user) checkReminder(ctx actor.Context, m *pb.CheckReminder) {
 	switch {
 	case e != nil:
 		res.Error = e
-	case u.online() || uc.readSeq >= m.Seq || !uc.member.Active() || uc.muted && !m.Mention || u.suspendedForPush():
+	case u.online() || uc.readSeq >= m.Seq || !uc.member.Active() || uc.mutedNow() && !m.Mention || u.suspendedForPush():
 	default:
 		res.Remind, res.Unread, res.TotalUnread = true, uc.unreadCount(), u.totalUnread()
 	}

@@ -117,7 +117,7 @@ func TestUnreadReminders(t *testing.T) {
 
 	// Muted: none, unless the message mentions the user.
 	mustCreateGroup(t, node, "g:club", "owner", "seller")
-	if _, err := node.SetMuted(ctx, "seller", "g:club", true); err != nil {
+	if _, err := node.SetMuted(ctx, "seller", "g:club", true, 0); err != nil {
 		t.Fatal(err)
 	}
 	mustSend(t, node, "g:club", "owner", "meeting at 5")

@@ -535,8 +535,8 @@ func (s *deviceSession) SetMarkedUnread(ctx context.Context, conv string, marked
 	return s.rt.SetMarkedUnread(ctx, s.user, conv, marked)
 }
 
-func (s *deviceSession) SetMuted(ctx context.Context, conv string, muted bool) (uint64, error) {
-	return s.rt.SetMuted(ctx, s.user, conv, muted)
+func (s *deviceSession) SetMuted(ctx context.Context, conv string, muted bool, d time.Duration) (uint64, error) {
+	return s.rt.SetMuted(ctx, s.user, conv, muted, d)
 }
 
 func (s *deviceSession) Report(ctx context.Context, conv string, seq uint64, reason string) (string, bool, error) {

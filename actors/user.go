@@ -75,6 +75,9 @@ type userConv struct {
 	lastMsg   *pb.Message
 	pinned    bool
 	muted     bool
+	// mutedUntil: a muted conversation's mute ends then (ms; 0: until
+	// unmuted). Past it the conversation counts as not muted (mutedNow).
+	mutedUntil int64
 	// archivedSeq: archived until a message at this seq or later from
 	// someone else (0: in the main list); storage.UserConv.ArchivedSeq.
 	archivedSeq uint64
@@ -89,6 +92,20 @@ type userConv struct {
 	// notice does not undo a rename.
 	title, picture string
 	titleSeq       uint64
+}
+
+// mutedNow: the user's mute of the conversation holds now (a timed mute
+// ends by itself, with no write).
+func (uc *userConv) mutedNow() bool {
+	return uc.muted && (uc.mutedUntil == 0 || time.Now().UnixMilli() < uc.mutedUntil)
+}
+
+// mutedUntilMs is when a mute that holds now ends (0: none, or never).
+func (uc *userConv) mutedUntilMs() int64 {
+	if !uc.mutedNow() {
+		return 0
+	}
+	return uc.mutedUntil
 }
 
 func (uc *userConv) unreadCount() uint64 {
@@ -288,7 +305,7 @@ func (u *user) conv(id string) (*userConv, *pb.Error) {
 		kind: storage.ConvKind(cs.Kind), member: memberFromPB(id, cs.Member), large: int(cs.MemberCount) > u.rt.cfg.FanoutThreshold,
 		readSeq: state.ReadSeq, lastSeq: cs.LastSeq, nUnread: cs.Unread, nMentions: cs.UnreadMentions, lastMsg: cs.LastMessage, infoSeq: cs.LastSeq,
 		title: cs.Title, picture: cs.PictureId, titleSeq: cs.LastSeq,
-		pinned: state.Pinned, muted: state.Muted, archivedSeq: state.ArchivedSeq, markedUnread: state.MarkedUnread, activity: state.LastActivity,
+		pinned: state.Pinned, muted: state.Muted, mutedUntil: millis(state.MutedUntil), archivedSeq: state.ArchivedSeq, markedUnread: state.MarkedUnread, activity: state.LastActivity,
 	}
 	if !uc.large {
 		if e := u.scanUnread(bg, id, uc); e != nil {

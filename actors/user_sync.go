@@ -146,15 +146,15 @@ func (u *user) summary(id string, uc *userConv) *pb.ConvSummary {
 	}
 	return &pb.ConvSummary{
 		Conv: id, Kind: convKindToPB(uc.kind), LastSeq: uc.lastSeq, Unread: uc.unreadCount(), UnreadMentions: uc.unreadMentions(), ReadSeq: uc.readSeq,
-		LastMessage: unexpired(last, u.rt.retentionCutoff(id)), Pinned: uc.pinned, Muted: uc.muted, Archived: uc.archivedSeq != 0, MarkedUnread: uc.markedUnread, LastActivityMs: millis(uc.activity), Member: uc.member.Active(),
-		Title: uc.title, PictureId: uc.picture, ClearedSeq: uc.member.ClearedSeq,
+		LastMessage: unexpired(last, u.rt.retentionCutoff(id)), Pinned: uc.pinned, Muted: uc.mutedNow(), Archived: uc.archivedSeq != 0, MarkedUnread: uc.markedUnread, LastActivityMs: millis(uc.activity), Member: uc.member.Active(),
+		Title: uc.title, PictureId: uc.picture, ClearedSeq: uc.member.ClearedSeq, MutedUntilMs: uc.mutedUntilMs(),
 	}
 }
 
 func (u *user) totalUnread() uint64 {
 	var n uint64
 	for _, uc := range u.convs {
-		if !uc.muted {
+		if !uc.mutedNow() {
 			n += uc.unreadCount()
 		}
 	}
@@ -455,7 +455,7 @@ func (u *user) clearMarkedUnread(ctx actor.Context, conv string, uc *userConv) {
 // (repeats of older Delivers are not news). A muted conversation stays archived. Rare (once per
 // return), so the write is synchronous.
 func (u *user) unarchiveOnNews(conv string, uc *userConv, m *pb.Message) {
-	if uc.archivedSeq == 0 || uc.muted || m == nil || m.Seq < uc.archivedSeq || !pbIsNews(m) || m.Sender == u.id {
+	if uc.archivedSeq == 0 || uc.mutedNow() || m == nil || m.Seq < uc.archivedSeq || !pbIsNews(m) || m.Sender == u.id {
 		return
 	}
 	uc.archivedSeq = 0
@@ -471,13 +471,20 @@ func (u *user) unarchiveOnNews(conv string, uc *userConv, m *pb.Message) {
 // setMuted answers with the total unread count, which a mute changes (of
 // every conversation, as list and sync count it).
 func (u *user) setMuted(ctx actor.Context, m *pb.SetMuted) {
-	_, e := u.loadAllFresh()
+	var until time.Time
+	e := u.checkMuteFor(m)
+	if e == nil && m.ForMs > 0 {
+		until = time.Now().Add(time.Duration(m.ForMs) * time.Millisecond)
+	}
+	if e == nil {
+		_, e = u.loadAllFresh()
+	}
 	if e == nil {
 		e = u.setOwnFlag(ctx, m.Conv, func(bg context.Context, uc *userConv) error {
-			if err := u.rt.store.SetMuted(bg, u.id, m.Conv, m.Muted); err != nil {
+			if err := u.rt.store.SetMuted(bg, u.id, m.Conv, m.Muted, until); err != nil {
 				return err
 			}
-			uc.muted = m.Muted
+			uc.muted, uc.mutedUntil = m.Muted, millis(until)
 			return nil
 		})
 	}
@@ -486,6 +493,20 @@ func (u *user) setMuted(ctx actor.Context, m *pb.SetMuted) {
 		return
 	}
 	respond(ctx, ctx.Sender(), &pb.SetMutedResponse{TotalUnread: u.totalUnread()})
+}
+
+// checkMuteFor checks a mute's duration: none, or positive up to
+// Config.MaxMuteFor, and only on a mute.
+func (u *user) checkMuteFor(m *pb.SetMuted) *pb.Error {
+	switch limit := u.rt.cfg.MaxMuteFor; {
+	case m.ForMs < 0:
+		return pbErr(pb.Code_INVALID, "a mute for %d ms: want a positive duration, or 0 for until unmuted", m.ForMs)
+	case m.ForMs > limit.Milliseconds():
+		return pbErr(pb.Code_INVALID, "a mute for %v: at most %v", time.Duration(m.ForMs)*time.Millisecond, limit)
+	case m.ForMs > 0 && !m.Muted:
+		return pbErr(pb.Code_INVALID, "a duration is a mute's: an unmute has none")
+	}
+	return nil
 }
 
 // setOwnFlag applies set to a conversation's entry in the user's own list
@@ -513,7 +534,8 @@ func (u *user) setOwnFlag(ctx actor.Context, conv string, set func(context.Conte
 // conversation, and once it is durable a push to every connected device
 // (the one that made the change too: taking it again changes nothing).
 func (u *user) flagsChanged(ctx actor.Context, conv string, uc *userConv) {
-	upd := &pb.FlagsUpdate{Conv: conv, Pinned: uc.pinned, Muted: uc.muted, Archived: uc.archivedSeq != 0, MarkedUnread: uc.markedUnread}
+	upd := &pb.FlagsUpdate{Conv: conv, Pinned: uc.pinned, Muted: uc.mutedNow(), Archived: uc.archivedSeq != 0, MarkedUnread: uc.markedUnread,
+		MutedUntilMs: uc.mutedUntilMs()}
 	var iseq uint64
 	iseq = u.appendInbox(ctx, storage.InboxEntry{Kind: storage.InboxFlags, ConvID: conv, ConvSeq: uc.lastSeq, At: time.Now()}, durableWaiter{done: func() {
 		u.pushAll(&pb.Push{User: u.id, InboxSeq: iseq, Event: &pb.Push_Flags{Flags: upd}}, "")

@@ -261,6 +261,9 @@ type UserConv struct {
 	ReadSeq uint64 // highest seq the user has read; never moves backwards
 	Pinned  bool
 	Muted   bool // muted by the user: out of its total unread
+	// MutedUntil: a muted conversation's mute ends by itself then (zero:
+	// muted until the user unmutes it).
+	MutedUntil time.Time
 	// ArchivedSeq: the user archived the conversation, out of its main
 	// list until a message at this seq or later brings it back (the last
 	// seq + 1 when archived). 0: not archived.
@@ -439,9 +442,10 @@ type Store interface {
 	// cursor is the highest ever written either way.)
 	AdvanceReadCursor(ctx context.Context, userID, convID string, seq uint64) (uint64, error)
 	// SetPinned and SetMuted set the user's own flags for a conversation
-	// (a muted conversation's unread messages leave the user's total).
+	// (a muted conversation's unread messages leave the user's total); a
+	// mute lasts until `until` (zero: until unmuted; unmuting writes zero).
 	SetPinned(ctx context.Context, userID, convID string, pinned bool) error
-	SetMuted(ctx context.Context, userID, convID string, muted bool) error
+	SetMuted(ctx context.Context, userID, convID string, muted bool, until time.Time) error
 	// SetArchived sets ArchivedSeq (0: back to the main list).
 	SetArchived(ctx context.Context, userID, convID string, seq uint64) error
 	// SetMarkedUnread sets MarkedUnread.

@@ -658,7 +658,7 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		return &wirepb.Response{Result: &wirepb.Response_Archive{Archive: &wirepb.ArchiveResult{}}}
 
 	case *wirepb.Request_Mute:
-		total, err := sess.SetMuted(ctx, op.Mute.Conv, op.Mute.Muted)
+		total, err := sess.SetMuted(ctx, op.Mute.Conv, op.Mute.Muted, time.Duration(op.Mute.ForMs)*time.Millisecond)
 		if err != nil {
 			return c.fail(err)
 		}

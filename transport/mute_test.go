@@ -2,6 +2,7 @@ package transport_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/switchboard-im/switchboard/transport/client"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
@@ -46,6 +47,33 @@ func TestMuteOverTheWire(t *testing.T) {
 	}
 	if _, err := carol.SetMuted(ctx, noisy, true); codeOf(err) != wirepb.Code_NOT_MEMBER {
 		t.Fatalf("a non-member's mute: %v, want NOT_MEMBER", err)
+	}
+
+	// For eight hours: bob's tablet hears the mute with its end, and the
+	// list says when it ends. Past the node's longest: INVALID.
+	tablet := e.dial("bob", "tablet")
+	if _, _, err := tablet.ListConversations(ctx, "", 0); err != nil {
+		t.Fatal(err)
+	}
+	before := time.Now()
+	if total, err = bob.MuteFor(ctx, noisy, 8*time.Hour); err != nil || total != 1 {
+		t.Fatalf("mute for 8 hours: total unread %d, %v; want 1", total, err)
+	}
+	eventually(t, "the tablet hears of the mute's end", func() bool {
+		c, ok := tablet.Conversation(noisy)
+		return ok && c.MutedAt(time.Now()) && !c.MutedAt(before.Add(8*time.Hour+time.Minute)) && c.MutedAt(before.Add(8*time.Hour-time.Minute))
+	})
+	list, _, err = bob.ListConversations(ctx, "", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range list {
+		if until := time.UnixMilli(c.MutedUntilMs); c.Conv == noisy && (!c.Muted || until.Before(before.Add(8*time.Hour).Truncate(time.Millisecond)) || until.After(time.Now().Add(8*time.Hour))) {
+			t.Fatalf("listed as %+v, want muted for 8 hours", c)
+		}
+	}
+	if _, err := bob.MuteFor(ctx, noisy, 367*24*time.Hour); codeOf(err) != wirepb.Code_INVALID {
+		t.Fatalf("a mute for 367 days: %v, want INVALID", err)
 	}
 }
 

@@ -3758,6 +3758,7 @@ type ConvSummary struct {
 	Title          string `protobuf:"bytes,15,opt,name=title,proto3" json:"title,omitempty"`                                          // a group's name
 	PictureId      string `protobuf:"bytes,16,opt,name=picture_id,json=pictureId,proto3" json:"picture_id,omitempty"`                 // a group's picture (its upload's id; empty: none)
 	ClearedSeq     uint64 `protobuf:"varint,17,opt,name=cleared_seq,json=clearedSeq,proto3" json:"cleared_seq,omitempty"`             // the user cleared it for themself up to here
+	MutedUntilMs   int64  `protobuf:"varint,18,opt,name=muted_until_ms,json=mutedUntilMs,proto3" json:"muted_until_ms,omitempty"`     // muted: the mute ends then (0: until unmuted)
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -3907,6 +3908,13 @@ func (x *ConvSummary) GetPictureId() string {
 func (x *ConvSummary) GetClearedSeq() uint64 {
 	if x != nil {
 		return x.ClearedSeq
+	}
+	return 0
+}
+
+func (x *ConvSummary) GetMutedUntilMs() int64 {
+	if x != nil {
+		return x.MutedUntilMs
 	}
 	return 0
 }
@@ -4788,10 +4796,12 @@ func (x *Ack) GetError() *Error {
 // SetMuted mutes or unmutes a conversation for the user alone (not an
 // admin's mute of a member): its unread messages leave total_unread.
 type SetMuted struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
-	Conv          string                 `protobuf:"bytes,2,opt,name=conv,proto3" json:"conv,omitempty"`
-	Muted         bool                   `protobuf:"varint,3,opt,name=muted,proto3" json:"muted,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	User  string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Conv  string                 `protobuf:"bytes,2,opt,name=conv,proto3" json:"conv,omitempty"`
+	Muted bool                   `protobuf:"varint,3,opt,name=muted,proto3" json:"muted,omitempty"`
+	// muted: the mute ends by itself after this long (0: until unmuted)
+	ForMs         int64 `protobuf:"varint,4,opt,name=for_ms,json=forMs,proto3" json:"for_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4845,6 +4855,13 @@ func (x *SetMuted) GetMuted() bool {
 		return x.Muted
 	}
 	return false
+}
+
+func (x *SetMuted) GetForMs() int64 {
+	if x != nil {
+		return x.ForMs
+	}
+	return 0
 }
 
 type SetMutedResponse struct {
@@ -6598,6 +6615,7 @@ type FlagsUpdate struct {
 	Muted         bool                   `protobuf:"varint,3,opt,name=muted,proto3" json:"muted,omitempty"`
 	Archived      bool                   `protobuf:"varint,4,opt,name=archived,proto3" json:"archived,omitempty"`
 	MarkedUnread  bool                   `protobuf:"varint,5,opt,name=marked_unread,json=markedUnread,proto3" json:"marked_unread,omitempty"`
+	MutedUntilMs  int64                  `protobuf:"varint,6,opt,name=muted_until_ms,json=mutedUntilMs,proto3" json:"muted_until_ms,omitempty"` // muted: the mute ends then (0: until unmuted)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -6665,6 +6683,13 @@ func (x *FlagsUpdate) GetMarkedUnread() bool {
 		return x.MarkedUnread
 	}
 	return false
+}
+
+func (x *FlagsUpdate) GetMutedUntilMs() int64 {
+	if x != nil {
+		return x.MutedUntilMs
+	}
+	return 0
 }
 
 // ReadUpdate: the user's read cursor moved (on another device).
@@ -7513,7 +7538,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06device\x18\x02 \x01(\tR\x06device\x12\x16\n" +
 	"\x06cursor\x18\x03 \x01(\x04R\x06cursor\x12\x14\n" +
-	"\x05limit\x18\x04 \x01(\rR\x05limit\"\xb5\x04\n" +
+	"\x05limit\x18\x04 \x01(\rR\x05limit\"\xdb\x04\n" +
 	"\vConvSummary\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x120\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1c.switchboard.actors.ConvKindR\x04kind\x12\x19\n" +
@@ -7534,7 +7559,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\n" +
 	"picture_id\x18\x10 \x01(\tR\tpictureId\x12\x1f\n" +
 	"\vcleared_seq\x18\x11 \x01(\x04R\n" +
-	"clearedSeq\"\xd5\x01\n" +
+	"clearedSeq\x12$\n" +
+	"\x0emuted_until_ms\x18\x12 \x01(\x03R\fmutedUntilMs\"\xd5\x01\n" +
 	"\fSyncResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x16\n" +
 	"\x06cursor\x18\x02 \x01(\x04R\x06cursor\x12E\n" +
@@ -7595,11 +7621,12 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x1a\n" +
 	"\barchived\x18\x03 \x01(\bR\barchived\"6\n" +
 	"\x03Ack\x12/\n" +
-	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\"H\n" +
+	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\"_\n" +
 	"\bSetMuted\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
 	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x14\n" +
-	"\x05muted\x18\x03 \x01(\bR\x05muted\"f\n" +
+	"\x05muted\x18\x03 \x01(\bR\x05muted\x12\x15\n" +
+	"\x06for_ms\x18\x04 \x01(\x03R\x05forMs\"f\n" +
 	"\x10SetMutedResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12!\n" +
 	"\ftotal_unread\x18\x02 \x01(\x04R\vtotalUnread\";\n" +
@@ -7734,13 +7761,14 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\vListChanged\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x128\n" +
 	"\x04list\x18\x02 \x01(\x0e2$.switchboard.actors.ListsUpdate.ListR\x04list\x12\x12\n" +
-	"\x04conv\x18\x03 \x01(\tR\x04conv\"\x90\x01\n" +
+	"\x04conv\x18\x03 \x01(\tR\x04conv\"\xb6\x01\n" +
 	"\vFlagsUpdate\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
 	"\x06pinned\x18\x02 \x01(\bR\x06pinned\x12\x14\n" +
 	"\x05muted\x18\x03 \x01(\bR\x05muted\x12\x1a\n" +
 	"\barchived\x18\x04 \x01(\bR\barchived\x12#\n" +
-	"\rmarked_unread\x18\x05 \x01(\bR\fmarkedUnread\"|\n" +
+	"\rmarked_unread\x18\x05 \x01(\bR\fmarkedUnread\x12$\n" +
+	"\x0emuted_until_ms\x18\x06 \x01(\x03R\fmutedUntilMs\"|\n" +
 	"\n" +
 	"ReadUpdate\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x19\n" +

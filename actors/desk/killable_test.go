@@ -112,11 +112,11 @@ func (s *killableStore) SetPinned(ctx context.Context, user, conv string, v bool
 	return s.Store.SetPinned(ctx, user, conv, v)
 }
 
-func (s *killableStore) SetMuted(ctx context.Context, user, conv string, v bool) error {
+func (s *killableStore) SetMuted(ctx context.Context, user, conv string, v bool, until time.Time) error {
 	if err := s.check(); err != nil {
 		return err
 	}
-	return s.Store.SetMuted(ctx, user, conv, v)
+	return s.Store.SetMuted(ctx, user, conv, v, until)
 }
 
 func (s *killableStore) TouchConversation(ctx context.Context, user, conv string, at time.Time) error {

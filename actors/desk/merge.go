@@ -259,7 +259,7 @@ func (d *Desk) mergeConv(ctx context.Context, from, to, conv string) error {
 		}
 	}
 	if uc.Muted {
-		if _, err := d.rt.SetMuted(ctx, to, conv, true); err != nil {
+		if _, err := d.rt.SetMuted(ctx, to, conv, true, 0); err != nil {
 			return fmt.Errorf("mute: %w", err)
 		}
 	}

@@ -171,8 +171,9 @@ type Session interface {
 	SetArchived(ctx context.Context, conv string, archived bool) error
 	// SetMarkedUnread marks conv unread for the user or clears the mark.
 	SetMarkedUnread(ctx context.Context, conv string, marked bool) error
-	// SetMuted mutes conv for the user alone; returns the new total unread.
-	SetMuted(ctx context.Context, conv string, muted bool) (totalUnread uint64, err error)
+	// SetMuted mutes conv for the user alone, for d (0: until unmuted);
+	// returns the new total unread.
+	SetMuted(ctx context.Context, conv string, muted bool, d time.Duration) (totalUnread uint64, err error)
 	// Block stops target writing to the user in their direct conversation
 	// (block false lets them again); see actors.Runtime.Block.
 	Block(ctx context.Context, target string, block bool) error

@@ -229,6 +229,7 @@ type jsonSummary struct {
 	ReadSeq        uint64       `json:"read_seq"`
 	Pinned         bool         `json:"pinned,omitempty"`
 	Muted          bool         `json:"muted,omitempty"`
+	MutedUntilMs   int64        `json:"muted_until_ms,omitempty"`
 	Archived       bool         `json:"archived,omitempty"`
 	MarkedUnread   bool         `json:"marked_unread,omitempty"`
 	Member         bool         `json:"member"`
@@ -238,7 +239,7 @@ type jsonSummary struct {
 
 func toJSONSummary(s *wirepb.ConvSummary) jsonSummary {
 	return jsonSummary{Conv: s.Conv, Kind: strings.ToLower(s.Kind.String()), Title: s.Title, LastSeq: s.LastSeq, Unread: s.Unread, UnreadMentions: s.UnreadMentions, ReadSeq: s.ReadSeq,
-		Pinned: s.Pinned, Muted: s.Muted, Archived: s.Archived, MarkedUnread: s.MarkedUnread, Member: s.Member, LastActivityMs: s.LastActivityMs, LastMessage: wireToJSONMessage(s.LastMessage)}
+		Pinned: s.Pinned, Muted: s.Muted, MutedUntilMs: s.MutedUntilMs, Archived: s.Archived, MarkedUnread: s.MarkedUnread, Member: s.Member, LastActivityMs: s.LastActivityMs, LastMessage: wireToJSONMessage(s.LastMessage)}
 }
 
 // withTimeout bounds a command.

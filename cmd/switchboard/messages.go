@@ -877,7 +877,10 @@ func formatSummary(s *wirepb.ConvSummary) string {
 	if s.Pinned {
 		pin = "* "
 	}
-	if s.Muted {
+	switch {
+	case s.Muted && s.MutedUntilMs > 0:
+		badge += " (muted until " + time.UnixMilli(s.MutedUntilMs).UTC().Format(time.RFC3339) + ")"
+	case s.Muted:
 		badge += " (muted)"
 	}
 	if s.Archived {

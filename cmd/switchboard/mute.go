@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -14,30 +15,53 @@ func newMuteCmd() *cobra.Command {
 	var o clientOptions
 	var conv string
 	var off bool
+	var period time.Duration
 	cmd := &cobra.Command{
 		Use:   "mute",
 		Short: "Mute a conversation for the user (its unread messages leave the total); --off unmutes",
 		Long: `Mute a conversation for the user alone: its messages still arrive and keep
 their own unread count, but no longer count in the user's total unread (the
-badge). Not an admin's mute of a member (the membership op MUTE).`,
+badge). With --for the mute ends by itself after that long. Not an admin's
+mute of a member (the membership op MUTE).`,
 		Example: `  switchboard mute --data-dir D --user bob --conv d:alice:bob
+  switchboard mute --data-dir D --user bob --conv g:class --for 8h
   switchboard mute --data-dir D --user bob --conv d:alice:bob --off`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if conv == "" {
 				return errors.New("give --conv")
 			}
+			if off && period != 0 {
+				return errors.New("--for or --off, not both")
+			}
 			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
-				total, err := c.SetMuted(ctx, conv, !off)
+				var total uint64
+				var err error
+				if period != 0 {
+					total, err = c.MuteFor(ctx, conv, period)
+				} else {
+					total, err = c.SetMuted(ctx, conv, !off)
+				}
 				if err != nil {
 					return err
 				}
+				var until time.Time
+				if period > 0 {
+					until = time.Now().Add(period).UTC().Truncate(time.Second)
+				}
 				if o.json {
-					return printJSON(cmd.OutOrStdout(), map[string]any{"conv": conv, "muted": !off, "total_unread": total})
+					out := map[string]any{"conv": conv, "muted": !off, "total_unread": total}
+					if !until.IsZero() {
+						out["until"] = until
+					}
+					return printJSON(cmd.OutOrStdout(), out)
 				}
 				state := "muted"
-				if off {
+				switch {
+				case off:
 					state = "unmuted"
+				case !until.IsZero():
+					state = "muted until " + until.Format(time.RFC3339)
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "%s %s; %d unread in all\n", conv, state, total)
 				return nil
@@ -47,6 +71,7 @@ badge). Not an admin's mute of a member (the membership op MUTE).`,
 	o.register(cmd.Flags())
 	cmd.Flags().StringVar(&conv, "conv", "", "conversation id")
 	cmd.Flags().BoolVar(&off, "off", false, "unmute")
+	cmd.Flags().DurationVar(&period, "for", 0, "the mute ends by itself after this long (8h, 168h); default: until unmuted")
 	return cmd
 }
 

@@ -38,6 +38,13 @@ func TestMuteCommand(t *testing.T) {
 	if muted.Muted || muted.TotalUnread != 2 {
 		t.Fatalf("unmute: %+v, want 2 unread in all", muted)
 	}
+	// For a while: convs says until when.
+	if out := n.run("mute", "--data-dir", d, "--user", "bob", "--conv", "d:bob:carol", "--for", "8h"); !strings.Contains(string(out), "muted until") {
+		t.Fatalf("mute --for:\n%s", out)
+	}
+	if out := n.run("convs", "--data-dir", d, "--user", "bob"); !strings.Contains(string(out), "d:bob:carol (1) (muted until ") {
+		t.Fatalf("convs after mute --for:\n%s", out)
+	}
 }
 
 // switchboard archive against a dev node: convs leaves the conversation

@@ -21,6 +21,7 @@ type userConvRow struct {
 	Muted        bool       `db:"muted"`
 	ArchivedSeq  *int64     `db:"archived_seq"`  // null before 0012
 	MarkedUnread bool       `db:"marked_unread"` // null (false) before 0013
+	MutedUntil   *time.Time `db:"muted_until"`   // null before 0016; the epoch: no end
 	LastActivity *time.Time `db:"last_activity"`
 }
 
@@ -33,11 +34,12 @@ func (r userConvRow) userConv() storage.UserConv {
 		Muted:        r.Muted,
 		ArchivedSeq:  u64(r.ArchivedSeq),
 		MarkedUnread: r.MarkedUnread,
+		MutedUntil:   mutedUntil(r.MutedUntil),
 		LastActivity: fromTS(r.LastActivity),
 	}
 }
 
-var ucCols = []string{"user_id", "conv_id", "read_seq", "read_max", "pinned", "muted", "archived_seq", "marked_unread", "last_activity"}
+var ucCols = []string{"user_id", "conv_id", "read_seq", "read_max", "pinned", "muted", "archived_seq", "marked_unread", "muted_until", "last_activity"}
 
 var (
 	ucGet = mk(qb.Select("user_convs").Columns(ucCols...).Where(qb.Eq("user_id"), qb.Eq("conv_id")).ToCql())
@@ -48,7 +50,7 @@ var (
 	ucSetPinned   = mk(qb.Update("user_convs").Set("pinned").Where(qb.Eq("user_id"), qb.Eq("conv_id")).ToCql())
 	ucSetArchived = mk(qb.Update("user_convs").Set("archived_seq").Where(qb.Eq("user_id"), qb.Eq("conv_id")).ToCql())
 	ucSetMarked   = mk(qb.Update("user_convs").Set("marked_unread").Where(qb.Eq("user_id"), qb.Eq("conv_id")).ToCql())
-	ucSetMuted    = mk(qb.Update("user_convs").Set("muted").Where(qb.Eq("user_id"), qb.Eq("conv_id")).ToCql())
+	ucSetMuted    = mk(qb.Update("user_convs").Set("muted", "muted_until").Where(qb.Eq("user_id"), qb.Eq("conv_id")).ToCql())
 	ucSetActivity = mk(qb.Update("user_convs").TimestampNamed("ts").Set("last_activity").
 			Where(qb.Eq("user_id"), qb.Eq("conv_id")).ToCql())
 )
@@ -138,9 +140,26 @@ func (s *Store) SetPinned(ctx context.Context, userID, convID string, pinned boo
 	return s.setFlag(ctx, ucSetPinned, userID, convID, pinned)
 }
 
-// SetMuted sets one column.
-func (s *Store) SetMuted(ctx context.Context, userID, convID string, muted bool) error {
-	return s.setFlag(ctx, ucSetMuted, userID, convID, muted)
+// SetMuted sets the flag and its end, without a read. No end is written
+// as the epoch, not a null: a null written is a tombstone.
+func (s *Store) SetMuted(ctx context.Context, userID, convID string, muted bool, until time.Time) error {
+	if err := s.checkUserConv(userID, convID); err != nil {
+		return err
+	}
+	end := time.UnixMilli(0).UTC()
+	if muted && !until.IsZero() {
+		end = storage.Millis(until)
+	}
+	op := fmt.Sprintf("set muted of %q/%q", userID, convID)
+	return s.wrap(op, s.query(ctx, ucSetMuted).Bind(muted, end, userID, convID).ExecRelease())
+}
+
+// mutedUntil reads the column: null (never written) and the epoch are no end.
+func mutedUntil(t *time.Time) time.Time {
+	if t == nil || t.UnixMilli() <= 0 {
+		return time.Time{}
+	}
+	return storage.Millis(*t)
 }
 
 // SetMarkedUnread sets one column.

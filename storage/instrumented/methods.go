@@ -150,9 +150,9 @@ func (s *Store) SetMarkedUnread(ctx context.Context, userID, convID string, mark
 	return err
 }
 
-func (s *Store) SetMuted(ctx context.Context, userID, convID string, muted bool) error {
+func (s *Store) SetMuted(ctx context.Context, userID, convID string, muted bool, until time.Time) error {
 	start := time.Now()
-	err := s.next.SetMuted(ctx, userID, convID, muted)
+	err := s.next.SetMuted(ctx, userID, convID, muted, until)
 	s.observe("SetMuted", start, err)
 	return err
 }

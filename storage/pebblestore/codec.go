@@ -242,11 +242,15 @@ func encodeUserConv(u storage.UserConv) []byte {
 	e.time(u.LastActivity)
 	// Fields added later are written only when set, so rows that never
 	// used them stay as they were.
-	if u.ArchivedSeq != 0 || u.MarkedUnread {
+	timed := !u.MutedUntil.IsZero()
+	if u.ArchivedSeq != 0 || u.MarkedUnread || timed {
 		e.uint(u.ArchivedSeq)
 	}
-	if u.MarkedUnread {
-		e.bool(true)
+	if u.MarkedUnread || timed {
+		e.bool(u.MarkedUnread)
+	}
+	if timed {
+		e.time(u.MutedUntil)
 	}
 	return e.b
 }
@@ -263,6 +267,9 @@ func decodeUserConv(user, conv string, b []byte) (storage.UserConv, error) {
 	}
 	if d.err == nil && len(d.b) > 0 { // written before marking unread existed: not marked
 		u.MarkedUnread = d.bool()
+	}
+	if d.err == nil && len(d.b) > 0 { // written before timed mutes existed, or not timed
+		u.MutedUntil = d.time()
 	}
 	return u, d.err
 }

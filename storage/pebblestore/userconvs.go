@@ -76,10 +76,14 @@ func (s *Store) SetPinned(ctx context.Context, userID, convID string, pinned boo
 	return err
 }
 
-func (s *Store) SetMuted(ctx context.Context, userID, convID string, muted bool) error {
+func (s *Store) SetMuted(ctx context.Context, userID, convID string, muted bool, until time.Time) error {
+	if !muted {
+		until = time.Time{}
+	}
+	until = storage.Millis(until)
 	_, err := s.updateUserConv(ctx, userID, convID, func(u *storage.UserConv) bool {
-		changed := u.Muted != muted
-		u.Muted = muted
+		changed := u.Muted != muted || !u.MutedUntil.Equal(until)
+		u.Muted, u.MutedUntil = muted, until
 		return changed
 	})
 	return err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/switchboard-im/switchboard/storage"
 )
@@ -29,7 +30,7 @@ func testUserConvState(t *testing.T, s storage.Store, id func(string) string) {
 		t.Fatalf("read cursor moved back to %d", r)
 	}
 	must(t, s.SetPinned(c, u, cid, true))
-	must(t, s.SetMuted(c, u, cid, true))
+	must(t, s.SetMuted(c, u, cid, true, time.Time{}))
 	must(t, s.SetArchived(c, u, cid, 7))
 	must(t, s.SetMarkedUnread(c, u, cid, true))
 	must(t, s.TouchConversation(c, u, cid, at(10)))
@@ -40,7 +41,22 @@ func testUserConvState(t *testing.T, s storage.Store, id func(string) string) {
 	if got != want {
 		t.Fatalf("state %+v, want %+v", got, want)
 	}
-	must(t, s.SetMuted(c, u, cid, false))
+	// A timed mute, then its end taken away by a plain mute, then unmuted.
+	must(t, s.SetMuted(c, u, cid, true, at(20)))
+	got, err = s.GetUserConv(c, u, cid)
+	must(t, err)
+	if !got.Muted || !got.MutedUntil.Equal(at(20)) || got.ArchivedSeq != 7 || !got.MarkedUnread || !got.LastActivity.Equal(at(10)) {
+		t.Fatalf("state after a timed mute %+v", got)
+	}
+	must(t, s.SetMuted(c, u, cid, true, time.Time{}))
+	if got, err = s.GetUserConv(c, u, cid); err != nil || !got.Muted || !got.MutedUntil.IsZero() {
+		t.Fatalf("state after a mute without an end %+v %v", got, err)
+	}
+	must(t, s.SetMuted(c, u, cid, true, at(30)))
+	must(t, s.SetMuted(c, u, cid, false, time.Time{}))
+	if got, err = s.GetUserConv(c, u, cid); err != nil || got.Muted || !got.MutedUntil.IsZero() {
+		t.Fatalf("state after unmuting a timed mute %+v %v", got, err)
+	}
 	must(t, s.SetArchived(c, u, cid, 0))
 	must(t, s.SetMarkedUnread(c, u, cid, false))
 	got, err = s.GetUserConv(c, u, cid)

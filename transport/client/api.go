@@ -622,11 +622,29 @@ func (c *Client) SetMarkedUnread(ctx context.Context, conv string, marked bool) 
 // of a member): its unread messages leave the total. Returns the new total
 // unread count.
 func (c *Client) SetMuted(ctx context.Context, conv string, muted bool) (uint64, error) {
-	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Mute{Mute: &wirepb.MuteRequest{Conv: conv, Muted: muted}}})
+	return c.mute(ctx, conv, muted, 0)
+}
+
+// MuteFor mutes conv for d ("for 8 hours"): the mute ends by itself then,
+// on every device and for offline notifications (at most the node's
+// serve --max-mute-for, a year by default). Returns the new total unread.
+func (c *Client) MuteFor(ctx context.Context, conv string, d time.Duration) (uint64, error) {
+	if d <= 0 {
+		return 0, fmt.Errorf("mute for %v: want a positive duration (SetMuted mutes until unmuted)", d)
+	}
+	return c.mute(ctx, conv, true, d)
+}
+
+func (c *Client) mute(ctx context.Context, conv string, muted bool, d time.Duration) (uint64, error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Mute{Mute: &wirepb.MuteRequest{Conv: conv, Muted: muted, ForMs: d.Milliseconds()}}})
 	if err != nil {
 		return 0, err
 	}
-	c.store.setOwnFlag(conv, func(info *Conversation) { info.Muted = muted })
+	var until time.Time
+	if d > 0 {
+		until = time.Now().Add(d)
+	}
+	c.store.setOwnFlag(conv, func(info *Conversation) { info.Muted, info.MutedUntil = muted, until })
 	return res.GetMute().GetTotalUnread(), nil
 }
 

@@ -117,6 +117,9 @@ type Conversation struct {
 	LastMessage    *Message
 	Pinned         bool
 	Muted          bool
+	// MutedUntil: a mute for a while (MuteFor) ends by itself then (zero:
+	// until unmuted); MutedAt says whether it holds.
+	MutedUntil time.Time
 	// Archived: in this user's archived list (SetArchived), not the main
 	// one; a new message from someone else brings it back unless Muted.
 	Archived bool
@@ -504,7 +507,7 @@ func (s *store) countLocked(cs *convState, m *Message) {
 		return
 	}
 	cs.info.Unread++
-	if !cs.info.Muted {
+	if !cs.info.MutedAt(time.Now()) {
 		cs.info.Archived = false // as the server does: news brings it back
 	}
 	if slices.Contains(m.Mentions, s.me) {
@@ -551,7 +554,7 @@ func (s *store) applySummary(w *wirepb.ConvSummary) (from, to uint64, news []Mes
 		localLast = cs.msgs[len(cs.msgs)-1].Seq
 	}
 	cs.info.Kind, cs.info.Pinned, cs.info.Muted, cs.info.Archived, cs.info.Member = w.Kind, w.Pinned, w.Muted, w.Archived, w.Member
-	cs.info.MarkedUnread = w.MarkedUnread
+	cs.info.MarkedUnread, cs.info.MutedUntil = w.MarkedUnread, fromMillis(w.MutedUntilMs)
 	if w.LastSeq >= cs.titleSeq {
 		cs.info.Title, cs.info.PictureID, cs.titleSeq = w.Title, w.PictureId, w.LastSeq
 	}
@@ -867,7 +870,23 @@ func (s *store) conversation(conv string) (Conversation, bool) {
 func (s *store) setFlags(f *wirepb.FlagsUpdate) {
 	s.setOwnFlag(f.Conv, func(info *Conversation) {
 		info.Pinned, info.Muted, info.Archived, info.MarkedUnread = f.Pinned, f.Muted, f.Archived, f.MarkedUnread
+		info.MutedUntil = fromMillis(f.MutedUntilMs)
 	})
+}
+
+// MutedAt reports whether this user's mute of the conversation holds at
+// t: muted, and its end (if any) not reached. A client showing a mute
+// for a while sets a timer to MutedUntil; the node sends nothing then.
+func (c Conversation) MutedAt(t time.Time) bool {
+	return c.Muted && (c.MutedUntil.IsZero() || t.Before(c.MutedUntil))
+}
+
+// fromMillis reads a time in ms, 0 being none.
+func fromMillis(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
 }
 
 // setOwnFlag records one of the user's own flags of conv as the server

@@ -1066,7 +1066,10 @@ type ConvSummary struct {
 	PictureId string `protobuf:"bytes,16,opt,name=picture_id,json=pictureId,proto3" json:"picture_id,omitempty"`
 	// the user cleared the conversation for themself up to here
 	// (clear_history): drop what is held up to it
-	ClearedSeq    uint64 `protobuf:"varint,17,opt,name=cleared_seq,json=clearedSeq,proto3" json:"cleared_seq,omitempty"`
+	ClearedSeq uint64 `protobuf:"varint,17,opt,name=cleared_seq,json=clearedSeq,proto3" json:"cleared_seq,omitempty"`
+	// muted: when the mute ends by itself (0: until unmuted); past it the
+	// node counts the conversation as not muted, without a push
+	MutedUntilMs  int64 `protobuf:"varint,18,opt,name=muted_until_ms,json=mutedUntilMs,proto3" json:"muted_until_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1216,6 +1219,13 @@ func (x *ConvSummary) GetPictureId() string {
 func (x *ConvSummary) GetClearedSeq() uint64 {
 	if x != nil {
 		return x.ClearedSeq
+	}
+	return 0
+}
+
+func (x *ConvSummary) GetMutedUntilMs() int64 {
+	if x != nil {
+		return x.MutedUntilMs
 	}
 	return 0
 }
@@ -7772,9 +7782,13 @@ func (*MarkUnreadResult) Descriptor() ([]byte, []int) {
 // messages no longer count in total_unread. Pushes to connected devices
 // still arrive; offline push notifications do not.
 type MuteRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
-	Muted         bool                   `protobuf:"varint,2,opt,name=muted,proto3" json:"muted,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Conv  string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	Muted bool                   `protobuf:"varint,2,opt,name=muted,proto3" json:"muted,omitempty"`
+	// muted: the mute ends by itself after this long ("mute for 8 hours";
+	// 0: until unmuted; negative, above serve --max-mute-for or with muted
+	// false: INVALID)
+	ForMs         int64 `protobuf:"varint,3,opt,name=for_ms,json=forMs,proto3" json:"for_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -7821,6 +7835,13 @@ func (x *MuteRequest) GetMuted() bool {
 		return x.Muted
 	}
 	return false
+}
+
+func (x *MuteRequest) GetForMs() int64 {
+	if x != nil {
+		return x.ForMs
+	}
+	return 0
 }
 
 type MuteResult struct {
@@ -9216,6 +9237,7 @@ type FlagsUpdate struct {
 	Muted         bool                   `protobuf:"varint,3,opt,name=muted,proto3" json:"muted,omitempty"`
 	Archived      bool                   `protobuf:"varint,4,opt,name=archived,proto3" json:"archived,omitempty"`
 	MarkedUnread  bool                   `protobuf:"varint,5,opt,name=marked_unread,json=markedUnread,proto3" json:"marked_unread,omitempty"`
+	MutedUntilMs  int64                  `protobuf:"varint,6,opt,name=muted_until_ms,json=mutedUntilMs,proto3" json:"muted_until_ms,omitempty"` // muted: the mute ends then (0: until unmuted)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -9283,6 +9305,13 @@ func (x *FlagsUpdate) GetMarkedUnread() bool {
 		return x.MarkedUnread
 	}
 	return false
+}
+
+func (x *FlagsUpdate) GetMutedUntilMs() int64 {
+	if x != nil {
+		return x.MutedUntilMs
+	}
+	return 0
 }
 
 // ReadUpdate: the user's read cursor moved (on another device).
@@ -11764,7 +11793,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\n" +
 	"joined_seq\x18\x03 \x01(\x04R\tjoinedSeq\x12\x19\n" +
 	"\bleft_seq\x18\x04 \x01(\x04R\aleftSeq\x12\x14\n" +
-	"\x05muted\x18\x05 \x01(\bR\x05muted\"\xb7\x04\n" +
+	"\x05muted\x18\x05 \x01(\bR\x05muted\"\xdd\x04\n" +
 	"\vConvSummary\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x121\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1d.switchboard.wire.v1.ConvKindR\x04kind\x12\x19\n" +
@@ -11785,7 +11814,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\n" +
 	"picture_id\x18\x10 \x01(\tR\tpictureId\x12\x1f\n" +
 	"\vcleared_seq\x18\x11 \x01(\x04R\n" +
-	"clearedSeq\"5\n" +
+	"clearedSeq\x12$\n" +
+	"\x0emuted_until_ms\x18\x12 \x01(\x03R\fmutedUntilMs\"5\n" +
 	"\x05Hello\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x12\x16\n" +
 	"\x06client\x18\x02 \x01(\tR\x06client\"\x96\x03\n" +
@@ -12282,10 +12312,11 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x11MarkUnreadRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
 	"\x06marked\x18\x02 \x01(\bR\x06marked\"\x12\n" +
-	"\x10MarkUnreadResult\"7\n" +
+	"\x10MarkUnreadResult\"N\n" +
 	"\vMuteRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x14\n" +
-	"\x05muted\x18\x02 \x01(\bR\x05muted\"/\n" +
+	"\x05muted\x18\x02 \x01(\bR\x05muted\x12\x15\n" +
+	"\x06for_ms\x18\x03 \x01(\x03R\x05forMs\"/\n" +
 	"\n" +
 	"MuteResult\x12!\n" +
 	"\ftotal_unread\x18\x01 \x01(\x04R\vtotalUnread\"8\n" +
@@ -12376,13 +12407,14 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\n" +
 	"\x06DRAFTS\x10\x03\x12\v\n" +
 	"\aPROFILE\x10\x04\x12\x11\n" +
-	"\rJOIN_REQUESTS\x10\x05\"\x90\x01\n" +
+	"\rJOIN_REQUESTS\x10\x05\"\xb6\x01\n" +
 	"\vFlagsUpdate\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
 	"\x06pinned\x18\x02 \x01(\bR\x06pinned\x12\x14\n" +
 	"\x05muted\x18\x03 \x01(\bR\x05muted\x12\x1a\n" +
 	"\barchived\x18\x04 \x01(\bR\barchived\x12#\n" +
-	"\rmarked_unread\x18\x05 \x01(\bR\fmarkedUnread\"|\n" +
+	"\rmarked_unread\x18\x05 \x01(\bR\fmarkedUnread\x12$\n" +
+	"\x0emuted_until_ms\x18\x06 \x01(\x03R\fmutedUntilMs\"|\n" +
 	"\n" +
 	"ReadUpdate\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x19\n" +
