@@ -55,7 +55,10 @@ func artifactDir(t *testing.T) string {
 // The agent's unsent answer is kept as the session's draft on the node,
 // labelled in the session list, back in the box when the agent returns
 // to the session, and cleared once sent.
-// Last, an operator suspends the customer, and the page says so.
+// Then an operator suspends the customer, and the page says so.
+// Last, a group's join request from the workbench: the owner creates an
+// approval code, another user joins with it and waits, the owner
+// approves them in the requests panel, and the group reaches their page.
 // The customer is queued first (a1 signs in away, a2 is offline): the
 // customer page shows its position and the workbench's queue panel the
 // waiting customer, until a1 goes online. Every desk step of the pages is
@@ -600,6 +603,32 @@ func browserRun(t *testing.T, browser, transport string) {
 	// says why.
 	n.run("moderate", "suspend", "--data-dir", n.dir, "--user", visitor, "--reason", "spam links")
 	until(customer, "the suspension on the customer's page", `document.querySelector("#status").dataset.state === "closed" && document.querySelector("#status").textContent.startsWith("account suspended: ") && document.querySelector("#status").textContent.includes("spam links")`)
+
+	// A team room a1 owns: from the workbench a1 creates a code that
+	// needs approval; pupil, in a workbench of their own, joins with it
+	// and waits; a1's page lists the request (a "join_requests" push) and
+	// a1 approves it; pupil's page then lists the group by itself.
+	n.run("group", "create", "--data-dir", n.dir, "--user", "a1", "--id", "g:team", "--title", "Team room", "--members", "a2")
+	click(agent, "open the team room", `#groups li[data-conv="g:team"]`)
+	until(agent, "the invite panel of a group a1 owns", `!document.querySelector("#invite-panel").hidden && document.querySelector("#join-requests").textContent === "nobody waiting"`)
+	click(agent, "needs approval", "#invite-approval")
+	click(agent, "create the code", "#create-invite")
+	until(agent, "the code shown", `!document.querySelector("#invite-code").hidden && document.querySelector("#invite-code").dataset.approval === "true"`)
+	var code string
+	eval(agent, "the code", `document.querySelector("#invite-code").value`, &code)
+	joiner, cancelJ := chromedp.NewContext(ctx, chromedp.WithNewBrowserContext())
+	defer cancelJ()
+	run(joiner, "pupil's workbench", chromedp.Navigate(base+"/agent.html?user=pupil"+q), chromedp.SetValue("#skills", "none"),
+		chromedp.SetValue("#presence", "offline"), chromedp.Click("#connect"))
+	until(joiner, "pupil signed in", `!document.querySelector("#join-code").disabled`)
+	run(joiner, "type the code", chromedp.SendKeys("#join-code", code))
+	click(joiner, "join", "#join")
+	until(joiner, "pupil waiting", `document.querySelector("#join-note").textContent === "Asked to join — waiting for the group's admins" && !document.querySelector('#groups li[data-conv="g:team"]')`)
+	until(agent, "pupil's request listed", `document.querySelector('#join-requests li[data-user="pupil"] .person')?.textContent === "pupil"`)
+	screenshot(t, agent, "agent-join-requests-"+transport)
+	click(agent, "approve pupil", `#join-requests li[data-user="pupil"] button.approve`)
+	until(agent, "the request answered", `document.querySelector("#join-requests").textContent === "nobody waiting"`)
+	until(joiner, "the team room in pupil's list", `document.querySelector('#groups li[data-conv="g:team"]')?.textContent.startsWith("Team room") && document.querySelector("#join-note").textContent === "approved: you joined g:team"`)
 }
 
 // screenshot saves what page shows as NAME.png in the artifact directory.

@@ -119,7 +119,7 @@ type Joined struct {
 	Already bool // the user was a member: nothing changed
 	// Pending: the invite needs approval; the request waits for the
 	// group's owners and admins, and once approved the group arrives as
-	// after any add (EventMembership)
+	// after any add (its approval message first)
 	Pending bool
 }
 

@@ -93,7 +93,26 @@ export interface GroupInviteView {
   expiresMs: number;
   /** 0: any number */
   maxUses: number;
+  /** How many joined with it (an approval invite: how many were approved). */
   uses: number;
+  /** Joins with its code wait for the group's owners and admins (joinRequests). */
+  approval: boolean;
+}
+
+/**
+ * A user who asked to join a group with an approval invite and waits for
+ * its owners and admins (approveJoin, declineJoin).
+ */
+export interface JoinRequestView {
+  user: string;
+  /** Their display name ("": none set; show the user id). */
+  name: string;
+  /** When they asked (Unix ms). */
+  atMs: number;
+  /** The invite's id (GroupInviteView.id). */
+  invite: string;
+  /** When the request is dropped unanswered (Unix ms). */
+  expiresMs: number;
 }
 
 /**
@@ -585,17 +604,44 @@ export class Client {
    * createInvite creates an invite code to the group conv (its owners and
    * admins): valid for ttlMs (0: the node's default, 7 days), for at most
    * maxUses joins (0: any number). The code is answered once (the node
-   * keeps only a hash): share it; others join with joinGroup.
+   * keeps only a hash): share it; others join with joinGroup. With
+   * approval, a join with it only asks (a class code the teacher checks):
+   * the owners and admins get a "joinRequests" event and approve or
+   * decline; maxUses then bounds the approvals.
    */
-  async createInvite(conv: string, opts: { ttlMs?: number; maxUses?: number } = {}): Promise<{ code: string; id: string }> {
-    const v = await this.groupInvite({ conv, create: true, ttlMs: BigInt(opts.ttlMs ?? 0), maxUses: opts.maxUses ?? 0 });
+  async createInvite(conv: string, opts: { ttlMs?: number; maxUses?: number; approval?: boolean } = {}): Promise<{ code: string; id: string }> {
+    const v = await this.groupInvite({ conv, create: true, ttlMs: BigInt(opts.ttlMs ?? 0), maxUses: opts.maxUses ?? 0, approval: opts.approval ?? false });
     return { code: v.code, id: v.id };
   }
 
   /** invites lists the group's live invites, oldest first (owners and admins). */
   async invites(conv: string): Promise<GroupInviteView[]> {
     const v = await this.groupInvite({ conv });
-    return v.invites.map((i) => ({ id: i.id, by: i.by, createdMs: Number(i.createdMs), expiresMs: Number(i.expiresMs), maxUses: i.maxUses, uses: i.uses }));
+    return v.invites.map((i) => ({ id: i.id, by: i.by, createdMs: Number(i.createdMs), expiresMs: Number(i.expiresMs), maxUses: i.maxUses, uses: i.uses, approval: i.approval }));
+  }
+
+  /**
+   * joinRequests lists the requests to join the group conv that wait for
+   * its owners and admins, oldest first (theirs alone: FORBIDDEN for
+   * anyone else). Read it again on a "joinRequests" event for conv.
+   */
+  async joinRequests(conv: string): Promise<JoinRequestView[]> {
+    const v = await this.groupInvite({ conv });
+    return v.requests.map((q) => ({ user: q.user, name: q.name, atMs: Number(q.atMs), invite: q.invite, expiresMs: Number(q.expiresMs) }));
+  }
+
+  /**
+   * approveJoin admits users, who asked to join conv, as members (owners
+   * and admins): the seq of the system message recording it (0: they
+   * were members already). A user without a waiting request: NOT_FOUND.
+   */
+  approveJoin(conv: string, ...users: string[]): Promise<number> {
+    return this.membership(conv, MembershipRequest_Op.APPROVE, users);
+  }
+
+  /** declineJoin drops the requests of users to join conv; they are not told. */
+  async declineJoin(conv: string, ...users: string[]): Promise<void> {
+    await this.membership(conv, MembershipRequest_Op.DECLINE, users);
   }
 
   /** revokeInvite ends an invite: its code no longer lets anyone join. */
@@ -603,7 +649,7 @@ export class Client {
     await this.groupInvite({ conv, revoke: id });
   }
 
-  private async groupInvite(value: { conv: string; create?: boolean; ttlMs?: bigint; maxUses?: number; revoke?: string }) {
+  private async groupInvite(value: { conv: string; create?: boolean; ttlMs?: bigint; maxUses?: number; revoke?: string; approval?: boolean }) {
     const r = await this.request({ case: "groupInvite", value });
     if (r.result.case !== "groupInvite") throw new Error("group_invite: unexpected answer");
     return r.result.value;
@@ -611,13 +657,16 @@ export class Client {
 
   /**
    * joinGroup joins the group an invite code names, as a member; already:
-   * the user was a member. NOT_FOUND: the code is unknown, revoked,
-   * expired or used up; FORBIDDEN: the group's managers removed the user.
+   * the user was a member. pending: the invite needs approval, and the
+   * request waits for the group's owners and admins; once approved the
+   * group arrives as after any add (a "conversation" event). NOT_FOUND:
+   * the code is unknown, revoked, expired or used up; FORBIDDEN: the
+   * group's managers removed the user; TOO_MANY: too many requests wait.
    */
-  async joinGroup(code: string): Promise<{ conv: string; already: boolean }> {
+  async joinGroup(code: string): Promise<{ conv: string; already: boolean; pending: boolean }> {
     const r = await this.request({ case: "joinGroup", value: { code } });
     if (r.result.case !== "joinGroup") throw new Error("join_group: unexpected answer");
-    return { conv: r.result.value.conv, already: r.result.value.already };
+    return { conv: r.result.value.conv, already: r.result.value.already, pending: r.result.value.pending };
   }
 
   /** pin pins conv for this user (on false: unpins). */
@@ -736,12 +785,14 @@ export class Client {
           c.markedUnread = ev.value.markedUnread;
           this.emit("conversation", c);
         } else if (ev.case === "lists") {
-          // One of this user's own lists changed, on this device or another:
-          // who shows it reads it again. A list not known here is ignored.
+          // One of this user's own lists changed, on this device or another,
+          // or the requests to join a group they manage: who shows it reads
+          // it again. A list not known here is ignored.
           if (ev.value.list === ListsUpdate_List.STARRED) this.emit("starred");
           else if (ev.value.list === ListsUpdate_List.SCHEDULED) this.emit("scheduled");
           else if (ev.value.list === ListsUpdate_List.DRAFTS) this.emit("drafts");
           else if (ev.value.list === ListsUpdate_List.PROFILE) this.emit("profile");
+          else if (ev.value.list === ListsUpdate_List.JOIN_REQUESTS) this.emit("joinRequests", ev.value.conv);
         } else if (ev.case === "membership") {
           // Joined, left, or the group renamed.
           const c = this.conversation(ev.value.conv);

@@ -1,4 +1,4 @@
-export { Client, MEDIA_CHUNK_BYTES, PROFILES_PER_REQUEST, ProtocolError, directConv, type ClientOptions, type GroupSettingsView, type ClientEvents, type ConnState, type Draft, type PresenceSharingName, type ScheduledMessage, type StarredMessage, type UserProfile } from "./client.js";
+export { Client, MEDIA_CHUNK_BYTES, PROFILES_PER_REQUEST, ProtocolError, directConv, type ClientOptions, type GroupSettingsView, type GroupInviteView, type JoinRequestView, type ClientEvents, type ConnState, type Draft, type PresenceSharingName, type ScheduledMessage, type StarredMessage, type UserProfile } from "./client.js";
 export { Conversation, isNews, mentionsMe, parseCard, parsePoll, type Card, type ChatMessage, type MediaInfo, type MessageState, type Poll, type PollResults, type PollState, type Preview, type Reaction } from "./store.js";
 export { PREVIEW_SIDE, makePreview } from "./preview.js";
 export { Desk, ServiceDesk, type DeskAgentView, type DeskNoteView, type DeskQueueView, type DeskRatingView, type DeskSavedReplyView, type DeskSessionView, type EnterResult, type LineHoursView, type LineReasonsView, type LineTargetsView, type MetricsRow } from "./desk.js";

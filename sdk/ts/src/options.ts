@@ -74,5 +74,7 @@ export interface ClientEvents {
   drafts: () => void;
   /** This user's own profile changed (on any of their devices, this one too, or by the operator): profile() reads it again. */
   profile: () => void;
+  /** Someone asked to join conv, a group this user owns or administers, or another of its managers answered: joinRequests(conv) reads them again. */
+  joinRequests: (conv: string) => void;
   error: (code: Code, message: string) => void;
 }

@@ -453,8 +453,8 @@ test("a class code: the owner creates it, a pupil joins with it and gets the nex
     const conv = "g:ts-class";
     await assert.rejects(bob.createInvite(conv), (e: unknown) => e instanceof ProtocolError && e.code === Code.FORBIDDEN);
     const { code, id } = await alice.createInvite(conv, { ttlMs: 3_600_000, maxUses: 30 });
-    assert.deepEqual(await pupil.joinGroup(code), { conv, already: false });
-    assert.deepEqual(await pupil.joinGroup(code), { conv, already: true });
+    assert.deepEqual(await pupil.joinGroup(code), { conv, already: false, pending: false });
+    assert.deepEqual(await pupil.joinGroup(code), { conv, already: true, pending: false });
     alice.send(conv, "welcome to the class");
     await until("the pupil gets the class's message", () => pupil.conversation(conv).messages.some((x) => x.body === "welcome to the class"));
     const [inv] = await alice.invites(conv);
@@ -463,6 +463,52 @@ test("a class code: the owner creates it, a pupil joins with it and gets the nex
     assert.equal(inv.expiresMs - inv.createdMs, 3_600_000);
     await alice.revokeInvite(conv, id);
     assert.deepEqual(await alice.invites(conv), []);
+  });
+});
+
+test("an approval code: a join waits, the owner hears \"joinRequests\", lists and approves it and the newcomer reads the group; another asker declined; a plain member may not list", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  await withClients(["alice", "bob", "pupil", "buyer"], async (alice, bob, pupil, buyer) => {
+    const refused = (code: Code) => (e: unknown) => e instanceof ProtocolError && e.code === code;
+    const conv = await alice.createGroup("Chess club", ["bob"], { conv: "g:ts-approval" });
+    const { code, id } = await alice.createInvite(conv, { ttlMs: 3_600_000, approval: true });
+    const [inv] = await alice.invites(conv);
+    assert.deepEqual([inv.id, inv.approval, inv.uses], [id, true, 0]);
+    const told: string[] = [];
+    alice.on("joinRequests", (c) => void told.push(c));
+
+    // The pupil asks: nothing joined yet, and the owner is told.
+    assert.deepEqual(await pupil.joinGroup(code), { conv, already: false, pending: true });
+    await until("the owner told of the request", () => told.includes(conv));
+    const [req, ...more] = await alice.joinRequests(conv);
+    assert.deepEqual([req.user, req.invite, more.length], ["pupil", id, 0]);
+    assert.ok(req.atMs > 0 && req.expiresMs > req.atMs, `asked at ${req.atMs}, expires ${req.expiresMs}`);
+    await assert.rejects(bob.joinRequests(conv), refused(Code.FORBIDDEN), "a plain member does not list them");
+    await assert.rejects(pupil.history(conv), refused(Code.NOT_MEMBER), "waiting is not a member");
+
+    // Approved: the pupil's client gets the group by itself, reads its
+    // history from the approval on, and gets the next message.
+    const seq = await alice.approveJoin(conv, "pupil");
+    assert.ok(seq > 0, `approved at ${seq}`);
+    await until("the pupil's client holds the group", () => pupil.conversations.has(conv) && pupil.conversation(conv).member);
+    assert.equal((await pupil.groupSettings(conv)).title, "Chess club", "a member reads its settings");
+    await pupil.history(conv);
+    const step = pupil.conversation(conv).messages.find((m) => m.seq === seq);
+    assert.equal(step?.kind, "system");
+    assert.deepEqual([JSON.parse(step!.body).op, JSON.parse(step!.body).users], ["approve", ["pupil"]]);
+    alice.send(conv, "welcome to the chess club");
+    await until("the pupil gets the club's message", () => pupil.conversation(conv).messages.some((x) => x.body === "welcome to the chess club"));
+    assert.deepEqual(await pupil.joinGroup(code), { conv, already: true, pending: false });
+
+    // The buyer asks too and is declined: the list is empty again, and
+    // an approval of nobody waiting is NOT_FOUND.
+    const heard = told.length;
+    assert.equal((await buyer.joinGroup(code)).pending, true);
+    await until("the owner told of the second request", () => told.length > heard);
+    assert.deepEqual((await alice.joinRequests(conv)).map((r) => r.user), ["buyer"]);
+    await alice.declineJoin(conv, "buyer");
+    assert.deepEqual(await alice.joinRequests(conv), []);
+    await assert.rejects(alice.approveJoin(conv, "buyer"), refused(Code.NOT_FOUND));
+    assert.equal((await alice.invites(conv))[0].uses, 1, "one approved");
   });
 });
 

@@ -5,13 +5,15 @@
 // stars and the Starred panel; Send later and the Scheduled panel; "@all"
 // shown on a message, and the workbench's "@all" toggle; users shown by
 // their profiles' names, read in batches, and the "Your name" setting;
-// the compose box kept as the open conversation's draft.
+// the compose box kept as the open conversation's draft; joining a group
+// with a code, and a group's invite code and requests to join.
 // cmd/switchboard's TestBrowserPages drives the pages in Chromium.
 import { mock, test } from "node:test";
 import assert from "node:assert/strict";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Conversation, type ChatMessage } from "../src/store.js";
+import { Code } from "../src/gen/wire_pb.js";
 
 const jwt = (exp: number) => `x.${Buffer.from(JSON.stringify({ sub: "a1", exp })).toString("base64url")}.y`;
 
@@ -755,4 +757,124 @@ test("the pages keep the compose box as the open conversation's draft: saved aft
   mock.timers.tick(page.DRAFT_SAVE_MS);
   await settled();
   assert.deepEqual([notes.at(-1), drafts.has(team)], ["draft not kept: TOO_LARGE: a draft of 5000 bytes, limit 4096", false]);
+});
+
+// A node standing in for the invite requests: the requests waiting in
+// each group, who manages it, and each request.
+function inviteNode(me: string, managers: Record<string, string[]>) {
+  const calls: unknown[][] = [];
+  const waiting: Record<string, { user: string; name: string; atMs: number; invite: string; expiresMs: number }[]> = {};
+  const listeners: Record<string, ((conv: string) => void)[]> = {};
+  const forbidden = (conv: string) => {
+    if (!managers[conv]?.includes(me)) throw Object.assign(new Error("FORBIDDEN: owners and admins only"), { code: Code.FORBIDDEN });
+  };
+  return {
+    calls,
+    waiting,
+    emit: (ev: string, arg: string) => listeners[ev]?.forEach((fn) => fn(arg)),
+    client: {
+      on: (ev: string, fn: (arg: string) => void) => (listeners[ev] ??= []).push(fn),
+      joinRequests: async (conv: string) => (calls.push(["joinRequests", conv]), forbidden(conv), [...(waiting[conv] ?? [])]),
+      createInvite: async (conv: string, opts: unknown) => (calls.push(["createInvite", conv, opts]), forbidden(conv), { code: "sb-CODE", id: "i1" }),
+      approveJoin: async (conv: string, ...users: string[]) => {
+        calls.push(["approveJoin", conv, ...users]);
+        if (!waiting[conv]?.some((r) => users.includes(r.user))) throw Object.assign(new Error("NOT_FOUND: no request"), { code: Code.NOT_FOUND });
+        waiting[conv] = waiting[conv].filter((r) => !users.includes(r.user));
+        return 9;
+      },
+      declineJoin: async (conv: string, ...users: string[]) => {
+        calls.push(["declineJoin", conv, ...users]);
+        waiting[conv] = (waiting[conv] ?? []).filter((r) => !users.includes(r.user));
+      },
+      joinGroup: async (code: string) => {
+        calls.push(["joinGroup", code]);
+        if (code === "sb-ASK") return { conv: "g:class", already: false, pending: true };
+        if (code === "sb-OPEN") return { conv: "g:club", already: false, pending: false };
+        if (code === "sb-AGAIN") return { conv: "g:club", already: true, pending: false };
+        throw Object.assign(new Error("NOT_FOUND: no such invite"), { code: Code.NOT_FOUND });
+      },
+    },
+  };
+}
+
+test("pages join a group with a code (an approval invite's join waits), and show a group's managers its invite code and the requests to join, approved or declined", async () => {
+  const page = await loadPage();
+
+  // Join with a code: joined (opened), a member already, asked (waiting), refused.
+  const node = inviteNode("teacher", { "g:class": ["teacher"] });
+  const form: { onsubmit?: (ev?: { preventDefault(): void }) => Promise<void> } = {};
+  const input = { value: "" };
+  const notes: string[] = [];
+  const opened: string[] = [];
+  page.joinForm(node.client, form, input, (t: string) => notes.push(t), (conv: string) => opened.push(conv));
+  for (const code of ["", " sb-OPEN ", "sb-AGAIN", "sb-ASK", "sb-GONE"]) {
+    input.value = code;
+    await form.onsubmit!({ preventDefault: () => {} });
+  }
+  assert.deepEqual(notes, ["type or paste the invite code first", "joined g:club", "already a member of g:club", "Asked to join — waiting for the group's admins", "not joined: NOT_FOUND: no such invite"]);
+  assert.equal(page.JOIN_WAITING, "Asked to join — waiting for the group's admins");
+  assert.deepEqual(opened, ["g:club", "g:club"], "a group joined opens; one asked for does not");
+  assert.deepEqual(node.calls.map((c) => c[1]), ["sb-OPEN", "sb-AGAIN", "sb-ASK", "sb-GONE"], "trimmed; nothing asked without a code");
+  assert.equal(input.value, "sb-GONE", "a refused code stays to correct");
+  // The group asked for arrives once approved: noted, once.
+  const arrive = (id: string) => node.emit("conversation", Object.assign(new Conversation(id), { title: "Class 4b" }) as any);
+  arrive("g:club");
+  arrive("g:class");
+  arrive("g:class");
+  assert.deepEqual(notes.slice(5), ["approved: you joined Class 4b"]);
+
+  // The panel: hidden until the node lists the requests; for the teacher,
+  // who manages g:class, each request by name (else the id).
+  node.calls.length = notes.length = 0;
+  node.waiting["g:class"] = [
+    { user: "pupil", name: "Pia", atMs: 1000, invite: "i1", expiresMs: 9000 },
+    { user: "quiet", name: "", atMs: 2000, invite: "i1", expiresMs: 9000 },
+  ];
+  const els = { panel: { hidden: true }, create: { disabled: false, onclick: undefined as undefined | (() => Promise<void>) }, approval: { checked: false }, code: { value: "", hidden: true, dataset: {} as Record<string, string> }, list: new FakeElement() };
+  const panel = page.invitePanel(node.client, els, (t: string) => notes.push(t));
+  await panel.open("g:class");
+  assert.equal(els.panel.hidden, false);
+  const rows = () => els.list.children.map((li) => [li.dataset.user, li.find("person")[0]?.textContent, li.find("person")[0]?.title]);
+  assert.deepEqual(rows(), [["pupil", "Pia", "pupil"], ["quiet", "quiet", "quiet"]]);
+  assert.deepEqual(els.list.children.map((li) => [li.find("approve").length, li.find("decline").length]), [[1, 1], [1, 1]]);
+
+  // A code that needs approval: created and shown to copy.
+  els.approval.checked = true;
+  await els.create.onclick!();
+  assert.deepEqual(node.calls.at(-1), ["createInvite", "g:class", { approval: true }]);
+  assert.deepEqual([els.code.value, els.code.hidden, els.code.dataset.approval], ["sb-CODE", false, "true"]);
+
+  // Approve one, decline the other: each answered, the list read again.
+  node.calls.length = 0;
+  await els.list.children[0].find("approve")[0].onclick!();
+  assert.deepEqual(notes.at(-1), "Pia joined");
+  assert.deepEqual(rows(), [["quiet", "quiet", "quiet"]]);
+  await els.list.children[0].find("decline")[0].onclick!();
+  assert.deepEqual(notes.at(-1), "quiet declined");
+  assert.deepEqual(node.calls, [["approveJoin", "g:class", "pupil"], ["joinRequests", "g:class"], ["declineJoin", "g:class", "quiet"], ["joinRequests", "g:class"]]);
+  assert.equal(els.list.textContent, "nobody waiting");
+
+  // Someone asks: "joinRequests" for the open group reads the list again;
+  // for another group, nothing.
+  node.calls.length = 0;
+  node.waiting["g:class"] = [{ user: "late", name: "Lou", atMs: 3000, invite: "i1", expiresMs: 9000 }];
+  node.emit("joinRequests", "g:other");
+  node.emit("joinRequests", "g:class");
+  await settle();
+  assert.deepEqual([node.calls, rows()], [[["joinRequests", "g:class"]], [["late", "Lou", "late"]]]);
+
+  // Answered elsewhere meanwhile: the node's NOT_FOUND is noted, the list read again.
+  node.waiting["g:class"] = [];
+  await els.list.children[0].find("approve")[0].onclick!();
+  assert.deepEqual([notes.at(-1), els.list.textContent], ["approve failed: NOT_FOUND: no request", "nobody waiting"]);
+
+  // A group the user only belongs to (FORBIDDEN) or a conversation that is
+  // no group: hidden, nothing noted; the code shown before is gone.
+  const before = notes.length;
+  await panel.open("g:club");
+  assert.deepEqual([els.panel.hidden, els.code.hidden, els.code.value, els.approval.checked], [true, true, "", false]);
+  await panel.open("s:cars:c1:1");
+  assert.equal(els.panel.hidden, true);
+  assert.equal(notes.length, before);
+  assert.deepEqual(node.calls.at(-1), ["joinRequests", "g:club"], "no request for a conversation that is no group");
 });

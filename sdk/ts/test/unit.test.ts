@@ -4,7 +4,7 @@ import { FrameReader, FrameError, encodeFrame } from "../src/frames.js";
 import { backoffDelay } from "../src/backoff.js";
 import { Conversation, mentionsMe, parseCard, type ChatMessage } from "../src/store.js";
 import { Client, MEDIA_CHUNK_BYTES, ProtocolError, directConv } from "../src/client.js";
-import { Code, ListsUpdate_List, MessageKind, MessageSchema, ResponseSchema, ServerFrameSchema } from "../src/gen/wire_pb.js";
+import { Code, ListsUpdate_List, MembershipRequest_Op, MessageKind, MessageSchema, ResponseSchema, ServerFrameSchema } from "../src/gen/wire_pb.js";
 import { chatMessage, directPeer } from "../src/messages.js";
 import { create } from "@bufbuild/protobuf";
 import { OUTBOX_PREFIX, forgetMessage, loadMessages, queuedAt, saveMessage } from "../src/outbox.js";
@@ -617,22 +617,69 @@ test("scheduled: schedule sends the message and its time, scheduled lists, unsch
   assert.equal(asked.length, 0, "nothing invalid is sent");
 });
 
-test("a lists push: the client emits starred, scheduled, drafts or profile, asks no ack, and ignores a list it does not know", () => {
+test("a lists push: the client emits starred, scheduled, drafts, profile or joinRequests (with its group), asks no ack, and ignores a list it does not know", () => {
   const c = new Client({ url: "ws://127.0.0.1:1", token: "t" });
   const got: string[] = [];
   c.on("starred", () => got.push("starred"));
   c.on("scheduled", () => got.push("scheduled"));
   c.on("drafts", () => got.push("drafts"));
   c.on("profile", () => got.push("profile"));
-  const push = (list: ListsUpdate_List) => (c as any).onFrame(create(ServerFrameSchema, { msg: { case: "push", value: { inboxSeq: 0n, event: { case: "lists", value: { list } } } } }));
+  c.on("joinRequests", (conv) => got.push(`joinRequests ${conv}`));
+  const push = (list: ListsUpdate_List, conv = "") => (c as any).onFrame(create(ServerFrameSchema, { msg: { case: "push", value: { inboxSeq: 0n, event: { case: "lists", value: { list, conv } } } } }));
   push(ListsUpdate_List.STARRED);
   push(ListsUpdate_List.SCHEDULED);
   push(ListsUpdate_List.DRAFTS);
   push(ListsUpdate_List.PROFILE);
+  push(ListsUpdate_List.JOIN_REQUESTS, "g:class");
   push(ListsUpdate_List.UNKNOWN);
   push(7 as ListsUpdate_List);
-  assert.deepEqual(got, ["starred", "scheduled", "drafts", "profile"]);
+  assert.deepEqual(got, ["starred", "scheduled", "drafts", "profile", "joinRequests g:class"]);
   assert.deepEqual((c as any).acks, [], "inbox_seq 0: nothing to ack");
+});
+
+// Join requests: createInvite sends approval, invites and joinRequests
+// convert the node's listing (times as numbers), approveJoin and
+// declineJoin are membership requests naming the requesters (approveJoin
+// answers the system message's seq), joinGroup answers pending. The node
+// is stood in for at the request seam.
+test("join requests: an approval invite, the waiting requests listed, approved or declined; a join that waits", async () => {
+  const c = new Client({ url: "ws://127.0.0.1:1", token: "t" });
+  c.user = "teacher";
+  const asked: [string, any][] = [];
+  (c as any).request = async (op: { case: string; value: any }) => {
+    asked.push([op.case, op.value]);
+    if (op.case === "membership") return create(ResponseSchema, { result: { case: "membership", value: { seq: op.value.op === MembershipRequest_Op.APPROVE ? 12n : 0n } } });
+    if (op.case === "joinGroup") return create(ResponseSchema, { result: { case: "joinGroup", value: { conv: "g:class", pending: true } } });
+    if (op.value.create) return create(ResponseSchema, { result: { case: "groupInvite", value: { code: "CODE", id: "i1" } } });
+    return create(ResponseSchema, {
+      result: {
+        case: "groupInvite",
+        value: {
+          invites: [{ id: "i1", by: "teacher", createdMs: 1000n, expiresMs: 2000n, maxUses: 30, uses: 1, approval: true }],
+          requests: [
+            { user: "pupil", name: "Pia", atMs: 1500n, invite: "i1", expiresMs: 9000n },
+            { user: "quiet", atMs: 1600n, invite: "i1", expiresMs: 9100n },
+          ],
+        },
+      },
+    });
+  };
+  assert.deepEqual(await c.createInvite("g:class", { ttlMs: 3_600_000, maxUses: 30, approval: true }), { code: "CODE", id: "i1" });
+  await c.createInvite("g:class");
+  assert.deepEqual(asked.map((a) => [a[1].ttlMs, a[1].maxUses, a[1].approval]), [[3_600_000n, 30, true], [0n, 0, false]], "approval only when asked");
+  assert.deepEqual(await c.invites("g:class"), [{ id: "i1", by: "teacher", createdMs: 1000, expiresMs: 2000, maxUses: 30, uses: 1, approval: true }]);
+  assert.deepEqual(await c.joinRequests("g:class"), [
+    { user: "pupil", name: "Pia", atMs: 1500, invite: "i1", expiresMs: 9000 },
+    { user: "quiet", name: "", atMs: 1600, invite: "i1", expiresMs: 9100 },
+  ]);
+  assert.deepEqual(asked.at(-1), ["groupInvite", { conv: "g:class" }], "a listing: neither create nor revoke");
+  assert.equal(await c.approveJoin("g:class", "pupil"), 12);
+  assert.equal(await c.declineJoin("g:class", "quiet", "other"), undefined);
+  assert.deepEqual(asked.slice(-2).map((a) => [a[0], a[1].conv, a[1].op, a[1].users]), [
+    ["membership", "g:class", MembershipRequest_Op.APPROVE, ["pupil"]],
+    ["membership", "g:class", MembershipRequest_Op.DECLINE, ["quiet", "other"]],
+  ]);
+  assert.deepEqual(await c.joinGroup("CODE"), { conv: "g:class", already: false, pending: true });
 });
 
 // Drafts: setDraft sends the conversation and the text ("" clears it) and

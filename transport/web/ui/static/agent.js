@@ -1,4 +1,4 @@
-import { adminDesk, attachFile, Client, demoCard, demoPoll, draftKeeper, forwarder, isForbidden, isNews, mentionAllToggle, mentionsMe, params, peerOf, people, personView, pinTracker, profileForm, relabel, renderMessages, renderStarred, scheduledPanel, ServiceDesk, showStatus, starTracker, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
+import { adminDesk, attachFile, Client, demoCard, demoPoll, draftKeeper, forwarder, invitePanel, isForbidden, isGroup, isNews, joinForm, mentionAllToggle, mentionsMe, params, peerOf, people, personView, pinTracker, profileForm, relabel, renderMessages, renderStarred, scheduledPanel, ServiceDesk, showStatus, starTracker, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 if (params.get("user")) $("user").value = params.get("user");
@@ -64,6 +64,10 @@ let names; // people, once connected: customers and colleagues by their names
 // the desktop is finished on the phone) and the next visit; an edit or a
 // report's reason is not a draft.
 let drafts;
+// invitePanel, once connected: in a group the agent owns or administers
+// (a team room, a class), an invite code to share and the requests to
+// join that wait for an answer.
+let invites;
 const draw = (c) => {
   renderMessages($("messages"), c, user, { onRecall, onEdit, onReport, onReply, onReact, onVote, onPin, onForward, download, pinned: pinned?.(c), onStar: stars?.toggle, starred: stars?.seqs(c), people: names });
   drawDue();
@@ -296,6 +300,39 @@ function renderList() {
     li.onclick = () => open(c.id);
     ul.append(li);
   }
+  renderGroups();
+}
+
+// The groups the agent is in (a team room, a class), the latest active
+// first, by name: a click opens one. One joined with a code, or approved
+// after asking, arrives by itself (its first message); its name comes
+// with no push then, so a group without one is asked its settings once.
+const groupTitles = new Map(); // conv → the title its settings told
+function renderGroups() {
+  const groups = [...client.conversations.values()].filter((c) => isGroup(c.id) && c.member);
+  groups.sort((a, b) => (b.messages.at(-1)?.serverTsMs ?? 0) - (a.messages.at(-1)?.serverTsMs ?? 0));
+  for (const c of groups) {
+    if (c.title || groupTitles.has(c.id)) continue;
+    groupTitles.set(c.id, "");
+    client.groupSettings(c.id).then((s) => s.title && (groupTitles.set(c.id, s.title), renderGroups()), () => {});
+  }
+  $("groups").replaceChildren(
+    ...groups.map((c) => {
+      const li = document.createElement("li");
+      li.dataset.conv = c.id;
+      li.title = c.id;
+      if (c.id === current) li.className = "active";
+      li.textContent = `${c.title || groupTitles.get(c.id) || c.id} `;
+      if (c.id !== current && c.unread > 0) {
+        const u = document.createElement("span");
+        u.className = "unread";
+        u.textContent = String(c.unread);
+        li.append(u);
+      }
+      li.onclick = () => open(c.id);
+      return li;
+    }),
+  );
 }
 
 // Saved replies of the open conversation's business line (s:LINE:…):
@@ -414,6 +451,7 @@ async function open(id) {
   $("text").disabled = $("send").disabled = $("send-card").disabled = $("send-poll").disabled = $("later-at").disabled = $("send-later").disabled = $("transfer").disabled = $("close").disabled = $("file").disabled = false;
   $("note-text").disabled = $("add-note").disabled = $("tag-text").disabled = $("add-tags").disabled = !id.startsWith("s:");
   allToggle.open(id);
+  void invites?.open(id); // shown in a group the agent manages
   drafts?.open(id); // its draft, unless the box holds something already
   await client.history(id).catch(() => {});
   const c = client.conversation(id);
@@ -437,6 +475,8 @@ $("connect").onclick = async () => {
     if ($("starred").dataset.loaded) void showStarred();
   }, note);
   scheduled = scheduledPanel(client, $("scheduled"), open, note);
+  invites = invitePanel(client, { panel: $("invite-panel"), create: $("create-invite"), approval: $("invite-approval"), code: $("invite-code"), list: $("join-requests") }, note);
+  joinForm(client, $("join-form"), $("join-code"), (t) => ($("join-note").textContent = t), open);
   drafts = draftKeeper(client, $("text"), () => current, renderList, note, () => !editing && !reporting);
   // Names: read when shown, and everything that shows them drawn again
   // once read.
@@ -487,7 +527,7 @@ $("connect").onclick = async () => {
   $("presence").value = me.status;
   showWrapUp();
   void profileForm(client, $("profile-name"), $("profile-avatar"), $("save-profile"), note, names).load();
-  $("search-text").disabled = $("reach-customer").disabled = $("reach-scene").disabled = $("reach").disabled = $("show-starred").disabled = $("show-scheduled").disabled = false;
+  $("search-text").disabled = $("join-code").disabled = $("join").disabled = $("reach-customer").disabled = $("reach-scene").disabled = $("reach").disabled = $("show-starred").disabled = $("show-scheduled").disabled = false;
   renderList();
   setInterval(renderList, 15_000); // the waiting times move on
   void showQueue().then(showTeam); // the team's agents come with the queues

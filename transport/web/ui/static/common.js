@@ -503,6 +503,138 @@ export function mentionAllToggle(box) {
   };
 }
 
+// JOIN_WAITING is what a page says once a join with an approval invite's
+// code asked, and waits.
+export const JOIN_WAITING = "Asked to join — waiting for the group's admins";
+
+// joinForm is a page's "Join with a code": on submit the code typed in
+// input joins its group (client.joinGroup). note says how it went: joined
+// (onJoined(conv) then opens it), a member already, asked (JOIN_WAITING:
+// an approval invite; once the group's owners or admins approve, the
+// group arrives as after any add), or why not (NOT_FOUND: an unknown,
+// revoked, expired or used-up code; FORBIDDEN: removed from the group).
+// A group asked for that then arrives (approved) is noted too.
+export function joinForm(client, form, input, note, onJoined = () => {}) {
+  const asked = new Set(); // the groups this page asked to join, until they arrive
+  client.on("conversation", (c) => {
+    if (!asked.has(c.id) || !c.member) return;
+    asked.delete(c.id);
+    note(`approved: you joined ${c.title || c.id}`);
+  });
+  form.onsubmit = async (ev) => {
+    ev?.preventDefault?.();
+    const code = input.value.trim();
+    if (!code) return note("type or paste the invite code first");
+    try {
+      const r = await client.joinGroup(code);
+      input.value = "";
+      if (r.pending) {
+        asked.add(r.conv);
+        return note(JOIN_WAITING);
+      }
+      note(r.already ? `already a member of ${r.conv}` : `joined ${r.conv}`);
+      onJoined(r.conv);
+    } catch (err) {
+      note(`not joined: ${err.message}`);
+    }
+  };
+}
+
+// invitePanel is a group's "Invite code" and "Requests to join", for its
+// owners and admins (els: panel, the create button, the approval
+// checkbox, the code's read-only input, the requests' list). open(conv)
+// follows the conversation opened: the requests are read
+// (client.joinRequests), and the panel shows only once the node lists
+// them: a plain member's read is refused FORBIDDEN, and the panel stays
+// hidden (as for a conversation that is not a group). Each request shows
+// its user by name (else the id) with Approve and Decline; the list is
+// read again after either, and on "joinRequests" for the open group
+// (someone asked, or another manager answered). The button creates a code
+// (with the box ticked, joins with it wait for approval) and shows it to
+// copy: the node answers it once. What fails goes to note.
+export function invitePanel(client, els, note) {
+  const { panel, create, approval, code, list } = els;
+  let conv, reads = 0;
+  const show = async () => {
+    const id = conv, at = ++reads;
+    if (!isGroup(id)) {
+      panel.hidden = true;
+      return;
+    }
+    let waiting;
+    try {
+      waiting = await client.joinRequests(id);
+    } catch (err) {
+      if (at !== reads) return;
+      panel.hidden = true;
+      if (!isForbidden(err)) note(`requests to join: ${err.message}`);
+      return;
+    }
+    if (at !== reads) return; // another conversation opened, or read again, meanwhile
+    panel.hidden = false;
+    list.textContent = waiting.length ? "" : "nobody waiting";
+    for (const r of waiting) {
+      const li = document.createElement("li");
+      li.dataset.user = r.user;
+      li.title = `asked ${new Date(r.atMs).toLocaleString()}`;
+      li.append(personView(r.user, r.name || r.user, "", id));
+      for (const [label, act, done] of [
+        ["Approve", () => client.approveJoin(id, r.user), "joined"],
+        ["Decline", () => client.declineJoin(id, r.user), "declined"],
+      ]) {
+        const b = document.createElement("button");
+        b.className = label.toLowerCase();
+        b.textContent = label;
+        b.onclick = async () => {
+          b.disabled = true;
+          try {
+            await act();
+            note(`${r.name || r.user} ${done}`);
+          } catch (err) {
+            note(`${label.toLowerCase()} failed: ${err.message}`); // NOT_FOUND: another manager answered first
+          }
+          await show();
+        };
+        li.append(b);
+      }
+      list.append(li);
+    }
+    list.dataset.loaded = "1";
+  };
+  client.on("joinRequests", (id) => id === conv && void show());
+  code.onfocus = () => code.select?.(); // to copy it whole
+  create.onclick = async () => {
+    const id = conv, needsApproval = !!approval.checked;
+    create.disabled = true;
+    try {
+      const r = await client.createInvite(id, { approval: needsApproval });
+      if (id !== conv) return;
+      code.value = r.code;
+      code.dataset.approval = String(needsApproval);
+      code.hidden = false;
+      code.select?.();
+      note(needsApproval ? "invite code created: joins with it wait for your approval below" : "invite code created: share it, it is shown once");
+    } catch (err) {
+      note(`no invite code: ${err.message}`);
+    } finally {
+      create.disabled = false;
+    }
+  };
+  return {
+    open(id) {
+      if (id !== conv) {
+        panel.hidden = true; // until the node lists this one's requests
+        code.value = "";
+        code.hidden = true;
+        approval.checked = false;
+      }
+      conv = id;
+      return show();
+    },
+    show,
+  };
+}
+
 // starTracker keeps which messages this user starred, for renderMessages'
 // star buttons. It is read at the first draw, by list(), and again when
 // the client emits "starred" (the list changed, on this device or
