@@ -253,13 +253,13 @@ func (c *conversation) applyMembership(ctx actor.Context, m *pb.MembershipChange
 		if e != nil {
 			return
 		}
-		// Users who left get one last notice (the system message is their
-		// last visible seq); in read fan-out groups every change is told to
-		// the users concerned, since they get no per-message Deliver.
+		// Every user whose row changed is told (a membership push with the
+		// group's name): one added learns the conversation's kind and title
+		// with the join, not at their next sync; one who left gets a last
+		// notice (the system message is their last visible seq); in read
+		// fan-out groups the notice is all they get, as no Deliver follows.
 		for _, mem := range changed {
-			if c.large() || wasLarge || !mem.Active() {
-				c.fanout.notice(c.noticeFor(mem.UserID))
-			}
+			c.fanout.notice(c.noticeFor(mem.UserID))
 		}
 		if c.large() != wasLarge {
 			// Crossing the threshold switches every member's unread mode,

@@ -1,6 +1,7 @@
 package transport_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -144,6 +145,11 @@ func TestJoinRequestsOverTheWire(t *testing.T) {
 	if err != nil || seq == 0 {
 		t.Fatalf("approve: %d %v", seq, err)
 	}
+	// The approved user's devices hear of the join with the group's name.
+	waitForConv(t, asker, client.EventMembership, conv)
+	if c, ok := asker.Conversation(conv); !ok || c.Title != "vetted" || !c.Member {
+		t.Fatalf("the approved asker's view of the group: %+v %v", c, ok)
+	}
 	if _, err := teacher.SendText(ctx, client.ToConv(conv), "welcome, Ada"); err != nil {
 		t.Fatal(err)
 	}
@@ -188,15 +194,5 @@ func TestJoinRequestsOverTheWire(t *testing.T) {
 // waitForConv waits for an event of kind about conv.
 func waitForConv(t *testing.T, c *client.Client, kind client.EventKind, conv string) {
 	t.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
-		select {
-		case ev := <-c.Events():
-			if ev.Kind == kind && ev.Conv == conv {
-				return
-			}
-		case <-deadline:
-			t.Fatalf("no %v event for %s", kind, conv)
-		}
-	}
+	waitEvent(t, c, fmt.Sprintf("no %v event for %s", kind, conv), func(ev client.Event) bool { return ev.Kind == kind && ev.Conv == conv })
 }

@@ -62,15 +62,22 @@ func TestStarredOverTheWire(t *testing.T) {
 // waitFor reads c's events until one of kind comes, within ten seconds.
 func waitFor(t *testing.T, c *client.Client, kind client.EventKind, what string) {
 	t.Helper()
+	waitEvent(t, c, fmt.Sprintf("no %v event: %s", kind, what), func(ev client.Event) bool { return ev.Kind == kind })
+}
+
+// waitEvent reads c's events until one is wanted, failing with missing
+// after 10 s.
+func waitEvent(t *testing.T, c *client.Client, missing string, wanted func(client.Event) bool) {
+	t.Helper()
 	deadline := time.After(10 * time.Second)
 	for {
 		select {
 		case ev := <-c.Events():
-			if ev.Kind == kind {
+			if wanted(ev) {
 				return
 			}
 		case <-deadline:
-			t.Fatalf("no %v event: %s", kind, what)
+			t.Fatal(missing)
 		}
 	}
 }
