@@ -43,7 +43,9 @@ func (c *conversation) joinRequestsPB(waiting []storedJoinRequest) []*pb.JoinReq
 	for i, r := range waiting {
 		users[i] = r.User
 	}
-	names := c.rt.DisplayNames(context.Background(), users...)
+	ctx, cancel := context.WithTimeout(context.Background(), c.rt.cfg.RequestTimeout)
+	defer cancel()
+	names := c.rt.DisplayNames(ctx, users...) // best effort: a name not read shows as the id
 	ttl := c.rt.cfg.JoinRequestTTL.Milliseconds()
 	out := make([]*pb.JoinRequest, len(waiting))
 	for i, r := range waiting {

@@ -58,7 +58,8 @@ func artifactDir(t *testing.T) string {
 // Then an operator suspends the customer, and the page says so.
 // Last, a group's join request from the workbench: the owner creates an
 // approval code, another user joins with it and waits, the owner
-// approves them in the requests panel, and the group reaches their page.
+// approves them in the requests panel, and the group reaches their page;
+// the owner mutes the group for 8 hours from its menu, then unmutes it.
 // The customer is queued first (a1 signs in away, a2 is offline): the
 // customer page shows its position and the workbench's queue panel the
 // waiting customer, until a1 goes online. Every desk step of the pages is
@@ -628,7 +629,24 @@ func browserRun(t *testing.T, browser, transport string) {
 	screenshot(t, agent, "agent-join-requests-"+transport)
 	click(agent, "approve pupil", `#join-requests li[data-user="pupil"] button.approve`)
 	until(agent, "the request answered", `document.querySelector("#join-requests").textContent === "nobody waiting"`)
-	until(joiner, "the team room in pupil's list", `document.querySelector('#groups li[data-conv="g:team"]')?.textContent.startsWith("Team room") && document.querySelector("#join-note").textContent === "approved: you joined g:team"`)
+	// The note names the group by its title when the first word of it
+	// (its membership push or its first message, whichever comes first)
+	// told it, else by its id.
+	until(joiner, "the team room in pupil's list", `document.querySelector('#groups li[data-conv="g:team"]')?.textContent.startsWith("Team room") &&
+		["approved: you joined Team room", "approved: you joined g:team"].includes(document.querySelector("#join-note").textContent)`)
+
+	// a1 mutes the open team room for 8 hours from its menu: the page says
+	// until when and marks the room in the list; Unmute takes both away.
+	choose := func(label string) {
+		t.Helper()
+		until(agent, "choose "+label, fmt.Sprintf(`(() => { const s = document.querySelector("#mute"); const o = [...s.options].find((o) => o.text === %q);
+			if (s.disabled || !o) return false; s.value = o.value; s.dispatchEvent(new Event("change")); return true })()`, label))
+	}
+	choose("Mute for 8 hours")
+	until(agent, "muted until shown", `document.querySelector("#muted-state").textContent.startsWith("muted until ") && !!document.querySelector('#groups li[data-conv="g:team"] .muted-mark')`)
+	screenshot(t, agent, "agent-muted-"+transport)
+	choose("Unmute")
+	until(agent, "the mute gone", `document.querySelector("#muted-state").textContent === "" && !document.querySelector('#groups li[data-conv="g:team"] .muted-mark')`)
 }
 
 // screenshot saves what page shows as NAME.png in the artifact directory.

@@ -187,6 +187,8 @@ export class Client {
   private maxFrame = DEFAULT_MAX_FRAME;
   private pipelines = new Map<string, SendPipeline<ChatMessage>>();
   private hold: BusyHold;
+  /** Per conversation muted for a while, the timer that ends its mute here (setMuted). */
+  private muteTimers = new Map<string, ReturnType<typeof setTimeout>>();
 
   constructor(opts: ClientOptions) {
     this.opts = { transports: ["webtransport", "websocket"], minBackoffMs: 200, maxBackoffMs: 15000, requestTimeoutMs: 10000, ackIntervalMs: 200, sendPipeline: 16, maxBusyHoldMs: 5000, ...opts };
@@ -244,6 +246,8 @@ export class Client {
   close(): void {
     this.closed = true;
     clearTimeout(this.ackTimer);
+    for (const t of this.muteTimers.values()) clearTimeout(t);
+    this.muteTimers.clear();
     for (const p of this.pipelines.values()) p.stop();
     this.link?.close();
     this.setState("closed");
@@ -411,7 +415,7 @@ export class Client {
     c.applySummary(Number(cs.lastSeq), Number(cs.readSeq), Number(cs.unread), Number(cs.unreadMentions), this.user);
     c.peerReadSeq = Math.max(c.peerReadSeq, Number(cs.peerReadSeq));
     c.pinned = cs.pinned;
-    c.muted = cs.muted;
+    this.setMuted(c, cs.muted, Number(cs.mutedUntilMs));
     c.archived = cs.archived;
     c.markedUnread = cs.markedUnread;
     c.setTitle(cs.title, Number(cs.lastSeq), cs.pictureId);
@@ -463,14 +467,58 @@ export class Client {
     this.emit("conversation", c);
   }
 
-  /** mute mutes conv for this user alone (on false: unmutes); answers the new total unread. */
-  async mute(conv: string, on = true): Promise<number> {
-    const r = await this.request({ case: "mute", value: { conv, muted: on } });
+  /**
+   * mute mutes conv for this user alone (on false: unmutes); answers the
+   * new total unread. forMs: the mute ends by itself after that long, on
+   * every device ("mute for 8 hours": Conversation.mutedUntilMs; at most
+   * the node's --max-mute-for, a year by default, else INVALID); 0 or
+   * unset: until unmuted.
+   */
+  async mute(conv: string, on = true, opts: { forMs?: number } = {}): Promise<number> {
+    const forMs = opts.forMs ?? 0;
+    if (!Number.isSafeInteger(forMs) || forMs < 0) throw new Error("mute: forMs is a whole number of ms, 0 for until unmuted");
+    if (forMs > 0 && !on) throw new Error("mute: an unmute has no forMs");
+    const r = await this.request({ case: "mute", value: { conv, muted: on, forMs: BigInt(forMs) } });
     if (r.result.case !== "mute") throw new Error("mute: unexpected answer");
     const c = this.conversation(conv);
-    c.muted = on;
+    this.setMuted(c, on, forMs > 0 ? Date.now() + forMs : 0);
     this.emit("conversation", c);
     return Number(r.result.value.totalUnread);
+  }
+
+  /**
+   * setMuted takes c's mute as told (untilMs: its end, 0: none), and arms
+   * the timer that ends a mute for a while here when its end passes (the
+   * node sends nothing then): c's mute is cleared and "conversation"
+   * emitted.
+   */
+  private setMuted(c: Conversation, muted: boolean, untilMs: number): void {
+    c.muted = muted;
+    c.mutedUntilMs = muted ? untilMs : 0;
+    clearTimeout(this.muteTimers.get(c.id));
+    this.muteTimers.delete(c.id);
+    if (!c.muted || c.mutedUntilMs === 0) return;
+    const until = c.mutedUntilMs;
+    if (until <= Date.now()) {
+      // Ended already (by this clock): the caller's event shows it.
+      c.muted = false;
+      c.mutedUntilMs = 0;
+      return;
+    }
+    if (this.closed) return;
+    const arm = () => {
+      // A timer waits at most 2^31-1 ms (about 24 days): a longer mute is
+      // looked at again then.
+      const t = setTimeout(() => {
+        if (until > Date.now()) return arm();
+        this.muteTimers.delete(c.id);
+        c.muted = false;
+        c.mutedUntilMs = 0;
+        this.emit("conversation", c);
+      }, Math.min(until - Date.now(), 0x7fffffff));
+      this.muteTimers.set(c.id, t);
+    };
+    arm();
   }
 
   /**
@@ -780,7 +828,7 @@ export class Client {
           // This user's own flags, changed on this device or another.
           const c = this.conversation(ev.value.conv);
           c.pinned = ev.value.pinned;
-          c.muted = ev.value.muted;
+          this.setMuted(c, ev.value.muted, Number(ev.value.mutedUntilMs));
           c.archived = ev.value.archived;
           c.markedUnread = ev.value.markedUnread;
           this.emit("conversation", c);

@@ -195,6 +195,13 @@ export class Conversation {
   /** Muted by this user (mute): its unread leave the total, nothing notifies. */
   muted = false;
   /**
+   * When a mute for a while (mute with forMs) ends by itself (Unix ms; 0:
+   * until unmuted, or not muted). The node sends nothing then: mutedAt
+   * says whether the mute holds; once it ends the Client clears muted and
+   * this, as the node's summaries then say, and emits "conversation".
+   */
+  mutedUntilMs = 0;
+  /**
    * In this user's archived list (archive), not the main one. The next
    * message from someone else brings it back unless it is muted; the
    * server and this view both do so.
@@ -242,6 +249,11 @@ export class Conversation {
     for (const seq of [...this.closedPolls]) if (seq <= through) this.closedPolls.delete(seq);
   }
 
+  /** mutedAt: whether this user's mute holds at now: muted, and its end (if any) not reached. */
+  mutedAt(now = Date.now()): boolean {
+    return this.muted && (this.mutedUntilMs === 0 || now < this.mutedUntilMs);
+  }
+
   /** setTitle takes a group's name and picture as of the conversation's seq asOf, unless newer ones are held. */
   setTitle(title: string, asOf: number, pictureId = ""): void {
     if (asOf >= this.titleSeq) {
@@ -268,7 +280,7 @@ export class Conversation {
     const uncounted = this.summarized ? m.seq > this.countedThrough : live;
     if (!uncounted || !this.countsAsUnread(m, me)) return;
     this.unread++;
-    if (!this.muted) this.archived = false;
+    if (!this.mutedAt()) this.archived = false;
     if (mentionsMe(m, me)) this.unreadMentions++;
   }
 

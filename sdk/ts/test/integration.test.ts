@@ -395,6 +395,50 @@ test("own flags reach the user's other devices: a pin, mute, archive or mark on 
   });
 });
 
+test("mute for a while: listed with its end, the other device told, it ends by itself; longer than the node allows: INVALID", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  await withClients(["alice", "eve", "eve-tablet"], async (alice, eve, tablet) => {
+    const conv = "d:alice:eve";
+    alice.send({ to: "eve" }, "mute me for a while");
+    await until("the tablet has it", () => tablet.conversation(conv).messages.some((x) => x.body === "mute me for a while"));
+    const c = eve.conversation(conv);
+    const t = tablet.conversation(conv);
+    const listed = async () => (await eve.listConversations()).find((x) => x.id === conv);
+    const hour = 3_600_000;
+    try {
+      const before = Date.now();
+      await eve.mute(conv, true, { forMs: hour });
+      assert.ok(c.mutedAt(), "muted here at once");
+      // What the server says, not what was set here.
+      c.muted = false;
+      c.mutedUntilMs = 0;
+      const l = await listed();
+      assert.equal(l?.muted, true);
+      assert.ok(Math.abs((l?.mutedUntilMs ?? 0) - (before + hour)) < 5000, `listed until ${l?.mutedUntilMs}, want about ${before + hour}`);
+      await until("the tablet has the end", () => t.mutedAt() && Math.abs(t.mutedUntilMs - (before + hour)) < 5000);
+
+      // A short one ends by itself: the tablet hears of it by its own
+      // timer (the node sends nothing), and a fresh list says so.
+      const told: Array<[boolean, number]> = [];
+      tablet.on("conversation", (x) => void (x.id === conv && told.push([x.muted, x.mutedUntilMs])));
+      await eve.mute(conv, true, { forMs: 300 });
+      await until("the tablet told of the short mute", () => told.length > 0, 2000);
+      await new Promise((r) => setTimeout(r, 500));
+      assert.deepEqual(told.at(-1), [false, 0], "the tablet's last word: the mute ended");
+      assert.equal(t.mutedAt(), false);
+      assert.deepEqual([c.muted, c.mutedUntilMs], [false, 0], "ended on eve's own device too");
+      c.muted = true; // the server's word again, not this one
+      const after = await listed();
+      assert.deepEqual([after?.muted, after?.mutedUntilMs], [false, 0]);
+
+      // Over the node's --max-mute-for (a year by default): refused, nothing changes.
+      await assert.rejects(eve.mute(conv, true, { forMs: 367 * 86_400_000 }), (e: unknown) => e instanceof ProtocolError && e.code === Code.INVALID);
+      assert.equal((await listed())?.muted, false);
+    } finally {
+      await eve.mute(conv, false);
+    }
+  });
+});
+
 test("a star on one device: the user's other device gets \"starred\" and reads the star", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
   await withClients(["alice", "eve", "eve-tablet"], async (alice, eve, tablet) => {
     const conv = "d:alice:eve";

@@ -6,7 +6,8 @@
 // shown on a message, and the workbench's "@all" toggle; users shown by
 // their profiles' names, read in batches, and the "Your name" setting;
 // the compose box kept as the open conversation's draft; joining a group
-// with a code, and a group's invite code and requests to join.
+// with a code, and a group's invite code and requests to join; the
+// workbench's mute menu.
 // cmd/switchboard's TestBrowserPages drives the pages in Chromium.
 import { mock, test } from "node:test";
 import assert from "node:assert/strict";
@@ -877,4 +878,86 @@ test("pages join a group with a code (an approval invite's join waits), and show
   assert.equal(els.panel.hidden, true);
   assert.equal(notes.length, before);
   assert.deepEqual(node.calls.at(-1), ["joinRequests", "g:club"], "no request for a conversation that is no group");
+});
+
+test("the workbench's mute menu mutes the open conversation for a while, until unmuted, or unmutes, and shows until when", async () => {
+  const page = await loadPage();
+  (globalThis as any).Option = class {
+    constructor(readonly text: string, readonly value: string) {}
+  };
+  const convs = new Map<string, Conversation>();
+  const listeners: ((c: Conversation) => void)[] = [];
+  const calls: unknown[][] = [];
+  let refuse = false;
+  const conversation = (id: string) => convs.get(id) ?? (convs.set(id, new Conversation(id)), convs.get(id)!);
+  const client = {
+    on: (_: string, fn: (c: Conversation) => void) => listeners.push(fn),
+    conversation,
+    async mute(id: string, on: boolean, opts: { forMs?: number } = {}) {
+      calls.push([id, on, opts]);
+      if (refuse) throw new Error("NOT_MEMBER: not a member");
+      const c = conversation(id);
+      c.muted = on;
+      c.mutedUntilMs = on && opts.forMs ? Date.now() + opts.forMs : 0;
+      for (const fn of listeners) fn(c);
+      return 0;
+    },
+  };
+  const select = { disabled: false, value: "", dataset: {} as Record<string, string>, options: [] as { text: string; value: string }[], onchange: undefined as undefined | (() => Promise<void>),
+    replaceChildren(...o: { text: string; value: string }[]) {
+      this.options = o;
+    } };
+  const state = { textContent: "", title: "" };
+  const notes: string[] = [];
+  const menu = page.muteControl(client, select, state, (t: string) => notes.push(t));
+  const labels = () => select.options.map((o) => o.text);
+  const choose = (v: string) => {
+    select.value = v;
+    return select.onchange!();
+  };
+
+  menu.open("");
+  assert.equal(select.disabled, true, "no conversation open");
+  menu.open("g:team");
+  assert.equal(select.disabled, false);
+  assert.deepEqual(labels(), ["Mute…", "Mute for 1 hour", "Mute for 8 hours", "Mute for 1 week", "Until I unmute"]);
+  assert.equal(state.textContent, "");
+
+  await choose(String(8 * 3_600_000));
+  assert.deepEqual(calls.at(-1), ["g:team", true, { forMs: 28_800_000 }]);
+  const c = conversation("g:team");
+  assert.match(state.textContent, /^muted until \S/);
+  assert.equal(select.value, "", "the menu goes back to its title");
+  assert.equal(select.dataset.muted, "true");
+  assert.deepEqual(labels(), ["Muted…", "Mute for 1 hour", "Mute for 8 hours", "Mute for 1 week", "Until I unmute", "Unmute"]);
+  assert.equal(notes.at(-1), `${state.textContent}: nothing notifies you, its unread leave your total`);
+  const mark = page.mutedMark(c);
+  assert.deepEqual([mark.textContent, mark.title, mark.className], ["🔕", state.textContent, "muted-mark"]);
+  assert.equal(page.mutedText(c), state.textContent);
+
+  await choose("off");
+  assert.deepEqual(calls.at(-1), ["g:team", false, {}]);
+  assert.deepEqual([state.textContent, notes.at(-1), select.dataset.muted], ["", "unmuted", "false"]);
+  assert.equal(page.mutedMark(c), undefined);
+  await choose("0");
+  assert.deepEqual(calls.at(-1), ["g:team", true, { forMs: 0 }]);
+  assert.equal(state.textContent, "muted");
+
+  // A mute for a while that ends: the client clears it and emits
+  // "conversation"; the menu follows. Another conversation's event draws nothing.
+  c.mutedUntilMs = Date.now() + 60_000;
+  for (const fn of listeners) fn(conversation("g:other"));
+  assert.equal(state.textContent, "muted", "not drawn for another conversation");
+  for (const fn of listeners) fn(c);
+  assert.match(state.textContent, /^muted until /);
+  c.mutedUntilMs = Date.now() - 1; // ended, not yet cleared: mutedAt says no
+  for (const fn of listeners) fn(c);
+  assert.deepEqual([state.textContent, labels().at(-1)], ["", "Until I unmute"]);
+
+  // Refused: noted, nothing shown changes.
+  refuse = true;
+  await choose(String(3_600_000));
+  assert.deepEqual([notes.at(-1), state.textContent], ["mute failed: NOT_MEMBER: not a member", ""]);
+  await choose("");
+  assert.equal(calls.length, 4, "the menu's title chooses nothing");
 });

@@ -94,9 +94,30 @@ test("conversation: an archived one comes back with news from someone else, not 
   c.muted = true;
   add(3);
   assert.equal(c.archived, true, "muted: stays archived");
-  c.muted = false;
+  c.mutedUntilMs = Date.now() + 60_000;
   add(4);
+  assert.equal(c.archived, true, "muted for a while: stays archived");
+  c.mutedUntilMs = Date.now() - 1;
+  add(5);
+  assert.equal(c.archived, false, "a mute for a while that ended: news brings it back");
+  c.archived = true;
+  c.muted = false;
+  c.mutedUntilMs = 0;
+  add(6);
   assert.equal(c.archived, false);
+});
+
+test("conversation: mutedAt is muted with no end, or before its end", () => {
+  const c = new Conversation("d:a:b");
+  assert.equal(c.mutedAt(), false);
+  c.muted = true;
+  assert.equal(c.mutedAt(), true, "until unmuted");
+  c.mutedUntilMs = 1000;
+  assert.equal(c.mutedAt(999), true);
+  assert.equal(c.mutedAt(1000), false, "ends at its end");
+  assert.equal(c.mutedAt(), false, "long ended by now");
+  c.muted = false;
+  assert.equal(c.mutedAt(999), false, "not muted");
 });
 
 test("conversation: any read of this device clears the unread mark, even one that moves no cursor", () => {
@@ -791,4 +812,74 @@ test("profiles: profile reads, setProfile sends the fields given, profiles asks 
   asked.length = 0;
   await c.profiles(["bob"]);
   assert.deepEqual(asked, [["profiles", { conv: "", users: ["bob"] }]], "no conversation: the direct peers");
+});
+
+// Timed mutes: mute sends forMs (0 for a plain mute) and sets mutedUntilMs
+// here; a summary or a flags push sets it as the node says; once the end
+// passes the client clears the mute and emits "conversation" once (a plain
+// mute or an unmute meanwhile cancels that; close stops it). The node is
+// stood in for at the request seam.
+test("mute for a while: forMs sent, mutedUntilMs from the answer, a summary and a flags push; the end emits conversation once", async () => {
+  const c = new Client({ url: "ws://127.0.0.1:1", token: "t" });
+  c.user = "eve";
+  const asked: [string, any][] = [];
+  const until = Date.now() + 3_600_000;
+  (c as any).request = async (op: { case: string; value: any }) => {
+    asked.push([op.case, op.value]);
+    if (op.case === "mute") return create(ResponseSchema, { result: { case: "mute", value: { totalUnread: 4n } } });
+    return create(ResponseSchema, {
+      result: { case: "listConversations", value: { conversations: [{ conv: "g:club", muted: true, mutedUntilMs: BigInt(until) }, { conv: "g:old", muted: true, mutedUntilMs: BigInt(Date.now() - 5) }] } },
+    });
+  };
+  const events: string[] = [];
+  c.on("conversation", (x) => void events.push(`${x.id} ${x.muted} ${x.mutedUntilMs > 0}`));
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  try {
+    const before = Date.now();
+    assert.equal(await c.mute("d:alice:eve", true, { forMs: 8 * 3_600_000 }), 4);
+    const d = c.conversation("d:alice:eve");
+    assert.ok(d.mutedUntilMs >= before + 8 * 3_600_000 && d.mutedUntilMs <= Date.now() + 8 * 3_600_000, `mutedUntilMs ${d.mutedUntilMs}`);
+    assert.equal(d.mutedAt(), true);
+    await c.mute("d:alice:eve");
+    assert.equal(d.mutedUntilMs, 0, "a plain mute takes the end away");
+    await c.mute("d:alice:eve", false);
+    assert.deepEqual(asked.map((a) => [a[1].muted, a[1].forMs]), [[true, 28_800_000n], [true, 0n], [false, 0n]]);
+    asked.length = 0;
+    await assert.rejects(c.mute("d:alice:eve", true, { forMs: -1 }), /forMs/);
+    await assert.rejects(c.mute("d:alice:eve", true, { forMs: 1.5 }), /forMs/);
+    await assert.rejects(c.mute("d:alice:eve", false, { forMs: 1000 }), /unmute/);
+    assert.equal(asked.length, 0, "nothing invalid is sent");
+
+    // Summaries: one that holds, one whose end passed by this clock.
+    const [club, old] = await c.listConversations();
+    assert.deepEqual([club.muted, club.mutedUntilMs, club.mutedAt()], [true, until, true]);
+    assert.deepEqual([old.muted, old.mutedUntilMs, old.mutedAt()], [false, 0, false], "ended already: not muted here either");
+
+    // A flags push (from another device) with an end 60 ms ahead; one with
+    // a year's end does not end at once (past a timer's longest wait).
+    const flags = (conv: string, muted: boolean, mutedUntilMs: number) =>
+      (c as any).onFrame(create(ServerFrameSchema, { msg: { case: "push", value: { inboxSeq: 0n, event: { case: "flags", value: { conv, muted, mutedUntilMs: BigInt(mutedUntilMs) } } } } }));
+    events.length = 0;
+    flags("d:alice:eve", true, Date.now() + 60);
+    flags("g:year", true, Date.now() + 366 * 86_400_000);
+    flags("g:club", true, Date.now() + 60);
+    flags("g:club", true, 0); // muted until unmuted, meanwhile: no end
+    assert.deepEqual([d.muted, d.mutedAt()], [true, true]);
+    assert.deepEqual(events, ["d:alice:eve true true", "g:year true true", "g:club true true", "g:club true false"]);
+    events.length = 0;
+    await sleep(150);
+    assert.deepEqual(events, ["d:alice:eve false false"], "the end passed: once, for the timed mute alone");
+    assert.deepEqual([d.muted, d.mutedUntilMs, d.mutedAt()], [false, 0, false]);
+    assert.equal(c.conversation("g:year").mutedAt(), true);
+    assert.equal(c.conversation("g:club").mutedAt(), true);
+
+    // Close stops the timers.
+    events.length = 0;
+    flags("d:alice:eve", true, Date.now() + 40);
+    c.close();
+    await sleep(100);
+    assert.deepEqual(events, ["d:alice:eve true true"], "nothing after close");
+  } finally {
+    c.close();
+  }
 });

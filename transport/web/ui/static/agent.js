@@ -1,4 +1,4 @@
-import { adminDesk, attachFile, Client, demoCard, demoPoll, draftKeeper, forwarder, invitePanel, isForbidden, isGroup, isNews, joinForm, mentionAllToggle, mentionsMe, params, peerOf, people, personView, pinTracker, profileForm, relabel, renderMessages, renderStarred, scheduledPanel, ServiceDesk, showStatus, starTracker, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
+import { adminDesk, attachFile, Client, demoCard, demoPoll, draftKeeper, forwarder, invitePanel, isForbidden, isGroup, isNews, joinForm, mentionAllToggle, mentionsMe, muteControl, mutedMark, params, peerOf, people, personView, pinTracker, profileForm, relabel, renderMessages, renderStarred, scheduledPanel, ServiceDesk, showStatus, starTracker, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 if (params.get("user")) $("user").value = params.get("user");
@@ -68,6 +68,9 @@ let drafts;
 // (a team room, a class), an invite code to share and the requests to
 // join that wait for an answer.
 let invites;
+// muteControl, once connected: the open conversation muted for the agent
+// alone, for a while or until unmuted (a busy team room).
+let mute;
 const draw = (c) => {
   renderMessages($("messages"), c, user, { onRecall, onEdit, onReport, onReply, onReact, onVote, onPin, onForward, download, pinned: pinned?.(c), onStar: stars?.toggle, starred: stars?.seqs(c), people: names });
   drawDue();
@@ -265,6 +268,7 @@ function renderList() {
     const li = document.createElement("li");
     li.dataset.conv = c.id;
     if (c.id === current) li.className = "active";
+    li.classList.toggle("muted", c.mutedAt());
     const last = c.visible().at(-1);
     // The customer by their name, once they have one (their id is in the conversation's).
     const peer = peerOf(c.id, user);
@@ -287,6 +291,8 @@ function renderList() {
       w.textContent = `⏱ ${waited(Math.max(0, Date.now() - since))}`;
       li.append(w);
     }
+    const muted = mutedMark(c);
+    if (muted) li.append(muted);
     const unread = c.id === current ? [] : c.messages.filter((m) => m.seq > c.readSeq && m.sender !== user && isNews(m)); // the server's rule
     // A colleague who names this agent (@user, or "@all") is flagged apart.
     const mentioned = unread.filter((m) => mentionsMe(m, user)).length;
@@ -322,7 +328,10 @@ function renderGroups() {
       li.dataset.conv = c.id;
       li.title = c.id;
       if (c.id === current) li.className = "active";
+      li.classList.toggle("muted", c.mutedAt());
       li.textContent = `${c.title || groupTitles.get(c.id) || c.id} `;
+      const muted = mutedMark(c);
+      if (muted) li.append(muted);
       if (c.id !== current && c.unread > 0) {
         const u = document.createElement("span");
         u.className = "unread";
@@ -452,6 +461,7 @@ async function open(id) {
   $("note-text").disabled = $("add-note").disabled = $("tag-text").disabled = $("add-tags").disabled = !id.startsWith("s:");
   allToggle.open(id);
   void invites?.open(id); // shown in a group the agent manages
+  mute?.open(id);
   drafts?.open(id); // its draft, unless the box holds something already
   await client.history(id).catch(() => {});
   const c = client.conversation(id);
@@ -476,6 +486,7 @@ $("connect").onclick = async () => {
   }, note);
   scheduled = scheduledPanel(client, $("scheduled"), open, note);
   invites = invitePanel(client, { panel: $("invite-panel"), create: $("create-invite"), approval: $("invite-approval"), code: $("invite-code"), list: $("join-requests") }, note);
+  mute = muteControl(client, $("mute"), $("muted-state"), note);
   joinForm(client, $("join-form"), $("join-code"), (t) => ($("join-note").textContent = t), open);
   drafts = draftKeeper(client, $("text"), () => current, renderList, note, () => !editing && !reporting);
   // Names: read when shown, and everything that shows them drawn again

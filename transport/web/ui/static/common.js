@@ -635,6 +635,82 @@ export function invitePanel(client, els, note) {
   };
 }
 
+// MUTE_CHOICES are muteControl's menu: a label and how long (ms; 0:
+// until unmuted).
+export const MUTE_CHOICES = [
+  ["Mute for 1 hour", 3_600_000],
+  ["Mute for 8 hours", 8 * 3_600_000],
+  ["Mute for 1 week", 7 * 86_400_000],
+  ["Until I unmute", 0],
+];
+
+// mutedText says whether this user's mute of c holds (c.mutedAt()), and
+// until when: "muted until 17:30" (with the day when not today), "muted"
+// until unmuted, "" when not muted.
+export function mutedText(c) {
+  if (!c?.mutedAt()) return "";
+  if (!c.mutedUntilMs) return "muted";
+  const end = new Date(c.mutedUntilMs);
+  const today = end.toDateString() === new Date().toDateString();
+  return `muted until ${end.toLocaleString([], today ? { hour: "2-digit", minute: "2-digit" } : { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" })}`;
+}
+
+// mutedMark is a conversation list's 🔕 beside a muted conversation
+// (mutedText as its tooltip); undefined when not muted.
+export function mutedMark(c) {
+  const text = mutedText(c);
+  if (!text) return undefined;
+  const s = document.createElement("span");
+  s.className = "muted-mark";
+  s.title = text;
+  s.textContent = "🔕";
+  return s;
+}
+
+// muteControl is the open conversation's mute, for this user alone
+// (client.mute): select offers MUTE_CHOICES, and Unmute while muted;
+// state shows mutedText. open(conv) follows the conversation opened
+// ("": none, the menu disabled). It is drawn again on the client's
+// "conversation" for it: a mute from another device, and the end of a
+// mute for a while (the client emits it then; the node sends nothing).
+// A refusal goes to note.
+export function muteControl(client, select, state, note) {
+  let conv = "";
+  let shown; // the menu drawn for a muted conversation (true) or not
+  const draw = () => {
+    const c = conv ? client.conversation(conv) : undefined;
+    const muted = !!c?.mutedAt();
+    select.disabled = !c;
+    select.dataset.muted = String(muted);
+    state.textContent = mutedText(c);
+    state.title = c?.mutedUntilMs && muted ? new Date(c.mutedUntilMs).toLocaleString() : "";
+    // Rebuilt only when it changes: an open menu stays open while messages arrive.
+    if (shown === muted) return;
+    shown = muted;
+    select.replaceChildren(new Option(muted ? "Muted…" : "Mute…", ""), ...MUTE_CHOICES.map(([label, ms]) => new Option(label, String(ms))), ...(muted ? [new Option("Unmute", "off")] : []));
+  };
+  select.onchange = async () => {
+    const id = conv, v = select.value;
+    select.value = "";
+    if (!id || !v) return;
+    try {
+      if (v === "off") await client.mute(id, false);
+      else await client.mute(id, true, { forMs: Number(v) });
+      note(v === "off" ? "unmuted" : `${mutedText(client.conversation(id))}: nothing notifies you, its unread leave your total`);
+    } catch (err) {
+      note(`${v === "off" ? "unmute" : "mute"} failed: ${err.message}`);
+    }
+    draw();
+  };
+  client.on("conversation", (c) => c.id === conv && draw());
+  return {
+    open(id) {
+      conv = id ?? "";
+      draw();
+    },
+  };
+}
+
 // starTracker keeps which messages this user starred, for renderMessages'
 // star buttons. It is read at the first draw, by list(), and again when
 // the client emits "starred" (the list changed, on this device or
