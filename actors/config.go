@@ -121,6 +121,10 @@ type Config struct {
 	// given an end (default a year; a mute without one lasts until
 	// unmuted).
 	MaxMuteFor time.Duration
+	// Away messages (user_away.go): at most MaxAwayBytes of text (default
+	// 500), ending at most MaxAwayFor from when it is set (default a year).
+	MaxAwayBytes int
+	MaxAwayFor   time.Duration
 	// FanoutThreshold: conversations with at most this many members get one
 	// Deliver (inbox entry) per member per message; larger groups use read
 	// fan-out (default 500).
@@ -393,6 +397,8 @@ func DefaultConfig() Config {
 		MaxJoinRequests:           500,
 		JoinRequestTTL:            7 * 24 * time.Hour,
 		MaxMuteFor:                366 * 24 * time.Hour,
+		MaxAwayBytes:              500,
+		MaxAwayFor:                366 * 24 * time.Hour,
 		WordListReload:            5 * time.Second,
 		MaxWords:                  10000,
 		MaxCardActions:            4,
@@ -517,6 +523,10 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	if c.MaxMuteFor <= 0 {
 		c.MaxMuteFor = d.MaxMuteFor
+	}
+	setInt(&c.MaxAwayBytes, d.MaxAwayBytes)
+	if c.MaxAwayFor <= 0 {
+		c.MaxAwayFor = d.MaxAwayFor
 	}
 	if c.MaxInviteTTL <= 0 {
 		c.MaxInviteTTL = d.MaxInviteTTL

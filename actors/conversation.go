@@ -187,6 +187,8 @@ func (c *conversation) Receive(ctx actor.Context) {
 		c.groupSettings(ctx, m)
 	case *pb.GroupInvite:
 		c.groupInvite(ctx, m)
+	case *pb.PostAway:
+		c.postAway(ctx, m)
 	case *pb.JoinGroup:
 		c.joinGroup(ctx, m)
 	case *pb.ConvState:

@@ -479,6 +479,10 @@ func (s *deviceSession) Privacy(ctx context.Context, change *pb.SetPrivacy) (*pb
 	return s.rt.SetPrivacy(ctx, &pb.SetPrivacy{User: s.user, Presence: change.Presence, HideReadReceipts: change.HideReadReceipts})
 }
 
+func (s *deviceSession) Away(ctx context.Context, text *string, until time.Time) (*pb.AwayMessage, error) {
+	return s.rt.SetAway(ctx, s.user, text, until)
+}
+
 func (s *deviceSession) Profile(ctx context.Context, change *pb.SetProfile) (*pb.UserProfile, error) {
 	return s.rt.SetProfile(ctx, s.user, change)
 }

@@ -37,6 +37,7 @@ type user struct {
 	cursors    map[string]storage.Device // device cursors to write at the next flush
 	idle       idleStamp
 	guard      *userGuard // suspension, new-direct limit (user_guard.go); nil: neither
+	away       *userAway  // the away message (user_away.go); nil: not read yet
 
 	// The flags last, packed (an idle grain's size is its heap).
 
@@ -197,6 +198,8 @@ func (u *user) Receive(ctx actor.Context) {
 		u.setStarred(ctx, m)
 	case *pb.SetProfile:
 		u.setProfile(ctx, m)
+	case *pb.SetAway:
+		u.setAway(ctx, m)
 	case *pb.SetDraft:
 		u.setDraft(ctx, m)
 	case *pb.ListChanged:

@@ -119,6 +119,9 @@ func (n *Runtime) EraseUser(ctx context.Context, user string, from SentCursor) (
 	if _, err := n.SetProfile(ctx, user, &pb.SetProfile{Name: &clear, AvatarUrl: &clear}); err != nil {
 		return res, fmt.Errorf("erase %s: profile: %w", user, err)
 	}
+	if _, err := n.SetAway(ctx, user, &clear, time.Time{}); err != nil {
+		return res, fmt.Errorf("erase %s: away message: %w", user, err)
+	}
 	if _, err := n.SetUserAttributes(ctx, user, nil); err != nil {
 		return res, fmt.Errorf("erase %s: customer attributes: %w", user, err)
 	}

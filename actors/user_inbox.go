@@ -246,7 +246,7 @@ func (u *user) deliver(ctx actor.Context, d *pb.Deliver) {
 		if uc.member.Sees(m.Seq) {
 			uc.lastSeq = max(uc.lastSeq, m.Seq)
 		}
-		if pbIsNews(m) && m.Sender == u.id {
+		if pbIsNews(m) && m.Sender == u.id && !m.AutoReply { // the node's automatic reply reads nothing
 			own = m.Seq
 		}
 		switch m.Kind {
@@ -281,6 +281,7 @@ func (u *user) deliver(ctx actor.Context, d *pb.Deliver) {
 		}
 	}
 	u.offlinePush(d.Conv, uc, fresh)
+	u.answerWhileAway(d.Conv, uc, fresh)
 	u.remindLater(d.Conv, uc, fresh)
 	// Gaps are not activity: a restore writes them all at once, and they
 	// would reorder every conversation list by the time of the restore.

@@ -37,6 +37,9 @@ type MessageRecord struct {
 	Media *MediaRecord `json:"media,omitempty"`
 	// Forwarded: a copy of another message its sender forwarded.
 	Forwarded bool `json:"forwarded,omitempty"`
+	// AutoReply: the node posted it for its sender, who is away (an away
+	// message): not an answer of theirs, for response-time counts.
+	AutoReply bool `json:"auto_reply,omitempty"`
 }
 
 // MediaRecord describes a message's attached file.
@@ -78,7 +81,7 @@ func NewMessageRecord(m storage.Message) MessageRecord {
 		EventID: MessageEventID(m.ConvID, m.Seq), Conv: m.ConvID, Seq: m.Seq,
 		MsgID: strconv.FormatUint(m.MsgID, 10), From: m.Sender, Kind: m.Kind.String(),
 		ServerTsMs: millis(m.ServerTS), ClientTsMs: millis(m.ClientTS), ReplyTo: m.ReplyTo, Mentions: m.Mentions,
-		Forwarded: m.Flags&storage.FlagForwarded != 0,
+		Forwarded: m.Flags&storage.FlagForwarded != 0, AutoReply: m.Flags&storage.FlagAutoReply != 0,
 	}
 	if len(m.Mentions) == 1 && m.Mentions[0] == storage.MentionAll {
 		r.Mentions, r.MentionAll = nil, true

@@ -187,6 +187,7 @@ const (
 	FlagFlagged   uint32 = 1 << 1 // matched the content policy in "flag" mode
 	FlagMasked    uint32 = 1 << 2 // stored with contact details masked by the content policy
 	FlagForwarded uint32 = 1 << 3 // a copy of another message, forwarded by its sender
+	FlagAutoReply uint32 = 1 << 4 // posted by the node for its sender, who is away
 )
 
 // Message is one entry of a conversation's log.

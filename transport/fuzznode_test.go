@@ -185,7 +185,7 @@ func (l *sendLedger) check(t *testing.T, r *raw, id uint64, user string, req *wi
 	t.Fatalf("acked %v at seq %d is not in the history: %v", key, res.Seq, hist.GetHistory())
 }
 
-const opCount = 58
+const opCount = 59
 
 func mustMarshalFrame(m proto.Message) []byte {
 	b, err := wirepb.Marshal(m)
@@ -299,6 +299,9 @@ func opRequest(op uint8, conv, user string, a, b uint64, s string, flag bool) *w
 			TtlMs: int64(a), MaxUses: n, Revoke: map[bool]string{false: s}[flag], Approval: b%2 == 0}}}
 	case 45:
 		return &wirepb.Request{Op: &wirepb.Request_MarkAllRead{MarkAllRead: &wirepb.MarkAllReadRequest{}}}
+	case 58:
+		text := s
+		return &wirepb.Request{Op: &wirepb.Request_Away{Away: &wirepb.AwayRequest{Text: map[bool]*string{true: &text}[flag], UntilMs: int64(a) - 100}}}
 	case 57:
 		return &wirepb.Request{Op: &wirepb.Request_Drafts{Drafts: &wirepb.DraftsRequest{}}}
 	case 56:

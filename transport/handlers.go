@@ -562,6 +562,17 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		}
 		return &wirepb.Response{Result: &wirepb.Response_Pin{Pin: &wirepb.PinResult{}}}
 
+	case *wirepb.Request_Away:
+		var until time.Time
+		if op.Away.UntilMs != 0 {
+			until = time.UnixMilli(op.Away.UntilMs)
+		}
+		a, err := sess.Away(ctx, op.Away.Text, until)
+		if err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_Away{Away: &wirepb.Away{Text: a.GetText(), SinceMs: a.GetSinceMs(), UntilMs: a.GetUntilMs()}}}
+
 	case *wirepb.Request_Profile:
 		p, err := sess.Profile(ctx, &pb.SetProfile{Name: op.Profile.Name, AvatarUrl: op.Profile.AvatarUrl})
 		if err != nil {

@@ -282,6 +282,12 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 	case *wirepb.Request_Draft:
 		return checkConv(op.Draft.Conv) // the text's rules are the actors' (SetDraft)
 	case *wirepb.Request_Drafts:
+	case *wirepb.Request_Away:
+		// The text's and the end's rules are the actors' (SetAway).
+		if op.Away.UntilMs < 0 {
+			return invalid("until_ms %d: want a time, or 0 for none", op.Away.UntilMs)
+		}
+		return nil
 	case *wirepb.Request_Profile:
 		// The name's and the avatar's rules are the actors' (SetProfile).
 	case *wirepb.Request_Profiles:

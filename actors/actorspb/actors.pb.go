@@ -438,6 +438,7 @@ const (
 	ListsUpdate_SCHEDULED ListsUpdate_List = 2
 	ListsUpdate_DRAFTS    ListsUpdate_List = 3
 	ListsUpdate_PROFILE   ListsUpdate_List = 4 // the user's own profile
+	ListsUpdate_AWAY      ListsUpdate_List = 6 // the user's away message
 	// JOIN_REQUESTS: someone asked to join conv, a group the user manages
 	// (group_invite lists the requests)
 	ListsUpdate_JOIN_REQUESTS ListsUpdate_List = 5
@@ -451,6 +452,7 @@ var (
 		2: "SCHEDULED",
 		3: "DRAFTS",
 		4: "PROFILE",
+		6: "AWAY",
 		5: "JOIN_REQUESTS",
 	}
 	ListsUpdate_List_value = map[string]int32{
@@ -459,6 +461,7 @@ var (
 		"SCHEDULED":     2,
 		"DRAFTS":        3,
 		"PROFILE":       4,
+		"AWAY":          6,
 		"JOIN_REQUESTS": 5,
 	}
 )
@@ -487,7 +490,7 @@ func (x ListsUpdate_List) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ListsUpdate_List.Descriptor instead.
 func (ListsUpdate_List) EnumDescriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{87, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{92, 0}
 }
 
 type Signal_Kind int32
@@ -545,7 +548,7 @@ func (x Signal_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Signal_Kind.Descriptor instead.
 func (Signal_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{94, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{99, 0}
 }
 
 type Error struct {
@@ -628,8 +631,10 @@ type Message struct {
 	Media       *MediaRef              `protobuf:"bytes,16,opt,name=media,proto3" json:"media,omitempty"`                     // the attached file; unset: none
 	// expired: retention (Config.Retention) took its content; recalled is
 	// set too, body and media are empty
-	Expired       bool `protobuf:"varint,17,opt,name=expired,proto3" json:"expired,omitempty"`
-	Forwarded     bool `protobuf:"varint,18,opt,name=forwarded,proto3" json:"forwarded,omitempty"` // a copy of another message (storage.FlagForwarded)
+	Expired   bool `protobuf:"varint,17,opt,name=expired,proto3" json:"expired,omitempty"`
+	Forwarded bool `protobuf:"varint,18,opt,name=forwarded,proto3" json:"forwarded,omitempty"` // a copy of another message (storage.FlagForwarded)
+	// the node posted it for its sender, who is away (storage.FlagAutoReply)
+	AutoReply     bool `protobuf:"varint,20,opt,name=auto_reply,json=autoReply,proto3" json:"auto_reply,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -786,6 +791,13 @@ func (x *Message) GetExpired() bool {
 func (x *Message) GetForwarded() bool {
 	if x != nil {
 		return x.Forwarded
+	}
+	return false
+}
+
+func (x *Message) GetAutoReply() bool {
+	if x != nil {
+		return x.AutoReply
 	}
 	return false
 }
@@ -5454,6 +5466,288 @@ func (x *UserProfile) GetUpdatedMs() int64 {
 	return 0
 }
 
+// AwayMessage is a user's automatic reply while away (a seller on
+// holiday; actors/user_away.go), stored as the row user/away/<user>.
+type AwayMessage struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Text          string                 `protobuf:"bytes,1,opt,name=text,proto3" json:"text,omitempty"`
+	SinceMs       int64                  `protobuf:"varint,2,opt,name=since_ms,json=sinceMs,proto3" json:"since_ms,omitempty"` // when it was set: one reply per conversation per setting
+	UntilMs       int64                  `protobuf:"varint,3,opt,name=until_ms,json=untilMs,proto3" json:"until_ms,omitempty"` // it ends then (0: until cleared)
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AwayMessage) Reset() {
+	*x = AwayMessage{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[71]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AwayMessage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AwayMessage) ProtoMessage() {}
+
+func (x *AwayMessage) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[71]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AwayMessage.ProtoReflect.Descriptor instead.
+func (*AwayMessage) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{71}
+}
+
+func (x *AwayMessage) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *AwayMessage) GetSinceMs() int64 {
+	if x != nil {
+		return x.SinceMs
+	}
+	return 0
+}
+
+func (x *AwayMessage) GetUntilMs() int64 {
+	if x != nil {
+		return x.UntilMs
+	}
+	return 0
+}
+
+// SetAway sets (text non-empty), clears (text empty) or, with text
+// unset, reads user's away message.
+type SetAway struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Text          *string                `protobuf:"bytes,2,opt,name=text,proto3,oneof" json:"text,omitempty"`
+	UntilMs       int64                  `protobuf:"varint,3,opt,name=until_ms,json=untilMs,proto3" json:"until_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetAway) Reset() {
+	*x = SetAway{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[72]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetAway) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetAway) ProtoMessage() {}
+
+func (x *SetAway) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[72]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetAway.ProtoReflect.Descriptor instead.
+func (*SetAway) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{72}
+}
+
+func (x *SetAway) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *SetAway) GetText() string {
+	if x != nil && x.Text != nil {
+		return *x.Text
+	}
+	return ""
+}
+
+func (x *SetAway) GetUntilMs() int64 {
+	if x != nil {
+		return x.UntilMs
+	}
+	return 0
+}
+
+type SetAwayResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Away          *AwayMessage           `protobuf:"bytes,2,opt,name=away,proto3" json:"away,omitempty"` // as stored; unset: none
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetAwayResponse) Reset() {
+	*x = SetAwayResponse{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[73]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetAwayResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetAwayResponse) ProtoMessage() {}
+
+func (x *SetAwayResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[73]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetAwayResponse.ProtoReflect.Descriptor instead.
+func (*SetAwayResponse) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{73}
+}
+
+func (x *SetAwayResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *SetAwayResponse) GetAway() *AwayMessage {
+	if x != nil {
+		return x.Away
+	}
+	return nil
+}
+
+// PostAway asks a direct conversation's grain to post user's away
+// message, once per setting (since_ms).
+type PostAway struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	User          string                 `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
+	Away          *AwayMessage           `protobuf:"bytes,3,opt,name=away,proto3" json:"away,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PostAway) Reset() {
+	*x = PostAway{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[74]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PostAway) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PostAway) ProtoMessage() {}
+
+func (x *PostAway) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[74]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PostAway.ProtoReflect.Descriptor instead.
+func (*PostAway) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{74}
+}
+
+func (x *PostAway) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *PostAway) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *PostAway) GetAway() *AwayMessage {
+	if x != nil {
+		return x.Away
+	}
+	return nil
+}
+
+type PostAwayResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PostAwayResponse) Reset() {
+	*x = PostAwayResponse{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[75]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PostAwayResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PostAwayResponse) ProtoMessage() {}
+
+func (x *PostAwayResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[75]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PostAwayResponse.ProtoReflect.Descriptor instead.
+func (*PostAwayResponse) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{75}
+}
+
+func (x *PostAwayResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
 // SetProfile changes the fields present of user's profile (an empty
 // string clears one); with none it reads the profile.
 type SetProfile struct {
@@ -5467,7 +5761,7 @@ type SetProfile struct {
 
 func (x *SetProfile) Reset() {
 	*x = SetProfile{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[71]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5479,7 +5773,7 @@ func (x *SetProfile) String() string {
 func (*SetProfile) ProtoMessage() {}
 
 func (x *SetProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[71]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5492,7 +5786,7 @@ func (x *SetProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetProfile.ProtoReflect.Descriptor instead.
 func (*SetProfile) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{71}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *SetProfile) GetUser() string {
@@ -5526,7 +5820,7 @@ type SetProfileResponse struct {
 
 func (x *SetProfileResponse) Reset() {
 	*x = SetProfileResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[72]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5538,7 +5832,7 @@ func (x *SetProfileResponse) String() string {
 func (*SetProfileResponse) ProtoMessage() {}
 
 func (x *SetProfileResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[72]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5551,7 +5845,7 @@ func (x *SetProfileResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetProfileResponse.ProtoReflect.Descriptor instead.
 func (*SetProfileResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{72}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *SetProfileResponse) GetError() *Error {
@@ -5581,7 +5875,7 @@ type UserAttributes struct {
 
 func (x *UserAttributes) Reset() {
 	*x = UserAttributes{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[73]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5593,7 +5887,7 @@ func (x *UserAttributes) String() string {
 func (*UserAttributes) ProtoMessage() {}
 
 func (x *UserAttributes) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[73]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5606,7 +5900,7 @@ func (x *UserAttributes) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserAttributes.ProtoReflect.Descriptor instead.
 func (*UserAttributes) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{73}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *UserAttributes) GetValues() map[string]string {
@@ -5635,7 +5929,7 @@ type SetDraft struct {
 
 func (x *SetDraft) Reset() {
 	*x = SetDraft{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[74]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5647,7 +5941,7 @@ func (x *SetDraft) String() string {
 func (*SetDraft) ProtoMessage() {}
 
 func (x *SetDraft) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[74]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5660,7 +5954,7 @@ func (x *SetDraft) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetDraft.ProtoReflect.Descriptor instead.
 func (*SetDraft) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{74}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *SetDraft) GetUser() string {
@@ -5694,7 +5988,7 @@ type SetDraftResponse struct {
 
 func (x *SetDraftResponse) Reset() {
 	*x = SetDraftResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[75]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5706,7 +6000,7 @@ func (x *SetDraftResponse) String() string {
 func (*SetDraftResponse) ProtoMessage() {}
 
 func (x *SetDraftResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[75]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5719,7 +6013,7 @@ func (x *SetDraftResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetDraftResponse.ProtoReflect.Descriptor instead.
 func (*SetDraftResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{75}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *SetDraftResponse) GetError() *Error {
@@ -5749,7 +6043,7 @@ type Draft struct {
 
 func (x *Draft) Reset() {
 	*x = Draft{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[76]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5761,7 +6055,7 @@ func (x *Draft) String() string {
 func (*Draft) ProtoMessage() {}
 
 func (x *Draft) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[76]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5774,7 +6068,7 @@ func (x *Draft) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Draft.ProtoReflect.Descriptor instead.
 func (*Draft) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{76}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *Draft) GetConv() string {
@@ -5808,7 +6102,7 @@ type DraftList struct {
 
 func (x *DraftList) Reset() {
 	*x = DraftList{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[77]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5820,7 +6114,7 @@ func (x *DraftList) String() string {
 func (*DraftList) ProtoMessage() {}
 
 func (x *DraftList) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[77]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5833,7 +6127,7 @@ func (x *DraftList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DraftList.ProtoReflect.Descriptor instead.
 func (*DraftList) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{77}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *DraftList) GetDrafts() []*Draft {
@@ -5860,7 +6154,7 @@ type ScheduledMessage struct {
 
 func (x *ScheduledMessage) Reset() {
 	*x = ScheduledMessage{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[78]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5872,7 +6166,7 @@ func (x *ScheduledMessage) String() string {
 func (*ScheduledMessage) ProtoMessage() {}
 
 func (x *ScheduledMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[78]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5885,7 +6179,7 @@ func (x *ScheduledMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduledMessage.ProtoReflect.Descriptor instead.
 func (*ScheduledMessage) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{78}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *ScheduledMessage) GetSend() *SendMessage {
@@ -5930,7 +6224,7 @@ type PutScheduled struct {
 
 func (x *PutScheduled) Reset() {
 	*x = PutScheduled{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[79]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5942,7 +6236,7 @@ func (x *PutScheduled) String() string {
 func (*PutScheduled) ProtoMessage() {}
 
 func (x *PutScheduled) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[79]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5955,7 +6249,7 @@ func (x *PutScheduled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutScheduled.ProtoReflect.Descriptor instead.
 func (*PutScheduled) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{79}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *PutScheduled) GetUser() string {
@@ -5995,7 +6289,7 @@ type PutScheduledResponse struct {
 
 func (x *PutScheduledResponse) Reset() {
 	*x = PutScheduledResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[80]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6007,7 +6301,7 @@ func (x *PutScheduledResponse) String() string {
 func (*PutScheduledResponse) ProtoMessage() {}
 
 func (x *PutScheduledResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[80]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6020,7 +6314,7 @@ func (x *PutScheduledResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutScheduledResponse.ProtoReflect.Descriptor instead.
 func (*PutScheduledResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{80}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *PutScheduledResponse) GetError() *Error {
@@ -6041,7 +6335,7 @@ type DropScheduled struct {
 
 func (x *DropScheduled) Reset() {
 	*x = DropScheduled{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[81]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6053,7 +6347,7 @@ func (x *DropScheduled) String() string {
 func (*DropScheduled) ProtoMessage() {}
 
 func (x *DropScheduled) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[81]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6066,7 +6360,7 @@ func (x *DropScheduled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropScheduled.ProtoReflect.Descriptor instead.
 func (*DropScheduled) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{81}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *DropScheduled) GetUser() string {
@@ -6092,7 +6386,7 @@ type DropScheduledResponse struct {
 
 func (x *DropScheduledResponse) Reset() {
 	*x = DropScheduledResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[82]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6104,7 +6398,7 @@ func (x *DropScheduledResponse) String() string {
 func (*DropScheduledResponse) ProtoMessage() {}
 
 func (x *DropScheduledResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[82]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6117,7 +6411,7 @@ func (x *DropScheduledResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropScheduledResponse.ProtoReflect.Descriptor instead.
 func (*DropScheduledResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{82}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *DropScheduledResponse) GetError() *Error {
@@ -6138,7 +6432,7 @@ type PrivacyResponse struct {
 
 func (x *PrivacyResponse) Reset() {
 	*x = PrivacyResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[83]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6150,7 +6444,7 @@ func (x *PrivacyResponse) String() string {
 func (*PrivacyResponse) ProtoMessage() {}
 
 func (x *PrivacyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[83]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6163,7 +6457,7 @@ func (x *PrivacyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrivacyResponse.ProtoReflect.Descriptor instead.
 func (*PrivacyResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{83}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *PrivacyResponse) GetError() *Error {
@@ -6205,7 +6499,7 @@ type PresenceProbe struct {
 
 func (x *PresenceProbe) Reset() {
 	*x = PresenceProbe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[84]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6217,7 +6511,7 @@ func (x *PresenceProbe) String() string {
 func (*PresenceProbe) ProtoMessage() {}
 
 func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[84]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6230,7 +6524,7 @@ func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceProbe.ProtoReflect.Descriptor instead.
 func (*PresenceProbe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{84}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *PresenceProbe) GetUser() string {
@@ -6267,7 +6561,7 @@ type PresenceResponse struct {
 
 func (x *PresenceResponse) Reset() {
 	*x = PresenceResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[85]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6279,7 +6573,7 @@ func (x *PresenceResponse) String() string {
 func (*PresenceResponse) ProtoMessage() {}
 
 func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[85]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6292,7 +6586,7 @@ func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse.ProtoReflect.Descriptor instead.
 func (*PresenceResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{85}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *PresenceResponse) GetDevices() []*PresenceResponse_Device {
@@ -6338,7 +6632,7 @@ type Push struct {
 
 func (x *Push) Reset() {
 	*x = Push{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[86]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6350,7 +6644,7 @@ func (x *Push) String() string {
 func (*Push) ProtoMessage() {}
 
 func (x *Push) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[86]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6363,7 +6657,7 @@ func (x *Push) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Push.ProtoReflect.Descriptor instead.
 func (*Push) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{86}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *Push) GetUser() string {
@@ -6502,7 +6796,7 @@ type ListsUpdate struct {
 
 func (x *ListsUpdate) Reset() {
 	*x = ListsUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[87]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6514,7 +6808,7 @@ func (x *ListsUpdate) String() string {
 func (*ListsUpdate) ProtoMessage() {}
 
 func (x *ListsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[87]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6527,7 +6821,7 @@ func (x *ListsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListsUpdate.ProtoReflect.Descriptor instead.
 func (*ListsUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{87}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *ListsUpdate) GetList() ListsUpdate_List {
@@ -6557,7 +6851,7 @@ type ListChanged struct {
 
 func (x *ListChanged) Reset() {
 	*x = ListChanged{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[88]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6569,7 +6863,7 @@ func (x *ListChanged) String() string {
 func (*ListChanged) ProtoMessage() {}
 
 func (x *ListChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[88]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6582,7 +6876,7 @@ func (x *ListChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListChanged.ProtoReflect.Descriptor instead.
 func (*ListChanged) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{88}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *ListChanged) GetUser() string {
@@ -6622,7 +6916,7 @@ type FlagsUpdate struct {
 
 func (x *FlagsUpdate) Reset() {
 	*x = FlagsUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[89]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6634,7 +6928,7 @@ func (x *FlagsUpdate) String() string {
 func (*FlagsUpdate) ProtoMessage() {}
 
 func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[89]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6647,7 +6941,7 @@ func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlagsUpdate.ProtoReflect.Descriptor instead.
 func (*FlagsUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{89}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *FlagsUpdate) GetConv() string {
@@ -6705,7 +6999,7 @@ type ReadUpdate struct {
 
 func (x *ReadUpdate) Reset() {
 	*x = ReadUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[90]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6717,7 +7011,7 @@ func (x *ReadUpdate) String() string {
 func (*ReadUpdate) ProtoMessage() {}
 
 func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[90]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6730,7 +7024,7 @@ func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadUpdate.ProtoReflect.Descriptor instead.
 func (*ReadUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{90}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *ReadUpdate) GetConv() string {
@@ -6773,7 +7067,7 @@ type ReadReceipt struct {
 
 func (x *ReadReceipt) Reset() {
 	*x = ReadReceipt{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[91]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6785,7 +7079,7 @@ func (x *ReadReceipt) String() string {
 func (*ReadReceipt) ProtoMessage() {}
 
 func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[91]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6798,7 +7092,7 @@ func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadReceipt.ProtoReflect.Descriptor instead.
 func (*ReadReceipt) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{91}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *ReadReceipt) GetConv() string {
@@ -6834,7 +7128,7 @@ type GroupPush struct {
 
 func (x *GroupPush) Reset() {
 	*x = GroupPush{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[92]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6846,7 +7140,7 @@ func (x *GroupPush) String() string {
 func (*GroupPush) ProtoMessage() {}
 
 func (x *GroupPush) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[92]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6859,7 +7153,7 @@ func (x *GroupPush) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupPush.ProtoReflect.Descriptor instead.
 func (*GroupPush) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{92}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *GroupPush) GetConv() string {
@@ -6889,7 +7183,7 @@ type Subscribe struct {
 
 func (x *Subscribe) Reset() {
 	*x = Subscribe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[93]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6901,7 +7195,7 @@ func (x *Subscribe) String() string {
 func (*Subscribe) ProtoMessage() {}
 
 func (x *Subscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[93]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6914,7 +7208,7 @@ func (x *Subscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subscribe.ProtoReflect.Descriptor instead.
 func (*Subscribe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{93}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *Subscribe) GetUser() string {
@@ -6953,7 +7247,7 @@ type Signal struct {
 
 func (x *Signal) Reset() {
 	*x = Signal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[94]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6965,7 +7259,7 @@ func (x *Signal) String() string {
 func (*Signal) ProtoMessage() {}
 
 func (x *Signal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[94]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6978,7 +7272,7 @@ func (x *Signal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Signal.ProtoReflect.Descriptor instead.
 func (*Signal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{94}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *Signal) GetKind() Signal_Kind {
@@ -7027,7 +7321,7 @@ type RouteSignal struct {
 
 func (x *RouteSignal) Reset() {
 	*x = RouteSignal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[95]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7039,7 +7333,7 @@ func (x *RouteSignal) String() string {
 func (*RouteSignal) ProtoMessage() {}
 
 func (x *RouteSignal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[95]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7052,7 +7346,7 @@ func (x *RouteSignal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteSignal.ProtoReflect.Descriptor instead.
 func (*RouteSignal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{95}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *RouteSignal) GetUser() string {
@@ -7084,7 +7378,7 @@ type CheckReminder struct {
 
 func (x *CheckReminder) Reset() {
 	*x = CheckReminder{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[96]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7096,7 +7390,7 @@ func (x *CheckReminder) String() string {
 func (*CheckReminder) ProtoMessage() {}
 
 func (x *CheckReminder) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[96]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7109,7 +7403,7 @@ func (x *CheckReminder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckReminder.ProtoReflect.Descriptor instead.
 func (*CheckReminder) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{96}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *CheckReminder) GetConv() string {
@@ -7145,7 +7439,7 @@ type CheckReminderResponse struct {
 
 func (x *CheckReminderResponse) Reset() {
 	*x = CheckReminderResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[97]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7157,7 +7451,7 @@ func (x *CheckReminderResponse) String() string {
 func (*CheckReminderResponse) ProtoMessage() {}
 
 func (x *CheckReminderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[97]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7170,7 +7464,7 @@ func (x *CheckReminderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckReminderResponse.ProtoReflect.Descriptor instead.
 func (*CheckReminderResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{97}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *CheckReminderResponse) GetError() *Error {
@@ -7211,7 +7505,7 @@ type PresenceResponse_Device struct {
 
 func (x *PresenceResponse_Device) Reset() {
 	*x = PresenceResponse_Device{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[99]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7223,7 +7517,7 @@ func (x *PresenceResponse_Device) String() string {
 func (*PresenceResponse_Device) ProtoMessage() {}
 
 func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[99]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7236,7 +7530,7 @@ func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse_Device.ProtoReflect.Descriptor instead.
 func (*PresenceResponse_Device) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{85, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{90, 0}
 }
 
 func (x *PresenceResponse_Device) GetDevice() string {
@@ -7261,7 +7555,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x05Error\x12,\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x18.switchboard.actors.CodeR\x04code\x12\x18\n" +
 	"\amessage\x18\x02 \x01(\tR\amessage\x12$\n" +
-	"\x0eretry_after_ms\x18\x03 \x01(\rR\fretryAfterMs\"\xbc\x04\n" +
+	"\x0eretry_after_ms\x18\x03 \x01(\rR\fretryAfterMs\"\xdb\x04\n" +
 	"\aMessage\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x15\n" +
@@ -7284,7 +7578,9 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\bmentions\x18\x0f \x03(\tR\bmentions\x122\n" +
 	"\x05media\x18\x10 \x01(\v2\x1c.switchboard.actors.MediaRefR\x05media\x12\x18\n" +
 	"\aexpired\x18\x11 \x01(\bR\aexpired\x12\x1c\n" +
-	"\tforwarded\x18\x12 \x01(\bR\tforwarded\"\x9a\x01\n" +
+	"\tforwarded\x18\x12 \x01(\bR\tforwarded\x12\x1d\n" +
+	"\n" +
+	"auto_reply\x18\x14 \x01(\bR\tautoReply\"\x9a\x01\n" +
 	"\bMediaRef\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +
@@ -7669,7 +7965,25 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\n" +
 	"avatar_url\x18\x03 \x01(\tR\tavatarUrl\x12\x1d\n" +
 	"\n" +
-	"updated_ms\x18\x04 \x01(\x03R\tupdatedMs\"u\n" +
+	"updated_ms\x18\x04 \x01(\x03R\tupdatedMs\"W\n" +
+	"\vAwayMessage\x12\x12\n" +
+	"\x04text\x18\x01 \x01(\tR\x04text\x12\x19\n" +
+	"\bsince_ms\x18\x02 \x01(\x03R\asinceMs\x12\x19\n" +
+	"\buntil_ms\x18\x03 \x01(\x03R\auntilMs\"Z\n" +
+	"\aSetAway\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12\x17\n" +
+	"\x04text\x18\x02 \x01(\tH\x00R\x04text\x88\x01\x01\x12\x19\n" +
+	"\buntil_ms\x18\x03 \x01(\x03R\auntilMsB\a\n" +
+	"\x05_text\"w\n" +
+	"\x0fSetAwayResponse\x12/\n" +
+	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x123\n" +
+	"\x04away\x18\x02 \x01(\v2\x1f.switchboard.actors.AwayMessageR\x04away\"g\n" +
+	"\bPostAway\x12\x12\n" +
+	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x12\n" +
+	"\x04user\x18\x02 \x01(\tR\x04user\x123\n" +
+	"\x04away\x18\x03 \x01(\v2\x1f.switchboard.actors.AwayMessageR\x04away\"C\n" +
+	"\x10PostAwayResponse\x12/\n" +
+	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\"u\n" +
 	"\n" +
 	"SetProfile\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x17\n" +
@@ -7746,17 +8060,18 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\areceipt\x18\a \x01(\v2\x1f.switchboard.actors.ReadReceiptH\x00R\areceipt\x127\n" +
 	"\x05flags\x18\b \x01(\v2\x1f.switchboard.actors.FlagsUpdateH\x00R\x05flags\x127\n" +
 	"\x05lists\x18\t \x01(\v2\x1f.switchboard.actors.ListsUpdateH\x00R\x05listsB\a\n" +
-	"\x05event\"\xb8\x01\n" +
+	"\x05event\"\xc2\x01\n" +
 	"\vListsUpdate\x128\n" +
 	"\x04list\x18\x01 \x01(\x0e2$.switchboard.actors.ListsUpdate.ListR\x04list\x12\x12\n" +
-	"\x04conv\x18\x02 \x01(\tR\x04conv\"[\n" +
+	"\x04conv\x18\x02 \x01(\tR\x04conv\"e\n" +
 	"\x04List\x12\v\n" +
 	"\aUNKNOWN\x10\x00\x12\v\n" +
 	"\aSTARRED\x10\x01\x12\r\n" +
 	"\tSCHEDULED\x10\x02\x12\n" +
 	"\n" +
 	"\x06DRAFTS\x10\x03\x12\v\n" +
-	"\aPROFILE\x10\x04\x12\x11\n" +
+	"\aPROFILE\x10\x04\x12\b\n" +
+	"\x04AWAY\x10\x06\x12\x11\n" +
 	"\rJOIN_REQUESTS\x10\x05\"o\n" +
 	"\vListChanged\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x128\n" +
@@ -7883,7 +8198,7 @@ func file_actors_actorspb_actors_proto_rawDescGZIP() []byte {
 }
 
 var file_actors_actorspb_actors_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
-var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 100)
+var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 105)
 var file_actors_actorspb_actors_proto_goTypes = []any{
 	(Code)(0),                          // 0: switchboard.actors.Code
 	(ConvKind)(0),                      // 1: switchboard.actors.ConvKind
@@ -7964,35 +8279,40 @@ var file_actors_actorspb_actors_proto_goTypes = []any{
 	(*ListStarredResponse)(nil),        // 76: switchboard.actors.ListStarredResponse
 	(*StarredList)(nil),                // 77: switchboard.actors.StarredList
 	(*UserProfile)(nil),                // 78: switchboard.actors.UserProfile
-	(*SetProfile)(nil),                 // 79: switchboard.actors.SetProfile
-	(*SetProfileResponse)(nil),         // 80: switchboard.actors.SetProfileResponse
-	(*UserAttributes)(nil),             // 81: switchboard.actors.UserAttributes
-	(*SetDraft)(nil),                   // 82: switchboard.actors.SetDraft
-	(*SetDraftResponse)(nil),           // 83: switchboard.actors.SetDraftResponse
-	(*Draft)(nil),                      // 84: switchboard.actors.Draft
-	(*DraftList)(nil),                  // 85: switchboard.actors.DraftList
-	(*ScheduledMessage)(nil),           // 86: switchboard.actors.ScheduledMessage
-	(*PutScheduled)(nil),               // 87: switchboard.actors.PutScheduled
-	(*PutScheduledResponse)(nil),       // 88: switchboard.actors.PutScheduledResponse
-	(*DropScheduled)(nil),              // 89: switchboard.actors.DropScheduled
-	(*DropScheduledResponse)(nil),      // 90: switchboard.actors.DropScheduledResponse
-	(*PrivacyResponse)(nil),            // 91: switchboard.actors.PrivacyResponse
-	(*PresenceProbe)(nil),              // 92: switchboard.actors.PresenceProbe
-	(*PresenceResponse)(nil),           // 93: switchboard.actors.PresenceResponse
-	(*Push)(nil),                       // 94: switchboard.actors.Push
-	(*ListsUpdate)(nil),                // 95: switchboard.actors.ListsUpdate
-	(*ListChanged)(nil),                // 96: switchboard.actors.ListChanged
-	(*FlagsUpdate)(nil),                // 97: switchboard.actors.FlagsUpdate
-	(*ReadUpdate)(nil),                 // 98: switchboard.actors.ReadUpdate
-	(*ReadReceipt)(nil),                // 99: switchboard.actors.ReadReceipt
-	(*GroupPush)(nil),                  // 100: switchboard.actors.GroupPush
-	(*Subscribe)(nil),                  // 101: switchboard.actors.Subscribe
-	(*Signal)(nil),                     // 102: switchboard.actors.Signal
-	(*RouteSignal)(nil),                // 103: switchboard.actors.RouteSignal
-	(*CheckReminder)(nil),              // 104: switchboard.actors.CheckReminder
-	(*CheckReminderResponse)(nil),      // 105: switchboard.actors.CheckReminderResponse
-	nil,                                // 106: switchboard.actors.UserAttributes.ValuesEntry
-	(*PresenceResponse_Device)(nil),    // 107: switchboard.actors.PresenceResponse.Device
+	(*AwayMessage)(nil),                // 79: switchboard.actors.AwayMessage
+	(*SetAway)(nil),                    // 80: switchboard.actors.SetAway
+	(*SetAwayResponse)(nil),            // 81: switchboard.actors.SetAwayResponse
+	(*PostAway)(nil),                   // 82: switchboard.actors.PostAway
+	(*PostAwayResponse)(nil),           // 83: switchboard.actors.PostAwayResponse
+	(*SetProfile)(nil),                 // 84: switchboard.actors.SetProfile
+	(*SetProfileResponse)(nil),         // 85: switchboard.actors.SetProfileResponse
+	(*UserAttributes)(nil),             // 86: switchboard.actors.UserAttributes
+	(*SetDraft)(nil),                   // 87: switchboard.actors.SetDraft
+	(*SetDraftResponse)(nil),           // 88: switchboard.actors.SetDraftResponse
+	(*Draft)(nil),                      // 89: switchboard.actors.Draft
+	(*DraftList)(nil),                  // 90: switchboard.actors.DraftList
+	(*ScheduledMessage)(nil),           // 91: switchboard.actors.ScheduledMessage
+	(*PutScheduled)(nil),               // 92: switchboard.actors.PutScheduled
+	(*PutScheduledResponse)(nil),       // 93: switchboard.actors.PutScheduledResponse
+	(*DropScheduled)(nil),              // 94: switchboard.actors.DropScheduled
+	(*DropScheduledResponse)(nil),      // 95: switchboard.actors.DropScheduledResponse
+	(*PrivacyResponse)(nil),            // 96: switchboard.actors.PrivacyResponse
+	(*PresenceProbe)(nil),              // 97: switchboard.actors.PresenceProbe
+	(*PresenceResponse)(nil),           // 98: switchboard.actors.PresenceResponse
+	(*Push)(nil),                       // 99: switchboard.actors.Push
+	(*ListsUpdate)(nil),                // 100: switchboard.actors.ListsUpdate
+	(*ListChanged)(nil),                // 101: switchboard.actors.ListChanged
+	(*FlagsUpdate)(nil),                // 102: switchboard.actors.FlagsUpdate
+	(*ReadUpdate)(nil),                 // 103: switchboard.actors.ReadUpdate
+	(*ReadReceipt)(nil),                // 104: switchboard.actors.ReadReceipt
+	(*GroupPush)(nil),                  // 105: switchboard.actors.GroupPush
+	(*Subscribe)(nil),                  // 106: switchboard.actors.Subscribe
+	(*Signal)(nil),                     // 107: switchboard.actors.Signal
+	(*RouteSignal)(nil),                // 108: switchboard.actors.RouteSignal
+	(*CheckReminder)(nil),              // 109: switchboard.actors.CheckReminder
+	(*CheckReminderResponse)(nil),      // 110: switchboard.actors.CheckReminderResponse
+	nil,                                // 111: switchboard.actors.UserAttributes.ValuesEntry
+	(*PresenceResponse_Device)(nil),    // 112: switchboard.actors.PresenceResponse.Device
 }
 var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	0,   // 0: switchboard.actors.Error.code:type_name -> switchboard.actors.Code
@@ -8055,35 +8375,39 @@ var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	8,   // 57: switchboard.actors.ListStarredResponse.error:type_name -> switchboard.actors.Error
 	75,  // 58: switchboard.actors.ListStarredResponse.entries:type_name -> switchboard.actors.StarredEntry
 	75,  // 59: switchboard.actors.StarredList.entries:type_name -> switchboard.actors.StarredEntry
-	8,   // 60: switchboard.actors.SetProfileResponse.error:type_name -> switchboard.actors.Error
-	78,  // 61: switchboard.actors.SetProfileResponse.profile:type_name -> switchboard.actors.UserProfile
-	106, // 62: switchboard.actors.UserAttributes.values:type_name -> switchboard.actors.UserAttributes.ValuesEntry
-	8,   // 63: switchboard.actors.SetDraftResponse.error:type_name -> switchboard.actors.Error
-	84,  // 64: switchboard.actors.DraftList.drafts:type_name -> switchboard.actors.Draft
-	14,  // 65: switchboard.actors.ScheduledMessage.send:type_name -> switchboard.actors.SendMessage
-	8,   // 66: switchboard.actors.PutScheduledResponse.error:type_name -> switchboard.actors.Error
-	8,   // 67: switchboard.actors.DropScheduledResponse.error:type_name -> switchboard.actors.Error
-	8,   // 68: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
-	4,   // 69: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
-	107, // 70: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
-	8,   // 71: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
-	9,   // 72: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
-	98,  // 73: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
-	30,  // 74: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
-	99,  // 75: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
-	97,  // 76: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
-	95,  // 77: switchboard.actors.Push.lists:type_name -> switchboard.actors.ListsUpdate
-	6,   // 78: switchboard.actors.ListsUpdate.list:type_name -> switchboard.actors.ListsUpdate.List
-	6,   // 79: switchboard.actors.ListChanged.list:type_name -> switchboard.actors.ListsUpdate.List
-	9,   // 80: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
-	7,   // 81: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
-	102, // 82: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
-	8,   // 83: switchboard.actors.CheckReminderResponse.error:type_name -> switchboard.actors.Error
-	84,  // [84:84] is the sub-list for method output_type
-	84,  // [84:84] is the sub-list for method input_type
-	84,  // [84:84] is the sub-list for extension type_name
-	84,  // [84:84] is the sub-list for extension extendee
-	0,   // [0:84] is the sub-list for field type_name
+	8,   // 60: switchboard.actors.SetAwayResponse.error:type_name -> switchboard.actors.Error
+	79,  // 61: switchboard.actors.SetAwayResponse.away:type_name -> switchboard.actors.AwayMessage
+	79,  // 62: switchboard.actors.PostAway.away:type_name -> switchboard.actors.AwayMessage
+	8,   // 63: switchboard.actors.PostAwayResponse.error:type_name -> switchboard.actors.Error
+	8,   // 64: switchboard.actors.SetProfileResponse.error:type_name -> switchboard.actors.Error
+	78,  // 65: switchboard.actors.SetProfileResponse.profile:type_name -> switchboard.actors.UserProfile
+	111, // 66: switchboard.actors.UserAttributes.values:type_name -> switchboard.actors.UserAttributes.ValuesEntry
+	8,   // 67: switchboard.actors.SetDraftResponse.error:type_name -> switchboard.actors.Error
+	89,  // 68: switchboard.actors.DraftList.drafts:type_name -> switchboard.actors.Draft
+	14,  // 69: switchboard.actors.ScheduledMessage.send:type_name -> switchboard.actors.SendMessage
+	8,   // 70: switchboard.actors.PutScheduledResponse.error:type_name -> switchboard.actors.Error
+	8,   // 71: switchboard.actors.DropScheduledResponse.error:type_name -> switchboard.actors.Error
+	8,   // 72: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
+	4,   // 73: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
+	112, // 74: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
+	8,   // 75: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
+	9,   // 76: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
+	103, // 77: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
+	30,  // 78: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
+	104, // 79: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
+	102, // 80: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
+	100, // 81: switchboard.actors.Push.lists:type_name -> switchboard.actors.ListsUpdate
+	6,   // 82: switchboard.actors.ListsUpdate.list:type_name -> switchboard.actors.ListsUpdate.List
+	6,   // 83: switchboard.actors.ListChanged.list:type_name -> switchboard.actors.ListsUpdate.List
+	9,   // 84: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
+	7,   // 85: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
+	107, // 86: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
+	8,   // 87: switchboard.actors.CheckReminderResponse.error:type_name -> switchboard.actors.Error
+	88,  // [88:88] is the sub-list for method output_type
+	88,  // [88:88] is the sub-list for method input_type
+	88,  // [88:88] is the sub-list for extension type_name
+	88,  // [88:88] is the sub-list for extension extendee
+	0,   // [0:88] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_actors_proto_init() }
@@ -8092,8 +8416,9 @@ func file_actors_actorspb_actors_proto_init() {
 		return
 	}
 	file_actors_actorspb_actors_proto_msgTypes[63].OneofWrappers = []any{}
-	file_actors_actorspb_actors_proto_msgTypes[71].OneofWrappers = []any{}
-	file_actors_actorspb_actors_proto_msgTypes[86].OneofWrappers = []any{
+	file_actors_actorspb_actors_proto_msgTypes[72].OneofWrappers = []any{}
+	file_actors_actorspb_actors_proto_msgTypes[76].OneofWrappers = []any{}
+	file_actors_actorspb_actors_proto_msgTypes[91].OneofWrappers = []any{
 		(*Push_Message)(nil),
 		(*Push_Read)(nil),
 		(*Push_Membership)(nil),
@@ -8107,7 +8432,7 @@ func file_actors_actorspb_actors_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_actors_proto_rawDesc), len(file_actors_actorspb_actors_proto_rawDesc)),
 			NumEnums:      8,
-			NumMessages:   100,
+			NumMessages:   105,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

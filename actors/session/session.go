@@ -148,6 +148,9 @@ type Session interface {
 	// Privacy reads the user's privacy settings or, with presence, changes
 	// what other users see of the user's presence.
 	Privacy(ctx context.Context, change *pb.SetPrivacy) (*pb.PrivacyResponse, error)
+	// Away reads the user's away message (text nil), sets it until until
+	// (zero: until cleared) or clears it (text empty); nil: none set.
+	Away(ctx context.Context, text *string, until time.Time) (*pb.AwayMessage, error)
 	// Profile reads the user's profile or, with a field of change set,
 	// changes it; Profiles reads the profiles of users who share conv
 	// (empty: a direct conversation) with the user, leaving out the others.

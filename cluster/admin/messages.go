@@ -433,7 +433,10 @@ type TranscriptMessage struct {
 	Flagged    bool           `json:"flagged,omitempty"`
 	// Forwarded: a copy of another message its sender forwarded; the node
 	// keeps no trace of where it came from.
-	Forwarded bool      `json:"forwarded,omitempty"`
+	Forwarded bool `json:"forwarded,omitempty"`
+	// AutoReply: the node posted it for its sender, who set an away
+	// message: not an answer of theirs.
+	AutoReply bool      `json:"auto_reply,omitempty"`
 	SentAt    time.Time `json:"sent_at"`
 }
 
@@ -489,7 +492,7 @@ func (s *Server) transcript(w http.ResponseWriter, r *http.Request) {
 func transcriptMessageOf(m *pb.Message) TranscriptMessage {
 	out := TranscriptMessage{Seq: m.Seq, MsgID: m.MsgId, Sender: m.Sender, Kind: kindName(storage.MessageKind(m.Kind), m.RefSeq), Text: string(m.Body),
 		RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, Recalled: m.Recalled, Expired: m.Expired, Flagged: m.Flagged,
-		Forwarded: m.Forwarded, SentAt: time.UnixMilli(m.ServerTsMs).UTC()}
+		Forwarded: m.Forwarded, AutoReply: m.AutoReply, SentAt: time.UnixMilli(m.ServerTsMs).UTC()}
 	if m.SenderRole == pb.Role_CUSTOMER || m.SenderRole == pb.Role_AGENT {
 		out.Role = strings.ToLower(m.SenderRole.String())
 	}

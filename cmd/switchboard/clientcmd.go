@@ -177,7 +177,8 @@ type jsonMessage struct {
 	Recalled    bool       `json:"recalled,omitempty"`
 	Expired     bool       `json:"expired,omitempty"` // the node's retention took its content
 	Flagged     bool       `json:"flagged,omitempty"`
-	Forwarded   bool       `json:"forwarded,omitempty"` // a copy of another message
+	Forwarded   bool       `json:"forwarded,omitempty"`  // a copy of another message
+	AutoReply   bool       `json:"auto_reply,omitempty"` // posted by the node for its sender, who is away
 	ServerTsMs  int64      `json:"server_ts_ms"`
 	State       string     `json:"state,omitempty"`
 	// Reactions: emoji → the members who chose it.
@@ -187,7 +188,7 @@ type jsonMessage struct {
 func toJSONMessage(m client.Message) jsonMessage {
 	return jsonMessage{Conv: m.Conv, Seq: m.Seq, MsgID: m.MsgID, ClientMsgID: m.ClientMsgID, From: m.Sender,
 		Kind: strings.ToLower(m.Kind.String()), Text: string(m.Body), RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, MentionAll: m.MentionAll, Recalled: m.Recalled,
-		Expired: m.Expired, Flagged: m.Flagged, Forwarded: m.Forwarded, ServerTsMs: millis(m.ServerTime), Reactions: reactionMap(m.Reactions), Media: toJSONMedia(m.Media)}
+		Expired: m.Expired, Flagged: m.Flagged, Forwarded: m.Forwarded, AutoReply: m.AutoReply, ServerTsMs: millis(m.ServerTime), Reactions: reactionMap(m.Reactions), Media: toJSONMedia(m.Media)}
 }
 
 func reactionMap(rs []client.Reaction) map[string][]string {
@@ -206,7 +207,7 @@ func wireToJSONMessage(m *wirepb.Message) *jsonMessage {
 		return nil
 	}
 	j := toJSONMessage(client.Message{Conv: m.Conv, Seq: m.Seq, MsgID: m.MsgId, ClientMsgID: m.ClientMsgId, Sender: m.Sender,
-		Kind: m.Kind, Body: m.Body, RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, MentionAll: m.MentionAll, Recalled: m.Recalled, Expired: m.Expired, Flagged: m.Flagged, Forwarded: m.Forwarded})
+		Kind: m.Kind, Body: m.Body, RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, MentionAll: m.MentionAll, Recalled: m.Recalled, Expired: m.Expired, Flagged: m.Flagged, Forwarded: m.Forwarded, AutoReply: m.AutoReply})
 	j.ServerTsMs = m.ServerTsMs
 	return &j
 }

@@ -407,6 +407,9 @@ func formatMessage(m client.Message) string {
 	if m.Forwarded {
 		reply = "(forwarded) "
 	}
+	if m.AutoReply {
+		reply = "(automatic reply) "
+	}
 	if m.ReplyTo != 0 {
 		reply += fmt.Sprintf("(to #%d) ", m.ReplyTo)
 	}

@@ -47,6 +47,29 @@ func TestMuteCommand(t *testing.T) {
 	}
 }
 
+// switchboard away against a dev node: bob sets an away message, carol's
+// next message is answered with it, and --clear takes it away.
+func TestAwayCommand(t *testing.T) {
+	n := newDevNode(t)
+	n.start()
+	d := n.dir
+	if out := n.run("away", "--data-dir", d, "--user", "bob", "--text", "Back on Monday", "--for", "72h"); !strings.Contains(string(out), `away: "Back on Monday" until `) {
+		t.Fatalf("away --text:\n%s", out)
+	}
+	n.run("send", "--data-dir", d, "--user", "carol", "--to", "user:bob", "--text", "hello?")
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(string(n.run("history", "--data-dir", d, "--user", "carol", "--conv", "d:bob:carol")), "bob: (automatic reply) Back on Monday") {
+		if time.Now().After(deadline) {
+			t.Fatal("no automatic reply in carol's history")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	n.run("away", "--data-dir", d, "--user", "bob", "--clear")
+	if out := n.run("away", "--data-dir", d, "--user", "bob"); !strings.Contains(string(out), "no away message") {
+		t.Fatalf("away after --clear:\n%s", out)
+	}
+}
+
 // switchboard archive against a dev node: convs leaves the conversation
 // out, convs --archived lists it, and the other side's next message
 // brings it back.

@@ -56,6 +56,8 @@ func (t *tuning) register(f *pflag.FlagSet) {
 	f.DurationVar(&t.actors.MaxInviteTTL, "max-invite-ttl", a.MaxInviteTTL, "longest a group invite's code may be valid")
 	f.IntVar(&t.actors.MaxGroupInvites, "max-group-invites", a.MaxGroupInvites, "most live invites a group holds at once")
 	f.IntVar(&t.actors.MaxJoinRequests, "max-join-requests", a.MaxJoinRequests, "most requests to join (with an invite that needs approval) a group holds waiting")
+	f.IntVar(&t.actors.MaxAwayBytes, "max-away-bytes", a.MaxAwayBytes, "longest away message (an automatic reply while away), in bytes")
+	f.DurationVar(&t.actors.MaxAwayFor, "max-away-for", a.MaxAwayFor, "latest end an away message may be given, from when it is set")
 	f.DurationVar(&t.actors.MaxMuteFor, "max-mute-for", a.MaxMuteFor, "longest a user may mute a conversation for (mute --for); a mute without a duration lasts until unmuted")
 	f.DurationVar(&t.actors.JoinRequestTTL, "join-request-ttl", a.JoinRequestTTL, "how long a request to join waits for a group's owners and admins before it is dropped")
 	f.BoolVar(&t.actors.PresenceOneSided, "presence-one-sided", a.PresenceOneSided, "users see others' presence whatever they share themselves (by default a user who hides their last seen sees nobody's)")

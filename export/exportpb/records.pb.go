@@ -44,6 +44,7 @@ type MessageRecord struct {
 	Media         *MediaRecord           `protobuf:"bytes,13,opt,name=media,proto3" json:"media,omitempty"`                              // the attached file's description (not its bytes); unset: none
 	Forwarded     bool                   `protobuf:"varint,14,opt,name=forwarded,proto3" json:"forwarded,omitempty"`                     // a copy of another message its sender forwarded
 	MentionAll    bool                   `protobuf:"varint,15,opt,name=mention_all,json=mentionAll,proto3" json:"mention_all,omitempty"` // it mentions every member but its sender ("@all")
+	AutoReply     bool                   `protobuf:"varint,16,opt,name=auto_reply,json=autoReply,proto3" json:"auto_reply,omitempty"`    // posted by the node for its sender, who is away: no answer of theirs
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -179,6 +180,13 @@ func (x *MessageRecord) GetForwarded() bool {
 func (x *MessageRecord) GetMentionAll() bool {
 	if x != nil {
 		return x.MentionAll
+	}
+	return false
+}
+
+func (x *MessageRecord) GetAutoReply() bool {
+	if x != nil {
+		return x.AutoReply
 	}
 	return false
 }
@@ -1585,7 +1593,7 @@ var File_export_exportpb_records_proto protoreflect.FileDescriptor
 
 const file_export_exportpb_records_proto_rawDesc = "" +
 	"\n" +
-	"\x1dexport/exportpb/records.proto\x12\x12switchboard.export\"\xa8\x03\n" +
+	"\x1dexport/exportpb/records.proto\x12\x12switchboard.export\"\xc7\x03\n" +
 	"\rMessageRecord\x12\x19\n" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x12\n" +
 	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x10\n" +
@@ -1605,7 +1613,9 @@ const file_export_exportpb_records_proto_rawDesc = "" +
 	"\x05media\x18\r \x01(\v2\x1f.switchboard.export.MediaRecordR\x05media\x12\x1c\n" +
 	"\tforwarded\x18\x0e \x01(\bR\tforwarded\x12\x1f\n" +
 	"\vmention_all\x18\x0f \x01(\bR\n" +
-	"mentionAll\"\x87\x01\n" +
+	"mentionAll\x12\x1d\n" +
+	"\n" +
+	"auto_reply\x18\x10 \x01(\bR\tautoReply\"\x87\x01\n" +
 	"\vMediaRecord\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x12\n" +

@@ -59,6 +59,9 @@ const (
 	// or administers, changed (someone asked, or another manager answered):
 	// JoinRequests reads them. Best effort.
 	EventJoinRequests
+	// EventAway: this user's away message changed (on any device, or by
+	// an erasure): Away reads it. Best effort.
+	EventAway
 )
 
 func (k EventKind) String() string {
@@ -101,6 +104,8 @@ func (k EventKind) String() string {
 		return "profile"
 	case EventJoinRequests:
 		return "join_requests"
+	case EventAway:
+		return "away"
 	}
 	return "unknown"
 }

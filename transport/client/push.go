@@ -42,6 +42,8 @@ func (c *Client) onPush(ctx context.Context, cn *conn, p *wirepb.Push) {
 			c.emit(Event{Kind: EventDrafts})
 		case wirepb.ListsUpdate_PROFILE:
 			c.emit(Event{Kind: EventProfile})
+		case wirepb.ListsUpdate_AWAY:
+			c.emit(Event{Kind: EventAway})
 		case wirepb.ListsUpdate_JOIN_REQUESTS:
 			c.emit(Event{Kind: EventJoinRequests, Conv: e.Lists.Conv})
 		}

@@ -79,6 +79,9 @@ type Message struct {
 	// holds it; nil for other messages. Client.PollResults asks the node.
 	Poll    *PollState
 	Flagged bool
+	// AutoReply: the node posted it for its sender, who set an away
+	// message (SetAway): show it as an automatic reply
+	AutoReply bool
 	// Forwarded: a copy of another message its sender forwarded
 	// (Client.Forward); where it came from is not told.
 	Forwarded bool
@@ -155,7 +158,7 @@ func fromWire(m *wirepb.Message) Message {
 	return Message{
 		Conv: m.Conv, Seq: m.Seq, MsgID: m.MsgId, ClientMsgID: m.ClientMsgId, Sender: m.Sender, Kind: m.Kind,
 		RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, MentionAll: m.MentionAll, Media: m.Media, Body: m.Body, Recalled: m.Recalled, Expired: m.Expired, Flagged: m.Flagged,
-		Forwarded: m.Forwarded, ClientTime: millisTime(m.ClientTsMs), ServerTime: millisTime(m.ServerTsMs),
+		Forwarded: m.Forwarded, AutoReply: m.AutoReply, ClientTime: millisTime(m.ClientTsMs), ServerTime: millisTime(m.ServerTsMs),
 	}
 }
 
