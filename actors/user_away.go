@@ -41,7 +41,9 @@ type userAway struct {
 
 // awayClientMsgID is the client message id of the automatic reply to the
 // setting made at sinceMs.
-func awayClientMsgID(sinceMs int64) string { return "switchboard:away:" + strconv.FormatInt(sinceMs, 10) }
+func awayClientMsgID(sinceMs int64) string {
+	return "switchboard:away:" + strconv.FormatInt(sinceMs, 10)
+}
 
 // loadAway reads the grain's away message once per activation.
 func (u *user) loadAway() *userAway {

@@ -54,6 +54,8 @@ var adminRoutes = []struct{ method, path string }{
 	{http.MethodPut, "/api/v1/users/{}/profile"},
 	{http.MethodGet, "/api/v1/desk/customers/{}/attributes"},
 	{http.MethodPut, "/api/v1/desk/customers/{}/attributes"},
+	{http.MethodGet, "/api/v1/users/{}/away"},
+	{http.MethodPut, "/api/v1/users/{}/away"},
 	{http.MethodGet, "/api/v1/desk/lines/{}/reasons"},
 	{http.MethodGet, "/api/v1/desk/lines/cars/reasons?{}"},
 }

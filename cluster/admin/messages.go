@@ -38,6 +38,8 @@ func (s *Server) messageRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/conversations/{conv}/invites", s.auth(ScopeMembers, s.groupInvites))
 	mux.HandleFunc("GET /api/v1/users/{user}/profile", s.auth(ScopeMembers, s.userProfile))
 	mux.HandleFunc("PUT /api/v1/users/{user}/profile", s.auth(ScopeMembers, s.setUserProfile))
+	mux.HandleFunc("GET /api/v1/users/{user}/away", s.auth(ScopeMembers, s.userAway))
+	mux.HandleFunc("PUT /api/v1/users/{user}/away", s.auth(ScopeMembers, s.setUserAway))
 }
 
 // MembersRequest is the body of POST /api/v1/conversations/{conv}/members:

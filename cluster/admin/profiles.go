@@ -2,6 +2,8 @@ package admin
 
 import (
 	"net/http"
+	"strconv"
+	"time"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 )
@@ -51,4 +53,72 @@ func (s *Server) setUserProfile(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("profile set by the operator", "by", callerOf(r), "user", user)
 	writeJSON(w, http.StatusOK, profileOf(p))
+}
+
+// Away is a user's away message as the admin API reads and writes it
+// (actors/user_away.go): a marketplace's seller dashboard sets
+// "vacation mode" for its sellers.
+type Away struct {
+	User  string    `json:"user"`
+	Text  string    `json:"text"`           // empty: none
+	Since time.Time `json:"since,omitzero"` // when it was set
+	Until time.Time `json:"until,omitzero"` // it ends then (zero: until cleared)
+}
+
+// AwayChange is the body of PUT /api/v1/users/{user}/away: text (empty:
+// clear) and when it ends, as a time (until) or a duration from now
+// (for, "72h"), or neither (until cleared).
+type AwayChange struct {
+	Text  string    `json:"text"`
+	Until time.Time `json:"until,omitzero"`
+	For   string    `json:"for,omitempty"`
+}
+
+func awayOf(user string, a *pb.AwayMessage) Away {
+	out := Away{User: user, Text: a.GetText()}
+	if a.GetSinceMs() != 0 {
+		out.Since = time.UnixMilli(a.SinceMs).UTC()
+	}
+	if a.GetUntilMs() != 0 {
+		out.Until = time.UnixMilli(a.UntilMs).UTC()
+	}
+	return out
+}
+
+func (s *Server) userAway(w http.ResponseWriter, r *http.Request) {
+	user := r.PathValue("user")
+	a, err := s.node.SetAway(r.Context(), user, nil, time.Time{})
+	if err != nil {
+		deskAnswer(w, nil, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, awayOf(user, a))
+}
+
+func (s *Server) setUserAway(w http.ResponseWriter, r *http.Request) {
+	var req AwayChange
+	if !readDeskBody(w, r, &req) {
+		return
+	}
+	until := req.Until
+	if req.For != "" {
+		d, err := time.ParseDuration(req.For)
+		switch {
+		case err != nil || d <= 0:
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "for: want a positive duration such as 72h, got " + strconv.Quote(req.For), "code": "INVALID"})
+			return
+		case !until.IsZero():
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "give for or until, not both", "code": "INVALID"})
+			return
+		}
+		until = time.Now().Add(d)
+	}
+	user := r.PathValue("user")
+	a, err := s.node.SetAway(r.Context(), user, &req.Text, until)
+	if err != nil {
+		deskAnswer(w, nil, err)
+		return
+	}
+	s.log.Info("away message set by the operator", "by", callerOf(r), "user", user, "cleared", req.Text == "")
+	writeJSON(w, http.StatusOK, awayOf(user, a))
 }

@@ -1,10 +1,14 @@
 package admin_test
 
 import (
+	"context"
 	"net/http"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchboard-im/switchboard/actors"
+	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 	"github.com/switchboard-im/switchboard/cluster/admin"
 )
 
@@ -43,5 +47,45 @@ func TestServerProfiles(t *testing.T) {
 	call(http.MethodGet, "/api/v1/users/ann/profile", tok, "", http.StatusOK, &p)
 	if !e.Done || p.Name != "" || p.AvatarURL != "" {
 		t.Fatalf("after the erasure (%+v): %+v, want no name and no avatar", e, p)
+	}
+}
+
+// A seller dashboard sets a seller's away message through the admin API:
+// read, set for a while, refused when malformed, cleared; a buyer's
+// message is answered with it.
+func TestServerAway(t *testing.T) {
+	node, call := startAdminNode(t, actors.Config{}, admin.Config{})
+	const tok = "s3cret"
+	var a admin.Away
+	call(http.MethodGet, "/api/v1/users/seller/away", tok, "", http.StatusOK, &a)
+	if a.User != "seller" || a.Text != "" {
+		t.Fatalf("never set: %+v", a)
+	}
+	call(http.MethodPut, "/api/v1/users/seller/away", tok, `{"text":"On holiday","for":"72h"}`, http.StatusOK, &a)
+	if a.Text != "On holiday" || a.Since.IsZero() || a.Until.Sub(a.Since) < 71*time.Hour {
+		t.Fatalf("set for 72h: %+v", a)
+	}
+	call(http.MethodPut, "/api/v1/users/seller/away", tok, `{"text":"x","for":"soon"}`, http.StatusBadRequest, nil)
+	call(http.MethodPut, "/api/v1/users/seller/away", tok, `{"text":"x","for":"1h","until":"2030-01-01T00:00:00Z"}`, http.StatusBadRequest, nil)
+	call(http.MethodPut, "/api/v1/users/seller/away", tok, `{"text":"x","until":"2020-01-01T00:00:00Z"}`, http.StatusBadRequest, nil)
+	call(http.MethodPut, "/api/v1/users/seller/away", tok, `{"text":"`+strings.Repeat("x", 501)+`"}`, http.StatusRequestEntityTooLarge, nil)
+	conv := "d:buyer:seller"
+	if _, err := node.SendDirect(context.Background(), "seller", &pb.SendMessage{Sender: "buyer", ClientMsgId: "q", Body: []byte("still for sale?")}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		h, err := node.History(context.Background(), &pb.GetHistory{Conv: conv, User: "buyer"})
+		if err == nil && len(h) == 2 && h[0].AutoReply && string(h[0].Body) == "On holiday" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no automatic reply: %v %v", h, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	call(http.MethodPut, "/api/v1/users/seller/away", tok, `{"text":""}`, http.StatusOK, &a)
+	if a.Text != "" {
+		t.Fatalf("cleared: %+v", a)
 	}
 }
