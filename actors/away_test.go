@@ -66,6 +66,7 @@ func TestAwayMessage(t *testing.T) {
 		{"past", time.Now().Add(-time.Second), pb.Code_INVALID},
 		{"too far", time.Now().Add(time.Hour + time.Minute), pb.Code_INVALID},
 		{"", time.Now().Add(time.Minute), pb.Code_INVALID},
+		{" \n ", time.Time{}, pb.Code_INVALID},
 	} {
 		_, err := node.SetAway(ctx, "seller", &bad.text, bad.until)
 		wantCode(t, err, bad.code, "away message "+bad.text)

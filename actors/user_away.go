@@ -145,6 +145,8 @@ func (n *Runtime) SetAway(ctx context.Context, user string, text *string, until 
 			return nil, fromPB(pbErr(pb.Code_TOO_LARGE, "an away message of %d bytes, limit %d", len(t), n.cfg.MaxAwayBytes))
 		case !utf8.ValidString(t) || strings.IndexFunc(t, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' }) >= 0:
 			return nil, invalid("an away message is UTF-8 text without control characters")
+		case t == "" && *text != "":
+			return nil, invalid("an away message of white space only: an empty text clears it")
 		case t == "" && !until.IsZero():
 			return nil, invalid("clearing the away message takes no end")
 		case !until.IsZero() && !until.After(now):

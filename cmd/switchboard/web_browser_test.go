@@ -60,6 +60,8 @@ func artifactDir(t *testing.T) string {
 // approval code, another user joins with it and waits, the owner
 // approves them in the requests panel, and the group reaches their page;
 // the owner mutes the group for 8 hours from its menu, then unmutes it.
+// And an away message set from the workbench: another user's direct
+// message is answered with it, shown labelled in the workbench; cleared.
 // The customer is queued first (a1 signs in away, a2 is offline): the
 // customer page shows its position and the workbench's queue panel the
 // waiting customer, until a1 goes online. Every desk step of the pages is
@@ -647,6 +649,36 @@ func browserRun(t *testing.T, browser, transport string) {
 	screenshot(t, agent, "agent-muted-"+transport)
 	choose("Unmute")
 	until(agent, "the mute gone", `document.querySelector("#muted-state").textContent === "" && !document.querySelector('#groups li[data-conv="g:team"] .muted-mark')`)
+
+	// a1 is off for a day: the workbench's "Away message" sets it, and
+	// buyer, writing to a1 directly (from the CLI), is answered with it.
+	// The workbench lists no direct conversations: a1 finds buyer's
+	// message with the search and opens it from there, where the answer
+	// shows labelled an automatic reply. Clear ends it.
+	const awayText = "Off until Monday: back on the 4th"
+	until(agent, "the away setting read", `!document.querySelector("#save-away").disabled && document.querySelector("#away-state").textContent === ""`)
+	run(agent, "type the away message", chromedp.SendKeys("#away-text", awayText))
+	until(agent, "away for 1 day", `(() => { const s = document.querySelector("#away-for"); const o = [...s.options].find((o) => o.text === "1 day");
+		if (s.disabled || !o) return false; s.value = o.value; return true })()`)
+	click(agent, "save the away message", "#save-away")
+	until(agent, "away shown", `document.querySelector("#away-state").textContent.startsWith("Away until ") && document.querySelector("#card-note").textContent.startsWith("Away until ")`)
+	n.run("send", "--data-dir", n.dir, "--user", "buyer", "--to", "user:a1", "--text", "Is the van still for sale?")
+	until(agent, "the automatic reply at a1's client", `window.switchboardClient.conversation("d:a1:buyer").messages.some((m) => m.autoReply)`)
+	eval(agent, "empty the search box", `document.querySelector("#search-text").value = ""; true`, nil)
+	run(agent, "search for buyer's message", chromedp.SendKeys("#search-text", "the van\n"))
+	click(agent, "open buyer's conversation from the search", `#search-results li[data-conv="d:a1:buyer"]`)
+	until(agent, "the automatic reply labelled", fmt.Sprintf(`document.querySelector("#title").textContent === "d:a1:buyer" &&
+		[...document.querySelectorAll("#messages .msg")].filter((e) => e.querySelector(".auto-reply")?.textContent === "Automatic reply" && e.querySelector(".body").textContent === %q).length === 1 &&
+		[...document.querySelectorAll("#messages .msg .body")].some((e) => e.textContent.endsWith("Is the van still for sale?"))`, awayText))
+	screenshot(t, agent, "agent-away-"+transport)
+	click(agent, "clear the away message", "#clear-away")
+	until(agent, "no longer away", `document.querySelector("#away-state").textContent === "" && document.querySelector("#away-text").value === "" && document.querySelector("#card-note").textContent === "no longer away"`)
+	var away struct {
+		Text string `json:"text"`
+	}
+	if mustJSON(t, n.run("away", "--data-dir", n.dir, "--user", "a1", "--json"), &away); away.Text != "" {
+		t.Fatalf("a1's away message after Clear: %+v", away)
+	}
 }
 
 // screenshot saves what page shows as NAME.png in the artifact directory.

@@ -141,6 +141,20 @@ export interface Draft {
   updatedMs: number;
 }
 
+/**
+ * This user's away message (Client.away): while it holds, the first
+ * message from the other member of each of their direct conversations is
+ * answered with text, once per setting, as a message of theirs labelled
+ * an automatic reply (ChatMessage.autoReply). text "": none set.
+ */
+export interface AwayView {
+  text: string;
+  /** When it was set (Unix ms); 0: none set. */
+  sinceMs: number;
+  /** When it ends (Unix ms); 0: until cleared. */
+  untilMs: number;
+}
+
 /** PROFILES_PER_REQUEST is how many users one profiles request names at most (a node's default --max-profile-users). */
 export const PROFILES_PER_REQUEST = 100;
 
@@ -840,6 +854,7 @@ export class Client {
           else if (ev.value.list === ListsUpdate_List.SCHEDULED) this.emit("scheduled");
           else if (ev.value.list === ListsUpdate_List.DRAFTS) this.emit("drafts");
           else if (ev.value.list === ListsUpdate_List.PROFILE) this.emit("profile");
+          else if (ev.value.list === ListsUpdate_List.AWAY) this.emit("away");
           else if (ev.value.list === ListsUpdate_List.JOIN_REQUESTS) this.emit("joinRequests", ev.value.conv);
         } else if (ev.case === "membership") {
           // Joined, left, or the group renamed.
@@ -1461,6 +1476,44 @@ export class Client {
     const r = await this.request({ case: "drafts", value: {} });
     if (r.result.case !== "drafts") throw new Error("drafts: unexpected answer");
     return r.result.value.drafts.map((d) => ({ conv: d.conv, text: d.text, updatedMs: Number(d.updatedMs) }));
+  }
+
+  /** away reads this user's away message (text "": none set). */
+  async away(): Promise<AwayView> {
+    return this.awayRequest({});
+  }
+
+  /**
+   * setAway sets this user's away message (a seller on holiday, a tutor
+   * off for the week): until opts.untilMs (Unix ms; unset or 0: until
+   * clearAway), the first message from the other member of each of their
+   * direct conversations is answered with text, once per setting, as an
+   * automatic reply of theirs; groups and service conversations never
+   * are. It resolves to the setting as the node keeps it (it trims the
+   * text). Every device of this user gets an "away" event, this one too.
+   * A text over the node's bound (500 bytes by default) fails TOO_LARGE,
+   * one with control characters other than a newline or a tab INVALID,
+   * an end in the past or too far ahead (a year by default) INVALID. An
+   * empty text is refused here: clearAway clears it. A new setting
+   * answers every conversation once more.
+   */
+  async setAway(text: string, opts: { untilMs?: number } = {}): Promise<AwayView> {
+    if (typeof text !== "string" || text.trim() === "") throw new Error("setAway: an empty away message (clearAway clears it)");
+    const until = opts.untilMs ?? 0;
+    if (!Number.isSafeInteger(until) || until < 0) throw new Error("setAway: untilMs is a time in Unix ms (0: until cleared)");
+    return this.awayRequest({ text, untilMs: BigInt(until) });
+  }
+
+  /** clearAway clears this user's away message: nobody is answered for them any more. */
+  async clearAway(): Promise<void> {
+    await this.awayRequest({ text: "" });
+  }
+
+  private async awayRequest(value: { text?: string; untilMs?: bigint }): Promise<AwayView> {
+    const r = await this.request({ case: "away", value });
+    if (r.result.case !== "away") throw new Error("away: unexpected answer");
+    const a = r.result.value;
+    return { text: a.text, sinceMs: Number(a.sinceMs), untilMs: Number(a.untilMs) };
   }
 
   /**

@@ -74,6 +74,8 @@ export interface ClientEvents {
   drafts: () => void;
   /** This user's own profile changed (on any of their devices, this one too, or by the operator): profile() reads it again. */
   profile: () => void;
+  /** This user's away message changed (set or cleared on any of their devices, this one too, or by an erasure): away() reads it again. */
+  away: () => void;
   /** Someone asked to join conv, a group this user owns or administers, or another of its managers answered: joinRequests(conv) reads them again. */
   joinRequests: (conv: string) => void;
   error: (code: Code, message: string) => void;

@@ -142,6 +142,8 @@ export interface ChatMessage {
   media?: MediaInfo;
   /** A copy of another message its sender forwarded (Client.forward): show it labelled so; where it came from is not told. */
   forwarded?: boolean;
+  /** Posted by the node for its sender, who is away (Client.setAway): show it labelled an automatic reply. Set only when true. */
+  autoReply?: boolean;
   /** An edited message: the seq of the edit whose text body shows. */
   editSeq?: number;
   /** A card: the seq of the update shown (0 or unset: the original). */

@@ -893,6 +893,51 @@ test("profiles: alice's name and picture read by bob, who shares a direct conver
   });
 });
 
+// The seller is teacher (two devices), the buyer writes to them for the
+// first time: no other case has them share a direct conversation.
+test("away message: set on one device, the other hears \"away\" and reads it; a buyer's first message answered once with an automatic reply; too long refused; cleared", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  await withClients(["teacher", "teacher-phone", "buyer"], async (seller, phone, buyer) => {
+    let heard = 0;
+    phone.on("away", () => void heard++);
+    const text = "On holiday until Monday: back on the 4th";
+    const end = Date.now() + 3_600_000;
+    try {
+      const set = await seller.setAway(text, { untilMs: end });
+      assert.deepEqual([set.text, set.untilMs], [text, end]);
+      assert.ok(set.sinceMs > 0 && set.sinceMs <= Date.now() + 1000, `set at ${set.sinceMs}`);
+      await until("the phone hears \"away\"", () => heard > 0);
+      assert.deepEqual(await phone.away(), set, "the phone reads it as set");
+
+      // The buyer's first message is answered with it, as the seller's
+      // message labelled an automatic reply; the seller's devices hold it too.
+      const conv = directConv("buyer", "teacher");
+      buyer.send({ to: "teacher" }, "is the bike still for sale?");
+      const autos = () => buyer.conversation(conv).messages.filter((m) => m.autoReply);
+      await until("the automatic reply", () => autos().length > 0, 10000, () => JSON.stringify(buyer.conversation(conv).messages.map((m) => [m.seq, m.sender, m.body])));
+      assert.deepEqual(autos().map((m) => [m.sender, m.body, m.kind]), [["teacher", text, "normal"]]);
+      await until("the seller's phone holds it", () => phone.conversation(conv).messages.some((m) => m.autoReply && m.body === text));
+      assert.ok(!buyer.conversation(conv).messages.some((m) => m.sender === "buyer" && m.autoReply), "the buyer's own message is no automatic reply");
+
+      // Once per setting: a second message is not answered again.
+      buyer.send(conv, "hello?");
+      await until("the second message stored", () => buyer.conversation(conv).messages.some((m) => m.body === "hello?" && m.seq > 0));
+      await new Promise((r) => setTimeout(r, 500));
+      assert.equal(autos().length, 1, "answered once");
+
+      await assert.rejects(seller.setAway("x".repeat(501)), (e: unknown) => e instanceof ProtocolError && e.code === Code.TOO_LARGE);
+      assert.deepEqual(await seller.away(), set, "a refused setting changes nothing");
+
+      heard = 0;
+      await seller.clearAway();
+      await until("the phone hears the clear", () => heard > 0);
+      assert.equal((await phone.away()).text, "");
+      assert.equal((await seller.away()).text, "");
+    } finally {
+      await seller.clearAway().catch(() => {});
+    }
+  });
+});
+
 test("a connection the server ends: the SDK closes at once and reconnects", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
   // The node's CloseLinger is a minute (TestTypeScriptSDK): a client that
   // left the close to the server would stay on the dead connection that long.

@@ -7,7 +7,8 @@
 // their profiles' names, read in batches, and the "Your name" setting;
 // the compose box kept as the open conversation's draft; joining a group
 // with a code, and a group's invite code and requests to join; the
-// workbench's mute menu.
+// workbench's mute menu; the workbench's "Away message" setting, and an
+// automatic reply labelled.
 // cmd/switchboard's TestBrowserPages drives the pages in Chromium.
 import { mock, test } from "node:test";
 import assert from "node:assert/strict";
@@ -960,4 +961,98 @@ test("the workbench's mute menu mutes the open conversation for a while, until u
   assert.deepEqual([notes.at(-1), state.textContent], ["mute failed: NOT_MEMBER: not a member", ""]);
   await choose("");
   assert.equal(calls.length, 4, "the menu's title chooses nothing");
+});
+
+test("pages label an automatic reply; the workbench's \"Away message\" reads, sets for the while chosen, clears, and follows another device", async () => {
+  const page = await loadPage();
+  (globalThis as any).Option = class {
+    constructor(readonly text: string, readonly value: string) {}
+  };
+
+  // The away user's answer, as the node posted it: labelled, its text as
+  // text (never markup).
+  const c = new Conversation("d:buyer:seller");
+  const base = { conv: c.id, recalled: false, serverTsMs: Date.now() };
+  c.insert({ ...base, seq: 1, clientMsgId: "a", sender: "buyer", body: "is it still for sale?", kind: "normal" });
+  c.insert({ ...base, seq: 2, clientMsgId: "switchboard:away:1", sender: "seller", body: "<b>On holiday</b>", kind: "normal", autoReply: true });
+  const el = new FakeElement();
+  page.renderMessages(el, c, "buyer", {});
+  const msgs = el.find("msg");
+  assert.deepEqual(msgs.map((d) => d.find("auto-reply").map((f) => f.textContent)), [[], ["Automatic reply"]], "only the automatic reply is labelled");
+  assert.equal(msgs[1].find("body")[0].textContent, "seller: <b>On holiday</b>");
+
+  // The setting: a node standing in for away, setAway and clearAway.
+  let kept = { text: "", sinceMs: 0, untilMs: 0 };
+  const calls: unknown[][] = [];
+  const handlers = new Map<string, () => void>();
+  let refuse = "";
+  const client = {
+    on: (ev: string, f: () => void) => handlers.set(ev, f),
+    away: async () => kept,
+    setAway: async (text: string, opts: { untilMs?: number }) => {
+      calls.push(["setAway", text, opts]);
+      if (refuse) throw new Error(refuse);
+      return (kept = { text: text.trim(), sinceMs: 5, untilMs: opts.untilMs ?? 0 });
+    },
+    clearAway: async () => {
+      calls.push(["clearAway"]);
+      kept = { text: "", sinceMs: 0, untilMs: 0 };
+    },
+  };
+  const els = {
+    text: { value: "", disabled: true },
+    until: { value: "", disabled: true, options: [] as { text: string; value: string }[], replaceChildren(...o: { text: string; value: string }[]) {
+      this.options = o;
+      this.value = o[0].value;
+    } },
+    save: { disabled: true, onclick: undefined as any },
+    clear: { disabled: true, onclick: undefined as any },
+    state: { textContent: "", title: "", dataset: {} as Record<string, string> },
+  };
+  const notes: string[] = [];
+  const form = page.awayForm(client, els, (t: string) => notes.push(t));
+  assert.deepEqual(els.until.options.map((o) => o.text), ["until I clear it", "1 day", "1 week"]);
+  assert.equal(els.save.disabled, true, "disabled until read");
+  await form.load();
+  assert.deepEqual([els.text.value, els.state.textContent, els.text.disabled, els.until.disabled, els.save.disabled, els.clear.disabled], ["", "", false, false, false, false]);
+
+  // Until cleared: "Away".
+  els.text.value = "  On holiday until Monday ";
+  await els.save.onclick({ preventDefault() {} });
+  assert.deepEqual(calls.at(-1), ["setAway", "On holiday until Monday", { untilMs: 0 }]);
+  assert.deepEqual([els.text.value, els.state.textContent, els.state.title, els.state.dataset.away], ["On holiday until Monday", "Away", "On holiday until Monday", "true"]);
+  assert.equal(notes.at(-1), "Away: whoever writes to you directly is answered with it, once");
+
+  // For a week: it ends then, and says so.
+  els.until.value = String(7 * 86_400_000);
+  const before = Date.now();
+  await els.save.onclick();
+  const until = (calls.at(-1) as any)[2].untilMs;
+  assert.ok(until >= before + 7 * 86_400_000 && until <= Date.now() + 7 * 86_400_000, `until ${until}`);
+  assert.match(els.state.textContent, /^Away until \S/);
+  assert.equal(page.awayText(kept), els.state.textContent);
+  assert.equal(page.awayText({ ...kept, untilMs: Date.now() - 1 }), "", "ended: not away");
+  assert.equal(page.awayText({ text: "", sinceMs: 0, untilMs: 0 }), "");
+
+  // An empty box is not sent; a refusal is noted and changes nothing shown.
+  calls.length = 0;
+  els.text.value = "  ";
+  await els.save.onclick();
+  assert.deepEqual([calls.length, notes.at(-1)], [0, "type an away message (Clear ends it)"]);
+  refuse = "TOO_LARGE: an away message of 501 bytes, limit 500";
+  els.text.value = "x".repeat(501);
+  await els.save.onclick();
+  assert.deepEqual([notes.at(-1), els.state.textContent.startsWith("Away until "), els.save.disabled], ["away message not saved: TOO_LARGE: an away message of 501 bytes, limit 500", true, false]);
+  refuse = "";
+
+  // Clear: nothing shown.
+  await els.clear.onclick();
+  assert.deepEqual(calls.at(-1), ["clearAway"]);
+  assert.deepEqual([els.text.value, els.state.textContent, els.state.dataset.away, notes.at(-1)], ["", "", "false", "no longer away"]);
+
+  // Set on another device: the "away" event reads it again.
+  kept = { text: "Back on Monday", sinceMs: 9, untilMs: 0 };
+  handlers.get("away")!();
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual([els.text.value, els.state.textContent], ["Back on Monday", "Away"]);
 });

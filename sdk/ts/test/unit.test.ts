@@ -217,6 +217,14 @@ test("messages: mentionAll from the wire is kept, and set only when true", () =>
   assert.ok(!("mentionAll" in chatMessage(wire({ mentions: ["a"] }), "a")), "a plain mention has no mentionAll");
 });
 
+test("messages: autoReply from the wire is kept, and set only when true", () => {
+  const wire = (over: object) => create(MessageSchema, { conv: "d:buyer:seller", seq: 2n, sender: "seller", body: new TextEncoder().encode("On holiday until Monday"), serverTsMs: 1n, ...over });
+  const auto = chatMessage(wire({ autoReply: true }), "buyer");
+  assert.deepEqual([auto.autoReply, auto.sender, auto.body, auto.kind], [true, "seller", "On holiday until Monday", "normal"]);
+  assert.equal(chatMessage(wire({ autoReply: true }), "seller").state, "sent", "the away user's own copy is theirs");
+  assert.ok(!("autoReply" in chatMessage(wire({}), "buyer")), "a message the seller wrote has no autoReply");
+});
+
 test("conversation: a pending message becomes sent once stored; states follow the peer cursors", () => {
   const c = new Conversation("d:a:b");
   c.pending.push(msg(0, { sender: "a", clientMsgId: "x", state: "sending" }));
@@ -638,23 +646,25 @@ test("scheduled: schedule sends the message and its time, scheduled lists, unsch
   assert.equal(asked.length, 0, "nothing invalid is sent");
 });
 
-test("a lists push: the client emits starred, scheduled, drafts, profile or joinRequests (with its group), asks no ack, and ignores a list it does not know", () => {
+test("a lists push: the client emits starred, scheduled, drafts, profile, away or joinRequests (with its group), asks no ack, and ignores a list it does not know", () => {
   const c = new Client({ url: "ws://127.0.0.1:1", token: "t" });
   const got: string[] = [];
   c.on("starred", () => got.push("starred"));
   c.on("scheduled", () => got.push("scheduled"));
   c.on("drafts", () => got.push("drafts"));
   c.on("profile", () => got.push("profile"));
+  c.on("away", () => got.push("away"));
   c.on("joinRequests", (conv) => got.push(`joinRequests ${conv}`));
   const push = (list: ListsUpdate_List, conv = "") => (c as any).onFrame(create(ServerFrameSchema, { msg: { case: "push", value: { inboxSeq: 0n, event: { case: "lists", value: { list, conv } } } } }));
   push(ListsUpdate_List.STARRED);
   push(ListsUpdate_List.SCHEDULED);
   push(ListsUpdate_List.DRAFTS);
   push(ListsUpdate_List.PROFILE);
+  push(ListsUpdate_List.AWAY);
   push(ListsUpdate_List.JOIN_REQUESTS, "g:class");
   push(ListsUpdate_List.UNKNOWN);
   push(7 as ListsUpdate_List);
-  assert.deepEqual(got, ["starred", "scheduled", "drafts", "profile", "joinRequests g:class"]);
+  assert.deepEqual(got, ["starred", "scheduled", "drafts", "profile", "away", "joinRequests g:class"]);
   assert.deepEqual((c as any).acks, [], "inbox_seq 0: nothing to ack");
 });
 
@@ -756,6 +766,51 @@ test("drafts: setDraft sends the conversation and the text, drafts lists them as
     throw new ProtocolError(Code.NOT_MEMBER, "not a member of g:other");
   };
   await assert.rejects(c.setDraft("g:other", "hi"), (e: unknown) => e instanceof ProtocolError && e.code === Code.NOT_MEMBER);
+});
+
+// Away messages: away reads (no text), setAway sends the text and its end
+// (0 when none), clearAway an empty text and no end; the answers' times
+// come as numbers. An empty (or blank) text or a bad end is refused
+// before anything is sent; the node's refusal comes back as its
+// ProtocolError. The node is stood in for at the request seam.
+test("away: away reads, setAway sends the text and its end, clearAway an empty text; an empty text refused here", async () => {
+  const c = new Client({ url: "ws://127.0.0.1:1", token: "t" });
+  c.user = "seller";
+  const asked: [string, any][] = [];
+  let kept = { text: "", sinceMs: 0n, untilMs: 0n };
+  (c as any).request = async (op: { case: string; value: any }) => {
+    asked.push([op.case, op.value]);
+    const { text, untilMs } = op.value;
+    if (text !== undefined) kept = text ? { text: text.trim(), sinceMs: 1_700_000_000_000n, untilMs: untilMs ?? 0n } : { text: "", sinceMs: 0n, untilMs: 0n };
+    return create(ResponseSchema, { result: { case: "away", value: kept } });
+  };
+  assert.deepEqual(await c.away(), { text: "", sinceMs: 0, untilMs: 0 }, "none set");
+  const until = 1_700_000_360_000;
+  assert.deepEqual(await c.setAway(" On holiday until Monday ", { untilMs: until }), { text: "On holiday until Monday", sinceMs: 1_700_000_000_000, untilMs: until }, "as the node keeps it");
+  assert.deepEqual(await c.away(), { text: "On holiday until Monday", sinceMs: 1_700_000_000_000, untilMs: until });
+  assert.deepEqual(await c.setAway("Off this week"), { text: "Off this week", sinceMs: 1_700_000_000_000, untilMs: 0 }, "until cleared");
+  assert.equal(await c.clearAway(), undefined);
+  assert.deepEqual(asked, [
+    ["away", {}],
+    ["away", { text: " On holiday until Monday ", untilMs: BigInt(until) }],
+    ["away", {}],
+    ["away", { text: "Off this week", untilMs: 0n }],
+    ["away", { text: "" }],
+  ]);
+  assert.equal(typeof (await c.away()).sinceMs, "number");
+
+  asked.length = 0;
+  await assert.rejects(c.setAway(""), /clearAway clears/);
+  await assert.rejects(c.setAway(" \n "), /clearAway clears/, "blank: the node would take it for a clear");
+  await assert.rejects(c.setAway(undefined as unknown as string), /clearAway clears/);
+  await assert.rejects(c.setAway("back soon", { untilMs: -5 }), /untilMs/);
+  await assert.rejects(c.setAway("back soon", { untilMs: 1.5 }), /untilMs/);
+  assert.equal(asked.length, 0, "nothing invalid is sent");
+
+  (c as any).request = async () => {
+    throw new ProtocolError(Code.TOO_LARGE, "an away message of 501 bytes, limit 500");
+  };
+  await assert.rejects(c.setAway("x".repeat(501)), (e: unknown) => e instanceof ProtocolError && e.code === Code.TOO_LARGE);
 });
 
 // Profiles: profile reads one's own (no field), setProfile sends only the

@@ -1,4 +1,4 @@
-import { adminDesk, attachFile, Client, demoCard, demoPoll, draftKeeper, forwarder, invitePanel, isForbidden, isGroup, isNews, joinForm, mentionAllToggle, mentionsMe, muteControl, mutedMark, params, peerOf, people, personView, pinTracker, profileForm, relabel, renderMessages, renderStarred, scheduledPanel, ServiceDesk, showStatus, starTracker, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
+import { adminDesk, attachFile, awayForm, Client, demoCard, demoPoll, draftKeeper, forwarder, invitePanel, isForbidden, isGroup, isNews, joinForm, mentionAllToggle, mentionsMe, muteControl, mutedMark, params, peerOf, people, personView, pinTracker, profileForm, relabel, renderMessages, renderStarred, scheduledPanel, ServiceDesk, showStatus, starTracker, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 if (params.get("user")) $("user").value = params.get("user");
@@ -538,6 +538,8 @@ $("connect").onclick = async () => {
   $("presence").value = me.status;
   showWrapUp();
   void profileForm(client, $("profile-name"), $("profile-avatar"), $("save-profile"), note, names).load();
+  // On holiday: whoever writes to the agent directly is answered, once.
+  void awayForm(client, { text: $("away-text"), until: $("away-for"), save: $("save-away"), clear: $("clear-away"), state: $("away-state") }, note).load();
   $("search-text").disabled = $("join-code").disabled = $("join").disabled = $("reach-customer").disabled = $("reach-scene").disabled = $("reach").disabled = $("show-starred").disabled = $("show-scheduled").disabled = false;
   renderList();
   setInterval(renderList, 15_000); // the waiting times move on
@@ -827,6 +829,7 @@ $("search-form").onsubmit = async (e) => {
   await page(undefined);
 };
 $("profile-form").onsubmit = (e) => e.preventDefault(); // Save does it
+$("away-form").onsubmit = (e) => e.preventDefault(); // Save does it
 $("close").onclick = async () => {
   const conv = current;
   try {

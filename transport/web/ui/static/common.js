@@ -214,6 +214,93 @@ export function profileForm(client, nameInput, avatarInput, save, note, people) 
   return form;
 }
 
+// AWAY_CHOICES are awayForm's menu of how long an away message holds: a
+// label and how long (ms; 0: until cleared).
+export const AWAY_CHOICES = [
+  ["until I clear it", 0],
+  ["1 day", 86_400_000],
+  ["1 week", 7 * 86_400_000],
+];
+
+// awayText says whether an away message (client.away) holds, and until
+// when: "Away until Mon 4 May, 09:00" (the time alone when today),
+// "Away" until cleared, "" when none is set or it has ended.
+export function awayText(a, now = Date.now()) {
+  if (!a?.text || (a.untilMs && a.untilMs <= now)) return "";
+  if (!a.untilMs) return "Away";
+  const end = new Date(a.untilMs);
+  const today = end.toDateString() === new Date(now).toDateString();
+  return `Away until ${end.toLocaleString([], today ? { hour: "2-digit", minute: "2-digit" } : { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" })}`;
+}
+
+// awayForm is the workbench's "Away message" setting: els.text (the
+// message), els.until (a select of AWAY_CHOICES), els.save, els.clear and
+// els.state (awayText, the message as its tooltip). load() reads the
+// user's away message (client.away) and enables the controls; Save sets
+// the text as typed, ending after the chosen while (client.setAway: the
+// node trims it; too long, TOO_LARGE, or with control characters,
+// INVALID, is noted), Clear clears it (client.clearAway). It is read
+// again on the client's "away" (set or cleared on another device), the
+// box left alone while the user types in it, and the state drawn again
+// when the message ends.
+export function awayForm(client, els, note) {
+  let timer;
+  const show = (a) => {
+    if (globalThis.document?.activeElement !== els.text) els.text.value = a.text;
+    els.state.textContent = awayText(a);
+    els.state.title = awayText(a) ? a.text : "";
+    els.state.dataset.away = String(!!awayText(a));
+    clearTimeout(timer);
+    const left = a.text && a.untilMs ? a.untilMs - Date.now() : 0;
+    if (left > 0 && left < 2 ** 31 - 1) timer = setTimeout(() => show(a), left + 50);
+  };
+  if (!els.until.options?.length) els.until.replaceChildren(...AWAY_CHOICES.map(([label, ms]) => new Option(label, String(ms))));
+  const act = async (button, what, fn) => {
+    button.disabled = true;
+    try {
+      await fn();
+    } catch (err) {
+      note(`away message not ${what}: ${err.message}`);
+    } finally {
+      button.disabled = false;
+    }
+  };
+  els.save.onclick = (ev) => {
+    ev?.preventDefault?.();
+    const text = els.text.value.trim();
+    if (!text) return note("type an away message (Clear ends it)");
+    const forMs = Number(els.until.value) || 0;
+    return act(els.save, "saved", async () => {
+      const a = await client.setAway(text, { untilMs: forMs ? Date.now() + forMs : 0 });
+      els.text.value = a.text;
+      show(a);
+      note(`${awayText(a)}: whoever writes to you directly is answered with it, once`);
+    });
+  };
+  els.clear.onclick = (ev) => {
+    ev?.preventDefault?.();
+    return act(els.clear, "cleared", async () => {
+      await client.clearAway();
+      els.text.value = "";
+      show({ text: "", sinceMs: 0, untilMs: 0 });
+      note("no longer away");
+    });
+  };
+  const form = {
+    async load() {
+      try {
+        show(await client.away());
+      } catch (err) {
+        note(`away message: ${err.message}`);
+        return;
+      }
+      els.text.disabled = els.until.disabled = els.save.disabled = els.clear.disabled = false;
+    },
+  };
+  client.on("away", () => void form.load());
+  return form;
+}
+
 // personView shows user as name: their name, with their picture (avatar,
 // an http(s) URL: the pages set no Content-Security-Policy that keeps
 // remote images out, as a card's image shows) and their id as its
@@ -309,7 +396,8 @@ const content = (m) => (m.kind === "normal" || m.kind === "card" || m.kind === "
 // opts.onStar(m, starred) a star (or unstar) button to texts, cards, polls
 // and files (starTracker; opts.starred: the seqs this user starred). A
 // reply shows the message it answers quoted above it, a forwarded copy a
-// "Forwarded" label, a message to everyone an "@all" label; one that
+// "Forwarded" label, an away message's answer an "Automatic reply" label,
+// a message to everyone an "@all" label; one that
 // mentions me (by name, or someone else's "@all") is marked "mentioned".
 // An edited message shows its newest text, marked "edited"; a text or
 // card its reactions. opts.people (people) shows each user by their name
@@ -358,6 +446,13 @@ export function renderMessages(el, conv, me, opts = {}) {
       f.className = "forwarded";
       f.textContent = "Forwarded";
       d.append(f);
+    }
+    if (m.autoReply) {
+      // The node answered for its sender, who is away (their away message).
+      const a = document.createElement("div");
+      a.className = "auto-reply";
+      a.textContent = "Automatic reply";
+      d.append(a);
     }
     if (m.mentionAll) {
       // Shown to everyone, its sender too: the whole group was notified.
