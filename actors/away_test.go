@@ -1,12 +1,15 @@
 package actors_test
 
 import (
+	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/switchboard-im/switchboard/actors"
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/storage"
 	"github.com/switchboard-im/switchboard/transport/wirepb"
 )
 
@@ -149,4 +152,42 @@ func TestAwayMessage(t *testing.T) {
 	if got := autoReplies(wirepb.DirectConvID("b3", "seller"), 0, true); len(got) != 0 {
 		t.Fatalf("a cleared away message answered: %v", got)
 	}
+}
+
+// unreadableAway is a store whose away-message rows cannot be read.
+type unreadableAway struct{ storage.Store }
+
+func (s unreadableAway) LoadCheckpoint(ctx context.Context, key string) (storage.Checkpoint, error) {
+	if strings.HasPrefix(key, "user/away/") {
+		return storage.Checkpoint{}, fmt.Errorf("disk says no: %w", storage.ErrUnavailable)
+	}
+	return s.Store.LoadCheckpoint(ctx, key)
+}
+
+// An away message the store cannot read costs nobody a message: the
+// buyer's message arrives unanswered, a read of the setting fails
+// clearly, and setting it again takes effect.
+func TestAwayMessageUnreadable(t *testing.T) {
+	node := startCluster(t, 1, unreadableAway{openStore(t)}, actors.Config{})[0]
+	ctx := tctx(t)
+	if _, err := node.SendDirect(ctx, "seller", &pb.SendMessage{Sender: "b1", ClientMsgId: "q1", Body: []byte("q1")}); err != nil {
+		t.Fatalf("a message to a user whose away row cannot be read: %v", err)
+	}
+	if _, err := node.SetAway(ctx, "seller", nil, time.Time{}); err == nil {
+		t.Fatal("reading an unreadable away message: no error")
+	}
+	on := "Back soon"
+	if _, err := node.SetAway(ctx, "seller", &on, time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := node.SendDirect(ctx, "seller", &pb.SendMessage{Sender: "b2", ClientMsgId: "q2", Body: []byte("q2")}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() error {
+		h, err := node.History(ctx, &pb.GetHistory{Conv: wirepb.DirectConvID("b2", "seller"), User: "b2"})
+		if err != nil || len(h) != 2 || !h[0].AutoReply {
+			return fmt.Errorf("b2's conversation: %v %v, want the automatic reply", h, err)
+		}
+		return nil
+	})
 }

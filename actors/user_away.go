@@ -45,16 +45,18 @@ func awayClientMsgID(sinceMs int64) string {
 	return "switchboard:away:" + strconv.FormatInt(sinceMs, 10)
 }
 
-// loadAway reads the grain's away message once per activation.
+// loadAway reads the grain's away message once per activation. A read
+// that fails is not tried again in it (no read and no warning per
+// message while the store refuses): the user is taken as not away until
+// the grain activates again or the user sets the message.
 func (u *user) loadAway() *userAway {
 	if u.away == nil {
-		a, e := loadRow[pb.AwayMessage](context.Background(), u.rt.store, awayKey(u.id))
-		if e != nil {
-			u.rt.log.Warn("away message not read; no automatic replies until it is", "user", u.id, "err", e.Message)
-			return &userAway{}
-		}
 		u.away = &userAway{}
-		if a.Text != "" {
+		a, e := loadRow[pb.AwayMessage](context.Background(), u.rt.store, awayKey(u.id))
+		switch {
+		case e != nil:
+			u.rt.log.Warn("away message not read; no automatic replies in this activation", "user", u.id, "err", e.Message)
+		case a.Text != "":
 			u.away.msg = a
 		}
 	}
@@ -103,11 +105,15 @@ func (u *user) answerWhileAway(conv string, uc *userConv, fresh []*pb.Message) {
 }
 
 func (u *user) setAway(ctx actor.Context, m *pb.SetAway) {
-	a := u.loadAway()
-	if m.Text == nil {
-		respond(ctx, ctx.Sender(), &pb.SetAwayResponse{Away: a.msg})
+	if m.Text == nil { // a read: from the store, so that one that fails says so
+		a, e := loadRow[pb.AwayMessage](context.Background(), u.rt.store, awayKey(u.id))
+		if e == nil && a.Text == "" {
+			a = nil
+		}
+		respond(ctx, ctx.Sender(), &pb.SetAwayResponse{Error: e, Away: a})
 		return
 	}
+	a := u.loadAway()
 	next := &pb.AwayMessage{}
 	if *m.Text != "" {
 		since := time.Now().UnixMilli()
