@@ -290,7 +290,7 @@ func browserRun(t *testing.T, browser, transport string) {
 	for _, page := range []context.Context{agent, customer} {
 		until(page, "the pinned question", fmt.Sprintf(`document.querySelector('#messages .pinned[data-seq="%s"]')?.textContent === "📌 Is the car still for sale?"`, asked))
 	}
-	until(customer, "the pin step", has("a1 pinned #"+asked))
+	until(customer, "the pin step", has("a1 pinned message #"+asked))
 	click(agent, "unpin", fmt.Sprintf(`#messages .msg[data-seq="%s"] button.pin`, asked))
 	until(customer, "the pin taken off", `document.querySelector("#messages .pinned") === null`)
 	until(agent, "the reply read", stateOf("Yes it is!")+` === "read"`)

@@ -433,7 +433,7 @@ test("pages show users by their profiles' names, read in one batch per conversat
 
   // Before the answer: ids; the users are asked together, once, through the conversation.
   draw();
-  assert.deepEqual(bodies(), ["c5: Is the car still for sale?", "Yes it is!", "a2: I can take it", "a2 pinned #1", "quiet: hello", "mallory: not seen"]);
+  assert.deepEqual(bodies(), ["c5: Is the car still for sale?", "Yes it is!", "a2: I can take it", "a2 pinned message #1", "quiet: hello", "mallory: not seen"]);
   draw();
   await settle();
   assert.deepEqual(node.calls, [[["c5", "a2", "quiet", "mallory"], conv]], "one request, each user once, not the page's own");
@@ -442,7 +442,7 @@ test("pages show users by their profiles' names, read in one batch per conversat
   // After: names where there are some; the others by their ids (no
   // profile, or not visible through the conversation).
   draw();
-  assert.deepEqual(bodies(), ["Carla Diaz: Is the car still for sale?", "Yes it is!", "Ben: I can take it", "Ben pinned #1", "quiet: hello", "mallory: not seen"]);
+  assert.deepEqual(bodies(), ["Carla Diaz: Is the car still for sale?", "Yes it is!", "Ben: I can take it", "Ben pinned message #1", "quiet: hello", "mallory: not seen"]);
   assert.deepEqual(quotes(), ["↪ Carla Diaz: Is the car still for sale?", "↪ Carla Diaz: Is the car still for sale?"]);
   const senders = el.find("person");
   assert.deepEqual(senders.map((p) => [p.dataset.user, p.title, p.textContent]), [["c5", "c5", "Carla Diaz"], ["a2", "a2", "Ben"], ["quiet", "quiet", "quiet"], ["mallory", "mallory", "mallory"]], "the id as the tooltip");
@@ -499,6 +499,92 @@ test("pages show users by their profiles' names, read in one batch per conversat
   const ul = new FakeElement();
   page.renderStarred(ul, [{ message: c.messages[0], starredAtMs: 1 }], () => {}, names);
   assert.deepEqual([ul.children[0].textContent, ul.find("person")[0].title], [`${conv} #1 Carla Diaz: Is the car still for sale?`, "c5"]);
+});
+
+test("systemText says a system message's body as a sentence, users by name (else their id); other bodies as they are", async () => {
+  const page = await loadPage();
+  const sys = (body: unknown) => ({ kind: "system", body: typeof body === "string" ? body : JSON.stringify(body) });
+  const named: Record<string, string> = { ann: "Ann", bob: "Bob", carol: "Carol", dan: "Dan" };
+  const nameOf = (u: string) => named[u] ?? u;
+  const say = (body: unknown, prev?: unknown) => page.systemText(sys(body), nameOf, prev === undefined ? undefined : sys(prev));
+  const ids = (body: unknown) => page.systemText(sys(body));
+
+  // Membership: users lists at most the first 20 of count.
+  assert.equal(say({ op: "add", actor: "ann", users: ["bob", "carol", "u3", "u4", "u5"], count: 8, role: "member" }), "Ann added Bob, Carol, u3, u4, u5 and 3 others");
+  assert.equal(say({ op: "add", actor: "ann", users: ["bob", "carol"], count: 3, role: "member" }), "Ann added Bob, Carol and 1 other");
+  assert.equal(say({ op: "add", actor: "ann", users: ["bob", "carol"], count: 2, role: "member" }), "Ann added Bob and Carol");
+  assert.equal(say({ op: "add", actor: "ann", users: ["bob"], count: 1, role: "admin" }), "Ann added Bob as admin");
+  assert.equal(ids({ op: "add", actor: "ann", users: ["bob"], count: 1, role: "member" }), "ann added bob", "no names: ids");
+  assert.equal(say({ op: "remove", actor: "ann", users: ["bob"], count: 1, role: "unknown" }), "Ann removed Bob");
+  assert.equal(say({ op: "leave", actor: "bob", users: ["bob"], count: 1, role: "unknown" }), "Bob left");
+  assert.equal(say({ op: "set_role", actor: "ann", users: ["bob"], count: 1, role: "admin" }), "Ann made Bob admin");
+  assert.equal(say({ op: "mute", actor: "ann", users: ["bob"], count: 1, role: "unknown" }), "Ann muted Bob");
+  assert.equal(say({ op: "unmute", actor: "ann", users: ["bob"], count: 1, role: "unknown" }), "Ann unmuted Bob");
+  assert.equal(say({ op: "disband", actor: "ann", users: ["ann", "bob"], count: 2, role: "unknown" }), "Ann ended the group");
+  assert.equal(ids({ op: "disband", actor: "ann", users: [], count: 0 }), "ann ended the group");
+  // Joining with an invite, and a request to join approved.
+  assert.equal(say({ op: "join", actor: "dan", users: ["dan"], count: 1, role: "member", invite: "i1" }), "Dan joined with an invite");
+  assert.equal(ids({ op: "join", actor: "dan", users: ["dan"], count: 1, role: "member", invite: "i1" }), "dan joined with an invite");
+  assert.equal(say({ op: "approve", actor: "ann", users: ["dan"], count: 1, role: "member" }), "Ann let Dan in");
+  assert.equal(say({ op: "approve", actor: "ann", users: ["dan", "bob"], count: 25, role: "member" }), "Ann let Dan, Bob and 23 others in");
+
+  // A profile step tells every current value: the one before it says what changed.
+  const profile = { op: "profile", actor: "ann", title: "Team room", description: "", picture: "" };
+  assert.equal(say({ ...profile, title: "Sales" }, profile), "Ann renamed the group to “Sales”");
+  assert.equal(ids({ ...profile, title: "Sales" }), "ann updated the group “Sales”", "nothing before it held: which changed is not known");
+  assert.equal(say({ ...profile, description: "Weekly numbers" }, profile), "Ann changed the group's description");
+  assert.equal(say(profile, { ...profile, description: "Weekly numbers" }), "Ann removed the group's description");
+  assert.equal(say({ ...profile, picture: "m1" }, profile), "Ann changed the group's picture");
+  assert.equal(say({ ...profile, title: "Sales", description: "x" }, profile), "Ann renamed the group to “Sales” and changed the group's description");
+  // Settings: who may post, and slow mode.
+  const settings = { op: "settings", actor: "ann", admins_only: false, slow_mode_ms: 0 };
+  assert.equal(say({ ...settings, admins_only: true }, settings), "Ann let only admins post");
+  assert.equal(say(settings, { ...settings, admins_only: true }), "Ann let everyone post");
+  assert.equal(say({ ...settings, slow_mode_ms: 30_000 }, settings), "Ann set slow mode: one message per 30 s");
+  assert.equal(say({ ...settings, slow_mode_ms: 300_000 }, settings), "Ann set slow mode: one message per 5 min");
+  assert.equal(say(settings, { ...settings, slow_mode_ms: 30_000 }), "Ann turned slow mode off");
+  assert.equal(ids({ ...settings, admins_only: true, slow_mode_ms: 3_600_000 }), "ann let only admins post and set slow mode: one message per 1 h", "nothing before it held: both told");
+  // Pins.
+  assert.equal(say({ op: "pin", actor: "ann", seq: 4 }), "Ann pinned message #4");
+  assert.equal(ids({ op: "unpin", actor: "ann", seq: 4 }), "ann unpinned message #4");
+
+  // Desk steps keep their rendering; anything else shows as it is.
+  assert.equal(say({ desk: "assigned", agent: "ann", queue: "cars" }), "assigned · Ann · queue cars");
+  assert.equal(say({ desk: "rating", score: 4 }), "rated 4 of 5");
+  for (const body of ['{"op":"merge","actor":"ann","from":"x","to":"y"}', '{"op":"block","actor":"ann","users":["bob"],"count":1}', '{"op":"toString"}', "not json", "42", "null"]) {
+    assert.equal(say(body), body, body);
+  }
+});
+
+test("renderMessages shows a system message as its sentence, centered like a system line, names once known", async () => {
+  const page = await loadPage();
+  const conv = "g:team";
+  const node = profileNode({ ann: { name: "Ann" }, bob: { name: "Bob" } }, { [conv]: ["ann", "bob", "carol", "me"] });
+  const redrawn: string[] = [];
+  const names = page.people(node.client, (c: string) => redrawn.push(c));
+  const c = new Conversation(conv);
+  const base = { conv, recalled: false, serverTsMs: Date.now(), kind: "system" as const, clientMsgId: "", sender: "" };
+  c.insert({ ...base, seq: 1, body: '{"actor":"ann","count":2,"op":"add","role":"member","users":["bob","carol"]}' }, "me");
+  c.insert({ ...base, seq: 2, body: '{"actor":"ann","admins_only":true,"op":"settings","slow_mode_ms":0}' }, "me");
+  c.insert({ ...base, seq: 3, kind: "normal", clientMsgId: "a", sender: "bob", body: "hi" }, "me");
+  c.insert({ ...base, seq: 4, body: '{"actor":"ann","admins_only":true,"op":"settings","slow_mode_ms":30000}' }, "me");
+  c.insert({ ...base, seq: 5, body: '{"op":"future","x":1}' }, "me");
+  const el = new FakeElement();
+  const draw = () => page.renderMessages(el, c, "me", { people: names });
+  draw();
+  const lines = () => el.find("msg").map((d) => [d.className, d.find("body")[0].textContent]);
+  assert.deepEqual(lines(), [
+    ["msg system", "ann added bob and carol"],
+    ["msg system", "ann let only admins post and turned slow mode off"],
+    ["msg", "bob: hi"],
+    ["msg system", "ann set slow mode: one message per 30 s"],
+    ["msg system", '{"op":"future","x":1}'],
+  ]);
+  await settle();
+  assert.deepEqual(redrawn, [conv]);
+  draw();
+  assert.deepEqual(lines().map(([, t]) => t), ["Ann added Bob and carol", "Ann let only admins post and turned slow mode off", "Bob: hi", "Ann set slow mode: one message per 30 s", '{"op":"future","x":1}']);
+  assert.equal(el.find("system")[0].find("person").length, 0, "a plain sentence: no sender shown");
 });
 
 test("pages find whom a conversation is with: a session's customer through it, a direct conversation's other member as a direct peer", async () => {

@@ -1,4 +1,4 @@
-import { adminDesk, attachFile, awayForm, Client, demoCard, demoPoll, draftKeeper, forwarder, invitePanel, isForbidden, isGroup, isNews, joinForm, mentionAllToggle, mentionsMe, muteControl, mutedMark, params, peerOf, people, personView, pinTracker, profileForm, relabel, renderMessages, renderStarred, scheduledPanel, ServiceDesk, showStatus, starTracker, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
+import { adminDesk, attachFile, awayForm, Client, demoCard, demoPoll, draftKeeper, forwarder, invitePanel, isForbidden, isGroup, isNews, joinForm, mentionAllToggle, mentionsMe, muteControl, mutedMark, params, peerOf, people, personView, pinTracker, profileForm, relabel, renderMessages, renderStarred, scheduledPanel, ServiceDesk, showStatus, starTracker, systemText, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 if (params.get("user")) $("user").value = params.get("user");
@@ -275,7 +275,8 @@ function renderList() {
     const name = peer && names ? names.name(peer.user, peer.conv) : "";
     li.textContent = "";
     if (peer && name !== peer.user) li.append(personView(peer.user, name, names.avatar(peer.user), peer.conv), " · ");
-    li.append(`${c.id} — ${last ? (last.kind === "card" ? "[card] " + (last.card?.title ?? "") : last.media && !last.body ? "📎 " + last.media.name : last.body).slice(0, 40) : ""} `);
+    const text = !last ? "" : last.kind === "system" ? systemText(last, (u) => names?.name(u, c.id) ?? u) : last.kind === "card" ? "[card] " + (last.card?.title ?? "") : last.media && !last.body ? "📎 " + last.media.name : last.body;
+    li.append(`${c.id} — ${text.slice(0, 40)} `);
     if (drafts?.has(c.id)) {
       // Begun and not sent (on this device or another): its text as the tooltip.
       const d = document.createElement("span");

@@ -380,6 +380,65 @@ export function pinTracker(client, redraw) {
   };
 }
 
+// systemText is a system message's JSON body (docs/PROTOCOL.md, DESK.md)
+// as a short sentence, each user shown by nameOf(user) (their name, or
+// their id): a membership change, a join, a rename, a rule, a pin, a desk
+// step; any other body as it is. A profile or settings step tells every
+// current value: prev, the step of that op before it (when the page holds
+// it), says which changed; without it, they are all told.
+const and = (l) => (l.length < 2 ? l.join("") : `${l.slice(0, -1).join(", ")} and ${l.at(-1)}`);
+const every = (ms) => (ms % 3_600_000 === 0 ? `${ms / 3_600_000} h` : ms % 60_000 === 0 ? `${ms / 60_000} min` : `${Math.round(ms / 1000)} s`);
+const changes = (s, p, parts) => {
+  const changed = parts.filter(([k]) => p && (s[k] || "") !== (p[k] || ""));
+  return and((changed.length ? changed : parts).map(([, t]) => t));
+};
+const steps = {
+  add: (a, s, l) => `${a} added ${l}${s.role && s.role !== "member" ? " as " + s.role : ""}`,
+  remove: (a, s, l) => `${a} removed ${l}`,
+  leave: (a) => `${a} left`,
+  set_role: (a, s, l) => `${a} made ${l} ${s.role}`,
+  mute: (a, s, l) => `${a} muted ${l}`,
+  unmute: (a, s, l) => `${a} unmuted ${l}`,
+  disband: (a) => `${a} ended the group`,
+  join: (a) => `${a} joined with an invite`,
+  approve: (a, s, l) => `${a} let ${l} in`,
+  pin: (a, s) => `${a} pinned message #${s.seq}`,
+  unpin: (a, s) => `${a} unpinned message #${s.seq}`,
+  profile: (a, s, l, p) =>
+    p
+      ? `${a} ${changes(s, p, [
+          ["title", `renamed the group to “${s.title}”`],
+          ["description", s.description ? "changed the group's description" : "removed the group's description"],
+          ["picture", s.picture ? "changed the group's picture" : "removed the group's picture"],
+        ])}`
+      : `${a} updated the group${s.title ? ` “${s.title}”` : ""}`,
+  settings: (a, s, l, p) =>
+    `${a} ${changes(s, p, [
+      ["admins_only", s.admins_only ? "let only admins post" : "let everyone post"],
+      ["slow_mode_ms", s.slow_mode_ms ? `set slow mode: one message per ${every(s.slow_mode_ms)}` : "turned slow mode off"],
+    ])}`,
+};
+export function systemText(m, nameOf = (user) => user, prev = undefined) {
+  let s, p;
+  try {
+    s = JSON.parse(m.body);
+    p = prev && JSON.parse(prev.body);
+  } catch {}
+  if (!s || typeof s !== "object") return m.body;
+  if (!s.desk && Object.hasOwn(steps, s.op)) {
+    const l = (Array.isArray(s.users) ? s.users : []).map(nameOf);
+    const others = (s.count ?? l.length) - l.length;
+    if (others > 0) l.push(`${others} other${others === 1 ? "" : "s"}`);
+    return steps[s.op](s.actor ? nameOf(s.actor) : "Someone", s, and(l), p);
+  }
+  // desk steps (docs/DESK.md)
+  if (s.desk === "rating") return `rated ${s.score} of 5`;
+  if (s.desk === "after_hours") return (s.message || "We are closed right now.") + (s.opens_at_ms ? ` We open ${new Date(s.opens_at_ms).toLocaleString()}.` : "");
+  if (s.desk === "idle_warning") return `No reply for a while: this chat closes at ${new Date(s.closes_at_ms).toLocaleTimeString()} unless someone writes.`;
+  if (s.desk === "requeue" && s.reason === "unanswered") return `requeue · ${nameOf(s.agent)} did not answer within ${Math.round(s.answer_timeout_ms / 1000)} s`;
+  return s.desk ? `${s.desk}${s.agent ? " · " + nameOf(s.agent) : ""}${s.queue ? " · queue " + s.queue : ""}` : m.body;
+}
+
 // content: a text, a card or a poll (not an edit, update or close), the
 // messages one replies to, pins, reports, reacts to and recalls.
 const content = (m) => (m.kind === "normal" || m.kind === "card" || m.kind === "poll") && !(m.kind === "poll" && m.refSeq);
@@ -414,6 +473,7 @@ export function renderMessages(el, conv, me, opts = {}) {
     p.textContent = `📌 ${m.kind === "card" ? m.card?.title ?? "" : m.kind === "poll" ? "📊 " + (m.poll?.question ?? "") : m.body}`;
     el.append(p);
   }
+  const before = {}; // "profile", "settings" → the last such step drawn (systemText's prev)
   for (const m of conv.visible()) {
     // A gap stands for a seq that holds no message (docs/PROTOCOL.md §6).
     if (m.kind === "system" && m.body === '{"op":"gap"}') continue;
@@ -423,15 +483,9 @@ export function renderMessages(el, conv, me, opts = {}) {
     const who = m.kind === "system" || m.sender === me ? "" : m.sender;
     let text = m.body;
     if (m.kind === "system") {
-      try {
-        const s = JSON.parse(m.body); // desk steps are JSON (docs/DESK.md)
-        if (s.desk === "rating") text = `rated ${s.score} of 5`;
-        else if (s.desk === "after_hours") text = (s.message || "We are closed right now.") + (s.opens_at_ms ? ` We open ${new Date(s.opens_at_ms).toLocaleString()}.` : "");
-        else if (s.desk === "idle_warning") text = `No reply for a while: this chat closes at ${new Date(s.closes_at_ms).toLocaleTimeString()} unless someone writes.`;
-        else if (s.desk === "requeue" && s.reason === "unanswered") text = `requeue · ${name(s.agent)} did not answer within ${Math.round(s.answer_timeout_ms / 1000)} s`;
-        else if (s.op === "pin" || s.op === "unpin") text = `${name(s.actor)} ${s.op}ned #${s.seq}`;
-        else text = s.desk ? `${s.desk}${s.agent ? " · " + name(s.agent) : ""}${s.queue ? " · queue " + s.queue : ""}` : m.body;
-      } catch {}
+      const op = /"op":"(profile|settings)"/.exec(m.body)?.[1];
+      text = systemText(m, name, op && before[op]);
+      if (op) before[op] = m;
     } else if (m.expired) {
       text = "(expired)"; // the node's retention took its content
     } else if (m.kind === "card") {
