@@ -228,18 +228,9 @@ func (s *Server) userSuspend(w http.ResponseWriter, r *http.Request) {
 	if !readDeskBody(w, r, &req) {
 		return
 	}
-	until := req.Until
-	if req.For != "" {
-		d, err := time.ParseDuration(req.For)
-		switch {
-		case err != nil || d <= 0:
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "for: want a positive duration such as 24h, got " + req.For})
-			return
-		case !until.IsZero():
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "give for or until, not both"})
-			return
-		}
-		until = time.Now().Add(d)
+	until, ok := untilOf(w, req.For, req.Until)
+	if !ok {
+		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
@@ -263,4 +254,23 @@ func (s *Server) userUnsuspend(w http.ResponseWriter, r *http.Request) {
 	}
 	s.log.Info("user suspension lifted", "by", callerOf(r), "user", user)
 	writeJSON(w, http.StatusOK, UserStatus{User: user})
+}
+
+// untilOf reads an end given as a duration from now (forText, "72h") or
+// a time (until), or neither (zero); a malformed duration, or both, is
+// answered 400 and ok is false.
+func untilOf(w http.ResponseWriter, forText string, until time.Time) (_ time.Time, ok bool) {
+	if forText == "" {
+		return until, true
+	}
+	d, err := time.ParseDuration(forText)
+	switch {
+	case err != nil || d <= 0:
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "for: want a positive duration such as 72h, got " + strconv.Quote(forText), "code": "INVALID"})
+		return time.Time{}, false
+	case !until.IsZero():
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "give for or until, not both", "code": "INVALID"})
+		return time.Time{}, false
+	}
+	return time.Now().Add(d), true
 }

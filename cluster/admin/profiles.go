@@ -2,7 +2,6 @@ package admin
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
@@ -100,18 +99,9 @@ func (s *Server) setUserAway(w http.ResponseWriter, r *http.Request) {
 	if !readDeskBody(w, r, &req) {
 		return
 	}
-	until := req.Until
-	if req.For != "" {
-		d, err := time.ParseDuration(req.For)
-		switch {
-		case err != nil || d <= 0:
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "for: want a positive duration such as 72h, got " + strconv.Quote(req.For), "code": "INVALID"})
-			return
-		case !until.IsZero():
-			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "give for or until, not both", "code": "INVALID"})
-			return
-		}
-		until = time.Now().Add(d)
+	until, ok := untilOf(w, req.For, req.Until)
+	if !ok {
+		return
 	}
 	user := r.PathValue("user")
 	a, err := s.node.SetAway(r.Context(), user, &req.Text, until)
