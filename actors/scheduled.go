@@ -156,7 +156,7 @@ func (u *user) putScheduled(ctx actor.Context, m *pb.PutScheduled) {
 		if err := u.rt.store.PutScheduled(context.Background(), s); err != nil {
 			e = storeErr(err)
 		} else {
-			u.listChanged(pb.ListsUpdate_SCHEDULED)
+			u.listChanged(pb.ListsUpdate_SCHEDULED, "")
 		}
 	}
 	respond(ctx, ctx.Sender(), &pb.PutScheduledResponse{Error: e})
@@ -172,7 +172,7 @@ func (u *user) dropScheduled(ctx actor.Context, m *pb.DropScheduled) {
 		if err := u.rt.store.DeleteScheduled(context.Background(), u.id, m.Id); err != nil {
 			e = storeErr(err)
 		} else {
-			u.listChanged(pb.ListsUpdate_SCHEDULED)
+			u.listChanged(pb.ListsUpdate_SCHEDULED, "")
 		}
 	}
 	respond(ctx, ctx.Sender(), &pb.DropScheduledResponse{Error: e})

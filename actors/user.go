@@ -203,7 +203,7 @@ func (u *user) Receive(ctx actor.Context) {
 	case *pb.SetDraft:
 		u.setDraft(ctx, m)
 	case *pb.ListChanged:
-		u.pushAll(&pb.Push{User: u.id, Event: &pb.Push_Lists{Lists: &pb.ListsUpdate{List: m.List, Conv: m.Conv}}}, "")
+		u.listChanged(m.List, m.Conv)
 	case *pb.PutScheduled:
 		u.putScheduled(ctx, m)
 	case *pb.DropScheduled:

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -70,13 +71,9 @@ func (u *user) answerWhileAway(conv string, uc *userConv, fresh []*pb.Message) {
 	if uc.kind != storage.KindDirect || !uc.member.Active() {
 		return
 	}
-	from := false
-	for _, m := range fresh {
-		if m.Sender != u.id && !m.AutoReply && pbIsNews(m) && (m.Kind == pb.MessageKind_NORMAL || m.Kind == pb.MessageKind_CARD) {
-			from = true
-		}
-	}
-	if !from {
+	if !slices.ContainsFunc(fresh, func(m *pb.Message) bool {
+		return m.Sender != u.id && !m.AutoReply && pbIsNews(m) && (m.Kind == pb.MessageKind_NORMAL || m.Kind == pb.MessageKind_CARD)
+	}) {
 		return
 	}
 	a := u.loadAway()
@@ -130,7 +127,7 @@ func (u *user) setAway(ctx actor.Context, m *pb.SetAway) {
 	if next.Text != "" {
 		u.away.msg = next
 	}
-	u.listChanged(pb.ListsUpdate_AWAY)
+	u.listChanged(pb.ListsUpdate_AWAY, "")
 	respond(ctx, ctx.Sender(), &pb.SetAwayResponse{Away: u.away.msg})
 }
 

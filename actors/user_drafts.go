@@ -58,7 +58,7 @@ func (u *user) setDraft(ctx actor.Context, m *pb.SetDraft) {
 		respond(ctx, ctx.Sender(), &pb.SetDraftResponse{Error: storeErr(err)})
 		return
 	}
-	u.listChanged(pb.ListsUpdate_DRAFTS)
+	u.listChanged(pb.ListsUpdate_DRAFTS, "")
 	respond(ctx, ctx.Sender(), &pb.SetDraftResponse{Count: uint32(len(l.Drafts))})
 }
 

@@ -71,7 +71,7 @@ func (u *user) setProfile(ctx actor.Context, m *pb.SetProfile) {
 		respond(ctx, ctx.Sender(), &pb.SetProfileResponse{Error: storeErr(err)})
 		return
 	}
-	u.listChanged(pb.ListsUpdate_PROFILE) // the user's other devices show it
+	u.listChanged(pb.ListsUpdate_PROFILE, "") // the user's other devices show it
 	respond(ctx, ctx.Sender(), &pb.SetProfileResponse{Profile: next})
 }
 

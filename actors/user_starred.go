@@ -62,14 +62,16 @@ func (u *user) setStarred(ctx actor.Context, m *pb.SetStarred) {
 		respond(ctx, ctx.Sender(), &pb.SetStarredResponse{Error: storeErr(err)})
 		return
 	}
-	u.listChanged(pb.ListsUpdate_STARRED)
+	u.listChanged(pb.ListsUpdate_STARRED, "")
 	respond(ctx, ctx.Sender(), &pb.SetStarredResponse{Count: uint32(len(l.Entries))})
 }
 
 // listChanged tells the user's connected devices that their list changed
-// (a best-effort push: one offline reads the list when it shows it).
-func (u *user) listChanged(list pb.ListsUpdate_List) {
-	u.pushAll(&pb.Push{User: u.id, Event: &pb.Push_Lists{Lists: &pb.ListsUpdate{List: list}}}, "")
+// (a best-effort push: one offline reads the list when it shows it); conv
+// names the conversation a list is of (JOIN_REQUESTS; "" for the user's
+// own lists).
+func (u *user) listChanged(list pb.ListsUpdate_List, conv string) {
+	u.pushAll(&pb.Push{User: u.id, Event: &pb.Push_Lists{Lists: &pb.ListsUpdate{List: list, Conv: conv}}}, "")
 }
 
 func (u *user) listStarred(ctx actor.Context, m *pb.ListStarred) {

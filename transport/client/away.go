@@ -50,5 +50,5 @@ func (c *Client) away(ctx context.Context, req *wirepb.AwayRequest) (Away, error
 		return Away{}, err
 	}
 	a := res.GetAway()
-	return Away{Text: a.GetText(), Since: fromMillis(a.GetSinceMs()), Until: fromMillis(a.GetUntilMs())}, nil
+	return Away{Text: a.GetText(), Since: millisTime(a.GetSinceMs()), Until: millisTime(a.GetUntilMs())}, nil
 }

@@ -557,7 +557,7 @@ func (s *store) applySummary(w *wirepb.ConvSummary) (from, to uint64, news []Mes
 		localLast = cs.msgs[len(cs.msgs)-1].Seq
 	}
 	cs.info.Kind, cs.info.Pinned, cs.info.Muted, cs.info.Archived, cs.info.Member = w.Kind, w.Pinned, w.Muted, w.Archived, w.Member
-	cs.info.MarkedUnread, cs.info.MutedUntil = w.MarkedUnread, fromMillis(w.MutedUntilMs)
+	cs.info.MarkedUnread, cs.info.MutedUntil = w.MarkedUnread, millisTime(w.MutedUntilMs)
 	if w.LastSeq >= cs.titleSeq {
 		cs.info.Title, cs.info.PictureID, cs.titleSeq = w.Title, w.PictureId, w.LastSeq
 	}
@@ -873,7 +873,7 @@ func (s *store) conversation(conv string) (Conversation, bool) {
 func (s *store) setFlags(f *wirepb.FlagsUpdate) {
 	s.setOwnFlag(f.Conv, func(info *Conversation) {
 		info.Pinned, info.Muted, info.Archived, info.MarkedUnread = f.Pinned, f.Muted, f.Archived, f.MarkedUnread
-		info.MutedUntil = fromMillis(f.MutedUntilMs)
+		info.MutedUntil = millisTime(f.MutedUntilMs)
 	})
 }
 
@@ -882,14 +882,6 @@ func (s *store) setFlags(f *wirepb.FlagsUpdate) {
 // for a while sets a timer to MutedUntil; the node sends nothing then.
 func (c Conversation) MutedAt(t time.Time) bool {
 	return c.Muted && (c.MutedUntil.IsZero() || t.Before(c.MutedUntil))
-}
-
-// fromMillis reads a time in ms, 0 being none.
-func fromMillis(ms int64) time.Time {
-	if ms == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(ms)
 }
 
 // setOwnFlag records one of the user's own flags of conv as the server
