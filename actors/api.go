@@ -429,16 +429,35 @@ func (n *Runtime) History(ctx context.Context, req *pb.GetHistory) ([]*pb.Messag
 	if req.OldestFirst {
 		order = storage.OldestFirst
 	}
-	msgs, err := n.store.ListMessages(ctx, req.Conv, from, to, order, limit)
-	if err != nil {
-		return nil, fromPB(storeErr(err))
-	}
-	out := make([]*pb.Message, len(msgs))
 	cutoff := n.retentionCutoff(req.Conv)
-	for i := range msgs {
-		out[i] = readable(&msgs[i], cutoff)
+	out := make([]*pb.Message, 0, limit)
+	for {
+		want := limit - len(out)
+		msgs, err := n.store.ListMessages(ctx, req.Conv, from, to, order, want)
+		if err != nil {
+			return nil, fromPB(storeErr(err))
+		}
+		for i := range msgs {
+			if !mem.HidesRow(&msgs[i]) {
+				out = append(out, readable(&msgs[i], cutoff))
+			}
+		}
+		if len(msgs) < want || len(out) == limit {
+			return out, nil
+		}
+		// Rows the member deleted for themself left the page short: read
+		// on past them, so that a short page still means the end.
+		last := msgs[len(msgs)-1].Seq
+		if order == storage.OldestFirst {
+			if from = last + 1; to != 0 && from > to {
+				return out, nil
+			}
+		} else if last <= from {
+			return out, nil
+		} else {
+			to = last - 1
+		}
 	}
-	return out, nil
 }
 
 // Members lists a conversation's members, for a member.

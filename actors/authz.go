@@ -24,7 +24,7 @@ const (
 	ActHistory                   // read messages (within one's visibility)
 	ActMembers                   // list the members
 	ActMarkRead                  // move one's read cursor
-	ActPin                       // pin, mute or archive (and undo) in one's own list
+	ActPin                       // pin, mute, archive, clear or hide (and undo) in one's own view
 	ActRecallOwn                 // recall one's own message within the recall window
 	ActRecallAny                 // recall anybody's message, any time (and close anybody's poll)
 	ActAdd                       // add members

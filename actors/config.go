@@ -125,6 +125,10 @@ type Config struct {
 	// 500), ending at most MaxAwayFor from when it is set (default a year).
 	MaxAwayBytes int
 	MaxAwayFor   time.Duration
+	// MaxHiddenMessages: the most messages one member may delete for
+	// themself in one conversation (conv_hide.go; default 500). Past it,
+	// clearing the conversation (ClearHistory) is the way.
+	MaxHiddenMessages int
 	// FanoutThreshold: conversations with at most this many members get one
 	// Deliver (inbox entry) per member per message; larger groups use read
 	// fan-out (default 500).
@@ -399,6 +403,7 @@ func DefaultConfig() Config {
 		MaxMuteFor:                366 * 24 * time.Hour,
 		MaxAwayBytes:              500,
 		MaxAwayFor:                366 * 24 * time.Hour,
+		MaxHiddenMessages:         500,
 		WordListReload:            5 * time.Second,
 		MaxWords:                  10000,
 		MaxCardActions:            4,
@@ -525,6 +530,7 @@ func (c Config) withDefaults() (Config, error) {
 		c.MaxMuteFor = d.MaxMuteFor
 	}
 	setInt(&c.MaxAwayBytes, d.MaxAwayBytes)
+	setInt(&c.MaxHiddenMessages, d.MaxHiddenMessages)
 	if c.MaxAwayFor <= 0 {
 		c.MaxAwayFor = d.MaxAwayFor
 	}

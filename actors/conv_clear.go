@@ -44,6 +44,7 @@ func (c *conversation) clearHistory(ctx actor.Context, m *pb.ClearHistory) {
 	}
 	next := *mem
 	next.ClearedSeq = seq
+	next.Hidden = dropHiddenThrough(mem.Hidden, seq)
 	if err := c.rt.store.PutMember(context.Background(), next); err != nil {
 		reply(storeErr(err), 0)
 		return

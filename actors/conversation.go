@@ -199,6 +199,8 @@ func (c *conversation) Receive(ctx actor.Context) {
 		c.pollResults(ctx, m)
 	case *pb.ClearHistory:
 		c.clearHistory(ctx, m)
+	case *pb.HideMessages:
+		c.hideMessages(ctx, m)
 	case flushNow:
 		c.flush(ctx)
 	case *appendDone:

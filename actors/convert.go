@@ -65,7 +65,7 @@ func senderRole(r storage.Role) storage.SenderRole {
 }
 
 func toPBMember(m storage.Member) *pb.Member {
-	return &pb.Member{User: m.UserID, Role: pb.Role(m.Role), JoinedSeq: m.JoinedSeq, LeftSeq: m.LeftSeq, Muted: m.Muted, ClearedSeq: m.ClearedSeq}
+	return &pb.Member{User: m.UserID, Role: pb.Role(m.Role), JoinedSeq: m.JoinedSeq, LeftSeq: m.LeftSeq, Muted: m.Muted, ClearedSeq: m.ClearedSeq, Hidden: m.Hidden}
 }
 
 func millis(t time.Time) int64 {

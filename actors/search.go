@@ -97,7 +97,7 @@ func (n *Runtime) searchConv(ctx context.Context, user, conv, needle string, bef
 			if m.Edit() {
 				edited[m.RefSeq] = true
 			}
-			if matches(m, needle) && !edited[m.Seq] && !expiredAt(m, cutoff) {
+			if matches(m, needle) && !edited[m.Seq] && !expiredAt(m, cutoff) && !mem.HidesRow(m) {
 				found = append(found, toPBMessage(m))
 				if len(found) == limit {
 					return found, m.Seq, scanned, nil

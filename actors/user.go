@@ -367,7 +367,7 @@ func (u *user) scanUnread(bg context.Context, conv string, uc *userConv) *pb.Err
 
 func memberFromPB(conv string, m *pb.Member) storage.Member {
 	return storage.Member{ConvID: conv, UserID: m.GetUser(), Role: storage.Role(m.GetRole()), JoinedSeq: m.GetJoinedSeq(), LeftSeq: m.GetLeftSeq(), Muted: m.GetMuted(),
-		ClearedSeq: m.GetClearedSeq()}
+		ClearedSeq: m.GetClearedSeq(), Hidden: m.GetHidden()}
 }
 
 // loadAll loads every conversation the user is or was a member of.

@@ -141,13 +141,13 @@ func (u *user) loadAllFresh() ([]string, *pb.Error) {
 
 func (u *user) summary(id string, uc *userConv) *pb.ConvSummary {
 	last := uc.lastMsg
-	if last != nil && last.Seq < uc.member.VisibleFrom() {
-		last = nil // cleared (clear_history)
+	if last != nil && (last.Seq < uc.member.VisibleFrom() || uc.member.Hides(last.Seq)) {
+		last = nil // cleared (clear_history) or deleted for the user (hide)
 	}
 	return &pb.ConvSummary{
 		Conv: id, Kind: convKindToPB(uc.kind), LastSeq: uc.lastSeq, Unread: uc.unreadCount(), UnreadMentions: uc.unreadMentions(), ReadSeq: uc.readSeq,
 		LastMessage: unexpired(last, u.rt.retentionCutoff(id)), Pinned: uc.pinned, Muted: uc.mutedNow(), Archived: uc.archivedSeq != 0, MarkedUnread: uc.markedUnread, LastActivityMs: millis(uc.activity), Member: uc.member.Active(),
-		Title: uc.title, PictureId: uc.picture, ClearedSeq: uc.member.ClearedSeq, MutedUntilMs: uc.mutedUntilMs(),
+		Title: uc.title, PictureId: uc.picture, ClearedSeq: uc.member.ClearedSeq, MutedUntilMs: uc.mutedUntilMs(), HiddenSeqs: uc.member.Hidden,
 	}
 }
 

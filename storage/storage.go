@@ -101,6 +101,10 @@ type Member struct {
 	// here (0: never); they no longer see those messages. Others' view is
 	// untouched.
 	ClearedSeq uint64
+	// Hidden: the seqs the member deleted for themself alone ("delete for
+	// me"), ascending, at most the node's MaxHiddenMessages; they no
+	// longer see those messages, nor what refers to them. Nil for most.
+	Hidden []uint64
 }
 
 // Active reports whether the member has not left.
@@ -108,7 +112,31 @@ func (m Member) Active() bool { return m.LeftSeq == 0 }
 
 // Sees reports whether the member may see the message with this seq.
 func (m Member) Sees(seq uint64) bool {
-	return seq >= m.VisibleFrom() && (m.LeftSeq == 0 || seq <= m.LeftSeq)
+	return seq >= m.VisibleFrom() && (m.LeftSeq == 0 || seq <= m.LeftSeq) && !m.Hides(seq)
+}
+
+// Hides reports whether the member deleted the message at seq for
+// themself.
+func (m Member) Hides(seq uint64) bool {
+	if len(m.Hidden) == 0 {
+		return false
+	}
+	_, found := slices.BinarySearch(m.Hidden, seq)
+	return found
+}
+
+// HidesRow reports whether the member deleted msg for themself, or the
+// message msg edits, updates, closes, recalls, reacts to or votes on.
+func (m Member) HidesRow(msg *Message) bool {
+	return m.Hides(msg.Seq) || msg.RefSeq != 0 && m.Hides(msg.RefSeq)
+}
+
+// Equal reports whether two rows are the same (Member holds a slice, so
+// == does not compile).
+func (m Member) Equal(o Member) bool {
+	return m.ConvID == o.ConvID && m.UserID == o.UserID && m.Role == o.Role && m.JoinedSeq == o.JoinedSeq &&
+		m.LeftSeq == o.LeftSeq && m.Muted == o.Muted && m.JoinedAt.Equal(o.JoinedAt) && m.ClearedSeq == o.ClearedSeq &&
+		slices.Equal(m.Hidden, o.Hidden)
 }
 
 // VisibleFrom is the first seq the member sees: from their join, and past

@@ -490,7 +490,7 @@ func (x ListsUpdate_List) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ListsUpdate_List.Descriptor instead.
 func (ListsUpdate_List) EnumDescriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{92, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{94, 0}
 }
 
 type Signal_Kind int32
@@ -548,7 +548,7 @@ func (x Signal_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Signal_Kind.Descriptor instead.
 func (Signal_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{99, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{101, 0}
 }
 
 type Error struct {
@@ -903,7 +903,10 @@ type Member struct {
 	Muted     bool                   `protobuf:"varint,5,opt,name=muted,proto3" json:"muted,omitempty"`
 	// the member cleared the conversation for themself up to here (their
 	// own row only: never in another's member list)
-	ClearedSeq    uint64 `protobuf:"varint,6,opt,name=cleared_seq,json=clearedSeq,proto3" json:"cleared_seq,omitempty"`
+	ClearedSeq uint64 `protobuf:"varint,6,opt,name=cleared_seq,json=clearedSeq,proto3" json:"cleared_seq,omitempty"`
+	// the seqs the member deleted for themself, ascending (their own row
+	// only, as cleared_seq)
+	Hidden        []uint64 `protobuf:"varint,7,rep,packed,name=hidden,proto3" json:"hidden,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -978,6 +981,13 @@ func (x *Member) GetClearedSeq() uint64 {
 		return x.ClearedSeq
 	}
 	return 0
+}
+
+func (x *Member) GetHidden() []uint64 {
+	if x != nil {
+		return x.Hidden
+	}
+	return nil
 }
 
 type CreateConversation struct {
@@ -3763,14 +3773,15 @@ type ConvSummary struct {
 	// direct and service conversations: how far the other member has read
 	// (its durable read cursor; 0 when unknown), so a client that starts
 	// afresh shows its own messages' read state without waiting for a receipt
-	PeerReadSeq    uint64 `protobuf:"varint,11,opt,name=peer_read_seq,json=peerReadSeq,proto3" json:"peer_read_seq,omitempty"`
-	UnreadMentions uint64 `protobuf:"varint,12,opt,name=unread_mentions,json=unreadMentions,proto3" json:"unread_mentions,omitempty"` // of the unread, those that mention the user
-	Archived       bool   `protobuf:"varint,13,opt,name=archived,proto3" json:"archived,omitempty"`                                   // in the user's archived list, not the main one
-	MarkedUnread   bool   `protobuf:"varint,14,opt,name=marked_unread,json=markedUnread,proto3" json:"marked_unread,omitempty"`       // the user marked it unread; a read clears the mark
-	Title          string `protobuf:"bytes,15,opt,name=title,proto3" json:"title,omitempty"`                                          // a group's name
-	PictureId      string `protobuf:"bytes,16,opt,name=picture_id,json=pictureId,proto3" json:"picture_id,omitempty"`                 // a group's picture (its upload's id; empty: none)
-	ClearedSeq     uint64 `protobuf:"varint,17,opt,name=cleared_seq,json=clearedSeq,proto3" json:"cleared_seq,omitempty"`             // the user cleared it for themself up to here
-	MutedUntilMs   int64  `protobuf:"varint,18,opt,name=muted_until_ms,json=mutedUntilMs,proto3" json:"muted_until_ms,omitempty"`     // muted: the mute ends then (0: until unmuted)
+	PeerReadSeq    uint64   `protobuf:"varint,11,opt,name=peer_read_seq,json=peerReadSeq,proto3" json:"peer_read_seq,omitempty"`
+	UnreadMentions uint64   `protobuf:"varint,12,opt,name=unread_mentions,json=unreadMentions,proto3" json:"unread_mentions,omitempty"` // of the unread, those that mention the user
+	Archived       bool     `protobuf:"varint,13,opt,name=archived,proto3" json:"archived,omitempty"`                                   // in the user's archived list, not the main one
+	MarkedUnread   bool     `protobuf:"varint,14,opt,name=marked_unread,json=markedUnread,proto3" json:"marked_unread,omitempty"`       // the user marked it unread; a read clears the mark
+	Title          string   `protobuf:"bytes,15,opt,name=title,proto3" json:"title,omitempty"`                                          // a group's name
+	PictureId      string   `protobuf:"bytes,16,opt,name=picture_id,json=pictureId,proto3" json:"picture_id,omitempty"`                 // a group's picture (its upload's id; empty: none)
+	ClearedSeq     uint64   `protobuf:"varint,17,opt,name=cleared_seq,json=clearedSeq,proto3" json:"cleared_seq,omitempty"`             // the user cleared it for themself up to here
+	MutedUntilMs   int64    `protobuf:"varint,18,opt,name=muted_until_ms,json=mutedUntilMs,proto3" json:"muted_until_ms,omitempty"`     // muted: the mute ends then (0: until unmuted)
+	HiddenSeqs     []uint64 `protobuf:"varint,19,rep,packed,name=hidden_seqs,json=hiddenSeqs,proto3" json:"hidden_seqs,omitempty"`      // the seqs the user deleted for themself
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -3929,6 +3940,13 @@ func (x *ConvSummary) GetMutedUntilMs() int64 {
 		return x.MutedUntilMs
 	}
 	return 0
+}
+
+func (x *ConvSummary) GetHiddenSeqs() []uint64 {
+	if x != nil {
+		return x.HiddenSeqs
+	}
+	return nil
 }
 
 type SyncResponse struct {
@@ -4310,6 +4328,128 @@ func (x *ClearHistoryResponse) GetClearedSeq() uint64 {
 	return 0
 }
 
+// HideMessages adds seqs to (or, with unhide, removes them from) the
+// member's hidden set; the caller checked what the seqs are.
+type HideMessages struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	User          string                 `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
+	Seqs          []uint64               `protobuf:"varint,3,rep,packed,name=seqs,proto3" json:"seqs,omitempty"`
+	Unhide        bool                   `protobuf:"varint,4,opt,name=unhide,proto3" json:"unhide,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HideMessages) Reset() {
+	*x = HideMessages{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HideMessages) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HideMessages) ProtoMessage() {}
+
+func (x *HideMessages) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HideMessages.ProtoReflect.Descriptor instead.
+func (*HideMessages) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *HideMessages) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *HideMessages) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *HideMessages) GetSeqs() []uint64 {
+	if x != nil {
+		return x.Seqs
+	}
+	return nil
+}
+
+func (x *HideMessages) GetUnhide() bool {
+	if x != nil {
+		return x.Unhide
+	}
+	return false
+}
+
+type HideMessagesResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Hidden        []uint64               `protobuf:"varint,2,rep,packed,name=hidden,proto3" json:"hidden,omitempty"` // the member's, after
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *HideMessagesResponse) Reset() {
+	*x = HideMessagesResponse{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *HideMessagesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*HideMessagesResponse) ProtoMessage() {}
+
+func (x *HideMessagesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use HideMessagesResponse.ProtoReflect.Descriptor instead.
+func (*HideMessagesResponse) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *HideMessagesResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *HideMessagesResponse) GetHidden() []uint64 {
+	if x != nil {
+		return x.Hidden
+	}
+	return nil
+}
+
 type MarkAllRead struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
@@ -4320,7 +4460,7 @@ type MarkAllRead struct {
 
 func (x *MarkAllRead) Reset() {
 	*x = MarkAllRead{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[52]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4332,7 +4472,7 @@ func (x *MarkAllRead) String() string {
 func (*MarkAllRead) ProtoMessage() {}
 
 func (x *MarkAllRead) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[52]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4345,7 +4485,7 @@ func (x *MarkAllRead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkAllRead.ProtoReflect.Descriptor instead.
 func (*MarkAllRead) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{52}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *MarkAllRead) GetUser() string {
@@ -4373,7 +4513,7 @@ type MarkAllReadResponse struct {
 
 func (x *MarkAllReadResponse) Reset() {
 	*x = MarkAllReadResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[53]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4385,7 +4525,7 @@ func (x *MarkAllReadResponse) String() string {
 func (*MarkAllReadResponse) ProtoMessage() {}
 
 func (x *MarkAllReadResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[53]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4398,7 +4538,7 @@ func (x *MarkAllReadResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkAllReadResponse.ProtoReflect.Descriptor instead.
 func (*MarkAllReadResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{53}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *MarkAllReadResponse) GetError() *Error {
@@ -4440,7 +4580,7 @@ type ListConversations struct {
 
 func (x *ListConversations) Reset() {
 	*x = ListConversations{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[54]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4452,7 +4592,7 @@ func (x *ListConversations) String() string {
 func (*ListConversations) ProtoMessage() {}
 
 func (x *ListConversations) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[54]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4465,7 +4605,7 @@ func (x *ListConversations) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConversations.ProtoReflect.Descriptor instead.
 func (*ListConversations) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{54}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *ListConversations) GetUser() string {
@@ -4522,7 +4662,7 @@ type ListConversationsResponse struct {
 
 func (x *ListConversationsResponse) Reset() {
 	*x = ListConversationsResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[55]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4534,7 +4674,7 @@ func (x *ListConversationsResponse) String() string {
 func (*ListConversationsResponse) ProtoMessage() {}
 
 func (x *ListConversationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[55]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4547,7 +4687,7 @@ func (x *ListConversationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListConversationsResponse.ProtoReflect.Descriptor instead.
 func (*ListConversationsResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{55}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *ListConversationsResponse) GetError() *Error {
@@ -4589,7 +4729,7 @@ type SetPinned struct {
 
 func (x *SetPinned) Reset() {
 	*x = SetPinned{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[56]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4601,7 +4741,7 @@ func (x *SetPinned) String() string {
 func (*SetPinned) ProtoMessage() {}
 
 func (x *SetPinned) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[56]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4614,7 +4754,7 @@ func (x *SetPinned) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetPinned.ProtoReflect.Descriptor instead.
 func (*SetPinned) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{56}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *SetPinned) GetUser() string {
@@ -4651,7 +4791,7 @@ type SetMarkedUnread struct {
 
 func (x *SetMarkedUnread) Reset() {
 	*x = SetMarkedUnread{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[57]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4663,7 +4803,7 @@ func (x *SetMarkedUnread) String() string {
 func (*SetMarkedUnread) ProtoMessage() {}
 
 func (x *SetMarkedUnread) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[57]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4676,7 +4816,7 @@ func (x *SetMarkedUnread) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMarkedUnread.ProtoReflect.Descriptor instead.
 func (*SetMarkedUnread) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{57}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *SetMarkedUnread) GetUser() string {
@@ -4712,7 +4852,7 @@ type SetArchived struct {
 
 func (x *SetArchived) Reset() {
 	*x = SetArchived{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[58]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4724,7 +4864,7 @@ func (x *SetArchived) String() string {
 func (*SetArchived) ProtoMessage() {}
 
 func (x *SetArchived) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[58]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4737,7 +4877,7 @@ func (x *SetArchived) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetArchived.ProtoReflect.Descriptor instead.
 func (*SetArchived) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{58}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *SetArchived) GetUser() string {
@@ -4770,7 +4910,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[59]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4782,7 +4922,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[59]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4795,7 +4935,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{59}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *Ack) GetError() *Error {
@@ -4820,7 +4960,7 @@ type SetMuted struct {
 
 func (x *SetMuted) Reset() {
 	*x = SetMuted{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[60]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4832,7 +4972,7 @@ func (x *SetMuted) String() string {
 func (*SetMuted) ProtoMessage() {}
 
 func (x *SetMuted) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[60]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4845,7 +4985,7 @@ func (x *SetMuted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMuted.ProtoReflect.Descriptor instead.
 func (*SetMuted) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{60}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *SetMuted) GetUser() string {
@@ -4886,7 +5026,7 @@ type SetMutedResponse struct {
 
 func (x *SetMutedResponse) Reset() {
 	*x = SetMutedResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[61]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4898,7 +5038,7 @@ func (x *SetMutedResponse) String() string {
 func (*SetMutedResponse) ProtoMessage() {}
 
 func (x *SetMutedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[61]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4911,7 +5051,7 @@ func (x *SetMutedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMutedResponse.ProtoReflect.Descriptor instead.
 func (*SetMutedResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{61}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *SetMutedResponse) GetError() *Error {
@@ -4940,7 +5080,7 @@ type Presence struct {
 
 func (x *Presence) Reset() {
 	*x = Presence{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[62]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4952,7 +5092,7 @@ func (x *Presence) String() string {
 func (*Presence) ProtoMessage() {}
 
 func (x *Presence) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[62]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4965,7 +5105,7 @@ func (x *Presence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Presence.ProtoReflect.Descriptor instead.
 func (*Presence) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{62}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *Presence) GetUser() string {
@@ -4996,7 +5136,7 @@ type SetPrivacy struct {
 
 func (x *SetPrivacy) Reset() {
 	*x = SetPrivacy{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[63]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5008,7 +5148,7 @@ func (x *SetPrivacy) String() string {
 func (*SetPrivacy) ProtoMessage() {}
 
 func (x *SetPrivacy) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[63]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5021,7 +5161,7 @@ func (x *SetPrivacy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetPrivacy.ProtoReflect.Descriptor instead.
 func (*SetPrivacy) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{63}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *SetPrivacy) GetUser() string {
@@ -5060,7 +5200,7 @@ type SetStarred struct {
 
 func (x *SetStarred) Reset() {
 	*x = SetStarred{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5072,7 +5212,7 @@ func (x *SetStarred) String() string {
 func (*SetStarred) ProtoMessage() {}
 
 func (x *SetStarred) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5085,7 +5225,7 @@ func (x *SetStarred) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetStarred.ProtoReflect.Descriptor instead.
 func (*SetStarred) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{64}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *SetStarred) GetUser() string {
@@ -5126,7 +5266,7 @@ type SetStarredResponse struct {
 
 func (x *SetStarredResponse) Reset() {
 	*x = SetStarredResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[65]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5138,7 +5278,7 @@ func (x *SetStarredResponse) String() string {
 func (*SetStarredResponse) ProtoMessage() {}
 
 func (x *SetStarredResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[65]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5151,7 +5291,7 @@ func (x *SetStarredResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetStarredResponse.ProtoReflect.Descriptor instead.
 func (*SetStarredResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{65}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *SetStarredResponse) GetError() *Error {
@@ -5181,7 +5321,7 @@ type ListStarred struct {
 
 func (x *ListStarred) Reset() {
 	*x = ListStarred{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[66]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5193,7 +5333,7 @@ func (x *ListStarred) String() string {
 func (*ListStarred) ProtoMessage() {}
 
 func (x *ListStarred) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[66]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5206,7 +5346,7 @@ func (x *ListStarred) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStarred.ProtoReflect.Descriptor instead.
 func (*ListStarred) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{66}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *ListStarred) GetUser() string {
@@ -5241,7 +5381,7 @@ type StarredEntry struct {
 
 func (x *StarredEntry) Reset() {
 	*x = StarredEntry{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[67]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5253,7 +5393,7 @@ func (x *StarredEntry) String() string {
 func (*StarredEntry) ProtoMessage() {}
 
 func (x *StarredEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[67]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5266,7 +5406,7 @@ func (x *StarredEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StarredEntry.ProtoReflect.Descriptor instead.
 func (*StarredEntry) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{67}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *StarredEntry) GetConv() string {
@@ -5301,7 +5441,7 @@ type ListStarredResponse struct {
 
 func (x *ListStarredResponse) Reset() {
 	*x = ListStarredResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[68]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5313,7 +5453,7 @@ func (x *ListStarredResponse) String() string {
 func (*ListStarredResponse) ProtoMessage() {}
 
 func (x *ListStarredResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[68]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5326,7 +5466,7 @@ func (x *ListStarredResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStarredResponse.ProtoReflect.Descriptor instead.
 func (*ListStarredResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{68}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *ListStarredResponse) GetError() *Error {
@@ -5360,7 +5500,7 @@ type StarredList struct {
 
 func (x *StarredList) Reset() {
 	*x = StarredList{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[69]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5372,7 +5512,7 @@ func (x *StarredList) String() string {
 func (*StarredList) ProtoMessage() {}
 
 func (x *StarredList) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[69]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5385,7 +5525,7 @@ func (x *StarredList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StarredList.ProtoReflect.Descriptor instead.
 func (*StarredList) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{69}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *StarredList) GetEntries() []*StarredEntry {
@@ -5410,7 +5550,7 @@ type UserProfile struct {
 
 func (x *UserProfile) Reset() {
 	*x = UserProfile{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[70]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5422,7 +5562,7 @@ func (x *UserProfile) String() string {
 func (*UserProfile) ProtoMessage() {}
 
 func (x *UserProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[70]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5435,7 +5575,7 @@ func (x *UserProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserProfile.ProtoReflect.Descriptor instead.
 func (*UserProfile) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{70}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *UserProfile) GetUser() string {
@@ -5479,7 +5619,7 @@ type AwayMessage struct {
 
 func (x *AwayMessage) Reset() {
 	*x = AwayMessage{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[71]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5491,7 +5631,7 @@ func (x *AwayMessage) String() string {
 func (*AwayMessage) ProtoMessage() {}
 
 func (x *AwayMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[71]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5504,7 +5644,7 @@ func (x *AwayMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AwayMessage.ProtoReflect.Descriptor instead.
 func (*AwayMessage) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{71}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *AwayMessage) GetText() string {
@@ -5541,7 +5681,7 @@ type SetAway struct {
 
 func (x *SetAway) Reset() {
 	*x = SetAway{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[72]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5553,7 +5693,7 @@ func (x *SetAway) String() string {
 func (*SetAway) ProtoMessage() {}
 
 func (x *SetAway) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[72]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5566,7 +5706,7 @@ func (x *SetAway) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetAway.ProtoReflect.Descriptor instead.
 func (*SetAway) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{72}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *SetAway) GetUser() string {
@@ -5600,7 +5740,7 @@ type SetAwayResponse struct {
 
 func (x *SetAwayResponse) Reset() {
 	*x = SetAwayResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[73]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5612,7 +5752,7 @@ func (x *SetAwayResponse) String() string {
 func (*SetAwayResponse) ProtoMessage() {}
 
 func (x *SetAwayResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[73]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5625,7 +5765,7 @@ func (x *SetAwayResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetAwayResponse.ProtoReflect.Descriptor instead.
 func (*SetAwayResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{73}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *SetAwayResponse) GetError() *Error {
@@ -5655,7 +5795,7 @@ type PostAway struct {
 
 func (x *PostAway) Reset() {
 	*x = PostAway{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[74]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5667,7 +5807,7 @@ func (x *PostAway) String() string {
 func (*PostAway) ProtoMessage() {}
 
 func (x *PostAway) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[74]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5680,7 +5820,7 @@ func (x *PostAway) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostAway.ProtoReflect.Descriptor instead.
 func (*PostAway) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{74}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *PostAway) GetConv() string {
@@ -5713,7 +5853,7 @@ type PostAwayResponse struct {
 
 func (x *PostAwayResponse) Reset() {
 	*x = PostAwayResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[75]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5725,7 +5865,7 @@ func (x *PostAwayResponse) String() string {
 func (*PostAwayResponse) ProtoMessage() {}
 
 func (x *PostAwayResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[75]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5738,7 +5878,7 @@ func (x *PostAwayResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostAwayResponse.ProtoReflect.Descriptor instead.
 func (*PostAwayResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{75}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *PostAwayResponse) GetError() *Error {
@@ -5761,7 +5901,7 @@ type SetProfile struct {
 
 func (x *SetProfile) Reset() {
 	*x = SetProfile{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[76]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5773,7 +5913,7 @@ func (x *SetProfile) String() string {
 func (*SetProfile) ProtoMessage() {}
 
 func (x *SetProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[76]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5786,7 +5926,7 @@ func (x *SetProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetProfile.ProtoReflect.Descriptor instead.
 func (*SetProfile) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{76}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *SetProfile) GetUser() string {
@@ -5820,7 +5960,7 @@ type SetProfileResponse struct {
 
 func (x *SetProfileResponse) Reset() {
 	*x = SetProfileResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[77]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5832,7 +5972,7 @@ func (x *SetProfileResponse) String() string {
 func (*SetProfileResponse) ProtoMessage() {}
 
 func (x *SetProfileResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[77]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5845,7 +5985,7 @@ func (x *SetProfileResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetProfileResponse.ProtoReflect.Descriptor instead.
 func (*SetProfileResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{77}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *SetProfileResponse) GetError() *Error {
@@ -5875,7 +6015,7 @@ type UserAttributes struct {
 
 func (x *UserAttributes) Reset() {
 	*x = UserAttributes{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[78]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5887,7 +6027,7 @@ func (x *UserAttributes) String() string {
 func (*UserAttributes) ProtoMessage() {}
 
 func (x *UserAttributes) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[78]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5900,7 +6040,7 @@ func (x *UserAttributes) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserAttributes.ProtoReflect.Descriptor instead.
 func (*UserAttributes) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{78}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *UserAttributes) GetValues() map[string]string {
@@ -5929,7 +6069,7 @@ type SetDraft struct {
 
 func (x *SetDraft) Reset() {
 	*x = SetDraft{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[79]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5941,7 +6081,7 @@ func (x *SetDraft) String() string {
 func (*SetDraft) ProtoMessage() {}
 
 func (x *SetDraft) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[79]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5954,7 +6094,7 @@ func (x *SetDraft) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetDraft.ProtoReflect.Descriptor instead.
 func (*SetDraft) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{79}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *SetDraft) GetUser() string {
@@ -5988,7 +6128,7 @@ type SetDraftResponse struct {
 
 func (x *SetDraftResponse) Reset() {
 	*x = SetDraftResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[80]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6000,7 +6140,7 @@ func (x *SetDraftResponse) String() string {
 func (*SetDraftResponse) ProtoMessage() {}
 
 func (x *SetDraftResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[80]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6013,7 +6153,7 @@ func (x *SetDraftResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetDraftResponse.ProtoReflect.Descriptor instead.
 func (*SetDraftResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{80}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *SetDraftResponse) GetError() *Error {
@@ -6043,7 +6183,7 @@ type Draft struct {
 
 func (x *Draft) Reset() {
 	*x = Draft{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[81]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6055,7 +6195,7 @@ func (x *Draft) String() string {
 func (*Draft) ProtoMessage() {}
 
 func (x *Draft) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[81]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6068,7 +6208,7 @@ func (x *Draft) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Draft.ProtoReflect.Descriptor instead.
 func (*Draft) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{81}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *Draft) GetConv() string {
@@ -6102,7 +6242,7 @@ type DraftList struct {
 
 func (x *DraftList) Reset() {
 	*x = DraftList{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[82]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6114,7 +6254,7 @@ func (x *DraftList) String() string {
 func (*DraftList) ProtoMessage() {}
 
 func (x *DraftList) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[82]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6127,7 +6267,7 @@ func (x *DraftList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DraftList.ProtoReflect.Descriptor instead.
 func (*DraftList) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{82}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *DraftList) GetDrafts() []*Draft {
@@ -6154,7 +6294,7 @@ type ScheduledMessage struct {
 
 func (x *ScheduledMessage) Reset() {
 	*x = ScheduledMessage{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[83]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6166,7 +6306,7 @@ func (x *ScheduledMessage) String() string {
 func (*ScheduledMessage) ProtoMessage() {}
 
 func (x *ScheduledMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[83]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6179,7 +6319,7 @@ func (x *ScheduledMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduledMessage.ProtoReflect.Descriptor instead.
 func (*ScheduledMessage) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{83}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *ScheduledMessage) GetSend() *SendMessage {
@@ -6224,7 +6364,7 @@ type PutScheduled struct {
 
 func (x *PutScheduled) Reset() {
 	*x = PutScheduled{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[84]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6236,7 +6376,7 @@ func (x *PutScheduled) String() string {
 func (*PutScheduled) ProtoMessage() {}
 
 func (x *PutScheduled) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[84]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6249,7 +6389,7 @@ func (x *PutScheduled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutScheduled.ProtoReflect.Descriptor instead.
 func (*PutScheduled) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{84}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *PutScheduled) GetUser() string {
@@ -6289,7 +6429,7 @@ type PutScheduledResponse struct {
 
 func (x *PutScheduledResponse) Reset() {
 	*x = PutScheduledResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[85]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6301,7 +6441,7 @@ func (x *PutScheduledResponse) String() string {
 func (*PutScheduledResponse) ProtoMessage() {}
 
 func (x *PutScheduledResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[85]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6314,7 +6454,7 @@ func (x *PutScheduledResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutScheduledResponse.ProtoReflect.Descriptor instead.
 func (*PutScheduledResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{85}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *PutScheduledResponse) GetError() *Error {
@@ -6335,7 +6475,7 @@ type DropScheduled struct {
 
 func (x *DropScheduled) Reset() {
 	*x = DropScheduled{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[86]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6347,7 +6487,7 @@ func (x *DropScheduled) String() string {
 func (*DropScheduled) ProtoMessage() {}
 
 func (x *DropScheduled) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[86]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6360,7 +6500,7 @@ func (x *DropScheduled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropScheduled.ProtoReflect.Descriptor instead.
 func (*DropScheduled) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{86}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *DropScheduled) GetUser() string {
@@ -6386,7 +6526,7 @@ type DropScheduledResponse struct {
 
 func (x *DropScheduledResponse) Reset() {
 	*x = DropScheduledResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[87]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6398,7 +6538,7 @@ func (x *DropScheduledResponse) String() string {
 func (*DropScheduledResponse) ProtoMessage() {}
 
 func (x *DropScheduledResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[87]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6411,7 +6551,7 @@ func (x *DropScheduledResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropScheduledResponse.ProtoReflect.Descriptor instead.
 func (*DropScheduledResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{87}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *DropScheduledResponse) GetError() *Error {
@@ -6432,7 +6572,7 @@ type PrivacyResponse struct {
 
 func (x *PrivacyResponse) Reset() {
 	*x = PrivacyResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[88]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6444,7 +6584,7 @@ func (x *PrivacyResponse) String() string {
 func (*PrivacyResponse) ProtoMessage() {}
 
 func (x *PrivacyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[88]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6457,7 +6597,7 @@ func (x *PrivacyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrivacyResponse.ProtoReflect.Descriptor instead.
 func (*PrivacyResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{88}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *PrivacyResponse) GetError() *Error {
@@ -6499,7 +6639,7 @@ type PresenceProbe struct {
 
 func (x *PresenceProbe) Reset() {
 	*x = PresenceProbe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[89]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6511,7 +6651,7 @@ func (x *PresenceProbe) String() string {
 func (*PresenceProbe) ProtoMessage() {}
 
 func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[89]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6524,7 +6664,7 @@ func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceProbe.ProtoReflect.Descriptor instead.
 func (*PresenceProbe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{89}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *PresenceProbe) GetUser() string {
@@ -6561,7 +6701,7 @@ type PresenceResponse struct {
 
 func (x *PresenceResponse) Reset() {
 	*x = PresenceResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[90]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6573,7 +6713,7 @@ func (x *PresenceResponse) String() string {
 func (*PresenceResponse) ProtoMessage() {}
 
 func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[90]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6586,7 +6726,7 @@ func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse.ProtoReflect.Descriptor instead.
 func (*PresenceResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{90}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *PresenceResponse) GetDevices() []*PresenceResponse_Device {
@@ -6632,7 +6772,7 @@ type Push struct {
 
 func (x *Push) Reset() {
 	*x = Push{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[91]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6644,7 +6784,7 @@ func (x *Push) String() string {
 func (*Push) ProtoMessage() {}
 
 func (x *Push) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[91]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6657,7 +6797,7 @@ func (x *Push) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Push.ProtoReflect.Descriptor instead.
 func (*Push) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{91}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *Push) GetUser() string {
@@ -6796,7 +6936,7 @@ type ListsUpdate struct {
 
 func (x *ListsUpdate) Reset() {
 	*x = ListsUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[92]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6808,7 +6948,7 @@ func (x *ListsUpdate) String() string {
 func (*ListsUpdate) ProtoMessage() {}
 
 func (x *ListsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[92]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6821,7 +6961,7 @@ func (x *ListsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListsUpdate.ProtoReflect.Descriptor instead.
 func (*ListsUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{92}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *ListsUpdate) GetList() ListsUpdate_List {
@@ -6851,7 +6991,7 @@ type ListChanged struct {
 
 func (x *ListChanged) Reset() {
 	*x = ListChanged{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[93]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6863,7 +7003,7 @@ func (x *ListChanged) String() string {
 func (*ListChanged) ProtoMessage() {}
 
 func (x *ListChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[93]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6876,7 +7016,7 @@ func (x *ListChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListChanged.ProtoReflect.Descriptor instead.
 func (*ListChanged) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{93}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *ListChanged) GetUser() string {
@@ -6916,7 +7056,7 @@ type FlagsUpdate struct {
 
 func (x *FlagsUpdate) Reset() {
 	*x = FlagsUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[94]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6928,7 +7068,7 @@ func (x *FlagsUpdate) String() string {
 func (*FlagsUpdate) ProtoMessage() {}
 
 func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[94]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6941,7 +7081,7 @@ func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlagsUpdate.ProtoReflect.Descriptor instead.
 func (*FlagsUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{94}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *FlagsUpdate) GetConv() string {
@@ -6999,7 +7139,7 @@ type ReadUpdate struct {
 
 func (x *ReadUpdate) Reset() {
 	*x = ReadUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[95]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7011,7 +7151,7 @@ func (x *ReadUpdate) String() string {
 func (*ReadUpdate) ProtoMessage() {}
 
 func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[95]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7024,7 +7164,7 @@ func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadUpdate.ProtoReflect.Descriptor instead.
 func (*ReadUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{95}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *ReadUpdate) GetConv() string {
@@ -7067,7 +7207,7 @@ type ReadReceipt struct {
 
 func (x *ReadReceipt) Reset() {
 	*x = ReadReceipt{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[96]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7079,7 +7219,7 @@ func (x *ReadReceipt) String() string {
 func (*ReadReceipt) ProtoMessage() {}
 
 func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[96]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7092,7 +7232,7 @@ func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadReceipt.ProtoReflect.Descriptor instead.
 func (*ReadReceipt) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{96}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *ReadReceipt) GetConv() string {
@@ -7128,7 +7268,7 @@ type GroupPush struct {
 
 func (x *GroupPush) Reset() {
 	*x = GroupPush{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[97]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7140,7 +7280,7 @@ func (x *GroupPush) String() string {
 func (*GroupPush) ProtoMessage() {}
 
 func (x *GroupPush) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[97]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7153,7 +7293,7 @@ func (x *GroupPush) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupPush.ProtoReflect.Descriptor instead.
 func (*GroupPush) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{97}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *GroupPush) GetConv() string {
@@ -7183,7 +7323,7 @@ type Subscribe struct {
 
 func (x *Subscribe) Reset() {
 	*x = Subscribe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[98]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7195,7 +7335,7 @@ func (x *Subscribe) String() string {
 func (*Subscribe) ProtoMessage() {}
 
 func (x *Subscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[98]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7208,7 +7348,7 @@ func (x *Subscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subscribe.ProtoReflect.Descriptor instead.
 func (*Subscribe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{98}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *Subscribe) GetUser() string {
@@ -7247,7 +7387,7 @@ type Signal struct {
 
 func (x *Signal) Reset() {
 	*x = Signal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[99]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7259,7 +7399,7 @@ func (x *Signal) String() string {
 func (*Signal) ProtoMessage() {}
 
 func (x *Signal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[99]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7272,7 +7412,7 @@ func (x *Signal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Signal.ProtoReflect.Descriptor instead.
 func (*Signal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{99}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *Signal) GetKind() Signal_Kind {
@@ -7321,7 +7461,7 @@ type RouteSignal struct {
 
 func (x *RouteSignal) Reset() {
 	*x = RouteSignal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[100]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7333,7 +7473,7 @@ func (x *RouteSignal) String() string {
 func (*RouteSignal) ProtoMessage() {}
 
 func (x *RouteSignal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[100]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7346,7 +7486,7 @@ func (x *RouteSignal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteSignal.ProtoReflect.Descriptor instead.
 func (*RouteSignal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{100}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *RouteSignal) GetUser() string {
@@ -7378,7 +7518,7 @@ type CheckReminder struct {
 
 func (x *CheckReminder) Reset() {
 	*x = CheckReminder{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[101]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7390,7 +7530,7 @@ func (x *CheckReminder) String() string {
 func (*CheckReminder) ProtoMessage() {}
 
 func (x *CheckReminder) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[101]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7403,7 +7543,7 @@ func (x *CheckReminder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckReminder.ProtoReflect.Descriptor instead.
 func (*CheckReminder) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{101}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *CheckReminder) GetConv() string {
@@ -7439,7 +7579,7 @@ type CheckReminderResponse struct {
 
 func (x *CheckReminderResponse) Reset() {
 	*x = CheckReminderResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[102]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7451,7 +7591,7 @@ func (x *CheckReminderResponse) String() string {
 func (*CheckReminderResponse) ProtoMessage() {}
 
 func (x *CheckReminderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[102]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7464,7 +7604,7 @@ func (x *CheckReminderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckReminderResponse.ProtoReflect.Descriptor instead.
 func (*CheckReminderResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{102}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{104}
 }
 
 func (x *CheckReminderResponse) GetError() *Error {
@@ -7505,7 +7645,7 @@ type PresenceResponse_Device struct {
 
 func (x *PresenceResponse_Device) Reset() {
 	*x = PresenceResponse_Device{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[104]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7517,7 +7657,7 @@ func (x *PresenceResponse_Device) String() string {
 func (*PresenceResponse_Device) ProtoMessage() {}
 
 func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[104]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7530,7 +7670,7 @@ func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse_Device.ProtoReflect.Descriptor instead.
 func (*PresenceResponse_Device) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{90, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{92, 0}
 }
 
 func (x *PresenceResponse_Device) GetDevice() string {
@@ -7588,7 +7728,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x04size\x18\x04 \x01(\x03R\x04size\x12\x14\n" +
 	"\x05width\x18\x05 \x01(\rR\x05width\x12\x16\n" +
 	"\x06height\x18\x06 \x01(\rR\x06height\x12\x14\n" +
-	"\x05thumb\x18\a \x01(\fR\x05thumb\"\xbb\x01\n" +
+	"\x05thumb\x18\a \x01(\fR\x05thumb\"\xd3\x01\n" +
 	"\x06Member\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12,\n" +
 	"\x04role\x18\x02 \x01(\x0e2\x18.switchboard.actors.RoleR\x04role\x12\x1d\n" +
@@ -7597,7 +7737,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\bleft_seq\x18\x04 \x01(\x04R\aleftSeq\x12\x14\n" +
 	"\x05muted\x18\x05 \x01(\bR\x05muted\x12\x1f\n" +
 	"\vcleared_seq\x18\x06 \x01(\x04R\n" +
-	"clearedSeq\"\xc0\x01\n" +
+	"clearedSeq\x12\x16\n" +
+	"\x06hidden\x18\a \x03(\x04R\x06hidden\"\xc0\x01\n" +
 	"\x12CreateConversation\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x120\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1c.switchboard.actors.ConvKindR\x04kind\x12\x18\n" +
@@ -7834,7 +7975,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06device\x18\x02 \x01(\tR\x06device\x12\x16\n" +
 	"\x06cursor\x18\x03 \x01(\x04R\x06cursor\x12\x14\n" +
-	"\x05limit\x18\x04 \x01(\rR\x05limit\"\xdb\x04\n" +
+	"\x05limit\x18\x04 \x01(\rR\x05limit\"\xfc\x04\n" +
 	"\vConvSummary\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x120\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1c.switchboard.actors.ConvKindR\x04kind\x12\x19\n" +
@@ -7856,7 +7997,9 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"picture_id\x18\x10 \x01(\tR\tpictureId\x12\x1f\n" +
 	"\vcleared_seq\x18\x11 \x01(\x04R\n" +
 	"clearedSeq\x12$\n" +
-	"\x0emuted_until_ms\x18\x12 \x01(\x03R\fmutedUntilMs\"\xd5\x01\n" +
+	"\x0emuted_until_ms\x18\x12 \x01(\x03R\fmutedUntilMs\x12\x1f\n" +
+	"\vhidden_seqs\x18\x13 \x03(\x04R\n" +
+	"hiddenSeqs\"\xd5\x01\n" +
 	"\fSyncResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x16\n" +
 	"\x06cursor\x18\x02 \x01(\x04R\x06cursor\x12E\n" +
@@ -7883,7 +8026,15 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x14ClearHistoryResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x1f\n" +
 	"\vcleared_seq\x18\x02 \x01(\x04R\n" +
-	"clearedSeq\"9\n" +
+	"clearedSeq\"b\n" +
+	"\fHideMessages\x12\x12\n" +
+	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x12\n" +
+	"\x04user\x18\x02 \x01(\tR\x04user\x12\x12\n" +
+	"\x04seqs\x18\x03 \x03(\x04R\x04seqs\x12\x16\n" +
+	"\x06unhide\x18\x04 \x01(\bR\x06unhide\"_\n" +
+	"\x14HideMessagesResponse\x12/\n" +
+	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x16\n" +
+	"\x06hidden\x18\x02 \x03(\x04R\x06hidden\"9\n" +
 	"\vMarkAllRead\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06device\x18\x02 \x01(\tR\x06device\"\x8f\x01\n" +
@@ -8198,7 +8349,7 @@ func file_actors_actorspb_actors_proto_rawDescGZIP() []byte {
 }
 
 var file_actors_actorspb_actors_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
-var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 105)
+var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 107)
 var file_actors_actorspb_actors_proto_goTypes = []any{
 	(Code)(0),                          // 0: switchboard.actors.Code
 	(ConvKind)(0),                      // 1: switchboard.actors.ConvKind
@@ -8260,59 +8411,61 @@ var file_actors_actorspb_actors_proto_goTypes = []any{
 	(*MarkReadResponse)(nil),           // 57: switchboard.actors.MarkReadResponse
 	(*ClearHistory)(nil),               // 58: switchboard.actors.ClearHistory
 	(*ClearHistoryResponse)(nil),       // 59: switchboard.actors.ClearHistoryResponse
-	(*MarkAllRead)(nil),                // 60: switchboard.actors.MarkAllRead
-	(*MarkAllReadResponse)(nil),        // 61: switchboard.actors.MarkAllReadResponse
-	(*ListConversations)(nil),          // 62: switchboard.actors.ListConversations
-	(*ListConversationsResponse)(nil),  // 63: switchboard.actors.ListConversationsResponse
-	(*SetPinned)(nil),                  // 64: switchboard.actors.SetPinned
-	(*SetMarkedUnread)(nil),            // 65: switchboard.actors.SetMarkedUnread
-	(*SetArchived)(nil),                // 66: switchboard.actors.SetArchived
-	(*Ack)(nil),                        // 67: switchboard.actors.Ack
-	(*SetMuted)(nil),                   // 68: switchboard.actors.SetMuted
-	(*SetMutedResponse)(nil),           // 69: switchboard.actors.SetMutedResponse
-	(*Presence)(nil),                   // 70: switchboard.actors.Presence
-	(*SetPrivacy)(nil),                 // 71: switchboard.actors.SetPrivacy
-	(*SetStarred)(nil),                 // 72: switchboard.actors.SetStarred
-	(*SetStarredResponse)(nil),         // 73: switchboard.actors.SetStarredResponse
-	(*ListStarred)(nil),                // 74: switchboard.actors.ListStarred
-	(*StarredEntry)(nil),               // 75: switchboard.actors.StarredEntry
-	(*ListStarredResponse)(nil),        // 76: switchboard.actors.ListStarredResponse
-	(*StarredList)(nil),                // 77: switchboard.actors.StarredList
-	(*UserProfile)(nil),                // 78: switchboard.actors.UserProfile
-	(*AwayMessage)(nil),                // 79: switchboard.actors.AwayMessage
-	(*SetAway)(nil),                    // 80: switchboard.actors.SetAway
-	(*SetAwayResponse)(nil),            // 81: switchboard.actors.SetAwayResponse
-	(*PostAway)(nil),                   // 82: switchboard.actors.PostAway
-	(*PostAwayResponse)(nil),           // 83: switchboard.actors.PostAwayResponse
-	(*SetProfile)(nil),                 // 84: switchboard.actors.SetProfile
-	(*SetProfileResponse)(nil),         // 85: switchboard.actors.SetProfileResponse
-	(*UserAttributes)(nil),             // 86: switchboard.actors.UserAttributes
-	(*SetDraft)(nil),                   // 87: switchboard.actors.SetDraft
-	(*SetDraftResponse)(nil),           // 88: switchboard.actors.SetDraftResponse
-	(*Draft)(nil),                      // 89: switchboard.actors.Draft
-	(*DraftList)(nil),                  // 90: switchboard.actors.DraftList
-	(*ScheduledMessage)(nil),           // 91: switchboard.actors.ScheduledMessage
-	(*PutScheduled)(nil),               // 92: switchboard.actors.PutScheduled
-	(*PutScheduledResponse)(nil),       // 93: switchboard.actors.PutScheduledResponse
-	(*DropScheduled)(nil),              // 94: switchboard.actors.DropScheduled
-	(*DropScheduledResponse)(nil),      // 95: switchboard.actors.DropScheduledResponse
-	(*PrivacyResponse)(nil),            // 96: switchboard.actors.PrivacyResponse
-	(*PresenceProbe)(nil),              // 97: switchboard.actors.PresenceProbe
-	(*PresenceResponse)(nil),           // 98: switchboard.actors.PresenceResponse
-	(*Push)(nil),                       // 99: switchboard.actors.Push
-	(*ListsUpdate)(nil),                // 100: switchboard.actors.ListsUpdate
-	(*ListChanged)(nil),                // 101: switchboard.actors.ListChanged
-	(*FlagsUpdate)(nil),                // 102: switchboard.actors.FlagsUpdate
-	(*ReadUpdate)(nil),                 // 103: switchboard.actors.ReadUpdate
-	(*ReadReceipt)(nil),                // 104: switchboard.actors.ReadReceipt
-	(*GroupPush)(nil),                  // 105: switchboard.actors.GroupPush
-	(*Subscribe)(nil),                  // 106: switchboard.actors.Subscribe
-	(*Signal)(nil),                     // 107: switchboard.actors.Signal
-	(*RouteSignal)(nil),                // 108: switchboard.actors.RouteSignal
-	(*CheckReminder)(nil),              // 109: switchboard.actors.CheckReminder
-	(*CheckReminderResponse)(nil),      // 110: switchboard.actors.CheckReminderResponse
-	nil,                                // 111: switchboard.actors.UserAttributes.ValuesEntry
-	(*PresenceResponse_Device)(nil),    // 112: switchboard.actors.PresenceResponse.Device
+	(*HideMessages)(nil),               // 60: switchboard.actors.HideMessages
+	(*HideMessagesResponse)(nil),       // 61: switchboard.actors.HideMessagesResponse
+	(*MarkAllRead)(nil),                // 62: switchboard.actors.MarkAllRead
+	(*MarkAllReadResponse)(nil),        // 63: switchboard.actors.MarkAllReadResponse
+	(*ListConversations)(nil),          // 64: switchboard.actors.ListConversations
+	(*ListConversationsResponse)(nil),  // 65: switchboard.actors.ListConversationsResponse
+	(*SetPinned)(nil),                  // 66: switchboard.actors.SetPinned
+	(*SetMarkedUnread)(nil),            // 67: switchboard.actors.SetMarkedUnread
+	(*SetArchived)(nil),                // 68: switchboard.actors.SetArchived
+	(*Ack)(nil),                        // 69: switchboard.actors.Ack
+	(*SetMuted)(nil),                   // 70: switchboard.actors.SetMuted
+	(*SetMutedResponse)(nil),           // 71: switchboard.actors.SetMutedResponse
+	(*Presence)(nil),                   // 72: switchboard.actors.Presence
+	(*SetPrivacy)(nil),                 // 73: switchboard.actors.SetPrivacy
+	(*SetStarred)(nil),                 // 74: switchboard.actors.SetStarred
+	(*SetStarredResponse)(nil),         // 75: switchboard.actors.SetStarredResponse
+	(*ListStarred)(nil),                // 76: switchboard.actors.ListStarred
+	(*StarredEntry)(nil),               // 77: switchboard.actors.StarredEntry
+	(*ListStarredResponse)(nil),        // 78: switchboard.actors.ListStarredResponse
+	(*StarredList)(nil),                // 79: switchboard.actors.StarredList
+	(*UserProfile)(nil),                // 80: switchboard.actors.UserProfile
+	(*AwayMessage)(nil),                // 81: switchboard.actors.AwayMessage
+	(*SetAway)(nil),                    // 82: switchboard.actors.SetAway
+	(*SetAwayResponse)(nil),            // 83: switchboard.actors.SetAwayResponse
+	(*PostAway)(nil),                   // 84: switchboard.actors.PostAway
+	(*PostAwayResponse)(nil),           // 85: switchboard.actors.PostAwayResponse
+	(*SetProfile)(nil),                 // 86: switchboard.actors.SetProfile
+	(*SetProfileResponse)(nil),         // 87: switchboard.actors.SetProfileResponse
+	(*UserAttributes)(nil),             // 88: switchboard.actors.UserAttributes
+	(*SetDraft)(nil),                   // 89: switchboard.actors.SetDraft
+	(*SetDraftResponse)(nil),           // 90: switchboard.actors.SetDraftResponse
+	(*Draft)(nil),                      // 91: switchboard.actors.Draft
+	(*DraftList)(nil),                  // 92: switchboard.actors.DraftList
+	(*ScheduledMessage)(nil),           // 93: switchboard.actors.ScheduledMessage
+	(*PutScheduled)(nil),               // 94: switchboard.actors.PutScheduled
+	(*PutScheduledResponse)(nil),       // 95: switchboard.actors.PutScheduledResponse
+	(*DropScheduled)(nil),              // 96: switchboard.actors.DropScheduled
+	(*DropScheduledResponse)(nil),      // 97: switchboard.actors.DropScheduledResponse
+	(*PrivacyResponse)(nil),            // 98: switchboard.actors.PrivacyResponse
+	(*PresenceProbe)(nil),              // 99: switchboard.actors.PresenceProbe
+	(*PresenceResponse)(nil),           // 100: switchboard.actors.PresenceResponse
+	(*Push)(nil),                       // 101: switchboard.actors.Push
+	(*ListsUpdate)(nil),                // 102: switchboard.actors.ListsUpdate
+	(*ListChanged)(nil),                // 103: switchboard.actors.ListChanged
+	(*FlagsUpdate)(nil),                // 104: switchboard.actors.FlagsUpdate
+	(*ReadUpdate)(nil),                 // 105: switchboard.actors.ReadUpdate
+	(*ReadReceipt)(nil),                // 106: switchboard.actors.ReadReceipt
+	(*GroupPush)(nil),                  // 107: switchboard.actors.GroupPush
+	(*Subscribe)(nil),                  // 108: switchboard.actors.Subscribe
+	(*Signal)(nil),                     // 109: switchboard.actors.Signal
+	(*RouteSignal)(nil),                // 110: switchboard.actors.RouteSignal
+	(*CheckReminder)(nil),              // 111: switchboard.actors.CheckReminder
+	(*CheckReminderResponse)(nil),      // 112: switchboard.actors.CheckReminderResponse
+	nil,                                // 113: switchboard.actors.UserAttributes.ValuesEntry
+	(*PresenceResponse_Device)(nil),    // 114: switchboard.actors.PresenceResponse.Device
 }
 var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	0,   // 0: switchboard.actors.Error.code:type_name -> switchboard.actors.Code
@@ -8365,49 +8518,50 @@ var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	53,  // 47: switchboard.actors.SyncResponse.conversations:type_name -> switchboard.actors.ConvSummary
 	8,   // 48: switchboard.actors.MarkReadResponse.error:type_name -> switchboard.actors.Error
 	8,   // 49: switchboard.actors.ClearHistoryResponse.error:type_name -> switchboard.actors.Error
-	8,   // 50: switchboard.actors.MarkAllReadResponse.error:type_name -> switchboard.actors.Error
-	8,   // 51: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
-	53,  // 52: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
-	8,   // 53: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
-	8,   // 54: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
-	4,   // 55: switchboard.actors.SetPrivacy.presence:type_name -> switchboard.actors.PresenceSharing
-	8,   // 56: switchboard.actors.SetStarredResponse.error:type_name -> switchboard.actors.Error
-	8,   // 57: switchboard.actors.ListStarredResponse.error:type_name -> switchboard.actors.Error
-	75,  // 58: switchboard.actors.ListStarredResponse.entries:type_name -> switchboard.actors.StarredEntry
-	75,  // 59: switchboard.actors.StarredList.entries:type_name -> switchboard.actors.StarredEntry
-	8,   // 60: switchboard.actors.SetAwayResponse.error:type_name -> switchboard.actors.Error
-	79,  // 61: switchboard.actors.SetAwayResponse.away:type_name -> switchboard.actors.AwayMessage
-	79,  // 62: switchboard.actors.PostAway.away:type_name -> switchboard.actors.AwayMessage
-	8,   // 63: switchboard.actors.PostAwayResponse.error:type_name -> switchboard.actors.Error
-	8,   // 64: switchboard.actors.SetProfileResponse.error:type_name -> switchboard.actors.Error
-	78,  // 65: switchboard.actors.SetProfileResponse.profile:type_name -> switchboard.actors.UserProfile
-	111, // 66: switchboard.actors.UserAttributes.values:type_name -> switchboard.actors.UserAttributes.ValuesEntry
-	8,   // 67: switchboard.actors.SetDraftResponse.error:type_name -> switchboard.actors.Error
-	89,  // 68: switchboard.actors.DraftList.drafts:type_name -> switchboard.actors.Draft
-	14,  // 69: switchboard.actors.ScheduledMessage.send:type_name -> switchboard.actors.SendMessage
-	8,   // 70: switchboard.actors.PutScheduledResponse.error:type_name -> switchboard.actors.Error
-	8,   // 71: switchboard.actors.DropScheduledResponse.error:type_name -> switchboard.actors.Error
-	8,   // 72: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
-	4,   // 73: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
-	112, // 74: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
-	8,   // 75: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
-	9,   // 76: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
-	103, // 77: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
-	30,  // 78: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
-	104, // 79: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
-	102, // 80: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
-	100, // 81: switchboard.actors.Push.lists:type_name -> switchboard.actors.ListsUpdate
-	6,   // 82: switchboard.actors.ListsUpdate.list:type_name -> switchboard.actors.ListsUpdate.List
-	6,   // 83: switchboard.actors.ListChanged.list:type_name -> switchboard.actors.ListsUpdate.List
-	9,   // 84: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
-	7,   // 85: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
-	107, // 86: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
-	8,   // 87: switchboard.actors.CheckReminderResponse.error:type_name -> switchboard.actors.Error
-	88,  // [88:88] is the sub-list for method output_type
-	88,  // [88:88] is the sub-list for method input_type
-	88,  // [88:88] is the sub-list for extension type_name
-	88,  // [88:88] is the sub-list for extension extendee
-	0,   // [0:88] is the sub-list for field type_name
+	8,   // 50: switchboard.actors.HideMessagesResponse.error:type_name -> switchboard.actors.Error
+	8,   // 51: switchboard.actors.MarkAllReadResponse.error:type_name -> switchboard.actors.Error
+	8,   // 52: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
+	53,  // 53: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
+	8,   // 54: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
+	8,   // 55: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
+	4,   // 56: switchboard.actors.SetPrivacy.presence:type_name -> switchboard.actors.PresenceSharing
+	8,   // 57: switchboard.actors.SetStarredResponse.error:type_name -> switchboard.actors.Error
+	8,   // 58: switchboard.actors.ListStarredResponse.error:type_name -> switchboard.actors.Error
+	77,  // 59: switchboard.actors.ListStarredResponse.entries:type_name -> switchboard.actors.StarredEntry
+	77,  // 60: switchboard.actors.StarredList.entries:type_name -> switchboard.actors.StarredEntry
+	8,   // 61: switchboard.actors.SetAwayResponse.error:type_name -> switchboard.actors.Error
+	81,  // 62: switchboard.actors.SetAwayResponse.away:type_name -> switchboard.actors.AwayMessage
+	81,  // 63: switchboard.actors.PostAway.away:type_name -> switchboard.actors.AwayMessage
+	8,   // 64: switchboard.actors.PostAwayResponse.error:type_name -> switchboard.actors.Error
+	8,   // 65: switchboard.actors.SetProfileResponse.error:type_name -> switchboard.actors.Error
+	80,  // 66: switchboard.actors.SetProfileResponse.profile:type_name -> switchboard.actors.UserProfile
+	113, // 67: switchboard.actors.UserAttributes.values:type_name -> switchboard.actors.UserAttributes.ValuesEntry
+	8,   // 68: switchboard.actors.SetDraftResponse.error:type_name -> switchboard.actors.Error
+	91,  // 69: switchboard.actors.DraftList.drafts:type_name -> switchboard.actors.Draft
+	14,  // 70: switchboard.actors.ScheduledMessage.send:type_name -> switchboard.actors.SendMessage
+	8,   // 71: switchboard.actors.PutScheduledResponse.error:type_name -> switchboard.actors.Error
+	8,   // 72: switchboard.actors.DropScheduledResponse.error:type_name -> switchboard.actors.Error
+	8,   // 73: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
+	4,   // 74: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
+	114, // 75: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
+	8,   // 76: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
+	9,   // 77: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
+	105, // 78: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
+	30,  // 79: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
+	106, // 80: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
+	104, // 81: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
+	102, // 82: switchboard.actors.Push.lists:type_name -> switchboard.actors.ListsUpdate
+	6,   // 83: switchboard.actors.ListsUpdate.list:type_name -> switchboard.actors.ListsUpdate.List
+	6,   // 84: switchboard.actors.ListChanged.list:type_name -> switchboard.actors.ListsUpdate.List
+	9,   // 85: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
+	7,   // 86: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
+	109, // 87: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
+	8,   // 88: switchboard.actors.CheckReminderResponse.error:type_name -> switchboard.actors.Error
+	89,  // [89:89] is the sub-list for method output_type
+	89,  // [89:89] is the sub-list for method input_type
+	89,  // [89:89] is the sub-list for extension type_name
+	89,  // [89:89] is the sub-list for extension extendee
+	0,   // [0:89] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_actors_proto_init() }
@@ -8415,10 +8569,10 @@ func file_actors_actorspb_actors_proto_init() {
 	if File_actors_actorspb_actors_proto != nil {
 		return
 	}
-	file_actors_actorspb_actors_proto_msgTypes[63].OneofWrappers = []any{}
-	file_actors_actorspb_actors_proto_msgTypes[72].OneofWrappers = []any{}
-	file_actors_actorspb_actors_proto_msgTypes[76].OneofWrappers = []any{}
-	file_actors_actorspb_actors_proto_msgTypes[91].OneofWrappers = []any{
+	file_actors_actorspb_actors_proto_msgTypes[65].OneofWrappers = []any{}
+	file_actors_actorspb_actors_proto_msgTypes[74].OneofWrappers = []any{}
+	file_actors_actorspb_actors_proto_msgTypes[78].OneofWrappers = []any{}
+	file_actors_actorspb_actors_proto_msgTypes[93].OneofWrappers = []any{
 		(*Push_Message)(nil),
 		(*Push_Read)(nil),
 		(*Push_Membership)(nil),
@@ -8432,7 +8586,7 @@ func file_actors_actorspb_actors_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_actors_proto_rawDesc), len(file_actors_actorspb_actors_proto_rawDesc)),
 			NumEnums:      8,
-			NumMessages:   105,
+			NumMessages:   107,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

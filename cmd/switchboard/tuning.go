@@ -57,6 +57,7 @@ func (t *tuning) register(f *pflag.FlagSet) {
 	f.IntVar(&t.actors.MaxGroupInvites, "max-group-invites", a.MaxGroupInvites, "most live invites a group holds at once")
 	f.IntVar(&t.actors.MaxJoinRequests, "max-join-requests", a.MaxJoinRequests, "most requests to join (with an invite that needs approval) a group holds waiting")
 	f.IntVar(&t.actors.MaxAwayBytes, "max-away-bytes", a.MaxAwayBytes, "longest away message (an automatic reply while away), in bytes")
+	f.IntVar(&t.actors.MaxHiddenMessages, "max-hidden-messages", a.MaxHiddenMessages, "most messages a member may delete for themself in one conversation (then clear it)")
 	f.DurationVar(&t.actors.MaxAwayFor, "max-away-for", a.MaxAwayFor, "latest end an away message may be given, from when it is set")
 	f.DurationVar(&t.actors.MaxMuteFor, "max-mute-for", a.MaxMuteFor, "longest a user may mute a conversation for (mute --for); a mute without a duration lasts until unmuted")
 	f.DurationVar(&t.actors.JoinRequestTTL, "join-request-ttl", a.JoinRequestTTL, "how long a request to join waits for a group's owners and admins before it is dropped")

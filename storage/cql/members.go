@@ -25,9 +25,15 @@ type memberRow struct {
 	JoinedAt  *time.Time `db:"joined_at"`
 	// ClearedSeq is null in rows written before 0014.
 	ClearedSeq *int64 `db:"cleared_seq"`
+	// Hidden is null in rows written before 0017 (storage.AppendSeqs).
+	Hidden []byte `db:"hidden"`
 }
 
-func (r memberRow) member() storage.Member {
+func (r memberRow) member() (storage.Member, error) {
+	hidden, err := storage.ParseSeqs(r.Hidden)
+	if err != nil {
+		return storage.Member{}, fmt.Errorf("member %q/%q: %w", r.ConvID, r.UserID, err)
+	}
 	return storage.Member{
 		ConvID:    r.ConvID,
 		UserID:    r.UserID,
@@ -42,10 +48,11 @@ func (r memberRow) member() storage.Member {
 			}
 			return uint64(*r.ClearedSeq)
 		}(),
-	}
+		Hidden: hidden,
+	}, nil
 }
 
-var memberCols = []string{"conv_id", "user_id", "role", "joined_seq", "left_seq", "muted", "joined_at", "cleared_seq"}
+var memberCols = []string{"conv_id", "user_id", "role", "joined_seq", "left_seq", "muted", "joined_at", "cleared_seq", "hidden"}
 
 var (
 	memberInsert     = mk(qb.Insert("members").Columns(memberCols...).ToCql())
@@ -79,10 +86,14 @@ func (s *Store) PutMember(ctx context.Context, m storage.Member) error {
 	if err := checkSeq("cleared seq", m.ClearedSeq); err != nil {
 		return err
 	}
+	if err := storage.CheckSeqSet("hidden seqs", m.Hidden); err != nil {
+		return err
+	}
 	cleared := int64(m.ClearedSeq)
 	row := memberRow{
 		ConvID: m.ConvID, UserID: m.UserID, Role: int(m.Role), JoinedSeq: int64(m.JoinedSeq),
 		LeftSeq: int64(m.LeftSeq), Muted: m.Muted, JoinedAt: ts(m.JoinedAt), ClearedSeq: &cleared,
+		Hidden: storage.AppendSeqs([]byte{}, m.Hidden), // empty, never null: a null is a tombstone
 	}
 	b := s.sess.Session.NewBatch(gocql.LoggedBatch).WithContext(ctx)
 	b.Query(memberInsert.cql, structArgs(memberInsert.names, row)...)
@@ -105,7 +116,8 @@ func (s *Store) GetMember(ctx context.Context, convID, userID string) (storage.M
 	if err := s.query(ctx, memberGet).Bind(convID, userID).GetRelease(&row); err != nil {
 		return storage.Member{}, s.wrap(fmt.Sprintf("get member %q/%q", convID, userID), err)
 	}
-	return row.member(), nil
+	m, err := row.member()
+	return m, s.wrap(fmt.Sprintf("get member %q/%q", convID, userID), err)
 }
 
 // ListMembers slices the conversation's partition after afterUser.
@@ -141,7 +153,11 @@ func (s *Store) listMembers(ctx context.Context, st stmt, args map[string]any, l
 	}
 	out := make([]storage.Member, len(rows))
 	for i, r := range rows {
-		out[i] = r.member()
+		m, err := r.member()
+		if err != nil {
+			return nil, s.wrap("list members", err)
+		}
+		out[i] = m
 	}
 	return out, nil
 }

@@ -139,8 +139,12 @@ func encodeMember(m storage.Member) []byte {
 	e.uint(m.LeftSeq)
 	e.bool(m.Muted)
 	e.time(m.JoinedAt)
-	if m.ClearedSeq != 0 { // an optional last field: older values decode unchanged
+	// Optional trailing fields: older values decode unchanged.
+	if m.ClearedSeq != 0 || len(m.Hidden) > 0 {
 		e.uint(m.ClearedSeq)
+	}
+	if len(m.Hidden) > 0 {
+		e.bytes(storage.AppendSeqs(nil, m.Hidden))
 	}
 	return e.b
 }
@@ -155,6 +159,13 @@ func decodeMember(conv, user string, b []byte) (storage.Member, error) {
 	m.JoinedAt = d.time()
 	if d.err == nil && len(d.b) > 0 { // written before clearing existed: nothing cleared
 		m.ClearedSeq = d.uint()
+	}
+	if d.err == nil && len(d.b) > 0 {
+		hidden, err := storage.ParseSeqs(d.bytes())
+		if err != nil {
+			return m, fmt.Errorf("%w: member %q/%q: %w", errCorrupt, conv, user, err)
+		}
+		m.Hidden = hidden
 	}
 	return m, d.err
 }

@@ -25,6 +25,9 @@ func (s *Store) PutMember(ctx context.Context, m storage.Member) error {
 	if m.Role > storage.RoleAgent {
 		return fmt.Errorf("role %d: %w", m.Role, storage.ErrInvalid)
 	}
+	if err := storage.CheckSeqSet("hidden seqs", m.Hidden); err != nil {
+		return err
+	}
 	m.JoinedAt = storage.Millis(m.JoinedAt)
 	v := encodeMember(m)
 	mk, uk := memberKey(m.ConvID, m.UserID), membershipKey(m.UserID, m.ConvID)

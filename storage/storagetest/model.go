@@ -304,7 +304,7 @@ func testModel(t *testing.T, s storage.Store, id func(string) string) {
 				fail("members of %s: %d, want %d", conv, len(got), len(m.members[conv]))
 			}
 			for _, g := range got {
-				if g != m.members[conv][g.UserID] {
+				if !g.Equal(m.members[conv][g.UserID]) {
 					fail("member %+v, want %+v", g, m.members[conv][g.UserID])
 				}
 			}

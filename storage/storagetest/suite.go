@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -262,7 +263,7 @@ func testMembers(t *testing.T, s storage.Store, id func(string) string) {
 	m, err := s.GetMember(c, cid, users[1])
 	must(t, err)
 	want := storage.Member{ConvID: cid, UserID: users[1], Role: storage.RoleAdmin, JoinedSeq: 2, JoinedAt: at(1)}
-	if m != want {
+	if !m.Equal(want) {
 		t.Fatalf("member %+v, want %+v", m, want)
 	}
 	_, err = s.GetMember(c, cid, id("nobody"))
@@ -330,7 +331,7 @@ func testMembers(t *testing.T, s storage.Store, id func(string) string) {
 	must(t, s.PutMember(c, m))
 	got, err := s.GetMember(c, cid, users[0])
 	must(t, err)
-	if got != m || got.Sees(25) || !got.Sees(26) || got.VisibleFrom() != 26 {
+	if !got.Equal(m) || got.Sees(25) || !got.Sees(26) || got.VisibleFrom() != 26 {
 		t.Fatalf("cleared member %+v, want %+v seeing from 26", got, m)
 	}
 	mm, err = s.ListMemberships(c, users[0], "", 10)
@@ -339,6 +340,29 @@ func testMembers(t *testing.T, s storage.Store, id func(string) string) {
 		if x.ConvID == cid && x.ClearedSeq != 25 {
 			t.Fatalf("membership by user without the clear: %+v", x)
 		}
+	}
+
+	// Hiding ("delete for me"): both rows keep the set, seqs far apart
+	// included; an empty set reads back as none.
+	m.Hidden = []uint64{27, 30, 1 << 40}
+	must(t, s.PutMember(c, m))
+	got, err = s.GetMember(c, cid, users[0])
+	must(t, err)
+	if !got.Equal(m) || got.Sees(27) || got.Sees(30) || !got.Sees(28) || got.Sees(1<<40) {
+		t.Fatalf("member hiding 27, 30 and 1<<40: %+v, want %+v", got, m)
+	}
+	mm, err = s.ListMemberships(c, users[0], "", 10)
+	must(t, err)
+	for _, x := range mm {
+		if x.ConvID == cid && !slices.Equal(x.Hidden, m.Hidden) {
+			t.Fatalf("membership by user with hidden %v, want %v", x.Hidden, m.Hidden)
+		}
+	}
+	m.Hidden = nil
+	m.ClearedSeq = 0
+	must(t, s.PutMember(c, m))
+	if got, err = s.GetMember(c, cid, users[0]); err != nil || len(got.Hidden) != 0 || !got.Sees(27) {
+		t.Fatalf("member after unhiding everything: %+v, %v", got, err)
 	}
 }
 
