@@ -405,6 +405,10 @@ func (s *deviceSession) ClearHistory(ctx context.Context, conv string, seq uint6
 	return s.rt.ClearHistory(ctx, s.user, s.device, conv, seq)
 }
 
+func (s *deviceSession) Hide(ctx context.Context, conv string, seqs []uint64, unhide bool) ([]uint64, error) {
+	return s.rt.Hide(ctx, s.user, conv, seqs, unhide)
+}
+
 func (s *deviceSession) Schedule(ctx context.Context, to string, req *pb.SendMessage, at time.Time) (session.Scheduled, error) {
 	return s.rt.Schedule(ctx, s.user, to, req, at)
 }

@@ -185,7 +185,7 @@ func (l *sendLedger) check(t *testing.T, r *raw, id uint64, user string, req *wi
 	t.Fatalf("acked %v at seq %d is not in the history: %v", key, res.Seq, hist.GetHistory())
 }
 
-const opCount = 59
+const opCount = 60
 
 func mustMarshalFrame(m proto.Message) []byte {
 	b, err := wirepb.Marshal(m)
@@ -299,6 +299,8 @@ func opRequest(op uint8, conv, user string, a, b uint64, s string, flag bool) *w
 			TtlMs: int64(a), MaxUses: n, Revoke: map[bool]string{false: s}[flag], Approval: b%2 == 0}}}
 	case 45:
 		return &wirepb.Request{Op: &wirepb.Request_MarkAllRead{MarkAllRead: &wirepb.MarkAllReadRequest{}}}
+	case 59:
+		return &wirepb.Request{Op: &wirepb.Request_Hide{Hide: &wirepb.HideRequest{Conv: conv, Seqs: []uint64{a % 16, uint64(b % 16)}, Unhide: flag}}}
 	case 58:
 		text := s
 		return &wirepb.Request{Op: &wirepb.Request_Away{Away: &wirepb.AwayRequest{Text: map[bool]*string{true: &text}[flag], UntilMs: int64(a) - 100}}}

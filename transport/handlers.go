@@ -387,6 +387,13 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		}
 		return &wirepb.Response{Result: &wirepb.Response_ClearHistory{ClearHistory: &wirepb.ClearHistoryResult{ClearedSeq: cleared, TotalUnread: total}}}
 
+	case *wirepb.Request_Hide:
+		hidden, err := sess.Hide(ctx, op.Hide.Conv, op.Hide.Seqs, op.Hide.Unhide)
+		if err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_Hide{Hide: &wirepb.HideResult{HiddenSeqs: hidden}}}
+
 	case *wirepb.Request_Schedule:
 		sc, err := sess.Schedule(ctx, op.Schedule.Send.To, sendMessageOf(op.Schedule.Send), time.UnixMilli(op.Schedule.AtMs))
 		if err != nil {

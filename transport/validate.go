@@ -189,6 +189,8 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 		return checkConv(op.Members.Conv)
 	case *wirepb.Request_ClearHistory:
 		return checkConv(op.ClearHistory.Conv)
+	case *wirepb.Request_Hide:
+		return checkConv(op.Hide.Conv)
 	case *wirepb.Request_Schedule:
 		if op.Schedule.Send == nil {
 			return invalid("schedule names no send")

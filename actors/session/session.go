@@ -110,6 +110,10 @@ type Session interface {
 	// ClearHistory clears conv for the user up to seq (0: all of it) and
 	// reads it up to there.
 	ClearHistory(ctx context.Context, conv string, seq uint64) (cleared, totalUnread uint64, err error)
+	// Hide deletes the messages at seqs of conv for the user alone ("delete
+	// for me"), or with unhide shows them again, and answers the user's
+	// hidden seqs of conv after.
+	Hide(ctx context.Context, conv string, seqs []uint64, unhide bool) (hidden []uint64, err error)
 	// Schedule schedules a new message of the user's (to a user with to
 	// set, else to req.Conv) for at; ScheduledSends lists those not yet
 	// sent, soonest first; Unschedule cancels one.

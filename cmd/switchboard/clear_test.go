@@ -29,3 +29,36 @@ func TestClearCommand(t *testing.T) {
 		t.Fatalf("histories after the buyer's clear: buyer %v, seller %v", mine, theirs)
 	}
 }
+
+// switchboard hide against a dev node: the buyer deletes one message for
+// themself and their history lacks it; the seller's is whole; --undo
+// brings it back.
+func TestHideCommand(t *testing.T) {
+	n := newDevNode(t)
+	n.start()
+	d := n.dir
+	for _, text := range []string{"still for sale", "my number: 555 0100", "40"} {
+		n.run("send", "--data-dir", d, "--user", "seller", "--to", "user:buyer", "--text", text)
+	}
+	var h struct {
+		HiddenSeqs []uint64 `json:"hidden_seqs"`
+	}
+	mustJSON(t, n.run("hide", "--data-dir", d, "--user", "buyer", "--conv", "d:buyer:seller", "--seq", "2", "--json"), &h)
+	if len(h.HiddenSeqs) != 1 || h.HiddenSeqs[0] != 2 {
+		t.Fatalf("hide: %+v, want [2]", h)
+	}
+	type row struct {
+		Seq uint64 `json:"seq"`
+	}
+	var mine, theirs []row
+	mustJSON(t, n.run("history", "--data-dir", d, "--user", "buyer", "--conv", "d:buyer:seller", "--json"), &mine)
+	mustJSON(t, n.run("history", "--data-dir", d, "--user", "seller", "--conv", "d:buyer:seller", "--json"), &theirs)
+	if len(mine) != 2 || len(theirs) != 3 {
+		t.Fatalf("histories after the buyer's hide: buyer %v, seller %v", mine, theirs)
+	}
+	mustJSON(t, n.run("hide", "--data-dir", d, "--user", "buyer", "--conv", "d:buyer:seller", "--seq", "2", "--undo", "--json"), &h)
+	mustJSON(t, n.run("history", "--data-dir", d, "--user", "buyer", "--conv", "d:buyer:seller", "--json"), &mine)
+	if len(h.HiddenSeqs) != 0 || len(mine) != 3 {
+		t.Fatalf("after --undo: hidden %v, buyer's history %v", h.HiddenSeqs, mine)
+	}
+}

@@ -950,3 +950,50 @@ theirs, and a later message shows as usual. A clear never moves back.`,
 	cmd.Flags().Uint64Var(&seq, "seq", 0, "clear up to this seq (0: all of it)")
 	return cmd
 }
+
+func newHideCmd() *cobra.Command {
+	var o clientOptions
+	var conv string
+	var seqs []uint
+	var undo bool
+	cmd := &cobra.Command{
+		Use:   "hide",
+		Short: "Delete messages for the user alone (\"delete for me\"); the others keep them",
+		Long: `Delete the messages at --seq (repeat it, at most 100) for the user alone:
+they no longer see them on any device (history, search, the list's last
+message), nor their edits and reactions; the other members keep them.
+--undo shows them again.`,
+		Example: `  switchboard hide --data-dir D --user buyer --conv d:buyer:seller --seq 2
+  switchboard hide --data-dir D --user buyer --conv d:buyer:seller --seq 2 --undo`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if conv == "" || len(seqs) == 0 {
+				return errors.New("give --conv and at least one --seq")
+			}
+			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
+				hide := c.Hide
+				if undo {
+					hide = c.Unhide
+				}
+				asked := make([]uint64, len(seqs))
+				for i, s := range seqs {
+					asked[i] = uint64(s)
+				}
+				hidden, err := hide(ctx, conv, asked...)
+				if err != nil {
+					return err
+				}
+				if o.json {
+					return printJSON(cmd.OutOrStdout(), map[string]any{"conv": conv, "hidden_seqs": hidden})
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: %d messages deleted for %s %v\n", conv, len(hidden), o.user, hidden)
+				return nil
+			})
+		},
+	}
+	o.register(cmd.Flags())
+	cmd.Flags().StringVar(&conv, "conv", "", "conversation id")
+	cmd.Flags().UintSliceVar(&seqs, "seq", nil, "a message's seq (repeat, or comma-separated)")
+	cmd.Flags().BoolVar(&undo, "undo", false, "show the messages again")
+	return cmd
+}

@@ -225,6 +225,34 @@ func (c *Client) ClearHistory(ctx context.Context, conv string, seq uint64) (cle
 	return r.ClearedSeq, r.TotalUnread, nil
 }
 
+// Hide deletes the messages at seqs of conv for this user alone ("delete
+// for me"): they no longer see them, nor their edits and reactions, on
+// any device (the client lets go of what it holds); the other members
+// keep them. It returns the user's hidden seqs of conv.
+func (c *Client) Hide(ctx context.Context, conv string, seqs ...uint64) ([]uint64, error) {
+	return c.hide(ctx, conv, seqs, false)
+}
+
+// Unhide shows messages hidden with Hide again (an undo), fetching them
+// back into the conversation; it returns the hidden seqs left.
+func (c *Client) Unhide(ctx context.Context, conv string, seqs ...uint64) ([]uint64, error) {
+	return c.hide(ctx, conv, seqs, true)
+}
+
+func (c *Client) hide(ctx context.Context, conv string, seqs []uint64, unhide bool) ([]uint64, error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Hide{Hide: &wirepb.HideRequest{Conv: conv, Seqs: seqs, Unhide: unhide}}})
+	if err != nil {
+		return nil, err
+	}
+	hidden := res.GetHide().GetHiddenSeqs()
+	if shown := c.store.hidden(conv, hidden); len(shown) > 0 {
+		if cn, err := c.waitConn(ctx); err == nil {
+			c.fetchShown(ctx, cn, conv, shown)
+		}
+	}
+	return hidden, nil
+}
+
 // Recall withdraws message seq of conv; it returns the recall event's seq.
 func (c *Client) Recall(ctx context.Context, conv string, seq uint64) (uint64, error) {
 	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Recall{Recall: &wirepb.RecallRequest{Conv: conv, Seq: seq}}})

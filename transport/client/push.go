@@ -27,8 +27,11 @@ func (c *Client) onPush(ctx context.Context, cn *conn, p *wirepb.Push) {
 		c.store.readUpdate(e.Read.Conv, e.Read.ReadSeq, e.Read.Unread, e.Read.UnreadMentions)
 		c.emit(Event{Kind: EventRead, Conv: e.Read.Conv, Seq: e.Read.ReadSeq})
 	case *wirepb.Push_Membership:
-		c.store.membership(e.Membership)
+		shown := c.store.membership(e.Membership)
 		c.emit(Event{Kind: EventMembership, Conv: e.Membership.Conv, Seq: e.Membership.LastSeq})
+		if len(shown) > 0 {
+			go c.fetchShown(ctx, cn, e.Membership.Conv, shown)
+		}
 	case *wirepb.Push_Flags:
 		c.store.setFlags(e.Flags)
 		c.emit(Event{Kind: EventFlags, Conv: e.Flags.Conv})

@@ -136,6 +136,9 @@ type Conversation struct {
 	// ClearedSeq: this user cleared the conversation up to here
 	// (ClearHistory); nothing up to it is held or shown.
 	ClearedSeq uint64
+	// HiddenSeqs: the messages this user deleted for themself (Hide),
+	// ascending; none of them is held or shown.
+	HiddenSeqs []uint64
 	// DeliveredSeq: a device of the other side received up to here.
 	DeliveredSeq uint64
 }
@@ -311,7 +314,7 @@ func (s *store) applyReactionLocked(cs *convState, r Message) (Message, bool) {
 
 // insertLocked adds or updates a message; it reports whether it was new.
 func (s *store) insertLocked(cs *convState, m Message) bool {
-	if m.Seq <= cs.forgotThrough {
+	if m.Seq <= cs.forgotThrough || slices.Contains(cs.info.HiddenSeqs, m.Seq) {
 		return false
 	}
 	i := sort.Search(len(cs.msgs), func(i int) bool { return cs.msgs[i].Seq >= m.Seq })
@@ -562,6 +565,7 @@ func (s *store) applySummary(w *wirepb.ConvSummary) (from, to uint64, news []Mes
 		cs.info.Title, cs.info.PictureID, cs.titleSeq = w.Title, w.PictureId, w.LastSeq
 	}
 	s.clearLocked(cs, w.ClearedSeq)
+	s.hideLocked(cs, w.HiddenSeqs)
 	cs.info.LastSeq = max(cs.info.LastSeq, w.LastSeq)
 	cs.info.ReadSeq = max(cs.info.ReadSeq, w.ReadSeq)
 	cs.info.PeerReadSeq = max(cs.info.PeerReadSeq, w.PeerReadSeq)
@@ -725,7 +729,9 @@ func (s *store) moveMark(conv string, seq uint64, field func(*Conversation) *uin
 	return changed
 }
 
-func (s *store) membership(u *wirepb.MembershipUpdate) {
+// membership applies a membership push; it returns the seqs this user
+// shows again (unhidden on another device), for the caller to fetch.
+func (s *store) membership(u *wirepb.MembershipUpdate) (shown []uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	cs := s.convLocked(u.Conv)
@@ -736,6 +742,37 @@ func (s *store) membership(u *wirepb.MembershipUpdate) {
 	cs.info.Member = u.GetMember().GetLeftSeq() == 0
 	cs.info.LastSeq = max(cs.info.LastSeq, u.LastSeq)
 	s.clearLocked(cs, u.ClearedSeq)
+	return s.hideLocked(cs, u.HiddenSeqs)
+}
+
+// hidden is hideLocked for one conversation.
+func (s *store) hidden(conv string, seqs []uint64) (shown []uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.hideLocked(s.convLocked(conv), seqs)
+}
+
+// hideLocked takes hidden as the user's whole set of messages deleted for
+// themself (Hide, on any of their devices): it lets go of those held, and
+// returns the seqs of the set before that are not in it any more (shown
+// again, to fetch).
+func (s *store) hideLocked(cs *convState, hidden []uint64) (shown []uint64) {
+	for _, seq := range cs.info.HiddenSeqs {
+		if !slices.Contains(hidden, seq) {
+			shown = append(shown, seq)
+		}
+	}
+	cs.info.HiddenSeqs = slices.Clone(hidden)
+	if len(hidden) == 0 {
+		cs.info.HiddenSeqs = nil
+		return shown
+	}
+	// The edits and reactions held for them stay, for an unhide.
+	cs.msgs = slices.DeleteFunc(cs.msgs, func(m Message) bool { return slices.Contains(hidden, m.Seq) })
+	if lm := cs.info.LastMessage; lm != nil && slices.Contains(hidden, lm.Seq) {
+		cs.info.LastMessage = nil
+	}
+	return shown
 }
 
 // cleared is clearLocked for one conversation.

@@ -102,6 +102,14 @@ func (c *Client) fetch(ctx context.Context, cn *conn, conv string, from, to uint
 	}
 }
 
+// fetchShown fetches the messages at seqs again (shown again after a
+// hide); the edits and reactions held for them apply as they come.
+func (c *Client) fetchShown(ctx context.Context, cn *conn, conv string, seqs []uint64) {
+	for _, seq := range seqs {
+		c.fetch(ctx, cn, conv, seq, seq, false)
+	}
+}
+
 // fillGaps fetches the missing ranges of conv until none is left (one
 // fetcher per conversation at a time).
 func (c *Client) fillGaps(ctx context.Context, cn *conn, conv string) {
