@@ -469,9 +469,16 @@ func (u *user) notice(ctx actor.Context, n *pb.MembershipNotice) {
 	if n.LastSeq >= uc.titleSeq {
 		uc.title, uc.picture, uc.titleSeq = n.Title, n.PictureId, n.LastSeq
 	}
+	unread, mentions := uc.unreadCount(), uc.unreadMentions()
 	if e := u.takeMembership(n.Conv, uc, n.Member, n.Large, n.LastSeq, true); e != nil {
 		respond(ctx, sender, &pb.Ack{Error: e})
 		return
+	}
+	// Unread messages the user deleted for themself no longer count: their
+	// devices learn the new counts with the membership push.
+	var counts *pb.ReadUpdate
+	if !uc.large && (uc.unreadCount() < unread || uc.unreadMentions() < mentions) {
+		counts = &pb.ReadUpdate{Conv: n.Conv, ReadSeq: uc.readSeq, Unread: uc.unreadCount(), UnreadMentions: uc.unreadMentions()}
 	}
 	if uc.activity.IsZero() {
 		uc.activity = time.Now()
@@ -480,6 +487,9 @@ func (u *user) notice(ctx actor.Context, n *pb.MembershipNotice) {
 	var seq uint64
 	seq = u.appendInbox(ctx, storage.InboxEntry{Kind: storage.InboxMembership, ConvID: n.Conv, ConvSeq: n.LastSeq, At: time.Now()}, ackWaiter(ctx, sender, func() {
 		u.pushAll(&pb.Push{User: u.id, InboxSeq: seq, Event: &pb.Push_Membership{Membership: n}}, "")
+		if counts != nil {
+			u.pushAll(&pb.Push{User: u.id, Event: &pb.Push_Read{Read: counts}}, "")
+		}
 	}))
 }
 

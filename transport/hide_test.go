@@ -35,6 +35,10 @@ func TestHideOverTheWire(t *testing.T) {
 	eventually(t, "both of the buyer's devices hold the three", func() bool {
 		return len(phone.Messages(conv)) == 3 && len(laptop.Messages(conv)) == 3
 	})
+	eventually(t, "the laptop counts three unread", func() bool {
+		c, _ := laptop.Conversation(conv)
+		return c.Unread == 3
+	})
 	hidden, err := phone.Hide(ctx, conv, 2)
 	if err != nil || !slices.Equal(hidden, []uint64{2}) {
 		t.Fatalf("hide 2: %v, %v", hidden, err)
@@ -44,7 +48,7 @@ func TestHideOverTheWire(t *testing.T) {
 	}
 	eventually(t, "the laptop lets go of it", func() bool {
 		c, _ := laptop.Conversation(conv)
-		return slices.Equal(seqsOf(laptop), []uint64{1, 3}) && slices.Equal(c.HiddenSeqs, []uint64{2})
+		return slices.Equal(seqsOf(laptop), []uint64{1, 3}) && slices.Equal(c.HiddenSeqs, []uint64{2}) && c.Unread == 2
 	})
 	if ms, err := laptop.History(ctx, conv, client.HistoryOptions{}); err != nil || len(ms) != 2 {
 		t.Fatalf("the laptop's history: %d messages, %v; want 2", len(ms), err)
