@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"slices"
 	"sort"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -39,6 +40,11 @@ func (c *conversation) state(ctx actor.Context, m *pb.ConvState) {
 		lo := sort.Search(len(c.noncount), func(i int) bool { return c.noncount[i] >= from })
 		hi := sort.Search(len(c.noncount), func(i int) bool { return c.noncount[i] > last })
 		res.Unread = last - from + 1 - uint64(hi-lo)
+		for _, seq := range mem.Hidden { // deleted for the member: no longer unread
+			if _, noncount := slices.BinarySearch(c.noncount[lo:hi], seq); seq >= from && seq <= last && !noncount && res.Unread > 0 {
+				res.Unread--
+			}
+		}
 		res.UnreadMentions = c.unreadMentions(m.User, from, last)
 	}
 	respond(ctx, sender, res)

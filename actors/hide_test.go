@@ -134,3 +134,45 @@ func TestHideMessages(t *testing.T) {
 		t.Fatalf("bob's history at the end: %v, want [4 5 6] (5 is a reaction to a cleared message: the clear's rule)", got)
 	}
 }
+
+// TestHideInALargeGroup: in a read fan-out group the conversation counts
+// a member's unread; a message the member hid leaves the count.
+func TestHideInALargeGroup(t *testing.T) {
+	node := startCluster(t, 1, openStore(t), actors.Config{FanoutThreshold: 2})[0]
+	ctx := tctx(t)
+	const g = "g:hall"
+	mustCreateGroup(t, node, g, "host", "ann", "bob")
+	var seqs []uint64
+	for _, text := range []string{"welcome", "rules", "lunch at noon"} {
+		seqs = append(seqs, mustSend(t, node, g, "host", text).Seq)
+	}
+	unreadOf := func() uint64 {
+		t.Helper()
+		r, err := node.ListConversations(ctx, "ann", "", 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range r.Conversations {
+			if c.Conv == g {
+				return c.Unread
+			}
+		}
+		t.Fatalf("ann's list has no %s", g)
+		return 0
+	}
+	eventually(t, func() error {
+		if n := unreadOf(); n != 3 {
+			return fmt.Errorf("ann's unread %d, want 3", n)
+		}
+		return nil
+	})
+	if _, err := node.Hide(ctx, "ann", g, seqs[1:2], false); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, func() error {
+		if n := unreadOf(); n != 2 {
+			return fmt.Errorf("ann's unread after hiding one: %d, want 2", n)
+		}
+		return nil
+	})
+}
