@@ -103,14 +103,20 @@ func (c *conversation) forgetMentions(seq uint64) {
 	}
 }
 
-// unreadMentions counts the seqs in [from, last] that mention user, by
-// name or with everyone (the member's own "@all" messages lie at or below
+// unreadMentions counts the seqs in [from, last] that mention the member,
+// by name or with everyone, and that they did not hide (the member's own "@all" messages lie at or below
 // their read seq: sending reads).
-func (c *conversation) unreadMentions(user string, from, last uint64) uint64 {
+func (c *conversation) unreadMentions(mem *storage.Member, from, last uint64) uint64 {
 	in := func(seqs []uint64) uint64 {
 		lo := sort.Search(len(seqs), func(i int) bool { return seqs[i] >= from })
 		hi := sort.Search(len(seqs), func(i int) bool { return seqs[i] > last })
-		return uint64(max(hi-lo, 0))
+		n := uint64(max(hi-lo, 0))
+		for _, seq := range seqs[lo:max(lo, hi)] {
+			if mem.Hides(seq) { // deleted for the member: no longer unread
+				n--
+			}
+		}
+		return n
 	}
-	return in(c.mentioned[user]) + in(c.mentioned[storage.MentionAll])
+	return in(c.mentioned[mem.UserID]) + in(c.mentioned[storage.MentionAll])
 }

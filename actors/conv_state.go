@@ -45,7 +45,7 @@ func (c *conversation) state(ctx actor.Context, m *pb.ConvState) {
 				res.Unread--
 			}
 		}
-		res.UnreadMentions = c.unreadMentions(m.User, from, last)
+		res.UnreadMentions = c.unreadMentions(mem, from, last)
 	}
 	respond(ctx, sender, res)
 }
