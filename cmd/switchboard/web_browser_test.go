@@ -49,6 +49,8 @@ func artifactDir(t *testing.T) string {
 // tab resumes the chat with every message once, the agent sends a card whose action the customer clicks (a real webhook
 // gets the signed click and its signed answer updates the card in both
 // pages), the agent transfers and the session is closed.
+// The agent deletes an answer for itself from the workbench ("delete for
+// me"): it leaves the page, the customer keeps it, Undo brings it back.
 // The customer gives their name on the chat page: the workbench shows
 // it, not the id, as the sender of the customer's messages, beside the
 // session's title and in its list.
@@ -398,6 +400,17 @@ func browserRun(t *testing.T, browser, transport string) {
 	eval(agent, "reply", `[...document.querySelectorAll("#messages .msg")].find(e => e.querySelector(".body").textContent.endsWith("Is the car still for sale?")).querySelector("button.reply").click(); true`, nil)
 	say(agent, "It is, and it has new tyres")
 	until(customer, "the reply quoted at the customer", `[...document.querySelectorAll("#messages .msg")].some(e => e.querySelector(".body").textContent.endsWith("It is, and it has new tyres") && e.querySelector(".quote")?.textContent.endsWith("Is the car still for sale?"))`)
+	// And deletes that answer for itself ("delete for me"): it leaves the
+	// workbench, the customer keeps it, and the notice's Undo brings it
+	// back (fetched again from the node).
+	const tyres = "It is, and it has new tyres"
+	var tyresSeq string
+	eval(agent, "the answer's seq", fmt.Sprintf(`[...document.querySelectorAll("#messages .msg")].find(e => e.querySelector(".body").textContent.endsWith(%q)).dataset.seq`, tyres), &tyresSeq)
+	click(agent, "delete for me", fmt.Sprintf(`#messages .msg[data-seq="%s"] button.delete-for-me`, tyresSeq))
+	until(agent, "the answer gone, the notice shown", fmt.Sprintf(`!document.querySelector('#messages .msg[data-seq="%s"]') && !document.querySelector("#hide-note").hidden && document.querySelector("#hide-note").textContent === "Deleted for you · Undo"`, tyresSeq))
+	until(customer, "the customer keeps the answer", has(tyres))
+	click(agent, "undo", "#hide-note button.undo")
+	until(agent, "the answer back, the notice gone", fmt.Sprintf(`!!document.querySelector('#messages .msg[data-seq="%s"]') && %s && document.querySelector("#hide-note").hidden`, tyresSeq, has(tyres)))
 	// A saved reply of the line, picked from the workbench's menu, goes
 	// out as the agent's own message.
 	until(agent, "the saved replies menu", `!document.querySelector("#saved").hidden && document.querySelector("#saved").options.length === 2`)

@@ -758,7 +758,7 @@ func (s *store) hidden(conv string, seqs []uint64) (shown []uint64) {
 // again, to fetch).
 func (s *store) hideLocked(cs *convState, hidden []uint64) (shown []uint64) {
 	for _, seq := range cs.info.HiddenSeqs {
-		if !slices.Contains(hidden, seq) {
+		if !slices.Contains(hidden, seq) && seq > cs.info.ClearedSeq { // a clear takes its seqs out of the set
 			shown = append(shown, seq)
 		}
 	}

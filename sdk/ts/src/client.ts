@@ -435,6 +435,29 @@ export class Client {
     c.setTitle(cs.title, Number(cs.lastSeq), cs.pictureId);
     c.member = cs.member;
     c.cleared(Number(cs.clearedSeq));
+    this.takeHidden(c, cs.hiddenSeqs);
+  }
+
+  /**
+   * takeHidden applies this user's whole hidden set of c, as a summary or
+   * a membership push tells it: the messages hidden go, and those no
+   * longer listed (unhidden on another device) are fetched back, with a
+   * "conversation" event once they are.
+   */
+  private takeHidden(c: Conversation, seqs: bigint[]): void {
+    const shown = c.hidden(seqs.map(Number));
+    if (shown.length) this.fetchShown(c, shown).catch(() => {});
+  }
+
+  /**
+   * fetchShown fetches the messages at seqs of c again, one history
+   * request each (shown again after a hide); the edits, reactions and
+   * votes held for them apply as they come.
+   */
+  private async fetchShown(c: Conversation, seqs: number[]): Promise<void> {
+    for (const seq of seqs) await this.pullRange(c.id, seq, seq, false);
+    c.refreshStates(this.user);
+    this.emit("conversation", c);
   }
 
   /**
@@ -862,6 +885,7 @@ export class Client {
           c.setTitle(ev.value.title, Number(ev.value.lastSeq), ev.value.pictureId);
           c.member = (ev.value.member?.leftSeq ?? 0n) === 0n;
           c.cleared(Number(ev.value.clearedSeq));
+          this.takeHidden(c, ev.value.hiddenSeqs); // a hide or unhide on any device of this user
           this.emit("conversation", c);
         } else if (ev.case === "receipt") {
           const c = this.conversation(ev.value.conv);
@@ -1533,6 +1557,47 @@ export class Client {
     return { clearedSeq: cleared, totalUnread: Number(r.result.value.totalUnread) };
   }
 
+  /**
+   * hide deletes the messages at seqs of conv for this user alone ("delete
+   * for me"): 1 to 100 texts, files, cards, polls or system notes (an
+   * edit, a reaction, a vote or a recall fails INVALID: hide the message
+   * it refers to). Every device of theirs lets go of them, with their
+   * edits and reactions (Conversation.hiddenSeqs), and history no longer
+   * brings them; the other members keep theirs. It resolves to this
+   * user's hidden seqs of conv, ascending.
+   */
+  hide(conv: string, seqs: number[]): Promise<number[]> {
+    return this.hideRequest("hide", conv, seqs, false);
+  }
+
+  /**
+   * unhide shows messages hidden with hide again (an undo; a seq not
+   * hidden is left alone): it resolves, to the hidden seqs left, once
+   * they are back in the conversation.
+   */
+  unhide(conv: string, seqs: number[]): Promise<number[]> {
+    return this.hideRequest("unhide", conv, seqs, true);
+  }
+
+  private async hideRequest(what: string, conv: string, seqs: number[], unhide: boolean): Promise<number[]> {
+    if (!conv) throw new Error(`${what}: the conversation`);
+    if (!Array.isArray(seqs) || seqs.length < 1 || seqs.length > MAX_HIDE_SEQS || !seqs.every((s) => Number.isSafeInteger(s) && s > 0)) {
+      throw new Error(`${what}: 1 to ${MAX_HIDE_SEQS} seqs of messages`);
+    }
+    const c = this.conversation(conv);
+    const before = c.hiddenSeqs;
+    const r = await this.request({ case: "hide", value: { conv, seqs: seqs.map(BigInt), unhide } });
+    if (r.result.case !== "hide") throw new Error("hide: unexpected answer");
+    const hidden = r.result.value.hiddenSeqs.map(Number);
+    const shown = c.hidden(hidden);
+    this.emit("conversation", c);
+    // The membership push of this very change may have come first (its
+    // fetch under way): an unhide still waits for what it showed again.
+    for (const s of seqs) if (unhide && before.includes(s) && !hidden.includes(s) && !shown.includes(s)) shown.push(s);
+    if (shown.length) await this.fetchShown(c, shown);
+    return hidden;
+  }
+
   /** unblock lifts block. */
   async unblock(user: string): Promise<void> {
     await this.request({ case: "block", value: { user, block: false } });
@@ -1901,6 +1966,9 @@ export const MEDIA_CHUNK_BYTES = 128 * 1024;
 function endsForGood(code: Code): boolean {
   return code === Code.SUSPENDED || code === Code.REPLACED;
 }
+
+/** MAX_HIDE_SEQS is the most seqs one hide or unhide names (the node's bound). */
+const MAX_HIDE_SEQS = 100;
 
 /** MAX_RIDING_ACKS bounds the acks one riding request carries (a small frame). */
 const MAX_RIDING_ACKS = 1024;

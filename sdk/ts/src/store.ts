@@ -251,6 +251,26 @@ export class Conversation {
     for (const seq of [...this.closedPolls]) if (seq <= through) this.closedPolls.delete(seq);
   }
 
+  /** The messages this user deleted for themself (Client.hide, on any device), ascending: none of them is held. */
+  hiddenSeqs: number[] = [];
+
+  /**
+   * hidden takes seqs as this user's whole hidden set (a hide or unhide
+   * on any device, a summary): it lets go of the messages held at them and
+   * answers the seqs of the set before that are not in it now, shown
+   * again, for the caller to fetch (not those a clear took: the node
+   * drops cleared seqs from the set). The edits, reactions and votes held
+   * for a hidden message stay: they apply again when it comes back.
+   */
+  hidden(seqs: number[]): number[] {
+    const now = new Set(seqs);
+    const shown = this.hiddenSeqs.filter((seq) => !now.has(seq) && seq > this.clearedSeq);
+    this.hiddenSeqs = [...now].sort((a, b) => a - b);
+    const keep = this.messages.filter((m) => !now.has(m.seq));
+    if (keep.length !== this.messages.length) this.messages.splice(0, this.messages.length, ...keep);
+    return shown;
+  }
+
   /** mutedAt: whether this user's mute holds at now: muted, and its end (if any) not reached. */
   mutedAt(now = Date.now()): boolean {
     return this.muted && (this.mutedUntilMs === 0 || now < this.mutedUntilMs);
@@ -336,6 +356,7 @@ export class Conversation {
   insert(m: ChatMessage, me = ""): boolean {
     if (m.seq <= 0) throw new Error("insert: a stored message has a seq");
     if (m.seq <= this.clearedSeq) return false; // cleared by this user
+    if (this.hiddenSeqs.includes(m.seq)) return false; // deleted for this user (a page or push read before the hide)
     if (me) this.me = me;
     const p = this.pending.findIndex((x) => x.clientMsgId !== "" && x.clientMsgId === m.clientMsgId && x.sender === m.sender);
     if (p >= 0) {

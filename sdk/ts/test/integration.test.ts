@@ -857,6 +857,37 @@ test("clear chat: this user's conversation lets go of its messages, the other si
   });
 });
 
+test("delete for me: a hide on one device drops the message on both, history keeps it away, the sender keeps it; the other device's unhide brings it back with its reaction", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  await withClients(["alice", "eve", "eve-tablet"], async (alice, eve, tablet) => {
+    const conv = directConv("alice", "eve");
+    const addr = "my address is 5 Elm St";
+    alice.send({ to: "eve" }, addr);
+    alice.send({ to: "eve" }, "see you there");
+    const held = (c: Client, body: string) => c.conversation(conv).messages.find((x) => x.body === body && !x.refSeq);
+    await until("both devices have both", () => [eve, tablet].every((c) => !!held(c, addr) && !!held(c, "see you there")));
+    const seq = held(eve, addr)!.seq;
+    await eve.react(conv, seq, "👍");
+    await until("the reaction on the tablet", () => held(tablet, addr)?.reactions?.[0]?.emoji === "👍");
+    const reaction = eve.conversation(conv).messages.find((x) => x.kind === "reaction" && x.refSeq === seq)!;
+    await assert.rejects(eve.hide(conv, [reaction.seq]), (e: unknown) => e instanceof ProtocolError && e.code === Code.INVALID, "a reaction is not hidden: its message is");
+
+    const hidden = await eve.hide(conv, [seq]);
+    assert.ok(hidden.includes(seq), `hidden ${hidden}`);
+    assert.equal(held(eve, addr), undefined, "still held where it was hidden");
+    await until("gone on the tablet", () => !held(tablet, addr) && tablet.conversation(conv).hiddenSeqs.includes(seq));
+    await eve.history(conv);
+    assert.equal(held(eve, addr), undefined, "history brought a hidden message back");
+    assert.ok(held(eve, "see you there"), "the other message went too");
+    assert.ok(held(alice, addr), "alice lost her copy");
+
+    // Undo on the tablet: it resolves with the message back there, and
+    // the phone, told by its membership push, fetches it, reaction and all.
+    assert.deepEqual(await tablet.unhide(conv, [seq]), hidden.filter((s) => s !== seq));
+    assert.equal(held(tablet, addr)?.seq, seq, "unhide resolved before the message was back");
+    await until("back on the phone with its reaction", () => held(eve, addr)?.reactions?.[0]?.emoji === "👍" && !eve.conversation(conv).hiddenSeqs.includes(seq));
+  });
+});
+
 test("profiles: alice's name and picture read by bob, who shares a direct conversation with her; a stranger's left out; a bad picture refused; cleared", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
   // rookie shares no conversation with bob (nor alice): a stranger to him.
   await withClients(["alice", "bob", "rookie"], async (alice, bob, rookie) => {

@@ -8,7 +8,7 @@
 // the compose box kept as the open conversation's draft; joining a group
 // with a code, and a group's invite code and requests to join; the
 // workbench's mute menu; the workbench's "Away message" setting, and an
-// automatic reply labelled.
+// automatic reply labelled; a message deleted for me, with its Undo.
 // cmd/switchboard's TestBrowserPages drives the pages in Chromium.
 import { mock, test } from "node:test";
 import assert from "node:assert/strict";
@@ -1141,4 +1141,67 @@ test("pages label an automatic reply; the workbench's \"Away message\" reads, se
   handlers.get("away")!();
   await new Promise((r) => setTimeout(r, 0));
   assert.deepEqual([els.text.value, els.state.textContent], ["Back on Monday", "Away"]);
+});
+
+test("pages offer \"delete for me\" on each stored message; hider hides it, shows \"Deleted for you · Undo\" for a while, and Undo unhides it", async () => {
+  const page = await loadPage();
+
+  const c = new Conversation("g:bikes");
+  const base = { conv: "g:bikes", sender: "bob", recalled: false, serverTsMs: Date.now() };
+  c.insert({ ...base, seq: 1, clientMsgId: "a", body: "the red bike", kind: "normal" }, "alice");
+  c.insert({ ...base, seq: 2, clientMsgId: "b", sender: "alice", body: '{"title":"Bike"}', kind: "card", card: { title: "Bike" } }, "alice");
+  c.insert({ ...base, seq: 3, clientMsgId: "", sender: "", body: '{"op":"join"}', kind: "system" }, "alice");
+  c.insert({ ...base, seq: 4, clientMsgId: "d", body: "👍", kind: "reaction", refSeq: 1 }, "alice");
+  c.pending.push({ ...base, seq: 0, clientMsgId: "e", sender: "alice", body: "sending", kind: "normal", state: "sending" });
+  const el = new FakeElement();
+  const clicked: number[] = [];
+  page.renderMessages(el, c, "alice", { onHide: (m: ChatMessage) => clicked.push(m.seq) });
+  const msgs = el.find("msg");
+  assert.deepEqual(msgs.map((d) => [d.dataset.seq, d.find("delete-for-me").map((b) => b.textContent)]), [
+    ["1", ["delete for me"]], ["2", ["delete for me"]], ["3", ["delete for me"]], ["0", []],
+  ], "on a text, a card and a system note; not on a message still sending (a reaction is not shown)");
+  for (const d of msgs) for (const b of d.find("delete-for-me")) b.onclick!();
+  assert.deepEqual(clicked, [1, 2, 3]);
+  page.renderMessages(el, c, "alice", {});
+  assert.equal(el.find("delete-for-me").length, 0, "none without onHide");
+
+  // hider: client.hide, then the notice; Undo is client.unhide and takes
+  // the notice away; a notice not used goes by itself; refusals are noted.
+  const calls: unknown[][] = [];
+  let refuse = "";
+  const client = {
+    hide: async (...args: unknown[]) => {
+      if (refuse) throw new Error(refuse);
+      calls.push(["hide", ...args]);
+      return [1];
+    },
+    unhide: async (...args: unknown[]) => {
+      if (refuse) throw new Error(refuse);
+      calls.push(["unhide", ...args]);
+      return [];
+    },
+  };
+  const notice = Object.assign(new FakeElement(), { hidden: true });
+  const notes: string[] = [];
+  const tick = () => new Promise((r) => setTimeout(r, 0));
+  const onHide = page.hider(client, notice, (t: string) => notes.push(t), 50);
+  onHide(c.messages[0]);
+  await tick();
+  assert.deepEqual(calls, [["hide", "g:bikes", [1]]]);
+  assert.deepEqual([notice.hidden, notice.textContent, notice.dataset.seq], [false, "Deleted for you · Undo", "1"]);
+  notice.find("undo")[0].onclick!();
+  await tick();
+  assert.deepEqual(calls.at(-1), ["unhide", "g:bikes", [1]]);
+  assert.deepEqual([notice.hidden, notice.textContent], [true, ""]);
+
+  onHide(c.messages[1]);
+  await tick();
+  assert.deepEqual([notice.hidden, notice.dataset.seq], [false, "2"]);
+  await new Promise((r) => setTimeout(r, 80));
+  assert.deepEqual([notice.hidden, notice.textContent], [true, ""], "gone by itself");
+
+  refuse = "NOT_FOUND: message 9 of g:bikes: not one you see";
+  onHide(c.messages[0]);
+  await tick();
+  assert.deepEqual([notice.hidden, notes.at(-1)], [true, "delete failed: NOT_FOUND: message 9 of g:bikes: not one you see"]);
 });

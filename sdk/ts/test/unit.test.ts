@@ -938,3 +938,97 @@ test("mute for a while: forMs sent, mutedUntilMs from the answer, a summary and 
     c.close();
   }
 });
+
+test("hide: a hidden message goes, is never held again, and comes back on unhide with its edit and reactions", () => {
+  const c = new Conversation("g:x");
+  c.insert(msg(1, { body: "class at 9" }));
+  c.insert(msg(2, { body: "bring a pen" }));
+  c.insert(msg(3, { body: "class at 10", refSeq: 1 })); // an edit of 1
+  c.insert(msg(4, { kind: "reaction", sender: "ann", body: "👍", refSeq: 1 }));
+  c.insert(msg(5, { body: "see you" }));
+  assert.deepEqual(c.hidden([1, 5]), [], "nothing shown again");
+  assert.deepEqual(c.hiddenSeqs, [1, 5]);
+  assert.deepEqual(c.visible().map((m) => m.seq), [2], "the last message went too");
+  assert.equal(c.insert(msg(5, { body: "see you" })), false, "a page or push read before the hide does not bring it back");
+  assert.equal(c.insert(msg(1, { body: "class at 9" })), false);
+  assert.deepEqual(c.visible().map((m) => m.seq), [2]);
+
+  // An unhide (the set shrinks): 1 is answered, to fetch, and once fetched
+  // shows its edit and reactions held meanwhile.
+  assert.deepEqual(c.hidden([5]), [1]);
+  assert.equal(c.insert(msg(1, { body: "class at 9" })), true);
+  assert.deepEqual(c.visible().map((m) => [m.seq, m.body]), [[1, "class at 10"], [2, "bring a pen"]]);
+  assert.deepEqual(c.messages[0].reactions, [{ emoji: "👍", users: ["ann"] }]);
+
+  // A clear drops the seqs it covers from the set: those are no unhide.
+  c.cleared(5);
+  assert.deepEqual(c.hidden([]), [], "5 was cleared, not shown again");
+  assert.deepEqual(c.hiddenSeqs, []);
+});
+
+// Hide and unhide over the client, the node stood in for at the request
+// seam: refusals before anything is sent, a summary's set dropping what
+// is held, a history page not bringing a hidden seq back, and a
+// membership push (another device's unhide) fetching the seq shown again.
+test("hide: hide and unhide send the seqs; summaries and membership pushes carry the set; an unhide fetches the message back", async () => {
+  const c = new Client({ url: "ws://127.0.0.1:1", token: "t" });
+  c.user = "eve";
+  const conv = "d:alice:eve";
+  const wire = (seq: number, body: string) => create(MessageSchema, { conv, seq: BigInt(seq), sender: "alice", body: new TextEncoder().encode(body), serverTsMs: BigInt(seq) });
+  const asked: [string, any][] = [];
+  let hiddenOnNode: bigint[] = [];
+  (c as any).request = async (op: { case: string; value: any }) => {
+    asked.push([op.case, op.value]);
+    if (op.case === "hide") return create(ResponseSchema, { result: { case: "hide", value: { hiddenSeqs: hiddenOnNode } } });
+    if (op.case === "listConversations") return create(ResponseSchema, { result: { case: "listConversations", value: { conversations: [{ conv, lastSeq: 3n, hiddenSeqs: hiddenOnNode }] } } });
+    // history: the node never answers a hidden seq; here it answers a
+    // page holding one anyway (read before the hide), which must not stick.
+    const from = Number(op.value.fromSeq), to = Number(op.value.toSeq) || 3;
+    return create(ResponseSchema, { result: { case: "history", value: { messages: [1, 2, 3].filter((s) => s >= from && s <= to).map((s) => wire(s, `m${s}`)) } } });
+  };
+  const events: number[][] = [];
+  c.on("conversation", (x) => void events.push(x.visible().map((m) => m.seq)));
+  const d = c.conversation(conv);
+  await c.history(conv);
+  assert.deepEqual(d.visible().map((m) => m.seq), [1, 2, 3]);
+
+  for (const bad of [[], [0], [-1], [1.5], [Number.MAX_SAFE_INTEGER + 1], Array.from({ length: 101 }, (_, i) => i + 1)]) {
+    await assert.rejects(c.hide(conv, bad), /hide: 1 to 100 seqs/, `seqs ${bad.length > 5 ? bad.length : bad}`);
+    await assert.rejects(c.unhide(conv, bad), /unhide: 1 to 100 seqs/);
+  }
+  await assert.rejects(c.hide("", [1]), /hide: the conversation/);
+  assert.deepEqual(asked.map((a) => a[0]), ["history"], "nothing invalid is sent");
+
+  // Hide 2 and 3: the request, and both gone here at once.
+  asked.length = events.length = 0;
+  hiddenOnNode = [2n, 3n];
+  assert.deepEqual(await c.hide(conv, [2, 3]), [2, 3]);
+  assert.deepEqual(asked, [["hide", { conv, seqs: [2n, 3n], unhide: false }]]);
+  assert.deepEqual(d.hiddenSeqs, [2, 3]);
+  assert.deepEqual(events, [[1]]);
+  await c.history(conv);
+  assert.deepEqual(d.visible().map((m) => m.seq), [1], "a history page does not bring them back");
+
+  // Unhide 3: fetched back alone (fromSeq = toSeq) before unhide resolves.
+  asked.length = events.length = 0;
+  hiddenOnNode = [2n];
+  assert.deepEqual(await c.unhide(conv, [3]), [2]);
+  assert.deepEqual(asked.map((a) => [a[0], a[1].unhide ?? a[1].fromSeq, a[1].toSeq]), [["hide", true, undefined], ["history", 3n, 3n]]);
+  assert.deepEqual(d.visible().map((m) => m.seq), [1, 3]);
+  assert.deepEqual(events.at(-1), [1, 3], "a conversation event shows it back");
+
+  // Another device hides 1: the summary of a list says so.
+  hiddenOnNode = [1n, 2n];
+  await c.listConversations();
+  assert.deepEqual([d.hiddenSeqs, d.visible().map((m) => m.seq)], [[1, 2], [3]]);
+
+  // And unhides 1 and 2: its membership push shrinks the set, and the
+  // client fetches each seq shown again, then tells.
+  asked.length = events.length = 0;
+  (c as any).onFrame(create(ServerFrameSchema, { msg: { case: "push", value: { inboxSeq: 0n, event: { case: "membership", value: { conv, lastSeq: 3n, hiddenSeqs: [] } } } } }));
+  assert.deepEqual(d.hiddenSeqs, []);
+  for (let i = 0; i < 50 && d.visible().length < 3; i++) await new Promise((r) => setTimeout(r, 5));
+  assert.deepEqual(asked.map((a) => [a[0], a[1].fromSeq, a[1].toSeq]), [["history", 1n, 1n], ["history", 2n, 2n]]);
+  assert.deepEqual(d.visible().map((m) => m.seq), [1, 2, 3]);
+  assert.deepEqual(events.at(-1), [1, 2, 3]);
+});

@@ -1,4 +1,4 @@
-import { adminDesk, attachFile, awayForm, Client, demoCard, demoPoll, draftKeeper, forwarder, invitePanel, isForbidden, isGroup, isNews, joinForm, mentionAllToggle, mentionsMe, muteControl, mutedMark, params, peerOf, people, personView, pinTracker, profileForm, relabel, renderMessages, renderStarred, scheduledPanel, ServiceDesk, showStatus, starTracker, systemText, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
+import { adminDesk, attachFile, awayForm, Client, demoCard, demoPoll, draftKeeper, forwarder, hider, invitePanel, isForbidden, isGroup, isNews, joinForm, mentionAllToggle, mentionsMe, muteControl, mutedMark, params, peerOf, people, personView, pinTracker, profileForm, relabel, renderMessages, renderStarred, scheduledPanel, ServiceDesk, showStatus, starTracker, systemText, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 if (params.get("user")) $("user").value = params.get("user");
@@ -57,6 +57,7 @@ const onPin = (m, pinned) => {
 const download = (m) => client.download(m.conv, m.seq).then((r) => r.data);
 let pinned; // pinTracker, once connected
 let onForward; // forwarder, once connected: a copy of a text or file to a colleague or a conversation
+let onHide; // hider, once connected: a message deleted for the agent alone ("delete for me"), with an Undo
 let stars; // starTracker, once connected: an order number, an address, to find again in the Starred panel
 let names; // people, once connected: customers and colleagues by their names
 // draftKeeper, once connected: the reply box is kept as the open
@@ -72,7 +73,7 @@ let invites;
 // alone, for a while or until unmuted (a busy team room).
 let mute;
 const draw = (c) => {
-  renderMessages($("messages"), c, user, { onRecall, onEdit, onReport, onReply, onReact, onVote, onPin, onForward, download, pinned: pinned?.(c), onStar: stars?.toggle, starred: stars?.seqs(c), people: names });
+  renderMessages($("messages"), c, user, { onRecall, onEdit, onReport, onReply, onReact, onVote, onPin, onForward, onHide, download, pinned: pinned?.(c), onStar: stars?.toggle, starred: stars?.seqs(c), people: names });
   drawDue();
 };
 
@@ -481,6 +482,7 @@ $("connect").onclick = async () => {
   window.switchboardClient = client;
   pinned = pinTracker(client, (c) => c.id === current && draw(c));
   onForward = forwarder(client, note);
+  onHide = hider(client, $("hide-note"), note);
   stars = starTracker(client, (id) => {
     if (id === current) draw(client.conversation(id));
     if ($("starred").dataset.loaded) void showStarred();

@@ -453,7 +453,8 @@ const content = (m) => (m.kind === "normal" || m.kind === "card" || m.kind === "
 // a pin (or unpin) button, opts.onReact(m, emoji) reaction toggles,
 // opts.onForward(m) a forward button to texts and files (forwarder),
 // opts.onStar(m, starred) a star (or unstar) button to texts, cards, polls
-// and files (starTracker; opts.starred: the seqs this user starred). A
+// and files (starTracker; opts.starred: the seqs this user starred),
+// opts.onHide(m) a "delete for me" button to every stored message (hider). A
 // reply shows the message it answers quoted above it, a forwarded copy a
 // "Forwarded" label, an away message's answer an "Automatic reply" label,
 // a message to everyone an "@all" label; one that
@@ -593,6 +594,17 @@ export function renderMessages(el, conv, me, opts = {}) {
       r.onclick = () => opts.onEdit(m);
       d.append(r);
     }
+    // Any stored message the page shows (a text, file, card, poll or
+    // system note) may be deleted for this user alone; visible() already
+    // left out what the node refuses (edits, reactions, votes, recalls).
+    if (opts.onHide && m.seq > 0) {
+      const r = document.createElement("button");
+      r.className = "delete-for-me";
+      r.textContent = "delete for me";
+      r.title = "delete this message for you alone: the others keep it";
+      r.onclick = () => opts.onHide(m);
+      d.append(r);
+    }
     el.append(d);
   }
   el.scrollTop = el.scrollHeight;
@@ -621,6 +633,40 @@ export function forwarder(client, note) {
     } catch (err) {
       note(`not forwarded: ${err.message}`);
     }
+  };
+}
+
+// hider makes renderMessages' onHide: it deletes the message for this
+// user alone (client.hide; every device of theirs lets go of it, and the
+// client's "conversation" event draws it gone) and shows in el a short
+// notice, "Deleted for you · Undo", whose Undo shows it again
+// (client.unhide fetches it back). The notice is for the latest deletion
+// and goes by itself after ms. A failure goes to note.
+export function hider(client, el, note, ms = 8000) {
+  let timer;
+  const done = () => {
+    clearTimeout(timer);
+    el.hidden = true;
+    el.textContent = "";
+  };
+  return (m) => {
+    note("");
+    client.hide(m.conv, [m.seq]).then(() => {
+      done();
+      const undo = document.createElement("button");
+      undo.type = "button";
+      undo.className = "undo";
+      undo.textContent = "Undo";
+      undo.onclick = () => {
+        done();
+        client.unhide(m.conv, [m.seq]).catch((err) => note(`undo failed: ${err.message}`));
+      };
+      el.dataset.conv = m.conv;
+      el.dataset.seq = String(m.seq);
+      el.append("Deleted for you · ", undo);
+      el.hidden = false;
+      timer = setTimeout(done, ms);
+    }, (err) => note(`delete failed: ${err.message}`));
   };
 }
 
