@@ -65,7 +65,7 @@ func TestClearHistory(t *testing.T) {
 	if got := seqsOf("ann"); !slices.Equal(got, []uint64{1, 2, 3}) {
 		t.Fatalf("ann's history: %v, want all three", got)
 	}
-	if found, _, err := node.Search(ctx, "bob", conv, "bike", 0, 10); err != nil || len(found) != 0 {
+	if found, _, err := node.Search(ctx, "bob", conv, actors.SearchQuery{Text: "bike"}, 0, 10); err != nil || len(found) != 0 {
 		t.Fatalf("bob searches what he cleared: %d found, %v", len(found), err)
 	}
 	if _, err := node.Send(ctx, &pb.SendMessage{Conv: conv, Sender: "bob", Kind: pb.MessageKind_REACTION, RefSeq: 2, Body: []byte("👍")}); actors.CodeOf(err) != pb.Code_NOT_FOUND {

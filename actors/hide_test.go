@@ -91,7 +91,7 @@ func TestHideMessages(t *testing.T) {
 	if got := seqsOf("ann", 0, true); !slices.Equal(got, []uint64{1, 2, 3, 4, 5, 6}) {
 		t.Fatalf("ann's history: %v, want all six", got)
 	}
-	if found, _, err := node.Search(ctx, "bob", conv, "bike", 0, 10); err != nil || len(found) != 0 {
+	if found, _, err := node.Search(ctx, "bob", conv, actors.SearchQuery{Text: "bike"}, 0, 10); err != nil || len(found) != 0 {
 		t.Fatalf("bob searches what he hid: %d found, %v", len(found), err)
 	}
 	if _, err := node.Send(ctx, &pb.SendMessage{Conv: conv, Sender: "bob", Kind: pb.MessageKind_REACTION, RefSeq: 4, Body: []byte("😮")}); actors.CodeOf(err) != pb.Code_NOT_FOUND {

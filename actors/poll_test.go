@@ -80,7 +80,7 @@ func TestPolls(t *testing.T) {
 
 	// Search finds a poll by its words, not by its JSON's field names.
 	for query, want := range map[string]int{"trip": 1, "MAYBE": 1, "options": 0, "question": 0} {
-		found, _, err := node.Search(ctx, "pupil2", g, query, 0, 10)
+		found, _, err := node.Search(ctx, "pupil2", g, actors.SearchQuery{Text: query}, 0, 10)
 		if err != nil || len(found) != want {
 			t.Fatalf("search %q: %d found, %v; want %d", query, len(found), err, want)
 		}

@@ -98,7 +98,7 @@ func retention(t *testing.T, store storage.Store) {
 		if m := seen[fresh.Seq]; m == nil || m.Expired || m.Recalled || string(m.Body) != "owls are fresh" {
 			t.Errorf("%s: history shows the fresh row as %v", when, m)
 		}
-		found, _, err := node.Search(ctx, "ann", g, "owl", 0, 10)
+		found, _, err := node.Search(ctx, "ann", g, actors.SearchQuery{Text: "owl"}, 0, 10)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
+	"github.com/switchboard-im/switchboard/actors/session"
 	"github.com/switchboard-im/switchboard/storage"
 )
 
@@ -21,23 +22,49 @@ const (
 // searchPage is how many log rows one store read of a search takes.
 const searchPage = 500
 
+// SearchQuery is what a search looks for (session.SearchQuery): words, and
+// filters by sender, files and thread.
+type SearchQuery = session.SearchQuery
+
+// checkSearch checks q and answers its words in lower case (the needle;
+// empty for a search by filters alone). everywhere: a search of all the
+// user's conversations, where a thread (ReplyTo) means nothing.
+func checkSearch(q SearchQuery, everywhere bool) (string, error) {
+	if q.Sender != "" {
+		if err := checkUser(q.Sender); err != nil {
+			return "", err
+		}
+	}
+	if everywhere && q.ReplyTo != 0 {
+		return "", invalid("a thread (reply_to) is searched in one conversation")
+	}
+	if q.Text == "" && q.Filtered() {
+		return "", nil
+	}
+	return searchNeedle(q.Text)
+}
+
 // Search finds, newest first, the messages of conv that user can read
-// (what History gives them) whose text holds query, ignoring case: texts,
+// (what History gives them) whose text holds q.Text, ignoring case: texts,
 // edits (as themselves: an edit's ref_seq names the message it changed,
-// whose older text no longer matches), captions and file names, cards.
-// It reads the log backwards from before (0: the latest) and stops at
-// limit matches (at most MaxSearchResults) or after Config.MaxSearchScan
-// rows; next is where to go on (the seq to pass as before), 0 once the
-// start of what user can read was reached.
-func (n *Runtime) Search(ctx context.Context, user, conv, query string, before uint64, limit int) (found []*pb.Message, next uint64, err error) {
+// whose older text no longer matches), captions and file names, cards;
+// and of those, the ones that pass q's filters. A search by filters alone
+// (no text) finds messages of their own (not edits), each with its newest
+// edit's text: the files of a conversation, one member's messages, the
+// replies to one message. It reads the log backwards from before (0: the
+// latest; a thread stops at its message) and stops at limit matches (at
+// most MaxSearchResults) or after Config.MaxSearchScan rows; next is
+// where to go on (the seq to pass as before), 0 once the start of what
+// user can read was reached.
+func (n *Runtime) Search(ctx context.Context, user, conv string, q SearchQuery, before uint64, limit int) (found []*pb.Message, next uint64, err error) {
 	if err := errors.Join(checkConv(conv), checkUser(user)); err != nil {
 		return nil, 0, err
 	}
-	needle, err := searchNeedle(query)
+	needle, err := checkSearch(q, false)
 	if err != nil {
 		return nil, 0, err
 	}
-	found, next, _, err = n.searchConv(ctx, user, conv, needle, before, searchLimit(limit), n.cfg.MaxSearchScan)
+	found, next, _, err = n.searchConv(ctx, user, conv, needle, q, before, searchLimit(limit), n.cfg.MaxSearchScan)
 	return found, next, err
 }
 
@@ -61,15 +88,15 @@ func searchLimit(limit int) int {
 	return limit
 }
 
-// searchConv is Search with the query checked and lowered (needle) and
-// its own bound on the rows read (maxScan, at least 1); scanned says how
-// many it read.
-func (n *Runtime) searchConv(ctx context.Context, user, conv, needle string, before uint64, limit, maxScan int) (found []*pb.Message, next uint64, scanned int, err error) {
+// searchConv is Search with the query checked and its words lowered
+// (needle) and its own bound on the rows read (maxScan, at least 1);
+// scanned says how many it read.
+func (n *Runtime) searchConv(ctx context.Context, user, conv, needle string, q SearchQuery, before uint64, limit, maxScan int) (found []*pb.Message, next uint64, scanned int, err error) {
 	mem, err := n.authorize(ctx, conv, user, ActHistory)
 	if err != nil {
 		return nil, 0, 0, err
 	}
-	from, to := max(mem.VisibleFrom(), 1), uint64(math.MaxUint64)
+	from, to := max(mem.VisibleFrom(), q.ReplyTo+1, 1), uint64(math.MaxUint64)
 	if mem.LeftSeq > 0 {
 		to = mem.LeftSeq
 	}
@@ -79,7 +106,7 @@ func (n *Runtime) searchConv(ctx context.Context, user, conv, needle string, bef
 		}
 		to = min(to, before-1)
 	}
-	edited := map[uint64]bool{} // originals whose text an edit (seen first, newest first) replaced
+	edits := map[uint64][]byte{} // originals whose text an edit replaced: the newest edit's (seen first, newest first)
 	cutoff := n.retentionCutoff(conv)
 	for scanned < maxScan && to >= from {
 		page := min(searchPage, maxScan-scanned)
@@ -94,10 +121,14 @@ func (n *Runtime) searchConv(ctx context.Context, user, conv, needle string, bef
 		for i := range msgs {
 			m := &msgs[i]
 			scanned++
-			if m.Edit() {
-				edited[m.RefSeq] = true
+			if _, seen := edits[m.RefSeq]; m.Edit() && !seen {
+				edits[m.RefSeq] = m.Body
 			}
-			if matches(m, needle) && !edited[m.Seq] && !expiredAt(m, cutoff) && !mem.HidesRow(m) {
+			newest, edited := edits[m.Seq]
+			if needle == "" && !m.Edit() && edited {
+				m.Body = newest // a listing by filters shows the text as it is now
+			}
+			if matches(m, needle) && (needle == "" || !edited) && passes(m, q) && !expiredAt(m, cutoff) && !mem.HidesRow(m) {
 				found = append(found, toPBMessage(m))
 				if len(found) == limit {
 					return found, m.Seq, scanned, nil
@@ -132,7 +163,7 @@ type SearchCursor struct {
 // longer in the user's lists (they left it) ends the search; a
 // conversation that moved in the list while the pages were read may be
 // skipped or read twice.
-func (n *Runtime) SearchEverywhere(ctx context.Context, user, query string, from SearchCursor, limit int) (found []*pb.Message, next SearchCursor, err error) {
+func (n *Runtime) SearchEverywhere(ctx context.Context, user string, q SearchQuery, from SearchCursor, limit int) (found []*pb.Message, next SearchCursor, err error) {
 	if err := checkUser(user); err != nil {
 		return nil, next, err
 	}
@@ -141,7 +172,7 @@ func (n *Runtime) SearchEverywhere(ctx context.Context, user, query string, from
 			return nil, next, err
 		}
 	}
-	needle, err := searchNeedle(query)
+	needle, err := checkSearch(q, true)
 	if err != nil {
 		return nil, next, err
 	}
@@ -163,7 +194,7 @@ func (n *Runtime) SearchEverywhere(ctx context.Context, user, query string, from
 		if i == 0 {
 			before = from.Before
 		}
-		got, more, scanned, err := n.searchConv(ctx, user, conv, needle, before, limit-len(found), budget)
+		got, more, scanned, err := n.searchConv(ctx, user, conv, needle, q, before, limit-len(found), budget)
 		switch {
 		case CodeOf(err) == pb.Code_FORBIDDEN || CodeOf(err) == pb.Code_NOT_FOUND:
 			continue // left or erased since the list was read
@@ -191,12 +222,21 @@ func (n *Runtime) conversationIDs(ctx context.Context, user, from string, limit 
 	return r.ConvIds, fromPB(r.Error)
 }
 
+// passes: m passes q's filters. An edit passes none but the sender's.
+func passes(m *storage.Message, q SearchQuery) bool {
+	return (q.Sender == "" || m.Sender == q.Sender) && (!q.Files || m.Media.ID != "") &&
+		(q.ReplyTo == 0 || m.ReplyTo == q.ReplyTo) && (!m.Edit() || !q.Files && q.ReplyTo == 0)
+}
+
 // matches: m is a live text, edit, card or poll whose words (or file's
-// name) hold needle, already lower case. A poll's words are its question
+// name) hold needle, already lower case (empty: any message of its own). A poll's words are its question
 // and options, not its JSON's field names.
 func matches(m *storage.Message, needle string) bool {
 	if m.Recalled() || !m.Kind.Content() {
 		return false
+	}
+	if needle == "" {
+		return m.RefSeq == 0 // not an edit, a card's update or a poll's close
 	}
 	text := string(m.Body)
 	if m.Kind == storage.MsgPoll {

@@ -33,7 +33,7 @@ func BenchmarkSearchEverywhere(b *testing.B) {
 	}
 	b.ResetTimer()
 	for range b.N {
-		found, next, err := node.SearchEverywhere(ctx, "ann", "BIKE", actors.SearchCursor{}, 0)
+		found, next, err := node.SearchEverywhere(ctx, "ann", actors.SearchQuery{Text: "BIKE"}, actors.SearchCursor{}, 0)
 		if err != nil || len(found) != convs/10 || next != (actors.SearchCursor{}) {
 			b.Fatalf("found %d, next %v, %v", len(found), next, err)
 		}
@@ -63,7 +63,7 @@ func BenchmarkSearchEverywhereManyConversations(b *testing.B) {
 	}
 	b.ResetTimer()
 	for range b.N {
-		found, _, err := node.SearchEverywhere(ctx, "ann", "BIKE", actors.SearchCursor{}, 1)
+		found, _, err := node.SearchEverywhere(ctx, "ann", actors.SearchQuery{Text: "BIKE"}, actors.SearchCursor{}, 1)
 		if err != nil || len(found) != 1 {
 			b.Fatalf("found %d, %v", len(found), err)
 		}

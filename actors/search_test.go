@@ -49,7 +49,7 @@ func TestSearch(t *testing.T) {
 	searchAll := func(user, query string) (seqs []uint64, pages int) {
 		t.Helper()
 		for before := uint64(0); ; {
-			found, next, err := node.Search(ctx, user, conv, query, before, 0)
+			found, next, err := node.Search(ctx, user, conv, actors.SearchQuery{Text: query}, before, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -74,17 +74,17 @@ func TestSearch(t *testing.T) {
 		t.Fatalf("zed's search: %v, want only what came after he joined", got)
 	}
 	// A limit of one: the newest match, then on from it.
-	found, next, err := node.Search(ctx, "olga", conv, "ORDER", 0, 1)
+	found, next, err := node.Search(ctx, "olga", conv, actors.SearchQuery{Text: "ORDER"}, 0, 1)
 	if err != nil || len(found) != 1 || found[0].Seq != late || next != late {
 		t.Fatalf("limit 1: %v next %d %v", seqsOf(found), next, err)
 	}
-	_, _, err = node.Search(ctx, "eve", conv, "order", 0, 0)
+	_, _, err = node.Search(ctx, "eve", conv, actors.SearchQuery{Text: "order"}, 0, 0)
 	wantCode(t, err, pb.Code_NOT_MEMBER, "a stranger's search")
-	_, _, err = node.Search(ctx, "mia", conv, "  ", 0, 0)
+	_, _, err = node.Search(ctx, "mia", conv, actors.SearchQuery{Text: "  "}, 0, 0)
 	wantCode(t, err, pb.Code_INVALID, "an empty search")
-	_, _, err = node.Search(ctx, "mia", conv, strings.Repeat("o", actors.MaxSearchQueryBytes+1), 0, 0)
+	_, _, err = node.Search(ctx, "mia", conv, actors.SearchQuery{Text: strings.Repeat("o", actors.MaxSearchQueryBytes+1)}, 0, 0)
 	wantCode(t, err, pb.Code_TOO_LARGE, "a search one byte over")
-	if _, _, err := node.Search(ctx, "mia", conv, strings.Repeat("o", actors.MaxSearchQueryBytes), 0, 0); err != nil {
+	if _, _, err := node.Search(ctx, "mia", conv, actors.SearchQuery{Text: strings.Repeat("o", actors.MaxSearchQueryBytes)}, 0, 0); err != nil {
 		t.Fatalf("a search at the limit: %v", err)
 	}
 }
@@ -160,7 +160,7 @@ func TestSearchEverywhere(t *testing.T) {
 			if page > 30 {
 				t.Fatalf("limit %d: the pages never end (%v)", limit, cur)
 			}
-			found, next, err := node.SearchEverywhere(ctx, "olga", "Bike", cur, limit)
+			found, next, err := node.SearchEverywhere(ctx, "olga", actors.SearchQuery{Text: "Bike"}, cur, limit)
 			if err != nil {
 				t.Fatalf("limit %d: %v", limit, err)
 			}
@@ -181,13 +181,13 @@ func TestSearchEverywhere(t *testing.T) {
 	}
 
 	// A cursor in a conversation that is not olga's ends the search.
-	found, next, err := node.SearchEverywhere(ctx, "olga", "bike", actors.SearchCursor{Conv: "g:other"}, 0)
+	found, next, err := node.SearchEverywhere(ctx, "olga", actors.SearchQuery{Text: "bike"}, actors.SearchCursor{Conv: "g:other"}, 0)
 	if err != nil || len(found) != 0 || next != (actors.SearchCursor{}) {
 		t.Fatalf("a cursor outside her lists: %v %v %v", found, next, err)
 	}
-	_, _, err = node.SearchEverywhere(ctx, "olga", " ", actors.SearchCursor{}, 0)
+	_, _, err = node.SearchEverywhere(ctx, "olga", actors.SearchQuery{Text: " "}, actors.SearchCursor{}, 0)
 	wantCode(t, err, pb.Code_INVALID, "an empty search")
-	_, _, err = node.SearchEverywhere(ctx, "olga", "bike", actors.SearchCursor{Conv: "bad id\x00"}, 0)
+	_, _, err = node.SearchEverywhere(ctx, "olga", actors.SearchQuery{Text: "bike"}, actors.SearchCursor{Conv: "bad id\x00"}, 0)
 	wantCode(t, err, pb.Code_INVALID, "a malformed cursor")
 }
 
@@ -200,11 +200,11 @@ func TestSearchEverywhereConversationBound(t *testing.T) {
 		mustCreateGroup(t, node, g, "olga", "mia")
 		mustSend(t, node, g, "mia", "a bike in "+g)
 	}
-	found, next, err := node.SearchEverywhere(ctx, "olga", "bike", actors.SearchCursor{}, 0)
+	found, next, err := node.SearchEverywhere(ctx, "olga", actors.SearchQuery{Text: "bike"}, actors.SearchCursor{}, 0)
 	if err != nil || len(found) != 2 || found[0].Conv != "g:three" || found[1].Conv != "g:two" || next != (actors.SearchCursor{Conv: "g:one"}) {
 		t.Fatalf("the first page: %v next %v %v; want g:three and g:two, then g:one", found, next, err)
 	}
-	found, next, err = node.SearchEverywhere(ctx, "olga", "bike", next, 0)
+	found, next, err = node.SearchEverywhere(ctx, "olga", actors.SearchQuery{Text: "bike"}, next, 0)
 	if err != nil || len(found) != 1 || found[0].Conv != "g:one" || next != (actors.SearchCursor{}) {
 		t.Fatalf("the second page: %v next %v %v; want g:one, and the end", found, next, err)
 	}

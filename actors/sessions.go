@@ -384,12 +384,12 @@ func (s *deviceSession) History(ctx context.Context, req *pb.GetHistory) ([]*pb.
 	return s.rt.History(ctx, req)
 }
 
-func (s *deviceSession) Search(ctx context.Context, conv, query string, before uint64, limit int) ([]*pb.Message, uint64, error) {
-	return s.rt.Search(ctx, s.user, conv, query, before, limit)
+func (s *deviceSession) Search(ctx context.Context, conv string, q SearchQuery, before uint64, limit int) ([]*pb.Message, uint64, error) {
+	return s.rt.Search(ctx, s.user, conv, q, before, limit)
 }
 
-func (s *deviceSession) SearchEverywhere(ctx context.Context, query, fromConv string, before uint64, limit int) ([]*pb.Message, string, uint64, error) {
-	found, next, err := s.rt.SearchEverywhere(ctx, s.user, query, SearchCursor{Conv: fromConv, Before: before}, limit)
+func (s *deviceSession) SearchEverywhere(ctx context.Context, q SearchQuery, fromConv string, before uint64, limit int) ([]*pb.Message, string, uint64, error) {
+	found, next, err := s.rt.SearchEverywhere(ctx, s.user, q, SearchCursor{Conv: fromConv, Before: before}, limit)
 	return found, next.Conv, next.Before, err
 }
 

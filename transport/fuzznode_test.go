@@ -274,7 +274,8 @@ func opRequest(op uint8, conv, user string, a, b uint64, s string, flag bool) *w
 	case 34:
 		return &wirepb.Request{Op: &wirepb.Request_DeskSession{DeskSession: &wirepb.DeskSessionRequest{Conv: conv}}}
 	case 35:
-		return &wirepb.Request{Op: &wirepb.Request_Search{Search: &wirepb.SearchRequest{Conv: conv, Query: s, BeforeSeq: a, Limit: n}}}
+		return &wirepb.Request{Op: &wirepb.Request_Search{Search: &wirepb.SearchRequest{Conv: conv, Query: map[bool]string{true: s}[b%3 != 0], BeforeSeq: a, Limit: n,
+			Sender: map[bool]string{true: user}[flag], Files: b%2 == 0, ReplyTo: a % 4}}}
 	case 38:
 		s := wirepb.PresenceSharing(a % 4)
 		return &wirepb.Request{Op: &wirepb.Request_Privacy{Privacy: &wirepb.PrivacyRequest{Presence: map[bool]*wirepb.PresenceSharing{true: &s}[flag],

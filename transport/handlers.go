@@ -349,15 +349,16 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 
 	case *wirepb.Request_Search:
 		q := op.Search
+		find := session.SearchQuery{Text: q.Query, Sender: q.Sender, Files: q.Files, ReplyTo: q.ReplyTo}
 		var res *wirepb.SearchResult
 		if q.Conv == "" {
-			ms, nextConv, next, err := sess.SearchEverywhere(ctx, q.Query, q.FromConv, q.BeforeSeq, int(q.Limit))
+			ms, nextConv, next, err := sess.SearchEverywhere(ctx, find, q.FromConv, q.BeforeSeq, int(q.Limit))
 			if err != nil {
 				return c.fail(err)
 			}
 			res = &wirepb.SearchResult{Messages: wireMessages(ms), NextConv: nextConv, NextBeforeSeq: next}
 		} else {
-			ms, next, err := sess.Search(ctx, q.Conv, q.Query, q.BeforeSeq, int(q.Limit))
+			ms, next, err := sess.Search(ctx, q.Conv, find, q.BeforeSeq, int(q.Limit))
 			if err != nil {
 				return c.fail(err)
 			}

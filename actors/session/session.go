@@ -16,6 +16,22 @@ import (
 	pb "github.com/switchboard-im/switchboard/actors/actorspb"
 )
 
+// SearchQuery is what a search looks for: messages whose text holds Text
+// (ignoring case), and of those only the ones that pass every filter set:
+// sent by Sender, carrying a file (Files: a conversation's shared media),
+// replying to the message at ReplyTo (a thread; one conversation only).
+// Text may be empty when a filter is set: then every message that passes
+// the filters is found, with its newest edit's text.
+type SearchQuery struct {
+	Text    string
+	Sender  string
+	Files   bool
+	ReplyTo uint64
+}
+
+// Filtered reports whether q sets a filter.
+func (q SearchQuery) Filtered() bool { return q.Sender != "" || q.Files || q.ReplyTo != 0 }
+
 // Starred is one of a user's starred messages: as the user reads it now,
 // and when they starred it.
 type Starred struct {
@@ -97,12 +113,12 @@ type Session interface {
 	// Search finds, newest first, the user's readable messages of conv
 	// whose text holds query, from before (0: the latest); next is where
 	// to go on, 0 at the start.
-	Search(ctx context.Context, conv, query string, before uint64, limit int) (found []*pb.Message, next uint64, err error)
+	Search(ctx context.Context, conv string, q SearchQuery, before uint64, limit int) (found []*pb.Message, next uint64, err error)
 	// SearchEverywhere is Search across all the user's conversations in
 	// their list's order, from fromConv (inclusive; empty: the top) before
 	// before; nextConv and nextBefore are where to go on, nextConv empty
 	// once the last conversation was read.
-	SearchEverywhere(ctx context.Context, query, fromConv string, before uint64, limit int) (found []*pb.Message, nextConv string, nextBefore uint64, err error)
+	SearchEverywhere(ctx context.Context, q SearchQuery, fromConv string, before uint64, limit int) (found []*pb.Message, nextConv string, nextBefore uint64, err error)
 	MarkRead(ctx context.Context, conv string, seq uint64) (*pb.MarkReadResponse, error)
 	// MarkAllRead reads every conversation of the user up to its last
 	// message and clears every unread mark.

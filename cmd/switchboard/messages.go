@@ -685,18 +685,26 @@ func newReadByCmd() *cobra.Command {
 // user's conversations, that hold some words, newest first, page by page.
 func newSearchCmd() *cobra.Command {
 	var o clientOptions
-	var conv, fromConv, query string
-	var before uint64
+	var conv, fromConv, query, sender string
+	var before, thread uint64
+	var files bool
 	var limit int
 	cmd := &cobra.Command{
 		Use:   "search",
-		Short: "Find the messages that hold some words (ignoring case), newest first: in one conversation, or in all the user's",
+		Short: "Find the messages that hold some words (ignoring case), or a member's, a conversation's files, a thread; newest first: in one conversation, or in all the user's",
 		Example: `  switchboard search --data-dir D --user agent1 --conv s:cars:c1:1 --query "order 1234"
-  switchboard search --data-dir D --user alice --query "bike"   # every conversation of alice's`,
+  switchboard search --data-dir D --user alice --query "bike"   # every conversation of alice's
+  switchboard search --data-dir D --user ann --conv g:class --files   # the class's shared files
+  switchboard search --data-dir D --user ann --conv g:class --thread 12   # the replies to message 12
+  switchboard search --data-dir D --user ann --conv g:class --sender teacher`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if query == "" {
-				return errors.New("give --query")
+			q := client.SearchQuery{Words: query, Sender: sender, Files: files, ReplyTo: thread}
+			if query == "" && sender == "" && !files && thread == 0 {
+				return errors.New("give --query, or a filter: --sender, --files, --thread")
+			}
+			if thread != 0 && conv == "" {
+				return errors.New("--thread needs --conv")
 			}
 			if conv != "" && fromConv != "" {
 				return errors.New("--from-conv goes on a search of every conversation: leave out --conv")
@@ -706,9 +714,9 @@ func newSearchCmd() *cobra.Command {
 				var next client.SearchCursor
 				var err error
 				if conv == "" {
-					ms, next, err = c.SearchEverywhere(ctx, query, client.SearchCursor{Conv: fromConv, Before: before}, limit)
+					ms, next, err = c.SearchEverywhereBy(ctx, q, client.SearchCursor{Conv: fromConv, Before: before}, limit)
 				} else {
-					ms, next.Before, err = c.Search(ctx, conv, query, before, limit)
+					ms, next.Before, err = c.SearchBy(ctx, conv, q, before, limit)
 				}
 				if err != nil {
 					return err
@@ -743,7 +751,10 @@ func newSearchCmd() *cobra.Command {
 	o.register(cmd.Flags())
 	cmd.Flags().StringVar(&conv, "conv", "", "conversation id (none: every conversation of the user's, in their list's order)")
 	cmd.Flags().StringVar(&fromConv, "from-conv", "", "without --conv: go on from this conversation (what the last page said)")
-	cmd.Flags().StringVar(&query, "query", "", "the words to find")
+	cmd.Flags().StringVar(&query, "query", "", "the words to find (may be left out with a filter)")
+	cmd.Flags().StringVar(&sender, "sender", "", "only the messages this user sent")
+	cmd.Flags().BoolVar(&files, "files", false, "only the messages with a file (shared media)")
+	cmd.Flags().Uint64Var(&thread, "thread", 0, "only the replies to the message at this seq (needs --conv)")
 	cmd.Flags().Uint64Var(&before, "before", 0, "search the messages before this seq (0: from the latest)")
 	cmd.Flags().IntVar(&limit, "limit", 20, "matches at most (the server caps a page at 50)")
 	return cmd

@@ -436,6 +436,19 @@ func TestCommandsAgainstDevNode(t *testing.T) {
 	if out := string(n.run("search", "--data-dir", d, "--user", "bob", "--query", "hello to")); !strings.Contains(out, sent.Conv+" #") || !strings.Contains(out, "hello to you") {
 		t.Fatalf("search everywhere: %q", out)
 	}
+	var thread struct {
+		Messages []struct {
+			Text    string `json:"text"`
+			ReplyTo uint64 `json:"reply_to"`
+		} `json:"messages"`
+	}
+	mustJSON(t, n.run("search", "--data-dir", d, "--user", "alice", "--conv", sent.Conv, "--thread", "1", "--json"), &thread)
+	if len(thread.Messages) != 1 || thread.Messages[0].Text != "hello to you" {
+		t.Fatalf("the thread of #1: %+v, want bob's reply alone", thread)
+	}
+	if out := string(n.run("search", "--data-dir", d, "--user", "alice", "--conv", sent.Conv, "--sender", "alice")); !strings.Contains(out, "alice: hello") || strings.Contains(out, "bob:") {
+		t.Fatalf("alice's own messages: %q", out)
+	}
 	var pins struct {
 		PinnedSeqs []uint64 `json:"pinned_seqs"`
 	}

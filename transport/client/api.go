@@ -429,7 +429,30 @@ func (c *Client) Presence(ctx context.Context, user string) (online bool, device
 // even none, with next set: the node reads a bounded number of messages
 // per request.
 func (c *Client) Search(ctx context.Context, conv, query string, before uint64, limit int) (found []Message, next uint64, err error) {
-	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Search{Search: &wirepb.SearchRequest{Conv: conv, Query: query, BeforeSeq: before, Limit: uint32(max(limit, 0))}}})
+	return c.SearchBy(ctx, conv, SearchQuery{Words: query}, before, limit)
+}
+
+// SearchQuery is what SearchBy looks for: messages whose text holds Words
+// (ignoring case), of those only the ones sent by Sender, carrying a file
+// (Files: a conversation's shared media), or replying to the message at
+// ReplyTo (a thread), for each filter set. Words may be empty when a
+// filter is set: then every message that passes is found, each with its
+// newest edit's text (edits themselves are not listed).
+type SearchQuery struct {
+	Words   string
+	Sender  string
+	Files   bool
+	ReplyTo uint64
+}
+
+func (q SearchQuery) wire(conv string, before uint64, limit int) *wirepb.Request {
+	return &wirepb.Request{Op: &wirepb.Request_Search{Search: &wirepb.SearchRequest{Conv: conv, Query: q.Words, BeforeSeq: before,
+		Limit: uint32(max(limit, 0)), Sender: q.Sender, Files: q.Files, ReplyTo: q.ReplyTo}}}
+}
+
+// SearchBy is Search with filters (SearchQuery).
+func (c *Client) SearchBy(ctx context.Context, conv string, q SearchQuery, before uint64, limit int) (found []Message, next uint64, err error) {
+	res, err := c.do(ctx, q.wire(conv, before, limit))
 	if err != nil {
 		return nil, 0, err
 	}
@@ -453,7 +476,21 @@ type SearchCursor struct {
 // its Conv. next is where to go on, the zero cursor once the last
 // conversation was read.
 func (c *Client) SearchEverywhere(ctx context.Context, query string, from SearchCursor, limit int) (found []Message, next SearchCursor, err error) {
-	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Search{Search: &wirepb.SearchRequest{Query: query, FromConv: from.Conv, BeforeSeq: from.Before, Limit: uint32(max(limit, 0))}}})
+	return c.SearchEverywhereBy(ctx, SearchQuery{Words: query}, from, limit)
+}
+
+// Thread lists the replies to the message at seq of conv, newest first,
+// from before (0: the latest): SearchBy with ReplyTo alone.
+func (c *Client) Thread(ctx context.Context, conv string, seq, before uint64, limit int) (replies []Message, next uint64, err error) {
+	return c.SearchBy(ctx, conv, SearchQuery{ReplyTo: seq}, before, limit)
+}
+
+// SearchEverywhereBy is SearchEverywhere with filters (a thread, ReplyTo,
+// is searched in one conversation only: INVALID here).
+func (c *Client) SearchEverywhereBy(ctx context.Context, q SearchQuery, from SearchCursor, limit int) (found []Message, next SearchCursor, err error) {
+	req := q.wire("", from.Before, limit)
+	req.GetSearch().FromConv = from.Conv
+	res, err := c.do(ctx, req)
 	if err != nil {
 		return nil, next, err
 	}

@@ -4357,12 +4357,19 @@ type SearchRequest struct {
 	// Empty: every conversation of the caller's, in their list's order
 	// (pinned, then by last activity, then the archived ones).
 	Conv      string `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
-	Query     string `protobuf:"bytes,2,opt,name=query,proto3" json:"query,omitempty"` // 1-200 bytes
+	Query     string `protobuf:"bytes,2,opt,name=query,proto3" json:"query,omitempty"` // 1-200 bytes; may be empty with a filter below
 	BeforeSeq uint64 `protobuf:"varint,3,opt,name=before_seq,json=beforeSeq,proto3" json:"before_seq,omitempty"`
 	Limit     uint32 `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"` // 0 or over 50: 50
 	// With conv empty: start in this conversation (inclusive), before
 	// before_seq; empty: at the top of the list.
-	FromConv      string `protobuf:"bytes,5,opt,name=from_conv,json=fromConv,proto3" json:"from_conv,omitempty"`
+	FromConv string `protobuf:"bytes,5,opt,name=from_conv,json=fromConv,proto3" json:"from_conv,omitempty"`
+	// Filters: only messages sent by this user; only those with a file (a
+	// conversation's shared media); only the replies to the message at
+	// reply_to (a thread: conv set). With query empty, every message that
+	// passes them (not edits: each with its newest edit's text).
+	Sender        string `protobuf:"bytes,6,opt,name=sender,proto3" json:"sender,omitempty"`
+	Files         bool   `protobuf:"varint,7,opt,name=files,proto3" json:"files,omitempty"`
+	ReplyTo       uint64 `protobuf:"varint,8,opt,name=reply_to,json=replyTo,proto3" json:"reply_to,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4430,6 +4437,27 @@ func (x *SearchRequest) GetFromConv() string {
 		return x.FromConv
 	}
 	return ""
+}
+
+func (x *SearchRequest) GetSender() string {
+	if x != nil {
+		return x.Sender
+	}
+	return ""
+}
+
+func (x *SearchRequest) GetFiles() bool {
+	if x != nil {
+		return x.Files
+	}
+	return false
+}
+
+func (x *SearchRequest) GetReplyTo() uint64 {
+	if x != nil {
+		return x.ReplyTo
+	}
+	return 0
 }
 
 type SearchResult struct {
@@ -4819,7 +4847,6 @@ func (x *HideRequest) GetUnhide() bool {
 type HideResult struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	HiddenSeqs    []uint64               `protobuf:"varint,1,rep,packed,name=hidden_seqs,json=hiddenSeqs,proto3" json:"hidden_seqs,omitempty"` // the caller's hidden seqs in conv, after
-	TotalUnread   uint64                 `protobuf:"varint,2,opt,name=total_unread,json=totalUnread,proto3" json:"total_unread,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4859,13 +4886,6 @@ func (x *HideResult) GetHiddenSeqs() []uint64 {
 		return x.HiddenSeqs
 	}
 	return nil
-}
-
-func (x *HideResult) GetTotalUnread() uint64 {
-	if x != nil {
-		return x.TotalUnread
-	}
-	return 0
 }
 
 // ScheduleRequest schedules send, a new text, card or poll of the
@@ -12394,14 +12414,17 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x05limit\x18\x05 \x01(\rR\x05limit\"g\n" +
 	"\rHistoryResult\x128\n" +
 	"\bmessages\x18\x01 \x03(\v2\x1c.switchboard.wire.v1.MessageR\bmessages\x12\x1c\n" +
-	"\ttruncated\x18\x02 \x01(\bR\ttruncated\"\x8b\x01\n" +
+	"\ttruncated\x18\x02 \x01(\bR\ttruncated\"\xd4\x01\n" +
 	"\rSearchRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x14\n" +
 	"\x05query\x18\x02 \x01(\tR\x05query\x12\x1d\n" +
 	"\n" +
 	"before_seq\x18\x03 \x01(\x04R\tbeforeSeq\x12\x14\n" +
 	"\x05limit\x18\x04 \x01(\rR\x05limit\x12\x1b\n" +
-	"\tfrom_conv\x18\x05 \x01(\tR\bfromConv\"\x8d\x01\n" +
+	"\tfrom_conv\x18\x05 \x01(\tR\bfromConv\x12\x16\n" +
+	"\x06sender\x18\x06 \x01(\tR\x06sender\x12\x14\n" +
+	"\x05files\x18\a \x01(\bR\x05files\x12\x19\n" +
+	"\breply_to\x18\b \x01(\x04R\areplyTo\"\x8d\x01\n" +
 	"\fSearchResult\x128\n" +
 	"\bmessages\x18\x01 \x03(\v2\x1c.switchboard.wire.v1.MessageR\bmessages\x12&\n" +
 	"\x0fnext_before_seq\x18\x02 \x01(\x04R\rnextBeforeSeq\x12\x1b\n" +
@@ -12423,12 +12446,11 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\vHideRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x12\n" +
 	"\x04seqs\x18\x02 \x03(\x04R\x04seqs\x12\x16\n" +
-	"\x06unhide\x18\x03 \x01(\bR\x06unhide\"P\n" +
+	"\x06unhide\x18\x03 \x01(\bR\x06unhide\"-\n" +
 	"\n" +
 	"HideResult\x12\x1f\n" +
 	"\vhidden_seqs\x18\x01 \x03(\x04R\n" +
-	"hiddenSeqs\x12!\n" +
-	"\ftotal_unread\x18\x02 \x01(\x04R\vtotalUnread\"\\\n" +
+	"hiddenSeqs\"\\\n" +
 	"\x0fScheduleRequest\x124\n" +
 	"\x04send\x18\x01 \x01(\v2 .switchboard.wire.v1.SendRequestR\x04send\x12\x13\n" +
 	"\x05at_ms\x18\x02 \x01(\x03R\x04atMs\"\xa1\x01\n" +
