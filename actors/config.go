@@ -117,6 +117,9 @@ type Config struct {
 	// JoinRequestTTL (default 7 days).
 	MaxJoinRequests int
 	JoinRequestTTL  time.Duration
+	// MaxJoinNoteBytes: the longest note a request to join carries to the
+	// group's managers (default 200).
+	MaxJoinNoteBytes int
 	// MaxMuteFor: the longest a user's mute of a conversation may be
 	// given an end (default a year; a mute without one lasts until
 	// unmuted).
@@ -399,6 +402,7 @@ func DefaultConfig() Config {
 		MaxInviteTTL:              30 * 24 * time.Hour,
 		MaxGroupInvites:           20,
 		MaxJoinRequests:           500,
+		MaxJoinNoteBytes:          200,
 		JoinRequestTTL:            7 * 24 * time.Hour,
 		MaxMuteFor:                366 * 24 * time.Hour,
 		MaxAwayBytes:              500,
@@ -523,6 +527,7 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	setInt(&c.MaxGroupInvites, d.MaxGroupInvites)
 	setInt(&c.MaxJoinRequests, d.MaxJoinRequests)
+	setInt(&c.MaxJoinNoteBytes, d.MaxJoinNoteBytes)
 	if c.JoinRequestTTL <= 0 {
 		c.JoinRequestTTL = d.JoinRequestTTL
 	}

@@ -192,7 +192,7 @@ func (c *conversation) joinGroup(ctx actor.Context, m *pb.JoinGroup) {
 		return
 	}
 	if s.Invites[i].Approval {
-		e := c.requestToJoin(s, s.Invites[i].ID, m.Actor, now)
+		e := c.requestToJoin(s, s.Invites[i].ID, m.Actor, m.Note, now)
 		respond(ctx, sender, &pb.JoinGroupResponse{Error: e, Pending: e == nil})
 		return
 	}
@@ -252,15 +252,21 @@ func (n *Runtime) GroupInvite(ctx context.Context, req *pb.GroupInvite) (*pb.Gro
 }
 
 // JoinGroup: user joins the group an invite code names, as a member.
-func (n *Runtime) JoinGroup(ctx context.Context, user, code string) (conv string, r *pb.JoinGroupResponse, err error) {
+func (n *Runtime) JoinGroup(ctx context.Context, user, code, note string) (conv string, r *pb.JoinGroupResponse, err error) {
 	if err := checkUser(user); err != nil {
 		return "", nil, err
+	}
+	switch note = strings.TrimSpace(note); {
+	case len(note) > n.cfg.MaxJoinNoteBytes:
+		return "", nil, fromPB(pbErr(pb.Code_TOO_LARGE, "a note of %d bytes, limit %d", len(note), n.cfg.MaxJoinNoteBytes))
+	case !plainText(note):
+		return "", nil, invalid("a note is UTF-8 text without control characters")
 	}
 	conv, secret, err := ParseInviteCode(code)
 	if err != nil {
 		return "", nil, err
 	}
-	res, err := n.request(ctx, KindConversation, conv, &pb.JoinGroup{Conv: conv, Actor: user, Token: secret})
+	res, err := n.request(ctx, KindConversation, conv, &pb.JoinGroup{Conv: conv, Actor: user, Token: secret, Note: note})
 	if err != nil {
 		return "", nil, fmt.Errorf("join %s: %w", conv, err)
 	}

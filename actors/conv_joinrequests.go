@@ -26,6 +26,7 @@ type storedJoinRequest struct {
 	User   string `json:"user"`
 	Invite string `json:"invite"` // the invite's id
 	AtMs   int64  `json:"at_ms"`
+	Note   string `json:"note,omitempty"` // the user's words to the managers
 }
 
 // liveJoinRequests are s's requests not yet expired at now, oldest first.
@@ -49,24 +50,33 @@ func (c *conversation) joinRequestsPB(waiting []storedJoinRequest) []*pb.JoinReq
 	ttl := c.rt.cfg.JoinRequestTTL.Milliseconds()
 	out := make([]*pb.JoinRequest, len(waiting))
 	for i, r := range waiting {
-		out[i] = &pb.JoinRequest{User: r.User, Name: names[r.User], AtMs: r.AtMs, Invite: r.Invite, ExpiresMs: r.AtMs + ttl}
+		out[i] = &pb.JoinRequest{User: r.User, Name: names[r.User], AtMs: r.AtMs, Invite: r.Invite, ExpiresMs: r.AtMs + ttl, Note: r.Note}
 	}
 	return out
 }
 
 // requestToJoin records user's request to join with the approval invite
-// invite. Asking again while the request waits changes nothing (and tells
-// nobody again).
-func (c *conversation) requestToJoin(s *groupSettings, invite, user string, now int64) *pb.Error {
+// invite, with their note. Asking again while the request waits changes
+// nothing (and tells nobody again), but a new note replaces the old.
+func (c *conversation) requestToJoin(s *groupSettings, invite, user, note string, now int64) *pb.Error {
 	waiting := c.liveJoinRequests(s, now)
-	if slices.ContainsFunc(waiting, func(r storedJoinRequest) bool { return r.User == user }) {
+	if i := slices.IndexFunc(waiting, func(r storedJoinRequest) bool { return r.User == user }); i >= 0 {
+		if note == "" || note == waiting[i].Note {
+			return nil
+		}
+		next := *s
+		next.JoinRequests = waiting
+		waiting[i].Note = note
+		if err := c.saveSettings(&next); err != nil {
+			return storeErr(err)
+		}
 		return nil
 	}
 	if limit := c.rt.cfg.MaxJoinRequests; len(waiting) >= limit {
 		return pbErr(pb.Code_TOO_MANY, "%s has %d requests to join waiting, limit %d: ask again later", c.id, len(waiting), limit)
 	}
 	next := *s
-	next.JoinRequests = append(waiting, storedJoinRequest{User: user, Invite: invite, AtMs: now})
+	next.JoinRequests = append(waiting, storedJoinRequest{User: user, Invite: invite, AtMs: now, Note: note})
 	if err := c.saveSettings(&next); err != nil {
 		return storeErr(err)
 	}

@@ -70,7 +70,7 @@ func TestDisbandGroup(t *testing.T) {
 		t.Fatalf("a setting after the disband: %v, want NOT_MEMBER", err)
 	}
 	for _, u := range []string{"pupil", "stranger"} {
-		if _, _, err := node.JoinGroup(ctx, u, inv.Token); actors.CodeOf(err) != pb.Code_NOT_FOUND {
+		if _, _, err := node.JoinGroup(ctx, u, inv.Token, ""); actors.CodeOf(err) != pb.Code_NOT_FOUND {
 			t.Fatalf("%s joins with the old invite: %v, want NOT_FOUND", u, err)
 		}
 	}

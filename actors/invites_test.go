@@ -26,7 +26,7 @@ func TestGroupInvites(t *testing.T) {
 		return node.GroupInvite(ctx, &pb.GroupInvite{Conv: conv, Actor: actor, Create: true, TtlMs: ttl.Milliseconds(), MaxUses: maxUses})
 	}
 	join := func(user, code string) (*pb.JoinGroupResponse, error) {
-		got, r, err := node.JoinGroup(ctx, user, code)
+		got, r, err := node.JoinGroup(ctx, user, code, "")
 		if err == nil && got != conv {
 			t.Fatalf("%s joined %s, want %s", user, got, conv)
 		}
@@ -113,10 +113,10 @@ func TestGroupInvites(t *testing.T) {
 	_, err = join("s3", forged)
 	wantCode(t, err, pb.Code_NOT_FOUND, "a forged secret")
 	for _, bad := range []string{"", "no-dot", "!!!.secret", actors.InviteCode(actors.DirectConvID("a", "b"), "x"), actors.InviteCode("g:bad id", "x")} {
-		_, _, err := node.JoinGroup(ctx, "s3", bad)
+		_, _, err := node.JoinGroup(ctx, "s3", bad, "")
 		wantCode(t, err, pb.Code_INVALID, "a malformed code "+bad)
 	}
-	_, _, err = node.JoinGroup(ctx, "s3", actors.InviteCode("g:nosuch", "x"))
+	_, _, err = node.JoinGroup(ctx, "s3", actors.InviteCode("g:nosuch", "x"), "")
 	wantCode(t, err, pb.Code_NOT_FOUND, "a code of no group")
 
 	// Removed by the teacher: no way back by code. Left by oneself: back.
@@ -195,7 +195,7 @@ func TestJoinRequests(t *testing.T) {
 		t.Fatalf("create: %+v %v", inv, err)
 	}
 	ask := func(user string) (*pb.JoinGroupResponse, error) {
-		_, r, err := node.JoinGroup(ctx, user, inv.Token)
+		_, r, err := node.JoinGroup(ctx, user, inv.Token, "")
 		return r, err
 	}
 	requests := func() []*pb.JoinRequest {
@@ -213,6 +213,22 @@ func TestJoinRequests(t *testing.T) {
 	}
 	if got := requests(); len(got) != 2 || got[0].User != "a1" || got[1].User != "a2" || got[0].Invite != inv.Id {
 		t.Fatalf("requests: %v, want a1 then a2 once each", got)
+	}
+	// A note to the managers: at its bound it is kept, past it TOO_LARGE,
+	// a control character INVALID; asking again with a new one replaces it.
+	note := strings.Repeat("n", actors.DefaultConfig().MaxJoinNoteBytes)
+	if _, r, err := node.JoinGroup(ctx, "a2", inv.Token, note); err != nil || !r.Pending {
+		t.Fatalf("a2 asks again with a note at the bound: %+v %v", r, err)
+	}
+	_, _, err = node.JoinGroup(ctx, "a2", inv.Token, note+"n")
+	wantCode(t, err, pb.Code_TOO_LARGE, "a note past the bound")
+	_, _, err = node.JoinGroup(ctx, "a2", inv.Token, "hi\x00")
+	wantCode(t, err, pb.Code_INVALID, "a note with a control character")
+	if _, _, err := node.JoinGroup(ctx, "a2", inv.Token, "  I'm Sam's father  "); err != nil {
+		t.Fatal(err)
+	}
+	if got := requests(); len(got) != 2 || got[0].Note != "" || got[1].Note != "I'm Sam's father" {
+		t.Fatalf("requests' notes: %v, want none for a1 and a2's latest, trimmed", got)
 	}
 	_, err = ask("a3")
 	wantCode(t, err, pb.Code_TOO_MANY, "a third request where two may wait")
@@ -286,7 +302,7 @@ func TestJoinRequestsExpire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := node.JoinGroup(ctx, "late", inv.Token); err != nil {
+	if _, _, err := node.JoinGroup(ctx, "late", inv.Token, ""); err != nil {
 		t.Fatal(err)
 	}
 	l, err := node.GroupInvite(ctx, &pb.GroupInvite{Conv: conv, Actor: "owner"})

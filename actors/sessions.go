@@ -463,8 +463,8 @@ func (s *deviceSession) GroupInvite(ctx context.Context, req *pb.GroupInvite) (*
 	return s.rt.GroupInvite(ctx, req)
 }
 
-func (s *deviceSession) JoinGroup(ctx context.Context, code string) (string, *pb.JoinGroupResponse, error) {
-	return s.rt.JoinGroup(ctx, s.user, code)
+func (s *deviceSession) JoinGroup(ctx context.Context, code, note string) (string, *pb.JoinGroupResponse, error) {
+	return s.rt.JoinGroup(ctx, s.user, code, note)
 }
 
 func (s *deviceSession) Members(ctx context.Context, conv, after string, limit int) ([]*pb.Member, error) {

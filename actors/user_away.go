@@ -131,6 +131,12 @@ func (u *user) setAway(ctx actor.Context, m *pb.SetAway) {
 	respond(ctx, ctx.Sender(), &pb.SetAwayResponse{Away: u.away.msg})
 }
 
+// plainText: t is UTF-8 without control characters but line breaks and
+// tabs (an away message, a note to a group's managers).
+func plainText(t string) bool {
+	return utf8.ValidString(t) && strings.IndexFunc(t, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' }) < 0
+}
+
 // SetAway sets user's away message (text non-empty: at most
 // Config.MaxAwayBytes of UTF-8 without control characters but line
 // breaks and tabs, surrounding white space trimmed; ending at until, zero
@@ -146,7 +152,7 @@ func (n *Runtime) SetAway(ctx context.Context, user string, text *string, until 
 		switch now := time.Now(); {
 		case len(t) > n.cfg.MaxAwayBytes:
 			return nil, fromPB(pbErr(pb.Code_TOO_LARGE, "an away message of %d bytes, limit %d", len(t), n.cfg.MaxAwayBytes))
-		case !utf8.ValidString(t) || strings.IndexFunc(t, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\t' }) >= 0:
+		case !plainText(t):
 			return nil, invalid("an away message is UTF-8 text without control characters")
 		case t == "" && *text != "":
 			return nil, invalid("an away message of white space only: an empty text clears it")

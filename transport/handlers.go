@@ -653,12 +653,12 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 				Approval: i.Approval})
 		}
 		for _, q := range r.Requests {
-			out.Requests = append(out.Requests, &wirepb.JoinRequest{User: q.User, Name: q.Name, AtMs: q.AtMs, Invite: q.Invite, ExpiresMs: q.ExpiresMs})
+			out.Requests = append(out.Requests, &wirepb.JoinRequest{User: q.User, Name: q.Name, AtMs: q.AtMs, Invite: q.Invite, ExpiresMs: q.ExpiresMs, Note: q.Note})
 		}
 		return &wirepb.Response{Result: &wirepb.Response_GroupInvite{GroupInvite: out}}
 
 	case *wirepb.Request_JoinGroup:
-		conv, r, err := sess.JoinGroup(ctx, op.JoinGroup.Code)
+		conv, r, err := sess.JoinGroup(ctx, op.JoinGroup.Code, op.JoinGroup.Note)
 		if err != nil {
 			return c.fail(err)
 		}

@@ -116,7 +116,7 @@ func TestJoinRequestsOverTheWire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	j, err := asker.JoinGroup(ctx, code)
+	j, err := asker.AskToJoin(ctx, code, "Ada's mother")
 	if err != nil || !j.Pending || j.Already || j.Conv != conv {
 		t.Fatalf("asking to join: %+v %v", j, err)
 	}
@@ -129,7 +129,7 @@ func TestJoinRequestsOverTheWire(t *testing.T) {
 	}
 	reqs, err := teacher.JoinRequests(ctx, conv)
 	if err != nil || len(reqs) != 1 || reqs[0].User != "asker" || reqs[0].Name != "Ada Asker" || reqs[0].Invite != id ||
-		!reqs[0].Expires.After(reqs[0].At) {
+		!reqs[0].Expires.After(reqs[0].At) || reqs[0].Note != "Ada's mother" {
 		t.Fatalf("requests: %+v %v", reqs, err)
 	}
 	if _, err := pupil.JoinRequests(ctx, conv); codeOf(err) != wirepb.Code_FORBIDDEN {

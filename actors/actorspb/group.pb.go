@@ -470,6 +470,7 @@ type JoinRequest struct {
 	AtMs          int64                  `protobuf:"varint,3,opt,name=at_ms,json=atMs,proto3" json:"at_ms,omitempty"`
 	Invite        string                 `protobuf:"bytes,4,opt,name=invite,proto3" json:"invite,omitempty"`                         // the invite's id
 	ExpiresMs     int64                  `protobuf:"varint,5,opt,name=expires_ms,json=expiresMs,proto3" json:"expires_ms,omitempty"` // dropped unanswered after this
+	Note          string                 `protobuf:"bytes,6,opt,name=note,proto3" json:"note,omitempty"`                             // the user's words to the managers (empty: none)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -537,6 +538,13 @@ func (x *JoinRequest) GetExpiresMs() int64 {
 		return x.ExpiresMs
 	}
 	return 0
+}
+
+func (x *JoinRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
 }
 
 type GroupInviteResponse struct {
@@ -625,6 +633,7 @@ type JoinGroup struct {
 	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
 	Actor         string                 `protobuf:"bytes,2,opt,name=actor,proto3" json:"actor,omitempty"`
 	Token         string                 `protobuf:"bytes,3,opt,name=token,proto3" json:"token,omitempty"`
+	Note          string                 `protobuf:"bytes,4,opt,name=note,proto3" json:"note,omitempty"` // to the managers, with an invite that needs approval
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -676,6 +685,13 @@ func (x *JoinGroup) GetActor() string {
 func (x *JoinGroup) GetToken() string {
 	if x != nil {
 		return x.Token
+	}
+	return ""
+}
+
+func (x *JoinGroup) GetNote() string {
+	if x != nil {
+		return x.Note
 	}
 	return ""
 }
@@ -814,24 +830,26 @@ const file_actors_actorspb_group_proto_rawDesc = "" +
 	"expires_ms\x18\x04 \x01(\x03R\texpiresMs\x12\x19\n" +
 	"\bmax_uses\x18\x05 \x01(\rR\amaxUses\x12\x12\n" +
 	"\x04uses\x18\x06 \x01(\rR\x04uses\x12\x1a\n" +
-	"\bapproval\x18\a \x01(\bR\bapproval\"\x81\x01\n" +
+	"\bapproval\x18\a \x01(\bR\bapproval\"\x95\x01\n" +
 	"\vJoinRequest\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x13\n" +
 	"\x05at_ms\x18\x03 \x01(\x03R\x04atMs\x12\x16\n" +
 	"\x06invite\x18\x04 \x01(\tR\x06invite\x12\x1d\n" +
 	"\n" +
-	"expires_ms\x18\x05 \x01(\x03R\texpiresMs\"\xdf\x01\n" +
+	"expires_ms\x18\x05 \x01(\x03R\texpiresMs\x12\x12\n" +
+	"\x04note\x18\x06 \x01(\tR\x04note\"\xdf\x01\n" +
 	"\x13GroupInviteResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x14\n" +
 	"\x05token\x18\x02 \x01(\tR\x05token\x12\x0e\n" +
 	"\x02id\x18\x03 \x01(\tR\x02id\x124\n" +
 	"\ainvites\x18\x04 \x03(\v2\x1a.switchboard.actors.InviteR\ainvites\x12;\n" +
-	"\brequests\x18\x05 \x03(\v2\x1f.switchboard.actors.JoinRequestR\brequests\"K\n" +
+	"\brequests\x18\x05 \x03(\v2\x1f.switchboard.actors.JoinRequestR\brequests\"_\n" +
 	"\tJoinGroup\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x14\n" +
 	"\x05actor\x18\x02 \x01(\tR\x05actor\x12\x14\n" +
-	"\x05token\x18\x03 \x01(\tR\x05token\"\xa5\x01\n" +
+	"\x05token\x18\x03 \x01(\tR\x05token\x12\x12\n" +
+	"\x04note\x18\x04 \x01(\tR\x04note\"\xa5\x01\n" +
 	"\x11JoinGroupResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x18\n" +

@@ -155,8 +155,9 @@ type Session interface {
 	// GroupInvite creates, revokes or lists a group's invites (a created
 	// one's code in the answer's Token, once).
 	GroupInvite(ctx context.Context, req *pb.GroupInvite) (*pb.GroupInviteResponse, error)
-	// JoinGroup joins the group an invite code names, as a member.
-	JoinGroup(ctx context.Context, code string) (conv string, r *pb.JoinGroupResponse, err error)
+	// JoinGroup joins the group an invite code names, as a member, or with
+	// an invite that needs approval asks to, with note for the managers.
+	JoinGroup(ctx context.Context, code, note string) (conv string, r *pb.JoinGroupResponse, err error)
 	Members(ctx context.Context, conv, after string, limit int) ([]*pb.Member, error)
 	// Readers tells the sender of the message at seq which members read it,
 	// a page after `after`; next is where the next page starts ("": none).

@@ -170,6 +170,7 @@ type JoinRequest struct {
 	At        time.Time `json:"at"`
 	Invite    string    `json:"invite"`
 	ExpiresAt time.Time `json:"expires_at"`
+	Note      string    `json:"note,omitempty"` // the user's words to the managers
 }
 
 // GroupInvite is a live invite (never its code).
@@ -212,7 +213,7 @@ func (s *Server) groupInvites(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, q := range res.Requests {
 		out.Requests = append(out.Requests, JoinRequest{User: q.User, Name: q.Name, At: time.UnixMilli(q.AtMs).UTC(), Invite: q.Invite,
-			ExpiresAt: time.UnixMilli(q.ExpiresMs).UTC()})
+			ExpiresAt: time.UnixMilli(q.ExpiresMs).UTC(), Note: q.Note})
 	}
 	writeJSON(w, http.StatusOK, out)
 }

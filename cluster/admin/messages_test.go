@@ -358,13 +358,13 @@ func TestServerMembership(t *testing.T) {
 		t.Fatalf("an approval invite: %+v", inv)
 	}
 	for _, parent := range []string{"parent1", "parent2"} {
-		if _, r, err := node.JoinGroup(context.Background(), parent, inv.Code); err != nil || !r.Pending {
+		if _, r, err := node.JoinGroup(context.Background(), parent, inv.Code, "note from "+parent); err != nil || !r.Pending {
 			t.Fatalf("%s asks: %+v %v", parent, r, err)
 		}
 	}
 	inv = admin.Invites{}
 	call(http.MethodPost, invites, `{"actor":"teacher"}`, http.StatusOK, &inv)
-	if len(inv.Requests) != 2 || inv.Requests[0].User != "parent1" || inv.Requests[0].ExpiresAt.Before(inv.Requests[0].At) {
+	if len(inv.Requests) != 2 || inv.Requests[0].User != "parent1" || inv.Requests[0].ExpiresAt.Before(inv.Requests[0].At) || inv.Requests[0].Note != "note from parent1" {
 		t.Fatalf("requests: %+v", inv.Requests)
 	}
 	call(http.MethodPost, members, `{"actor":"s1","op":"approve","users":["parent1"]}`, http.StatusForbidden, nil)

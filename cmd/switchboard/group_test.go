@@ -168,10 +168,10 @@ func TestGroupSettingsCommand(t *testing.T) {
 	if list := n.run("group", "invite", "--data-dir", d, "--user", "teacher", "--conv", "g:class", "--list"); !strings.Contains(string(list), "approval") {
 		t.Fatalf("the list names the approval invite:\n%s", list)
 	}
-	if out := n.run("group", "join", "--data-dir", d, "--user", "pupil8", "--code", inv.Code); !strings.Contains(string(out), "waiting") {
+	if out := n.run("group", "join", "--data-dir", d, "--user", "pupil8", "--code", inv.Code, "--note", "new in year 7"); !strings.Contains(string(out), "waiting") {
 		t.Fatalf("asking to join:\n%s", out)
 	}
-	if out := n.run("group", "requests", "--data-dir", d, "--user", "teacher", "--conv", "g:class"); !strings.Contains(string(out), "pupil8") {
+	if out := n.run("group", "requests", "--data-dir", d, "--user", "teacher", "--conv", "g:class"); !strings.Contains(string(out), "pupil8") || !strings.Contains(string(out), "new in year 7") {
 		t.Fatalf("the requests:\n%s", out)
 	}
 	n.run("group", "approve", "--data-dir", d, "--user", "teacher", "--conv", "g:class", "--users", "pupil8")

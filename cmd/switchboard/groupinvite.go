@@ -95,15 +95,16 @@ func newGroupInviteCmd() *cobra.Command {
 
 func newGroupJoinCmd() *cobra.Command {
 	var o clientOptions
-	var code string
+	var code, note string
 	cmd := &cobra.Command{
-		Use:     "join",
-		Short:   "Join a group with an invite code",
-		Example: `  switchboard group join --data-dir D --user pupil7 --code ZzpjbGFzcw.…`,
+		Use:   "join",
+		Short: "Join a group with an invite code (or ask to, when it needs approval)",
+		Example: `  switchboard group join --data-dir D --user pupil7 --code ZzpjbGFzcw.…
+  switchboard group join --data-dir D --user dad7 --code ZzpjbGFzcw.… --note "I'm Sam's father"`,
 		Args:    cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
-				j, err := c.JoinGroup(ctx, code)
+				j, err := c.AskToJoin(ctx, code, note)
 				if err != nil {
 					return err
 				}
@@ -124,6 +125,7 @@ func newGroupJoinCmd() *cobra.Command {
 	}
 	o.register(cmd.Flags())
 	cmd.Flags().StringVar(&code, "code", "", "the invite code")
+	cmd.Flags().StringVar(&note, "note", "", "a few words to the group's owners and admins, when the invite needs their approval")
 	_ = cmd.MarkFlagRequired("code")
 	return cmd
 }
@@ -147,9 +149,9 @@ func newGroupRequestsCmd() *cobra.Command {
 					return printJSON(out, map[string]any{"conv": conv, "requests": reqs})
 				}
 				w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(w, "USER\tNAME\tASKED\tINVITE")
+				fmt.Fprintln(w, "USER\tNAME\tASKED\tINVITE\tNOTE")
 				for _, q := range reqs {
-					fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", q.User, q.Name, q.At.UTC().Format(time.RFC3339), q.Invite)
+					fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", q.User, q.Name, q.At.UTC().Format(time.RFC3339), q.Invite, q.Note)
 				}
 				return w.Flush()
 			})

@@ -55,6 +55,7 @@ func (t *tuning) register(f *pflag.FlagSet) {
 	f.DurationVar(&t.actors.InviteTTL, "invite-ttl", a.InviteTTL, "how long a group invite's code is valid when its creator names no duration")
 	f.DurationVar(&t.actors.MaxInviteTTL, "max-invite-ttl", a.MaxInviteTTL, "longest a group invite's code may be valid")
 	f.IntVar(&t.actors.MaxGroupInvites, "max-group-invites", a.MaxGroupInvites, "most live invites a group holds at once")
+	f.IntVar(&t.actors.MaxJoinNoteBytes, "max-join-note-bytes", a.MaxJoinNoteBytes, "longest note a request to join carries to the group's managers, in bytes")
 	f.IntVar(&t.actors.MaxJoinRequests, "max-join-requests", a.MaxJoinRequests, "most requests to join (with an invite that needs approval) a group holds waiting")
 	f.IntVar(&t.actors.MaxAwayBytes, "max-away-bytes", a.MaxAwayBytes, "longest away message (an automatic reply while away), in bytes")
 	f.IntVar(&t.actors.MaxHiddenMessages, "max-hidden-messages", a.MaxHiddenMessages, "most messages a member may delete for themself in one conversation (then clear it)")

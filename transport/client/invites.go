@@ -29,6 +29,7 @@ type JoinRequest struct {
 	At      time.Time `json:"at"`
 	Invite  string    `json:"invite"`  // the invite's id
 	Expires time.Time `json:"expires"` // dropped unanswered then
+	Note    string    `json:"note,omitempty"` // their words to the managers (AskToJoin)
 }
 
 // CreateInvite creates an invite to the group conv (its owners and
@@ -67,7 +68,7 @@ func (c *Client) JoinRequests(ctx context.Context, conv string) ([]JoinRequest, 
 	out := make([]JoinRequest, 0, len(r.GetRequests()))
 	for _, q := range r.GetRequests() {
 		out = append(out, JoinRequest{User: q.GetUser(), Name: q.GetName(), At: time.UnixMilli(q.GetAtMs()), Invite: q.GetInvite(),
-			Expires: time.UnixMilli(q.GetExpiresMs())})
+			Expires: time.UnixMilli(q.GetExpiresMs()), Note: q.GetNote()})
 	}
 	return out, nil
 }
@@ -128,7 +129,15 @@ type Joined struct {
 // a user the group's managers removed, FORBIDDEN; too many requests
 // waiting, TOO_MANY.
 func (c *Client) JoinGroup(ctx context.Context, code string) (Joined, error) {
-	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_JoinGroup{JoinGroup: &wirepb.JoinGroupRequest{Code: code}}})
+	return c.AskToJoin(ctx, code, "")
+}
+
+// AskToJoin is JoinGroup with a note for the group's managers when the
+// invite needs approval ("I'm Sam's father"; at most the node's
+// --max-join-note-bytes, 200, of text: TOO_LARGE, INVALID). Asking again
+// while the request waits replaces the note.
+func (c *Client) AskToJoin(ctx context.Context, code, note string) (Joined, error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_JoinGroup{JoinGroup: &wirepb.JoinGroupRequest{Code: code, Note: note}}})
 	if err != nil {
 		return Joined{}, err
 	}

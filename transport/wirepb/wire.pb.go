@@ -6563,6 +6563,7 @@ type JoinRequest struct {
 	AtMs          int64                  `protobuf:"varint,3,opt,name=at_ms,json=atMs,proto3" json:"at_ms,omitempty"`                // when they asked (last)
 	Invite        string                 `protobuf:"bytes,4,opt,name=invite,proto3" json:"invite,omitempty"`                         // the invite's id
 	ExpiresMs     int64                  `protobuf:"varint,5,opt,name=expires_ms,json=expiresMs,proto3" json:"expires_ms,omitempty"` // dropped unanswered after this
+	Note          string                 `protobuf:"bytes,6,opt,name=note,proto3" json:"note,omitempty"`                             // the user's words to the managers (empty: none)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -6630,6 +6631,13 @@ func (x *JoinRequest) GetExpiresMs() int64 {
 		return x.ExpiresMs
 	}
 	return 0
+}
+
+func (x *JoinRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
 }
 
 type GroupInviteResult struct {
@@ -6707,8 +6715,12 @@ func (x *GroupInviteResult) GetRequests() []*JoinRequest {
 // NOT_FOUND; a member the group's managers removed: FORBIDDEN (they add
 // them back); a full group: GROUP_FULL.
 type JoinGroupRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Code          string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Code  string                 `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	// with an invite that needs approval: a few words to the group's
+	// owners and admins ("I'm Sam's father"), at most serve
+	// --max-join-note-bytes (200) of text; ignored by an invite without
+	Note          string `protobuf:"bytes,2,opt,name=note,proto3" json:"note,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -6746,6 +6758,13 @@ func (*JoinGroupRequest) Descriptor() ([]byte, []int) {
 func (x *JoinGroupRequest) GetCode() string {
 	if x != nil {
 		return x.Code
+	}
+	return ""
+}
+
+func (x *JoinGroupRequest) GetNote() string {
+	if x != nil {
+		return x.Note
 	}
 	return ""
 }
@@ -12584,21 +12603,23 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"expires_ms\x18\x04 \x01(\x03R\texpiresMs\x12\x19\n" +
 	"\bmax_uses\x18\x05 \x01(\rR\amaxUses\x12\x12\n" +
 	"\x04uses\x18\x06 \x01(\rR\x04uses\x12\x1a\n" +
-	"\bapproval\x18\a \x01(\bR\bapproval\"\x81\x01\n" +
+	"\bapproval\x18\a \x01(\bR\bapproval\"\x95\x01\n" +
 	"\vJoinRequest\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x13\n" +
 	"\x05at_ms\x18\x03 \x01(\x03R\x04atMs\x12\x16\n" +
 	"\x06invite\x18\x04 \x01(\tR\x06invite\x12\x1d\n" +
 	"\n" +
-	"expires_ms\x18\x05 \x01(\x03R\texpiresMs\"\xb1\x01\n" +
+	"expires_ms\x18\x05 \x01(\x03R\texpiresMs\x12\x12\n" +
+	"\x04note\x18\x06 \x01(\tR\x04note\"\xb1\x01\n" +
 	"\x11GroupInviteResult\x12\x12\n" +
 	"\x04code\x18\x01 \x01(\tR\x04code\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\x12:\n" +
 	"\ainvites\x18\x03 \x03(\v2 .switchboard.wire.v1.GroupInviteR\ainvites\x12<\n" +
-	"\brequests\x18\x04 \x03(\v2 .switchboard.wire.v1.JoinRequestR\brequests\"&\n" +
+	"\brequests\x18\x04 \x03(\v2 .switchboard.wire.v1.JoinRequestR\brequests\":\n" +
 	"\x10JoinGroupRequest\x12\x12\n" +
-	"\x04code\x18\x01 \x01(\tR\x04code\"\x86\x01\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12\x12\n" +
+	"\x04note\x18\x02 \x01(\tR\x04note\"\x86\x01\n" +
 	"\x0fJoinGroupResult\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x18\n" +
