@@ -101,7 +101,7 @@ func newGroupJoinCmd() *cobra.Command {
 		Short: "Join a group with an invite code (or ask to, when it needs approval)",
 		Example: `  switchboard group join --data-dir D --user pupil7 --code ZzpjbGFzcw.…
   switchboard group join --data-dir D --user dad7 --code ZzpjbGFzcw.… --note "I'm Sam's father"`,
-		Args:    cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
 				j, err := c.AskToJoin(ctx, code, note)

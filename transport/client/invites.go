@@ -27,8 +27,8 @@ type JoinRequest struct {
 	User    string    `json:"user"`
 	Name    string    `json:"name,omitempty"` // their display name (empty: none set)
 	At      time.Time `json:"at"`
-	Invite  string    `json:"invite"`  // the invite's id
-	Expires time.Time `json:"expires"` // dropped unanswered then
+	Invite  string    `json:"invite"`         // the invite's id
+	Expires time.Time `json:"expires"`        // dropped unanswered then
 	Note    string    `json:"note,omitempty"` // their words to the managers (AskToJoin)
 }
 
