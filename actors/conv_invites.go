@@ -271,5 +271,17 @@ func (n *Runtime) JoinGroup(ctx context.Context, user, code, note string) (conv 
 		return "", nil, fmt.Errorf("join %s: %w", conv, err)
 	}
 	r = res.(*pb.JoinGroupResponse)
-	return conv, r, fromPB(r.Error)
+	if err := fromPB(r.Error); err != nil || !r.Pending {
+		return conv, r, err
+	}
+	// Where an erasure finds the request (and its note); asking again
+	// records it again, so a failure here is the asker's to retry.
+	ack, err := n.request(ctx, KindUser, user, &pb.RecordJoinAsk{User: user, Conv: conv})
+	if err == nil {
+		err = fromPB(ack.(*pb.Ack).Error)
+	}
+	if err != nil {
+		return conv, nil, fmt.Errorf("join %s: record the request: %w", conv, err)
+	}
+	return conv, r, nil
 }

@@ -191,6 +191,8 @@ func (c *conversation) Receive(ctx actor.Context) {
 		c.postAway(ctx, m)
 	case *pb.JoinGroup:
 		c.joinGroup(ctx, m)
+	case *pb.DropJoinRequest:
+		c.dropJoinRequest(ctx, m)
 	case *pb.ConvState:
 		c.state(ctx, m)
 	case *pb.ReadBy:

@@ -316,3 +316,42 @@ func TestJoinRequestsExpire(t *testing.T) {
 	_, err = membership(node, t, conv, "owner", pb.MembershipChange_APPROVE, 0, "late")
 	wantCode(t, err, pb.Code_NOT_FOUND, "approving an expired request")
 }
+
+// TestEraseDropsJoinRequests: an erasure drops the user's requests to
+// join that still wait, with their notes, in every group they asked;
+// another user's request stays.
+func TestEraseDropsJoinRequests(t *testing.T) {
+	node := startCluster(t, 1, openStore(t), actors.Config{})[0]
+	ctx := tctx(t)
+	requests := func(conv string) []*pb.JoinRequest {
+		t.Helper()
+		l, err := node.GroupInvite(ctx, &pb.GroupInvite{Conv: conv, Actor: "owner"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l.Requests
+	}
+	for _, conv := range []string{"g:club", "g:choir"} {
+		mustCreateGroup(t, node, conv, "owner")
+		inv, err := node.GroupInvite(ctx, &pb.GroupInvite{Conv: conv, Actor: "owner", Create: true, Approval: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range []string{"gone", "stays"} {
+			if _, r, err := node.JoinGroup(ctx, u, inv.Token, "call me on 555 0100"); err != nil || !r.Pending {
+				t.Fatalf("%s asks to join %s: %+v %v", u, conv, r, err)
+			}
+		}
+	}
+	if _, err := node.EraseUser(ctx, "gone", actors.SentCursor{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, conv := range []string{"g:club", "g:choir"} {
+		if got := requests(conv); len(got) != 1 || got[0].User != "stays" {
+			t.Fatalf("%s's requests after the erasure: %v, want the other user's alone", conv, got)
+		}
+	}
+	if _, err := node.EraseUser(ctx, "gone", actors.SentCursor{}); err != nil {
+		t.Fatalf("erasing again: %v", err)
+	}
+}

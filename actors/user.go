@@ -202,6 +202,8 @@ func (u *user) Receive(ctx actor.Context) {
 		u.setAway(ctx, m)
 	case *pb.SetDraft:
 		u.setDraft(ctx, m)
+	case *pb.RecordJoinAsk:
+		u.recordJoinAsk(ctx, m)
 	case *pb.ListChanged:
 		u.listChanged(m.List, m.Conv)
 	case *pb.PutScheduled:

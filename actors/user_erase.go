@@ -14,7 +14,8 @@ import (
 // suspends the user without end, recalls as the operator every message
 // they sent in every conversation they were ever in, deletes their
 // push registrations and clears their profile (name and avatar), their
-// drafts and the attributes a business kept about them for its desk. The recalls go through the conversation grains, as
+// drafts, their requests to join groups (with their notes) and the
+// attributes a business kept about them for its desk. The recalls go through the conversation grains, as
 // an operator's single recall does: each clears the stored text or card
 // (and its edits' or updates') and tells every member's devices, so
 // clients drop their copies.
@@ -127,6 +128,9 @@ func (n *Runtime) EraseUser(ctx context.Context, user string, from SentCursor) (
 	}
 	if err := n.store.SaveCheckpoint(ctx, storage.Checkpoint{Key: draftsKey(user), At: time.Now()}); err != nil {
 		return res, fmt.Errorf("erase %s: drafts: %w", user, fromPB(storeErr(err)))
+	}
+	if err := n.dropJoinRequests(ctx, user); err != nil {
+		return res, fmt.Errorf("erase %s: requests to join: %w", user, err)
 	}
 	res.Done = true
 	n.log.Info("user erased", "user", user, "conversations", res.Conversations, "recalled", res.Recalled,

@@ -696,6 +696,211 @@ func (x *JoinGroup) GetNote() string {
 	return ""
 }
 
+// JoinAsks is a user's row of the groups they asked to join (requests
+// that may still wait), so an erasure finds their requests and notes.
+type JoinAsks struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Asks          []*JoinAsk             `protobuf:"bytes,1,rep,name=asks,proto3" json:"asks,omitempty"` // oldest first
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JoinAsks) Reset() {
+	*x = JoinAsks{}
+	mi := &file_actors_actorspb_group_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JoinAsks) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JoinAsks) ProtoMessage() {}
+
+func (x *JoinAsks) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_group_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JoinAsks.ProtoReflect.Descriptor instead.
+func (*JoinAsks) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_group_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *JoinAsks) GetAsks() []*JoinAsk {
+	if x != nil {
+		return x.Asks
+	}
+	return nil
+}
+
+type JoinAsk struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	AtMs          int64                  `protobuf:"varint,2,opt,name=at_ms,json=atMs,proto3" json:"at_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JoinAsk) Reset() {
+	*x = JoinAsk{}
+	mi := &file_actors_actorspb_group_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JoinAsk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JoinAsk) ProtoMessage() {}
+
+func (x *JoinAsk) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_group_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JoinAsk.ProtoReflect.Descriptor instead.
+func (*JoinAsk) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_group_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *JoinAsk) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *JoinAsk) GetAtMs() int64 {
+	if x != nil {
+		return x.AtMs
+	}
+	return 0
+}
+
+// RecordJoinAsk adds conv to the user's JoinAsks (user grain).
+type RecordJoinAsk struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Conv          string                 `protobuf:"bytes,2,opt,name=conv,proto3" json:"conv,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordJoinAsk) Reset() {
+	*x = RecordJoinAsk{}
+	mi := &file_actors_actorspb_group_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordJoinAsk) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordJoinAsk) ProtoMessage() {}
+
+func (x *RecordJoinAsk) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_group_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordJoinAsk.ProtoReflect.Descriptor instead.
+func (*RecordJoinAsk) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_group_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *RecordJoinAsk) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *RecordJoinAsk) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+// DropJoinRequest drops user's waiting request to join conv, if any (an
+// erasure).
+type DropJoinRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	User          string                 `protobuf:"bytes,2,opt,name=user,proto3" json:"user,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DropJoinRequest) Reset() {
+	*x = DropJoinRequest{}
+	mi := &file_actors_actorspb_group_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DropJoinRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DropJoinRequest) ProtoMessage() {}
+
+func (x *DropJoinRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_group_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DropJoinRequest.ProtoReflect.Descriptor instead.
+func (*DropJoinRequest) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_group_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *DropJoinRequest) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *DropJoinRequest) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
 type JoinGroupResponse struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Error   *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
@@ -711,7 +916,7 @@ type JoinGroupResponse struct {
 
 func (x *JoinGroupResponse) Reset() {
 	*x = JoinGroupResponse{}
-	mi := &file_actors_actorspb_group_proto_msgTypes[7]
+	mi := &file_actors_actorspb_group_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -723,7 +928,7 @@ func (x *JoinGroupResponse) String() string {
 func (*JoinGroupResponse) ProtoMessage() {}
 
 func (x *JoinGroupResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_group_proto_msgTypes[7]
+	mi := &file_actors_actorspb_group_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -736,7 +941,7 @@ func (x *JoinGroupResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinGroupResponse.ProtoReflect.Descriptor instead.
 func (*JoinGroupResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_group_proto_rawDescGZIP(), []int{7}
+	return file_actors_actorspb_group_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *JoinGroupResponse) GetError() *Error {
@@ -849,7 +1054,18 @@ const file_actors_actorspb_group_proto_rawDesc = "" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x14\n" +
 	"\x05actor\x18\x02 \x01(\tR\x05actor\x12\x14\n" +
 	"\x05token\x18\x03 \x01(\tR\x05token\x12\x12\n" +
-	"\x04note\x18\x04 \x01(\tR\x04note\"\xa5\x01\n" +
+	"\x04note\x18\x04 \x01(\tR\x04note\";\n" +
+	"\bJoinAsks\x12/\n" +
+	"\x04asks\x18\x01 \x03(\v2\x1b.switchboard.actors.JoinAskR\x04asks\"2\n" +
+	"\aJoinAsk\x12\x12\n" +
+	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x13\n" +
+	"\x05at_ms\x18\x02 \x01(\x03R\x04atMs\"7\n" +
+	"\rRecordJoinAsk\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
+	"\x04conv\x18\x02 \x01(\tR\x04conv\"9\n" +
+	"\x0fDropJoinRequest\x12\x12\n" +
+	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x12\n" +
+	"\x04user\x18\x02 \x01(\tR\x04user\"\xa5\x01\n" +
 	"\x11JoinGroupResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x18\n" +
@@ -869,7 +1085,7 @@ func file_actors_actorspb_group_proto_rawDescGZIP() []byte {
 	return file_actors_actorspb_group_proto_rawDescData
 }
 
-var file_actors_actorspb_group_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_actors_actorspb_group_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_actors_actorspb_group_proto_goTypes = []any{
 	(*GroupSettings)(nil),         // 0: switchboard.actors.GroupSettings
 	(*GroupSettingsResponse)(nil), // 1: switchboard.actors.GroupSettingsResponse
@@ -878,22 +1094,27 @@ var file_actors_actorspb_group_proto_goTypes = []any{
 	(*JoinRequest)(nil),           // 4: switchboard.actors.JoinRequest
 	(*GroupInviteResponse)(nil),   // 5: switchboard.actors.GroupInviteResponse
 	(*JoinGroup)(nil),             // 6: switchboard.actors.JoinGroup
-	(*JoinGroupResponse)(nil),     // 7: switchboard.actors.JoinGroupResponse
-	(*Error)(nil),                 // 8: switchboard.actors.Error
-	(*MediaRef)(nil),              // 9: switchboard.actors.MediaRef
+	(*JoinAsks)(nil),              // 7: switchboard.actors.JoinAsks
+	(*JoinAsk)(nil),               // 8: switchboard.actors.JoinAsk
+	(*RecordJoinAsk)(nil),         // 9: switchboard.actors.RecordJoinAsk
+	(*DropJoinRequest)(nil),       // 10: switchboard.actors.DropJoinRequest
+	(*JoinGroupResponse)(nil),     // 11: switchboard.actors.JoinGroupResponse
+	(*Error)(nil),                 // 12: switchboard.actors.Error
+	(*MediaRef)(nil),              // 13: switchboard.actors.MediaRef
 }
 var file_actors_actorspb_group_proto_depIdxs = []int32{
-	8, // 0: switchboard.actors.GroupSettingsResponse.error:type_name -> switchboard.actors.Error
-	9, // 1: switchboard.actors.GroupSettingsResponse.picture:type_name -> switchboard.actors.MediaRef
-	8, // 2: switchboard.actors.GroupInviteResponse.error:type_name -> switchboard.actors.Error
-	3, // 3: switchboard.actors.GroupInviteResponse.invites:type_name -> switchboard.actors.Invite
-	4, // 4: switchboard.actors.GroupInviteResponse.requests:type_name -> switchboard.actors.JoinRequest
-	8, // 5: switchboard.actors.JoinGroupResponse.error:type_name -> switchboard.actors.Error
-	6, // [6:6] is the sub-list for method output_type
-	6, // [6:6] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	12, // 0: switchboard.actors.GroupSettingsResponse.error:type_name -> switchboard.actors.Error
+	13, // 1: switchboard.actors.GroupSettingsResponse.picture:type_name -> switchboard.actors.MediaRef
+	12, // 2: switchboard.actors.GroupInviteResponse.error:type_name -> switchboard.actors.Error
+	3,  // 3: switchboard.actors.GroupInviteResponse.invites:type_name -> switchboard.actors.Invite
+	4,  // 4: switchboard.actors.GroupInviteResponse.requests:type_name -> switchboard.actors.JoinRequest
+	8,  // 5: switchboard.actors.JoinAsks.asks:type_name -> switchboard.actors.JoinAsk
+	12, // 6: switchboard.actors.JoinGroupResponse.error:type_name -> switchboard.actors.Error
+	7,  // [7:7] is the sub-list for method output_type
+	7,  // [7:7] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_group_proto_init() }
@@ -909,7 +1130,7 @@ func file_actors_actorspb_group_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_group_proto_rawDesc), len(file_actors_actorspb_group_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
