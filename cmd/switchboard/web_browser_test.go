@@ -51,6 +51,10 @@ func artifactDir(t *testing.T) string {
 // pages), the agent transfers and the session is closed.
 // The agent deletes an answer for itself from the workbench ("delete for
 // me"): it leaves the page, the customer keeps it, Undo brings it back.
+// The customer's question, answered, shows "1 reply" in the workbench,
+// whose thread panel lists the answer; the Files button lists the
+// customer's photo; a search "from" the customer, with no words, lists
+// what they wrote.
 // The customer gives their name on the chat page: the workbench shows
 // it, not the id, as the sender of the customer's messages, beside the
 // session's title and in its list.
@@ -411,6 +415,20 @@ func browserRun(t *testing.T, browser, transport string) {
 	until(customer, "the customer keeps the answer", has(tyres))
 	click(agent, "undo", "#hide-note button.undo")
 	until(agent, "the answer back, the notice gone", fmt.Sprintf(`!!document.querySelector('#messages .msg[data-seq="%s"]') && %s && document.querySelector("#hide-note").hidden`, tyresSeq, has(tyres)))
+	// The question now has a reply: the workbench shows "1 reply" on it;
+	// a click opens the thread panel, the answer read from the node, and ×
+	// closes it. The Files button lists the customer's photo, by its sender.
+	replyLink := fmt.Sprintf(`document.querySelector('#messages .msg[data-seq="%s"] button.replies')`, asked)
+	until(agent, "1 reply on the question", replyLink+`?.textContent === "1 reply"`)
+	click(agent, "open the thread", fmt.Sprintf(`#messages .msg[data-seq="%s"] button.replies`, asked))
+	until(agent, "the thread panel listing the answer", fmt.Sprintf(`!document.querySelector("#thread").hidden && document.querySelector("#thread").dataset.seq === %q &&
+		[...document.querySelectorAll("#thread li")].map((e) => e.dataset.seq + " " + e.textContent).join("|") === %q`, asked, tyresSeq+" a1: "+tyres))
+	screenshot(t, agent, "agent-thread-"+transport)
+	click(agent, "close the thread", "#thread button.close-thread")
+	until(agent, "the thread panel closed", `document.querySelector("#thread").hidden`)
+	click(agent, "the conversation's files", "#show-files")
+	until(agent, "the photo in the files list", fmt.Sprintf(`(() => { const l = [...document.querySelectorAll("#files li")];
+		return l.length === 1 && l[0].dataset.conv === %q && l[0].querySelector(".person")?.title === %q && l[0].querySelector("a.media")?.textContent.startsWith("📎 scratch.png (") })()`, conv, visitor))
 	// A saved reply of the line, picked from the workbench's menu, goes
 	// out as the agent's own message.
 	until(agent, "the saved replies menu", `!document.querySelector("#saved").hidden && document.querySelector("#saved").options.length === 2`)
@@ -580,6 +598,12 @@ func browserRun(t *testing.T, browser, transport string) {
 	// conversations; the match names the conversation.
 	run(agent, "search", chromedp.SendKeys("#search-text", "STILL FOR SALE\n"))
 	until(agent, "the search's match", fmt.Sprintf(`[...document.querySelectorAll("#search-results li")].some((e) => e.dataset.conv === %q && e.textContent.includes("Is the car still for sale?"))`, conv))
+	// With "from" (a user id) and no words: everything the customer wrote.
+	eval(agent, "empty the search box", `document.querySelector("#search-text").value = ""; true`, nil)
+	run(agent, "search by sender", chromedp.SendKeys("#search-from", visitor+"\n"))
+	until(agent, "the customer's messages", fmt.Sprintf(`(() => { const l = [...document.querySelectorAll("#search-results li:not(.more)")];
+		return l.every((e) => e.querySelector(".person")?.title === %q) && l.some((e) => e.textContent.endsWith("Thanks, I will come by")) })()`, visitor))
+	eval(agent, "empty the from box", `document.querySelector("#search-from").value = ""; true`, nil)
 	if page, err := chromedp.Run(customer, chromedp.Evaluate[string](`document.body.innerText`)); err != nil || bytes.Contains([]byte(page), []byte("friday")) || bytes.Contains([]byte(page), []byte("callback-later")) {
 		t.Fatalf("the customer's page shows an internal note or tag (%v):\n%s", err, page)
 	}

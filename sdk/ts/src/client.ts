@@ -58,6 +58,19 @@ export interface StarredMessage {
 }
 
 /**
+ * What a search (Client.search, searchEverywhere) keeps of the messages
+ * it reads, each filter applied when set: only those sender sent, only
+ * those with a file (files: a conversation's shared media), only the
+ * replies to the message at seq replyTo (a thread: one conversation's).
+ * With a filter set the words may be empty: every message that passes.
+ */
+export interface SearchFilters {
+  sender?: string;
+  files?: boolean;
+  replyTo?: number;
+}
+
+/**
  * A message this user scheduled (Client.schedule) and the node has not
  * sent yet. conv is where it goes: for one scheduled to { to: user }, the
  * id of their direct conversation (to names the user; else to is "").
@@ -1249,12 +1262,13 @@ export class Client {
    * itself: refSeq names the message it changed) and next, the seq to pass
    * as before to go on (0: the start was reached). A page may hold fewer
    * matches than limit, even none, with next set: the node reads a bounded
-   * number of messages per request.
+   * number of messages per request. Filters (SearchFilters) narrow it;
+   * with one, query may be empty: every message that passes, never an
+   * edit, each with its newest edit's text.
    */
-  async search(conv: string, query: string, opts: { before?: number; limit?: number } = {}): Promise<{ messages: ChatMessage[]; next: number }> {
-    const r = await this.request({ case: "search", value: { conv, query, beforeSeq: BigInt(opts.before ?? 0), limit: opts.limit ?? 0 } });
-    if (r.result.case !== "search") throw new Error("search: unexpected answer");
-    return { messages: r.result.value.messages.map((m) => chatMessage(m, this.user)), next: Number(r.result.value.nextBeforeSeq) };
+  async search(conv: string, query: string, opts: { before?: number; limit?: number } & SearchFilters = {}): Promise<{ messages: ChatMessage[]; next: number }> {
+    const v = await this.find("search", conv, query, opts, opts.before ?? 0, opts.limit ?? 0);
+    return { messages: v.messages.map((m) => chatMessage(m, this.user)), next: Number(v.nextBeforeSeq) };
   }
 
   /**
@@ -1262,20 +1276,54 @@ export class Client {
    * the order of their list (pinned, then by last activity, then the
    * archived ones), newest first within each; each match names its conv.
    * next is where to go on (pass it as from), null once the last
-   * conversation was read.
+   * conversation was read. A thread (replyTo) is one conversation's: use
+   * thread or search.
    */
   async searchEverywhere(
     query: string,
-    opts: { from?: { conv: string; before: number }; limit?: number } = {},
+    opts: { from?: { conv: string; before: number }; limit?: number } & Omit<SearchFilters, "replyTo"> = {},
   ): Promise<{ messages: ChatMessage[]; next: { conv: string; before: number } | null }> {
     const from = opts.from ?? { conv: "", before: 0 };
-    const r = await this.request({ case: "search", value: { conv: "", query, fromConv: from.conv, beforeSeq: BigInt(from.before), limit: opts.limit ?? 0 } });
-    if (r.result.case !== "search") throw new Error("search: unexpected answer");
-    const v = r.result.value;
+    const v = await this.find("searchEverywhere", "", query, opts, from.before, opts.limit ?? 0, from.conv);
     return {
       messages: v.messages.map((m) => chatMessage(m, this.user)),
       next: v.nextConv === "" ? null : { conv: v.nextConv, before: Number(v.nextBeforeSeq) },
     };
+  }
+
+  /**
+   * thread lists the replies to the message at seq of conv (those whose
+   * replyTo is seq), newest first from before (0: the latest), as search
+   * does: pass next as before to go on, 0 once the message was reached.
+   */
+  async thread(conv: string, seq: number, before = 0, limit = 0): Promise<{ messages: ChatMessage[]; next: number }> {
+    if (!conv || !Number.isSafeInteger(seq) || seq <= 0) throw new Error("thread: the conversation and the seq of the message");
+    return this.search(conv, "", { replyTo: seq, before, limit });
+  }
+
+  /**
+   * files lists conv's shared media: its messages with a file, newest
+   * first from before (0: the latest), as search does (next: pass it as
+   * before to go on, 0 at the start).
+   */
+  async files(conv: string, before = 0, limit = 0): Promise<{ messages: ChatMessage[]; next: number }> {
+    if (!conv) throw new Error("files: the conversation");
+    return this.search(conv, "", { files: true, before, limit });
+  }
+
+  // find asks the node's search, refusing here what it would answer
+  // INVALID: a replyTo that is no seq, a thread without its conversation
+  // (conv "" searches them all), no words and no filter.
+  private async find(what: string, conv: string, query: string, f: SearchFilters, before: number, limit: number, fromConv = "") {
+    if (f.replyTo !== undefined && (!Number.isSafeInteger(f.replyTo) || f.replyTo <= 0)) throw new Error(`${what}: replyTo is the seq of the message whose replies to list`);
+    if (f.replyTo && !conv) throw new Error(`${what}: replyTo (a thread) needs its conversation`);
+    if (!query && !f.sender && !f.files && !f.replyTo) throw new Error(`${what}: words to look for, or a filter (sender, files, replyTo)`);
+    const r = await this.request({
+      case: "search",
+      value: { conv, query, fromConv, beforeSeq: BigInt(before), limit, sender: f.sender ?? "", files: f.files ?? false, replyTo: BigInt(f.replyTo ?? 0) },
+    });
+    if (r.result.case !== "search") throw new Error("search: unexpected answer");
+    return r.result.value;
   }
 
   async markRead(conv: string, seq: number): Promise<void> {

@@ -46,7 +46,8 @@ test("chat over WebSocket: states, dedupe, reconnect and resync", { skip: !url &
     const hits = await bob.search(conv, "HELLO BOB");
     assert.deepEqual(hits.messages.map((x) => [x.seq, x.sender, x.body]), [[seq, "alice", "hello bob"]]);
     assert.equal(hits.next, 0);
-    await assert.rejects(bob.search(conv, ""), (e: unknown) => e instanceof ProtocolError && e.code === Code.INVALID);
+    // No words and no filter: refused here (the node would answer INVALID).
+    await assert.rejects(bob.search(conv, ""), /search: words to look for, or a filter/);
     // Searching all of bob's conversations finds it there.
     const everywhere = await bob.searchEverywhere("hello bob");
     assert.deepEqual(everywhere.messages.map((x) => [x.conv, x.seq]), [[conv, seq]]);
@@ -786,6 +787,45 @@ test("starred messages: stars in a group, listed newest first page by page as re
     await assert.rejects(ann.star(conv, edit), (e: unknown) => e instanceof ProtocolError && e.code === Code.INVALID);
     await assert.rejects(ann.star(directConv("alice", "bob"), 1), (e: unknown) => e instanceof ProtocolError && e.code === Code.NOT_MEMBER);
     assert.equal((await ann.starred()).length, 3, "the refusals starred nothing");
+  });
+});
+
+test("search filters in a class: a question's thread newest first, one member's messages, the shared files", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  await withClients(["teacher", "pupil", "ann"], async (teacher, pupil, ann) => {
+    const conv = await teacher.createGroup("Physics", ["pupil", "ann"], { conv: "g:ts-thread" });
+    const stored = (c: Client, m: { clientMsgId: string }) => c.conversation(conv).messages.find((x) => x.clientMsgId === m.clientMsgId && x.seq > 0);
+    const question = teacher.send(conv, "Why is the sky blue?");
+    await until("the members hold the question", () => !!stored(pupil, question) && !!stored(ann, question));
+    const q = stored(pupil, question)!.seq;
+    // Two answers, one after the other, and a message of ann's that answers nothing.
+    const first = pupil.reply(conv, q, "Rayleigh scattering");
+    await until("pupil's answer stored", () => !!stored(pupil, first));
+    const second = ann.reply(conv, q, "Blue light scatters more");
+    await until("ann's answer stored", () => !!stored(ann, second));
+    const aside = ann.send(conv, "And sunsets are red");
+    await until("ann's aside stored", () => !!stored(ann, aside));
+
+    // The thread: both replies, newest first, down to the question (next 0).
+    const thread = await teacher.thread(conv, q);
+    assert.deepEqual(thread.messages.map((m) => [m.sender, m.body, m.replyTo]), [["ann", "Blue light scatters more", q], ["pupil", "Rayleigh scattering", q]]);
+    assert.equal(thread.next, 0);
+    // One a page: the older reply follows from next.
+    const page = await teacher.thread(conv, q, 0, 1);
+    assert.deepEqual([page.messages.map((m) => m.sender), page.next > 0], [["ann"], true]);
+    assert.deepEqual((await teacher.thread(conv, q, page.next, 1)).messages.map((m) => m.sender), ["pupil"]);
+    // What ann wrote, newest first; with words too, only hers that hold them.
+    const hers = await teacher.search(conv, "", { sender: "ann" });
+    assert.deepEqual(hers.messages.map((m) => m.body), ["And sunsets are red", "Blue light scatters more"]);
+    assert.deepEqual((await teacher.search(conv, "BLUE", { sender: "ann" })).messages.map((m) => m.seq), [stored(teacher, second)!.seq]);
+
+    // The class's files: none yet, then the one the teacher shares.
+    assert.deepEqual((await pupil.files(conv)).messages, []);
+    const sheet = await teacher.sendFile(conv, new Uint8Array([1, 2, 3]), { name: "sky.pdf", mime: "application/pdf", caption: "read this" });
+    await until("pupil holds the file", () => !!stored(pupil, sheet));
+    const files = await pupil.files(conv);
+    assert.deepEqual(files.messages.map((m) => [m.sender, m.body, m.media?.name, m.media?.size]), [["teacher", "read this", "sky.pdf", 3]]);
+    // A thread is one conversation's: refused here, not asked.
+    await assert.rejects(pupil.search("", "", { replyTo: q }), /needs its conversation/);
   });
 });
 

@@ -8,7 +8,8 @@
 // the compose box kept as the open conversation's draft; joining a group
 // with a code, and a group's invite code and requests to join; the
 // workbench's mute menu; the workbench's "Away message" setting, and an
-// automatic reply labelled; a message deleted for me, with its Undo.
+// automatic reply labelled; a message deleted for me, with its Undo; a
+// message's replies ("2 replies") and its thread panel, and the Files list.
 // cmd/switchboard's TestBrowserPages drives the pages in Chromium.
 import { mock, test } from "node:test";
 import assert from "node:assert/strict";
@@ -84,6 +85,7 @@ class FakeElement {
   append(...cs: (FakeElement | string)[]) {
     for (const c of cs) this.children.push(typeof c === "string" ? Object.assign(new FakeElement(), { text: c }) : c);
   }
+  click() {} // a link's save (fileLink): nothing to save here
   /** find: the element and its descendants whose classes include cls. */
   find(cls: string): FakeElement[] {
     const own = this.className.split(" ").includes(cls) ? [this] : [];
@@ -1204,4 +1206,97 @@ test("pages offer \"delete for me\" on each stored message; hider hides it, show
   onHide(c.messages[0]);
   await tick();
   assert.deepEqual([notice.hidden, notes.at(-1)], [true, "delete failed: NOT_FOUND: message 9 of g:bikes: not one you see"]);
+});
+
+test("pages show \"N replies\" on an answered message; the thread panel lists its replies oldest first, follows new ones and closes; the Files list pages and saves", async () => {
+  const page = await loadPage();
+
+  const c = new Conversation("g:physics");
+  const base = { conv: "g:physics", sender: "ann", recalled: false, serverTsMs: Date.now(), kind: "normal" as const };
+  c.insert({ ...base, seq: 1, clientMsgId: "a", sender: "teacher", body: "Why is the sky blue?" }, "teacher");
+  c.insert({ ...base, seq: 2, clientMsgId: "b", body: "Rayleigh scattering", replyTo: 1 }, "teacher");
+  c.insert({ ...base, seq: 3, clientMsgId: "c", sender: "bob", body: "Blue scatters more", replyTo: 1 }, "teacher");
+  c.insert({ ...base, seq: 4, clientMsgId: "d", sender: "teacher", body: "Right", replyTo: 2 }, "teacher");
+  c.insert({ ...base, seq: 5, clientMsgId: "e", body: "oops", replyTo: 2, recalled: true }, "teacher");
+  c.pending.push({ ...base, seq: 0, clientMsgId: "f", sender: "teacher", body: "sending", replyTo: 4, state: "sending" });
+
+  // Counted from the held messages: stored, not recalled.
+  assert.deepEqual([...page.replyCounts(c)], [[1, 2], [2, 1]]);
+  const el = new FakeElement();
+  const opened: number[] = [];
+  page.renderMessages(el, c, "teacher", { onThread: (m: ChatMessage) => opened.push(m.seq) });
+  const msgs = el.find("msg");
+  assert.deepEqual(msgs.map((d) => [d.dataset.seq, d.find("replies").map((b) => b.textContent)]), [
+    ["1", ["2 replies"]], ["2", ["1 reply"]], ["3", []], ["4", []], ["5", []], ["0", []],
+  ], "a recalled or pending reply is not counted");
+  for (const d of msgs) for (const b of d.find("replies")) b.onclick!();
+  assert.deepEqual(opened, [1, 2]);
+  page.renderMessages(el, c, "teacher", {});
+  assert.equal(el.find("replies").length, 0, "none without onThread");
+
+  // threadPanel: the node's pages (newest first) read to the end, listed
+  // oldest first; × closes it.
+  const asked: unknown[][] = [];
+  let pages: Record<number, { messages: Partial<ChatMessage>[]; next: number }> = {
+    0: { messages: [{ conv: "g:physics", seq: 3, sender: "bob", body: "Blue scatters more", kind: "normal" }], next: 3 },
+    3: { messages: [{ conv: "g:physics", seq: 2, sender: "ann", body: "", kind: "normal", media: { id: "m", name: "sky.png", mime: "image/png", size: 5, chunks: 1 } }], next: 0 },
+  };
+  let refuse = "";
+  const client = {
+    thread: async (...args: any[]) => {
+      if (refuse) throw new Error(refuse);
+      asked.push(["thread", ...args]);
+      return pages[args[2]];
+    },
+    files: async (...args: any[]) => (asked.push(["files", ...args]), pages[args[1]]),
+  };
+  const notes: string[] = [];
+  const panel = Object.assign(new FakeElement(), { hidden: true });
+  const thread = page.threadPanel(client, panel, (t: string) => notes.push(t));
+  await thread.open(c, c.messages[0]);
+  assert.deepEqual(asked, [["thread", "g:physics", 1, 0], ["thread", "g:physics", 1, 3]]);
+  assert.deepEqual([panel.hidden, panel.dataset.seq, panel.find("thread-head")[0].textContent], [false, "1", "Replies to #1: Why is the sky blue? ×"]);
+  const listed = () => panel.children[1].children.map((li) => li.textContent);
+  assert.deepEqual(listed(), ["ann: 📎 sky.png", "bob: Blue scatters more"]);
+  // The same count held: nothing read again; one more reply held: read again.
+  asked.length = 0;
+  thread.follow(c);
+  assert.equal(asked.length, 0);
+  c.insert({ ...base, seq: 6, clientMsgId: "g", body: "And sunsets?", replyTo: 1 }, "teacher");
+  pages = { 0: { messages: [{ conv: "g:physics", seq: 6, sender: "ann", body: "And sunsets?", kind: "normal" }, ...pages[0].messages], next: 3 }, 3: pages[3] };
+  thread.follow(c);
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual([asked.length, listed()], [2, ["ann: 📎 sky.png", "bob: Blue scatters more", "ann: And sunsets?"]]);
+  panel.find("close-thread")[0].onclick!();
+  assert.deepEqual([panel.hidden, panel.textContent], [true, ""]);
+  thread.follow(c);
+  assert.equal(asked.length, 2, "a closed panel follows nothing");
+  // A message with no replies (left by the node), and a refusal.
+  pages = { 0: { messages: [], next: 0 } };
+  await thread.open(c, c.messages[3]);
+  assert.deepEqual([panel.hidden, listed()], [false, []]);
+  assert.equal(panel.children[1].textContent, "no replies");
+  refuse = "NOT_MEMBER: not in g:physics";
+  await thread.open(c, c.messages[0]);
+  assert.equal(notes.at(-1), "thread: NOT_MEMBER: not in g:physics");
+
+  // filesPanel: 20 a page, a "more…" entry for the next; each file with
+  // its sender and a link that saves it through download.
+  const file = (seq: number, name: string): Partial<ChatMessage> => ({ conv: "g:physics", seq, sender: "teacher", body: "", kind: "normal", media: { id: `f${seq}`, name, mime: "application/pdf", size: 2048, chunks: 1 } });
+  pages = { 0: { messages: [file(9, "sky.pdf")], next: 8 }, 8: { messages: [file(4, "light.pdf")], next: 0 } };
+  asked.length = 0;
+  const saved: number[] = [];
+  const ul = new FakeElement();
+  const files = page.filesPanel(client, ul, async (m: ChatMessage) => (saved.push(m.seq), new Uint8Array(1)), (t: string) => notes.push(t));
+  await files.show("g:physics");
+  assert.deepEqual(ul.children.map((li) => li.textContent), ["g:physics #9 teacher: 📎 sky.pdf (2 KiB)", "more…"]);
+  await ul.children[1].onclick!();
+  assert.deepEqual(asked, [["files", "g:physics", 0, 20], ["files", "g:physics", 8, 20]]);
+  assert.deepEqual(ul.children.map((li) => li.textContent), ["g:physics #9 teacher: 📎 sky.pdf (2 KiB)", "g:physics #4 teacher: 📎 light.pdf (2 KiB)"]);
+  ul.children[1].find("media")[0].onclick!();
+  await new Promise((r) => setTimeout(r, 0));
+  assert.deepEqual(saved, [4]);
+  pages = { 0: { messages: [], next: 0 } };
+  await files.show("g:physics");
+  assert.equal(ul.textContent, "no files shared");
 });

@@ -1032,3 +1032,56 @@ test("hide: hide and unhide send the seqs; summaries and membership pushes carry
   assert.deepEqual(d.visible().map((m) => m.seq), [1, 2, 3]);
   assert.deepEqual(events.at(-1), [1, 2, 3]);
 });
+
+// Search filters: search, searchEverywhere, thread and files send the
+// words and filters as asked (replyTo as a seq, none unset), and answer the
+// node's page; what the node would refuse INVALID (a replyTo that is no
+// seq, a thread without its conversation, no words and no filter) is
+// refused before anything is sent.
+test("search filters: sender, files and replyTo are sent; thread and files wrap them; bad filters refused here", async () => {
+  const c = new Client({ url: "ws://127.0.0.1:1", token: "t" });
+  c.user = "ann";
+  const asked: any[] = [];
+  const wire = (seq: number, body: string, replyTo = 0) => create(MessageSchema, { conv: "g:maths", seq: BigInt(seq), sender: "bob", body: new TextEncoder().encode(body), serverTsMs: 1n, replyTo: BigInt(replyTo) });
+  (c as any).request = async (op: { case: string; value: any }) => {
+    asked.push(op.value);
+    return create(ResponseSchema, { result: { case: "search", value: { messages: [wire(9, "page 12", 4), wire(7, "page 14", 4)], nextBeforeSeq: 7n, nextConv: op.value.conv ? "" : "g:maths" } } });
+  };
+  const sent = (v: any) => [v.conv, v.query, v.fromConv, v.beforeSeq, v.limit, v.sender, v.files, v.replyTo];
+
+  const replies = await c.thread("g:maths", 4);
+  assert.deepEqual(replies.messages.map((m) => [m.seq, m.replyTo, m.body]), [[9, 4, "page 12"], [7, 4, "page 14"]], "newest first, as the node answers");
+  assert.equal(replies.next, 7);
+  await c.thread("g:maths", 4, 7, 10);
+  await c.files("g:maths");
+  await c.search("g:maths", "", { sender: "bob", before: 30 });
+  await c.search("g:maths", "page", { sender: "bob", files: true, replyTo: 4, limit: 5 });
+  await c.search("g:maths", "page"); // as before: words alone
+  const all = await c.searchEverywhere("", { sender: "bob", from: { conv: "g:art", before: 3 } });
+  assert.deepEqual(all.next, { conv: "g:maths", before: 7 });
+  await c.searchEverywhere("", { files: true });
+  assert.deepEqual(asked.map(sent), [
+    ["g:maths", "", "", 0n, 0, "", false, 4n],
+    ["g:maths", "", "", 7n, 10, "", false, 4n],
+    ["g:maths", "", "", 0n, 0, "", true, 0n],
+    ["g:maths", "", "", 30n, 0, "bob", false, 0n],
+    ["g:maths", "page", "", 0n, 5, "bob", true, 4n],
+    ["g:maths", "page", "", 0n, 0, "", false, 0n],
+    ["", "", "g:art", 3n, 0, "bob", false, 0n],
+    ["", "", "", 0n, 0, "", true, 0n],
+  ]);
+
+  asked.length = 0;
+  for (const bad of [0, -1, 1.5, NaN, Number.MAX_SAFE_INTEGER + 1]) {
+    await assert.rejects(c.search("g:maths", "", { replyTo: bad }), /search: replyTo is the seq/, `replyTo ${bad}`);
+    await assert.rejects(c.thread("g:maths", bad), /thread: the conversation and the seq/, `thread of ${bad}`);
+  }
+  await assert.rejects(c.thread("", 4), /thread: the conversation/);
+  await assert.rejects(c.search("", "page", { replyTo: 4 }), /search: replyTo \(a thread\) needs its conversation/);
+  await assert.rejects(c.searchEverywhere("page", { replyTo: 4 } as any), /searchEverywhere: replyTo \(a thread\) needs its conversation/);
+  await assert.rejects(c.search("g:maths", ""), /search: words to look for, or a filter/);
+  await assert.rejects(c.search("g:maths", "", { sender: "", files: false }), /search: words to look for, or a filter/, "empty filters are none");
+  await assert.rejects(c.searchEverywhere(""), /searchEverywhere: words to look for, or a filter/);
+  await assert.rejects(c.files(""), /files: the conversation/);
+  assert.equal(asked.length, 0, "nothing invalid is sent");
+});

@@ -1,4 +1,4 @@
-import { adminDesk, attachFile, awayForm, Client, demoCard, demoPoll, draftKeeper, forwarder, hider, invitePanel, isForbidden, isGroup, isNews, joinForm, mentionAllToggle, mentionsMe, muteControl, mutedMark, params, peerOf, people, personView, pinTracker, profileForm, relabel, renderMessages, renderStarred, scheduledPanel, ServiceDesk, showStatus, starTracker, systemText, tabDevice, token, tokenWorked, transports, typingLine } from "./common.js";
+import { adminDesk, attachFile, awayForm, Client, demoCard, demoPoll, draftKeeper, filesPanel, forwarder, hider, invitePanel, isForbidden, isGroup, isNews, joinForm, mentionAllToggle, mentionsMe, muteControl, mutedMark, params, peerOf, people, personView, pinTracker, profileForm, relabel, renderMessages, renderStarred, scheduledPanel, ServiceDesk, showStatus, starTracker, systemText, tabDevice, threadPanel, token, tokenWorked, transports, typingLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 if (params.get("user")) $("user").value = params.get("user");
@@ -72,8 +72,14 @@ let invites;
 // muteControl, once connected: the open conversation muted for the agent
 // alone, for a while or until unmuted (a busy team room).
 let mute;
+// threadPanel, once connected: a message's replies ("2 replies"), read
+// from the node, under the conversation; filesPanel the open
+// conversation's shared files (the Files button).
+let thread, files;
+const onThread = (m) => thread.open(client.conversation(m.conv), m);
 const draw = (c) => {
-  renderMessages($("messages"), c, user, { onRecall, onEdit, onReport, onReply, onReact, onVote, onPin, onForward, onHide, download, pinned: pinned?.(c), onStar: stars?.toggle, starred: stars?.seqs(c), people: names });
+  renderMessages($("messages"), c, user, { onRecall, onEdit, onReport, onReply, onReact, onVote, onPin, onForward, onHide, onThread, download, pinned: pinned?.(c), onStar: stars?.toggle, starred: stars?.seqs(c), people: names });
+  thread?.follow(c); // a reply arrived (or went) in the thread shown: read it again
   drawDue();
 };
 
@@ -103,6 +109,7 @@ async function showStarred() {
   }
 }
 $("show-starred").onclick = showStarred;
+$("show-files").onclick = () => current && files.show(current);
 
 // Send later: the reply box's text goes into the open conversation at the
 // time picked, sent by the node (a follow-up for when the shop opens);
@@ -448,6 +455,7 @@ async function open(id) {
     // The box's text stays with the conversation left, as its draft; an
     // edit, a report or a reply begun there ends.
     drafts?.leave(current);
+    thread?.close(); // the thread shown was the conversation left's
     editing = reporting = replying = undefined;
     $("text").placeholder = "Reply";
   }
@@ -459,7 +467,7 @@ async function open(id) {
   void showNotes(id);
   $("title").textContent = id;
   showPeer(id);
-  $("text").disabled = $("send").disabled = $("send-card").disabled = $("send-poll").disabled = $("later-at").disabled = $("send-later").disabled = $("transfer").disabled = $("close").disabled = $("file").disabled = false;
+  $("text").disabled = $("send").disabled = $("send-card").disabled = $("send-poll").disabled = $("later-at").disabled = $("send-later").disabled = $("show-files").disabled = $("transfer").disabled = $("close").disabled = $("file").disabled = false;
   $("note-text").disabled = $("add-note").disabled = $("tag-text").disabled = $("add-tags").disabled = !id.startsWith("s:");
   allToggle.open(id);
   void invites?.open(id); // shown in a group the agent manages
@@ -503,7 +511,11 @@ $("connect").onclick = async () => {
     renderList();
     relabel($("starred"), names);
     relabel($("search-results"), names);
+    relabel($("files"), names);
+    relabel($("thread"), names);
   });
+  thread = threadPanel(client, $("thread"), note, names);
+  files = filesPanel(client, $("files"), download, note, names);
   showStatus(client);
   typingLine(client, $("typing"), () => current, names);
   // A supervisor's note on the open session shows at once.
@@ -543,7 +555,7 @@ $("connect").onclick = async () => {
   void profileForm(client, $("profile-name"), $("profile-avatar"), $("save-profile"), note, names).load();
   // On holiday: whoever writes to the agent directly is answered, once.
   void awayForm(client, { text: $("away-text"), until: $("away-for"), save: $("save-away"), clear: $("clear-away"), state: $("away-state") }, note).load();
-  $("search-text").disabled = $("join-code").disabled = $("join").disabled = $("reach-customer").disabled = $("reach-scene").disabled = $("reach").disabled = $("show-starred").disabled = $("show-scheduled").disabled = false;
+  $("search-text").disabled = $("search-from").disabled = $("search").disabled = $("join-code").disabled = $("join").disabled = $("reach-customer").disabled = $("reach-scene").disabled = $("reach").disabled = $("show-starred").disabled = $("show-scheduled").disabled = false;
   renderList();
   setInterval(renderList, 15_000); // the waiting times move on
   void showQueue().then(showTeam); // the team's agents come with the queues
@@ -778,9 +790,6 @@ $("tag-form").onsubmit = async (e) => {
     note(`tags failed: ${err.message}`);
   }
 };
-// Search reads all of this agent's conversations (the sessions it had,
-// newest first as its list shows them); a match opens its conversation.
-// More pages follow a "more" entry.
 // Reach out: an outbound session with a customer, the agent's at once,
 // opened here to write the first message.
 $("reach-form").onsubmit = async (e) => {
@@ -796,16 +805,21 @@ $("reach-form").onsubmit = async (e) => {
     note(`reach out failed: ${err.message}`);
   }
 };
+// Search reads all of this agent's conversations (the sessions it had,
+// newest first as its list shows them); a match opens its conversation.
+// More pages follow a "more" entry. "from" keeps one user's messages
+// (sender): with it the words may be empty, all they wrote.
 $("search-form").onsubmit = async (e) => {
   e.preventDefault();
   const query = $("search-text").value.trim();
+  const sender = $("search-from").value.trim();
   const ul = $("search-results");
   ul.textContent = "";
-  if (!query) return;
+  if (!query && !sender) return;
   const page = async (from) => {
     let r;
     try {
-      r = await client.searchEverywhere(query, { from, limit: 20 });
+      r = await client.searchEverywhere(query, { from, limit: 20, sender });
     } catch (err) {
       note(`search failed: ${err.message}`);
       return;

@@ -454,7 +454,9 @@ const content = (m) => (m.kind === "normal" || m.kind === "card" || m.kind === "
 // opts.onForward(m) a forward button to texts and files (forwarder),
 // opts.onStar(m, starred) a star (or unstar) button to texts, cards, polls
 // and files (starTracker; opts.starred: the seqs this user starred),
-// opts.onHide(m) a "delete for me" button to every stored message (hider). A
+// opts.onHide(m) a "delete for me" button to every stored message (hider),
+// opts.onThread(m) an "N replies" link to each message answered by
+// replies held here (replyCounts; threadPanel shows them). A
 // reply shows the message it answers quoted above it, a forwarded copy a
 // "Forwarded" label, an away message's answer an "Automatic reply" label,
 // a message to everyone an "@all" label; one that
@@ -475,6 +477,7 @@ export function renderMessages(el, conv, me, opts = {}) {
     el.append(p);
   }
   const before = {}; // "profile", "settings" → the last such step drawn (systemText's prev)
+  const replies = opts.onThread ? replyCounts(conv) : new Map();
   for (const m of conv.visible()) {
     // A gap stands for a seq that holds no message (docs/PROTOCOL.md §6).
     if (m.kind === "system" && m.body === '{"op":"gap"}') continue;
@@ -533,6 +536,15 @@ export function renderMessages(el, conv, me, opts = {}) {
     if (!m.recalled && m.seq > 0 && content(m)) {
       const line = reactionLine(m, me, opts.onReact, name);
       if (line) d.append(line);
+    }
+    const n = replies.get(m.seq);
+    if (n && !m.recalled && content(m)) {
+      const r = document.createElement("button");
+      r.type = "button";
+      r.className = "replies";
+      r.textContent = n === 1 ? "1 reply" : `${n} replies`;
+      r.onclick = () => opts.onThread(m);
+      d.append(r);
     }
     if (m.state) {
       const s = document.createElement("span");
@@ -668,6 +680,117 @@ export function hider(client, el, note, ms = 8000) {
       timer = setTimeout(done, ms);
     }, (err) => note(`delete failed: ${err.message}`));
   };
+}
+
+// replyCounts counts, per seq, the replies to that message among conv's
+// held messages: stored ones (a pending reply is not in a thread yet) not
+// recalled, as the node's thread (client.thread) lists them.
+export function replyCounts(conv) {
+  const counts = new Map();
+  for (const m of conv.visible()) if (m.replyTo && m.seq > 0 && !m.recalled) counts.set(m.replyTo, (counts.get(m.replyTo) ?? 0) + 1);
+  return counts;
+}
+
+// THREAD_PAGES bounds how many pages a thread panel reads (each up to 50
+// replies, within the node's scan bound of messages): a thread longer, or
+// reaching further back, shows its newest replies.
+export const THREAD_PAGES = 4;
+
+// threadPanel shows in el the replies to a message (renderMessages'
+// onThread), read from the node (client.thread, newest first, page by
+// page) and listed oldest first, for reading; each by its sender's name
+// (people, optional). open(conv, m) shows m's thread (conv: the
+// conversation held, whose replies to m are counted), close() hides the
+// panel, follow(conv) reads the thread shown again when conv now holds
+// another count of replies to its message (one arrived, or was recalled).
+// A failure goes to note.
+export function threadPanel(client, el, note, people) {
+  let shown; // { conv, m, count } while open
+  const close = () => {
+    shown = undefined;
+    el.hidden = true;
+    el.textContent = "";
+    delete el.dataset.conv;
+    delete el.dataset.seq;
+  };
+  const open = async (conv, m) => {
+    const mine = (shown = { conv: conv.id, m, count: replyCounts(conv).get(m.seq) ?? 0 });
+    const replies = [];
+    try {
+      let before = 0;
+      for (let i = 0; i < THREAD_PAGES; i++) {
+        const r = await client.thread(m.conv, m.seq, before);
+        replies.push(...r.messages);
+        if (!(before = r.next)) break; // 0: down to m, the whole thread
+      }
+    } catch (err) {
+      note(`thread: ${err.message}`);
+      return;
+    }
+    if (shown !== mine) return; // another was opened, or it was closed, meanwhile
+    el.textContent = "";
+    el.dataset.conv = m.conv;
+    el.dataset.seq = String(m.seq);
+    const head = document.createElement("div");
+    head.className = "thread-head";
+    const x = document.createElement("button");
+    x.type = "button";
+    x.className = "close-thread";
+    x.textContent = "×";
+    x.title = "close the thread";
+    x.onclick = close;
+    head.append(`Replies to #${m.seq}: ${listText(m).slice(0, 60)} `, x);
+    const ul = document.createElement("ul");
+    if (!replies.length) ul.textContent = "no replies";
+    for (const r of replies.reverse()) {
+      const li = document.createElement("li");
+      li.dataset.seq = String(r.seq);
+      li.append(personView(r.sender, people?.name(r.sender, r.conv) ?? r.sender, people?.avatar(r.sender) ?? "", r.conv), `: ${listText(r)}`);
+      ul.append(li);
+    }
+    el.append(head, ul);
+    el.hidden = false;
+  };
+  const follow = (conv) => {
+    if (shown?.conv === conv.id && (replyCounts(conv).get(shown.m.seq) ?? 0) !== shown.count) void open(conv, shown.m);
+  };
+  return { open, close, follow };
+}
+
+// filesPanel lists in el a conversation's shared files (client.files),
+// newest first, 20 a page with a "more…" entry for the next: each its
+// conversation and seq, its sender (by name, with people) and the file as
+// a link that saves it (download(m), as renderMessages' opts.download).
+// show(conv) reads the first page. A failure goes to note.
+export function filesPanel(client, el, download, note, people) {
+  const show = async (conv, before = 0, held = []) => {
+    let r;
+    try {
+      r = await client.files(conv, before, 20);
+    } catch (err) {
+      note(`files: ${err.message}`);
+      return;
+    }
+    const list = [...held, ...r.messages];
+    el.textContent = list.length || r.next ? "" : "no files shared";
+    for (const m of list) {
+      const li = document.createElement("li");
+      li.dataset.conv = m.conv;
+      li.dataset.seq = String(m.seq);
+      li.append(`${m.conv} #${m.seq} `, personView(m.sender, people?.name(m.sender, m.conv) ?? m.sender, people?.avatar(m.sender) ?? "", m.conv), ": ", fileLink(m, download));
+      el.append(li);
+    }
+    if (r.next) {
+      // The node reads a bounded number of messages a request: a page may
+      // hold none with more to read.
+      const li = document.createElement("li");
+      li.className = "more";
+      li.textContent = "more…";
+      li.onclick = () => show(conv, r.next, list);
+      el.append(li);
+    }
+  };
+  return { show };
 }
 
 // isGroup: conv is a group's (its id says so: "g:…"), the only kind of
@@ -956,6 +1079,11 @@ export function starTracker(client, redraw, note) {
   };
 }
 
+// listText is a message read apart from its conversation (starred, a
+// thread) as a list shows it: a card's title, a poll's question, a file's
+// name when it has no caption, else its text.
+const listText = (m) => m.kind === "card" ? m.card?.title ?? "" : m.kind === "poll" ? "📊 " + (parsePoll(m.body)?.question ?? "") : m.body || (m.media ? "📎 " + m.media.name : "");
+
 // renderStarred lists starred messages (starTracker's list()) in el, the
 // most recently starred first: each with its conversation, sender and
 // text (a card's title, a poll's question, a file's name when it has no
@@ -964,7 +1092,7 @@ export function starTracker(client, redraw, note) {
 export function renderStarred(el, list, onOpen, people) {
   el.textContent = list.length ? "" : "nothing starred";
   for (const { message: m } of list) {
-    const text = m.kind === "card" ? m.card?.title ?? "" : m.kind === "poll" ? "📊 " + (parsePoll(m.body)?.question ?? "") : m.body || (m.media ? "📎 " + m.media.name : "");
+    const text = listText(m);
     const li = document.createElement("li");
     li.dataset.conv = m.conv;
     li.dataset.seq = String(m.seq);
@@ -1241,13 +1369,15 @@ export const demoPoll = { question: "Which day suits you for the viewing?", opti
 // link that downloads it. download(m) resolves to the file's bytes; each
 // file is fetched once per page (the list is drawn again on every change).
 const mediaURLs = new Map();
+const mediaURL = (m, download) => {
+  const f = m.media;
+  if (!mediaURLs.has(f.id)) mediaURLs.set(f.id, download(m).then((data) => URL.createObjectURL(new Blob([data], { type: f.mime }))));
+  return mediaURLs.get(f.id);
+};
+const fileSize = (n) => (n < 1024 ? `${n} B` : `${Math.round(n / 1024)} KiB`);
 function mediaView(m, download) {
   const f = m.media;
-  const url = () => {
-    if (!mediaURLs.has(f.id)) mediaURLs.set(f.id, download(m).then((data) => URL.createObjectURL(new Blob([data], { type: f.mime }))));
-    return mediaURLs.get(f.id);
-  };
-  const kb = f.size < 1024 ? `${f.size} B` : `${Math.round(f.size / 1024)} KiB`;
+  const kb = fileSize(f.size);
   if (f.mime.startsWith("image/")) {
     const img = document.createElement("img");
     img.className = "media";
@@ -1261,16 +1391,23 @@ function mediaView(m, download) {
       img.height = Math.max(1, Math.round(f.height * scale));
     }
     if (f.thumb) img.src = URL.createObjectURL(new Blob([f.thumb], { type: "image/jpeg" }));
-    url().then((u) => (img.src = u), () => (img.alt = `${f.name} (could not be read)`));
+    mediaURL(m, download).then((u) => (img.src = u), () => (img.alt = `${f.name} (could not be read)`));
     return img;
   }
+  return fileLink(m, download);
+}
+
+// fileLink is m's file as a link, "📎 name (size)", that saves it (read
+// once with download(m), as mediaView does).
+function fileLink(m, download) {
+  const f = m.media;
   const a = document.createElement("a");
   a.className = "media";
   a.href = "#";
-  a.textContent = `📎 ${f.name} (${kb})`;
+  a.textContent = `📎 ${f.name} (${fileSize(f.size)})`;
   a.onclick = (ev) => {
-    ev.preventDefault();
-    url().then((u) => {
+    ev?.preventDefault();
+    mediaURL(m, download).then((u) => {
       const dl = document.createElement("a");
       dl.href = u;
       dl.download = f.name;
