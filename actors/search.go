@@ -222,15 +222,17 @@ func (n *Runtime) conversationIDs(ctx context.Context, user, from string, limit 
 	return r.ConvIds, fromPB(r.Error)
 }
 
-// passes: m passes q's filters. An edit passes none but the sender's.
+// passes: m passes q's filters. An edit passes the sender's alone: it
+// carries no file and no reply of its own.
 func passes(m *storage.Message, q SearchQuery) bool {
 	return (q.Sender == "" || m.Sender == q.Sender) && (!q.Files || m.Media.ID != "") &&
 		(q.ReplyTo == 0 || m.ReplyTo == q.ReplyTo) && (!m.Edit() || !q.Files && q.ReplyTo == 0)
 }
 
 // matches: m is a live text, edit, card or poll whose words (or file's
-// name) hold needle, already lower case (empty: any message of its own). A poll's words are its question
-// and options, not its JSON's field names.
+// name) hold needle, already lower case; an empty needle matches any
+// such message of its own. A poll's words are its question and options,
+// not its JSON's field names.
 func matches(m *storage.Message, needle string) bool {
 	if m.Recalled() || !m.Kind.Content() {
 		return false
