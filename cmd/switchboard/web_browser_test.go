@@ -63,8 +63,9 @@ func artifactDir(t *testing.T) string {
 // to the session, and cleared once sent.
 // Then an operator suspends the customer, and the page says so.
 // Last, a group's join request from the workbench: the owner creates an
-// approval code, another user joins with it and waits, the owner
-// approves them in the requests panel, and the group reaches their page;
+// approval code, another user joins with it and a note and waits, the
+// owner reads the note and approves them in the requests panel, and the
+// group reaches their page;
 // the owner mutes the group for 8 hours from its menu, then unmutes it.
 // And an away message set from the workbench: another user's direct
 // message is answered with it, shown labelled in the workbench; cleared.
@@ -646,8 +647,9 @@ func browserRun(t *testing.T, browser, transport string) {
 
 	// A team room a1 owns: from the workbench a1 creates a code that
 	// needs approval; pupil, in a workbench of their own, joins with it
-	// and waits; a1's page lists the request (a "join_requests" push) and
-	// a1 approves it; pupil's page then lists the group by itself.
+	// and a note for the managers, and waits; a1's page lists the request
+	// with the note (a "join_requests" push) and a1 approves it; pupil's
+	// page then lists the group by itself.
 	n.run("group", "create", "--data-dir", n.dir, "--user", "a1", "--id", "g:team", "--title", "Team room", "--members", "a2")
 	click(agent, "open the team room", `#groups li[data-conv="g:team"]`)
 	until(agent, "the invite panel of a group a1 owns", `!document.querySelector("#invite-panel").hidden && document.querySelector("#join-requests").textContent === "nobody waiting"`)
@@ -661,10 +663,11 @@ func browserRun(t *testing.T, browser, transport string) {
 	run(joiner, "pupil's workbench", chromedp.Navigate(base+"/agent.html?user=pupil"+q), chromedp.SetValue("#skills", "none"),
 		chromedp.SetValue("#presence", "offline"), chromedp.Click("#connect"))
 	until(joiner, "pupil signed in", `!document.querySelector("#join-code").disabled`)
-	run(joiner, "type the code", chromedp.SendKeys("#join-code", code))
+	run(joiner, "type the code and a note", chromedp.SendKeys("#join-code", code), chromedp.SendKeys("#join-request-note", "I'm on the night shift"))
 	click(joiner, "join", "#join")
-	until(joiner, "pupil waiting", `document.querySelector("#join-note").textContent === "Asked to join — waiting for the group's admins" && !document.querySelector('#groups li[data-conv="g:team"]')`)
-	until(agent, "pupil's request listed", `document.querySelector('#join-requests li[data-user="pupil"] .person')?.textContent === "pupil"`)
+	until(joiner, "pupil waiting", `document.querySelector("#join-note").textContent === "Asked to join — waiting for the group's admins" && !document.querySelector('#groups li[data-conv="g:team"]') && document.querySelector("#join-request-note").value === ""`)
+	until(agent, "pupil's request listed with its note", `document.querySelector('#join-requests li[data-user="pupil"] .person')?.textContent === "pupil" &&
+		document.querySelector('#join-requests li[data-user="pupil"] .request-note')?.textContent === "I'm on the night shift"`)
 	screenshot(t, agent, "agent-join-requests-"+transport)
 	click(agent, "approve pupil", `#join-requests li[data-user="pupil"] button.approve`)
 	until(agent, "the request answered", `document.querySelector("#join-requests").textContent === "nobody waiting"`)

@@ -126,6 +126,8 @@ export interface JoinRequestView {
   invite: string;
   /** When the request is dropped unanswered (Unix ms). */
   expiresMs: number;
+  /** Their words to the managers ("I'm Sam's father"; "": none; joinGroup's note). */
+  note: string;
 }
 
 /**
@@ -725,7 +727,7 @@ export class Client {
    */
   async joinRequests(conv: string): Promise<JoinRequestView[]> {
     const v = await this.groupInvite({ conv });
-    return v.requests.map((q) => ({ user: q.user, name: q.name, atMs: Number(q.atMs), invite: q.invite, expiresMs: Number(q.expiresMs) }));
+    return v.requests.map((q) => ({ user: q.user, name: q.name, atMs: Number(q.atMs), invite: q.invite, expiresMs: Number(q.expiresMs), note: q.note }));
   }
 
   /**
@@ -760,9 +762,14 @@ export class Client {
    * group arrives as after any add (a "conversation" event). NOT_FOUND:
    * the code is unknown, revoked, expired or used up; FORBIDDEN: the
    * group's managers removed the user; TOO_MANY: too many requests wait.
+   * note goes with a request for approval to the managers ("I'm Sam's
+   * father", JoinRequestView.note; at most the node's 200 bytes of text
+   * by default, else TOO_LARGE; a control character but a line break or a
+   * tab: INVALID); asking again replaces it, a join with no approval
+   * ignores it.
    */
-  async joinGroup(code: string): Promise<{ conv: string; already: boolean; pending: boolean }> {
-    const r = await this.request({ case: "joinGroup", value: { code } });
+  async joinGroup(code: string, note = ""): Promise<{ conv: string; already: boolean; pending: boolean }> {
+    const r = await this.request({ case: "joinGroup", value: { code, note } });
     if (r.result.case !== "joinGroup") throw new Error("join_group: unexpected answer");
     return { conv: r.result.value.conv, already: r.result.value.already, pending: r.result.value.pending };
   }

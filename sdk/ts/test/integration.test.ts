@@ -511,7 +511,7 @@ test("a class code: the owner creates it, a pupil joins with it and gets the nex
   });
 });
 
-test("an approval code: a join waits, the owner hears \"joinRequests\", lists and approves it and the newcomer reads the group; another asker declined; a plain member may not list", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+test("an approval code: a join waits, the owner hears \"joinRequests\", lists it with its note and approves it and the newcomer reads the group; another asker declined; a plain member may not list", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
   await withClients(["alice", "bob", "pupil", "buyer"], async (alice, bob, pupil, buyer) => {
     const refused = (code: Code) => (e: unknown) => e instanceof ProtocolError && e.code === code;
     const conv = await alice.createGroup("Chess club", ["bob"], { conv: "g:ts-approval" });
@@ -521,11 +521,16 @@ test("an approval code: a join waits, the owner hears \"joinRequests\", lists an
     const told: string[] = [];
     alice.on("joinRequests", (c) => void told.push(c));
 
-    // The pupil asks: nothing joined yet, and the owner is told.
-    assert.deepEqual(await pupil.joinGroup(code), { conv, already: false, pending: true });
+    // The pupil asks with a note: nothing joined yet, and the owner is
+    // told and reads the note (trimmed by the node). Asking again with
+    // another note replaces it: still one request.
+    assert.deepEqual(await pupil.joinGroup(code, "  from the chess club at school\n"), { conv, already: false, pending: true });
     await until("the owner told of the request", () => told.includes(conv));
+    assert.deepEqual((await alice.joinRequests(conv)).map((r) => [r.user, r.note]), [["pupil", "from the chess club at school"]]);
+    assert.deepEqual(await pupil.joinGroup(code, "I'm Sam's brother"), { conv, already: false, pending: true });
+    await assert.rejects(pupil.joinGroup(code, "x".repeat(201)), refused(Code.TOO_LARGE), "a note past 200 bytes");
     const [req, ...more] = await alice.joinRequests(conv);
-    assert.deepEqual([req.user, req.invite, more.length], ["pupil", id, 0]);
+    assert.deepEqual([req.user, req.invite, req.note, more.length], ["pupil", id, "I'm Sam's brother", 0]);
     assert.ok(req.atMs > 0 && req.expiresMs > req.atMs, `asked at ${req.atMs}, expires ${req.expiresMs}`);
     await assert.rejects(bob.joinRequests(conv), refused(Code.FORBIDDEN), "a plain member does not list them");
     await assert.rejects(pupil.history(conv), refused(Code.NOT_MEMBER), "waiting is not a member");
@@ -549,7 +554,7 @@ test("an approval code: a join waits, the owner hears \"joinRequests\", lists an
     const heard = told.length;
     assert.equal((await buyer.joinGroup(code)).pending, true);
     await until("the owner told of the second request", () => told.length > heard);
-    assert.deepEqual((await alice.joinRequests(conv)).map((r) => r.user), ["buyer"]);
+    assert.deepEqual((await alice.joinRequests(conv)).map((r) => [r.user, r.note]), [["buyer", ""]], "no note: empty");
     await alice.declineJoin(conv, "buyer");
     assert.deepEqual(await alice.joinRequests(conv), []);
     await assert.rejects(alice.approveJoin(conv, "buyer"), refused(Code.NOT_FOUND));

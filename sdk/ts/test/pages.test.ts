@@ -853,7 +853,7 @@ test("the pages keep the compose box as the open conversation's draft: saved aft
 // each group, who manages it, and each request.
 function inviteNode(me: string, managers: Record<string, string[]>) {
   const calls: unknown[][] = [];
-  const waiting: Record<string, { user: string; name: string; atMs: number; invite: string; expiresMs: number }[]> = {};
+  const waiting: Record<string, { user: string; name: string; atMs: number; invite: string; expiresMs: number; note: string }[]> = {};
   const listeners: Record<string, ((conv: string) => void)[]> = {};
   const forbidden = (conv: string) => {
     if (!managers[conv]?.includes(me)) throw Object.assign(new Error("FORBIDDEN: owners and admins only"), { code: Code.FORBIDDEN });
@@ -876,8 +876,8 @@ function inviteNode(me: string, managers: Record<string, string[]>) {
         calls.push(["declineJoin", conv, ...users]);
         waiting[conv] = (waiting[conv] ?? []).filter((r) => !users.includes(r.user));
       },
-      joinGroup: async (code: string) => {
-        calls.push(["joinGroup", code]);
+      joinGroup: async (code: string, note?: string) => {
+        calls.push(["joinGroup", code, note]);
         if (code === "sb-ASK") return { conv: "g:class", already: false, pending: true };
         if (code === "sb-OPEN") return { conv: "g:club", already: false, pending: false };
         if (code === "sb-AGAIN") return { conv: "g:club", already: true, pending: false };
@@ -887,25 +887,34 @@ function inviteNode(me: string, managers: Record<string, string[]>) {
   };
 }
 
-test("pages join a group with a code (an approval invite's join waits), and show a group's managers its invite code and the requests to join, approved or declined", async () => {
+test("pages join a group with a code and an optional note (an approval invite's join waits), and show a group's managers its invite code and the requests to join with their notes, approved or declined", async () => {
   const page = await loadPage();
 
-  // Join with a code: joined (opened), a member already, asked (waiting), refused.
+  // Join with a code: joined (opened), a member already, asked (waiting)
+  // with a note for the managers, refused.
   const node = inviteNode("teacher", { "g:class": ["teacher"] });
   const form: { onsubmit?: (ev?: { preventDefault(): void }) => Promise<void> } = {};
   const input = { value: "" };
+  const ask = { value: "" };
   const notes: string[] = [];
   const opened: string[] = [];
-  page.joinForm(node.client, form, input, (t: string) => notes.push(t), (conv: string) => opened.push(conv));
-  for (const code of ["", " sb-OPEN ", "sb-AGAIN", "sb-ASK", "sb-GONE"]) {
+  page.joinForm(node.client, form, input, (t: string) => notes.push(t), (conv: string) => opened.push(conv), ask);
+  for (const [code, words] of [["", "hi"], [" sb-OPEN ", ""], ["sb-AGAIN", ""], ["sb-ASK", " I'm Sam's father "], ["sb-GONE", "too late?"]]) {
     input.value = code;
+    ask.value = words;
     await form.onsubmit!({ preventDefault: () => {} });
+    if (code === "sb-ASK") assert.equal(ask.value, "", "the note cleared once asked");
   }
   assert.deepEqual(notes, ["type or paste the invite code first", "joined g:club", "already a member of g:club", "Asked to join — waiting for the group's admins", "not joined: NOT_FOUND: no such invite"]);
   assert.equal(page.JOIN_WAITING, "Asked to join — waiting for the group's admins");
   assert.deepEqual(opened, ["g:club", "g:club"], "a group joined opens; one asked for does not");
-  assert.deepEqual(node.calls.map((c) => c[1]), ["sb-OPEN", "sb-AGAIN", "sb-ASK", "sb-GONE"], "trimmed; nothing asked without a code");
-  assert.equal(input.value, "sb-GONE", "a refused code stays to correct");
+  assert.deepEqual(node.calls.map((c) => c.slice(1)), [["sb-OPEN", ""], ["sb-AGAIN", ""], ["sb-ASK", "I'm Sam's father"], ["sb-GONE", "too late?"]], "trimmed; nothing asked without a code");
+  assert.deepEqual([input.value, ask.value], ["sb-GONE", "too late?"], "a refused code stays to correct, with its note");
+  // A page without a note field sends none.
+  const plain: typeof form = {};
+  page.joinForm(node.client, plain, { value: "sb-OPEN" }, () => {});
+  await plain.onsubmit!();
+  assert.deepEqual(node.calls.at(-1), ["joinGroup", "sb-OPEN", ""]);
   // The group asked for arrives once approved: noted, once.
   const arrive = (id: string) => node.emit("conversation", Object.assign(new Conversation(id), { title: "Class 4b" }) as any);
   arrive("g:club");
@@ -914,11 +923,12 @@ test("pages join a group with a code (an approval invite's join waits), and show
   assert.deepEqual(notes.slice(5), ["approved: you joined Class 4b"]);
 
   // The panel: hidden until the node lists the requests; for the teacher,
-  // who manages g:class, each request by name (else the id).
+  // who manages g:class, each request by name (else the id), with its
+  // note when it has one (as text, after the name).
   node.calls.length = notes.length = 0;
   node.waiting["g:class"] = [
-    { user: "pupil", name: "Pia", atMs: 1000, invite: "i1", expiresMs: 9000 },
-    { user: "quiet", name: "", atMs: 2000, invite: "i1", expiresMs: 9000 },
+    { user: "pupil", name: "Pia", atMs: 1000, invite: "i1", expiresMs: 9000, note: "I'm Sam's father <b>" },
+    { user: "quiet", name: "", atMs: 2000, invite: "i1", expiresMs: 9000, note: "" },
   ];
   const els = { panel: { hidden: true }, create: { disabled: false, onclick: undefined as undefined | (() => Promise<void>) }, approval: { checked: false }, code: { value: "", hidden: true, dataset: {} as Record<string, string> }, list: new FakeElement() };
   const panel = page.invitePanel(node.client, els, (t: string) => notes.push(t));
@@ -926,6 +936,8 @@ test("pages join a group with a code (an approval invite's join waits), and show
   assert.equal(els.panel.hidden, false);
   const rows = () => els.list.children.map((li) => [li.dataset.user, li.find("person")[0]?.textContent, li.find("person")[0]?.title]);
   assert.deepEqual(rows(), [["pupil", "Pia", "pupil"], ["quiet", "quiet", "quiet"]]);
+  assert.deepEqual(els.list.children.map((li) => li.find("request-note").map((n) => n.textContent)), [["I'm Sam's father <b>"], []], "a note shown as written; none: nothing");
+  assert.deepEqual(els.list.children[0].children.map((c) => c.className), ["person", "request-note", "approve", "decline"], "the note beside the name, before the buttons");
   assert.deepEqual(els.list.children.map((li) => [li.find("approve").length, li.find("decline").length]), [[1, 1], [1, 1]]);
 
   // A code that needs approval: created and shown to copy.
@@ -947,7 +959,7 @@ test("pages join a group with a code (an approval invite's join waits), and show
   // Someone asks: "joinRequests" for the open group reads the list again;
   // for another group, nothing.
   node.calls.length = 0;
-  node.waiting["g:class"] = [{ user: "late", name: "Lou", atMs: 3000, invite: "i1", expiresMs: 9000 }];
+  node.waiting["g:class"] = [{ user: "late", name: "Lou", atMs: 3000, invite: "i1", expiresMs: 9000, note: "" }];
   node.emit("joinRequests", "g:other");
   node.emit("joinRequests", "g:class");
   await settle();

@@ -671,9 +671,10 @@ test("a lists push: the client emits starred, scheduled, drafts, profile, away o
 // Join requests: createInvite sends approval, invites and joinRequests
 // convert the node's listing (times as numbers), approveJoin and
 // declineJoin are membership requests naming the requesters (approveJoin
-// answers the system message's seq), joinGroup answers pending. The node
-// is stood in for at the request seam.
-test("join requests: an approval invite, the waiting requests listed, approved or declined; a join that waits", async () => {
+// answers the system message's seq), joinGroup answers pending and sends
+// its note for the managers ("" without one), which joinRequests lists.
+// The node is stood in for at the request seam.
+test("join requests: an approval invite, the waiting requests listed with their notes, approved or declined; a join that waits", async () => {
   const c = new Client({ url: "ws://127.0.0.1:1", token: "t" });
   c.user = "teacher";
   const asked: [string, any][] = [];
@@ -688,7 +689,7 @@ test("join requests: an approval invite, the waiting requests listed, approved o
         value: {
           invites: [{ id: "i1", by: "teacher", createdMs: 1000n, expiresMs: 2000n, maxUses: 30, uses: 1, approval: true }],
           requests: [
-            { user: "pupil", name: "Pia", atMs: 1500n, invite: "i1", expiresMs: 9000n },
+            { user: "pupil", name: "Pia", atMs: 1500n, invite: "i1", expiresMs: 9000n, note: "I'm Sam's father" },
             { user: "quiet", atMs: 1600n, invite: "i1", expiresMs: 9100n },
           ],
         },
@@ -700,8 +701,8 @@ test("join requests: an approval invite, the waiting requests listed, approved o
   assert.deepEqual(asked.map((a) => [a[1].ttlMs, a[1].maxUses, a[1].approval]), [[3_600_000n, 30, true], [0n, 0, false]], "approval only when asked");
   assert.deepEqual(await c.invites("g:class"), [{ id: "i1", by: "teacher", createdMs: 1000, expiresMs: 2000, maxUses: 30, uses: 1, approval: true }]);
   assert.deepEqual(await c.joinRequests("g:class"), [
-    { user: "pupil", name: "Pia", atMs: 1500, invite: "i1", expiresMs: 9000 },
-    { user: "quiet", name: "", atMs: 1600, invite: "i1", expiresMs: 9100 },
+    { user: "pupil", name: "Pia", atMs: 1500, invite: "i1", expiresMs: 9000, note: "I'm Sam's father" },
+    { user: "quiet", name: "", atMs: 1600, invite: "i1", expiresMs: 9100, note: "" },
   ]);
   assert.deepEqual(asked.at(-1), ["groupInvite", { conv: "g:class" }], "a listing: neither create nor revoke");
   assert.equal(await c.approveJoin("g:class", "pupil"), 12);
@@ -711,6 +712,8 @@ test("join requests: an approval invite, the waiting requests listed, approved o
     ["membership", "g:class", MembershipRequest_Op.DECLINE, ["quiet", "other"]],
   ]);
   assert.deepEqual(await c.joinGroup("CODE"), { conv: "g:class", already: false, pending: true });
+  assert.deepEqual(await c.joinGroup("CODE", "I'm Sam's father"), { conv: "g:class", already: false, pending: true });
+  assert.deepEqual(asked.slice(-2), [["joinGroup", { code: "CODE", note: "" }], ["joinGroup", { code: "CODE", note: "I'm Sam's father" }]], "the note goes with the request; none: empty");
 });
 
 // Drafts: setDraft sends the conversation and the text ("" clears it) and

@@ -498,7 +498,7 @@ $("connect").onclick = async () => {
   scheduled = scheduledPanel(client, $("scheduled"), open, note);
   invites = invitePanel(client, { panel: $("invite-panel"), create: $("create-invite"), approval: $("invite-approval"), code: $("invite-code"), list: $("join-requests") }, note);
   mute = muteControl(client, $("mute"), $("muted-state"), note);
-  joinForm(client, $("join-form"), $("join-code"), (t) => ($("join-note").textContent = t), open);
+  joinForm(client, $("join-form"), $("join-code"), (t) => ($("join-note").textContent = t), open, $("join-request-note"));
   drafts = draftKeeper(client, $("text"), () => current, renderList, note, () => !editing && !reporting);
   // Names: read when shown, and everything that shows them drawn again
   // once read.
@@ -555,7 +555,7 @@ $("connect").onclick = async () => {
   void profileForm(client, $("profile-name"), $("profile-avatar"), $("save-profile"), note, names).load();
   // On holiday: whoever writes to the agent directly is answered, once.
   void awayForm(client, { text: $("away-text"), until: $("away-for"), save: $("save-away"), clear: $("clear-away"), state: $("away-state") }, note).load();
-  $("search-text").disabled = $("search-from").disabled = $("search").disabled = $("join-code").disabled = $("join").disabled = $("reach-customer").disabled = $("reach-scene").disabled = $("reach").disabled = $("show-starred").disabled = $("show-scheduled").disabled = false;
+  $("search-text").disabled = $("search-from").disabled = $("search").disabled = $("join-code").disabled = $("join").disabled = $("join-request-note").disabled = $("reach-customer").disabled = $("reach-scene").disabled = $("reach").disabled = $("show-starred").disabled = $("show-scheduled").disabled = false;
   renderList();
   setInterval(renderList, 15_000); // the waiting times move on
   void showQueue().then(showTeam); // the team's agents come with the queues

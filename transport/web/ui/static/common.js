@@ -826,13 +826,17 @@ export function mentionAllToggle(box) {
 export const JOIN_WAITING = "Asked to join — waiting for the group's admins";
 
 // joinForm is a page's "Join with a code": on submit the code typed in
-// input joins its group (client.joinGroup). note says how it went: joined
+// input joins its group (client.joinGroup), with the words typed in
+// askNote (optional) for the group's managers when the invite needs
+// approval ("I'm Sam's father"; the node ignores them otherwise). Both
+// are cleared once answered, kept to correct when refused (TOO_LARGE: a
+// note past the node's limit). note says how it went: joined
 // (onJoined(conv) then opens it), a member already, asked (JOIN_WAITING:
 // an approval invite; once the group's owners or admins approve, the
 // group arrives as after any add), or why not (NOT_FOUND: an unknown,
 // revoked, expired or used-up code; FORBIDDEN: removed from the group).
 // A group asked for that then arrives (approved) is noted too.
-export function joinForm(client, form, input, note, onJoined = () => {}) {
+export function joinForm(client, form, input, note, onJoined = () => {}, askNote) {
   const asked = new Set(); // the groups this page asked to join, until they arrive
   client.on("conversation", (c) => {
     if (!asked.has(c.id) || !c.member) return;
@@ -844,8 +848,9 @@ export function joinForm(client, form, input, note, onJoined = () => {}) {
     const code = input.value.trim();
     if (!code) return note("type or paste the invite code first");
     try {
-      const r = await client.joinGroup(code);
+      const r = await client.joinGroup(code, askNote?.value.trim() ?? "");
       input.value = "";
+      if (askNote) askNote.value = "";
       if (r.pending) {
         asked.add(r.conv);
         return note(JOIN_WAITING);
@@ -865,7 +870,8 @@ export function joinForm(client, form, input, note, onJoined = () => {}) {
 // (client.joinRequests), and the panel shows only once the node lists
 // them: a plain member's read is refused FORBIDDEN, and the panel stays
 // hidden (as for a conversation that is not a group). Each request shows
-// its user by name (else the id) with Approve and Decline; the list is
+// its user by name (else the id), their note to the managers if they
+// wrote one, and Approve and Decline; the list is
 // read again after either, and on "joinRequests" for the open group
 // (someone asked, or another manager answered). The button creates a code
 // (with the box ticked, joins with it wait for approval) and shows it to
@@ -896,6 +902,12 @@ export function invitePanel(client, els, note) {
       li.dataset.user = r.user;
       li.title = `asked ${new Date(r.atMs).toLocaleString()}`;
       li.append(personView(r.user, r.name || r.user, "", id));
+      if (r.note) {
+        const n = document.createElement("span");
+        n.className = "request-note";
+        n.textContent = r.note; // text, never markup: the requester wrote it
+        li.append(n);
+      }
       for (const [label, act, done] of [
         ["Approve", () => client.approveJoin(id, r.user), "joined"],
         ["Decline", () => client.declineJoin(id, r.user), "declined"],
