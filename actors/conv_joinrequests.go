@@ -76,11 +76,12 @@ func (c *conversation) requestToJoin(s *groupSettings, invite, user, note string
 		return pbErr(pb.Code_TOO_MANY, "%s has %d requests to join waiting, limit %d: ask again later", c.id, len(waiting), limit)
 	}
 	next := *s
-	next.JoinRequests = append(waiting, storedJoinRequest{User: user, Invite: invite, AtMs: now, Note: note})
+	asked := storedJoinRequest{User: user, Invite: invite, AtMs: now, Note: note}
+	next.JoinRequests = append(waiting, asked)
 	if err := c.saveSettings(&next); err != nil {
 		return storeErr(err)
 	}
-	c.tellManagers()
+	c.tellManagers(&asked)
 	return nil
 }
 
@@ -117,7 +118,7 @@ func (c *conversation) answerJoinRequests(ctx actor.Context, m *pb.MembershipCha
 		reply(storeErr(err), 0)
 		return
 	}
-	c.tellManagers()
+	c.tellManagers(nil)
 	if m.Op == pb.MembershipChange_DECLINE {
 		reply(nil, 0)
 		return
@@ -136,8 +137,10 @@ func (c *conversation) answerJoinRequests(ctx actor.Context, m *pb.MembershipCha
 }
 
 // tellManagers pushes JOIN_REQUESTS to the group's owners and admins (best
-// effort, off the grain's mailbox: finding a grain may wait).
-func (c *conversation) tellManagers() {
+// effort, off the grain's mailbox: finding a grain may wait); asked, when
+// set, is the new request that changed the list, which a manager with no
+// device online is notified of.
+func (c *conversation) tellManagers(asked *storedJoinRequest) {
 	var managers []string
 	for user, mem := range c.members {
 		if mem.Active() && groupManagers.has(mem.Role) {
@@ -147,7 +150,11 @@ func (c *conversation) tellManagers() {
 	rt, conv := c.rt, c.id
 	go func() {
 		for _, u := range managers {
-			rt.tell(KindUser, u, &pb.ListChanged{User: u, List: pb.ListsUpdate_JOIN_REQUESTS, Conv: conv})
+			m := &pb.ListChanged{User: u, List: pb.ListsUpdate_JOIN_REQUESTS, Conv: conv}
+			if asked != nil {
+				m.From, m.Text, m.AtMs = asked.User, asked.Note, asked.AtMs
+			}
+			rt.tell(KindUser, u, m)
 		}
 	}()
 }

@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 	"unicode/utf8"
 
@@ -119,6 +120,27 @@ func (u *user) offlinePush(conv string, uc *userConv, msgs []*pb.Message) {
 			p.co.Add(push.Message{User: u.id, Conv: conv, Seq: m.Seq, From: m.Sender, Text: text, Badge: badge})
 		}
 	}
+}
+
+// joinRequestKind marks the notification of a request to join one of the
+// user's groups (push.Notification.Kind).
+const joinRequestKind = "join_request"
+
+// joinRequestPush notifies a manager with no device online of m's new
+// request to join: "Sam · Year 7: asks to join: I'm Sam's father" (the
+// note carried as a message's text is, within the preview bound). One
+// request is one notification, never coalesced with messages.
+func (u *user) joinRequestPush(m *pb.ListChanged) {
+	p := u.rt.push
+	if p == nil || u.online() || u.suspendedForPush() {
+		return
+	}
+	text := "asks to join"
+	if note := previewText([]byte(m.Text), p.preview); note != "" {
+		text += ": " + note
+	}
+	p.d.Enqueue(push.Notification{ID: fmt.Sprintf("join:%s:%s:%d", m.Conv, m.From, m.AtMs), Kind: joinRequestKind,
+		User: u.id, Conv: m.Conv, From: m.From, Text: text, Badge: int(u.totalUnread())})
 }
 
 // messagePreview is a message's notification preview: a text's body, or

@@ -206,6 +206,9 @@ func (u *user) Receive(ctx actor.Context) {
 		u.recordJoinAsk(ctx, m)
 	case *pb.ListChanged:
 		u.listChanged(m.List, m.Conv)
+		if m.List == pb.ListsUpdate_JOIN_REQUESTS && m.From != "" {
+			u.joinRequestPush(m)
+		}
 	case *pb.PutScheduled:
 		u.putScheduled(ctx, m)
 	case *pb.DropScheduled:

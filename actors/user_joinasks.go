@@ -85,6 +85,6 @@ func (c *conversation) dropJoinRequest(ctx actor.Context, m *pb.DropJoinRequest)
 		reply(storeErr(err))
 		return
 	}
-	c.tellManagers()
+	c.tellManagers(nil)
 	reply(nil)
 }

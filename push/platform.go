@@ -47,10 +47,14 @@ func APNsPayload(n Notification) ([]byte, error) {
 	} else {
 		alert["body"] = strconv.Itoa(n.Count) + " new messages"
 	}
-	return json.Marshal(map[string]any{
+	payload := map[string]any{
 		"aps":  map[string]any{"alert": alert, "badge": n.Badge, "thread-id": n.Conv, "sound": "default"},
 		"conv": n.Conv, "seq": n.Seq, "count": n.Count,
-	})
+	}
+	if n.Kind != "" {
+		payload["kind"] = n.Kind // the app opens the group's requests, not a message
+	}
+	return json.Marshal(payload)
 }
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
@@ -168,12 +172,16 @@ func FCMPayload(n Notification, token string) ([]byte, error) {
 	if body == "" {
 		body = strconv.Itoa(n.Count) + " new messages"
 	}
+	data := map[string]string{"conv": n.Conv, "seq": strconv.FormatUint(n.Seq, 10), "count": strconv.Itoa(n.Count)}
+	if n.Kind != "" {
+		data["kind"] = n.Kind
+	}
 	return json.Marshal(map[string]any{"message": map[string]any{
 		"token":        token,
 		"notification": map[string]string{"title": n.Heading(), "body": body},
 		"android":      map[string]any{"collapse_key": n.Conv, "notification": map[string]any{"notification_count": n.Badge, "tag": n.Conv}},
 		"apns":         map[string]any{"payload": map[string]any{"aps": map[string]any{"badge": n.Badge, "thread-id": n.Conv}}},
-		"data":         map[string]string{"conv": n.Conv, "seq": strconv.FormatUint(n.Seq, 10), "count": strconv.Itoa(n.Count)},
+		"data":         data,
 	}})
 }
 

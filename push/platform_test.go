@@ -127,3 +127,30 @@ func TestFCMRequestFormat(t *testing.T) {
 		t.Fatalf("result %+v", res)
 	}
 }
+
+// TestPayloadsCarryTheKind: a notification that is no message's (a request
+// to join) tells the app so in its data; a message's carries no kind.
+func TestPayloadsCarryTheKind(t *testing.T) {
+	for _, kind := range []string{"", "join_request"} {
+		n := push.Notification{Kind: kind, User: "teacher", Conv: "g:y7", From: "dad", Text: "asks to join"}
+		var apns map[string]any
+		b, err := push.APNsPayload(n)
+		if err == nil {
+			err = json.Unmarshal(b, &apns)
+		}
+		if err != nil || (kind == "" && apns["kind"] != nil) || (kind != "" && apns["kind"] != kind) {
+			t.Fatalf("APNs payload of kind %q: %s, %v", kind, b, err)
+		}
+		var fcm struct {
+			Message struct {
+				Data map[string]string `json:"data"`
+			} `json:"message"`
+		}
+		if b, err = push.FCMPayload(n, "tok"); err == nil {
+			err = json.Unmarshal(b, &fcm)
+		}
+		if got, ok := fcm.Message.Data["kind"]; err != nil || got != kind || ok != (kind != "") {
+			t.Fatalf("FCM payload of kind %q: %s, %v", kind, b, err)
+		}
+	}
+}

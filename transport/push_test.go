@@ -468,3 +468,46 @@ func TestOfflinePushMentionInLargeGroup(t *testing.T) {
 		t.Fatalf("carl, not mentioned, was notified of a large group's messages: %+v", ns)
 	}
 }
+
+// TestOfflinePushJoinRequest: a group's owner with no device online is
+// notified of a request to join it, once, with the asker's note; a
+// request asked again notifies nobody again.
+func TestOfflinePushJoinRequest(t *testing.T) {
+	gw := newGateway(t)
+	e := newEnv(t, envOptions{actors: actors.Config{Push: actors.PushConfig{
+		Default: &push.Webhook{URL: gw.srv.URL, Secret: pushSecret, MaxAttempts: 1},
+	}}})
+	ctx := tctx(t)
+	rt := e.nodes[0].Runtime
+	teacher := e.dial("teacher", "phone")
+	conv, err := teacher.CreateGroup(ctx, "", "Year 7 maths", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _, err := teacher.CreateApprovalInvite(ctx, conv, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := teacher.RegisterPush(ctx, "webhook", "teacher-tok"); err != nil {
+		t.Fatal(err)
+	}
+	_ = teacher.Close()
+	eventually(t, "the teacher offline", func() bool {
+		p, err := rt.Presence(ctx, "teacher", "teacher", "")
+		return err == nil && len(p.Devices) == 0
+	})
+	dad := e.dial("dad", "phone")
+	if _, err := dad.AskToJoin(ctx, code, "I'm Sam's father"); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the teacher's notification", func() bool { return len(gw.notes("teacher")) > 0 })
+	if _, err := dad.AskToJoin(ctx, code, ""); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	ns := gw.notes("teacher")
+	if len(ns) != 1 || ns[0].Kind != "join_request" || ns[0].Conv != conv || ns[0].From != "dad" ||
+		ns[0].Text != "asks to join: I'm Sam's father" || ns[0].ConvTitle != "Year 7 maths" {
+		t.Fatalf("the teacher's notifications: %+v, want one join_request from dad with his note", ns)
+	}
+}

@@ -6981,10 +6981,15 @@ func (x *ListsUpdate) GetConv() string {
 // ListChanged asks user's grain to send a ListsUpdate (the schedule
 // sweep, which runs outside the grain, sent or failed one of its sends).
 type ListChanged struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
-	List          ListsUpdate_List       `protobuf:"varint,2,opt,name=list,proto3,enum=switchboard.actors.ListsUpdate_List" json:"list,omitempty"`
-	Conv          string                 `protobuf:"bytes,3,opt,name=conv,proto3" json:"conv,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	User  string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	List  ListsUpdate_List       `protobuf:"varint,2,opt,name=list,proto3,enum=switchboard.actors.ListsUpdate_List" json:"list,omitempty"`
+	Conv  string                 `protobuf:"bytes,3,opt,name=conv,proto3" json:"conv,omitempty"`
+	// JOIN_REQUESTS for a new request: who asked, their note and when, for
+	// a manager with no device online (an offline push)
+	From          string `protobuf:"bytes,4,opt,name=from,proto3" json:"from,omitempty"`
+	Text          string `protobuf:"bytes,5,opt,name=text,proto3" json:"text,omitempty"`
+	AtMs          int64  `protobuf:"varint,6,opt,name=at_ms,json=atMs,proto3" json:"at_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -7038,6 +7043,27 @@ func (x *ListChanged) GetConv() string {
 		return x.Conv
 	}
 	return ""
+}
+
+func (x *ListChanged) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *ListChanged) GetText() string {
+	if x != nil {
+		return x.Text
+	}
+	return ""
+}
+
+func (x *ListChanged) GetAtMs() int64 {
+	if x != nil {
+		return x.AtMs
+	}
+	return 0
 }
 
 // FlagsUpdate: the user's own flags of a conversation, after a change (on
@@ -8223,11 +8249,14 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x06DRAFTS\x10\x03\x12\v\n" +
 	"\aPROFILE\x10\x04\x12\b\n" +
 	"\x04AWAY\x10\x06\x12\x11\n" +
-	"\rJOIN_REQUESTS\x10\x05\"o\n" +
+	"\rJOIN_REQUESTS\x10\x05\"\xac\x01\n" +
 	"\vListChanged\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x128\n" +
 	"\x04list\x18\x02 \x01(\x0e2$.switchboard.actors.ListsUpdate.ListR\x04list\x12\x12\n" +
-	"\x04conv\x18\x03 \x01(\tR\x04conv\"\xb6\x01\n" +
+	"\x04conv\x18\x03 \x01(\tR\x04conv\x12\x12\n" +
+	"\x04from\x18\x04 \x01(\tR\x04from\x12\x12\n" +
+	"\x04text\x18\x05 \x01(\tR\x04text\x12\x13\n" +
+	"\x05at_ms\x18\x06 \x01(\x03R\x04atMs\"\xb6\x01\n" +
 	"\vFlagsUpdate\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
 	"\x06pinned\x18\x02 \x01(\bR\x06pinned\x12\x14\n" +
