@@ -614,20 +614,30 @@ func (n *Runtime) MarkAllRead(ctx context.Context, user, device string) (*pb.Mar
 // ListConversations lists the user's conversations: pinned first, then by
 // last activity.
 func (n *Runtime) ListConversations(ctx context.Context, user, afterConv string, limit int) (*pb.ListConversationsResponse, error) {
-	return n.listConversations(ctx, user, afterConv, limit, false)
+	return n.listConversations(ctx, user, afterConv, limit, false, "")
 }
 
 // ListArchived pages the user's archived conversations, in the main
 // list's order.
 func (n *Runtime) ListArchived(ctx context.Context, user, afterConv string, limit int) (*pb.ListConversationsResponse, error) {
-	return n.listConversations(ctx, user, afterConv, limit, true)
+	return n.listConversations(ctx, user, afterConv, limit, true, "")
 }
 
-func (n *Runtime) listConversations(ctx context.Context, user, afterConv string, limit int, archived bool) (*pb.ListConversationsResponse, error) {
+// ListLabelled pages the conversations of the user's main list (archived:
+// of the archived one) that the user labelled label (SetLabels), in the
+// list's order.
+func (n *Runtime) ListLabelled(ctx context.Context, user, label, afterConv string, limit int, archived bool) (*pb.ListConversationsResponse, error) {
+	if label = strings.TrimSpace(label); label == "" || len(label) > n.cfg.MaxLabelBytes {
+		return nil, invalid("a label of 1–%d bytes", n.cfg.MaxLabelBytes)
+	}
+	return n.listConversations(ctx, user, afterConv, limit, archived, label)
+}
+
+func (n *Runtime) listConversations(ctx context.Context, user, afterConv string, limit int, archived bool, label string) (*pb.ListConversationsResponse, error) {
 	if err := checkUser(user); err != nil {
 		return nil, err
 	}
-	res, err := n.request(ctx, KindUser, user, &pb.ListConversations{User: user, AfterConv: afterConv, Limit: uint32(max(0, limit)), Archived: archived})
+	res, err := n.request(ctx, KindUser, user, &pb.ListConversations{User: user, AfterConv: afterConv, Limit: uint32(max(0, limit)), Archived: archived, Label: label})
 	if err != nil {
 		return nil, err
 	}

@@ -132,6 +132,10 @@ type Config struct {
 	// themself in one conversation (conv_hide.go; default 500). Past it,
 	// clearing the conversation (ClearHistory) is the way.
 	MaxHiddenMessages int
+	// Labels (user_labels.go): at most MaxConvLabels on one conversation
+	// of a user's (default 10), each at most MaxLabelBytes (default 32).
+	MaxConvLabels int
+	MaxLabelBytes int
 	// FanoutThreshold: conversations with at most this many members get one
 	// Deliver (inbox entry) per member per message; larger groups use read
 	// fan-out (default 500).
@@ -408,6 +412,8 @@ func DefaultConfig() Config {
 		MaxAwayBytes:              500,
 		MaxAwayFor:                366 * 24 * time.Hour,
 		MaxHiddenMessages:         500,
+		MaxConvLabels:             10,
+		MaxLabelBytes:             32,
 		WordListReload:            5 * time.Second,
 		MaxWords:                  10000,
 		MaxCardActions:            4,
@@ -536,6 +542,8 @@ func (c Config) withDefaults() (Config, error) {
 	}
 	setInt(&c.MaxAwayBytes, d.MaxAwayBytes)
 	setInt(&c.MaxHiddenMessages, d.MaxHiddenMessages)
+	setInt(&c.MaxConvLabels, d.MaxConvLabels)
+	setInt(&c.MaxLabelBytes, d.MaxLabelBytes)
 	if c.MaxAwayFor <= 0 {
 		c.MaxAwayFor = d.MaxAwayFor
 	}

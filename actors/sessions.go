@@ -433,7 +433,14 @@ func (s *deviceSession) Recall(ctx context.Context, conv string, seq uint64) (ui
 	return s.rt.Recall(ctx, conv, s.user, seq)
 }
 
-func (s *deviceSession) ListConversations(ctx context.Context, afterConv string, limit int, archived bool) (*pb.ListConversationsResponse, error) {
+func (s *deviceSession) SetLabels(ctx context.Context, conv string, add, remove []string) ([]string, error) {
+	return s.rt.SetLabels(ctx, s.user, conv, add, remove)
+}
+
+func (s *deviceSession) ListConversations(ctx context.Context, afterConv string, limit int, archived bool, label string) (*pb.ListConversationsResponse, error) {
+	if label != "" {
+		return s.rt.ListLabelled(ctx, s.user, label, afterConv, limit, archived)
+	}
 	if archived {
 		return s.rt.ListArchived(ctx, s.user, afterConv, limit)
 	}

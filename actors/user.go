@@ -85,6 +85,8 @@ type userConv struct {
 	// markedUnread: the user marked it unread; its next read clears it.
 	markedUnread bool
 	activity     time.Time
+	// labels: the user's own labels of it, ascending (nil for most).
+	labels []string
 	// infoSeq is the conversation's last seq when member and large were
 	// last set: older news (a Deliver that raced a notice) is ignored.
 	infoSeq uint64
@@ -190,6 +192,8 @@ func (u *user) Receive(ctx actor.Context) {
 		u.setArchived(ctx, m)
 	case *pb.SetMarkedUnread:
 		u.setMarkedUnread(ctx, m)
+	case *pb.SetLabels:
+		u.setLabels(ctx, m)
 	case *pb.Presence:
 		u.presence(ctx, m)
 	case *pb.SetPrivacy:
@@ -314,6 +318,7 @@ func (u *user) conv(id string) (*userConv, *pb.Error) {
 		readSeq: state.ReadSeq, lastSeq: cs.LastSeq, nUnread: cs.Unread, nMentions: cs.UnreadMentions, lastMsg: cs.LastMessage, infoSeq: cs.LastSeq,
 		title: cs.Title, picture: cs.PictureId, titleSeq: cs.LastSeq,
 		pinned: state.Pinned, muted: state.Muted, mutedUntil: millis(state.MutedUntil), archivedSeq: state.ArchivedSeq, markedUnread: state.MarkedUnread, activity: state.LastActivity,
+		labels: state.Labels,
 	}
 	if !uc.large {
 		if e := u.scanUnread(bg, id, uc); e != nil {

@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"slices"
 	"sort"
 	"time"
 
@@ -147,7 +148,7 @@ func (u *user) summary(id string, uc *userConv) *pb.ConvSummary {
 	return &pb.ConvSummary{
 		Conv: id, Kind: convKindToPB(uc.kind), LastSeq: uc.lastSeq, Unread: uc.unreadCount(), UnreadMentions: uc.unreadMentions(), ReadSeq: uc.readSeq,
 		LastMessage: unexpired(last, u.rt.retentionCutoff(id)), Pinned: uc.pinned, Muted: uc.mutedNow(), Archived: uc.archivedSeq != 0, MarkedUnread: uc.markedUnread, LastActivityMs: millis(uc.activity), Member: uc.member.Active(),
-		Title: uc.title, PictureId: uc.picture, ClearedSeq: uc.member.ClearedSeq, MutedUntilMs: uc.mutedUntilMs(), HiddenSeqs: uc.member.Hidden,
+		Title: uc.title, PictureId: uc.picture, ClearedSeq: uc.member.ClearedSeq, MutedUntilMs: uc.mutedUntilMs(), HiddenSeqs: uc.member.Hidden, Labels: uc.labels,
 	}
 }
 
@@ -329,6 +330,9 @@ func (u *user) list(ctx actor.Context, m *pb.ListConversations) {
 	for _, it := range items[from:] {
 		if len(res.Conversations) == limit {
 			break
+		}
+		if m.Label != "" && !slices.Contains(it.uc.labels, m.Label) {
+			continue
 		}
 		res.Conversations = append(res.Conversations, u.summary(it.id, it.uc))
 	}
@@ -523,11 +527,20 @@ func (u *user) setOwnFlag(ctx actor.Context, conv string, set func(context.Conte
 	bg, cancel := context.WithTimeout(context.Background(), u.rt.cfg.RequestTimeout)
 	defer cancel()
 	if err := set(bg, uc); err != nil {
+		if r, ok := err.(refusal); ok {
+			return r.e
+		}
 		return storeErr(err)
 	}
 	u.flagsChanged(ctx, conv, uc)
 	return nil
 }
+
+// refusal is a flag change's own refusal (a bound, not the store), which
+// setOwnFlag answers as it is.
+type refusal struct{ e *pb.Error }
+
+func (r refusal) Error() string { return r.e.GetMessage() }
 
 // flagsChanged tells the user's devices that the user's own flags of conv
 // changed: an inbox entry, so that a sync from an older cursor lists the
@@ -535,7 +548,7 @@ func (u *user) setOwnFlag(ctx actor.Context, conv string, set func(context.Conte
 // (the one that made the change too: taking it again changes nothing).
 func (u *user) flagsChanged(ctx actor.Context, conv string, uc *userConv) {
 	upd := &pb.FlagsUpdate{Conv: conv, Pinned: uc.pinned, Muted: uc.mutedNow(), Archived: uc.archivedSeq != 0, MarkedUnread: uc.markedUnread,
-		MutedUntilMs: uc.mutedUntilMs()}
+		MutedUntilMs: uc.mutedUntilMs(), Labels: uc.labels}
 	var iseq uint64
 	iseq = u.appendInbox(ctx, storage.InboxEntry{Kind: storage.InboxFlags, ConvID: conv, ConvSeq: uc.lastSeq, At: time.Now()}, durableWaiter{done: func() {
 		u.pushAll(&pb.Push{User: u.id, InboxSeq: iseq, Event: &pb.Push_Flags{Flags: upd}}, "")

@@ -13,8 +13,10 @@ package storage
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -129,6 +131,26 @@ func (m Member) Hides(seq uint64) bool {
 // message msg edits, updates, closes, recalls, reacts to or votes on.
 func (m Member) HidesRow(msg *Message) bool {
 	return m.Hides(msg.Seq) || msg.RefSeq != 0 && m.Hides(msg.RefSeq)
+}
+
+// Equal reports whether two states are the same (UserConv holds a slice,
+// so == does not compile).
+func (u UserConv) Equal(o UserConv) bool {
+	return u.UserID == o.UserID && u.ConvID == o.ConvID && u.ReadSeq == o.ReadSeq && u.Pinned == o.Pinned && u.Muted == o.Muted &&
+		u.MutedUntil.Equal(o.MutedUntil) && u.ArchivedSeq == o.ArchivedSeq && u.MarkedUnread == o.MarkedUnread &&
+		u.LastActivity.Equal(o.LastActivity) && slices.Equal(u.Labels, o.Labels)
+}
+
+// CheckLabels refuses labels a store could not keep as given: not
+// strictly ascending, empty, or holding a line break (the CQL column
+// joins them with one).
+func CheckLabels(labels []string) error {
+	for i, l := range labels {
+		if l == "" || strings.ContainsAny(l, "\n\r") || i > 0 && l <= labels[i-1] {
+			return fmt.Errorf("labels: %q at %d is empty, holds a line break or is not above the one before: %w", l, i, ErrInvalid)
+		}
+	}
+	return nil
 }
 
 // Equal reports whether two rows are the same (Member holds a slice, so
@@ -301,6 +323,9 @@ type UserConv struct {
 	// to it); its next read clears the mark. Apart from the unread count.
 	MarkedUnread bool
 	LastActivity time.Time
+	// Labels: the user's own labels of the conversation ("new customer",
+	// "paid"), ascending; none for most.
+	Labels []string
 }
 
 // InboxKind is what an inbox entry says changed.
@@ -311,7 +336,7 @@ const (
 	InboxRead       InboxKind = 2 // read cursor moved to ConvSeq
 	InboxMembership InboxKind = 3 // joined/left/role changed
 	InboxRecall     InboxKind = 4 // a message was recalled
-	InboxFlags      InboxKind = 5 // the user's own flags changed (pin, mute, archive, mark unread)
+	InboxFlags      InboxKind = 5 // the user's own flags changed (pin, mute, archive, mark unread, labels)
 )
 
 // InboxEntry is one entry of a user's change log.
@@ -479,6 +504,8 @@ type Store interface {
 	SetArchived(ctx context.Context, userID, convID string, seq uint64) error
 	// SetMarkedUnread sets MarkedUnread.
 	SetMarkedUnread(ctx context.Context, userID, convID string, marked bool) error
+	// SetLabels replaces Labels (ascending, each without a line break).
+	SetLabels(ctx context.Context, userID, convID string, labels []string) error
 	// TouchConversation moves last activity forward to at (never backwards);
 	// the user grain orders the conversation list by it, in memory.
 	TouchConversation(ctx context.Context, userID, convID string, at time.Time) error

@@ -452,7 +452,7 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		return &wirepb.Response{Result: &wirepb.Response_Recall{Recall: &wirepb.RecallResult{Seq: seq}}}
 
 	case *wirepb.Request_ListConversations:
-		r, err := sess.ListConversations(ctx, op.ListConversations.AfterConv, int(op.ListConversations.Limit), op.ListConversations.Archived)
+		r, err := sess.ListConversations(ctx, op.ListConversations.AfterConv, int(op.ListConversations.Limit), op.ListConversations.Archived, op.ListConversations.Label)
 		if err != nil {
 			return c.fail(err)
 		}
@@ -665,6 +665,12 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		return &wirepb.Response{Result: &wirepb.Response_JoinGroup{JoinGroup: &wirepb.JoinGroupResult{Conv: conv, Seq: r.Seq, Already: r.Already, LastSeq: r.LastSeq,
 			Pending: r.Pending}}}
 
+	case *wirepb.Request_Label:
+		labels, err := sess.SetLabels(ctx, op.Label.Conv, op.Label.Add, op.Label.Remove)
+		if err != nil {
+			return c.fail(err)
+		}
+		return &wirepb.Response{Result: &wirepb.Response_Label{Label: &wirepb.LabelResult{Labels: labels}}}
 	case *wirepb.Request_MarkUnread:
 		if err := sess.SetMarkedUnread(ctx, op.MarkUnread.Conv, op.MarkUnread.Marked); err != nil {
 			return c.fail(err)

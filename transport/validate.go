@@ -267,6 +267,8 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 		return checkConv(op.Archive.Conv)
 	case *wirepb.Request_MarkUnread:
 		return checkConv(op.MarkUnread.Conv)
+	case *wirepb.Request_Label:
+		return checkConv(op.Label.Conv)
 	case *wirepb.Request_GroupSettings:
 		return checkConv(op.GroupSettings.Conv)
 	case *wirepb.Request_GroupInvite:

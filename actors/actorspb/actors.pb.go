@@ -490,7 +490,7 @@ func (x ListsUpdate_List) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ListsUpdate_List.Descriptor instead.
 func (ListsUpdate_List) EnumDescriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{94, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{96, 0}
 }
 
 type Signal_Kind int32
@@ -548,7 +548,7 @@ func (x Signal_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Signal_Kind.Descriptor instead.
 func (Signal_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{101, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{103, 0}
 }
 
 type Error struct {
@@ -3782,6 +3782,7 @@ type ConvSummary struct {
 	ClearedSeq     uint64   `protobuf:"varint,17,opt,name=cleared_seq,json=clearedSeq,proto3" json:"cleared_seq,omitempty"`             // the user cleared it for themself up to here
 	MutedUntilMs   int64    `protobuf:"varint,18,opt,name=muted_until_ms,json=mutedUntilMs,proto3" json:"muted_until_ms,omitempty"`     // muted: the mute ends then (0: until unmuted)
 	HiddenSeqs     []uint64 `protobuf:"varint,19,rep,packed,name=hidden_seqs,json=hiddenSeqs,proto3" json:"hidden_seqs,omitempty"`      // the seqs the user deleted for themself
+	Labels         []string `protobuf:"bytes,20,rep,name=labels,proto3" json:"labels,omitempty"`                                        // the user's labels of it, ascending
 	unknownFields  protoimpl.UnknownFields
 	sizeCache      protoimpl.SizeCache
 }
@@ -3945,6 +3946,13 @@ func (x *ConvSummary) GetMutedUntilMs() int64 {
 func (x *ConvSummary) GetHiddenSeqs() []uint64 {
 	if x != nil {
 		return x.HiddenSeqs
+	}
+	return nil
+}
+
+func (x *ConvSummary) GetLabels() []string {
+	if x != nil {
+		return x.Labels
 	}
 	return nil
 }
@@ -4574,6 +4582,7 @@ type ListConversations struct {
 	// conversation walks them). after_conv and archived are not read.
 	IdsOnly       bool   `protobuf:"varint,6,opt,name=ids_only,json=idsOnly,proto3" json:"ids_only,omitempty"`
 	FromConv      string `protobuf:"bytes,7,opt,name=from_conv,json=fromConv,proto3" json:"from_conv,omitempty"`
+	Label         string `protobuf:"bytes,8,opt,name=label,proto3" json:"label,omitempty"` // only the conversations the user labelled so
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4646,6 +4655,13 @@ func (x *ListConversations) GetIdsOnly() bool {
 func (x *ListConversations) GetFromConv() string {
 	if x != nil {
 		return x.FromConv
+	}
+	return ""
+}
+
+func (x *ListConversations) GetLabel() string {
+	if x != nil {
+		return x.Label
 	}
 	return ""
 }
@@ -4840,6 +4856,128 @@ func (x *SetMarkedUnread) GetMarked() bool {
 	return false
 }
 
+// SetLabels takes remove, then adds add, to the user's labels of conv
+// (each checked by the caller: trimmed, bounded, no control character).
+type SetLabels struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	Conv          string                 `protobuf:"bytes,2,opt,name=conv,proto3" json:"conv,omitempty"`
+	Add           []string               `protobuf:"bytes,3,rep,name=add,proto3" json:"add,omitempty"`
+	Remove        []string               `protobuf:"bytes,4,rep,name=remove,proto3" json:"remove,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetLabels) Reset() {
+	*x = SetLabels{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetLabels) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetLabels) ProtoMessage() {}
+
+func (x *SetLabels) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetLabels.ProtoReflect.Descriptor instead.
+func (*SetLabels) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *SetLabels) GetUser() string {
+	if x != nil {
+		return x.User
+	}
+	return ""
+}
+
+func (x *SetLabels) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *SetLabels) GetAdd() []string {
+	if x != nil {
+		return x.Add
+	}
+	return nil
+}
+
+func (x *SetLabels) GetRemove() []string {
+	if x != nil {
+		return x.Remove
+	}
+	return nil
+}
+
+type SetLabelsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Error         *Error                 `protobuf:"bytes,1,opt,name=error,proto3" json:"error,omitempty"`
+	Labels        []string               `protobuf:"bytes,2,rep,name=labels,proto3" json:"labels,omitempty"` // after, ascending
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetLabelsResponse) Reset() {
+	*x = SetLabelsResponse{}
+	mi := &file_actors_actorspb_actors_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetLabelsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetLabelsResponse) ProtoMessage() {}
+
+func (x *SetLabelsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_actors_actorspb_actors_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetLabelsResponse.ProtoReflect.Descriptor instead.
+func (*SetLabelsResponse) Descriptor() ([]byte, []int) {
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *SetLabelsResponse) GetError() *Error {
+	if x != nil {
+		return x.Error
+	}
+	return nil
+}
+
+func (x *SetLabelsResponse) GetLabels() []string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
 // SetArchived moves a conversation into the user's archived list or back.
 type SetArchived struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -4852,7 +4990,7 @@ type SetArchived struct {
 
 func (x *SetArchived) Reset() {
 	*x = SetArchived{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[60]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4864,7 +5002,7 @@ func (x *SetArchived) String() string {
 func (*SetArchived) ProtoMessage() {}
 
 func (x *SetArchived) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[60]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4877,7 +5015,7 @@ func (x *SetArchived) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetArchived.ProtoReflect.Descriptor instead.
 func (*SetArchived) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{60}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *SetArchived) GetUser() string {
@@ -4910,7 +5048,7 @@ type Ack struct {
 
 func (x *Ack) Reset() {
 	*x = Ack{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[61]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4922,7 +5060,7 @@ func (x *Ack) String() string {
 func (*Ack) ProtoMessage() {}
 
 func (x *Ack) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[61]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4935,7 +5073,7 @@ func (x *Ack) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ack.ProtoReflect.Descriptor instead.
 func (*Ack) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{61}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *Ack) GetError() *Error {
@@ -4960,7 +5098,7 @@ type SetMuted struct {
 
 func (x *SetMuted) Reset() {
 	*x = SetMuted{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[62]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4972,7 +5110,7 @@ func (x *SetMuted) String() string {
 func (*SetMuted) ProtoMessage() {}
 
 func (x *SetMuted) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[62]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4985,7 +5123,7 @@ func (x *SetMuted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMuted.ProtoReflect.Descriptor instead.
 func (*SetMuted) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{62}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *SetMuted) GetUser() string {
@@ -5026,7 +5164,7 @@ type SetMutedResponse struct {
 
 func (x *SetMutedResponse) Reset() {
 	*x = SetMutedResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[63]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5038,7 +5176,7 @@ func (x *SetMutedResponse) String() string {
 func (*SetMutedResponse) ProtoMessage() {}
 
 func (x *SetMutedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[63]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5051,7 +5189,7 @@ func (x *SetMutedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetMutedResponse.ProtoReflect.Descriptor instead.
 func (*SetMutedResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{63}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *SetMutedResponse) GetError() *Error {
@@ -5080,7 +5218,7 @@ type Presence struct {
 
 func (x *Presence) Reset() {
 	*x = Presence{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5092,7 +5230,7 @@ func (x *Presence) String() string {
 func (*Presence) ProtoMessage() {}
 
 func (x *Presence) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[64]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5105,7 +5243,7 @@ func (x *Presence) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Presence.ProtoReflect.Descriptor instead.
 func (*Presence) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{64}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *Presence) GetUser() string {
@@ -5136,7 +5274,7 @@ type SetPrivacy struct {
 
 func (x *SetPrivacy) Reset() {
 	*x = SetPrivacy{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[65]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5148,7 +5286,7 @@ func (x *SetPrivacy) String() string {
 func (*SetPrivacy) ProtoMessage() {}
 
 func (x *SetPrivacy) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[65]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5161,7 +5299,7 @@ func (x *SetPrivacy) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetPrivacy.ProtoReflect.Descriptor instead.
 func (*SetPrivacy) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{65}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *SetPrivacy) GetUser() string {
@@ -5200,7 +5338,7 @@ type SetStarred struct {
 
 func (x *SetStarred) Reset() {
 	*x = SetStarred{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[66]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5212,7 +5350,7 @@ func (x *SetStarred) String() string {
 func (*SetStarred) ProtoMessage() {}
 
 func (x *SetStarred) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[66]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5225,7 +5363,7 @@ func (x *SetStarred) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetStarred.ProtoReflect.Descriptor instead.
 func (*SetStarred) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{66}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *SetStarred) GetUser() string {
@@ -5266,7 +5404,7 @@ type SetStarredResponse struct {
 
 func (x *SetStarredResponse) Reset() {
 	*x = SetStarredResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[67]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5278,7 +5416,7 @@ func (x *SetStarredResponse) String() string {
 func (*SetStarredResponse) ProtoMessage() {}
 
 func (x *SetStarredResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[67]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5291,7 +5429,7 @@ func (x *SetStarredResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetStarredResponse.ProtoReflect.Descriptor instead.
 func (*SetStarredResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{67}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *SetStarredResponse) GetError() *Error {
@@ -5321,7 +5459,7 @@ type ListStarred struct {
 
 func (x *ListStarred) Reset() {
 	*x = ListStarred{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[68]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5333,7 +5471,7 @@ func (x *ListStarred) String() string {
 func (*ListStarred) ProtoMessage() {}
 
 func (x *ListStarred) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[68]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5346,7 +5484,7 @@ func (x *ListStarred) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStarred.ProtoReflect.Descriptor instead.
 func (*ListStarred) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{68}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *ListStarred) GetUser() string {
@@ -5381,7 +5519,7 @@ type StarredEntry struct {
 
 func (x *StarredEntry) Reset() {
 	*x = StarredEntry{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[69]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5393,7 +5531,7 @@ func (x *StarredEntry) String() string {
 func (*StarredEntry) ProtoMessage() {}
 
 func (x *StarredEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[69]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5406,7 +5544,7 @@ func (x *StarredEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StarredEntry.ProtoReflect.Descriptor instead.
 func (*StarredEntry) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{69}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *StarredEntry) GetConv() string {
@@ -5441,7 +5579,7 @@ type ListStarredResponse struct {
 
 func (x *ListStarredResponse) Reset() {
 	*x = ListStarredResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[70]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5453,7 +5591,7 @@ func (x *ListStarredResponse) String() string {
 func (*ListStarredResponse) ProtoMessage() {}
 
 func (x *ListStarredResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[70]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5466,7 +5604,7 @@ func (x *ListStarredResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListStarredResponse.ProtoReflect.Descriptor instead.
 func (*ListStarredResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{70}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *ListStarredResponse) GetError() *Error {
@@ -5500,7 +5638,7 @@ type StarredList struct {
 
 func (x *StarredList) Reset() {
 	*x = StarredList{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[71]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5512,7 +5650,7 @@ func (x *StarredList) String() string {
 func (*StarredList) ProtoMessage() {}
 
 func (x *StarredList) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[71]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5525,7 +5663,7 @@ func (x *StarredList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StarredList.ProtoReflect.Descriptor instead.
 func (*StarredList) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{71}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *StarredList) GetEntries() []*StarredEntry {
@@ -5550,7 +5688,7 @@ type UserProfile struct {
 
 func (x *UserProfile) Reset() {
 	*x = UserProfile{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[72]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5562,7 +5700,7 @@ func (x *UserProfile) String() string {
 func (*UserProfile) ProtoMessage() {}
 
 func (x *UserProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[72]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5575,7 +5713,7 @@ func (x *UserProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserProfile.ProtoReflect.Descriptor instead.
 func (*UserProfile) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{72}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *UserProfile) GetUser() string {
@@ -5619,7 +5757,7 @@ type AwayMessage struct {
 
 func (x *AwayMessage) Reset() {
 	*x = AwayMessage{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[73]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5631,7 +5769,7 @@ func (x *AwayMessage) String() string {
 func (*AwayMessage) ProtoMessage() {}
 
 func (x *AwayMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[73]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5644,7 +5782,7 @@ func (x *AwayMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AwayMessage.ProtoReflect.Descriptor instead.
 func (*AwayMessage) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{73}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *AwayMessage) GetText() string {
@@ -5681,7 +5819,7 @@ type SetAway struct {
 
 func (x *SetAway) Reset() {
 	*x = SetAway{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[74]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5693,7 +5831,7 @@ func (x *SetAway) String() string {
 func (*SetAway) ProtoMessage() {}
 
 func (x *SetAway) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[74]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5706,7 +5844,7 @@ func (x *SetAway) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetAway.ProtoReflect.Descriptor instead.
 func (*SetAway) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{74}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *SetAway) GetUser() string {
@@ -5740,7 +5878,7 @@ type SetAwayResponse struct {
 
 func (x *SetAwayResponse) Reset() {
 	*x = SetAwayResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[75]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5752,7 +5890,7 @@ func (x *SetAwayResponse) String() string {
 func (*SetAwayResponse) ProtoMessage() {}
 
 func (x *SetAwayResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[75]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5765,7 +5903,7 @@ func (x *SetAwayResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetAwayResponse.ProtoReflect.Descriptor instead.
 func (*SetAwayResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{75}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *SetAwayResponse) GetError() *Error {
@@ -5795,7 +5933,7 @@ type PostAway struct {
 
 func (x *PostAway) Reset() {
 	*x = PostAway{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[76]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5807,7 +5945,7 @@ func (x *PostAway) String() string {
 func (*PostAway) ProtoMessage() {}
 
 func (x *PostAway) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[76]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5820,7 +5958,7 @@ func (x *PostAway) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostAway.ProtoReflect.Descriptor instead.
 func (*PostAway) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{76}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *PostAway) GetConv() string {
@@ -5853,7 +5991,7 @@ type PostAwayResponse struct {
 
 func (x *PostAwayResponse) Reset() {
 	*x = PostAwayResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[77]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5865,7 +6003,7 @@ func (x *PostAwayResponse) String() string {
 func (*PostAwayResponse) ProtoMessage() {}
 
 func (x *PostAwayResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[77]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5878,7 +6016,7 @@ func (x *PostAwayResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PostAwayResponse.ProtoReflect.Descriptor instead.
 func (*PostAwayResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{77}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *PostAwayResponse) GetError() *Error {
@@ -5901,7 +6039,7 @@ type SetProfile struct {
 
 func (x *SetProfile) Reset() {
 	*x = SetProfile{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[78]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5913,7 +6051,7 @@ func (x *SetProfile) String() string {
 func (*SetProfile) ProtoMessage() {}
 
 func (x *SetProfile) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[78]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5926,7 +6064,7 @@ func (x *SetProfile) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetProfile.ProtoReflect.Descriptor instead.
 func (*SetProfile) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{78}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *SetProfile) GetUser() string {
@@ -5960,7 +6098,7 @@ type SetProfileResponse struct {
 
 func (x *SetProfileResponse) Reset() {
 	*x = SetProfileResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[79]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5972,7 +6110,7 @@ func (x *SetProfileResponse) String() string {
 func (*SetProfileResponse) ProtoMessage() {}
 
 func (x *SetProfileResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[79]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5985,7 +6123,7 @@ func (x *SetProfileResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetProfileResponse.ProtoReflect.Descriptor instead.
 func (*SetProfileResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{79}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *SetProfileResponse) GetError() *Error {
@@ -6015,7 +6153,7 @@ type UserAttributes struct {
 
 func (x *UserAttributes) Reset() {
 	*x = UserAttributes{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[80]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6027,7 +6165,7 @@ func (x *UserAttributes) String() string {
 func (*UserAttributes) ProtoMessage() {}
 
 func (x *UserAttributes) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[80]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6040,7 +6178,7 @@ func (x *UserAttributes) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserAttributes.ProtoReflect.Descriptor instead.
 func (*UserAttributes) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{80}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *UserAttributes) GetValues() map[string]string {
@@ -6069,7 +6207,7 @@ type SetDraft struct {
 
 func (x *SetDraft) Reset() {
 	*x = SetDraft{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[81]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6081,7 +6219,7 @@ func (x *SetDraft) String() string {
 func (*SetDraft) ProtoMessage() {}
 
 func (x *SetDraft) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[81]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6094,7 +6232,7 @@ func (x *SetDraft) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetDraft.ProtoReflect.Descriptor instead.
 func (*SetDraft) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{81}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *SetDraft) GetUser() string {
@@ -6128,7 +6266,7 @@ type SetDraftResponse struct {
 
 func (x *SetDraftResponse) Reset() {
 	*x = SetDraftResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[82]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6140,7 +6278,7 @@ func (x *SetDraftResponse) String() string {
 func (*SetDraftResponse) ProtoMessage() {}
 
 func (x *SetDraftResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[82]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6153,7 +6291,7 @@ func (x *SetDraftResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetDraftResponse.ProtoReflect.Descriptor instead.
 func (*SetDraftResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{82}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *SetDraftResponse) GetError() *Error {
@@ -6183,7 +6321,7 @@ type Draft struct {
 
 func (x *Draft) Reset() {
 	*x = Draft{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[83]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6195,7 +6333,7 @@ func (x *Draft) String() string {
 func (*Draft) ProtoMessage() {}
 
 func (x *Draft) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[83]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6208,7 +6346,7 @@ func (x *Draft) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Draft.ProtoReflect.Descriptor instead.
 func (*Draft) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{83}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *Draft) GetConv() string {
@@ -6242,7 +6380,7 @@ type DraftList struct {
 
 func (x *DraftList) Reset() {
 	*x = DraftList{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[84]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6254,7 +6392,7 @@ func (x *DraftList) String() string {
 func (*DraftList) ProtoMessage() {}
 
 func (x *DraftList) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[84]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6267,7 +6405,7 @@ func (x *DraftList) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DraftList.ProtoReflect.Descriptor instead.
 func (*DraftList) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{84}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *DraftList) GetDrafts() []*Draft {
@@ -6294,7 +6432,7 @@ type ScheduledMessage struct {
 
 func (x *ScheduledMessage) Reset() {
 	*x = ScheduledMessage{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[85]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6306,7 +6444,7 @@ func (x *ScheduledMessage) String() string {
 func (*ScheduledMessage) ProtoMessage() {}
 
 func (x *ScheduledMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[85]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6319,7 +6457,7 @@ func (x *ScheduledMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ScheduledMessage.ProtoReflect.Descriptor instead.
 func (*ScheduledMessage) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{85}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *ScheduledMessage) GetSend() *SendMessage {
@@ -6364,7 +6502,7 @@ type PutScheduled struct {
 
 func (x *PutScheduled) Reset() {
 	*x = PutScheduled{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[86]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6376,7 +6514,7 @@ func (x *PutScheduled) String() string {
 func (*PutScheduled) ProtoMessage() {}
 
 func (x *PutScheduled) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[86]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6389,7 +6527,7 @@ func (x *PutScheduled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutScheduled.ProtoReflect.Descriptor instead.
 func (*PutScheduled) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{86}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *PutScheduled) GetUser() string {
@@ -6429,7 +6567,7 @@ type PutScheduledResponse struct {
 
 func (x *PutScheduledResponse) Reset() {
 	*x = PutScheduledResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[87]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6441,7 +6579,7 @@ func (x *PutScheduledResponse) String() string {
 func (*PutScheduledResponse) ProtoMessage() {}
 
 func (x *PutScheduledResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[87]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6454,7 +6592,7 @@ func (x *PutScheduledResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutScheduledResponse.ProtoReflect.Descriptor instead.
 func (*PutScheduledResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{87}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *PutScheduledResponse) GetError() *Error {
@@ -6475,7 +6613,7 @@ type DropScheduled struct {
 
 func (x *DropScheduled) Reset() {
 	*x = DropScheduled{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[88]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6487,7 +6625,7 @@ func (x *DropScheduled) String() string {
 func (*DropScheduled) ProtoMessage() {}
 
 func (x *DropScheduled) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[88]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6500,7 +6638,7 @@ func (x *DropScheduled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropScheduled.ProtoReflect.Descriptor instead.
 func (*DropScheduled) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{88}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *DropScheduled) GetUser() string {
@@ -6526,7 +6664,7 @@ type DropScheduledResponse struct {
 
 func (x *DropScheduledResponse) Reset() {
 	*x = DropScheduledResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[89]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6538,7 +6676,7 @@ func (x *DropScheduledResponse) String() string {
 func (*DropScheduledResponse) ProtoMessage() {}
 
 func (x *DropScheduledResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[89]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6551,7 +6689,7 @@ func (x *DropScheduledResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DropScheduledResponse.ProtoReflect.Descriptor instead.
 func (*DropScheduledResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{89}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *DropScheduledResponse) GetError() *Error {
@@ -6572,7 +6710,7 @@ type PrivacyResponse struct {
 
 func (x *PrivacyResponse) Reset() {
 	*x = PrivacyResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[90]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6584,7 +6722,7 @@ func (x *PrivacyResponse) String() string {
 func (*PrivacyResponse) ProtoMessage() {}
 
 func (x *PrivacyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[90]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6597,7 +6735,7 @@ func (x *PrivacyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PrivacyResponse.ProtoReflect.Descriptor instead.
 func (*PrivacyResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{90}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *PrivacyResponse) GetError() *Error {
@@ -6639,7 +6777,7 @@ type PresenceProbe struct {
 
 func (x *PresenceProbe) Reset() {
 	*x = PresenceProbe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[91]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6651,7 +6789,7 @@ func (x *PresenceProbe) String() string {
 func (*PresenceProbe) ProtoMessage() {}
 
 func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[91]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6664,7 +6802,7 @@ func (x *PresenceProbe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceProbe.ProtoReflect.Descriptor instead.
 func (*PresenceProbe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{91}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *PresenceProbe) GetUser() string {
@@ -6701,7 +6839,7 @@ type PresenceResponse struct {
 
 func (x *PresenceResponse) Reset() {
 	*x = PresenceResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[92]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6713,7 +6851,7 @@ func (x *PresenceResponse) String() string {
 func (*PresenceResponse) ProtoMessage() {}
 
 func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[92]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6726,7 +6864,7 @@ func (x *PresenceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse.ProtoReflect.Descriptor instead.
 func (*PresenceResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{92}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *PresenceResponse) GetDevices() []*PresenceResponse_Device {
@@ -6772,7 +6910,7 @@ type Push struct {
 
 func (x *Push) Reset() {
 	*x = Push{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[93]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6784,7 +6922,7 @@ func (x *Push) String() string {
 func (*Push) ProtoMessage() {}
 
 func (x *Push) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[93]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6797,7 +6935,7 @@ func (x *Push) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Push.ProtoReflect.Descriptor instead.
 func (*Push) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{93}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *Push) GetUser() string {
@@ -6936,7 +7074,7 @@ type ListsUpdate struct {
 
 func (x *ListsUpdate) Reset() {
 	*x = ListsUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[94]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6948,7 +7086,7 @@ func (x *ListsUpdate) String() string {
 func (*ListsUpdate) ProtoMessage() {}
 
 func (x *ListsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[94]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6961,7 +7099,7 @@ func (x *ListsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListsUpdate.ProtoReflect.Descriptor instead.
 func (*ListsUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{94}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *ListsUpdate) GetList() ListsUpdate_List {
@@ -6996,7 +7134,7 @@ type ListChanged struct {
 
 func (x *ListChanged) Reset() {
 	*x = ListChanged{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[95]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7008,7 +7146,7 @@ func (x *ListChanged) String() string {
 func (*ListChanged) ProtoMessage() {}
 
 func (x *ListChanged) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[95]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7021,7 +7159,7 @@ func (x *ListChanged) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListChanged.ProtoReflect.Descriptor instead.
 func (*ListChanged) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{95}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *ListChanged) GetUser() string {
@@ -7076,13 +7214,14 @@ type FlagsUpdate struct {
 	Archived      bool                   `protobuf:"varint,4,opt,name=archived,proto3" json:"archived,omitempty"`
 	MarkedUnread  bool                   `protobuf:"varint,5,opt,name=marked_unread,json=markedUnread,proto3" json:"marked_unread,omitempty"`
 	MutedUntilMs  int64                  `protobuf:"varint,6,opt,name=muted_until_ms,json=mutedUntilMs,proto3" json:"muted_until_ms,omitempty"` // muted: the mute ends then (0: until unmuted)
+	Labels        []string               `protobuf:"bytes,7,rep,name=labels,proto3" json:"labels,omitempty"`                                    // the user's labels of it, ascending
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *FlagsUpdate) Reset() {
 	*x = FlagsUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[96]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7094,7 +7233,7 @@ func (x *FlagsUpdate) String() string {
 func (*FlagsUpdate) ProtoMessage() {}
 
 func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[96]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7107,7 +7246,7 @@ func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlagsUpdate.ProtoReflect.Descriptor instead.
 func (*FlagsUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{96}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *FlagsUpdate) GetConv() string {
@@ -7152,6 +7291,13 @@ func (x *FlagsUpdate) GetMutedUntilMs() int64 {
 	return 0
 }
 
+func (x *FlagsUpdate) GetLabels() []string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
 // ReadUpdate: the user's read cursor moved (on another device).
 type ReadUpdate struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
@@ -7165,7 +7311,7 @@ type ReadUpdate struct {
 
 func (x *ReadUpdate) Reset() {
 	*x = ReadUpdate{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[97]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7177,7 +7323,7 @@ func (x *ReadUpdate) String() string {
 func (*ReadUpdate) ProtoMessage() {}
 
 func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[97]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7190,7 +7336,7 @@ func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadUpdate.ProtoReflect.Descriptor instead.
 func (*ReadUpdate) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{97}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *ReadUpdate) GetConv() string {
@@ -7233,7 +7379,7 @@ type ReadReceipt struct {
 
 func (x *ReadReceipt) Reset() {
 	*x = ReadReceipt{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[98]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7245,7 +7391,7 @@ func (x *ReadReceipt) String() string {
 func (*ReadReceipt) ProtoMessage() {}
 
 func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[98]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7258,7 +7404,7 @@ func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadReceipt.ProtoReflect.Descriptor instead.
 func (*ReadReceipt) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{98}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *ReadReceipt) GetConv() string {
@@ -7294,7 +7440,7 @@ type GroupPush struct {
 
 func (x *GroupPush) Reset() {
 	*x = GroupPush{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[99]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7306,7 +7452,7 @@ func (x *GroupPush) String() string {
 func (*GroupPush) ProtoMessage() {}
 
 func (x *GroupPush) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[99]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7319,7 +7465,7 @@ func (x *GroupPush) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupPush.ProtoReflect.Descriptor instead.
 func (*GroupPush) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{99}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *GroupPush) GetConv() string {
@@ -7349,7 +7495,7 @@ type Subscribe struct {
 
 func (x *Subscribe) Reset() {
 	*x = Subscribe{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[100]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7361,7 +7507,7 @@ func (x *Subscribe) String() string {
 func (*Subscribe) ProtoMessage() {}
 
 func (x *Subscribe) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[100]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7374,7 +7520,7 @@ func (x *Subscribe) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Subscribe.ProtoReflect.Descriptor instead.
 func (*Subscribe) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{100}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *Subscribe) GetUser() string {
@@ -7413,7 +7559,7 @@ type Signal struct {
 
 func (x *Signal) Reset() {
 	*x = Signal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[101]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7425,7 +7571,7 @@ func (x *Signal) String() string {
 func (*Signal) ProtoMessage() {}
 
 func (x *Signal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[101]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7438,7 +7584,7 @@ func (x *Signal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Signal.ProtoReflect.Descriptor instead.
 func (*Signal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{101}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *Signal) GetKind() Signal_Kind {
@@ -7487,7 +7633,7 @@ type RouteSignal struct {
 
 func (x *RouteSignal) Reset() {
 	*x = RouteSignal{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[102]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7499,7 +7645,7 @@ func (x *RouteSignal) String() string {
 func (*RouteSignal) ProtoMessage() {}
 
 func (x *RouteSignal) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[102]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7512,7 +7658,7 @@ func (x *RouteSignal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RouteSignal.ProtoReflect.Descriptor instead.
 func (*RouteSignal) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{102}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{104}
 }
 
 func (x *RouteSignal) GetUser() string {
@@ -7544,7 +7690,7 @@ type CheckReminder struct {
 
 func (x *CheckReminder) Reset() {
 	*x = CheckReminder{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[103]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7556,7 +7702,7 @@ func (x *CheckReminder) String() string {
 func (*CheckReminder) ProtoMessage() {}
 
 func (x *CheckReminder) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[103]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7569,7 +7715,7 @@ func (x *CheckReminder) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckReminder.ProtoReflect.Descriptor instead.
 func (*CheckReminder) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{103}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{105}
 }
 
 func (x *CheckReminder) GetConv() string {
@@ -7605,7 +7751,7 @@ type CheckReminderResponse struct {
 
 func (x *CheckReminderResponse) Reset() {
 	*x = CheckReminderResponse{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[104]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7617,7 +7763,7 @@ func (x *CheckReminderResponse) String() string {
 func (*CheckReminderResponse) ProtoMessage() {}
 
 func (x *CheckReminderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[104]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7630,7 +7776,7 @@ func (x *CheckReminderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckReminderResponse.ProtoReflect.Descriptor instead.
 func (*CheckReminderResponse) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{104}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{106}
 }
 
 func (x *CheckReminderResponse) GetError() *Error {
@@ -7671,7 +7817,7 @@ type PresenceResponse_Device struct {
 
 func (x *PresenceResponse_Device) Reset() {
 	*x = PresenceResponse_Device{}
-	mi := &file_actors_actorspb_actors_proto_msgTypes[106]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -7683,7 +7829,7 @@ func (x *PresenceResponse_Device) String() string {
 func (*PresenceResponse_Device) ProtoMessage() {}
 
 func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
-	mi := &file_actors_actorspb_actors_proto_msgTypes[106]
+	mi := &file_actors_actorspb_actors_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -7696,7 +7842,7 @@ func (x *PresenceResponse_Device) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PresenceResponse_Device.ProtoReflect.Descriptor instead.
 func (*PresenceResponse_Device) Descriptor() ([]byte, []int) {
-	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{92, 0}
+	return file_actors_actorspb_actors_proto_rawDescGZIP(), []int{94, 0}
 }
 
 func (x *PresenceResponse_Device) GetDevice() string {
@@ -8001,7 +8147,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06device\x18\x02 \x01(\tR\x06device\x12\x16\n" +
 	"\x06cursor\x18\x03 \x01(\x04R\x06cursor\x12\x14\n" +
-	"\x05limit\x18\x04 \x01(\rR\x05limit\"\xfc\x04\n" +
+	"\x05limit\x18\x04 \x01(\rR\x05limit\"\x94\x05\n" +
 	"\vConvSummary\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x120\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1c.switchboard.actors.ConvKindR\x04kind\x12\x19\n" +
@@ -8025,7 +8171,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"clearedSeq\x12$\n" +
 	"\x0emuted_until_ms\x18\x12 \x01(\x03R\fmutedUntilMs\x12\x1f\n" +
 	"\vhidden_seqs\x18\x13 \x03(\x04R\n" +
-	"hiddenSeqs\"\xd5\x01\n" +
+	"hiddenSeqs\x12\x16\n" +
+	"\x06labels\x18\x14 \x03(\tR\x06labels\"\xd5\x01\n" +
 	"\fSyncResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x16\n" +
 	"\x06cursor\x18\x02 \x01(\x04R\x06cursor\x12E\n" +
@@ -8067,7 +8214,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x13MarkAllReadResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12$\n" +
 	"\rconversations\x18\x02 \x01(\rR\rconversations\x12!\n" +
-	"\ftotal_unread\x18\x03 \x01(\x04R\vtotalUnread\"\xb6\x01\n" +
+	"\ftotal_unread\x18\x03 \x01(\x04R\vtotalUnread\"\xcc\x01\n" +
 	"\x11ListConversations\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x1d\n" +
 	"\n" +
@@ -8075,7 +8222,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x05limit\x18\x04 \x01(\rR\x05limit\x12\x1a\n" +
 	"\barchived\x18\x05 \x01(\bR\barchived\x12\x19\n" +
 	"\bids_only\x18\x06 \x01(\bR\aidsOnly\x12\x1b\n" +
-	"\tfrom_conv\x18\a \x01(\tR\bfromConvJ\x04\b\x02\x10\x03\"\xd1\x01\n" +
+	"\tfrom_conv\x18\a \x01(\tR\bfromConv\x12\x14\n" +
+	"\x05label\x18\b \x01(\tR\x05labelJ\x04\b\x02\x10\x03\"\xd1\x01\n" +
 	"\x19ListConversationsResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12E\n" +
 	"\rconversations\x18\x02 \x03(\v2\x1f.switchboard.actors.ConvSummaryR\rconversations\x12!\n" +
@@ -8088,7 +8236,15 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x0fSetMarkedUnread\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
 	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x16\n" +
-	"\x06marked\x18\x03 \x01(\bR\x06marked\"Q\n" +
+	"\x06marked\x18\x03 \x01(\bR\x06marked\"]\n" +
+	"\tSetLabels\x12\x12\n" +
+	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
+	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x10\n" +
+	"\x03add\x18\x03 \x03(\tR\x03add\x12\x16\n" +
+	"\x06remove\x18\x04 \x03(\tR\x06remove\"\\\n" +
+	"\x11SetLabelsResponse\x12/\n" +
+	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x16\n" +
+	"\x06labels\x18\x02 \x03(\tR\x06labels\"Q\n" +
 	"\vSetArchived\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
 	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x1a\n" +
@@ -8256,14 +8412,15 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x04conv\x18\x03 \x01(\tR\x04conv\x12\x12\n" +
 	"\x04from\x18\x04 \x01(\tR\x04from\x12\x12\n" +
 	"\x04text\x18\x05 \x01(\tR\x04text\x12\x13\n" +
-	"\x05at_ms\x18\x06 \x01(\x03R\x04atMs\"\xb6\x01\n" +
+	"\x05at_ms\x18\x06 \x01(\x03R\x04atMs\"\xce\x01\n" +
 	"\vFlagsUpdate\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
 	"\x06pinned\x18\x02 \x01(\bR\x06pinned\x12\x14\n" +
 	"\x05muted\x18\x03 \x01(\bR\x05muted\x12\x1a\n" +
 	"\barchived\x18\x04 \x01(\bR\barchived\x12#\n" +
 	"\rmarked_unread\x18\x05 \x01(\bR\fmarkedUnread\x12$\n" +
-	"\x0emuted_until_ms\x18\x06 \x01(\x03R\fmutedUntilMs\"|\n" +
+	"\x0emuted_until_ms\x18\x06 \x01(\x03R\fmutedUntilMs\x12\x16\n" +
+	"\x06labels\x18\a \x03(\tR\x06labels\"|\n" +
 	"\n" +
 	"ReadUpdate\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x19\n" +
@@ -8378,7 +8535,7 @@ func file_actors_actorspb_actors_proto_rawDescGZIP() []byte {
 }
 
 var file_actors_actorspb_actors_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
-var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 107)
+var file_actors_actorspb_actors_proto_msgTypes = make([]protoimpl.MessageInfo, 109)
 var file_actors_actorspb_actors_proto_goTypes = []any{
 	(Code)(0),                          // 0: switchboard.actors.Code
 	(ConvKind)(0),                      // 1: switchboard.actors.ConvKind
@@ -8448,53 +8605,55 @@ var file_actors_actorspb_actors_proto_goTypes = []any{
 	(*ListConversationsResponse)(nil),  // 65: switchboard.actors.ListConversationsResponse
 	(*SetPinned)(nil),                  // 66: switchboard.actors.SetPinned
 	(*SetMarkedUnread)(nil),            // 67: switchboard.actors.SetMarkedUnread
-	(*SetArchived)(nil),                // 68: switchboard.actors.SetArchived
-	(*Ack)(nil),                        // 69: switchboard.actors.Ack
-	(*SetMuted)(nil),                   // 70: switchboard.actors.SetMuted
-	(*SetMutedResponse)(nil),           // 71: switchboard.actors.SetMutedResponse
-	(*Presence)(nil),                   // 72: switchboard.actors.Presence
-	(*SetPrivacy)(nil),                 // 73: switchboard.actors.SetPrivacy
-	(*SetStarred)(nil),                 // 74: switchboard.actors.SetStarred
-	(*SetStarredResponse)(nil),         // 75: switchboard.actors.SetStarredResponse
-	(*ListStarred)(nil),                // 76: switchboard.actors.ListStarred
-	(*StarredEntry)(nil),               // 77: switchboard.actors.StarredEntry
-	(*ListStarredResponse)(nil),        // 78: switchboard.actors.ListStarredResponse
-	(*StarredList)(nil),                // 79: switchboard.actors.StarredList
-	(*UserProfile)(nil),                // 80: switchboard.actors.UserProfile
-	(*AwayMessage)(nil),                // 81: switchboard.actors.AwayMessage
-	(*SetAway)(nil),                    // 82: switchboard.actors.SetAway
-	(*SetAwayResponse)(nil),            // 83: switchboard.actors.SetAwayResponse
-	(*PostAway)(nil),                   // 84: switchboard.actors.PostAway
-	(*PostAwayResponse)(nil),           // 85: switchboard.actors.PostAwayResponse
-	(*SetProfile)(nil),                 // 86: switchboard.actors.SetProfile
-	(*SetProfileResponse)(nil),         // 87: switchboard.actors.SetProfileResponse
-	(*UserAttributes)(nil),             // 88: switchboard.actors.UserAttributes
-	(*SetDraft)(nil),                   // 89: switchboard.actors.SetDraft
-	(*SetDraftResponse)(nil),           // 90: switchboard.actors.SetDraftResponse
-	(*Draft)(nil),                      // 91: switchboard.actors.Draft
-	(*DraftList)(nil),                  // 92: switchboard.actors.DraftList
-	(*ScheduledMessage)(nil),           // 93: switchboard.actors.ScheduledMessage
-	(*PutScheduled)(nil),               // 94: switchboard.actors.PutScheduled
-	(*PutScheduledResponse)(nil),       // 95: switchboard.actors.PutScheduledResponse
-	(*DropScheduled)(nil),              // 96: switchboard.actors.DropScheduled
-	(*DropScheduledResponse)(nil),      // 97: switchboard.actors.DropScheduledResponse
-	(*PrivacyResponse)(nil),            // 98: switchboard.actors.PrivacyResponse
-	(*PresenceProbe)(nil),              // 99: switchboard.actors.PresenceProbe
-	(*PresenceResponse)(nil),           // 100: switchboard.actors.PresenceResponse
-	(*Push)(nil),                       // 101: switchboard.actors.Push
-	(*ListsUpdate)(nil),                // 102: switchboard.actors.ListsUpdate
-	(*ListChanged)(nil),                // 103: switchboard.actors.ListChanged
-	(*FlagsUpdate)(nil),                // 104: switchboard.actors.FlagsUpdate
-	(*ReadUpdate)(nil),                 // 105: switchboard.actors.ReadUpdate
-	(*ReadReceipt)(nil),                // 106: switchboard.actors.ReadReceipt
-	(*GroupPush)(nil),                  // 107: switchboard.actors.GroupPush
-	(*Subscribe)(nil),                  // 108: switchboard.actors.Subscribe
-	(*Signal)(nil),                     // 109: switchboard.actors.Signal
-	(*RouteSignal)(nil),                // 110: switchboard.actors.RouteSignal
-	(*CheckReminder)(nil),              // 111: switchboard.actors.CheckReminder
-	(*CheckReminderResponse)(nil),      // 112: switchboard.actors.CheckReminderResponse
-	nil,                                // 113: switchboard.actors.UserAttributes.ValuesEntry
-	(*PresenceResponse_Device)(nil),    // 114: switchboard.actors.PresenceResponse.Device
+	(*SetLabels)(nil),                  // 68: switchboard.actors.SetLabels
+	(*SetLabelsResponse)(nil),          // 69: switchboard.actors.SetLabelsResponse
+	(*SetArchived)(nil),                // 70: switchboard.actors.SetArchived
+	(*Ack)(nil),                        // 71: switchboard.actors.Ack
+	(*SetMuted)(nil),                   // 72: switchboard.actors.SetMuted
+	(*SetMutedResponse)(nil),           // 73: switchboard.actors.SetMutedResponse
+	(*Presence)(nil),                   // 74: switchboard.actors.Presence
+	(*SetPrivacy)(nil),                 // 75: switchboard.actors.SetPrivacy
+	(*SetStarred)(nil),                 // 76: switchboard.actors.SetStarred
+	(*SetStarredResponse)(nil),         // 77: switchboard.actors.SetStarredResponse
+	(*ListStarred)(nil),                // 78: switchboard.actors.ListStarred
+	(*StarredEntry)(nil),               // 79: switchboard.actors.StarredEntry
+	(*ListStarredResponse)(nil),        // 80: switchboard.actors.ListStarredResponse
+	(*StarredList)(nil),                // 81: switchboard.actors.StarredList
+	(*UserProfile)(nil),                // 82: switchboard.actors.UserProfile
+	(*AwayMessage)(nil),                // 83: switchboard.actors.AwayMessage
+	(*SetAway)(nil),                    // 84: switchboard.actors.SetAway
+	(*SetAwayResponse)(nil),            // 85: switchboard.actors.SetAwayResponse
+	(*PostAway)(nil),                   // 86: switchboard.actors.PostAway
+	(*PostAwayResponse)(nil),           // 87: switchboard.actors.PostAwayResponse
+	(*SetProfile)(nil),                 // 88: switchboard.actors.SetProfile
+	(*SetProfileResponse)(nil),         // 89: switchboard.actors.SetProfileResponse
+	(*UserAttributes)(nil),             // 90: switchboard.actors.UserAttributes
+	(*SetDraft)(nil),                   // 91: switchboard.actors.SetDraft
+	(*SetDraftResponse)(nil),           // 92: switchboard.actors.SetDraftResponse
+	(*Draft)(nil),                      // 93: switchboard.actors.Draft
+	(*DraftList)(nil),                  // 94: switchboard.actors.DraftList
+	(*ScheduledMessage)(nil),           // 95: switchboard.actors.ScheduledMessage
+	(*PutScheduled)(nil),               // 96: switchboard.actors.PutScheduled
+	(*PutScheduledResponse)(nil),       // 97: switchboard.actors.PutScheduledResponse
+	(*DropScheduled)(nil),              // 98: switchboard.actors.DropScheduled
+	(*DropScheduledResponse)(nil),      // 99: switchboard.actors.DropScheduledResponse
+	(*PrivacyResponse)(nil),            // 100: switchboard.actors.PrivacyResponse
+	(*PresenceProbe)(nil),              // 101: switchboard.actors.PresenceProbe
+	(*PresenceResponse)(nil),           // 102: switchboard.actors.PresenceResponse
+	(*Push)(nil),                       // 103: switchboard.actors.Push
+	(*ListsUpdate)(nil),                // 104: switchboard.actors.ListsUpdate
+	(*ListChanged)(nil),                // 105: switchboard.actors.ListChanged
+	(*FlagsUpdate)(nil),                // 106: switchboard.actors.FlagsUpdate
+	(*ReadUpdate)(nil),                 // 107: switchboard.actors.ReadUpdate
+	(*ReadReceipt)(nil),                // 108: switchboard.actors.ReadReceipt
+	(*GroupPush)(nil),                  // 109: switchboard.actors.GroupPush
+	(*Subscribe)(nil),                  // 110: switchboard.actors.Subscribe
+	(*Signal)(nil),                     // 111: switchboard.actors.Signal
+	(*RouteSignal)(nil),                // 112: switchboard.actors.RouteSignal
+	(*CheckReminder)(nil),              // 113: switchboard.actors.CheckReminder
+	(*CheckReminderResponse)(nil),      // 114: switchboard.actors.CheckReminderResponse
+	nil,                                // 115: switchboard.actors.UserAttributes.ValuesEntry
+	(*PresenceResponse_Device)(nil),    // 116: switchboard.actors.PresenceResponse.Device
 }
 var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	0,   // 0: switchboard.actors.Error.code:type_name -> switchboard.actors.Code
@@ -8551,46 +8710,47 @@ var file_actors_actorspb_actors_proto_depIdxs = []int32{
 	8,   // 51: switchboard.actors.MarkAllReadResponse.error:type_name -> switchboard.actors.Error
 	8,   // 52: switchboard.actors.ListConversationsResponse.error:type_name -> switchboard.actors.Error
 	53,  // 53: switchboard.actors.ListConversationsResponse.conversations:type_name -> switchboard.actors.ConvSummary
-	8,   // 54: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
-	8,   // 55: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
-	4,   // 56: switchboard.actors.SetPrivacy.presence:type_name -> switchboard.actors.PresenceSharing
-	8,   // 57: switchboard.actors.SetStarredResponse.error:type_name -> switchboard.actors.Error
-	8,   // 58: switchboard.actors.ListStarredResponse.error:type_name -> switchboard.actors.Error
-	77,  // 59: switchboard.actors.ListStarredResponse.entries:type_name -> switchboard.actors.StarredEntry
-	77,  // 60: switchboard.actors.StarredList.entries:type_name -> switchboard.actors.StarredEntry
-	8,   // 61: switchboard.actors.SetAwayResponse.error:type_name -> switchboard.actors.Error
-	81,  // 62: switchboard.actors.SetAwayResponse.away:type_name -> switchboard.actors.AwayMessage
-	81,  // 63: switchboard.actors.PostAway.away:type_name -> switchboard.actors.AwayMessage
-	8,   // 64: switchboard.actors.PostAwayResponse.error:type_name -> switchboard.actors.Error
-	8,   // 65: switchboard.actors.SetProfileResponse.error:type_name -> switchboard.actors.Error
-	80,  // 66: switchboard.actors.SetProfileResponse.profile:type_name -> switchboard.actors.UserProfile
-	113, // 67: switchboard.actors.UserAttributes.values:type_name -> switchboard.actors.UserAttributes.ValuesEntry
-	8,   // 68: switchboard.actors.SetDraftResponse.error:type_name -> switchboard.actors.Error
-	91,  // 69: switchboard.actors.DraftList.drafts:type_name -> switchboard.actors.Draft
-	14,  // 70: switchboard.actors.ScheduledMessage.send:type_name -> switchboard.actors.SendMessage
-	8,   // 71: switchboard.actors.PutScheduledResponse.error:type_name -> switchboard.actors.Error
-	8,   // 72: switchboard.actors.DropScheduledResponse.error:type_name -> switchboard.actors.Error
-	8,   // 73: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
-	4,   // 74: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
-	114, // 75: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
-	8,   // 76: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
-	9,   // 77: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
-	105, // 78: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
-	30,  // 79: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
-	106, // 80: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
-	104, // 81: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
-	102, // 82: switchboard.actors.Push.lists:type_name -> switchboard.actors.ListsUpdate
-	6,   // 83: switchboard.actors.ListsUpdate.list:type_name -> switchboard.actors.ListsUpdate.List
-	6,   // 84: switchboard.actors.ListChanged.list:type_name -> switchboard.actors.ListsUpdate.List
-	9,   // 85: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
-	7,   // 86: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
-	109, // 87: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
-	8,   // 88: switchboard.actors.CheckReminderResponse.error:type_name -> switchboard.actors.Error
-	89,  // [89:89] is the sub-list for method output_type
-	89,  // [89:89] is the sub-list for method input_type
-	89,  // [89:89] is the sub-list for extension type_name
-	89,  // [89:89] is the sub-list for extension extendee
-	0,   // [0:89] is the sub-list for field type_name
+	8,   // 54: switchboard.actors.SetLabelsResponse.error:type_name -> switchboard.actors.Error
+	8,   // 55: switchboard.actors.Ack.error:type_name -> switchboard.actors.Error
+	8,   // 56: switchboard.actors.SetMutedResponse.error:type_name -> switchboard.actors.Error
+	4,   // 57: switchboard.actors.SetPrivacy.presence:type_name -> switchboard.actors.PresenceSharing
+	8,   // 58: switchboard.actors.SetStarredResponse.error:type_name -> switchboard.actors.Error
+	8,   // 59: switchboard.actors.ListStarredResponse.error:type_name -> switchboard.actors.Error
+	79,  // 60: switchboard.actors.ListStarredResponse.entries:type_name -> switchboard.actors.StarredEntry
+	79,  // 61: switchboard.actors.StarredList.entries:type_name -> switchboard.actors.StarredEntry
+	8,   // 62: switchboard.actors.SetAwayResponse.error:type_name -> switchboard.actors.Error
+	83,  // 63: switchboard.actors.SetAwayResponse.away:type_name -> switchboard.actors.AwayMessage
+	83,  // 64: switchboard.actors.PostAway.away:type_name -> switchboard.actors.AwayMessage
+	8,   // 65: switchboard.actors.PostAwayResponse.error:type_name -> switchboard.actors.Error
+	8,   // 66: switchboard.actors.SetProfileResponse.error:type_name -> switchboard.actors.Error
+	82,  // 67: switchboard.actors.SetProfileResponse.profile:type_name -> switchboard.actors.UserProfile
+	115, // 68: switchboard.actors.UserAttributes.values:type_name -> switchboard.actors.UserAttributes.ValuesEntry
+	8,   // 69: switchboard.actors.SetDraftResponse.error:type_name -> switchboard.actors.Error
+	93,  // 70: switchboard.actors.DraftList.drafts:type_name -> switchboard.actors.Draft
+	14,  // 71: switchboard.actors.ScheduledMessage.send:type_name -> switchboard.actors.SendMessage
+	8,   // 72: switchboard.actors.PutScheduledResponse.error:type_name -> switchboard.actors.Error
+	8,   // 73: switchboard.actors.DropScheduledResponse.error:type_name -> switchboard.actors.Error
+	8,   // 74: switchboard.actors.PrivacyResponse.error:type_name -> switchboard.actors.Error
+	4,   // 75: switchboard.actors.PrivacyResponse.presence:type_name -> switchboard.actors.PresenceSharing
+	116, // 76: switchboard.actors.PresenceResponse.devices:type_name -> switchboard.actors.PresenceResponse.Device
+	8,   // 77: switchboard.actors.PresenceResponse.error:type_name -> switchboard.actors.Error
+	9,   // 78: switchboard.actors.Push.message:type_name -> switchboard.actors.Message
+	107, // 79: switchboard.actors.Push.read:type_name -> switchboard.actors.ReadUpdate
+	30,  // 80: switchboard.actors.Push.membership:type_name -> switchboard.actors.MembershipNotice
+	108, // 81: switchboard.actors.Push.receipt:type_name -> switchboard.actors.ReadReceipt
+	106, // 82: switchboard.actors.Push.flags:type_name -> switchboard.actors.FlagsUpdate
+	104, // 83: switchboard.actors.Push.lists:type_name -> switchboard.actors.ListsUpdate
+	6,   // 84: switchboard.actors.ListsUpdate.list:type_name -> switchboard.actors.ListsUpdate.List
+	6,   // 85: switchboard.actors.ListChanged.list:type_name -> switchboard.actors.ListsUpdate.List
+	9,   // 86: switchboard.actors.GroupPush.message:type_name -> switchboard.actors.Message
+	7,   // 87: switchboard.actors.Signal.kind:type_name -> switchboard.actors.Signal.Kind
+	111, // 88: switchboard.actors.RouteSignal.signal:type_name -> switchboard.actors.Signal
+	8,   // 89: switchboard.actors.CheckReminderResponse.error:type_name -> switchboard.actors.Error
+	90,  // [90:90] is the sub-list for method output_type
+	90,  // [90:90] is the sub-list for method input_type
+	90,  // [90:90] is the sub-list for extension type_name
+	90,  // [90:90] is the sub-list for extension extendee
+	0,   // [0:90] is the sub-list for field type_name
 }
 
 func init() { file_actors_actorspb_actors_proto_init() }
@@ -8598,10 +8758,10 @@ func file_actors_actorspb_actors_proto_init() {
 	if File_actors_actorspb_actors_proto != nil {
 		return
 	}
-	file_actors_actorspb_actors_proto_msgTypes[65].OneofWrappers = []any{}
-	file_actors_actorspb_actors_proto_msgTypes[74].OneofWrappers = []any{}
-	file_actors_actorspb_actors_proto_msgTypes[78].OneofWrappers = []any{}
-	file_actors_actorspb_actors_proto_msgTypes[93].OneofWrappers = []any{
+	file_actors_actorspb_actors_proto_msgTypes[67].OneofWrappers = []any{}
+	file_actors_actorspb_actors_proto_msgTypes[76].OneofWrappers = []any{}
+	file_actors_actorspb_actors_proto_msgTypes[80].OneofWrappers = []any{}
+	file_actors_actorspb_actors_proto_msgTypes[95].OneofWrappers = []any{
 		(*Push_Message)(nil),
 		(*Push_Read)(nil),
 		(*Push_Membership)(nil),
@@ -8615,7 +8775,7 @@ func file_actors_actorspb_actors_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_actors_actorspb_actors_proto_rawDesc), len(file_actors_actorspb_actors_proto_rawDesc)),
 			NumEnums:      8,
-			NumMessages:   107,
+			NumMessages:   109,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -146,7 +146,10 @@ type Session interface {
 	Recall(ctx context.Context, conv string, seq uint64) (uint64, error)
 	// ListConversations pages the main list, or with archived the
 	// archived one.
-	ListConversations(ctx context.Context, afterConv string, limit int, archived bool) (*pb.ListConversationsResponse, error)
+	ListConversations(ctx context.Context, afterConv string, limit int, archived bool, label string) (*pb.ListConversationsResponse, error)
+	// SetLabels changes the user's own labels of conv (remove, then add)
+	// and answers them after.
+	SetLabels(ctx context.Context, conv string, add, remove []string) ([]string, error)
 	CreateConversation(ctx context.Context, req *pb.CreateConversation) (*pb.CreateConversationResponse, error)
 	ChangeMembership(ctx context.Context, req *pb.MembershipChange) (uint64, error)
 	// GroupSettings reads a group's settings or, with a field of req set,

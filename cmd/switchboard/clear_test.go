@@ -62,3 +62,28 @@ func TestHideCommand(t *testing.T) {
 		t.Fatalf("after --undo: hidden %v, buyer's history %v", h.HiddenSeqs, mine)
 	}
 }
+
+// switchboard label and convs --label against a dev node: the seller
+// labels one chat and the list by label finds it alone.
+func TestLabelCommand(t *testing.T) {
+	n := newDevNode(t)
+	n.start()
+	d := n.dir
+	n.run("send", "--data-dir", d, "--user", "ann", "--to", "user:seller", "--text", "still for sale?")
+	n.run("send", "--data-dir", d, "--user", "bob", "--to", "user:seller", "--text", "price?")
+	var l struct {
+		Labels []string `json:"labels"`
+	}
+	mustJSON(t, n.run("label", "--data-dir", d, "--user", "seller", "--conv", "d:ann:seller", "--add", "paid", "--add", "to ship", "--json"), &l)
+	if len(l.Labels) != 2 || l.Labels[0] != "paid" {
+		t.Fatalf("label: %+v", l)
+	}
+	var convs []struct {
+		Conv   string   `json:"conv"`
+		Labels []string `json:"labels"`
+	}
+	mustJSON(t, n.run("convs", "--data-dir", d, "--user", "seller", "--label", "paid", "--json"), &convs)
+	if len(convs) != 1 || convs[0].Conv != "d:ann:seller" || len(convs[0].Labels) != 2 {
+		t.Fatalf("convs --label paid: %+v, want ann's chat alone", convs)
+	}
+}

@@ -233,6 +233,7 @@ type jsonSummary struct {
 	MutedUntilMs   int64        `json:"muted_until_ms,omitempty"`
 	Archived       bool         `json:"archived,omitempty"`
 	MarkedUnread   bool         `json:"marked_unread,omitempty"`
+	Labels         []string     `json:"labels,omitempty"`
 	Member         bool         `json:"member"`
 	LastActivityMs int64        `json:"last_activity_ms,omitempty"`
 	LastMessage    *jsonMessage `json:"last_message,omitempty"`
@@ -240,7 +241,7 @@ type jsonSummary struct {
 
 func toJSONSummary(s *wirepb.ConvSummary) jsonSummary {
 	return jsonSummary{Conv: s.Conv, Kind: strings.ToLower(s.Kind.String()), Title: s.Title, LastSeq: s.LastSeq, Unread: s.Unread, UnreadMentions: s.UnreadMentions, ReadSeq: s.ReadSeq,
-		Pinned: s.Pinned, Muted: s.Muted, MutedUntilMs: s.MutedUntilMs, Archived: s.Archived, MarkedUnread: s.MarkedUnread, Member: s.Member, LastActivityMs: s.LastActivityMs, LastMessage: wireToJSONMessage(s.LastMessage)}
+		Pinned: s.Pinned, Muted: s.Muted, MutedUntilMs: s.MutedUntilMs, Archived: s.Archived, MarkedUnread: s.MarkedUnread, Labels: s.Labels, Member: s.Member, LastActivityMs: s.LastActivityMs, LastMessage: wireToJSONMessage(s.LastMessage)}
 }
 
 // withTimeout bounds a command.

@@ -838,15 +838,23 @@ func newConvsCmd() *cobra.Command {
 	var o clientOptions
 	var limit int
 	var archived bool
+	var label string
 	cmd := &cobra.Command{
 		Use:   "convs",
-		Short: "List the user's conversations with unread counts (--archived: the archived ones)",
+		Short: "List the user's conversations with unread counts (--archived: the archived ones; --label: those labelled so)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
-				list, total, err := c.ListConversations(ctx, "", limit)
-				if archived {
+				var list []*wirepb.ConvSummary
+				var total uint64
+				var err error
+				switch {
+				case label != "":
+					list, total, err = c.ListLabelled(ctx, label, "", limit, archived)
+				case archived:
 					list, total, err = c.ListArchived(ctx, "", limit)
+				default:
+					list, total, err = c.ListConversations(ctx, "", limit)
 				}
 				if err != nil {
 					return err
@@ -869,6 +877,41 @@ func newConvsCmd() *cobra.Command {
 	o.register(cmd.Flags())
 	cmd.Flags().IntVar(&limit, "limit", 100, "conversations at most")
 	cmd.Flags().BoolVar(&archived, "archived", false, "list the archived conversations instead of the main list")
+	cmd.Flags().StringVar(&label, "label", "", "only the conversations the user labelled so (switchboard label)")
+	return cmd
+}
+
+func newLabelCmd() *cobra.Command {
+	var o clientOptions
+	var conv string
+	var add, remove []string
+	cmd := &cobra.Command{
+		Use:   "label",
+		Short: "Label a conversation for the user alone (\"new customer\", \"paid\"); convs --label lists those labelled so",
+		Example: `  switchboard label --data-dir D --user seller --conv d:buyer:seller --add paid --remove 'new customer'
+  switchboard convs --data-dir D --user seller --label paid`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if conv == "" || len(add)+len(remove) == 0 {
+				return errors.New("give --conv and a label to --add or --remove")
+			}
+			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
+				labels, err := c.SetLabels(ctx, conv, add, remove)
+				if err != nil {
+					return err
+				}
+				if o.json {
+					return printJSON(cmd.OutOrStdout(), map[string]any{"conv": conv, "labels": labels})
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: %s\n", conv, strings.Join(labels, ", "))
+				return nil
+			})
+		},
+	}
+	o.register(cmd.Flags())
+	cmd.Flags().StringVar(&conv, "conv", "", "conversation id")
+	cmd.Flags().StringArrayVar(&add, "add", nil, "a label to add (repeat)")
+	cmd.Flags().StringArrayVar(&remove, "remove", nil, "a label to take away (repeat)")
 	return cmd
 }
 
@@ -902,6 +945,9 @@ func formatSummary(s *wirepb.ConvSummary) string {
 	}
 	if s.MarkedUnread {
 		badge += " (marked unread)"
+	}
+	if len(s.Labels) > 0 {
+		badge += " [" + strings.Join(s.Labels, ", ") + "]"
 	}
 	name := s.Conv
 	if s.Title != "" {

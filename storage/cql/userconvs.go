@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gocql/gocql"
@@ -23,6 +24,7 @@ type userConvRow struct {
 	MarkedUnread bool       `db:"marked_unread"` // null (false) before 0013
 	MutedUntil   *time.Time `db:"muted_until"`   // null before 0016; the epoch: no end
 	LastActivity *time.Time `db:"last_activity"`
+	Labels       *string    `db:"labels"` // null before 0018; one per line
 }
 
 func (r userConvRow) userConv() storage.UserConv {
@@ -36,10 +38,20 @@ func (r userConvRow) userConv() storage.UserConv {
 		MarkedUnread: r.MarkedUnread,
 		MutedUntil:   mutedUntil(r.MutedUntil),
 		LastActivity: fromTS(r.LastActivity),
+		Labels:       splitLabels(r.Labels),
 	}
 }
 
-var ucCols = []string{"user_id", "conv_id", "read_seq", "read_max", "pinned", "muted", "archived_seq", "marked_unread", "muted_until", "last_activity"}
+// splitLabels reads the labels column: one label per line ("" or null:
+// none).
+func splitLabels(v *string) []string {
+	if v == nil || *v == "" {
+		return nil
+	}
+	return strings.Split(*v, "\n")
+}
+
+var ucCols = []string{"user_id", "conv_id", "read_seq", "read_max", "pinned", "muted", "archived_seq", "marked_unread", "muted_until", "last_activity", "labels"}
 
 var (
 	ucGet = mk(qb.Select("user_convs").Columns(ucCols...).Where(qb.Eq("user_id"), qb.Eq("conv_id")).ToCql())
@@ -50,6 +62,7 @@ var (
 	ucSetPinned   = mk(qb.Update("user_convs").Set("pinned").Where(qb.Eq("user_id"), qb.Eq("conv_id")).ToCql())
 	ucSetArchived = mk(qb.Update("user_convs").Set("archived_seq").Where(qb.Eq("user_id"), qb.Eq("conv_id")).ToCql())
 	ucSetMarked   = mk(qb.Update("user_convs").Set("marked_unread").Where(qb.Eq("user_id"), qb.Eq("conv_id")).ToCql())
+	ucSetLabels   = mk(qb.Update("user_convs").Set("labels").Where(qb.Eq("user_id"), qb.Eq("conv_id")).ToCql())
 	ucSetMuted    = mk(qb.Update("user_convs").Set("muted", "muted_until").Where(qb.Eq("user_id"), qb.Eq("conv_id")).ToCql())
 	ucSetActivity = mk(qb.Update("user_convs").TimestampNamed("ts").Set("last_activity").
 			Where(qb.Eq("user_id"), qb.Eq("conv_id")).ToCql())
@@ -177,6 +190,19 @@ func (s *Store) SetArchived(ctx context.Context, userID, convID string, seq uint
 	}
 	op := fmt.Sprintf("set archived_seq of %q/%q", userID, convID)
 	return s.wrap(op, s.query(ctx, ucSetArchived).Bind(int64(seq), userID, convID).ExecRelease())
+}
+
+// SetLabels sets one column, without a read: the labels one per line,
+// "" for none (never a null, which would be a tombstone).
+func (s *Store) SetLabels(ctx context.Context, userID, convID string, labels []string) error {
+	if err := s.checkUserConv(userID, convID); err != nil {
+		return err
+	}
+	if err := storage.CheckLabels(labels); err != nil {
+		return err
+	}
+	op := fmt.Sprintf("set labels of %q/%q", userID, convID)
+	return s.wrap(op, s.query(ctx, ucSetLabels).Bind(strings.Join(labels, "\n"), userID, convID).ExecRelease())
 }
 
 // setFlag is an upsert of one boolean, without a read.

@@ -143,6 +143,13 @@ func (s *Store) SetArchived(ctx context.Context, userID, convID string, seq uint
 	return err
 }
 
+func (s *Store) SetLabels(ctx context.Context, userID, convID string, labels []string) error {
+	start := time.Now()
+	err := s.next.SetLabels(ctx, userID, convID, labels)
+	s.observe("SetLabels", start, err)
+	return err
+}
+
 func (s *Store) SetMarkedUnread(ctx context.Context, userID, convID string, marked bool) error {
 	start := time.Now()
 	err := s.next.SetMarkedUnread(ctx, userID, convID, marked)

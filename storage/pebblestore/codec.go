@@ -253,15 +253,21 @@ func encodeUserConv(u storage.UserConv) []byte {
 	e.time(u.LastActivity)
 	// Fields added later are written only when set, so rows that never
 	// used them stay as they were.
-	timed := !u.MutedUntil.IsZero()
-	if u.ArchivedSeq != 0 || u.MarkedUnread || timed {
+	timed, labeled := !u.MutedUntil.IsZero(), len(u.Labels) > 0
+	if u.ArchivedSeq != 0 || u.MarkedUnread || timed || labeled {
 		e.uint(u.ArchivedSeq)
 	}
-	if u.MarkedUnread || timed {
+	if u.MarkedUnread || timed || labeled {
 		e.bool(u.MarkedUnread)
 	}
-	if timed {
+	if timed || labeled {
 		e.time(u.MutedUntil)
+	}
+	if labeled {
+		e.uint(uint64(len(u.Labels)))
+		for _, l := range u.Labels {
+			e.string(l)
+		}
 	}
 	return e.b
 }
@@ -281,6 +287,16 @@ func decodeUserConv(user, conv string, b []byte) (storage.UserConv, error) {
 	}
 	if d.err == nil && len(d.b) > 0 { // written before timed mutes existed, or not timed
 		u.MutedUntil = d.time()
+	}
+	if d.err == nil && len(d.b) > 0 { // written before labels existed, or none
+		n := d.uint()
+		if n > uint64(len(d.b)) { // each label takes a byte at least
+			return u, fmt.Errorf("%w: user conversation %q/%q: %d labels in %d bytes", errCorrupt, user, conv, n, len(d.b))
+		}
+		u.Labels = make([]string, n)
+		for i := range u.Labels {
+			u.Labels[i] = d.string()
+		}
 	}
 	return u, d.err
 }

@@ -74,11 +74,11 @@ func TestUserConvCodecArchived(t *testing.T) {
 	if plain := encodeUserConv(u); !bytes.Equal(plain, old.b) {
 		t.Fatalf("a state never archived encodes as %x, the older rows as %x", plain, old.b)
 	}
-	if got, err := decodeUserConv("u", "c", old.b); err != nil || got != u {
+	if got, err := decodeUserConv("u", "c", old.b); err != nil || !got.Equal(u) {
 		t.Fatalf("an older row: %+v %v", got, err)
 	}
 	u.ArchivedSeq = 1 << 40
-	if got, err := decodeUserConv("u", "c", encodeUserConv(u)); err != nil || got != u {
+	if got, err := decodeUserConv("u", "c", encodeUserConv(u)); err != nil || !got.Equal(u) {
 		t.Fatalf("archived: %+v %v, want %+v", got, err, u)
 	}
 	// Marked unread, archived or not; a row written while archived,
@@ -89,7 +89,7 @@ func TestUserConvCodecArchived(t *testing.T) {
 	}
 	for _, archived := range []uint64{0, 9} {
 		u.ArchivedSeq, u.MarkedUnread = archived, true
-		if got, err := decodeUserConv("u", "c", encodeUserConv(u)); err != nil || got != u {
+		if got, err := decodeUserConv("u", "c", encodeUserConv(u)); err != nil || !got.Equal(u) {
 			t.Fatalf("marked unread: %+v %v, want %+v", got, err, u)
 		}
 	}

@@ -2,6 +2,7 @@ package pebblestore
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
@@ -102,6 +103,18 @@ func (s *Store) SetMarkedUnread(ctx context.Context, userID, convID string, mark
 	_, err := s.updateUserConv(ctx, userID, convID, func(u *storage.UserConv) bool {
 		changed := u.MarkedUnread != marked
 		u.MarkedUnread = marked
+		return changed
+	})
+	return err
+}
+
+func (s *Store) SetLabels(ctx context.Context, userID, convID string, labels []string) error {
+	if err := storage.CheckLabels(labels); err != nil {
+		return err
+	}
+	_, err := s.updateUserConv(ctx, userID, convID, func(u *storage.UserConv) bool {
+		changed := !slices.Equal(u.Labels, labels)
+		u.Labels = slices.Clone(labels)
 		return changed
 	})
 	return err

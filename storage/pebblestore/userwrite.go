@@ -182,7 +182,7 @@ func (s *Store) WriteUser(ctx context.Context, userID string, epoch uint64, w st
 		}
 		for conv, u := range ucs {
 			old, found := ucOld[conv], ucFound[conv]
-			if found && *u == old {
+			if found && u.Equal(old) {
 				continue
 			}
 			sets = append(sets, kv{userConvKey(userID, conv), encodeUserConv(*u)})

@@ -228,7 +228,7 @@ func testModel(t *testing.T, s storage.Store, id func(string) string) {
 		case 10: // user-conversation state
 			got, err := s.GetUserConv(c, user, conv)
 			check(err, nil)
-			if want := m.uc(user, conv); got != want {
+			if want := m.uc(user, conv); !got.Equal(want) {
 				fail("state of %s: got %+v, want %+v", conv, got, want)
 			}
 		case 11: // inbox append: next seq, or an existing one

@@ -2,7 +2,9 @@ package storagetest
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -16,7 +18,7 @@ func testUserConvState(t *testing.T, s storage.Store, id func(string) string) {
 	u, cid := id("u"), id("c")
 	got, err := s.GetUserConv(c, u, cid)
 	must(t, err)
-	if got != (storage.UserConv{UserID: u, ConvID: cid}) {
+	if !got.Equal(storage.UserConv{UserID: u, ConvID: cid}) {
 		t.Fatalf("fresh state %+v", got)
 	}
 	r, err := s.AdvanceReadCursor(c, u, cid, 5)
@@ -38,7 +40,7 @@ func testUserConvState(t *testing.T, s storage.Store, id func(string) string) {
 	got, err = s.GetUserConv(c, u, cid)
 	must(t, err)
 	want := storage.UserConv{UserID: u, ConvID: cid, ReadSeq: 5, Pinned: true, Muted: true, ArchivedSeq: 7, MarkedUnread: true, LastActivity: at(10)}
-	if got != want {
+	if !got.Equal(want) {
 		t.Fatalf("state %+v, want %+v", got, want)
 	}
 	// A timed mute, then its end taken away by a plain mute, then unmuted.
@@ -63,6 +65,32 @@ func testUserConvState(t *testing.T, s storage.Store, id func(string) string) {
 	must(t, err)
 	if got.Muted || got.ArchivedSeq != 0 || got.MarkedUnread || !got.Pinned || got.ReadSeq != 5 {
 		t.Fatalf("state after unmute %+v", got)
+	}
+
+	// Labels: set, kept beside the other flags, replaced, cleared; a row
+	// that holds labels alone (all else at its zero) keeps them too.
+	labels := []string{"new customer", "paid", "ünïcode 🚲"}
+	must(t, s.SetLabels(c, u, cid, labels))
+	if got, err = s.GetUserConv(c, u, cid); err != nil || !slices.Equal(got.Labels, labels) || !got.Pinned || got.ReadSeq != 5 {
+		t.Fatalf("state with labels %+v %v", got, err)
+	}
+	must(t, s.SetLabels(c, u, cid, []string{"paid"}))
+	if got, err = s.GetUserConv(c, u, cid); err != nil || !slices.Equal(got.Labels, []string{"paid"}) {
+		t.Fatalf("labels replaced: %+v %v", got, err)
+	}
+	must(t, s.SetLabels(c, u, cid, nil))
+	if got, err = s.GetUserConv(c, u, cid); err != nil || len(got.Labels) != 0 {
+		t.Fatalf("labels cleared: %+v %v", got, err)
+	}
+	other := id("c2")
+	must(t, s.SetLabels(c, u, other, []string{"vip"}))
+	if got, err = s.GetUserConv(c, u, other); err != nil || !slices.Equal(got.Labels, []string{"vip"}) {
+		t.Fatalf("a row of labels alone: %+v %v", got, err)
+	}
+	for _, bad := range [][]string{{""}, {"b", "a"}, {"a", "a"}, {"two\nlines"}} {
+		if err := s.SetLabels(c, u, cid, bad); !errors.Is(err, storage.ErrInvalid) {
+			t.Fatalf("labels %q: %v, want ErrInvalid", bad, err)
+		}
 	}
 }
 

@@ -265,18 +265,24 @@ func (c *Client) Recall(ctx context.Context, conv string, seq uint64) (uint64, e
 // ListConversations asks the server for the user's conversations (pinned
 // first, then by last activity) and merges them into Conversations.
 func (c *Client) ListConversations(ctx context.Context, afterConv string, limit int) ([]*wirepb.ConvSummary, uint64, error) {
-	return c.listConversations(ctx, afterConv, limit, false)
+	return c.listConversations(ctx, afterConv, limit, false, "")
 }
 
 // ListArchived pages this user's archived conversations (SetArchived)
 // as ListConversations pages the main list.
 func (c *Client) ListArchived(ctx context.Context, afterConv string, limit int) ([]*wirepb.ConvSummary, uint64, error) {
-	return c.listConversations(ctx, afterConv, limit, true)
+	return c.listConversations(ctx, afterConv, limit, true, "")
 }
 
-func (c *Client) listConversations(ctx context.Context, afterConv string, limit int, archived bool) ([]*wirepb.ConvSummary, uint64, error) {
+// ListLabelled pages the conversations of this user's main list (archived:
+// of the archived one) that carry label (SetLabels), in the list's order.
+func (c *Client) ListLabelled(ctx context.Context, label, afterConv string, limit int, archived bool) ([]*wirepb.ConvSummary, uint64, error) {
+	return c.listConversations(ctx, afterConv, limit, archived, label)
+}
+
+func (c *Client) listConversations(ctx context.Context, afterConv string, limit int, archived bool, label string) ([]*wirepb.ConvSummary, uint64, error) {
 	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_ListConversations{ListConversations: &wirepb.ListConversationsRequest{
-		AfterConv: afterConv, Limit: uint32(max(0, limit)), Archived: archived}}})
+		AfterConv: afterConv, Limit: uint32(max(0, limit)), Archived: archived, Label: label}}})
 	if err != nil {
 		return nil, 0, err
 	}
@@ -669,6 +675,21 @@ func (c *Client) SetArchived(ctx context.Context, conv string, archived bool) er
 	}
 	c.store.setOwnFlag(conv, func(info *Conversation) { info.Archived = archived })
 	return nil
+}
+
+// SetLabels changes this user's own labels of conv (Conversation.Labels):
+// remove first, then add; each label 1 to the node's --max-label-bytes
+// (32) of text, at most --max-conv-labels (10) on conv (TOO_MANY). Every
+// device of this user learns them; ListLabelled lists the conversations
+// carrying one. It returns the labels after, ascending.
+func (c *Client) SetLabels(ctx context.Context, conv string, add, remove []string) ([]string, error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Label{Label: &wirepb.LabelRequest{Conv: conv, Add: add, Remove: remove}}})
+	if err != nil {
+		return nil, err
+	}
+	labels := res.GetLabel().GetLabels()
+	c.store.setOwnFlag(conv, func(info *Conversation) { info.Labels = slices.Clone(labels) })
+	return labels, nil
 }
 
 // SetMarkedUnread marks conv unread for this user (Conversation.MarkedUnread),

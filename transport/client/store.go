@@ -136,6 +136,8 @@ type Conversation struct {
 	// ClearedSeq: this user cleared the conversation up to here
 	// (ClearHistory); nothing up to it is held or shown.
 	ClearedSeq uint64
+	// Labels: this user's own labels of it (SetLabels), ascending.
+	Labels []string
 	// HiddenSeqs: the messages this user deleted for themself (Hide),
 	// ascending; none of them is held or shown.
 	HiddenSeqs []uint64
@@ -560,7 +562,7 @@ func (s *store) applySummary(w *wirepb.ConvSummary) (from, to uint64, news []Mes
 		localLast = cs.msgs[len(cs.msgs)-1].Seq
 	}
 	cs.info.Kind, cs.info.Pinned, cs.info.Muted, cs.info.Archived, cs.info.Member = w.Kind, w.Pinned, w.Muted, w.Archived, w.Member
-	cs.info.MarkedUnread, cs.info.MutedUntil = w.MarkedUnread, millisTime(w.MutedUntilMs)
+	cs.info.MarkedUnread, cs.info.MutedUntil, cs.info.Labels = w.MarkedUnread, millisTime(w.MutedUntilMs), slices.Clone(w.Labels)
 	if w.LastSeq >= cs.titleSeq {
 		cs.info.Title, cs.info.PictureID, cs.titleSeq = w.Title, w.PictureId, w.LastSeq
 	}
@@ -911,6 +913,7 @@ func (s *store) setFlags(f *wirepb.FlagsUpdate) {
 	s.setOwnFlag(f.Conv, func(info *Conversation) {
 		info.Pinned, info.Muted, info.Archived, info.MarkedUnread = f.Pinned, f.Muted, f.Archived, f.MarkedUnread
 		info.MutedUntil = millisTime(f.MutedUntilMs)
+		info.Labels = slices.Clone(f.Labels)
 	})
 }
 

@@ -536,7 +536,7 @@ func (x ListsUpdate_List) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ListsUpdate_List.Descriptor instead.
 func (ListsUpdate_List) EnumDescriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{108, 0}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{110, 0}
 }
 
 type Signal_Kind int32
@@ -604,7 +604,7 @@ func (x Signal_Kind) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use Signal_Kind.Descriptor instead.
 func (Signal_Kind) EnumDescriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{113, 0}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{115, 0}
 }
 
 type Error struct {
@@ -1085,6 +1085,7 @@ type ConvSummary struct {
 	MutedUntilMs int64 `protobuf:"varint,18,opt,name=muted_until_ms,json=mutedUntilMs,proto3" json:"muted_until_ms,omitempty"`
 	// the seqs the user deleted for themself (hide): drop those held
 	HiddenSeqs    []uint64 `protobuf:"varint,19,rep,packed,name=hidden_seqs,json=hiddenSeqs,proto3" json:"hidden_seqs,omitempty"`
+	Labels        []string `protobuf:"bytes,20,rep,name=labels,proto3" json:"labels,omitempty"` // the user's own labels of it (label), ascending
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1248,6 +1249,13 @@ func (x *ConvSummary) GetMutedUntilMs() int64 {
 func (x *ConvSummary) GetHiddenSeqs() []uint64 {
 	if x != nil {
 		return x.HiddenSeqs
+	}
+	return nil
+}
+
+func (x *ConvSummary) GetLabels() []string {
+	if x != nil {
+		return x.Labels
 	}
 	return nil
 }
@@ -1755,6 +1763,7 @@ type Request struct {
 	//	*Request_Drafts
 	//	*Request_Away
 	//	*Request_Hide
+	//	*Request_Label
 	Op            isRequest_Op `protobuf_oneof:"op"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2344,6 +2353,15 @@ func (x *Request) GetHide() *HideRequest {
 	return nil
 }
 
+func (x *Request) GetLabel() *LabelRequest {
+	if x != nil {
+		if x, ok := x.Op.(*Request_Label); ok {
+			return x.Label
+		}
+	}
+	return nil
+}
+
 type isRequest_Op interface {
 	isRequest_Op()
 }
@@ -2590,6 +2608,10 @@ type Request_Hide struct {
 	Hide *HideRequest `protobuf:"bytes,69,opt,name=hide,proto3,oneof"`
 }
 
+type Request_Label struct {
+	Label *LabelRequest `protobuf:"bytes,70,opt,name=label,proto3,oneof"`
+}
+
 func (*Request_Send) isRequest_Op() {}
 
 func (*Request_Sync) isRequest_Op() {}
@@ -2710,6 +2732,8 @@ func (*Request_Away) isRequest_Op() {}
 
 func (*Request_Hide) isRequest_Op() {}
 
+func (*Request_Label) isRequest_Op() {}
+
 type Response struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	Id    uint64                 `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -2775,6 +2799,7 @@ type Response struct {
 	//	*Response_Drafts
 	//	*Response_Away
 	//	*Response_Hide
+	//	*Response_Label
 	Result        isResponse_Result `protobuf_oneof:"result"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -3362,6 +3387,15 @@ func (x *Response) GetHide() *HideResult {
 	return nil
 }
 
+func (x *Response) GetLabel() *LabelResult {
+	if x != nil {
+		if x, ok := x.Result.(*Response_Label); ok {
+			return x.Label
+		}
+	}
+	return nil
+}
+
 type isResponse_Result interface {
 	isResponse_Result()
 }
@@ -3602,6 +3636,10 @@ type Response_Hide struct {
 	Hide *HideResult `protobuf:"bytes,68,opt,name=hide,proto3,oneof"`
 }
 
+type Response_Label struct {
+	Label *LabelResult `protobuf:"bytes,69,opt,name=label,proto3,oneof"`
+}
+
 func (*Response_Send) isResponse_Result() {}
 
 func (*Response_Sync) isResponse_Result() {}
@@ -3719,6 +3757,8 @@ func (*Response_Drafts) isResponse_Result() {}
 func (*Response_Away) isResponse_Result() {}
 
 func (*Response_Hide) isResponse_Result() {}
+
+func (*Response_Label) isResponse_Result() {}
 
 // SendRequest names exactly one of conv or to.
 type SendRequest struct {
@@ -5880,6 +5920,7 @@ type ListConversationsRequest struct {
 	AfterConv     string                 `protobuf:"bytes,1,opt,name=after_conv,json=afterConv,proto3" json:"after_conv,omitempty"`
 	Limit         uint32                 `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
 	Archived      bool                   `protobuf:"varint,3,opt,name=archived,proto3" json:"archived,omitempty"`
+	Label         string                 `protobuf:"bytes,4,opt,name=label,proto3" json:"label,omitempty"` // only the conversations the caller labelled so
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5933,6 +5974,13 @@ func (x *ListConversationsRequest) GetArchived() bool {
 		return x.Archived
 	}
 	return false
+}
+
+func (x *ListConversationsRequest) GetLabel() string {
+	if x != nil {
+		return x.Label
+	}
+	return ""
 }
 
 type ListConversationsResult struct {
@@ -8137,6 +8185,115 @@ func (*MarkUnreadResult) Descriptor() ([]byte, []int) {
 	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{83}
 }
 
+// LabelRequest changes the caller's own labels of a conversation ("new
+// customer", "paid": a seller's way to sort their chats): remove first,
+// then add; each label 1 to serve --max-label-bytes (32) of text after
+// trimming, at most serve --max-conv-labels (10) on one conversation.
+// Every device of the caller gets a flags push with the labels.
+type LabelRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	Add           []string               `protobuf:"bytes,2,rep,name=add,proto3" json:"add,omitempty"`
+	Remove        []string               `protobuf:"bytes,3,rep,name=remove,proto3" json:"remove,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LabelRequest) Reset() {
+	*x = LabelRequest{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[84]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LabelRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LabelRequest) ProtoMessage() {}
+
+func (x *LabelRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[84]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LabelRequest.ProtoReflect.Descriptor instead.
+func (*LabelRequest) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{84}
+}
+
+func (x *LabelRequest) GetConv() string {
+	if x != nil {
+		return x.Conv
+	}
+	return ""
+}
+
+func (x *LabelRequest) GetAdd() []string {
+	if x != nil {
+		return x.Add
+	}
+	return nil
+}
+
+func (x *LabelRequest) GetRemove() []string {
+	if x != nil {
+		return x.Remove
+	}
+	return nil
+}
+
+type LabelResult struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Labels        []string               `protobuf:"bytes,1,rep,name=labels,proto3" json:"labels,omitempty"` // after, ascending
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LabelResult) Reset() {
+	*x = LabelResult{}
+	mi := &file_transport_wirepb_wire_proto_msgTypes[85]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LabelResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LabelResult) ProtoMessage() {}
+
+func (x *LabelResult) ProtoReflect() protoreflect.Message {
+	mi := &file_transport_wirepb_wire_proto_msgTypes[85]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LabelResult.ProtoReflect.Descriptor instead.
+func (*LabelResult) Descriptor() ([]byte, []int) {
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{85}
+}
+
+func (x *LabelResult) GetLabels() []string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
 // MuteRequest mutes or unmutes a conversation for the caller alone (not
 // the admin MUTE of a member, which is a membership op): its unread
 // messages no longer count in total_unread. Pushes to connected devices
@@ -8155,7 +8312,7 @@ type MuteRequest struct {
 
 func (x *MuteRequest) Reset() {
 	*x = MuteRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[84]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8167,7 +8324,7 @@ func (x *MuteRequest) String() string {
 func (*MuteRequest) ProtoMessage() {}
 
 func (x *MuteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[84]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8180,7 +8337,7 @@ func (x *MuteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MuteRequest.ProtoReflect.Descriptor instead.
 func (*MuteRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{84}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *MuteRequest) GetConv() string {
@@ -8213,7 +8370,7 @@ type MuteResult struct {
 
 func (x *MuteResult) Reset() {
 	*x = MuteResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[85]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8225,7 +8382,7 @@ func (x *MuteResult) String() string {
 func (*MuteResult) ProtoMessage() {}
 
 func (x *MuteResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[85]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8238,7 +8395,7 @@ func (x *MuteResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MuteResult.ProtoReflect.Descriptor instead.
 func (*MuteResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{85}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *MuteResult) GetTotalUnread() uint64 {
@@ -8266,7 +8423,7 @@ type BlockRequest struct {
 
 func (x *BlockRequest) Reset() {
 	*x = BlockRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[86]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8278,7 +8435,7 @@ func (x *BlockRequest) String() string {
 func (*BlockRequest) ProtoMessage() {}
 
 func (x *BlockRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[86]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8291,7 +8448,7 @@ func (x *BlockRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockRequest.ProtoReflect.Descriptor instead.
 func (*BlockRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{86}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *BlockRequest) GetUser() string {
@@ -8316,7 +8473,7 @@ type BlockResult struct {
 
 func (x *BlockResult) Reset() {
 	*x = BlockResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[87]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8328,7 +8485,7 @@ func (x *BlockResult) String() string {
 func (*BlockResult) ProtoMessage() {}
 
 func (x *BlockResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[87]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8341,7 +8498,7 @@ func (x *BlockResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockResult.ProtoReflect.Descriptor instead.
 func (*BlockResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{87}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{89}
 }
 
 // BlockedRequest pages the users the caller blocks: the server reads the
@@ -8357,7 +8514,7 @@ type BlockedRequest struct {
 
 func (x *BlockedRequest) Reset() {
 	*x = BlockedRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[88]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8369,7 +8526,7 @@ func (x *BlockedRequest) String() string {
 func (*BlockedRequest) ProtoMessage() {}
 
 func (x *BlockedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[88]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8382,7 +8539,7 @@ func (x *BlockedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockedRequest.ProtoReflect.Descriptor instead.
 func (*BlockedRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{88}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *BlockedRequest) GetAfterConv() string {
@@ -8411,7 +8568,7 @@ type BlockedResult struct {
 
 func (x *BlockedResult) Reset() {
 	*x = BlockedResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[89]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8423,7 +8580,7 @@ func (x *BlockedResult) String() string {
 func (*BlockedResult) ProtoMessage() {}
 
 func (x *BlockedResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[89]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8436,7 +8593,7 @@ func (x *BlockedResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use BlockedResult.ProtoReflect.Descriptor instead.
 func (*BlockedResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{89}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *BlockedResult) GetUsers() []string {
@@ -8468,7 +8625,7 @@ type ReportRequest struct {
 
 func (x *ReportRequest) Reset() {
 	*x = ReportRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[90]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8480,7 +8637,7 @@ func (x *ReportRequest) String() string {
 func (*ReportRequest) ProtoMessage() {}
 
 func (x *ReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[90]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8493,7 +8650,7 @@ func (x *ReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportRequest.ProtoReflect.Descriptor instead.
 func (*ReportRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{90}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *ReportRequest) GetConv() string {
@@ -8539,7 +8696,7 @@ type MediaCreateRequest struct {
 
 func (x *MediaCreateRequest) Reset() {
 	*x = MediaCreateRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[91]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8551,7 +8708,7 @@ func (x *MediaCreateRequest) String() string {
 func (*MediaCreateRequest) ProtoMessage() {}
 
 func (x *MediaCreateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[91]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8564,7 +8721,7 @@ func (x *MediaCreateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaCreateRequest.ProtoReflect.Descriptor instead.
 func (*MediaCreateRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{91}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *MediaCreateRequest) GetConv() string {
@@ -8628,7 +8785,7 @@ type MediaChunkRequest struct {
 
 func (x *MediaChunkRequest) Reset() {
 	*x = MediaChunkRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[92]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8640,7 +8797,7 @@ func (x *MediaChunkRequest) String() string {
 func (*MediaChunkRequest) ProtoMessage() {}
 
 func (x *MediaChunkRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[92]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8653,7 +8810,7 @@ func (x *MediaChunkRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaChunkRequest.ProtoReflect.Descriptor instead.
 func (*MediaChunkRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{92}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *MediaChunkRequest) GetConv() string {
@@ -8692,7 +8849,7 @@ type MediaChunkResult struct {
 
 func (x *MediaChunkResult) Reset() {
 	*x = MediaChunkResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[93]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8704,7 +8861,7 @@ func (x *MediaChunkResult) String() string {
 func (*MediaChunkResult) ProtoMessage() {}
 
 func (x *MediaChunkResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[93]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8717,7 +8874,7 @@ func (x *MediaChunkResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaChunkResult.ProtoReflect.Descriptor instead.
 func (*MediaChunkResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{93}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{95}
 }
 
 type MediaCompleteRequest struct {
@@ -8730,7 +8887,7 @@ type MediaCompleteRequest struct {
 
 func (x *MediaCompleteRequest) Reset() {
 	*x = MediaCompleteRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[94]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8742,7 +8899,7 @@ func (x *MediaCompleteRequest) String() string {
 func (*MediaCompleteRequest) ProtoMessage() {}
 
 func (x *MediaCompleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[94]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8755,7 +8912,7 @@ func (x *MediaCompleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaCompleteRequest.ProtoReflect.Descriptor instead.
 func (*MediaCompleteRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{94}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *MediaCompleteRequest) GetConv() string {
@@ -8786,7 +8943,7 @@ type MediaReadRequest struct {
 
 func (x *MediaReadRequest) Reset() {
 	*x = MediaReadRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[95]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[97]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8798,7 +8955,7 @@ func (x *MediaReadRequest) String() string {
 func (*MediaReadRequest) ProtoMessage() {}
 
 func (x *MediaReadRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[95]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[97]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8811,7 +8968,7 @@ func (x *MediaReadRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaReadRequest.ProtoReflect.Descriptor instead.
 func (*MediaReadRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{95}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{97}
 }
 
 func (x *MediaReadRequest) GetConv() string {
@@ -8852,7 +9009,7 @@ type MediaReadResult struct {
 
 func (x *MediaReadResult) Reset() {
 	*x = MediaReadResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[96]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[98]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8864,7 +9021,7 @@ func (x *MediaReadResult) String() string {
 func (*MediaReadResult) ProtoMessage() {}
 
 func (x *MediaReadResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[96]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[98]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8877,7 +9034,7 @@ func (x *MediaReadResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MediaReadResult.ProtoReflect.Descriptor instead.
 func (*MediaReadResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{96}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{98}
 }
 
 func (x *MediaReadResult) GetMedia() *MediaRef {
@@ -8906,7 +9063,7 @@ type ReadByRequest struct {
 
 func (x *ReadByRequest) Reset() {
 	*x = ReadByRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[97]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[99]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8918,7 +9075,7 @@ func (x *ReadByRequest) String() string {
 func (*ReadByRequest) ProtoMessage() {}
 
 func (x *ReadByRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[97]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[99]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8931,7 +9088,7 @@ func (x *ReadByRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadByRequest.ProtoReflect.Descriptor instead.
 func (*ReadByRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{97}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{99}
 }
 
 func (x *ReadByRequest) GetConv() string {
@@ -8972,7 +9129,7 @@ type ReadByResult struct {
 
 func (x *ReadByResult) Reset() {
 	*x = ReadByResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[98]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[100]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -8984,7 +9141,7 @@ func (x *ReadByResult) String() string {
 func (*ReadByResult) ProtoMessage() {}
 
 func (x *ReadByResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[98]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[100]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -8997,7 +9154,7 @@ func (x *ReadByResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadByResult.ProtoReflect.Descriptor instead.
 func (*ReadByResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{98}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{100}
 }
 
 func (x *ReadByResult) GetMembers() []*MemberRead {
@@ -9024,7 +9181,7 @@ type MemberRead struct {
 
 func (x *MemberRead) Reset() {
 	*x = MemberRead{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[99]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[101]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9036,7 +9193,7 @@ func (x *MemberRead) String() string {
 func (*MemberRead) ProtoMessage() {}
 
 func (x *MemberRead) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[99]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[101]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9049,7 +9206,7 @@ func (x *MemberRead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MemberRead.ProtoReflect.Descriptor instead.
 func (*MemberRead) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{99}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{101}
 }
 
 func (x *MemberRead) GetUser() string {
@@ -9076,7 +9233,7 @@ type ReportResult struct {
 
 func (x *ReportResult) Reset() {
 	*x = ReportResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[100]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[102]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9088,7 +9245,7 @@ func (x *ReportResult) String() string {
 func (*ReportResult) ProtoMessage() {}
 
 func (x *ReportResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[100]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[102]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9101,7 +9258,7 @@ func (x *ReportResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportResult.ProtoReflect.Descriptor instead.
 func (*ReportResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{100}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{102}
 }
 
 func (x *ReportResult) GetReportId() string {
@@ -9132,7 +9289,7 @@ type RegisterPushRequest struct {
 
 func (x *RegisterPushRequest) Reset() {
 	*x = RegisterPushRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[101]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[103]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9144,7 +9301,7 @@ func (x *RegisterPushRequest) String() string {
 func (*RegisterPushRequest) ProtoMessage() {}
 
 func (x *RegisterPushRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[101]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[103]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9157,7 +9314,7 @@ func (x *RegisterPushRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterPushRequest.ProtoReflect.Descriptor instead.
 func (*RegisterPushRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{101}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{103}
 }
 
 func (x *RegisterPushRequest) GetPlatform() string {
@@ -9182,7 +9339,7 @@ type RegisterPushResult struct {
 
 func (x *RegisterPushResult) Reset() {
 	*x = RegisterPushResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[102]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[104]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9194,7 +9351,7 @@ func (x *RegisterPushResult) String() string {
 func (*RegisterPushResult) ProtoMessage() {}
 
 func (x *RegisterPushResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[102]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[104]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9207,7 +9364,7 @@ func (x *RegisterPushResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterPushResult.ProtoReflect.Descriptor instead.
 func (*RegisterPushResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{102}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{104}
 }
 
 // UnregisterPushRequest removes this device's push token (a no-op if none).
@@ -9219,7 +9376,7 @@ type UnregisterPushRequest struct {
 
 func (x *UnregisterPushRequest) Reset() {
 	*x = UnregisterPushRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[103]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[105]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9231,7 +9388,7 @@ func (x *UnregisterPushRequest) String() string {
 func (*UnregisterPushRequest) ProtoMessage() {}
 
 func (x *UnregisterPushRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[103]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[105]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9244,7 +9401,7 @@ func (x *UnregisterPushRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnregisterPushRequest.ProtoReflect.Descriptor instead.
 func (*UnregisterPushRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{103}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{105}
 }
 
 type UnregisterPushResult struct {
@@ -9255,7 +9412,7 @@ type UnregisterPushResult struct {
 
 func (x *UnregisterPushResult) Reset() {
 	*x = UnregisterPushResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[104]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[106]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9267,7 +9424,7 @@ func (x *UnregisterPushResult) String() string {
 func (*UnregisterPushResult) ProtoMessage() {}
 
 func (x *UnregisterPushResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[104]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[106]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9280,7 +9437,7 @@ func (x *UnregisterPushResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnregisterPushResult.ProtoReflect.Descriptor instead.
 func (*UnregisterPushResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{104}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{106}
 }
 
 type PingRequest struct {
@@ -9297,7 +9454,7 @@ type PingRequest struct {
 
 func (x *PingRequest) Reset() {
 	*x = PingRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[105]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[107]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9309,7 +9466,7 @@ func (x *PingRequest) String() string {
 func (*PingRequest) ProtoMessage() {}
 
 func (x *PingRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[105]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[107]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9322,7 +9479,7 @@ func (x *PingRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PingRequest.ProtoReflect.Descriptor instead.
 func (*PingRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{105}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{107}
 }
 
 func (x *PingRequest) GetPadding() []byte {
@@ -9341,7 +9498,7 @@ type PingResult struct {
 
 func (x *PingResult) Reset() {
 	*x = PingResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[106]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[108]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9353,7 +9510,7 @@ func (x *PingResult) String() string {
 func (*PingResult) ProtoMessage() {}
 
 func (x *PingResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[106]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[108]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9366,7 +9523,7 @@ func (x *PingResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PingResult.ProtoReflect.Descriptor instead.
 func (*PingResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{106}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{108}
 }
 
 func (x *PingResult) GetServerTimeMs() int64 {
@@ -9394,7 +9551,7 @@ type Push struct {
 
 func (x *Push) Reset() {
 	*x = Push{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[107]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[109]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9406,7 +9563,7 @@ func (x *Push) String() string {
 func (*Push) ProtoMessage() {}
 
 func (x *Push) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[107]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[109]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9419,7 +9576,7 @@ func (x *Push) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Push.ProtoReflect.Descriptor instead.
 func (*Push) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{107}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{109}
 }
 
 func (x *Push) GetInboxSeq() uint64 {
@@ -9545,7 +9702,7 @@ type ListsUpdate struct {
 
 func (x *ListsUpdate) Reset() {
 	*x = ListsUpdate{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[108]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[110]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9557,7 +9714,7 @@ func (x *ListsUpdate) String() string {
 func (*ListsUpdate) ProtoMessage() {}
 
 func (x *ListsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[108]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[110]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9570,7 +9727,7 @@ func (x *ListsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListsUpdate.ProtoReflect.Descriptor instead.
 func (*ListsUpdate) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{108}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{110}
 }
 
 func (x *ListsUpdate) GetList() ListsUpdate_List {
@@ -9598,13 +9755,14 @@ type FlagsUpdate struct {
 	Archived      bool                   `protobuf:"varint,4,opt,name=archived,proto3" json:"archived,omitempty"`
 	MarkedUnread  bool                   `protobuf:"varint,5,opt,name=marked_unread,json=markedUnread,proto3" json:"marked_unread,omitempty"`
 	MutedUntilMs  int64                  `protobuf:"varint,6,opt,name=muted_until_ms,json=mutedUntilMs,proto3" json:"muted_until_ms,omitempty"` // muted: the mute ends then (0: until unmuted)
+	Labels        []string               `protobuf:"bytes,7,rep,name=labels,proto3" json:"labels,omitempty"`                                    // the user's labels of it, ascending
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *FlagsUpdate) Reset() {
 	*x = FlagsUpdate{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[109]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[111]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9616,7 +9774,7 @@ func (x *FlagsUpdate) String() string {
 func (*FlagsUpdate) ProtoMessage() {}
 
 func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[109]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[111]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9629,7 +9787,7 @@ func (x *FlagsUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FlagsUpdate.ProtoReflect.Descriptor instead.
 func (*FlagsUpdate) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{109}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{111}
 }
 
 func (x *FlagsUpdate) GetConv() string {
@@ -9674,6 +9832,13 @@ func (x *FlagsUpdate) GetMutedUntilMs() int64 {
 	return 0
 }
 
+func (x *FlagsUpdate) GetLabels() []string {
+	if x != nil {
+		return x.Labels
+	}
+	return nil
+}
+
 // ReadUpdate: the user's read cursor moved (on another device).
 type ReadUpdate struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
@@ -9687,7 +9852,7 @@ type ReadUpdate struct {
 
 func (x *ReadUpdate) Reset() {
 	*x = ReadUpdate{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[110]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[112]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9699,7 +9864,7 @@ func (x *ReadUpdate) String() string {
 func (*ReadUpdate) ProtoMessage() {}
 
 func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[110]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[112]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9712,7 +9877,7 @@ func (x *ReadUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadUpdate.ProtoReflect.Descriptor instead.
 func (*ReadUpdate) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{110}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{112}
 }
 
 func (x *ReadUpdate) GetConv() string {
@@ -9762,7 +9927,7 @@ type MembershipUpdate struct {
 
 func (x *MembershipUpdate) Reset() {
 	*x = MembershipUpdate{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[111]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[113]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9774,7 +9939,7 @@ func (x *MembershipUpdate) String() string {
 func (*MembershipUpdate) ProtoMessage() {}
 
 func (x *MembershipUpdate) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[111]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[113]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9787,7 +9952,7 @@ func (x *MembershipUpdate) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MembershipUpdate.ProtoReflect.Descriptor instead.
 func (*MembershipUpdate) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{111}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{113}
 }
 
 func (x *MembershipUpdate) GetConv() string {
@@ -9858,7 +10023,7 @@ type ReadReceipt struct {
 
 func (x *ReadReceipt) Reset() {
 	*x = ReadReceipt{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[112]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[114]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9870,7 +10035,7 @@ func (x *ReadReceipt) String() string {
 func (*ReadReceipt) ProtoMessage() {}
 
 func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[112]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[114]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9883,7 +10048,7 @@ func (x *ReadReceipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReadReceipt.ProtoReflect.Descriptor instead.
 func (*ReadReceipt) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{112}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{114}
 }
 
 func (x *ReadReceipt) GetConv() string {
@@ -9924,7 +10089,7 @@ type Signal struct {
 
 func (x *Signal) Reset() {
 	*x = Signal{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[113]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[115]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -9936,7 +10101,7 @@ func (x *Signal) String() string {
 func (*Signal) ProtoMessage() {}
 
 func (x *Signal) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[113]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[115]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -9949,7 +10114,7 @@ func (x *Signal) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Signal.ProtoReflect.Descriptor instead.
 func (*Signal) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{113}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{115}
 }
 
 func (x *Signal) GetKind() Signal_Kind {
@@ -10001,7 +10166,7 @@ type CardClickRequest struct {
 
 func (x *CardClickRequest) Reset() {
 	*x = CardClickRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[114]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[116]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10013,7 +10178,7 @@ func (x *CardClickRequest) String() string {
 func (*CardClickRequest) ProtoMessage() {}
 
 func (x *CardClickRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[114]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[116]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10026,7 +10191,7 @@ func (x *CardClickRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardClickRequest.ProtoReflect.Descriptor instead.
 func (*CardClickRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{114}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{116}
 }
 
 func (x *CardClickRequest) GetConv() string {
@@ -10061,7 +10226,7 @@ type CardClickResult struct {
 
 func (x *CardClickResult) Reset() {
 	*x = CardClickResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[115]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[117]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10073,7 +10238,7 @@ func (x *CardClickResult) String() string {
 func (*CardClickResult) ProtoMessage() {}
 
 func (x *CardClickResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[115]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[117]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10086,7 +10251,7 @@ func (x *CardClickResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CardClickResult.ProtoReflect.Descriptor instead.
 func (*CardClickResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{115}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{117}
 }
 
 func (x *CardClickResult) GetMode() string {
@@ -10123,7 +10288,7 @@ type DeskHandoverRequest struct {
 
 func (x *DeskHandoverRequest) Reset() {
 	*x = DeskHandoverRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[116]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[118]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10135,7 +10300,7 @@ func (x *DeskHandoverRequest) String() string {
 func (*DeskHandoverRequest) ProtoMessage() {}
 
 func (x *DeskHandoverRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[116]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[118]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10148,7 +10313,7 @@ func (x *DeskHandoverRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskHandoverRequest.ProtoReflect.Descriptor instead.
 func (*DeskHandoverRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{116}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{118}
 }
 
 func (x *DeskHandoverRequest) GetConv() string {
@@ -10170,7 +10335,7 @@ type DeskHandoverResult struct {
 
 func (x *DeskHandoverResult) Reset() {
 	*x = DeskHandoverResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[117]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[119]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10182,7 +10347,7 @@ func (x *DeskHandoverResult) String() string {
 func (*DeskHandoverResult) ProtoMessage() {}
 
 func (x *DeskHandoverResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[117]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[119]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10195,7 +10360,7 @@ func (x *DeskHandoverResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskHandoverResult.ProtoReflect.Descriptor instead.
 func (*DeskHandoverResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{117}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{119}
 }
 
 func (x *DeskHandoverResult) GetSession() string {
@@ -10240,7 +10405,7 @@ type DeskEnterRequest struct {
 
 func (x *DeskEnterRequest) Reset() {
 	*x = DeskEnterRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[118]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[120]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10252,7 +10417,7 @@ func (x *DeskEnterRequest) String() string {
 func (*DeskEnterRequest) ProtoMessage() {}
 
 func (x *DeskEnterRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[118]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[120]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10265,7 +10430,7 @@ func (x *DeskEnterRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskEnterRequest.ProtoReflect.Descriptor instead.
 func (*DeskEnterRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{118}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{120}
 }
 
 func (x *DeskEnterRequest) GetScene() string {
@@ -10330,7 +10495,7 @@ type DeskSession struct {
 
 func (x *DeskSession) Reset() {
 	*x = DeskSession{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[119]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[121]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10342,7 +10507,7 @@ func (x *DeskSession) String() string {
 func (*DeskSession) ProtoMessage() {}
 
 func (x *DeskSession) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[119]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[121]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10355,7 +10520,7 @@ func (x *DeskSession) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskSession.ProtoReflect.Descriptor instead.
 func (*DeskSession) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{119}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{121}
 }
 
 func (x *DeskSession) GetConv() string {
@@ -10481,7 +10646,7 @@ type DeskNote struct {
 
 func (x *DeskNote) Reset() {
 	*x = DeskNote{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[120]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[122]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10493,7 +10658,7 @@ func (x *DeskNote) String() string {
 func (*DeskNote) ProtoMessage() {}
 
 func (x *DeskNote) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[120]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[122]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10506,7 +10671,7 @@ func (x *DeskNote) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskNote.ProtoReflect.Descriptor instead.
 func (*DeskNote) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{120}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{122}
 }
 
 func (x *DeskNote) GetBy() string {
@@ -10552,7 +10717,7 @@ type DeskStatusRequest struct {
 
 func (x *DeskStatusRequest) Reset() {
 	*x = DeskStatusRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[121]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[123]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10564,7 +10729,7 @@ func (x *DeskStatusRequest) String() string {
 func (*DeskStatusRequest) ProtoMessage() {}
 
 func (x *DeskStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[121]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[123]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10577,7 +10742,7 @@ func (x *DeskStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskStatusRequest.ProtoReflect.Descriptor instead.
 func (*DeskStatusRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{121}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{123}
 }
 
 func (x *DeskStatusRequest) GetStatus() string {
@@ -10623,7 +10788,7 @@ type DeskAgent struct {
 
 func (x *DeskAgent) Reset() {
 	*x = DeskAgent{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[122]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[124]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10635,7 +10800,7 @@ func (x *DeskAgent) String() string {
 func (*DeskAgent) ProtoMessage() {}
 
 func (x *DeskAgent) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[122]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[124]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10648,7 +10813,7 @@ func (x *DeskAgent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskAgent.ProtoReflect.Descriptor instead.
 func (*DeskAgent) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{122}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{124}
 }
 
 func (x *DeskAgent) GetUser() string {
@@ -10740,7 +10905,7 @@ type DeskWrapUp struct {
 
 func (x *DeskWrapUp) Reset() {
 	*x = DeskWrapUp{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[123]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[125]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10752,7 +10917,7 @@ func (x *DeskWrapUp) String() string {
 func (*DeskWrapUp) ProtoMessage() {}
 
 func (x *DeskWrapUp) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[123]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[125]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10765,7 +10930,7 @@ func (x *DeskWrapUp) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskWrapUp.ProtoReflect.Descriptor instead.
 func (*DeskWrapUp) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{123}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{125}
 }
 
 func (x *DeskWrapUp) GetSession() string {
@@ -10793,7 +10958,7 @@ type DeskQueueRequest struct {
 
 func (x *DeskQueueRequest) Reset() {
 	*x = DeskQueueRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[124]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[126]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10805,7 +10970,7 @@ func (x *DeskQueueRequest) String() string {
 func (*DeskQueueRequest) ProtoMessage() {}
 
 func (x *DeskQueueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[124]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[126]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10818,7 +10983,7 @@ func (x *DeskQueueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskQueueRequest.ProtoReflect.Descriptor instead.
 func (*DeskQueueRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{124}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{126}
 }
 
 func (x *DeskQueueRequest) GetSkill() string {
@@ -10848,7 +11013,7 @@ type DeskWaiting struct {
 
 func (x *DeskWaiting) Reset() {
 	*x = DeskWaiting{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[125]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[127]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10860,7 +11025,7 @@ func (x *DeskWaiting) String() string {
 func (*DeskWaiting) ProtoMessage() {}
 
 func (x *DeskWaiting) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[125]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[127]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10873,7 +11038,7 @@ func (x *DeskWaiting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskWaiting.ProtoReflect.Descriptor instead.
 func (*DeskWaiting) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{125}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{127}
 }
 
 func (x *DeskWaiting) GetConv() string {
@@ -10945,7 +11110,7 @@ type DeskQueueAgent struct {
 
 func (x *DeskQueueAgent) Reset() {
 	*x = DeskQueueAgent{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[126]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[128]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -10957,7 +11122,7 @@ func (x *DeskQueueAgent) String() string {
 func (*DeskQueueAgent) ProtoMessage() {}
 
 func (x *DeskQueueAgent) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[126]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[128]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -10970,7 +11135,7 @@ func (x *DeskQueueAgent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskQueueAgent.ProtoReflect.Descriptor instead.
 func (*DeskQueueAgent) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{126}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{128}
 }
 
 func (x *DeskQueueAgent) GetUser() string {
@@ -11020,7 +11185,7 @@ type DeskQueueResult struct {
 
 func (x *DeskQueueResult) Reset() {
 	*x = DeskQueueResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[127]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[129]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11032,7 +11197,7 @@ func (x *DeskQueueResult) String() string {
 func (*DeskQueueResult) ProtoMessage() {}
 
 func (x *DeskQueueResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[127]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[129]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11045,7 +11210,7 @@ func (x *DeskQueueResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskQueueResult.ProtoReflect.Descriptor instead.
 func (*DeskQueueResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{127}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{129}
 }
 
 func (x *DeskQueueResult) GetSkill() string {
@@ -11093,7 +11258,7 @@ type DeskReachRequest struct {
 
 func (x *DeskReachRequest) Reset() {
 	*x = DeskReachRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[128]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[130]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11105,7 +11270,7 @@ func (x *DeskReachRequest) String() string {
 func (*DeskReachRequest) ProtoMessage() {}
 
 func (x *DeskReachRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[128]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[130]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11118,7 +11283,7 @@ func (x *DeskReachRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskReachRequest.ProtoReflect.Descriptor instead.
 func (*DeskReachRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{128}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{130}
 }
 
 func (x *DeskReachRequest) GetCustomer() string {
@@ -11156,7 +11321,7 @@ type DeskTransferRequest struct {
 
 func (x *DeskTransferRequest) Reset() {
 	*x = DeskTransferRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[129]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[131]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11168,7 +11333,7 @@ func (x *DeskTransferRequest) String() string {
 func (*DeskTransferRequest) ProtoMessage() {}
 
 func (x *DeskTransferRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[129]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[131]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11181,7 +11346,7 @@ func (x *DeskTransferRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskTransferRequest.ProtoReflect.Descriptor instead.
 func (*DeskTransferRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{129}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{131}
 }
 
 func (x *DeskTransferRequest) GetConv() string {
@@ -11217,7 +11382,7 @@ type DeskCloseRequest struct {
 
 func (x *DeskCloseRequest) Reset() {
 	*x = DeskCloseRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[130]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[132]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11229,7 +11394,7 @@ func (x *DeskCloseRequest) String() string {
 func (*DeskCloseRequest) ProtoMessage() {}
 
 func (x *DeskCloseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[130]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[132]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11242,7 +11407,7 @@ func (x *DeskCloseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskCloseRequest.ProtoReflect.Descriptor instead.
 func (*DeskCloseRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{130}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{132}
 }
 
 func (x *DeskCloseRequest) GetConv() string {
@@ -11271,7 +11436,7 @@ type DeskNoteRequest struct {
 
 func (x *DeskNoteRequest) Reset() {
 	*x = DeskNoteRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[131]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[133]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11283,7 +11448,7 @@ func (x *DeskNoteRequest) String() string {
 func (*DeskNoteRequest) ProtoMessage() {}
 
 func (x *DeskNoteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[131]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[133]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11296,7 +11461,7 @@ func (x *DeskNoteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskNoteRequest.ProtoReflect.Descriptor instead.
 func (*DeskNoteRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{131}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{133}
 }
 
 func (x *DeskNoteRequest) GetConv() string {
@@ -11328,7 +11493,7 @@ type DeskTagRequest struct {
 
 func (x *DeskTagRequest) Reset() {
 	*x = DeskTagRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[132]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[134]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11340,7 +11505,7 @@ func (x *DeskTagRequest) String() string {
 func (*DeskTagRequest) ProtoMessage() {}
 
 func (x *DeskTagRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[132]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[134]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11353,7 +11518,7 @@ func (x *DeskTagRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskTagRequest.ProtoReflect.Descriptor instead.
 func (*DeskTagRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{132}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{134}
 }
 
 func (x *DeskTagRequest) GetConv() string {
@@ -11388,7 +11553,7 @@ type DeskSessionRequest struct {
 
 func (x *DeskSessionRequest) Reset() {
 	*x = DeskSessionRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[133]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[135]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11400,7 +11565,7 @@ func (x *DeskSessionRequest) String() string {
 func (*DeskSessionRequest) ProtoMessage() {}
 
 func (x *DeskSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[133]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[135]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11413,7 +11578,7 @@ func (x *DeskSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskSessionRequest.ProtoReflect.Descriptor instead.
 func (*DeskSessionRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{133}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{135}
 }
 
 func (x *DeskSessionRequest) GetConv() string {
@@ -11440,7 +11605,7 @@ type DeskRateRequest struct {
 
 func (x *DeskRateRequest) Reset() {
 	*x = DeskRateRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[134]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[136]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11452,7 +11617,7 @@ func (x *DeskRateRequest) String() string {
 func (*DeskRateRequest) ProtoMessage() {}
 
 func (x *DeskRateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[134]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[136]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11465,7 +11630,7 @@ func (x *DeskRateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskRateRequest.ProtoReflect.Descriptor instead.
 func (*DeskRateRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{134}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{136}
 }
 
 func (x *DeskRateRequest) GetConv() string {
@@ -11501,7 +11666,7 @@ type DeskRateResult struct {
 
 func (x *DeskRateResult) Reset() {
 	*x = DeskRateResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[135]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[137]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11513,7 +11678,7 @@ func (x *DeskRateResult) String() string {
 func (*DeskRateResult) ProtoMessage() {}
 
 func (x *DeskRateResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[135]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[137]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11526,7 +11691,7 @@ func (x *DeskRateResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskRateResult.ProtoReflect.Descriptor instead.
 func (*DeskRateResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{135}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{137}
 }
 
 func (x *DeskRateResult) GetSession() string {
@@ -11569,7 +11734,7 @@ type DeskRepliesRequest struct {
 
 func (x *DeskRepliesRequest) Reset() {
 	*x = DeskRepliesRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[136]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[138]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11581,7 +11746,7 @@ func (x *DeskRepliesRequest) String() string {
 func (*DeskRepliesRequest) ProtoMessage() {}
 
 func (x *DeskRepliesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[136]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[138]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11594,7 +11759,7 @@ func (x *DeskRepliesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskRepliesRequest.ProtoReflect.Descriptor instead.
 func (*DeskRepliesRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{136}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{138}
 }
 
 func (x *DeskRepliesRequest) GetLine() string {
@@ -11613,7 +11778,7 @@ type DeskReplies struct {
 
 func (x *DeskReplies) Reset() {
 	*x = DeskReplies{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[137]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[139]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11625,7 +11790,7 @@ func (x *DeskReplies) String() string {
 func (*DeskReplies) ProtoMessage() {}
 
 func (x *DeskReplies) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[137]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[139]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11638,7 +11803,7 @@ func (x *DeskReplies) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskReplies.ProtoReflect.Descriptor instead.
 func (*DeskReplies) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{137}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{139}
 }
 
 func (x *DeskReplies) GetReplies() []*DeskSavedReply {
@@ -11658,7 +11823,7 @@ type DeskSavedReply struct {
 
 func (x *DeskSavedReply) Reset() {
 	*x = DeskSavedReply{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[138]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[140]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11670,7 +11835,7 @@ func (x *DeskSavedReply) String() string {
 func (*DeskSavedReply) ProtoMessage() {}
 
 func (x *DeskSavedReply) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[138]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[140]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11683,7 +11848,7 @@ func (x *DeskSavedReply) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeskSavedReply.ProtoReflect.Descriptor instead.
 func (*DeskSavedReply) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{138}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{140}
 }
 
 func (x *DeskSavedReply) GetName() string {
@@ -11719,7 +11884,7 @@ type MyMetricsRequest struct {
 
 func (x *MyMetricsRequest) Reset() {
 	*x = MyMetricsRequest{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[139]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[141]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11731,7 +11896,7 @@ func (x *MyMetricsRequest) String() string {
 func (*MyMetricsRequest) ProtoMessage() {}
 
 func (x *MyMetricsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[139]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[141]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11744,7 +11909,7 @@ func (x *MyMetricsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsRequest.ProtoReflect.Descriptor instead.
 func (*MyMetricsRequest) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{139}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{141}
 }
 
 func (x *MyMetricsRequest) GetWindow() string {
@@ -11808,7 +11973,7 @@ type MyMetricsRow struct {
 
 func (x *MyMetricsRow) Reset() {
 	*x = MyMetricsRow{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[140]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[142]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -11820,7 +11985,7 @@ func (x *MyMetricsRow) String() string {
 func (*MyMetricsRow) ProtoMessage() {}
 
 func (x *MyMetricsRow) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[140]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[142]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -11833,7 +11998,7 @@ func (x *MyMetricsRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsRow.ProtoReflect.Descriptor instead.
 func (*MyMetricsRow) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{140}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{142}
 }
 
 func (x *MyMetricsRow) GetWindowStartMs() int64 {
@@ -12058,7 +12223,7 @@ type MyMetricsResult struct {
 
 func (x *MyMetricsResult) Reset() {
 	*x = MyMetricsResult{}
-	mi := &file_transport_wirepb_wire_proto_msgTypes[141]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[143]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -12070,7 +12235,7 @@ func (x *MyMetricsResult) String() string {
 func (*MyMetricsResult) ProtoMessage() {}
 
 func (x *MyMetricsResult) ProtoReflect() protoreflect.Message {
-	mi := &file_transport_wirepb_wire_proto_msgTypes[141]
+	mi := &file_transport_wirepb_wire_proto_msgTypes[143]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -12083,7 +12248,7 @@ func (x *MyMetricsResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MyMetricsResult.ProtoReflect.Descriptor instead.
 func (*MyMetricsResult) Descriptor() ([]byte, []int) {
-	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{141}
+	return file_transport_wirepb_wire_proto_rawDescGZIP(), []int{143}
 }
 
 func (x *MyMetricsResult) GetUser() string {
@@ -12165,7 +12330,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\n" +
 	"joined_seq\x18\x03 \x01(\x04R\tjoinedSeq\x12\x19\n" +
 	"\bleft_seq\x18\x04 \x01(\x04R\aleftSeq\x12\x14\n" +
-	"\x05muted\x18\x05 \x01(\bR\x05muted\"\xfe\x04\n" +
+	"\x05muted\x18\x05 \x01(\bR\x05muted\"\x96\x05\n" +
 	"\vConvSummary\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x121\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1d.switchboard.wire.v1.ConvKindR\x04kind\x12\x19\n" +
@@ -12189,7 +12354,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"clearedSeq\x12$\n" +
 	"\x0emuted_until_ms\x18\x12 \x01(\x03R\fmutedUntilMs\x12\x1f\n" +
 	"\vhidden_seqs\x18\x13 \x03(\x04R\n" +
-	"hiddenSeqs\"5\n" +
+	"hiddenSeqs\x12\x16\n" +
+	"\x06labels\x18\x14 \x03(\tR\x06labels\"5\n" +
 	"\x05Hello\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x12\x16\n" +
 	"\x06client\x18\x02 \x01(\tR\x06client\"\x96\x03\n" +
@@ -12218,7 +12384,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x06GoAway\x12\x16\n" +
 	"\x06reason\x18\x01 \x01(\tR\x06reason\x12!\n" +
 	"\freconnect_to\x18\x02 \x01(\tR\vreconnectTo\x12.\n" +
-	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\xdb \n" +
+	"\x13reconnect_within_ms\x18\x03 \x01(\rR\x11reconnectWithinMs\"\x96!\n" +
 	"\aRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x126\n" +
 	"\x04send\x18\n" +
@@ -12296,8 +12462,9 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x05draft\x18B \x01(\v2!.switchboard.wire.v1.DraftRequestH\x00R\x05draft\x12<\n" +
 	"\x06drafts\x18C \x01(\v2\".switchboard.wire.v1.DraftsRequestH\x00R\x06drafts\x126\n" +
 	"\x04away\x18D \x01(\v2 .switchboard.wire.v1.AwayRequestH\x00R\x04away\x126\n" +
-	"\x04hide\x18E \x01(\v2 .switchboard.wire.v1.HideRequestH\x00R\x04hideB\x04\n" +
-	"\x02op\"\xd5\x1f\n" +
+	"\x04hide\x18E \x01(\v2 .switchboard.wire.v1.HideRequestH\x00R\x04hide\x129\n" +
+	"\x05label\x18F \x01(\v2!.switchboard.wire.v1.LabelRequestH\x00R\x05labelB\x04\n" +
+	"\x02op\"\x8f \n" +
 	"\bResponse\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x120\n" +
 	"\x05error\x18\x02 \x01(\v2\x1a.switchboard.wire.v1.ErrorR\x05error\x125\n" +
@@ -12375,7 +12542,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x05draft\x18A \x01(\v2 .switchboard.wire.v1.DraftResultH\x00R\x05draft\x12;\n" +
 	"\x06drafts\x18B \x01(\v2!.switchboard.wire.v1.DraftsResultH\x00R\x06drafts\x12/\n" +
 	"\x04away\x18C \x01(\v2\x19.switchboard.wire.v1.AwayH\x00R\x04away\x125\n" +
-	"\x04hide\x18D \x01(\v2\x1f.switchboard.wire.v1.HideResultH\x00R\x04hideB\b\n" +
+	"\x04hide\x18D \x01(\v2\x1f.switchboard.wire.v1.HideResultH\x00R\x04hide\x128\n" +
+	"\x05label\x18E \x01(\v2 .switchboard.wire.v1.LabelResultH\x00R\x05labelB\b\n" +
 	"\x06result\"\xc0\x03\n" +
 	"\vSendRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x0e\n" +
@@ -12530,12 +12698,13 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\" \n" +
 	"\fRecallResult\x12\x10\n" +
-	"\x03seq\x18\x01 \x01(\x04R\x03seq\"k\n" +
+	"\x03seq\x18\x01 \x01(\x04R\x03seq\"\x81\x01\n" +
 	"\x18ListConversationsRequest\x12\x1d\n" +
 	"\n" +
 	"after_conv\x18\x01 \x01(\tR\tafterConv\x12\x14\n" +
 	"\x05limit\x18\x02 \x01(\rR\x05limit\x12\x1a\n" +
-	"\barchived\x18\x03 \x01(\bR\barchived\"\x84\x01\n" +
+	"\barchived\x18\x03 \x01(\bR\barchived\x12\x14\n" +
+	"\x05label\x18\x04 \x01(\tR\x05label\"\x84\x01\n" +
 	"\x17ListConversationsResult\x12F\n" +
 	"\rconversations\x18\x01 \x03(\v2 .switchboard.wire.v1.ConvSummaryR\rconversations\x12!\n" +
 	"\ftotal_unread\x18\x02 \x01(\x04R\vtotalUnread\"\xbe\x01\n" +
@@ -12711,7 +12880,13 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x11MarkUnreadRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
 	"\x06marked\x18\x02 \x01(\bR\x06marked\"\x12\n" +
-	"\x10MarkUnreadResult\"N\n" +
+	"\x10MarkUnreadResult\"L\n" +
+	"\fLabelRequest\x12\x12\n" +
+	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x10\n" +
+	"\x03add\x18\x02 \x03(\tR\x03add\x12\x16\n" +
+	"\x06remove\x18\x03 \x03(\tR\x06remove\"%\n" +
+	"\vLabelResult\x12\x16\n" +
+	"\x06labels\x18\x01 \x03(\tR\x06labels\"N\n" +
 	"\vMuteRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x14\n" +
 	"\x05muted\x18\x02 \x01(\bR\x05muted\x12\x15\n" +
@@ -12807,14 +12982,15 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x06DRAFTS\x10\x03\x12\v\n" +
 	"\aPROFILE\x10\x04\x12\b\n" +
 	"\x04AWAY\x10\x06\x12\x11\n" +
-	"\rJOIN_REQUESTS\x10\x05\"\xb6\x01\n" +
+	"\rJOIN_REQUESTS\x10\x05\"\xce\x01\n" +
 	"\vFlagsUpdate\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
 	"\x06pinned\x18\x02 \x01(\bR\x06pinned\x12\x14\n" +
 	"\x05muted\x18\x03 \x01(\bR\x05muted\x12\x1a\n" +
 	"\barchived\x18\x04 \x01(\bR\barchived\x12#\n" +
 	"\rmarked_unread\x18\x05 \x01(\bR\fmarkedUnread\x12$\n" +
-	"\x0emuted_until_ms\x18\x06 \x01(\x03R\fmutedUntilMs\"|\n" +
+	"\x0emuted_until_ms\x18\x06 \x01(\x03R\fmutedUntilMs\x12\x16\n" +
+	"\x06labels\x18\a \x03(\tR\x06labels\"|\n" +
 	"\n" +
 	"ReadUpdate\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x19\n" +
@@ -13106,7 +13282,7 @@ func file_transport_wirepb_wire_proto_rawDescGZIP() []byte {
 }
 
 var file_transport_wirepb_wire_proto_enumTypes = make([]protoimpl.EnumInfo, 8)
-var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 143)
+var file_transport_wirepb_wire_proto_msgTypes = make([]protoimpl.MessageInfo, 145)
 var file_transport_wirepb_wire_proto_goTypes = []any{
 	(Code)(0),                        // 0: switchboard.wire.v1.Code
 	(ConvKind)(0),                    // 1: switchboard.wire.v1.ConvKind
@@ -13200,65 +13376,67 @@ var file_transport_wirepb_wire_proto_goTypes = []any{
 	(*ArchiveResult)(nil),            // 89: switchboard.wire.v1.ArchiveResult
 	(*MarkUnreadRequest)(nil),        // 90: switchboard.wire.v1.MarkUnreadRequest
 	(*MarkUnreadResult)(nil),         // 91: switchboard.wire.v1.MarkUnreadResult
-	(*MuteRequest)(nil),              // 92: switchboard.wire.v1.MuteRequest
-	(*MuteResult)(nil),               // 93: switchboard.wire.v1.MuteResult
-	(*BlockRequest)(nil),             // 94: switchboard.wire.v1.BlockRequest
-	(*BlockResult)(nil),              // 95: switchboard.wire.v1.BlockResult
-	(*BlockedRequest)(nil),           // 96: switchboard.wire.v1.BlockedRequest
-	(*BlockedResult)(nil),            // 97: switchboard.wire.v1.BlockedResult
-	(*ReportRequest)(nil),            // 98: switchboard.wire.v1.ReportRequest
-	(*MediaCreateRequest)(nil),       // 99: switchboard.wire.v1.MediaCreateRequest
-	(*MediaChunkRequest)(nil),        // 100: switchboard.wire.v1.MediaChunkRequest
-	(*MediaChunkResult)(nil),         // 101: switchboard.wire.v1.MediaChunkResult
-	(*MediaCompleteRequest)(nil),     // 102: switchboard.wire.v1.MediaCompleteRequest
-	(*MediaReadRequest)(nil),         // 103: switchboard.wire.v1.MediaReadRequest
-	(*MediaReadResult)(nil),          // 104: switchboard.wire.v1.MediaReadResult
-	(*ReadByRequest)(nil),            // 105: switchboard.wire.v1.ReadByRequest
-	(*ReadByResult)(nil),             // 106: switchboard.wire.v1.ReadByResult
-	(*MemberRead)(nil),               // 107: switchboard.wire.v1.MemberRead
-	(*ReportResult)(nil),             // 108: switchboard.wire.v1.ReportResult
-	(*RegisterPushRequest)(nil),      // 109: switchboard.wire.v1.RegisterPushRequest
-	(*RegisterPushResult)(nil),       // 110: switchboard.wire.v1.RegisterPushResult
-	(*UnregisterPushRequest)(nil),    // 111: switchboard.wire.v1.UnregisterPushRequest
-	(*UnregisterPushResult)(nil),     // 112: switchboard.wire.v1.UnregisterPushResult
-	(*PingRequest)(nil),              // 113: switchboard.wire.v1.PingRequest
-	(*PingResult)(nil),               // 114: switchboard.wire.v1.PingResult
-	(*Push)(nil),                     // 115: switchboard.wire.v1.Push
-	(*ListsUpdate)(nil),              // 116: switchboard.wire.v1.ListsUpdate
-	(*FlagsUpdate)(nil),              // 117: switchboard.wire.v1.FlagsUpdate
-	(*ReadUpdate)(nil),               // 118: switchboard.wire.v1.ReadUpdate
-	(*MembershipUpdate)(nil),         // 119: switchboard.wire.v1.MembershipUpdate
-	(*ReadReceipt)(nil),              // 120: switchboard.wire.v1.ReadReceipt
-	(*Signal)(nil),                   // 121: switchboard.wire.v1.Signal
-	(*CardClickRequest)(nil),         // 122: switchboard.wire.v1.CardClickRequest
-	(*CardClickResult)(nil),          // 123: switchboard.wire.v1.CardClickResult
-	(*DeskHandoverRequest)(nil),      // 124: switchboard.wire.v1.DeskHandoverRequest
-	(*DeskHandoverResult)(nil),       // 125: switchboard.wire.v1.DeskHandoverResult
-	(*DeskEnterRequest)(nil),         // 126: switchboard.wire.v1.DeskEnterRequest
-	(*DeskSession)(nil),              // 127: switchboard.wire.v1.DeskSession
-	(*DeskNote)(nil),                 // 128: switchboard.wire.v1.DeskNote
-	(*DeskStatusRequest)(nil),        // 129: switchboard.wire.v1.DeskStatusRequest
-	(*DeskAgent)(nil),                // 130: switchboard.wire.v1.DeskAgent
-	(*DeskWrapUp)(nil),               // 131: switchboard.wire.v1.DeskWrapUp
-	(*DeskQueueRequest)(nil),         // 132: switchboard.wire.v1.DeskQueueRequest
-	(*DeskWaiting)(nil),              // 133: switchboard.wire.v1.DeskWaiting
-	(*DeskQueueAgent)(nil),           // 134: switchboard.wire.v1.DeskQueueAgent
-	(*DeskQueueResult)(nil),          // 135: switchboard.wire.v1.DeskQueueResult
-	(*DeskReachRequest)(nil),         // 136: switchboard.wire.v1.DeskReachRequest
-	(*DeskTransferRequest)(nil),      // 137: switchboard.wire.v1.DeskTransferRequest
-	(*DeskCloseRequest)(nil),         // 138: switchboard.wire.v1.DeskCloseRequest
-	(*DeskNoteRequest)(nil),          // 139: switchboard.wire.v1.DeskNoteRequest
-	(*DeskTagRequest)(nil),           // 140: switchboard.wire.v1.DeskTagRequest
-	(*DeskSessionRequest)(nil),       // 141: switchboard.wire.v1.DeskSessionRequest
-	(*DeskRateRequest)(nil),          // 142: switchboard.wire.v1.DeskRateRequest
-	(*DeskRateResult)(nil),           // 143: switchboard.wire.v1.DeskRateResult
-	(*DeskRepliesRequest)(nil),       // 144: switchboard.wire.v1.DeskRepliesRequest
-	(*DeskReplies)(nil),              // 145: switchboard.wire.v1.DeskReplies
-	(*DeskSavedReply)(nil),           // 146: switchboard.wire.v1.DeskSavedReply
-	(*MyMetricsRequest)(nil),         // 147: switchboard.wire.v1.MyMetricsRequest
-	(*MyMetricsRow)(nil),             // 148: switchboard.wire.v1.MyMetricsRow
-	(*MyMetricsResult)(nil),          // 149: switchboard.wire.v1.MyMetricsResult
-	nil,                              // 150: switchboard.wire.v1.DeskSession.CustomerAttributesEntry
+	(*LabelRequest)(nil),             // 92: switchboard.wire.v1.LabelRequest
+	(*LabelResult)(nil),              // 93: switchboard.wire.v1.LabelResult
+	(*MuteRequest)(nil),              // 94: switchboard.wire.v1.MuteRequest
+	(*MuteResult)(nil),               // 95: switchboard.wire.v1.MuteResult
+	(*BlockRequest)(nil),             // 96: switchboard.wire.v1.BlockRequest
+	(*BlockResult)(nil),              // 97: switchboard.wire.v1.BlockResult
+	(*BlockedRequest)(nil),           // 98: switchboard.wire.v1.BlockedRequest
+	(*BlockedResult)(nil),            // 99: switchboard.wire.v1.BlockedResult
+	(*ReportRequest)(nil),            // 100: switchboard.wire.v1.ReportRequest
+	(*MediaCreateRequest)(nil),       // 101: switchboard.wire.v1.MediaCreateRequest
+	(*MediaChunkRequest)(nil),        // 102: switchboard.wire.v1.MediaChunkRequest
+	(*MediaChunkResult)(nil),         // 103: switchboard.wire.v1.MediaChunkResult
+	(*MediaCompleteRequest)(nil),     // 104: switchboard.wire.v1.MediaCompleteRequest
+	(*MediaReadRequest)(nil),         // 105: switchboard.wire.v1.MediaReadRequest
+	(*MediaReadResult)(nil),          // 106: switchboard.wire.v1.MediaReadResult
+	(*ReadByRequest)(nil),            // 107: switchboard.wire.v1.ReadByRequest
+	(*ReadByResult)(nil),             // 108: switchboard.wire.v1.ReadByResult
+	(*MemberRead)(nil),               // 109: switchboard.wire.v1.MemberRead
+	(*ReportResult)(nil),             // 110: switchboard.wire.v1.ReportResult
+	(*RegisterPushRequest)(nil),      // 111: switchboard.wire.v1.RegisterPushRequest
+	(*RegisterPushResult)(nil),       // 112: switchboard.wire.v1.RegisterPushResult
+	(*UnregisterPushRequest)(nil),    // 113: switchboard.wire.v1.UnregisterPushRequest
+	(*UnregisterPushResult)(nil),     // 114: switchboard.wire.v1.UnregisterPushResult
+	(*PingRequest)(nil),              // 115: switchboard.wire.v1.PingRequest
+	(*PingResult)(nil),               // 116: switchboard.wire.v1.PingResult
+	(*Push)(nil),                     // 117: switchboard.wire.v1.Push
+	(*ListsUpdate)(nil),              // 118: switchboard.wire.v1.ListsUpdate
+	(*FlagsUpdate)(nil),              // 119: switchboard.wire.v1.FlagsUpdate
+	(*ReadUpdate)(nil),               // 120: switchboard.wire.v1.ReadUpdate
+	(*MembershipUpdate)(nil),         // 121: switchboard.wire.v1.MembershipUpdate
+	(*ReadReceipt)(nil),              // 122: switchboard.wire.v1.ReadReceipt
+	(*Signal)(nil),                   // 123: switchboard.wire.v1.Signal
+	(*CardClickRequest)(nil),         // 124: switchboard.wire.v1.CardClickRequest
+	(*CardClickResult)(nil),          // 125: switchboard.wire.v1.CardClickResult
+	(*DeskHandoverRequest)(nil),      // 126: switchboard.wire.v1.DeskHandoverRequest
+	(*DeskHandoverResult)(nil),       // 127: switchboard.wire.v1.DeskHandoverResult
+	(*DeskEnterRequest)(nil),         // 128: switchboard.wire.v1.DeskEnterRequest
+	(*DeskSession)(nil),              // 129: switchboard.wire.v1.DeskSession
+	(*DeskNote)(nil),                 // 130: switchboard.wire.v1.DeskNote
+	(*DeskStatusRequest)(nil),        // 131: switchboard.wire.v1.DeskStatusRequest
+	(*DeskAgent)(nil),                // 132: switchboard.wire.v1.DeskAgent
+	(*DeskWrapUp)(nil),               // 133: switchboard.wire.v1.DeskWrapUp
+	(*DeskQueueRequest)(nil),         // 134: switchboard.wire.v1.DeskQueueRequest
+	(*DeskWaiting)(nil),              // 135: switchboard.wire.v1.DeskWaiting
+	(*DeskQueueAgent)(nil),           // 136: switchboard.wire.v1.DeskQueueAgent
+	(*DeskQueueResult)(nil),          // 137: switchboard.wire.v1.DeskQueueResult
+	(*DeskReachRequest)(nil),         // 138: switchboard.wire.v1.DeskReachRequest
+	(*DeskTransferRequest)(nil),      // 139: switchboard.wire.v1.DeskTransferRequest
+	(*DeskCloseRequest)(nil),         // 140: switchboard.wire.v1.DeskCloseRequest
+	(*DeskNoteRequest)(nil),          // 141: switchboard.wire.v1.DeskNoteRequest
+	(*DeskTagRequest)(nil),           // 142: switchboard.wire.v1.DeskTagRequest
+	(*DeskSessionRequest)(nil),       // 143: switchboard.wire.v1.DeskSessionRequest
+	(*DeskRateRequest)(nil),          // 144: switchboard.wire.v1.DeskRateRequest
+	(*DeskRateResult)(nil),           // 145: switchboard.wire.v1.DeskRateResult
+	(*DeskRepliesRequest)(nil),       // 146: switchboard.wire.v1.DeskRepliesRequest
+	(*DeskReplies)(nil),              // 147: switchboard.wire.v1.DeskReplies
+	(*DeskSavedReply)(nil),           // 148: switchboard.wire.v1.DeskSavedReply
+	(*MyMetricsRequest)(nil),         // 149: switchboard.wire.v1.MyMetricsRequest
+	(*MyMetricsRow)(nil),             // 150: switchboard.wire.v1.MyMetricsRow
+	(*MyMetricsResult)(nil),          // 151: switchboard.wire.v1.MyMetricsResult
+	nil,                              // 152: switchboard.wire.v1.DeskSession.CustomerAttributesEntry
 }
 var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	0,   // 0: switchboard.wire.v1.Error.code:type_name -> switchboard.wire.v1.Code
@@ -13273,8 +13451,8 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	17,  // 9: switchboard.wire.v1.ServerFrame.go_away:type_name -> switchboard.wire.v1.GoAway
 	8,   // 10: switchboard.wire.v1.ServerFrame.error:type_name -> switchboard.wire.v1.Error
 	19,  // 11: switchboard.wire.v1.ServerFrame.response:type_name -> switchboard.wire.v1.Response
-	115, // 12: switchboard.wire.v1.ServerFrame.push:type_name -> switchboard.wire.v1.Push
-	121, // 13: switchboard.wire.v1.ServerFrame.signal:type_name -> switchboard.wire.v1.Signal
+	117, // 12: switchboard.wire.v1.ServerFrame.push:type_name -> switchboard.wire.v1.Push
+	123, // 13: switchboard.wire.v1.ServerFrame.signal:type_name -> switchboard.wire.v1.Signal
 	23,  // 14: switchboard.wire.v1.Welcome.sync:type_name -> switchboard.wire.v1.SyncResult
 	20,  // 15: switchboard.wire.v1.Request.send:type_name -> switchboard.wire.v1.SendRequest
 	22,  // 16: switchboard.wire.v1.Request.sync:type_name -> switchboard.wire.v1.SyncRequest
@@ -13288,40 +13466,40 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	69,  // 24: switchboard.wire.v1.Request.members:type_name -> switchboard.wire.v1.MembersRequest
 	71,  // 25: switchboard.wire.v1.Request.presence:type_name -> switchboard.wire.v1.PresenceRequest
 	86,  // 26: switchboard.wire.v1.Request.pin:type_name -> switchboard.wire.v1.PinRequest
-	113, // 27: switchboard.wire.v1.Request.ping:type_name -> switchboard.wire.v1.PingRequest
-	121, // 28: switchboard.wire.v1.Request.signal:type_name -> switchboard.wire.v1.Signal
-	92,  // 29: switchboard.wire.v1.Request.mute:type_name -> switchboard.wire.v1.MuteRequest
-	122, // 30: switchboard.wire.v1.Request.card_click:type_name -> switchboard.wire.v1.CardClickRequest
-	109, // 31: switchboard.wire.v1.Request.register_push:type_name -> switchboard.wire.v1.RegisterPushRequest
-	111, // 32: switchboard.wire.v1.Request.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushRequest
-	124, // 33: switchboard.wire.v1.Request.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverRequest
-	126, // 34: switchboard.wire.v1.Request.desk_enter:type_name -> switchboard.wire.v1.DeskEnterRequest
-	129, // 35: switchboard.wire.v1.Request.desk_status:type_name -> switchboard.wire.v1.DeskStatusRequest
-	132, // 36: switchboard.wire.v1.Request.desk_queue:type_name -> switchboard.wire.v1.DeskQueueRequest
-	137, // 37: switchboard.wire.v1.Request.desk_transfer:type_name -> switchboard.wire.v1.DeskTransferRequest
-	138, // 38: switchboard.wire.v1.Request.desk_close:type_name -> switchboard.wire.v1.DeskCloseRequest
-	147, // 39: switchboard.wire.v1.Request.my_metrics:type_name -> switchboard.wire.v1.MyMetricsRequest
-	94,  // 40: switchboard.wire.v1.Request.block:type_name -> switchboard.wire.v1.BlockRequest
-	98,  // 41: switchboard.wire.v1.Request.report:type_name -> switchboard.wire.v1.ReportRequest
-	96,  // 42: switchboard.wire.v1.Request.blocked:type_name -> switchboard.wire.v1.BlockedRequest
-	142, // 43: switchboard.wire.v1.Request.desk_rate:type_name -> switchboard.wire.v1.DeskRateRequest
-	105, // 44: switchboard.wire.v1.Request.read_by:type_name -> switchboard.wire.v1.ReadByRequest
-	144, // 45: switchboard.wire.v1.Request.desk_replies:type_name -> switchboard.wire.v1.DeskRepliesRequest
-	99,  // 46: switchboard.wire.v1.Request.media_create:type_name -> switchboard.wire.v1.MediaCreateRequest
-	100, // 47: switchboard.wire.v1.Request.media_chunk:type_name -> switchboard.wire.v1.MediaChunkRequest
-	102, // 48: switchboard.wire.v1.Request.media_complete:type_name -> switchboard.wire.v1.MediaCompleteRequest
-	103, // 49: switchboard.wire.v1.Request.media_read:type_name -> switchboard.wire.v1.MediaReadRequest
-	139, // 50: switchboard.wire.v1.Request.desk_note:type_name -> switchboard.wire.v1.DeskNoteRequest
-	141, // 51: switchboard.wire.v1.Request.desk_session:type_name -> switchboard.wire.v1.DeskSessionRequest
+	115, // 27: switchboard.wire.v1.Request.ping:type_name -> switchboard.wire.v1.PingRequest
+	123, // 28: switchboard.wire.v1.Request.signal:type_name -> switchboard.wire.v1.Signal
+	94,  // 29: switchboard.wire.v1.Request.mute:type_name -> switchboard.wire.v1.MuteRequest
+	124, // 30: switchboard.wire.v1.Request.card_click:type_name -> switchboard.wire.v1.CardClickRequest
+	111, // 31: switchboard.wire.v1.Request.register_push:type_name -> switchboard.wire.v1.RegisterPushRequest
+	113, // 32: switchboard.wire.v1.Request.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushRequest
+	126, // 33: switchboard.wire.v1.Request.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverRequest
+	128, // 34: switchboard.wire.v1.Request.desk_enter:type_name -> switchboard.wire.v1.DeskEnterRequest
+	131, // 35: switchboard.wire.v1.Request.desk_status:type_name -> switchboard.wire.v1.DeskStatusRequest
+	134, // 36: switchboard.wire.v1.Request.desk_queue:type_name -> switchboard.wire.v1.DeskQueueRequest
+	139, // 37: switchboard.wire.v1.Request.desk_transfer:type_name -> switchboard.wire.v1.DeskTransferRequest
+	140, // 38: switchboard.wire.v1.Request.desk_close:type_name -> switchboard.wire.v1.DeskCloseRequest
+	149, // 39: switchboard.wire.v1.Request.my_metrics:type_name -> switchboard.wire.v1.MyMetricsRequest
+	96,  // 40: switchboard.wire.v1.Request.block:type_name -> switchboard.wire.v1.BlockRequest
+	100, // 41: switchboard.wire.v1.Request.report:type_name -> switchboard.wire.v1.ReportRequest
+	98,  // 42: switchboard.wire.v1.Request.blocked:type_name -> switchboard.wire.v1.BlockedRequest
+	144, // 43: switchboard.wire.v1.Request.desk_rate:type_name -> switchboard.wire.v1.DeskRateRequest
+	107, // 44: switchboard.wire.v1.Request.read_by:type_name -> switchboard.wire.v1.ReadByRequest
+	146, // 45: switchboard.wire.v1.Request.desk_replies:type_name -> switchboard.wire.v1.DeskRepliesRequest
+	101, // 46: switchboard.wire.v1.Request.media_create:type_name -> switchboard.wire.v1.MediaCreateRequest
+	102, // 47: switchboard.wire.v1.Request.media_chunk:type_name -> switchboard.wire.v1.MediaChunkRequest
+	104, // 48: switchboard.wire.v1.Request.media_complete:type_name -> switchboard.wire.v1.MediaCompleteRequest
+	105, // 49: switchboard.wire.v1.Request.media_read:type_name -> switchboard.wire.v1.MediaReadRequest
+	141, // 50: switchboard.wire.v1.Request.desk_note:type_name -> switchboard.wire.v1.DeskNoteRequest
+	143, // 51: switchboard.wire.v1.Request.desk_session:type_name -> switchboard.wire.v1.DeskSessionRequest
 	28,  // 52: switchboard.wire.v1.Request.search:type_name -> switchboard.wire.v1.SearchRequest
 	88,  // 53: switchboard.wire.v1.Request.archive:type_name -> switchboard.wire.v1.ArchiveRequest
 	61,  // 54: switchboard.wire.v1.Request.group_settings:type_name -> switchboard.wire.v1.GroupSettingsRequest
 	73,  // 55: switchboard.wire.v1.Request.privacy:type_name -> switchboard.wire.v1.PrivacyRequest
 	90,  // 56: switchboard.wire.v1.Request.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadRequest
-	140, // 57: switchboard.wire.v1.Request.desk_tag:type_name -> switchboard.wire.v1.DeskTagRequest
+	142, // 57: switchboard.wire.v1.Request.desk_tag:type_name -> switchboard.wire.v1.DeskTagRequest
 	62,  // 58: switchboard.wire.v1.Request.group_invite:type_name -> switchboard.wire.v1.GroupInviteRequest
 	66,  // 59: switchboard.wire.v1.Request.join_group:type_name -> switchboard.wire.v1.JoinGroupRequest
-	136, // 60: switchboard.wire.v1.Request.desk_reach:type_name -> switchboard.wire.v1.DeskReachRequest
+	138, // 60: switchboard.wire.v1.Request.desk_reach:type_name -> switchboard.wire.v1.DeskReachRequest
 	32,  // 61: switchboard.wire.v1.Request.mark_all_read:type_name -> switchboard.wire.v1.MarkAllReadRequest
 	49,  // 62: switchboard.wire.v1.Request.poll_results:type_name -> switchboard.wire.v1.PollResultsRequest
 	33,  // 63: switchboard.wire.v1.Request.clear_history:type_name -> switchboard.wire.v1.ClearHistoryRequest
@@ -13336,115 +13514,117 @@ var file_transport_wirepb_wire_proto_depIdxs = []int32{
 	83,  // 72: switchboard.wire.v1.Request.drafts:type_name -> switchboard.wire.v1.DraftsRequest
 	76,  // 73: switchboard.wire.v1.Request.away:type_name -> switchboard.wire.v1.AwayRequest
 	35,  // 74: switchboard.wire.v1.Request.hide:type_name -> switchboard.wire.v1.HideRequest
-	8,   // 75: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
-	21,  // 76: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
-	23,  // 77: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
-	25,  // 78: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
-	27,  // 79: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
-	31,  // 80: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
-	54,  // 81: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
-	56,  // 82: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
-	58,  // 83: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
-	60,  // 84: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
-	70,  // 85: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
-	72,  // 86: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
-	87,  // 87: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
-	114, // 88: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
-	93,  // 89: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
-	123, // 90: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
-	110, // 91: switchboard.wire.v1.Response.register_push:type_name -> switchboard.wire.v1.RegisterPushResult
-	112, // 92: switchboard.wire.v1.Response.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushResult
-	125, // 93: switchboard.wire.v1.Response.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverResult
-	127, // 94: switchboard.wire.v1.Response.desk_enter:type_name -> switchboard.wire.v1.DeskSession
-	130, // 95: switchboard.wire.v1.Response.desk_status:type_name -> switchboard.wire.v1.DeskAgent
-	135, // 96: switchboard.wire.v1.Response.desk_queue:type_name -> switchboard.wire.v1.DeskQueueResult
-	127, // 97: switchboard.wire.v1.Response.desk_transfer:type_name -> switchboard.wire.v1.DeskSession
-	127, // 98: switchboard.wire.v1.Response.desk_close:type_name -> switchboard.wire.v1.DeskSession
-	149, // 99: switchboard.wire.v1.Response.my_metrics:type_name -> switchboard.wire.v1.MyMetricsResult
-	95,  // 100: switchboard.wire.v1.Response.block:type_name -> switchboard.wire.v1.BlockResult
-	108, // 101: switchboard.wire.v1.Response.report:type_name -> switchboard.wire.v1.ReportResult
-	97,  // 102: switchboard.wire.v1.Response.blocked:type_name -> switchboard.wire.v1.BlockedResult
-	143, // 103: switchboard.wire.v1.Response.desk_rate:type_name -> switchboard.wire.v1.DeskRateResult
-	106, // 104: switchboard.wire.v1.Response.read_by:type_name -> switchboard.wire.v1.ReadByResult
-	145, // 105: switchboard.wire.v1.Response.desk_replies:type_name -> switchboard.wire.v1.DeskReplies
-	10,  // 106: switchboard.wire.v1.Response.media_create:type_name -> switchboard.wire.v1.MediaRef
-	101, // 107: switchboard.wire.v1.Response.media_chunk:type_name -> switchboard.wire.v1.MediaChunkResult
-	10,  // 108: switchboard.wire.v1.Response.media_complete:type_name -> switchboard.wire.v1.MediaRef
-	104, // 109: switchboard.wire.v1.Response.media_read:type_name -> switchboard.wire.v1.MediaReadResult
-	127, // 110: switchboard.wire.v1.Response.desk_note:type_name -> switchboard.wire.v1.DeskSession
-	127, // 111: switchboard.wire.v1.Response.desk_session:type_name -> switchboard.wire.v1.DeskSession
-	29,  // 112: switchboard.wire.v1.Response.search:type_name -> switchboard.wire.v1.SearchResult
-	89,  // 113: switchboard.wire.v1.Response.archive:type_name -> switchboard.wire.v1.ArchiveResult
-	68,  // 114: switchboard.wire.v1.Response.group_settings:type_name -> switchboard.wire.v1.GroupSettingsResult
-	74,  // 115: switchboard.wire.v1.Response.privacy:type_name -> switchboard.wire.v1.PrivacyResult
-	91,  // 116: switchboard.wire.v1.Response.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadResult
-	127, // 117: switchboard.wire.v1.Response.desk_tag:type_name -> switchboard.wire.v1.DeskSession
-	65,  // 118: switchboard.wire.v1.Response.group_invite:type_name -> switchboard.wire.v1.GroupInviteResult
-	67,  // 119: switchboard.wire.v1.Response.join_group:type_name -> switchboard.wire.v1.JoinGroupResult
-	127, // 120: switchboard.wire.v1.Response.desk_reach:type_name -> switchboard.wire.v1.DeskSession
-	52,  // 121: switchboard.wire.v1.Response.mark_all_read:type_name -> switchboard.wire.v1.MarkAllReadResult
-	50,  // 122: switchboard.wire.v1.Response.poll_results:type_name -> switchboard.wire.v1.PollResultsResult
-	34,  // 123: switchboard.wire.v1.Response.clear_history:type_name -> switchboard.wire.v1.ClearHistoryResult
-	45,  // 124: switchboard.wire.v1.Response.star:type_name -> switchboard.wire.v1.StarResult
-	48,  // 125: switchboard.wire.v1.Response.starred:type_name -> switchboard.wire.v1.StarredResult
-	39,  // 126: switchboard.wire.v1.Response.schedule:type_name -> switchboard.wire.v1.ScheduleResult
-	41,  // 127: switchboard.wire.v1.Response.scheduled:type_name -> switchboard.wire.v1.ScheduledResult
-	43,  // 128: switchboard.wire.v1.Response.unschedule:type_name -> switchboard.wire.v1.UnscheduleResult
-	78,  // 129: switchboard.wire.v1.Response.profile:type_name -> switchboard.wire.v1.Profile
-	80,  // 130: switchboard.wire.v1.Response.profiles:type_name -> switchboard.wire.v1.ProfilesResult
-	82,  // 131: switchboard.wire.v1.Response.draft:type_name -> switchboard.wire.v1.DraftResult
-	85,  // 132: switchboard.wire.v1.Response.drafts:type_name -> switchboard.wire.v1.DraftsResult
-	77,  // 133: switchboard.wire.v1.Response.away:type_name -> switchboard.wire.v1.Away
-	36,  // 134: switchboard.wire.v1.Response.hide:type_name -> switchboard.wire.v1.HideResult
-	3,   // 135: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
-	10,  // 136: switchboard.wire.v1.SendResult.media:type_name -> switchboard.wire.v1.MediaRef
-	12,  // 137: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	9,   // 138: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
-	9,   // 139: switchboard.wire.v1.SearchResult.messages:type_name -> switchboard.wire.v1.Message
-	20,  // 140: switchboard.wire.v1.ScheduleRequest.send:type_name -> switchboard.wire.v1.SendRequest
-	20,  // 141: switchboard.wire.v1.ScheduledSend.send:type_name -> switchboard.wire.v1.SendRequest
-	38,  // 142: switchboard.wire.v1.ScheduleResult.scheduled:type_name -> switchboard.wire.v1.ScheduledSend
-	38,  // 143: switchboard.wire.v1.ScheduledResult.messages:type_name -> switchboard.wire.v1.ScheduledSend
-	9,   // 144: switchboard.wire.v1.StarredMessage.message:type_name -> switchboard.wire.v1.Message
-	47,  // 145: switchboard.wire.v1.StarredResult.messages:type_name -> switchboard.wire.v1.StarredMessage
-	51,  // 146: switchboard.wire.v1.PollResultsResult.options:type_name -> switchboard.wire.v1.PollOptionResult
-	12,  // 147: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
-	1,   // 148: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
-	11,  // 149: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
-	5,   // 150: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
-	2,   // 151: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
-	63,  // 152: switchboard.wire.v1.GroupInviteResult.invites:type_name -> switchboard.wire.v1.GroupInvite
-	64,  // 153: switchboard.wire.v1.GroupInviteResult.requests:type_name -> switchboard.wire.v1.JoinRequest
-	10,  // 154: switchboard.wire.v1.GroupSettingsResult.picture:type_name -> switchboard.wire.v1.MediaRef
-	11,  // 155: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
-	4,   // 156: switchboard.wire.v1.PrivacyRequest.presence:type_name -> switchboard.wire.v1.PresenceSharing
-	4,   // 157: switchboard.wire.v1.PrivacyResult.presence:type_name -> switchboard.wire.v1.PresenceSharing
-	78,  // 158: switchboard.wire.v1.ProfilesResult.profiles:type_name -> switchboard.wire.v1.Profile
-	84,  // 159: switchboard.wire.v1.DraftsResult.drafts:type_name -> switchboard.wire.v1.Draft
-	10,  // 160: switchboard.wire.v1.MediaReadResult.media:type_name -> switchboard.wire.v1.MediaRef
-	107, // 161: switchboard.wire.v1.ReadByResult.members:type_name -> switchboard.wire.v1.MemberRead
-	9,   // 162: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
-	118, // 163: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
-	119, // 164: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
-	120, // 165: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
-	117, // 166: switchboard.wire.v1.Push.flags:type_name -> switchboard.wire.v1.FlagsUpdate
-	116, // 167: switchboard.wire.v1.Push.lists:type_name -> switchboard.wire.v1.ListsUpdate
-	6,   // 168: switchboard.wire.v1.ListsUpdate.list:type_name -> switchboard.wire.v1.ListsUpdate.List
-	1,   // 169: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
-	11,  // 170: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
-	7,   // 171: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
-	128, // 172: switchboard.wire.v1.DeskSession.notes:type_name -> switchboard.wire.v1.DeskNote
-	150, // 173: switchboard.wire.v1.DeskSession.customer_attributes:type_name -> switchboard.wire.v1.DeskSession.CustomerAttributesEntry
-	131, // 174: switchboard.wire.v1.DeskAgent.wrap_up:type_name -> switchboard.wire.v1.DeskWrapUp
-	133, // 175: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
-	134, // 176: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
-	146, // 177: switchboard.wire.v1.DeskReplies.replies:type_name -> switchboard.wire.v1.DeskSavedReply
-	148, // 178: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
-	179, // [179:179] is the sub-list for method output_type
-	179, // [179:179] is the sub-list for method input_type
-	179, // [179:179] is the sub-list for extension type_name
-	179, // [179:179] is the sub-list for extension extendee
-	0,   // [0:179] is the sub-list for field type_name
+	92,  // 75: switchboard.wire.v1.Request.label:type_name -> switchboard.wire.v1.LabelRequest
+	8,   // 76: switchboard.wire.v1.Response.error:type_name -> switchboard.wire.v1.Error
+	21,  // 77: switchboard.wire.v1.Response.send:type_name -> switchboard.wire.v1.SendResult
+	23,  // 78: switchboard.wire.v1.Response.sync:type_name -> switchboard.wire.v1.SyncResult
+	25,  // 79: switchboard.wire.v1.Response.ack:type_name -> switchboard.wire.v1.AckResult
+	27,  // 80: switchboard.wire.v1.Response.history:type_name -> switchboard.wire.v1.HistoryResult
+	31,  // 81: switchboard.wire.v1.Response.mark_read:type_name -> switchboard.wire.v1.MarkReadResult
+	54,  // 82: switchboard.wire.v1.Response.recall:type_name -> switchboard.wire.v1.RecallResult
+	56,  // 83: switchboard.wire.v1.Response.list_conversations:type_name -> switchboard.wire.v1.ListConversationsResult
+	58,  // 84: switchboard.wire.v1.Response.create_group:type_name -> switchboard.wire.v1.CreateGroupResult
+	60,  // 85: switchboard.wire.v1.Response.membership:type_name -> switchboard.wire.v1.MembershipResult
+	70,  // 86: switchboard.wire.v1.Response.members:type_name -> switchboard.wire.v1.MembersResult
+	72,  // 87: switchboard.wire.v1.Response.presence:type_name -> switchboard.wire.v1.PresenceResult
+	87,  // 88: switchboard.wire.v1.Response.pin:type_name -> switchboard.wire.v1.PinResult
+	116, // 89: switchboard.wire.v1.Response.ping:type_name -> switchboard.wire.v1.PingResult
+	95,  // 90: switchboard.wire.v1.Response.mute:type_name -> switchboard.wire.v1.MuteResult
+	125, // 91: switchboard.wire.v1.Response.card_click:type_name -> switchboard.wire.v1.CardClickResult
+	112, // 92: switchboard.wire.v1.Response.register_push:type_name -> switchboard.wire.v1.RegisterPushResult
+	114, // 93: switchboard.wire.v1.Response.unregister_push:type_name -> switchboard.wire.v1.UnregisterPushResult
+	127, // 94: switchboard.wire.v1.Response.desk_handover:type_name -> switchboard.wire.v1.DeskHandoverResult
+	129, // 95: switchboard.wire.v1.Response.desk_enter:type_name -> switchboard.wire.v1.DeskSession
+	132, // 96: switchboard.wire.v1.Response.desk_status:type_name -> switchboard.wire.v1.DeskAgent
+	137, // 97: switchboard.wire.v1.Response.desk_queue:type_name -> switchboard.wire.v1.DeskQueueResult
+	129, // 98: switchboard.wire.v1.Response.desk_transfer:type_name -> switchboard.wire.v1.DeskSession
+	129, // 99: switchboard.wire.v1.Response.desk_close:type_name -> switchboard.wire.v1.DeskSession
+	151, // 100: switchboard.wire.v1.Response.my_metrics:type_name -> switchboard.wire.v1.MyMetricsResult
+	97,  // 101: switchboard.wire.v1.Response.block:type_name -> switchboard.wire.v1.BlockResult
+	110, // 102: switchboard.wire.v1.Response.report:type_name -> switchboard.wire.v1.ReportResult
+	99,  // 103: switchboard.wire.v1.Response.blocked:type_name -> switchboard.wire.v1.BlockedResult
+	145, // 104: switchboard.wire.v1.Response.desk_rate:type_name -> switchboard.wire.v1.DeskRateResult
+	108, // 105: switchboard.wire.v1.Response.read_by:type_name -> switchboard.wire.v1.ReadByResult
+	147, // 106: switchboard.wire.v1.Response.desk_replies:type_name -> switchboard.wire.v1.DeskReplies
+	10,  // 107: switchboard.wire.v1.Response.media_create:type_name -> switchboard.wire.v1.MediaRef
+	103, // 108: switchboard.wire.v1.Response.media_chunk:type_name -> switchboard.wire.v1.MediaChunkResult
+	10,  // 109: switchboard.wire.v1.Response.media_complete:type_name -> switchboard.wire.v1.MediaRef
+	106, // 110: switchboard.wire.v1.Response.media_read:type_name -> switchboard.wire.v1.MediaReadResult
+	129, // 111: switchboard.wire.v1.Response.desk_note:type_name -> switchboard.wire.v1.DeskSession
+	129, // 112: switchboard.wire.v1.Response.desk_session:type_name -> switchboard.wire.v1.DeskSession
+	29,  // 113: switchboard.wire.v1.Response.search:type_name -> switchboard.wire.v1.SearchResult
+	89,  // 114: switchboard.wire.v1.Response.archive:type_name -> switchboard.wire.v1.ArchiveResult
+	68,  // 115: switchboard.wire.v1.Response.group_settings:type_name -> switchboard.wire.v1.GroupSettingsResult
+	74,  // 116: switchboard.wire.v1.Response.privacy:type_name -> switchboard.wire.v1.PrivacyResult
+	91,  // 117: switchboard.wire.v1.Response.mark_unread:type_name -> switchboard.wire.v1.MarkUnreadResult
+	129, // 118: switchboard.wire.v1.Response.desk_tag:type_name -> switchboard.wire.v1.DeskSession
+	65,  // 119: switchboard.wire.v1.Response.group_invite:type_name -> switchboard.wire.v1.GroupInviteResult
+	67,  // 120: switchboard.wire.v1.Response.join_group:type_name -> switchboard.wire.v1.JoinGroupResult
+	129, // 121: switchboard.wire.v1.Response.desk_reach:type_name -> switchboard.wire.v1.DeskSession
+	52,  // 122: switchboard.wire.v1.Response.mark_all_read:type_name -> switchboard.wire.v1.MarkAllReadResult
+	50,  // 123: switchboard.wire.v1.Response.poll_results:type_name -> switchboard.wire.v1.PollResultsResult
+	34,  // 124: switchboard.wire.v1.Response.clear_history:type_name -> switchboard.wire.v1.ClearHistoryResult
+	45,  // 125: switchboard.wire.v1.Response.star:type_name -> switchboard.wire.v1.StarResult
+	48,  // 126: switchboard.wire.v1.Response.starred:type_name -> switchboard.wire.v1.StarredResult
+	39,  // 127: switchboard.wire.v1.Response.schedule:type_name -> switchboard.wire.v1.ScheduleResult
+	41,  // 128: switchboard.wire.v1.Response.scheduled:type_name -> switchboard.wire.v1.ScheduledResult
+	43,  // 129: switchboard.wire.v1.Response.unschedule:type_name -> switchboard.wire.v1.UnscheduleResult
+	78,  // 130: switchboard.wire.v1.Response.profile:type_name -> switchboard.wire.v1.Profile
+	80,  // 131: switchboard.wire.v1.Response.profiles:type_name -> switchboard.wire.v1.ProfilesResult
+	82,  // 132: switchboard.wire.v1.Response.draft:type_name -> switchboard.wire.v1.DraftResult
+	85,  // 133: switchboard.wire.v1.Response.drafts:type_name -> switchboard.wire.v1.DraftsResult
+	77,  // 134: switchboard.wire.v1.Response.away:type_name -> switchboard.wire.v1.Away
+	36,  // 135: switchboard.wire.v1.Response.hide:type_name -> switchboard.wire.v1.HideResult
+	93,  // 136: switchboard.wire.v1.Response.label:type_name -> switchboard.wire.v1.LabelResult
+	3,   // 137: switchboard.wire.v1.SendRequest.kind:type_name -> switchboard.wire.v1.MessageKind
+	10,  // 138: switchboard.wire.v1.SendResult.media:type_name -> switchboard.wire.v1.MediaRef
+	12,  // 139: switchboard.wire.v1.SyncResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	9,   // 140: switchboard.wire.v1.HistoryResult.messages:type_name -> switchboard.wire.v1.Message
+	9,   // 141: switchboard.wire.v1.SearchResult.messages:type_name -> switchboard.wire.v1.Message
+	20,  // 142: switchboard.wire.v1.ScheduleRequest.send:type_name -> switchboard.wire.v1.SendRequest
+	20,  // 143: switchboard.wire.v1.ScheduledSend.send:type_name -> switchboard.wire.v1.SendRequest
+	38,  // 144: switchboard.wire.v1.ScheduleResult.scheduled:type_name -> switchboard.wire.v1.ScheduledSend
+	38,  // 145: switchboard.wire.v1.ScheduledResult.messages:type_name -> switchboard.wire.v1.ScheduledSend
+	9,   // 146: switchboard.wire.v1.StarredMessage.message:type_name -> switchboard.wire.v1.Message
+	47,  // 147: switchboard.wire.v1.StarredResult.messages:type_name -> switchboard.wire.v1.StarredMessage
+	51,  // 148: switchboard.wire.v1.PollResultsResult.options:type_name -> switchboard.wire.v1.PollOptionResult
+	12,  // 149: switchboard.wire.v1.ListConversationsResult.conversations:type_name -> switchboard.wire.v1.ConvSummary
+	1,   // 150: switchboard.wire.v1.CreateGroupRequest.kind:type_name -> switchboard.wire.v1.ConvKind
+	11,  // 151: switchboard.wire.v1.CreateGroupRequest.roles:type_name -> switchboard.wire.v1.Member
+	5,   // 152: switchboard.wire.v1.MembershipRequest.op:type_name -> switchboard.wire.v1.MembershipRequest.Op
+	2,   // 153: switchboard.wire.v1.MembershipRequest.role:type_name -> switchboard.wire.v1.Role
+	63,  // 154: switchboard.wire.v1.GroupInviteResult.invites:type_name -> switchboard.wire.v1.GroupInvite
+	64,  // 155: switchboard.wire.v1.GroupInviteResult.requests:type_name -> switchboard.wire.v1.JoinRequest
+	10,  // 156: switchboard.wire.v1.GroupSettingsResult.picture:type_name -> switchboard.wire.v1.MediaRef
+	11,  // 157: switchboard.wire.v1.MembersResult.members:type_name -> switchboard.wire.v1.Member
+	4,   // 158: switchboard.wire.v1.PrivacyRequest.presence:type_name -> switchboard.wire.v1.PresenceSharing
+	4,   // 159: switchboard.wire.v1.PrivacyResult.presence:type_name -> switchboard.wire.v1.PresenceSharing
+	78,  // 160: switchboard.wire.v1.ProfilesResult.profiles:type_name -> switchboard.wire.v1.Profile
+	84,  // 161: switchboard.wire.v1.DraftsResult.drafts:type_name -> switchboard.wire.v1.Draft
+	10,  // 162: switchboard.wire.v1.MediaReadResult.media:type_name -> switchboard.wire.v1.MediaRef
+	109, // 163: switchboard.wire.v1.ReadByResult.members:type_name -> switchboard.wire.v1.MemberRead
+	9,   // 164: switchboard.wire.v1.Push.message:type_name -> switchboard.wire.v1.Message
+	120, // 165: switchboard.wire.v1.Push.read:type_name -> switchboard.wire.v1.ReadUpdate
+	121, // 166: switchboard.wire.v1.Push.membership:type_name -> switchboard.wire.v1.MembershipUpdate
+	122, // 167: switchboard.wire.v1.Push.receipt:type_name -> switchboard.wire.v1.ReadReceipt
+	119, // 168: switchboard.wire.v1.Push.flags:type_name -> switchboard.wire.v1.FlagsUpdate
+	118, // 169: switchboard.wire.v1.Push.lists:type_name -> switchboard.wire.v1.ListsUpdate
+	6,   // 170: switchboard.wire.v1.ListsUpdate.list:type_name -> switchboard.wire.v1.ListsUpdate.List
+	1,   // 171: switchboard.wire.v1.MembershipUpdate.kind:type_name -> switchboard.wire.v1.ConvKind
+	11,  // 172: switchboard.wire.v1.MembershipUpdate.member:type_name -> switchboard.wire.v1.Member
+	7,   // 173: switchboard.wire.v1.Signal.kind:type_name -> switchboard.wire.v1.Signal.Kind
+	130, // 174: switchboard.wire.v1.DeskSession.notes:type_name -> switchboard.wire.v1.DeskNote
+	152, // 175: switchboard.wire.v1.DeskSession.customer_attributes:type_name -> switchboard.wire.v1.DeskSession.CustomerAttributesEntry
+	133, // 176: switchboard.wire.v1.DeskAgent.wrap_up:type_name -> switchboard.wire.v1.DeskWrapUp
+	135, // 177: switchboard.wire.v1.DeskQueueResult.waiting:type_name -> switchboard.wire.v1.DeskWaiting
+	136, // 178: switchboard.wire.v1.DeskQueueResult.agents:type_name -> switchboard.wire.v1.DeskQueueAgent
+	148, // 179: switchboard.wire.v1.DeskReplies.replies:type_name -> switchboard.wire.v1.DeskSavedReply
+	150, // 180: switchboard.wire.v1.MyMetricsResult.rows:type_name -> switchboard.wire.v1.MyMetricsRow
+	181, // [181:181] is the sub-list for method output_type
+	181, // [181:181] is the sub-list for method input_type
+	181, // [181:181] is the sub-list for extension type_name
+	181, // [181:181] is the sub-list for extension extendee
+	0,   // [0:181] is the sub-list for field type_name
 }
 
 func init() { file_transport_wirepb_wire_proto_init() }
@@ -13522,6 +13702,7 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Request_Drafts)(nil),
 		(*Request_Away)(nil),
 		(*Request_Hide)(nil),
+		(*Request_Label)(nil),
 	}
 	file_transport_wirepb_wire_proto_msgTypes[11].OneofWrappers = []any{
 		(*Response_Send)(nil),
@@ -13583,12 +13764,13 @@ func file_transport_wirepb_wire_proto_init() {
 		(*Response_Drafts)(nil),
 		(*Response_Away)(nil),
 		(*Response_Hide)(nil),
+		(*Response_Label)(nil),
 	}
 	file_transport_wirepb_wire_proto_msgTypes[53].OneofWrappers = []any{}
 	file_transport_wirepb_wire_proto_msgTypes[65].OneofWrappers = []any{}
 	file_transport_wirepb_wire_proto_msgTypes[67].OneofWrappers = []any{}
 	file_transport_wirepb_wire_proto_msgTypes[68].OneofWrappers = []any{}
-	file_transport_wirepb_wire_proto_msgTypes[107].OneofWrappers = []any{
+	file_transport_wirepb_wire_proto_msgTypes[109].OneofWrappers = []any{
 		(*Push_Message)(nil),
 		(*Push_Read)(nil),
 		(*Push_Membership)(nil),
@@ -13602,7 +13784,7 @@ func file_transport_wirepb_wire_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_transport_wirepb_wire_proto_rawDesc), len(file_transport_wirepb_wire_proto_rawDesc)),
 			NumEnums:      8,
-			NumMessages:   143,
+			NumMessages:   145,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
