@@ -49,6 +49,8 @@ func artifactDir(t *testing.T) string {
 // tab resumes the chat with every message once, the agent sends a card whose action the customer clicks (a real webhook
 // gets the signed click and its signed answer updates the card in both
 // pages), the agent transfers and the session is closed.
+// The agent labels the session "vip" from the workbench: a chip in its
+// list, the filter "vip" keeps it alone, and the chip's × removes it.
 // The agent deletes an answer for itself from the workbench ("delete for
 // me"): it leaves the page, the customer keeps it, Undo brings it back.
 // The customer's question, answered, shows "1 reply" in the workbench,
@@ -595,6 +597,32 @@ func browserRun(t *testing.T, browser, transport string) {
 	until(agent, "the tags shown", `document.querySelector("#tags").textContent === "tags: refund, callback-later"`)
 	run(agent, "untag", chromedp.SendKeys("#tag-text", "-refund"), chromedp.Click("#add-tags"))
 	until(agent, "a tag removed", `document.querySelector("#tags").textContent === "tags: callback-later"`)
+	// a1 labels the session "vip" (its own label: nobody else sees it):
+	// a chip on it in the list, which the node lists by the label; the
+	// filter "vip" keeps it alone (c9's session goes); back to all
+	// labels, the chip's × takes the label away, and the choice with it.
+	listed := `[...document.querySelectorAll("#convs li")].map((e) => e.dataset.conv)`
+	until(agent, "c9's session listed too", listed+`.length > 1`)
+	run(agent, "type a label", chromedp.SendKeys("#label-text", "vip"))
+	click(agent, "label the session", "#add-label")
+	chip := fmt.Sprintf(`document.querySelector('#convs li[data-conv=%q] .label-chip[data-label="vip"]')`, conv)
+	until(agent, "the label's chips", chip+`?.textContent === "vip" && document.querySelector('#conv-labels .label-chip[data-label="vip"]')?.textContent === "vip×" && document.querySelector("#label-text").value === ""`)
+	if byLabel, err := chromedp.Run(agent, chromedp.Evaluate[[]string](`window.switchboardClient.listConversations({ label: "vip" }).then((l) => l.map((c) => c.id))`, chromedp.EvalAwaitPromise)); err != nil || !slices.Equal(byLabel, []string{conv}) {
+		t.Fatalf("the node lists %q labelled vip (%v), want %s", byLabel, err, conv)
+	}
+	filterBy := func(label string) {
+		t.Helper()
+		until(agent, "filter by "+label, fmt.Sprintf(`(() => { const s = document.querySelector("#label-filter");
+			if (s.disabled || ![...s.options].some((o) => o.value === %q)) return false; s.value = %q; s.dispatchEvent(new Event("change")); return true })()`, label, label))
+	}
+	filterBy("vip")
+	until(agent, "the vip session alone", fmt.Sprintf(`JSON.stringify(%s) === %q`, listed, `["`+conv+`"]`))
+	screenshot(t, agent, "agent-labels-"+transport)
+	filterBy("")
+	until(agent, "all listed again", listed+`.length > 1`)
+	click(agent, "remove the label", `#conv-labels .label-chip[data-label="vip"] button.remove-label`)
+	until(agent, "the chips gone", fmt.Sprintf(`!!document.querySelector('#convs li[data-conv=%q]') && %s === null && document.querySelector("#conv-labels").textContent === "" &&
+		![...document.querySelector("#label-filter").options].some((o) => o.value === "vip")`, conv, chip))
 	// The workbench's search finds the customer's question in all of a1's
 	// conversations; the match names the conversation.
 	run(agent, "search", chromedp.SendKeys("#search-text", "STILL FOR SALE\n"))

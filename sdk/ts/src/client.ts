@@ -447,6 +447,7 @@ export class Client {
     this.setMuted(c, cs.muted, Number(cs.mutedUntilMs));
     c.archived = cs.archived;
     c.markedUnread = cs.markedUnread;
+    c.labels = [...cs.labels];
     c.setTitle(cs.title, Number(cs.lastSeq), cs.pictureId);
     c.member = cs.member;
     c.cleared(Number(cs.clearedSeq));
@@ -479,10 +480,11 @@ export class Client {
    * listConversations asks the server for a page of this user's main list
    * (pinned first, then by last activity), or with archived the archived
    * list, and applies what it says to the conversations held: flags set on
-   * another device show here. after: the last id of the previous page.
+   * another device show here. after: the last id of the previous page;
+   * label: only the conversations this user labelled so (label).
    */
-  async listConversations(opts: { archived?: boolean; after?: string; limit?: number } = {}): Promise<Conversation[]> {
-    const r = await this.request({ case: "listConversations", value: { afterConv: opts.after ?? "", limit: opts.limit ?? 0, archived: opts.archived ?? false } });
+  async listConversations(opts: { archived?: boolean; after?: string; limit?: number; label?: string } = {}): Promise<Conversation[]> {
+    const r = await this.request({ case: "listConversations", value: { afterConv: opts.after ?? "", limit: opts.limit ?? 0, archived: opts.archived ?? false, label: opts.label ?? "" } });
     if (r.result.case !== "listConversations") throw new Error("listConversations: unexpected answer");
     return r.result.value.conversations.map((cs) => {
       const c = this.conversation(cs.conv);
@@ -517,6 +519,29 @@ export class Client {
     const c = this.conversation(conv);
     c.markedUnread = on;
     this.emit("conversation", c);
+  }
+
+  /**
+   * label changes this user's own labels of conv ("new customer", "paid",
+   * "to ship": how a seller sorts their chats; nobody else sees them):
+   * remove first, then add. The node trims each label and takes 1 to its
+   * --max-label-bytes (32) of text without control characters (else
+   * INVALID), at most --max-conv-labels (10) on conv (else TOO_MANY,
+   * nothing changed); removing a label conv does not carry does nothing. It
+   * resolves to conv's labels after, ascending (Conversation.labels);
+   * every device of this user gets them (a flags push), and
+   * listConversations({label}) lists the conversations carrying one.
+   */
+  async label(conv: string, opts: { add?: string[]; remove?: string[] }): Promise<string[]> {
+    const add = opts?.add ?? [], remove = opts?.remove ?? [];
+    if (!conv) throw new Error("label: the conversation");
+    if (add.length === 0 && remove.length === 0) throw new Error("label: labels to add or remove");
+    const r = await this.request({ case: "label", value: { conv, add, remove } });
+    if (r.result.case !== "label") throw new Error("label: unexpected answer");
+    const c = this.conversation(conv);
+    c.labels = [...r.result.value.labels];
+    this.emit("conversation", c);
+    return [...c.labels];
   }
 
   /**
@@ -888,6 +913,7 @@ export class Client {
           this.setMuted(c, ev.value.muted, Number(ev.value.mutedUntilMs));
           c.archived = ev.value.archived;
           c.markedUnread = ev.value.markedUnread;
+          c.labels = [...ev.value.labels];
           this.emit("conversation", c);
         } else if (ev.case === "lists") {
           // One of this user's own lists changed, on this device or another,

@@ -214,6 +214,12 @@ export class Conversation {
    * as unread even with unread 0. Any read of it clears the mark.
    */
   markedUnread = false;
+  /**
+   * This user's own labels of it (label: "new customer", "paid", "to
+   * ship"), ascending; nobody else sees them. Summaries and flags pushes
+   * keep them up to date on every device of the user.
+   */
+  labels: string[] = [];
   /** False once this user left, was removed, or the group was disbanded: its history stays readable up to then. */
   member = true;
   /** A group's name (empty for other kinds: show the other member); a rename reaches it by itself. */

@@ -396,6 +396,50 @@ test("own flags reach the user's other devices: a pin, mute, archive or mark on 
   });
 });
 
+test("labels: a seller labels a chat on one device, the other gets them by push; the list by label has it alone; a label over 32 bytes refused", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  await withClients(["teacher", "teacher-phone", "buyer", "ann"], async (seller, phone, buyer, ann) => {
+    const conv = directConv("buyer", "teacher");
+    const other = directConv("ann", "teacher");
+    buyer.send({ to: "teacher" }, "can you ship the lamp to Lyon?");
+    ann.send({ to: "teacher" }, "is the desk still there?");
+    const holds = (c: Client, id: string, body: string) => c.conversation(id).messages.some((x) => x.body === body);
+    await until("the phone has both chats", () => holds(phone, conv, "can you ship the lamp to Lyon?") && holds(phone, other, "is the desk still there?"));
+    const s = seller.conversation(conv);
+    const p = phone.conversation(conv);
+    try {
+      // Trimmed by the node, answered ascending; the other device told.
+      assert.deepEqual(await seller.label(conv, { add: ["to ship", " paid "] }), ["paid", "to ship"]);
+      assert.deepEqual(s.labels, ["paid", "to ship"]);
+      await until("the phone has the labels", () => p.labels.join("|") === "paid|to ship", 10000, () => JSON.stringify(p.labels));
+      assert.deepEqual(phone.conversation(other).labels, [], "the other chat carries none");
+
+      // The list by label: that chat alone, with its labels; the whole
+      // list has both.
+      p.labels = []; // what the server says, not what was pushed
+      assert.deepEqual((await phone.listConversations({ label: "to ship" })).map((c) => [c.id, c.labels]), [[conv, ["paid", "to ship"]]]);
+      const all = (await phone.listConversations()).map((c) => c.id);
+      assert.ok(all.includes(conv) && all.includes(other), `the whole list: ${all}`);
+      assert.deepEqual(await phone.listConversations({ label: "vip" }), [], "a label no chat carries: none");
+      // Nobody else sees them.
+      await buyer.listConversations();
+      assert.deepEqual(buyer.conversation(conv).labels, []);
+
+      // Over 32 bytes (33 letters, or 17 two-byte ones): INVALID, nothing changed.
+      for (const long of ["x".repeat(33), "é".repeat(17)]) {
+        await assert.rejects(seller.label(conv, { add: [long] }), (e: unknown) => e instanceof ProtocolError && e.code === Code.INVALID, `${long.length} characters`);
+      }
+      assert.deepEqual(s.labels, ["paid", "to ship"]);
+      assert.deepEqual((await seller.listConversations({ label: "paid" })).map((c) => c.id), [conv]);
+
+      // A removal on the phone reaches the seller's other device.
+      assert.deepEqual(await phone.label(conv, { remove: ["paid"] }), ["to ship"]);
+      await until("the seller's device follows", () => s.labels.join("|") === "to ship");
+    } finally {
+      await seller.label(conv, { remove: ["paid", "to ship"] }).catch(() => {});
+    }
+  });
+});
+
 test("mute for a while: listed with its end, the other device told, it ends by itself; longer than the node allows: INVALID", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
   await withClients(["alice", "eve", "eve-tablet"], async (alice, eve, tablet) => {
     const conv = "d:alice:eve";

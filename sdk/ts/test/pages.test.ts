@@ -9,7 +9,8 @@
 // with a code, and a group's invite code and requests to join; the
 // workbench's mute menu; the workbench's "Away message" setting, and an
 // automatic reply labelled; a message deleted for me, with its Undo; a
-// message's replies ("2 replies") and its thread panel, and the Files list.
+// message's replies ("2 replies") and its thread panel, and the Files list;
+// the workbench's own labels of a conversation, and its filter by label.
 // cmd/switchboard's TestBrowserPages drives the pages in Chromium.
 import { mock, test } from "node:test";
 import assert from "node:assert/strict";
@@ -1311,4 +1312,126 @@ test("pages show \"N replies\" on an answered message; the thread panel lists it
   pages = { 0: { messages: [], next: 0 } };
   await files.show("g:physics");
   assert.equal(ul.textContent, "no files shared");
+});
+
+test("the workbench's labels: chips in the lists, the open conversation's added and removed (refusals noted), another device's change followed; the filter by label", async () => {
+  const page = await loadPage();
+  (globalThis as any).Option = class {
+    constructor(readonly text: string, readonly value: string) {}
+  };
+  const tick = () => new Promise((r) => setTimeout(r, 0));
+
+  // labelChips: none is nothing; each label a chip, as text, in the order
+  // given; with onRemove an × on each, which does not reach the list row.
+  assert.equal(page.labelChips([]), undefined);
+  assert.equal(page.labelChips(undefined), undefined);
+  const plain = page.labelChips(["new customer", "<b>paid</b>"]);
+  assert.equal(plain.className, "label-chips");
+  assert.deepEqual(plain.find("label-chip").map((c: FakeElement) => [c.dataset.label, c.textContent]), [["new customer", "new customer"], ["<b>paid</b>", "<b>paid</b>"]]);
+  assert.equal(plain.find("remove-label").length, 0, "no × without onRemove");
+  const removed: string[] = [];
+  let stopped = 0;
+  const withX = page.labelChips(["paid", "vip"], (l: string) => removed.push(l));
+  assert.deepEqual(withX.find("remove-label").map((b: FakeElement) => [b.textContent, b.title]), [["×", "remove the label paid"], ["×", "remove the label vip"]]);
+  for (const b of withX.find("remove-label")) b.onclick!({ stopPropagation: () => void stopped++ });
+  assert.deepEqual([removed, stopped], [["paid", "vip"], 2]);
+
+  // labelControl, with a client that labels as the node does (remove,
+  // then add, ascending) and tells "conversation".
+  const convs = new Map<string, Conversation>();
+  const listeners: ((c: Conversation) => void)[] = [];
+  const calls: unknown[][] = [];
+  let refuse = "";
+  const conversation = (id: string) => convs.get(id) ?? (convs.set(id, new Conversation(id)), convs.get(id)!);
+  const emit = (c: Conversation) => listeners.forEach((fn) => fn(c));
+  const client = {
+    on: (_: string, fn: (c: Conversation) => void) => listeners.push(fn),
+    conversation,
+    async label(id: string, opts: { add?: string[]; remove?: string[] }) {
+      calls.push([id, opts]);
+      if (refuse) throw new Error(refuse);
+      const c = conversation(id);
+      c.labels = [...new Set([...c.labels.filter((l) => !opts.remove?.includes(l)), ...(opts.add ?? [])])].sort();
+      emit(c);
+      return c.labels;
+    },
+  };
+  const chips = new FakeElement();
+  const form = { onsubmit: undefined as undefined | ((ev?: { preventDefault(): void }) => Promise<void>) };
+  const input = { value: "", disabled: false };
+  const add = { disabled: false };
+  const notes: string[] = [];
+  const control = page.labelControl(client, { chips, form, input, add }, (t: string) => notes.push(t));
+  const submit = (text: string) => ((input.value = text), form.onsubmit!({ preventDefault() {} }));
+  const shown = () => chips.find("label-chip").map((c) => c.dataset.label);
+  const conv = "s:cars:c5:1";
+
+  control.open("");
+  assert.deepEqual([input.disabled, add.disabled, shown()], [true, true, []], "no conversation open");
+  control.open(conv);
+  assert.deepEqual([input.disabled, add.disabled], [false, false]);
+  await submit("   ");
+  assert.deepEqual([calls, notes.at(-1)], [[], "type a label first"]);
+  await submit(" to ship ");
+  await submit("paid");
+  assert.deepEqual(calls, [[conv, { add: ["to ship"] }], [conv, { add: ["paid"] }]], "one label per add, trimmed");
+  assert.deepEqual([shown(), input.value], [["paid", "to ship"], ""], "drawn from the answer's event; the box emptied");
+  chips.find("label-chip")[0].find("remove-label")[0].onclick!();
+  await tick();
+  assert.deepEqual(calls.at(-1), [conv, { remove: ["paid"] }]);
+  assert.deepEqual(shown(), ["to ship"]);
+
+  // Refused: noted; a label typed stays to correct.
+  refuse = "INVALID: a label of 1–32 bytes";
+  await submit("x".repeat(33));
+  assert.deepEqual([notes.at(-1), input.value, shown()], ["label failed: INVALID: a label of 1–32 bytes", "x".repeat(33), ["to ship"]]);
+  refuse = "NOT_MEMBER: not a member";
+  chips.find("remove-label")[0].onclick!();
+  await tick();
+  assert.deepEqual([notes.at(-1), shown()], ["unlabel failed: NOT_MEMBER: not a member", ["to ship"]]);
+  refuse = "";
+
+  // Another device's change (a flags push: the client's event) is drawn
+  // for the open conversation alone; opening another empties the box.
+  conversation(conv).labels = ["to ship", "vip"];
+  emit(conversation(conv));
+  assert.deepEqual(shown(), ["to ship", "vip"]);
+  conversation("g:team").labels = ["rota"];
+  emit(conversation("g:team"));
+  assert.deepEqual(shown(), ["to ship", "vip"], "not drawn for another conversation");
+  input.value = "half typed";
+  control.open("g:team");
+  assert.deepEqual([shown(), input.value], [["rota"], ""]);
+
+  // labelFilter: the choices are the labels the conversations carry; a
+  // rebuilt menu (which a browser resets to its first option) keeps the
+  // choice, and is rebuilt only when the choices change.
+  let rebuilt = 0, redrawn = 0;
+  const select = { disabled: false, value: "", options: [] as { text: string; value: string }[], onchange: undefined as undefined | (() => void),
+    replaceChildren(...o: { text: string; value: string }[]) {
+      this.options = o;
+      this.value = o[0]?.value ?? "";
+      rebuilt++;
+    } };
+  const filter = page.labelFilter(select, () => redrawn++);
+  const labelled = (id: string, labels: string[]) => Object.assign(new Conversation(id), { labels });
+  const a = labelled("s:cars:c1:1", ["paid", "to ship"]), b = labelled("s:cars:c2:1", ["new customer", "paid"]), none = labelled("g:team", []);
+  const choices = () => select.options.map((o) => [o.text, o.value]);
+  const passing = () => [a, b, none].filter((c) => filter.shows(c)).map((c) => c.id);
+  filter.draw([a, b, none]);
+  assert.deepEqual(choices(), [["All labels", ""], ["new customer", "new customer"], ["paid", "paid"], ["to ship", "to ship"]]);
+  assert.deepEqual([select.disabled, passing()], [false, [a.id, b.id, none.id]], "all at first");
+  select.value = "to ship";
+  select.onchange!();
+  assert.deepEqual([redrawn, passing()], [1, [a.id]], "only the conversations carrying it");
+  filter.draw([a, b, none]);
+  assert.deepEqual([rebuilt, select.value], [1, "to ship"], "the same choices: not rebuilt");
+  a.labels = ["paid"]; // unlabelled, on this device or another
+  filter.draw([a, b, none]);
+  assert.deepEqual([choices().map((c) => c[1]), select.value, passing()], [["", "new customer", "paid", "to ship"], "to ship", []], "the choice kept while chosen, even carried by none");
+  select.value = "";
+  filter.draw([a, b, none]);
+  assert.deepEqual([choices().map((c) => c[1]), passing()], [["", "new customer", "paid"], [a.id, b.id, none.id]]);
+  filter.draw([none]);
+  assert.deepEqual([choices(), select.disabled], [[["All labels", ""]], true], "no labels: nothing to choose");
 });

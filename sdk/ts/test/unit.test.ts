@@ -1088,3 +1088,60 @@ test("search filters: sender, files and replyTo are sent; thread and files wrap 
   await assert.rejects(c.files(""), /files: the conversation/);
   assert.equal(asked.length, 0, "nothing invalid is sent");
 });
+
+// Labels (a seller's "new customer", "paid", "to ship"), the node stood in
+// for at the request seam: label sends both lists as given and takes the
+// answer's labels; a summary and a flags push (another device's change)
+// set them as the node says, each with a conversation event;
+// listConversations sends its label filter (none: ""); an empty
+// conversation or nothing to change is refused before anything is sent.
+test("labels: label sends add and remove, Conversation.labels from the answer, a summary and a flags push; the list's label filter; bad input refused here", async () => {
+  const c = new Client({ url: "ws://127.0.0.1:1", token: "t" });
+  c.user = "eve";
+  const conv = "d:alice:eve";
+  const asked: [string, any][] = [];
+  (c as any).request = async (op: { case: string; value: any }) => {
+    asked.push([op.case, op.value]);
+    if (op.case === "label") return create(ResponseSchema, { result: { case: "label", value: { labels: ["new customer", "paid"] } } });
+    return create(ResponseSchema, { result: { case: "listConversations", value: { conversations: [{ conv, labels: ["to ship"] }] } } });
+  };
+  const events: string[] = [];
+  c.on("conversation", (x) => void events.push(`${x.id} ${x.labels.join("|")}`));
+  const d = c.conversation(conv);
+  assert.deepEqual(d.labels, [], "none at first");
+
+  assert.deepEqual(await c.label(conv, { add: ["paid", " new customer "], remove: ["unpaid"] }), ["new customer", "paid"]);
+  assert.deepEqual(asked, [["label", { conv, add: ["paid", " new customer "], remove: ["unpaid"] }]], "sent as given: the node trims");
+  assert.deepEqual(d.labels, ["new customer", "paid"]);
+  assert.deepEqual(events, [`${conv} new customer|paid`]);
+  await c.label(conv, { remove: ["paid"] });
+  assert.deepEqual(asked.at(-1), ["label", { conv, add: [], remove: ["paid"] }], "a list not given goes empty");
+
+  // A summary of the list, asked for one label.
+  asked.length = events.length = 0;
+  const [listed] = await c.listConversations({ label: "to ship" });
+  assert.equal(listed, d);
+  assert.deepEqual(asked.map((a) => [a[0], a[1].label, a[1].archived]), [["listConversations", "to ship", false]]);
+  assert.deepEqual(d.labels, ["to ship"]);
+  assert.deepEqual(events, [`${conv} to ship`]);
+  await c.listConversations();
+  assert.equal(asked.at(-1)![1].label, "", "no filter: the whole list");
+
+  // A flags push from another device: the labels as it says, an empty list too.
+  events.length = 0;
+  const flags = (labels: string[]) =>
+    (c as any).onFrame(create(ServerFrameSchema, { msg: { case: "push", value: { inboxSeq: 0n, event: { case: "flags", value: { conv, pinned: true, labels } } } } }));
+  flags(["paid", "vip"]);
+  assert.deepEqual([d.labels, d.pinned], [["paid", "vip"], true]);
+  flags([]);
+  assert.deepEqual(d.labels, []);
+  assert.deepEqual(events, [`${conv} paid|vip`, `${conv} `]);
+
+  // Refused here: nothing sent, nothing changed.
+  asked.length = 0;
+  await assert.rejects(c.label("", { add: ["paid"] }), /label: the conversation/);
+  await assert.rejects(c.label(conv, {}), /label: labels to add or remove/);
+  await assert.rejects(c.label(conv, { add: [], remove: [] }), /label: labels to add or remove/);
+  assert.equal(asked.length, 0, "nothing invalid is sent");
+  assert.deepEqual(d.labels, []);
+});

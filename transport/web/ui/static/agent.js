@@ -1,4 +1,4 @@
-import { adminDesk, attachFile, awayForm, Client, demoCard, demoPoll, draftKeeper, filesPanel, forwarder, hider, invitePanel, isForbidden, isGroup, isNews, joinForm, mentionAllToggle, mentionsMe, muteControl, mutedMark, params, peerOf, people, personView, pinTracker, profileForm, relabel, renderMessages, renderStarred, scheduledPanel, ServiceDesk, showStatus, starTracker, systemText, tabDevice, threadPanel, token, tokenWorked, transports, typingLine } from "./common.js";
+import { adminDesk, attachFile, awayForm, Client, demoCard, demoPoll, draftKeeper, filesPanel, forwarder, hider, invitePanel, isForbidden, isGroup, isNews, joinForm, labelChips, labelControl, labelFilter, mentionAllToggle, mentionsMe, muteControl, mutedMark, params, peerOf, people, personView, pinTracker, profileForm, relabel, renderMessages, renderStarred, scheduledPanel, ServiceDesk, showStatus, starTracker, systemText, tabDevice, threadPanel, token, tokenWorked, transports, typingLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 if (params.get("user")) $("user").value = params.get("user");
@@ -72,6 +72,11 @@ let invites;
 // muteControl, once connected: the open conversation muted for the agent
 // alone, for a while or until unmuted (a busy team room).
 let mute;
+// labelControl, once connected: the agent's own labels of the open
+// conversation ("new customer", "paid", "to ship"), shown as chips in the
+// lists too, where the filter (labelFilter) keeps only those carrying one.
+let labels;
+const byLabel = labelFilter($("label-filter"), () => renderList());
 // threadPanel, once connected: a message's replies ("2 replies"), read
 // from the node, under the conversation; filesPanel the open
 // conversation's shared files (the Files button).
@@ -270,7 +275,8 @@ const waited = (ms) => (ms < 60_000 ? `${Math.floor(ms / 1000)}s` : ms < 3_600_0
 function renderList() {
   const ul = $("convs");
   ul.textContent = "";
-  const convs = [...client.conversations.values()].filter((c) => c.id.startsWith("s:")).map((c) => ({ c, since: waitingSince(c) }));
+  byLabel.draw(client.conversations.values()); // the labels every held conversation carries
+  const convs = [...client.conversations.values()].filter((c) => c.id.startsWith("s:") && byLabel.shows(c)).map((c) => ({ c, since: waitingSince(c) }));
   convs.sort((a, b) => (!a.since !== !b.since ? (a.since ? -1 : 1) : a.since ? a.since - b.since : (b.c.messages.at(-1)?.serverTsMs ?? 0) - (a.c.messages.at(-1)?.serverTsMs ?? 0)));
   for (const { c, since } of convs) {
     const li = document.createElement("li");
@@ -285,6 +291,8 @@ function renderList() {
     if (peer && name !== peer.user) li.append(personView(peer.user, name, names.avatar(peer.user), peer.conv), " · ");
     const text = !last ? "" : last.kind === "system" ? systemText(last, (u) => names?.name(u, c.id) ?? u) : last.kind === "card" ? "[card] " + (last.card?.title ?? "") : last.media && !last.body ? "📎 " + last.media.name : last.body;
     li.append(`${c.id} — ${text.slice(0, 40)} `);
+    const chips = labelChips(c.labels);
+    if (chips) li.append(chips);
     if (drafts?.has(c.id)) {
       // Begun and not sent (on this device or another): its text as the tooltip.
       const d = document.createElement("span");
@@ -324,7 +332,7 @@ function renderList() {
 // with no push then, so a group without one is asked its settings once.
 const groupTitles = new Map(); // conv → the title its settings told
 function renderGroups() {
-  const groups = [...client.conversations.values()].filter((c) => isGroup(c.id) && c.member);
+  const groups = [...client.conversations.values()].filter((c) => isGroup(c.id) && c.member && byLabel.shows(c));
   groups.sort((a, b) => (b.messages.at(-1)?.serverTsMs ?? 0) - (a.messages.at(-1)?.serverTsMs ?? 0));
   for (const c of groups) {
     if (c.title || groupTitles.has(c.id)) continue;
@@ -339,6 +347,8 @@ function renderGroups() {
       if (c.id === current) li.className = "active";
       li.classList.toggle("muted", c.mutedAt());
       li.textContent = `${c.title || groupTitles.get(c.id) || c.id} `;
+      const chips = labelChips(c.labels);
+      if (chips) li.append(chips);
       const muted = mutedMark(c);
       if (muted) li.append(muted);
       if (c.id !== current && c.unread > 0) {
@@ -472,6 +482,7 @@ async function open(id) {
   allToggle.open(id);
   void invites?.open(id); // shown in a group the agent manages
   mute?.open(id);
+  labels?.open(id);
   drafts?.open(id); // its draft, unless the box holds something already
   await client.history(id).catch(() => {});
   const c = client.conversation(id);
@@ -498,6 +509,7 @@ $("connect").onclick = async () => {
   scheduled = scheduledPanel(client, $("scheduled"), open, note);
   invites = invitePanel(client, { panel: $("invite-panel"), create: $("create-invite"), approval: $("invite-approval"), code: $("invite-code"), list: $("join-requests") }, note);
   mute = muteControl(client, $("mute"), $("muted-state"), note);
+  labels = labelControl(client, { chips: $("conv-labels"), form: $("label-form"), input: $("label-text"), add: $("add-label") }, note);
   joinForm(client, $("join-form"), $("join-code"), (t) => ($("join-note").textContent = t), open, $("join-request-note"));
   drafts = draftKeeper(client, $("text"), () => current, renderList, note, () => !editing && !reporting);
   // Names: read when shown, and everything that shows them drawn again

@@ -1041,6 +1041,107 @@ export function muteControl(client, select, state, note) {
   };
 }
 
+// labelChips shows a conversation's labels, this user's own (client.label:
+// "new customer", "paid", "to ship"), as small chips in the order given
+// (the node's, ascending); with onRemove(label) each has an × that takes it
+// off. undefined when there are none.
+export function labelChips(labels, onRemove) {
+  if (!labels?.length) return undefined;
+  const box = document.createElement("span");
+  box.className = "label-chips";
+  for (const l of labels) {
+    const chip = document.createElement("span");
+    chip.className = "label-chip";
+    chip.dataset.label = l;
+    chip.textContent = l; // text, never markup: the user typed it
+    if (onRemove) {
+      const x = document.createElement("button");
+      x.type = "button";
+      x.className = "remove-label";
+      x.title = `remove the label ${l}`;
+      x.textContent = "×";
+      x.onclick = (ev) => {
+        ev?.stopPropagation(); // a chip in a list row does not open it
+        onRemove(l);
+      };
+      chip.append(x);
+    }
+    box.append(chip);
+  }
+  return box;
+}
+
+// labelFilter is a conversation list's filter by label: select offers
+// "All labels" and each label the conversations given to draw(convs)
+// carry, ascending; the one chosen stays a choice while chosen, even once
+// no conversation carries it (the list shows none then, rather than all
+// again behind the user's back). shows(c) says whether c passes; a new
+// choice calls onChange (the list drawn again).
+export function labelFilter(select, onChange) {
+  let drawn; // the choices drawn: rebuilt only when they change, so an open menu stays open
+  select.onchange = () => onChange();
+  return {
+    draw(convs) {
+      const chosen = select.value;
+      const labels = new Set([...convs].flatMap((c) => c.labels ?? []));
+      if (chosen) labels.add(chosen);
+      const list = [...labels].sort();
+      select.disabled = list.length === 0;
+      if (drawn === list.join("\n")) return;
+      drawn = list.join("\n");
+      select.replaceChildren(new Option("All labels", ""), ...list.map((l) => new Option(l, l)));
+      select.value = chosen; // a rebuilt menu would fall back to its first choice
+    },
+    shows: (c) => !select.value || (c.labels ?? []).includes(select.value),
+  };
+}
+
+// labelControl is the open conversation's labels, this user's own
+// (client.label; nobody else sees them): els.chips shows them
+// (labelChips), each × removing one; els.form adds the label typed in
+// els.input (its button els.add). The node trims it; refused (INVALID:
+// empty once trimmed, past its 32 bytes or with a control character;
+// TOO_MANY: one label too many), it is noted and stays in the box to
+// correct. open(conv) follows the conversation opened ("": none, the
+// controls disabled); it is drawn again on the client's "conversation"
+// for it (the answer, or a label changed on another device).
+export function labelControl(client, els, note) {
+  const { chips, form, input, add } = els;
+  let conv = "";
+  const change = async (id, opts) => {
+    note("");
+    try {
+      await client.label(id, opts);
+      return true;
+    } catch (err) {
+      note(`${opts.add ? "label" : "unlabel"} failed: ${err.message}`);
+      return false;
+    }
+  };
+  const draw = () => {
+    const c = conv ? client.conversation(conv) : undefined;
+    input.disabled = add.disabled = !c;
+    chips.textContent = "";
+    const shown = labelChips(c?.labels, (l) => void change(c.id, { remove: [l] }));
+    if (shown) chips.append(shown);
+  };
+  form.onsubmit = async (ev) => {
+    ev?.preventDefault?.();
+    const id = conv, text = input.value.trim();
+    if (!id) return;
+    if (!text) return note("type a label first");
+    if ((await change(id, { add: [text] })) && id === conv) input.value = "";
+  };
+  client.on("conversation", (c) => c.id === conv && draw());
+  return {
+    open(id) {
+      if (id !== conv) input.value = ""; // a label typed for the conversation left
+      conv = id ?? "";
+      draw();
+    },
+  };
+}
+
 // starTracker keeps which messages this user starred, for renderMessages'
 // star buttons. It is read at the first draw, by list(), and again when
 // the client emits "starred" (the list changed, on this device or
