@@ -56,6 +56,7 @@ var adminRoutes = []struct{ method, path string }{
 	{http.MethodPut, "/api/v1/desk/customers/{}/attributes"},
 	{http.MethodGet, "/api/v1/users/{}/away"},
 	{http.MethodPut, "/api/v1/users/{}/away"},
+	{http.MethodPost, "/api/v1/users/{}/conversations/{}/labels"},
 	{http.MethodGet, "/api/v1/desk/lines/{}/reasons"},
 	{http.MethodGet, "/api/v1/desk/lines/cars/reasons?{}"},
 }

@@ -40,6 +40,7 @@ func (s *Server) messageRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("PUT /api/v1/users/{user}/profile", s.auth(ScopeMembers, s.setUserProfile))
 	mux.HandleFunc("GET /api/v1/users/{user}/away", s.auth(ScopeMembers, s.userAway))
 	mux.HandleFunc("PUT /api/v1/users/{user}/away", s.auth(ScopeMembers, s.setUserAway))
+	mux.HandleFunc("POST /api/v1/users/{user}/conversations/{conv}/labels", s.auth(ScopeMembers, s.setUserLabels))
 }
 
 // MembersRequest is the body of POST /api/v1/conversations/{conv}/members:

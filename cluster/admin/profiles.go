@@ -73,6 +73,37 @@ type AwayChange struct {
 	For   string    `json:"for,omitempty"`
 }
 
+// LabelsChange is the body of POST
+// /api/v1/users/{user}/conversations/{conv}/labels: the labels to take
+// away, then to add, of the user's own labels of conv (a marketplace's
+// server labels a seller's chat "paid" when the payment clears).
+type LabelsChange struct {
+	Add    []string `json:"add,omitempty"`
+	Remove []string `json:"remove,omitempty"`
+}
+
+// Labels is a user's labels of a conversation, ascending.
+type Labels struct {
+	User   string   `json:"user"`
+	Conv   string   `json:"conv"`
+	Labels []string `json:"labels"`
+}
+
+func (s *Server) setUserLabels(w http.ResponseWriter, r *http.Request) {
+	var req LabelsChange
+	if !readDeskBody(w, r, &req) {
+		return
+	}
+	user, conv := r.PathValue("user"), r.PathValue("conv")
+	labels, err := s.node.SetLabels(r.Context(), user, conv, req.Add, req.Remove)
+	if err != nil {
+		deskAnswer(w, nil, err)
+		return
+	}
+	s.log.Info("labels set by the operator", "by", callerOf(r), "user", user, "conv", conv, "labels", labels)
+	writeJSON(w, http.StatusOK, Labels{User: user, Conv: conv, Labels: append([]string{}, labels...)})
+}
+
 func awayOf(user string, a *pb.AwayMessage) Away {
 	out := Away{User: user, Text: a.GetText()}
 	if a.GetSinceMs() != 0 {

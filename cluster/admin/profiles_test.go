@@ -89,3 +89,31 @@ func TestServerAway(t *testing.T) {
 		t.Fatalf("cleared: %+v", a)
 	}
 }
+
+// A marketplace's server labels a seller's chat "paid" when the payment
+// clears: the seller's own list by label finds it; bad labels are 400, a
+// conversation the user is not in 403, too many labels 409.
+func TestServerLabels(t *testing.T) {
+	node, call := startAdminNode(t, actors.Config{MaxConvLabels: 2}, admin.Config{})
+	const tok = "s3cret"
+	ctx := context.Background()
+	if _, err := node.SendDirect(ctx, "seller", &pb.SendMessage{Sender: "buyer", ClientMsgId: "q", Body: []byte("I paid")}); err != nil {
+		t.Fatal(err)
+	}
+	path := "/api/v1/users/seller/conversations/d:buyer:seller/labels"
+	call(http.MethodPost, path, "", `{"add":["paid"]}`, http.StatusUnauthorized, nil)
+	var l admin.Labels
+	call(http.MethodPost, path, tok, `{"add":["paid","new customer"]}`, http.StatusOK, &l)
+	if l.User != "seller" || l.Conv != "d:buyer:seller" || strings.Join(l.Labels, ",") != "new customer,paid" {
+		t.Fatalf("labelled: %+v", l)
+	}
+	call(http.MethodPost, path, tok, `{"add":["to ship"]}`, http.StatusConflict, nil)
+	call(http.MethodPost, path, tok, `{"add":[""]}`, http.StatusBadRequest, nil)
+	call(http.MethodPost, path, tok, `{}`, http.StatusBadRequest, nil)
+	call(http.MethodPost, "/api/v1/users/eve/conversations/d:buyer:seller/labels", tok, `{"add":["x"]}`, http.StatusForbidden, nil)
+	call(http.MethodPost, path, tok, `{"remove":["new customer"]}`, http.StatusOK, &l)
+	r, err := node.ListLabelled(ctx, "seller", "paid", "", 0, false)
+	if err != nil || len(r.Conversations) != 1 || strings.Join(r.Conversations[0].Labels, ",") != "paid" {
+		t.Fatalf("the seller's chats labelled paid: %v, %v", r.GetConversations(), err)
+	}
+}
