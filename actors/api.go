@@ -670,6 +670,21 @@ func (n *Runtime) SetArchived(ctx context.Context, user, conv string, archived b
 	return n.setOwnFlag(ctx, user, conv, &pb.SetArchived{User: user, Conv: conv, Archived: archived})
 }
 
+// Snooze archives conv for the user until until ("remind me tomorrow"):
+// then it is back in the main list by itself, marked unread, until the
+// user reads it (by the clock: nothing is written or pushed then). News
+// from someone else brings it back earlier, as for any archive. until
+// must be in the future and at most Config.MaxSnoozeFor ahead (INVALID).
+func (n *Runtime) Snooze(ctx context.Context, user, conv string, until time.Time) error {
+	switch now := time.Now(); {
+	case !until.After(now):
+		return invalid("a snooze until %s, not in the future", until.UTC().Format(time.RFC3339))
+	case until.Sub(now) > n.cfg.MaxSnoozeFor:
+		return invalid("a snooze until %s: at most %v ahead", until.UTC().Format(time.RFC3339), n.cfg.MaxSnoozeFor)
+	}
+	return n.setOwnFlag(ctx, user, conv, &pb.SetArchived{User: user, Conv: conv, Archived: true, UntilMs: millis(until)})
+}
+
 // SetMarkedUnread marks a conversation unread for the user, to come back
 // to it, or clears the mark. The mark is apart from the unread count; the
 // user's next read of the conversation (a mark_read, or sending news in it)

@@ -136,6 +136,9 @@ type Config struct {
 	// of a user's (default 10), each at most MaxLabelBytes (default 32).
 	MaxConvLabels int
 	MaxLabelBytes int
+	// MaxSnoozeFor: the furthest ahead a snooze (an archive for a while)
+	// may end (default a year).
+	MaxSnoozeFor time.Duration
 	// FanoutThreshold: conversations with at most this many members get one
 	// Deliver (inbox entry) per member per message; larger groups use read
 	// fan-out (default 500).
@@ -414,6 +417,7 @@ func DefaultConfig() Config {
 		MaxHiddenMessages:         500,
 		MaxConvLabels:             10,
 		MaxLabelBytes:             32,
+		MaxSnoozeFor:              366 * 24 * time.Hour,
 		WordListReload:            5 * time.Second,
 		MaxWords:                  10000,
 		MaxCardActions:            4,
@@ -544,6 +548,9 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.MaxHiddenMessages, d.MaxHiddenMessages)
 	setInt(&c.MaxConvLabels, d.MaxConvLabels)
 	setInt(&c.MaxLabelBytes, d.MaxLabelBytes)
+	if c.MaxSnoozeFor <= 0 {
+		c.MaxSnoozeFor = d.MaxSnoozeFor
+	}
 	if c.MaxAwayFor <= 0 {
 		c.MaxAwayFor = d.MaxAwayFor
 	}

@@ -542,7 +542,13 @@ func (s *deviceSession) SetPinned(ctx context.Context, conv string, pinned bool)
 	return s.rt.SetPinned(ctx, s.user, conv, pinned)
 }
 
-func (s *deviceSession) SetArchived(ctx context.Context, conv string, archived bool) error {
+func (s *deviceSession) SetArchived(ctx context.Context, conv string, archived bool, until time.Time) error {
+	if !until.IsZero() {
+		if !archived {
+			return invalid("an end is a snooze's: unarchiving has none")
+		}
+		return s.rt.Snooze(ctx, s.user, conv, until)
+	}
 	return s.rt.SetArchived(ctx, s.user, conv, archived)
 }
 

@@ -82,6 +82,10 @@ type userConv struct {
 	// archivedSeq: archived until a message at this seq or later from
 	// someone else (0: in the main list); storage.UserConv.ArchivedSeq.
 	archivedSeq uint64
+	// archivedUntil: a snooze, archived until then (Unix ms; 0: until news
+	// or the user brings it back). Past it the conversation counts as in
+	// the main list and marked unread (snoozeOver), by the clock alone.
+	archivedUntil int64
 	// markedUnread: the user marked it unread; its next read clears it.
 	markedUnread bool
 	activity     time.Time
@@ -101,6 +105,26 @@ type userConv struct {
 // ends by itself, with no write).
 func (uc *userConv) mutedNow() bool {
 	return uc.muted && (uc.mutedUntil == 0 || time.Now().UnixMilli() < uc.mutedUntil)
+}
+
+// archivedNow reports whether the conversation is in the user's archived
+// list now: archived, and not a snooze that ended.
+func (uc *userConv) archivedNow() bool {
+	return uc.archivedSeq != 0 && (uc.archivedUntil == 0 || time.Now().UnixMilli() < uc.archivedUntil)
+}
+
+// snoozeOver reports whether a snooze ended and the user has not read the
+// conversation since: it shows in the main list, marked unread.
+func (uc *userConv) snoozeOver() bool {
+	return uc.archivedSeq != 0 && uc.archivedUntil != 0 && time.Now().UnixMilli() >= uc.archivedUntil
+}
+
+// archivedUntilMs is when a snooze that holds now ends (0: none).
+func (uc *userConv) archivedUntilMs() int64 {
+	if !uc.archivedNow() {
+		return 0
+	}
+	return uc.archivedUntil
 }
 
 // mutedUntilMs is when a mute that holds now ends (0: none, or never).
@@ -317,7 +341,7 @@ func (u *user) conv(id string) (*userConv, *pb.Error) {
 		kind: storage.ConvKind(cs.Kind), member: memberFromPB(id, cs.Member), large: int(cs.MemberCount) > u.rt.cfg.FanoutThreshold,
 		readSeq: state.ReadSeq, lastSeq: cs.LastSeq, nUnread: cs.Unread, nMentions: cs.UnreadMentions, lastMsg: cs.LastMessage, infoSeq: cs.LastSeq,
 		title: cs.Title, picture: cs.PictureId, titleSeq: cs.LastSeq,
-		pinned: state.Pinned, muted: state.Muted, mutedUntil: millis(state.MutedUntil), archivedSeq: state.ArchivedSeq, markedUnread: state.MarkedUnread, activity: state.LastActivity,
+		pinned: state.Pinned, muted: state.Muted, mutedUntil: millis(state.MutedUntil), archivedSeq: state.ArchivedSeq, archivedUntil: millis(state.ArchivedUntil), markedUnread: state.MarkedUnread, activity: state.LastActivity,
 		labels: state.Labels,
 	}
 	if !uc.large {

@@ -147,8 +147,8 @@ func (u *user) summary(id string, uc *userConv) *pb.ConvSummary {
 	}
 	return &pb.ConvSummary{
 		Conv: id, Kind: convKindToPB(uc.kind), LastSeq: uc.lastSeq, Unread: uc.unreadCount(), UnreadMentions: uc.unreadMentions(), ReadSeq: uc.readSeq,
-		LastMessage: unexpired(last, u.rt.retentionCutoff(id)), Pinned: uc.pinned, Muted: uc.mutedNow(), Archived: uc.archivedSeq != 0, MarkedUnread: uc.markedUnread, LastActivityMs: millis(uc.activity), Member: uc.member.Active(),
-		Title: uc.title, PictureId: uc.picture, ClearedSeq: uc.member.ClearedSeq, MutedUntilMs: uc.mutedUntilMs(), HiddenSeqs: uc.member.Hidden, Labels: uc.labels,
+		LastMessage: unexpired(last, u.rt.retentionCutoff(id)), Pinned: uc.pinned, Muted: uc.mutedNow(), Archived: uc.archivedNow(), MarkedUnread: uc.markedUnread || uc.snoozeOver(), LastActivityMs: millis(uc.activity), Member: uc.member.Active(),
+		Title: uc.title, PictureId: uc.picture, ClearedSeq: uc.member.ClearedSeq, MutedUntilMs: uc.mutedUntilMs(), HiddenSeqs: uc.member.Hidden, Labels: uc.labels, ArchivedUntilMs: uc.archivedUntilMs(),
 	}
 }
 
@@ -378,7 +378,7 @@ type listItem struct {
 func (u *user) ordered(archived bool) []listItem {
 	items := make([]listItem, 0, len(u.convs))
 	for id, uc := range u.convs {
-		if (uc.archivedSeq != 0) == archived {
+		if uc.archivedNow() == archived {
 			items = append(items, listItem{id, uc})
 		}
 	}
@@ -416,10 +416,10 @@ func (u *user) setArchived(ctx actor.Context, m *pb.SetArchived) {
 			u.refreshLarge([]string{m.Conv}) // a large group's last seq is only as fresh as the last look
 			seq = uc.lastSeq + 1
 		}
-		if err := u.rt.store.SetArchived(bg, u.id, m.Conv, seq); err != nil {
+		if err := u.rt.store.SetArchived(bg, u.id, m.Conv, seq, fromMillis(m.UntilMs)); err != nil {
 			return err
 		}
-		uc.archivedSeq = seq
+		uc.archivedSeq, uc.archivedUntil = seq, m.UntilMs
 		return nil
 	})
 	respond(ctx, ctx.Sender(), &pb.Ack{Error: e})
@@ -441,15 +441,24 @@ func (u *user) setMarkedUnread(ctx actor.Context, m *pb.SetMarkedUnread) {
 // away, and tells the user's devices. Rare (once per mark), so the write
 // is synchronous.
 func (u *user) clearMarkedUnread(ctx actor.Context, conv string, uc *userConv) {
-	if !uc.markedUnread {
+	over := uc.snoozeOver()
+	if !uc.markedUnread && !over {
 		return
 	}
-	uc.markedUnread = false
 	bg, cancel := context.WithTimeout(context.Background(), u.rt.cfg.RequestTimeout)
 	defer cancel()
-	if err := u.rt.store.SetMarkedUnread(bg, u.id, conv, false); err != nil {
-		// Cleared in the list now; a reload shows the mark until the next read.
-		u.rt.log.Warn("unread mark not cleared in the store", "user", u.id, "conv", conv, "err", err)
+	if uc.markedUnread {
+		uc.markedUnread = false
+		if err := u.rt.store.SetMarkedUnread(bg, u.id, conv, false); err != nil {
+			// Cleared in the list now; a reload shows the mark until the next read.
+			u.rt.log.Warn("unread mark not cleared in the store", "user", u.id, "conv", conv, "err", err)
+		}
+	}
+	if over { // the snooze that brought it back is read: it is a plain conversation again
+		uc.archivedSeq, uc.archivedUntil = 0, 0
+		if err := u.rt.store.SetArchived(bg, u.id, conv, 0, time.Time{}); err != nil {
+			u.rt.log.Warn("ended snooze not cleared in the store", "user", u.id, "conv", conv, "err", err)
+		}
 	}
 	u.flagsChanged(ctx, conv, uc)
 }
@@ -462,10 +471,10 @@ func (u *user) unarchiveOnNews(conv string, uc *userConv, m *pb.Message) {
 	if uc.archivedSeq == 0 || uc.mutedNow() || m == nil || m.Seq < uc.archivedSeq || !pbIsNews(m) || m.Sender == u.id {
 		return
 	}
-	uc.archivedSeq = 0
+	uc.archivedSeq, uc.archivedUntil = 0, 0
 	bg, cancel := context.WithTimeout(context.Background(), u.rt.cfg.RequestTimeout)
 	defer cancel()
-	if err := u.rt.store.SetArchived(bg, u.id, conv, 0); err != nil {
+	if err := u.rt.store.SetArchived(bg, u.id, conv, 0, time.Time{}); err != nil {
 		// The list shows it now; the store has it archived until the next
 		// message or the user's own unarchive.
 		u.rt.log.Warn("unarchive on a new message not stored", "user", u.id, "conv", conv, "err", err)
@@ -547,8 +556,8 @@ func (r refusal) Error() string { return r.e.GetMessage() }
 // conversation, and once it is durable a push to every connected device
 // (the one that made the change too: taking it again changes nothing).
 func (u *user) flagsChanged(ctx actor.Context, conv string, uc *userConv) {
-	upd := &pb.FlagsUpdate{Conv: conv, Pinned: uc.pinned, Muted: uc.mutedNow(), Archived: uc.archivedSeq != 0, MarkedUnread: uc.markedUnread,
-		MutedUntilMs: uc.mutedUntilMs(), Labels: uc.labels}
+	upd := &pb.FlagsUpdate{Conv: conv, Pinned: uc.pinned, Muted: uc.mutedNow(), Archived: uc.archivedNow(), MarkedUnread: uc.markedUnread || uc.snoozeOver(),
+		MutedUntilMs: uc.mutedUntilMs(), Labels: uc.labels, ArchivedUntilMs: uc.archivedUntilMs()}
 	var iseq uint64
 	iseq = u.appendInbox(ctx, storage.InboxEntry{Kind: storage.InboxFlags, ConvID: conv, ConvSeq: uc.lastSeq, At: time.Now()}, durableWaiter{done: func() {
 		u.pushAll(&pb.Push{User: u.id, InboxSeq: iseq, Event: &pb.Push_Flags{Flags: upd}}, "")

@@ -137,7 +137,7 @@ func (m Member) HidesRow(msg *Message) bool {
 // so == does not compile).
 func (u UserConv) Equal(o UserConv) bool {
 	return u.UserID == o.UserID && u.ConvID == o.ConvID && u.ReadSeq == o.ReadSeq && u.Pinned == o.Pinned && u.Muted == o.Muted &&
-		u.MutedUntil.Equal(o.MutedUntil) && u.ArchivedSeq == o.ArchivedSeq && u.MarkedUnread == o.MarkedUnread &&
+		u.MutedUntil.Equal(o.MutedUntil) && u.ArchivedSeq == o.ArchivedSeq && u.ArchivedUntil.Equal(o.ArchivedUntil) && u.MarkedUnread == o.MarkedUnread &&
 		u.LastActivity.Equal(o.LastActivity) && slices.Equal(u.Labels, o.Labels)
 }
 
@@ -319,6 +319,9 @@ type UserConv struct {
 	// list until a message at this seq or later brings it back (the last
 	// seq + 1 when archived). 0: not archived.
 	ArchivedSeq uint64
+	// ArchivedUntil: an archive for a while (a snooze) ends by itself
+	// then (zero: archived until a message or the user brings it back).
+	ArchivedUntil time.Time
 	// MarkedUnread: the user marked the conversation unread (to come back
 	// to it); its next read clears the mark. Apart from the unread count.
 	MarkedUnread bool
@@ -500,8 +503,9 @@ type Store interface {
 	// mute lasts until `until` (zero: until unmuted; unmuting writes zero).
 	SetPinned(ctx context.Context, userID, convID string, pinned bool) error
 	SetMuted(ctx context.Context, userID, convID string, muted bool, until time.Time) error
-	// SetArchived sets ArchivedSeq (0: back to the main list).
-	SetArchived(ctx context.Context, userID, convID string, seq uint64) error
+	// SetArchived sets ArchivedSeq (0: back to the main list) and
+	// ArchivedUntil (zero: no end).
+	SetArchived(ctx context.Context, userID, convID string, seq uint64, until time.Time) error
 	// SetMarkedUnread sets MarkedUnread.
 	SetMarkedUnread(ctx context.Context, userID, convID string, marked bool) error
 	// SetLabels replaces Labels (ascending, each without a line break).

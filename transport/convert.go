@@ -70,7 +70,7 @@ func wireSummaries(cs []*pb.ConvSummary) []*wirepb.ConvSummary {
 		out[i] = &wirepb.ConvSummary{
 			Conv: c.Conv, Kind: wirepb.ConvKind(c.Kind), LastSeq: c.LastSeq, Unread: c.Unread, ReadSeq: c.ReadSeq,
 			LastMessage: wireMessage(c.LastMessage), Pinned: c.Pinned, Muted: c.Muted, LastActivityMs: c.LastActivityMs, Member: c.Member,
-			PeerReadSeq: c.PeerReadSeq, UnreadMentions: c.UnreadMentions, Archived: c.Archived, MarkedUnread: c.MarkedUnread, Title: c.Title, PictureId: c.PictureId, ClearedSeq: c.ClearedSeq, HiddenSeqs: c.HiddenSeqs, Labels: c.Labels,
+			PeerReadSeq: c.PeerReadSeq, UnreadMentions: c.UnreadMentions, Archived: c.Archived, MarkedUnread: c.MarkedUnread, Title: c.Title, PictureId: c.PictureId, ClearedSeq: c.ClearedSeq, HiddenSeqs: c.HiddenSeqs, Labels: c.Labels, ArchivedUntilMs: c.ArchivedUntilMs,
 			MutedUntilMs: c.MutedUntilMs,
 		}
 	}
@@ -103,7 +103,7 @@ func wirePush(p *pb.Push) (w *wirepb.Push, conv string, ok bool) {
 	case *pb.Push_Flags:
 		f := e.Flags
 		w.Event = &wirepb.Push_Flags{Flags: &wirepb.FlagsUpdate{Conv: f.Conv, Pinned: f.Pinned, Muted: f.Muted, Archived: f.Archived, MarkedUnread: f.MarkedUnread,
-			MutedUntilMs: f.MutedUntilMs, Labels: f.Labels}}
+			MutedUntilMs: f.MutedUntilMs, Labels: f.Labels, ArchivedUntilMs: f.ArchivedUntilMs}}
 		conv = f.GetConv()
 	case *pb.Push_Lists:
 		w.Event = &wirepb.Push_Lists{Lists: &wirepb.ListsUpdate{List: wirepb.ListsUpdate_List(e.Lists.List), Conv: e.Lists.Conv}}

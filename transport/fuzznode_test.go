@@ -294,7 +294,7 @@ func opRequest(op uint8, conv, user string, a, b uint64, s string, flag bool) *w
 		return &wirepb.Request{Op: &wirepb.Request_DeskTag{DeskTag: &wirepb.DeskTagRequest{Conv: conv,
 			Add: map[bool][]string{true: {s}}[flag], Remove: map[bool][]string{true: {s}}[a%2 == 0]}}}
 	case 36:
-		return &wirepb.Request{Op: &wirepb.Request_Archive{Archive: &wirepb.ArchiveRequest{Conv: conv, Archived: flag}}}
+		return &wirepb.Request{Op: &wirepb.Request_Archive{Archive: &wirepb.ArchiveRequest{Conv: conv, Archived: flag, UntilMs: map[bool]int64{true: int64(a % (1 << 42))}[b%2 == 0]}}}
 	case 42:
 		return &wirepb.Request{Op: &wirepb.Request_GroupInvite{GroupInvite: &wirepb.GroupInviteRequest{Conv: conv, Create: flag,
 			TtlMs: int64(a), MaxUses: n, Revoke: map[bool]string{false: s}[flag], Approval: b%2 == 0}}}

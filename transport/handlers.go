@@ -571,11 +571,7 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		return &wirepb.Response{Result: &wirepb.Response_Pin{Pin: &wirepb.PinResult{}}}
 
 	case *wirepb.Request_Away:
-		var until time.Time
-		if op.Away.UntilMs != 0 {
-			until = time.UnixMilli(op.Away.UntilMs)
-		}
-		a, err := sess.Away(ctx, op.Away.Text, until)
+		a, err := sess.Away(ctx, op.Away.Text, untilOf(op.Away.UntilMs))
 		if err != nil {
 			return c.fail(err)
 		}
@@ -677,7 +673,7 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		}
 		return &wirepb.Response{Result: &wirepb.Response_MarkUnread{MarkUnread: &wirepb.MarkUnreadResult{}}}
 	case *wirepb.Request_Archive:
-		if err := sess.SetArchived(ctx, op.Archive.Conv, op.Archive.Archived); err != nil {
+		if err := sess.SetArchived(ctx, op.Archive.Conv, op.Archive.Archived, untilOf(op.Archive.UntilMs)); err != nil {
 			return c.fail(err)
 		}
 		return &wirepb.Response{Result: &wirepb.Response_Archive{Archive: &wirepb.ArchiveResult{}}}
@@ -806,4 +802,12 @@ func fitSync(res *wirepb.SyncResult, budget int) error {
 	}
 	res.Conversations = cs
 	return nil
+}
+
+// untilOf reads an end in Unix ms: 0 is none (the zero time).
+func untilOf(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
 }

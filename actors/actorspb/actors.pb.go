@@ -3773,18 +3773,19 @@ type ConvSummary struct {
 	// direct and service conversations: how far the other member has read
 	// (its durable read cursor; 0 when unknown), so a client that starts
 	// afresh shows its own messages' read state without waiting for a receipt
-	PeerReadSeq    uint64   `protobuf:"varint,11,opt,name=peer_read_seq,json=peerReadSeq,proto3" json:"peer_read_seq,omitempty"`
-	UnreadMentions uint64   `protobuf:"varint,12,opt,name=unread_mentions,json=unreadMentions,proto3" json:"unread_mentions,omitempty"` // of the unread, those that mention the user
-	Archived       bool     `protobuf:"varint,13,opt,name=archived,proto3" json:"archived,omitempty"`                                   // in the user's archived list, not the main one
-	MarkedUnread   bool     `protobuf:"varint,14,opt,name=marked_unread,json=markedUnread,proto3" json:"marked_unread,omitempty"`       // the user marked it unread; a read clears the mark
-	Title          string   `protobuf:"bytes,15,opt,name=title,proto3" json:"title,omitempty"`                                          // a group's name
-	PictureId      string   `protobuf:"bytes,16,opt,name=picture_id,json=pictureId,proto3" json:"picture_id,omitempty"`                 // a group's picture (its upload's id; empty: none)
-	ClearedSeq     uint64   `protobuf:"varint,17,opt,name=cleared_seq,json=clearedSeq,proto3" json:"cleared_seq,omitempty"`             // the user cleared it for themself up to here
-	MutedUntilMs   int64    `protobuf:"varint,18,opt,name=muted_until_ms,json=mutedUntilMs,proto3" json:"muted_until_ms,omitempty"`     // muted: the mute ends then (0: until unmuted)
-	HiddenSeqs     []uint64 `protobuf:"varint,19,rep,packed,name=hidden_seqs,json=hiddenSeqs,proto3" json:"hidden_seqs,omitempty"`      // the seqs the user deleted for themself
-	Labels         []string `protobuf:"bytes,20,rep,name=labels,proto3" json:"labels,omitempty"`                                        // the user's labels of it, ascending
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	PeerReadSeq     uint64   `protobuf:"varint,11,opt,name=peer_read_seq,json=peerReadSeq,proto3" json:"peer_read_seq,omitempty"`
+	UnreadMentions  uint64   `protobuf:"varint,12,opt,name=unread_mentions,json=unreadMentions,proto3" json:"unread_mentions,omitempty"`      // of the unread, those that mention the user
+	Archived        bool     `protobuf:"varint,13,opt,name=archived,proto3" json:"archived,omitempty"`                                        // in the user's archived list, not the main one
+	MarkedUnread    bool     `protobuf:"varint,14,opt,name=marked_unread,json=markedUnread,proto3" json:"marked_unread,omitempty"`            // the user marked it unread; a read clears the mark
+	Title           string   `protobuf:"bytes,15,opt,name=title,proto3" json:"title,omitempty"`                                               // a group's name
+	PictureId       string   `protobuf:"bytes,16,opt,name=picture_id,json=pictureId,proto3" json:"picture_id,omitempty"`                      // a group's picture (its upload's id; empty: none)
+	ClearedSeq      uint64   `protobuf:"varint,17,opt,name=cleared_seq,json=clearedSeq,proto3" json:"cleared_seq,omitempty"`                  // the user cleared it for themself up to here
+	MutedUntilMs    int64    `protobuf:"varint,18,opt,name=muted_until_ms,json=mutedUntilMs,proto3" json:"muted_until_ms,omitempty"`          // muted: the mute ends then (0: until unmuted)
+	HiddenSeqs      []uint64 `protobuf:"varint,19,rep,packed,name=hidden_seqs,json=hiddenSeqs,proto3" json:"hidden_seqs,omitempty"`           // the seqs the user deleted for themself
+	Labels          []string `protobuf:"bytes,20,rep,name=labels,proto3" json:"labels,omitempty"`                                             // the user's labels of it, ascending
+	ArchivedUntilMs int64    `protobuf:"varint,21,opt,name=archived_until_ms,json=archivedUntilMs,proto3" json:"archived_until_ms,omitempty"` // archived: back by itself then (0: no end)
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ConvSummary) Reset() {
@@ -3955,6 +3956,13 @@ func (x *ConvSummary) GetLabels() []string {
 		return x.Labels
 	}
 	return nil
+}
+
+func (x *ConvSummary) GetArchivedUntilMs() int64 {
+	if x != nil {
+		return x.ArchivedUntilMs
+	}
+	return 0
 }
 
 type SyncResponse struct {
@@ -4984,6 +4992,7 @@ type SetArchived struct {
 	User          string                 `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
 	Conv          string                 `protobuf:"bytes,2,opt,name=conv,proto3" json:"conv,omitempty"`
 	Archived      bool                   `protobuf:"varint,3,opt,name=archived,proto3" json:"archived,omitempty"`
+	UntilMs       int64                  `protobuf:"varint,4,opt,name=until_ms,json=untilMs,proto3" json:"until_ms,omitempty"` // archived: back by itself then (a snooze; 0: no end)
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -5037,6 +5046,13 @@ func (x *SetArchived) GetArchived() bool {
 		return x.Archived
 	}
 	return false
+}
+
+func (x *SetArchived) GetUntilMs() int64 {
+	if x != nil {
+		return x.UntilMs
+	}
+	return 0
 }
 
 type Ack struct {
@@ -7207,16 +7223,17 @@ func (x *ListChanged) GetAtMs() int64 {
 // FlagsUpdate: the user's own flags of a conversation, after a change (on
 // any of the user's devices, or a read that cleared the unread mark).
 type FlagsUpdate struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
-	Pinned        bool                   `protobuf:"varint,2,opt,name=pinned,proto3" json:"pinned,omitempty"`
-	Muted         bool                   `protobuf:"varint,3,opt,name=muted,proto3" json:"muted,omitempty"`
-	Archived      bool                   `protobuf:"varint,4,opt,name=archived,proto3" json:"archived,omitempty"`
-	MarkedUnread  bool                   `protobuf:"varint,5,opt,name=marked_unread,json=markedUnread,proto3" json:"marked_unread,omitempty"`
-	MutedUntilMs  int64                  `protobuf:"varint,6,opt,name=muted_until_ms,json=mutedUntilMs,proto3" json:"muted_until_ms,omitempty"` // muted: the mute ends then (0: until unmuted)
-	Labels        []string               `protobuf:"bytes,7,rep,name=labels,proto3" json:"labels,omitempty"`                                    // the user's labels of it, ascending
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Conv            string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	Pinned          bool                   `protobuf:"varint,2,opt,name=pinned,proto3" json:"pinned,omitempty"`
+	Muted           bool                   `protobuf:"varint,3,opt,name=muted,proto3" json:"muted,omitempty"`
+	Archived        bool                   `protobuf:"varint,4,opt,name=archived,proto3" json:"archived,omitempty"`
+	MarkedUnread    bool                   `protobuf:"varint,5,opt,name=marked_unread,json=markedUnread,proto3" json:"marked_unread,omitempty"`
+	MutedUntilMs    int64                  `protobuf:"varint,6,opt,name=muted_until_ms,json=mutedUntilMs,proto3" json:"muted_until_ms,omitempty"`          // muted: the mute ends then (0: until unmuted)
+	Labels          []string               `protobuf:"bytes,7,rep,name=labels,proto3" json:"labels,omitempty"`                                             // the user's labels of it, ascending
+	ArchivedUntilMs int64                  `protobuf:"varint,8,opt,name=archived_until_ms,json=archivedUntilMs,proto3" json:"archived_until_ms,omitempty"` // archived: back by itself then (0: no end)
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *FlagsUpdate) Reset() {
@@ -7296,6 +7313,13 @@ func (x *FlagsUpdate) GetLabels() []string {
 		return x.Labels
 	}
 	return nil
+}
+
+func (x *FlagsUpdate) GetArchivedUntilMs() int64 {
+	if x != nil {
+		return x.ArchivedUntilMs
+	}
+	return 0
 }
 
 // ReadUpdate: the user's read cursor moved (on another device).
@@ -8147,7 +8171,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x16\n" +
 	"\x06device\x18\x02 \x01(\tR\x06device\x12\x16\n" +
 	"\x06cursor\x18\x03 \x01(\x04R\x06cursor\x12\x14\n" +
-	"\x05limit\x18\x04 \x01(\rR\x05limit\"\x94\x05\n" +
+	"\x05limit\x18\x04 \x01(\rR\x05limit\"\xc0\x05\n" +
 	"\vConvSummary\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x120\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1c.switchboard.actors.ConvKindR\x04kind\x12\x19\n" +
@@ -8172,7 +8196,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x0emuted_until_ms\x18\x12 \x01(\x03R\fmutedUntilMs\x12\x1f\n" +
 	"\vhidden_seqs\x18\x13 \x03(\x04R\n" +
 	"hiddenSeqs\x12\x16\n" +
-	"\x06labels\x18\x14 \x03(\tR\x06labels\"\xd5\x01\n" +
+	"\x06labels\x18\x14 \x03(\tR\x06labels\x12*\n" +
+	"\x11archived_until_ms\x18\x15 \x01(\x03R\x0farchivedUntilMs\"\xd5\x01\n" +
 	"\fSyncResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x16\n" +
 	"\x06cursor\x18\x02 \x01(\x04R\x06cursor\x12E\n" +
@@ -8244,11 +8269,12 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x06remove\x18\x04 \x03(\tR\x06remove\"\\\n" +
 	"\x11SetLabelsResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12\x16\n" +
-	"\x06labels\x18\x02 \x03(\tR\x06labels\"Q\n" +
+	"\x06labels\x18\x02 \x03(\tR\x06labels\"l\n" +
 	"\vSetArchived\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
 	"\x04conv\x18\x02 \x01(\tR\x04conv\x12\x1a\n" +
-	"\barchived\x18\x03 \x01(\bR\barchived\"6\n" +
+	"\barchived\x18\x03 \x01(\bR\barchived\x12\x19\n" +
+	"\buntil_ms\x18\x04 \x01(\x03R\auntilMs\"6\n" +
 	"\x03Ack\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\"_\n" +
 	"\bSetMuted\x12\x12\n" +
@@ -8412,7 +8438,7 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\x04conv\x18\x03 \x01(\tR\x04conv\x12\x12\n" +
 	"\x04from\x18\x04 \x01(\tR\x04from\x12\x12\n" +
 	"\x04text\x18\x05 \x01(\tR\x04text\x12\x13\n" +
-	"\x05at_ms\x18\x06 \x01(\x03R\x04atMs\"\xce\x01\n" +
+	"\x05at_ms\x18\x06 \x01(\x03R\x04atMs\"\xfa\x01\n" +
 	"\vFlagsUpdate\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
 	"\x06pinned\x18\x02 \x01(\bR\x06pinned\x12\x14\n" +
@@ -8420,7 +8446,8 @@ const file_actors_actorspb_actors_proto_rawDesc = "" +
 	"\barchived\x18\x04 \x01(\bR\barchived\x12#\n" +
 	"\rmarked_unread\x18\x05 \x01(\bR\fmarkedUnread\x12$\n" +
 	"\x0emuted_until_ms\x18\x06 \x01(\x03R\fmutedUntilMs\x12\x16\n" +
-	"\x06labels\x18\a \x03(\tR\x06labels\"|\n" +
+	"\x06labels\x18\a \x03(\tR\x06labels\x12*\n" +
+	"\x11archived_until_ms\x18\b \x01(\x03R\x0farchivedUntilMs\"|\n" +
 	"\n" +
 	"ReadUpdate\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x19\n" +

@@ -195,7 +195,8 @@ type Session interface {
 	ReadGroupPicture(ctx context.Context, conv string, index int) (*pb.MediaRef, []byte, error)
 	SetPinned(ctx context.Context, conv string, pinned bool) error
 	// SetArchived moves conv into the user's archived list or back.
-	SetArchived(ctx context.Context, conv string, archived bool) error
+	// SetArchived with until set is a snooze (Runtime.Snooze).
+	SetArchived(ctx context.Context, conv string, archived bool, until time.Time) error
 	// SetMarkedUnread marks conv unread for the user or clears the mark.
 	SetMarkedUnread(ctx context.Context, conv string, marked bool) error
 	// SetMuted mutes conv for the user alone, for d (0: until unmuted);

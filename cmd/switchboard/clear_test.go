@@ -87,3 +87,28 @@ func TestLabelCommand(t *testing.T) {
 		t.Fatalf("convs --label paid: %+v, want ann's chat alone", convs)
 	}
 }
+
+// switchboard snooze against a dev node: the chat moves to the archived
+// list until its end.
+func TestSnoozeCommand(t *testing.T) {
+	n := newDevNode(t)
+	n.start()
+	d := n.dir
+	n.run("send", "--data-dir", d, "--user", "buyer", "--to", "user:seller", "--text", "ship on monday?")
+	var s struct {
+		Archived bool   `json:"archived"`
+		Until    string `json:"until"`
+	}
+	mustJSON(t, n.run("snooze", "--data-dir", d, "--user", "seller", "--conv", "d:buyer:seller", "--for", "1h", "--json"), &s)
+	if !s.Archived || s.Until == "" {
+		t.Fatalf("snooze: %+v", s)
+	}
+	var archived []struct {
+		Conv            string `json:"conv"`
+		ArchivedUntilMs int64  `json:"archived_until_ms"`
+	}
+	mustJSON(t, n.run("convs", "--data-dir", d, "--user", "seller", "--archived", "--json"), &archived)
+	if len(archived) != 1 || archived[0].Conv != "d:buyer:seller" || archived[0].ArchivedUntilMs == 0 {
+		t.Fatalf("convs --archived: %+v, want the snoozed chat with its end", archived)
+	}
+}

@@ -232,6 +232,7 @@ type jsonSummary struct {
 	Muted          bool         `json:"muted,omitempty"`
 	MutedUntilMs   int64        `json:"muted_until_ms,omitempty"`
 	Archived       bool         `json:"archived,omitempty"`
+	ArchivedUntil  int64        `json:"archived_until_ms,omitempty"`
 	MarkedUnread   bool         `json:"marked_unread,omitempty"`
 	Labels         []string     `json:"labels,omitempty"`
 	Member         bool         `json:"member"`
@@ -241,7 +242,7 @@ type jsonSummary struct {
 
 func toJSONSummary(s *wirepb.ConvSummary) jsonSummary {
 	return jsonSummary{Conv: s.Conv, Kind: strings.ToLower(s.Kind.String()), Title: s.Title, LastSeq: s.LastSeq, Unread: s.Unread, UnreadMentions: s.UnreadMentions, ReadSeq: s.ReadSeq,
-		Pinned: s.Pinned, Muted: s.Muted, MutedUntilMs: s.MutedUntilMs, Archived: s.Archived, MarkedUnread: s.MarkedUnread, Labels: s.Labels, Member: s.Member, LastActivityMs: s.LastActivityMs, LastMessage: wireToJSONMessage(s.LastMessage)}
+		Pinned: s.Pinned, Muted: s.Muted, MutedUntilMs: s.MutedUntilMs, Archived: s.Archived, ArchivedUntil: s.ArchivedUntilMs, MarkedUnread: s.MarkedUnread, Labels: s.Labels, Member: s.Member, LastActivityMs: s.LastActivityMs, LastMessage: wireToJSONMessage(s.LastMessage)}
 }
 
 // withTimeout bounds a command.

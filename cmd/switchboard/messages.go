@@ -940,7 +940,10 @@ func formatSummary(s *wirepb.ConvSummary) string {
 	case s.Muted:
 		badge += " (muted)"
 	}
-	if s.Archived {
+	switch {
+	case s.Archived && s.ArchivedUntilMs > 0:
+		badge += " (snoozed until " + time.UnixMilli(s.ArchivedUntilMs).UTC().Format(time.RFC3339) + ")"
+	case s.Archived:
 		badge += " (archived)"
 	}
 	if s.MarkedUnread {

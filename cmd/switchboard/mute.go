@@ -135,6 +135,43 @@ user muted it.`,
 	})
 }
 
+func newSnoozeCmd() *cobra.Command {
+	var o clientOptions
+	var conv string
+	var period time.Duration
+	cmd := &cobra.Command{
+		Use:   "snooze",
+		Short: "Archive a conversation for the user until a time: then it is back in the main list, marked unread",
+		Long: `Snooze a conversation ("remind me tomorrow"): it moves to the user's
+archived list and comes back to the main list by itself after --for,
+marked unread until the user reads it. News from someone else brings it
+back earlier, as for any archive; archive --off ends it at once.`,
+		Example: `  switchboard snooze --data-dir D --user seller --conv d:buyer:seller --for 20h`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if conv == "" || period <= 0 {
+				return errors.New("give --conv and --for")
+			}
+			until := time.Now().Add(period)
+			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
+				if err := c.Snooze(ctx, conv, until); err != nil {
+					return err
+				}
+				until = until.UTC().Truncate(time.Second)
+				if o.json {
+					return printJSON(cmd.OutOrStdout(), map[string]any{"conv": conv, "archived": true, "until": until})
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s snoozed until %s\n", conv, until.Format(time.RFC3339))
+				return nil
+			})
+		},
+	}
+	o.register(cmd.Flags())
+	cmd.Flags().StringVar(&conv, "conv", "", "conversation id")
+	cmd.Flags().DurationVar(&period, "for", 0, "how long (the node's --max-snooze-for bounds it)")
+	return cmd
+}
+
 func newMarkUnreadCmd() *cobra.Command {
 	return newOwnFlagCmd(ownFlag{
 		use:   "mark-unread",

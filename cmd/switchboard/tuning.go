@@ -58,6 +58,7 @@ func (t *tuning) register(f *pflag.FlagSet) {
 	f.IntVar(&t.actors.MaxJoinNoteBytes, "max-join-note-bytes", a.MaxJoinNoteBytes, "longest note a request to join carries to the group's managers, in bytes")
 	f.IntVar(&t.actors.MaxJoinRequests, "max-join-requests", a.MaxJoinRequests, "most requests to join (with an invite that needs approval) a group holds waiting")
 	f.IntVar(&t.actors.MaxAwayBytes, "max-away-bytes", a.MaxAwayBytes, "longest away message (an automatic reply while away), in bytes")
+	f.DurationVar(&t.actors.MaxSnoozeFor, "max-snooze-for", a.MaxSnoozeFor, "furthest ahead a snooze (an archive for a while) may end")
 	f.IntVar(&t.actors.MaxConvLabels, "max-conv-labels", a.MaxConvLabels, "most labels a user puts on one conversation of theirs")
 	f.IntVar(&t.actors.MaxLabelBytes, "max-label-bytes", a.MaxLabelBytes, "longest label of a conversation, in bytes")
 	f.IntVar(&t.actors.MaxHiddenMessages, "max-hidden-messages", a.MaxHiddenMessages, "most messages a member may delete for themself in one conversation (then clear it)")

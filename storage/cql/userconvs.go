@@ -25,20 +25,23 @@ type userConvRow struct {
 	MutedUntil   *time.Time `db:"muted_until"`   // null before 0016; the epoch: no end
 	LastActivity *time.Time `db:"last_activity"`
 	Labels       *string    `db:"labels"` // null before 0018; one per line
+	// ArchivedUntil is null before 0019; the epoch: no end.
+	ArchivedUntil *time.Time `db:"archived_until"`
 }
 
 func (r userConvRow) userConv() storage.UserConv {
 	return storage.UserConv{
-		UserID:       r.UserID,
-		ConvID:       r.ConvID,
-		ReadSeq:      max(u64(r.ReadSeq), u64(r.ReadMax)),
-		Pinned:       r.Pinned,
-		Muted:        r.Muted,
-		ArchivedSeq:  u64(r.ArchivedSeq),
-		MarkedUnread: r.MarkedUnread,
-		MutedUntil:   mutedUntil(r.MutedUntil),
-		LastActivity: fromTS(r.LastActivity),
-		Labels:       splitLabels(r.Labels),
+		UserID:        r.UserID,
+		ConvID:        r.ConvID,
+		ReadSeq:       max(u64(r.ReadSeq), u64(r.ReadMax)),
+		Pinned:        r.Pinned,
+		Muted:         r.Muted,
+		ArchivedSeq:   u64(r.ArchivedSeq),
+		MarkedUnread:  r.MarkedUnread,
+		MutedUntil:    mutedUntil(r.MutedUntil),
+		LastActivity:  fromTS(r.LastActivity),
+		Labels:        splitLabels(r.Labels),
+		ArchivedUntil: mutedUntil(r.ArchivedUntil),
 	}
 }
 
@@ -51,7 +54,7 @@ func splitLabels(v *string) []string {
 	return strings.Split(*v, "\n")
 }
 
-var ucCols = []string{"user_id", "conv_id", "read_seq", "read_max", "pinned", "muted", "archived_seq", "marked_unread", "muted_until", "last_activity", "labels"}
+var ucCols = []string{"user_id", "conv_id", "read_seq", "read_max", "pinned", "muted", "archived_seq", "marked_unread", "muted_until", "last_activity", "labels", "archived_until"}
 
 var (
 	ucGet = mk(qb.Select("user_convs").Columns(ucCols...).Where(qb.Eq("user_id"), qb.Eq("conv_id")).ToCql())
@@ -60,7 +63,7 @@ var (
 	ucReadMax = mk(qb.Update("user_convs").TimestampNamed("ts").SetNamed("read_max", "seq").
 			Where(qb.Eq("user_id"), qb.Eq("conv_id")).ToCql())
 	ucSetPinned   = mk(qb.Update("user_convs").Set("pinned").Where(qb.Eq("user_id"), qb.Eq("conv_id")).ToCql())
-	ucSetArchived = mk(qb.Update("user_convs").Set("archived_seq").Where(qb.Eq("user_id"), qb.Eq("conv_id")).ToCql())
+	ucSetArchived = mk(qb.Update("user_convs").Set("archived_seq", "archived_until").Where(qb.Eq("user_id"), qb.Eq("conv_id")).ToCql())
 	ucSetMarked   = mk(qb.Update("user_convs").Set("marked_unread").Where(qb.Eq("user_id"), qb.Eq("conv_id")).ToCql())
 	ucSetLabels   = mk(qb.Update("user_convs").Set("labels").Where(qb.Eq("user_id"), qb.Eq("conv_id")).ToCql())
 	ucSetMuted    = mk(qb.Update("user_convs").Set("muted", "muted_until").Where(qb.Eq("user_id"), qb.Eq("conv_id")).ToCql())
@@ -159,15 +162,24 @@ func (s *Store) SetMuted(ctx context.Context, userID, convID string, muted bool,
 	if err := s.checkUserConv(userID, convID); err != nil {
 		return err
 	}
-	end := time.UnixMilli(0).UTC()
-	if muted && !until.IsZero() {
-		end = storage.Millis(until)
+	if !muted {
+		until = time.Time{}
 	}
 	op := fmt.Sprintf("set muted of %q/%q", userID, convID)
-	return s.wrap(op, s.query(ctx, ucSetMuted).Bind(muted, end, userID, convID).ExecRelease())
+	return s.wrap(op, s.query(ctx, ucSetMuted).Bind(muted, untilColumn(until), userID, convID).ExecRelease())
 }
 
-// mutedUntil reads the column: null (never written) and the epoch are no end.
+// untilColumn writes an end: zero (no end) as the epoch, never a null,
+// which would be a tombstone.
+func untilColumn(until time.Time) time.Time {
+	if until.IsZero() {
+		return time.UnixMilli(0).UTC()
+	}
+	return storage.Millis(until)
+}
+
+// mutedUntil reads an end column (muted_until, archived_until): null
+// (never written) and the epoch are no end.
 func mutedUntil(t *time.Time) time.Time {
 	if t == nil || t.UnixMilli() <= 0 {
 		return time.Time{}
@@ -180,8 +192,9 @@ func (s *Store) SetMarkedUnread(ctx context.Context, userID, convID string, mark
 	return s.setFlag(ctx, ucSetMarked, userID, convID, marked)
 }
 
-// SetArchived sets one column, without a read.
-func (s *Store) SetArchived(ctx context.Context, userID, convID string, seq uint64) error {
+// SetArchived sets two columns, without a read; "no end" is written as
+// the epoch, never a null (a tombstone), as muted_until is.
+func (s *Store) SetArchived(ctx context.Context, userID, convID string, seq uint64, until time.Time) error {
 	if err := s.checkUserConv(userID, convID); err != nil {
 		return err
 	}
@@ -189,7 +202,7 @@ func (s *Store) SetArchived(ctx context.Context, userID, convID string, seq uint
 		return err
 	}
 	op := fmt.Sprintf("set archived_seq of %q/%q", userID, convID)
-	return s.wrap(op, s.query(ctx, ucSetArchived).Bind(int64(seq), userID, convID).ExecRelease())
+	return s.wrap(op, s.query(ctx, ucSetArchived).Bind(int64(seq), untilColumn(until), userID, convID).ExecRelease())
 }
 
 // SetLabels sets one column, without a read: the labels one per line,

@@ -136,9 +136,9 @@ func (s *Store) SetPinned(ctx context.Context, userID, convID string, pinned boo
 	return err
 }
 
-func (s *Store) SetArchived(ctx context.Context, userID, convID string, seq uint64) error {
+func (s *Store) SetArchived(ctx context.Context, userID, convID string, seq uint64, until time.Time) error {
 	start := time.Now()
-	err := s.next.SetArchived(ctx, userID, convID, seq)
+	err := s.next.SetArchived(ctx, userID, convID, seq, until)
 	s.observe("SetArchived", start, err)
 	return err
 }

@@ -253,14 +253,16 @@ func encodeUserConv(u storage.UserConv) []byte {
 	e.time(u.LastActivity)
 	// Fields added later are written only when set, so rows that never
 	// used them stay as they were.
-	timed, labeled := !u.MutedUntil.IsZero(), len(u.Labels) > 0
-	if u.ArchivedSeq != 0 || u.MarkedUnread || timed || labeled {
+	snoozed := !u.ArchivedUntil.IsZero()
+	labeled := len(u.Labels) > 0 || snoozed
+	timed := !u.MutedUntil.IsZero() || labeled
+	if u.ArchivedSeq != 0 || u.MarkedUnread || timed {
 		e.uint(u.ArchivedSeq)
 	}
-	if u.MarkedUnread || timed || labeled {
+	if u.MarkedUnread || timed {
 		e.bool(u.MarkedUnread)
 	}
-	if timed || labeled {
+	if timed {
 		e.time(u.MutedUntil)
 	}
 	if labeled {
@@ -268,6 +270,9 @@ func encodeUserConv(u storage.UserConv) []byte {
 		for _, l := range u.Labels {
 			e.string(l)
 		}
+	}
+	if snoozed {
+		e.time(u.ArchivedUntil)
 	}
 	return e.b
 }
@@ -293,10 +298,15 @@ func decodeUserConv(user, conv string, b []byte) (storage.UserConv, error) {
 		if n > uint64(len(d.b)) { // each label takes a byte at least
 			return u, fmt.Errorf("%w: user conversation %q/%q: %d labels in %d bytes", errCorrupt, user, conv, n, len(d.b))
 		}
-		u.Labels = make([]string, n)
+		if n > 0 {
+			u.Labels = make([]string, n)
+		}
 		for i := range u.Labels {
 			u.Labels[i] = d.string()
 		}
+	}
+	if d.err == nil && len(d.b) > 0 { // written before snoozes existed, or none
+		u.ArchivedUntil = d.time()
 	}
 	return u, d.err
 }

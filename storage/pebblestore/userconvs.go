@@ -90,10 +90,11 @@ func (s *Store) SetMuted(ctx context.Context, userID, convID string, muted bool,
 	return err
 }
 
-func (s *Store) SetArchived(ctx context.Context, userID, convID string, seq uint64) error {
+func (s *Store) SetArchived(ctx context.Context, userID, convID string, seq uint64, until time.Time) error {
+	until = storage.Millis(until)
 	_, err := s.updateUserConv(ctx, userID, convID, func(u *storage.UserConv) bool {
-		changed := u.ArchivedSeq != seq
-		u.ArchivedSeq = seq
+		changed := u.ArchivedSeq != seq || !u.ArchivedUntil.Equal(until)
+		u.ArchivedSeq, u.ArchivedUntil = seq, until
 		return changed
 	})
 	return err

@@ -211,7 +211,7 @@ func testModel(t *testing.T, s storage.Store, id func(string) string) {
 				u.Pinned = p
 			case 1:
 				a := uint64(rng.IntN(3)) // 0: back to the main list
-				check(s.SetArchived(c, user, conv, a), nil)
+				check(s.SetArchived(c, user, conv, a, time.Time{}), nil)
 				u.ArchivedSeq = a
 			case 2:
 				mu := rng.IntN(2) == 0

@@ -33,7 +33,7 @@ func testUserConvState(t *testing.T, s storage.Store, id func(string) string) {
 	}
 	must(t, s.SetPinned(c, u, cid, true))
 	must(t, s.SetMuted(c, u, cid, true, time.Time{}))
-	must(t, s.SetArchived(c, u, cid, 7))
+	must(t, s.SetArchived(c, u, cid, 7, time.Time{}))
 	must(t, s.SetMarkedUnread(c, u, cid, true))
 	must(t, s.TouchConversation(c, u, cid, at(10)))
 	must(t, s.TouchConversation(c, u, cid, at(5))) // backwards: ignored
@@ -59,7 +59,7 @@ func testUserConvState(t *testing.T, s storage.Store, id func(string) string) {
 	if got, err = s.GetUserConv(c, u, cid); err != nil || got.Muted || !got.MutedUntil.IsZero() {
 		t.Fatalf("state after unmuting a timed mute %+v %v", got, err)
 	}
-	must(t, s.SetArchived(c, u, cid, 0))
+	must(t, s.SetArchived(c, u, cid, 0, time.Time{}))
 	must(t, s.SetMarkedUnread(c, u, cid, false))
 	got, err = s.GetUserConv(c, u, cid)
 	must(t, err)
@@ -86,6 +86,15 @@ func testUserConvState(t *testing.T, s storage.Store, id func(string) string) {
 	must(t, s.SetLabels(c, u, other, []string{"vip"}))
 	if got, err = s.GetUserConv(c, u, other); err != nil || !slices.Equal(got.Labels, []string{"vip"}) {
 		t.Fatalf("a row of labels alone: %+v %v", got, err)
+	}
+	// A snooze: archived until a time, beside the labels; then back.
+	must(t, s.SetArchived(c, u, other, 9, at(40)))
+	if got, err = s.GetUserConv(c, u, other); err != nil || got.ArchivedSeq != 9 || !got.ArchivedUntil.Equal(at(40)) || !slices.Equal(got.Labels, []string{"vip"}) {
+		t.Fatalf("snoozed: %+v %v", got, err)
+	}
+	must(t, s.SetArchived(c, u, other, 0, time.Time{}))
+	if got, err = s.GetUserConv(c, u, other); err != nil || got.ArchivedSeq != 0 || !got.ArchivedUntil.IsZero() {
+		t.Fatalf("back from the snooze: %+v %v", got, err)
 	}
 	for _, bad := range [][]string{{""}, {"b", "a"}, {"a", "a"}, {"two\nlines"}} {
 		if err := s.SetLabels(c, u, cid, bad); !errors.Is(err, storage.ErrInvalid) {

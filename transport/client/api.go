@@ -673,7 +673,7 @@ func (c *Client) SetArchived(ctx context.Context, conv string, archived bool) er
 	if _, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Archive{Archive: &wirepb.ArchiveRequest{Conv: conv, Archived: archived}}}); err != nil {
 		return err
 	}
-	c.store.setOwnFlag(conv, func(info *Conversation) { info.Archived = archived })
+	c.store.setOwnFlag(conv, func(info *Conversation) { info.Archived, info.ArchivedUntil = archived, time.Time{} })
 	return nil
 }
 
@@ -690,6 +690,20 @@ func (c *Client) SetLabels(ctx context.Context, conv string, add, remove []strin
 	labels := res.GetLabel().GetLabels()
 	c.store.setOwnFlag(conv, func(info *Conversation) { info.Labels = slices.Clone(labels) })
 	return labels, nil
+}
+
+// Snooze archives conv for this user until until ("remind me tomorrow"):
+// then it is back in the main list by itself, marked unread, until this
+// user reads it (Conversation.ArchivedUntil; the node pushes nothing then:
+// a client showing it sets a timer). News from someone else ends it
+// earlier; SetArchived(false) at once. until must be in the future, at
+// most the node's --max-snooze-for ahead (INVALID).
+func (c *Client) Snooze(ctx context.Context, conv string, until time.Time) error {
+	if _, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Archive{Archive: &wirepb.ArchiveRequest{Conv: conv, Archived: true, UntilMs: until.UnixMilli()}}}); err != nil {
+		return err
+	}
+	c.store.setOwnFlag(conv, func(info *Conversation) { info.Archived, info.ArchivedUntil = true, until })
+	return nil
 }
 
 // SetMarkedUnread marks conv unread for this user (Conversation.MarkedUnread),

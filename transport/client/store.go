@@ -126,6 +126,10 @@ type Conversation struct {
 	// Archived: in this user's archived list (SetArchived), not the main
 	// one; a new message from someone else brings it back unless Muted.
 	Archived bool
+	// ArchivedUntil: a snooze (Snooze) ends then, and the conversation is
+	// back in the main list, marked unread (zero: none). The node pushes
+	// nothing then; ArchivedAt says where it is.
+	ArchivedUntil time.Time
 	// MarkedUnread: this user marked it unread (SetMarkedUnread), to come
 	// back to it; show it as unread even with Unread 0. A read clears it.
 	MarkedUnread bool
@@ -516,7 +520,7 @@ func (s *store) countLocked(cs *convState, m *Message) {
 	}
 	cs.info.Unread++
 	if !cs.info.MutedAt(time.Now()) {
-		cs.info.Archived = false // as the server does: news brings it back
+		cs.info.Archived, cs.info.ArchivedUntil = false, time.Time{} // as the server does: news brings it back
 	}
 	if slices.Contains(m.Mentions, s.me) {
 		cs.info.UnreadMentions++
@@ -563,6 +567,7 @@ func (s *store) applySummary(w *wirepb.ConvSummary) (from, to uint64, news []Mes
 	}
 	cs.info.Kind, cs.info.Pinned, cs.info.Muted, cs.info.Archived, cs.info.Member = w.Kind, w.Pinned, w.Muted, w.Archived, w.Member
 	cs.info.MarkedUnread, cs.info.MutedUntil, cs.info.Labels = w.MarkedUnread, millisTime(w.MutedUntilMs), slices.Clone(w.Labels)
+	cs.info.ArchivedUntil = millisTime(w.ArchivedUntilMs)
 	if w.LastSeq >= cs.titleSeq {
 		cs.info.Title, cs.info.PictureID, cs.titleSeq = w.Title, w.PictureId, w.LastSeq
 	}
@@ -914,7 +919,16 @@ func (s *store) setFlags(f *wirepb.FlagsUpdate) {
 		info.Pinned, info.Muted, info.Archived, info.MarkedUnread = f.Pinned, f.Muted, f.Archived, f.MarkedUnread
 		info.MutedUntil = millisTime(f.MutedUntilMs)
 		info.Labels = slices.Clone(f.Labels)
+		info.ArchivedUntil = millisTime(f.ArchivedUntilMs)
 	})
+}
+
+// ArchivedAt reports whether the conversation is in this user's archived
+// list at t: archived, and a snooze (if any) not ended. Past a snooze's
+// end it is in the main list and counts as marked unread (MarkedUnread
+// says so once the node is asked again).
+func (c Conversation) ArchivedAt(t time.Time) bool {
+	return c.Archived && (c.ArchivedUntil.IsZero() || t.Before(c.ArchivedUntil))
 }
 
 // MutedAt reports whether this user's mute of the conversation holds at

@@ -1084,10 +1084,13 @@ type ConvSummary struct {
 	// node counts the conversation as not muted, without a push
 	MutedUntilMs int64 `protobuf:"varint,18,opt,name=muted_until_ms,json=mutedUntilMs,proto3" json:"muted_until_ms,omitempty"`
 	// the seqs the user deleted for themself (hide): drop those held
-	HiddenSeqs    []uint64 `protobuf:"varint,19,rep,packed,name=hidden_seqs,json=hiddenSeqs,proto3" json:"hidden_seqs,omitempty"`
-	Labels        []string `protobuf:"bytes,20,rep,name=labels,proto3" json:"labels,omitempty"` // the user's own labels of it (label), ascending
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	HiddenSeqs []uint64 `protobuf:"varint,19,rep,packed,name=hidden_seqs,json=hiddenSeqs,proto3" json:"hidden_seqs,omitempty"`
+	Labels     []string `protobuf:"bytes,20,rep,name=labels,proto3" json:"labels,omitempty"` // the user's own labels of it (label), ascending
+	// archived: a snooze, back in the main list then, marked unread (0:
+	// none); past it the node lists it so without a push: set a timer
+	ArchivedUntilMs int64 `protobuf:"varint,21,opt,name=archived_until_ms,json=archivedUntilMs,proto3" json:"archived_until_ms,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ConvSummary) Reset() {
@@ -1258,6 +1261,13 @@ func (x *ConvSummary) GetLabels() []string {
 		return x.Labels
 	}
 	return nil
+}
+
+func (x *ConvSummary) GetArchivedUntilMs() int64 {
+	if x != nil {
+		return x.ArchivedUntilMs
+	}
+	return 0
 }
 
 // Hello is the first frame a client writes on its stream; every later
@@ -8004,9 +8014,13 @@ func (*PinResult) Descriptor() ([]byte, []int) {
 // recall) brings it back to the main list by itself, unless the caller
 // muted it: a muted archived conversation stays archived.
 type ArchiveRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
-	Archived      bool                   `protobuf:"varint,2,opt,name=archived,proto3" json:"archived,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Conv     string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	Archived bool                   `protobuf:"varint,2,opt,name=archived,proto3" json:"archived,omitempty"`
+	// archived: a snooze, back in the main list by itself at this time,
+	// marked unread (0: until news or an unarchive; in the past, past serve
+	// --max-snooze-for ahead, or with archived false: INVALID)
+	UntilMs       int64 `protobuf:"varint,3,opt,name=until_ms,json=untilMs,proto3" json:"until_ms,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -8053,6 +8067,13 @@ func (x *ArchiveRequest) GetArchived() bool {
 		return x.Archived
 	}
 	return false
+}
+
+func (x *ArchiveRequest) GetUntilMs() int64 {
+	if x != nil {
+		return x.UntilMs
+	}
+	return 0
 }
 
 type ArchiveResult struct {
@@ -9748,16 +9769,17 @@ func (x *ListsUpdate) GetConv() string {
 // mute, archive, mark_unread on any of the user's devices, or a read that
 // took the unread mark away). A client takes them as they are.
 type FlagsUpdate struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Conv          string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
-	Pinned        bool                   `protobuf:"varint,2,opt,name=pinned,proto3" json:"pinned,omitempty"`
-	Muted         bool                   `protobuf:"varint,3,opt,name=muted,proto3" json:"muted,omitempty"`
-	Archived      bool                   `protobuf:"varint,4,opt,name=archived,proto3" json:"archived,omitempty"`
-	MarkedUnread  bool                   `protobuf:"varint,5,opt,name=marked_unread,json=markedUnread,proto3" json:"marked_unread,omitempty"`
-	MutedUntilMs  int64                  `protobuf:"varint,6,opt,name=muted_until_ms,json=mutedUntilMs,proto3" json:"muted_until_ms,omitempty"` // muted: the mute ends then (0: until unmuted)
-	Labels        []string               `protobuf:"bytes,7,rep,name=labels,proto3" json:"labels,omitempty"`                                    // the user's labels of it, ascending
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state           protoimpl.MessageState `protogen:"open.v1"`
+	Conv            string                 `protobuf:"bytes,1,opt,name=conv,proto3" json:"conv,omitempty"`
+	Pinned          bool                   `protobuf:"varint,2,opt,name=pinned,proto3" json:"pinned,omitempty"`
+	Muted           bool                   `protobuf:"varint,3,opt,name=muted,proto3" json:"muted,omitempty"`
+	Archived        bool                   `protobuf:"varint,4,opt,name=archived,proto3" json:"archived,omitempty"`
+	MarkedUnread    bool                   `protobuf:"varint,5,opt,name=marked_unread,json=markedUnread,proto3" json:"marked_unread,omitempty"`
+	MutedUntilMs    int64                  `protobuf:"varint,6,opt,name=muted_until_ms,json=mutedUntilMs,proto3" json:"muted_until_ms,omitempty"`          // muted: the mute ends then (0: until unmuted)
+	Labels          []string               `protobuf:"bytes,7,rep,name=labels,proto3" json:"labels,omitempty"`                                             // the user's labels of it, ascending
+	ArchivedUntilMs int64                  `protobuf:"varint,8,opt,name=archived_until_ms,json=archivedUntilMs,proto3" json:"archived_until_ms,omitempty"` // archived: a snooze that ends then (0: none)
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *FlagsUpdate) Reset() {
@@ -9837,6 +9859,13 @@ func (x *FlagsUpdate) GetLabels() []string {
 		return x.Labels
 	}
 	return nil
+}
+
+func (x *FlagsUpdate) GetArchivedUntilMs() int64 {
+	if x != nil {
+		return x.ArchivedUntilMs
+	}
+	return 0
 }
 
 // ReadUpdate: the user's read cursor moved (on another device).
@@ -12330,7 +12359,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\n" +
 	"joined_seq\x18\x03 \x01(\x04R\tjoinedSeq\x12\x19\n" +
 	"\bleft_seq\x18\x04 \x01(\x04R\aleftSeq\x12\x14\n" +
-	"\x05muted\x18\x05 \x01(\bR\x05muted\"\x96\x05\n" +
+	"\x05muted\x18\x05 \x01(\bR\x05muted\"\xc2\x05\n" +
 	"\vConvSummary\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x121\n" +
 	"\x04kind\x18\x02 \x01(\x0e2\x1d.switchboard.wire.v1.ConvKindR\x04kind\x12\x19\n" +
@@ -12355,7 +12384,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x0emuted_until_ms\x18\x12 \x01(\x03R\fmutedUntilMs\x12\x1f\n" +
 	"\vhidden_seqs\x18\x13 \x03(\x04R\n" +
 	"hiddenSeqs\x12\x16\n" +
-	"\x06labels\x18\x14 \x03(\tR\x06labels\"5\n" +
+	"\x06labels\x18\x14 \x03(\tR\x06labels\x12*\n" +
+	"\x11archived_until_ms\x18\x15 \x01(\x03R\x0farchivedUntilMs\"5\n" +
 	"\x05Hello\x12\x14\n" +
 	"\x05token\x18\x01 \x01(\tR\x05token\x12\x16\n" +
 	"\x06client\x18\x02 \x01(\tR\x06client\"\x96\x03\n" +
@@ -12872,10 +12902,11 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"PinRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
 	"\x06pinned\x18\x02 \x01(\bR\x06pinned\"\v\n" +
-	"\tPinResult\"@\n" +
+	"\tPinResult\"[\n" +
 	"\x0eArchiveRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x1a\n" +
-	"\barchived\x18\x02 \x01(\bR\barchived\"\x0f\n" +
+	"\barchived\x18\x02 \x01(\bR\barchived\x12\x19\n" +
+	"\buntil_ms\x18\x03 \x01(\x03R\auntilMs\"\x0f\n" +
 	"\rArchiveResult\"?\n" +
 	"\x11MarkUnreadRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
@@ -12982,7 +13013,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x06DRAFTS\x10\x03\x12\v\n" +
 	"\aPROFILE\x10\x04\x12\b\n" +
 	"\x04AWAY\x10\x06\x12\x11\n" +
-	"\rJOIN_REQUESTS\x10\x05\"\xce\x01\n" +
+	"\rJOIN_REQUESTS\x10\x05\"\xfa\x01\n" +
 	"\vFlagsUpdate\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x16\n" +
 	"\x06pinned\x18\x02 \x01(\bR\x06pinned\x12\x14\n" +
@@ -12990,7 +13021,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\barchived\x18\x04 \x01(\bR\barchived\x12#\n" +
 	"\rmarked_unread\x18\x05 \x01(\bR\fmarkedUnread\x12$\n" +
 	"\x0emuted_until_ms\x18\x06 \x01(\x03R\fmutedUntilMs\x12\x16\n" +
-	"\x06labels\x18\a \x03(\tR\x06labels\"|\n" +
+	"\x06labels\x18\a \x03(\tR\x06labels\x12*\n" +
+	"\x11archived_until_ms\x18\b \x01(\x03R\x0farchivedUntilMs\"|\n" +
 	"\n" +
 	"ReadUpdate\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x19\n" +
