@@ -68,7 +68,9 @@ func artifactDir(t *testing.T) string {
 // approval code, another user joins with it and a note and waits, the
 // owner reads the note and approves them in the requests panel, and the
 // group reaches their page;
-// the owner mutes the group for 8 hours from its menu, then unmutes it.
+// the owner mutes the group for 8 hours from its menu, then unmutes it;
+// snoozes it for 1 hour (labelled "snoozed until …" in the list, in the
+// node's archived list), then unsnoozes it.
 // And an away message set from the workbench: another user's direct
 // message is answered with it, shown labelled in the workbench; cleared.
 // The customer is queued first (a1 signs in away, a2 is offline): the
@@ -717,6 +719,26 @@ func browserRun(t *testing.T, browser, transport string) {
 	screenshot(t, agent, "agent-muted-"+transport)
 	choose("Unmute")
 	until(agent, "the mute gone", `document.querySelector("#muted-state").textContent === "" && !document.querySelector('#groups li[data-conv="g:team"] .muted-mark')`)
+
+	// a1 snoozes the open team room for 1 hour from its Snooze menu: the
+	// page says until when and labels the room in the list, and the node
+	// lists it archived with its end; Unsnooze takes it back.
+	snooze := func(label string) {
+		t.Helper()
+		until(agent, "choose "+label, fmt.Sprintf(`(() => { const s = document.querySelector("#snooze"); const o = [...s.options].find((o) => o.text === %q);
+			if (s.disabled || !o) return false; s.value = o.value; s.dispatchEvent(new Event("change")); return true })()`, label))
+	}
+	snooze("Snooze for 1 hour")
+	until(agent, "snoozed until shown", `document.querySelector("#snoozed-state").textContent.startsWith("snoozed until ") &&
+		document.querySelector('#groups li[data-conv="g:team"] .snoozed-mark')?.textContent === document.querySelector("#snoozed-state").textContent`)
+	archivedEnd, err := chromedp.Run(agent, chromedp.Evaluate[[]int64](`window.switchboardClient.listConversations({ archived: true }).then((l) => l.filter((c) => c.id === "g:team").map((c) => c.archivedUntilMs))`, chromedp.EvalAwaitPromise))
+	if err != nil || len(archivedEnd) != 1 || time.Until(time.UnixMilli(archivedEnd[0])) < 55*time.Minute || time.Until(time.UnixMilli(archivedEnd[0])) > time.Hour {
+		t.Fatalf("the node's archived list holds g:team until %v (%v), want about an hour from now", archivedEnd, err)
+	}
+	screenshot(t, agent, "agent-snoozed-"+transport)
+	snooze("Unsnooze")
+	until(agent, "the snooze gone", `document.querySelector("#snoozed-state").textContent === "" && !!document.querySelector('#groups li[data-conv="g:team"]') &&
+		!document.querySelector('#groups li[data-conv="g:team"] .snoozed-mark') && !window.switchboardClient.conversation("g:team").archived`)
 
 	// a1 is off for a day: the workbench's "Away message" sets it, and
 	// buyer, writing to a1 directly (from the CLI), is answered with it.

@@ -218,6 +218,8 @@ export class Client {
   private hold: BusyHold;
   /** Per conversation muted for a while, the timer that ends its mute here (setMuted). */
   private muteTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Per conversation snoozed, the timer that ends its snooze here (setArchived). */
+  private snoozeTimers = new Map<string, ReturnType<typeof setTimeout>>();
 
   constructor(opts: ClientOptions) {
     this.opts = { transports: ["webtransport", "websocket"], minBackoffMs: 200, maxBackoffMs: 15000, requestTimeoutMs: 10000, ackIntervalMs: 200, sendPipeline: 16, maxBusyHoldMs: 5000, ...opts };
@@ -275,8 +277,10 @@ export class Client {
   close(): void {
     this.closed = true;
     clearTimeout(this.ackTimer);
-    for (const t of this.muteTimers.values()) clearTimeout(t);
-    this.muteTimers.clear();
+    for (const timers of [this.muteTimers, this.snoozeTimers]) {
+      for (const t of timers.values()) clearTimeout(t);
+      timers.clear();
+    }
     for (const p of this.pipelines.values()) p.stop();
     this.link?.close();
     this.setState("closed");
@@ -445,8 +449,8 @@ export class Client {
     c.peerReadSeq = Math.max(c.peerReadSeq, Number(cs.peerReadSeq));
     c.pinned = cs.pinned;
     this.setMuted(c, cs.muted, Number(cs.mutedUntilMs));
-    c.archived = cs.archived;
     c.markedUnread = cs.markedUnread;
+    this.setArchived(c, cs.archived, Number(cs.archivedUntilMs)); // after the mark: a snooze ended by this clock marks it
     c.labels = [...cs.labels];
     c.setTitle(cs.title, Number(cs.lastSeq), cs.pictureId);
     c.member = cs.member;
@@ -499,13 +503,51 @@ export class Client {
    * archive moves conv into this user's archived list (on false: back to
    * the main one). Only the list changes: its unread still count unless
    * it is muted, its messages still arrive; the next message from someone
-   * else brings it back unless it is muted.
+   * else brings it back unless it is muted. Either way a snooze's end
+   * goes: archived until news, or back now.
    */
   async archive(conv: string, on = true): Promise<void> {
     await this.request({ case: "archive", value: { conv, archived: on } });
     const c = this.conversation(conv);
-    c.archived = on;
+    this.setArchived(c, on, 0);
     this.emit("conversation", c);
+  }
+
+  /**
+   * snooze archives conv for this user until untilMs (Unix ms: "remind me
+   * tomorrow"): then it is back in the main list by itself, on every
+   * device, marked unread until this user reads it
+   * (Conversation.archivedUntilMs, archivedAt; the node sends nothing at
+   * the end: the client emits "conversation" then). News from someone else
+   * ends it earlier; archive(conv, false) at once. untilMs must be in the
+   * future, at most the node's --max-snooze-for (a year) ahead, else
+   * INVALID.
+   */
+  async snooze(conv: string, untilMs: number): Promise<void> {
+    if (!conv) throw new Error("snooze: the conversation");
+    if (!Number.isSafeInteger(untilMs) || untilMs <= Date.now()) throw new Error("snooze: untilMs is a time to come, in whole Unix ms");
+    await this.request({ case: "archive", value: { conv, archived: true, untilMs: BigInt(untilMs) } });
+    const c = this.conversation(conv);
+    this.setArchived(c, true, untilMs);
+    this.emit("conversation", c);
+  }
+
+  /**
+   * setArchived takes c's archive as told (untilMs: a snooze's end, 0:
+   * none) and arms the timer that ends a snooze here: c is back in the
+   * main list, marked unread, as the node's summaries say from then on.
+   */
+  private setArchived(c: Conversation, archived: boolean, untilMs: number): void {
+    c.archived = archived;
+    c.archivedUntilMs = archived ? untilMs : 0;
+    this.endAt(this.snoozeTimers, c, c.archivedUntilMs, () => {
+      // News (countNew) or a read may have ended it meanwhile: nothing to end then.
+      if (!c.archived || c.archivedUntilMs !== untilMs) return false;
+      c.archived = false;
+      c.archivedUntilMs = 0;
+      c.markedUnread = true;
+      return true;
+    });
   }
 
   /**
@@ -572,28 +614,38 @@ export class Client {
   private setMuted(c: Conversation, muted: boolean, untilMs: number): void {
     c.muted = muted;
     c.mutedUntilMs = muted ? untilMs : 0;
-    clearTimeout(this.muteTimers.get(c.id));
-    this.muteTimers.delete(c.id);
-    if (!c.muted || c.mutedUntilMs === 0) return;
-    const until = c.mutedUntilMs;
-    if (until <= Date.now()) {
-      // Ended already (by this clock): the caller's event shows it.
+    this.endAt(this.muteTimers, c, c.mutedUntilMs, () => {
       c.muted = false;
       c.mutedUntilMs = 0;
+      return true;
+    });
+  }
+
+  /**
+   * endAt replaces c's timer in timers with one that calls end at until
+   * (0: none), for a flag that ends by itself with no word from the node
+   * (a timed mute, a snooze); "conversation" is emitted then if end says
+   * it ended something. An end passed already (by this clock) ends now,
+   * with no event: the caller's shows it.
+   */
+  private endAt(timers: Map<string, ReturnType<typeof setTimeout>>, c: Conversation, until: number, end: () => boolean): void {
+    clearTimeout(timers.get(c.id));
+    timers.delete(c.id);
+    if (until === 0) return;
+    if (until <= Date.now()) {
+      end();
       return;
     }
     if (this.closed) return;
     const arm = () => {
-      // A timer waits at most 2^31-1 ms (about 24 days): a longer mute is
+      // A timer waits at most 2^31-1 ms (about 24 days): a later end is
       // looked at again then.
       const t = setTimeout(() => {
         if (until > Date.now()) return arm();
-        this.muteTimers.delete(c.id);
-        c.muted = false;
-        c.mutedUntilMs = 0;
-        this.emit("conversation", c);
+        timers.delete(c.id);
+        if (end()) this.emit("conversation", c);
       }, Math.min(until - Date.now(), 0x7fffffff));
-      this.muteTimers.set(c.id, t);
+      timers.set(c.id, t);
     };
     arm();
   }
@@ -911,8 +963,8 @@ export class Client {
           const c = this.conversation(ev.value.conv);
           c.pinned = ev.value.pinned;
           this.setMuted(c, ev.value.muted, Number(ev.value.mutedUntilMs));
-          c.archived = ev.value.archived;
           c.markedUnread = ev.value.markedUnread;
+          this.setArchived(c, ev.value.archived, Number(ev.value.archivedUntilMs));
           c.labels = [...ev.value.labels];
           this.emit("conversation", c);
         } else if (ev.case === "lists") {

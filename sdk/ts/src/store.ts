@@ -210,6 +210,15 @@ export class Conversation {
    */
   archived = false;
   /**
+   * When a snooze (Client.snooze: an archive with an end) ends by itself
+   * (Unix ms; 0: none). The node sends nothing then: archivedAt says
+   * whether the conversation is still in the archived list; once the end
+   * passes the Client clears archived and this, marks it unread (as the
+   * node's summaries then say, until this user reads it) and emits
+   * "conversation". News from someone else ends a snooze earlier.
+   */
+  archivedUntilMs = 0;
+  /**
    * Marked unread by this user (markUnread), to come back to it: show it
    * as unread even with unread 0. Any read of it clears the mark.
    */
@@ -282,6 +291,11 @@ export class Conversation {
     return this.muted && (this.mutedUntilMs === 0 || now < this.mutedUntilMs);
   }
 
+  /** archivedAt: whether this conversation is in this user's archived list at now: archived, and its snooze (if any) not ended. */
+  archivedAt(now = Date.now()): boolean {
+    return this.archived && (this.archivedUntilMs === 0 || now < this.archivedUntilMs);
+  }
+
   /** setTitle takes a group's name and picture as of the conversation's seq asOf, unless newer ones are held. */
   setTitle(title: string, asOf: number, pictureId = ""): void {
     if (asOf >= this.titleSeq) {
@@ -308,7 +322,10 @@ export class Conversation {
     const uncounted = this.summarized ? m.seq > this.countedThrough : live;
     if (!uncounted || !this.countsAsUnread(m, me)) return;
     this.unread++;
-    if (!this.mutedAt()) this.archived = false;
+    if (!this.mutedAt()) {
+      this.archived = false;
+      this.archivedUntilMs = 0; // a snooze too ends with news
+    }
     if (mentionsMe(m, me)) this.unreadMentions++;
   }
 
@@ -319,6 +336,11 @@ export class Conversation {
    */
   markedRead(readSeq: number, me: string): void {
     this.markedUnread = false; // any read clears the mark, as on the server
+    if (this.archivedUntilMs && !this.archivedAt()) {
+      // A snooze that ended (its timer not yet run) is read: over for good.
+      this.archived = false;
+      this.archivedUntilMs = 0;
+    }
     if (readSeq < this.readSeq) return;
     this.readSeq = readSeq;
     if (readSeq >= this.lastSeq) {

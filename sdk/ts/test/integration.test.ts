@@ -484,6 +484,56 @@ test("mute for a while: listed with its end, the other device told, it ends by i
   });
 });
 
+test("snooze: a seller snoozes a chat on one device, the other is told; at its end it is back in the main list marked unread; a read ends it; past a year: INVALID", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
+  await withClients(["teacher", "teacher-phone", "buyer"], async (seller, phone, buyer) => {
+    const conv = directConv("buyer", "teacher");
+    buyer.send({ to: "teacher" }, "remind me about the lamp tomorrow?");
+    // Both devices hold it first: news after the snooze would end it.
+    const holds = (c: Client) => c.conversation(conv).messages.some((x) => x.body === "remind me about the lamp tomorrow?");
+    await until("both devices have it", () => holds(seller) && holds(phone));
+    const s = seller.conversation(conv);
+    const p = phone.conversation(conv);
+    const listed = async (archived: boolean) => (await phone.listConversations({ archived })).find((x) => x.id === conv);
+    try {
+      const end = Date.now() + 1500;
+      await seller.snooze(conv, end);
+      assert.deepEqual([s.archived, s.archivedUntilMs, s.archivedAt()], [true, end, true], "snoozed here at once");
+      await until("the phone has the snooze", () => p.archivedAt() && p.archivedUntilMs === end, 1000, () => JSON.stringify([p.archived, p.archivedUntilMs]));
+      // The node's word: in the archived list with its end, not the main one.
+      p.archived = false;
+      p.archivedUntilMs = 0;
+      const inArchive = await listed(true);
+      assert.deepEqual([inArchive?.archived, inArchive?.archivedUntilMs], [true, end]);
+      assert.equal(await listed(false), undefined, "out of the main list");
+
+      // The end: the phone's timer tells (the node sends nothing), and a
+      // fresh list has it in the main one, marked unread.
+      const told: Array<[boolean, number, boolean]> = [];
+      phone.on("conversation", (x) => void (x.id === conv && told.push([x.archived, x.archivedUntilMs, x.markedUnread])));
+      await until("the phone told of the end", () => told.some(([archived]) => !archived), 3000);
+      assert.ok(Date.now() >= end, "not before its end");
+      assert.deepEqual(told.at(-1), [false, 0, true], "the phone's last word: back, marked unread");
+      await until("the seller's own device too", () => !s.archived && s.archivedUntilMs === 0 && s.markedUnread, 1000);
+      p.markedUnread = false; // the server's word again, not this one
+      const back = await listed(false);
+      assert.deepEqual([back?.archived, back?.archivedUntilMs, back?.markedUnread], [false, 0, true]);
+      assert.equal(await listed(true), undefined, "out of the archived list");
+
+      // A read on the phone ends it for good: the seller's device is told.
+      await phone.markRead(conv, p.highestSeq());
+      await until("the seller's device follows the read", () => !s.archived && !s.markedUnread, 5000, () => JSON.stringify([s.archived, s.markedUnread]));
+      const read = await listed(false);
+      assert.deepEqual([read?.archived, read?.archivedUntilMs, read?.markedUnread], [false, 0, false]);
+
+      // Past the node's --max-snooze-for (a year by default): refused, nothing changes.
+      await assert.rejects(seller.snooze(conv, Date.now() + 367 * 86_400_000), (e: unknown) => e instanceof ProtocolError && e.code === Code.INVALID);
+      assert.equal((await listed(false))?.archived, false);
+    } finally {
+      await seller.archive(conv, false).catch(() => {});
+    }
+  });
+});
+
 test("a star on one device: the user's other device gets \"starred\" and reads the star", { skip: !url && "SWITCHBOARD_WEB_URL not set" }, async () => {
   await withClients(["alice", "eve", "eve-tablet"], async (alice, eve, tablet) => {
     const conv = "d:alice:eve";

@@ -10,7 +10,8 @@
 // workbench's mute menu; the workbench's "Away message" setting, and an
 // automatic reply labelled; a message deleted for me, with its Undo; a
 // message's replies ("2 replies") and its thread panel, and the Files list;
-// the workbench's own labels of a conversation, and its filter by label.
+// the workbench's own labels of a conversation, and its filter by label;
+// the workbench's snooze menu, and its marks in the lists.
 // cmd/switchboard's TestBrowserPages drives the pages in Chromium.
 import { mock, test } from "node:test";
 import assert from "node:assert/strict";
@@ -1062,6 +1063,122 @@ test("the workbench's mute menu mutes the open conversation for a while, until u
   assert.deepEqual([notes.at(-1), state.textContent], ["mute failed: NOT_MEMBER: not a member", ""]);
   await choose("");
   assert.equal(calls.length, 4, "the menu's title chooses nothing");
+});
+
+test("the workbench's snooze menu snoozes the open conversation for 1 hour, until tomorrow 9:00 or a week, or unsnoozes; the lists label it until its end, then mark it unread", async () => {
+  const page = await loadPage();
+  (globalThis as any).Option = class {
+    constructor(readonly text: string, readonly value: string) {}
+  };
+  // The choices' ends: tomorrow 9:00 is the next day's, local time, even
+  // across a month's end.
+  const [hour, tomorrow, week] = page.SNOOZE_CHOICES.map(([, until]: [string, (now: number) => number]) => until);
+  const at = new Date(2024, 0, 31, 22, 15).getTime();
+  assert.deepEqual(page.SNOOZE_CHOICES.map(([label]: [string]) => label), ["Snooze for 1 hour", "Until tomorrow 9:00", "Snooze for 1 week"]);
+  assert.equal(hour(at), at + 3_600_000);
+  assert.equal(tomorrow(at), new Date(2024, 1, 1, 9, 0).getTime());
+  assert.equal(tomorrow(new Date(2024, 1, 1, 7, 0).getTime()), new Date(2024, 1, 2, 9, 0).getTime(), "early in the day: still the next day's");
+  assert.equal(week(at), at + 7 * 86_400_000);
+
+  const convs = new Map<string, Conversation>();
+  const listeners: ((c: Conversation) => void)[] = [];
+  const calls: unknown[][] = [];
+  let refuse = false;
+  const conversation = (id: string) => convs.get(id) ?? (convs.set(id, new Conversation(id)), convs.get(id)!);
+  const told = (c: Conversation) => {
+    for (const fn of listeners) fn(c);
+  };
+  const client = {
+    on: (_: string, fn: (c: Conversation) => void) => listeners.push(fn),
+    conversation,
+    async snooze(id: string, untilMs: number) {
+      calls.push(["snooze", id, untilMs]);
+      if (refuse) throw new Error("INVALID: a snooze until then: at most 8760h0m0s ahead");
+      const c = conversation(id);
+      [c.archived, c.archivedUntilMs] = [true, untilMs];
+      told(c);
+    },
+    async archive(id: string, on: boolean) {
+      calls.push(["archive", id, on]);
+      const c = conversation(id);
+      [c.archived, c.archivedUntilMs] = [on, 0];
+      told(c);
+    },
+  };
+  const select = { disabled: false, value: "", dataset: {} as Record<string, string>, options: [] as { text: string; value: string }[], onchange: undefined as undefined | (() => Promise<void>),
+    replaceChildren(...o: { text: string; value: string }[]) {
+      this.options = o;
+    } };
+  const state = { textContent: "", title: "" };
+  const notes: string[] = [];
+  const menu = page.snoozeControl(client, select, state, (t: string) => notes.push(t));
+  const labels = () => select.options.map((o) => o.text);
+  const choose = (label: string) => {
+    select.value = select.options.find((o) => o.text === label)?.value ?? "";
+    return select.onchange!();
+  };
+
+  menu.open("");
+  assert.equal(select.disabled, true, "no conversation open");
+  menu.open("s:cars:c1:1");
+  assert.equal(select.disabled, false);
+  assert.deepEqual(labels(), ["Snooze…", "Snooze for 1 hour", "Until tomorrow 9:00", "Snooze for 1 week"]);
+  assert.equal(state.textContent, "");
+
+  const before = Date.now();
+  await choose("Snooze for 1 hour");
+  const [op, id, until] = calls.at(-1) as [string, string, number];
+  assert.deepEqual([op, id], ["snooze", "s:cars:c1:1"]);
+  assert.ok(until >= before + 3_600_000 && until <= Date.now() + 3_600_000, `until ${until}`);
+  const c = conversation("s:cars:c1:1");
+  assert.match(state.textContent, /^snoozed until \S/);
+  assert.equal(select.value, "", "the menu goes back to its title");
+  assert.equal(select.dataset.snoozed, "true");
+  assert.deepEqual(labels(), ["Snoozed…", "Snooze for 1 hour", "Until tomorrow 9:00", "Snooze for 1 week", "Unsnooze"]);
+  assert.equal(notes.at(-1), `${state.textContent}: back in your list then, marked unread (a new message brings it back sooner)`);
+  // The lists' label: the same words, the end in full as its tooltip.
+  const mark = page.snoozedMark(c);
+  assert.deepEqual([mark.textContent, mark.className], [state.textContent, "snoozed-mark"]);
+  assert.match(mark.title, /: back in your list then, marked unread$/);
+  assert.equal(page.snoozedText(c), state.textContent);
+  assert.equal(page.markedUnreadMark(c), undefined, "not marked unread");
+
+  // A week ahead is not today: the day shows.
+  await choose("Snooze for 1 week");
+  assert.ok(state.textContent.includes(new Date(c.archivedUntilMs).toLocaleString([], { weekday: "short" })), state.textContent);
+
+  await choose("Unsnooze");
+  assert.deepEqual(calls.at(-1), ["archive", "s:cars:c1:1", false]);
+  assert.deepEqual([state.textContent, notes.at(-1), select.dataset.snoozed, labels().at(-1)], ["", "unsnoozed", "false", "Snooze for 1 week"]);
+  assert.equal(page.snoozedMark(c), undefined);
+  // A plain archive (until news) is no snooze.
+  c.archived = true;
+  assert.equal(page.snoozedText(c), "");
+  c.archived = false;
+
+  // The end: the client un-archives it, marks it unread and emits
+  // "conversation"; the menu follows, and the lists mark it unread.
+  // Another conversation's event draws nothing.
+  await choose("Until tomorrow 9:00");
+  assert.equal(c.archivedUntilMs, tomorrow(Date.now()));
+  told(conversation("g:other"));
+  c.archivedUntilMs = Date.now() - 1; // ended, not yet cleared: archivedAt says no
+  assert.match(state.textContent, /^snoozed until /, "not drawn for another conversation");
+  told(c);
+  assert.deepEqual([state.textContent, select.dataset.snoozed, labels().at(-1)], ["", "false", "Snooze for 1 week"]);
+  assert.equal(page.snoozedMark(c), undefined);
+  [c.archived, c.archivedUntilMs, c.markedUnread] = [false, 0, true];
+  const dot = page.markedUnreadMark(c);
+  assert.deepEqual([dot.textContent, dot.className, dot.title], ["●", "unread marked", "marked unread"]);
+
+  // Refused: noted, nothing shown changes.
+  refuse = true;
+  await choose("Snooze for 1 week");
+  assert.deepEqual([notes.at(-1), state.textContent], ["snooze failed: INVALID: a snooze until then: at most 8760h0m0s ahead", ""]);
+  const n = calls.length;
+  select.value = "";
+  await select.onchange!();
+  assert.equal(calls.length, n, "the menu's title chooses nothing");
 });
 
 test("pages label an automatic reply; the workbench's \"Away message\" reads, sets for the while chosen, clears, and follows another device", async () => {

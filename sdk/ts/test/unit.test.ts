@@ -942,6 +942,124 @@ test("mute for a while: forMs sent, mutedUntilMs from the answer, a summary and 
   }
 });
 
+test("conversation: archivedAt is archived with no end, or before a snooze's end; news ends a snooze, a read ends one that ended", () => {
+  const c = new Conversation("d:a:b");
+  assert.equal(c.archivedAt(), false);
+  c.archived = true;
+  assert.equal(c.archivedAt(), true, "archived until news");
+  c.archivedUntilMs = 1000;
+  assert.equal(c.archivedAt(999), true);
+  assert.equal(c.archivedAt(1000), false, "ends at its end");
+  c.archived = false;
+  assert.equal(c.archivedAt(999), false, "not archived");
+
+  // News from someone else ends a snooze that holds, end and all.
+  c.archived = true;
+  c.archivedUntilMs = Date.now() + 60_000;
+  const m = msg(1);
+  if (c.insert(m, "a")) c.countNew(m, true, "a");
+  assert.deepEqual([c.archived, c.archivedUntilMs], [false, 0]);
+
+  // A read during the snooze leaves it; a read once it ended (before the
+  // client's timer ran) ends it for good.
+  c.archived = true;
+  c.archivedUntilMs = Date.now() + 60_000;
+  c.markedRead(1, "a");
+  assert.equal(c.archivedAt(), true, "a read does not end a snooze that holds");
+  c.archivedUntilMs = Date.now() - 1;
+  c.markedRead(1, "a");
+  assert.deepEqual([c.archived, c.archivedUntilMs, c.markedUnread], [false, 0, false]);
+});
+
+// Snoozes: snooze sends archived with untilMs and sets archivedUntilMs
+// here (a plain archive or an unarchive sends none and takes it away); a
+// summary or a flags push sets it as the node says; once the end passes
+// the client un-archives, marks the conversation unread and emits
+// "conversation" once (news or an unarchive meanwhile cancels that; close
+// stops it). The node is stood in for at the request seam.
+test("snooze: untilMs sent, archivedUntilMs here, from a summary and a flags push; the end emits conversation once, marked unread; bad input refused here", async () => {
+  const c = new Client({ url: "ws://127.0.0.1:1", token: "t" });
+  c.user = "eve";
+  const asked: [string, any][] = [];
+  const until = Date.now() + 3_600_000;
+  (c as any).request = async (op: { case: string; value: any }) => {
+    asked.push([op.case, op.value]);
+    if (op.case === "archive") return create(ResponseSchema, { result: { case: "archive", value: {} } });
+    return create(ResponseSchema, {
+      result: {
+        case: "listConversations",
+        value: { conversations: [{ conv: "g:club", archived: true, archivedUntilMs: BigInt(until) }, { conv: "g:old", archived: true, archivedUntilMs: BigInt(Date.now() - 5) }] },
+      },
+    });
+  };
+  const events: string[] = [];
+  c.on("conversation", (x) => void events.push(`${x.id} ${x.archived} ${x.archivedUntilMs > 0} ${x.markedUnread}`));
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const conv = "d:alice:eve";
+  try {
+    const tomorrow = Date.now() + 86_400_000;
+    await c.snooze(conv, tomorrow);
+    const d = c.conversation(conv);
+    assert.deepEqual([d.archived, d.archivedUntilMs, d.archivedAt(), d.markedUnread], [true, tomorrow, true, false]);
+    await c.archive(conv);
+    assert.equal(d.archivedUntilMs, 0, "a plain archive takes the end away");
+    await c.snooze(conv, tomorrow);
+    await c.archive(conv, false);
+    assert.deepEqual([d.archived, d.archivedUntilMs], [false, 0], "an unarchive ends it at once");
+    assert.deepEqual(
+      asked.map((a) => [a[0], a[1].conv, a[1].archived, a[1].untilMs ?? 0n]), // unset: 0 on the wire
+      [["archive", conv, true, BigInt(tomorrow)], ["archive", conv, true, 0n], ["archive", conv, true, BigInt(tomorrow)], ["archive", conv, false, 0n]],
+    );
+    assert.deepEqual(events, [`${conv} true true false`, `${conv} true false false`, `${conv} true true false`, `${conv} false false false`]);
+
+    // Refused here: nothing sent, nothing changed.
+    asked.length = 0;
+    await assert.rejects(c.snooze("", tomorrow), /snooze: the conversation/);
+    for (const bad of [Date.now() - 1000, tomorrow + 0.5, NaN, Number.MAX_VALUE]) await assert.rejects(c.snooze(conv, bad), /snooze: untilMs/, String(bad));
+    assert.equal(asked.length, 0, "nothing invalid is sent");
+    assert.equal(d.archived, false);
+
+    // Summaries: one that holds, one whose end passed by this clock (in the
+    // main list, marked unread, as the node says once it passed).
+    const [club, old] = await c.listConversations();
+    assert.deepEqual([club.archived, club.archivedUntilMs, club.archivedAt(), club.markedUnread], [true, until, true, false]);
+    assert.deepEqual([old.archived, old.archivedUntilMs, old.archivedAt(), old.markedUnread], [false, 0, false, true], "ended already: back here too");
+
+    // Flags pushes (from another device): an end 60 ms ahead; one a year
+    // ahead does not end at once (past a timer's longest wait); one ended
+    // by an unarchive meanwhile; one ended by news meanwhile.
+    const flags = (conv: string, archived: boolean, archivedUntilMs: number) =>
+      (c as any).onFrame(create(ServerFrameSchema, { msg: { case: "push", value: { inboxSeq: 0n, event: { case: "flags", value: { conv, archived, archivedUntilMs: BigInt(archivedUntilMs) } } } } }));
+    events.length = 0;
+    flags(conv, true, Date.now() + 60);
+    flags("g:year", true, Date.now() + 366 * 86_400_000);
+    flags("g:club", true, Date.now() + 60);
+    flags("g:club", false, 0); // unarchived meanwhile: no end
+    const news = c.conversation("d:bob:eve");
+    flags(news.id, true, Date.now() + 60);
+    const m = msg(1, { conv: news.id, sender: "bob" });
+    if (news.insert(m, "eve")) news.countNew(m, true, "eve");
+    assert.deepEqual([news.archived, news.archivedUntilMs], [false, 0], "news ended it");
+    assert.deepEqual([d.archivedAt(), d.archivedUntilMs > 0], [true, true]);
+    assert.deepEqual(events, [`${conv} true true false`, "g:year true true false", "g:club true true false", "g:club false false false", "d:bob:eve true true false"]);
+    events.length = 0;
+    await sleep(150);
+    assert.deepEqual(events, [`${conv} false false true`], "the end passed: once, for the snooze that held alone, marked unread");
+    assert.deepEqual([d.archived, d.archivedUntilMs, d.archivedAt(), d.markedUnread], [false, 0, false, true]);
+    assert.equal(c.conversation("g:year").archivedAt(), true);
+    assert.equal(news.markedUnread, false, "news ended it: no mark");
+
+    // Close stops the timers.
+    events.length = 0;
+    flags(conv, true, Date.now() + 40);
+    c.close();
+    await sleep(100);
+    assert.deepEqual(events, [`${conv} true true false`], "nothing after close");
+  } finally {
+    c.close();
+  }
+});
+
 test("hide: a hidden message goes, is never held again, and comes back on unhide with its edit and reactions", () => {
   const c = new Conversation("g:x");
   c.insert(msg(1, { body: "class at 9" }));

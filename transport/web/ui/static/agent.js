@@ -1,4 +1,4 @@
-import { adminDesk, attachFile, awayForm, Client, demoCard, demoPoll, draftKeeper, filesPanel, forwarder, hider, invitePanel, isForbidden, isGroup, isNews, joinForm, labelChips, labelControl, labelFilter, mentionAllToggle, mentionsMe, muteControl, mutedMark, params, peerOf, people, personView, pinTracker, profileForm, relabel, renderMessages, renderStarred, scheduledPanel, ServiceDesk, showStatus, starTracker, systemText, tabDevice, threadPanel, token, tokenWorked, transports, typingLine } from "./common.js";
+import { adminDesk, attachFile, awayForm, Client, demoCard, demoPoll, draftKeeper, filesPanel, forwarder, hider, invitePanel, isForbidden, isGroup, isNews, joinForm, labelChips, labelControl, labelFilter, markedUnreadMark, mentionAllToggle, mentionsMe, muteControl, mutedMark, params, peerOf, people, personView, pinTracker, profileForm, relabel, renderMessages, renderStarred, scheduledPanel, ServiceDesk, showStatus, snoozeControl, snoozedMark, starTracker, systemText, tabDevice, threadPanel, token, tokenWorked, transports, typingLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 if (params.get("user")) $("user").value = params.get("user");
@@ -72,6 +72,10 @@ let invites;
 // muteControl, once connected: the open conversation muted for the agent
 // alone, for a while or until unmuted (a busy team room).
 let mute;
+// snoozeControl, once connected: the open conversation snoozed ("remind
+// me tomorrow"): out of the way until then, back marked unread. The
+// lists label a snoozed conversation (this page shows no archived list).
+let snooze;
 // labelControl, once connected: the agent's own labels of the open
 // conversation ("new customer", "paid", "to ship"), shown as chips in the
 // lists too, where the filter (labelFilter) keeps only those carrying one.
@@ -310,6 +314,9 @@ function renderList() {
     }
     const muted = mutedMark(c);
     if (muted) li.append(muted);
+    const snoozed = snoozedMark(c);
+    li.classList.toggle("snoozed", !!snoozed);
+    if (snoozed) li.append(snoozed);
     const unread = c.id === current ? [] : c.messages.filter((m) => m.seq > c.readSeq && m.sender !== user && isNews(m)); // the server's rule
     // A colleague who names this agent (@user, or "@all") is flagged apart.
     const mentioned = unread.filter((m) => mentionsMe(m, user)).length;
@@ -320,6 +327,9 @@ function renderList() {
       u.textContent = text;
       li.append(u);
     }
+    // Marked unread (by hand, or a snooze that ended): a dot where no count shows.
+    const marked = c.id === current || unread.length ? undefined : markedUnreadMark(c);
+    if (marked) li.append(marked);
     li.onclick = () => open(c.id);
     ul.append(li);
   }
@@ -351,12 +361,17 @@ function renderGroups() {
       if (chips) li.append(chips);
       const muted = mutedMark(c);
       if (muted) li.append(muted);
+      const snoozed = snoozedMark(c);
+      li.classList.toggle("snoozed", !!snoozed);
+      if (snoozed) li.append(snoozed);
       if (c.id !== current && c.unread > 0) {
         const u = document.createElement("span");
         u.className = "unread";
         u.textContent = String(c.unread);
         li.append(u);
       }
+      const marked = c.id === current || c.unread > 0 ? undefined : markedUnreadMark(c);
+      if (marked) li.append(marked);
       li.onclick = () => open(c.id);
       return li;
     }),
@@ -482,6 +497,7 @@ async function open(id) {
   allToggle.open(id);
   void invites?.open(id); // shown in a group the agent manages
   mute?.open(id);
+  snooze?.open(id);
   labels?.open(id);
   drafts?.open(id); // its draft, unless the box holds something already
   await client.history(id).catch(() => {});
@@ -509,6 +525,7 @@ $("connect").onclick = async () => {
   scheduled = scheduledPanel(client, $("scheduled"), open, note);
   invites = invitePanel(client, { panel: $("invite-panel"), create: $("create-invite"), approval: $("invite-approval"), code: $("invite-code"), list: $("join-requests") }, note);
   mute = muteControl(client, $("mute"), $("muted-state"), note);
+  snooze = snoozeControl(client, $("snooze"), $("snoozed-state"), note);
   labels = labelControl(client, { chips: $("conv-labels"), form: $("label-form"), input: $("label-text"), add: $("add-label") }, note);
   joinForm(client, $("join-form"), $("join-code"), (t) => ($("join-note").textContent = t), open, $("join-request-note"));
   drafts = draftKeeper(client, $("text"), () => current, renderList, note, () => !editing && !reporting);

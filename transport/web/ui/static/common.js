@@ -228,9 +228,16 @@ export const AWAY_CHOICES = [
 export function awayText(a, now = Date.now()) {
   if (!a?.text || (a.untilMs && a.untilMs <= now)) return "";
   if (!a.untilMs) return "Away";
-  const end = new Date(a.untilMs);
+  return `Away until ${endText(a.untilMs, now)}`;
+}
+
+// endText says when something that ends by itself (an away message, a
+// mute, a snooze) ends: the time alone when today ("17:30"), else with the
+// day ("Mon 4 May, 09:00").
+function endText(ms, now = Date.now()) {
+  const end = new Date(ms);
   const today = end.toDateString() === new Date(now).toDateString();
-  return `Away until ${end.toLocaleString([], today ? { hour: "2-digit", minute: "2-digit" } : { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" })}`;
+  return end.toLocaleString([], today ? { hour: "2-digit", minute: "2-digit" } : { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
 }
 
 // awayForm is the workbench's "Away message" setting: els.text (the
@@ -980,9 +987,7 @@ export const MUTE_CHOICES = [
 export function mutedText(c) {
   if (!c?.mutedAt()) return "";
   if (!c.mutedUntilMs) return "muted";
-  const end = new Date(c.mutedUntilMs);
-  const today = end.toDateString() === new Date().toDateString();
-  return `muted until ${end.toLocaleString([], today ? { hour: "2-digit", minute: "2-digit" } : { weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" })}`;
+  return `muted until ${endText(c.mutedUntilMs)}`;
 }
 
 // mutedMark is a conversation list's 🔕 beside a muted conversation
@@ -1029,6 +1034,97 @@ export function muteControl(client, select, state, note) {
       note(v === "off" ? "unmuted" : `${mutedText(client.conversation(id))}: nothing notifies you, its unread leave your total`);
     } catch (err) {
       note(`${v === "off" ? "unmute" : "mute"} failed: ${err.message}`);
+    }
+    draw();
+  };
+  client.on("conversation", (c) => c.id === conv && draw());
+  return {
+    open(id) {
+      conv = id ?? "";
+      draw();
+    },
+  };
+}
+
+// SNOOZE_CHOICES are snoozeControl's menu: a label and when the snooze
+// ends, from now (Unix ms; "tomorrow 9:00" in this browser's time zone).
+export const SNOOZE_CHOICES = [
+  ["Snooze for 1 hour", (now) => now + 3_600_000],
+  ["Until tomorrow 9:00", (now) => {
+    const d = new Date(now);
+    d.setDate(d.getDate() + 1); // the next day, across a month's end or a clock change
+    d.setHours(9, 0, 0, 0);
+    return d.getTime();
+  }],
+  ["Snooze for 1 week", (now) => now + 7 * 86_400_000],
+];
+
+// snoozedText says whether this user's snooze of c holds (client.snooze:
+// archived, its end not reached) and until when: "snoozed until 09:00"
+// (with the day when not today); "" otherwise (a plain archive too).
+export function snoozedText(c, now = Date.now()) {
+  if (!c?.archivedUntilMs || !c.archivedAt(now)) return "";
+  return `snoozed until ${endText(c.archivedUntilMs, now)}`;
+}
+
+// snoozedMark is a conversation list's small "snoozed until …" label
+// beside a snoozed conversation; undefined when not snoozed.
+export function snoozedMark(c) {
+  const text = snoozedText(c);
+  if (!text) return undefined;
+  const s = document.createElement("span");
+  s.className = "snoozed-mark";
+  s.title = `${new Date(c.archivedUntilMs).toLocaleString()}: back in your list then, marked unread`;
+  s.textContent = text;
+  return s;
+}
+
+// markedUnreadMark is a conversation list's dot for a conversation this
+// user marked unread, or whose snooze ended, and has not read since
+// (c.markedUnread): a list shows it where no unread count shows;
+// undefined when not marked.
+export function markedUnreadMark(c) {
+  if (!c?.markedUnread) return undefined;
+  const s = document.createElement("span");
+  s.className = "unread marked";
+  s.title = "marked unread";
+  s.textContent = "●";
+  return s;
+}
+
+// snoozeControl is the open conversation's snooze, for this user alone
+// (client.snooze: archived until a time, then back in the list marked
+// unread): select offers SNOOZE_CHOICES, and Unsnooze while snoozed
+// (client.archive(conv, false)); state shows snoozedText. open(conv)
+// follows the conversation opened ("": none, the menu disabled). It is
+// drawn again on the client's "conversation" for it: a snooze from
+// another device, news that ends it, and its end (the client emits it
+// then; the node sends nothing). A refusal goes to note.
+export function snoozeControl(client, select, state, note) {
+  let conv = "";
+  let shown; // the menu drawn for a snoozed conversation (true) or not
+  const draw = () => {
+    const c = conv ? client.conversation(conv) : undefined;
+    const text = snoozedText(c);
+    select.disabled = !c;
+    select.dataset.snoozed = String(!!text);
+    state.textContent = text;
+    state.title = text ? new Date(c.archivedUntilMs).toLocaleString() : "";
+    // Rebuilt only when it changes: an open menu stays open while messages arrive.
+    if (shown === !!text) return;
+    shown = !!text;
+    select.replaceChildren(new Option(shown ? "Snoozed…" : "Snooze…", ""), ...SNOOZE_CHOICES.map(([label], i) => new Option(label, String(i))), ...(shown ? [new Option("Unsnooze", "off")] : []));
+  };
+  select.onchange = async () => {
+    const id = conv, v = select.value;
+    select.value = "";
+    if (!id || !v) return;
+    try {
+      if (v === "off") await client.archive(id, false);
+      else await client.snooze(id, SNOOZE_CHOICES[Number(v)][1](Date.now()));
+      note(v === "off" ? "unsnoozed" : `${snoozedText(client.conversation(id))}: back in your list then, marked unread (a new message brings it back sooner)`);
+    } catch (err) {
+      note(`${v === "off" ? "unsnooze" : "snooze"} failed: ${err.message}`);
     }
     draw();
   };
