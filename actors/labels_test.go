@@ -89,4 +89,14 @@ func TestLabels(t *testing.T) {
 	if _, err := node.ListLabelled(ctx, "seller", " ", "", 0, false); actors.CodeOf(err) != pb.Code_INVALID {
 		t.Fatalf("a list by an empty label: %v, want INVALID", err)
 	}
+
+	// An erasure takes the seller's labels away: they are the seller's words.
+	if _, err := node.EraseUser(ctx, "seller", actors.SentCursor{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, buyer := range []string{"ann", "bob"} {
+		if uc, err := store.GetUserConv(ctx, "seller", convs[buyer]); err != nil || len(uc.Labels) != 0 {
+			t.Fatalf("the seller's labels of %s's chat after the erasure: %v, %v", buyer, uc.Labels, err)
+		}
+	}
 }

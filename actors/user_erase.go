@@ -14,8 +14,9 @@ import (
 // suspends the user without end, recalls as the operator every message
 // they sent in every conversation they were ever in, deletes their
 // push registrations and clears their profile (name and avatar), their
-// drafts, their requests to join groups (with their notes) and the
-// attributes a business kept about them for its desk. The recalls go through the conversation grains, as
+// drafts, their requests to join groups (with their notes), their own
+// labels of their conversations and the attributes a business kept about
+// them for its desk. The recalls go through the conversation grains, as
 // an operator's single recall does: each clears the stored text or card
 // (and its edits' or updates') and tells every member's devices, so
 // clients drop their copies.
@@ -131,6 +132,9 @@ func (n *Runtime) EraseUser(ctx context.Context, user string, from SentCursor) (
 	}
 	if err := n.dropJoinRequests(ctx, user); err != nil {
 		return res, fmt.Errorf("erase %s: requests to join: %w", user, err)
+	}
+	if err := n.dropLabels(ctx, user); err != nil {
+		return res, fmt.Errorf("erase %s: labels: %w", user, err)
 	}
 	res.Done = true
 	n.log.Info("user erased", "user", user, "conversations", res.Conversations, "recalled", res.Recalled,

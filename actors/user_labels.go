@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"unicode"
@@ -65,6 +66,35 @@ func (n *Runtime) SetLabels(ctx context.Context, user, conv string, add, remove 
 	}
 	r := res.(*pb.SetLabelsResponse)
 	return r.Labels, fromPB(r.Error)
+}
+
+// dropLabels takes away every label user put on their conversations (an
+// erasure: the labels are their words), through the user grain, so its
+// lists and the user's devices agree. One store read per conversation.
+func (n *Runtime) dropLabels(ctx context.Context, user string) error {
+	for after := ""; ; {
+		ms, err := n.store.ListMemberships(ctx, user, after, 500)
+		if err != nil {
+			return fromPB(storeErr(err))
+		}
+		for _, m := range ms {
+			uc, err := n.store.GetUserConv(ctx, user, m.ConvID)
+			if err != nil {
+				return fromPB(storeErr(err))
+			}
+			for labels := uc.Labels; len(labels) > 0; { // a request names at most MaxConvLabels
+				k := min(len(labels), n.cfg.MaxConvLabels)
+				if _, err := n.SetLabels(ctx, user, m.ConvID, nil, labels[:k]); err != nil {
+					return fmt.Errorf("%s: %w", m.ConvID, err)
+				}
+				labels = labels[k:]
+			}
+		}
+		if len(ms) < 500 {
+			return nil
+		}
+		after = ms[len(ms)-1].ConvID
+	}
 }
 
 func (u *user) setLabels(ctx actor.Context, m *pb.SetLabels) {
