@@ -74,6 +74,14 @@ func TestHideMessages(t *testing.T) {
 			t.Fatalf("hide %v: %v, want %v", c.seqs, err, c.code)
 		}
 	}
+	// MaxHideSeqs seqs at once pass the count (here seq 7 on is not written).
+	atBound := make([]uint64, actors.MaxHideSeqs)
+	for i := range atBound {
+		atBound[i] = uint64(i + 1)
+	}
+	if _, err := node.Hide(ctx, "bob", conv, atBound, false); actors.CodeOf(err) != pb.Code_NOT_FOUND {
+		t.Fatalf("hide %d seqs, the bound: %v, want NOT_FOUND (seq 7), not INVALID", len(atBound), err)
+	}
 	if _, err := node.Hide(ctx, "carol", conv, []uint64{1}, false); actors.CodeOf(err) != pb.Code_NOT_MEMBER {
 		t.Fatalf("a stranger hides: %v, want NOT_MEMBER", err)
 	}
