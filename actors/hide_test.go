@@ -74,10 +74,11 @@ func TestHideMessages(t *testing.T) {
 			t.Fatalf("hide %v: %v, want %v", c.seqs, err, c.code)
 		}
 	}
-	// MaxHideSeqs seqs at once pass the count (here seq 7 on is not written).
-	atBound := make([]uint64, actors.MaxHideSeqs)
-	for i := range atBound {
-		atBound[i] = uint64(i + 1)
+	// MaxHideSeqs seqs at once pass the count: 1–4, then 7 on, which is
+	// not written (5 and 6 are a reaction and an edit).
+	atBound := []uint64{1, 2, 3, 4}
+	for seq := uint64(7); len(atBound) < actors.MaxHideSeqs; seq++ {
+		atBound = append(atBound, seq)
 	}
 	if _, err := node.Hide(ctx, "bob", conv, atBound, false); actors.CodeOf(err) != pb.Code_NOT_FOUND {
 		t.Fatalf("hide %d seqs, the bound: %v, want NOT_FOUND (seq 7), not INVALID", len(atBound), err)
