@@ -476,24 +476,25 @@ func (c Config) withDefaults() (Config, error) {
 			*v = def
 		}
 	}
+	setDuration := func(v *time.Duration, def time.Duration) {
+		if *v <= 0 {
+			*v = def
+		}
+	}
 	setInt(&c.MaxGroupMembers, d.MaxGroupMembers)
 	setInt(&c.SystemMessageUsers, d.SystemMessageUsers)
 	setInt(&c.MaxMentions, d.MaxMentions)
 	setInt(&c.MaxReactionBytes, d.MaxReactionBytes)
 	setInt(&c.MaxPollOptionBytes, d.MaxPollOptionBytes)
 	setInt(&c.MaxPollOptions, d.MaxPollOptions)
-	if c.MaxPollDuration <= 0 {
-		c.MaxPollDuration = d.MaxPollDuration
-	}
+	setDuration(&c.MaxPollDuration, d.MaxPollDuration)
 	if c.MaxPollOptions < MinPollOptions || c.MaxPollOptions > MaxPollOptionsLimit {
 		return c, fmt.Errorf("max poll options %d: want %d to %d", c.MaxPollOptions, MinPollOptions, MaxPollOptionsLimit)
 	}
 	if c.MaxMediaBytes <= 0 {
 		c.MaxMediaBytes = d.MaxMediaBytes
 	}
-	if c.MaxMediaThumbBytes <= 0 {
-		c.MaxMediaThumbBytes = d.MaxMediaThumbBytes
-	}
+	setInt(&c.MaxMediaThumbBytes, d.MaxMediaThumbBytes)
 	if c.MaxMediaThumbBytes > storage.MaxPreviewBytes {
 		return c, fmt.Errorf("max media thumb bytes %d: at most %d", c.MaxMediaThumbBytes, storage.MaxPreviewBytes)
 	}
@@ -508,12 +509,8 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.MaxDrafts, d.MaxDrafts)
 	setInt(&c.MaxDraftBytes, d.MaxDraftBytes)
 	setInt(&c.MaxScheduledMessages, d.MaxScheduledMessages)
-	if c.MaxScheduleAhead <= 0 {
-		c.MaxScheduleAhead = d.MaxScheduleAhead
-	}
-	if c.ScheduleInterval <= 0 {
-		c.ScheduleInterval = d.ScheduleInterval
-	}
+	setDuration(&c.MaxScheduleAhead, d.MaxScheduleAhead)
+	setDuration(&c.ScheduleInterval, d.ScheduleInterval)
 	setInt(&c.MaxTitleBytes, d.MaxTitleBytes)
 	setInt(&c.MaxDescriptionBytes, d.MaxDescriptionBytes)
 	if c.Reminders.MaxPending == 0 {
@@ -538,25 +535,15 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.MaxGroupInvites, d.MaxGroupInvites)
 	setInt(&c.MaxJoinRequests, d.MaxJoinRequests)
 	setInt(&c.MaxJoinNoteBytes, d.MaxJoinNoteBytes)
-	if c.JoinRequestTTL <= 0 {
-		c.JoinRequestTTL = d.JoinRequestTTL
-	}
-	if c.MaxMuteFor <= 0 {
-		c.MaxMuteFor = d.MaxMuteFor
-	}
+	setDuration(&c.JoinRequestTTL, d.JoinRequestTTL)
+	setDuration(&c.MaxMuteFor, d.MaxMuteFor)
 	setInt(&c.MaxAwayBytes, d.MaxAwayBytes)
 	setInt(&c.MaxHiddenMessages, d.MaxHiddenMessages)
 	setInt(&c.MaxConvLabels, d.MaxConvLabels)
 	setInt(&c.MaxLabelBytes, d.MaxLabelBytes)
-	if c.MaxSnoozeFor <= 0 {
-		c.MaxSnoozeFor = d.MaxSnoozeFor
-	}
-	if c.MaxAwayFor <= 0 {
-		c.MaxAwayFor = d.MaxAwayFor
-	}
-	if c.MaxInviteTTL <= 0 {
-		c.MaxInviteTTL = d.MaxInviteTTL
-	}
+	setDuration(&c.MaxSnoozeFor, d.MaxSnoozeFor)
+	setDuration(&c.MaxAwayFor, d.MaxAwayFor)
+	setDuration(&c.MaxInviteTTL, d.MaxInviteTTL)
 	if c.InviteTTL <= 0 {
 		c.InviteTTL = min(d.InviteTTL, c.MaxInviteTTL)
 	}
@@ -567,9 +554,7 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.MaxCardActions, d.MaxCardActions)
 	setInt(&c.MaxCardFields, d.MaxCardFields)
 	setInt(&c.MaxWordBytes, d.MaxWordBytes)
-	if c.WordListReload <= 0 {
-		c.WordListReload = d.WordListReload
-	}
+	setDuration(&c.WordListReload, d.WordListReload)
 	if c.PreJoinHistory < 0 || c.PreJoinHistory > c.MaxPreJoinHistory {
 		return c, fmt.Errorf("actors: pre-join history %d, want 0..%d", c.PreJoinHistory, c.MaxPreJoinHistory)
 	}
@@ -577,9 +562,7 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.MaxMentionSeqs, d.MaxMentionSeqs)
 	setInt(&c.BroadcastChunk, d.BroadcastChunk)
 	setInt(&c.BroadcastMaxPending, d.BroadcastMaxPending)
-	if c.BroadcastChunkWait <= 0 {
-		c.BroadcastChunkWait = d.BroadcastChunkWait
-	}
+	setDuration(&c.BroadcastChunkWait, d.BroadcastChunkWait)
 	setInt(&c.SendBurst, d.SendBurst)
 	setInt(&c.DedupeWindow, d.DedupeWindow)
 	setInt(&c.MaxHistoryPage, d.MaxHistoryPage)
@@ -591,36 +574,22 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.ReregisterWorkers, d.ReregisterWorkers)
 	setInt(&c.MaxPendingSends, d.MaxPendingSends)
 	setInt(&c.MaxPendingDeliveries, d.MaxPendingDeliveries)
-	if c.BusyRetryAfter <= 0 {
-		c.BusyRetryAfter = d.BusyRetryAfter
-	}
-	if c.MaxBusyRetryAfter <= 0 {
-		c.MaxBusyRetryAfter = d.MaxBusyRetryAfter
-	}
+	setDuration(&c.BusyRetryAfter, d.BusyRetryAfter)
+	setDuration(&c.MaxBusyRetryAfter, d.MaxBusyRetryAfter)
 	c.MaxBusyRetryAfter = max(c.MaxBusyRetryAfter, c.BusyRetryAfter)
-	if c.SendLatencyTarget <= 0 {
-		c.SendLatencyTarget = d.SendLatencyTarget
-	}
-	if c.SendLatencyInterval <= 0 {
-		c.SendLatencyInterval = d.SendLatencyInterval
-	}
+	setDuration(&c.SendLatencyTarget, d.SendLatencyTarget)
+	setDuration(&c.SendLatencyInterval, d.SendLatencyInterval)
 	setInt(&c.MinPendingSends, d.MinPendingSends)
 	if c.SchedLatencyTarget == 0 {
 		c.SchedLatencyTarget = d.SchedLatencyTarget
 	}
 	setInt(&c.MaxDevices, d.MaxDevices)
-	if c.DeviceExpiry <= 0 {
-		c.DeviceExpiry = d.DeviceExpiry
-	}
-	if c.Reregister <= 0 {
-		c.Reregister = d.Reregister
-	}
+	setDuration(&c.DeviceExpiry, d.DeviceExpiry)
+	setDuration(&c.Reregister, d.Reregister)
 	if c.SendRate <= 0 {
 		c.SendRate = d.SendRate
 	}
-	if c.RecallWindow <= 0 {
-		c.RecallWindow = d.RecallWindow
-	}
+	setDuration(&c.RecallWindow, d.RecallWindow)
 	setInt(&c.MaxModerationReasonBytes, d.MaxModerationReasonBytes)
 	setInt(&c.MaxOpenReports, d.MaxOpenReports)
 	setInt(&c.MaxOpenReportsPerReporter, d.MaxOpenReportsPerReporter)
@@ -636,18 +605,12 @@ func (c Config) withDefaults() (Config, error) {
 	if c.MediaUploadTTL == 0 {
 		c.MediaUploadTTL = d.MediaUploadTTL
 	}
-	if c.MediaSweepInterval <= 0 {
-		c.MediaSweepInterval = d.MediaSweepInterval
-	}
-	if c.RetentionSweepInterval <= 0 {
-		c.RetentionSweepInterval = d.RetentionSweepInterval
-	}
+	setDuration(&c.MediaSweepInterval, d.MediaSweepInterval)
+	setDuration(&c.RetentionSweepInterval, d.RetentionSweepInterval)
 	if c.Now == nil {
 		c.Now = time.Now
 	}
-	if c.EditWindow <= 0 {
-		c.EditWindow = d.EditWindow
-	}
+	setDuration(&c.EditWindow, d.EditWindow)
 	for _, r := range []struct {
 		what string
 		d    time.Duration
@@ -657,9 +620,7 @@ func (c Config) withDefaults() (Config, error) {
 				r.what, r.d, MinRetention, c.EditWindow, c.RecallWindow)
 		}
 	}
-	if c.IdleTimeout <= 0 {
-		c.IdleTimeout = d.IdleTimeout
-	}
+	setDuration(&c.IdleTimeout, d.IdleTimeout)
 	if c.SeqReserve == 0 {
 		c.SeqReserve = d.SeqReserve
 	}
@@ -669,12 +630,8 @@ func (c Config) withDefaults() (Config, error) {
 	if c.InboxReserve == 0 {
 		c.InboxReserve = d.InboxReserve
 	}
-	if c.NodeLease <= 0 {
-		c.NodeLease = d.NodeLease
-	}
-	if c.RequestTimeout <= 0 {
-		c.RequestTimeout = d.RequestTimeout
-	}
+	setDuration(&c.NodeLease, d.NodeLease)
+	setDuration(&c.RequestTimeout, d.RequestTimeout)
 	if c.DeliverAttemptTimeout <= 0 {
 		c.DeliverAttemptTimeout = defaultDeliverAttemptTimeout
 	}
