@@ -39,8 +39,9 @@ func TestSnooze(t *testing.T) {
 				}
 			}
 		}
-		t.Fatalf("%s is in neither list", conv)
-		return "", nil
+		// Neither: the two reads raced a change (news un-archived it
+		// between them); the callers that poll read again.
+		return "neither", &pb.ConvSummary{}
 	}
 	if err := node.Snooze(ctx, "seller", conv, time.Now().Add(-time.Second)); actors.CodeOf(err) != pb.Code_INVALID {
 		t.Fatalf("a snooze in the past: %v, want INVALID", err)
