@@ -460,28 +460,41 @@ func (n *Runtime) History(ctx context.Context, req *pb.GetHistory) ([]*pb.Messag
 	}
 }
 
-// Members lists a conversation's members, for a member.
-func (n *Runtime) Members(ctx context.Context, conv, user, after string, limit int) ([]*pb.Member, error) {
+// Members lists conv's active members after user after, by user id, for
+// a member: it reads up to limit stored rows (0 or over 1,000: 1,000) and
+// leaves out those who left, so a page may be short; next is the last
+// user read when there may be more ("": the end).
+func (n *Runtime) Members(ctx context.Context, conv, user, after string, limit int) (members []*pb.Member, next string, err error) {
 	if err := errors.Join(checkConv(conv), checkUser(user)); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if _, err := n.authorize(ctx, conv, user, ActMembers); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if limit <= 0 || limit > 1000 {
 		limit = 1000
 	}
+	return n.memberPage(ctx, conv, after, limit)
+}
+
+// memberPage reads up to limit of conv's stored member rows after user
+// after and keeps the active ones; next is the last user read when the
+// page was full.
+func (n *Runtime) memberPage(ctx context.Context, conv, after string, limit int) (members []*pb.Member, next string, err error) {
 	ms, err := n.store.ListMembers(ctx, conv, after, limit)
 	if err != nil {
-		return nil, fromPB(storeErr(err))
+		return nil, "", fromPB(storeErr(err))
 	}
-	out := make([]*pb.Member, 0, len(ms))
+	members = make([]*pb.Member, 0, len(ms))
 	for _, m := range ms {
 		if m.Active() {
-			out = append(out, toPBMember(m))
+			members = append(members, toPBMember(m))
 		}
 	}
-	return out, nil
+	if len(ms) == limit {
+		next = ms[len(ms)-1].UserID
+	}
+	return members, next, nil
 }
 
 // MembersAsOperator lists up to limit of conv's active members after user
@@ -498,19 +511,7 @@ func (n *Runtime) MembersAsOperator(ctx context.Context, conv, after string, lim
 	if _, err := n.store.GetConversation(ctx, conv); err != nil {
 		return nil, "", fromPB(storeErr(err))
 	}
-	ms, err := n.store.ListMembers(ctx, conv, after, limit)
-	if err != nil {
-		return nil, "", fromPB(storeErr(err))
-	}
-	for _, m := range ms {
-		if m.Active() {
-			members = append(members, toPBMember(m))
-		}
-	}
-	if len(ms) == limit {
-		next = ms[len(ms)-1].UserID
-	}
-	return members, next, nil
+	return n.memberPage(ctx, conv, after, limit)
 }
 
 // registerDevice marks s's device online at its session actor (which

@@ -153,7 +153,7 @@ func doAction(ctx context.Context, node *boot.Node, conv, u, x string, uSeq, xSe
 		_, err := node.History(ctx, &pb.GetHistory{Conv: conv, User: u})
 		return err
 	case actors.ActMembers:
-		_, err := node.Members(ctx, conv, u, "", 10)
+		_, _, err := node.Members(ctx, conv, u, "", 10)
 		return err
 	case actors.ActMarkRead:
 		_, err := node.MarkRead(ctx, u, "phone", conv, xSeq)

@@ -60,7 +60,7 @@ func TestBlockUser(t *testing.T) {
 	}
 
 	// Members show the block; it records no message in the pair's history.
-	ms, err := node.Members(ctx, direct, "bob", "", 10)
+	ms, _, err := node.Members(ctx, direct, "bob", "", 10)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -56,7 +56,7 @@ func TestGroupInvites(t *testing.T) {
 	if err != nil || r.Already || r.Seq == 0 {
 		t.Fatalf("s1 joins: %+v %v", r, err)
 	}
-	if m, err := node.Members(ctx, conv, "s1", "", 10); err != nil || len(m) != 3 {
+	if m, _, err := node.Members(ctx, conv, "s1", "", 10); err != nil || len(m) != 3 {
 		t.Fatalf("members after the join: %v %v", m, err)
 	}
 	h, err := node.History(ctx, &pb.GetHistory{Conv: conv, User: "s1"})

@@ -474,7 +474,7 @@ func (s *deviceSession) JoinGroup(ctx context.Context, code, note string) (strin
 	return s.rt.JoinGroup(ctx, s.user, code, note)
 }
 
-func (s *deviceSession) Members(ctx context.Context, conv, after string, limit int) ([]*pb.Member, error) {
+func (s *deviceSession) Members(ctx context.Context, conv, after string, limit int) ([]*pb.Member, string, error) {
 	return s.rt.Members(ctx, conv, s.user, after, limit)
 }
 
@@ -585,7 +585,7 @@ func (s *deviceSession) Typing(conv string, stop bool) {
 		ctx, cancel := context.WithTimeout(context.Background(), s.rt.cfg.RequestTimeout)
 		defer cancel()
 		users, ok := s.memberList(ctx, conv)
-		if !ok || len(users) > s.rt.cfg.TypingMaxMembers {
+		if !ok {
 			return
 		}
 		sig := &pb.Signal{Kind: kind, Conv: conv, User: s.user}
@@ -606,9 +606,8 @@ func (s *deviceSession) Delivered(conv, sender string, seq uint64) {
 	})
 }
 
-// memberList returns the active members of conv if the session's user is
-// one, from a short-lived cache; none for a direct conversation in which
-// one member blocked the other.
+// memberList returns the members of conv that typing signals go to
+// (typingAudience) if the session's user is one, from a short-lived cache.
 func (s *deviceSession) memberList(ctx context.Context, conv string) ([]string, bool) {
 	s.membersMu.Lock()
 	e, ok := s.members[conv]
@@ -616,17 +615,9 @@ func (s *deviceSession) memberList(ctx context.Context, conv string) ([]string, 
 	if ok && time.Since(e.at) < membersTTL {
 		return e.users, true
 	}
-	ms, err := s.rt.Members(ctx, conv, s.user, "", s.rt.cfg.TypingMaxMembers+1)
+	users, err := s.typingAudience(ctx, conv)
 	if err != nil {
 		return nil, false
-	}
-	users := make([]string, len(ms))
-	for i, m := range ms {
-		users[i] = m.User
-		if m.Muted && strings.HasPrefix(conv, DirectPrefix) {
-			users = nil // one of the pair blocked the other: no typing either way
-			break
-		}
 	}
 	s.membersMu.Lock()
 	if len(s.members) >= 64 {
@@ -635,6 +626,40 @@ func (s *deviceSession) memberList(ctx context.Context, conv string) ([]string, 
 	s.members[conv] = cachedMembers{users: users, at: time.Now()}
 	s.membersMu.Unlock()
 	return users, true
+}
+
+// typingPages bounds the member pages typingAudience reads: members who
+// left keep their rows, and a group whose first pages are mostly theirs
+// counts as large rather than costing a read of every row.
+const typingPages = 4
+
+// typingAudience reads conv's active members for typing signals: none
+// when there are more than Config.TypingMaxMembers, or in a direct
+// conversation in which one member blocked the other.
+func (s *deviceSession) typingAudience(ctx context.Context, conv string) ([]string, error) {
+	most := s.rt.cfg.TypingMaxMembers
+	var users []string
+	after := ""
+	for range typingPages {
+		ms, next, err := s.rt.Members(ctx, conv, s.user, after, most+1)
+		if err != nil {
+			return nil, err
+		}
+		for _, m := range ms {
+			if m.Muted && strings.HasPrefix(conv, DirectPrefix) {
+				return nil, nil // one of the pair blocked the other: no typing either way
+			}
+			users = append(users, m.User)
+		}
+		switch {
+		case len(users) > most:
+			return nil, nil
+		case next == "":
+			return users, nil
+		}
+		after = next
+	}
+	return nil, nil // too many rows to tell: as large
 }
 
 // routeSignal sends a signal to every node where user has a session.

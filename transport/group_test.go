@@ -54,7 +54,7 @@ func TestGroupOfFifty(t *testing.T) {
 	if err != nil || conv != "g:fifty" {
 		t.Fatalf("create group: %q %v", conv, err)
 	}
-	members, err := clients[7].Members(ctx, conv, "", 0)
+	members, err := clients[7].AllMembers(ctx, conv)
 	if err != nil || len(members) != n {
 		t.Fatalf("members: %d %v", len(members), err)
 	}
@@ -466,5 +466,65 @@ func TestContactDetailsMaskedOverTheWire(t *testing.T) {
 	hist, err := bob.History(ctx, conv, client.HistoryOptions{})
 	if err != nil || len(hist) != 1 || string(hist[0].Body) != "call ***" {
 		t.Fatalf("bob's history: %v %v", hist, err)
+	}
+}
+
+// Members who left keep their rows, so a page of stored rows may hold
+// nobody active: members answers it empty with next set, and readers
+// (the SDK's AllMembers, the typing signal's audience) go on from there
+// instead of taking the short page for the end.
+func TestMembersPagePastLeavers(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, envOptions{actors: actors.Config{TypingMaxMembers: 2}})
+	ctx := tctx(t)
+	users := []string{"a1", "a2", "a3", "a4", "x", "y"}
+	clients := map[string]*client.Client{}
+	for _, u := range users {
+		clients[u] = e.dial(u, "phone")
+	}
+	conv, err := clients["x"].CreateGroup(ctx, "g:leavers", "leavers", []string{"a1", "a2", "a3", "a4", "y"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range users[:4] { // by user id, their rows come first
+		if _, err := clients[u].Leave(ctx, conv); err != nil {
+			t.Fatalf("%s leaves: %v", u, err)
+		}
+	}
+
+	page, next, err := clients["x"].Members(ctx, conv, "", 3)
+	if err != nil || len(page) != 0 || next != "a3" {
+		t.Fatalf("first page of 3 rows, all of leavers: %v next %q %v; want none, next a3", page, next, err)
+	}
+	page, next, err = clients["x"].Members(ctx, conv, next, 3)
+	if err != nil || len(page) != 2 || page[0].User != "x" || page[1].User != "y" || next != "y" {
+		t.Fatalf("second page: %v next %q %v; want x, y, next y", page, next, err)
+	}
+	if page, next, err = clients["x"].Members(ctx, conv, next, 3); err != nil || len(page) != 0 || next != "" {
+		t.Fatalf("past the last row: %v next %q %v; want the end", page, next, err)
+	}
+	all, err := clients["y"].AllMembers(ctx, conv)
+	if err != nil || len(all) != 2 {
+		t.Fatalf("all members: %v %v", all, err)
+	}
+
+	// Two members, at the typing bound: y's typing reaches x though the
+	// first rows typing reads are the leavers'.
+	deadline := time.After(10 * time.Second)
+	tick := time.NewTicker(150 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case ev := <-clients["x"].Events():
+			if ev.Kind == client.EventTyping && ev.Conv == conv && ev.User == "y" && ev.Typing {
+				return
+			}
+		case <-tick.C:
+			if err := clients["y"].Typing(conv, true); err != nil {
+				t.Fatal(err)
+			}
+		case <-deadline:
+			t.Fatal("no typing signal past the leavers' rows")
+		}
 	}
 }

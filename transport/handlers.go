@@ -488,11 +488,11 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		return &wirepb.Response{Result: &wirepb.Response_Membership{Membership: &wirepb.MembershipResult{Seq: seq}}}
 
 	case *wirepb.Request_Members:
-		ms, err := sess.Members(ctx, op.Members.Conv, op.Members.After, int(op.Members.Limit))
+		ms, next, err := sess.Members(ctx, op.Members.Conv, op.Members.After, int(op.Members.Limit))
 		if err != nil {
 			return c.fail(err)
 		}
-		res := &wirepb.MembersResult{Members: make([]*wirepb.Member, len(ms))}
+		res := &wirepb.MembersResult{Members: make([]*wirepb.Member, len(ms)), Next: next}
 		for i, m := range ms {
 			res.Members[i] = wireMember(m)
 		}

@@ -305,7 +305,7 @@ func TestBlockOverTheWire(t *testing.T) {
 	if _, _, err := buyer.Presence(ctx, "seller"); codeOf(err) != wirepb.Code_FORBIDDEN {
 		t.Fatalf("the blocked user's presence request: %v, want FORBIDDEN", err)
 	}
-	members, err := seller.Members(ctx, wirepb.DirectConvID("buyer", "seller"), "", 0)
+	members, err := seller.AllMembers(ctx, wirepb.DirectConvID("buyer", "seller"))
 	if err != nil {
 		t.Fatal(err)
 	}

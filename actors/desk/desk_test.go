@@ -163,7 +163,7 @@ func TestBotHandoverQueueTransferClose(t *testing.T) {
 			}
 		}
 	}
-	members, err := n.Members(ctx, conv, "c1", "", 0)
+	members, _, err := n.Members(ctx, conv, "c1", "", 0)
 	if err != nil || len(members) != 1 || members[0].User != "c1" {
 		t.Fatalf("members after close: %v %v", members, err)
 	}
@@ -430,7 +430,7 @@ func TestDeskEventRules(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms, err := n.Members(ctx, "s:1", "c1", "", 0)
+	ms, _, err := n.Members(ctx, "s:1", "c1", "", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -447,7 +447,7 @@ func TestDeskEventRules(t *testing.T) {
 	if _, err := n.DeskEvent(ctx, &pb.DeskEvent{Conv: "s:1", Actor: "a1", Body: []byte(`{"desk":"close"}`), Remove: []string{"a1", "bot", "nobody"}}); err != nil {
 		t.Fatal(err)
 	}
-	if ms, _ := n.Members(ctx, "s:1", "c1", "", 0); len(ms) != 1 {
+	if ms, _, _ := n.Members(ctx, "s:1", "c1", "", 0); len(ms) != 1 {
 		t.Fatalf("members after the close: %v", ms)
 	}
 	if got := kinds(deskEvents(t, n, "c1", "s:1")); got != "assigned close " {

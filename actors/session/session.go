@@ -161,7 +161,10 @@ type Session interface {
 	// JoinGroup joins the group an invite code names, as a member, or with
 	// an invite that needs approval asks to, with note for the managers.
 	JoinGroup(ctx context.Context, code, note string) (conv string, r *pb.JoinGroupResponse, err error)
-	Members(ctx context.Context, conv, after string, limit int) ([]*pb.Member, error)
+	// Members lists conv's active members after user after, for a member: a
+	// page of at most limit stored rows, next where the next page starts
+	// ("": none).
+	Members(ctx context.Context, conv, after string, limit int) (members []*pb.Member, next string, err error)
 	// Readers tells the sender of the message at seq which members read it,
 	// a page after `after`; next is where the next page starts ("": none).
 	Readers(ctx context.Context, conv string, seq uint64, after string, limit int) (readers []Reader, next string, err error)

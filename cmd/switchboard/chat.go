@@ -344,7 +344,7 @@ func (ch *chat) command(line string) {
 		}
 		ch.open(id, "")
 	case "/members":
-		ms, err := ch.c.Members(ch.ctx, ch.conv, "", 1000)
+		ms, err := ch.c.AllMembers(ch.ctx, ch.conv)
 		if err != nil {
 			fmt.Fprintln(ch.out, "! members:", err)
 			return

@@ -134,18 +134,9 @@ func newGroupMembersCmd() *cobra.Command {
 				return errors.New("give --conv")
 			}
 			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
-				var all []*wirepb.Member
-				after := ""
-				for {
-					page, err := c.Members(ctx, conv, after, 1000)
-					if err != nil {
-						return err
-					}
-					all = append(all, page...)
-					if len(page) < 1000 {
-						break
-					}
-					after = page[len(page)-1].User
+				all, err := c.AllMembers(ctx, conv)
+				if err != nil {
+					return err
 				}
 				if o.json {
 					out := make([]map[string]any, len(all))

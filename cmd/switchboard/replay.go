@@ -149,7 +149,7 @@ func joinExisting(ctx context.Context, conv string, parts []participant, dial fu
 		if derr != nil {
 			return derr
 		}
-		if members, err = allMembers(ctx, c, conv); wirepb.CodeOf(err) != wirepb.Code_NOT_MEMBER {
+		if members, err = c.AllMembers(ctx, conv); wirepb.CodeOf(err) != wirepb.Code_NOT_MEMBER {
 			break
 		}
 	}
@@ -189,20 +189,6 @@ func joinExisting(ctx context.Context, conv string, parts []participant, dial fu
 		}
 	}
 	return nil
-}
-
-// allMembers pages through conv's members.
-func allMembers(ctx context.Context, c *client.Client, conv string) ([]*wirepb.Member, error) {
-	var out []*wirepb.Member
-	after := ""
-	for {
-		page, err := c.Members(ctx, conv, after, 1000)
-		if err != nil || len(page) == 0 {
-			return out, err
-		}
-		out = append(out, page...)
-		after = page[len(page)-1].User
-	}
 }
 
 // replayCounts is what a replay did with the trace's lines.

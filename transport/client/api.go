@@ -390,13 +390,33 @@ func (c *Client) Unmute(ctx context.Context, conv string, users ...string) (uint
 	return c.membership(ctx, conv, wirepb.MembershipRequest_UNMUTE, users, 0)
 }
 
-// Members lists conv's members (a page of up to limit after user after).
-func (c *Client) Members(ctx context.Context, conv, after string, limit int) ([]*wirepb.Member, error) {
+// Members reads a page of conv's active members after user after, by
+// user id: the server reads up to limit member rows (0: its page, 1,000)
+// and leaves out those who left, so a page may be short and still not be
+// the last; next is where the next page starts ("": none). AllMembers
+// reads them all.
+func (c *Client) Members(ctx context.Context, conv, after string, limit int) (members []*wirepb.Member, next string, err error) {
 	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Members{Members: &wirepb.MembersRequest{Conv: conv, After: after, Limit: uint32(max(0, limit))}}})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return res.GetMembers().Members, nil
+	return res.GetMembers().GetMembers(), res.GetMembers().GetNext(), nil
+}
+
+// AllMembers reads every active member of conv, page after page.
+func (c *Client) AllMembers(ctx context.Context, conv string) ([]*wirepb.Member, error) {
+	var all []*wirepb.Member
+	for after := ""; ; {
+		page, next, err := c.Members(ctx, conv, after, 0)
+		if err != nil {
+			return all, err
+		}
+		all = append(all, page...)
+		if next == "" {
+			return all, nil
+		}
+		after = next
+	}
 }
 
 // ReadBy tells the sender of the message at seq of conv which members

@@ -7071,8 +7071,12 @@ func (x *MembersRequest) GetLimit() uint32 {
 }
 
 type MembersResult struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Members       []*Member              `protobuf:"bytes,1,rep,name=members,proto3" json:"members,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Members []*Member              `protobuf:"bytes,1,rep,name=members,proto3" json:"members,omitempty"`
+	// the user to ask again after when there may be more; empty: the end. A
+	// page may hold fewer than limit members and still have a next: members
+	// who left take a place in the stored page and are left out.
+	Next          string `protobuf:"bytes,2,opt,name=next,proto3" json:"next,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -7112,6 +7116,13 @@ func (x *MembersResult) GetMembers() []*Member {
 		return x.Members
 	}
 	return nil
+}
+
+func (x *MembersResult) GetNext() string {
+	if x != nil {
+		return x.Next
+	}
+	return ""
 }
 
 type PresenceRequest struct {
@@ -12840,9 +12851,10 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x0eMembersRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x14\n" +
 	"\x05after\x18\x02 \x01(\tR\x05after\x12\x14\n" +
-	"\x05limit\x18\x03 \x01(\rR\x05limit\"F\n" +
+	"\x05limit\x18\x03 \x01(\rR\x05limit\"Z\n" +
 	"\rMembersResult\x125\n" +
-	"\amembers\x18\x01 \x03(\v2\x1b.switchboard.wire.v1.MemberR\amembers\"9\n" +
+	"\amembers\x18\x01 \x03(\v2\x1b.switchboard.wire.v1.MemberR\amembers\x12\x12\n" +
+	"\x04next\x18\x02 \x01(\tR\x04next\"9\n" +
 	"\x0fPresenceRequest\x12\x12\n" +
 	"\x04user\x18\x01 \x01(\tR\x04user\x12\x12\n" +
 	"\x04conv\x18\x02 \x01(\tR\x04conv\"d\n" +

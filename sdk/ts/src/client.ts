@@ -46,6 +46,17 @@ export interface GroupSettingsView {
   picture?: MediaInfo;
 }
 
+/** An active member of a group, as members and membersPage answer them. */
+export interface GroupMember {
+  user: string;
+  /** "owner", "admin" or "member". */
+  role: string;
+  /** The system message of their join: they read from it on. */
+  joinedSeq: number;
+  /** Muted by the group's managers (or, in a direct conversation, blocked). */
+  muted: boolean;
+}
+
 /**
  * A message this user starred (Client.starred), as they read it now (a
  * text with its newest edit's text), and when they starred it (Unix ms).
@@ -767,14 +778,28 @@ export class Client {
     return Number(r.result.value.seq);
   }
 
+  /** members lists every active member of the group, by user id, page after page (membersPage). */
+  async members(conv: string): Promise<GroupMember[]> {
+    const all: GroupMember[] = [];
+    for (let after = ""; ; ) {
+      const page = await this.membersPage(conv, after);
+      all.push(...page.members);
+      if (!page.next) return all;
+      after = page.next;
+    }
+  }
+
   /**
-   * members lists the group's active members by user id, a page of at most
-   * limit after the user after (0: the server's page).
+   * membersPage reads one page of the group's active members after the user
+   * after: the server reads at most limit member rows (0: its page, 1,000)
+   * and leaves out those who left, so a short page may not be the last;
+   * ask again from next until it is empty.
    */
-  async members(conv: string, after = "", limit = 0): Promise<{ user: string; role: string; joinedSeq: number; muted: boolean }[]> {
+  async membersPage(conv: string, after = "", limit = 0): Promise<{ members: GroupMember[]; next: string }> {
     const r = await this.request({ case: "members", value: { conv, after, limit } });
     if (r.result.case !== "members") throw new Error("members: unexpected answer");
-    return r.result.value.members.map((m) => ({ user: m.user, role: Role[m.role].toLowerCase(), joinedSeq: Number(m.joinedSeq), muted: m.muted }));
+    const v = r.result.value;
+    return { members: v.members.map((m) => ({ user: m.user, role: Role[m.role].toLowerCase(), joinedSeq: Number(m.joinedSeq), muted: m.muted })), next: v.next };
   }
 
   /**
