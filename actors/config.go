@@ -44,8 +44,12 @@ type Config struct {
 	// users would cost each member of a large group ~20 KB per change.
 	SystemMessageUsers int
 	// MaxMentions bounds the members one message mentions (default 20;
-	// conv_mention.go).
+	// conv_mention.go). A group reply may mention one more: the author of
+	// the message it answers (conv_reply.go).
 	MaxMentions int
+	// ReplyMentionsOff: a reply in a group does not mention the author of
+	// the message it answers (by default it does: conv_reply.go).
+	ReplyMentionsOff bool
 	// MaxMediaBytes bounds one uploaded file (default 16 MiB).
 	MaxMediaBytes int64
 	// MaxMediaThumbBytes bounds an upload's preview image, which every

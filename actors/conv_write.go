@@ -100,6 +100,11 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 		reply(e)
 		return
 	}
+	mentions, e := c.replyMentions(m)
+	if e != nil {
+		reply(e)
+		return
+	}
 	var flags uint32
 	flagged, e := c.checkWords(m.Sender, m.Body)
 	if e != nil {
@@ -134,7 +139,7 @@ func (c *conversation) send(ctx actor.Context, m *pb.SendMessage) {
 	}
 	msg := storage.Message{
 		ConvID: c.id, MsgID: c.rt.ids.next(now), ClientMsgID: m.ClientMsgId, Sender: m.Sender,
-		SenderRole: senderRole(mem.Role), Kind: storage.MessageKind(m.Kind), RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: m.Mentions, Media: media, Body: body, Flags: flags,
+		SenderRole: senderRole(mem.Role), Kind: storage.MessageKind(m.Kind), RefSeq: m.RefSeq, ReplyTo: m.ReplyTo, Mentions: mentions, Media: media, Body: body, Flags: flags,
 		ClientTS: fromMillis(m.ClientTsMs), ServerTS: now,
 	}
 	// A recall of its message waits for an edit or a card update queued

@@ -275,3 +275,113 @@ func unreadCounts(t *testing.T, node *boot.Node, user string) map[string][2]uint
 	}
 	return out
 }
+
+// In a group, a text reply mentions the author of the message it answers:
+// stored with it (one past MaxMentions at most), counted in their
+// unread_mentions in a small group and in a read fan-out group alike. Not
+// the replier's own message, not one recalled, not a member who left, not
+// twice, not beside "@all", not a system message, not in a direct
+// conversation; and not at all with ReplyMentionsOff.
+func TestReplyMentionsItsAuthor(t *testing.T) {
+	for _, off := range []bool{false, true} {
+		t.Run(fmt.Sprintf("off=%v", off), func(t *testing.T) {
+			store := openStore(t)
+			node := startCluster(t, 1, store, actors.Config{FanoutThreshold: 3, MaxMentions: 1, ReplyMentionsOff: off})[0]
+			ctx := tctx(t)
+			small, large := "g:reply-small", "g:reply-large"
+			mustCreateGroup(t, node, small, "olga", "mia", "max")
+			mustCreateGroup(t, node, large, "olga", "mia", "max", "leo", "ana")
+			send := func(conv, sender string, replyTo uint64, mentions ...string) uint64 {
+				t.Helper()
+				m, err := node.Send(ctx, &pb.SendMessage{Conv: conv, Sender: sender, Body: []byte("text"), ReplyTo: replyTo, Mentions: mentions})
+				if err != nil {
+					t.Fatalf("%s replies to %d in %s: %v", sender, replyTo, conv, err)
+				}
+				return m.Seq
+			}
+			stored := func(conv string, seq uint64) []string {
+				t.Helper()
+				msgs, err := node.History(ctx, &pb.GetHistory{Conv: conv, User: "olga", FromSeq: seq, ToSeq: seq, Limit: 1})
+				if err != nil || len(msgs) != 1 {
+					t.Fatalf("history of %d: %v %v", seq, msgs, err)
+				}
+				return msgs[0].Mentions
+			}
+			want := func(mentions ...string) []string {
+				if off {
+					return slices.DeleteFunc(mentions, func(u string) bool { return u == "mia" })
+				}
+				return mentions
+			}
+			for _, conv := range []string{small, large} {
+				question := send(conv, "mia", 0)
+				answer := send(conv, "olga", question, "max") // at the bound, and the author one past it
+				if got := stored(conv, answer); !slices.Equal(got, want("max", "mia")) {
+					t.Errorf("%s: a reply naming max stores %v, want %v", conv, got, want("max", "mia"))
+				}
+				if got := stored(conv, send(conv, "olga", question, "mia")); !slices.Equal(got, []string{"mia"}) {
+					t.Errorf("%s: a reply naming its author already stores %v", conv, got)
+				}
+				if got := stored(conv, send(conv, "mia", question)); len(got) != 0 {
+					t.Errorf("%s: a reply to one's own message mentions %v", conv, got)
+				}
+				if got := stored(conv, send(conv, "olga", question, storage.MentionAll)); !slices.Equal(got, []string{storage.MentionAll}) {
+					t.Errorf("%s: a reply to everyone stores %v", conv, got)
+				}
+				if got := stored(conv, send(conv, "mia", 1)); len(got) != 0 {
+					t.Errorf("%s: a reply to the creation's system message mentions %v", conv, got)
+				}
+				withdrawn := send(conv, "max", 0)
+				if _, err := node.Recall(ctx, conv, "max", withdrawn); err != nil {
+					t.Fatal(err)
+				}
+				if got := stored(conv, send(conv, "olga", withdrawn)); len(got) != 0 {
+					t.Errorf("%s: a reply to a recalled message mentions %v", conv, got)
+				}
+			}
+			// mia's unread in each group: olga's reply to the withdrawn
+			// message, which names nobody (her own replies read the rest).
+			eventually(t, func() error {
+				for conv, got := range unreadCounts(t, node, "mia") {
+					if got != [2]uint64{1, 0} {
+						return fmt.Errorf("mia's %s: unread and mentions %v, want [1 0]", conv, got)
+					}
+				}
+				return nil
+			})
+			// Unread, a reply counts as a mention of its author.
+			for _, conv := range []string{small, large} {
+				send(conv, "olga", send(conv, "mia", 0))
+			}
+			mentioned := uint64(1)
+			if off {
+				mentioned = 0
+			}
+			eventually(t, func() error {
+				for conv, got := range unreadCounts(t, node, "mia") {
+					if got != [2]uint64{1, mentioned} {
+						return fmt.Errorf("mia's %s: unread and mentions %v, want [1 %d]", conv, got, mentioned)
+					}
+				}
+				return nil
+			})
+
+			parting := send(small, "max", 0)
+			if _, err := node.ChangeMembership(ctx, &pb.MembershipChange{Conv: small, Actor: "max", Op: pb.MembershipChange_LEAVE, Users: []string{"max"}}); err != nil {
+				t.Fatal(err)
+			}
+			if got := stored(small, send(small, "olga", parting)); len(got) != 0 {
+				t.Errorf("a reply to a member who left mentions %v", got)
+			}
+
+			direct := actors.DirectConvID("mia", "olga")
+			q, err := node.SendDirect(ctx, "olga", &pb.SendMessage{Sender: "mia", Body: []byte("hi")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := stored(direct, send(direct, "olga", q.Seq)); len(got) != 0 {
+				t.Errorf("a direct reply mentions %v", got)
+			}
+		})
+	}
+}

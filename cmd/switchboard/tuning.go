@@ -73,6 +73,7 @@ func (t *tuning) register(f *pflag.FlagSet) {
 	f.BoolVar(&t.actors.ContactLinks, "contact-links", a.ContactLinks, "web links in users' texts count as contact details too (https://…, www.…, wa.me/…), for --contact-details")
 	f.StringSliceVar(&t.actors.ContactLinksAllow, "contact-links-allow", a.ContactLinksAllow, "domains whose links stay with --contact-links (your own, e.g. shop.example; a domain allows its subdomains)")
 	f.IntVar(&t.actors.MaxMentions, "max-mentions", a.MaxMentions, "most members one message mentions")
+	f.BoolVar(&t.actors.ReplyMentionsOff, "no-reply-mentions", a.ReplyMentionsOff, "a reply in a group does not mention the author of the message it answers (by default it does: they are notified even where they muted the group)")
 	f.IntVar(&t.actors.MaxSearchScan, "max-search-scan", a.MaxSearchScan, "most messages one search request reads (a longer search goes on page by page)")
 	f.IntVar(&t.actors.MaxSearchConversations, "max-search-conversations", a.MaxSearchConversations, "most conversations one search of all of a user's conversations reads (it goes on page by page)")
 	f.IntVar(&t.actors.MaxReactionBytes, "max-reaction-bytes", a.MaxReactionBytes, "longest reaction (an emoji), bytes")
