@@ -102,6 +102,7 @@ func (c *conversation) groupSettings(ctx actor.Context, m *pb.GroupSettings) {
 		r := &pb.GroupSettingsResponse{Error: e, Seq: seq}
 		if s != nil {
 			r.PrejoinHistory, r.AdminsOnly, r.SlowModeMs = c.preJoinHistory(s), s.AdminsOnly, s.SlowModeMs
+			r.MemberCount = uint32(c.active)
 			if c.kind == storage.KindGroup {
 				r.Title, r.Description = c.title(), s.Description
 				if s.Picture != nil {

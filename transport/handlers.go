@@ -634,7 +634,7 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		}
 		return &wirepb.Response{Result: &wirepb.Response_GroupSettings{GroupSettings: &wirepb.GroupSettingsResult{
 			PrejoinHistory: r.PrejoinHistory, AdminsOnly: r.AdminsOnly, Seq: r.Seq, PinnedSeqs: r.PinnedSeqs, SlowModeMs: r.SlowModeMs,
-			Title: r.Title, Description: r.Description, Picture: wireMedia(r.Picture)}}}
+			Title: r.Title, Description: r.Description, Picture: wireMedia(r.Picture), MemberCount: r.MemberCount}}}
 
 	case *wirepb.Request_GroupInvite:
 		g := op.GroupInvite

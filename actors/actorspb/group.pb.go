@@ -167,11 +167,13 @@ type GroupSettingsResponse struct {
 	// 0: none
 	Seq uint64 `protobuf:"varint,4,opt,name=seq,proto3" json:"seq,omitempty"`
 	// the pinned messages the asker sees, in the order they were pinned
-	PinnedSeqs    []uint64  `protobuf:"varint,5,rep,packed,name=pinned_seqs,json=pinnedSeqs,proto3" json:"pinned_seqs,omitempty"`
-	SlowModeMs    uint32    `protobuf:"varint,6,opt,name=slow_mode_ms,json=slowModeMs,proto3" json:"slow_mode_ms,omitempty"`
-	Title         string    `protobuf:"bytes,7,opt,name=title,proto3" json:"title,omitempty"`
-	Description   string    `protobuf:"bytes,8,opt,name=description,proto3" json:"description,omitempty"`
-	Picture       *MediaRef `protobuf:"bytes,9,opt,name=picture,proto3" json:"picture,omitempty"` // unset: none
+	PinnedSeqs  []uint64  `protobuf:"varint,5,rep,packed,name=pinned_seqs,json=pinnedSeqs,proto3" json:"pinned_seqs,omitempty"`
+	SlowModeMs  uint32    `protobuf:"varint,6,opt,name=slow_mode_ms,json=slowModeMs,proto3" json:"slow_mode_ms,omitempty"`
+	Title       string    `protobuf:"bytes,7,opt,name=title,proto3" json:"title,omitempty"`
+	Description string    `protobuf:"bytes,8,opt,name=description,proto3" json:"description,omitempty"`
+	Picture     *MediaRef `protobuf:"bytes,9,opt,name=picture,proto3" json:"picture,omitempty"` // unset: none
+	// the conversation's active members now (a group's "2,143 members")
+	MemberCount   uint32 `protobuf:"varint,10,opt,name=member_count,json=memberCount,proto3" json:"member_count,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -267,6 +269,13 @@ func (x *GroupSettingsResponse) GetPicture() *MediaRef {
 		return x.Picture
 	}
 	return nil
+}
+
+func (x *GroupSettingsResponse) GetMemberCount() uint32 {
+	if x != nil {
+		return x.MemberCount
+	}
+	return 0
 }
 
 // GroupInvite creates an invite to a group (create), revokes one (revoke:
@@ -1004,7 +1013,7 @@ const file_actors_actorspb_group_proto_rawDesc = "" +
 	"\x06_titleB\x0e\n" +
 	"\f_descriptionB\n" +
 	"\n" +
-	"\b_pictureJ\x04\b\x03\x10\x04\"\xd7\x02\n" +
+	"\b_pictureJ\x04\b\x03\x10\x04\"\xfa\x02\n" +
 	"\x15GroupSettingsResponse\x12/\n" +
 	"\x05error\x18\x01 \x01(\v2\x19.switchboard.actors.ErrorR\x05error\x12'\n" +
 	"\x0fprejoin_history\x18\x02 \x01(\rR\x0eprejoinHistory\x12\x1f\n" +
@@ -1017,7 +1026,9 @@ const file_actors_actorspb_group_proto_rawDesc = "" +
 	"slowModeMs\x12\x14\n" +
 	"\x05title\x18\a \x01(\tR\x05title\x12 \n" +
 	"\vdescription\x18\b \x01(\tR\vdescription\x126\n" +
-	"\apicture\x18\t \x01(\v2\x1c.switchboard.actors.MediaRefR\apicture\"\xb5\x01\n" +
+	"\apicture\x18\t \x01(\v2\x1c.switchboard.actors.MediaRefR\apicture\x12!\n" +
+	"\fmember_count\x18\n" +
+	" \x01(\rR\vmemberCount\"\xb5\x01\n" +
 	"\vGroupInvite\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x14\n" +
 	"\x05actor\x18\x02 \x01(\tR\x05actor\x12\x16\n" +

@@ -112,6 +112,7 @@ type Settings struct {
 	SlowModeMs     uint32   `json:"slow_mode_ms"`
 	Title          string   `json:"title"`
 	Description    string   `json:"description"`
+	MemberCount    uint32   `json:"member_count"` // active members now
 	Seq            uint64   `json:"seq,omitempty"`
 }
 
@@ -134,7 +135,7 @@ func (s *Server) groupSettings(w http.ResponseWriter, r *http.Request) {
 		pinned = []uint64{} // [] rather than null in the JSON
 	}
 	writeJSON(w, http.StatusOK, Settings{Conv: conv, AdminsOnly: res.AdminsOnly, PrejoinHistory: res.PrejoinHistory, PinnedSeqs: pinned, SlowModeMs: res.SlowModeMs,
-		Title: res.Title, Description: res.Description, Seq: res.Seq})
+		Title: res.Title, Description: res.Description, MemberCount: res.MemberCount, Seq: res.Seq})
 }
 
 // InvitesRequest is the body of POST /api/v1/conversations/{conv}/invites:

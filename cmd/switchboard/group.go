@@ -247,7 +247,7 @@ agent).`,
 					}
 					return printJSON(cmd.OutOrStdout(), map[string]any{"conv": conv, "admins_only": s.AdminsOnly, "prejoin_history": s.PrejoinHistory,
 						"pinned_seqs": pinned, "slow_mode_ms": s.SlowMode.Milliseconds(), "title": s.Title, "description": s.Description,
-						"picture": s.Picture.GetId(), "seq": seq})
+						"picture": s.Picture.GetId(), "member_count": s.Members, "seq": seq})
 				}
 				who := "every member posts"
 				if s.AdminsOnly {
@@ -260,7 +260,7 @@ agent).`,
 				if s.Title != "" {
 					name = fmt.Sprintf("%s %q", conv, s.Title)
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: %s; a new member sees %d messages before its join; pinned: %v\n", name, who, s.PrejoinHistory, s.PinnedSeqs)
+				fmt.Fprintf(cmd.OutOrStdout(), "%s, %d members: %s; a new member sees %d messages before its join; pinned: %v\n", name, s.Members, who, s.PrejoinHistory, s.PinnedSeqs)
 				if s.Description != "" {
 					fmt.Fprintln(cmd.OutOrStdout(), s.Description)
 				}

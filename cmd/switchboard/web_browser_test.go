@@ -683,6 +683,7 @@ func browserRun(t *testing.T, browser, transport string) {
 	n.run("group", "create", "--data-dir", n.dir, "--user", "a1", "--id", "g:team", "--title", "Team room", "--members", "a2")
 	click(agent, "open the team room", `#groups li[data-conv="g:team"]`)
 	until(agent, "the invite panel of a group a1 owns", `!document.querySelector("#invite-panel").hidden && document.querySelector("#join-requests").textContent === "nobody waiting"`)
+	until(agent, "the team room's size", `document.querySelector("#member-count").textContent === "2 members"`)
 	click(agent, "needs approval", "#invite-approval")
 	click(agent, "create the code", "#create-invite")
 	until(agent, "the code shown", `!document.querySelector("#invite-code").hidden && document.querySelector("#invite-code").dataset.approval === "true"`)
@@ -700,7 +701,8 @@ func browserRun(t *testing.T, browser, transport string) {
 		document.querySelector('#join-requests li[data-user="pupil"] .request-note')?.textContent === "I'm on the night shift"`)
 	screenshot(t, agent, "agent-join-requests-"+transport)
 	click(agent, "approve pupil", `#join-requests li[data-user="pupil"] button.approve`)
-	until(agent, "the request answered", `document.querySelector("#join-requests").textContent === "nobody waiting"`)
+	until(agent, "the request answered, and the room one bigger", `document.querySelector("#join-requests").textContent === "nobody waiting" &&
+		document.querySelector("#member-count").textContent === "3 members"`)
 	// The note names the group by its title when the first word of it
 	// (its membership push or its first message, whichever comes first)
 	// told it, else by its id.

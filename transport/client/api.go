@@ -621,6 +621,9 @@ type GroupSettings struct {
 	// Picture: the group's picture, with its preview (nil: none);
 	// GroupPicture reads the file.
 	Picture *wirepb.MediaRef
+	// Members: how many active members the conversation has now (0 from
+	// a server older than the count).
+	Members int
 }
 
 // GroupSettingsChange names the settings to change; nil ones stay. A pin
@@ -671,7 +674,8 @@ func (c *Client) ChangeGroupSettings(ctx context.Context, conv string, ch GroupS
 	}
 	r := res.GetGroupSettings()
 	return GroupSettings{PrejoinHistory: r.GetPrejoinHistory(), AdminsOnly: r.GetAdminsOnly(), PinnedSeqs: r.GetPinnedSeqs(),
-		SlowMode: time.Duration(r.GetSlowModeMs()) * time.Millisecond, Title: r.GetTitle(), Description: r.GetDescription(), Picture: r.GetPicture()}, r.GetSeq(), nil
+		SlowMode: time.Duration(r.GetSlowModeMs()) * time.Millisecond, Title: r.GetTitle(), Description: r.GetDescription(), Picture: r.GetPicture(),
+		Members: int(r.GetMemberCount())}, r.GetSeq(), nil
 }
 
 // SlowModeWait reports whether err is a send refused by a group's slow

@@ -6915,11 +6915,14 @@ type GroupSettingsResult struct {
 	Seq uint64 `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`
 	// the pinned messages the caller sees (none from before its join), in
 	// the order they were pinned
-	PinnedSeqs    []uint64  `protobuf:"varint,4,rep,packed,name=pinned_seqs,json=pinnedSeqs,proto3" json:"pinned_seqs,omitempty"`
-	SlowModeMs    uint32    `protobuf:"varint,5,opt,name=slow_mode_ms,json=slowModeMs,proto3" json:"slow_mode_ms,omitempty"` // 0: off
-	Title         string    `protobuf:"bytes,6,opt,name=title,proto3" json:"title,omitempty"`
-	Description   string    `protobuf:"bytes,7,opt,name=description,proto3" json:"description,omitempty"`
-	Picture       *MediaRef `protobuf:"bytes,8,opt,name=picture,proto3" json:"picture,omitempty"` // the group's picture with its preview; unset: none
+	PinnedSeqs  []uint64  `protobuf:"varint,4,rep,packed,name=pinned_seqs,json=pinnedSeqs,proto3" json:"pinned_seqs,omitempty"`
+	SlowModeMs  uint32    `protobuf:"varint,5,opt,name=slow_mode_ms,json=slowModeMs,proto3" json:"slow_mode_ms,omitempty"` // 0: off
+	Title       string    `protobuf:"bytes,6,opt,name=title,proto3" json:"title,omitempty"`
+	Description string    `protobuf:"bytes,7,opt,name=description,proto3" json:"description,omitempty"`
+	Picture     *MediaRef `protobuf:"bytes,8,opt,name=picture,proto3" json:"picture,omitempty"` // the group's picture with its preview; unset: none
+	// the conversation's active members now (a group's "2,143 members"), so
+	// a client need not page through members to count them
+	MemberCount   uint32 `protobuf:"varint,9,opt,name=member_count,json=memberCount,proto3" json:"member_count,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -7008,6 +7011,13 @@ func (x *GroupSettingsResult) GetPicture() *MediaRef {
 		return x.Picture
 	}
 	return nil
+}
+
+func (x *GroupSettingsResult) GetMemberCount() uint32 {
+	if x != nil {
+		return x.MemberCount
+	}
+	return 0
 }
 
 type MembersRequest struct {
@@ -12835,7 +12845,7 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"\x03seq\x18\x02 \x01(\x04R\x03seq\x12\x18\n" +
 	"\aalready\x18\x03 \x01(\bR\aalready\x12\x19\n" +
 	"\blast_seq\x18\x04 \x01(\x04R\alastSeq\x12\x18\n" +
-	"\apending\x18\x05 \x01(\bR\apending\"\xa5\x02\n" +
+	"\apending\x18\x05 \x01(\bR\apending\"\xc8\x02\n" +
 	"\x13GroupSettingsResult\x12'\n" +
 	"\x0fprejoin_history\x18\x01 \x01(\rR\x0eprejoinHistory\x12\x1f\n" +
 	"\vadmins_only\x18\x02 \x01(\bR\n" +
@@ -12847,7 +12857,8 @@ const file_transport_wirepb_wire_proto_rawDesc = "" +
 	"slowModeMs\x12\x14\n" +
 	"\x05title\x18\x06 \x01(\tR\x05title\x12 \n" +
 	"\vdescription\x18\a \x01(\tR\vdescription\x127\n" +
-	"\apicture\x18\b \x01(\v2\x1d.switchboard.wire.v1.MediaRefR\apicture\"P\n" +
+	"\apicture\x18\b \x01(\v2\x1d.switchboard.wire.v1.MediaRefR\apicture\x12!\n" +
+	"\fmember_count\x18\t \x01(\rR\vmemberCount\"P\n" +
 	"\x0eMembersRequest\x12\x12\n" +
 	"\x04conv\x18\x01 \x01(\tR\x04conv\x12\x14\n" +
 	"\x05after\x18\x02 \x01(\tR\x05after\x12\x14\n" +

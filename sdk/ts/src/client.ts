@@ -44,6 +44,8 @@ export interface GroupSettingsView {
   description: string;
   /** A group's picture with its preview; unset: none (groupPicture reads the file). */
   picture?: MediaInfo;
+  /** The conversation's active members now ("2,143 members"); 0 from a server older than the count. */
+  memberCount: number;
 }
 
 /** An active member of a group, as members and membersPage answer them. */
@@ -718,6 +720,7 @@ export class Client {
       slowModeMs: s.slowModeMs,
       title: s.title,
       description: s.description,
+      memberCount: s.memberCount,
       ...(s.picture?.id ? { picture: mediaInfo(s.picture) } : {}),
       seq: Number(s.seq),
     };

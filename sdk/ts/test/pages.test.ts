@@ -11,7 +11,8 @@
 // automatic reply labelled; a message deleted for me, with its Undo; a
 // message's replies ("2 replies") and its thread panel, and the Files list;
 // the workbench's own labels of a conversation, and its filter by label;
-// the workbench's snooze menu, and its marks in the lists.
+// the workbench's snooze menu, and its marks in the lists; a group's size
+// beside its title.
 // cmd/switchboard's TestBrowserPages drives the pages in Chromium.
 import { mock, test } from "node:test";
 import assert from "node:assert/strict";
@@ -1551,4 +1552,41 @@ test("the workbench's labels: chips in the lists, the open conversation's added 
   assert.deepEqual([choices().map((c) => c[1]), passing()], [["", "new customer", "paid"], [a.id, b.id, none.id]]);
   filter.draw([none]);
   assert.deepEqual([choices(), select.disabled], [[["All labels", ""]], true], "no labels: nothing to choose");
+});
+
+test("the workbench says how many members the open group has, and reads it again after a membership change", async () => {
+  const page = await loadPage();
+  assert.deepEqual([page.membersText(1), page.membersText(24), page.membersText(2143)], ["1 member", "24 members", "2,143 members"]);
+
+  let count = 3;
+  const asked: string[] = [];
+  const client = { groupSettings: async (id: string) => (asked.push(id), { memberCount: count }) };
+  const el = new FakeElement();
+  const members = page.memberCount(client, el);
+  const settle = () => new Promise((r) => setTimeout(r, 0));
+  const c = new Conversation("g:class");
+  const base = { conv: "g:class", sender: "teacher", recalled: false, serverTsMs: Date.now() };
+  c.insert({ ...base, seq: 1, clientMsgId: "a", kind: "system", body: '{"op":"create","actor":"teacher"}' });
+  c.insert({ ...base, seq: 2, clientMsgId: "b", kind: "normal", body: "welcome" });
+
+  members.open("g:class");
+  await settle();
+  members.seen(c);
+  assert.deepEqual([el.textContent, asked], ["3 members", ["g:class"]]);
+  c.insert({ ...base, seq: 3, clientMsgId: "c", kind: "normal", body: "page 12" });
+  members.seen(c);
+  await settle();
+  assert.deepEqual(asked, ["g:class"], "a message changes no count");
+  count = 4;
+  c.insert({ ...base, seq: 4, clientMsgId: "d", kind: "system", body: '{"op":"add","actor":"teacher","users":["ann"]}' });
+  members.seen(c);
+  await settle();
+  assert.deepEqual([el.textContent, asked.length], ["4 members", 2], "an add: read again");
+  members.seen(c);
+  await settle();
+  assert.equal(asked.length, 2, "the same change is read once");
+
+  members.open("d:ann:teacher");
+  await settle();
+  assert.deepEqual([el.textContent, asked.length], ["", 2], "no count outside a group");
 });

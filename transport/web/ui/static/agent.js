@@ -1,4 +1,4 @@
-import { adminDesk, attachFile, awayForm, Client, demoCard, demoPoll, draftKeeper, filesPanel, forwarder, hider, invitePanel, isForbidden, isGroup, isNews, joinForm, labelChips, labelControl, labelFilter, markedUnreadMark, mentionAllToggle, mentionsMe, muteControl, mutedMark, params, peerOf, people, personView, pinTracker, profileForm, relabel, renderMessages, renderStarred, scheduledPanel, ServiceDesk, showStatus, snoozeControl, snoozedMark, starTracker, systemText, tabDevice, threadPanel, token, tokenWorked, transports, typingLine } from "./common.js";
+import { adminDesk, attachFile, awayForm, Client, demoCard, demoPoll, draftKeeper, filesPanel, forwarder, hider, invitePanel, isForbidden, isGroup, isNews, joinForm, memberCount, labelChips, labelControl, labelFilter, markedUnreadMark, mentionAllToggle, mentionsMe, muteControl, mutedMark, params, peerOf, people, personView, pinTracker, profileForm, relabel, renderMessages, renderStarred, scheduledPanel, ServiceDesk, showStatus, snoozeControl, snoozedMark, starTracker, systemText, tabDevice, threadPanel, token, tokenWorked, transports, typingLine } from "./common.js";
 
 const $ = (id) => document.getElementById(id);
 if (params.get("user")) $("user").value = params.get("user");
@@ -69,6 +69,8 @@ let drafts;
 // (a team room, a class), an invite code to share and the requests to
 // join that wait for an answer.
 let invites;
+// memberCount, once connected: "24 members" beside an open group's title.
+let members;
 // muteControl, once connected: the open conversation muted for the agent
 // alone, for a while or until unmuted (a busy team room).
 let mute;
@@ -89,6 +91,7 @@ const onThread = (m) => thread.open(client.conversation(m.conv), m);
 const draw = (c) => {
   renderMessages($("messages"), c, user, { onRecall, onEdit, onReport, onReply, onReact, onVote, onPin, onForward, onHide, onThread, download, pinned: pinned?.(c), onStar: stars?.toggle, starred: stars?.seqs(c), people: names });
   thread?.follow(c); // a reply arrived (or went) in the thread shown: read it again
+  members?.seen(c); // someone joined or left: the group's size again
   drawDue();
 };
 
@@ -496,6 +499,7 @@ async function open(id) {
   $("note-text").disabled = $("add-note").disabled = $("tag-text").disabled = $("add-tags").disabled = !id.startsWith("s:");
   allToggle.open(id);
   void invites?.open(id); // shown in a group the agent manages
+  members?.open(id);
   mute?.open(id);
   snooze?.open(id);
   labels?.open(id);
@@ -523,6 +527,7 @@ $("connect").onclick = async () => {
     if ($("starred").dataset.loaded) void showStarred();
   }, note);
   scheduled = scheduledPanel(client, $("scheduled"), open, note);
+  members = memberCount(client, $("member-count"));
   invites = invitePanel(client, { panel: $("invite-panel"), create: $("create-invite"), approval: $("invite-approval"), code: $("invite-code"), list: $("join-requests") }, note);
   mute = muteControl(client, $("mute"), $("muted-state"), note);
   snooze = snoozeControl(client, $("snooze"), $("snoozed-state"), note);

@@ -804,6 +804,47 @@ export function filesPanel(client, el, download, note, people) {
 // conversation where a message may mention everyone.
 export const isGroup = (conv) => typeof conv === "string" && conv.startsWith("g:");
 
+// membersText is a group's size as its header says it: "1 member",
+// "2,143 members".
+export const membersText = (n) => `${n.toLocaleString("en")} member${n === 1 ? "" : "s"}`;
+
+// memberCount keeps el saying how many members the open group has, from
+// groupSettings (the node counts them: no paging through the members);
+// empty for any other conversation. open(id) follows the conversation
+// opened; seen(c), called as the open conversation is drawn, reads the
+// count again once a membership change (an add, a removal, a leave, a
+// join or an approval) arrived since.
+export function memberCount(client, el) {
+  let current = "";
+  let step = -1; // the newest membership change drawn when last read (-1: none drawn yet)
+  const changes = /"op":"(add|remove|leave|join|approve)"/;
+  const newest = (c) => c.messages.findLast((m) => m.kind === "system" && changes.test(m.body))?.seq ?? 0;
+  const read = async (id) => {
+    try {
+      const s = await client.groupSettings(id);
+      if (current === id) el.textContent = membersText(s.memberCount);
+    } catch {
+      // no longer a member, or offline: the header keeps what it said
+    }
+  };
+  return {
+    open(id) {
+      current = id;
+      step = -1;
+      el.textContent = "";
+      if (isGroup(id)) void read(id);
+    },
+    seen(c) {
+      if (c.id !== current || !isGroup(c.id)) return;
+      const n = newest(c);
+      const first = step < 0; // the count read on open includes what is drawn now
+      if (n <= step) return;
+      step = n;
+      if (!first) void read(c.id);
+    },
+  };
+}
+
 // mentionAllToggle drives the workbench's "@all" checkbox beside Send.
 // open(conv) follows the conversation opened: the box is usable in a group
 // alone (the node refuses "@all" elsewhere) and starts unticked.
