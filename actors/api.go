@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -731,51 +732,132 @@ func (n *Runtime) Presence(ctx context.Context, viewer, target, conv string) (*p
 	if err := errors.Join(checkUser(viewer), checkUser(target)); err != nil {
 		return nil, err
 	}
-	if viewer != target {
-		if conv == "" {
-			conv = DirectConvID(viewer, target)
-		}
-		if err := checkConv(conv); err != nil {
-			return nil, err
-		}
+	if viewer == target {
+		return n.OnlineDevices(ctx, target)
+	}
+	own, err := n.sharedByViewer(ctx, viewer)
+	if err != nil {
+		return nil, err
+	}
+	return n.presenceFor(ctx, viewer, target, conv, nil, own)
+}
+
+// sharedByViewer is what viewer shows of their own presence, which bounds
+// what they see of others' (user_privacy.go); everything with
+// Config.PresenceOneSided.
+func (n *Runtime) sharedByViewer(ctx context.Context, viewer string) (pb.PresenceSharing, error) {
+	if n.cfg.PresenceOneSided {
+		return pb.PresenceSharing_PRESENCE_EVERYONE, nil
+	}
+	return n.Privacy(ctx, viewer, nil)
+}
+
+// presenceFor is Presence of another user, given what the viewer shares
+// (own) and, when conv is given and was authorized already, the viewer's
+// member row of it (vmem).
+func (n *Runtime) presenceFor(ctx context.Context, viewer, target, conv string, vmem *storage.Member, own pb.PresenceSharing) (*pb.PresenceResponse, error) {
+	if conv == "" {
+		conv = DirectConvID(viewer, target)
+	}
+	if err := checkConv(conv); err != nil {
+		return nil, err
+	}
+	if vmem == nil {
 		// Refusals say FORBIDDEN whichever side is missing: presence does
 		// not tell a stranger who is in which conversation.
-		vmem, err := n.authorize(ctx, conv, viewer, ActSeePresence)
+		var err error
+		vmem, err = n.authorize(ctx, conv, viewer, ActSeePresence)
 		if CodeOf(err) == pb.Code_NOT_MEMBER {
 			return nil, forbidden("presence of %s is visible only to users who share a conversation", target)
 		} else if err != nil {
 			return nil, err
 		}
-		tmem, err := n.store.GetMember(ctx, conv, target)
-		if err != nil || !tmem.Active() {
-			if err != nil && !errors.Is(err, storage.ErrNotFound) {
-				return nil, fromPB(storeErr(err))
-			}
-			return nil, forbidden("presence of %s is visible only to users who share a conversation", target)
+	}
+	tmem, err := n.store.GetMember(ctx, conv, target)
+	if err != nil || !tmem.Active() {
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return nil, fromPB(storeErr(err))
 		}
-		if kind, _ := KindOfID(conv); kind == storage.KindDirect && (vmem.Muted || tmem.Muted) {
-			return nil, forbidden("presence is not shared between two users when one blocked the other")
-		}
-		// What another user sees is what the target shares (user_privacy.go).
-		res, err := n.request(ctx, KindUser, target, &pb.Presence{User: target, ForOther: true})
-		if err != nil {
+		return nil, forbidden("presence of %s is visible only to users who share a conversation", target)
+	}
+	if kind, _ := KindOfID(conv); kind == storage.KindDirect && (vmem.Muted || tmem.Muted) {
+		return nil, forbidden("presence is not shared between two users when one blocked the other")
+	}
+	// What another user sees is what the target shares (user_privacy.go).
+	res, err := n.request(ctx, KindUser, target, &pb.Presence{User: target, ForOther: true})
+	if err != nil {
+		return nil, err
+	}
+	r := res.(*pb.PresenceResponse)
+	if r.Error != nil {
+		return nil, fromPB(r.Error)
+	}
+	cutPresence(r, own) // and at most what the viewer shows of themself
+	return r, nil
+}
+
+// UserPresence is one user's answer to Presences (session.UserPresence).
+type UserPresence = session.UserPresence
+
+// Presences is Presence for each of users (at most
+// Config.MaxPresenceUsers, else INVALID), in the order asked, a repeat
+// once: a chat list's online dots in one request. With conv, the viewer
+// must read it (else its refusal); without, each user is looked up
+// through their direct conversation with the viewer. Users the viewer may
+// not see (no conversation shared, a block) are left out rather than
+// refused, as profiles does.
+func (n *Runtime) Presences(ctx context.Context, viewer, conv string, users []string) ([]UserPresence, error) {
+	if err := checkUser(viewer); err != nil {
+		return nil, err
+	}
+	if len(users) > n.cfg.MaxPresenceUsers {
+		return nil, invalid("%d users: at most %d presences are read at once", len(users), n.cfg.MaxPresenceUsers)
+	}
+	var uniq []string
+	for _, u := range users {
+		if err := checkUser(u); err != nil {
 			return nil, err
 		}
-		r := res.(*pb.PresenceResponse)
-		if r.Error != nil {
-			return nil, fromPB(r.Error)
+		if !slices.Contains(uniq, u) {
+			uniq = append(uniq, u)
 		}
-		if !n.cfg.PresenceOneSided {
-			// And at most what the viewer shows of themself.
-			own, err := n.Privacy(ctx, viewer, nil)
-			if err != nil {
-				return nil, err
-			}
-			cutPresence(r, own)
-		}
-		return r, nil
 	}
-	return n.OnlineDevices(ctx, target)
+	var vmem *storage.Member
+	if conv != "" {
+		if err := checkConv(conv); err != nil {
+			return nil, err
+		}
+		var err error
+		if vmem, err = n.authorize(ctx, conv, viewer, ActSeePresence); err != nil {
+			return nil, err
+		}
+	}
+	own, err := n.sharedByViewer(ctx, viewer)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]UserPresence, len(uniq))
+	err = inParallel(indexes(len(uniq)), func(i int) error {
+		var r *pb.PresenceResponse
+		var err error
+		if uniq[i] == viewer {
+			r, err = n.OnlineDevices(ctx, viewer)
+		} else {
+			r, err = n.presenceFor(ctx, viewer, uniq[i], conv, vmem, own)
+		}
+		switch {
+		case CodeOf(err) == pb.Code_FORBIDDEN:
+			return nil // not the viewer's to see: left out
+		case err != nil:
+			return err
+		}
+		out[i] = UserPresence{User: uniq[i], PresenceResponse: r}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(out, func(p UserPresence) bool { return p.PresenceResponse == nil }), nil
 }
 
 // OnlineDevices lists the user's online devices and the nodes they are on.

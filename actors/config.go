@@ -86,6 +86,9 @@ type Config struct {
 	MaxProfileNameBytes int
 	MaxAvatarURLBytes   int
 	MaxProfileUsers     int
+	// MaxPresenceUsers bounds the users one Presences request asks about
+	// (default 100): a chat list's online dots in one request.
+	MaxPresenceUsers int
 	// Customer attributes (user_attributes.go): at most
 	// MaxCustomerAttributes per user (default 32), each value at most
 	// MaxAttributeBytes (default 256).
@@ -399,6 +402,7 @@ func DefaultConfig() Config {
 		MaxProfileNameBytes:       128,
 		MaxAvatarURLBytes:         1024,
 		MaxProfileUsers:           100,
+		MaxPresenceUsers:          100,
 		MaxCustomerAttributes:     32,
 		MaxAttributeBytes:         256,
 		MaxDrafts:                 100,
@@ -508,6 +512,7 @@ func (c Config) withDefaults() (Config, error) {
 	setInt(&c.MaxProfileNameBytes, d.MaxProfileNameBytes)
 	setInt(&c.MaxAvatarURLBytes, d.MaxAvatarURLBytes)
 	setInt(&c.MaxProfileUsers, d.MaxProfileUsers)
+	setInt(&c.MaxPresenceUsers, d.MaxPresenceUsers)
 	setInt(&c.MaxCustomerAttributes, d.MaxCustomerAttributes)
 	setInt(&c.MaxAttributeBytes, d.MaxAttributeBytes)
 	setInt(&c.MaxDrafts, d.MaxDrafts)

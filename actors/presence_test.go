@@ -201,3 +201,69 @@ func TestPresenceReciprocity(t *testing.T) {
 		})
 	}
 }
+
+// Presences answers several users at once, as Presence does each: in the
+// order asked, a repeat once, the viewer's own devices, and those the
+// viewer may not see left out (a stranger, a user who blocked the viewer,
+// a group's non-member); through a group the viewer reads, its members;
+// the viewer's own sharing cuts what it sees; MaxPresenceUsers at its edge.
+func TestPresences(t *testing.T) {
+	node := startCluster(t, 1, openStore(t), actors.Config{MaxPresenceUsers: 4})[0]
+	ctx := tctx(t)
+	for _, u := range []string{"bob", "carol", "erin"} {
+		if _, err := node.SendDirect(ctx, u, &pb.SendMessage{Sender: "alice", Body: []byte("hi")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := node.Block(ctx, "erin", "alice", true); err != nil {
+		t.Fatal(err)
+	}
+	mustCreateGroup(t, node, "g:team", "alice", "dan")
+	connect(t, node, "bob", "phone") // online until the test ends
+	_, carol := connect(t, node, "carol", "phone")
+	carol.Close()
+	type seen struct {
+		user     string
+		online   bool
+		lastSeen bool
+	}
+	look := func(conv string, users ...string) ([]seen, error) {
+		t.Helper()
+		ps, err := node.Presences(ctx, "alice", conv, users)
+		out := make([]seen, len(ps))
+		for i, p := range ps {
+			out[i] = seen{p.User, len(p.Devices) > 0, p.LastSeenMs > 0}
+		}
+		return out, err
+	}
+	want := []seen{{"carol", false, true}, {"bob", true, false}}
+	eventually(t, func() error {
+		got, err := look("", "carol", "bob", "dan", "carol") // dan: no direct conversation with alice
+		if err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+			return fmt.Errorf("through direct conversations: %v %v, want %v", got, err, want)
+		}
+		return nil
+	})
+	if got, err := look("", "erin", "bob"); err != nil || len(got) != 1 || got[0].user != "bob" {
+		t.Fatalf("erin blocked alice: %v %v, want bob alone", got, err)
+	}
+	if got, err := look("g:team", "dan", "bob", "alice"); err != nil || fmt.Sprint(got) != fmt.Sprint([]seen{{"dan", false, false}, {"alice", false, false}}) {
+		t.Fatalf("through the group: %v %v, want dan and alice (bob is no member)", got, err)
+	}
+	if _, err := node.Presences(ctx, "bob", "g:team", []string{"dan"}); actors.CodeOf(err) != pb.Code_NOT_MEMBER {
+		t.Fatalf("through a group the viewer is not in: %v, want NOT_MEMBER", err)
+	}
+	if _, err := look("", "bob", "carol", "dan", "erin"); err != nil {
+		t.Fatalf("four users, the bound: %v", err)
+	}
+	if _, err := look("", "bob", "carol", "dan", "erin", "zed"); actors.CodeOf(err) != pb.Code_INVALID {
+		t.Fatalf("five users, one past the bound: %v, want INVALID", err)
+	}
+	onlineOnly := pb.PresenceSharing_PRESENCE_ONLINE_ONLY
+	if _, err := node.Privacy(ctx, "alice", &onlineOnly); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := look("", "carol", "bob"); err != nil || fmt.Sprint(got) != fmt.Sprint([]seen{{"carol", false, false}, {"bob", true, false}}) {
+		t.Fatalf("alice hides her last seen, so sees none: %v %v", got, err)
+	}
+}

@@ -514,6 +514,10 @@ func (s *deviceSession) Presence(ctx context.Context, target, conv string) (*pb.
 	return s.rt.Presence(ctx, s.user, target, conv)
 }
 
+func (s *deviceSession) Presences(ctx context.Context, conv string, users []string) ([]UserPresence, error) {
+	return s.rt.Presences(ctx, s.user, conv, users)
+}
+
 func (s *deviceSession) CreateMedia(ctx context.Context, conv string, f *pb.MediaRef) (*pb.MediaRef, error) {
 	m, err := s.rt.CreateMedia(ctx, s.user, conv, f.Name, f.Mime, f.Size, mediaRefFromPB(f).Preview)
 	return mediaRefToPB(m.Ref()), err

@@ -564,6 +564,17 @@ func (c *conn) dispatch(ctx context.Context, req *wirepb.Request) *wirepb.Respon
 		}
 		return &wirepb.Response{Result: &wirepb.Response_Presence{Presence: &wirepb.PresenceResult{Online: len(r.Devices) > 0, Devices: uint32(len(r.Devices)), LastSeenMs: r.LastSeenMs}}}
 
+	case *wirepb.Request_Presences:
+		ps, err := sess.Presences(ctx, op.Presences.Conv, op.Presences.Users)
+		if err != nil {
+			return c.fail(err)
+		}
+		res := &wirepb.PresencesResult{Users: make([]*wirepb.PresencesResult_User, len(ps))}
+		for i, p := range ps {
+			res.Users[i] = &wirepb.PresencesResult_User{User: p.User, Online: len(p.Devices) > 0, Devices: uint32(len(p.Devices)), LastSeenMs: p.LastSeenMs}
+		}
+		return &wirepb.Response{Result: &wirepb.Response_Presences{Presences: res}}
+
 	case *wirepb.Request_Pin:
 		if err := sess.SetPinned(ctx, op.Pin.Conv, op.Pin.Pinned); err != nil {
 			return c.fail(err)

@@ -250,6 +250,13 @@ func validateRequest(r *wirepb.Request, lim RequestLimits) error {
 		if !session.ValidUserID(op.Presence.User) {
 			return invalid("bad user id %q", op.Presence.User)
 		}
+	case *wirepb.Request_Presences:
+		if err := checkUsers(op.Presences.Users, 0, lim.MaxListUsers); err != nil {
+			return err
+		}
+		if op.Presences.Conv != "" {
+			return checkConv(op.Presences.Conv)
+		}
 	case *wirepb.Request_Search:
 		// The node checks the query (actors.Search: its own limits).
 		if op.Search.Conv == "" { // every conversation of the caller's

@@ -172,6 +172,9 @@ type Session interface {
 	// voters listed per option.
 	PollResults(ctx context.Context, conv string, seq uint64, votersLimit int) (*pb.PollResultsResponse, error)
 	Presence(ctx context.Context, target, conv string) (*pb.PresenceResponse, error)
+	// Presences is Presence of each of users at once; those the session's
+	// user may not see are left out.
+	Presences(ctx context.Context, conv string, users []string) ([]UserPresence, error)
 	// Privacy reads the user's privacy settings or, with presence, changes
 	// what other users see of the user's presence.
 	Privacy(ctx context.Context, change *pb.SetPrivacy) (*pb.PrivacyResponse, error)
@@ -241,4 +244,10 @@ type Session interface {
 type Reader struct {
 	User string
 	Read bool
+}
+
+// UserPresence is one user's presence as Presences answers it.
+type UserPresence struct {
+	User string
+	*pb.PresenceResponse
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"mime"
 	"net/http"
@@ -769,6 +770,7 @@ func newPresenceCmd() *cobra.Command {
 		Use:   "presence",
 		Short: "Whether a user is online, or when they were last seen (for one who shares a conversation with them); --share sets what this user shows",
 		Example: `  switchboard presence --data-dir D --user alice --of bob [--conv g:team] [--json]
+  switchboard presence --data-dir D --user alice --of bob,carol,dan   # one request for a chat list
   switchboard presence --data-dir D --user bob --share online-only   # others see whether bob is online, never when he was last seen`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -791,36 +793,65 @@ func newPresenceCmd() *cobra.Command {
 			if of == "" {
 				return errors.New("give --of, the user to look at (or --share)")
 			}
+			users := strings.Split(of, ",")
 			return withClient(cmd, &o, func(ctx context.Context, c *client.Client) error {
-				p, err := c.PresenceIn(ctx, of, conv)
+				if len(users) == 1 {
+					p, err := c.PresenceIn(ctx, of, conv)
+					if err != nil {
+						return err
+					}
+					if o.json {
+						return printJSON(cmd.OutOrStdout(), presenceJSON(p))
+					}
+					printPresence(cmd.OutOrStdout(), p)
+					return nil
+				}
+				// Several: one request; those not shared with this user are left out.
+				ps, err := c.Presences(ctx, conv, users...)
 				if err != nil {
 					return err
 				}
 				if o.json {
-					out := map[string]any{"user": of, "online": p.Online, "devices": p.Devices}
-					if !p.LastSeen.IsZero() {
-						out["last_seen"] = p.LastSeen.UTC()
+					out := make([]map[string]any, len(ps))
+					for i, p := range ps {
+						out[i] = presenceJSON(p)
 					}
 					return printJSON(cmd.OutOrStdout(), out)
 				}
-				switch {
-				case p.Online:
-					fmt.Fprintf(cmd.OutOrStdout(), "%s is online (%d devices)\n", of, p.Devices)
-				case p.LastSeen.IsZero():
-					fmt.Fprintf(cmd.OutOrStdout(), "%s is offline (last seen: never, or not shared)\n", of)
-				default:
-					fmt.Fprintf(cmd.OutOrStdout(), "%s is offline, last seen %s ago (%s)\n", of,
-						time.Since(p.LastSeen).Round(time.Second), p.LastSeen.UTC().Format(time.RFC3339))
+				for _, p := range ps {
+					printPresence(cmd.OutOrStdout(), p)
 				}
 				return nil
 			})
 		},
 	}
 	o.register(cmd.Flags())
-	cmd.Flags().StringVar(&of, "of", "", "the user to look at")
+	cmd.Flags().StringVar(&of, "of", "", "the user to look at, or several, comma-separated (one request; those this user shares no conversation with are left out)")
 	cmd.Flags().StringVar(&conv, "conv", "", "a conversation both are members of (default: their direct one)")
 	cmd.Flags().StringVar(&share, "share", "", "set what this user shows others: everyone, online-only (never when last seen) or nobody (always offline)")
 	return cmd
+}
+
+// presenceJSON is a user's presence as presence --json prints it.
+func presenceJSON(p client.UserPresence) map[string]any {
+	out := map[string]any{"user": p.User, "online": p.Online, "devices": p.Devices}
+	if !p.LastSeen.IsZero() {
+		out["last_seen"] = p.LastSeen.UTC()
+	}
+	return out
+}
+
+// printPresence says whether a user is online, or when last seen.
+func printPresence(w io.Writer, p client.UserPresence) {
+	switch {
+	case p.Online:
+		fmt.Fprintf(w, "%s is online (%d devices)\n", p.User, p.Devices)
+	case p.LastSeen.IsZero():
+		fmt.Fprintf(w, "%s is offline (last seen: never, or not shared)\n", p.User)
+	default:
+		fmt.Fprintf(w, "%s is offline, last seen %s ago (%s)\n", p.User,
+			time.Since(p.LastSeen).Round(time.Second), p.LastSeen.UTC().Format(time.RFC3339))
+	}
 }
 
 var sharingNames = map[string]wirepb.PresenceSharing{"everyone": wirepb.PresenceSharing_PRESENCE_EVERYONE,

@@ -471,6 +471,16 @@ func TestCommandsAgainstDevNode(t *testing.T) {
 	if res, err := exec.Command(n.bin, "presence", "--data-dir", d, "--user", "alice", "--of", "zed").CombinedOutput(); err == nil || !strings.Contains(string(res), "FORBIDDEN") {
 		t.Fatalf("presence of a stranger: %v %s", err, res)
 	}
+	// Several at once: one request, the stranger left out.
+	var several []struct {
+		User     string `json:"user"`
+		Online   bool   `json:"online"`
+		LastSeen string `json:"last_seen"`
+	}
+	mustJSON(t, n.run("presence", "--data-dir", d, "--user", "alice", "--of", "zed,bob", "--json"), &several)
+	if len(several) != 1 || several[0].User != "bob" || several[0].Online || several[0].LastSeen == "" {
+		t.Fatalf("presence of zed and bob: %+v, want bob alone, last seen", several)
+	}
 	// bob stops sharing: alice sees him offline, and not when.
 	n.run("presence", "--data-dir", d, "--user", "bob", "--share", "nobody")
 	if out := string(n.run("presence", "--data-dir", d, "--user", "alice", "--of", "bob")); !strings.Contains(out, "bob is offline (last seen: never, or not shared)") {

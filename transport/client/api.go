@@ -527,8 +527,9 @@ func (c *Client) SearchEverywhereBy(ctx context.Context, q SearchQuery, from Sea
 	return found, SearchCursor{Conv: r.GetNextConv(), Before: r.GetNextBeforeSeq()}, nil
 }
 
-// UserPresence is what PresenceIn tells of a user.
+// UserPresence is what PresenceIn and Presences tell of a user.
 type UserPresence struct {
+	User    string // Presences: whose
 	Online  bool
 	Devices int // online
 	// LastSeen, when not online: the user's last connect, acknowledgement
@@ -546,9 +547,31 @@ func (c *Client) PresenceIn(ctx context.Context, user, conv string) (UserPresenc
 		return UserPresence{}, err
 	}
 	p := res.GetPresence()
-	out := UserPresence{Online: p.Online, Devices: int(p.Devices)}
+	out := UserPresence{User: user, Online: p.Online, Devices: int(p.Devices)}
 	if p.LastSeenMs > 0 {
 		out.LastSeen = time.UnixMilli(p.LastSeenMs)
+	}
+	return out, nil
+}
+
+// Presences tells, in one request, the presence of each of users (at
+// most the server's --max-presence-users, 100) as PresenceIn would, in
+// the order asked, each once: a chat list's online dots. Through conv
+// (which the caller reads), or with conv empty each user's direct
+// conversation with the caller; users the caller may not see are left
+// out, not refused.
+func (c *Client) Presences(ctx context.Context, conv string, users ...string) ([]UserPresence, error) {
+	res, err := c.do(ctx, &wirepb.Request{Op: &wirepb.Request_Presences{Presences: &wirepb.PresencesRequest{Users: users, Conv: conv}}})
+	if err != nil {
+		return nil, err
+	}
+	us := res.GetPresences().GetUsers()
+	out := make([]UserPresence, len(us))
+	for i, p := range us {
+		out[i] = UserPresence{User: p.User, Online: p.Online, Devices: int(p.Devices)}
+		if p.LastSeenMs > 0 {
+			out[i].LastSeen = time.UnixMilli(p.LastSeenMs)
+		}
 	}
 	return out, nil
 }

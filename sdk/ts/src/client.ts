@@ -185,6 +185,8 @@ export interface AwayView {
 
 /** PROFILES_PER_REQUEST is how many users one profiles request names at most (a node's default --max-profile-users). */
 export const PROFILES_PER_REQUEST = 100;
+/** PRESENCES_PER_REQUEST is how many users one presences request names at most (a node's default --max-presence-users). */
+export const PRESENCES_PER_REQUEST = 100;
 
 /** What a user shows others of their presence (Client.presenceSharing). */
 export type PresenceSharingName = "everyone" | "online_only" | "nobody";
@@ -1551,6 +1553,27 @@ export class Client {
     const p = r.result.value;
     const lastSeenMs = Number(p.lastSeenMs);
     return { online: p.online, devices: p.devices, lastSeen: lastSeenMs > 0 ? new Date(lastSeenMs) : undefined };
+  }
+
+  /**
+   * presences tells, for each of users, what presence would (a chat
+   * list's online dots), in the order asked, each user once; users this
+   * one may not see (no conversation shared, a block) are left out, not
+   * refused. Any number of users: they are asked PRESENCES_PER_REQUEST at
+   * a time.
+   */
+  async presences(users: string[], conv = ""): Promise<{ user: string; online: boolean; devices: number; lastSeen?: Date }[]> {
+    const asked = [...new Set(users.filter((u) => u !== ""))];
+    const out: { user: string; online: boolean; devices: number; lastSeen?: Date }[] = [];
+    for (let i = 0; i < asked.length; i += PRESENCES_PER_REQUEST) {
+      const r = await this.request({ case: "presences", value: { conv, users: asked.slice(i, i + PRESENCES_PER_REQUEST) } });
+      if (r.result.case !== "presences") throw new Error("presences: unexpected answer");
+      for (const p of r.result.value.users) {
+        const lastSeenMs = Number(p.lastSeenMs);
+        out.push({ user: p.user, online: p.online, devices: p.devices, lastSeen: lastSeenMs > 0 ? new Date(lastSeenMs) : undefined });
+      }
+    }
+    return out;
   }
 
   /**

@@ -227,6 +227,8 @@ test("block and unblock: the blocked user's send fails, then goes after the unbl
 
     // Presence between them: alice online; once she leaves, when she was last seen.
     assert.equal((await eve.presence("alice")).online, true);
+    // Many at once: alice, eve herself, and a stranger left out.
+    assert.deepEqual((await eve.presences(["alice", "zed", "eve", "alice"])).map((x) => [x.user, x.online]), [["alice", true], ["eve", true]]);
     const left = Date.now();
     alice.close();
     let p = await eve.presence("alice");
@@ -662,7 +664,7 @@ test("a group where only owners and admins post: the member reads it, its send f
     const set = await alice.changeGroupSettings(conv, { adminsOnly: true });
     assert.equal(set.adminsOnly, true);
     assert.ok(set.seq > 0, "the change is a system message");
-    assert.deepEqual(await bob.groupSettings(conv), { prejoinHistory: 0, adminsOnly: true, pinnedSeqs: [], slowModeMs: 0, title: "", description: "" });
+    assert.deepEqual(await bob.groupSettings(conv), { prejoinHistory: 0, adminsOnly: true, pinnedSeqs: [], slowModeMs: 0, title: "", description: "", memberCount: 3 });
     const refused = bob.send(conv, "may I?");
     await until("the member's send is refused", () => refused.state === "failed");
     assert.match(refused.error ?? "", /only owners and admins/);
